@@ -1,0 +1,1 @@
+"""Sample applications that use the tungban platform (not part of the platform itself)."""

@@ -1,0 +1,667 @@
+"""Flask application: a pretend Transport Department vehicle-licence renewal service.
+
+It is a relying party of tungban: it logs in with OpenID Connect (authorization code
+flow, PKCE S256, nonce, ``claims`` request parameter) using Authlib's Flask client,
+and pre-fills the renewal form from the claims the resident released. It can also
+do "anonymous form filling": the same flow without the ``openid`` scope, followed by
+a call to tungban's form-data endpoint.
+
+Run with ``python -m examples.vehicle_licence`` from the repository root, or
+``python examples/vehicle_licence/app.py``. Settings come from ``VL_*`` environment
+variables (see ``README.md``) or from the ``config`` dict given to :func:`create_app`.
+"""
+
+from __future__ import annotations
+
+if __name__ == "__main__" and not __package__:  # pragma: no cover - script entry point
+    # ``python examples/vehicle_licence/app.py``: make the package importable, then
+    # run it the same way as ``python -m examples.vehicle_licence``.
+    import runpy
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    runpy.run_module("examples.vehicle_licence", run_name="__main__", alter_sys=True)
+    raise SystemExit(0)
+
+import datetime as dt
+import json
+import logging
+import os
+import secrets
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import requests
+from authlib.common.errors import AuthlibBaseError
+from authlib.integrations.base_client import MismatchingStateError, OAuthError
+from authlib.integrations.flask_client import OAuth
+from flask import Flask, Response, g, redirect, render_template, request, session, url_for
+from joserfc.errors import JoseError
+
+from .claims import FORM_FIELDS, claims_to_form, prefilled_fields
+from .forms import validate_form
+from .i18n import (
+    DEFAULT_LANGUAGE,
+    LANGUAGE_NAMES,
+    both,
+    normalise_language,
+    other_language,
+    translate,
+)
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+
+#: Scopes of the login request.
+LOGIN_SCOPE = "openid profile hkid address phone email billing_address"
+#: Scopes of anonymous form filling: no ``openid``, so no login and no ``sub``.
+FORMFILL_SCOPE = "profile hkid address phone email billing_address"
+#: OIDC Core §5.5 ``claims`` request: name and HKID are essential in userinfo.
+CLAIMS_REQUEST = {"userinfo": {"name": {"essential": True}, "hkid": {"essential": True}}}
+#: Claims this service cannot work well without (checked after login).
+ESSENTIAL_FIELDS = ("name_en", "hkid")
+
+ACR_LABELS = {"urn:tungban:acr:basic": "acr_basic", "urn:tungban:acr:plus": "acr_plus"}
+
+#: Defaults of every setting; each can be overridden by an environment variable of the
+#: same name or by the ``config`` dict given to :func:`create_app`.
+DEFAULTS: dict[str, Any] = {
+    "VL_ISSUER": "http://localhost:8000",
+    "VL_CLIENT_ID": "vehicle-licence-demo",
+    "VL_CLIENT_SECRET": None,
+    "VL_CLIENT_CONFIG": None,
+    "VL_BASE_URL": "http://127.0.0.1:8100",
+    "VL_HOST": "127.0.0.1",
+    "VL_PORT": 8100,
+    "VL_SECRET_KEY": None,
+    "VL_MAX_AGE": None,
+    "VL_HTTP_TIMEOUT": 10,
+    # A discovery document given directly (a dict): skips fetching
+    # ``{issuer}/.well-known/openid-configuration``. Used by the tests.
+    "VL_SERVER_METADATA": None,
+}
+
+LANG_COOKIE = "vl_lang"
+CLOCK_LEEWAY = 120  # seconds allowed for clock skew when checking auth_time
+HONG_KONG_TIME = dt.timezone(dt.timedelta(hours=8), "HKT")
+FLOW_TTL = 600  # seconds a started login may take
+MAX_PENDING_FLOWS = 3
+CLIENT_NAMES = {"login": "tungban", "anonymous": "formfill"}
+
+
+def load_settings(
+    config: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Merge :data:`DEFAULTS`, ``VL_*`` environment variables and ``config`` (highest)."""
+    environ = os.environ if environ is None else environ
+    settings = dict(DEFAULTS)
+    for key in DEFAULTS:
+        if environ.get(key):
+            settings[key] = environ[key]
+    for key, value in (config or {}).items():
+        if key in DEFAULTS:
+            settings[key] = value
+    settings["VL_ISSUER"] = str(settings["VL_ISSUER"]).rstrip("/")
+    settings["VL_BASE_URL"] = str(settings["VL_BASE_URL"]).rstrip("/")
+    settings["VL_PORT"] = int(settings["VL_PORT"])
+    settings["VL_HTTP_TIMEOUT"] = float(settings["VL_HTTP_TIMEOUT"])
+    if settings["VL_MAX_AGE"] in ("", None):
+        settings["VL_MAX_AGE"] = None
+    else:
+        settings["VL_MAX_AGE"] = int(settings["VL_MAX_AGE"])
+    if isinstance(settings["VL_SERVER_METADATA"], str):
+        settings["VL_SERVER_METADATA"] = json.loads(settings["VL_SERVER_METADATA"])
+    return settings
+
+
+def resolve_client_credentials(settings: Mapping[str, Any]) -> tuple[str, str | None]:
+    """Return ``(client_id, client_secret)``; the secret is None when not configured.
+
+    ``VL_CLIENT_SECRET`` wins. Otherwise the JSON file named by ``VL_CLIENT_CONFIG``
+    is read; its ``client_id`` (if any) goes with its ``client_secret``.
+    """
+    client_id = str(settings["VL_CLIENT_ID"])
+    if settings.get("VL_CLIENT_SECRET"):
+        return client_id, str(settings["VL_CLIENT_SECRET"])
+    path = settings.get("VL_CLIENT_CONFIG")
+    if path:
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            log.warning("Cannot read VL_CLIENT_CONFIG %s: %s", path, exc)
+            return client_id, None
+        if isinstance(data, dict) and data.get("client_secret"):
+            return str(data.get("client_id") or client_id), str(data["client_secret"])
+    return client_id, None
+
+
+class MemoryStore:
+    """Per-browser-session data kept in this process's memory (demo only, not persistent).
+
+    The signed session cookie holds only a random key; claims and tokens stay here so
+    the cookie stays small and never carries personal data.
+    """
+
+    def __init__(self, max_entries: int = 1000, ttl: float = 8 * 3600):
+        self._data: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+        self.max_entries = max_entries
+        self.ttl = ttl
+
+    def get(self, key: str | None) -> dict[str, Any] | None:
+        """Return the data stored under ``key``, or None if absent or expired."""
+        if not key:
+            return None
+        with self._lock:
+            item = self._data.get(key)
+            if item is None:
+                return None
+            if time.time() - item[0] > self.ttl:
+                del self._data[key]
+                return None
+            return item[1]
+
+    def put(self, key: str, value: dict[str, Any]) -> None:
+        """Store ``value`` under ``key``, evicting the oldest entries when full."""
+        with self._lock:
+            self._data[key] = (time.time(), value)
+            while len(self._data) > self.max_entries:
+                oldest = min(self._data, key=lambda k: self._data[k][0])
+                del self._data[oldest]
+
+    def pop(self, key: str | None) -> dict[str, Any] | None:
+        """Remove and return the data stored under ``key``."""
+        if not key:
+            return None
+        with self._lock:
+            item = self._data.pop(key, None)
+        return item[1] if item else None
+
+
+class FlowError(Exception):
+    """A problem to show the user on the bilingual error page."""
+
+    def __init__(self, key: str, status: int = 400, code: str | None = None,
+                 detail: str | None = None, **params: object):
+        super().__init__(key)
+        self.key = key
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.params = params
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Create the vehicle-licence demo application.
+
+    ``config`` may hold any ``VL_*`` setting (see :data:`DEFAULTS`), which override the
+    environment, and any ordinary Flask setting (e.g. ``TESTING``).
+    """
+    config = dict(config or {})
+    settings = load_settings(config)
+    app = Flask(
+        __name__,
+        template_folder=str(HERE / "templates"),
+        static_folder=str(HERE / "static"),
+    )
+    app.config.update(
+        SECRET_KEY=settings["VL_SECRET_KEY"] or secrets.token_hex(32),
+        SESSION_COOKIE_NAME="vl_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings["VL_BASE_URL"].startswith("https://"),
+        VL=settings,
+    )
+    app.config.update({k: v for k, v in config.items() if k not in DEFAULTS})
+
+    store = MemoryStore()
+    oauth = OAuth(app)
+    client_id, client_secret = resolve_client_credentials(settings)
+    common_kwargs = {
+        "token_endpoint_auth_method": "client_secret_basic",
+        "code_challenge_method": "S256",
+        "default_timeout": settings["VL_HTTP_TIMEOUT"],
+    }
+    for flow, scope in (("login", LOGIN_SCOPE), ("anonymous", FORMFILL_SCOPE)):
+        discovery: dict[str, Any]
+        if settings["VL_SERVER_METADATA"]:
+            discovery = dict(settings["VL_SERVER_METADATA"])
+        else:
+            discovery = {
+                "server_metadata_url": f"{settings['VL_ISSUER']}/.well-known/openid-configuration"
+            }
+        # Without ``openid`` in the scope Authlib sends no nonce and so never tries to
+        # parse an ID token: exactly what anonymous form filling needs.
+        oauth.register(
+            CLIENT_NAMES[flow],
+            client_id=client_id,
+            client_secret=client_secret,
+            client_kwargs={"scope": scope, **common_kwargs},
+            **discovery,
+        )
+    app.extensions["vl_store"] = store
+    app.extensions["vl_oauth"] = oauth
+
+    redirect_uri = f"{settings['VL_BASE_URL']}/callback"
+    post_logout_uri = f"{settings['VL_BASE_URL']}/"
+
+    # ------------------------------------------------------------------ helpers
+    def client_for(flow: str):
+        return oauth.create_client(CLIENT_NAMES[flow])
+
+    def ensure_credentials() -> None:
+        """Pick up credentials written after start-up (e.g. by a setup script)."""
+        login_client = client_for("login")
+        if login_client.client_secret:
+            return
+        new_id, new_secret = resolve_client_credentials(settings)
+        if not new_secret:
+            raise FlowError("err_config", status=503)
+        for flow in CLIENT_NAMES:
+            client = client_for(flow)
+            client.client_id, client.client_secret = new_id, new_secret
+
+    def metadata() -> dict[str, Any]:
+        """Load (once) and check the discovery document for both clients."""
+        result: dict[str, Any] = {}
+        for flow in CLIENT_NAMES:
+            client = client_for(flow)
+            try:
+                result = client.load_server_metadata()
+            except requests.RequestException as exc:
+                log.warning("Discovery failed: %s", exc)
+                raise FlowError("err_unreachable", status=502, issuer=settings["VL_ISSUER"])
+            except ValueError as exc:
+                raise FlowError("err_discovery", status=502, detail=str(exc), problem="not JSON")
+            problem = None
+            issuer = str(result.get("issuer", "")).rstrip("/")
+            if issuer != settings["VL_ISSUER"]:
+                problem = f"issuer {result.get('issuer')!r} != VL_ISSUER {settings['VL_ISSUER']!r}"
+            elif not result.get("authorization_endpoint") or not result.get("token_endpoint"):
+                problem = "authorization_endpoint / token_endpoint missing"
+            if problem:
+                client.server_metadata.pop("_loaded_at", None)  # fetch again next time
+                raise FlowError("err_discovery", status=502, detail=problem, problem=problem)
+        return result
+
+    def current_data() -> dict[str, Any] | None:
+        return store.get(session.get("vl_sid"))
+
+    def start_session(data: dict[str, Any]) -> None:
+        """Store fresh data under a new key (new key on every login: no fixation)."""
+        store.pop(session.get("vl_sid"))
+        sid = secrets.token_urlsafe(32)
+        store.put(sid, data)
+        session["vl_sid"] = sid
+        session["csrf"] = secrets.token_urlsafe(32)
+
+    def csrf_token() -> str:
+        token = session.get("csrf")
+        if not token:
+            token = session["csrf"] = secrets.token_urlsafe(32)
+        return token
+
+    def t(key: str, **params: object) -> str:
+        return translate(key, g.lang, **params)
+
+    def error_page(exc: FlowError) -> tuple[str, int]:
+        lang = getattr(g, "lang", DEFAULT_LANGUAGE)
+        return (
+            render_template(
+                "error.html",
+                heading=both("error_heading", first=lang),
+                messages=both(exc.key, first=lang, **exc.params),
+                code=exc.code,
+                detail=exc.detail,
+            ),
+            exc.status,
+        )
+
+    def begin(flow: str, params: dict[str, str]) -> Response:
+        """Start an authorization request (PKCE S256; nonce when ``openid``)."""
+        client = client_for(flow)
+        rv = client.create_authorization_url(redirect_uri, **params)
+        # Keep the cookie small: Authlib only needs the state data, not the long URL.
+        client.save_authorize_data(
+            redirect_uri=redirect_uri, **{k: v for k, v in rv.items() if k != "url"}
+        )
+        now = time.time()
+        flows = {
+            s: info
+            for s, info in (session.get("vl_flows") or {}).items()
+            if now - info.get("t", 0) < FLOW_TTL
+        }
+        flows[rv["state"]] = {"flow": flow, "t": now, "max_age": params.get("max_age")}
+        while len(flows) > MAX_PENDING_FLOWS:
+            oldest = min(flows, key=lambda s: flows[s]["t"])
+            client_for(flows.pop(oldest)["flow"]).framework.clear_state_data(session, oldest)
+        for name in list(session):
+            if name.startswith("_state_") and not any(name.endswith("_" + s) for s in flows):
+                session.pop(name)
+        session["vl_flows"] = flows
+        return redirect(rv["url"])
+
+    def finish_login(client, token: dict[str, Any], info: Mapping[str, Any]) -> None:
+        id_claims = token.get("userinfo")  # the validated ID token (Authlib naming)
+        if not id_claims or not id_claims.get("sub"):
+            raise FlowError("err_id_token", code="missing_id_token")
+        max_age = info.get("max_age")
+        if max_age not in (None, ""):
+            auth_time = id_claims.get("auth_time")
+            too_old = not isinstance(auth_time, (int, float)) or (
+                time.time() - auth_time > int(max_age) + CLOCK_LEEWAY
+            )
+            if too_old:
+                raise FlowError("err_max_age", code="auth_time")
+        try:
+            userinfo = dict(client.userinfo(token=token))
+        except (requests.RequestException, ValueError, OAuthError) as exc:
+            raise FlowError("err_userinfo", status=502, detail=str(exc))
+        if userinfo.get("sub") != id_claims["sub"]:  # OIDC Core §5.3.2
+            raise FlowError("err_userinfo", status=502, code="sub_mismatch")
+        start_session(
+            {
+                "mode": "login",
+                "claims": userinfo,
+                "id_token": token.get("id_token"),
+                "login": {
+                    "sub": id_claims["sub"],
+                    "acr": id_claims.get("acr"),
+                    "auth_time": id_claims.get("auth_time"),
+                    "amr": id_claims.get("amr"),
+                },
+            }
+        )
+
+    def finish_anonymous(client, token: dict[str, Any]) -> None:
+        meta = metadata()
+        endpoint = meta.get("tungban_formdata_endpoint") or f"{settings['VL_ISSUER']}/oidc/formdata"
+        try:
+            resp = client.get(endpoint, token=token)
+            resp.raise_for_status()
+            data = resp.json()
+        except (requests.RequestException, ValueError, OAuthError) as exc:
+            raise FlowError("err_userinfo", status=502, detail=str(exc))
+        if not isinstance(data, dict):
+            raise FlowError("err_userinfo", status=502, code="formdata_not_object")
+        data.pop("sub", None)  # anonymous: never keep an identifier
+        start_session({"mode": "anonymous", "claims": data})
+
+    # ------------------------------------------------------------------ request hooks
+    @app.before_request
+    def choose_language() -> None:
+        g.lang = (
+            normalise_language(request.args.get("lang"))
+            or normalise_language(request.cookies.get(LANG_COOKIE))
+            or DEFAULT_LANGUAGE
+        )
+
+    @app.after_request
+    def finish_response(response: Response) -> Response:
+        asked = normalise_language(request.args.get("lang"))
+        if asked and asked != request.cookies.get(LANG_COOKIE):
+            response.set_cookie(
+                LANG_COOKIE, asked, max_age=365 * 24 * 3600, samesite="Lax", httponly=True
+            )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'",
+        )
+        if request.endpoint != "static":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.context_processor
+    def template_helpers() -> dict[str, Any]:
+        lang = getattr(g, "lang", DEFAULT_LANGUAGE)
+        other = other_language(lang)
+        return {
+            "lang": lang,
+            "html_lang": "zh-Hant-HK" if lang == "zh-HK" else "en",
+            "t": lambda key, **params: translate(key, lang, **params),
+            "other_lang": other,
+            "other_lang_name": LANGUAGE_NAMES[other],
+            "other_html_lang": "zh-Hant-HK" if other == "zh-HK" else "en",
+            "lang_switch_url": language_switch_url(other),
+            "csrf_token": csrf_token,
+        }
+
+    def language_switch_url(other: str) -> str:
+        """Same page in the other language; only harmless query parameters are kept."""
+        endpoint = request.endpoint
+        keep: tuple[str, ...] = ()
+        if endpoint == "index":
+            keep = ("msg",)
+        elif endpoint == "callback" and request.args.get("error"):
+            keep = ("error", "error_description")  # keep the OP's error, never replay a code
+        elif endpoint not in ("form", "confirmation"):
+            endpoint = "index"
+        args = {k: request.args[k] for k in keep if k in request.args}
+        view_args = (request.view_args or {}) if endpoint == request.endpoint else {}
+        return url_for(endpoint, **view_args, **args, lang=other)
+
+    @app.errorhandler(FlowError)
+    def on_flow_error(exc: FlowError):
+        return error_page(exc)
+
+    @app.errorhandler(404)
+    def on_not_found(_exc):
+        return error_page(FlowError("err_not_found", status=404))
+
+    @app.errorhandler(Exception)
+    def on_unexpected(exc: Exception):
+        from werkzeug.exceptions import HTTPException
+
+        if isinstance(exc, HTTPException):
+            return exc
+        log.exception("Unexpected error")
+        return error_page(FlowError("err_unexpected", status=500))
+
+    # ------------------------------------------------------------------ pages
+    @app.get("/")
+    def index():
+        """Home page with the two tungban buttons."""
+        message = None
+        if request.args.get("state"):
+            try:
+                client_for("login").validate_logout_response()
+                message = "msg_logged_out_op"
+            except OAuthError:
+                message = None
+        elif request.args.get("msg") in ("logged_out", "cleared"):
+            message = "msg_" + request.args["msg"]
+        secret = client_for("login").client_secret or resolve_client_credentials(settings)[1]
+        return render_template(
+            "index.html", message=message, data=current_data(), configured=bool(secret)
+        )
+
+    @app.get("/healthz")
+    def healthz():
+        """Liveness probe for scripts that start the demo."""
+        return {"status": "ok"}
+
+    @app.get("/login")
+    def login():
+        """Start OIDC login (``?prompt=login`` re-authenticates; ``?max_age=N`` optional)."""
+        ensure_credentials()
+        metadata()
+        params = {"ui_locales": g.lang, "claims": json.dumps(CLAIMS_REQUEST, separators=(",", ":"))}
+        if request.args.get("prompt") == "login":
+            params["prompt"] = "login"
+        max_age = request.args.get("max_age", settings["VL_MAX_AGE"])
+        if max_age not in (None, ""):
+            try:
+                value = int(max_age)
+            except (TypeError, ValueError):
+                value = -1
+            if value >= 0:
+                params["max_age"] = str(value)
+        return begin("login", params)
+
+    @app.get("/anonymous")
+    def anonymous():
+        """Start anonymous form filling (no ``openid`` scope, no ID token, no ``sub``)."""
+        ensure_credentials()
+        metadata()
+        return begin("anonymous", {"ui_locales": g.lang})
+
+    @app.get("/callback")
+    def callback():
+        """Redirect URI: finish either flow, or show the OP's error."""
+        state = request.args.get("state") or ""
+        flows = dict(session.get("vl_flows") or {})
+        info = flows.pop(state, None) if state else None
+        session["vl_flows"] = flows
+        error = request.args.get("error")
+        if error:
+            if state:
+                for flow in CLIENT_NAMES:
+                    client_for(flow).framework.clear_state_data(session, state)
+            key = f"op_{error}" if f"op_{error}" in _KNOWN_OP_ERRORS else "op_other"
+            raise FlowError(
+                key, status=400, code=error, detail=request.args.get("error_description")
+            )
+        if info is None or time.time() - info.get("t", 0) > FLOW_TTL:
+            raise FlowError("err_state", code="invalid_state")
+        client = client_for(info["flow"])
+        try:
+            token = client.authorize_access_token()
+        except MismatchingStateError:
+            raise FlowError("err_state", code="invalid_state")
+        except OAuthError as exc:
+            raise FlowError("err_token", status=502, code=exc.error, detail=exc.description)
+        except requests.RequestException as exc:
+            log.warning("Token request failed: %s", exc)
+            raise FlowError("err_unreachable", status=502, issuer=settings["VL_ISSUER"])
+        except (JoseError, AuthlibBaseError, ValueError) as exc:
+            log.warning("ID token rejected: %r", exc)
+            raise FlowError("err_id_token", code=type(exc).__name__, detail=str(exc))
+        if info["flow"] == "login":
+            finish_login(client, token, info)
+        else:
+            finish_anonymous(client, token)
+        return redirect(url_for("form"))
+
+    def form_context(values: dict[str, str], prefilled: set[str], errors: dict[str, str]):
+        data = current_data() or {}
+        missing = []
+        if data.get("mode") == "login":
+            missing = [t(f"label_{name}") for name in ESSENTIAL_FIELDS if name not in prefilled]
+        login_info = data.get("login") or {}
+        auth_time = login_info.get("auth_time")
+        auth_time_text = None
+        if isinstance(auth_time, (int, float)):
+            when = dt.datetime.fromtimestamp(auth_time, tz=HONG_KONG_TIME)
+            auth_time_text = when.strftime("%Y-%m-%d %H:%M (HKT)")
+        amr = login_info.get("amr")
+        return {
+            "values": values,
+            "prefilled": prefilled,
+            "errors": errors,
+            "error_order": [name for name in FORM_FIELDS if name in errors],
+            "mode": data.get("mode"),
+            "login": login_info,
+            "acr_label": ACR_LABELS.get(login_info.get("acr") or ""),
+            "auth_time_text": auth_time_text,
+            "amr_text": " ".join(amr) if isinstance(amr, list) else (amr or ""),
+            "missing_essential": "、".join(missing) if g.lang == "zh-HK" else ", ".join(missing),
+        }
+
+    @app.route("/form", methods=["GET", "POST"])
+    def form():
+        """The renewal form, pre-filled from released claims; POST validates it."""
+        data = current_data() or {}
+        claimed = claims_to_form(data.get("claims"))
+        if request.method == "GET":
+            values = {**{name: "" for name in FORM_FIELDS}, **claimed}
+            context = form_context(values, prefilled_fields(claimed), {})
+            return render_template("form.html", **context)
+
+        sent = request.form.get("csrf_token", "")
+        if not sent or not secrets.compare_digest(sent, session.get("csrf", "")):
+            raise FlowError("err_csrf", code="csrf")
+        values, errors = validate_form(request.form)
+        # The note stays only where the value is still the one tungban released.
+        prefilled = {n for n in prefilled_fields(claimed) if values.get(n) == claimed[n]}
+        if errors:
+            return render_template("form.html", **form_context(values, prefilled, errors)), 400
+        if not data:
+            start_session({"mode": None})
+            data = current_data()
+        reference = "VL-{:%Y%m%d}-{}".format(dt.date.today(), secrets.token_hex(3).upper())
+        data.setdefault("submissions", {})[reference] = {
+            "values": values,
+            "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        }
+        return redirect(url_for("confirmation", reference=reference))
+
+    @app.get("/confirmation/<reference>")
+    def confirmation(reference: str):
+        """Bilingual confirmation page with the reference number."""
+        data = current_data() or {}
+        submission = (data.get("submissions") or {}).get(reference)
+        if submission is None:
+            raise FlowError("err_not_found", status=404)
+        return render_template(
+            "confirmation.html",
+            reference=reference,
+            values=submission["values"],
+            heading=both("confirm_heading", first=g.lang),
+            fields=FORM_FIELDS,
+        )
+
+    @app.route("/logout", methods=["GET", "POST"])
+    def logout():
+        """Forget local data; after a login, also RP-initiated logout at tungban."""
+        data = store.pop(session.pop("vl_sid", None)) or {}
+        session.pop("csrf", None)
+        if data.get("mode") == "login" and data.get("id_token"):
+            client = client_for("login")
+            try:
+                meta = client.load_server_metadata()
+            except (requests.RequestException, ValueError):
+                meta = {}
+            if meta.get("end_session_endpoint"):
+                return client.logout_redirect(
+                    post_logout_redirect_uri=post_logout_uri,
+                    id_token_hint=data["id_token"],
+                    client_id=client.client_id,
+                    ui_locales=g.lang,
+                )
+        msg = "logged_out" if data.get("mode") == "login" else "cleared"
+        return redirect(url_for("index", msg=msg))
+
+    return app
+
+
+_KNOWN_OP_ERRORS = {
+    "op_access_denied",
+    "op_login_required",
+    "op_consent_required",
+    "op_interaction_required",
+    "op_invalid_request",
+    "op_invalid_scope",
+    "op_unauthorized_client",
+    "op_server_error",
+    "op_temporarily_unavailable",
+}
+
+
+def main() -> None:
+    """Start the development server on ``VL_HOST``:``VL_PORT``."""
+    logging.basicConfig(level=logging.INFO)
+    app = create_app()
+    settings = app.config["VL"]
+    app.run(host=settings["VL_HOST"], port=settings["VL_PORT"], debug=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

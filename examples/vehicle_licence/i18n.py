@@ -1,0 +1,277 @@
+"""Page text in Traditional Chinese (Hong Kong) and English.
+
+A plain dict is enough for a demo: ``STRINGS[key][lang]``. Use :func:`translate`
+for one language and :func:`both` when a message must appear in both languages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+#: Supported page languages, default first. Values are also sent as ``ui_locales``.
+LANGUAGES = ("zh-HK", "en")
+DEFAULT_LANGUAGE = "zh-HK"
+
+#: The name of each language written in that language (for the switch link).
+LANGUAGE_NAMES = {"zh-HK": "繁體中文", "en": "English"}
+
+_ALIASES = {
+    "zh-hk": "zh-HK",
+    "zh-hant": "zh-HK",
+    "zh-hant-hk": "zh-HK",
+    "zh-tw": "zh-HK",
+    "zh": "zh-HK",
+    "en": "en",
+    "en-hk": "en",
+    "en-gb": "en",
+    "en-us": "en",
+}
+
+STRINGS: dict[str, dict[str, str]] = {
+    # --- layout -----------------------------------------------------------------
+    "app_title": {"zh-HK": "車輛牌照續期（示範）", "en": "Vehicle licence renewal (demo)"},
+    "dept_name": {"zh-HK": "運輸署（示範）", "en": "Transport Department (demo)"},
+    "demo_notice": {
+        "zh-HK": "這是 tungban 平台的示範服務，並非真正的政府服務。",
+        "en": "This is a demo service for the tungban platform, not a real government service.",
+    },
+    "skip_link": {"zh-HK": "跳至主要內容", "en": "Skip to main content"},
+    "switch_language": {"zh-HK": "轉換語言", "en": "Change language"},
+    # --- home -------------------------------------------------------------------
+    "home_heading": {"zh-HK": "車輛牌照續期", "en": "Renew a vehicle licence"},
+    "home_intro": {
+        "zh-HK": "以 tungban 通辦（智方便）登入，申請表便會自動填上你同意提供的個人資料。"
+        "你亦可以不登入，只用 tungban 通辦填表。",
+        "en": "Log in with tungban (iAM Smart) and the form is filled in with the personal "
+        "data you agree to share. You can also use tungban just to fill in the form, "
+        "without logging in.",
+    },
+    "btn_login": {
+        "zh-HK": "以 tungban 通辦（智方便）登入",
+        "en": "Log in with tungban 通辦 (iAM Smart)",
+    },
+    "btn_anonymous": {"zh-HK": "毋須登入，以通辦填表", "en": "Fill form without logging in"},
+    "anonymous_explain": {
+        "zh-HK": "匿名填表只會傳送你批准的表格資料；你不會登入，本服務亦不會收到你的帳戶識別碼。",
+        "en": "Anonymous form filling sends only the form data you approve; you are not "
+        "logged in and this service receives no account identifier.",
+    },
+    "manual_link": {"zh-HK": "或自行填寫表格", "en": "Or fill in the form yourself"},
+    "msg_logged_out": {"zh-HK": "你已登出本服務。", "en": "You have logged out of this service."},
+    "msg_logged_out_op": {
+        "zh-HK": "你已登出本服務及 tungban 通辦。",
+        "en": "You have logged out of this service and of tungban.",
+    },
+    "msg_cleared": {
+        "zh-HK": "已清除本服務保存的表格資料。",
+        "en": "The form data held by this service has been cleared.",
+    },
+    # --- form -------------------------------------------------------------------
+    "form_heading": {"zh-HK": "車輛牌照續期申請表", "en": "Vehicle licence renewal application"},
+    "form_intro": {
+        "zh-HK": "標有 * 的欄位必須填寫。由 tungban 填上的資料亦可以修改。",
+        "en": "Fields marked * are required. You can change anything filled in from tungban.",
+    },
+    "not_logged_in_note": {
+        "zh-HK": "你未有登入，請自行填寫表格。",
+        "en": "You are not logged in. Please fill in the form yourself.",
+    },
+    "missing_essential": {
+        "zh-HK": "tungban 未有提供以下資料，請自行填寫：{fields}",
+        "en": "tungban did not release the following; please type them in: {fields}",
+    },
+    "section_applicant": {"zh-HK": "申請人資料", "en": "Applicant"},
+    "section_vehicle": {"zh-HK": "車輛及牌照", "en": "Vehicle and licence"},
+    "label_name_en": {"zh-HK": "英文姓名", "en": "Name in English"},
+    "label_name_zh": {"zh-HK": "中文姓名", "en": "Name in Chinese"},
+    "label_hkid": {"zh-HK": "香港身份證號碼", "en": "HKID number"},
+    "hint_hkid": {"zh-HK": "例如 A123456(3)", "en": "For example A123456(3)"},
+    "label_birthdate": {"zh-HK": "出生日期", "en": "Date of birth"},
+    "label_gender": {"zh-HK": "性別", "en": "Gender"},
+    "gender_blank": {"zh-HK": "— 請選擇 —", "en": "— Please choose —"},
+    "gender_male": {"zh-HK": "男", "en": "Male"},
+    "gender_female": {"zh-HK": "女", "en": "Female"},
+    "gender_other": {"zh-HK": "其他", "en": "Other"},
+    "label_address": {"zh-HK": "住址", "en": "Residential address"},
+    "label_phone": {"zh-HK": "電話號碼", "en": "Phone number"},
+    "label_email": {"zh-HK": "電郵地址", "en": "Email address"},
+    "label_billing_address": {
+        "zh-HK": "賬單地址（作住址證明）",
+        "en": "Billing address (serves as address proof)",
+    },
+    "label_registration_mark": {"zh-HK": "車輛登記號碼", "en": "Vehicle registration mark"},
+    "hint_registration_mark": {"zh-HK": "例如 AB1234", "en": "For example AB1234"},
+    "label_period": {"zh-HK": "牌照有效期", "en": "Licence period"},
+    "period_blank": {"zh-HK": "— 請選擇 —", "en": "— Please choose —"},
+    "period_4": {"zh-HK": "4 個月", "en": "4 months"},
+    "period_12": {"zh-HK": "12 個月", "en": "12 months"},
+    "filled_from_tungban": {"zh-HK": "由 tungban 填上", "en": "filled from tungban"},
+    "required": {"zh-HK": "必填", "en": "required"},
+    "btn_submit": {"zh-HK": "提交申請", "en": "Submit application"},
+    "error_summary_title": {"zh-HK": "請修正以下問題：", "en": "Please correct the following:"},
+    "err_required": {"zh-HK": "請填寫此欄。", "en": "This field is required."},
+    "err_registration_mark": {
+        "zh-HK": "登記號碼應為兩個英文字母加最多四個數字，例如 AB1234。",
+        "en": "Enter two letters and up to four digits, for example AB1234.",
+    },
+    "err_period": {"zh-HK": "請選擇 4 或 12 個月。", "en": "Choose 4 or 12 months."},
+    "err_gender": {"zh-HK": "請選擇有效的性別。", "en": "Choose a valid gender."},
+    "err_birthdate": {
+        "zh-HK": "請輸入有效日期（年-月-日）。",
+        "en": "Enter a valid date (YYYY-MM-DD).",
+    },
+    "err_email": {"zh-HK": "請輸入有效的電郵地址。", "en": "Enter a valid email address."},
+    "err_phone": {"zh-HK": "請輸入有效的電話號碼。", "en": "Enter a valid phone number."},
+    # --- login box --------------------------------------------------------------
+    "login_box_title": {"zh-HK": "你的登入", "en": "Your login"},
+    "login_sub": {
+        "zh-HK": "你在本服務的帳戶識別碼（sub）",
+        "en": "Your identifier for this service (sub)",
+    },
+    "login_acr": {"zh-HK": "身份認證級別（acr）", "en": "Assurance level (acr)"},
+    "login_auth_time": {"zh-HK": "登入時間", "en": "Logged in at"},
+    "login_amr": {"zh-HK": "認證方法（amr）", "en": "Authentication methods (amr)"},
+    "acr_basic": {"zh-HK": "智方便", "en": "iAM Smart"},
+    "acr_plus": {"zh-HK": "智方便+", "en": "iAM Smart+"},
+    "anonymous_box": {
+        "zh-HK": "匿名填表：你未有登入，本服務沒有收到任何帳戶識別碼。",
+        "en": "Anonymous form filling: you are not logged in and this service has "
+        "received no account identifier.",
+    },
+    "btn_relogin": {"zh-HK": "重新登入", "en": "Log in again"},
+    "btn_logout": {"zh-HK": "登出", "en": "Log out"},
+    "btn_clear": {"zh-HK": "清除資料", "en": "Clear data"},
+    # --- confirmation -----------------------------------------------------------
+    "confirm_heading": {"zh-HK": "已收到你的申請", "en": "Application received"},
+    "confirm_reference": {"zh-HK": "參考編號", "en": "Reference number"},
+    "confirm_text": {
+        "zh-HK": "我們已收到你的車輛牌照續期申請。這是示範服務，申請不會被處理。",
+        "en": "We have received your vehicle licence renewal application. "
+        "This is a demo: nothing will be processed.",
+    },
+    "confirm_summary": {"zh-HK": "申請摘要", "en": "Summary"},
+    "btn_home": {"zh-HK": "返回首頁", "en": "Back to home page"},
+    "btn_new_form": {"zh-HK": "填寫另一份申請", "en": "Fill in another application"},
+    # --- errors -----------------------------------------------------------------
+    "error_heading": {"zh-HK": "未能完成要求", "en": "We could not complete your request"},
+    "error_code_label": {"zh-HK": "錯誤代碼", "en": "Error code"},
+    "error_detail_label": {"zh-HK": "詳情", "en": "Details"},
+    "btn_try_again": {"zh-HK": "再試一次", "en": "Try again"},
+    "op_access_denied": {
+        "zh-HK": "你已取消，或未有批准向本服務提供資料。你仍可自行填寫表格。",
+        "en": "You cancelled, or did not approve sharing your data with this service. "
+        "You can still fill in the form yourself.",
+    },
+    "op_login_required": {
+        "zh-HK": "你需要先登入 tungban 通辦。",
+        "en": "You need to log in to tungban first.",
+    },
+    "op_consent_required": {
+        "zh-HK": "你需要先批准向本服務提供資料。",
+        "en": "You need to approve sharing your data with this service first.",
+    },
+    "op_interaction_required": {
+        "zh-HK": "tungban 通辦需要你操作才可繼續。",
+        "en": "tungban needs you to take an action before continuing.",
+    },
+    "op_invalid_request": {
+        "zh-HK": "tungban 通辦拒絕了本服務的登入要求（要求無效）。",
+        "en": "tungban rejected this service's login request as invalid.",
+    },
+    "op_invalid_scope": {
+        "zh-HK": "本服務要求的資料範圍不獲 tungban 通辦接受。",
+        "en": "tungban did not accept the data this service asked for.",
+    },
+    "op_unauthorized_client": {
+        "zh-HK": "本服務未獲 tungban 通辦授權使用此登入方式。",
+        "en": "This service is not authorised by tungban for this kind of login.",
+    },
+    "op_server_error": {
+        "zh-HK": "tungban 通辦發生錯誤，請稍後再試。",
+        "en": "tungban had a problem. Please try again later.",
+    },
+    "op_temporarily_unavailable": {
+        "zh-HK": "tungban 通辦暫時未能提供服務，請稍後再試。",
+        "en": "tungban is temporarily unavailable. Please try again later.",
+    },
+    "op_other": {
+        "zh-HK": "tungban 通辦回覆了錯誤，登入未能完成。",
+        "en": "tungban returned an error and the login could not be completed.",
+    },
+    "err_state": {
+        "zh-HK": "登入要求已逾時或無效（你的瀏覽器可能封鎖了 cookie）。請再試一次。",
+        "en": "The login request has expired or is not valid (your browser may be "
+        "blocking cookies). Please try again.",
+    },
+    "err_token": {
+        "zh-HK": "未能向 tungban 通辦換取存取權杖。",
+        "en": "Could not exchange the authorisation code with tungban.",
+    },
+    "err_id_token": {
+        "zh-HK": "tungban 通辦傳回的身份權杖（ID token）無效。",
+        "en": "The ID token returned by tungban is not valid.",
+    },
+    "err_userinfo": {
+        "zh-HK": "未能從 tungban 通辦取得你的資料。",
+        "en": "Could not fetch your data from tungban.",
+    },
+    "err_max_age": {
+        "zh-HK": "你的登入時間早於本服務容許的時限，請重新登入。",
+        "en": "Your login is older than this service allows. Please log in again.",
+    },
+    "err_unreachable": {
+        "zh-HK": "未能連接 tungban 通辦（{issuer}）。請稍後再試。",
+        "en": "Cannot reach tungban at {issuer}. Please try again later.",
+    },
+    "err_discovery": {
+        "zh-HK": "tungban 通辦的設定資料（discovery）不正確：{problem}",
+        "en": "tungban's discovery document is not valid: {problem}",
+    },
+    "err_config": {
+        "zh-HK": "本示範服務未設定用戶端密碼。請設定環境變數 VL_CLIENT_SECRET，"
+        "或以 VL_CLIENT_CONFIG 指向一個載有 client_id 及 client_secret 的 JSON 檔案。",
+        "en": "This demo service has no client secret. Set the VL_CLIENT_SECRET "
+        "environment variable, or point VL_CLIENT_CONFIG at a JSON file with "
+        "client_id and client_secret.",
+    },
+    "err_csrf": {
+        "zh-HK": "表格已逾時，請重新提交。",
+        "en": "The form has expired. Please submit it again.",
+    },
+    "err_not_found": {"zh-HK": "找不到此頁。", "en": "Page not found."},
+    "err_unexpected": {
+        "zh-HK": "發生未預期的錯誤，請稍後再試。",
+        "en": "Something unexpected went wrong. Please try again later.",
+    },
+}
+
+
+def normalise_language(value: str | None) -> str | None:
+    """Map a language tag such as ``"zh-hk"`` or ``"en-GB"`` to a supported one, else None."""
+    if not value:
+        return None
+    return _ALIASES.get(value.strip().lower().replace("_", "-"))
+
+
+def other_language(lang: str) -> str:
+    """Return the language the switch link offers when the page is in ``lang``."""
+    return "en" if lang == "zh-HK" else "zh-HK"
+
+
+def translate(key: str, lang: str, **params: object) -> str:
+    """Return the text for ``key`` in ``lang``, formatted with ``params``.
+
+    Falls back to the default language, then to the key itself, so a missing
+    string never breaks a page.
+    """
+    entry = STRINGS.get(key)
+    if entry is None:
+        return key
+    text = entry.get(lang) or entry[DEFAULT_LANGUAGE]
+    return text.format(**params) if params else text
+
+
+def both(key: str, first: str = DEFAULT_LANGUAGE, **params: object) -> list[tuple[str, str]]:
+    """Return ``[(lang, text), ...]`` for every language, ``first`` language first."""
+    order: Iterable[str] = [first] + [code for code in LANGUAGES if code != first]
+    return [(code, translate(key, code, **params)) for code in order]

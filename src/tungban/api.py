@@ -1,0 +1,37 @@
+"""The platform's JSON API (OpenAPI document at ``/api/v1/openapi.json``, browsable at
+``/api/v1/docs``). Every error has the shape documented in :mod:`tungban.core.errors`."""
+
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, ValidationError
+
+from tungban.core.errors import DomainError
+from tungban.wallet.api import router as wallet_router
+
+api = NinjaAPI(
+    title="tungban API",
+    version="1",
+    description=(
+        "JSON API of the tungban platform. Errors: `{\"error\": code, \"message\": text, \"field\": name|null}`. "
+        "OpenID Connect endpoints are described by `/.well-known/openid-configuration`."
+    ),
+    urls_namespace="api",
+)
+api.add_router("/wallet/", wallet_router)
+
+
+@api.exception_handler(DomainError)
+def _domain_error(request, exc: DomainError):
+    return api.create_response(request, exc.as_dict(), status=exc.status)
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request, exc: ValidationError):
+    first = exc.errors[0] if exc.errors else {}
+    loc = [str(p) for p in first.get("loc", []) if p not in ("body", "payload", "query", "path")]
+    body = {"error": "invalid_request", "message": first.get("msg", "Invalid request"), "field": ".".join(loc) or None, "details": exc.errors}
+    return api.create_response(request, body, status=422)
+
+
+@api.exception_handler(AuthenticationError)
+def _auth_error(request, exc):
+    return api.create_response(request, {"error": "device_auth_required", "message": "This call needs a bound device.", "field": None}, status=401)

@@ -1,0 +1,78 @@
+"""Demo data: an officer, a population register, two residents, the sample online service.
+
+Everything secret (officer password, client secret, activation codes) is generated here,
+at set-up, and written to ``var/`` (git-ignored) — never committed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from tungban.identity.models import PopulationRecord, Resident
+from tungban.identity import services as identity
+from tungban.oidc import services as oidc
+from tungban.wallet import services as wallet
+
+POPULATION = [
+    # hkid, surname, given names, chinese, dob, gender
+    ("A1234563", "CHAN", "Tai Man", "陳大文", dt.date(1958, 3, 14), "male"),
+    ("G123456A", "WONG", "Siu Ling", "黃小玲", dt.date(1990, 7, 2), "female"),
+    ("K5432107", "LEE", "Ka Yan", "李嘉欣", dt.date(1985, 11, 20), "female"),
+    ("Y6543218", "CHEUNG", "Chi Keung", "張志強", dt.date(1972, 1, 5), "male"),
+    ("P8765434", "HO", "Wing Sze", "何詠詩", dt.date(2011, 5, 1), "female"),
+]
+
+SAMPLE_SERVICE = {
+    "client_id": "vehicle-licence-demo",
+    "name_en": "Transport Department — Vehicle Licence Renewal (demo)",
+    "name_zh": "運輸署 — 車輛牌照續期（示範）",
+    "redirect_uris": ["http://127.0.0.1:8100/callback"],
+    "post_logout_redirect_uris": ["http://127.0.0.1:8100/"],
+}
+
+
+def _valid_population():
+    from tungban.identity import hkid
+
+    for row in POPULATION:
+        prefix = row[0][:-7]
+        digits = row[0][-7:-1]
+        yield (prefix + digits + hkid.check_digit(prefix, digits),) + row[1:]
+
+
+@transaction.atomic
+def seed(var_dir=None) -> dict:
+    """Create the demo data (idempotent) and return what to print: URLs, credentials."""
+    var_dir = var_dir or settings.VAR_DIR
+    var_dir.mkdir(parents=True, exist_ok=True)
+    for hk, fam, given, zh, dob, gender in _valid_population():
+        PopulationRecord.objects.update_or_create(hkid=hk, defaults={"family_name_en": fam, "given_name_en": given, "name_zh": zh, "date_of_birth": dob, "gender": gender})
+    User = get_user_model()
+    password = secrets.token_urlsafe(9)
+    officer, _ = User.objects.get_or_create(username="officer", defaults={"is_staff": True, "is_superuser": True})
+    officer.set_password(password)
+    officer.save()
+    out = {"officer": {"username": "officer", "password": password}, "residents": []}
+    demo = [
+        ("CHAN", "Tai Man", "陳大文", dt.date(1958, 3, 14), "male", "Flat 12A, 8 Nathan Road\nTsim Sha Tsui, Kowloon", "+852 9123 4567", "taiman@example.hk"),
+    ]
+    for fam, given, zh, dob, gender, addr, phone, email in demo:
+        hk = next(r[0] for r in _valid_population() if r[1] == fam)
+        resident = Resident.objects.filter(hkid=hk).first() or identity.register_at_counter(
+            officer, hkid=hk, family_name_en=fam, given_name_en=given, name_zh=zh, date_of_birth=dob, gender=gender,
+            residential_address=addr, billing_address=addr, phone=phone, email=email,
+        )
+        out["residents"].append({"hkid": resident.hkid_display, "name": f"{resident.name_en} {resident.name_zh}", "activation_code": wallet.issue_activation_code(resident, officer)})
+    client, secret = oidc.register_client(**SAMPLE_SERVICE)
+    out["client"] = {"client_id": client.client_id, "client_secret": secret}
+    (var_dir / "demo-clients.json").write_text(json.dumps({"client_id": client.client_id, "client_secret": secret}))
+    (var_dir / "demo-credentials.json").write_text(json.dumps(out, ensure_ascii=False, indent=2))
+    for path in (var_dir / "demo-clients.json", var_dir / "demo-credentials.json"):
+        path.chmod(0o600)
+    return out

@@ -1,0 +1,111 @@
+"""e-ME: the resident's form-filling profile, and how it maps to OpenID Connect claims.
+
+Mapping (documented for integrators in docs/integrators.md). Standard claims and scopes are
+from OpenID Connect Core 1.0 §5.1 and §5.4; ``hkid`` and ``billing_address`` are tungban
+scopes and claims of the same names; ``name#zh-Hant`` is the Chinese name as a
+language-tagged claim (OIDC Core §5.2).
+
+=================  ===================================================================
+scope              claims
+=================  ===================================================================
+``profile``        ``name``, ``family_name``, ``given_name``, ``name#zh-Hant``,
+                   ``gender``, ``birthdate``
+``hkid``           ``hkid``
+``address``        ``address`` (residential address, OIDC address object)
+``billing_address`` ``billing_address`` (same shape; serves as address proof)
+``phone``          ``phone_number``, ``phone_number_verified``
+``email``          ``email``, ``email_verified``
+=================  ===================================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from django.utils.translation import gettext_lazy as _
+
+from .models import Resident
+
+
+def _address(text: str) -> dict | None:
+    if not text:
+        return None
+    lines = [line.strip() for line in text.replace("\r", "").split("\n") if line.strip()]
+    return {
+        "formatted": ", ".join(lines),
+        "street_address": "\n".join(lines[:-1]) if len(lines) > 1 else lines[0],
+        "locality": lines[-1] if len(lines) > 1 else "",
+        "region": "",
+        "country": "HK",
+    }
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One e-ME field as an OIDC claim."""
+
+    name: str
+    scope: str
+    label: object  # lazy translated label shown in the app
+    value: Callable[[Resident], object]
+
+
+CLAIMS: dict[str, Claim] = {
+    c.name: c
+    for c in [
+        Claim("name", "profile", _("Name in English"), lambda r: f"{r.given_name_en} {r.family_name_en.upper()}"),
+        Claim("name#zh-Hant", "profile", _("Name in Chinese"), lambda r: r.name_zh or None),
+        Claim("hkid", "hkid", _("HKID number"), lambda r: r.hkid_display),
+        Claim("gender", "profile", _("Gender"), lambda r: r.gender),
+        Claim("birthdate", "profile", _("Date of birth"), lambda r: r.date_of_birth.isoformat()),
+        Claim("address", "address", _("Residential address"), lambda r: _address(r.residential_address)),
+        Claim("phone_number", "phone", _("Phone number"), lambda r: r.phone or None),
+        Claim("email", "email", _("Email address"), lambda r: r.email or None),
+        Claim("billing_address", "billing_address", _("Billing address (address proof)"), lambda r: _address(r.billing_address)),
+    ]
+}
+
+SCOPES: dict[str, list[str]] = {}
+for _claim in CLAIMS.values():
+    SCOPES.setdefault(_claim.scope, []).append(_claim.name)
+
+
+def claims_for_scopes(scopes: list[str] | set[str]) -> list[str]:
+    """e-ME claim names the given scopes ask for, in catalogue order."""
+    return [name for name, claim in CLAIMS.items() if claim.scope in scopes]
+
+
+def label(name: str) -> str:
+    """Translated label of a claim for the app's approval screen."""
+    return str(CLAIMS[name].label)
+
+
+def values(resident: Resident, names: list[str] | set[str]) -> dict:
+    """The released claim values of ``resident`` for ``names`` (unknown names are ignored,
+    empty profile fields are left out). Companion claims (``family_name``,
+    ``email_verified`` …) are added with their claim."""
+    out: dict = {}
+    for name in CLAIMS:
+        if name not in names:
+            continue
+        value = CLAIMS[name].value(resident)
+        if value in (None, ""):
+            continue
+        out[name] = value
+        if name == "name":
+            out["family_name"] = resident.family_name_en.upper()
+            out["given_name"] = resident.given_name_en
+        elif name == "phone_number":
+            out["phone_number_verified"] = False
+        elif name == "email":
+            out["email_verified"] = False
+    return out
+
+
+def preview(resident: Resident, name: str) -> str:
+    """Short human-readable form of one field's value for the approval screen."""
+    value = values(resident, [name]).get(name)
+    if isinstance(value, dict):
+        return value.get("formatted", "")
+    return "" if value is None else str(value)

@@ -1,0 +1,127 @@
+"""Residents (智方便 iAM Smart accounts), their guardians' consents and the population register.
+
+Source: ../shared/MISSION.md §1 and issue #2 — HKID holders aged 11+, 11-17 with a
+parent's or guardian's consent; two tiers (iAM Smart ``basic``, iAM Smart+ ``plus``)
+stored with how identity was proofed; one HKID → one account.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from . import hkid as hkid_mod
+
+
+class Tier(models.TextChoices):
+    BASIC = "basic", _("iAM Smart (basic)")
+    PLUS = "plus", _("iAM Smart+ (plus)")
+
+
+class ProofingMethod(models.TextChoices):
+    COUNTER_IN_PERSON = "counter_in_person", _("In person at a counter, card checked by an officer")
+    POPULATION_REGISTER = "population_register", _("Self-registration checked against the population register")
+
+
+class Gender(models.TextChoices):
+    FEMALE = "female", _("Female")
+    MALE = "male", _("Male")
+
+
+class ResidentStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    SUSPENDED = "suspended", _("Suspended")
+
+
+class Resident(models.Model):
+    """A resident's digital identity and e-ME profile (the data subject)."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    hkid = models.CharField(_("HKID number"), max_length=9, unique=True, help_text=_("Canonical form, e.g. A1234563"))
+    family_name_en = models.CharField(_("Surname (English)"), max_length=60)
+    given_name_en = models.CharField(_("Given name (English)"), max_length=80)
+    name_zh = models.CharField(_("Name (Chinese)"), max_length=20, blank=True)
+    date_of_birth = models.DateField(_("Date of birth"))
+    gender = models.CharField(_("Gender"), max_length=10, choices=Gender.choices)
+    tier = models.CharField(_("Tier"), max_length=10, choices=Tier.choices, default=Tier.BASIC)
+    proofing_method = models.CharField(_("Identity proofed by"), max_length=32, choices=ProofingMethod.choices)
+    proofed_at = models.DateTimeField(_("Identity proofed at"))
+    proofed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("Officer"),
+    )
+    status = models.CharField(_("Status"), max_length=10, choices=ResidentStatus.choices, default=ResidentStatus.ACTIVE)
+    status_reason = models.CharField(_("Reason"), max_length=200, blank=True)
+    # e-ME profile (form filling); names, HKID, gender and date of birth come from above.
+    residential_address = models.TextField(_("Residential address"), blank=True)
+    billing_address = models.TextField(_("Billing address"), blank=True)
+    phone = models.CharField(_("Phone"), max_length=20, blank=True)
+    email = models.EmailField(_("Email"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("resident")
+        verbose_name_plural = _("residents")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name_en} {hkid_mod.masked(self.hkid)}"
+
+    @property
+    def name_en(self) -> str:
+        """English name as printed on the HKID card: SURNAME, Given Names."""
+        return f"{self.family_name_en.upper()}, {self.given_name_en}"
+
+    @property
+    def hkid_display(self) -> str:
+        return hkid_mod.display(self.hkid)
+
+    @property
+    def hkid_masked(self) -> str:
+        return hkid_mod.masked(self.hkid)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == ResidentStatus.ACTIVE
+
+
+class GuardianConsent(models.Model):
+    """The recorded consent of a parent or guardian for a resident aged 11-17."""
+
+    resident = models.OneToOneField(Resident, on_delete=models.CASCADE, related_name="guardian_consent")
+    guardian_name = models.CharField(_("Parent or guardian's name"), max_length=120)
+    guardian_hkid = models.CharField(_("Parent or guardian's HKID number"), max_length=9)
+    relationship = models.CharField(_("Relationship"), max_length=40)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+
+class PopulationRecord(models.Model):
+    """An entry of the (seeded) population register used to proof self-registrations."""
+
+    hkid = models.CharField(max_length=9, unique=True)
+    family_name_en = models.CharField(max_length=60)
+    given_name_en = models.CharField(max_length=80)
+    name_zh = models.CharField(max_length=20, blank=True)
+    date_of_birth = models.DateField()
+    gender = models.CharField(max_length=10, choices=Gender.choices)
+
+    def __str__(self) -> str:
+        return hkid_mod.masked(self.hkid)
+
+
+class AuditEvent(models.Model):
+    """Who did what to a resident's account (officer actions, suspensions, bindings)."""
+
+    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="audit_events")
+    action = models.CharField(max_length=40)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]

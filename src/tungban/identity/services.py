@@ -1,0 +1,227 @@
+"""Identity domain logic: registering, proofing, suspending residents.
+
+Rules (issue #2, ../shared/MISSION.md §1): HKID check digit; age 11 or over; a recorded
+parent/guardian consent for ages 11-17; one HKID → one account; the tier is stored with
+how identity was proofed (counter → ``plus``, self-registration → ``basic``).
+Every function that writes runs in one transaction and raises
+:class:`~tungban.core.errors.DomainError` before anything is stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from tungban.core.errors import Conflict, DomainError, NotFound
+
+from . import hkid as hkid_mod
+from .models import AuditEvent, GuardianConsent, ProofingMethod, Resident, ResidentStatus, Tier
+from .proofing import get_proofer
+
+MIN_AGE = 11
+ADULT_AGE = 18
+
+
+@dataclass
+class Guardian:
+    """A parent's or guardian's consent for a resident aged 11-17."""
+
+    name: str
+    hkid: str
+    relationship: str
+
+
+def age_on(date_of_birth: dt.date, today: dt.date) -> int:
+    """Whole years between ``date_of_birth`` and ``today``."""
+    return today.year - date_of_birth.year - ((today.month, today.day) < (date_of_birth.month, date_of_birth.day))
+
+
+def today() -> dt.date:
+    return timezone.localdate()
+
+
+def check_age(date_of_birth: dt.date, guardian: Guardian | None) -> None:
+    """Enforce the age rules.
+
+    :raises DomainError: ``date_of_birth_future``, ``too_young`` (under 11) or
+        ``guardian_required`` (11-17 without a guardian's consent).
+    """
+    now = today()
+    if date_of_birth > now:
+        raise DomainError("date_of_birth_future", _("The date of birth is in the future."), field="date_of_birth")
+    age = age_on(date_of_birth, now)
+    if age < MIN_AGE:
+        raise DomainError("too_young", _("Residents must be aged 11 or over to register."), field="date_of_birth")
+    if age < ADULT_AGE and not (guardian and guardian.name.strip() and guardian.relationship.strip() and guardian.hkid.strip()):
+        raise DomainError(
+            "guardian_required",
+            _("Residents aged 11 to 17 need a parent's or guardian's consent: enter the guardian's name, HKID number and relationship."),
+            field="guardian_name",
+        )
+
+
+def _require(value: str, field: str, label) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise DomainError("required", _("%(field)s is required.") % {"field": label}, field=field)
+    return value
+
+
+def register_resident(
+    *,
+    hkid: str,
+    family_name_en: str,
+    given_name_en: str,
+    name_zh: str = "",
+    date_of_birth: dt.date,
+    gender: str,
+    tier: str,
+    proofing_method: str,
+    officer=None,
+    guardian: Guardian | None = None,
+    residential_address: str = "",
+    billing_address: str = "",
+    phone: str = "",
+    email: str = "",
+) -> Resident:
+    """Create a resident account after its identity was proofed.
+
+    :returns: the new :class:`Resident`.
+    :raises DomainError: ``hkid_format``/``hkid_check_digit``, ``required``, ``too_young``,
+        ``guardian_required``, ``invalid_gender``; :class:`Conflict` ``hkid_taken`` when the
+        HKID already has an account (one HKID → one account).
+    """
+    canonical = hkid_mod.normalize(hkid)
+    family_name_en = _require(family_name_en, "family_name_en", _("Surname (English)"))
+    given_name_en = _require(given_name_en, "given_name_en", _("Given name (English)"))
+    if gender not in {"male", "female"}:
+        raise DomainError("invalid_gender", _("Choose a gender."), field="gender")
+    if tier not in Tier.values:
+        raise DomainError("invalid_tier", _("Unknown tier."), field="tier")
+    check_age(date_of_birth, guardian)
+    guardian_hkid = hkid_mod.normalize(guardian.hkid) if guardian and age_on(date_of_birth, today()) < ADULT_AGE else None
+    try:
+        with transaction.atomic():
+            resident = Resident.objects.create(
+                hkid=canonical,
+                family_name_en=family_name_en,
+                given_name_en=given_name_en,
+                name_zh=(name_zh or "").strip(),
+                date_of_birth=date_of_birth,
+                gender=gender,
+                tier=tier,
+                proofing_method=proofing_method,
+                proofed_at=timezone.now(),
+                proofed_by=officer,
+                residential_address=residential_address.strip(),
+                billing_address=billing_address.strip(),
+                phone=phone.strip(),
+                email=email.strip(),
+            )
+            if guardian_hkid:
+                GuardianConsent.objects.create(
+                    resident=resident,
+                    guardian_name=guardian.name.strip(),
+                    guardian_hkid=guardian_hkid,
+                    relationship=guardian.relationship.strip(),
+                    recorded_by=officer,
+                )
+            AuditEvent.objects.create(resident=resident, action="registered", actor=officer, detail={"tier": tier, "proofing": proofing_method})
+    except IntegrityError:
+        raise Conflict("hkid_taken", _("An account already exists for this HKID number."), field="hkid") from None
+    return resident
+
+
+def register_at_counter(officer, **data) -> Resident:
+    """Path (a): an officer registers a resident after checking the HKID card in person.
+
+    Counter registration proofs identity in person, so the account is iAM Smart+ (``plus``).
+    Same arguments and errors as :func:`register_resident` (without tier/proofing).
+    """
+    return register_resident(tier=Tier.PLUS, proofing_method=ProofingMethod.COUNTER_IN_PERSON, officer=officer, **data)
+
+
+def self_register(**data) -> Resident:
+    """Path (b): self-registration from the app, proofed by the configured proofer.
+
+    :raises DomainError: ``proofing_failed`` besides the errors of :func:`register_resident`.
+    """
+    canonical = hkid_mod.normalize(data.get("hkid", ""))
+    if Resident.objects.filter(hkid=canonical).exists():
+        raise Conflict("hkid_taken", _("An account already exists for this HKID number."), field="hkid")
+    check_age(data["date_of_birth"], data.get("guardian"))
+    get_proofer()(
+        {
+            "hkid": canonical,
+            "family_name_en": data.get("family_name_en", ""),
+            "given_name_en": data.get("given_name_en", ""),
+            "date_of_birth": data["date_of_birth"],
+            "gender": data.get("gender", ""),
+        }
+    )
+    return register_resident(tier=Tier.BASIC, proofing_method=ProofingMethod.POPULATION_REGISTER, **data)
+
+
+def get_by_hkid(raw: str) -> Resident:
+    """Look a resident up by HKID number (any spelling).
+
+    :raises DomainError: on a malformed number; :class:`NotFound` ``no_account``.
+    """
+    canonical = hkid_mod.normalize(raw)
+    try:
+        return Resident.objects.get(hkid=canonical)
+    except Resident.DoesNotExist:
+        raise NotFound("no_account", _("No account exists for this HKID number."), field="hkid") from None
+
+
+def require_active(resident: Resident) -> None:
+    """:raises Forbidden: ``account_suspended`` when the account is suspended."""
+    from tungban.core.errors import Forbidden
+
+    if not resident.is_active:
+        raise Forbidden("account_suspended", _("This account is suspended. Please contact a registration counter."))
+
+
+@transaction.atomic
+def set_status(resident: Resident, status: str, *, reason: str = "", actor=None) -> Resident:
+    """Suspend or reinstate an account; suspension also ends the resident's approvals in flight."""
+    if status not in ResidentStatus.values:
+        raise DomainError("invalid_status", _("Unknown status."))
+    resident.status = status
+    resident.status_reason = reason.strip()
+    resident.save(update_fields=["status", "status_reason", "updated_at"])
+    AuditEvent.objects.create(resident=resident, action=f"status_{status}", actor=actor, detail={"reason": reason})
+    return resident
+
+
+@transaction.atomic
+def update_contact(resident: Resident, **fields) -> Resident:
+    """Update the resident's own e-ME contact fields: ``residential_address``,
+    ``billing_address``, ``phone``, ``email``. Unknown fields raise ``DomainError``."""
+    allowed = {"residential_address", "billing_address", "phone", "email"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise DomainError("unknown_field", _("These fields cannot be changed here."), field=sorted(unknown)[0])
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    if fields.get("email"):
+        try:
+            validate_email(fields["email"].strip())
+        except ValidationError:
+            raise DomainError("invalid_email", _("Enter a valid email address."), field="email") from None
+    if fields.get("phone") and not all(ch.isdigit() or ch in "+- " for ch in fields["phone"]):
+        raise DomainError("invalid_phone", _("Enter a valid phone number."), field="phone")
+    for name, value in fields.items():
+        setattr(resident, name, (value or "").strip())
+    resident.save()
+    return resident
+
+
+def audit(resident: Resident, action: str, actor=None, **detail) -> None:
+    """Record an account event (binding, unbinding, …) in the resident's audit trail."""
+    AuditEvent.objects.create(resident=resident, action=action, actor=actor, detail=detail)

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import views
+
+app_name = "identity"
+
+urlpatterns = [
+    path("", views.staff_home, name="staff-home"),
+    path("residents/new", views.register, name="register"),
+    path("residents/<uuid:public_id>", views.resident_detail, name="resident"),
+    path("residents/<uuid:public_id>/<slug:action>", views.resident_action, name="resident-action"),
+]

@@ -1,0 +1,107 @@
+"""Staff pages for registration counters (officers must be Django staff users)."""
+
+from __future__ import annotations
+
+import segno
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from tungban.core.errors import DomainError
+from tungban.wallet import services as wallet
+
+from . import services
+from .forms import CounterRegistrationForm, SearchForm, StatusForm
+from .models import Resident
+from .services import Guardian
+
+
+@staff_member_required
+@require_http_methods(["GET", "POST"])
+def staff_home(request):
+    form = SearchForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            resident = services.get_by_hkid(form.cleaned_data["hkid"])
+            return redirect("identity:resident", public_id=resident.public_id)
+        except DomainError as exc:
+            form.add_error("hkid", exc.message)
+    return render(request, "identity/staff_home.html", {"form": form})
+
+
+def _activation_page(request, resident, code):
+    bind_url = f"{settings.TUNGBAN_ISSUER}/app/?hkid={resident.hkid}&code={code}"
+    qr = segno.make(bind_url, error="m").svg_inline(scale=4, title=_("QR code to bind the app"))
+    return render(request, "identity/activation.html", {"resident": resident, "code": code, "qr_svg": qr, "bind_url": bind_url})
+
+
+@staff_member_required
+@require_http_methods(["GET", "POST"])
+def register(request):
+    """Counter registration: the officer has checked the card in person → iAM Smart+."""
+    form = CounterRegistrationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        guardian = None
+        if d["guardian_name"] or d["guardian_hkid"]:
+            guardian = Guardian(d["guardian_name"], d["guardian_hkid"], d["guardian_relationship"])
+        try:
+            resident = services.register_at_counter(
+                request.user,
+                hkid=d["hkid"], family_name_en=d["family_name_en"], given_name_en=d["given_name_en"], name_zh=d["name_zh"],
+                date_of_birth=d["date_of_birth"], gender=d["gender"], residential_address=d["residential_address"],
+                phone=d["phone"], email=d["email"], guardian=guardian,
+            )
+        except DomainError as exc:
+            field = exc.field if exc.field in form.fields else None
+            form.add_error(field, exc.message)
+        else:
+            code = wallet.issue_activation_code(resident, request.user)
+            messages.success(request, _("Account created."))
+            return _activation_page(request, resident, code)
+    return render(request, "identity/register.html", {"form": form})
+
+
+@staff_member_required
+def resident_detail(request, public_id):
+    resident = get_object_or_404(Resident, public_id=public_id)
+    return render(request, "identity/resident.html", {
+        "resident": resident,
+        "device": wallet.active_device(resident),
+        "events": resident.audit_events.all()[:20],
+        "status_form": StatusForm(),
+    })
+
+
+@staff_member_required
+@require_POST
+def resident_action(request, public_id, action):
+    """Suspend, reinstate, unbind the device, or issue a new activation code (re-bind)."""
+    resident = get_object_or_404(Resident, public_id=public_id)
+    form = StatusForm(request.POST)
+    reason = form.data.get("reason", "")
+    try:
+        if action == "suspend":
+            services.set_status(resident, "suspended", reason=reason, actor=request.user)
+            device = wallet.active_device(resident)
+            if device:
+                wallet.unbind(device, actor=request.user, reason="suspended")
+            messages.success(request, _("The account is suspended and its device unbound."))
+        elif action == "reinstate":
+            services.set_status(resident, "active", reason=reason, actor=request.user)
+            messages.success(request, _("The account is active again."))
+        elif action == "unbind":
+            device = wallet.active_device(resident)
+            if device:
+                wallet.unbind(device, actor=request.user, reason=reason or "officer")
+            messages.success(request, _("The device is unbound."))
+        elif action == "activation":
+            return _activation_page(request, resident, wallet.issue_activation_code(resident, request.user))
+        else:
+            messages.error(request, _("Unknown action."))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("identity:resident", public_id=resident.public_id)

@@ -1,0 +1,32 @@
+from django.contrib import admin, messages
+from django.contrib.auth.hashers import make_password
+from django.utils.translation import gettext_lazy as _
+import secrets
+
+from .models import Client, SigningKey
+
+
+@admin.register(Client)
+class ClientAdmin(admin.ModelAdmin):
+    """Platform administrators register online services here (name in both languages,
+    logo, exact redirect URIs, allowed scopes)."""
+
+    list_display = ("client_id", "name_en", "name_zh", "token_endpoint_auth_method", "is_active")
+    search_fields = ("client_id", "name_en", "name_zh")
+    exclude = ("client_secret_hash",)
+    actions = ["new_secret"]
+
+    @admin.action(description=_("Generate a new client secret (shown once)"))
+    def new_secret(self, request, queryset):
+        for client in queryset:
+            secret = secrets.token_urlsafe(32)
+            client.client_secret_hash = make_password(secret)
+            client.save(update_fields=["client_secret_hash"])
+            self.message_user(request, f"{client.client_id}: {secret}", messages.WARNING)
+
+
+@admin.register(SigningKey)
+class SigningKeyAdmin(admin.ModelAdmin):
+    list_display = ("kid", "created_at", "retired_at")
+    exclude = ("private_pem",)
+    readonly_fields = ("kid", "public_jwk", "created_at", "retired_at")

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class OidcConfig(AppConfig):
+    name = "tungban.oidc"
+    label = "oidc"

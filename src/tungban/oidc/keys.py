@@ -1,0 +1,63 @@
+"""ID-token signing keys (ES256, RFC 7518 §3.4) stored in the database, and the JWKS.
+
+Private keys are PEM-encrypted (``cryptography``'s best available encryption) with the
+platform secret key before they are stored. All workers read the same keys, so rotation
+needs no coordination: the newest unretired key signs, retired keys stay published for
+``TUNGBAN_KEY_RETIREMENT_DAYS`` days so that tokens they signed keep verifying.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from joserfc.jwk import ECKey, KeySet
+
+from .models import SigningKey
+
+
+def _password() -> bytes:
+    return settings.SECRET_KEY.encode()
+
+
+def create_key() -> SigningKey:
+    """Generate a new P-256 key; it becomes the active signing key."""
+    private = ec.generate_private_key(ec.SECP256R1())
+    pem = private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(_password()),
+    )
+    jwk = ECKey.import_key(private.public_key())
+    kid = jwk.thumbprint()
+    public = {**jwk.as_dict(private=False), "kid": kid, "use": "sig", "alg": "ES256"}
+    return SigningKey.objects.create(kid=kid, private_pem=pem, public_jwk=public)
+
+
+@transaction.atomic
+def rotate() -> SigningKey:
+    """Retire the active key(s) and create a new active one (``tungban oidc rotate-keys``)."""
+    SigningKey.objects.filter(retired_at__isnull=True).update(retired_at=timezone.now())
+    return create_key()
+
+
+def active_key() -> tuple[str, ECKey]:
+    """``(kid, private ECKey)`` of the newest unretired key; creates one if none exists."""
+    key = SigningKey.objects.filter(retired_at__isnull=True).order_by("-created_at", "-id").first() or create_key()
+    private = serialization.load_pem_private_key(bytes(key.private_pem), password=_password())
+    return key.kid, ECKey.import_key(private, {"kid": key.kid})
+
+
+def public_jwks() -> dict:
+    """The published JWKS (RFC 7517 §5): active keys and recently retired ones."""
+    cutoff = timezone.now() - dt.timedelta(days=settings.TUNGBAN_KEY_RETIREMENT_DAYS)
+    keys = SigningKey.objects.filter(retired_at__isnull=True) | SigningKey.objects.filter(retired_at__gte=cutoff)
+    return {"keys": [k.public_jwk for k in keys.order_by("-created_at", "-id")]}
+
+
+def public_keyset() -> KeySet:
+    return KeySet.import_key_set(public_jwks())

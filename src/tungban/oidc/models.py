@@ -1,0 +1,217 @@
+"""OpenID Connect provider state: registered online services (clients), authorization
+codes, access tokens, ID-token signing keys and pairwise subject identifiers.
+
+Everything lives in the database so that any number of stateless workers agree.
+"""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlsplit
+
+from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
+from authlib.oidc.core import AuthorizationCodeMixin
+from django.contrib.auth.hashers import check_password
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from tungban.identity.models import Resident
+from tungban.wallet.models import ApprovalRequest
+
+SUPPORTED_SCOPES = ["openid", "profile", "hkid", "address", "billing_address", "phone", "email"]
+
+
+def _default_scopes():
+    return list(SUPPORTED_SCOPES)
+
+
+class Client(ClientMixin, models.Model):
+    """An online service (relying party) registered by a platform administrator."""
+
+    AUTH_METHODS = [
+        ("client_secret_basic", "client_secret_basic"),
+        ("client_secret_post", "client_secret_post"),
+        ("none", _("none (public client, PKCE only)")),
+    ]
+
+    client_id = models.CharField(max_length=100, unique=True)
+    client_secret_hash = models.CharField(max_length=200, blank=True, help_text=_("Hash of the client secret; set with `tungban client add` or the admin action."))
+    name_en = models.CharField(_("Name (English)"), max_length=200)
+    name_zh = models.CharField(_("Name (Chinese)"), max_length=200)
+    logo_url = models.URLField(_("Logo URL"), blank=True)
+    redirect_uris = models.JSONField(_("Redirect URIs (exact match)"), default=list)
+    post_logout_redirect_uris = models.JSONField(_("Post-logout redirect URIs"), default=list, blank=True)
+    allowed_scopes = models.JSONField(_("Allowed scopes"), default=_default_scopes)
+    token_endpoint_auth_method = models.CharField(max_length=40, choices=AUTH_METHODS, default="client_secret_basic")
+    sector_identifier = models.CharField(
+        _("Sector identifier"), max_length=200, blank=True,
+        help_text=_("Services sharing a sector share pairwise subject identifiers; default: the host of the first redirect URI (OIDC Core §8.1)."),
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("online service (client)")
+        verbose_name_plural = _("online services (clients)")
+
+    def __str__(self) -> str:
+        return f"{self.name_en} ({self.client_id})"
+
+    @property
+    def sector(self) -> str:
+        if self.sector_identifier:
+            return self.sector_identifier
+        return urlsplit(self.redirect_uris[0]).hostname if self.redirect_uris else self.client_id
+
+    # --- authlib ClientMixin ---
+    def get_client_id(self):
+        return self.client_id
+
+    def get_default_redirect_uri(self):
+        return self.redirect_uris[0] if len(self.redirect_uris) == 1 else None
+
+    def get_allowed_scope(self, scope):
+        if not scope:
+            return ""
+        return " ".join(s for s in scope.split() if s in self.allowed_scopes)
+
+    def check_redirect_uri(self, redirect_uri):
+        return redirect_uri in self.redirect_uris  # exact string match (RFC 9700 §4.1.1)
+
+    def check_client_secret(self, client_secret):
+        return bool(self.client_secret_hash) and check_password(client_secret, self.client_secret_hash)
+
+    def check_endpoint_auth_method(self, method, endpoint):
+        return self.is_active and method == self.token_endpoint_auth_method
+
+    def check_response_type(self, response_type):
+        return response_type == "code"
+
+    def check_grant_type(self, grant_type):
+        return grant_type == "authorization_code"
+
+    @property
+    def client_metadata(self):
+        return {"post_logout_redirect_uris": self.post_logout_redirect_uris}
+
+
+class LoginSession(models.Model):
+    """A completed login at the platform (``sid`` in ID tokens); ended by RP-initiated logout."""
+
+    sid = models.CharField(max_length=64, unique=True)
+    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="login_sessions")
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="sessions")
+    auth_time = models.IntegerField()
+    acr = models.CharField(max_length=40)
+    created_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+
+class AuthorizationCode(AuthorizationCodeMixin, models.Model):
+    """A one-time authorization code (RFC 6749 §4.1.2) with what was approved."""
+
+    code = models.CharField(max_length=120, unique=True)
+    client = models.ForeignKey(Client, on_delete=models.CASCADE)
+    resident = models.ForeignKey(Resident, on_delete=models.CASCADE)
+    approval = models.ForeignKey(ApprovalRequest, null=True, on_delete=models.SET_NULL)
+    session = models.ForeignKey(LoginSession, null=True, on_delete=models.SET_NULL)
+    redirect_uri = models.TextField()
+    scope = models.TextField()
+    claims = models.JSONField(default=list, help_text="Approved claim names")
+    nonce = models.CharField(max_length=200, blank=True)
+    auth_time = models.IntegerField()
+    acr = models.CharField(max_length=40)
+    amr = models.JSONField(default=list)
+    code_challenge = models.CharField(max_length=128)
+    code_challenge_method = models.CharField(max_length=10)
+    created_at = models.DateTimeField(auto_now_add=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def get_redirect_uri(self):
+        return self.redirect_uri
+
+    def get_scope(self):
+        return self.scope
+
+    def get_nonce(self):
+        return self.nonce or None
+
+    def get_auth_time(self):
+        return self.auth_time
+
+    def get_acr(self):
+        return self.acr
+
+    def get_amr(self):
+        return self.amr
+
+
+class Token(TokenMixin, models.Model):
+    """A bearer access token (RFC 6750) for userinfo / form data."""
+
+    access_token = models.CharField(max_length=255, unique=True)
+    client = models.ForeignKey(Client, on_delete=models.CASCADE)
+    resident = models.ForeignKey(Resident, on_delete=models.CASCADE)
+    authorization_code = models.ForeignKey(AuthorizationCode, null=True, on_delete=models.SET_NULL, related_name="tokens")
+    session = models.ForeignKey(LoginSession, null=True, on_delete=models.SET_NULL, related_name="tokens")
+    token_type = models.CharField(max_length=40, default="Bearer")
+    scope = models.TextField()
+    claims = models.JSONField(default=list)
+    issued_at = models.IntegerField()
+    expires_in = models.IntegerField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def check_client(self, client):
+        return self.client_id == client.pk
+
+    def get_scope(self):
+        return self.scope
+
+    def get_expires_in(self):
+        return self.expires_in
+
+    def is_expired(self):
+        return time.time() >= self.issued_at + self.expires_in
+
+    def is_revoked(self):
+        return self.revoked_at is not None
+
+    def get_user(self):
+        return self.resident
+
+    def get_client(self):
+        return self.client
+
+    def revoke(self):
+        if self.revoked_at is None:
+            self.revoked_at = timezone.now()
+            self.save(update_fields=["revoked_at"])
+
+
+class SigningKey(models.Model):
+    """An ES256 key for ID tokens. ``private_pem`` is encrypted with the secret key.
+
+    Rotation (``tungban oidc rotate-keys``): a new key becomes active; retired keys stay in
+    the JWKS for ``TUNGBAN_KEY_RETIREMENT_DAYS`` so tokens they signed still verify.
+    """
+
+    kid = models.CharField(max_length=64, unique=True)
+    private_pem = models.BinaryField()
+    public_jwk = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+
+class PairwiseSubject(models.Model):
+    """The stable ``sub`` a resident has at one sector (OIDC Core §8.1, pairwise).
+
+    Random rather than derived, so it reveals nothing and cannot be linked across sectors.
+    """
+
+    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="pairwise_subjects")
+    sector = models.CharField(max_length=200)
+    sub = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["resident", "sector"], name="one_sub_per_sector")]

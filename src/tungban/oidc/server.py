@@ -1,0 +1,208 @@
+"""The OpenID Connect provider, built on Authlib (RFC 6749, RFC 7636, RFC 7009,
+OpenID Connect Core 1.0, OpenID Connect RP-Initiated Logout 1.0).
+
+Authlib handles the protocol; this module supplies storage and the platform's rules:
+
+* authorization code flow only, PKCE required with ``S256`` (RFC 7636 §4.2; FAPI 2.0);
+* codes are single use — a second redemption is refused *and* revokes every token issued
+  from the code (RFC 6749 §4.1.2);
+* ID tokens are ES256-signed with the active database key, ``sub`` is pairwise per sector
+  (OIDC Core §8.1), ``acr`` tells iAM Smart (basic) from iAM Smart+ (plus).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from authlib.integrations.django_oauth2 import AuthorizationServer, BearerTokenValidator, ResourceProtector
+from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oidc.core import OpenIDCode
+from authlib.oidc.core.grants.util import create_half_hash, is_openid_scope
+from authlib.oidc.rpinitiated import EndSessionEndpoint
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from joserfc import jwt
+
+from . import keys, services
+from .models import AuthorizationCode, Client, Token
+
+ID_TOKEN_LIFETIME = 600
+
+
+@dataclass
+class Subject:
+    """The ``user`` Authlib passes around: the resident and what the app approved."""
+
+    resident: object
+    approval: object = None
+    session: object = None
+    code: AuthorizationCode | None = None
+
+
+class S256Required(CodeChallenge):
+    """PKCE is mandatory for every client and only ``S256`` is accepted."""
+
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+
+    def validate_code_challenge(self, grant, redirect_uri):
+        data = grant.request.payload.data
+        if not data.get("code_challenge"):
+            raise InvalidRequestError("PKCE is required: send 'code_challenge' with 'code_challenge_method=S256'.")
+        if data.get("code_challenge_method") != "S256":
+            raise InvalidRequestError("Only 'code_challenge_method=S256' is supported.")
+        return super().validate_code_challenge(grant, redirect_uri)
+
+
+class CodeGrant(grants.AuthorizationCodeGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+    def save_authorization_code(self, code, request):
+        subject: Subject = request.user
+        approval = subject.approval
+        data = request.payload.data
+        return AuthorizationCode.objects.create(
+            code=code,
+            client=request.client,
+            resident=subject.resident,
+            approval=approval,
+            session=subject.session,
+            redirect_uri=request.payload.redirect_uri or "",
+            scope=request.scope,
+            claims=list(approval.approved_claims) if approval else [],
+            nonce=data.get("nonce", ""),
+            auth_time=int(approval.decided_at.timestamp()) if approval else int(time.time()),
+            acr=services.acr_for(subject.resident),
+            amr=services.amr_for(approval),
+            code_challenge=data["code_challenge"],
+            code_challenge_method=data["code_challenge_method"],
+        )
+
+    def query_authorization_code(self, code, client):
+        with transaction.atomic():
+            item = AuthorizationCode.objects.select_related("resident", "client").filter(code=code, client=client).first()
+            if item is None:
+                return None
+            # Conditional update: only one redemption of a code can ever win.
+            claimed = AuthorizationCode.objects.filter(pk=item.pk, used_at__isnull=True).update(used_at=timezone.now())
+        if not claimed:
+            services.revoke_tokens_from_code(item)
+            return None
+        if time.time() > item.created_at.timestamp() + settings.TUNGBAN_CODE_TTL:
+            return None
+        return item
+
+    def delete_authorization_code(self, authorization_code):
+        # Already marked used in query_authorization_code; kept for reuse detection.
+        pass
+
+    def authenticate_user(self, authorization_code):
+        if not authorization_code.resident.is_active:
+            return None
+        return Subject(resident=authorization_code.resident, session=authorization_code.session, code=authorization_code)
+
+
+class TungbanOpenIDCode(OpenIDCode):
+    def exists_nonce(self, nonce, request):
+        return AuthorizationCode.objects.filter(client__client_id=request.payload.client_id, nonce=nonce).exists()
+
+    def generate_user_info(self, user, scope):  # pragma: no cover - encode_id_token is overridden
+        raise NotImplementedError
+
+    def encode_id_token(self, token, request):
+        """ES256 ID token (OIDC Core §2) with pairwise ``sub``, ``acr``, ``amr``,
+        ``auth_time``, ``nonce``, ``sid`` and ``at_hash`` (§3.1.3.6). No e-ME data: that is
+        released through the userinfo endpoint only."""
+        kid, private_key = keys.active_key()
+        code: AuthorizationCode = request.authorization_code
+        subject: Subject = request.user
+        now = int(time.time())
+        claims = {
+            "iss": settings.TUNGBAN_ISSUER,
+            "sub": services.pairwise_sub(subject.resident, request.client),
+            "aud": request.client.client_id,
+            "iat": now,
+            "exp": now + ID_TOKEN_LIFETIME,
+            "auth_time": code.auth_time,
+            "acr": code.acr,
+            "amr": code.amr,
+        }
+        if code.nonce:
+            claims["nonce"] = code.nonce
+        if code.session_id:
+            claims["sid"] = code.session.sid
+        at_hash = create_half_hash(token["access_token"], "ES256")
+        claims["at_hash"] = at_hash.decode()
+        return jwt.encode({"alg": "ES256", "kid": kid, "typ": "JWT"}, claims, private_key, ["ES256"])
+
+    def process_token(self, grant, response):
+        _, token, _ = response
+        if token.get("scope") and is_openid_scope(token["scope"]):
+            token["id_token"] = self.encode_id_token(token, grant.request)
+        return token
+
+
+class TungbanRevocation(RevocationEndpoint):
+    """RFC 7009 token revocation (access tokens; no refresh tokens are issued)."""
+
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+    def query_token(self, token_string, token_type_hint):
+        return Token.objects.filter(access_token=token_string).first()
+
+    def revoke_token(self, token, request):
+        token.revoke()
+
+
+class TungbanEndSession(EndSessionEndpoint):
+    """OpenID Connect RP-Initiated Logout 1.0: ends the login session, revokes its tokens."""
+
+    def get_server_jwks(self):
+        return keys.public_jwks()
+
+    def get_algorithms(self):
+        return ["ES256"]
+
+    def end_session(self, end_session_request):
+        claims = end_session_request.id_token_claims or {}
+        services.end_login_session(claims.get("sid"))
+
+
+class Server(AuthorizationServer):
+    def query_client(self, client_id):
+        return Client.objects.filter(client_id=client_id, is_active=True).first()
+
+    def save_token(self, token, request):
+        subject: Subject = request.user
+        code: AuthorizationCode = request.authorization_code
+        return Token.objects.create(
+            access_token=token["access_token"],
+            token_type=token.get("token_type", "Bearer"),
+            client=request.client,
+            resident=subject.resident,
+            authorization_code=code,
+            session=code.session,
+            scope=token.get("scope", ""),
+            claims=code.claims,
+            issued_at=int(time.time()),
+            expires_in=token.get("expires_in", settings.TUNGBAN_ACCESS_TOKEN_TTL),
+        )
+
+
+def build_server() -> Server:
+    srv = Server(Client, Token)
+    srv.load_config({"token_expires_in": {"authorization_code": settings.TUNGBAN_ACCESS_TOKEN_TTL}})
+    srv.register_grant(CodeGrant, [S256Required(required=True), TungbanOpenIDCode(require_nonce=False)])
+    srv.register_endpoint(TungbanRevocation)
+    srv.register_endpoint(TungbanEndSession)
+    return srv
+
+
+server = build_server()
+
+require_oauth = ResourceProtector()
+require_oauth.register_token_validator(BearerTokenValidator(Token))

@@ -1,0 +1,236 @@
+"""OpenID Connect domain logic: pairwise subjects, what a request asks for, login sessions,
+releases through userinfo and form data, discovery metadata.
+
+Sources: OpenID Connect Core 1.0 (§5.4 scopes, §5.5 ``claims`` parameter, §8.1 pairwise
+subjects), OpenID Connect Discovery 1.0 §3, RFC 6749 §4.1.2 (code reuse revokes tokens).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from tungban.core.errors import DomainError
+from tungban.identity import eme
+from tungban.identity.models import Resident, Tier
+from tungban.wallet import services as wallet
+from tungban.wallet.models import ApprovalRequest, RequestKind
+
+from .models import SUPPORTED_SCOPES, AuthorizationCode, Client, LoginSession, PairwiseSubject, Token
+
+ACR_BASIC = "urn:tungban:acr:basic"
+ACR_PLUS = "urn:tungban:acr:plus"
+
+
+def pairwise_sub(resident: Resident, client: Client) -> str:
+    """The resident's stable, unlinkable ``sub`` at the client's sector (created on first use)."""
+    found = PairwiseSubject.objects.filter(resident=resident, sector=client.sector).values_list("sub", flat=True).first()
+    if found:
+        return found
+    try:
+        with transaction.atomic():
+            return PairwiseSubject.objects.create(resident=resident, sector=client.sector, sub=secrets.token_urlsafe(24)).sub
+    except IntegrityError:  # another worker created it at the same moment
+        return PairwiseSubject.objects.get(resident=resident, sector=client.sector).sub
+
+
+def acr_for(resident: Resident) -> str:
+    """``acr`` value: iAM Smart+ accounts log in at ``urn:tungban:acr:plus``, others basic."""
+    return ACR_PLUS if resident.tier == Tier.PLUS else ACR_BASIC
+
+
+def amr_for(approval: ApprovalRequest | None) -> list[str]:
+    """``amr`` values (RFC 8176): device key (``swk``) plus passkey user verification
+    (``user``) or the app PIN (``pin``) — two factors, hence ``mfa``."""
+    if approval is None:
+        return []
+    second = "user" if approval.user_verification == "passkey" else "pin"
+    return ["swk", second, "mfa"]
+
+
+def requested_claims(scope: str, claims_param: str | None) -> list[dict]:
+    """The e-ME fields an authorization request asks for.
+
+    Scopes name fields (see :mod:`tungban.identity.eme`); the OIDC ``claims`` parameter
+    (Core §5.5) may mark some ``essential`` — those the resident cannot untick. Claims
+    named in ``claims`` but outside the granted scopes are ignored.
+
+    :returns: ``[{"name": str, "essential": bool}]`` in catalogue order.
+    :raises DomainError: ``invalid_claims`` when ``claims`` is not a JSON object.
+    """
+    scopes = set((scope or "").split())
+    names = eme.claims_for_scopes(scopes)
+    essential: set[str] = set()
+    if claims_param:
+        try:
+            parsed = json.loads(claims_param)
+            if not isinstance(parsed, dict):
+                raise ValueError
+        except ValueError:
+            raise DomainError("invalid_claims", _("The 'claims' parameter must be a JSON object.")) from None
+        for member in ("userinfo", "id_token"):
+            for name, spec in (parsed.get(member) or {}).items():
+                if name in names and isinstance(spec, dict) and spec.get("essential"):
+                    essential.add(name)
+    return [{"name": n, "essential": n in essential} for n in names]
+
+
+def open_authorization(client: Client, scope: str, claims_param: str | None, query: str, browser_secret: str) -> ApprovalRequest:
+    """Open the app approval for a validated authorization request.
+
+    ``kind`` is ``login`` when ``openid`` is in the scope, else ``formfill`` (anonymous
+    form filling: data without a login). ``query`` is the original request, replayed when
+    the browser completes; ``browser_secret`` binds completion to the starting browser.
+    """
+    kind = RequestKind.LOGIN if "openid" in (scope or "").split() else RequestKind.FORMFILL
+    return wallet.create_request(
+        kind=kind,
+        requester_id=client.client_id,
+        requester_name_en=client.name_en,
+        requester_name_zh=client.name_zh,
+        requester_logo_url=client.logo_url,
+        requested_claims=requested_claims(scope, claims_param),
+        context={"query": query, "browser": browser_secret},
+    )
+
+
+def start_login_session(approval: ApprovalRequest, client: Client) -> LoginSession | None:
+    """Create the login session (``sid``) for an approved login; ``None`` for form filling."""
+    if approval.kind != RequestKind.LOGIN:
+        return None
+    return LoginSession.objects.create(
+        sid=secrets.token_urlsafe(24),
+        resident=approval.resident,
+        client=client,
+        auth_time=int(approval.decided_at.timestamp()),
+        acr=acr_for(approval.resident),
+    )
+
+
+def end_login_session(sid: str | None) -> None:
+    """End a login session and revoke the access tokens issued in it."""
+    if not sid:
+        return
+    with transaction.atomic():
+        session = LoginSession.objects.select_for_update().filter(sid=sid, ended_at__isnull=True).first()
+        if session:
+            session.ended_at = timezone.now()
+            session.save(update_fields=["ended_at"])
+            Token.objects.filter(session=session, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def revoke_tokens_from_code(code: AuthorizationCode) -> int:
+    """RFC 6749 §4.1.2: a reused code revokes every token issued from it. Returns how many."""
+    return Token.objects.filter(authorization_code=code, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def release(token: Token, *, with_subject: bool) -> dict:
+    """The approved e-ME claims of the token's resident, recorded as a release.
+
+    :param with_subject: include the pairwise ``sub`` (userinfo) or not (anonymous form data).
+    :raises DomainError: ``account_suspended`` (403).
+    """
+    from tungban.identity import services as identity
+
+    resident = token.resident
+    identity.require_active(resident)
+    data = eme.values(resident, token.claims)
+    released = [name for name in token.claims if name in data]
+    approval = token.authorization_code.approval if token.authorization_code_id else None
+    wallet.record_release(
+        resident,
+        requester_id=token.client.client_id,
+        requester_name_en=token.client.name_en,
+        requester_name_zh=token.client.name_zh,
+        kind=RequestKind.LOGIN if with_subject else RequestKind.FORMFILL,
+        claims=released,
+        approval=approval,
+    )
+    if with_subject:
+        return {"sub": pairwise_sub(resident, token.client), **data}
+    return data
+
+
+def discovery() -> dict:
+    """OpenID Provider Metadata (OIDC Discovery 1.0 §3)."""
+    iss = settings.TUNGBAN_ISSUER
+    claims = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "at_hash"]
+    claims += ["family_name", "given_name", "phone_number_verified", "email_verified", *eme.CLAIMS]
+    return {
+        "issuer": iss,
+        "authorization_endpoint": f"{iss}/oidc/authorize",
+        "token_endpoint": f"{iss}/oidc/token",
+        "userinfo_endpoint": f"{iss}/oidc/userinfo",
+        "jwks_uri": f"{iss}/oidc/jwks",
+        "revocation_endpoint": f"{iss}/oidc/revoke",
+        "end_session_endpoint": f"{iss}/oidc/logout",
+        "tungban_formdata_endpoint": f"{iss}/oidc/formdata",
+        "scopes_supported": SUPPORTED_SCOPES,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["ES256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": sorted(set(claims)),
+        "claims_parameter_supported": True,
+        "request_parameter_supported": False,
+        "prompt_values_supported": ["none", "login", "consent"],
+        "acr_values_supported": [ACR_BASIC, ACR_PLUS],
+        "ui_locales_supported": ["zh-HK", "zh-Hant", "en"],
+        "claims_locales_supported": ["en", "zh-Hant"],
+        "authorization_response_iss_parameter_supported": False,
+        "service_documentation": f"{iss}/docs/integrators",
+    }
+
+
+@transaction.atomic
+def register_client(
+    *,
+    client_id: str,
+    name_en: str,
+    name_zh: str,
+    redirect_uris: list[str],
+    post_logout_redirect_uris: list[str] | None = None,
+    allowed_scopes: list[str] | None = None,
+    logo_url: str = "",
+    public: bool = False,
+) -> tuple[Client, str | None]:
+    """Register (or update) an online service as a client; returns ``(client, secret)``.
+
+    A confidential client gets a new random secret, returned once and stored as a hash.
+    :raises DomainError: ``invalid_redirect_uri`` (must be absolute http(s), no fragment),
+        ``invalid_scope``.
+    """
+    from django.contrib.auth.hashers import make_password
+    from urllib.parse import urlsplit
+
+    for uri in redirect_uris + list(post_logout_redirect_uris or []):
+        parts = urlsplit(uri)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
+            raise DomainError("invalid_redirect_uri", _("Redirect URIs must be absolute http(s) URLs without a fragment."))
+    scopes = allowed_scopes or list(SUPPORTED_SCOPES)
+    if any(s not in SUPPORTED_SCOPES for s in scopes):
+        raise DomainError("invalid_scope", _("Unknown scope."))
+    secret = None if public else secrets.token_urlsafe(32)
+    client, _created = Client.objects.update_or_create(
+        client_id=client_id,
+        defaults={
+            "name_en": name_en,
+            "name_zh": name_zh,
+            "redirect_uris": redirect_uris,
+            "post_logout_redirect_uris": post_logout_redirect_uris or [],
+            "allowed_scopes": scopes,
+            "logo_url": logo_url,
+            "token_endpoint_auth_method": "none" if public else "client_secret_basic",
+            "client_secret_hash": make_password(secret) if secret else "",
+        },
+    )
+    return client, secret

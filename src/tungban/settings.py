@@ -1,0 +1,164 @@
+"""Django settings for tungban.
+
+Every setting comes from an environment variable with a safe default, so a fresh checkout
+runs on SQLite with no configuration, and production (PostgreSQL, several stateless workers
+behind a load balancer) only sets variables:
+
+``TUNGBAN_SECRET_KEY``   Django secret key; defaults to the file ``var/secret_key`` that
+                         ``tungban setup`` generates (never committed).
+``DATABASE_URL``         e.g. ``postgres://user:pw@127.0.0.1:5432/tungban``; default SQLite
+                         in ``var/tungban.sqlite3``.
+``TUNGBAN_ISSUER``       public base URL of the platform, the OpenID Connect issuer
+                         (default ``http://localhost:8000``).
+``TUNGBAN_DEBUG``        ``1`` for development error pages (default off).
+``TUNGBAN_ALLOWED_HOSTS`` comma-separated host names (default ``localhost,127.0.0.1``).
+``TUNGBAN_VAR_DIR``      where generated state lives (default ``var/`` in the checkout).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent
+VAR_DIR = Path(os.environ.get("TUNGBAN_VAR_DIR", BASE_DIR.parent.parent / "var")).resolve()
+
+
+def _secret_key() -> str:
+    env = os.environ.get("TUNGBAN_SECRET_KEY")
+    if env:
+        return env
+    path = VAR_DIR / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    # Generated on first use and kept out of version control (var/ is git-ignored).
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    return os.environ.get(name, "1" if default else "0").lower() in {"1", "true", "yes", "on"}
+
+
+SECRET_KEY = _secret_key()
+DEBUG = _flag("TUNGBAN_DEBUG")
+ALLOWED_HOSTS = [h.strip() for h in os.environ.get("TUNGBAN_ALLOWED_HOSTS", "localhost,127.0.0.1,testserver").split(",") if h.strip()]
+TUNGBAN_ISSUER = os.environ.get("TUNGBAN_ISSUER", "http://localhost:8000").rstrip("/")
+CSRF_TRUSTED_ORIGINS = [TUNGBAN_ISSUER]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "tungban.core",
+    "tungban.identity",
+    "tungban.wallet",
+    "tungban.oidc",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "tungban.urls"
+WSGI_APPLICATION = "tungban.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'tungban.sqlite3'}"),
+        conn_max_age=int(os.environ.get("TUNGBAN_DB_CONN_MAX_AGE", "60")),
+    )
+}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # WAL lets the web server and the CLI read and write the same file at once.
+    DATABASES["default"]["OPTIONS"] = {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"}
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "zh-hant"
+LANGUAGES = [("zh-hant", "繁體中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Hong_Kong"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+WHITENOISE_USE_FINDERS = True
+
+SESSION_COOKIE_NAME = "tungban_session"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = TUNGBAN_ISSUER.startswith("https://")
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_NAME = "tungban_language"
+LOGIN_URL = "/admin/login/"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+# No process-local state: nothing is cached in memory that two workers could disagree on.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+
+# --- Domain settings -------------------------------------------------------------------
+#: Seconds an approval request (login, form filling, binding) stays open (issue #2: 2 min).
+TUNGBAN_APPROVAL_TTL = int(os.environ.get("TUNGBAN_APPROVAL_TTL", "120"))
+#: Seconds an activation code from a counter registration stays valid.
+TUNGBAN_ACTIVATION_TTL = int(os.environ.get("TUNGBAN_ACTIVATION_TTL", str(7 * 24 * 3600)))
+#: Seconds an authorization code stays valid (RFC 6749 §4.1.2 recommends at most 10 min).
+TUNGBAN_CODE_TTL = int(os.environ.get("TUNGBAN_CODE_TTL", "60"))
+#: Seconds an access token stays valid.
+TUNGBAN_ACCESS_TOKEN_TTL = int(os.environ.get("TUNGBAN_ACCESS_TOKEN_TTL", "600"))
+#: Days a retired ID-token signing key stays in the JWKS after rotation.
+TUNGBAN_KEY_RETIREMENT_DAYS = int(os.environ.get("TUNGBAN_KEY_RETIREMENT_DAYS", "7"))
+#: WebAuthn relying-party id: the host of the issuer URL.
+TUNGBAN_WEBAUTHN_RP_ID = os.environ.get("TUNGBAN_WEBAUTHN_RP_ID", TUNGBAN_ISSUER.split("://", 1)[1].split(":")[0].split("/")[0])
+#: The identity-proofing step for self-registration (dotted path to a callable).
+TUNGBAN_IDENTITY_PROOFER = os.environ.get("TUNGBAN_IDENTITY_PROOFER", "tungban.identity.proofing.PopulationRegisterProofer")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("TUNGBAN_LOG_LEVEL", "WARNING")},
+    "loggers": {"tungban": {"level": os.environ.get("TUNGBAN_LOG_LEVEL", "INFO")}},
+}

@@ -1,0 +1,20 @@
+"""Root URL configuration."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from tungban.core import views as core_views
+from tungban.oidc import views as oidc_views
+
+from .api import api
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path(".well-known/openid-configuration", oidc_views.discovery, name="openid-configuration"),
+    path("oidc/", include("tungban.oidc.urls")),
+    path("app/", include("tungban.wallet.urls")),
+    path("staff/", include("tungban.identity.urls")),
+    path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]

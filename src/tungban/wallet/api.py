@@ -1,0 +1,245 @@
+"""The app's API (``/api/v1/wallet/``): binding, self-registration, approvals, history.
+
+Calls marked *device* need ``Authorization: Device <JWS>`` (see :mod:`.services`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from django.conf import settings
+from django.db import transaction
+from ninja import Router, Schema
+from ninja.security import APIKeyHeader
+
+from tungban.identity import services as identity
+from tungban.identity.services import Guardian
+
+from . import services
+
+router = Router(tags=["wallet"])
+
+
+class DeviceAuth(APIKeyHeader):
+    """``Authorization: Device <JWS>`` — a fresh proof signed by the bound device key."""
+
+    param_name = "Authorization"
+
+    def authenticate(self, request, key):
+        return services.authenticate_device(key, request.method, settings.TUNGBAN_ISSUER + request.path)
+
+
+device_auth = DeviceAuth()
+
+
+class Error(Schema):
+    error: str
+    message: str
+    field: str | None = None
+
+
+class ResidentOut(Schema):
+    name_en: str
+    name_zh: str
+    hkid_masked: str
+    tier: Literal["basic", "plus"]
+    status: str
+
+
+class BindingOut(Schema):
+    binding_id: str
+    nonce: str
+    expires_at: str
+    resident: ResidentOut
+    webauthn: dict
+
+
+class BindingIn(Schema):
+    hkid: str
+    activation_code: str
+
+
+class GuardianIn(Schema):
+    name: str
+    hkid: str
+    relationship: str
+
+
+class RegistrationIn(Schema):
+    hkid: str
+    family_name_en: str
+    given_name_en: str
+    name_zh: str = ""
+    date_of_birth: dt.date
+    gender: Literal["female", "male"]
+    email: str = ""
+    phone: str = ""
+    residential_address: str = ""
+    guardian: GuardianIn | None = None
+
+
+class BindingCompleteIn(Schema):
+    public_jwk: dict
+    proof: str
+    platform: Literal["web", "cli"]
+    name: str = ""
+    webauthn: dict | None = None
+
+
+class DeviceOut(Schema):
+    device_id: str
+    resident: ResidentOut
+
+
+class ClaimOut(Schema):
+    name: str
+    essential: bool
+    label: str
+    value: str
+
+
+class RequesterOut(Schema):
+    id: str
+    name_en: str
+    name_zh: str
+    logo_url: str
+
+
+class RequestOut(Schema):
+    id: str
+    kind: str
+    status: str
+    requester: RequesterOut
+    claims: list[ClaimOut]
+    nonce: str
+    expires_at: str
+    webauthn: dict | None = None
+
+
+class DecisionIn(Schema):
+    signature: str
+    webauthn: dict | None = None
+
+
+class DecisionOut(Schema):
+    id: str
+    status: str
+    approved_claims: list[str]
+
+
+class ReleaseOut(Schema):
+    requester_id: str
+    requester_name_en: str
+    requester_name_zh: str
+    kind: str
+    claims: list[str]
+    released_at: dt.datetime
+
+
+class ProfileOut(Schema):
+    resident: ResidentOut
+    hkid: str
+    date_of_birth: dt.date
+    gender: str
+    residential_address: str
+    billing_address: str
+    phone: str
+    email: str
+    device_id: str
+    passkey: bool
+
+
+class ProfileIn(Schema):
+    residential_address: str | None = None
+    billing_address: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+
+ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 409: Error, 410: Error, 422: Error}
+
+
+@router.post("/bindings", response={201: BindingOut, **ERRORS}, summary="Start binding the app with an activation code")
+def start_binding(request, payload: BindingIn):
+    binding = services.start_binding(payload.hkid, payload.activation_code)
+    return 201, services.binding_details(binding)
+
+
+@router.post("/registrations", response={201: BindingOut, **ERRORS}, summary="Self-register (proofed against the population register) and start binding")
+def self_register(request, payload: RegistrationIn):
+    data = payload.dict()
+    guardian = data.pop("guardian")
+    with transaction.atomic():
+        resident = identity.self_register(guardian=Guardian(**guardian) if guardian else None, **data)
+        binding = services.start_binding_after_registration(resident)
+    return 201, services.binding_details(binding)
+
+
+@router.post("/bindings/{binding_id}/complete", response={201: DeviceOut, **ERRORS}, summary="Finish binding: register the device key (and passkey)")
+def complete_binding(request, binding_id: str, payload: BindingCompleteIn):
+    device = services.complete_binding(
+        binding_id,
+        public_jwk=payload.public_jwk,
+        proof=payload.proof,
+        platform=payload.platform,
+        name=payload.name,
+        webauthn_registration=payload.webauthn,
+    )
+    return 201, {"device_id": str(device.id), "resident": services.resident_summary(device.resident)}
+
+
+@router.get("/requests/{request_id}", response={200: RequestOut, **ERRORS}, auth=device_auth, summary="(device) What a request asks for")
+def get_request(request, request_id: str):
+    req = services.get_request(request_id)
+    return services.request_details(req, request.auth)
+
+
+@router.post("/requests/{request_id}/decision", response={200: DecisionOut, **ERRORS}, auth=device_auth, summary="(device) Approve or decline, signed by the device key")
+def decide(request, request_id: str, payload: DecisionIn):
+    req = services.decide(request_id, request.auth, payload.signature, payload.webauthn)
+    return {"id": str(req.id), "status": req.status, "approved_claims": req.approved_claims}
+
+
+@router.get("/pending", response={200: list[RequestOut], **ERRORS}, auth=device_auth, summary="(device) Pending requests addressed to this account")
+def pending(request):
+    return [services.request_details(r, request.auth) for r in services.pending_for(request.auth.resident)]
+
+
+@router.get("/history", response={200: list[ReleaseOut], **ERRORS}, auth=device_auth, summary="(device) Which service received which fields, when")
+def history(request):
+    return services.history(request.auth.resident)
+
+
+def _profile(device) -> dict:
+    r = device.resident
+    return {
+        "resident": services.resident_summary(r),
+        "hkid": r.hkid_display,
+        "date_of_birth": r.date_of_birth,
+        "gender": r.gender,
+        "residential_address": r.residential_address,
+        "billing_address": r.billing_address,
+        "phone": r.phone,
+        "email": r.email,
+        "device_id": str(device.id),
+        "passkey": device.has_passkey,
+    }
+
+
+@router.get("/me", response={200: ProfileOut, **ERRORS}, auth=device_auth, summary="(device) The account and e-ME profile")
+def me(request):
+    return _profile(request.auth)
+
+
+@router.patch("/me", response={200: ProfileOut, **ERRORS}, auth=device_auth, summary="(device) Update e-ME contact fields")
+def update_me(request, payload: ProfileIn):
+    identity.update_contact(request.auth.resident, **payload.dict(exclude_none=True))
+    request.auth.resident.refresh_from_db()
+    return _profile(request.auth)
+
+
+@router.post("/unbind", response={204: None, **ERRORS}, auth=device_auth, summary="(device) Unbind this device")
+def unbind(request):
+    services.unbind(request.auth, reason="resident")
+    return 204, None

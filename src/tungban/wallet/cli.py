@@ -1,0 +1,230 @@
+"""``tungban app``: the command-line front end of the tungban app (for tests, demos and
+integrators). It speaks the same protocol as the web app (see :mod:`tungban.wallet.services`)
+over HTTP and never imports the platform: the private key stays in a PIN-encrypted PEM file
+in the app's home directory (``--home``, ``$TUNGBAN_APP_HOME``, default ``~/.tungban-app``).
+
+Examples::
+
+    tungban app bind --hkid 'A123456(3)' --code K7QP2M9X --pin 123456
+    tungban app show http://localhost:8000/app/approve/<id>
+    tungban app approve <id> --only name,hkid --pin 123456
+    tungban app history
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import re
+import secrets
+import sys
+import time
+from pathlib import Path
+
+import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from joserfc import jws
+from joserfc.jwk import ECKey
+
+UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+class AppError(Exception):
+    """A refused call: ``code`` and ``message`` from the platform's JSON error."""
+
+    def __init__(self, code: str, message: str, status: int = 0):
+        super().__init__(f"{code}: {message}")
+        self.code, self.message, self.status = code, message, status
+
+
+class WalletClient:
+    """The app's state and calls. ``home`` holds ``device.json`` and ``device-key.pem``."""
+
+    def __init__(self, home: Path, server: str | None = None):
+        self.home = Path(home)
+        self.meta_path = self.home / "device.json"
+        self.key_path = self.home / "device-key.pem"
+        self.meta = json.loads(self.meta_path.read_text()) if self.meta_path.exists() else {}
+        self.server = (server or self.meta.get("server") or os.environ.get("TUNGBAN_SERVER") or "http://localhost:8000").rstrip("/")
+        self.http = requests.Session()
+
+    # --- plumbing ---
+    def _call(self, method: str, path: str, body: dict | None = None, device_key: ECKey | None = None):
+        headers = {"Accept": "application/json"}
+        if device_key is not None:
+            headers["Authorization"] = "Device " + self._proof(device_key, method, self.server + path)
+        resp = self.http.request(method, self.server + path, json=body, headers=headers, timeout=30)
+        if resp.status_code == 204:
+            return None
+        try:
+            data = resp.json()
+        except ValueError:
+            raise AppError("bad_response", f"HTTP {resp.status_code} from {path}", resp.status_code) from None
+        if resp.status_code >= 400:
+            raise AppError(data.get("error", "error"), data.get("message", ""), resp.status_code)
+        return data
+
+    def _proof(self, key: ECKey, method: str, url: str) -> str:
+        payload = {"htm": method, "htu": url, "iat": int(time.time()), "jti": secrets.token_urlsafe(18)}
+        return jws.serialize_compact({"alg": "ES256", "kid": self.meta["device_id"], "typ": "dpop+jwt"}, json.dumps(payload).encode(), key)
+
+    def load_key(self, pin: str) -> ECKey:
+        """Decrypt the device key with the PIN. :raises AppError: ``not_bound``, ``wrong_pin``."""
+        if not self.key_path.exists() or "device_id" not in self.meta:
+            raise AppError("not_bound", "This app is not bound to an account yet: run 'tungban app bind'.")
+        try:
+            private = serialization.load_pem_private_key(self.key_path.read_bytes(), password=pin.encode())
+        except (ValueError, TypeError):
+            raise AppError("wrong_pin", "The PIN is wrong.") from None
+        return ECKey.import_key(private, {"kid": self.meta["device_id"]})
+
+    # --- binding ---
+    def _finish_binding(self, binding: dict, pin: str, name: str) -> dict:
+        if self.key_path.exists():
+            raise AppError("already_bound", f"This app ({self.home}) is already bound. One device serves one account; use another --home.")
+        if len(pin) < 6 or not pin.isdigit():
+            raise AppError("weak_pin", "The PIN must be at least 6 digits.")
+        private = ec.generate_private_key(ec.SECP256R1())
+        key = ECKey.import_key(private)
+        proof = jws.serialize_compact({"alg": "ES256"}, json.dumps({"binding_id": binding["binding_id"], "nonce": binding["nonce"]}).encode(), key)
+        result = self._call("POST", f"/api/v1/wallet/bindings/{binding['binding_id']}/complete", {
+            "public_jwk": key.as_dict(private=False), "proof": proof, "platform": "cli", "name": name,
+        })
+        self.home.mkdir(parents=True, exist_ok=True)
+        pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.BestAvailableEncryption(pin.encode()))
+        self.key_path.write_bytes(pem)
+        self.key_path.chmod(0o600)
+        self.meta = {"server": self.server, "device_id": result["device_id"], "resident": result["resident"]}
+        self.meta_path.write_text(json.dumps(self.meta, ensure_ascii=False, indent=2))
+        return result
+
+    def bind(self, hkid: str, code: str, pin: str, name: str = "CLI") -> dict:
+        """Bind with an activation code from a counter."""
+        binding = self._call("POST", "/api/v1/wallet/bindings", {"hkid": hkid, "activation_code": code})
+        return self._finish_binding(binding, pin, name)
+
+    def register(self, details: dict, pin: str, name: str = "CLI") -> dict:
+        """Self-register (proofed against the population register) and bind."""
+        binding = self._call("POST", "/api/v1/wallet/registrations", details)
+        return self._finish_binding(binding, pin, name)
+
+    # --- requests ---
+    @staticmethod
+    def request_id(ref: str) -> str:
+        match = UUID_RE.search(ref)
+        if not match:
+            raise AppError("bad_reference", "Give a request id or the URL from the QR code.")
+        return match.group(0)
+
+    def show(self, ref: str, pin: str) -> dict:
+        return self._call("GET", f"/api/v1/wallet/requests/{self.request_id(ref)}", device_key=self.load_key(pin))
+
+    def decide(self, ref: str, pin: str, decision: str, only: list[str] | None = None) -> dict:
+        """Approve (all requested fields, or ``only`` these plus essential ones) or decline."""
+        key = self.load_key(pin)
+        rid = self.request_id(ref)
+        req = self._call("GET", f"/api/v1/wallet/requests/{rid}", device_key=key)
+        names = [c["name"] for c in req["claims"]]
+        if decision == "approve":
+            chosen = names if only is None else [c["name"] for c in req["claims"] if c["name"] in only or c["essential"]]
+        else:
+            chosen = []
+        payload = {"request_id": rid, "requester": req["requester"]["id"], "nonce": req["nonce"], "decision": decision, "claims": sorted(chosen)}
+        signature = jws.serialize_compact({"alg": "ES256", "kid": self.meta["device_id"]}, json.dumps(payload).encode(), key)
+        return self._call("POST", f"/api/v1/wallet/requests/{rid}/decision", {"signature": signature}, device_key=key)
+
+    def history(self, pin: str) -> list:
+        return self._call("GET", "/api/v1/wallet/history", device_key=self.load_key(pin))
+
+    def me(self, pin: str) -> dict:
+        return self._call("GET", "/api/v1/wallet/me", device_key=self.load_key(pin))
+
+    def pending(self, pin: str) -> list:
+        return self._call("GET", "/api/v1/wallet/pending", device_key=self.load_key(pin))
+
+    def unbind(self, pin: str) -> None:
+        self._call("POST", "/api/v1/wallet/unbind", device_key=self.load_key(pin))
+        self.key_path.unlink(missing_ok=True)
+        self.meta_path.unlink(missing_ok=True)
+
+
+def _pin(args) -> str:
+    return args.pin or os.environ.get("TUNGBAN_APP_PIN") or getpass.getpass("PIN: ")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tungban app", description="The tungban app on the command line.")
+    p.add_argument("--home", default=os.environ.get("TUNGBAN_APP_HOME", str(Path.home() / ".tungban-app")), help="app data directory")
+    p.add_argument("--server", default=None, help="platform URL (default: the bound one, $TUNGBAN_SERVER or http://localhost:8000)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    b = sub.add_parser("bind", help="bind with an HKID number and an activation code")
+    b.add_argument("--hkid", required=True)
+    b.add_argument("--code", required=True)
+    b.add_argument("--pin")
+    r = sub.add_parser("register", help="self-register and bind")
+    for f in ("hkid", "family-name", "given-name", "dob", "gender"):
+        r.add_argument(f"--{f}", required=True)
+    for f in ("chinese-name", "email", "phone", "address", "pin", "guardian-name", "guardian-hkid", "guardian-relationship"):
+        r.add_argument(f"--{f}", default="")
+    for name in ("show", "approve", "decline"):
+        c = sub.add_parser(name, help=f"{name} a request (id or QR URL)")
+        c.add_argument("request")
+        c.add_argument("--pin")
+        if name == "approve":
+            c.add_argument("--only", help="comma-separated claims to release (essential ones are always included)")
+    for name in ("history", "me", "pending", "unbind"):
+        sub.add_parser(name).add_argument("--pin")
+    return p
+
+
+def _print(args, data) -> None:
+    if args.json or not isinstance(data, (dict, list)):
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    if args.cmd == "show":
+        print(f"{data['requester']['name_zh']} / {data['requester']['name_en']} asks to {data['kind']} (until {data['expires_at']}):")
+        for c in data["claims"]:
+            print(f"  [{'required' if c['essential'] else 'optional'}] {c['name']}: {c['value']}")
+    elif args.cmd == "history":
+        for h in data:
+            print(f"{h['released_at']}  {h['requester_name_en']}: {', '.join(h['claims'])}")
+    else:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    app = WalletClient(Path(args.home), args.server)
+    try:
+        if args.cmd == "bind":
+            data = app.bind(args.hkid, args.code, _pin(args))
+        elif args.cmd == "register":
+            details = {
+                "hkid": args.hkid, "family_name_en": args.family_name, "given_name_en": args.given_name, "name_zh": args.chinese_name,
+                "date_of_birth": args.dob, "gender": args.gender, "email": args.email, "phone": args.phone, "residential_address": args.address,
+            }
+            if args.guardian_name:
+                details["guardian"] = {"name": args.guardian_name, "hkid": args.guardian_hkid, "relationship": args.guardian_relationship}
+            data = app.register(details, _pin(args))
+        elif args.cmd == "show":
+            data = app.show(args.request, _pin(args))
+        elif args.cmd in ("approve", "decline"):
+            only = [s.strip() for s in args.only.split(",")] if getattr(args, "only", None) else None
+            data = app.decide(args.request, _pin(args), args.cmd, only)
+        elif args.cmd == "unbind":
+            app.unbind(_pin(args))
+            data = {"status": "unbound"}
+        else:
+            data = getattr(app, args.cmd)(_pin(args))
+    except AppError as exc:
+        print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
+        return 2
+    except requests.RequestException as exc:
+        print(f"error: cannot reach {app.server}: {exc}", file=sys.stderr)
+        return 3
+    _print(args, data)
+    return 0

@@ -1,0 +1,146 @@
+"""The app (wallet) a resident holds: bound devices, approval requests, release history.
+
+Protocol (issue #2): at binding the device generates an ECDSA P-256 key pair and sends only
+the public key (JWK). Every approval is a JWS (RFC 7515, ES256) made with that key over a
+payload bound to one :class:`ApprovalRequest` (its id, the requester, the requested data, a
+server nonce); the request expires after ``TUNGBAN_APPROVAL_TTL`` seconds.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from tungban.identity.models import Resident
+
+
+class Platform(models.TextChoices):
+    WEB = "web", _("Web app")
+    CLI = "cli", _("Command-line app")
+
+
+class DeviceStatus(models.TextChoices):
+    ACTIVE = "active", _("Bound")
+    UNBOUND = "unbound", _("Unbound")
+
+
+class Device(models.Model):
+    """A phone (or CLI key file) bound to one resident. Holds only public keys."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="devices")
+    platform = models.CharField(max_length=10, choices=Platform.choices)
+    name = models.CharField(max_length=80, blank=True)
+    public_jwk = models.JSONField(help_text="Public EC P-256 JWK of the device key")
+    jwk_thumbprint = models.CharField(max_length=64, unique=True, help_text="RFC 7638 thumbprint; one device key → one account")
+    webauthn_credential_id = models.CharField(max_length=512, null=True, blank=True, unique=True)
+    webauthn_public_key = models.BinaryField(null=True, blank=True)
+    webauthn_sign_count = models.PositiveBigIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=DeviceStatus.choices, default=DeviceStatus.ACTIVE)
+    bound_at = models.DateTimeField(auto_now_add=True)
+    unbound_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # One phone binds one account and an account has one bound phone at a time.
+            models.UniqueConstraint(fields=["resident"], condition=Q(status="active"), name="one_active_device_per_resident"),
+        ]
+
+    @property
+    def has_passkey(self) -> bool:
+        return bool(self.webauthn_credential_id)
+
+
+class ActivationCode(models.Model):
+    """A one-time code an officer hands over so the resident can bind the app."""
+
+    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="activation_codes")
+    code_hash = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+
+
+class RequestKind(models.TextChoices):
+    BIND = "bind", _("Bind the app")
+    LOGIN = "login", _("Log in")
+    FORMFILL = "formfill", _("Fill a form")
+
+
+class RequestStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for approval")
+    APPROVED = "approved", _("Approved")
+    DECLINED = "declined", _("Declined")
+    EXPIRED = "expired", _("Expired")
+    COMPLETED = "completed", _("Completed")
+
+
+class ApprovalRequest(models.Model):
+    """Something the resident must approve in the app: a login, a form filling, a binding.
+
+    ``requested_claims`` is a list of ``{"name": str, "essential": bool}``; the resident may
+    untick non-essential ones, and ``approved_claims`` holds what was finally approved.
+    ``context`` holds what the requester needs to resume (e.g. the OpenID Connect request).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=10, choices=RequestKind.choices)
+    requester_id = models.CharField(max_length=100, blank=True, help_text="client_id of the online service")
+    requester_name_en = models.CharField(max_length=200, blank=True)
+    requester_name_zh = models.CharField(max_length=200, blank=True)
+    requester_logo_url = models.URLField(blank=True)
+    requested_claims = models.JSONField(default=list, blank=True)
+    approved_claims = models.JSONField(default=list, blank=True)
+    nonce = models.CharField(max_length=64)
+    resident = models.ForeignKey(Resident, null=True, blank=True, on_delete=models.CASCADE, related_name="approval_requests")
+    device = models.ForeignKey(Device, null=True, blank=True, on_delete=models.SET_NULL, related_name="approvals")
+    status = models.CharField(max_length=10, choices=RequestStatus.choices, default=RequestStatus.PENDING)
+    user_verification = models.CharField(max_length=20, blank=True, help_text="passkey | pin")
+    signature = models.TextField(blank=True, help_text="The device's JWS over the decision")
+    context = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["resident", "status"])]
+
+    @property
+    def is_expired(self) -> bool:
+        return timezone.now() >= self.expires_at
+
+    def effective_status(self) -> str:
+        """The status, reading an overdue pending request as ``expired``."""
+        if self.status == RequestStatus.PENDING and self.is_expired:
+            return RequestStatus.EXPIRED
+        return self.status
+
+
+class ReleaseRecord(models.Model):
+    """One release of e-ME data to an online service: which fields, when, how."""
+
+    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="releases")
+    requester_id = models.CharField(max_length=100)
+    requester_name_en = models.CharField(max_length=200)
+    requester_name_zh = models.CharField(max_length=200)
+    kind = models.CharField(max_length=10, choices=RequestKind.choices)
+    claims = models.JSONField(default=list)
+    approval = models.ForeignKey(ApprovalRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="releases")
+    released_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-released_at"]
+        indexes = [models.Index(fields=["resident", "-released_at"])]
+
+
+class UsedProof(models.Model):
+    """``jti`` values of device request proofs already seen (replay protection)."""
+
+    jti = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField(db_index=True)

@@ -1,0 +1,533 @@
+"""Wallet (app) protocol: binding devices, approval requests, device-signed decisions.
+
+Wire formats (issue #2; documented in docs/integrators.md and the OpenAPI document):
+
+* **Device key**: ECDSA P-256, public part sent as a JWK (RFC 7517). The web app keeps the
+  private key non-extractable in WebCrypto; the CLI keeps it in a PIN-encrypted PEM file.
+* **Binding proof**: JWS compact (RFC 7515), ``alg`` ES256, signed by the new key over
+  ``{"binding_id", "nonce"}`` (proof of possession).
+* **Decision**: JWS compact, ``alg`` ES256, header ``kid`` = device id, payload
+  ``{"request_id", "requester", "nonce", "decision": "approve"|"decline", "claims": [..]}``
+  where ``claims`` are the approved claim names, sorted. A web device also sends a WebAuthn
+  assertion (user verification by passkey) whose challenge is the request's nonce.
+* **Device request proof** (for the app's own API calls): header
+  ``Authorization: Device <JWS>`` with payload ``{"htm", "htu", "iat", "jti"}``, valid 60 s,
+  each ``jti`` once — the shape of a DPoP proof (RFC 9449 §4.2).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from joserfc import jws
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey
+
+import webauthn
+from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidRegistrationResponse
+from webauthn.helpers.structs import (
+    AuthenticatorSelectionCriteria,
+    PublicKeyCredentialDescriptor,
+    ResidentKeyRequirement,
+    UserVerificationRequirement,
+)
+
+from tungban.core.errors import Conflict, DomainError, Forbidden, NotFound
+from tungban.identity import services as identity
+from tungban.identity.models import Resident
+
+from .models import (
+    ActivationCode,
+    ApprovalRequest,
+    Device,
+    DeviceStatus,
+    Platform,
+    ReleaseRecord,
+    RequestKind,
+    RequestStatus,
+    UsedProof,
+)
+
+PROOF_LIFETIME = 60  # seconds a device request proof is accepted
+ACTIVATION_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at a counter
+MAX_ACTIVATION_ATTEMPTS = 5
+
+
+def _b64u(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _b64u_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _now() -> dt.datetime:
+    return timezone.now()
+
+
+# --- Activation codes and binding ---------------------------------------------------------
+
+
+@transaction.atomic
+def issue_activation_code(resident: Resident, officer=None) -> str:
+    """Issue a one-time activation code (8 characters) for binding the app; earlier unused
+    codes are withdrawn. The code itself is returned once and stored only as a hash."""
+    identity.require_active(resident)
+    ActivationCode.objects.filter(resident=resident, used_at__isnull=True).update(used_at=_now())
+    code = "".join(secrets.choice(ACTIVATION_ALPHABET) for _ in range(8))
+    ActivationCode.objects.create(
+        resident=resident,
+        code_hash=make_password(code),
+        expires_at=_now() + dt.timedelta(seconds=settings.TUNGBAN_ACTIVATION_TTL),
+    )
+    identity.audit(resident, "activation_code_issued", officer)
+    return code
+
+
+def _webauthn_registration_options(resident: Resident, challenge: bytes) -> dict:
+    options = webauthn.generate_registration_options(
+        rp_id=settings.TUNGBAN_WEBAUTHN_RP_ID,
+        rp_name="tungban 通辦",
+        user_id=resident.public_id.bytes,
+        user_name=resident.hkid_masked,
+        user_display_name=resident.name_zh or resident.name_en,
+        challenge=challenge,
+        authenticator_selection=AuthenticatorSelectionCriteria(
+            resident_key=ResidentKeyRequirement.DISCOURAGED,
+            user_verification=UserVerificationRequirement.REQUIRED,
+        ),
+    )
+    return json.loads(webauthn.options_to_json(options))
+
+
+def _open_binding(resident: Resident) -> ApprovalRequest:
+    nonce = secrets.token_bytes(32)
+    return ApprovalRequest.objects.create(
+        kind=RequestKind.BIND,
+        resident=resident,
+        nonce=_b64u(nonce),
+        expires_at=_now() + dt.timedelta(seconds=settings.TUNGBAN_APPROVAL_TTL),
+    )
+
+
+def binding_details(binding: ApprovalRequest) -> dict:
+    """What the app needs to finish binding: ``{"binding_id", "nonce", "expires_at",
+    "resident": {...}, "webauthn": <PublicKeyCredentialCreationOptions JSON>}``."""
+    resident = binding.resident
+    return {
+        "binding_id": str(binding.id),
+        "nonce": binding.nonce,
+        "expires_at": binding.expires_at.isoformat(),
+        "resident": resident_summary(resident),
+        "webauthn": _webauthn_registration_options(resident, _b64u_decode(binding.nonce)),
+    }
+
+
+def start_binding(hkid: str, activation_code: str) -> ApprovalRequest:
+    """Begin binding the app with the HKID number and the activation code from a counter.
+
+    :raises DomainError: bad HKID; :class:`Forbidden` ``bad_activation_code`` (wrong,
+        used, expired, or too many attempts) or ``account_suspended``.
+    """
+    try:
+        resident = identity.get_by_hkid(hkid)
+    except NotFound:
+        resident = None
+    bad = Forbidden("bad_activation_code", _("The HKID number or the activation code is not valid. Ask the counter for a new code if it has expired."))
+    if resident is None:
+        raise bad
+    identity.require_active(resident)
+    candidate = (
+        ActivationCode.objects.filter(resident=resident, used_at__isnull=True, expires_at__gt=_now())
+        .order_by("-created_at")
+        .first()
+    )
+    if candidate is None or candidate.failed_attempts >= MAX_ACTIVATION_ATTEMPTS:
+        raise bad
+    if not check_password(activation_code.strip().upper().replace("-", ""), candidate.code_hash):
+        # Not inside a transaction that the error would roll back: the attempt must count.
+        ActivationCode.objects.filter(pk=candidate.pk).update(failed_attempts=F("failed_attempts") + 1)
+        raise bad
+    with transaction.atomic():
+        # Conditional update: of two concurrent uses of one code, only one wins.
+        if not ActivationCode.objects.filter(pk=candidate.pk, used_at__isnull=True).update(used_at=_now()):
+            raise bad
+        return _open_binding(resident)
+
+
+def start_binding_after_registration(resident: Resident) -> ApprovalRequest:
+    """Open a binding for a resident who has just self-registered in this app session."""
+    return _open_binding(resident)
+
+
+def _import_public_jwk(jwk: Any) -> ECKey:
+    if not isinstance(jwk, dict) or jwk.get("kty") != "EC" or jwk.get("crv") != "P-256" or "d" in jwk:
+        raise DomainError("bad_device_key", _("The device key must be a public ECDSA P-256 key (JWK)."), field="public_jwk")
+    try:
+        return ECKey.import_key({k: jwk[k] for k in ("kty", "crv", "x", "y")})
+    except (JoseError, KeyError, ValueError):
+        raise DomainError("bad_device_key", _("The device key must be a public ECDSA P-256 key (JWK)."), field="public_jwk") from None
+
+
+def _verify_jws(token: str, key: ECKey) -> tuple[dict, dict]:
+    try:
+        obj = jws.deserialize_compact(token, key, algorithms=["ES256"])
+        return obj.headers(), json.loads(obj.payload)
+    except (JoseError, ValueError, TypeError):
+        raise Forbidden("bad_signature", _("The signature does not verify with this device's key.")) from None
+
+
+def complete_binding(
+    binding_id: str,
+    *,
+    public_jwk: dict,
+    proof: str,
+    platform: str,
+    name: str = "",
+    webauthn_registration: dict | None = None,
+) -> Device:
+    """Bind a device: store its public key (and passkey) after checking possession.
+
+    A resident has one bound device; binding a new phone unbinds the old one (re-bind).
+    :raises NotFound: ``no_binding``; :class:`DomainError` ``request_expired``,
+        ``bad_device_key``, ``passkey_required`` (web), ``bad_passkey``;
+        :class:`Forbidden` ``bad_signature``; :class:`Conflict` ``device_taken`` (this device
+        key already serves an account), ``request_already_decided`` (binding used).
+    """
+    if platform not in Platform.values:
+        raise DomainError("bad_platform", _("Unknown app platform."), field="platform")
+    key = _import_public_jwk(public_jwk)
+    with transaction.atomic():
+        binding = _lock_request(binding_id, RequestKind.BIND)
+        _, payload = _verify_jws(proof, key)
+        if payload.get("binding_id") != str(binding.id) or payload.get("nonce") != binding.nonce:
+            raise Forbidden("bad_signature", _("The proof is not for this binding."))
+        thumbprint = key.thumbprint()
+        if Device.objects.filter(jwk_thumbprint=thumbprint).exists():
+            raise Conflict("device_taken", _("This device is already bound to an account. One device can serve one account only."))
+        cred_id = pub = None
+        sign_count = 0
+        if platform == Platform.WEB:
+            if not webauthn_registration:
+                raise DomainError("passkey_required", _("The web app needs a passkey for user verification."))
+            try:
+                verified = webauthn.verify_registration_response(
+                    credential=webauthn_registration,
+                    expected_challenge=_b64u_decode(binding.nonce),
+                    expected_rp_id=settings.TUNGBAN_WEBAUTHN_RP_ID,
+                    expected_origin=settings.TUNGBAN_ISSUER,
+                    require_user_verification=True,
+                )
+            except (InvalidRegistrationResponse, ValueError, KeyError, TypeError) as exc:
+                raise DomainError("bad_passkey", _("The passkey could not be registered: %(reason)s") % {"reason": exc}) from None
+            cred_id, pub, sign_count = _b64u(verified.credential_id), verified.credential_public_key, verified.sign_count
+        resident = binding.resident
+        identity.require_active(resident)
+        for old in Device.objects.select_for_update().filter(resident=resident, status=DeviceStatus.ACTIVE):
+            _unbind(old, reason="rebound")
+        try:
+            with transaction.atomic():
+                device = Device.objects.create(
+                    resident=resident,
+                    platform=platform,
+                    name=(name or "")[:80],
+                    public_jwk=key.as_dict(private=False),
+                    jwk_thumbprint=thumbprint,
+                    webauthn_credential_id=cred_id,
+                    webauthn_public_key=pub,
+                    webauthn_sign_count=sign_count,
+                )
+        except IntegrityError:
+            raise Conflict("device_taken", _("This device is already bound to an account. One device can serve one account only.")) from None
+        binding.status = RequestStatus.COMPLETED
+        binding.device = device
+        binding.decided_at = _now()
+        binding.signature = proof
+        binding.save()
+        identity.audit(resident, "device_bound", None, device=str(device.id), platform=platform)
+    return device
+
+
+def _unbind(device: Device, *, reason: str, actor=None) -> None:
+    device.status = DeviceStatus.UNBOUND
+    device.unbound_at = _now()
+    device.save(update_fields=["status", "unbound_at"])
+    identity.audit(device.resident, "device_unbound", actor, device=str(device.id), reason=reason)
+
+
+@transaction.atomic
+def unbind(device: Device, *, actor=None, reason: str = "unbound") -> None:
+    """Unbind a device (lost phone, or the resident's choice). Its key stops working at once."""
+    device = Device.objects.select_for_update().get(pk=device.pk)
+    if device.status == DeviceStatus.ACTIVE:
+        _unbind(device, reason=reason, actor=actor)
+
+
+def active_device(resident: Resident) -> Device | None:
+    return resident.devices.filter(status=DeviceStatus.ACTIVE).first()
+
+
+# --- Approval requests ----------------------------------------------------------------------
+
+
+def create_request(
+    *,
+    kind: str,
+    requester_id: str,
+    requester_name_en: str,
+    requester_name_zh: str,
+    requested_claims: list[dict],
+    requester_logo_url: str = "",
+    context: dict | None = None,
+    resident: Resident | None = None,
+) -> ApprovalRequest:
+    """Open an approval request for the app. ``requested_claims`` is a list of
+    ``{"name": str, "essential": bool}``. Expires after ``TUNGBAN_APPROVAL_TTL`` seconds."""
+    return ApprovalRequest.objects.create(
+        kind=kind,
+        requester_id=requester_id,
+        requester_name_en=requester_name_en,
+        requester_name_zh=requester_name_zh,
+        requester_logo_url=requester_logo_url,
+        requested_claims=requested_claims,
+        nonce=_b64u(secrets.token_bytes(32)),
+        resident=resident,
+        context=context or {},
+        expires_at=_now() + dt.timedelta(seconds=settings.TUNGBAN_APPROVAL_TTL),
+    )
+
+
+def _lock_request(request_id, kind: str | None = None) -> ApprovalRequest:
+    try:
+        req = ApprovalRequest.objects.select_for_update().get(pk=request_id)
+    except (ApprovalRequest.DoesNotExist, ValueError, ValidationError):
+        raise NotFound("no_request", _("This request does not exist.")) from None
+    if kind and req.kind != kind:
+        raise NotFound("no_request", _("This request does not exist."))
+    if req.status != RequestStatus.PENDING:
+        raise Conflict("request_already_decided", _("This request has already been answered. Start again from the service."))
+    if req.is_expired:
+        raise DomainError("request_expired", _("This request has expired (requests last 2 minutes). Start again from the service."), status=410)
+    return req
+
+
+def get_request(request_id) -> ApprovalRequest:
+    """:raises NotFound: ``no_request``."""
+    try:
+        return ApprovalRequest.objects.get(pk=request_id)
+    except (ApprovalRequest.DoesNotExist, ValueError, ValidationError):
+        raise NotFound("no_request", _("This request does not exist.")) from None
+
+
+def request_details(req: ApprovalRequest, device: Device) -> dict:
+    """What the app shows: who asks, for which fields (with this resident's values), until
+    when; plus WebAuthn assertion options when the device has a passkey."""
+    from tungban.identity import eme
+
+    if req.resident_id and req.resident_id != device.resident_id:
+        raise NotFound("no_request", _("This request does not exist."))
+    resident = device.resident
+    data = {
+        "id": str(req.id),
+        "kind": req.kind,
+        "status": req.effective_status(),
+        "requester": {"id": req.requester_id, "name_en": req.requester_name_en, "name_zh": req.requester_name_zh, "logo_url": req.requester_logo_url},
+        "claims": [
+            {"name": c["name"], "essential": bool(c.get("essential")), "label": eme.label(c["name"]), "value": eme.preview(resident, c["name"])}
+            for c in req.requested_claims
+        ],
+        "nonce": req.nonce,
+        "expires_at": req.expires_at.isoformat(),
+        "webauthn": None,
+    }
+    if device.has_passkey:
+        options = webauthn.generate_authentication_options(
+            rp_id=settings.TUNGBAN_WEBAUTHN_RP_ID,
+            challenge=_b64u_decode(req.nonce),
+            allow_credentials=[PublicKeyCredentialDescriptor(id=_b64u_decode(device.webauthn_credential_id))],
+            user_verification=UserVerificationRequirement.REQUIRED,
+        )
+        data["webauthn"] = json.loads(webauthn.options_to_json(options))
+    return data
+
+
+def decide(request_id, device: Device, signature: str, webauthn_assertion: dict | None = None) -> ApprovalRequest:
+    """Record the resident's decision, signed by the bound device.
+
+    Checks, in order: the request is pending and not expired; the JWS verifies with this
+    device's key and names this device; its payload repeats this request's id, requester
+    and nonce; approved claims are a subset of the requested ones and include every
+    essential one; a web device's passkey assertion verifies (user verification).
+
+    :raises NotFound: ``no_request``; :class:`Conflict` ``request_already_decided`` (a
+        replayed approval); :class:`DomainError` ``request_expired`` (HTTP 410),
+        ``essential_claim``, ``unknown_claim``, ``bad_decision``; :class:`Forbidden`
+        ``bad_signature`` (e.g. signed by another device), ``wrong_account``,
+        ``user_verification_required``, ``bad_passkey``, ``account_suspended``.
+    """
+    with transaction.atomic():
+        req = _lock_request(request_id)
+        if req.kind == RequestKind.BIND:
+            raise NotFound("no_request", _("This request does not exist."))
+        device = Device.objects.select_for_update().get(pk=device.pk)
+        if device.status != DeviceStatus.ACTIVE:
+            raise Forbidden("device_unbound", _("This device is no longer bound to an account."))
+        header, payload = _verify_jws(signature, ECKey.import_key(device.public_jwk))
+        if header.get("kid") != str(device.id):
+            raise Forbidden("bad_signature", _("The signature does not verify with this device's key."))
+        if (
+            payload.get("request_id") != str(req.id)
+            or payload.get("nonce") != req.nonce
+            or payload.get("requester") != req.requester_id
+        ):
+            raise Forbidden("bad_signature", _("The signature is for another request."))
+        if req.resident_id and req.resident_id != device.resident_id:
+            raise Forbidden("wrong_account", _("This request is for another account."))
+        identity.require_active(device.resident)
+        decision = payload.get("decision")
+        if decision not in ("approve", "decline"):
+            raise DomainError("bad_decision", _("The decision must be approve or decline."))
+        claims = payload.get("claims") or []
+        requested = {c["name"]: bool(c.get("essential")) for c in req.requested_claims}
+        if decision == "approve":
+            if not isinstance(claims, list) or any(c not in requested for c in claims):
+                raise DomainError("unknown_claim", _("Only the requested fields can be approved."))
+            missing = [n for n, essential in requested.items() if essential and n not in claims]
+            if missing:
+                raise DomainError("essential_claim", _("The service needs these fields to continue: %(fields)s") % {"fields": ", ".join(missing)})
+        if device.has_passkey:
+            if not webauthn_assertion:
+                raise Forbidden("user_verification_required", _("Confirm with your passkey (fingerprint, face or screen lock)."))
+            try:
+                verified = webauthn.verify_authentication_response(
+                    credential=webauthn_assertion,
+                    expected_challenge=_b64u_decode(req.nonce),
+                    expected_rp_id=settings.TUNGBAN_WEBAUTHN_RP_ID,
+                    expected_origin=settings.TUNGBAN_ISSUER,
+                    credential_public_key=bytes(device.webauthn_public_key),
+                    credential_current_sign_count=device.webauthn_sign_count,
+                    require_user_verification=True,
+                )
+            except (InvalidAuthenticationResponse, ValueError, KeyError, TypeError):
+                raise Forbidden("bad_passkey", _("The passkey confirmation did not verify.")) from None
+            device.webauthn_sign_count = verified.new_sign_count
+            req.user_verification = "passkey"
+        else:
+            req.user_verification = "pin"
+        device.last_used_at = _now()
+        device.save(update_fields=["webauthn_sign_count", "last_used_at"])
+        req.status = RequestStatus.APPROVED if decision == "approve" else RequestStatus.DECLINED
+        req.approved_claims = [c for c in requested if c in claims] if decision == "approve" else []
+        req.resident = device.resident
+        req.device = device
+        req.signature = signature
+        req.decided_at = _now()
+        req.save()
+    return req
+
+
+@transaction.atomic
+def complete(req_id, *, expected_kind: str | None = None) -> ApprovalRequest:
+    """Mark an approved request as used by the requester (once).
+
+    :raises Conflict: ``request_already_decided`` when it is not (or no longer) approved.
+    """
+    req = ApprovalRequest.objects.select_for_update().get(pk=req_id)
+    if req.status != RequestStatus.APPROVED or (expected_kind and req.kind != expected_kind):
+        raise Conflict("request_already_decided", _("This request has already been used."))
+    req.status = RequestStatus.COMPLETED
+    req.save(update_fields=["status"])
+    return req
+
+
+def pending_for(resident: Resident) -> list[ApprovalRequest]:
+    """Pending, unexpired requests addressed to this resident (newest first)."""
+    return list(
+        ApprovalRequest.objects.filter(resident=resident, status=RequestStatus.PENDING, expires_at__gt=_now())
+        .exclude(kind=RequestKind.BIND)
+        .order_by("-created_at")
+    )
+
+
+# --- Device request proofs -------------------------------------------------------------------
+
+
+def authenticate_device(authorization: str | None, method: str, url: str) -> Device:
+    """Authenticate an app API call by its ``Authorization: Device <JWS>`` proof.
+
+    :param url: the request's absolute URL without query (compared to ``htu``).
+    :raises Forbidden: ``device_auth_required``, ``bad_signature``, ``proof_expired``,
+        ``proof_replayed``, ``device_unbound``, ``account_suspended``.
+    """
+    if not authorization or not authorization.startswith("Device "):
+        raise Forbidden("device_auth_required", _("This call needs a bound device."), status=401)
+    token = authorization[len("Device "):].strip()
+    try:
+        kid = jws.extract_compact(token.encode()).headers().get("kid")
+        device = Device.objects.select_related("resident").get(pk=kid)
+    except Exception:
+        raise Forbidden("bad_signature", _("The signature does not verify with this device's key."), status=401) from None
+    _, payload = _verify_jws(token, ECKey.import_key(device.public_jwk))
+    if device.status != DeviceStatus.ACTIVE:
+        raise Forbidden("device_unbound", _("This device is no longer bound to an account."), status=401)
+    if payload.get("htm") != method or payload.get("htu") != url:
+        raise Forbidden("bad_signature", _("The proof is for another call."), status=401)
+    iat = payload.get("iat")
+    now = _now()
+    if not isinstance(iat, int) or abs(now.timestamp() - iat) > PROOF_LIFETIME:
+        raise Forbidden("proof_expired", _("The device clock is off or the proof is too old."), status=401)
+    jti = str(payload.get("jti", ""))[:64]
+    if len(jti) < 16:
+        raise Forbidden("bad_signature", _("The proof needs a unique jti."), status=401)
+    try:
+        with transaction.atomic():
+            UsedProof.objects.create(jti=f"{device.pk.hex[:8]}{jti}"[:64], expires_at=now + dt.timedelta(seconds=2 * PROOF_LIFETIME))
+    except IntegrityError:
+        raise Forbidden("proof_replayed", _("This proof was already used."), status=401) from None
+    if secrets.randbelow(100) == 0:
+        UsedProof.objects.filter(expires_at__lt=now).delete()
+    identity.require_active(device.resident)
+    return device
+
+
+# --- History -----------------------------------------------------------------------------------
+
+
+def record_release(resident: Resident, *, requester_id: str, requester_name_en: str, requester_name_zh: str, kind: str, claims: list[str], approval: ApprovalRequest | None = None) -> ReleaseRecord:
+    """Record that ``claims`` of ``resident`` were released to a service (shown in the app)."""
+    return ReleaseRecord.objects.create(
+        resident=resident,
+        requester_id=requester_id,
+        requester_name_en=requester_name_en,
+        requester_name_zh=requester_name_zh,
+        kind=kind,
+        claims=list(claims),
+        approval=approval,
+    )
+
+
+def history(resident: Resident, limit: int = 100) -> list[ReleaseRecord]:
+    """The resident's releases, newest first."""
+    return list(resident.releases.all()[:limit])
+
+
+def resident_summary(resident: Resident) -> dict:
+    """Public summary of the account for the app: names, masked HKID, tier, status."""
+    return {
+        "name_en": resident.name_en,
+        "name_zh": resident.name_zh,
+        "hkid_masked": resident.hkid_masked,
+        "tier": resident.tier,
+        "status": resident.status,
+    }
