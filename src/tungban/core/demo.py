@@ -55,7 +55,7 @@ def seed(var_dir=None) -> dict:
         PopulationRecord.objects.update_or_create(hkid=hk, defaults={"family_name_en": fam, "given_name_en": given, "name_zh": zh, "date_of_birth": dob, "gender": gender})
     User = get_user_model()
     password = secrets.token_urlsafe(9)
-    officer, _ = User.objects.get_or_create(username="officer", defaults={"is_staff": True, "is_superuser": True})
+    officer, _created = User.objects.get_or_create(username="officer", defaults={"is_staff": True, "is_superuser": True})
     officer.set_password(password)
     officer.save()
     out = {"officer": {"username": "officer", "password": password}, "residents": []}

@@ -54,6 +54,8 @@ def active_key() -> tuple[str, ECKey]:
 
 def public_jwks() -> dict:
     """The published JWKS (RFC 7517 §5): active keys and recently retired ones."""
+    if not SigningKey.objects.filter(retired_at__isnull=True).exists():
+        create_key()
     cutoff = timezone.now() - dt.timedelta(days=settings.TUNGBAN_KEY_RETIREMENT_DAYS)
     keys = SigningKey.objects.filter(retired_at__isnull=True) | SigningKey.objects.filter(retired_at__gte=cutoff)
     return {"keys": [k.public_jwk for k in keys.order_by("-created_at", "-id")]}

@@ -10,6 +10,7 @@ import secrets
 import segno
 from authlib.oauth2 import OAuth2Error
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpResponseRedirect, JsonResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
@@ -130,31 +131,32 @@ def authorize_complete(request, approval_id):
     approval = _bound_approval(request, approval_id)
     if approval is None:
         return _error_page(request, _("Sign-in request not found"), _("This sign-in request was started in another browser or no longer exists. Please start again from the service."), status=404)
+    status = approval.effective_status()
+    if status == RequestStatus.PENDING:
+        return HttpResponseRedirect(request.META.get("HTTP_REFERER") or "/")
+    if status == RequestStatus.COMPLETED:
+        return _error_page(request, _("Sign-in already completed"), _("This request was already used. Please start again from the service."), status=200)
     original = _replayed(request, approval.context["query"])
     try:
         grant = server.get_consent_grant(original, end_user=None)
     except OAuth2Error as error:
         return _error_page(request, _("This sign-in request is not valid"), error.description or error.error)
     client = grant.request.client
-    status = approval.effective_status()
     if status == RequestStatus.APPROVED:
         try:
-            approval = wallet.complete(approval.id)
+            with transaction.atomic():  # used, session and code together or not at all
+                approval = wallet.complete(approval.id)
+                session = services.start_login_session(approval, client)
+                subject = Subject(resident=approval.resident, approval=approval, session=session)
+                return server.create_authorization_response(original, grant_user=subject, grant=grant)
         except DomainError as exc:
             return _error_page(request, _("Sign-in already completed"), exc.message, status=409)
-        session = services.start_login_session(approval, client)
-        subject = Subject(resident=approval.resident, approval=approval, session=session)
-        return server.create_authorization_response(original, grant_user=subject, grant=grant)
-    if status == RequestStatus.PENDING:
-        return HttpResponseRedirect(request.META.get("HTTP_REFERER") or "/")
     denied = server.create_authorization_response(original, grant_user=None, grant=grant)
     return_url = denied.get("Location")
     if status == RequestStatus.EXPIRED:
         title, message = _("The request has expired"), _("You did not answer in the app within 2 minutes. Nothing was shared. Please start again from %(service)s.")
-    elif status == RequestStatus.DECLINED:
-        title, message = _("You declined"), _("You declined the request in the app. Nothing was shared with %(service)s.")
     else:
-        title, message = _("Sign-in already completed"), _("This request was already used. Please start again from %(service)s.")
+        title, message = _("You declined"), _("You declined the request in the app. Nothing was shared with %(service)s.")
     name = client.name_zh if request.LANGUAGE_CODE.startswith("zh") else client.name_en
     return _error_page(request, title, message % {"service": name}, status=200, return_url=return_url)
 

@@ -10,7 +10,7 @@ from typing import Literal
 
 from django.conf import settings
 from django.db import transaction
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.security import APIKeyHeader
 
 from tungban.identity import services as identity
@@ -163,7 +163,7 @@ ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 409: Error, 410: Error
 @router.post("/bindings", response={201: BindingOut, **ERRORS}, summary="Start binding the app with an activation code")
 def start_binding(request, payload: BindingIn):
     binding = services.start_binding(payload.hkid, payload.activation_code)
-    return 201, services.binding_details(binding)
+    return Status(201, services.binding_details(binding))
 
 
 @router.post("/registrations", response={201: BindingOut, **ERRORS}, summary="Self-register (proofed against the population register) and start binding")
@@ -173,7 +173,7 @@ def self_register(request, payload: RegistrationIn):
     with transaction.atomic():
         resident = identity.self_register(guardian=Guardian(**guardian) if guardian else None, **data)
         binding = services.start_binding_after_registration(resident)
-    return 201, services.binding_details(binding)
+    return Status(201, services.binding_details(binding))
 
 
 @router.post("/bindings/{binding_id}/complete", response={201: DeviceOut, **ERRORS}, summary="Finish binding: register the device key (and passkey)")
@@ -186,7 +186,7 @@ def complete_binding(request, binding_id: str, payload: BindingCompleteIn):
         name=payload.name,
         webauthn_registration=payload.webauthn,
     )
-    return 201, {"device_id": str(device.id), "resident": services.resident_summary(device.resident)}
+    return Status(201, {"device_id": str(device.id), "resident": services.resident_summary(device.resident)})
 
 
 @router.get("/requests/{request_id}", response={200: RequestOut, **ERRORS}, auth=device_auth, summary="(device) What a request asks for")
@@ -242,4 +242,4 @@ def update_me(request, payload: ProfileIn):
 @router.post("/unbind", response={204: None, **ERRORS}, auth=device_auth, summary="(device) Unbind this device")
 def unbind(request):
     services.unbind(request.auth, reason="resident")
-    return 204, None
+    return Status(204, None)

@@ -210,7 +210,7 @@ def complete_binding(
     key = _import_public_jwk(public_jwk)
     with transaction.atomic():
         binding = _lock_request(binding_id, RequestKind.BIND)
-        _, payload = _verify_jws(proof, key)
+        _header, payload = _verify_jws(proof, key)
         if payload.get("binding_id") != str(binding.id) or payload.get("nonce") != binding.nonce:
             raise Forbidden("bad_signature", _("The proof is not for this binding."))
         thumbprint = key.thumbprint()
@@ -478,7 +478,7 @@ def authenticate_device(authorization: str | None, method: str, url: str) -> Dev
         device = Device.objects.select_related("resident").get(pk=kid)
     except Exception:
         raise Forbidden("bad_signature", _("The signature does not verify with this device's key."), status=401) from None
-    _, payload = _verify_jws(token, ECKey.import_key(device.public_jwk))
+    _header, payload = _verify_jws(token, ECKey.import_key(device.public_jwk))
     if device.status != DeviceStatus.ACTIVE:
         raise Forbidden("device_unbound", _("This device is no longer bound to an account."), status=401)
     if payload.get("htm") != method or payload.get("htu") != url:

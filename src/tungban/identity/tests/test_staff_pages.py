@@ -1,0 +1,64 @@
+import pytest
+
+from tungban.identity.models import Resident
+from tungban.wallet.models import ActivationCode
+
+
+@pytest.fixture
+def staff_client(client, officer):
+    client.force_login(officer)
+    return client
+
+
+FORM = {
+    "hkid": "A123456(3)",
+    "family_name_en": "Chan",
+    "given_name_en": "Tai Man",
+    "name_zh": "陳大文",
+    "date_of_birth": "1960-05-17",
+    "gender": "male",
+    "card_checked": "on",
+}
+
+
+def test_staff_pages_need_staff_login(client, db):
+    resp = client.get("/staff/residents/new")
+    assert resp.status_code == 302 and "/admin/login/" in resp["Location"]
+
+
+def test_counter_registration_shows_activation_code(staff_client):
+    resp = staff_client.post("/staff/residents/new", FORM)
+    assert resp.status_code == 200
+    r = Resident.objects.get()
+    assert r.tier == "plus"
+    assert ActivationCode.objects.filter(resident=r, used_at__isnull=True).count() == 1
+    assert b'id="activation-code"' in resp.content
+
+
+def test_counter_registration_errors_in_english_and_chinese(staff_client):
+    bad = dict(FORM, hkid="A123456(4)")
+    resp = staff_client.post("/staff/residents/new", bad, HTTP_ACCEPT_LANGUAGE="en")
+    assert "check digit" in resp.content.decode()
+    staff_client.cookies["tungban_language"] = "zh-hant"
+    resp = staff_client.post("/staff/residents/new", bad)
+    assert "檢查碼" in resp.content.decode()
+    assert Resident.objects.count() == 0
+
+
+def test_counter_registration_requires_card_check(staff_client):
+    resp = staff_client.post("/staff/residents/new", {k: v for k, v in FORM.items() if k != "card_checked"})
+    assert resp.status_code == 200 and Resident.objects.count() == 0
+
+
+def test_suspend_unbind_and_new_code(staff_client):
+    staff_client.post("/staff/residents/new", FORM)
+    r = Resident.objects.get()
+    staff_client.post(f"/staff/residents/{r.public_id}/suspend", {"reason": "card reported lost"})
+    r.refresh_from_db()
+    assert r.status == "suspended"
+    staff_client.post(f"/staff/residents/{r.public_id}/reinstate", {})
+    r.refresh_from_db()
+    assert r.status == "active"
+    resp = staff_client.post(f"/staff/residents/{r.public_id}/activation", {})
+    assert b'id="activation-code"' in resp.content
+    assert ActivationCode.objects.filter(resident=r, used_at__isnull=True).count() == 1

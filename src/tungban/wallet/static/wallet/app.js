@@ -1,0 +1,623 @@
+/* tungban app (web): binds this phone to an account and approves requests from services.
+ *
+ * Protocol (see tungban/wallet/services.py; the CLI app in wallet/cli.py speaks the same):
+ *  - device key: ECDSA P-256 made by WebCrypto, NOT extractable; the CryptoKeyPair object is
+ *    kept in IndexedDB (structured clone keeps the private key unreadable by script);
+ *  - binding proof, decisions and API-call proofs are JWS compact, ES256;
+ *  - a passkey (WebAuthn) confirms the binding and every decision (user verification).
+ * Plain modern JavaScript, no build step.
+ */
+(function () {
+  "use strict";
+
+  const root = document.getElementById("app");
+  if (!root) return;
+  const API = root.dataset.api || "/api/v1/wallet";
+  const HOME = root.dataset.home || "/app/";
+  const approvalId = root.dataset.approvalId || "";
+  const $ = (id) => document.getElementById(id);
+  const enc = new TextEncoder();
+  const isEn = (document.documentElement.lang || "").toLowerCase().startsWith("en");
+  const locale = isEn ? "en-HK" : "zh-HK";
+
+  // --- translated strings (rendered by the template) -------------------------------------
+  const T = {};
+  const CLAIM = {};
+  const strings = $("i18n");
+  if (strings) {
+    strings.content.querySelectorAll("[data-k]").forEach((el) => { T[el.dataset.k] = el.textContent.trim(); });
+    strings.content.querySelectorAll("[data-claim]").forEach((el) => { CLAIM[el.dataset.claim] = el.textContent.trim(); });
+  }
+  const fmt = (text, vars) => String(text || "").replace(/\{(\w+)\}/g, (m, k) => (k in vars ? vars[k] : m));
+  const claimLabel = (name) => CLAIM[name] || name;
+
+  // --- encoding ------------------------------------------------------------------------------
+  function b64u(data) {
+    const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    let bin = "";
+    for (let i = 0; i < bytes.length; i += 1) bin += String.fromCharCode(bytes[i]);
+    return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+  function b64uDecode(text) {
+    const s = String(text).replace(/-/g, "+").replace(/_/g, "/");
+    const bin = atob(s + "=".repeat((4 - (s.length % 4)) % 4));
+    const out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i += 1) out[i] = bin.charCodeAt(i);
+    return out.buffer;
+  }
+  const randomId = () => b64u(crypto.getRandomValues(new Uint8Array(18)));
+
+  // --- device key and JWS --------------------------------------------------------------------
+  async function newDeviceKey() {
+    return crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]);
+  }
+  async function publicJwk(keyPair) {
+    const jwk = await crypto.subtle.exportKey("jwk", keyPair.publicKey);
+    return { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y };
+  }
+  /** JWS compact serialisation, ES256. WebCrypto's ECDSA signature is already r||s (64 bytes). */
+  async function signJws(header, payload, privateKey) {
+    const input = b64u(enc.encode(JSON.stringify(header))) + "." + b64u(enc.encode(JSON.stringify(payload)));
+    const sig = await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, privateKey, enc.encode(input));
+    return input + "." + b64u(sig);
+  }
+
+  // --- storage (IndexedDB) -------------------------------------------------------------------
+  const DB_NAME = "tungban-app";
+  const STORE = "device";
+  function openDb() {
+    return new Promise((resolve, reject) => {
+      const req = indexedDB.open(DB_NAME, 1);
+      req.onupgradeneeded = () => req.result.createObjectStore(STORE);
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+  }
+  async function withStore(mode, fn) {
+    const db = await openDb();
+    return new Promise((resolve, reject) => {
+      const tx = db.transaction(STORE, mode);
+      const req = fn(tx.objectStore(STORE));
+      tx.oncomplete = () => { db.close(); resolve(req ? req.result : undefined); };
+      tx.onerror = tx.onabort = () => { db.close(); reject(tx.error); };
+    });
+  }
+  const loadDevice = () => withStore("readonly", (s) => s.get("current"));
+  const saveDevice = (device) => withStore("readwrite", (s) => s.put(device, "current"));
+  const forgetDevice = () => withStore("readwrite", (s) => s.delete("current"));
+
+  // --- API -------------------------------------------------------------------------------------
+  class AppError extends Error {
+    constructor(code, message, field, status) {
+      super(message);
+      this.code = code;
+      this.field = field || null;
+      this.status = status || 0;
+    }
+  }
+
+  const state = { device: null, request: null, timer: null, pendingBinding: null };
+
+  async function api(method, path, { body, device } = {}) {
+    const headers = { Accept: "application/json", "Accept-Language": document.documentElement.lang || "zh-Hant-HK" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (device) {
+      // A fresh proof per call: the shape of a DPoP proof (RFC 9449 §4.2).
+      const proof = { htm: method, htu: location.origin + API + path, iat: Math.floor(Date.now() / 1000), jti: randomId() };
+      headers.Authorization = "Device " + (await signJws({ alg: "ES256", kid: device.deviceId, typ: "dpop+jwt" }, proof, device.keyPair.privateKey));
+    }
+    let resp;
+    try {
+      resp = await fetch(API + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: "same-origin", cache: "no-store" });
+    } catch (err) {
+      throw new AppError("network", T.network);
+    }
+    if (resp.status === 204) return null;
+    let data = null;
+    try { data = await resp.json(); } catch (err) { data = null; }
+    if (!resp.ok) {
+      const d = data || {};
+      throw new AppError(d.error || "http_" + resp.status, d.message || fmt(T.http_error, { status: resp.status }), d.field, resp.status);
+    }
+    return data;
+  }
+
+  // --- WebAuthn --------------------------------------------------------------------------------
+  function requireWebAuthn() {
+    if (!window.isSecureContext) throw new AppError("insecure", T.insecure);
+    if (!window.PublicKeyCredential || !navigator.credentials) throw new AppError("no_webauthn", T.no_webauthn);
+  }
+  function creationOptions(o) {
+    const pk = Object.assign({}, o, { challenge: b64uDecode(o.challenge), user: Object.assign({}, o.user, { id: b64uDecode(o.user.id) }) });
+    if (Array.isArray(o.excludeCredentials)) pk.excludeCredentials = o.excludeCredentials.map((c) => Object.assign({}, c, { id: b64uDecode(c.id) }));
+    return pk;
+  }
+  function requestOptions(o) {
+    const pk = Object.assign({}, o, { challenge: b64uDecode(o.challenge) });
+    if (Array.isArray(o.allowCredentials)) pk.allowCredentials = o.allowCredentials.map((c) => Object.assign({}, c, { id: b64uDecode(c.id) }));
+    return pk;
+  }
+  /** The standard JSON form of a credential (what py_webauthn's verify_*_response accept). */
+  function credentialJson(cred) {
+    const r = cred.response;
+    const out = { id: cred.id, rawId: b64u(cred.rawId), type: cred.type, response: { clientDataJSON: b64u(r.clientDataJSON) }, clientExtensionResults: {} };
+    if (cred.authenticatorAttachment) out.authenticatorAttachment = cred.authenticatorAttachment;
+    if (r.attestationObject) {
+      out.response.attestationObject = b64u(r.attestationObject);
+      if (typeof r.getTransports === "function") out.response.transports = r.getTransports();
+    }
+    if (r.authenticatorData) {
+      out.response.authenticatorData = b64u(r.authenticatorData);
+      out.response.signature = b64u(r.signature);
+      if (r.userHandle && r.userHandle.byteLength) out.response.userHandle = b64u(r.userHandle);
+    }
+    return out;
+  }
+  function passkeyError(err) {
+    if (err && (err.name === "NotAllowedError" || err.name === "AbortError")) return new AppError("passkey_cancelled", T.passkey_cancelled);
+    return new AppError("passkey_failed", fmt(T.passkey_failed, { reason: (err && err.message) || String(err) }));
+  }
+  async function createPasskey(options) {
+    requireWebAuthn();
+    try {
+      return await navigator.credentials.create({ publicKey: creationOptions(options) });
+    } catch (err) {
+      throw passkeyError(err);
+    }
+  }
+  async function getAssertion(options) {
+    requireWebAuthn();
+    try {
+      return await navigator.credentials.get({ publicKey: requestOptions(options) });
+    } catch (err) {
+      throw passkeyError(err);
+    }
+  }
+
+  // --- UI helpers -------------------------------------------------------------------------------
+  const SCREENS = ["screen-bind", "screen-home", "screen-approve", "result"];
+  let firstScreen = true;
+  function show(id) {
+    $("loading").hidden = true;
+    root.removeAttribute("aria-busy");
+    SCREENS.forEach((s) => { $(s).hidden = s !== id; });
+    if (id !== "screen-approve") stopTimer();
+    // Move focus to the new screen's heading, except on the first paint of the page.
+    if (!firstScreen) {
+      const heading = $(id).querySelector("h1");
+      if (heading) heading.focus({ preventScroll: false });
+    }
+    firstScreen = false;
+  }
+  function clearMessages() {
+    $("alert").textContent = "";
+    $("notice").textContent = "";
+    document.querySelectorAll("[aria-invalid=true]").forEach((el) => el.removeAttribute("aria-invalid"));
+  }
+  function notify(text) {
+    $("notice").textContent = text;
+  }
+  function showError(err, formPrefix) {
+    const message = (err && err.message) || String(err);
+    $("alert").textContent = message;
+    if (err && err.field && formPrefix) {
+      const target = $(formPrefix + "-" + String(err.field).replace(/[._]/g, "-"));
+      if (target) {
+        const input = target.matches("input, select, textarea") ? target : target.querySelector("input, select, textarea");
+        if (input) {
+          input.setAttribute("aria-invalid", "true");
+          input.focus();
+          return;
+        }
+      }
+    }
+    $("alert").scrollIntoView({ block: "nearest" });
+  }
+  /** Run ``fn`` with ``buttons`` disabled; errors go to the alert region. */
+  async function busy(buttons, fn, formPrefix) {
+    clearMessages();
+    buttons.forEach((b) => { b.disabled = true; });
+    root.setAttribute("aria-busy", "true");
+    try {
+      return await fn();
+    } catch (err) {
+      if (err && err.code === "device_unbound") {
+        await lostBinding(err.message);
+        return undefined;
+      }
+      showError(err, formPrefix);
+      return undefined;
+    } finally {
+      buttons.forEach((b) => { b.disabled = false; });
+      root.removeAttribute("aria-busy");
+    }
+  }
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    Object.entries(attrs || {}).forEach(([k, v]) => {
+      if (v === null || v === undefined || v === false) return;
+      if (k === "class") node.className = v;
+      else if (k === "text") node.textContent = v;
+      else node.setAttribute(k, v === true ? "" : v);
+    });
+    children.flat().forEach((c) => { if (c !== null && c !== undefined) node.append(c); });
+    return node;
+  }
+  const serviceName = (en, zh) => (isEn ? en || zh : zh || en) || "";
+  const otherName = (en, zh) => { const other = isEn ? zh : en; return other && other !== serviceName(en, zh) ? other : ""; };
+  const dateTime = (iso) => { try { return new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short" }).format(new Date(iso)); } catch (e) { return iso; } };
+  const dateOnly = (iso) => { try { return new Intl.DateTimeFormat(locale, { dateStyle: "long", timeZone: "UTC" }).format(new Date(iso + "T00:00:00Z")); } catch (e) { return iso; } };
+  const mmss = (seconds) => { const s = Math.max(0, Math.floor(seconds)); return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0"); };
+  const tierLabel = (tier) => (tier === "plus" ? T.tier_plus : T.tier_basic);
+  const kindLabel = (kind) => T["kind_" + kind] || kind;
+  const requestIdFrom = (text) => { const m = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i.exec(text || ""); return m ? m[0].toLowerCase() : null; };
+
+  function deviceName() {
+    const ua = navigator.userAgent || "";
+    const browser = /Edg\//.test(ua) ? "Edge" : /SamsungBrowser/.test(ua) ? "Samsung Internet" : /Firefox\//.test(ua) ? "Firefox"
+      : /Chrome\//.test(ua) ? "Chrome" : /Safari\//.test(ua) ? "Safari" : "Browser";
+    const os = /iPhone/.test(ua) ? "iPhone" : /iPad/.test(ua) ? "iPad" : /Android/.test(ua) ? "Android" : /Mac OS X/.test(ua) ? "macOS"
+      : /Windows/.test(ua) ? "Windows" : /Linux/.test(ua) ? "Linux" : "";
+    return (os ? browser + " on " + os : browser) + " (web app)";
+  }
+
+  // --- binding ------------------------------------------------------------------------------------
+  /** Reuse a started binding (its activation code is already spent) if the passkey step failed. */
+  function reusableBinding(key) {
+    const p = state.pendingBinding;
+    if (p && p.key === key && Date.parse(p.data.expires_at) > Date.now() + 5000) return p.data;
+    return null;
+  }
+
+  async function finishBinding(binding) {
+    const keyPair = await newDeviceKey();
+    const jwk = await publicJwk(keyPair);
+    const cred = await createPasskey(binding.webauthn);
+    const proof = await signJws({ alg: "ES256" }, { binding_id: binding.binding_id, nonce: binding.nonce }, keyPair.privateKey);
+    let result;
+    try {
+      result = await api("POST", "/bindings/" + encodeURIComponent(binding.binding_id) + "/complete", {
+        body: { public_jwk: jwk, proof, platform: "web", name: deviceName(), webauthn: credentialJson(cred) },
+      });
+    } catch (err) {
+      if (["request_expired", "request_already_decided", "no_request"].includes(err.code)) state.pendingBinding = null;
+      throw err;
+    }
+    state.pendingBinding = null;
+    const device = { keyPair, deviceId: result.device_id, resident: result.resident, credentialId: cred.id, boundAt: new Date().toISOString(), origin: location.origin };
+    await saveDevice(device);
+    if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
+    state.device = device;
+    // The activation code must not stay in the address bar or history.
+    history.replaceState(null, "", approvalId ? location.pathname : HOME);
+    $("bind-code").value = "";
+    await route();
+    notify(T.bound);
+  }
+
+  async function onBind(event) {
+    event.preventDefault();
+    const hkid = $("bind-hkid").value.trim();
+    const code = $("bind-code").value.trim();
+    await busy([$("bind-submit"), $("register-submit")], async () => {
+      requireWebAuthn();
+      const key = "bind:" + hkid.toUpperCase().replace(/[^A-Z0-9]/g, "");
+      let binding = reusableBinding(key);
+      if (!binding) {
+        binding = await api("POST", "/bindings", { body: { hkid, activation_code: code } });
+        state.pendingBinding = { key, data: binding };
+      }
+      await finishBinding(binding);
+    }, "bind");
+  }
+
+  async function onRegister(event) {
+    event.preventDefault();
+    const v = (id) => $("register-" + id).value.trim();
+    const gender = document.querySelector("#register-gender input:checked");
+    const guardian = v("guardian-name") || v("guardian-hkid") || v("guardian-relationship")
+      ? { name: v("guardian-name"), hkid: v("guardian-hkid"), relationship: v("guardian-relationship") } : null;
+    const body = {
+      hkid: v("hkid"), family_name_en: v("family-name-en"), given_name_en: v("given-name-en"), name_zh: v("name-zh"),
+      date_of_birth: v("date-of-birth"), gender: gender ? gender.value : "", email: v("email"), phone: v("phone"),
+      residential_address: v("residential-address"), guardian,
+    };
+    await busy([$("bind-submit"), $("register-submit")], async () => {
+      requireWebAuthn();
+      const key = "register:" + body.hkid.toUpperCase().replace(/[^A-Z0-9]/g, "");
+      let binding = reusableBinding(key);
+      if (!binding) {
+        binding = await api("POST", "/registrations", { body });
+        state.pendingBinding = { key, data: binding };
+      }
+      await finishBinding(binding);
+    }, "register");
+  }
+
+  async function lostBinding(message) {
+    await forgetDevice().catch(() => {});
+    state.device = null;
+    show("screen-bind");
+    $("alert").textContent = message || T.unbound;
+  }
+
+  async function onUnbind() {
+    if (!window.confirm(T.unbind_confirm)) return;
+    await busy([$("unbind-button")], async () => {
+      try {
+        await api("POST", "/unbind", { device: state.device });
+      } catch (err) {
+        // A key the platform no longer accepts is useless: forget it anyway.
+        if (err.status !== 401) throw err;
+      }
+      await forgetDevice();
+      state.device = null;
+      history.replaceState(null, "", HOME);
+      show("screen-bind");
+      notify(T.unbound);
+    });
+  }
+
+  // --- home -----------------------------------------------------------------------------------------
+  function renderAccount(resident) {
+    $("account-tier").textContent = tierLabel(resident.tier);
+    $("account").dataset.tier = resident.tier;
+    $("account-name-zh").textContent = resident.name_zh || resident.name_en;
+    $("account-name-en").textContent = resident.name_zh ? resident.name_en : "";
+    $("account-hkid").textContent = resident.hkid_masked;
+  }
+
+  function renderProfile(me) {
+    const values = {
+      name_en: me.resident.name_en, name_zh: me.resident.name_zh, hkid: me.hkid, date_of_birth: me.date_of_birth ? dateOnly(me.date_of_birth) : "",
+      gender: T["gender_" + me.gender] || me.gender, residential_address: me.residential_address, billing_address: me.billing_address,
+      phone: me.phone, email: me.email,
+    };
+    $("profile-data").querySelectorAll("dd[data-field]").forEach((dd) => {
+      const value = values[dd.dataset.field];
+      dd.textContent = value || "—";
+      dd.classList.toggle("empty", !value);
+    });
+    $("profile-phone").value = me.phone || "";
+    $("profile-email").value = me.email || "";
+    $("profile-residential-address").value = me.residential_address || "";
+    $("profile-billing-address").value = me.billing_address || "";
+  }
+
+  function renderPending(items) {
+    const list = $("pending");
+    list.replaceChildren(...items.map((r) => {
+      const left = (Date.parse(r.expires_at) - Date.now()) / 1000;
+      return el("li", { class: "item" },
+        el("a", { href: HOME + "approve/" + r.id, class: "item-link" },
+          el("strong", { text: serviceName(r.requester.name_en, r.requester.name_zh) }),
+          el("span", { class: "badge", text: kindLabel(r.kind) }),
+          el("span", { class: "hint", text: fmt(T.expires_in, { time: mmss(left) }) }),
+          el("span", { class: "go", text: T.review })));
+    }));
+    $("pending-empty").hidden = items.length > 0;
+  }
+
+  function renderHistory(items) {
+    const list = $("history");
+    list.replaceChildren(...items.map((h) => el("li", { class: "item" },
+      el("div", { class: "item-head" },
+        el("strong", { class: "service", text: serviceName(h.requester_name_en, h.requester_name_zh) }),
+        el("span", { class: "badge", text: kindLabel(h.kind) })),
+      el("time", { datetime: h.released_at, class: "hint", text: dateTime(h.released_at) }),
+      el("ul", { class: "tags" }, h.claims.map((c) => el("li", { "data-claim": c, text: claimLabel(c) }))))));
+    $("history-empty").hidden = items.length > 0;
+  }
+
+  async function showHome() {
+    const device = state.device;
+    renderAccount(device.resident);
+    $("device-info").textContent = fmt(T.device_info, { date: dateTime(device.boundAt) });
+    show("screen-home");
+    const [me, pending, past] = await Promise.allSettled([
+      api("GET", "/me", { device }), api("GET", "/pending", { device }), api("GET", "/history", { device }),
+    ]);
+    const failed = [me, pending, past].find((r) => r.status === "rejected");
+    if (failed) {
+      if (failed.reason && failed.reason.code === "device_unbound") { await lostBinding(failed.reason.message); return; }
+      showError(failed.reason);
+    }
+    if (me.status === "fulfilled") {
+      renderProfile(me.value);
+      renderAccount(me.value.resident);
+      if (JSON.stringify(device.resident) !== JSON.stringify(me.value.resident)) {
+        device.resident = me.value.resident;
+        saveDevice(device).catch(() => {});
+      }
+    }
+    if (pending.status === "fulfilled") renderPending(pending.value);
+    if (past.status === "fulfilled") renderHistory(past.value);
+  }
+
+  async function onSaveProfile(event) {
+    event.preventDefault();
+    await busy([$("profile-save")], async () => {
+      const me = await api("PATCH", "/me", {
+        device: state.device,
+        body: {
+          phone: $("profile-phone").value.trim(), email: $("profile-email").value.trim(),
+          residential_address: $("profile-residential-address").value.trim(), billing_address: $("profile-billing-address").value.trim(),
+        },
+      });
+      renderProfile(me);
+      $("profile-edit").open = false;
+      notify(T.saved);
+    }, "profile");
+  }
+
+  function onScan(event) {
+    event.preventDefault();
+    clearMessages();
+    const id = requestIdFrom($("scan-url").value);
+    if (!id) {
+      $("scan-url").setAttribute("aria-invalid", "true");
+      showError(new AppError("bad_link", T.bad_link));
+      $("scan-url").focus();
+      return;
+    }
+    window.location.assign(HOME + "approve/" + id);
+  }
+
+  // --- approval --------------------------------------------------------------------------------------
+  function stopTimer() {
+    if (state.timer) clearInterval(state.timer);
+    state.timer = null;
+  }
+
+  function startTimer(expiresAt) {
+    stopTimer();
+    const end = Date.parse(expiresAt);
+    const tick = () => {
+      const left = (end - Date.now()) / 1000;
+      $("countdown").textContent = fmt(T.time_left, { time: mmss(left) });
+      $("countdown").classList.toggle("urgent", left <= 30);
+      if (left <= 0) {
+        stopTimer();
+        showResult("expired");
+      }
+    };
+    tick();
+    state.timer = setInterval(tick, 1000);
+  }
+
+  function renderRequest(req) {
+    const r = req.requester;
+    $("request-service").textContent = serviceName(r.name_en, r.name_zh);
+    $("request-service-other").textContent = otherName(r.name_en, r.name_zh);
+    const logo = $("request-logo");
+    if (r.logo_url && /^https?:\/\//.test(r.logo_url)) { logo.src = r.logo_url; logo.hidden = false; } else { logo.hidden = true; }
+    $("request-kind").textContent = kindLabel(req.kind);
+    $("request-question").textContent = T["question_" + req.kind] || T.question_login;
+    $("claims").replaceChildren(...req.claims.map((c, i) => {
+      const id = "claim-" + i;
+      let value = c.value;
+      if (c.name === "gender") value = T["gender_" + value] || value;
+      const input = el("input", { type: "checkbox", name: "claim", value: c.name, id, checked: true, disabled: c.essential,
+        "aria-describedby": id + "-value" });
+      return el("li", { class: "claim" + (c.essential ? " essential" : "") },
+        input,
+        el("label", { for: id },
+          el("span", { class: "claim-label", text: c.label || claimLabel(c.name) }),
+          el("span", { class: "badge" + (c.essential ? " required" : ""), text: c.essential ? T.required : T.optional }),
+          el("span", { class: "claim-value" + (value ? "" : " empty"), id: id + "-value", text: value || T.empty_value })));
+    }));
+  }
+
+  async function showApproval(id) {
+    const req = await api("GET", "/requests/" + encodeURIComponent(id), { device: state.device });
+    state.request = req;
+    renderRequest(req);
+    if (req.status !== "pending") {
+      showResult(req.status);
+      return;
+    }
+    show("screen-approve");
+    startTimer(req.expires_at);
+  }
+
+  function showResult(status) {
+    stopTimer();
+    const req = state.request;
+    const service = req ? serviceName(req.requester.name_en, req.requester.name_zh) : "";
+    let title;
+    let message;
+    if (status === "approved") { title = T.approved_title; message = fmt(T.approved_message, { service }); }
+    else if (status === "declined") { title = T.declined_title; message = fmt(T.declined_message, { service }); }
+    else if (status === "expired") { title = T.expired_title; message = T.expired_message; }
+    else { title = T.answered_title; message = T.answered_message; }
+    $("result").dataset.status = status;
+    $("result-icon").textContent = status === "approved" ? "✓" : status === "declined" ? "✕" : "!";
+    $("result-heading").textContent = title;
+    $("result-message").textContent = message;
+    // Opened from the service's page on this phone ("Open the app"): offer to go back to it.
+    $("result-close").hidden = !window.opener;
+    show("result");
+  }
+
+  async function decide(decision) {
+    const req = state.request;
+    if (!req) return;
+    const buttons = [$("approve-button"), $("decline-button")];
+    await busy(buttons, async () => {
+      const claims = decision === "approve"
+        ? Array.from(document.querySelectorAll("#claims input[name=claim]")).filter((i) => i.checked).map((i) => i.value).sort()
+        : [];
+      // User verification first: the passkey's challenge is the request's nonce.
+      const assertion = req.webauthn ? credentialJson(await getAssertion(req.webauthn)) : null;
+      const signature = await signJws(
+        { alg: "ES256", kid: state.device.deviceId },
+        { request_id: req.id, requester: req.requester.id, nonce: req.nonce, decision, claims },
+        state.device.keyPair.privateKey,
+      );
+      try {
+        const out = await api("POST", "/requests/" + encodeURIComponent(req.id) + "/decision", { device: state.device, body: { signature, webauthn: assertion } });
+        showResult(out.status);
+      } catch (err) {
+        if (err.code === "request_expired") { showResult("expired"); return; }
+        if (err.code === "request_already_decided") { showResult("answered"); return; }
+        throw err;
+      }
+    });
+  }
+
+  // --- start ---------------------------------------------------------------------------------------------
+  async function route() {
+    clearMessages();
+    if (!state.device) {
+      show("screen-bind");
+      if (approvalId) notify(T.bind_first);
+      return;
+    }
+    if (approvalId) {
+      try {
+        await showApproval(approvalId);
+      } catch (err) {
+        if (err.code === "device_unbound") { await lostBinding(err.message); return; }
+        await showHome();
+        showError(err);
+      }
+      return;
+    }
+    await showHome();
+  }
+
+  function registerServiceWorker() {
+    if (!("serviceWorker" in navigator) || !root.dataset.sw) return;
+    navigator.serviceWorker.register(root.dataset.sw, { scope: HOME }).catch(() => {});
+  }
+
+  async function start() {
+    $("bind-form").addEventListener("submit", onBind);
+    $("register-form").addEventListener("submit", onRegister);
+    $("profile-form").addEventListener("submit", onSaveProfile);
+    $("scan-form").addEventListener("submit", onScan);
+    $("unbind-button").addEventListener("click", onUnbind);
+    $("approve-form").addEventListener("submit", (e) => { e.preventDefault(); decide("approve"); });
+    $("decline-button").addEventListener("click", () => decide("decline"));
+    $("result-close").addEventListener("click", () => {
+      try { if (window.opener) window.opener.focus(); } catch (e) { /* cross-origin opener */ }
+      window.close();
+    });
+    registerServiceWorker();
+    if (!window.indexedDB || !window.crypto || !crypto.subtle) {
+      show("screen-bind");
+      showError(new AppError("no_storage", window.isSecureContext ? T.no_storage : T.insecure));
+      return;
+    }
+    try {
+      state.device = (await loadDevice()) || null;
+    } catch (err) {
+      show("screen-bind");
+      showError(new AppError("no_storage", T.no_storage));
+      return;
+    }
+    await route();
+  }
+
+  start().catch((err) => { show("screen-bind"); showError(err); });
+})();

@@ -1,0 +1,122 @@
+"""Helpers for end-to-end tests in headless Chromium (Playwright, sync API).
+
+Reusable by any E2E test of the platform::
+
+    from tungban.wallet.tests.e2e_helpers import launch_browser, add_virtual_authenticator, bind_web_app
+
+    with sync_playwright() as pw:
+        browser = launch_browser(pw)
+        context = browser.new_context(locale="en-GB")
+        phone = context.new_page()
+        add_virtual_authenticator(context, phone)
+        bind_web_app(phone, base_url, resident.hkid, code)
+
+The browser is the system's Chromium (``/usr/bin/chromium``, or ``$TUNGBAN_E2E_CHROMIUM``);
+Playwright's own browser downloads are never used. WebAuthn needs the page's host to be the
+relying-party id, so serve the platform as ``http://localhost:<port>`` (the ``issuer``
+fixture in ``tungban/conftest.py`` does that for ``live_server``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+CHROMIUM = os.environ.get("TUNGBAN_E2E_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+#: Timeout (ms) for waiting on app screens; passkey and signing steps are quick in Chromium.
+TIMEOUT = 15_000
+
+
+def chromium_available() -> bool:
+    return Path(CHROMIUM).exists()
+
+
+def launch_browser(playwright):
+    """Launch the system Chromium headless (no Playwright browser download)."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+
+
+def add_virtual_authenticator(context, page) -> tuple:
+    """Give ``page`` a platform authenticator with user verification (a phone's fingerprint
+    reader): CDP ``WebAuthn.addVirtualAuthenticator``. Returns ``(cdp_session, authenticator_id)``.
+
+    The authenticator belongs to this page (tab) only; open the app's pages in the same page,
+    or copy the passkeys with :func:`copy_passkeys`.
+    """
+    cdp = context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    result = cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
+    return cdp, result["authenticatorId"]
+
+
+def copy_passkeys(source: tuple, target: tuple) -> int:
+    """Copy the passkeys of one virtual authenticator to another (e.g. to approve in a popup
+    opened by "Open the app"). Arguments are results of :func:`add_virtual_authenticator`."""
+    src_cdp, src_id = source
+    dst_cdp, dst_id = target
+    credentials = src_cdp.send("WebAuthn.getCredentials", {"authenticatorId": src_id})["credentials"]
+    for cred in credentials:
+        dst_cdp.send("WebAuthn.addCredential", {"authenticatorId": dst_id, "credential": cred})
+    return len(credentials)
+
+
+def bind_web_app(page, base_url: str, hkid: str, code: str) -> None:
+    """Bind the web app in ``page`` through its UI (HKID + activation code, then the passkey).
+
+    ``page`` needs a virtual authenticator (:func:`add_virtual_authenticator`). Returns when
+    the home screen shows the bound account; raises with the app's error message otherwise.
+    """
+    page.goto(f"{base_url}/app/")
+    page.wait_for_selector("#screen-bind:not([hidden])", timeout=TIMEOUT)
+    page.fill("#bind-hkid", hkid)
+    page.fill("#bind-code", code)
+    page.click("#bind-submit")
+    page.wait_for_function(
+        "() => !document.getElementById('screen-home').hidden || document.getElementById('alert').textContent.trim()",
+        timeout=TIMEOUT,
+    )
+    alert = page.text_content("#alert").strip()
+    if alert:
+        raise AssertionError(f"binding the web app failed: {alert}")
+    page.wait_for_selector("#profile dd[data-field=hkid]:not(:empty)", timeout=TIMEOUT)
+
+
+def approval_url(authorize_page) -> str:
+    """The app link ("Open the app" / QR code) shown on the platform's authorization page."""
+    href = authorize_page.get_attribute("#open-app", "href")
+    assert href and re.search(r"/app/approve/[0-9a-f-]{36}$", href), href
+    return href
+
+
+def decide_in_app(page, url: str, decision: str = "approve", untick: list[str] | tuple = ()) -> str:
+    """Open an approval link in the bound app, untick ``untick`` claims, approve or decline.
+    Returns the result heading the app shows."""
+    page.goto(url)
+    page.wait_for_selector("#screen-approve:not([hidden])", timeout=TIMEOUT)
+    for name in untick:
+        page.uncheck(f'input[name=claim][value="{name}"]')
+    page.click("#approve-button" if decision == "approve" else "#decline-button")
+    page.wait_for_selector("#result:not([hidden])", timeout=TIMEOUT)
+    return page.text_content("#result-heading").strip()
