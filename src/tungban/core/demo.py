@@ -21,33 +21,32 @@ from tungban.wallet import services as wallet
 
 POPULATION = [
     # hkid, surname, given names, chinese, dob, gender
-    ("A1234563", "CHAN", "Tai Man", "陳大文", dt.date(1958, 3, 14), "male"),
-    ("G123456A", "WONG", "Siu Ling", "黃小玲", dt.date(1990, 7, 2), "female"),
-    ("K5432107", "LEE", "Ka Yan", "李嘉欣", dt.date(1985, 11, 20), "female"),
-    ("Y6543218", "CHEUNG", "Chi Keung", "張志強", dt.date(1972, 1, 5), "male"),
-    ("P8765434", "HO", "Wing Sze", "何詠詩", dt.date(2011, 5, 1), "female"),
+    # prefix + six digits; the check digit is computed
+    ("A123456", "CHAN", "Tai Man", "陳大文", dt.date(1958, 3, 14), "male"),
+    ("G123456", "WONG", "Siu Ling", "黃小玲", dt.date(1990, 7, 2), "female"),
+    ("K543210", "LEE", "Ka Yan", "李嘉欣", dt.date(1985, 11, 20), "female"),
+    ("Y654321", "CHEUNG", "Chi Keung", "張志強", dt.date(1972, 1, 5), "male"),
+    ("P876543", "HO", "Wing Sze", "何詠詩", dt.date(2011, 5, 1), "female"),
 ]
 
 SAMPLE_SERVICE = {
     "client_id": "vehicle-licence-demo",
     "name_en": "Transport Department — Vehicle Licence Renewal (demo)",
     "name_zh": "運輸署 — 車輛牌照續期（示範）",
-    "redirect_uris": ["http://127.0.0.1:8100/callback"],
-    "post_logout_redirect_uris": ["http://127.0.0.1:8100/"],
 }
+SAMPLE_SERVICE_URL = "http://127.0.0.1:8100"
 
 
 def _valid_population():
     from tungban.identity import hkid
 
     for row in POPULATION:
-        prefix = row[0][:-7]
-        digits = row[0][-7:-1]
+        prefix, digits = row[0][:-6], row[0][-6:]
         yield (prefix + digits + hkid.check_digit(prefix, digits),) + row[1:]
 
 
 @transaction.atomic
-def seed(var_dir=None) -> dict:
+def seed(var_dir=None, service_url: str = SAMPLE_SERVICE_URL) -> dict:
     """Create the demo data (idempotent) and return what to print: URLs, credentials."""
     var_dir = var_dir or settings.VAR_DIR
     var_dir.mkdir(parents=True, exist_ok=True)
@@ -69,7 +68,9 @@ def seed(var_dir=None) -> dict:
             residential_address=addr, billing_address=addr, phone=phone, email=email,
         )
         out["residents"].append({"hkid": resident.hkid_display, "name": f"{resident.name_en} {resident.name_zh}", "activation_code": wallet.issue_activation_code(resident, officer)})
-    client, secret = oidc.register_client(**SAMPLE_SERVICE)
+    client, secret = oidc.register_client(
+        **SAMPLE_SERVICE, redirect_uris=[f"{service_url}/callback"], post_logout_redirect_uris=[f"{service_url}/"]
+    )
     out["client"] = {"client_id": client.client_id, "client_secret": secret}
     (var_dir / "demo-clients.json").write_text(json.dumps({"client_id": client.client_id, "client_secret": secret}))
     (var_dir / "demo-credentials.json").write_text(json.dumps(out, ensure_ascii=False, indent=2))

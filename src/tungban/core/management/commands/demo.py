@@ -15,12 +15,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--service-port", type=int, default=8100)
-        parser.add_argument("--workers", type=int, default=2)
+        parser.add_argument("--workers", type=int, default=2, help="platform worker processes (stateless)")
 
     def handle(self, *args, port, service_port, workers, **opts):
-        call_command("setup", demo=True)
+        service_url = f"http://127.0.0.1:{service_port}"
+        issuer = os.environ.get("TUNGBAN_ISSUER") or f"http://localhost:{port}"
+        call_command("setup", demo=True, service_url=service_url)
         root = Path(__file__).resolve().parents[5]
-        env = dict(os.environ, DJANGO_SETTINGS_MODULE="tungban.settings")
+        env = dict(os.environ, DJANGO_SETTINGS_MODULE="tungban.settings", TUNGBAN_ISSUER=issuer, TUNGBAN_VAR_DIR=str(settings.VAR_DIR))
         platform = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "tungban.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers), "--access-logfile", "-"],
             env=env,
@@ -28,17 +30,23 @@ class Command(BaseCommand):
         service = subprocess.Popen(
             [sys.executable, "-m", "examples.vehicle_licence"],
             cwd=root,
-            env=dict(env, VL_PORT=str(service_port), VL_ISSUER=settings.TUNGBAN_ISSUER, VL_CLIENT_CONFIG=str(settings.VAR_DIR / "demo-clients.json"), PYTHONPATH=str(root)),
+            env=dict(
+                env, PYTHONPATH=str(root), VL_PORT=str(service_port), VL_BASE_URL=service_url, VL_ISSUER=issuer,
+                VL_CLIENT_CONFIG=str(settings.VAR_DIR / "demo-clients.json"),
+            ),
         )
         time.sleep(1.5)
         self.stdout.write(self.style.SUCCESS("\ntungban is running. Open:"))
-        self.stdout.write(f"  Platform:             {settings.TUNGBAN_ISSUER}/")
-        self.stdout.write(f"  Registration counter: {settings.TUNGBAN_ISSUER}/staff/")
-        self.stdout.write(f"  The app (phone):      {settings.TUNGBAN_ISSUER}/app/")
-        self.stdout.write(f"  Sample service:       http://127.0.0.1:{service_port}/")
-        self.stdout.write("Press Ctrl-C to stop.")
+        self.stdout.write(f"  Platform:             {issuer}/")
+        self.stdout.write(f"  Registration counter: {issuer}/staff/")
+        self.stdout.write(f"  The app (phone):      {issuer}/app/")
+        self.stdout.write(f"  Sample service:       {service_url}/")
+        self.stdout.write("Press Ctrl-C to stop.", ending="\n")
+        self.stdout.flush()
+        stop = {"now": False}
+        signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
         try:
-            while platform.poll() is None and service.poll() is None:
+            while not stop["now"] and platform.poll() is None and service.poll() is None:
                 time.sleep(0.5)
         except KeyboardInterrupt:
             pass
@@ -47,4 +55,7 @@ class Command(BaseCommand):
                 if proc.poll() is None:
                     proc.send_signal(signal.SIGTERM)
             for proc in (platform, service):
-                proc.wait(timeout=10)
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
