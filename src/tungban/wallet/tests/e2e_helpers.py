@@ -4,7 +4,7 @@ Reusable by any E2E test of the platform::
 
     from tungban.wallet.tests.e2e_helpers import launch_browser, add_virtual_authenticator, bind_web_app
 
-    with sync_playwright() as pw:
+    with playwright_session() as pw:
         browser = launch_browser(pw)
         context = browser.new_context(locale="en-GB")
         phone = context.new_page()
@@ -19,6 +19,7 @@ fixture in ``tungban/conftest.py`` does that for ``live_server``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from pathlib import Path
@@ -39,6 +40,35 @@ TIMEOUT = 15_000
 
 def chromium_available() -> bool:
     return Path(CHROMIUM).exists()
+
+
+@contextlib.contextmanager
+def playwright_session():
+    """``sync_playwright()`` that keeps Django's ORM usable in the test thread.
+
+    Playwright's sync API runs an asyncio loop in this thread. Django then (1) refuses ORM
+    calls (``SynchronousOnlyOperation``) and (2) hands the test a *new* database connection,
+    because connections are per async context. With the in-memory SQLite test database
+    the live server shares the test's original connection; a second connection to the
+    shared cache makes concurrent requests fail with "database table is locked". So this
+    allows sync ORM calls and reinstalls the original connections inside the session.
+    """
+    from django.db import connections
+    from playwright.sync_api import sync_playwright
+
+    saved = {alias: connections[alias] for alias in connections}
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as pw:
+            for alias, conn in saved.items():
+                connections[alias] = conn
+            yield pw
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 def launch_browser(playwright):
@@ -113,6 +143,7 @@ def approval_url(authorize_page) -> str:
 def decide_in_app(page, url: str, decision: str = "approve", untick: list[str] | tuple = ()) -> str:
     """Open an approval link in the bound app, untick ``untick`` claims, approve or decline.
     Returns the result heading the app shows."""
+    page.bring_to_front()  # a background tab gets throttled animation frames: slow clicks
     page.goto(url)
     page.wait_for_selector("#screen-approve:not([hidden])", timeout=TIMEOUT)
     for name in untick:

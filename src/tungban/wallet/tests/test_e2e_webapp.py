@@ -32,6 +32,7 @@ from .e2e_helpers import (
     chromium_available,
     decide_in_app,
     launch_browser,
+    playwright_session,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -41,15 +42,10 @@ PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
-def browser(monkeypatch):
+def browser(transactional_db):
     if not chromium_available():
         pytest.skip("system Chromium not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop in this thread; the ORM calls the test makes
-    # meanwhile are plain synchronous calls.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as pw:
+    with playwright_session() as pw:
         browser = launch_browser(pw)
         yield browser
         browser.close()
@@ -65,10 +61,14 @@ def context(browser):
 
 @pytest.fixture
 def phone(context):
-    """The resident's phone: a tab with a platform authenticator."""
+    """The resident's phone: a tab with a platform authenticator. Fails the test on any
+    uncaught script error in the app."""
     page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
     add_virtual_authenticator(context, page)
-    return page
+    yield page
+    assert not errors, errors
 
 
 @pytest.fixture
@@ -119,12 +119,18 @@ def test_bind_approve_release_and_history(issuer, resident, phone, context, serv
     phone.goto(f"{issuer}/app/?{urlencode({'hkid': resident.hkid_display, 'code': code})}")
     assert phone.input_value("#bind-hkid") == resident.hkid_display
     assert phone.input_value("#bind-code") == code
-    bind_web_app(phone, issuer, resident.hkid_display, code)
+    phone.click("#bind-submit")
+    phone.wait_for_selector("#screen-home:not([hidden])")
+    phone.wait_for_selector("#profile dd[data-field=hkid]:not(:empty)")
+    assert "bound to your account" in phone.text_content("#notice")
 
     device = Device.objects.get(resident=resident, status=DeviceStatus.ACTIVE)
     assert device.platform == "web" and device.has_passkey
     assert "d" not in device.public_jwk
-    assert "code=" not in phone.url  # the activation code left the address bar
+    assert phone.url == f"{issuer}/app/"  # the activation code left the address bar
+    # Installable: manifest linked, service worker controlling /app/.
+    assert phone.get_attribute("link[rel=manifest]", "href") == "/app/manifest.webmanifest"
+    assert phone.evaluate("navigator.serviceWorker.ready.then(r => r.scope)") == f"{issuer}/app/"
     assert phone.text_content("#account-tier").strip() == "iAM Smart+"
     assert phone.text_content("#account-hkid").strip() == resident.hkid_masked
     assert "Tai Man" in phone.text_content("#account")
@@ -138,6 +144,7 @@ def test_bind_approve_release_and_history(issuer, resident, phone, context, serv
     desktop, params, verifier = _authorize(context, issuer, service)
     link = approval_url(desktop)
 
+    phone.bring_to_front()  # background tabs get throttled animation frames: slow clicks
     phone.goto(link)
     phone.wait_for_selector("#screen-approve:not([hidden])")
     assert phone.text_content("#request-service").strip() == "Harbour Library"
@@ -153,7 +160,9 @@ def test_bind_approve_release_and_history(issuer, resident, phone, context, serv
         phone.uncheck(f'input[name=claim][value="{name}"]')
     shots = Path(os.environ.get("TUNGBAN_E2E_SCREENSHOTS", tmp_path))
     shots.mkdir(parents=True, exist_ok=True)
+    phone.evaluate("window.scrollTo(0, 0)")
     phone.screenshot(path=str(shots / "approval-390x844.png"))
+    phone.screenshot(path=str(shots / "approval-full.png"), full_page=True)
 
     phone.click("#approve-button")
     phone.wait_for_selector("#result:not([hidden])")
@@ -192,8 +201,19 @@ def test_bind_approve_release_and_history(issuer, resident, phone, context, serv
 
 def test_decline_shows_declined_page(issuer, bound_phone, context, service):
     desktop, params, _ = _authorize(context, issuer, service)
-    heading = decide_in_app(bound_phone, approval_url(desktop), "decline")
-    assert heading == "Declined"
+    phone = bound_phone
+    phone.bring_to_front()
+    phone.goto(approval_url(desktop))
+    phone.wait_for_selector("#screen-approve:not([hidden])")
+    # Keyboard only: Space toggles an optional field, Enter on Decline answers.
+    phone.focus('input[name=claim][value="email"]')
+    phone.keyboard.press("Space")
+    assert not phone.is_checked('input[name=claim][value="email"]')
+    phone.focus("#decline-button")
+    phone.keyboard.press("Enter")
+    phone.wait_for_selector("#result:not([hidden])")
+    assert phone.text_content("#result-heading").strip() == "Declined"
+    assert phone.evaluate("document.activeElement.id") == "result-heading"
     assert "Harbour Library" in bound_phone.text_content("#result-message")
 
     desktop.wait_for_selector("#result-title", timeout=TIMEOUT)
@@ -218,6 +238,20 @@ def test_answered_request_and_api_errors_are_shown(issuer, bound_phone, context,
     bound_phone.wait_for_selector("#alert:not(:empty)")
     assert bound_phone.get_attribute("#alert", "role") == "alert"
     assert "does not exist" in bound_phone.text_content("#alert")
+
+
+def test_one_phone_one_account(issuer, bound_phone, officer):
+    """An officer's binding QR code opened on an already bound phone shows the account."""
+    from tungban.testing.factories import make_resident
+
+    other = make_resident(officer, given_name_en="Mei Ling")
+    code = wallet.issue_activation_code(other, officer)
+    bound_phone.goto(f"{issuer}/app/?{urlencode({'hkid': other.hkid_display, 'code': code})}")
+    bound_phone.wait_for_selector("#notice:not(:empty)")
+    assert "already bound" in bound_phone.text_content("#notice")
+    assert bound_phone.url == f"{issuer}/app/"
+    assert "Mei Ling" not in bound_phone.text_content("#account")
+    assert not Device.objects.filter(resident=other).exists()
 
 
 def test_wrong_activation_code_is_explained(issuer, resident, officer, phone):
@@ -263,10 +297,12 @@ def test_self_registration_profile_edit_and_unbind(issuer, phone):
 
     # Invalid input: the server's message, the field marked.
     phone.click("#profile-edit summary")
-    phone.fill("#profile-email", "not-an-email")
+    phone.fill("#profile-phone", "call me maybe")
     phone.click("#profile-save")
     phone.wait_for_selector("#alert:not(:empty)")
-    assert phone.get_attribute("#profile-email", "aria-invalid") == "true"
+    assert "valid phone number" in phone.text_content("#alert")
+    assert phone.get_attribute("#profile-phone", "aria-invalid") == "true"
+    assert phone.evaluate("document.activeElement.id") == "profile-phone"
 
     phone.once("dialog", lambda dialog: dialog.accept())
     phone.click("#unbind-button")

@@ -96,7 +96,7 @@
     }
   }
 
-  const state = { device: null, request: null, timer: null, pendingBinding: null };
+  const state = { device: null, request: null, timer: null, pendingBinding: null, homeLoadedAt: 0 };
 
   async function api(method, path, { body, device } = {}) {
     const headers = { Accept: "application/json", "Accept-Language": document.documentElement.lang || "zh-Hant-HK" };
@@ -411,12 +411,15 @@
 
   async function showHome() {
     const device = state.device;
+    state.homeLoadedAt = Date.now();
     renderAccount(device.resident);
     $("device-info").textContent = fmt(T.device_info, { date: dateTime(device.boundAt) });
     show("screen-home");
-    const [me, pending, past] = await Promise.allSettled([
-      api("GET", "/me", { device }), api("GET", "/pending", { device }), api("GET", "/history", { device }),
-    ]);
+    // One call after another: each carries its own single-use proof, and the screen fills in order.
+    const settle = (promise) => promise.then((value) => ({ status: "fulfilled", value }), (reason) => ({ status: "rejected", reason }));
+    const me = await settle(api("GET", "/me", { device }));
+    const pending = await settle(api("GET", "/pending", { device }));
+    const past = await settle(api("GET", "/history", { device }));
     const failed = [me, pending, past].find((r) => r.status === "rejected");
     if (failed) {
       if (failed.reason && failed.reason.code === "device_unbound") { await lostBinding(failed.reason.message); return; }
@@ -573,6 +576,14 @@
       if (approvalId) notify(T.bind_first);
       return;
     }
+    const query = new URLSearchParams(location.search);
+    if (!approvalId && (query.has("code") || query.has("hkid"))) {
+      // An officer's QR code opened a phone that is already bound: one phone, one account.
+      history.replaceState(null, "", HOME);
+      await showHome();
+      notify(T.already_bound);
+      return;
+    }
     if (approvalId) {
       try {
         await showApproval(approvalId);
@@ -602,6 +613,13 @@
     $("result-close").addEventListener("click", () => {
       try { if (window.opener) window.opener.focus(); } catch (e) { /* cross-origin opener */ }
       window.close();
+    });
+    // Back in the app (e.g. after scanning on another screen): show fresh requests and history.
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible" && state.device && !$("screen-home").hidden && !root.hasAttribute("aria-busy")
+          && Date.now() - state.homeLoadedAt > 30000) {
+        showHome().catch(showError);
+      }
     });
     registerServiceWorker();
     if (!window.indexedDB || !window.crypto || !crypto.subtle) {
