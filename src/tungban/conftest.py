@@ -30,3 +30,16 @@ def resident(officer):
 @pytest.fixture
 def app_home(tmp_path):
     return tmp_path / "app"
+
+
+@pytest.fixture
+def e2e_browser(transactional_db):
+    """Headless Debian Chromium through Playwright (skipped when it is not installed)."""
+    from tungban.wallet.tests.e2e_helpers import chromium_available, launch_browser, playwright_session
+
+    if not chromium_available():
+        pytest.skip("system Chromium not installed (apt-get install chromium)")
+    with playwright_session() as pw:
+        browser = launch_browser(pw)
+        yield browser
+        browser.close()

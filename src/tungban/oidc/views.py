@@ -184,30 +184,28 @@ def _bearer(request, scope=None):
         return response
 
 
+def _release(request, *, scope, with_subject):
+    tok = _bearer(request, scope)
+    if isinstance(tok, JsonResponse):
+        return _cors(tok)
+    try:
+        return _cors(JsonResponse(services.release(tok, with_subject=with_subject)))
+    except DomainError as exc:
+        return _cors(JsonResponse(exc.as_dict(), status=exc.status))
+
+
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def userinfo(request):
     """UserInfo endpoint (OIDC Core §5.3): ``sub`` and the approved e-ME claims."""
-    tok = _bearer(request, "openid")
-    if isinstance(tok, JsonResponse):
-        return _cors(tok)
-    try:
-        return _cors(JsonResponse(services.release(tok, with_subject=True)))
-    except DomainError as exc:
-        return _cors(JsonResponse(exc.as_dict(), status=exc.status))
+    return _release(request, scope="openid", with_subject=True)
 
 
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def formdata(request):
     """e-ME form data for anonymous form filling: the approved fields, no ``sub``."""
-    tok = _bearer(request)
-    if isinstance(tok, JsonResponse):
-        return _cors(tok)
-    try:
-        return _cors(JsonResponse(services.release(tok, with_subject=False)))
-    except DomainError as exc:
-        return _cors(JsonResponse(exc.as_dict(), status=exc.status))
+    return _release(request, scope=None, with_subject=False)
 
 
 @never_cache

@@ -14,10 +14,7 @@ from werkzeug.serving import make_server
 from examples.vehicle_licence import create_app
 from tungban.oidc import services as oidc
 from tungban.testing.factories import valid_hkid
-from tungban.wallet.tests.e2e_helpers import (
-    TIMEOUT, add_virtual_authenticator, approval_url, bind_web_app, chromium_available, decide_in_app,
-    launch_browser, playwright_session,
-)
+from tungban.wallet.tests.e2e_helpers import TIMEOUT, add_virtual_authenticator, approval_url, bind_web_app, decide_in_app
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -41,13 +38,8 @@ def sample_service(issuer):
 
 
 @pytest.fixture
-def browser(transactional_db):
-    if not chromium_available():
-        pytest.skip("system Chromium not installed (apt-get install chromium)")
-    with playwright_session() as pw:
-        b = launch_browser(pw)
-        yield b
-        b.close()
+def browser(e2e_browser):
+    return e2e_browser
 
 
 def _context(browser, **kw):

@@ -29,10 +29,7 @@ from .e2e_helpers import (
     add_virtual_authenticator,
     approval_url,
     bind_web_app,
-    chromium_available,
     decide_in_app,
-    launch_browser,
-    playwright_session,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -42,13 +39,8 @@ PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
-def browser(transactional_db):
-    if not chromium_available():
-        pytest.skip("system Chromium not installed (apt-get install chromium)")
-    with playwright_session() as pw:
-        browser = launch_browser(pw)
-        yield browser
-        browser.close()
+def browser(e2e_browser):
+    return e2e_browser
 
 
 @pytest.fixture
