@@ -58,6 +58,18 @@ class Client(ClientMixin, models.Model):
     def __str__(self) -> str:
         return f"{self.name_en} ({self.client_id})"
 
+    def clean(self):
+        """Admin-side validation: the same rules as :func:`tungban.oidc.services.register_client`."""
+        from django.core.exceptions import ValidationError
+
+        from .services import check_client_metadata
+        from tungban.core.errors import DomainError
+
+        try:
+            check_client_metadata(self.redirect_uris, self.post_logout_redirect_uris, self.allowed_scopes)
+        except DomainError as exc:
+            raise ValidationError({exc.field or "redirect_uris": exc.message}) from None
+
     @property
     def sector(self) -> str:
         if self.sector_identifier:

@@ -191,6 +191,24 @@ def discovery() -> dict:
     }
 
 
+def check_client_metadata(redirect_uris, post_logout_redirect_uris, scopes) -> None:
+    """Validate a client's registration (RFC 6749 §3.1.2: absolute URIs, no fragment).
+
+    :raises DomainError: ``invalid_redirect_uri`` or ``invalid_scope``.
+    """
+    from urllib.parse import urlsplit
+
+    if not isinstance(redirect_uris, list) or not redirect_uris:
+        raise DomainError("invalid_redirect_uri", _("Register at least one redirect URI."), field="redirect_uris")
+    for field, uris in (("redirect_uris", redirect_uris), ("post_logout_redirect_uris", post_logout_redirect_uris or [])):
+        for uri in uris:
+            parts = urlsplit(str(uri))
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
+                raise DomainError("invalid_redirect_uri", _("Redirect URIs must be absolute http(s) URLs without a fragment."), field=field)
+    if not isinstance(scopes, list) or any(s not in SUPPORTED_SCOPES for s in scopes):
+        raise DomainError("invalid_scope", _("Unknown scope."), field="allowed_scopes")
+
+
 @transaction.atomic
 def register_client(
     *,
@@ -210,15 +228,9 @@ def register_client(
         ``invalid_scope``.
     """
     from django.contrib.auth.hashers import make_password
-    from urllib.parse import urlsplit
 
-    for uri in redirect_uris + list(post_logout_redirect_uris or []):
-        parts = urlsplit(uri)
-        if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
-            raise DomainError("invalid_redirect_uri", _("Redirect URIs must be absolute http(s) URLs without a fragment."))
     scopes = allowed_scopes or list(SUPPORTED_SCOPES)
-    if any(s not in SUPPORTED_SCOPES for s in scopes):
-        raise DomainError("invalid_scope", _("Unknown scope."))
+    check_client_metadata(redirect_uris, post_logout_redirect_uris or [], scopes)
     secret = None if public else secrets.token_urlsafe(32)
     client, _created = Client.objects.update_or_create(
         client_id=client_id,

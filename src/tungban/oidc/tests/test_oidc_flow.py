@@ -247,3 +247,35 @@ def test_key_rotation_keeps_old_tokens_verifiable(issuer, clients, app):
     keyset = KeySet.import_key_set(requests.get(f"{issuer}/oidc/jwks").json())
     assert jwt.decode(new, keyset, algorithms=["ES256"]).header["kid"] == new_key.kid
     assert jwt.decode(old, keyset, algorithms=["ES256"]).header["kid"] != new_key.kid
+
+
+def test_expired_request_shows_clear_page(issuer, clients, app):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    browser = requests.Session()
+    _, challenge = pkce()
+    params = authorize_params("svc-a", RP_A, challenge)
+    rid = start_authorization(browser, issuer, params)
+    ApprovalRequest.objects.filter(pk=rid).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    assert browser.get(f"{issuer}/oidc/authorize/{rid}/status").json()["status"] == "expired"
+    page = browser.get(f"{issuer}/oidc/authorize/{rid}/complete", headers={"Accept-Language": "en"}, allow_redirects=False)
+    assert page.status_code == 200 and "expired" in page.text and "error=access_denied" in page.text
+    assert AuthorizationCode.objects.count() == 0
+
+
+@pytest.mark.parametrize("uris", [[], ["/relative"], ["https://rp.example/cb#frag"], ["javascript:alert(1)"]])
+def test_client_registration_rejects_bad_redirect_uris(db, uris):
+    from django.core.exceptions import ValidationError
+
+    from tungban.core.errors import DomainError
+    from tungban.oidc.models import Client
+
+    from tungban.oidc.services import register_client
+
+    with pytest.raises(DomainError):
+        register_client(client_id="bad", name_en="B", name_zh="乙", redirect_uris=uris)
+    with pytest.raises(ValidationError):
+        Client(client_id="bad2", name_en="B", name_zh="乙", redirect_uris=uris).full_clean()
+    assert not Client.objects.filter(client_id__startswith="bad").exists()
