@@ -188,7 +188,8 @@ def require_active(resident: Resident) -> None:
 
 @transaction.atomic
 def set_status(resident: Resident, status: str, *, reason: str = "", actor=None) -> Resident:
-    """Suspend or reinstate an account; suspension also ends the resident's approvals in flight."""
+    """Suspend or reinstate an account. A suspended resident cannot approve, bind or
+    receive releases (:func:`require_active`); officers also unbind the device."""
     if status not in ResidentStatus.values:
         raise DomainError("invalid_status", _("Unknown status."))
     resident.status = status
