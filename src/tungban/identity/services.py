@@ -151,8 +151,7 @@ def self_register(**data) -> Resident:
     :raises DomainError: ``proofing_failed`` besides the errors of :func:`register_resident`.
     """
     canonical = hkid_mod.normalize(data.get("hkid", ""))
-    if Resident.objects.filter(hkid=canonical).exists():
-        raise Conflict("hkid_taken", _("An account already exists for this HKID number."), field="hkid")
+    # Proof first: only someone who knows the holder's details learns that an account exists.
     check_age(data["date_of_birth"], data.get("guardian"))
     get_proofer()(
         {

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from authlib.integrations.django_oauth2 import AuthorizationServer, BearerTokenValidator, ResourceProtector
 from authlib.oauth2.rfc6749 import grants
-from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode
@@ -83,21 +83,34 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         )
 
     def query_authorization_code(self, code, client):
-        with transaction.atomic():
-            item = AuthorizationCode.objects.select_related("resident", "client").filter(code=code, client=client).first()
-            if item is None:
-                return None
-            # Conditional update: only one redemption of a code can ever win.
-            claimed = AuthorizationCode.objects.filter(pk=item.pk, used_at__isnull=True).update(used_at=timezone.now())
-        if not claimed:
+        item = AuthorizationCode.objects.select_related("resident", "client", "session").filter(code=code, client=client).first()
+        if item is None:
+            return None
+        if item.used_at is not None:
+            # RFC 6749 §4.1.2: a second use is refused and revokes what the first one got.
             services.revoke_tokens_from_code(item)
             return None
         if time.time() > item.created_at.timestamp() + settings.TUNGBAN_CODE_TTL:
             return None
         return item
 
+    def create_token_response(self):
+        """Redeem the code only now, after Authlib checked ``redirect_uri`` and the PKCE
+        verifier, so a stolen code without its verifier cannot burn it. The row lock makes
+        two concurrent redemptions serial: the second sees the code used, revokes the
+        first one's tokens and is refused."""
+        code = self.request.authorization_code
+        with transaction.atomic():
+            locked = AuthorizationCode.objects.select_for_update().get(pk=code.pk)
+            if locked.used_at is None:
+                locked.used_at = timezone.now()
+                locked.save(update_fields=["used_at"])
+                return super().create_token_response()
+        services.revoke_tokens_from_code(code)
+        raise InvalidGrantError("Invalid 'code' in request.")
+
     def delete_authorization_code(self, authorization_code):
-        # Already marked used in query_authorization_code; kept for reuse detection.
+        # Marked used in create_token_response and kept, so that reuse is detected.
         pass
 
     def authenticate_user(self, authorization_code):

@@ -80,6 +80,29 @@ def requested_claims(scope: str, claims_param: str | None) -> list[dict]:
     return [{"name": n, "essential": n in essential} for n in names]
 
 
+def required_acr(claims_param: str | None) -> list[str]:
+    """ACR values the ``claims`` parameter marks essential for the ID token (OIDC Core
+    §5.5.1.1), e.g. ``["urn:tungban:acr:plus"]``; empty when none is required."""
+    if not claims_param:
+        return []
+    try:
+        spec = (json.loads(claims_param).get("id_token") or {}).get("acr") or {}
+    except (ValueError, AttributeError):
+        return []
+    if not isinstance(spec, dict) or not spec.get("essential"):
+        return []
+    values = spec.get("values") or ([spec["value"]] if spec.get("value") else [])
+    return [v for v in values if isinstance(v, str)]
+
+
+def acr_satisfied(resident: Resident, required: list[str]) -> bool:
+    """Whether the resident's login meets a required ACR (plus satisfies basic)."""
+    if not required:
+        return True
+    achieved = acr_for(resident)
+    return achieved in required or (achieved == ACR_PLUS and ACR_BASIC in required)
+
+
 def open_authorization(client: Client, scope: str, claims_param: str | None, query: str, browser_secret: str) -> ApprovalRequest:
     """Open the app approval for a validated authorization request.
 
@@ -95,7 +118,7 @@ def open_authorization(client: Client, scope: str, claims_param: str | None, que
         requester_name_zh=client.name_zh,
         requester_logo_url=client.logo_url,
         requested_claims=requested_claims(scope, claims_param),
-        context={"query": query, "browser": browser_secret},
+        context={"query": query, "browser": browser_secret, "acr": required_acr(claims_param)},
     )
 
 

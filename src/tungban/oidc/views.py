@@ -6,12 +6,13 @@ from __future__ import annotations
 import copy
 import hmac
 import secrets
+from urllib.parse import urlencode
 
 import segno
 from authlib.oauth2 import OAuth2Error
 from django.conf import settings
 from django.db import transaction
-from django.http import HttpResponseRedirect, JsonResponse, QueryDict
+from django.http import JsonResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -52,6 +53,7 @@ def _error_page(request, title, message, status=400, return_url=None):
     return render(request, "oidc/error.html", {"title": title, "message": message, "return_url": return_url}, status=status)
 
 
+@csrf_exempt  # OIDC Core §3.1.2.1: the authorization endpoint accepts form POSTs from any RP
 @never_cache
 @require_http_methods(["GET", "POST"])
 def authorize(request):
@@ -65,7 +67,8 @@ def authorize(request):
         # Unknown client or unregistered redirect URI: never redirect (RFC 6749 §4.1.2.1).
         return _error_page(request, _("This sign-in request is not valid"), _("The online service sent a request we cannot accept (%(error)s). Please go back to the service and try again.") % {"error": error.description or error.error})
     client: Client = grant.request.client
-    query = request.META.get("QUERY_STRING", "") if request.method == "GET" else request.POST.urlencode()
+    # Exactly the parameters Authlib validated (GET and POST together), replayed at completion.
+    query = urlencode([(k, v) for k, values in grant.request.payload.datalist.items() for v in values])
     secret = secrets.token_urlsafe(24)
     try:
         approval = services.open_authorization(client, grant.request.scope, grant.request.payload.data.get("claims"), query, secret)
@@ -133,7 +136,7 @@ def authorize_complete(request, approval_id):
         return _error_page(request, _("Sign-in request not found"), _("This sign-in request was started in another browser or no longer exists. Please start again from the service."), status=404)
     status = approval.effective_status()
     if status == RequestStatus.PENDING:
-        return HttpResponseRedirect(request.META.get("HTTP_REFERER") or "/")
+        return _error_page(request, _("Waiting for your approval"), _("Answer the request in the tungban app; this page continues by itself."), status=200)
     if status == RequestStatus.COMPLETED:
         return _error_page(request, _("Sign-in already completed"), _("This request was already used. Please start again from the service."), status=200)
     original = _replayed(request, approval.context["query"])
@@ -142,19 +145,24 @@ def authorize_complete(request, approval_id):
     except OAuth2Error as error:
         return _error_page(request, _("This sign-in request is not valid"), error.description or error.error)
     client = grant.request.client
-    if status == RequestStatus.APPROVED:
+    if status == RequestStatus.APPROVED and services.acr_satisfied(approval.resident, approval.context.get("acr", [])):
         try:
             with transaction.atomic():  # used, session and code together or not at all
                 approval = wallet.complete(approval.id)
                 session = services.start_login_session(approval, client)
                 subject = Subject(resident=approval.resident, approval=approval, session=session)
-                return server.create_authorization_response(original, grant_user=subject, grant=grant)
+                response = server.create_authorization_response(original, grant_user=subject, grant=grant)
+                if "code=" not in response.get("Location", ""):
+                    transaction.set_rollback(True)  # Authlib answered with an error: store nothing
+                return response
         except DomainError as exc:
             return _error_page(request, _("Sign-in already completed"), exc.message, status=409)
     denied = server.create_authorization_response(original, grant_user=None, grant=grant)
     return_url = denied.get("Location")
     if status == RequestStatus.EXPIRED:
         title, message = _("The request has expired"), _("You did not answer in the app within 2 minutes. Nothing was shared. Please start again from %(service)s.")
+    elif status == RequestStatus.APPROVED:  # approved, but the account's tier is below what the service requires
+        title, message = _("iAM Smart+ is needed"), _("%(service)s needs an iAM Smart+ login. Upgrade your account at a registration counter. Nothing was shared.")
     else:
         title, message = _("You declined"), _("You declined the request in the app. Nothing was shared with %(service)s.")
     name = client.name_zh if request.LANGUAGE_CODE.startswith("zh") else client.name_en

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import json
 import secrets
 from typing import Any
@@ -60,8 +61,15 @@ from .models import (
 )
 
 PROOF_LIFETIME = 60  # seconds a device request proof is accepted
+COMPLETION_GRACE = 60  # seconds after expiry an approved request may still be completed
 ACTIVATION_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at a counter
 MAX_ACTIVATION_ATTEMPTS = 5
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return make_password("not-an-activation-code")
+
 
 
 def _b64u(data: bytes) -> str:
@@ -145,20 +153,22 @@ def start_binding(hkid: str, activation_code: str) -> ApprovalRequest:
     except NotFound:
         resident = None
     bad = Forbidden("bad_activation_code", _("The HKID number or the activation code is not valid. Ask the counter for a new code if it has expired."))
-    if resident is None:
-        raise bad
-    identity.require_active(resident)
-    candidate = (
-        ActivationCode.objects.filter(resident=resident, used_at__isnull=True, expires_at__gt=_now())
-        .order_by("-created_at")
-        .first()
-    )
+    candidate = None
+    if resident is not None:
+        candidate = (
+            ActivationCode.objects.filter(resident=resident, used_at__isnull=True, expires_at__gt=_now())
+            .order_by("-created_at")
+            .first()
+        )
+    code_text = (activation_code or "").strip().upper().replace("-", "")
     if candidate is None or candidate.failed_attempts >= MAX_ACTIVATION_ATTEMPTS:
+        check_password(code_text, _dummy_hash())  # same work either way: no timing hint that an account exists
         raise bad
-    if not check_password(activation_code.strip().upper().replace("-", ""), candidate.code_hash):
+    if not check_password(code_text, candidate.code_hash):
         # Not inside a transaction that the error would roll back: the attempt must count.
         ActivationCode.objects.filter(pk=candidate.pk).update(failed_attempts=F("failed_attempts") + 1)
         raise bad
+    identity.require_active(resident)
     with transaction.atomic():
         # Conditional update: of two concurrent uses of one code, only one wins.
         if not ActivationCode.objects.filter(pk=candidate.pk, used_at__isnull=True).update(used_at=_now()):
@@ -446,6 +456,8 @@ def complete(req_id, *, expected_kind: str | None = None) -> ApprovalRequest:
     req = ApprovalRequest.objects.select_for_update().get(pk=req_id)
     if req.status != RequestStatus.APPROVED or (expected_kind and req.kind != expected_kind):
         raise Conflict("request_already_decided", _("This request has already been used."))
+    if _now() > req.expires_at + dt.timedelta(seconds=COMPLETION_GRACE):
+        raise DomainError("request_expired", _("This request has expired (requests last 2 minutes). Start again from the service."), status=410)
     req.status = RequestStatus.COMPLETED
     req.save(update_fields=["status"])
     return req

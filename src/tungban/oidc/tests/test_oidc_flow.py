@@ -279,3 +279,44 @@ def test_client_registration_rejects_bad_redirect_uris(db, uris):
     with pytest.raises(ValidationError):
         Client(client_id="bad2", name_en="B", name_zh="乙", redirect_uris=uris).full_clean()
     assert not Client.objects.filter(client_id__startswith="bad").exists()
+
+
+def test_stolen_code_without_verifier_does_not_burn_it(issuer, clients, app):
+    code, verifier = _approved_code(issuer, app)
+    attacker = _token(issuer, "svc-a", clients["a"][1], code, "y" * 50)
+    assert attacker.status_code == 400
+    wrong_redirect = _token(issuer, "svc-a", clients["a"][1], code, verifier, redirect_uri="https://rp-a.example/other")
+    assert wrong_redirect.status_code == 400
+    assert _token(issuer, "svc-a", clients["a"][1], code, verifier).status_code == 200
+
+
+def test_essential_acr_plus_refuses_basic_account(issuer, clients, officer, tmp_path):
+    from tungban.identity.models import Resident
+    from tungban.testing.factories import make_resident
+
+    r = make_resident(officer)
+    Resident.objects.filter(pk=r.pk).update(tier="basic")
+    basic_app = bind_cli(issuer, r, tmp_path / "basic")
+    browser = requests.Session()
+    _, challenge = pkce()
+    claims = json.dumps({"id_token": {"acr": {"essential": True, "value": "urn:tungban:acr:plus"}}})
+    rid = start_authorization(browser, issuer, authorize_params("svc-a", RP_A, challenge, claims=claims))
+    basic_app.decide(rid, PIN, "approve")
+    page = complete_authorization(browser, issuer, rid)
+    assert page.status_code == 200 and "error=access_denied" in page.text
+    assert AuthorizationCode.objects.count() == 0
+
+
+def test_authorization_request_by_post(issuer, clients, app):
+    browser = requests.Session()
+    verifier, challenge = pkce()
+    params = authorize_params("svc-a", RP_A, challenge)
+    page = browser.post(f"{issuer}/oidc/authorize", data=params)
+    assert page.status_code == 200
+    import re
+
+    rid = re.search(r"/app/approve/([0-9a-f-]{36})", page.text).group(1)
+    app.decide(rid, PIN, "approve")
+    query = code_from(complete_authorization(browser, issuer, rid))
+    assert query["state"] == params["state"]
+    assert _token(issuer, "svc-a", clients["a"][1], query["code"], verifier).status_code == 200

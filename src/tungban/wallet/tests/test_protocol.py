@@ -229,3 +229,14 @@ def test_errors_are_translated(issuer, db):
     zh = requests.post(issuer + "/api/v1/wallet/bindings", json=body, headers={"Accept-Language": "zh-HK"}).json()
     assert en["error"] == zh["error"] == "hkid_check_digit"
     assert "check digit" in en["message"] and "檢查碼" in zh["message"]
+
+
+def test_registration_does_not_reveal_accounts(issuer, resident):
+    body = {"hkid": resident.hkid, "family_name_en": "NOBODY", "given_name_en": "X", "date_of_birth": "1980-01-01", "gender": "male"}
+    resp = requests.post(issuer + "/api/v1/wallet/registrations", json=body)
+    assert resp.status_code == 400 and resp.json()["error"] == "proofing_failed"
+    from tungban.identity import services as identity
+
+    identity.set_status(resident, "suspended", reason="test")
+    bind = requests.post(issuer + "/api/v1/wallet/bindings", json={"hkid": resident.hkid, "activation_code": "WRONG123"})
+    assert bind.status_code == 403 and bind.json()["error"] == "bad_activation_code"
