@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from tungban.core.errors import Conflict, DomainError, NotFound
+from tungban.core.errors import Conflict, DomainError, Forbidden, NotFound
 
 from . import hkid as hkid_mod
 from .models import AuditEvent, GuardianConsent, ProofingMethod, Resident, ResidentStatus, Tier
@@ -152,7 +152,6 @@ def self_register(**data) -> Resident:
     """
     canonical = hkid_mod.normalize(data.get("hkid", ""))
     # Proof first: only someone who knows the holder's details learns that an account exists.
-    check_age(data["date_of_birth"], data.get("guardian"))
     get_proofer()(
         {
             "hkid": canonical,
@@ -179,8 +178,6 @@ def get_by_hkid(raw: str) -> Resident:
 
 def require_active(resident: Resident) -> None:
     """:raises Forbidden: ``account_suspended`` when the account is suspended."""
-    from tungban.core.errors import Forbidden
-
     if not resident.is_active:
         raise Forbidden("account_suspended", _("This account is suspended. Please contact a registration counter."))
 

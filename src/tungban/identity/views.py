@@ -85,18 +85,13 @@ def resident_action(request, public_id, action):
     reason = form.data.get("reason", "")
     try:
         if action == "suspend":
-            services.set_status(resident, "suspended", reason=reason, actor=request.user)
-            device = wallet.active_device(resident)
-            if device:
-                wallet.unbind(device, actor=request.user, reason="suspended")
+            wallet.suspend_account(resident, actor=request.user, reason=reason)
             messages.success(request, _("The account is suspended and its device unbound."))
         elif action == "reinstate":
             services.set_status(resident, "active", reason=reason, actor=request.user)
             messages.success(request, _("The account is active again."))
         elif action == "unbind":
-            device = wallet.active_device(resident)
-            if device:
-                wallet.unbind(device, actor=request.user, reason=reason or "officer")
+            wallet.unbind_active(resident, actor=request.user, reason=reason or "officer")
             messages.success(request, _("The device is unbound."))
         elif action == "activation":
             return _activation_page(request, resident, wallet.issue_activation_code(resident, request.user))

@@ -63,32 +63,40 @@ def requested_claims(scope: str, claims_param: str | None) -> list[dict]:
     :returns: ``[{"name": str, "essential": bool}]`` in catalogue order.
     :raises DomainError: ``invalid_claims`` when ``claims`` is not a JSON object.
     """
-    scopes = set((scope or "").split())
-    names = eme.claims_for_scopes(scopes)
-    essential: set[str] = set()
-    if claims_param:
-        try:
-            parsed = json.loads(claims_param)
-            if not isinstance(parsed, dict):
-                raise ValueError
-        except ValueError:
-            raise DomainError("invalid_claims", _("The 'claims' parameter must be a JSON object.")) from None
-        for member in ("userinfo", "id_token"):
-            for name, spec in (parsed.get(member) or {}).items():
-                if name in names and isinstance(spec, dict) and spec.get("essential"):
-                    essential.add(name)
+    names = eme.claims_for_scopes(set((scope or "").split()))
+    parsed = _claims_request(claims_param)
+    essential = {
+        name
+        for member in ("userinfo", "id_token")
+        for name, spec in (parsed.get(member) or {}).items()
+        if name in names and isinstance(spec, dict) and spec.get("essential")
+    }
     return [{"name": n, "essential": n in essential} for n in names]
+
+
+def _claims_request(claims_param: str | None) -> dict:
+    """The parsed ``claims`` parameter (OIDC Core §5.5); ``{}`` when absent.
+
+    :raises DomainError: ``invalid_claims`` when it is not a JSON object.
+    """
+    if not claims_param:
+        return {}
+    try:
+        parsed = json.loads(claims_param)
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict) or any(not isinstance(parsed.get(m) or {}, dict) for m in ("userinfo", "id_token")):
+        raise DomainError("invalid_claims", _("The 'claims' parameter must be a JSON object."))
+    return parsed
 
 
 def required_acr(claims_param: str | None) -> list[str]:
     """ACR values the ``claims`` parameter marks essential for the ID token (OIDC Core
-    §5.5.1.1), e.g. ``["urn:tungban:acr:plus"]``; empty when none is required."""
-    if not claims_param:
-        return []
-    try:
-        spec = (json.loads(claims_param).get("id_token") or {}).get("acr") or {}
-    except (ValueError, AttributeError):
-        return []
+    §5.5.1.1), e.g. ``["urn:tungban:acr:plus"]``; empty when none is required.
+
+    :raises DomainError: ``invalid_claims`` (see :func:`requested_claims`).
+    """
+    spec = (_claims_request(claims_param).get("id_token") or {}).get("acr") or {}
     if not isinstance(spec, dict) or not spec.get("essential"):
         return []
     values = spec.get("values") or ([spec["value"]] if spec.get("value") else [])

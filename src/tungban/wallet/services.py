@@ -17,7 +17,6 @@ Wire formats (issue #2; documented in docs/integrators.md and the OpenAPI docume
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import functools
 import json
@@ -36,6 +35,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 
 import webauthn
+from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidRegistrationResponse
 from webauthn.helpers.structs import (
     AuthenticatorSelectionCriteria,
@@ -45,6 +45,7 @@ from webauthn.helpers.structs import (
 )
 
 from tungban.core.errors import Conflict, DomainError, Forbidden, NotFound
+from tungban.identity import eme
 from tungban.identity import services as identity
 from tungban.identity.models import Resident
 
@@ -70,14 +71,6 @@ MAX_ACTIVATION_ATTEMPTS = 5
 def _dummy_hash() -> str:
     return make_password("not-an-activation-code")
 
-
-
-def _b64u(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _b64u_decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def _now() -> dt.datetime:
@@ -124,7 +117,7 @@ def _open_binding(resident: Resident) -> ApprovalRequest:
     return ApprovalRequest.objects.create(
         kind=RequestKind.BIND,
         resident=resident,
-        nonce=_b64u(nonce),
+        nonce=bytes_to_base64url(nonce),
         expires_at=_now() + dt.timedelta(seconds=settings.TUNGBAN_APPROVAL_TTL),
     )
 
@@ -138,7 +131,7 @@ def binding_details(binding: ApprovalRequest) -> dict:
         "nonce": binding.nonce,
         "expires_at": binding.expires_at.isoformat(),
         "resident": resident_summary(resident),
-        "webauthn": _webauthn_registration_options(resident, _b64u_decode(binding.nonce)),
+        "webauthn": _webauthn_registration_options(resident, base64url_to_bytes(binding.nonce)),
     }
 
 
@@ -234,14 +227,14 @@ def complete_binding(
             try:
                 verified = webauthn.verify_registration_response(
                     credential=webauthn_registration,
-                    expected_challenge=_b64u_decode(binding.nonce),
+                    expected_challenge=base64url_to_bytes(binding.nonce),
                     expected_rp_id=settings.TUNGBAN_WEBAUTHN_RP_ID,
                     expected_origin=settings.TUNGBAN_ISSUER,
                     require_user_verification=True,
                 )
             except (InvalidRegistrationResponse, ValueError, KeyError, TypeError) as exc:
                 raise DomainError("bad_passkey", _("The passkey could not be registered: %(reason)s") % {"reason": exc}) from None
-            cred_id, pub, sign_count = _b64u(verified.credential_id), verified.credential_public_key, verified.sign_count
+            cred_id, pub, sign_count = bytes_to_base64url(verified.credential_id), verified.credential_public_key, verified.sign_count
         resident = binding.resident
         identity.require_active(resident)
         for old in Device.objects.select_for_update().filter(resident=resident, status=DeviceStatus.ACTIVE):
@@ -288,6 +281,23 @@ def active_device(resident: Resident) -> Device | None:
     return resident.devices.filter(status=DeviceStatus.ACTIVE).first()
 
 
+@transaction.atomic
+def unbind_active(resident: Resident, *, actor=None, reason: str = "officer") -> bool:
+    """Unbind the resident's bound device, if any (an officer's action). Returns whether one was."""
+    device = active_device(resident)
+    if device is not None:
+        unbind(device, actor=actor, reason=reason)
+    return device is not None
+
+
+@transaction.atomic
+def suspend_account(resident: Resident, *, actor=None, reason: str = "") -> None:
+    """Suspend the account and unbind its device in one step: the phone's key stops working
+    at once, and reinstating needs a new binding."""
+    identity.set_status(resident, "suspended", reason=reason, actor=actor)
+    unbind_active(resident, actor=actor, reason="suspended")
+
+
 # --- Approval requests ----------------------------------------------------------------------
 
 
@@ -311,7 +321,7 @@ def create_request(
         requester_name_zh=requester_name_zh,
         requester_logo_url=requester_logo_url,
         requested_claims=requested_claims,
-        nonce=_b64u(secrets.token_bytes(32)),
+        nonce=bytes_to_base64url(secrets.token_bytes(32)),
         resident=resident,
         context=context or {},
         expires_at=_now() + dt.timedelta(seconds=settings.TUNGBAN_APPROVAL_TTL),
@@ -343,8 +353,6 @@ def get_request(request_id) -> ApprovalRequest:
 def request_details(req: ApprovalRequest, device: Device) -> dict:
     """What the app shows: who asks, for which fields (with this resident's values), until
     when; plus WebAuthn assertion options when the device has a passkey."""
-    from tungban.identity import eme
-
     if req.resident_id and req.resident_id != device.resident_id:
         raise NotFound("no_request", _("This request does not exist."))
     resident = device.resident
@@ -364,8 +372,8 @@ def request_details(req: ApprovalRequest, device: Device) -> dict:
     if device.has_passkey:
         options = webauthn.generate_authentication_options(
             rp_id=settings.TUNGBAN_WEBAUTHN_RP_ID,
-            challenge=_b64u_decode(req.nonce),
-            allow_credentials=[PublicKeyCredentialDescriptor(id=_b64u_decode(device.webauthn_credential_id))],
+            challenge=base64url_to_bytes(req.nonce),
+            allow_credentials=[PublicKeyCredentialDescriptor(id=base64url_to_bytes(device.webauthn_credential_id))],
             user_verification=UserVerificationRequirement.REQUIRED,
         )
         data["webauthn"] = json.loads(webauthn.options_to_json(options))
@@ -422,7 +430,7 @@ def decide(request_id, device: Device, signature: str, webauthn_assertion: dict 
             try:
                 verified = webauthn.verify_authentication_response(
                     credential=webauthn_assertion,
-                    expected_challenge=_b64u_decode(req.nonce),
+                    expected_challenge=base64url_to_bytes(req.nonce),
                     expected_rp_id=settings.TUNGBAN_WEBAUTHN_RP_ID,
                     expected_origin=settings.TUNGBAN_ISSUER,
                     credential_public_key=bytes(device.webauthn_public_key),

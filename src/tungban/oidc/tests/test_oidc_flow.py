@@ -320,3 +320,11 @@ def test_authorization_request_by_post(issuer, clients, app):
     query = code_from(complete_authorization(browser, issuer, rid))
     assert query["state"] == params["state"]
     assert _token(issuer, "svc-a", clients["a"][1], query["code"], verifier).status_code == 200
+
+
+@pytest.mark.parametrize("claims", ["not json", "[1]", '{"userinfo": [1]}'])
+def test_malformed_claims_parameter(issuer, clients, claims):
+    _, challenge = pkce()
+    resp = requests.get(f"{issuer}/oidc/authorize", params=authorize_params("svc-a", RP_A, challenge, claims=claims), allow_redirects=False)
+    assert resp.status_code == 400
+    assert ApprovalRequest.objects.count() == 0

@@ -23,6 +23,16 @@ def rp(db):
     return make_client("svc-a", "https://rp-a.example/cb")
 
 
+def _sign(app, payload, key=None, kid=None):
+    """A decision JWS as the app makes it, optionally with another key or ``kid``."""
+    header = {"alg": "ES256", "kid": kid or app.meta["device_id"]}
+    return jws.serialize_compact(header, json.dumps(payload).encode(), key or app.load_key(PIN))
+
+
+def _post_decision(app, rid, signature):
+    return app._call("POST", f"/api/v1/wallet/requests/{rid}/decision", {"signature": signature}, device_key=app.load_key(PIN))
+
+
 def _open_request(issuer, claims=None):
     verifier, challenge = pkce()
     browser = requests.Session()
@@ -118,13 +128,12 @@ def test_rebind_on_new_phone_unbinds_old(issuer, resident, tmp_path):
 def test_replayed_approval_refused(issuer, rp, resident, app_home):
     app = bind_cli(issuer, resident, app_home)
     rid = _open_request(issuer)
-    key = app.load_key(PIN)
     details = app.show(rid, PIN)
     payload = {"request_id": rid, "requester": "svc-a", "nonce": details["nonce"], "decision": "approve", "claims": sorted(c["name"] for c in details["claims"])}
-    sig = jws.serialize_compact({"alg": "ES256", "kid": app.meta["device_id"]}, json.dumps(payload).encode(), key)
-    assert app._call("POST", f"/api/v1/wallet/requests/{rid}/decision", {"signature": sig}, device_key=key)["status"] == "approved"
+    sig = _sign(app, payload)
+    assert _post_decision(app, rid, sig)["status"] == "approved"
     with pytest.raises(AppError) as err:
-        app._call("POST", f"/api/v1/wallet/requests/{rid}/decision", {"signature": sig}, device_key=key)
+        _post_decision(app, rid, sig)
     assert err.value.code == "request_already_decided" and err.value.status == 409
 
 
@@ -145,9 +154,9 @@ def test_approval_signed_by_another_device_refused(issuer, rp, officer, tmp_path
     details = a_app.show(rid, PIN)
     payload = {"request_id": rid, "requester": "svc-a", "nonce": details["nonce"], "decision": "approve", "claims": []}
     # Signed with B's key but claiming to be A's device.
-    forged = jws.serialize_compact({"alg": "ES256", "kid": a_app.meta["device_id"]}, json.dumps(payload).encode(), b_app.load_key(PIN))
+    forged = _sign(a_app, payload, key=b_app.load_key(PIN))
     with pytest.raises(AppError) as err:
-        a_app._call("POST", f"/api/v1/wallet/requests/{rid}/decision", {"signature": forged}, device_key=a_app.load_key(PIN))
+        _post_decision(a_app, rid, forged)
     assert err.value.code == "bad_signature"
     assert ApprovalRequest.objects.get(pk=rid).status == RequestStatus.PENDING
 
@@ -157,9 +166,9 @@ def test_signature_for_another_request_refused(issuer, rp, resident, app_home):
     first, second = _open_request(issuer), _open_request(issuer)
     details = app.show(first, PIN)
     payload = {"request_id": first, "requester": "svc-a", "nonce": details["nonce"], "decision": "approve", "claims": []}
-    sig = jws.serialize_compact({"alg": "ES256", "kid": app.meta["device_id"]}, json.dumps(payload).encode(), app.load_key(PIN))
+    sig = _sign(app, payload)
     with pytest.raises(AppError) as err:
-        app._call("POST", f"/api/v1/wallet/requests/{second}/decision", {"signature": sig}, device_key=app.load_key(PIN))
+        _post_decision(app, second, sig)
     assert err.value.code == "bad_signature"
 
 
@@ -168,16 +177,15 @@ def test_essential_claims_cannot_be_unticked(issuer, rp, resident, app_home):
     rid = _open_request(issuer, claims={"userinfo": {"hkid": {"essential": True}}})
     details = app.show(rid, PIN)
     assert {c["name"]: c["essential"] for c in details["claims"]}["hkid"] is True
-    key = app.load_key(PIN)
     payload = {"request_id": rid, "requester": "svc-a", "nonce": details["nonce"], "decision": "approve", "claims": ["name"]}
-    sig = jws.serialize_compact({"alg": "ES256", "kid": app.meta["device_id"]}, json.dumps(payload).encode(), key)
+    sig = _sign(app, payload)
     with pytest.raises(AppError) as err:
-        app._call("POST", f"/api/v1/wallet/requests/{rid}/decision", {"signature": sig}, device_key=key)
+        _post_decision(app, rid, sig)
     assert err.value.code == "essential_claim"
     payload["claims"] = ["hkid", "name", "not_requested"]
-    sig = jws.serialize_compact({"alg": "ES256", "kid": app.meta["device_id"]}, json.dumps(payload).encode(), key)
+    sig = _sign(app, payload)
     with pytest.raises(AppError) as err:
-        app._call("POST", f"/api/v1/wallet/requests/{rid}/decision", {"signature": sig}, device_key=key)
+        _post_decision(app, rid, sig)
     assert err.value.code == "unknown_claim"
 
 
