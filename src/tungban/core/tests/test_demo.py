@@ -38,6 +38,7 @@ def test_demo_serves_platform_and_sample_service(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "tungban.cli", "demo", "--port", str(port), "--service-port", str(service_port), "--workers", "2"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
     )
     try:
         home = _wait(f"http://127.0.0.1:{port}/")
@@ -53,6 +54,10 @@ def test_demo_serves_platform_and_sample_service(tmp_path):
         assert (tmp_path / "demo-credentials.json").exists()
     finally:
         proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=30)
+        try:
+            out, _ = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # never leave servers behind
+            raise
     assert f"http://localhost:{port}/staff/" in out and f"http://127.0.0.1:{service_port}/" in out
     assert "activation code" in out

@@ -22,9 +22,14 @@ class Command(BaseCommand):
         issuer = os.environ.get("TUNGBAN_ISSUER") or f"http://localhost:{port}"
         call_command("setup", demo=True, service_url=service_url)
         root = Path(__file__).resolve().parents[5]
+        # Install the handler before any child starts: a SIGTERM that arrives
+        # while the children boot must still stop them, not orphan them.
+        stop = {"now": False}
+        signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
         env = dict(os.environ, DJANGO_SETTINGS_MODULE="tungban.settings", TUNGBAN_ISSUER=issuer, TUNGBAN_VAR_DIR=str(settings.VAR_DIR))
         platform = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "tungban.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers), "--access-logfile", "-"],
+            [sys.executable, "-m", "gunicorn", "tungban.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers),
+             "--graceful-timeout", "5", "--access-logfile", "-"],
             env=env,
         )
         service = subprocess.Popen(
@@ -35,7 +40,9 @@ class Command(BaseCommand):
                 VL_CLIENT_CONFIG=str(settings.VAR_DIR / "demo-clients.json"),
             ),
         )
-        time.sleep(1.5)
+        deadline = time.monotonic() + 1.5
+        while time.monotonic() < deadline and not stop["now"]:
+            time.sleep(0.1)
         self.stdout.write(self.style.SUCCESS("\ntungban is running. Open:"))
         self.stdout.write(f"  Platform:             {issuer}/")
         self.stdout.write(f"  Registration counter: {issuer}/staff/")
@@ -43,8 +50,6 @@ class Command(BaseCommand):
         self.stdout.write(f"  Sample service:       {service_url}/")
         self.stdout.write("Press Ctrl-C to stop.", ending="\n")
         self.stdout.flush()
-        stop = {"now": False}
-        signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
         try:
             while not stop["now"] and platform.poll() is None and service.poll() is None:
                 time.sleep(0.5)
