@@ -5,6 +5,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 
 from tungban.core.errors import DomainError
+from tungban.signing.api import router as signing_router
 from tungban.wallet.api import router as wallet_router
 
 api = NinjaAPI(
@@ -17,11 +18,15 @@ api = NinjaAPI(
     urls_namespace="api",
 )
 api.add_router("/wallet/", wallet_router)
+api.add_router("/signing/", signing_router)
 
 
 @api.exception_handler(DomainError)
 def _domain_error(request, exc: DomainError):
-    return api.create_response(request, exc.as_dict(), status=exc.status)
+    response = api.create_response(request, exc.as_dict(), status=exc.status)
+    if exc.details and "www_authenticate" in exc.details:
+        response["WWW-Authenticate"] = exc.details["www_authenticate"]  # RFC 6750 §3, RFC 9470 §3
+    return response
 
 
 @api.exception_handler(ValidationError)

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "tungban.identity",
     "tungban.wallet",
     "tungban.oidc",
+    "tungban.signing",
 ]
 
 MIDDLEWARE = [
@@ -155,6 +156,32 @@ TUNGBAN_KEY_RETIREMENT_DAYS = int(os.environ.get("TUNGBAN_KEY_RETIREMENT_DAYS", 
 TUNGBAN_WEBAUTHN_RP_ID = os.environ.get("TUNGBAN_WEBAUTHN_RP_ID", TUNGBAN_ISSUER.split("://", 1)[1].split(":")[0].split("/")[0])
 #: The identity-proofing step for self-registration (dotted path to a callable).
 TUNGBAN_IDENTITY_PROOFER = os.environ.get("TUNGBAN_IDENTITY_PROOFER", "tungban.identity.proofing.PopulationRegisterProofer")
+
+# --- Digital signing (issue #3) -------------------------------------------------------------
+#: Where residents' signing keys live: ``pkcs11`` (an HSM; SoftHSM2 by default), ``software``
+#: (keys encrypted at rest in the database, a logged fallback) or ``auto`` (PKCS#11 when a
+#: module is available, else software).
+TUNGBAN_KEYSTORE = os.environ.get("TUNGBAN_KEYSTORE", "auto")
+#: The PKCS#11 module (a real HSM's library replaces SoftHSM2 here).
+TUNGBAN_PKCS11_MODULE = os.environ.get("TUNGBAN_PKCS11_MODULE", "/usr/lib/softhsm/libsofthsm2.so")
+TUNGBAN_PKCS11_TOKEN = os.environ.get("TUNGBAN_PKCS11_TOKEN", "tungban")
+#: The token's user PIN; default: the file ``var/pkcs11-pin`` written when the token is set up.
+TUNGBAN_PKCS11_PIN = os.environ.get("TUNGBAN_PKCS11_PIN", "")
+if "SOFTHSM2_CONF" not in os.environ and TUNGBAN_PKCS11_MODULE.endswith("libsofthsm2.so"):
+    # SoftHSM2 keeps its token files under var/ (never committed), shared by all local workers.
+    os.environ["SOFTHSM2_CONF"] = str(VAR_DIR / "softhsm2.conf")
+#: A TrueType/OpenType font with Chinese and Latin glyphs for the visible signature stamp.
+TUNGBAN_STAMP_FONT = os.environ.get("TUNGBAN_STAMP_FONT", "")
+#: Most documents in one (bulk) signing request (issue #3: 50).
+TUNGBAN_SIGNING_MAX_DOCUMENTS = int(os.environ.get("TUNGBAN_SIGNING_MAX_DOCUMENTS", "50"))
+#: Largest PDF accepted for signing, in bytes.
+TUNGBAN_SIGNING_MAX_PDF_BYTES = int(os.environ.get("TUNGBAN_SIGNING_MAX_PDF_BYTES", str(10 * 1024 * 1024)))
+#: Seconds signed results (and submitted PDFs) are kept for the service to fetch.
+TUNGBAN_SIGNING_RESULT_TTL = int(os.environ.get("TUNGBAN_SIGNING_RESULT_TTL", "3600"))
+#: Days an end-entity signing certificate is valid.
+TUNGBAN_SIGNING_CERT_DAYS = int(os.environ.get("TUNGBAN_SIGNING_CERT_DAYS", "730"))
+# JSON bodies carry base64 PDFs: allow the largest signing request (and a little more).
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("TUNGBAN_MAX_REQUEST_BYTES", str(48 * 1024 * 1024)))
 
 LOGGING = {
     "version": 1,

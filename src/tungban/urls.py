@@ -14,6 +14,7 @@ urlpatterns = [
     path("oidc/", include("tungban.oidc.urls")),
     path("app/", include("tungban.wallet.urls")),
     path("staff/", include("tungban.identity.urls")),
+    path("signing/", include("tungban.signing.urls")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

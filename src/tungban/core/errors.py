@@ -20,21 +20,26 @@ class DomainError(Exception):
     :param message: human-readable, translatable text (use ``gettext_lazy``).
     :param field: the input field at fault, if any.
     :param status: HTTP status for API answers (400 unless given).
+    :param details: extra machine-readable facts, added to the JSON body as ``details``.
     """
 
     status = 400
 
-    def __init__(self, code: str, message, *, field: str | None = None, status: int | None = None):
+    def __init__(self, code: str, message, *, field: str | None = None, status: int | None = None, details: dict | None = None):
         super().__init__(str(message))
         self.code = code
         self.message = message
         self.field = field
+        self.details = details
         if status is not None:
             self.status = status
 
     def as_dict(self) -> dict:
-        """The JSON error body: ``{"error", "message", "field"}``."""
-        return {"error": self.code, "message": str(self.message), "field": self.field}
+        """The JSON error body: ``{"error", "message", "field"}`` (plus ``details`` if any)."""
+        body = {"error": self.code, "message": str(self.message), "field": self.field}
+        if self.details:
+            body["details"] = self.details
+        return body
 
 
 class NotFound(DomainError):

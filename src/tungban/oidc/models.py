@@ -19,11 +19,14 @@ from django.utils.translation import gettext_lazy as _
 from tungban.identity.models import Resident
 from tungban.wallet.models import ApprovalRequest
 
-SUPPORTED_SCOPES = ["openid", "profile", "hkid", "address", "billing_address", "phone", "email"]
+#: e-ME scopes (claims) a client may ask for; ``signing`` (issue #3) lets it request signatures.
+EME_SCOPES = ["openid", "profile", "hkid", "address", "billing_address", "phone", "email"]
+SIGNING_SCOPE = "signing"
+SUPPORTED_SCOPES = [*EME_SCOPES, SIGNING_SCOPE]
 
 
 def _default_scopes():
-    return list(SUPPORTED_SCOPES)
+    return list(EME_SCOPES)  # signing must be granted explicitly
 
 
 class Client(ClientMixin, models.Model):
@@ -47,6 +50,14 @@ class Client(ClientMixin, models.Model):
     sector_identifier = models.CharField(
         _("Sector identifier"), max_length=200, blank=True,
         help_text=_("Services sharing a sector share pairwise subject identifiers; default: the host of the first redirect URI (OIDC Core §8.1)."),
+    )
+    signing_callback_uri = models.URLField(
+        _("Signing callback URL"), blank=True,
+        help_text=_("Receives POST {\"id\", \"status\"} when a signing request is decided (needs the signing scope)."),
+    )
+    signing_max_auth_age = models.PositiveIntegerField(
+        _("Signing: maximum login age (seconds)"), null=True, blank=True,
+        help_text=_("Signing after login is refused when the login is older; empty means no limit."),
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -101,6 +112,9 @@ class Client(ClientMixin, models.Model):
         return response_type == "code"
 
     def check_grant_type(self, grant_type):
+        if grant_type == "client_credentials":
+            # Only confidential clients act on their own behalf (RFC 6749 §4.4).
+            return self.token_endpoint_auth_method != "none"
         return grant_type == "authorization_code"
 
     @property
@@ -160,11 +174,13 @@ class AuthorizationCode(AuthorizationCodeMixin, models.Model):
 
 
 class Token(TokenMixin, models.Model):
-    """A bearer access token (RFC 6750) for userinfo / form data."""
+    """A bearer access token (RFC 6750): for userinfo / form data / signing after a login,
+    or, with no ``resident``, a client's own token (``client_credentials``, e.g. anonymous
+    signing)."""
 
     access_token = models.CharField(max_length=255, unique=True)
     client = models.ForeignKey(Client, on_delete=models.CASCADE)
-    resident = models.ForeignKey(Resident, on_delete=models.CASCADE)
+    resident = models.ForeignKey(Resident, null=True, blank=True, on_delete=models.CASCADE)
     authorization_code = models.ForeignKey(AuthorizationCode, null=True, on_delete=models.SET_NULL, related_name="tokens")
     session = models.ForeignKey(LoginSession, null=True, on_delete=models.SET_NULL, related_name="tokens")
     token_type = models.CharField(max_length=40, default="Bearer")

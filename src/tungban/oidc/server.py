@@ -185,11 +185,26 @@ class TungbanEndSession(EndSessionEndpoint):
         services.end_login_session(claims.get("sid"))
 
 
+class ClientCredentials(grants.ClientCredentialsGrant):
+    """RFC 6749 §4.4: a service's own token, e.g. for anonymous signing (scope ``signing``)."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+
 class Server(AuthorizationServer):
     def query_client(self, client_id):
         return Client.objects.filter(client_id=client_id, is_active=True).first()
 
     def save_token(self, token, request):
+        if request.payload.grant_type == "client_credentials":
+            return Token.objects.create(
+                access_token=token["access_token"],
+                token_type=token.get("token_type", "Bearer"),
+                client=request.client,
+                scope=token.get("scope", ""),
+                issued_at=int(time.time()),
+                expires_in=token.get("expires_in", settings.TUNGBAN_ACCESS_TOKEN_TTL),
+            )
         subject: Subject = request.user
         code: AuthorizationCode = request.authorization_code
         return Token.objects.create(
@@ -208,8 +223,9 @@ class Server(AuthorizationServer):
 
 def build_server() -> Server:
     srv = Server(Client, Token)
-    srv.load_config({"token_expires_in": {"authorization_code": settings.TUNGBAN_ACCESS_TOKEN_TTL}})
+    srv.load_config({"token_expires_in": {"authorization_code": settings.TUNGBAN_ACCESS_TOKEN_TTL, "client_credentials": settings.TUNGBAN_ACCESS_TOKEN_TTL}})
     srv.register_grant(CodeGrant, [S256Required(required=True), TungbanOpenIDCode(require_nonce=False)])
+    srv.register_grant(ClientCredentials)
     srv.register_endpoint(TungbanRevocation)
     srv.register_endpoint(TungbanEndSession)
     return srv

@@ -21,7 +21,7 @@ from tungban.identity.models import Resident, Tier
 from tungban.wallet import services as wallet
 from tungban.wallet.models import ApprovalRequest, RequestKind
 
-from .models import SUPPORTED_SCOPES, AuthorizationCode, Client, LoginSession, PairwiseSubject, Token
+from .models import EME_SCOPES, SUPPORTED_SCOPES, AuthorizationCode, Client, LoginSession, PairwiseSubject, Token
 
 ACR_BASIC = "urn:tungban:acr:basic"
 ACR_PLUS = "urn:tungban:acr:plus"
@@ -164,11 +164,14 @@ def release(token: Token, *, with_subject: bool) -> dict:
     """The approved e-ME claims of the token's resident, recorded as a release.
 
     :param with_subject: include the pairwise ``sub`` (userinfo) or not (anonymous form data).
-    :raises DomainError: ``account_suspended`` (403).
+    :raises DomainError: ``account_suspended`` (403); ``invalid_token`` (401) for a
+        client's own token, which stands for no resident.
     """
     from tungban.identity import services as identity
 
     resident = token.resident
+    if resident is None:
+        raise DomainError("invalid_token", _("This token does not stand for a resident."), status=401)
     identity.require_active(resident)
     data = eme.values(resident, token.claims)
     released = [name for name in token.claims if name in data]
@@ -204,7 +207,7 @@ def discovery() -> dict:
         "scopes_supported": SUPPORTED_SCOPES,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code"],
+        "grant_types_supported": ["authorization_code", "client_credentials"],
         "subject_types_supported": ["pairwise"],
         "id_token_signing_alg_values_supported": ["ES256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
@@ -251,16 +254,19 @@ def register_client(
     allowed_scopes: list[str] | None = None,
     logo_url: str = "",
     public: bool = False,
+    signing_callback_uri: str = "",
+    signing_max_auth_age: int | None = None,
 ) -> tuple[Client, str | None]:
     """Register (or update) an online service as a client; returns ``(client, secret)``.
 
     A confidential client gets a new random secret, returned once and stored as a hash.
+    Scopes default to the e-ME ones; the ``signing`` scope must be asked for.
     :raises DomainError: ``invalid_redirect_uri`` (must be absolute http(s), no fragment),
         ``invalid_scope``.
     """
     from django.contrib.auth.hashers import make_password
 
-    scopes = allowed_scopes or list(SUPPORTED_SCOPES)
+    scopes = allowed_scopes or list(EME_SCOPES)
     check_client_metadata(redirect_uris, post_logout_redirect_uris or [], scopes)
     secret = None if public else secrets.token_urlsafe(32)
     client, _created = Client.objects.update_or_create(
@@ -274,6 +280,30 @@ def register_client(
             "logo_url": logo_url,
             "token_endpoint_auth_method": "none" if public else "client_secret_basic",
             "client_secret_hash": make_password(secret) if secret else "",
+            "signing_callback_uri": signing_callback_uri,
+            "signing_max_auth_age": signing_max_auth_age,
         },
     )
     return client, secret
+
+
+def bearer_token(request, scope: str | None = None) -> Token:
+    """The valid access token in ``request``'s ``Authorization: Bearer`` header (RFC 6750),
+    for other apps' APIs (e.g. signing).
+
+    :raises DomainError: the RFC 6750 §3.1 code as ``error`` (``invalid_token``, 401, or
+        ``insufficient_scope``, 403), with ``details.www_authenticate`` for the header.
+    """
+    from authlib.oauth2 import OAuth2Error
+
+    from .server import require_oauth
+
+    try:
+        return require_oauth.acquire_token(request, scope)
+    except OAuth2Error as error:
+        code = error.error or "invalid_token"
+        status = 403 if code == "insufficient_scope" else 401
+        raise DomainError(
+            code, error.description or _("A valid access token is required."), status=status,
+            details={"www_authenticate": f'Bearer error="{code}"'},
+        ) from None

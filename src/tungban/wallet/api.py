@@ -10,7 +10,7 @@ from typing import Literal
 
 from django.conf import settings
 from django.db import transaction
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 from ninja.security import APIKeyHeader
 
 from tungban.identity import services as identity
@@ -106,19 +106,25 @@ class RequesterOut(Schema):
     logo_url: str
 
 
+class DocumentOut(Schema):
+    name: str
+    sha256: str
+
+
 class RequestOut(Schema):
     id: str
     kind: str
     status: str
     requester: RequesterOut
     claims: list[ClaimOut]
+    documents: list[DocumentOut] = []
     nonce: str
     expires_at: str
     webauthn: dict | None = None
 
 
 class DecisionIn(Schema):
-    signature: str
+    signature: str = Field(description="Compact JWS (ES256, kid = device id) over request_id, requester, nonce, decision, claims and, for signing requests, documents (their SHA-256 digests in order)")
     webauthn: dict | None = None
 
 

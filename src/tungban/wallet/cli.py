@@ -133,6 +133,9 @@ class WalletClient:
         else:
             chosen = []
         payload = {"request_id": rid, "requester": req["requester"]["id"], "nonce": req["nonce"], "decision": decision, "claims": sorted(chosen)}
+        if req.get("documents"):
+            # A signing approval covers exactly these document digests (sole control).
+            payload["documents"] = [d["sha256"] for d in req["documents"]]
         signature = jws.serialize_compact({"alg": "ES256", "kid": self.meta["device_id"]}, json.dumps(payload).encode(), key)
         return self._call("POST", f"/api/v1/wallet/requests/{rid}/decision", {"signature": signature}, device_key=key)
 
@@ -189,6 +192,8 @@ def _print(args, data) -> None:
         print(f"{data['requester']['name_zh']} / {data['requester']['name_en']} asks to {data['kind']} (until {data['expires_at']}):")
         for c in data["claims"]:
             print(f"  [{'required' if c['essential'] else 'optional'}] {c['name']}: {c['value']}")
+        for d in data.get("documents", []):
+            print(f"  sign: {d['name']}  SHA-256 {d['sha256']}")
     elif args.cmd == "history":
         for h in data:
             print(f"{h['released_at']}  {h['requester_name_en']}: {', '.join(h['claims'])}")

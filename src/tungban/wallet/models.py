@@ -71,6 +71,7 @@ class RequestKind(models.TextChoices):
     BIND = "bind", _("Bind the app")
     LOGIN = "login", _("Log in")
     FORMFILL = "formfill", _("Fill a form")
+    SIGN = "sign", _("Sign documents")
 
 
 class RequestStatus(models.TextChoices):
@@ -79,14 +80,18 @@ class RequestStatus(models.TextChoices):
     DECLINED = "declined", _("Declined")
     EXPIRED = "expired", _("Expired")
     COMPLETED = "completed", _("Completed")
+    FAILED = "failed", _("Failed")
 
 
 class ApprovalRequest(models.Model):
-    """Something the resident must approve in the app: a login, a form filling, a binding.
+    """Something the resident must approve in the app: a login, a form filling, a binding,
+    a signature.
 
     ``requested_claims`` is a list of ``{"name": str, "essential": bool}``; the resident may
     untick non-essential ones, and ``approved_claims`` holds what was finally approved.
     ``context`` holds what the requester needs to resume (e.g. the OpenID Connect request).
+    When ``context["documents"]`` lists ``{"name", "sha256"}`` items, the device's signature
+    must cover exactly those digests (signing requests, issue #3).
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -107,6 +112,7 @@ class ApprovalRequest(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     decided_at = models.DateTimeField(null=True, blank=True)
+    failure_code = models.CharField(max_length=60, blank=True, help_text="Why an approved request could not be carried out")
 
     class Meta:
         indexes = [models.Index(fields=["resident", "status"])]

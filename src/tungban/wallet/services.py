@@ -49,6 +49,7 @@ from tungban.identity import eme
 from tungban.identity import services as identity
 from tungban.identity.models import Resident
 
+from . import signals
 from .models import (
     ActivationCode,
     ApprovalRequest,
@@ -267,6 +268,7 @@ def _unbind(device: Device, *, reason: str, actor=None) -> None:
     device.unbound_at = _now()
     device.save(update_fields=["status", "unbound_at"])
     identity.audit(device.resident, "device_unbound", actor, device=str(device.id), reason=reason)
+    signals.device_unbound.send(sender=Device, device=device, reason=reason)
 
 
 @transaction.atomic
@@ -365,6 +367,7 @@ def request_details(req: ApprovalRequest, device: Device) -> dict:
             {"name": c["name"], "essential": bool(c.get("essential")), "label": eme.label(c["name"]), "value": eme.preview(resident, c["name"])}
             for c in req.requested_claims
         ],
+        "documents": [{"name": d["name"], "sha256": d["sha256"]} for d in req.context.get("documents", [])],
         "nonce": req.nonce,
         "expires_at": req.expires_at.isoformat(),
         "webauthn": None,
@@ -408,6 +411,7 @@ def decide(request_id, device: Device, signature: str, webauthn_assertion: dict 
             payload.get("request_id") != str(req.id)
             or payload.get("nonce") != req.nonce
             or payload.get("requester") != req.requester_id
+            or ("documents" in req.context and payload.get("documents") != document_digests(req))
         ):
             raise Forbidden("bad_signature", _("The signature is for another request."))
         if req.resident_id and req.resident_id != device.resident_id:
@@ -452,7 +456,23 @@ def decide(request_id, device: Device, signature: str, webauthn_assertion: dict 
         req.signature = signature
         req.decided_at = _now()
         req.save()
+        failure = None
+        try:
+            with transaction.atomic():
+                signals.approval_decided.send(sender=ApprovalRequest, request=req)
+        except DomainError as exc:
+            failure = exc
+            req.status = RequestStatus.FAILED
+            req.failure_code = exc.code
+            req.save(update_fields=["status", "failure_code"])
+    if failure is not None:
+        raise failure  # recorded as failed; the app shows why
     return req
+
+
+def document_digests(req: ApprovalRequest) -> list[str]:
+    """The SHA-256 digests (lowercase hex) a signing approval must cover, in order."""
+    return [d["sha256"] for d in req.context.get("documents", [])]
 
 
 @transaction.atomic

@@ -17,6 +17,10 @@ class Command(BaseCommand):
         call_command("compilemessages_if_needed")
         if not SigningKey.objects.filter(retired_at__isnull=True).exists():
             keys.create_key()
+        from tungban.signing import ca, keystore
+
+        ca.ensure_hierarchy()  # root CA, signing CA and TSA (issue #3)
+        self.stdout.write(f"Signing keys: {keystore.get_keystore().kind} keystore")
         if demo:
             from tungban.core.demo import seed
 

@@ -1,0 +1,142 @@
+"""Digital signing (iAM Smart+, issue #3): the platform's certification authority, residents'
+signing credentials (a remote key plus an X.509 certificate), CRLs and signing requests.
+
+Signing keys are remote, as in the Cloud Signature Consortium model: they stay in the
+platform's keystore (PKCS#11, :mod:`.keystore`) and each use needs the resident's approval
+in the app, whose device signature over the document digests is kept as evidence of sole
+control (``SigningRequest.approval.signature``).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from tungban.identity.models import Resident
+from tungban.oidc.models import Client
+from tungban.wallet.models import ApprovalRequest, Device
+
+
+class AuthorityRole(models.TextChoices):
+    ROOT = "root", _("Root CA")
+    SIGNING = "signing", _("Signing CA (issues residents' certificates)")
+    TSA = "tsa", _("Time-stamping authority")
+
+
+class Authority(models.Model):
+    """A CA or TSA key and certificate, created at set-up. ``private_pem`` is PKCS#8 PEM
+    encrypted with the platform secret key (as the ID-token keys are)."""
+
+    role = models.CharField(max_length=10, choices=AuthorityRole.choices, unique=True)
+    certificate_der = models.BinaryField()
+    private_pem = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "authorities"
+
+
+class CredentialStatus(models.TextChoices):
+    ACTIVE = "active", _("Valid")
+    REVOKED = "revoked", _("Revoked")
+
+
+class Keystore(models.TextChoices):
+    PKCS11 = "pkcs11", "PKCS#11"
+    SOFTWARE = "software", _("Software (encrypted at rest)")
+
+
+class SigningCredential(models.Model):
+    """A resident's signing key and certificate, tied to the bound device that approves its
+    use. A new device gets a new credential; unbinding revokes the old one (RFC 5280 §5.3.1
+    reason codes in ``revocation_reason``)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="signing_credentials")
+    device = models.ForeignKey(Device, null=True, on_delete=models.SET_NULL, related_name="signing_credentials")
+    serial = models.CharField(max_length=40, unique=True, help_text="Certificate serial number, hex")
+    certificate_der = models.BinaryField()
+    keystore = models.CharField(max_length=10, choices=Keystore.choices)
+    key_label = models.CharField(max_length=64, help_text="Label of the private key in the keystore")
+    software_key_pem = models.BinaryField(null=True, blank=True, help_text="Encrypted key (software keystore only)")
+    not_before = models.DateTimeField()
+    not_after = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=CredentialStatus.choices, default=CredentialStatus.ACTIVE)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revocation_reason = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["device"], condition=Q(status="active"), name="one_active_credential_per_device"),
+        ]
+        indexes = [models.Index(fields=["status", "revoked_at"])]
+
+
+class Crl(models.Model):
+    """The latest CRL (RFC 5280 §5) a CA published; rebuilt when stale or after a revocation."""
+
+    role = models.CharField(max_length=10, choices=AuthorityRole.choices, unique=True)
+    number = models.PositiveBigIntegerField(default=0)
+    der = models.BinaryField(null=True)
+    this_update = models.DateTimeField(null=True)
+    next_update = models.DateTimeField(null=True)
+    stale = models.BooleanField(default=True)
+
+
+class SigningFormat(models.TextChoices):
+    CADES = "cades", _("Detached CMS (CAdES) over a digest")
+    PADES = "pades", _("PDF (PAdES)")
+
+
+class SigningRequest(models.Model):
+    """A service's request to have documents signed, approved once in the app.
+
+    ``resident`` is set when the service asked after a login (the token's resident); for
+    anonymous signing it is whoever approves. Submitted PDFs and results are deleted after
+    ``TUNGBAN_SIGNING_RESULT_TTL`` seconds; the digests and the approval stay as the record.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="signing_requests")
+    resident = models.ForeignKey(Resident, null=True, blank=True, on_delete=models.SET_NULL, related_name="signing_requests")
+    approval = models.OneToOneField(ApprovalRequest, on_delete=models.PROTECT, related_name="signing_request")
+    format = models.CharField(max_length=10, choices=SigningFormat.choices)
+    reason = models.CharField(max_length=200, blank=True)
+    credential = models.ForeignKey(SigningCredential, null=True, blank=True, on_delete=models.PROTECT, related_name="requests")
+    signed_at = models.DateTimeField(null=True, blank=True)
+    callback_status = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    purge_after = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["purge_after"])]
+
+    @property
+    def anonymous(self) -> bool:
+        return self.approval.resident_id is None and self.resident_id is None
+
+    def status(self) -> str:
+        """``pending`` | ``signed`` | ``declined`` | ``expired`` | ``failed``."""
+        if self.signed_at:
+            return "signed"
+        status = self.approval.effective_status()
+        return {"approved": "failed", "completed": "failed"}.get(status, status)
+
+
+class SigningDocument(models.Model):
+    """One document of a request: its name and SHA-256, the submitted PDF, the result."""
+
+    request = models.ForeignKey(SigningRequest, on_delete=models.CASCADE, related_name="documents")
+    index = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=200)
+    sha256 = models.CharField(max_length=64, help_text="Lowercase hex SHA-256 of the document")
+    content = models.BinaryField(null=True, help_text="Submitted PDF (PAdES), until purged")
+    result = models.BinaryField(null=True, help_text="Signed PDF or DER CMS signature, until purged")
+
+    class Meta:
+        ordering = ["index"]
+        constraints = [models.UniqueConstraint(fields=["request", "index"], name="one_document_per_index")]

@@ -1,0 +1,25 @@
+"""Reactions to the app's events: sign on approval, revoke on unbinding or suspension."""
+
+from django.db import transaction
+from django.dispatch import receiver
+
+from tungban.wallet.models import RequestKind, RequestStatus
+from tungban.wallet.signals import approval_decided, device_unbound
+
+from . import services
+from .models import SigningRequest
+
+
+@receiver(approval_decided)
+def _on_decision(sender, request, **kwargs):
+    if request.kind != RequestKind.SIGN:
+        return
+    if request.status == RequestStatus.APPROVED:
+        services.sign_approved(request)
+    # Tell the service after the decision is committed (also for declines and failures).
+    transaction.on_commit(lambda: services.notify(SigningRequest.objects.select_related("client", "approval").get(approval=request)))
+
+
+@receiver(device_unbound)
+def _on_unbind(sender, device, reason, **kwargs):
+    services.revoke_for_device(device, reason="privilege_withdrawn" if reason == "suspended" else "cessation_of_operation")

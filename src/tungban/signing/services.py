@@ -1,0 +1,389 @@
+"""Digital signing domain logic (issue #3; MISSION §1, iAM Smart+ under the Electronic
+Transactions Ordinance, Cap. 553).
+
+Flow (modelled on the Cloud Signature Consortium API's remote signing): an online service
+with the ``signing`` scope submits documents (:func:`create_request`); the resident approves
+in the app with the device key over the documents' SHA-256 digests; on approval the
+platform signs with the resident's remote key (:func:`sign_approved`, inside the approval's
+transaction, so nothing is half-signed); the service polls :func:`request_result` or gets a
+callback. A resident's credential (key + certificate) is created on the first signature
+from a bound device and revoked when the device is unbound or the account suspended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import logging
+
+import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from tungban.core.errors import DomainError, Forbidden, NotFound
+from tungban.identity import services as identity
+from tungban.identity.models import Resident
+from tungban.wallet import services as wallet
+from tungban.wallet.models import ApprovalRequest, Device, RequestKind
+
+from . import ca, keystore, pdf
+from .models import AuthorityRole, CredentialStatus, SigningCredential, SigningDocument, SigningFormat, SigningRequest
+
+log = logging.getLogger(__name__)
+
+SIGNING_SCOPE = "signing"
+DIGEST_HEX_LENGTH = 64
+
+
+# --- Credentials -----------------------------------------------------------------------------
+
+
+def _require_plus(resident: Resident) -> None:
+    if resident.tier != "plus":
+        raise Forbidden("plus_required", _("Signing needs iAM Smart+: upgrade your account at a registration counter."))
+
+
+def active_credential(resident: Resident) -> SigningCredential | None:
+    """The credential of the resident's bound device, valid or revoked (``None`` if none yet)."""
+    device = wallet.active_device(resident)
+    if device is None:
+        return None
+    return SigningCredential.objects.filter(device=device).order_by("-created_at").first()
+
+
+def check_can_sign(resident: Resident) -> None:
+    """Refuse early what signing would refuse: suspended, basic tier, no bound device, a
+    revoked certificate.
+
+    :raises Forbidden: ``account_suspended``, ``plus_required``, ``no_device``,
+        ``certificate_revoked``.
+    """
+    identity.require_active(resident)
+    _require_plus(resident)
+    if wallet.active_device(resident) is None:
+        raise Forbidden("no_device", _("Bind the app first."))
+    credential = active_credential(resident)
+    if credential and credential.status == CredentialStatus.REVOKED:
+        raise Forbidden("certificate_revoked", _("Your signing certificate has been revoked. Bind the app again to get a new one."))
+
+
+def ensure_credential(resident: Resident, device: Device) -> SigningCredential:
+    """The device's valid credential, creating the key (in the keystore) and certificate on
+    first use. Call inside a transaction.
+
+    :raises Forbidden: as :func:`check_can_sign`.
+    """
+    check_can_sign(resident)
+    existing = SigningCredential.objects.select_for_update().filter(device=device).order_by("-created_at").first()
+    if existing:
+        if existing.status == CredentialStatus.REVOKED:  # revoked since check_can_sign read it
+            raise Forbidden("certificate_revoked", _("Your signing certificate has been revoked. Bind the app again to get a new one."))
+        return existing
+    store = keystore.get_keystore()
+    credential = SigningCredential(resident=resident, device=device, keystore=store.kind)
+    serial = x509.random_serial_number()
+    credential.serial = format(serial, "x")
+    credential.key_label = f"tungban-{credential.id}"
+    key = store.generate(credential.key_label)
+    cert = ca.issue_end_entity(resident, key.public_key, serial)
+    credential.software_key_pem = key.sealed_private
+    credential.certificate_der = cert.public_bytes(serialization.Encoding.DER)
+    credential.not_before = cert.not_valid_before_utc
+    credential.not_after = cert.not_valid_after_utc
+    credential.save()
+    identity.audit(resident, "signing_certificate_issued", None, serial=credential.serial, keystore=store.kind)
+    return credential
+
+
+@transaction.atomic
+def revoke(credential: SigningCredential, *, reason: str = "unspecified", actor=None) -> SigningCredential:
+    """Revoke a certificate (RFC 5280 §5.3.1 ``reason``: see :data:`.ca.REASONS`) and destroy
+    its key, so it can never sign again; the CRL is rebuilt on its next fetch. Signatures
+    made before ``revoked_at`` stay valid at their (time-stamped) signing time.
+
+    :raises DomainError: ``invalid_reason``.
+    """
+    if reason not in ca.REASONS:
+        raise DomainError("invalid_reason", _("Unknown revocation reason."), field="reason")
+    credential = SigningCredential.objects.select_for_update().get(pk=credential.pk)
+    if credential.status == CredentialStatus.REVOKED:
+        return credential
+    credential.status = CredentialStatus.REVOKED
+    credential.revoked_at = timezone.now()
+    credential.revocation_reason = reason
+    try:
+        keystore.for_credential(credential).destroy(credential)
+    except DomainError:
+        log.warning("Could not destroy the key of revoked credential %s", credential.pk)
+    credential.save()
+    ca.mark_crl_stale(AuthorityRole.SIGNING)
+    identity.audit(credential.resident, "signing_certificate_revoked", actor, serial=credential.serial, reason=reason)
+    return credential
+
+
+def revoke_for_device(device: Device, *, reason: str, actor=None) -> int:
+    """Revoke the device's valid credentials (unbinding, suspension). Returns how many."""
+    count = 0
+    for credential in SigningCredential.objects.filter(device=device, status=CredentialStatus.ACTIVE):
+        revoke(credential, reason=reason, actor=actor)
+        count += 1
+    return count
+
+
+def credentials_of(resident: Resident) -> list[SigningCredential]:
+    return list(SigningCredential.objects.filter(resident=resident).order_by("-created_at"))
+
+
+def credential_summary(credential: SigningCredential) -> dict:
+    cert = x509.load_der_x509_certificate(bytes(credential.certificate_der))
+    return {
+        "serial": credential.serial,
+        "subject": cert.subject.rfc4514_string(),
+        "status": credential.status,
+        "not_before": credential.not_before,
+        "not_after": credential.not_after,
+        "revoked_at": credential.revoked_at,
+        "revocation_reason": credential.revocation_reason,
+        "keystore": credential.keystore,
+        "certificate_pem": cert.public_bytes(serialization.Encoding.PEM).decode(),
+    }
+
+
+# --- Requests --------------------------------------------------------------------------------
+
+
+def _decode_b64(value: str, field: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise DomainError("invalid_request", _("Not valid base64."), field=field) from None
+
+
+def parse_documents(documents: list[dict]) -> tuple[str, list[dict]]:
+    """Check a request's documents: 1 to ``TUNGBAN_SIGNING_MAX_DOCUMENTS`` items, all either
+    ``{"name", "sha256": hex}`` (CAdES over a digest) or ``{"name", "pdf": base64}`` (PAdES).
+
+    Returns ``(format, [{"name", "sha256", "content": bytes|None}])``.
+
+    :raises DomainError: ``too_many_documents``, ``no_documents``, ``mixed_documents``,
+        ``invalid_digest`` (not 64 hex digits: SHA-256 only), ``not_pdf``, ``encrypted_pdf``,
+        ``pdf_too_large`` (413), ``invalid_request``.
+    """
+    if not documents:
+        raise DomainError("no_documents", _("Send at least one document."), field="documents")
+    if len(documents) > settings.TUNGBAN_SIGNING_MAX_DOCUMENTS:
+        raise DomainError("too_many_documents", _("At most %(n)d documents can be signed with one approval.") % {"n": settings.TUNGBAN_SIGNING_MAX_DOCUMENTS}, field="documents")
+    kinds = {"pdf" if d.get("pdf") is not None else "sha256" for d in documents}
+    if len(kinds) > 1:
+        raise DomainError("mixed_documents", _("Send either digests or PDFs in one request, not both."), field="documents")
+    parsed = []
+    for i, doc in enumerate(documents):
+        field = f"documents.{i}"
+        name = (doc.get("name") or "").strip()
+        if not name or len(name) > 200 or any(ord(c) < 32 or c in '"\\/' for c in name):
+            raise DomainError("invalid_request", _("Each document needs a name of at most 200 characters, without control characters, quotes or slashes."), field=f"{field}.name")
+        if doc.get("pdf") is not None:
+            content = _decode_b64(doc["pdf"], f"{field}.pdf")
+            if len(content) > settings.TUNGBAN_SIGNING_MAX_PDF_BYTES:
+                raise DomainError("pdf_too_large", _("This PDF is too large to sign."), field=f"{field}.pdf", status=413)
+            pdf.check_pdf(content, field=f"{field}.pdf")
+            parsed.append({"name": name, "sha256": hashlib.sha256(content).hexdigest(), "content": content})
+        else:
+            digest = (doc.get("sha256") or "").strip().lower()
+            if len(digest) != DIGEST_HEX_LENGTH or any(c not in "0123456789abcdef" for c in digest):
+                raise DomainError("invalid_digest", _("A document digest must be a SHA-256 value: 64 hexadecimal digits."), field=f"{field}.sha256")
+            parsed.append({"name": name, "sha256": digest, "content": None})
+    return (SigningFormat.PADES if "pdf" in kinds else SigningFormat.CADES), parsed
+
+
+def check_token(token) -> None:
+    """The bearer token must carry the ``signing`` scope of a client allowed to sign, and a
+    login token must be recent enough for the client's ``signing_max_auth_age``.
+
+    :raises Forbidden: ``signing_not_allowed`` (403).
+    :raises DomainError: ``insufficient_user_authentication`` (401, RFC 9470 §3: log in
+        again with ``max_age``; ``details.max_age`` gives the limit).
+    """
+    client = token.client
+    if SIGNING_SCOPE not in client.allowed_scopes or SIGNING_SCOPE not in (token.scope or "").split():
+        raise Forbidden("signing_not_allowed", _("This service is not allowed to request signatures."))
+    limit = client.signing_max_auth_age
+    if token.resident_id and limit is not None:
+        auth_time = token.session.auth_time if token.session else token.issued_at
+        if timezone.now().timestamp() - auth_time > limit:
+            raise DomainError(
+                "insufficient_user_authentication", _("The login is too old for signing: log in again."),
+                status=401,
+                details={"max_age": limit, "www_authenticate": f'Bearer error="insufficient_user_authentication", max_age={limit}'},
+            )
+
+
+def create_request(token, documents: list[dict], *, reason: str = "") -> SigningRequest:
+    """Open a signing request for the resident behind ``token`` (signing after login) or for
+    whoever approves it (anonymous signing, a ``client_credentials`` token).
+
+    :raises DomainError: see :func:`check_token`, :func:`parse_documents`, and for a login
+        token :func:`check_can_sign`.
+    """
+    check_token(token)
+    fmt, parsed = parse_documents(documents)
+    resident = token.resident if token.resident_id else None
+    if resident is not None:
+        check_can_sign(resident)
+    client = token.client
+    reason = (reason or "").strip()[:200]
+    with transaction.atomic():
+        approval = wallet.create_request(
+            kind=RequestKind.SIGN,
+            requester_id=client.client_id,
+            requester_name_en=client.name_en,
+            requester_name_zh=client.name_zh,
+            requester_logo_url=client.logo_url,
+            requested_claims=[],
+            resident=resident,
+            context={"documents": [{"name": d["name"], "sha256": d["sha256"]} for d in parsed], "format": fmt, "reason": reason},
+        )
+        req = SigningRequest.objects.create(
+            client=client, resident=resident, approval=approval, format=fmt, reason=reason,
+            purge_after=timezone.now() + dt.timedelta(seconds=settings.TUNGBAN_SIGNING_RESULT_TTL),
+        )
+        SigningDocument.objects.bulk_create(
+            [SigningDocument(request=req, index=i, name=d["name"], sha256=d["sha256"], content=d["content"]) for i, d in enumerate(parsed)]
+        )
+    return req
+
+
+def _signer_for(credential: SigningCredential):
+    cert = x509.load_der_x509_certificate(bytes(credential.certificate_der))
+    chain = [ca.asn1(ca.certificate(AuthorityRole.SIGNING))]
+    return keystore.for_credential(credential).signer(credential, ca.asn1(cert), chain), cert
+
+
+def _cades(signer, digest_hex: str, timestamper) -> bytes:
+    """Detached CMS SignedData (RFC 5652) with CAdES-BES signed attributes (content-type,
+    message-digest, signing-certificate-v2; ETSI EN 319 122-1) and a signature time stamp."""
+    cms = asyncio.run(signer.async_sign(bytes.fromhex(digest_hex), "sha256", use_pades=False, is_pdf_sig=False, timestamper=timestamper))
+    return cms.dump()
+
+
+def sign_approved(approval: ApprovalRequest) -> SigningRequest:
+    """Carry out an approved signing request (called in the approval's transaction): create
+    or load the credential of the approving device and sign every document.
+
+    :raises Forbidden: ``plus_required``, ``certificate_revoked``, ``account_suspended``.
+    """
+    req = SigningRequest.objects.select_for_update().get(approval=approval)
+    resident = approval.resident
+    credential = ensure_credential(resident, approval.device)
+    signer, cert = _signer_for(credential)
+    timestamper = ca.timestamper()
+    signed_at = timezone.now()
+    name = ca.common_name(resident)
+    docs = list(req.documents.all())
+    for doc in docs:
+        if req.format == SigningFormat.PADES:
+            doc.result = pdf.sign_pdf(bytes(doc.content), signer, signer_name=name, reason=req.reason, signed_at=signed_at, timestamper=timestamper)
+        else:
+            doc.result = _cades(signer, doc.sha256, timestamper)
+    SigningDocument.objects.bulk_update(docs, ["result"])
+    req.resident = resident
+    req.credential = credential
+    req.signed_at = signed_at
+    req.save(update_fields=["resident", "credential", "signed_at"])
+    wallet.record_release(
+        resident, requester_id=req.client.client_id, requester_name_en=req.client.name_en,
+        requester_name_zh=req.client.name_zh, kind=RequestKind.SIGN, claims=[], approval=approval,
+    )
+    identity.audit(resident, "documents_signed", None, request=str(req.id), count=len(docs), serial=credential.serial)
+    return req
+
+
+def get_request(client, request_id) -> SigningRequest:
+    """A signing request of this client.
+
+    :raises NotFound: ``no_signing_request`` (also for another client's request).
+    """
+    try:
+        return SigningRequest.objects.select_related("approval", "credential", "resident").get(pk=request_id, client=client)
+    except (SigningRequest.DoesNotExist, ValueError, ValidationError):
+        raise NotFound("no_signing_request", _("This signing request does not exist.")) from None
+
+
+def request_result(req: SigningRequest) -> dict:
+    """What the service sees: status, documents with results (base64) once signed, the
+    signer's certificate, and the error when it failed. Results are gone after purging."""
+    status = req.status()
+    data = {
+        "id": str(req.id),
+        "status": status,
+        "format": req.format,
+        "approval_uri": f"{settings.TUNGBAN_ISSUER}/app/approve/{req.approval_id}",
+        "expires_at": req.approval.expires_at,
+        "signed_at": req.signed_at,
+        "error": None,
+        "signer": None,
+        "documents": [],
+    }
+    if status == "failed":
+        data["error"] = req.approval.failure_code or "signing_failed"
+    for doc in req.documents.all():
+        item = {"index": doc.index, "name": doc.name, "sha256": doc.sha256, "signature": None, "signed_pdf": None}
+        if status == "signed" and doc.result is not None:
+            key = "signed_pdf" if req.format == SigningFormat.PADES else "signature"
+            item[key] = base64.b64encode(bytes(doc.result)).decode()
+        data["documents"].append(item)
+    if status == "signed" and req.credential:
+        cert = x509.load_der_x509_certificate(bytes(req.credential.certificate_der))
+        data["signer"] = {
+            "name": ca.common_name(req.resident),
+            "certificate": cert.public_bytes(serialization.Encoding.PEM).decode(),
+            "serial": req.credential.serial,
+        }
+    return data
+
+
+def document_result(req: SigningRequest, index: int) -> tuple[bytes, str, str]:
+    """``(bytes, media type, file name)`` of one signed result.
+
+    :raises NotFound: ``no_document``; :class:`DomainError` ``not_signed`` (409).
+    """
+    doc = req.documents.filter(index=index).first()
+    if doc is None:
+        raise NotFound("no_document", _("This document does not exist."))
+    if req.status() != "signed" or doc.result is None:
+        raise DomainError("not_signed", _("This document is not signed (or the result was deleted)."), status=409)
+    if req.format == SigningFormat.PADES:
+        return bytes(doc.result), "application/pdf", doc.name if doc.name.lower().endswith(".pdf") else f"{doc.name}.pdf"
+    return bytes(doc.result), "application/pkcs7-signature", f"{doc.name}.p7s"
+
+
+def notify(req: SigningRequest) -> None:
+    """POST ``{"id", "status"}`` to the client's registered ``signing_callback_uri`` (no
+    personal data: the service fetches the result with its token). Best effort, 5 s timeout;
+    the outcome is kept in ``callback_status``."""
+    uri = req.client.signing_callback_uri
+    if not uri:
+        return
+    try:
+        response = requests.post(uri, json={"id": str(req.id), "status": req.status()}, timeout=5)
+        outcome = f"http_{response.status_code}"
+    except requests.RequestException as exc:
+        outcome = f"error_{type(exc).__name__}"[:40]
+    SigningRequest.objects.filter(pk=req.pk).update(callback_status=outcome)
+
+
+def purge_expired(now: dt.datetime | None = None) -> int:
+    """Delete submitted PDFs and results past ``purge_after``; keep names and digests.
+    Returns the number of requests purged (``tungban purge_signing``)."""
+    now = now or timezone.now()
+    ids = list(SigningRequest.objects.filter(purge_after__lt=now).values_list("pk", flat=True)[:10000])
+    SigningDocument.objects.filter(request_id__in=ids).exclude(content__isnull=True, result__isnull=True).update(content=None, result=None)
+    return len(ids)
