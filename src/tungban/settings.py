@@ -165,7 +165,7 @@ TUNGBAN_KEYSTORE = os.environ.get("TUNGBAN_KEYSTORE", "auto")
 #: The PKCS#11 module (a real HSM's library replaces SoftHSM2 here).
 TUNGBAN_PKCS11_MODULE = os.environ.get("TUNGBAN_PKCS11_MODULE", "/usr/lib/softhsm/libsofthsm2.so")
 TUNGBAN_PKCS11_TOKEN = os.environ.get("TUNGBAN_PKCS11_TOKEN", "tungban")
-#: The token's user PIN; default: the file ``var/pkcs11-pin`` written when the token is set up.
+#: The token's user PIN; default: the file ``var/pkcs11-token`` written when the SoftHSM2 token is set up.
 TUNGBAN_PKCS11_PIN = os.environ.get("TUNGBAN_PKCS11_PIN", "")
 if "SOFTHSM2_CONF" not in os.environ and TUNGBAN_PKCS11_MODULE.endswith("libsofthsm2.so"):
     # SoftHSM2 keeps its token files under var/ (never committed), shared by all local workers.

@@ -4,7 +4,8 @@
 token as ECDSA P-256 (secp256r1) keys marked sensitive and non-extractable, so the private
 key never leaves it. SoftHSM2 is the default module; a real HSM replaces it by setting
 ``TUNGBAN_PKCS11_MODULE``, ``TUNGBAN_PKCS11_TOKEN`` and ``TUNGBAN_PKCS11_PIN``. SoftHSM2's
-token is created on first use under ``var/softhsm`` with a random PIN in ``var/pkcs11-pin``.
+token is created on first use under ``var/softhsm``; its serial and random PIN are kept in
+``var/pkcs11-token``.
 
 :class:`SoftwareKeyStore` is the fallback when no PKCS#11 module is available: keys are
 PKCS#8 PEM encrypted with the platform secret key, in the database. Choosing it is logged
@@ -19,6 +20,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -87,12 +89,14 @@ class SoftwareKeyStore:
 class Pkcs11KeyStore:
     kind = "pkcs11"
 
-    def __init__(self, module: str, token_label: str, pin: str):
+    def __init__(self, module: str, token_label: str, pin: str, token_serial: str | None = None):
         import pkcs11
 
         self._pkcs11 = pkcs11
         self._lib = pkcs11.lib(module)
-        self._token_label = token_label
+        self._token = {"token_label": token_label}
+        if token_serial:
+            self._token["token_serial"] = token_serial.encode()
         self._pin = pin
         self._local = threading.local()
 
@@ -100,7 +104,7 @@ class Pkcs11KeyStore:
         """This thread's logged-in session (PKCS#11 sessions are per thread of use)."""
         session = getattr(self._local, "session", None)
         if session is None:
-            token = self._lib.get_token(token_label=self._token_label)
+            token = self._lib.get_token(**self._token)
             try:
                 session = token.open(rw=True, user_pin=self._pin)
             except self._pkcs11.exceptions.UserAlreadyLoggedIn:
@@ -162,35 +166,46 @@ class Pkcs11KeyStore:
 
 def _softhsm_paths() -> tuple[Path, Path, Path]:
     var = Path(settings.VAR_DIR)
-    return Path(os.environ["SOFTHSM2_CONF"]), var / "softhsm" / "tokens", var / "pkcs11-pin"
+    return Path(os.environ["SOFTHSM2_CONF"]), var / "softhsm" / "tokens", var / "pkcs11-token"
 
 
-def ensure_softhsm_token() -> str:
-    """Create SoftHSM2's configuration and the ``TUNGBAN_PKCS11_TOKEN`` token if missing,
-    with random PINs (the user PIN goes to ``var/pkcs11-pin``, mode 0600). Returns the PIN.
+def _softhsm_serials(conf: Path) -> set[str]:
+    out = subprocess.run(["softhsm2-util", "--show-slots"], env={**os.environ, "SOFTHSM2_CONF": str(conf)}, capture_output=True, text=True).stdout
+    return set(re.findall(r"Serial number:\s+([0-9a-f]+)", out))
+
+
+def ensure_softhsm_token() -> tuple[str, str]:
+    """Create SoftHSM2's configuration and a token labelled ``TUNGBAN_PKCS11_TOKEN`` if
+    there is none yet, with random PINs. ``var/pkcs11-token`` (mode 0600) keeps the token's
+    serial number and user PIN. Returns ``(serial, pin)``.
 
     :raises DomainError: ``keystore_unavailable`` when ``softhsm2-util`` fails.
     """
-    conf, tokens, pin_file = _softhsm_paths()
+    conf, tokens, token_file = _softhsm_paths()
     tokens.mkdir(parents=True, exist_ok=True)
     with open(tokens.parent / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # several workers may start at once
         if not conf.exists():
             conf.write_text(f"directories.tokendir = {tokens}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n")
-        if pin_file.exists() and any(tokens.iterdir()):
-            return pin_file.read_text().strip()
+        before = _softhsm_serials(conf)
+        if token_file.exists():
+            serial, pin = token_file.read_text().split()
+            if serial in before:
+                return serial, pin
         pin = secrets.token_hex(16)
         result = subprocess.run(
             ["softhsm2-util", "--init-token", "--free", "--label", settings.TUNGBAN_PKCS11_TOKEN,
              "--so-pin", secrets.token_hex(16), "--pin", pin],
             env={**os.environ, "SOFTHSM2_CONF": str(conf)}, capture_output=True, text=True,
         )
-        if result.returncode != 0:
+        created = _softhsm_serials(conf) - before
+        if result.returncode != 0 or len(created) != 1:
             raise DomainError("keystore_unavailable", f"softhsm2-util failed: {result.stderr.strip()}", status=503)
-        pin_file.touch(mode=0o600)
-        pin_file.write_text(pin)
-        log.info("Created SoftHSM2 token %r in %s", settings.TUNGBAN_PKCS11_TOKEN, tokens)
-        return pin
+        serial = created.pop()
+        token_file.touch(mode=0o600)
+        token_file.write_text(f"{serial} {pin}\n")
+        log.info("Created SoftHSM2 token %r (serial %s) in %s", settings.TUNGBAN_PKCS11_TOKEN, serial, tokens)
+        return serial, pin
 
 
 _lock = threading.Lock()
@@ -215,10 +230,10 @@ def _open_keystore():
     module = settings.TUNGBAN_PKCS11_MODULE
     if choice in ("pkcs11", "auto") and module and Path(module).exists():
         try:
-            pin = settings.TUNGBAN_PKCS11_PIN
+            pin, serial = settings.TUNGBAN_PKCS11_PIN, None
             if not pin and module.endswith("libsofthsm2.so") and shutil.which("softhsm2-util"):
-                pin = ensure_softhsm_token()
-            store = Pkcs11KeyStore(module, settings.TUNGBAN_PKCS11_TOKEN, pin)
+                serial, pin = ensure_softhsm_token()
+            store = Pkcs11KeyStore(module, settings.TUNGBAN_PKCS11_TOKEN, pin, serial)
             store.session()
             log.info("Signing keys in PKCS#11 token %r (%s)", settings.TUNGBAN_PKCS11_TOKEN, module)
             return store

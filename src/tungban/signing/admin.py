@@ -1,0 +1,37 @@
+"""Read-only views of the CA, certificates and signing requests for administrators.
+Revocation is an officer action on the resident's page (/staff/), not an admin edit."""
+
+from django.contrib import admin
+
+from .models import Authority, SigningCredential, SigningRequest
+
+
+class ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Authority)
+class AuthorityAdmin(ReadOnly):
+    list_display = ("role", "created_at")
+    exclude = ("private_pem", "certificate_der")
+
+
+@admin.register(SigningCredential)
+class SigningCredentialAdmin(ReadOnly):
+    list_display = ("serial", "resident", "status", "keystore", "not_after", "revoked_at", "revocation_reason")
+    list_filter = ("status", "keystore")
+    search_fields = ("serial",)
+    exclude = ("software_key_pem", "certificate_der")
+
+
+@admin.register(SigningRequest)
+class SigningRequestAdmin(ReadOnly):
+    list_display = ("id", "client", "format", "created_at", "signed_at", "callback_status")
+    list_filter = ("format",)
