@@ -21,3 +21,14 @@ def test_pages_in_both_languages(client, path):
     assert 'lang="en"' in en and 'lang="zh-Hant-HK"' in zh
     assert 'name="viewport"' in en
     assert en != zh
+
+
+@pytest.mark.django_db
+def test_openapi_documents_the_signing_api_for_services(client):
+    doc = client.get("/api/v1/openapi.json").json()
+    create = doc["paths"]["/api/v1/signing/requests"]["post"]
+    assert create["security"] and {"201", "400", "401", "403", "413"} <= set(create["responses"])
+    schemes = doc["components"]["securitySchemes"]
+    assert any(s.get("scheme") == "bearer" for s in schemes.values())
+    assert "/api/v1/signing/requests/{request_id}" in doc["paths"]
+    assert "/api/v1/signing/requests/{request_id}/documents/{index}" in doc["paths"]
