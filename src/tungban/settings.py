@@ -180,6 +180,8 @@ TUNGBAN_SIGNING_MAX_PDF_BYTES = int(os.environ.get("TUNGBAN_SIGNING_MAX_PDF_BYTE
 TUNGBAN_SIGNING_RESULT_TTL = int(os.environ.get("TUNGBAN_SIGNING_RESULT_TTL", "3600"))
 #: Days an end-entity signing certificate is valid.
 TUNGBAN_SIGNING_CERT_DAYS = int(os.environ.get("TUNGBAN_SIGNING_CERT_DAYS", "730"))
+#: Largest file (or document + signature) the public verification page and API accept.
+TUNGBAN_VERIFY_MAX_BYTES = int(os.environ.get("TUNGBAN_VERIFY_MAX_BYTES", str(20 * 1024 * 1024)))
 # JSON bodies carry base64 PDFs: allow the largest signing request (and a little more).
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("TUNGBAN_MAX_REQUEST_BYTES", str(48 * 1024 * 1024)))
 

@@ -1,0 +1,186 @@
+"""Signing API for online services (``/api/v1/signing/``), OAuth-protected (RFC 6750).
+
+A service calls it with ``Authorization: Bearer <access token>`` carrying the ``signing``
+scope: the resident's token from a login (signing after login) or the service's own
+``client_credentials`` token (anonymous signing: whoever approves signs). Errors use the
+platform's JSON error shape; see :mod:`.services` for the codes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from django.http import HttpResponse
+from ninja import Field, File, Router, Schema, Status, UploadedFile
+from ninja.security import HttpBearer
+
+from tungban.oidc import services as oidc
+
+from . import services
+from . import verify as verification
+
+router = Router(tags=["signing"])
+
+
+class ServiceBearer(HttpBearer):
+    """``Authorization: Bearer <access token>`` with the ``signing`` scope."""
+
+    def authenticate(self, request, token):
+        return oidc.bearer_token(request, services.SIGNING_SCOPE)
+
+
+bearer = ServiceBearer()
+
+
+class Error(Schema):
+    error: str
+    message: str
+    field: str | None = None
+    details: dict | None = None
+
+
+class DocumentIn(Schema):
+    name: str = Field(description="Shown to the resident in the app, e.g. 'declaration.pdf' (max 200 characters)")
+    sha256: str | None = Field(None, description="Hash signing: the document's SHA-256, 64 hex digits; returns a detached CMS (CAdES) signature")
+    pdf: str | None = Field(None, description="PDF signing: the PDF, base64; returns the PDF signed as PAdES with a visible stamp")
+
+
+class SigningRequestIn(Schema):
+    documents: list[DocumentIn] = Field(description="1 to 50 documents, all digests or all PDFs; one approval signs them all")
+    reason: str = Field("", description="Why the resident signs (PDF /Reason), optional")
+
+
+class DocumentOut(Schema):
+    index: int
+    name: str
+    sha256: str
+    signature: str | None = Field(None, description="Base64 DER CMS SignedData, detached (hash signing), once signed")
+    signed_pdf: str | None = Field(None, description="Base64 signed PDF (PDF signing), once signed")
+
+
+class SignerOut(Schema):
+    name: str
+    certificate: str = Field(description="PEM X.509 certificate of the signing key")
+    serial: str
+
+
+class SigningRequestOut(Schema):
+    id: str
+    status: Literal["pending", "signed", "declined", "expired", "failed"]
+    format: Literal["cades", "pades"]
+    approval_uri: str = Field(description="Open in the app (or show as a QR code) to approve")
+    expires_at: dt.datetime
+    signed_at: dt.datetime | None
+    error: str | None = Field(None, description="Why a request failed, e.g. certificate_revoked, plus_required")
+    signer: SignerOut | None
+    documents: list[DocumentOut]
+
+
+ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 409: Error, 413: Error, 422: Error, 503: Error}
+
+
+@router.post("/requests", response={201: SigningRequestOut, **ERRORS}, auth=bearer, summary="Ask the resident to sign documents")
+def create_request(request, payload: SigningRequestIn):
+    """Submit up to 50 digests or PDFs. With a login token the request goes to that
+    resident's app; with a ``client_credentials`` token it is anonymous: show
+    ``approval_uri`` (as a link or QR code) and whoever approves signs. Then poll
+    ``GET /requests/{id}`` or wait for the callback to your registered URL."""
+    req = services.create_request(request.auth, [d.dict() for d in payload.documents], reason=payload.reason)
+    return Status(201, services.request_result(req))
+
+
+@router.get("/requests/{request_id}", response={200: SigningRequestOut, **ERRORS}, auth=bearer, summary="Status and results of a signing request")
+def get_request(request, request_id: str):
+    return services.request_result(services.get_request(request.auth.client, request_id))
+
+
+@router.get(
+    "/requests/{request_id}/documents/{index}",
+    response={200: None, **ERRORS},
+    auth=bearer,
+    summary="Download one result: the signed PDF or the .p7s signature",
+)
+def get_document(request, request_id: str, index: int):
+    data, media_type, filename = services.document_result(services.get_request(request.auth.client, request_id), index)
+    response = HttpResponse(data, content_type=media_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename.replace(chr(34), "")}"'
+    return response
+
+
+# --- Verification (public) -------------------------------------------------------------------
+
+
+
+
+class VerifiedCertificateOut(Schema):
+    common_name: str | None = Field(description="The signer's name as in the certificate, e.g. 'CHAN, Tai Man 陳大文'")
+    subject: str = Field(description="Subject distinguished name (RFC 4514)")
+    serial: str = Field(description="Certificate serial number, lowercase hex")
+    sha256_fingerprint: str = Field(description="SHA-256 of the DER certificate, lowercase hex")
+    issuer: str = Field(description="Issuer distinguished name (RFC 4514)")
+    not_before: dt.datetime
+    not_after: dt.datetime
+
+
+class RevocationOut(Schema):
+    status: Literal["good", "revoked_later", "revoked", "unknown"] = Field(
+        description="At the signing time: good; revoked_later (revoked after the time-stamped signing time: the signature stands); "
+        "revoked (before it, or no trusted time stamp); unknown (not a tungban certificate)"
+    )
+    revoked_at: dt.datetime | None = Field(None, description="Revocation time from the CRL")
+    reason: str | None = Field(None, description="RFC 5280 §5.3.1 reason, e.g. key_compromise, cessation_of_operation")
+    message: str
+
+
+class VerifiedSignatureOut(Schema):
+    field: str | None = Field(None, description="PDF signature field name (PDF only)")
+    reason: str | None = Field(None, description="PDF /Reason (PDF only)")
+    signer: VerifiedCertificateOut
+    signing_time: dt.datetime | None = Field(None, description="The RFC 3161 time-stamp time when time-stamped, else the time the signer claims")
+    signing_time_source: Literal["timestamp", "claimed"] | None
+    timestamped: bool = Field(description="A valid time stamp from a trusted TSA fixes the signing time")
+    intact: bool = Field(description="The document's digest matches the signed one: it has not changed")
+    valid: bool = Field(description="The signature value is cryptographically sound")
+    trusted: bool = Field(description="The certificate chains to the tungban root and was valid, not revoked, at the signing time")
+    revocation: RevocationOut
+    covers_whole_file: bool | None = Field(None, description="PDF: the signature covers the whole file")
+    modified_after_signing: bool | None = Field(None, description="PDF: content was added after this signature")
+    modifications: Literal["none", "validation_data", "form_filling", "annotations", "other"] | None = Field(
+        None, description="PDF: what was changed after signing (pyHanko's difference analysis); 'other' invalidates the signature"
+    )
+    bottom_line: bool = Field(description="This signature is valid")
+    summary: str
+    problems: list[str] = Field(description="Why it is not valid, in the request's language")
+    notes: list[str] = Field(description="Remarks that do not affect validity (e.g. revoked later)")
+
+
+class VerificationOut(Schema):
+    kind: Literal["pdf", "detached"]
+    valid: bool = Field(description="Bottom line: every signature is valid and the document did not change")
+    summary: str
+    document_sha256: str = Field(description="SHA-256 of the uploaded file, lowercase hex")
+    signatures: list[VerifiedSignatureOut]
+
+
+@router.post(
+    "/verify",
+    response={200: VerificationOut, 400: Error, 413: Error, 422: Error},
+    auth=None,
+    summary="Verify a signed PDF or a detached signature (public)",
+)
+def verify_signature(
+    request,
+    file: File[UploadedFile, {"description": "The signed PDF, or the document a detached signature signs"}],
+    signature: File[UploadedFile, {"description": "Detached CMS signature (.p7s): DER, PEM or base64; omit for a PDF"}] = None,
+):
+    """Upload (``multipart/form-data``) a PDF to check its embedded signatures (PAdES), or a
+    document with its detached CMS / CAdES signature. Validation is against the tungban root
+    and CRLs at the signing time fixed by the RFC 3161 time stamp. Nothing is stored; no
+    authentication. Errors: ``not_pdf``, ``encrypted_pdf``, ``no_signatures``, ``not_cms``,
+    ``multiple_signers``, ``unreadable_signature``, ``document_missing``, ``empty_file``,
+    ``file_too_large`` (413)."""
+    verification.check_size(file.size, "file")
+    if signature is not None:
+        verification.check_size(signature.size, "signature")
+    return verification.verify_upload(file.read(), signature.read() if signature is not None else None)
