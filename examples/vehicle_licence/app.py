@@ -6,6 +6,12 @@ and pre-fills the renewal form from the claims the resident released. It can als
 do "anonymous form filling": the same flow without the ``openid`` scope, followed by
 a call to tungban's form-data endpoint.
 
+After the form is submitted, the resident signs a declaration PDF (generated here) with
+tungban's digital signing (iAM Smart+): the service asks the platform's signing API with
+the resident's access token (the login scope includes ``signing``), shows the approval
+link / QR code, polls until the resident has approved in the app, and offers the signed
+PDF. Without a login it uses anonymous signing (the service's own token).
+
 Run with ``python -m examples.vehicle_licence`` from the repository root, or
 ``python examples/vehicle_licence/app.py``. Settings come from ``VL_*`` environment
 variables (see ``README.md``) or from the ``config`` dict given to :func:`create_app`.
@@ -25,9 +31,11 @@ if __name__ == "__main__" and not __package__:  # pragma: no cover - script entr
     raise SystemExit(0)
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import os
+import re
 import secrets
 import threading
 import time
@@ -43,6 +51,7 @@ from flask import Flask, Response, g, redirect, render_template, request, sessio
 from joserfc.errors import JoseError
 
 from .claims import FORM_FIELDS, claims_to_form, prefilled_fields
+from .declaration import DEFAULT_FONT, build_declaration, file_name
 from .forms import validate_form
 from .i18n import (
     DEFAULT_LANGUAGE,
@@ -52,15 +61,20 @@ from .i18n import (
     other_language,
     translate,
 )
+from .signing import SIGNING_SCOPE, SigningClient, SigningError, service_token, signed_document
 
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 
-#: Scopes of the login request.
-LOGIN_SCOPE = "openid profile hkid address phone email billing_address"
-#: Scopes of anonymous form filling: no ``openid``, so no login and no ``sub``.
+#: Scopes of the login request (``VL_LOGIN_SCOPE``): ``signing`` lets the service ask the
+#: resident to sign the declaration with the login's access token.
+LOGIN_SCOPE = "openid profile hkid address phone email billing_address signing"
+#: Scopes of anonymous form filling (``VL_FORMFILL_SCOPE``): no ``openid``, so no login and
+#: no ``sub``. Signing after anonymous form filling is anonymous signing (the service's token).
 FORMFILL_SCOPE = "profile hkid address phone email billing_address"
+#: The PDF /Reason of the signature (shown by PDF readers).
+SIGNING_REASON = "Declaration, vehicle licence renewal {reference} / 車輛牌照續期申請聲明 {reference}"
 #: OIDC Core §5.5 ``claims`` request: name and HKID are essential in userinfo.
 CLAIMS_REQUEST = {"userinfo": {"name": {"essential": True}, "hkid": {"essential": True}}}
 #: Claims this service cannot work well without (checked after login).
@@ -81,6 +95,14 @@ DEFAULTS: dict[str, Any] = {
     "VL_SECRET_KEY": None,
     "VL_MAX_AGE": None,
     "VL_HTTP_TIMEOUT": 10,
+    "VL_LOGIN_SCOPE": LOGIN_SCOPE,
+    "VL_FORMFILL_SCOPE": FORMFILL_SCOPE,
+    # tungban's signing API; default ``{VL_ISSUER}/api/v1/signing``.
+    "VL_SIGNING_ENDPOINT": None,
+    # A font with Chinese glyphs for the declaration PDF (English only when missing).
+    "VL_PDF_FONT": DEFAULT_FONT,
+    # How often (seconds) the signing page asks for the result.
+    "VL_SIGNING_POLL_SECONDS": 2,
     # A discovery document given directly (a dict): skips fetching
     # ``{issuer}/.well-known/openid-configuration``. Used by the tests.
     "VL_SERVER_METADATA": None,
@@ -110,6 +132,12 @@ def load_settings(
     settings["VL_BASE_URL"] = str(settings["VL_BASE_URL"]).rstrip("/")
     settings["VL_PORT"] = int(settings["VL_PORT"])
     settings["VL_HTTP_TIMEOUT"] = float(settings["VL_HTTP_TIMEOUT"])
+    # The page polls at most every 0.5 s; 0 also turns off this service's own throttling (tests).
+    settings["VL_SIGNING_POLL_SECONDS"] = max(0.0, float(settings["VL_SIGNING_POLL_SECONDS"]))
+    for key in ("VL_LOGIN_SCOPE", "VL_FORMFILL_SCOPE"):
+        settings[key] = " ".join(str(settings[key] or "").split())
+    if not settings["VL_SIGNING_ENDPOINT"]:
+        settings["VL_SIGNING_ENDPOINT"] = f"{settings['VL_ISSUER']}/api/v1/signing"
     if settings["VL_MAX_AGE"] in ("", None):
         settings["VL_MAX_AGE"] = None
     else:
@@ -187,13 +215,61 @@ class FlowError(Exception):
     """A problem to show the user on the bilingual error page."""
 
     def __init__(self, key: str, status: int = 400, code: str | None = None,
-                 detail: str | None = None, **params: object):
+                 detail: str | None = None, action: tuple[str, str] | None = None,
+                 **params: object):
         super().__init__(key)
         self.key = key
         self.status = status
         self.code = code
         self.detail = detail
+        self.action = action  # (url, label key): the way forward, e.g. log in again
         self.params = params
+
+
+#: Where a login may return to afterwards (``/login?next=...``): only our own pages.
+NEXT_PATH = re.compile(r"^/(?:confirmation|sign)/[A-Za-z0-9-]{1,40}$")
+#: Platform error codes with their own explanation (``sign_err_<code>``).
+SIGNING_ERRORS_EXPLAINED = {"plus_required", "certificate_revoked", "no_device", "account_suspended",
+                            "document_mismatch", "result_missing"}
+SIGNING_NOT_ALLOWED = {"signing_not_allowed", "insufficient_scope", "unauthorized_client",
+                       "invalid_scope", "invalid_client", "no_signing_scope"}
+SIGNING_LOGIN_AGAIN = {"invalid_token", "insufficient_user_authentication", "token_expired"}
+
+
+def signing_error_key(code: str | None) -> str:
+    """The i18n key explaining why a declaration was not signed (platform or local code)."""
+    if code in SIGNING_ERRORS_EXPLAINED:
+        return f"sign_err_{code}"
+    if code in SIGNING_NOT_ALLOWED:
+        return "sign_err_not_allowed"
+    if code in SIGNING_LOGIN_AGAIN:
+        return "sign_err_login_again"
+    return "sign_err_failed"
+
+
+def hk_time(value: Any) -> tuple[str, float | None]:
+    """An ISO 8601 time from the platform as ``("YYYY-MM-DD HH:MM:SS HKT", epoch)``."""
+    try:
+        when = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return str(value or ""), None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return when.astimezone(HONG_KONG_TIME).strftime("%Y-%m-%d %H:%M:%S HKT"), when.timestamp()
+
+
+def qr_svg(uri: str, title: str) -> str | None:
+    """An inline SVG QR code of ``uri`` (segno), or None without segno: the link remains."""
+    try:
+        import segno
+    except ImportError:  # pragma: no cover - segno comes with the platform
+        return None
+    return segno.make(uri, error="m").svg_inline(scale=5, dark="#000", light="#fff", title=title)
+
+
+def digest_groups(hex_digest: str) -> list[str]:
+    """A SHA-256 hex digest in groups of 8, as the tungban app shows it."""
+    return [hex_digest[i:i + 8] for i in range(0, len(hex_digest), 8)]
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -227,7 +303,7 @@ def create_app(config: dict | None = None) -> Flask:
         "code_challenge_method": "S256",
         "default_timeout": settings["VL_HTTP_TIMEOUT"],
     }
-    for flow, scope in (("login", LOGIN_SCOPE), ("anonymous", FORMFILL_SCOPE)):
+    for flow, scope in (("login", settings["VL_LOGIN_SCOPE"]), ("anonymous", settings["VL_FORMFILL_SCOPE"])):
         discovery: dict[str, Any]
         if settings["VL_SERVER_METADATA"]:
             discovery = dict(settings["VL_SERVER_METADATA"])
@@ -246,6 +322,9 @@ def create_app(config: dict | None = None) -> Flask:
         )
     app.extensions["vl_store"] = store
     app.extensions["vl_oauth"] = oauth
+    signing_api = SigningClient(settings["VL_SIGNING_ENDPOINT"], timeout=settings["VL_HTTP_TIMEOUT"])
+    service_tokens: dict[str, dict[str, Any]] = {}  # the service's own signing token, cached
+    app.extensions["vl_signing"] = signing_api
 
     redirect_uri = f"{settings['VL_BASE_URL']}/callback"
     post_logout_uri = f"{settings['VL_BASE_URL']}/"
@@ -300,6 +379,11 @@ def create_app(config: dict | None = None) -> Flask:
         session["vl_sid"] = sid
         session["csrf"] = secrets.token_urlsafe(32)
 
+    def check_csrf() -> None:
+        sent = request.form.get("csrf_token", "")
+        if not sent or not secrets.compare_digest(sent, session.get("csrf", "")):
+            raise FlowError("err_csrf", code="csrf")
+
     def csrf_token() -> str:
         token = session.get("csrf")
         if not token:
@@ -318,12 +402,14 @@ def create_app(config: dict | None = None) -> Flask:
                 messages=both(exc.key, first=lang, **exc.params),
                 code=exc.code,
                 detail=exc.detail,
+                action=exc.action,
             ),
             exc.status,
         )
 
-    def begin(flow: str, params: dict[str, str]) -> Response:
-        """Start an authorization request (PKCE S256; nonce when ``openid``)."""
+    def begin(flow: str, params: dict[str, str], next_path: str | None = None) -> Response:
+        """Start an authorization request (PKCE S256; nonce when ``openid``). ``next_path``:
+        where to go after the login instead of the form (one of our own pages)."""
         client = client_for(flow)
         rv = client.create_authorization_url(redirect_uri, **params)
         # Keep the cookie small: Authlib only needs the state data, not the long URL.
@@ -337,6 +423,8 @@ def create_app(config: dict | None = None) -> Flask:
             if now - info.get("t", 0) < FLOW_TTL
         }
         flows[rv["state"]] = {"flow": flow, "t": now, "max_age": params.get("max_age")}
+        if next_path and NEXT_PATH.match(next_path):
+            flows[rv["state"]]["next"] = next_path
         while len(flows) > MAX_PENDING_FLOWS:
             oldest = min(flows, key=lambda s: flows[s]["t"])
             client_for(flows.pop(oldest)["flow"]).framework.clear_state_data(session, oldest)
@@ -364,17 +452,28 @@ def create_app(config: dict | None = None) -> Flask:
             raise FlowError("err_userinfo", status=502, detail=str(exc))
         if userinfo.get("sub") != id_claims["sub"]:  # OIDC Core §5.3.2
             raise FlowError("err_userinfo", status=502, code="sub_mismatch")
+        previous = current_data() or {}
+        same_person = previous.get("mode") == "login" and (previous.get("login") or {}).get("sub") == id_claims["sub"]
+        scope = token.get("scope")
         start_session(
             {
                 "mode": "login",
                 "claims": userinfo,
                 "id_token": token.get("id_token"),
+                # The access token stays here (server side) for the signing API.
+                "token": {
+                    "access_token": token.get("access_token"),
+                    "scope": " ".join(scope) if isinstance(scope, list) else scope,
+                    "expires_at": token.get("expires_at"),
+                },
                 "login": {
                     "sub": id_claims["sub"],
                     "acr": id_claims.get("acr"),
                     "auth_time": id_claims.get("auth_time"),
                     "amr": id_claims.get("amr"),
                 },
+                # Logging in again (e.g. to sign) keeps the same person's applications.
+                "submissions": (previous.get("submissions") or {}) if same_person else {},
             }
         )
 
@@ -442,7 +541,7 @@ def create_app(config: dict | None = None) -> Flask:
             keep = ("msg",)
         elif endpoint == "callback" and request.args.get("error"):
             keep = ("error", "error_description")  # keep the OP's error, never replay a code
-        elif endpoint not in ("form", "confirmation"):
+        elif endpoint not in ("form", "confirmation", "sign_page"):
             endpoint = "index"
         args = {k: request.args[k] for k in keep if k in request.args}
         view_args = (request.view_args or {}) if endpoint == request.endpoint else {}
@@ -504,7 +603,7 @@ def create_app(config: dict | None = None) -> Flask:
                 value = -1
             if value >= 0:
                 params["max_age"] = str(value)
-        return begin("login", params)
+        return begin("login", params, next_path=request.args.get("next"))
 
     @app.get("/anonymous")
     def anonymous():
@@ -546,6 +645,9 @@ def create_app(config: dict | None = None) -> Flask:
             raise FlowError("err_id_token", code=type(exc).__name__, detail=str(exc))
         if info["flow"] == "login":
             finish_login(client, token, info)
+            next_path = info.get("next")
+            if next_path and NEXT_PATH.match(next_path):
+                return redirect(next_path)
         else:
             finish_anonymous(client, token)
         return redirect(url_for("form"))
@@ -585,9 +687,7 @@ def create_app(config: dict | None = None) -> Flask:
             context = form_context(values, prefilled_fields(claimed), {})
             return render_template("form.html", **context)
 
-        sent = request.form.get("csrf_token", "")
-        if not sent or not secrets.compare_digest(sent, session.get("csrf", "")):
-            raise FlowError("err_csrf", code="csrf")
+        check_csrf()
         values, errors = validate_form(request.form)
         # The note stays only where the value is still the one tungban released.
         prefilled = {n for n in prefilled_fields(claimed) if values.get(n) == claimed[n]}
@@ -606,17 +706,231 @@ def create_app(config: dict | None = None) -> Flask:
     @app.get("/confirmation/<reference>")
     def confirmation(reference: str):
         """Bilingual confirmation page with the reference number."""
-        data = current_data() or {}
-        submission = (data.get("submissions") or {}).get(reference)
-        if submission is None:
-            raise FlowError("err_not_found", status=404)
+        data, submission = submission_for(reference)
+        signing = submission.get("signing")
         return render_template(
             "confirmation.html",
             reference=reference,
             values=submission["values"],
             heading=both("confirm_heading", first=g.lang),
             fields=FORM_FIELDS,
+            signing=signing,
+            signed=bool(signing and signing["status"] == "signed"),
+            mode=data.get("mode"),
+            acr_basic=(data.get("login") or {}).get("acr") == "urn:tungban:acr:basic",
         )
+
+    # ------------------------------------------------------------------ signing the declaration
+    def submission_for(reference: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """This browser session's data and its submission ``reference`` (404 otherwise)."""
+        data = current_data() or {}
+        submission = (data.get("submissions") or {}).get(reference)
+        if submission is None:
+            raise FlowError("err_not_found", status=404)
+        return data, submission
+
+    def declaration_pdf(submission: dict[str, Any], reference: str) -> bytes:
+        """The declaration PDF, made once: what the resident previews is what is signed."""
+        pdf = submission.get("declaration_pdf")
+        if pdf is None:
+            pdf = build_declaration(submission["values"], reference, font_path=settings["VL_PDF_FONT"])
+            submission["declaration_pdf"] = pdf
+        return pdf
+
+    def login_to_sign(reference: str, max_age: Any = None) -> tuple[str, str]:
+        args: dict[str, Any] = {"prompt": "login", "next": url_for("confirmation", reference=reference)}
+        if isinstance(max_age, int) and max_age >= 0:
+            args["max_age"] = max_age
+        return url_for("login", **args), "btn_login_to_sign"
+
+    def signing_token(data: dict[str, Any], reference: str, mode: str) -> str:
+        """The bearer token for the signing API: the login's access token (signing after
+        login) or, without a login, the service's own token (anonymous signing).
+
+        :raises FlowError: the login is gone or expired, or lacks the ``signing`` scope.
+        """
+        if mode == "login":
+            tok = data.get("token") or {}
+            expires_at = tok.get("expires_at")
+            if not tok.get("access_token") or (isinstance(expires_at, (int, float)) and expires_at < time.time() + 5):
+                raise FlowError("sign_err_login_again", status=401, code="token_expired", action=login_to_sign(reference))
+            scope = tok.get("scope")
+            if isinstance(scope, str) and SIGNING_SCOPE not in scope.split():
+                raise FlowError("sign_err_not_allowed", status=403, code="no_signing_scope")
+            return tok["access_token"]
+        cached = service_tokens.get("signing")
+        if cached and cached["expires_at"] > time.time() + 30:
+            return cached["access_token"]
+        ensure_credentials()
+        meta = metadata()
+        client = client_for("login")
+        try:
+            fresh = service_token(meta["token_endpoint"], client.client_id, client.client_secret, settings["VL_HTTP_TIMEOUT"])
+        except SigningError as exc:
+            raise signing_flow_error(exc, reference, mode)
+        service_tokens["signing"] = fresh
+        return fresh["access_token"]
+
+    def signing_flow_error(exc: SigningError, reference: str, mode: str) -> FlowError:
+        """A bilingual error page for a refused signing request."""
+        code = exc.code
+        detail = exc.message or None
+        if mode == "service" and code == "invalid_token":
+            service_tokens.clear()
+        if code in SIGNING_LOGIN_AGAIN and mode == "login":
+            return FlowError("sign_err_login_again", status=401, code=code, detail=detail,
+                             action=login_to_sign(reference, exc.details.get("max_age")))
+        if code == "unreachable":
+            return FlowError("sign_err_unreachable", status=502, code=code, issuer=settings["VL_ISSUER"])
+        key = signing_error_key(code)
+        if key == "sign_err_failed":
+            return FlowError("sign_err_platform", status=502, code=code, detail=detail)
+        return FlowError(key, status=exc.status if exc.status >= 400 else 403, code=code, detail=detail)
+
+    def pending_expired(signing: dict[str, Any]) -> bool:
+        epoch = hk_time(signing.get("expires_at"))[1]
+        return epoch is not None and epoch < time.time()
+
+    def apply_result(signing: dict[str, Any], submission: dict[str, Any], result: dict[str, Any]) -> None:
+        status = result.get("status")
+        if status == "signed":
+            try:
+                submission["signed_pdf"] = signed_document(result, submission["declaration_pdf"])
+            except SigningError as exc:
+                signing.update(status="error", error=exc.code)
+                return
+            signer = result.get("signer") or {}
+            signing.update(status="signed", signed_at=result.get("signed_at"),
+                           signer_name=str(signer.get("name") or ""), serial=str(signer.get("serial") or ""))
+        elif status in ("declined", "expired", "failed"):
+            signing.update(status=status, error=(result.get("error") or "signing_failed") if status == "failed" else None)
+
+    def refresh_signing(data: dict[str, Any], submission: dict[str, Any], reference: str) -> dict[str, Any] | None:
+        """Ask the platform for a pending request's result (at most once per poll interval)."""
+        signing = submission.get("signing")
+        if not signing or signing["status"] != "pending":
+            return signing
+        now = time.time()
+        if now - signing.get("checked_at", 0) < settings["VL_SIGNING_POLL_SECONDS"] * 0.75:
+            return signing
+        signing["checked_at"] = now
+        try:
+            result = signing_api.get(signing_token(data, reference, signing["mode"]), signing["id"])
+        except FlowError as exc:  # the login's token has expired: the result cannot be fetched
+            signing.update(status="error", error=exc.code or "token_expired")
+            return signing
+        except SigningError as exc:
+            if exc.code in ("unreachable", "bad_response") or exc.status >= 500:
+                signing["problem"] = exc.code  # transient: keep asking
+            else:
+                if signing["mode"] == "service" and exc.code == "invalid_token":
+                    service_tokens.clear()
+                signing.update(status="error", error=exc.code)
+            return signing
+        signing["problem"] = None
+        apply_result(signing, submission, result)
+        return signing
+
+    @app.get("/declaration/<reference>.pdf")
+    def declaration(reference: str):
+        """The declaration to sign (not signed), to read before signing."""
+        _data, submission = submission_for(reference)
+        response = Response(declaration_pdf(submission, reference), mimetype="application/pdf")
+        response.headers["Content-Disposition"] = f'inline; filename="{file_name(reference)}"'
+        return response
+
+    @app.post("/sign/<reference>")
+    def sign_start(reference: str):
+        """Generate the declaration and ask tungban for the resident's signature."""
+        check_csrf()
+        data, submission = submission_for(reference)
+        current = submission.get("signing")
+        if current and (current["status"] == "signed" or (current["status"] == "pending" and not pending_expired(current))):
+            return redirect(url_for("sign_page", reference=reference), code=303)
+        mode = "login" if data.get("mode") == "login" else "service"
+        token = signing_token(data, reference, mode)
+        pdf = declaration_pdf(submission, reference)
+        digest = hashlib.sha256(pdf).hexdigest()
+        try:
+            result = signing_api.create(token, [(file_name(reference), pdf)], reason=SIGNING_REASON.format(reference=reference))
+        except SigningError as exc:
+            raise signing_flow_error(exc, reference, mode)
+        approval_uri = str(result.get("approval_uri") or "")
+        docs = result.get("documents") or [{}]
+        if not approval_uri.startswith(settings["VL_ISSUER"] + "/") or docs[0].get("sha256") != digest:
+            # Never send the resident to another site, nor wait for another document.
+            raise FlowError("sign_err_platform", status=502, code="bad_response")
+        submission.pop("signed_pdf", None)
+        submission["signing"] = {
+            "id": str(result["id"]),
+            "mode": mode,
+            "status": result["status"],
+            "approval_uri": approval_uri,
+            "expires_at": result.get("expires_at"),
+            "document_name": file_name(reference),
+            "sha256": digest,
+            "checked_at": time.time(),
+            "problem": None,
+            "error": None,
+        }
+        return redirect(url_for("sign_page", reference=reference), code=303)
+
+    @app.get("/sign/<reference>")
+    def sign_page(reference: str):
+        """Approve in the app (link / QR code), then the result: signed, or why not."""
+        data, submission = submission_for(reference)
+        signing = refresh_signing(data, submission, reference)
+        if not signing:
+            return redirect(url_for("confirmation", reference=reference))
+        status = signing["status"]
+        context: dict[str, Any] = {"reference": reference, "signing": signing, "status": status, "action": None}
+        if status == "pending":
+            expires_text, expires_epoch = hk_time(signing.get("expires_at"))
+            context.update(
+                heading=both("sign_heading", first=g.lang),
+                qr_svg=qr_svg(signing["approval_uri"], t("sign_qr_title")),
+                expires_text=expires_text,
+                expires_epoch=int(expires_epoch) if expires_epoch else "",
+                digest_groups=digest_groups(signing["sha256"]),
+                poll_ms=int(settings["VL_SIGNING_POLL_SECONDS"] * 1000),
+            )
+        elif status == "signed":
+            signed_text, _epoch = hk_time(signing.get("signed_at"))
+            context.update(
+                heading=both("sign_done_heading", first=g.lang),
+                messages=both("sign_signed_by", first=g.lang, name=signing.get("signer_name") or "?", time=signed_text),
+            )
+        else:
+            key = {"declined": "sign_declined", "expired": "sign_expired"}.get(status) or signing_error_key(signing.get("error"))
+            if key == "sign_err_login_again" and signing["mode"] == "login":
+                context["action"] = login_to_sign(reference)
+            context.update(
+                heading=both("sign_not_signed_heading", first=g.lang),
+                messages=both(key, first=g.lang),
+                # Signing again cannot help until the account itself changes.
+                retry=key not in ("sign_err_plus_required", "sign_err_account_suspended", "sign_err_not_allowed"),
+            )
+        return render_template("sign.html", **context)
+
+    @app.get("/sign/<reference>/status")
+    def sign_status(reference: str):
+        """Polled by the signing page: ``{"status": pending|signed|declined|expired|failed|error}``."""
+        data, submission = submission_for(reference)
+        signing = refresh_signing(data, submission, reference)
+        if not signing:
+            return {"status": "none"}, 404
+        return {"status": signing["status"], "problem": bool(signing.get("problem"))}
+
+    @app.get("/sign/<reference>/signed.pdf")
+    def signed_pdf(reference: str):
+        """Download the signed declaration (kept by this service once signed)."""
+        _data, submission = submission_for(reference)
+        pdf = submission.get("signed_pdf")
+        if not pdf:
+            raise FlowError("err_not_found", status=404)
+        response = Response(pdf, mimetype="application/pdf")
+        response.headers["Content-Disposition"] = f'attachment; filename="declaration-{reference}-signed.pdf"'
+        return response
 
     @app.route("/logout", methods=["GET", "POST"])
     def logout():

@@ -152,6 +152,121 @@ STRINGS: dict[str, dict[str, str]] = {
     "confirm_summary": {"zh-HK": "申請摘要", "en": "Summary"},
     "btn_home": {"zh-HK": "返回首頁", "en": "Back to home page"},
     "btn_new_form": {"zh-HK": "填寫另一份申請", "en": "Fill in another application"},
+    # --- signing the declaration (tungban digital signing, iAM Smart+) ------------
+    "sign_section_title": {"zh-HK": "簽署聲明", "en": "Sign the declaration"},
+    "sign_intro": {
+        "zh-HK": "最後一步：以 tungban 通辦（智方便+）數碼簽署申請聲明。你會在手機上的 tungban 通辦 app 批准簽署。",
+        "en": "Last step: sign the application's declaration digitally with tungban (iAM Smart+). "
+        "You approve the signature in the tungban app on your phone.",
+    },
+    "sign_needs_plus": {
+        "zh-HK": "數碼簽署需要智方便+ 帳戶（在登記處親身登記）。",
+        "en": "Digital signing needs an iAM Smart+ account (registered in person at a registration counter).",
+    },
+    "sign_basic_warning": {
+        "zh-HK": "你以智方便（基本）帳戶登入。數碼簽署需要智方便+：請先到登記處升級帳戶。",
+        "en": "You logged in with an iAM Smart (basic) account. Signing needs iAM Smart+: "
+        "upgrade your account at a registration counter first.",
+    },
+    "sign_anonymous_note": {
+        "zh-HK": "你未有登入：在 app 批准的人會以自己的名義簽署。",
+        "en": "You are not logged in: whoever approves in the app signs in their own name.",
+    },
+    "sign_preview": {"zh-HK": "查看聲明（PDF）", "en": "View the declaration (PDF)"},
+    "btn_sign": {"zh-HK": "簽署聲明", "en": "Sign the declaration"},
+    "sign_heading": {
+        "zh-HK": "請在 tungban 通辦 app 批准簽署",
+        "en": "Approve the signature in your tungban app",
+    },
+    "sign_steps_scan": {
+        "zh-HK": "在電腦上：用手機上的 tungban 通辦 app 掃描此二維碼。在手機上：按「開啟 app」。",
+        "en": "On a computer: scan this QR code with the tungban app on your phone. "
+        "On your phone: press \u201cOpen the app\u201d.",
+    },
+    "sign_steps_check": {
+        "zh-HK": "在 app 核對文件名稱及 SHA-256 雜湊值與下面相同，然後以指紋、面容或螢幕鎖批准。",
+        "en": "In the app, check that the document name and SHA-256 digest are the same as below, "
+        "then approve with your fingerprint, face or screen lock.",
+    },
+    "sign_qr_title": {"zh-HK": "以 tungban 通辦 app 掃描的二維碼", "en": "QR code to scan with the tungban app"},
+    "btn_open_app": {"zh-HK": "開啟 app", "en": "Open the app"},
+    "sign_document": {"zh-HK": "文件", "en": "Document"},
+    "sign_digest": {"zh-HK": "SHA-256 雜湊值", "en": "SHA-256 digest"},
+    "sign_waiting": {"zh-HK": "正在等待你在 app 批准……", "en": "Waiting for your approval in the app…"},
+    "sign_expires": {"zh-HK": "此要求於 {time} 失效。", "en": "This request expires at {time}."},
+    "sign_time_left": {"zh-HK": "剩餘時間：{time}", "en": "Time left: {time}"},
+    "sign_problem": {
+        "zh-HK": "暫時未能向 tungban 通辦查詢結果，會繼續嘗試。",
+        "en": "Could not check the result with tungban just now; still trying.",
+    },
+    "btn_check_status": {"zh-HK": "我已批准，查看結果", "en": "I have approved: check now"},
+    "sign_done_heading": {"zh-HK": "聲明已簽署", "en": "Declaration signed"},
+    "sign_signed_by": {"zh-HK": "已由 {name} 於 {time} 簽署", "en": "Signed by {name} at {time}"},
+    "sign_certificate": {"zh-HK": "簽署證書序號", "en": "Signing certificate serial number"},
+    "btn_download_signed": {
+        "zh-HK": "下載已簽署的聲明（PDF）",
+        "en": "Download the signed declaration (PDF)",
+    },
+    "sign_not_signed_heading": {"zh-HK": "聲明未有簽署", "en": "The declaration is not signed"},
+    "sign_declined": {
+        "zh-HK": "你已在 app 拒絕簽署。聲明簽署後，申請才算完成。",
+        "en": "You declined to sign in the app. Your application is complete only once the declaration is signed.",
+    },
+    "sign_expired": {
+        "zh-HK": "簽署要求已逾時（要求有效 2 分鐘），聲明未有簽署。請再試一次。",
+        "en": "The signing request expired (requests last 2 minutes) and nothing was signed. Please try again.",
+    },
+    "sign_err_plus_required": {
+        "zh-HK": "數碼簽署需要智方便+。你的 tungban 通辦帳戶是智方便（基本）帳戶：請攜同香港身份證到登記處"
+        "親身升級至智方便+，然後再簽署。",
+        "en": "Signing needs iAM Smart+. Your tungban account is iAM Smart (basic): upgrade it to "
+        "iAM Smart+ in person at a registration counter with your HKID card, then sign again.",
+    },
+    "sign_err_certificate_revoked": {
+        "zh-HK": "你的簽署證書已被撤銷。請重新綁定 tungban 通辦 app 以取得新證書，然後再試一次。",
+        "en": "Your signing certificate has been revoked. Bind the tungban app again to get a new one, "
+        "then try again.",
+    },
+    "sign_err_no_device": {
+        "zh-HK": "你的帳戶未有綁定 tungban 通辦 app。請先綁定，然後再試一次。",
+        "en": "Your account has no tungban app bound. Bind the app first, then try again.",
+    },
+    "sign_err_account_suspended": {
+        "zh-HK": "你的 tungban 通辦帳戶已被暫停，未能簽署。",
+        "en": "Your tungban account is suspended, so it cannot sign.",
+    },
+    "sign_err_not_allowed": {
+        "zh-HK": "本服務未獲 tungban 通辦授權要求數碼簽署。",
+        "en": "This service is not authorised by tungban to request signatures.",
+    },
+    "sign_err_login_again": {
+        "zh-HK": "你的登入已逾時，或對簽署而言太舊。請重新登入，然後再簽署。",
+        "en": "Your login has expired or is too old for signing. Log in again, then sign.",
+    },
+    "sign_err_unreachable": {
+        "zh-HK": "未能連接 tungban 通辦的簽署服務（{issuer}）。請稍後再試。",
+        "en": "Cannot reach tungban's signing service at {issuer}. Please try again later.",
+    },
+    "sign_err_platform": {
+        "zh-HK": "tungban 通辦未能處理簽署要求。",
+        "en": "tungban could not handle the signing request.",
+    },
+    "sign_err_failed": {
+        "zh-HK": "tungban 通辦未能簽署聲明。請再試一次。",
+        "en": "tungban could not sign the declaration. Please try again.",
+    },
+    "sign_err_document_mismatch": {
+        "zh-HK": "tungban 通辦傳回的已簽署文件與本服務送出的聲明不符，因此不獲接受。",
+        "en": "The signed document from tungban does not match the declaration this service sent, "
+        "so it was not accepted.",
+    },
+    "sign_err_result_missing": {
+        "zh-HK": "已簽署的文件已不再提供。請再簽署一次。",
+        "en": "The signed document is no longer available. Please sign again.",
+    },
+    "btn_sign_again": {"zh-HK": "再次簽署", "en": "Sign again"},
+    "btn_login_to_sign": {"zh-HK": "重新登入以簽署", "en": "Log in again to sign"},
+    "btn_back_to_application": {"zh-HK": "返回申請", "en": "Back to the application"},
     # --- errors -----------------------------------------------------------------
     "error_heading": {"zh-HK": "未能完成要求", "en": "We could not complete your request"},
     "error_code_label": {"zh-HK": "錯誤代碼", "en": "Error code"},

@@ -1,11 +1,17 @@
-"""A fake OpenID Provider for the vehicle-licence demo tests (no network, no Django)."""
+"""A fake OpenID Provider for the vehicle-licence demo tests (no network, no Django).
+
+It also plays tungban's signing API (``/api/v1/signing/requests``) and the
+``client_credentials`` grant, just enough for the "sign the declaration" step.
+"""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import json
+import re
 import time
+import uuid
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -101,6 +107,19 @@ class FakeOP:
         self.nonce_override: str | None = None
         self.id_token_sub: str | None = None
         self.reachable = True
+        # -- signing ---------------------------------------------------------------
+        #: Open signing requests by id: {"status", "documents": [{"name","sha256","content"}], ...}.
+        self.signing: dict[str, dict] = {}
+        #: The service's own tokens (client_credentials) and the scope they get.
+        self.service_tokens: dict[str, str] = {}
+        self.client_credentials_scope = "signing"
+        #: ``(status, error, message, details)`` to refuse the next signing requests with.
+        self.sign_refusal: tuple | None = None
+        #: Return a signed PDF that is not an update of the submitted one.
+        self.sign_tamper = False
+        self.signer = {"name": "CHAN Tai Man 陳大文", "certificate": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", "serial": "5ca1ab1e"}
+        self.signed_at = "2025-01-02T03:04:05.123456Z"
+        self.approval_base = f"{ISSUER}/app/approve/"
 
     # -- the browser side ------------------------------------------------------
     def authorize(self, location: str) -> str:
@@ -124,6 +143,11 @@ class FakeOP:
             return _response(request, 200, {"keys": [self.key.as_dict(private=False)]})
         if path == "/oidc/token":
             return self._token(request)
+        if path == "/api/v1/signing/requests" and request.method == "POST":
+            return self._sign_create(request)
+        match = re.fullmatch(r"/api/v1/signing/requests/([^/]+)", path)
+        if match and request.method == "GET":
+            return self._sign_get(request, match.group(1))
         if path in ("/oidc/userinfo", "/oidc/formdata"):
             auth = request.headers.get("Authorization", "")
             grant = self.tokens.get(auth.removeprefix("Bearer "))
@@ -142,6 +166,11 @@ class FakeOP:
         expected = "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
         if basic != expected:
             return _response(request, 401, {"error": "invalid_client"})
+        if form.get("grant_type") == "client_credentials":
+            access_token = f"svc-{len(self.service_tokens)}"
+            scope = " ".join(s for s in form.get("scope", "").split() if s in self.client_credentials_scope.split())
+            self.service_tokens[access_token] = scope
+            return _response(request, 200, {"access_token": access_token, "token_type": "Bearer", "expires_in": 600, "scope": scope})
         auth = self.codes.pop(form.get("code", ""), None)
         if auth is None:
             return _response(request, 400, {"error": "invalid_grant"})
@@ -173,6 +202,81 @@ class FakeOP:
             token["id_token"] = jwt.encode({"alg": self.alg, "kid": self.key.kid}, claims, self.key)
         return _response(request, 200, token)
 
+    # -- the signing API ---------------------------------------------------------
+    def _bearer_scope(self, request) -> tuple[str, str] | None:
+        """``(token, scope)`` of the request's bearer token, or None."""
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if token in self.tokens:
+            return token, self.tokens[token]["scope"]
+        if token in self.service_tokens:
+            return token, self.service_tokens[token]
+        return None
+
+    def _sign_auth(self, request):
+        found = self._bearer_scope(request)
+        if found is None:
+            return None, _response(request, 401, {"error": "invalid_token", "message": "The access token is not valid."})
+        if "signing" not in found[1].split():
+            return None, _response(request, 403, {"error": "insufficient_scope", "message": "The token lacks the signing scope."})
+        return found[0], None
+
+    def _sign_create(self, request):
+        token, error = self._sign_auth(request)
+        if error is not None:
+            return error
+        if self.sign_refusal:
+            status, code, message, *details = self.sign_refusal
+            body = {"error": code, "message": message, "field": None}
+            if details and details[0]:
+                body["details"] = details[0]
+            return _response(request, status, body)
+        payload = json.loads(request.body)
+        docs = []
+        for item in payload["documents"]:
+            content = base64.b64decode(item["pdf"], validate=True)
+            assert content.startswith(b"%PDF-"), "the service must send a PDF"
+            docs.append({"name": item["name"], "sha256": hashlib.sha256(content).hexdigest(), "content": content})
+        rid = str(uuid.uuid4())
+        self.signing[rid] = {"status": "pending", "error": None, "documents": docs, "reason": payload.get("reason", ""), "token": token}
+        return _response(request, 201, self._sign_result(rid))
+
+    def _sign_get(self, request, rid):
+        token, error = self._sign_auth(request)
+        if error is not None:
+            return error
+        if rid not in self.signing:
+            return _response(request, 404, {"error": "no_signing_request", "message": "This signing request does not exist."})
+        return _response(request, 200, self._sign_result(rid))
+
+    def _sign_result(self, rid):
+        req = self.signing[rid]
+        signed = req["status"] == "signed"
+        documents = []
+        for i, doc in enumerate(req["documents"]):
+            signed_pdf = None
+            if signed:
+                base = b"%PDF-1.7 something else\n" if self.sign_tamper else doc["content"]
+                signed_pdf = base64.b64encode(base + b"\n% fake incremental update with a signature\n%%EOF\n").decode()
+            documents.append({"index": i, "name": doc["name"], "sha256": doc["sha256"], "signature": None, "signed_pdf": signed_pdf})
+        return {
+            "id": rid,
+            "status": req["status"],
+            "format": "pades",
+            "approval_uri": self.approval_base + rid,
+            "expires_at": "2099-01-01T00:00:00Z" if req["status"] == "pending" else "2025-01-02T03:05:00Z",
+            "signed_at": self.signed_at if signed else None,
+            "error": req["error"],
+            "signer": dict(self.signer) if signed else None,
+            "documents": documents,
+        }
+
+    def answer(self, rid=None, status="signed", error=None):
+        """The resident answers in the app: ``signed`` | ``declined`` | ``expired`` |
+        ``failed`` (with ``error``, e.g. ``plus_required``). Default: the latest request."""
+        rid = rid or list(self.signing)[-1]
+        self.signing[rid].update(status=status, error=error if status == "failed" else None)
+        return rid
+
 
 def make_app(**config):
     """Create a test app with the fake OP's metadata (no discovery fetch) by default."""
@@ -187,3 +291,4 @@ def make_app(**config):
     }
     settings.update(config)
     return create_app(settings)
+

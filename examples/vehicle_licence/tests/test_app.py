@@ -287,8 +287,9 @@ class TestLoginRequest:
         assert params["response_type"] == "code"
         assert params["client_id"] == CLIENT_ID
         assert params["redirect_uri"] == REDIRECT_URI
+        # ``signing``: the login's access token may ask the resident to sign the declaration.
         assert params["scope"].split() == [
-            "openid", "profile", "hkid", "address", "phone", "email", "billing_address"
+            "openid", "profile", "hkid", "address", "phone", "email", "billing_address", "signing"
         ]
         assert params["code_challenge_method"] == "S256"
         assert re.fullmatch(r"[A-Za-z0-9_-]{43}", params["code_challenge"])

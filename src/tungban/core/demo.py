@@ -17,6 +17,7 @@ from django.db import transaction
 from tungban.identity.models import PopulationRecord, Resident
 from tungban.identity import services as identity
 from tungban.oidc import services as oidc
+from tungban.oidc.models import EME_SCOPES, SIGNING_SCOPE
 from tungban.wallet import services as wallet
 
 POPULATION = [
@@ -35,6 +36,8 @@ SAMPLE_SERVICE = {
     "name_zh": "運輸署 — 車輛牌照續期（示範）",
 }
 SAMPLE_SERVICE_URL = "http://127.0.0.1:8100"
+#: The sample service fills its form from e-ME and has the declaration signed (iAM Smart+).
+SAMPLE_SERVICE_SCOPES = [*EME_SCOPES, SIGNING_SCOPE]
 
 
 def _valid_population():
@@ -69,7 +72,8 @@ def seed(var_dir=None, service_url: str = SAMPLE_SERVICE_URL) -> dict:
         )
         out["residents"].append({"hkid": resident.hkid_display, "name": f"{resident.name_en} {resident.name_zh}", "activation_code": wallet.issue_activation_code(resident, officer)})
     client, secret = oidc.register_client(
-        **SAMPLE_SERVICE, redirect_uris=[f"{service_url}/callback"], post_logout_redirect_uris=[f"{service_url}/"]
+        **SAMPLE_SERVICE, redirect_uris=[f"{service_url}/callback"], post_logout_redirect_uris=[f"{service_url}/"],
+        allowed_scopes=SAMPLE_SERVICE_SCOPES,
     )
     out["client"] = {"client_id": client.client_id, "client_secret": secret}
     (var_dir / "demo-clients.json").write_text(json.dumps({"client_id": client.client_id, "client_secret": secret}))

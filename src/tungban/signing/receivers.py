@@ -4,7 +4,7 @@ from django.db import transaction
 from django.dispatch import receiver
 
 from tungban.wallet.models import RequestKind, RequestStatus
-from tungban.wallet.signals import approval_decided, device_unbound
+from tungban.wallet.signals import approval_decided, approval_failed, device_unbound
 
 from . import services
 from .models import SigningRequest
@@ -16,8 +16,18 @@ def _on_decision(sender, request, **kwargs):
         return
     if request.status == RequestStatus.APPROVED:
         services.sign_approved(request)
-    # Tell the service after the decision is committed (also for declines and failures).
-    transaction.on_commit(lambda: services.notify(SigningRequest.objects.select_related("client", "approval").get(approval=request)))
+    _notify_after_commit(request)
+
+
+@receiver(approval_failed)
+def _on_failure(sender, request, **kwargs):
+    if request.kind == RequestKind.SIGN:
+        _notify_after_commit(request)
+
+
+def _notify_after_commit(approval) -> None:
+    """Tell the service once the decision is committed: signed, declined or failed."""
+    transaction.on_commit(lambda: services.notify(SigningRequest.objects.select_related("client", "approval").get(approval=approval)))
 
 
 @receiver(device_unbound)

@@ -118,6 +118,7 @@ class RequestOut(Schema):
     requester: RequesterOut
     claims: list[ClaimOut]
     documents: list[DocumentOut] = []
+    reason: str = ""
     nonce: str
     expires_at: str
     webauthn: dict | None = None

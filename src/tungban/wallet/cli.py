@@ -192,6 +192,8 @@ def _print(args, data) -> None:
         print(f"{data['requester']['name_zh']} / {data['requester']['name_en']} asks to {data['kind']} (until {data['expires_at']}):")
         for c in data["claims"]:
             print(f"  [{'required' if c['essential'] else 'optional'}] {c['name']}: {c['value']}")
+        if data.get("reason"):
+            print(f"  reason: {data['reason']}")
         for d in data.get("documents", []):
             print(f"  sign: {d['name']}  SHA-256 {d['sha256']}")
     elif args.cmd == "history":

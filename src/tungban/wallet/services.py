@@ -368,6 +368,7 @@ def request_details(req: ApprovalRequest, device: Device) -> dict:
             for c in req.requested_claims
         ],
         "documents": [{"name": d["name"], "sha256": d["sha256"]} for d in req.context.get("documents", [])],
+        "reason": req.context.get("reason", ""),
         "nonce": req.nonce,
         "expires_at": req.expires_at.isoformat(),
         "webauthn": None,
@@ -465,6 +466,7 @@ def decide(request_id, device: Device, signature: str, webauthn_assertion: dict 
             req.status = RequestStatus.FAILED
             req.failure_code = exc.code
             req.save(update_fields=["status", "failure_code"])
+            signals.approval_failed.send(sender=ApprovalRequest, request=req)
     if failure is not None:
         raise failure  # recorded as failed; the app shows why
     return req

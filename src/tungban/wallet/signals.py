@@ -5,6 +5,9 @@
     recorded. A receiver that
     raises :class:`~tungban.core.errors.DomainError` turns the approval into ``failed``
     (with ``failure_code``) and the app sees the error; anything else it wrote rolls back.
+``approval_failed(sender=ApprovalRequest, request=req)``
+    Sent inside the decision's transaction after a receiver of ``approval_decided`` refused
+    an approval and it was recorded as ``failed`` (e.g. to tell the requester).
 ``device_unbound(sender=Device, device=device, reason=str)``
     Sent inside the unbinding transaction (lost phone, officer action, suspension).
 """
@@ -12,4 +15,5 @@
 from django.dispatch import Signal
 
 approval_decided = Signal()
+approval_failed = Signal()
 device_unbound = Signal()

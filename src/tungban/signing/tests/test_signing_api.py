@@ -260,6 +260,25 @@ def test_callback_tells_the_service_when_signed(issuer, signer_app, db):
         server.shutdown()
 
 
+def test_callback_also_reports_a_failed_approval(issuer, officer, tmp_path, db):
+    resident = make_resident(officer)
+    Resident.objects.filter(pk=resident.pk).update(tier="basic")
+    app = bind_cli(issuer, resident, tmp_path / "basic")
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        callback = f"http://127.0.0.1:{server.server_port}/signed"
+        client, secret = make_client("cb-fail", "https://cbf.example/cb", allowed_scopes=SIGNING_SCOPES, signing_callback_uri=callback)
+        created = post(issuer, client_token(issuer, client.client_id, secret), {"documents": [digest_doc()], "reason": "Tenancy"}).json()
+        assert app.show(created["approval_uri"], PIN)["reason"] == "Tenancy"
+        _Recorder.received.clear()
+        with pytest.raises(Exception):
+            app.decide(created["approval_uri"], PIN, "approve")
+        assert _Recorder.received == [{"id": created["id"], "status": "failed"}]
+    finally:
+        server.shutdown()
+
+
 def test_unbinding_revokes_the_certificate_and_a_new_phone_gets_a_new_one(issuer, signer_app, anon_token, tmp_path):
     resident, app = signer_app
     first = post(issuer, anon_token, {"documents": [digest_doc()]}).json()

@@ -4,7 +4,9 @@
  *  - device key: ECDSA P-256 made by WebCrypto, NOT extractable; the CryptoKeyPair object is
  *    kept in IndexedDB (structured clone keeps the private key unreadable by script);
  *  - binding proof, decisions and API-call proofs are JWS compact, ES256;
- *  - a passkey (WebAuthn) confirms the binding and every decision (user verification).
+ *  - a passkey (WebAuthn) confirms the binding and every decision (user verification);
+ *  - a signing request (kind "sign") lists documents by name and SHA-256; the signed decision
+ *    then also carries "documents": the digests in order (what the resident signs).
  * Plain modern JavaScript, no build step.
  */
 (function () {
@@ -97,6 +99,7 @@
   }
 
   const state = { device: null, request: null, timer: null, pendingBinding: null, homeLoadedAt: 0 };
+  let approveLabel = ""; // the Approve button's own (translated) text; signing requests relabel it
 
   async function api(method, path, { body, device } = {}) {
     const headers = { Accept: "application/json", "Accept-Language": document.documentElement.lang || "zh-Hant-HK" };
@@ -488,6 +491,45 @@
     state.timer = setInterval(tick, 1000);
   }
 
+  /** A SHA-256 digest (hex) in groups of 8 characters that wrap only between groups. */
+  function digestNode(hex) {
+    const text = String(hex || "").toLowerCase();
+    const node = el("code", { class: "digest", translate: "no" });
+    for (let i = 0; i < text.length; i += 8) {
+      if (i) node.append(el("wbr"));
+      node.append(el("span", { text: text.slice(i, i + 8) }));
+    }
+    return node;
+  }
+
+  function renderDocuments(req) {
+    const docs = Array.isArray(req.documents) ? req.documents : [];
+    const signing = req.kind === "sign";
+    $("sign-details").hidden = !signing;
+    $("claims-set").hidden = signing && req.claims.length === 0;
+    $("claims-hint").hidden = signing;
+    $("approve-button").textContent = signing ? T.approve_sign : approveLabel;
+    if (!signing) {
+      $("documents").replaceChildren();
+      return;
+    }
+    $("documents").replaceChildren(...docs.map((d, i) => {
+      const id = "document-" + i;
+      return el("li", { class: "document", id },
+        el("p", { class: "document-name" },
+          docs.length > 1 ? el("span", { class: "document-number", text: (i + 1) + "." }) : null,
+          el("span", { text: d.name })),
+        el("p", { class: "digest-label", id: id + "-label", text: T.digest_label }),
+        digestNode(d.sha256));
+    }));
+    $("sign-reason").hidden = !req.reason;
+    $("sign-reason").textContent = req.reason ? fmt(T.sign_reason, { reason: req.reason }) : "";
+    const resident = (state.device && state.device.resident) || {};
+    const name = [resident.name_en, resident.name_zh].filter(Boolean).join(" ");
+    $("sign-signer").textContent = name ? fmt(T.sign_as, { name }) : "";
+    $("sign-needs-plus").hidden = !resident.tier || resident.tier === "plus";
+  }
+
   function renderRequest(req) {
     const r = req.requester;
     $("request-service").textContent = serviceName(r.name_en, r.name_zh);
@@ -509,6 +551,7 @@
           el("span", { class: "badge" + (c.essential ? " required" : ""), text: c.essential ? T.required : T.optional }),
           el("span", { class: "claim-value" + (value ? "" : " empty"), id: id + "-value", text: value || T.empty_value })));
     }));
+    renderDocuments(req);
   }
 
   async function showApproval(id) {
@@ -523,18 +566,30 @@
     startTimer(req.expires_at);
   }
 
-  function showResult(status) {
+  /** The final screen. ``detail``: the platform's message when signing failed. */
+  function showResult(status, detail) {
     stopTimer();
     const req = state.request;
     const service = req ? serviceName(req.requester.name_en, req.requester.name_zh) : "";
+    const signing = !!req && req.kind === "sign";
     let title;
     let message;
-    if (status === "approved") { title = T.approved_title; message = fmt(T.approved_message, { service }); }
-    else if (status === "declined") { title = T.declined_title; message = fmt(T.declined_message, { service }); }
-    else if (status === "expired") { title = T.expired_title; message = T.expired_message; }
-    else { title = T.answered_title; message = T.answered_message; }
+    if (status === "approved") {
+      title = signing ? T.sign_approved_title : T.approved_title;
+      message = fmt(signing ? T.sign_approved_message : T.approved_message, { service });
+    } else if (status === "declined") {
+      title = T.declined_title;
+      message = fmt(signing ? T.sign_declined_message : T.declined_message, { service });
+    } else if (status === "expired") {
+      title = T.expired_title;
+      message = signing ? T.sign_expired_message : T.expired_message;
+    } else if (status === "failed") {
+      // Approved, but the platform could not sign (e.g. plus_required, certificate_revoked).
+      title = T.sign_failed_title;
+      message = detail || T.sign_failed_message;
+    } else { title = T.answered_title; message = T.answered_message; }
     $("result").dataset.status = status;
-    $("result-icon").textContent = status === "approved" ? "✓" : status === "declined" ? "✕" : "!";
+    $("result-icon").textContent = status === "approved" ? "✓" : status === "declined" || status === "failed" ? "✕" : "!";
     $("result-heading").textContent = title;
     $("result-message").textContent = message;
     // Opened from the service's page on this phone ("Open the app"): offer to go back to it.
@@ -552,17 +607,25 @@
         : [];
       // User verification first: the passkey's challenge is the request's nonce.
       const assertion = req.webauthn ? credentialJson(await getAssertion(req.webauthn)) : null;
-      const signature = await signJws(
-        { alg: "ES256", kid: state.device.deviceId },
-        { request_id: req.id, requester: req.requester.id, nonce: req.nonce, decision, claims },
-        state.device.keyPair.privateKey,
-      );
+      const payload = { request_id: req.id, requester: req.requester.id, nonce: req.nonce, decision, claims };
+      if (Array.isArray(req.documents) && req.documents.length) {
+        // A signing decision covers exactly these documents: their SHA-256 digests, in order.
+        payload.documents = req.documents.map((d) => d.sha256);
+      }
+      const signature = await signJws({ alg: "ES256", kid: state.device.deviceId }, payload, state.device.keyPair.privateKey);
       try {
         const out = await api("POST", "/requests/" + encodeURIComponent(req.id) + "/decision", { device: state.device, body: { signature, webauthn: assertion } });
         showResult(out.status);
       } catch (err) {
         if (err.code === "request_expired") { showResult("expired"); return; }
         if (err.code === "request_already_decided") { showResult("answered"); return; }
+        if (req.kind === "sign" && decision === "approve" && err.status >= 400 && err.status !== 401) {
+          // The approval was recorded but signing was refused (plus_required,
+          // certificate_revoked, ...): the request is now "failed" and cannot be retried.
+          let now = null;
+          try { now = await api("GET", "/requests/" + encodeURIComponent(req.id), { device: state.device }); } catch (e) { now = null; }
+          if (now && now.status === "failed") { showResult("failed", err.message); return; }
+        }
         throw err;
       }
     });
@@ -603,6 +666,7 @@
   }
 
   async function start() {
+    approveLabel = $("approve-button").textContent;
     $("bind-form").addEventListener("submit", onBind);
     $("register-form").addEventListener("submit", onRegister);
     $("profile-form").addEventListener("submit", onSaveProfile);
