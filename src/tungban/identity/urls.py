@@ -8,5 +8,10 @@ urlpatterns = [
     path("", views.staff_home, name="staff-home"),
     path("residents/new", views.register, name="register"),
     path("residents/<uuid:public_id>", views.resident_detail, name="resident"),
+    path(
+        "residents/<uuid:public_id>/signing-certificates/<slug:serial>/revoke",
+        views.revoke_signing_certificate,
+        name="revoke-signing-certificate",
+    ),
     path("residents/<uuid:public_id>/<slug:action>", views.resident_action, name="resident-action"),
 ]

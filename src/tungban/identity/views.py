@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import segno
 from django.conf import settings
+from django import forms
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tungban.core.errors import DomainError
@@ -65,6 +69,44 @@ def register(request):
     return render(request, "identity/register.html", {"form": form})
 
 
+#: RFC 5280 §5.3.1 reasons (names as in ``tungban.signing.ca.REASONS``) as officers read them.
+REVOCATION_REASON_LABELS = {
+    "key_compromise": gettext_lazy("Key compromise (the phone or key may be in someone else's hands)"),
+    "privilege_withdrawn": gettext_lazy("Privilege withdrawn (the resident may no longer sign)"),
+    "unspecified": gettext_lazy("Unspecified"),
+    "cessation_of_operation": gettext_lazy("Cessation of operation (device unbound)"),
+    "superseded": gettext_lazy("Superseded"),
+}
+#: The reasons an officer may choose when revoking by hand.
+OFFICER_REVOCATION_REASONS = ["key_compromise", "privilege_withdrawn", "unspecified"]
+CERTIFICATE_STATUS_LABELS = {"active": gettext_lazy("Valid"), "revoked": gettext_lazy("Revoked")}
+KEYSTORE_LABELS = {"pkcs11": "PKCS#11", "software": gettext_lazy("Software (encrypted at rest)")}
+
+
+class RevokeCertificateForm(forms.Form):
+    reason = forms.ChoiceField(
+        label=gettext_lazy("Revocation reason"),
+        choices=[(r, REVOCATION_REASON_LABELS[r]) for r in OFFICER_REVOCATION_REASONS],
+    )
+    confirm = forms.BooleanField(label=gettext_lazy("I confirm: revoke this certificate permanently"))
+
+
+def _signing_certificates(resident) -> list[dict]:
+    from tungban.signing import services as signing
+
+    rows = []
+    for credential in signing.credentials_of(resident):
+        summary = signing.credential_summary(credential)
+        summary.update(
+            status_label=CERTIFICATE_STATUS_LABELS.get(summary["status"], summary["status"]),
+            reason_label=REVOCATION_REASON_LABELS.get(summary["revocation_reason"], summary["revocation_reason"]),
+            keystore_label=KEYSTORE_LABELS.get(summary["keystore"], summary["keystore"]),
+            is_active=summary["status"] == "active",
+        )
+        rows.append(summary)
+    return rows
+
+
 @staff_member_required
 def resident_detail(request, public_id):
     resident = get_object_or_404(Resident, public_id=public_id)
@@ -73,7 +115,35 @@ def resident_detail(request, public_id):
         "device": wallet.active_device(resident),
         "events": resident.audit_events.all()[:20],
         "status_form": StatusForm(),
+        "signing_certificates": _signing_certificates(resident),
+        "revocation_reasons": [(r, REVOCATION_REASON_LABELS[r]) for r in OFFICER_REVOCATION_REASONS],
     })
+
+
+@staff_member_required
+@require_POST
+def revoke_signing_certificate(request, public_id, serial):
+    """Revoke one of the resident's signing certificates (iAM Smart+): its key is destroyed
+    and its serial goes on the signing CA's CRL. Needs a reason and an explicit confirmation."""
+    from tungban.signing import services as signing
+
+    resident = get_object_or_404(Resident, public_id=public_id)
+    credential = next((c for c in signing.credentials_of(resident) if c.serial == serial), None)
+    if credential is None:
+        raise Http404
+    form = RevokeCertificateForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Nothing was revoked: choose a reason and tick the confirmation."))
+    elif credential.status != "active":
+        messages.info(request, _("This signing certificate was already revoked."))
+    else:
+        try:
+            signing.revoke(credential, reason=form.cleaned_data["reason"], actor=request.user)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Signing certificate %(serial)s is revoked and will be listed on the CRL.") % {"serial": serial})
+    return redirect(reverse("identity:resident", kwargs={"public_id": resident.public_id}) + "#signing-certificates")
 
 
 @staff_member_required

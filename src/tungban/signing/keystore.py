@@ -243,10 +243,13 @@ def _open_keystore():
             log.warning("PKCS#11 keystore unusable (%s)", exc)
     elif choice == "pkcs11":
         raise DomainError("keystore_unavailable", f"PKCS#11 module not found: {module}", status=503)
-    log.warning(
-        "PKCS#11 is unavailable: signing keys use the SOFTWARE keystore (encrypted at rest in the "
-        "database). Install softhsm2 or configure an HSM (TUNGBAN_PKCS11_MODULE) for production."
-    )
+    if choice == "software":
+        log.warning("TUNGBAN_KEYSTORE=software: signing keys use the SOFTWARE keystore (encrypted at rest in the database).")
+    else:
+        log.warning(
+            "PKCS#11 is unavailable: signing keys use the SOFTWARE keystore (encrypted at rest in the "
+            "database). Install softhsm2 or configure an HSM (TUNGBAN_PKCS11_MODULE) for production."
+        )
     return SoftwareKeyStore()
 
 

@@ -66,36 +66,52 @@ def check_pdf(data: bytes, field: str = "pdf"):
 
 def stamp_pdf(signer_name: str, signed_at: dt.datetime) -> bytes:
     """A one-page PDF the size of the stamp: who signed and when, in Chinese and English."""
+    when = signed_at.astimezone(HKT).strftime("%Y-%m-%d %H:%M:%S HKT")
+    lines = (
+        "數碼簽署 Digitally signed",
+        f"簽署人 Signer: {signer_name}",
+        f"時間 Time: {when}",
+        "智方便+ iAM Smart+ · tungban",
+    )
+    return _render_stamp(lines, stamp_font())
+
+
+def _render_stamp(lines: tuple[str, ...], font: str) -> bytes:
+    """Draw the stamp with fpdf2. Parsing the CJK font dominates (see ``bench/signing.py``),
+    so a bulk request draws its stamp once (:func:`sign_pdf`'s ``stamp``)."""
     from fpdf import FPDF
 
+    text = "\n".join(lines)
+    # Measure only the stamp's characters: for a CJK font fpdf2 otherwise computes widths
+    # and glyph ids for the whole cmap (tens of thousands of characters) on every add_font.
+    used = sorted({ord(c) for c in text if c != "\n"})
     width, height = STAMP_SIZE
     doc = FPDF(unit="pt", format=(width, height))
     doc.set_auto_page_break(False)
     doc.set_margin(0)
     doc.add_page()
-    font = stamp_font()
-    doc.add_font("stamp", fname=font, collection_font_number=0) if font.endswith(".ttc") else doc.add_font("stamp", fname=font)
+    if font.endswith(".ttc"):
+        doc.add_font("stamp", fname=font, collection_font_number=0, unicode_range=used)
+    else:
+        doc.add_font("stamp", fname=font, unicode_range=used)
     doc.set_draw_color(0, 84, 147)
     doc.set_line_width(1)
     doc.rect(0.5, 0.5, width - 1, height - 1)
     doc.set_text_color(0, 0, 0)
     doc.set_font("stamp", size=7.5)
     doc.set_xy(6, 5)
-    when = signed_at.astimezone(HKT).strftime("%Y-%m-%d %H:%M:%S HKT")
-    lines = [
-        "數碼簽署 Digitally signed",
-        f"簽署人 Signer: {signer_name}",
-        f"時間 Time: {when}",
-        "智方便+ iAM Smart+ · tungban",
-    ]
-    doc.multi_cell(width - 12, 13, "\n".join(lines))
+    doc.multi_cell(width - 12, 13, text)
     return bytes(doc.output())
 
 
-def sign_pdf(data: bytes, signer, *, signer_name: str, reason: str, signed_at: dt.datetime, timestamper) -> bytes:
+def sign_pdf(data: bytes, signer, *, signer_name: str, reason: str, signed_at: dt.datetime, timestamper, stamp: bytes | None = None) -> bytes:
     """Sign ``data`` (checked with :func:`check_pdf`) as PAdES B-T with a visible stamp at
     the bottom right of the last page. Returns the signed PDF (an incremental update, so
-    the original bytes stay intact and earlier signatures remain valid)."""
+    the original bytes stay intact and earlier signatures remain valid).
+
+    :param stamp: the stamp from :func:`stamp_pdf` for this signer and time, when the
+        caller signs several PDFs at once; drawn here otherwise.
+    """
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.pdf_utils.rw_common import find_inherited_value_in_tree
     from pyhanko.sign import fields, signers
@@ -118,10 +134,10 @@ def sign_pdf(data: bytes, signer, *, signer_name: str, reason: str, signed_at: d
         location="Hong Kong",
         name=signer_name,
     )
-    with tempfile.NamedTemporaryFile(suffix=".pdf") as stamp:
-        stamp.write(stamp_pdf(signer_name, signed_at))
-        stamp.flush()
-        style = StaticStampStyle.from_pdf_file(stamp.name, border_width=0)
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as stamp_file:
+        stamp_file.write(stamp or stamp_pdf(signer_name, signed_at))
+        stamp_file.flush()
+        style = StaticStampStyle.from_pdf_file(stamp_file.name, border_width=0)
         pdf_signer = signers.PdfSigner(
             meta,
             signer=signer,

@@ -288,9 +288,12 @@ def sign_approved(approval: ApprovalRequest) -> SigningRequest:
     signed_at = timezone.now()
     name = ca.common_name(resident)
     docs = list(req.documents.all())
+    stamp = pdf.stamp_pdf(name, signed_at) if req.format == SigningFormat.PADES else None  # one per request
     for doc in docs:
         if req.format == SigningFormat.PADES:
-            doc.result = pdf.sign_pdf(bytes(doc.content), signer, signer_name=name, reason=req.reason, signed_at=signed_at, timestamper=timestamper)
+            doc.result = pdf.sign_pdf(
+                bytes(doc.content), signer, signer_name=name, reason=req.reason, signed_at=signed_at, timestamper=timestamper, stamp=stamp
+            )
         else:
             doc.result = _cades(signer, doc.sha256, timestamper)
     SigningDocument.objects.bulk_update(docs, ["result"])
