@@ -87,7 +87,14 @@ def ensure_credential(resident: Resident, device: Device) -> SigningCredential:
         if existing.status == CredentialStatus.REVOKED:  # revoked since check_can_sign read it
             raise Forbidden("certificate_revoked", _("Your signing certificate has been revoked. Bind the app again to get a new one."))
         return existing
-    store = keystore.get_keystore()
+    credential = issue_credential(resident, device, keystore.get_keystore())
+    identity.audit(resident, "signing_certificate_issued", None, serial=credential.serial, keystore=credential.keystore)
+    return credential
+
+
+def issue_credential(resident: Resident, device: Device | None, store) -> SigningCredential:
+    """Generate a key in ``store`` and issue its certificate (:func:`.ca.issue_end_entity`);
+    saves and returns the credential. No checks: callers use :func:`ensure_credential`."""
     credential = SigningCredential(resident=resident, device=device, keystore=store.kind)
     serial = x509.random_serial_number()
     credential.serial = format(serial, "x")
@@ -99,7 +106,6 @@ def ensure_credential(resident: Resident, device: Device) -> SigningCredential:
     credential.not_before = cert.not_valid_before_utc
     credential.not_after = cert.not_valid_after_utc
     credential.save()
-    identity.audit(resident, "signing_certificate_issued", None, serial=credential.serial, keystore=store.kind)
     return credential
 
 

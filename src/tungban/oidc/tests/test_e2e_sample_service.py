@@ -5,36 +5,19 @@ fields pre-filled in the service's form."""
 
 from __future__ import annotations
 
-import socket
-import threading
-
 import pytest
-from werkzeug.serving import make_server
 
-from examples.vehicle_licence import create_app
-from tungban.oidc import services as oidc
 from tungban.testing.factories import valid_hkid
 from tungban.wallet.tests.e2e_helpers import TIMEOUT, add_virtual_authenticator, approval_url, bind_web_app, decide_in_app
+from tungban.wallet.tests.e2e_helpers import sample_service as e2e_sample_service
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def sample_service(issuer):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
-    client, secret = oidc.register_client(
-        client_id="vehicle-licence-e2e", name_en="Vehicle Licence Renewal", name_zh="車輛牌照續期",
-        redirect_uris=[f"{base}/callback"], post_logout_redirect_uris=[f"{base}/"],
-    )
-    app = create_app({"VL_ISSUER": issuer, "VL_CLIENT_ID": client.client_id, "VL_CLIENT_SECRET": secret, "VL_BASE_URL": base})
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield base
-    server.shutdown()
+    with e2e_sample_service(issuer, "vehicle-licence-e2e") as base:
+        yield base
 
 
 @pytest.fixture

@@ -15,23 +15,19 @@ import hashlib
 import json
 import os
 import re
-import socket
-import threading
 from io import BytesIO
 from pathlib import Path
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 
-from examples.vehicle_licence import create_app
-from tungban.oidc import services as oidc
 from tungban.oidc.models import EME_SCOPES
 from tungban.signing import ca
 from tungban.signing.models import SigningRequest
 from tungban.testing.factories import make_resident
 from tungban.wallet import services as wallet
 from tungban.wallet.tests.e2e_helpers import TIMEOUT, add_virtual_authenticator, approval_url, bind_web_app, decide_in_app
+from tungban.wallet.tests.e2e_helpers import sample_service as e2e_sample_service
 
 from .conftest import client_token
 
@@ -56,26 +52,10 @@ def shots(tmp_path) -> Path:
 @pytest.fixture
 def sample_service(issuer):
     """The vehicle-licence sample service on a free port, registered with the signing scope."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
-    client, secret = oidc.register_client(
-        client_id="vehicle-licence-sign-e2e", name_en="Vehicle Licence Renewal", name_zh="車輛牌照續期",
-        redirect_uris=[f"{base}/callback"], post_logout_redirect_uris=[f"{base}/"],
-        allowed_scopes=[*EME_SCOPES, "signing"],
-    )
-    app = create_app({
-        "VL_ISSUER": issuer, "VL_CLIENT_ID": client.client_id, "VL_CLIENT_SECRET": secret, "VL_BASE_URL": base,
-        # Every 2 s: the live server's in-memory SQLite answers a poll that overlaps the
-        # signing transaction with "table is locked" (HTTP 500), which the service retries.
-        "VL_SIGNING_POLL_SECONDS": 2,
-    })
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield base
-    server.shutdown()
+    # Polls every 2 s: the live server's in-memory SQLite answers a poll that overlaps the
+    # signing transaction with "table is locked" (HTTP 500), which the service retries.
+    with e2e_sample_service(issuer, "vehicle-licence-sign-e2e", [*EME_SCOPES, "signing"], VL_SIGNING_POLL_SECONDS=2) as base:
+        yield base
 
 
 def _context(browser, **kw):

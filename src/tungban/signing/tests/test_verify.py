@@ -11,7 +11,7 @@ from io import BytesIO
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -42,19 +42,7 @@ def make_pdf(text: str = "Hello tungban") -> bytes:
 
 def make_credential(resident) -> SigningCredential:
     """A credential as :func:`.services.ensure_credential` makes it, with a software key."""
-    store = keystore.SoftwareKeyStore()
-    credential = SigningCredential(resident=resident, keystore=store.kind)
-    serial = x509.random_serial_number()
-    credential.serial = format(serial, "x")
-    credential.key_label = f"test-{credential.id}"
-    key = store.generate(credential.key_label)
-    cert = ca.issue_end_entity(resident, key.public_key, serial)
-    credential.software_key_pem = key.sealed_private
-    credential.certificate_der = cert.public_bytes(serialization.Encoding.DER)
-    credential.not_before = cert.not_valid_before_utc
-    credential.not_after = cert.not_valid_after_utc
-    credential.save()
-    return credential
+    return services.issue_credential(resident, None, keystore.SoftwareKeyStore())
 
 
 def sign_pdf(credential, data: bytes, *, timestamped: bool = True) -> bytes:
@@ -90,6 +78,15 @@ def self_signed_signer():
         .sign(key, hashes.SHA256())
     )
     return SimpleSigner(signing_cert=ca.asn1(cert), signing_key=keystore.asn1_private_key(key), cert_registry=None)
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Reports are read in English here (the default language is Traditional Chinese)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -151,3 +151,32 @@ def decide_in_app(page, url: str, decision: str = "approve", untick: list[str] |
     page.click("#approve-button" if decision == "approve" else "#decline-button")
     page.wait_for_selector("#result:not([hidden])", timeout=TIMEOUT)
     return page.text_content("#result-heading").strip()
+
+
+@contextlib.contextmanager
+def sample_service(issuer: str, client_id: str, scopes: list[str] | None = None, **config):
+    """Run the vehicle-licence sample service on a free loopback port, registered as the
+    client ``client_id`` (e-ME scopes unless ``scopes``); yields its base URL."""
+    import socket
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from examples.vehicle_licence import create_app
+    from tungban.oidc import services as oidc
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    client, secret = oidc.register_client(
+        client_id=client_id, name_en="Vehicle Licence Renewal", name_zh="車輛牌照續期",
+        redirect_uris=[f"{base}/callback"], post_logout_redirect_uris=[f"{base}/"], allowed_scopes=scopes,
+    )
+    app = create_app({"VL_ISSUER": issuer, "VL_CLIENT_ID": client.client_id, "VL_CLIENT_SECRET": secret, "VL_BASE_URL": base, **config})
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield base
+    finally:
+        server.shutdown()
