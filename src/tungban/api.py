@@ -1,6 +1,8 @@
 """The platform's JSON API (OpenAPI document at ``/api/v1/openapi.json``, browsable at
 ``/api/v1/docs``). Every error has the shape documented in :mod:`tungban.core.errors`."""
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 
@@ -39,4 +41,17 @@ def _validation_error(request, exc: ValidationError):
 
 @api.exception_handler(AuthenticationError)
 def _auth_error(request, exc):
+    if request.path.startswith("/api/v1/signing/"):
+        # RFC 6750 §3: a bearer-protected resource names its scheme when no token was sent.
+        body = {"error": "invalid_token", "message": "This call needs an access token (Authorization: Bearer).", "field": None}
+        response = api.create_response(request, body, status=401)
+        response["WWW-Authenticate"] = 'Bearer realm="tungban"'
+        return response
     return api.create_response(request, {"error": "device_auth_required", "message": "This call needs a bound device.", "field": None}, status=401)
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request, exc):
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    body = {"error": "request_too_large", "message": f"The request body is larger than {limit} bytes.", "field": None, "details": {"max_bytes": limit}}
+    return api.create_response(request, body, status=413)

@@ -12,6 +12,7 @@ import datetime as dt
 from typing import Literal
 
 from django.http import HttpResponse
+from django.utils.http import content_disposition_header
 from ninja import Field, File, Router, Schema, Status, UploadedFile
 from ninja.security import HttpBearer
 
@@ -104,7 +105,7 @@ def get_request(request, request_id: str):
 def get_document(request, request_id: str, index: int):
     data, media_type, filename = services.document_result(services.get_request(request.auth.client, request_id), index)
     response = HttpResponse(data, content_type=media_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename.replace(chr(34), "")}"'
+    response["Content-Disposition"] = content_disposition_header(True, filename)  # RFC 6266, UTF-8 names
     return response
 
 

@@ -11,13 +11,13 @@ Hierarchy, created at set-up (``tungban setup``) or on first use:
 
 CA private keys are PKCS#8 PEM encrypted with the platform secret key; residents' keys are
 in the PKCS#11 keystore (:mod:`.keystore`). Certificates name the resident by English and
-Chinese name and a pseudonymous ``serialNumber``; the HKID number is never in a certificate.
+Chinese name and a random ``serialNumber``; the HKID number is never in a certificate.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
+import secrets
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -161,27 +161,28 @@ def asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
     return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
 
 
-def pseudonym(resident) -> str:
-    """The certificate's ``serialNumber``: stable per resident, reveals nothing (no HKID)."""
-    return "TB-" + hashlib.sha256(f"{settings.SECRET_KEY}:{resident.pk}".encode()).hexdigest()[:20].upper()
+def new_subject_serial() -> str:
+    """A random subject ``serialNumber`` (X.520) for a resident's first certificate, e.g.
+    ``TB-3F9A…``: tells apart people with the same name and contains no HKID number."""
+    return "TB-" + secrets.token_hex(10).upper()
 
 
 def common_name(resident) -> str:
-    """English name then Chinese name, e.g. ``CHAN Tai Man 陳大文`` (RFC 5280
+    """English name then Chinese name, e.g. ``CHAN, Tai Man 陳大文`` (RFC 5280
     ub-common-name: at most 64 characters, else the English name alone, cut to 64)."""
     both = f"{resident.name_en} {resident.name_zh}".strip()
     return both if len(both) <= 64 else resident.name_en[:64]
 
 
-def issue_end_entity(resident, public_key, serial: int) -> x509.Certificate:
+def issue_end_entity(resident, public_key, serial: int, subject_serial: str) -> x509.Certificate:
     """A resident's signing certificate from the signing CA: subject C=HK, CN =
-    :func:`common_name`, serialNumber = :func:`pseudonym`; keyUsage digitalSignature +
+    :func:`common_name`, serialNumber = ``subject_serial`` (:func:`new_subject_serial`); keyUsage digitalSignature +
     nonRepudiation (contentCommitment), critical; CRL distribution point and caIssuers."""
     ca_cert, ca_key = authority(AuthorityRole.SIGNING)
     attrs = [
         x509.NameAttribute(NameOID.COUNTRY_NAME, "HK"),
         x509.NameAttribute(NameOID.COMMON_NAME, common_name(resident)),
-        x509.NameAttribute(NameOID.SERIAL_NUMBER, pseudonym(resident)),
+        x509.NameAttribute(NameOID.SERIAL_NUMBER, subject_serial),
     ]
     builder = _builder(x509.Name(attrs), ca_cert.subject, public_key, settings.TUNGBAN_SIGNING_CERT_DAYS, serial)
     return (
@@ -261,7 +262,7 @@ TSA_POLICY = "2.25.117294427391838522398472089215302713190"
 def timestamper():
     """The platform TSA as a pyHanko time stamper (RFC 3161), used in-process.
 
-    The TSTInfo (§2.4.2) carries :data:`TSA_POLICY`, a random 128-bit serial number, the UTC
+    The TSTInfo (§2.4.2) carries :data:`TSA_POLICY`, a random 127-bit serial number, the UTC
     time and the requester's nonce; pyHanko's CMS signer signs it with the TSA key,
     adding the ESS signing-certificate-v2 attribute §2.4.1 requires.
     """

@@ -7,7 +7,7 @@ key never leaves it. SoftHSM2 is the default module; a real HSM replaces it by s
 token is created on first use under ``var/softhsm``; its serial and random PIN are kept in
 ``var/pkcs11-token``.
 
-:class:`SoftwareKeyStore` is the fallback when no PKCS#11 module is available: keys are
+:class:`SoftwareKeyStore` is the fallback when no PKCS#11 module is installed: keys are
 PKCS#8 PEM encrypted with the platform secret key, in the database. Choosing it is logged
 as a warning.
 
@@ -215,40 +215,43 @@ _keystore = None
 def get_keystore():
     """The configured keystore (``TUNGBAN_KEYSTORE``: ``pkcs11``, ``software`` or ``auto``).
 
-    One per process: it holds the loaded PKCS#11 library and per-thread sessions, no data.
-    :raises DomainError: ``keystore_unavailable`` when ``pkcs11`` is required but unusable.
+    ``auto`` means PKCS#11 when the module file exists, else software: a fact of the host,
+    so every worker on it decides the same way. Once a PKCS#11 module is chosen, failing to
+    open it is an error (tried again on the next call), never a silent switch to software.
+    One per process: it holds the loaded library and per-thread sessions, no data.
+
+    :raises DomainError: ``keystore_unavailable`` (503) when the PKCS#11 token cannot be used.
     """
     global _keystore
     with _lock:
         if _keystore is None:
-            _keystore = _open_keystore()
+            _keystore = _open_keystore()  # a failure raises and is not cached
         return _keystore
 
 
 def _open_keystore():
     choice = settings.TUNGBAN_KEYSTORE
     module = settings.TUNGBAN_PKCS11_MODULE
-    if choice in ("pkcs11", "auto") and module and Path(module).exists():
+    if choice == "pkcs11" or (choice == "auto" and module and Path(module).exists()):
         try:
             pin, serial = settings.TUNGBAN_PKCS11_PIN, None
             if not pin and module.endswith("libsofthsm2.so") and shutil.which("softhsm2-util"):
                 serial, pin = ensure_softhsm_token()
             store = Pkcs11KeyStore(module, settings.TUNGBAN_PKCS11_TOKEN, pin, serial)
             store.session()
-            log.info("Signing keys in PKCS#11 token %r (%s)", settings.TUNGBAN_PKCS11_TOKEN, module)
-            return store
-        except Exception as exc:  # noqa: BLE001 - any failure here means "no usable HSM"
-            if choice == "pkcs11":
-                raise DomainError("keystore_unavailable", f"PKCS#11 keystore unavailable: {exc}", status=503) from exc
-            log.warning("PKCS#11 keystore unusable (%s)", exc)
-    elif choice == "pkcs11":
-        raise DomainError("keystore_unavailable", f"PKCS#11 module not found: {module}", status=503)
+        except DomainError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the module, token or PIN is unusable
+            log.error("PKCS#11 keystore unusable (%s)", exc)
+            raise DomainError("keystore_unavailable", "The signing keystore (PKCS#11) is unavailable.", status=503) from exc
+        log.info("Signing keys in PKCS#11 token %r (%s)", settings.TUNGBAN_PKCS11_TOKEN, module)
+        return store
     if choice == "software":
         log.warning("TUNGBAN_KEYSTORE=software: signing keys use the SOFTWARE keystore (encrypted at rest in the database).")
     else:
         log.warning(
-            "PKCS#11 is unavailable: signing keys use the SOFTWARE keystore (encrypted at rest in the "
-            "database). Install softhsm2 or configure an HSM (TUNGBAN_PKCS11_MODULE) for production."
+            "No PKCS#11 module at %s: signing keys use the SOFTWARE keystore (encrypted at rest in the "
+            "database). Install softhsm2 or configure an HSM (TUNGBAN_PKCS11_MODULE) for production.", module
         )
     return SoftwareKeyStore()
 

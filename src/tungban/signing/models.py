@@ -55,9 +55,11 @@ class SigningCredential(models.Model):
     reason codes in ``revocation_reason``)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="signing_credentials")
+    # PROTECT: a resident's certificates (and their CRL entries) outlive any admin deletion.
+    resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="signing_credentials")
     device = models.ForeignKey(Device, null=True, on_delete=models.SET_NULL, related_name="signing_credentials")
     serial = models.CharField(max_length=40, unique=True, help_text="Certificate serial number, hex")
+    subject_serial = models.CharField(max_length=40, help_text="Subject serialNumber: random, the same for all of a resident's certificates")
     certificate_der = models.BinaryField()
     keystore = models.CharField(max_length=10, choices=Keystore.choices)
     key_label = models.CharField(max_length=64, help_text="Label of the private key in the keystore")
@@ -96,12 +98,13 @@ class SigningRequest(models.Model):
     """A service's request to have documents signed, approved once in the app.
 
     ``resident`` is set when the service asked after a login (the token's resident); for
-    anonymous signing it is whoever approves. Submitted PDFs and results are deleted after
-    ``TUNGBAN_SIGNING_RESULT_TTL`` seconds; the digests and the approval stay as the record.
+    anonymous signing it is whoever approves. ``tungban purge_signing`` (cron) deletes
+    submitted PDFs and results after ``TUNGBAN_SIGNING_RESULT_TTL`` seconds; the digests and
+    the approval stay as the record.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="signing_requests")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="signing_requests")
     resident = models.ForeignKey(Resident, null=True, blank=True, on_delete=models.SET_NULL, related_name="signing_requests")
     approval = models.OneToOneField(ApprovalRequest, on_delete=models.PROTECT, related_name="signing_request")
     format = models.CharField(max_length=10, choices=SigningFormat.choices)

@@ -44,7 +44,8 @@ def stamp_font() -> str:
 def check_pdf(data: bytes, field: str = "pdf"):
     """Parse ``data`` as an unencrypted PDF and return pyHanko's reader.
 
-    :raises DomainError: ``not_pdf`` (not a PDF or unreadable), ``encrypted_pdf``.
+    :raises DomainError: ``not_pdf`` (not a PDF, unreadable, or without pages),
+        ``encrypted_pdf``.
     """
     from pyhanko.pdf_utils.misc import PdfError
     from pyhanko.pdf_utils.reader import PdfFileReader
@@ -54,11 +55,13 @@ def check_pdf(data: bytes, field: str = "pdf"):
     try:
         reader = PdfFileReader(BytesIO(data), strict=False)
         encrypted = reader.encrypted
-        if not encrypted:
-            reader.root  # noqa: B018 - forces the trailer and catalogue to parse
-            len(reader.root["/Pages"]["/Kids"])
+        pages = 0 if encrypted else int(reader.root["/Pages"]["/Count"])
+        if pages:
+            reader.find_page_for_modification(pages - 1)  # the stamp goes on the last page
     except (PdfError, KeyError, ValueError, TypeError, IndexError) as exc:
         raise DomainError("not_pdf", _("This PDF cannot be read: %(reason)s") % {"reason": str(exc)[:200]}, field=field) from None
+    if not encrypted and pages < 1:
+        raise DomainError("not_pdf", _("This PDF has no pages."), field=field)
     if encrypted:
         raise DomainError("encrypted_pdf", _("This PDF is encrypted or password-protected; send it unencrypted."), field=field)
     return reader
@@ -118,14 +121,16 @@ def sign_pdf(data: bytes, signer, *, signer_name: str, reason: str, signed_at: d
     from pyhanko.stamp import StaticStampStyle
 
     writer = IncrementalPdfFileWriter(BytesIO(data), strict=False)
-    existing = len(list(fields.enumerate_sig_fields(writer.prev, filled_status=None)))
+    names = {name for name, _, _ in fields.enumerate_sig_fields(writer.prev, filled_status=None)}
+    existing = len(names)
     last_page = int(writer.root["/Pages"]["/Count"]) - 1
     page = writer.prev.find_page_for_modification(last_page)[0]
     box = [float(v) for v in find_inherited_value_in_tree(page.get_object(), "/MediaBox", "/Parent")]  # inheritable (ISO 32000-1 §7.7.3.4)
     width, height = STAMP_SIZE
-    x1 = box[2] - width - 24
-    y1 = box[1] + 24 + existing * (height + 8)
-    field_name = f"tungban-signature-{existing + 1}"
+    # Bottom right, above earlier stamps, kept on the page however small it is.
+    x1 = max(box[0], box[2] - width - 24)
+    y1 = min(box[1] + 24 + existing * (height + 8), max(box[1], box[3] - height))
+    field_name = next(f"tungban-signature-{n}" for n in range(existing + 1, existing + 1000) if f"tungban-signature-{n}" not in names)
     meta = signers.PdfSignatureMetadata(
         field_name=field_name,
         subfilter=fields.SigSeedSubFilter.PADES,

@@ -1,7 +1,12 @@
 """Reactions to the app's events: sign on approval, revoke on unbinding or suspension."""
 
+import logging
+
 from django.db import transaction
 from django.dispatch import receiver
+from django.utils.translation import gettext_lazy as _
+
+from tungban.core.errors import DomainError
 
 from tungban.wallet.models import RequestKind, RequestStatus
 from tungban.wallet.signals import approval_decided, approval_failed, device_unbound
@@ -9,13 +14,23 @@ from tungban.wallet.signals import approval_decided, approval_failed, device_unb
 from . import services
 from .models import SigningRequest
 
+log = logging.getLogger(__name__)
+
 
 @receiver(approval_decided)
 def _on_decision(sender, request, **kwargs):
     if request.kind != RequestKind.SIGN:
         return
     if request.status == RequestStatus.APPROVED:
-        services.sign_approved(request)
+        try:
+            services.sign_approved(request)
+        except DomainError:
+            raise
+        except Exception as exc:
+            # Whatever broke (a PDF pyHanko cannot sign, the HSM), the approval is recorded as
+            # failed and the service is told; nothing was signed.
+            log.exception("Signing request for approval %s failed", request.pk)
+            raise DomainError("signing_failed", _("The documents could not be signed; nothing was signed. Ask the service to try again."), status=500) from exc
     _notify_after_commit(request)
 
 

@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 SIGNING_SCOPE = "signing"
 DIGEST_HEX_LENGTH = 64
+#: A certificate this close to expiry is replaced before it signs.
+RENEW_BEFORE = dt.timedelta(days=7)
 
 
 # --- Credentials -----------------------------------------------------------------------------
@@ -77,7 +79,9 @@ def check_can_sign(resident: Resident) -> None:
 
 def ensure_credential(resident: Resident, device: Device) -> SigningCredential:
     """The device's valid credential, creating the key (in the keystore) and certificate on
-    first use. Call inside a transaction.
+    first use. A certificate that expires within :data:`RENEW_BEFORE`, or that names the
+    resident differently from the record, is superseded (revoked with reason
+    ``superseded``) by a new one. Call inside a transaction.
 
     :raises Forbidden: as :func:`check_can_sign`.
     """
@@ -86,21 +90,31 @@ def ensure_credential(resident: Resident, device: Device) -> SigningCredential:
     if existing:
         if existing.status == CredentialStatus.REVOKED:  # revoked since check_can_sign read it
             raise Forbidden("certificate_revoked", _("Your signing certificate has been revoked. Bind the app again to get a new one."))
-        return existing
+        if existing.not_after > timezone.now() + RENEW_BEFORE and _certificate_name(existing) == ca.common_name(resident):
+            return existing
+        revoke(existing, reason="superseded")
     credential = issue_credential(resident, device, keystore.get_keystore())
     identity.audit(resident, "signing_certificate_issued", None, serial=credential.serial, keystore=credential.keystore)
     return credential
 
 
+def _certificate_name(credential: SigningCredential) -> str:
+    cert = x509.load_der_x509_certificate(bytes(credential.certificate_der))
+    return cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value
+
+
 def issue_credential(resident: Resident, device: Device | None, store) -> SigningCredential:
     """Generate a key in ``store`` and issue its certificate (:func:`.ca.issue_end_entity`);
-    saves and returns the credential. No checks: callers use :func:`ensure_credential`."""
-    credential = SigningCredential(resident=resident, device=device, keystore=store.kind)
+    saves and returns the credential. The subject ``serialNumber`` is the resident's first
+    one (random, stored), so it stays the same across devices. No checks: callers use
+    :func:`ensure_credential`."""
+    first = SigningCredential.objects.filter(resident=resident).order_by("created_at").values_list("subject_serial", flat=True).first()
+    credential = SigningCredential(resident=resident, device=device, keystore=store.kind, subject_serial=first or ca.new_subject_serial())
     serial = x509.random_serial_number()
     credential.serial = format(serial, "x")
     credential.key_label = f"tungban-{credential.id}"
     key = store.generate(credential.key_label)
-    cert = ca.issue_end_entity(resident, key.public_key, serial)
+    cert = ca.issue_end_entity(resident, key.public_key, serial, credential.subject_serial)
     credential.software_key_pem = key.sealed_private
     credential.certificate_der = cert.public_bytes(serialization.Encoding.DER)
     credential.not_before = cert.not_valid_before_utc
@@ -112,8 +126,9 @@ def issue_credential(resident: Resident, device: Device | None, store) -> Signin
 @transaction.atomic
 def revoke(credential: SigningCredential, *, reason: str = "unspecified", actor=None) -> SigningCredential:
     """Revoke a certificate (RFC 5280 §5.3.1 ``reason``: see :data:`.ca.REASONS`) and destroy
-    its key, so it can never sign again; the CRL is rebuilt on its next fetch. Signatures
-    made before ``revoked_at`` stay valid at their (time-stamped) signing time.
+    its key once the revocation is committed, so it can never sign again; the CRL is rebuilt
+    on its next fetch. Signatures made before ``revoked_at`` stay valid at their
+    (time-stamped) signing time.
 
     :raises DomainError: ``invalid_reason``.
     """
@@ -125,14 +140,21 @@ def revoke(credential: SigningCredential, *, reason: str = "unspecified", actor=
     credential.status = CredentialStatus.REVOKED
     credential.revoked_at = timezone.now()
     credential.revocation_reason = reason
-    try:
-        keystore.for_credential(credential).destroy(credential)
-    except DomainError:
-        log.warning("Could not destroy the key of revoked credential %s", credential.pk)
+    credential.software_key_pem = None
     credential.save()
+    if credential.keystore == keystore.Pkcs11KeyStore.kind:
+        # The HSM is outside the transaction: delete only what a committed revocation covers.
+        transaction.on_commit(lambda: _destroy_key(credential))
     ca.mark_crl_stale(AuthorityRole.SIGNING)
     identity.audit(credential.resident, "signing_certificate_revoked", actor, serial=credential.serial, reason=reason)
     return credential
+
+
+def _destroy_key(credential: SigningCredential) -> None:
+    try:
+        keystore.for_credential(credential).destroy(credential)
+    except Exception:  # noqa: BLE001 - an HSM outage must not undo a revocation; the status already refuses the key
+        log.exception("Could not destroy the HSM key %s of revoked credential %s", credential.key_label, credential.pk)
 
 
 def revoke_for_device(device: Device, *, reason: str, actor=None) -> int:
@@ -352,7 +374,7 @@ def request_result(req: SigningRequest) -> dict:
     if status == "signed" and req.credential:
         cert = x509.load_der_x509_certificate(bytes(req.credential.certificate_der))
         data["signer"] = {
-            "name": ca.common_name(req.resident),
+            "name": _certificate_name(req.credential),
             "certificate": cert.public_bytes(serialization.Encoding.PEM).decode(),
             "serial": req.credential.serial,
         }
@@ -382,17 +404,22 @@ def notify(req: SigningRequest) -> None:
     if not uri:
         return
     try:
-        response = requests.post(uri, json={"id": str(req.id), "status": req.status()}, timeout=5)
+        response = requests.post(uri, json={"id": str(req.id), "status": req.status()}, timeout=5, allow_redirects=False)
         outcome = f"http_{response.status_code}"
     except requests.RequestException as exc:
         outcome = f"error_{type(exc).__name__}"[:40]
     SigningRequest.objects.filter(pk=req.pk).update(callback_status=outcome)
 
 
-def purge_expired(now: dt.datetime | None = None) -> int:
-    """Delete submitted PDFs and results past ``purge_after``; keep names and digests.
-    Returns the number of requests purged (``tungban purge_signing``)."""
+def purge_expired(now: dt.datetime | None = None, batch: int = 1000) -> int:
+    """Delete submitted PDFs and results of requests past ``purge_after``; keep names and
+    digests. Returns the number of requests purged (``tungban purge_signing``)."""
     now = now or timezone.now()
-    ids = list(SigningRequest.objects.filter(purge_after__lt=now).values_list("pk", flat=True)[:10000])
-    SigningDocument.objects.filter(request_id__in=ids).exclude(content__isnull=True, result__isnull=True).update(content=None, result=None)
-    return len(ids)
+    purged = 0
+    while True:
+        holding = SigningDocument.objects.filter(request__purge_after__lt=now).exclude(content__isnull=True, result__isnull=True)
+        ids = list(holding.order_by("request__purge_after").values_list("request_id", flat=True).distinct()[:batch])
+        if not ids:
+            return purged
+        SigningDocument.objects.filter(request_id__in=ids).update(content=None, result=None)
+        purged += len(ids)

@@ -41,7 +41,7 @@ def test_software_fallback_is_logged(fresh_keystore, settings, caplog):
     with caplog.at_level(logging.WARNING, logger="tungban.signing.keystore"):
         store = keystore.get_keystore()
     assert store.kind == "software"
-    assert "SOFTWARE keystore" in caplog.text
+    assert "SOFTWARE keystore" in caplog.text and "No PKCS#11 module" in caplog.text
     key = store.generate("x")
     assert b"ENCRYPTED PRIVATE KEY" in key.sealed_private  # encrypted at rest
 
@@ -54,3 +54,17 @@ def test_requiring_pkcs11_without_a_module_is_an_error(fresh_keystore, settings)
     with pytest.raises(DomainError) as err:
         keystore.get_keystore()
     assert err.value.code == "keystore_unavailable"
+
+
+def test_an_unusable_pkcs11_token_is_an_error_not_a_silent_fallback(fresh_keystore, settings, tmp_path):
+    """Every worker must keep keys in the HSM: a token that cannot be opened is refused."""
+    from tungban.core.errors import DomainError
+
+    if not shutil.which("softhsm2-util"):
+        pytest.skip("softhsm2 not installed")
+    settings.TUNGBAN_PKCS11_TOKEN = "no-such-token"
+    settings.TUNGBAN_PKCS11_PIN = "1234"
+    with pytest.raises(DomainError) as err:
+        keystore.get_keystore()
+    assert err.value.code == "keystore_unavailable" and keystore._keystore is None
+

@@ -3,6 +3,7 @@ anonymously, re-authentication, refusals that store nothing, callbacks, and revo
 unbinding (issue #3)."""
 
 import base64
+import datetime as dt
 import hashlib
 import http.server
 import json
@@ -319,3 +320,75 @@ def test_ca_certificates_and_root_crl_are_published(issuer, db):
     assert root_crl.headers["Content-Type"] == "application/pkix-crl"
     assert x509.load_der_x509_crl(root_crl.content).is_signature_valid(root.public_key())
     assert requests.get(f"{issuer}/signing/crl/nope.crl").status_code == 404
+
+
+def test_a_certificate_near_expiry_is_superseded_before_it_signs(issuer, signer_app, anon_token):
+    _, app = signer_app
+    first = post(issuer, anon_token, {"documents": [digest_doc()]}).json()
+    app.decide(first["approval_uri"], PIN, "approve")
+    old = SigningCredential.objects.get()
+    SigningCredential.objects.filter(pk=old.pk).update(not_after="2000-01-01T00:00:00Z")
+    second = post(issuer, anon_token, {"documents": [digest_doc()]}).json()
+    app.decide(second["approval_uri"], PIN, "approve")
+    old.refresh_from_db()
+    new = SigningCredential.objects.exclude(pk=old.pk).get()
+    assert old.status == CredentialStatus.REVOKED and old.revocation_reason == "superseded"
+    assert get(issuer, anon_token, second["id"]).json()["signer"]["serial"] == new.serial
+    assert new.subject_serial == old.subject_serial  # the same person in every certificate
+
+
+def test_an_unexpected_signing_error_fails_the_request_and_signs_nothing(issuer, signer_app, anon_token, monkeypatch):
+    from tungban.signing import services
+
+    _, app = signer_app
+    created = post(issuer, anon_token, {"documents": [digest_doc()]}).json()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("HSM fell over")
+
+    monkeypatch.setattr(services, "_cades", broken)
+    with pytest.raises(Exception) as refused:
+        app.decide(created["approval_uri"], PIN, "approve")
+    assert getattr(refused.value, "code", "") == "signing_failed"
+    result = get(issuer, anon_token, created["id"]).json()
+    assert result["status"] == "failed" and result["error"] == "signing_failed"
+    assert not SigningDocument.objects.filter(result__isnull=False).exists()
+
+
+def test_pdf_without_pages_is_refused(issuer, anon_token):
+    empty = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
+    xref = len(empty)
+    empty += b"xref\n0 3\n0000000000 65535 f \n0000000009 00000 n \n0000000052 00000 n \ntrailer<</Size 3/Root 1 0 R>>\nstartxref\n" + str(xref).encode() + b"\n%%EOF\n"
+    response = post(issuer, anon_token, {"documents": [{"name": "empty.pdf", "pdf": base64.b64encode(empty).decode()}]})
+    assert response.status_code == 400 and response.json()["error"] == "not_pdf"
+    assert nothing_stored()
+
+
+def test_missing_token_names_the_bearer_scheme(issuer, db):
+    response = requests.post(f"{issuer}/api/v1/signing/requests", json={"documents": [digest_doc()]})
+    assert response.status_code == 401 and response.json()["error"] == "invalid_token"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_chinese_document_names_download_with_rfc6266_filename(issuer, signer_app, anon_token):
+    _, app = signer_app
+    created = post(issuer, anon_token, {"documents": [{"name": "聲明書.pdf", "pdf": base64.b64encode(a_pdf()).decode()}]}).json()
+    app.decide(created["approval_uri"], PIN, "approve")
+    download = requests.get(f"{issuer}/api/v1/signing/requests/{created['id']}/documents/0", headers={"Authorization": f"Bearer {anon_token}"})
+    assert "filename*=utf-8''%E8%81%B2%E6%98%8E%E6%9B%B8.pdf" in download.headers["Content-Disposition"]
+
+
+def test_purge_deletes_contents_past_their_time_and_keeps_the_record(issuer, signer_app, anon_token):
+    from django.utils import timezone
+
+    from tungban.signing import services
+
+    _, app = signer_app
+    created = post(issuer, anon_token, {"documents": [digest_doc()]}).json()
+    app.decide(created["approval_uri"], PIN, "approve")
+    assert services.purge_expired() == 0  # not yet due
+    later = timezone.now() + dt.timedelta(hours=2)
+    assert services.purge_expired(later, batch=1) == 1
+    assert services.purge_expired(later) == 0  # nothing left to purge
+    doc = SigningDocument.objects.get()
+    assert doc.result is None and doc.sha256 == digest_doc()["sha256"]
