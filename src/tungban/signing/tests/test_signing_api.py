@@ -392,3 +392,12 @@ def test_purge_deletes_contents_past_their_time_and_keeps_the_record(issuer, sig
     assert services.purge_expired(later) == 0  # nothing left to purge
     doc = SigningDocument.objects.get()
     assert doc.result is None and doc.sha256 == digest_doc()["sha256"]
+
+
+def test_oversize_body_gets_a_json_413(issuer, anon_token, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    big = {"documents": [{"name": "big.pdf", "pdf": base64.b64encode(a_pdf() + b"%" * 20_000).decode()}]}
+    response = post(issuer, anon_token, big)
+    assert response.status_code == 413 and response.json()["error"] == "request_too_large"
+    assert response.json()["details"]["max_bytes"] == 10_000
+    assert nothing_stored()
