@@ -1,6 +1,7 @@
 """Officers' view of a resident's signing certificates (iAM Smart+) and revoking one."""
 
 import pytest
+from django.utils import timezone
 from cryptography import x509
 from django.db import transaction
 from joserfc.jwk import ECKey
@@ -68,7 +69,7 @@ def test_page_lists_certificates_and_offers_revocation_only_for_a_valid_one(staf
     for credential in (old, new):
         assert credential.serial in html
         assert f'id="certificate-{credential.serial}"' in html
-    assert new.not_after.strftime("%Y-%m-%d") in html
+    assert timezone.localtime(new.not_after).strftime("%Y-%m-%d") in html
     assert "Valid" in html and "Revoked" in html
     assert "Key compromise" in html  # the old one's reason
     assert "PKCS#11" in html or "Software (encrypted at rest)" in html
