@@ -27,7 +27,7 @@ from tungban.wallet.models import RequestStatus
 
 from . import keys, services
 from .models import Client
-from .server import Subject, require_oauth, server
+from .server import Subject, server
 
 SESSION_KEY = "tungban_authz"
 
@@ -184,11 +184,12 @@ def revoke(request):
 
 
 def _bearer(request, scope=None):
+    """The token, or the RFC 6750 §3 error response (``error`` / ``error_description``)."""
     try:
-        return require_oauth.acquire_token(request, scope)
-    except OAuth2Error as error:
-        response = JsonResponse({"error": error.error, "error_description": error.description}, status=error.status_code)
-        response["WWW-Authenticate"] = f'Bearer error="{error.error}"'
+        return services.bearer_token(request, scope)
+    except DomainError as error:
+        response = JsonResponse({"error": error.code, "error_description": str(error.message)}, status=error.status)
+        response["WWW-Authenticate"] = error.details["www_authenticate"]
         return response
 
 

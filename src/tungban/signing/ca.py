@@ -145,16 +145,23 @@ def ensure_hierarchy() -> None:
         pass  # another worker created it first
 
 
+def _authority_row(role: str) -> Authority:
+    """One query when the hierarchy exists (the usual case); creates it on first use."""
+    try:
+        return Authority.objects.get(role=role)
+    except Authority.DoesNotExist:
+        ensure_hierarchy()
+        return Authority.objects.get(role=role)
+
+
 def authority(role: str) -> tuple[x509.Certificate, object]:
     """``(certificate, private key)`` of a CA or the TSA, creating the hierarchy if needed."""
-    ensure_hierarchy()
-    a = Authority.objects.get(role=role)
+    a = _authority_row(role)
     return x509.load_der_x509_certificate(bytes(a.certificate_der)), unseal(a.private_pem)
 
 
 def certificate(role: str) -> x509.Certificate:
-    ensure_hierarchy()
-    return x509.load_der_x509_certificate(bytes(Authority.objects.get(role=role).certificate_der))
+    return x509.load_der_x509_certificate(bytes(_authority_row(role).certificate_der))
 
 
 def asn1(cert: x509.Certificate) -> asn1_x509.Certificate:

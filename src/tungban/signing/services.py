@@ -53,14 +53,6 @@ def _require_plus(resident: Resident) -> None:
         raise Forbidden("plus_required", _("Signing needs iAM Smart+: upgrade your account at a registration counter."))
 
 
-def active_credential(resident: Resident) -> SigningCredential | None:
-    """The credential of the resident's bound device, valid or revoked (``None`` if none yet)."""
-    device = wallet.active_device(resident)
-    if device is None:
-        return None
-    return SigningCredential.objects.filter(device=device).order_by("-created_at").first()
-
-
 def check_can_sign(resident: Resident) -> None:
     """Refuse early what signing would refuse: suspended, basic tier, no bound device, a
     revoked certificate.
@@ -70,9 +62,10 @@ def check_can_sign(resident: Resident) -> None:
     """
     identity.require_active(resident)
     _require_plus(resident)
-    if wallet.active_device(resident) is None:
+    device = wallet.active_device(resident)
+    if device is None:
         raise Forbidden("no_device", _("Bind the app first."))
-    credential = active_credential(resident)
+    credential = SigningCredential.objects.filter(device=device).order_by("-created_at").first()
     if credential and credential.status == CredentialStatus.REVOKED:
         raise Forbidden("certificate_revoked", _("Your signing certificate has been revoked. Bind the app again to get a new one."))
 
