@@ -7,6 +7,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 
 from tungban.core.errors import DomainError
+from tungban.exchange.api import router as exchange_router
 from tungban.signing.api import router as signing_router
 from tungban.wallet.api import router as wallet_router
 
@@ -21,6 +22,7 @@ api = NinjaAPI(
 )
 api.add_router("/wallet/", wallet_router)
 api.add_router("/signing/", signing_router)
+api.add_router("/exchange/", exchange_router)
 
 
 @api.exception_handler(DomainError)
@@ -41,7 +43,7 @@ def _validation_error(request, exc: ValidationError):
 
 @api.exception_handler(AuthenticationError)
 def _auth_error(request, exc):
-    if request.path.startswith("/api/v1/signing/"):
+    if request.path.startswith(("/api/v1/signing/", "/api/v1/exchange/")) and not request.path.startswith("/api/v1/exchange/app/"):
         # RFC 6750 §3: a bearer-protected resource names its scheme when no token was sent.
         body = {"error": "invalid_token", "message": "This call needs an access token (Authorization: Bearer).", "field": None}
         response = api.create_response(request, body, status=401)

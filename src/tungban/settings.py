@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "tungban.wallet",
     "tungban.oidc",
     "tungban.signing",
+    "tungban.ledger",
+    "tungban.exchange",
 ]
 
 MIDDLEWARE = [
@@ -182,6 +184,17 @@ TUNGBAN_SIGNING_RESULT_TTL = int(os.environ.get("TUNGBAN_SIGNING_RESULT_TTL", "3
 TUNGBAN_SIGNING_CERT_DAYS = int(os.environ.get("TUNGBAN_SIGNING_CERT_DAYS", "730"))
 #: Largest file (or document + signature) the public verification page and API accept.
 TUNGBAN_VERIFY_MAX_BYTES = int(os.environ.get("TUNGBAN_VERIFY_MAX_BYTES", str(20 * 1024 * 1024)))
+#: Exchange gateway (issue #4): seconds to wait for a data provider before answering provider_timeout.
+TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT = float(os.environ.get("TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT", "5"))
+#: Largest provider answer accepted, in bytes.
+TUNGBAN_EXCHANGE_MAX_RESPONSE_BYTES = int(os.environ.get("TUNGBAN_EXCHANGE_MAX_RESPONSE_BYTES", str(256 * 1024)))
+#: Longest consent a data user may ask for, in seconds (default one year).
+TUNGBAN_EXCHANGE_MAX_CONSENT_SECONDS = int(os.environ.get("TUNGBAN_EXCHANGE_MAX_CONSENT_SECONDS", str(365 * 86400)))
+#: Mutual TLS towards providers: client certificate and key files (PEM), and the CA bundle
+#: that signs the providers' server certificates. Empty: plain loopback HTTP (demo).
+TUNGBAN_EXCHANGE_TLS_CERT = os.environ.get("TUNGBAN_EXCHANGE_TLS_CERT", "")
+TUNGBAN_EXCHANGE_TLS_KEY = os.environ.get("TUNGBAN_EXCHANGE_TLS_KEY", "")
+TUNGBAN_EXCHANGE_TLS_CA = os.environ.get("TUNGBAN_EXCHANGE_TLS_CA", "")
 # JSON bodies carry base64 PDFs: allow the largest signing request (and a little more).
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("TUNGBAN_MAX_REQUEST_BYTES", str(48 * 1024 * 1024)))
 

@@ -22,7 +22,10 @@ from tungban.wallet.models import ApprovalRequest
 #: e-ME scopes (claims) a client may ask for; ``signing`` (issue #3) lets it request signatures.
 EME_SCOPES = ["openid", "profile", "hkid", "address", "billing_address", "phone", "email"]
 SIGNING_SCOPE = "signing"
-SUPPORTED_SCOPES = [*EME_SCOPES, SIGNING_SCOPE]
+#: Consented Data Exchange Gateway (issue #4): a data user's own token, ``client_credentials``
+#: with ``private_key_jwt`` only.
+CDEG_SCOPE = "cdeg"
+SUPPORTED_SCOPES = [*EME_SCOPES, SIGNING_SCOPE, CDEG_SCOPE]
 
 
 def _default_scopes():
@@ -36,6 +39,7 @@ class Client(ClientMixin, models.Model):
         ("client_secret_basic", "client_secret_basic"),
         ("client_secret_post", "client_secret_post"),
         ("none", _("none (public client, PKCE only)")),
+        ("private_key_jwt", "private_key_jwt"),
     ]
 
     client_id = models.CharField(max_length=100, unique=True)
@@ -47,6 +51,10 @@ class Client(ClientMixin, models.Model):
     post_logout_redirect_uris = models.JSONField(_("Post-logout redirect URIs"), default=list, blank=True)
     allowed_scopes = models.JSONField(_("Allowed scopes"), default=_default_scopes)
     token_endpoint_auth_method = models.CharField(max_length=40, choices=AUTH_METHODS, default="client_secret_basic")
+    jwks = models.JSONField(
+        _("Public keys (JWKS)"), default=dict, blank=True,
+        help_text=_("The client's public keys for private_key_jwt authentication (RFC 7523), as a JWK Set."),
+    )
     sector_identifier = models.CharField(
         _("Sector identifier"), max_length=200, blank=True,
         help_text=_("Services sharing a sector share pairwise subject identifiers; default: the host of the first redirect URI (OIDC Core §8.1)."),
@@ -106,7 +114,8 @@ class Client(ClientMixin, models.Model):
         return bool(self.client_secret_hash) and check_password(client_secret, self.client_secret_hash)
 
     def check_endpoint_auth_method(self, method, endpoint):
-        return self.is_active and method == self.token_endpoint_auth_method
+        # A client with registered keys may always use the stronger private_key_jwt.
+        return self.is_active and (method == self.token_endpoint_auth_method or (method == "private_key_jwt" and bool(self.jwks.get("keys"))))
 
     def check_response_type(self, response_type):
         return response_type == "code"
@@ -215,6 +224,13 @@ class Token(TokenMixin, models.Model):
         if self.revoked_at is None:
             self.revoked_at = timezone.now()
             self.save(update_fields=["revoked_at"])
+
+
+class UsedClientAssertion(models.Model):
+    """``jti`` of client assertions already accepted (RFC 7523 §3 item 7: single use)."""
+
+    jti = models.CharField(max_length=200, unique=True)
+    expires_at = models.DateTimeField(db_index=True)
 
 
 class SigningKey(models.Model):

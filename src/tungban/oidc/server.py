@@ -12,24 +12,27 @@ Authlib handles the protocol; this module supplies storage and the platform's ru
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass
+from datetime import timezone as dt_timezone
 
 from authlib.integrations.django_oauth2 import AuthorizationServer, BearerTokenValidator, ResourceProtector
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode
 from authlib.oidc.core.grants.util import create_half_hash, is_openid_scope
 from authlib.oidc.rpinitiated import EndSessionEndpoint
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from joserfc import jwt
 
 from . import keys, services
-from .models import AuthorizationCode, Client, Token
+from .models import CDEG_SCOPE, AuthorizationCode, Client, Token, UsedClientAssertion
 
 ID_TOKEN_LIFETIME = 600
 
@@ -58,8 +61,52 @@ class S256Required(CodeChallenge):
         return super().validate_code_challenge(grant, redirect_uri)
 
 
+CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none", "private_key_jwt"]
+ASSERTION_LIFETIME_MAX = 3600  # seconds: a client assertion valid longer is refused (its jti is kept that long)
+
+
+class PrivateKeyJWT(JWTBearerClientAssertion):
+    """``private_key_jwt`` client authentication (RFC 7523 §2.2 and §3; OIDC Core §9):
+    a JWT signed with a key from the client's registered JWKS, ``iss`` = ``sub`` =
+    client_id, ``aud`` = the token endpoint (or the issuer), a short ``exp`` and a ``jti``
+    used once. Authlib checks the signature and claims; this class supplies the keys and
+    the single-use store (shared by every worker: the database)."""
+
+    CLIENT_AUTH_METHOD = "private_key_jwt"
+
+    def get_audiences(self):
+        iss = settings.TUNGBAN_ISSUER
+        return [f"{iss}/oidc/token", iss, f"{iss}/"]
+
+    def resolve_client_public_key(self, client):
+        from joserfc.jwk import KeySet
+
+        return KeySet.import_key_set(client.jwks)
+
+    def verify_claims(self, claims):
+        super().verify_claims(claims)  # checks jti last, so only valid assertions are stored
+        if int(claims["exp"]) - int(claims.get("iat", time.time())) > ASSERTION_LIFETIME_MAX:
+            from authlib.oauth2.rfc6749 import InvalidClientError
+
+            raise InvalidClientError(description=f"The assertion must expire within {ASSERTION_LIFETIME_MAX} seconds.")
+
+    def validate_jti(self, claims, jti):
+        now = timezone.now()
+        try:
+            with transaction.atomic():
+                UsedClientAssertion.objects.create(
+                    jti=f"{claims['sub']}:{jti}"[:200],
+                    expires_at=timezone.datetime.fromtimestamp(int(claims["exp"]) + self.leeway, tz=dt_timezone.utc),
+                )
+        except IntegrityError:
+            return False
+        if secrets.randbelow(100) == 0:
+            UsedClientAssertion.objects.filter(expires_at__lt=now).delete()
+        return True
+
+
 class CodeGrant(grants.AuthorizationCodeGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
 
     def save_authorization_code(self, code, request):
         subject: Subject = request.user
@@ -162,7 +209,7 @@ class TungbanOpenIDCode(OpenIDCode):
 class TungbanRevocation(RevocationEndpoint):
     """RFC 7009 token revocation (access tokens; no refresh tokens are issued)."""
 
-    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    CLIENT_AUTH_METHODS = CLIENT_AUTH_METHODS
 
     def query_token(self, token_string, token_type_hint):
         return Token.objects.filter(access_token=token_string).first()
@@ -186,9 +233,18 @@ class TungbanEndSession(EndSessionEndpoint):
 
 
 class ClientCredentials(grants.ClientCredentialsGrant):
-    """RFC 6749 §4.4: a service's own token, e.g. for anonymous signing (scope ``signing``)."""
+    """RFC 6749 §4.4: a service's own token, e.g. for anonymous signing (scope ``signing``)
+    or as a data user of the exchange gateway (scope ``cdeg``, which needs
+    ``private_key_jwt``: no shared secrets between organisations)."""
 
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+
+    def validate_token_request(self):
+        super().validate_token_request()
+        if CDEG_SCOPE in (self.request.payload.scope or "").split() and self.request.auth_method != "private_key_jwt":
+            from authlib.oauth2.rfc6749.errors import InvalidScopeError
+
+            raise InvalidScopeError("The 'cdeg' scope needs private_key_jwt client authentication (RFC 7523).")
 
 
 class Server(AuthorizationServer):
@@ -224,6 +280,7 @@ class Server(AuthorizationServer):
 def build_server() -> Server:
     srv = Server(Client, Token)
     srv.load_config({"token_expires_in": {"authorization_code": settings.TUNGBAN_ACCESS_TOKEN_TTL, "client_credentials": settings.TUNGBAN_ACCESS_TOKEN_TTL}})
+    srv.register_client_auth_method(PrivateKeyJWT.CLIENT_AUTH_METHOD, PrivateKeyJWT())
     srv.register_grant(CodeGrant, [S256Required(required=True), TungbanOpenIDCode(require_nonce=False)])
     srv.register_grant(ClientCredentials)
     srv.register_endpoint(TungbanRevocation)

@@ -29,14 +29,27 @@ ACR_PLUS = "urn:tungban:acr:plus"
 
 def pairwise_sub(resident: Resident, client: Client) -> str:
     """The resident's stable, unlinkable ``sub`` at the client's sector (created on first use)."""
-    found = PairwiseSubject.objects.filter(resident=resident, sector=client.sector).values_list("sub", flat=True).first()
+    return sector_sub(resident, client.sector)
+
+
+def sector_sub(resident: Resident, sector: str) -> str:
+    """The resident's pairwise identifier at ``sector`` (OIDC Core §8.1): random, created on
+    first use, the same for every later call; e.g. a data provider's sector at the exchange
+    gateway."""
+    found = PairwiseSubject.objects.filter(resident=resident, sector=sector).values_list("sub", flat=True).first()
     if found:
         return found
     try:
         with transaction.atomic():
-            return PairwiseSubject.objects.create(resident=resident, sector=client.sector, sub=secrets.token_urlsafe(24)).sub
+            return PairwiseSubject.objects.create(resident=resident, sector=sector, sub=secrets.token_urlsafe(24)).sub
     except IntegrityError:  # another worker created it at the same moment
-        return PairwiseSubject.objects.get(resident=resident, sector=client.sector).sub
+        return PairwiseSubject.objects.get(resident=resident, sector=sector).sub
+
+
+def resident_for_sub(client: Client, sub: str) -> Resident | None:
+    """The resident whose pairwise ``sub`` at the client's sector is ``sub``, or None."""
+    found = PairwiseSubject.objects.select_related("resident").filter(sector=client.sector, sub=str(sub or "")[:64]).first()
+    return found.resident if found else None
 
 
 def acr_for(resident: Resident) -> str:
@@ -210,8 +223,9 @@ def discovery() -> dict:
         "grant_types_supported": ["authorization_code", "client_credentials"],
         "subject_types_supported": ["pairwise"],
         "id_token_signing_alg_values_supported": ["ES256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none", "private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": ["ES256", "PS256", "RS256"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none", "private_key_jwt"],
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": sorted(set(claims)),
         "claims_parameter_supported": True,
@@ -256,10 +270,13 @@ def register_client(
     public: bool = False,
     signing_callback_uri: str = "",
     signing_max_auth_age: int | None = None,
+    jwks: dict | None = None,
 ) -> tuple[Client, str | None]:
     """Register (or update) an online service as a client; returns ``(client, secret)``.
 
     A confidential client gets a new random secret, returned once and stored as a hash.
+    With ``jwks`` (public keys, RFC 7517 §5) it may also authenticate with
+    ``private_key_jwt`` (RFC 7523), which the ``cdeg`` scope requires.
     Scopes default to the e-ME ones; the ``signing`` scope must be asked for.
     :raises DomainError: ``invalid_redirect_uri`` (must be absolute http(s), no fragment),
         ``invalid_scope``.
@@ -282,9 +299,28 @@ def register_client(
             "client_secret_hash": make_password(secret) if secret else "",
             "signing_callback_uri": signing_callback_uri,
             "signing_max_auth_age": signing_max_auth_age,
+            "jwks": public_jwks_only(jwks) if jwks else {},
         },
     )
     return client, secret
+
+
+def public_jwks_only(jwks) -> dict:
+    """Check a client's JWK Set (RFC 7517 §5) and return it without private members.
+
+    :raises DomainError: ``invalid_client_metadata`` when it is not a JWK Set of EC or RSA
+        public keys.
+    """
+    from joserfc.errors import JoseError
+    from joserfc.jwk import KeySet
+
+    try:
+        keyset = KeySet.import_key_set(jwks)
+        if not keyset.keys or any(k.key_type not in ("EC", "RSA") for k in keyset.keys):
+            raise ValueError
+    except (JoseError, ValueError, TypeError, KeyError):
+        raise DomainError("invalid_client_metadata", _("The keys must be a JWK Set of EC or RSA public keys."), field="jwks") from None
+    return {"keys": [k.as_dict(private=False) | ({"kid": k.kid} if k.kid else {}) for k in keyset.keys]}
 
 
 def bearer_token(request, scope: str | None = None) -> Token:

@@ -119,13 +119,15 @@ class RequestOut(Schema):
     claims: list[ClaimOut]
     documents: list[DocumentOut] = []
     reason: str = ""
+    consent: dict | None = Field(None, description="For a data-sharing consent (kind 'consent'): data_user, data_provider, product (with fields), purpose, duration_seconds, max_uses")
+    terms_sha256: str | None = Field(None, description="For a consent: SHA-256 of the canonical JSON of `consent`; the decision must carry it as `terms`")
     nonce: str
     expires_at: str
     webauthn: dict | None = None
 
 
 class DecisionIn(Schema):
-    signature: str = Field(description="Compact JWS (ES256, kid = device id) over request_id, requester, nonce, decision, claims and, for signing requests, documents (their SHA-256 digests in order)")
+    signature: str = Field(description="Compact JWS (ES256, kid = device id) over request_id, requester, nonce, decision, claims and, for signing requests, documents (their SHA-256 digests in order), for consents, terms (terms_sha256)")
     webauthn: dict | None = None
 
 

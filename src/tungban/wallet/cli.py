@@ -136,6 +136,9 @@ class WalletClient:
         if req.get("documents"):
             # A signing approval covers exactly these document digests (sole control).
             payload["documents"] = [d["sha256"] for d in req["documents"]]
+        if req.get("terms_sha256"):
+            # A consent approval covers exactly the terms shown (data user, product, purpose, limits).
+            payload["terms"] = req["terms_sha256"]
         signature = jws.serialize_compact({"alg": "ES256", "kid": self.meta["device_id"]}, json.dumps(payload).encode(), key)
         return self._call("POST", f"/api/v1/wallet/requests/{rid}/decision", {"signature": signature}, device_key=key)
 

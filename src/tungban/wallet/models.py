@@ -72,6 +72,7 @@ class RequestKind(models.TextChoices):
     LOGIN = "login", _("Log in")
     FORMFILL = "formfill", _("Fill a form")
     SIGN = "sign", _("Sign documents")
+    CONSENT = "consent", _("Consent to share data")
 
 
 class RequestStatus(models.TextChoices):
@@ -91,7 +92,9 @@ class ApprovalRequest(models.Model):
     untick non-essential ones, and ``approved_claims`` holds what was finally approved.
     ``context`` holds what the requester needs to resume (e.g. the OpenID Connect request).
     When ``context["documents"]`` lists ``{"name", "sha256"}`` items, the device's signature
-    must cover exactly those digests (signing requests, issue #3).
+    must cover exactly those digests (signing requests, issue #3). When
+    ``context["terms_sha256"]`` is set (consent requests, issue #4), the signature must carry
+    it as ``terms``: the device signs the consent terms it showed.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

@@ -8,7 +8,8 @@ Wire formats (issue #2; documented in docs/integrators.md and the OpenAPI docume
   ``{"binding_id", "nonce"}`` (proof of possession).
 * **Decision**: JWS compact, ``alg`` ES256, header ``kid`` = device id, payload
   ``{"request_id", "requester", "nonce", "decision": "approve"|"decline", "claims": [..]}``
-  where ``claims`` are the approved claim names, sorted. A web device also sends a WebAuthn
+  where ``claims`` are the approved claim names, sorted; plus ``documents`` (the digests, for
+  signing) or ``terms`` (the consent terms' digest, for data-sharing consents). A web device also sends a WebAuthn
   assertion (user verification by passkey) whose challenge is the request's nonce.
 * **Device request proof** (for the app's own API calls): header
   ``Authorization: Device <JWS>`` with payload ``{"htm", "htu", "iat", "jti"}``, valid 60 s,
@@ -369,6 +370,8 @@ def request_details(req: ApprovalRequest, device: Device) -> dict:
         ],
         "documents": [{"name": d["name"], "sha256": d["sha256"]} for d in req.context.get("documents", [])],
         "reason": req.context.get("reason", ""),
+        "consent": req.context.get("consent"),
+        "terms_sha256": req.context.get("terms_sha256"),
         "nonce": req.nonce,
         "expires_at": req.expires_at.isoformat(),
         "webauthn": None,
@@ -413,6 +416,7 @@ def decide(request_id, device: Device, signature: str, webauthn_assertion: dict 
             or payload.get("nonce") != req.nonce
             or payload.get("requester") != req.requester_id
             or ("documents" in req.context and payload.get("documents") != document_digests(req))
+            or ("terms_sha256" in req.context and payload.get("terms") != req.context["terms_sha256"])
         ):
             raise Forbidden("bad_signature", _("The signature is for another request."))
         if req.resident_id and req.resident_id != device.resident_id:

@@ -1,0 +1,104 @@
+"""A data user's client for tungban's Consented Data Exchange Gateway (授權數據交換閘).
+
+What a department or bank writes to obtain a resident's data with their consent (see
+docs/integrators.md §7). It authenticates with ``private_key_jwt`` (RFC 7523) through
+Authlib's :class:`~authlib.oauth2.rfc7523.PrivateKeyJWT`, gets a ``client_credentials``
+token with scope ``cdeg`` and calls ``/api/v1/exchange/``. Independent of the platform's
+code: the sample service and the benchmark use it as any integrator would.
+
+    user = DataUser("https://tungban.example", "td-vehicle-licensing", private_jwk)
+    consent = user.request_consent("wsd.registered-address.v1", "Pre-fill your address", 3600, max_uses=1, sub=sub)
+    consent = user.wait_for_consent(consent["id"])          # the resident approves in the app
+    answer = user.fetch(consent["id"], "wsd.registered-address.v1")
+    answer["data"]   # schema-valid data; answer["signed"] is the gateway's JWS over it
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import requests
+from authlib.integrations.requests_client import OAuth2Session
+from authlib.oauth2.rfc7523 import PrivateKeyJWT
+from joserfc import jwk
+
+
+class DataUserError(Exception):
+    """An error answer of the gateway: ``code`` (e.g. ``consent_revoked``), HTTP ``status``."""
+
+    def __init__(self, code: str, message: str, status: int):
+        super().__init__(f"{code} ({status}): {message}")
+        self.code, self.message, self.status = code, message, status
+
+
+class DataUser:
+    """Calls the gateway as one data user. Thread-safe; the token is reused until near expiry.
+
+    :param private_jwk: the data user's private key as a JWK dict (``kid`` included), whose
+        public half is registered with the platform.
+    """
+
+    def __init__(self, issuer: str, client_id: str, private_jwk: dict, *, timeout: float = 30):
+        self.issuer = issuer.rstrip("/")
+        self.client_id = client_id
+        self.private_jwk = private_jwk
+        self.timeout = timeout
+        self.http = requests.Session()
+        self.http.trust_env = False
+        self._token: str | None = None
+        self._token_expires = 0.0
+        self._lock = threading.Lock()
+
+    def token(self) -> str:
+        """A ``cdeg`` access token (``client_credentials`` grant, ``private_key_jwt``)."""
+        with self._lock:
+            if self._token and time.time() < self._token_expires - 30:
+                return self._token
+            token_url = f"{self.issuer}/oidc/token"
+            session = OAuth2Session(
+                self.client_id, jwk.import_key(self.private_jwk), scope="cdeg",
+                token_endpoint_auth_method=PrivateKeyJWT(token_url, alg=self.private_jwk.get("alg", "ES256")),
+            )
+            session.trust_env = False
+            token = session.fetch_token(token_url, grant_type="client_credentials", timeout=self.timeout)
+            self._token, self._token_expires = token["access_token"], time.time() + int(token.get("expires_in", 300))
+            return self._token
+
+    def _call(self, method: str, path: str, body: dict | None = None) -> dict:
+        resp = self.http.request(
+            method, f"{self.issuer}/api/v1/exchange{path}", json=body, timeout=self.timeout,
+            headers={"Authorization": f"Bearer {self.token()}", "Accept": "application/json"},
+        )
+        try:
+            data = resp.json()
+        except ValueError:
+            raise DataUserError("bad_response", resp.text[:200], resp.status_code) from None
+        if resp.status_code >= 400:
+            raise DataUserError(data.get("error", "error"), data.get("message", ""), resp.status_code)
+        return data
+
+    def request_consent(self, product: str, purpose: str, duration_seconds: int, *, max_uses: int | None = None, sub: str | None = None) -> dict:
+        """Ask for consent; returns the consent (``status`` "requested", ``approval_uri``)."""
+        body = {"product": product, "purpose": purpose, "duration_seconds": duration_seconds, "max_uses": max_uses, "sub": sub}
+        return self._call("POST", "/consents", {k: v for k, v in body.items() if v is not None})
+
+    def consent(self, consent_id: str) -> dict:
+        return self._call("GET", f"/consents/{consent_id}")
+
+    def wait_for_consent(self, consent_id: str, timeout: float = 120, interval: float = 0.5) -> dict:
+        """Poll until the resident answered (or the request expired); returns the consent."""
+        deadline = time.monotonic() + timeout
+        while True:
+            consent = self.consent(consent_id)
+            if consent["status"] != "requested" or time.monotonic() > deadline:
+                return consent
+            time.sleep(interval)
+
+    def fetch(self, consent_id: str, product: str, request_id: str | None = None) -> dict:
+        """Obtain the data; a fresh ``request_id`` unless one is given (a repeat is a replay).
+
+        :raises DataUserError: e.g. ``consent_revoked``, ``provider_timeout``.
+        """
+        return self._call("POST", "/requests", {"consent_id": consent_id, "product": product, "request_id": request_id or uuid.uuid4().hex})

@@ -1,0 +1,232 @@
+"""The exchange gateway's JSON API (``/api/v1/exchange/``).
+
+* Data users (departments, banks) call with ``Authorization: Bearer <token>``: a
+  ``client_credentials`` token with scope ``cdeg``, obtained at ``/oidc/token`` with
+  ``private_key_jwt`` client authentication (RFC 7523).
+* The resident's app calls ``/app/...`` with ``Authorization: Device <JWS>``.
+* ``/products`` and ``/log/head`` are public.
+
+Errors have the platform's shape ``{"error", "message", "field"}``; the codes are listed in
+docs/integrators.md §7 and on each operation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from django.conf import settings
+from ninja import Field, Router, Schema, Status
+from ninja.security import HttpBearer
+
+from tungban.ledger import services as ledger
+from tungban.oidc import services as oidc
+from tungban.oidc.models import CDEG_SCOPE
+from tungban.wallet.api import device_auth
+
+from . import services
+
+router = Router(tags=["exchange"])
+
+
+class DataUserBearer(HttpBearer):
+    """A data user's ``client_credentials`` token with scope ``cdeg``."""
+
+    def authenticate(self, request, token):
+        return services.data_user_for(oidc.bearer_token(request, CDEG_SCOPE))
+
+
+bearer = DataUserBearer()
+
+
+class Error(Schema):
+    error: str
+    message: str
+    field: str | None = None
+
+
+ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 409: Error, 422: Error, 502: Error, 504: Error}
+
+
+class PartyOut(Schema):
+    id: str
+    name_en: str
+    name_zh: str
+
+
+class FieldOut(Schema):
+    name: str
+    label_en: str
+    label_zh: str
+
+
+class ProductOut(Schema):
+    id: str = Field(description="e.g. wsd.registered-address.v1 (provider.name.version)")
+    provider: PartyOut
+    name_en: str
+    name_zh: str
+    fields: list[FieldOut]
+    schema_: dict = Field(alias="schema", description="JSON Schema (draft 2020-12) of the data")
+
+
+@router.get("/products", response=list[ProductOut], auth=None, by_alias=True, summary="The catalogue of data products (public)")
+def products(request):
+    return [
+        {"id": p.id, "provider": {"id": p.provider_id, "name_en": p.provider.name_en, "name_zh": p.provider.name_zh}, "name_en": p.name_en, "name_zh": p.name_zh, "fields": p.fields, "schema": p.schema}
+        for p in services.catalogue()
+    ]
+
+
+class ConsentIn(Schema):
+    product: str = Field(description="Data product id, e.g. wsd.registered-address.v1")
+    purpose: str = Field(description="Why you need the data, shown to the resident (PDPO DPP1), 5-300 characters")
+    duration_seconds: int = Field(description="How long the consent lasts once given, in seconds")
+    max_uses: int | None = Field(None, description="1 for a single use; omit for any number while valid")
+    sub: str | None = Field(None, description="The resident's pairwise `sub` at your service (from their login); omit for an open request approved by scanning `approval_uri`")
+
+
+class ConsentOut(Schema):
+    id: str
+    status: Literal["requested", "active", "declined", "revoked", "expired", "exhausted"]
+    product: str
+    purpose: str
+    duration_seconds: int
+    max_uses: int | None
+    uses: int
+    sub: str | None = Field(description="The data subject's pairwise `sub` at your service, once known")
+    approval_uri: str | None = Field(description="App link (show as a link or QR code) while the request waits")
+    approval_expires_at: dt.datetime | None
+    granted_at: dt.datetime | None
+    valid_until: dt.datetime | None
+    revoked_at: dt.datetime | None
+    artefact: str | None = Field(description="The signed consent artefact: JWS (ES256, typ consent+jwt), verify with /oidc/jwks")
+
+
+def _consent_out(consent) -> dict:
+    approval = consent.approval
+    waiting = consent.effective_status() == "requested"
+    return {
+        "id": str(consent.id),
+        "status": consent.effective_status(),
+        "product": consent.product_id,
+        "purpose": consent.purpose,
+        "duration_seconds": consent.duration_seconds,
+        "max_uses": consent.max_uses,
+        "uses": consent.uses,
+        "sub": consent.consumer_sub or None,
+        "approval_uri": f"{settings.TUNGBAN_ISSUER}/app/approve/{approval.id}" if waiting and approval else None,
+        "approval_expires_at": approval.expires_at if approval else None,
+        "granted_at": consent.granted_at,
+        "valid_until": consent.valid_until,
+        "revoked_at": consent.revoked_at,
+        "artefact": consent.artefact or None,
+    }
+
+
+@router.post("/consents", response={201: ConsentOut, **ERRORS}, auth=bearer, summary="Ask a resident for consent to obtain a data product")
+def request_consent(request, payload: ConsentIn):
+    """The resident answers in the app (device-signed approval). Poll ``GET /consents/{id}``
+    until ``status`` is ``active`` (or ``declined``/``expired``). Errors: ``unknown_product``
+    (404), ``invalid_purpose``, ``invalid_duration``, ``invalid_max_uses``, ``unknown_subject``
+    (404), ``account_suspended`` (403), ``not_a_data_user`` (403), ``invalid_token`` (401),
+    ``insufficient_scope`` (403)."""
+    consent = services.request_consent(
+        request.auth, product_id=payload.product, purpose=payload.purpose, duration_seconds=payload.duration_seconds,
+        max_uses=payload.max_uses, sub=payload.sub,
+    )
+    return Status(201, _consent_out(consent))
+
+
+@router.get("/consents/{consent_id}", response={200: ConsentOut, **ERRORS}, auth=bearer, summary="A consent's status and signed artefact")
+def get_consent(request, consent_id: str):
+    """Errors: ``unknown_consent`` (404), ``foreign_consent`` (403)."""
+    return _consent_out(services.get_consent(request.auth, consent_id))
+
+
+class ExchangeIn(Schema):
+    consent_id: str
+    product: str = Field(description="The data product wanted; must be the one the consent covers")
+    request_id: str = Field(description="Your unique id for this request (8-64 of A-Z a-z 0-9 - _ . :); a repeated id is refused as a replay")
+
+
+class ExchangeOut(Schema):
+    exchange_id: str
+    consent_id: str
+    product: str
+    provider: str
+    request_id: str
+    delivered_at: dt.datetime
+    payload_sha256: str = Field(description="SHA-256 of the canonical JSON of `data` (sorted keys, no spaces, UTF-8)")
+    data: dict = Field(description="The data, valid against the product's JSON Schema")
+    signed: str = Field(description="JWS (ES256, typ cdeg-response+jwt) by the gateway over these fields and the data; verify with /oidc/jwks")
+
+
+@router.post("/requests", response={200: ExchangeOut, **ERRORS}, auth=bearer, summary="Obtain data under a consent")
+def exchange(request, payload: ExchangeIn):
+    """Every attempt is recorded (metadata only) in the tamper-evident log and shown in the
+    resident's history. Errors: ``invalid_request`` (400), ``replayed_request`` (409),
+    ``unknown_consent`` (404), ``foreign_consent`` (403), ``product_not_covered`` (403),
+    ``consent_pending`` (409), ``consent_declined``, ``consent_revoked``, ``consent_expired``,
+    ``consent_exhausted``, ``account_suspended`` (403), ``no_record`` (404),
+    ``provider_unavailable`` (502), ``provider_error`` (502), ``provider_bad_data`` (502),
+    ``provider_timeout`` (504)."""
+    return services.exchange(request.auth, consent_id=payload.consent_id, product_id=payload.product, request_id=payload.request_id)
+
+
+class HeadOut(Schema):
+    size: int = Field(description="Number of entries in the log")
+    head_hash: str = Field(description="Hash of the last entry (hex SHA-256; see docs/operations.md)")
+    timestamp: int
+    signature: str = Field(description="JWS (ES256, typ log-head+jwt) over iss, iat, size, head_hash; verify with /oidc/jwks")
+
+
+@router.get("/log/head", response=HeadOut, auth=None, summary="The tamper-evident log's signed head (public)")
+def log_head(request):
+    """Keep heads you fetch: ``tungban verify_exchange_log --expect SIZE:HASH`` proves later
+    that the log was not cut back or rewritten before that point."""
+    return ledger.signed_head()
+
+
+# --- The resident's app ---------------------------------------------------------------------
+
+
+class AppConsentOut(Schema):
+    id: str
+    status: str
+    data_user: PartyOut
+    data_provider: PartyOut
+    product: PartyOut
+    purpose: str
+    granted_at: dt.datetime | None
+    valid_until: dt.datetime | None
+    max_uses: int | None
+    uses: int
+    revoked_at: dt.datetime | None
+
+
+class AppExchangeOut(Schema):
+    id: str
+    at: dt.datetime
+    data_user: PartyOut
+    data_provider: PartyOut | None
+    product: PartyOut
+    purpose: str
+    consent_id: str | None
+    outcome: str = Field(description="'delivered' or the refusal's error code")
+    delivered: bool
+
+
+@router.get("/app/consents", response={200: list[AppConsentOut], **ERRORS}, auth=device_auth, summary="(device) The resident's data-sharing consents")
+def app_consents(request):
+    return [services.consent_summary(c) for c in services.consents_of(request.auth.resident)]
+
+
+@router.post("/app/consents/{consent_id}/revoke", response={200: AppConsentOut, **ERRORS}, auth=device_auth, summary="(device) Revoke a consent; effective on the next request")
+def app_revoke(request, consent_id: str):
+    """Errors: ``unknown_consent`` (404)."""
+    return services.consent_summary(services.revoke(request.auth.resident, consent_id))
+
+
+@router.get("/app/history", response={200: list[AppExchangeOut], **ERRORS}, auth=device_auth, summary="(device) Who used my data: exchanges between organisations")
+def app_history(request):
+    return [services.exchange_summary(r) for r in services.history_of(request.auth.resident)]

@@ -1,0 +1,169 @@
+"""Consented Data Exchange Gateway (授權數據交換閘, CDEG; issue #4, MISSION §3).
+
+PDPO terms: the *data subject* is the resident; a *data user* (the consumer: a department
+or a bank) receives personal data for a stated *purpose*; a *data provider* holds it.
+
+* :class:`Organisation` — a registered participant. A data user authenticates as its OpenID
+  Connect client with ``private_key_jwt`` (RFC 7523); a provider implements the provider
+  adapter API at ``endpoint_url``.
+* :class:`DataProduct` — what a provider publishes, with a versioned JSON Schema
+  (e.g. ``wsd.registered-address.v1``).
+* :class:`Consent` — the data subject's consent for one data user, one product, one purpose,
+  a validity period and a usage limit; the signed consent artefact (JWS) is kept with it.
+* :class:`ExchangeRecord` — metadata of every attempt to obtain data (who, what, when, which
+  consent, the outcome and the SHA-256 of the payload); never the personal data itself.
+  Every record is also an entry in the tamper-evident log (:mod:`tungban.ledger`).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from tungban.identity.models import Resident
+from tungban.oidc.models import Client
+from tungban.wallet.models import ApprovalRequest
+
+ORG_ID = RegexValidator(r"^[a-z][a-z0-9-]{1,39}$", _("Lower-case letters, digits and hyphens, starting with a letter."))
+PRODUCT_ID = RegexValidator(r"^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)+\.v[0-9]+$", _("Like wsd.registered-address.v1"))
+
+
+class OrganisationKind(models.TextChoices):
+    DEPARTMENT = "department", _("Government department")
+    BANK = "bank", _("Bank (through the HKMA Commercial Data Interchange)")
+    OTHER = "other", _("Other organisation")
+
+
+class Organisation(models.Model):
+    id = models.CharField(_("Organisation id"), max_length=40, primary_key=True, validators=[ORG_ID])
+    name_en = models.CharField(_("Name (English)"), max_length=200)
+    name_zh = models.CharField(_("Name (Chinese)"), max_length=200)
+    kind = models.CharField(max_length=20, choices=OrganisationKind.choices, default=OrganisationKind.DEPARTMENT)
+    client = models.OneToOneField(
+        Client, null=True, blank=True, on_delete=models.PROTECT, related_name="organisation",
+        help_text=_("As a data user: the OpenID Connect client it authenticates as (private_key_jwt, scope cdeg)."),
+    )
+    endpoint_url = models.URLField(_("Provider adapter URL"), blank=True, help_text=_("As a data provider: the base URL of its provider adapter API."))
+    timeout_seconds = models.FloatField(null=True, blank=True, help_text=_("Provider timeout; empty: the platform default."))
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("participant organisation")
+
+    def __str__(self) -> str:
+        return f"{self.name_en} ({self.id})"
+
+    def name(self, language: str | None = None) -> str:
+        from django.utils.translation import get_language
+
+        return self.name_en if (language or get_language() or "").startswith("en") else self.name_zh
+
+
+class DataProduct(models.Model):
+    id = models.CharField(_("Product id"), max_length=100, primary_key=True, validators=[PRODUCT_ID])
+    provider = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="products")
+    name_en = models.CharField(_("Name (English)"), max_length=200)
+    name_zh = models.CharField(_("Name (Chinese)"), max_length=200)
+    description_en = models.TextField(blank=True)
+    description_zh = models.TextField(blank=True)
+    schema = models.JSONField(help_text=_("JSON Schema (draft 2020-12) every answer must validate against"))
+    fields = models.JSONField(default=list, help_text=_('What the resident is shown: [{"name", "label_en", "label_zh"}]'))
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("data product")
+
+    def __str__(self) -> str:
+        return self.id
+
+    @property
+    def version(self) -> int:
+        return int(self.id.rsplit(".v", 1)[1])
+
+
+class ConsentStatus(models.TextChoices):
+    REQUESTED = "requested", _("Waiting for the resident")
+    ACTIVE = "active", _("Active")
+    DECLINED = "declined", _("Declined")
+    REVOKED = "revoked", _("Revoked")
+    EXPIRED = "expired", _("Expired")
+    EXHAUSTED = "exhausted", _("Used up")
+
+
+class Consent(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    consumer = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="consents_received")
+    product = models.ForeignKey(DataProduct, on_delete=models.PROTECT, related_name="consents")
+    resident = models.ForeignKey(Resident, null=True, blank=True, on_delete=models.PROTECT, related_name="data_consents")
+    purpose = models.CharField(max_length=300)
+    duration_seconds = models.PositiveIntegerField()
+    max_uses = models.PositiveIntegerField(null=True, blank=True, help_text=_("Empty: any number of uses while valid; 1: single use"))
+    uses = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=12, choices=ConsentStatus.choices, default=ConsentStatus.REQUESTED)
+    approval = models.OneToOneField(ApprovalRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="data_consent")
+    consumer_sub = models.CharField(max_length=64, blank=True, help_text="The data subject's pairwise id at the data user")
+    provider_sub = models.CharField(max_length=64, blank=True, help_text="The data subject's pairwise id at the provider")
+    artefact = models.TextField(blank=True, help_text="Signed consent artefact (JWS)")
+    created_at = models.DateTimeField(auto_now_add=True)
+    granted_at = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("consent")
+        indexes = [models.Index(fields=["resident", "-created_at"])]
+
+    def effective_status(self, now=None) -> str:
+        """The stored status, reading an overdue or used-up active consent (or a request the
+        resident never answered) as ``expired`` / ``exhausted``."""
+        now = now or timezone.now()
+        if self.status == ConsentStatus.ACTIVE:
+            if self.valid_until and now >= self.valid_until:
+                return ConsentStatus.EXPIRED
+            if self.max_uses is not None and self.uses >= self.max_uses:
+                return ConsentStatus.EXHAUSTED
+        if self.status == ConsentStatus.REQUESTED and self.approval_id and self.approval.effective_status() == "expired":
+            return ConsentStatus.EXPIRED
+        return self.status
+
+
+class ExchangeRecord(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    at = models.DateTimeField(default=timezone.now)
+    consumer = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="exchanges_received")
+    product_id = models.CharField(max_length=100)
+    provider_id = models.CharField(max_length=40, blank=True)
+    consent = models.ForeignKey(Consent, null=True, blank=True, on_delete=models.PROTECT, related_name="exchanges")
+    resident = models.ForeignKey(Resident, null=True, blank=True, on_delete=models.PROTECT, related_name="data_exchanges")
+    request_id = models.CharField(max_length=64, help_text="The data user's id for this request (replay detection)")
+    outcome = models.CharField(max_length=40, help_text="'delivered' or the error code")
+    provider_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    payload_sha256 = models.CharField(max_length=64, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    ledger_seq = models.BigIntegerField(unique=True, null=True)
+
+    class Meta:
+        verbose_name = _("exchange record")
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["resident", "-at"]), models.Index(fields=["consumer", "request_id"])]
+
+    @property
+    def delivered(self) -> bool:
+        return self.outcome == "delivered"
+
+
+class RequestNonce(models.Model):
+    """A data user's ``request_id`` already seen: each may be used once (replay detection)."""
+
+    consumer = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    request_id = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["consumer", "request_id"], name="request_id_once_per_data_user")]

@@ -1,0 +1,146 @@
+"""The tamper-evident log: append metadata, publish a signed head, verify the chain.
+
+Hashing (hex SHA-256 throughout)::
+
+    genesis   = SHA-256("tungban-ledger-v1")
+    body      = canonical JSON of {"seq", "kind", "ref", "at", ...fields}
+                (keys sorted, no spaces, UTF-8; the RFC 8785 shape for our strings and integers)
+    entry_hash(n) = SHA-256(entry_hash(n-1) || "\\n" || body(n))
+
+A verifier that holds an earlier signed head ``(size, head_hash)`` also detects a log cut
+back to before that head. Issue #5's Merkle tree (RFC 9162) can be built over the same
+bodies later; nothing here needs to change for that.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from joserfc import jwt
+
+from .models import Entry, Head
+
+GENESIS = hashlib.sha256(b"tungban-ledger-v1").hexdigest()
+HEAD = "main"
+
+
+def canonical(data: dict) -> str:
+    """Canonical JSON text of ``data``: sorted keys, no insignificant space, UTF-8 kept."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def chain_hash(prev_hash: str, body: str) -> str:
+    return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
+
+
+def append(kind: str, reference: str, fields: dict) -> Entry:
+    """Append one entry and return it. Must run inside the caller's transaction, so the
+    entry commits (or not) with the record it describes.
+
+    :param fields: JSON-serialisable metadata (strings, integers, None); never personal data.
+    :raises RuntimeError: when called outside ``transaction.atomic()``.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("ledger.append must run inside the transaction that writes the record")
+    head = Head.objects.select_for_update().filter(name=HEAD).first()
+    if head is None:
+        Head.objects.get_or_create(name=HEAD, defaults={"size": 0, "head_hash": GENESIS})
+        head = Head.objects.select_for_update().get(name=HEAD)
+    now = timezone.now()
+    seq = head.size + 1
+    body = canonical({**fields, "seq": seq, "kind": kind, "ref": reference, "at": now.isoformat(timespec="microseconds")})
+    entry = Entry.objects.create(
+        seq=seq, kind=kind, reference=reference, body=body,
+        prev_hash=head.head_hash, entry_hash=chain_hash(head.head_hash, body), created_at=now,
+    )
+    head.size, head.head_hash = seq, entry.entry_hash
+    head.save(update_fields=["size", "head_hash", "updated_at"])
+    return entry
+
+
+def body_of(entry: Entry) -> dict:
+    return json.loads(entry.body)
+
+
+def head() -> dict:
+    """``{"size": int, "head_hash": hex}`` of the log now (size 0 and the genesis hash when empty)."""
+    row = Head.objects.filter(name=HEAD).first()
+    return {"size": row.size, "head_hash": row.head_hash} if row else {"size": 0, "head_hash": GENESIS}
+
+
+def signed_head() -> dict:
+    """The current head signed by the platform key: ``{"size", "head_hash", "timestamp",
+    "signature"}`` where ``signature`` is a compact JWS (ES256, ``typ`` "log-head+jwt",
+    RFC 8725 §3.11) over ``{"iss", "iat", "size", "head_hash"}``, verifiable with the
+    platform JWKS (``/oidc/jwks``). Auditors keep these to detect a log cut back later."""
+    from tungban.oidc import keys
+
+    current = head()
+    kid, key = keys.active_key()
+    now = int(time.time())
+    token = jwt.encode({"alg": "ES256", "kid": kid, "typ": "log-head+jwt"}, {"iss": settings.TUNGBAN_ISSUER, "iat": now, **current}, key, ["ES256"])
+    return {**current, "timestamp": now, "signature": token}
+
+
+@dataclass
+class Report:
+    """Result of :func:`verify`: ``ok`` when ``problems`` is empty."""
+
+    size: int = 0
+    head_hash: str = GENESIS
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify(*, expect: tuple[int, str] | None = None, chunk: int = 5000) -> Report:
+    """Re-compute the whole chain from the stored entries.
+
+    Detects: an altered body or hash (``entry N: hash mismatch``), a deleted or re-ordered
+    entry (``entry N: missing`` / ``previous hash does not match``), a head that disagrees
+    with the entries, and — given ``expect=(size, head_hash)`` from an earlier signed head —
+    a log cut back or rewritten before that point.
+    """
+    report = Report()
+    prev = GENESIS
+    expected_seq = 1
+    last_seq = 0
+    qs = Entry.objects.order_by("seq").values_list("seq", "body", "prev_hash", "entry_hash")
+    for seq, body, prev_hash, entry_hash in qs.iterator(chunk_size=chunk):
+        if seq != expected_seq:
+            report.problems.append(f"entry {expected_seq}: missing (next stored entry is {seq})")
+        if prev_hash != prev:
+            report.problems.append(f"entry {seq}: previous hash does not match entry {seq - 1}")
+        recomputed = chain_hash(prev_hash, body)
+        if recomputed != entry_hash:
+            report.problems.append(f"entry {seq}: hash mismatch (content altered)")
+        try:
+            if json.loads(body).get("seq") != seq:
+                report.problems.append(f"entry {seq}: body names another position")
+        except ValueError:
+            report.problems.append(f"entry {seq}: body is not JSON")
+        if expect and seq == expect[0] and entry_hash != expect[1]:
+            report.problems.append(f"entry {seq}: differs from the signed head you hold")
+        prev = entry_hash
+        expected_seq = seq + 1
+        last_seq = seq
+    report.size, report.head_hash = last_seq, prev
+    current = head()
+    if (current["size"], current["head_hash"]) != (last_seq, prev):
+        report.problems.append(f"head says {current['size']} entries ending {current['head_hash'][:12]}…, the entries say {last_seq} ending {prev[:12]}…")
+    if expect and expect[0] > last_seq:
+        report.problems.append(f"the log has {last_seq} entries but a signed head you hold had {expect[0]}: entries were removed")
+    return report
+
+
+def entries(kind: str, references: list[str]) -> dict[str, Entry]:
+    """Entries of ``kind`` for the given references, by reference."""
+    return {e.reference: e for e in Entry.objects.filter(kind=kind, reference__in=references)}
