@@ -506,6 +506,8 @@ def _ask_provider(consent: Consent, attempt: _Attempt) -> dict:
         answer = None
     if attempt.provider_status == 404 and isinstance(answer, dict) and answer.get("error") == "no_record":
         raise attempt.refuse(NotFound("no_record", _("The data provider holds no record for this person.")))
+    if attempt.provider_status == 503:
+        raise attempt.refuse(DomainError("provider_unavailable", _("The data provider cannot be reached. Try again later."), status=502))
     if attempt.provider_status != 200:
         raise attempt.refuse(DomainError("provider_error", _("The data provider could not answer (HTTP %(status)s).") % {"status": attempt.provider_status}, status=502))
     data = answer.get("data") if isinstance(answer, dict) else None

@@ -86,6 +86,10 @@ class Client(ClientMixin, models.Model):
 
         try:
             check_client_metadata(self.redirect_uris, self.post_logout_redirect_uris, self.allowed_scopes)
+            if self.jwks:
+                from .services import public_jwks_only
+
+                self.jwks = public_jwks_only(self.jwks)  # never keep a private key pasted by mistake
         except DomainError as exc:
             raise ValidationError({exc.field or "redirect_uris": exc.message}) from None
 

@@ -40,6 +40,16 @@ class Command(BaseCommand):
                 VL_CLIENT_CONFIG=str(settings.VAR_DIR / "demo-clients.json"),
             ),
         )
+        from tungban.core.demo import PROVIDER_PORTS
+
+        # The exchange gateway's demo data providers: separate processes, as departments' systems are.
+        providers = [
+            subprocess.Popen(
+                [sys.executable, "-m", "examples.providers", "--department", dept, "--port", str(provider_port), "--issuer", issuer],
+                cwd=root, env=dict(env, PYTHONPATH=str(root)),
+            )
+            for dept, provider_port in PROVIDER_PORTS.items()
+        ]
         deadline = time.monotonic() + 1.5
         while time.monotonic() < deadline and not stop["now"]:
             time.sleep(0.1)
@@ -48,6 +58,7 @@ class Command(BaseCommand):
         self.stdout.write(f"  Registration counter: {issuer}/staff/")
         self.stdout.write(f"  The app (phone):      {issuer}/app/")
         self.stdout.write(f"  Sample service:       {service_url}/")
+        self.stdout.write("  Data providers:       " + ", ".join(f"{d} http://127.0.0.1:{p}" for d, p in PROVIDER_PORTS.items()))
         self.stdout.write("Press Ctrl-C to stop.", ending="\n")
         self.stdout.flush()
         try:
@@ -56,10 +67,10 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             pass
         finally:
-            for proc in (platform, service):
+            for proc in (platform, service, *providers):
                 if proc.poll() is None:
                     proc.send_signal(signal.SIGTERM)
-            for proc in (platform, service):
+            for proc in (platform, service, *providers):
                 try:
                     proc.wait(timeout=10)
                 except subprocess.TimeoutExpired:

@@ -1,0 +1,332 @@
+"""Demo data providers of the Consented Data Exchange Gateway (CDEG, 授權數據交換閘).
+
+A small Flask application that plays one department's system: the Water Supplies
+Department (``wsd``), the Inland Revenue Department (``ird``) or the Companies Registry
+(``cr``). It does not import ``tungban``: it stands for another department's system and
+talks to the gateway only over HTTP.
+
+The provider adapter contract (what the gateway relies on)::
+
+    POST {base}/cdeg/v1/products/{product_id}
+    Authorization: Bearer <JWT>
+    (any body, ignored)
+
+    200 {"data": {...}}                 the record, valid against the product's JSON Schema
+    401 {"error": "invalid_token"}      missing token, bad signature, wrong typ/iss/aud,
+                                        expired, product claim ≠ URL, replayed jti, ...
+    404 {"error": "unknown_product"}    a product this department does not serve
+    404 {"error": "no_record"}          no record for that HKID
+    503 {"error": "jwks_unavailable"}   the gateway's JWKS could not be fetched
+
+    GET /health → 200 {"status": "ok", "department": "wsd"}
+
+wsd serves ``wsd.registered-address.v1``, ird ``ird.tax-return-status.v1``, cr
+``cr.company-particulars.v1`` (schemas in ``src/tungban/exchange/products/``, JSON Schema
+draft 2020-12).
+
+The bearer token is a JWT (RFC 7519) in JWS compact serialization (RFC 7515), signed by
+the gateway with ES256. Header ``{"alg": "ES256", "kid": ..., "typ": "cdeg-request+jwt"}``;
+the explicit ``typ`` keeps a token minted for another purpose (an ID token, a response
+JWT) from being accepted here (RFC 8725 §3.11, explicit typing). Claims::
+
+    iss         the gateway's issuer URL (must equal the configured issuer)
+    aud         the department id ("wsd" | "ird" | "cr"): must be ours, a single string
+    iat, exp    NumericDate; exp = iat + 60 at the gateway; 30 s leeway here, and a
+                token may live at most 300 s
+    jti         the exchange id; accepted once (replay cache)
+    product     the product id; must equal the URL's
+    consent_id  the consent the exchange is made under
+    purpose     the consented purpose
+    sub         the data subject's pairwise id at this provider
+    hkid        the HKID in canonical form (e.g. "A1234563"); the record key
+
+The signature is checked against the gateway's JWKS at ``{issuer}/oidc/jwks``, fetched
+lazily on the first request (the gateway may start after the provider), cached, and
+fetched again once when a token names a ``kid`` that is not in the cache (key rotation).
+Only ES256 is accepted. All JOSE handling is joserfc's (``joserfc.jwt.decode``,
+``JWTClaimsRegistry``, ``KeySet``).
+
+Fault injection for testing the gateway: ``fault="slow"`` sleeps ``delay`` seconds before
+answering, ``fault="bad-schema"`` answers 200 with data that breaks the schema,
+``fault="error"`` answers 500 ``{"error": "internal"}`` (each only to a valid token for a
+product served). ``synthetic=True`` makes a deterministic record for HKIDs outside the
+demo population instead of 404 (benchmarks).
+
+Serve it with ``python -m examples.providers`` (Werkzeug's threaded server) or with
+gunicorn: ``gunicorn 'examples.providers.app:create_app("wsd", "http://localhost:8000")'``
+or ``CDEG_PROVIDER_DEPARTMENT=wsd gunicorn 'examples.providers.app:app_from_env()'``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import threading
+import time
+import urllib.request
+
+from flask import Flask, jsonify, request
+from joserfc import jws, jwt
+from joserfc.errors import InvalidKeyIdError, JoseError
+from joserfc.jwk import KeySet
+from werkzeug.exceptions import HTTPException
+
+from . import data
+
+log = logging.getLogger("examples.providers")
+
+DEPARTMENTS = tuple(data.PRODUCTS)
+FAULTS = ("slow", "bad-schema", "error")
+TOKEN_TYPE = "cdeg-request+jwt"
+ALGORITHMS = ["ES256"]
+#: Clock-skew allowance for exp/iat (the contract allows at most 60 s).
+LEEWAY = 30
+#: Longest token lifetime (exp − iat) accepted; bounds how long a jti must be remembered.
+MAX_LIFETIME = 300
+#: Least time between two JWKS fetches caused by unknown kids (so that tokens with made-up
+#: kids cannot make the provider hammer the gateway). Env: CDEG_PROVIDER_JWKS_MIN_REFETCH.
+JWKS_MIN_REFETCH = 1.0
+JWKS_TIMEOUT = 5.0
+HKID_RE = re.compile(r"^[A-Z]{1,2}[0-9]{6}[0-9A]$")
+
+
+class TokenError(Exception):
+    """The bearer token is missing or not acceptable (answered 401 invalid_token)."""
+
+
+class JWKSUnavailable(Exception):
+    """The gateway's JWKS could not be fetched (answered 503)."""
+
+
+class JWKSCache:
+    """The gateway's public keys, fetched on first use and again on an unknown ``kid``."""
+
+    def __init__(self, url: str, min_refetch: float = JWKS_MIN_REFETCH, timeout: float = JWKS_TIMEOUT):
+        self.url = url
+        self.min_refetch = min_refetch
+        self.timeout = timeout
+        self._keys: KeySet | None = None
+        self._fetched_at = 0.0
+        self._lock = threading.Lock()
+        # The standard library's client (requests would add ~0.2 s to every start-up), with
+        # no proxies from the environment: loopback / government network.
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def _fetch(self) -> KeySet:
+        req = urllib.request.Request(self.url, headers={"Accept": "application/json"})
+        try:
+            with self._opener.open(req, timeout=self.timeout) as response:
+                keys = KeySet.import_key_set(json.loads(response.read(1024 * 1024)))
+        except (OSError, ValueError, KeyError, TypeError, JoseError) as exc:  # URLError/HTTPError are OSErrors
+            raise JWKSUnavailable(f"cannot fetch {self.url}: {exc}") from exc
+        self._keys, self._fetched_at = keys, time.monotonic()
+        return keys
+
+    def get(self) -> KeySet:
+        """The cached key set (fetched now if there is none yet)."""
+        keys = self._keys
+        if keys is not None:
+            return keys
+        with self._lock:
+            return self._keys if self._keys is not None else self._fetch()
+
+    def refresh(self, stale: KeySet) -> KeySet | None:
+        """Fetch again after ``stale`` lacked a kid; ``None`` if refetched too recently."""
+        with self._lock:
+            if self._keys is not stale:  # another thread has already refetched
+                return self._keys
+            if time.monotonic() - self._fetched_at < self.min_refetch:
+                return None
+            self._fetched_at = time.monotonic()  # throttle attempts, failed ones too
+            return self._fetch()
+
+
+class ReplayCache:
+    """``jti`` values already accepted, kept until their token has expired.
+
+    In memory and per process: enough for this demo (one process per department). Under
+    gunicorn with several workers, a replay that reaches another worker is not detected;
+    a real provider would use a shared store (e.g. Redis ``SET jti NX EX ttl``).
+    """
+
+    def __init__(self):
+        self._seen: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._purge_at = 1024
+
+    def add(self, jti: str, expires: float) -> bool:
+        """Remember ``jti`` until ``expires`` (epoch seconds); ``False`` if it was seen."""
+        now = time.time()
+        with self._lock:
+            if jti in self._seen:
+                return False
+            self._seen[jti] = expires
+            if len(self._seen) >= self._purge_at:
+                self._seen = {k: v for k, v in self._seen.items() if v >= now}
+                self._purge_at = max(1024, 2 * len(self._seen))
+            return True
+
+
+def _typ_ok(typ: object) -> bool:
+    # RFC 7515 §4.1.9: media types are case-insensitive and "application/" may be omitted.
+    if not isinstance(typ, str):
+        return False
+    typ = typ.lower()
+    return typ == TOKEN_TYPE or typ == "application/" + TOKEN_TYPE
+
+
+class Verifier:
+    """Checks the gateway's request JWTs for one department."""
+
+    def __init__(self, department: str, issuer: str, jwks: JWKSCache):
+        self.department = department
+        self.issuer = issuer
+        self.jwks = jwks
+        self.replays = ReplayCache()
+
+    def _decode(self, token: str) -> jwt.Token:
+        keys = self.jwks.get()
+        try:
+            return jwt.decode(token, keys, algorithms=ALGORITHMS)
+        except InvalidKeyIdError:
+            fresh = self.jwks.refresh(keys)
+            if fresh is None:
+                raise
+            return jwt.decode(token, fresh, algorithms=ALGORITHMS)
+
+    def verify(self, authorization: str | None, product_id: str) -> dict:
+        """The claims of an acceptable bearer token; raise :class:`TokenError` otherwise."""
+        scheme, _, token = (authorization or "").strip().partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise TokenError("no bearer token")
+        try:
+            # Cheap checks of the (not yet verified) header first, so that a malformed or
+            # mistyped token is refused without fetching keys or verifying a signature.
+            header = jws.extract_compact(token.encode()).headers()
+            if header.get("alg") not in ALGORITHMS:
+                raise TokenError(f"alg {header.get('alg')!r}")
+            if not _typ_ok(header.get("typ")):
+                raise TokenError(f"typ {header.get('typ')!r}")
+            claims = self._decode(token).claims
+        except JoseError as exc:
+            raise TokenError(f"{type(exc).__name__}: {exc}") from exc
+        except (ValueError, TypeError, UnicodeError) as exc:  # malformed input past joserfc's checks
+            raise TokenError(f"malformed token: {exc}") from exc
+        essential = {"essential": True}
+        registry = jwt.JWTClaimsRegistry(
+            leeway=LEEWAY,
+            iss={"essential": True, "value": self.issuer},
+            aud=essential,  # checked below: exactly our id
+            product={"essential": True, "value": product_id},
+            iat=essential, exp=essential, jti=essential, sub=essential,
+            consent_id=essential, purpose=essential, hkid=essential,
+        )
+        try:
+            registry.validate(claims)
+        except JoseError as exc:
+            raise TokenError(f"{type(exc).__name__}: {exc}") from exc
+        # One audience, as a string: a token naming several providers could be replayed from
+        # one to the other (the replay caches are per provider). Stricter than RFC 7519 §4.1.3.
+        if claims["aud"] != self.department:
+            raise TokenError(f"aud {claims['aud']!r}")
+        if claims["exp"] - claims["iat"] > MAX_LIFETIME:
+            raise TokenError("lifetime too long")
+        for name in ("consent_id", "purpose", "hkid"):
+            if not isinstance(claims[name], str):
+                raise TokenError(f"{name} is not a string")
+        if not HKID_RE.match(claims["hkid"]):
+            raise TokenError("hkid is not in canonical form")
+        # Last, so that only a token that is otherwise valid uses up its jti.
+        if not self.replays.add(claims["jti"], claims["exp"] + LEEWAY):
+            raise TokenError("jti replayed")
+        return claims
+
+
+def _answer(body: dict, status: int = 200, headers: dict | None = None):
+    response = jsonify(body)
+    response.status_code = status
+    if headers:
+        response.headers.update(headers)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def create_app(department: str, issuer: str, fault: str | None = None, delay: float = 0,
+               synthetic: bool = False) -> Flask:
+    """The provider application of ``department`` trusting the gateway ``issuer``."""
+    if department not in DEPARTMENTS:
+        raise ValueError(f"department must be one of {', '.join(DEPARTMENTS)}, not {department!r}")
+    if fault not in (None, *FAULTS):
+        raise ValueError(f"fault must be one of {', '.join(FAULTS)}, not {fault!r}")
+    issuer = issuer.rstrip("/")
+    min_refetch = float(os.environ.get("CDEG_PROVIDER_JWKS_MIN_REFETCH", JWKS_MIN_REFETCH))
+    verifier = Verifier(department, issuer, JWKSCache(f"{issuer}/oidc/jwks", min_refetch=min_refetch))
+    served = data.PRODUCTS[department]
+
+    app = Flask(__name__)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese addresses as UTF-8
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    app.config["CDEG_PROVIDER"] = {"department": department, "issuer": issuer, "fault": fault,
+                                   "delay": delay, "synthetic": synthetic, "products": served}
+    app.extensions["cdeg_verifier"] = verifier
+
+    @app.get("/health")
+    def health():
+        return _answer({"status": "ok", "department": department})
+
+    @app.post("/cdeg/v1/products/<product_id>")
+    def product(product_id: str):
+        try:
+            claims = verifier.verify(request.headers.get("Authorization"), product_id)
+        except TokenError as exc:
+            log.warning("%s: rejected token for %s: %s", department, product_id, exc)
+            return _answer({"error": "invalid_token"}, 401, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        except JWKSUnavailable as exc:
+            log.error("%s: %s", department, exc)
+            return _answer({"error": "jwks_unavailable"}, 503)
+        if product_id not in served:
+            return _answer({"error": "unknown_product"}, 404)
+        if fault == "slow":
+            time.sleep(delay)
+        elif fault == "error":
+            return _answer({"error": "internal"}, 500)
+        elif fault == "bad-schema":
+            return _answer({"data": data.bad_schema_record(product_id)})
+        record = data.seeded_record(product_id, claims["hkid"])
+        if record is None and synthetic and claims["hkid"] not in data.PEOPLE:
+            record = data.synthetic_record(product_id, claims["hkid"])
+        if record is None:
+            return _answer({"error": "no_record"}, 404)
+        return _answer({"data": record})
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        code = exc.code or 500
+        name = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(code, "http_error")
+        allow = exc.get_response().headers.get("Allow")
+        return _answer({"error": name}, code, {"Allow": allow} if allow else None)
+
+    return app
+
+
+def app_from_env() -> Flask:
+    """:func:`create_app` configured from the environment (for gunicorn).
+
+    ``CDEG_PROVIDER_DEPARTMENT`` (required), ``CDEG_PROVIDER_ISSUER`` (default
+    ``http://localhost:8000``), ``CDEG_PROVIDER_FAULT``, ``CDEG_PROVIDER_DELAY`` (seconds,
+    default 10 with the slow fault), ``CDEG_PROVIDER_SYNTHETIC`` (``1`` to enable).
+    """
+    env = os.environ
+    fault = env.get("CDEG_PROVIDER_FAULT") or None
+    delay = float(env.get("CDEG_PROVIDER_DELAY") or (10 if fault == "slow" else 0))
+    return create_app(
+        env["CDEG_PROVIDER_DEPARTMENT"],
+        env.get("CDEG_PROVIDER_ISSUER", "http://localhost:8000"),
+        fault=fault,
+        delay=delay,
+        synthetic=env.get("CDEG_PROVIDER_SYNTHETIC", "").lower() in ("1", "true", "yes"),
+    )
