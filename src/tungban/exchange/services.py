@@ -261,7 +261,7 @@ def _artefact(consent: Consent) -> str:
 def on_approval_decided(approval: ApprovalRequest) -> None:
     """Receiver of the app's decision on a consent request (inside its transaction): an
     approval activates the consent and signs its artefact, a decline records it."""
-    consent = Consent.objects.select_for_update().select_related("product__provider", "consumer__client").filter(approval=approval).first()
+    consent = Consent.objects.select_for_update(of=("self",)).select_related("product__provider", "consumer__client").filter(approval=approval).first()
     if consent is None or consent.status != ConsentStatus.REQUESTED:
         return
     if approval.status != RequestStatus.APPROVED:
