@@ -311,7 +311,7 @@ def revoke(resident: Resident, consent_id) -> Consent:
             pass
         if consent is None:
             raise NotFound("unknown_consent", _("There is no such consent."))
-        if consent.status == ConsentStatus.ACTIVE:
+        if consent.effective_status() == ConsentStatus.ACTIVE:  # an expired or used-up one stays so
             consent.status = ConsentStatus.REVOKED
             consent.revoked_at = timezone.now()
             consent.save(update_fields=["status", "revoked_at"])

@@ -8,12 +8,15 @@ Examples::
     tungban app bind --hkid 'A123456(3)' --code K7QP2M9X --pin 123456
     tungban app show http://localhost:8000/app/approve/<id>
     tungban app approve <id> --only name,hkid --pin 123456
-    tungban app history
+    tungban app history               # releases to services and exchanges of my data, newest first
+    tungban app consents              # my data-sharing consents (授權數據交換)
+    tungban app revoke-consent <consent id>
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import getpass
 import json
 import os
@@ -143,7 +146,25 @@ class WalletClient:
         return self._call("POST", f"/api/v1/wallet/requests/{rid}/decision", {"signature": signature}, device_key=key)
 
     def history(self, pin: str) -> list:
+        """Releases of e-ME details to online services (logins, form filling, signing)."""
         return self._call("GET", "/api/v1/wallet/history", device_key=self.load_key(pin))
+
+    # --- data sharing (Consented Data Exchange Gateway) ---
+    def consents(self, pin: str) -> list:
+        """The resident's data-sharing consents (active, declined, revoked, expired, used up)."""
+        return self._call("GET", "/api/v1/exchange/app/consents", device_key=self.load_key(pin))
+
+    def revoke_consent(self, consent_id: str, pin: str) -> dict:
+        """Revoke a consent; the data user's next request is refused. :raises AppError:
+        ``unknown_consent``, ``bad_reference`` (not a consent id)."""
+        match = UUID_RE.search(str(consent_id).lower())
+        if not match:
+            raise AppError("bad_reference", "Give the consent's id (see 'tungban app consents').")
+        return self._call("POST", f"/api/v1/exchange/app/consents/{match.group(0)}/revoke", device_key=self.load_key(pin))
+
+    def exchanges(self, pin: str) -> list:
+        """Who used my data: exchanges between organisations under my consents, newest first."""
+        return self._call("GET", "/api/v1/exchange/app/history", device_key=self.load_key(pin))
 
     def me(self, pin: str) -> dict:
         return self._call("GET", "/api/v1/wallet/me", device_key=self.load_key(pin))
@@ -182,9 +203,87 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument("--pin")
         if name == "approve":
             c.add_argument("--only", help="comma-separated claims to release (essential ones are always included)")
-    for name in ("history", "me", "pending", "unbind"):
-        sub.add_parser(name).add_argument("--pin")
+    helps = {
+        "history": "who used my data: releases to services and exchanges between organisations",
+        "consents": "list my data-sharing consents",
+        "exchanges": "list exchanges of my data between organisations",
+    }
+    for name in ("history", "consents", "exchanges", "me", "pending", "unbind"):
+        sub.add_parser(name, help=helps.get(name)).add_argument("--pin")
+    c = sub.add_parser("revoke-consent", help="revoke a data-sharing consent (its id from 'consents')")
+    c.add_argument("consent")
+    c.add_argument("--pin")
     return p
+
+
+def duration_text(seconds: int) -> str:
+    """``2592000`` → "30 days", ``5400`` → "1 hour 30 minutes" (at most two units)."""
+    parts = []
+    rest = int(seconds)
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        n, rest = divmod(rest, size)
+        if n:
+            parts.append(f"{n} {unit}{'' if n == 1 else 's'}")
+    return " ".join(parts[:2]) or "0 seconds"
+
+
+def uses_text(max_uses: int | None) -> str:
+    if max_uses is None:
+        return "any number of times while valid"
+    return "once" if max_uses == 1 else f"up to {max_uses} times"
+
+
+OUTCOMES = {
+    "consent_revoked": "consent revoked",
+    "consent_expired": "consent expired",
+    "consent_exhausted": "consent used up",
+    "consent_declined": "consent declined",
+    "consent_pending": "consent not given yet",
+    "product_not_covered": "not covered by the consent",
+    "account_suspended": "account suspended",
+    "no_record": "the provider holds no record on you",
+    "provider_unavailable": "provider not available",
+    "provider_timeout": "provider did not answer in time",
+    "provider_error": "provider error",
+    "provider_bad_data": "provider's data failed the checks",
+}
+
+
+def _party(p: dict | None) -> str:
+    if not p:
+        return "?"
+    return f"{p['name_en']} ({p['name_zh']})" if p.get("name_zh") and p["name_zh"] != p["name_en"] else p["name_en"]
+
+
+def exchange_line(e: dict) -> str:
+    """One exchange of the history, in words."""
+    verb = "received" if e["delivered"] else "asked for"
+    source = f" from {e['data_provider']['name_en']}" if e.get("data_provider") else ""
+    line = f"{e['data_user']['name_en']} {verb} {e['product']['name_en']}{source}"
+    if e.get("purpose"):
+        line += f" — purpose: {e['purpose']}"
+    outcome = "delivered" if e["delivered"] else f"refused ({OUTCOMES.get(e['outcome'], e['outcome'].replace('_', ' '))})"
+    return f"{line} — {outcome}"
+
+
+def _print_consent_terms(c: dict) -> None:
+    print(f"  data user (who asks):      {_party(c['data_user'])}")
+    print(f"  data provider (from whom): {_party(c['data_provider'])}")
+    print(f"  data:                      {_party(c['product'])}  [{c['product']['id']}]")
+    for f in c["product"].get("fields", []):
+        print(f"    - {f['label_en']} / {f['label_zh']}")
+    print(f"  purpose:                   {c['purpose']}")
+    print(f"  valid for:                 {duration_text(c['duration_seconds'])} once given")
+    print(f"  uses:                      {uses_text(c['max_uses'])}")
+    print("  You can revoke this consent at any time: tungban app revoke-consent " + c["consent_id"])
+
+
+def _instant(iso: str) -> float:
+    """Seconds since the epoch of an ISO 8601 time (``Z`` or an offset), to order entries."""
+    try:
+        return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+    except (ValueError, AttributeError):
+        return 0.0
 
 
 def _print(args, data) -> None:
@@ -192,16 +291,42 @@ def _print(args, data) -> None:
         print(json.dumps(data, ensure_ascii=False, indent=2))
         return
     if args.cmd == "show":
-        print(f"{data['requester']['name_zh']} / {data['requester']['name_en']} asks to {data['kind']} (until {data['expires_at']}):")
+        if data["kind"] == "consent":
+            print(f"{data['requester']['name_zh']} / {data['requester']['name_en']} asks for your consent to obtain data about you (answer until {data['expires_at']}):")
+        else:
+            print(f"{data['requester']['name_zh']} / {data['requester']['name_en']} asks to {data['kind']} (until {data['expires_at']}):")
         for c in data["claims"]:
             print(f"  [{'required' if c['essential'] else 'optional'}] {c['name']}: {c['value']}")
         if data.get("reason"):
             print(f"  reason: {data['reason']}")
         for d in data.get("documents", []):
             print(f"  sign: {d['name']}  SHA-256 {d['sha256']}")
+        if data.get("consent"):
+            _print_consent_terms(data["consent"])
+            print(f"  terms SHA-256: {data.get('terms_sha256')}")
     elif args.cmd == "history":
-        for h in data:
-            print(f"{h['released_at']}  {h['requester_name_en']}: {', '.join(h['claims'])}")
+        entries = [(h["released_at"], f"{h['requester_name_en']} ({h['kind']}): {', '.join(h['claims'])}") for h in data["releases"]]
+        entries += [(e["at"], exchange_line(e)) for e in data["exchanges"]]
+        for at, line in sorted(entries, key=lambda e: _instant(e[0]), reverse=True):
+            print(f"{at}  {line}")
+        if not entries:
+            print("Nothing has been shared yet.")
+    elif args.cmd == "exchanges":
+        for e in data:
+            print(f"{e['at']}  {exchange_line(e)}")
+    elif args.cmd == "consents":
+        for c in data:
+            uses = f"{c['uses']} of {c['max_uses']}" if c["max_uses"] is not None else f"{c['uses']} (no limit)"
+            print(f"{c['id']}  [{c['status']}]  {c['data_user']['name_en']} ← {c['data_provider']['name_en']}: {c['product']['name_en']}")
+            print(f"    purpose: {c['purpose']}")
+            if c.get("valid_until"):
+                print(f"    valid {c.get('granted_at')} → {c['valid_until']}; used {uses}")
+            if c.get("revoked_at"):
+                print(f"    revoked {c['revoked_at']}")
+        if not data:
+            print("No data-sharing consents.")
+    elif args.cmd == "revoke-consent":
+        print(f"Consent {data['id']} is {data['status']}: {data['data_user']['name_en']} can no longer obtain {data['product']['name_en']}.")
     else:
         print(json.dumps(data, ensure_ascii=False, indent=2))
 
@@ -228,6 +353,11 @@ def main(argv: list[str] | None = None) -> int:
         elif args.cmd == "unbind":
             app.unbind(_pin(args))
             data = {"status": "unbound"}
+        elif args.cmd == "history":
+            pin = _pin(args)
+            data = {"releases": app.history(pin), "exchanges": app.exchanges(pin)}
+        elif args.cmd == "revoke-consent":
+            data = app.revoke_consent(args.consent, _pin(args))
         else:
             data = getattr(app, args.cmd)(_pin(args))
     except AppError as exc:

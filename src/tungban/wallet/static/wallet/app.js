@@ -6,7 +6,12 @@
  *  - binding proof, decisions and API-call proofs are JWS compact, ES256;
  *  - a passkey (WebAuthn) confirms the binding and every decision (user verification);
  *  - a signing request (kind "sign") lists documents by name and SHA-256; the signed decision
- *    then also carries "documents": the digests in order (what the resident signs).
+ *    then also carries "documents": the digests in order (what the resident signs);
+ *  - a data-sharing consent (kind "consent") shows its terms (data user, data provider, data
+ *    product, purpose, duration, uses); the signed decision carries "terms": the SHA-256 of the
+ *    terms' canonical JSON, which the app recomputes from what it shows before signing.
+ * The consents ("Data sharing", /app/#consents) and the exchanges in the history come from the
+ * exchange gateway's app API (/api/v1/exchange/app/...), with the same device proofs.
  * Plain modern JavaScript, no build step.
  */
 (function () {
@@ -15,6 +20,7 @@
   const root = document.getElementById("app");
   if (!root) return;
   const API = root.dataset.api || "/api/v1/wallet";
+  const EXCHANGE_API = root.dataset.exchangeApi || "/api/v1/exchange";
   const HOME = root.dataset.home || "/app/";
   const approvalId = root.dataset.approvalId || "";
   const $ = (id) => document.getElementById(id);
@@ -25,10 +31,12 @@
   // --- translated strings (rendered by the template) -------------------------------------
   const T = {};
   const CLAIM = {};
+  const OUTCOME = {};
   const strings = $("i18n");
   if (strings) {
     strings.content.querySelectorAll("[data-k]").forEach((el) => { T[el.dataset.k] = el.textContent.trim(); });
     strings.content.querySelectorAll("[data-claim]").forEach((el) => { CLAIM[el.dataset.claim] = el.textContent.trim(); });
+    strings.content.querySelectorAll("[data-outcome]").forEach((el) => { OUTCOME[el.dataset.outcome] = el.textContent.trim(); });
   }
   const fmt = (text, vars) => String(text || "").replace(/\{(\w+)\}/g, (m, k) => (k in vars ? vars[k] : m));
   const claimLabel = (name) => CLAIM[name] || name;
@@ -101,17 +109,18 @@
   const state = { device: null, request: null, timer: null, pendingBinding: null, homeLoadedAt: 0 };
   let approveLabel = ""; // the Approve button's own (translated) text; signing requests relabel it
 
-  async function api(method, path, { body, device } = {}) {
+  /** Call the wallet API (or ``base``, e.g. the exchange gateway's app API). */
+  async function api(method, path, { body, device, base = API } = {}) {
     const headers = { Accept: "application/json", "Accept-Language": document.documentElement.lang || "zh-Hant-HK" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (device) {
       // A fresh proof per call: the shape of a DPoP proof (RFC 9449 §4.2).
-      const proof = { htm: method, htu: location.origin + API + path, iat: Math.floor(Date.now() / 1000), jti: randomId() };
+      const proof = { htm: method, htu: location.origin + base + path, iat: Math.floor(Date.now() / 1000), jti: randomId() };
       headers.Authorization = "Device " + (await signJws({ alg: "ES256", kid: device.deviceId, typ: "dpop+jwt" }, proof, device.keyPair.privateKey));
     }
     let resp;
     try {
-      resp = await fetch(API + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: "same-origin", cache: "no-store" });
+      resp = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: "same-origin", cache: "no-store" });
     } catch (err) {
       throw new AppError("network", T.network);
     }
@@ -178,7 +187,7 @@
   }
 
   // --- UI helpers -------------------------------------------------------------------------------
-  const SCREENS = ["screen-bind", "screen-home", "screen-approve", "result"];
+  const SCREENS = ["screen-bind", "screen-home", "screen-consents", "screen-approve", "result"];
   let firstScreen = true;
   function show(id) {
     $("loading").hidden = true;
@@ -252,6 +261,40 @@
   const dateOnly = (iso) => { try { return new Intl.DateTimeFormat(locale, { dateStyle: "long", timeZone: "UTC" }).format(new Date(iso + "T00:00:00Z")); } catch (e) { return iso; } };
   const mmss = (seconds) => { const s = Math.max(0, Math.floor(seconds)); return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0"); };
   const tierLabel = (tier) => (tier === "plus" ? T.tier_plus : T.tier_basic);
+  const partyName = (p) => (p ? serviceName(p.name_en, p.name_zh) : "");
+  const fieldLabel = (f) => (isEn ? f.label_en || f.label_zh : f.label_zh || f.label_en) || f.name;
+  /** "30 days", "1 hour 30 minutes" / "30 日", "1 小時 30 分鐘": at most two units, by Intl. */
+  function durationText(seconds) {
+    const parts = [];
+    let rest = Math.max(0, Math.floor(Number(seconds) || 0));
+    for (const [unit, size] of [["day", 86400], ["hour", 3600], ["minute", 60], ["second", 1]]) {
+      const n = Math.floor(rest / size);
+      rest -= n * size;
+      if (!n) continue;
+      try {
+        parts.push(new Intl.NumberFormat(locale, { style: "unit", unit, unitDisplay: "long" }).format(n));
+      } catch (e) {
+        parts.push(n + " " + unit + (n === 1 ? "" : "s"));
+      }
+    }
+    return parts.slice(0, 2).join(" ") || "0";
+  }
+  const usesText = (maxUses) => (maxUses === null || maxUses === undefined ? T.uses_unlimited
+    : maxUses === 1 ? T.uses_once : fmt(T.uses_many, { count: maxUses }));
+  const outcomeText = (code) => OUTCOME[code] || String(code || "").replace(/_/g, " ");
+  const timeOf = (iso) => { const t = Date.parse(iso); return Number.isNaN(t) ? 0 : t; };
+  /** Canonical JSON as the platform makes it (sorted keys, no spaces; ledger.canonical). */
+  function canonicalJson(value) {
+    if (Array.isArray(value)) return "[" + value.map(canonicalJson).join(",") + "]";
+    if (value && typeof value === "object") {
+      return "{" + Object.keys(value).sort().map((k) => JSON.stringify(k) + ":" + canonicalJson(value[k])).join(",") + "}";
+    }
+    return JSON.stringify(value === undefined ? null : value);
+  }
+  async function sha256Hex(text) {
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", enc.encode(text)));
+    return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
   const kindLabel = (kind) => T["kind_" + kind] || kind;
   const requestIdFrom = (text) => { const m = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i.exec(text || ""); return m ? m[0].toLowerCase() : null; };
 
@@ -401,15 +444,37 @@
     $("pending-empty").hidden = items.length > 0;
   }
 
-  function renderHistory(items) {
-    const list = $("history");
-    list.replaceChildren(...items.map((h) => el("li", { class: "item" },
+  function releaseItem(h) {
+    return el("li", { class: "item", "data-kind": "release" },
       el("div", { class: "item-head" },
         el("strong", { class: "service", text: serviceName(h.requester_name_en, h.requester_name_zh) }),
         el("span", { class: "badge", text: kindLabel(h.kind) })),
       el("time", { datetime: h.released_at, class: "hint", text: dateTime(h.released_at) }),
-      el("ul", { class: "tags" }, h.claims.map((c) => el("li", { "data-claim": c, text: claimLabel(c) }))))));
-    $("history-empty").hidden = items.length > 0;
+      el("ul", { class: "tags" }, h.claims.map((c) => el("li", { "data-claim": c, text: claimLabel(c) }))));
+  }
+
+  /** An exchange between organisations: "{user} received {product} from {provider}", purpose, outcome. */
+  function exchangeItem(x) {
+    const vars = { user: partyName(x.data_user), product: partyName(x.product), provider: partyName(x.data_provider) };
+    const key = (x.delivered ? "exchange_received" : "exchange_asked") + (x.data_provider ? "" : "_no_provider");
+    const outcome = x.delivered ? T.outcome_delivered : fmt(T.outcome_refused, { reason: outcomeText(x.outcome) });
+    return el("li", { class: "item exchange" + (x.delivered ? "" : " refused"), "data-kind": "exchange", "data-exchange-id": x.id, "data-outcome": x.outcome },
+      el("div", { class: "item-head" },
+        el("strong", { class: "service", text: vars.user }),
+        el("span", { class: "badge", text: T.kind_exchange })),
+      el("time", { datetime: x.at, class: "hint", text: dateTime(x.at) }),
+      el("p", { class: "exchange-what", text: fmt(T[key], vars) }),
+      x.purpose ? el("p", { class: "exchange-purpose", text: fmt(T.exchange_purpose, { purpose: x.purpose }) }) : null,
+      el("p", { class: "outcome " + (x.delivered ? "ok" : "refused"), text: outcome }));
+  }
+
+  /** Who used my data: releases to services and exchanges between organisations, newest first. */
+  function renderHistory(releases, exchanges) {
+    const entries = (releases || []).map((h) => ({ at: timeOf(h.released_at), node: () => releaseItem(h) }))
+      .concat((exchanges || []).map((x) => ({ at: timeOf(x.at), node: () => exchangeItem(x) })));
+    entries.sort((a, b) => b.at - a.at);
+    $("history").replaceChildren(...entries.map((e) => e.node()));
+    $("history-empty").hidden = entries.length > 0;
   }
 
   async function showHome() {
@@ -423,7 +488,8 @@
     const me = await settle(api("GET", "/me", { device }));
     const pending = await settle(api("GET", "/pending", { device }));
     const past = await settle(api("GET", "/history", { device }));
-    const failed = [me, pending, past].find((r) => r.status === "rejected");
+    const exchanges = await settle(api("GET", "/app/history", { device, base: EXCHANGE_API }));
+    const failed = [me, pending, past, exchanges].find((r) => r.status === "rejected");
     if (failed) {
       if (failed.reason && failed.reason.code === "device_unbound") { await lostBinding(failed.reason.message); return; }
       showError(failed.reason);
@@ -437,7 +503,70 @@
       }
     }
     if (pending.status === "fulfilled") renderPending(pending.value);
-    if (past.status === "fulfilled") renderHistory(past.value);
+    if (past.status === "fulfilled" || exchanges.status === "fulfilled") {
+      renderHistory(past.status === "fulfilled" ? past.value : [], exchanges.status === "fulfilled" ? exchanges.value : []);
+    }
+  }
+
+  // --- data-sharing consents -----------------------------------------------------------------------
+  function consentRow(label, value, cls) {
+    return el("div", { class: cls || null }, el("dt", { text: label }), el("dd", { text: value }));
+  }
+
+  function consentItem(c) {
+    const headId = "consent-" + c.id + "-user";
+    const rows = [
+      consentRow(T.data_product, partyName(c.product)),
+      consentRow(T.data_provider, partyName(c.data_provider)),
+      consentRow(T.purpose, c.purpose, "purpose"),
+    ];
+    if (c.granted_at) rows.push(consentRow(T.given_on, dateTime(c.granted_at)));
+    if (c.valid_until) rows.push(consentRow(T.valid_until, dateTime(c.valid_until), "valid-until"));
+    if (c.revoked_at) rows.push(consentRow(T.revoked_on, dateTime(c.revoked_at)));
+    if (c.status !== "declined") {
+      const uses = c.max_uses === null || c.max_uses === undefined ? fmt(T.uses_no_limit, { uses: c.uses }) : fmt(T.uses_of, { uses: c.uses, max: c.max_uses });
+      rows.push(consentRow(T.uses, uses, "uses"));
+    }
+    const item = el("li", { class: "item consent", "data-consent-id": c.id, "data-status": c.status, tabindex: "-1", "aria-labelledby": headId },
+      el("div", { class: "item-head" },
+        el("strong", { class: "service", id: headId, text: partyName(c.data_user) }),
+        el("span", { class: "badge status status-" + c.status, text: T["status_" + c.status] || c.status })),
+      el("dl", { class: "fields compact" }, rows));
+    if (c.status === "active") {
+      const button = el("button", { class: "btn danger revoke", type: "button", "aria-describedby": headId, text: T.revoke });
+      button.addEventListener("click", () => onRevoke(c, button));
+      item.append(button);
+    }
+    return item;
+  }
+
+  function renderConsents(items) {
+    $("consents").replaceChildren(...items.map(consentItem));
+    $("consents-empty").hidden = items.length > 0;
+  }
+
+  async function loadConsents() {
+    renderConsents(await api("GET", "/app/consents", { device: state.device, base: EXCHANGE_API }));
+  }
+
+  async function showConsents() {
+    show("screen-consents");
+    $("consents").replaceChildren();
+    $("consents-empty").hidden = true;
+    await busy([], loadConsents);
+  }
+
+  async function onRevoke(consent, button) {
+    const vars = { user: partyName(consent.data_user), product: partyName(consent.product), provider: partyName(consent.data_provider) };
+    if (!window.confirm(fmt(T.revoke_confirm, vars))) return;
+    await busy([button], async () => {
+      await api("POST", "/app/consents/" + encodeURIComponent(consent.id) + "/revoke", { device: state.device, base: EXCHANGE_API });
+      await loadConsents();
+      notify(fmt(T.revoked, vars));
+      // Keep the keyboard user's place: focus the (now revoked) consent.
+      const item = Array.from($("consents").children).find((li) => li.dataset.consentId === consent.id);
+      if (item) item.focus();
+    });
   }
 
   async function onSaveProfile(event) {
@@ -530,6 +659,26 @@
     $("sign-needs-plus").hidden = !resident.tier || resident.tier === "plus";
   }
 
+  /** A data-sharing consent's terms (kind "consent"); otherwise hides the section. */
+  function renderConsentTerms(req) {
+    const c = req.kind === "consent" ? req.consent : null;
+    $("consent-details").hidden = !c;
+    if (!c) return;
+    $("claims-set").hidden = req.claims.length === 0;
+    $("claims-hint").hidden = req.claims.length === 0;
+    $("approve-button").textContent = T.approve_consent;
+    const user = partyName(c.data_user);
+    const provider = partyName(c.data_provider);
+    $("consent-summary").textContent = fmt(T.consent_summary, { user, provider });
+    $("consent-data-user").textContent = user;
+    $("consent-data-provider").textContent = provider;
+    $("consent-product").textContent = partyName(c.product);
+    $("consent-fields").replaceChildren(...((c.product && c.product.fields) || []).map((f) => el("li", { "data-field": f.name, text: fieldLabel(f) })));
+    $("consent-purpose").textContent = c.purpose;
+    $("consent-duration").textContent = fmt(T.duration_once_given, { duration: durationText(c.duration_seconds) });
+    $("consent-uses").textContent = usesText(c.max_uses);
+  }
+
   function renderRequest(req) {
     const r = req.requester;
     $("request-service").textContent = serviceName(r.name_en, r.name_zh);
@@ -552,6 +701,7 @@
           el("span", { class: "claim-value" + (value ? "" : " empty"), id: id + "-value", text: value || T.empty_value })));
     }));
     renderDocuments(req);
+    renderConsentTerms(req);
   }
 
   async function showApproval(id) {
@@ -572,14 +722,18 @@
     const req = state.request;
     const service = req ? serviceName(req.requester.name_en, req.requester.name_zh) : "";
     const signing = !!req && req.kind === "sign";
+    const consent = !!req && req.kind === "consent";
     let title;
     let message;
-    if (status === "approved") {
+    if (status === "approved" && consent) {
+      title = T.consent_approved_title;
+      message = fmt(T.consent_approved_message, { service });
+    } else if (status === "approved") {
       title = signing ? T.sign_approved_title : T.approved_title;
       message = fmt(signing ? T.sign_approved_message : T.approved_message, { service });
     } else if (status === "declined") {
       title = T.declined_title;
-      message = fmt(signing ? T.sign_declined_message : T.declined_message, { service });
+      message = fmt(signing ? T.sign_declined_message : consent ? T.consent_declined_message : T.declined_message, { service });
     } else if (status === "expired") {
       title = T.expired_title;
       message = signing ? T.sign_expired_message : T.expired_message;
@@ -594,6 +748,7 @@
     $("result-message").textContent = message;
     // Opened from the service's page on this phone ("Open the app"): offer to go back to it.
     $("result-close").hidden = !window.opener;
+    $("result-consents").hidden = !(consent && status === "approved");
     show("result");
   }
 
@@ -602,6 +757,11 @@
     if (!req) return;
     const buttons = [$("approve-button"), $("decline-button")];
     await busy(buttons, async () => {
+      if (decision === "approve" && (req.kind === "consent" || req.terms_sha256)) {
+        // What you see is what you sign: the digest must be that of the terms shown.
+        const shown = req.consent ? await sha256Hex(canonicalJson(req.consent)) : null;
+        if (!req.terms_sha256 || shown !== String(req.terms_sha256).toLowerCase()) throw new AppError("terms_mismatch", T.terms_mismatch);
+      }
       const claims = decision === "approve"
         ? Array.from(document.querySelectorAll("#claims input[name=claim]")).filter((i) => i.checked).map((i) => i.value).sort()
         : [];
@@ -611,6 +771,10 @@
       if (Array.isArray(req.documents) && req.documents.length) {
         // A signing decision covers exactly these documents: their SHA-256 digests, in order.
         payload.documents = req.documents.map((d) => d.sha256);
+      }
+      if (req.terms_sha256) {
+        // A consent decision covers exactly the terms shown: data user, provider, product, purpose, limits.
+        payload.terms = req.terms_sha256;
       }
       const signature = await signJws({ alg: "ES256", kid: state.device.deviceId }, payload, state.device.keyPair.privateKey);
       try {
@@ -657,7 +821,19 @@
       }
       return;
     }
+    if (location.hash === "#consents") {
+      await showConsents();
+      return;
+    }
     await showHome();
+  }
+
+  /** In-app navigation by the address's fragment: ``#consents`` or the home screen. */
+  function onHashChange() {
+    if (!state.device || approvalId) return;
+    clearMessages();
+    if (location.hash === "#consents") showConsents().catch(showError);
+    else if ($("screen-home").hidden) showHome().catch(showError);
   }
 
   function registerServiceWorker() {
@@ -674,6 +850,15 @@
     $("unbind-button").addEventListener("click", onUnbind);
     $("approve-form").addEventListener("submit", (e) => { e.preventDefault(); decide("approve"); });
     $("decline-button").addEventListener("click", () => decide("decline"));
+    window.addEventListener("hashchange", onHashChange);
+    $("consents-back").addEventListener("click", (e) => {
+      // Back to the home screen in place (and in the history), no reload.
+      if (approvalId || !state.device) return;
+      e.preventDefault();
+      history.pushState(null, "", HOME);
+      clearMessages();
+      showHome().catch(showError);
+    });
     $("result-close").addEventListener("click", () => {
       try { if (window.opener) window.opener.focus(); } catch (e) { /* cross-origin opener */ }
       window.close();
