@@ -12,6 +12,11 @@ the resident's access token (the login scope includes ``signing``), shows the ap
 link / QR code, polls until the resident has approved in the app, and offers the signed
 PDF. Without a login it uses anonymous signing (the service's own token).
 
+填表通 through the Consented Data Exchange Gateway: after login, "Fill my address from the
+Water Supplies Department" asks the gateway (as the data user "td", with the service's own
+key, ``private_key_jwt``) for the resident's consent to ``wsd.registered-address.v1``, waits
+while the resident approves in the app and fills the address in with the data (``address.py``).
+
 Run with ``python -m examples.vehicle_licence`` from the repository root, or
 ``python examples/vehicle_licence/app.py``. Settings come from ``VL_*`` environment
 variables (see ``README.md``) or from the ``config`` dict given to :func:`create_app`.
@@ -50,6 +55,17 @@ from authlib.integrations.flask_client import OAuth
 from flask import Flask, Response, g, redirect, render_template, request, session, url_for
 from joserfc.errors import JoseError
 
+from ..data_user import DataUser, DataUserError
+from .address import (
+    CONSENT_SECONDS,
+    MAX_USES,
+    PURPOSE,
+    RETRYABLE,
+    WSD_PRODUCT,
+    error_key as address_error_key,
+    format_address as format_wsd_address,
+    resolve_private_jwk,
+)
 from .claims import FORM_FIELDS, claims_to_form, prefilled_fields
 from .declaration import DEFAULT_FONT, build_declaration, file_name
 from .forms import validate_form
@@ -101,8 +117,12 @@ DEFAULTS: dict[str, Any] = {
     "VL_SIGNING_ENDPOINT": None,
     # A font with Chinese glyphs for the declaration PDF (English only when missing).
     "VL_PDF_FONT": DEFAULT_FONT,
-    # How often (seconds) the signing page asks for the result.
+    # How often (seconds) the signing page (and the address page) asks for the result.
     "VL_SIGNING_POLL_SECONDS": 2,
+    # The service's private key (a JWK: dict or JSON text) as the data user of tungban's
+    # Consented Data Exchange Gateway; else ``cdeg_private_jwk`` in the VL_CLIENT_CONFIG file.
+    # Without one, the form offers no "Fill my address from the Water Supplies Department".
+    "VL_CDEG_PRIVATE_JWK": None,
     # A discovery document given directly (a dict): skips fetching
     # ``{issuer}/.well-known/openid-configuration``. Used by the tests.
     "VL_SERVER_METADATA": None,
@@ -228,6 +248,8 @@ class FlowError(Exception):
 
 #: Where a login may return to afterwards (``/login?next=...``): only our own pages.
 NEXT_PATH = re.compile(r"^/(?:confirmation|sign)/[A-Za-z0-9-]{1,40}$")
+#: Local states of an address request at the gateway (``data["address_fill"]["status"]``).
+ADDRESS_FAILED = {"declined", "expired", "revoked", "error"}
 #: Platform error codes with their own explanation (``sign_err_<code>``).
 SIGNING_ERRORS_EXPLAINED = {"plus_required", "certificate_revoked", "no_device", "account_suspended",
                             "document_mismatch", "result_missing"}
@@ -541,7 +563,7 @@ def create_app(config: dict | None = None) -> Flask:
             keep = ("msg",)
         elif endpoint == "callback" and request.args.get("error"):
             keep = ("error", "error_description")  # keep the OP's error, never replay a code
-        elif endpoint not in ("form", "confirmation", "sign_page"):
+        elif endpoint not in ("form", "confirmation", "sign_page", "address_page"):
             endpoint = "index"
         args = {k: request.args[k] for k in keep if k in request.args}
         view_args = (request.view_args or {}) if endpoint == request.endpoint else {}
@@ -652,8 +674,14 @@ def create_app(config: dict | None = None) -> Flask:
             finish_anonymous(client, token)
         return redirect(url_for("form"))
 
-    def form_context(values: dict[str, str], prefilled: set[str], errors: dict[str, str]):
+    def form_context(values: dict[str, str], prefilled: set[str], errors: dict[str, str], *, fill_messages: bool = False):
         data = current_data() or {}
+        fill = data.get("address_fill") or {}
+        address_wsd = address_from_wsd(fill, values.get("address"))
+        address_messages, address_error = None, None
+        if fill_messages and fill.get("status") in ADDRESS_FAILED:
+            address_messages = both(address_error_key(fill["status"], fill.get("error")), first=g.lang)
+            address_error = fill.get("error")
         missing = []
         if data.get("mode") == "login":
             missing = [t(f"label_{name}") for name in ESSENTIAL_FIELDS if name not in prefilled]
@@ -675,6 +703,14 @@ def create_app(config: dict | None = None) -> Flask:
             "auth_time_text": auth_time_text,
             "amr_text": " ".join(amr) if isinstance(amr, list) else (amr or ""),
             "missing_essential": "、".join(missing) if g.lang == "zh-HK" else ", ".join(missing),
+            # 填表通 through the exchange gateway (after login, with the service's key)
+            "address_fill_offered": data.get("mode") == "login" and bool(login_info.get("sub")) and gateway_configured(),
+            "address_wsd": address_wsd,
+            "address_exchange_id": fill.get("exchange_id") if address_wsd else None,
+            "address_pending": fill_messages and fill.get("status") == "pending",
+            "address_messages": address_messages,
+            "address_fill_status": fill.get("status"),
+            "address_error": address_error,
         }
 
     @app.route("/form", methods=["GET", "POST"])
@@ -683,8 +719,11 @@ def create_app(config: dict | None = None) -> Flask:
         data = current_data() or {}
         claimed = claims_to_form(data.get("claims"))
         if request.method == "GET":
-            values = {**{name: "" for name in FORM_FIELDS}, **claimed}
-            context = form_context(values, prefilled_fields(claimed), {})
+            # What the resident had typed before fetching the address (see address_start).
+            draft = {k: v for k, v in (data.get("draft") or {}).items() if k in FORM_FIELDS}
+            values = {**{name: "" for name in FORM_FIELDS}, **claimed, **draft}
+            prefilled = {n for n in prefilled_fields(claimed) if values.get(n) == claimed[n]}
+            context = form_context(values, prefilled, {}, fill_messages=True)
             return render_template("form.html", **context)
 
         check_csrf()
@@ -697,9 +736,13 @@ def create_app(config: dict | None = None) -> Flask:
             start_session({"mode": None})
             data = current_data()
         reference = "VL-{:%Y%m%d}-{}".format(dt.date.today(), secrets.token_hex(3).upper())
+        fill = data.pop("address_fill", None) or {}
+        data.pop("draft", None)
         data.setdefault("submissions", {})[reference] = {
             "values": values,
             "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            # Where the address came from: the exchange record at the gateway, if any.
+            "address_exchange_id": fill.get("exchange_id") if address_from_wsd(fill, values["address"]) else None,
         }
         return redirect(url_for("confirmation", reference=reference))
 
@@ -931,6 +974,201 @@ def create_app(config: dict | None = None) -> Flask:
         response = Response(pdf, mimetype="application/pdf")
         response.headers["Content-Disposition"] = f'attachment; filename="declaration-{reference}-signed.pdf"'
         return response
+
+    # ------------------------------------------------------------------ 填表通: address from the WSD
+    gateway: dict[str, Any] = {}  # the DataUser, made (again) when the key or client id changes
+    fill_lock = threading.Lock()
+
+    def data_user() -> DataUser | None:
+        """The service's client of the exchange gateway, or None without a key. The key is
+        read each time, so one written after start-up (``tungban demo``) is picked up."""
+        key = resolve_private_jwk(settings)
+        if not key:
+            return None
+        client_id = client_for("login").client_id
+        if not client_for("login").client_secret:
+            client_id = resolve_client_credentials(settings)[0]
+        ident = (client_id, json.dumps(key, sort_keys=True))
+        with fill_lock:
+            if gateway.get("ident") != ident:
+                gateway["ident"] = ident
+                gateway["user"] = DataUser(settings["VL_ISSUER"], client_id, key, timeout=settings["VL_HTTP_TIMEOUT"])
+            return gateway["user"]
+
+    def gateway_configured() -> bool:
+        return resolve_private_jwk(settings) is not None
+
+    def gateway_call(method, *args, **kwargs) -> dict[str, Any]:
+        """Call a :class:`DataUser` method; every failure becomes a :class:`DataUserError`
+        (``unreachable`` for the network, the OAuth error code for a refused token)."""
+        try:
+            result = method(*args, **kwargs)
+        except DataUserError as exc:
+            if exc.code == "invalid_token":
+                gateway.clear()  # a fresh client gets a fresh token next time
+            raise
+        except requests.RequestException as exc:
+            log.warning("Exchange gateway unreachable: %s", exc)
+            raise DataUserError("unreachable", str(exc), 0) from None
+        except AuthlibBaseError as exc:  # the token endpoint refused the client
+            log.warning("Exchange gateway token refused: %s", exc)
+            raise DataUserError(exc.error or "invalid_client", str(exc.description or ""), 401) from None
+        except (JoseError, ValueError, KeyError, TypeError) as exc:
+            log.warning("Exchange gateway call failed: %r", exc)
+            raise DataUserError("bad_key" if isinstance(exc, JoseError) else "bad_response", str(exc), 0) from None
+        if not isinstance(result, dict):
+            raise DataUserError("bad_response", "not a JSON object", 0)
+        return result
+
+    def address_from_wsd(fill: Mapping[str, Any], value: str | None) -> bool:
+        """Whether the address box still holds what the gateway supplied."""
+        return fill.get("status") == "filled" and (value or "").strip() == str(fill.get("value") or "").strip() != ""
+
+    def fetch_address(data: dict[str, Any], fill: dict[str, Any], user: DataUser) -> None:
+        """Obtain the address under the active consent and put it into the form's draft."""
+        try:
+            answer = gateway_call(user.fetch, fill["consent_id"], WSD_PRODUCT)
+            value = format_wsd_address(answer.get("data"))
+        except DataUserError as exc:
+            fill.update(status="error", error=exc.code, problem=None)
+            return
+        except ValueError:
+            fill.update(status="error", error="provider_bad_data", problem=None)
+            return
+        fill.update(status="filled", value=value, exchange_id=str(answer.get("exchange_id") or ""), error=None, problem=None)
+        data.setdefault("draft", {})["address"] = value
+
+    def advance_fill(data: dict[str, Any], fill: dict[str, Any], user: DataUser) -> None:
+        """Ask the gateway about the consent; once active, fetch the address (once)."""
+        try:
+            consent = gateway_call(user.consent, fill["consent_id"])
+        except DataUserError as exc:
+            if exc.code in ("unreachable", "bad_response") or exc.status >= 500:
+                fill["problem"] = exc.code  # transient: keep asking until the request expires
+                epoch = hk_time(fill.get("expires_at"))[1]
+                if epoch is not None and epoch + 30 < time.time():
+                    fill.update(status="expired", problem=None)
+            else:
+                fill.update(status="error", error=exc.code, problem=None)
+            return
+        fill["problem"] = None
+        status = consent.get("status")
+        if status == "requested":
+            return
+        if status == "active":
+            fetch_address(data, fill, user)
+        elif status in ("declined", "expired", "revoked"):
+            fill.update(status=status, error=None)
+        else:  # exhausted (used elsewhere) or unknown
+            fill.update(status="error", error=f"consent_{status}")
+
+    def refresh_fill(data: dict[str, Any]) -> dict[str, Any] | None:
+        """Advance a waiting address request (at most once per poll interval, one at a time:
+        the consent allows a single use)."""
+        fill = data.get("address_fill")
+        if not fill or fill["status"] != "pending":
+            return fill
+        now = time.time()
+        with fill_lock:
+            if fill.get("busy") or now - fill.get("checked_at", 0) < settings["VL_SIGNING_POLL_SECONDS"] * 0.75:
+                return fill
+            fill.update(busy=True, checked_at=now)
+        try:
+            user = data_user()
+            if user is None:
+                fill.update(status="error", error="not_configured")
+            else:
+                advance_fill(data, fill, user)
+        finally:
+            fill["busy"] = False
+        return fill
+
+    def back_to_address() -> Response:
+        return redirect(url_for("form", _anchor="address"), code=303)
+
+    @app.post("/address/wsd")
+    def address_start():
+        """The form's "Fill my address from the Water Supplies Department": keep what was
+        typed, ask the gateway for the resident's consent, show the approval link."""
+        check_csrf()
+        data = current_data() or {}
+        sub = (data.get("login") or {}).get("sub")
+        if data.get("mode") != "login" or not sub:
+            raise FlowError("addr_err_login_again", status=401, code="login_required", action=(url_for("login"), "btn_login"))
+        data["draft"] = {name: str(request.form.get(name, "") or "") for name in FORM_FIELDS}
+        user = data_user()
+        if user is None:
+            raise FlowError("addr_err_not_configured", status=503, code="not_configured")
+        old = data.get("address_fill") or {}
+        if old.get("status") == "pending":
+            epoch = hk_time(old.get("expires_at"))[1]
+            if epoch is None or epoch > time.time():
+                return redirect(url_for("address_page"), code=303)  # already waiting for this one
+        if old.get("status") == "error" and old.get("error") in RETRYABLE and old.get("consent_id"):
+            # A failed request does not use the consent up: try again under the same one.
+            try:
+                active = gateway_call(user.consent, old["consent_id"]).get("status") == "active"
+            except DataUserError:
+                active = False
+            if active:
+                fetch_address(data, old, user)
+                return back_to_address()
+        try:
+            consent = gateway_call(user.request_consent, WSD_PRODUCT, PURPOSE, CONSENT_SECONDS, max_uses=MAX_USES, sub=sub)
+        except DataUserError as exc:
+            data["address_fill"] = {"status": "error", "error": exc.code}
+            return back_to_address()
+        approval_uri = str(consent.get("approval_uri") or "")
+        if consent.get("status") != "requested" or not consent.get("id") or not approval_uri.startswith(settings["VL_ISSUER"] + "/"):
+            # Never send the resident to another site.
+            data["address_fill"] = {"status": "error", "error": "bad_response"}
+            return back_to_address()
+        data["address_fill"] = {
+            "status": "pending",
+            "consent_id": str(consent["id"]),
+            "approval_uri": approval_uri,
+            "expires_at": consent.get("approval_expires_at"),
+            "checked_at": time.time(),
+            "problem": None,
+            "error": None,
+        }
+        return redirect(url_for("address_page"), code=303)
+
+    @app.get("/address/wsd")
+    def address_page():
+        """Approve in the app (link / QR code); back to the form once answered."""
+        data = current_data() or {}
+        fill = refresh_fill(data)
+        if not fill or fill["status"] != "pending":
+            return redirect(url_for("form", _anchor="address"))
+        expires_text, expires_epoch = hk_time(fill.get("expires_at"))
+        return render_template(
+            "address.html",
+            fill=fill,
+            heading=both("addr_heading", first=g.lang),
+            purpose=PURPOSE,
+            qr_svg=qr_svg(fill["approval_uri"], t("addr_qr_title")),
+            expires_text=expires_text if expires_epoch else "",
+            expires_epoch=int(expires_epoch) if expires_epoch else "",
+            poll_ms=int(settings["VL_SIGNING_POLL_SECONDS"] * 1000),
+        )
+
+    @app.get("/address/wsd/status")
+    def address_status():
+        """Polled by the address page: ``{"status": pending|filled|declined|expired|revoked|error}``."""
+        fill = refresh_fill(current_data() or {})
+        if not fill:
+            return {"status": "none"}, 404
+        return {"status": fill["status"], "problem": bool(fill.get("problem"))}
+
+    @app.post("/address/wsd/cancel")
+    def address_cancel():
+        """Stop waiting (the request then expires at the gateway unanswered)."""
+        check_csrf()
+        data = current_data() or {}
+        if (data.get("address_fill") or {}).get("status") == "pending":
+            data.pop("address_fill")
+        return back_to_address()
 
     @app.route("/logout", methods=["GET", "POST"])
     def logout():

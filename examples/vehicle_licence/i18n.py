@@ -267,6 +267,100 @@ STRINGS: dict[str, dict[str, str]] = {
     "btn_sign_again": {"zh-HK": "再次簽署", "en": "Sign again"},
     "btn_login_to_sign": {"zh-HK": "重新登入以簽署", "en": "Log in again to sign"},
     "btn_back_to_application": {"zh-HK": "返回申請", "en": "Back to the application"},
+    # --- 填表通: the address from the Water Supplies Department (exchange gateway) ------
+    "btn_fill_address_wsd": {"zh-HK": "從水務署取得我的地址", "en": "Fill my address from the Water Supplies Department"},
+    "addr_fill_hint": {
+        "zh-HK": "經 tungban 通辦的授權數據交換閘，取得你在水務署登記的地址。你會在手機上的 tungban 通辦 app 批准，"
+        "地址只會使用一次。",
+        "en": "Gets the address registered with the Water Supplies Department through tungban's Consented "
+        "Data Exchange Gateway. You approve in the tungban app on your phone; the address is obtained once.",
+    },
+    "addr_supplied_by_wsd": {
+        "zh-HK": "由水務署經授權數據交換閘提供",
+        "en": "Supplied by the Water Supplies Department through the Consented Data Exchange Gateway",
+    },
+    "addr_heading": {"zh-HK": "請在智方便 app 批准", "en": "Approve in your iAM Smart app"},
+    "addr_intro": {
+        "zh-HK": "運輸署（本服務）要求經授權數據交換閘，從水務署取得你登記的地址。只有你在 app 同意後，水務署才會提供。",
+        "en": "The Transport Department (this service) asks for your address registered with the Water Supplies "
+        "Department, through the Consented Data Exchange Gateway. The department provides it only once you agree in the app.",
+    },
+    "addr_steps_scan": {
+        "zh-HK": "在電腦上：用手機上的 tungban 通辦 app 掃描此二維碼。在手機上：按「開啟 app」。",
+        "en": "On a computer: scan this QR code with the tungban app on your phone. "
+        "On your phone: press \u201cOpen the app\u201d.",
+    },
+    "addr_steps_check": {
+        "zh-HK": "在 app 核對要求資料的部門、提供資料的部門及用途，然後以指紋、面容或螢幕鎖批准。",
+        "en": "In the app, check who asks, who provides the data and why, then approve with your fingerprint, "
+        "face or screen lock.",
+    },
+    "addr_qr_title": {"zh-HK": "以 tungban 通辦 app 掃描的二維碼", "en": "QR code to scan with the tungban app"},
+    "addr_purpose": {"zh-HK": "用途", "en": "Purpose"},
+    "addr_provider": {"zh-HK": "資料提供者", "en": "Provided by"},
+    "addr_provider_name": {"zh-HK": "水務署", "en": "Water Supplies Department"},
+    "addr_product": {"zh-HK": "資料", "en": "Data"},
+    "addr_product_name": {"zh-HK": "登記地址（只使用一次）", "en": "Registered address (used once)"},
+    "addr_waiting": {"zh-HK": "正在等待你在 app 批准……", "en": "Waiting for your approval in the app…"},
+    "addr_problem": {
+        "zh-HK": "暫時未能向授權數據交換閘查詢結果，會繼續嘗試。",
+        "en": "Could not check with the exchange gateway just now; still trying.",
+    },
+    "btn_addr_cancel": {"zh-HK": "取消，自行填寫地址", "en": "Cancel and type my address"},
+    "addr_pending_note": {
+        "zh-HK": "你從水務署取得地址的要求正在等待你在 app 批准。",
+        "en": "Your request for your address from the Water Supplies Department is waiting for your approval in the app.",
+    },
+    "addr_continue": {"zh-HK": "繼續", "en": "Continue"},
+    "addr_err_declined": {
+        "zh-HK": "你已在 app 拒絕提供地址，水務署沒有提供任何資料。請自行填寫住址。",
+        "en": "You declined in the app, so the Water Supplies Department shared nothing. Please type your address.",
+    },
+    "addr_err_expired": {
+        "zh-HK": "要求在你批准前已逾時，未有取得地址。你可以再試一次，或自行填寫住址。",
+        "en": "The request expired before it was approved, so no address was obtained. Try again or type your address.",
+    },
+    "addr_err_revoked": {
+        "zh-HK": "你已撤回同意，未有取得地址。請自行填寫住址。",
+        "en": "You withdrew your consent, so no address was obtained. Please type your address.",
+    },
+    "addr_err_exhausted": {
+        "zh-HK": "你的同意已經使用過。如需再次取得地址，請再試一次。",
+        "en": "Your consent has already been used. Try again to obtain the address once more.",
+    },
+    "addr_err_no_record": {
+        "zh-HK": "水務署沒有以你名義登記的地址。請自行填寫住址。",
+        "en": "The Water Supplies Department has no address registered in your name. Please type your address.",
+    },
+    "addr_err_provider": {
+        "zh-HK": "水務署暫時未能提供你的地址。請稍後再試，或自行填寫住址。",
+        "en": "The Water Supplies Department could not provide your address just now. Try again later or type your address.",
+    },
+    "addr_err_unreachable": {
+        "zh-HK": "暫時未能連接 tungban 通辦的授權數據交換閘。請稍後再試，或自行填寫住址。",
+        "en": "Cannot reach tungban's Consented Data Exchange Gateway just now. Try again later or type your address.",
+    },
+    "addr_err_account_suspended": {
+        "zh-HK": "你的 tungban 通辦帳戶已被暫停，未能取得地址。請自行填寫住址。",
+        "en": "Your tungban account is suspended, so no address can be obtained. Please type your address.",
+    },
+    "addr_err_login_again": {
+        "zh-HK": "請重新以 tungban 通辦登入，然後再試一次。",
+        "en": "Please log in with tungban again, then try again.",
+    },
+    "addr_err_not_allowed": {
+        "zh-HK": "本服務未獲授權經授權數據交換閘取得資料。請自行填寫住址。",
+        "en": "This service is not authorised to obtain data through the exchange gateway. Please type your address.",
+    },
+    "addr_err_not_configured": {
+        "zh-HK": "本示範服務未設定授權數據交換閘的金鑰（VL_CDEG_PRIVATE_JWK 或 VL_CLIENT_CONFIG 內的 cdeg_private_jwk）。",
+        "en": "This demo service has no key for the exchange gateway (VL_CDEG_PRIVATE_JWK, or cdeg_private_jwk "
+        "in the VL_CLIENT_CONFIG file).",
+    },
+    "addr_err_failed": {
+        "zh-HK": "未能經授權數據交換閘取得你的地址。請再試一次，或自行填寫住址。",
+        "en": "Your address could not be obtained through the exchange gateway. Try again or type your address.",
+    },
     # --- errors -----------------------------------------------------------------
     "error_heading": {"zh-HK": "未能完成要求", "en": "We could not complete your request"},
     "error_code_label": {"zh-HK": "錯誤代碼", "en": "Error code"},

@@ -1,14 +1,15 @@
-/* Signing page: ask this service for the result until the resident has answered in the
-   tungban app, then reload (the page then shows "Signed by ..." or why not). Works without
-   this script too: the "check now" link reloads the page. */
+/* Pages waiting for the resident's answer in the tungban app (signing the declaration,
+   the address from the Water Supplies Department): ask this service for the result until
+   the resident has answered, then reload (the page then shows the result, or goes back to
+   the form). Works without this script too: the "check now" link reloads the page. */
 (function () {
   "use strict";
-  var box = document.getElementById("sign-pending");
+  var box = document.getElementById("sign-pending") || document.getElementById("address-pending");
   if (!box) return;
   var url = box.getAttribute("data-status-url");
   var every = Math.max(500, Number(box.getAttribute("data-poll-ms")) || 2000);
   var expires = Number(box.getAttribute("data-expires")) || 0;
-  var countdown = document.getElementById("sign-countdown");
+  var countdown = box.querySelector("[data-template]");
   var template = countdown ? countdown.getAttribute("data-template") || "" : "";
 
   function tick() {

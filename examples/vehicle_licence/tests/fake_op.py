@@ -1,7 +1,9 @@
 """A fake OpenID Provider for the vehicle-licence demo tests (no network, no Django).
 
 It also plays tungban's signing API (``/api/v1/signing/requests``) and the
-``client_credentials`` grant, just enough for the "sign the declaration" step.
+``client_credentials`` grant, just enough for the "sign the declaration" step, and the
+Consented Data Exchange Gateway (``/api/v1/exchange/``, tokens by ``private_key_jwt``)
+for the address from the Water Supplies Department.
 """
 
 from __future__ import annotations
@@ -65,6 +67,15 @@ CLAIMS = {
 }
 
 
+#: The gateway's data product and what the (fake) Water Supplies Department holds.
+WSD_PRODUCT = "wsd.registered-address.v1"
+WSD_DATA = {
+    "address": {"lines": ["Flat 12A, 8 Nathan Road", "Tsim Sha Tsui"], "district": "Yau Tsim Mong", "region": "KLN"},
+    "address_zh": "九龍尖沙咀彌敦道8號12A室",
+    "registered_since": "2010-04-01",
+}
+
+
 def _response(request: requests.PreparedRequest, status: int, body) -> requests.Response:
     resp = requests.Response()
     resp.status_code = status
@@ -77,6 +88,13 @@ def _response(request: requests.PreparedRequest, status: int, body) -> requests.
 
 
 _KEYS: dict[str, RSAKey | ECKey] = {}
+
+
+def data_user_key() -> ECKey:
+    """The service's own key as a data user of the gateway (its public half is "registered")."""
+    if "data-user" not in _KEYS:
+        _KEYS["data-user"] = ECKey.generate_key("P-256", {"alg": "ES256", "kid": "td-1"})
+    return _KEYS["data-user"]  # type: ignore[return-value]
 
 
 def signing_key(alg: str = "RS256") -> RSAKey | ECKey:
@@ -120,6 +138,17 @@ class FakeOP:
         self.signer = {"name": "CHAN Tai Man 陳大文", "certificate": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", "serial": "5ca1ab1e"}
         self.signed_at = "2025-01-02T03:04:05.123456Z"
         self.approval_base = f"{ISSUER}/app/approve/"
+        # -- the exchange gateway ----------------------------------------------------
+        #: Consents by id, as the gateway returns them.
+        self.consents: dict[str, dict] = {}
+        #: Data requests received (``POST /requests`` bodies) and the data answered.
+        self.exchanges: list[dict] = []
+        self.cdeg_tokens: set[str] = set()
+        self.wsd_data = json.loads(json.dumps(WSD_DATA))
+        #: ``(status, error)`` to refuse the next consent requests / data requests with.
+        self.consent_refusal: tuple[int, str] | None = None
+        self.exchange_refusal: tuple[int, str] | None = None
+        self.approval_uri_base = f"{ISSUER}/app/approve/"
 
     # -- the browser side ------------------------------------------------------
     def authorize(self, location: str) -> str:
@@ -143,6 +172,8 @@ class FakeOP:
             return _response(request, 200, {"keys": [self.key.as_dict(private=False)]})
         if path == "/oidc/token":
             return self._token(request)
+        if path.startswith("/api/v1/exchange/"):
+            return self._exchange(request, path.removeprefix("/api/v1/exchange"))
         if path == "/api/v1/signing/requests" and request.method == "POST":
             return self._sign_create(request)
         match = re.fullmatch(r"/api/v1/signing/requests/([^/]+)", path)
@@ -163,6 +194,8 @@ class FakeOP:
         form = {k: v[0] for k, v in parse_qs(body).items()}
         basic = request.headers.get("Authorization", "")
         self.token_requests.append({"form": form, "authorization": basic})
+        if "client_assertion" in form:
+            return self._private_key_jwt(request, form)
         expected = "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
         if basic != expected:
             return _response(request, 401, {"error": "invalid_client"})
@@ -201,6 +234,76 @@ class FakeOP:
             }
             token["id_token"] = jwt.encode({"alg": self.alg, "kid": self.key.kid}, claims, self.key)
         return _response(request, 200, token)
+
+    def _private_key_jwt(self, request, form):
+        """``client_credentials`` with ``private_key_jwt`` (RFC 7523): the gateway's token."""
+        try:
+            token = jwt.decode(form["client_assertion"], data_user_key())
+        except Exception:  # noqa: BLE001 - any bad assertion is invalid_client
+            return _response(request, 401, {"error": "invalid_client"})
+        claims = token.claims
+        if (
+            form.get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+            or claims.get("iss") != CLIENT_ID or claims.get("sub") != CLIENT_ID
+            or claims.get("aud") not in (f"{ISSUER}/oidc/token", [f"{ISSUER}/oidc/token"])
+            or form.get("grant_type") != "client_credentials" or "cdeg" not in form.get("scope", "").split()
+        ):
+            return _response(request, 401, {"error": "invalid_client"})
+        access_token = f"cdeg-{len(self.cdeg_tokens)}"
+        self.cdeg_tokens.add(access_token)
+        return _response(request, 200, {"access_token": access_token, "token_type": "Bearer", "expires_in": 300, "scope": "cdeg"})
+
+    # -- the exchange gateway ------------------------------------------------------
+    def _exchange(self, request, path):
+        if request.headers.get("Authorization", "").removeprefix("Bearer ") not in self.cdeg_tokens:
+            return _response(request, 401, {"error": "invalid_token", "message": "The access token is not valid."})
+        body = json.loads(request.body) if request.body else {}
+        if path == "/consents" and request.method == "POST":
+            if self.consent_refusal:
+                status, code = self.consent_refusal
+                return _response(request, status, {"error": code, "message": code, "field": None})
+            cid = str(uuid.uuid4())
+            self.consents[cid] = {
+                "id": cid, "status": "requested", "product": body["product"], "purpose": body["purpose"],
+                "duration_seconds": body["duration_seconds"], "max_uses": body.get("max_uses"), "uses": 0,
+                "sub": body.get("sub"), "approval_uri": self.approval_uri_base + cid,
+                "approval_expires_at": "2099-01-01T00:00:00Z", "granted_at": None, "valid_until": None,
+                "revoked_at": None, "artefact": None,
+            }
+            return _response(request, 201, self.consents[cid])
+        match = re.fullmatch(r"/consents/([^/]+)", path)
+        if match and request.method == "GET":
+            consent = self.consents.get(match.group(1))
+            if consent is None:
+                return _response(request, 404, {"error": "unknown_consent", "message": "There is no such consent."})
+            return _response(request, 200, consent)
+        if path == "/requests" and request.method == "POST":
+            self.exchanges.append(body)
+            consent = self.consents.get(body.get("consent_id"))
+            if consent is None:
+                return _response(request, 404, {"error": "unknown_consent", "message": "There is no such consent."})
+            if consent["status"] != "active":
+                code = {"requested": "consent_pending"}.get(consent["status"], f"consent_{consent['status']}")
+                return _response(request, 409 if code == "consent_pending" else 403, {"error": code, "message": code})
+            if self.exchange_refusal:
+                status, code = self.exchange_refusal
+                return _response(request, status, {"error": code, "message": code, "field": None})
+            consent["uses"] += 1
+            if consent["max_uses"] and consent["uses"] >= consent["max_uses"]:
+                consent["status"] = "exhausted"
+            return _response(request, 200, {
+                "exchange_id": f"x-{len(self.exchanges)}", "consent_id": consent["id"], "product": body["product"],
+                "provider": "wsd", "request_id": body["request_id"], "delivered_at": "2025-01-02T03:04:05Z",
+                "payload_sha256": "0" * 64, "data": self.wsd_data, "signed": "x.y.z",
+            })
+        return _response(request, 404, {"error": "not_found", "message": path})
+
+    def decide(self, status: str = "active", cid: str | None = None) -> str:
+        """The resident answers the consent request in the app: ``active`` (approved),
+        ``declined``, or the request ``expired``/was ``revoked``. Default: the latest one."""
+        cid = cid or list(self.consents)[-1]
+        self.consents[cid].update(status=status, approval_uri=None)
+        return cid
 
     # -- the signing API ---------------------------------------------------------
     def _bearer_scope(self, request) -> tuple[str, str] | None:

@@ -154,9 +154,16 @@ def decide_in_app(page, url: str, decision: str = "approve", untick: list[str] |
 
 
 @contextlib.contextmanager
-def sample_service(issuer: str, client_id: str, scopes: list[str] | None = None, **config):
+def sample_service(issuer: str, client_id: str, scopes: list[str] | None = None, *, cdeg: bool = False, **config):
     """Run the vehicle-licence sample service on a free loopback port, registered as the
-    client ``client_id`` (e-ME scopes unless ``scopes``); yields its base URL."""
+    client ``client_id`` (e-ME scopes unless ``scopes``); yields its base URL.
+
+    ``cdeg=True`` also makes the service the Transport Department's data user of the
+    exchange gateway (organisation ``td``): the client gets a fresh P-256 key (its public
+    half registered as the client's JWKS, for ``private_key_jwt``) and the service the
+    private half (``VL_CDEG_PRIVATE_JWK``), so its form offers the address from the Water
+    Supplies Department. Register the data products (``catalogue.register_bundled``) yourself.
+    """
     import socket
     import threading
 
@@ -169,10 +176,22 @@ def sample_service(issuer: str, client_id: str, scopes: list[str] | None = None,
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
+    private_jwk, extra = None, {}
+    if cdeg:
+        from joserfc.jwk import ECKey
+
+        key = ECKey.generate_key("P-256", {"alg": "ES256"}, auto_kid=True)
+        private_jwk = key.as_dict(private=True)
+        extra["jwks"] = {"keys": [key.as_dict(private=False)]}
     client, secret = oidc.register_client(
         client_id=client_id, name_en="Vehicle Licence Renewal", name_zh="車輛牌照續期",
-        redirect_uris=[f"{base}/callback"], post_logout_redirect_uris=[f"{base}/"], allowed_scopes=scopes,
+        redirect_uris=[f"{base}/callback"], post_logout_redirect_uris=[f"{base}/"], allowed_scopes=scopes, **extra,
     )
+    if cdeg:
+        from tungban.exchange import services as exchange
+
+        exchange.register_organisation(id="td", name_en="Transport Department", name_zh="運輸署", client=client)
+        config.setdefault("VL_CDEG_PRIVATE_JWK", private_jwk)
     app = create_app({"VL_ISSUER": issuer, "VL_CLIENT_ID": client.client_id, "VL_CLIENT_SECRET": secret, "VL_BASE_URL": base, **config})
     server = make_server("127.0.0.1", port, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
