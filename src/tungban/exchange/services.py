@@ -229,8 +229,8 @@ def get_consent(data_user: Organisation, consent_id) -> Consent:
 
 def _find_consent(consent_id) -> Consent | None:
     try:
-        return Consent.objects.select_related("product__provider", "consumer__client", "approval", "resident").filter(pk=consent_id).first()
-    except (ValueError, ValidationError):
+        return Consent.objects.select_related("product__provider", "consumer__client", "approval", "resident").get(pk=consent_id)
+    except (Consent.DoesNotExist, ValueError, ValidationError):
         return None
 
 
@@ -480,6 +480,19 @@ def _http() -> requests.Session:
     return session
 
 
+def _read_capped(response, limit: int) -> bytes:
+    """The body, or its first ``limit + 1`` bytes when longer. A body read to the end hands
+    the connection back to the pool (keep-alive; one TLS handshake per provider, not per
+    exchange, with mutual TLS)."""
+    chunks, size = [], 0
+    for chunk in response.iter_content(64 * 1024):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            break
+    return b"".join(chunks)
+
+
 def _ask_provider(consent: Consent, attempt: _Attempt) -> dict:
     """Call the provider adapter; return the schema-valid ``data`` or record and raise."""
     provider = consent.product.provider
@@ -494,7 +507,7 @@ def _ask_provider(consent: Consent, attempt: _Attempt) -> dict:
             timeout=(min(timeout, 3.0), timeout), allow_redirects=False, stream=True,
         ) as response:
             attempt.provider_status = response.status_code
-            body = response.raw.read(limit + 1, decode_content=True)
+            body = _read_capped(response, limit)
     except requests.Timeout:
         raise attempt.refuse(DomainError("provider_timeout", _("The data provider did not answer in time. Try again later."), status=504)) from None
     except (requests.ConnectionError, requests.RequestException) as exc:

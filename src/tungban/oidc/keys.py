@@ -9,6 +9,7 @@ needs no coordination: the newest unretired key signs, retired keys stay publish
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -46,10 +47,19 @@ def rotate() -> SigningKey:
 
 
 def active_key() -> tuple[str, ECKey]:
-    """``(kid, private ECKey)`` of the newest unretired key; creates one if none exists."""
-    key = SigningKey.objects.filter(retired_at__isnull=True).order_by("-created_at", "-id").first() or create_key()
-    private = serialization.load_pem_private_key(bytes(key.private_pem), password=_password())
-    return key.kid, ECKey.import_key(private, {"kid": key.kid})
+    """``(kid, private ECKey)`` of the newest unretired key; creates one if none exists.
+
+    The database decides which key is active on every call, so all workers follow a
+    rotation at once; only the decrypted key for a given ``kid`` (immutable) is kept.
+    """
+    key = SigningKey.objects.filter(retired_at__isnull=True).order_by("-created_at", "-id").only("kid", "private_pem").first() or create_key()
+    return key.kid, _decrypted(key.kid, bytes(key.private_pem))
+
+
+@functools.lru_cache(maxsize=8)
+def _decrypted(kid: str, pem: bytes) -> ECKey:
+    private = serialization.load_pem_private_key(pem, password=_password())
+    return ECKey.import_key(private, {"kid": kid})
 
 
 def public_jwks() -> dict:

@@ -1,0 +1,701 @@
+#!/usr/bin/env python
+"""Benchmark of the Consented Data Exchange Gateway (CDEG, 授權數據交換閘) on this machine.
+
+Run from the checkout::
+
+    .venv/bin/python bench/exchange.py             # 200 residents, concurrency 1,4,16, 15 s each (about 1.5 min)
+    .venv/bin/python bench/exchange.py --quick     # 50 residents, concurrency 1,4, 5 s each (under a minute)
+    .venv/bin/python bench/exchange.py --database-url postgres://user:pw@127.0.0.1/empty_db
+
+It builds an isolated platform in a temporary directory (its own ``TUNGBAN_VAR_DIR``,
+SQLite database unless ``--database-url``, secret key; nothing under ``var/`` is touched)
+and runs it as in production, each part its own process on loopback:
+
+* the platform under gunicorn (``python -m gunicorn tungban.wsgi -w <cores>``, sync
+  workers, DEBUG off);
+* the demo data providers (``examples/providers``, started with
+  ``examples.providers.launch.start_provider(..., synthetic=True)``): wsd and ird.
+
+Seeding: N residents (registered at the counter, ``identity.register_at_counter``), the
+bundled catalogue with the providers' URLs (``catalogue.register_bundled``), one data user
+(an OIDC client with its own P-256 key, ``private_key_jwt``) and, per resident and product,
+one active consent. A few residents (``--real``) go through the whole flow over HTTP: the
+CLI app is bound, the data user asks with ``DataUser.request_consent`` and the app approves.
+The others get their consents in this process through the same service functions
+(``exchange.services.request_consent``, then ``wallet.services.decide`` with an ES256
+device signature, whose ``approval_decided`` signal runs ``on_approval_decided``: pairwise
+subs and the signed artefact); only their device row is created directly (as
+``bench/signing.py`` does), instead of the binding ceremony.
+
+Load: for each concurrency level, a pool of threads calls ``DataUser.fetch`` (the data
+user's client of ``examples/data_user.py``, one ``cdeg`` token fetched once before timing)
+round-robin over all the consents for ``--warmup`` + ``--seconds`` seconds; only requests
+started in the timed window count. Printed per level: requests, errors by code,
+exchanges/s (delivered), p50/p90/p99 latency of delivered exchanges, and the CPU used by
+this process (the load generator), the gunicorn master + workers and the providers, read
+from ``/proc`` (100% = one core), to show whether the generator is the bottleneck.
+
+Afterwards ``tungban verify_exchange_log`` runs in the same environment; its result and the
+number of ledger entries are printed. Everything is written to
+``bench/results/exchange-<date>.json`` (``-quick`` added for ``--quick``; ``--output``
+overrides).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import datetime as dt
+import io
+import itertools
+import json
+import math
+import os
+import platform
+import pstats
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+
+PRODUCTS = {"wsd": "wsd.registered-address.v1", "ird": "ird.tax-return-status.v1", "cr": "cr.company-particulars.v1"}
+FULL = {"residents": 200, "concurrency": "1,4,16", "seconds": 15.0, "warmup": 2.0, "real": 5}
+QUICK = {"residents": 50, "concurrency": "1,4", "seconds": 5.0, "warmup": 1.0, "real": 2}
+PURPOSE = "Pre-fill the vehicle licence renewal form (benchmark)"
+CONSENT_SECONDS = 86400
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+HEADER = ("Concurrency", "Requests", "Errors", "Exchanges/s", "p50 ms", "p90 ms", "p99 ms", "Bench CPU", "gunicorn CPU", "Providers CPU", "Other CPU")
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="50 residents, concurrency 1,4, 5 s each (under a minute)")
+    p.add_argument("--residents", type=int, help="residents seeded, each with one consent per product (default 200; 50 with --quick)")
+    p.add_argument("--concurrency", help="comma-separated concurrency levels, threads of the load generator (default 1,4,16; 1,4 with --quick)")
+    p.add_argument("--seconds", type=float, help="timed seconds per level (default 15; 5 with --quick)")
+    p.add_argument("--warmup", type=float, help="untimed seconds at the start of each level (default 2; 1 with --quick)")
+    p.add_argument("--products", default="wsd,ird", help="providers to start and consent to, of wsd,ird,cr (default wsd,ird)")
+    p.add_argument("--real", type=int, help="residents whose app is bound and whose consents are approved over HTTP (default 5; 2 with --quick)")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="gunicorn workers (default: one per core, %(default)s here)")
+    p.add_argument("--database-url", help="use this database instead of a temporary SQLite file; it must be empty (it is migrated and filled)")
+    p.add_argument("--profile", action="store_true", help="run the gunicorn workers under cProfile and print where their time goes (slows them)")
+    p.add_argument("--output", type=Path, help="JSON results file (default bench/results/exchange-<date>[-quick].json)")
+    p.add_argument("--keep", action="store_true", help="keep the temporary directory (printed at the end)")
+    args = p.parse_args(argv)
+    preset = QUICK if args.quick else FULL
+    for name in ("residents", "concurrency", "seconds", "warmup", "real"):
+        if getattr(args, name) is None:
+            setattr(args, name, preset[name])
+    try:
+        args.levels = [int(c) for c in str(args.concurrency).split(",") if c.strip()]
+    except ValueError:
+        p.error("--concurrency must be integers separated by commas, e.g. 1,4,16")
+    if not args.levels or min(args.levels) < 1:
+        p.error("--concurrency needs levels of 1 or more")
+    args.departments = [d.strip() for d in args.products.split(",") if d.strip()]
+    if not args.departments or any(d not in PRODUCTS for d in args.departments):
+        p.error(f"--products must be some of {','.join(PRODUCTS)}")
+    if args.residents < 1 or args.seconds <= 0 or args.warmup < 0 or args.workers < 1:
+        p.error("--residents, --seconds and --workers must be positive, --warmup not negative")
+    args.real = max(0, min(args.real, args.residents))
+    return args
+
+
+def listening_socket() -> socket.socket:
+    """A loopback socket bound to a free port, handed to gunicorn (``--bind fd://N``):
+    the issuer URL is known before any process starts, and no other process can take the port."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.set_inheritable(True)
+    return sock
+
+
+def isolate(tmp: Path, issuer: str, database_url: str | None) -> dict:
+    """Point the platform at ``tmp`` before Django reads its settings; return the
+    environment for the child processes (gunicorn, verify_exchange_log)."""
+    env = {
+        "TUNGBAN_VAR_DIR": str(tmp),
+        "DATABASE_URL": database_url or f"sqlite:///{tmp / 'bench.sqlite3'}",
+        "TUNGBAN_SECRET_KEY": secrets.token_urlsafe(50),
+        "TUNGBAN_ISSUER": issuer,
+        "TUNGBAN_DEBUG": "0",
+        "TUNGBAN_KEYSTORE": "software",  # the gateway does not use the signing CA
+        "TUNGBAN_ACCESS_TOKEN_TTL": "3600",  # one token for the whole run
+        "TUNGBAN_LOG_LEVEL": os.environ.get("TUNGBAN_LOG_LEVEL", "WARNING"),
+        "DJANGO_SETTINGS_MODULE": "tungban.settings",
+    }
+    os.environ.update(env)
+    for name in ("SOFTHSM2_CONF", "TUNGBAN_PKCS11_PIN"):
+        os.environ.pop(name, None)
+    for path in (ROOT, ROOT / "src"):
+        if str(path) not in sys.path:
+            sys.path.insert(0, str(path))
+    child = dict(os.environ)
+    child["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
+    return child
+
+
+# --- machine and processes ---------------------------------------------------------------------
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine() -> dict:
+    try:
+        mem = next(int(line.split()[1]) // 1024 for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+    except (OSError, StopIteration, ValueError):
+        mem = None
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count()
+    return {
+        "cpu": cpu_model(), "cpus": os.cpu_count(), "cpus_usable": usable, "memory_mib": mem,
+        "platform": platform.platform(), "python": platform.python_version(), "loadavg_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("Django", "django-ninja", "gunicorn", "requests", "joserfc", "Authlib", "jsonschema", "Flask", "Werkzeug", "psycopg"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def children_of(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def machine_busy_seconds() -> float:
+    """CPU time all cores spent busy (not idle or waiting for I/O), from /proc/stat."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0.0
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return (user + nice + system + irq + softirq + steal) / CLK_TCK
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes (all their threads), from /proc/<pid>/stat."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat(5))
+    return total / CLK_TCK
+
+
+# --- the platform --------------------------------------------------------------------------------
+
+
+GUNICORN_PROFILE_CONF = '''
+# Profile the handling of requests only (not the worker's start-up, imports or idle waits).
+import cProfile, os
+_prof = cProfile.Profile()
+
+def pre_request(worker, req):
+    _prof.enable()
+
+def post_request(worker, req, environ, resp):
+    _prof.disable()
+
+def worker_exit(server, worker):
+    _prof.dump_stats(os.path.join({dir!r}, "worker-%d.prof" % os.getpid()))
+'''
+
+
+def start_gunicorn(sock: socket.socket, env: dict, workers: int, tmp: Path, profile: bool) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "gunicorn", "tungban.wsgi", "--bind", f"fd://{sock.fileno()}", "-w", str(workers),
+           "--graceful-timeout", "10", "--timeout", "60", "--error-logfile", str(tmp / "gunicorn.log")]
+    if profile:
+        conf = tmp / "gunicorn-profile.py"
+        conf.write_text(GUNICORN_PROFILE_CONF.format(dir=str(tmp)))
+        cmd += ["-c", str(conf)]
+    return subprocess.Popen(cmd, cwd=tmp, env=env, pass_fds=(sock.fileno(),), stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM it if this process dies without stopping it (Linux)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def wait_until_up(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with status {proc.returncode}:\n{log.read_text(errors='replace') if log.exists() else ''}")
+        try:
+            with opener.open(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"gunicorn did not answer {url} within {timeout:g} s")
+
+
+def stop(proc: subprocess.Popen, timeout: float = 15) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# --- seeding ---------------------------------------------------------------------------------------
+
+
+def bench_hkid(i: int) -> str:
+    """Distinct valid HKIDs outside the providers' demo population (K7xxxxx(d))."""
+    from tungban.identity.hkid import check_digit
+
+    digits = f"{700000 + i:06d}"
+    return f"K{digits}{check_digit('K', digits)}"
+
+
+def make_data_user(issuer: str):
+    """The data user: an OIDC client with its own P-256 key, registered as a participant
+    (as ``make_data_user`` of the exchange tests does)."""
+    from joserfc.jwk import ECKey
+
+    from examples.data_user import DataUser
+    from tungban.exchange import services as exchange
+    from tungban.oidc import services as oidc
+
+    key = ECKey.generate_key("P-256", {"alg": "ES256"}, auto_kid=True)
+    client, _secret = oidc.register_client(
+        client_id="td-bench", name_en="Transport Department (benchmark)", name_zh="運輸署（基準測試）",
+        redirect_uris=["https://td.example/cb"], jwks={"keys": [key.as_dict(private=False)]},
+    )
+    org = exchange.register_organisation(id="td", name_en=client.name_en, name_zh=client.name_zh, kind="department", client=client)
+    return org, client, DataUser(issuer, client.client_id, key.as_dict(private=True))
+
+
+def approve_in_process(consent, device, key) -> None:
+    """The resident's approval as the app sends it: an ES256 JWS by the device over the
+    request, with the terms digest, through ``wallet.services.decide``."""
+    from joserfc import jws
+
+    from tungban.wallet import services as wallet
+
+    approval = consent.approval
+    payload = {
+        "request_id": str(approval.id), "requester": approval.requester_id, "nonce": approval.nonce,
+        "decision": "approve", "claims": [], "terms": approval.context["terms_sha256"],
+    }
+    signature = jws.serialize_compact({"alg": "ES256", "kid": str(device.id)}, json.dumps(payload).encode(), key)
+    wallet.decide(approval.id, device, signature)
+
+
+def seed(args, org, client) -> tuple[list, list]:
+    """Residents (all), devices and consents for those after the first ``args.real``.
+    Returns ``(residents, consents)`` where consents are ``(consent_id, product_id)``."""
+    from django.db import transaction
+    from joserfc.jwk import ECKey
+
+    from tungban.exchange import services as exchange
+    from tungban.exchange.models import ConsentStatus
+    from tungban.oidc import services as oidc
+    from tungban.testing.factories import make_officer, make_resident
+    from tungban.wallet.models import Device
+
+    officer = make_officer()
+    residents, consents = [], []
+    with transaction.atomic():  # one transaction: SQLite commits are the slow part of seeding
+        for i in range(args.residents):
+            residents.append(make_resident(officer, hkid=bench_hkid(i), email=f"bench{i}@example.hk"))
+        for resident in residents[args.real:]:
+            key = ECKey.generate_key("P-256")
+            device = Device.objects.create(resident=resident, platform="cli", name="bench", public_jwk=key.as_dict(private=False), jwk_thumbprint=key.thumbprint())
+            sub = oidc.pairwise_sub(resident, client)
+            for dept in args.departments:
+                consent = exchange.request_consent(org, product_id=PRODUCTS[dept], purpose=PURPOSE, duration_seconds=CONSENT_SECONDS, sub=sub)
+                approve_in_process(consent, device, key)
+                consent.refresh_from_db()
+                assert consent.status == ConsentStatus.ACTIVE and consent.artefact, consent.status
+                consents.append((str(consent.id), consent.product_id))
+    return residents, consents
+
+
+def seed_over_http(args, issuer: str, user, client, residents, tmp: Path) -> list:
+    """The real flow for the first ``args.real`` residents: bind the CLI app over HTTP,
+    the data user asks for consent, the app approves (device-signed)."""
+    from tungban.oidc import services as oidc
+    from tungban.testing.factories import PIN, bind_cli
+
+    consents = []
+    for i, resident in enumerate(residents[:args.real]):
+        app = bind_cli(issuer, resident, tmp / f"app-{i}")
+        sub = oidc.pairwise_sub(resident, client)
+        for dept in args.departments:
+            asked = user.request_consent(PRODUCTS[dept], PURPOSE, CONSENT_SECONDS, sub=sub)
+            app.decide(asked["approval_uri"], PIN, "approve")
+            consent = user.consent(asked["id"])
+            assert consent["status"] == "active" and consent["artefact"], consent
+            consents.append((consent["id"], consent["product"]))
+    return consents
+
+
+# --- load --------------------------------------------------------------------------------------------
+
+
+def percentile(ordered: list[float], p: float) -> float | None:
+    """Nearest-rank percentile of sorted values, in ms."""
+    if not ordered:
+        return None
+    return round(ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)] * 1000, 2)
+
+
+class Totals:
+    def __init__(self):
+        self.delivered = 0
+        self.lock = threading.Lock()
+
+
+def run_level(user, consents: list, concurrency: int, warmup: float, seconds: float, server_pids, provider_pids, totals: Totals) -> dict:
+    """``concurrency`` threads call ``user.fetch`` round-robin over ``consents`` for
+    ``warmup + seconds``; requests started in the timed window are counted."""
+    from examples.data_user import DataUserError
+
+    counter = itertools.count()
+    start = time.perf_counter() + 0.2  # let every thread start first
+    window_start, window_end = start + warmup, start + warmup + seconds
+    token = user.token()
+
+    def worker(_n):
+        lat, errors, delivered_all = [], collections.Counter(), 0
+        while time.perf_counter() < start:
+            time.sleep(0.005)
+        while True:
+            t0 = time.perf_counter()
+            if t0 >= window_end:
+                break
+            consent_id, product = consents[next(counter) % len(consents)]
+            try:
+                user.fetch(consent_id, product)
+                ok, code = True, None
+            except DataUserError as exc:
+                ok, code = False, f"{exc.code} ({exc.status})"
+            except Exception as exc:  # noqa: BLE001 - counted, shown in the table
+                ok, code = False, type(exc).__name__
+            elapsed = time.perf_counter() - t0
+            delivered_all += ok
+            if t0 >= window_start:
+                if ok:
+                    lat.append(elapsed)
+                else:
+                    errors[code] += 1
+        return lat, errors, delivered_all
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        futures = [pool.submit(worker, n) for n in range(concurrency)]
+        time.sleep(max(0.0, window_start - time.perf_counter()))
+        servers = server_pids()
+        cpu0 = (time.process_time(), cpu_seconds(servers), cpu_seconds(provider_pids), time.perf_counter(), machine_busy_seconds())
+        time.sleep(max(0.0, window_end - time.perf_counter()))
+        cpu1 = (time.process_time(), cpu_seconds(servers), cpu_seconds(provider_pids), time.perf_counter(), machine_busy_seconds())
+        results = [f.result() for f in futures]
+    latencies = sorted(x for lat, _e, _d in results for x in lat)
+    errors = collections.Counter()
+    for _lat, e, _d in results:
+        errors.update(e)
+    with totals.lock:
+        totals.delivered += sum(d for _l, _e, d in results)
+    wall = cpu1[3] - cpu0[3]
+    delivered = len(latencies)
+    return {
+        "concurrency": concurrency,
+        "seconds": round(seconds, 2),
+        "requests": delivered + sum(errors.values()),
+        "delivered": delivered,
+        "errors": dict(errors),
+        "exchanges_per_second": round(delivered / seconds, 1),
+        "p50_ms": percentile(latencies, 50),
+        "p90_ms": percentile(latencies, 90),
+        "p99_ms": percentile(latencies, 99),
+        "max_ms": round(latencies[-1] * 1000, 2) if latencies else None,
+        "mean_ms": round(sum(latencies) / delivered * 1000, 2) if delivered else None,
+        # CPU used during the timed window, in % of one core (the machine has os.cpu_count() cores).
+        "bench_cpu_percent": round((cpu1[0] - cpu0[0]) / wall * 100, 1),
+        "gunicorn_cpu_percent": round((cpu1[1] - cpu0[1]) / wall * 100, 1),
+        "providers_cpu_percent": round((cpu1[2] - cpu0[2]) / wall * 100, 1),
+        # Everything else on the machine (other users' jobs; with PostgreSQL also its server).
+        "other_cpu_percent": round(max(0.0, (cpu1[4] - cpu0[4]) - sum(cpu1[i] - cpu0[i] for i in range(3))) / wall * 100, 1),
+        "token_refreshed": user.token() != token,
+    }
+
+
+def print_table(levels: list[dict]) -> None:
+    lines = []
+    for r in levels:
+        errors = ", ".join(f"{code} x{n}" for code, n in sorted(r["errors"].items())) or "0"
+        ms = lambda v: f"{v:.1f}" if v is not None else "-"  # noqa: E731
+        lines.append((str(r["concurrency"]), str(r["requests"]), errors, f"{r['exchanges_per_second']:.1f}", ms(r["p50_ms"]), ms(r["p90_ms"]), ms(r["p99_ms"]),
+                      f"{r['bench_cpu_percent']:.0f}%", f"{r['gunicorn_cpu_percent']:.0f}%", f"{r['providers_cpu_percent']:.0f}%", f"{r['other_cpu_percent']:.0f}%"))
+    widths = [max(len(x[i]) for x in [HEADER, *lines]) for i in range(len(HEADER))]
+    fmt = "  ".join(f"{{:>{w}}}" for w in widths)
+    print(fmt.format(*HEADER))
+    print("  ".join("-" * w for w in widths))
+    for line in lines:
+        print(fmt.format(*line))
+    print(f"CPU: % of one core during the timed window (100% = one core, {os.cpu_count()} cores here); Bench = this process, the load")
+    print("generator; Other = the rest of the machine (other jobs; with PostgreSQL, its server).")
+    print("Latency: delivered exchanges only, measured in the client around DataUser.fetch (HTTP + JSON included).")
+
+
+def profile_report(tmp: Path) -> dict | None:
+    files = sorted(tmp.glob("worker-*.prof"))
+    if not files:
+        print("No worker profile was written.")
+        return None
+    out = io.StringIO()
+    stats = pstats.Stats(*[str(f) for f in files], stream=out)
+    stats.sort_stats("cumulative").print_stats(35)
+    stats.sort_stats("tottime").print_stats(25)
+    prof_dir = Path(tempfile.gettempdir()) / "tungban-bench"
+    prof_dir.mkdir(exist_ok=True)
+    path = prof_dir / f"exchange-workers-{dt.date.today().isoformat()}.prof"
+    stats.dump_stats(path)
+    print(out.getvalue())
+    print(f"cProfile data of the gunicorn workers: {path} (read with: .venv/bin/python -m pstats {path})")
+    return {"workers": len(files), "prof_file": str(path)}
+
+
+# --- the benchmark ----------------------------------------------------------------------------------
+
+
+def run(args, tmp: Path, sock: socket.socket, issuer: str, env: dict) -> dict:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection, connections
+
+    from examples.providers.launch import start_provider, stop_provider
+    from tungban.exchange import catalogue
+    from tungban.exchange.models import ExchangeRecord
+    from tungban.ledger import services as ledger
+    from tungban.oidc import keys
+    from tungban.oidc.models import SigningKey
+
+    notes: dict = {}
+    result: dict = {
+        "benchmark": "exchange",
+        "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "quick": args.quick,
+        "machine": machine(),
+        "versions": versions(),
+        "database": connection.vendor + (" (temporary file)" if connection.vendor == "sqlite" else ""),
+        "settings": {"residents": args.residents, "real_flow_residents": args.real, "products": [PRODUCTS[d] for d in args.departments],
+                     "concurrency": args.levels, "seconds": args.seconds, "warmup": args.warmup, "gunicorn_workers": args.workers,
+                     "profile": args.profile},
+    }
+    m = result["machine"]
+    print(f"Machine: {m['cpu']}, {m['cpus']} CPUs ({m['cpus_usable']} usable), {m['memory_mib']} MiB, load average at start "
+          f"{' '.join(str(x) for x in m['loadavg_start'])}; Python {m['python']}; database {result['database']}", flush=True)
+
+    t0 = time.perf_counter()
+    call_command("migrate", interactive=False, verbosity=0)
+    if not SigningKey.objects.filter(retired_at__isnull=True).exists():
+        keys.create_key()  # what `tungban setup` does besides the signing CA (not used by the gateway)
+    if ExchangeRecord.objects.exists() or ledger.head()["size"]:
+        raise SystemExit("The database already holds exchanges: give --database-url an empty database.")
+    notes["migrate_s"] = round(time.perf_counter() - t0, 2)
+
+    providers = []
+    gunicorn = None
+    try:
+        t0 = time.perf_counter()
+        urls = {}
+        for dept in args.departments:
+            proc, url = start_provider(dept, issuer, synthetic=True, env=env)
+            providers.append(proc)
+            urls[dept] = url
+        notes["providers_start_s"] = round(time.perf_counter() - t0, 2)
+        catalogue.register_bundled(urls)
+        org, client, user = make_data_user(issuer)
+
+        t0 = time.perf_counter()
+        residents, consents = seed(args, org, client)
+        notes["seed_in_process_s"] = round(time.perf_counter() - t0, 2)
+        connections.close_all()
+
+        t0 = time.perf_counter()
+        gunicorn = start_gunicorn(sock, env, args.workers, tmp, args.profile)
+        wait_until_up(f"{issuer}/api/v1/exchange/products", gunicorn, tmp / "gunicorn.log")
+        sock.close()  # gunicorn holds its own copy
+        notes["gunicorn_start_s"] = round(time.perf_counter() - t0, 2)
+        # Enough pooled connections for every thread of the load generator.
+        from requests.adapters import HTTPAdapter
+
+        user.http.mount("http://", HTTPAdapter(pool_connections=1, pool_maxsize=max(args.levels) + 2))
+
+        t0 = time.perf_counter()
+        consents = seed_over_http(args, issuer, user, client, residents, tmp) + consents
+        notes["seed_over_http_s"] = round(time.perf_counter() - t0, 2)
+        connections.close_all()
+        print(f"Seeded {len(residents)} residents and {len(consents)} active consents ({', '.join(PRODUCTS[d] for d in args.departments)}): "
+              f"{args.real} resident(s) through the real flow over HTTP (CLI app bound, DataUser.request_consent, app approval), "
+              f"{len(residents) - args.real} in-process through the same services (exchange.services.request_consent + "
+              f"wallet.services.decide with a device JWS -> on_approval_decided), device rows created directly.", flush=True)
+        print(f"Platform: gunicorn tungban.wsgi -w {args.workers} at {issuer}; providers: "
+              + ", ".join(f"{d} {u} (--synthetic)" for d, u in urls.items()), flush=True)
+
+        # One token for the whole run, fetched before timing; one untimed check per product.
+        t0 = time.perf_counter()
+        user.token()
+        notes["token_s"] = round(time.perf_counter() - t0, 3)
+        notes["checks"] = check_answers(user, issuer, consents, args.departments)
+        totals = Totals()
+        totals.delivered += len(args.departments)
+
+        master = gunicorn.pid
+        server_pids = lambda: [master, *children_of(master)]  # noqa: E731
+        notes["gunicorn_processes"] = len(server_pids())
+        provider_pids = [p.pid for p in providers]
+        levels = []
+        for c in args.levels:
+            print(f"Concurrency {c}: {args.warmup:g} s warm-up + {args.seconds:g} s ...", flush=True)
+            levels.append(run_level(user, consents, c, args.warmup, args.seconds, server_pids, provider_pids, totals))
+        result["levels"] = levels
+        result["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+    finally:
+        if gunicorn is not None:
+            stop(gunicorn)
+        for proc in providers:
+            stop_provider(proc)
+
+    if args.profile:
+        result["profile"] = profile_report(tmp)
+
+    # The log, verified by the platform's own command in the same environment.
+    t0 = time.perf_counter()
+    tungban = Path(sys.executable).with_name("tungban")
+    cmd = [str(tungban)] if tungban.exists() else [sys.executable, "-m", "tungban.cli"]
+    verify = subprocess.run([*cmd, "verify_exchange_log"], env=env, cwd=tmp, capture_output=True, text=True, timeout=600)
+    verify_text = (verify.stdout + verify.stderr).strip()
+    outcomes = dict(collections.Counter(ExchangeRecord.objects.values_list("outcome", flat=True)))
+    result["log"] = {
+        "verify_command": "tungban verify_exchange_log",
+        "verify_exit_code": verify.returncode,
+        "verify_output": verify_text[-2000:],
+        "verify_s": round(time.perf_counter() - t0, 2),
+        "ledger_entries": ledger.head()["size"],
+        "exchange_records": outcomes,
+        "delivered_seen_by_client": totals.delivered,
+    }
+    result["notes"] = notes
+    return result
+
+
+def check_answers(user, issuer: str, consents: list, departments: list) -> dict:
+    """Untimed: one exchange per product; the data is present and the gateway's signature
+    verifies with the published JWKS."""
+    from joserfc import jwt
+    from joserfc.jwk import KeySet
+
+    jwks = KeySet.import_key_set(user.http.get(f"{issuer}/oidc/jwks", timeout=10).json())
+    out = {}
+    for dept in departments:
+        consent_id, product = next(c for c in consents if c[1] == PRODUCTS[dept])
+        answer = user.fetch(consent_id, product)
+        signed = jwt.decode(answer["signed"], jwks, algorithms=["ES256"])
+        out[product] = bool(answer["data"]) and signed.claims["data"] == answer["data"] and signed.header["typ"] == "cdeg-response+jwt"
+    return out
+
+
+def _interrupted(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    # A SIGTERM (e.g. a test's timeout) unwinds like Ctrl-C, so the finally blocks stop the
+    # platform and the providers.
+    signal.signal(signal.SIGTERM, _interrupted)
+    tmp = Path(tempfile.mkdtemp(prefix="tungban-bench-exchange-"))
+    sock = listening_socket()
+    issuer = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    env = isolate(tmp, issuer, args.database_url)
+    started = time.perf_counter()
+    try:
+        result = run(args, tmp, sock, issuer, env)
+    finally:
+        sock.close()
+        if args.keep:
+            print(f"Kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    result["wall_seconds"] = round(time.perf_counter() - started, 2)
+    m = result["machine"]
+    print()
+    print(f"tungban exchange gateway benchmark — {result['date']} — {m['cpu']} ({m['cpus']} CPUs), load average "
+          f"{' '.join(str(x) for x in m['loadavg_start'])} at start, {' '.join(str(x) for x in result['loadavg_end'])} at end — "
+          f"{result['database']} — gunicorn {args.workers} workers — {', '.join(result['settings']['products'])}"
+          f"{' — quick' if args.quick else ''}")
+    print(f"{args.residents} residents, {args.residents * len(args.departments)} consents; {args.warmup:g} s warm-up + {args.seconds:g} s per level")
+    print()
+    print_table(result["levels"])
+    log = result["log"]
+    print()
+    print(f"Checks (signed answers verify with /oidc/jwks): {result['notes']['checks']}")
+    print(f"Log: {log['verify_command']} -> exit {log['verify_exit_code']}: {log['verify_output'].splitlines()[-1] if log['verify_output'] else ''}")
+    print(f"Ledger entries: {log['ledger_entries']}; exchange records by outcome: {log['exchange_records']}; "
+          f"delivered as seen by the client: {log['delivered_seen_by_client']}")
+    n = result["notes"]
+    print(f"Set-up: migrate {n['migrate_s']} s, providers {n['providers_start_s']} s, seeding {n['seed_in_process_s']} s in-process + "
+          f"{n['seed_over_http_s']} s over HTTP, gunicorn {n['gunicorn_start_s']} s; wall time {result['wall_seconds']} s")
+    out = args.output or RESULTS / f"exchange-{dt.date.today().isoformat()}{'-quick' if args.quick else ''}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    print(f"Results: {out}")
+    ok = log["verify_exit_code"] == 0 and all(n["checks"].values())
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
