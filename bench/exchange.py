@@ -66,6 +66,8 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from machine import cpu_model  # bench/machine.py (this directory is on sys.path)
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 
@@ -148,16 +150,6 @@ def isolate(tmp: Path, issuer: str, database_url: str | None) -> dict:
 
 
 # --- machine and processes ---------------------------------------------------------------------
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def machine() -> dict:
@@ -274,16 +266,6 @@ def wait_until_up(url: str, proc: subprocess.Popen, log: Path, timeout: float = 
             pass
         time.sleep(0.1)
     raise RuntimeError(f"gunicorn did not answer {url} within {timeout:g} s")
-
-
-def stop(proc: subprocess.Popen, timeout: float = 15) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 # --- seeding ---------------------------------------------------------------------------------------
@@ -515,7 +497,7 @@ def run(args, tmp: Path, sock: socket.socket, issuer: str, env: dict) -> dict:
     from django.core.management import call_command
     from django.db import connection, connections
 
-    from examples.providers.launch import start_provider, stop_provider
+    from examples.providers.launch import start_provider, stop_process, stop_provider
     from tungban.exchange import catalogue
     from tungban.exchange.models import ExchangeRecord
     from tungban.ledger import services as ledger
@@ -605,7 +587,7 @@ def run(args, tmp: Path, sock: socket.socket, issuer: str, env: dict) -> dict:
         result["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     finally:
         if gunicorn is not None:
-            stop(gunicorn)
+            stop_process(gunicorn, 15)
         for proc in providers:
             stop_provider(proc)
 

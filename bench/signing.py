@@ -51,6 +51,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import cpu_model  # bench/machine.py (this directory is on sys.path)
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 
@@ -183,16 +185,6 @@ def versions() -> dict:
     except (OSError, subprocess.SubprocessError):
         out["softhsm2"] = None
     return out
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 # --- the benchmark ---------------------------------------------------------------------------

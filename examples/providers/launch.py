@@ -118,8 +118,8 @@ def _remove(path: str | None) -> None:
             os.unlink(path)
 
 
-def stop_provider(proc: subprocess.Popen, timeout: float = 5.0) -> None:
-    """Stop a provider started by :func:`start_provider`: SIGTERM, wait, then SIGKILL."""
+def stop_process(proc: subprocess.Popen, timeout: float = 5.0) -> None:
+    """Stop a child process: SIGTERM, wait up to ``timeout`` seconds, then SIGKILL."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -127,6 +127,11 @@ def stop_provider(proc: subprocess.Popen, timeout: float = 5.0) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def stop_provider(proc: subprocess.Popen, timeout: float = 5.0) -> None:
+    """Stop a provider started by :func:`start_provider` and remove its log file."""
+    stop_process(proc, timeout)
     _remove(getattr(proc, "cdeg_log", None))
 
 

@@ -42,7 +42,6 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from joserfc import jwt
 
 from tungban.core.errors import Conflict, DomainError, Forbidden, NotFound
 from tungban.identity.models import Resident
@@ -85,6 +84,17 @@ def check_schema(schema: dict) -> None:
         raise DomainError("invalid_schema", _("The product schema is not a valid JSON Schema: %(reason)s") % {"reason": exc.message}, field="schema") from None
 
 
+def _check_fields(instance, code: str) -> None:
+    """Run the model's field validators (id patterns, URLs) before an update_or_create.
+
+    :raises DomainError: ``code`` with every field's messages.
+    """
+    try:
+        instance.full_clean(validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        raise DomainError(code, "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from None
+
+
 @transaction.atomic
 def register_organisation(*, id: str, name_en: str, name_zh: str, kind: str = "department", client: Client | None = None, endpoint_url: str = "", timeout_seconds: float | None = None) -> Organisation:
     """Register or update a participant. A data user needs ``client`` (an OIDC client with
@@ -95,13 +105,10 @@ def register_organisation(*, id: str, name_en: str, name_zh: str, kind: str = "d
     """
     if client is not None and not client.jwks.get("keys"):
         raise DomainError("invalid_client_metadata", _("A data user's client must register public keys (JWKS) for private_key_jwt."), field="client")
-    org = Organisation(id=id, name_en=name_en, name_zh=name_zh, kind=kind, client=client, endpoint_url=endpoint_url, timeout_seconds=timeout_seconds)
-    try:
-        org.full_clean(validate_unique=False, validate_constraints=False)
-    except ValidationError as exc:
-        raise DomainError("invalid_organisation", "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from None
+    fields = {"name_en": name_en, "name_zh": name_zh, "kind": kind, "client": client, "endpoint_url": endpoint_url, "timeout_seconds": timeout_seconds}
+    _check_fields(Organisation(id=id, **fields), "invalid_organisation")
     org, _created = Organisation.objects.update_or_create(
-        id=id, defaults={"name_en": name_en, "name_zh": name_zh, "kind": kind, "client": client, "endpoint_url": endpoint_url, "timeout_seconds": timeout_seconds},
+        id=id, defaults=fields,
     )
     if client is not None and CDEG_SCOPE not in client.allowed_scopes:
         client.allowed_scopes = [*client.allowed_scopes, CDEG_SCOPE]
@@ -118,14 +125,9 @@ def register_product(*, id: str, provider: Organisation, name_en: str, name_zh: 
     """
     schema = schema if schema is not None else bundled_schema(id)
     check_schema(schema)
-    product = DataProduct(id=id, provider=provider, name_en=name_en, name_zh=name_zh, fields=fields, schema=schema, description_en=description_en, description_zh=description_zh)
-    try:
-        product.full_clean(validate_unique=False, validate_constraints=False)
-    except ValidationError as exc:
-        raise DomainError("invalid_product", "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from None
-    product, _created = DataProduct.objects.update_or_create(
-        id=id, defaults={"provider": provider, "name_en": name_en, "name_zh": name_zh, "fields": fields, "schema": schema, "description_en": description_en, "description_zh": description_zh},
-    )
+    values = {"provider": provider, "name_en": name_en, "name_zh": name_zh, "fields": fields, "schema": schema, "description_en": description_en, "description_zh": description_zh}
+    _check_fields(DataProduct(id=id, **values), "invalid_product")
+    product, _created = DataProduct.objects.update_or_create(id=id, defaults=values)
     return product
 
 
@@ -254,8 +256,7 @@ def _artefact(consent: Consent) -> str:
         "collection_method": "tungban app: approval signed with the bound device key",
         "evidence": {"approval_id": str(approval.id), "device_signature_sha256": hashlib.sha256(approval.signature.encode()).hexdigest(), "user_verification": approval.user_verification},
     }
-    kid, key = keys.active_key()
-    return jwt.encode({"alg": "ES256", "kid": kid, "typ": "consent+jwt"}, claims, key, ["ES256"])
+    return keys.sign_jwt(claims, "consent+jwt")
 
 
 def on_approval_decided(approval: ApprovalRequest) -> None:
@@ -465,8 +466,7 @@ def _provider_token(consent: Consent, attempt: _Attempt) -> str:
         "sub": consent.provider_sub,
         "hkid": consent.resident.hkid,
     }
-    kid, key = keys.active_key()
-    return jwt.encode({"alg": "ES256", "kid": kid, "typ": "cdeg-request+jwt"}, claims, key, ["ES256"])
+    return keys.sign_jwt(claims, "cdeg-request+jwt")
 
 
 @cache
@@ -544,9 +544,8 @@ def _signed_answer(rec: ExchangeRecord, consent: Consent, data: dict) -> dict:
         "payload_sha256": rec.payload_sha256,
         "data": data,
     }
-    kid, key = keys.active_key()
     claims = {"iss": settings.TUNGBAN_ISSUER, "aud": consent.consumer.client.client_id, "iat": int(time.time()), "jti": str(rec.id), **answer}
-    answer["signed"] = jwt.encode({"alg": "ES256", "kid": kid, "typ": "cdeg-response+jwt"}, claims, key, ["ES256"])
+    answer["signed"] = keys.sign_jwt(claims, "cdeg-response+jwt")
     return answer
 
 

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from joserfc import jwt
 
 from .models import Entry, Head
 
@@ -82,9 +81,8 @@ def signed_head() -> dict:
     from tungban.oidc import keys
 
     current = head()
-    kid, key = keys.active_key()
     now = int(time.time())
-    token = jwt.encode({"alg": "ES256", "kid": kid, "typ": "log-head+jwt"}, {"iss": settings.TUNGBAN_ISSUER, "iat": now, **current}, key, ["ES256"])
+    token = keys.sign_jwt({"iss": settings.TUNGBAN_ISSUER, "iat": now, **current}, "log-head+jwt")
     return {**current, "timestamp": now, "signature": token}
 
 

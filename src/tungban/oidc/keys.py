@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 
 from .models import SigningKey
@@ -54,6 +55,14 @@ def active_key() -> tuple[str, ECKey]:
     """
     key = SigningKey.objects.filter(retired_at__isnull=True).order_by("-created_at", "-id").only("kid", "private_pem").first() or create_key()
     return key.kid, _decrypted(key.kid, bytes(key.private_pem))
+
+
+def sign_jwt(claims: dict, typ: str) -> str:
+    """A compact JWS (RFC 7515; ES256) over ``claims`` with the active platform key, its
+    ``kid`` and the explicit ``typ`` (RFC 8725 §3.11), e.g. ``"JWT"`` for ID tokens,
+    ``"consent+jwt"``; verifiable with :func:`public_jwks`."""
+    kid, key = active_key()
+    return jwt.encode({"alg": "ES256", "kid": kid, "typ": typ}, claims, key, ["ES256"])
 
 
 @functools.lru_cache(maxsize=8)

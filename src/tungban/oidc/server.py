@@ -29,7 +29,6 @@ from authlib.oidc.rpinitiated import EndSessionEndpoint
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from joserfc import jwt
 
 from . import keys, services
 from .models import CDEG_SCOPE, AuthorizationCode, Client, Token, UsedClientAssertion
@@ -177,7 +176,6 @@ class TungbanOpenIDCode(OpenIDCode):
         """ES256 ID token (OIDC Core §2) with pairwise ``sub``, ``acr``, ``amr``,
         ``auth_time``, ``nonce``, ``sid`` and ``at_hash`` (§3.1.3.6). No e-ME data: that is
         released through the userinfo endpoint only."""
-        kid, private_key = keys.active_key()
         code: AuthorizationCode = request.authorization_code
         subject: Subject = request.user
         now = int(time.time())
@@ -197,7 +195,7 @@ class TungbanOpenIDCode(OpenIDCode):
             claims["sid"] = code.session.sid
         at_hash = create_half_hash(token["access_token"], "ES256")
         claims["at_hash"] = at_hash.decode()
-        return jwt.encode({"alg": "ES256", "kid": kid, "typ": "JWT"}, claims, private_key, ["ES256"])
+        return keys.sign_jwt(claims, "JWT")
 
     def process_token(self, grant, response):
         _, token, _ = response
