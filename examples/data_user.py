@@ -40,8 +40,9 @@ class DataUser:
         public half is registered with the platform.
     """
 
-    def __init__(self, issuer: str, client_id: str, private_jwk: dict, *, timeout: float = 30):
+    def __init__(self, issuer: str, client_id: str, private_jwk: dict, *, timeout: float = 30, scope: str = "cdeg"):
         self.issuer = issuer.rstrip("/")
+        self.scope = scope
         self.client_id = client_id
         self.private_jwk = private_jwk
         self.timeout = timeout
@@ -52,13 +53,14 @@ class DataUser:
         self._lock = threading.Lock()
 
     def token(self) -> str:
-        """A ``cdeg`` access token (``client_credentials`` grant, ``private_key_jwt``)."""
+        """An access token for ``self.scope`` (``cdeg`` by default; ``credentials`` for an
+        issuer's system): ``client_credentials`` grant, ``private_key_jwt``."""
         with self._lock:
             if self._token and time.time() < self._token_expires - 30:
                 return self._token
             token_url = f"{self.issuer}/oidc/token"
             session = OAuth2Session(
-                self.client_id, jwk.import_key(self.private_jwk), scope="cdeg",
+                self.client_id, jwk.import_key(self.private_jwk), scope=self.scope,
                 token_endpoint_auth_method=PrivateKeyJWT(token_url, alg=self.private_jwk.get("alg", "ES256")),
             )
             session.trust_env = False

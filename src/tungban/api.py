@@ -7,7 +7,9 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 
 from tungban.core.errors import DomainError
+from tungban.credentials.api import router as credentials_router
 from tungban.exchange.api import router as exchange_router
+from tungban.ledger.api import router as log_router
 from tungban.signing.api import router as signing_router
 from tungban.wallet.api import router as wallet_router
 
@@ -23,6 +25,8 @@ api = NinjaAPI(
 api.add_router("/wallet/", wallet_router)
 api.add_router("/signing/", signing_router)
 api.add_router("/exchange/", exchange_router)
+api.add_router("/log/", log_router)
+api.add_router("/credentials/", credentials_router)
 
 
 @api.exception_handler(DomainError)
@@ -43,7 +47,8 @@ def _validation_error(request, exc: ValidationError):
 
 @api.exception_handler(AuthenticationError)
 def _auth_error(request, exc):
-    if request.path.startswith(("/api/v1/signing/", "/api/v1/exchange/")) and not request.path.startswith("/api/v1/exchange/app/"):
+    bearer_apis = ("/api/v1/signing/", "/api/v1/exchange/", "/api/v1/credentials/")
+    if request.path.startswith(bearer_apis) and "/app/" not in request.path:
         # RFC 6750 §3: a bearer-protected resource names its scheme when no token was sent.
         body = {"error": "invalid_token", "message": "This call needs an access token (Authorization: Bearer).", "field": None}
         response = api.create_response(request, body, status=401)

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "tungban.signing",
     "tungban.ledger",
     "tungban.exchange",
+    "tungban.credentials",
 ]
 
 MIDDLEWARE = [
@@ -196,6 +197,12 @@ TUNGBAN_EXCHANGE_TLS_CERT = os.environ.get("TUNGBAN_EXCHANGE_TLS_CERT", "")
 TUNGBAN_EXCHANGE_TLS_KEY = os.environ.get("TUNGBAN_EXCHANGE_TLS_KEY", "")
 TUNGBAN_EXCHANGE_TLS_CA = os.environ.get("TUNGBAN_EXCHANGE_TLS_CA", "")
 # JSON bodies carry base64 PDFs: allow the largest signing request (and a little more).
+# e-Licences (issue #5): a status list token's ``ttl`` and Cache-Control max-age (seconds),
+TUNGBAN_STATUS_LIST_TTL = int(os.environ.get("TUNGBAN_STATUS_LIST_TTL", "60"))
+# how long a signed status list token stays valid (``exp``, seconds),
+TUNGBAN_STATUS_LIST_VALIDITY = int(os.environ.get("TUNGBAN_STATUS_LIST_VALIDITY", str(24 * 3600)))
+# and how old a holder's key-binding proof may be when 認證易 checks it (seconds).
+TUNGBAN_PRESENTATION_MAX_AGE = int(os.environ.get("TUNGBAN_PRESENTATION_MAX_AGE", "300"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("TUNGBAN_MAX_REQUEST_BYTES", str(48 * 1024 * 1024)))
 
 LOGGING = {

@@ -16,6 +16,7 @@ urlpatterns = [
     path("staff/", include("tungban.identity.urls")),
     path("signing/", include("tungban.signing.urls")),
     path("api/v1/", api.urls),
+    path("", include("tungban.credentials.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

@@ -72,6 +72,13 @@ def seed(var_dir=None, service_url: str = SAMPLE_SERVICE_URL) -> dict:
     officer.set_password(password)
     officer.save()
     out = {"officer": {"username": "officer", "password": password}, "residents": []}
+    # The officer issues e-licences for every bundled issuer (issue #5).
+    from tungban.credentials import catalogue as credential_types
+    from tungban.credentials.models import Issuer
+
+    credential_types.register_bundled()
+    for credential_issuer in Issuer.objects.all():
+        credential_issuer.officers.add(officer)
     demo = [
         ("CHAN", "Tai Man", "陳大文", dt.date(1958, 3, 14), "male", "Flat 12A, 8 Nathan Road\nTsim Sha Tsui, Kowloon", "+852 9123 4567", "taiman@example.hk"),
     ]

@@ -35,3 +35,57 @@ class Head(models.Model):
     size = models.BigIntegerField(default=0)
     head_hash = models.CharField(max_length=64)
     updated_at = models.DateTimeField(auto_now=True)
+
+
+# --- The transparency log (RFC 9162 Merkle tree) ------------------------------------------------
+#
+# Hashes are stored as raw 32-byte SHA-256 digests (``BinaryField``), exactly the bytes that
+# RFC 9162 §2.1.1 hashes together; the API and the signed tree heads carry them base64-encoded.
+
+
+class LogLeaf(models.Model):
+    """One entry of the transparency log: RFC 9162 ``leaf_index`` (0, 1, 2 … without gaps),
+    the canonical JSON ``body`` and ``leaf_hash`` = SHA-256(0x00 ‖ UTF-8 body) (§2.1.1)."""
+
+    index = models.BigIntegerField(primary_key=True, help_text="0-based leaf_index (RFC 9162 §2.1)")
+    kind = models.CharField(max_length=40, help_text="What the entry records, e.g. 'credential.issued'")
+    reference = models.CharField(max_length=64, db_index=True, help_text="Id of the record in its own app")
+    body = models.TextField(help_text="Canonical JSON of the recorded metadata (the leaf's data)")
+    leaf_hash = models.BinaryField(max_length=32, db_index=True, help_text="SHA-256(0x00 || body), 32 bytes")
+    appended_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("transparency log leaf")
+        verbose_name_plural = _("transparency log leaves")
+        indexes = [models.Index(fields=["kind", "reference"], name="ledger_leaf_kind_ref")]
+
+
+class LogNode(models.Model):
+    """The root hash of a perfect subtree of the log: the ``2**level`` leaves from
+    ``index * 2**level`` on (``level`` ≥ 1; level 0 are the leaves themselves). Written once,
+    when its last leaf is appended, and never changed: a proof reads O(log n) of these."""
+
+    pk = models.CompositePrimaryKey("level", "index")
+    level = models.PositiveSmallIntegerField()
+    index = models.BigIntegerField()
+    hash = models.BinaryField(max_length=32, help_text="SHA-256(0x01 || left || right), 32 bytes")
+
+
+class TreeHead(models.Model):
+    """A signed tree head (RFC 9162 §4.10, as a JWS): one per append transaction."""
+
+    tree_size = models.BigIntegerField(primary_key=True)
+    root_hash = models.BinaryField(max_length=32)
+    timestamp = models.BigIntegerField(help_text="Milliseconds since the Unix epoch")
+    signature = models.TextField(help_text="Compact JWS (ES256, typ tree-head+jwt) by the platform key")
+
+    class Meta:
+        verbose_name = _("signed tree head")
+
+
+class LogState(models.Model):
+    """The transparency log's current size (one row, ``name`` = "main"); appends lock it."""
+
+    name = models.CharField(max_length=20, primary_key=True)
+    size = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)

@@ -8,8 +8,13 @@ Hashing (hex SHA-256 throughout)::
     entry_hash(n) = SHA-256(entry_hash(n-1) || "\\n" || body(n))
 
 A verifier that holds an earlier signed head ``(size, head_hash)`` also detects a log cut
-back to before that head. Issue #5's Merkle tree (RFC 9162) can be built over the same
-bodies later; nothing here needs to change for that.
+back to before that head.
+
+The transparency log (an RFC 9162 Merkle tree with signed tree heads, inclusion and
+consistency proofs; :mod:`tungban.ledger.transparency`) is re-exported here: ``log_append``,
+``log_append_many``, ``signed_tree_head``, ``inclusion_proof``, ``inclusion_proof_by_hash``,
+``consistency_proof``, ``get_entries``, ``leaf_for``, ``leaves_for``, ``tree_root`` and
+``verify_log``.
 """
 
 from __future__ import annotations
@@ -24,6 +29,25 @@ from django.db import transaction
 from django.utils import timezone
 
 from .models import Entry, Head
+from .transparency import (  # noqa: F401 - the transparency log's public surface
+    InvalidRange,
+    LeafIndexOutOfRange,
+    LeafNotFound,
+    LogReport,
+    TreeSizeUnknown,
+    consistency_proof,
+    get_entries,
+    inclusion_proof,
+    inclusion_proof_by_hash,
+    leaf_for,
+    leaf_hash,
+    leaves_for,
+    log_append,
+    log_append_many,
+    signed_tree_head,
+    tree_root,
+    verify_log,
+)
 
 GENESIS = hashlib.sha256(b"tungban-ledger-v1").hexdigest()
 HEAD = "main"

@@ -25,7 +25,12 @@ SIGNING_SCOPE = "signing"
 #: Consented Data Exchange Gateway (issue #4): a data user's own token, ``client_credentials``
 #: with ``private_key_jwt`` only.
 CDEG_SCOPE = "cdeg"
-SUPPORTED_SCOPES = [*EME_SCOPES, SIGNING_SCOPE, CDEG_SCOPE]
+#: e-Licences (issue #5): a department system issuing and revoking its credentials; like
+#: ``cdeg``, ``client_credentials`` with ``private_key_jwt`` only.
+CREDENTIALS_SCOPE = "credentials"
+#: Scopes only a service's own key may obtain (RFC 7523 client authentication).
+KEY_ONLY_SCOPES = {CDEG_SCOPE, CREDENTIALS_SCOPE}
+SUPPORTED_SCOPES = [*EME_SCOPES, SIGNING_SCOPE, CDEG_SCOPE, CREDENTIALS_SCOPE]
 
 
 def _default_scopes():

@@ -31,7 +31,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from . import keys, services
-from .models import CDEG_SCOPE, AuthorizationCode, Client, Token, UsedClientAssertion
+from .models import KEY_ONLY_SCOPES, AuthorizationCode, Client, Token, UsedClientAssertion
 
 ID_TOKEN_LIFETIME = 600
 
@@ -232,17 +232,19 @@ class TungbanEndSession(EndSessionEndpoint):
 
 class ClientCredentials(grants.ClientCredentialsGrant):
     """RFC 6749 §4.4: a service's own token, e.g. for anonymous signing (scope ``signing``)
-    or as a data user of the exchange gateway (scope ``cdeg``, which needs
-    ``private_key_jwt``: no shared secrets between organisations)."""
+    as a data user of the exchange gateway (scope ``cdeg``) or a credential issuer's system
+    (scope ``credentials``); those two need ``private_key_jwt``: no shared secrets between
+    organisations."""
 
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
 
     def validate_token_request(self):
         super().validate_token_request()
-        if CDEG_SCOPE in (self.request.payload.scope or "").split() and self.request.auth_method != "private_key_jwt":
+        asked = KEY_ONLY_SCOPES.intersection((self.request.payload.scope or "").split())
+        if asked and self.request.auth_method != "private_key_jwt":
             from authlib.oauth2.rfc6749.errors import InvalidScopeError
 
-            raise InvalidScopeError("The 'cdeg' scope needs private_key_jwt client authentication (RFC 7523).")
+            raise InvalidScopeError(f"The '{sorted(asked)[0]}' scope needs private_key_jwt client authentication (RFC 7523).")
 
 
 class Server(AuthorizationServer):

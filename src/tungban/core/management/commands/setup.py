@@ -20,6 +20,9 @@ class Command(BaseCommand):
         from tungban.signing import ca, keystore
 
         ca.ensure_hierarchy()  # root CA, signing CA and TSA (issue #3)
+        from tungban.credentials import catalogue
+
+        catalogue.register_bundled()  # issuers and credential types (issue #5)
         self.stdout.write(f"Signing keys: {keystore.get_keystore().kind} keystore")
         if demo:
             from tungban.core.demo import seed
@@ -30,6 +33,7 @@ class Command(BaseCommand):
             for r in out["residents"]:
                 self.stdout.write(f"  Resident:           {r['name']}  HKID {r['hkid']}  activation code {r['activation_code']}")
             self.stdout.write(f"  Sample service:     client_id {out['client']['client_id']} (secret in {settings.VAR_DIR / 'demo-clients.json'})")
+            self.stdout.write(f"  e-Licences:         /staff/credentials/ (issue a Senior Citizen Card to {out['residents'][0]['name']} once the app is bound); verify at /verify/")
             self.stdout.write(f"  Self-registration:  try the population register entry WONG Siu Ling, born 1990-07-02, HKID {self._hkid('G123456')}")
 
     @staticmethod

@@ -1,0 +1,519 @@
+#!/usr/bin/env python
+"""Benchmark of e-licence issuance and verification (issue #5, ``tungban.credentials``).
+
+Run from the checkout::
+
+    .venv/bin/python bench/credentials.py             # 10,000-row bulk file, 2,000 verifications (about 1-2 min)
+    .venv/bin/python bench/credentials.py --quick     # 1,000-row bulk file, 300 verifications
+    .venv/bin/python bench/credentials.py --profile   # plus a cProfile of bulk issuance and of verification
+    .venv/bin/python bench/credentials.py --database-url postgres://user:pw@127.0.0.1/empty_db
+
+It builds an isolated platform in a temporary directory (its own ``TUNGBAN_VAR_DIR``,
+SQLite database unless ``--database-url``, secret key; nothing under ``var/`` is touched),
+migrates it, registers the bundled issuers and credential types, and seeds residents aged
+65 or over directly with ``bulk_create`` (valid HKID numbers; every second one with a bound
+device, so half the credentials carry ``cnf`` and are presented with a KB-JWT). Measured
+through the service code, for the Senior Citizen Card (``senior-citizen-card``, SWD):
+
+a. bulk issuance: ``services.issue_bulk`` with a CSV of N rows (``hkid,card_number``; 10,000
+   by default, 1,000 with ``--quick``): parsing, per-row checks (HKID, holder, JSON Schema),
+   an SD-JWT VC signed per row, status-list positions, one transparency-log append for the
+   lot and the rows, all in one transaction. Credentials per second.
+b. single issuance: ``services.issue`` per credential (its own transaction and log append),
+   as an officer's form or the issuance API does. Per second, p50/p99.
+c. verification online: ``verify.verify_presentation`` with a new ``DatabaseTrust`` per call
+   (as ``POST /api/v1/credentials/verify`` does) of presentations disclosing every claim with a
+   KB-JWT (nonce, ``aud`` = 認證易): issuer signature, disclosures, key binding, status list
+   token, transparency-log inclusion proof. Per second, p50/p99.
+d. verification offline: the same presentations with one ``BundleTrust`` over
+   ``services.trust_bundle()`` (issuer keys, status lists, signed tree head; no inclusion
+   proofs), as the offline 認證易 does.
+
+Every verification must come out valid (checked, counted). Results are printed as a table
+and, unless ``--quick``, written to ``bench/results/credentials-<date>.json`` (``--output``
+to choose; with ``--quick`` only then). ``--profile`` prints the top functions by cumulative
+time and a breakdown (SD-JWT signing, the ``sd-jwt`` library, database, transparency log,
+JSON Schema) and saves the cProfile data outside the checkout
+(``$TMPDIR/tungban-bench/credentials-{issuance,verification}-<date>.prof``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import datetime as dt
+import io
+import json
+import os
+import platform
+import pstats
+import secrets
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+try:
+    from machine import cpu_model  # bench/machine.py (this directory is on sys.path)
+except ImportError:  # imported as bench.credentials (the smoke test)
+    from bench.machine import cpu_model
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+
+TYPE_ID = "senior-citizen-card"
+FULL = {"bulk": 10_000, "single": 300, "verify": 2_000, "profile_bulk": 2_000, "profile_verify": 500}
+QUICK = {"bulk": 1_000, "single": 50, "verify": 300, "profile_bulk": 1_000, "profile_verify": 200}
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="1,000-row bulk file, 50 single issuances, 300 verifications; no JSON unless --output")
+    p.add_argument("--bulk", type=int, help="rows in the bulk CSV (default 10,000; 1,000 with --quick)")
+    p.add_argument("--single", type=int, help="credentials issued one at a time (default 300; 50 with --quick)")
+    p.add_argument("--verify", type=int, help="presentations verified with each trust source (default 2,000; 300 with --quick)")
+    p.add_argument("--database-url", help="use this database instead of a temporary SQLite file; it must be empty (it is migrated and filled)")
+    p.add_argument("--profile", action="store_true", help="also profile bulk issuance and verification with cProfile and print where the time goes")
+    p.add_argument("--output", type=Path, help="JSON results file (default bench/results/credentials-<date>.json; none with --quick)")
+    p.add_argument("--keep", action="store_true", help="keep the temporary directory (printed at the end)")
+    args = p.parse_args(argv)
+    preset = QUICK if args.quick else FULL
+    for name in ("bulk", "single", "verify"):
+        if getattr(args, name) is None:
+            setattr(args, name, preset[name])
+        if getattr(args, name) < 1:
+            p.error(f"--{name} must be at least 1")
+    args.profile_bulk = min(preset["profile_bulk"], args.bulk)
+    args.profile_verify = min(preset["profile_verify"], args.verify)
+    return args
+
+
+def isolate(tmp: Path, database_url: str | None) -> None:
+    """Point the platform at ``tmp`` (and its own SQLite file) before Django reads its settings."""
+    os.environ.update({
+        "TUNGBAN_VAR_DIR": str(tmp),
+        "DATABASE_URL": database_url or f"sqlite:///{tmp / 'bench.sqlite3'}",
+        "TUNGBAN_SECRET_KEY": secrets.token_urlsafe(50),
+        "TUNGBAN_ISSUER": "http://localhost:8000",
+        "TUNGBAN_DEBUG": "0",
+        "TUNGBAN_KEYSTORE": "software",  # credentials are signed with issuer keys in the database
+        "TUNGBAN_LOG_LEVEL": os.environ.get("TUNGBAN_LOG_LEVEL", "WARNING"),
+        "DJANGO_SETTINGS_MODULE": "tungban.settings",
+    })
+    for name in ("SOFTHSM2_CONF", "TUNGBAN_PKCS11_PIN"):
+        os.environ.pop(name, None)
+    for path in (ROOT, ROOT / "src"):
+        if str(path) not in sys.path:
+            sys.path.insert(0, str(path))
+
+
+# --- helpers (after django.setup()) ------------------------------------------------------------
+
+
+@dataclass
+class Holder:
+    resident: object
+    key: object | None  # the device's private key (cryptography), None without a device
+
+
+def prepare_platform() -> None:
+    """What ``tungban setup`` does that credentials need: the platform key (signed tree
+    heads) and the bundled issuers and credential types."""
+    from tungban.credentials import catalogue
+    from tungban.oidc import keys
+    from tungban.oidc.models import SigningKey
+
+    if not SigningKey.objects.filter(retired_at__isnull=True).exists():
+        keys.create_key()
+    catalogue.register_bundled()
+
+
+def hkids(prefix: str, start: int, count: int) -> list[str]:
+    """``count`` valid HKID numbers ``<prefix><6 digits><check digit>`` from ``start``."""
+    from tungban.identity.hkid import check_digit
+
+    if start + count > 10**6:
+        raise ValueError("at most a million HKID numbers per prefix")
+    return [f"{prefix}{i:06d}{check_digit(prefix, f'{i:06d}')}" for i in range(start, start + count)]
+
+
+def seed_holders(count: int, *, prefix: str = "ZB", start: int = 0, device_every: int = 2) -> list[Holder]:
+    """``count`` residents aged 65 or over, created with ``bulk_create`` (not through the
+    counter registration, which is not what is measured); every ``device_every``-th one gets a
+    bound device (a fresh P-256 key) so its credential is bound with ``cnf``."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from django.utils import timezone
+    from joserfc.jwk import ECKey
+
+    from tungban.identity.models import Resident
+    from tungban.wallet.models import Device
+
+    now = timezone.now()
+    numbers = hkids(prefix, start, count)
+    rows = [
+        Resident(
+            hkid=number, family_name_en="CHAN", given_name_en=f"Bench {i}", name_zh="陳大文",
+            date_of_birth=dt.date(1940, 1, 1) + dt.timedelta(days=(start + i) % 7000),  # born 1940-1959
+            gender="female" if i % 2 else "male", proofing_method="counter_in_person", proofed_at=now,
+        )
+        for i, number in enumerate(numbers)
+    ]
+    Resident.objects.bulk_create(rows, batch_size=2000)
+    by_hkid = Resident.objects.in_bulk(numbers, field_name="hkid")
+    holders, devices = [], []
+    for i, number in enumerate(numbers):
+        resident = by_hkid[number]
+        key = None
+        if device_every and i % device_every == 0:
+            key = ec.generate_private_key(ec.SECP256R1())
+            public = ECKey.import_key(key.public_key())
+            devices.append(Device(resident=resident, platform="cli", name="bench", public_jwk=public.as_dict(private=False), jwk_thumbprint=public.thumbprint()))
+        holders.append(Holder(resident, key))
+    Device.objects.bulk_create(devices, batch_size=2000)
+    return holders
+
+
+def bulk_csv(holders: list[Holder], first_card: int = 0) -> str:
+    lines = ["hkid,card_number"]
+    lines += [f"{h.resident.hkid},SC{(first_card + i) % 10**8:08d}" for i, h in enumerate(holders)]
+    return "\n".join(lines) + "\n"
+
+
+def stats_row(name: str, path: str, latencies: list[float] | None = None, *, count: int | None = None, seconds: float | None = None) -> dict:
+    if latencies is not None:
+        count, seconds = len(latencies), sum(latencies)
+    r = {"name": name, "path": path, "count": count, "seconds": round(seconds, 4), "per_second": round(count / seconds, 1) if seconds else None,
+         "p50_ms": None, "p99_ms": None, "max_ms": None, "mean_ms": round(seconds / count * 1000, 3) if count else None}
+    if latencies:
+        ordered = sorted(latencies)
+        r["p50_ms"] = round(statistics.median(ordered) * 1000, 3)
+        r["p99_ms"] = round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] * 1000, 3)
+        r["max_ms"] = round(ordered[-1] * 1000, 3)
+    return r
+
+
+def measure_bulk(ctype, holders: list[Holder], *, first_card: int = 0) -> tuple[dict, object]:
+    """(a) ``services.issue_bulk`` of one CSV row per holder; returns the row and the batch.
+    The parse + per-row checks alone (``read_csv`` + ``validate_rows``, which write nothing)
+    are timed separately to show their share."""
+    from tungban.credentials import services
+
+    data = bulk_csv(holders, first_card)
+    t0 = time.perf_counter()
+    rows, errors = services.read_csv(ctype, data)
+    prepared, row_errors = services.validate_rows(ctype, rows)
+    checks = time.perf_counter() - t0
+    assert not errors and not row_errors and len(prepared) == len(holders), (errors, row_errors)
+    t0 = time.perf_counter()
+    batch = services.issue_bulk(ctype, data, issued_by="bench:bulk", filename="bench.csv")
+    seconds = time.perf_counter() - t0
+    assert batch.rows_issued == len(holders) and batch.rows_rejected == 0
+    r = stats_row(f"(a) bulk issuance, {len(holders):,}-row CSV", "services.issue_bulk (parse, per-row checks, sign each SD-JWT VC, status slots, one log append, bulk insert; one transaction)",
+                  count=len(holders), seconds=seconds)
+    r["checks_seconds"] = round(checks, 4)
+    r["bytes"] = len(data.encode())
+    return r, batch
+
+
+def measure_single(ctype, holders: list[Holder], *, first_card: int = 0) -> tuple[dict, list]:
+    """(b) ``services.issue`` once per holder."""
+    from tungban.credentials import services
+
+    latencies, credentials = [], []
+    for i, h in enumerate(holders):
+        t0 = time.perf_counter()
+        credentials.append(services.issue(ctype, h.resident, {"card_number": f"SC{(first_card + i) % 10**8:08d}"}, issued_by="bench:single"))
+        latencies.append(time.perf_counter() - t0)
+    return stats_row("(b) single issuance", "services.issue (claims check, sign, status slot, log append, insert; one transaction each)", latencies), credentials
+
+
+def presentations(credentials: list, keys: dict, count: int) -> list[tuple[str, str]]:
+    """``(presentation, nonce)`` for ``count`` bound credentials (cycled): every claim
+    disclosed, a KB-JWT for 認證易 signed with the holder's device key (``sd-jwt`` library,
+    as the app does). Untimed."""
+    from jwcrypto.jwk import JWK
+    from sd_jwt.holder import SDJWTHolder
+
+    from tungban.credentials import services
+
+    bound = [c for c in credentials if c.holder_id in keys]
+    if not bound:
+        raise ValueError("no credential is bound to a device key")
+    aud, jwks, out = services.verifier_audience(), {}, []
+    for i in range(count):
+        credential = bound[i % len(bound)]
+        jwk = jwks.get(credential.holder_id) or jwks.setdefault(credential.holder_id, JWK.from_pyca(keys[credential.holder_id]))
+        holder = SDJWTHolder(credential.sd_jwt)
+        nonce = secrets.token_urlsafe(12)
+        holder.create_presentation({name: True for name in services.issued_claims_from(credential.sd_jwt)}, nonce, aud, jwk, "ES256")
+        out.append((holder.sd_jwt_presentation, nonce))
+    return out
+
+
+def measure_verify(name: str, path: str, items: list[tuple[str, str]], trust_factory) -> dict:
+    """(c)/(d) ``verify_presentation`` of each ``(presentation, nonce)``; all must be valid
+    with the holder binding verified."""
+    from tungban.credentials.verify import verify_presentation
+
+    latencies, invalid = [], []
+    for presentation, nonce in items:
+        t0 = time.perf_counter()
+        result = verify_presentation(presentation, trust_factory(), expected_nonce=nonce)
+        latencies.append(time.perf_counter() - t0)
+        if not (result.valid and result.holder_binding == "verified" and result.status == "valid"):
+            invalid.append(result.codes() or [result.holder_binding, result.status])
+    r = stats_row(name, path, latencies)
+    r["valid"] = len(items) - len(invalid)
+    r["invalid_examples"] = invalid[:5]
+    return r
+
+
+# --- profiling ---------------------------------------------------------------------------------
+
+# (label, file path fragment, function name): cumulative time of these, as a share of the total.
+ISSUANCE_PARTS = [
+    ("issue_bulk (everything)", "credentials/services.py", "issue_bulk"),
+    ("  read_csv (parse)", "credentials/services.py", "read_csv"),
+    ("  validate_rows (HKID, holders, claims)", "credentials/services.py", "validate_rows"),
+    ("    prepare_claims (identity claims, JSON Schema)", "credentials/services.py", "prepare_claims"),
+    ("      jsonschema (validator per row + iter_errors)", "jsonschema/validators.py", ("iter_errors", "__init__")),
+    ("  _issue_many (sign, slots, log, insert)", "credentials/services.py", "_issue_many"),
+    ("    _sign: SD-JWT VC via the sd-jwt library", "credentials/services.py", "_sign"),
+    ("      sd-jwt: disclosures + digests", "sd_jwt/issuer.py", "_create_sd_claims"),
+    ("      sd-jwt: JWS (jwcrypto)", "sd_jwt/issuer.py", "_create_signed_jws"),
+    ("        jwcrypto header registry deepcopy", "jwcrypto/common.py", "__init__"),
+    ("        ECDSA P-256 sign (cryptography)", "jwcrypto/jwa.py", "sign"),
+    ("    ledger.log_append_many (transparency log)", "ledger/transparency.py", "log_append_many"),
+    ("      signed tree head (platform key)", "ledger/transparency.py", "_sign_head"),
+    ("    bulk_create (credentials, log leaves)", "django/db/models/query.py", "bulk_create"),
+    ("SQL executed by the database driver (all queries)", "django/db/backends/utils.py", ("_execute", "_executemany")),
+]
+VERIFY_PARTS = [
+    ("verify_presentation (everything)", "credentials/verify.py", "verify_presentation"),
+    ("  sd-jwt SDJWTVerifier (issuer JWS + KB-JWT)", "sd_jwt/verifier.py", "__init__"),
+    ("    ECDSA P-256 verify (cryptography)", "jwcrypto/jwa.py", "verify"),
+    ("  issuer keys (DatabaseTrust.issuer)", "credentials/verify.py", "issuer"),
+    ("  status list (_check_status)", "credentials/verify.py", "_check_status"),
+    ("  transparency log (_check_log)", "credentials/verify.py", "_check_log"),
+    ("    inclusion proof from the database", "ledger/transparency.py", "inclusion_proof"),
+    ("  Django ORM: building and running queries", "django/db/models/sql/compiler.py", "execute_sql"),
+    ("SQL executed by the database driver (all queries)", "django/db/backends/utils.py", ("_execute", "_executemany")),
+]
+
+
+def profile(label: str, fn, parts: list[tuple[str, str, str | tuple[str, ...]]], top: int = 15) -> dict:
+    """cProfile one call of ``fn``; print the top ``top`` functions by cumulative time and
+    the cumulative time of ``parts``; save the stats outside the checkout."""
+    print(f"Profiling {label} ...", flush=True)
+    prof = cProfile.Profile()
+    t0 = time.perf_counter()
+    prof.enable()
+    fn()
+    prof.disable()
+    total = time.perf_counter() - t0
+    out = io.StringIO()
+    stats = pstats.Stats(prof, stream=out)
+    stats.sort_stats("cumulative").print_stats(top)
+    prof_dir = Path(tempfile.gettempdir()) / "tungban-bench"
+    prof_dir.mkdir(exist_ok=True)
+    prof_path = prof_dir / f"credentials-{label.split()[0]}-{dt.date.today().isoformat()}.prof"
+    stats.dump_stats(prof_path)
+    print(out.getvalue())
+    breakdown = []
+    for name, fragment, funcs in parts:
+        funcs = (funcs,) if isinstance(funcs, str) else funcs
+        hits = [v for (path, _line, f), v in stats.stats.items() if f in funcs and path.replace(os.sep, "/").endswith(fragment)]
+        cum, calls = sum(v[3] for v in hits), sum(v[1] for v in hits)
+        breakdown.append({"part": name, "calls": calls, "seconds": round(cum, 3), "share": round(cum / total, 3) if total else None})
+    width = max(len(b["part"]) for b in breakdown)
+    print(f"Where the time goes ({label}, {total:.2f} s under the profiler; cumulative, so nested rows overlap):")
+    for b in breakdown:
+        print(f"  {b['part']:<{width}}  {b['seconds']:8.3f} s  {100 * (b['share'] or 0):5.1f} %  ({b['calls']} calls)")
+    print(f"cProfile data: {prof_path} (read with: .venv/bin/python -m pstats {prof_path})\n")
+    top_rows = []
+    for (path, line, func), (_cc, nc, tt, ct, _callers) in sorted(stats.stats.items(), key=lambda kv: -kv[1][3])[:top]:
+        top_rows.append({"function": f"{Path(path).name}:{line}({func})", "calls": nc, "tottime": round(tt, 3), "cumtime": round(ct, 3)})
+    return {"seconds_under_profiler": round(total, 3), "breakdown": breakdown, "top_cumulative": top_rows, "prof_file": str(prof_path)}
+
+
+# --- the benchmark ---------------------------------------------------------------------------
+
+
+def print_table(rows: list[dict]) -> None:
+    head = ("Measurement", "Count", "Seconds", "Per second", "p50 ms", "p99 ms", "Valid")
+    lines = []
+    for r in rows:
+        lines.append((
+            r["name"], f"{r['count']:,}", f"{r['seconds']:.2f}", f"{r['per_second']:,.1f}" if r["per_second"] else "-",
+            f"{r['p50_ms']:.2f}" if r["p50_ms"] is not None else f"{r['mean_ms']:.2f} (mean)",
+            f"{r['p99_ms']:.2f}" if r["p99_ms"] is not None else "-",
+            f"{r['valid']:,}" if "valid" in r else "",
+        ))
+    widths = [max(len(x[i]) for x in [head, *lines]) for i in range(len(head))]
+    fmt = "  ".join(f"{{:<{w}}}" if i == 0 else f"{{:>{w}}}" for i, w in enumerate(widths))
+    print(fmt.format(*head))
+    print("  ".join("-" * w for w in widths))
+    for line in lines:
+        print(fmt.format(*line))
+    print()
+    for r in rows:
+        print(f"  {r['name']}: {r['path']}")
+
+
+def versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("Django", "sd-jwt", "jwcrypto", "joserfc", "cryptography", "jsonschema", "psycopg"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def run(args) -> dict:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tungban.credentials import services
+    from tungban.credentials.models import Credential, StatusList
+    from tungban.credentials.verify import BundleTrust, DatabaseTrust, verify_presentation
+    from tungban.identity.models import Resident
+
+    notes: dict = {"loadavg_start": [round(x, 2) for x in os.getloadavg()]}
+    database = connection.vendor + (" (temporary file)" if connection.vendor == "sqlite" else "")
+    print(f"Machine: {cpu_model()}, {os.cpu_count()} CPUs; Python {platform.python_version()}; database {database}", flush=True)
+
+    t0 = time.perf_counter()
+    call_command("migrate", interactive=False, verbosity=0)
+    if Resident.objects.exists() or Credential.objects.exists():
+        raise SystemExit("The database already holds residents or credentials: give --database-url an empty database.")
+    prepare_platform()
+    ctype = services.get_type(TYPE_ID)
+    notes["migrate_s"] = round(time.perf_counter() - t0, 2)
+
+    t0 = time.perf_counter()
+    bulk_holders = seed_holders(args.bulk, prefix="ZB")
+    single_holders = seed_holders(args.single, prefix="ZS")
+    notes["seed_s"] = round(time.perf_counter() - t0, 2)
+    notes["residents"] = args.bulk + args.single
+    notes["devices"] = sum(1 for h in bulk_holders + single_holders if h.key)
+    print(f"Seeded {notes['residents']:,} residents ({notes['devices']:,} with a device) in {notes['seed_s']} s", flush=True)
+    rows = []
+
+    print(f"(a) bulk issuance of {args.bulk:,} rows ...", flush=True)
+    bulk_row, batch = measure_bulk(ctype, bulk_holders)
+    rows.append(bulk_row)
+
+    print(f"(b) single issuance x{args.single} ...", flush=True)
+    single_row, _single = measure_single(ctype, single_holders, first_card=10**6)
+    rows.append(single_row)
+
+    keys = {h.resident.pk: h.key for h in bulk_holders if h.key}
+    issued = list(Credential.objects.filter(batch=batch).only("id", "sd_jwt", "holder_id"))
+    bound = sum(1 for c in issued if c.holder_id in keys)
+    notes["bulk_credentials_bound"] = bound
+    t0 = time.perf_counter()
+    items = presentations(issued, keys, args.verify)
+    notes["presentations_s"] = round(time.perf_counter() - t0, 2)
+    notes["presentation_bytes_mean"] = round(sum(len(p) for p, _ in items) / len(items))
+
+    print(f"(c) verification with DatabaseTrust x{args.verify:,} ...", flush=True)
+    rows.append(measure_verify("(c) verification, online (DatabaseTrust)", "verify.verify_presentation, a new DatabaseTrust per call (as the API): all claims + KB-JWT, status list, log inclusion proof",
+                               items, DatabaseTrust))
+
+    t0 = time.perf_counter()
+    bundle = services.trust_bundle()
+    notes["trust_bundle_s"] = round(time.perf_counter() - t0, 3)
+    notes["trust_bundle_bytes"] = len(json.dumps(bundle))
+    offline = BundleTrust(bundle)
+    print(f"(d) verification with BundleTrust x{args.verify:,} ...", flush=True)
+    rows.append(measure_verify("(d) verification, offline (BundleTrust)", "verify.verify_presentation, one BundleTrust over services.trust_bundle() (keys, status lists, signed tree head; no inclusion proofs)",
+                               items, lambda: offline))
+
+    # SQL statements of one call each (untimed).
+    presentation, nonce = items[0]
+    with CaptureQueriesContext(connection) as q:
+        verify_presentation(presentation, DatabaseTrust(), expected_nonce=nonce)
+    notes["queries_per_verification_online"] = len(q)
+    with CaptureQueriesContext(connection) as q:
+        verify_presentation(presentation, offline, expected_nonce=nonce)
+    notes["queries_per_verification_offline"] = len(q)
+    with CaptureQueriesContext(connection) as q:
+        services.issue(ctype, single_holders[0].resident, {"card_number": "SC99999999"}, issued_by="bench:queries")
+    notes["queries_per_single_issuance"] = len(q)
+
+    notes["credentials_total"] = Credential.objects.count()
+    notes["status_lists"] = StatusList.objects.count()
+    notes["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+    result = {
+        "benchmark": "credentials",
+        "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "quick": args.quick,
+        "machine": {"cpu": cpu_model(), "cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "versions": versions(),
+        "database": database,
+        "credential_type": TYPE_ID,
+        "settings": {"bulk": args.bulk, "single": args.single, "verify": args.verify, "profile": args.profile},
+        "rows": rows,
+        "notes": notes,
+    }
+    if args.profile:
+        # Re-issue to the first holders of the bulk file (a holder may hold several cards).
+        again = bulk_holders[: args.profile_bulk]
+        result["profile"] = {
+            "issuance": profile(f"issuance (issue_bulk, {len(again):,} rows)",
+                                lambda: services.issue_bulk(ctype, bulk_csv(again, 2 * 10**6), issued_by="bench:profile"), ISSUANCE_PARTS),
+            "verification": profile(f"verification (DatabaseTrust x{args.profile_verify})",
+                                    lambda: measure_verify("profile", "", items[: args.profile_verify], DatabaseTrust), VERIFY_PARTS),
+        }
+    return result
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    tmp = Path(tempfile.mkdtemp(prefix="tungban-bench-credentials-"))
+    isolate(tmp, args.database_url)
+    started = time.perf_counter()
+    try:
+        result = run(args)
+    finally:
+        if args.keep:
+            print(f"Kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    result["wall_seconds"] = round(time.perf_counter() - started, 2)
+    m, n = result["machine"], result["notes"]
+    print()
+    print(f"tungban credentials benchmark — {result['date']} — {m['cpu']} ({m['cpus']} CPUs), Python {m['python']} — "
+          f"{result['database']} — load average {' '.join(map(str, n['loadavg_start']))} at start, "
+          f"{' '.join(map(str, n['loadavg_end']))} at end{' — quick' if args.quick else ''}")
+    print_table(result["rows"])
+    bulk = result["rows"][0]
+    print(f"\nBulk: parse + per-row checks alone {bulk['checks_seconds']:.2f} s of {bulk['seconds']:.2f} s "
+          f"({100 * bulk['checks_seconds'] / bulk['seconds']:.0f} %); CSV {bulk['bytes']:,} bytes")
+    print(f"Verifications valid: online {result['rows'][2]['valid']:,}/{result['rows'][2]['count']:,}, "
+          f"offline {result['rows'][3]['valid']:,}/{result['rows'][3]['count']:,}; presentations {n['presentation_bytes_mean']:,} bytes on average; "
+          f"trust bundle {n['trust_bundle_bytes']:,} bytes built in {n['trust_bundle_s']} s")
+    print(f"SQL statements: {n['queries_per_single_issuance']} per single issuance, {n['queries_per_verification_online']} per online "
+          f"verification, {n['queries_per_verification_offline']} per offline verification")
+    print(f"Set-up: migrate {n['migrate_s']} s, seeding {n['seed_s']} s, presentations {n['presentations_s']} s (untimed); wall time {result['wall_seconds']} s")
+    out = args.output or (None if args.quick else RESULTS / f"credentials-{dt.date.today().isoformat()}.json")
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2, default=str) + "\n")
+        print(f"Results: {out}")
+    ok = all(r["valid"] == r["count"] for r in result["rows"] if "valid" in r)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

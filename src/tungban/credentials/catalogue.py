@@ -1,0 +1,46 @@
+"""The bundled issuers and credential types (issue #5, MISSION §4): the Social Welfare
+Department's electronic Senior Citizen Card, the Civil Service Bureau's Common Recruitment
+Examination and Basic Law and National Security Law Test results, and the Fire Services
+Department's fire service installations certificate. Definitions are in ``types/*.json``:
+names, a JSON Schema (draft 2020-12) of the claims, the claims filled from the holder's
+identity (``holder_claims``), an optional minimum age, the validity and the display template.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from django.db import transaction
+
+ISSUERS = [
+    {"id": "swd", "name_en": "Social Welfare Department", "name_zh": "社會福利署"},
+    {"id": "csb", "name_en": "Civil Service Bureau", "name_zh": "公務員事務局"},
+    {"id": "fsd", "name_en": "Fire Services Department", "name_zh": "消防處"},
+]
+
+TYPES_DIR = Path(__file__).with_name("types")
+
+
+def type_definitions() -> list[dict]:
+    """Every bundled type definition (the parsed ``types/*.json``), sorted by id."""
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(TYPES_DIR.glob("*.json"))]
+
+
+@transaction.atomic
+def register_bundled() -> None:
+    """Create or update the bundled issuers and credential types. Idempotent."""
+    from .models import CredentialType, Issuer
+
+    for issuer in ISSUERS:
+        Issuer.objects.update_or_create(id=issuer["id"], defaults={k: v for k, v in issuer.items() if k != "id"})
+    for d in type_definitions():
+        CredentialType.objects.update_or_create(
+            id=d["id"],
+            defaults={
+                "issuer_id": d["issuer"], "name_en": d["name_en"], "name_zh": d["name_zh"],
+                "description_en": d["description_en"], "description_zh": d["description_zh"],
+                "schema": d["schema"], "validity_days": d["validity_days"], "display": d["display"],
+                "holder_claims": d.get("holder_claims", {}), "min_age": d.get("min_age"),
+            },
+        )

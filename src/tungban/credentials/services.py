@@ -1,0 +1,699 @@
+"""Issuing, revoking and verifying e-licences and e-certificates (issue #5, MISSION §4).
+
+Format: SD-JWT VC (draft-ietf-oauth-sd-jwt-vc; SD-JWT is RFC 9901), made and checked with
+the ``sd-jwt`` library (OpenWallet Foundation). The issuer-signed JWT has header
+``{"alg": "ES256", "typ": "dc+sd-jwt", "kid"}`` and, in the clear, ``iss`` (the issuer's
+URL), ``vct`` (the credential type's URL), ``iat``, ``nbf``, ``exp`` (when the type expires),
+``status`` and ``cnf`` (the holder's app key, RFC 7800); every claim about the holder is
+selectively disclosable (one disclosure each, SD-JWT §4.2).
+
+Status: IETF Token Status List (draft-ietf-oauth-status-list), 2 bits per credential
+(0 valid, 1 invalid = revoked, 2 suspended); ``status.status_list = {"idx", "uri"}``. A
+verifier fetches the whole list, so the issuer does not learn which credential is checked.
+
+Transparency: every issuance and status change is a leaf in the RFC 9162 Merkle log
+(:mod:`tungban.ledger`), written in the same transaction. Leaves carry the SHA-256 of the
+issuer-signed JWT and the status position, never personal data.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import datetime as dt
+import functools
+import hashlib
+import io
+import json
+import time
+import zlib
+from dataclasses import dataclass, field
+
+import jsonschema
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _g
+from django.utils.translation import gettext_lazy as _
+from joserfc import jws as jose_jws
+from joserfc.jwk import ECKey, KeySet
+from jwcrypto.jwk import JWK
+from sd_jwt.common import SDObj
+from sd_jwt.issuer import SDJWTIssuer
+
+from tungban.core.errors import DomainError, Forbidden, NotFound
+from tungban.identity import hkid as hkid_mod
+from tungban.identity import services as identity
+from tungban.identity.models import Resident
+from tungban.ledger import services as ledger
+from tungban.wallet.models import Device, DeviceStatus
+
+from .models import Credential, CredentialType, IssuanceBatch, Issuer, IssuerKey, Status, StatusChange, StatusList
+
+SD_JWT_TYP = "dc+sd-jwt"
+STATUS_LIST_TYP = "statuslist+jwt"
+STATUS_BITS = 2
+STATUS_CODES = {Status.VALID: 0x00, Status.REVOKED: 0x01, Status.SUSPENDED: 0x02}
+STATUS_NAMES = {0x00: Status.VALID, 0x01: Status.REVOKED, 0x02: Status.SUSPENDED}
+# Allowed transitions: revocation is final (Token Status List §7.1: INVALID is permanent).
+TRANSITIONS = {
+    Status.VALID: {Status.SUSPENDED, Status.REVOKED},
+    Status.SUSPENDED: {Status.VALID, Status.REVOKED},
+    Status.REVOKED: set(),
+}
+HKT = dt.timezone(dt.timedelta(hours=8))
+
+
+# --------------------------------------------------------------------------- URLs and keys
+
+def issuer_url(issuer: Issuer | str) -> str:
+    """The issuer identifier (``iss``): ``{TUNGBAN_ISSUER}/issuers/{id}``."""
+    return f"{settings.TUNGBAN_ISSUER}/issuers/{getattr(issuer, 'id', issuer)}"
+
+
+def vct_url(ctype: CredentialType | str) -> str:
+    """The credential type identifier (``vct``), resolving to its SD-JWT VC Type Metadata."""
+    return f"{settings.TUNGBAN_ISSUER}/credentials/types/{getattr(ctype, 'id', ctype)}"
+
+
+def status_list_url(status_list: StatusList) -> str:
+    return f"{settings.TUNGBAN_ISSUER}/credentials/status/{status_list.issuer_id}/{status_list.number}"
+
+
+def verifier_audience() -> str:
+    """The ``aud`` the holder's app puts in a key-binding JWT for an in-person presentation
+    checked with 認證易 (``{TUNGBAN_ISSUER}/verify``)."""
+    return f"{settings.TUNGBAN_ISSUER}/verify"
+
+
+def _password() -> bytes:
+    return settings.SECRET_KEY.encode()
+
+
+def create_issuer_key(issuer: Issuer) -> IssuerKey:
+    """Generate a new P-256 key for ``issuer``; it becomes the active key."""
+    private = ec.generate_private_key(ec.SECP256R1())
+    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.BestAvailableEncryption(_password()))
+    public = ECKey.import_key(private.public_key())
+    kid = public.thumbprint()
+    jwk = {**public.as_dict(private=False), "kid": kid, "use": "sig", "alg": "ES256"}
+    return IssuerKey.objects.create(issuer=issuer, kid=kid, private_pem=pem, public_jwk=jwk)
+
+
+@transaction.atomic
+def rotate_issuer_key(issuer: Issuer) -> IssuerKey:
+    """Retire ``issuer``'s active key(s) and create a new one. Retired keys stay published
+    (credentials they signed keep verifying)."""
+    issuer.keys.filter(retired_at__isnull=True).update(retired_at=timezone.now())
+    return create_issuer_key(issuer)
+
+
+@dataclass(frozen=True)
+class _SigningKey:
+    kid: str
+    jwcrypto: JWK
+    joserfc: ECKey
+
+
+@functools.lru_cache(maxsize=32)
+def _decrypted(kid: str, pem: bytes) -> _SigningKey:
+    private = serialization.load_pem_private_key(pem, password=_password())
+    return _SigningKey(kid, JWK.from_pyca(private), ECKey.import_key(private, {"kid": kid}))
+
+
+def _signing_key(issuer: Issuer) -> _SigningKey:
+    key = issuer.keys.filter(retired_at__isnull=True).order_by("-created_at", "-id").only("kid", "private_pem").first()
+    if key is None:
+        key = create_issuer_key(issuer)
+    return _decrypted(key.kid, bytes(key.private_pem))
+
+
+def issuer_jwks(issuer: Issuer) -> dict:
+    """The issuer's public keys (RFC 7517 JWKS), active and retired."""
+    if not issuer.keys.exists():
+        create_issuer_key(issuer)
+    return {"keys": [k.public_jwk for k in issuer.keys.order_by("-created_at", "-id")]}
+
+
+def published_jwks(issuer_id: str) -> dict:
+    """The public keys of ``issuer_id`` as stored (no private key is read, none created)."""
+    return {"keys": list(IssuerKey.objects.filter(issuer_id=issuer_id).order_by("-created_at", "-id").values_list("public_jwk", flat=True))}
+
+
+def issuer_metadata(issuer: Issuer) -> dict:
+    """JWT VC Issuer Metadata (SD-JWT VC §5), served at
+    ``/.well-known/jwt-vc-issuer/issuers/{id}``: ``{"issuer", "jwks", "name_en", "name_zh"}``."""
+    return {"issuer": issuer_url(issuer), "jwks": issuer_jwks(issuer), "name_en": issuer.name_en, "name_zh": issuer.name_zh}
+
+
+def did_web(issuer: Issuer) -> str:
+    """The issuer's ``did:web`` identifier (W3C did:web method §3.2: host, port encoded, path)."""
+    host = settings.TUNGBAN_ISSUER.split("://", 1)[1].replace(":", "%3A").replace("/", ":")
+    return f"did:web:{host}:issuers:{issuer.id}"
+
+
+def did_document(issuer: Issuer) -> dict:
+    """A DID document (W3C DID Core §5) for :func:`did_web`, listing the issuer's keys as
+    ``JsonWebKey`` verification methods; served at ``/issuers/{id}/did.json``."""
+    did = did_web(issuer)
+    methods = [{"id": f"{did}#{k['kid']}", "type": "JsonWebKey", "controller": did, "publicKeyJwk": k} for k in issuer_jwks(issuer)["keys"]]
+    return {
+        "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/jwk/v1"],
+        "id": did, "alsoKnownAs": [issuer_url(issuer)],
+        "verificationMethod": methods, "assertionMethod": [m["id"] for m in methods],
+    }
+
+
+def type_metadata(ctype: CredentialType) -> dict:
+    """SD-JWT VC Type Metadata (draft-ietf-oauth-sd-jwt-vc §6) of ``ctype``: names and
+    rendering in English and Traditional Chinese, per-claim labels, and the JSON Schema."""
+    display = ctype.display or {}
+    colours = {k: v for k, v in (("background_color", display.get("background")), ("text_color", display.get("text"))) if v}
+    rendering = {"rendering": {"simple": colours}} if colours else {}
+    return {
+        "vct": vct_url(ctype),
+        "name": ctype.name_en,
+        "description": ctype.description_en,
+        "display": [
+            {"lang": "en", "name": ctype.name_en, "description": ctype.description_en, **rendering},
+            {"lang": "zh-Hant", "name": ctype.name_zh, "description": ctype.description_zh, **rendering},
+        ],
+        "claims": [
+            {"path": [c["name"]], "sd": "always", "display": [{"lang": "en", "label": c["label_en"]}, {"lang": "zh-Hant", "label": c["label_zh"]}]}
+            for c in display.get("claims", [])
+        ],
+        "schema": ctype.schema,
+        "issuer": issuer_url(ctype.issuer_id),
+        "validity_days": ctype.validity_days,
+    }
+
+
+# --------------------------------------------------------------------------- issuers and officers
+
+def get_type(type_id: str) -> CredentialType:
+    """:raises NotFound: ``credential_type_unknown``."""
+    try:
+        return CredentialType.objects.select_related("issuer").get(id=type_id, active=True)
+    except CredentialType.DoesNotExist:
+        raise NotFound("credential_type_unknown", _("There is no credential type “%(id)s”.") % {"id": type_id}, field="type") from None
+
+
+def issuers_for_officer(user) -> list[Issuer]:
+    """The issuers ``user`` may issue for: all for a superuser, else those listing them."""
+    qs = Issuer.objects.all() if user.is_superuser else user.credential_issuers.all()
+    return list(qs.order_by("id"))
+
+
+def require_officer(user, issuer: Issuer) -> None:
+    """:raises Forbidden: ``not_an_issuer_officer`` when ``user`` is no officer of ``issuer``."""
+    if not (user.is_active and user.is_staff and (user.is_superuser or issuer.officers.filter(pk=user.pk).exists())):
+        raise Forbidden("not_an_issuer_officer", _("You are not an officer of %(issuer)s.") % {"issuer": issuer.name_en})
+
+
+@transaction.atomic
+def register_issuer_system(issuer: Issuer, client) -> Issuer:
+    """Let ``client`` (an OpenID Connect client with a registered JWKS) issue and revoke
+    ``issuer``'s credentials through the API: it may then ask for the ``credentials`` scope
+    (``client_credentials`` with ``private_key_jwt`` only)."""
+    from tungban.oidc.models import CREDENTIALS_SCOPE
+
+    if CREDENTIALS_SCOPE not in client.allowed_scopes:
+        client.allowed_scopes = [*client.allowed_scopes, CREDENTIALS_SCOPE]
+        client.save(update_fields=["allowed_scopes"])
+    issuer.client = client
+    issuer.save(update_fields=["client"])
+    return issuer
+
+
+def issuer_for_client(client) -> Issuer:
+    """The issuer a department system's OpenID Connect client issues for.
+
+    :raises Forbidden: ``not_an_issuer`` when the client is registered for no issuer.
+    """
+    try:
+        return client.credential_issuer
+    except Issuer.DoesNotExist:
+        raise Forbidden("not_an_issuer", _("This client is not registered as a credential issuer.")) from None
+
+
+# --------------------------------------------------------------------------- claims
+
+def input_claims(ctype: CredentialType) -> list[str]:
+    """Claims an officer (or a CSV column) supplies: the schema's properties that are not
+    filled from the holder's identity, in display order."""
+    order = [c["name"] for c in (ctype.display or {}).get("claims", [])]
+    props = list(ctype.schema.get("properties", {}))
+    names = [n for n in order if n in props] + [n for n in props if n not in order]
+    return [n for n in names if n not in (ctype.holder_claims or {})]
+
+
+def _holder_value(resident: Resident, attribute: str, at: dt.date):
+    if attribute.startswith("age_over_"):
+        return identity.age_on(resident.date_of_birth, at) >= int(attribute.removeprefix("age_over_"))
+    value = getattr(resident, attribute)
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def _coerce(ctype: CredentialType, name: str, raw):
+    """A CSV/form string → the JSON type the schema asks for (integer, number, boolean)."""
+    spec = ctype.schema.get("properties", {}).get(name, {})
+    if not isinstance(raw, str):
+        return raw
+    raw = raw.strip()
+    kind = spec.get("type")
+    try:
+        if kind == "integer":
+            return int(raw)
+        if kind == "number":
+            return float(raw)
+    except ValueError:
+        return raw  # the schema check reports it
+    if kind == "boolean" and raw.lower() in ("true", "false", "yes", "no", "1", "0"):
+        return raw.lower() in ("true", "yes", "1")
+    return raw
+
+
+_FORMAT_CHECKER = jsonschema.Draft202012Validator.FORMAT_CHECKER
+
+
+def claims_validator(ctype: CredentialType) -> jsonschema.Draft202012Validator:
+    """A JSON Schema validator for ``ctype``'s claims (build once, reuse for many rows)."""
+    return jsonschema.Draft202012Validator(ctype.schema, format_checker=_FORMAT_CHECKER)
+
+
+def prepare_claims(ctype: CredentialType, holder: Resident, inputs: dict, *, at: dt.date | None = None,
+                   validator: jsonschema.Draft202012Validator | None = None) -> dict:
+    """The claims of a new credential: the holder's identity claims (``holder_claims``)
+    plus ``inputs`` (coerced from strings), checked against the type's JSON Schema and age.
+
+    :raises DomainError: ``holder_not_active`` (suspended account), ``holder_too_young``
+        (``min_age``), ``claims_invalid`` (schema; ``field`` names the claim).
+    """
+    at = at or timezone.now().astimezone(HKT).date()
+    if holder.status != "active":
+        raise DomainError("holder_not_active", _("The holder's account is suspended."), field="hkid")
+    if ctype.min_age and identity.age_on(holder.date_of_birth, at) < ctype.min_age:
+        raise DomainError("holder_too_young", _("The holder must be at least %(age)d years old.") % {"age": ctype.min_age}, field="hkid")
+    claims = {name: _holder_value(holder, attr, at) for name, attr in (ctype.holder_claims or {}).items()}
+    claims = {k: v for k, v in claims.items() if v not in ("", None)}
+    unknown = sorted(set(inputs) - set(input_claims(ctype)))
+    if unknown:
+        raise DomainError("claims_invalid", _("Unknown claim “%(name)s”.") % {"name": unknown[0]}, field=unknown[0])
+    for name, raw in inputs.items():
+        if raw not in ("", None):
+            claims[name] = _coerce(ctype, name, raw)
+    validator = validator or claims_validator(ctype)
+    error = next(iter(sorted(validator.iter_errors(claims), key=lambda e: list(e.path))), None)
+    if error is not None:
+        name = error.path[0] if error.path else (error.message.split("'")[1] if "'" in error.message else None)
+        raise DomainError("claims_invalid", _("“%(name)s”: %(problem)s") % {"name": name or ctype.id, "problem": error.message}, field=name)
+    return claims
+
+
+# --------------------------------------------------------------------------- issuance
+
+@dataclass
+class _Prepared:
+    holder: Resident
+    claims: dict
+    row: int | None = None
+
+
+def _chunks(values: list, size: int = 5000):
+    """``values`` in slices small enough for any database's bound-parameter limit."""
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def _allocate(issuer: Issuer, count: int) -> list[tuple[StatusList, int]]:
+    """``count`` fresh status-list positions of ``issuer``, locking its open list."""
+    slots: list[tuple[StatusList, int]] = []
+    while len(slots) < count:
+        current = StatusList.objects.select_for_update(of=("self",)).filter(issuer=issuer).order_by("-number").first()
+        if current is None or current.allocated >= current.size:
+            number = current.number + 1 if current else 1
+            StatusList.objects.get_or_create(issuer=issuer, number=number)
+            continue
+        take = min(count - len(slots), current.size - current.allocated)
+        slots += [(current, current.allocated + i) for i in range(take)]
+        current.allocated += take
+        current.save(update_fields=["allocated"])
+    return slots
+
+
+def _sign(ctype: CredentialType, key: _SigningKey, claims: dict, *, holder_jwk: dict | None, status: dict, iat: int, nbf: int, exp: int | None) -> str:
+    user_claims = {"iss": issuer_url(ctype.issuer_id), "vct": vct_url(ctype), "iat": iat, "nbf": nbf, "status": status}
+    if exp is not None:
+        user_claims["exp"] = exp
+    user_claims.update({SDObj(k): v for k, v in claims.items()})
+    issuer = SDJWTIssuer(
+        user_claims, key.jwcrypto, holder_key=JWK(**holder_jwk) if holder_jwk else None,
+        sign_alg="ES256", extra_header_parameters={"typ": SD_JWT_TYP, "kid": key.kid},
+    )
+    return issuer.sd_jwt_issuance
+
+
+def jwt_digest(sd_jwt: str) -> str:
+    """hex SHA-256 of the issuer-signed JWT part of an SD-JWT (the text before the first
+    ``~``): the value the transparency log records for a credential."""
+    return hashlib.sha256(sd_jwt.split("~", 1)[0].encode("ascii")).hexdigest()
+
+
+def _issue_many(ctype: CredentialType, prepared: list[_Prepared], *, issued_by: str, batch: IssuanceBatch | None, valid_from: dt.datetime | None = None) -> list[Credential]:
+    """Sign, store, and log credentials for ``prepared`` holders; caller holds the transaction."""
+    now = timezone.now()
+    start = valid_from or now
+    expires = start + dt.timedelta(days=ctype.validity_days) if ctype.validity_days else None
+    holders = [p.holder.pk for p in prepared]
+    devices = {d.resident_id: d for chunk in _chunks(holders) for d in Device.objects.filter(resident_id__in=chunk, status=DeviceStatus.ACTIVE)}
+    key = _signing_key(ctype.issuer)
+    slots = _allocate(ctype.issuer, len(prepared))
+    iat, nbf = int(now.timestamp()), int(start.timestamp())
+    exp = int(expires.timestamp()) if expires else None
+    credentials = []
+    for p, (status_list, index) in zip(prepared, slots, strict=True):
+        device = devices.get(p.holder.pk)
+        status = {"status_list": {"idx": index, "uri": status_list_url(status_list)}}
+        token = _sign(ctype, key, p.claims, holder_jwk=device.public_jwk if device else None, status=status, iat=iat, nbf=nbf, exp=exp)
+        credentials.append(Credential(
+            credential_type=ctype, issuer_id=ctype.issuer_id, holder=p.holder, holder_device=device, sd_jwt=token,
+            digest=jwt_digest(token), status_list=status_list, status_index=index, issued_at=now, valid_from=start,
+            expires_at=expires, issued_by=issued_by, batch=batch, log_index=-1,
+        ))
+    leaves = ledger.log_append_many([
+        ("credential.issued", c.digest, {"issuer": c.issuer_id, "type": ctype.id, "status_list": status_list_url(c.status_list), "status_index": c.status_index, "nbf": nbf, "exp": exp})
+        for c in credentials
+    ])
+    for c, leaf in zip(credentials, leaves, strict=True):
+        c.log_index = leaf
+    Credential.objects.bulk_create(credentials, batch_size=2000)
+    return credentials
+
+
+def issue(ctype: CredentialType, holder: Resident, inputs: dict, *, issued_by: str, valid_from: dt.datetime | None = None) -> Credential:
+    """Issue one credential of ``ctype`` to ``holder`` (claims from :func:`prepare_claims`),
+    bound to the holder's bound app key if there is one; logged in the same transaction.
+
+    :param issued_by: who issued it, e.g. ``"officer:chan"`` or ``"client:swd-system"``.
+    :raises DomainError: as :func:`prepare_claims`.
+    """
+    claims = prepare_claims(ctype, holder, inputs)
+    with transaction.atomic():
+        return _issue_many(ctype, [_Prepared(holder, claims)], issued_by=issued_by, batch=None, valid_from=valid_from)[0]
+
+
+@dataclass
+class RowError:
+    """One rejected CSV row: ``row`` is the line number in the file (header = 1)."""
+
+    row: int
+    code: str
+    message: str
+    field: str | None = None
+
+    def as_dict(self) -> dict:
+        return {"row": self.row, "error": self.code, "message": self.message, "field": self.field}
+
+
+class BulkRejected(DomainError):
+    """A bulk file with invalid rows, issued in no part (``details.rows`` lists each error)."""
+
+    status = 422
+
+    def __init__(self, errors: list[RowError], total: int):
+        super().__init__(
+            "bulk_rows_invalid",
+            _("%(bad)d of %(total)d rows are invalid; nothing was issued.") % {"bad": len(errors), "total": total},
+            details={"rows": [e.as_dict() for e in errors], "rows_total": total},
+        )
+        self.errors = errors
+        self.total = total
+
+
+MAX_BULK_ROWS = 50_000
+
+
+def read_csv(ctype: CredentialType, data: bytes | str) -> tuple[list[dict], list[RowError]]:
+    """Parse a bulk-issuance CSV: UTF-8 (BOM allowed), a header row with ``hkid`` and the
+    type's input claims (:func:`input_claims`; optional ones may be left out).
+
+    :returns: ``(rows, errors)``; each row is ``{"row": line, "hkid": ..., "claims": {...}}``.
+    :raises DomainError: ``csv_invalid`` for a file that cannot be read at all (not UTF-8,
+        no header, missing required columns, unknown columns, more than ``MAX_BULK_ROWS`` rows).
+    """
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise DomainError("csv_invalid", _("The file is not UTF-8 text."), field="file") from None
+    reader = csv.DictReader(io.StringIO(data))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    if "hkid" not in header:
+        raise DomainError("csv_invalid", _("The first row must name the columns, including “hkid”."), field="file")
+    allowed = set(input_claims(ctype))
+    unknown = [h for h in header if h not in allowed and h != "hkid"]
+    if unknown:
+        raise DomainError("csv_invalid", _("Unknown column “%(name)s”. Columns: %(columns)s") % {"name": unknown[0], "columns": ", ".join(["hkid", *input_claims(ctype)])}, field="file")
+    required = set(ctype.schema.get("required", [])) & allowed
+    missing = sorted(required - set(header))
+    if missing:
+        raise DomainError("csv_invalid", _("Missing column “%(name)s”.") % {"name": missing[0]}, field="file")
+    reader.fieldnames = header
+    rows, errors = [], []
+    for record in reader:
+        line = reader.line_num
+        if len(rows) + len(errors) >= MAX_BULK_ROWS:
+            raise DomainError("csv_invalid", _("A file may hold at most %(n)d rows.") % {"n": MAX_BULK_ROWS}, field="file")
+        if None in record:
+            errors.append(RowError(line, "row_malformed", _g("The row has more cells than the header.")))
+            continue
+        if all(not (v or "").strip() for v in record.values()):
+            continue
+        rows.append({"row": line, "hkid": (record.pop("hkid") or "").strip(), "claims": {k: (v or "") for k, v in record.items()}})
+    return rows, errors
+
+
+def validate_rows(ctype: CredentialType, rows: list[dict]) -> tuple[list[_Prepared], list[RowError]]:
+    """Check each parsed row (HKID, holder, claims); never writes."""
+    canon = {}
+    errors: list[RowError] = []
+    for r in rows:
+        try:
+            canon[r["row"]] = hkid_mod.normalize(r["hkid"])
+        except DomainError as exc:
+            errors.append(RowError(r["row"], exc.code, str(exc.message), "hkid"))
+    wanted = sorted(set(canon.values()))
+    residents = {x.hkid: x for chunk in _chunks(wanted) for x in Resident.objects.filter(hkid__in=chunk)}
+    validator = claims_validator(ctype)
+    seen: dict[str, int] = {}
+    prepared = []
+    for r in rows:
+        if r["row"] not in canon:
+            continue
+        resident = residents.get(canon[r["row"]])
+        if resident is None:
+            errors.append(RowError(r["row"], "no_account", _g("No account exists for this HKID number."), "hkid"))
+            continue
+        if canon[r["row"]] in seen:
+            errors.append(RowError(r["row"], "duplicate_holder", _g("Same HKID number as row %(row)d.") % {"row": seen[canon[r["row"]]]}, "hkid"))
+            continue
+        seen[canon[r["row"]]] = r["row"]
+        try:
+            prepared.append(_Prepared(resident, prepare_claims(ctype, resident, r["claims"], validator=validator), r["row"]))
+        except DomainError as exc:
+            errors.append(RowError(r["row"], exc.code, str(exc.message), exc.field))
+    errors.sort(key=lambda e: e.row)
+    return prepared, errors
+
+
+def issue_bulk(ctype: CredentialType, data: bytes | str, *, issued_by: str, filename: str = "", issue_valid_rows: bool = False) -> IssuanceBatch:
+    """Issue one credential per CSV row (see :func:`read_csv`), all in one transaction.
+
+    With errors and ``issue_valid_rows`` false nothing is issued and :class:`BulkRejected`
+    lists every row's error; with ``issue_valid_rows`` the valid rows are issued and the
+    batch records the rejected ones.
+
+    :returns: the :class:`IssuanceBatch` (``rows_issued``, ``rows_rejected``, ``errors``).
+    :raises DomainError: ``csv_invalid``; ``bulk_empty`` (no rows); :class:`BulkRejected`.
+    """
+    rows, errors = read_csv(ctype, data)
+    prepared, row_errors = validate_rows(ctype, rows)
+    errors = sorted(errors + row_errors, key=lambda e: e.row)
+    total = len(rows) + sum(1 for e in errors if e.code == "row_malformed")
+    if total == 0:
+        raise DomainError("bulk_empty", _("The file has no rows to issue."), field="file")
+    if errors and not issue_valid_rows:
+        raise BulkRejected(errors, total)
+    if not prepared:
+        raise BulkRejected(errors, total)
+    with transaction.atomic():
+        batch = IssuanceBatch.objects.create(
+            credential_type=ctype, issued_by=issued_by, filename=filename[:255], rows_total=total,
+            rows_issued=len(prepared), rows_rejected=len(errors), errors=[e.as_dict() for e in errors],
+        )
+        _issue_many(ctype, prepared, issued_by=issued_by, batch=batch)
+    return batch
+
+
+# --------------------------------------------------------------------------- status
+
+def get_credential(credential_id, *, issuer: Issuer | None = None) -> Credential:
+    """:raises NotFound: ``credential_unknown`` (also when it belongs to another issuer)."""
+    qs = Credential.objects.select_related("credential_type", "issuer", "holder", "status_list")
+    if issuer is not None:
+        qs = qs.filter(issuer=issuer)
+    try:
+        return qs.get(id=credential_id)
+    except (Credential.DoesNotExist, ValueError, DomainError):
+        raise NotFound("credential_unknown", _("There is no such credential."), field="id") from None
+
+
+def change_status(credential: Credential, new_status: str, *, reason: str = "", changed_by: str) -> Credential:
+    """Revoke, suspend or reinstate ``credential``: the row, its status list token and a
+    log leaf change in one transaction; the next status-list fetch shows it.
+
+    :raises DomainError: ``status_invalid`` (unknown status), ``status_transition``
+        (e.g. reinstating a revoked credential: revocation is final).
+    """
+    if new_status not in STATUS_CODES:
+        raise DomainError("status_invalid", _("Status must be valid, suspended or revoked."), field="status")
+    with transaction.atomic():
+        locked = Credential.objects.select_for_update(of=("self",)).select_related("status_list").get(pk=credential.pk)
+        if new_status not in TRANSITIONS[locked.status]:
+            raise DomainError(
+                "status_transition",
+                _("A %(old)s credential cannot become %(new)s.") % {"old": Status(locked.status).label, "new": Status(new_status).label},
+                field="status", status=409,
+            )
+        old = locked.status
+        # Lock order as in issuance (status list, then the log's state row): no deadlock.
+        status_list = StatusList.objects.select_for_update(of=("self",)).get(pk=locked.status_list_id)
+        event = {Status.VALID: "reinstated", Status.SUSPENDED: "suspended", Status.REVOKED: "revoked"}[new_status]
+        leaf = ledger.log_append(f"credential.{event}", locked.digest, {"issuer": locked.issuer_id, "status_list": status_list_url(status_list), "status_index": locked.status_index})
+        locked.status = new_status
+        locked.save(update_fields=["status"])
+        StatusChange.objects.create(credential=locked, old_status=old, new_status=new_status, reason=reason[:200], changed_by=changed_by, log_index=leaf)
+        _rebuild_token(status_list)
+    credential.status = new_status
+    return credential
+
+
+def status_bytes(status_list: StatusList) -> bytes:
+    """The raw status list (Token Status List §4.1): ``size`` entries of 2 bits, entry ``i``
+    in byte ``i // 4`` at bit ``2 * (i % 4)`` counting from the least significant bit."""
+    raw = bytearray(status_list.size * STATUS_BITS // 8)
+    for index, status in Credential.objects.filter(status_list=status_list).exclude(status=Status.VALID).values_list("status_index", "status"):
+        raw[index // 4] |= STATUS_CODES[status] << (2 * (index % 4))
+    return bytes(raw)
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _rebuild_token(status_list: StatusList) -> str:
+    now = int(time.time())
+    ttl = settings.TUNGBAN_STATUS_LIST_TTL
+    claims = {
+        "sub": status_list_url(status_list), "iss": issuer_url(status_list.issuer_id), "iat": now,
+        "exp": now + settings.TUNGBAN_STATUS_LIST_VALIDITY, "ttl": ttl,
+        "status_list": {"bits": STATUS_BITS, "lst": _b64url(zlib.compress(status_bytes(status_list), 9))},
+    }
+    key = _signing_key(status_list.issuer)
+    header = {"alg": "ES256", "typ": STATUS_LIST_TYP, "kid": key.kid}
+    token = jose_jws.serialize_compact(header, json.dumps(claims, separators=(",", ":")), key.joserfc, ["ES256"])
+    status_list.token = token
+    status_list.token_expires_at = timezone.now() + dt.timedelta(seconds=settings.TUNGBAN_STATUS_LIST_VALIDITY)
+    status_list.updated_at = timezone.now()
+    status_list.save(update_fields=["token", "token_expires_at", "updated_at"])
+    return token
+
+
+def status_list_token(issuer_id: str, number: int) -> tuple[str, StatusList]:
+    """The signed Status List Token (JWT, ``typ`` ``statuslist+jwt``, Token Status List §5.1)
+    of list ``number`` of ``issuer_id``, rebuilt when it is missing or near expiry.
+
+    :raises NotFound: ``status_list_unknown``.
+    """
+    status_list = StatusList.objects.filter(issuer_id=issuer_id, number=number).first()
+    if status_list is None:
+        raise NotFound("status_list_unknown", _("There is no such status list."))
+    if not status_list.token or status_list.token_expires_at <= timezone.now() + dt.timedelta(seconds=settings.TUNGBAN_STATUS_LIST_TTL):
+        with transaction.atomic():
+            status_list = StatusList.objects.select_for_update(of=("self",)).get(pk=status_list.pk)
+            _rebuild_token(status_list)
+    return status_list.token, status_list
+
+
+# --------------------------------------------------------------------------- holders
+
+def credentials_of(resident: Resident) -> list[Credential]:
+    """The resident's credentials, newest first, with their types and issuers."""
+    return list(Credential.objects.filter(holder=resident).select_related("credential_type", "issuer").order_by("-issued_at"))
+
+
+def holder_credential(resident: Resident, credential_id) -> Credential:
+    """:raises NotFound: ``credential_unknown`` unless ``resident`` holds it."""
+    credential = get_credential(credential_id)
+    if credential.holder_id != resident.pk:
+        raise NotFound("credential_unknown", _("There is no such credential."), field="id")
+    return credential
+
+
+def displayed_claims(ctype: CredentialType, claims: dict, language: str | None) -> list[dict]:
+    """``[{"name", "label", "value"}]`` of ``claims`` in the type's display order and language."""
+    zh = (language or "").startswith("zh")
+    labels = {c["name"]: (c["label_zh"] if zh else c["label_en"]) for c in (ctype.display or {}).get("claims", [])}
+    order = list(labels) + [k for k in claims if k not in labels]
+    out = []
+    for name in order:
+        if name in claims:
+            value = claims[name]
+            if value is True:
+                value = _g("Yes")
+            elif value is False:
+                value = _g("No")
+            out.append({"name": name, "label": labels.get(name, name), "value": value})
+    return out
+
+
+def issued_claims(credential: Credential) -> dict:
+    """Every claim of ``credential`` as issued (from its own disclosures)."""
+    return issued_claims_from(credential.sd_jwt)
+
+
+def issued_claims_from(sd_jwt: str) -> dict:
+    """``{name: value}`` of the object-property disclosures in an SD-JWT (unverified)."""
+    claims = {}
+    for part in sd_jwt.split("~")[1:]:
+        if part:
+            decoded = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+            if len(decoded) == 3:
+                claims[decoded[1]] = decoded[2]
+    return claims
+
+
+# --------------------------------------------------------------------------- trust material
+
+def trust_bundle() -> dict:
+    """What a verifier needs to check credentials offline (see :mod:`.verify`):
+    ``{"platform": base URL, "issuers": {iss: {"name_en", "name_zh", "jwks"}}, "types": {vct: {"name_en", "name_zh",
+    "display"}}, "status_lists": {uri: token}, "tree_head": signed tree head,
+    "log_jwks": platform JWKS, "generated_at": epoch seconds}``."""
+    from tungban.oidc import keys
+
+    issuers = {issuer_url(i): {"name_en": i.name_en, "name_zh": i.name_zh, "jwks": issuer_jwks(i)} for i in Issuer.objects.order_by("id")}
+    types = {vct_url(t): {"id": t.id, "name_en": t.name_en, "name_zh": t.name_zh, "display": t.display} for t in CredentialType.objects.order_by("id")}
+    lists = {}
+    for sl in StatusList.objects.order_by("issuer_id", "number"):
+        lists[status_list_url(sl)] = status_list_token(sl.issuer_id, sl.number)[0]
+    return {
+        "platform": settings.TUNGBAN_ISSUER, "issuers": issuers, "types": types, "status_lists": lists, "tree_head": ledger.signed_tree_head(),
+        "log_jwks": keys.public_jwks(), "generated_at": int(time.time()),
+    }
+
+
+def public_keyset(jwks: dict) -> KeySet:
+    return KeySet.import_key_set(jwks)

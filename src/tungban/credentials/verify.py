@@ -1,0 +1,380 @@
+"""認證易: verifying a presented credential, online or offline.
+
+:func:`verify_presentation` checks an SD-JWT VC presentation
+(``<issuer-signed JWT>~<disclosure>~...~<KB-JWT or empty>``) against a :class:`TrustSource`:
+
+1. the issuer-signed JWT: ``typ`` ``dc+sd-jwt``, a key of the named issuer (``kid``), ES256
+   signature (SD-JWT §7.1 step 2, via the ``sd-jwt`` library);
+2. the disclosures: each must be referenced by a digest in the JWT (SD-JWT §7.1 step 3.3,
+   which the library does not enforce, so we do);
+3. validity: ``nbf`` and ``exp`` (RFC 7519 §4.1.4–5) with ``leeway`` seconds;
+4. key binding: when a KB-JWT is present it must verify with ``cnf.jwk``, cover exactly
+   this presentation (``sd_hash``), name the expected ``aud``/``nonce`` when given, and be
+   fresh (``iat`` within ``TUNGBAN_PRESENTATION_MAX_AGE``) (SD-JWT §7.3);
+5. status: the issuer-signed Status List Token at ``status.status_list.uri``, entry ``idx``
+   (Token Status List §8);
+6. transparency: the issuance leaf and its inclusion proof against a signed tree head
+   (RFC 9162 §2.1.3.2).
+
+:class:`DatabaseTrust` answers from this platform's database; :class:`BundleTrust` from a
+trust bundle (``GET /api/v1/credentials/trust-bundle``) for offline verification.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import time
+import zlib
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+from joserfc import jws as jose_jws
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+from jwcrypto.jwk import JWK
+from sd_jwt.verifier import SDJWTVerifier
+
+from tungban.core.errors import DomainError
+
+ACCEPTED_TYPS = {"dc+sd-jwt", "vc+sd-jwt"}
+STATUS_NAMES = {0: "valid", 1: "revoked", 2: "suspended"}
+
+
+class TrustSource(Protocol):
+    def issuer(self, iss: str) -> dict | None: ...  # {"name_en", "name_zh", "jwks"}
+    def credential_type(self, vct: str) -> dict | None: ...  # {"id", "name_en", "name_zh", "display"}
+    def status_list_token(self, uri: str) -> str | None: ...
+    def log_jwks(self) -> dict: ...
+    def audience(self) -> str: ...  # the aud of an in-person KB-JWT: the platform's /verify
+    def tree_head(self) -> dict | None: ...  # {"tree_size", "root_hash", "timestamp", "signature"}
+    def inclusion(self, digest: str, tree_size: int) -> dict | None: ...  # {"leaf_index", "body", "inclusion_path"}
+
+
+@dataclass
+class Verification:
+    """The outcome: ``valid`` when there are no ``problems`` (``[{"code", "message"}]``).
+
+    ``claims`` are the disclosed claims only; ``undisclosed`` counts the digests the holder
+    did not disclose. ``status`` is ``valid``/``revoked``/``suspended``/``unknown``;
+    ``holder_binding`` is ``verified``, ``not_presented`` (the credential is bound but no
+    KB-JWT came with it: a paper copy) or ``unbound``. ``log`` is ``{"leaf_index",
+    "tree_size", "included"}`` or None when the log could not be consulted.
+    """
+
+    valid: bool = False
+    problems: list[dict] = field(default_factory=list)
+    issuer: str | None = None
+    issuer_name_en: str | None = None
+    issuer_name_zh: str | None = None
+    vct: str | None = None
+    type_id: str | None = None
+    type_name_en: str | None = None
+    type_name_zh: str | None = None
+    display: dict = field(default_factory=dict)
+    claims: dict = field(default_factory=dict)
+    undisclosed: int = 0
+    issued_at: dt.datetime | None = None
+    valid_from: dt.datetime | None = None
+    expires_at: dt.datetime | None = None
+    status: str = "unknown"
+    holder_binding: str = "unbound"
+    presented_at: dt.datetime | None = None
+    log: dict | None = None
+    digest: str | None = None
+
+    def problem(self, code: str, message: str) -> None:
+        self.problems.append({"code": code, "message": message})
+
+    def codes(self) -> list[str]:
+        return [p["code"] for p in self.problems]
+
+    def as_dict(self) -> dict:
+        out = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        for k in ("issued_at", "valid_from", "expires_at", "presented_at"):
+            out[k] = out[k].isoformat() if out[k] else None
+        return out
+
+
+def _b64d(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _b64hash(text: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(text.encode("ascii")).digest()).rstrip(b"=").decode("ascii")
+
+
+def _when(epoch) -> dt.datetime | None:
+    return dt.datetime.fromtimestamp(epoch, dt.UTC) if isinstance(epoch, (int, float)) else None
+
+
+def extract_presentation(text: str) -> str:
+    """The SD-JWT from pasted text or a scanned QR: either the presentation itself or a
+    认证易 link ``…/verify/#vc=<presentation>``.
+
+    :raises DomainError: ``credential_malformed`` when no SD-JWT is found.
+    """
+    text = (text or "").strip()
+    if "#vc=" in text:
+        text = text.split("#vc=", 1)[1]
+    text = "".join(text.split())
+    parts = text.split("~")
+    if len(parts) < 2 or parts[0].count(".") != 2 or len(text) > 64 * 1024:
+        raise DomainError("credential_malformed", _("This is not an e-certificate. Paste the whole text, or scan the QR code again."), field="credential")
+    return text
+
+
+def verify_presentation(text: str, trust: TrustSource, *, expected_aud: str | None = None, expected_nonce: str | None = None,
+                        now: float | None = None, leeway: int = 60) -> Verification:
+    """Check a presented credential (see the module docstring).
+
+    :param text: the presentation, or a ``#vc=`` link (:func:`extract_presentation`).
+    :param expected_aud: / ``expected_nonce``: what the KB-JWT must name (a verifier that
+        sent a nonce); otherwise the KB-JWT must be addressed to 認證易 and fresh.
+    :raises DomainError: ``credential_malformed`` for text that is no SD-JWT at all;
+        every other failure is a problem in the returned :class:`Verification`.
+    """
+    now = time.time() if now is None else now
+    presentation = extract_presentation(text)
+    result = Verification()
+    jwt_part, *disclosures, kb_jwt = presentation.split("~")
+    try:
+        header = json.loads(_b64d(jwt_part.split(".")[0]))
+        payload = json.loads(_b64d(jwt_part.split(".")[1]))
+        decoded = [json.loads(_b64d(d)) for d in disclosures]
+    except ValueError:
+        raise DomainError("credential_malformed", _("This is not an e-certificate. Paste the whole text, or scan the QR code again."), field="credential") from None
+    if not isinstance(payload, dict) or not isinstance(header, dict):
+        raise DomainError("credential_malformed", _("This is not an e-certificate."), field="credential")
+    result.digest = hashlib.sha256(jwt_part.encode("ascii")).hexdigest()
+    result.issuer, result.vct = payload.get("iss"), payload.get("vct")
+
+    issuer = trust.issuer(result.issuer) if isinstance(result.issuer, str) else None
+    if issuer is None:
+        result.problem("issuer_unknown", _("The issuer is not a department known to this platform."))
+        return result
+    result.issuer_name_en, result.issuer_name_zh = issuer["name_en"], issuer["name_zh"]
+    ctype = trust.credential_type(result.vct) if isinstance(result.vct, str) else None
+    if ctype:
+        result.type_id, result.type_name_en, result.type_name_zh, result.display = ctype["id"], ctype["name_en"], ctype["name_zh"], ctype.get("display") or {}
+    else:
+        result.problem("type_unknown", _("The credential type is unknown."))
+    if header.get("typ") not in ACCEPTED_TYPS or header.get("alg") != "ES256":
+        result.problem("format_unsupported", _("This is not an SD-JWT verifiable credential signed with ES256."))
+        return result
+    keys = {k.get("kid"): k for k in issuer["jwks"].get("keys", [])}
+    if header.get("kid") not in keys:
+        result.problem("issuer_key_unknown", _("The credential was not signed with a key of %(issuer)s.") % {"issuer": issuer["name_en"]})
+        return result
+
+    # Key binding is checked by the library only when it is given an audience and a nonce.
+    kb_payload = None
+    if kb_jwt:
+        try:
+            kb_payload = json.loads(_b64d(kb_jwt.split(".")[1]))
+        except (ValueError, IndexError):
+            result.problem("holder_binding_invalid", _("The holder's proof is damaged."))
+            return result
+    issuer_key = lambda iss, hdr: JWK(**keys[hdr["kid"]])  # noqa: E731
+    try:
+        claims = SDJWTVerifier(presentation, issuer_key).get_verified_payload()
+    except Exception:  # jwcrypto and sd-jwt raise plain exceptions
+        result.problem("signature_invalid", _("The issuer's signature does not match: the credential was altered or forged."))
+        return result
+    if kb_payload is not None:
+        try:  # the library checks a KB-JWT only when given the audience and nonce to expect
+            SDJWTVerifier(presentation, issuer_key, expected_aud=expected_aud or trust.audience(),
+                          expected_nonce=expected_nonce or kb_payload.get("nonce") or "-")
+        except Exception:
+            result.problem("holder_binding_invalid", _("The proof that the holder's app presented this credential does not verify."))
+            kb_payload = None
+
+    referenced = set(payload.get("_sd", []))
+    unreferenced = [d for d in disclosures if _b64hash(d) not in referenced]
+    if unreferenced:
+        result.problem("disclosure_invalid", _("A disclosed claim was altered: it is not one the issuer signed."))
+    if any(not isinstance(d, list) or len(d) != 3 for d in decoded):
+        result.problem("disclosure_invalid", _("A disclosed claim is malformed."))
+    hidden = {"iss", "vct", "iat", "nbf", "exp", "status", "cnf", "_sd", "_sd_alg"}
+    result.claims = {k: v for k, v in claims.items() if k not in hidden}
+    result.undisclosed = max(0, len(referenced) - (len(disclosures) - len(unreferenced)))
+    result.issued_at, result.valid_from, result.expires_at = _when(payload.get("iat")), _when(payload.get("nbf")), _when(payload.get("exp"))
+    if isinstance(payload.get("nbf"), (int, float)) and payload["nbf"] > now + leeway:
+        result.problem("credential_not_yet_valid", _("The credential is not valid yet."))
+    if isinstance(payload.get("exp"), (int, float)) and payload["exp"] < now - leeway:
+        result.problem("credential_expired", _("The credential has expired."))
+
+    if kb_payload is not None:
+        iat = kb_payload.get("iat")
+        max_age = settings.TUNGBAN_PRESENTATION_MAX_AGE
+        if not isinstance(iat, (int, float)) or iat > now + leeway or (expected_nonce is None and iat < now - max_age):
+            result.problem("presentation_stale", _("The holder's proof is too old: ask the holder to show the QR code again."))
+        else:
+            result.holder_binding, result.presented_at = "verified", _when(iat)
+    elif payload.get("cnf") and not kb_jwt:
+        result.holder_binding = "not_presented"
+
+    _check_status(result, payload, trust, now)
+    _check_log(result, trust)
+    result.valid = not result.problems
+    return result
+
+
+def _check_status(result: Verification, payload: dict, trust: TrustSource, now: float) -> None:
+    ref = (payload.get("status") or {}).get("status_list") or {}
+    uri, idx = ref.get("uri"), ref.get("idx")
+    if not isinstance(uri, str) or not isinstance(idx, int):
+        result.problem("status_unknown", _("The credential names no status list."))
+        return
+    token = trust.status_list_token(uri)
+    if not token:
+        result.problem("status_unavailable", _("The status list could not be fetched; the credential may have been revoked."))
+        return
+    issuer = trust.issuer(result.issuer)
+    try:
+        obj = jose_jws.deserialize_compact(token, KeySet.import_key_set(issuer["jwks"]), algorithms=["ES256"])
+        claims = json.loads(obj.payload)
+        if obj.protected.get("typ") != "statuslist+jwt" or claims.get("sub") != uri:
+            raise ValueError("wrong status list")
+        if claims.get("exp", 0) < now:
+            raise ValueError("expired status list")
+        bits = claims["status_list"]["bits"]
+        raw = zlib.decompress(_b64d(claims["status_list"]["lst"]))
+        per_byte = 8 // bits
+        value = (raw[idx // per_byte] >> (bits * (idx % per_byte))) & ((1 << bits) - 1)
+    except (JoseError, ValueError, KeyError, IndexError, TypeError, zlib.error):
+        result.problem("status_unavailable", _("The status list does not verify; the credential's status is unknown."))
+        return
+    result.status = STATUS_NAMES.get(value, "unknown")
+    if result.status == "revoked":
+        result.problem("credential_revoked", _("The issuer has revoked this credential."))
+    elif result.status == "suspended":
+        result.problem("credential_suspended", _("The issuer has suspended this credential."))
+    elif result.status != "valid":
+        result.problem("status_unknown", _("The status list gives an unknown status."))
+
+
+def _check_log(result: Verification, trust: TrustSource) -> None:
+    from tungban.ledger import proofs, services as ledger
+
+    head = trust.tree_head()
+    if not head:
+        return
+    try:
+        claims = json.loads(jose_jws.deserialize_compact(head["signature"], KeySet.import_key_set(trust.log_jwks()), algorithms=["ES256"]).payload)
+        if claims.get("tree_size") != head["tree_size"] or claims.get("root_hash") != head["root_hash"]:
+            raise ValueError("head does not match its signature")
+    except (JoseError, ValueError, KeyError, TypeError):
+        result.problem("log_head_invalid", _("The transparency log's signed tree head does not verify."))
+        return
+    proof = trust.inclusion(result.digest, head["tree_size"]) if head["tree_size"] else None
+    if proof is None and not getattr(trust, "complete_log", True):
+        result.log = {"leaf_index": None, "tree_size": head["tree_size"], "included": None}
+        return
+    if proof is None:
+        result.log = {"leaf_index": None, "tree_size": head["tree_size"], "included": False}
+        result.problem("not_logged", _("The credential is not in the public transparency log."))
+        return
+    body = json.loads(proof["body"])
+    included = body.get("ref") == result.digest and body.get("kind") == "credential.issued" and proofs.verify_inclusion(
+        ledger.leaf_hash(proof["body"].encode()), proof["leaf_index"], head["tree_size"],
+        [base64.b64decode(p) for p in proof["inclusion_path"]],
+        base64.b64decode(head["root_hash"]),
+    )
+    result.log = {"leaf_index": proof["leaf_index"], "tree_size": head["tree_size"], "included": bool(included)}
+    if not included:
+        result.problem("not_logged", _("The transparency log's proof for this credential does not verify."))
+
+
+class DatabaseTrust:
+    """Trust material from this platform's database (the online 認證易)."""
+
+    def __init__(self):
+        from tungban.ledger import services as ledger
+
+        self._ledger = ledger
+        self._issuers: dict = {}
+
+    def issuer(self, iss):
+        from . import services
+        from .models import Issuer
+
+        if iss not in self._issuers:
+            prefix = services.issuer_url("")
+            row = Issuer.objects.filter(id=iss[len(prefix):]).first() if iss.startswith(prefix) else None
+            self._issuers[iss] = {"name_en": row.name_en, "name_zh": row.name_zh, "jwks": services.published_jwks(row.id)} if row else None
+        return self._issuers[iss]
+
+    def credential_type(self, vct):
+        from . import services
+        from .models import CredentialType
+
+        prefix = services.vct_url("")
+        row = CredentialType.objects.filter(id=vct[len(prefix):]).first() if vct.startswith(prefix) else None
+        return {"id": row.id, "name_en": row.name_en, "name_zh": row.name_zh, "display": row.display} if row else None
+
+    def status_list_token(self, uri):
+        from . import services
+
+        prefix = f"{settings.TUNGBAN_ISSUER}/credentials/status/"
+        if not uri.startswith(prefix):
+            return None
+        try:
+            issuer_id, number = uri[len(prefix):].split("/")
+            return services.status_list_token(issuer_id, int(number))[0]
+        except (ValueError, DomainError):
+            return None
+
+    def log_jwks(self):
+        from tungban.oidc import keys
+
+        return keys.public_jwks()
+
+    def audience(self):
+        return f"{settings.TUNGBAN_ISSUER}/verify"
+
+    def tree_head(self):
+        return self._ledger.signed_tree_head()
+
+    def inclusion(self, digest, tree_size):
+        leaf = self._ledger.leaf_for("credential.issued", digest)
+        if leaf is None or leaf.index >= tree_size:
+            return None
+        proof = self._ledger.inclusion_proof(leaf.index, tree_size)
+        return {"leaf_index": leaf.index, "body": leaf.body, "inclusion_path": proof["inclusion_path"]}
+
+
+class BundleTrust:
+    """Trust material from a trust bundle (:func:`services.trust_bundle`), for verifying
+    with no connection; ``proofs`` optionally maps credential digests to inclusion proofs
+    ``{"leaf_index", "body", "inclusion_path"}`` at the bundle's tree head."""
+
+    complete_log = False  # a missing proof means "not checked", not "not logged"
+
+    def __init__(self, bundle: dict, proofs: dict | None = None):
+        self.bundle, self.proofs = bundle, proofs or {}
+
+    def issuer(self, iss):
+        return self.bundle.get("issuers", {}).get(iss)
+
+    def credential_type(self, vct):
+        return self.bundle.get("types", {}).get(vct)
+
+    def status_list_token(self, uri):
+        return self.bundle.get("status_lists", {}).get(uri)
+
+    def log_jwks(self):
+        return self.bundle.get("log_jwks", {"keys": []})
+
+    def audience(self):
+        return f"{self.bundle.get('platform', settings.TUNGBAN_ISSUER)}/verify"
+
+    def tree_head(self):
+        return self.bundle.get("tree_head")
+
+    def inclusion(self, digest, tree_size):
+        return self.proofs.get(digest)

@@ -1,0 +1,772 @@
+"""The transparency log: an append-only Merkle tree (RFC 9162, Certificate Transparency
+v2, §2.1) kept in the database, with signed tree heads and inclusion and consistency proofs.
+
+Hashing (RFC 9162 §2.1.1, SHA-256; the same as RFC 6962)::
+
+    body       = canonical JSON of {"kind", "ref", "at", ...fields}
+                 (keys sorted, no spaces, UTF-8; :func:`tungban.ledger.services.canonical`)
+    leaf_hash  = SHA-256(0x00 || UTF-8 body)
+    node hash  = SHA-256(0x01 || left || right)
+    MTH({})    = SHA-256("")                       (the empty tree)
+    MTH(D[n])  = node hash of MTH(D[0:k]) and MTH(D[k:n]), k the largest power of 2 < n
+
+Leaves are numbered from 0 (``leaf_index`` as in RFC 9162). Hashes are stored as raw
+32-byte digests and exchanged base64-encoded (RFC 4648 §4, with padding).
+
+Storage (``models``): :class:`LogLeaf` per entry; :class:`LogNode` holds the root of every
+*perfect* subtree (2**level leaves, level ≥ 1) once its last leaf is appended — about one
+node per leaf — so a root, an inclusion proof (§2.1.3) or a consistency proof (§2.1.4)
+reads O(log n) stored hashes, fetched in one query, and never rehashes ranges of leaves.
+:class:`TreeHead` is one signed tree head per append transaction; :class:`LogState` is the
+row appends lock, so concurrent workers serialise (``select_for_update`` on PostgreSQL, the
+write lock SQLite's ``BEGIN IMMEDIATE`` takes).
+
+The tree is pymerkle's :class:`~pymerkle.BaseMerkleTree` (RFC 9162 hashing, second-preimage
+protection on) over a Django storage backend (:class:`DatabaseTree`). Inclusion paths come
+from pymerkle; consistency paths are built here from RFC 9162 §2.1.4.1 ``SUBPROOF``, since
+pymerkle's own consistency proofs have a different shape. Nothing is cached across calls:
+each call makes a new tree object that reads the size under the current transaction.
+
+A signed tree head is a compact JWS (ES256, ``typ`` "tree-head+jwt") by the platform key
+over ``{"iss", "iat", "tree_size", "root_hash", "timestamp"}``, verifiable with the platform
+JWKS at ``/oidc/jwks`` — the JSON counterpart of RFC 9162 §4.10's TLS-encoded tree head.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from pymerkle import BaseMerkleTree, InvalidChallenge
+
+from tungban.core.errors import DomainError, NotFound
+
+from .models import LogLeaf, LogNode, LogState, TreeHead
+
+logger = logging.getLogger(__name__)
+
+STATE = "main"
+HEAD_TYP = "tree-head+jwt"
+#: Most entries :func:`get_entries` returns at once.
+MAX_ENTRIES = 1000
+#: Keys the log sets in every body; ``fields`` may not use them.
+RESERVED = frozenset({"kind", "ref", "at"})
+EMPTY_ROOT = hashlib.sha256(b"").digest()
+
+
+# --- Errors ---------------------------------------------------------------------------------
+
+
+class TreeSizeUnknown(DomainError):
+    """``tree_size_unknown`` (400): the log never had this size (more than its size now, or < 1)."""
+
+
+class LeafIndexOutOfRange(DomainError):
+    """``leaf_index_out_of_range`` (400): ``leaf_index`` < 0 or ≥ the tree size asked about."""
+
+
+class LeafNotFound(NotFound):
+    """``leaf_not_found`` (404): no leaf with this hash in the tree size asked about."""
+
+
+class InvalidRange(DomainError):
+    """``invalid_range`` (400): a range of entries or sizes that is empty or reversed."""
+
+
+def _size_unknown(size: int, current: int, field_name: str) -> TreeSizeUnknown:
+    if current == 0:
+        message = _("The log never had %(size)s leaves: it is empty.") % {"size": size}
+    else:
+        message = _("The log never had %(size)s leaves: it has %(current)s, and proofs exist for tree sizes 1 to %(current)s.") % {"size": size, "current": current}
+    return TreeSizeUnknown("tree_size_unknown", message, field=field_name, details={"tree_size": current})
+
+
+# --- Encoding -------------------------------------------------------------------------------
+
+
+def b64(digest: bytes) -> str:
+    """Base64 (RFC 4648 §4, padded) of a digest, as the API and tree heads carry hashes."""
+    return base64.b64encode(bytes(digest)).decode("ascii")
+
+
+def decode_hash(value: bytes | str, field_name: str = "hash") -> bytes:
+    """A 32-byte SHA-256 digest from raw bytes, base64 (standard or URL-safe, padding
+    optional) or 64 hex digits.
+
+    :raises DomainError: ``invalid_hash`` (400) for anything else.
+    """
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        raw = bytes(value)
+    else:
+        text = (value or "").strip().replace(" ", "+")  # an unencoded "+" in a query string arrives as " "
+        raw = b""
+        if len(text) == 64:
+            try:
+                raw = bytes.fromhex(text)
+            except ValueError:
+                raw = b""
+        if not raw:
+            try:
+                raw = base64.b64decode(text.replace("-", "+").replace("_", "/") + "=" * (-len(text) % 4), validate=True)
+            except (binascii.Error, ValueError):
+                raw = b""
+    if len(raw) != 32:
+        raise DomainError("invalid_hash", _("Give a SHA-256 hash: 32 bytes, base64-encoded."), field=field_name)
+    return raw
+
+
+def leaf_hash(body: str | bytes) -> bytes:
+    """RFC 9162 §2.1.1 leaf hash of a body: SHA-256(0x00 || UTF-8 body), 32 bytes."""
+    data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+    return hashlib.sha256(b"\x00" + data).digest()
+
+
+# --- Proof layouts (RFC 9162 §2.1.3.1 and §2.1.4.1) -----------------------------------------
+
+
+def _split(n: int) -> int:
+    """The largest power of two smaller than ``n`` (n ≥ 2): where MTH splits D[n]."""
+    k = 1 << ((n - 1).bit_length() - 1)
+    return k
+
+
+def inclusion_ranges(m: int, n: int) -> list[tuple[int, int]]:
+    """Leaf ranges ``[start, end)`` whose MTHs make up PATH(m, D[n]) (RFC 9162 §2.1.3.1),
+    in proof order (the leaf's sibling first)."""
+    out: list[tuple[int, int]] = []
+    start, end = 0, n
+    while end - start > 1:
+        k = _split(end - start)
+        if m - start < k:
+            out.append((start + k, end))
+            end = start + k
+        else:
+            out.append((start, start + k))
+            start += k
+    out.reverse()
+    return out
+
+
+def consistency_ranges(m: int, n: int) -> list[tuple[int, int]]:
+    """Leaf ranges whose MTHs make up PROOF(m, D[n]) = SUBPROOF(m, D[n], true)
+    (RFC 9162 §2.1.4.1), in proof order; 0 < m ≤ n. Empty when m == n."""
+    out: list[tuple[int, int]] = []
+    start, end, b = 0, n, True
+    while True:
+        width = end - start
+        if m == width:
+            if not b:
+                out.append((start, end))
+            break
+        k = _split(width)
+        if m <= k:
+            out.append((start + k, end))
+            end = start + k
+        else:
+            out.append((start, start + k))
+            start += k
+            m -= k
+            b = False
+    out.reverse()
+    return out
+
+
+def perfect_subtrees(start: int, end: int) -> list[tuple[int, int]]:
+    """``(level, index)`` of the maximal perfect subtrees covering ``[start, end)`` from left
+    to right, as MTH splits it (each ``index * 2**level`` = its first leaf)."""
+    out = []
+    width = end - start
+    for level in range(width.bit_length() - 1, -1, -1):
+        if width >> level & 1:
+            out.append((level, start >> level))
+            start += 1 << level
+    return out
+
+
+# --- The tree -------------------------------------------------------------------------------
+
+
+class DatabaseTree(BaseMerkleTree):
+    """pymerkle's RFC 9162 tree over the ``ledger`` tables.
+
+    Entries are ``(kind, reference, body)`` tuples; the leaf data hashed is the UTF-8 body.
+    pymerkle numbers leaves from 1; the rest of this module, like RFC 9162, from 0.
+
+    :param size: the tree size to work on; read from :class:`LogState` when not given (the
+        caller holds the lock when appending).
+    """
+
+    def __init__(self, size: int | None = None):
+        self._size = _current_size() if size is None else size
+        #: hashes read or written during this object's life: {(level, index): digest};
+        #: subtrees are immutable once complete, so this never goes stale within a call.
+        self._hashes: dict[tuple[int, int], bytes] = {}
+        super().__init__("sha256", capacity=0)  # pymerkle's LRU cache is not used
+
+    # pymerkle storage interface ------------------------------------------------------------
+
+    def _encode_entry(self, data) -> bytes:
+        return data[2].encode("utf-8")
+
+    def _store_leaf(self, data, digest) -> int:
+        self._store([(data, digest)])
+        return self._size
+
+    def append_entries(self, entries) -> int:
+        """Append many ``(kind, reference, body)`` entries in one pass (bulk inserts)."""
+        with self.lock:
+            self._store([(data, self.hash_buff(self._encode_entry(data))) for data in entries])
+            return self._size
+
+    def _get_leaf(self, index: int) -> bytes:
+        self._prefetch([(0, index - 1)])
+        return self._hashes[(0, index - 1)]
+
+    def _get_leaves(self, offset: int, width: int) -> list[bytes]:
+        rows = LogLeaf.objects.filter(index__gte=offset, index__lt=offset + width).order_by("index").values_list("leaf_hash", flat=True)
+        return [bytes(h) for h in rows]
+
+    def _get_size(self) -> int:
+        return self._size
+
+    def _get_subroot(self, offset: int, width: int) -> bytes:
+        """The root of the perfect subtree of ``width`` (a power of 2) leaves from ``offset``:
+        a stored leaf or node hash, never a rehash of leaves (unless a node is missing)."""
+        key = (width.bit_length() - 1, offset // width)
+        digest = self._hashes.get(key)
+        if digest is None:
+            self._prefetch([key])
+            digest = self._hashes.get(key)
+        if digest is None:
+            logger.warning("transparency log: node %s missing, recomputed from leaves", key)
+            digest = self._get_subroot_uncached(offset, width)
+            self._hashes[key] = digest
+        return digest
+
+    # stored hashes --------------------------------------------------------------------------
+
+    def _prefetch(self, keys) -> None:
+        """Read the leaf (level 0) and node hashes for ``keys`` not yet known, in one query.
+
+        Plain SQL: building the ORM query cost ten times the query itself. Nodes are asked
+        one OR branch per level, not as a row-value IN (which SQLite answers with a scan)."""
+        wanted = {k for k in keys if k not in self._hashes}
+        if not wanted:
+            return
+        quote = connection.ops.quote_name
+        by_level: dict[int, list[int]] = {}
+        for level, index in wanted:
+            by_level.setdefault(level, []).append(int(index))
+        parts, params = [], []
+        leaves = by_level.pop(0, None)
+        if leaves:
+            parts.append(f"SELECT 0, {quote('index')}, {quote('leaf_hash')} FROM {quote(LogLeaf._meta.db_table)} "
+                         f"WHERE {quote('index')} IN ({', '.join(['%s'] * len(leaves))})")
+            params += leaves
+        if by_level:
+            ors = []
+            for level, indexes in by_level.items():
+                ors.append(f"({quote('level')} = %s AND {quote('index')} IN ({', '.join(['%s'] * len(indexes))}))")
+                params += [level, *indexes]
+            parts.append(f"SELECT {quote('level')}, {quote('index')}, {quote('hash')} FROM {quote(LogNode._meta.db_table)} WHERE {' OR '.join(ors)}")
+        with connection.cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(parts), params)
+            for level, index, digest in cursor.fetchall():
+                self._hashes[(level, index)] = bytes(digest)
+
+    def prefetch_ranges(self, ranges) -> None:
+        self._prefetch([key for (a, b) in ranges for key in perfect_subtrees(a, b)])
+
+    def frontier(self) -> list[tuple[int, bytes]]:
+        """``(level, hash)`` of the maximal perfect subtrees of the whole tree, left to right
+        (the right edge new leaves attach to)."""
+        keys = perfect_subtrees(0, self._size)
+        self._prefetch(keys)
+        return [(level, self._get_subroot(index << level, 1 << level)) for (level, index) in keys]
+
+    def _store(self, items: list) -> None:
+        """Append ``[((kind, reference, body), leaf_hash), ...]``: leaves, the nodes they
+        complete and nothing else (the caller writes the tree head)."""
+        if not items:
+            return
+        at = connection.ops.adapt_datetimefield_value(timezone.now())
+        stack = self.frontier()
+        hash_pair = self.hash_pair
+        hashes = self._hashes
+        leaves, nodes = [], []
+        i = self._size
+        for (kind, reference, body), digest in items:
+            leaves.append((i, kind, reference, body, digest, at))
+            hashes[(0, i)] = digest
+            level, h = 0, digest
+            while stack and stack[-1][0] == level:
+                h = hash_pair(stack.pop()[1], h)
+                level += 1
+                nodes.append((level, i >> level, h))
+                hashes[(level, i >> level)] = h
+            stack.append((level, h))
+            i += 1
+        _insert(LogLeaf, ("index", "kind", "reference", "body", "leaf_hash", "appended_at"), leaves)
+        _insert(LogNode, ("level", "index", "hash"), nodes)
+        self._size = i
+
+    # reads ------------------------------------------------------------------------------------
+
+    def root(self, size: int | None = None) -> bytes:
+        """MTH(D[size]) (RFC 9162 §2.1.1); the current size by default."""
+        size = self._size if size is None else size
+        self.prefetch_ranges([(0, size)])
+        return self.get_root(size)
+
+    def inclusion_path(self, leaf_index: int, size: int) -> list[bytes]:
+        """PATH(leaf_index, D[size]) (RFC 9162 §2.1.3.1), 0-based ``leaf_index``."""
+        self.prefetch_ranges([(leaf_index, leaf_index + 1), *inclusion_ranges(leaf_index, size)])
+        proof = self.prove_inclusion(leaf_index + 1, size)
+        return list(proof.path[1:])  # pymerkle's path starts with the leaf hash itself
+
+    def consistency_path(self, first: int, second: int) -> list[bytes]:
+        """PROOF(first, D[second]) (RFC 9162 §2.1.4.1), 0 < first ≤ second."""
+        ranges = consistency_ranges(first, second)
+        self.prefetch_ranges(ranges)
+        return [self._get_root(a, b) for (a, b) in ranges]
+
+
+def _insert(model, names: tuple[str, ...], rows: list[tuple]) -> None:
+    """Insert ``rows`` without the ORM, whose ``bulk_create`` spends most of its time
+    building model objects and SQL (3× slower): ``COPY … FROM STDIN`` on PostgreSQL
+    (psycopg 3), ``executemany`` of one ``INSERT`` (a loop in C) elsewhere."""
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    columns = ", ".join(quote(model._meta.get_field(n).column) for n in names)
+    with connection.cursor() as cursor:
+        raw = getattr(cursor, "cursor", cursor)
+        if connection.vendor == "postgresql" and hasattr(raw, "copy"):
+            with raw.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(names))})", rows)
+
+
+def _current_size() -> int:
+    row = LogState.objects.filter(name=STATE).values_list("size", flat=True).first()
+    return row or 0
+
+
+# --- Appending ------------------------------------------------------------------------------
+
+
+def log_append(kind: str, reference: str, fields: dict) -> int:
+    """Append one entry and publish a new signed tree head; return its ``leaf_index``
+    (0-based, RFC 9162 §2.1). Runs inside the caller's transaction, so the entry commits
+    (or not) with the record it describes.
+
+    :param kind: what happened, e.g. ``"credential.issued"``, ``"credential.revoked"`` (≤ 40).
+    :param reference: the record's id in its own app, e.g. the credential id (≤ 64).
+    :param fields: JSON-serialisable metadata (strings, integers, booleans, None); never
+        personal data. Keys ``kind``, ``ref`` and ``at`` are the log's.
+    :raises RuntimeError: outside ``transaction.atomic()``.
+    :raises ValueError: for an over-long kind or reference, or a reserved key in ``fields``.
+    """
+    return log_append_many([(kind, reference, fields)])[0]
+
+
+def log_append_many(items: list[tuple[str, str, dict]]) -> list[int]:
+    """Append ``(kind, reference, fields)`` entries in order, with one signed tree head for
+    the lot; return their ``leaf_index``es. Thousands at once cost a few bulk inserts: the
+    right edge of the tree is read once and the new nodes computed in memory.
+
+    Each body is the canonical JSON of ``{"kind", "ref", "at", **fields}`` with ``at`` the
+    append time (ISO 8601, UTC, microseconds). Errors as :func:`log_append`.
+    """
+    from .services import canonical
+
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("the transparency log must be appended to inside the transaction that writes the record")
+    if not items:
+        return []
+    for kind, reference, fields in items:
+        if not kind or len(kind) > 40 or not reference or len(str(reference)) > 64:
+            raise ValueError("kind (1-40 characters) and reference (1-64 characters) are required")
+        if RESERVED & set(fields):
+            raise ValueError(f"fields may not use the log's own keys {sorted(RESERVED)}")
+
+    state = _locked_state()  # from here on, other workers wait: "at" grows with the index
+    now = timezone.now()
+    at = now.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
+    entries = [(kind, str(ref), canonical({**fields, "kind": kind, "ref": str(ref), "at": at})) for kind, ref, fields in items]
+    tree = DatabaseTree(size=state.size)
+    first = tree.get_size()
+    tree.append_entries(entries)
+    size = tree.get_size()
+    root = tree.root(size)
+    previous = TreeHead.objects.order_by("-tree_size").values_list("timestamp", flat=True).first() or 0
+    timestamp = max(int(now.timestamp() * 1000), previous)  # never goes back, whatever the worker's clock
+    TreeHead.objects.create(tree_size=size, root_hash=root, timestamp=timestamp, signature=_sign_head(size, root, timestamp))
+    state.size = size
+    state.save(update_fields=["size", "updated_at"])
+    return list(range(first, size))
+
+
+def _locked_state() -> LogState:
+    state = LogState.objects.select_for_update().filter(name=STATE).first()
+    if state is None:
+        LogState.objects.get_or_create(name=STATE, defaults={"size": 0})
+        state = LogState.objects.select_for_update().get(name=STATE)
+    return state
+
+
+def _sign_head(size: int, root: bytes, timestamp: int) -> str:
+    from tungban.oidc import keys
+
+    claims = {"iss": settings.TUNGBAN_ISSUER, "iat": timestamp // 1000, "tree_size": size, "root_hash": b64(root), "timestamp": timestamp}
+    return keys.sign_jwt(claims, HEAD_TYP)
+
+
+# --- Reading --------------------------------------------------------------------------------
+
+
+def signed_tree_head() -> dict:
+    """The latest signed tree head (RFC 9162 §4.10, as JSON + JWS)::
+
+        {"tree_size": int, "root_hash": base64 of MTH(D[tree_size]),
+         "timestamp": ms since the epoch, "signature": compact JWS}
+
+    ``signature`` is ES256 with ``typ`` "tree-head+jwt" over ``{"iss", "iat", "tree_size",
+    "root_hash", "timestamp"}``; verify it with the platform JWKS (``/oidc/jwks``). An empty
+    log answers tree size 0 with the empty root SHA-256("") (§2.1.1), signed now.
+    """
+    head = TreeHead.objects.order_by("-tree_size").first()
+    if head is None:
+        timestamp = int(time.time() * 1000)
+        return {"tree_size": 0, "root_hash": b64(EMPTY_ROOT), "timestamp": timestamp, "signature": _sign_head(0, EMPTY_ROOT, timestamp)}
+    return {"tree_size": head.tree_size, "root_hash": b64(head.root_hash), "timestamp": head.timestamp, "signature": head.signature}
+
+
+def tree_root(tree_size: int | None = None) -> bytes:
+    """MTH(D[tree_size]) recomputed from the stored nodes (raw 32 bytes); the current size by
+    default, SHA-256("") for 0.
+
+    :raises DomainError: ``tree_size_unknown`` beyond the current size or below 0.
+    """
+    tree = DatabaseTree()
+    current = tree.get_size()
+    size = current if tree_size is None else tree_size
+    if not 0 <= size <= current:
+        raise _size_unknown(size, current, "tree_size")
+    return tree.root(size) if size else EMPTY_ROOT
+
+
+def _proof_size(tree: DatabaseTree, tree_size: int | None, field_name: str = "tree_size") -> int:
+    current = tree.get_size()
+    size = current if tree_size is None else tree_size
+    if not 1 <= size <= current:
+        raise _size_unknown(size, current, field_name)
+    return size
+
+
+def inclusion_proof(leaf_index: int, tree_size: int | None = None) -> dict:
+    """Inclusion proof of leaf ``leaf_index`` in the tree of ``tree_size`` leaves (current
+    size by default), RFC 9162 §2.1.3.1::
+
+        {"leaf_index": int, "tree_size": int, "leaf_hash": base64,
+         "inclusion_path": [base64, ...]}   # the leaf's sibling first, up to the root
+
+    Verify it with the §2.1.3.2 algorithm against the ``root_hash`` of a signed tree head of
+    that size (e.g. ``examples/log_verifier.py``).
+
+    :raises DomainError: ``tree_size_unknown`` (400) for a size the log never had (< 1 or
+        more than now); ``leaf_index_out_of_range`` (400) unless 0 ≤ leaf_index < tree_size.
+    """
+    tree = DatabaseTree()
+    size = _proof_size(tree, tree_size)
+    if not 0 <= leaf_index < size:
+        raise LeafIndexOutOfRange(
+            "leaf_index_out_of_range", _("leaf_index must be from 0 to %(last)s for a tree of %(size)s leaves.") % {"last": size - 1, "size": size},
+            field="leaf_index",
+        )
+    try:
+        path = tree.inclusion_path(leaf_index, size)
+    except InvalidChallenge as exc:  # checked above; kept for safety
+        raise LeafIndexOutOfRange("leaf_index_out_of_range", str(exc), field="leaf_index") from None
+    return {"leaf_index": leaf_index, "tree_size": size, "leaf_hash": b64(tree.get_leaf(leaf_index + 1)), "inclusion_path": [b64(h) for h in path]}
+
+
+def inclusion_proof_by_hash(leaf_hash: bytes | str, tree_size: int | None = None) -> dict:
+    """Inclusion proof of the first leaf with this hash (raw 32 bytes, base64 or hex) in the
+    tree of ``tree_size`` leaves; the same shape as :func:`inclusion_proof` (RFC 6962 §4.5
+    get-proof-by-hash).
+
+    :raises DomainError: ``invalid_hash`` (400), ``tree_size_unknown`` (400),
+        ``leaf_not_found`` (404) when no leaf below ``tree_size`` has this hash.
+    """
+    digest = decode_hash(leaf_hash)
+    size = _proof_size(DatabaseTree(), tree_size)
+    index = LogLeaf.objects.filter(leaf_hash=digest, index__lt=size).order_by("index").values_list("index", flat=True).first()
+    if index is None:
+        raise LeafNotFound("leaf_not_found", _("No leaf of the log's first %(size)s has this hash.") % {"size": size}, field="hash")
+    return inclusion_proof(index, size)
+
+
+def consistency_proof(first: int, second: int | None = None) -> dict:
+    """Consistency proof between the trees of ``first`` and ``second`` leaves (current size by
+    default), RFC 9162 §2.1.4.1: proves the log of ``second`` leaves extends the one of
+    ``first`` leaves, i.e. it only grew::
+
+        {"first": int, "second": int, "consistency_path": [base64, ...]}
+
+    Empty when first == second. Verify with the §2.1.4.2 algorithm against the root hashes of
+    two signed tree heads.
+
+    :raises DomainError: ``tree_size_unknown`` (400) for a size the log never had (< 1 or
+        more than now); ``invalid_range`` (400) when first > second.
+    """
+    tree = DatabaseTree()
+    second = _proof_size(tree, second, "second")
+    if first < 1 or first > tree.get_size():
+        raise _size_unknown(first, tree.get_size(), "first")
+    if first > second:
+        raise InvalidRange("invalid_range", _("first (%(first)s) must not be larger than second (%(second)s).") % {"first": first, "second": second}, field="first")
+    return {"first": first, "second": second, "consistency_path": [b64(h) for h in tree.consistency_path(first, second)]}
+
+
+def _entry(leaf: LogLeaf | dict) -> dict:
+    get = leaf.get if isinstance(leaf, dict) else lambda name: getattr(leaf, name)
+    return {
+        "leaf_index": get("index"), "kind": get("kind"), "reference": get("reference"), "body": get("body"),
+        "leaf_hash": b64(get("leaf_hash")), "appended_at": get("appended_at"),
+    }
+
+
+def get_entries(start: int, end: int) -> list[dict]:
+    """Entries ``start`` to ``end`` inclusive (0-based, as RFC 6962 §4.6 get-entries), at
+    most :data:`MAX_ENTRIES` (1000) and none past the current size — fewer than asked may come
+    back. Each: ``{"leaf_index", "kind", "reference", "body" (the exact canonical JSON text
+    that was hashed), "leaf_hash" (base64), "appended_at" (datetime)}``.
+
+    :raises DomainError: ``invalid_range`` (400) when start < 0, end < start, or start is
+        not below the current size.
+    """
+    size = _current_size()
+    if start < 0 or end < start or start >= size:
+        raise InvalidRange(
+            "invalid_range", _("Ask for entries start to end (inclusive) with 0 ≤ start ≤ end and start below the log size %(size)s.") % {"size": size},
+            field="start",
+        )
+    end = min(end, start + MAX_ENTRIES - 1, size - 1)
+    rows = LogLeaf.objects.filter(index__gte=start, index__lte=end).order_by("index").values("index", "kind", "reference", "body", "leaf_hash", "appended_at")
+    return [_entry(row) for row in rows]
+
+
+def leaf_for(kind: str, reference: str) -> LogLeaf | None:
+    """The latest leaf of ``kind`` for ``reference`` (e.g. the issuance of one credential), or None."""
+    return LogLeaf.objects.filter(kind=kind, reference=reference).order_by("-index").first()
+
+
+def leaves_for(reference: str) -> list[LogLeaf]:
+    """Every leaf about ``reference``, oldest first (issuance, then status changes)."""
+    return list(LogLeaf.objects.filter(reference=reference).order_by("index"))
+
+
+# --- Verification ---------------------------------------------------------------------------
+
+
+@dataclass
+class LogReport:
+    """Result of :func:`verify_log`: ``ok`` when ``problems`` is empty. ``root_hash`` is the
+    root recomputed from the leaves' bodies (raw bytes)."""
+
+    tree_size: int = 0
+    root_hash: bytes = EMPTY_ROOT
+    heads: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _node_hash(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def _fold(stack: list[tuple[int, bytes]]) -> bytes:
+    if not stack:
+        return EMPTY_ROOT
+    root = stack[-1][1]
+    for _level, h in reversed(stack[:-1]):
+        root = _node_hash(h, root)
+    return root
+
+
+def _head_keys():
+    """Every platform key ever stored (retired ones too: old heads stay verifiable)."""
+    from joserfc.jwk import KeySet
+
+    from tungban.oidc.models import SigningKey
+
+    return KeySet.import_key_set({"keys": [k for k in SigningKey.objects.values_list("public_jwk", flat=True)]})
+
+
+def _check_signature(head: TreeHead, keyset) -> str | None:
+    from joserfc import jwt
+    from joserfc.errors import JoseError
+
+    try:
+        token = jwt.decode(head.signature, keyset, algorithms=["ES256"])
+    except (JoseError, ValueError) as exc:
+        return f"signature does not verify ({type(exc).__name__})"
+    claims = token.claims
+    if token.header.get("typ") != HEAD_TYP:
+        return "signature has the wrong typ"
+    if (claims.get("tree_size"), claims.get("root_hash"), claims.get("timestamp")) != (head.tree_size, b64(head.root_hash), head.timestamp):
+        return "signed claims differ from the stored head"
+    return None
+
+
+def _pages(queryset, key: str, page: int):
+    """Rows of ``queryset`` (values) by ascending ``key``, ``page`` at a time (keyset pagination)."""
+    last = None
+    while True:
+        qs = queryset if last is None else queryset.filter(**{f"{key}__gt": last})
+        rows = list(qs.order_by(key)[:page])
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1][key]
+        if len(rows) < page:
+            return
+
+
+def verify_log(expect: tuple[int, bytes | str] | None = None, *, chunk: int = 8192, signatures: bool = True) -> LogReport:
+    """Recompute the whole log from the leaves' bodies, ``chunk`` leaves at a time.
+
+    Checks, naming the leaf index in each problem: every leaf hash against its body
+    (RFC 9162 §2.1.1) and the body's kind/ref against the row; leaves without gaps; every
+    stored node against the leaves below it (a missing, altered or extra node); every stored
+    signed tree head's root against the leaves, its JWS signature and claims, and that
+    timestamps grow with the size — since every head's root is recomputed from the same
+    leaves, all heads are prefixes of one sequence: the log only grew; the log size row;
+    and, given ``expect=(tree_size, root)`` from a head held outside (root raw, base64 or
+    hex), that the log still has that tree (not cut back or rewritten).
+    """
+    report = LogReport()
+    problems = report.problems
+    held = None
+    if expect is not None:
+        try:
+            held = (int(expect[0]), decode_hash(expect[1], "expect"))
+        except DomainError:
+            problems.append("the expected root is not a SHA-256 hash (base64 or hex)")
+    keyset = _head_keys() if signatures else None
+
+    heads = _pages(TreeHead.objects.values("tree_size", "root_hash", "timestamp", "signature"), "tree_size", 1000)
+    next_head = next(heads, None)
+    last_ts = None
+
+    def check_heads(size: int, stack) -> None:
+        nonlocal next_head, last_ts
+        while next_head is not None and next_head["tree_size"] <= size:
+            head = TreeHead(**next_head)
+            report.heads += 1
+            if head.tree_size == size:
+                if bytes(head.root_hash) != _fold(stack):
+                    problems.append(f"tree head {size}: root does not match leaves 0–{size - 1} (a leaf before index {size} was altered, or the head)")
+            else:
+                problems.append(f"tree head {head.tree_size}: the log has no leaf {head.tree_size - 1} (leaves missing)")
+            if keyset is not None and (why := _check_signature(head, keyset)):
+                problems.append(f"tree head {head.tree_size}: {why}")
+            if last_ts is not None and head.timestamp < last_ts:
+                problems.append(f"tree head {head.tree_size}: timestamp earlier than the previous head's")
+            last_ts = head.timestamp
+            next_head = next(heads, None)
+        if held and held[0] == size and held[1] != _fold(stack):
+            problems.append(f"tree size {size}: differs from the signed tree head you hold (leaves 0–{size - 1} were rewritten)")
+
+    stack: list[tuple[int, bytes]] = []
+    expected = 0
+    leaves = _pages(LogLeaf.objects.values("index", "kind", "reference", "body", "leaf_hash"), "index", chunk)
+    computed: dict[tuple[int, int], bytes] = {}
+    chunk_start = 0
+
+    def compare_nodes(start: int, end: int) -> None:
+        """Stored nodes completed by leaves ``start`` to ``end - 1`` against ``computed``."""
+        if end <= start:
+            return
+        q = Q()
+        for level in range(1, end.bit_length() + 1):
+            lo, hi = -(-(start + 1) // (1 << level)) - 1, (end >> level) - 1
+            if hi >= lo:
+                q |= Q(level=level, index__gte=lo, index__lte=hi)
+        stored = {} if not q else {(lv, i): bytes(h) for lv, i, h in LogNode.objects.filter(q).values_list("level", "index", "hash")}
+        for key, digest in computed.items():
+            first, last = key[1] << key[0], ((key[1] + 1) << key[0]) - 1
+            got = stored.get(key)
+            if got is None:
+                problems.append(f"leaves {first}–{last}: node (level {key[0]}, index {key[1]}) is missing")
+            elif got != digest:
+                problems.append(f"leaves {first}–{last}: node (level {key[0]}, index {key[1]}) does not match the leaves (a leaf in this range or the node was altered)")
+        computed.clear()
+
+    for row in leaves:
+        index = row["index"]
+        if index != expected:
+            problems.append(f"leaf {expected}: missing (next stored leaf is {index}); the tree cannot be checked past it")
+            break
+        body = row["body"]
+        digest = leaf_hash(body)
+        if bytes(row["leaf_hash"]) != digest:
+            problems.append(f"leaf {index}: hash does not match its body (body or hash altered)")
+        try:
+            parsed = json.loads(body)
+            if parsed.get("kind") != row["kind"] or parsed.get("ref") != row["reference"]:
+                problems.append(f"leaf {index}: kind or reference differs from its body")
+        except (ValueError, AttributeError):
+            problems.append(f"leaf {index}: body is not a JSON object")
+        level, h = 0, digest
+        while stack and stack[-1][0] == level:
+            h = _node_hash(stack.pop()[1], h)
+            level += 1
+            computed[(level, index >> level)] = h
+        stack.append((level, h))
+        expected = index + 1
+        check_heads(expected, stack)
+        if expected - chunk_start >= chunk:
+            compare_nodes(chunk_start, expected)
+            chunk_start = expected
+    compare_nodes(chunk_start, expected)
+
+    size = expected
+    report.tree_size, report.root_hash = size, _fold(stack)
+    # Nodes beyond the leaves (left behind by removed leaves).
+    extra = Q()
+    for level in range(1, 64):
+        extra |= Q(level=level, index__gte=size >> level)
+    for lv, i in LogNode.objects.filter(extra).values_list("level", "index")[:20]:
+        problems.append(f"leaves {i << lv}–{((i + 1) << lv) - 1}: node (level {lv}, index {i}) stored but those leaves are missing")
+    while next_head is not None:  # heads past the leaves
+        problems.append(f"tree head {next_head['tree_size']}: the log has only {size} leaves (leaves {size}–{next_head['tree_size'] - 1} missing)")
+        report.heads += 1
+        next_head = next(heads, None)
+    state = _current_size()
+    if state != size:
+        problems.append(f"the log size row says {state} leaves, the leaves say {size}")
+    latest = TreeHead.objects.order_by("-tree_size").values_list("tree_size", flat=True).first() or 0
+    if latest != state:
+        problems.append(f"the latest signed tree head is for {latest} leaves, the log has {state}")
+    if held and held[0] > size:
+        problems.append(f"the log has {size} leaves but a signed tree head you hold had {held[0]}: leaves {size}–{held[0] - 1} were removed")
+    if held and held[0] == 0 and held[1] != EMPTY_ROOT:
+        problems.append("the tree head you hold for size 0 does not have the empty root")
+    return report
