@@ -33,6 +33,7 @@ import jsonschema
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _g
@@ -307,9 +308,52 @@ def prepare_claims(ctype: CredentialType, holder: Resident, inputs: dict, *, at:
     validator = validator or claims_validator(ctype)
     error = next(iter(sorted(validator.iter_errors(claims), key=lambda e: list(e.path))), None)
     if error is not None:
-        name = error.path[0] if error.path else (error.message.split("'")[1] if "'" in error.message else None)
-        raise DomainError("claims_invalid", _("“%(name)s”: %(problem)s") % {"name": name or ctype.id, "problem": error.message}, field=name)
+        name, message = _schema_problem(ctype, error)
+        raise DomainError("claims_invalid", message, field=name)
     return claims
+
+
+def claim_label(ctype: CredentialType, name: str) -> str:
+    """The claim's label in the active language (from the display template), else its name."""
+    from django.utils.translation import get_language
+
+    zh = (get_language() or "").startswith("zh")
+    for c in (ctype.display or {}).get("claims", []):
+        if c["name"] == name:
+            return c["label_zh"] if zh else c["label_en"]
+    return name
+
+
+def _schema_problem(ctype: CredentialType, error: jsonschema.ValidationError) -> tuple[str | None, str]:
+    """``(claim name or None, message in the user's language)`` for a JSON Schema error."""
+    name = str(error.path[0]) if error.path else None
+    spec = error.schema if isinstance(error.schema, dict) else {}
+    kind = error.validator
+    if kind == "required":
+        name = next((n for n in error.validator_value if n not in error.instance), None)
+        return name, _g("“%(label)s” is required.") % {"label": claim_label(ctype, name)}
+    if kind == "anyOf":
+        options = [claim_label(ctype, branch["required"][0]) for branch in error.validator_value if branch.get("required")]
+        return None, _g("Give at least one of: %(names)s.") % {"names": "、".join(options)}
+    if kind == "additionalProperties":
+        extra = sorted(set(error.instance) - set(spec.get("properties", {})))
+        return (extra[0] if extra else None), _g("Unknown claim “%(name)s”.") % {"name": extra[0] if extra else "?"}
+    label = claim_label(ctype, name) if name else ctype.name_en
+    if kind == "enum":
+        return name, _g("“%(label)s” must be one of: %(values)s.") % {"label": label, "values": ", ".join(map(str, error.validator_value))}
+    if kind == "format" and error.validator_value == "date":
+        return name, _g("“%(label)s” must be a date, e.g. 2026-11-21.") % {"label": label}
+    if kind == "pattern":
+        hint = spec.get("description") or error.validator_value
+        return name, _g("“%(label)s” is not in the right form (%(hint)s).") % {"label": label, "hint": hint}
+    if kind in ("minLength", "maxLength"):
+        return name, _g("“%(label)s” must be %(min)s to %(max)s characters long.") % {"label": label, "min": spec.get("minLength", 1), "max": spec.get("maxLength", "…")}
+    if kind in ("minimum", "maximum", "type"):
+        if spec.get("type") in ("integer", "number"):
+            return name, _g("“%(label)s” must be a number from %(min)s to %(max)s.") % {"label": label, "min": spec.get("minimum", "…"), "max": spec.get("maximum", "…")}
+    if kind == "const":
+        return name, _g("“%(label)s” does not meet the conditions for this credential.") % {"label": label}
+    return name, _g("“%(label)s” is not valid.") % {"label": label}
 
 
 # --------------------------------------------------------------------------- issuance
@@ -546,7 +590,7 @@ def get_credential(credential_id, *, issuer: Issuer | None = None) -> Credential
         qs = qs.filter(issuer=issuer)
     try:
         return qs.get(id=credential_id)
-    except (Credential.DoesNotExist, ValueError, DomainError):
+    except (Credential.DoesNotExist, ValueError, ValidationError):
         raise NotFound("credential_unknown", _("There is no such credential."), field="id") from None
 
 

@@ -11,11 +11,15 @@ Examples::
     tungban app history               # releases to services and exchanges of my data, newest first
     tungban app consents              # my data-sharing consents (授權數據交換)
     tungban app revoke-consent <consent id>
+    tungban app credentials           # my e-licences and e-certificates (電子證照)
+    tungban app present <credential id> --disclose age_over_65 --qr
+    tungban app pdf <credential id> -o card.pdf
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import datetime as dt
 import getpass
 import json
@@ -46,13 +50,16 @@ class AppError(Exception):
 class WalletClient:
     """The app's state and calls. ``home`` holds ``device.json`` and ``device-key.pem``."""
 
-    def __init__(self, home: Path, server: str | None = None):
+    def __init__(self, home: Path, server: str | None = None, language: str | None = None):
         self.home = Path(home)
         self.meta_path = self.home / "device.json"
         self.key_path = self.home / "device-key.pem"
         self.meta = json.loads(self.meta_path.read_text()) if self.meta_path.exists() else {}
         self.server = (server or self.meta.get("server") or os.environ.get("TUNGBAN_SERVER") or "http://localhost:8000").rstrip("/")
         self.http = requests.Session()
+        if language:
+            # Names and labels (e.g. of e-licences) come back in this language.
+            self.http.headers["Accept-Language"] = language
 
     # --- plumbing ---
     def _call(self, method: str, path: str, body: dict | None = None, device_key: ECKey | None = None):
@@ -69,6 +76,18 @@ class WalletClient:
         if resp.status_code >= 400:
             raise AppError(data.get("error", "error"), data.get("message", ""), resp.status_code)
         return data
+
+    def _download(self, method: str, path: str, device_key: ECKey, body: dict | None = None) -> tuple[bytes, str]:
+        """A device call that answers with a file: ``(content, media type)``."""
+        headers = {"Authorization": "Device " + self._proof(device_key, method, self.server + path)}
+        resp = self.http.request(method, self.server + path, json=body, headers=headers, timeout=60)
+        if resp.status_code >= 400:
+            try:
+                data = resp.json()
+            except ValueError:
+                raise AppError("bad_response", f"HTTP {resp.status_code} from {path}", resp.status_code) from None
+            raise AppError(data.get("error", "error"), data.get("message", ""), resp.status_code)
+        return resp.content, resp.headers.get("Content-Type", "").split(";")[0]
 
     def _proof(self, key: ECKey, method: str, url: str) -> str:
         payload = {"htm": method, "htu": url, "iat": int(time.time()), "jti": secrets.token_urlsafe(18)}
@@ -166,6 +185,78 @@ class WalletClient:
         """Who used my data: exchanges between organisations under my consents, newest first."""
         return self._call("GET", "/api/v1/exchange/app/history", device_key=self.load_key(pin))
 
+    # --- e-licences and e-certificates (電子證照) ---
+    def credentials(self, pin: str) -> list:
+        """My e-licences and e-certificates, newest first: ``id``, ``type``, ``type_name``,
+        ``issuer_name``, ``status``, ``expired``, ``claims`` ``[{name, label, value}]``,
+        ``sd_jwt`` (as issued), ``holder_bound``, ``verify_uri``..."""
+        return self._call("GET", "/api/v1/credentials/app/credentials", device_key=self.load_key(pin))
+
+    def _credential(self, credential_id: str, key: ECKey) -> dict:
+        """One of my credentials by its id (or a unique start of it, at least 8 characters)."""
+        ref = str(credential_id).strip().lower()
+        items = self._call("GET", "/api/v1/credentials/app/credentials", device_key=key)
+        found = [c for c in items if c["id"] == ref] or ([c for c in items if c["id"].startswith(ref)] if len(ref) >= 8 else [])
+        if len(found) != 1:
+            raise AppError("credential_unknown", "You hold no such credential (see 'tungban app credentials').", 404)
+        return found[0]
+
+    def present(self, credential_id: str, pin: str, disclose: list[str] | None = None, aud: str | None = None, nonce: str | None = None) -> str:
+        """A presentation of one of my credentials (SD-JWT §4): the issuer-signed JWT, the
+        disclosures of the claims in ``disclose`` (None: every claim; ``[]``: none, which
+        still shows that I hold a valid credential of its type) and a key-binding JWT signed
+        with this device's key (``aud``: 認證易, ``<platform>/verify``, unless given;
+        ``nonce``: random unless a verifier gave one). See :meth:`presentation` for the link.
+
+        :raises AppError: ``credential_unknown``; ``claim_unknown`` (a name in ``disclose``
+            that the credential does not have); ``credential_bound_elsewhere`` (issued to the
+            key of another device: ask the department to issue it again).
+        """
+        return self.presentation(credential_id, pin, disclose, aud=aud, nonce=nonce)["presentation"]
+
+    def presentation(self, credential_id: str, pin: str, disclose: list[str] | None = None, aud: str | None = None, nonce: str | None = None) -> dict:
+        """As :meth:`present`; returns ``{"presentation", "link" (認證易 with ``#vc=``),
+        "disclosed" (claim names), "holder_proof" (a KB-JWT is attached), "credential"}``."""
+        from jwcrypto.jwk import JWK
+        from sd_jwt.holder import SDJWTHolder
+
+        key = self.load_key(pin)
+        credential = self._credential(credential_id, key)
+        names = [c["name"] for c in credential["claims"]]
+        wanted = names if disclose is None else [n.strip() for n in disclose if n.strip()]
+        unknown = [n for n in wanted if n not in names]
+        if unknown:
+            raise AppError("claim_unknown", f"This credential has no claim '{unknown[0]}'. Its claims: {', '.join(names)}.")
+        holder = SDJWTHolder(credential["sd_jwt"])
+        cnf = (holder.sd_jwt_payload.get("cnf") or {}).get("jwk")
+        if not cnf:
+            # Not bound to an app key (issued before this app was bound): no holder's proof.
+            holder.create_presentation({n: True for n in wanted})
+        else:
+            public = key.as_dict(private=False)
+            if (cnf.get("x"), cnf.get("y")) != (public["x"], public["y"]):
+                raise AppError("credential_bound_elsewhere", "This credential was issued to another device's key; ask the issuer to issue it again to this app.")
+            private = JWK(**{k: v for k, v in key.as_dict(private=True).items() if k in ("kty", "crv", "x", "y", "d")})
+            holder.create_presentation(
+                {n: True for n in wanted}, nonce or secrets.token_urlsafe(16), aud or verifier_audience(credential["verify_uri"]), private, "ES256",
+            )
+        text = holder.sd_jwt_presentation
+        return {"presentation": text, "link": verify_link(credential["verify_uri"], text), "disclosed": _disclosed_names(text),
+                "holder_proof": bool(cnf), "credential": credential}
+
+    def credential_pdf(self, credential_id: str, pin: str) -> bytes:
+        """One of my credentials as a PDF (in the ``language`` given to the client)."""
+        key = self.load_key(pin)
+        credential = self._credential(credential_id, key)
+        data, media_type = self._download("GET", f"/api/v1/credentials/app/credentials/{credential['id']}/pdf", key)
+        if media_type != "application/pdf":
+            raise AppError("bad_response", f"Expected a PDF, got {media_type or 'nothing'}.")
+        return data
+
+    def qr_svg(self, text: str, pin: str) -> bytes:
+        """A QR code (SVG) of ``text`` made by the platform, as the web app shows it."""
+        return self._download("POST", "/api/v1/credentials/app/qr", self.load_key(pin), {"text": text})[0]
+
     def me(self, pin: str) -> dict:
         return self._call("GET", "/api/v1/wallet/me", device_key=self.load_key(pin))
 
@@ -178,6 +269,30 @@ class WalletClient:
         self.meta_path.unlink(missing_ok=True)
 
 
+def verifier_audience(verify_uri: str) -> str:
+    """The ``aud`` of a key-binding JWT for 認證易: its page ``<platform>/verify/`` without the
+    final slash (what ``tungban.credentials.services.verifier_audience`` expects)."""
+    return verify_uri.rstrip("/")
+
+
+def verify_link(verify_uri: str, presentation: str) -> str:
+    """The 認證易 link that opens and checks ``presentation``."""
+    return f"{verify_uri}#vc={presentation}"
+
+
+def _disclosed_names(presentation: str) -> list[str]:
+    """The claim names a presentation discloses (unverified; for printing)."""
+    names = []
+    for part in presentation.split("~")[1:-1]:
+        try:
+            decoded = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+        except ValueError:
+            continue
+        if isinstance(decoded, list) and len(decoded) == 3:
+            names.append(decoded[1])
+    return names
+
+
 def _pin(args) -> str:
     return args.pin or os.environ.get("TUNGBAN_APP_PIN") or getpass.getpass("PIN: ")
 
@@ -187,6 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--home", default=os.environ.get("TUNGBAN_APP_HOME", str(Path.home() / ".tungban-app")), help="app data directory")
     p.add_argument("--server", default=None, help="platform URL (default: the bound one, $TUNGBAN_SERVER or http://localhost:8000)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--lang", default=os.environ.get("TUNGBAN_APP_LANG"), help="language of names and labels from the platform: en or zh-hant")
     sub = p.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("bind", help="bind with an HKID number and an activation code")
     b.add_argument("--hkid", required=True)
@@ -212,6 +328,18 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_parser(name, help=helps.get(name)).add_argument("--pin")
     c = sub.add_parser("revoke-consent", help="revoke a data-sharing consent (its id from 'consents')")
     c.add_argument("consent")
+    c.add_argument("--pin")
+    sub.add_parser("credentials", help="list my e-licences and e-certificates (電子證照)").add_argument("--pin")
+    c = sub.add_parser("present", help="show an e-licence to be verified with 認證易: prints the presentation and its link")
+    c.add_argument("credential", help="the credential's id (from 'credentials'), or its first 8 or more characters")
+    c.add_argument("--disclose", help="comma-separated claims to show, e.g. age_over_65 (default: every claim; '' for none)")
+    c.add_argument("--aud", help="audience of the holder's proof (default: 認證易, <platform>/verify)")
+    c.add_argument("--nonce", help="the nonce a verifier gave you (default: random)")
+    c.add_argument("--qr", action="store_true", help="also print the 認證易 link as a QR code in the terminal")
+    c.add_argument("--pin")
+    c = sub.add_parser("pdf", help="save an e-licence or e-certificate as a PDF")
+    c.add_argument("credential", help="the credential's id (from 'credentials')")
+    c.add_argument("-o", "--output", help="file to write (default: <type>-<id>.pdf in the current directory)")
     c.add_argument("--pin")
     return p
 
@@ -327,13 +455,60 @@ def _print(args, data) -> None:
             print("No data-sharing consents.")
     elif args.cmd == "revoke-consent":
         print(f"Consent {data['id']} is {data['status']}: {data['data_user']['name_en']} can no longer obtain {data['product']['name_en']}.")
+    elif args.cmd == "credentials":
+        for c in data:
+            print(f"{c['id']}  [{credential_state(c)}]  {c['type_name']} — {c['issuer_name']}  ({c['type']})")
+            for claim in c["claims"]:
+                print(f"    {claim['label']}: {claim['value']}  [{claim['name']}]")
+            print(f"    issued {c['issued_at']}" + (f", expires {c['expires_at']}" if c.get("expires_at") else ", does not expire")
+                  + ("" if c["holder_bound"] else "; not bound to this app's key"))
+        if not data:
+            print("You hold no e-licences or e-certificates.")
+    elif args.cmd == "present":
+        shown = ", ".join(data["disclosed"]) or "none (only that you hold this credential)"
+        print(f"Claims shown: {shown}")
+        if data["holder_proof"]:
+            print("Signed by this app just now: 認證易 accepts it for a few minutes. Run 'present' again to show it later.")
+        else:
+            print("Not bound to this app's key: anyone holding this text can show it.")
+        print()
+        print(data["presentation"])
+        print()
+        print(f"Open in 認證易: {data['link']}")
+        if data.get("qr"):
+            print()
+            print(data["qr"], end="")
+    elif args.cmd == "pdf":
+        print(f"Saved {data['path']} ({data['bytes']} bytes).")
     else:
         print(json.dumps(data, ensure_ascii=False, indent=2))
 
 
+def credential_state(c: dict) -> str:
+    """``valid``, ``suspended``, ``revoked`` or ``expired`` (a revocation or suspension first)."""
+    if c["status"] != "valid":
+        return c["status"]
+    return "expired" if c.get("expired") else "valid"
+
+
+def _terminal_qr(text: str) -> str:
+    """``text`` as a QR code drawn with characters (segno), for a phone camera to scan."""
+    import io
+
+    import segno
+
+    try:
+        qr = segno.make(text, error="l", micro=False)
+    except segno.DataOverflowError:
+        return "(This is too much for one QR code: show fewer claims with --disclose.)\n"
+    out = io.StringIO()
+    qr.terminal(out=out, compact=True)
+    return out.getvalue()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    app = WalletClient(Path(args.home), args.server)
+    app = WalletClient(Path(args.home), args.server, args.lang)
     try:
         if args.cmd == "bind":
             data = app.bind(args.hkid, args.code, _pin(args))
@@ -358,6 +533,18 @@ def main(argv: list[str] | None = None) -> int:
             data = {"releases": app.history(pin), "exchanges": app.exchanges(pin)}
         elif args.cmd == "revoke-consent":
             data = app.revoke_consent(args.consent, _pin(args))
+        elif args.cmd == "present":
+            pin = _pin(args)
+            disclose = None if args.disclose is None else [s for s in args.disclose.split(",") if s.strip()]
+            made = app.presentation(args.credential, pin, disclose, aud=args.aud, nonce=args.nonce)
+            data = {k: made[k] for k in ("presentation", "link", "disclosed", "holder_proof")}
+            if args.qr:
+                data["qr"] = _terminal_qr(made["link"])
+        elif args.cmd == "pdf":
+            content = app.credential_pdf(args.credential, _pin(args))
+            path = Path(args.output or f"credential-{args.credential[:8]}.pdf")
+            path.write_bytes(content)
+            data = {"path": str(path), "bytes": len(content)}
         else:
             data = getattr(app, args.cmd)(_pin(args))
     except AppError as exc:

@@ -377,3 +377,31 @@ def test_verify_credential_command_online_and_offline(senior_card, holder, tmp_p
     services.change_status(senior_card, "revoked", changed_by="officer:test")
     with pytest.raises(CommandError, match="credential_revoked"):
         call_command("verify_credential", str(presentation))
+
+
+def test_claim_errors_name_the_claim_in_the_users_language(holder, bundled):
+    from django.utils import translation
+
+    cases = [
+        ("senior-citizen-card", {"card_number": "12345678"}, "card_number", "Card number", "SC and eight digits"),
+        ("bl-nsl-test-result", {"test_date": "2026-13-40", "score": "85", "result": "Pass"}, "test_date", "Test date", "date"),
+        ("bl-nsl-test-result", {"test_date": "2026-10-03", "score": "185", "result": "Pass"}, "score", "Score", "0 to 100"),
+        ("bl-nsl-test-result", {"test_date": "2026-10-03", "score": "85", "result": "Passed"}, "result", "Result", "Pass, Fail"),
+        ("cre-result", {"exam_date": "2026-10-03", "candidate_number": "12345678"}, None, "Use of Chinese", "at least one"),
+    ]
+    with translation.override("en"):
+        for type_id, inputs, field, label, hint in cases:
+            with pytest.raises(DomainError) as err:
+                services.issue(services.get_type(type_id), holder.resident, inputs, issued_by="officer:test")
+            assert (err.value.code, err.value.field) == ("claims_invalid", field)
+            assert label in str(err.value.message) and hint in str(err.value.message)
+    with translation.override("zh-hant"), pytest.raises(DomainError) as err:
+        services.issue(services.get_type("senior-citizen-card"), holder.resident, {"card_number": "1"}, issued_by="officer:test")
+    assert "長者咭號碼" in str(err.value.message)
+
+
+@pytest.mark.parametrize("bad_id", ["not-a-uuid", "00000000-0000-0000-0000-000000000000", ""])
+def test_unknown_credential_ids_are_not_found(bundled, bad_id):
+    with pytest.raises(DomainError) as err:
+        services.get_credential(bad_id)
+    assert (err.value.code, err.value.status) == ("credential_unknown", 404)

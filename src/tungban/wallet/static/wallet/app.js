@@ -12,6 +12,11 @@
  *    terms' canonical JSON, which the app recomputes from what it shows before signing.
  * The consents ("Data sharing", /app/#consents) and the exchanges in the history come from the
  * exchange gateway's app API (/api/v1/exchange/app/...), with the same device proofs.
+ * E-licences (電子證照, /app/#credentials) come from /api/v1/credentials/app/...: SD-JWT VCs bound to
+ * the device key (cnf.jwk). "Show to verify" builds a presentation here (SD-JWT §4 and §7.3):
+ * the issuer-signed JWT, the disclosures of the ticked claims only, and a key-binding JWT
+ * (typ kb+jwt; aud = 認證易, nonce, iat, sd_hash) signed with the device key. The platform only
+ * draws the QR code of the 認證易 link.
  * Plain modern JavaScript, no build step.
  */
 (function () {
@@ -21,10 +26,12 @@
   if (!root) return;
   const API = root.dataset.api || "/api/v1/wallet";
   const EXCHANGE_API = root.dataset.exchangeApi || "/api/v1/exchange";
+  const CREDENTIALS_API = root.dataset.credentialsApi || "/api/v1/credentials";
   const HOME = root.dataset.home || "/app/";
   const approvalId = root.dataset.approvalId || "";
   const $ = (id) => document.getElementById(id);
   const enc = new TextEncoder();
+  const dec = new TextDecoder();
   const isEn = (document.documentElement.lang || "").toLowerCase().startsWith("en");
   const locale = isEn ? "en-HK" : "zh-HK";
 
@@ -106,12 +113,14 @@
     }
   }
 
-  const state = { device: null, request: null, timer: null, pendingBinding: null, homeLoadedAt: 0 };
+  const state = { device: null, request: null, timer: null, pendingBinding: null, homeLoadedAt: 0,
+    credentials: null, credentialsAt: 0, credential: null, presentTimer: null, qrUrl: null };
   let approveLabel = ""; // the Approve button's own (translated) text; signing requests relabel it
 
-  /** Call the wallet API (or ``base``, e.g. the exchange gateway's app API). */
-  async function api(method, path, { body, device, base = API } = {}) {
-    const headers = { Accept: "application/json", "Accept-Language": document.documentElement.lang || "zh-Hant-HK" };
+  /** Call an API; returns the response (refusals throw an AppError with the platform's code).
+   * ``accept``: the media type wanted (JSON unless a file, e.g. a QR code or a PDF). */
+  async function apiFetch(method, path, { body, device, base = API, accept = "application/json" } = {}) {
+    const headers = { Accept: accept, "Accept-Language": document.documentElement.lang || "zh-Hant-HK" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (device) {
       // A fresh proof per call: the shape of a DPoP proof (RFC 9449 §4.2).
@@ -124,14 +133,20 @@
     } catch (err) {
       throw new AppError("network", T.network);
     }
-    if (resp.status === 204) return null;
-    let data = null;
-    try { data = await resp.json(); } catch (err) { data = null; }
     if (!resp.ok) {
-      const d = data || {};
+      let d = null;
+      try { d = await resp.json(); } catch (err) { d = null; }
+      d = d || {};
       throw new AppError(d.error || "http_" + resp.status, d.message || fmt(T.http_error, { status: resp.status }), d.field, resp.status);
     }
-    return data;
+    return resp;
+  }
+
+  /** Call the wallet API (or ``base``, e.g. the exchange gateway's app API); returns the JSON. */
+  async function api(method, path, options) {
+    const resp = await apiFetch(method, path, options);
+    if (resp.status === 204) return null;
+    try { return await resp.json(); } catch (err) { return null; }
   }
 
   // --- WebAuthn --------------------------------------------------------------------------------
@@ -187,13 +202,14 @@
   }
 
   // --- UI helpers -------------------------------------------------------------------------------
-  const SCREENS = ["screen-bind", "screen-home", "screen-consents", "screen-approve", "result"];
+  const SCREENS = ["screen-bind", "screen-home", "screen-consents", "screen-credentials", "screen-credential", "screen-present", "screen-approve", "result"];
   let firstScreen = true;
   function show(id) {
     $("loading").hidden = true;
     root.removeAttribute("aria-busy");
     SCREENS.forEach((s) => { $(s).hidden = s !== id; });
     if (id !== "screen-approve") stopTimer();
+    if (id !== "screen-present") stopPresentation();
     // Move focus to the new screen's heading, except on the first paint of the page.
     if (!firstScreen) {
       const heading = $(id).querySelector("h1");
@@ -598,6 +614,266 @@
     window.location.assign(HOME + "approve/" + id);
   }
 
+  // --- e-licences (電子證照) ------------------------------------------------------------------------
+  const CREDENTIAL_ROUTE = /^#credentials(?:\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(\/present)?)?$/i;
+  /** Claims ticked by default when showing an e-licence: the holder's name, nothing else. */
+  const SHOWN_BY_DEFAULT = new Set(["name", "name_en", "name_zh", "family_name", "given_name"]);
+  const DEFAULT_MAX_AGE = 300; // seconds; the platform says TUNGBAN_PRESENTATION_MAX_AGE with each QR code
+  const COLOUR = /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i;
+
+  /** "valid", "suspended", "revoked" or "expired": a revocation or suspension comes first. */
+  const credentialState = (c) => (c.status !== "valid" ? c.status : c.expired ? "expired" : "valid");
+  const isoDate = (v) => typeof v === "string" && /^\d{4}-\d{2}-\d{2}$/.test(v);
+  const claimText = (c) => (isoDate(c.value) ? dateOnly(c.value) : c.value === null || c.value === undefined ? "—" : String(c.value));
+  const listText = (items) => { try { return new Intl.ListFormat(locale, { style: "long", type: "conjunction" }).format(items); } catch (e) { return items.join(", "); } };
+  const b64json = (part) => JSON.parse(dec.decode(b64uDecode(part)));
+
+  function cardStyle(c) {
+    const bg = COLOUR.test(c.background || "") ? c.background : "#0b5d4b";
+    const fg = COLOUR.test(c.text_color || "") ? c.text_color : "#ffffff";
+    return "background-color:" + bg + ";color:" + fg;
+  }
+
+  function stateBadge(c, id) {
+    const st = credentialState(c);
+    return el("span", { class: "credential-badge state-" + st, id: id || null, "data-status": st, text: T["cred_" + st] || st });
+  }
+
+  /** Whether the e-licence is bound to this phone's key: "here", "elsewhere" or "unbound". */
+  async function bindingOf(c) {
+    let cnf = null;
+    try { cnf = (b64json(c.sd_jwt.split("~")[0].split(".")[1]).cnf || {}).jwk || null; } catch (e) { cnf = null; }
+    if (!cnf) return "unbound";
+    const mine = await publicJwk(state.device.keyPair);
+    return cnf.x === mine.x && cnf.y === mine.y ? "here" : "elsewhere";
+  }
+
+  function credentialItem(c) {
+    const titleId = "credential-" + c.id + "-name";
+    return el("li", { class: "credential-item", "data-credential-id": c.id, "data-type": c.type, "data-status": credentialState(c) },
+      el("a", { class: "credential-card", href: HOME + "#credentials/" + c.id, style: cardStyle(c) },
+        el("span", { class: "credential-issuer", text: c.issuer_name }),
+        el("span", { class: "credential-name", id: titleId, text: c.type_name }),
+        el("span", { class: "credential-state" }, stateBadge(c, titleId + "-state")),
+        el("span", { class: "credential-go", "aria-hidden": "true", text: T.cred_open })));
+  }
+
+  async function loadCredentials() {
+    state.credentials = await api("GET", "/app/credentials", { device: state.device, base: CREDENTIALS_API });
+    state.credentialsAt = Date.now();
+    return state.credentials;
+  }
+
+  async function showCredentials() {
+    show("screen-credentials");
+    $("credentials").replaceChildren();
+    $("credentials-empty").hidden = true;
+    await busy([], async () => {
+      const items = await loadCredentials();
+      $("credentials").replaceChildren(...items.map(credentialItem));
+      $("credentials-empty").hidden = items.length > 0;
+    });
+  }
+
+  /** The credential ``id`` from a list fetched in the last few seconds, or from a fresh one
+   * (a department may have revoked or suspended it meanwhile). */
+  async function findCredential(id) {
+    const lower = String(id).toLowerCase();
+    const recent = Date.now() - state.credentialsAt < 15000;
+    let found = recent ? (state.credentials || []).find((c) => c.id === lower) : null;
+    if (!found) found = (await loadCredentials()).find((c) => c.id === lower);
+    if (!found) throw new AppError("credential_unknown", T.cred_unknown);
+    return found;
+  }
+
+  async function showCredential(id) {
+    const c = await findCredential(id);
+    state.credential = c;
+    const st = credentialState(c);
+    $("credential-card").setAttribute("style", cardStyle(c));
+    $("credential-card").dataset.credentialId = c.id;
+    $("credential-card").dataset.status = st;
+    $("credential-issuer").textContent = fmt(T.cred_issued_by, { issuer: c.issuer_name });
+    $("credential-title").textContent = c.type_name;
+    $("credential-status").replaceWith(stateBadge(c, "credential-status"));
+    $("credential-claims").replaceChildren(...c.claims.map((claim) =>
+      el("div", { "data-claim": claim.name }, el("dt", { text: claim.label }), el("dd", { text: claimText(claim) }))));
+    $("credential-issued-at").textContent = dateTime(c.issued_at);
+    $("credential-expires-at").textContent = c.expires_at ? dateTime(c.expires_at) : T.cred_no_expiry;
+    const binding = await bindingOf(c);
+    const warning = st === "revoked" ? fmt(T.cred_revoked_warning, { issuer: c.issuer_name })
+      : st === "suspended" ? fmt(T.cred_suspended_warning, { issuer: c.issuer_name })
+      : st === "expired" ? T.cred_expired_warning
+      : binding === "elsewhere" ? fmt(T.cred_other_device, { issuer: c.issuer_name })
+      : binding === "unbound" ? T.cred_unbound : "";
+    $("credential-warning").textContent = warning;
+    $("credential-warning").hidden = !warning;
+    $("credential-warning").classList.toggle("note", st === "valid" && binding === "unbound");
+    const canPresent = st === "valid" && binding !== "elsewhere";
+    $("present-button").disabled = !canPresent;
+    if (canPresent) $("present-button").removeAttribute("aria-describedby");
+    else $("present-button").setAttribute("aria-describedby", "credential-warning");
+    show("screen-credential");
+  }
+
+  async function showPresent(id) {
+    const c = await findCredential(id);
+    state.credential = c;
+    if (credentialState(c) !== "valid" || (await bindingOf(c)) === "elsewhere") {
+      // Nothing to show: the details screen says why.
+      history.replaceState(null, "", HOME + "#credentials/" + c.id);
+      await showCredential(c.id);
+      return;
+    }
+    $("present-back").setAttribute("href", HOME + "#credentials/" + c.id);
+    $("present-type").textContent = c.type_name + " · " + c.issuer_name;
+    $("present-claims").replaceChildren(...c.claims.map((claim, i) => {
+      const id = "disclose-" + i;
+      return el("li", { class: "claim" },
+        el("input", { type: "checkbox", name: "disclose", value: claim.name, id, checked: SHOWN_BY_DEFAULT.has(claim.name), "aria-describedby": id + "-value" }),
+        el("label", { for: id },
+          el("span", { class: "claim-label", text: claim.label }),
+          el("span", { class: "claim-value", id: id + "-value", text: claimText(claim) })));
+    }));
+    resetPresentation();
+    show("screen-present");
+  }
+
+  function stopPresentation() {
+    if (state.presentTimer) clearInterval(state.presentTimer);
+    state.presentTimer = null;
+  }
+
+  /** Hide the QR code and forget it (e.g. when the ticked details change). */
+  function resetPresentation() {
+    stopPresentation();
+    if (state.qrUrl) URL.revokeObjectURL(state.qrUrl);
+    state.qrUrl = null;
+    $("presentation").hidden = true;
+    delete $("presentation").dataset.expired;
+    $("presentation-qr").hidden = true;
+    $("presentation-qr").src = "data:,";
+    $("presentation-text").value = "";
+    $("presentation-link").setAttribute("href", "#");
+  }
+
+  /** The presentation of ``c`` disclosing ``names`` (SD-JWT §4): the issuer-signed JWT, the
+   * chosen disclosures as issued, then a key-binding JWT by this phone's key (§4.3) when the
+   * credential is bound to it. Returns ``{text, iat}``. */
+  async function buildPresentation(c, names, bound) {
+    const [jwt, ...rest] = c.sd_jwt.split("~");
+    const chosen = rest.filter((d) => {
+      if (!d) return false;
+      try {
+        const decoded = b64json(d);
+        return Array.isArray(decoded) && decoded.length === 3 && names.includes(decoded[1]);
+      } catch (e) { return false; }
+    });
+    const sdJwt = jwt + "~" + chosen.map((d) => d + "~").join("");
+    if (!bound) return { text: sdJwt, iat: null };
+    const iat = Math.floor(Date.now() / 1000);
+    const sdHash = b64u(await crypto.subtle.digest("SHA-256", enc.encode(sdJwt)));
+    const payload = { iat, aud: String(c.verify_uri).replace(/\/+$/, ""), nonce: randomId(), sd_hash: sdHash };
+    const kb = await signJws({ alg: "ES256", typ: "kb+jwt" }, payload, state.device.keyPair.privateKey);
+    return { text: sdJwt + kb, iat };
+  }
+
+  function startPresentTimer(end) {
+    stopPresentation();
+    const tick = () => {
+      const left = (end - Date.now()) / 1000;
+      $("presentation-countdown").textContent = left > 0 ? fmt(T.present_time_left, { time: mmss(left) }) : T.present_expired;
+      $("presentation-countdown").classList.toggle("urgent", left <= 30);
+      if (left <= 0) {
+        stopPresentation();
+        $("presentation").dataset.expired = "true";
+        notify(T.present_expired);
+      }
+    };
+    tick();
+    state.presentTimer = setInterval(tick, 1000);
+  }
+
+  async function onPresent(event) {
+    if (event) event.preventDefault();
+    const c = state.credential;
+    if (!c) return;
+    await busy([$("present-submit"), $("present-again")], async () => {
+      resetPresentation();
+      const names = Array.from(document.querySelectorAll("#present-claims input[name=disclose]")).filter((i) => i.checked).map((i) => i.value);
+      const bound = (await bindingOf(c)) === "here";
+      const { text, iat } = await buildPresentation(c, names, bound);
+      const link = c.verify_uri + "#vc=" + text;
+      let qrError = null;
+      let maxAge = DEFAULT_MAX_AGE;
+      try {
+        const resp = await apiFetch("POST", "/app/qr", { device: state.device, base: CREDENTIALS_API, body: { text: link }, accept: "image/svg+xml" });
+        maxAge = Number(resp.headers.get("Tungban-Presentation-Max-Age")) || DEFAULT_MAX_AGE;
+        state.qrUrl = URL.createObjectURL(await resp.blob());
+      } catch (err) {
+        if (err.code === "device_unbound") throw err;
+        qrError = err; // still show the link and the text
+      }
+      const labels = c.claims.filter((x) => names.includes(x.name)).map((x) => x.label);
+      $("presentation-shows").textContent = labels.length ? fmt(T.present_shows, { claims: listText(labels) }) : fmt(T.present_shows_nothing, { type: c.type_name });
+      if (state.qrUrl) {
+        $("presentation-qr").src = state.qrUrl;
+        $("presentation-qr").alt = fmt(T.qr_alt, { type: c.type_name });
+        $("presentation-qr").hidden = false;
+      }
+      $("presentation-text").value = text;
+      $("presentation-link").setAttribute("href", link);
+      $("presentation").dataset.disclosed = names.join(" ");
+      $("presentation").hidden = false;
+      if (iat) {
+        startPresentTimer((iat + maxAge) * 1000);
+      } else {
+        $("presentation-countdown").textContent = T.present_no_expiry;
+      }
+      $("presentation-title").focus();
+      $("presentation").scrollIntoView({ block: "start" });
+      if (qrError) showError(qrError);
+    });
+  }
+
+  /** The credential as a PDF from the platform, saved as a file. */
+  async function onDownloadPdf() {
+    const c = state.credential;
+    if (!c) return;
+    await busy([$("download-pdf")], async () => {
+      const resp = await apiFetch("GET", "/app/credentials/" + encodeURIComponent(c.id) + "/pdf", { device: state.device, base: CREDENTIALS_API, accept: "application/pdf" });
+      const blob = await resp.blob();
+      const match = /filename\*=UTF-8''([^;]+)|filename="?([^";]+)"?/i.exec(resp.headers.get("Content-Disposition") || "");
+      let name = c.type + "-" + c.id.slice(0, 8) + ".pdf";
+      if (match) { try { name = decodeURIComponent(match[1] || match[2]); } catch (e) { /* keep the default */ } }
+      const url = URL.createObjectURL(blob);
+      const a = el("a", { href: url, download: name, hidden: true });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+      notify(fmt(T.pdf_saved, { name }));
+    });
+  }
+
+  /** ``#credentials``, ``#credentials/<id>`` or ``#credentials/<id>/present``. */
+  async function showCredentialRoute(match) {
+    try {
+      if (!match[1]) await showCredentials();
+      else if (match[2]) await showPresent(match[1]);
+      else await showCredential(match[1]);
+    } catch (err) {
+      if (err && err.code === "device_unbound") { await lostBinding(err.message); return; }
+      if (err && err.code === "credential_unknown") {
+        history.replaceState(null, "", HOME + "#credentials");
+        await showCredentials();
+      } else if (!match[1]) {
+        throw err;
+      }
+      showError(err);
+    }
+  }
+
   // --- approval --------------------------------------------------------------------------------------
   function stopTimer() {
     if (state.timer) clearInterval(state.timer);
@@ -825,6 +1101,11 @@
       await showConsents();
       return;
     }
+    const credentialRoute = CREDENTIAL_ROUTE.exec(location.hash);
+    if (credentialRoute) {
+      await showCredentialRoute(credentialRoute);
+      return;
+    }
     await showHome();
   }
 
@@ -832,7 +1113,9 @@
   function onHashChange() {
     if (!state.device || approvalId) return;
     clearMessages();
+    const credentialRoute = CREDENTIAL_ROUTE.exec(location.hash);
     if (location.hash === "#consents") showConsents().catch(showError);
+    else if (credentialRoute) showCredentialRoute(credentialRoute).catch(showError);
     else if ($("screen-home").hidden) showHome().catch(showError);
   }
 
@@ -851,14 +1134,22 @@
     $("approve-form").addEventListener("submit", (e) => { e.preventDefault(); decide("approve"); });
     $("decline-button").addEventListener("click", () => decide("decline"));
     window.addEventListener("hashchange", onHashChange);
-    $("consents-back").addEventListener("click", (e) => {
+    ["consents-back", "credentials-back"].forEach((id) => $(id).addEventListener("click", (e) => {
       // Back to the home screen in place (and in the history), no reload.
       if (approvalId || !state.device) return;
       e.preventDefault();
       history.pushState(null, "", HOME);
       clearMessages();
       showHome().catch(showError);
+    }));
+    $("present-button").addEventListener("click", () => {
+      if (state.credential) location.hash = "#credentials/" + state.credential.id + "/present";
     });
+    $("download-pdf").addEventListener("click", onDownloadPdf);
+    $("present-form").addEventListener("submit", onPresent);
+    $("present-again").addEventListener("click", () => onPresent());
+    // The QR code shows what was ticked: a changed choice needs a new one.
+    $("present-claims").addEventListener("change", resetPresentation);
     $("result-close").addEventListener("click", () => {
       try { if (window.opener) window.opener.focus(); } catch (e) { /* cross-origin opener */ }
       window.close();

@@ -1,0 +1,380 @@
+"""The e-Licences JSON API (``/api/v1/credentials/``).
+
+* Public: the credential types and issuers, ``POST /verify`` (認證易) and the offline
+  ``/trust-bundle``. Issuer keys, type metadata and status lists are also served outside the
+  API at the URLs the credentials name (see docs/integrators.md §8).
+* Department systems call with ``Authorization: Bearer <token>``: a ``client_credentials``
+  token with scope ``credentials``, obtained with ``private_key_jwt`` (RFC 7523) by the
+  client registered for their issuer.
+* The resident's app calls ``/app/...`` with ``Authorization: Device <JWS>``.
+
+Errors have the platform's shape ``{"error", "message", "field"}``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from django.http import HttpResponse
+from django.utils.translation import get_language
+from ninja import Field, Router, Schema, Status
+from ninja.security import HttpBearer
+
+from tungban.core.errors import DomainError
+from tungban.ledger import services as ledger
+from tungban.oidc import services as oidc
+from tungban.oidc.models import CREDENTIALS_SCOPE
+from tungban.wallet.api import device_auth
+
+from . import services
+from .verify import DatabaseTrust, verify_presentation
+
+router = Router(tags=["credentials"])
+
+
+class IssuerBearer(HttpBearer):
+    """A department system's ``client_credentials`` token with scope ``credentials``."""
+
+    def authenticate(self, request, token):
+        return services.issuer_for_client(oidc.bearer_token(request, CREDENTIALS_SCOPE).client)
+
+
+bearer = IssuerBearer()
+
+
+class Error(Schema):
+    error: str
+    message: str
+    field: str | None = None
+    details: dict | None = None
+
+
+ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 409: Error, 422: Error}
+
+
+class IssuerOut(Schema):
+    id: str
+    issuer: str = Field(description="The `iss` of its credentials")
+    name_en: str
+    name_zh: str
+    jwks_uri: str
+    did: str
+
+
+@router.get("/issuers", response=list[IssuerOut], auth=None, summary="Departments that issue credentials (public)")
+def issuers(request):
+    from .models import Issuer
+
+    return [
+        {"id": i.id, "issuer": services.issuer_url(i), "name_en": i.name_en, "name_zh": i.name_zh,
+         "jwks_uri": f"{services.issuer_url(i)}/jwks.json", "did": services.did_web(i)}
+        for i in Issuer.objects.order_by("id")
+    ]
+
+
+class TypeOut(Schema):
+    id: str
+    vct: str = Field(description="The `vct` of its credentials; resolves to SD-JWT VC Type Metadata")
+    issuer: str
+    name_en: str
+    name_zh: str
+    validity_days: int | None
+    input_claims: list[str] = Field(description="Claims the issuer supplies (CSV columns besides `hkid`)")
+    holder_claims: list[str] = Field(description="Claims filled from the holder's identity")
+    schema_: dict = Field(alias="schema", description="JSON Schema (draft 2020-12) of all claims")
+
+
+def _type_out(t) -> dict:
+    return {
+        "id": t.id, "vct": services.vct_url(t), "issuer": t.issuer_id, "name_en": t.name_en, "name_zh": t.name_zh,
+        "validity_days": t.validity_days, "input_claims": services.input_claims(t), "holder_claims": list(t.holder_claims or {}),
+        "schema": t.schema,
+    }
+
+
+@router.get("/types", response=list[TypeOut], auth=None, by_alias=True, summary="Credential types (public)")
+def types(request):
+    from .models import CredentialType
+
+    return [_type_out(t) for t in CredentialType.objects.filter(active=True).order_by("id")]
+
+
+class VerifyIn(Schema):
+    presentation: str = Field(description="The SD-JWT presentation (or a 認證易 `…/verify/#vc=` link)")
+    aud: str | None = Field(None, description="The audience the holder's KB-JWT must name (default: this platform's /verify)")
+    nonce: str | None = Field(None, description="The nonce you gave the holder, if any")
+
+
+class ProblemOut(Schema):
+    code: str
+    message: str
+
+
+class VerificationOut(Schema):
+    valid: bool
+    problems: list[ProblemOut] = Field(description="Codes: issuer_unknown, type_unknown, format_unsupported, issuer_key_unknown, signature_invalid, disclosure_invalid, holder_binding_invalid, presentation_stale, credential_not_yet_valid, credential_expired, credential_revoked, credential_suspended, status_unknown, status_unavailable, log_head_invalid, not_logged")
+    issuer: str | None
+    issuer_name_en: str | None
+    issuer_name_zh: str | None
+    vct: str | None
+    type_id: str | None
+    type_name_en: str | None
+    type_name_zh: str | None
+    claims: dict = Field(description="Disclosed claims only")
+    undisclosed: int = Field(description="Number of claims the holder did not disclose")
+    issued_at: dt.datetime | None
+    valid_from: dt.datetime | None
+    expires_at: dt.datetime | None
+    status: Literal["valid", "revoked", "suspended", "unknown"]
+    holder_binding: Literal["verified", "not_presented", "unbound"]
+    presented_at: dt.datetime | None
+    log: dict | None = Field(description="{leaf_index, tree_size, included}")
+
+
+@router.post("/verify", response={200: VerificationOut, **ERRORS}, auth=None, summary="認證易: verify a presented credential (public)")
+def verify(request, payload: VerifyIn):
+    """Always 200 with ``valid`` and the ``problems`` found, except ``credential_malformed``
+    (400) for text that is no SD-JWT at all."""
+    return verify_presentation(payload.presentation, DatabaseTrust(), expected_aud=payload.aud, expected_nonce=payload.nonce)
+
+
+@router.get("/trust-bundle", auth=None, summary="Everything a verifier needs offline (public)")
+def trust_bundle(request):
+    """``{"issuers": {iss: {name_en, name_zh, jwks}}, "types": {vct: {...}}, "status_lists":
+    {uri: token}, "tree_head": signed tree head, "log_jwks", "generated_at"}``; use with
+    ``tungban verify_credential --bundle``."""
+    response = api_json(services.trust_bundle())
+    response["Cache-Control"] = "public, max-age=60"
+    return response
+
+
+def api_json(data) -> HttpResponse:
+    import json
+
+    return HttpResponse(json.dumps(data, ensure_ascii=False), content_type="application/json")
+
+
+# --- Department systems -----------------------------------------------------------------------
+
+
+class IssueIn(Schema):
+    type: str = Field(description="Credential type id, e.g. senior-citizen-card")
+    hkid: str = Field(description="The holder's HKID number")
+    claims: dict = Field(default_factory=dict, description="The type's input claims (see GET /types)")
+    valid_from: dt.datetime | None = None
+
+
+class StatusRefOut(Schema):
+    uri: str
+    idx: int
+
+
+class CredentialOut(Schema):
+    id: str
+    type: str
+    issuer: str
+    status: Literal["valid", "suspended", "revoked"]
+    issued_at: dt.datetime
+    valid_from: dt.datetime
+    expires_at: dt.datetime | None
+    holder_bound: bool = Field(description="Bound to the holder's app key (cnf)")
+    status_list: StatusRefOut
+    log_index: int = Field(description="Leaf index of the issuance in the transparency log")
+    digest: str = Field(description="hex SHA-256 of the issuer-signed JWT (the logged value)")
+
+
+def _credential_out(c) -> dict:
+    return {
+        "id": str(c.id), "type": c.credential_type_id, "issuer": c.issuer_id, "status": c.status, "issued_at": c.issued_at,
+        "valid_from": c.valid_from, "expires_at": c.expires_at, "holder_bound": c.holder_device_id is not None,
+        "status_list": {"uri": services.status_list_url(c.status_list), "idx": c.status_index}, "log_index": c.log_index, "digest": c.digest,
+    }
+
+
+def _own_type(issuer, type_id: str):
+    ctype = services.get_type(type_id)
+    if ctype.issuer_id != issuer.id:
+        raise DomainError("credential_type_foreign", f"{issuer.name_en} does not issue {ctype.name_en}.", field="type", status=403)
+    return ctype
+
+
+@router.post("/issue", response={201: CredentialOut, **ERRORS}, auth=bearer, summary="Issue one credential")
+def issue(request, payload: IssueIn):
+    """The credential goes to the holder's app. Errors: ``credential_type_unknown`` (404),
+    ``credential_type_foreign`` (403), ``hkid_format``, ``hkid_check_digit``,
+    ``no_account`` (404), ``holder_not_active``, ``holder_too_young``, ``claims_invalid``."""
+    from tungban.identity import services as identity
+
+    ctype = _own_type(request.auth, payload.type)
+    holder = identity.get_by_hkid(payload.hkid)
+    credential = services.issue(ctype, holder, payload.claims, issued_by=f"client:{request.auth.client.client_id}", valid_from=payload.valid_from)
+    return Status(201, _credential_out(credential))
+
+
+class BulkIn(Schema):
+    type: str
+    csv: str = Field(description="UTF-8 CSV text: header `hkid,<input claims>` then one row per holder (at most 50,000)")
+    issue_valid_rows: bool = Field(False, description="Issue the valid rows even if some are invalid")
+
+
+class BatchOut(Schema):
+    id: str
+    type: str
+    rows_total: int
+    rows_issued: int
+    rows_rejected: int
+    errors: list[dict] = Field(description="[{row, error, message, field}] for rejected rows")
+
+
+def batch_out(b) -> dict:
+    return {"id": str(b.id), "type": b.credential_type_id, "rows_total": b.rows_total, "rows_issued": b.rows_issued, "rows_rejected": b.rows_rejected, "errors": b.errors}
+
+
+@router.post("/issue-bulk", response={201: BatchOut, **ERRORS}, auth=bearer, summary="Issue credentials from a CSV file")
+def issue_bulk(request, payload: BulkIn):
+    """All rows are issued in one transaction. If any row is invalid and
+    ``issue_valid_rows`` is false, nothing is issued: 422 ``bulk_rows_invalid`` with
+    ``details.rows`` = ``[{row, error, message, field}]``. Other errors: ``csv_invalid``,
+    ``bulk_empty``, ``credential_type_unknown`` (404), ``credential_type_foreign`` (403)."""
+    ctype = _own_type(request.auth, payload.type)
+    batch = services.issue_bulk(ctype, payload.csv, issued_by=f"client:{request.auth.client.client_id}", issue_valid_rows=payload.issue_valid_rows)
+    return Status(201, batch_out(batch))
+
+
+@router.get("/issued/{credential_id}", response={200: CredentialOut, **ERRORS}, auth=bearer, summary="A credential you issued")
+def get_issued(request, credential_id: str):
+    """Errors: ``credential_unknown`` (404)."""
+    return _credential_out(services.get_credential(credential_id, issuer=request.auth))
+
+
+class StatusIn(Schema):
+    status: Literal["valid", "suspended", "revoked"] = Field(description="`revoked` is final; `valid` reinstates a suspended credential")
+    reason: str = Field("", max_length=200)
+
+
+@router.post("/issued/{credential_id}/status", response={200: CredentialOut, **ERRORS}, auth=bearer, summary="Revoke, suspend or reinstate a credential")
+def set_status(request, credential_id: str, payload: StatusIn):
+    """Takes effect in the status list at once. Errors: ``credential_unknown`` (404),
+    ``status_transition`` (409)."""
+    credential = services.get_credential(credential_id, issuer=request.auth)
+    services.change_status(credential, payload.status, reason=payload.reason, changed_by=f"client:{request.auth.client.client_id}")
+    return _credential_out(services.get_credential(credential_id))
+
+
+# --- The resident's app -----------------------------------------------------------------------
+
+
+class ClaimOut(Schema):
+    name: str
+    label: str
+    value: object
+
+
+class AppCredentialOut(Schema):
+    id: str
+    type: str
+    type_name: str
+    issuer_name: str
+    status: Literal["valid", "suspended", "revoked"]
+    expired: bool
+    issued_at: dt.datetime
+    expires_at: dt.datetime | None
+    background: str | None
+    text_color: str | None
+    claims: list[ClaimOut] = Field(description="Every claim with its label in the request's language")
+    sd_jwt: str = Field(description="The SD-JWT as issued; present it with a KB-JWT by your device key (aud: the platform's /verify)")
+    holder_bound: bool
+    verify_uri: str = Field(description="Base of 認證易 links: append `#vc=<presentation>`")
+    aud: str = Field(description="The `aud` of the KB-JWT for an in-person presentation")
+    presentation_max_age: int = Field(description="Seconds 認證易 accepts a presentation after its KB-JWT's `iat`")
+
+
+def app_credential_out(c) -> dict:
+    from django.conf import settings
+    from django.utils import timezone
+
+    language = get_language()
+    display = c.credential_type.display or {}
+    return {
+        "id": str(c.id), "type": c.credential_type_id, "type_name": c.credential_type.name(language), "issuer_name": c.issuer.name(language),
+        "status": c.status, "expired": bool(c.expires_at and c.expires_at < timezone.now()), "issued_at": c.issued_at,
+        "expires_at": c.expires_at, "background": display.get("background"), "text_color": display.get("text"),
+        "claims": services.displayed_claims(c.credential_type, services.issued_claims(c), language),
+        "sd_jwt": c.sd_jwt, "holder_bound": c.holder_device_id is not None, "verify_uri": f"{settings.TUNGBAN_ISSUER}/verify/",
+        "aud": services.verifier_audience(), "presentation_max_age": settings.TUNGBAN_PRESENTATION_MAX_AGE,
+    }
+
+
+@router.get("/app/credentials", response={200: list[AppCredentialOut], **ERRORS}, auth=device_auth, summary="(device) My e-licences and e-certificates")
+def app_credentials(request):
+    return [app_credential_out(c) for c in services.credentials_of(request.auth.resident)]
+
+
+@router.get("/app/credentials/{credential_id}/inclusion", response={200: dict, **ERRORS}, auth=device_auth, summary="(device) The log inclusion proof of my credential, for offline checks")
+def app_inclusion(request, credential_id: str):
+    """``{"leaf_index", "body", "inclusion_path", "tree_head"}`` against the latest signed tree head."""
+    c = services.holder_credential(request.auth.resident, credential_id)
+    head = ledger.signed_tree_head()
+    proof = ledger.inclusion_proof(c.log_index, head["tree_size"])
+    leaf = ledger.leaf_for("credential.issued", c.digest)
+    return {"leaf_index": c.log_index, "body": leaf.body, "inclusion_path": proof["inclusion_path"], "tree_head": head}
+
+
+# --- App: QR and PDF --------------------------------------------------------------------------
+
+QR_MAX_CHARS = 4096
+
+
+class QrIn(Schema):
+    text: str = Field(min_length=1, max_length=QR_MAX_CHARS, description="What the QR code holds, e.g. a 認證易 link `…/verify/#vc=<presentation>` (at most 4096 characters)")
+
+
+@router.post("/app/qr", response={200: None, **ERRORS}, auth=device_auth, summary="(device) A QR code (SVG) of a presentation")
+def app_qr(request, payload: QrIn):
+    """``image/svg+xml``: a QR code (ISO/IEC 18004) of ``text`` with error correction L, raised
+    to M or higher when that fits in the same size. The header
+    ``Tungban-Presentation-Max-Age`` says for how many seconds 認證易 accepts a fresh
+    holder's proof (``TUNGBAN_PRESENTATION_MAX_AGE``), for the app's countdown.
+    Errors: ``qr_too_large`` (422: too much for one QR code; disclose fewer claims)."""
+    import io
+
+    import segno
+    from django.conf import settings
+    from django.utils.translation import gettext as _
+
+    try:
+        qr = segno.make(payload.text, error="l", boost_error=True, micro=False)
+    except segno.DataOverflowError:
+        raise DomainError("qr_too_large", _("This is too much for one QR code. Choose fewer details to show."), field="text", status=422) from None
+    out = io.BytesIO()
+    qr.save(out, kind="svg", scale=4, border=4, xmldecl=False, omitsize=True, light="#fff", svgclass="qr", title=_("QR code to verify the e-licence"))
+    response = HttpResponse(out.getvalue(), content_type="image/svg+xml")
+    response["Cache-Control"] = "no-store"
+    response["Tungban-Presentation-Max-Age"] = str(settings.TUNGBAN_PRESENTATION_MAX_AGE)
+    return response
+
+
+@router.get("/app/credentials/{credential_id}/pdf", response={200: None, **ERRORS}, auth=device_auth, summary="(device) My e-licence or e-certificate as a PDF")
+def app_credential_pdf(request, credential_id: str):
+    """``application/pdf`` in the request's language. Errors: ``credential_unknown`` (404,
+    also for another resident's credential)."""
+    import uuid
+
+    from django.utils.http import content_disposition_header
+    from django.utils.translation import gettext as _
+
+    from tungban.core.errors import NotFound
+
+    try:
+        uuid.UUID(credential_id)
+    except ValueError:
+        # services.get_credential lets Django's ValidationError through for such ids.
+        raise NotFound("credential_unknown", _("There is no such credential."), field="id") from None
+    credential = services.holder_credential(request.auth.resident, credential_id)
+    from .pdf import credential_pdf
+
+    response = HttpResponse(credential_pdf(credential, get_language()), content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(True, f"{credential.credential_type_id}-{str(credential.id)[:8]}.pdf")
+    response["Cache-Control"] = "private, no-store"
+    return response
