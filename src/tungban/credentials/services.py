@@ -36,7 +36,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _g
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from joserfc import jws as jose_jws
 from joserfc.jwk import ECKey, KeySet
@@ -331,29 +331,29 @@ def _schema_problem(ctype: CredentialType, error: jsonschema.ValidationError) ->
     kind = error.validator
     if kind == "required":
         name = next((n for n in error.validator_value if n not in error.instance), None)
-        return name, _g("“%(label)s” is required.") % {"label": claim_label(ctype, name)}
+        return name, gettext("“%(label)s” is required.") % {"label": claim_label(ctype, name)}
     if kind == "anyOf":
         options = [claim_label(ctype, branch["required"][0]) for branch in error.validator_value if branch.get("required")]
-        return None, _g("Give at least one of: %(names)s.") % {"names": "、".join(options)}
+        return None, gettext("Give at least one of: %(names)s.") % {"names": "、".join(options)}
     if kind == "additionalProperties":
         extra = sorted(set(error.instance) - set(spec.get("properties", {})))
-        return (extra[0] if extra else None), _g("Unknown claim “%(name)s”.") % {"name": extra[0] if extra else "?"}
+        return (extra[0] if extra else None), gettext("Unknown claim “%(name)s”.") % {"name": extra[0] if extra else "?"}
     label = claim_label(ctype, name) if name else ctype.name_en
     if kind == "enum":
-        return name, _g("“%(label)s” must be one of: %(values)s.") % {"label": label, "values": ", ".join(map(str, error.validator_value))}
+        return name, gettext("“%(label)s” must be one of: %(values)s.") % {"label": label, "values": ", ".join(map(str, error.validator_value))}
     if kind == "format" and error.validator_value == "date":
-        return name, _g("“%(label)s” must be a date, e.g. 2026-11-21.") % {"label": label}
+        return name, gettext("“%(label)s” must be a date, e.g. 2026-11-21.") % {"label": label}
     if kind == "pattern":
         hint = spec.get("description") or error.validator_value
-        return name, _g("“%(label)s” is not in the right form (%(hint)s).") % {"label": label, "hint": hint}
+        return name, gettext("“%(label)s” is not in the right form (%(hint)s).") % {"label": label, "hint": hint}
     if kind in ("minLength", "maxLength"):
-        return name, _g("“%(label)s” must be %(min)s to %(max)s characters long.") % {"label": label, "min": spec.get("minLength", 1), "max": spec.get("maxLength", "…")}
+        return name, gettext("“%(label)s” must be %(min)s to %(max)s characters long.") % {"label": label, "min": spec.get("minLength", 1), "max": spec.get("maxLength", "…")}
     if kind in ("minimum", "maximum", "type"):
         if spec.get("type") in ("integer", "number"):
-            return name, _g("“%(label)s” must be a number from %(min)s to %(max)s.") % {"label": label, "min": spec.get("minimum", "…"), "max": spec.get("maximum", "…")}
+            return name, gettext("“%(label)s” must be a number from %(min)s to %(max)s.") % {"label": label, "min": spec.get("minimum", "…"), "max": spec.get("maximum", "…")}
     if kind == "const":
-        return name, _g("“%(label)s” does not meet the conditions for this credential.") % {"label": label}
-    return name, _g("“%(label)s” is not valid.") % {"label": label}
+        return name, gettext("“%(label)s” does not meet the conditions for this credential.") % {"label": label}
+    return name, gettext("“%(label)s” is not valid.") % {"label": label}
 
 
 # --------------------------------------------------------------------------- issuance
@@ -511,7 +511,7 @@ def read_csv(ctype: CredentialType, data: bytes | str) -> tuple[list[dict], list
         if len(rows) + len(errors) >= MAX_BULK_ROWS:
             raise DomainError("csv_invalid", _("A file may hold at most %(n)d rows.") % {"n": MAX_BULK_ROWS}, field="file")
         if None in record:
-            errors.append(RowError(line, "row_malformed", _g("The row has more cells than the header.")))
+            errors.append(RowError(line, "row_malformed", gettext("The row has more cells than the header.")))
             continue
         if all(not (v or "").strip() for v in record.values()):
             continue
@@ -538,10 +538,10 @@ def validate_rows(ctype: CredentialType, rows: list[dict]) -> tuple[list[_Prepar
             continue
         resident = residents.get(canon[r["row"]])
         if resident is None:
-            errors.append(RowError(r["row"], "no_account", _g("No account exists for this HKID number."), "hkid"))
+            errors.append(RowError(r["row"], "no_account", gettext("No account exists for this HKID number."), "hkid"))
             continue
         if canon[r["row"]] in seen:
-            errors.append(RowError(r["row"], "duplicate_holder", _g("Same HKID number as row %(row)d.") % {"row": seen[canon[r["row"]]]}, "hkid"))
+            errors.append(RowError(r["row"], "duplicate_holder", gettext("Same HKID number as row %(row)d.") % {"row": seen[canon[r["row"]]]}, "hkid"))
             continue
         seen[canon[r["row"]]] = r["row"]
         try:
@@ -696,9 +696,9 @@ def displayed_claims(ctype: CredentialType, claims: dict, language: str | None) 
         if name in claims:
             value = claims[name]
             if value is True:
-                value = _g("Yes")
+                value = gettext("Yes")
             elif value is False:
-                value = _g("No")
+                value = gettext("No")
             out.append({"name": name, "label": labels.get(name, name), "value": value})
     return out
 
