@@ -57,9 +57,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 try:
-    from machine import cpu_model  # bench/machine.py (this directory is on sys.path)
+    from machine import cpu_model, package_versions, print_table as aligned_table  # bench/machine.py (this directory is on sys.path)
 except ImportError:  # imported as bench.credentials (the smoke test)
-    from bench.machine import cpu_model
+    from bench.machine import cpu_model, package_versions, print_table as aligned_table
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -352,26 +352,14 @@ def print_table(rows: list[dict]) -> None:
             f"{r['p99_ms']:.2f}" if r["p99_ms"] is not None else "-",
             f"{r['valid']:,}" if "valid" in r else "",
         ))
-    widths = [max(len(x[i]) for x in [head, *lines]) for i in range(len(head))]
-    fmt = "  ".join(f"{{:<{w}}}" if i == 0 else f"{{:>{w}}}" for i, w in enumerate(widths))
-    print(fmt.format(*head))
-    print("  ".join("-" * w for w in widths))
-    for line in lines:
-        print(fmt.format(*line))
+    aligned_table(head, lines)
     print()
     for r in rows:
         print(f"  {r['name']}: {r['path']}")
 
 
 def versions() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for name in ("Django", "sd-jwt", "jwcrypto", "joserfc", "cryptography", "jsonschema", "psycopg"):
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = None
+    out = package_versions(("Django", "sd-jwt", "jwcrypto", "joserfc", "cryptography", "jsonschema", "psycopg"))
     return out
 
 

@@ -66,7 +66,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from machine import cpu_model  # bench/machine.py (this directory is on sys.path)
+from machine import cpu_model, package_versions, print_table as aligned_table  # bench/machine.py (this directory is on sys.path)
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -168,14 +168,7 @@ def machine() -> dict:
 
 
 def versions() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for name in ("Django", "django-ninja", "gunicorn", "requests", "joserfc", "Authlib", "jsonschema", "Flask", "Werkzeug", "psycopg"):
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = None
+    out = package_versions(("Django", "django-ninja", "gunicorn", "requests", "joserfc", "Authlib", "jsonschema", "Flask", "Werkzeug", "psycopg"))
     return out
 
 
@@ -458,12 +451,7 @@ def print_table(levels: list[dict]) -> None:
         ms = lambda v: f"{v:.1f}" if v is not None else "-"  # noqa: E731
         lines.append((str(r["concurrency"]), str(r["requests"]), errors, f"{r['exchanges_per_second']:.1f}", ms(r["p50_ms"]), ms(r["p90_ms"]), ms(r["p99_ms"]),
                       f"{r['bench_cpu_percent']:.0f}%", f"{r['gunicorn_cpu_percent']:.0f}%", f"{r['providers_cpu_percent']:.0f}%", f"{r['other_cpu_percent']:.0f}%"))
-    widths = [max(len(x[i]) for x in [HEADER, *lines]) for i in range(len(HEADER))]
-    fmt = "  ".join(f"{{:>{w}}}" for w in widths)
-    print(fmt.format(*HEADER))
-    print("  ".join("-" * w for w in widths))
-    for line in lines:
-        print(fmt.format(*line))
+    aligned_table(HEADER, lines, first_left=False)
     print(f"CPU: % of one core during the timed window (100% = one core, {os.cpu_count()} cores here); Bench = this process, the load")
     print("generator; Other = the rest of the machine (other jobs; with PostgreSQL, its server).")
     print("Latency: delivered exchanges only, measured in the client around DataUser.fetch (HTTP + JSON included).")

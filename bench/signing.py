@@ -51,7 +51,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from machine import cpu_model  # bench/machine.py (this directory is on sys.path)
+from machine import cpu_model, package_versions, print_table as aligned_table  # bench/machine.py (this directory is on sys.path)
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -160,26 +160,14 @@ def print_table(rows: list[dict]) -> None:
         med = r["median_ms"] if r["median_ms"] is not None else r.get("mean_ms")
         med_s = f"{med:.1f}" + ("" if r["median_ms"] is not None else " (mean)") if med is not None else "-"
         lines.append((r["name"], str(r["count"]), f"{r['seconds']:.2f}", f"{r['per_second']:.1f}" if r["per_second"] else "-", med_s, f"{r['p95_ms']:.1f}" if r["p95_ms"] is not None else "-"))
-    widths = [max(len(x[i]) for x in [head, *lines]) for i in range(len(head))]
-    fmt = "  ".join(f"{{:<{w}}}" if i == 0 else f"{{:>{w}}}" for i, w in enumerate(widths))
-    print(fmt.format(*head))
-    print("  ".join("-" * w for w in widths))
-    for line in lines:
-        print(fmt.format(*line))
+    aligned_table(head, lines)
     print()
     for r in rows:
         print(f"  {r['name']}: {r['path']}")
 
 
 def versions() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for name in ("Django", "cryptography", "pyHanko", "fpdf2", "python-pkcs11", "fonttools"):
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = None
+    out = package_versions(("Django", "cryptography", "pyHanko", "fpdf2", "python-pkcs11", "fonttools"))
     try:
         out["softhsm2"] = subprocess.run(["softhsm2-util", "--version"], capture_output=True, text=True, timeout=5).stdout.strip() or None
     except (OSError, subprocess.SubprocessError):

@@ -46,7 +46,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from machine import cpu_model  # bench/machine.py (this directory is on sys.path)
+from machine import cpu_model, package_versions, print_table as aligned_table  # bench/machine.py (this directory is on sys.path)
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -108,14 +108,7 @@ def machine() -> dict:
 
 
 def versions() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for name in ("Django", "pymerkle", "joserfc", "cryptography"):
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = None
+    out = package_versions(("Django", "pymerkle", "joserfc", "cryptography"))
     import sqlite3
 
     out["sqlite"] = sqlite3.sqlite_version
@@ -231,12 +224,7 @@ def print_table(rows: list[dict]) -> None:
             f"{r['consistency']['median_ms']:.2f}", f"{r['consistency']['p99_ms']:.2f}", f"{r['root_ms']:.2f}",
             f"{v['seconds']:.1f}{'' if v['ok'] else ' FAIL'}" if v else "-", f"{r['nodes']:,}", f"{r['db_mib']:.0f}",
         ))
-    widths = [max(len(x[i]) for x in [HEADER, *lines]) for i in range(len(HEADER))]
-    fmt = "  ".join(f"{{:>{w}}}" for w in widths)
-    print(fmt.format(*HEADER))
-    print("  ".join("-" * w for w in widths))
-    for line in lines:
-        print(fmt.format(*line))
+    aligned_table(HEADER, lines, first_left=False)
 
 
 def run(args) -> dict:

@@ -203,6 +203,9 @@ TUNGBAN_STATUS_LIST_TTL = int(os.environ.get("TUNGBAN_STATUS_LIST_TTL", "60"))
 TUNGBAN_STATUS_LIST_VALIDITY = int(os.environ.get("TUNGBAN_STATUS_LIST_VALIDITY", str(24 * 3600)))
 # and how old a holder's key-binding proof may be when 認證易 checks it (seconds).
 TUNGBAN_PRESENTATION_MAX_AGE = int(os.environ.get("TUNGBAN_PRESENTATION_MAX_AGE", "300"))
+# The transparency log's latest tree head is signed again (fresh timestamp, active key) when
+# it is older than this many seconds or its key was rotated.
+TUNGBAN_TREE_HEAD_MAX_AGE = int(os.environ.get("TUNGBAN_TREE_HEAD_MAX_AGE", str(24 * 3600)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("TUNGBAN_MAX_REQUEST_BYTES", str(48 * 1024 * 1024)))
 
 LOGGING = {

@@ -22,7 +22,6 @@ from ninja import Field, Router, Schema, Status
 from ninja.security import HttpBearer
 
 from tungban.core.errors import DomainError
-from tungban.ledger import services as ledger
 from tungban.oidc import services as oidc
 from tungban.oidc.models import CREDENTIALS_SCOPE
 from tungban.wallet.api import device_auth
@@ -37,7 +36,7 @@ class IssuerBearer(HttpBearer):
     """A department system's ``client_credentials`` token with scope ``credentials``."""
 
     def authenticate(self, request, token):
-        return services.issuer_for_client(oidc.bearer_token(request, CREDENTIALS_SCOPE).client)
+        return services.issuer_for_token(oidc.bearer_token(request, CREDENTIALS_SCOPE))
 
 
 bearer = IssuerBearer()
@@ -162,7 +161,7 @@ class IssueIn(Schema):
     type: str = Field(description="Credential type id, e.g. senior-citizen-card")
     hkid: str = Field(description="The holder's HKID number")
     claims: dict = Field(default_factory=dict, description="The type's input claims (see GET /types)")
-    valid_from: dt.datetime | None = None
+    valid_from: dt.datetime | None = Field(None, description="With a time zone; from a day ago to a year ahead (default: now)")
 
 
 class StatusRefOut(Schema):
@@ -313,12 +312,10 @@ def app_credentials(request):
 
 @router.get("/app/credentials/{credential_id}/inclusion", response={200: dict, **ERRORS}, auth=device_auth, summary="(device) The log inclusion proof of my credential, for offline checks")
 def app_inclusion(request, credential_id: str):
-    """``{"leaf_index", "body", "inclusion_path", "tree_head"}`` against the latest signed tree head."""
-    c = services.holder_credential(request.auth.resident, credential_id)
-    head = ledger.signed_tree_head()
-    proof = ledger.inclusion_proof(c.log_index, head["tree_size"])
-    leaf = ledger.leaf_for("credential.issued", c.digest)
-    return {"leaf_index": c.log_index, "body": leaf.body, "inclusion_path": proof["inclusion_path"], "tree_head": head}
+    """``{"leaf_index", "body", "inclusion_path", "tree_head"}``: the proof against the latest
+    signed tree head, which it carries; ``tungban verify_credential --bundle … --proof`` checks
+    it offline. Errors: ``credential_unknown`` (404)."""
+    return services.holder_inclusion_proof(request.auth.resident, credential_id)
 
 
 # --- App: QR and PDF --------------------------------------------------------------------------
@@ -359,21 +356,11 @@ def app_qr(request, payload: QrIn):
 def app_credential_pdf(request, credential_id: str):
     """``application/pdf`` in the request's language. Errors: ``credential_unknown`` (404,
     also for another resident's credential)."""
-    import uuid
-
     from django.utils.http import content_disposition_header
-    from django.utils.translation import gettext as _
 
-    from tungban.core.errors import NotFound
-
-    try:
-        uuid.UUID(credential_id)
-    except ValueError:
-        # services.get_credential lets Django's ValidationError through for such ids.
-        raise NotFound("credential_unknown", _("There is no such credential."), field="id") from None
-    credential = services.holder_credential(request.auth.resident, credential_id)
     from .pdf import credential_pdf
 
+    credential = services.holder_credential(request.auth.resident, credential_id)
     response = HttpResponse(credential_pdf(credential, get_language()), content_type="application/pdf")
     response["Content-Disposition"] = content_disposition_header(True, f"{credential.credential_type_id}-{str(credential.id)[:8]}.pdf")
     response["Cache-Control"] = "private, no-store"

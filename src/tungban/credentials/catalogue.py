@@ -29,11 +29,14 @@ def type_definitions() -> list[dict]:
 
 @transaction.atomic
 def register_bundled() -> None:
-    """Create or update the bundled issuers and credential types. Idempotent."""
+    """Create or update the bundled issuers (each with a signing key) and credential types.
+    Idempotent."""
+    from . import services
     from .models import CredentialType, Issuer
 
     for issuer in ISSUERS:
-        Issuer.objects.update_or_create(id=issuer["id"], defaults={k: v for k, v in issuer.items() if k != "id"})
+        row, _created = Issuer.objects.update_or_create(id=issuer["id"], defaults={k: v for k, v in issuer.items() if k != "id"})
+        services.ensure_issuer_key(row)
     for d in type_definitions():
         CredentialType.objects.update_or_create(
             id=d["id"],

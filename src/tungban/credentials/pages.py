@@ -13,7 +13,6 @@ import csv
 import html
 import io
 import re
-import uuid
 from functools import wraps
 from types import SimpleNamespace
 
@@ -115,7 +114,7 @@ def officer_home(request):
     if not issuers:
         return _forbidden(request, Forbidden("not_an_issuer_officer", _("You are not an officer of any issuing department.")))
     lang = get_language()
-    types = CredentialType.objects.filter(issuer__in=issuers, active=True).order_by("issuer_id", "id")
+    types = services.types_of(issuers)
     by_issuer = [
         {"issuer": i, "name": i.name(lang), "types": [{"type": t, "name": t.name(lang)} for t in types if t.issuer_id == i.id]}
         for i in issuers
@@ -125,8 +124,8 @@ def officer_home(request):
     if "q" in request.GET and form.is_valid():
         searched = True
         results = _search(form, issuers)
-    recent = Credential.objects.filter(issuer__in=issuers).select_related("credential_type", "issuer", "holder")[:RECENT]
-    batches = IssuanceBatch.objects.filter(credential_type__issuer__in=issuers).select_related("credential_type").order_by("-created_at")[:RECENT]
+    recent = services.recent_credentials(issuers, RECENT)
+    batches = services.recent_batches(issuers, RECENT)
     return render(request, "credentials/staff_home.html", {
         "issuers": by_issuer, "form": form, "searched": searched,
         "results": _credential_rows(results) if results is not None else None,
@@ -137,20 +136,11 @@ def officer_home(request):
 
 def _search(form: SearchForm, issuers) -> list[Credential] | None:
     """Credentials of the officer's issuers matching an HKID number or a credential id."""
-    query = form.cleaned_data["q"].strip()
-    qs = Credential.objects.filter(issuer__in=issuers).select_related("credential_type", "issuer", "holder")
     try:
-        credential_id = uuid.UUID(query)
-    except ValueError:
-        credential_id = None
-    if credential_id is not None:
-        return list(qs.filter(id=credential_id))
-    try:
-        resident = identity.get_by_hkid(query)
+        return services.search_credentials(issuers, form.cleaned_data["q"])
     except DomainError as exc:
         form.add_error("q", exc.message)
         return None
-    return list(qs.filter(holder=resident))
 
 
 # --------------------------------------------------------------------------- issuing

@@ -26,8 +26,9 @@ import hashlib
 import io
 import json
 import time
+import uuid
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import jsonschema
 from cryptography.hazmat.primitives import serialization
@@ -131,11 +132,15 @@ def _signing_key(issuer: Issuer) -> _SigningKey:
     return _decrypted(key.kid, bytes(key.private_pem))
 
 
-def issuer_jwks(issuer: Issuer) -> dict:
-    """The issuer's public keys (RFC 7517 JWKS), active and retired."""
+def ensure_issuer_key(issuer: Issuer) -> None:
+    """Give ``issuer`` a signing key if it has none (at set-up, not on a public request)."""
     if not issuer.keys.exists():
         create_issuer_key(issuer)
-    return {"keys": [k.public_jwk for k in issuer.keys.order_by("-created_at", "-id")]}
+
+
+def issuer_jwks(issuer: Issuer) -> dict:
+    """The issuer's public keys (RFC 7517 JWKS), active and retired; no private key is read."""
+    return published_jwks(issuer.id)
 
 
 def published_jwks(issuer_id: str) -> dict:
@@ -226,6 +231,17 @@ def register_issuer_system(issuer: Issuer, client) -> Issuer:
     issuer.client = client
     issuer.save(update_fields=["client"])
     return issuer
+
+
+def issuer_for_token(token) -> Issuer:
+    """The issuer behind a ``credentials`` access token: the department system's own
+    ``client_credentials`` token, never one obtained by logging a resident in.
+
+    :raises Forbidden: ``not_an_issuer``.
+    """
+    if token.resident_id is not None:
+        raise Forbidden("not_an_issuer", _("Issue credentials with your system's own token (client credentials), not a resident's."))
+    return issuer_for_client(token.client)
 
 
 def issuer_for_client(client) -> Issuer:
@@ -405,15 +421,23 @@ def jwt_digest(sd_jwt: str) -> str:
     return hashlib.sha256(sd_jwt.split("~", 1)[0].encode("ascii")).hexdigest()
 
 
-def _issue_many(ctype: CredentialType, prepared: list[_Prepared], *, issued_by: str, batch: IssuanceBatch | None, valid_from: dt.datetime | None = None) -> list[Credential]:
-    """Sign, store, and log credentials for ``prepared`` holders; caller holds the transaction."""
+def _issue_many(ctype: CredentialType, prepared: list[_Prepared], *, issued_by: str, batch: dict | None = None,
+                valid_from: dt.datetime | None = None) -> tuple[list[Credential], IssuanceBatch | None]:
+    """Sign, store and log credentials for ``prepared`` holders.
+
+    Three steps keep locks short: (1) reserve status-list positions in a short transaction
+    (a reserved position that is never used stays "valid" and refers to nothing); (2) sign
+    with no transaction open; (3) one transaction writes the batch (``batch`` = its fields),
+    every credential and their log leaves: all or nothing.
+    """
     now = timezone.now()
     start = valid_from or now
     expires = start + dt.timedelta(days=ctype.validity_days) if ctype.validity_days else None
     holders = [p.holder.pk for p in prepared]
     devices = {d.resident_id: d for chunk in _chunks(holders) for d in Device.objects.filter(resident_id__in=chunk, status=DeviceStatus.ACTIVE)}
     key = _signing_key(ctype.issuer)
-    slots = _allocate(ctype.issuer, len(prepared))
+    with transaction.atomic():
+        slots = _allocate(ctype.issuer, len(prepared))
     iat, nbf = int(now.timestamp()), int(start.timestamp())
     exp = int(expires.timestamp()) if expires else None
     credentials = []
@@ -424,16 +448,18 @@ def _issue_many(ctype: CredentialType, prepared: list[_Prepared], *, issued_by: 
         credentials.append(Credential(
             credential_type=ctype, issuer_id=ctype.issuer_id, holder=p.holder, holder_device=device, sd_jwt=token,
             digest=jwt_digest(token), status_list=status_list, status_index=index, issued_at=now, valid_from=start,
-            expires_at=expires, issued_by=issued_by, batch=batch, log_index=-1,
+            expires_at=expires, issued_by=issued_by, log_index=-1,
         ))
-    leaves = ledger.log_append_many([
-        ("credential.issued", c.digest, {"issuer": c.issuer_id, "type": ctype.id, "status_list": status_list_url(c.status_list), "status_index": c.status_index, "nbf": nbf, "exp": exp})
-        for c in credentials
-    ])
-    for c, leaf in zip(credentials, leaves, strict=True):
-        c.log_index = leaf
-    Credential.objects.bulk_create(credentials, batch_size=2000)
-    return credentials
+    with transaction.atomic():
+        record = IssuanceBatch.objects.create(credential_type=ctype, issued_by=issued_by, **batch) if batch is not None else None
+        leaves = ledger.log_append_many([
+            ("credential.issued", c.digest, {"issuer": c.issuer_id, "type": ctype.id, "status_list": status_list_url(c.status_list), "status_index": c.status_index, "nbf": nbf, "exp": exp})
+            for c in credentials
+        ])
+        for c, leaf in zip(credentials, leaves, strict=True):
+            c.log_index, c.batch = leaf, record
+        Credential.objects.bulk_create(credentials, batch_size=2000)
+    return credentials, record
 
 
 def issue(ctype: CredentialType, holder: Resident, inputs: dict, *, issued_by: str, valid_from: dt.datetime | None = None) -> Credential:
@@ -441,11 +467,14 @@ def issue(ctype: CredentialType, holder: Resident, inputs: dict, *, issued_by: s
     bound to the holder's bound app key if there is one; logged in the same transaction.
 
     :param issued_by: who issued it, e.g. ``"officer:chan"`` or ``"client:swd-system"``.
-    :raises DomainError: as :func:`prepare_claims`.
+    :raises DomainError: as :func:`prepare_claims`; ``valid_from_invalid``.
     """
+    if valid_from is not None:
+        now = timezone.now()
+        if timezone.is_naive(valid_from) or not now - dt.timedelta(days=1) <= valid_from <= now + dt.timedelta(days=366):
+            raise DomainError("valid_from_invalid", _("The start of validity needs a time zone and must be from a day ago to a year ahead."), field="valid_from")
     claims = prepare_claims(ctype, holder, inputs)
-    with transaction.atomic():
-        return _issue_many(ctype, [_Prepared(holder, claims)], issued_by=issued_by, batch=None, valid_from=valid_from)[0]
+    return _issue_many(ctype, [_Prepared(holder, claims)], issued_by=issued_by, valid_from=valid_from)[0][0]
 
 
 @dataclass
@@ -493,9 +522,15 @@ def read_csv(ctype: CredentialType, data: bytes | str) -> tuple[list[dict], list
         except UnicodeDecodeError:
             raise DomainError("csv_invalid", _("The file is not UTF-8 text."), field="file") from None
     reader = csv.DictReader(io.StringIO(data))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    try:
+        header = [h.strip() for h in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        raise DomainError("csv_invalid", _("The file cannot be read as CSV: %(problem)s") % {"problem": exc}, field="file") from None
     if "hkid" not in header:
         raise DomainError("csv_invalid", _("The first row must name the columns, including “hkid”."), field="file")
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise DomainError("csv_invalid", _("The column “%(name)s” appears twice.") % {"name": repeated[0]}, field="file")
     allowed = set(input_claims(ctype))
     unknown = [h for h in header if h not in allowed and h != "hkid"]
     if unknown:
@@ -506,7 +541,14 @@ def read_csv(ctype: CredentialType, data: bytes | str) -> tuple[list[dict], list
         raise DomainError("csv_invalid", _("Missing column “%(name)s”.") % {"name": missing[0]}, field="file")
     reader.fieldnames = header
     rows, errors = [], []
-    for record in reader:
+    records = iter(reader)
+    while True:
+        try:
+            record = next(records)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # e.g. a cell beyond the csv module's field size limit
+            raise DomainError("csv_invalid", _("Line %(line)d cannot be read: %(problem)s") % {"line": reader.line_num + 1, "problem": exc}, field="file") from None
         line = reader.line_num
         if len(rows) + len(errors) >= MAX_BULK_ROWS:
             raise DomainError("csv_invalid", _("A file may hold at most %(n)d rows.") % {"n": MAX_BULK_ROWS}, field="file")
@@ -553,7 +595,8 @@ def validate_rows(ctype: CredentialType, rows: list[dict]) -> tuple[list[_Prepar
 
 
 def issue_bulk(ctype: CredentialType, data: bytes | str, *, issued_by: str, filename: str = "", issue_valid_rows: bool = False) -> IssuanceBatch:
-    """Issue one credential per CSV row (see :func:`read_csv`), all in one transaction.
+    """Issue one credential per CSV row (see :func:`read_csv`), stored and logged in one
+    transaction (signing happens before it, so locks are held briefly).
 
     With errors and ``issue_valid_rows`` false nothing is issued and :class:`BulkRejected`
     lists every row's error; with ``issue_valid_rows`` the valid rows are issued and the
@@ -572,13 +615,8 @@ def issue_bulk(ctype: CredentialType, data: bytes | str, *, issued_by: str, file
         raise BulkRejected(errors, total)
     if not prepared:
         raise BulkRejected(errors, total)
-    with transaction.atomic():
-        batch = IssuanceBatch.objects.create(
-            credential_type=ctype, issued_by=issued_by, filename=filename[:255], rows_total=total,
-            rows_issued=len(prepared), rows_rejected=len(errors), errors=[e.as_dict() for e in errors],
-        )
-        _issue_many(ctype, prepared, issued_by=issued_by, batch=batch)
-    return batch
+    batch = {"filename": filename[:255], "rows_total": total, "rows_issued": len(prepared), "rows_rejected": len(errors), "errors": [e.as_dict() for e in errors]}
+    return _issue_many(ctype, prepared, issued_by=issued_by, batch=batch)[1]
 
 
 # --------------------------------------------------------------------------- status
@@ -655,6 +693,11 @@ def _rebuild_token(status_list: StatusList) -> str:
     return token
 
 
+def _token_stale(status_list: StatusList) -> bool:
+    soon = timezone.now() + dt.timedelta(seconds=settings.TUNGBAN_STATUS_LIST_TTL)
+    return not status_list.token or status_list.token_expires_at is None or status_list.token_expires_at <= soon
+
+
 def status_list_token(issuer_id: str, number: int) -> tuple[str, StatusList]:
     """The signed Status List Token (JWT, ``typ`` ``statuslist+jwt``, Token Status List §5.1)
     of list ``number`` of ``issuer_id``, rebuilt when it is missing or near expiry.
@@ -664,11 +707,47 @@ def status_list_token(issuer_id: str, number: int) -> tuple[str, StatusList]:
     status_list = StatusList.objects.filter(issuer_id=issuer_id, number=number).first()
     if status_list is None:
         raise NotFound("status_list_unknown", _("There is no such status list."))
-    if not status_list.token or status_list.token_expires_at <= timezone.now() + dt.timedelta(seconds=settings.TUNGBAN_STATUS_LIST_TTL):
+    if _token_stale(status_list):
         with transaction.atomic():
             status_list = StatusList.objects.select_for_update(of=("self",)).get(pk=status_list.pk)
-            _rebuild_token(status_list)
+            if _token_stale(status_list):  # another worker may have rebuilt it meanwhile
+                _rebuild_token(status_list)
     return status_list.token, status_list
+
+
+# --------------------------------------------------------------------------- officers' views
+
+def _of_issuers(issuers: list[Issuer]):
+    return Credential.objects.filter(issuer__in=issuers).select_related("credential_type", "issuer", "holder")
+
+
+def recent_credentials(issuers: list[Issuer], limit: int = 20) -> list[Credential]:
+    """The latest credentials of ``issuers``, newest first."""
+    return list(_of_issuers(issuers).order_by("-issued_at")[:limit])
+
+
+def recent_batches(issuers: list[Issuer], limit: int = 20) -> list[IssuanceBatch]:
+    """The latest bulk issuances of ``issuers``' types, newest first."""
+    return list(IssuanceBatch.objects.filter(credential_type__issuer__in=issuers).select_related("credential_type").order_by("-created_at")[:limit])
+
+
+def types_of(issuers: list[Issuer]) -> list[CredentialType]:
+    """The active credential types of ``issuers`` by issuer and id."""
+    return list(CredentialType.objects.filter(issuer__in=issuers, active=True).order_by("issuer_id", "id"))
+
+
+def search_credentials(issuers: list[Issuer], query: str) -> list[Credential]:
+    """Credentials of ``issuers`` with id ``query`` or held by the HKID number ``query``.
+
+    :raises DomainError: ``hkid_format`` / ``hkid_check_digit`` / ``no_account`` for a query
+        that is neither a credential id nor a known HKID number.
+    """
+    query = (query or "").strip()
+    try:
+        return list(_of_issuers(issuers).filter(id=uuid.UUID(query)))
+    except ValueError:
+        pass
+    return list(_of_issuers(issuers).filter(holder=identity.get_by_hkid(query)).order_by("-issued_at"))
 
 
 # --------------------------------------------------------------------------- holders
@@ -720,6 +799,29 @@ def issued_claims_from(sd_jwt: str) -> dict:
 
 
 # --------------------------------------------------------------------------- trust material
+
+def inclusion_of(digest: str, tree_size: int) -> dict | None:
+    """The issuance leaf of the credential with ``digest`` and its RFC 9162 inclusion proof in
+    the tree of ``tree_size`` leaves: ``{"leaf_index", "body", "inclusion_path"}``, or None
+    when it was not logged within that size."""
+    leaf = ledger.leaf_for("credential.issued", digest)
+    if leaf is None or leaf.index >= tree_size:
+        return None
+    proof = ledger.inclusion_proof(leaf.index, tree_size)
+    return {"leaf_index": leaf.index, "body": leaf.body, "inclusion_path": proof["inclusion_path"]}
+
+
+def holder_inclusion_proof(resident: Resident, credential_id) -> dict:
+    """For the holder's app: the inclusion proof of their credential against the latest
+    signed tree head, with that head, so it can be checked offline later
+    (``{"leaf_index", "body", "inclusion_path", "tree_head"}``).
+
+    :raises NotFound: ``credential_unknown``.
+    """
+    credential = holder_credential(resident, credential_id)
+    head = ledger.signed_tree_head()
+    return {**inclusion_of(credential.digest, head["tree_size"]), "tree_head": head}
+
 
 def trust_bundle() -> dict:
     """What a verifier needs to check credentials offline (see :mod:`.verify`):

@@ -26,6 +26,7 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import math
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ class TrustSource(Protocol):
     def status_list_token(self, uri: str) -> str | None: ...
     def log_jwks(self) -> dict: ...
     def audience(self) -> str: ...  # the aud of an in-person KB-JWT: the platform's /verify
+    def holder_key_current(self, jwk: dict | None) -> bool: ...  # is the cnf key still a bound app?
     def tree_head(self) -> dict | None: ...  # {"tree_size", "root_hash", "timestamp", "signature"}
     def inclusion(self, digest: str, tree_size: int) -> dict | None: ...  # {"leaf_index", "body", "inclusion_path"}
 
@@ -109,7 +111,9 @@ def _b64hash(text: str) -> str:
 
 
 def _when(epoch) -> dt.datetime | None:
-    return dt.datetime.fromtimestamp(epoch, dt.UTC) if isinstance(epoch, (int, float)) else None
+    if not isinstance(epoch, (int, float)) or not math.isfinite(epoch) or not 0 <= epoch < 253402300800:
+        return None
+    return dt.datetime.fromtimestamp(epoch, dt.UTC)
 
 
 def extract_presentation(text: str) -> str:
@@ -123,7 +127,7 @@ def extract_presentation(text: str) -> str:
         text = text.split("#vc=", 1)[1]
     text = "".join(text.split())
     parts = text.split("~")
-    if len(parts) < 2 or parts[0].count(".") != 2 or len(text) > 64 * 1024:
+    if len(parts) < 2 or parts[0].count(".") != 2 or len(text) > 64 * 1024 or not text.isascii():
         raise DomainError("credential_malformed", _("This is not an e-certificate. Paste the whole text, or scan the QR code again."), field="credential")
     return text
 
@@ -151,23 +155,25 @@ def verify_presentation(text: str, trust: TrustSource, *, expected_aud: str | No
     if not isinstance(payload, dict) or not isinstance(header, dict):
         raise DomainError("credential_malformed", _("This is not an e-certificate."), field="credential")
     result.digest = hashlib.sha256(jwt_part.encode("ascii")).hexdigest()
-    result.issuer, result.vct = payload.get("iss"), payload.get("vct")
+    iss, vct = payload.get("iss"), payload.get("vct")
+    result.issuer = iss if isinstance(iss, str) else None
+    result.vct = vct if isinstance(vct, str) else None
 
-    issuer = trust.issuer(result.issuer) if isinstance(result.issuer, str) else None
+    issuer = trust.issuer(result.issuer) if result.issuer else None
     if issuer is None:
         result.problem("issuer_unknown", _("The issuer is not a department known to this platform."))
         return result
     result.issuer_name_en, result.issuer_name_zh = issuer["name_en"], issuer["name_zh"]
-    ctype = trust.credential_type(result.vct) if isinstance(result.vct, str) else None
+    ctype = trust.credential_type(result.vct) if result.vct else None
     if ctype:
         result.type_id, result.type_name_en, result.type_name_zh, result.display = ctype["id"], ctype["name_en"], ctype["name_zh"], ctype.get("display") or {}
     else:
         result.problem("type_unknown", _("The credential type is unknown."))
-    if header.get("typ") not in ACCEPTED_TYPS or header.get("alg") != "ES256":
+    if not isinstance(header.get("typ"), str) or header["typ"] not in ACCEPTED_TYPS or header.get("alg") != "ES256":
         result.problem("format_unsupported", _("This is not an SD-JWT verifiable credential signed with ES256."))
         return result
     keys = {k.get("kid"): k for k in issuer["jwks"].get("keys", [])}
-    if header.get("kid") not in keys:
+    if not isinstance(header.get("kid"), str) or header["kid"] not in keys:
         result.problem("issuer_key_unknown", _("The credential was not signed with a key of %(issuer)s.") % {"issuer": issuer["name_en"]})
         return result
 
@@ -176,9 +182,15 @@ def verify_presentation(text: str, trust: TrustSource, *, expected_aud: str | No
     if kb_jwt:
         try:
             kb_payload = json.loads(_b64d(kb_jwt.split(".")[1]))
+            if not isinstance(kb_payload, dict):
+                raise ValueError("not an object")
         except (ValueError, IndexError):
             result.problem("holder_binding_invalid", _("The holder's proof is damaged."))
             return result
+    digests = [_b64hash(d) for d in disclosures]
+    if len(set(digests)) != len(digests):
+        result.problem("disclosure_invalid", _("A disclosed claim is repeated."))
+        return result
     issuer_key = lambda iss, hdr: JWK(**keys[hdr["kid"]])  # noqa: E731
     try:
         claims = SDJWTVerifier(presentation, issuer_key).get_verified_payload()
@@ -193,8 +205,8 @@ def verify_presentation(text: str, trust: TrustSource, *, expected_aud: str | No
             result.problem("holder_binding_invalid", _("The proof that the holder's app presented this credential does not verify."))
             kb_payload = None
 
-    referenced = set(payload.get("_sd", []))
-    unreferenced = [d for d in disclosures if _b64hash(d) not in referenced]
+    referenced = {d for d in payload.get("_sd", []) if isinstance(d, str)}
+    unreferenced = [d for d, digest in zip(disclosures, digests, strict=True) if digest not in referenced]
     if unreferenced:
         result.problem("disclosure_invalid", _("A disclosed claim was altered: it is not one the issuer signed."))
     if any(not isinstance(d, list) or len(d) != 3 for d in decoded):
@@ -208,15 +220,25 @@ def verify_presentation(text: str, trust: TrustSource, *, expected_aud: str | No
     if isinstance(payload.get("exp"), (int, float)) and payload["exp"] < now - leeway:
         result.problem("credential_expired", _("The credential has expired."))
 
+    cnf = payload.get("cnf")
     if kb_payload is not None:
         iat = kb_payload.get("iat")
         max_age = settings.TUNGBAN_PRESENTATION_MAX_AGE
-        if not isinstance(iat, (int, float)) or iat > now + leeway or (expected_nonce is None and iat < now - max_age):
+        if not isinstance(iat, (int, float)) or not math.isfinite(iat) or iat > now + leeway or (expected_nonce is None and iat < now - max_age):
             result.problem("presentation_stale", _("The holder's proof is too old: ask the holder to show the QR code again."))
+        elif not trust.holder_key_current(cnf.get("jwk") if isinstance(cnf, dict) else None):
+            result.problem("holder_device_unbound", _("The phone this credential is bound to is no longer the holder's bound app (lost or replaced)."))
         else:
             result.holder_binding, result.presented_at = "verified", _when(iat)
-    elif payload.get("cnf") and not kb_jwt:
+    elif cnf and not kb_jwt:
         result.holder_binding = "not_presented"
+        # SD-JWT §7.3: a verifier that asks for key binding (a nonce) must get it. Without
+        # one, only the whole printed credential (every claim, the paper copy) is accepted,
+        # so a copied in-person QR stripped of its proof cannot pass as someone else's.
+        if expected_nonce or expected_aud:
+            result.problem("holder_binding_missing", _("The holder's app did not present this credential: ask the holder to show it from the app."))
+        elif result.undisclosed:
+            result.problem("holder_binding_missing", _("A partial credential must be shown from the holder's app: ask the holder to show the QR code in the app."))
 
     _check_status(result, payload, trust, now)
     _check_log(result, trust)
@@ -258,17 +280,25 @@ def _check_status(result: Verification, payload: dict, trust: TrustSource, now: 
         result.problem("status_unknown", _("The status list gives an unknown status."))
 
 
+def _check_head(head, trust: TrustSource) -> bool:
+    """Does ``head`` (a signed tree head) carry a valid platform signature over its values?"""
+    try:
+        claims = json.loads(jose_jws.deserialize_compact(head["signature"], KeySet.import_key_set(trust.log_jwks()), algorithms=["ES256"]).payload)
+        return claims.get("tree_size") == head["tree_size"] and claims.get("root_hash") == head["root_hash"]
+    except (JoseError, ValueError, KeyError, TypeError):
+        return False
+
+
 def _check_log(result: Verification, trust: TrustSource) -> None:
-    from tungban.ledger import proofs, services as ledger
+    """RFC 9162 §2.1.3.2: the issuance leaf (``kind`` credential.issued, ``ref`` = digest) is
+    in the tree of a signed tree head. A proof may carry its own signed head (the app's
+    exported proof); otherwise it is checked against the trust source's head."""
+    from tungban.ledger import proofs
 
     head = trust.tree_head()
     if not head:
         return
-    try:
-        claims = json.loads(jose_jws.deserialize_compact(head["signature"], KeySet.import_key_set(trust.log_jwks()), algorithms=["ES256"]).payload)
-        if claims.get("tree_size") != head["tree_size"] or claims.get("root_hash") != head["root_hash"]:
-            raise ValueError("head does not match its signature")
-    except (JoseError, ValueError, KeyError, TypeError):
+    if not _check_head(head, trust):
         result.problem("log_head_invalid", _("The transparency log's signed tree head does not verify."))
         return
     proof = trust.inclusion(result.digest, head["tree_size"]) if head["tree_size"] else None
@@ -279,15 +309,26 @@ def _check_log(result: Verification, trust: TrustSource) -> None:
         result.log = {"leaf_index": None, "tree_size": head["tree_size"], "included": False}
         result.problem("not_logged", _("The credential is not in the public transparency log."))
         return
-    body = json.loads(proof["body"])
-    included = body.get("ref") == result.digest and body.get("kind") == "credential.issued" and proofs.verify_inclusion(
-        ledger.leaf_hash(proof["body"].encode()), proof["leaf_index"], head["tree_size"],
-        [base64.b64decode(p) for p in proof["inclusion_path"]],
-        base64.b64decode(head["root_hash"]),
-    )
-    result.log = {"leaf_index": proof["leaf_index"], "tree_size": head["tree_size"], "included": bool(included)}
+    try:
+        proof_head = proof.get("tree_head") or head
+        if proof_head is not head and not _check_head(proof_head, trust):
+            raise ValueError("the proof's tree head is not signed by the platform")
+        body = json.loads(proof["body"])
+        included = body.get("ref") == result.digest and body.get("kind") == "credential.issued" and proofs.verify_inclusion(
+            ledger_leaf_hash(proof["body"]), int(proof["leaf_index"]), int(proof_head["tree_size"]),
+            [base64.b64decode(p, validate=True) for p in proof["inclusion_path"]], base64.b64decode(proof_head["root_hash"], validate=True),
+        )
+        result.log = {"leaf_index": proof["leaf_index"], "tree_size": proof_head["tree_size"], "included": bool(included)}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        included = False
+        result.log = {"leaf_index": None, "tree_size": head["tree_size"], "included": False}
     if not included:
         result.problem("not_logged", _("The transparency log's proof for this credential does not verify."))
+
+
+def ledger_leaf_hash(body: str) -> bytes:
+    """RFC 9162 §2.1.1 leaf hash of a log entry's body: SHA-256(0x00 || UTF-8 body)."""
+    return hashlib.sha256(b"\x00" + body.encode("utf-8")).digest()
 
 
 class DatabaseTrust:
@@ -332,26 +373,30 @@ class DatabaseTrust:
     def log_jwks(self):
         from tungban.oidc import keys
 
-        return keys.public_jwks()
+        return keys.every_public_jwk()  # tree heads signed before a key rotation still verify
 
     def audience(self):
         return f"{settings.TUNGBAN_ISSUER}/verify"
+
+    def holder_key_current(self, jwk):
+        from tungban.wallet import services as wallet
+
+        return bool(jwk) and wallet.device_key_bound(jwk)
 
     def tree_head(self):
         return self._ledger.signed_tree_head()
 
     def inclusion(self, digest, tree_size):
-        leaf = self._ledger.leaf_for("credential.issued", digest)
-        if leaf is None or leaf.index >= tree_size:
-            return None
-        proof = self._ledger.inclusion_proof(leaf.index, tree_size)
-        return {"leaf_index": leaf.index, "body": leaf.body, "inclusion_path": proof["inclusion_path"]}
+        from . import services
+
+        return services.inclusion_of(digest, tree_size)
 
 
 class BundleTrust:
     """Trust material from a trust bundle (:func:`services.trust_bundle`), for verifying
     with no connection; ``proofs`` optionally maps credential digests to inclusion proofs
-    ``{"leaf_index", "body", "inclusion_path"}`` at the bundle's tree head."""
+    ``{"leaf_index", "body", "inclusion_path", "tree_head"?}`` (as the app exports them:
+    with their own signed tree head; else at the bundle's head)."""
 
     complete_log = False  # a missing proof means "not checked", not "not logged"
 
@@ -372,6 +417,9 @@ class BundleTrust:
 
     def audience(self):
         return f"{self.bundle.get('platform', settings.TUNGBAN_ISSUER)}/verify"
+
+    def holder_key_current(self, jwk):
+        return True  # offline: device unbinding is not known
 
     def tree_head(self):
         return self.bundle.get("tree_head")

@@ -451,7 +451,41 @@ def signed_tree_head() -> dict:
     if head is None:
         timestamp = int(time.time() * 1000)
         return {"tree_size": 0, "root_hash": b64(EMPTY_ROOT), "timestamp": timestamp, "signature": _sign_head(0, EMPTY_ROOT, timestamp)}
+    if _stale(head):
+        head = _re_sign(head.pk)
     return {"tree_size": head.tree_size, "root_hash": b64(head.root_hash), "timestamp": head.timestamp, "signature": head.signature}
+
+
+def _stale(head: TreeHead) -> bool:
+    """Signed by a key that is no longer the active one (rotated; it leaves the published
+    JWKS after ``TUNGBAN_KEY_RETIREMENT_DAYS``), or older than
+    ``TUNGBAN_TREE_HEAD_MAX_AGE`` seconds (a verifier tells a live log from a frozen one)."""
+    from tungban.oidc import keys
+
+    age_ms = int(time.time() * 1000) - head.timestamp
+    kid = _jws_header(head.signature).get("kid")
+    return age_ms > settings.TUNGBAN_TREE_HEAD_MAX_AGE * 1000 or kid != keys.active_key()[0]
+
+
+def _jws_header(token: str) -> dict:
+    try:
+        part = token.split(".")[0]
+        return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    except (ValueError, IndexError):
+        return {}
+
+
+def _re_sign(pk: int) -> TreeHead:
+    """Sign the latest tree head again with the active key and a fresh timestamp (the root
+    is unchanged), under the log's lock so appends and other workers agree."""
+    with transaction.atomic():
+        _locked_state()
+        head = TreeHead.objects.select_for_update().get(pk=pk)
+        if _stale(head) and not TreeHead.objects.filter(tree_size__gt=head.tree_size).exists():
+            head.timestamp = max(head.timestamp, int(time.time() * 1000))
+            head.signature = _sign_head(head.tree_size, bytes(head.root_hash), head.timestamp)
+            head.save(update_fields=["timestamp", "signature"])
+    return head
 
 
 def tree_root(tree_size: int | None = None) -> bytes:
@@ -614,9 +648,9 @@ def _head_keys():
     """Every platform key ever stored (retired ones too: old heads stay verifiable)."""
     from joserfc.jwk import KeySet
 
-    from tungban.oidc.models import SigningKey
+    from tungban.oidc import keys
 
-    return KeySet.import_key_set({"keys": [k for k in SigningKey.objects.values_list("public_jwk", flat=True)]})
+    return KeySet.import_key_set(keys.every_public_jwk())
 
 
 def _check_signature(head: TreeHead, keyset) -> str | None:

@@ -80,5 +80,11 @@ def public_jwks() -> dict:
     return {"keys": [k.public_jwk for k in keys.order_by("-created_at", "-id")]}
 
 
+def every_public_jwk() -> dict:
+    """Every platform key ever made, retired or not, as a JWKS: for checking old signed
+    records (e.g. transparency-log tree heads) after their key left the published JWKS."""
+    return {"keys": list(SigningKey.objects.order_by("created_at", "id").values_list("public_jwk", flat=True))}
+
+
 def public_keyset() -> KeySet:
     return KeySet.import_key_set(public_jwks())

@@ -203,7 +203,8 @@ class WalletClient:
 
     def present(self, credential_id: str, pin: str, disclose: list[str] | None = None, aud: str | None = None, nonce: str | None = None) -> str:
         """A presentation of one of my credentials (SD-JWT §4): the issuer-signed JWT, the
-        disclosures of the claims in ``disclose`` (None: every claim; ``[]``: none, which
+        disclosures of the claims in ``disclose`` (None: the holder's name, as the web app
+        ticks by default; ``[]``: none, which
         still shows that I hold a valid credential of its type) and a key-binding JWT signed
         with this device's key (``aud``: 認證易, ``<platform>/verify``, unless given;
         ``nonce``: random unless a verifier gave one). See :meth:`presentation` for the link.
@@ -223,7 +224,7 @@ class WalletClient:
         key = self.load_key(pin)
         credential = self._credential(credential_id, key)
         names = [c["name"] for c in credential["claims"]]
-        wanted = names if disclose is None else [n.strip() for n in disclose if n.strip()]
+        wanted = [n for n in names if n in NAME_CLAIMS] if disclose is None else [n.strip() for n in disclose if n.strip()]
         unknown = [n for n in wanted if n not in names]
         if unknown:
             raise AppError("claim_unknown", f"This credential has no claim '{unknown[0]}'. Its claims: {', '.join(names)}.")
@@ -280,6 +281,10 @@ def verify_link(verify_uri: str, presentation: str) -> str:
     return f"{verify_uri}#vc={presentation}"
 
 
+#: What a presentation shows when the resident does not choose (the web app's default too).
+NAME_CLAIMS = ("family_name", "given_name", "name_zh")
+
+
 def _disclosed_names(presentation: str) -> list[str]:
     """The claim names a presentation discloses (unverified; for printing)."""
     names = []
@@ -332,7 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("credentials", help="list my e-licences and e-certificates (電子證照)").add_argument("--pin")
     c = sub.add_parser("present", help="show an e-licence to be verified with 認證易: prints the presentation and its link")
     c.add_argument("credential", help="the credential's id (from 'credentials'), or its first 8 or more characters")
-    c.add_argument("--disclose", help="comma-separated claims to show, e.g. age_over_65 (default: every claim; '' for none)")
+    c.add_argument("--disclose", help="comma-separated claims to show, e.g. age_over_65 (default: your name only; '' for none)")
     c.add_argument("--aud", help="audience of the holder's proof (default: 認證易, <platform>/verify)")
     c.add_argument("--nonce", help="the nonce a verifier gave you (default: random)")
     c.add_argument("--qr", action="store_true", help="also print the 認證易 link as a QR code in the terminal")

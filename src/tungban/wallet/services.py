@@ -577,3 +577,16 @@ def resident_summary(resident: Resident) -> dict:
         "tier": resident.tier,
         "status": resident.status,
     }
+
+
+def device_key_bound(public_jwk: dict) -> bool:
+    """Is ``public_jwk`` (e.g. a credential's ``cnf.jwk``) the key of a currently bound app?
+    False for an unbound (lost or replaced) phone and for keys that are no JWK at all."""
+    from joserfc.errors import JoseError
+    from joserfc.jwk import ECKey
+
+    try:
+        thumbprint = ECKey.import_key(public_jwk).thumbprint()
+    except (JoseError, ValueError, TypeError, KeyError):
+        return False
+    return Device.objects.filter(jwk_thumbprint=thumbprint, status=DeviceStatus.ACTIVE).exists()

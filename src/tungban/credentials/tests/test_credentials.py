@@ -405,3 +405,134 @@ def test_unknown_credential_ids_are_not_found(bundled, bad_id):
     with pytest.raises(DomainError) as err:
         services.get_credential(bad_id)
     assert (err.value.code, err.value.status) == ("credential_unknown", 404)
+
+
+# --- review findings: each a scenario that used to pass or crash ------------------------------
+
+
+def test_a_copied_qr_stripped_of_its_holder_proof_is_refused(senior_card, holder):
+    presentation = holder.present(senior_card.sd_jwt, ["age_over_65"])
+    stripped = presentation.rsplit("~", 1)[0] + "~"
+    result = check(stripped)
+    assert not result.valid and "holder_binding_missing" in result.codes()
+    # A verifier that sent a nonce needs the holder's proof even for the whole credential.
+    assert "holder_binding_missing" in check(senior_card.sd_jwt, expected_aud="https://shop.example", expected_nonce="n1").codes()
+    # The printed copy (every claim) stays valid for a person who also checks the HKID card.
+    assert check(senior_card.sd_jwt).valid
+
+
+def test_crafted_credentials_give_problems_not_crashes(senior_card, holder):
+    jwt, rest = senior_card.sd_jwt.split("~", 1)
+    header, payload, signature = jwt.split(".")
+
+    def with_header(**changes):
+        h = json.loads(b64d(header))
+        h.update(changes)
+        return f"{b64e(json.dumps(h).encode())}.{payload}.{signature}~{rest}"
+
+    def with_payload(**changes):
+        p = json.loads(b64d(payload))
+        p.update(changes)
+        return f"{header}.{b64e(json.dumps(p).encode())}.{signature}~{rest}"
+
+    assert "format_unsupported" in check(with_header(typ=["x"])).codes()
+    assert "issuer_key_unknown" in check(with_header(kid=[])).codes()
+    assert check(with_payload(iss=5)).codes() == ["issuer_unknown"]
+    assert "type_unknown" in check(with_payload(vct=["a"])).codes()
+    with pytest.raises(DomainError) as err:
+        check(f"{header}.{payload}.sigé~")
+    assert err.value.code == "credential_malformed"
+    repeated = holder.present(senior_card.sd_jwt, ["age_over_65"], bind=False)
+    j, d, _ = repeated.split("~")
+    assert check(f"{j}~{d}~{d}~").codes() == ["disclosure_invalid"]
+
+
+def test_key_binding_with_a_nonsense_time_is_stale(senior_card, holder):
+    presentation = holder.present(senior_card.sd_jwt, ["age_over_65"])
+    jwt, d, kb = presentation.split("~")
+    h, p, s = kb.split(".")
+    claims = json.loads(b64d(p))
+    claims["iat"] = float("nan")
+    result = check(f"{jwt}~{d}~{h}.{b64e(json.dumps(claims).encode())}.{s}")
+    assert not result.valid  # the signature no longer matches, or the time is refused
+
+
+def test_a_lost_phone_cannot_present(senior_card, holder):
+    from tungban.wallet.models import Device, DeviceStatus
+
+    presentation = holder.present(senior_card.sd_jwt, ["age_over_65"])
+    assert check(presentation).valid
+    Device.objects.filter(resident=holder.resident).update(status=DeviceStatus.UNBOUND)
+    result = check(presentation)
+    assert not result.valid and result.codes() == ["holder_device_unbound"]
+
+
+def test_tree_heads_still_verify_after_a_platform_key_rotation(senior_card, holder, settings):
+    from tungban.oidc import keys
+
+    presentation = holder.present(senior_card.sd_jwt, ["age_over_65"])
+    old = ledger.signed_tree_head()
+    keys.rotate()
+    settings.TUNGBAN_KEY_RETIREMENT_DAYS = 0  # the old key has left the published JWKS
+    head = ledger.signed_tree_head()
+    assert (head["tree_size"], head["root_hash"]) == (old["tree_size"], old["root_hash"]) and head["signature"] != old["signature"]
+    assert json.loads(b64d(head["signature"].split(".")[0]))["kid"] in {k["kid"] for k in keys.public_jwks()["keys"]}
+    assert check(presentation).valid
+    assert ledger.verify_log().ok
+
+
+def test_the_apps_inclusion_proof_checks_offline_after_the_log_grew(senior_card, holder, bundled):
+    bundle = json.loads(json.dumps(services.trust_bundle()))
+    services.issue(services.get_type("senior-citizen-card"), make_holder().resident, {"card_number": "SC99999999"}, issued_by="officer:test")
+    proof = services.holder_inclusion_proof(holder.resident, senior_card.id)
+    assert proof["tree_head"]["tree_size"] > bundle["tree_head"]["tree_size"]
+    presentation = holder.present(senior_card.sd_jwt, ["age_over_65"])
+    result = verify_presentation(presentation, BundleTrust(bundle, {senior_card.digest: proof}))
+    assert result.valid and result.log["included"] is True, result.problems
+    forged = {**proof, "tree_head": {**proof["tree_head"], "tree_size": proof["tree_head"]["tree_size"] + 1}}
+    assert "not_logged" in verify_presentation(presentation, BundleTrust(bundle, {senior_card.digest: forged})).codes()
+    broken = {**proof, "inclusion_path": ["not base64!"]}
+    assert "not_logged" in verify_presentation(presentation, BundleTrust(bundle, {senior_card.digest: broken})).codes()
+
+
+def test_valid_from_must_be_near_and_zoned(holder, bundled):
+    ctype = services.get_type("fire-safety-certificate")
+    inputs = {"certificate_number": "FS1234567", "premises": "G/F, 1 Queen's Road Central", "installations": "Sprinklers", "inspection_date": "2026-11-01"}
+    for when in (dt.datetime(9999, 12, 1, tzinfo=dt.UTC), dt.datetime(1900, 1, 1, tzinfo=dt.UTC), dt.datetime(2026, 12, 1)):
+        with pytest.raises(DomainError) as err:
+            services.issue(ctype, holder.resident, inputs, issued_by="officer:test", valid_from=when)
+        assert err.value.code == "valid_from_invalid"
+    assert Credential.objects.count() == 0
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ("hkid,card_number,card_number\nA1234563,SC00000001,SC00000002\n", "twice"),
+    ("hkid,card_number\nA1234563," + "S" * 140000 + "\n", "Line 2"),
+])
+def test_ambiguous_or_unreadable_csv_is_refused(bundled, data, message):
+    with pytest.raises(DomainError) as err:
+        services.issue_bulk(services.get_type("senior-citizen-card"), data, issued_by="officer:test")
+    assert err.value.code == "csv_invalid" and message in str(err.value.message)
+
+
+def test_public_key_documents_never_create_keys(bundled, client):
+    from tungban.credentials.models import IssuerKey
+
+    before = IssuerKey.objects.count()
+    for path in ("/issuers/csb/jwks.json", "/issuers/csb/did.json", "/.well-known/jwt-vc-issuer/issuers/csb"):
+        assert client.get(path).status_code == 200
+    assert IssuerKey.objects.count() == before == 3  # one per bundled issuer, made at set-up
+
+
+def test_a_residents_token_cannot_issue(bundled):
+    from tungban.credentials.models import Issuer
+    from tungban.oidc.models import Token
+    from tungban.testing.factories import make_client
+
+    client, _secret = make_client("swd-portal")
+    services.register_issuer_system(Issuer.objects.get(id="swd"), client)
+    resident_token = Token(client=client, resident=make_holder().resident, scope="openid credentials")
+    with pytest.raises(DomainError) as err:
+        services.issuer_for_token(resident_token)
+    assert err.value.code == "not_an_issuer"
+    assert services.issuer_for_token(Token(client=client, scope="credentials")).id == "swd"

@@ -29,7 +29,7 @@ class Command(BaseCommand):
         env = dict(os.environ, DJANGO_SETTINGS_MODULE="tungban.settings", TUNGBAN_ISSUER=issuer, TUNGBAN_VAR_DIR=str(settings.VAR_DIR))
         platform = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "tungban.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers),
-             "--graceful-timeout", "5", "--timeout", "120", "--access-logfile", "-"],
+             "--graceful-timeout", "5", "--timeout", "300", "--access-logfile", "-"],
             env=env,
         )
         service = subprocess.Popen(

@@ -1,4 +1,3 @@
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -6,6 +5,7 @@ from pathlib import Path
 from django.core.management import BaseCommand, CommandError
 
 from tungban.core.errors import DomainError
+from tungban.credentials.services import jwt_digest
 from tungban.credentials.verify import BundleTrust, DatabaseTrust, extract_presentation, verify_presentation
 
 
@@ -27,8 +27,7 @@ class Command(BaseCommand):
             if bundle:
                 proofs = {}
                 if proof:
-                    digest = hashlib.sha256(extract_presentation(text).split("~")[0].encode("ascii")).hexdigest()
-                    proofs[digest] = _load(proof)
+                    proofs[jwt_digest(extract_presentation(text))] = _load(proof)
                 trust = BundleTrust(_load(bundle), proofs)
             else:
                 trust = DatabaseTrust()
