@@ -318,38 +318,8 @@ def app_inclusion(request, credential_id: str):
     return services.holder_inclusion_proof(request.auth.resident, credential_id)
 
 
-# --- App: QR and PDF --------------------------------------------------------------------------
-
-QR_MAX_CHARS = 4096
-
-
-class QrIn(Schema):
-    text: str = Field(min_length=1, max_length=QR_MAX_CHARS, description="What the QR code holds, e.g. a 認證易 link `…/verify/#vc=<presentation>` (at most 4096 characters)")
-
-
-@router.post("/app/qr", response={200: None, **ERRORS}, auth=device_auth, summary="(device) A QR code (SVG) of a presentation")
-def app_qr(request, payload: QrIn):
-    """``image/svg+xml``: a QR code (ISO/IEC 18004) of ``text`` with error correction L, raised
-    to M or higher when that fits in the same size. The header
-    ``Tungban-Presentation-Max-Age`` says for how many seconds 認證易 accepts a fresh
-    holder's proof (``TUNGBAN_PRESENTATION_MAX_AGE``), for the app's countdown.
-    Errors: ``qr_too_large`` (422: too much for one QR code; disclose fewer claims)."""
-    import io
-
-    import segno
-    from django.conf import settings
-    from django.utils.translation import gettext as _
-
-    try:
-        qr = segno.make(payload.text, error="l", boost_error=True, micro=False)
-    except segno.DataOverflowError:
-        raise DomainError("qr_too_large", _("This is too much for one QR code. Choose fewer details to show."), field="text", status=422) from None
-    out = io.BytesIO()
-    qr.save(out, kind="svg", scale=4, border=4, xmldecl=False, omitsize=True, light="#fff", svgclass="qr", title=_("QR code to verify the e-licence"))
-    response = HttpResponse(out.getvalue(), content_type="image/svg+xml")
-    response["Cache-Control"] = "no-store"
-    response["Tungban-Presentation-Max-Age"] = str(settings.TUNGBAN_PRESENTATION_MAX_AGE)
-    return response
+# --- App: PDF ---------------------------------------------------------------------------------
+# (The app draws the QR code of a presentation itself: the platform never learns what is shown.)
 
 
 @router.get("/app/credentials/{credential_id}/pdf", response={200: None, **ERRORS}, auth=device_auth, summary="(device) My e-licence or e-certificate as a PDF")

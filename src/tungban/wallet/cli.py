@@ -254,9 +254,25 @@ class WalletClient:
             raise AppError("bad_response", f"Expected a PDF, got {media_type or 'nothing'}.")
         return data
 
-    def qr_svg(self, text: str, pin: str) -> bytes:
-        """A QR code (SVG) of ``text`` made by the platform, as the web app shows it."""
-        return self._download("POST", "/api/v1/credentials/app/qr", self.load_key(pin), {"text": text})[0]
+    @staticmethod
+    def qr_svg(text: str) -> bytes:
+        """A QR code (SVG) of ``text``, e.g. a presentation's link, drawn here (segno) as the web
+        app draws it in the browser: the platform never sees what is shown. Error correction M,
+        or L when only that fits. Raises :class:`AppError` ``qr_too_large`` when no QR code
+        holds it (show fewer claims)."""
+        import io
+
+        import segno
+
+        for error in ("m", "l"):
+            try:
+                qr = segno.make(text, error=error, boost_error=False, micro=False)
+            except segno.DataOverflowError:
+                continue
+            out = io.BytesIO()
+            qr.save(out, kind="svg", scale=4, border=4, xmldecl=False, omitsize=True, light="#fff", svgclass="qr")
+            return out.getvalue()
+        raise AppError("qr_too_large", "This is too much for one QR code: show fewer claims with --disclose.")
 
     def me(self, pin: str) -> dict:
         return self._call("GET", "/api/v1/wallet/me", device_key=self.load_key(pin))

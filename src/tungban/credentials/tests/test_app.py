@@ -1,6 +1,8 @@
 """The resident's app and its e-licences (電子證照) over the device API: the list shows the
-credentials issued to this resident only, in the request's language; the QR code route
-draws a presentation link as SVG; the PDF route gives the resident's own credential only.
+credentials issued to this resident only, in the request's language, with what the app needs
+to present them (``aud``, ``presentation_max_age``); the app draws the QR code of a
+presentation itself (there is no platform route for it any more, so the platform never learns
+what is shown); the PDF route gives the resident's own credential only.
 
 Over real HTTP with the CLI app bound to the live server (device proofs on every call).
 """
@@ -21,7 +23,7 @@ from tungban.wallet.cli import AppError, WalletClient
 pytestmark = pytest.mark.django_db(transaction=True)
 
 CREDENTIALS = "/api/v1/credentials/app/credentials"
-QR = "/api/v1/credentials/app/qr"
+QR = "/api/v1/credentials/app/qr"  # removed: the app draws its QR codes itself
 
 
 def has_pdf() -> bool:
@@ -92,34 +94,35 @@ def test_status_changes_show_in_the_list(app, card):
     assert app.credentials(PIN)[0]["status"] == "revoked"
 
 
-def test_qr_code_of_a_presentation(issuer, app, card, settings):
+def test_presentation_details_and_no_qr_route(issuer, app, card, settings):
+    """The list gives the app what it needs to present a credential and draw its QR code
+    itself; the platform has no QR route that would see what a resident shows."""
+    [c] = app.credentials(PIN)
+    assert c["aud"] == f"{issuer}/verify" and c["verify_uri"] == f"{issuer}/verify/"
+    assert c["presentation_max_age"] == settings.TUNGBAN_PRESENTATION_MAX_AGE
     presentation = app.present(str(card.id), PIN, ["age_over_65"])
-    link = f"{issuer}/verify/#vc={presentation}"
-    resp = call(app, "POST", QR, json={"text": link})
-    assert resp.status_code == 200, resp.text
-    assert resp.headers["Content-Type"].startswith("image/svg+xml")
-    assert resp.headers["Cache-Control"] == "no-store"
-    assert resp.headers["Tungban-Presentation-Max-Age"] == str(settings.TUNGBAN_PRESENTATION_MAX_AGE)
-    svg = resp.text
-    assert svg.startswith("<svg") and 'xmlns="http://www.w3.org/2000/svg"' in svg and "viewBox" in svg
-    assert "<script" not in svg and presentation not in svg  # an image, not the text
-    assert app.qr_svg("hello", PIN).startswith(b"<svg")
-
-    # Every claim of the card still fits in one code.
-    everything = app.present(str(card.id), PIN)
-    assert call(app, "POST", QR, json={"text": f"{issuer}/verify/#vc={everything}"}).status_code == 200
+    resp = call(app, "POST", QR, json={"text": f"{issuer}/verify/#vc={presentation}"})
+    assert resp.status_code in (404, 405), resp.text
 
 
-def test_qr_code_limits(issuer, app):
+def test_cli_draws_qr_codes_locally(issuer, app, card, monkeypatch):
+    """The CLI app draws the QR code itself (segno), without calling the platform."""
+    import segno
+
+    link = f"{issuer}/verify/#vc={app.present(str(card.id), PIN)}"  # every claim of the card
+    calls = []
+    monkeypatch.setattr(requests.Session, "request", lambda self, method, url, *a, **kw: calls.append(url))
+    svg = app.qr_svg(link)
+    assert not calls  # nothing sent to the platform
+    assert svg.startswith(b"<svg") and b'xmlns="http://www.w3.org/2000/svg"' in svg and b"viewBox" in svg
+    assert b"<script" not in svg and link.encode() not in svg  # an image, not the text
+    assert segno.make(link, error="m", boost_error=False, micro=False).designator.endswith("-M")  # fits with error correction M
+
     too_much = secrets.token_urlsafe(3000)[:4000]  # more than a QR code holds (2953 bytes)
-    resp = call(app, "POST", QR, json={"text": too_much})
-    assert resp.status_code == 422 and resp.json()["error"] == "qr_too_large"
-    resp = call(app, "POST", QR, json={"text": "x" * 4097})
-    assert resp.status_code == 422 and resp.json()["error"] == "invalid_request"
-    resp = call(app, "POST", QR, json={"text": ""})
-    assert resp.status_code == 422
-    resp = requests.post(issuer + QR, json={"text": "hello"}, timeout=30)
-    assert resp.status_code == 401
+    with pytest.raises(AppError) as exc:
+        app.qr_svg(too_much)
+    assert exc.value.code == "qr_too_large"
+    assert app.qr_svg("x" * 2900).startswith(b"<svg")  # too much for M (2331 bytes), fits with L
 
 
 def test_pdf_of_own_credential_only(app, card, someone_elses):

@@ -130,10 +130,25 @@ def test_issue_present_verify_revoke(issuer, swd_officer, e2e_browser, shots):
     for name in NAME_CLAIMS:
         phone.uncheck(f'input[name=disclose][value="{name}"]')
     phone.check('input[name=disclose][value="age_over_65"]')
+    # The QR code is drawn on the phone: the platform never sees what is shown, nor when.
+    sent: list[tuple[str, str]] = []
+
+    def on_request(request) -> None:
+        body = request.post_data_buffer
+        sent.append((request.url, body.decode("utf-8", "replace") if body else ""))
+
+    phone.on("request", on_request)
     phone.click("#present-submit")
     phone.wait_for_selector("#presentation:not([hidden]) #presentation-qr:not([hidden])")
     phone.wait_for_function("() => document.getElementById('presentation-qr').naturalWidth > 0")
+    phone.remove_listener("request", on_request)
     presentation = phone.input_value("#presentation-text")
+    holder_proof = presentation.rsplit("~", 1)[1]
+    for url, body in sent:
+        assert "/api/v1/credentials/app/qr" not in url, url
+        assert presentation not in body and holder_proof not in body, url
+        assert holder_proof not in url, url
+    assert phone.get_attribute("#presentation-qr", "src").startswith("data:image/svg+xml")
     assert _disclosed_names(presentation) == ["age_over_65"]
     assert not presentation.endswith("~")  # a key-binding JWT by the phone's key
     link = phone.get_attribute("#presentation-link", "href")

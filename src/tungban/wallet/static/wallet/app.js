@@ -15,8 +15,8 @@
  * E-licences (電子證照, /app/#credentials) come from /api/v1/credentials/app/...: SD-JWT VCs bound to
  * the device key (cnf.jwk). "Show to verify" builds a presentation here (SD-JWT §4 and §7.3):
  * the issuer-signed JWT, the disclosures of the ticked claims only, and a key-binding JWT
- * (typ kb+jwt; aud = 認證易, nonce, iat, sd_hash) signed with the device key. The platform only
- * draws the QR code of the 認證易 link.
+ * (typ kb+jwt; aud = 認證易, nonce, iat, sd_hash) signed with the device key. The QR code of the
+ * 認證易 link is drawn here too (vendor/qrcode-generator.js): the platform never sees what is shown.
  * Plain modern JavaScript, no build step.
  */
 (function () {
@@ -114,7 +114,7 @@
   }
 
   const state = { device: null, request: null, timer: null, pendingBinding: null, homeLoadedAt: 0,
-    credentials: null, credentialsAt: 0, credential: null, presentTimer: null, qrUrl: null };
+    credentials: null, credentialsAt: 0, credential: null, presentTimer: null };
   let approveLabel = ""; // the Approve button's own (translated) text; signing requests relabel it
 
   /** Call an API; returns the response (refusals throw an AppError with the platform's code).
@@ -618,7 +618,7 @@
   const CREDENTIAL_ROUTE = /^#credentials(?:\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(\/present)?)?$/i;
   /** Claims ticked by default when showing an e-licence: the holder's name, nothing else. */
   const SHOWN_BY_DEFAULT = new Set(["name", "name_en", "name_zh", "family_name", "given_name"]);
-  const DEFAULT_MAX_AGE = 300; // seconds; the platform says TUNGBAN_PRESENTATION_MAX_AGE with each QR code
+  const DEFAULT_MAX_AGE = 300; // seconds; each credential says presentation_max_age (TUNGBAN_PRESENTATION_MAX_AGE)
   const COLOUR = /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i;
 
   /** "valid", "suspended", "revoked" or "expired": a revocation or suspension comes first. */
@@ -747,8 +747,6 @@
   /** Hide the QR code and forget it (e.g. when the ticked details change). */
   function resetPresentation() {
     stopPresentation();
-    if (state.qrUrl) URL.revokeObjectURL(state.qrUrl);
-    state.qrUrl = null;
     $("presentation").hidden = true;
     delete $("presentation").dataset.expired;
     $("presentation-qr").hidden = true;
@@ -773,9 +771,30 @@
     if (!bound) return { text: sdJwt, iat: null };
     const iat = Math.floor(Date.now() / 1000);
     const sdHash = b64u(await crypto.subtle.digest("SHA-256", enc.encode(sdJwt)));
-    const payload = { iat, aud: String(c.verify_uri).replace(/\/+$/, ""), nonce: randomId(), sd_hash: sdHash };
+    const payload = { iat, aud: c.aud || String(c.verify_uri).replace(/\/+$/, ""), nonce: randomId(), sd_hash: sdHash };
     const kb = await signJws({ alg: "ES256", typ: "kb+jwt" }, payload, state.device.keyPair.privateKey);
     return { text: sdJwt + kb, iat };
+  }
+
+  /** A QR code (ISO/IEC 18004) of ``text`` drawn here, in the browser, by qrcode-generator, as
+   * an SVG data URL (4 px a module, a quiet zone of 4 modules): error correction M, or L when
+   * M cannot hold it; the smallest version that fits. ``null`` when no QR code can hold it. */
+  function qrDataUrl(text) {
+    const factory = window.qrcode;
+    if (typeof factory !== "function") throw new AppError("network", T.network); // vendor script not loaded
+    factory.stringToBytes = factory.stringToBytesFuncs["UTF-8"];
+    for (const level of ["M", "L"]) {
+      const qr = factory(0, level);
+      qr.addData(text, "Byte");
+      try {
+        qr.make();
+      } catch (e) {
+        continue; // "code length overflow": try the lower level
+      }
+      const svg = qr.createSvgTag({ cellSize: 4, margin: 16 });
+      return "data:image/svg+xml;charset=utf-8," + encodeURIComponent(svg);
+    }
+    return null;
   }
 
   function startPresentTimer(end) {
@@ -804,20 +823,19 @@
       const bound = (await bindingOf(c)) === "here";
       const { text, iat } = await buildPresentation(c, names, bound);
       const link = c.verify_uri + "#vc=" + text;
+      const maxAge = Number(c.presentation_max_age) || DEFAULT_MAX_AGE;
+      let qrUrl = null;
       let qrError = null;
-      let maxAge = DEFAULT_MAX_AGE;
       try {
-        const resp = await apiFetch("POST", "/app/qr", { device: state.device, base: CREDENTIALS_API, body: { text: link }, accept: "image/svg+xml" });
-        maxAge = Number(resp.headers.get("Tungban-Presentation-Max-Age")) || DEFAULT_MAX_AGE;
-        state.qrUrl = URL.createObjectURL(await resp.blob());
+        qrUrl = qrDataUrl(link);
+        if (!qrUrl) qrError = new AppError("qr_too_large", T.qr_too_large);
       } catch (err) {
-        if (err.code === "device_unbound") throw err;
         qrError = err; // still show the link and the text
       }
       const labels = c.claims.filter((x) => names.includes(x.name)).map((x) => x.label);
       $("presentation-shows").textContent = labels.length ? fmt(T.present_shows, { claims: listText(labels) }) : fmt(T.present_shows_nothing, { type: c.type_name });
-      if (state.qrUrl) {
-        $("presentation-qr").src = state.qrUrl;
+      if (qrUrl) {
+        $("presentation-qr").src = qrUrl;
         $("presentation-qr").alt = fmt(T.qr_alt, { type: c.type_name });
         $("presentation-qr").hidden = false;
       }
