@@ -510,7 +510,9 @@ def test_valid_from_must_be_near_and_zoned(holder, bundled):
     ("hkid,card_number\nA1234563," + "S" * 140000 + "\n", "Line 2"),
 ])
 def test_ambiguous_or_unreadable_csv_is_refused(bundled, data, message):
-    with pytest.raises(DomainError) as err:
+    from django.utils import translation
+
+    with translation.override("en"), pytest.raises(DomainError) as err:
         services.issue_bulk(services.get_type("senior-citizen-card"), data, issued_by="officer:test")
     assert err.value.code == "csv_invalid" and message in str(err.value.message)
 
