@@ -211,7 +211,7 @@ def measure_bulk(ctype, holders: list[Holder], *, first_card: int = 0) -> tuple[
     batch = services.issue_bulk(ctype, data, issued_by="bench:bulk", filename="bench.csv")
     seconds = time.perf_counter() - t0
     assert batch.rows_issued == len(holders) and batch.rows_rejected == 0
-    r = stats_row(f"(a) bulk issuance, {len(holders):,}-row CSV", "services.issue_bulk (parse, per-row checks, sign each SD-JWT VC, status slots, one log append, bulk insert; one transaction)",
+    r = stats_row(f"(a) bulk issuance, {len(holders):,}-row CSV", "services.issue_bulk (parse, per-row checks, status slots reserved, each SD-JWT VC signed, then one transaction: log append and bulk insert)",
                   count=len(holders), seconds=seconds)
     r["checks_seconds"] = round(checks, 4)
     r["bytes"] = len(data.encode())
