@@ -153,6 +153,9 @@ TUNGBAN_ACTIVATION_TTL = int(os.environ.get("TUNGBAN_ACTIVATION_TTL", str(7 * 24
 TUNGBAN_CODE_TTL = int(os.environ.get("TUNGBAN_CODE_TTL", "60"))
 #: Seconds an access token stays valid.
 TUNGBAN_ACCESS_TOKEN_TTL = int(os.environ.get("TUNGBAN_ACCESS_TOKEN_TTL", "600"))
+#: Seconds a refresh token (``offline_access``) stays usable, counted from the login's code
+#: exchange; rotation does not extend it.
+TUNGBAN_REFRESH_TOKEN_TTL = int(os.environ.get("TUNGBAN_REFRESH_TOKEN_TTL", str(30 * 24 * 3600)))
 #: Days a retired ID-token signing key stays in the JWKS after rotation.
 TUNGBAN_KEY_RETIREMENT_DAYS = int(os.environ.get("TUNGBAN_KEY_RETIREMENT_DAYS", "7"))
 #: WebAuthn relying-party id: the host of the issuer URL.

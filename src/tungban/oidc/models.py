@@ -28,9 +28,12 @@ CDEG_SCOPE = "cdeg"
 #: e-Licences (issue #5): a department system issuing and revoking its credentials; like
 #: ``cdeg``, ``client_credentials`` with ``private_key_jwt`` only.
 CREDENTIALS_SCOPE = "credentials"
+#: OIDC Core §11: a refresh token (RFC 6749 §6) along with the login, for confidential
+#: clients that were granted this scope by an administrator.
+OFFLINE_ACCESS_SCOPE = "offline_access"
 #: Scopes only a service's own key may obtain (RFC 7523 client authentication).
 KEY_ONLY_SCOPES = {CDEG_SCOPE, CREDENTIALS_SCOPE}
-SUPPORTED_SCOPES = [*EME_SCOPES, SIGNING_SCOPE, CDEG_SCOPE, CREDENTIALS_SCOPE]
+SUPPORTED_SCOPES = [*EME_SCOPES, SIGNING_SCOPE, CDEG_SCOPE, CREDENTIALS_SCOPE, OFFLINE_ACCESS_SCOPE]
 
 
 def _default_scopes():
@@ -133,6 +136,9 @@ class Client(ClientMixin, models.Model):
         if grant_type == "client_credentials":
             # Only confidential clients act on their own behalf (RFC 6749 §4.4).
             return self.token_endpoint_auth_method != "none"
+        if grant_type == "refresh_token":
+            # Refresh tokens only for confidential clients granted offline_access (OIDC Core §11).
+            return self.token_endpoint_auth_method != "none" and OFFLINE_ACCESS_SCOPE in self.allowed_scopes
         return grant_type == "authorization_code"
 
     @property
@@ -194,7 +200,14 @@ class AuthorizationCode(AuthorizationCodeMixin, models.Model):
 class Token(TokenMixin, models.Model):
     """A bearer access token (RFC 6750): for userinfo / form data / signing after a login,
     or, with no ``resident``, a client's own token (``client_credentials``, e.g. anonymous
-    signing)."""
+    signing).
+
+    With ``offline_access`` the row also holds a refresh token (RFC 6749 §6), stored only as
+    its SHA-256 (hex). Refreshing revokes the row and creates the next one (rotation, RFC
+    9700 §4.14.2); all rows from one authorization code are one grant: presenting a rotated
+    refresh token again revokes the whole grant. ``refresh_expires_at`` (Unix seconds) is
+    fixed at the code's redemption and never extended by rotation.
+    """
 
     access_token = models.CharField(max_length=255, unique=True)
     client = models.ForeignKey(Client, on_delete=models.CASCADE)
@@ -207,6 +220,8 @@ class Token(TokenMixin, models.Model):
     issued_at = models.IntegerField()
     expires_in = models.IntegerField()
     revoked_at = models.DateTimeField(null=True, blank=True)
+    refresh_token = models.CharField(max_length=64, unique=True, null=True, blank=True, help_text="SHA-256 (hex) of the refresh token")
+    refresh_expires_at = models.IntegerField(null=True, blank=True)
 
     def check_client(self, client):
         return self.client_id == client.pk
@@ -222,6 +237,9 @@ class Token(TokenMixin, models.Model):
 
     def is_revoked(self):
         return self.revoked_at is not None
+
+    def is_refresh_expired(self) -> bool:
+        return self.refresh_expires_at is None or time.time() >= self.refresh_expires_at
 
     def get_user(self):
         return self.resident

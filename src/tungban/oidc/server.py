@@ -6,6 +6,8 @@ Authlib handles the protocol; this module supplies storage and the platform's ru
 * authorization code flow only, PKCE required with ``S256`` (RFC 7636 §4.2; FAPI 2.0);
 * codes are single use — a second redemption is refused *and* revokes every token issued
   from the code (RFC 6749 §4.1.2);
+* refresh tokens only with ``offline_access`` (OIDC Core §11), rotated on every use with
+  reuse detection (RFC 9700 §4.14.2);
 * ID tokens are ES256-signed with the active database key, ``sub`` is pairwise per sector
   (OIDC Core §8.1), ``acr`` tells iAM Smart (basic) from iAM Smart+ (plus).
 """
@@ -20,6 +22,7 @@ from datetime import timezone as dt_timezone
 from authlib.integrations.django_oauth2 import AuthorizationServer, BearerTokenValidator, ResourceProtector
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
+from authlib.oauth2.rfc6749.util import scope_to_list
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7636 import CodeChallenge
@@ -31,7 +34,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from . import keys, services
-from .models import KEY_ONLY_SCOPES, AuthorizationCode, Client, Token, UsedClientAssertion
+from .models import KEY_ONLY_SCOPES, OFFLINE_ACCESS_SCOPE, AuthorizationCode, Client, Token, UsedClientAssertion
 
 ID_TOKEN_LIFETIME = 600
 
@@ -155,6 +158,11 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         services.revoke_tokens_from_code(code)
         raise InvalidGrantError("Invalid 'code' in request.")
 
+    def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None, include_refresh_token=True):
+        # A refresh token only when offline_access was asked for and granted (OIDC Core §11).
+        include_refresh_token = include_refresh_token and OFFLINE_ACCESS_SCOPE in scope_to_list(scope or "")
+        return super().generate_token(user=user, scope=scope, grant_type=grant_type, expires_in=expires_in, include_refresh_token=include_refresh_token)
+
     def delete_authorization_code(self, authorization_code):
         # Marked used in create_token_response and kept, so that reuse is detected.
         pass
@@ -165,6 +173,30 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         return Subject(resident=authorization_code.resident, session=authorization_code.session, code=authorization_code)
 
 
+def id_token(client: Client, subject: Subject, code: AuthorizationCode, access_token: str, *, with_nonce: bool) -> str:
+    """ES256 ID token (OIDC Core §2) with pairwise ``sub``, ``acr``, ``amr``,
+    ``auth_time``, ``sid``, ``at_hash`` (§3.1.3.6) and, at the code exchange, ``nonce``.
+    No e-ME data: that is released through the userinfo endpoint only. After a refresh
+    (§12.2) ``auth_time``, ``acr`` and ``amr`` stay those of the original login."""
+    now = int(time.time())
+    claims = {
+        "iss": settings.TUNGBAN_ISSUER,
+        "sub": services.pairwise_sub(subject.resident, client),
+        "aud": client.client_id,
+        "iat": now,
+        "exp": now + ID_TOKEN_LIFETIME,
+        "auth_time": code.auth_time,
+        "acr": code.acr,
+        "amr": code.amr,
+    }
+    if with_nonce and code.nonce:
+        claims["nonce"] = code.nonce
+    if code.session_id:
+        claims["sid"] = code.session.sid
+    claims["at_hash"] = create_half_hash(access_token, "ES256").decode()
+    return keys.sign_jwt(claims, "JWT")
+
+
 class TungbanOpenIDCode(OpenIDCode):
     def exists_nonce(self, nonce, request):
         return AuthorizationCode.objects.filter(client__client_id=request.payload.client_id, nonce=nonce).exists()
@@ -173,29 +205,7 @@ class TungbanOpenIDCode(OpenIDCode):
         raise NotImplementedError
 
     def encode_id_token(self, token, request):
-        """ES256 ID token (OIDC Core §2) with pairwise ``sub``, ``acr``, ``amr``,
-        ``auth_time``, ``nonce``, ``sid`` and ``at_hash`` (§3.1.3.6). No e-ME data: that is
-        released through the userinfo endpoint only."""
-        code: AuthorizationCode = request.authorization_code
-        subject: Subject = request.user
-        now = int(time.time())
-        claims = {
-            "iss": settings.TUNGBAN_ISSUER,
-            "sub": services.pairwise_sub(subject.resident, request.client),
-            "aud": request.client.client_id,
-            "iat": now,
-            "exp": now + ID_TOKEN_LIFETIME,
-            "auth_time": code.auth_time,
-            "acr": code.acr,
-            "amr": code.amr,
-        }
-        if code.nonce:
-            claims["nonce"] = code.nonce
-        if code.session_id:
-            claims["sid"] = code.session.sid
-        at_hash = create_half_hash(token["access_token"], "ES256")
-        claims["at_hash"] = at_hash.decode()
-        return keys.sign_jwt(claims, "JWT")
+        return id_token(request.client, request.user, request.authorization_code, token["access_token"], with_nonce=True)
 
     def process_token(self, grant, response):
         _, token, _ = response
@@ -204,16 +214,78 @@ class TungbanOpenIDCode(OpenIDCode):
         return token
 
 
+class RefreshGrant(grants.RefreshTokenGrant):
+    """RFC 6749 §6 refresh, for confidential clients granted ``offline_access``.
+
+    Every refresh rotates the refresh token (RFC 9700 §4.14.2): the old row is revoked and
+    a new one carries the same resident, login session, approved claims and absolute
+    expiry. A rotated (or revoked) refresh token presented again revokes the whole grant.
+    The row lock makes two concurrent refreshes with one token serial: the second is
+    refused and revokes the grant. An ID token comes back when ``openid`` is in scope
+    (OIDC Core §12.2), without ``nonce``.
+    """
+
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token):
+        token = (
+            Token.objects.select_related("resident", "client", "authorization_code", "session")
+            .filter(refresh_token=services.refresh_token_digest(refresh_token))
+            .first()
+        )
+        if token is None:
+            return None
+        if token.revoked_at is not None:
+            services.revoke_grant(token)
+            return None
+        return None if token.is_refresh_expired() else token
+
+    def authenticate_user(self, refresh_token):
+        resident = refresh_token.resident
+        if resident is None or not resident.is_active:
+            return None
+        return Subject(resident=resident, session=refresh_token.session, code=refresh_token.authorization_code)
+
+    def create_token_response(self):
+        old: Token = self.request.refresh_token
+        if self.authenticate_user(old) is None:
+            raise InvalidGrantError("The account is suspended.")
+        with transaction.atomic():
+            locked = Token.objects.select_for_update().only("revoked_at").get(pk=old.pk)
+            if locked.revoked_at is None:
+                status, token, headers = super().create_token_response()
+                if is_openid_scope(token.get("scope") or ""):
+                    token["id_token"] = id_token(old.client, self.request.user, old.authorization_code, token["access_token"], with_nonce=False)
+                return status, token, headers
+        services.revoke_grant(old)
+        raise InvalidGrantError("Invalid 'refresh_token' in request.")
+
+    def revoke_old_credential(self, refresh_token):
+        Token.objects.filter(pk=refresh_token.pk).update(revoked_at=timezone.now())
+
+
 class TungbanRevocation(RevocationEndpoint):
-    """RFC 7009 token revocation (access tokens; no refresh tokens are issued)."""
+    """RFC 7009 token revocation: an access token alone, or a refresh token with its whole
+    grant (RFC 7009 §2.1)."""
 
     CLIENT_AUTH_METHODS = CLIENT_AUTH_METHODS
 
     def query_token(self, token_string, token_type_hint):
-        return Token.objects.filter(access_token=token_string).first()
+        if token_type_hint != "refresh_token":
+            found = Token.objects.filter(access_token=token_string).first()
+            if found is not None or token_type_hint == "access_token":
+                return found
+        found = Token.objects.filter(refresh_token=services.refresh_token_digest(token_string)).first()
+        if found is not None:
+            found.revoke_whole_grant = True
+        return found
 
     def revoke_token(self, token, request):
-        token.revoke()
+        if getattr(token, "revoke_whole_grant", False):
+            services.revoke_grant(token)
+        else:
+            token.revoke()
 
 
 class TungbanEndSession(EndSessionEndpoint):
@@ -262,26 +334,40 @@ class Server(AuthorizationServer):
                 expires_in=token.get("expires_in", settings.TUNGBAN_ACCESS_TOKEN_TTL),
             )
         subject: Subject = request.user
-        code: AuthorizationCode = request.authorization_code
+        now = int(time.time())
+        if request.payload.grant_type == "refresh_token":
+            previous: Token = request.refresh_token
+            code, claims, refresh_expires_at = previous.authorization_code, previous.claims, previous.refresh_expires_at
+        else:
+            code = request.authorization_code
+            claims, refresh_expires_at = code.claims, now + settings.TUNGBAN_REFRESH_TOKEN_TTL
+        refresh = token.get("refresh_token")
         return Token.objects.create(
             access_token=token["access_token"],
             token_type=token.get("token_type", "Bearer"),
             client=request.client,
             resident=subject.resident,
             authorization_code=code,
-            session=code.session,
+            session=code.session if code else None,
             scope=token.get("scope", ""),
-            claims=code.claims,
-            issued_at=int(time.time()),
+            claims=claims,
+            issued_at=now,
             expires_in=token.get("expires_in", settings.TUNGBAN_ACCESS_TOKEN_TTL),
+            refresh_token=services.refresh_token_digest(refresh) if refresh else None,
+            refresh_expires_at=refresh_expires_at if refresh else None,
         )
 
 
 def build_server() -> Server:
     srv = Server(Client, Token)
-    srv.load_config({"token_expires_in": {"authorization_code": settings.TUNGBAN_ACCESS_TOKEN_TTL, "client_credentials": settings.TUNGBAN_ACCESS_TOKEN_TTL}})
+    ttl = settings.TUNGBAN_ACCESS_TOKEN_TTL
+    srv.load_config({
+        "token_expires_in": {"authorization_code": ttl, "refresh_token": ttl, "client_credentials": ttl},
+        "refresh_token_generator": True,  # 48 random characters; issued only with offline_access
+    })
     srv.register_client_auth_method(PrivateKeyJWT.CLIENT_AUTH_METHOD, PrivateKeyJWT())
     srv.register_grant(CodeGrant, [S256Required(required=True), TungbanOpenIDCode(require_nonce=False)])
+    srv.register_grant(RefreshGrant)
     srv.register_grant(ClientCredentials)
     srv.register_endpoint(TungbanRevocation)
     srv.register_endpoint(TungbanEndSession)

@@ -7,6 +7,7 @@ subjects), OpenID Connect Discovery 1.0 §3, RFC 6749 §4.1.2 (code reuse revoke
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 
@@ -21,7 +22,7 @@ from tungban.identity.models import Resident, Tier
 from tungban.wallet import services as wallet
 from tungban.wallet.models import ApprovalRequest, RequestKind
 
-from .models import EME_SCOPES, SUPPORTED_SCOPES, AuthorizationCode, Client, LoginSession, PairwiseSubject, Token
+from .models import EME_SCOPES, OFFLINE_ACCESS_SCOPE, SUPPORTED_SCOPES, AuthorizationCode, Client, LoginSession, PairwiseSubject, Token
 
 ACR_BASIC = "urn:tungban:acr:basic"
 ACR_PLUS = "urn:tungban:acr:plus"
@@ -130,8 +131,13 @@ def open_authorization(client: Client, scope: str, claims_param: str | None, que
     ``kind`` is ``login`` when ``openid`` is in the scope, else ``formfill`` (anonymous
     form filling: data without a login). ``query`` is the original request, replayed when
     the browser completes; ``browser_secret`` binds completion to the starting browser.
+    With ``offline_access`` (for a client allowed refresh tokens) the app is told how many
+    days the service may stay signed in (OIDC Core §11: the resident consents to it).
     """
     kind = RequestKind.LOGIN if "openid" in (scope or "").split() else RequestKind.FORMFILL
+    context = {"query": query, "browser": browser_secret, "acr": required_acr(claims_param)}
+    if OFFLINE_ACCESS_SCOPE in (scope or "").split() and client.check_grant_type("refresh_token"):
+        context["offline_access_days"] = max(1, settings.TUNGBAN_REFRESH_TOKEN_TTL // 86400)
     return wallet.create_request(
         kind=kind,
         requester_id=client.client_id,
@@ -139,7 +145,7 @@ def open_authorization(client: Client, scope: str, claims_param: str | None, que
         requester_name_zh=client.name_zh,
         requester_logo_url=client.logo_url,
         requested_claims=requested_claims(scope, claims_param),
-        context={"query": query, "browser": browser_secret, "acr": required_acr(claims_param)},
+        context=context,
     )
 
 
@@ -171,6 +177,21 @@ def end_login_session(sid: str | None) -> None:
 def revoke_tokens_from_code(code: AuthorizationCode) -> int:
     """RFC 6749 §4.1.2: a reused code revokes every token issued from it. Returns how many."""
     return Token.objects.filter(authorization_code=code, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def refresh_token_digest(refresh_token: str) -> str:
+    """How a refresh token is stored and looked up: its SHA-256, hex (64 characters)."""
+    return hashlib.sha256(refresh_token.encode()).hexdigest()
+
+
+def revoke_grant(token: Token) -> int:
+    """Revoke ``token`` and every token of the same grant (issued from the same
+    authorization code, refreshed ones included). Used when a rotated refresh token is
+    presented again (RFC 9700 §4.14.2) and when a refresh token is revoked (RFC 7009 §2.1).
+    Returns how many tokens were revoked."""
+    if token.authorization_code_id is None:
+        return Token.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    return revoke_tokens_from_code(token.authorization_code)
 
 
 def release(token: Token, *, with_subject: bool) -> dict:
@@ -220,7 +241,7 @@ def discovery() -> dict:
         "scopes_supported": SUPPORTED_SCOPES,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "client_credentials"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["pairwise"],
         "id_token_signing_alg_values_supported": ["ES256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none", "private_key_jwt"],

@@ -119,6 +119,7 @@ class RequestOut(Schema):
     claims: list[ClaimOut]
     documents: list[DocumentOut] = []
     reason: str = ""
+    offline_access_days: int | None = Field(None, description="For a login with offline_access: days the service may stay signed in with a refresh token")
     consent: dict | None = Field(None, description="For a data-sharing consent (kind 'consent'): data_user, data_provider, product (with fields), purpose, duration_seconds, max_uses")
     terms_sha256: str | None = Field(None, description="For a consent: SHA-256 of the canonical JSON of `consent`; the decision must carry it as `terms`")
     nonce: str

@@ -448,6 +448,8 @@ def _print(args, data) -> None:
             print(f"  [{'required' if c['essential'] else 'optional'}] {c['name']}: {c['value']}")
         if data.get("reason"):
             print(f"  reason: {data['reason']}")
+        if data.get("offline_access_days"):
+            print(f"  stays signed in for up to {data['offline_access_days']} days (offline access)")
         for d in data.get("documents", []):
             print(f"  sign: {d['name']}  SHA-256 {d['sha256']}")
         if data.get("consent"):

@@ -370,6 +370,7 @@ def request_details(req: ApprovalRequest, device: Device) -> dict:
         ],
         "documents": [{"name": d["name"], "sha256": d["sha256"]} for d in req.context.get("documents", [])],
         "reason": req.context.get("reason", ""),
+        "offline_access_days": req.context.get("offline_access_days"),
         "consent": req.context.get("consent"),
         "terms_sha256": req.context.get("terms_sha256"),
         "nonce": req.nonce,

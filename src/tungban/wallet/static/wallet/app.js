@@ -996,6 +996,9 @@
     }));
     renderDocuments(req);
     renderConsentTerms(req);
+    const days = req.offline_access_days;
+    $("offline-access").hidden = !days;
+    $("offline-access").textContent = days ? fmt(T.offline_access, { days }) : "";
   }
 
   async function showApproval(id) {
