@@ -1,8 +1,7 @@
 from django.contrib import admin, messages
-from django.contrib.auth.hashers import make_password
 from django.utils.translation import gettext_lazy as _
-import secrets
 
+from . import client_secrets
 from .models import Client, SigningKey
 
 
@@ -19,8 +18,8 @@ class ClientAdmin(admin.ModelAdmin):
     @admin.action(description=_("Generate a new client secret (shown once)"))
     def new_secret(self, request, queryset):
         for client in queryset:
-            secret = secrets.token_urlsafe(32)
-            client.client_secret_hash = make_password(secret)
+            secret = client_secrets.generate()
+            client.client_secret_hash = client_secrets.digest(secret)
             client.save(update_fields=["client_secret_hash"])
             self.message_user(request, f"{client.client_id}: {secret}", messages.WARNING)
 

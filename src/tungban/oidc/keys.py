@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
@@ -73,11 +74,16 @@ def _decrypted(kid: str, pem: bytes) -> ECKey:
 
 def public_jwks() -> dict:
     """The published JWKS (RFC 7517 §5): active keys and recently retired ones."""
-    if not SigningKey.objects.filter(retired_at__isnull=True).exists():
-        create_key()
     cutoff = timezone.now() - dt.timedelta(days=settings.TUNGBAN_KEY_RETIREMENT_DAYS)
-    keys = SigningKey.objects.filter(retired_at__isnull=True) | SigningKey.objects.filter(retired_at__gte=cutoff)
-    return {"keys": [k.public_jwk for k in keys.order_by("-created_at", "-id")]}
+    published = list(
+        SigningKey.objects.filter(Q(retired_at__isnull=True) | Q(retired_at__gte=cutoff))
+        .order_by("-created_at", "-id")
+        .values_list("public_jwk", "retired_at")
+    )  # one round trip: the JWKS is fetched by every relying party (bench/oidc.py)
+    if not any(retired is None for _jwk, retired in published):
+        create_key()
+        return public_jwks()
+    return {"keys": [jwk for jwk, _retired in published]}
 
 
 def every_public_jwk() -> dict:

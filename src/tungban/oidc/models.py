@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
 from authlib.oidc.core import AuthorizationCodeMixin
-from django.contrib.auth.hashers import check_password
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -123,7 +122,13 @@ class Client(ClientMixin, models.Model):
         return redirect_uri in self.redirect_uris  # exact string match (RFC 9700 §4.1.1)
 
     def check_client_secret(self, client_secret):
-        return bool(self.client_secret_hash) and check_password(client_secret, self.client_secret_hash)
+        from . import client_secrets
+
+        ok, upgrade = client_secrets.matches(client_secret, self.client_secret_hash)
+        if upgrade:
+            self.client_secret_hash = client_secrets.digest(client_secret)
+            Client.objects.filter(pk=self.pk).update(client_secret_hash=self.client_secret_hash)
+        return ok
 
     def check_endpoint_auth_method(self, method, endpoint):
         # A client with registered keys may always use the stronger private_key_jwt.

@@ -376,5 +376,17 @@ def build_server() -> Server:
 
 server = build_server()
 
+class TokenValidator(BearerTokenValidator):
+    """RFC 6750 bearer tokens, read with what every protected endpoint uses next (the
+    client, the resident, the code and its approval) in one query instead of four."""
+
+    def authenticate_token(self, token_string):
+        return (
+            Token.objects.select_related("client", "resident", "authorization_code__approval")
+            .filter(access_token=token_string)
+            .first()
+        )
+
+
 require_oauth = ResourceProtector()
-require_oauth.register_token_validator(BearerTokenValidator(Token))
+require_oauth.register_token_validator(TokenValidator(Token))

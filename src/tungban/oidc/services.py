@@ -295,18 +295,19 @@ def register_client(
 ) -> tuple[Client, str | None]:
     """Register (or update) an online service as a client; returns ``(client, secret)``.
 
-    A confidential client gets a new random secret, returned once and stored as a hash.
+    A confidential client gets a new random secret, returned once and stored as its
+    SHA-256 digest (:mod:`.client_secrets`).
     With ``jwks`` (public keys, RFC 7517 §5) it may also authenticate with
     ``private_key_jwt`` (RFC 7523), which the ``cdeg`` scope requires.
     Scopes default to the e-ME ones; the ``signing`` scope must be asked for.
     :raises DomainError: ``invalid_redirect_uri`` (must be absolute http(s), no fragment),
         ``invalid_scope``.
     """
-    from django.contrib.auth.hashers import make_password
+    from . import client_secrets
 
     scopes = allowed_scopes or list(EME_SCOPES)
     check_client_metadata(redirect_uris, post_logout_redirect_uris or [], scopes)
-    secret = None if public else secrets.token_urlsafe(32)
+    secret = None if public else client_secrets.generate()
     client, _created = Client.objects.update_or_create(
         client_id=client_id,
         defaults={
@@ -317,7 +318,7 @@ def register_client(
             "allowed_scopes": scopes,
             "logo_url": logo_url,
             "token_endpoint_auth_method": "none" if public else "client_secret_basic",
-            "client_secret_hash": make_password(secret) if secret else "",
+            "client_secret_hash": client_secrets.digest(secret) if secret else "",
             "signing_callback_uri": signing_callback_uri,
             "signing_max_auth_age": signing_max_auth_age,
             "jwks": public_jwks_only(jwks) if jwks else {},

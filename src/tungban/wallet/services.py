@@ -348,7 +348,7 @@ def _lock_request(request_id, kind: str | None = None) -> ApprovalRequest:
 def get_request(request_id) -> ApprovalRequest:
     """:raises NotFound: ``no_request``."""
     try:
-        return ApprovalRequest.objects.get(pk=request_id)
+        return ApprovalRequest.objects.select_related("resident").get(pk=request_id)
     except (ApprovalRequest.DoesNotExist, ValueError, ValidationError):
         raise NotFound("no_request", _("This request does not exist.")) from None
 
@@ -488,7 +488,8 @@ def complete(req_id, *, expected_kind: str | None = None) -> ApprovalRequest:
 
     :raises Conflict: ``request_already_decided`` when it is not (or no longer) approved.
     """
-    req = ApprovalRequest.objects.select_for_update().get(pk=req_id)
+    # The resident comes along (the login session and the code need it); only the request row is locked.
+    req = ApprovalRequest.objects.select_for_update(of=("self",)).select_related("resident").get(pk=req_id)
     if req.status != RequestStatus.APPROVED or (expected_kind and req.kind != expected_kind):
         raise Conflict("request_already_decided", _("This request has already been used."))
     if _now() > req.expires_at + dt.timedelta(seconds=COMPLETION_GRACE):
