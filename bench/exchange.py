@@ -46,13 +46,10 @@ from __future__ import annotations
 import argparse
 import collections
 import datetime as dt
-import io
 import itertools
 import json
 import math
 import os
-import platform
-import pstats
 import secrets
 import shutil
 import signal
@@ -62,11 +59,13 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from machine import cpu_model, package_versions, print_table as aligned_table  # bench/machine.py (this directory is on sys.path)
+from machine import (  # bench/machine.py (this directory is on sys.path)
+    children_of, cpu_seconds, listening_socket, machine, machine_busy_seconds, package_versions, print_table as aligned_table,
+    profile_report, start_gunicorn, wait_until_up,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -76,7 +75,6 @@ FULL = {"residents": 200, "concurrency": "1,4,16", "seconds": 15.0, "warmup": 2.
 QUICK = {"residents": 50, "concurrency": "1,4", "seconds": 5.0, "warmup": 1.0, "real": 2}
 PURPOSE = "Pre-fill the vehicle licence renewal form (benchmark)"
 CONSENT_SECONDS = 86400
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 HEADER = ("Concurrency", "Requests", "Errors", "Exchanges/s", "p50 ms", "p90 ms", "p99 ms", "Bench CPU", "gunicorn CPU", "Providers CPU", "Other CPU")
 
 
@@ -114,16 +112,6 @@ def parse_args(argv=None):
     return args
 
 
-def listening_socket() -> socket.socket:
-    """A loopback socket bound to a free port, handed to gunicorn (``--bind fd://N``):
-    the issuer URL is known before any process starts, and no other process can take the port."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.set_inheritable(True)
-    return sock
-
-
 def isolate(tmp: Path, issuer: str, database_url: str | None) -> dict:
     """Point the platform at ``tmp`` before Django reads its settings; return the
     environment for the child processes (gunicorn, verify_exchange_log)."""
@@ -149,116 +137,9 @@ def isolate(tmp: Path, issuer: str, database_url: str | None) -> dict:
     return child
 
 
-# --- machine and processes ---------------------------------------------------------------------
-
-
-def machine() -> dict:
-    try:
-        mem = next(int(line.split()[1]) // 1024 for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
-    except (OSError, StopIteration, ValueError):
-        mem = None
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count()
-    return {
-        "cpu": cpu_model(), "cpus": os.cpu_count(), "cpus_usable": usable, "memory_mib": mem,
-        "platform": platform.platform(), "python": platform.python_version(), "loadavg_start": [round(x, 2) for x in os.getloadavg()],
-    }
-
-
 def versions() -> dict:
     out = package_versions(("Django", "django-ninja", "gunicorn", "requests", "joserfc", "Authlib", "jsonschema", "Flask", "Werkzeug", "psycopg"))
     return out
-
-
-def children_of(pid: int) -> list[int]:
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            out.append(int(stat.parent.name))
-    return out
-
-
-def machine_busy_seconds() -> float:
-    """CPU time all cores spent busy (not idle or waiting for I/O), from /proc/stat."""
-    try:
-        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    except (OSError, ValueError):
-        return 0.0
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
-    return (user + nice + system + irq + softirq + steal) / CLK_TCK
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time of these processes (all their threads), from /proc/<pid>/stat."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat(5))
-    return total / CLK_TCK
-
-
-# --- the platform --------------------------------------------------------------------------------
-
-
-GUNICORN_PROFILE_CONF = '''
-# Profile the handling of requests only (not the worker's start-up, imports or idle waits).
-import cProfile, os
-_prof = cProfile.Profile()
-
-def pre_request(worker, req):
-    _prof.enable()
-
-def post_request(worker, req, environ, resp):
-    _prof.disable()
-
-def worker_exit(server, worker):
-    _prof.dump_stats(os.path.join({dir!r}, "worker-%d.prof" % os.getpid()))
-'''
-
-
-def start_gunicorn(sock: socket.socket, env: dict, workers: int, tmp: Path, profile: bool) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "gunicorn", "tungban.wsgi", "--bind", f"fd://{sock.fileno()}", "-w", str(workers),
-           "--graceful-timeout", "10", "--timeout", "60", "--error-logfile", str(tmp / "gunicorn.log")]
-    if profile:
-        conf = tmp / "gunicorn-profile.py"
-        conf.write_text(GUNICORN_PROFILE_CONF.format(dir=str(tmp)))
-        cmd += ["-c", str(conf)]
-    return subprocess.Popen(cmd, cwd=tmp, env=env, pass_fds=(sock.fileno(),), stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
-
-
-def _die_with_parent() -> None:
-    """In the child before exec: SIGTERM it if this process dies without stopping it (Linux)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
-def wait_until_up(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with status {proc.returncode}:\n{log.read_text(errors='replace') if log.exists() else ''}")
-        try:
-            with opener.open(url, timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"gunicorn did not answer {url} within {timeout:g} s")
 
 
 # --- seeding ---------------------------------------------------------------------------------------
@@ -457,24 +338,6 @@ def print_table(levels: list[dict]) -> None:
     print("Latency: delivered exchanges only, measured in the client around DataUser.fetch (HTTP + JSON included).")
 
 
-def profile_report(tmp: Path) -> dict | None:
-    files = sorted(tmp.glob("worker-*.prof"))
-    if not files:
-        print("No worker profile was written.")
-        return None
-    out = io.StringIO()
-    stats = pstats.Stats(*[str(f) for f in files], stream=out)
-    stats.sort_stats("cumulative").print_stats(35)
-    stats.sort_stats("tottime").print_stats(25)
-    prof_dir = Path(tempfile.gettempdir()) / "tungban-bench"
-    prof_dir.mkdir(exist_ok=True)
-    path = prof_dir / f"exchange-workers-{dt.date.today().isoformat()}.prof"
-    stats.dump_stats(path)
-    print(out.getvalue())
-    print(f"cProfile data of the gunicorn workers: {path} (read with: .venv/bin/python -m pstats {path})")
-    return {"workers": len(files), "prof_file": str(path)}
-
-
 # --- the benchmark ----------------------------------------------------------------------------------
 
 
@@ -580,7 +443,7 @@ def run(args, tmp: Path, sock: socket.socket, issuer: str, env: dict) -> dict:
             stop_provider(proc)
 
     if args.profile:
-        result["profile"] = profile_report(tmp)
+        result["profile"] = profile_report(tmp, "exchange")
 
     # The log, verified by the platform's own command in the same environment.
     t0 = time.perf_counter()

@@ -1,9 +1,23 @@
-"""What every benchmark prints about the machine it ran on, and how it prints its table."""
+"""What every benchmark prints about the machine it ran on, how it prints its table, and the
+process plumbing the HTTP benchmarks share (a listening socket handed to gunicorn, CPU and
+memory of process trees read from /proc, worker profiles)."""
 
 from __future__ import annotations
 
+import io
+import os
 import platform
+import pstats
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
 from pathlib import Path
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def cpu_model() -> str:
@@ -38,3 +52,163 @@ def print_table(head: tuple[str, ...], lines: list[tuple[str, ...]], *, first_le
     print("  ".join("-" * w for w in widths))
     for line in lines:
         print(fmt.format(*line))
+
+
+# --- processes ---------------------------------------------------------------------------------
+
+
+def listening_socket() -> socket.socket:
+    """A loopback socket bound to a free port, handed to gunicorn (``--bind fd://N``):
+    the issuer URL is known before any process starts, and no other process can take the port."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.set_inheritable(True)
+    return sock
+
+
+
+def machine() -> dict:
+    """CPU model and count, memory (MiB), platform, Python and the load average now."""
+    try:
+        mem = next(int(line.split()[1]) // 1024 for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+    except (OSError, StopIteration, ValueError):
+        mem = None
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count()
+    return {
+        "cpu": cpu_model(), "cpus": os.cpu_count(), "cpus_usable": usable, "memory_mib": mem,
+        "platform": platform.platform(), "python": platform.python_version(), "loadavg_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+
+def children_of(pid: int) -> list[int]:
+    """Direct children of ``pid`` (from /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def machine_busy_seconds() -> float:
+    """CPU time all cores spent busy (not idle or waiting for I/O), from /proc/stat."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0.0
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return (user + nice + system + irq + softirq + steal) / CLK_TCK
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes (all their threads), from /proc/<pid>/stat."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat(5))
+    return total / CLK_TCK
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU time of ``root`` and all its live descendants, including what their exited and
+    reaped children used (``cutime``/``cstime``): PostgreSQL backends and restarted workers
+    come and go during a run, and their time must not vanish with them."""
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime (stat(5) fields 14-17)
+        todo.extend(children_of(pid))
+    return total / CLK_TCK
+
+
+
+GUNICORN_PROFILE_CONF = '''
+# Profile the handling of requests only (not the worker's start-up, imports or idle waits).
+import cProfile, os
+_prof = cProfile.Profile()
+
+def pre_request(worker, req):
+    _prof.enable()
+
+def post_request(worker, req, environ, resp):
+    _prof.disable()
+
+def worker_exit(server, worker):
+    _prof.dump_stats(os.path.join({dir!r}, "worker-%d.prof" % os.getpid()))
+'''
+
+
+def start_gunicorn(sock: socket.socket, env: dict, workers: int, tmp: Path, profile: bool, extra: tuple[str, ...] = ()) -> subprocess.Popen:
+    """``python -m gunicorn tungban.wsgi -w <workers>`` on the already bound ``sock``
+    (``--bind fd://N``), logging errors to ``tmp/gunicorn.log``; with ``profile`` every
+    worker runs its requests under cProfile and dumps ``tmp/worker-<pid>.prof`` on exit."""
+    cmd = [sys.executable, "-m", "gunicorn", "tungban.wsgi", "--bind", f"fd://{sock.fileno()}", "-w", str(workers),
+           "--graceful-timeout", "10", "--timeout", "60", "--error-logfile", str(tmp / "gunicorn.log"), *extra]
+    if profile:
+        conf = tmp / "gunicorn-profile.py"
+        conf.write_text(GUNICORN_PROFILE_CONF.format(dir=str(tmp)))
+        cmd += ["-c", str(conf)]
+    return subprocess.Popen(cmd, cwd=tmp, env=env, pass_fds=(sock.fileno(),), stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
+
+
+def die_with_parent() -> None:
+    """In the child before exec: SIGTERM it if this process dies without stopping it (Linux)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def wait_until_up(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    """Wait until ``url`` answers 200; :raises RuntimeError: when ``proc`` exits or time runs out."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server exited with status {proc.returncode}:\n{log.read_text(errors='replace') if log.exists() else ''}")
+        try:
+            with opener.open(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"the server did not answer {url} within {timeout:g} s")
+
+
+
+def profile_report(tmp: Path, name: str) -> dict | None:
+    """Print the merged cProfile of the workers' ``tmp/worker-*.prof`` files and save it as
+    ``$TMPDIR/tungban-bench/<name>-workers-<date>.prof``."""
+    files = sorted(tmp.glob("worker-*.prof"))
+    if not files:
+        print("No worker profile was written.")
+        return None
+    out = io.StringIO()
+    stats = pstats.Stats(*[str(f) for f in files], stream=out)
+    stats.sort_stats("cumulative").print_stats(35)
+    stats.sort_stats("tottime").print_stats(25)
+    prof_dir = Path(tempfile.gettempdir()) / "tungban-bench"
+    prof_dir.mkdir(exist_ok=True)
+    path = prof_dir / f"{name}-workers-{time.strftime('%Y-%m-%d')}.prof"
+    stats.dump_stats(path)
+    print(out.getvalue())
+    print(f"cProfile data of the gunicorn workers: {path} (read with: .venv/bin/python -m pstats {path})")
+    return {"workers": len(files), "prof_file": str(path)}
