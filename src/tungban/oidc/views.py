@@ -8,7 +8,6 @@ import hmac
 import secrets
 from urllib.parse import urlencode
 
-import segno
 from authlib.oauth2 import OAuth2Error
 from django.conf import settings
 from django.db import transaction
@@ -79,7 +78,6 @@ def authorize(request):
     pending[str(approval.id)] = secret
     request.session[SESSION_KEY] = pending
     app_url = f"{settings.TUNGBAN_ISSUER}/app/approve/{approval.id}"
-    qr = segno.make(app_url, error="m")
     return render(
         request,
         "oidc/authorize.html",
@@ -88,7 +86,6 @@ def authorize(request):
             "approval": approval,
             "claims": [{"label": eme.label(c["name"]), **c} for c in approval.requested_claims],
             "app_url": app_url,
-            "qr_svg": qr.svg_inline(scale=5, dark="#000", light="#fff", title=_("QR code to scan with the tungban app")),
             "status_url": reverse("oidc:authorize-status", args=[approval.id]),
             "complete_url": reverse("oidc:authorize-complete", args=[approval.id]),
             "ttl": settings.TUNGBAN_APPROVAL_TTL,
