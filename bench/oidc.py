@@ -108,6 +108,7 @@ def parse_args(argv=None):
     p.add_argument("--only", help=f"comma-separated scenarios to run, of {','.join(SCENARIOS)} (default all)")
     p.add_argument("--no-peer", action="store_true", help="tungban only (no Node.js needed)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="server processes per system (default: one per core, %(default)s here)")
+    p.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker: 1 = sync workers (default), more = gthread workers")
     p.add_argument("--wrk-threads", type=int, default=2, help="wrk threads (default 2)")
     p.add_argument("--profile", action="store_true", help="run the tungban workers under cProfile and print where their time goes (slows them: figures not comparable)")
     p.add_argument("--output", type=Path, help="JSON results file (default bench/results/oidc-<date>[-quick].json)")
@@ -636,7 +637,7 @@ def run(args, tmp: Path) -> dict:
         "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "quick": args.quick,
         "machine": machine(),
-        "settings": {k: getattr(args, k) for k in ("residents", "scale", "levels", "login_levels", "seconds", "warmup", "devices", "workers", "wrk_threads", "scenarios", "profile", "no_peer")},
+        "settings": {k: getattr(args, k) for k in ("residents", "scale", "levels", "login_levels", "seconds", "warmup", "devices", "workers", "threads", "wrk_threads", "scenarios", "profile", "no_peer")},
     }
     m = result["machine"]
     print(f"Machine: {m['cpu']}, {m['cpus']} CPUs, {m['memory_mib']} MiB, load average at start {' '.join(str(x) for x in m['loadavg_start'])}", flush=True)
@@ -664,13 +665,14 @@ def run(args, tmp: Path) -> dict:
         notes["tungban_mint_tokens_s"] = round(time.perf_counter() - t0, 2)
         connections.close_all()
 
-        extra = ()
+        extra = ("-k", "gthread", "--threads", str(args.threads)) if args.threads > 1 else ()
         gunicorn = start_gunicorn(sock, env, args.workers, tmp, args.profile, extra)
         wait_until_up(f"{issuer}/.well-known/openid-configuration", gunicorn, tmp / "gunicorn.log")
         sock.close()
         systems = [System("tungban", issuer, fetch_json(f"{issuer}/.well-known/openid-configuration"), basic_auth(client.client_id, secret), "",
                           gunicorn.pid, refresh, access)]
-        print(f"tungban: gunicorn tungban.wsgi -w {args.workers} (sync) at {issuer}, PostgreSQL {pg.port}; "
+        kind = f"gthread, {args.threads} threads" if args.threads > 1 else "sync"
+        print(f"tungban: gunicorn tungban.wsgi -w {args.workers} ({kind}) at {issuer}, PostgreSQL {pg.port}; "
               f"{notes['tungban_seeded']['residents']:,} residents, {len(devices)} devices", flush=True)
 
         if not args.no_peer and any(s in WRK_SCENARIOS for s in args.scenarios):
