@@ -50,7 +50,6 @@ import itertools
 import json
 import math
 import os
-import secrets
 import shutil
 import signal
 import socket
@@ -64,7 +63,7 @@ from pathlib import Path
 
 from machine import (  # bench/machine.py (this directory is on sys.path)
     children_of, cpu_seconds, listening_socket, machine, machine_busy_seconds, package_versions, print_table as aligned_table,
-    profile_report, start_gunicorn, wait_until_up,
+    isolate, profile_report, start_gunicorn, wait_until_up,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,31 +109,6 @@ def parse_args(argv=None):
         p.error("--residents, --seconds and --workers must be positive, --warmup not negative")
     args.real = max(0, min(args.real, args.residents))
     return args
-
-
-def isolate(tmp: Path, issuer: str, database_url: str | None) -> dict:
-    """Point the platform at ``tmp`` before Django reads its settings; return the
-    environment for the child processes (gunicorn, verify_exchange_log)."""
-    env = {
-        "TUNGBAN_VAR_DIR": str(tmp),
-        "DATABASE_URL": database_url or f"sqlite:///{tmp / 'bench.sqlite3'}",
-        "TUNGBAN_SECRET_KEY": secrets.token_urlsafe(50),
-        "TUNGBAN_ISSUER": issuer,
-        "TUNGBAN_DEBUG": "0",
-        "TUNGBAN_KEYSTORE": "software",  # the gateway does not use the signing CA
-        "TUNGBAN_ACCESS_TOKEN_TTL": "3600",  # one token for the whole run
-        "TUNGBAN_LOG_LEVEL": os.environ.get("TUNGBAN_LOG_LEVEL", "WARNING"),
-        "DJANGO_SETTINGS_MODULE": "tungban.settings",
-    }
-    os.environ.update(env)
-    for name in ("SOFTHSM2_CONF", "TUNGBAN_PKCS11_PIN"):
-        os.environ.pop(name, None)
-    for path in (ROOT, ROOT / "src"):
-        if str(path) not in sys.path:
-            sys.path.insert(0, str(path))
-    child = dict(os.environ)
-    child["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
-    return child
 
 
 def versions() -> dict:
@@ -493,7 +467,7 @@ def main(argv=None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="tungban-bench-exchange-"))
     sock = listening_socket()
     issuer = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    env = isolate(tmp, issuer, args.database_url)
+    env = isolate(tmp, issuer, args.database_url or f"sqlite:///{tmp / 'bench.sqlite3'}", {"TUNGBAN_ACCESS_TOKEN_TTL": "3600"})  # one token for the whole run
     started = time.perf_counter()
     try:
         result = run(args, tmp, sock, issuer, env)

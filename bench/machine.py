@@ -212,3 +212,33 @@ def profile_report(tmp: Path, name: str) -> dict | None:
     print(out.getvalue())
     print(f"cProfile data of the gunicorn workers: {path} (read with: .venv/bin/python -m pstats {path})")
     return {"workers": len(files), "prof_file": str(path)}
+
+
+def isolate(tmp: Path, issuer: str, database_url: str, extra: dict | None = None) -> dict:
+    """Point the platform at ``tmp`` (``TUNGBAN_VAR_DIR``, a new secret key), ``database_url``
+    and ``issuer``, DEBUG off, before Django reads its settings; ``extra`` adds settings.
+    Returns the environment for child processes (gunicorn, management commands)."""
+    import secrets
+
+    root = Path(__file__).resolve().parent.parent
+    env = {
+        "TUNGBAN_VAR_DIR": str(tmp),
+        "DATABASE_URL": database_url,
+        "TUNGBAN_SECRET_KEY": secrets.token_urlsafe(50),
+        "TUNGBAN_ISSUER": issuer,
+        "TUNGBAN_DEBUG": "0",
+        "TUNGBAN_KEYSTORE": "software",  # these benchmarks do not use the signing CA
+        "TUNGBAN_LOG_LEVEL": os.environ.get("TUNGBAN_LOG_LEVEL", "WARNING"),
+        "DJANGO_SETTINGS_MODULE": "tungban.settings",
+        **(extra or {}),
+    }
+    os.environ.update(env)
+    for name in ("SOFTHSM2_CONF", "TUNGBAN_PKCS11_PIN"):
+        os.environ.pop(name, None)
+    for path in (root, root / "src"):
+        if str(path) not in sys.path:
+            sys.path.insert(0, str(path))
+    child = dict(os.environ)
+    child["PYTHONPATH"] = os.pathsep.join([str(root / "src"), str(root), *filter(None, [os.environ.get("PYTHONPATH")])])
+    return child
+

@@ -78,7 +78,7 @@ from pathlib import Path
 
 import peer  # bench/peer.py (this directory is on sys.path)
 from machine import (  # bench/machine.py
-    children_of, listening_socket, machine, package_versions, print_table, profile_report, start_gunicorn, tree_cpu_seconds, wait_until_up,
+    children_of, isolate, listening_socket, machine, package_versions, print_table, profile_report, start_gunicorn, tree_cpu_seconds, wait_until_up,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -342,30 +342,6 @@ def fetch_json(url: str, timeout: float = 10) -> dict:
 
 
 # --- tungban ----------------------------------------------------------------------------------------------
-
-
-def isolate(tmp: Path, issuer: str, database_url: str) -> dict:
-    """Point the platform at ``tmp`` and PostgreSQL before Django reads its settings;
-    return the environment for gunicorn."""
-    env = {
-        "TUNGBAN_VAR_DIR": str(tmp),
-        "DATABASE_URL": database_url,
-        "TUNGBAN_SECRET_KEY": secrets.token_urlsafe(50),
-        "TUNGBAN_ISSUER": issuer,
-        "TUNGBAN_DEBUG": "0",
-        "TUNGBAN_KEYSTORE": "software",  # logins do not use the signing CA
-        "TUNGBAN_LOG_LEVEL": os.environ.get("TUNGBAN_LOG_LEVEL", "WARNING"),
-        "DJANGO_SETTINGS_MODULE": "tungban.settings",
-    }
-    os.environ.update(env)
-    for name in ("SOFTHSM2_CONF", "TUNGBAN_PKCS11_PIN"):
-        os.environ.pop(name, None)
-    for path in (ROOT, ROOT / "src"):
-        if str(path) not in sys.path:
-            sys.path.insert(0, str(path))
-    child = dict(os.environ)
-    child["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
-    return child
 
 
 def seed_tungban(args, notes: dict) -> tuple:
