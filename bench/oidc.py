@@ -576,7 +576,10 @@ def wrk_row(system: System, scenario: str, connections: int, args, tmp: Path, pg
         out = run_wrk(script, url, connections, args.seconds, args.wrk_threads, env)
     system.drain()
     errors = sum(out["errors"].values())
-    ok = max(0, out["requests"] - out["errors"]["status"])
+    # wrk counts a response slower than --timeout in "requests" and in errors.timeout, a
+    # non-2xx one in "requests" and errors.status; connect/read/write errors are not requests.
+    ok = max(0, out["requests"] - out["errors"]["status"] - out["errors"]["timeout"])
+    window.wall = out["duration_us"] / 1e6  # wrk's own measured duration
     return row(system.name, scenario, connections, ok, errors, window, sampler,
                [out["p50_us"], out["p90_us"], out["p99_us"]], out["cpu_s"], {k: v for k, v in out["errors"].items() if v})
 
@@ -765,9 +768,11 @@ def main(argv=None) -> int:
           f"{args.warmup:g} s warm-up + {args.seconds:g} s per run{' — quick' if args.quick else ''}")
     print()
     print_results(result["rows"])
-    print("CPU s/1k: CPU seconds of the server's processes per 1,000 requests (logins for 'login'); PG CPU s/1k: the same for")
-    print("PostgreSQL (shared by both systems, measured per run); Peak RSS: summed resident memory of the server's processes;")
-    print("Load gen CPU: wrk's (or, for login, this script's) CPU use in % of one core. Latency of successful requests.")
+    print("CPU s/1k: CPU seconds of the server's processes per 1,000 requests (logins for 'login'). PG CPU s/1k: the same for")
+    print("PostgreSQL (shared by both systems; includes its background work during the run: autovacuum, checkpoints).")
+    print("Peak RSS: resident memory of the server's processes, summed (pages the workers share are counted in each).")
+    print("Load gen CPU: wrk's (or, for login, this script's) CPU use in % of one core. Latency: wrk's, of every completed")
+    print("response (so check Errors); for login, of successful logins.")
     if result["ratios"]:
         print()
         print_table(("Scenario", "Conns", "tungban req/s", "peer req/s", "tungban/peer", "p50 tungban/peer"),

@@ -28,8 +28,9 @@ Configured as close to tungban as oidc-provider allows:
   ``peer_account`` (one query) and returns the claims of the token's scopes;
 * one confidential client with ``client_secret_basic`` (grant types ``authorization_code``,
   ``refresh_token``, ``client_credentials``; scope ``api`` allowed for client credentials).
-  oidc-provider compares the client secret with the stored one; tungban stores a Django
-  password hash of it, so its secret check costs a password-hash verification.
+  oidc-provider compares the client secret with the stored one; tungban compares SHA-256
+  digests (until issue #6 it verified a PBKDF2 password hash, which dominated its token
+  endpoint: see the issue's closing note).
 
 ``setup`` creates (and empties) the tables, makes the key, the client and the accounts, and
 mints refresh and access tokens through oidc-provider's own models (one ``Grant`` per token,

@@ -124,10 +124,12 @@ class Client(ClientMixin, models.Model):
     def check_client_secret(self, client_secret):
         from . import client_secrets
 
-        ok, upgrade = client_secrets.matches(client_secret, self.client_secret_hash)
+        stored = self.client_secret_hash
+        ok, upgrade = client_secrets.matches(client_secret, stored)
         if upgrade:
+            # Only if nobody replaced the secret meanwhile (an administrator's new secret wins).
             self.client_secret_hash = client_secrets.digest(client_secret)
-            Client.objects.filter(pk=self.pk).update(client_secret_hash=self.client_secret_hash)
+            Client.objects.filter(pk=self.pk, client_secret_hash=stored).update(client_secret_hash=self.client_secret_hash)
         return ok
 
     def check_endpoint_auth_method(self, method, endpoint):

@@ -159,8 +159,10 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         raise InvalidGrantError("Invalid 'code' in request.")
 
     def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None, include_refresh_token=True):
-        # A refresh token only when offline_access was asked for and granted (OIDC Core §11).
-        include_refresh_token = include_refresh_token and OFFLINE_ACCESS_SCOPE in scope_to_list(scope or "")
+        # A refresh token only for a login that asked for and was granted offline_access (OIDC
+        # Core §11); never for anonymous form filling (no openid), which is one-off by nature.
+        scopes = scope_to_list(scope or "")
+        include_refresh_token = include_refresh_token and OFFLINE_ACCESS_SCOPE in scopes and "openid" in scopes
         return super().generate_token(user=user, scope=scope, grant_type=grant_type, expires_in=expires_in, include_refresh_token=include_refresh_token)
 
     def delete_authorization_code(self, authorization_code):
@@ -247,11 +249,31 @@ class RefreshGrant(grants.RefreshTokenGrant):
             return None
         return Subject(resident=resident, session=refresh_token.session, code=refresh_token.authorization_code)
 
+    def _granted_scope(self, token: Token) -> str:
+        """The scope the resident approved at login: a refresh may narrow the access token's
+        scope, never the grant's (RFC 6749 §6), so a later refresh can ask for all of it again."""
+        return token.authorization_code.scope if token.authorization_code_id else token.get_scope()
+
+    def _validate_token_scope(self, token):
+        asked = set(scope_to_list(self.request.payload.scope or ""))
+        if asked and not set(scope_to_list(self._granted_scope(token))).issuperset(asked):
+            from authlib.oauth2.rfc6749.errors import InvalidScopeError
+
+            raise InvalidScopeError()
+
+    def issue_token(self, user, refresh_token):
+        scope = self.request.payload.scope or self._granted_scope(refresh_token)
+        return self.generate_token(user=user, scope=scope, include_refresh_token=True)
+
     def create_token_response(self):
         old: Token = self.request.refresh_token
         if self.authenticate_user(old) is None:
             raise InvalidGrantError("The account is suspended.")
         with transaction.atomic():
+            # Lock order (as services.revoke_grant and end_login_session): the grant's code, its
+            # login session, the token. Revoking the grant or ending the session waits for this
+            # rotation and then sees the new token; a rotation that comes second sees them done.
+            services.lock_grant(old)
             locked = Token.objects.select_for_update().only("revoked_at").get(pk=old.pk)
             if locked.revoked_at is None:
                 status, token, headers = super().create_token_response()
@@ -266,20 +288,22 @@ class RefreshGrant(grants.RefreshTokenGrant):
 
 
 class TungbanRevocation(RevocationEndpoint):
-    """RFC 7009 token revocation: an access token alone, or a refresh token with its whole
-    grant (RFC 7009 §2.1)."""
+    """RFC 7009 token revocation: a refresh token revokes its whole grant (§2.1); an access
+    token revokes its row, which also ends the refresh token issued with it (both live in
+    one row). The hint only orders the lookups: the other kind is tried too (§2.1)."""
 
     CLIENT_AUTH_METHODS = CLIENT_AUTH_METHODS
 
     def query_token(self, token_string, token_type_hint):
-        if token_type_hint != "refresh_token":
-            found = Token.objects.filter(access_token=token_string).first()
-            if found is not None or token_type_hint == "access_token":
+        by_access = lambda: Token.objects.filter(access_token=token_string).first()  # noqa: E731
+        by_refresh = lambda: Token.objects.filter(refresh_token=services.refresh_token_digest(token_string)).first()  # noqa: E731
+        order = (by_refresh, by_access) if token_type_hint == "refresh_token" else (by_access, by_refresh)
+        for lookup in order:
+            found = lookup()
+            if found is not None:
+                found.revoke_whole_grant = lookup is by_refresh
                 return found
-        found = Token.objects.filter(refresh_token=services.refresh_token_digest(token_string)).first()
-        if found is not None:
-            found.revoke_whole_grant = True
-        return found
+        return None
 
     def revoke_token(self, token, request):
         if getattr(token, "revoke_whole_grant", False):

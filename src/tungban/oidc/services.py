@@ -136,8 +136,8 @@ def open_authorization(client: Client, scope: str, claims_param: str | None, que
     """
     kind = RequestKind.LOGIN if "openid" in (scope or "").split() else RequestKind.FORMFILL
     context = {"query": query, "browser": browser_secret, "acr": required_acr(claims_param)}
-    if OFFLINE_ACCESS_SCOPE in (scope or "").split() and client.check_grant_type("refresh_token"):
-        context["offline_access_days"] = max(1, settings.TUNGBAN_REFRESH_TOKEN_TTL // 86400)
+    if kind == RequestKind.LOGIN and OFFLINE_ACCESS_SCOPE in (scope or "").split() and client.check_grant_type("refresh_token"):
+        context["offline_access_days"] = max(1, -(-settings.TUNGBAN_REFRESH_TOKEN_TTL // 86400))  # rounded up: never understate
     return wallet.create_request(
         kind=kind,
         requester_id=client.client_id,
@@ -184,14 +184,27 @@ def refresh_token_digest(refresh_token: str) -> str:
     return hashlib.sha256(refresh_token.encode()).hexdigest()
 
 
+def lock_grant(token: Token) -> None:
+    """Lock the rows a refresh-token rotation and a grant revocation must not interleave on:
+    the grant's authorization code, then its login session (``SELECT … FOR UPDATE``; on
+    SQLite the write transaction already serialises). Call inside a transaction."""
+    if token.authorization_code_id:
+        list(AuthorizationCode.objects.select_for_update().filter(pk=token.authorization_code_id).values_list("pk", flat=True))
+    if token.session_id:
+        list(LoginSession.objects.select_for_update().filter(pk=token.session_id).values_list("pk", flat=True))
+
+
 def revoke_grant(token: Token) -> int:
     """Revoke ``token`` and every token of the same grant (issued from the same
     authorization code, refreshed ones included). Used when a rotated refresh token is
     presented again (RFC 9700 §4.14.2) and when a refresh token is revoked (RFC 7009 §2.1).
-    Returns how many tokens were revoked."""
-    if token.authorization_code_id is None:
-        return Token.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
-    return revoke_tokens_from_code(token.authorization_code)
+    Waits for a rotation in progress (:func:`lock_grant`), so the token it is creating is
+    revoked too. Returns how many tokens were revoked."""
+    with transaction.atomic():
+        lock_grant(token)
+        if token.authorization_code_id is None:
+            return Token.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        return Token.objects.filter(authorization_code_id=token.authorization_code_id, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
 def release(token: Token, *, with_subject: bool) -> dict:

@@ -78,6 +78,9 @@ def test_refresh_bound_to_client_and_scope(issuer, client, app):
     assert wider.json()["error"] == "invalid_scope"
     narrower = _refresh(issuer, tokens["refresh_token"], secret, scope="openid offline_access")
     assert narrower.status_code == 200 and set(narrower.json()["scope"].split()) == {"openid", OFFLINE_ACCESS_SCOPE}
+    # Narrowing narrows that access token, not the grant: the next refresh may ask for all of it.
+    again = _refresh(issuer, narrower.json()["refresh_token"], secret)
+    assert again.status_code == 200 and set(again.json()["scope"].split()) == set(tokens["scope"].split())
 
 
 def test_refresh_refused_for_clients_without_offline_access(issuer, app):
@@ -102,14 +105,31 @@ def test_expired_suspended_and_unknown(issuer, client, app, resident, settings):
     assert _refresh(issuer, tokens["refresh_token"], secret).json()["error"] == "invalid_grant"
 
 
-def test_revoking_a_refresh_token_revokes_the_grant(issuer, client, app):
+@pytest.mark.parametrize("hint", ["refresh_token", "access_token", None])
+def test_revoking_a_refresh_token_revokes_the_grant(issuer, client, app, hint):
     _, secret = client
     first = login(issuer, app, "svc-a", secret, RP, scope=OFFLINE)
     second = _refresh(issuer, first["refresh_token"], secret).json()
-    resp = requests.post(f"{issuer}/oidc/revoke", data={"token": second["refresh_token"], "token_type_hint": "refresh_token"}, auth=("svc-a", secret))
+    data = {"token": second["refresh_token"], **({"token_type_hint": hint} if hint else {})}
+    resp = requests.post(f"{issuer}/oidc/revoke", data=data, auth=("svc-a", secret))
     assert resp.status_code == 200
+    # A wrong hint only orders the lookups (RFC 7009 §2.1): the refresh token is found anyway.
     assert userinfo(issuer, second["access_token"]).status_code == 401
     assert _refresh(issuer, second["refresh_token"], secret).json()["error"] == "invalid_grant"
+    assert not Token.objects.filter(authorization_code__code=first["code"], revoked_at__isnull=True).exists()
+
+
+def test_revoking_the_access_token_ends_its_refresh_token(issuer, client, app):
+    _, secret = client
+    tokens = login(issuer, app, "svc-a", secret, RP, scope=OFFLINE)
+    resp = requests.post(f"{issuer}/oidc/revoke", data={"token": tokens["access_token"], "token_type_hint": "refresh_token"}, auth=("svc-a", secret))
+    assert resp.status_code == 200 and userinfo(issuer, tokens["access_token"]).status_code == 401
+    assert _refresh(issuer, tokens["refresh_token"], secret).json()["error"] == "invalid_grant"
+
+
+def test_no_refresh_token_for_anonymous_form_filling(issuer, client, app):
+    tokens = login(issuer, app, "svc-a", client[1], RP, scope=f"profile {OFFLINE_ACCESS_SCOPE}")
+    assert "refresh_token" not in tokens and "id_token" not in tokens
 
 
 def test_logout_ends_offline_access(issuer, client, app):
