@@ -153,3 +153,36 @@ def test_the_app_tells_the_resident_about_offline_access(issuer, client, app):
     assert app.show(rid, PIN)["offline_access_days"] == 30
     rid = start_authorization(requests.Session(), issuer, authorize_params("svc-a", RP, challenge, scope=DEFAULT_SCOPE))
     assert app.show(rid, PIN)["offline_access_days"] is None
+
+
+def test_concurrent_reuse_and_revocation_leave_no_live_token(issuer, client, app):
+    """A refresh racing with a second use of the same token, or with its revocation, never
+    leaves a token of the grant alive (rotation and revocation lock the grant in one order)."""
+    import threading
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent requests need a server database (SQLite tests use one in-memory connection)")
+    _, secret = client
+    for rival in ("refresh", "revoke"):
+        tokens = login(issuer, app, "svc-a", secret, RP, scope=OFFLINE)
+        barrier, answers = threading.Barrier(3), []
+
+        def refresh():
+            barrier.wait()
+            answers.append(_refresh(issuer, tokens["refresh_token"], secret).status_code)
+
+        def revoke():
+            barrier.wait()
+            data = {"token": tokens["refresh_token"], "token_type_hint": "refresh_token"}
+            answers.append(requests.post(f"{issuer}/oidc/revoke", data=data, auth=("svc-a", secret)).status_code)
+
+        threads = [threading.Thread(target=refresh), threading.Thread(target=refresh if rival == "refresh" else revoke)]
+        for t in threads:
+            t.start()
+        barrier.wait()
+        for t in threads:
+            t.join()
+        assert len(answers) == 2
+        assert not Token.objects.filter(authorization_code__code=tokens["code"], revoked_at__isnull=True).exists(), rival
