@@ -48,7 +48,6 @@ import os
 import platform
 import pstats
 import secrets
-import shutil
 import statistics
 import sys
 import tempfile
@@ -57,9 +56,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 try:
-    from machine import cpu_model, package_versions, print_table as aligned_table  # bench/machine.py (this directory is on sys.path)
+    from machine import cpu_model, package_versions, print_table as aligned_table, scratch_dir, write_results  # bench/machine.py (this directory is on sys.path)
 except ImportError:  # imported as bench.credentials (the smoke test)
-    from bench.machine import cpu_model, package_versions, print_table as aligned_table
+    from bench.machine import cpu_model, package_versions, print_table as aligned_table, scratch_dir, write_results
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -468,16 +467,10 @@ def run(args) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    tmp = Path(tempfile.mkdtemp(prefix="tungban-bench-credentials-"))
-    isolate(tmp, args.database_url)
     started = time.perf_counter()
-    try:
+    with scratch_dir("tungban-bench-credentials-", args.keep) as tmp:
+        isolate(tmp, args.database_url)
         result = run(args)
-    finally:
-        if args.keep:
-            print(f"Kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
     result["wall_seconds"] = round(time.perf_counter() - started, 2)
     m, n = result["machine"], result["notes"]
     print()
@@ -496,8 +489,7 @@ def main(argv=None) -> int:
     print(f"Set-up: migrate {n['migrate_s']} s, seeding {n['seed_s']} s, presentations {n['presentations_s']} s (untimed); wall time {result['wall_seconds']} s")
     out = args.output or (None if args.quick else RESULTS / f"credentials-{dt.date.today().isoformat()}.json")
     if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=2, default=str) + "\n")
+        write_results(result, out)
         print(f"Results: {out}")
     ok = all(r["valid"] == r["count"] for r in result["rows"] if "valid" in r)
     return 0 if ok else 1

@@ -50,12 +50,10 @@ import itertools
 import json
 import math
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -63,7 +61,7 @@ from pathlib import Path
 
 from machine import (  # bench/machine.py (this directory is on sys.path)
     children_of, cpu_seconds, listening_socket, machine, machine_busy_seconds, package_versions, print_table as aligned_table,
-    isolate, profile_report, start_gunicorn, wait_until_up,
+    isolate, profile_report, scratch_dir, start_gunicorn, wait_until_up, write_results,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -464,19 +462,15 @@ def main(argv=None) -> int:
     # A SIGTERM (e.g. a test's timeout) unwinds like Ctrl-C, so the finally blocks stop the
     # platform and the providers.
     signal.signal(signal.SIGTERM, _interrupted)
-    tmp = Path(tempfile.mkdtemp(prefix="tungban-bench-exchange-"))
-    sock = listening_socket()
-    issuer = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    env = isolate(tmp, issuer, args.database_url or f"sqlite:///{tmp / 'bench.sqlite3'}", {"TUNGBAN_ACCESS_TOKEN_TTL": "3600"})  # one token for the whole run
     started = time.perf_counter()
-    try:
-        result = run(args, tmp, sock, issuer, env)
-    finally:
-        sock.close()
-        if args.keep:
-            print(f"Kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+    with scratch_dir("tungban-bench-exchange-", args.keep) as tmp:
+        sock = listening_socket()
+        issuer = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        env = isolate(tmp, issuer, args.database_url or f"sqlite:///{tmp / 'bench.sqlite3'}", {"TUNGBAN_ACCESS_TOKEN_TTL": "3600"})  # one token for the whole run
+        try:
+            result = run(args, tmp, sock, issuer, env)
+        finally:
+            sock.close()
     result["wall_seconds"] = round(time.perf_counter() - started, 2)
     m = result["machine"]
     print()
@@ -497,9 +491,7 @@ def main(argv=None) -> int:
     print(f"Set-up: migrate {n['migrate_s']} s, providers {n['providers_start_s']} s, seeding {n['seed_in_process_s']} s in-process + "
           f"{n['seed_over_http_s']} s over HTTP, gunicorn {n['gunicorn_start_s']} s; wall time {result['wall_seconds']} s")
     out = args.output or RESULTS / f"exchange-{dt.date.today().isoformat()}{'-quick' if args.quick else ''}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2, default=str) + "\n")
-    print(f"Results: {out}")
+    print(f"Results: {write_results(result, out)}")
     ok = log["verify_exit_code"] == 0 and all(n["checks"].values())
     return 0 if ok else 1
 

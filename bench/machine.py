@@ -4,10 +4,13 @@ memory of process trees read from /proc, worker profiles)."""
 
 from __future__ import annotations
 
+import contextlib
 import io
+import json
 import os
 import platform
 import pstats
+import shutil
 import signal
 import socket
 import subprocess
@@ -41,6 +44,27 @@ def package_versions(names: tuple[str, ...]) -> dict:
         except PackageNotFoundError:
             out[name] = None
     return out
+
+
+@contextlib.contextmanager
+def scratch_dir(prefix: str, keep: bool):
+    """A new temporary directory for one benchmark run (``prefix`` + random), removed
+    afterwards, or kept and printed with ``keep``."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield tmp
+    finally:
+        if keep:
+            print(f"Kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_results(result: dict, path: Path) -> Path:
+    """Write ``result`` as indented JSON to ``path`` (parents created); returns ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    return path
 
 
 def print_table(head: tuple[str, ...], lines: list[tuple[str, ...]], *, first_left: bool = True) -> None:

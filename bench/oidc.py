@@ -78,7 +78,8 @@ from pathlib import Path
 
 import peer  # bench/peer.py (this directory is on sys.path)
 from machine import (  # bench/machine.py
-    children_of, isolate, listening_socket, machine, package_versions, print_table, profile_report, start_gunicorn, tree_cpu_seconds, wait_until_up,
+    children_of, isolate, listening_socket, machine, package_versions, print_table, profile_report, scratch_dir, start_gunicorn,
+    tree_cpu_seconds, wait_until_up, write_results,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -750,15 +751,9 @@ def _interrupted(signum, frame):
 def main(argv=None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupted)  # unwind: stop the servers and PostgreSQL
-    tmp = Path(tempfile.mkdtemp(prefix="tungban-bench-oidc-"))
     started = time.perf_counter()
-    try:
+    with scratch_dir("tungban-bench-oidc-", args.keep) as tmp:
         result = run(args, tmp)
-    finally:
-        if args.keep:
-            print(f"Kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
     result["wall_seconds"] = round(time.perf_counter() - started, 2)
     m = result["machine"]
     print()
@@ -782,9 +777,7 @@ def main(argv=None) -> int:
     print()
     print("Set-up: " + ", ".join(f"{k} {v}" for k, v in n.items() if k.endswith("_s")) + f"; wall time {result['wall_seconds']} s")
     out = args.output or RESULTS / f"oidc-{dt.date.today().isoformat()}{'-quick' if args.quick else ''}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2, default=str) + "\n")
-    print(f"Results: {out}")
+    print(f"Results: {write_results(result, out)}")
     failed = [r for r in result["rows"] if r["requests"] == 0 or r["errors"] > r["requests"] * 0.01]
     for r in failed:
         print(f"Errors: {r['system']} {r['scenario']} @{r['connections']}: {r['errors']} of {r['requests']} {r['error_detail']}")

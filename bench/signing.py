@@ -43,7 +43,6 @@ import os
 import platform
 import pstats
 import secrets
-import shutil
 import statistics
 import subprocess
 import sys
@@ -51,7 +50,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from machine import cpu_model, package_versions, print_table as aligned_table  # bench/machine.py (this directory is on sys.path)
+from machine import cpu_model, package_versions, print_table as aligned_table, scratch_dir, write_results  # bench/machine.py (this directory is on sys.path)
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -378,16 +377,10 @@ def profile(label: str, count: int, fn) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    tmp = Path(tempfile.mkdtemp(prefix="tungban-bench-"))
-    isolate(tmp, args.keystore)
     started = time.perf_counter()
-    try:
+    with scratch_dir("tungban-bench-", args.keep) as tmp:
+        isolate(tmp, args.keystore)
         result = run(args, tmp)
-    finally:
-        if args.keep:
-            print(f"Kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
     result["wall_seconds"] = round(time.perf_counter() - started, 2)
     print()
     print(f"tungban signing benchmark — {result['date']} — keystore: {result['keystore']} — "
@@ -397,9 +390,7 @@ def main(argv=None) -> int:
     print(f"\nChecks: {result['notes']['checks']}")
     print(f"First calls (cold): CMS {result['notes']['first_cms_s']} s, PDF {result['notes']['first_pdf_s']} s; wall time {result['wall_seconds']} s")
     out = args.output or RESULTS / f"signing-{dt.date.today().isoformat()}{'-quick' if args.quick else ''}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2, default=str) + "\n")
-    print(f"Results: {out}")
+    print(f"Results: {write_results(result, out)}")
     return 0
 
 

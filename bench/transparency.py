@@ -34,19 +34,16 @@ from __future__ import annotations
 import argparse
 import base64
 import datetime as dt
-import json
 import os
 import platform
 import random
 import secrets
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from machine import cpu_model, package_versions, print_table as aligned_table  # bench/machine.py (this directory is on sys.path)
+from machine import cpu_model, package_versions, print_table as aligned_table, scratch_dir, write_results  # bench/machine.py (this directory is on sys.path)
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -254,16 +251,10 @@ def run(args) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    tmp = Path(tempfile.mkdtemp(prefix="tungban-bench-transparency-"))
-    isolate(tmp)
     started = time.perf_counter()
-    try:
+    with scratch_dir("tungban-bench-transparency-", args.keep) as tmp:
+        isolate(tmp)
         result = run(args)
-    finally:
-        if args.keep:
-            print(f"Kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
     result["wall_seconds"] = round(time.perf_counter() - started, 2)
     m = result["machine"]
     print()
@@ -284,9 +275,7 @@ def main(argv=None) -> int:
     print(f"Wall time {result['wall_seconds']} s (migrate {result['notes']['migrate_s']} s)")
     out = args.output or (None if args.quick else RESULTS / f"transparency-{dt.date.today().isoformat()}.json")
     if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=2, default=str) + "\n")
-        print(f"Results: {out}")
+        print(f"Results: {write_results(result, out)}")
     ok = all(all(c.values()) for c in checks.values())
     return 0 if ok else 1
 
