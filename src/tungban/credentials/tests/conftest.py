@@ -67,3 +67,31 @@ def senior_card(holder):
 @pytest.fixture
 def clock():
     return time.time
+
+
+# --- the CLI app over HTTP (test_app.py, test_cli.py) -------------------------------------
+
+
+@pytest.fixture
+def senior(officer):
+    """A resident born 1950-03-02, registered at a counter (no device yet)."""
+    from tungban.testing.factories import make_resident
+
+    return make_resident(officer, date_of_birth=dt.date(1950, 3, 2))
+
+
+@pytest.fixture
+def app(issuer, bundled, senior, app_home):
+    """The CLI app bound to ``senior`` over HTTP against the live server."""
+    from tungban.testing.factories import bind_cli
+
+    return bind_cli(issuer, senior, app_home)
+
+
+@pytest.fixture
+def card(app, senior):
+    """A Senior Citizen Card issued after the app was bound: bound to the app's key."""
+    from tungban.credentials import services
+
+    return services.issue(services.get_type("senior-citizen-card"), senior, {"card_number": "SC12345678"}, issued_by="officer:test")
+

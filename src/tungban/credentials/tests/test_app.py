@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from tungban.credentials import services
-from tungban.testing.factories import PIN, bind_cli, make_resident
+from tungban.testing.factories import PIN, make_resident
 from tungban.wallet.cli import AppError, WalletClient
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -32,21 +32,6 @@ def has_pdf() -> bool:
     from tungban.credentials import pdf
 
     return hasattr(pdf, "credential_pdf")
-
-
-@pytest.fixture
-def senior(officer):
-    return make_resident(officer, date_of_birth=dt.date(1950, 3, 2))
-
-
-@pytest.fixture
-def app(issuer, bundled, senior, app_home):
-    return bind_cli(issuer, senior, app_home)
-
-
-@pytest.fixture
-def card(app, senior):
-    return services.issue(services.get_type("senior-citizen-card"), senior, {"card_number": "SC12345678"}, issued_by="officer:test")
 
 
 @pytest.fixture

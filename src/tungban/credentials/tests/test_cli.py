@@ -8,7 +8,6 @@ Over real HTTP: the live server and ``tungban app`` (:mod:`tungban.wallet.cli`).
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import hashlib
 import json
 import time
@@ -20,28 +19,12 @@ from joserfc.jwk import ECKey
 
 from tungban.credentials import services
 from tungban.credentials.verify import DatabaseTrust, verify_presentation
-from tungban.testing.factories import PIN, bind_cli, make_resident
+from tungban.testing.factories import PIN, bind_cli
 from tungban.wallet.cli import AppError, main
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BIRTHDATE = "1950-03-02"
-
-
-@pytest.fixture
-def senior(officer):
-    return make_resident(officer, date_of_birth=dt.date(1950, 3, 2))
-
-
-@pytest.fixture
-def app(issuer, bundled, senior, app_home):
-    return bind_cli(issuer, senior, app_home)
-
-
-@pytest.fixture
-def card(app, senior):
-    """A Senior Citizen Card issued after the app was bound: bound to the app's key."""
-    return services.issue(services.get_type("senior-citizen-card"), senior, {"card_number": "SC12345678"}, issued_by="officer:test")
 
 
 def cli(capsys, app_home, *args) -> tuple[int, str, str]:
