@@ -447,10 +447,9 @@ class LoginDriver:
         return self.local.app, self.local.rp
 
     def _proof(self, device_id, key, method: str, url: str) -> str:
-        from joserfc import jws
+        from tungban.wallet.cli import device_proof  # the app's own proof
 
-        payload = {"htm": method, "htu": url, "iat": int(time.time()), "jti": secrets.token_urlsafe(18)}
-        return "Device " + jws.serialize_compact({"alg": "ES256", "kid": device_id, "typ": "dpop+jwt"}, json.dumps(payload).encode(), key)
+        return "Device " + device_proof(key, device_id, method, url)
 
     def login(self) -> dict:
         """One login; returns the userinfo response. :raises RuntimeError: at the step that failed."""

@@ -47,6 +47,14 @@ class AppError(Exception):
         self.code, self.message, self.status = code, message, status
 
 
+def device_proof(key: ECKey, device_id: str, method: str, url: str) -> str:
+    """The JWS for ``Authorization: Device <JWS>`` on one call (see
+    :func:`tungban.wallet.services.authenticate_device`): ES256 by the device key, ``kid`` the
+    device id, ``htm``/``htu`` the call's method and absolute URL, a fresh ``iat`` and ``jti``."""
+    payload = {"htm": method, "htu": url, "iat": int(time.time()), "jti": secrets.token_urlsafe(18)}
+    return jws.serialize_compact({"alg": "ES256", "kid": device_id, "typ": "dpop+jwt"}, json.dumps(payload).encode(), key)
+
+
 class WalletClient:
     """The app's state and calls. ``home`` holds ``device.json`` and ``device-key.pem``."""
 
@@ -90,8 +98,7 @@ class WalletClient:
         return resp.content, resp.headers.get("Content-Type", "").split(";")[0]
 
     def _proof(self, key: ECKey, method: str, url: str) -> str:
-        payload = {"htm": method, "htu": url, "iat": int(time.time()), "jti": secrets.token_urlsafe(18)}
-        return jws.serialize_compact({"alg": "ES256", "kid": self.meta["device_id"], "typ": "dpop+jwt"}, json.dumps(payload).encode(), key)
+        return device_proof(key, self.meta["device_id"], method, url)
 
     def load_key(self, pin: str) -> ECKey:
         """Decrypt the device key with the PIN. :raises AppError: ``not_bound``, ``wrong_pin``."""

@@ -1,13 +1,10 @@
 import io
 import json
-import secrets
 import stat
-import time
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
-from joserfc import jws
 from joserfc.jwk import ECKey
 
 from tungban.core.demo import _valid_population
@@ -21,10 +18,10 @@ from tungban.wallet.seeding import seed_devices
 
 
 def _proof(private_jwk: dict, method: str, url: str) -> str:
-    """An ``Authorization: Device`` proof, as the CLI app builds it (wallet/cli.py)."""
-    key = ECKey.import_key(private_jwk)
-    payload = {"htm": method, "htu": url, "iat": int(time.time()), "jti": secrets.token_urlsafe(18)}
-    return jws.serialize_compact({"alg": "ES256", "kid": private_jwk["kid"], "typ": "dpop+jwt"}, json.dumps(payload).encode(), key)
+    """An ``Authorization: Device`` proof, built by the CLI app's own function."""
+    from tungban.wallet.cli import device_proof
+
+    return device_proof(ECKey.import_key(private_jwk), private_jwk["kid"], method, url)
 
 
 @pytest.mark.parametrize("n", [0, 1, 9, 10, 999_999, 1_000_000, 12_345_678, seeding.SYNTHETIC_LIMIT - 1])
