@@ -56,9 +56,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 try:
-    from machine import cpu_model, package_versions, print_table as aligned_table, scratch_dir, write_results  # bench/machine.py (this directory is on sys.path)
+    from machine import (  # bench/machine.py (this directory is on sys.path)
+        cpu_model,
+        package_versions,
+        scratch_dir,
+        write_results,
+    )
+    from machine import print_table as aligned_table
 except ImportError:  # imported as bench.credentials (the smoke test)
-    from bench.machine import cpu_model, package_versions, print_table as aligned_table, scratch_dir, write_results
+    from bench.machine import cpu_model, package_versions, scratch_dir, write_results
+    from bench.machine import print_table as aligned_table
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -70,13 +77,30 @@ QUICK = {"bulk": 1_000, "single": 50, "verify": 300, "profile_bulk": 1_000, "pro
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true", help="1,000-row bulk file, 50 single issuances, 300 verifications; no JSON unless --output")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="1,000-row bulk file, 50 single issuances, 300 verifications; no JSON unless --output",
+    )
     p.add_argument("--bulk", type=int, help="rows in the bulk CSV (default 10,000; 1,000 with --quick)")
     p.add_argument("--single", type=int, help="credentials issued one at a time (default 300; 50 with --quick)")
-    p.add_argument("--verify", type=int, help="presentations verified with each trust source (default 2,000; 300 with --quick)")
-    p.add_argument("--database-url", help="use this database instead of a temporary SQLite file; it must be empty (it is migrated and filled)")
-    p.add_argument("--profile", action="store_true", help="also profile bulk issuance and verification with cProfile and print where the time goes")
-    p.add_argument("--output", type=Path, help="JSON results file (default bench/results/credentials-<date>.json; none with --quick)")
+    p.add_argument(
+        "--verify", type=int, help="presentations verified with each trust source (default 2,000; 300 with --quick)"
+    )
+    p.add_argument(
+        "--database-url",
+        help="use this database instead of a temporary SQLite file; it must be empty (it is migrated and filled)",
+    )
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="also profile bulk issuance and verification with cProfile and print where the time goes",
+    )
+    p.add_argument(
+        "--output",
+        type=Path,
+        help="JSON results file (default bench/results/credentials-<date>.json; none with --quick)",
+    )
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (printed at the end)")
     args = p.parse_args(argv)
     preset = QUICK if args.quick else FULL
@@ -92,16 +116,18 @@ def parse_args(argv=None):
 
 def isolate(tmp: Path, database_url: str | None) -> None:
     """Point the platform at ``tmp`` (and its own SQLite file) before Django reads its settings."""
-    os.environ.update({
-        "TUNGBAN_VAR_DIR": str(tmp),
-        "DATABASE_URL": database_url or f"sqlite:///{tmp / 'bench.sqlite3'}",
-        "TUNGBAN_SECRET_KEY": secrets.token_urlsafe(50),
-        "TUNGBAN_ISSUER": "http://localhost:8000",
-        "TUNGBAN_DEBUG": "0",
-        "TUNGBAN_KEYSTORE": "software",  # credentials are signed with issuer keys in the database
-        "TUNGBAN_LOG_LEVEL": os.environ.get("TUNGBAN_LOG_LEVEL", "WARNING"),
-        "DJANGO_SETTINGS_MODULE": "tungban.settings",
-    })
+    os.environ.update(
+        {
+            "TUNGBAN_VAR_DIR": str(tmp),
+            "DATABASE_URL": database_url or f"sqlite:///{tmp / 'bench.sqlite3'}",
+            "TUNGBAN_SECRET_KEY": secrets.token_urlsafe(50),
+            "TUNGBAN_ISSUER": "http://localhost:8000",
+            "TUNGBAN_DEBUG": "0",
+            "TUNGBAN_KEYSTORE": "software",  # credentials are signed with issuer keys in the database
+            "TUNGBAN_LOG_LEVEL": os.environ.get("TUNGBAN_LOG_LEVEL", "WARNING"),
+            "DJANGO_SETTINGS_MODULE": "tungban.settings",
+        }
+    )
     for name in ("SOFTHSM2_CONF", "TUNGBAN_PKCS11_PIN"):
         os.environ.pop(name, None)
     for path in (ROOT, ROOT / "src"):
@@ -154,9 +180,14 @@ def seed_holders(count: int, *, prefix: str = "ZB", start: int = 0, device_every
     numbers = hkids(prefix, start, count)
     rows = [
         Resident(
-            hkid=number, family_name_en="CHAN", given_name_en=f"Bench {i}", name_zh="陳大文",
+            hkid=number,
+            family_name_en="CHAN",
+            given_name_en=f"Bench {i}",
+            name_zh="陳大文",
             date_of_birth=dt.date(1940, 1, 1) + dt.timedelta(days=(start + i) % 7000),  # born 1940-1959
-            gender="female" if i % 2 else "male", proofing_method="counter_in_person", proofed_at=now,
+            gender="female" if i % 2 else "male",
+            proofing_method="counter_in_person",
+            proofed_at=now,
         )
         for i, number in enumerate(numbers)
     ]
@@ -169,7 +200,15 @@ def seed_holders(count: int, *, prefix: str = "ZB", start: int = 0, device_every
         if device_every and i % device_every == 0:
             key = ec.generate_private_key(ec.SECP256R1())
             public = ECKey.import_key(key.public_key())
-            devices.append(Device(resident=resident, platform="cli", name="bench", public_jwk=public.as_dict(private=False), jwk_thumbprint=public.thumbprint()))
+            devices.append(
+                Device(
+                    resident=resident,
+                    platform="cli",
+                    name="bench",
+                    public_jwk=public.as_dict(private=False),
+                    jwk_thumbprint=public.thumbprint(),
+                )
+            )
         holders.append(Holder(resident, key))
     Device.objects.bulk_create(devices, batch_size=2000)
     return holders
@@ -181,11 +220,27 @@ def bulk_csv(holders: list[Holder], first_card: int = 0) -> str:
     return "\n".join(lines) + "\n"
 
 
-def stats_row(name: str, path: str, latencies: list[float] | None = None, *, count: int | None = None, seconds: float | None = None) -> dict:
+def stats_row(
+    name: str,
+    path: str,
+    latencies: list[float] | None = None,
+    *,
+    count: int | None = None,
+    seconds: float | None = None,
+) -> dict:
     if latencies is not None:
         count, seconds = len(latencies), sum(latencies)
-    r = {"name": name, "path": path, "count": count, "seconds": round(seconds, 4), "per_second": round(count / seconds, 1) if seconds else None,
-         "p50_ms": None, "p99_ms": None, "max_ms": None, "mean_ms": round(seconds / count * 1000, 3) if count else None}
+    r = {
+        "name": name,
+        "path": path,
+        "count": count,
+        "seconds": round(seconds, 4),
+        "per_second": round(count / seconds, 1) if seconds else None,
+        "p50_ms": None,
+        "p99_ms": None,
+        "max_ms": None,
+        "mean_ms": round(seconds / count * 1000, 3) if count else None,
+    }
     if latencies:
         ordered = sorted(latencies)
         r["p50_ms"] = round(statistics.median(ordered) * 1000, 3)
@@ -210,8 +265,12 @@ def measure_bulk(ctype, holders: list[Holder], *, first_card: int = 0) -> tuple[
     batch = services.issue_bulk(ctype, data, issued_by="bench:bulk", filename="bench.csv")
     seconds = time.perf_counter() - t0
     assert batch.rows_issued == len(holders) and batch.rows_rejected == 0
-    r = stats_row(f"(a) bulk issuance, {len(holders):,}-row CSV", "services.issue_bulk (parse, per-row checks, status slots reserved, each SD-JWT VC signed, then one transaction: log append and bulk insert)",
-                  count=len(holders), seconds=seconds)
+    r = stats_row(
+        f"(a) bulk issuance, {len(holders):,}-row CSV",
+        "services.issue_bulk (parse, per-row checks, status slots reserved, each SD-JWT VC signed, then one transaction: log append and bulk insert)",
+        count=len(holders),
+        seconds=seconds,
+    )
     r["checks_seconds"] = round(checks, 4)
     r["bytes"] = len(data.encode())
     return r, batch
@@ -224,9 +283,17 @@ def measure_single(ctype, holders: list[Holder], *, first_card: int = 0) -> tupl
     latencies, credentials = [], []
     for i, h in enumerate(holders):
         t0 = time.perf_counter()
-        credentials.append(services.issue(ctype, h.resident, {"card_number": f"SC{(first_card + i) % 10**8:08d}"}, issued_by="bench:single"))
+        credentials.append(
+            services.issue(
+                ctype, h.resident, {"card_number": f"SC{(first_card + i) % 10**8:08d}"}, issued_by="bench:single"
+            )
+        )
         latencies.append(time.perf_counter() - t0)
-    return stats_row("(b) single issuance", "services.issue (claims check, sign, status slot, log append, insert; one transaction each)", latencies), credentials
+    return stats_row(
+        "(b) single issuance",
+        "services.issue (claims check, sign, status slot, log append, insert; one transaction each)",
+        latencies,
+    ), credentials
 
 
 def presentations(credentials: list, keys: dict, count: int) -> list[tuple[str, str]]:
@@ -244,10 +311,14 @@ def presentations(credentials: list, keys: dict, count: int) -> list[tuple[str, 
     aud, jwks, out = services.verifier_audience(), {}, []
     for i in range(count):
         credential = bound[i % len(bound)]
-        jwk = jwks.get(credential.holder_id) or jwks.setdefault(credential.holder_id, JWK.from_pyca(keys[credential.holder_id]))
+        jwk = jwks.get(credential.holder_id) or jwks.setdefault(
+            credential.holder_id, JWK.from_pyca(keys[credential.holder_id])
+        )
         holder = SDJWTHolder(credential.sd_jwt)
         nonce = secrets.token_urlsafe(12)
-        holder.create_presentation({name: True for name in services.issued_claims_from(credential.sd_jwt)}, nonce, aud, jwk, "ES256")
+        holder.create_presentation(
+            {name: True for name in services.issued_claims_from(credential.sd_jwt)}, nonce, aud, jwk, "ES256"
+        )
         out.append((holder.sd_jwt_presentation, nonce))
     return out
 
@@ -324,9 +395,15 @@ def profile(label: str, fn, parts: list[tuple[str, str, str | tuple[str, ...]]],
     breakdown = []
     for name, fragment, funcs in parts:
         funcs = (funcs,) if isinstance(funcs, str) else funcs
-        hits = [v for (path, _line, f), v in stats.stats.items() if f in funcs and path.replace(os.sep, "/").endswith(fragment)]
+        hits = [
+            v
+            for (path, _line, f), v in stats.stats.items()
+            if f in funcs and path.replace(os.sep, "/").endswith(fragment)
+        ]
         cum, calls = sum(v[3] for v in hits), sum(v[1] for v in hits)
-        breakdown.append({"part": name, "calls": calls, "seconds": round(cum, 3), "share": round(cum / total, 3) if total else None})
+        breakdown.append(
+            {"part": name, "calls": calls, "seconds": round(cum, 3), "share": round(cum / total, 3) if total else None}
+        )
     width = max(len(b["part"]) for b in breakdown)
     print(f"Where the time goes ({label}, {total:.2f} s under the profiler; cumulative, so nested rows overlap):")
     for b in breakdown:
@@ -334,8 +411,20 @@ def profile(label: str, fn, parts: list[tuple[str, str, str | tuple[str, ...]]],
     print(f"cProfile data: {prof_path} (read with: .venv/bin/python -m pstats {prof_path})\n")
     top_rows = []
     for (path, line, func), (_cc, nc, tt, ct, _callers) in sorted(stats.stats.items(), key=lambda kv: -kv[1][3])[:top]:
-        top_rows.append({"function": f"{Path(path).name}:{line}({func})", "calls": nc, "tottime": round(tt, 3), "cumtime": round(ct, 3)})
-    return {"seconds_under_profiler": round(total, 3), "breakdown": breakdown, "top_cumulative": top_rows, "prof_file": str(prof_path)}
+        top_rows.append(
+            {
+                "function": f"{Path(path).name}:{line}({func})",
+                "calls": nc,
+                "tottime": round(tt, 3),
+                "cumtime": round(ct, 3),
+            }
+        )
+    return {
+        "seconds_under_profiler": round(total, 3),
+        "breakdown": breakdown,
+        "top_cumulative": top_rows,
+        "prof_file": str(prof_path),
+    }
 
 
 # --- the benchmark ---------------------------------------------------------------------------
@@ -345,12 +434,17 @@ def print_table(rows: list[dict]) -> None:
     head = ("Measurement", "Count", "Seconds", "Per second", "p50 ms", "p99 ms", "Valid")
     lines = []
     for r in rows:
-        lines.append((
-            r["name"], f"{r['count']:,}", f"{r['seconds']:.2f}", f"{r['per_second']:,.1f}" if r["per_second"] else "-",
-            f"{r['p50_ms']:.2f}" if r["p50_ms"] is not None else f"{r['mean_ms']:.2f} (mean)",
-            f"{r['p99_ms']:.2f}" if r["p99_ms"] is not None else "-",
-            f"{r['valid']:,}" if "valid" in r else "",
-        ))
+        lines.append(
+            (
+                r["name"],
+                f"{r['count']:,}",
+                f"{r['seconds']:.2f}",
+                f"{r['per_second']:,.1f}" if r["per_second"] else "-",
+                f"{r['p50_ms']:.2f}" if r["p50_ms"] is not None else f"{r['mean_ms']:.2f} (mean)",
+                f"{r['p99_ms']:.2f}" if r["p99_ms"] is not None else "-",
+                f"{r['valid']:,}" if "valid" in r else "",
+            )
+        )
     aligned_table(head, lines)
     print()
     for r in rows:
@@ -377,7 +471,10 @@ def run(args) -> dict:
 
     notes: dict = {"loadavg_start": [round(x, 2) for x in os.getloadavg()]}
     database = connection.vendor + (" (temporary file)" if connection.vendor == "sqlite" else "")
-    print(f"Machine: {cpu_model()}, {os.cpu_count()} CPUs; Python {platform.python_version()}; database {database}", flush=True)
+    print(
+        f"Machine: {cpu_model()}, {os.cpu_count()} CPUs; Python {platform.python_version()}; database {database}",
+        flush=True,
+    )
 
     t0 = time.perf_counter()
     call_command("migrate", interactive=False, verbosity=0)
@@ -393,7 +490,10 @@ def run(args) -> dict:
     notes["seed_s"] = round(time.perf_counter() - t0, 2)
     notes["residents"] = args.bulk + args.single
     notes["devices"] = sum(1 for h in bulk_holders + single_holders if h.key)
-    print(f"Seeded {notes['residents']:,} residents ({notes['devices']:,} with a device) in {notes['seed_s']} s", flush=True)
+    print(
+        f"Seeded {notes['residents']:,} residents ({notes['devices']:,} with a device) in {notes['seed_s']} s",
+        flush=True,
+    )
     rows = []
 
     print(f"(a) bulk issuance of {args.bulk:,} rows ...", flush=True)
@@ -414,8 +514,14 @@ def run(args) -> dict:
     notes["presentation_bytes_mean"] = round(sum(len(p) for p, _ in items) / len(items))
 
     print(f"(c) verification with DatabaseTrust x{args.verify:,} ...", flush=True)
-    rows.append(measure_verify("(c) verification, online (DatabaseTrust)", "verify.verify_presentation, a new DatabaseTrust per call (as the API): all claims + KB-JWT, status list, log inclusion proof",
-                               items, DatabaseTrust))
+    rows.append(
+        measure_verify(
+            "(c) verification, online (DatabaseTrust)",
+            "verify.verify_presentation, a new DatabaseTrust per call (as the API): all claims + KB-JWT, status list, log inclusion proof",
+            items,
+            DatabaseTrust,
+        )
+    )
 
     t0 = time.perf_counter()
     bundle = services.trust_bundle()
@@ -423,8 +529,14 @@ def run(args) -> dict:
     notes["trust_bundle_bytes"] = len(json.dumps(bundle))
     offline = BundleTrust(bundle)
     print(f"(d) verification with BundleTrust x{args.verify:,} ...", flush=True)
-    rows.append(measure_verify("(d) verification, offline (BundleTrust)", "verify.verify_presentation, one BundleTrust over services.trust_bundle() (keys, status lists, signed tree head; no inclusion proofs)",
-                               items, lambda: offline))
+    rows.append(
+        measure_verify(
+            "(d) verification, offline (BundleTrust)",
+            "verify.verify_presentation, one BundleTrust over services.trust_bundle() (keys, status lists, signed tree head; no inclusion proofs)",
+            items,
+            lambda: offline,
+        )
+    )
 
     # SQL statements of one call each (untimed).
     presentation, nonce = items[0]
@@ -445,7 +557,12 @@ def run(args) -> dict:
         "benchmark": "credentials",
         "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "quick": args.quick,
-        "machine": {"cpu": cpu_model(), "cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "machine": {
+            "cpu": cpu_model(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
         "versions": versions(),
         "database": database,
         "credential_type": TYPE_ID,
@@ -457,10 +574,16 @@ def run(args) -> dict:
         # Re-issue to the first holders of the bulk file (a holder may hold several cards).
         again = bulk_holders[: args.profile_bulk]
         result["profile"] = {
-            "issuance": profile(f"issuance (issue_bulk, {len(again):,} rows)",
-                                lambda: services.issue_bulk(ctype, bulk_csv(again, 2 * 10**6), issued_by="bench:profile"), ISSUANCE_PARTS),
-            "verification": profile(f"verification (DatabaseTrust x{args.profile_verify})",
-                                    lambda: measure_verify("profile", "", items[: args.profile_verify], DatabaseTrust), VERIFY_PARTS),
+            "issuance": profile(
+                f"issuance (issue_bulk, {len(again):,} rows)",
+                lambda: services.issue_bulk(ctype, bulk_csv(again, 2 * 10**6), issued_by="bench:profile"),
+                ISSUANCE_PARTS,
+            ),
+            "verification": profile(
+                f"verification (DatabaseTrust x{args.profile_verify})",
+                lambda: measure_verify("profile", "", items[: args.profile_verify], DatabaseTrust),
+                VERIFY_PARTS,
+            ),
         }
     return result
 
@@ -474,19 +597,29 @@ def main(argv=None) -> int:
     result["wall_seconds"] = round(time.perf_counter() - started, 2)
     m, n = result["machine"], result["notes"]
     print()
-    print(f"tungban credentials benchmark — {result['date']} — {m['cpu']} ({m['cpus']} CPUs), Python {m['python']} — "
-          f"{result['database']} — load average {' '.join(map(str, n['loadavg_start']))} at start, "
-          f"{' '.join(map(str, n['loadavg_end']))} at end{' — quick' if args.quick else ''}")
+    print(
+        f"tungban credentials benchmark — {result['date']} — {m['cpu']} ({m['cpus']} CPUs), Python {m['python']} — "
+        f"{result['database']} — load average {' '.join(map(str, n['loadavg_start']))} at start, "
+        f"{' '.join(map(str, n['loadavg_end']))} at end{' — quick' if args.quick else ''}"
+    )
     print_table(result["rows"])
     bulk = result["rows"][0]
-    print(f"\nBulk: parse + per-row checks alone {bulk['checks_seconds']:.2f} s of {bulk['seconds']:.2f} s "
-          f"({100 * bulk['checks_seconds'] / bulk['seconds']:.0f} %); CSV {bulk['bytes']:,} bytes")
-    print(f"Verifications valid: online {result['rows'][2]['valid']:,}/{result['rows'][2]['count']:,}, "
-          f"offline {result['rows'][3]['valid']:,}/{result['rows'][3]['count']:,}; presentations {n['presentation_bytes_mean']:,} bytes on average; "
-          f"trust bundle {n['trust_bundle_bytes']:,} bytes built in {n['trust_bundle_s']} s")
-    print(f"SQL statements: {n['queries_per_single_issuance']} per single issuance, {n['queries_per_verification_online']} per online "
-          f"verification, {n['queries_per_verification_offline']} per offline verification")
-    print(f"Set-up: migrate {n['migrate_s']} s, seeding {n['seed_s']} s, presentations {n['presentations_s']} s (untimed); wall time {result['wall_seconds']} s")
+    print(
+        f"\nBulk: parse + per-row checks alone {bulk['checks_seconds']:.2f} s of {bulk['seconds']:.2f} s "
+        f"({100 * bulk['checks_seconds'] / bulk['seconds']:.0f} %); CSV {bulk['bytes']:,} bytes"
+    )
+    print(
+        f"Verifications valid: online {result['rows'][2]['valid']:,}/{result['rows'][2]['count']:,}, "
+        f"offline {result['rows'][3]['valid']:,}/{result['rows'][3]['count']:,}; presentations {n['presentation_bytes_mean']:,} bytes on average; "
+        f"trust bundle {n['trust_bundle_bytes']:,} bytes built in {n['trust_bundle_s']} s"
+    )
+    print(
+        f"SQL statements: {n['queries_per_single_issuance']} per single issuance, {n['queries_per_verification_online']} per online "
+        f"verification, {n['queries_per_verification_offline']} per offline verification"
+    )
+    print(
+        f"Set-up: migrate {n['migrate_s']} s, seeding {n['seed_s']} s, presentations {n['presentations_s']} s (untimed); wall time {result['wall_seconds']} s"
+    )
     out = args.output or (None if args.quick else RESULTS / f"credentials-{dt.date.today().isoformat()}.json")
     if out:
         write_results(result, out)

@@ -60,8 +60,21 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from machine import (  # bench/machine.py (this directory is on sys.path)
-    children_of, cpu_seconds, listening_socket, machine, machine_busy_seconds, package_versions, print_table as aligned_table,
-    isolate, profile_report, scratch_dir, start_gunicorn, wait_until_up, write_results,
+    children_of,
+    cpu_seconds,
+    isolate,
+    listening_socket,
+    machine,
+    machine_busy_seconds,
+    package_versions,
+    profile_report,
+    scratch_dir,
+    start_gunicorn,
+    wait_until_up,
+    write_results,
+)
+from machine import (
+    print_table as aligned_table,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,21 +85,60 @@ FULL = {"residents": 200, "concurrency": "1,4,16", "seconds": 15.0, "warmup": 2.
 QUICK = {"residents": 50, "concurrency": "1,4", "seconds": 5.0, "warmup": 1.0, "real": 2}
 PURPOSE = "Pre-fill the vehicle licence renewal form (benchmark)"
 CONSENT_SECONDS = 86400
-HEADER = ("Concurrency", "Requests", "Errors", "Exchanges/s", "p50 ms", "p90 ms", "p99 ms", "Bench CPU", "gunicorn CPU", "Providers CPU", "Other CPU")
+HEADER = (
+    "Concurrency",
+    "Requests",
+    "Errors",
+    "Exchanges/s",
+    "p50 ms",
+    "p90 ms",
+    "p99 ms",
+    "Bench CPU",
+    "gunicorn CPU",
+    "Providers CPU",
+    "Other CPU",
+)
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="50 residents, concurrency 1,4, 5 s each (under a minute)")
-    p.add_argument("--residents", type=int, help="residents seeded, each with one consent per product (default 200; 50 with --quick)")
-    p.add_argument("--concurrency", help="comma-separated concurrency levels, threads of the load generator (default 1,4,16; 1,4 with --quick)")
+    p.add_argument(
+        "--residents",
+        type=int,
+        help="residents seeded, each with one consent per product (default 200; 50 with --quick)",
+    )
+    p.add_argument(
+        "--concurrency",
+        help="comma-separated concurrency levels, threads of the load generator (default 1,4,16; 1,4 with --quick)",
+    )
     p.add_argument("--seconds", type=float, help="timed seconds per level (default 15; 5 with --quick)")
-    p.add_argument("--warmup", type=float, help="untimed seconds at the start of each level (default 2; 1 with --quick)")
-    p.add_argument("--products", default="wsd,ird", help="providers to start and consent to, of wsd,ird,cr (default wsd,ird)")
-    p.add_argument("--real", type=int, help="residents whose app is bound and whose consents are approved over HTTP (default 5; 2 with --quick)")
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="gunicorn workers (default: one per core, %(default)s here)")
-    p.add_argument("--database-url", help="use this database instead of a temporary SQLite file; it must be empty (it is migrated and filled)")
-    p.add_argument("--profile", action="store_true", help="run the gunicorn workers under cProfile and print where their time goes (slows them)")
+    p.add_argument(
+        "--warmup", type=float, help="untimed seconds at the start of each level (default 2; 1 with --quick)"
+    )
+    p.add_argument(
+        "--products", default="wsd,ird", help="providers to start and consent to, of wsd,ird,cr (default wsd,ird)"
+    )
+    p.add_argument(
+        "--real",
+        type=int,
+        help="residents whose app is bound and whose consents are approved over HTTP (default 5; 2 with --quick)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 2,
+        help="gunicorn workers (default: one per core, %(default)s here)",
+    )
+    p.add_argument(
+        "--database-url",
+        help="use this database instead of a temporary SQLite file; it must be empty (it is migrated and filled)",
+    )
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="run the gunicorn workers under cProfile and print where their time goes (slows them)",
+    )
     p.add_argument("--output", type=Path, help="JSON results file (default bench/results/exchange-<date>[-quick].json)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (printed at the end)")
     args = p.parse_args(argv)
@@ -110,7 +162,20 @@ def parse_args(argv=None):
 
 
 def versions() -> dict:
-    out = package_versions(("Django", "django-ninja", "gunicorn", "requests", "joserfc", "Authlib", "jsonschema", "Flask", "Werkzeug", "psycopg"))
+    out = package_versions(
+        (
+            "Django",
+            "django-ninja",
+            "gunicorn",
+            "requests",
+            "joserfc",
+            "Authlib",
+            "jsonschema",
+            "Flask",
+            "Werkzeug",
+            "psycopg",
+        )
+    )
     return out
 
 
@@ -136,10 +201,15 @@ def make_data_user(issuer: str):
 
     key = ECKey.generate_key("P-256", {"alg": "ES256"}, auto_kid=True)
     client, _secret = oidc.register_client(
-        client_id="td-bench", name_en="Transport Department (benchmark)", name_zh="運輸署（基準測試）",
-        redirect_uris=["https://td.example/cb"], jwks={"keys": [key.as_dict(private=False)]},
+        client_id="td-bench",
+        name_en="Transport Department (benchmark)",
+        name_zh="運輸署（基準測試）",
+        redirect_uris=["https://td.example/cb"],
+        jwks={"keys": [key.as_dict(private=False)]},
     )
-    org = exchange.register_organisation(id="td", name_en=client.name_en, name_zh=client.name_zh, kind="department", client=client)
+    org = exchange.register_organisation(
+        id="td", name_en=client.name_en, name_zh=client.name_zh, kind="department", client=client
+    )
     return org, client, DataUser(issuer, client.client_id, key.as_dict(private=True))
 
 
@@ -152,8 +222,12 @@ def approve_in_process(consent, device, key) -> None:
 
     approval = consent.approval
     payload = {
-        "request_id": str(approval.id), "requester": approval.requester_id, "nonce": approval.nonce,
-        "decision": "approve", "claims": [], "terms": approval.context["terms_sha256"],
+        "request_id": str(approval.id),
+        "requester": approval.requester_id,
+        "nonce": approval.nonce,
+        "decision": "approve",
+        "claims": [],
+        "terms": approval.context["terms_sha256"],
     }
     signature = jws.serialize_compact({"alg": "ES256", "kid": str(device.id)}, json.dumps(payload).encode(), key)
     wallet.decide(approval.id, device, signature)
@@ -176,12 +250,20 @@ def seed(args, org, client) -> tuple[list, list]:
     with transaction.atomic():  # one transaction: SQLite commits are the slow part of seeding
         for i in range(args.residents):
             residents.append(make_resident(officer, hkid=bench_hkid(i), email=f"bench{i}@example.hk"))
-        for resident in residents[args.real:]:
+        for resident in residents[args.real :]:
             key = ECKey.generate_key("P-256")
-            device = Device.objects.create(resident=resident, platform="cli", name="bench", public_jwk=key.as_dict(private=False), jwk_thumbprint=key.thumbprint())
+            device = Device.objects.create(
+                resident=resident,
+                platform="cli",
+                name="bench",
+                public_jwk=key.as_dict(private=False),
+                jwk_thumbprint=key.thumbprint(),
+            )
             sub = oidc.pairwise_sub(resident, client)
             for dept in args.departments:
-                consent = exchange.request_consent(org, product_id=PRODUCTS[dept], purpose=PURPOSE, duration_seconds=CONSENT_SECONDS, sub=sub)
+                consent = exchange.request_consent(
+                    org, product_id=PRODUCTS[dept], purpose=PURPOSE, duration_seconds=CONSENT_SECONDS, sub=sub
+                )
                 approve_in_process(consent, device, key)
                 consent.refresh_from_db()
                 assert consent.status == ConsentStatus.ACTIVE and consent.artefact, consent.status
@@ -196,7 +278,7 @@ def seed_over_http(args, issuer: str, user, client, residents, tmp: Path) -> lis
     from tungban.testing.factories import PIN, bind_cli
 
     consents = []
-    for i, resident in enumerate(residents[:args.real]):
+    for i, resident in enumerate(residents[: args.real]):
         app = bind_cli(issuer, resident, tmp / f"app-{i}")
         sub = oidc.pairwise_sub(resident, client)
         for dept in args.departments:
@@ -224,7 +306,9 @@ class Totals:
         self.lock = threading.Lock()
 
 
-def run_level(user, consents: list, concurrency: int, warmup: float, seconds: float, server_pids, provider_pids, totals: Totals) -> dict:
+def run_level(
+    user, consents: list, concurrency: int, warmup: float, seconds: float, server_pids, provider_pids, totals: Totals
+) -> dict:
     """``concurrency`` threads call ``user.fetch`` round-robin over ``consents`` for
     ``warmup + seconds``; requests started in the timed window are counted."""
     from examples.data_user import DataUserError
@@ -263,9 +347,21 @@ def run_level(user, consents: list, concurrency: int, warmup: float, seconds: fl
         futures = [pool.submit(worker, n) for n in range(concurrency)]
         time.sleep(max(0.0, window_start - time.perf_counter()))
         servers = server_pids()
-        cpu0 = (time.process_time(), cpu_seconds(servers), cpu_seconds(provider_pids), time.perf_counter(), machine_busy_seconds())
+        cpu0 = (
+            time.process_time(),
+            cpu_seconds(servers),
+            cpu_seconds(provider_pids),
+            time.perf_counter(),
+            machine_busy_seconds(),
+        )
         time.sleep(max(0.0, window_end - time.perf_counter()))
-        cpu1 = (time.process_time(), cpu_seconds(servers), cpu_seconds(provider_pids), time.perf_counter(), machine_busy_seconds())
+        cpu1 = (
+            time.process_time(),
+            cpu_seconds(servers),
+            cpu_seconds(provider_pids),
+            time.perf_counter(),
+            machine_busy_seconds(),
+        )
         results = [f.result() for f in futures]
     latencies = sorted(x for lat, _e, _d in results for x in lat)
     errors = collections.Counter()
@@ -292,7 +388,9 @@ def run_level(user, consents: list, concurrency: int, warmup: float, seconds: fl
         "gunicorn_cpu_percent": round((cpu1[1] - cpu0[1]) / wall * 100, 1),
         "providers_cpu_percent": round((cpu1[2] - cpu0[2]) / wall * 100, 1),
         # Everything else on the machine (other users' jobs; with PostgreSQL also its server).
-        "other_cpu_percent": round(max(0.0, (cpu1[4] - cpu0[4]) - sum(cpu1[i] - cpu0[i] for i in range(3))) / wall * 100, 1),
+        "other_cpu_percent": round(
+            max(0.0, (cpu1[4] - cpu0[4]) - sum(cpu1[i] - cpu0[i] for i in range(3))) / wall * 100, 1
+        ),
         "token_refreshed": user.token() != token,
     }
 
@@ -302,10 +400,25 @@ def print_table(levels: list[dict]) -> None:
     for r in levels:
         errors = ", ".join(f"{code} x{n}" for code, n in sorted(r["errors"].items())) or "0"
         ms = lambda v: f"{v:.1f}" if v is not None else "-"  # noqa: E731
-        lines.append((str(r["concurrency"]), str(r["requests"]), errors, f"{r['exchanges_per_second']:.1f}", ms(r["p50_ms"]), ms(r["p90_ms"]), ms(r["p99_ms"]),
-                      f"{r['bench_cpu_percent']:.0f}%", f"{r['gunicorn_cpu_percent']:.0f}%", f"{r['providers_cpu_percent']:.0f}%", f"{r['other_cpu_percent']:.0f}%"))
+        lines.append(
+            (
+                str(r["concurrency"]),
+                str(r["requests"]),
+                errors,
+                f"{r['exchanges_per_second']:.1f}",
+                ms(r["p50_ms"]),
+                ms(r["p90_ms"]),
+                ms(r["p99_ms"]),
+                f"{r['bench_cpu_percent']:.0f}%",
+                f"{r['gunicorn_cpu_percent']:.0f}%",
+                f"{r['providers_cpu_percent']:.0f}%",
+                f"{r['other_cpu_percent']:.0f}%",
+            )
+        )
     aligned_table(HEADER, lines, first_left=False)
-    print(f"CPU: % of one core during the timed window (100% = one core, {os.cpu_count()} cores here); Bench = this process, the load")
+    print(
+        f"CPU: % of one core during the timed window (100% = one core, {os.cpu_count()} cores here); Bench = this process, the load"
+    )
     print("generator; Other = the rest of the machine (other jobs; with PostgreSQL, its server).")
     print("Latency: delivered exchanges only, measured in the client around DataUser.fetch (HTTP + JSON included).")
 
@@ -335,13 +448,23 @@ def run(args, tmp: Path, sock: socket.socket, issuer: str, env: dict) -> dict:
         "machine": machine(),
         "versions": versions(),
         "database": connection.vendor + (" (temporary file)" if connection.vendor == "sqlite" else ""),
-        "settings": {"residents": args.residents, "real_flow_residents": args.real, "products": [PRODUCTS[d] for d in args.departments],
-                     "concurrency": args.levels, "seconds": args.seconds, "warmup": args.warmup, "gunicorn_workers": args.workers,
-                     "profile": args.profile},
+        "settings": {
+            "residents": args.residents,
+            "real_flow_residents": args.real,
+            "products": [PRODUCTS[d] for d in args.departments],
+            "concurrency": args.levels,
+            "seconds": args.seconds,
+            "warmup": args.warmup,
+            "gunicorn_workers": args.workers,
+            "profile": args.profile,
+        },
     }
     m = result["machine"]
-    print(f"Machine: {m['cpu']}, {m['cpus']} CPUs ({m['cpus_usable']} usable), {m['memory_mib']} MiB, load average at start "
-          f"{' '.join(str(x) for x in m['loadavg_start'])}; Python {m['python']}; database {result['database']}", flush=True)
+    print(
+        f"Machine: {m['cpu']}, {m['cpus']} CPUs ({m['cpus_usable']} usable), {m['memory_mib']} MiB, load average at start "
+        f"{' '.join(str(x) for x in m['loadavg_start'])}; Python {m['python']}; database {result['database']}",
+        flush=True,
+    )
 
     t0 = time.perf_counter()
     call_command("migrate", interactive=False, verbosity=0)
@@ -383,12 +506,18 @@ def run(args, tmp: Path, sock: socket.socket, issuer: str, env: dict) -> dict:
         consents = seed_over_http(args, issuer, user, client, residents, tmp) + consents
         notes["seed_over_http_s"] = round(time.perf_counter() - t0, 2)
         connections.close_all()
-        print(f"Seeded {len(residents)} residents and {len(consents)} active consents ({', '.join(PRODUCTS[d] for d in args.departments)}): "
-              f"{args.real} resident(s) through the real flow over HTTP (CLI app bound, DataUser.request_consent, app approval), "
-              f"{len(residents) - args.real} in-process through the same services (exchange.services.request_consent + "
-              f"wallet.services.decide with a device JWS -> on_approval_decided), device rows created directly.", flush=True)
-        print(f"Platform: gunicorn tungban.wsgi -w {args.workers} at {issuer}; providers: "
-              + ", ".join(f"{d} {u} (--synthetic)" for d, u in urls.items()), flush=True)
+        print(
+            f"Seeded {len(residents)} residents and {len(consents)} active consents ({', '.join(PRODUCTS[d] for d in args.departments)}): "
+            f"{args.real} resident(s) through the real flow over HTTP (CLI app bound, DataUser.request_consent, app approval), "
+            f"{len(residents) - args.real} in-process through the same services (exchange.services.request_consent + "
+            f"wallet.services.decide with a device JWS -> on_approval_decided), device rows created directly.",
+            flush=True,
+        )
+        print(
+            f"Platform: gunicorn tungban.wsgi -w {args.workers} at {issuer}; providers: "
+            + ", ".join(f"{d} {u} (--synthetic)" for d, u in urls.items()),
+            flush=True,
+        )
 
         # One token for the whole run, fetched before timing; one untimed check per product.
         t0 = time.perf_counter()
@@ -421,7 +550,9 @@ def run(args, tmp: Path, sock: socket.socket, issuer: str, env: dict) -> dict:
     t0 = time.perf_counter()
     tungban = Path(sys.executable).with_name("tungban")
     cmd = [str(tungban)] if tungban.exists() else [sys.executable, "-m", "tungban.cli"]
-    verify = subprocess.run([*cmd, "verify_exchange_log"], env=env, cwd=tmp, capture_output=True, text=True, timeout=600)
+    verify = subprocess.run(
+        [*cmd, "verify_exchange_log"], env=env, cwd=tmp, capture_output=True, text=True, timeout=600
+    )
     verify_text = (verify.stdout + verify.stderr).strip()
     outcomes = dict(collections.Counter(ExchangeRecord.objects.values_list("outcome", flat=True)))
     result["log"] = {
@@ -449,7 +580,11 @@ def check_answers(user, issuer: str, consents: list, departments: list) -> dict:
         consent_id, product = next(c for c in consents if c[1] == PRODUCTS[dept])
         answer = user.fetch(consent_id, product)
         signed = jwt.decode(answer["signed"], jwks, algorithms=["ES256"])
-        out[product] = bool(answer["data"]) and signed.claims["data"] == answer["data"] and signed.header["typ"] == "cdeg-response+jwt"
+        out[product] = (
+            bool(answer["data"])
+            and signed.claims["data"] == answer["data"]
+            and signed.header["typ"] == "cdeg-response+jwt"
+        )
     return out
 
 
@@ -466,7 +601,9 @@ def main(argv=None) -> int:
     with scratch_dir("tungban-bench-exchange-", args.keep) as tmp:
         sock = listening_socket()
         issuer = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        env = isolate(tmp, issuer, args.database_url or f"sqlite:///{tmp / 'bench.sqlite3'}", {"TUNGBAN_ACCESS_TOKEN_TTL": "3600"})  # one token for the whole run
+        env = isolate(
+            tmp, issuer, args.database_url or f"sqlite:///{tmp / 'bench.sqlite3'}", {"TUNGBAN_ACCESS_TOKEN_TTL": "3600"}
+        )  # one token for the whole run
         try:
             result = run(args, tmp, sock, issuer, env)
         finally:
@@ -474,22 +611,32 @@ def main(argv=None) -> int:
     result["wall_seconds"] = round(time.perf_counter() - started, 2)
     m = result["machine"]
     print()
-    print(f"tungban exchange gateway benchmark — {result['date']} — {m['cpu']} ({m['cpus']} CPUs), load average "
-          f"{' '.join(str(x) for x in m['loadavg_start'])} at start, {' '.join(str(x) for x in result['loadavg_end'])} at end — "
-          f"{result['database']} — gunicorn {args.workers} workers — {', '.join(result['settings']['products'])}"
-          f"{' — quick' if args.quick else ''}")
-    print(f"{args.residents} residents, {args.residents * len(args.departments)} consents; {args.warmup:g} s warm-up + {args.seconds:g} s per level")
+    print(
+        f"tungban exchange gateway benchmark — {result['date']} — {m['cpu']} ({m['cpus']} CPUs), load average "
+        f"{' '.join(str(x) for x in m['loadavg_start'])} at start, {' '.join(str(x) for x in result['loadavg_end'])} at end — "
+        f"{result['database']} — gunicorn {args.workers} workers — {', '.join(result['settings']['products'])}"
+        f"{' — quick' if args.quick else ''}"
+    )
+    print(
+        f"{args.residents} residents, {args.residents * len(args.departments)} consents; {args.warmup:g} s warm-up + {args.seconds:g} s per level"
+    )
     print()
     print_table(result["levels"])
     log = result["log"]
     print()
     print(f"Checks (signed answers verify with /oidc/jwks): {result['notes']['checks']}")
-    print(f"Log: {log['verify_command']} -> exit {log['verify_exit_code']}: {log['verify_output'].splitlines()[-1] if log['verify_output'] else ''}")
-    print(f"Ledger entries: {log['ledger_entries']}; exchange records by outcome: {log['exchange_records']}; "
-          f"delivered as seen by the client: {log['delivered_seen_by_client']}")
+    print(
+        f"Log: {log['verify_command']} -> exit {log['verify_exit_code']}: {log['verify_output'].splitlines()[-1] if log['verify_output'] else ''}"
+    )
+    print(
+        f"Ledger entries: {log['ledger_entries']}; exchange records by outcome: {log['exchange_records']}; "
+        f"delivered as seen by the client: {log['delivered_seen_by_client']}"
+    )
     n = result["notes"]
-    print(f"Set-up: migrate {n['migrate_s']} s, providers {n['providers_start_s']} s, seeding {n['seed_in_process_s']} s in-process + "
-          f"{n['seed_over_http_s']} s over HTTP, gunicorn {n['gunicorn_start_s']} s; wall time {result['wall_seconds']} s")
+    print(
+        f"Set-up: migrate {n['migrate_s']} s, providers {n['providers_start_s']} s, seeding {n['seed_in_process_s']} s in-process + "
+        f"{n['seed_over_http_s']} s over HTTP, gunicorn {n['gunicorn_start_s']} s; wall time {result['wall_seconds']} s"
+    )
     out = args.output or RESULTS / f"exchange-{dt.date.today().isoformat()}{'-quick' if args.quick else ''}.json"
     print(f"Results: {write_results(result, out)}")
     ok = log["verify_exit_code"] == 0 and all(n["checks"].values())

@@ -91,11 +91,14 @@ def listening_socket() -> socket.socket:
     return sock
 
 
-
 def machine() -> dict:
     """CPU model and count, memory (MiB), platform, Python and the load average now."""
     try:
-        mem = next(int(line.split()[1]) // 1024 for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+        mem = next(
+            int(line.split()[1]) // 1024
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        )
     except (OSError, StopIteration, ValueError):
         mem = None
     try:
@@ -103,10 +106,14 @@ def machine() -> dict:
     except AttributeError:
         usable = os.cpu_count()
     return {
-        "cpu": cpu_model(), "cpus": os.cpu_count(), "cpus_usable": usable, "memory_mib": mem,
-        "platform": platform.platform(), "python": platform.python_version(), "loadavg_start": [round(x, 2) for x in os.getloadavg()],
+        "cpu": cpu_model(),
+        "cpus": os.cpu_count(),
+        "cpus_usable": usable,
+        "memory_mib": mem,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "loadavg_start": [round(x, 2) for x in os.getloadavg()],
     }
-
 
 
 def children_of(pid: int) -> list[int]:
@@ -160,8 +167,7 @@ def tree_cpu_seconds(root: int) -> float:
     return total / CLK_TCK
 
 
-
-GUNICORN_PROFILE_CONF = '''
+GUNICORN_PROFILE_CONF = """
 # Profile the handling of requests only (not the worker's start-up, imports or idle waits).
 import cProfile, os
 _prof = cProfile.Profile()
@@ -174,20 +180,39 @@ def post_request(worker, req, environ, resp):
 
 def worker_exit(server, worker):
     _prof.dump_stats(os.path.join({dir!r}, "worker-%d.prof" % os.getpid()))
-'''
+"""
 
 
-def start_gunicorn(sock: socket.socket, env: dict, workers: int, tmp: Path, profile: bool, extra: tuple[str, ...] = ()) -> subprocess.Popen:
+def start_gunicorn(
+    sock: socket.socket, env: dict, workers: int, tmp: Path, profile: bool, extra: tuple[str, ...] = ()
+) -> subprocess.Popen:
     """``python -m gunicorn tungban.wsgi -w <workers>`` on the already bound ``sock``
     (``--bind fd://N``), logging errors to ``tmp/gunicorn.log``; with ``profile`` every
     worker runs its requests under cProfile and dumps ``tmp/worker-<pid>.prof`` on exit."""
-    cmd = [sys.executable, "-m", "gunicorn", "tungban.wsgi", "--bind", f"fd://{sock.fileno()}", "-w", str(workers),
-           "--graceful-timeout", "10", "--timeout", "60", "--error-logfile", str(tmp / "gunicorn.log"), *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "tungban.wsgi",
+        "--bind",
+        f"fd://{sock.fileno()}",
+        "-w",
+        str(workers),
+        "--graceful-timeout",
+        "10",
+        "--timeout",
+        "60",
+        "--error-logfile",
+        str(tmp / "gunicorn.log"),
+        *extra,
+    ]
     if profile:
         conf = tmp / "gunicorn-profile.py"
         conf.write_text(GUNICORN_PROFILE_CONF.format(dir=str(tmp)))
         cmd += ["-c", str(conf)]
-    return subprocess.Popen(cmd, cwd=tmp, env=env, pass_fds=(sock.fileno(),), stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
+    return subprocess.Popen(
+        cmd, cwd=tmp, env=env, pass_fds=(sock.fileno(),), stdin=subprocess.DEVNULL, preexec_fn=die_with_parent
+    )
 
 
 def die_with_parent() -> None:
@@ -206,7 +231,9 @@ def wait_until_up(url: str, proc: subprocess.Popen, log: Path, timeout: float = 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"the server exited with status {proc.returncode}:\n{log.read_text(errors='replace') if log.exists() else ''}")
+            raise RuntimeError(
+                f"the server exited with status {proc.returncode}:\n{log.read_text(errors='replace') if log.exists() else ''}"
+            )
         try:
             with opener.open(url, timeout=2) as resp:
                 if resp.status == 200:
@@ -215,7 +242,6 @@ def wait_until_up(url: str, proc: subprocess.Popen, log: Path, timeout: float = 
             pass
         time.sleep(0.1)
     raise RuntimeError(f"the server did not answer {url} within {timeout:g} s")
-
 
 
 def profile_report(tmp: Path, name: str) -> dict | None:
@@ -265,4 +291,3 @@ def isolate(tmp: Path, issuer: str, database_url: str, extra: dict | None = None
     child = dict(os.environ)
     child["PYTHONPATH"] = os.pathsep.join([str(root / "src"), str(root), *filter(None, [os.environ.get("PYTHONPATH")])])
     return child
-

@@ -78,8 +78,18 @@ from pathlib import Path
 
 import peer  # bench/peer.py (this directory is on sys.path)
 from machine import (  # bench/machine.py
-    children_of, isolate, listening_socket, machine, package_versions, print_table, profile_report, scratch_dir, start_gunicorn,
-    tree_cpu_seconds, wait_until_up, write_results,
+    children_of,
+    isolate,
+    listening_socket,
+    machine,
+    package_versions,
+    print_table,
+    profile_report,
+    scratch_dir,
+    start_gunicorn,
+    tree_cpu_seconds,
+    wait_until_up,
+    write_results,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,8 +98,22 @@ WRK_DIR = Path(__file__).resolve().parent / "wrk"
 
 WRK_SCENARIOS = ("userinfo", "refresh_token", "client_credentials", "discovery", "jwks")
 SCENARIOS = (*WRK_SCENARIOS, "login")
-FULL = {"residents": 10_000, "connections": "16,64", "seconds": 20.0, "warmup": 3.0, "login_concurrency": "8,32", "devices": 2000}
-QUICK = {"residents": 10_000, "connections": "32", "seconds": 8.0, "warmup": 2.0, "login_concurrency": "16", "devices": 500}
+FULL = {
+    "residents": 10_000,
+    "connections": "16,64",
+    "seconds": 20.0,
+    "warmup": 3.0,
+    "login_concurrency": "8,32",
+    "devices": 2000,
+}
+QUICK = {
+    "residents": 10_000,
+    "connections": "32",
+    "seconds": 8.0,
+    "warmup": 2.0,
+    "login_concurrency": "16",
+    "devices": 500,
+}
 ACCESS_TOKENS = 1000
 REDIRECT_URI = "https://rp.bench.example/cb"
 LOGIN_SCOPE = "openid profile"
@@ -100,18 +124,43 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="one level of 32 connections, 8 s per run (under 5 minutes)")
     p.add_argument("--residents", type=int, help="residents seeded before the runs (default 10,000)")
-    p.add_argument("--scale", type=int, help="afterwards seed residents up to this many in all (e.g. 3300000) and run the login scenario again")
+    p.add_argument(
+        "--scale",
+        type=int,
+        help="afterwards seed residents up to this many in all (e.g. 3300000) and run the login scenario again",
+    )
     p.add_argument("--connections", help="comma-separated wrk connection counts (default 16,64; 32 with --quick)")
     p.add_argument("--seconds", type=float, help="timed seconds per run (default 20; 8 with --quick)")
     p.add_argument("--warmup", type=float, help="untimed seconds before each run (default 3; 2 with --quick)")
-    p.add_argument("--login-concurrency", help="comma-separated concurrent logins of the login scenario (default 8,32; 16 with --quick)")
-    p.add_argument("--devices", type=int, help="simulated devices (bound residents) for the login scenario (default 2000; 500 with --quick)")
+    p.add_argument(
+        "--login-concurrency",
+        help="comma-separated concurrent logins of the login scenario (default 8,32; 16 with --quick)",
+    )
+    p.add_argument(
+        "--devices",
+        type=int,
+        help="simulated devices (bound residents) for the login scenario (default 2000; 500 with --quick)",
+    )
     p.add_argument("--only", help=f"comma-separated scenarios to run, of {','.join(SCENARIOS)} (default all)")
     p.add_argument("--no-peer", action="store_true", help="tungban only (no Node.js needed)")
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="server processes per system (default: one per core, %(default)s here)")
-    p.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker: 1 = sync workers (default), more = gthread workers")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 2,
+        help="server processes per system (default: one per core, %(default)s here)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads per gunicorn worker: 1 = sync workers (default), more = gthread workers",
+    )
     p.add_argument("--wrk-threads", type=int, default=2, help="wrk threads (default 2)")
-    p.add_argument("--profile", action="store_true", help="run the tungban workers under cProfile and print where their time goes (slows them: figures not comparable)")
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="run the tungban workers under cProfile and print where their time goes (slows them: figures not comparable)",
+    )
     p.add_argument("--output", type=Path, help="JSON results file (default bench/results/oidc-<date>[-quick].json)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (printed at the end)")
     args = p.parse_args(argv)
@@ -129,8 +178,17 @@ def parse_args(argv=None):
     args.scenarios = [s.strip() for s in (args.only or ",".join(SCENARIOS)).split(",") if s.strip()]
     if not args.scenarios or any(s not in SCENARIOS for s in args.scenarios):
         p.error(f"--only must be some of {','.join(SCENARIOS)}")
-    if args.residents < 1 or args.devices < 1 or args.devices > args.residents or args.seconds <= 0 or args.warmup < 0 or args.workers < 1:
-        p.error("--residents and --devices must be positive (devices <= residents), --seconds and --workers positive, --warmup not negative")
+    if (
+        args.residents < 1
+        or args.devices < 1
+        or args.devices > args.residents
+        or args.seconds <= 0
+        or args.warmup < 0
+        or args.workers < 1
+    ):
+        p.error(
+            "--residents and --devices must be positive (devices <= residents), --seconds and --workers positive, --warmup not negative"
+        )
     if args.scale is not None and args.scale <= args.residents:
         p.error("--scale must be more than --residents")
     args.wrk_threads = max(1, min(args.wrk_threads, min(args.levels)))
@@ -143,7 +201,9 @@ def parse_args(argv=None):
 def apt_install(*packages: str) -> None:
     """Install Debian packages when running as root with apt-get; else explain what is missing."""
     if os.geteuid() != 0 or not shutil.which("apt-get"):
-        raise SystemExit(f"Missing: {' '.join(packages)}. Install them (e.g. apt-get install {' '.join(packages)}) and run again.")
+        raise SystemExit(
+            f"Missing: {' '.join(packages)}. Install them (e.g. apt-get install {' '.join(packages)}) and run again."
+        )
     print(f"==> apt-get install {' '.join(packages)}", flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, stdout=subprocess.DEVNULL)
@@ -151,7 +211,10 @@ def apt_install(*packages: str) -> None:
 
 
 def postgres_bin() -> Path | None:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0)
+    found = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
+    )
     return found[-1].parent if found else None
 
 
@@ -266,15 +329,33 @@ class Window:
 def run_wrk(script: str, url: str, connections: int, seconds: float, threads: int, env: dict) -> dict:
     """One wrk run; returns its ``WRK_RESULT`` JSON plus ``cpu_s`` (wrk's own user+system)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(seconds))}s", "--timeout", "10s",
-           "-s", str(WRK_DIR / script), url]
-    proc = subprocess.run(cmd, env={**os.environ, **env, "WRK_LUA_DIR": str(WRK_DIR), "WRK_THREADS": str(threads)},
-                          capture_output=True, text=True, timeout=seconds + 60, check=False)
+    cmd = [
+        "wrk",
+        "-t",
+        str(threads),
+        "-c",
+        str(connections),
+        "-d",
+        f"{max(1, round(seconds))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(WRK_DIR / script),
+        url,
+    ]
+    proc = subprocess.run(
+        cmd,
+        env={**os.environ, **env, "WRK_LUA_DIR": str(WRK_DIR), "WRK_THREADS": str(threads)},
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=False,
+    )
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("WRK_RESULT ")), None)
     if proc.returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed ({proc.returncode}): {proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
-    out = json.loads(line[len("WRK_RESULT "):])
+    out = json.loads(line[len("WRK_RESULT ") :])
     out["cpu_s"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return out
 
@@ -350,8 +431,8 @@ def seed_tungban(args, notes: dict) -> tuple:
     Returns ``(client, secret, devices)``."""
     from django.core.management import call_command
 
-    from tungban.identity.seeding import seed_residents
     from tungban.identity.models import Resident
+    from tungban.identity.seeding import seed_residents
     from tungban.oidc import keys
     from tungban.oidc import services as oidc
     from tungban.oidc.models import OFFLINE_ACCESS_SCOPE
@@ -362,7 +443,10 @@ def seed_tungban(args, notes: dict) -> tuple:
     keys.create_key()
     notes["tungban_migrate_s"] = round(time.perf_counter() - t0, 2)
     client, secret = oidc.register_client(
-        client_id="bench-rp", name_en="Benchmark relying party", name_zh="基準測試服務", redirect_uris=[REDIRECT_URI],
+        client_id="bench-rp",
+        name_en="Benchmark relying party",
+        name_zh="基準測試服務",
+        redirect_uris=[REDIRECT_URI],
         allowed_scopes=["openid", "profile", OFFLINE_ACCESS_SCOPE],
     )
     t0 = time.perf_counter()
@@ -372,7 +456,11 @@ def seed_tungban(args, notes: dict) -> tuple:
     residents = list(Resident.objects.order_by("pk")[: args.devices])
     devices = seed_devices(residents)
     notes["tungban_seed_devices_s"] = round(time.perf_counter() - t0, 2)
-    notes["tungban_seeded"] = {"residents": Resident.objects.count(), "devices": len(devices), "seed_result": str(seeded)}
+    notes["tungban_seeded"] = {
+        "residents": Resident.objects.count(),
+        "devices": len(devices),
+        "seed_result": str(seeded),
+    }
     return client, secret, devices
 
 
@@ -391,25 +479,47 @@ def mint_tungban_tokens(client, refresh: int, access: int) -> tuple[list[str], l
     from tungban.oidc.models import AuthorizationCode, Token
 
     claims = eme.claims_for_scopes({"openid", "profile"})
-    residents = list(Resident.objects.order_by("?")[: refresh + access]) if refresh + access <= 50_000 else list(Resident.objects.all()[: refresh + access])
+    residents = (
+        list(Resident.objects.order_by("?")[: refresh + access])
+        if refresh + access <= 50_000
+        else list(Resident.objects.all()[: refresh + access])
+    )
     now, when = int(time.time()), timezone.now()
     refresh_values, access_values = [], []
     codes, tokens = [], []
     for i, resident in enumerate(itertools.islice(itertools.cycle(residents), refresh + access)):
         offline = i < refresh
-        codes.append(AuthorizationCode(
-            code=secrets.token_urlsafe(36), client=client, resident=resident, redirect_uri=REDIRECT_URI,
-            scope=f"{LOGIN_SCOPE} offline_access" if offline else LOGIN_SCOPE, claims=claims, auth_time=now, acr=oidc.acr_for(resident),
-            amr=["swk", "pin", "mfa"], code_challenge="x" * 43, code_challenge_method="S256", used_at=when,
-        ))
+        codes.append(
+            AuthorizationCode(
+                code=secrets.token_urlsafe(36),
+                client=client,
+                resident=resident,
+                redirect_uri=REDIRECT_URI,
+                scope=f"{LOGIN_SCOPE} offline_access" if offline else LOGIN_SCOPE,
+                claims=claims,
+                auth_time=now,
+                acr=oidc.acr_for(resident),
+                amr=["swk", "pin", "mfa"],
+                code_challenge="x" * 43,
+                code_challenge_method="S256",
+                used_at=when,
+            )
+        )
         value = secrets.token_urlsafe(36)
         (refresh_values if offline else access_values).append(value)
-        tokens.append(Token(
-            access_token=secrets.token_urlsafe(32), client=client, resident=resident, scope=codes[-1].scope, claims=claims,
-            issued_at=now, expires_in=settings.TUNGBAN_ACCESS_TOKEN_TTL,
-            refresh_token=oidc.refresh_token_digest(value) if offline else None,
-            refresh_expires_at=now + settings.TUNGBAN_REFRESH_TOKEN_TTL if offline else None,
-        ))
+        tokens.append(
+            Token(
+                access_token=secrets.token_urlsafe(32),
+                client=client,
+                resident=resident,
+                scope=codes[-1].scope,
+                claims=claims,
+                issued_at=now,
+                expires_in=settings.TUNGBAN_ACCESS_TOKEN_TTL,
+                refresh_token=oidc.refresh_token_digest(value) if offline else None,
+                refresh_expires_at=now + settings.TUNGBAN_REFRESH_TOKEN_TTL if offline else None,
+            )
+        )
         if not offline:
             tokens[-1].access_token = value
     with transaction.atomic():
@@ -462,8 +572,16 @@ class LoginDriver:
         browser.trust_env = False
         verifier = secrets.token_urlsafe(48)
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-        params = {"response_type": "code", "client_id": self.client_id, "redirect_uri": REDIRECT_URI, "scope": LOGIN_SCOPE,
-                  "state": secrets.token_urlsafe(8), "nonce": secrets.token_urlsafe(8), "code_challenge": challenge, "code_challenge_method": "S256"}
+        params = {
+            "response_type": "code",
+            "client_id": self.client_id,
+            "redirect_uri": REDIRECT_URI,
+            "scope": LOGIN_SCOPE,
+            "state": secrets.token_urlsafe(8),
+            "nonce": secrets.token_urlsafe(8),
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
         page = browser.get(f"{self.issuer}/oidc/authorize", params=params, allow_redirects=False, timeout=30)
         match = re.search(r"/app/approve/([0-9a-f-]{36})", page.text) if page.status_code == 200 else None
         if not match:
@@ -474,11 +592,21 @@ class LoginDriver:
         if shown.status_code != 200:
             raise RuntimeError(f"app request: HTTP {shown.status_code}")
         req = shown.json()
-        decision = {"request_id": rid, "requester": req["requester"]["id"], "nonce": req["nonce"], "decision": "approve",
-                    "claims": sorted(c["name"] for c in req["claims"])}
+        decision = {
+            "request_id": rid,
+            "requester": req["requester"]["id"],
+            "nonce": req["nonce"],
+            "decision": "approve",
+            "claims": sorted(c["name"] for c in req["claims"]),
+        }
         signature = jws.serialize_compact({"alg": "ES256", "kid": device_id}, json.dumps(decision).encode(), key)
         url += "/decision"
-        decided = app.post(url, json={"signature": signature}, headers={"Authorization": self._proof(device_id, key, "POST", url)}, timeout=30)
+        decided = app.post(
+            url,
+            json={"signature": signature},
+            headers={"Authorization": self._proof(device_id, key, "POST", url)},
+            timeout=30,
+        )
         if decided.status_code != 200:
             raise RuntimeError(f"app decision: HTTP {decided.status_code}")
         done = browser.get(f"{self.issuer}/oidc/authorize/{rid}/complete", allow_redirects=False, timeout=30)
@@ -486,17 +614,32 @@ class LoginDriver:
         if not code:
             raise RuntimeError(f"complete: HTTP {done.status_code}")
         browser.close()
-        token = rp.post(f"{self.issuer}/oidc/token", auth=(self.client_id, self.secret), timeout=30, data={
-            "grant_type": "authorization_code", "code": code.group(1), "redirect_uri": REDIRECT_URI, "code_verifier": verifier})
+        token = rp.post(
+            f"{self.issuer}/oidc/token",
+            auth=(self.client_id, self.secret),
+            timeout=30,
+            data={
+                "grant_type": "authorization_code",
+                "code": code.group(1),
+                "redirect_uri": REDIRECT_URI,
+                "code_verifier": verifier,
+            },
+        )
         if token.status_code != 200:
             raise RuntimeError(f"token: HTTP {token.status_code}")
-        info = rp.get(f"{self.issuer}/oidc/userinfo", headers={"Authorization": f"Bearer {token.json()['access_token']}"}, timeout=30)
+        info = rp.get(
+            f"{self.issuer}/oidc/userinfo",
+            headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+            timeout=30,
+        )
         if info.status_code != 200 or "sub" not in info.json():
             raise RuntimeError(f"userinfo: HTTP {info.status_code}")
         return info.json()
 
 
-def run_logins(driver: LoginDriver, concurrency: int, warmup: float, seconds: float, window: Window, sampler: Sampler) -> dict:
+def run_logins(
+    driver: LoginDriver, concurrency: int, warmup: float, seconds: float, window: Window, sampler: Sampler
+) -> dict:
     """``concurrency`` threads log in back to back for ``warmup + seconds``; logins started
     in the timed window count. Returns the row of the table (``requests`` = logins)."""
     start = time.perf_counter() + 0.2
@@ -531,8 +674,18 @@ def run_logins(driver: LoginDriver, concurrency: int, warmup: float, seconds: fl
     errors = collections.Counter()
     for _lat, e in results:
         errors.update(e)
-    return row("tungban", "login", concurrency, len(latencies), sum(errors.values()), window, sampler,
-               [percentile_us(latencies, p) for p in (50, 90, 99)], generator_cpu, dict(errors))
+    return row(
+        "tungban",
+        "login",
+        concurrency,
+        len(latencies),
+        sum(errors.values()),
+        window,
+        sampler,
+        [percentile_us(latencies, p) for p in (50, 90, 99)],
+        generator_cpu,
+        dict(errors),
+    )
 
 
 def percentile_us(ordered: list[float], p: float) -> int | None:
@@ -547,16 +700,33 @@ def percentile_us(ordered: list[float], p: float) -> int | None:
 # --- results -----------------------------------------------------------------------------------------------
 
 
-def row(system, scenario, connections, ok, errors, window: Window, sampler: Sampler, pct_us, generator_cpu, error_detail=None) -> dict:
+def row(
+    system,
+    scenario,
+    connections,
+    ok,
+    errors,
+    window: Window,
+    sampler: Sampler,
+    pct_us,
+    generator_cpu,
+    error_detail=None,
+) -> dict:
     total = ok + errors
     return {
-        "system": system, "scenario": scenario, "connections": connections, "seconds": round(window.wall, 2),
-        "requests": total, "errors": errors, "error_detail": error_detail or {},
+        "system": system,
+        "scenario": scenario,
+        "connections": connections,
+        "seconds": round(window.wall, 2),
+        "requests": total,
+        "errors": errors,
+        "error_detail": error_detail or {},
         "rps": round(ok / window.wall, 1),
         "p50_ms": None if pct_us[0] is None else round(pct_us[0] / 1000, 2),
         "p90_ms": None if pct_us[1] is None else round(pct_us[1] / 1000, 2),
         "p99_ms": None if pct_us[2] is None else round(pct_us[2] / 1000, 2),
-        "server_cpu_s": round(window.server_cpu, 2), "postgres_cpu_s": round(window.pg_cpu, 2),
+        "server_cpu_s": round(window.server_cpu, 2),
+        "postgres_cpu_s": round(window.pg_cpu, 2),
         "server_cpu_s_per_1000": round(window.server_cpu / total * 1000, 3) if total else None,
         "postgres_cpu_s_per_1000": round(window.pg_cpu / total * 1000, 3) if total else None,
         "peak_rss_mib": round(sampler.peak / 2**20, 1),
@@ -580,16 +750,53 @@ def wrk_row(system: System, scenario: str, connections: int, args, tmp: Path, pg
     # non-2xx one in "requests" and errors.status; connect/read/write errors are not requests.
     ok = max(0, out["requests"] - out["errors"]["status"] - out["errors"]["timeout"])
     window.wall = out["duration_us"] / 1e6  # wrk's own measured duration
-    return row(system.name, scenario, connections, ok, errors, window, sampler,
-               [out["p50_us"], out["p90_us"], out["p99_us"]], out["cpu_s"], {k: v for k, v in out["errors"].items() if v})
+    return row(
+        system.name,
+        scenario,
+        connections,
+        ok,
+        errors,
+        window,
+        sampler,
+        [out["p50_us"], out["p90_us"], out["p99_us"]],
+        out["cpu_s"],
+        {k: v for k, v in out["errors"].items() if v},
+    )
 
 
 def print_results(rows: list[dict]) -> None:
-    head = ("System", "Scenario", "Conns", "Requests", "Errors", "Req/s", "p50 ms", "p99 ms", "CPU s/1k", "PG CPU s/1k", "Peak RSS MiB", "Load gen CPU")
+    head = (
+        "System",
+        "Scenario",
+        "Conns",
+        "Requests",
+        "Errors",
+        "Req/s",
+        "p50 ms",
+        "p99 ms",
+        "CPU s/1k",
+        "PG CPU s/1k",
+        "Peak RSS MiB",
+        "Load gen CPU",
+    )
     fmt = lambda v, spec="{:.1f}": "-" if v is None else spec.format(v)  # noqa: E731
-    lines = [(r["system"], r["scenario"] + (f" @{r['residents']:,}" if r.get("residents") else ""), str(r["connections"]), str(r["requests"]),
-              str(r["errors"]), fmt(r["rps"]), fmt(r["p50_ms"], "{:.2f}"), fmt(r["p99_ms"], "{:.2f}"), fmt(r["server_cpu_s_per_1000"], "{:.3f}"),
-              fmt(r["postgres_cpu_s_per_1000"], "{:.3f}"), fmt(r["peak_rss_mib"]), f"{r['generator_cpu_percent']:.0f}%") for r in rows]
+    lines = [
+        (
+            r["system"],
+            r["scenario"] + (f" @{r['residents']:,}" if r.get("residents") else ""),
+            str(r["connections"]),
+            str(r["requests"]),
+            str(r["errors"]),
+            fmt(r["rps"]),
+            fmt(r["p50_ms"], "{:.2f}"),
+            fmt(r["p99_ms"], "{:.2f}"),
+            fmt(r["server_cpu_s_per_1000"], "{:.3f}"),
+            fmt(r["postgres_cpu_s_per_1000"], "{:.3f}"),
+            fmt(r["peak_rss_mib"]),
+            f"{r['generator_cpu_percent']:.0f}%",
+        )
+        for r in rows
+    ]
     print_table(head, lines)
 
 
@@ -600,9 +807,16 @@ def ratios(rows: list[dict]) -> list[dict]:
     for r in rows:
         other = peer_rows.get((r["scenario"], r["connections"]))
         if r["system"] == "tungban" and other and other["rps"]:
-            out.append({"scenario": r["scenario"], "connections": r["connections"], "tungban_rps": r["rps"], "peer_rps": other["rps"],
-                        "ratio": round(r["rps"] / other["rps"], 3),
-                        "p50_ratio": round(r["p50_ms"] / other["p50_ms"], 3) if r["p50_ms"] and other["p50_ms"] else None})
+            out.append(
+                {
+                    "scenario": r["scenario"],
+                    "connections": r["connections"],
+                    "tungban_rps": r["rps"],
+                    "peer_rps": other["rps"],
+                    "ratio": round(r["rps"] / other["rps"], 3),
+                    "p50_ratio": round(r["p50_ms"] / other["p50_ms"], 3) if r["p50_ms"] and other["p50_ms"] else None,
+                }
+            )
     return out
 
 
@@ -616,10 +830,30 @@ def run(args, tmp: Path) -> dict:
         "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "quick": args.quick,
         "machine": machine(),
-        "settings": {k: getattr(args, k) for k in ("residents", "scale", "levels", "login_levels", "seconds", "warmup", "devices", "workers", "threads", "wrk_threads", "scenarios", "profile", "no_peer")},
+        "settings": {
+            k: getattr(args, k)
+            for k in (
+                "residents",
+                "scale",
+                "levels",
+                "login_levels",
+                "seconds",
+                "warmup",
+                "devices",
+                "workers",
+                "threads",
+                "wrk_threads",
+                "scenarios",
+                "profile",
+                "no_peer",
+            )
+        },
     }
     m = result["machine"]
-    print(f"Machine: {m['cpu']}, {m['cpus']} CPUs, {m['memory_mib']} MiB, load average at start {' '.join(str(x) for x in m['loadavg_start'])}", flush=True)
+    print(
+        f"Machine: {m['cpu']}, {m['cpus']} CPUs, {m['memory_mib']} MiB, load average at start {' '.join(str(x) for x in m['loadavg_start'])}",
+        flush=True,
+    )
     notes: dict = {}
     t0 = time.perf_counter()
     pg = Postgres(pgbin)
@@ -640,7 +874,9 @@ def run(args, tmp: Path) -> dict:
         wrk_levels = args.levels if any(s in WRK_SCENARIOS for s in args.scenarios) else []
         refresh_needed = sum(2 * refresh_pool(c) for c in wrk_levels) if "refresh_token" in args.scenarios else 0
         t0 = time.perf_counter()
-        refresh, access = mint_tungban_tokens(client, refresh_needed, ACCESS_TOKENS if "userinfo" in args.scenarios else 0)
+        refresh, access = mint_tungban_tokens(
+            client, refresh_needed, ACCESS_TOKENS if "userinfo" in args.scenarios else 0
+        )
         notes["tungban_mint_tokens_s"] = round(time.perf_counter() - t0, 2)
         connections.close_all()
 
@@ -648,11 +884,24 @@ def run(args, tmp: Path) -> dict:
         gunicorn = start_gunicorn(sock, env, args.workers, tmp, args.profile, extra)
         wait_until_up(f"{issuer}/.well-known/openid-configuration", gunicorn, tmp / "gunicorn.log")
         sock.close()
-        systems = [System("tungban", issuer, fetch_json(f"{issuer}/.well-known/openid-configuration"), basic_auth(client.client_id, secret), "",
-                          gunicorn.pid, refresh, access)]
+        systems = [
+            System(
+                "tungban",
+                issuer,
+                fetch_json(f"{issuer}/.well-known/openid-configuration"),
+                basic_auth(client.client_id, secret),
+                "",
+                gunicorn.pid,
+                refresh,
+                access,
+            )
+        ]
         kind = f"gthread, {args.threads} threads" if args.threads > 1 else "sync"
-        print(f"tungban: gunicorn tungban.wsgi -w {args.workers} ({kind}) at {issuer}, PostgreSQL {pg.port}; "
-              f"{notes['tungban_seeded']['residents']:,} residents, {len(devices)} devices", flush=True)
+        print(
+            f"tungban: gunicorn tungban.wsgi -w {args.workers} ({kind}) at {issuer}, PostgreSQL {pg.port}; "
+            f"{notes['tungban_seeded']['residents']:,} residents, {len(devices)} devices",
+            flush=True,
+        )
 
         if not args.no_peer and any(s in WRK_SCENARIOS for s in args.scenarios):
             t0 = time.perf_counter()
@@ -662,18 +911,33 @@ def run(args, tmp: Path) -> dict:
             seeded = peer.setup(peer_db, peer_issuer, args.residents, refresh_needed, ACCESS_TOKENS)
             peer_proc = peer.start(peer_db, peer_issuer, port, args.workers)
             notes["peer_setup_s"] = round(time.perf_counter() - t0, 2)
-            systems.append(System("oidc-provider", peer_issuer, fetch_json(f"{peer_issuer}/.well-known/openid-configuration"),
-                                  basic_auth(seeded["client_id"], seeded["client_secret"]), "api",
-                                  peer_proc.pid, seeded["refresh_tokens"], seeded["access_tokens"]))
+            systems.append(
+                System(
+                    "oidc-provider",
+                    peer_issuer,
+                    fetch_json(f"{peer_issuer}/.well-known/openid-configuration"),
+                    basic_auth(seeded["client_id"], seeded["client_secret"]),
+                    "api",
+                    peer_proc.pid,
+                    seeded["refresh_tokens"],
+                    seeded["access_tokens"],
+                )
+            )
             result["peer"] = peer.versions()
-            print(f"oidc-provider {result['peer'].get('oidc-provider')}: node:cluster with {args.workers} workers at {peer_issuer}, "
-                  f"{seeded['accounts']:,} accounts", flush=True)
+            print(
+                f"oidc-provider {result['peer'].get('oidc-provider')}: node:cluster with {args.workers} workers at {peer_issuer}, "
+                f"{seeded['accounts']:,} accounts",
+                flush=True,
+            )
 
         # Access tokens live 600 s on both systems: userinfo goes first.
         for scenario in [s for s in WRK_SCENARIOS if s in args.scenarios]:
             for connections_n in args.levels:
                 for system in systems:
-                    print(f"{system.name} {scenario} @{connections_n}: {args.warmup:g} s warm-up + {args.seconds:g} s ...", flush=True)
+                    print(
+                        f"{system.name} {scenario} @{connections_n}: {args.warmup:g} s warm-up + {args.seconds:g} s ...",
+                        flush=True,
+                    )
                     rows.append(wrk_row(system, scenario, connections_n, args, tmp, pg))
                     print_results(rows[-1:])
 
@@ -706,7 +970,9 @@ def run(args, tmp: Path) -> dict:
                 print(f"{count:,} residents (seeded in {notes['scale_seed_s']} s)", flush=True)
                 for c in args.login_levels:
                     print(f"tungban login @{c} with {count:,} residents ...", flush=True)
-                    r = run_logins(driver, c, args.warmup, args.seconds, Window(tungban.root, pg), Sampler(tungban.pids))
+                    r = run_logins(
+                        driver, c, args.warmup, args.seconds, Window(tungban.root, pg), Sampler(tungban.pids)
+                    )
                     r["residents"] = count
                     rows.append(r)
                     print_results(rows[-1:])
@@ -756,30 +1022,53 @@ def main(argv=None) -> int:
     result["wall_seconds"] = round(time.perf_counter() - started, 2)
     m = result["machine"]
     print()
-    print(f"tungban vs oidc-provider — {result['date']} — {m['cpu']} ({m['cpus']} CPUs), load average "
-          f"{' '.join(str(x) for x in m['loadavg_start'])} at start, {' '.join(str(x) for x in result['loadavg_end'])} at end — "
-          f"PostgreSQL on loopback — {args.workers} server processes each — wrk {args.wrk_threads} threads, "
-          f"{args.warmup:g} s warm-up + {args.seconds:g} s per run{' — quick' if args.quick else ''}")
+    print(
+        f"tungban vs oidc-provider — {result['date']} — {m['cpu']} ({m['cpus']} CPUs), load average "
+        f"{' '.join(str(x) for x in m['loadavg_start'])} at start, {' '.join(str(x) for x in result['loadavg_end'])} at end — "
+        f"PostgreSQL on loopback — {args.workers} server processes each — wrk {args.wrk_threads} threads, "
+        f"{args.warmup:g} s warm-up + {args.seconds:g} s per run{' — quick' if args.quick else ''}"
+    )
     print()
     print_results(result["rows"])
-    print("CPU s/1k: CPU seconds of the server's processes per 1,000 requests (logins for 'login'). PG CPU s/1k: the same for")
+    print(
+        "CPU s/1k: CPU seconds of the server's processes per 1,000 requests (logins for 'login'). PG CPU s/1k: the same for"
+    )
     print("PostgreSQL (shared by both systems; includes its background work during the run: autovacuum, checkpoints).")
     print("Peak RSS: resident memory of the server's processes, summed (pages the workers share are counted in each).")
-    print("Load gen CPU: wrk's (or, for login, this script's) CPU use in % of one core. Latency: wrk's, of every completed")
+    print(
+        "Load gen CPU: wrk's (or, for login, this script's) CPU use in % of one core. Latency: wrk's, of every completed"
+    )
     print("response (so check Errors); for login, of successful logins.")
     if result["ratios"]:
         print()
-        print_table(("Scenario", "Conns", "tungban req/s", "peer req/s", "tungban/peer", "p50 tungban/peer"),
-                    [(r["scenario"], str(r["connections"]), f"{r['tungban_rps']:.1f}", f"{r['peer_rps']:.1f}", f"{r['ratio']:.2f}",
-                      "-" if r["p50_ratio"] is None else f"{r['p50_ratio']:.2f}") for r in result["ratios"]])
+        print_table(
+            ("Scenario", "Conns", "tungban req/s", "peer req/s", "tungban/peer", "p50 tungban/peer"),
+            [
+                (
+                    r["scenario"],
+                    str(r["connections"]),
+                    f"{r['tungban_rps']:.1f}",
+                    f"{r['peer_rps']:.1f}",
+                    f"{r['ratio']:.2f}",
+                    "-" if r["p50_ratio"] is None else f"{r['p50_ratio']:.2f}",
+                )
+                for r in result["ratios"]
+            ],
+        )
     n = result["notes"]
     print()
-    print("Set-up: " + ", ".join(f"{k} {v}" for k, v in n.items() if k.endswith("_s")) + f"; wall time {result['wall_seconds']} s")
+    print(
+        "Set-up: "
+        + ", ".join(f"{k} {v}" for k, v in n.items() if k.endswith("_s"))
+        + f"; wall time {result['wall_seconds']} s"
+    )
     out = args.output or RESULTS / f"oidc-{dt.date.today().isoformat()}{'-quick' if args.quick else ''}.json"
     print(f"Results: {write_results(result, out)}")
     failed = [r for r in result["rows"] if r["requests"] == 0 or r["errors"] > r["requests"] * 0.01]
     for r in failed:
-        print(f"Errors: {r['system']} {r['scenario']} @{r['connections']}: {r['errors']} of {r['requests']} {r['error_detail']}")
+        print(
+            f"Errors: {r['system']} {r['scenario']} @{r['connections']}: {r['errors']} of {r['requests']} {r['error_detail']}"
+        )
     return 1 if failed else 0
 
 

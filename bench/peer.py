@@ -83,7 +83,10 @@ def _tools() -> tuple[str, str]:
 
 def _installed_at() -> float | None:
     """When ``npm ci`` last installed ``node_modules`` (npm's hidden lockfile), or None."""
-    for marker in (PEER_DIR / "node_modules" / ".package-lock.json", PEER_DIR / "node_modules" / "oidc-provider" / "package.json"):
+    for marker in (
+        PEER_DIR / "node_modules" / ".package-lock.json",
+        PEER_DIR / "node_modules" / "oidc-provider" / "package.json",
+    ):
         if marker.exists():
             return marker.stat().st_mtime
     return None
@@ -93,14 +96,26 @@ def ensure_installed() -> None:
     """Install the peer's npm packages (``npm ci``) unless ``node_modules`` is newer than
     ``package-lock.json``. Raises RuntimeError when Node.js or npm is missing or npm fails."""
     node, npm = _tools()
-    major = subprocess.run([node, "--version"], capture_output=True, text=True, check=True).stdout.strip().lstrip("v").split(".")[0]
+    major = (
+        subprocess.run([node, "--version"], capture_output=True, text=True, check=True)
+        .stdout.strip()
+        .lstrip("v")
+        .split(".")[0]
+    )
     if not major.isdigit() or int(major) < 20:
         raise RuntimeError(f"the peer needs Node.js 20 or later, this is {major}: install a newer nodejs")
     installed = _installed_at()
     if installed is not None and installed >= (PEER_DIR / "package-lock.json").stat().st_mtime:
         return
     print(f"peer: npm ci in {PEER_DIR}", file=sys.stderr, flush=True)
-    done = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=PEER_DIR, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
+    done = subprocess.run(
+        [npm, "ci", "--no-audit", "--no-fund"],
+        cwd=PEER_DIR,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"npm ci failed in {PEER_DIR} (status {done.returncode}):\n{done.stdout}{done.stderr}")
 
@@ -115,7 +130,11 @@ def _package_version(name: str) -> str | None:
 def versions() -> dict:
     """``{"node", "oidc-provider", "pg", "jose", "koa"}``: the versions the peer runs with."""
     node = shutil.which("node")
-    node_version = subprocess.run([node, "--version"], capture_output=True, text=True, check=False).stdout.strip().lstrip("v") if node else None
+    node_version = (
+        subprocess.run([node, "--version"], capture_output=True, text=True, check=False).stdout.strip().lstrip("v")
+        if node
+        else None
+    )
     return {"node": node_version, **{name: _package_version(name) for name in ("oidc-provider", "pg", "jose", "koa")}}
 
 
@@ -126,8 +145,17 @@ def _env(database_url: str, issuer: str, **extra) -> dict:
     return env
 
 
-def setup(database_url: str, issuer: str, accounts: int, refresh_tokens: int, access_tokens: int,
-          *, access_token_ttl: int = 600, scope: str = DEFAULT_SCOPE, timeout: float = 900) -> dict:
+def setup(
+    database_url: str,
+    issuer: str,
+    accounts: int,
+    refresh_tokens: int,
+    access_tokens: int,
+    *,
+    access_token_ttl: int = 600,
+    scope: str = DEFAULT_SCOPE,
+    timeout: float = 900,
+) -> dict:
     """Create and fill the peer's tables (emptied first) in the existing database
     ``database_url`` and mint tokens for random accounts.
 
@@ -136,10 +164,25 @@ def setup(database_url: str, issuer: str, accounts: int, refresh_tokens: int, ac
     (default 600 s, as the server's; lengthen it when the run lasts longer). Each refresh token
     can be used once: the answer has the next one."""
     node, _ = _tools()
-    env = _env(database_url, issuer, PEER_ACCOUNTS=accounts, PEER_REFRESH_TOKENS=refresh_tokens,
-               PEER_ACCESS_TOKENS=access_tokens, PEER_MINTED_ACCESS_TOKEN_TTL=access_token_ttl, PEER_SCOPE=scope)
-    done = subprocess.run([node, SERVER, "setup"], cwd=PEER_DIR, env=env, capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=timeout, check=False)
+    env = _env(
+        database_url,
+        issuer,
+        PEER_ACCOUNTS=accounts,
+        PEER_REFRESH_TOKENS=refresh_tokens,
+        PEER_ACCESS_TOKENS=access_tokens,
+        PEER_MINTED_ACCESS_TOKEN_TTL=access_token_ttl,
+        PEER_SCOPE=scope,
+    )
+    done = subprocess.run(
+        [node, SERVER, "setup"],
+        cwd=PEER_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=timeout,
+        check=False,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"peer setup failed (status {done.returncode}):\n{done.stderr}")
     lines = [line for line in done.stdout.splitlines() if line.strip()]
@@ -168,8 +211,9 @@ def _log_text(proc: subprocess.Popen) -> str:
     return log.read().decode(errors="replace")
 
 
-def start(database_url: str, issuer: str, port: int, workers: int, *, pool_size: int | None = None,
-          timeout: float = 30) -> subprocess.Popen:
+def start(
+    database_url: str, issuer: str, port: int, workers: int, *, pool_size: int | None = None, timeout: float = 30
+) -> subprocess.Popen:
     """Start ``node server.mjs serve`` (the cluster primary and ``workers`` workers on
     127.0.0.1:``port``) and wait until the discovery document answers 200.
 
@@ -179,8 +223,15 @@ def start(database_url: str, issuer: str, port: int, workers: int, *, pool_size:
     node, _ = _tools()
     env = _env(database_url, issuer, PEER_PORT=port, PEER_WORKERS=workers, PEER_POOL_SIZE=pool_size)
     log = tempfile.TemporaryFile(prefix="tungban-peer-")  # noqa: SIM115 - lives as long as the process, closed by stop()
-    proc = subprocess.Popen([node, SERVER, "serve"], cwd=PEER_DIR, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                            stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)  # noqa: PLW1509 - prctl only
+    proc = subprocess.Popen(
+        [node, SERVER, "serve"],
+        cwd=PEER_DIR,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        preexec_fn=_die_with_parent,
+    )  # noqa: PLW1509 - prctl only
     proc.peer_log = log
     url = f"{issuer.rstrip('/')}/.well-known/openid-configuration"
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))

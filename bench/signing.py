@@ -50,7 +50,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from machine import cpu_model, package_versions, print_table as aligned_table, scratch_dir, write_results  # bench/machine.py (this directory is on sys.path)
+from machine import (  # bench/machine.py (this directory is on sys.path)
+    cpu_model,
+    package_versions,
+    scratch_dir,
+    write_results,
+)
+from machine import print_table as aligned_table
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -62,10 +68,21 @@ QUICK = {"hash": 40, "pdf": 8, "bulk": 20, "keys": 10, "setup": 5, "profile": 8}
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="fewer iterations (under a minute)")
-    p.add_argument("--keystore", choices=["auto", "pkcs11", "software"], default="auto", help="TUNGBAN_KEYSTORE for this run (default auto)")
-    p.add_argument("--bulk", type=int, help="documents per bulk request (default 50, the platform's maximum; 20 with --quick)")
+    p.add_argument(
+        "--keystore",
+        choices=["auto", "pkcs11", "software"],
+        default="auto",
+        help="TUNGBAN_KEYSTORE for this run (default auto)",
+    )
+    p.add_argument(
+        "--bulk", type=int, help="documents per bulk request (default 50, the platform's maximum; 20 with --quick)"
+    )
     p.add_argument("--only", default="abcd", help="measurements to run, e.g. 'ab' (default abcd)")
-    p.add_argument("--profile", action="store_true", help="also profile PDF and hash signing with cProfile and print where the time goes")
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="also profile PDF and hash signing with cProfile and print where the time goes",
+    )
     p.add_argument("--output", type=Path, help="JSON results file (default bench/results/signing-<date>[-quick].json)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (printed at the end)")
     return p.parse_args(argv)
@@ -109,7 +126,11 @@ def make_device(resident):
 
     key = ECKey.generate_key("P-256")
     device = Device.objects.create(
-        resident=resident, platform="cli", name="bench", public_jwk=key.as_dict(private=False), jwk_thumbprint=key.thumbprint()
+        resident=resident,
+        platform="cli",
+        name="bench",
+        public_jwk=key.as_dict(private=False),
+        jwk_thumbprint=key.thumbprint(),
     )
     return device, key
 
@@ -121,17 +142,34 @@ def approve(approval, device, key):
     from tungban.wallet import services as wallet
 
     payload = {
-        "request_id": str(approval.id), "requester": approval.requester_id, "nonce": approval.nonce,
-        "decision": "approve", "claims": [], "documents": wallet.document_digests(approval),
+        "request_id": str(approval.id),
+        "requester": approval.requester_id,
+        "nonce": approval.nonce,
+        "decision": "approve",
+        "claims": [],
+        "documents": wallet.document_digests(approval),
     }
     signature = jws.serialize_compact({"alg": "ES256", "kid": str(device.id)}, json.dumps(payload).encode(), key)
     return wallet.decide(approval.id, device, signature)
 
 
-def row(name: str, path: str, latencies: list[float] | None = None, *, count: int | None = None, seconds: float | None = None) -> dict:
+def row(
+    name: str,
+    path: str,
+    latencies: list[float] | None = None,
+    *,
+    count: int | None = None,
+    seconds: float | None = None,
+) -> dict:
     if latencies is not None:
         count, seconds = len(latencies), sum(latencies)
-    r = {"name": name, "path": path, "count": count, "seconds": round(seconds, 4), "per_second": round(count / seconds, 2) if seconds else None}
+    r = {
+        "name": name,
+        "path": path,
+        "count": count,
+        "seconds": round(seconds, 4),
+        "per_second": round(count / seconds, 2) if seconds else None,
+    }
     if latencies:
         ordered = sorted(latencies)
         r["median_ms"] = round(statistics.median(ordered) * 1000, 2)
@@ -158,7 +196,16 @@ def print_table(rows: list[dict]) -> None:
     for r in rows:
         med = r["median_ms"] if r["median_ms"] is not None else r.get("mean_ms")
         med_s = f"{med:.1f}" + ("" if r["median_ms"] is not None else " (mean)") if med is not None else "-"
-        lines.append((r["name"], str(r["count"]), f"{r['seconds']:.2f}", f"{r['per_second']:.1f}" if r["per_second"] else "-", med_s, f"{r['p95_ms']:.1f}" if r["p95_ms"] is not None else "-"))
+        lines.append(
+            (
+                r["name"],
+                str(r["count"]),
+                f"{r['seconds']:.2f}",
+                f"{r['per_second']:.1f}" if r["per_second"] else "-",
+                med_s,
+                f"{r['p95_ms']:.1f}" if r["p95_ms"] is not None else "-",
+            )
+        )
     aligned_table(head, lines)
     print()
     for r in rows:
@@ -168,7 +215,10 @@ def print_table(rows: list[dict]) -> None:
 def versions() -> dict:
     out = package_versions(("Django", "cryptography", "pyHanko", "fpdf2", "python-pkcs11", "fonttools"))
     try:
-        out["softhsm2"] = subprocess.run(["softhsm2-util", "--version"], capture_output=True, text=True, timeout=5).stdout.strip() or None
+        out["softhsm2"] = (
+            subprocess.run(["softhsm2-util", "--version"], capture_output=True, text=True, timeout=5).stdout.strip()
+            or None
+        )
     except (OSError, subprocess.SubprocessError):
         out["softhsm2"] = None
     return out
@@ -213,7 +263,14 @@ def run(args, tmp: Path) -> dict:
     notes["keystore_open_s"] = round(time.perf_counter() - t0, 2)
     with transaction.atomic():
         credential = services.ensure_credential(resident, device)
-    print(f"Keystore: {store.kind}" + (f" ({os.environ.get('TUNGBAN_PKCS11_MODULE', '/usr/lib/softhsm/libsofthsm2.so')})" if store.kind == "pkcs11" else ""))
+    print(
+        f"Keystore: {store.kind}"
+        + (
+            f" ({os.environ.get('TUNGBAN_PKCS11_MODULE', '/usr/lib/softhsm/libsofthsm2.so')})"
+            if store.kind == "pkcs11"
+            else ""
+        )
+    )
 
     # Per-request set-up that sign_approved does once per request (not per document).
     def setup(_i):
@@ -234,24 +291,62 @@ def run(args, tmp: Path) -> dict:
     notes["first_cms_s"] = round(time.perf_counter() - t0, 3)
     if "a" in args.only:
         print(f"(a) hash signing x{n['hash']} ...", flush=True)
-        rows.append(row("(a) hash signing (CAdES + TST)", "services._cades, signer from services._signer_for and ca.timestamper() made once (as sign_approved does per request)",
-                        timed(lambda i: services._cades(signer, digests[i], tsp), n["hash"])))
+        rows.append(
+            row(
+                "(a) hash signing (CAdES + TST)",
+                "services._cades, signer from services._signer_for and ca.timestamper() made once (as sign_approved does per request)",
+                timed(lambda i: services._cades(signer, digests[i], tsp), n["hash"]),
+            )
+        )
 
     # (b) PDF signing
     source = one_page_pdf()
     t0 = time.perf_counter()
-    first_pdf = pdf.sign_pdf(source, signer, signer_name=signer_name, reason="Benchmark", signed_at=signed_at, timestamper=tsp)
+    first_pdf = pdf.sign_pdf(
+        source, signer, signer_name=signer_name, reason="Benchmark", signed_at=signed_at, timestamper=tsp
+    )
     notes["first_pdf_s"] = round(time.perf_counter() - t0, 3)
     if "b" in args.only:
         # A new signing time per call, so the stamp is drawn every time (one PDF per request),
         # then one signing time for all (the documents of one bulk request share the stamp).
         print(f"(b) PDF signing x{n['pdf']} (new stamp each) ...", flush=True)
-        rows.append(row("(b) PDF signing (PAdES B-T, stamp)", "pdf.sign_pdf, 1-page A4 PDF (fpdf2), a new signing time (so a new stamp) per call, as for one-PDF requests",
-                        timed(lambda i: pdf.sign_pdf(source, signer, signer_name=signer_name, reason="Benchmark", signed_at=signed_at + dt.timedelta(seconds=i + 1), timestamper=tsp), n["pdf"])))
+        rows.append(
+            row(
+                "(b) PDF signing (PAdES B-T, stamp)",
+                "pdf.sign_pdf, 1-page A4 PDF (fpdf2), a new signing time (so a new stamp) per call, as for one-PDF requests",
+                timed(
+                    lambda i: pdf.sign_pdf(
+                        source,
+                        signer,
+                        signer_name=signer_name,
+                        reason="Benchmark",
+                        signed_at=signed_at + dt.timedelta(seconds=i + 1),
+                        timestamper=tsp,
+                    ),
+                    n["pdf"],
+                ),
+            )
+        )
         print(f"(b) PDF signing x{n['pdf']} (same stamp) ...", flush=True)
         shared_stamp = pdf.stamp_pdf(signer_name, signed_at)  # drawn once per request, as sign_approved does
-        rows.append(row("(b) PDF signing, same signer+time", "pdf.sign_pdf as above with one signing time for all calls, as sign_approved does for the PDFs of one request",
-                        timed(lambda i: pdf.sign_pdf(source, signer, signer_name=signer_name, reason="Benchmark", signed_at=signed_at, timestamper=tsp, stamp=shared_stamp), n["pdf"])))
+        rows.append(
+            row(
+                "(b) PDF signing, same signer+time",
+                "pdf.sign_pdf as above with one signing time for all calls, as sign_approved does for the PDFs of one request",
+                timed(
+                    lambda i: pdf.sign_pdf(
+                        source,
+                        signer,
+                        signer_name=signer_name,
+                        reason="Benchmark",
+                        signed_at=signed_at,
+                        timestamper=tsp,
+                        stamp=shared_stamp,
+                    ),
+                    n["pdf"],
+                ),
+            )
+        )
     notes["pdf_bytes_in"] = len(source)
     notes["pdf_bytes_out"] = len(first_pdf)
     notes["cms_bytes"] = len(first_cms)
@@ -260,12 +355,26 @@ def run(args, tmp: Path) -> dict:
     # (c) bulk requests, approved once each through wallet.decide (production path)
     client, _secret = make_client("bench-svc", "https://bench.example/cb", allowed_scopes=["openid", "signing"])
     token = Token.objects.create(
-        access_token=secrets.token_urlsafe(32), client=client, scope="signing", issued_at=int(time.time()), expires_in=3600
+        access_token=secrets.token_urlsafe(32),
+        client=client,
+        scope="signing",
+        issued_at=int(time.time()),
+        expires_in=3600,
     )
     bulk_total = 0.0
-    for kind, docs in () if "c" not in args.only else (
-        ("hash", [{"name": f"doc-{i}.txt", "sha256": hashlib.sha256(f"bulk {i}".encode()).hexdigest()} for i in range(n["bulk"])]),
-        ("pdf", [{"name": f"form-{i}.pdf", "pdf": base64.b64encode(source).decode()} for i in range(n["bulk"])]),
+    for kind, docs in (
+        ()
+        if "c" not in args.only
+        else (
+            (
+                "hash",
+                [
+                    {"name": f"doc-{i}.txt", "sha256": hashlib.sha256(f"bulk {i}".encode()).hexdigest()}
+                    for i in range(n["bulk"])
+                ],
+            ),
+            ("pdf", [{"name": f"form-{i}.pdf", "pdf": base64.b64encode(source).decode()} for i in range(n["bulk"])]),
+        )
     ):
         print(f"(c) bulk {kind} x{n['bulk']} ...", flush=True)
         t0 = time.perf_counter()
@@ -278,12 +387,24 @@ def run(args, tmp: Path) -> dict:
         assert req.status() == "signed", req.status()
         assert all(d.result for d in req.documents.all())
         bulk_total += seconds
-        r = row(f"(c) bulk {n['bulk']} {'digests' if kind == 'hash' else 'PDFs'}, 1 approval", "services.create_request, then wallet.services.decide (device JWS) -> signal -> services.sign_approved", count=n["bulk"], seconds=seconds)
+        r = row(
+            f"(c) bulk {n['bulk']} {'digests' if kind == 'hash' else 'PDFs'}, 1 approval",
+            "services.create_request, then wallet.services.decide (device JWS) -> signal -> services.sign_approved",
+            count=n["bulk"],
+            seconds=seconds,
+        )
         r["submit_seconds"] = round(submit, 3)
         r["path"] += f" (create_request itself: {submit:.2f} s, untimed)"
         rows.append(r)
     if "c" in args.only:
-        rows.append(row(f"(c) bulk total ({2 * n['bulk']} documents)", "sum of the two approvals above", count=2 * n["bulk"], seconds=bulk_total))
+        rows.append(
+            row(
+                f"(c) bulk total ({2 * n['bulk']} documents)",
+                "sum of the two approvals above",
+                count=2 * n["bulk"],
+                seconds=bulk_total,
+            )
+        )
 
     # (d) key + certificate creation: a new device each time (as after a re-bind)
     key_lat = []
@@ -297,8 +418,18 @@ def run(args, tmp: Path) -> dict:
             services.ensure_credential(resident, device)
         key_lat.append(time.perf_counter() - t0)
     if key_lat:
-        rows.append(row(f"(d) key + certificate ({store.kind})", "services.ensure_credential (keystore.generate + ca.issue_end_entity + save + audit)", key_lat))
-    rows.append(row("per-request set-up", "services._signer_for + ca.timestamper (once per request in sign_approved)", setup_lat))
+        rows.append(
+            row(
+                f"(d) key + certificate ({store.kind})",
+                "services.ensure_credential (keystore.generate + ca.issue_end_entity + save + audit)",
+                key_lat,
+            )
+        )
+    rows.append(
+        row(
+            "per-request set-up", "services._signer_for + ca.timestamper (once per request in sign_approved)", setup_lat
+        )
+    )
     assert SigningCredential.objects.filter(resident=resident).count() == len(key_lat) + 1
 
     notes["loadavg_end"] = os.getloadavg()
@@ -308,7 +439,12 @@ def run(args, tmp: Path) -> dict:
         "quick": args.quick,
         "keystore": store.kind,
         "keystore_requested": args.keystore,
-        "machine": {"cpu": cpu_model(), "cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "machine": {
+            "cpu": cpu_model(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
         "versions": versions(),
         "stamp_font": pdf.stamp_font(),
         "database": "sqlite (temporary)",
@@ -317,7 +453,18 @@ def run(args, tmp: Path) -> dict:
     }
     if args.profile:
         result["profile"] = {
-            "pdf": profile("pdf", n["profile"], lambda i: pdf.sign_pdf(source, signer, signer_name=signer_name, reason="Benchmark", signed_at=signed_at - dt.timedelta(seconds=i + 1), timestamper=tsp)),
+            "pdf": profile(
+                "pdf",
+                n["profile"],
+                lambda i: pdf.sign_pdf(
+                    source,
+                    signer,
+                    signer_name=signer_name,
+                    reason="Benchmark",
+                    signed_at=signed_at - dt.timedelta(seconds=i + 1),
+                    timestamper=tsp,
+                ),
+            ),
             "hash": profile("hash", n["profile"], lambda i: services._cades(signer, digests[i % len(digests)], tsp)),
         }
     return result
@@ -383,12 +530,16 @@ def main(argv=None) -> int:
         result = run(args, tmp)
     result["wall_seconds"] = round(time.perf_counter() - started, 2)
     print()
-    print(f"tungban signing benchmark — {result['date']} — keystore: {result['keystore']} — "
-          f"{result['machine']['cpu']} ({result['machine']['cpus']} CPUs), Python {result['machine']['python']}"
-          f"{' — quick' if args.quick else ''}")
+    print(
+        f"tungban signing benchmark — {result['date']} — keystore: {result['keystore']} — "
+        f"{result['machine']['cpu']} ({result['machine']['cpus']} CPUs), Python {result['machine']['python']}"
+        f"{' — quick' if args.quick else ''}"
+    )
     print_table(result["rows"])
     print(f"\nChecks: {result['notes']['checks']}")
-    print(f"First calls (cold): CMS {result['notes']['first_cms_s']} s, PDF {result['notes']['first_pdf_s']} s; wall time {result['wall_seconds']} s")
+    print(
+        f"First calls (cold): CMS {result['notes']['first_cms_s']} s, PDF {result['notes']['first_pdf_s']} s; wall time {result['wall_seconds']} s"
+    )
     out = args.output or RESULTS / f"signing-{dt.date.today().isoformat()}{'-quick' if args.quick else ''}.json"
     print(f"Results: {write_results(result, out)}")
     return 0

@@ -43,27 +43,58 @@ import sys
 import time
 from pathlib import Path
 
-from machine import cpu_model, package_versions, print_table as aligned_table, scratch_dir, write_results  # bench/machine.py (this directory is on sys.path)
+from machine import (  # bench/machine.py (this directory is on sys.path)
+    cpu_model,
+    package_versions,
+    scratch_dir,
+    write_results,
+)
+from machine import print_table as aligned_table
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 
 FULL = {"sizes": "10000,100000,1000000", "proofs": 1000, "single": 200}
 QUICK = {"sizes": "1000,10000", "proofs": 200, "single": 50}
-HEADER = ("Leaves", "Bulk append/s", "Single append/s", "Incl. median ms", "Incl. p99 ms", "Incl. max ms",
-          "Cons. median ms", "Cons. p99 ms", "Root ms", "Verify s", "Nodes", "DB MiB")
+HEADER = (
+    "Leaves",
+    "Bulk append/s",
+    "Single append/s",
+    "Incl. median ms",
+    "Incl. p99 ms",
+    "Incl. max ms",
+    "Cons. median ms",
+    "Cons. p99 ms",
+    "Root ms",
+    "Verify s",
+    "Nodes",
+    "DB MiB",
+)
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="10^3 and 10^4 leaves, 200 proofs (seconds)")
-    p.add_argument("--sizes", help="comma-separated log sizes, increasing (default 10000,100000,1000000; 1000,10000 with --quick)")
-    p.add_argument("--proofs", type=int, help="inclusion proofs timed per size (default 1000; 200 with --quick); consistency proofs: a fifth of it")
+    p.add_argument(
+        "--sizes", help="comma-separated log sizes, increasing (default 10000,100000,1000000; 1000,10000 with --quick)"
+    )
+    p.add_argument(
+        "--proofs",
+        type=int,
+        help="inclusion proofs timed per size (default 1000; 200 with --quick); consistency proofs: a fifth of it",
+    )
     p.add_argument("--single", type=int, help="single appends timed per size (default 200; 50 with --quick)")
-    p.add_argument("--batch", type=int, default=10000, help="entries per bulk append transaction while growing the log (default %(default)s)")
+    p.add_argument(
+        "--batch",
+        type=int,
+        default=10000,
+        help="entries per bulk append transaction while growing the log (default %(default)s)",
+    )
     p.add_argument("--no-verify", action="store_true", help="skip services.verify_log at each size")
     p.add_argument("--seed", type=int, default=9162, help="random seed for the leaves proved (default %(default)s)")
-    p.add_argument("--output", type=Path, help="JSON results file (default bench/results/transparency-<date>.json for a full run)")
+    p.add_argument(
+        "--output", type=Path, help="JSON results file (default bench/results/transparency-<date>.json for a full run)"
+    )
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (printed at the end)")
     args = p.parse_args(argv)
     preset = QUICK if args.quick else FULL
@@ -97,11 +128,21 @@ def isolate(tmp: Path) -> None:
 
 def machine() -> dict:
     try:
-        mem = next(int(line.split()[1]) // 1024 for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+        mem = next(
+            int(line.split()[1]) // 1024
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        )
     except (OSError, StopIteration, ValueError):
         mem = None
-    return {"cpu": cpu_model(), "cpus": os.cpu_count(), "memory_mib": mem, "platform": platform.platform(),
-            "python": platform.python_version(), "loadavg_start": [round(x, 2) for x in os.getloadavg()]}
+    return {
+        "cpu": cpu_model(),
+        "cpus": os.cpu_count(),
+        "memory_mib": mem,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "loadavg_start": [round(x, 2) for x in os.getloadavg()],
+    }
 
 
 def versions() -> dict:
@@ -126,11 +167,18 @@ def stats_ms(latencies: list[float]) -> dict:
 
 def entry(i: int) -> tuple[str, str, dict]:
     """A credential-issuance-like entry (what the credentials app logs), about 250 bytes."""
-    return ("credential.issued", f"{i:064x}", {
-        "issuer": "swd", "type": "hk.gov.swd.senior-citizen-card.v1",
-        "status_list": f"http://localhost:8000/credentials/status/{i // 100000}", "status_index": i % 100000,
-        "nbf": 1795000000, "exp": None,
-    })
+    return (
+        "credential.issued",
+        f"{i:064x}",
+        {
+            "issuer": "swd",
+            "type": "hk.gov.swd.senior-citizen-card.v1",
+            "status_list": f"http://localhost:8000/credentials/status/{i // 100000}",
+            "status_index": i % 100000,
+            "nbf": 1795000000,
+            "exp": None,
+        },
+    )
 
 
 def grow(target: int, batch: int) -> tuple[int, float]:
@@ -160,7 +208,14 @@ def measure(size: int, args, rng: random.Random, bulk: tuple[int, float]) -> dic
     head = ledger.signed_tree_head()
     assert head["tree_size"] == size, head
     root = base64.b64decode(head["root_hash"])
-    out = {"leaves": size, "bulk": {"leaves": bulk[0], "seconds": round(bulk[1], 2), "per_second": round(bulk[0] / bulk[1]) if bulk[1] else None}}
+    out = {
+        "leaves": size,
+        "bulk": {
+            "leaves": bulk[0],
+            "seconds": round(bulk[1], 2),
+            "per_second": round(bulk[0] / bulk[1]) if bulk[1] else None,
+        },
+    }
 
     leaves = [rng.randrange(size) for _ in range(args.proofs)]
     latencies, proofs = [], []
@@ -171,7 +226,13 @@ def measure(size: int, args, rng: random.Random, bulk: tuple[int, float]) -> dic
     out["inclusion"] = stats_ms(latencies)
     out["inclusion"]["path_length_max"] = max(len(p["inclusion_path"]) for p in proofs)
     out["inclusion"]["verified_sample"] = all(
-        rfc.verify_inclusion(base64.b64decode(p["leaf_hash"]), p["leaf_index"], size, [base64.b64decode(h) for h in p["inclusion_path"]], root)
+        rfc.verify_inclusion(
+            base64.b64decode(p["leaf_hash"]),
+            p["leaf_index"],
+            size,
+            [base64.b64decode(h) for h in p["inclusion_path"]],
+            root,
+        )
         for p in proofs[:50]
     )
 
@@ -183,7 +244,9 @@ def measure(size: int, args, rng: random.Random, bulk: tuple[int, float]) -> dic
         latencies.append(time.perf_counter() - t0)
     out["consistency"] = stats_ms(latencies)
     out["consistency"]["verified_sample"] = all(
-        rfc.verify_consistency(p["first"], size, ledger.tree_root(p["first"]), root, [base64.b64decode(h) for h in p["consistency_path"]])
+        rfc.verify_consistency(
+            p["first"], size, ledger.tree_root(p["first"]), root, [base64.b64decode(h) for h in p["consistency_path"]]
+        )
         for p in cproofs[:50]
     )
 
@@ -198,7 +261,12 @@ def measure(size: int, args, rng: random.Random, bulk: tuple[int, float]) -> dic
     if not args.no_verify:
         t0 = time.perf_counter()
         report = ledger.verify_log(expect=(size, root))
-        out["verify"] = {"seconds": round(time.perf_counter() - t0, 2), "ok": report.ok, "heads": report.heads, "problems": report.problems[:5]}
+        out["verify"] = {
+            "seconds": round(time.perf_counter() - t0, 2),
+            "ok": report.ok,
+            "heads": report.heads,
+            "problems": report.problems[:5],
+        }
 
     if args.single:
         t0 = time.perf_counter()
@@ -206,7 +274,12 @@ def measure(size: int, args, rng: random.Random, bulk: tuple[int, float]) -> dic
             with transaction.atomic():
                 ledger.log_append(*entry(i))
         seconds = time.perf_counter() - t0
-        out["single"] = {"leaves": args.single, "seconds": round(seconds, 3), "per_second": round(args.single / seconds, 1), "mean_ms": round(seconds / args.single * 1000, 2)}
+        out["single"] = {
+            "leaves": args.single,
+            "seconds": round(seconds, 3),
+            "per_second": round(args.single / seconds, 1),
+            "mean_ms": round(seconds / args.single * 1000, 2),
+        }
     return out
 
 
@@ -214,13 +287,22 @@ def print_table(rows: list[dict]) -> None:
     lines = []
     for r in rows:
         v = r.get("verify")
-        lines.append((
-            f"{r['leaves']:,}", f"{r['bulk']['per_second']:,}" if r["bulk"]["per_second"] else "-",
-            f"{r['single']['per_second']:,.0f}" if r.get("single") else "-",
-            f"{r['inclusion']['median_ms']:.2f}", f"{r['inclusion']['p99_ms']:.2f}", f"{r['inclusion']['max_ms']:.2f}",
-            f"{r['consistency']['median_ms']:.2f}", f"{r['consistency']['p99_ms']:.2f}", f"{r['root_ms']:.2f}",
-            f"{v['seconds']:.1f}{'' if v['ok'] else ' FAIL'}" if v else "-", f"{r['nodes']:,}", f"{r['db_mib']:.0f}",
-        ))
+        lines.append(
+            (
+                f"{r['leaves']:,}",
+                f"{r['bulk']['per_second']:,}" if r["bulk"]["per_second"] else "-",
+                f"{r['single']['per_second']:,.0f}" if r.get("single") else "-",
+                f"{r['inclusion']['median_ms']:.2f}",
+                f"{r['inclusion']['p99_ms']:.2f}",
+                f"{r['inclusion']['max_ms']:.2f}",
+                f"{r['consistency']['median_ms']:.2f}",
+                f"{r['consistency']['p99_ms']:.2f}",
+                f"{r['root_ms']:.2f}",
+                f"{v['seconds']:.1f}{'' if v['ok'] else ' FAIL'}" if v else "-",
+                f"{r['nodes']:,}",
+                f"{r['db_mib']:.0f}",
+            )
+        )
     aligned_table(HEADER, lines, first_left=False)
 
 
@@ -235,10 +317,22 @@ def run(args) -> dict:
     migrate_s = round(time.perf_counter() - t0, 2)
     rng = random.Random(args.seed)
     result = {
-        "benchmark": "transparency", "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"), "quick": args.quick,
-        "machine": machine(), "versions": versions(), "database": "sqlite (temporary file)",
-        "settings": {"sizes": args.size_list, "proofs": args.proofs, "consistency_proofs": max(1, args.proofs // 5), "single": args.single, "batch": args.batch, "seed": args.seed},
-        "notes": {"migrate_s": migrate_s}, "sizes": [],
+        "benchmark": "transparency",
+        "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "quick": args.quick,
+        "machine": machine(),
+        "versions": versions(),
+        "database": "sqlite (temporary file)",
+        "settings": {
+            "sizes": args.size_list,
+            "proofs": args.proofs,
+            "consistency_proofs": max(1, args.proofs // 5),
+            "single": args.single,
+            "batch": args.batch,
+            "seed": args.seed,
+        },
+        "notes": {"migrate_s": migrate_s},
+        "sizes": [],
     }
     for size in args.size_list:
         print(f"Growing the log to {size:,} leaves ...", flush=True)
@@ -258,17 +352,27 @@ def main(argv=None) -> int:
     result["wall_seconds"] = round(time.perf_counter() - started, 2)
     m = result["machine"]
     print()
-    print(f"tungban transparency log benchmark — {result['date']} — {m['cpu']} ({m['cpus']} CPUs), Python {m['python']}, "
-          f"SQLite {result['versions']['sqlite']}, pymerkle {result['versions']['pymerkle']} — load average "
-          f"{' '.join(str(x) for x in m['loadavg_start'])} at start, {' '.join(str(x) for x in result['loadavg_end'])} at end"
-          f"{' — quick' if args.quick else ''}")
-    print(f"{args.proofs} inclusion proofs (random leaves) and {max(1, args.proofs // 5)} consistency proofs (random first size) "
-          f"against the whole tree per size; bulk appends in transactions of {args.batch:,}; {args.single} single appends, one transaction each")
+    print(
+        f"tungban transparency log benchmark — {result['date']} — {m['cpu']} ({m['cpus']} CPUs), Python {m['python']}, "
+        f"SQLite {result['versions']['sqlite']}, pymerkle {result['versions']['pymerkle']} — load average "
+        f"{' '.join(str(x) for x in m['loadavg_start'])} at start, {' '.join(str(x) for x in result['loadavg_end'])} at end"
+        f"{' — quick' if args.quick else ''}"
+    )
+    print(
+        f"{args.proofs} inclusion proofs (random leaves) and {max(1, args.proofs // 5)} consistency proofs (random first size) "
+        f"against the whole tree per size; bulk appends in transactions of {args.batch:,}; {args.single} single appends, one transaction each"
+    )
     print()
     print_table(result["sizes"])
-    checks = {f"{r['leaves']}": {"inclusion": r["inclusion"]["verified_sample"], "consistency": r["consistency"]["verified_sample"],
-                                 "root": r["root_matches_signed_head"], **({"verify_log": r["verify"]["ok"]} if r.get("verify") else {})}
-              for r in result["sizes"]}
+    checks = {
+        f"{r['leaves']}": {
+            "inclusion": r["inclusion"]["verified_sample"],
+            "consistency": r["consistency"]["verified_sample"],
+            "root": r["root_matches_signed_head"],
+            **({"verify_log": r["verify"]["ok"]} if r.get("verify") else {}),
+        }
+        for r in result["sizes"]
+    }
     result["notes"]["checks"] = checks
     print()
     print(f"Checks (proof samples verified by examples/log_verifier.py against the signed root; verify_log): {checks}")

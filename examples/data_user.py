@@ -60,7 +60,9 @@ class DataUser:
                 return self._token
             token_url = f"{self.issuer}/oidc/token"
             session = OAuth2Session(
-                self.client_id, jwk.import_key(self.private_jwk), scope=self.scope,
+                self.client_id,
+                jwk.import_key(self.private_jwk),
+                scope=self.scope,
                 token_endpoint_auth_method=PrivateKeyJWT(token_url, alg=self.private_jwk.get("alg", "ES256")),
             )
             session.trust_env = False
@@ -70,7 +72,10 @@ class DataUser:
 
     def _call(self, method: str, path: str, body: dict | None = None) -> dict:
         resp = self.http.request(
-            method, f"{self.issuer}/api/v1/exchange{path}", json=body, timeout=self.timeout,
+            method,
+            f"{self.issuer}/api/v1/exchange{path}",
+            json=body,
+            timeout=self.timeout,
             headers={"Authorization": f"Bearer {self.token()}", "Accept": "application/json"},
         )
         try:
@@ -81,9 +86,17 @@ class DataUser:
             raise DataUserError(data.get("error", "error"), data.get("message", ""), resp.status_code)
         return data
 
-    def request_consent(self, product: str, purpose: str, duration_seconds: int, *, max_uses: int | None = None, sub: str | None = None) -> dict:
+    def request_consent(
+        self, product: str, purpose: str, duration_seconds: int, *, max_uses: int | None = None, sub: str | None = None
+    ) -> dict:
         """Ask for consent; returns the consent (``status`` "requested", ``approval_uri``)."""
-        body = {"product": product, "purpose": purpose, "duration_seconds": duration_seconds, "max_uses": max_uses, "sub": sub}
+        body = {
+            "product": product,
+            "purpose": purpose,
+            "duration_seconds": duration_seconds,
+            "max_uses": max_uses,
+            "sub": sub,
+        }
         return self._call("POST", "/consents", {k: v for k, v in body.items() if v is not None})
 
     def consent(self, consent_id: str) -> dict:
@@ -103,4 +116,8 @@ class DataUser:
 
         :raises DataUserError: e.g. ``consent_revoked``, ``provider_timeout``.
         """
-        return self._call("POST", "/requests", {"consent_id": consent_id, "product": product, "request_id": request_id or uuid.uuid4().hex})
+        return self._call(
+            "POST",
+            "/requests",
+            {"consent_id": consent_id, "product": product, "request_id": request_id or uuid.uuid4().hex},
+        )

@@ -171,7 +171,11 @@ def main(argv=None) -> int:
     p.add_argument("--base", required=True, help="the platform's base URL, e.g. http://localhost:8000")
     p.add_argument("--leaf-hash", help="base64 leaf hash to prove included in the current tree")
     p.add_argument("--body", help="an entry's body (canonical JSON) to prove included; its leaf hash is computed here")
-    p.add_argument("--since", metavar="SIZE:ROOT", help="a tree head you kept (size and base64 root): check the log only grew since")
+    p.add_argument(
+        "--since",
+        metavar="SIZE:ROOT",
+        help="a tree head you kept (size and base64 root): check the log only grew since",
+    )
     args = p.parse_args(argv)
 
     import requests
@@ -185,11 +189,17 @@ def main(argv=None) -> int:
         print(f"FAIL tree head: {exc}")
         return 1
     size, root = head["tree_size"], _b64(head["root_hash"])
-    print(f"OK   signed tree head: tree_size {size}, root {head['root_hash']}, timestamp {head['timestamp']} (signature verified)")
+    print(
+        f"OK   signed tree head: tree_size {size}, root {head['root_hash']}, timestamp {head['timestamp']} (signature verified)"
+    )
 
     wanted = _b64(args.leaf_hash) if args.leaf_hash else leaf_hash(args.body.encode("utf-8")) if args.body else None
     if wanted is not None:
-        r = http.get(f"{base}/api/v1/log/inclusion-by-hash", params={"hash": base64.b64encode(wanted).decode(), "tree_size": size}, timeout=30)
+        r = http.get(
+            f"{base}/api/v1/log/inclusion-by-hash",
+            params={"hash": base64.b64encode(wanted).decode(), "tree_size": size},
+            timeout=30,
+        )
         proof = r.json()
         if r.status_code != 200:
             print(f"FAIL inclusion: {proof.get('error')}: {proof.get('message')}")

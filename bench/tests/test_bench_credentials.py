@@ -40,7 +40,12 @@ def test_measuring_functions_at_tiny_sizes(bench):
     assert {c.holder_id for c in issued if c.holder_device_id} == set(keys)
 
     single, credentials = bench.measure_single(ctype, holders[5:], first_card=500)
-    assert single["count"] == 2 and single["per_second"] > 0 and single["p50_ms"] > 0 and single["p99_ms"] >= single["p50_ms"]
+    assert (
+        single["count"] == 2
+        and single["per_second"] > 0
+        and single["p50_ms"] > 0
+        and single["p99_ms"] >= single["p50_ms"]
+    )
     assert len(credentials) == 2
 
     items = bench.presentations(issued, keys, 4)
@@ -62,7 +67,20 @@ def test_measuring_functions_at_tiny_sizes(bench):
 
 def test_script_tiny_run(tmp_path):
     out = tmp_path / "credentials.json"
-    cmd = [sys.executable, str(BENCH), "--quick", "--bulk", "6", "--single", "2", "--verify", "3", "--profile", "--output", str(out)]
+    cmd = [
+        sys.executable,
+        str(BENCH),
+        "--quick",
+        "--bulk",
+        "6",
+        "--single",
+        "2",
+        "--verify",
+        "3",
+        "--profile",
+        "--output",
+        str(out),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output

@@ -22,8 +22,24 @@ BENCH = Path(__file__).resolve().parents[1] / "exchange.py"
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="the benchmark reads CPU times from /proc")
 def test_exchange_benchmark_tiny_run(tmp_path):
     out = tmp_path / "exchange.json"
-    cmd = [sys.executable, str(BENCH), "--residents", "5", "--real", "1", "--products", "wsd",
-           "--concurrency", "1", "--seconds", "1", "--warmup", "0.5", "--output", str(out)]
+    cmd = [
+        sys.executable,
+        str(BENCH),
+        "--residents",
+        "5",
+        "--real",
+        "1",
+        "--products",
+        "wsd",
+        "--concurrency",
+        "1",
+        "--seconds",
+        "1",
+        "--warmup",
+        "0.5",
+        "--output",
+        str(out),
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         output, _ = proc.communicate(timeout=120)

@@ -24,8 +24,24 @@ SCENARIOS = {"userinfo", "refresh_token", "client_credentials", "discovery", "jw
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="the benchmark reads CPU times from /proc")
 def test_oidc_benchmark_tiny_run(tmp_path):
     out = tmp_path / "oidc.json"
-    cmd = [sys.executable, str(BENCH), "--residents", "300", "--devices", "20", "--connections", "2", "--login-concurrency", "2",
-           "--seconds", "1", "--warmup", "0", "--output", str(out)]
+    cmd = [
+        sys.executable,
+        str(BENCH),
+        "--residents",
+        "300",
+        "--devices",
+        "20",
+        "--connections",
+        "2",
+        "--login-concurrency",
+        "2",
+        "--seconds",
+        "1",
+        "--warmup",
+        "0",
+        "--output",
+        str(out),
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         output, _ = proc.communicate(timeout=600)
@@ -34,7 +50,9 @@ def test_oidc_benchmark_tiny_run(tmp_path):
         output, _ = proc.communicate(timeout=60)
         pytest.fail(f"bench/oidc.py took over 600 s:\n{output}")
     assert proc.returncode == 0, output
-    assert re.search(r"System\s+Scenario\s+Conns\s+Requests\s+Errors\s+Req/s\s+p50 ms\s+p99 ms\s+CPU s/1k", output), output
+    assert re.search(r"System\s+Scenario\s+Conns\s+Requests\s+Errors\s+Req/s\s+p50 ms\s+p99 ms\s+CPU s/1k", output), (
+        output
+    )
     assert re.search(r"Scenario\s+Conns\s+tungban req/s\s+peer req/s\s+tungban/peer", output), output
 
     result = json.loads(out.read_text())
@@ -47,4 +65,7 @@ def test_oidc_benchmark_tiny_run(tmp_path):
         assert row["server_cpu_s_per_1000"] > 0 and row["generator_cpu_percent"] >= 0, row
     assert rows[("tungban", "login")]["residents"] == 300
     assert {r["scenario"] for r in result["ratios"]} == SCENARIOS
-    assert result["peer"]["oidc-provider"] == json.loads((BENCH.parent / "peer" / "package.json").read_text())["dependencies"]["oidc-provider"]
+    assert (
+        result["peer"]["oidc-provider"]
+        == json.loads((BENCH.parent / "peer" / "package.json").read_text())["dependencies"]["oidc-provider"]
+    )

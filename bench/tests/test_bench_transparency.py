@@ -17,7 +17,21 @@ BENCH = Path(__file__).resolve().parents[1] / "transparency.py"
 
 def test_transparency_benchmark_tiny_run(tmp_path):
     out = tmp_path / "transparency.json"
-    cmd = [sys.executable, str(BENCH), "--quick", "--sizes", "300,2000", "--proofs", "50", "--single", "10", "--batch", "700", "--output", str(out)]
+    cmd = [
+        sys.executable,
+        str(BENCH),
+        "--quick",
+        "--sizes",
+        "300,2000",
+        "--proofs",
+        "50",
+        "--single",
+        "10",
+        "--batch",
+        "700",
+        "--output",
+        str(out),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output
@@ -31,7 +45,9 @@ def test_transparency_benchmark_tiny_run(tmp_path):
     assert [r["leaves"] for r in result["sizes"]] == [300, 2000]
     for r in result["sizes"]:
         assert r["inclusion"]["count"] == 50 and r["inclusion"]["p99_ms"] > 0
-        assert r["inclusion"]["verified_sample"] and r["consistency"]["verified_sample"] and r["root_matches_signed_head"]
+        assert (
+            r["inclusion"]["verified_sample"] and r["consistency"]["verified_sample"] and r["root_matches_signed_head"]
+        )
         assert r["verify"]["ok"], r["verify"]
         assert r["single"]["leaves"] == 10
     # Every perfect subtree of level >= 1 is stored: about one node per leaf.

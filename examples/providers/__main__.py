@@ -40,12 +40,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--department", required=True, choices=DEPARTMENTS, help="the department to play")
     parser.add_argument("--port", type=int, help="TCP port (default: wsd 8201, ird 8202, cr 8203; 0 = any free port)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--issuer", default="http://localhost:8000",
-                        help="the gateway's issuer URL; its JWKS is {issuer}/oidc/jwks (default http://localhost:8000)")
-    parser.add_argument("--fault", choices=FAULTS, help="misbehave: answer slowly, with schema-invalid data, or with 500")
+    parser.add_argument(
+        "--issuer",
+        default="http://localhost:8000",
+        help="the gateway's issuer URL; its JWKS is {issuer}/oidc/jwks (default http://localhost:8000)",
+    )
+    parser.add_argument(
+        "--fault", choices=FAULTS, help="misbehave: answer slowly, with schema-invalid data, or with 500"
+    )
     parser.add_argument("--delay", type=float, default=None, help="seconds to sleep with --fault slow (default 10)")
-    parser.add_argument("--synthetic", action="store_true",
-                        help="make a deterministic record for HKIDs without a seeded one instead of 404")
+    parser.add_argument(
+        "--synthetic",
+        action="store_true",
+        help="make a deterministic record for HKIDs without a seeded one instead of 404",
+    )
     args = parser.parse_args(argv)
     if args.delay is not None and args.fault != "slow":
         parser.error("--delay needs --fault slow")
@@ -72,8 +80,12 @@ def main(argv: list[str] | None = None) -> None:
     extras = [f"fault={args.fault}" + (f" delay={delay:g}s" if args.fault == "slow" else "")] if args.fault else []
     if args.synthetic:
         extras.append("synthetic")
-    print(f"  issuer {args.issuer}  products {', '.join(app.config['CDEG_PROVIDER']['products'])}"
-          + (f"  ({', '.join(extras)})" if extras else ""), file=sys.stderr, flush=True)
+    print(
+        f"  issuer {args.issuer}  products {', '.join(app.config['CDEG_PROVIDER']['products'])}"
+        + (f"  ({', '.join(extras)})" if extras else ""),
+        file=sys.stderr,
+        flush=True,
+    )
     server.serve_forever()
 
 

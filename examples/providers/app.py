@@ -221,8 +221,13 @@ class Verifier:
             iss={"essential": True, "value": self.issuer},
             aud=essential,  # checked below: exactly our id
             product={"essential": True, "value": product_id},
-            iat=essential, exp=essential, jti=essential, sub=essential,
-            consent_id=essential, purpose=essential, hkid=essential,
+            iat=essential,
+            exp=essential,
+            jti=essential,
+            sub=essential,
+            consent_id=essential,
+            purpose=essential,
+            hkid=essential,
         )
         try:
             registry.validate(claims)
@@ -254,8 +259,9 @@ def _answer(body: dict, status: int = 200, headers: dict | None = None):
     return response
 
 
-def create_app(department: str, issuer: str, fault: str | None = None, delay: float = 0,
-               synthetic: bool = False) -> Flask:
+def create_app(
+    department: str, issuer: str, fault: str | None = None, delay: float = 0, synthetic: bool = False
+) -> Flask:
     """The provider application of ``department`` trusting the gateway ``issuer``."""
     if department not in DEPARTMENTS:
         raise ValueError(f"department must be one of {', '.join(DEPARTMENTS)}, not {department!r}")
@@ -270,8 +276,14 @@ def create_app(department: str, issuer: str, fault: str | None = None, delay: fl
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese addresses as UTF-8
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
-    app.config["CDEG_PROVIDER"] = {"department": department, "issuer": issuer, "fault": fault,
-                                   "delay": delay, "synthetic": synthetic, "products": served}
+    app.config["CDEG_PROVIDER"] = {
+        "department": department,
+        "issuer": issuer,
+        "fault": fault,
+        "delay": delay,
+        "synthetic": synthetic,
+        "products": served,
+    }
     app.extensions["cdeg_verifier"] = verifier
 
     @app.get("/health")

@@ -180,12 +180,22 @@ _STREETS = [
 ]
 _REGION_ZH = {"HK": "香港", "KLN": "九龍", "NT": "新界"}
 _COMPANY_WORDS = [
-    ("Harbour", "海港"), ("Lucky", "福星"), ("Golden", "金輝"), ("Sample", "樣本"),
-    ("Pearl", "明珠"), ("Evergreen", "長青"), ("Dragon", "龍騰"), ("Demo", "示範"),
+    ("Harbour", "海港"),
+    ("Lucky", "福星"),
+    ("Golden", "金輝"),
+    ("Sample", "樣本"),
+    ("Pearl", "明珠"),
+    ("Evergreen", "長青"),
+    ("Dragon", "龍騰"),
+    ("Demo", "示範"),
 ]
 _COMPANY_KINDS = [
-    ("Trading", "貿易"), ("Engineering", "工程"), ("Logistics", "物流"), ("Catering", "飲食"),
-    ("Holdings", "控股"), ("Technology", "科技"),
+    ("Trading", "貿易"),
+    ("Engineering", "工程"),
+    ("Logistics", "物流"),
+    ("Catering", "飲食"),
+    ("Holdings", "控股"),
+    ("Technology", "科技"),
 ]
 
 
@@ -215,7 +225,11 @@ def synthetic_record(product_id: str, hkid: str) -> dict | None:
         street, street_zh, area, area_zh, district, region = _STREETS[d.below(len(_STREETS))]
         number, floor, flat = 1 + d.below(200), 1 + d.below(40), "ABCDEFGH"[d.below(8)]
         return {
-            "address": {"lines": [f"Flat {floor}{flat}, {number} {street}", area], "district": district, "region": region},
+            "address": {
+                "lines": [f"Flat {floor}{flat}, {number} {street}", area],
+                "district": district,
+                "region": region,
+            },
             "address_zh": f"{_REGION_ZH[region]}{area_zh}{street_zh}{number}號{floor}樓{flat}室",
             "registered_since": d.date(dt.date(1990, 1, 1), dt.date(2025, 12, 31)),
         }
@@ -226,7 +240,13 @@ def synthetic_record(product_id: str, hkid: str) -> dict | None:
             filed = d.date(dt.date(start + 1, 5, 10), dt.date(start + 1, 8, 31))
             if i == 0:
                 status = ("issued", "filed", "assessed", "overdue")[d.below(4)]
-                returns.append({"year_of_assessment": label, "status": status, "filed_on": filed if status in ("filed", "assessed") else None})
+                returns.append(
+                    {
+                        "year_of_assessment": label,
+                        "status": status,
+                        "filed_on": filed if status in ("filed", "assessed") else None,
+                    }
+                )
             else:
                 returns.append({"year_of_assessment": label, "status": "assessed", "filed_on": filed})
         return {"returns": returns}
@@ -237,17 +257,19 @@ def synthetic_record(product_id: str, hkid: str) -> dict | None:
             kind, kind_zh = _COMPANY_KINDS[d.below(len(_COMPANY_KINDS))]
             number = f"{d.below(10_000_000):07d}"
             street, _, area, _, _, region = _STREETS[d.below(len(_STREETS))]
-            companies.append({
-                "company_number": number,
-                "br_number": f"{d.below(100_000_000):08d}",
-                "name_en": f"{word} {kind} Sample Company Limited",
-                "name_zh": f"{word_zh}{kind_zh}樣本有限公司",
-                "company_type": "private_limited_by_shares",
-                "status": ("live", "live", "live", "dissolved")[d.below(4)],
-                "incorporated_on": d.date(dt.date(1980, 1, 1), dt.date(2025, 12, 31)),
-                "registered_office": f"Unit {1 + d.below(30)}, {1 + d.below(30)}/F, {1 + d.below(200)} {street}, {area}",
-                "role": ("director", "director", "secretary")[d.below(3)],
-            })
+            companies.append(
+                {
+                    "company_number": number,
+                    "br_number": f"{d.below(100_000_000):08d}",
+                    "name_en": f"{word} {kind} Sample Company Limited",
+                    "name_zh": f"{word_zh}{kind_zh}樣本有限公司",
+                    "company_type": "private_limited_by_shares",
+                    "status": ("live", "live", "live", "dissolved")[d.below(4)],
+                    "incorporated_on": d.date(dt.date(1980, 1, 1), dt.date(2025, 12, 31)),
+                    "registered_office": f"Unit {1 + d.below(30)}, {1 + d.below(30)}/F, {1 + d.below(200)} {street}, {area}",
+                    "role": ("director", "director", "secretary")[d.below(3)],
+                }
+            )
         return {"companies": companies}
     return None
 
@@ -257,7 +279,11 @@ def synthetic_record(product_id: str, hkid: str) -> dict | None:
 #: system changed its output without telling the gateway.
 BAD_SCHEMA: dict[str, dict] = {
     "wsd.registered-address.v1": {
-        "address": {"lines": ["Flat 12A, 8 Nathan Road", "Tsim Sha Tsui"], "district": "Yau Tsim Mong", "region": "KLN"},
+        "address": {
+            "lines": ["Flat 12A, 8 Nathan Road", "Tsim Sha Tsui"],
+            "district": "Yau Tsim Mong",
+            "region": "KLN",
+        },
         "registeredSince": "1996-03-18",
         "account_no": "WSD-0000-1234",
     },
@@ -266,7 +292,9 @@ BAD_SCHEMA: dict[str, dict] = {
         "file_no": "0A1-23456789",
     },
     "cr.company-particulars.v1": {
-        "company_list": [{"company_number": "0812345", "name_en": "Tai Man Demo Trading Company Limited", "role": "director"}],
+        "company_list": [
+            {"company_number": "0812345", "name_en": "Tai Man Demo Trading Company Limited", "role": "director"}
+        ],
         "search_fee_hkd": 22,
     },
 }

@@ -43,10 +43,22 @@ class ProviderStartError(RuntimeError):
     """The provider process died or did not answer ``/health`` in time."""
 
 
-def _command(department: str, issuer: str, port: int, fault: str | None, delay: float | None,
-             synthetic: bool) -> list[str]:
-    cmd = [sys.executable, "-m", "examples.providers", "--department", department,
-           "--issuer", issuer, "--host", "127.0.0.1", "--port", str(port)]
+def _command(
+    department: str, issuer: str, port: int, fault: str | None, delay: float | None, synthetic: bool
+) -> list[str]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "examples.providers",
+        "--department",
+        department,
+        "--issuer",
+        issuer,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     if fault:
         cmd += ["--fault", fault]
     if delay is not None:
@@ -66,9 +78,16 @@ def _healthy(base_url: str) -> bool:
         return False
 
 
-def start_provider(department: str, issuer: str, *, port: int | None = None, fault: str | None = None,
-                   delay: float | None = None, synthetic: bool = False,
-                   env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+def start_provider(
+    department: str,
+    issuer: str,
+    *,
+    port: int | None = None,
+    fault: str | None = None,
+    delay: float | None = None,
+    synthetic: bool = False,
+    env: dict[str, str] | None = None,
+) -> tuple[subprocess.Popen, str]:
     """Start a provider; return ``(process, base_url)`` once ``GET /health`` answers 200.
 
     ``port`` None picks a free loopback port. ``env`` adds to (or overrides) this process's
@@ -83,7 +102,11 @@ def start_provider(department: str, issuer: str, *, port: int | None = None, fau
     with os.fdopen(log_fd, "wb") as log_file:
         proc = subprocess.Popen(
             _command(department, issuer, 0 if port is None else port, fault, delay, synthetic),
-            cwd=ROOT, env=child_env, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=child_env,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
         )
     proc.cdeg_log = log_path  # type: ignore[attr-defined]
 
@@ -145,12 +168,20 @@ def provider_output(proc: subprocess.Popen) -> str:
 
 
 @contextlib.contextmanager
-def running_provider(department: str, issuer: str, *, port: int | None = None, fault: str | None = None,
-                     delay: float | None = None, synthetic: bool = False,
-                     env: dict[str, str] | None = None) -> Iterator[str]:
+def running_provider(
+    department: str,
+    issuer: str,
+    *,
+    port: int | None = None,
+    fault: str | None = None,
+    delay: float | None = None,
+    synthetic: bool = False,
+    env: dict[str, str] | None = None,
+) -> Iterator[str]:
     """A provider running for the ``with`` block; yields its base URL."""
-    proc, base_url = start_provider(department, issuer, port=port, fault=fault, delay=delay,
-                                    synthetic=synthetic, env=env)
+    proc, base_url = start_provider(
+        department, issuer, port=port, fault=fault, delay=delay, synthetic=synthetic, env=env
+    )
     try:
         yield base_url
     finally:

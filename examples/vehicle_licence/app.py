@@ -62,9 +62,13 @@ from .address import (
     PURPOSE,
     RETRYABLE,
     WSD_PRODUCT,
-    error_key as address_error_key,
-    format_address as format_wsd_address,
     resolve_private_jwk,
+)
+from .address import (
+    error_key as address_error_key,
+)
+from .address import (
+    format_address as format_wsd_address,
 )
 from .claims import FORM_FIELDS, claims_to_form, prefilled_fields
 from .declaration import DEFAULT_FONT, build_declaration, file_name
@@ -136,9 +140,7 @@ MAX_PENDING_FLOWS = 3
 CLIENT_NAMES = {"login": "tungban", "anonymous": "formfill"}
 
 
-def load_settings(
-    config: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
-) -> dict[str, Any]:
+def load_settings(config: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Merge :data:`DEFAULTS`, ``VL_*`` environment variables and ``config`` (highest)."""
     environ = os.environ if environ is None else environ
     settings = dict(DEFAULTS)
@@ -234,9 +236,15 @@ class MemoryStore:
 class FlowError(Exception):
     """A problem to show the user on the bilingual error page."""
 
-    def __init__(self, key: str, status: int = 400, code: str | None = None,
-                 detail: str | None = None, action: tuple[str, str] | None = None,
-                 **params: object):
+    def __init__(
+        self,
+        key: str,
+        status: int = 400,
+        code: str | None = None,
+        detail: str | None = None,
+        action: tuple[str, str] | None = None,
+        **params: object,
+    ):
         super().__init__(key)
         self.key = key
         self.status = status
@@ -251,10 +259,22 @@ NEXT_PATH = re.compile(r"^/(?:confirmation|sign)/[A-Za-z0-9-]{1,40}$")
 #: Local states of an address request at the gateway (``data["address_fill"]["status"]``).
 ADDRESS_FAILED = {"declined", "expired", "revoked", "error"}
 #: Platform error codes with their own explanation (``sign_err_<code>``).
-SIGNING_ERRORS_EXPLAINED = {"plus_required", "certificate_revoked", "no_device", "account_suspended",
-                            "document_mismatch", "result_missing"}
-SIGNING_NOT_ALLOWED = {"signing_not_allowed", "insufficient_scope", "unauthorized_client",
-                       "invalid_scope", "invalid_client", "no_signing_scope"}
+SIGNING_ERRORS_EXPLAINED = {
+    "plus_required",
+    "certificate_revoked",
+    "no_device",
+    "account_suspended",
+    "document_mismatch",
+    "result_missing",
+}
+SIGNING_NOT_ALLOWED = {
+    "signing_not_allowed",
+    "insufficient_scope",
+    "unauthorized_client",
+    "invalid_scope",
+    "invalid_client",
+    "no_signing_scope",
+}
 SIGNING_LOGIN_AGAIN = {"invalid_token", "insufficient_user_authentication", "token_expired"}
 
 
@@ -276,7 +296,7 @@ def hk_time(value: Any) -> tuple[str, float | None]:
     except ValueError:
         return str(value or ""), None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
+        when = when.replace(tzinfo=dt.UTC)
     return when.astimezone(HONG_KONG_TIME).strftime("%Y-%m-%d %H:%M:%S HKT"), when.timestamp()
 
 
@@ -291,7 +311,7 @@ def qr_svg(uri: str, title: str) -> str | None:
 
 def digest_groups(hex_digest: str) -> list[str]:
     """A SHA-256 hex digest in groups of 8, as the tungban app shows it."""
-    return [hex_digest[i:i + 8] for i in range(0, len(hex_digest), 8)]
+    return [hex_digest[i : i + 8] for i in range(0, len(hex_digest), 8)]
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -330,9 +350,7 @@ def create_app(config: dict | None = None) -> Flask:
         if settings["VL_SERVER_METADATA"]:
             discovery = dict(settings["VL_SERVER_METADATA"])
         else:
-            discovery = {
-                "server_metadata_url": f"{settings['VL_ISSUER']}/.well-known/openid-configuration"
-            }
+            discovery = {"server_metadata_url": f"{settings['VL_ISSUER']}/.well-known/openid-configuration"}
         # Without ``openid`` in the scope Authlib sends no nonce and so never tries to
         # parse an ID token: exactly what anonymous form filling needs.
         oauth.register(
@@ -435,15 +453,9 @@ def create_app(config: dict | None = None) -> Flask:
         client = client_for(flow)
         rv = client.create_authorization_url(redirect_uri, **params)
         # Keep the cookie small: Authlib only needs the state data, not the long URL.
-        client.save_authorize_data(
-            redirect_uri=redirect_uri, **{k: v for k, v in rv.items() if k != "url"}
-        )
+        client.save_authorize_data(redirect_uri=redirect_uri, **{k: v for k, v in rv.items() if k != "url"})
         now = time.time()
-        flows = {
-            s: info
-            for s, info in (session.get("vl_flows") or {}).items()
-            if now - info.get("t", 0) < FLOW_TTL
-        }
+        flows = {s: info for s, info in (session.get("vl_flows") or {}).items() if now - info.get("t", 0) < FLOW_TTL}
         flows[rv["state"]] = {"flow": flow, "t": now, "max_age": params.get("max_age")}
         if next_path and NEXT_PATH.match(next_path):
             flows[rv["state"]]["next"] = next_path
@@ -463,9 +475,7 @@ def create_app(config: dict | None = None) -> Flask:
         max_age = info.get("max_age")
         if max_age not in (None, ""):
             auth_time = id_claims.get("auth_time")
-            too_old = not isinstance(auth_time, (int, float)) or (
-                time.time() - auth_time > int(max_age) + CLOCK_LEEWAY
-            )
+            too_old = not isinstance(auth_time, (int, float)) or (time.time() - auth_time > int(max_age) + CLOCK_LEEWAY)
             if too_old:
                 raise FlowError("err_max_age", code="auth_time")
         try:
@@ -526,9 +536,7 @@ def create_app(config: dict | None = None) -> Flask:
     def finish_response(response: Response) -> Response:
         asked = normalise_language(request.args.get("lang"))
         if asked and asked != request.cookies.get(LANG_COOKIE):
-            response.set_cookie(
-                LANG_COOKIE, asked, max_age=365 * 24 * 3600, samesite="Lax", httponly=True
-            )
+            response.set_cookie(LANG_COOKIE, asked, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
@@ -600,9 +608,7 @@ def create_app(config: dict | None = None) -> Flask:
         elif request.args.get("msg") in ("logged_out", "cleared"):
             message = "msg_" + request.args["msg"]
         secret = client_for("login").client_secret or resolve_client_credentials(settings)[1]
-        return render_template(
-            "index.html", message=message, data=current_data(), configured=bool(secret)
-        )
+        return render_template("index.html", message=message, data=current_data(), configured=bool(secret))
 
     @app.get("/healthz")
     def healthz():
@@ -647,9 +653,7 @@ def create_app(config: dict | None = None) -> Flask:
                 for flow in CLIENT_NAMES:
                     client_for(flow).framework.clear_state_data(session, state)
             key = f"op_{error}" if f"op_{error}" in _KNOWN_OP_ERRORS else "op_other"
-            raise FlowError(
-                key, status=400, code=error, detail=request.args.get("error_description")
-            )
+            raise FlowError(key, status=400, code=error, detail=request.args.get("error_description"))
         if info is None or time.time() - info.get("t", 0) > FLOW_TTL:
             raise FlowError("err_state", code="invalid_state")
         client = client_for(info["flow"])
@@ -674,7 +678,9 @@ def create_app(config: dict | None = None) -> Flask:
             finish_anonymous(client, token)
         return redirect(url_for("form"))
 
-    def form_context(values: dict[str, str], prefilled: set[str], errors: dict[str, str], *, fill_messages: bool = False):
+    def form_context(
+        values: dict[str, str], prefilled: set[str], errors: dict[str, str], *, fill_messages: bool = False
+    ):
         data = current_data() or {}
         fill = data.get("address_fill") or {}
         address_wsd = address_from_wsd(fill, values.get("address"))
@@ -704,7 +710,9 @@ def create_app(config: dict | None = None) -> Flask:
             "amr_text": " ".join(amr) if isinstance(amr, list) else (amr or ""),
             "missing_essential": "、".join(missing) if g.lang == "zh-HK" else ", ".join(missing),
             # 填表通 through the exchange gateway (after login, with the service's key)
-            "address_fill_offered": data.get("mode") == "login" and bool(login_info.get("sub")) and gateway_configured(),
+            "address_fill_offered": data.get("mode") == "login"
+            and bool(login_info.get("sub"))
+            and gateway_configured(),
             "address_wsd": address_wsd,
             "address_exchange_id": fill.get("exchange_id") if address_wsd else None,
             "address_pending": fill_messages and fill.get("status") == "pending",
@@ -735,12 +743,12 @@ def create_app(config: dict | None = None) -> Flask:
         if not data:
             start_session({"mode": None})
             data = current_data()
-        reference = "VL-{:%Y%m%d}-{}".format(dt.date.today(), secrets.token_hex(3).upper())
+        reference = f"VL-{dt.date.today():%Y%m%d}-{secrets.token_hex(3).upper()}"
         fill = data.pop("address_fill", None) or {}
         data.pop("draft", None)
         data.setdefault("submissions", {})[reference] = {
             "values": values,
-            "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             # Where the address came from: the exchange record at the gateway, if any.
             "address_exchange_id": fill.get("exchange_id") if address_from_wsd(fill, values["address"]) else None,
         }
@@ -796,7 +804,9 @@ def create_app(config: dict | None = None) -> Flask:
             tok = data.get("token") or {}
             expires_at = tok.get("expires_at")
             if not tok.get("access_token") or (isinstance(expires_at, (int, float)) and expires_at < time.time() + 5):
-                raise FlowError("sign_err_login_again", status=401, code="token_expired", action=login_to_sign(reference))
+                raise FlowError(
+                    "sign_err_login_again", status=401, code="token_expired", action=login_to_sign(reference)
+                )
             scope = tok.get("scope")
             if isinstance(scope, str) and SIGNING_SCOPE not in scope.split():
                 raise FlowError("sign_err_not_allowed", status=403, code="no_signing_scope")
@@ -808,7 +818,9 @@ def create_app(config: dict | None = None) -> Flask:
         meta = metadata()
         client = client_for("login")
         try:
-            fresh = service_token(meta["token_endpoint"], client.client_id, client.client_secret, settings["VL_HTTP_TIMEOUT"])
+            fresh = service_token(
+                meta["token_endpoint"], client.client_id, client.client_secret, settings["VL_HTTP_TIMEOUT"]
+            )
         except SigningError as exc:
             raise signing_flow_error(exc, reference, mode)
         service_tokens["signing"] = fresh
@@ -821,8 +833,13 @@ def create_app(config: dict | None = None) -> Flask:
         if mode == "service" and code == "invalid_token":
             service_tokens.clear()
         if code in SIGNING_LOGIN_AGAIN and mode == "login":
-            return FlowError("sign_err_login_again", status=401, code=code, detail=detail,
-                             action=login_to_sign(reference, exc.details.get("max_age")))
+            return FlowError(
+                "sign_err_login_again",
+                status=401,
+                code=code,
+                detail=detail,
+                action=login_to_sign(reference, exc.details.get("max_age")),
+            )
         if code == "unreachable":
             return FlowError("sign_err_unreachable", status=502, code=code, issuer=settings["VL_ISSUER"])
         key = signing_error_key(code)
@@ -843,10 +860,16 @@ def create_app(config: dict | None = None) -> Flask:
                 signing.update(status="error", error=exc.code)
                 return
             signer = result.get("signer") or {}
-            signing.update(status="signed", signed_at=result.get("signed_at"),
-                           signer_name=str(signer.get("name") or ""), serial=str(signer.get("serial") or ""))
+            signing.update(
+                status="signed",
+                signed_at=result.get("signed_at"),
+                signer_name=str(signer.get("name") or ""),
+                serial=str(signer.get("serial") or ""),
+            )
         elif status in ("declined", "expired", "failed"):
-            signing.update(status=status, error=(result.get("error") or "signing_failed") if status == "failed" else None)
+            signing.update(
+                status=status, error=(result.get("error") or "signing_failed") if status == "failed" else None
+            )
 
     def refresh_signing(data: dict[str, Any], submission: dict[str, Any], reference: str) -> dict[str, Any] | None:
         """Ask the platform for a pending request's result (at most once per poll interval)."""
@@ -888,14 +911,18 @@ def create_app(config: dict | None = None) -> Flask:
         check_csrf()
         data, submission = submission_for(reference)
         current = submission.get("signing")
-        if current and (current["status"] == "signed" or (current["status"] == "pending" and not pending_expired(current))):
+        if current and (
+            current["status"] == "signed" or (current["status"] == "pending" and not pending_expired(current))
+        ):
             return redirect(url_for("sign_page", reference=reference), code=303)
         mode = "login" if data.get("mode") == "login" else "service"
         token = signing_token(data, reference, mode)
         pdf = declaration_pdf(submission, reference)
         digest = hashlib.sha256(pdf).hexdigest()
         try:
-            result = signing_api.create(token, [(file_name(reference), pdf)], reason=SIGNING_REASON.format(reference=reference))
+            result = signing_api.create(
+                token, [(file_name(reference), pdf)], reason=SIGNING_REASON.format(reference=reference)
+            )
         except SigningError as exc:
             raise signing_flow_error(exc, reference, mode)
         approval_uri = str(result.get("approval_uri") or "")
@@ -944,7 +971,9 @@ def create_app(config: dict | None = None) -> Flask:
                 messages=both("sign_signed_by", first=g.lang, name=signing.get("signer_name") or "?", time=signed_text),
             )
         else:
-            key = {"declined": "sign_declined", "expired": "sign_expired"}.get(status) or signing_error_key(signing.get("error"))
+            key = {"declined": "sign_declined", "expired": "sign_expired"}.get(status) or signing_error_key(
+                signing.get("error")
+            )
             if key == "sign_err_login_again" and signing["mode"] == "login":
                 context["action"] = login_to_sign(reference)
             context.update(
@@ -1035,7 +1064,9 @@ def create_app(config: dict | None = None) -> Flask:
         except ValueError:
             fill.update(status="error", error="provider_bad_data", problem=None)
             return
-        fill.update(status="filled", value=value, exchange_id=str(answer.get("exchange_id") or ""), error=None, problem=None)
+        fill.update(
+            status="filled", value=value, exchange_id=str(answer.get("exchange_id") or ""), error=None, problem=None
+        )
         data.setdefault("draft", {})["address"] = value
 
     def advance_fill(data: dict[str, Any], fill: dict[str, Any], user: DataUser) -> None:
@@ -1094,7 +1125,9 @@ def create_app(config: dict | None = None) -> Flask:
         data = current_data() or {}
         sub = (data.get("login") or {}).get("sub")
         if data.get("mode") != "login" or not sub:
-            raise FlowError("addr_err_login_again", status=401, code="login_required", action=(url_for("login"), "btn_login"))
+            raise FlowError(
+                "addr_err_login_again", status=401, code="login_required", action=(url_for("login"), "btn_login")
+            )
         data["draft"] = {name: str(request.form.get(name, "") or "") for name in FORM_FIELDS}
         user = data_user()
         if user is None:
@@ -1114,12 +1147,18 @@ def create_app(config: dict | None = None) -> Flask:
                 fetch_address(data, old, user)
                 return back_to_address()
         try:
-            consent = gateway_call(user.request_consent, WSD_PRODUCT, PURPOSE, CONSENT_SECONDS, max_uses=MAX_USES, sub=sub)
+            consent = gateway_call(
+                user.request_consent, WSD_PRODUCT, PURPOSE, CONSENT_SECONDS, max_uses=MAX_USES, sub=sub
+            )
         except DataUserError as exc:
             data["address_fill"] = {"status": "error", "error": exc.code}
             return back_to_address()
         approval_uri = str(consent.get("approval_uri") or "")
-        if consent.get("status") != "requested" or not consent.get("id") or not approval_uri.startswith(settings["VL_ISSUER"] + "/"):
+        if (
+            consent.get("status") != "requested"
+            or not consent.get("id")
+            or not approval_uri.startswith(settings["VL_ISSUER"] + "/")
+        ):
             # Never send the resident to another site.
             data["address_fill"] = {"status": "error", "error": "bad_response"}
             return back_to_address()

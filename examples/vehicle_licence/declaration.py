@@ -152,15 +152,25 @@ def build_declaration(
 
     pdf.set_font(family, size=11)
     date_text = when.strftime("%Y-%m-%d")
-    pdf.multi_cell(width, 6, text(f"Date: {date_text}", f"日期：{when.year}年{when.month}月{when.day}日"), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(
+        width,
+        6,
+        text(f"Date: {date_text}", f"日期：{when.year}年{when.month}月{when.day}日"),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     pdf.ln(3)
     pdf.set_font(family, size=10)
     pdf.set_text_color(70, 70, 70)
     pdf.multi_cell(
-        width, 5,
-        text("Signed digitally with iAM Smart+ through tungban: see the signature at the bottom of this page.",
-             "以智方便+（tungban 通辦）數碼簽署：簽署印章見本頁底部。"),
-        new_x="LMARGIN", new_y="NEXT",
+        width,
+        5,
+        text(
+            "Signed digitally with iAM Smart+ through tungban: see the signature at the bottom of this page.",
+            "以智方便+（tungban 通辦）數碼簽署：簽署印章見本頁底部。",
+        ),
+        new_x="LMARGIN",
+        new_y="NEXT",
     )
 
     pdf.set_y(-45)

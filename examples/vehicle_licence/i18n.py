@@ -135,8 +135,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "acr_plus": {"zh-HK": "智方便+", "en": "iAM Smart+"},
     "anonymous_box": {
         "zh-HK": "匿名填表：你未有登入，本服務沒有收到任何帳戶識別碼。",
-        "en": "Anonymous form filling: you are not logged in and this service has "
-        "received no account identifier.",
+        "en": "Anonymous form filling: you are not logged in and this service has received no account identifier.",
     },
     "btn_relogin": {"zh-HK": "重新登入", "en": "Log in again"},
     "btn_logout": {"zh-HK": "登出", "en": "Log out"},
@@ -146,8 +145,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "confirm_reference": {"zh-HK": "參考編號", "en": "Reference number"},
     "confirm_text": {
         "zh-HK": "我們已收到你的車輛牌照續期申請。這是示範服務，申請不會被處理。",
-        "en": "We have received your vehicle licence renewal application. "
-        "This is a demo: nothing will be processed.",
+        "en": "We have received your vehicle licence renewal application. This is a demo: nothing will be processed.",
     },
     "confirm_summary": {"zh-HK": "申請摘要", "en": "Summary"},
     "btn_home": {"zh-HK": "返回首頁", "en": "Back to home page"},
@@ -224,8 +222,7 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "sign_err_certificate_revoked": {
         "zh-HK": "你的簽署證書已被撤銷。請重新綁定 tungban 通辦 app 以取得新證書，然後再試一次。",
-        "en": "Your signing certificate has been revoked. Bind the tungban app again to get a new one, "
-        "then try again.",
+        "en": "Your signing certificate has been revoked. Bind the tungban app again to get a new one, then try again.",
     },
     "sign_err_no_device": {
         "zh-HK": "你的帳戶未有綁定 tungban 通辦 app。請先綁定，然後再試一次。",
@@ -268,7 +265,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "btn_login_to_sign": {"zh-HK": "重新登入以簽署", "en": "Log in again to sign"},
     "btn_back_to_application": {"zh-HK": "返回申請", "en": "Back to the application"},
     # --- 填表通: the address from the Water Supplies Department (exchange gateway) ------
-    "btn_fill_address_wsd": {"zh-HK": "從水務署取得我的地址", "en": "Fill my address from the Water Supplies Department"},
+    "btn_fill_address_wsd": {
+        "zh-HK": "從水務署取得我的地址",
+        "en": "Fill my address from the Water Supplies Department",
+    },
     "addr_fill_hint": {
         "zh-HK": "經 tungban 通辦的授權數據交換閘，取得你在水務署登記的地址。你會在手機上的 tungban 通辦 app 批准，"
         "地址只會使用一次。",
@@ -409,8 +409,7 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "err_state": {
         "zh-HK": "登入要求已逾時或無效（你的瀏覽器可能封鎖了 cookie）。請再試一次。",
-        "en": "The login request has expired or is not valid (your browser may be "
-        "blocking cookies). Please try again.",
+        "en": "The login request has expired or is not valid (your browser may be blocking cookies). Please try again.",
     },
     "err_token": {
         "zh-HK": "未能向 tungban 通辦換取存取權杖。",

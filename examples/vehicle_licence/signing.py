@@ -52,8 +52,12 @@ def _raise_for(resp: requests.Response) -> None:
     code = body.get("error") or f"http_{resp.status_code}"
     if isinstance(code, dict):  # defensive: never trust the shape of an error body
         code = f"http_{resp.status_code}"
-    raise SigningError(str(code), str(body.get("message") or body.get("error_description") or ""),
-                       resp.status_code, body.get("details") if isinstance(body.get("details"), dict) else None)
+    raise SigningError(
+        str(code),
+        str(body.get("message") or body.get("error_description") or ""),
+        resp.status_code,
+        body.get("details") if isinstance(body.get("details"), dict) else None,
+    )
 
 
 class SigningClient:
@@ -66,8 +70,11 @@ class SigningClient:
     def _call(self, method: str, path: str, token: str, **kw) -> dict:
         try:
             resp = requests.request(
-                method, self.endpoint + path, timeout=self.timeout,
-                headers={"Authorization": f"Bearer {token}", "Accept": "application/json"}, **kw,
+                method,
+                self.endpoint + path,
+                timeout=self.timeout,
+                headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+                **kw,
             )
         except requests.RequestException as exc:
             raise SigningError("unreachable", str(exc)) from None
@@ -93,8 +100,11 @@ def service_token(token_endpoint: str, client_id: str, client_secret: str, timeo
     scope, for anonymous signing. Returns ``{"access_token", "expires_at"}``."""
     try:
         resp = requests.post(
-            token_endpoint, data={"grant_type": "client_credentials", "scope": SIGNING_SCOPE},
-            auth=(client_id, client_secret), timeout=timeout, headers={"Accept": "application/json"},
+            token_endpoint,
+            data={"grant_type": "client_credentials", "scope": SIGNING_SCOPE},
+            auth=(client_id, client_secret),
+            timeout=timeout,
+            headers={"Accept": "application/json"},
         )
     except requests.RequestException as exc:
         raise SigningError("unreachable", str(exc)) from None
@@ -127,6 +137,10 @@ def signed_document(result: dict, original: bytes) -> bytes:
         signed = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
         raise SigningError("bad_response", "signed_pdf is not base64") from None
-    if docs[0].get("sha256") != hashlib.sha256(original).hexdigest() or not signed.startswith(original) or len(signed) <= len(original):
+    if (
+        docs[0].get("sha256") != hashlib.sha256(original).hexdigest()
+        or not signed.startswith(original)
+        or len(signed) <= len(original)
+    ):
         raise SigningError("document_mismatch", "the signed PDF is not an update of the declaration")
     return signed

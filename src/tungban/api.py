@@ -17,7 +17,7 @@ api = NinjaAPI(
     title="tungban API",
     version="1",
     description=(
-        "JSON API of the tungban platform. Errors: `{\"error\": code, \"message\": text, \"field\": name|null}`. "
+        'JSON API of the tungban platform. Errors: `{"error": code, "message": text, "field": name|null}`. '
         "OpenID Connect endpoints are described by `/.well-known/openid-configuration`."
     ),
     urls_namespace="api",
@@ -41,7 +41,12 @@ def _domain_error(request, exc: DomainError):
 def _validation_error(request, exc: ValidationError):
     first = exc.errors[0] if exc.errors else {}
     loc = [str(p) for p in first.get("loc", []) if p not in ("body", "payload", "query", "path")]
-    body = {"error": "invalid_request", "message": first.get("msg", "Invalid request"), "field": ".".join(loc) or None, "details": exc.errors}
+    body = {
+        "error": "invalid_request",
+        "message": first.get("msg", "Invalid request"),
+        "field": ".".join(loc) or None,
+        "details": exc.errors,
+    }
     return api.create_response(request, body, status=422)
 
 
@@ -50,15 +55,28 @@ def _auth_error(request, exc):
     bearer_apis = ("/api/v1/signing/", "/api/v1/exchange/", "/api/v1/credentials/")
     if request.path.startswith(bearer_apis) and "/app/" not in request.path:
         # RFC 6750 §3: a bearer-protected resource names its scheme when no token was sent.
-        body = {"error": "invalid_token", "message": "This call needs an access token (Authorization: Bearer).", "field": None}
+        body = {
+            "error": "invalid_token",
+            "message": "This call needs an access token (Authorization: Bearer).",
+            "field": None,
+        }
         response = api.create_response(request, body, status=401)
         response["WWW-Authenticate"] = 'Bearer realm="tungban"'
         return response
-    return api.create_response(request, {"error": "device_auth_required", "message": "This call needs a bound device.", "field": None}, status=401)
+    return api.create_response(
+        request,
+        {"error": "device_auth_required", "message": "This call needs a bound device.", "field": None},
+        status=401,
+    )
 
 
 @api.exception_handler(RequestDataTooBig)
 def _too_big(request, exc):
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    body = {"error": "request_too_large", "message": f"The request body is larger than {limit} bytes.", "field": None, "details": {"max_bytes": limit}}
+    body = {
+        "error": "request_too_large",
+        "message": f"The request body is larger than {limit} bytes.",
+        "field": None,
+        "details": {"max_bytes": limit},
+    }
     return api.create_response(request, body, status=413)

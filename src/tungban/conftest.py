@@ -3,6 +3,15 @@
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(request, settings):
+    """Hash activation codes and client secrets with MD5 in tests: production PBKDF2 costs
+    about half a second per code on this machine and was most of the suite's time. Tests
+    about hashing itself opt out with ``@pytest.mark.production_hasher``."""
+    if request.node.get_closest_marker("production_hasher") is None:
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def issuer(live_server, settings):
     """The live server as the platform's issuer (the app signs proofs for this origin)."""

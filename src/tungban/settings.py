@@ -48,7 +48,9 @@ def _flag(name: str, default: bool = False) -> bool:
 
 SECRET_KEY = _secret_key()
 DEBUG = _flag("TUNGBAN_DEBUG")
-ALLOWED_HOSTS = [h.strip() for h in os.environ.get("TUNGBAN_ALLOWED_HOSTS", "localhost,127.0.0.1,testserver").split(",") if h.strip()]
+ALLOWED_HOSTS = [
+    h.strip() for h in os.environ.get("TUNGBAN_ALLOWED_HOSTS", "localhost,127.0.0.1,testserver").split(",") if h.strip()
+]
 TUNGBAN_ISSUER = os.environ.get("TUNGBAN_ISSUER", "http://localhost:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = [TUNGBAN_ISSUER]
 
@@ -159,9 +161,13 @@ TUNGBAN_REFRESH_TOKEN_TTL = int(os.environ.get("TUNGBAN_REFRESH_TOKEN_TTL", str(
 #: Days a retired ID-token signing key stays in the JWKS after rotation.
 TUNGBAN_KEY_RETIREMENT_DAYS = int(os.environ.get("TUNGBAN_KEY_RETIREMENT_DAYS", "7"))
 #: WebAuthn relying-party id: the host of the issuer URL.
-TUNGBAN_WEBAUTHN_RP_ID = os.environ.get("TUNGBAN_WEBAUTHN_RP_ID", TUNGBAN_ISSUER.split("://", 1)[1].split(":")[0].split("/")[0])
+TUNGBAN_WEBAUTHN_RP_ID = os.environ.get(
+    "TUNGBAN_WEBAUTHN_RP_ID", TUNGBAN_ISSUER.split("://", 1)[1].split(":")[0].split("/")[0]
+)
 #: The identity-proofing step for self-registration (dotted path to a callable).
-TUNGBAN_IDENTITY_PROOFER = os.environ.get("TUNGBAN_IDENTITY_PROOFER", "tungban.identity.proofing.PopulationRegisterProofer")
+TUNGBAN_IDENTITY_PROOFER = os.environ.get(
+    "TUNGBAN_IDENTITY_PROOFER", "tungban.identity.proofing.PopulationRegisterProofer"
+)
 
 # --- Digital signing (issue #3) -------------------------------------------------------------
 #: Where residents' signing keys live: ``pkcs11`` (an HSM; SoftHSM2 by default), ``software``

@@ -78,14 +78,29 @@ class FakeGateway:
         self._server.shutdown()
         self._server.server_close()
 
-    def token(self, department: str, hkid: str = "A1234563", *, key=None, header: dict | None = None,
-              algorithms=("ES256",), **claims) -> str:
+    def token(
+        self,
+        department: str,
+        hkid: str = "A1234563",
+        *,
+        key=None,
+        header: dict | None = None,
+        algorithms=("ES256",),
+        **claims,
+    ) -> str:
         """A request JWT; ``claims`` override the defaults (a value ``None`` drops the claim)."""
         now = int(time.time())
         body = {
-            "iss": self.issuer, "aud": department, "iat": now, "exp": now + 60, "jti": str(uuid.uuid4()),
-            "product": PRODUCT.get(department, "x"), "consent_id": str(uuid.uuid4()),
-            "purpose": "Demo: verify the applicant's address", "sub": f"pairwise-{department}-{hkid}", "hkid": hkid,
+            "iss": self.issuer,
+            "aud": department,
+            "iat": now,
+            "exp": now + 60,
+            "jti": str(uuid.uuid4()),
+            "product": PRODUCT.get(department, "x"),
+            "consent_id": str(uuid.uuid4()),
+            "purpose": "Demo: verify the applicant's address",
+            "sub": f"pairwise-{department}-{hkid}",
+            "hkid": hkid,
         }
         body.update(claims)
         body = {k: v for k, v in body.items() if v is not None}
@@ -125,6 +140,7 @@ PROVIDER_KINDS = {
 @pytest.fixture(scope="module")
 def providers(gateway):
     """Base URLs by kind; the processes are started in parallel, once for the module."""
+
     def start(kind):
         department, options = PROVIDER_KINDS[kind]
         return kind, start_provider(department, gateway.issuer, **options)
@@ -168,7 +184,11 @@ def test_valid_request_returns_schema_valid_record(gateway, providers, departmen
 def test_chan_tai_man_address(gateway, providers):
     response = ask(providers["wsd"], PRODUCT["wsd"], gateway.token("wsd", "A1234563"))
     assert response.json()["data"] == {
-        "address": {"lines": ["Flat 12A, 8 Nathan Road", "Tsim Sha Tsui"], "district": "Yau Tsim Mong", "region": "KLN"},
+        "address": {
+            "lines": ["Flat 12A, 8 Nathan Road", "Tsim Sha Tsui"],
+            "district": "Yau Tsim Mong",
+            "region": "KLN",
+        },
         "address_zh": "九龍尖沙咀彌敦道8號12A室",
         "registered_since": "1996-03-18",
     }
@@ -182,8 +202,10 @@ def test_directorships(gateway, providers):
     assert [c["role"] for c in companies("Y6543217")] == ["director", "director"]
 
 
-@pytest.mark.parametrize("department,hkid", [(d, h) for d, hkids in NO_RECORD.items() for h in hkids]
-                         + [("wsd", "Z9999999"), ("cr", "AB9876543")])
+@pytest.mark.parametrize(
+    "department,hkid",
+    [(d, h) for d, hkids in NO_RECORD.items() for h in hkids] + [("wsd", "Z9999999"), ("cr", "AB9876543")],
+)
 def test_no_record(gateway, providers, department, hkid):
     response = ask(providers[department], PRODUCT[department], gateway.token(department, hkid))
     assert response.status_code == 404
@@ -237,13 +259,20 @@ BAD_TOKENS = {
     "typ missing": lambda gw: gw.token("wsd", header={"typ": None}),
     "typ of a response": lambda gw: gw.token("wsd", header={"typ": "cdeg-response+jwt"}),
     "alg ES384": lambda gw: gw.token(
-        "wsd", key=ECKey.generate_key("P-384", {"kid": "gw-1"}, private=True), header={"alg": "ES384"},
-        algorithms=("ES384",)),
+        "wsd",
+        key=ECKey.generate_key("P-384", {"kid": "gw-1"}, private=True),
+        header={"alg": "ES384"},
+        algorithms=("ES384",),
+    ),
     "alg HS256 with the public key as secret": lambda gw: gw.token(
-        "wsd", key=OctKey.import_key(json.dumps(gw.key.as_dict(private=False)).encode(), {"kid": "gw-1"}),
-        header={"alg": "HS256"}, algorithms=("HS256",)),
-    "alg none": lambda gw: ".".join([_b64({"alg": "none", "typ": "cdeg-request+jwt"}),
-                                     _b64(json.loads(_payload(gw.token("wsd")))), ""]),
+        "wsd",
+        key=OctKey.import_key(json.dumps(gw.key.as_dict(private=False)).encode(), {"kid": "gw-1"}),
+        header={"alg": "HS256"},
+        algorithms=("HS256",),
+    ),
+    "alg none": lambda gw: ".".join(
+        [_b64({"alg": "none", "typ": "cdeg-request+jwt"}), _b64(json.loads(_payload(gw.token("wsd")))), ""]
+    ),
     "garbage": lambda gw: "not.a.jwt",
     "empty": lambda gw: "",
 }
@@ -392,8 +421,11 @@ def test_fault_slow_delays_the_answer(gateway, providers):
     assert_valid(PRODUCT["ird"], response.json()["data"])
     assert requests.get(f"{providers['slow']}/health", timeout=0.5).status_code == 200  # health is not slow
     with pytest.raises(requests.Timeout):  # what the gateway's read timeout sees
-        requests.post(f"{providers['slow']}/cdeg/v1/products/{PRODUCT['ird']}",
-                      headers={"Authorization": f"Bearer {gateway.token('ird')}"}, timeout=0.2)
+        requests.post(
+            f"{providers['slow']}/cdeg/v1/products/{PRODUCT['ird']}",
+            headers={"Authorization": f"Bearer {gateway.token('ird')}"},
+            timeout=0.2,
+        )
 
 
 def test_synthetic_provider(gateway, providers):
@@ -404,7 +436,10 @@ def test_synthetic_provider(gateway, providers):
     again = ask(url, PRODUCT["ird"], gateway.token("ird", "B7654321"))
     assert again.json() == first.json()  # deterministic
     # the demo population keeps its seeded answers, 404s included
-    assert ask(url, PRODUCT["ird"], gateway.token("ird", "A1234563")).json()["data"] == data.RECORDS[PRODUCT["ird"]]["A1234563"]
+    assert (
+        ask(url, PRODUCT["ird"], gateway.token("ird", "A1234563")).json()["data"]
+        == data.RECORDS[PRODUCT["ird"]]["A1234563"]
+    )
     assert ask(url, PRODUCT["ird"], gateway.token("ird", "K5432103")).status_code == 404
 
 
@@ -424,8 +459,9 @@ def test_synthetic_records_are_valid_and_deterministic(product_id):
 
 def test_date_format_is_checked():
     # Guard: the format checker really rejects impossible dates (the schemas rely on it).
-    assert not validator(PRODUCT["wsd"]).is_valid({"address": {"lines": ["x"], "district": "x", "region": "HK"},
-                                                    "registered_since": "2025-02-30"})
+    assert not validator(PRODUCT["wsd"]).is_valid(
+        {"address": {"lines": ["x"], "district": "x", "region": "HK"}, "registered_since": "2025-02-30"}
+    )
 
 
 # --- launch.py ---------------------------------------------------------------------------------

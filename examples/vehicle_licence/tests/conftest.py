@@ -34,9 +34,7 @@ def fake_op(request, monkeypatch):
     Parametrize indirectly with an ID-token algorithm (default ``RS256``).
     """
     op = FakeOP(getattr(request, "param", "RS256"))
-    monkeypatch.setattr(
-        requests.adapters.HTTPAdapter, "send", lambda self, req, **kw: op.send(req, **kw)
-    )
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", lambda self, req, **kw: op.send(req, **kw))
     return op
 
 

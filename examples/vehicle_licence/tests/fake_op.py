@@ -135,7 +135,11 @@ class FakeOP:
         self.sign_refusal: tuple | None = None
         #: Return a signed PDF that is not an update of the submitted one.
         self.sign_tamper = False
-        self.signer = {"name": "CHAN Tai Man 陳大文", "certificate": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", "serial": "5ca1ab1e"}
+        self.signer = {
+            "name": "CHAN Tai Man 陳大文",
+            "certificate": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+            "serial": "5ca1ab1e",
+        }
         self.signed_at = "2025-01-02T03:04:05.123456Z"
         self.approval_base = f"{ISSUER}/app/approve/"
         # -- the exchange gateway ----------------------------------------------------
@@ -203,22 +207,19 @@ class FakeOP:
             access_token = f"svc-{len(self.service_tokens)}"
             scope = " ".join(s for s in form.get("scope", "").split() if s in self.client_credentials_scope.split())
             self.service_tokens[access_token] = scope
-            return _response(request, 200, {"access_token": access_token, "token_type": "Bearer", "expires_in": 600, "scope": scope})
+            return _response(
+                request, 200, {"access_token": access_token, "token_type": "Bearer", "expires_in": 600, "scope": scope}
+            )
         auth = self.codes.pop(form.get("code", ""), None)
         if auth is None:
             return _response(request, 400, {"error": "invalid_grant"})
         verifier = form.get("code_verifier", "")
-        challenge = (
-            base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
-            .rstrip(b"=")
-            .decode()
-        )
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
         if challenge != auth.get("code_challenge") or form.get("redirect_uri") != auth["redirect_uri"]:
             return _response(request, 400, {"error": "invalid_grant"})
         access_token = f"at-{len(self.tokens)}"
         self.tokens[access_token] = auth
-        token = {"access_token": access_token, "token_type": "Bearer", "expires_in": 600,
-                 "scope": auth["scope"]}
+        token = {"access_token": access_token, "token_type": "Bearer", "expires_in": 600, "scope": auth["scope"]}
         if "openid" in auth["scope"].split():
             now = int(time.time())
             claims = {
@@ -244,14 +245,18 @@ class FakeOP:
         claims = token.claims
         if (
             form.get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-            or claims.get("iss") != CLIENT_ID or claims.get("sub") != CLIENT_ID
+            or claims.get("iss") != CLIENT_ID
+            or claims.get("sub") != CLIENT_ID
             or claims.get("aud") not in (f"{ISSUER}/oidc/token", [f"{ISSUER}/oidc/token"])
-            or form.get("grant_type") != "client_credentials" or "cdeg" not in form.get("scope", "").split()
+            or form.get("grant_type") != "client_credentials"
+            or "cdeg" not in form.get("scope", "").split()
         ):
             return _response(request, 401, {"error": "invalid_client"})
         access_token = f"cdeg-{len(self.cdeg_tokens)}"
         self.cdeg_tokens.add(access_token)
-        return _response(request, 200, {"access_token": access_token, "token_type": "Bearer", "expires_in": 300, "scope": "cdeg"})
+        return _response(
+            request, 200, {"access_token": access_token, "token_type": "Bearer", "expires_in": 300, "scope": "cdeg"}
+        )
 
     # -- the exchange gateway ------------------------------------------------------
     def _exchange(self, request, path):
@@ -264,11 +269,20 @@ class FakeOP:
                 return _response(request, status, {"error": code, "message": code, "field": None})
             cid = str(uuid.uuid4())
             self.consents[cid] = {
-                "id": cid, "status": "requested", "product": body["product"], "purpose": body["purpose"],
-                "duration_seconds": body["duration_seconds"], "max_uses": body.get("max_uses"), "uses": 0,
-                "sub": body.get("sub"), "approval_uri": self.approval_uri_base + cid,
-                "approval_expires_at": "2099-01-01T00:00:00Z", "granted_at": None, "valid_until": None,
-                "revoked_at": None, "artefact": None,
+                "id": cid,
+                "status": "requested",
+                "product": body["product"],
+                "purpose": body["purpose"],
+                "duration_seconds": body["duration_seconds"],
+                "max_uses": body.get("max_uses"),
+                "uses": 0,
+                "sub": body.get("sub"),
+                "approval_uri": self.approval_uri_base + cid,
+                "approval_expires_at": "2099-01-01T00:00:00Z",
+                "granted_at": None,
+                "valid_until": None,
+                "revoked_at": None,
+                "artefact": None,
             }
             return _response(request, 201, self.consents[cid])
         match = re.fullmatch(r"/consents/([^/]+)", path)
@@ -291,11 +305,21 @@ class FakeOP:
             consent["uses"] += 1
             if consent["max_uses"] and consent["uses"] >= consent["max_uses"]:
                 consent["status"] = "exhausted"
-            return _response(request, 200, {
-                "exchange_id": f"x-{len(self.exchanges)}", "consent_id": consent["id"], "product": body["product"],
-                "provider": "wsd", "request_id": body["request_id"], "delivered_at": "2025-01-02T03:04:05Z",
-                "payload_sha256": "0" * 64, "data": self.wsd_data, "signed": "x.y.z",
-            })
+            return _response(
+                request,
+                200,
+                {
+                    "exchange_id": f"x-{len(self.exchanges)}",
+                    "consent_id": consent["id"],
+                    "product": body["product"],
+                    "provider": "wsd",
+                    "request_id": body["request_id"],
+                    "delivered_at": "2025-01-02T03:04:05Z",
+                    "payload_sha256": "0" * 64,
+                    "data": self.wsd_data,
+                    "signed": "x.y.z",
+                },
+            )
         return _response(request, 404, {"error": "not_found", "message": path})
 
     def decide(self, status: str = "active", cid: str | None = None) -> str:
@@ -318,9 +342,13 @@ class FakeOP:
     def _sign_auth(self, request):
         found = self._bearer_scope(request)
         if found is None:
-            return None, _response(request, 401, {"error": "invalid_token", "message": "The access token is not valid."})
+            return None, _response(
+                request, 401, {"error": "invalid_token", "message": "The access token is not valid."}
+            )
         if "signing" not in found[1].split():
-            return None, _response(request, 403, {"error": "insufficient_scope", "message": "The token lacks the signing scope."})
+            return None, _response(
+                request, 403, {"error": "insufficient_scope", "message": "The token lacks the signing scope."}
+            )
         return found[0], None
 
     def _sign_create(self, request):
@@ -340,7 +368,13 @@ class FakeOP:
             assert content.startswith(b"%PDF-"), "the service must send a PDF"
             docs.append({"name": item["name"], "sha256": hashlib.sha256(content).hexdigest(), "content": content})
         rid = str(uuid.uuid4())
-        self.signing[rid] = {"status": "pending", "error": None, "documents": docs, "reason": payload.get("reason", ""), "token": token}
+        self.signing[rid] = {
+            "status": "pending",
+            "error": None,
+            "documents": docs,
+            "reason": payload.get("reason", ""),
+            "token": token,
+        }
         return _response(request, 201, self._sign_result(rid))
 
     def _sign_get(self, request, rid):
@@ -348,7 +382,9 @@ class FakeOP:
         if error is not None:
             return error
         if rid not in self.signing:
-            return _response(request, 404, {"error": "no_signing_request", "message": "This signing request does not exist."})
+            return _response(
+                request, 404, {"error": "no_signing_request", "message": "This signing request does not exist."}
+            )
         return _response(request, 200, self._sign_result(rid))
 
     def _sign_result(self, rid):
@@ -360,7 +396,9 @@ class FakeOP:
             if signed:
                 base = b"%PDF-1.7 something else\n" if self.sign_tamper else doc["content"]
                 signed_pdf = base64.b64encode(base + b"\n% fake incremental update with a signature\n%%EOF\n").decode()
-            documents.append({"index": i, "name": doc["name"], "sha256": doc["sha256"], "signature": None, "signed_pdf": signed_pdf})
+            documents.append(
+                {"index": i, "name": doc["name"], "sha256": doc["sha256"], "signature": None, "signed_pdf": signed_pdf}
+            )
         return {
             "id": rid,
             "status": req["status"],
@@ -394,4 +432,3 @@ def make_app(**config):
     }
     settings.update(config)
     return create_app(settings)
-

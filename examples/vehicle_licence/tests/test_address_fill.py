@@ -53,7 +53,11 @@ def ask_for_address(client, **typed):
 
 
 def gateway_calls(fake_op, path: str = "", method: str | None = None) -> list:
-    return [r for r in fake_op.requests if r.url.startswith(f"{ISSUER}/api/v1/exchange{path}") and (method is None or r.method == method)]
+    return [
+        r
+        for r in fake_op.requests
+        if r.url.startswith(f"{ISSUER}/api/v1/exchange{path}") and (method is None or r.method == method)
+    ]
 
 
 def address_error(page: str) -> str:
@@ -67,12 +71,30 @@ def address_error(page: str) -> str:
 
 class TestHelpers:
     def test_format_address(self):
-        data = {"address": {"lines": ["Flat 12A, 8 Nathan Road", "Tsim Sha Tsui"], "district": "Yau Tsim Mong", "region": "KLN"}}
+        data = {
+            "address": {
+                "lines": ["Flat 12A, 8 Nathan Road", "Tsim Sha Tsui"],
+                "district": "Yau Tsim Mong",
+                "region": "KLN",
+            }
+        }
         assert format_address(data) == FILLED
         # A line naming the district is not repeated; regions are written out.
-        assert format_address({"address": {"lines": [" 1 Main Street ", "", "Sha Tin"], "district": "sha tin", "region": "NT"}}) == "1 Main Street\nSha Tin\nNew Territories"
+        assert (
+            format_address(
+                {"address": {"lines": [" 1 Main Street ", "", "Sha Tin"], "district": "sha tin", "region": "NT"}}
+            )
+            == "1 Main Street\nSha Tin\nNew Territories"
+        )
         assert format_address({"address": {"lines": ["1 Queen's Road"], "region": "HK"}}) == "1 Queen's Road\nHong Kong"
-        for bad in (None, {}, {"address": {}}, {"address": {"lines": []}}, {"address": {"lines": "x"}}, {"address": {"lines": [1, " "]}}):
+        for bad in (
+            None,
+            {},
+            {"address": {}},
+            {"address": {"lines": []}},
+            {"address": {"lines": "x"}},
+            {"address": {"lines": [1, " "]}},
+        ):
             with pytest.raises(ValueError):
                 format_address(bad)
 
@@ -80,7 +102,9 @@ class TestHelpers:
         assert error_key("declined") == "addr_err_declined"
         assert error_key("expired") == "addr_err_expired"
         assert error_key("error", "no_record") == "addr_err_no_record"
-        assert error_key("error", "provider_timeout") == error_key("error", "provider_unavailable") == "addr_err_provider"
+        assert (
+            error_key("error", "provider_timeout") == error_key("error", "provider_unavailable") == "addr_err_provider"
+        )
         assert error_key("error", "not_a_data_user") == "addr_err_not_allowed"
         assert error_key("error", "something_new") == "addr_err_failed"
 
@@ -108,7 +132,9 @@ class TestOffer:
         assert 'id="fill-address-wsd"' in page and "Fill my address from the Water Supplies Department" in page
         assert 'formaction="/address/wsd"' in page and "formnovalidate" in page
         # Enter in a text box submits the application, not the address request.
-        assert page.index('<button type="submit" hidden') < page.index('id="fill-address-wsd"') < page.index('id="submit"')
+        assert (
+            page.index('<button type="submit" hidden') < page.index('id="fill-address-wsd"') < page.index('id="submit"')
+        )
         assert "從水務署取得我的地址" in html(client.get("/form?lang=zh-HK"))
 
     def test_no_button_without_a_key(self, fake_op):
@@ -122,7 +148,9 @@ class TestOffer:
 
     def test_key_from_the_client_config_file(self, tmp_path, fake_op):
         config = tmp_path / "demo-clients.json"
-        config.write_text(json.dumps({"client_id": CLIENT_ID, "client_secret": "test-secret", "cdeg_private_jwk": private_jwk()}))
+        config.write_text(
+            json.dumps({"client_id": CLIENT_ID, "client_secret": "test-secret", "cdeg_private_jwk": private_jwk()})
+        )
         client = make_app(VL_CLIENT_SECRET=None, VL_CLIENT_CONFIG=str(config), VL_SIGNING_POLL_SECONDS=0).test_client()
         login(client, fake_op)
         assert 'id="fill-address-wsd"' in html(client.get("/form"))
@@ -144,7 +172,13 @@ class TestFill:
         assert len(jwt_grant) == 1 and jwt_grant[0]["authorization"] == ""
         assert jwt_grant[0]["form"]["scope"] == "cdeg"
         [asked] = gateway_calls(fake_op, "/consents", "POST")
-        assert json.loads(asked.body) == {"product": WSD_PRODUCT, "purpose": PURPOSE, "duration_seconds": CONSENT_SECONDS, "max_uses": 1, "sub": "pairwise-sub-123"}
+        assert json.loads(asked.body) == {
+            "product": WSD_PRODUCT,
+            "purpose": PURPOSE,
+            "duration_seconds": CONSENT_SECONDS,
+            "max_uses": 1,
+            "sub": "pairwise-sub-123",
+        }
         assert CONSENT_SECONDS == 600
         [consent] = fake_op.consents.values()
 
@@ -170,7 +204,10 @@ class TestFill:
 
         page = html(client.get("/form?lang=en"))
         assert input_value(page, "address") == FILLED
-        assert re.search(rf'<span class="prefilled cdeg" id="address-source" data-source="cdeg" data-exchange-id="x-1">{NOTE_EN}</span>', page)
+        assert re.search(
+            rf'<span class="prefilled cdeg" id="address-source" data-source="cdeg" data-exchange-id="x-1">{NOTE_EN}</span>',
+            page,
+        )
         assert 'aria-describedby="address-source"' in page
         assert input_value(page, "registration_mark") == "AB1234"  # what was typed is kept
         assert input_value(page, "name_en") == "CHAN Tai Man" and 'id="name_en-source"' in page
@@ -193,7 +230,10 @@ class TestFill:
         client.get("/address/wsd/status")
         page = html(client.get("/form"))
         values = {name: input_value(page, name) for name in VALID_FORM}
-        resp = client.post("/form", data={**values, "address": "Somewhere else", "registration_mark": "", "csrf_token": form_csrf(page)})
+        resp = client.post(
+            "/form",
+            data={**values, "address": "Somewhere else", "registration_mark": "", "csrf_token": form_csrf(page)},
+        )
         assert resp.status_code == 400
         page = html(resp)
         assert input_value(page, "address") == "Somewhere else" and 'data-source="cdeg"' not in page
@@ -221,10 +261,13 @@ class TestFill:
 
 
 class TestNotFilled:
-    @pytest.mark.parametrize(("answer", "english", "chinese"), [
-        ("declined", "You declined in the app", "你已在 app 拒絕提供地址"),
-        ("expired", "The request expired before it was approved", "要求在你批准前已逾時"),
-    ])
+    @pytest.mark.parametrize(
+        ("answer", "english", "chinese"),
+        [
+            ("declined", "You declined in the app", "你已在 app 拒絕提供地址"),
+            ("expired", "The request expired before it was approved", "要求在你批准前已逾時"),
+        ],
+    )
     def test_declined_or_expired(self, client, fake_op, answer, english, chinese):
         login(client, fake_op)
         ask_for_address(client)
@@ -233,16 +276,21 @@ class TestNotFilled:
         page = html(client.get("/form?lang=en"))
         box = address_error(page)
         assert f'data-status="{answer}"' in box and english in box and chinese in box
-        assert input_value(page, "address") == "Flat A, 10/F, 1 Harbour Road\nWan Chai\nHong Kong"  # still the user's to edit
+        assert (
+            input_value(page, "address") == "Flat A, 10/F, 1 Harbour Road\nWan Chai\nHong Kong"
+        )  # still the user's to edit
         assert 'data-source="cdeg"' not in page and 'id="fill-address-wsd"' in page
         assert gateway_calls(fake_op, "/requests") == []
 
-    @pytest.mark.parametrize(("status", "code", "english"), [
-        (404, "no_record", "has no address registered in your name"),
-        (502, "provider_unavailable", "could not provide your address just now"),
-        (504, "provider_timeout", "could not provide your address just now"),
-        (403, "consent_revoked", "could not be obtained"),
-    ])
+    @pytest.mark.parametrize(
+        ("status", "code", "english"),
+        [
+            (404, "no_record", "has no address registered in your name"),
+            (502, "provider_unavailable", "could not provide your address just now"),
+            (504, "provider_timeout", "could not provide your address just now"),
+            (403, "consent_revoked", "could not be obtained"),
+        ],
+    )
     def test_data_request_refused(self, client, fake_op, status, code, english):
         login(client, fake_op)
         ask_for_address(client)

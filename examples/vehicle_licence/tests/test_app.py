@@ -144,8 +144,7 @@ class TestValidation:
     def test_required_fields(self):
         _, errors = validate_form({})
         assert errors == {
-            name: "err_required"
-            for name in ("name_en", "hkid", "birthdate", "address", "registration_mark", "period")
+            name: "err_required" for name in ("name_en", "hkid", "birthdate", "address", "registration_mark", "period")
         }
 
     def test_hkid_blank_spaces_is_missing(self):
@@ -174,15 +173,23 @@ class TestValidation:
         assert errors == {field: key}
 
     def test_every_error_key_is_translated(self):
-        keys = {"err_required", "err_registration_mark", "err_period", "err_gender",
-                "err_birthdate", "err_email", "err_phone"}
+        keys = {
+            "err_required",
+            "err_registration_mark",
+            "err_period",
+            "err_gender",
+            "err_birthdate",
+            "err_email",
+            "err_phone",
+        }
         for key in keys:
             assert set(STRINGS[key]) == {"zh-HK", "en"}
 
     def test_post_with_errors_shows_them(self, client):
         token = csrf(client)
-        resp = client.post("/form?lang=en", data={**VALID_FORM, "hkid": "", "registration_mark": "XYZ",
-                                                  "csrf_token": token})
+        resp = client.post(
+            "/form?lang=en", data={**VALID_FORM, "hkid": "", "registration_mark": "XYZ", "csrf_token": token}
+        )
         assert resp.status_code == 400
         page = html(resp)
         assert 'id="error-summary"' in page
@@ -289,14 +296,19 @@ class TestLoginRequest:
         assert params["redirect_uri"] == REDIRECT_URI
         # ``signing``: the login's access token may ask the resident to sign the declaration.
         assert params["scope"].split() == [
-            "openid", "profile", "hkid", "address", "phone", "email", "billing_address", "signing"
+            "openid",
+            "profile",
+            "hkid",
+            "address",
+            "phone",
+            "email",
+            "billing_address",
+            "signing",
         ]
         assert params["code_challenge_method"] == "S256"
         assert re.fullmatch(r"[A-Za-z0-9_-]{43}", params["code_challenge"])
         assert params["nonce"] and params["state"]
-        assert json.loads(params["claims"]) == {
-            "userinfo": {"name": {"essential": True}, "hkid": {"essential": True}}
-        }
+        assert json.loads(params["claims"]) == {"userinfo": {"name": {"essential": True}, "hkid": {"essential": True}}}
         assert params["ui_locales"] == "zh-HK"
         assert "prompt" not in params and "max_age" not in params
 
@@ -325,9 +337,7 @@ class TestLoginRequest:
         assert resp.status_code == 302
         params = query(resp.headers["Location"])
         assert "openid" not in params["scope"].split()
-        assert params["scope"].split() == [
-            "profile", "hkid", "address", "phone", "email", "billing_address"
-        ]
+        assert params["scope"].split() == ["profile", "hkid", "address", "phone", "email", "billing_address"]
         assert params["code_challenge_method"] == "S256" and params["code_challenge"]
         assert "nonce" not in params and "claims" not in params
         assert params["redirect_uri"] == REDIRECT_URI
@@ -369,8 +379,7 @@ class TestLoginRequest:
     def test_client_config_file(self, tmp_path, fake_op):
         path = tmp_path / "client.json"
         path.write_text(json.dumps({"client_id": CLIENT_ID, "client_secret": "test-secret"}))
-        client = make_app(VL_CLIENT_SECRET=None, VL_CLIENT_ID="ignored",
-                          VL_CLIENT_CONFIG=str(path)).test_client()
+        client = make_app(VL_CLIENT_SECRET=None, VL_CLIENT_ID="ignored", VL_CLIENT_CONFIG=str(path)).test_client()
         resp = login(client, fake_op)
         assert resp.status_code == 302 and resp.headers["Location"].endswith("/form")
 
@@ -467,8 +476,11 @@ class TestCallback:
     def test_edited_field_loses_note(self, client, fake_op):
         login(client, fake_op)
         token = csrf(client)
-        page = html(client.post("/form", data={**VALID_FORM, "email": "other@example.hk",
-                                               "registration_mark": "", "csrf_token": token}))
+        page = html(
+            client.post(
+                "/form", data={**VALID_FORM, "email": "other@example.hk", "registration_mark": "", "csrf_token": token}
+            )
+        )
         assert 'id="email-source"' not in page
         assert 'id="hkid-source"' in page
 

@@ -73,12 +73,26 @@ class TestDeclaration:
         data = build_declaration(self.values, "VL-20250304-ABCDEF", when=self.when)
         assert data.startswith(b"%PDF-")
         text = pdf_text(data, tmp_path)
-        for expected in ("VL-20250304-ABCDEF", "CHAN Tai Man", "陳大文", "AB1234", "12 months", "12 個月",
-                         "declare that the information", "本人", "聲明", "真實", "Date: 2025-03-04", "2025年3月4日"):
+        for expected in (
+            "VL-20250304-ABCDEF",
+            "CHAN Tai Man",
+            "陳大文",
+            "AB1234",
+            "12 months",
+            "12 個月",
+            "declare that the information",
+            "本人",
+            "聲明",
+            "真實",
+            "Date: 2025-03-04",
+            "2025年3月4日",
+        ):
             assert expected in text, expected
 
     def test_without_the_font_english_only(self, tmp_path, caplog):
-        data = build_declaration(self.values, "VL-20250304-ABCDEF", when=self.when, font_path=str(tmp_path / "missing.ttc"))
+        data = build_declaration(
+            self.values, "VL-20250304-ABCDEF", when=self.when, font_path=str(tmp_path / "missing.ttc")
+        )
         text = pdf_text(data, tmp_path)
         assert "CHAN Tai Man" in text and "AB1234" in text and "Date: 2025-03-04" in text
         assert "Chinese text omitted" in text
@@ -186,7 +200,13 @@ class TestSigningAfterLogin:
         [
             ("declined", None, "You declined to sign in the app", "你已在 app 拒絕簽署", True),
             ("expired", None, "The signing request expired", "簽署要求已逾時", True),
-            ("failed", "certificate_revoked", "Your signing certificate has been revoked", "你的簽署證書已被撤銷", True),
+            (
+                "failed",
+                "certificate_revoked",
+                "Your signing certificate has been revoked",
+                "你的簽署證書已被撤銷",
+                True,
+            ),
             ("failed", "plus_required", "Signing needs iAM Smart+", "數碼簽署需要智方便+", False),
             ("failed", "something_new", "tungban could not sign the declaration", "tungban 通辦未能簽署聲明", True),
         ],
@@ -244,7 +264,11 @@ class TestSigningRefused:
         reference = submit(client)
         page = html(client.get(f"/confirmation/{reference}?lang=en"))
         assert 'id="sign-basic-warning"' in page
-        fake_op.sign_refusal = (403, "plus_required", "Signing needs iAM Smart+: upgrade your account at a registration counter.")
+        fake_op.sign_refusal = (
+            403,
+            "plus_required",
+            "Signing needs iAM Smart+: upgrade your account at a registration counter.",
+        )
         resp = start_signing(client, reference)
         assert resp.status_code == 403
         page = html(resp)
@@ -253,7 +277,9 @@ class TestSigningRefused:
         assert '<code id="error-code">plus_required</code>' in page
 
     def test_service_not_allowed(self, client, fake_op):
-        _ref, resp = self._refused(client, fake_op, (403, "signing_not_allowed", "This service is not allowed to request signatures."))
+        _ref, resp = self._refused(
+            client, fake_op, (403, "signing_not_allowed", "This service is not allowed to request signatures.")
+        )
         assert resp.status_code == 403
         assert "not authorised by tungban to request signatures" in html(resp)
 
@@ -268,8 +294,14 @@ class TestSigningRefused:
 
     def test_login_too_old_offers_login_again(self, client, fake_op):
         reference, resp = self._refused(
-            client, fake_op,
-            (401, "insufficient_user_authentication", "The login is too old for signing: log in again.", {"max_age": 300}),
+            client,
+            fake_op,
+            (
+                401,
+                "insufficient_user_authentication",
+                "The login is too old for signing: log in again.",
+                {"max_age": 300},
+            ),
         )
         assert resp.status_code == 401
         page = html(resp)
@@ -324,7 +356,9 @@ class TestLoginAgainToSign:
         login(client, fake_op, f"/login?next=/confirmation/{reference}")
         assert client.get(f"/confirmation/{reference}").status_code == 404
 
-    @pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/form/../admin", "/confirmation/a/b"])
+    @pytest.mark.parametrize(
+        "target", ["//evil.example/x", "https://evil.example/", "/form/../admin", "/confirmation/a/b"]
+    )
     def test_next_only_to_our_pages(self, client, fake_op, target):
         resp = login(client, fake_op, f"/login?next={target}")
         assert resp.headers["Location"].endswith("/form")
@@ -357,7 +391,10 @@ class TestAnonymousSigning:
         resp = start_signing(client, reference)
         assert resp.status_code == 403
         page = html(resp)
-        assert "not authorised by tungban to request signatures" in page and "本服務未獲 tungban 通辦授權要求數碼簽署" in page
+        assert (
+            "not authorised by tungban to request signatures" in page
+            and "本服務未獲 tungban 通辦授權要求數碼簽署" in page
+        )
         assert signing_calls(fake_op) == []
 
 
@@ -377,7 +414,12 @@ class TestGuards:
         start_signing(client, reference)
         fake_op.answer()
         other = app.test_client()
-        for path in (f"/sign/{reference}", f"/sign/{reference}/status", f"/sign/{reference}/signed.pdf", f"/declaration/{reference}.pdf"):
+        for path in (
+            f"/sign/{reference}",
+            f"/sign/{reference}/status",
+            f"/sign/{reference}/signed.pdf",
+            f"/declaration/{reference}.pdf",
+        ):
             assert other.get(path).status_code == 404, path
 
     def test_sign_page_without_request_goes_to_confirmation(self, client, fake_op):
@@ -400,7 +442,14 @@ class TestGuards:
 
     def test_signed_document_checks(self):
         original = b"%PDF-1.7\noriginal"
-        result = {"documents": [{"sha256": hashlib.sha256(original).hexdigest(), "signed_pdf": base64.b64encode(original + b"\nsig").decode()}]}
+        result = {
+            "documents": [
+                {
+                    "sha256": hashlib.sha256(original).hexdigest(),
+                    "signed_pdf": base64.b64encode(original + b"\nsig").decode(),
+                }
+            ]
+        }
         assert signed_document(result, original) == original + b"\nsig"
         with pytest.raises(SigningError) as exc:
             signed_document({"documents": [{**result["documents"][0], "sha256": "0" * 64}]}, original)
@@ -411,7 +460,10 @@ class TestGuards:
 
     def test_helpers(self):
         assert hk_time("2025-01-02T03:04:05Z")[0] == "2025-01-02 11:04:05 HKT"
-        assert hk_time("2025-01-02T03:04:05.5+00:00")[1] == dt.datetime(2025, 1, 2, 3, 4, 5, 500000, tzinfo=dt.timezone.utc).timestamp()
+        assert (
+            hk_time("2025-01-02T03:04:05.5+00:00")[1]
+            == dt.datetime(2025, 1, 2, 3, 4, 5, 500000, tzinfo=dt.UTC).timestamp()
+        )
         assert hk_time("not a time") == ("not a time", None)
         assert signing_error_key("plus_required") == "sign_err_plus_required"
         assert signing_error_key("insufficient_scope") == "sign_err_not_allowed"

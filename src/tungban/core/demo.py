@@ -15,13 +15,12 @@ import secrets
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-
-from tungban.identity.models import PopulationRecord, Resident
 from joserfc.jwk import ECKey
 
 from tungban.exchange import catalogue
 from tungban.exchange import services as exchange
 from tungban.identity import services as identity
+from tungban.identity.models import PopulationRecord, Resident
 from tungban.oidc import services as oidc
 from tungban.oidc.models import CDEG_SCOPE, EME_SCOPES, SIGNING_SCOPE
 from tungban.wallet import services as wallet
@@ -48,7 +47,12 @@ SAMPLE_SERVICE_SCOPES = [*EME_SCOPES, SIGNING_SCOPE, CDEG_SCOPE]
 PROVIDER_PORTS = {"wsd": 8201, "ird": 8202, "cr": 8203}
 #: The sample service's department as a data user of the exchange gateway.
 SAMPLE_DATA_USER = {"id": "td", "name_en": "Transport Department", "name_zh": "運輸署"}
-DEMO_BANK = {"id": "demo-bank", "name_en": "Demo Bank (HKMA Commercial Data Interchange)", "name_zh": "示範銀行（金管局商業數據通）", "kind": "bank"}
+DEMO_BANK = {
+    "id": "demo-bank",
+    "name_en": "Demo Bank (HKMA Commercial Data Interchange)",
+    "name_zh": "示範銀行（金管局商業數據通）",
+    "kind": "bank",
+}
 
 
 def _valid_population():
@@ -65,10 +69,21 @@ def seed(var_dir=None, service_url: str = SAMPLE_SERVICE_URL) -> dict:
     var_dir = var_dir or settings.VAR_DIR
     var_dir.mkdir(parents=True, exist_ok=True)
     for hk, fam, given, zh, dob, gender in _valid_population():
-        PopulationRecord.objects.update_or_create(hkid=hk, defaults={"family_name_en": fam, "given_name_en": given, "name_zh": zh, "date_of_birth": dob, "gender": gender})
+        PopulationRecord.objects.update_or_create(
+            hkid=hk,
+            defaults={
+                "family_name_en": fam,
+                "given_name_en": given,
+                "name_zh": zh,
+                "date_of_birth": dob,
+                "gender": gender,
+            },
+        )
     User = get_user_model()
     password = secrets.token_urlsafe(9)
-    officer, _created = User.objects.get_or_create(username="officer", defaults={"is_staff": True, "is_superuser": True})
+    officer, _created = User.objects.get_or_create(
+        username="officer", defaults={"is_staff": True, "is_superuser": True}
+    )
     officer.set_password(password)
     officer.save()
     out = {"officer": {"username": "officer", "password": password}, "residents": []}
@@ -80,33 +95,70 @@ def seed(var_dir=None, service_url: str = SAMPLE_SERVICE_URL) -> dict:
     for credential_issuer in Issuer.objects.all():
         credential_issuer.officers.add(officer)
     demo = [
-        ("CHAN", "Tai Man", "陳大文", dt.date(1958, 3, 14), "male", "Flat 12A, 8 Nathan Road\nTsim Sha Tsui, Kowloon", "+852 9123 4567", "taiman@example.hk"),
+        (
+            "CHAN",
+            "Tai Man",
+            "陳大文",
+            dt.date(1958, 3, 14),
+            "male",
+            "Flat 12A, 8 Nathan Road\nTsim Sha Tsui, Kowloon",
+            "+852 9123 4567",
+            "taiman@example.hk",
+        ),
     ]
     for fam, given, zh, dob, gender, addr, phone, email in demo:
         hk = next(r[0] for r in _valid_population() if r[1] == fam)
         resident = Resident.objects.filter(hkid=hk).first() or identity.register_at_counter(
-            officer, hkid=hk, family_name_en=fam, given_name_en=given, name_zh=zh, date_of_birth=dob, gender=gender,
-            residential_address=addr, billing_address=addr, phone=phone, email=email,
+            officer,
+            hkid=hk,
+            family_name_en=fam,
+            given_name_en=given,
+            name_zh=zh,
+            date_of_birth=dob,
+            gender=gender,
+            residential_address=addr,
+            billing_address=addr,
+            phone=phone,
+            email=email,
         )
-        out["residents"].append({"hkid": resident.hkid_display, "name": f"{resident.name_en} {resident.name_zh}", "activation_code": wallet.issue_activation_code(resident, officer)})
+        out["residents"].append(
+            {
+                "hkid": resident.hkid_display,
+                "name": f"{resident.name_en} {resident.name_zh}",
+                "activation_code": wallet.issue_activation_code(resident, officer),
+            }
+        )
     # The sample service logs residents in with its secret and, as the Transport Department,
     # obtains data through the exchange gateway with its own key (private_key_jwt).
     td_key = ECKey.generate_key("P-256", {"alg": "ES256"}, auto_kid=True)
     client, secret = oidc.register_client(
-        **SAMPLE_SERVICE, redirect_uris=[f"{service_url}/callback"], post_logout_redirect_uris=[f"{service_url}/"],
-        allowed_scopes=SAMPLE_SERVICE_SCOPES, jwks={"keys": [td_key.as_dict(private=False)]},
+        **SAMPLE_SERVICE,
+        redirect_uris=[f"{service_url}/callback"],
+        post_logout_redirect_uris=[f"{service_url}/"],
+        allowed_scopes=SAMPLE_SERVICE_SCOPES,
+        jwks={"keys": [td_key.as_dict(private=False)]},
     )
     catalogue.register_bundled({dept: f"http://127.0.0.1:{port}" for dept, port in PROVIDER_PORTS.items()})
     exchange.register_organisation(**SAMPLE_DATA_USER, client=client)
     bank_key = ECKey.generate_key("P-256", {"alg": "ES256"}, auto_kid=True)
     bank_client, _bank_secret = oidc.register_client(
-        client_id="demo-bank-cdi", name_en=DEMO_BANK["name_en"], name_zh=DEMO_BANK["name_zh"],
-        redirect_uris=["https://bank.example/callback"], allowed_scopes=["openid", CDEG_SCOPE], jwks={"keys": [bank_key.as_dict(private=False)]},
+        client_id="demo-bank-cdi",
+        name_en=DEMO_BANK["name_en"],
+        name_zh=DEMO_BANK["name_zh"],
+        redirect_uris=["https://bank.example/callback"],
+        allowed_scopes=["openid", CDEG_SCOPE],
+        jwks={"keys": [bank_key.as_dict(private=False)]},
     )
     exchange.register_organisation(**DEMO_BANK, client=bank_client)
     out["client"] = {"client_id": client.client_id, "client_secret": secret}
-    (var_dir / "demo-clients.json").write_text(json.dumps({"client_id": client.client_id, "client_secret": secret, "cdeg_private_jwk": td_key.as_dict(private=True)}))
-    (var_dir / "demo-bank.json").write_text(json.dumps({"client_id": bank_client.client_id, "cdeg_private_jwk": bank_key.as_dict(private=True)}))
+    (var_dir / "demo-clients.json").write_text(
+        json.dumps(
+            {"client_id": client.client_id, "client_secret": secret, "cdeg_private_jwk": td_key.as_dict(private=True)}
+        )
+    )
+    (var_dir / "demo-bank.json").write_text(
+        json.dumps({"client_id": bank_client.client_id, "cdeg_private_jwk": bank_key.as_dict(private=True)})
+    )
     (var_dir / "demo-credentials.json").write_text(json.dumps(out, ensure_ascii=False, indent=2))
     for path in (var_dir / "demo-clients.json", var_dir / "demo-credentials.json", var_dir / "demo-bank.json"):
         path.chmod(0o600)

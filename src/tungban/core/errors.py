@@ -25,7 +25,9 @@ class DomainError(Exception):
 
     status = 400
 
-    def __init__(self, code: str, message, *, field: str | None = None, status: int | None = None, details: dict | None = None):
+    def __init__(
+        self, code: str, message, *, field: str | None = None, status: int | None = None, details: dict | None = None
+    ):
         super().__init__(str(message))
         self.code = code
         self.message = message

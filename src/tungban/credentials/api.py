@@ -66,8 +66,14 @@ def issuers(request):
     from .models import Issuer
 
     return [
-        {"id": i.id, "issuer": services.issuer_url(i), "name_en": i.name_en, "name_zh": i.name_zh,
-         "jwks_uri": f"{services.issuer_url(i)}/jwks.json", "did": services.did_web(i)}
+        {
+            "id": i.id,
+            "issuer": services.issuer_url(i),
+            "name_en": i.name_en,
+            "name_zh": i.name_zh,
+            "jwks_uri": f"{services.issuer_url(i)}/jwks.json",
+            "did": services.did_web(i),
+        }
         for i in Issuer.objects.order_by("id")
     ]
 
@@ -86,8 +92,14 @@ class TypeOut(Schema):
 
 def _type_out(t) -> dict:
     return {
-        "id": t.id, "vct": services.vct_url(t), "issuer": t.issuer_id, "name_en": t.name_en, "name_zh": t.name_zh,
-        "validity_days": t.validity_days, "input_claims": services.input_claims(t), "holder_claims": list(t.holder_claims or {}),
+        "id": t.id,
+        "vct": services.vct_url(t),
+        "issuer": t.issuer_id,
+        "name_en": t.name_en,
+        "name_zh": t.name_zh,
+        "validity_days": t.validity_days,
+        "input_claims": services.input_claims(t),
+        "holder_claims": list(t.holder_claims or {}),
         "schema": t.schema,
     }
 
@@ -101,7 +113,9 @@ def types(request):
 
 class VerifyIn(Schema):
     presentation: str = Field(description="The SD-JWT presentation (or a 認證易 `…/verify/#vc=` link)")
-    aud: str | None = Field(None, description="The audience the holder's KB-JWT must name (default: this platform's /verify)")
+    aud: str | None = Field(
+        None, description="The audience the holder's KB-JWT must name (default: this platform's /verify)"
+    )
     nonce: str | None = Field(None, description="The nonce you gave the holder, if any")
 
 
@@ -112,7 +126,9 @@ class ProblemOut(Schema):
 
 class VerificationOut(Schema):
     valid: bool
-    problems: list[ProblemOut] = Field(description="Codes: issuer_unknown, type_unknown, format_unsupported, issuer_key_unknown, signature_invalid, disclosure_invalid, holder_binding_invalid, presentation_stale, credential_not_yet_valid, credential_expired, credential_revoked, credential_suspended, status_unknown, status_unavailable, log_head_invalid, not_logged")
+    problems: list[ProblemOut] = Field(
+        description="Codes: issuer_unknown, type_unknown, format_unsupported, issuer_key_unknown, signature_invalid, disclosure_invalid, holder_binding_invalid, presentation_stale, credential_not_yet_valid, credential_expired, credential_revoked, credential_suspended, status_unknown, status_unavailable, log_head_invalid, not_logged"
+    )
     issuer: str | None
     issuer_name_en: str | None
     issuer_name_zh: str | None
@@ -131,11 +147,18 @@ class VerificationOut(Schema):
     log: dict | None = Field(description="{leaf_index, tree_size, included}")
 
 
-@router.post("/verify", response={200: VerificationOut, **ERRORS}, auth=None, summary="認證易: verify a presented credential (public)")
+@router.post(
+    "/verify",
+    response={200: VerificationOut, **ERRORS},
+    auth=None,
+    summary="認證易: verify a presented credential (public)",
+)
 def verify(request, payload: VerifyIn):
     """Always 200 with ``valid`` and the ``problems`` found, except ``credential_malformed``
     (400) for text that is no SD-JWT at all."""
-    return verify_presentation(payload.presentation, DatabaseTrust(), expected_aud=payload.aud, expected_nonce=payload.nonce)
+    return verify_presentation(
+        payload.presentation, DatabaseTrust(), expected_aud=payload.aud, expected_nonce=payload.nonce
+    )
 
 
 @router.get("/trust-bundle", auth=None, summary="Everything a verifier needs offline (public)")
@@ -161,7 +184,9 @@ class IssueIn(Schema):
     type: str = Field(description="Credential type id, e.g. senior-citizen-card")
     hkid: str = Field(description="The holder's HKID number")
     claims: dict = Field(default_factory=dict, description="The type's input claims (see GET /types)")
-    valid_from: dt.datetime | None = Field(None, description="With a time zone; from a day ago to a year ahead (default: now)")
+    valid_from: dt.datetime | None = Field(
+        None, description="With a time zone; from a day ago to a year ahead (default: now)"
+    )
 
 
 class StatusRefOut(Schema):
@@ -185,16 +210,26 @@ class CredentialOut(Schema):
 
 def _credential_out(c) -> dict:
     return {
-        "id": str(c.id), "type": c.credential_type_id, "issuer": c.issuer_id, "status": c.status, "issued_at": c.issued_at,
-        "valid_from": c.valid_from, "expires_at": c.expires_at, "holder_bound": c.holder_device_id is not None,
-        "status_list": {"uri": services.status_list_url(c.status_list), "idx": c.status_index}, "log_index": c.log_index, "digest": c.digest,
+        "id": str(c.id),
+        "type": c.credential_type_id,
+        "issuer": c.issuer_id,
+        "status": c.status,
+        "issued_at": c.issued_at,
+        "valid_from": c.valid_from,
+        "expires_at": c.expires_at,
+        "holder_bound": c.holder_device_id is not None,
+        "status_list": {"uri": services.status_list_url(c.status_list), "idx": c.status_index},
+        "log_index": c.log_index,
+        "digest": c.digest,
     }
 
 
 def _own_type(issuer, type_id: str):
     ctype = services.get_type(type_id)
     if ctype.issuer_id != issuer.id:
-        raise DomainError("credential_type_foreign", f"{issuer.name_en} does not issue {ctype.name_en}.", field="type", status=403)
+        raise DomainError(
+            "credential_type_foreign", f"{issuer.name_en} does not issue {ctype.name_en}.", field="type", status=403
+        )
     return ctype
 
 
@@ -207,13 +242,21 @@ def issue(request, payload: IssueIn):
 
     ctype = _own_type(request.auth, payload.type)
     holder = identity.get_by_hkid(payload.hkid)
-    credential = services.issue(ctype, holder, payload.claims, issued_by=f"client:{request.auth.client.client_id}", valid_from=payload.valid_from)
+    credential = services.issue(
+        ctype,
+        holder,
+        payload.claims,
+        issued_by=f"client:{request.auth.client.client_id}",
+        valid_from=payload.valid_from,
+    )
     return Status(201, _credential_out(credential))
 
 
 class BulkIn(Schema):
     type: str
-    csv: str = Field(description="UTF-8 CSV text: header `hkid,<input claims>` then one row per holder (at most 50,000)")
+    csv: str = Field(
+        description="UTF-8 CSV text: header `hkid,<input claims>` then one row per holder (at most 50,000)"
+    )
     issue_valid_rows: bool = Field(False, description="Issue the valid rows even if some are invalid")
 
 
@@ -227,37 +270,62 @@ class BatchOut(Schema):
 
 
 def batch_out(b) -> dict:
-    return {"id": str(b.id), "type": b.credential_type_id, "rows_total": b.rows_total, "rows_issued": b.rows_issued, "rows_rejected": b.rows_rejected, "errors": b.errors}
+    return {
+        "id": str(b.id),
+        "type": b.credential_type_id,
+        "rows_total": b.rows_total,
+        "rows_issued": b.rows_issued,
+        "rows_rejected": b.rows_rejected,
+        "errors": b.errors,
+    }
 
 
-@router.post("/issue-bulk", response={201: BatchOut, **ERRORS}, auth=bearer, summary="Issue credentials from a CSV file")
+@router.post(
+    "/issue-bulk", response={201: BatchOut, **ERRORS}, auth=bearer, summary="Issue credentials from a CSV file"
+)
 def issue_bulk(request, payload: BulkIn):
     """All rows are issued in one transaction. If any row is invalid and
     ``issue_valid_rows`` is false, nothing is issued: 422 ``bulk_rows_invalid`` with
     ``details.rows`` = ``[{row, error, message, field}]``. Other errors: ``csv_invalid``,
     ``bulk_empty``, ``credential_type_unknown`` (404), ``credential_type_foreign`` (403)."""
     ctype = _own_type(request.auth, payload.type)
-    batch = services.issue_bulk(ctype, payload.csv, issued_by=f"client:{request.auth.client.client_id}", issue_valid_rows=payload.issue_valid_rows)
+    batch = services.issue_bulk(
+        ctype,
+        payload.csv,
+        issued_by=f"client:{request.auth.client.client_id}",
+        issue_valid_rows=payload.issue_valid_rows,
+    )
     return Status(201, batch_out(batch))
 
 
-@router.get("/issued/{credential_id}", response={200: CredentialOut, **ERRORS}, auth=bearer, summary="A credential you issued")
+@router.get(
+    "/issued/{credential_id}", response={200: CredentialOut, **ERRORS}, auth=bearer, summary="A credential you issued"
+)
 def get_issued(request, credential_id: str):
     """Errors: ``credential_unknown`` (404)."""
     return _credential_out(services.get_credential(credential_id, issuer=request.auth))
 
 
 class StatusIn(Schema):
-    status: Literal["valid", "suspended", "revoked"] = Field(description="`revoked` is final; `valid` reinstates a suspended credential")
+    status: Literal["valid", "suspended", "revoked"] = Field(
+        description="`revoked` is final; `valid` reinstates a suspended credential"
+    )
     reason: str = Field("", max_length=200)
 
 
-@router.post("/issued/{credential_id}/status", response={200: CredentialOut, **ERRORS}, auth=bearer, summary="Revoke, suspend or reinstate a credential")
+@router.post(
+    "/issued/{credential_id}/status",
+    response={200: CredentialOut, **ERRORS},
+    auth=bearer,
+    summary="Revoke, suspend or reinstate a credential",
+)
 def set_status(request, credential_id: str, payload: StatusIn):
     """Takes effect in the status list at once. Errors: ``credential_unknown`` (404),
     ``status_transition`` (409)."""
     credential = services.get_credential(credential_id, issuer=request.auth)
-    services.change_status(credential, payload.status, reason=payload.reason, changed_by=f"client:{request.auth.client.client_id}")
+    services.change_status(
+        credential, payload.status, reason=payload.reason, changed_by=f"client:{request.auth.client.client_id}"
+    )
     return _credential_out(services.get_credential(credential_id))
 
 
@@ -282,7 +350,9 @@ class AppCredentialOut(Schema):
     background: str | None
     text_color: str | None
     claims: list[ClaimOut] = Field(description="Every claim with its label in the request's language")
-    sd_jwt: str = Field(description="The SD-JWT as issued; present it with a KB-JWT by your device key (aud: the platform's /verify)")
+    sd_jwt: str = Field(
+        description="The SD-JWT as issued; present it with a KB-JWT by your device key (aud: the platform's /verify)"
+    )
     holder_bound: bool
     verify_uri: str = Field(description="Base of 認證易 links: append `#vc=<presentation>`")
     aud: str = Field(description="The `aud` of the KB-JWT for an in-person presentation")
@@ -296,21 +366,41 @@ def app_credential_out(c) -> dict:
     language = get_language()
     display = c.credential_type.display or {}
     return {
-        "id": str(c.id), "type": c.credential_type_id, "type_name": c.credential_type.name(language), "issuer_name": c.issuer.name(language),
-        "status": c.status, "expired": bool(c.expires_at and c.expires_at < timezone.now()), "issued_at": c.issued_at,
-        "expires_at": c.expires_at, "background": display.get("background"), "text_color": display.get("text"),
+        "id": str(c.id),
+        "type": c.credential_type_id,
+        "type_name": c.credential_type.name(language),
+        "issuer_name": c.issuer.name(language),
+        "status": c.status,
+        "expired": bool(c.expires_at and c.expires_at < timezone.now()),
+        "issued_at": c.issued_at,
+        "expires_at": c.expires_at,
+        "background": display.get("background"),
+        "text_color": display.get("text"),
         "claims": services.displayed_claims(c.credential_type, services.issued_claims(c), language),
-        "sd_jwt": c.sd_jwt, "holder_bound": c.holder_device_id is not None, "verify_uri": f"{settings.TUNGBAN_ISSUER}/verify/",
-        "aud": services.verifier_audience(), "presentation_max_age": settings.TUNGBAN_PRESENTATION_MAX_AGE,
+        "sd_jwt": c.sd_jwt,
+        "holder_bound": c.holder_device_id is not None,
+        "verify_uri": f"{settings.TUNGBAN_ISSUER}/verify/",
+        "aud": services.verifier_audience(),
+        "presentation_max_age": settings.TUNGBAN_PRESENTATION_MAX_AGE,
     }
 
 
-@router.get("/app/credentials", response={200: list[AppCredentialOut], **ERRORS}, auth=device_auth, summary="(device) My e-licences and e-certificates")
+@router.get(
+    "/app/credentials",
+    response={200: list[AppCredentialOut], **ERRORS},
+    auth=device_auth,
+    summary="(device) My e-licences and e-certificates",
+)
 def app_credentials(request):
     return [app_credential_out(c) for c in services.credentials_of(request.auth.resident)]
 
 
-@router.get("/app/credentials/{credential_id}/inclusion", response={200: dict, **ERRORS}, auth=device_auth, summary="(device) The log inclusion proof of my credential, for offline checks")
+@router.get(
+    "/app/credentials/{credential_id}/inclusion",
+    response={200: dict, **ERRORS},
+    auth=device_auth,
+    summary="(device) The log inclusion proof of my credential, for offline checks",
+)
 def app_inclusion(request, credential_id: str):
     """``{"leaf_index", "body", "inclusion_path", "tree_head"}``: the proof against the latest
     signed tree head, which it carries; ``tungban verify_credential --bundle … --proof`` checks
@@ -322,7 +412,12 @@ def app_inclusion(request, credential_id: str):
 # (The app draws the QR code of a presentation itself: the platform never learns what is shown.)
 
 
-@router.get("/app/credentials/{credential_id}/pdf", response={200: None, **ERRORS}, auth=device_auth, summary="(device) My e-licence or e-certificate as a PDF")
+@router.get(
+    "/app/credentials/{credential_id}/pdf",
+    response={200: None, **ERRORS},
+    auth=device_auth,
+    summary="(device) My e-licence or e-certificate as a PDF",
+)
 def app_credential_pdf(request, credential_id: str):
     """``application/pdf`` in the request's language. Errors: ``credential_unknown`` (404,
     also for another resident's credential)."""
@@ -332,6 +427,8 @@ def app_credential_pdf(request, credential_id: str):
 
     credential = services.holder_credential(request.auth.resident, credential_id)
     response = HttpResponse(credential_pdf(credential, get_language()), content_type="application/pdf")
-    response["Content-Disposition"] = content_disposition_header(True, f"{credential.credential_type_id}-{str(credential.id)[:8]}.pdf")
+    response["Content-Disposition"] = content_disposition_header(
+        True, f"{credential.credential_type_id}-{str(credential.id)[:8]}.pdf"
+    )
     response["Cache-Control"] = "private, no-store"
     return response

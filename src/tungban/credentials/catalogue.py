@@ -35,15 +35,23 @@ def register_bundled() -> None:
     from .models import CredentialType, Issuer
 
     for issuer in ISSUERS:
-        row, _created = Issuer.objects.update_or_create(id=issuer["id"], defaults={k: v for k, v in issuer.items() if k != "id"})
+        row, _created = Issuer.objects.update_or_create(
+            id=issuer["id"], defaults={k: v for k, v in issuer.items() if k != "id"}
+        )
         services.ensure_issuer_key(row)
     for d in type_definitions():
         CredentialType.objects.update_or_create(
             id=d["id"],
             defaults={
-                "issuer_id": d["issuer"], "name_en": d["name_en"], "name_zh": d["name_zh"],
-                "description_en": d["description_en"], "description_zh": d["description_zh"],
-                "schema": d["schema"], "validity_days": d["validity_days"], "display": d["display"],
-                "holder_claims": d.get("holder_claims", {}), "min_age": d.get("min_age"),
+                "issuer_id": d["issuer"],
+                "name_en": d["name_en"],
+                "name_zh": d["name_zh"],
+                "description_en": d["description_en"],
+                "description_zh": d["description_zh"],
+                "schema": d["schema"],
+                "validity_days": d["validity_days"],
+                "display": d["display"],
+                "holder_claims": d.get("holder_claims", {}),
+                "min_age": d.get("min_age"),
             },
         )

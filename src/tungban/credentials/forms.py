@@ -22,7 +22,10 @@ MAX_BULK_FILE_BYTES = 32 * 1024 * 1024
 def claim_labels(display: dict | None, language: str | None = None) -> dict[str, str]:
     """``{claim name: label}`` from a type's display template, in ``language`` (default: the active one)."""
     zh = (language or get_language() or "").startswith("zh")
-    return {c["name"]: (c.get("label_zh") if zh else c.get("label_en")) or c["name"] for c in (display or {}).get("claims", [])}
+    return {
+        c["name"]: (c.get("label_zh") if zh else c.get("label_en")) or c["name"]
+        for c in (display or {}).get("claims", [])
+    }
 
 
 def _claim_field(name: str, spec: dict, label: str, required: bool) -> forms.Field:
@@ -41,7 +44,9 @@ def _claim_field(name: str, spec: dict, label: str, required: bool) -> forms.Fie
         choices = [("", _("Choose…") if required else _("(not given)")), ("true", _("Yes")), ("false", _("No"))]
         return forms.ChoiceField(label=label, choices=choices, required=required, help_text=help_text)
     if spec.get("format") == "date":
-        return forms.CharField(label=label, required=required, help_text=help_text, widget=forms.DateInput(attrs={"type": "date"}))
+        return forms.CharField(
+            label=label, required=required, help_text=help_text, widget=forms.DateInput(attrs={"type": "date"})
+        )
     if kind in ("integer", "number"):
         if "minimum" in spec:
             attrs["min"] = spec["minimum"]
@@ -49,24 +54,38 @@ def _claim_field(name: str, spec: dict, label: str, required: bool) -> forms.Fie
             attrs["max"] = spec["maximum"]
         attrs["step"] = "1" if kind == "integer" else "any"
         attrs["inputmode"] = "numeric" if kind == "integer" else "decimal"
-        return forms.CharField(label=label, required=required, help_text=help_text, widget=forms.NumberInput(attrs=attrs))
+        return forms.CharField(
+            label=label, required=required, help_text=help_text, widget=forms.NumberInput(attrs=attrs)
+        )
     if spec.get("pattern"):
         attrs["pattern"] = spec["pattern"].removeprefix("^").removesuffix("$")
         attrs["autocapitalize"] = "characters"
         attrs["spellcheck"] = "false"
     if spec.get("format") == "email":
-        return forms.CharField(label=label, required=required, help_text=help_text, widget=forms.EmailInput(attrs=attrs))
+        return forms.CharField(
+            label=label, required=required, help_text=help_text, widget=forms.EmailInput(attrs=attrs)
+        )
     max_length = spec.get("maxLength")
     if max_length and max_length > 200:
-        return forms.CharField(label=label, required=required, help_text=help_text, max_length=max_length, widget=forms.Textarea(attrs={"rows": 3, **attrs}))
-    return forms.CharField(label=label, required=required, help_text=help_text, max_length=max_length, widget=forms.TextInput(attrs=attrs))
+        return forms.CharField(
+            label=label,
+            required=required,
+            help_text=help_text,
+            max_length=max_length,
+            widget=forms.Textarea(attrs={"rows": 3, **attrs}),
+        )
+    return forms.CharField(
+        label=label, required=required, help_text=help_text, max_length=max_length, widget=forms.TextInput(attrs=attrs)
+    )
 
 
 class IssueForm(forms.Form):
     """One credential of ``ctype``: the holder's HKID number and the type's input claims."""
 
     hkid = forms.CharField(
-        label=_("Holder's HKID number"), max_length=14, help_text=_("e.g. A123456(3)"),
+        label=_("Holder's HKID number"),
+        max_length=14,
+        help_text=_("e.g. A123456(3)"),
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}),
     )
 
@@ -77,7 +96,9 @@ class IssueForm(forms.Form):
         required = set(ctype.schema.get("required", []))
         props = ctype.schema.get("properties", {})
         for name in services.input_claims(ctype):
-            self.fields[CLAIM_PREFIX + name] = _claim_field(name, props.get(name, {}), labels.get(name, name), name in required)
+            self.fields[CLAIM_PREFIX + name] = _claim_field(
+                name, props.get(name, {}), labels.get(name, name), name in required
+            )
 
     def claim_inputs(self) -> dict[str, str]:
         """``{claim name: value}`` of the claims filled in (empty ones left out)."""
@@ -105,7 +126,8 @@ class BulkForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
     issue_valid_rows = forms.BooleanField(
-        label=_("Issue the valid rows and skip the invalid ones"), required=False,
+        label=_("Issue the valid rows and skip the invalid ones"),
+        required=False,
         help_text=_("Unticked, nothing is issued when any row is invalid."),
     )
 
@@ -113,26 +135,40 @@ class BulkForm(forms.Form):
         upload = self.cleaned_data["file"]
         if upload.size > MAX_BULK_FILE_BYTES:
             raise forms.ValidationError(
-                _("The file is too large (at most %(mb)d MB).") % {"mb": MAX_BULK_FILE_BYTES // (1024 * 1024)}, code="file_too_large",
+                _("The file is too large (at most %(mb)d MB).") % {"mb": MAX_BULK_FILE_BYTES // (1024 * 1024)},
+                code="file_too_large",
             )
         return upload
 
 
 class SearchForm(forms.Form):
     q = forms.CharField(
-        label=_("HKID number or credential id"), max_length=64,
+        label=_("HKID number or credential id"),
+        max_length=64,
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
 
 
 class StatusForm(forms.Form):
-    reason = forms.CharField(label=_("Reason"), max_length=200, required=False, help_text=_("Recorded in the status history."))
+    reason = forms.CharField(
+        label=_("Reason"), max_length=200, required=False, help_text=_("Recorded in the status history.")
+    )
 
 
 class VerifyForm(forms.Form):
     credential = forms.CharField(
         label=_("Paste the certificate's text or its link"),
-        help_text=_("The text starts with “ey”; a link ends with “/verify/#vc=…”. You can also scan the QR code on a printed certificate or in the holder's app."),
+        help_text=_(
+            "The text starts with “ey”; a link ends with “/verify/#vc=…”. You can also scan the QR code on a printed certificate or in the holder's app."
+        ),
         max_length=70_000,
-        widget=forms.Textarea(attrs={"id": "credential", "rows": 5, "spellcheck": "false", "autocomplete": "off", "autocapitalize": "none"}),
+        widget=forms.Textarea(
+            attrs={
+                "id": "credential",
+                "rows": 5,
+                "spellcheck": "false",
+                "autocomplete": "off",
+                "autocapitalize": "none",
+            }
+        ),
     )

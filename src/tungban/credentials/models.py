@@ -40,7 +40,11 @@ class Issuer(models.Model):
     name_en = models.CharField(max_length=120)
     name_zh = models.CharField(max_length=60)
     client = models.OneToOneField(
-        Client, null=True, blank=True, on_delete=models.SET_NULL, related_name="credential_issuer",
+        Client,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="credential_issuer",
         help_text="The department system's OpenID Connect client for the issuance API (scope 'credentials').",
     )
     officers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="credential_issuers")
@@ -76,8 +80,12 @@ class CredentialType(models.Model):
     schema = models.JSONField(help_text="JSON Schema (draft 2020-12) of the claims")
     validity_days = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: does not expire")
     display = models.JSONField(default=dict, help_text="Display template: colours and the claims' labels and order")
-    holder_claims = models.JSONField(default=dict, blank=True, help_text="Claims filled from the holder's identity: claim name → resident attribute")
-    min_age = models.PositiveSmallIntegerField(null=True, blank=True, help_text="The holder must be at least this old when issued")
+    holder_claims = models.JSONField(
+        default=dict, blank=True, help_text="Claims filled from the holder's identity: claim name → resident attribute"
+    )
+    min_age = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The holder must be at least this old when issued"
+    )
     active = models.BooleanField(default=True)
 
     def __str__(self) -> str:
@@ -143,11 +151,15 @@ class Credential(models.Model):
     valid_from = models.DateTimeField()
     expires_at = models.DateTimeField(null=True, blank=True)
     issued_by = models.CharField(max_length=150)
-    batch = models.ForeignKey(IssuanceBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="credentials")
+    batch = models.ForeignKey(
+        IssuanceBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="credentials"
+    )
     log_index = models.BigIntegerField(help_text="Transparency-log leaf index of the issuance")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["status_list", "status_index"], name="one_credential_per_status_index")]
+        constraints = [
+            models.UniqueConstraint(fields=["status_list", "status_index"], name="one_credential_per_status_index")
+        ]
         indexes = [models.Index(fields=["holder", "-issued_at"])]
         ordering = ["-issued_at"]
 

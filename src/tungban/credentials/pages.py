@@ -95,8 +95,12 @@ def _credential_rows(credentials) -> list[dict]:
     lang = get_language()
     return [
         {
-            "credential": c, "type_name": c.credential_type.name(lang), "issuer_name": c.issuer.name(lang),
-            "holder_name": c.holder.name_en, "holder_name_zh": c.holder.name_zh, "holder_hkid": _masked(c.holder),
+            "credential": c,
+            "type_name": c.credential_type.name(lang),
+            "issuer_name": c.issuer.name(lang),
+            "holder_name": c.holder.name_en,
+            "holder_name_zh": c.holder.name_zh,
+            "holder_hkid": _masked(c.holder),
             "status_label": _status_label(c.status),
         }
         for c in credentials
@@ -105,6 +109,7 @@ def _credential_rows(credentials) -> list[dict]:
 
 # --------------------------------------------------------------------------- officer home
 
+
 @staff_member_required
 @require_GET
 @_guard
@@ -112,11 +117,17 @@ def officer_home(request):
     """The officer's issuers and their types, a search (HKID or credential id), recent batches."""
     issuers = services.issuers_for_officer(request.user)
     if not issuers:
-        return _forbidden(request, Forbidden("not_an_issuer_officer", _("You are not an officer of any issuing department.")))
+        return _forbidden(
+            request, Forbidden("not_an_issuer_officer", _("You are not an officer of any issuing department."))
+        )
     lang = get_language()
     types = services.types_of(issuers)
     by_issuer = [
-        {"issuer": i, "name": i.name(lang), "types": [{"type": t, "name": t.name(lang)} for t in types if t.issuer_id == i.id]}
+        {
+            "issuer": i,
+            "name": i.name(lang),
+            "types": [{"type": t, "name": t.name(lang)} for t in types if t.issuer_id == i.id],
+        }
         for i in issuers
     ]
     form = SearchForm(request.GET or None)
@@ -126,12 +137,18 @@ def officer_home(request):
         results = _search(form, issuers)
     recent = services.recent_credentials(issuers, RECENT)
     batches = services.recent_batches(issuers, RECENT)
-    return render(request, "credentials/staff_home.html", {
-        "issuers": by_issuer, "form": form, "searched": searched,
-        "results": _credential_rows(results) if results is not None else None,
-        "recent": _credential_rows(recent),
-        "batches": [{"batch": b, "type_name": b.credential_type.name(lang)} for b in batches],
-    })
+    return render(
+        request,
+        "credentials/staff_home.html",
+        {
+            "issuers": by_issuer,
+            "form": form,
+            "searched": searched,
+            "results": _credential_rows(results) if results is not None else None,
+            "recent": _credential_rows(recent),
+            "batches": [{"batch": b, "type_name": b.credential_type.name(lang)} for b in batches],
+        },
+    )
 
 
 def _search(form: SearchForm, issuers) -> list[Credential] | None:
@@ -144,6 +161,7 @@ def _search(form: SearchForm, issuers) -> list[Credential] | None:
 
 
 # --------------------------------------------------------------------------- issuing
+
 
 @staff_member_required
 @require_http_methods(["GET", "POST"])
@@ -161,10 +179,18 @@ def issue_one(request, type_id: str):
             except DomainError as exc:
                 form.add_error(form.field_for(exc.field), exc.message)
             else:
-                messages.success(request, _("%(type)s issued to %(name)s.") % {"type": ctype.name(get_language()), "name": holder.name_en})
+                messages.success(
+                    request,
+                    _("%(type)s issued to %(name)s.") % {"type": ctype.name(get_language()), "name": holder.name_en},
+                )
                 return redirect("credentials:staff-detail", credential_id=credential.id)
         status = 400
-    return render(request, "credentials/staff_issue.html", {"ctype": ctype, "type_name": ctype.name(get_language()), "form": form}, status=status)
+    return render(
+        request,
+        "credentials/staff_issue.html",
+        {"ctype": ctype, "type_name": ctype.name(get_language()), "form": form},
+        status=status,
+    )
 
 
 def _example_for(spec: dict) -> str:
@@ -244,34 +270,58 @@ def bulk(request, type_id: str):
             upload = form.cleaned_data["file"]
             try:
                 batch = services.issue_bulk(
-                    ctype, upload.read(), issued_by=_officer_id(request.user), filename=upload.name or "",
+                    ctype,
+                    upload.read(),
+                    issued_by=_officer_id(request.user),
+                    filename=upload.name or "",
                     issue_valid_rows=form.cleaned_data["issue_valid_rows"],
                 )
             except services.BulkRejected as exc:
                 status = 422
-                rejected = {"total": exc.total, "bad": len(exc.errors), "rows_html": error_rows_html(exc.errors), "all_bad": len(exc.errors) >= exc.total}
+                rejected = {
+                    "total": exc.total,
+                    "bad": len(exc.errors),
+                    "rows_html": error_rows_html(exc.errors),
+                    "all_bad": len(exc.errors) >= exc.total,
+                }
             except DomainError as exc:
                 form.add_error("file" if exc.field in (None, "file") else None, exc.message)
             else:
                 if batch.rows_rejected:
-                    messages.warning(request, _("%(issued)d credentials issued; %(rejected)d rows skipped.") % {"issued": batch.rows_issued, "rejected": batch.rows_rejected})
+                    messages.warning(
+                        request,
+                        _("%(issued)d credentials issued; %(rejected)d rows skipped.")
+                        % {"issued": batch.rows_issued, "rejected": batch.rows_rejected},
+                    )
                 else:
                     messages.success(request, _("%(issued)d credentials issued.") % {"issued": batch.rows_issued})
                 return redirect("credentials:staff-batch", batch_id=batch.id)
-    return render(request, "credentials/staff_bulk.html", {
-        "ctype": ctype, "type_name": ctype.name(get_language()), "form": form, "rejected": rejected,
-        "header": ",".join(csv_header(ctype)), "columns": _columns(ctype), "max_rows": services.MAX_BULK_ROWS,
-    }, status=status)
+    return render(
+        request,
+        "credentials/staff_bulk.html",
+        {
+            "ctype": ctype,
+            "type_name": ctype.name(get_language()),
+            "form": form,
+            "rejected": rejected,
+            "header": ",".join(csv_header(ctype)),
+            "columns": _columns(ctype),
+            "max_rows": services.MAX_BULK_ROWS,
+        },
+        status=status,
+    )
 
 
 def error_rows_html(errors) -> str:
     """The rows of the row-errors table, built directly: a file of tens of thousands of
     bad rows renders in a fraction of the time a template loop takes."""
     esc = html.escape
-    return mark_safe("\n".join(
-        f'<tr data-row="{int(e.row)}" data-code="{esc(str(e.code))}"><td>{int(e.row)}</td><td>{esc(str(e.field or "—"))}</td><td>{esc(str(e.message))}</td></tr>'
-        for e in errors
-    ))
+    return mark_safe(
+        "\n".join(
+            f'<tr data-row="{int(e.row)}" data-code="{esc(str(e.code))}"><td>{int(e.row)}</td><td>{esc(str(e.field or "—"))}</td><td>{esc(str(e.message))}</td></tr>'
+            for e in errors
+        )
+    )
 
 
 def _columns(ctype: CredentialType) -> list[dict]:
@@ -307,18 +357,32 @@ def _columns(ctype: CredentialType) -> list[dict]:
 def batch_detail(request, batch_id):
     batch = get_object_or_404(IssuanceBatch.objects.select_related("credential_type__issuer"), id=batch_id)
     services.require_officer(request.user, batch.credential_type.issuer)
-    issued = batch.credentials.select_related("credential_type", "issuer", "holder").order_by("issued_at", "status_index")[:BATCH_LIST_LIMIT]
-    return render(request, "credentials/staff_batch.html", {
-        "batch": batch, "type_name": batch.credential_type.name(get_language()),
-        "rejected_rows": error_rows_html(
-            SimpleNamespace(row=e.get("row", 0), code=e.get("error", ""), field=e.get("field"), message=e.get("message", "")) for e in batch.errors
-        ) if batch.errors else "",
-        "issued": _credential_rows(issued),
-        "issued_truncated": batch.rows_issued > BATCH_LIST_LIMIT, "limit": BATCH_LIST_LIMIT,
-    })
+    issued = batch.credentials.select_related("credential_type", "issuer", "holder").order_by(
+        "issued_at", "status_index"
+    )[:BATCH_LIST_LIMIT]
+    return render(
+        request,
+        "credentials/staff_batch.html",
+        {
+            "batch": batch,
+            "type_name": batch.credential_type.name(get_language()),
+            "rejected_rows": error_rows_html(
+                SimpleNamespace(
+                    row=e.get("row", 0), code=e.get("error", ""), field=e.get("field"), message=e.get("message", "")
+                )
+                for e in batch.errors
+            )
+            if batch.errors
+            else "",
+            "issued": _credential_rows(issued),
+            "issued_truncated": batch.rows_issued > BATCH_LIST_LIMIT,
+            "limit": BATCH_LIST_LIMIT,
+        },
+    )
 
 
 # --------------------------------------------------------------------------- one credential
+
 
 def _officer_credential(request, credential_id) -> Credential:
     credential = services.get_credential(credential_id)
@@ -335,20 +399,36 @@ def detail(request, credential_id):
     ctype = credential.credential_type
     allowed = services.TRANSITIONS[Status(credential.status)]
     actions = [
-        {"status": s.value, "id": STATUS_ACTIONS[s], "label": {"suspended": _("Suspend"), "valid": _("Reinstate"), "revoked": _("Revoke permanently")}[s.value]}
-        for s in (Status.VALID, Status.SUSPENDED, Status.REVOKED) if s in allowed
+        {
+            "status": s.value,
+            "id": STATUS_ACTIONS[s],
+            "label": {"suspended": _("Suspend"), "valid": _("Reinstate"), "revoked": _("Revoke permanently")}[s.value],
+        }
+        for s in (Status.VALID, Status.SUSPENDED, Status.REVOKED)
+        if s in allowed
     ]
-    return render(request, "credentials/staff_detail.html", {
-        "credential": credential, "ctype": ctype, "type_name": ctype.name(lang), "type_name_other": ctype.name("en" if lang.startswith("zh") else "zh"),
-        "issuer_name": credential.issuer.name(lang), "holder": credential.holder, "holder_hkid": _masked(credential.holder),
-        "claims": services.displayed_claims(ctype, services.issued_claims(credential), lang),
-        "status_label": _status_label(credential.status), "actions": actions, "status_form": StatusForm(),
-        "history": [
-            {"change": c, "old": _status_label(c.old_status), "new": _status_label(c.new_status)}
-            for c in credential.status_changes.order_by("-changed_at", "-id")
-        ],
-        "holder_bound": credential.holder_device_id is not None,
-    })
+    return render(
+        request,
+        "credentials/staff_detail.html",
+        {
+            "credential": credential,
+            "ctype": ctype,
+            "type_name": ctype.name(lang),
+            "type_name_other": ctype.name("en" if lang.startswith("zh") else "zh"),
+            "issuer_name": credential.issuer.name(lang),
+            "holder": credential.holder,
+            "holder_hkid": _masked(credential.holder),
+            "claims": services.displayed_claims(ctype, services.issued_claims(credential), lang),
+            "status_label": _status_label(credential.status),
+            "actions": actions,
+            "status_form": StatusForm(),
+            "history": [
+                {"change": c, "old": _status_label(c.old_status), "new": _status_label(c.new_status)}
+                for c in credential.status_changes.order_by("-changed_at", "-id")
+            ],
+            "holder_bound": credential.holder_device_id is not None,
+        },
+    )
 
 
 @staff_member_required
@@ -367,8 +447,14 @@ def change_status(request, credential_id):
         except DomainError as exc:
             messages.error(request, exc.message)
         else:
-            done = {"revoked": _("The credential is revoked."), "suspended": _("The credential is suspended."), "valid": _("The credential is valid again.")}
-            messages.success(request, done[new_status] + " " + _("Verifiers see the change at their next status check."))
+            done = {
+                "revoked": _("The credential is revoked."),
+                "suspended": _("The credential is suspended."),
+                "valid": _("The credential is valid again."),
+            }
+            messages.success(
+                request, done[new_status] + " " + _("Verifiers see the change at their next status check.")
+            )
     return redirect(reverse("credentials:staff-detail", kwargs={"credential_id": credential.id}) + "#status")
 
 
@@ -394,13 +480,16 @@ def pdf_response(credential: Credential, language: str | None) -> HttpResponse:
 
 # --------------------------------------------------------------------------- 認證易
 
+
 def _verification_context(result, language: str) -> dict:
     zh = language.startswith("zh")
     display = SimpleNamespace(display=result.display or {})
     claims = services.displayed_claims(display, result.claims, language)
     binding = {
         "verified": _("Presented from the holder's tungban app."),
-        "not_presented": _("A paper or copied certificate: it was not presented from the holder's app. Check the holder's HKID card."),
+        "not_presented": _(
+            "A paper or copied certificate: it was not presented from the holder's app. Check the holder's HKID card."
+        ),
         "unbound": _("Not bound to an app: check the holder's HKID card."),
     }[result.holder_binding]
     return {
@@ -409,7 +498,9 @@ def _verification_context(result, language: str) -> dict:
         "issuer_name_other": (result.issuer_name_en if zh else result.issuer_name_zh) or "",
         "type_name": (result.type_name_zh if zh else result.type_name_en) or result.vct or "",
         "type_name_other": (result.type_name_en if zh else result.type_name_zh) or "",
-        "claims": claims, "status_label": _status_label(result.status), "binding": binding,
+        "claims": claims,
+        "status_label": _status_label(result.status),
+        "binding": binding,
     }
 
 

@@ -98,13 +98,24 @@ def page_content(credential: Credential, language: str | None) -> dict:
     zh_first = (language or "").startswith("zh")
     ctype, issuer = credential.credential_type, credential.issuer
     claims = services.issued_claims(credential)
-    labels = {c["name"]: (c.get("label_zh", c["name"]), c.get("label_en", c["name"])) for c in (ctype.display or {}).get("claims", [])}
+    labels = {
+        c["name"]: (c.get("label_zh", c["name"]), c.get("label_en", c["name"]))
+        for c in (ctype.display or {}).get("claims", [])
+    }
     order = [n for n in labels if n in claims] + [n for n in claims if n not in labels]
     rows = [(_both(labels.get(n, (n, n)), zh_first), _value(claims[n], zh_first)) for n in order]
     dates = [(_both(TEXT["issued"], zh_first), _hkt(credential.issued_at))]
-    if credential.valid_from and credential.valid_from.astimezone(HKT).date() != credential.issued_at.astimezone(HKT).date():
+    if (
+        credential.valid_from
+        and credential.valid_from.astimezone(HKT).date() != credential.issued_at.astimezone(HKT).date()
+    ):
         dates.append((_both(TEXT["valid_from"], zh_first), _hkt(credential.valid_from)))
-    dates.append((_both(TEXT["expires"], zh_first), _hkt(credential.expires_at) if credential.expires_at else _both(TEXT["no_expiry"], zh_first, " / ")))
+    dates.append(
+        (
+            _both(TEXT["expires"], zh_first),
+            _hkt(credential.expires_at) if credential.expires_at else _both(TEXT["no_expiry"], zh_first, " / "),
+        )
+    )
     dates.append((_both(TEXT["id"], zh_first), str(credential.id)))
     if credential.status != Status.VALID:
         dates.append((_both(TEXT["status"], zh_first), _both(STATUS_TEXT[Status(credential.status)], zh_first, " / ")))
@@ -112,13 +123,18 @@ def page_content(credential: Credential, language: str | None) -> dict:
     issuers = (issuer.name_zh, issuer.name_en) if zh_first else (issuer.name_en, issuer.name_zh)
     url = verify_url()
     scan = (f"以手機相機掃描或於 {url} 核實本證書", f"Scan with a phone camera or at {url} to check this certificate")
-    too_long = (f"本證書資料太長，無法印成二維碼：請持有人以應用程式出示，或於 {url} 核實",
-                f"This certificate is too long for a QR code: ask the holder to show it from the app, or check it at {url}")
+    too_long = (
+        f"本證書資料太長，無法印成二維碼：請持有人以應用程式出示，或於 {url} 核實",
+        f"This certificate is too long for a QR code: ask the holder to show it from the app, or check it at {url}",
+    )
     return {
-        "title": titles[0], "subtitle": titles[1],
-        "issuer_label": _both(TEXT["issuer"], zh_first), "issuer": f"{issuers[0]} {issuers[1]}",
+        "title": titles[0],
+        "subtitle": titles[1],
+        "issuer_label": _both(TEXT["issuer"], zh_first),
+        "issuer": f"{issuers[0]} {issuers[1]}",
         "details_label": _both(TEXT["holder_details"], zh_first),
-        "claims": rows, "dates": dates,
+        "claims": rows,
+        "dates": dates,
         "scan": scan if zh_first else scan[::-1],
         "too_long": too_long if zh_first else too_long[::-1],
         "footer": TEXT["footer"] if zh_first else TEXT["footer"][::-1],
@@ -145,8 +161,17 @@ def credential_pdf(credential: Credential, language: str | None) -> bytes:
     from tungban.signing.pdf import stamp_font
 
     content = page_content(credential, language)
-    texts = [content["title"], content["subtitle"], content["issuer_label"], content["issuer"], content["details_label"],
-             *[t for row in content["claims"] + content["dates"] for t in row], *content["scan"], *content["too_long"], *content["footer"]]
+    texts = [
+        content["title"],
+        content["subtitle"],
+        content["issuer_label"],
+        content["issuer"],
+        content["details_label"],
+        *[t for row in content["claims"] + content["dates"] for t in row],
+        *content["scan"],
+        *content["too_long"],
+        *content["footer"],
+    ]
     # Measure only the characters used: for a CJK font fpdf2 otherwise maps the whole cmap.
     used = sorted({ord(c) for t in texts for c in t if c not in "\n"} | {ord(" ")})
     font = stamp_font()

@@ -70,6 +70,7 @@ HKT = dt.timezone(dt.timedelta(hours=8))
 
 # --------------------------------------------------------------------------- URLs and keys
 
+
 def issuer_url(issuer: Issuer | str) -> str:
     """The issuer identifier (``iss``): ``{TUNGBAN_ISSUER}/issuers/{id}``."""
     return f"{settings.TUNGBAN_ISSUER}/issuers/{getattr(issuer, 'id', issuer)}"
@@ -97,7 +98,11 @@ def _password() -> bytes:
 def create_issuer_key(issuer: Issuer) -> IssuerKey:
     """Generate a new P-256 key for ``issuer``; it becomes the active key."""
     private = ec.generate_private_key(ec.SECP256R1())
-    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.BestAvailableEncryption(_password()))
+    pem = private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(_password()),
+    )
     public = ECKey.import_key(private.public_key())
     kid = public.thumbprint()
     jwk = {**public.as_dict(private=False), "kid": kid, "use": "sig", "alg": "ES256"}
@@ -145,13 +150,24 @@ def issuer_jwks(issuer: Issuer) -> dict:
 
 def published_jwks(issuer_id: str) -> dict:
     """The public keys of ``issuer_id`` as stored (no private key is read, none created)."""
-    return {"keys": list(IssuerKey.objects.filter(issuer_id=issuer_id).order_by("-created_at", "-id").values_list("public_jwk", flat=True))}
+    return {
+        "keys": list(
+            IssuerKey.objects.filter(issuer_id=issuer_id)
+            .order_by("-created_at", "-id")
+            .values_list("public_jwk", flat=True)
+        )
+    }
 
 
 def issuer_metadata(issuer: Issuer) -> dict:
     """JWT VC Issuer Metadata (SD-JWT VC §5), served at
     ``/.well-known/jwt-vc-issuer/issuers/{id}``: ``{"issuer", "jwks", "name_en", "name_zh"}``."""
-    return {"issuer": issuer_url(issuer), "jwks": issuer_jwks(issuer), "name_en": issuer.name_en, "name_zh": issuer.name_zh}
+    return {
+        "issuer": issuer_url(issuer),
+        "jwks": issuer_jwks(issuer),
+        "name_en": issuer.name_en,
+        "name_zh": issuer.name_zh,
+    }
 
 
 def did_web(issuer: Issuer) -> str:
@@ -164,11 +180,16 @@ def did_document(issuer: Issuer) -> dict:
     """A DID document (W3C DID Core §5) for :func:`did_web`, listing the issuer's keys as
     ``JsonWebKey`` verification methods; served at ``/issuers/{id}/did.json``."""
     did = did_web(issuer)
-    methods = [{"id": f"{did}#{k['kid']}", "type": "JsonWebKey", "controller": did, "publicKeyJwk": k} for k in issuer_jwks(issuer)["keys"]]
+    methods = [
+        {"id": f"{did}#{k['kid']}", "type": "JsonWebKey", "controller": did, "publicKeyJwk": k}
+        for k in issuer_jwks(issuer)["keys"]
+    ]
     return {
         "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/jwk/v1"],
-        "id": did, "alsoKnownAs": [issuer_url(issuer)],
-        "verificationMethod": methods, "assertionMethod": [m["id"] for m in methods],
+        "id": did,
+        "alsoKnownAs": [issuer_url(issuer)],
+        "verificationMethod": methods,
+        "assertionMethod": [m["id"] for m in methods],
     }
 
 
@@ -176,7 +197,9 @@ def type_metadata(ctype: CredentialType) -> dict:
     """SD-JWT VC Type Metadata (draft-ietf-oauth-sd-jwt-vc §6) of ``ctype``: names and
     rendering in English and Traditional Chinese, per-claim labels, and the JSON Schema."""
     display = ctype.display or {}
-    colours = {k: v for k, v in (("background_color", display.get("background")), ("text_color", display.get("text"))) if v}
+    colours = {
+        k: v for k, v in (("background_color", display.get("background")), ("text_color", display.get("text"))) if v
+    }
     rendering = {"rendering": {"simple": colours}} if colours else {}
     return {
         "vct": vct_url(ctype),
@@ -187,7 +210,11 @@ def type_metadata(ctype: CredentialType) -> dict:
             {"lang": "zh-Hant", "name": ctype.name_zh, "description": ctype.description_zh, **rendering},
         ],
         "claims": [
-            {"path": [c["name"]], "sd": "always", "display": [{"lang": "en", "label": c["label_en"]}, {"lang": "zh-Hant", "label": c["label_zh"]}]}
+            {
+                "path": [c["name"]],
+                "sd": "always",
+                "display": [{"lang": "en", "label": c["label_en"]}, {"lang": "zh-Hant", "label": c["label_zh"]}],
+            }
             for c in display.get("claims", [])
         ],
         "schema": ctype.schema,
@@ -198,12 +225,15 @@ def type_metadata(ctype: CredentialType) -> dict:
 
 # --------------------------------------------------------------------------- issuers and officers
 
+
 def get_type(type_id: str) -> CredentialType:
     """:raises NotFound: ``credential_type_unknown``."""
     try:
         return CredentialType.objects.select_related("issuer").get(id=type_id, active=True)
     except CredentialType.DoesNotExist:
-        raise NotFound("credential_type_unknown", _("There is no credential type “%(id)s”.") % {"id": type_id}, field="type") from None
+        raise NotFound(
+            "credential_type_unknown", _("There is no credential type “%(id)s”.") % {"id": type_id}, field="type"
+        ) from None
 
 
 def issuers_for_officer(user) -> list[Issuer]:
@@ -215,7 +245,9 @@ def issuers_for_officer(user) -> list[Issuer]:
 def require_officer(user, issuer: Issuer) -> None:
     """:raises Forbidden: ``not_an_issuer_officer`` when ``user`` is no officer of ``issuer``."""
     if not (user.is_active and user.is_staff and (user.is_superuser or issuer.officers.filter(pk=user.pk).exists())):
-        raise Forbidden("not_an_issuer_officer", _("You are not an officer of %(issuer)s.") % {"issuer": issuer.name_en})
+        raise Forbidden(
+            "not_an_issuer_officer", _("You are not an officer of %(issuer)s.") % {"issuer": issuer.name_en}
+        )
 
 
 @transaction.atomic
@@ -240,7 +272,9 @@ def issuer_for_token(token) -> Issuer:
     :raises Forbidden: ``not_an_issuer``.
     """
     if token.resident_id is not None:
-        raise Forbidden("not_an_issuer", _("Issue credentials with your system's own token (client credentials), not a resident's."))
+        raise Forbidden(
+            "not_an_issuer", _("Issue credentials with your system's own token (client credentials), not a resident's.")
+        )
     return issuer_for_client(token.client)
 
 
@@ -256,6 +290,7 @@ def issuer_for_client(client) -> Issuer:
 
 
 # --------------------------------------------------------------------------- claims
+
 
 def input_claims(ctype: CredentialType) -> list[str]:
     """Claims an officer (or a CSV column) supplies: the schema's properties that are not
@@ -300,8 +335,14 @@ def claims_validator(ctype: CredentialType) -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(ctype.schema, format_checker=_FORMAT_CHECKER)
 
 
-def prepare_claims(ctype: CredentialType, holder: Resident, inputs: dict, *, at: dt.date | None = None,
-                   validator: jsonschema.Draft202012Validator | None = None) -> dict:
+def prepare_claims(
+    ctype: CredentialType,
+    holder: Resident,
+    inputs: dict,
+    *,
+    at: dt.date | None = None,
+    validator: jsonschema.Draft202012Validator | None = None,
+) -> dict:
     """The claims of a new credential: the holder's identity claims (``holder_claims``)
     plus ``inputs`` (coerced from strings), checked against the type's JSON Schema and age.
 
@@ -312,7 +353,11 @@ def prepare_claims(ctype: CredentialType, holder: Resident, inputs: dict, *, at:
     if holder.status != "active":
         raise DomainError("holder_not_active", _("The holder's account is suspended."), field="hkid")
     if ctype.min_age and identity.age_on(holder.date_of_birth, at) < ctype.min_age:
-        raise DomainError("holder_too_young", _("The holder must be at least %(age)d years old.") % {"age": ctype.min_age}, field="hkid")
+        raise DomainError(
+            "holder_too_young",
+            _("The holder must be at least %(age)d years old.") % {"age": ctype.min_age},
+            field="hkid",
+        )
     claims = {name: _holder_value(holder, attr, at) for name, attr in (ctype.holder_claims or {}).items()}
     claims = {k: v for k, v in claims.items() if v not in ("", None)}
     unknown = sorted(set(inputs) - set(input_claims(ctype)))
@@ -349,30 +394,46 @@ def _schema_problem(ctype: CredentialType, error: jsonschema.ValidationError) ->
         name = next((n for n in error.validator_value if n not in error.instance), None)
         return name, gettext("“%(label)s” is required.") % {"label": claim_label(ctype, name)}
     if kind == "anyOf":
-        options = [claim_label(ctype, branch["required"][0]) for branch in error.validator_value if branch.get("required")]
+        options = [
+            claim_label(ctype, branch["required"][0]) for branch in error.validator_value if branch.get("required")
+        ]
         return None, gettext("Give at least one of: %(names)s.") % {"names": "、".join(options)}
     if kind == "additionalProperties":
         extra = sorted(set(error.instance) - set(spec.get("properties", {})))
-        return (extra[0] if extra else None), gettext("Unknown claim “%(name)s”.") % {"name": extra[0] if extra else "?"}
+        return (extra[0] if extra else None), gettext("Unknown claim “%(name)s”.") % {
+            "name": extra[0] if extra else "?"
+        }
     label = claim_label(ctype, name) if name else ctype.name_en
     if kind == "enum":
-        return name, gettext("“%(label)s” must be one of: %(values)s.") % {"label": label, "values": ", ".join(map(str, error.validator_value))}
+        return name, gettext("“%(label)s” must be one of: %(values)s.") % {
+            "label": label,
+            "values": ", ".join(map(str, error.validator_value)),
+        }
     if kind == "format" and error.validator_value == "date":
         return name, gettext("“%(label)s” must be a date, e.g. 2026-11-21.") % {"label": label}
     if kind == "pattern":
         hint = spec.get("description") or error.validator_value
         return name, gettext("“%(label)s” is not in the right form (%(hint)s).") % {"label": label, "hint": hint}
     if kind in ("minLength", "maxLength"):
-        return name, gettext("“%(label)s” must be %(min)s to %(max)s characters long.") % {"label": label, "min": spec.get("minLength", 1), "max": spec.get("maxLength", "…")}
+        return name, gettext("“%(label)s” must be %(min)s to %(max)s characters long.") % {
+            "label": label,
+            "min": spec.get("minLength", 1),
+            "max": spec.get("maxLength", "…"),
+        }
     if kind in ("minimum", "maximum", "type"):
         if spec.get("type") in ("integer", "number"):
-            return name, gettext("“%(label)s” must be a number from %(min)s to %(max)s.") % {"label": label, "min": spec.get("minimum", "…"), "max": spec.get("maximum", "…")}
+            return name, gettext("“%(label)s” must be a number from %(min)s to %(max)s.") % {
+                "label": label,
+                "min": spec.get("minimum", "…"),
+                "max": spec.get("maximum", "…"),
+            }
     if kind == "const":
         return name, gettext("“%(label)s” does not meet the conditions for this credential.") % {"label": label}
     return name, gettext("“%(label)s” is not valid.") % {"label": label}
 
 
 # --------------------------------------------------------------------------- issuance
+
 
 @dataclass
 class _Prepared:
@@ -384,7 +445,7 @@ class _Prepared:
 def _chunks(values: list, size: int = 5000):
     """``values`` in slices small enough for any database's bound-parameter limit."""
     for start in range(0, len(values), size):
-        yield values[start:start + size]
+        yield values[start : start + size]
 
 
 def _allocate(issuer: Issuer, count: int) -> list[tuple[StatusList, int]]:
@@ -403,14 +464,27 @@ def _allocate(issuer: Issuer, count: int) -> list[tuple[StatusList, int]]:
     return slots
 
 
-def _sign(ctype: CredentialType, key: _SigningKey, claims: dict, *, holder_jwk: dict | None, status: dict, iat: int, nbf: int, exp: int | None) -> str:
+def _sign(
+    ctype: CredentialType,
+    key: _SigningKey,
+    claims: dict,
+    *,
+    holder_jwk: dict | None,
+    status: dict,
+    iat: int,
+    nbf: int,
+    exp: int | None,
+) -> str:
     user_claims = {"iss": issuer_url(ctype.issuer_id), "vct": vct_url(ctype), "iat": iat, "nbf": nbf, "status": status}
     if exp is not None:
         user_claims["exp"] = exp
     user_claims.update({SDObj(k): v for k, v in claims.items()})
     issuer = SDJWTIssuer(
-        user_claims, key.jwcrypto, holder_key=JWK(**holder_jwk) if holder_jwk else None,
-        sign_alg="ES256", extra_header_parameters={"typ": SD_JWT_TYP, "kid": key.kid},
+        user_claims,
+        key.jwcrypto,
+        holder_key=JWK(**holder_jwk) if holder_jwk else None,
+        sign_alg="ES256",
+        extra_header_parameters={"typ": SD_JWT_TYP, "kid": key.kid},
     )
     return issuer.sd_jwt_issuance
 
@@ -421,8 +495,14 @@ def jwt_digest(sd_jwt: str) -> str:
     return hashlib.sha256(sd_jwt.split("~", 1)[0].encode("ascii")).hexdigest()
 
 
-def _issue_many(ctype: CredentialType, prepared: list[_Prepared], *, issued_by: str, batch: dict | None = None,
-                valid_from: dt.datetime | None = None) -> tuple[list[Credential], IssuanceBatch | None]:
+def _issue_many(
+    ctype: CredentialType,
+    prepared: list[_Prepared],
+    *,
+    issued_by: str,
+    batch: dict | None = None,
+    valid_from: dt.datetime | None = None,
+) -> tuple[list[Credential], IssuanceBatch | None]:
     """Sign, store and log credentials for ``prepared`` holders.
 
     Three steps keep locks short: (1) reserve status-list positions in a short transaction
@@ -434,7 +514,11 @@ def _issue_many(ctype: CredentialType, prepared: list[_Prepared], *, issued_by: 
     start = valid_from or now
     expires = start + dt.timedelta(days=ctype.validity_days) if ctype.validity_days else None
     holders = [p.holder.pk for p in prepared]
-    devices = {d.resident_id: d for chunk in _chunks(holders) for d in Device.objects.filter(resident_id__in=chunk, status=DeviceStatus.ACTIVE)}
+    devices = {
+        d.resident_id: d
+        for chunk in _chunks(holders)
+        for d in Device.objects.filter(resident_id__in=chunk, status=DeviceStatus.ACTIVE)
+    }
     key = _signing_key(ctype.issuer)
     with transaction.atomic():
         slots = _allocate(ctype.issuer, len(prepared))
@@ -444,25 +528,65 @@ def _issue_many(ctype: CredentialType, prepared: list[_Prepared], *, issued_by: 
     for p, (status_list, index) in zip(prepared, slots, strict=True):
         device = devices.get(p.holder.pk)
         status = {"status_list": {"idx": index, "uri": status_list_url(status_list)}}
-        token = _sign(ctype, key, p.claims, holder_jwk=device.public_jwk if device else None, status=status, iat=iat, nbf=nbf, exp=exp)
-        credentials.append(Credential(
-            credential_type=ctype, issuer_id=ctype.issuer_id, holder=p.holder, holder_device=device, sd_jwt=token,
-            digest=jwt_digest(token), status_list=status_list, status_index=index, issued_at=now, valid_from=start,
-            expires_at=expires, issued_by=issued_by, log_index=-1,
-        ))
+        token = _sign(
+            ctype,
+            key,
+            p.claims,
+            holder_jwk=device.public_jwk if device else None,
+            status=status,
+            iat=iat,
+            nbf=nbf,
+            exp=exp,
+        )
+        credentials.append(
+            Credential(
+                credential_type=ctype,
+                issuer_id=ctype.issuer_id,
+                holder=p.holder,
+                holder_device=device,
+                sd_jwt=token,
+                digest=jwt_digest(token),
+                status_list=status_list,
+                status_index=index,
+                issued_at=now,
+                valid_from=start,
+                expires_at=expires,
+                issued_by=issued_by,
+                log_index=-1,
+            )
+        )
     with transaction.atomic():
-        record = IssuanceBatch.objects.create(credential_type=ctype, issued_by=issued_by, **batch) if batch is not None else None
-        leaves = ledger.log_append_many([
-            ("credential.issued", c.digest, {"issuer": c.issuer_id, "type": ctype.id, "status_list": status_list_url(c.status_list), "status_index": c.status_index, "nbf": nbf, "exp": exp})
-            for c in credentials
-        ])
+        record = (
+            IssuanceBatch.objects.create(credential_type=ctype, issued_by=issued_by, **batch)
+            if batch is not None
+            else None
+        )
+        leaves = ledger.log_append_many(
+            [
+                (
+                    "credential.issued",
+                    c.digest,
+                    {
+                        "issuer": c.issuer_id,
+                        "type": ctype.id,
+                        "status_list": status_list_url(c.status_list),
+                        "status_index": c.status_index,
+                        "nbf": nbf,
+                        "exp": exp,
+                    },
+                )
+                for c in credentials
+            ]
+        )
         for c, leaf in zip(credentials, leaves, strict=True):
             c.log_index, c.batch = leaf, record
         Credential.objects.bulk_create(credentials, batch_size=2000)
     return credentials, record
 
 
-def issue(ctype: CredentialType, holder: Resident, inputs: dict, *, issued_by: str, valid_from: dt.datetime | None = None) -> Credential:
+def issue(
+    ctype: CredentialType, holder: Resident, inputs: dict, *, issued_by: str, valid_from: dt.datetime | None = None
+) -> Credential:
     """Issue one credential of ``ctype`` to ``holder`` (claims from :func:`prepare_claims`),
     bound to the holder's bound app key if there is one; logged in the same transaction.
 
@@ -471,8 +595,14 @@ def issue(ctype: CredentialType, holder: Resident, inputs: dict, *, issued_by: s
     """
     if valid_from is not None:
         now = timezone.now()
-        if timezone.is_naive(valid_from) or not now - dt.timedelta(days=1) <= valid_from <= now + dt.timedelta(days=366):
-            raise DomainError("valid_from_invalid", _("The start of validity needs a time zone and must be from a day ago to a year ahead."), field="valid_from")
+        if timezone.is_naive(valid_from) or not now - dt.timedelta(days=1) <= valid_from <= now + dt.timedelta(
+            days=366
+        ):
+            raise DomainError(
+                "valid_from_invalid",
+                _("The start of validity needs a time zone and must be from a day ago to a year ahead."),
+                field="valid_from",
+            )
     claims = prepare_claims(ctype, holder, inputs)
     return _issue_many(ctype, [_Prepared(holder, claims)], issued_by=issued_by, valid_from=valid_from)[0][0]
 
@@ -525,16 +655,25 @@ def read_csv(ctype: CredentialType, data: bytes | str) -> tuple[list[dict], list
     try:
         header = [h.strip() for h in (reader.fieldnames or [])]
     except csv.Error as exc:
-        raise DomainError("csv_invalid", _("The file cannot be read as CSV: %(problem)s") % {"problem": exc}, field="file") from None
+        raise DomainError(
+            "csv_invalid", _("The file cannot be read as CSV: %(problem)s") % {"problem": exc}, field="file"
+        ) from None
     if "hkid" not in header:
         raise DomainError("csv_invalid", _("The first row must name the columns, including “hkid”."), field="file")
     repeated = sorted({h for h in header if header.count(h) > 1})
     if repeated:
-        raise DomainError("csv_invalid", _("The column “%(name)s” appears twice.") % {"name": repeated[0]}, field="file")
+        raise DomainError(
+            "csv_invalid", _("The column “%(name)s” appears twice.") % {"name": repeated[0]}, field="file"
+        )
     allowed = set(input_claims(ctype))
     unknown = [h for h in header if h not in allowed and h != "hkid"]
     if unknown:
-        raise DomainError("csv_invalid", _("Unknown column “%(name)s”. Columns: %(columns)s") % {"name": unknown[0], "columns": ", ".join(["hkid", *input_claims(ctype)])}, field="file")
+        raise DomainError(
+            "csv_invalid",
+            _("Unknown column “%(name)s”. Columns: %(columns)s")
+            % {"name": unknown[0], "columns": ", ".join(["hkid", *input_claims(ctype)])},
+            field="file",
+        )
     required = set(ctype.schema.get("required", [])) & allowed
     missing = sorted(required - set(header))
     if missing:
@@ -548,16 +687,28 @@ def read_csv(ctype: CredentialType, data: bytes | str) -> tuple[list[dict], list
         except StopIteration:
             break
         except csv.Error as exc:  # e.g. a cell beyond the csv module's field size limit
-            raise DomainError("csv_invalid", _("Line %(line)d cannot be read: %(problem)s") % {"line": reader.line_num + 1, "problem": exc}, field="file") from None
+            raise DomainError(
+                "csv_invalid",
+                _("Line %(line)d cannot be read: %(problem)s") % {"line": reader.line_num + 1, "problem": exc},
+                field="file",
+            ) from None
         line = reader.line_num
         if len(rows) + len(errors) >= MAX_BULK_ROWS:
-            raise DomainError("csv_invalid", _("A file may hold at most %(n)d rows.") % {"n": MAX_BULK_ROWS}, field="file")
+            raise DomainError(
+                "csv_invalid", _("A file may hold at most %(n)d rows.") % {"n": MAX_BULK_ROWS}, field="file"
+            )
         if None in record:
             errors.append(RowError(line, "row_malformed", gettext("The row has more cells than the header.")))
             continue
         if all(not (v or "").strip() for v in record.values()):
             continue
-        rows.append({"row": line, "hkid": (record.pop("hkid") or "").strip(), "claims": {k: (v or "") for k, v in record.items()}})
+        rows.append(
+            {
+                "row": line,
+                "hkid": (record.pop("hkid") or "").strip(),
+                "claims": {k: (v or "") for k, v in record.items()},
+            }
+        )
     return rows, errors
 
 
@@ -583,18 +734,29 @@ def validate_rows(ctype: CredentialType, rows: list[dict]) -> tuple[list[_Prepar
             errors.append(RowError(r["row"], "no_account", gettext("No account exists for this HKID number."), "hkid"))
             continue
         if canon[r["row"]] in seen:
-            errors.append(RowError(r["row"], "duplicate_holder", gettext("Same HKID number as row %(row)d.") % {"row": seen[canon[r["row"]]]}, "hkid"))
+            errors.append(
+                RowError(
+                    r["row"],
+                    "duplicate_holder",
+                    gettext("Same HKID number as row %(row)d.") % {"row": seen[canon[r["row"]]]},
+                    "hkid",
+                )
+            )
             continue
         seen[canon[r["row"]]] = r["row"]
         try:
-            prepared.append(_Prepared(resident, prepare_claims(ctype, resident, r["claims"], validator=validator), r["row"]))
+            prepared.append(
+                _Prepared(resident, prepare_claims(ctype, resident, r["claims"], validator=validator), r["row"])
+            )
         except DomainError as exc:
             errors.append(RowError(r["row"], exc.code, str(exc.message), exc.field))
     errors.sort(key=lambda e: e.row)
     return prepared, errors
 
 
-def issue_bulk(ctype: CredentialType, data: bytes | str, *, issued_by: str, filename: str = "", issue_valid_rows: bool = False) -> IssuanceBatch:
+def issue_bulk(
+    ctype: CredentialType, data: bytes | str, *, issued_by: str, filename: str = "", issue_valid_rows: bool = False
+) -> IssuanceBatch:
     """Issue one credential per CSV row (see :func:`read_csv`), stored and logged in one
     transaction (signing happens before it, so locks are held briefly).
 
@@ -615,11 +777,18 @@ def issue_bulk(ctype: CredentialType, data: bytes | str, *, issued_by: str, file
         raise BulkRejected(errors, total)
     if not prepared:
         raise BulkRejected(errors, total)
-    batch = {"filename": filename[:255], "rows_total": total, "rows_issued": len(prepared), "rows_rejected": len(errors), "errors": [e.as_dict() for e in errors]}
+    batch = {
+        "filename": filename[:255],
+        "rows_total": total,
+        "rows_issued": len(prepared),
+        "rows_rejected": len(errors),
+        "errors": [e.as_dict() for e in errors],
+    }
     return _issue_many(ctype, prepared, issued_by=issued_by, batch=batch)[1]
 
 
 # --------------------------------------------------------------------------- status
+
 
 def get_credential(credential_id, *, issuer: Issuer | None = None) -> Credential:
     """:raises NotFound: ``credential_unknown`` (also when it belongs to another issuer)."""
@@ -646,17 +815,34 @@ def change_status(credential: Credential, new_status: str, *, reason: str = "", 
         if new_status not in TRANSITIONS[locked.status]:
             raise DomainError(
                 "status_transition",
-                _("A %(old)s credential cannot become %(new)s.") % {"old": Status(locked.status).label, "new": Status(new_status).label},
-                field="status", status=409,
+                _("A %(old)s credential cannot become %(new)s.")
+                % {"old": Status(locked.status).label, "new": Status(new_status).label},
+                field="status",
+                status=409,
             )
         old = locked.status
         # Lock order as in issuance (status list, then the log's state row): no deadlock.
         status_list = StatusList.objects.select_for_update(of=("self",)).get(pk=locked.status_list_id)
         event = {Status.VALID: "reinstated", Status.SUSPENDED: "suspended", Status.REVOKED: "revoked"}[new_status]
-        leaf = ledger.log_append(f"credential.{event}", locked.digest, {"issuer": locked.issuer_id, "status_list": status_list_url(status_list), "status_index": locked.status_index})
+        leaf = ledger.log_append(
+            f"credential.{event}",
+            locked.digest,
+            {
+                "issuer": locked.issuer_id,
+                "status_list": status_list_url(status_list),
+                "status_index": locked.status_index,
+            },
+        )
         locked.status = new_status
         locked.save(update_fields=["status"])
-        StatusChange.objects.create(credential=locked, old_status=old, new_status=new_status, reason=reason[:200], changed_by=changed_by, log_index=leaf)
+        StatusChange.objects.create(
+            credential=locked,
+            old_status=old,
+            new_status=new_status,
+            reason=reason[:200],
+            changed_by=changed_by,
+            log_index=leaf,
+        )
         _rebuild_token(status_list)
     credential.status = new_status
     return credential
@@ -666,7 +852,11 @@ def status_bytes(status_list: StatusList) -> bytes:
     """The raw status list (Token Status List §4.1): ``size`` entries of 2 bits, entry ``i``
     in byte ``i // 4`` at bit ``2 * (i % 4)`` counting from the least significant bit."""
     raw = bytearray(status_list.size * STATUS_BITS // 8)
-    for index, status in Credential.objects.filter(status_list=status_list).exclude(status=Status.VALID).values_list("status_index", "status"):
+    for index, status in (
+        Credential.objects.filter(status_list=status_list)
+        .exclude(status=Status.VALID)
+        .values_list("status_index", "status")
+    ):
         raw[index // 4] |= STATUS_CODES[status] << (2 * (index % 4))
     return bytes(raw)
 
@@ -679,8 +869,11 @@ def _rebuild_token(status_list: StatusList) -> str:
     now = int(time.time())
     ttl = settings.TUNGBAN_STATUS_LIST_TTL
     claims = {
-        "sub": status_list_url(status_list), "iss": issuer_url(status_list.issuer_id), "iat": now,
-        "exp": now + settings.TUNGBAN_STATUS_LIST_VALIDITY, "ttl": ttl,
+        "sub": status_list_url(status_list),
+        "iss": issuer_url(status_list.issuer_id),
+        "iat": now,
+        "exp": now + settings.TUNGBAN_STATUS_LIST_VALIDITY,
+        "ttl": ttl,
         "status_list": {"bits": STATUS_BITS, "lst": _b64url(zlib.compress(status_bytes(status_list), 9))},
     }
     key = _signing_key(status_list.issuer)
@@ -717,6 +910,7 @@ def status_list_token(issuer_id: str, number: int) -> tuple[str, StatusList]:
 
 # --------------------------------------------------------------------------- officers' views
 
+
 def _of_issuers(issuers: list[Issuer]):
     return Credential.objects.filter(issuer__in=issuers).select_related("credential_type", "issuer", "holder")
 
@@ -728,7 +922,11 @@ def recent_credentials(issuers: list[Issuer], limit: int = 20) -> list[Credentia
 
 def recent_batches(issuers: list[Issuer], limit: int = 20) -> list[IssuanceBatch]:
     """The latest bulk issuances of ``issuers``' types, newest first."""
-    return list(IssuanceBatch.objects.filter(credential_type__issuer__in=issuers).select_related("credential_type").order_by("-created_at")[:limit])
+    return list(
+        IssuanceBatch.objects.filter(credential_type__issuer__in=issuers)
+        .select_related("credential_type")
+        .order_by("-created_at")[:limit]
+    )
 
 
 def types_of(issuers: list[Issuer]) -> list[CredentialType]:
@@ -752,9 +950,12 @@ def search_credentials(issuers: list[Issuer], query: str) -> list[Credential]:
 
 # --------------------------------------------------------------------------- holders
 
+
 def credentials_of(resident: Resident) -> list[Credential]:
     """The resident's credentials, newest first, with their types and issuers."""
-    return list(Credential.objects.filter(holder=resident).select_related("credential_type", "issuer").order_by("-issued_at"))
+    return list(
+        Credential.objects.filter(holder=resident).select_related("credential_type", "issuer").order_by("-issued_at")
+    )
 
 
 def holder_credential(resident: Resident, credential_id) -> Credential:
@@ -800,6 +1001,7 @@ def issued_claims_from(sd_jwt: str) -> dict:
 
 # --------------------------------------------------------------------------- trust material
 
+
 def inclusion_of(digest: str, tree_size: int) -> dict | None:
     """The issuance leaf of the credential with ``digest`` and its RFC 9162 inclusion proof in
     the tree of ``tree_size`` leaves: ``{"leaf_index", "body", "inclusion_path"}``, or None
@@ -830,14 +1032,25 @@ def trust_bundle() -> dict:
     "log_jwks": platform JWKS, "generated_at": epoch seconds}``."""
     from tungban.oidc import keys
 
-    issuers = {issuer_url(i): {"name_en": i.name_en, "name_zh": i.name_zh, "jwks": issuer_jwks(i)} for i in Issuer.objects.order_by("id")}
-    types = {vct_url(t): {"id": t.id, "name_en": t.name_en, "name_zh": t.name_zh, "display": t.display} for t in CredentialType.objects.order_by("id")}
+    issuers = {
+        issuer_url(i): {"name_en": i.name_en, "name_zh": i.name_zh, "jwks": issuer_jwks(i)}
+        for i in Issuer.objects.order_by("id")
+    }
+    types = {
+        vct_url(t): {"id": t.id, "name_en": t.name_en, "name_zh": t.name_zh, "display": t.display}
+        for t in CredentialType.objects.order_by("id")
+    }
     lists = {}
     for sl in StatusList.objects.order_by("issuer_id", "number"):
         lists[status_list_url(sl)] = status_list_token(sl.issuer_id, sl.number)[0]
     return {
-        "platform": settings.TUNGBAN_ISSUER, "issuers": issuers, "types": types, "status_lists": lists, "tree_head": ledger.signed_tree_head(),
-        "log_jwks": keys.public_jwks(), "generated_at": int(time.time()),
+        "platform": settings.TUNGBAN_ISSUER,
+        "issuers": issuers,
+        "types": types,
+        "status_lists": lists,
+        "tree_head": ledger.signed_tree_head(),
+        "log_jwks": keys.public_jwks(),
+        "generated_at": int(time.time()),
     }
 
 

@@ -128,12 +128,23 @@ def extract_presentation(text: str) -> str:
     text = "".join(text.split())
     parts = text.split("~")
     if len(parts) < 2 or parts[0].count(".") != 2 or len(text) > 64 * 1024 or not text.isascii():
-        raise DomainError("credential_malformed", _("This is not an e-certificate. Paste the whole text, or scan the QR code again."), field="credential")
+        raise DomainError(
+            "credential_malformed",
+            _("This is not an e-certificate. Paste the whole text, or scan the QR code again."),
+            field="credential",
+        )
     return text
 
 
-def verify_presentation(text: str, trust: TrustSource, *, expected_aud: str | None = None, expected_nonce: str | None = None,
-                        now: float | None = None, leeway: int = 60) -> Verification:
+def verify_presentation(
+    text: str,
+    trust: TrustSource,
+    *,
+    expected_aud: str | None = None,
+    expected_nonce: str | None = None,
+    now: float | None = None,
+    leeway: int = 60,
+) -> Verification:
     """Check a presented credential (see the module docstring).
 
     :param text: the presentation, or a ``#vc=`` link (:func:`extract_presentation`).
@@ -151,7 +162,11 @@ def verify_presentation(text: str, trust: TrustSource, *, expected_aud: str | No
         payload = json.loads(_b64d(jwt_part.split(".")[1]))
         decoded = [json.loads(_b64d(d)) for d in disclosures]
     except ValueError:
-        raise DomainError("credential_malformed", _("This is not an e-certificate. Paste the whole text, or scan the QR code again."), field="credential") from None
+        raise DomainError(
+            "credential_malformed",
+            _("This is not an e-certificate. Paste the whole text, or scan the QR code again."),
+            field="credential",
+        ) from None
     if not isinstance(payload, dict) or not isinstance(header, dict):
         raise DomainError("credential_malformed", _("This is not an e-certificate."), field="credential")
     result.digest = hashlib.sha256(jwt_part.encode("ascii")).hexdigest()
@@ -166,7 +181,12 @@ def verify_presentation(text: str, trust: TrustSource, *, expected_aud: str | No
     result.issuer_name_en, result.issuer_name_zh = issuer["name_en"], issuer["name_zh"]
     ctype = trust.credential_type(result.vct) if result.vct else None
     if ctype:
-        result.type_id, result.type_name_en, result.type_name_zh, result.display = ctype["id"], ctype["name_en"], ctype["name_zh"], ctype.get("display") or {}
+        result.type_id, result.type_name_en, result.type_name_zh, result.display = (
+            ctype["id"],
+            ctype["name_en"],
+            ctype["name_zh"],
+            ctype.get("display") or {},
+        )
     else:
         result.problem("type_unknown", _("The credential type is unknown."))
     if not isinstance(header.get("typ"), str) or header["typ"] not in ACCEPTED_TYPS or header.get("alg") != "ES256":
@@ -174,7 +194,10 @@ def verify_presentation(text: str, trust: TrustSource, *, expected_aud: str | No
         return result
     keys = {k.get("kid"): k for k in issuer["jwks"].get("keys", [])}
     if not isinstance(header.get("kid"), str) or header["kid"] not in keys:
-        result.problem("issuer_key_unknown", _("The credential was not signed with a key of %(issuer)s.") % {"issuer": issuer["name_en"]})
+        result.problem(
+            "issuer_key_unknown",
+            _("The credential was not signed with a key of %(issuer)s.") % {"issuer": issuer["name_en"]},
+        )
         return result
 
     # Key binding is checked by the library only when it is given an audience and a nonce.
@@ -195,14 +218,23 @@ def verify_presentation(text: str, trust: TrustSource, *, expected_aud: str | No
     try:
         claims = SDJWTVerifier(presentation, issuer_key).get_verified_payload()
     except Exception:  # jwcrypto and sd-jwt raise plain exceptions
-        result.problem("signature_invalid", _("The issuer's signature does not match: the credential was altered or forged."))
+        result.problem(
+            "signature_invalid", _("The issuer's signature does not match: the credential was altered or forged.")
+        )
         return result
     if kb_payload is not None:
         try:  # the library checks a KB-JWT only when given the audience and nonce to expect
-            SDJWTVerifier(presentation, issuer_key, expected_aud=expected_aud or trust.audience(),
-                          expected_nonce=expected_nonce or kb_payload.get("nonce") or "-")
+            SDJWTVerifier(
+                presentation,
+                issuer_key,
+                expected_aud=expected_aud or trust.audience(),
+                expected_nonce=expected_nonce or kb_payload.get("nonce") or "-",
+            )
         except Exception:
-            result.problem("holder_binding_invalid", _("The proof that the holder's app presented this credential does not verify."))
+            result.problem(
+                "holder_binding_invalid",
+                _("The proof that the holder's app presented this credential does not verify."),
+            )
             kb_payload = None
 
     referenced = {d for d in payload.get("_sd", []) if isinstance(d, str)}
@@ -214,7 +246,11 @@ def verify_presentation(text: str, trust: TrustSource, *, expected_aud: str | No
     hidden = {"iss", "vct", "iat", "nbf", "exp", "status", "cnf", "_sd", "_sd_alg"}
     result.claims = {k: v for k, v in claims.items() if k not in hidden}
     result.undisclosed = max(0, len(referenced) - (len(disclosures) - len(unreferenced)))
-    result.issued_at, result.valid_from, result.expires_at = _when(payload.get("iat")), _when(payload.get("nbf")), _when(payload.get("exp"))
+    result.issued_at, result.valid_from, result.expires_at = (
+        _when(payload.get("iat")),
+        _when(payload.get("nbf")),
+        _when(payload.get("exp")),
+    )
     if isinstance(payload.get("nbf"), (int, float)) and payload["nbf"] > now + leeway:
         result.problem("credential_not_yet_valid", _("The credential is not valid yet."))
     if isinstance(payload.get("exp"), (int, float)) and payload["exp"] < now - leeway:
@@ -224,10 +260,20 @@ def verify_presentation(text: str, trust: TrustSource, *, expected_aud: str | No
     if kb_payload is not None:
         iat = kb_payload.get("iat")
         max_age = settings.TUNGBAN_PRESENTATION_MAX_AGE
-        if not isinstance(iat, (int, float)) or not math.isfinite(iat) or iat > now + leeway or (expected_nonce is None and iat < now - max_age):
-            result.problem("presentation_stale", _("The holder's proof is too old: ask the holder to show the QR code again."))
+        if (
+            not isinstance(iat, (int, float))
+            or not math.isfinite(iat)
+            or iat > now + leeway
+            or (expected_nonce is None and iat < now - max_age)
+        ):
+            result.problem(
+                "presentation_stale", _("The holder's proof is too old: ask the holder to show the QR code again.")
+            )
         elif not trust.holder_key_current(cnf.get("jwk") if isinstance(cnf, dict) else None):
-            result.problem("holder_device_unbound", _("The phone this credential is bound to is no longer the holder's bound app (lost or replaced)."))
+            result.problem(
+                "holder_device_unbound",
+                _("The phone this credential is bound to is no longer the holder's bound app (lost or replaced)."),
+            )
         else:
             result.holder_binding, result.presented_at = "verified", _when(iat)
     elif cnf and not kb_jwt:
@@ -236,9 +282,17 @@ def verify_presentation(text: str, trust: TrustSource, *, expected_aud: str | No
         # one, only the whole printed credential (every claim, the paper copy) is accepted,
         # so a copied in-person QR stripped of its proof cannot pass as someone else's.
         if expected_nonce or expected_aud:
-            result.problem("holder_binding_missing", _("The holder's app did not present this credential: ask the holder to show it from the app."))
+            result.problem(
+                "holder_binding_missing",
+                _("The holder's app did not present this credential: ask the holder to show it from the app."),
+            )
         elif result.undisclosed:
-            result.problem("holder_binding_missing", _("A partial credential must be shown from the holder's app: ask the holder to show the QR code in the app."))
+            result.problem(
+                "holder_binding_missing",
+                _(
+                    "A partial credential must be shown from the holder's app: ask the holder to show the QR code in the app."
+                ),
+            )
 
     _check_status(result, payload, trust, now)
     _check_log(result, trust)
@@ -254,7 +308,9 @@ def _check_status(result: Verification, payload: dict, trust: TrustSource, now: 
         return
     token = trust.status_list_token(uri)
     if not token:
-        result.problem("status_unavailable", _("The status list could not be fetched; the credential may have been revoked."))
+        result.problem(
+            "status_unavailable", _("The status list could not be fetched; the credential may have been revoked.")
+        )
         return
     issuer = trust.issuer(result.issuer)
     try:
@@ -283,7 +339,11 @@ def _check_status(result: Verification, payload: dict, trust: TrustSource, now: 
 def _check_head(head, trust: TrustSource) -> bool:
     """Does ``head`` (a signed tree head) carry a valid platform signature over its values?"""
     try:
-        claims = json.loads(jose_jws.deserialize_compact(head["signature"], KeySet.import_key_set(trust.log_jwks()), algorithms=["ES256"]).payload)
+        claims = json.loads(
+            jose_jws.deserialize_compact(
+                head["signature"], KeySet.import_key_set(trust.log_jwks()), algorithms=["ES256"]
+            ).payload
+        )
         return claims.get("tree_size") == head["tree_size"] and claims.get("root_hash") == head["root_hash"]
     except (JoseError, ValueError, KeyError, TypeError):
         return False
@@ -314,11 +374,22 @@ def _check_log(result: Verification, trust: TrustSource) -> None:
         if proof_head is not head and not _check_head(proof_head, trust):
             raise ValueError("the proof's tree head is not signed by the platform")
         body = json.loads(proof["body"])
-        included = body.get("ref") == result.digest and body.get("kind") == "credential.issued" and proofs.verify_inclusion(
-            ledger_leaf_hash(proof["body"]), int(proof["leaf_index"]), int(proof_head["tree_size"]),
-            [base64.b64decode(p, validate=True) for p in proof["inclusion_path"]], base64.b64decode(proof_head["root_hash"], validate=True),
+        included = (
+            body.get("ref") == result.digest
+            and body.get("kind") == "credential.issued"
+            and proofs.verify_inclusion(
+                ledger_leaf_hash(proof["body"]),
+                int(proof["leaf_index"]),
+                int(proof_head["tree_size"]),
+                [base64.b64decode(p, validate=True) for p in proof["inclusion_path"]],
+                base64.b64decode(proof_head["root_hash"], validate=True),
+            )
         )
-        result.log = {"leaf_index": proof["leaf_index"], "tree_size": proof_head["tree_size"], "included": bool(included)}
+        result.log = {
+            "leaf_index": proof["leaf_index"],
+            "tree_size": proof_head["tree_size"],
+            "included": bool(included),
+        }
     except (ValueError, KeyError, TypeError, AttributeError):
         included = False
         result.log = {"leaf_index": None, "tree_size": head["tree_size"], "included": False}
@@ -346,8 +417,12 @@ class DatabaseTrust:
 
         if iss not in self._issuers:
             prefix = services.issuer_url("")
-            row = Issuer.objects.filter(id=iss[len(prefix):]).first() if iss.startswith(prefix) else None
-            self._issuers[iss] = {"name_en": row.name_en, "name_zh": row.name_zh, "jwks": services.published_jwks(row.id)} if row else None
+            row = Issuer.objects.filter(id=iss[len(prefix) :]).first() if iss.startswith(prefix) else None
+            self._issuers[iss] = (
+                {"name_en": row.name_en, "name_zh": row.name_zh, "jwks": services.published_jwks(row.id)}
+                if row
+                else None
+            )
         return self._issuers[iss]
 
     def credential_type(self, vct):
@@ -355,7 +430,7 @@ class DatabaseTrust:
         from .models import CredentialType
 
         prefix = services.vct_url("")
-        row = CredentialType.objects.filter(id=vct[len(prefix):]).first() if vct.startswith(prefix) else None
+        row = CredentialType.objects.filter(id=vct[len(prefix) :]).first() if vct.startswith(prefix) else None
         return {"id": row.id, "name_en": row.name_en, "name_zh": row.name_zh, "display": row.display} if row else None
 
     def status_list_token(self, uri):
@@ -365,7 +440,7 @@ class DatabaseTrust:
         if not uri.startswith(prefix):
             return None
         try:
-            issuer_id, number = uri[len(prefix):].split("/")
+            issuer_id, number = uri[len(prefix) :].split("/")
             return services.status_list_token(issuer_id, int(number))[0]
         except (ValueError, DomainError):
             return None

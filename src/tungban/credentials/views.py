@@ -43,7 +43,9 @@ def issuer_did(request, issuer_id: str):
 @require_GET
 def type_metadata(request, type_id: str):
     """SD-JWT VC Type Metadata at the ``vct`` URL."""
-    return _public_json(services.type_metadata(get_object_or_404(CredentialType.objects.select_related("issuer"), id=type_id)))
+    return _public_json(
+        services.type_metadata(get_object_or_404(CredentialType.objects.select_related("issuer"), id=type_id))
+    )
 
 
 @require_GET

@@ -69,10 +69,19 @@ class ProductOut(Schema):
     schema_: dict = Field(alias="schema", description="JSON Schema (draft 2020-12) of the data")
 
 
-@router.get("/products", response=list[ProductOut], auth=None, by_alias=True, summary="The catalogue of data products (public)")
+@router.get(
+    "/products", response=list[ProductOut], auth=None, by_alias=True, summary="The catalogue of data products (public)"
+)
 def products(request):
     return [
-        {"id": p.id, "provider": {"id": p.provider_id, "name_en": p.provider.name_en, "name_zh": p.provider.name_zh}, "name_en": p.name_en, "name_zh": p.name_zh, "fields": p.fields, "schema": p.schema}
+        {
+            "id": p.id,
+            "provider": {"id": p.provider_id, "name_en": p.provider.name_en, "name_zh": p.provider.name_zh},
+            "name_en": p.name_en,
+            "name_zh": p.name_zh,
+            "fields": p.fields,
+            "schema": p.schema,
+        }
         for p in services.catalogue()
     ]
 
@@ -82,7 +91,10 @@ class ConsentIn(Schema):
     purpose: str = Field(description="Why you need the data, shown to the resident (PDPO DPP1), 5-300 characters")
     duration_seconds: int = Field(description="How long the consent lasts once given, in seconds")
     max_uses: int | None = Field(None, description="1 for a single use; omit for any number while valid")
-    sub: str | None = Field(None, description="The resident's pairwise `sub` at your service (from their login); omit for an open request approved by scanning `approval_uri`")
+    sub: str | None = Field(
+        None,
+        description="The resident's pairwise `sub` at your service (from their login); omit for an open request approved by scanning `approval_uri`",
+    )
 
 
 class ConsentOut(Schema):
@@ -99,7 +111,9 @@ class ConsentOut(Schema):
     granted_at: dt.datetime | None
     valid_until: dt.datetime | None
     revoked_at: dt.datetime | None
-    artefact: str | None = Field(description="The signed consent artefact: JWS (ES256, typ consent+jwt), verify with /oidc/jwks")
+    artefact: str | None = Field(
+        description="The signed consent artefact: JWS (ES256, typ consent+jwt), verify with /oidc/jwks"
+    )
 
 
 def _consent_out(consent) -> dict:
@@ -123,7 +137,12 @@ def _consent_out(consent) -> dict:
     }
 
 
-@router.post("/consents", response={201: ConsentOut, **ERRORS}, auth=bearer, summary="Ask a resident for consent to obtain a data product")
+@router.post(
+    "/consents",
+    response={201: ConsentOut, **ERRORS},
+    auth=bearer,
+    summary="Ask a resident for consent to obtain a data product",
+)
 def request_consent(request, payload: ConsentIn):
     """The resident answers in the app (device-signed approval). Poll ``GET /consents/{id}``
     until ``status`` is ``active`` (or ``declined``/``expired``). Errors: ``unknown_product``
@@ -131,13 +150,22 @@ def request_consent(request, payload: ConsentIn):
     (404), ``account_suspended`` (403), ``not_a_data_user`` (403), ``invalid_token`` (401),
     ``insufficient_scope`` (403)."""
     consent = services.request_consent(
-        request.auth, product_id=payload.product, purpose=payload.purpose, duration_seconds=payload.duration_seconds,
-        max_uses=payload.max_uses, sub=payload.sub,
+        request.auth,
+        product_id=payload.product,
+        purpose=payload.purpose,
+        duration_seconds=payload.duration_seconds,
+        max_uses=payload.max_uses,
+        sub=payload.sub,
     )
     return Status(201, _consent_out(consent))
 
 
-@router.get("/consents/{consent_id}", response={200: ConsentOut, **ERRORS}, auth=bearer, summary="A consent's status and signed artefact")
+@router.get(
+    "/consents/{consent_id}",
+    response={200: ConsentOut, **ERRORS},
+    auth=bearer,
+    summary="A consent's status and signed artefact",
+)
 def get_consent(request, consent_id: str):
     """Errors: ``unknown_consent`` (404), ``foreign_consent`` (403)."""
     return _consent_out(services.get_consent(request.auth, consent_id))
@@ -146,7 +174,9 @@ def get_consent(request, consent_id: str):
 class ExchangeIn(Schema):
     consent_id: str
     product: str = Field(description="The data product wanted; must be the one the consent covers")
-    request_id: str = Field(description="Your unique id for this request (8-64 of A-Z a-z 0-9 - _ . :); a repeated id is refused as a replay")
+    request_id: str = Field(
+        description="Your unique id for this request (8-64 of A-Z a-z 0-9 - _ . :); a repeated id is refused as a replay"
+    )
 
 
 class ExchangeOut(Schema):
@@ -158,7 +188,9 @@ class ExchangeOut(Schema):
     delivered_at: dt.datetime
     payload_sha256: str = Field(description="SHA-256 of the canonical JSON of `data` (sorted keys, no spaces, UTF-8)")
     data: dict = Field(description="The data, valid against the product's JSON Schema")
-    signed: str = Field(description="JWS (ES256, typ cdeg-response+jwt) by the gateway over these fields and the data; verify with /oidc/jwks")
+    signed: str = Field(
+        description="JWS (ES256, typ cdeg-response+jwt) by the gateway over these fields and the data; verify with /oidc/jwks"
+    )
 
 
 @router.post("/requests", response={200: ExchangeOut, **ERRORS}, auth=bearer, summary="Obtain data under a consent")
@@ -170,14 +202,18 @@ def exchange(request, payload: ExchangeIn):
     ``consent_exhausted``, ``account_suspended`` (403), ``no_record`` (404),
     ``provider_unavailable`` (502), ``provider_error`` (502), ``provider_bad_data`` (502),
     ``provider_timeout`` (504)."""
-    return services.exchange(request.auth, consent_id=payload.consent_id, product_id=payload.product, request_id=payload.request_id)
+    return services.exchange(
+        request.auth, consent_id=payload.consent_id, product_id=payload.product, request_id=payload.request_id
+    )
 
 
 class HeadOut(Schema):
     size: int = Field(description="Number of entries in the log")
     head_hash: str = Field(description="Hash of the last entry (hex SHA-256; see docs/operations.md)")
     timestamp: int
-    signature: str = Field(description="JWS (ES256, typ log-head+jwt) over iss, iat, size, head_hash; verify with /oidc/jwks")
+    signature: str = Field(
+        description="JWS (ES256, typ log-head+jwt) over iss, iat, size, head_hash; verify with /oidc/jwks"
+    )
 
 
 @router.get("/log/head", response=HeadOut, auth=None, summary="The tamper-evident log's signed head (public)")
@@ -216,17 +252,32 @@ class AppExchangeOut(Schema):
     delivered: bool
 
 
-@router.get("/app/consents", response={200: list[AppConsentOut], **ERRORS}, auth=device_auth, summary="(device) The resident's data-sharing consents")
+@router.get(
+    "/app/consents",
+    response={200: list[AppConsentOut], **ERRORS},
+    auth=device_auth,
+    summary="(device) The resident's data-sharing consents",
+)
 def app_consents(request):
     return [services.consent_summary(c) for c in services.consents_of(request.auth.resident)]
 
 
-@router.post("/app/consents/{consent_id}/revoke", response={200: AppConsentOut, **ERRORS}, auth=device_auth, summary="(device) Revoke a consent; effective on the next request")
+@router.post(
+    "/app/consents/{consent_id}/revoke",
+    response={200: AppConsentOut, **ERRORS},
+    auth=device_auth,
+    summary="(device) Revoke a consent; effective on the next request",
+)
 def app_revoke(request, consent_id: str):
     """Errors: ``unknown_consent`` (404)."""
     return services.consent_summary(services.revoke(request.auth.resident, consent_id))
 
 
-@router.get("/app/history", response={200: list[AppExchangeOut], **ERRORS}, auth=device_auth, summary="(device) Who used my data: exchanges between organisations")
+@router.get(
+    "/app/history",
+    response={200: list[AppExchangeOut], **ERRORS},
+    auth=device_auth,
+    summary="(device) Who used my data: exchanges between organisations",
+)
 def app_history(request):
     return [services.exchange_summary(r) for r in services.history_of(request.auth.resident)]

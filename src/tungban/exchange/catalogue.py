@@ -16,22 +16,40 @@ PROVIDERS = [
 
 PRODUCTS = [
     {
-        "id": "wsd.registered-address.v1", "provider": "wsd",
-        "name_en": "Address registered with the Water Supplies Department", "name_zh": "於水務署登記的地址",
+        "id": "wsd.registered-address.v1",
+        "provider": "wsd",
+        "name_en": "Address registered with the Water Supplies Department",
+        "name_zh": "於水務署登記的地址",
         "fields": [
             {"name": "address", "label_en": "Residential address", "label_zh": "住址"},
             {"name": "registered_since", "label_en": "Registered since", "label_zh": "登記日期"},
         ],
     },
     {
-        "id": "ird.tax-return-status.v1", "provider": "ird",
-        "name_en": "Status of your tax returns", "name_zh": "報稅表狀況",
-        "fields": [{"name": "returns", "label_en": "Tax returns by year of assessment and their status", "label_zh": "各課稅年度的報稅表及其狀況"}],
+        "id": "ird.tax-return-status.v1",
+        "provider": "ird",
+        "name_en": "Status of your tax returns",
+        "name_zh": "報稅表狀況",
+        "fields": [
+            {
+                "name": "returns",
+                "label_en": "Tax returns by year of assessment and their status",
+                "label_zh": "各課稅年度的報稅表及其狀況",
+            }
+        ],
     },
     {
-        "id": "cr.company-particulars.v1", "provider": "cr",
-        "name_en": "Particulars of companies you are a director or secretary of", "name_zh": "你出任董事或秘書的公司的資料",
-        "fields": [{"name": "companies", "label_en": "Company number, name, status, incorporation date, registered office, your role", "label_zh": "公司編號、名稱、狀況、成立日期、註冊辦事處、你的職位"}],
+        "id": "cr.company-particulars.v1",
+        "provider": "cr",
+        "name_en": "Particulars of companies you are a director or secretary of",
+        "name_zh": "你出任董事或秘書的公司的資料",
+        "fields": [
+            {
+                "name": "companies",
+                "label_en": "Company number, name, status, incorporation date, registered office, your role",
+                "label_zh": "公司編號、名稱、狀況、成立日期、註冊辦事處、你的職位",
+            }
+        ],
     },
 ]
 
@@ -43,6 +61,9 @@ def register_bundled(provider_urls: dict[str, str]) -> None:
     from .models import Organisation
 
     known = dict(Organisation.objects.filter(id__in=[p["id"] for p in PROVIDERS]).values_list("id", "endpoint_url"))
-    orgs = {p["id"]: services.register_organisation(**p, endpoint_url=provider_urls.get(p["id"], known.get(p["id"], ""))) for p in PROVIDERS}
+    orgs = {
+        p["id"]: services.register_organisation(**p, endpoint_url=provider_urls.get(p["id"], known.get(p["id"], "")))
+        for p in PROVIDERS
+    }
     for product in PRODUCTS:
         services.register_product(**{**product, "provider": orgs[product["provider"]]})

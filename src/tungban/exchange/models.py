@@ -44,11 +44,21 @@ class Organisation(models.Model):
     name_zh = models.CharField(_("Name (Chinese)"), max_length=200)
     kind = models.CharField(max_length=20, choices=OrganisationKind.choices, default=OrganisationKind.DEPARTMENT)
     client = models.OneToOneField(
-        Client, null=True, blank=True, on_delete=models.PROTECT, related_name="organisation",
+        Client,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="organisation",
         help_text=_("As a data user: the OpenID Connect client it authenticates as (private_key_jwt, scope cdeg)."),
     )
-    endpoint_url = models.URLField(_("Provider adapter URL"), blank=True, help_text=_("As a data provider: the base URL of its provider adapter API."))
-    timeout_seconds = models.FloatField(null=True, blank=True, help_text=_("Provider timeout; empty: the platform default."))
+    endpoint_url = models.URLField(
+        _("Provider adapter URL"),
+        blank=True,
+        help_text=_("As a data provider: the base URL of its provider adapter API."),
+    )
+    timeout_seconds = models.FloatField(
+        null=True, blank=True, help_text=_("Provider timeout; empty: the platform default.")
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -72,7 +82,9 @@ class DataProduct(models.Model):
     description_en = models.TextField(blank=True)
     description_zh = models.TextField(blank=True)
     schema = models.JSONField(help_text=_("JSON Schema (draft 2020-12) every answer must validate against"))
-    fields = models.JSONField(default=list, help_text=_('What the resident is shown: [{"name", "label_en", "label_zh"}]'))
+    fields = models.JSONField(
+        default=list, help_text=_('What the resident is shown: [{"name", "label_en", "label_zh"}]')
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -100,15 +112,25 @@ class Consent(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     consumer = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="consents_received")
     product = models.ForeignKey(DataProduct, on_delete=models.PROTECT, related_name="consents")
-    resident = models.ForeignKey(Resident, null=True, blank=True, on_delete=models.PROTECT, related_name="data_consents")
+    resident = models.ForeignKey(
+        Resident, null=True, blank=True, on_delete=models.PROTECT, related_name="data_consents"
+    )
     purpose = models.CharField(max_length=300)
     duration_seconds = models.PositiveIntegerField()
-    max_uses = models.PositiveIntegerField(null=True, blank=True, help_text=_("Empty: any number of uses while valid; 1: single use"))
+    max_uses = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Empty: any number of uses while valid; 1: single use")
+    )
     uses = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=12, choices=ConsentStatus.choices, default=ConsentStatus.REQUESTED)
-    approval = models.OneToOneField(ApprovalRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="data_consent")
-    consumer_sub = models.CharField(max_length=64, blank=True, help_text="The data subject's pairwise id at the data user")
-    provider_sub = models.CharField(max_length=64, blank=True, help_text="The data subject's pairwise id at the provider")
+    approval = models.OneToOneField(
+        ApprovalRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="data_consent"
+    )
+    consumer_sub = models.CharField(
+        max_length=64, blank=True, help_text="The data subject's pairwise id at the data user"
+    )
+    provider_sub = models.CharField(
+        max_length=64, blank=True, help_text="The data subject's pairwise id at the provider"
+    )
     artefact = models.TextField(blank=True, help_text="Signed consent artefact (JWS)")
     created_at = models.DateTimeField(auto_now_add=True)
     granted_at = models.DateTimeField(null=True, blank=True)
@@ -128,7 +150,11 @@ class Consent(models.Model):
                 return ConsentStatus.EXPIRED
             if self.max_uses is not None and self.uses >= self.max_uses:
                 return ConsentStatus.EXHAUSTED
-        if self.status == ConsentStatus.REQUESTED and self.approval_id and self.approval.effective_status() == "expired":
+        if (
+            self.status == ConsentStatus.REQUESTED
+            and self.approval_id
+            and self.approval.effective_status() == "expired"
+        ):
             return ConsentStatus.EXPIRED
         return self.status
 
@@ -140,7 +166,9 @@ class ExchangeRecord(models.Model):
     product_id = models.CharField(max_length=100)
     provider_id = models.CharField(max_length=40, blank=True)
     consent = models.ForeignKey(Consent, null=True, blank=True, on_delete=models.PROTECT, related_name="exchanges")
-    resident = models.ForeignKey(Resident, null=True, blank=True, on_delete=models.PROTECT, related_name="data_exchanges")
+    resident = models.ForeignKey(
+        Resident, null=True, blank=True, on_delete=models.PROTECT, related_name="data_exchanges"
+    )
     request_id = models.CharField(max_length=64, help_text="The data user's id for this request (replay detection)")
     outcome = models.CharField(max_length=40, help_text="'delivered' or the error code")
     provider_status = models.PositiveSmallIntegerField(null=True, blank=True)

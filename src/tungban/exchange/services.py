@@ -81,7 +81,11 @@ def check_schema(schema: dict) -> None:
     try:
         jsonschema.Draft202012Validator.check_schema(schema)
     except jsonschema.SchemaError as exc:
-        raise DomainError("invalid_schema", _("The product schema is not a valid JSON Schema: %(reason)s") % {"reason": exc.message}, field="schema") from None
+        raise DomainError(
+            "invalid_schema",
+            _("The product schema is not a valid JSON Schema: %(reason)s") % {"reason": exc.message},
+            field="schema",
+        ) from None
 
 
 def _check_fields(instance, code: str) -> None:
@@ -96,7 +100,16 @@ def _check_fields(instance, code: str) -> None:
 
 
 @transaction.atomic
-def register_organisation(*, id: str, name_en: str, name_zh: str, kind: str = "department", client: Client | None = None, endpoint_url: str = "", timeout_seconds: float | None = None) -> Organisation:
+def register_organisation(
+    *,
+    id: str,
+    name_en: str,
+    name_zh: str,
+    kind: str = "department",
+    client: Client | None = None,
+    endpoint_url: str = "",
+    timeout_seconds: float | None = None,
+) -> Organisation:
     """Register or update a participant. A data user needs ``client`` (an OIDC client with
     registered JWKS, so it can use ``private_key_jwt``); a provider needs ``endpoint_url``.
 
@@ -104,11 +117,23 @@ def register_organisation(*, id: str, name_en: str, name_zh: str, kind: str = "d
         (the client has no public keys).
     """
     if client is not None and not client.jwks.get("keys"):
-        raise DomainError("invalid_client_metadata", _("A data user's client must register public keys (JWKS) for private_key_jwt."), field="client")
-    fields = {"name_en": name_en, "name_zh": name_zh, "kind": kind, "client": client, "endpoint_url": endpoint_url, "timeout_seconds": timeout_seconds}
+        raise DomainError(
+            "invalid_client_metadata",
+            _("A data user's client must register public keys (JWKS) for private_key_jwt."),
+            field="client",
+        )
+    fields = {
+        "name_en": name_en,
+        "name_zh": name_zh,
+        "kind": kind,
+        "client": client,
+        "endpoint_url": endpoint_url,
+        "timeout_seconds": timeout_seconds,
+    }
     _check_fields(Organisation(id=id, **fields), "invalid_organisation")
     org, _created = Organisation.objects.update_or_create(
-        id=id, defaults=fields,
+        id=id,
+        defaults=fields,
     )
     if client is not None and CDEG_SCOPE not in client.allowed_scopes:
         client.allowed_scopes = [*client.allowed_scopes, CDEG_SCOPE]
@@ -117,7 +142,17 @@ def register_organisation(*, id: str, name_en: str, name_zh: str, kind: str = "d
 
 
 @transaction.atomic
-def register_product(*, id: str, provider: Organisation, name_en: str, name_zh: str, fields: list[dict], schema: dict | None = None, description_en: str = "", description_zh: str = "") -> DataProduct:
+def register_product(
+    *,
+    id: str,
+    provider: Organisation,
+    name_en: str,
+    name_zh: str,
+    fields: list[dict],
+    schema: dict | None = None,
+    description_en: str = "",
+    description_zh: str = "",
+) -> DataProduct:
     """Publish (or update) a provider's data product; ``schema`` defaults to the bundled one.
 
     :raises DomainError: ``invalid_schema``, ``invalid_product`` (id not like
@@ -125,7 +160,15 @@ def register_product(*, id: str, provider: Organisation, name_en: str, name_zh: 
     """
     schema = schema if schema is not None else bundled_schema(id)
     check_schema(schema)
-    values = {"provider": provider, "name_en": name_en, "name_zh": name_zh, "fields": fields, "schema": schema, "description_en": description_en, "description_zh": description_zh}
+    values = {
+        "provider": provider,
+        "name_en": name_en,
+        "name_zh": name_zh,
+        "fields": fields,
+        "schema": schema,
+        "description_en": description_en,
+        "description_zh": description_zh,
+    }
     _check_fields(DataProduct(id=id, **values), "invalid_product")
     product, _created = DataProduct.objects.update_or_create(id=id, defaults=values)
     return product
@@ -133,7 +176,9 @@ def register_product(*, id: str, provider: Organisation, name_en: str, name_zh: 
 
 def catalogue() -> list[DataProduct]:
     """Active products of active providers, for data users to browse."""
-    return list(DataProduct.objects.select_related("provider").filter(is_active=True, provider__is_active=True).order_by("id"))
+    return list(
+        DataProduct.objects.select_related("provider").filter(is_active=True, provider__is_active=True).order_by("id")
+    )
 
 
 def data_user_for(token) -> Organisation:
@@ -169,7 +214,15 @@ def terms_digest(terms: dict) -> str:
     return hashlib.sha256(ledger.canonical(terms).encode()).hexdigest()
 
 
-def request_consent(data_user: Organisation, *, product_id: str, purpose: str, duration_seconds: int, max_uses: int | None = None, sub: str | None = None) -> Consent:
+def request_consent(
+    data_user: Organisation,
+    *,
+    product_id: str,
+    purpose: str,
+    duration_seconds: int,
+    max_uses: int | None = None,
+    sub: str | None = None,
+) -> Consent:
     """Ask a data subject for consent; the resident answers in the app.
 
     :param sub: the resident's pairwise ``sub`` at the data user (from its login); without
@@ -181,14 +234,28 @@ def request_consent(data_user: Organisation, *, product_id: str, purpose: str, d
         ``invalid_max_uses``, ``unknown_subject`` (no such ``sub`` at this data user),
         ``account_suspended``.
     """
-    product = DataProduct.objects.select_related("provider").filter(pk=product_id, is_active=True, provider__is_active=True).first()
+    product = (
+        DataProduct.objects.select_related("provider")
+        .filter(pk=product_id, is_active=True, provider__is_active=True)
+        .first()
+    )
     if product is None:
         raise NotFound("unknown_product", _("There is no such data product."), field="product")
     purpose = (purpose or "").strip()
     if not 5 <= len(purpose) <= 300:
-        raise DomainError("invalid_purpose", _("State the purpose in 5 to 300 characters (PDPO DPP1)."), field="purpose")
-    if not isinstance(duration_seconds, int) or not 1 <= duration_seconds <= settings.TUNGBAN_EXCHANGE_MAX_CONSENT_SECONDS:
-        raise DomainError("invalid_duration", _("The duration must be between 1 second and %(max)s seconds.") % {"max": settings.TUNGBAN_EXCHANGE_MAX_CONSENT_SECONDS}, field="duration_seconds")
+        raise DomainError(
+            "invalid_purpose", _("State the purpose in 5 to 300 characters (PDPO DPP1)."), field="purpose"
+        )
+    if (
+        not isinstance(duration_seconds, int)
+        or not 1 <= duration_seconds <= settings.TUNGBAN_EXCHANGE_MAX_CONSENT_SECONDS
+    ):
+        raise DomainError(
+            "invalid_duration",
+            _("The duration must be between 1 second and %(max)s seconds.")
+            % {"max": settings.TUNGBAN_EXCHANGE_MAX_CONSENT_SECONDS},
+            field="duration_seconds",
+        )
     if max_uses is not None and (not isinstance(max_uses, int) or max_uses < 1):
         raise DomainError("invalid_max_uses", _("max_uses must be 1 or more, or left out."), field="max_uses")
     resident = None
@@ -200,7 +267,14 @@ def request_consent(data_user: Organisation, *, product_id: str, purpose: str, d
             raise Forbidden("account_suspended", _("This account is suspended."))
     client = data_user.client
     with transaction.atomic():
-        consent = Consent.objects.create(consumer=data_user, product=product, resident=resident, purpose=purpose, duration_seconds=duration_seconds, max_uses=max_uses)
+        consent = Consent.objects.create(
+            consumer=data_user,
+            product=product,
+            resident=resident,
+            purpose=purpose,
+            duration_seconds=duration_seconds,
+            max_uses=max_uses,
+        )
         terms = _terms(consent)
         consent.approval = wallet.create_request(
             kind=RequestKind.CONSENT,
@@ -231,7 +305,9 @@ def get_consent(data_user: Organisation, consent_id) -> Consent:
 
 def _find_consent(consent_id) -> Consent | None:
     try:
-        return Consent.objects.select_related("product__provider", "consumer__client", "approval", "resident").get(pk=consent_id)
+        return Consent.objects.select_related("product__provider", "consumer__client", "approval", "resident").get(
+            pk=consent_id
+        )
     except (Consent.DoesNotExist, ValueError, ValidationError):
         return None
 
@@ -248,13 +324,25 @@ def _artefact(consent: Consent) -> str:
         "nbf": int(consent.granted_at.timestamp()),
         "exp": int(consent.valid_until.timestamp()),
         "data_subject": {"sub_at_data_user": consent.consumer_sub, "sub_at_provider": consent.provider_sub},
-        "data_user": {"id": consent.consumer_id, "name_en": consent.consumer.name_en, "name_zh": consent.consumer.name_zh},
-        "data_provider": {"id": consent.product.provider_id, "name_en": consent.product.provider.name_en, "name_zh": consent.product.provider.name_zh},
+        "data_user": {
+            "id": consent.consumer_id,
+            "name_en": consent.consumer.name_en,
+            "name_zh": consent.consumer.name_zh,
+        },
+        "data_provider": {
+            "id": consent.product.provider_id,
+            "name_en": consent.product.provider.name_en,
+            "name_zh": consent.product.provider.name_zh,
+        },
         "product": consent.product_id,
         "purpose": consent.purpose,
         "usage": {"max_uses": consent.max_uses},
         "collection_method": "tungban app: approval signed with the bound device key",
-        "evidence": {"approval_id": str(approval.id), "device_signature_sha256": hashlib.sha256(approval.signature.encode()).hexdigest(), "user_verification": approval.user_verification},
+        "evidence": {
+            "approval_id": str(approval.id),
+            "device_signature_sha256": hashlib.sha256(approval.signature.encode()).hexdigest(),
+            "user_verification": approval.user_verification,
+        },
     }
     return keys.sign_jwt(claims, "consent+jwt")
 
@@ -262,7 +350,12 @@ def _artefact(consent: Consent) -> str:
 def on_approval_decided(approval: ApprovalRequest) -> None:
     """Receiver of the app's decision on a consent request (inside its transaction): an
     approval activates the consent and signs its artefact, a decline records it."""
-    consent = Consent.objects.select_for_update(of=("self",)).select_related("product__provider", "consumer__client").filter(approval=approval).first()
+    consent = (
+        Consent.objects.select_for_update(of=("self",))
+        .select_related("product__provider", "consumer__client")
+        .filter(approval=approval)
+        .first()
+    )
     if consent is None or consent.status != ConsentStatus.REQUESTED:
         return
     if approval.status != RequestStatus.APPROVED:
@@ -318,7 +411,14 @@ def revoke(resident: Resident, consent_id) -> Consent:
             consent.save(update_fields=["status", "revoked_at"])
             from tungban.identity import services as identity
 
-            identity.audit(resident, "consent_revoked", None, consent=str(consent.id), data_user=consent.consumer_id, product=consent.product_id)
+            identity.audit(
+                resident,
+                "consent_revoked",
+                None,
+                consent=str(consent.id),
+                data_user=consent.consumer_id,
+                product=consent.product_id,
+            )
     return consent
 
 
@@ -326,11 +426,19 @@ def revoke(resident: Resident, consent_id) -> Consent:
 
 
 _REFUSALS = {
-    ConsentStatus.REQUESTED: (Conflict, "consent_pending", _("The resident has not answered this consent request yet.")),
+    ConsentStatus.REQUESTED: (
+        Conflict,
+        "consent_pending",
+        _("The resident has not answered this consent request yet."),
+    ),
     ConsentStatus.DECLINED: (Forbidden, "consent_declined", _("The resident declined this consent.")),
     ConsentStatus.REVOKED: (Forbidden, "consent_revoked", _("The resident revoked this consent.")),
     ConsentStatus.EXPIRED: (Forbidden, "consent_expired", _("This consent has expired.")),
-    ConsentStatus.EXHAUSTED: (Forbidden, "consent_exhausted", _("This consent has been used as many times as it allows.")),
+    ConsentStatus.EXHAUSTED: (
+        Forbidden,
+        "consent_exhausted",
+        _("This consent has been used as many times as it allows."),
+    ),
 }
 
 
@@ -352,9 +460,17 @@ class _Attempt:
     def record(self, outcome: str, payload_sha256: str = "") -> ExchangeRecord:
         """Write the record and its ledger entry (call inside a transaction)."""
         rec = ExchangeRecord.objects.create(
-            id=self.id, at=self.at, consumer=self.data_user, product_id=self.product_id, provider_id=self.provider_id,
-            consent=self.consent, resident=self.resident, request_id=self.request_id, outcome=outcome,
-            provider_status=self.provider_status, payload_sha256=payload_sha256,
+            id=self.id,
+            at=self.at,
+            consumer=self.data_user,
+            product_id=self.product_id,
+            provider_id=self.provider_id,
+            consent=self.consent,
+            resident=self.resident,
+            request_id=self.request_id,
+            outcome=outcome,
+            provider_status=self.provider_status,
+            payload_sha256=payload_sha256,
             duration_ms=int((time.monotonic() - self.started) * 1000),
         )
         entry = ledger.append(LEDGER_KIND, str(rec.id), record_fields(rec))
@@ -407,13 +523,19 @@ def exchange(data_user: Organisation, *, consent_id, product_id: str, request_id
         ``request_id``.
     """
     if not isinstance(request_id, str) or not REQUEST_ID.match(request_id):
-        raise DomainError("invalid_request", _("request_id must be 8 to 64 letters, digits or -_.: (a new one for every request)."), field="request_id")
+        raise DomainError(
+            "invalid_request",
+            _("request_id must be 8 to 64 letters, digits or -_.: (a new one for every request)."),
+            field="request_id",
+        )
     attempt = _Attempt(data_user, product_id, request_id)
     try:
         with transaction.atomic():
             RequestNonce.objects.create(consumer=data_user, request_id=request_id)
     except IntegrityError:
-        raise attempt.refuse(Conflict("replayed_request", _("This request_id was already used: a replayed request."))) from None
+        raise attempt.refuse(
+            Conflict("replayed_request", _("This request_id was already used: a replayed request."))
+        ) from None
     consent = _find_consent(consent_id)
     if consent is None:
         raise attempt.refuse(NotFound("unknown_consent", _("There is no such consent.")))
@@ -503,16 +625,23 @@ def _ask_provider(consent: Consent, attempt: _Attempt) -> dict:
     limit = settings.TUNGBAN_EXCHANGE_MAX_RESPONSE_BYTES
     try:
         with _http().post(
-            url, headers={"Authorization": f"Bearer {_provider_token(consent, attempt)}", "Accept": "application/json"},
-            timeout=(min(timeout, 3.0), timeout), allow_redirects=False, stream=True,
+            url,
+            headers={"Authorization": f"Bearer {_provider_token(consent, attempt)}", "Accept": "application/json"},
+            timeout=(min(timeout, 3.0), timeout),
+            allow_redirects=False,
+            stream=True,
         ) as response:
             attempt.provider_status = response.status_code
             body = _read_capped(response, limit)
     except requests.Timeout:
-        raise attempt.refuse(DomainError("provider_timeout", _("The data provider did not answer in time. Try again later."), status=504)) from None
+        raise attempt.refuse(
+            DomainError("provider_timeout", _("The data provider did not answer in time. Try again later."), status=504)
+        ) from None
     except (requests.ConnectionError, requests.RequestException) as exc:
         log.warning("Provider %s unreachable: %s", provider.id, exc)
-        raise attempt.refuse(DomainError("provider_unavailable", _("The data provider cannot be reached. Try again later."), status=502)) from None
+        raise attempt.refuse(
+            DomainError("provider_unavailable", _("The data provider cannot be reached. Try again later."), status=502)
+        ) from None
     try:
         answer = json.loads(body) if len(body) <= limit else None
     except ValueError:
@@ -520,16 +649,32 @@ def _ask_provider(consent: Consent, attempt: _Attempt) -> dict:
     if attempt.provider_status == 404 and isinstance(answer, dict) and answer.get("error") == "no_record":
         raise attempt.refuse(NotFound("no_record", _("The data provider holds no record for this person.")))
     if attempt.provider_status == 503:
-        raise attempt.refuse(DomainError("provider_unavailable", _("The data provider cannot be reached. Try again later."), status=502))
+        raise attempt.refuse(
+            DomainError("provider_unavailable", _("The data provider cannot be reached. Try again later."), status=502)
+        )
     if attempt.provider_status != 200:
-        raise attempt.refuse(DomainError("provider_error", _("The data provider could not answer (HTTP %(status)s).") % {"status": attempt.provider_status}, status=502))
+        raise attempt.refuse(
+            DomainError(
+                "provider_error",
+                _("The data provider could not answer (HTTP %(status)s).") % {"status": attempt.provider_status},
+                status=502,
+            )
+        )
     data = answer.get("data") if isinstance(answer, dict) else None
-    validator = jsonschema.Draft202012Validator(consent.product.schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    validator = jsonschema.Draft202012Validator(
+        consent.product.schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
     error = jsonschema.exceptions.best_match(validator.iter_errors(data)) if data is not None else None
     if data is None or error is not None:
         reason = error.message if error is not None else "no data"
         log.warning("Provider %s sent data failing %s: %s", provider.id, consent.product_id, reason)
-        raise attempt.refuse(DomainError("provider_bad_data", _("The data provider's answer did not match the product's schema; nothing was delivered."), status=502))
+        raise attempt.refuse(
+            DomainError(
+                "provider_bad_data",
+                _("The data provider's answer did not match the product's schema; nothing was delivered."),
+                status=502,
+            )
+        )
     return data
 
 
@@ -544,7 +689,13 @@ def _signed_answer(rec: ExchangeRecord, consent: Consent, data: dict) -> dict:
         "payload_sha256": rec.payload_sha256,
         "data": data,
     }
-    claims = {"iss": settings.TUNGBAN_ISSUER, "aud": consent.consumer.client.client_id, "iat": int(time.time()), "jti": str(rec.id), **answer}
+    claims = {
+        "iss": settings.TUNGBAN_ISSUER,
+        "aud": consent.consumer.client.client_id,
+        "iat": int(time.time()),
+        "jti": str(rec.id),
+        **answer,
+    }
     answer["signed"] = keys.sign_jwt(claims, "cdeg-response+jwt")
     return answer
 
@@ -554,7 +705,11 @@ def _signed_answer(rec: ExchangeRecord, consent: Consent, data: dict) -> dict:
 
 def history_of(resident: Resident, limit: int = 100) -> list[ExchangeRecord]:
     """Exchanges of the resident's data (delivered and refused), newest first."""
-    return list(ExchangeRecord.objects.select_related("consumer", "consent__product__provider").filter(resident=resident)[:limit])
+    return list(
+        ExchangeRecord.objects.select_related("consumer", "consent__product__provider").filter(resident=resident)[
+            :limit
+        ]
+    )
 
 
 def consent_summary(consent: Consent) -> dict:
@@ -562,8 +717,16 @@ def consent_summary(consent: Consent) -> dict:
     return {
         "id": str(consent.id),
         "status": consent.effective_status(),
-        "data_user": {"id": consent.consumer_id, "name_en": consent.consumer.name_en, "name_zh": consent.consumer.name_zh},
-        "data_provider": {"id": consent.product.provider_id, "name_en": consent.product.provider.name_en, "name_zh": consent.product.provider.name_zh},
+        "data_user": {
+            "id": consent.consumer_id,
+            "name_en": consent.consumer.name_en,
+            "name_zh": consent.consumer.name_zh,
+        },
+        "data_provider": {
+            "id": consent.product.provider_id,
+            "name_en": consent.product.provider.name_en,
+            "name_zh": consent.product.provider.name_zh,
+        },
         "product": {"id": consent.product_id, "name_en": consent.product.name_en, "name_zh": consent.product.name_zh},
         "purpose": consent.purpose,
         "granted_at": consent.granted_at.isoformat() if consent.granted_at else None,
@@ -582,8 +745,14 @@ def exchange_summary(rec: ExchangeRecord) -> dict:
         "id": str(rec.id),
         "at": rec.at.isoformat(),
         "data_user": {"id": rec.consumer_id, "name_en": rec.consumer.name_en, "name_zh": rec.consumer.name_zh},
-        "data_provider": {"id": provider.id, "name_en": provider.name_en, "name_zh": provider.name_zh} if provider else None,
-        "product": {"id": rec.product_id, "name_en": product.name_en if product else rec.product_id, "name_zh": product.name_zh if product else rec.product_id},
+        "data_provider": {"id": provider.id, "name_en": provider.name_en, "name_zh": provider.name_zh}
+        if provider
+        else None,
+        "product": {
+            "id": rec.product_id,
+            "name_en": product.name_en if product else rec.product_id,
+            "name_zh": product.name_zh if product else rec.product_id,
+        },
         "purpose": rec.consent.purpose if rec.consent_id else "",
         "consent_id": str(rec.consent_id) if rec.consent_id else None,
         "outcome": rec.outcome,

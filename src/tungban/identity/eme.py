@@ -20,8 +20,8 @@ scope              claims
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from django.utils.translation import gettext_lazy as _
 
@@ -62,7 +62,12 @@ CLAIMS: dict[str, Claim] = {
         Claim("address", "address", _("Residential address"), lambda r: _address(r.residential_address)),
         Claim("phone_number", "phone", _("Phone number"), lambda r: r.phone or None),
         Claim("email", "email", _("Email address"), lambda r: r.email or None),
-        Claim("billing_address", "billing_address", _("Billing address (address proof)"), lambda r: _address(r.billing_address)),
+        Claim(
+            "billing_address",
+            "billing_address",
+            _("Billing address (address proof)"),
+            lambda r: _address(r.billing_address),
+        ),
     ]
 }
 

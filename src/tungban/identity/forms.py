@@ -13,11 +13,15 @@ class CounterRegistrationForm(forms.Form):
     name_zh = forms.CharField(label=_("Name (Chinese)"), max_length=20, required=False)
     date_of_birth = forms.DateField(label=_("Date of birth"), widget=forms.DateInput(attrs={"type": "date"}))
     gender = forms.ChoiceField(label=_("Gender"), choices=Gender.choices)
-    residential_address = forms.CharField(label=_("Residential address"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    residential_address = forms.CharField(
+        label=_("Residential address"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
     phone = forms.CharField(label=_("Phone"), max_length=20, required=False)
     email = forms.EmailField(label=_("Email"), required=False)
     card_checked = forms.BooleanField(label=_("I have checked the HKID card in person and it matches this person"))
-    guardian_name = forms.CharField(label=_("Parent or guardian's name (for ages 11-17)"), max_length=120, required=False)
+    guardian_name = forms.CharField(
+        label=_("Parent or guardian's name (for ages 11-17)"), max_length=120, required=False
+    )
     guardian_hkid = forms.CharField(label=_("Parent or guardian's HKID number"), max_length=12, required=False)
     guardian_relationship = forms.CharField(label=_("Relationship"), max_length=40, required=False)
 

@@ -32,7 +32,7 @@ def _char_value(ch: str) -> int:
 def check_digit(prefix: str, digits: str) -> str:
     """The check digit for ``prefix`` (1-2 letters) and ``digits`` (6 digits): ``"0"``-``"9"`` or ``"A"``."""
     body = prefix.rjust(2, " ") + digits
-    total = sum(_char_value(ch) * weight for ch, weight in zip(body, range(9, 1, -1)))
+    total = sum(_char_value(ch) * weight for ch, weight in zip(body, range(9, 1, -1), strict=True))
     value = (11 - total % 11) % 11
     return "A" if value == 10 else str(value)
 

@@ -50,7 +50,11 @@ class Resident(models.Model):
     proofing_method = models.CharField(_("Identity proofed by"), max_length=32, choices=ProofingMethod.choices)
     proofed_at = models.DateTimeField(_("Identity proofed at"))
     proofed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
         verbose_name=_("Officer"),
     )
     status = models.CharField(_("Status"), max_length=10, choices=ResidentStatus.choices, default=ResidentStatus.ACTIVE)
@@ -96,7 +100,9 @@ class GuardianConsent(models.Model):
     guardian_name = models.CharField(_("Parent or guardian's name"), max_length=120)
     guardian_hkid = models.CharField(_("Parent or guardian's HKID number"), max_length=9)
     relationship = models.CharField(_("Relationship"), max_length=40)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     recorded_at = models.DateTimeField(auto_now_add=True)
 
 
@@ -119,7 +125,9 @@ class AuditEvent(models.Model):
 
     resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="audit_events")
     action = models.CharField(max_length=40)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     detail = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -38,7 +38,9 @@ class PopulationRegisterProofer:
             # One message for every mismatch, so the register cannot be probed field by field.
             raise DomainError(
                 "proofing_failed",
-                _("We could not confirm your identity with these details. Check them against your HKID card, or register at a counter."),
+                _(
+                    "We could not confirm your identity with these details. Check them against your HKID card, or register at a counter."
+                ),
             )
 
 

@@ -47,23 +47,78 @@ _SYNTHETIC_REGEX = r"^Z[A-Z][0-9]{6}[0-9A]$"
 PLUS_SHARE = 0.6  #: share of iAM Smart+ residents; the rest are basic
 
 _SURNAMES = [
-    ("CHAN", "陳"), ("WONG", "黃"), ("LEE", "李"), ("CHEUNG", "張"), ("LAU", "劉"), ("LAM", "林"),
-    ("HO", "何"), ("NG", "吳"), ("LEUNG", "梁"), ("CHOW", "周"), ("TSANG", "曾"), ("YEUNG", "楊"),
-    ("WONG", "王"), ("LAI", "黎"), ("CHENG", "鄭"), ("TANG", "鄧"), ("KWOK", "郭"), ("LO", "羅"),
-    ("FUNG", "馮"), ("MAK", "麥"), ("YIP", "葉"), ("SO", "蘇"), ("TAM", "譚"), ("CHU", "朱"),
-    ("POON", "潘"), ("SIU", "蕭"), ("LUK", "陸"), ("KO", "高"), ("TSE", "謝"), ("YU", "余"),
+    ("CHAN", "陳"),
+    ("WONG", "黃"),
+    ("LEE", "李"),
+    ("CHEUNG", "張"),
+    ("LAU", "劉"),
+    ("LAM", "林"),
+    ("HO", "何"),
+    ("NG", "吳"),
+    ("LEUNG", "梁"),
+    ("CHOW", "周"),
+    ("TSANG", "曾"),
+    ("YEUNG", "楊"),
+    ("WONG", "王"),
+    ("LAI", "黎"),
+    ("CHENG", "鄭"),
+    ("TANG", "鄧"),
+    ("KWOK", "郭"),
+    ("LO", "羅"),
+    ("FUNG", "馮"),
+    ("MAK", "麥"),
+    ("YIP", "葉"),
+    ("SO", "蘇"),
+    ("TAM", "譚"),
+    ("CHU", "朱"),
+    ("POON", "潘"),
+    ("SIU", "蕭"),
+    ("LUK", "陸"),
+    ("KO", "高"),
+    ("TSE", "謝"),
+    ("YU", "余"),
 ]
 # Given-name syllables (Cantonese romanisation, character), one list per gender.
 _SYLLABLES = {
     "male": [
-        ("Tai", "大"), ("Man", "文"), ("Chi", "志"), ("Keung", "強"), ("Wing", "永"), ("Kin", "健"),
-        ("Ho", "浩"), ("Ming", "明"), ("Wai", "偉"), ("Kwok", "國"), ("Hung", "雄"), ("Chun", "俊"),
-        ("Yiu", "耀"), ("Sing", "成"), ("Fai", "輝"), ("Tak", "德"), ("Hei", "希"), ("Lok", "樂"),
+        ("Tai", "大"),
+        ("Man", "文"),
+        ("Chi", "志"),
+        ("Keung", "強"),
+        ("Wing", "永"),
+        ("Kin", "健"),
+        ("Ho", "浩"),
+        ("Ming", "明"),
+        ("Wai", "偉"),
+        ("Kwok", "國"),
+        ("Hung", "雄"),
+        ("Chun", "俊"),
+        ("Yiu", "耀"),
+        ("Sing", "成"),
+        ("Fai", "輝"),
+        ("Tak", "德"),
+        ("Hei", "希"),
+        ("Lok", "樂"),
     ],
     "female": [
-        ("Siu", "小"), ("Ling", "玲"), ("Ka", "嘉"), ("Yan", "欣"), ("Wing", "詠"), ("Sze", "詩"),
-        ("Mei", "美"), ("Lai", "麗"), ("Hoi", "凱"), ("Yee", "儀"), ("Wai", "慧"), ("Man", "敏"),
-        ("Shuk", "淑"), ("Fong", "芳"), ("Hiu", "曉"), ("Ting", "婷"), ("Sum", "心"), ("Yuet", "月"),
+        ("Siu", "小"),
+        ("Ling", "玲"),
+        ("Ka", "嘉"),
+        ("Yan", "欣"),
+        ("Wing", "詠"),
+        ("Sze", "詩"),
+        ("Mei", "美"),
+        ("Lai", "麗"),
+        ("Hoi", "凱"),
+        ("Yee", "儀"),
+        ("Wai", "慧"),
+        ("Man", "敏"),
+        ("Shuk", "淑"),
+        ("Fong", "芳"),
+        ("Hiu", "曉"),
+        ("Ting", "婷"),
+        ("Sum", "心"),
+        ("Yuet", "月"),
     ],
 }
 _ENGLISH_NAMES = {
@@ -71,13 +126,20 @@ _ENGLISH_NAMES = {
     "female": ["Mary", "Karen", "Grace", "Winnie", "Cherry", "Jenny", "Vivian", "Cathy", "Ivy", "Queenie"],
 }
 _STREETS = [
-    ("Nathan Road", "Tsim Sha Tsui", "Kowloon"), ("Argyle Street", "Mong Kok", "Kowloon"),
-    ("Cheung Sha Wan Road", "Sham Shui Po", "Kowloon"), ("Hoi Yuen Road", "Kwun Tong", "Kowloon"),
-    ("Queen's Road Central", "Central", "Hong Kong"), ("Hennessy Road", "Wan Chai", "Hong Kong"),
-    ("King's Road", "North Point", "Hong Kong"), ("Shau Kei Wan Road", "Sai Wan Ho", "Hong Kong"),
-    ("Sha Tin Centre Street", "Sha Tin", "New Territories"), ("Castle Peak Road", "Tsuen Wan", "New Territories"),
-    ("Tuen Mun Heung Sze Wui Road", "Tuen Mun", "New Territories"), ("Castle Peak Road", "Yuen Long", "New Territories"),
-    ("Kwong Fuk Road", "Tai Po", "New Territories"), ("Po Hong Road", "Tseung Kwan O", "New Territories"),
+    ("Nathan Road", "Tsim Sha Tsui", "Kowloon"),
+    ("Argyle Street", "Mong Kok", "Kowloon"),
+    ("Cheung Sha Wan Road", "Sham Shui Po", "Kowloon"),
+    ("Hoi Yuen Road", "Kwun Tong", "Kowloon"),
+    ("Queen's Road Central", "Central", "Hong Kong"),
+    ("Hennessy Road", "Wan Chai", "Hong Kong"),
+    ("King's Road", "North Point", "Hong Kong"),
+    ("Shau Kei Wan Road", "Sai Wan Ho", "Hong Kong"),
+    ("Sha Tin Centre Street", "Sha Tin", "New Territories"),
+    ("Castle Peak Road", "Tsuen Wan", "New Territories"),
+    ("Tuen Mun Heung Sze Wui Road", "Tuen Mun", "New Territories"),
+    ("Castle Peak Road", "Yuen Long", "New Territories"),
+    ("Kwong Fuk Road", "Tai Po", "New Territories"),
+    ("Po Hong Road", "Tseung Kwan O", "New Territories"),
 ]
 
 
@@ -105,10 +167,9 @@ def synthetic_index(canonical: str) -> int | None:
 
 def next_start() -> int:
     """The index after the highest synthetic resident stored (``0`` when there is none)."""
-    last = (
-        Resident.objects.filter(hkid__gte="ZA000000", hkid__lte="ZZ999999A", hkid__regex=_SYNTHETIC_REGEX)
-        .aggregate(m=Max("hkid"))["m"]
-    )
+    last = Resident.objects.filter(hkid__gte="ZA000000", hkid__lte="ZZ999999A", hkid__regex=_SYNTHETIC_REGEX).aggregate(
+        m=Max("hkid")
+    )["m"]
     return 0 if last is None else synthetic_index(last) + 1
 
 
@@ -154,7 +215,9 @@ def _prepare(fields: list[str], values: tuple, as_text: bool):
     takes them (Django's own conversion, e.g. aware datetimes to UTC text on SQLite)."""
     if as_text:
         return "\t".join(map(_copy_field, values))
-    return tuple(Resident._meta.get_field(f).get_db_prep_save(v, connection) for f, v in zip(fields, values))
+    return tuple(
+        Resident._meta.get_field(f).get_db_prep_save(v, connection) for f, v in zip(fields, values, strict=True)
+    )
 
 
 def _pools(rnd: random.Random, now: dt.datetime, as_text: bool) -> tuple[list, list, list]:
@@ -186,13 +249,19 @@ def _pools(rnd: random.Random, now: dt.datetime, as_text: bool) -> tuple[list, l
         born = rnd.randint(oldest, adult)
         # Proofed as an adult, within the last five years.
         proofed_at = now - dt.timedelta(days=rnd.randint(0, min(adult - born, 5 * 365)), seconds=rnd.randrange(86400))
-        tier, proofing = (Tier.PLUS, ProofingMethod.COUNTER_IN_PERSON) if r() < PLUS_SHARE else (Tier.BASIC, ProofingMethod.POPULATION_REGISTER)
+        tier, proofing = (
+            (Tier.PLUS, ProofingMethod.COUNTER_IN_PERSON)
+            if r() < PLUS_SHARE
+            else (Tier.BASIC, ProofingMethod.POPULATION_REGISTER)
+        )
         values = (dt.date.fromordinal(born), tier.value, proofing.value, proofed_at, ResidentStatus.ACTIVE.value, "")
         lives.append((_prepare(_LIFE, values, as_text),))
     contacts = []
     for _i in range(size):
         street, district, region = rnd.choice(_STREETS)
-        address = f"Flat {rnd.randint(1, 40)}{rnd.choice('ABCDEFGH')}, {rnd.randint(1, 300)} {street}\n{district}, {region}"
+        address = (
+            f"Flat {rnd.randint(1, 40)}{rnd.choice('ABCDEFGH')}, {rnd.randint(1, 300)} {street}\n{district}, {region}"
+        )
         phone = f"+852 {rnd.choice('569')}{rnd.randrange(1000):03d} {rnd.randrange(10000):04d}"
         contacts.append((_prepare(_CONTACT, (address, address if r() < 0.8 else "", phone), as_text),))
     return people, lives, contacts
@@ -206,7 +275,9 @@ def _uuid4_hex(count: int) -> str:
     return raw.hex()
 
 
-def _rows(start: int, count: int, pools: tuple[list, list, list], rnd: random.Random, now: dt.datetime, as_text: bool) -> Iterator:
+def _rows(
+    start: int, count: int, pools: tuple[list, list, list], rnd: random.Random, now: dt.datetime, as_text: bool
+) -> Iterator:
     """Rows for residents ``start`` … ``start + count - 1`` in :data:`_FIELDS` order, with
     a random UUIDv4 ``public_id`` and ``created_at`` = ``updated_at`` = ``now``: lines of
     COPY text (``as_text``, pools built the same way) or tuples of prepared values."""
@@ -220,7 +291,7 @@ def _rows(start: int, count: int, pools: tuple[list, list, list], rnd: random.Ra
         n = start + i
         h = pick(3 * bits)
         person, life, contact = people[h & mask], lives[(h >> bits) & mask], contacts[h >> 2 * bits]
-        public_id, hkid, email = ids[32 * i:32 * i + 32], synthetic_hkid(n), f"{person[1]}{n}@example.org"
+        public_id, hkid, email = ids[32 * i : 32 * i + 32], synthetic_hkid(n), f"{person[1]}{n}@example.org"
         if as_text:
             yield f"{public_id}\t{hkid}\t{person[0]}\t{life[0]}\t{contact[0]}\t{email}\t{stamp}\t{stamp}\n"
         else:
@@ -287,7 +358,8 @@ def seed_residents(
         except IntegrityError:
             raise Conflict(
                 "hkid_taken",
-                _("Synthetic residents in the batch from %(hkid)s already exist: choose another start.") % {"hkid": synthetic_hkid(start + done)},
+                _("Synthetic residents in the batch from %(hkid)s already exist: choose another start.")
+                % {"hkid": synthetic_hkid(start + done)},
             ) from None
         done += size
         if progress:

@@ -56,10 +56,14 @@ def check_age(date_of_birth: dt.date, guardian: Guardian | None) -> None:
     age = age_on(date_of_birth, now)
     if age < MIN_AGE:
         raise DomainError("too_young", _("Residents must be aged 11 or over to register."), field="date_of_birth")
-    if age < ADULT_AGE and not (guardian and guardian.name.strip() and guardian.relationship.strip() and guardian.hkid.strip()):
+    if age < ADULT_AGE and not (
+        guardian and guardian.name.strip() and guardian.relationship.strip() and guardian.hkid.strip()
+    ):
         raise DomainError(
             "guardian_required",
-            _("Residents aged 11 to 17 need a parent's or guardian's consent: enter the guardian's name, HKID number and relationship."),
+            _(
+                "Residents aged 11 to 17 need a parent's or guardian's consent: enter the guardian's name, HKID number and relationship."
+            ),
             field="guardian_name",
         )
 
@@ -103,7 +107,9 @@ def register_resident(
     if tier not in Tier.values:
         raise DomainError("invalid_tier", _("Unknown tier."), field="tier")
     check_age(date_of_birth, guardian)
-    guardian_hkid = hkid_mod.normalize(guardian.hkid) if guardian and age_on(date_of_birth, today()) < ADULT_AGE else None
+    guardian_hkid = (
+        hkid_mod.normalize(guardian.hkid) if guardian and age_on(date_of_birth, today()) < ADULT_AGE else None
+    )
     try:
         with transaction.atomic():
             resident = Resident.objects.create(
@@ -130,7 +136,12 @@ def register_resident(
                     relationship=guardian.relationship.strip(),
                     recorded_by=officer,
                 )
-            AuditEvent.objects.create(resident=resident, action="registered", actor=officer, detail={"tier": tier, "proofing": proofing_method})
+            AuditEvent.objects.create(
+                resident=resident,
+                action="registered",
+                actor=officer,
+                detail={"tier": tier, "proofing": proofing_method},
+            )
     except IntegrityError:
         raise Conflict("hkid_taken", _("An account already exists for this HKID number."), field="hkid") from None
     return resident

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import segno
-from django.conf import settings
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404
@@ -39,7 +39,9 @@ def staff_home(request):
 def _activation_page(request, resident, code):
     bind_url = f"{settings.TUNGBAN_ISSUER}/app/?hkid={resident.hkid}&code={code}"
     qr = segno.make(bind_url, error="m").svg_inline(scale=4, title=_("QR code to bind the app"))
-    return render(request, "identity/activation.html", {"resident": resident, "code": code, "qr_svg": qr, "bind_url": bind_url})
+    return render(
+        request, "identity/activation.html", {"resident": resident, "code": code, "qr_svg": qr, "bind_url": bind_url}
+    )
 
 
 @staff_member_required
@@ -55,9 +57,16 @@ def register(request):
         try:
             resident = services.register_at_counter(
                 request.user,
-                hkid=d["hkid"], family_name_en=d["family_name_en"], given_name_en=d["given_name_en"], name_zh=d["name_zh"],
-                date_of_birth=d["date_of_birth"], gender=d["gender"], residential_address=d["residential_address"],
-                phone=d["phone"], email=d["email"], guardian=guardian,
+                hkid=d["hkid"],
+                family_name_en=d["family_name_en"],
+                given_name_en=d["given_name_en"],
+                name_zh=d["name_zh"],
+                date_of_birth=d["date_of_birth"],
+                gender=d["gender"],
+                residential_address=d["residential_address"],
+                phone=d["phone"],
+                email=d["email"],
+                guardian=guardian,
             )
         except DomainError as exc:
             field = exc.field if exc.field in form.fields else None
@@ -110,14 +119,18 @@ def _signing_certificates(resident) -> list[dict]:
 @staff_member_required
 def resident_detail(request, public_id):
     resident = get_object_or_404(Resident, public_id=public_id)
-    return render(request, "identity/resident.html", {
-        "resident": resident,
-        "device": wallet.active_device(resident),
-        "events": resident.audit_events.all()[:20],
-        "status_form": StatusForm(),
-        "signing_certificates": _signing_certificates(resident),
-        "revocation_reasons": [(r, REVOCATION_REASON_LABELS[r]) for r in OFFICER_REVOCATION_REASONS],
-    })
+    return render(
+        request,
+        "identity/resident.html",
+        {
+            "resident": resident,
+            "device": wallet.active_device(resident),
+            "events": resident.audit_events.all()[:20],
+            "status_form": StatusForm(),
+            "signing_certificates": _signing_certificates(resident),
+            "revocation_reasons": [(r, REVOCATION_REASON_LABELS[r]) for r in OFFICER_REVOCATION_REASONS],
+        },
+    )
 
 
 @staff_member_required
@@ -142,7 +155,10 @@ def revoke_signing_certificate(request, public_id, serial):
         except DomainError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, _("Signing certificate %(serial)s is revoked and will be listed on the CRL.") % {"serial": serial})
+            messages.success(
+                request,
+                _("Signing certificate %(serial)s is revoked and will be listed on the CRL.") % {"serial": serial},
+            )
     return redirect(reverse("identity:resident", kwargs={"public_id": resident.public_id}) + "#signing-certificates")
 
 

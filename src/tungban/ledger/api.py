@@ -32,29 +32,39 @@ class Error(Schema):
 
 class TreeHeadOut(Schema):
     tree_size: int = Field(description="Number of leaves")
-    root_hash: str = Field(description="base64 of the Merkle tree hash MTH(D[tree_size]) (RFC 9162 §2.1.1); SHA-256(\"\") for an empty log")
+    root_hash: str = Field(
+        description='base64 of the Merkle tree hash MTH(D[tree_size]) (RFC 9162 §2.1.1); SHA-256("") for an empty log'
+    )
     timestamp: int = Field(description="When the head was made, in milliseconds since the Unix epoch")
-    signature: str = Field(description="Compact JWS (ES256, typ tree-head+jwt) over iss, iat, tree_size, root_hash, timestamp; verify with /oidc/jwks")
+    signature: str = Field(
+        description="Compact JWS (ES256, typ tree-head+jwt) over iss, iat, tree_size, root_hash, timestamp; verify with /oidc/jwks"
+    )
 
 
 class InclusionOut(Schema):
     leaf_index: int = Field(description="0-based position of the leaf")
     tree_size: int
     leaf_hash: str = Field(description="base64 of SHA-256(0x00 || UTF-8 body)")
-    inclusion_path: list[str] = Field(description="base64 hashes, the leaf's sibling first (RFC 9162 §2.1.3.1); verify with §2.1.3.2")
+    inclusion_path: list[str] = Field(
+        description="base64 hashes, the leaf's sibling first (RFC 9162 §2.1.3.1); verify with §2.1.3.2"
+    )
 
 
 class ConsistencyOut(Schema):
     first: int
     second: int
-    consistency_path: list[str] = Field(description="base64 hashes (RFC 9162 §2.1.4.1); verify with §2.1.4.2; empty when first = second")
+    consistency_path: list[str] = Field(
+        description="base64 hashes (RFC 9162 §2.1.4.1); verify with §2.1.4.2; empty when first = second"
+    )
 
 
 class EntryOut(Schema):
     leaf_index: int
     kind: str = Field(description="e.g. credential.issued, credential.revoked")
     reference: str = Field(description="Id of the record, e.g. the credential id")
-    body: str = Field(description="The exact canonical JSON text hashed into the leaf: leaf_hash = SHA-256(0x00 || UTF-8 body)")
+    body: str = Field(
+        description="The exact canonical JSON text hashed into the leaf: leaf_hash = SHA-256(0x00 || UTF-8 body)"
+    )
     leaf_hash: str
     appended_at: dt.datetime
 
@@ -72,7 +82,12 @@ def head(request, response: HttpResponse):
     return services.signed_tree_head()
 
 
-@router.get("/inclusion", response={200: InclusionOut, 400: Error, 422: Error}, auth=None, summary="Inclusion proof of a leaf by index")
+@router.get(
+    "/inclusion",
+    response={200: InclusionOut, 400: Error, 422: Error},
+    auth=None,
+    summary="Inclusion proof of a leaf by index",
+)
 def inclusion(request, response: HttpResponse, leaf_index: int, tree_size: int | None = None):
     """Proof that leaf ``leaf_index`` is in the tree of ``tree_size`` leaves (default: the
     current size; pass the ``tree_size`` of a signed head you hold). Errors:
@@ -82,8 +97,18 @@ def inclusion(request, response: HttpResponse, leaf_index: int, tree_size: int |
     return proof
 
 
-@router.get("/inclusion-by-hash", response={200: InclusionOut, 400: Error, 404: Error, 422: Error}, auth=None, summary="Inclusion proof of a leaf by its hash")
-def inclusion_by_hash(request, response: HttpResponse, hash: str = Query(..., description="base64 leaf hash (URL-encode + / =, or use base64url)"), tree_size: int | None = None):
+@router.get(
+    "/inclusion-by-hash",
+    response={200: InclusionOut, 400: Error, 404: Error, 422: Error},
+    auth=None,
+    summary="Inclusion proof of a leaf by its hash",
+)
+def inclusion_by_hash(
+    request,
+    response: HttpResponse,
+    hash: str = Query(..., description="base64 leaf hash (URL-encode + / =, or use base64url)"),
+    tree_size: int | None = None,
+):
     """Proof for the first leaf whose ``leaf_hash`` is ``hash``, in the tree of ``tree_size``
     leaves (default: current). Errors: ``invalid_hash`` (400), ``tree_size_unknown`` (400),
     ``leaf_not_found`` (404)."""
@@ -92,7 +117,12 @@ def inclusion_by_hash(request, response: HttpResponse, hash: str = Query(..., de
     return proof
 
 
-@router.get("/consistency", response={200: ConsistencyOut, 400: Error, 422: Error}, auth=None, summary="Consistency proof between two tree sizes")
+@router.get(
+    "/consistency",
+    response={200: ConsistencyOut, 400: Error, 422: Error},
+    auth=None,
+    summary="Consistency proof between two tree sizes",
+)
 def consistency(request, response: HttpResponse, first: int, second: int | None = None):
     """Proof that the tree of ``second`` leaves (default: current) extends the tree of
     ``first`` leaves. Errors: ``tree_size_unknown`` (400, a size the log never had),
@@ -102,7 +132,9 @@ def consistency(request, response: HttpResponse, first: int, second: int | None 
     return proof
 
 
-@router.get("/entries", response={200: EntriesOut, 400: Error, 422: Error}, auth=None, summary="Log entries by index range")
+@router.get(
+    "/entries", response={200: EntriesOut, 400: Error, 422: Error}, auth=None, summary="Log entries by index range"
+)
 def entries(request, response: HttpResponse, start: int, end: int):
     """Entries ``start`` to ``end`` inclusive (0-based, like RFC 6962 get-entries); at most
     1000, and none past the current size, so fewer may come back: ask again from the next

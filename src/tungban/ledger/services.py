@@ -77,10 +77,17 @@ def append(kind: str, reference: str, fields: dict) -> Entry:
         head = Head.objects.select_for_update().get(name=HEAD)
     now = timezone.now()
     seq = head.size + 1
-    body = canonical({**fields, "seq": seq, "kind": kind, "ref": reference, "at": now.isoformat(timespec="microseconds")})
+    body = canonical(
+        {**fields, "seq": seq, "kind": kind, "ref": reference, "at": now.isoformat(timespec="microseconds")}
+    )
     entry = Entry.objects.create(
-        seq=seq, kind=kind, reference=reference, body=body,
-        prev_hash=head.head_hash, entry_hash=chain_hash(head.head_hash, body), created_at=now,
+        seq=seq,
+        kind=kind,
+        reference=reference,
+        body=body,
+        prev_hash=head.head_hash,
+        entry_hash=chain_hash(head.head_hash, body),
+        created_at=now,
     )
     head.size, head.head_hash = seq, entry.entry_hash
     head.save(update_fields=["size", "head_hash", "updated_at"])
@@ -157,9 +164,13 @@ def verify(*, expect: tuple[int, str] | None = None, chunk: int = 5000) -> Repor
     report.size, report.head_hash = last_seq, prev
     current = head()
     if (current["size"], current["head_hash"]) != (last_seq, prev):
-        report.problems.append(f"head says {current['size']} entries ending {current['head_hash'][:12]}…, the entries say {last_seq} ending {prev[:12]}…")
+        report.problems.append(
+            f"head says {current['size']} entries ending {current['head_hash'][:12]}…, the entries say {last_seq} ending {prev[:12]}…"
+        )
     if expect and expect[0] > last_seq:
-        report.problems.append(f"the log has {last_seq} entries but a signed head you hold had {expect[0]}: entries were removed")
+        report.problems.append(
+            f"the log has {last_seq} entries but a signed head you hold had {expect[0]}: entries were removed"
+        )
     return report
 
 

@@ -88,7 +88,9 @@ def _size_unknown(size: int, current: int, field_name: str) -> TreeSizeUnknown:
     if current == 0:
         message = _("The log never had %(size)s leaves: it is empty.") % {"size": size}
     else:
-        message = _("The log never had %(size)s leaves: it has %(current)s, and proofs exist for tree sizes 1 to %(current)s.") % {"size": size, "current": current}
+        message = _(
+            "The log never had %(size)s leaves: it has %(current)s, and proofs exist for tree sizes 1 to %(current)s."
+        ) % {"size": size, "current": current}
     return TreeSizeUnknown("tree_size_unknown", message, field=field_name, details={"tree_size": current})
 
 
@@ -234,7 +236,11 @@ class DatabaseTree(BaseMerkleTree):
         return self._hashes[(0, index - 1)]
 
     def _get_leaves(self, offset: int, width: int) -> list[bytes]:
-        rows = LogLeaf.objects.filter(index__gte=offset, index__lt=offset + width).order_by("index").values_list("leaf_hash", flat=True)
+        rows = (
+            LogLeaf.objects.filter(index__gte=offset, index__lt=offset + width)
+            .order_by("index")
+            .values_list("leaf_hash", flat=True)
+        )
         return [bytes(h) for h in rows]
 
     def _get_size(self) -> int:
@@ -271,15 +277,19 @@ class DatabaseTree(BaseMerkleTree):
         parts, params = [], []
         leaves = by_level.pop(0, None)
         if leaves:
-            parts.append(f"SELECT 0, {quote('index')}, {quote('leaf_hash')} FROM {quote(LogLeaf._meta.db_table)} "
-                         f"WHERE {quote('index')} IN ({', '.join(['%s'] * len(leaves))})")
+            parts.append(
+                f"SELECT 0, {quote('index')}, {quote('leaf_hash')} FROM {quote(LogLeaf._meta.db_table)} "
+                f"WHERE {quote('index')} IN ({', '.join(['%s'] * len(leaves))})"
+            )
             params += leaves
         if by_level:
             ors = []
             for level, indexes in by_level.items():
                 ors.append(f"({quote('level')} = %s AND {quote('index')} IN ({', '.join(['%s'] * len(indexes))}))")
                 params += [level, *indexes]
-            parts.append(f"SELECT {quote('level')}, {quote('index')}, {quote('hash')} FROM {quote(LogNode._meta.db_table)} WHERE {' OR '.join(ors)}")
+            parts.append(
+                f"SELECT {quote('level')}, {quote('index')}, {quote('hash')} FROM {quote(LogNode._meta.db_table)} WHERE {' OR '.join(ors)}"
+            )
         with connection.cursor() as cursor:
             cursor.execute(" UNION ALL ".join(parts), params)
             for level, index, digest in cursor.fetchall():
@@ -404,8 +414,10 @@ def log_append_many(items: list[tuple[str, str, dict]]) -> list[int]:
 
     state = _locked_state()  # from here on, other workers wait: "at" grows with the index
     now = timezone.now()
-    at = now.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
-    entries = [(kind, str(ref), canonical({**fields, "kind": kind, "ref": str(ref), "at": at})) for kind, ref, fields in items]
+    at = now.astimezone(dt.UTC).isoformat(timespec="microseconds")
+    entries = [
+        (kind, str(ref), canonical({**fields, "kind": kind, "ref": str(ref), "at": at})) for kind, ref, fields in items
+    ]
     tree = DatabaseTree(size=state.size)
     first = tree.get_size()
     tree.append_entries(entries)
@@ -413,7 +425,9 @@ def log_append_many(items: list[tuple[str, str, dict]]) -> list[int]:
     root = tree.root(size)
     previous = TreeHead.objects.order_by("-tree_size").values_list("timestamp", flat=True).first() or 0
     timestamp = max(int(now.timestamp() * 1000), previous)  # never goes back, whatever the worker's clock
-    TreeHead.objects.create(tree_size=size, root_hash=root, timestamp=timestamp, signature=_sign_head(size, root, timestamp))
+    TreeHead.objects.create(
+        tree_size=size, root_hash=root, timestamp=timestamp, signature=_sign_head(size, root, timestamp)
+    )
     state.size = size
     state.save(update_fields=["size", "updated_at"])
     return list(range(first, size))
@@ -430,7 +444,13 @@ def _locked_state() -> LogState:
 def _sign_head(size: int, root: bytes, timestamp: int) -> str:
     from tungban.oidc import keys
 
-    claims = {"iss": settings.TUNGBAN_ISSUER, "iat": timestamp // 1000, "tree_size": size, "root_hash": b64(root), "timestamp": timestamp}
+    claims = {
+        "iss": settings.TUNGBAN_ISSUER,
+        "iat": timestamp // 1000,
+        "tree_size": size,
+        "root_hash": b64(root),
+        "timestamp": timestamp,
+    }
     return keys.sign_jwt(claims, HEAD_TYP)
 
 
@@ -450,10 +470,20 @@ def signed_tree_head() -> dict:
     head = TreeHead.objects.order_by("-tree_size").first()
     if head is None:
         timestamp = int(time.time() * 1000)
-        return {"tree_size": 0, "root_hash": b64(EMPTY_ROOT), "timestamp": timestamp, "signature": _sign_head(0, EMPTY_ROOT, timestamp)}
+        return {
+            "tree_size": 0,
+            "root_hash": b64(EMPTY_ROOT),
+            "timestamp": timestamp,
+            "signature": _sign_head(0, EMPTY_ROOT, timestamp),
+        }
     if _stale(head):
         head = _re_sign(head.pk)
-    return {"tree_size": head.tree_size, "root_hash": b64(head.root_hash), "timestamp": head.timestamp, "signature": head.signature}
+    return {
+        "tree_size": head.tree_size,
+        "root_hash": b64(head.root_hash),
+        "timestamp": head.timestamp,
+        "signature": head.signature,
+    }
 
 
 def _stale(head: TreeHead) -> bool:
@@ -527,14 +557,21 @@ def inclusion_proof(leaf_index: int, tree_size: int | None = None) -> dict:
     size = _proof_size(tree, tree_size)
     if not 0 <= leaf_index < size:
         raise LeafIndexOutOfRange(
-            "leaf_index_out_of_range", _("leaf_index must be from 0 to %(last)s for a tree of %(size)s leaves.") % {"last": size - 1, "size": size},
+            "leaf_index_out_of_range",
+            _("leaf_index must be from 0 to %(last)s for a tree of %(size)s leaves.")
+            % {"last": size - 1, "size": size},
             field="leaf_index",
         )
     try:
         path = tree.inclusion_path(leaf_index, size)
     except InvalidChallenge as exc:  # checked above; kept for safety
         raise LeafIndexOutOfRange("leaf_index_out_of_range", str(exc), field="leaf_index") from None
-    return {"leaf_index": leaf_index, "tree_size": size, "leaf_hash": b64(tree.get_leaf(leaf_index + 1)), "inclusion_path": [b64(h) for h in path]}
+    return {
+        "leaf_index": leaf_index,
+        "tree_size": size,
+        "leaf_hash": b64(tree.get_leaf(leaf_index + 1)),
+        "inclusion_path": [b64(h) for h in path],
+    }
 
 
 def inclusion_proof_by_hash(leaf_hash: bytes | str, tree_size: int | None = None) -> dict:
@@ -547,9 +584,16 @@ def inclusion_proof_by_hash(leaf_hash: bytes | str, tree_size: int | None = None
     """
     digest = decode_hash(leaf_hash)
     size = _proof_size(DatabaseTree(), tree_size)
-    index = LogLeaf.objects.filter(leaf_hash=digest, index__lt=size).order_by("index").values_list("index", flat=True).first()
+    index = (
+        LogLeaf.objects.filter(leaf_hash=digest, index__lt=size)
+        .order_by("index")
+        .values_list("index", flat=True)
+        .first()
+    )
     if index is None:
-        raise LeafNotFound("leaf_not_found", _("No leaf of the log's first %(size)s has this hash.") % {"size": size}, field="hash")
+        raise LeafNotFound(
+            "leaf_not_found", _("No leaf of the log's first %(size)s has this hash.") % {"size": size}, field="hash"
+        )
     return inclusion_proof(index, size)
 
 
@@ -571,15 +615,27 @@ def consistency_proof(first: int, second: int | None = None) -> dict:
     if first < 1 or first > tree.get_size():
         raise _size_unknown(first, tree.get_size(), "first")
     if first > second:
-        raise InvalidRange("invalid_range", _("first (%(first)s) must not be larger than second (%(second)s).") % {"first": first, "second": second}, field="first")
-    return {"first": first, "second": second, "consistency_path": [b64(h) for h in tree.consistency_path(first, second)]}
+        raise InvalidRange(
+            "invalid_range",
+            _("first (%(first)s) must not be larger than second (%(second)s).") % {"first": first, "second": second},
+            field="first",
+        )
+    return {
+        "first": first,
+        "second": second,
+        "consistency_path": [b64(h) for h in tree.consistency_path(first, second)],
+    }
 
 
 def _entry(leaf: LogLeaf | dict) -> dict:
     get = leaf.get if isinstance(leaf, dict) else lambda name: getattr(leaf, name)
     return {
-        "leaf_index": get("index"), "kind": get("kind"), "reference": get("reference"), "body": get("body"),
-        "leaf_hash": b64(get("leaf_hash")), "appended_at": get("appended_at"),
+        "leaf_index": get("index"),
+        "kind": get("kind"),
+        "reference": get("reference"),
+        "body": get("body"),
+        "leaf_hash": b64(get("leaf_hash")),
+        "appended_at": get("appended_at"),
     }
 
 
@@ -595,11 +651,17 @@ def get_entries(start: int, end: int) -> list[dict]:
     size = _current_size()
     if start < 0 or end < start or start >= size:
         raise InvalidRange(
-            "invalid_range", _("Ask for entries start to end (inclusive) with 0 ≤ start ≤ end and start below the log size %(size)s.") % {"size": size},
+            "invalid_range",
+            _("Ask for entries start to end (inclusive) with 0 ≤ start ≤ end and start below the log size %(size)s.")
+            % {"size": size},
             field="start",
         )
     end = min(end, start + MAX_ENTRIES - 1, size - 1)
-    rows = LogLeaf.objects.filter(index__gte=start, index__lte=end).order_by("index").values("index", "kind", "reference", "body", "leaf_hash", "appended_at")
+    rows = (
+        LogLeaf.objects.filter(index__gte=start, index__lte=end)
+        .order_by("index")
+        .values("index", "kind", "reference", "body", "leaf_hash", "appended_at")
+    )
     return [_entry(row) for row in rows]
 
 
@@ -664,7 +726,11 @@ def _check_signature(head: TreeHead, keyset) -> str | None:
     claims = token.claims
     if token.header.get("typ") != HEAD_TYP:
         return "signature has the wrong typ"
-    if (claims.get("tree_size"), claims.get("root_hash"), claims.get("timestamp")) != (head.tree_size, b64(head.root_hash), head.timestamp):
+    if (claims.get("tree_size"), claims.get("root_hash"), claims.get("timestamp")) != (
+        head.tree_size,
+        b64(head.root_hash),
+        head.timestamp,
+    ):
         return "signed claims differ from the stored head"
     return None
 
@@ -683,7 +749,9 @@ def _pages(queryset, key: str, page: int):
             return
 
 
-def verify_log(expect: tuple[int, bytes | str] | None = None, *, chunk: int = 8192, signatures: bool = True) -> LogReport:
+def verify_log(
+    expect: tuple[int, bytes | str] | None = None, *, chunk: int = 8192, signatures: bool = True
+) -> LogReport:
     """Recompute the whole log from the leaves' bodies, ``chunk`` leaves at a time.
 
     Checks, naming the leaf index in each problem: every leaf hash against its body
@@ -716,9 +784,13 @@ def verify_log(expect: tuple[int, bytes | str] | None = None, *, chunk: int = 81
             report.heads += 1
             if head.tree_size == size:
                 if bytes(head.root_hash) != _fold(stack):
-                    problems.append(f"tree head {size}: root does not match leaves 0–{size - 1} (a leaf before index {size} was altered, or the head)")
+                    problems.append(
+                        f"tree head {size}: root does not match leaves 0–{size - 1} (a leaf before index {size} was altered, or the head)"
+                    )
             else:
-                problems.append(f"tree head {head.tree_size}: the log has no leaf {head.tree_size - 1} (leaves missing)")
+                problems.append(
+                    f"tree head {head.tree_size}: the log has no leaf {head.tree_size - 1} (leaves missing)"
+                )
             if keyset is not None and (why := _check_signature(head, keyset)):
                 problems.append(f"tree head {head.tree_size}: {why}")
             if last_ts is not None and head.timestamp < last_ts:
@@ -726,7 +798,9 @@ def verify_log(expect: tuple[int, bytes | str] | None = None, *, chunk: int = 81
             last_ts = head.timestamp
             next_head = next(heads, None)
         if held and held[0] == size and held[1] != _fold(stack):
-            problems.append(f"tree size {size}: differs from the signed tree head you hold (leaves 0–{size - 1} were rewritten)")
+            problems.append(
+                f"tree size {size}: differs from the signed tree head you hold (leaves 0–{size - 1} were rewritten)"
+            )
 
     stack: list[tuple[int, bytes]] = []
     expected = 0
@@ -743,20 +817,28 @@ def verify_log(expect: tuple[int, bytes | str] | None = None, *, chunk: int = 81
             lo, hi = -(-(start + 1) // (1 << level)) - 1, (end >> level) - 1
             if hi >= lo:
                 q |= Q(level=level, index__gte=lo, index__lte=hi)
-        stored = {} if not q else {(lv, i): bytes(h) for lv, i, h in LogNode.objects.filter(q).values_list("level", "index", "hash")}
+        stored = (
+            {}
+            if not q
+            else {(lv, i): bytes(h) for lv, i, h in LogNode.objects.filter(q).values_list("level", "index", "hash")}
+        )
         for key, digest in computed.items():
             first, last = key[1] << key[0], ((key[1] + 1) << key[0]) - 1
             got = stored.get(key)
             if got is None:
                 problems.append(f"leaves {first}–{last}: node (level {key[0]}, index {key[1]}) is missing")
             elif got != digest:
-                problems.append(f"leaves {first}–{last}: node (level {key[0]}, index {key[1]}) does not match the leaves (a leaf in this range or the node was altered)")
+                problems.append(
+                    f"leaves {first}–{last}: node (level {key[0]}, index {key[1]}) does not match the leaves (a leaf in this range or the node was altered)"
+                )
         computed.clear()
 
     for row in leaves:
         index = row["index"]
         if index != expected:
-            problems.append(f"leaf {expected}: missing (next stored leaf is {index}); the tree cannot be checked past it")
+            problems.append(
+                f"leaf {expected}: missing (next stored leaf is {index}); the tree cannot be checked past it"
+            )
             break
         body = row["body"]
         digest = leaf_hash(body)
@@ -788,9 +870,13 @@ def verify_log(expect: tuple[int, bytes | str] | None = None, *, chunk: int = 81
     for level in range(1, 64):
         extra |= Q(level=level, index__gte=size >> level)
     for lv, i in LogNode.objects.filter(extra).values_list("level", "index")[:20]:
-        problems.append(f"leaves {i << lv}–{((i + 1) << lv) - 1}: node (level {lv}, index {i}) stored but those leaves are missing")
+        problems.append(
+            f"leaves {i << lv}–{((i + 1) << lv) - 1}: node (level {lv}, index {i}) stored but those leaves are missing"
+        )
     while next_head is not None:  # heads past the leaves
-        problems.append(f"tree head {next_head['tree_size']}: the log has only {size} leaves (leaves {size}–{next_head['tree_size'] - 1} missing)")
+        problems.append(
+            f"tree head {next_head['tree_size']}: the log has only {size} leaves (leaves {size}–{next_head['tree_size'] - 1} missing)"
+        )
         report.heads += 1
         next_head = next(heads, None)
     state = _current_size()
@@ -800,7 +886,9 @@ def verify_log(expect: tuple[int, bytes | str] | None = None, *, chunk: int = 81
     if latest != state:
         problems.append(f"the latest signed tree head is for {latest} leaves, the log has {state}")
     if held and held[0] > size:
-        problems.append(f"the log has {size} leaves but a signed tree head you hold had {held[0]}: leaves {size}–{held[0] - 1} were removed")
+        problems.append(
+            f"the log has {size} leaves but a signed tree head you hold had {held[0]}: leaves {size}–{held[0] - 1} were removed"
+        )
     if held and held[0] == 0 and held[1] != EMPTY_ROOT:
         problems.append("the tree head you hold for size 0 does not have the empty root")
     return report

@@ -54,7 +54,13 @@ def active_key() -> tuple[str, ECKey]:
     The database decides which key is active on every call, so all workers follow a
     rotation at once; only the decrypted key for a given ``kid`` (immutable) is kept.
     """
-    key = SigningKey.objects.filter(retired_at__isnull=True).order_by("-created_at", "-id").only("kid", "private_pem").first() or create_key()
+    key = (
+        SigningKey.objects.filter(retired_at__isnull=True)
+        .order_by("-created_at", "-id")
+        .only("kid", "private_pem")
+        .first()
+        or create_key()
+    )
     return key.kid, _decrypted(key.kid, bytes(key.private_pem))
 
 

@@ -50,7 +50,11 @@ class Client(ClientMixin, models.Model):
     ]
 
     client_id = models.CharField(max_length=100, unique=True)
-    client_secret_hash = models.CharField(max_length=200, blank=True, help_text=_("Hash of the client secret; set with `tungban client add` or the admin action."))
+    client_secret_hash = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text=_("Hash of the client secret; set with `tungban client add` or the admin action."),
+    )
     name_en = models.CharField(_("Name (English)"), max_length=200)
     name_zh = models.CharField(_("Name (Chinese)"), max_length=200)
     logo_url = models.URLField(_("Logo URL"), blank=True)
@@ -59,19 +63,28 @@ class Client(ClientMixin, models.Model):
     allowed_scopes = models.JSONField(_("Allowed scopes"), default=_default_scopes)
     token_endpoint_auth_method = models.CharField(max_length=40, choices=AUTH_METHODS, default="client_secret_basic")
     jwks = models.JSONField(
-        _("Public keys (JWKS)"), default=dict, blank=True,
+        _("Public keys (JWKS)"),
+        default=dict,
+        blank=True,
         help_text=_("The client's public keys for private_key_jwt authentication (RFC 7523), as a JWK Set."),
     )
     sector_identifier = models.CharField(
-        _("Sector identifier"), max_length=200, blank=True,
-        help_text=_("Services sharing a sector share pairwise subject identifiers; default: the host of the first redirect URI (OIDC Core §8.1)."),
+        _("Sector identifier"),
+        max_length=200,
+        blank=True,
+        help_text=_(
+            "Services sharing a sector share pairwise subject identifiers; default: the host of the first redirect URI (OIDC Core §8.1)."
+        ),
     )
     signing_callback_uri = models.URLField(
-        _("Signing callback URL"), blank=True,
-        help_text=_("Receives POST {\"id\", \"status\"} when a signing request is decided (needs the signing scope)."),
+        _("Signing callback URL"),
+        blank=True,
+        help_text=_('Receives POST {"id", "status"} when a signing request is decided (needs the signing scope).'),
     )
     signing_max_auth_age = models.PositiveIntegerField(
-        _("Signing: maximum login age (seconds)"), null=True, blank=True,
+        _("Signing: maximum login age (seconds)"),
+        null=True,
+        blank=True,
         help_text=_("Signing after login is refused when the login is older; empty means no limit."),
     )
     is_active = models.BooleanField(default=True)
@@ -88,8 +101,9 @@ class Client(ClientMixin, models.Model):
         """Admin-side validation: the same rules as :func:`tungban.oidc.services.register_client`."""
         from django.core.exceptions import ValidationError
 
-        from .services import check_client_metadata
         from tungban.core.errors import DomainError
+
+        from .services import check_client_metadata
 
         try:
             check_client_metadata(self.redirect_uris, self.post_logout_redirect_uris, self.allowed_scopes)
@@ -129,12 +143,16 @@ class Client(ClientMixin, models.Model):
         if upgrade:
             # Only if nobody replaced the secret meanwhile (an administrator's new secret wins).
             self.client_secret_hash = client_secrets.digest(client_secret)
-            Client.objects.filter(pk=self.pk, client_secret_hash=stored).update(client_secret_hash=self.client_secret_hash)
+            Client.objects.filter(pk=self.pk, client_secret_hash=stored).update(
+                client_secret_hash=self.client_secret_hash
+            )
         return ok
 
     def check_endpoint_auth_method(self, method, endpoint):
         # A client with registered keys may always use the stronger private_key_jwt.
-        return self.is_active and (method == self.token_endpoint_auth_method or (method == "private_key_jwt" and bool(self.jwks.get("keys"))))
+        return self.is_active and (
+            method == self.token_endpoint_auth_method or (method == "private_key_jwt" and bool(self.jwks.get("keys")))
+        )
 
     def check_response_type(self, response_type):
         return response_type == "code"
@@ -219,7 +237,9 @@ class Token(TokenMixin, models.Model):
     access_token = models.CharField(max_length=255, unique=True)
     client = models.ForeignKey(Client, on_delete=models.CASCADE)
     resident = models.ForeignKey(Resident, null=True, blank=True, on_delete=models.CASCADE)
-    authorization_code = models.ForeignKey(AuthorizationCode, null=True, on_delete=models.SET_NULL, related_name="tokens")
+    authorization_code = models.ForeignKey(
+        AuthorizationCode, null=True, on_delete=models.SET_NULL, related_name="tokens"
+    )
     session = models.ForeignKey(LoginSession, null=True, on_delete=models.SET_NULL, related_name="tokens")
     token_type = models.CharField(max_length=40, default="Bearer")
     scope = models.TextField()
@@ -227,7 +247,9 @@ class Token(TokenMixin, models.Model):
     issued_at = models.IntegerField()
     expires_in = models.IntegerField()
     revoked_at = models.DateTimeField(null=True, blank=True)
-    refresh_token = models.CharField(max_length=64, unique=True, null=True, blank=True, help_text="SHA-256 (hex) of the refresh token")
+    refresh_token = models.CharField(
+        max_length=64, unique=True, null=True, blank=True, help_text="SHA-256 (hex) of the refresh token"
+    )
     refresh_expires_at = models.IntegerField(null=True, blank=True)
 
     def check_client(self, client):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import timezone as dt_timezone
+from datetime import UTC
 
 from authlib.integrations.django_oauth2 import AuthorizationServer, BearerTokenValidator, ResourceProtector
 from authlib.oauth2.rfc6749 import grants
@@ -98,7 +98,7 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
             with transaction.atomic():
                 UsedClientAssertion.objects.create(
                     jti=f"{claims['sub']}:{jti}"[:200],
-                    expires_at=timezone.datetime.fromtimestamp(int(claims["exp"]) + self.leeway, tz=dt_timezone.utc),
+                    expires_at=timezone.datetime.fromtimestamp(int(claims["exp"]) + self.leeway, tz=UTC),
                 )
         except IntegrityError:
             return False
@@ -132,7 +132,11 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         )
 
     def query_authorization_code(self, code, client):
-        item = AuthorizationCode.objects.select_related("resident", "client", "session").filter(code=code, client=client).first()
+        item = (
+            AuthorizationCode.objects.select_related("resident", "client", "session")
+            .filter(code=code, client=client)
+            .first()
+        )
         if item is None:
             return None
         if item.used_at is not None:
@@ -163,7 +167,13 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         # Core §11); never for anonymous form filling (no openid), which is one-off by nature.
         scopes = scope_to_list(scope or "")
         include_refresh_token = include_refresh_token and OFFLINE_ACCESS_SCOPE in scopes and "openid" in scopes
-        return super().generate_token(user=user, scope=scope, grant_type=grant_type, expires_in=expires_in, include_refresh_token=include_refresh_token)
+        return super().generate_token(
+            user=user,
+            scope=scope,
+            grant_type=grant_type,
+            expires_in=expires_in,
+            include_refresh_token=include_refresh_token,
+        )
 
     def delete_authorization_code(self, authorization_code):
         # Marked used in create_token_response and kept, so that reuse is detected.
@@ -172,7 +182,9 @@ class CodeGrant(grants.AuthorizationCodeGrant):
     def authenticate_user(self, authorization_code):
         if not authorization_code.resident.is_active:
             return None
-        return Subject(resident=authorization_code.resident, session=authorization_code.session, code=authorization_code)
+        return Subject(
+            resident=authorization_code.resident, session=authorization_code.session, code=authorization_code
+        )
 
 
 def id_token(client: Client, subject: Subject, code: AuthorizationCode, access_token: str, *, with_nonce: bool) -> str:
@@ -207,7 +219,9 @@ class TungbanOpenIDCode(OpenIDCode):
         raise NotImplementedError
 
     def encode_id_token(self, token, request):
-        return id_token(request.client, request.user, request.authorization_code, token["access_token"], with_nonce=True)
+        return id_token(
+            request.client, request.user, request.authorization_code, token["access_token"], with_nonce=True
+        )
 
     def process_token(self, grant, response):
         _, token, _ = response
@@ -278,7 +292,9 @@ class RefreshGrant(grants.RefreshTokenGrant):
             if locked.revoked_at is None:
                 status, token, headers = super().create_token_response()
                 if is_openid_scope(token.get("scope") or ""):
-                    token["id_token"] = id_token(old.client, self.request.user, old.authorization_code, token["access_token"], with_nonce=False)
+                    token["id_token"] = id_token(
+                        old.client, self.request.user, old.authorization_code, token["access_token"], with_nonce=False
+                    )
                 return status, token, headers
         services.revoke_grant(old)
         raise InvalidGrantError("Invalid 'refresh_token' in request.")
@@ -340,7 +356,9 @@ class ClientCredentials(grants.ClientCredentialsGrant):
         if asked and self.request.auth_method != "private_key_jwt":
             from authlib.oauth2.rfc6749.errors import InvalidScopeError
 
-            raise InvalidScopeError(f"The '{sorted(asked)[0]}' scope needs private_key_jwt client authentication (RFC 7523).")
+            raise InvalidScopeError(
+                f"The '{sorted(asked)[0]}' scope needs private_key_jwt client authentication (RFC 7523)."
+            )
 
 
 class Server(AuthorizationServer):
@@ -385,10 +403,12 @@ class Server(AuthorizationServer):
 def build_server() -> Server:
     srv = Server(Client, Token)
     ttl = settings.TUNGBAN_ACCESS_TOKEN_TTL
-    srv.load_config({
-        "token_expires_in": {"authorization_code": ttl, "refresh_token": ttl, "client_credentials": ttl},
-        "refresh_token_generator": True,  # 48 random characters; issued only with offline_access
-    })
+    srv.load_config(
+        {
+            "token_expires_in": {"authorization_code": ttl, "refresh_token": ttl, "client_credentials": ttl},
+            "refresh_token_generator": True,  # 48 random characters; issued only with offline_access
+        }
+    )
     srv.register_client_auth_method(PrivateKeyJWT.CLIENT_AUTH_METHOD, PrivateKeyJWT())
     srv.register_grant(CodeGrant, [S256Required(required=True), TungbanOpenIDCode(require_nonce=False)])
     srv.register_grant(RefreshGrant)
@@ -399,6 +419,7 @@ def build_server() -> Server:
 
 
 server = build_server()
+
 
 class TokenValidator(BearerTokenValidator):
     """RFC 6750 bearer tokens, read with what every protected endpoint uses next (the

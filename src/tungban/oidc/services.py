@@ -22,7 +22,16 @@ from tungban.identity.models import Resident, Tier
 from tungban.wallet import services as wallet
 from tungban.wallet.models import ApprovalRequest, RequestKind
 
-from .models import EME_SCOPES, OFFLINE_ACCESS_SCOPE, SUPPORTED_SCOPES, AuthorizationCode, Client, LoginSession, PairwiseSubject, Token
+from .models import (
+    EME_SCOPES,
+    OFFLINE_ACCESS_SCOPE,
+    SUPPORTED_SCOPES,
+    AuthorizationCode,
+    Client,
+    LoginSession,
+    PairwiseSubject,
+    Token,
+)
 
 ACR_BASIC = "urn:tungban:acr:basic"
 ACR_PLUS = "urn:tungban:acr:plus"
@@ -49,7 +58,9 @@ def sector_sub(resident: Resident, sector: str) -> str:
 
 def resident_for_sub(client: Client, sub: str) -> Resident | None:
     """The resident whose pairwise ``sub`` at the client's sector is ``sub``, or None."""
-    found = PairwiseSubject.objects.select_related("resident").filter(sector=client.sector, sub=str(sub or "")[:64]).first()
+    found = (
+        PairwiseSubject.objects.select_related("resident").filter(sector=client.sector, sub=str(sub or "")[:64]).first()
+    )
     return found.resident if found else None
 
 
@@ -125,7 +136,9 @@ def acr_satisfied(resident: Resident, required: list[str]) -> bool:
     return achieved in required or (achieved == ACR_PLUS and ACR_BASIC in required)
 
 
-def open_authorization(client: Client, scope: str, claims_param: str | None, query: str, browser_secret: str) -> ApprovalRequest:
+def open_authorization(
+    client: Client, scope: str, claims_param: str | None, query: str, browser_secret: str
+) -> ApprovalRequest:
     """Open the app approval for a validated authorization request.
 
     ``kind`` is ``login`` when ``openid`` is in the scope, else ``formfill`` (anonymous
@@ -136,8 +149,14 @@ def open_authorization(client: Client, scope: str, claims_param: str | None, que
     """
     kind = RequestKind.LOGIN if "openid" in (scope or "").split() else RequestKind.FORMFILL
     context = {"query": query, "browser": browser_secret, "acr": required_acr(claims_param)}
-    if kind == RequestKind.LOGIN and OFFLINE_ACCESS_SCOPE in (scope or "").split() and client.check_grant_type("refresh_token"):
-        context["offline_access_days"] = max(1, -(-settings.TUNGBAN_REFRESH_TOKEN_TTL // 86400))  # rounded up: never understate
+    if (
+        kind == RequestKind.LOGIN
+        and OFFLINE_ACCESS_SCOPE in (scope or "").split()
+        and client.check_grant_type("refresh_token")
+    ):
+        context["offline_access_days"] = max(
+            1, -(-settings.TUNGBAN_REFRESH_TOKEN_TTL // 86400)
+        )  # rounded up: never understate
     return wallet.create_request(
         kind=kind,
         requester_id=client.client_id,
@@ -189,7 +208,11 @@ def lock_grant(token: Token) -> None:
     the grant's authorization code, then its login session (``SELECT … FOR UPDATE``; on
     SQLite the write transaction already serialises). Call inside a transaction."""
     if token.authorization_code_id:
-        list(AuthorizationCode.objects.select_for_update().filter(pk=token.authorization_code_id).values_list("pk", flat=True))
+        list(
+            AuthorizationCode.objects.select_for_update()
+            .filter(pk=token.authorization_code_id)
+            .values_list("pk", flat=True)
+        )
     if token.session_id:
         list(LoginSession.objects.select_for_update().filter(pk=token.session_id).values_list("pk", flat=True))
 
@@ -204,7 +227,9 @@ def revoke_grant(token: Token) -> int:
         lock_grant(token)
         if token.authorization_code_id is None:
             return Token.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
-        return Token.objects.filter(authorization_code_id=token.authorization_code_id, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        return Token.objects.filter(authorization_code_id=token.authorization_code_id, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
 
 
 def release(token: Token, *, with_subject: bool) -> dict:
@@ -257,9 +282,19 @@ def discovery() -> dict:
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["pairwise"],
         "id_token_signing_alg_values_supported": ["ES256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none", "private_key_jwt"],
+        "token_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+            "private_key_jwt",
+        ],
         "token_endpoint_auth_signing_alg_values_supported": ["ES256", "PS256", "RS256"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none", "private_key_jwt"],
+        "revocation_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+            "private_key_jwt",
+        ],
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": sorted(set(claims)),
         "claims_parameter_supported": True,
@@ -282,11 +317,18 @@ def check_client_metadata(redirect_uris, post_logout_redirect_uris, scopes) -> N
 
     if not isinstance(redirect_uris, list) or not redirect_uris:
         raise DomainError("invalid_redirect_uri", _("Register at least one redirect URI."), field="redirect_uris")
-    for field, uris in (("redirect_uris", redirect_uris), ("post_logout_redirect_uris", post_logout_redirect_uris or [])):
+    for field, uris in (
+        ("redirect_uris", redirect_uris),
+        ("post_logout_redirect_uris", post_logout_redirect_uris or []),
+    ):
         for uri in uris:
             parts = urlsplit(str(uri))
             if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
-                raise DomainError("invalid_redirect_uri", _("Redirect URIs must be absolute http(s) URLs without a fragment."), field=field)
+                raise DomainError(
+                    "invalid_redirect_uri",
+                    _("Redirect URIs must be absolute http(s) URLs without a fragment."),
+                    field=field,
+                )
     if not isinstance(scopes, list) or any(s not in SUPPORTED_SCOPES for s in scopes):
         raise DomainError("invalid_scope", _("Unknown scope."), field="allowed_scopes")
 
@@ -354,7 +396,9 @@ def public_jwks_only(jwks) -> dict:
         if not keyset.keys or any(k.key_type not in ("EC", "RSA") for k in keyset.keys):
             raise ValueError
     except (JoseError, ValueError, TypeError, KeyError):
-        raise DomainError("invalid_client_metadata", _("The keys must be a JWK Set of EC or RSA public keys."), field="jwks") from None
+        raise DomainError(
+            "invalid_client_metadata", _("The keys must be a JWK Set of EC or RSA public keys."), field="jwks"
+        ) from None
     return {"keys": [k.as_dict(private=False) | ({"kid": k.kid} if k.kid else {}) for k in keyset.keys]}
 
 
@@ -375,6 +419,8 @@ def bearer_token(request, scope: str | None = None) -> Token:
         code = error.error or "invalid_token"
         status = 403 if code == "insufficient_scope" else 401
         raise DomainError(
-            code, error.description or _("A valid access token is required."), status=status,
+            code,
+            error.description or _("A valid access token is required."),
+            status=status,
             details={"www_authenticate": f'Bearer error="{code}"'},
         ) from None

@@ -49,7 +49,9 @@ def jwks(request):
 
 
 def _error_page(request, title, message, status=400, return_url=None):
-    return render(request, "oidc/error.html", {"title": title, "message": message, "return_url": return_url}, status=status)
+    return render(
+        request, "oidc/error.html", {"title": title, "message": message, "return_url": return_url}, status=status
+    )
 
 
 @csrf_exempt  # OIDC Core §3.1.2.1: the authorization endpoint accepts form POSTs from any RP
@@ -64,13 +66,22 @@ def authorize(request):
         if error.redirect_uri:
             return server.handle_error_response(request, error)
         # Unknown client or unregistered redirect URI: never redirect (RFC 6749 §4.1.2.1).
-        return _error_page(request, _("This sign-in request is not valid"), _("The online service sent a request we cannot accept (%(error)s). Please go back to the service and try again.") % {"error": error.description or error.error})
+        return _error_page(
+            request,
+            _("This sign-in request is not valid"),
+            _(
+                "The online service sent a request we cannot accept (%(error)s). Please go back to the service and try again."
+            )
+            % {"error": error.description or error.error},
+        )
     client: Client = grant.request.client
     # Exactly the parameters Authlib validated (GET and POST together), replayed at completion.
     query = urlencode([(k, v) for k, values in grant.request.payload.datalist.items() for v in values])
     secret = secrets.token_urlsafe(24)
     try:
-        approval = services.open_authorization(client, grant.request.scope, grant.request.payload.data.get("claims"), query, secret)
+        approval = services.open_authorization(
+            client, grant.request.scope, grant.request.payload.data.get("claims"), query, secret
+        )
     except DomainError as exc:
         return _error_page(request, _("This sign-in request is not valid"), exc.message)
     pending = request.session.get(SESSION_KEY, {})
@@ -130,12 +141,29 @@ def authorize_complete(request, approval_id):
     with the code, or a clear declined / expired page."""
     approval = _bound_approval(request, approval_id)
     if approval is None:
-        return _error_page(request, _("Sign-in request not found"), _("This sign-in request was started in another browser or no longer exists. Please start again from the service."), status=404)
+        return _error_page(
+            request,
+            _("Sign-in request not found"),
+            _(
+                "This sign-in request was started in another browser or no longer exists. Please start again from the service."
+            ),
+            status=404,
+        )
     status = approval.effective_status()
     if status == RequestStatus.PENDING:
-        return _error_page(request, _("Waiting for your approval"), _("Answer the request in the tungban app; this page continues by itself."), status=200)
+        return _error_page(
+            request,
+            _("Waiting for your approval"),
+            _("Answer the request in the tungban app; this page continues by itself."),
+            status=200,
+        )
     if status == RequestStatus.COMPLETED:
-        return _error_page(request, _("Sign-in already completed"), _("This request was already used. Please start again from the service."), status=200)
+        return _error_page(
+            request,
+            _("Sign-in already completed"),
+            _("This request was already used. Please start again from the service."),
+            status=200,
+        )
     original = _replayed(request, approval.context["query"])
     try:
         grant = server.get_consent_grant(original, end_user=None)
@@ -157,11 +185,24 @@ def authorize_complete(request, approval_id):
     denied = server.create_authorization_response(original, grant_user=None, grant=grant)
     return_url = denied.get("Location")
     if status == RequestStatus.EXPIRED:
-        title, message = _("The request has expired"), _("You did not answer in the app within 2 minutes. Nothing was shared. Please start again from %(service)s.")
+        title, message = (
+            _("The request has expired"),
+            _(
+                "You did not answer in the app within 2 minutes. Nothing was shared. Please start again from %(service)s."
+            ),
+        )
     elif status == RequestStatus.APPROVED:  # approved, but the account's tier is below what the service requires
-        title, message = _("iAM Smart+ is needed"), _("%(service)s needs an iAM Smart+ login. Upgrade your account at a registration counter. Nothing was shared.")
+        title, message = (
+            _("iAM Smart+ is needed"),
+            _(
+                "%(service)s needs an iAM Smart+ login. Upgrade your account at a registration counter. Nothing was shared."
+            ),
+        )
     else:
-        title, message = _("You declined"), _("You declined the request in the app. Nothing was shared with %(service)s.")
+        title, message = (
+            _("You declined"),
+            _("You declined the request in the app. Nothing was shared with %(service)s."),
+        )
     name = client.name_zh if request.LANGUAGE_CODE.startswith("zh") else client.name_en
     return _error_page(request, title, message % {"service": name}, status=200, return_url=return_url)
 

@@ -43,12 +43,19 @@ class Error(Schema):
 
 class DocumentIn(Schema):
     name: str = Field(description="Shown to the resident in the app, e.g. 'declaration.pdf' (max 200 characters)")
-    sha256: str | None = Field(None, description="Hash signing: the document's SHA-256, 64 hex digits; returns a detached CMS (CAdES) signature")
-    pdf: str | None = Field(None, description="PDF signing: the PDF, base64; returns the PDF signed as PAdES with a visible stamp")
+    sha256: str | None = Field(
+        None,
+        description="Hash signing: the document's SHA-256, 64 hex digits; returns a detached CMS (CAdES) signature",
+    )
+    pdf: str | None = Field(
+        None, description="PDF signing: the PDF, base64; returns the PDF signed as PAdES with a visible stamp"
+    )
 
 
 class SigningRequestIn(Schema):
-    documents: list[DocumentIn] = Field(description="1 to 50 documents, all digests or all PDFs; one approval signs them all")
+    documents: list[DocumentIn] = Field(
+        description="1 to 50 documents, all digests or all PDFs; one approval signs them all"
+    )
     reason: str = Field("", description="Why the resident signs (PDF /Reason), optional")
 
 
@@ -81,7 +88,9 @@ class SigningRequestOut(Schema):
 ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 409: Error, 413: Error, 422: Error, 503: Error}
 
 
-@router.post("/requests", response={201: SigningRequestOut, **ERRORS}, auth=bearer, summary="Ask the resident to sign documents")
+@router.post(
+    "/requests", response={201: SigningRequestOut, **ERRORS}, auth=bearer, summary="Ask the resident to sign documents"
+)
 def create_request(request, payload: SigningRequestIn):
     """Submit up to 50 digests or PDFs. With a login token the request goes to that
     resident's app; with a ``client_credentials`` token it is anonymous: show
@@ -91,7 +100,12 @@ def create_request(request, payload: SigningRequestIn):
     return Status(201, services.request_result(req))
 
 
-@router.get("/requests/{request_id}", response={200: SigningRequestOut, **ERRORS}, auth=bearer, summary="Status and results of a signing request")
+@router.get(
+    "/requests/{request_id}",
+    response={200: SigningRequestOut, **ERRORS},
+    auth=bearer,
+    summary="Status and results of a signing request",
+)
 def get_request(request, request_id: str):
     return services.request_result(services.get_request(request.auth.client, request_id))
 
@@ -110,8 +124,6 @@ def get_document(request, request_id: str, index: int):
 
 
 # --- Verification (public) -------------------------------------------------------------------
-
-
 
 
 class VerifiedCertificateOut(Schema):
@@ -138,17 +150,22 @@ class VerifiedSignatureOut(Schema):
     field: str | None = Field(None, description="PDF signature field name (PDF only)")
     reason: str | None = Field(None, description="PDF /Reason (PDF only)")
     signer: VerifiedCertificateOut
-    signing_time: dt.datetime | None = Field(None, description="The RFC 3161 time-stamp time when time-stamped, else the time the signer claims")
+    signing_time: dt.datetime | None = Field(
+        None, description="The RFC 3161 time-stamp time when time-stamped, else the time the signer claims"
+    )
     signing_time_source: Literal["timestamp", "claimed"] | None
     timestamped: bool = Field(description="A valid time stamp from a trusted TSA fixes the signing time")
     intact: bool = Field(description="The document's digest matches the signed one: it has not changed")
     valid: bool = Field(description="The signature value is cryptographically sound")
-    trusted: bool = Field(description="The certificate chains to the tungban root and was valid, not revoked, at the signing time")
+    trusted: bool = Field(
+        description="The certificate chains to the tungban root and was valid, not revoked, at the signing time"
+    )
     revocation: RevocationOut
     covers_whole_file: bool | None = Field(None, description="PDF: the signature covers the whole file")
     modified_after_signing: bool | None = Field(None, description="PDF: content was added after this signature")
     modifications: Literal["none", "validation_data", "form_filling", "annotations", "other"] | None = Field(
-        None, description="PDF: what was changed after signing (pyHanko's difference analysis); 'other' invalidates the signature"
+        None,
+        description="PDF: what was changed after signing (pyHanko's difference analysis); 'other' invalidates the signature",
     )
     bottom_line: bool = Field(description="This signature is valid")
     summary: str
@@ -172,8 +189,10 @@ class VerificationOut(Schema):
 )
 def verify_signature(
     request,
-    file: File[UploadedFile, {"description": "The signed PDF, or the document a detached signature signs"}],
-    signature: File[UploadedFile, {"description": "Detached CMS signature (.p7s): DER, PEM or base64; omit for a PDF"}] = None,
+    file: File[UploadedFile, dict(description="The signed PDF, or the document a detached signature signs")],
+    signature: File[
+        UploadedFile, dict(description="Detached CMS signature (.p7s): DER, PEM or base64; omit for a PDF")
+    ] = None,
 ):
     """Upload (``multipart/form-data``) a PDF to check its embedded signatures (PAdES), or a
     document with its detached CMS / CAdES signature. Validation is against the tungban root

@@ -46,11 +46,13 @@ REASONS = {
 
 
 def _name(cn: str) -> x509.Name:
-    return x509.Name([
-        x509.NameAttribute(NameOID.COUNTRY_NAME, "HK"),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORG),
-        x509.NameAttribute(NameOID.COMMON_NAME, cn),
-    ])
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "HK"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORG),
+            x509.NameAttribute(NameOID.COMMON_NAME, cn),
+        ]
+    )
 
 
 def url(path: str) -> str:
@@ -61,7 +63,9 @@ CRL_FILES = {AuthorityRole.ROOT: "root-ca.crl", AuthorityRole.SIGNING: "signing-
 CERT_FILES = {AuthorityRole.ROOT: "root-ca.crt", AuthorityRole.SIGNING: "signing-ca.crt", AuthorityRole.TSA: "tsa.crt"}
 
 
-def _builder(subject: x509.Name, issuer: x509.Name, public_key, days: int, serial: int | None = None) -> x509.CertificateBuilder:
+def _builder(
+    subject: x509.Name, issuer: x509.Name, public_key, days: int, serial: int | None = None
+) -> x509.CertificateBuilder:
     now = timezone.now()
     return (
         x509.CertificateBuilder()
@@ -77,29 +81,53 @@ def _builder(subject: x509.Name, issuer: x509.Name, public_key, days: int, seria
 
 def _ca_key_usage() -> x509.KeyUsage:
     return x509.KeyUsage(
-        digital_signature=False, content_commitment=False, key_encipherment=False, data_encipherment=False,
-        key_agreement=False, key_cert_sign=True, crl_sign=True, encipher_only=False, decipher_only=False,
+        digital_signature=False,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=True,
+        crl_sign=True,
+        encipher_only=False,
+        decipher_only=False,
     )
 
 
-def _issued_by(builder: x509.CertificateBuilder, issuer_cert: x509.Certificate, crl_role: str) -> x509.CertificateBuilder:
+def _issued_by(
+    builder: x509.CertificateBuilder, issuer_cert: x509.Certificate, crl_role: str
+) -> x509.CertificateBuilder:
     return (
-        builder.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_cert.public_key()), critical=False)
+        builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_cert.public_key()), critical=False
+        )
         .add_extension(
-            x509.CRLDistributionPoints([x509.DistributionPoint([x509.UniformResourceIdentifier(url(f"crl/{CRL_FILES[crl_role]}"))], None, None, None)]),
+            x509.CRLDistributionPoints(
+                [
+                    x509.DistributionPoint(
+                        [x509.UniformResourceIdentifier(url(f"crl/{CRL_FILES[crl_role]}"))], None, None, None
+                    )
+                ]
+            ),
             critical=False,
         )
         .add_extension(
-            x509.AuthorityInformationAccess([
-                x509.AccessDescription(x509.oid.AuthorityInformationAccessOID.CA_ISSUERS, x509.UniformResourceIdentifier(url(f"ca/{CERT_FILES[crl_role]}")))
-            ]),
+            x509.AuthorityInformationAccess(
+                [
+                    x509.AccessDescription(
+                        x509.oid.AuthorityInformationAccessOID.CA_ISSUERS,
+                        x509.UniformResourceIdentifier(url(f"ca/{CERT_FILES[crl_role]}")),
+                    )
+                ]
+            ),
             critical=False,
         )
     )
 
 
 def _store(role: str, cert: x509.Certificate, key) -> Authority:
-    return Authority.objects.create(role=role, certificate_der=cert.public_bytes(serialization.Encoding.DER), private_pem=seal(key))
+    return Authority.objects.create(
+        role=role, certificate_der=cert.public_bytes(serialization.Encoding.DER), private_pem=seal(key)
+    )
 
 
 def _create_hierarchy() -> None:
@@ -113,18 +141,24 @@ def _create_hierarchy() -> None:
     )
     signing_key = ec.generate_private_key(ec.SECP384R1())
     signing = (
-        _issued_by(_builder(_name("tungban Signing CA"), root_name, signing_key.public_key(), 10 * 365), root, AuthorityRole.ROOT)
+        _issued_by(
+            _builder(_name("tungban Signing CA"), root_name, signing_key.public_key(), 10 * 365),
+            root,
+            AuthorityRole.ROOT,
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(_ca_key_usage(), critical=True)
         .sign(root_key, hashes.SHA384())
     )
     tsa_key = ec.generate_private_key(ec.SECP256R1())
     tsa = (
-        _issued_by(_builder(_name("tungban Time-Stamping Authority"), root_name, tsa_key.public_key(), 10 * 365), root, AuthorityRole.ROOT)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True
+        _issued_by(
+            _builder(_name("tungban Time-Stamping Authority"), root_name, tsa_key.public_key(), 10 * 365),
+            root,
+            AuthorityRole.ROOT,
         )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
         .sign(root_key, hashes.SHA384())
     )
@@ -197,8 +231,15 @@ def issue_end_entity(resident, public_key, serial: int, subject_serial: str) -> 
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=True, key_encipherment=False, data_encipherment=False,
-                key_agreement=False, key_cert_sign=False, crl_sign=False, encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -229,9 +270,15 @@ def _build_crl(role: str, number: int) -> x509.CertificateRevocationList:
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(cert.public_key()), critical=False)
     )
     if role == AuthorityRole.SIGNING:
-        revoked = SigningCredential.objects.filter(status=CredentialStatus.REVOKED).values_list("serial", "revoked_at", "revocation_reason")
+        revoked = SigningCredential.objects.filter(status=CredentialStatus.REVOKED).values_list(
+            "serial", "revoked_at", "revocation_reason"
+        )
         for serial, revoked_at, reason in revoked.iterator():
-            entry = x509.RevokedCertificateBuilder().serial_number(int(serial, 16)).revocation_date(_whole_second_after(revoked_at))
+            entry = (
+                x509.RevokedCertificateBuilder()
+                .serial_number(int(serial, 16))
+                .revocation_date(_whole_second_after(revoked_at))
+            )
             if reason in REASONS:
                 entry = entry.add_extension(x509.CRLReason(REASONS[reason]), critical=False)
             builder = builder.add_revoked_certificate(entry.build())

@@ -55,7 +55,9 @@ def _password() -> bytes:
 def seal(private_key) -> bytes:
     """PKCS#8 PEM encrypted with the platform secret key."""
     return private_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.BestAvailableEncryption(_password())
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(_password()),
     )
 
 
@@ -64,7 +66,9 @@ def unseal(pem: bytes):
 
 
 def asn1_private_key(private_key) -> asn1_keys.PrivateKeyInfo:
-    der = private_key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    der = private_key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     return asn1_keys.PrivateKeyInfo.load(der)
 
 
@@ -80,7 +84,12 @@ class SoftwareKeyStore:
         from pyhanko_certvalidator.registry import SimpleCertificateStore
 
         key = asn1_private_key(unseal(credential.software_key_pem))
-        return SimpleSigner(signing_cert=cert, signing_key=key, cert_registry=SimpleCertificateStore.from_certs(chain), embed_roots=False)
+        return SimpleSigner(
+            signing_cert=cert,
+            signing_key=key,
+            cert_registry=SimpleCertificateStore.from_certs(chain),
+            embed_roots=False,
+        )
 
     def destroy(self, credential) -> None:
         credential.software_key_pem = None
@@ -145,8 +154,12 @@ class Pkcs11KeyStore:
 
         # SoftHSM2 implements raw CKM_ECDSA only, so pyHanko hashes and the token signs.
         return PKCS11Signer(
-            self.session(), key_label=credential.key_label, signing_cert=cert, ca_chain=chain,
-            embed_roots=False, use_raw_mechanism=True,
+            self.session(),
+            key_label=credential.key_label,
+            signing_cert=cert,
+            ca_chain=chain,
+            embed_roots=False,
+            use_raw_mechanism=True,
         )
 
     def destroy(self, credential) -> None:
@@ -170,7 +183,12 @@ def _softhsm_paths() -> tuple[Path, Path, Path]:
 
 
 def _softhsm_serials(conf: Path) -> set[str]:
-    out = subprocess.run(["softhsm2-util", "--show-slots"], env={**os.environ, "SOFTHSM2_CONF": str(conf)}, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["softhsm2-util", "--show-slots"],
+        env={**os.environ, "SOFTHSM2_CONF": str(conf)},
+        capture_output=True,
+        text=True,
+    ).stdout
     return set(re.findall(r"Serial number:\s+([0-9a-f]+)", out))
 
 
@@ -186,7 +204,9 @@ def ensure_softhsm_token() -> tuple[str, str]:
     with open(tokens.parent / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # several workers may start at once
         if not conf.exists():
-            conf.write_text(f"directories.tokendir = {tokens}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n")
+            conf.write_text(
+                f"directories.tokendir = {tokens}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n"
+            )
         before = _softhsm_serials(conf)
         if token_file.exists():
             serial, pin = token_file.read_text().split()
@@ -194,9 +214,20 @@ def ensure_softhsm_token() -> tuple[str, str]:
                 return serial, pin
         pin = secrets.token_hex(16)
         result = subprocess.run(
-            ["softhsm2-util", "--init-token", "--free", "--label", settings.TUNGBAN_PKCS11_TOKEN,
-             "--so-pin", secrets.token_hex(16), "--pin", pin],
-            env={**os.environ, "SOFTHSM2_CONF": str(conf)}, capture_output=True, text=True,
+            [
+                "softhsm2-util",
+                "--init-token",
+                "--free",
+                "--label",
+                settings.TUNGBAN_PKCS11_TOKEN,
+                "--so-pin",
+                secrets.token_hex(16),
+                "--pin",
+                pin,
+            ],
+            env={**os.environ, "SOFTHSM2_CONF": str(conf)},
+            capture_output=True,
+            text=True,
         )
         created = _softhsm_serials(conf) - before
         if result.returncode != 0 or len(created) != 1:
@@ -243,15 +274,20 @@ def _open_keystore():
             raise
         except Exception as exc:  # noqa: BLE001 - the module, token or PIN is unusable
             log.error("PKCS#11 keystore unusable (%s)", exc)
-            raise DomainError("keystore_unavailable", "The signing keystore (PKCS#11) is unavailable.", status=503) from exc
+            raise DomainError(
+                "keystore_unavailable", "The signing keystore (PKCS#11) is unavailable.", status=503
+            ) from exc
         log.info("Signing keys in PKCS#11 token %r (%s)", settings.TUNGBAN_PKCS11_TOKEN, module)
         return store
     if choice == "software":
-        log.warning("TUNGBAN_KEYSTORE=software: signing keys use the SOFTWARE keystore (encrypted at rest in the database).")
+        log.warning(
+            "TUNGBAN_KEYSTORE=software: signing keys use the SOFTWARE keystore (encrypted at rest in the database)."
+        )
     else:
         log.warning(
             "No PKCS#11 module at %s: signing keys use the SOFTWARE keystore (encrypted at rest in the "
-            "database). Install softhsm2 or configure an HSM (TUNGBAN_PKCS11_MODULE) for production.", module
+            "database). Install softhsm2 or configure an HSM (TUNGBAN_PKCS11_MODULE) for production.",
+            module,
         )
     return SoftwareKeyStore()
 

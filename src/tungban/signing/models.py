@@ -59,7 +59,9 @@ class SigningCredential(models.Model):
     resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="signing_credentials")
     device = models.ForeignKey(Device, null=True, on_delete=models.SET_NULL, related_name="signing_credentials")
     serial = models.CharField(max_length=40, unique=True, help_text="Certificate serial number, hex")
-    subject_serial = models.CharField(max_length=40, help_text="Subject serialNumber: random, the same for all of a resident's certificates")
+    subject_serial = models.CharField(
+        max_length=40, help_text="Subject serialNumber: random, the same for all of a resident's certificates"
+    )
     certificate_der = models.BinaryField()
     keystore = models.CharField(max_length=10, choices=Keystore.choices)
     key_label = models.CharField(max_length=64, help_text="Label of the private key in the keystore")
@@ -73,7 +75,9 @@ class SigningCredential(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["device"], condition=Q(status="active"), name="one_active_credential_per_device"),
+            models.UniqueConstraint(
+                fields=["device"], condition=Q(status="active"), name="one_active_credential_per_device"
+            ),
         ]
         indexes = [models.Index(fields=["status", "revoked_at"])]
 
@@ -105,11 +109,15 @@ class SigningRequest(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="signing_requests")
-    resident = models.ForeignKey(Resident, null=True, blank=True, on_delete=models.SET_NULL, related_name="signing_requests")
+    resident = models.ForeignKey(
+        Resident, null=True, blank=True, on_delete=models.SET_NULL, related_name="signing_requests"
+    )
     approval = models.OneToOneField(ApprovalRequest, on_delete=models.PROTECT, related_name="signing_request")
     format = models.CharField(max_length=10, choices=SigningFormat.choices)
     reason = models.CharField(max_length=200, blank=True)
-    credential = models.ForeignKey(SigningCredential, null=True, blank=True, on_delete=models.PROTECT, related_name="requests")
+    credential = models.ForeignKey(
+        SigningCredential, null=True, blank=True, on_delete=models.PROTECT, related_name="requests"
+    )
     signed_at = models.DateTimeField(null=True, blank=True)
     callback_status = models.CharField(max_length=40, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -38,7 +38,11 @@ def stamp_font() -> str:
     for candidate in [settings.TUNGBAN_STAMP_FONT, *FONT_CANDIDATES]:
         if candidate and Path(candidate).exists():
             return candidate
-    raise DomainError("stamp_font_missing", "No CJK font for the signature stamp: install fonts-wqy-microhei or set TUNGBAN_STAMP_FONT.", status=503)
+    raise DomainError(
+        "stamp_font_missing",
+        "No CJK font for the signature stamp: install fonts-wqy-microhei or set TUNGBAN_STAMP_FONT.",
+        status=503,
+    )
 
 
 def check_pdf(data: bytes, field: str = "pdf"):
@@ -59,11 +63,15 @@ def check_pdf(data: bytes, field: str = "pdf"):
         if pages:
             reader.find_page_for_modification(pages - 1)  # the stamp goes on the last page
     except (PdfError, KeyError, ValueError, TypeError, IndexError) as exc:
-        raise DomainError("not_pdf", _("This PDF cannot be read: %(reason)s") % {"reason": str(exc)[:200]}, field=field) from None
+        raise DomainError(
+            "not_pdf", _("This PDF cannot be read: %(reason)s") % {"reason": str(exc)[:200]}, field=field
+        ) from None
     if not encrypted and pages < 1:
         raise DomainError("not_pdf", _("This PDF has no pages."), field=field)
     if encrypted:
-        raise DomainError("encrypted_pdf", _("This PDF is encrypted or password-protected; send it unencrypted."), field=field)
+        raise DomainError(
+            "encrypted_pdf", _("This PDF is encrypted or password-protected; send it unencrypted."), field=field
+        )
     return reader
 
 
@@ -107,7 +115,16 @@ def _render_stamp(lines: tuple[str, ...], font: str) -> bytes:
     return bytes(doc.output())
 
 
-def sign_pdf(data: bytes, signer, *, signer_name: str, reason: str, signed_at: dt.datetime, timestamper, stamp: bytes | None = None) -> bytes:
+def sign_pdf(
+    data: bytes,
+    signer,
+    *,
+    signer_name: str,
+    reason: str,
+    signed_at: dt.datetime,
+    timestamper,
+    stamp: bytes | None = None,
+) -> bytes:
     """Sign ``data`` (checked with :func:`check_pdf`) as PAdES B-T with a visible stamp at
     the bottom right of the last page. Returns the signed PDF (an incremental update, so
     the original bytes stay intact and earlier signatures remain valid).
@@ -125,12 +142,16 @@ def sign_pdf(data: bytes, signer, *, signer_name: str, reason: str, signed_at: d
     existing = len(names)
     last_page = int(writer.root["/Pages"]["/Count"]) - 1
     page = writer.prev.find_page_for_modification(last_page)[0]
-    box = [float(v) for v in find_inherited_value_in_tree(page.get_object(), "/MediaBox", "/Parent")]  # inheritable (ISO 32000-1 §7.7.3.4)
+    box = [
+        float(v) for v in find_inherited_value_in_tree(page.get_object(), "/MediaBox", "/Parent")
+    ]  # inheritable (ISO 32000-1 §7.7.3.4)
     width, height = STAMP_SIZE
     # Bottom right, above earlier stamps, kept on the page however small it is.
     x1 = max(box[0], box[2] - width - 24)
     y1 = min(box[1] + 24 + existing * (height + 8), max(box[1], box[3] - height))
-    field_name = next(f"tungban-signature-{n}" for n in range(existing + 1, existing + 1000) if f"tungban-signature-{n}" not in names)
+    field_name = next(
+        f"tungban-signature-{n}" for n in range(existing + 1, existing + 1000) if f"tungban-signature-{n}" not in names
+    )
     meta = signers.PdfSignatureMetadata(
         field_name=field_name,
         subfilter=fields.SigSeedSubFilter.PADES,

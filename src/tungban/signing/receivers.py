@@ -7,7 +7,6 @@ from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 
 from tungban.core.errors import DomainError
-
 from tungban.wallet.models import RequestKind, RequestStatus
 from tungban.wallet.signals import approval_decided, approval_failed, device_unbound
 
@@ -30,7 +29,11 @@ def _on_decision(sender, request, **kwargs):
             # Whatever broke (a PDF pyHanko cannot sign, the HSM), the approval is recorded as
             # failed and the service is told; nothing was signed.
             log.exception("Signing request for approval %s failed", request.pk)
-            raise DomainError("signing_failed", _("The documents could not be signed; nothing was signed. Ask the service to try again."), status=500) from exc
+            raise DomainError(
+                "signing_failed",
+                _("The documents could not be signed; nothing was signed. Ask the service to try again."),
+                status=500,
+            ) from exc
     _notify_after_commit(request)
 
 
@@ -42,9 +45,13 @@ def _on_failure(sender, request, **kwargs):
 
 def _notify_after_commit(approval) -> None:
     """Tell the service once the decision is committed: signed, declined or failed."""
-    transaction.on_commit(lambda: services.notify(SigningRequest.objects.select_related("client", "approval").get(approval=approval)))
+    transaction.on_commit(
+        lambda: services.notify(SigningRequest.objects.select_related("client", "approval").get(approval=approval))
+    )
 
 
 @receiver(device_unbound)
 def _on_unbind(sender, device, reason, **kwargs):
-    services.revoke_for_device(device, reason="privilege_withdrawn" if reason == "suspended" else "cessation_of_operation")
+    services.revoke_for_device(
+        device, reason="privilege_withdrawn" if reason == "suspended" else "cessation_of_operation"
+    )

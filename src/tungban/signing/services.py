@@ -67,7 +67,9 @@ def check_can_sign(resident: Resident) -> None:
         raise Forbidden("no_device", _("Bind the app first."))
     credential = SigningCredential.objects.filter(device=device).order_by("-created_at").first()
     if credential and credential.status == CredentialStatus.REVOKED:
-        raise Forbidden("certificate_revoked", _("Your signing certificate has been revoked. Bind the app again to get a new one."))
+        raise Forbidden(
+            "certificate_revoked", _("Your signing certificate has been revoked. Bind the app again to get a new one.")
+        )
 
 
 def ensure_credential(resident: Resident, device: Device) -> SigningCredential:
@@ -82,8 +84,13 @@ def ensure_credential(resident: Resident, device: Device) -> SigningCredential:
     existing = SigningCredential.objects.select_for_update().filter(device=device).order_by("-created_at").first()
     if existing:
         if existing.status == CredentialStatus.REVOKED:  # revoked since check_can_sign read it
-            raise Forbidden("certificate_revoked", _("Your signing certificate has been revoked. Bind the app again to get a new one."))
-        if existing.not_after > timezone.now() + RENEW_BEFORE and _certificate_name(existing) == ca.common_name(resident):
+            raise Forbidden(
+                "certificate_revoked",
+                _("Your signing certificate has been revoked. Bind the app again to get a new one."),
+            )
+        if existing.not_after > timezone.now() + RENEW_BEFORE and _certificate_name(existing) == ca.common_name(
+            resident
+        ):
             return existing
         revoke(existing, reason="superseded")
     credential = issue_credential(resident, device, keystore.get_keystore())
@@ -101,8 +108,15 @@ def issue_credential(resident: Resident, device: Device | None, store) -> Signin
     saves and returns the credential. The subject ``serialNumber`` is the resident's first
     one (random, stored), so it stays the same across devices. No checks: callers use
     :func:`ensure_credential`."""
-    first = SigningCredential.objects.filter(resident=resident).order_by("created_at").values_list("subject_serial", flat=True).first()
-    credential = SigningCredential(resident=resident, device=device, keystore=store.kind, subject_serial=first or ca.new_subject_serial())
+    first = (
+        SigningCredential.objects.filter(resident=resident)
+        .order_by("created_at")
+        .values_list("subject_serial", flat=True)
+        .first()
+    )
+    credential = SigningCredential(
+        resident=resident, device=device, keystore=store.kind, subject_serial=first or ca.new_subject_serial()
+    )
     serial = x509.random_serial_number()
     credential.serial = format(serial, "x")
     credential.key_label = f"tungban-{credential.id}"
@@ -201,26 +215,45 @@ def parse_documents(documents: list[dict]) -> tuple[str, list[dict]]:
     if not documents:
         raise DomainError("no_documents", _("Send at least one document."), field="documents")
     if len(documents) > settings.TUNGBAN_SIGNING_MAX_DOCUMENTS:
-        raise DomainError("too_many_documents", _("At most %(n)d documents can be signed with one approval.") % {"n": settings.TUNGBAN_SIGNING_MAX_DOCUMENTS}, field="documents")
+        raise DomainError(
+            "too_many_documents",
+            _("At most %(n)d documents can be signed with one approval.")
+            % {"n": settings.TUNGBAN_SIGNING_MAX_DOCUMENTS},
+            field="documents",
+        )
     kinds = {"pdf" if d.get("pdf") is not None else "sha256" for d in documents}
     if len(kinds) > 1:
-        raise DomainError("mixed_documents", _("Send either digests or PDFs in one request, not both."), field="documents")
+        raise DomainError(
+            "mixed_documents", _("Send either digests or PDFs in one request, not both."), field="documents"
+        )
     parsed = []
     for i, doc in enumerate(documents):
         field = f"documents.{i}"
         name = (doc.get("name") or "").strip()
         if not name or len(name) > 200 or any(ord(c) < 32 or c in '"\\/' for c in name):
-            raise DomainError("invalid_request", _("Each document needs a name of at most 200 characters, without control characters, quotes or slashes."), field=f"{field}.name")
+            raise DomainError(
+                "invalid_request",
+                _(
+                    "Each document needs a name of at most 200 characters, without control characters, quotes or slashes."
+                ),
+                field=f"{field}.name",
+            )
         if doc.get("pdf") is not None:
             content = _decode_b64(doc["pdf"], f"{field}.pdf")
             if len(content) > settings.TUNGBAN_SIGNING_MAX_PDF_BYTES:
-                raise DomainError("pdf_too_large", _("This PDF is too large to sign."), field=f"{field}.pdf", status=413)
+                raise DomainError(
+                    "pdf_too_large", _("This PDF is too large to sign."), field=f"{field}.pdf", status=413
+                )
             pdf.check_pdf(content, field=f"{field}.pdf")
             parsed.append({"name": name, "sha256": hashlib.sha256(content).hexdigest(), "content": content})
         else:
             digest = (doc.get("sha256") or "").strip().lower()
             if len(digest) != DIGEST_HEX_LENGTH or any(c not in "0123456789abcdef" for c in digest):
-                raise DomainError("invalid_digest", _("A document digest must be a SHA-256 value: 64 hexadecimal digits."), field=f"{field}.sha256")
+                raise DomainError(
+                    "invalid_digest",
+                    _("A document digest must be a SHA-256 value: 64 hexadecimal digits."),
+                    field=f"{field}.sha256",
+                )
             parsed.append({"name": name, "sha256": digest, "content": None})
     return (SigningFormat.PADES if "pdf" in kinds else SigningFormat.CADES), parsed
 
@@ -241,9 +274,13 @@ def check_token(token) -> None:
         auth_time = token.session.auth_time if token.session else token.issued_at
         if timezone.now().timestamp() - auth_time > limit:
             raise DomainError(
-                "insufficient_user_authentication", _("The login is too old for signing: log in again."),
+                "insufficient_user_authentication",
+                _("The login is too old for signing: log in again."),
                 status=401,
-                details={"max_age": limit, "www_authenticate": f'Bearer error="insufficient_user_authentication", max_age={limit}'},
+                details={
+                    "max_age": limit,
+                    "www_authenticate": f'Bearer error="insufficient_user_authentication", max_age={limit}',
+                },
             )
 
 
@@ -270,14 +307,25 @@ def create_request(token, documents: list[dict], *, reason: str = "") -> Signing
             requester_logo_url=client.logo_url,
             requested_claims=[],
             resident=resident,
-            context={"documents": [{"name": d["name"], "sha256": d["sha256"]} for d in parsed], "format": fmt, "reason": reason},
+            context={
+                "documents": [{"name": d["name"], "sha256": d["sha256"]} for d in parsed],
+                "format": fmt,
+                "reason": reason,
+            },
         )
         req = SigningRequest.objects.create(
-            client=client, resident=resident, approval=approval, format=fmt, reason=reason,
+            client=client,
+            resident=resident,
+            approval=approval,
+            format=fmt,
+            reason=reason,
             purge_after=timezone.now() + dt.timedelta(seconds=settings.TUNGBAN_SIGNING_RESULT_TTL),
         )
         SigningDocument.objects.bulk_create(
-            [SigningDocument(request=req, index=i, name=d["name"], sha256=d["sha256"], content=d["content"]) for i, d in enumerate(parsed)]
+            [
+                SigningDocument(request=req, index=i, name=d["name"], sha256=d["sha256"], content=d["content"])
+                for i, d in enumerate(parsed)
+            ]
         )
     return req
 
@@ -291,7 +339,11 @@ def _signer_for(credential: SigningCredential):
 def _cades(signer, digest_hex: str, timestamper) -> bytes:
     """Detached CMS SignedData (RFC 5652) with CAdES-BES signed attributes (content-type,
     message-digest, signing-certificate-v2; ETSI EN 319 122-1) and a signature time stamp."""
-    cms = asyncio.run(signer.async_sign(bytes.fromhex(digest_hex), "sha256", use_pades=False, is_pdf_sig=False, timestamper=timestamper))
+    cms = asyncio.run(
+        signer.async_sign(
+            bytes.fromhex(digest_hex), "sha256", use_pades=False, is_pdf_sig=False, timestamper=timestamper
+        )
+    )
     return cms.dump()
 
 
@@ -313,7 +365,13 @@ def sign_approved(approval: ApprovalRequest) -> SigningRequest:
     for doc in docs:
         if req.format == SigningFormat.PADES:
             doc.result = pdf.sign_pdf(
-                bytes(doc.content), signer, signer_name=name, reason=req.reason, signed_at=signed_at, timestamper=timestamper, stamp=stamp
+                bytes(doc.content),
+                signer,
+                signer_name=name,
+                reason=req.reason,
+                signed_at=signed_at,
+                timestamper=timestamper,
+                stamp=stamp,
             )
         else:
             doc.result = _cades(signer, doc.sha256, timestamper)
@@ -323,8 +381,13 @@ def sign_approved(approval: ApprovalRequest) -> SigningRequest:
     req.signed_at = signed_at
     req.save(update_fields=["resident", "credential", "signed_at"])
     wallet.record_release(
-        resident, requester_id=req.client.client_id, requester_name_en=req.client.name_en,
-        requester_name_zh=req.client.name_zh, kind=RequestKind.SIGN, claims=[], approval=approval,
+        resident,
+        requester_id=req.client.client_id,
+        requester_name_en=req.client.name_en,
+        requester_name_zh=req.client.name_zh,
+        kind=RequestKind.SIGN,
+        claims=[],
+        approval=approval,
     )
     identity.audit(resident, "documents_signed", None, request=str(req.id), count=len(docs), serial=credential.serial)
     return req
@@ -336,7 +399,9 @@ def get_request(client, request_id) -> SigningRequest:
     :raises NotFound: ``no_signing_request`` (also for another client's request).
     """
     try:
-        return SigningRequest.objects.select_related("approval", "credential", "resident").get(pk=request_id, client=client)
+        return SigningRequest.objects.select_related("approval", "credential", "resident").get(
+            pk=request_id, client=client
+        )
     except (SigningRequest.DoesNotExist, ValueError, ValidationError):
         raise NotFound("no_signing_request", _("This signing request does not exist.")) from None
 
@@ -385,7 +450,11 @@ def document_result(req: SigningRequest, index: int) -> tuple[bytes, str, str]:
     if req.status() != "signed" or doc.result is None:
         raise DomainError("not_signed", _("This document is not signed (or the result was deleted)."), status=409)
     if req.format == SigningFormat.PADES:
-        return bytes(doc.result), "application/pdf", doc.name if doc.name.lower().endswith(".pdf") else f"{doc.name}.pdf"
+        return (
+            bytes(doc.result),
+            "application/pdf",
+            doc.name if doc.name.lower().endswith(".pdf") else f"{doc.name}.pdf",
+        )
     return bytes(doc.result), "application/pkcs7-signature", f"{doc.name}.p7s"
 
 
@@ -397,7 +466,9 @@ def notify(req: SigningRequest) -> None:
     if not uri:
         return
     try:
-        response = requests.post(uri, json={"id": str(req.id), "status": req.status()}, timeout=5, allow_redirects=False)
+        response = requests.post(
+            uri, json={"id": str(req.id), "status": req.status()}, timeout=5, allow_redirects=False
+        )
         outcome = f"http_{response.status_code}"
     except requests.RequestException as exc:
         outcome = f"error_{type(exc).__name__}"[:40]
@@ -410,7 +481,9 @@ def purge_expired(now: dt.datetime | None = None, batch: int = 1000) -> int:
     now = now or timezone.now()
     purged = 0
     while True:
-        holding = SigningDocument.objects.filter(request__purge_after__lt=now).exclude(content__isnull=True, result__isnull=True)
+        holding = SigningDocument.objects.filter(request__purge_after__lt=now).exclude(
+            content__isnull=True, result__isnull=True
+        )
         ids = list(holding.order_by("request__purge_after").values_list("request_id", flat=True).distinct()[:batch])
         if not ids:
             return purged

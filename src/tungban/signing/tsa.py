@@ -9,7 +9,7 @@ response is a ``TimeStampResp`` whose token is CMS ``SignedData`` over a ``TSTIn
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from asn1crypto import cms, keys, tsp, x509
 from pyhanko.sign.signers import SimpleSigner
@@ -24,7 +24,10 @@ class PlatformTimeStamper(TimeStamper):
         super().__init__(include_nonce=True)
         self.tsa_cert = tsa_cert
         self._signer = SimpleSigner(
-            signing_cert=tsa_cert, signing_key=tsa_key, cert_registry=SimpleCertificateStore.from_certs(chain), embed_roots=True
+            signing_cert=tsa_cert,
+            signing_key=tsa_key,
+            cert_registry=SimpleCertificateStore.from_certs(chain),
+            embed_roots=True,
         )
 
     async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
@@ -35,7 +38,7 @@ class PlatformTimeStamper(TimeStamper):
             "policy": ca.TSA_POLICY,
             "message_imprint": req["message_imprint"],
             "serial_number": secrets.randbits(127),
-            "gen_time": datetime.now(timezone.utc),
+            "gen_time": datetime.now(UTC),
             "tsa": x509.GeneralName(name="directory_name", value=self.tsa_cert.subject),
         }
         if req["nonce"].native is not None:

@@ -61,7 +61,8 @@ def check_size(size: int, field: str = "file") -> None:
     if size > max_bytes():
         raise DomainError(
             "file_too_large",
-            gettext_lazy("This file is too large: at most %(mb)d MB can be checked.") % {"mb": max_bytes() // (1024 * 1024)},
+            gettext_lazy("This file is too large: at most %(mb)d MB can be checked.")
+            % {"mb": max_bytes() // (1024 * 1024)},
             field=field,
             status=413,
         )
@@ -168,24 +169,48 @@ def _revocation(status, cert: x509.Certificate, trust: _Trust, ts_time: dt.datet
         if details.ca_revoked:
             message = _("A certification authority of this certificate was revoked on %(date)s (%(reason)s).")
         elif ts_time is None:
-            message = _("The certificate was revoked on %(date)s (%(reason)s) and no trusted time stamp shows the signature was made before that.")
+            message = _(
+                "The certificate was revoked on %(date)s (%(reason)s) and no trusted time stamp shows the signature was made before that."
+            )
         else:
             message = _("The certificate was revoked on %(date)s (%(reason)s), before this signature was made.")
-        return {"status": "revoked", "revoked_at": when, "reason": reason, "message": message % {"date": _when(when), "reason": _reason_label(reason)}}
+        return {
+            "status": "revoked",
+            "revoked_at": when,
+            "reason": reason,
+            "message": message % {"date": _when(when), "reason": _reason_label(reason)},
+        }
     entry = trust.crl_entry(cert)
     if entry is not None:
         reason_ext = next((e.value for e in entry.extensions if isinstance(e.value, x509.CRLReason)), None)
         reason = reason_ext.reason.name if reason_ext else "unspecified"
         when = entry.revocation_date_utc
         if ts_time is not None and when >= ts_time:
-            message = _("The certificate was revoked later, on %(date)s (%(reason)s). The signature was made before that, so it stays valid.")
-            return {"status": "revoked_later", "revoked_at": when, "reason": reason, "message": message % {"date": _when(when), "reason": _reason_label(reason)}}
+            message = _(
+                "The certificate was revoked later, on %(date)s (%(reason)s). The signature was made before that, so it stays valid."
+            )
+            return {
+                "status": "revoked_later",
+                "revoked_at": when,
+                "reason": reason,
+                "message": message % {"date": _when(when), "reason": _reason_label(reason)},
+            }
         # Not reported by pyHanko (e.g. the path could not be built): still revoked.
         message = _("The certificate was revoked on %(date)s (%(reason)s).")
-        return {"status": "revoked", "revoked_at": when, "reason": reason, "message": message % {"date": _when(when), "reason": _reason_label(reason)}}
+        return {
+            "status": "revoked",
+            "revoked_at": when,
+            "reason": reason,
+            "message": message % {"date": _when(when), "reason": _reason_label(reason)},
+        }
     if trust.issued_here(cert):
         return {"status": "good", "revoked_at": None, "reason": None, "message": _("The certificate is not revoked.")}
-    return {"status": "unknown", "revoked_at": None, "reason": None, "message": _("Revocation could not be checked: the certificate was not issued by tungban.")}
+    return {
+        "status": "unknown",
+        "revoked_at": None,
+        "reason": None,
+        "message": _("Revocation could not be checked: the certificate was not issued by tungban."),
+    }
 
 
 def _signature_report(status, trust: _Trust, ts_time, ts_status, *, field: str | None = None, pdf_sig=None) -> dict:
@@ -242,7 +267,9 @@ def _signature_report(status, trust: _Trust, ts_time, ts_status, *, field: str |
         )
         if status.intact and not whole:
             if modifications in ("other", None) or status.docmdp_ok is False:
-                problems.append(_("The document has changed since it was signed: content was modified after this signature."))
+                problems.append(
+                    _("The document has changed since it was signed: content was modified after this signature.")
+                )
     ok = bool(status.bottom_line) and not problems
     if not ok and not problems:
         problems.append(_("The signature does not meet the validation rules."))
@@ -255,7 +282,10 @@ def _signature_report(status, trust: _Trust, ts_time, ts_status, *, field: str |
     else:
         report["summary"] = _("Signature not valid")
     if ok and report["modified_after_signing"]:
-        report["notes"] = [_("Content was added after this signature (%(what)s); the signed version is unchanged.") % {"what": _modification_label(report["modifications"])}]
+        report["notes"] = [
+            _("Content was added after this signature (%(what)s); the signed version is unchanged.")
+            % {"what": _modification_label(report["modifications"])}
+        ]
     else:
         report["notes"] = []
     if ok and revocation["status"] == "revoked_later":
@@ -283,12 +313,22 @@ def _pdf_text(obj, key: str) -> str | None:
 def _document_report(kind: str, data: bytes, signatures: list[dict]) -> dict:
     valid = all(s["bottom_line"] for s in signatures)
     if valid:
-        summary = _("Signature valid") if len(signatures) == 1 else _("All %(n)d signatures are valid") % {"n": len(signatures)}
+        summary = (
+            _("Signature valid")
+            if len(signatures) == 1
+            else _("All %(n)d signatures are valid") % {"n": len(signatures)}
+        )
     elif any(not s["intact"] or s["modifications"] == "other" for s in signatures):
         summary = _("The document has changed since it was signed")
     else:
         summary = _("Signature not valid")
-    return {"kind": kind, "valid": valid, "summary": summary, "document_sha256": hashlib.sha256(data).hexdigest(), "signatures": signatures}
+    return {
+        "kind": kind,
+        "valid": valid,
+        "summary": summary,
+        "document_sha256": hashlib.sha256(data).hexdigest(),
+        "signatures": signatures,
+    }
 
 
 def _run(coro):
@@ -297,7 +337,11 @@ def _run(coro):
     except DomainError:
         raise
     except _MALFORMED as exc:
-        raise DomainError("unreadable_signature", gettext_lazy("A signature cannot be read: %(reason)s") % {"reason": str(exc)[:200]}, field="signature") from None
+        raise DomainError(
+            "unreadable_signature",
+            gettext_lazy("A signature cannot be read: %(reason)s") % {"reason": str(exc)[:200]},
+            field="signature",
+        ) from None
 
 
 # --- PDF -------------------------------------------------------------------------------------
@@ -336,14 +380,22 @@ def verify_pdf(data: bytes) -> dict:
     """
     check_size(len(data), "file")
     if not data.lstrip()[:5] == b"%PDF-":
-        raise DomainError("not_pdf", gettext_lazy("This file is not a PDF. To check a separate signature (.p7s), upload it too."), field="file")
+        raise DomainError(
+            "not_pdf",
+            gettext_lazy("This file is not a PDF. To check a separate signature (.p7s), upload it too."),
+            field="file",
+        )
     from pyhanko.pdf_utils.misc import PdfError
 
     reader = pdf.check_pdf(data, field="file")
     try:
         embedded = [s for s in reader.embedded_signatures if s.sig_object_type == "/Sig"]
     except (PdfError, *_MALFORMED) as exc:
-        raise DomainError("unreadable_signature", gettext_lazy("A signature in this PDF cannot be read: %(reason)s") % {"reason": str(exc)[:200]}, field="file") from None
+        raise DomainError(
+            "unreadable_signature",
+            gettext_lazy("A signature in this PDF cannot be read: %(reason)s") % {"reason": str(exc)[:200]},
+            field="file",
+        ) from None
     if not embedded:
         raise DomainError("no_signatures", gettext_lazy("This PDF has no digital signature."), field="file")
     trust = _Trust()
@@ -386,7 +438,9 @@ def parse_signature(raw: bytes) -> cms.SignedData:
             der = base64.b64decode(b"".join(text.split()), validate=True)
         except (binascii.Error, ValueError):
             der = b""
-    not_cms = DomainError("not_cms", gettext_lazy("The signature file is not a CMS / PKCS #7 signature (.p7s)."), field="signature")
+    not_cms = DomainError(
+        "not_cms", gettext_lazy("The signature file is not a CMS / PKCS #7 signature (.p7s)."), field="signature"
+    )
     try:
         info = cms.ContentInfo.load(der)
         if info["content_type"].native != "signed_data":
@@ -400,7 +454,11 @@ def parse_signature(raw: bytes) -> cms.SignedData:
     except _MALFORMED:
         raise not_cms from None
     if count != 1:
-        raise DomainError("multiple_signers", gettext_lazy("Only signatures with exactly one signer can be checked."), field="signature")
+        raise DomainError(
+            "multiple_signers",
+            gettext_lazy("Only signatures with exactly one signer can be checked."),
+            field="signature",
+        )
     return signed_data
 
 
@@ -431,7 +489,10 @@ def verify_detached(document: bytes, signature: bytes) -> dict:
 
         ts_time, ts_status = await _trusted_timestamp(extract_signer_info(signed_data), trust, digest)
         status = await async_validate_detached_cms(
-            document, signed_data, signer_validation_context=trust.context(ts_time), ts_validation_context=trust.context()
+            document,
+            signed_data,
+            signer_validation_context=trust.context(ts_time),
+            ts_validation_context=trust.context(),
         )
         return [_signature_report(status, trust, ts_time, ts_status)]
 
@@ -453,5 +514,9 @@ def verify_upload(file: bytes, signature: bytes | None = None) -> dict:
         except DomainError:
             pass  # not a signature either: verify_pdf says it is not a PDF
         else:
-            raise DomainError("document_missing", gettext_lazy("This is a signature file (.p7s): upload the document it signs as well."), field="file")
+            raise DomainError(
+                "document_missing",
+                gettext_lazy("This is a signature file (.p7s): upload the document it signs as well."),
+                field="file",
+            )
     return verify_pdf(file)

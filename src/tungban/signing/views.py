@@ -42,11 +42,7 @@ def ca_certificate(request, name):
     return response
 
 
-
 # --- Verification page -----------------------------------------------------------------------
-
-
-
 
 
 class VerifyForm(forms.Form):
@@ -89,7 +85,9 @@ def verify_page(request):
         if form.is_valid():
             signature = form.cleaned_data.get("signature")
             try:
-                report = verification.verify_upload(form.cleaned_data["file"].read(), signature.read() if signature else None)
+                report = verification.verify_upload(
+                    form.cleaned_data["file"].read(), signature.read() if signature else None
+                )
             except DomainError as exc:
                 form.add_error(exc.field if exc.field in form.fields else "file", exc.message)
                 status = exc.status

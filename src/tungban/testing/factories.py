@@ -27,7 +27,9 @@ def make_officer():
     from django.contrib.auth import get_user_model
 
     User = get_user_model()
-    return User.objects.create_user(username=f"officer{secrets.token_hex(3)}", password="pw-for-tests-only", is_staff=True)
+    return User.objects.create_user(
+        username=f"officer{secrets.token_hex(3)}", password="pw-for-tests-only", is_staff=True
+    )
 
 
 def valid_hkid(prefix: str = "A", digits: str | None = None) -> str:
@@ -81,9 +83,14 @@ def pkce() -> tuple[str, str]:
 
 def authorize_params(client_id: str, redirect_uri: str, challenge: str, scope: str = DEFAULT_SCOPE, **extra) -> dict:
     params = dict(
-        response_type="code", client_id=client_id, redirect_uri=redirect_uri, scope=scope,
-        state=secrets.token_urlsafe(8), nonce=secrets.token_urlsafe(8),
-        code_challenge=challenge, code_challenge_method="S256",
+        response_type="code",
+        client_id=client_id,
+        redirect_uri=redirect_uri,
+        scope=scope,
+        state=secrets.token_urlsafe(8),
+        nonce=secrets.token_urlsafe(8),
+        code_challenge=challenge,
+        code_challenge_method="S256",
     )
     params.update(extra)
     return {k: v for k, v in params.items() if v is not None}
@@ -105,7 +112,16 @@ def code_from(response: requests.Response) -> dict:
     return {k: v[0] for k, v in parse_qs(urlsplit(response.headers["Location"]).query).items()}
 
 
-def login(base_url: str, app: WalletClient, client_id: str, secret: str, redirect_uri: str, only=None, scope=DEFAULT_SCOPE, **extra) -> dict:
+def login(
+    base_url: str,
+    app: WalletClient,
+    client_id: str,
+    secret: str,
+    redirect_uri: str,
+    only=None,
+    scope=DEFAULT_SCOPE,
+    **extra,
+) -> dict:
     """A whole login: authorization page → app approval → code → tokens. Returns the token response."""
     browser = requests.Session()
     verifier, challenge = pkce()
@@ -116,7 +132,12 @@ def login(base_url: str, app: WalletClient, client_id: str, secret: str, redirec
     assert query["state"] == params["state"]
     token = requests.post(
         f"{base_url}/oidc/token",
-        data={"grant_type": "authorization_code", "code": query["code"], "redirect_uri": redirect_uri, "code_verifier": verifier},
+        data={
+            "grant_type": "authorization_code",
+            "code": query["code"],
+            "redirect_uri": redirect_uri,
+            "code_verifier": verifier,
+        },
         auth=(client_id, secret),
     )
     assert token.status_code == 200, token.text

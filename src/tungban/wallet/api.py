@@ -119,16 +119,26 @@ class RequestOut(Schema):
     claims: list[ClaimOut]
     documents: list[DocumentOut] = []
     reason: str = ""
-    offline_access_days: int | None = Field(None, description="For a login with offline_access: days the service may stay signed in with a refresh token")
-    consent: dict | None = Field(None, description="For a data-sharing consent (kind 'consent'): data_user, data_provider, product (with fields), purpose, duration_seconds, max_uses")
-    terms_sha256: str | None = Field(None, description="For a consent: SHA-256 of the canonical JSON of `consent`; the decision must carry it as `terms`")
+    offline_access_days: int | None = Field(
+        None, description="For a login with offline_access: days the service may stay signed in with a refresh token"
+    )
+    consent: dict | None = Field(
+        None,
+        description="For a data-sharing consent (kind 'consent'): data_user, data_provider, product (with fields), purpose, duration_seconds, max_uses",
+    )
+    terms_sha256: str | None = Field(
+        None,
+        description="For a consent: SHA-256 of the canonical JSON of `consent`; the decision must carry it as `terms`",
+    )
     nonce: str
     expires_at: str
     webauthn: dict | None = None
 
 
 class DecisionIn(Schema):
-    signature: str = Field(description="Compact JWS (ES256, kid = device id) over request_id, requester, nonce, decision, claims and, for signing requests, documents (their SHA-256 digests in order), for consents, terms (terms_sha256)")
+    signature: str = Field(
+        description="Compact JWS (ES256, kid = device id) over request_id, requester, nonce, decision, claims and, for signing requests, documents (their SHA-256 digests in order), for consents, terms (terms_sha256)"
+    )
     webauthn: dict | None = None
 
 
@@ -176,7 +186,11 @@ def start_binding(request, payload: BindingIn):
     return Status(201, services.binding_details(binding))
 
 
-@router.post("/registrations", response={201: BindingOut, **ERRORS}, summary="Self-register (proofed against the population register) and start binding")
+@router.post(
+    "/registrations",
+    response={201: BindingOut, **ERRORS},
+    summary="Self-register (proofed against the population register) and start binding",
+)
 def self_register(request, payload: RegistrationIn):
     data = payload.dict()
     guardian = data.pop("guardian")
@@ -186,7 +200,11 @@ def self_register(request, payload: RegistrationIn):
     return Status(201, services.binding_details(binding))
 
 
-@router.post("/bindings/{binding_id}/complete", response={201: DeviceOut, **ERRORS}, summary="Finish binding: register the device key (and passkey)")
+@router.post(
+    "/bindings/{binding_id}/complete",
+    response={201: DeviceOut, **ERRORS},
+    summary="Finish binding: register the device key (and passkey)",
+)
 def complete_binding(request, binding_id: str, payload: BindingCompleteIn):
     device = services.complete_binding(
         binding_id,
@@ -199,24 +217,44 @@ def complete_binding(request, binding_id: str, payload: BindingCompleteIn):
     return Status(201, {"device_id": str(device.id), "resident": services.resident_summary(device.resident)})
 
 
-@router.get("/requests/{request_id}", response={200: RequestOut, **ERRORS}, auth=device_auth, summary="(device) What a request asks for")
+@router.get(
+    "/requests/{request_id}",
+    response={200: RequestOut, **ERRORS},
+    auth=device_auth,
+    summary="(device) What a request asks for",
+)
 def get_request(request, request_id: str):
     req = services.get_request(request_id)
     return services.request_details(req, request.auth)
 
 
-@router.post("/requests/{request_id}/decision", response={200: DecisionOut, **ERRORS}, auth=device_auth, summary="(device) Approve or decline, signed by the device key")
+@router.post(
+    "/requests/{request_id}/decision",
+    response={200: DecisionOut, **ERRORS},
+    auth=device_auth,
+    summary="(device) Approve or decline, signed by the device key",
+)
 def decide(request, request_id: str, payload: DecisionIn):
     req = services.decide(request_id, request.auth, payload.signature, payload.webauthn)
     return {"id": str(req.id), "status": req.status, "approved_claims": req.approved_claims}
 
 
-@router.get("/pending", response={200: list[RequestOut], **ERRORS}, auth=device_auth, summary="(device) Pending requests addressed to this account")
+@router.get(
+    "/pending",
+    response={200: list[RequestOut], **ERRORS},
+    auth=device_auth,
+    summary="(device) Pending requests addressed to this account",
+)
 def pending(request):
     return [services.request_details(r, request.auth) for r in services.pending_for(request.auth.resident)]
 
 
-@router.get("/history", response={200: list[ReleaseOut], **ERRORS}, auth=device_auth, summary="(device) Which service received which fields, when")
+@router.get(
+    "/history",
+    response={200: list[ReleaseOut], **ERRORS},
+    auth=device_auth,
+    summary="(device) Which service received which fields, when",
+)
 def history(request):
     return services.history(request.auth.resident)
 
@@ -237,12 +275,16 @@ def _profile(device) -> dict:
     }
 
 
-@router.get("/me", response={200: ProfileOut, **ERRORS}, auth=device_auth, summary="(device) The account and e-ME profile")
+@router.get(
+    "/me", response={200: ProfileOut, **ERRORS}, auth=device_auth, summary="(device) The account and e-ME profile"
+)
 def me(request):
     return _profile(request.auth)
 
 
-@router.patch("/me", response={200: ProfileOut, **ERRORS}, auth=device_auth, summary="(device) Update e-ME contact fields")
+@router.patch(
+    "/me", response={200: ProfileOut, **ERRORS}, auth=device_auth, summary="(device) Update e-ME contact fields"
+)
 def update_me(request, payload: ProfileIn):
     identity.update_contact(request.auth.resident, **payload.dict(exclude_none=True))
     request.auth.resident.refresh_from_db()

@@ -52,7 +52,9 @@ def device_proof(key: ECKey, device_id: str, method: str, url: str) -> str:
     :func:`tungban.wallet.services.authenticate_device`): ES256 by the device key, ``kid`` the
     device id, ``htm``/``htu`` the call's method and absolute URL, a fresh ``iat`` and ``jti``."""
     payload = {"htm": method, "htu": url, "iat": int(time.time()), "jti": secrets.token_urlsafe(18)}
-    return jws.serialize_compact({"alg": "ES256", "kid": device_id, "typ": "dpop+jwt"}, json.dumps(payload).encode(), key)
+    return jws.serialize_compact(
+        {"alg": "ES256", "kid": device_id, "typ": "dpop+jwt"}, json.dumps(payload).encode(), key
+    )
 
 
 class WalletClient:
@@ -63,7 +65,9 @@ class WalletClient:
         self.meta_path = self.home / "device.json"
         self.key_path = self.home / "device-key.pem"
         self.meta = json.loads(self.meta_path.read_text()) if self.meta_path.exists() else {}
-        self.server = (server or self.meta.get("server") or os.environ.get("TUNGBAN_SERVER") or "http://localhost:8000").rstrip("/")
+        self.server = (
+            server or self.meta.get("server") or os.environ.get("TUNGBAN_SERVER") or "http://localhost:8000"
+        ).rstrip("/")
         self.http = requests.Session()
         if language:
             # Names and labels (e.g. of e-licences) come back in this language.
@@ -113,17 +117,33 @@ class WalletClient:
     # --- binding ---
     def _finish_binding(self, binding: dict, pin: str, name: str) -> dict:
         if self.key_path.exists():
-            raise AppError("already_bound", f"This app ({self.home}) is already bound. One device serves one account; use another --home.")
+            raise AppError(
+                "already_bound",
+                f"This app ({self.home}) is already bound. One device serves one account; use another --home.",
+            )
         if len(pin) < 6 or not pin.isdigit():
             raise AppError("weak_pin", "The PIN must be at least 6 digits.")
         private = ec.generate_private_key(ec.SECP256R1())
         key = ECKey.import_key(private)
-        proof = jws.serialize_compact({"alg": "ES256"}, json.dumps({"binding_id": binding["binding_id"], "nonce": binding["nonce"]}).encode(), key)
-        result = self._call("POST", f"/api/v1/wallet/bindings/{binding['binding_id']}/complete", {
-            "public_jwk": key.as_dict(private=False), "proof": proof, "platform": "cli", "name": name,
-        })
+        proof = jws.serialize_compact(
+            {"alg": "ES256"}, json.dumps({"binding_id": binding["binding_id"], "nonce": binding["nonce"]}).encode(), key
+        )
+        result = self._call(
+            "POST",
+            f"/api/v1/wallet/bindings/{binding['binding_id']}/complete",
+            {
+                "public_jwk": key.as_dict(private=False),
+                "proof": proof,
+                "platform": "cli",
+                "name": name,
+            },
+        )
         self.home.mkdir(parents=True, exist_ok=True)
-        pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.BestAvailableEncryption(pin.encode()))
+        pem = private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(pin.encode()),
+        )
         self.key_path.write_bytes(pem)
         self.key_path.chmod(0o600)
         self.meta = {"server": self.server, "device_id": result["device_id"], "resident": result["resident"]}
@@ -158,17 +178,27 @@ class WalletClient:
         req = self._call("GET", f"/api/v1/wallet/requests/{rid}", device_key=key)
         names = [c["name"] for c in req["claims"]]
         if decision == "approve":
-            chosen = names if only is None else [c["name"] for c in req["claims"] if c["name"] in only or c["essential"]]
+            chosen = (
+                names if only is None else [c["name"] for c in req["claims"] if c["name"] in only or c["essential"]]
+            )
         else:
             chosen = []
-        payload = {"request_id": rid, "requester": req["requester"]["id"], "nonce": req["nonce"], "decision": decision, "claims": sorted(chosen)}
+        payload = {
+            "request_id": rid,
+            "requester": req["requester"]["id"],
+            "nonce": req["nonce"],
+            "decision": decision,
+            "claims": sorted(chosen),
+        }
         if req.get("documents"):
             # A signing approval covers exactly these document digests (sole control).
             payload["documents"] = [d["sha256"] for d in req["documents"]]
         if req.get("terms_sha256"):
             # A consent approval covers exactly the terms shown (data user, product, purpose, limits).
             payload["terms"] = req["terms_sha256"]
-        signature = jws.serialize_compact({"alg": "ES256", "kid": self.meta["device_id"]}, json.dumps(payload).encode(), key)
+        signature = jws.serialize_compact(
+            {"alg": "ES256", "kid": self.meta["device_id"]}, json.dumps(payload).encode(), key
+        )
         return self._call("POST", f"/api/v1/wallet/requests/{rid}/decision", {"signature": signature}, device_key=key)
 
     def history(self, pin: str) -> list:
@@ -186,7 +216,9 @@ class WalletClient:
         match = UUID_RE.search(str(consent_id).lower())
         if not match:
             raise AppError("bad_reference", "Give the consent's id (see 'tungban app consents').")
-        return self._call("POST", f"/api/v1/exchange/app/consents/{match.group(0)}/revoke", device_key=self.load_key(pin))
+        return self._call(
+            "POST", f"/api/v1/exchange/app/consents/{match.group(0)}/revoke", device_key=self.load_key(pin)
+        )
 
     def exchanges(self, pin: str) -> list:
         """Who used my data: exchanges between organisations under my consents, newest first."""
@@ -203,12 +235,21 @@ class WalletClient:
         """One of my credentials by its id (or a unique start of it, at least 8 characters)."""
         ref = str(credential_id).strip().lower()
         items = self._call("GET", "/api/v1/credentials/app/credentials", device_key=key)
-        found = [c for c in items if c["id"] == ref] or ([c for c in items if c["id"].startswith(ref)] if len(ref) >= 8 else [])
+        found = [c for c in items if c["id"] == ref] or (
+            [c for c in items if c["id"].startswith(ref)] if len(ref) >= 8 else []
+        )
         if len(found) != 1:
             raise AppError("credential_unknown", "You hold no such credential (see 'tungban app credentials').", 404)
         return found[0]
 
-    def present(self, credential_id: str, pin: str, disclose: list[str] | None = None, aud: str | None = None, nonce: str | None = None) -> str:
+    def present(
+        self,
+        credential_id: str,
+        pin: str,
+        disclose: list[str] | None = None,
+        aud: str | None = None,
+        nonce: str | None = None,
+    ) -> str:
         """A presentation of one of my credentials (SD-JWT §4): the issuer-signed JWT, the
         disclosures of the claims in ``disclose`` (None: the holder's name, as the web app
         ticks by default; ``[]``: none, which
@@ -222,7 +263,14 @@ class WalletClient:
         """
         return self.presentation(credential_id, pin, disclose, aud=aud, nonce=nonce)["presentation"]
 
-    def presentation(self, credential_id: str, pin: str, disclose: list[str] | None = None, aud: str | None = None, nonce: str | None = None) -> dict:
+    def presentation(
+        self,
+        credential_id: str,
+        pin: str,
+        disclose: list[str] | None = None,
+        aud: str | None = None,
+        nonce: str | None = None,
+    ) -> dict:
         """As :meth:`present`; returns ``{"presentation", "link" (認證易 with ``#vc=``),
         "disclosed" (claim names), "holder_proof" (a KB-JWT is attached), "credential"}``."""
         from jwcrypto.jwk import JWK
@@ -231,10 +279,14 @@ class WalletClient:
         key = self.load_key(pin)
         credential = self._credential(credential_id, key)
         names = [c["name"] for c in credential["claims"]]
-        wanted = [n for n in names if n in NAME_CLAIMS] if disclose is None else [n.strip() for n in disclose if n.strip()]
+        wanted = (
+            [n for n in names if n in NAME_CLAIMS] if disclose is None else [n.strip() for n in disclose if n.strip()]
+        )
         unknown = [n for n in wanted if n not in names]
         if unknown:
-            raise AppError("claim_unknown", f"This credential has no claim '{unknown[0]}'. Its claims: {', '.join(names)}.")
+            raise AppError(
+                "claim_unknown", f"This credential has no claim '{unknown[0]}'. Its claims: {', '.join(names)}."
+            )
         holder = SDJWTHolder(credential["sd_jwt"])
         cnf = (holder.sd_jwt_payload.get("cnf") or {}).get("jwk")
         if not cnf:
@@ -243,14 +295,26 @@ class WalletClient:
         else:
             public = key.as_dict(private=False)
             if (cnf.get("x"), cnf.get("y")) != (public["x"], public["y"]):
-                raise AppError("credential_bound_elsewhere", "This credential was issued to another device's key; ask the issuer to issue it again to this app.")
+                raise AppError(
+                    "credential_bound_elsewhere",
+                    "This credential was issued to another device's key; ask the issuer to issue it again to this app.",
+                )
             private = JWK(**{k: v for k, v in key.as_dict(private=True).items() if k in ("kty", "crv", "x", "y", "d")})
             holder.create_presentation(
-                {n: True for n in wanted}, nonce or secrets.token_urlsafe(16), aud or verifier_audience(credential["verify_uri"]), private, "ES256",
+                {n: True for n in wanted},
+                nonce or secrets.token_urlsafe(16),
+                aud or verifier_audience(credential["verify_uri"]),
+                private,
+                "ES256",
             )
         text = holder.sd_jwt_presentation
-        return {"presentation": text, "link": verify_link(credential["verify_uri"], text), "disclosed": _disclosed_names(text),
-                "holder_proof": bool(cnf), "credential": credential}
+        return {
+            "presentation": text,
+            "link": verify_link(credential["verify_uri"], text),
+            "disclosed": _disclosed_names(text),
+            "holder_proof": bool(cnf),
+            "credential": credential,
+        }
 
     def credential_pdf(self, credential_id: str, pin: str) -> bytes:
         """One of my credentials as a PDF (in the ``language`` given to the client)."""
@@ -327,10 +391,20 @@ def _pin(args) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tungban app", description="The tungban app on the command line.")
-    p.add_argument("--home", default=os.environ.get("TUNGBAN_APP_HOME", str(Path.home() / ".tungban-app")), help="app data directory")
-    p.add_argument("--server", default=None, help="platform URL (default: the bound one, $TUNGBAN_SERVER or http://localhost:8000)")
+    p.add_argument(
+        "--home",
+        default=os.environ.get("TUNGBAN_APP_HOME", str(Path.home() / ".tungban-app")),
+        help="app data directory",
+    )
+    p.add_argument(
+        "--server", default=None, help="platform URL (default: the bound one, $TUNGBAN_SERVER or http://localhost:8000)"
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--lang", default=os.environ.get("TUNGBAN_APP_LANG"), help="language of names and labels from the platform: en or zh-hant")
+    p.add_argument(
+        "--lang",
+        default=os.environ.get("TUNGBAN_APP_LANG"),
+        help="language of names and labels from the platform: en or zh-hant",
+    )
     sub = p.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("bind", help="bind with an HKID number and an activation code")
     b.add_argument("--hkid", required=True)
@@ -339,7 +413,16 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("register", help="self-register and bind")
     for f in ("hkid", "family-name", "given-name", "dob", "gender"):
         r.add_argument(f"--{f}", required=True)
-    for f in ("chinese-name", "email", "phone", "address", "pin", "guardian-name", "guardian-hkid", "guardian-relationship"):
+    for f in (
+        "chinese-name",
+        "email",
+        "phone",
+        "address",
+        "pin",
+        "guardian-name",
+        "guardian-hkid",
+        "guardian-relationship",
+    ):
         r.add_argument(f"--{f}", default="")
     for name in ("show", "approve", "decline"):
         c = sub.add_parser(name, help=f"{name} a request (id or QR URL)")
@@ -358,9 +441,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("consent")
     c.add_argument("--pin")
     sub.add_parser("credentials", help="list my e-licences and e-certificates (電子證照)").add_argument("--pin")
-    c = sub.add_parser("present", help="show an e-licence to be verified with 認證易: prints the presentation and its link")
+    c = sub.add_parser(
+        "present", help="show an e-licence to be verified with 認證易: prints the presentation and its link"
+    )
     c.add_argument("credential", help="the credential's id (from 'credentials'), or its first 8 or more characters")
-    c.add_argument("--disclose", help="comma-separated claims to show, e.g. age_over_65 (default: your name only; '' for none)")
+    c.add_argument(
+        "--disclose", help="comma-separated claims to show, e.g. age_over_65 (default: your name only; '' for none)"
+    )
     c.add_argument("--aud", help="audience of the holder's proof (default: 認證易, <platform>/verify)")
     c.add_argument("--nonce", help="the nonce a verifier gave you (default: random)")
     c.add_argument("--qr", action="store_true", help="also print the 認證易 link as a QR code in the terminal")
@@ -418,7 +505,9 @@ def exchange_line(e: dict) -> str:
     line = f"{e['data_user']['name_en']} {verb} {e['product']['name_en']}{source}"
     if e.get("purpose"):
         line += f" — purpose: {e['purpose']}"
-    outcome = "delivered" if e["delivered"] else f"refused ({OUTCOMES.get(e['outcome'], e['outcome'].replace('_', ' '))})"
+    outcome = (
+        "delivered" if e["delivered"] else f"refused ({OUTCOMES.get(e['outcome'], e['outcome'].replace('_', ' '))})"
+    )
     return f"{line} — {outcome}"
 
 
@@ -448,9 +537,13 @@ def _print(args, data) -> None:
         return
     if args.cmd == "show":
         if data["kind"] == "consent":
-            print(f"{data['requester']['name_zh']} / {data['requester']['name_en']} asks for your consent to obtain data about you (answer until {data['expires_at']}):")
+            print(
+                f"{data['requester']['name_zh']} / {data['requester']['name_en']} asks for your consent to obtain data about you (answer until {data['expires_at']}):"
+            )
         else:
-            print(f"{data['requester']['name_zh']} / {data['requester']['name_en']} asks to {data['kind']} (until {data['expires_at']}):")
+            print(
+                f"{data['requester']['name_zh']} / {data['requester']['name_en']} asks to {data['kind']} (until {data['expires_at']}):"
+            )
         for c in data["claims"]:
             print(f"  [{'required' if c['essential'] else 'optional'}] {c['name']}: {c['value']}")
         if data.get("reason"):
@@ -463,7 +556,10 @@ def _print(args, data) -> None:
             _print_consent_terms(data["consent"])
             print(f"  terms SHA-256: {data.get('terms_sha256')}")
     elif args.cmd == "history":
-        entries = [(h["released_at"], f"{h['requester_name_en']} ({h['kind']}): {', '.join(h['claims'])}") for h in data["releases"]]
+        entries = [
+            (h["released_at"], f"{h['requester_name_en']} ({h['kind']}): {', '.join(h['claims'])}")
+            for h in data["releases"]
+        ]
         entries += [(e["at"], exchange_line(e)) for e in data["exchanges"]]
         for at, line in sorted(entries, key=lambda e: _instant(e[0]), reverse=True):
             print(f"{at}  {line}")
@@ -475,7 +571,9 @@ def _print(args, data) -> None:
     elif args.cmd == "consents":
         for c in data:
             uses = f"{c['uses']} of {c['max_uses']}" if c["max_uses"] is not None else f"{c['uses']} (no limit)"
-            print(f"{c['id']}  [{c['status']}]  {c['data_user']['name_en']} ← {c['data_provider']['name_en']}: {c['product']['name_en']}")
+            print(
+                f"{c['id']}  [{c['status']}]  {c['data_user']['name_en']} ← {c['data_provider']['name_en']}: {c['product']['name_en']}"
+            )
             print(f"    purpose: {c['purpose']}")
             if c.get("valid_until"):
                 print(f"    valid {c.get('granted_at')} → {c['valid_until']}; used {uses}")
@@ -484,21 +582,28 @@ def _print(args, data) -> None:
         if not data:
             print("No data-sharing consents.")
     elif args.cmd == "revoke-consent":
-        print(f"Consent {data['id']} is {data['status']}: {data['data_user']['name_en']} can no longer obtain {data['product']['name_en']}.")
+        print(
+            f"Consent {data['id']} is {data['status']}: {data['data_user']['name_en']} can no longer obtain {data['product']['name_en']}."
+        )
     elif args.cmd == "credentials":
         for c in data:
             print(f"{c['id']}  [{credential_state(c)}]  {c['type_name']} — {c['issuer_name']}  ({c['type']})")
             for claim in c["claims"]:
                 print(f"    {claim['label']}: {claim['value']}  [{claim['name']}]")
-            print(f"    issued {c['issued_at']}" + (f", expires {c['expires_at']}" if c.get("expires_at") else ", does not expire")
-                  + ("" if c["holder_bound"] else "; not bound to this app's key"))
+            print(
+                f"    issued {c['issued_at']}"
+                + (f", expires {c['expires_at']}" if c.get("expires_at") else ", does not expire")
+                + ("" if c["holder_bound"] else "; not bound to this app's key")
+            )
         if not data:
             print("You hold no e-licences or e-certificates.")
     elif args.cmd == "present":
         shown = ", ".join(data["disclosed"]) or "none (only that you hold this credential)"
         print(f"Claims shown: {shown}")
         if data["holder_proof"]:
-            print("Signed by this app just now: 認證易 accepts it for a few minutes. Run 'present' again to show it later.")
+            print(
+                "Signed by this app just now: 認證易 accepts it for a few minutes. Run 'present' again to show it later."
+            )
         else:
             print("Not bound to this app's key: anyone holding this text can show it.")
         print()
@@ -544,11 +649,22 @@ def main(argv: list[str] | None = None) -> int:
             data = app.bind(args.hkid, args.code, _pin(args))
         elif args.cmd == "register":
             details = {
-                "hkid": args.hkid, "family_name_en": args.family_name, "given_name_en": args.given_name, "name_zh": args.chinese_name,
-                "date_of_birth": args.dob, "gender": args.gender, "email": args.email, "phone": args.phone, "residential_address": args.address,
+                "hkid": args.hkid,
+                "family_name_en": args.family_name,
+                "given_name_en": args.given_name,
+                "name_zh": args.chinese_name,
+                "date_of_birth": args.dob,
+                "gender": args.gender,
+                "email": args.email,
+                "phone": args.phone,
+                "residential_address": args.address,
             }
             if args.guardian_name:
-                details["guardian"] = {"name": args.guardian_name, "hkid": args.guardian_hkid, "relationship": args.guardian_relationship}
+                details["guardian"] = {
+                    "name": args.guardian_name,
+                    "hkid": args.guardian_hkid,
+                    "relationship": args.guardian_relationship,
+                }
             data = app.register(details, _pin(args))
         elif args.cmd == "show":
             data = app.show(args.request, _pin(args))

@@ -36,7 +36,9 @@ class Device(models.Model):
     platform = models.CharField(max_length=10, choices=Platform.choices)
     name = models.CharField(max_length=80, blank=True)
     public_jwk = models.JSONField(help_text="Public EC P-256 JWK of the device key")
-    jwk_thumbprint = models.CharField(max_length=64, unique=True, help_text="RFC 7638 thumbprint; one device key → one account")
+    jwk_thumbprint = models.CharField(
+        max_length=64, unique=True, help_text="RFC 7638 thumbprint; one device key → one account"
+    )
     webauthn_credential_id = models.CharField(max_length=512, null=True, blank=True, unique=True)
     webauthn_public_key = models.BinaryField(null=True, blank=True)
     webauthn_sign_count = models.PositiveBigIntegerField(default=0)
@@ -48,7 +50,9 @@ class Device(models.Model):
     class Meta:
         constraints = [
             # One phone binds one account and an account has one bound phone at a time.
-            models.UniqueConstraint(fields=["resident"], condition=Q(status="active"), name="one_active_device_per_resident"),
+            models.UniqueConstraint(
+                fields=["resident"], condition=Q(status="active"), name="one_active_device_per_resident"
+            ),
         ]
 
     @property
@@ -106,7 +110,9 @@ class ApprovalRequest(models.Model):
     requested_claims = models.JSONField(default=list, blank=True)
     approved_claims = models.JSONField(default=list, blank=True)
     nonce = models.CharField(max_length=64)
-    resident = models.ForeignKey(Resident, null=True, blank=True, on_delete=models.CASCADE, related_name="approval_requests")
+    resident = models.ForeignKey(
+        Resident, null=True, blank=True, on_delete=models.CASCADE, related_name="approval_requests"
+    )
     device = models.ForeignKey(Device, null=True, blank=True, on_delete=models.SET_NULL, related_name="approvals")
     status = models.CharField(max_length=10, choices=RequestStatus.choices, default=RequestStatus.PENDING)
     user_verification = models.CharField(max_length=20, blank=True, help_text="passkey | pin")
@@ -115,7 +121,9 @@ class ApprovalRequest(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     decided_at = models.DateTimeField(null=True, blank=True)
-    failure_code = models.CharField(max_length=60, blank=True, help_text="Why an approved request could not be carried out")
+    failure_code = models.CharField(
+        max_length=60, blank=True, help_text="Why an approved request could not be carried out"
+    )
 
     class Meta:
         indexes = [models.Index(fields=["resident", "status"])]
@@ -140,7 +148,9 @@ class ReleaseRecord(models.Model):
     requester_name_zh = models.CharField(max_length=200)
     kind = models.CharField(max_length=10, choices=RequestKind.choices)
     claims = models.JSONField(default=list)
-    approval = models.ForeignKey(ApprovalRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="releases")
+    approval = models.ForeignKey(
+        ApprovalRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="releases"
+    )
     released_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

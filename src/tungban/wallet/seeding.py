@@ -23,7 +23,13 @@ from .models import Device, Platform
 from .services import _import_public_jwk
 
 
-def seed_devices(residents: Iterable[Resident], *, platform: str = Platform.CLI, name: str = "Seeded (benchmark)", batch_size: int = 1000) -> list[dict]:
+def seed_devices(
+    residents: Iterable[Resident],
+    *,
+    platform: str = Platform.CLI,
+    name: str = "Seeded (benchmark)",
+    batch_size: int = 1000,
+) -> list[dict]:
     """Bind a new device key to each resident, in one transaction.
 
     Each resident gets a fresh ECDSA P-256 key; the stored device is active, with
@@ -45,12 +51,27 @@ def seed_devices(residents: Iterable[Resident], *, platform: str = Platform.CLI,
         private = ECKey.generate_key("P-256", private=True)
         public = _import_public_jwk(private.as_dict(private=False))  # as complete_binding does
         device = Device(
-            resident=resident, platform=platform, name=name[:80],
-            public_jwk=public.as_dict(private=False), jwk_thumbprint=public.thumbprint(),
+            resident=resident,
+            platform=platform,
+            name=name[:80],
+            public_jwk=public.as_dict(private=False),
+            jwk_thumbprint=public.thumbprint(),
         )
         devices.append(device)
-        events.append(AuditEvent(resident=resident, action="device_bound", detail={"device": str(device.id), "platform": platform, "seeded": True}))
-        out.append({"resident": str(resident.public_id), "device_id": str(device.id), "private_jwk": {**private.as_dict(private=True), "kid": str(device.id)}})
+        events.append(
+            AuditEvent(
+                resident=resident,
+                action="device_bound",
+                detail={"device": str(device.id), "platform": platform, "seeded": True},
+            )
+        )
+        out.append(
+            {
+                "resident": str(resident.public_id),
+                "device_id": str(device.id),
+                "private_jwk": {**private.as_dict(private=True), "kid": str(device.id)},
+            }
+        )
     try:
         with transaction.atomic():
             Device.objects.bulk_create(devices, batch_size=batch_size)

@@ -24,6 +24,7 @@ import json
 import secrets
 from typing import Any
 
+import webauthn
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError
@@ -34,8 +35,6 @@ from django.utils.translation import gettext_lazy as _
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
-
-import webauthn
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidRegistrationResponse
 from webauthn.helpers.structs import (
@@ -72,7 +71,6 @@ MAX_ACTIVATION_ATTEMPTS = 5
 @functools.cache
 def _dummy_hash() -> str:
     return make_password("not-an-activation-code")
-
 
 
 def _now() -> dt.datetime:
@@ -147,7 +145,10 @@ def start_binding(hkid: str, activation_code: str) -> ApprovalRequest:
         resident = identity.get_by_hkid(hkid)
     except NotFound:
         resident = None
-    bad = Forbidden("bad_activation_code", _("The HKID number or the activation code is not valid. Ask the counter for a new code if it has expired."))
+    bad = Forbidden(
+        "bad_activation_code",
+        _("The HKID number or the activation code is not valid. Ask the counter for a new code if it has expired."),
+    )
     candidate = None
     if resident is not None:
         candidate = (
@@ -178,11 +179,15 @@ def start_binding_after_registration(resident: Resident) -> ApprovalRequest:
 
 def _import_public_jwk(jwk: Any) -> ECKey:
     if not isinstance(jwk, dict) or jwk.get("kty") != "EC" or jwk.get("crv") != "P-256" or "d" in jwk:
-        raise DomainError("bad_device_key", _("The device key must be a public ECDSA P-256 key (JWK)."), field="public_jwk")
+        raise DomainError(
+            "bad_device_key", _("The device key must be a public ECDSA P-256 key (JWK)."), field="public_jwk"
+        )
     try:
         return ECKey.import_key({k: jwk[k] for k in ("kty", "crv", "x", "y")})
     except (JoseError, KeyError, ValueError):
-        raise DomainError("bad_device_key", _("The device key must be a public ECDSA P-256 key (JWK)."), field="public_jwk") from None
+        raise DomainError(
+            "bad_device_key", _("The device key must be a public ECDSA P-256 key (JWK)."), field="public_jwk"
+        ) from None
 
 
 def _verify_jws(token: str, key: ECKey) -> tuple[dict, dict]:
@@ -220,7 +225,9 @@ def complete_binding(
             raise Forbidden("bad_signature", _("The proof is not for this binding."))
         thumbprint = key.thumbprint()
         if Device.objects.filter(jwk_thumbprint=thumbprint).exists():
-            raise Conflict("device_taken", _("This device is already bound to an account. One device can serve one account only."))
+            raise Conflict(
+                "device_taken", _("This device is already bound to an account. One device can serve one account only.")
+            )
         cred_id = pub = None
         sign_count = 0
         if platform == Platform.WEB:
@@ -235,8 +242,14 @@ def complete_binding(
                     require_user_verification=True,
                 )
             except (InvalidRegistrationResponse, ValueError, KeyError, TypeError) as exc:
-                raise DomainError("bad_passkey", _("The passkey could not be registered: %(reason)s") % {"reason": exc}) from None
-            cred_id, pub, sign_count = bytes_to_base64url(verified.credential_id), verified.credential_public_key, verified.sign_count
+                raise DomainError(
+                    "bad_passkey", _("The passkey could not be registered: %(reason)s") % {"reason": exc}
+                ) from None
+            cred_id, pub, sign_count = (
+                bytes_to_base64url(verified.credential_id),
+                verified.credential_public_key,
+                verified.sign_count,
+            )
         resident = binding.resident
         identity.require_active(resident)
         for old in Device.objects.select_for_update().filter(resident=resident, status=DeviceStatus.ACTIVE):
@@ -254,7 +267,9 @@ def complete_binding(
                     webauthn_sign_count=sign_count,
                 )
         except IntegrityError:
-            raise Conflict("device_taken", _("This device is already bound to an account. One device can serve one account only.")) from None
+            raise Conflict(
+                "device_taken", _("This device is already bound to an account. One device can serve one account only.")
+            ) from None
         binding.status = RequestStatus.COMPLETED
         binding.device = device
         binding.decided_at = _now()
@@ -339,9 +354,15 @@ def _lock_request(request_id, kind: str | None = None) -> ApprovalRequest:
     if kind and req.kind != kind:
         raise NotFound("no_request", _("This request does not exist."))
     if req.status != RequestStatus.PENDING:
-        raise Conflict("request_already_decided", _("This request has already been answered. Start again from the service."))
+        raise Conflict(
+            "request_already_decided", _("This request has already been answered. Start again from the service.")
+        )
     if req.is_expired:
-        raise DomainError("request_expired", _("This request has expired (requests last 2 minutes). Start again from the service."), status=410)
+        raise DomainError(
+            "request_expired",
+            _("This request has expired (requests last 2 minutes). Start again from the service."),
+            status=410,
+        )
     return req
 
 
@@ -363,9 +384,19 @@ def request_details(req: ApprovalRequest, device: Device) -> dict:
         "id": str(req.id),
         "kind": req.kind,
         "status": req.effective_status(),
-        "requester": {"id": req.requester_id, "name_en": req.requester_name_en, "name_zh": req.requester_name_zh, "logo_url": req.requester_logo_url},
+        "requester": {
+            "id": req.requester_id,
+            "name_en": req.requester_name_en,
+            "name_zh": req.requester_name_zh,
+            "logo_url": req.requester_logo_url,
+        },
         "claims": [
-            {"name": c["name"], "essential": bool(c.get("essential")), "label": eme.label(c["name"]), "value": eme.preview(resident, c["name"])}
+            {
+                "name": c["name"],
+                "essential": bool(c.get("essential")),
+                "label": eme.label(c["name"]),
+                "value": eme.preview(resident, c["name"]),
+            }
             for c in req.requested_claims
         ],
         "documents": [{"name": d["name"], "sha256": d["sha256"]} for d in req.context.get("documents", [])],
@@ -433,10 +464,15 @@ def decide(request_id, device: Device, signature: str, webauthn_assertion: dict 
                 raise DomainError("unknown_claim", _("Only the requested fields can be approved."))
             missing = [n for n, essential in requested.items() if essential and n not in claims]
             if missing:
-                raise DomainError("essential_claim", _("The service needs these fields to continue: %(fields)s") % {"fields": ", ".join(missing)})
+                raise DomainError(
+                    "essential_claim",
+                    _("The service needs these fields to continue: %(fields)s") % {"fields": ", ".join(missing)},
+                )
         if device.has_passkey:
             if not webauthn_assertion:
-                raise Forbidden("user_verification_required", _("Confirm with your passkey (fingerprint, face or screen lock)."))
+                raise Forbidden(
+                    "user_verification_required", _("Confirm with your passkey (fingerprint, face or screen lock).")
+                )
             try:
                 verified = webauthn.verify_authentication_response(
                     credential=webauthn_assertion,
@@ -493,7 +529,11 @@ def complete(req_id, *, expected_kind: str | None = None) -> ApprovalRequest:
     if req.status != RequestStatus.APPROVED or (expected_kind and req.kind != expected_kind):
         raise Conflict("request_already_decided", _("This request has already been used."))
     if _now() > req.expires_at + dt.timedelta(seconds=COMPLETION_GRACE):
-        raise DomainError("request_expired", _("This request has expired (requests last 2 minutes). Start again from the service."), status=410)
+        raise DomainError(
+            "request_expired",
+            _("This request has expired (requests last 2 minutes). Start again from the service."),
+            status=410,
+        )
     req.status = RequestStatus.COMPLETED
     req.save(update_fields=["status"])
     return req
@@ -520,12 +560,14 @@ def authenticate_device(authorization: str | None, method: str, url: str) -> Dev
     """
     if not authorization or not authorization.startswith("Device "):
         raise Forbidden("device_auth_required", _("This call needs a bound device."), status=401)
-    token = authorization[len("Device "):].strip()
+    token = authorization[len("Device ") :].strip()
     try:
         kid = jws.extract_compact(token.encode()).headers().get("kid")
         device = Device.objects.select_related("resident").get(pk=kid)
     except Exception:
-        raise Forbidden("bad_signature", _("The signature does not verify with this device's key."), status=401) from None
+        raise Forbidden(
+            "bad_signature", _("The signature does not verify with this device's key."), status=401
+        ) from None
     _header, payload = _verify_jws(token, ECKey.import_key(device.public_jwk))
     if device.status != DeviceStatus.ACTIVE:
         raise Forbidden("device_unbound", _("This device is no longer bound to an account."), status=401)
@@ -540,7 +582,9 @@ def authenticate_device(authorization: str | None, method: str, url: str) -> Dev
         raise Forbidden("bad_signature", _("The proof needs a unique jti."), status=401)
     try:
         with transaction.atomic():
-            UsedProof.objects.create(jti=f"{device.pk.hex[:8]}{jti}"[:64], expires_at=now + dt.timedelta(seconds=2 * PROOF_LIFETIME))
+            UsedProof.objects.create(
+                jti=f"{device.pk.hex[:8]}{jti}"[:64], expires_at=now + dt.timedelta(seconds=2 * PROOF_LIFETIME)
+            )
     except IntegrityError:
         raise Forbidden("proof_replayed", _("This proof was already used."), status=401) from None
     if secrets.randbelow(100) == 0:
@@ -552,7 +596,16 @@ def authenticate_device(authorization: str | None, method: str, url: str) -> Dev
 # --- History -----------------------------------------------------------------------------------
 
 
-def record_release(resident: Resident, *, requester_id: str, requester_name_en: str, requester_name_zh: str, kind: str, claims: list[str], approval: ApprovalRequest | None = None) -> ReleaseRecord:
+def record_release(
+    resident: Resident,
+    *,
+    requester_id: str,
+    requester_name_en: str,
+    requester_name_zh: str,
+    kind: str,
+    claims: list[str],
+    approval: ApprovalRequest | None = None,
+) -> ReleaseRecord:
     """Record that ``claims`` of ``resident`` were released to a service (shown in the app)."""
     return ReleaseRecord.objects.create(
         resident=resident,

@@ -1,12 +1,13 @@
 """The web app shell (``/app/``): an installable PWA; all logic runs against the wallet API."""
 
+import json
+
 from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
-import json
 
 
 @require_GET
@@ -24,7 +25,9 @@ def manifest(request):
         "display": "standalone",
         "background_color": "#ffffff",
         "theme_color": "#0b5d4b",
-        "icons": [{"src": static("wallet/icon.svg"), "sizes": "any", "type": "image/svg+xml", "purpose": "any maskable"}],
+        "icons": [
+            {"src": static("wallet/icon.svg"), "sizes": "any", "type": "image/svg+xml", "purpose": "any maskable"}
+        ],
     }
     return HttpResponse(json.dumps(data, ensure_ascii=False), content_type="application/manifest+json")
 

@@ -6,7 +6,12 @@ def test_openapi_document_served_with_error_shape(client):
     doc = client.get("/api/v1/openapi.json").json()
     assert doc["openapi"].startswith("3.")
     paths = doc["paths"]
-    for path in ("/api/v1/wallet/bindings", "/api/v1/wallet/registrations", "/api/v1/wallet/requests/{request_id}/decision", "/api/v1/wallet/history"):
+    for path in (
+        "/api/v1/wallet/bindings",
+        "/api/v1/wallet/registrations",
+        "/api/v1/wallet/requests/{request_id}/decision",
+        "/api/v1/wallet/history",
+    ):
         assert path in paths, path
     decision = paths["/api/v1/wallet/requests/{request_id}/decision"]["post"]
     assert {"409", "410", "403"} <= set(decision["responses"])

@@ -36,8 +36,23 @@ def test_demo_serves_platform_and_sample_service(tmp_path):
     env.update(TUNGBAN_VAR_DIR=str(tmp_path), PYTHONUNBUFFERED="1")
     env.pop("TUNGBAN_ISSUER", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tungban.cli", "demo", "--port", str(port), "--service-port", str(service_port), "--workers", "2"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "tungban.cli",
+            "demo",
+            "--port",
+            str(port),
+            "--service-port",
+            str(service_port),
+            "--workers",
+            "2",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         start_new_session=True,
     )
     try:
@@ -48,7 +63,9 @@ def test_demo_serves_platform_and_sample_service(tmp_path):
         service = _wait(f"http://127.0.0.1:{service_port}/")
         assert service.status_code == 200
         login = requests.get(f"http://127.0.0.1:{service_port}/login", allow_redirects=False)
-        assert login.status_code == 302 and login.headers["Location"].startswith(f"http://localhost:{port}/oidc/authorize?")
+        assert login.status_code == 302 and login.headers["Location"].startswith(
+            f"http://localhost:{port}/oidc/authorize?"
+        )
         page = requests.get(login.headers["Location"])
         assert page.status_code == 200 and "/app/approve/" in page.text  # the registered redirect URI matched
         assert (tmp_path / "demo-credentials.json").exists()

@@ -20,14 +20,28 @@ class Holder:
         self.resident = resident
         self.private_key = private_key
 
-    def present(self, sd_jwt: str, disclose: list[str] | None, *, aud: str | None = None, nonce: str | None = None, bind: bool = True) -> str:
+    def present(
+        self,
+        sd_jwt: str,
+        disclose: list[str] | None,
+        *,
+        aud: str | None = None,
+        nonce: str | None = None,
+        bind: bool = True,
+    ) -> str:
         """A presentation disclosing only ``disclose`` (None: every claim), with a KB-JWT."""
         from tungban.credentials import services
 
         holder = SDJWTHolder(sd_jwt)
         wanted = {name: True for name in (disclose if disclose is not None else services.issued_claims_from(sd_jwt))}
         if bind:
-            holder.create_presentation(wanted, nonce or secrets.token_urlsafe(12), aud or services.verifier_audience(), JWK.from_pyca(self.private_key), "ES256")
+            holder.create_presentation(
+                wanted,
+                nonce or secrets.token_urlsafe(12),
+                aud or services.verifier_audience(),
+                JWK.from_pyca(self.private_key),
+                "ES256",
+            )
         else:
             holder.create_presentation(wanted)
         return holder.sd_jwt_presentation
@@ -41,7 +55,13 @@ def make_holder(date_of_birth=dt.date(1950, 3, 2), with_device=True, **overrides
     private = ec.generate_private_key(ec.SECP256R1())
     if with_device:
         public = ECKey.import_key(private.public_key())
-        Device.objects.create(resident=resident, platform="cli", name="test phone", public_jwk=public.as_dict(private=False), jwk_thumbprint=public.thumbprint())
+        Device.objects.create(
+            resident=resident,
+            platform="cli",
+            name="test phone",
+            public_jwk=public.as_dict(private=False),
+            jwk_thumbprint=public.thumbprint(),
+        )
     return Holder(resident, private)
 
 
@@ -61,7 +81,12 @@ def holder(bundled):
 def senior_card(holder):
     from tungban.credentials import services
 
-    return services.issue(services.get_type("senior-citizen-card"), holder.resident, {"card_number": "SC12345678"}, issued_by="officer:test")
+    return services.issue(
+        services.get_type("senior-citizen-card"),
+        holder.resident,
+        {"card_number": "SC12345678"},
+        issued_by="officer:test",
+    )
 
 
 @pytest.fixture
@@ -93,5 +118,6 @@ def card(app, senior):
     """A Senior Citizen Card issued after the app was bound: bound to the app's key."""
     from tungban.credentials import services
 
-    return services.issue(services.get_type("senior-citizen-card"), senior, {"card_number": "SC12345678"}, issued_by="officer:test")
-
+    return services.issue(
+        services.get_type("senior-citizen-card"), senior, {"card_number": "SC12345678"}, issued_by="officer:test"
+    )

@@ -36,13 +36,20 @@ def has_pdf() -> bool:
 
 @pytest.fixture
 def someone_elses(officer, bundled):
-    other = make_resident(officer, date_of_birth=dt.date(1948, 1, 1), family_name_en="LEE", given_name_en="Siu Ling", name_zh="李小玲")
-    return services.issue(services.get_type("senior-citizen-card"), other, {"card_number": "SC99999999"}, issued_by="officer:test")
+    other = make_resident(
+        officer, date_of_birth=dt.date(1948, 1, 1), family_name_en="LEE", given_name_en="Siu Ling", name_zh="李小玲"
+    )
+    return services.issue(
+        services.get_type("senior-citizen-card"), other, {"card_number": "SC99999999"}, issued_by="officer:test"
+    )
 
 
 def call(app: WalletClient, method: str, path: str, **kw) -> requests.Response:
     """A raw device call (status, headers and body as they come)."""
-    headers = {"Authorization": "Device " + app._proof(app.load_key(PIN), method, app.server + path), **kw.pop("headers", {})}
+    headers = {
+        "Authorization": "Device " + app._proof(app.load_key(PIN), method, app.server + path),
+        **kw.pop("headers", {}),
+    }
     return requests.request(method, app.server + path, headers=headers, timeout=30, **kw)
 
 
@@ -59,7 +66,14 @@ def test_lists_own_credentials_only(issuer, app, card, someone_elses, app_home):
     assert claims["age_over_65"] == ("Aged 65 or over", "Yes")
     assert claims["birthdate"] == ("Date of birth", "1950-03-02")
     assert claims["card_number"] == ("Card number", "SC12345678")
-    assert [x["name"] for x in c["claims"]] == ["family_name", "given_name", "name_zh", "birthdate", "age_over_65", "card_number"]
+    assert [x["name"] for x in c["claims"]] == [
+        "family_name",
+        "given_name",
+        "name_zh",
+        "birthdate",
+        "age_over_65",
+        "card_number",
+    ]
     assert str(someone_elses.id) not in str(english.credentials(PIN))
 
     chinese = WalletClient(app_home, language="zh-hant")
@@ -101,7 +115,9 @@ def test_cli_draws_qr_codes_locally(issuer, app, card, monkeypatch):
     assert not calls  # nothing sent to the platform
     assert svg.startswith(b"<svg") and b'xmlns="http://www.w3.org/2000/svg"' in svg and b"viewBox" in svg
     assert b"<script" not in svg and link.encode() not in svg  # an image, not the text
-    assert segno.make(link, error="m", boost_error=False, micro=False).designator.endswith("-M")  # fits with error correction M
+    assert segno.make(link, error="m", boost_error=False, micro=False).designator.endswith(
+        "-M"
+    )  # fits with error correction M
 
     too_much = secrets.token_urlsafe(3000)[:4000]  # more than a QR code holds (2953 bytes)
     with pytest.raises(AppError) as exc:
@@ -124,7 +140,9 @@ def test_pdf_of_own_credential_only(app, card, someone_elses):
     resp = call(app, "GET", f"{CREDENTIALS}/{card.id}/pdf")
     assert resp.status_code == 200, resp.text[:300]
     assert resp.headers["Content-Type"] == "application/pdf"
-    assert resp.headers["Content-Disposition"].startswith("attachment;") and ".pdf" in resp.headers["Content-Disposition"]
+    assert (
+        resp.headers["Content-Disposition"].startswith("attachment;") and ".pdf" in resp.headers["Content-Disposition"]
+    )
     assert resp.content.startswith(b"%PDF-")
     assert app.credential_pdf(str(card.id), PIN).startswith(b"%PDF-")
 

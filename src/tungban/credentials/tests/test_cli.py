@@ -47,7 +47,12 @@ def disclosures(presentation: str) -> list[list]:
 
 def kb_jwt(sd_jwt_part: str, key: ECKey, *, aud: str, nonce: str = "n-1", iat: int | None = None) -> str:
     """A key-binding JWT (SD-JWT §4.3) over ``sd_jwt_part`` (``<jwt>~<disclosures>~``)."""
-    payload = {"iat": iat or int(time.time()), "aud": aud, "nonce": nonce, "sd_hash": b64e(hashlib.sha256(sd_jwt_part.encode("ascii")).digest())}
+    payload = {
+        "iat": iat or int(time.time()),
+        "aud": aud,
+        "nonce": nonce,
+        "sd_hash": b64e(hashlib.sha256(sd_jwt_part.encode("ascii")).digest()),
+    }
     return jws.serialize_compact({"alg": "ES256", "typ": "kb+jwt"}, json.dumps(payload).encode(), key)
 
 
@@ -104,7 +109,9 @@ def test_present_api_defaults_and_verifier_nonce(issuer, app, card):
     mine = app.present(str(card.id), PIN, ["given_name"], aud="https://shop.example", nonce="abc123")
     result = verify_presentation(mine, DatabaseTrust(), expected_aud="https://shop.example", expected_nonce="abc123")
     assert result.valid, result.problems
-    assert not verify_presentation(mine, DatabaseTrust(), expected_aud="https://shop.example", expected_nonce="other").valid
+    assert not verify_presentation(
+        mine, DatabaseTrust(), expected_aud="https://shop.example", expected_nonce="other"
+    ).valid
     assert not verify_presentation(mine, DatabaseTrust()).valid  # not addressed to 認證易
 
     with pytest.raises(AppError) as exc:
@@ -157,7 +164,9 @@ def test_revoked_card_no_longer_verifies(issuer, app, card, app_home, capsys):
 
 def test_card_issued_before_binding(issuer, bundled, senior, app_home):
     """A card issued before the app was bound carries no app key: presented without a proof."""
-    unbound = services.issue(services.get_type("senior-citizen-card"), senior, {"card_number": "SC87654321"}, issued_by="officer:test")
+    unbound = services.issue(
+        services.get_type("senior-citizen-card"), senior, {"card_number": "SC87654321"}, issued_by="officer:test"
+    )
     app = bind_cli(issuer, senior, app_home)
     presentation = app.present(str(unbound.id), PIN, ["age_over_65"])
     assert presentation.endswith("~")

@@ -52,13 +52,20 @@ def test_issued_credential_is_an_sd_jwt_vc_bound_to_the_holder(senior_card, hold
     assert header["kid"] in {k["kid"] for k in services.issuer_jwks(senior_card.issuer)["keys"]}
     assert payload["iss"].endswith("/issuers/swd") and payload["vct"].endswith("/credentials/types/senior-citizen-card")
     assert payload["cnf"]["jwk"] == holder.resident.devices.get().public_jwk
-    assert payload["status"]["status_list"] == {"idx": senior_card.status_index, "uri": services.status_list_url(senior_card.status_list)}
+    assert payload["status"]["status_list"] == {
+        "idx": senior_card.status_index,
+        "uri": services.status_list_url(senior_card.status_list),
+    }
     # No personal data in the clear: every claim is a salted digest.
     assert "CHAN" not in json.dumps(payload) and "1950" not in json.dumps(payload)
     assert len(payload["_sd"]) == 6
     assert services.issued_claims(senior_card) == {
-        "family_name": "CHAN", "given_name": "Tai Man", "name_zh": "陳大文", "birthdate": "1950-03-02",
-        "age_over_65": True, "card_number": "SC12345678",
+        "family_name": "CHAN",
+        "given_name": "Tai Man",
+        "name_zh": "陳大文",
+        "birthdate": "1950-03-02",
+        "age_over_65": True,
+        "card_number": "SC12345678",
     }
 
 
@@ -69,7 +76,11 @@ def test_full_presentation_verifies_with_binding_status_and_log(senior_card, hol
     assert result.undisclosed == 0
     assert result.issuer_name_en == "Social Welfare Department" and result.type_id == "senior-citizen-card"
     assert result.status == "valid" and result.holder_binding == "verified"
-    assert result.log == {"leaf_index": senior_card.log_index, "tree_size": ledger.signed_tree_head()["tree_size"], "included": True}
+    assert result.log == {
+        "leaf_index": senior_card.log_index,
+        "tree_size": ledger.signed_tree_head()["tree_size"],
+        "included": True,
+    }
 
 
 def test_issuance_is_logged_without_personal_data(senior_card):
@@ -169,13 +180,19 @@ def test_credential_signed_with_a_key_the_issuer_never_published_fails(senior_ca
     claims = {k: payload[k] for k in ("iss", "vct", "iat", "nbf", "status")}
     claims[SDObj("age_over_65")] = True
     real_kid = json.loads(b64d(senior_card.sd_jwt.split(".")[0]))["kid"]
-    same_kid = SDJWTIssuer(claims, rogue, sign_alg="ES256", extra_header_parameters={"typ": "dc+sd-jwt", "kid": real_kid}).sd_jwt_issuance
+    same_kid = SDJWTIssuer(
+        claims, rogue, sign_alg="ES256", extra_header_parameters={"typ": "dc+sd-jwt", "kid": real_kid}
+    ).sd_jwt_issuance
     assert "signature_invalid" in check(same_kid).codes()
-    other_kid = SDJWTIssuer(claims, rogue, sign_alg="ES256", extra_header_parameters={"typ": "dc+sd-jwt", "kid": "rogue"}).sd_jwt_issuance
+    other_kid = SDJWTIssuer(
+        claims, rogue, sign_alg="ES256", extra_header_parameters={"typ": "dc+sd-jwt", "kid": "rogue"}
+    ).sd_jwt_issuance
     assert "issuer_key_unknown" in check(other_kid).codes()
     # Another department's genuine key does not make a Social Welfare Department credential.
     fsd_key = services._signing_key(services.get_type("fire-safety-certificate").issuer)
-    cross = SDJWTIssuer(claims, fsd_key.jwcrypto, sign_alg="ES256", extra_header_parameters={"typ": "dc+sd-jwt", "kid": fsd_key.kid}).sd_jwt_issuance
+    cross = SDJWTIssuer(
+        claims, fsd_key.jwcrypto, sign_alg="ES256", extra_header_parameters={"typ": "dc+sd-jwt", "kid": fsd_key.kid}
+    ).sd_jwt_issuance
     assert "issuer_key_unknown" in check(cross).codes()
 
 
@@ -196,9 +213,17 @@ def test_unknown_issuer_and_malformed_text(senior_card):
 
 def test_expired_credential_fails(holder):
     ctype = services.get_type("fire-safety-certificate")
-    credential = services.issue(ctype, holder.resident, {
-        "certificate_number": "FS1234567", "premises": "G/F, 1 Queen's Road Central", "installations": "Sprinklers, fire alarm", "inspection_date": "2026-11-01",
-    }, issued_by="officer:test")
+    credential = services.issue(
+        ctype,
+        holder.resident,
+        {
+            "certificate_number": "FS1234567",
+            "premises": "G/F, 1 Queen's Road Central",
+            "installations": "Sprinklers, fire alarm",
+            "inspection_date": "2026-11-01",
+        },
+        issued_by="officer:test",
+    )
     presentation = holder.present(credential.sd_jwt, ["certificate_number"])
     assert check(presentation).valid
     after = credential.expires_at.timestamp() + 3600
@@ -252,7 +277,19 @@ def test_offline_verification_from_a_trust_bundle(senior_card, holder):
     presentation = holder.present(senior_card.sd_jwt, ["age_over_65"])
     leaf = ledger.leaf_for("credential.issued", senior_card.digest)
     proof = ledger.inclusion_proof(leaf.index, bundle["tree_head"]["tree_size"])
-    offline = verify_presentation(presentation, BundleTrust(bundle, {senior_card.digest: {"leaf_index": leaf.index, "body": leaf.body, "inclusion_path": proof["inclusion_path"]}}))
+    offline = verify_presentation(
+        presentation,
+        BundleTrust(
+            bundle,
+            {
+                senior_card.digest: {
+                    "leaf_index": leaf.index,
+                    "body": leaf.body,
+                    "inclusion_path": proof["inclusion_path"],
+                }
+            },
+        ),
+    )
     assert offline.valid, offline.problems
     assert offline.log["included"] is True and offline.status == "valid"
     without_proof = verify_presentation(presentation, BundleTrust(bundle))
@@ -269,7 +306,9 @@ def test_offline_verification_from_a_trust_bundle(senior_card, holder):
 def test_altered_stored_leaf_makes_inclusion_fail(senior_card, holder):
     from tungban.ledger.models import LogLeaf
 
-    LogLeaf.objects.filter(index=senior_card.log_index).update(body=LogLeaf.objects.get(index=senior_card.log_index).body.replace('"swd"', '"fsd"'))
+    LogLeaf.objects.filter(index=senior_card.log_index).update(
+        body=LogLeaf.objects.get(index=senior_card.log_index).body.replace('"swd"', '"fsd"')
+    )
     result = check(holder.present(senior_card.sd_jwt, ["age_over_65"]))
     assert "not_logged" in result.codes() and not result.valid
 
@@ -297,7 +336,12 @@ def test_issue_refuses_bad_claims_and_stores_nothing(holder, bundled):
 
 def test_holder_without_the_app_gets_an_unbound_credential(bundled):
     paper = make_holder(with_device=False)
-    credential = services.issue(services.get_type("bl-nsl-test-result"), paper.resident, {"test_date": "2026-10-03", "score": "85", "result": "Pass"}, issued_by="officer:test")
+    credential = services.issue(
+        services.get_type("bl-nsl-test-result"),
+        paper.resident,
+        {"test_date": "2026-10-03", "score": "85", "result": "Pass"},
+        issued_by="officer:test",
+    )
     payload = json.loads(b64d(credential.sd_jwt.split("~")[0].split(".")[1]))
     assert "cnf" not in payload and services.issued_claims(credential)["score"] == 85
     result = check(credential.sd_jwt)
@@ -324,12 +368,21 @@ def test_bulk_file_with_bad_rows_issues_nothing_unless_asked(bundled):
     with pytest.raises(services.BulkRejected) as err:
         services.issue_bulk(ctype, csv_for(rows), issued_by="officer:test", filename="seniors.csv")
     assert [(e.row, e.code) for e in err.value.errors] == [
-        (3, "hkid_check_digit"), (4, "claims_invalid"), (5, "holder_too_young"), (7, "duplicate_holder"),
+        (3, "hkid_check_digit"),
+        (4, "claims_invalid"),
+        (5, "holder_too_young"),
+        (7, "duplicate_holder"),
     ]
     assert err.value.as_dict()["details"]["rows"][1]["field"] == "card_number"
-    assert Credential.objects.count() == 0 and IssuanceBatch.objects.count() == 0 and ledger.signed_tree_head()["tree_size"] == tree
+    assert (
+        Credential.objects.count() == 0
+        and IssuanceBatch.objects.count() == 0
+        and ledger.signed_tree_head()["tree_size"] == tree
+    )
 
-    batch = services.issue_bulk(ctype, csv_for(rows), issued_by="officer:test", filename="seniors.csv", issue_valid_rows=True)
+    batch = services.issue_bulk(
+        ctype, csv_for(rows), issued_by="officer:test", filename="seniors.csv", issue_valid_rows=True
+    )
     assert (batch.rows_total, batch.rows_issued, batch.rows_rejected) == (6, 2, 4)
     issued = Credential.objects.filter(batch=batch)
     assert sorted(c.holder_id for c in issued) == sorted([good[0].pk, good[2].pk])
@@ -337,12 +390,15 @@ def test_bulk_file_with_bad_rows_issues_nothing_unless_asked(bundled):
     assert len({c.status_index for c in issued}) == 2
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    (b"\xff\xfe not utf-8", "UTF-8"),
-    ("card_number\nSC00000001\n", "hkid"),
-    ("hkid,card_number,shoe_size\n", "shoe_size"),
-    ("hkid\nA1234563\n", "card_number"),
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"\xff\xfe not utf-8", "UTF-8"),
+        ("card_number\nSC00000001\n", "hkid"),
+        ("hkid,card_number,shoe_size\n", "shoe_size"),
+        ("hkid\nA1234563\n", "card_number"),
+    ],
+)
 def test_unreadable_bulk_files_are_refused(bundled, data, message):
     with pytest.raises(DomainError) as err:
         services.issue_bulk(services.get_type("senior-citizen-card"), data, issued_by="officer:test")
@@ -368,10 +424,22 @@ def test_verify_credential_command_online_and_offline(senior_card, holder, tmp_p
     bundle.write_text(json.dumps(services.trust_bundle()))
     leaf = ledger.leaf_for("credential.issued", senior_card.digest)
     proof = tmp_path / "proof.json"
-    proof.write_text(json.dumps({"leaf_index": leaf.index, "body": leaf.body, "inclusion_path": ledger.inclusion_proof(leaf.index, json.loads(bundle.read_text())["tree_head"]["tree_size"])["inclusion_path"]}))
+    proof.write_text(
+        json.dumps(
+            {
+                "leaf_index": leaf.index,
+                "body": leaf.body,
+                "inclusion_path": ledger.inclusion_proof(
+                    leaf.index, json.loads(bundle.read_text())["tree_head"]["tree_size"]
+                )["inclusion_path"],
+            }
+        )
+    )
     out = tmp_path / "out.json"
     with out.open("w") as fh:
-        call_command("verify_credential", str(presentation), "--bundle", str(bundle), "--proof", str(proof), "--json", stdout=fh)
+        call_command(
+            "verify_credential", str(presentation), "--bundle", str(bundle), "--proof", str(proof), "--json", stdout=fh
+        )
     result = json.loads(out.read_text().split("\nVALID")[0])
     assert result["valid"] and result["log"]["included"] is True and result["claims"] == {"age_over_65": True}
     services.change_status(senior_card, "revoked", changed_by="officer:test")
@@ -384,10 +452,34 @@ def test_claim_errors_name_the_claim_in_the_users_language(holder, bundled):
 
     cases = [
         ("senior-citizen-card", {"card_number": "12345678"}, "card_number", "Card number", "SC and eight digits"),
-        ("bl-nsl-test-result", {"test_date": "2026-13-40", "score": "85", "result": "Pass"}, "test_date", "Test date", "date"),
-        ("bl-nsl-test-result", {"test_date": "2026-10-03", "score": "185", "result": "Pass"}, "score", "Score", "0 to 100"),
-        ("bl-nsl-test-result", {"test_date": "2026-10-03", "score": "85", "result": "Passed"}, "result", "Result", "Pass, Fail"),
-        ("cre-result", {"exam_date": "2026-10-03", "candidate_number": "12345678"}, None, "Use of Chinese", "at least one"),
+        (
+            "bl-nsl-test-result",
+            {"test_date": "2026-13-40", "score": "85", "result": "Pass"},
+            "test_date",
+            "Test date",
+            "date",
+        ),
+        (
+            "bl-nsl-test-result",
+            {"test_date": "2026-10-03", "score": "185", "result": "Pass"},
+            "score",
+            "Score",
+            "0 to 100",
+        ),
+        (
+            "bl-nsl-test-result",
+            {"test_date": "2026-10-03", "score": "85", "result": "Passed"},
+            "result",
+            "Result",
+            "Pass, Fail",
+        ),
+        (
+            "cre-result",
+            {"exam_date": "2026-10-03", "candidate_number": "12345678"},
+            None,
+            "Use of Chinese",
+            "at least one",
+        ),
     ]
     with translation.override("en"):
         for type_id, inputs, field, label, hint in cases:
@@ -396,7 +488,9 @@ def test_claim_errors_name_the_claim_in_the_users_language(holder, bundled):
             assert (err.value.code, err.value.field) == ("claims_invalid", field)
             assert label in str(err.value.message) and hint in str(err.value.message)
     with translation.override("zh-hant"), pytest.raises(DomainError) as err:
-        services.issue(services.get_type("senior-citizen-card"), holder.resident, {"card_number": "1"}, issued_by="officer:test")
+        services.issue(
+            services.get_type("senior-citizen-card"), holder.resident, {"card_number": "1"}, issued_by="officer:test"
+        )
     assert "長者咭號碼" in str(err.value.message)
 
 
@@ -416,7 +510,10 @@ def test_a_copied_qr_stripped_of_its_holder_proof_is_refused(senior_card, holder
     result = check(stripped)
     assert not result.valid and "holder_binding_missing" in result.codes()
     # A verifier that sent a nonce needs the holder's proof even for the whole credential.
-    assert "holder_binding_missing" in check(senior_card.sd_jwt, expected_aud="https://shop.example", expected_nonce="n1").codes()
+    assert (
+        "holder_binding_missing"
+        in check(senior_card.sd_jwt, expected_aud="https://shop.example", expected_nonce="n1").codes()
+    )
     # The printed copy (every claim) stays valid for a person who also checks the HKID card.
     assert check(senior_card.sd_jwt).valid
 
@@ -475,7 +572,9 @@ def test_tree_heads_still_verify_after_a_platform_key_rotation(senior_card, hold
     keys.rotate()
     settings.TUNGBAN_KEY_RETIREMENT_DAYS = 0  # the old key has left the published JWKS
     head = ledger.signed_tree_head()
-    assert (head["tree_size"], head["root_hash"]) == (old["tree_size"], old["root_hash"]) and head["signature"] != old["signature"]
+    assert (head["tree_size"], head["root_hash"]) == (old["tree_size"], old["root_hash"]) and head["signature"] != old[
+        "signature"
+    ]
     assert json.loads(b64d(head["signature"].split(".")[0]))["kid"] in {k["kid"] for k in keys.public_jwks()["keys"]}
     assert check(presentation).valid
     assert ledger.verify_log().ok
@@ -483,7 +582,12 @@ def test_tree_heads_still_verify_after_a_platform_key_rotation(senior_card, hold
 
 def test_the_apps_inclusion_proof_checks_offline_after_the_log_grew(senior_card, holder, bundled):
     bundle = json.loads(json.dumps(services.trust_bundle()))
-    services.issue(services.get_type("senior-citizen-card"), make_holder().resident, {"card_number": "SC99999999"}, issued_by="officer:test")
+    services.issue(
+        services.get_type("senior-citizen-card"),
+        make_holder().resident,
+        {"card_number": "SC99999999"},
+        issued_by="officer:test",
+    )
     proof = services.holder_inclusion_proof(holder.resident, senior_card.id)
     assert proof["tree_head"]["tree_size"] > bundle["tree_head"]["tree_size"]
     presentation = holder.present(senior_card.sd_jwt, ["age_over_65"])
@@ -497,18 +601,30 @@ def test_the_apps_inclusion_proof_checks_offline_after_the_log_grew(senior_card,
 
 def test_valid_from_must_be_near_and_zoned(holder, bundled):
     ctype = services.get_type("fire-safety-certificate")
-    inputs = {"certificate_number": "FS1234567", "premises": "G/F, 1 Queen's Road Central", "installations": "Sprinklers", "inspection_date": "2026-11-01"}
-    for when in (dt.datetime(9999, 12, 1, tzinfo=dt.UTC), dt.datetime(1900, 1, 1, tzinfo=dt.UTC), dt.datetime(2026, 12, 1)):
+    inputs = {
+        "certificate_number": "FS1234567",
+        "premises": "G/F, 1 Queen's Road Central",
+        "installations": "Sprinklers",
+        "inspection_date": "2026-11-01",
+    }
+    for when in (
+        dt.datetime(9999, 12, 1, tzinfo=dt.UTC),
+        dt.datetime(1900, 1, 1, tzinfo=dt.UTC),
+        dt.datetime(2026, 12, 1),
+    ):
         with pytest.raises(DomainError) as err:
             services.issue(ctype, holder.resident, inputs, issued_by="officer:test", valid_from=when)
         assert err.value.code == "valid_from_invalid"
     assert Credential.objects.count() == 0
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    ("hkid,card_number,card_number\nA1234563,SC00000001,SC00000002\n", "twice"),
-    ("hkid,card_number\nA1234563," + "S" * 140000 + "\n", "Line 2"),
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ("hkid,card_number,card_number\nA1234563,SC00000001,SC00000002\n", "twice"),
+        ("hkid,card_number\nA1234563," + "S" * 140000 + "\n", "Line 2"),
+    ],
+)
 def test_ambiguous_or_unreadable_csv_is_refused(bundled, data, message):
     from django.utils import translation
 

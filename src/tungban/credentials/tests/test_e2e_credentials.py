@@ -102,15 +102,25 @@ def test_issue_present_verify_revoke(issuer, swd_officer, e2e_browser, shots):
     assert phone.get_attribute(item, "data-status") == "valid"
     text = phone.text_content(item)
     assert "Senior Citizen Card" in text and "Social Welfare Department" in text and "Valid" in text
-    assert "rgb(122, 31, 31)" in phone.eval_on_selector(f"{item} .credential-card", "a => getComputedStyle(a).backgroundColor")
+    assert "rgb(122, 31, 31)" in phone.eval_on_selector(
+        f"{item} .credential-card", "a => getComputedStyle(a).backgroundColor"
+    )
     phone.screenshot(path=str(shots / "credentials-1-list.png"), full_page=True)
 
     phone.click(f"{item} a")
     phone.wait_for_selector("#screen-credential:not([hidden])")
     assert phone.text_content("#credential-title") == "Senior Citizen Card"
     assert phone.get_attribute("#credential-status", "data-status") == "valid"
-    claims = {n: phone.text_content(f'#credential-claims [data-claim="{n}"] dd') for n in ("family_name", "birthdate", "age_over_65", "card_number")}
-    assert claims == {"family_name": "CHAN", "birthdate": "2 March 1950", "age_over_65": "Yes", "card_number": "SC12345678"}
+    claims = {
+        n: phone.text_content(f'#credential-claims [data-claim="{n}"] dd')
+        for n in ("family_name", "birthdate", "age_over_65", "card_number")
+    }
+    assert claims == {
+        "family_name": "CHAN",
+        "birthdate": "2 March 1950",
+        "age_over_65": "Yes",
+        "card_number": "SC12345678",
+    }
     assert phone.is_enabled("#present-button")
     phone.screenshot(path=str(shots / "credentials-2-details.png"), full_page=True)
 
@@ -213,7 +223,9 @@ def test_presentation_countdown_and_show_again(issuer, swd_officer, e2e_browser,
     phone.on("pageerror", lambda exc: errors.append(str(exc)))
     add_virtual_authenticator(ctx, phone)
     bind_web_app(phone, issuer, resident.hkid, wallet.issue_activation_code(resident, swd_officer))
-    card = services.issue(services.get_type("senior-citizen-card"), resident, {"card_number": "SC22223333"}, issued_by="officer:test")
+    card = services.issue(
+        services.get_type("senior-citizen-card"), resident, {"card_number": "SC22223333"}, issued_by="officer:test"
+    )
 
     phone.goto(f"{issuer}/app/#credentials/{card.id}/present")
     phone.wait_for_selector("#screen-present:not([hidden])")
@@ -233,7 +245,9 @@ def test_presentation_countdown_and_show_again(issuer, swd_officer, e2e_browser,
     phone.click("#present-submit")
     phone.wait_for_selector("#presentation:not([hidden]):not([data-expired])")
     phone.click("#present-again")
-    phone.wait_for_function(f"() => document.getElementById('presentation-text').value && document.getElementById('presentation-text').value !== {json.dumps(first)}")
+    phone.wait_for_function(
+        f"() => document.getElementById('presentation-text').value && document.getElementById('presentation-text').value !== {json.dumps(first)}"
+    )
     second = phone.input_value("#presentation-text")
     assert sorted(_disclosed_names(second)) == ["age_over_65", "name_zh"]
     assert second.split("~")[-1] != first.split("~")[-1]

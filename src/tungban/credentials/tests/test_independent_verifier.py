@@ -62,10 +62,17 @@ def ts_verifier(request, tmp_path_factory) -> Path:
         )
     version = _node_version(node)
     if not version or version[0] < MIN_NODE:
-        pytest.fail(f"Node.js >= {MIN_NODE} is needed for the independent verifier; {node} is {'.'.join(map(str, version)) or 'unknown'}.", pytrace=False)
-    key = hashlib.sha256(b"".join((INDEPENDENT / f).read_bytes() for f in FILES) + repr(version).encode()).hexdigest()[:16]
+        pytest.fail(
+            f"Node.js >= {MIN_NODE} is needed for the independent verifier; {node} is {'.'.join(map(str, version)) or 'unknown'}.",
+            pytrace=False,
+        )
+    key = hashlib.sha256(b"".join((INDEPENDENT / f).read_bytes() for f in FILES) + repr(version).encode()).hexdigest()[
+        :16
+    ]
     cache = getattr(request.config, "cache", None)
-    where = cache.mkdir(f"independent-sd-jwt-{key}") if cache is not None else tmp_path_factory.mktemp("independent-sd-jwt")
+    where = (
+        cache.mkdir(f"independent-sd-jwt-{key}") if cache is not None else tmp_path_factory.mktemp("independent-sd-jwt")
+    )
     where = Path(where)
     marker = where / ".installed"
     with open(where / ".lock", "w") as lock:
@@ -78,10 +85,19 @@ def ts_verifier(request, tmp_path_factory) -> Path:
             try:
                 proc = subprocess.run(cmd, cwd=where, capture_output=True, text=True, timeout=NPM_TIMEOUT)
             except subprocess.TimeoutExpired:
-                pytest.fail(f"`{' '.join(cmd)}` took over {NPM_TIMEOUT} s (is the npm registry reachable?)", pytrace=False)
+                pytest.fail(
+                    f"`{' '.join(cmd)}` took over {NPM_TIMEOUT} s (is the npm registry reachable?)", pytrace=False
+                )
             if proc.returncode != 0:
-                errors = "\n".join(line for line in proc.stderr.splitlines() if not line.startswith("npm error   ") and "Usage" not in line)
-                pytest.fail(f"`{' '.join(cmd)}` failed ({proc.returncode}); is the npm registry reachable?\n{proc.stdout[-2000:]}\n{errors[:4000]}", pytrace=False)
+                errors = "\n".join(
+                    line
+                    for line in proc.stderr.splitlines()
+                    if not line.startswith("npm error   ") and "Usage" not in line
+                )
+                pytest.fail(
+                    f"`{' '.join(cmd)}` failed ({proc.returncode}); is the npm registry reachable?\n{proc.stdout[-2000:]}\n{errors[:4000]}",
+                    pytrace=False,
+                )
             marker.write_text(json.dumps({"node": version, "key": key}))
     # The script itself is copied every session (node resolves packages next to it).
     script = where / "verify.mjs"
@@ -90,7 +106,9 @@ def ts_verifier(request, tmp_path_factory) -> Path:
 
 
 def run_node(script: Path, job: dict) -> dict:
-    proc = subprocess.run(["node", str(script)], input=json.dumps(job), capture_output=True, text=True, timeout=NODE_TIMEOUT)
+    proc = subprocess.run(
+        ["node", str(script)], input=json.dumps(job), capture_output=True, text=True, timeout=NODE_TIMEOUT
+    )
     assert proc.stdout.strip(), f"verify.mjs printed nothing (exit {proc.returncode}):\n{proc.stderr}"
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -146,6 +164,7 @@ def _alter_payload(presentation: str, **changes) -> str:
 
 # --------------------------------------------------------------------------- the tests
 
+
 def test_full_presentation_verifies_with_the_typescript_library(ts_verifier, holder, senior_card):
     from tungban.credentials import services
     from tungban.credentials.verify import DatabaseTrust, verify_presentation
@@ -164,8 +183,14 @@ def test_full_presentation_verifies_with_the_typescript_library(ts_verifier, hol
     assert payload["iss"] == services.issuer_url("swd")
     assert payload["vct"] == services.vct_url("senior-citizen-card")
     device_jwk = senior_card.holder_device.public_jwk
-    assert {k: payload["cnf"]["jwk"][k] for k in ("kty", "crv", "x", "y")} == {k: device_jwk[k] for k in ("kty", "crv", "x", "y")}
-    assert out["status"] == {"uri": services.status_list_url(senior_card.status_list), "idx": senior_card.status_index, "value": 0}
+    assert {k: payload["cnf"]["jwk"][k] for k in ("kty", "crv", "x", "y")} == {
+        k: device_jwk[k] for k in ("kty", "crv", "x", "y")
+    }
+    assert out["status"] == {
+        "uri": services.status_list_url(senior_card.status_list),
+        "idx": senior_card.status_index,
+        "value": 0,
+    }
     assert out["kb"]["payload"]["nonce"] == nonce and out["kb"]["payload"]["aud"] == services.verifier_audience()
     assert out["kb"]["header"]["typ"] == "kb+jwt"
     # The library parsed tungban's Type Metadata document with its own schema.
@@ -200,20 +225,23 @@ def test_paper_copy_without_key_binding_verifies(ts_verifier, holder, senior_car
 
 # ``error`` is matched against "<stage>: <error>" from verify.mjs (the stage is the last
 # check that ran). The patterns also accept @sd-jwt 0.20's own messages.
-@pytest.mark.parametrize("tamper, error", [
-    # The KB-JWT's sd_hash covers every disclosure: the library rejects the altered one.
-    ("disclosure", r"sd_hash|Unreferenced disclosure"),
-    # Without a KB-JWT, @sd-jwt 0.19 drops a disclosure it cannot match instead of rejecting
-    # it; verify.mjs rejects it (RFC 9901 §7.1 step 3.3), as @sd-jwt 0.20 does itself.
-    ("disclosure_unbound", r"^disclosures: .*not referenced|Unreferenced disclosure"),
-    # The issuer's signature no longer matches the payload.
-    ("payload", r"^issuer_signature: .*Invalid JWT Signature"),
-    ("payload_cnf", r"^issuer_signature: .*Invalid JWT Signature"),
-    # A KB-JWT signed with another key than cnf.jwk, or for another nonce or audience.
-    ("holder_key", r"^key_binding: .*Invalid JWT Signature"),
-    ("nonce", r"Invalid Nonce"),
-    ("aud", r"^checks: .*KB-JWT aud https://elsewhere.example is not"),
-])
+@pytest.mark.parametrize(
+    "tamper, error",
+    [
+        # The KB-JWT's sd_hash covers every disclosure: the library rejects the altered one.
+        ("disclosure", r"sd_hash|Unreferenced disclosure"),
+        # Without a KB-JWT, @sd-jwt 0.19 drops a disclosure it cannot match instead of rejecting
+        # it; verify.mjs rejects it (RFC 9901 §7.1 step 3.3), as @sd-jwt 0.20 does itself.
+        ("disclosure_unbound", r"^disclosures: .*not referenced|Unreferenced disclosure"),
+        # The issuer's signature no longer matches the payload.
+        ("payload", r"^issuer_signature: .*Invalid JWT Signature"),
+        ("payload_cnf", r"^issuer_signature: .*Invalid JWT Signature"),
+        # A KB-JWT signed with another key than cnf.jwk, or for another nonce or audience.
+        ("holder_key", r"^key_binding: .*Invalid JWT Signature"),
+        ("nonce", r"Invalid Nonce"),
+        ("aud", r"^checks: .*KB-JWT aud https://elsewhere.example is not"),
+    ],
+)
 def test_altered_presentations_are_rejected(ts_verifier, holder, senior_card, tamper, error):
     from joserfc.jwk import ECKey
 
@@ -223,12 +251,16 @@ def test_altered_presentations_are_rejected(ts_verifier, holder, senior_card, ta
     nonce = secrets.token_urlsafe(12)
     aud = None
     if tamper == "disclosure":
-        presentation = _swap_disclosure(holder.present(senior_card.sd_jwt, None, nonce=nonce), "birthdate", "1990-01-01")
+        presentation = _swap_disclosure(
+            holder.present(senior_card.sd_jwt, None, nonce=nonce), "birthdate", "1990-01-01"
+        )
     elif tamper == "disclosure_unbound":
         presentation = _swap_disclosure(holder.present(senior_card.sd_jwt, None, bind=False), "birthdate", "1990-01-01")
         nonce = None
     elif tamper == "payload":
-        presentation = _alter_payload(holder.present(senior_card.sd_jwt, None, nonce=nonce), iss=services.issuer_url("csb"))
+        presentation = _alter_payload(
+            holder.present(senior_card.sd_jwt, None, nonce=nonce), iss=services.issuer_url("csb")
+        )
     elif tamper == "payload_cnf":
         other = make_holder()
         jwk = ECKey.import_key(other.private_key.public_key()).as_dict(private=False)
@@ -255,7 +287,10 @@ def test_status_list_entries_are_read_the_same_way(ts_verifier, holder, bundled)
     from tungban.credentials import services
 
     ctype = services.get_type("senior-citizen-card")
-    cards = [services.issue(ctype, holder.resident, {"card_number": f"SC{10000000 + i}"}, issued_by="officer:test") for i in range(7)]
+    cards = [
+        services.issue(ctype, holder.resident, {"card_number": f"SC{10000000 + i}"}, issued_by="officer:test")
+        for i in range(7)
+    ]
     assert sorted(c.status_index for c in cards) == list(range(cards[0].status_index, cards[0].status_index + 7))
     revoked, suspended, valid = cards[5], cards[6], cards[4]
     assert revoked.status_index % 4 and suspended.status_index % 4
@@ -307,11 +342,17 @@ def test_key_binding_made_by_the_typescript_library_verifies_with_tungban(ts_ver
     from tungban.credentials.verify import DatabaseTrust, verify_presentation
 
     nonce = secrets.token_urlsafe(12)
-    made = run_node(ts_verifier, {
-        "mode": "present", "sd_jwt": senior_card.sd_jwt, "disclose": ["age_over_65", "given_name"],
-        "holder_private_jwk": ECKey.import_key(holder.private_key).as_dict(private=True),
-        "aud": services.verifier_audience(), "nonce": nonce,
-    })
+    made = run_node(
+        ts_verifier,
+        {
+            "mode": "present",
+            "sd_jwt": senior_card.sd_jwt,
+            "disclose": ["age_over_65", "given_name"],
+            "holder_private_jwk": ECKey.import_key(holder.private_key).as_dict(private=True),
+            "aud": services.verifier_audience(),
+            "nonce": nonce,
+        },
+    )
     presentation = made["presentation"]
     assert presentation.count("~") == 3  # JWT~2 disclosures~KB-JWT
 

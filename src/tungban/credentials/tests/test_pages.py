@@ -54,6 +54,7 @@ def _field_error(html: str, field_id: str) -> str:
 
 # --------------------------------------------------------------------------- access
 
+
 def test_officer_pages_need_a_staff_login(client, bundled):
     resp = client.get("/staff/credentials/")
     assert resp.status_code == 302 and "/admin/login/" in resp["Location"]
@@ -68,7 +69,9 @@ def test_staff_user_of_no_issuer_gets_403(client, bundled):
 def test_officer_of_another_issuer_gets_403(csb_client, senior_card):
     base = f"/staff/credentials/{senior_card.id}"
     assert csb_client.get(f"/staff/credentials/issue/{SENIOR}").status_code == 403
-    resp = csb_client.post(f"/staff/credentials/issue/{SENIOR}", {"hkid": make_holder().resident.hkid, "claim_card_number": "SC00000001"})
+    resp = csb_client.post(
+        f"/staff/credentials/issue/{SENIOR}", {"hkid": make_holder().resident.hkid, "claim_card_number": "SC00000001"}
+    )
     assert resp.status_code == 403
     assert csb_client.get(f"/staff/credentials/bulk/{SENIOR}").status_code == 403
     assert csb_client.get(f"/staff/credentials/bulk/{SENIOR}/sample.csv").status_code == 403
@@ -96,6 +99,7 @@ def test_links_from_the_home_pages(client, officer, bundled):
 
 # --------------------------------------------------------------------------- home and search
 
+
 def test_home_lists_issuer_types_search_and_recent(swd_client, senior_card):
     html = _en(swd_client).get("/staff/credentials/").content.decode()
     assert "Social Welfare Department" in html and "Senior Citizen Card" in html
@@ -105,7 +109,11 @@ def test_home_lists_issuer_types_search_and_recent(swd_client, senior_card):
     # By HKID number, in any spelling.
     hkid = hkid_mod.display(senior_card.holder.hkid).lower()
     html = swd_client.get("/staff/credentials/", {"q": hkid}).content.decode()
-    assert 'id="search-results"' in html and f'href="/staff/credentials/{senior_card.id}"' in html and 'data-status="valid"' in html
+    assert (
+        'id="search-results"' in html
+        and f'href="/staff/credentials/{senior_card.id}"' in html
+        and 'data-status="valid"' in html
+    )
     # By id.
     html = swd_client.get("/staff/credentials/", {"q": str(senior_card.id)}).content.decode()
     assert 'id="search-results"' in html
@@ -124,6 +132,7 @@ def test_superuser_sees_every_issuer(client, bundled):
 
 # --------------------------------------------------------------------------- issuing one
 
+
 def test_issue_form_is_built_from_the_schema(csb_client):
     html = _en(csb_client).get("/staff/credentials/issue/cre-result").content.decode()
     assert 'id="id_hkid"' in html and 'id="issue-submit"' in html
@@ -141,7 +150,10 @@ def test_issue_form_is_built_from_the_schema(csb_client):
 
 
 def test_issue_one_success_goes_to_the_detail_page(swd_client, holder):
-    resp = _en(swd_client).post(f"/staff/credentials/issue/{SENIOR}", {"hkid": hkid_mod.display(holder.resident.hkid), "claim_card_number": "SC12345678"})
+    resp = _en(swd_client).post(
+        f"/staff/credentials/issue/{SENIOR}",
+        {"hkid": hkid_mod.display(holder.resident.hkid), "claim_card_number": "SC12345678"},
+    )
     credential = Credential.objects.get()
     assert resp.status_code == 302 and resp["Location"] == f"/staff/credentials/{credential.id}"
     assert credential.holder == holder.resident and credential.issued_by.startswith("officer:")
@@ -154,14 +166,17 @@ def test_issue_one_success_goes_to_the_detail_page(swd_client, holder):
     assert f'id="download-pdf" href="/staff/credentials/{credential.id}/pdf"' in html
 
 
-@pytest.mark.parametrize(("hkid", "card", "field", "text"), [
-    ("A123456(4)", "SC12345678", "id_hkid", "check digit"),
-    ("not an id", "SC12345678", "id_hkid", "An HKID number is 1 or 2 letters"),
-    ("UNKNOWN", "SC12345678", "id_hkid", "No account exists"),
-    ("YOUNG", "SC12345678", "id_hkid", "at least 65"),
-    ("HOLDER", "12345", "id_claim_card_number", "not in the right form"),
-    ("HOLDER", "", "id_claim_card_number", "required"),
-])
+@pytest.mark.parametrize(
+    ("hkid", "card", "field", "text"),
+    [
+        ("A123456(4)", "SC12345678", "id_hkid", "check digit"),
+        ("not an id", "SC12345678", "id_hkid", "An HKID number is 1 or 2 letters"),
+        ("UNKNOWN", "SC12345678", "id_hkid", "No account exists"),
+        ("YOUNG", "SC12345678", "id_hkid", "at least 65"),
+        ("HOLDER", "12345", "id_claim_card_number", "not in the right form"),
+        ("HOLDER", "", "id_claim_card_number", "required"),
+    ],
+)
 def test_issue_one_field_errors_issue_nothing(swd_client, holder, hkid, card, field, text):
     if hkid == "UNKNOWN":
         hkid = valid_hkid("Z")
@@ -178,27 +193,42 @@ def test_issue_one_field_errors_issue_nothing(swd_client, holder, hkid, card, fi
 
 
 def test_issue_errors_in_chinese(swd_client):
-    resp = _zh(swd_client).post(f"/staff/credentials/issue/{SENIOR}", {"hkid": "A123456(4)", "claim_card_number": "SC12345678"})
+    resp = _zh(swd_client).post(
+        f"/staff/credentials/issue/{SENIOR}", {"hkid": "A123456(4)", "claim_card_number": "SC12345678"}
+    )
     assert "檢查碼" in _field_error(resp.content.decode(), "id_hkid")
     assert Credential.objects.count() == 0
 
 
 def test_issue_with_enum_and_date_claims(csb_client, holder):
-    resp = csb_client.post("/staff/credentials/issue/cre-result", {
-        "hkid": holder.resident.hkid, "claim_candidate_number": "12345678", "claim_exam_date": "2025-03-01",
-        "claim_use_of_chinese": "Level 2", "claim_use_of_english": "", "claim_aptitude_test": "Pass",
-    })
+    resp = csb_client.post(
+        "/staff/credentials/issue/cre-result",
+        {
+            "hkid": holder.resident.hkid,
+            "claim_candidate_number": "12345678",
+            "claim_exam_date": "2025-03-01",
+            "claim_use_of_chinese": "Level 2",
+            "claim_use_of_english": "",
+            "claim_aptitude_test": "Pass",
+        },
+    )
     assert resp.status_code == 302
     claims = services.issued_claims(Credential.objects.get())
-    assert claims["use_of_chinese"] == "Level 2" and claims["exam_date"] == "2025-03-01" and "use_of_english" not in claims
+    assert (
+        claims["use_of_chinese"] == "Level 2" and claims["exam_date"] == "2025-03-01" and "use_of_english" not in claims
+    )
 
 
 # --------------------------------------------------------------------------- bulk
 
+
 def _bulk_csv(good: list, bad_hkid: str = "A123456(4)") -> bytes:
     lines = ["hkid,card_number"]
     lines += [f"{hkid_mod.display(h.resident.hkid)},SC{n:08d}" for n, h in enumerate(good, start=1)]
-    lines += [f"{bad_hkid},SC00000099", f"{good[0].resident.hkid[:-1]}{'0' if good[0].resident.hkid[-1] != '0' else '1'},SC00000098"]
+    lines += [
+        f"{bad_hkid},SC00000099",
+        f"{good[0].resident.hkid[:-1]}{'0' if good[0].resident.hkid[-1] != '0' else '1'},SC00000098",
+    ]
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -213,7 +243,13 @@ def three_holders(bundled):
 
 def test_bulk_page_shows_format_and_sample(swd_client):
     html = _en(swd_client).get(f"/staff/credentials/bulk/{SENIOR}").content.decode()
-    for element in ('id="id_file"', 'id="id_issue_valid_rows"', 'id="bulk-submit"', 'id="csv-header"', 'id="sample-csv"'):
+    for element in (
+        'id="id_file"',
+        'id="id_issue_valid_rows"',
+        'id="bulk-submit"',
+        'id="csv-header"',
+        'id="sample-csv"',
+    ):
         assert element in html
     assert ">hkid,card_number</pre>" in html
     assert "Issue the valid rows and skip the invalid ones" in html
@@ -228,21 +264,31 @@ def test_bulk_page_shows_format_and_sample(swd_client):
 def test_bulk_with_bad_rows_lists_every_error_and_issues_nothing(swd_client, three_holders):
     good = three_holders
     data = _with_bad_card(_bulk_csv(good[:2]), good[2])
-    resp = _en(swd_client).post(f"/staff/credentials/bulk/{SENIOR}", {"file": SimpleUploadedFile("seniors.csv", data, "text/csv")})
+    resp = _en(swd_client).post(
+        f"/staff/credentials/bulk/{SENIOR}", {"file": SimpleUploadedFile("seniors.csv", data, "text/csv")}
+    )
     assert resp.status_code == 422
     html = resp.content.decode()
     assert "Nothing was issued." in html and 'id="row-errors"' in html
     table = html.split('id="row-errors"', 1)[1].split("</table>", 1)[0]
     rows = re.findall(r'<tr data-row="(\d+)" data-code="([a-z_]+)"><td>\d+</td><td>([^<]*)</td><td>([^<]*)</td>', table)
-    assert [(r[0], r[1].split("_")[0], r[2]) for r in rows] == [("4", "hkid", "hkid"), ("5", "hkid", "hkid"), ("6", "claims", "card_number")]
+    assert [(r[0], r[1].split("_")[0], r[2]) for r in rows] == [
+        ("4", "hkid", "hkid"),
+        ("5", "hkid", "hkid"),
+        ("6", "claims", "card_number"),
+    ]
     assert "check digit" in rows[0][3]
     assert Credential.objects.count() == 0 and IssuanceBatch.objects.count() == 0
 
 
 def test_bulk_three_good_two_bad(swd_client, three_holders):
     """The brief's case: 3 good rows and 2 bad → rejected whole; then issued with the box ticked."""
-    lines = ["hkid,card_number", *[f"{h.resident.hkid},SC0000000{n}" for n, h in enumerate(three_holders, start=1)],
-             "A123456(4),SC00000009", f"{make_holder().resident.hkid},SCX"]
+    lines = [
+        "hkid,card_number",
+        *[f"{h.resident.hkid},SC0000000{n}" for n, h in enumerate(three_holders, start=1)],
+        "A123456(4),SC00000009",
+        f"{make_holder().resident.hkid},SCX",
+    ]
     data = ("\r\n".join(lines) + "\r\n").encode()
     resp = _en(swd_client).post(f"/staff/credentials/bulk/{SENIOR}", {"file": SimpleUploadedFile("s.csv", data)})
     assert resp.status_code == 422
@@ -251,7 +297,9 @@ def test_bulk_three_good_two_bad(swd_client, three_holders):
     assert "2 rows of 5 are invalid." in html
     assert Credential.objects.count() == 0
 
-    resp = swd_client.post(f"/staff/credentials/bulk/{SENIOR}", {"file": SimpleUploadedFile("s.csv", data), "issue_valid_rows": "on"})
+    resp = swd_client.post(
+        f"/staff/credentials/bulk/{SENIOR}", {"file": SimpleUploadedFile("s.csv", data), "issue_valid_rows": "on"}
+    )
     batch = IssuanceBatch.objects.get()
     assert resp.status_code == 302 and resp["Location"] == f"/staff/credentials/batches/{batch.id}"
     assert Credential.objects.count() == 3 and batch.rows_issued == 3 and batch.rows_rejected == 2
@@ -264,12 +312,15 @@ def test_bulk_three_good_two_bad(swd_client, three_holders):
     assert f'href="/staff/credentials/batches/{batch.id}"' in swd_client.get("/staff/credentials/").content.decode()
 
 
-@pytest.mark.parametrize(("data", "text"), [
-    (b"A123456(3),SC12345678\n", "including “hkid”"),
-    ("hkid,card_number\nA123456(3),SC1234567é\n".encode("latin-1"), "not UTF-8"),
-    (b"hkid,card_number,colour\n", "Unknown column"),
-    (b"hkid,card_number\n", "no rows"),
-])
+@pytest.mark.parametrize(
+    ("data", "text"),
+    [
+        (b"A123456(3),SC12345678\n", "including “hkid”"),
+        ("hkid,card_number\nA123456(3),SC1234567é\n".encode("latin-1"), "not UTF-8"),
+        (b"hkid,card_number,colour\n", "Unknown column"),
+        (b"hkid,card_number\n", "no rows"),
+    ],
+)
 def test_bulk_malformed_file_is_explained(swd_client, data, text):
     resp = _en(swd_client).post(f"/staff/credentials/bulk/{SENIOR}", {"file": SimpleUploadedFile("bad.csv", data)})
     assert resp.status_code == 400
@@ -284,10 +335,13 @@ def test_bulk_requires_a_file(swd_client):
 
 # --------------------------------------------------------------------------- status changes
 
+
 def test_revoke_from_the_detail_page(swd_client, senior_card, holder):
     url = f"/staff/credentials/{senior_card.id}"
     html = _en(swd_client).get(url).content.decode()
-    assert 'id="revoke"' in html and 'id="suspend"' in html and 'id="reinstate"' not in html and 'id="id_reason"' in html
+    assert (
+        'id="revoke"' in html and 'id="suspend"' in html and 'id="reinstate"' not in html and 'id="id_reason"' in html
+    )
     assert "Revocation is final" in html
     resp = swd_client.post(f"{url}/status", {"status": "revoked", "reason": "Card holder deceased"})
     assert resp.status_code == 302 and resp["Location"].startswith(url)
@@ -310,7 +364,12 @@ def test_suspend_then_reinstate(swd_client, senior_card):
     url = f"/staff/credentials/{senior_card.id}"
     swd_client.post(f"{url}/status", {"status": "suspended", "reason": "under review"})
     html = _en(swd_client).get(url).content.decode()
-    assert 'data-status="suspended"' in html and 'id="reinstate"' in html and 'id="revoke"' in html and 'id="suspend"' not in html
+    assert (
+        'data-status="suspended"' in html
+        and 'id="reinstate"' in html
+        and 'id="revoke"' in html
+        and 'id="suspend"' not in html
+    )
     swd_client.post(f"{url}/status", {"status": "valid"})
     senior_card.refresh_from_db()
     assert senior_card.status == "valid"
@@ -324,6 +383,7 @@ def test_officer_pdf_download(swd_client, senior_card):
 
 
 # --------------------------------------------------------------------------- 認證易
+
 
 def _verify(client, text):
     return client.post("/verify/", {"credential": text})
@@ -369,7 +429,13 @@ def test_verify_valid_then_revoked_in_chinese(client, senior_card, holder):
     html = _verify(_zh(client), holder.present(senior_card.sd_jwt, None)).content.decode()
     assert 'data-valid="true" data-status="valid"' in html
     region = _region(html)
-    assert "長者咭" in region and "社會福利署" in region and "長者咭號碼" in region and "陳大文" in region and "年滿六十五歲" in region
+    assert (
+        "長者咭" in region
+        and "社會福利署" in region
+        and "長者咭號碼" in region
+        and "陳大文" in region
+        and "年滿六十五歲" in region
+    )
     assert 'id="undisclosed"' not in region
     assert '<html lang="zh-Hant-HK">' in html
     services.change_status(senior_card, "revoked", changed_by="officer:test")
@@ -394,7 +460,11 @@ def test_verify_tampered_credential_is_not_valid(client, senior_card, holder):
     presentation = holder.present(senior_card.sd_jwt, None)
     jwt, rest = presentation.split("~", 1)
     header, payload, signature = jwt.split(".")
-    forged = ".".join([header, payload, signature[:-4] + ("AAAA" if not signature.endswith("AAAA") else "BBBB")]) + "~" + rest
+    forged = (
+        ".".join([header, payload, signature[:-4] + ("AAAA" if not signature.endswith("AAAA") else "BBBB")])
+        + "~"
+        + rest
+    )
     html = _verify(_en(client), forged).content.decode()
     assert 'data-valid="false"' in html and "Not valid" in html and 'data-code="' in html
 

@@ -11,7 +11,9 @@ from django.conf import settings
 from tungban.credentials import pdf, services
 from tungban.credentials.verify import DatabaseTrust, verify_presentation
 
-needs_poppler = pytest.mark.skipif(not (shutil.which("pdftotext") and shutil.which("pdfimages")), reason="poppler-utils not installed")
+needs_poppler = pytest.mark.skipif(
+    not (shutil.which("pdftotext") and shutil.which("pdfimages")), reason="poppler-utils not installed"
+)
 
 
 def _text(data: bytes, tmp_path) -> str:
@@ -27,7 +29,10 @@ def _module_matrix(png_path, size: int, scale: int = 4, border: int = 4) -> list
     image = Image.open(png_path).convert("L")
     assert image.size == ((size + 2 * border) * scale,) * 2
     return [
-        [1 if image.getpixel(((col + border) * scale + scale // 2, (row + border) * scale + scale // 2)) < 128 else 0 for col in range(size)]
+        [
+            1 if image.getpixel(((col + border) * scale + scale // 2, (row + border) * scale + scale // 2)) < 128 else 0
+            for col in range(size)
+        ]
         for row in range(size)
     ]
 
@@ -36,7 +41,14 @@ def test_qr_payload_is_the_verify_link_with_every_disclosure(senior_card):
     payload = pdf.qr_payload(senior_card)
     assert payload == f"{settings.TUNGBAN_ISSUER}/verify/#vc=" + senior_card.sd_jwt
     # Every claim is disclosed, and there is no key binding (paper cannot prove who presents it).
-    assert set(services.issued_claims_from(payload.split("#vc=", 1)[1])) == {"family_name", "given_name", "name_zh", "birthdate", "age_over_65", "card_number"}
+    assert set(services.issued_claims_from(payload.split("#vc=", 1)[1])) == {
+        "family_name",
+        "given_name",
+        "name_zh",
+        "birthdate",
+        "age_over_65",
+        "card_number",
+    }
     assert payload.endswith("~")
     result = verify_presentation(payload, DatabaseTrust())
     assert result.valid, result.problems
@@ -86,7 +98,9 @@ def test_pdf_qr_code_encodes_the_verify_link(senior_card, tmp_path):
     size = expected.symbol_size(scale=1, border=0)[0]
     assert _module_matrix(images[0], size) == [list(row) for row in expected.matrix]
     # And not the QR code of something else.
-    other = segno.make(f"{settings.TUNGBAN_ISSUER}/verify/#vc=" + senior_card.sd_jwt + "x", error="m", boost_error=False)
+    other = segno.make(
+        f"{settings.TUNGBAN_ISSUER}/verify/#vc=" + senior_card.sd_jwt + "x", error="m", boost_error=False
+    )
     if other.symbol_size(scale=1, border=0)[0] == size:
         assert _module_matrix(images[0], size) != [list(row) for row in other.matrix]
 
@@ -101,10 +115,17 @@ def test_revoked_credential_pdf_says_so(senior_card, tmp_path):
 @needs_poppler
 def test_long_fire_safety_certificate_fits(bundled, holder, tmp_path):
     ctype = services.get_type("fire-safety-certificate")
-    credential = services.issue(ctype, holder.resident, {
-        "certificate_number": "FS1234567", "premises": "Shop 12, G/F, " + "Very Long Industrial Building Name, " * 2 + "Kwun Tong",
-        "installations": "Sprinkler system; " * 5 + "fire alarm", "inspection_date": "2025-01-15",
-    }, issued_by="officer:test")
+    credential = services.issue(
+        ctype,
+        holder.resident,
+        {
+            "certificate_number": "FS1234567",
+            "premises": "Shop 12, G/F, " + "Very Long Industrial Building Name, " * 2 + "Kwun Tong",
+            "installations": "Sprinkler system; " * 5 + "fire alarm",
+            "inspection_date": "2025-01-15",
+        },
+        issued_by="officer:test",
+    )
     text = _text(pdf.credential_pdf(credential, "zh-hant"), tmp_path)
     assert "FS1234567" in text and "消防裝置及設備證書" in text
     assert credential.expires_at.astimezone(pdf.HKT).strftime("%Y-%m-%d") in text
@@ -116,9 +137,17 @@ def test_longest_possible_certificate_still_gets_a_qr_code(bundled, tmp_path):
     from tungban.credentials.tests.conftest import make_holder
 
     resident = make_holder(family_name_en="X" * 60, given_name_en="Y" * 80, name_zh="陳" * 20).resident
-    credential = services.issue(services.get_type("fire-safety-certificate"), resident, {
-        "certificate_number": "FS7654321", "premises": "P" * 120, "installations": "I" * 120, "inspection_date": "2025-01-01",
-    }, issued_by="officer:test")
+    credential = services.issue(
+        services.get_type("fire-safety-certificate"),
+        resident,
+        {
+            "certificate_number": "FS7654321",
+            "premises": "P" * 120,
+            "installations": "I" * 120,
+            "inspection_date": "2025-01-01",
+        },
+        issued_by="officer:test",
+    )
     payload = pdf.qr_payload(credential)
     assert pdf.qr_code(payload).error in ("M", "L")
     path = tmp_path / "long.pdf"

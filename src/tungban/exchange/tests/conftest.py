@@ -15,14 +15,19 @@ from tungban.oidc import services as oidc
 from tungban.testing.factories import bind_cli
 
 
-def make_data_user(issuer: str, org_id: str, *, kind: str = "department", name_en: str | None = None, name_zh: str | None = None) -> DataUser:
+def make_data_user(
+    issuer: str, org_id: str, *, kind: str = "department", name_en: str | None = None, name_zh: str | None = None
+) -> DataUser:
     """Register an organisation as a data user (OIDC client with its own P-256 key) and
     return its gateway client."""
     key = ECKey.generate_key("P-256", {"alg": "ES256"}, auto_kid=True)
     private = key.as_dict(private=True)
     client, secret = oidc.register_client(
-        client_id=f"{org_id}-client", name_en=name_en or f"Data user {org_id}", name_zh=name_zh or f"資料使用者 {org_id}",
-        redirect_uris=[f"https://{org_id}.example/cb"], jwks={"keys": [key.as_dict(private=False)]},
+        client_id=f"{org_id}-client",
+        name_en=name_en or f"Data user {org_id}",
+        name_zh=name_zh or f"資料使用者 {org_id}",
+        redirect_uris=[f"https://{org_id}.example/cb"],
+        jwks={"keys": [key.as_dict(private=False)]},
     )
     exchange.register_organisation(id=org_id, name_en=client.name_en, name_zh=client.name_zh, kind=kind, client=client)
     user = DataUser(issuer, client.client_id, private)
@@ -63,6 +68,8 @@ def td(issuer, catalogue_registered):
 @pytest.fixture
 def app_of(issuer, tmp_path):
     """``app_of(resident)``: the resident's bound CLI app."""
+
     def bind(resident):
         return bind_cli(issuer, resident, tmp_path / f"app-{resident.pk}")
+
     return bind

@@ -57,8 +57,12 @@ def test_private_keys_are_never_stored_as_client_keys():
 def test_product_schema_must_be_valid():
     provider = exchange.register_organisation(id="wsd", name_en="Water Supplies Department", name_zh="水務署")
     with pytest.raises(DomainError) as info:
-        exchange.register_product(id="wsd.broken.v1", provider=provider, name_en="x", name_zh="x", fields=[], schema={"type": 12})
+        exchange.register_product(
+            id="wsd.broken.v1", provider=provider, name_en="x", name_zh="x", fields=[], schema={"type": 12}
+        )
     assert info.value.code == "invalid_schema"
     with pytest.raises(DomainError) as info:
-        exchange.register_product(id="not-versioned", provider=provider, name_en="x", name_zh="x", fields=[], schema={"type": "object"})
+        exchange.register_product(
+            id="not-versioned", provider=provider, name_en="x", name_zh="x", fields=[], schema={"type": "object"}
+        )
     assert info.value.code == "invalid_product"

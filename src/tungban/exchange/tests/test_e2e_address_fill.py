@@ -19,7 +19,13 @@ from examples.vehicle_licence.address import PURPOSE
 from tungban.exchange.models import Consent, ExchangeRecord
 from tungban.testing.factories import make_resident
 from tungban.wallet import services as wallet
-from tungban.wallet.tests.e2e_helpers import TIMEOUT, add_virtual_authenticator, approval_url, bind_web_app, decide_in_app
+from tungban.wallet.tests.e2e_helpers import (
+    TIMEOUT,
+    add_virtual_authenticator,
+    approval_url,
+    bind_web_app,
+    decide_in_app,
+)
 from tungban.wallet.tests.e2e_helpers import sample_service as e2e_sample_service
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -130,7 +136,13 @@ def test_address_filled_through_the_gateway_and_shown_in_history(issuer, officer
 
     consent = Consent.objects.exclude(status="declined").get()
     assert consent.effective_status() == "exhausted"  # max_uses 1: used once, right away
-    assert (consent.consumer_id, consent.product_id, consent.purpose, consent.uses, consent.max_uses) == ("td", WSD, PURPOSE, 1, 1)
+    assert (consent.consumer_id, consent.product_id, consent.purpose, consent.uses, consent.max_uses) == (
+        "td",
+        WSD,
+        PURPOSE,
+        1,
+        1,
+    )
     [record] = ExchangeRecord.objects.all()
     assert record.outcome == "delivered" and record.consent_id == consent.id and record.resident_id == resident.id
     assert desktop.get_attribute("#address-source", "data-exchange-id") == str(record.id)

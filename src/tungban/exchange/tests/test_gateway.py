@@ -43,7 +43,9 @@ def sub_of(user, resident) -> str:
 
 def consented(user, app, resident, product=WSD, *, decision="approve", duration=3600, max_uses=None) -> dict:
     """Ask for consent and answer it in the resident's app; returns the consent as the data user sees it."""
-    consent = user.request_consent(product, "Pre-fill the vehicle licence renewal form", duration, max_uses=max_uses, sub=sub_of(user, resident))
+    consent = user.request_consent(
+        product, "Pre-fill the vehicle licence renewal form", duration, max_uses=max_uses, sub=sub_of(user, resident)
+    )
     assert consent["status"] == "requested" and consent["approval_uri"]
     app.decide(consent["approval_uri"], PIN, decision)
     return user.consent(consent["id"])
@@ -86,11 +88,15 @@ def test_consent_granted_data_delivered_then_revoked(issuer, providers, td, app_
     jwks = KeySet.import_key_set(requests.get(f"{issuer}/oidc/jwks").json())
     for consent, product in ((wsd_consent, WSD), (ird_consent, IRD)):
         answer = td.fetch(consent["id"], product)
-        jsonschema.Draft202012Validator(catalogue[product]["schema"], format_checker=jsonschema.FormatChecker()).validate(answer["data"])
+        jsonschema.Draft202012Validator(
+            catalogue[product]["schema"], format_checker=jsonschema.FormatChecker()
+        ).validate(answer["data"])
         signed = jwt.decode(answer["signed"], jwks, algorithms=["ES256"])
         assert signed.header["typ"] == "cdeg-response+jwt"
         assert signed.claims["data"] == answer["data"] and signed.claims["aud"] == td.client_id
-        assert answer["payload_sha256"] == exchange.hashlib.sha256(ledger.canonical(answer["data"]).encode()).hexdigest()
+        assert (
+            answer["payload_sha256"] == exchange.hashlib.sha256(ledger.canonical(answer["data"]).encode()).hexdigest()
+        )
     wsd_data = td.fetch(wsd_consent["id"], WSD)["data"]
     assert wsd_data["address"]["lines"][0] == "Flat 12A, 8 Nathan Road"
 
@@ -105,11 +111,18 @@ def test_consent_granted_data_delivered_then_revoked(issuer, providers, td, app_
 
     # The resident sees every exchange and every consent in the app, and revokes one.
     history = app._call("GET", "/api/v1/exchange/app/history", device_key=app.load_key(PIN))
-    assert [(h["product"]["id"], h["outcome"]) for h in history] == [(WSD, "delivered"), (IRD, "delivered"), (WSD, "delivered"), (WSD, "consent_pending")]
+    assert [(h["product"]["id"], h["outcome"]) for h in history] == [
+        (WSD, "delivered"),
+        (IRD, "delivered"),
+        (WSD, "delivered"),
+        (WSD, "consent_pending"),
+    ]
     assert history[0]["data_user"]["name_en"] == "Transport Department"
     consents = app._call("GET", "/api/v1/exchange/app/consents", device_key=app.load_key(PIN))
     assert {c["product"]["id"]: c["uses"] for c in consents} == {WSD: 2, IRD: 1}
-    revoked = app._call("POST", f"/api/v1/exchange/app/consents/{wsd_consent['id']}/revoke", device_key=app.load_key(PIN))
+    revoked = app._call(
+        "POST", f"/api/v1/exchange/app/consents/{wsd_consent['id']}/revoke", device_key=app.load_key(PIN)
+    )
     assert revoked["status"] == "revoked"
 
     refused(lambda: td.fetch(wsd_consent["id"], WSD), "consent_revoked", 403)
@@ -143,10 +156,20 @@ def test_declined_expired_exhausted_foreign_and_uncovered(issuer, providers, td,
     refused(lambda: td.fetch(str(uuid.uuid4()), WSD), "unknown_consent", 404)
 
     # Every attempt is in the log; the consents' use counts moved only on deliveries.
-    assert outcomes() == ["consent_declined", "delivered", "consent_exhausted", "consent_expired", "product_not_covered", "foreign_consent", "unknown_consent"]
+    assert outcomes() == [
+        "consent_declined",
+        "delivered",
+        "consent_exhausted",
+        "consent_expired",
+        "product_not_covered",
+        "foreign_consent",
+        "unknown_consent",
+    ]
     assert Consent.objects.get(pk=good["id"]).uses == 0
     foreign = ExchangeRecord.objects.get(outcome="foreign_consent")
-    assert foreign.consumer_id == "demo-bank" and foreign.resident is None  # not shown as the bank's use of this resident
+    assert (
+        foreign.consumer_id == "demo-bank" and foreign.resident is None
+    )  # not shown as the bank's use of this resident
     assert exchange.verify_log().ok
 
 
@@ -231,7 +254,9 @@ def test_revocation_while_the_provider_answers_stops_delivery(settings, provider
     app = app_of(tai_man)
     consent = consented(td, app, tai_man)
     result = {}
-    worker = threading.Thread(target=lambda: result.update(error=refused(lambda: td.fetch(consent["id"], WSD), "consent_revoked", 403)))
+    worker = threading.Thread(
+        target=lambda: result.update(error=refused(lambda: td.fetch(consent["id"], WSD), "consent_revoked", 403))
+    )
     worker.start()
     time.sleep(0.8)
     app._call("POST", f"/api/v1/exchange/app/consents/{consent['id']}/revoke", device_key=app.load_key(PIN))
@@ -252,13 +277,25 @@ def test_consent_request_errors(issuer, td, tai_man):
 
 def test_cdeg_scope_needs_private_key_jwt(issuer, td):
     client = Client.objects.get(client_id=td.client_id)
-    resp = requests.post(f"{issuer}/oidc/token", data={"grant_type": "client_credentials", "scope": "cdeg"}, auth=(client.client_id, td.client_secret))
+    resp = requests.post(
+        f"{issuer}/oidc/token",
+        data={"grant_type": "client_credentials", "scope": "cdeg"},
+        auth=(client.client_id, td.client_secret),
+    )
     assert resp.status_code == 400 and resp.json()["error"] == "invalid_scope"
     # A token without the cdeg scope cannot call the gateway.
-    resp = requests.post(f"{issuer}/oidc/token", data={"grant_type": "client_credentials", "scope": "signing"}, auth=(client.client_id, td.client_secret))
+    resp = requests.post(
+        f"{issuer}/oidc/token",
+        data={"grant_type": "client_credentials", "scope": "signing"},
+        auth=(client.client_id, td.client_secret),
+    )
     token = resp.json().get("access_token")
     if token:
-        answer = requests.post(f"{issuer}/api/v1/exchange/requests", json={"consent_id": "x", "product": WSD, "request_id": uuid.uuid4().hex}, headers={"Authorization": f"Bearer {token}"})
+        answer = requests.post(
+            f"{issuer}/api/v1/exchange/requests",
+            json={"consent_id": "x", "product": WSD, "request_id": uuid.uuid4().hex},
+            headers={"Authorization": f"Bearer {token}"},
+        )
         assert answer.status_code == 403 and answer.json()["error"] == "insufficient_scope"
     answer = requests.post(f"{issuer}/api/v1/exchange/requests", json={})
     assert answer.status_code == 401 and answer.headers["WWW-Authenticate"].startswith("Bearer")
@@ -268,7 +305,12 @@ def test_client_assertion_is_single_use(issuer, td):
     from authlib.oauth2.rfc7523 import private_key_jwt_sign
 
     assertion = private_key_jwt_sign(td.private_jwk, td.client_id, f"{issuer}/oidc/token", alg="ES256")
-    data = {"grant_type": "client_credentials", "scope": "cdeg", "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", "client_assertion": assertion}
+    data = {
+        "grant_type": "client_credentials",
+        "scope": "cdeg",
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": assertion,
+    }
     first = requests.post(f"{issuer}/oidc/token", data=data)
     assert first.status_code == 200, first.text
     again = requests.post(f"{issuer}/oidc/token", data=data)

@@ -10,13 +10,13 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import transaction
 
+from tungban.core.errors import DomainError
 from tungban.exchange import catalogue
 from tungban.exchange import services as exchange
-from tungban.exchange.models import ExchangeRecord, Organisation
+from tungban.exchange.models import ExchangeRecord
 from tungban.ledger import services as ledger
 from tungban.ledger.models import Entry
 from tungban.testing.factories import make_client
-from tungban.core.errors import DomainError
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,9 @@ def records():
     org = exchange.register_organisation(id="bank-a", name_en="Bank A", name_zh="甲銀行", kind="bank", client=client)
     for _ in range(5):
         with pytest.raises(DomainError):
-            exchange.exchange(org, consent_id=str(uuid.uuid4()), product_id="cr.company-particulars.v1", request_id=uuid.uuid4().hex)
+            exchange.exchange(
+                org, consent_id=str(uuid.uuid4()), product_id="cr.company-particulars.v1", request_id=uuid.uuid4().hex
+            )
     return list(ExchangeRecord.objects.order_by("ledger_seq"))
 
 
@@ -116,6 +118,7 @@ def test_append_outside_a_transaction_is_refused():
 
 def test_signed_head_verifies_with_the_platform_jwks(records):
     from joserfc import jwt
+
     from tungban.oidc import keys
 
     head = ledger.signed_head()

@@ -93,11 +93,25 @@ def test_wrong_check_digit_stores_nothing(officer):
 
 @pytest.fixture
 def register_entry(db):
-    return PopulationRecord.objects.create(hkid=valid_hkid("K"), family_name_en="LEE", given_name_en="Ka Yan", name_zh="李嘉欣", date_of_birth=dt.date(1985, 11, 20), gender="female")
+    return PopulationRecord.objects.create(
+        hkid=valid_hkid("K"),
+        family_name_en="LEE",
+        given_name_en="Ka Yan",
+        name_zh="李嘉欣",
+        date_of_birth=dt.date(1985, 11, 20),
+        gender="female",
+    )
 
 
 def _claimed(entry, **over):
-    data = dict(hkid=entry.hkid, family_name_en="lee", given_name_en="KA  YAN", name_zh="李嘉欣", date_of_birth=entry.date_of_birth, gender="female")
+    data = dict(
+        hkid=entry.hkid,
+        family_name_en="lee",
+        given_name_en="KA  YAN",
+        name_zh="李嘉欣",
+        date_of_birth=entry.date_of_birth,
+        gender="female",
+    )
     data.update(over)
     return data
 
@@ -117,7 +131,13 @@ def test_self_registration_mismatch_refused(register_entry, field, value):
 
 def test_self_registration_not_in_register(db):
     with pytest.raises(DomainError) as err:
-        services.self_register(hkid=valid_hkid("Z"), family_name_en="A", given_name_en="B", date_of_birth=dt.date(1990, 1, 1), gender="male")
+        services.self_register(
+            hkid=valid_hkid("Z"),
+            family_name_en="A",
+            given_name_en="B",
+            date_of_birth=dt.date(1990, 1, 1),
+            gender="male",
+        )
     assert err.value.code == "proofing_failed"
 
 

@@ -64,7 +64,10 @@ def test_seed_residents_in_batches_with_valid_unique_hkids(method):
         assert r.family_name_en and r.given_name_en and r.name_zh and r.gender in ("male", "female")
         assert r.residential_address and r.phone.startswith("+852 ") and r.is_active and r.proofed_by is None
         assert r.created_at == r.updated_at and r.proofed_at <= r.created_at
-        assert r.email == f"{r.given_name_en.split()[0].lower()}.{r.family_name_en.lower()}{seeding.synthetic_index(r.hkid)}@example.org"
+        assert (
+            r.email
+            == f"{r.given_name_en.split()[0].lower()}.{r.family_name_en.lower()}{seeding.synthetic_index(r.hkid)}@example.org"
+        )
     tiers = [r.tier for r in residents]
     assert 0.4 < tiers.count("plus") / 300 < 0.8  # 60 % plus
     assert len({r.name_zh for r in residents}) > 50  # varied names
@@ -104,7 +107,9 @@ def test_command_seeds_and_binds_devices_that_authenticate(tmp_path):
     seeding.seed_residents(7)
     path = tmp_path / "devices.json"
     out = io.StringIO()
-    call_command("seed_residents", "30", "--batch-size", "16", "--devices", "3", "--devices-file", str(path), stdout=out)
+    call_command(
+        "seed_residents", "30", "--batch-size", "16", "--devices", "3", "--devices-file", str(path), stdout=out
+    )
     assert "rows/s" in out.getvalue() and Resident.objects.count() == 37
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     keys = json.loads(path.read_text())

@@ -1,9 +1,9 @@
 """Officers' view of a resident's signing certificates (iAM Smart+) and revoking one."""
 
 import pytest
-from django.utils import timezone
 from cryptography import x509
 from django.db import transaction
+from django.utils import timezone
 from joserfc.jwk import ECKey
 
 from tungban.core.errors import Forbidden
@@ -23,7 +23,9 @@ def staff_client(client, officer):
 def bind_device(resident) -> Device:
     """A bound device row, as binding stores it (only the public key)."""
     key = ECKey.generate_key("P-256")
-    return Device.objects.create(resident=resident, platform="cli", public_jwk=key.as_dict(private=False), jwk_thumbprint=key.thumbprint())
+    return Device.objects.create(
+        resident=resident, platform="cli", public_jwk=key.as_dict(private=False), jwk_thumbprint=key.thumbprint()
+    )
 
 
 def issue_credential(resident):
@@ -77,8 +79,14 @@ def test_page_lists_certificates_and_offers_revocation_only_for_a_valid_one(staf
     assert html.count("Revoke signing certificate</button>") == 1
     assert f'action="{revoke_url(resident, new.serial)}"' in html
     assert revoke_url(resident, old.serial) not in html
-    assert f'<label for="revoke-reason-{new.serial}">' in html and f'<select id="revoke-reason-{new.serial}" name="reason" required>' in html
-    assert f'<label for="revoke-confirm-{new.serial}">' in html and f'id="revoke-confirm-{new.serial}" name="confirm"' in html
+    assert (
+        f'<label for="revoke-reason-{new.serial}">' in html
+        and f'<select id="revoke-reason-{new.serial}" name="reason" required>' in html
+    )
+    assert (
+        f'<label for="revoke-confirm-{new.serial}">' in html
+        and f'id="revoke-confirm-{new.serial}" name="confirm"' in html
+    )
     for value in ("key_compromise", "privilege_withdrawn", "unspecified"):
         assert f'<option value="{value}">' in html
     assert '<option value="superseded">' not in html
@@ -87,7 +95,11 @@ def test_page_lists_certificates_and_offers_revocation_only_for_a_valid_one(staf
 def test_officer_revokes_a_certificate_and_it_is_on_the_crl(staff_client, certified, officer):
     resident, credential = certified
     assert crl_entry(credential.serial) is None
-    resp = staff_client.post(revoke_url(resident, credential.serial), {"reason": "key_compromise", "confirm": "yes"}, HTTP_ACCEPT_LANGUAGE="en")
+    resp = staff_client.post(
+        revoke_url(resident, credential.serial),
+        {"reason": "key_compromise", "confirm": "yes"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
     assert resp.status_code == 302 and resp["Location"] == f"/staff/residents/{resident.public_id}#signing-certificates"
     credential.refresh_from_db()
     assert credential.status == "revoked" and credential.revocation_reason == "key_compromise" and credential.revoked_at
@@ -104,12 +116,15 @@ def test_officer_revokes_a_certificate_and_it_is_on_the_crl(staff_client, certif
     assert refused.value.code == "certificate_revoked"
 
 
-@pytest.mark.parametrize("data", [
-    {"reason": "key_compromise"},  # not confirmed
-    {"reason": "", "confirm": "yes"},  # no reason
-    {"reason": "superseded", "confirm": "yes"},  # not one an officer may choose
-    {"reason": "made_up", "confirm": "yes"},
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"reason": "key_compromise"},  # not confirmed
+        {"reason": "", "confirm": "yes"},  # no reason
+        {"reason": "superseded", "confirm": "yes"},  # not one an officer may choose
+        {"reason": "made_up", "confirm": "yes"},
+    ],
+)
 def test_revocation_needs_a_listed_reason_and_a_confirmation(staff_client, certified, data):
     resident, credential = certified
     resp = staff_client.post(revoke_url(resident, credential.serial), data, HTTP_ACCEPT_LANGUAGE="en", follow=True)
@@ -128,7 +143,9 @@ def test_revocation_is_staff_only_and_post_only(client, django_user_model, certi
     client.force_login(django_user_model.objects.create_user(username="not-staff", password="pw-for-tests-only"))
     resp = client.post(url, data)
     assert resp.status_code == 302 and "/admin/login/" in resp["Location"]
-    client.force_login(django_user_model.objects.create_user(username="staff2", password="pw-for-tests-only", is_staff=True))
+    client.force_login(
+        django_user_model.objects.create_user(username="staff2", password="pw-for-tests-only", is_staff=True)
+    )
     assert client.get(url).status_code == 405
     credential.refresh_from_db()
     assert credential.status == "active"
@@ -146,7 +163,12 @@ def test_another_residents_certificate_is_not_found(staff_client, certified, off
 def test_revoking_twice_changes_nothing(staff_client, certified):
     resident, credential = certified
     signing.revoke(credential, reason="privilege_withdrawn")
-    resp = staff_client.post(revoke_url(resident, credential.serial), {"reason": "key_compromise", "confirm": "yes"}, HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    resp = staff_client.post(
+        revoke_url(resident, credential.serial),
+        {"reason": "key_compromise", "confirm": "yes"},
+        HTTP_ACCEPT_LANGUAGE="en",
+        follow=True,
+    )
     assert "already revoked" in resp.content.decode()
     credential.refresh_from_db()
     assert credential.revocation_reason == "privilege_withdrawn"

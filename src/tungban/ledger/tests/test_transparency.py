@@ -30,7 +30,7 @@ from tungban.ledger.models import LogLeaf, LogNode, LogState, TreeHead
 from tungban.oidc import keys
 
 N = 40
-FIXED = dt.datetime(2026, 11, 21, 12, 0, 0, 123456, tzinfo=dt.timezone.utc)
+FIXED = dt.datetime(2026, 11, 21, 12, 0, 0, 123456, tzinfo=dt.UTC)
 
 
 def d64(text: str) -> bytes:
@@ -123,18 +123,73 @@ CT_ROOTS = [
 ]
 # (0-based leaf index, tree size, path) and (first, second, path) from the same source.
 CT_INCLUSION = [
-    (0, 8, ["96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7", "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e", "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"]),
-    (5, 8, ["bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b", "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0", "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"]),
+    (
+        0,
+        8,
+        [
+            "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+            "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+            "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+        ],
+    ),
+    (
+        5,
+        8,
+        [
+            "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+            "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+            "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+        ],
+    ),
     (2, 3, ["fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"]),
-    (1, 5, ["6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d", "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e", "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"]),
+    (
+        1,
+        5,
+        [
+            "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+            "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+            "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+        ],
+    ),
     (0, 1, []),
 ]
 CT_CONSISTENCY = [
     (1, 1, []),
-    (1, 8, ["96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7", "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e", "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"]),
-    (6, 8, ["0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a", "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0", "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"]),
-    (2, 5, ["5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e", "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"]),
-    (6, 7, ["0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a", "b08693ec2e721597130641e8211e7eedccb4c26413963eee6c1e2ed16ffb1a5f", "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"]),
+    (
+        1,
+        8,
+        [
+            "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+            "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+            "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+        ],
+    ),
+    (
+        6,
+        8,
+        [
+            "0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+            "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+            "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+        ],
+    ),
+    (
+        2,
+        5,
+        [
+            "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+            "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+        ],
+    ),
+    (
+        6,
+        7,
+        [
+            "0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+            "b08693ec2e721597130641e8211e7eedccb4c26413963eee6c1e2ed16ffb1a5f",
+            "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+        ],
+    ),
 ]
 
 
@@ -145,11 +200,17 @@ def test_known_answer_vectors_with_the_independent_verifier_and_pymerkle():
         assert naive_root(data[:size]).hex() == CT_ROOTS[size - 1]
     assert rfc.root_hash([]) == naive_root([]) == transparency.EMPTY_ROOT
     for index, size, path in CT_INCLUSION:
-        assert rfc.verify_inclusion(rfc.leaf_hash(data[index]), index, size, [_hex(p) for p in path], _hex(CT_ROOTS[size - 1]))
+        assert rfc.verify_inclusion(
+            rfc.leaf_hash(data[index]), index, size, [_hex(p) for p in path], _hex(CT_ROOTS[size - 1])
+        )
     for first, second, path in CT_CONSISTENCY:
-        assert rfc.verify_consistency(first, second, _hex(CT_ROOTS[first - 1]), _hex(CT_ROOTS[second - 1]), [_hex(p) for p in path])
+        assert rfc.verify_consistency(
+            first, second, _hex(CT_ROOTS[first - 1]), _hex(CT_ROOTS[second - 1]), [_hex(p) for p in path]
+        )
         if path:
-            assert not rfc.verify_consistency(first, second, _hex(CT_ROOTS[second - 1]), _hex(CT_ROOTS[first - 1]), [_hex(p) for p in path])
+            assert not rfc.verify_consistency(
+                first, second, _hex(CT_ROOTS[second - 1]), _hex(CT_ROOTS[first - 1]), [_hex(p) for p in path]
+            )
 
 
 @pytest.mark.django_db
@@ -191,7 +252,9 @@ def test_bulk_append_equals_one_by_one(frozen):
             ledger.log_append(kind, ref, fields)
     assert [ledger.tree_root(s) for s in range(1, 38)] == bulk_roots
     assert {(n.level, n.index): bytes(n.hash) for n in LogNode.objects.all()} == bulk_nodes
-    assert [(b, bytes(h)) for b, h in LogLeaf.objects.order_by("index").values_list("body", "leaf_hash")] == [(b, bytes(h)) for b, h in bulk_leaves]
+    assert [(b, bytes(h)) for b, h in LogLeaf.objects.order_by("index").values_list("body", "leaf_hash")] == [
+        (b, bytes(h)) for b, h in bulk_leaves
+    ]
     assert bulk_roots[-1] == naive_root(bodies())
     # About one node per leaf: every perfect subtree of level >= 1, nothing else.
     assert len(bulk_nodes) == sum(37 >> level for level in range(1, 7))
@@ -200,16 +263,24 @@ def test_bulk_append_equals_one_by_one(frozen):
 @pytest.mark.django_db
 def test_body_is_canonical_json_with_kind_ref_and_time(frozen):
     with transaction.atomic():
-        index = ledger.log_append("credential.revoked", "cred-1", {"status_list": "https://x/1", "idx": 7, "reason": None})
+        index = ledger.log_append(
+            "credential.revoked", "cred-1", {"status_list": "https://x/1", "idx": 7, "reason": None}
+        )
     leaf = LogLeaf.objects.get(index=index)
-    assert leaf.body == '{"at":"2026-11-21T12:00:00.123456+00:00","idx":7,"kind":"credential.revoked","reason":null,"ref":"cred-1","status_list":"https://x/1"}'
+    assert (
+        leaf.body
+        == '{"at":"2026-11-21T12:00:00.123456+00:00","idx":7,"kind":"credential.revoked","reason":null,"ref":"cred-1","status_list":"https://x/1"}'
+    )
     assert bytes(leaf.leaf_hash) == hashlib.sha256(b"\x00" + leaf.body.encode()).digest()
     assert ledger.leaf_for("credential.revoked", "cred-1").index == index
     assert ledger.leaf_for("credential.issued", "cred-1") is None
     with transaction.atomic():
         ledger.log_append("credential.issued", "cred-2", {})
         ledger.log_append("credential.suspended", "cred-1", {})
-    assert [(leaf.index, leaf.kind) for leaf in ledger.leaves_for("cred-1")] == [(0, "credential.revoked"), (2, "credential.suspended")]
+    assert [(leaf.index, leaf.kind) for leaf in ledger.leaves_for("cred-1")] == [
+        (0, "credential.revoked"),
+        (2, "credential.suspended"),
+    ]
     with pytest.raises(ValueError), transaction.atomic():
         ledger.log_append("credential.issued", "cred-3", {"kind": "other"})
     with pytest.raises(ValueError), transaction.atomic():
@@ -291,8 +362,12 @@ def test_bad_input_gets_clear_errors():
 @pytest.mark.django_db
 def test_api_answers_a_tree_size_the_log_never_had_with_400(client):
     append_one_by_one(3)
-    for url in ("/api/v1/log/inclusion?leaf_index=0&tree_size=4", "/api/v1/log/consistency?first=1&second=9", "/api/v1/log/consistency?first=0&second=2",
-                f"/api/v1/log/inclusion-by-hash?hash={base64.urlsafe_b64encode(bytes(LogLeaf.objects.get(index=0).leaf_hash)).decode()}&tree_size=7"):
+    for url in (
+        "/api/v1/log/inclusion?leaf_index=0&tree_size=4",
+        "/api/v1/log/consistency?first=1&second=9",
+        "/api/v1/log/consistency?first=0&second=2",
+        f"/api/v1/log/inclusion-by-hash?hash={base64.urlsafe_b64encode(bytes(LogLeaf.objects.get(index=0).leaf_hash)).decode()}&tree_size=7",
+    ):
         r = client.get(url)
         assert r.status_code == 400, url
         body = r.json()
@@ -367,7 +442,11 @@ def test_signed_tree_head_verifies_with_the_platform_jwks(client, settings):
         token = jwt.decode(h["signature"], jwks, algorithms=["ES256"])
         assert token.header["typ"] == "tree-head+jwt"
         assert token.claims["iss"] == settings.TUNGBAN_ISSUER
-        assert (token.claims["tree_size"], token.claims["root_hash"], token.claims["timestamp"]) == (h["tree_size"], h["root_hash"], h["timestamp"])
+        assert (token.claims["tree_size"], token.claims["root_hash"], token.claims["timestamp"]) == (
+            h["tree_size"],
+            h["root_hash"],
+            h["timestamp"],
+        )
     assert d64(head["root_hash"]) == ledger.tree_root(3)
     # The same check with the platform's own keys, as a verifier offline would.
     assert jwt.decode(head["signature"], keys.public_keyset(), algorithms=["ES256"]).claims["tree_size"] == 3
@@ -452,7 +531,9 @@ def test_altered_leaf_body_and_hash_are_detected_and_its_proof_fails():
     # The forged leaf cannot be proved against the head signed before.
     proof = ledger.inclusion_proof(3, signed["tree_size"])
     assert d64(proof["leaf_hash"]) == rfc.leaf_hash(forged.encode())
-    assert not rfc.verify_inclusion(d64(proof["leaf_hash"]), 3, 8, [d64(p) for p in proof["inclusion_path"]], d64(signed["root_hash"]))
+    assert not rfc.verify_inclusion(
+        d64(proof["leaf_hash"]), 3, 8, [d64(p) for p in proof["inclusion_path"]], d64(signed["root_hash"])
+    )
 
 
 @pytest.mark.django_db

@@ -24,6 +24,7 @@ def test_new_secret_stored_as_digest_and_accepted(issuer):
     assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"
 
 
+@pytest.mark.production_hasher
 def test_pbkdf2_hash_from_before_is_accepted_and_upgraded(issuer):
     make_client("svc-old")
     Client.objects.filter(client_id="svc-old").update(client_secret_hash=make_password("old-secret-value"))

@@ -8,7 +8,13 @@ from __future__ import annotations
 import pytest
 
 from tungban.testing.factories import valid_hkid
-from tungban.wallet.tests.e2e_helpers import TIMEOUT, add_virtual_authenticator, approval_url, bind_web_app, decide_in_app
+from tungban.wallet.tests.e2e_helpers import (
+    TIMEOUT,
+    add_virtual_authenticator,
+    approval_url,
+    bind_web_app,
+    decide_in_app,
+)
 from tungban.wallet.tests.e2e_helpers import sample_service as e2e_sample_service
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -74,7 +80,9 @@ def test_register_bind_login_and_prefill_exactly_approved_fields(issuer, sample_
 
     # 4. The app shows the service and each field; the resident unticks the optional ones
     #    they do not want to share and approves with the passkey.
-    heading = decide_in_app(phone, link, "approve", untick=["gender", "address", "phone_number", "email", "billing_address"])
+    heading = decide_in_app(
+        phone, link, "approve", untick=["gender", "address", "phone_number", "email", "billing_address"]
+    )
     assert heading
 
     # 5. The desktop page continues by itself to the service, whose form holds exactly

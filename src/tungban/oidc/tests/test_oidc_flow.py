@@ -11,8 +11,17 @@ from joserfc.jwk import KeySet
 from tungban.oidc import keys
 from tungban.oidc.models import AuthorizationCode, Token
 from tungban.testing.factories import (
-    PIN, authorize_params, bind_cli, code_from, complete_authorization, jwt_claims, login, make_client, pkce,
-    start_authorization, userinfo,
+    PIN,
+    authorize_params,
+    bind_cli,
+    code_from,
+    complete_authorization,
+    jwt_claims,
+    login,
+    make_client,
+    pkce,
+    start_authorization,
+    userinfo,
 )
 from tungban.wallet.models import ApprovalRequest
 
@@ -44,7 +53,14 @@ def test_discovery_and_jwks(issuer, db):
     assert meta["subject_types_supported"] == ["pairwise"]
     assert meta["id_token_signing_alg_values_supported"] == ["ES256"]
     assert meta["code_challenge_methods_supported"] == ["S256"]
-    for endpoint in ("authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri", "revocation_endpoint", "end_session_endpoint"):
+    for endpoint in (
+        "authorization_endpoint",
+        "token_endpoint",
+        "userinfo_endpoint",
+        "jwks_uri",
+        "revocation_endpoint",
+        "end_session_endpoint",
+    ):
         assert meta[endpoint].startswith(issuer + "/")
     jwks = requests.get(meta["jwks_uri"]).json()
     assert jwks["keys"] and all(k["kty"] == "EC" and "d" not in k for k in jwks["keys"])
@@ -94,7 +110,12 @@ def test_basic_tier_acr(issuer, clients, officer, tmp_path):
 
 def test_unknown_client_gets_error_page_and_stores_nothing(issuer, clients):
     _, challenge = pkce()
-    resp = requests.get(f"{issuer}/oidc/authorize", params=authorize_params("nope", RP_A, challenge), allow_redirects=False, headers={"Accept-Language": "en"})
+    resp = requests.get(
+        f"{issuer}/oidc/authorize",
+        params=authorize_params("nope", RP_A, challenge),
+        allow_redirects=False,
+        headers={"Accept-Language": "en"},
+    )
     assert resp.status_code == 400 and "Location" not in resp.headers
     assert "not valid" in resp.text
     assert ApprovalRequest.objects.count() == 0
@@ -103,12 +124,21 @@ def test_unknown_client_gets_error_page_and_stores_nothing(issuer, clients):
 @pytest.mark.parametrize("uri", [RP_A + "/", RP_A + "?x=1", "https://evil.example/cb", RP_A.upper()])
 def test_redirect_uri_must_match_exactly(issuer, clients, uri):
     _, challenge = pkce()
-    resp = requests.get(f"{issuer}/oidc/authorize", params=authorize_params("svc-a", uri, challenge), allow_redirects=False)
+    resp = requests.get(
+        f"{issuer}/oidc/authorize", params=authorize_params("svc-a", uri, challenge), allow_redirects=False
+    )
     assert resp.status_code == 400 and "Location" not in resp.headers
     assert ApprovalRequest.objects.count() == 0
 
 
-@pytest.mark.parametrize("change", [{"code_challenge": None, "code_challenge_method": None}, {"code_challenge_method": "plain"}, {"code_challenge_method": None}])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"code_challenge": None, "code_challenge_method": None},
+        {"code_challenge_method": "plain"},
+        {"code_challenge_method": None},
+    ],
+)
 def test_pkce_s256_required(issuer, clients, change):
     _, challenge = pkce()
     params = authorize_params("svc-a", RP_A, challenge)
@@ -198,7 +228,11 @@ def test_completion_only_in_the_starting_browser(issuer, clients, app):
 
 def test_prompt_none_needs_interaction(issuer, clients):
     _, challenge = pkce()
-    resp = requests.get(f"{issuer}/oidc/authorize", params=authorize_params("svc-a", RP_A, challenge, prompt="none"), allow_redirects=False)
+    resp = requests.get(
+        f"{issuer}/oidc/authorize",
+        params=authorize_params("svc-a", RP_A, challenge, prompt="none"),
+        allow_redirects=False,
+    )
     assert resp.status_code == 302 and "error=login_required" in resp.headers["Location"]
 
 
@@ -222,7 +256,9 @@ def test_anonymous_form_filling_has_no_subject(issuer, clients, app):
 
 def test_revocation_endpoint(issuer, clients, app):
     tokens = login(issuer, app, "svc-a", clients["a"][1], RP_A)
-    resp = requests.post(f"{issuer}/oidc/revoke", data={"token": tokens["access_token"]}, auth=("svc-a", clients["a"][1]))
+    resp = requests.post(
+        f"{issuer}/oidc/revoke", data={"token": tokens["access_token"]}, auth=("svc-a", clients["a"][1])
+    )
     assert resp.status_code == 200
     assert userinfo(issuer, tokens["access_token"]).status_code == 401
 
@@ -231,12 +267,21 @@ def test_rp_initiated_logout(issuer, clients, app):
     tokens = login(issuer, app, "svc-a", clients["a"][1], RP_A)
     resp = requests.get(
         f"{issuer}/oidc/logout",
-        params={"id_token_hint": tokens["id_token"], "post_logout_redirect_uri": "https://rp-a.example/bye", "state": "s1", "client_id": "svc-a"},
+        params={
+            "id_token_hint": tokens["id_token"],
+            "post_logout_redirect_uri": "https://rp-a.example/bye",
+            "state": "s1",
+            "client_id": "svc-a",
+        },
         allow_redirects=False,
     )
     assert resp.status_code == 302 and resp.headers["Location"] == "https://rp-a.example/bye?state=s1"
     assert userinfo(issuer, tokens["access_token"]).status_code == 401
-    unregistered = requests.get(f"{issuer}/oidc/logout", params={"id_token_hint": tokens["id_token"], "post_logout_redirect_uri": "https://evil.example/"}, allow_redirects=False)
+    unregistered = requests.get(
+        f"{issuer}/oidc/logout",
+        params={"id_token_hint": tokens["id_token"], "post_logout_redirect_uri": "https://evil.example/"},
+        allow_redirects=False,
+    )
     assert unregistered.status_code == 200  # no redirect to an unregistered URI
 
 
@@ -260,7 +305,9 @@ def test_expired_request_shows_clear_page(issuer, clients, app):
     rid = start_authorization(browser, issuer, params)
     ApprovalRequest.objects.filter(pk=rid).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
     assert browser.get(f"{issuer}/oidc/authorize/{rid}/status").json()["status"] == "expired"
-    page = browser.get(f"{issuer}/oidc/authorize/{rid}/complete", headers={"Accept-Language": "en"}, allow_redirects=False)
+    page = browser.get(
+        f"{issuer}/oidc/authorize/{rid}/complete", headers={"Accept-Language": "en"}, allow_redirects=False
+    )
     assert page.status_code == 200 and "expired" in page.text and "error=access_denied" in page.text
     assert AuthorizationCode.objects.count() == 0
 
@@ -271,7 +318,6 @@ def test_client_registration_rejects_bad_redirect_uris(db, uris):
 
     from tungban.core.errors import DomainError
     from tungban.oidc.models import Client
-
     from tungban.oidc.services import register_client
 
     with pytest.raises(DomainError):
@@ -325,6 +371,10 @@ def test_authorization_request_by_post(issuer, clients, app):
 @pytest.mark.parametrize("claims", ["not json", "[1]", '{"userinfo": [1]}'])
 def test_malformed_claims_parameter(issuer, clients, claims):
     _, challenge = pkce()
-    resp = requests.get(f"{issuer}/oidc/authorize", params=authorize_params("svc-a", RP_A, challenge, claims=claims), allow_redirects=False)
+    resp = requests.get(
+        f"{issuer}/oidc/authorize",
+        params=authorize_params("svc-a", RP_A, challenge, claims=claims),
+        allow_redirects=False,
+    )
     assert resp.status_code == 400
     assert ApprovalRequest.objects.count() == 0

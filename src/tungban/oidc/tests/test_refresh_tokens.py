@@ -70,7 +70,9 @@ def test_reusing_a_rotated_refresh_token_revokes_the_grant(issuer, client, app):
 
 def test_refresh_bound_to_client_and_scope(issuer, client, app):
     _, secret = client
-    other, other_secret = make_client("svc-b", "https://rp-b.example/cb", allowed_scopes=["openid", OFFLINE_ACCESS_SCOPE])
+    other, other_secret = make_client(
+        "svc-b", "https://rp-b.example/cb", allowed_scopes=["openid", OFFLINE_ACCESS_SCOPE]
+    )
     tokens = login(issuer, app, "svc-a", secret, RP, scope=OFFLINE)
     assert _refresh(issuer, tokens["refresh_token"], other_secret, client_id="svc-b").json()["error"] == "invalid_grant"
     assert _refresh(issuer, tokens["refresh_token"], "wrong-secret").json()["error"] == "invalid_client"
@@ -122,7 +124,11 @@ def test_revoking_a_refresh_token_revokes_the_grant(issuer, client, app, hint):
 def test_revoking_the_access_token_ends_its_refresh_token(issuer, client, app):
     _, secret = client
     tokens = login(issuer, app, "svc-a", secret, RP, scope=OFFLINE)
-    resp = requests.post(f"{issuer}/oidc/revoke", data={"token": tokens["access_token"], "token_type_hint": "refresh_token"}, auth=("svc-a", secret))
+    resp = requests.post(
+        f"{issuer}/oidc/revoke",
+        data={"token": tokens["access_token"], "token_type_hint": "refresh_token"},
+        auth=("svc-a", secret),
+    )
     assert resp.status_code == 200 and userinfo(issuer, tokens["access_token"]).status_code == 401
     assert _refresh(issuer, tokens["refresh_token"], secret).json()["error"] == "invalid_grant"
 
@@ -135,7 +141,11 @@ def test_no_refresh_token_for_anonymous_form_filling(issuer, client, app):
 def test_logout_ends_offline_access(issuer, client, app):
     _, secret = client
     tokens = login(issuer, app, "svc-a", secret, RP, scope=OFFLINE)
-    resp = requests.get(f"{issuer}/oidc/logout", params={"id_token_hint": tokens["id_token"], "client_id": "svc-a"}, allow_redirects=False)
+    resp = requests.get(
+        f"{issuer}/oidc/logout",
+        params={"id_token_hint": tokens["id_token"], "client_id": "svc-a"},
+        allow_redirects=False,
+    )
     assert resp.status_code in (200, 302)
     assert _refresh(issuer, tokens["refresh_token"], secret).json()["error"] == "invalid_grant"
 
@@ -185,4 +195,6 @@ def test_concurrent_reuse_and_revocation_leave_no_live_token(issuer, client, app
         for t in threads:
             t.join()
         assert len(answers) == 2
-        assert not Token.objects.filter(authorization_code__code=tokens["code"], revoked_at__isnull=True).exists(), rival
+        assert not Token.objects.filter(authorization_code__code=tokens["code"], revoked_at__isnull=True).exists(), (
+            rival
+        )

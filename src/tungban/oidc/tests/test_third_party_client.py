@@ -18,9 +18,18 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def _oic_login(issuer, app, client_id, secret, redirect_uri):
     rp = OicClient(client_authn_method=CLIENT_AUTHN_METHOD)
     rp.provider_config(issuer)
-    rp.store_registration_info(RegistrationResponse(client_id=client_id, client_secret=secret, redirect_uris=[redirect_uri]))
+    rp.store_registration_info(
+        RegistrationResponse(client_id=client_id, client_secret=secret, redirect_uris=[redirect_uri])
+    )
     state, nonce = rndstr(), rndstr()
-    args = {"client_id": client_id, "response_type": "code", "scope": ["openid", "profile", "hkid"], "nonce": nonce, "redirect_uri": redirect_uri, "state": state}
+    args = {
+        "client_id": client_id,
+        "response_type": "code",
+        "scope": ["openid", "profile", "hkid"],
+        "nonce": nonce,
+        "redirect_uri": redirect_uri,
+        "state": state,
+    }
     pkce_args, verifier = rp.add_code_challenge()
     args.update(pkce_args)
     assert args["code_challenge_method"] == "S256"
@@ -34,7 +43,9 @@ def _oic_login(issuer, app, client_id, secret, redirect_uri):
     rid = re.search(r"/app/approve/([0-9a-f-]{36})", page.text).group(1)
     app.decide(rid, PIN, "approve")
     back = browser.get(f"{issuer}/oidc/authorize/{rid}/complete", allow_redirects=False)
-    aresp = rp.parse_response(AuthorizationResponse, info=urlsplit(back.headers["Location"]).query, sformat="urlencoded")
+    aresp = rp.parse_response(
+        AuthorizationResponse, info=urlsplit(back.headers["Location"]).query, sformat="urlencoded"
+    )
     assert aresp["state"] == state
 
     tokens = rp.do_access_token_request(

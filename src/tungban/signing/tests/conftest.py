@@ -22,6 +22,8 @@ def signing_client(db):
 
 
 def client_token(base_url: str, client_id: str, secret: str, scope: str = "signing") -> str:
-    resp = requests.post(f"{base_url}/oidc/token", data={"grant_type": "client_credentials", "scope": scope}, auth=(client_id, secret))
+    resp = requests.post(
+        f"{base_url}/oidc/token", data={"grant_type": "client_credentials", "scope": scope}, auth=(client_id, secret)
+    )
     assert resp.status_code == 200, resp.text
     return resp.json()["access_token"]

@@ -26,7 +26,13 @@ from tungban.signing import ca
 from tungban.signing.models import SigningRequest
 from tungban.testing.factories import make_resident
 from tungban.wallet import services as wallet
-from tungban.wallet.tests.e2e_helpers import TIMEOUT, add_virtual_authenticator, approval_url, bind_web_app, decide_in_app
+from tungban.wallet.tests.e2e_helpers import (
+    TIMEOUT,
+    add_virtual_authenticator,
+    approval_url,
+    bind_web_app,
+    decide_in_app,
+)
 from tungban.wallet.tests.e2e_helpers import sample_service as e2e_sample_service
 
 from .conftest import client_token
@@ -54,7 +60,9 @@ def sample_service(issuer):
     """The vehicle-licence sample service on a free port, registered with the signing scope."""
     # Polls every 2 s: the live server's in-memory SQLite answers a poll that overlaps the
     # signing transaction with "table is locked" (HTTP 500), which the service retries.
-    with e2e_sample_service(issuer, "vehicle-licence-sign-e2e", [*EME_SCOPES, "signing"], VL_SIGNING_POLL_SECONDS=2) as base:
+    with e2e_sample_service(
+        issuer, "vehicle-licence-sign-e2e", [*EME_SCOPES, "signing"], VL_SIGNING_POLL_SECONDS=2
+    ) as base:
         yield base
 
 
@@ -154,7 +162,12 @@ def test_plus_resident_signs_the_declaration(issuer, sample_service, browser, re
     assert items.count() == 1
     assert f"declaration-{reference}.pdf" in items.first.text_content()
     assert phone.text_content("#document-0 .digest").strip() == document.sha256
-    assert phone.evaluate("getComputedStyle(document.querySelector('#document-0 .digest')).fontFamily").lower().find("mono") >= 0
+    assert (
+        phone.evaluate("getComputedStyle(document.querySelector('#document-0 .digest')).fontFamily")
+        .lower()
+        .find("mono")
+        >= 0
+    )
     legal = phone.text_content("#sign-legal")
     assert "iAM Smart+" in legal and "智方便+" in legal and "legally" in legal
     assert "CHAN" in phone.text_content("#sign-signer")
@@ -209,7 +222,9 @@ def test_plus_resident_signs_the_declaration(issuer, sample_service, browser, re
     assert status.bottom_line, status.pretty_print_details()
     assert status.coverage.name == "ENTIRE_FILE"
     assert signer in status.signing_cert.subject.human_friendly
-    assert status.timestamp_validity is not None and status.timestamp_validity.intact and status.timestamp_validity.valid
+    assert (
+        status.timestamp_validity is not None and status.timestamp_validity.intact and status.timestamp_validity.valid
+    )
 
     assert not phone_errors, phone_errors
 
@@ -228,8 +243,11 @@ def test_basic_tier_resident_sees_why_nothing_was_signed(issuer, browser, office
     digests = [hashlib.sha256(b"first").hexdigest(), hashlib.sha256(b"second").hexdigest()]
     created = requests.post(
         f"{issuer}/api/v1/signing/requests",
-        json={"documents": [{"name": "form-a.txt", "sha256": digests[0]}, {"name": "form-b.txt", "sha256": digests[1]}]},
-        headers={"Authorization": f"Bearer {token}"}, timeout=30,
+        json={
+            "documents": [{"name": "form-a.txt", "sha256": digests[0]}, {"name": "form-b.txt", "sha256": digests[1]}]
+        },
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
     )
     assert created.status_code == 201, created.text
 
@@ -246,6 +264,10 @@ def test_basic_tier_resident_sees_why_nothing_was_signed(issuer, browser, office
     assert "iAM Smart+" in phone.text_content("#result-message")
     phone.screenshot(path=str(shots / "sign-failed.png"))
 
-    result = requests.get(f"{issuer}/api/v1/signing/requests/{created.json()['id']}", headers={"Authorization": f"Bearer {token}"}, timeout=30).json()
+    result = requests.get(
+        f"{issuer}/api/v1/signing/requests/{created.json()['id']}",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    ).json()
     assert result["status"] == "failed" and result["error"] == "plus_required"
     assert not phone_errors, phone_errors

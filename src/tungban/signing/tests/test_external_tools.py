@@ -62,7 +62,11 @@ def auth(token: str) -> dict:
 
 def sign(issuer: str, token: str, app, documents: list[dict]) -> dict:
     """Submit documents, approve in the app, return the signed result."""
-    created = requests.post(f"{issuer}/api/v1/signing/requests", json={"documents": documents, "reason": "Acceptance test"}, headers=auth(token))
+    created = requests.post(
+        f"{issuer}/api/v1/signing/requests",
+        json={"documents": documents, "reason": "Acceptance test"},
+        headers=auth(token),
+    )
     assert created.status_code == 201, created.text
     app.decide(created.json()["approval_uri"], PIN, "approve")
     result = requests.get(f"{issuer}/api/v1/signing/requests/{created.json()['id']}", headers=auth(token)).json()
@@ -128,7 +132,9 @@ def pyhanko_pdf_status(issuer: str, root_pem, data: bytes):
     from pyhanko_certvalidator import ValidationContext
 
     crls = [requests.get(f"{issuer}/signing/crl/{name}").content for name in ("signing-ca.crl", "root-ca.crl")]
-    context = ValidationContext(trust_roots=[load_cert_from_pemder(str(root_pem))], crls=crls, allow_fetching=False, revocation_mode="hard-fail")
+    context = ValidationContext(
+        trust_roots=[load_cert_from_pemder(str(root_pem))], crls=crls, allow_fetching=False, revocation_mode="hard-fail"
+    )
     (sig,) = PdfFileReader(BytesIO(data)).embedded_signatures
     return validate_pdf_signature(sig, context)
 
@@ -138,7 +144,9 @@ def pdfsig(nss: str, path) -> str:
     return result.stdout + result.stderr
 
 
-def test_pdf_signed_through_the_api_passes_pdfsig_and_pyhanko_and_one_changed_byte_fails(signer_app, service_token, issuer, root_pem, nss_db, tmp_path):
+def test_pdf_signed_through_the_api_passes_pdfsig_and_pyhanko_and_one_changed_byte_fails(
+    signer_app, service_token, issuer, root_pem, nss_db, tmp_path
+):
     require("pdfsig")
     resident, app = signer_app
     original = make_pdf()
@@ -165,7 +173,7 @@ def test_pdf_signed_through_the_api_passes_pdfsig_and_pyhanko_and_one_changed_by
 
     byte_range = list(PdfFileReader(BytesIO(signed)).embedded_signatures[0].byte_range)
     assert at < byte_range[1]
-    tampered = signed[:at] + b"J" + signed[at + 1:]
+    tampered = signed[:at] + b"J" + signed[at + 1 :]
     (tmp_path / "tampered.pdf").write_bytes(tampered)
 
     out = pdfsig(nss_db, tmp_path / "tampered.pdf")
@@ -181,18 +189,38 @@ def test_pdf_signed_through_the_api_passes_pdfsig_and_pyhanko_and_one_changed_by
     assert "Signature valid" in verify_page(issuer, signed)
 
 
-def test_hash_signature_passes_openssl_and_a_changed_document_fails(signer_app, service_token, issuer, root_pem, tmp_path):
+def test_hash_signature_passes_openssl_and_a_changed_document_fails(
+    signer_app, service_token, issuer, root_pem, tmp_path
+):
     require("openssl")
     resident, app = signer_app
     document = "聲明 Declaration: everything above is true.\n".encode()
-    result = sign(issuer, service_token, app, [{"name": "declaration.txt", "sha256": hashlib.sha256(document).hexdigest()}])
+    result = sign(
+        issuer, service_token, app, [{"name": "declaration.txt", "sha256": hashlib.sha256(document).hexdigest()}]
+    )
     signature = base64.b64decode(result["documents"][0]["signature"])
     (tmp_path / "doc").write_bytes(document)
     (tmp_path / "sig.p7s").write_bytes(signature)
 
     def openssl_verify(content_path):
-        return run("openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", tmp_path / "sig.p7s",
-                   "-content", content_path, "-CAfile", root_pem, "-purpose", "any", "-out", "/dev/null")
+        return run(
+            "openssl",
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            tmp_path / "sig.p7s",
+            "-content",
+            content_path,
+            "-CAfile",
+            root_pem,
+            "-purpose",
+            "any",
+            "-out",
+            "/dev/null",
+        )
 
     ok = openssl_verify(tmp_path / "doc")
     assert ok.returncode == 0, ok.stderr
@@ -210,7 +238,9 @@ def test_hash_signature_passes_openssl_and_a_changed_document_fails(signer_app, 
     assert "Signature valid" in verify_page(issuer, document, signature)
 
 
-def test_revocation_refuses_new_signatures_and_keeps_earlier_ones_valid(signer_app, signing_client, service_token, issuer):
+def test_revocation_refuses_new_signatures_and_keeps_earlier_ones_valid(
+    signer_app, signing_client, service_token, issuer
+):
     resident, app = signer_app
     client, secret = signing_client
     document = b"signed before the revocation"
@@ -256,5 +286,7 @@ def test_revocation_refuses_new_signatures_and_keeps_earlier_ones_valid(signer_a
         assert sig["timestamped"] is True and sig["trusted"] is True
         assert sig["revocation"]["status"] == "revoked_later"
         assert sig["revocation"]["reason"] == "key_compromise"
-        assert dt.datetime.fromisoformat(sig["revocation"]["revoked_at"]) > dt.datetime.fromisoformat(sig["signing_time"])
+        assert dt.datetime.fromisoformat(sig["revocation"]["revoked_at"]) > dt.datetime.fromisoformat(
+            sig["signing_time"]
+        )
         assert "revoked later" in sig["revocation"]["message"]

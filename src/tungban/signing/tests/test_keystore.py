@@ -67,4 +67,3 @@ def test_an_unusable_pkcs11_token_is_an_error_not_a_silent_fallback(fresh_keysto
     with pytest.raises(DomainError) as err:
         keystore.get_keystore()
     assert err.value.code == "keystore_unavailable" and keystore._keystore is None
-

@@ -67,7 +67,9 @@ def test_hash_signing_returns_a_cades_detached_signature_by_the_resident(issuer,
     body = created.json()
     assert body["status"] == "pending" and body["documents"][0]["signature"] is None
     shown = app.show(body["approval_uri"], PIN)
-    assert shown["kind"] == "sign" and shown["documents"] == [{"name": "contract.txt", "sha256": digest_doc()["sha256"]}]
+    assert shown["kind"] == "sign" and shown["documents"] == [
+        {"name": "contract.txt", "sha256": digest_doc()["sha256"]}
+    ]
     app.decide(body["approval_uri"], PIN, "approve")
     result = get(issuer, anon_token, body["id"]).json()
     assert result["status"] == "signed"
@@ -92,7 +94,11 @@ def test_pdf_signing_after_login_and_download(issuer, signer_app, signing_client
     client, secret = signing_client
     token = login(issuer, app, client.client_id, secret, client.redirect_uris[0], scope=SCOPE)["access_token"]
     original = a_pdf()
-    created = post(issuer, token, {"documents": [{"name": "declaration.pdf", "pdf": base64.b64encode(original).decode()}], "reason": "Renewal"})
+    created = post(
+        issuer,
+        token,
+        {"documents": [{"name": "declaration.pdf", "pdf": base64.b64encode(original).decode()}], "reason": "Renewal"},
+    )
     assert created.status_code == 201, created.text
     # Signing after login goes to this resident's app without a QR code.
     assert [p["id"] for p in app.pending(PIN)] == [created.json()["approval_uri"].rsplit("/", 1)[1]]
@@ -102,7 +108,10 @@ def test_pdf_signing_after_login_and_download(issuer, signer_app, signing_client
     signed = base64.b64decode(result["documents"][0]["signed_pdf"])
     assert signed.startswith(original)  # an incremental update: the original bytes are intact
     assert b"/ETSI.CAdES.detached" in signed
-    download = requests.get(f"{issuer}/api/v1/signing/requests/{created.json()['id']}/documents/0", headers={"Authorization": f"Bearer {token}"})
+    download = requests.get(
+        f"{issuer}/api/v1/signing/requests/{created.json()['id']}/documents/0",
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert download.headers["Content-Type"] == "application/pdf" and download.content == signed
     assert 'filename="declaration.pdf"' in download.headers["Content-Disposition"]
 
@@ -131,7 +140,11 @@ def test_bulk_signing_fifty_documents_with_one_approval(issuer, signer_app, anon
         ([digest_doc(f"d{i}") for i in range(51)], "too_many_documents", "documents"),
         ([digest_doc(), {"name": "b.pdf", "pdf": base64.b64encode(a_pdf()).decode()}], "mixed_documents", "documents"),
         ([{"name": "x.pdf", "pdf": base64.b64encode(b"hello, not a pdf").decode()}], "not_pdf", "documents.0.pdf"),
-        ([{"name": "x.pdf", "pdf": base64.b64encode(b"%PDF-1.7\ngarbage without xref").decode()}], "not_pdf", "documents.0.pdf"),
+        (
+            [{"name": "x.pdf", "pdf": base64.b64encode(b"%PDF-1.7\ngarbage without xref").decode()}],
+            "not_pdf",
+            "documents.0.pdf",
+        ),
         ([{"name": "x.pdf", "pdf": "***"}], "invalid_request", "documents.0.pdf"),
         ([{"name": "bad\nname", "sha256": "ab" * 32}], "invalid_request", "documents.0.name"),
     ],
@@ -149,14 +162,20 @@ def test_encrypted_pdf_is_refused(issuer, anon_token):
     doc.add_page()
     doc.set_font("helvetica", size=12)
     doc.cell(0, 10, "secret")
-    response = post(issuer, anon_token, {"documents": [{"name": "e.pdf", "pdf": base64.b64encode(bytes(doc.output())).decode()}]})
+    response = post(
+        issuer, anon_token, {"documents": [{"name": "e.pdf", "pdf": base64.b64encode(bytes(doc.output())).decode()}]}
+    )
     assert response.status_code == 400 and response.json()["error"] == "encrypted_pdf"
     assert nothing_stored()
 
 
 def test_services_without_the_signing_scope_cannot_sign(issuer, db):
     client, secret = make_client("no-sign", "https://nosign.example/cb")
-    token = requests.post(f"{issuer}/oidc/token", data={"grant_type": "client_credentials", "scope": "signing"}, auth=(client.client_id, secret)).json()["access_token"]
+    token = requests.post(
+        f"{issuer}/oidc/token",
+        data={"grant_type": "client_credentials", "scope": "signing"},
+        auth=(client.client_id, secret),
+    ).json()["access_token"]
     response = post(issuer, token, {"documents": [digest_doc()]})
     assert response.status_code == 403 and response.json()["error"] == "insufficient_scope"
     assert 'error="insufficient_scope"' in response.headers["WWW-Authenticate"]
@@ -186,13 +205,17 @@ def test_basic_tier_resident_cannot_sign(issuer, officer, signing_client, tmp_pa
 
 def test_old_login_must_reauthenticate_before_signing(issuer, signer_app, db):
     _, app = signer_app
-    client, secret = make_client("strict-svc", "https://strict.example/cb", allowed_scopes=SIGNING_SCOPES, signing_max_auth_age=300)
+    client, secret = make_client(
+        "strict-svc", "https://strict.example/cb", allowed_scopes=SIGNING_SCOPES, signing_max_auth_age=300
+    )
     token = login(issuer, app, client.client_id, secret, client.redirect_uris[0], scope=SCOPE)["access_token"]
     assert post(issuer, token, {"documents": [digest_doc()]}).status_code == 201  # fresh login
     LoginSession.objects.update(auth_time=int(time.time()) - 301)
     response = post(issuer, token, {"documents": [digest_doc()]})
     assert response.status_code == 401
-    assert response.json()["error"] == "insufficient_user_authentication" and response.json()["details"]["max_age"] == 300
+    assert (
+        response.json()["error"] == "insufficient_user_authentication" and response.json()["details"]["max_age"] == 300
+    )
     assert "max_age=300" in response.headers["WWW-Authenticate"]  # RFC 9470 §3
 
 
@@ -202,7 +225,9 @@ def test_declined_and_expired_requests_sign_nothing(issuer, signer_app, anon_tok
     app.decide(declined["approval_uri"], PIN, "decline")
     assert get(issuer, anon_token, declined["id"]).json()["status"] == "declined"
     expired = post(issuer, anon_token, {"documents": [digest_doc()]}).json()
-    ApprovalRequest.objects.filter(pk=expired["approval_uri"].rsplit("/", 1)[1]).update(expires_at="2000-01-01T00:00:00Z")
+    ApprovalRequest.objects.filter(pk=expired["approval_uri"].rsplit("/", 1)[1]).update(
+        expires_at="2000-01-01T00:00:00Z"
+    )
     with pytest.raises(Exception) as late:
         app.decide(expired["approval_uri"], PIN, "approve")
     assert getattr(late.value, "code", "") == "request_expired"
@@ -217,8 +242,14 @@ def test_the_device_must_sign_the_documents_it_was_shown(issuer, signer_app, ano
     rid = created["approval_uri"].rsplit("/", 1)[1]
     key = app.load_key(PIN)
     req = app.show(rid, PIN)
-    payload = {"request_id": rid, "requester": req["requester"]["id"], "nonce": req["nonce"], "decision": "approve", "claims": [],
-               "documents": [hashlib.sha256(b"something else").hexdigest()]}
+    payload = {
+        "request_id": rid,
+        "requester": req["requester"]["id"],
+        "nonce": req["nonce"],
+        "decision": "approve",
+        "claims": [],
+        "documents": [hashlib.sha256(b"something else").hexdigest()],
+    }
     signature = jws.serialize_compact({"alg": "ES256", "kid": app.meta["device_id"]}, json.dumps(payload).encode(), key)
     with pytest.raises(Exception) as refused:
         app._call("POST", f"/api/v1/wallet/requests/{rid}/decision", {"signature": signature}, device_key=key)
@@ -250,7 +281,9 @@ def test_callback_tells_the_service_when_signed(issuer, signer_app, db):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         callback = f"http://127.0.0.1:{server.server_port}/signed"
-        client, secret = make_client("cb-svc", "https://cb.example/cb", allowed_scopes=SIGNING_SCOPES, signing_callback_uri=callback)
+        client, secret = make_client(
+            "cb-svc", "https://cb.example/cb", allowed_scopes=SIGNING_SCOPES, signing_callback_uri=callback
+        )
         token = client_token(issuer, client.client_id, secret)
         created = post(issuer, token, {"documents": [digest_doc()]}).json()
         _Recorder.received.clear()
@@ -269,8 +302,12 @@ def test_callback_also_reports_a_failed_approval(issuer, officer, tmp_path, db):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         callback = f"http://127.0.0.1:{server.server_port}/signed"
-        client, secret = make_client("cb-fail", "https://cbf.example/cb", allowed_scopes=SIGNING_SCOPES, signing_callback_uri=callback)
-        created = post(issuer, client_token(issuer, client.client_id, secret), {"documents": [digest_doc()], "reason": "Tenancy"}).json()
+        client, secret = make_client(
+            "cb-fail", "https://cbf.example/cb", allowed_scopes=SIGNING_SCOPES, signing_callback_uri=callback
+        )
+        created = post(
+            issuer, client_token(issuer, client.client_id, secret), {"documents": [digest_doc()], "reason": "Tenancy"}
+        ).json()
         assert app.show(created["approval_uri"], PIN)["reason"] == "Tenancy"
         _Recorder.received.clear()
         with pytest.raises(Exception):
@@ -290,7 +327,11 @@ def test_unbinding_revokes_the_certificate_and_a_new_phone_gets_a_new_one(issuer
     assert old.status == CredentialStatus.REVOKED and old.revocation_reason == "cessation_of_operation"
     crl = x509.load_der_x509_crl(requests.get(f"{issuer}/signing/crl/signing-ca.crl").content)
     entry = crl.get_revoked_certificate_by_serial_number(int(old.serial, 16))
-    assert entry is not None and entry.extensions.get_extension_for_class(x509.CRLReason).value.reason == x509.ReasonFlags.cessation_of_operation
+    assert (
+        entry is not None
+        and entry.extensions.get_extension_for_class(x509.CRLReason).value.reason
+        == x509.ReasonFlags.cessation_of_operation
+    )
     assert crl.is_signature_valid(ca.certificate("signing").public_key())
     new_app = bind_cli(issuer, resident, tmp_path / "new-phone")
     second = post(issuer, anon_token, {"documents": [digest_doc()]}).json()
@@ -302,7 +343,11 @@ def test_suspension_revokes_and_crl_numbers_increase(issuer, signer_app, anon_to
     resident, app = signer_app
     created = post(issuer, anon_token, {"documents": [digest_doc()]}).json()
     app.decide(created["approval_uri"], PIN, "approve")
-    before = x509.load_der_x509_crl(ca.current_crl("signing")).extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+    before = (
+        x509.load_der_x509_crl(ca.current_crl("signing"))
+        .extensions.get_extension_for_class(x509.CRLNumber)
+        .value.crl_number
+    )
     wallet.suspend_account(resident, reason="reported stolen")
     credential = SigningCredential.objects.get()
     assert credential.status == CredentialStatus.REVOKED and credential.revocation_reason == "privilege_withdrawn"
@@ -358,7 +403,11 @@ def test_an_unexpected_signing_error_fails_the_request_and_signs_nothing(issuer,
 def test_pdf_without_pages_is_refused(issuer, anon_token):
     empty = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
     xref = len(empty)
-    empty += b"xref\n0 3\n0000000000 65535 f \n0000000009 00000 n \n0000000052 00000 n \ntrailer<</Size 3/Root 1 0 R>>\nstartxref\n" + str(xref).encode() + b"\n%%EOF\n"
+    empty += (
+        b"xref\n0 3\n0000000000 65535 f \n0000000009 00000 n \n0000000052 00000 n \ntrailer<</Size 3/Root 1 0 R>>\nstartxref\n"
+        + str(xref).encode()
+        + b"\n%%EOF\n"
+    )
     response = post(issuer, anon_token, {"documents": [{"name": "empty.pdf", "pdf": base64.b64encode(empty).decode()}]})
     assert response.status_code == 400 and response.json()["error"] == "not_pdf"
     assert nothing_stored()
@@ -372,9 +421,14 @@ def test_missing_token_names_the_bearer_scheme(issuer, db):
 
 def test_chinese_document_names_download_with_rfc6266_filename(issuer, signer_app, anon_token):
     _, app = signer_app
-    created = post(issuer, anon_token, {"documents": [{"name": "聲明書.pdf", "pdf": base64.b64encode(a_pdf()).decode()}]}).json()
+    created = post(
+        issuer, anon_token, {"documents": [{"name": "聲明書.pdf", "pdf": base64.b64encode(a_pdf()).decode()}]}
+    ).json()
     app.decide(created["approval_uri"], PIN, "approve")
-    download = requests.get(f"{issuer}/api/v1/signing/requests/{created['id']}/documents/0", headers={"Authorization": f"Bearer {anon_token}"})
+    download = requests.get(
+        f"{issuer}/api/v1/signing/requests/{created['id']}/documents/0",
+        headers={"Authorization": f"Bearer {anon_token}"},
+    )
     assert "filename*=utf-8''%E8%81%B2%E6%98%8E%E6%9B%B8.pdf" in download.headers["Content-Disposition"]
 
 

@@ -48,8 +48,12 @@ def make_credential(resident) -> SigningCredential:
 def sign_pdf(credential, data: bytes, *, timestamped: bool = True) -> bytes:
     signer, _ = services._signer_for(credential)
     return pdf.sign_pdf(
-        data, signer, signer_name=ca.common_name(credential.resident), reason="Test",
-        signed_at=timezone.now(), timestamper=ca.timestamper() if timestamped else None,
+        data,
+        signer,
+        signer_name=ca.common_name(credential.resident),
+        reason="Test",
+        signed_at=timezone.now(),
+        timestamper=ca.timestamper() if timestamped else None,
     )
 
 
@@ -60,7 +64,7 @@ def sign_detached(credential, document: bytes, *, timestamped: bool = True) -> b
 
 def change_one_byte(data: bytes, needle: bytes = b"Hello") -> bytes:
     at = data.index(needle)
-    return data[:at] + b"J" + data[at + 1:]
+    return data[:at] + b"J" + data[at + 1 :]
 
 
 def self_signed_signer():
@@ -71,8 +75,12 @@ def self_signed_signer():
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Mallory")])
     now = timezone.now()
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(hours=1))
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1))
         .not_valid_after(now + dt.timedelta(days=30))
         .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True)
         .sign(key, hashes.SHA256())
@@ -139,7 +147,9 @@ def test_signed_pdf_report(credential, signed_pdf):
     assert sig["timestamped"] is True and sig["signing_time_source"] == "timestamp"
     assert abs(sig["signing_time"] - timezone.now()) < dt.timedelta(minutes=5)
     assert sig["revocation"]["status"] == "good"
-    assert sig["covers_whole_file"] is True and sig["modified_after_signing"] is False and sig["modifications"] == "none"
+    assert (
+        sig["covers_whole_file"] is True and sig["modified_after_signing"] is False and sig["modifications"] == "none"
+    )
     assert sig["field"] == "tungban-signature-1" and sig["reason"] == "Test"
     assert sig["problems"] == [] and sig["notes"] == []
 
@@ -264,7 +274,9 @@ def test_revocation_later_in_the_same_second_as_the_time_stamp(credential):
     signature = sign_detached(credential, document)
     signed_at = verify.verify_detached(document, signature)["signatures"][0]["signing_time"]
     revoked_at = max(signed_at.replace(microsecond=999_999), signed_at + dt.timedelta(microseconds=1))
-    SigningCredential.objects.filter(pk=credential.pk).update(status=CredentialStatus.REVOKED, revoked_at=revoked_at, revocation_reason="superseded")
+    SigningCredential.objects.filter(pk=credential.pk).update(
+        status=CredentialStatus.REVOKED, revoked_at=revoked_at, revocation_reason="superseded"
+    )
     ca.mark_crl_stale(AuthorityRole.SIGNING)
     report = verify.verify_detached(document, signature)
     (sig,) = report["signatures"]
@@ -276,7 +288,9 @@ def test_signature_made_after_revocation_is_invalid(credential):
     """A key used after its certificate was revoked (e.g. a stolen copy): the time stamp
     shows the signature came later, so it is invalid."""
     SigningCredential.objects.filter(pk=credential.pk).update(
-        status=CredentialStatus.REVOKED, revoked_at=timezone.now() - dt.timedelta(hours=1), revocation_reason="key_compromise"
+        status=CredentialStatus.REVOKED,
+        revoked_at=timezone.now() - dt.timedelta(hours=1),
+        revocation_reason="key_compromise",
     )
     ca.mark_crl_stale(AuthorityRole.SIGNING)
     document = b"signed after revocation"
@@ -327,7 +341,7 @@ def test_bad_input(db, call, code):
 
 def test_broken_signature_inside_a_pdf(signed_pdf):
     start = signed_pdf.index(b"/Contents <") + len(b"/Contents <")
-    broken = signed_pdf[:start] + b"00" * 8 + signed_pdf[start + 16:]
+    broken = signed_pdf[:start] + b"00" * 8 + signed_pdf[start + 16 :]
     with pytest.raises(DomainError) as exc:
         verify.verify_pdf(broken)
     assert exc.value.code == "unreadable_signature"
@@ -379,9 +393,17 @@ def test_page_reports_valid_and_changed_documents(client, signed_pdf):
 def test_page_checks_a_detached_signature(client, credential):
     document = b"Declaration: all the above is true.\n"
     signature = sign_detached(credential, document)
-    ok = client.post("/signing/verify", {"file": SimpleUploadedFile("d.txt", document), "signature": SimpleUploadedFile("d.txt.p7s", signature)}, **EN)
+    ok = client.post(
+        "/signing/verify",
+        {"file": SimpleUploadedFile("d.txt", document), "signature": SimpleUploadedFile("d.txt.p7s", signature)},
+        **EN,
+    )
     assert "Signature valid" in ok.content.decode()
-    bad = client.post("/signing/verify", {"file": SimpleUploadedFile("d.txt", document + b"!"), "signature": SimpleUploadedFile("d.txt.p7s", signature)}, **EN)
+    bad = client.post(
+        "/signing/verify",
+        {"file": SimpleUploadedFile("d.txt", document + b"!"), "signature": SimpleUploadedFile("d.txt.p7s", signature)},
+        **EN,
+    )
     assert CHANGED in bad.content.decode()
 
 
@@ -395,7 +417,11 @@ def test_page_errors_are_shown_next_to_the_field(client, settings):
     assert 'id="id_file_error"' in junk.content.decode() and "This file is not a PDF." in junk.content.decode()
     missing = client.post("/signing/verify", {}, **EN)
     assert missing.status_code == 400 and 'id="id_file_error"' in missing.content.decode()
-    badsig = client.post("/signing/verify", {"file": SimpleUploadedFile("a.txt", b"doc"), "signature": SimpleUploadedFile("a.p7s", b"junk")}, **EN)
+    badsig = client.post(
+        "/signing/verify",
+        {"file": SimpleUploadedFile("a.txt", b"doc"), "signature": SimpleUploadedFile("a.p7s", b"junk")},
+        **EN,
+    )
     assert 'id="id_signature_error"' in badsig.content.decode()
 
 
@@ -414,9 +440,16 @@ def test_api_verifies_a_pdf(client, credential, signed_pdf):
     assert body["valid"] is True and body["kind"] == "pdf"
     sig = body["signatures"][0]
     assert sig["signer"]["serial"] == credential.serial and sig["timestamped"] is True
-    assert sig["revocation"] == {"status": "good", "revoked_at": None, "reason": None, "message": "The certificate is not revoked."}
+    assert sig["revocation"] == {
+        "status": "good",
+        "revoked_at": None,
+        "reason": None,
+        "message": "The certificate is not revoked.",
+    }
 
-    r = client.post("/api/v1/signing/verify", {"file": SimpleUploadedFile("signed.pdf", change_one_byte(signed_pdf))}, **EN)
+    r = client.post(
+        "/api/v1/signing/verify", {"file": SimpleUploadedFile("signed.pdf", change_one_byte(signed_pdf))}, **EN
+    )
     assert r.status_code == 200 and r.json()["valid"] is False and r.json()["signatures"][0]["intact"] is False
 
 
@@ -424,14 +457,20 @@ def test_api_verifies_a_detached_pem_signature(client, credential):
     document = b"hello"
     der = sign_detached(credential, document)
     pem = b"-----BEGIN CMS-----\n" + base64.encodebytes(der) + b"-----END CMS-----\n"
-    r = client.post("/api/v1/signing/verify", {"file": SimpleUploadedFile("a.txt", document), "signature": SimpleUploadedFile("a.p7s", pem)})
+    r = client.post(
+        "/api/v1/signing/verify",
+        {"file": SimpleUploadedFile("a.txt", document), "signature": SimpleUploadedFile("a.p7s", pem)},
+    )
     assert r.status_code == 200 and r.json()["valid"] is True and r.json()["kind"] == "detached"
 
 
 def test_api_errors(client, settings, db):
     r = client.post("/api/v1/signing/verify", {"file": SimpleUploadedFile("a.txt", b"hello")}, **EN)
     assert r.status_code == 400 and r.json()["error"] == "not_pdf" and r.json()["field"] == "file"
-    r = client.post("/api/v1/signing/verify", {"file": SimpleUploadedFile("a.txt", b"doc"), "signature": SimpleUploadedFile("a.p7s", b"junk")})
+    r = client.post(
+        "/api/v1/signing/verify",
+        {"file": SimpleUploadedFile("a.txt", b"doc"), "signature": SimpleUploadedFile("a.p7s", b"junk")},
+    )
     assert r.status_code == 400 and r.json()["error"] == "not_cms" and r.json()["field"] == "signature"
     r = client.post("/api/v1/signing/verify", {})
     assert r.status_code == 422

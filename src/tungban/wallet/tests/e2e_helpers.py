@@ -184,15 +184,28 @@ def sample_service(issuer: str, client_id: str, scopes: list[str] | None = None,
         private_jwk = key.as_dict(private=True)
         extra["jwks"] = {"keys": [key.as_dict(private=False)]}
     client, secret = oidc.register_client(
-        client_id=client_id, name_en="Vehicle Licence Renewal", name_zh="車輛牌照續期",
-        redirect_uris=[f"{base}/callback"], post_logout_redirect_uris=[f"{base}/"], allowed_scopes=scopes, **extra,
+        client_id=client_id,
+        name_en="Vehicle Licence Renewal",
+        name_zh="車輛牌照續期",
+        redirect_uris=[f"{base}/callback"],
+        post_logout_redirect_uris=[f"{base}/"],
+        allowed_scopes=scopes,
+        **extra,
     )
     if cdeg:
         from tungban.exchange import services as exchange
 
         exchange.register_organisation(id="td", name_en="Transport Department", name_zh="運輸署", client=client)
         config.setdefault("VL_CDEG_PRIVATE_JWK", private_jwk)
-    app = create_app({"VL_ISSUER": issuer, "VL_CLIENT_ID": client.client_id, "VL_CLIENT_SECRET": secret, "VL_BASE_URL": base, **config})
+    app = create_app(
+        {
+            "VL_ISSUER": issuer,
+            "VL_CLIENT_ID": client.client_id,
+            "VL_CLIENT_SECRET": secret,
+            "VL_BASE_URL": base,
+            **config,
+        }
+    )
     server = make_server("127.0.0.1", port, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:

@@ -104,7 +104,10 @@ def test_show_approve_list_use_revoke_and_history(issuer, td, tai_man, app, app_
     # consents: text and JSON.
     code, out, _ = cli(capsys, app_home, "consents")
     assert code == 0
-    assert f"{asked['id']}  [active]  Transport Department ← Water Supplies Department: Address registered with the Water Supplies Department" in out
+    assert (
+        f"{asked['id']}  [active]  Transport Department ← Water Supplies Department: Address registered with the Water Supplies Department"
+        in out
+    )
     assert f"purpose: {PURPOSE}" in out and "used 0 of 1" in out
     code, out, _ = cli(capsys, app_home, "--json", "consents")
     listed = json.loads(out)
@@ -125,12 +128,18 @@ def test_show_approve_list_use_revoke_and_history(issuer, td, tai_man, app, app_
     # A second consent, any number of uses for an hour: revoked in the CLI, refused after.
     again = ask(td, tai_man, duration=3600, max_uses=None)
     code, out, _ = cli(capsys, app_home, "show", again["approval_uri"])
-    assert "valid for:                 1 hour once given" in out and "uses:                      any number of times while valid" in out
+    assert (
+        "valid for:                 1 hour once given" in out
+        and "uses:                      any number of times while valid" in out
+    )
     assert cli(capsys, app_home, "approve", again["approval_uri"])[0] == 0
     assert td.consent(again["id"])["status"] == "active"
     code, out, err = cli(capsys, app_home, "revoke-consent", again["id"])
     assert code == 0, err
-    assert f"Consent {again['id']} is revoked: Transport Department can no longer obtain Address registered with the Water Supplies Department." in out
+    assert (
+        f"Consent {again['id']} is revoked: Transport Department can no longer obtain Address registered with the Water Supplies Department."
+        in out
+    )
     assert td.consent(again["id"])["status"] == "revoked"
     with pytest.raises(DataUserError) as refused:
         td.fetch(again["id"], WSD)

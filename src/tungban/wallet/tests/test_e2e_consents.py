@@ -125,7 +125,16 @@ def test_consent_approved_listed_revoked_and_history(issuer, officer, phone, tmp
     item.wait_for()
     assert item.get_attribute("data-status") == "active"
     text = item.text_content()
-    for part in ("Transport Department", "Active", PRODUCT, "Water Supplies Department", PURPOSE, "Valid until", "Times used", "1 (no limit)"):
+    for part in (
+        "Transport Department",
+        "Active",
+        PRODUCT,
+        "Water Supplies Department",
+        PURPOSE,
+        "Valid until",
+        "Times used",
+        "1 (no limit)",
+    ):
         assert part in text, (part, text)
     phone.screenshot(path=str(shots / "consents-390x844.png"), full_page=True)
 

@@ -170,12 +170,19 @@ def test_bind_approve_release_and_history(issuer, resident, phone, context, serv
 
     token = requests.post(
         f"{issuer}/oidc/token",
-        data={"grant_type": "authorization_code", "code": query["code"], "redirect_uri": service["redirect_uri"], "code_verifier": verifier},
+        data={
+            "grant_type": "authorization_code",
+            "code": query["code"],
+            "redirect_uri": service["redirect_uri"],
+            "code_verifier": verifier,
+        },
         auth=(service["client_id"], service["secret"]),
         timeout=30,
     )
     assert token.status_code == 200, token.text
-    info = requests.get(f"{issuer}/oidc/userinfo", headers={"Authorization": f"Bearer {token.json()['access_token']}"}, timeout=30)
+    info = requests.get(
+        f"{issuer}/oidc/userinfo", headers={"Authorization": f"Bearer {token.json()['access_token']}"}, timeout=30
+    )
     assert info.status_code == 200, info.text
     data = info.json()
     assert set(data) == {"sub", "hkid", "name", "family_name", "given_name"}
@@ -260,7 +267,14 @@ def test_wrong_activation_code_is_explained(issuer, resident, officer, phone):
 
 def test_self_registration_profile_edit_and_unbind(issuer, phone):
     hkid = valid_hkid("K")
-    PopulationRecord.objects.create(hkid=hkid, family_name_en="LEE", given_name_en="Siu Ming", name_zh="李小明", date_of_birth=dt.date(1990, 2, 3), gender="female")
+    PopulationRecord.objects.create(
+        hkid=hkid,
+        family_name_en="LEE",
+        given_name_en="Siu Ming",
+        name_zh="李小明",
+        date_of_birth=dt.date(1990, 2, 3),
+        gender="female",
+    )
     phone.goto(f"{issuer}/app/")
     phone.click("#register summary")
     phone.fill("#register-hkid", hkid)

@@ -10,7 +10,15 @@ from django.utils import timezone
 from joserfc import jws
 from joserfc.jwk import ECKey
 
-from tungban.testing.factories import PIN, authorize_params, bind_cli, make_client, make_resident, pkce, start_authorization
+from tungban.testing.factories import (
+    PIN,
+    authorize_params,
+    bind_cli,
+    make_client,
+    make_resident,
+    pkce,
+    start_authorization,
+)
 from tungban.wallet import services as wallet
 from tungban.wallet.cli import AppError, WalletClient
 from tungban.wallet.models import ApprovalRequest, Device, RequestStatus
@@ -30,14 +38,18 @@ def _sign(app, payload, key=None, kid=None):
 
 
 def _post_decision(app, rid, signature):
-    return app._call("POST", f"/api/v1/wallet/requests/{rid}/decision", {"signature": signature}, device_key=app.load_key(PIN))
+    return app._call(
+        "POST", f"/api/v1/wallet/requests/{rid}/decision", {"signature": signature}, device_key=app.load_key(PIN)
+    )
 
 
 def _open_request(issuer, claims=None):
     verifier, challenge = pkce()
     browser = requests.Session()
     extra = {"claims": json.dumps(claims)} if claims else {}
-    return start_authorization(browser, issuer, authorize_params("svc-a", "https://rp-a.example/cb", challenge, **extra))
+    return start_authorization(
+        browser, issuer, authorize_params("svc-a", "https://rp-a.example/cb", challenge, **extra)
+    )
 
 
 def test_bind_stores_only_public_key(issuer, resident, app_home):
@@ -79,15 +91,21 @@ def test_one_device_one_account(issuer, officer, app_home):
     device_key = ECKey.generate_key("P-256")
     # First binding with this key succeeds for resident b ...
     binding = wallet.start_binding(b.hkid, wallet.issue_activation_code(b))
-    proof = jws.serialize_compact({"alg": "ES256"}, json.dumps({"binding_id": str(binding.id), "nonce": binding.nonce}).encode(), device_key)
+    proof = jws.serialize_compact(
+        {"alg": "ES256"}, json.dumps({"binding_id": str(binding.id), "nonce": binding.nonce}).encode(), device_key
+    )
     wallet.complete_binding(str(binding.id), public_jwk=device_key.as_dict(private=False), proof=proof, platform="cli")
     # ... and the same device key cannot serve a second account.
     binding = wallet.start_binding(a.hkid, wallet.issue_activation_code(a))
-    proof = jws.serialize_compact({"alg": "ES256"}, json.dumps({"binding_id": str(binding.id), "nonce": binding.nonce}).encode(), device_key)
+    proof = jws.serialize_compact(
+        {"alg": "ES256"}, json.dumps({"binding_id": str(binding.id), "nonce": binding.nonce}).encode(), device_key
+    )
     from tungban.core.errors import Conflict
 
     with pytest.raises(Conflict) as err:
-        wallet.complete_binding(str(binding.id), public_jwk=device_key.as_dict(private=False), proof=proof, platform="cli")
+        wallet.complete_binding(
+            str(binding.id), public_jwk=device_key.as_dict(private=False), proof=proof, platform="cli"
+        )
     assert err.value.code == "device_taken"
     assert Device.objects.filter(resident=a, status="active").count() == 1
 
@@ -95,7 +113,9 @@ def test_one_device_one_account(issuer, officer, app_home):
 def test_binding_proof_must_come_from_the_key(issuer, resident):
     binding = wallet.start_binding(resident.hkid, wallet.issue_activation_code(resident))
     key, other = ECKey.generate_key("P-256"), ECKey.generate_key("P-256")
-    proof = jws.serialize_compact({"alg": "ES256"}, json.dumps({"binding_id": str(binding.id), "nonce": binding.nonce}).encode(), other)
+    proof = jws.serialize_compact(
+        {"alg": "ES256"}, json.dumps({"binding_id": str(binding.id), "nonce": binding.nonce}).encode(), other
+    )
     from tungban.core.errors import Forbidden
 
     with pytest.raises(Forbidden):
@@ -106,7 +126,9 @@ def test_binding_proof_must_come_from_the_key(issuer, resident):
 def test_web_binding_needs_passkey(issuer, resident):
     binding = wallet.start_binding(resident.hkid, wallet.issue_activation_code(resident))
     key = ECKey.generate_key("P-256")
-    proof = jws.serialize_compact({"alg": "ES256"}, json.dumps({"binding_id": str(binding.id), "nonce": binding.nonce}).encode(), key)
+    proof = jws.serialize_compact(
+        {"alg": "ES256"}, json.dumps({"binding_id": str(binding.id), "nonce": binding.nonce}).encode(), key
+    )
     from tungban.core.errors import DomainError
 
     with pytest.raises(DomainError) as err:
@@ -129,7 +151,13 @@ def test_replayed_approval_refused(issuer, rp, resident, app_home):
     app = bind_cli(issuer, resident, app_home)
     rid = _open_request(issuer)
     details = app.show(rid, PIN)
-    payload = {"request_id": rid, "requester": "svc-a", "nonce": details["nonce"], "decision": "approve", "claims": sorted(c["name"] for c in details["claims"])}
+    payload = {
+        "request_id": rid,
+        "requester": "svc-a",
+        "nonce": details["nonce"],
+        "decision": "approve",
+        "claims": sorted(c["name"] for c in details["claims"]),
+    }
     sig = _sign(app, payload)
     assert _post_decision(app, rid, sig)["status"] == "approved"
     with pytest.raises(AppError) as err:
@@ -165,7 +193,13 @@ def test_signature_for_another_request_refused(issuer, rp, resident, app_home):
     app = bind_cli(issuer, resident, app_home)
     first, second = _open_request(issuer), _open_request(issuer)
     details = app.show(first, PIN)
-    payload = {"request_id": first, "requester": "svc-a", "nonce": details["nonce"], "decision": "approve", "claims": []}
+    payload = {
+        "request_id": first,
+        "requester": "svc-a",
+        "nonce": details["nonce"],
+        "decision": "approve",
+        "claims": [],
+    }
     sig = _sign(app, payload)
     with pytest.raises(AppError) as err:
         _post_decision(app, second, sig)
@@ -177,7 +211,13 @@ def test_essential_claims_cannot_be_unticked(issuer, rp, resident, app_home):
     rid = _open_request(issuer, claims={"userinfo": {"hkid": {"essential": True}}})
     details = app.show(rid, PIN)
     assert {c["name"]: c["essential"] for c in details["claims"]}["hkid"] is True
-    payload = {"request_id": rid, "requester": "svc-a", "nonce": details["nonce"], "decision": "approve", "claims": ["name"]}
+    payload = {
+        "request_id": rid,
+        "requester": "svc-a",
+        "nonce": details["nonce"],
+        "decision": "approve",
+        "claims": ["name"],
+    }
     sig = _sign(app, payload)
     with pytest.raises(AppError) as err:
         _post_decision(app, rid, sig)
@@ -197,10 +237,22 @@ def test_device_proof_replay_and_age(issuer, resident, app_home):
     assert requests.get(issuer + "/api/v1/wallet/history", headers=headers).status_code == 200
     again = requests.get(issuer + "/api/v1/wallet/history", headers=headers)
     assert again.status_code == 401 and again.json()["error"] == "proof_replayed"
-    other_path = requests.get(issuer + "/api/v1/wallet/me", headers={"Authorization": "Device " + app._proof(key, "GET", issuer + "/api/v1/wallet/history")})
+    other_path = requests.get(
+        issuer + "/api/v1/wallet/me",
+        headers={"Authorization": "Device " + app._proof(key, "GET", issuer + "/api/v1/wallet/history")},
+    )
     assert other_path.json()["error"] == "bad_signature"
-    old = jws.serialize_compact({"alg": "ES256", "kid": app.meta["device_id"]}, json.dumps({"htm": "GET", "htu": issuer + "/api/v1/wallet/me", "iat": int(time.time()) - 600, "jti": "x" * 20}).encode(), key)
-    assert requests.get(issuer + "/api/v1/wallet/me", headers={"Authorization": "Device " + old}).json()["error"] == "proof_expired"
+    old = jws.serialize_compact(
+        {"alg": "ES256", "kid": app.meta["device_id"]},
+        json.dumps(
+            {"htm": "GET", "htu": issuer + "/api/v1/wallet/me", "iat": int(time.time()) - 600, "jti": "x" * 20}
+        ).encode(),
+        key,
+    )
+    assert (
+        requests.get(issuer + "/api/v1/wallet/me", headers={"Authorization": "Device " + old}).json()["error"]
+        == "proof_expired"
+    )
     assert requests.get(issuer + "/api/v1/wallet/me").status_code == 401
 
 
@@ -219,8 +271,20 @@ def test_self_registration_over_api(issuer, db):
     from tungban.identity.models import PopulationRecord
     from tungban.testing.factories import valid_hkid
 
-    entry = PopulationRecord.objects.create(hkid=valid_hkid("Y"), family_name_en="CHEUNG", given_name_en="Chi Keung", date_of_birth=dt.date(1972, 1, 5), gender="male")
-    body = {"hkid": entry.hkid, "family_name_en": "Cheung", "given_name_en": "Chi Keung", "date_of_birth": "1972-01-05", "gender": "male"}
+    entry = PopulationRecord.objects.create(
+        hkid=valid_hkid("Y"),
+        family_name_en="CHEUNG",
+        given_name_en="Chi Keung",
+        date_of_birth=dt.date(1972, 1, 5),
+        gender="male",
+    )
+    body = {
+        "hkid": entry.hkid,
+        "family_name_en": "Cheung",
+        "given_name_en": "Chi Keung",
+        "date_of_birth": "1972-01-05",
+        "gender": "male",
+    }
     bad = requests.post(issuer + "/api/v1/wallet/registrations", json=dict(body, date_of_birth="1972-01-06"))
     assert bad.status_code == 400 and bad.json()["error"] == "proofing_failed"
     invalid = requests.post(issuer + "/api/v1/wallet/registrations", json=dict(body, date_of_birth="not a date"))
@@ -240,11 +304,19 @@ def test_errors_are_translated(issuer, db):
 
 
 def test_registration_does_not_reveal_accounts(issuer, resident):
-    body = {"hkid": resident.hkid, "family_name_en": "NOBODY", "given_name_en": "X", "date_of_birth": "1980-01-01", "gender": "male"}
+    body = {
+        "hkid": resident.hkid,
+        "family_name_en": "NOBODY",
+        "given_name_en": "X",
+        "date_of_birth": "1980-01-01",
+        "gender": "male",
+    }
     resp = requests.post(issuer + "/api/v1/wallet/registrations", json=body)
     assert resp.status_code == 400 and resp.json()["error"] == "proofing_failed"
     from tungban.identity import services as identity
 
     identity.set_status(resident, "suspended", reason="test")
-    bind = requests.post(issuer + "/api/v1/wallet/bindings", json={"hkid": resident.hkid, "activation_code": "WRONG123"})
+    bind = requests.post(
+        issuer + "/api/v1/wallet/bindings", json={"hkid": resident.hkid, "activation_code": "WRONG123"}
+    )
     assert bind.status_code == 403 and bind.json()["error"] == "bad_activation_code"

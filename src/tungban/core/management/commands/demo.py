@@ -26,17 +26,40 @@ class Command(BaseCommand):
         # while the children boot must still stop them, not orphan them.
         stop = {"now": False}
         signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
-        env = dict(os.environ, DJANGO_SETTINGS_MODULE="tungban.settings", TUNGBAN_ISSUER=issuer, TUNGBAN_VAR_DIR=str(settings.VAR_DIR))
+        env = dict(
+            os.environ,
+            DJANGO_SETTINGS_MODULE="tungban.settings",
+            TUNGBAN_ISSUER=issuer,
+            TUNGBAN_VAR_DIR=str(settings.VAR_DIR),
+        )
         platform = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "tungban.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers),
-             "--graceful-timeout", "5", "--timeout", "300", "--access-logfile", "-"],
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "tungban.wsgi",
+                "-b",
+                f"127.0.0.1:{port}",
+                "-w",
+                str(workers),
+                "--graceful-timeout",
+                "5",
+                "--timeout",
+                "300",
+                "--access-logfile",
+                "-",
+            ],
             env=env,
         )
         service = subprocess.Popen(
             [sys.executable, "-m", "examples.vehicle_licence"],
             cwd=root,
             env=dict(
-                env, PYTHONPATH=str(root), VL_PORT=str(service_port), VL_BASE_URL=service_url, VL_ISSUER=issuer,
+                env,
+                PYTHONPATH=str(root),
+                VL_PORT=str(service_port),
+                VL_BASE_URL=service_url,
+                VL_ISSUER=issuer,
                 VL_CLIENT_CONFIG=str(settings.VAR_DIR / "demo-clients.json"),
             ),
         )
@@ -45,8 +68,19 @@ class Command(BaseCommand):
         # The exchange gateway's demo data providers: separate processes, as departments' systems are.
         providers = [
             subprocess.Popen(
-                [sys.executable, "-m", "examples.providers", "--department", dept, "--port", str(provider_port), "--issuer", issuer],
-                cwd=root, env=dict(env, PYTHONPATH=str(root)),
+                [
+                    sys.executable,
+                    "-m",
+                    "examples.providers",
+                    "--department",
+                    dept,
+                    "--port",
+                    str(provider_port),
+                    "--issuer",
+                    issuer,
+                ],
+                cwd=root,
+                env=dict(env, PYTHONPATH=str(root)),
             )
             for dept, provider_port in PROVIDER_PORTS.items()
         ]
@@ -58,7 +92,9 @@ class Command(BaseCommand):
         self.stdout.write(f"  Registration counter: {issuer}/staff/")
         self.stdout.write(f"  The app (phone):      {issuer}/app/")
         self.stdout.write(f"  Sample service:       {service_url}/")
-        self.stdout.write("  Data providers:       " + ", ".join(f"{d} http://127.0.0.1:{p}" for d, p in PROVIDER_PORTS.items()))
+        self.stdout.write(
+            "  Data providers:       " + ", ".join(f"{d} http://127.0.0.1:{p}" for d, p in PROVIDER_PORTS.items())
+        )
         self.stdout.write("Press Ctrl-C to stop.", ending="\n")
         self.stdout.flush()
         try:

@@ -10,7 +10,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--demo", action="store_true", help="seed demo data (officer, residents, sample service)")
-        parser.add_argument("--service-url", default="http://127.0.0.1:8100", help="base URL of the sample online service")
+        parser.add_argument(
+            "--service-url", default="http://127.0.0.1:8100", help="base URL of the sample online service"
+        )
 
     def handle(self, *args, demo=False, service_url="http://127.0.0.1:8100", **opts):
         call_command("migrate", interactive=False, verbosity=0)
@@ -31,10 +33,18 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS("Demo data ready."))
             self.stdout.write(f"  Officer login:      {out['officer']['username']} / {out['officer']['password']}")
             for r in out["residents"]:
-                self.stdout.write(f"  Resident:           {r['name']}  HKID {r['hkid']}  activation code {r['activation_code']}")
-            self.stdout.write(f"  Sample service:     client_id {out['client']['client_id']} (secret in {settings.VAR_DIR / 'demo-clients.json'})")
-            self.stdout.write(f"  e-Licences:         /staff/credentials/ (issue a Senior Citizen Card to {out['residents'][0]['name']} once the app is bound); verify at /verify/")
-            self.stdout.write(f"  Self-registration:  try the population register entry WONG Siu Ling, born 1990-07-02, HKID {self._hkid('G123456')}")
+                self.stdout.write(
+                    f"  Resident:           {r['name']}  HKID {r['hkid']}  activation code {r['activation_code']}"
+                )
+            self.stdout.write(
+                f"  Sample service:     client_id {out['client']['client_id']} (secret in {settings.VAR_DIR / 'demo-clients.json'})"
+            )
+            self.stdout.write(
+                f"  e-Licences:         /staff/credentials/ (issue a Senior Citizen Card to {out['residents'][0]['name']} once the app is bound); verify at /verify/"
+            )
+            self.stdout.write(
+                f"  Self-registration:  try the population register entry WONG Siu Ling, born 1990-07-02, HKID {self._hkid('G123456')}"
+            )
 
     @staticmethod
     def _hkid(body: str) -> str:

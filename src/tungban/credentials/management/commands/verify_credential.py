@@ -18,7 +18,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("credential", help="file holding the presentation or link, or - for standard input")
         parser.add_argument("--bundle", help="a trust bundle JSON file: verify offline against it")
-        parser.add_argument("--proof", help="an inclusion proof JSON from the holder's app ({leaf_index, body, inclusion_path}) for the offline log check")
+        parser.add_argument(
+            "--proof",
+            help="an inclusion proof JSON from the holder's app ({leaf_index, body, inclusion_path}) for the offline log check",
+        )
         parser.add_argument("--json", dest="as_json", action="store_true", help="print the whole result as JSON")
 
     def handle(self, *args, credential, bundle=None, proof=None, as_json=False, **opts):

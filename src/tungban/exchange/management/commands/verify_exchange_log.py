@@ -4,10 +4,16 @@ from tungban.exchange import services
 
 
 class Command(BaseCommand):
-    help = "Verify the exchange gateway's tamper-evident log: the hash chain and every exchange record against its entry."
+    help = (
+        "Verify the exchange gateway's tamper-evident log: the hash chain and every exchange record against its entry."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--expect", metavar="SIZE:HASH", help="a head published earlier (GET /api/v1/exchange/log/head): detects a log cut back or rewritten before it")
+        parser.add_argument(
+            "--expect",
+            metavar="SIZE:HASH",
+            help="a head published earlier (GET /api/v1/exchange/log/head): detects a log cut back or rewritten before it",
+        )
 
     def handle(self, *args, expect=None, **opts):
         held = None

@@ -19,12 +19,24 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("count", type=int, metavar="N", help="number of residents to add (N >= 1)")
-        parser.add_argument("--start", type=int, metavar="K", help="first synthetic index (default: after the highest one stored)")
-        parser.add_argument("--batch-size", type=int, default=10000, metavar="B", help="rows per transaction (default 10000)")
-        parser.add_argument("--method", choices=["auto", "copy", "insert"], default="auto",
-                            help="COPY (PostgreSQL only) or INSERT with executemany; auto: COPY on PostgreSQL")
-        parser.add_argument("--devices", type=int, default=0, metavar="D", help="bind a device to the first D residents of this run")
-        parser.add_argument("--devices-file", metavar="PATH", help="JSON file for the device keys (private JWKs; benchmark use only)")
+        parser.add_argument(
+            "--start", type=int, metavar="K", help="first synthetic index (default: after the highest one stored)"
+        )
+        parser.add_argument(
+            "--batch-size", type=int, default=10000, metavar="B", help="rows per transaction (default 10000)"
+        )
+        parser.add_argument(
+            "--method",
+            choices=["auto", "copy", "insert"],
+            default="auto",
+            help="COPY (PostgreSQL only) or INSERT with executemany; auto: COPY on PostgreSQL",
+        )
+        parser.add_argument(
+            "--devices", type=int, default=0, metavar="D", help="bind a device to the first D residents of this run"
+        )
+        parser.add_argument(
+            "--devices-file", metavar="PATH", help="JSON file for the device keys (private JWKs; benchmark use only)"
+        )
 
     def handle(self, *args, count, start=None, batch_size=10000, method="auto", devices=0, devices_file=None, **opts):
         if count < 1:
@@ -46,7 +58,9 @@ class Command(BaseCommand):
         def progress(done, total, elapsed):  # at most one line a second
             if done == total or elapsed - shown[0] >= 1:
                 shown[0] = elapsed
-                self.stdout.write(f"  {done:,}/{total:,} residents, {elapsed:.1f} s, {done / max(elapsed, 1e-9):,.0f} rows/s")
+                self.stdout.write(
+                    f"  {done:,}/{total:,} residents, {elapsed:.1f} s, {done / max(elapsed, 1e-9):,.0f} rows/s"
+                )
 
         try:
             result = seeding.seed_residents(count, start=start, batch_size=batch_size, progress=progress, method=method)
@@ -55,10 +69,12 @@ class Command(BaseCommand):
         except DomainError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from None
         first, last = result.hkids
-        self.stdout.write(self.style.SUCCESS(
-            f"Seeded {result.count} residents ({first} … {last}) in {result.elapsed:.2f} s: "
-            f"{result.rate:,.0f} rows/s ({result.method})."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Seeded {result.count} residents ({first} … {last}) in {result.elapsed:.2f} s: "
+                f"{result.rate:,.0f} rows/s ({result.method})."
+            )
+        )
         if devices:
             from tungban.wallet.seeding import seed_devices
 
@@ -67,4 +83,6 @@ class Command(BaseCommand):
             os.fchmod(fd, 0o600)  # also when the file already existed
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump(keys, fh)
-            self.stdout.write(self.style.WARNING(f"Bound {len(keys)} devices; their private keys are in {path} (benchmark use only)."))
+            self.stdout.write(
+                self.style.WARNING(f"Bound {len(keys)} devices; their private keys are in {path} (benchmark use only).")
+            )

@@ -12,10 +12,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--expect", metavar="SIZE:ROOT",
+            "--expect",
+            metavar="SIZE:ROOT",
             help="a signed tree head kept earlier (GET /api/v1/log/head: tree_size and base64 root_hash): detects a log cut back or rewritten before it",
         )
-        parser.add_argument("--skip-signatures", action="store_true", help="do not check the signed tree heads' JWS signatures (faster)")
+        parser.add_argument(
+            "--skip-signatures", action="store_true", help="do not check the signed tree heads' JWS signatures (faster)"
+        )
 
     def handle(self, *args, expect=None, skip_signatures=False, **opts):
         held = None
@@ -24,11 +27,17 @@ class Command(BaseCommand):
                 size, root = expect.split(":", 1)
                 held = (int(size), root.strip())
             except ValueError:
-                raise CommandError("--expect must be SIZE:ROOT, e.g. 42:3q2+7w…= (the base64 root_hash of a signed tree head)") from None
+                raise CommandError(
+                    "--expect must be SIZE:ROOT, e.g. 42:3q2+7w…= (the base64 root_hash of a signed tree head)"
+                ) from None
         report = services.verify_log(expect=held, signatures=not skip_signatures)
         if not report.ok:
             for problem in report.problems:
                 self.stderr.write(f"TAMPERED: {problem}")
-            raise CommandError(f"The transparency log does not verify: {len(report.problems)} problem(s) in {report.tree_size} leaves.")
+            raise CommandError(
+                f"The transparency log does not verify: {len(report.problems)} problem(s) in {report.tree_size} leaves."
+            )
         root = b64(report.root_hash)
-        self.stdout.write(self.style.SUCCESS(f"OK: {report.tree_size} leaves, {report.heads} signed tree heads, root {root}"))
+        self.stdout.write(
+            self.style.SUCCESS(f"OK: {report.tree_size} leaves, {report.heads} signed tree heads, root {root}")
+        )
