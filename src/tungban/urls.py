@@ -3,13 +3,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from tungban.core import views as core_views
 from tungban.oidc import views as oidc_views
 
+from . import views
 from .api import api
 
 urlpatterns = [
-    path("", core_views.home, name="home"),
+    path("", views.home, name="home"),
     path(".well-known/openid-configuration", oidc_views.discovery, name="openid-configuration"),
     path("oidc/", include("tungban.oidc.urls")),
     path("app/", include("tungban.wallet.urls")),

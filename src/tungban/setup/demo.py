@@ -17,8 +17,11 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from joserfc.jwk import ECKey
 
+from tungban.credentials import catalogue as credential_types
+from tungban.credentials.models import Issuer
 from tungban.exchange import catalogue
 from tungban.exchange import services as exchange
+from tungban.identity import hkid
 from tungban.identity import services as identity
 from tungban.identity.models import PopulationRecord, Resident
 from tungban.oidc import services as oidc
@@ -56,8 +59,6 @@ DEMO_BANK = {
 
 
 def _valid_population():
-    from tungban.identity import hkid
-
     for row in POPULATION:
         prefix, digits = row[0][:-6], row[0][-6:]
         yield (prefix + digits + hkid.check_digit(prefix, digits),) + row[1:]
@@ -88,9 +89,6 @@ def seed(var_dir=None, service_url: str = SAMPLE_SERVICE_URL) -> dict:
     officer.save()
     out = {"officer": {"username": "officer", "password": password}, "residents": []}
     # The officer issues e-licences for every bundled issuer (issue #5).
-    from tungban.credentials import catalogue as credential_types
-    from tungban.credentials.models import Issuer
-
     credential_types.register_bundled()
     for credential_issuer in Issuer.objects.all():
         credential_issuer.officers.add(officer)

@@ -7,11 +7,11 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from joserfc.jwk import ECKey
 
-from tungban.core.demo import _valid_population
 from tungban.core.errors import Conflict, DomainError
 from tungban.identity import hkid, seeding
 from tungban.identity.models import Resident
 from tungban.identity.services import age_on, today
+from tungban.setup.demo import _valid_population
 from tungban.wallet import services as wallet
 from tungban.wallet.models import Device
 from tungban.wallet.seeding import seed_devices

@@ -1,3 +1,4 @@
+import shutil
 from pathlib import Path
 
 from django.conf import settings
@@ -8,8 +9,6 @@ class Command(BaseCommand):
     help = "Compile .po translations when a .mo file is missing or older (needs GNU gettext)."
 
     def handle(self, *args, **opts):
-        import shutil
-
         stale = []
         for base in settings.LOCALE_PATHS:
             for po in Path(base).rglob("*.po"):

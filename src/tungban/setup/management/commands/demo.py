@@ -8,6 +8,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management import BaseCommand, call_command
 
+from tungban.setup.demo import PROVIDER_PORTS
+
 
 class Command(BaseCommand):
     help = "Set up demo data and run the platform (port 8000) and the sample online service (port 8100)."
@@ -63,8 +65,6 @@ class Command(BaseCommand):
                 VL_CLIENT_CONFIG=str(settings.VAR_DIR / "demo-clients.json"),
             ),
         )
-        from tungban.core.demo import PROVIDER_PORTS
-
         # The exchange gateway's demo data providers: separate processes, as departments' systems are.
         providers = [
             subprocess.Popen(

@@ -6,6 +6,7 @@ from django.core.management import BaseCommand, CommandError
 
 from tungban.core.errors import DomainError
 from tungban.identity import seeding
+from tungban.wallet.seeding import seed_devices
 
 
 class Command(BaseCommand):
@@ -76,8 +77,6 @@ class Command(BaseCommand):
             )
         )
         if devices:
-            from tungban.wallet.seeding import seed_devices
-
             keys = seed_devices(seeding.seeded_residents(result.start, devices))
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             os.fchmod(fd, 0o600)  # also when the file already existed

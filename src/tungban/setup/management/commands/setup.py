@@ -1,8 +1,12 @@
 from django.conf import settings
 from django.core.management import BaseCommand, call_command
 
+from tungban.credentials import catalogue
+from tungban.identity.hkid import check_digit
 from tungban.oidc import keys
 from tungban.oidc.models import SigningKey
+from tungban.setup.demo import seed
+from tungban.signing import ca, keystore
 
 
 class Command(BaseCommand):
@@ -19,16 +23,10 @@ class Command(BaseCommand):
         call_command("compilemessages_if_needed")
         if not SigningKey.objects.filter(retired_at__isnull=True).exists():
             keys.create_key()
-        from tungban.signing import ca, keystore
-
         ca.ensure_hierarchy()  # root CA, signing CA and TSA (issue #3)
-        from tungban.credentials import catalogue
-
         catalogue.register_bundled()  # issuers and credential types (issue #5)
         self.stdout.write(f"Signing keys: {keystore.get_keystore().kind} keystore")
         if demo:
-            from tungban.core.demo import seed
-
             out = seed(service_url=service_url)
             self.stdout.write(self.style.SUCCESS("Demo data ready."))
             self.stdout.write(f"  Officer login:      {out['officer']['username']} / {out['officer']['password']}")
@@ -48,6 +46,4 @@ class Command(BaseCommand):
 
     @staticmethod
     def _hkid(body: str) -> str:
-        from tungban.identity.hkid import check_digit
-
         return f"{body}({check_digit(body[:-6], body[-6:])})"
