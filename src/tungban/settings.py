@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "tungban.ledger",
     "tungban.exchange",
     "tungban.credentials",
+    "tungban.counter",
     "tungban.setup",
 ]
 

@@ -1,7 +1,10 @@
+"""Forms officers fill in at a registration counter."""
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import Gender
+from tungban.identity.models import Gender
+from tungban.signing.choices import OFFICER_REVOCATION_REASONS, REVOCATION_REASON_LABELS
 
 
 class CounterRegistrationForm(forms.Form):
@@ -32,3 +35,11 @@ class SearchForm(forms.Form):
 
 class StatusForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
+
+
+class RevokeCertificateForm(forms.Form):
+    reason = forms.ChoiceField(
+        label=_("Revocation reason"),
+        choices=[(r, REVOCATION_REASON_LABELS[r]) for r in OFFICER_REVOCATION_REASONS],
+    )
+    confirm = forms.BooleanField(label=_("I confirm: revoke this certificate permanently"))

@@ -1,8 +1,10 @@
+"""The registration counter's pages, mounted at ``/staff/``."""
+
 from django.urls import path
 
 from . import views
 
-app_name = "identity"
+app_name = "counter"
 
 urlpatterns = [
     path("", views.staff_home, name="staff-home"),

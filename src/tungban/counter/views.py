@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import segno
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
@@ -11,16 +10,23 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tungban.core.errors import DomainError
+from tungban.identity import services as identity
+from tungban.identity.models import Resident
+from tungban.identity.services import Guardian
+from tungban.signing import services as signing
+from tungban.signing.choices import (
+    CERTIFICATE_STATUS_LABELS,
+    KEYSTORE_LABELS,
+    OFFICER_REVOCATION_REASONS,
+    REVOCATION_REASON_LABELS,
+)
 from tungban.wallet import services as wallet
 
 from . import services
-from .forms import CounterRegistrationForm, SearchForm, StatusForm
-from .models import Resident
-from .services import Guardian
+from .forms import CounterRegistrationForm, RevokeCertificateForm, SearchForm, StatusForm
 
 
 @staff_member_required
@@ -29,18 +35,18 @@ def staff_home(request):
     form = SearchForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            resident = services.get_by_hkid(form.cleaned_data["hkid"])
-            return redirect("identity:resident", public_id=resident.public_id)
+            resident = identity.get_by_hkid(form.cleaned_data["hkid"])
+            return redirect("counter:resident", public_id=resident.public_id)
         except DomainError as exc:
             form.add_error("hkid", exc.message)
-    return render(request, "identity/staff_home.html", {"form": form})
+    return render(request, "counter/staff_home.html", {"form": form})
 
 
 def _activation_page(request, resident, code):
     bind_url = f"{settings.TUNGBAN_ISSUER}/app/?hkid={resident.hkid}&code={code}"
     qr = segno.make(bind_url, error="m").svg_inline(scale=4, title=_("QR code to bind the app"))
     return render(
-        request, "identity/activation.html", {"resident": resident, "code": code, "qr_svg": qr, "bind_url": bind_url}
+        request, "counter/activation.html", {"resident": resident, "code": code, "qr_svg": qr, "bind_url": bind_url}
     )
 
 
@@ -55,7 +61,7 @@ def register(request):
         if d["guardian_name"] or d["guardian_hkid"]:
             guardian = Guardian(d["guardian_name"], d["guardian_hkid"], d["guardian_relationship"])
         try:
-            resident = services.register_at_counter(
+            resident = identity.register_at_counter(
                 request.user,
                 hkid=d["hkid"],
                 family_name_en=d["family_name_en"],
@@ -75,34 +81,10 @@ def register(request):
             code = wallet.issue_activation_code(resident, request.user)
             messages.success(request, _("Account created."))
             return _activation_page(request, resident, code)
-    return render(request, "identity/register.html", {"form": form})
-
-
-#: RFC 5280 §5.3.1 reasons (names as in ``tungban.signing.ca.REASONS``) as officers read them.
-REVOCATION_REASON_LABELS = {
-    "key_compromise": gettext_lazy("Key compromise (the phone or key may be in someone else's hands)"),
-    "privilege_withdrawn": gettext_lazy("Privilege withdrawn (the resident may no longer sign)"),
-    "unspecified": gettext_lazy("Unspecified"),
-    "cessation_of_operation": gettext_lazy("Cessation of operation (device unbound)"),
-    "superseded": gettext_lazy("Superseded"),
-}
-#: The reasons an officer may choose when revoking by hand.
-OFFICER_REVOCATION_REASONS = ["key_compromise", "privilege_withdrawn", "unspecified"]
-CERTIFICATE_STATUS_LABELS = {"active": gettext_lazy("Valid"), "revoked": gettext_lazy("Revoked")}
-KEYSTORE_LABELS = {"pkcs11": "PKCS#11", "software": gettext_lazy("Software (encrypted at rest)")}
-
-
-class RevokeCertificateForm(forms.Form):
-    reason = forms.ChoiceField(
-        label=gettext_lazy("Revocation reason"),
-        choices=[(r, REVOCATION_REASON_LABELS[r]) for r in OFFICER_REVOCATION_REASONS],
-    )
-    confirm = forms.BooleanField(label=gettext_lazy("I confirm: revoke this certificate permanently"))
+    return render(request, "counter/register.html", {"form": form})
 
 
 def _signing_certificates(resident) -> list[dict]:
-    from tungban.signing import services as signing
-
     rows = []
     for credential in signing.credentials_of(resident):
         summary = signing.credential_summary(credential)
@@ -121,7 +103,7 @@ def resident_detail(request, public_id):
     resident = get_object_or_404(Resident, public_id=public_id)
     return render(
         request,
-        "identity/resident.html",
+        "counter/resident.html",
         {
             "resident": resident,
             "device": wallet.active_device(resident),
@@ -138,8 +120,6 @@ def resident_detail(request, public_id):
 def revoke_signing_certificate(request, public_id, serial):
     """Revoke one of the resident's signing certificates (iAM Smart+): its key is destroyed
     and its serial goes on the signing CA's CRL. Needs a reason and an explicit confirmation."""
-    from tungban.signing import services as signing
-
     resident = get_object_or_404(Resident, public_id=public_id)
     credential = next((c for c in signing.credentials_of(resident) if c.serial == serial), None)
     if credential is None:
@@ -159,7 +139,7 @@ def revoke_signing_certificate(request, public_id, serial):
                 request,
                 _("Signing certificate %(serial)s is revoked and will be listed on the CRL.") % {"serial": serial},
             )
-    return redirect(reverse("identity:resident", kwargs={"public_id": resident.public_id}) + "#signing-certificates")
+    return redirect(reverse("counter:resident", kwargs={"public_id": resident.public_id}) + "#signing-certificates")
 
 
 @staff_member_required
@@ -171,10 +151,10 @@ def resident_action(request, public_id, action):
     reason = form.data.get("reason", "")
     try:
         if action == "suspend":
-            wallet.suspend_account(resident, actor=request.user, reason=reason)
+            services.suspend_account(resident, actor=request.user, reason=reason)
             messages.success(request, _("The account is suspended and its device unbound."))
         elif action == "reinstate":
-            services.set_status(resident, "active", reason=reason, actor=request.user)
+            identity.set_status(resident, "active", reason=reason, actor=request.user)
             messages.success(request, _("The account is active again."))
         elif action == "unbind":
             wallet.unbind_active(resident, actor=request.user, reason=reason or "officer")
@@ -185,4 +165,4 @@ def resident_action(request, public_id, action):
             messages.error(request, _("Unknown action."))
     except DomainError as exc:
         messages.error(request, exc.message)
-    return redirect("identity:resident", public_id=resident.public_id)
+    return redirect("counter:resident", public_id=resident.public_id)

@@ -308,14 +308,6 @@ def unbind_active(resident: Resident, *, actor=None, reason: str = "officer") ->
     return device is not None
 
 
-@transaction.atomic
-def suspend_account(resident: Resident, *, actor=None, reason: str = "") -> None:
-    """Suspend the account and unbind its device in one step: the phone's key stops working
-    at once, and reinstating needs a new binding."""
-    identity.set_status(resident, "suspended", reason=reason, actor=actor)
-    unbind_active(resident, actor=actor, reason="suspended")
-
-
 # --- Approval requests ----------------------------------------------------------------------
 
 

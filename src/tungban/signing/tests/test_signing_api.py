@@ -17,6 +17,7 @@ from cryptography import x509
 from fpdf import FPDF
 from joserfc import jws
 
+from tungban.counter import services as counter
 from tungban.identity.models import Resident
 from tungban.oidc.models import LoginSession
 from tungban.signing import ca
@@ -348,7 +349,7 @@ def test_suspension_revokes_and_crl_numbers_increase(issuer, signer_app, anon_to
         .extensions.get_extension_for_class(x509.CRLNumber)
         .value.crl_number
     )
-    wallet.suspend_account(resident, reason="reported stolen")
+    counter.suspend_account(resident, reason="reported stolen")
     credential = SigningCredential.objects.get()
     assert credential.status == CredentialStatus.REVOKED and credential.revocation_reason == "privilege_withdrawn"
     crl = x509.load_der_x509_crl(ca.current_crl("signing"))
