@@ -148,8 +148,8 @@ def prepare_platform() -> None:
     """What ``tungban setup`` does that credentials need: the platform key (signed tree
     heads) and the bundled issuers and credential types."""
     from tungban.credentials import catalogue
-    from tungban.oidc import keys
-    from tungban.oidc.models import SigningKey
+    from tungban.keys import services as keys
+    from tungban.keys.models import SigningKey
 
     if not SigningKey.objects.filter(retired_at__isnull=True).exists():
         keys.create_key()

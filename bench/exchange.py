@@ -436,9 +436,9 @@ def run(args, tmp: Path, sock: socket.socket, issuer: str, env: dict) -> dict:
     from examples.providers.launch import start_provider, stop_process, stop_provider
     from tungban.exchange import catalogue
     from tungban.exchange.models import ExchangeRecord
+    from tungban.keys import services as keys
+    from tungban.keys.models import SigningKey
     from tungban.ledger import services as ledger
-    from tungban.oidc import keys
-    from tungban.oidc.models import SigningKey
 
     notes: dict = {}
     result: dict = {

@@ -433,7 +433,7 @@ def seed_tungban(args, notes: dict) -> tuple:
 
     from tungban.identity.models import Resident
     from tungban.identity.seeding import seed_residents
-    from tungban.oidc import keys
+    from tungban.keys import services as keys
     from tungban.oidc import services as oidc
     from tungban.oidc.models import OFFLINE_ACCESS_SCOPE
     from tungban.wallet.seeding import seed_devices

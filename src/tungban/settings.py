@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "tungban.core",
+    "tungban.keys",
     "tungban.identity",
     "tungban.wallet",
     "tungban.oidc",

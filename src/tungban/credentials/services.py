@@ -31,7 +31,6 @@ import zlib
 from dataclasses import dataclass
 
 import jsonschema
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -49,6 +48,8 @@ from tungban.core.errors import DomainError, Forbidden, NotFound
 from tungban.identity import hkid as hkid_mod
 from tungban.identity import services as identity
 from tungban.identity.models import Resident
+from tungban.keys import services as keys
+from tungban.keys.sealing import seal, unseal
 from tungban.ledger import services as ledger
 from tungban.wallet.models import Device, DeviceStatus
 
@@ -91,18 +92,10 @@ def verifier_audience() -> str:
     return f"{settings.TUNGBAN_ISSUER}/verify"
 
 
-def _password() -> bytes:
-    return settings.SECRET_KEY.encode()
-
-
 def create_issuer_key(issuer: Issuer) -> IssuerKey:
     """Generate a new P-256 key for ``issuer``; it becomes the active key."""
     private = ec.generate_private_key(ec.SECP256R1())
-    pem = private.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.BestAvailableEncryption(_password()),
-    )
+    pem = seal(private)
     public = ECKey.import_key(private.public_key())
     kid = public.thumbprint()
     jwk = {**public.as_dict(private=False), "kid": kid, "use": "sig", "alg": "ES256"}
@@ -126,7 +119,7 @@ class _SigningKey:
 
 @functools.lru_cache(maxsize=32)
 def _decrypted(kid: str, pem: bytes) -> _SigningKey:
-    private = serialization.load_pem_private_key(pem, password=_password())
+    private = unseal(pem)
     return _SigningKey(kid, JWK.from_pyca(private), ECKey.import_key(private, {"kid": kid}))
 
 
@@ -1030,8 +1023,6 @@ def trust_bundle() -> dict:
     ``{"platform": base URL, "issuers": {iss: {"name_en", "name_zh", "jwks"}}, "types": {vct: {"name_en", "name_zh",
     "display"}}, "status_lists": {uri: token}, "tree_head": signed tree head,
     "log_jwks": platform JWKS, "generated_at": epoch seconds}``."""
-    from tungban.oidc import keys
-
     issuers = {
         issuer_url(i): {"name_en": i.name_en, "name_zh": i.name_zh, "jwks": issuer_jwks(i)}
         for i in Issuer.objects.order_by("id")

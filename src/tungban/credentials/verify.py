@@ -41,6 +41,7 @@ from jwcrypto.jwk import JWK
 from sd_jwt.verifier import SDJWTVerifier
 
 from tungban.core.errors import DomainError
+from tungban.keys import services as keys
 
 ACCEPTED_TYPS = {"dc+sd-jwt", "vc+sd-jwt"}
 STATUS_NAMES = {0: "valid", 1: "revoked", 2: "suspended"}
@@ -446,8 +447,6 @@ class DatabaseTrust:
             return None
 
     def log_jwks(self):
-        from tungban.oidc import keys
-
         return keys.every_public_jwk()  # tree heads signed before a key rotation still verify
 
     def audience(self):

@@ -45,8 +45,8 @@ from django.utils.translation import gettext_lazy as _
 
 from tungban.core.errors import Conflict, DomainError, Forbidden, NotFound
 from tungban.identity.models import Resident
+from tungban.keys import services as keys
 from tungban.ledger import services as ledger
-from tungban.oidc import keys
 from tungban.oidc import services as oidc
 from tungban.oidc.models import CDEG_SCOPE, Client
 from tungban.wallet import services as wallet

@@ -1,9 +1,10 @@
-"""ID-token signing keys (ES256, RFC 7518 §3.4) stored in the database, and the JWKS.
+"""The platform signing keys (ES256, RFC 7518 §3.4) stored in the database, and the JWKS.
 
-Private keys are PEM-encrypted (``cryptography``'s best available encryption) with the
-platform secret key before they are stored. All workers read the same keys, so rotation
-needs no coordination: the newest unretired key signs, retired keys stay published for
-``TUNGBAN_KEY_RETIREMENT_DAYS`` days so that tokens they signed keep verifying.
+They sign ID tokens, consent artefacts, exchange-log and transparency-log heads. Private
+keys are sealed with the platform secret key (:mod:`tungban.keys.sealing`) before they are
+stored. All workers read the same keys, so rotation needs no coordination: the newest
+unretired key signs, retired keys stay published for ``TUNGBAN_KEY_RETIREMENT_DAYS`` days so
+that tokens they signed keep verifying.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 from django.db import transaction
@@ -21,20 +21,13 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 
 from .models import SigningKey
-
-
-def _password() -> bytes:
-    return settings.SECRET_KEY.encode()
+from .sealing import seal, unseal
 
 
 def create_key() -> SigningKey:
     """Generate a new P-256 key; it becomes the active signing key."""
     private = ec.generate_private_key(ec.SECP256R1())
-    pem = private.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.BestAvailableEncryption(_password()),
-    )
+    pem = seal(private)
     jwk = ECKey.import_key(private.public_key())
     kid = jwk.thumbprint()
     public = {**jwk.as_dict(private=False), "kid": kid, "use": "sig", "alg": "ES256"}
@@ -43,7 +36,7 @@ def create_key() -> SigningKey:
 
 @transaction.atomic
 def rotate() -> SigningKey:
-    """Retire the active key(s) and create a new active one (``tungban oidc rotate-keys``)."""
+    """Retire the active key(s) and create a new active one (``tungban rotate_keys``)."""
     SigningKey.objects.filter(retired_at__isnull=True).update(retired_at=timezone.now())
     return create_key()
 
@@ -74,8 +67,7 @@ def sign_jwt(claims: dict, typ: str) -> str:
 
 @functools.lru_cache(maxsize=8)
 def _decrypted(kid: str, pem: bytes) -> ECKey:
-    private = serialization.load_pem_private_key(pem, password=_password())
-    return ECKey.import_key(private, {"kid": kid})
+    return ECKey.import_key(unseal(pem), {"kid": kid})
 
 
 def public_jwks() -> dict:

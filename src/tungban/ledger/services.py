@@ -28,6 +28,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from tungban.keys import services as keys
+
 from .models import Entry, Head
 from .transparency import (  # noqa: F401 - the transparency log's public surface
     InvalidRange,
@@ -109,8 +111,6 @@ def signed_head() -> dict:
     "signature"}`` where ``signature`` is a compact JWS (ES256, ``typ`` "log-head+jwt",
     RFC 8725 §3.11) over ``{"iss", "iat", "size", "head_hash"}``, verifiable with the
     platform JWKS (``/oidc/jwks``). Auditors keep these to detect a log cut back later."""
-    from tungban.oidc import keys
-
     current = head()
     now = int(time.time())
     token = keys.sign_jwt({"iss": settings.TUNGBAN_ISSUER, "iat": now, **current}, "log-head+jwt")

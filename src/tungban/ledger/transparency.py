@@ -51,6 +51,7 @@ from django.utils.translation import gettext_lazy as _
 from pymerkle import BaseMerkleTree, InvalidChallenge
 
 from tungban.core.errors import DomainError, NotFound
+from tungban.keys import services as keys
 
 from .models import LogLeaf, LogNode, LogState, TreeHead
 
@@ -442,8 +443,6 @@ def _locked_state() -> LogState:
 
 
 def _sign_head(size: int, root: bytes, timestamp: int) -> str:
-    from tungban.oidc import keys
-
     claims = {
         "iss": settings.TUNGBAN_ISSUER,
         "iat": timestamp // 1000,
@@ -490,8 +489,6 @@ def _stale(head: TreeHead) -> bool:
     """Signed by a key that is no longer the active one (rotated; it leaves the published
     JWKS after ``TUNGBAN_KEY_RETIREMENT_DAYS``), or older than
     ``TUNGBAN_TREE_HEAD_MAX_AGE`` seconds (a verifier tells a live log from a frozen one)."""
-    from tungban.oidc import keys
-
     age_ms = int(time.time() * 1000) - head.timestamp
     kid = _jws_header(head.signature).get("kid")
     return age_ms > settings.TUNGBAN_TREE_HEAD_MAX_AGE * 1000 or kid != keys.active_key()[0]
@@ -709,8 +706,6 @@ def _fold(stack: list[tuple[int, bytes]]) -> bytes:
 def _head_keys():
     """Every platform key ever stored (retired ones too: old heads stay verifiable)."""
     from joserfc.jwk import KeySet
-
-    from tungban.oidc import keys
 
     return KeySet.import_key_set(keys.every_public_jwk())
 

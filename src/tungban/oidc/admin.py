@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from . import client_secrets
-from .models import Client, SigningKey
+from .models import Client
 
 
 @admin.register(Client)
@@ -22,10 +22,3 @@ class ClientAdmin(admin.ModelAdmin):
             client.client_secret_hash = client_secrets.digest(secret)
             client.save(update_fields=["client_secret_hash"])
             self.message_user(request, f"{client.client_id}: {secret}", messages.WARNING)
-
-
-@admin.register(SigningKey)
-class SigningKeyAdmin(admin.ModelAdmin):
-    list_display = ("kid", "created_at", "retired_at")
-    exclude = ("private_pem",)
-    readonly_fields = ("kid", "public_jwk", "created_at", "retired_at")

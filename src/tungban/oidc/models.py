@@ -289,20 +289,6 @@ class UsedClientAssertion(models.Model):
     expires_at = models.DateTimeField(db_index=True)
 
 
-class SigningKey(models.Model):
-    """An ES256 key for ID tokens. ``private_pem`` is encrypted with the secret key.
-
-    Rotation (``tungban oidc rotate-keys``): a new key becomes active; retired keys stay in
-    the JWKS for ``TUNGBAN_KEY_RETIREMENT_DAYS`` so tokens they signed still verify.
-    """
-
-    kid = models.CharField(max_length=64, unique=True)
-    private_pem = models.BinaryField()
-    public_jwk = models.JSONField()
-    created_at = models.DateTimeField(auto_now_add=True)
-    retired_at = models.DateTimeField(null=True, blank=True)
-
-
 class PairwiseSubject(models.Model):
     """The stable ``sub`` a resident has at one sector (OIDC Core §8.1, pairwise).
 

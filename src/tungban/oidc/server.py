@@ -33,7 +33,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import keys, services
+from tungban.keys import services as keys
+
+from . import services
 from .models import KEY_ONLY_SCOPES, OFFLINE_ACCESS_SCOPE, AuthorizationCode, Client, Token, UsedClientAssertion
 
 ID_TOKEN_LIFETIME = 600

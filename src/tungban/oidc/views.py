@@ -21,10 +21,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from tungban.core.errors import DomainError
 from tungban.identity import eme
+from tungban.keys import services as keys
 from tungban.wallet import services as wallet
 from tungban.wallet.models import RequestStatus
 
-from . import keys, services
+from . import services
 from .models import Client
 from .server import Subject, server
 

@@ -28,7 +28,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .keystore import asn1_private_key, seal, unseal
+from tungban.keys.sealing import seal, unseal
+
+from .keystore import asn1_private_key
 from .models import Authority, AuthorityRole, CredentialStatus, Crl, SigningCredential
 
 ORG = "tungban"

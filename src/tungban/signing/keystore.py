@@ -8,8 +8,8 @@ token is created on first use under ``var/softhsm``; its serial and random PIN a
 ``var/pkcs11-token``.
 
 :class:`SoftwareKeyStore` is the fallback when no PKCS#11 module is installed: keys are
-PKCS#8 PEM encrypted with the platform secret key, in the database. Choosing it is logged
-as a warning.
+PKCS#8 PEM sealed with the platform secret key (:mod:`tungban.keys.sealing`), in the
+database. Choosing it is logged as a warning.
 
 Both hand out pyHanko signers (:class:`pyhanko.sign.signers.Signer`), so CMS and PDF
 signatures are built by pyHanko, never by us.
@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 
 from tungban.core.errors import DomainError
+from tungban.keys.sealing import seal, unseal
 
 log = logging.getLogger(__name__)
 
@@ -46,23 +47,6 @@ class GeneratedKey:
     label: str
     public_key: ec.EllipticCurvePublicKey
     sealed_private: bytes | None = None
-
-
-def _password() -> bytes:
-    return settings.SECRET_KEY.encode()
-
-
-def seal(private_key) -> bytes:
-    """PKCS#8 PEM encrypted with the platform secret key."""
-    return private_key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.BestAvailableEncryption(_password()),
-    )
-
-
-def unseal(pem: bytes):
-    return serialization.load_pem_private_key(bytes(pem), password=_password())
 
 
 def asn1_private_key(private_key) -> asn1_keys.PrivateKeyInfo:

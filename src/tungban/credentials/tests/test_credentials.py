@@ -21,6 +21,7 @@ from tungban.core.errors import DomainError
 from tungban.credentials import services
 from tungban.credentials.models import Credential, IssuanceBatch, StatusList
 from tungban.credentials.verify import BundleTrust, DatabaseTrust, verify_presentation
+from tungban.keys import services as keys
 from tungban.ledger import services as ledger
 
 from .conftest import make_holder
@@ -565,8 +566,6 @@ def test_a_lost_phone_cannot_present(senior_card, holder):
 
 
 def test_tree_heads_still_verify_after_a_platform_key_rotation(senior_card, holder, settings):
-    from tungban.oidc import keys
-
     presentation = holder.present(senior_card.sd_jwt, ["age_over_65"])
     old = ledger.signed_tree_head()
     keys.rotate()

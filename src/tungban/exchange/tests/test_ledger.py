@@ -14,6 +14,7 @@ from tungban.core.errors import DomainError
 from tungban.exchange import catalogue
 from tungban.exchange import services as exchange
 from tungban.exchange.models import ExchangeRecord
+from tungban.keys import services as keys
 from tungban.ledger import services as ledger
 from tungban.ledger.models import Entry
 from tungban.testing.factories import make_client
@@ -118,8 +119,6 @@ def test_append_outside_a_transaction_is_refused():
 
 def test_signed_head_verifies_with_the_platform_jwks(records):
     from joserfc import jwt
-
-    from tungban.oidc import keys
 
     head = ledger.signed_head()
     token = jwt.decode(head["signature"], keys.public_keyset(), algorithms=["ES256"])

@@ -24,10 +24,10 @@ from pymerkle import InmemoryTree
 
 from examples import log_verifier as rfc
 from tungban.core.errors import DomainError
+from tungban.keys import services as keys
 from tungban.ledger import services as ledger
 from tungban.ledger import transparency
 from tungban.ledger.models import LogLeaf, LogNode, LogState, TreeHead
-from tungban.oidc import keys
 
 N = 40
 FIXED = dt.datetime(2026, 11, 21, 12, 0, 0, 123456, tzinfo=dt.UTC)

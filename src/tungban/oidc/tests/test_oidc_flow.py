@@ -8,7 +8,7 @@ from joserfc import jwt
 from joserfc.errors import BadSignatureError
 from joserfc.jwk import KeySet
 
-from tungban.oidc import keys
+from tungban.keys import services as keys
 from tungban.oidc.models import AuthorizationCode, Token
 from tungban.testing.factories import (
     PIN,

@@ -1,6 +1,8 @@
+"""``tungban rotate_keys``: retire the active platform signing key and make a new one."""
+
 from django.core.management import BaseCommand
 
-from tungban.oidc import keys
+from tungban.keys import services as keys
 
 
 class Command(BaseCommand):

@@ -3,8 +3,8 @@ from django.core.management import BaseCommand, call_command
 
 from tungban.credentials import catalogue
 from tungban.identity.hkid import check_digit
-from tungban.oidc import keys
-from tungban.oidc.models import SigningKey
+from tungban.keys import services as keys
+from tungban.keys.models import SigningKey
 from tungban.setup.demo import seed
 from tungban.signing import ca, keystore
 
