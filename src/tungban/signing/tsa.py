@@ -16,6 +16,10 @@ from pyhanko.sign.signers import SimpleSigner
 from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+#: The TSA policy (RFC 3161 §2.4.2 ``policy``): an OID from the UUID arc 2.25 (ITU-T X.667),
+#: which needs no registration.
+TSA_POLICY = "2.25.117294427391838522398472089215302713190"
+
 
 class PlatformTimeStamper(TimeStamper):
     """Time stamps signed by the TSA certificate ``tsa_cert`` (extKeyUsage timeStamping)."""
@@ -31,11 +35,9 @@ class PlatformTimeStamper(TimeStamper):
         )
 
     async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
-        from . import ca
-
         info = {
             "version": "v1",
-            "policy": ca.TSA_POLICY,
+            "policy": TSA_POLICY,
             "message_imprint": req["message_imprint"],
             "serial_number": secrets.randbits(127),
             "gen_time": datetime.now(UTC),
