@@ -14,6 +14,8 @@ import hashlib
 import hmac
 import secrets
 
+from django.contrib.auth.hashers import check_password
+
 PREFIX = "sha256$"
 
 
@@ -34,7 +36,5 @@ def matches(secret: str, stored: str) -> tuple[bool, bool]:
         return False, False
     if stored.startswith(PREFIX):
         return hmac.compare_digest(digest(secret), stored), False
-    from django.contrib.auth.hashers import check_password
-
     ok = check_password(secret, stored)
     return ok, ok

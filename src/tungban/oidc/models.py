@@ -1,5 +1,6 @@
 """OpenID Connect provider state: registered online services (clients), authorization
-codes, access tokens, ID-token signing keys and pairwise subject identifiers.
+codes, access tokens and pairwise subject identifiers (the signing keys are in
+:mod:`tungban.keys`).
 
 Everything lives in the database so that any number of stateless workers agree.
 """
@@ -11,12 +12,17 @@ from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
 from authlib.oidc.core import AuthorizationCodeMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tungban.core.errors import DomainError
 from tungban.identity.models import Resident
 from tungban.wallet.models import ApprovalRequest
+
+from . import client_secrets
+from .validators import check_client_metadata, public_jwks_only
 
 #: e-ME scopes (claims) a client may ask for; ``signing`` (issue #3) lets it request signatures.
 EME_SCOPES = ["openid", "profile", "hkid", "address", "billing_address", "phone", "email"]
@@ -99,17 +105,14 @@ class Client(ClientMixin, models.Model):
 
     def clean(self):
         """Admin-side validation: the same rules as :func:`tungban.oidc.services.register_client`."""
-        from django.core.exceptions import ValidationError
-
-        from tungban.core.errors import DomainError
-
-        from .services import check_client_metadata
-
         try:
-            check_client_metadata(self.redirect_uris, self.post_logout_redirect_uris, self.allowed_scopes)
+            check_client_metadata(
+                self.redirect_uris,
+                self.post_logout_redirect_uris,
+                self.allowed_scopes,
+                supported_scopes=SUPPORTED_SCOPES,
+            )
             if self.jwks:
-                from .services import public_jwks_only
-
                 self.jwks = public_jwks_only(self.jwks)  # never keep a private key pasted by mistake
         except DomainError as exc:
             raise ValidationError({exc.field or "redirect_uris": exc.message}) from None
@@ -136,8 +139,6 @@ class Client(ClientMixin, models.Model):
         return redirect_uri in self.redirect_uris  # exact string match (RFC 9700 §4.1.1)
 
     def check_client_secret(self, client_secret):
-        from . import client_secrets
-
         stored = self.client_secret_hash
         ok, upgrade = client_secrets.matches(client_secret, stored)
         if upgrade:

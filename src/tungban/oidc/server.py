@@ -21,7 +21,7 @@ from datetime import UTC
 
 from authlib.integrations.django_oauth2 import AuthorizationServer, BearerTokenValidator, ResourceProtector
 from authlib.oauth2.rfc6749 import grants
-from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
+from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidGrantError, InvalidRequestError, InvalidScopeError
 from authlib.oauth2.rfc6749.util import scope_to_list
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
@@ -32,6 +32,7 @@ from authlib.oidc.rpinitiated import EndSessionEndpoint
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from joserfc.jwk import KeySet
 
 from tungban.keys import services as keys
 
@@ -83,15 +84,11 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         return [f"{iss}/oidc/token", iss, f"{iss}/"]
 
     def resolve_client_public_key(self, client):
-        from joserfc.jwk import KeySet
-
         return KeySet.import_key_set(client.jwks)
 
     def verify_claims(self, claims):
         super().verify_claims(claims)  # checks jti last, so only valid assertions are stored
         if int(claims["exp"]) - int(claims.get("iat", time.time())) > ASSERTION_LIFETIME_MAX:
-            from authlib.oauth2.rfc6749 import InvalidClientError
-
             raise InvalidClientError(description=f"The assertion must expire within {ASSERTION_LIFETIME_MAX} seconds.")
 
     def validate_jti(self, claims, jti):
@@ -273,8 +270,6 @@ class RefreshGrant(grants.RefreshTokenGrant):
     def _validate_token_scope(self, token):
         asked = set(scope_to_list(self.request.payload.scope or ""))
         if asked and not set(scope_to_list(self._granted_scope(token))).issuperset(asked):
-            from authlib.oauth2.rfc6749.errors import InvalidScopeError
-
             raise InvalidScopeError()
 
     def issue_token(self, user, refresh_token):
@@ -356,8 +351,6 @@ class ClientCredentials(grants.ClientCredentialsGrant):
         super().validate_token_request()
         asked = KEY_ONLY_SCOPES.intersection((self.request.payload.scope or "").split())
         if asked and self.request.auth_method != "private_key_jwt":
-            from authlib.oauth2.rfc6749.errors import InvalidScopeError
-
             raise InvalidScopeError(
                 f"The '{sorted(asked)[0]}' scope needs private_key_jwt client authentication (RFC 7523)."
             )

@@ -18,10 +18,12 @@ from django.utils.translation import gettext_lazy as _
 
 from tungban.core.errors import DomainError
 from tungban.identity import eme
+from tungban.identity import services as identity
 from tungban.identity.models import Resident, Tier
 from tungban.wallet import services as wallet
 from tungban.wallet.models import ApprovalRequest, RequestKind
 
+from . import client_secrets
 from .models import (
     EME_SCOPES,
     OFFLINE_ACCESS_SCOPE,
@@ -32,6 +34,7 @@ from .models import (
     PairwiseSubject,
     Token,
 )
+from .validators import check_client_metadata, public_jwks_only
 
 ACR_BASIC = "urn:tungban:acr:basic"
 ACR_PLUS = "urn:tungban:acr:plus"
@@ -239,8 +242,6 @@ def release(token: Token, *, with_subject: bool) -> dict:
     :raises DomainError: ``account_suspended`` (403); ``invalid_token`` (401) for a
         client's own token, which stands for no resident.
     """
-    from tungban.identity import services as identity
-
     resident = token.resident
     if resident is None:
         raise DomainError("invalid_token", _("This token does not stand for a resident."), status=401)
@@ -308,31 +309,6 @@ def discovery() -> dict:
     }
 
 
-def check_client_metadata(redirect_uris, post_logout_redirect_uris, scopes) -> None:
-    """Validate a client's registration (RFC 6749 §3.1.2: absolute URIs, no fragment).
-
-    :raises DomainError: ``invalid_redirect_uri`` or ``invalid_scope``.
-    """
-    from urllib.parse import urlsplit
-
-    if not isinstance(redirect_uris, list) or not redirect_uris:
-        raise DomainError("invalid_redirect_uri", _("Register at least one redirect URI."), field="redirect_uris")
-    for field, uris in (
-        ("redirect_uris", redirect_uris),
-        ("post_logout_redirect_uris", post_logout_redirect_uris or []),
-    ):
-        for uri in uris:
-            parts = urlsplit(str(uri))
-            if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
-                raise DomainError(
-                    "invalid_redirect_uri",
-                    _("Redirect URIs must be absolute http(s) URLs without a fragment."),
-                    field=field,
-                )
-    if not isinstance(scopes, list) or any(s not in SUPPORTED_SCOPES for s in scopes):
-        raise DomainError("invalid_scope", _("Unknown scope."), field="allowed_scopes")
-
-
 @transaction.atomic
 def register_client(
     *,
@@ -358,10 +334,8 @@ def register_client(
     :raises DomainError: ``invalid_redirect_uri`` (must be absolute http(s), no fragment),
         ``invalid_scope``.
     """
-    from . import client_secrets
-
     scopes = allowed_scopes or list(EME_SCOPES)
-    check_client_metadata(redirect_uris, post_logout_redirect_uris or [], scopes)
+    check_client_metadata(redirect_uris, post_logout_redirect_uris or [], scopes, supported_scopes=SUPPORTED_SCOPES)
     secret = None if public else client_secrets.generate()
     client, _created = Client.objects.update_or_create(
         client_id=client_id,
@@ -380,26 +354,6 @@ def register_client(
         },
     )
     return client, secret
-
-
-def public_jwks_only(jwks) -> dict:
-    """Check a client's JWK Set (RFC 7517 §5) and return it without private members.
-
-    :raises DomainError: ``invalid_client_metadata`` when it is not a JWK Set of EC or RSA
-        public keys.
-    """
-    from joserfc.errors import JoseError
-    from joserfc.jwk import KeySet
-
-    try:
-        keyset = KeySet.import_key_set(jwks)
-        if not keyset.keys or any(k.key_type not in ("EC", "RSA") for k in keyset.keys):
-            raise ValueError
-    except (JoseError, ValueError, TypeError, KeyError):
-        raise DomainError(
-            "invalid_client_metadata", _("The keys must be a JWK Set of EC or RSA public keys."), field="jwks"
-        ) from None
-    return {"keys": [k.as_dict(private=False) | ({"kid": k.kid} if k.kid else {}) for k in keyset.keys]}
 
 
 def bearer_token(request, scope: str | None = None) -> Token:
