@@ -438,7 +438,7 @@ def run(args, tmp: Path, sock: socket.socket, issuer: str, env: dict) -> dict:
     from tungban.exchange.models import ExchangeRecord
     from tungban.keys import services as keys
     from tungban.keys.models import SigningKey
-    from tungban.ledger import services as ledger
+    from tungban.ledger import chain as ledger
 
     notes: dict = {}
     result: dict = {

@@ -10,7 +10,7 @@ Run from the checkout::
 It builds an isolated platform in a temporary directory (its own ``TUNGBAN_VAR_DIR``,
 SQLite database and secret key; nothing under ``var/`` is touched) and grows one log
 through the sizes asked, in order: the leaves up to each size are appended with
-``ledger.services.log_append_many`` in transactions of ``--batch`` (10,000) credential-like
+``ledger.transparency.log_append_many`` in transactions of ``--batch`` (10,000) credential-like
 entries (bulk append throughput is timed on that growth), then, at exactly that size:
 
 * inclusion proofs: ``services.inclusion_proof(i, size)`` for ``--proofs`` (1000) random
@@ -185,7 +185,7 @@ def grow(target: int, batch: int) -> tuple[int, float]:
     """Append entries until the log has ``target`` leaves; returns (leaves added, seconds)."""
     from django.db import transaction
 
-    from tungban.ledger import services as ledger
+    from tungban.ledger import transparency as ledger
 
     size = ledger.signed_tree_head()["tree_size"]
     added, t0 = 0, time.perf_counter()
@@ -202,7 +202,8 @@ def measure(size: int, args, rng: random.Random, bulk: tuple[int, float]) -> dic
     from django.db import transaction
 
     from examples import log_verifier as rfc
-    from tungban.ledger import services as ledger
+    from tungban.ledger import audit
+    from tungban.ledger import transparency as ledger
     from tungban.ledger.models import LogNode
 
     head = ledger.signed_tree_head()
@@ -260,7 +261,7 @@ def measure(size: int, args, rng: random.Random, bulk: tuple[int, float]) -> dic
 
     if not args.no_verify:
         t0 = time.perf_counter()
-        report = ledger.verify_log(expect=(size, root))
+        report = audit.verify_log(expect=(size, root))
         out["verify"] = {
             "seconds": round(time.perf_counter() - t0, 2),
             "ok": report.ok,

@@ -50,7 +50,7 @@ from tungban.identity import services as identity
 from tungban.identity.models import Resident
 from tungban.keys import services as keys
 from tungban.keys.sealing import seal, unseal
-from tungban.ledger import services as ledger
+from tungban.ledger import transparency as ledger
 from tungban.wallet.models import Device, DeviceStatus
 
 from .models import Credential, CredentialType, IssuanceBatch, Issuer, IssuerKey, Status, StatusChange, StatusList

@@ -42,6 +42,11 @@ from sd_jwt.verifier import SDJWTVerifier
 
 from tungban.core.errors import DomainError
 from tungban.keys import services as keys
+from tungban.ledger import merkle, transparency
+from tungban.wallet import services as wallet
+
+from . import services
+from .models import CredentialType, Issuer
 
 ACCEPTED_TYPS = {"dc+sd-jwt", "vc+sd-jwt"}
 STATUS_NAMES = {0: "valid", 1: "revoked", 2: "suspended"}
@@ -354,8 +359,6 @@ def _check_log(result: Verification, trust: TrustSource) -> None:
     """RFC 9162 §2.1.3.2: the issuance leaf (``kind`` credential.issued, ``ref`` = digest) is
     in the tree of a signed tree head. A proof may carry its own signed head (the app's
     exported proof); otherwise it is checked against the trust source's head."""
-    from tungban.ledger import proofs
-
     head = trust.tree_head()
     if not head:
         return
@@ -378,7 +381,7 @@ def _check_log(result: Verification, trust: TrustSource) -> None:
         included = (
             body.get("ref") == result.digest
             and body.get("kind") == "credential.issued"
-            and proofs.verify_inclusion(
+            and merkle.verify_inclusion(
                 ledger_leaf_hash(proof["body"]),
                 int(proof["leaf_index"]),
                 int(proof_head["tree_size"]),
@@ -400,22 +403,17 @@ def _check_log(result: Verification, trust: TrustSource) -> None:
 
 def ledger_leaf_hash(body: str) -> bytes:
     """RFC 9162 §2.1.1 leaf hash of a log entry's body: SHA-256(0x00 || UTF-8 body)."""
-    return hashlib.sha256(b"\x00" + body.encode("utf-8")).digest()
+    return merkle.leaf_hash(body)
 
 
 class DatabaseTrust:
     """Trust material from this platform's database (the online 認證易)."""
 
     def __init__(self):
-        from tungban.ledger import services as ledger
-
-        self._ledger = ledger
+        self._ledger = transparency
         self._issuers: dict = {}
 
     def issuer(self, iss):
-        from . import services
-        from .models import Issuer
-
         if iss not in self._issuers:
             prefix = services.issuer_url("")
             row = Issuer.objects.filter(id=iss[len(prefix) :]).first() if iss.startswith(prefix) else None
@@ -427,16 +425,11 @@ class DatabaseTrust:
         return self._issuers[iss]
 
     def credential_type(self, vct):
-        from . import services
-        from .models import CredentialType
-
         prefix = services.vct_url("")
         row = CredentialType.objects.filter(id=vct[len(prefix) :]).first() if vct.startswith(prefix) else None
         return {"id": row.id, "name_en": row.name_en, "name_zh": row.name_zh, "display": row.display} if row else None
 
     def status_list_token(self, uri):
-        from . import services
-
         prefix = f"{settings.TUNGBAN_ISSUER}/credentials/status/"
         if not uri.startswith(prefix):
             return None
@@ -453,16 +446,12 @@ class DatabaseTrust:
         return f"{settings.TUNGBAN_ISSUER}/verify"
 
     def holder_key_current(self, jwk):
-        from tungban.wallet import services as wallet
-
         return bool(jwk) and wallet.device_key_bound(jwk)
 
     def tree_head(self):
         return self._ledger.signed_tree_head()
 
     def inclusion(self, digest, tree_size):
-        from . import services
-
         return services.inclusion_of(digest, tree_size)
 
 

@@ -19,7 +19,7 @@ from django.conf import settings
 from ninja import Field, Router, Schema, Status
 from ninja.security import HttpBearer
 
-from tungban.ledger import services as ledger
+from tungban.ledger import chain as ledger
 from tungban.oidc import services as oidc
 from tungban.oidc.models import CDEG_SCOPE
 from tungban.wallet.api import device_auth

@@ -46,7 +46,7 @@ from django.utils.translation import gettext_lazy as _
 from tungban.core.errors import Conflict, DomainError, Forbidden, NotFound
 from tungban.identity.models import Resident
 from tungban.keys import services as keys
-from tungban.ledger import services as ledger
+from tungban.ledger import chain as ledger
 from tungban.oidc import services as oidc
 from tungban.oidc.models import CDEG_SCOPE, Client
 from tungban.wallet import services as wallet
@@ -768,7 +768,7 @@ def verify_log(*, expect: tuple[int, str] | None = None) -> ledger.Report:
 
     Finds: a record altered after it was logged (its fields differ from the entry), a
     record deleted (a log entry without its record), a record never logged, and whatever
-    :func:`tungban.ledger.services.verify` finds in the chain itself.
+    :func:`tungban.ledger.chain.verify` finds in the chain itself.
     """
     report = ledger.verify(expect=expect)
     seen = set()

@@ -16,7 +16,7 @@ import datetime as dt
 from django.http import HttpResponse
 from ninja import Field, Query, Router, Schema
 
-from . import services
+from . import transparency as services
 
 router = Router(tags=["transparency log"])
 

@@ -1,4 +1,4 @@
-"""The tamper-evident log: append metadata, publish a signed head, verify the chain.
+"""The exchange log: a hash chain of metadata (append, publish a signed head, verify the chain).
 
 Hashing (hex SHA-256 throughout)::
 
@@ -10,11 +10,8 @@ Hashing (hex SHA-256 throughout)::
 A verifier that holds an earlier signed head ``(size, head_hash)`` also detects a log cut
 back to before that head.
 
-The transparency log (an RFC 9162 Merkle tree with signed tree heads, inclusion and
-consistency proofs; :mod:`tungban.ledger.transparency`) is re-exported here: ``log_append``,
-``log_append_many``, ``signed_tree_head``, ``inclusion_proof``, ``inclusion_proof_by_hash``,
-``consistency_proof``, ``get_entries``, ``leaf_for``, ``leaves_for``, ``tree_root`` and
-``verify_log``.
+The other log, the RFC 9162 Merkle transparency log of credentials, is
+:mod:`tungban.ledger.transparency` (audit: :mod:`tungban.ledger.audit`).
 """
 
 from __future__ import annotations
@@ -30,34 +27,11 @@ from django.utils import timezone
 
 from tungban.keys import services as keys
 
+from .canonical import canonical
 from .models import Entry, Head
-from .transparency import (  # noqa: F401 - the transparency log's public surface
-    InvalidRange,
-    LeafIndexOutOfRange,
-    LeafNotFound,
-    LogReport,
-    TreeSizeUnknown,
-    consistency_proof,
-    get_entries,
-    inclusion_proof,
-    inclusion_proof_by_hash,
-    leaf_for,
-    leaf_hash,
-    leaves_for,
-    log_append,
-    log_append_many,
-    signed_tree_head,
-    tree_root,
-    verify_log,
-)
 
 GENESIS = hashlib.sha256(b"tungban-ledger-v1").hexdigest()
 HEAD = "main"
-
-
-def canonical(data: dict) -> str:
-    """Canonical JSON text of ``data``: sorted keys, no insignificant space, UTF-8 kept."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def chain_hash(prev_hash: str, body: str) -> str:

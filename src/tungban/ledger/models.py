@@ -2,7 +2,7 @@
 
 Each entry stores its body as canonical JSON text and ``entry_hash`` = SHA-256 over the
 previous entry's hash and the body, so altering, deleting or re-ordering any stored entry
-breaks the chain from that point on (see :func:`tungban.ledger.services.verify`). The
+breaks the chain from that point on (see :func:`tungban.ledger.chain.verify`). The
 :class:`Head` row holds the current size and hash; appends lock it, so concurrent writers
 (any number of workers on PostgreSQL) form one chain without gaps.
 """

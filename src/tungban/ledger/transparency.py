@@ -1,10 +1,11 @@
 """The transparency log: an append-only Merkle tree (RFC 9162, Certificate Transparency
 v2, §2.1) kept in the database, with signed tree heads and inclusion and consistency proofs.
 
-Hashing (RFC 9162 §2.1.1, SHA-256; the same as RFC 6962)::
+Hashing (RFC 9162 §2.1.1, SHA-256; the same as RFC 6962; the arithmetic is in :mod:`.merkle`,
+the full audit in :mod:`.audit`)::
 
     body       = canonical JSON of {"kind", "ref", "at", ...fields}
-                 (keys sorted, no spaces, UTF-8; :func:`tungban.ledger.services.canonical`)
+                 (keys sorted, no spaces, UTF-8; :func:`tungban.ledger.canonical.canonical`)
     leaf_hash  = SHA-256(0x00 || UTF-8 body)
     node hash  = SHA-256(0x01 || left || right)
     MTH({})    = SHA-256("")                       (the empty tree)
@@ -37,15 +38,12 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import hashlib
 import json
 import logging
 import time
-from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from pymerkle import BaseMerkleTree, InvalidChallenge
@@ -53,6 +51,8 @@ from pymerkle import BaseMerkleTree, InvalidChallenge
 from tungban.core.errors import DomainError, NotFound
 from tungban.keys import services as keys
 
+from .canonical import canonical
+from .merkle import EMPTY_ROOT, b64, consistency_ranges, inclusion_ranges, perfect_subtrees
 from .models import LogLeaf, LogNode, LogState, TreeHead
 
 logger = logging.getLogger(__name__)
@@ -63,7 +63,6 @@ HEAD_TYP = "tree-head+jwt"
 MAX_ENTRIES = 1000
 #: Keys the log sets in every body; ``fields`` may not use them.
 RESERVED = frozenset({"kind", "ref", "at"})
-EMPTY_ROOT = hashlib.sha256(b"").digest()
 
 
 # --- Errors ---------------------------------------------------------------------------------
@@ -95,12 +94,7 @@ def _size_unknown(size: int, current: int, field_name: str) -> TreeSizeUnknown:
     return TreeSizeUnknown("tree_size_unknown", message, field=field_name, details={"tree_size": current})
 
 
-# --- Encoding -------------------------------------------------------------------------------
-
-
-def b64(digest: bytes) -> str:
-    """Base64 (RFC 4648 §4, padded) of a digest, as the API and tree heads carry hashes."""
-    return base64.b64encode(bytes(digest)).decode("ascii")
+# --- Input -------------------------------------------------------------------------------
 
 
 def decode_hash(value: bytes | str, field_name: str = "hash") -> bytes:
@@ -129,74 +123,6 @@ def decode_hash(value: bytes | str, field_name: str = "hash") -> bytes:
     return raw
 
 
-def leaf_hash(body: str | bytes) -> bytes:
-    """RFC 9162 §2.1.1 leaf hash of a body: SHA-256(0x00 || UTF-8 body), 32 bytes."""
-    data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
-    return hashlib.sha256(b"\x00" + data).digest()
-
-
-# --- Proof layouts (RFC 9162 §2.1.3.1 and §2.1.4.1) -----------------------------------------
-
-
-def _split(n: int) -> int:
-    """The largest power of two smaller than ``n`` (n ≥ 2): where MTH splits D[n]."""
-    k = 1 << ((n - 1).bit_length() - 1)
-    return k
-
-
-def inclusion_ranges(m: int, n: int) -> list[tuple[int, int]]:
-    """Leaf ranges ``[start, end)`` whose MTHs make up PATH(m, D[n]) (RFC 9162 §2.1.3.1),
-    in proof order (the leaf's sibling first)."""
-    out: list[tuple[int, int]] = []
-    start, end = 0, n
-    while end - start > 1:
-        k = _split(end - start)
-        if m - start < k:
-            out.append((start + k, end))
-            end = start + k
-        else:
-            out.append((start, start + k))
-            start += k
-    out.reverse()
-    return out
-
-
-def consistency_ranges(m: int, n: int) -> list[tuple[int, int]]:
-    """Leaf ranges whose MTHs make up PROOF(m, D[n]) = SUBPROOF(m, D[n], true)
-    (RFC 9162 §2.1.4.1), in proof order; 0 < m ≤ n. Empty when m == n."""
-    out: list[tuple[int, int]] = []
-    start, end, b = 0, n, True
-    while True:
-        width = end - start
-        if m == width:
-            if not b:
-                out.append((start, end))
-            break
-        k = _split(width)
-        if m <= k:
-            out.append((start + k, end))
-            end = start + k
-        else:
-            out.append((start, start + k))
-            start += k
-            m -= k
-            b = False
-    out.reverse()
-    return out
-
-
-def perfect_subtrees(start: int, end: int) -> list[tuple[int, int]]:
-    """``(level, index)`` of the maximal perfect subtrees covering ``[start, end)`` from left
-    to right, as MTH splits it (each ``index * 2**level`` = its first leaf)."""
-    out = []
-    width = end - start
-    for level in range(width.bit_length() - 1, -1, -1):
-        if width >> level & 1:
-            out.append((level, start >> level))
-            start += 1 << level
-    return out
-
-
 # --- The tree -------------------------------------------------------------------------------
 
 
@@ -211,7 +137,7 @@ class DatabaseTree(BaseMerkleTree):
     """
 
     def __init__(self, size: int | None = None):
-        self._size = _current_size() if size is None else size
+        self._size = current_size() if size is None else size
         #: hashes read or written during this object's life: {(level, index): digest};
         #: subtrees are immutable once complete, so this never goes stale within a call.
         self._hashes: dict[tuple[int, int], bytes] = {}
@@ -370,7 +296,7 @@ def _insert(model, names: tuple[str, ...], rows: list[tuple]) -> None:
         cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(names))})", rows)
 
 
-def _current_size() -> int:
+def current_size() -> int:
     row = LogState.objects.filter(name=STATE).values_list("size", flat=True).first()
     return row or 0
 
@@ -401,8 +327,6 @@ def log_append_many(items: list[tuple[str, str, dict]]) -> list[int]:
     Each body is the canonical JSON of ``{"kind", "ref", "at", **fields}`` with ``at`` the
     append time (ISO 8601, UTC, microseconds). Errors as :func:`log_append`.
     """
-    from .services import canonical
-
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("the transparency log must be appended to inside the transaction that writes the record")
     if not items:
@@ -645,7 +569,7 @@ def get_entries(start: int, end: int) -> list[dict]:
     :raises DomainError: ``invalid_range`` (400) when start < 0, end < start, or start is
         not below the current size.
     """
-    size = _current_size()
+    size = current_size()
     if start < 0 or end < start or start >= size:
         raise InvalidRange(
             "invalid_range",
@@ -670,220 +594,3 @@ def leaf_for(kind: str, reference: str) -> LogLeaf | None:
 def leaves_for(reference: str) -> list[LogLeaf]:
     """Every leaf about ``reference``, oldest first (issuance, then status changes)."""
     return list(LogLeaf.objects.filter(reference=reference).order_by("index"))
-
-
-# --- Verification ---------------------------------------------------------------------------
-
-
-@dataclass
-class LogReport:
-    """Result of :func:`verify_log`: ``ok`` when ``problems`` is empty. ``root_hash`` is the
-    root recomputed from the leaves' bodies (raw bytes)."""
-
-    tree_size: int = 0
-    root_hash: bytes = EMPTY_ROOT
-    heads: int = 0
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
-def _node_hash(left: bytes, right: bytes) -> bytes:
-    return hashlib.sha256(b"\x01" + left + right).digest()
-
-
-def _fold(stack: list[tuple[int, bytes]]) -> bytes:
-    if not stack:
-        return EMPTY_ROOT
-    root = stack[-1][1]
-    for _level, h in reversed(stack[:-1]):
-        root = _node_hash(h, root)
-    return root
-
-
-def _head_keys():
-    """Every platform key ever stored (retired ones too: old heads stay verifiable)."""
-    from joserfc.jwk import KeySet
-
-    return KeySet.import_key_set(keys.every_public_jwk())
-
-
-def _check_signature(head: TreeHead, keyset) -> str | None:
-    from joserfc import jwt
-    from joserfc.errors import JoseError
-
-    try:
-        token = jwt.decode(head.signature, keyset, algorithms=["ES256"])
-    except (JoseError, ValueError) as exc:
-        return f"signature does not verify ({type(exc).__name__})"
-    claims = token.claims
-    if token.header.get("typ") != HEAD_TYP:
-        return "signature has the wrong typ"
-    if (claims.get("tree_size"), claims.get("root_hash"), claims.get("timestamp")) != (
-        head.tree_size,
-        b64(head.root_hash),
-        head.timestamp,
-    ):
-        return "signed claims differ from the stored head"
-    return None
-
-
-def _pages(queryset, key: str, page: int):
-    """Rows of ``queryset`` (values) by ascending ``key``, ``page`` at a time (keyset pagination)."""
-    last = None
-    while True:
-        qs = queryset if last is None else queryset.filter(**{f"{key}__gt": last})
-        rows = list(qs.order_by(key)[:page])
-        if not rows:
-            return
-        yield from rows
-        last = rows[-1][key]
-        if len(rows) < page:
-            return
-
-
-def verify_log(
-    expect: tuple[int, bytes | str] | None = None, *, chunk: int = 8192, signatures: bool = True
-) -> LogReport:
-    """Recompute the whole log from the leaves' bodies, ``chunk`` leaves at a time.
-
-    Checks, naming the leaf index in each problem: every leaf hash against its body
-    (RFC 9162 §2.1.1) and the body's kind/ref against the row; leaves without gaps; every
-    stored node against the leaves below it (a missing, altered or extra node); every stored
-    signed tree head's root against the leaves, its JWS signature and claims, and that
-    timestamps grow with the size — since every head's root is recomputed from the same
-    leaves, all heads are prefixes of one sequence: the log only grew; the log size row;
-    and, given ``expect=(tree_size, root)`` from a head held outside (root raw, base64 or
-    hex), that the log still has that tree (not cut back or rewritten).
-    """
-    report = LogReport()
-    problems = report.problems
-    held = None
-    if expect is not None:
-        try:
-            held = (int(expect[0]), decode_hash(expect[1], "expect"))
-        except DomainError:
-            problems.append("the expected root is not a SHA-256 hash (base64 or hex)")
-    keyset = _head_keys() if signatures else None
-
-    heads = _pages(TreeHead.objects.values("tree_size", "root_hash", "timestamp", "signature"), "tree_size", 1000)
-    next_head = next(heads, None)
-    last_ts = None
-
-    def check_heads(size: int, stack) -> None:
-        nonlocal next_head, last_ts
-        while next_head is not None and next_head["tree_size"] <= size:
-            head = TreeHead(**next_head)
-            report.heads += 1
-            if head.tree_size == size:
-                if bytes(head.root_hash) != _fold(stack):
-                    problems.append(
-                        f"tree head {size}: root does not match leaves 0–{size - 1} (a leaf before index {size} was altered, or the head)"
-                    )
-            else:
-                problems.append(
-                    f"tree head {head.tree_size}: the log has no leaf {head.tree_size - 1} (leaves missing)"
-                )
-            if keyset is not None and (why := _check_signature(head, keyset)):
-                problems.append(f"tree head {head.tree_size}: {why}")
-            if last_ts is not None and head.timestamp < last_ts:
-                problems.append(f"tree head {head.tree_size}: timestamp earlier than the previous head's")
-            last_ts = head.timestamp
-            next_head = next(heads, None)
-        if held and held[0] == size and held[1] != _fold(stack):
-            problems.append(
-                f"tree size {size}: differs from the signed tree head you hold (leaves 0–{size - 1} were rewritten)"
-            )
-
-    stack: list[tuple[int, bytes]] = []
-    expected = 0
-    leaves = _pages(LogLeaf.objects.values("index", "kind", "reference", "body", "leaf_hash"), "index", chunk)
-    computed: dict[tuple[int, int], bytes] = {}
-    chunk_start = 0
-
-    def compare_nodes(start: int, end: int) -> None:
-        """Stored nodes completed by leaves ``start`` to ``end - 1`` against ``computed``."""
-        if end <= start:
-            return
-        q = Q()
-        for level in range(1, end.bit_length() + 1):
-            lo, hi = -(-(start + 1) // (1 << level)) - 1, (end >> level) - 1
-            if hi >= lo:
-                q |= Q(level=level, index__gte=lo, index__lte=hi)
-        stored = (
-            {}
-            if not q
-            else {(lv, i): bytes(h) for lv, i, h in LogNode.objects.filter(q).values_list("level", "index", "hash")}
-        )
-        for key, digest in computed.items():
-            first, last = key[1] << key[0], ((key[1] + 1) << key[0]) - 1
-            got = stored.get(key)
-            if got is None:
-                problems.append(f"leaves {first}–{last}: node (level {key[0]}, index {key[1]}) is missing")
-            elif got != digest:
-                problems.append(
-                    f"leaves {first}–{last}: node (level {key[0]}, index {key[1]}) does not match the leaves (a leaf in this range or the node was altered)"
-                )
-        computed.clear()
-
-    for row in leaves:
-        index = row["index"]
-        if index != expected:
-            problems.append(
-                f"leaf {expected}: missing (next stored leaf is {index}); the tree cannot be checked past it"
-            )
-            break
-        body = row["body"]
-        digest = leaf_hash(body)
-        if bytes(row["leaf_hash"]) != digest:
-            problems.append(f"leaf {index}: hash does not match its body (body or hash altered)")
-        try:
-            parsed = json.loads(body)
-            if parsed.get("kind") != row["kind"] or parsed.get("ref") != row["reference"]:
-                problems.append(f"leaf {index}: kind or reference differs from its body")
-        except (ValueError, AttributeError):
-            problems.append(f"leaf {index}: body is not a JSON object")
-        level, h = 0, digest
-        while stack and stack[-1][0] == level:
-            h = _node_hash(stack.pop()[1], h)
-            level += 1
-            computed[(level, index >> level)] = h
-        stack.append((level, h))
-        expected = index + 1
-        check_heads(expected, stack)
-        if expected - chunk_start >= chunk:
-            compare_nodes(chunk_start, expected)
-            chunk_start = expected
-    compare_nodes(chunk_start, expected)
-
-    size = expected
-    report.tree_size, report.root_hash = size, _fold(stack)
-    # Nodes beyond the leaves (left behind by removed leaves).
-    extra = Q()
-    for level in range(1, 64):
-        extra |= Q(level=level, index__gte=size >> level)
-    for lv, i in LogNode.objects.filter(extra).values_list("level", "index")[:20]:
-        problems.append(
-            f"leaves {i << lv}–{((i + 1) << lv) - 1}: node (level {lv}, index {i}) stored but those leaves are missing"
-        )
-    while next_head is not None:  # heads past the leaves
-        problems.append(
-            f"tree head {next_head['tree_size']}: the log has only {size} leaves (leaves {size}–{next_head['tree_size'] - 1} missing)"
-        )
-        report.heads += 1
-        next_head = next(heads, None)
-    state = _current_size()
-    if state != size:
-        problems.append(f"the log size row says {state} leaves, the leaves say {size}")
-    latest = TreeHead.objects.order_by("-tree_size").values_list("tree_size", flat=True).first() or 0
-    if latest != state:
-        problems.append(f"the latest signed tree head is for {latest} leaves, the log has {state}")
-    if held and held[0] > size:
-        problems.append(
-            f"the log has {size} leaves but a signed tree head you hold had {held[0]}: leaves {size}–{held[0] - 1} were removed"
-        )
-    if held and held[0] == 0 and held[1] != EMPTY_ROOT:
-        problems.append("the tree head you hold for size 0 does not have the empty root")
-    return report

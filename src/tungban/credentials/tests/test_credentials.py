@@ -22,7 +22,8 @@ from tungban.credentials import services
 from tungban.credentials.models import Credential, IssuanceBatch, StatusList
 from tungban.credentials.verify import BundleTrust, DatabaseTrust, verify_presentation
 from tungban.keys import services as keys
-from tungban.ledger import services as ledger
+from tungban.ledger import audit
+from tungban.ledger import transparency as ledger
 
 from .conftest import make_holder
 
@@ -576,7 +577,7 @@ def test_tree_heads_still_verify_after_a_platform_key_rotation(senior_card, hold
     ]
     assert json.loads(b64d(head["signature"].split(".")[0]))["kid"] in {k["kid"] for k in keys.public_jwks()["keys"]}
     assert check(presentation).valid
-    assert ledger.verify_log().ok
+    assert audit.verify_log().ok
 
 
 def test_the_apps_inclusion_proof_checks_offline_after_the_log_grew(senior_card, holder, bundled):

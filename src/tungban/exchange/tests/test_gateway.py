@@ -19,7 +19,7 @@ from joserfc.jwk import KeySet
 from examples.data_user import DataUserError
 from tungban.exchange import services as exchange
 from tungban.exchange.models import Consent, ExchangeRecord, Organisation
-from tungban.ledger import services as ledger
+from tungban.ledger import chain as ledger
 from tungban.oidc import services as oidc
 from tungban.oidc.models import Client
 from tungban.testing.factories import PIN, jwt_claims, login, make_resident

@@ -15,7 +15,7 @@ from tungban.exchange import catalogue
 from tungban.exchange import services as exchange
 from tungban.exchange.models import ExchangeRecord
 from tungban.keys import services as keys
-from tungban.ledger import services as ledger
+from tungban.ledger import chain as ledger
 from tungban.ledger.models import Entry
 from tungban.testing.factories import make_client
 

@@ -18,6 +18,7 @@ import threading
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
+from django.utils import translation
 from joserfc import jwt
 from joserfc.jwk import KeySet
 from pymerkle import InmemoryTree
@@ -25,8 +26,7 @@ from pymerkle import InmemoryTree
 from examples import log_verifier as rfc
 from tungban.core.errors import DomainError
 from tungban.keys import services as keys
-from tungban.ledger import services as ledger
-from tungban.ledger import transparency
+from tungban.ledger import audit, merkle, transparency
 from tungban.ledger.models import LogLeaf, LogNode, LogState, TreeHead
 
 N = 40
@@ -40,7 +40,7 @@ def d64(text: str) -> bytes:
 def append_one_by_one(n: int, start: int = 0) -> None:
     for i in range(start, start + n):
         with transaction.atomic():
-            assert ledger.log_append("test.entry", f"ref-{i}", {"n": i}) == i
+            assert transparency.log_append("test.entry", f"ref-{i}", {"n": i}) == i
 
 
 def bodies() -> list[bytes]:
@@ -72,13 +72,13 @@ def test_every_inclusion_and_consistency_proof_up_to_40_verifies_independently()
 
     roots = {}
     for size in range(1, N + 1):
-        root = ledger.tree_root(size)
+        root = transparency.tree_root(size)
         assert root == heads[size] == naive_root(data[:size]) == rfc.root_hash(data[:size]), size
         roots[size] = root
 
     for size in range(1, N + 1):
         for index in range(size):
-            proof = ledger.inclusion_proof(index, size)
+            proof = transparency.inclusion_proof(index, size)
             assert (proof["leaf_index"], proof["tree_size"]) == (index, size)
             leaf = d64(proof["leaf_hash"])
             assert leaf == rfc.leaf_hash(data[index])
@@ -95,7 +95,7 @@ def test_every_inclusion_and_consistency_proof_up_to_40_verifies_independently()
 
     for second in range(1, N + 1):
         for first in range(1, second + 1):
-            proof = ledger.consistency_proof(first, second)
+            proof = transparency.consistency_proof(first, second)
             assert (proof["first"], proof["second"]) == (first, second)
             path = [d64(p) for p in proof["consistency_path"]]
             assert rfc.verify_consistency(first, second, roots[first], roots[second], path), (first, second)
@@ -198,7 +198,7 @@ def test_known_answer_vectors_with_the_independent_verifier_and_pymerkle():
     for size in range(1, 9):
         assert rfc.root_hash(data[:size]).hex() == CT_ROOTS[size - 1]
         assert naive_root(data[:size]).hex() == CT_ROOTS[size - 1]
-    assert rfc.root_hash([]) == naive_root([]) == transparency.EMPTY_ROOT
+    assert rfc.root_hash([]) == naive_root([]) == merkle.EMPTY_ROOT
     for index, size, path in CT_INCLUSION:
         assert rfc.verify_inclusion(
             rfc.leaf_hash(data[index]), index, size, [_hex(p) for p in path], _hex(CT_ROOTS[size - 1])
@@ -224,23 +224,23 @@ def test_known_answer_vectors_from_the_database_tree():
         state.size = tree.get_size()
         state.save()
     for size in range(1, 9):
-        assert ledger.tree_root(size).hex() == CT_ROOTS[size - 1]
+        assert transparency.tree_root(size).hex() == CT_ROOTS[size - 1]
     for index, size, path in CT_INCLUSION:
-        assert [d64(p).hex() for p in ledger.inclusion_proof(index, size)["inclusion_path"]] == path
+        assert [d64(p).hex() for p in transparency.inclusion_proof(index, size)["inclusion_path"]] == path
     for first, second, path in CT_CONSISTENCY:
-        assert [d64(p).hex() for p in ledger.consistency_proof(first, second)["consistency_path"]] == path
+        assert [d64(p).hex() for p in transparency.consistency_proof(first, second)["consistency_path"]] == path
 
 
 @pytest.mark.django_db
 def test_bulk_append_equals_one_by_one(frozen):
     items = [("credential.issued", f"c{i}", {"n": i, "type": "test"}) for i in range(37)]
     with transaction.atomic():
-        assert ledger.log_append_many(items[:1]) == [0]
+        assert transparency.log_append_many(items[:1]) == [0]
     batches = [(1, 4), (4, 11), (11, 12), (12, 32), (32, 37)]
     for a, b in batches:
         with transaction.atomic():
-            assert ledger.log_append_many(items[a:b]) == list(range(a, b))
-    bulk_roots = [ledger.tree_root(s) for s in range(1, 38)]
+            assert transparency.log_append_many(items[a:b]) == list(range(a, b))
+    bulk_roots = [transparency.tree_root(s) for s in range(1, 38)]
     bulk_nodes = {(n.level, n.index): bytes(n.hash) for n in LogNode.objects.all()}
     bulk_leaves = list(LogLeaf.objects.order_by("index").values_list("body", "leaf_hash"))
     assert sorted(TreeHead.objects.values_list("tree_size", flat=True)) == [1, 4, 11, 12, 32, 37]
@@ -249,8 +249,8 @@ def test_bulk_append_equals_one_by_one(frozen):
         model.objects.all().delete()
     for kind, ref, fields in items:
         with transaction.atomic():
-            ledger.log_append(kind, ref, fields)
-    assert [ledger.tree_root(s) for s in range(1, 38)] == bulk_roots
+            transparency.log_append(kind, ref, fields)
+    assert [transparency.tree_root(s) for s in range(1, 38)] == bulk_roots
     assert {(n.level, n.index): bytes(n.hash) for n in LogNode.objects.all()} == bulk_nodes
     assert [(b, bytes(h)) for b, h in LogLeaf.objects.order_by("index").values_list("body", "leaf_hash")] == [
         (b, bytes(h)) for b, h in bulk_leaves
@@ -263,7 +263,7 @@ def test_bulk_append_equals_one_by_one(frozen):
 @pytest.mark.django_db
 def test_body_is_canonical_json_with_kind_ref_and_time(frozen):
     with transaction.atomic():
-        index = ledger.log_append(
+        index = transparency.log_append(
             "credential.revoked", "cred-1", {"status_list": "https://x/1", "idx": 7, "reason": None}
         )
     leaf = LogLeaf.objects.get(index=index)
@@ -272,26 +272,26 @@ def test_body_is_canonical_json_with_kind_ref_and_time(frozen):
         == '{"at":"2026-11-21T12:00:00.123456+00:00","idx":7,"kind":"credential.revoked","reason":null,"ref":"cred-1","status_list":"https://x/1"}'
     )
     assert bytes(leaf.leaf_hash) == hashlib.sha256(b"\x00" + leaf.body.encode()).digest()
-    assert ledger.leaf_for("credential.revoked", "cred-1").index == index
-    assert ledger.leaf_for("credential.issued", "cred-1") is None
+    assert transparency.leaf_for("credential.revoked", "cred-1").index == index
+    assert transparency.leaf_for("credential.issued", "cred-1") is None
     with transaction.atomic():
-        ledger.log_append("credential.issued", "cred-2", {})
-        ledger.log_append("credential.suspended", "cred-1", {})
-    assert [(leaf.index, leaf.kind) for leaf in ledger.leaves_for("cred-1")] == [
+        transparency.log_append("credential.issued", "cred-2", {})
+        transparency.log_append("credential.suspended", "cred-1", {})
+    assert [(leaf.index, leaf.kind) for leaf in transparency.leaves_for("cred-1")] == [
         (0, "credential.revoked"),
         (2, "credential.suspended"),
     ]
     with pytest.raises(ValueError), transaction.atomic():
-        ledger.log_append("credential.issued", "cred-3", {"kind": "other"})
+        transparency.log_append("credential.issued", "cred-3", {"kind": "other"})
     with pytest.raises(ValueError), transaction.atomic():
-        ledger.log_append("credential.issued", "x" * 65, {})
-    assert ledger.log_append_many([]) == []
+        transparency.log_append("credential.issued", "x" * 65, {})
+    assert transparency.log_append_many([]) == []
 
 
 @pytest.mark.django_db(transaction=True)
 def test_append_outside_a_transaction_is_refused():
     with pytest.raises(RuntimeError):
-        ledger.log_append("credential.issued", "c1", {})
+        transparency.log_append("credential.issued", "c1", {})
     assert LogLeaf.objects.count() == 0
 
 
@@ -307,7 +307,7 @@ def test_concurrent_appends_form_one_tree():
         try:
             for i in range(10):
                 with transaction.atomic():
-                    ledger.log_append("test.entry", f"w{w}-{i}", {"w": w, "i": i})
+                    transparency.log_append("test.entry", f"w{w}-{i}", {"w": w, "i": i})
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
         finally:
@@ -320,7 +320,7 @@ def test_concurrent_appends_form_one_tree():
         t.join()
     assert not errors
     assert sorted(LogLeaf.objects.values_list("index", flat=True)) == list(range(40))
-    report = ledger.verify_log()
+    report = audit.verify_log()
     assert report.ok, report.problems
     assert report.tree_size == 40 and report.heads == 40
 
@@ -336,25 +336,27 @@ def code_of(call, *args) -> str:
 
 @pytest.mark.django_db
 def test_bad_input_gets_clear_errors():
-    assert code_of(ledger.inclusion_proof, 0) == "tree_size_unknown"  # empty log
-    assert code_of(ledger.consistency_proof, 1) == "tree_size_unknown"
+    assert code_of(transparency.inclusion_proof, 0) == "tree_size_unknown"  # empty log
+    assert code_of(transparency.consistency_proof, 1) == "tree_size_unknown"
     append_one_by_one(5)
-    assert code_of(ledger.inclusion_proof, 0, 6) == "tree_size_unknown"
-    assert code_of(ledger.inclusion_proof, 0, 0) == "tree_size_unknown"
-    assert code_of(ledger.inclusion_proof, 5, 5) == "leaf_index_out_of_range"
-    assert code_of(ledger.inclusion_proof, -1, 5) == "leaf_index_out_of_range"
-    assert code_of(ledger.consistency_proof, 2, 99) == "tree_size_unknown"
-    assert code_of(ledger.consistency_proof, 0, 3) == "tree_size_unknown"
-    assert code_of(ledger.consistency_proof, 4, 3) == "invalid_range"
-    assert code_of(ledger.tree_root, 6) == "tree_size_unknown"
-    assert code_of(ledger.get_entries, 3, 2) == "invalid_range"
-    assert code_of(ledger.get_entries, 5, 9) == "invalid_range"
-    assert code_of(ledger.inclusion_proof_by_hash, rfc.leaf_hash(b"never logged")) == "leaf_not_found"
-    assert code_of(ledger.inclusion_proof_by_hash, "not-a-hash") == "invalid_hash"
+    assert code_of(transparency.inclusion_proof, 0, 6) == "tree_size_unknown"
+    assert code_of(transparency.inclusion_proof, 0, 0) == "tree_size_unknown"
+    assert code_of(transparency.inclusion_proof, 5, 5) == "leaf_index_out_of_range"
+    assert code_of(transparency.inclusion_proof, -1, 5) == "leaf_index_out_of_range"
+    assert code_of(transparency.consistency_proof, 2, 99) == "tree_size_unknown"
+    assert code_of(transparency.consistency_proof, 0, 3) == "tree_size_unknown"
+    assert code_of(transparency.consistency_proof, 4, 3) == "invalid_range"
+    assert code_of(transparency.tree_root, 6) == "tree_size_unknown"
+    assert code_of(transparency.get_entries, 3, 2) == "invalid_range"
+    assert code_of(transparency.get_entries, 5, 9) == "invalid_range"
+    assert code_of(transparency.inclusion_proof_by_hash, rfc.leaf_hash(b"never logged")) == "leaf_not_found"
+    assert code_of(transparency.inclusion_proof_by_hash, "not-a-hash") == "invalid_hash"
     leaf4 = LogLeaf.objects.get(index=4).leaf_hash
-    assert code_of(ledger.inclusion_proof_by_hash, bytes(leaf4), 4) == "leaf_not_found"  # not yet in the tree of 4
-    with pytest.raises(DomainError) as exc:
-        ledger.inclusion_proof(0, 6)
+    assert (
+        code_of(transparency.inclusion_proof_by_hash, bytes(leaf4), 4) == "leaf_not_found"
+    )  # not yet in the tree of 4
+    with translation.override("en"), pytest.raises(DomainError) as exc:  # the default language is zh-hant
+        transparency.inclusion_proof(0, 6)
     assert exc.value.status == 400 and exc.value.details == {"tree_size": 5}
     assert "never had 6 leaves" in str(exc.value.message)
 
@@ -414,7 +416,7 @@ def test_api_head_proofs_and_entries_verify(client):
     by_hash = client.get("/api/v1/log/inclusion-by-hash", {"hash": entry["leaf_hash"], "tree_size": size}).json()
     assert by_hash == proof
 
-    old = ledger.tree_root(2)
+    old = transparency.tree_root(2)
     append_one_by_one(5, start=6)
     head2 = client.get("/api/v1/log/head").json()
     r = client.get(f"/api/v1/log/consistency?first=2&second={head2['tree_size']}")
@@ -426,17 +428,17 @@ def test_api_head_proofs_and_entries_verify(client):
 @pytest.mark.django_db
 def test_get_entries_returns_at_most_1000():
     with transaction.atomic():
-        ledger.log_append_many([("test.entry", str(i), {}) for i in range(1100)])
-    got = ledger.get_entries(50, 5000)
+        transparency.log_append_many([("test.entry", str(i), {}) for i in range(1100)])
+    got = transparency.get_entries(50, 5000)
     assert len(got) == 1000 and got[0]["leaf_index"] == 50 and got[-1]["leaf_index"] == 1049
 
 
 @pytest.mark.django_db
 def test_signed_tree_head_verifies_with_the_platform_jwks(client, settings):
-    empty = ledger.signed_tree_head()
+    empty = transparency.signed_tree_head()
     assert empty["tree_size"] == 0 and d64(empty["root_hash"]) == hashlib.sha256(b"").digest()
     append_one_by_one(3)
-    head = ledger.signed_tree_head()
+    head = transparency.signed_tree_head()
     jwks = KeySet.import_key_set(client.get("/oidc/jwks").json())
     for h in (empty, head):
         token = jwt.decode(h["signature"], jwks, algorithms=["ES256"])
@@ -447,7 +449,7 @@ def test_signed_tree_head_verifies_with_the_platform_jwks(client, settings):
             h["root_hash"],
             h["timestamp"],
         )
-    assert d64(head["root_hash"]) == ledger.tree_root(3)
+    assert d64(head["root_hash"]) == transparency.tree_root(3)
     # The same check with the platform's own keys, as a verifier offline would.
     assert jwt.decode(head["signature"], keys.public_keyset(), algorithms=["ES256"]).claims["tree_size"] == 3
 
@@ -457,27 +459,27 @@ def test_log_survives_a_restart():
     """Nothing lives in process memory: a fresh tree over the database gives the same root,
     proofs and appends continue where they were."""
     append_one_by_one(13)
-    head = ledger.signed_tree_head()
+    head = transparency.signed_tree_head()
     fresh = transparency.DatabaseTree()
     assert fresh.get_size() == 13 and fresh.root() == d64(head["root_hash"])
     del fresh
     append_one_by_one(3, start=13)
-    assert ledger.tree_root(16) == naive_root(bodies())
-    assert ledger.tree_root(13) == d64(head["root_hash"])
-    assert ledger.verify_log().ok
+    assert transparency.tree_root(16) == naive_root(bodies())
+    assert transparency.tree_root(13) == d64(head["root_hash"])
+    assert audit.verify_log().ok
 
 
 @pytest.mark.django_db
 def test_a_proof_reads_log_n_stored_hashes_in_few_queries(django_assert_max_num_queries):
     with transaction.atomic():
-        ledger.log_append_many([("test.entry", str(i), {}) for i in range(3000)])
+        transparency.log_append_many([("test.entry", str(i), {}) for i in range(3000)])
     with django_assert_max_num_queries(2):  # the size, then every leaf and node hash needed at once
-        proof = ledger.inclusion_proof(1234, 2999)
+        proof = transparency.inclusion_proof(1234, 2999)
     assert len(proof["inclusion_path"]) == 12
     with django_assert_max_num_queries(2):
-        ledger.consistency_proof(1000, 2999)
+        transparency.consistency_proof(1000, 2999)
     with django_assert_max_num_queries(2):
-        ledger.tree_root(2999)
+        transparency.tree_root(2999)
 
 
 # --- Tampering -----------------------------------------------------------------------------------
@@ -496,12 +498,12 @@ def run_command(*args) -> tuple[bool, str]:
 def test_untouched_log_verifies():
     append_one_by_one(9)
     with transaction.atomic():
-        ledger.log_append_many([("test.entry", f"b{i}", {}) for i in range(30)])
-    head = ledger.signed_tree_head()
+        transparency.log_append_many([("test.entry", f"b{i}", {}) for i in range(30)])
+    head = transparency.signed_tree_head()
     ok, text = run_command("--expect", f"{head['tree_size']}:{head['root_hash']}")
     assert ok, text
     assert f"OK: 39 leaves, 10 signed tree heads, root {head['root_hash']}" in text
-    report = ledger.verify_log(expect=(5, ledger.tree_root(5)))
+    report = audit.verify_log(expect=(5, transparency.tree_root(5)))
     assert report.ok and report.tree_size == 39 and report.root_hash == d64(head["root_hash"])
 
 
@@ -509,7 +511,7 @@ def test_untouched_log_verifies():
 def test_altered_leaf_body_is_detected():
     append_one_by_one(8)
     LogLeaf.objects.filter(index=3).update(body='{"at":"x","kind":"test.entry","n":999,"ref":"ref-3"}')
-    report = ledger.verify_log()
+    report = audit.verify_log()
     assert not report.ok
     assert any(p.startswith("leaf 3: hash does not match its body") for p in report.problems), report.problems
     ok, text = run_command()
@@ -519,17 +521,17 @@ def test_altered_leaf_body_is_detected():
 @pytest.mark.django_db
 def test_altered_leaf_body_and_hash_are_detected_and_its_proof_fails():
     append_one_by_one(8)
-    signed = ledger.signed_tree_head()
+    signed = transparency.signed_tree_head()
     forged = '{"at":"x","kind":"test.entry","n":999,"ref":"ref-3"}'
     LogLeaf.objects.filter(index=3).update(body=forged, leaf_hash=rfc.leaf_hash(forged.encode()))
-    report = ledger.verify_log()
+    report = audit.verify_log()
     assert not report.ok
     assert any("leaves 2–3: node (level 1, index 1) does not match" in p for p in report.problems), report.problems
     assert any(p.startswith("tree head 4: root does not match") for p in report.problems), report.problems
     ok, text = run_command()
     assert not ok and "leaves 2–3" in text
     # The forged leaf cannot be proved against the head signed before.
-    proof = ledger.inclusion_proof(3, signed["tree_size"])
+    proof = transparency.inclusion_proof(3, signed["tree_size"])
     assert d64(proof["leaf_hash"]) == rfc.leaf_hash(forged.encode())
     assert not rfc.verify_inclusion(
         d64(proof["leaf_hash"]), 3, 8, [d64(p) for p in proof["inclusion_path"]], d64(signed["root_hash"])
@@ -541,7 +543,7 @@ def test_altered_node_and_head_are_detected():
     append_one_by_one(8)
     LogNode.objects.filter(level=2, index=1).update(hash=b"\x00" * 32)
     TreeHead.objects.filter(tree_size=6).update(root_hash=b"\x11" * 32)
-    problems = ledger.verify_log().problems
+    problems = audit.verify_log().problems
     assert any("leaves 4–7: node (level 2, index 1) does not match" in p for p in problems), problems
     assert any(p.startswith("tree head 6: root does not match") for p in problems), problems
     assert any(p.startswith("tree head 6: signed claims differ") for p in problems), problems
@@ -550,14 +552,14 @@ def test_altered_node_and_head_are_detected():
 @pytest.mark.django_db
 def test_log_cut_back_or_rewritten_is_detected_against_a_held_head():
     append_one_by_one(10)
-    held = ledger.signed_tree_head()
+    held = transparency.signed_tree_head()
     expect = f"{held['tree_size']}:{held['root_hash']}"
     # Cut back: the last two leaves, their nodes and heads removed, the size row rewound.
     LogLeaf.objects.filter(index__gte=8).delete()
     LogNode.objects.filter(level=1, index=4).delete()
     TreeHead.objects.filter(tree_size__gte=9).delete()
     LogState.objects.update(size=8)
-    report = ledger.verify_log()
+    report = audit.verify_log()
     assert report.ok  # a consistent shorter log: only a head kept outside shows the cut
     ok, text = run_command("--expect", expect)
     assert not ok and "leaves 8–9 were removed" in text
@@ -567,7 +569,7 @@ def test_log_cut_back_or_rewritten_is_detected_against_a_held_head():
 def test_deleted_leaf_is_detected():
     append_one_by_one(6)
     LogLeaf.objects.filter(index=2).delete()
-    problems = ledger.verify_log().problems
+    problems = audit.verify_log().problems
     assert any(p.startswith("leaf 2: missing") for p in problems), problems
 
 
@@ -579,7 +581,7 @@ def test_bad_expect_is_refused():
 @pytest.mark.django_db(transaction=True)
 def test_independent_verifier_command_line_against_a_live_platform(live_server, capsys):
     append_one_by_one(5)
-    held = ledger.signed_tree_head()
+    held = transparency.signed_tree_head()
     append_one_by_one(4, start=5)
     body = LogLeaf.objects.get(index=2).body
     assert rfc.main(["--base", live_server.url, "--body", body, "--since", f"5:{held['root_hash']}"]) == 0

@@ -1,7 +1,7 @@
 from django.core.management import BaseCommand, CommandError
 
-from tungban.ledger import services
-from tungban.ledger.transparency import b64
+from tungban.ledger import audit
+from tungban.ledger.merkle import b64
 
 
 class Command(BaseCommand):
@@ -30,7 +30,7 @@ class Command(BaseCommand):
                 raise CommandError(
                     "--expect must be SIZE:ROOT, e.g. 42:3q2+7w…= (the base64 root_hash of a signed tree head)"
                 ) from None
-        report = services.verify_log(expect=held, signatures=not skip_signatures)
+        report = audit.verify_log(expect=held, signatures=not skip_signatures)
         if not report.ok:
             for problem in report.problems:
                 self.stderr.write(f"TAMPERED: {problem}")
