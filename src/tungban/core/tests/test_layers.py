@@ -20,6 +20,7 @@ Run it as a script to check another tree, e.g. ``python src/tungban/core/tests/t
 from __future__ import annotations
 
 import ast
+import functools
 import sys
 from collections import defaultdict
 from dataclasses import dataclass
@@ -79,15 +80,11 @@ def _is_runtime(module: str) -> bool:
     return not ({"tests", "migrations"} & set(parts) or parts[-1] == "conftest")
 
 
-def app_of(module: str) -> str:
-    """``tungban.<app>.…`` → ``<app>``; project-level modules (and ``tungban.testing``) → ``project``."""
+def app_of(module: str, apps: frozenset[str]) -> str:
+    """``tungban.<app>.…`` → ``<app>`` for a package in ``apps``; project-level modules and
+    ``tungban.testing`` (the shared test helpers) → ``project``."""
     parts = module.split(".")
-    if len(parts) > 2 or (len(parts) == 2 and parts[1] in _APPS):
-        return parts[1] if parts[1] != "testing" else "project"
-    return "project"
-
-
-_APPS: set[str] = set()
+    return parts[1] if len(parts) > 1 and parts[1] in apps and parts[1] != "testing" else "project"
 
 
 class _Imports(ast.NodeVisitor):
@@ -110,11 +107,12 @@ class _Imports(ast.NodeVisitor):
         self.found.append((node.module, node.level, [a.name for a in node.names], node.lineno, self._depth > 0))
 
 
-def import_graph(src: Path = SRC) -> tuple[set[str], list[Edge]]:
-    """Every module under ``src/tungban`` (migrations left out) and every import between them."""
+@functools.cache
+def import_graph(src: Path = SRC) -> tuple[frozenset[str], frozenset[str], tuple[Edge, ...]]:
+    """``(apps, modules, imports)`` under ``src/tungban``: the packages directly in it, every
+    module (migrations left out) and every import from one module to another."""
     root = src / "tungban"
-    _APPS.clear()
-    _APPS.update(p.parent.name for p in root.glob("*/__init__.py"))
+    apps = frozenset(p.parent.name for p in root.glob("*/__init__.py"))
     files = {_module_name(src, p): p for p in root.rglob("*.py") if "migrations" not in p.parts}
     modules = set(files)
     edges = []
@@ -137,7 +135,7 @@ def import_graph(src: Path = SRC) -> tuple[set[str], list[Edge]]:
                     target = target.rpartition(".")[0]
                 if target != module and target in modules:
                     edges.append(Edge(module, target, str(path.relative_to(src)), line, lazy))
-    return modules, edges
+    return apps, frozenset(modules), tuple(edges)
 
 
 def _cycles(nodes: set[str], adjacent: dict[str, list]) -> list[tuple[list[str], set[str]]]:
@@ -212,7 +210,7 @@ def _describe(found: tuple[list[str], set[str]], witness: dict[tuple[str, str], 
 
 def module_cycles(src: Path = SRC, pending=PENDING) -> list[str]:
     """Rule 2: each module cycle, described with the import statements that close it."""
-    modules, edges = import_graph(src)
+    _apps, modules, edges = import_graph(src)
     adjacent, witness = defaultdict(set), defaultdict(list)
     for edge in edges:
         if (edge.source, edge.target) in pending:
@@ -223,11 +221,11 @@ def module_cycles(src: Path = SRC, pending=PENDING) -> list[str]:
 
 
 def _app_edges(src: Path) -> list[tuple[str, str, Edge]]:
-    _modules, edges = import_graph(src)
+    apps, _modules, edges = import_graph(src)
     return [
-        (app_of(e.source), app_of(e.target), e)
+        (app_of(e.source, apps), app_of(e.target, apps), e)
         for e in edges
-        if _is_runtime(e.source) and app_of(e.source) != app_of(e.target)
+        if _is_runtime(e.source) and app_of(e.source, apps) != app_of(e.target, apps)
     ]
 
 
@@ -256,7 +254,7 @@ def floor_violations(src: Path = SRC) -> list[str]:
 
 
 def stale_pending(src: Path = SRC) -> list[str]:
-    _modules, edges = import_graph(src)
+    _apps, _modules, edges = import_graph(src)
     present = {(e.source, e.target) for e in edges}
     return [
         f"{a} -> {b} ({why}) no longer exists: remove it from PENDING"
