@@ -13,6 +13,9 @@ from pathlib import Path
 
 from django.db import transaction
 
+from . import services
+from .models import CredentialType, Issuer
+
 ISSUERS = [
     {"id": "swd", "name_en": "Social Welfare Department", "name_zh": "社會福利署"},
     {"id": "csb", "name_en": "Civil Service Bureau", "name_zh": "公務員事務局"},
@@ -31,9 +34,6 @@ def type_definitions() -> list[dict]:
 def register_bundled() -> None:
     """Create or update the bundled issuers (each with a signing key) and credential types.
     Idempotent."""
-    from . import services
-    from .models import CredentialType, Issuer
-
     for issuer in ISSUERS:
         row, _created = Issuer.objects.update_or_create(
             id=issuer["id"], defaults={k: v for k, v in issuer.items() if k != "id"}

@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 import segno
 from django.conf import settings
 
+from tungban.signing.pdf import stamp_font
+
 from . import services
 from .models import Credential, Status
 
@@ -157,8 +159,6 @@ def credential_pdf(credential: Credential, language: str | None) -> bytes:
     :raises DomainError: ``stamp_font_missing`` when no CJK font is installed.
     """
     from fpdf import FPDF
-
-    from tungban.signing.pdf import stamp_font
 
     content = page_content(credential, language)
     texts = [

@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from . import services
+from .models import Organisation
 
 PROVIDERS = [
     {"id": "wsd", "name_en": "Water Supplies Department", "name_zh": "水務署"},
@@ -58,8 +59,6 @@ PRODUCTS = [
 def register_bundled(provider_urls: dict[str, str]) -> None:
     """Register the bundled providers (with their adapter URLs, e.g. ``{"wsd":
     "http://127.0.0.1:8201"}``; others keep their URL) and their products. Idempotent."""
-    from .models import Organisation
-
     known = dict(Organisation.objects.filter(id__in=[p["id"] for p in PROVIDERS]).values_list("id", "endpoint_url"))
     orgs = {
         p["id"]: services.register_organisation(**p, endpoint_url=provider_urls.get(p["id"], known.get(p["id"], "")))

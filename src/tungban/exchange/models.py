@@ -22,6 +22,7 @@ import uuid
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from tungban.identity.models import Resident
@@ -69,8 +70,6 @@ class Organisation(models.Model):
         return f"{self.name_en} ({self.id})"
 
     def name(self, language: str | None = None) -> str:
-        from django.utils.translation import get_language
-
         return self.name_en if (language or get_language() or "").startswith("en") else self.name_zh
 
 

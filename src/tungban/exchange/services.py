@@ -44,9 +44,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tungban.core.errors import Conflict, DomainError, Forbidden, NotFound
+from tungban.identity import services as identity
 from tungban.identity.models import Resident
 from tungban.keys import services as keys
 from tungban.ledger import chain as ledger
+from tungban.ledger.models import Entry
 from tungban.oidc import services as oidc
 from tungban.oidc.models import CDEG_SCOPE, Client
 from tungban.wallet import services as wallet
@@ -409,8 +411,6 @@ def revoke(resident: Resident, consent_id) -> Consent:
             consent.status = ConsentStatus.REVOKED
             consent.revoked_at = timezone.now()
             consent.save(update_fields=["status", "revoked_at"])
-            from tungban.identity import services as identity
-
             identity.audit(
                 resident,
                 "consent_revoked",
@@ -795,8 +795,6 @@ def verify_log(*, expect: tuple[int, str] | None = None) -> ledger.Report:
             batch = []
     if batch:
         check(batch)
-    from tungban.ledger.models import Entry
-
     for seq, ref in Entry.objects.filter(kind=LEDGER_KIND).values_list("seq", "reference").iterator(chunk_size=5000):
         if seq not in seen:
             report.problems.append(f"entry {seq}: exchange {ref} is missing (deleted record)")

@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -214,9 +216,6 @@ def update_contact(resident: Resident, **fields) -> Resident:
     unknown = set(fields) - allowed
     if unknown:
         raise DomainError("unknown_field", _("These fields cannot be changed here."), field=sorted(unknown)[0])
-    from django.core.exceptions import ValidationError
-    from django.core.validators import validate_email
-
     if fields.get("email"):
         try:
             validate_email(fields["email"].strip())

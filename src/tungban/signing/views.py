@@ -1,6 +1,7 @@
 """Public signing pages and files: CA certificates, CRLs (RFC 5280 §5; served as
 ``application/pkix-crl``, RFC 2585 §4.2) and the verification page."""
 
+from cryptography.hazmat.primitives import serialization
 from django import forms
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
@@ -32,8 +33,6 @@ def ca_certificate(request, name):
     role = _CERT_ROLES.get(name)
     if role is None:
         raise Http404
-    from cryptography.hazmat.primitives import serialization
-
     cert = ca.certificate(role)
     if request.GET.get("format") == "pem":
         return HttpResponse(cert.public_bytes(serialization.Encoding.PEM), content_type="application/x-pem-file")

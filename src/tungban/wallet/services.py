@@ -629,9 +629,6 @@ def resident_summary(resident: Resident) -> dict:
 def device_key_bound(public_jwk: dict) -> bool:
     """Is ``public_jwk`` (e.g. a credential's ``cnf.jwk``) the key of a currently bound app?
     False for an unbound (lost or replaced) phone and for keys that are no JWK at all."""
-    from joserfc.errors import JoseError
-    from joserfc.jwk import ECKey
-
     try:
         thumbprint = ECKey.import_key(public_jwk).thumbprint()
     except (JoseError, ValueError, TypeError, KeyError):
