@@ -15,7 +15,7 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "app":
-        from tungban.wallet.cli import main as app_main
+        from tungban.wallet.cli import main as app_main  # the app CLI needs no Django settings
 
         return app_main(argv[1:])
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tungban.settings")

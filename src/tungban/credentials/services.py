@@ -51,6 +51,7 @@ from tungban.identity.models import Resident
 from tungban.keys import services as keys
 from tungban.keys.sealing import seal, unseal
 from tungban.ledger import transparency as ledger
+from tungban.oidc.models import CREDENTIALS_SCOPE
 from tungban.wallet.models import Device, DeviceStatus
 
 from .models import Credential, CredentialType, IssuanceBatch, Issuer, IssuerKey, Status, StatusChange, StatusList
@@ -248,8 +249,6 @@ def register_issuer_system(issuer: Issuer, client) -> Issuer:
     """Let ``client`` (an OpenID Connect client with a registered JWKS) issue and revoke
     ``issuer``'s credentials through the API: it may then ask for the ``credentials`` scope
     (``client_credentials`` with ``private_key_jwt`` only)."""
-    from tungban.oidc.models import CREDENTIALS_SCOPE
-
     if CREDENTIALS_SCOPE not in client.allowed_scopes:
         client.allowed_scopes = [*client.allowed_scopes, CREDENTIALS_SCOPE]
         client.save(update_fields=["allowed_scopes"])
