@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "ninja",  # the API docs from our static files (its CDN page has an inline script the CSP refuses)
     "tungban.core",
     "tungban.identity",
     "tungban.wallet",
