@@ -59,7 +59,9 @@ def test_the_scanner_finds_what_it_looks_for():
 
 def test_no_template_has_inline_script_handlers_or_style():
     found = []
-    for path in sorted(SRC.rglob("templates/**/*.html")):
+    templates = sorted(SRC.rglob("templates/**/*.html"))
+    assert SRC / "wallet/templates/wallet/app.html" in templates and len(templates) > 30
+    for path in templates:
         text = path.read_text(encoding="utf-8")
         for name, pattern in (
             ("inline <script>", INLINE_SCRIPT),
@@ -96,7 +98,7 @@ def test_pages_load_in_chromium_with_no_violation(issuer, e2e_browser, _no_csp_v
 def test_chromium_refuses_an_inline_style_and_reports_it(issuer):
     """The policy is enforced, and a violation shows in the console the way the e2e watcher
     (``_no_csp_violations``) recognises it. A browser of its own: this test wants a violation."""
-    from tungban.wallet.tests.e2e_helpers import chromium_available, launch_browser, playwright_session
+    from .e2e_helpers import chromium_available, launch_browser, playwright_session
 
     if not chromium_available():
         pytest.skip("system Chromium not installed")
