@@ -52,3 +52,31 @@ def e2e_browser(transactional_db):
         browser = launch_browser(pw)
         yield browser
         browser.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_csp_violations(request):
+    """End-to-end tests fail when a page reports a Content-Security-Policy violation (Chromium
+    logs each to the console: "Refused to ... because it violates the following Content
+    Security Policy directive"), so no test passes with a script, style or image blocked."""
+    if "e2e_browser" not in request.fixturenames:
+        yield []
+        return
+    browser = request.getfixturevalue("e2e_browser")
+    violations: list[str] = []
+    new_context = browser.new_context
+
+    def watched_context(*args, **kwargs):
+        context = new_context(*args, **kwargs)
+        context.on(
+            "console",
+            lambda m: (
+                violations.append(f"{m.location.get('url')}: {m.text}") if "Content Security Policy" in m.text else None
+            ),
+        )
+        return context
+
+    browser.new_context = watched_context
+    yield violations
+    browser.new_context = new_context
+    assert not violations, violations

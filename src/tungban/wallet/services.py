@@ -634,3 +634,8 @@ def device_key_bound(public_jwk: dict) -> bool:
     except (JoseError, ValueError, TypeError, KeyError):
         return False
     return Device.objects.filter(jwk_thumbprint=thumbprint, status=DeviceStatus.ACTIVE).exists()
+
+
+def kind_labels() -> dict[str, str]:
+    """``{kind: translated label}`` of every approval kind (shown by the app); see RequestKind."""
+    return {kind.value: str(kind.label) for kind in RequestKind}

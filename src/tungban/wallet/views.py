@@ -9,10 +9,22 @@ from django.templatetags.static import static
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from tungban.identity import eme
+
+from .services import kind_labels
+
 
 @require_GET
 def app_shell(request, approval_id=None):
-    return render(request, "wallet/app.html", {"approval_id": approval_id or "", "issuer": settings.TUNGBAN_ISSUER})
+    """The app's one page: every screen (``wallet/screens/_*.html``) and the strings its
+    modules show, with the claim and approval-kind labels from their one source each."""
+    context = {
+        "approval_id": approval_id or "",
+        "issuer": settings.TUNGBAN_ISSUER,
+        "kind_labels": kind_labels(),
+        "claim_labels": {name: claim.label for name, claim in eme.CLAIMS.items()},
+    }
+    return render(request, "wallet/app.html", context)
 
 
 @require_GET
@@ -34,16 +46,8 @@ def manifest(request):
 
 @require_GET
 def service_worker(request):
-    """Caches the app shell for offline start; API calls always go to the network."""
-    js = (
-        "const C='tungban-app-v1';"
-        f"const SHELL=['/app/','{static('wallet/app.js')}','{static('core/site.css')}','{static('wallet/app.css')}'];"
-        "self.addEventListener('install',e=>e.waitUntil(caches.open(C).then(c=>c.addAll(SHELL)).then(()=>self.skipWaiting())));"
-        "self.addEventListener('activate',e=>e.waitUntil(self.clients.claim()));"
-        "self.addEventListener('fetch',e=>{const u=new URL(e.request.url);"
-        "if(e.request.method!=='GET'||u.pathname.startsWith('/api/')){return;}"
-        "e.respondWith(fetch(e.request).catch(()=>caches.match(e.request).then(r=>r||caches.match('/app/'))));});"
-    )
-    response = HttpResponse(js, content_type="text/javascript")
+    """The service worker (``wallet/sw.js``): caches the app shell, every module file included,
+    for an offline start; API calls always go to the network."""
+    response = render(request, "wallet/sw.js", content_type="text/javascript")
     response["Service-Worker-Allowed"] = "/app/"
     return response

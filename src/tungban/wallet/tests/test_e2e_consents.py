@@ -20,6 +20,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 
 from examples.data_user import DataUserError
 from tungban.exchange import catalogue
@@ -80,7 +81,8 @@ def test_consent_approved_listed_revoked_and_history(issuer, officer, phone, tmp
     phone.wait_for_selector("#screen-approve:not([hidden])")
     assert phone.locator("#consent-details").is_visible()
     assert phone.locator("#claims-set").is_hidden() and phone.locator("#sign-details").is_hidden()
-    assert phone.text_content("#request-kind").strip() == "Data-sharing consent"
+    with translation.override("en"):  # the kind's label comes from the wallet's kind registry
+        assert phone.text_content("#request-kind").strip() == wallet.kind_labels()["consent"]
     assert phone.text_content("#request-service").strip() == "Transport Department"
     assert phone.text_content("#consent-data-user").strip() == "Transport Department"
     assert phone.text_content("#consent-data-provider").strip() == "Water Supplies Department"

@@ -1,0 +1,42 @@
+"""The credential type's card on the officers' pages (``_type_header.html``) in the department's
+colours with no style attribute (the CSP refuses those): data attributes painted by
+``credentials/type-card.js`` through the CSSOM."""
+
+from __future__ import annotations
+
+import pytest
+
+from tungban.credentials.models import Issuer
+
+PASSWORD = "pw-for-tests-only"  # tungban.testing.factories.make_officer
+PAGE = "/staff/credentials/issue/senior-citizen-card"
+
+
+@pytest.fixture
+def swd_officer(officer, bundled):
+    Issuer.objects.get(id="swd").officers.add(officer)
+    return officer
+
+
+@pytest.mark.django_db
+def test_type_card_carries_its_colours_as_data(client, swd_officer):
+    client.force_login(swd_officer)
+    html = client.get(PAGE, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<div class="type-card" data-background="#7a1f1f" data-color="#ffffff">' in html
+    assert "credentials/type-card.js" in html
+    assert "style=" not in html
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_type_card_is_painted_in_chromium(issuer, swd_officer, e2e_browser):
+    page = e2e_browser.new_context(locale="en-GB").new_page()
+    page.goto(f"{issuer}/admin/login/?next={PAGE}")
+    page.fill("#id_username", swd_officer.get_username())
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{issuer}{PAGE}")
+    page.wait_for_function(
+        "() => getComputedStyle(document.querySelector('.type-card')).backgroundColor === 'rgb(122, 31, 31)'"
+    )
+    assert page.evaluate("getComputedStyle(document.querySelector('.type-card')).color") == "rgb(255, 255, 255)"

@@ -1,0 +1,214 @@
+/* Approving a request (/app/approve/<id>): log-in, form filling, signing documents, a
+ * data-sharing consent; the passkey, then the decision JWS; the result screen. */
+
+import { AppError, api } from "../lib/api.js";
+import { decisionPayload, termsMatch } from "../lib/decision.js";
+import { signJws } from "../lib/jose.js";
+import { T, fmt } from "../lib/messages.js";
+import { credentialJson, getAssertion } from "../lib/webauthn.js";
+import { state } from "../state.js";
+import { $, busy, el, onShow, show } from "../ui/dom.js";
+import { durationText, fieldLabel, mmss, otherName, partyName, serviceName, usesText } from "../ui/format.js";
+import { claimLabel, kindLabel } from "../ui/strings.js";
+
+let approveLabel = ""; // the Approve button's own (translated) text; signing requests relabel it
+
+function stopTimer() {
+  if (state.timer) clearInterval(state.timer);
+  state.timer = null;
+}
+onShow((id) => { if (id !== "screen-approve") stopTimer(); });
+
+function startTimer(expiresAt) {
+  stopTimer();
+  const end = Date.parse(expiresAt);
+  const tick = () => {
+    const left = (end - Date.now()) / 1000;
+    $("countdown").textContent = fmt(T.time_left, { time: mmss(left) });
+    $("countdown").classList.toggle("urgent", left <= 30);
+    if (left <= 0) {
+      stopTimer();
+      showResult("expired");
+    }
+  };
+  tick();
+  state.timer = setInterval(tick, 1000);
+}
+
+/** A SHA-256 digest (hex) in groups of 8 characters that wrap only between groups. */
+function digestNode(hex) {
+  const text = String(hex || "").toLowerCase();
+  const node = el("code", { class: "digest", translate: "no" });
+  for (let i = 0; i < text.length; i += 8) {
+    if (i) node.append(el("wbr"));
+    node.append(el("span", { text: text.slice(i, i + 8) }));
+  }
+  return node;
+}
+
+function renderDocuments(req) {
+  const docs = Array.isArray(req.documents) ? req.documents : [];
+  const signing = req.kind === "sign";
+  $("sign-details").hidden = !signing;
+  $("claims-set").hidden = signing && req.claims.length === 0;
+  $("claims-hint").hidden = signing;
+  $("approve-button").textContent = signing ? T.approve_sign : approveLabel;
+  if (!signing) {
+    $("documents").replaceChildren();
+    return;
+  }
+  $("documents").replaceChildren(...docs.map((d, i) => {
+    const id = "document-" + i;
+    return el("li", { class: "document", id },
+      el("p", { class: "document-name" },
+        docs.length > 1 ? el("span", { class: "document-number", text: (i + 1) + "." }) : null,
+        el("span", { text: d.name })),
+      el("p", { class: "digest-label", id: id + "-label", text: T.digest_label }),
+      digestNode(d.sha256));
+  }));
+  $("sign-reason").hidden = !req.reason;
+  $("sign-reason").textContent = req.reason ? fmt(T.sign_reason, { reason: req.reason }) : "";
+  const resident = (state.device && state.device.resident) || {};
+  const name = [resident.name_en, resident.name_zh].filter(Boolean).join(" ");
+  $("sign-signer").textContent = name ? fmt(T.sign_as, { name }) : "";
+  $("sign-needs-plus").hidden = !resident.tier || resident.tier === "plus";
+}
+
+/** A data-sharing consent's terms (kind "consent"); otherwise hides the section. */
+function renderConsentTerms(req) {
+  const c = req.kind === "consent" ? req.consent : null;
+  $("consent-details").hidden = !c;
+  if (!c) return;
+  $("claims-set").hidden = req.claims.length === 0;
+  $("claims-hint").hidden = req.claims.length === 0;
+  $("approve-button").textContent = T.approve_consent;
+  const user = partyName(c.data_user);
+  const provider = partyName(c.data_provider);
+  $("consent-summary").textContent = fmt(T.consent_summary, { user, provider });
+  $("consent-data-user").textContent = user;
+  $("consent-data-provider").textContent = provider;
+  $("consent-product").textContent = partyName(c.product);
+  $("consent-fields").replaceChildren(...((c.product && c.product.fields) || []).map((f) => el("li", { "data-field": f.name, text: fieldLabel(f) })));
+  $("consent-purpose").textContent = c.purpose;
+  $("consent-duration").textContent = fmt(T.duration_once_given, { duration: durationText(c.duration_seconds) });
+  $("consent-uses").textContent = usesText(c.max_uses);
+}
+
+function renderRequest(req) {
+  const r = req.requester;
+  $("request-service").textContent = serviceName(r.name_en, r.name_zh);
+  $("request-service-other").textContent = otherName(r.name_en, r.name_zh);
+  const logo = $("request-logo");
+  if (r.logo_url && /^https?:\/\//.test(r.logo_url)) { logo.src = r.logo_url; logo.hidden = false; } else { logo.hidden = true; }
+  $("request-kind").textContent = kindLabel(req.kind);
+  $("request-question").textContent = T["question_" + req.kind] || T.question_login;
+  $("claims").replaceChildren(...req.claims.map((c, i) => {
+    const id = "claim-" + i;
+    let value = c.value;
+    if (c.name === "gender") value = T["gender_" + value] || value;
+    const input = el("input", { type: "checkbox", name: "claim", value: c.name, id, checked: true, disabled: c.essential,
+      "aria-describedby": id + "-value" });
+    return el("li", { class: "claim" + (c.essential ? " essential" : "") },
+      input,
+      el("label", { for: id },
+        el("span", { class: "claim-label", text: c.label || claimLabel(c.name) }),
+        el("span", { class: "badge" + (c.essential ? " required" : ""), text: c.essential ? T.required : T.optional }),
+        el("span", { class: "claim-value" + (value ? "" : " empty"), id: id + "-value", text: value || T.empty_value })));
+  }));
+  renderDocuments(req);
+  renderConsentTerms(req);
+  const days = req.offline_access_days;
+  $("offline-access").hidden = !days;
+  $("offline-access").textContent = days ? fmt(T.offline_access, { days }) : "";
+}
+
+export async function showApproval(id) {
+  const req = await api("GET", "/requests/" + encodeURIComponent(id), { device: state.device });
+  state.request = req;
+  renderRequest(req);
+  if (req.status !== "pending") {
+    showResult(req.status);
+    return;
+  }
+  show("screen-approve");
+  startTimer(req.expires_at);
+}
+
+/** The final screen. ``detail``: the platform's message when signing failed. */
+function showResult(status, detail) {
+  stopTimer();
+  const req = state.request;
+  const service = req ? serviceName(req.requester.name_en, req.requester.name_zh) : "";
+  const signing = !!req && req.kind === "sign";
+  const consent = !!req && req.kind === "consent";
+  let title;
+  let message;
+  if (status === "approved" && consent) {
+    title = T.consent_approved_title;
+    message = fmt(T.consent_approved_message, { service });
+  } else if (status === "approved") {
+    title = signing ? T.sign_approved_title : T.approved_title;
+    message = fmt(signing ? T.sign_approved_message : T.approved_message, { service });
+  } else if (status === "declined") {
+    title = T.declined_title;
+    message = fmt(signing ? T.sign_declined_message : consent ? T.consent_declined_message : T.declined_message, { service });
+  } else if (status === "expired") {
+    title = T.expired_title;
+    message = signing ? T.sign_expired_message : T.expired_message;
+  } else if (status === "failed") {
+    // Approved, but the platform could not sign (e.g. plus_required, certificate_revoked).
+    title = T.sign_failed_title;
+    message = detail || T.sign_failed_message;
+  } else { title = T.answered_title; message = T.answered_message; }
+  $("result").dataset.status = status;
+  $("result-icon").textContent = status === "approved" ? "✓" : status === "declined" || status === "failed" ? "✕" : "!";
+  $("result-heading").textContent = title;
+  $("result-message").textContent = message;
+  // Opened from the service's page on this phone ("Open the app"): offer to go back to it.
+  $("result-close").hidden = !window.opener;
+  $("result-consents").hidden = !(consent && status === "approved");
+  show("result");
+}
+
+async function decide(decision) {
+  const req = state.request;
+  if (!req) return;
+  const buttons = [$("approve-button"), $("decline-button")];
+  await busy(buttons, async () => {
+    // What you see is what you sign: the digest must be that of the terms shown.
+    if (decision === "approve" && !(await termsMatch(req))) throw new AppError("terms_mismatch", T.terms_mismatch);
+    const claims = decision === "approve"
+      ? Array.from(document.querySelectorAll("#claims input[name=claim]")).filter((i) => i.checked).map((i) => i.value)
+      : [];
+    // User verification first: the passkey's challenge is the request's nonce.
+    const assertion = req.webauthn ? credentialJson(await getAssertion(req.webauthn)) : null;
+    const payload = decisionPayload(req, decision, claims);
+    const signature = await signJws({ alg: "ES256", kid: state.device.deviceId }, payload, state.device.keyPair.privateKey);
+    try {
+      const out = await api("POST", "/requests/" + encodeURIComponent(req.id) + "/decision", { device: state.device, body: { signature, webauthn: assertion } });
+      showResult(out.status);
+    } catch (err) {
+      if (err.code === "request_expired") { showResult("expired"); return; }
+      if (err.code === "request_already_decided") { showResult("answered"); return; }
+      if (req.kind === "sign" && decision === "approve" && err.status >= 400 && err.status !== 401) {
+        // The approval was recorded but signing was refused (plus_required,
+        // certificate_revoked, ...): the request is now "failed" and cannot be retried.
+        let now = null;
+        try { now = await api("GET", "/requests/" + encodeURIComponent(req.id), { device: state.device }); } catch (e) { now = null; }
+        if (now && now.status === "failed") { showResult("failed", err.message); return; }
+      }
+      throw err;
+    }
+  });
+}
+
+/** Wire the approval form's buttons (once, at start). */
+export function initApprove() {
+  approveLabel = $("approve-button").textContent;
+  $("approve-form").addEventListener("submit", (e) => { e.preventDefault(); decide("approve"); });
+  $("decline-button").addEventListener("click", () => decide("decline"));
+  $("result-close").addEventListener("click", () => {
+    try { if (window.opener) window.opener.focus(); } catch (e) { /* cross-origin opener */ }
+    window.close();
+  });
+}

@@ -1,0 +1,247 @@
+/* E-licences (電子證照, #credentials, #credentials/<id>, #credentials/<id>/present): SD-JWT VCs
+ * bound to the device key (cnf.jwk); showing one builds a presentation and its QR code here. */
+
+import { AppError, api, apiFetch } from "../lib/api.js";
+import { publicJwk } from "../lib/jose.js";
+import { T, fmt } from "../lib/messages.js";
+import { qrDataUrl } from "../lib/qr.js";
+import { buildPresentation, cnfJwk } from "../lib/sdjwt.js";
+import { config, state } from "../state.js";
+import { $, busy, el, notify, onShow, paint, show, showError } from "../ui/dom.js";
+import { claimText, dateTime, listText, mmss } from "../ui/format.js";
+import { lostBinding } from "./bind.js";
+
+export const CREDENTIAL_ROUTE = /^#credentials(?:\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(\/present)?)?$/i;
+/** Claims ticked by default when showing an e-licence: the holder's name, nothing else. */
+const SHOWN_BY_DEFAULT = new Set(["name", "name_en", "name_zh", "family_name", "given_name"]);
+const DEFAULT_MAX_AGE = 300; // seconds; each credential says presentation_max_age (TUNGBAN_PRESENTATION_MAX_AGE)
+const COLOUR = /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i;
+
+/** "valid", "suspended", "revoked" or "expired": a revocation or suspension comes first. */
+const credentialState = (c) => (c.status !== "valid" ? c.status : c.expired ? "expired" : "valid");
+
+/** The issuing department's card colours (checked: #rgb or #rrggbb only). */
+function paintCard(node, c) {
+  const bg = COLOUR.test(c.background || "") ? c.background : "#0b5d4b";
+  const fg = COLOUR.test(c.text_color || "") ? c.text_color : "#ffffff";
+  return paint(node, bg, fg);
+}
+
+function stateBadge(c, id) {
+  const st = credentialState(c);
+  return el("span", { class: "credential-badge state-" + st, id: id || null, "data-status": st, text: T["cred_" + st] || st });
+}
+
+/** Whether the e-licence is bound to this phone's key: "here", "elsewhere" or "unbound". */
+async function bindingOf(c) {
+  const cnf = cnfJwk(c.sd_jwt);
+  if (!cnf) return "unbound";
+  const mine = await publicJwk(state.device.keyPair);
+  return cnf.x === mine.x && cnf.y === mine.y ? "here" : "elsewhere";
+}
+
+function credentialItem(c) {
+  const titleId = "credential-" + c.id + "-name";
+  return el("li", { class: "credential-item", "data-credential-id": c.id, "data-type": c.type, "data-status": credentialState(c) },
+    paintCard(el("a", { class: "credential-card", href: config.home + "#credentials/" + c.id },
+      el("span", { class: "credential-issuer", text: c.issuer_name }),
+      el("span", { class: "credential-name", id: titleId, text: c.type_name }),
+      el("span", { class: "credential-state" }, stateBadge(c, titleId + "-state")),
+      el("span", { class: "credential-go", "aria-hidden": "true", text: T.cred_open })), c));
+}
+
+async function loadCredentials() {
+  state.credentials = await api("GET", "/app/credentials", { device: state.device, base: config.credentialsApi });
+  state.credentialsAt = Date.now();
+  return state.credentials;
+}
+
+async function showCredentials() {
+  show("screen-credentials");
+  $("credentials").replaceChildren();
+  $("credentials-empty").hidden = true;
+  await busy([], async () => {
+    const items = await loadCredentials();
+    $("credentials").replaceChildren(...items.map(credentialItem));
+    $("credentials-empty").hidden = items.length > 0;
+  });
+}
+
+/** The credential ``id`` from a list fetched in the last few seconds, or from a fresh one
+ * (a department may have revoked or suspended it meanwhile). */
+async function findCredential(id) {
+  const lower = String(id).toLowerCase();
+  const recent = Date.now() - state.credentialsAt < 15000;
+  let found = recent ? (state.credentials || []).find((c) => c.id === lower) : null;
+  if (!found) found = (await loadCredentials()).find((c) => c.id === lower);
+  if (!found) throw new AppError("credential_unknown", T.cred_unknown);
+  return found;
+}
+
+async function showCredential(id) {
+  const c = await findCredential(id);
+  state.credential = c;
+  const st = credentialState(c);
+  paintCard($("credential-card"), c);
+  $("credential-card").dataset.credentialId = c.id;
+  $("credential-card").dataset.status = st;
+  $("credential-issuer").textContent = fmt(T.cred_issued_by, { issuer: c.issuer_name });
+  $("credential-title").textContent = c.type_name;
+  $("credential-status").replaceWith(stateBadge(c, "credential-status"));
+  $("credential-claims").replaceChildren(...c.claims.map((claim) =>
+    el("div", { "data-claim": claim.name }, el("dt", { text: claim.label }), el("dd", { text: claimText(claim) }))));
+  $("credential-issued-at").textContent = dateTime(c.issued_at);
+  $("credential-expires-at").textContent = c.expires_at ? dateTime(c.expires_at) : T.cred_no_expiry;
+  const binding = await bindingOf(c);
+  const warning = st === "revoked" ? fmt(T.cred_revoked_warning, { issuer: c.issuer_name })
+    : st === "suspended" ? fmt(T.cred_suspended_warning, { issuer: c.issuer_name })
+    : st === "expired" ? T.cred_expired_warning
+    : binding === "elsewhere" ? fmt(T.cred_other_device, { issuer: c.issuer_name })
+    : binding === "unbound" ? T.cred_unbound : "";
+  $("credential-warning").textContent = warning;
+  $("credential-warning").hidden = !warning;
+  $("credential-warning").classList.toggle("note", st === "valid" && binding === "unbound");
+  const canPresent = st === "valid" && binding !== "elsewhere";
+  $("present-button").disabled = !canPresent;
+  if (canPresent) $("present-button").removeAttribute("aria-describedby");
+  else $("present-button").setAttribute("aria-describedby", "credential-warning");
+  show("screen-credential");
+}
+
+async function showPresent(id) {
+  const c = await findCredential(id);
+  state.credential = c;
+  if (credentialState(c) !== "valid" || (await bindingOf(c)) === "elsewhere") {
+    // Nothing to show: the details screen says why.
+    history.replaceState(null, "", config.home + "#credentials/" + c.id);
+    await showCredential(c.id);
+    return;
+  }
+  $("present-back").setAttribute("href", config.home + "#credentials/" + c.id);
+  $("present-type").textContent = c.type_name + " · " + c.issuer_name;
+  $("present-claims").replaceChildren(...c.claims.map((claim, i) => {
+    const id = "disclose-" + i;
+    return el("li", { class: "claim" },
+      el("input", { type: "checkbox", name: "disclose", value: claim.name, id, checked: SHOWN_BY_DEFAULT.has(claim.name), "aria-describedby": id + "-value" }),
+      el("label", { for: id },
+        el("span", { class: "claim-label", text: claim.label }),
+        el("span", { class: "claim-value", id: id + "-value", text: claimText(claim) })));
+  }));
+  resetPresentation();
+  show("screen-present");
+}
+
+function stopPresentation() {
+  if (state.presentTimer) clearInterval(state.presentTimer);
+  state.presentTimer = null;
+}
+onShow((id) => { if (id !== "screen-present") stopPresentation(); });
+
+/** Hide the QR code and forget it (e.g. when the ticked details change). */
+export function resetPresentation() {
+  stopPresentation();
+  $("presentation").hidden = true;
+  delete $("presentation").dataset.expired;
+  $("presentation-qr").hidden = true;
+  $("presentation-qr").src = "data:,";
+  $("presentation-text").value = "";
+  $("presentation-link").setAttribute("href", "#");
+}
+
+function startPresentTimer(end) {
+  stopPresentation();
+  const tick = () => {
+    const left = (end - Date.now()) / 1000;
+    $("presentation-countdown").textContent = left > 0 ? fmt(T.present_time_left, { time: mmss(left) }) : T.present_expired;
+    $("presentation-countdown").classList.toggle("urgent", left <= 30);
+    if (left <= 0) {
+      stopPresentation();
+      $("presentation").dataset.expired = "true";
+      notify(T.present_expired);
+    }
+  };
+  tick();
+  state.presentTimer = setInterval(tick, 1000);
+}
+
+export async function onPresent(event) {
+  if (event) event.preventDefault();
+  const c = state.credential;
+  if (!c) return;
+  await busy([$("present-submit"), $("present-again")], async () => {
+    resetPresentation();
+    const names = Array.from(document.querySelectorAll("#present-claims input[name=disclose]")).filter((i) => i.checked).map((i) => i.value);
+    const bound = (await bindingOf(c)) === "here";
+    const { text, iat } = await buildPresentation(c.sd_jwt, names, {
+      privateKey: bound ? state.device.keyPair.privateKey : null,
+      aud: c.aud || String(c.verify_uri).replace(/\/+$/, ""),
+    });
+    const link = c.verify_uri + "#vc=" + text;
+    const maxAge = Number(c.presentation_max_age) || DEFAULT_MAX_AGE;
+    let qrUrl = null;
+    let qrError = null;
+    try {
+      qrUrl = qrDataUrl(link);
+      if (!qrUrl) qrError = new AppError("qr_too_large", T.qr_too_large);
+    } catch (err) {
+      qrError = err; // still show the link and the text
+    }
+    const labels = c.claims.filter((x) => names.includes(x.name)).map((x) => x.label);
+    $("presentation-shows").textContent = labels.length ? fmt(T.present_shows, { claims: listText(labels) }) : fmt(T.present_shows_nothing, { type: c.type_name });
+    if (qrUrl) {
+      $("presentation-qr").src = qrUrl;
+      $("presentation-qr").alt = fmt(T.qr_alt, { type: c.type_name });
+      $("presentation-qr").hidden = false;
+    }
+    $("presentation-text").value = text;
+    $("presentation-link").setAttribute("href", link);
+    $("presentation").dataset.disclosed = names.join(" ");
+    $("presentation").hidden = false;
+    if (iat) {
+      startPresentTimer((iat + maxAge) * 1000);
+    } else {
+      $("presentation-countdown").textContent = T.present_no_expiry;
+    }
+    $("presentation-title").focus();
+    $("presentation").scrollIntoView({ block: "start" });
+    if (qrError) showError(qrError);
+  });
+}
+
+/** The credential as a PDF from the platform, saved as a file. */
+export async function onDownloadPdf() {
+  const c = state.credential;
+  if (!c) return;
+  await busy([$("download-pdf")], async () => {
+    const resp = await apiFetch("GET", "/app/credentials/" + encodeURIComponent(c.id) + "/pdf", { device: state.device, base: config.credentialsApi, accept: "application/pdf" });
+    const blob = await resp.blob();
+    const match = /filename\*=UTF-8''([^;]+)|filename="?([^";]+)"?/i.exec(resp.headers.get("Content-Disposition") || "");
+    let name = c.type + "-" + c.id.slice(0, 8) + ".pdf";
+    if (match) { try { name = decodeURIComponent(match[1] || match[2]); } catch (e) { /* keep the default */ } }
+    const url = URL.createObjectURL(blob);
+    const a = el("a", { href: url, download: name, hidden: true });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    notify(fmt(T.pdf_saved, { name }));
+  });
+}
+
+/** ``#credentials``, ``#credentials/<id>`` or ``#credentials/<id>/present``. */
+export async function showCredentialRoute(match) {
+  try {
+    if (!match[1]) await showCredentials();
+    else if (match[2]) await showPresent(match[1]);
+    else await showCredential(match[1]);
+  } catch (err) {
+    if (err && err.code === "device_unbound") { await lostBinding(err.message); return; }
+    if (err && err.code === "credential_unknown") {
+      history.replaceState(null, "", config.home + "#credentials");
+      await showCredentials();
+    } else if (!match[1]) {
+      throw err;
+    }
+    showError(err);
+  }
+}

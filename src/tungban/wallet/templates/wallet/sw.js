@@ -1,0 +1,38 @@
+{% load static %}/* The tungban app's service worker (/app/sw.js, scope /app/): caches the app shell for an
+ * offline start; API calls always go to the network. SHELL names every module of the app
+ * (wallet/static/wallet/js/; a test checks that none is missing). */
+const C = "tungban-app-v2";
+const SHELL = [
+  "{% url 'wallet:app' %}",
+  "{% static 'core/site.css' %}",
+  "{% static 'wallet/app.css' %}",
+  "{% static 'core/vendor/qrcode-generator.js' %}",
+  "{% static 'wallet/js/main.js' %}",
+  "{% static 'wallet/js/state.js' %}",
+  "{% static 'wallet/js/lib/api.js' %}",
+  "{% static 'wallet/js/lib/decision.js' %}",
+  "{% static 'wallet/js/lib/encoding.js' %}",
+  "{% static 'wallet/js/lib/jose.js' %}",
+  "{% static 'wallet/js/lib/messages.js' %}",
+  "{% static 'wallet/js/lib/qr.js' %}",
+  "{% static 'wallet/js/lib/sdjwt.js' %}",
+  "{% static 'wallet/js/lib/store.js' %}",
+  "{% static 'wallet/js/lib/webauthn.js' %}",
+  "{% static 'wallet/js/ui/dom.js' %}",
+  "{% static 'wallet/js/ui/format.js' %}",
+  "{% static 'wallet/js/ui/strings.js' %}",
+  "{% static 'wallet/js/screens/approve.js' %}",
+  "{% static 'wallet/js/screens/bind.js' %}",
+  "{% static 'wallet/js/screens/consents.js' %}",
+  "{% static 'wallet/js/screens/credentials.js' %}",
+  "{% static 'wallet/js/screens/home.js' %}",
+];
+
+self.addEventListener("install", (e) => e.waitUntil(caches.open(C).then((c) => c.addAll(SHELL)).then(() => self.skipWaiting())));
+self.addEventListener("activate", (e) => e.waitUntil(
+  caches.keys().then((names) => Promise.all(names.filter((n) => n !== C).map((n) => caches.delete(n)))).then(() => self.clients.claim())));
+self.addEventListener("fetch", (e) => {
+  const u = new URL(e.request.url);
+  if (e.request.method !== "GET" || u.pathname.startsWith("/api/")) return;
+  e.respondWith(fetch(e.request).catch(() => caches.match(e.request).then((r) => r || caches.match("{% url 'wallet:app' %}"))));
+});
