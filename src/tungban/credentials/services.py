@@ -255,7 +255,7 @@ def register_issuer_system(issuer: Issuer, client) -> Issuer:
     """Let ``client`` (an OpenID Connect client with a registered JWKS) issue and revoke
     ``issuer``'s credentials through the API: it may then ask for the ``credentials`` scope
     (``client_credentials`` with ``private_key_jwt`` only)."""
-    from tungban.oidc.models import CREDENTIALS_SCOPE
+    from .constants import CREDENTIALS_SCOPE
 
     if CREDENTIALS_SCOPE not in client.allowed_scopes:
         client.allowed_scopes = [*client.allowed_scopes, CREDENTIALS_SCOPE]

@@ -48,11 +48,12 @@ from tungban.identity.models import Resident
 from tungban.ledger import services as ledger
 from tungban.oidc import keys
 from tungban.oidc import services as oidc
-from tungban.oidc.models import CDEG_SCOPE, Client
+from tungban.oidc.models import Client
 from tungban.wallet import services as wallet
-from tungban.wallet.models import ApprovalRequest, RequestKind, RequestStatus
+from tungban.wallet.models import ApprovalRequest, RequestStatus
 
 from . import adapter
+from .constants import CDEG_SCOPE, CONSENT_KIND
 from .models import Consent, ConsentStatus, DataProduct, ExchangeRecord, Organisation, RequestNonce
 
 log = logging.getLogger(__name__)
@@ -277,7 +278,7 @@ def request_consent(
         )
         terms = _terms(consent)
         consent.approval = wallet.create_request(
-            kind=RequestKind.CONSENT,
+            kind=CONSENT_KIND,
             requester_id=client.client_id,
             requester_name_en=data_user.name_en,
             requester_name_zh=data_user.name_zh,
@@ -285,6 +286,7 @@ def request_consent(
             requested_claims=[],
             resident=resident,
             context={"consent": terms, "terms_sha256": terms_digest(terms)},
+            binds={"terms": terms_digest(terms)},
         )
         consent.save(update_fields=["approval"])
     return consent

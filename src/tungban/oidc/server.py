@@ -34,7 +34,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from . import keys, services
-from .models import KEY_ONLY_SCOPES, OFFLINE_ACCESS_SCOPE, AuthorizationCode, Client, Token, UsedClientAssertion
+from . import scopes as scope_registry
+from .constants import OFFLINE_ACCESS_SCOPE
+from .models import AuthorizationCode, Client, Token, UsedClientAssertion
 
 ID_TOKEN_LIFETIME = 600
 
@@ -352,7 +354,7 @@ class ClientCredentials(grants.ClientCredentialsGrant):
 
     def validate_token_request(self):
         super().validate_token_request()
-        asked = KEY_ONLY_SCOPES.intersection((self.request.payload.scope or "").split())
+        asked = scope_registry.key_only().intersection((self.request.payload.scope or "").split())
         if asked and self.request.auth_method != "private_key_jwt":
             from authlib.oauth2.rfc6749.errors import InvalidScopeError
 
