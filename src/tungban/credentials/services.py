@@ -52,6 +52,7 @@ from tungban.identity.models import Resident
 from tungban.ledger import services as ledger
 from tungban.wallet.models import Device, DeviceStatus
 
+from .constants import CREDENTIALS_SCOPE
 from .models import Credential, CredentialType, IssuanceBatch, Issuer, IssuerKey, Status, StatusChange, StatusList
 
 SD_JWT_TYP = "dc+sd-jwt"
@@ -255,8 +256,6 @@ def register_issuer_system(issuer: Issuer, client) -> Issuer:
     """Let ``client`` (an OpenID Connect client with a registered JWKS) issue and revoke
     ``issuer``'s credentials through the API: it may then ask for the ``credentials`` scope
     (``client_credentials`` with ``private_key_jwt`` only)."""
-    from .constants import CREDENTIALS_SCOPE
-
     if CREDENTIALS_SCOPE not in client.allowed_scopes:
         client.allowed_scopes = [*client.allowed_scopes, CREDENTIALS_SCOPE]
         client.save(update_fields=["allowed_scopes"])

@@ -345,9 +345,7 @@ def create_request(
     binds = dict(binds or {})
     if set(binds) != set(declared):
         raise ValueError(f"Approval kind {kind!r} binds {sorted(declared)}, got {sorted(binds)}")
-    context = dict(context or {})
-    if declared:
-        context["binds"] = binds
+    context = {**(context or {}), "binds": binds}
     return ApprovalRequest.objects.create(
         kind=kind,
         requester_id=requester_id,

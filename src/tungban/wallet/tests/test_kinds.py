@@ -81,6 +81,8 @@ def test_create_request_validates_against_the_registry(transactional_db):
     assert not ApprovalRequest.objects.exists()
     req = wallet.create_request(kind="consent", binds={"terms": "ab" * 32}, context={"reason": "r"}, **base)
     assert req.context == {"reason": "r", "binds": {"terms": "ab" * 32}}
+    login = wallet.create_request(kind="login", **base)
+    assert login.context == {"binds": {}} and wallet.bound_values(login) == {}
 
 
 def _later():
