@@ -545,12 +545,6 @@ def bound_values(req: ApprovalRequest) -> dict:
     return legacy
 
 
-def kind_labels() -> dict[str, str]:
-    """``{kind id: label}`` of every registered approval kind (:mod:`.kinds`), translated into
-    the active language; e.g. ``{"sign": "Sign documents", ...}`` for the app and the history."""
-    return kinds.labels()
-
-
 @transaction.atomic
 def complete(req_id, *, expected_kind: str | None = None) -> ApprovalRequest:
     """Mark an approved request as used by the requester (once).
@@ -678,3 +672,9 @@ def device_key_bound(public_jwk: dict) -> bool:
     except (JoseError, ValueError, TypeError, KeyError):
         return False
     return Device.objects.filter(jwk_thumbprint=thumbprint, status=DeviceStatus.ACTIVE).exists()
+
+
+def kind_labels() -> dict[str, str]:
+    """``{kind id: label}`` of every registered approval kind (:mod:`.kinds`), translated into
+    the active language; e.g. ``{"sign": "Sign documents", ...}`` for the app and the history."""
+    return kinds.labels()
