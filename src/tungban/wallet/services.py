@@ -440,8 +440,10 @@ def decide(request_id, device: Device, signature: str, webauthn_assertion: dict 
 
     Checks, in order: the request is pending and not expired; the JWS verifies with this
     device's key and names this device; its payload repeats this request's id, requester
-    and nonce, and every value the request binds (:func:`bound_values`); approved claims are a subset of the requested ones and include every
-    essential one; a web device's passkey assertion verifies (user verification).
+    and nonce, and every value the request binds (:func:`bound_values`, compared as JSON of
+    the same type: ``1`` is not ``true`` nor ``1.0``); approved claims are a subset of the
+    requested ones and include every essential one; a web device's passkey assertion verifies
+    (user verification).
 
     :raises NotFound: ``no_request``; :class:`Conflict` ``request_already_decided`` (a
         replayed approval); :class:`DomainError` ``request_expired`` (HTTP 410),
@@ -463,7 +465,7 @@ def decide(request_id, device: Device, signature: str, webauthn_assertion: dict 
             payload.get("request_id") != str(req.id)
             or payload.get("nonce") != req.nonce
             or payload.get("requester") != req.requester_id
-            or any(payload.get(name) != value for name, value in bound_values(req).items())
+            or not _repeats(payload, bound_values(req))
         ):
             raise Forbidden("bad_signature", _("The signature is for another request."))
         if req.resident_id and req.resident_id != device.resident_id:
@@ -526,6 +528,15 @@ def decide(request_id, device: Device, signature: str, webauthn_assertion: dict 
     if failure is not None:
         raise failure  # recorded as failed; the app shows why
     return req
+
+
+def _repeats(payload: dict, binds: dict) -> bool:
+    """Whether ``payload`` carries every bound value unchanged (same JSON text, keys sorted)."""
+
+    def canonical(value) -> str:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+    return all(name in payload and canonical(payload[name]) == canonical(value) for name, value in binds.items())
 
 
 def bound_values(req: ApprovalRequest) -> dict:

@@ -100,9 +100,10 @@ def test_an_approval_of_the_registered_kind_binds_its_value(issuer, app, residen
     assert shown["kind"] == PLEDGE_KIND and shown["reason"] == PLEDGE
     assert shown["binds"] == {"pledge": pledge_digest(PLEDGE)}
 
-    # A signature over another pledge, or one that leaves the bound value out, is refused and
-    # changes nothing.
-    for members in ({"pledge": pledge_digest("I will keep the books.")}, {}):
+    # A signature over another pledge, over the right one in another JSON shape, or one that
+    # leaves the bound value out, is refused and changes nothing.
+    wrong = ({"pledge": pledge_digest("I will keep the books.")}, {"pledge": [pledge_digest(PLEDGE)]}, {})
+    for members in wrong:
         with pytest.raises(AppError) as refused:
             signed_decision(app, rid, **members)
         assert (refused.value.status, refused.value.code) == (403, "bad_signature")
