@@ -18,7 +18,12 @@ from django.utils.translation import gettext_lazy as _
 from tungban.identity.models import Resident
 from tungban.wallet.models import ApprovalRequest
 
+from . import scopes
 from .constants import EME_SCOPES, OFFLINE_ACCESS_SCOPE
+
+#: Live views of the scope registry (:mod:`.scopes`), importable from here for one release.
+SUPPORTED_SCOPES = scopes.SUPPORTED
+KEY_ONLY_SCOPES = scopes.KEY_ONLY
 
 
 def _default_scopes():

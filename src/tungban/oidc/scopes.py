@@ -26,6 +26,8 @@ only; the registry is read-only afterwards.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from django.core.exceptions import ImproperlyConfigured
@@ -107,3 +109,30 @@ def claims_supported() -> list[str]:
     sorted: the protocol's, the companions of e-ME claims, and every registered scope's."""
     registered = {c for s in _registry.values() for c in s.claims}
     return sorted({*PROTOCOL_CLAIMS, *COMPANION_CLAIMS, *registered})
+
+
+class LiveScopeNames(AbstractSet):
+    """A read-only set of scope names read from the registry at each use (``in``, iteration in
+    registration order, ``&``, :meth:`intersection`), for code that held a constant before
+    the registry: ``tungban.oidc.models.SUPPORTED_SCOPES`` and ``KEY_ONLY_SCOPES`` stay
+    importable for one release."""
+
+    def __init__(self, names: Callable[[], Iterable[str]]):
+        self._names = names
+
+    def __contains__(self, name) -> bool:
+        return name in set(self._names())
+
+    def __iter__(self):
+        return iter(list(self._names()))
+
+    def __len__(self) -> int:
+        return len(list(self._names()))
+
+    def intersection(self, other: Iterable[str]) -> set[str]:
+        return set(self._names()).intersection(other)
+
+
+#: Every registered scope / the key-only ones, as live sets.
+SUPPORTED = LiveScopeNames(supported)
+KEY_ONLY = LiveScopeNames(key_only)

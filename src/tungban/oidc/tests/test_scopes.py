@@ -55,3 +55,12 @@ def test_clients_may_only_be_given_registered_scopes():
         oidc.check_client_metadata(["https://rp.example/cb"], [], ["openid", "no-such-scope"])
     assert refused.value.code == "invalid_scope"
     oidc.check_client_metadata(["https://rp.example/cb"], [], ["openid", "signing", "cdeg"])
+
+
+def test_the_old_constants_are_live_views_of_the_registry():
+    from tungban.oidc.models import KEY_ONLY_SCOPES, SUPPORTED_SCOPES
+
+    assert list(SUPPORTED_SCOPES) == scopes.supported() and "signing" in SUPPORTED_SCOPES
+    assert set(KEY_ONLY_SCOPES) == scopes.key_only()
+    assert KEY_ONLY_SCOPES.intersection(["openid", "cdeg"]) == {"cdeg"}
+    assert "no-such-scope" not in SUPPORTED_SCOPES
