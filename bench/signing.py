@@ -147,7 +147,7 @@ def approve(approval, device, key):
         "nonce": approval.nonce,
         "decision": "approve",
         "claims": [],
-        "documents": wallet.document_digests(approval),
+        **wallet.bound_values(approval),  # the documents' digests
     }
     signature = jws.serialize_compact({"alg": "ES256", "kid": str(device.id)}, json.dumps(payload).encode(), key)
     return wallet.decide(approval.id, device, signature)

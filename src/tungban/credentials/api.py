@@ -23,10 +23,10 @@ from ninja.security import HttpBearer
 
 from tungban.core.errors import DomainError
 from tungban.oidc import services as oidc
-from tungban.oidc.models import CREDENTIALS_SCOPE
 from tungban.wallet.api import device_auth
 
 from . import services
+from .constants import CREDENTIALS_SCOPE
 from .verify import DatabaseTrust, verify_presentation
 
 router = Router(tags=["credentials"])

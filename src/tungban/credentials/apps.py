@@ -6,3 +6,10 @@ class CredentialsConfig(AppConfig):
     name = "tungban.credentials"
     verbose_name = _("e-Licences (電子證照)")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from tungban.oidc import scopes
+
+        from .constants import CREDENTIALS_SCOPE
+
+        scopes.register(CREDENTIALS_SCOPE, _("Issue and revoke e-Licences"), key_only=True, app=self.label)

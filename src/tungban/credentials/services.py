@@ -51,9 +51,9 @@ from tungban.identity.models import Resident
 from tungban.keys import services as keys
 from tungban.keys.sealing import seal, unseal
 from tungban.ledger import transparency as ledger
-from tungban.oidc.models import CREDENTIALS_SCOPE
 from tungban.wallet.models import Device, DeviceStatus
 
+from .constants import CREDENTIALS_SCOPE
 from .models import Credential, CredentialType, IssuanceBatch, Issuer, IssuerKey, Status, StatusChange, StatusList
 
 SD_JWT_TYP = "dc+sd-jwt"

@@ -21,10 +21,10 @@ from ninja.security import HttpBearer
 
 from tungban.ledger import chain as ledger
 from tungban.oidc import services as oidc
-from tungban.oidc.models import CDEG_SCOPE
 from tungban.wallet.api import device_auth
 
 from . import services
+from .constants import CDEG_SCOPE
 
 router = Router(tags=["exchange"])
 

@@ -7,4 +7,11 @@ class ExchangeConfig(AppConfig):
     verbose_name = _("Consented Data Exchange Gateway")
 
     def ready(self):
+        from tungban.oidc import scopes
+        from tungban.wallet import kinds
+
         from . import receivers  # noqa: F401  (connects to the app's approval signals)
+        from .constants import CDEG_SCOPE, CONSENT_KIND
+
+        scopes.register(CDEG_SCOPE, _("Exchange data under a resident's consent"), key_only=True, app=self.label)
+        kinds.register(CONSENT_KIND, _("Consent to share data"), binds=("terms",), app=self.label)

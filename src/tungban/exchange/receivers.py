@@ -2,13 +2,13 @@
 
 from django.dispatch import receiver
 
-from tungban.wallet.models import RequestKind
 from tungban.wallet.signals import approval_decided
 
 from . import services
+from .constants import CONSENT_KIND
 
 
 @receiver(approval_decided)
 def _on_decision(sender, request, **kwargs):
-    if request.kind == RequestKind.CONSENT:
+    if request.kind == CONSENT_KIND:
         services.on_approval_decided(request)

@@ -1,4 +1,5 @@
-"""Consented Data Exchange Gateway: consents, exchanges, the provider adapter, the log.
+"""Consented Data Exchange Gateway: consents, exchanges, the log (the provider adapter is in
+:mod:`.adapter`).
 
 Sources: MISSION §3 and issue #4; PDPO (Cap. 486) DPP1 (purpose stated at collection) and
 DPP3 (use only for the consented purpose); the consent artefact follows India's DEPA consent
@@ -36,7 +37,6 @@ from functools import cache
 from pathlib import Path
 
 import jsonschema
-import requests
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -50,10 +50,12 @@ from tungban.keys import services as keys
 from tungban.ledger import chain as ledger
 from tungban.ledger.models import Entry
 from tungban.oidc import services as oidc
-from tungban.oidc.models import CDEG_SCOPE, Client
+from tungban.oidc.models import Client
 from tungban.wallet import services as wallet
-from tungban.wallet.models import ApprovalRequest, RequestKind, RequestStatus
+from tungban.wallet.models import ApprovalRequest, RequestStatus
 
+from . import adapter
+from .constants import CDEG_SCOPE, CONSENT_KIND
 from .models import Consent, ConsentStatus, DataProduct, ExchangeRecord, Organisation, RequestNonce
 
 log = logging.getLogger(__name__)
@@ -62,7 +64,6 @@ PRODUCTS_DIR = Path(__file__).parent / "products"
 DELIVERED = "delivered"
 LEDGER_KIND = "exchange"
 REQUEST_ID = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
-PROVIDER_JWT_LIFETIME = 60
 ARTEFACT_VERSION = "1.0"
 
 
@@ -279,7 +280,7 @@ def request_consent(
         )
         terms = _terms(consent)
         consent.approval = wallet.create_request(
-            kind=RequestKind.CONSENT,
+            kind=CONSENT_KIND,
             requester_id=client.client_id,
             requester_name_en=data_user.name_en,
             requester_name_zh=data_user.name_zh,
@@ -287,6 +288,7 @@ def request_consent(
             requested_claims=[],
             resident=resident,
             context={"consent": terms, "terms_sha256": terms_digest(terms)},
+            binds={"terms": terms_digest(terms)},
         )
         consent.save(update_fields=["approval"])
     return consent
@@ -546,7 +548,7 @@ def exchange(data_user: Organisation, *, consent_id, product_id: str, request_id
     if consent.product_id != product_id:
         raise attempt.refuse(Forbidden("product_not_covered", _("The consent does not cover this data product.")))
     _check_active(consent, attempt)
-    data = _ask_provider(consent, attempt)
+    data = adapter.ask_provider(consent, attempt)
     payload_sha256 = hashlib.sha256(ledger.canonical(data).encode()).hexdigest()
     with transaction.atomic():
         locked = Consent.objects.select_for_update().get(pk=consent.pk)
@@ -562,7 +564,7 @@ def exchange(data_user: Organisation, *, consent_id, product_id: str, request_id
             rec = attempt.record(DELIVERED, payload_sha256)
     if refusal is not None:
         raise refusal
-    return _signed_answer(rec, consent, data)
+    return adapter.signed_answer(rec, consent, data)
 
 
 def _check_active(consent: Consent, attempt: _Attempt) -> None:
@@ -572,132 +574,6 @@ def _check_active(consent: Consent, attempt: _Attempt) -> None:
         raise attempt.refuse(cls(code, message))
     if consent.resident is None or not consent.resident.is_active:
         raise attempt.refuse(Forbidden("account_suspended", _("The data subject's account is suspended.")))
-
-
-def _provider_token(consent: Consent, attempt: _Attempt) -> str:
-    now = int(time.time())
-    claims = {
-        "iss": settings.TUNGBAN_ISSUER,
-        "aud": consent.product.provider_id,
-        "iat": now,
-        "exp": now + PROVIDER_JWT_LIFETIME,
-        "jti": str(attempt.id),
-        "product": consent.product_id,
-        "consent_id": str(consent.id),
-        "purpose": consent.purpose,
-        "sub": consent.provider_sub,
-        "hkid": consent.resident.hkid,
-    }
-    return keys.sign_jwt(claims, "cdeg-request+jwt")
-
-
-@cache
-def _http() -> requests.Session:
-    session = requests.Session()
-    session.trust_env = False  # loopback and government network: no proxies from the environment
-    if settings.TUNGBAN_EXCHANGE_TLS_CERT:
-        session.cert = (settings.TUNGBAN_EXCHANGE_TLS_CERT, settings.TUNGBAN_EXCHANGE_TLS_KEY or None)
-    if settings.TUNGBAN_EXCHANGE_TLS_CA:
-        session.verify = settings.TUNGBAN_EXCHANGE_TLS_CA
-    return session
-
-
-def _read_capped(response, limit: int) -> bytes:
-    """The body, or its first ``limit + 1`` bytes when longer. A body read to the end hands
-    the connection back to the pool (keep-alive; one TLS handshake per provider, not per
-    exchange, with mutual TLS)."""
-    chunks, size = [], 0
-    for chunk in response.iter_content(64 * 1024):
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > limit:
-            break
-    return b"".join(chunks)
-
-
-def _ask_provider(consent: Consent, attempt: _Attempt) -> dict:
-    """Call the provider adapter; return the schema-valid ``data`` or record and raise."""
-    provider = consent.product.provider
-    if not provider.is_active or not provider.endpoint_url or not consent.product.is_active:
-        raise attempt.refuse(DomainError("provider_unavailable", _("The data provider is not available."), status=502))
-    url = f"{provider.endpoint_url.rstrip('/')}/cdeg/v1/products/{consent.product_id}"
-    timeout = provider.timeout_seconds or settings.TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT
-    limit = settings.TUNGBAN_EXCHANGE_MAX_RESPONSE_BYTES
-    try:
-        with _http().post(
-            url,
-            headers={"Authorization": f"Bearer {_provider_token(consent, attempt)}", "Accept": "application/json"},
-            timeout=(min(timeout, 3.0), timeout),
-            allow_redirects=False,
-            stream=True,
-        ) as response:
-            attempt.provider_status = response.status_code
-            body = _read_capped(response, limit)
-    except requests.Timeout:
-        raise attempt.refuse(
-            DomainError("provider_timeout", _("The data provider did not answer in time. Try again later."), status=504)
-        ) from None
-    except (requests.ConnectionError, requests.RequestException) as exc:
-        log.warning("Provider %s unreachable: %s", provider.id, exc)
-        raise attempt.refuse(
-            DomainError("provider_unavailable", _("The data provider cannot be reached. Try again later."), status=502)
-        ) from None
-    try:
-        answer = json.loads(body) if len(body) <= limit else None
-    except ValueError:
-        answer = None
-    if attempt.provider_status == 404 and isinstance(answer, dict) and answer.get("error") == "no_record":
-        raise attempt.refuse(NotFound("no_record", _("The data provider holds no record for this person.")))
-    if attempt.provider_status == 503:
-        raise attempt.refuse(
-            DomainError("provider_unavailable", _("The data provider cannot be reached. Try again later."), status=502)
-        )
-    if attempt.provider_status != 200:
-        raise attempt.refuse(
-            DomainError(
-                "provider_error",
-                _("The data provider could not answer (HTTP %(status)s).") % {"status": attempt.provider_status},
-                status=502,
-            )
-        )
-    data = answer.get("data") if isinstance(answer, dict) else None
-    validator = jsonschema.Draft202012Validator(
-        consent.product.schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
-    )
-    error = jsonschema.exceptions.best_match(validator.iter_errors(data)) if data is not None else None
-    if data is None or error is not None:
-        reason = error.message if error is not None else "no data"
-        log.warning("Provider %s sent data failing %s: %s", provider.id, consent.product_id, reason)
-        raise attempt.refuse(
-            DomainError(
-                "provider_bad_data",
-                _("The data provider's answer did not match the product's schema; nothing was delivered."),
-                status=502,
-            )
-        )
-    return data
-
-
-def _signed_answer(rec: ExchangeRecord, consent: Consent, data: dict) -> dict:
-    answer = {
-        "exchange_id": str(rec.id),
-        "consent_id": str(consent.id),
-        "product": consent.product_id,
-        "provider": consent.product.provider_id,
-        "request_id": rec.request_id,
-        "delivered_at": rec.at.isoformat(),
-        "payload_sha256": rec.payload_sha256,
-        "data": data,
-    }
-    claims = {
-        "iss": settings.TUNGBAN_ISSUER,
-        "aud": consent.consumer.client.client_id,
-        "iat": int(time.time()),
-        "jti": str(rec.id),
-        **answer,
-    }
-    answer["signed"] = keys.sign_jwt(claims, "cdeg-response+jwt")
-    return answer
 
 
 # --- The resident's view ------------------------------------------------------------------------

@@ -76,6 +76,22 @@ for _claim in CLAIMS.values():
     SCOPES.setdefault(_claim.scope, []).append(_claim.name)
 
 
+def register(claim: Claim) -> Claim:
+    """Add an app's claim to the catalogue, so the app can show its label and value and the
+    OpenID Provider can release it (apps call it through ``tungban.oidc.scopes.register`` in
+    ``AppConfig.ready()``). Registering the same claim again is a no-op.
+
+    :raises ValueError: another claim of that name is already in the catalogue.
+    """
+    known = CLAIMS.get(claim.name)
+    if known is not None and known != claim:
+        raise ValueError(f"Claim {claim.name!r} is already in the catalogue (scope {known.scope!r})")
+    CLAIMS[claim.name] = claim
+    if claim.name not in SCOPES.setdefault(claim.scope, []):
+        SCOPES[claim.scope].append(claim.name)
+    return claim
+
+
 def claims_for_scopes(scopes: list[str] | set[str]) -> list[str]:
     """e-ME claim names the given scopes ask for, in catalogue order."""
     return [name for name, claim in CLAIMS.items() if claim.scope in scopes]

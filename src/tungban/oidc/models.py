@@ -21,28 +21,19 @@ from tungban.core.errors import DomainError
 from tungban.identity.models import Resident
 from tungban.wallet.models import ApprovalRequest
 
-from . import client_secrets
+from . import client_secrets, scopes
+from .constants import EME_SCOPES, OFFLINE_ACCESS_SCOPE
 from .validators import check_client_metadata, public_jwks_only
 
-#: e-ME scopes (claims) a client may ask for; ``signing`` (issue #3) lets it request signatures.
-EME_SCOPES = ["openid", "profile", "hkid", "address", "billing_address", "phone", "email"]
-SIGNING_SCOPE = "signing"
-#: Consented Data Exchange Gateway (issue #4): a data user's own token, ``client_credentials``
-#: with ``private_key_jwt`` only.
-CDEG_SCOPE = "cdeg"
-#: e-Licences (issue #5): a department system issuing and revoking its credentials; like
-#: ``cdeg``, ``client_credentials`` with ``private_key_jwt`` only.
-CREDENTIALS_SCOPE = "credentials"
-#: OIDC Core §11: a refresh token (RFC 6749 §6) along with the login, for confidential
-#: clients that were granted this scope by an administrator.
-OFFLINE_ACCESS_SCOPE = "offline_access"
-#: Scopes only a service's own key may obtain (RFC 7523 client authentication).
-KEY_ONLY_SCOPES = {CDEG_SCOPE, CREDENTIALS_SCOPE}
-SUPPORTED_SCOPES = [*EME_SCOPES, SIGNING_SCOPE, CDEG_SCOPE, CREDENTIALS_SCOPE, OFFLINE_ACCESS_SCOPE]
+#: Live views of the scope registry (:mod:`.scopes`), importable from here for one release.
+SUPPORTED_SCOPES = scopes.SUPPORTED
+KEY_ONLY_SCOPES = scopes.KEY_ONLY
 
 
 def _default_scopes():
-    return list(EME_SCOPES)  # signing must be granted explicitly
+    """A new client's scopes: the e-ME ones (other apps' scopes are granted explicitly).
+    Referenced by migration 0001; scopes themselves are registered in :mod:`.scopes`."""
+    return list(EME_SCOPES)
 
 
 class Client(ClientMixin, models.Model):
@@ -110,7 +101,7 @@ class Client(ClientMixin, models.Model):
                 self.redirect_uris,
                 self.post_logout_redirect_uris,
                 self.allowed_scopes,
-                supported_scopes=SUPPORTED_SCOPES,
+                supported_scopes=scopes.supported(),
             )
             if self.jwks:
                 self.jwks = public_jwks_only(self.jwks)  # never keep a private key pasted by mistake

@@ -36,8 +36,10 @@ from joserfc.jwk import KeySet
 
 from tungban.keys import services as keys
 
+from . import scopes as scope_registry
 from . import services
-from .models import KEY_ONLY_SCOPES, OFFLINE_ACCESS_SCOPE, AuthorizationCode, Client, Token, UsedClientAssertion
+from .constants import OFFLINE_ACCESS_SCOPE
+from .models import AuthorizationCode, Client, Token, UsedClientAssertion
 
 ID_TOKEN_LIFETIME = 600
 
@@ -349,7 +351,7 @@ class ClientCredentials(grants.ClientCredentialsGrant):
 
     def validate_token_request(self):
         super().validate_token_request()
-        asked = KEY_ONLY_SCOPES.intersection((self.request.payload.scope or "").split())
+        asked = scope_registry.key_only().intersection((self.request.payload.scope or "").split())
         if asked and self.request.auth_method != "private_key_jwt":
             raise InvalidScopeError(
                 f"The '{sorted(asked)[0]}' scope needs private_key_jwt client authentication (RFC 7523)."

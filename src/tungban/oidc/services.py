@@ -21,13 +21,23 @@ from tungban.identity import eme
 from tungban.identity import services as identity
 from tungban.identity.models import Resident, Tier
 from tungban.wallet import services as wallet
-from tungban.wallet.models import ApprovalRequest, RequestKind
+from tungban.wallet.models import ApprovalRequest
 
 from . import client_secrets
-from .models import (
+from . import scopes as scope_registry
+from .constants import (
+    ACR_BASIC,
+    ACR_PLUS,
+    AMR_DEVICE_KEY,
+    AMR_MFA,
+    AMR_PIN,
+    AMR_USER_PRESENCE,
     EME_SCOPES,
+    FORMFILL_KIND,
+    LOGIN_KIND,
     OFFLINE_ACCESS_SCOPE,
-    SUPPORTED_SCOPES,
+)
+from .models import (
     AuthorizationCode,
     Client,
     LoginSession,
@@ -35,9 +45,6 @@ from .models import (
     Token,
 )
 from .validators import check_client_metadata, public_jwks_only
-
-ACR_BASIC = "urn:tungban:acr:basic"
-ACR_PLUS = "urn:tungban:acr:plus"
 
 
 def pairwise_sub(resident: Resident, client: Client) -> str:
@@ -77,21 +84,21 @@ def amr_for(approval: ApprovalRequest | None) -> list[str]:
     (``user``) or the app PIN (``pin``) — two factors, hence ``mfa``."""
     if approval is None:
         return []
-    second = "user" if approval.user_verification == "passkey" else "pin"
-    return ["swk", second, "mfa"]
+    second = AMR_USER_PRESENCE if approval.user_verification == "passkey" else AMR_PIN
+    return [AMR_DEVICE_KEY, second, AMR_MFA]
 
 
 def requested_claims(scope: str, claims_param: str | None) -> list[dict]:
     """The e-ME fields an authorization request asks for.
 
-    Scopes name fields (see :mod:`tungban.identity.eme`); the OIDC ``claims`` parameter
+    Registered scopes name fields (:func:`.scopes.claims_for`); the OIDC ``claims`` parameter
     (Core §5.5) may mark some ``essential`` — those the resident cannot untick. Claims
     named in ``claims`` but outside the granted scopes are ignored.
 
     :returns: ``[{"name": str, "essential": bool}]`` in catalogue order.
     :raises DomainError: ``invalid_claims`` when ``claims`` is not a JSON object.
     """
-    names = eme.claims_for_scopes(set((scope or "").split()))
+    names = scope_registry.claims_for(set((scope or "").split()))
     parsed = _claims_request(claims_param)
     essential = {
         name
@@ -150,10 +157,10 @@ def open_authorization(
     With ``offline_access`` (for a client allowed refresh tokens) the app is told how many
     days the service may stay signed in (OIDC Core §11: the resident consents to it).
     """
-    kind = RequestKind.LOGIN if "openid" in (scope or "").split() else RequestKind.FORMFILL
+    kind = LOGIN_KIND if "openid" in (scope or "").split() else FORMFILL_KIND
     context = {"query": query, "browser": browser_secret, "acr": required_acr(claims_param)}
     if (
-        kind == RequestKind.LOGIN
+        kind == LOGIN_KIND
         and OFFLINE_ACCESS_SCOPE in (scope or "").split()
         and client.check_grant_type("refresh_token")
     ):
@@ -173,7 +180,7 @@ def open_authorization(
 
 def start_login_session(approval: ApprovalRequest, client: Client) -> LoginSession | None:
     """Create the login session (``sid``) for an approved login; ``None`` for form filling."""
-    if approval.kind != RequestKind.LOGIN:
+    if approval.kind != LOGIN_KIND:
         return None
     return LoginSession.objects.create(
         sid=secrets.token_urlsafe(24),
@@ -254,7 +261,7 @@ def release(token: Token, *, with_subject: bool) -> dict:
         requester_id=token.client.client_id,
         requester_name_en=token.client.name_en,
         requester_name_zh=token.client.name_zh,
-        kind=RequestKind.LOGIN if with_subject else RequestKind.FORMFILL,
+        kind=LOGIN_KIND if with_subject else FORMFILL_KIND,
         claims=released,
         approval=approval,
     )
@@ -264,10 +271,8 @@ def release(token: Token, *, with_subject: bool) -> dict:
 
 
 def discovery() -> dict:
-    """OpenID Provider Metadata (OIDC Discovery 1.0 §3)."""
+    """OpenID Provider Metadata (OIDC Discovery 1.0 §3); scopes and claims from :mod:`.scopes`."""
     iss = settings.TUNGBAN_ISSUER
-    claims = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "at_hash"]
-    claims += ["family_name", "given_name", "phone_number_verified", "email_verified", *eme.CLAIMS]
     return {
         "issuer": iss,
         "authorization_endpoint": f"{iss}/oidc/authorize",
@@ -277,7 +282,7 @@ def discovery() -> dict:
         "revocation_endpoint": f"{iss}/oidc/revoke",
         "end_session_endpoint": f"{iss}/oidc/logout",
         "tungban_formdata_endpoint": f"{iss}/oidc/formdata",
-        "scopes_supported": SUPPORTED_SCOPES,
+        "scopes_supported": scope_registry.supported(),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
@@ -297,7 +302,7 @@ def discovery() -> dict:
             "private_key_jwt",
         ],
         "code_challenge_methods_supported": ["S256"],
-        "claims_supported": sorted(set(claims)),
+        "claims_supported": scope_registry.claims_supported(),
         "claims_parameter_supported": True,
         "request_parameter_supported": False,
         "prompt_values_supported": ["none", "login", "consent"],
@@ -335,7 +340,9 @@ def register_client(
         ``invalid_scope``.
     """
     scopes = allowed_scopes or list(EME_SCOPES)
-    check_client_metadata(redirect_uris, post_logout_redirect_uris or [], scopes, supported_scopes=SUPPORTED_SCOPES)
+    check_client_metadata(
+        redirect_uris, post_logout_redirect_uris or [], scopes, supported_scopes=scope_registry.supported()
+    )
     secret = None if public else client_secrets.generate()
     client, _created = Client.objects.update_or_create(
         client_id=client_id,

@@ -21,11 +21,13 @@ from tungban.credentials import catalogue as credential_types
 from tungban.credentials.models import Issuer
 from tungban.exchange import catalogue
 from tungban.exchange import services as exchange
+from tungban.exchange.constants import CDEG_SCOPE
 from tungban.identity import hkid
 from tungban.identity import services as identity
 from tungban.identity.models import PopulationRecord, Resident
 from tungban.oidc import services as oidc
-from tungban.oidc.models import CDEG_SCOPE, EME_SCOPES, SIGNING_SCOPE
+from tungban.oidc.constants import EME_SCOPES
+from tungban.signing.constants import SIGNING_SCOPE
 from tungban.wallet import services as wallet
 
 POPULATION = [

@@ -7,4 +7,11 @@ class SigningConfig(AppConfig):
     verbose_name = _("Digital signing")
 
     def ready(self):
+        from tungban.oidc import scopes
+        from tungban.wallet import kinds
+
         from . import receivers  # noqa: F401  (connects to wallet and identity signals)
+        from .constants import SIGN_KIND, SIGNING_SCOPE
+
+        scopes.register(SIGNING_SCOPE, _("Ask you to sign documents"), app=self.label)
+        kinds.register(SIGN_KIND, _("Sign documents"), binds=("documents",), app=self.label)

@@ -7,10 +7,11 @@ from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 
 from tungban.core.errors import DomainError
-from tungban.wallet.models import RequestKind, RequestStatus
+from tungban.wallet.models import RequestStatus
 from tungban.wallet.signals import approval_decided, approval_failed, device_unbound
 
 from . import services
+from .constants import SIGN_KIND
 from .models import SigningRequest
 
 log = logging.getLogger(__name__)
@@ -18,7 +19,7 @@ log = logging.getLogger(__name__)
 
 @receiver(approval_decided)
 def _on_decision(sender, request, **kwargs):
-    if request.kind != RequestKind.SIGN:
+    if request.kind != SIGN_KIND:
         return
     if request.status == RequestStatus.APPROVED:
         try:
@@ -39,7 +40,7 @@ def _on_decision(sender, request, **kwargs):
 
 @receiver(approval_failed)
 def _on_failure(sender, request, **kwargs):
-    if request.kind == RequestKind.SIGN:
+    if request.kind == SIGN_KIND:
         _notify_after_commit(request)
 
 

@@ -32,14 +32,14 @@ from tungban.core.errors import DomainError, Forbidden, NotFound
 from tungban.identity import services as identity
 from tungban.identity.models import Resident
 from tungban.wallet import services as wallet
-from tungban.wallet.models import ApprovalRequest, Device, RequestKind
+from tungban.wallet.models import ApprovalRequest, Device
 
 from . import ca, keystore, pdf
+from .constants import SIGN_KIND, SIGNING_SCOPE
 from .models import AuthorityRole, CredentialStatus, SigningCredential, SigningDocument, SigningFormat, SigningRequest
 
 log = logging.getLogger(__name__)
 
-SIGNING_SCOPE = "signing"
 DIGEST_HEX_LENGTH = 64
 #: A certificate this close to expiry is replaced before it signs.
 RENEW_BEFORE = dt.timedelta(days=7)
@@ -300,7 +300,7 @@ def create_request(token, documents: list[dict], *, reason: str = "") -> Signing
     reason = (reason or "").strip()[:200]
     with transaction.atomic():
         approval = wallet.create_request(
-            kind=RequestKind.SIGN,
+            kind=SIGN_KIND,
             requester_id=client.client_id,
             requester_name_en=client.name_en,
             requester_name_zh=client.name_zh,
@@ -312,6 +312,7 @@ def create_request(token, documents: list[dict], *, reason: str = "") -> Signing
                 "format": fmt,
                 "reason": reason,
             },
+            binds={"documents": [d["sha256"] for d in parsed]},
         )
         req = SigningRequest.objects.create(
             client=client,
@@ -385,7 +386,7 @@ def sign_approved(approval: ApprovalRequest) -> SigningRequest:
         requester_id=req.client.client_id,
         requester_name_en=req.client.name_en,
         requester_name_zh=req.client.name_zh,
-        kind=RequestKind.SIGN,
+        kind=SIGN_KIND,
         claims=[],
         approval=approval,
     )

@@ -130,6 +130,10 @@ class RequestOut(Schema):
         None,
         description="For a consent: SHA-256 of the canonical JSON of `consent`; the decision must carry it as `terms`",
     )
+    binds: dict = Field(
+        {},
+        description="Values the signed decision must repeat unchanged, as payload members of the same names (e.g. `documents`: the digests in order; `terms`: the consent terms' digest)",
+    )
     nonce: str
     expires_at: str
     webauthn: dict | None = None

@@ -196,6 +196,8 @@ class WalletClient:
         if req.get("terms_sha256"):
             # A consent approval covers exactly the terms shown (data user, product, purpose, limits).
             payload["terms"] = req["terms_sha256"]
+        for name, value in (req.get("binds") or {}).items():
+            payload.setdefault(name, value)  # any other value the request binds, repeated as is
         signature = jws.serialize_compact(
             {"alg": "ES256", "kid": self.meta["device_id"]}, json.dumps(payload).encode(), key
         )

@@ -71,14 +71,6 @@ class ActivationCode(models.Model):
     failed_attempts = models.PositiveSmallIntegerField(default=0)
 
 
-class RequestKind(models.TextChoices):
-    BIND = "bind", _("Bind the app")
-    LOGIN = "login", _("Log in")
-    FORMFILL = "formfill", _("Fill a form")
-    SIGN = "sign", _("Sign documents")
-    CONSENT = "consent", _("Consent to share data")
-
-
 class RequestStatus(models.TextChoices):
     PENDING = "pending", _("Waiting for approval")
     APPROVED = "approved", _("Approved")
@@ -94,15 +86,15 @@ class ApprovalRequest(models.Model):
 
     ``requested_claims`` is a list of ``{"name": str, "essential": bool}``; the resident may
     untick non-essential ones, and ``approved_claims`` holds what was finally approved.
-    ``context`` holds what the requester needs to resume (e.g. the OpenID Connect request).
-    When ``context["documents"]`` lists ``{"name", "sha256"}`` items, the device's signature
-    must cover exactly those digests (signing requests, issue #3). When
-    ``context["terms_sha256"]`` is set (consent requests, issue #4), the signature must carry
-    it as ``terms``: the device signs the consent terms it showed.
+    ``context`` holds what the requester needs to resume (e.g. the OpenID Connect request) and
+    what the app shows; ``context["binds"]`` (``{name: JSON value}``) holds the values the
+    device's signed decision must repeat, e.g. the documents' digests of a signing request.
+    ``kind`` is a kind registered with :mod:`tungban.wallet.kinds` (no ``choices``: a new
+    domain registers its kind without a wallet migration).
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    kind = models.CharField(max_length=10, choices=RequestKind.choices)
+    kind = models.CharField(max_length=40, help_text="A kind registered with tungban.wallet.kinds")
     requester_id = models.CharField(max_length=100, blank=True, help_text="client_id of the online service")
     requester_name_en = models.CharField(max_length=200, blank=True)
     requester_name_zh = models.CharField(max_length=200, blank=True)
@@ -146,7 +138,7 @@ class ReleaseRecord(models.Model):
     requester_id = models.CharField(max_length=100)
     requester_name_en = models.CharField(max_length=200)
     requester_name_zh = models.CharField(max_length=200)
-    kind = models.CharField(max_length=10, choices=RequestKind.choices)
+    kind = models.CharField(max_length=40, help_text="A kind registered with tungban.wallet.kinds")
     claims = models.JSONField(default=list)
     approval = models.ForeignKey(
         ApprovalRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="releases"

@@ -8,8 +8,9 @@ Wire formats (issue #2; documented in docs/integrators.md and the OpenAPI docume
   ``{"binding_id", "nonce"}`` (proof of possession).
 * **Decision**: JWS compact, ``alg`` ES256, header ``kid`` = device id, payload
   ``{"request_id", "requester", "nonce", "decision": "approve"|"decline", "claims": [..]}``
-  where ``claims`` are the approved claim names, sorted; plus ``documents`` (the digests, for
-  signing) or ``terms`` (the consent terms' digest, for data-sharing consents). A web device also sends a WebAuthn
+  where ``claims`` are the approved claim names, sorted; plus every value the request binds
+  (its ``binds``, e.g. ``documents``: the digests, for signing; ``terms``: the consent terms'
+  digest, for data-sharing consents; see :mod:`.kinds`). A web device also sends a WebAuthn
   assertion (user verification by passkey) whose challenge is the request's nonce.
 * **Device request proof** (for the app's own API calls): header
   ``Authorization: Device <JWS>`` with payload ``{"htm", "htu", "iat", "jti"}``, valid 60 s,
@@ -49,7 +50,7 @@ from tungban.identity import eme
 from tungban.identity import services as identity
 from tungban.identity.models import Resident
 
-from . import signals
+from . import kinds, signals
 from .models import (
     ActivationCode,
     ApprovalRequest,
@@ -57,7 +58,6 @@ from .models import (
     DeviceStatus,
     Platform,
     ReleaseRecord,
-    RequestKind,
     RequestStatus,
     UsedProof,
 )
@@ -115,7 +115,7 @@ def _webauthn_registration_options(resident: Resident, challenge: bytes) -> dict
 def _open_binding(resident: Resident) -> ApprovalRequest:
     nonce = secrets.token_bytes(32)
     return ApprovalRequest.objects.create(
-        kind=RequestKind.BIND,
+        kind=kinds.BIND,
         resident=resident,
         nonce=bytes_to_base64url(nonce),
         expires_at=_now() + dt.timedelta(seconds=settings.TUNGBAN_APPROVAL_TTL),
@@ -219,7 +219,7 @@ def complete_binding(
         raise DomainError("bad_platform", _("Unknown app platform."), field="platform")
     key = _import_public_jwk(public_jwk)
     with transaction.atomic():
-        binding = _lock_request(binding_id, RequestKind.BIND)
+        binding = _lock_request(binding_id, kinds.BIND)
         _header, payload = _verify_jws(proof, key)
         if payload.get("binding_id") != str(binding.id) or payload.get("nonce") != binding.nonce:
             raise Forbidden("bad_signature", _("The proof is not for this binding."))
@@ -320,10 +320,24 @@ def create_request(
     requested_claims: list[dict],
     requester_logo_url: str = "",
     context: dict | None = None,
+    binds: dict | None = None,
     resident: Resident | None = None,
 ) -> ApprovalRequest:
-    """Open an approval request for the app. ``requested_claims`` is a list of
-    ``{"name": str, "essential": bool}``. Expires after ``TUNGBAN_APPROVAL_TTL`` seconds."""
+    """Open an approval request for the app. Expires after ``TUNGBAN_APPROVAL_TTL`` seconds.
+
+    :param kind: a kind registered with :mod:`.kinds`.
+    :param requested_claims: ``[{"name": str, "essential": bool}]``.
+    :param context: what the requester needs to resume and what the app shows (JSON).
+    :param binds: ``{name: JSON value}``, one value for each bind the kind declares: the signed
+        decision must repeat them (stored as ``context["binds"]``, checked by :func:`decide`).
+    :raises LookupError: the kind is not registered; :class:`ValueError`: ``binds`` does not
+        name exactly the kind's binds. Both are the requesting app's bugs, not the user's.
+    """
+    declared = kinds.get(kind).binds
+    binds = dict(binds or {})
+    if set(binds) != set(declared):
+        raise ValueError(f"Approval kind {kind!r} binds {sorted(declared)}, got {sorted(binds)}")
+    context = {**(context or {}), "binds": binds}
     return ApprovalRequest.objects.create(
         kind=kind,
         requester_id=requester_id,
@@ -333,7 +347,7 @@ def create_request(
         requested_claims=requested_claims,
         nonce=bytes_to_base64url(secrets.token_bytes(32)),
         resident=resident,
-        context=context or {},
+        context=context,
         expires_at=_now() + dt.timedelta(seconds=settings.TUNGBAN_APPROVAL_TTL),
     )
 
@@ -368,7 +382,8 @@ def get_request(request_id) -> ApprovalRequest:
 
 def request_details(req: ApprovalRequest, device: Device) -> dict:
     """What the app shows: who asks, for which fields (with this resident's values), until
-    when; plus WebAuthn assertion options when the device has a passkey."""
+    when; ``binds`` (``{name: value}``), the values its signed decision must repeat as they
+    are; plus WebAuthn assertion options when the device has a passkey."""
     if req.resident_id and req.resident_id != device.resident_id:
         raise NotFound("no_request", _("This request does not exist."))
     resident = device.resident
@@ -396,6 +411,7 @@ def request_details(req: ApprovalRequest, device: Device) -> dict:
         "offline_access_days": req.context.get("offline_access_days"),
         "consent": req.context.get("consent"),
         "terms_sha256": req.context.get("terms_sha256"),
+        "binds": bound_values(req),
         "nonce": req.nonce,
         "expires_at": req.expires_at.isoformat(),
         "webauthn": None,
@@ -416,8 +432,10 @@ def decide(request_id, device: Device, signature: str, webauthn_assertion: dict 
 
     Checks, in order: the request is pending and not expired; the JWS verifies with this
     device's key and names this device; its payload repeats this request's id, requester
-    and nonce; approved claims are a subset of the requested ones and include every
-    essential one; a web device's passkey assertion verifies (user verification).
+    and nonce, and every value the request binds (:func:`bound_values`, compared as JSON of
+    the same type: ``1`` is not ``true`` nor ``1.0``); approved claims are a subset of the
+    requested ones and include every essential one; a web device's passkey assertion verifies
+    (user verification).
 
     :raises NotFound: ``no_request``; :class:`Conflict` ``request_already_decided`` (a
         replayed approval); :class:`DomainError` ``request_expired`` (HTTP 410),
@@ -427,7 +445,7 @@ def decide(request_id, device: Device, signature: str, webauthn_assertion: dict 
     """
     with transaction.atomic():
         req = _lock_request(request_id)
-        if req.kind == RequestKind.BIND:
+        if req.kind == kinds.BIND:
             raise NotFound("no_request", _("This request does not exist."))
         device = Device.objects.select_for_update().get(pk=device.pk)
         if device.status != DeviceStatus.ACTIVE:
@@ -439,8 +457,7 @@ def decide(request_id, device: Device, signature: str, webauthn_assertion: dict 
             payload.get("request_id") != str(req.id)
             or payload.get("nonce") != req.nonce
             or payload.get("requester") != req.requester_id
-            or ("documents" in req.context and payload.get("documents") != document_digests(req))
-            or ("terms_sha256" in req.context and payload.get("terms") != req.context["terms_sha256"])
+            or not _repeats(payload, bound_values(req))
         ):
             raise Forbidden("bad_signature", _("The signature is for another request."))
         if req.resident_id and req.resident_id != device.resident_id:
@@ -505,9 +522,30 @@ def decide(request_id, device: Device, signature: str, webauthn_assertion: dict 
     return req
 
 
-def document_digests(req: ApprovalRequest) -> list[str]:
-    """The SHA-256 digests (lowercase hex) a signing approval must cover, in order."""
-    return [d["sha256"] for d in req.context.get("documents", [])]
+def _repeats(payload: dict, binds: dict) -> bool:
+    """Whether ``payload`` carries every bound value unchanged (same JSON text, keys sorted)."""
+
+    def canonical(value) -> str:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+    return all(name in payload and canonical(payload[name]) == canonical(value) for name, value in binds.items())
+
+
+def bound_values(req: ApprovalRequest) -> dict:
+    """``{name: value}`` the signed decision on ``req`` must repeat: ``context["binds"]``.
+
+    A request opened before the registry (no ``binds``; accepted for one release) binds what
+    the signing and consent requests of that time did: ``documents`` (the SHA-256 digests of
+    ``context["documents"]``, in order) and ``terms`` (``context["terms_sha256"]``).
+    """
+    if "binds" in req.context:
+        return dict(req.context["binds"])
+    legacy = {}  # Remove after the next release, with the requests that predate binds.
+    if "documents" in req.context:
+        legacy["documents"] = [d["sha256"] for d in req.context["documents"]]
+    if "terms_sha256" in req.context:
+        legacy["terms"] = req.context["terms_sha256"]
+    return legacy
 
 
 @transaction.atomic
@@ -535,7 +573,7 @@ def pending_for(resident: Resident) -> list[ApprovalRequest]:
     """Pending, unexpired requests addressed to this resident (newest first)."""
     return list(
         ApprovalRequest.objects.filter(resident=resident, status=RequestStatus.PENDING, expires_at__gt=_now())
-        .exclude(kind=RequestKind.BIND)
+        .exclude(kind=kinds.BIND)
         .order_by("-created_at")
     )
 
@@ -637,5 +675,6 @@ def device_key_bound(public_jwk: dict) -> bool:
 
 
 def kind_labels() -> dict[str, str]:
-    """``{kind: translated label}`` of every approval kind (shown by the app); see RequestKind."""
-    return {kind.value: str(kind.label) for kind in RequestKind}
+    """``{kind id: label}`` of every registered approval kind (:mod:`.kinds`), translated into
+    the active language; e.g. ``{"sign": "Sign documents", ...}`` for the app and the history."""
+    return kinds.labels()

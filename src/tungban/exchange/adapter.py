@@ -1,0 +1,180 @@
+"""The provider adapter of the Consented Data Exchange Gateway: the outbound HTTP call to a
+data provider and the signed answer to the data user.
+
+Provider adapter API (what a provider implements; see docs/integrators.md)::
+
+    POST {endpoint_url}/cdeg/v1/products/{product_id}
+    Authorization: Bearer <JWS ES256, typ "cdeg-request+jwt", signed by the gateway key
+        (JWKS at /oidc/jwks): {"iss", "aud": provider id, "iat", "exp", "jti": exchange id,
+        "product", "consent_id", "purpose", "sub": pairwise id at the provider, "hkid"}>
+    200 {"data": {...}} | 404 {"error": "no_record"} | 401 {"error": "invalid_token"}
+
+Settings: ``TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT`` (seconds), ``TUNGBAN_EXCHANGE_MAX_RESPONSE_BYTES``,
+``TUNGBAN_EXCHANGE_TLS_CERT`` / ``_KEY`` / ``_CA`` (mutual TLS towards providers).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from functools import cache
+from typing import Protocol
+
+import jsonschema
+import requests
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from tungban.core.errors import DomainError, NotFound
+from tungban.oidc import keys
+
+from .models import Consent, ExchangeRecord
+
+log = logging.getLogger(__name__)
+
+PROVIDER_JWT_LIFETIME = 60  # seconds the gateway's request JWT to a provider is valid
+
+
+class Attempt(Protocol):
+    """What the adapter needs of an exchange attempt (``services._Attempt``)."""
+
+    id: uuid.UUID
+    provider_status: int | None
+
+    def refuse(self, error: DomainError) -> DomainError: ...
+
+
+def _provider_token(consent: Consent, attempt: Attempt) -> str:
+    now = int(time.time())
+    claims = {
+        "iss": settings.TUNGBAN_ISSUER,
+        "aud": consent.product.provider_id,
+        "iat": now,
+        "exp": now + PROVIDER_JWT_LIFETIME,
+        "jti": str(attempt.id),
+        "product": consent.product_id,
+        "consent_id": str(consent.id),
+        "purpose": consent.purpose,
+        "sub": consent.provider_sub,
+        "hkid": consent.resident.hkid,
+    }
+    return keys.sign_jwt(claims, "cdeg-request+jwt")
+
+
+@cache
+def _http() -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False  # loopback and government network: no proxies from the environment
+    if settings.TUNGBAN_EXCHANGE_TLS_CERT:
+        session.cert = (settings.TUNGBAN_EXCHANGE_TLS_CERT, settings.TUNGBAN_EXCHANGE_TLS_KEY or None)
+    if settings.TUNGBAN_EXCHANGE_TLS_CA:
+        session.verify = settings.TUNGBAN_EXCHANGE_TLS_CA
+    return session
+
+
+def _read_capped(response, limit: int) -> bytes:
+    """The body, or its first ``limit + 1`` bytes when longer. A body read to the end hands
+    the connection back to the pool (keep-alive; one TLS handshake per provider, not per
+    exchange, with mutual TLS)."""
+    chunks, size = [], 0
+    for chunk in response.iter_content(64 * 1024):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            break
+    return b"".join(chunks)
+
+
+def ask_provider(consent: Consent, attempt: Attempt) -> dict:
+    """Call the provider adapter (``POST {endpoint_url}/cdeg/v1/products/{product_id}``, see the
+    module docstring); return the schema-valid ``data``, or record the refusal through
+    ``attempt.refuse`` and raise it.
+
+    :raises DomainError: ``provider_unavailable`` (502), ``provider_timeout`` (504), ``no_record``
+        (404), ``provider_error`` (502), ``provider_bad_data`` (502: fails the product's JSON Schema).
+    """
+    provider = consent.product.provider
+    if not provider.is_active or not provider.endpoint_url or not consent.product.is_active:
+        raise attempt.refuse(DomainError("provider_unavailable", _("The data provider is not available."), status=502))
+    url = f"{provider.endpoint_url.rstrip('/')}/cdeg/v1/products/{consent.product_id}"
+    timeout = provider.timeout_seconds or settings.TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT
+    limit = settings.TUNGBAN_EXCHANGE_MAX_RESPONSE_BYTES
+    try:
+        with _http().post(
+            url,
+            headers={"Authorization": f"Bearer {_provider_token(consent, attempt)}", "Accept": "application/json"},
+            timeout=(min(timeout, 3.0), timeout),
+            allow_redirects=False,
+            stream=True,
+        ) as response:
+            attempt.provider_status = response.status_code
+            body = _read_capped(response, limit)
+    except requests.Timeout:
+        raise attempt.refuse(
+            DomainError("provider_timeout", _("The data provider did not answer in time. Try again later."), status=504)
+        ) from None
+    except (requests.ConnectionError, requests.RequestException) as exc:
+        log.warning("Provider %s unreachable: %s", provider.id, exc)
+        raise attempt.refuse(
+            DomainError("provider_unavailable", _("The data provider cannot be reached. Try again later."), status=502)
+        ) from None
+    try:
+        answer = json.loads(body) if len(body) <= limit else None
+    except ValueError:
+        answer = None
+    if attempt.provider_status == 404 and isinstance(answer, dict) and answer.get("error") == "no_record":
+        raise attempt.refuse(NotFound("no_record", _("The data provider holds no record for this person.")))
+    if attempt.provider_status == 503:
+        raise attempt.refuse(
+            DomainError("provider_unavailable", _("The data provider cannot be reached. Try again later."), status=502)
+        )
+    if attempt.provider_status != 200:
+        raise attempt.refuse(
+            DomainError(
+                "provider_error",
+                _("The data provider could not answer (HTTP %(status)s).") % {"status": attempt.provider_status},
+                status=502,
+            )
+        )
+    data = answer.get("data") if isinstance(answer, dict) else None
+    validator = jsonschema.Draft202012Validator(
+        consent.product.schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+    error = jsonschema.exceptions.best_match(validator.iter_errors(data)) if data is not None else None
+    if data is None or error is not None:
+        reason = error.message if error is not None else "no data"
+        log.warning("Provider %s sent data failing %s: %s", provider.id, consent.product_id, reason)
+        raise attempt.refuse(
+            DomainError(
+                "provider_bad_data",
+                _("The data provider's answer did not match the product's schema; nothing was delivered."),
+                status=502,
+            )
+        )
+    return data
+
+
+def signed_answer(rec: ExchangeRecord, consent: Consent, data: dict) -> dict:
+    """The data user's answer: the delivered facts and data, plus ``signed``, a JWS (ES256,
+    ``typ`` "cdeg-response+jwt", RFC 7515) by the gateway key over the same."""
+    answer = {
+        "exchange_id": str(rec.id),
+        "consent_id": str(consent.id),
+        "product": consent.product_id,
+        "provider": consent.product.provider_id,
+        "request_id": rec.request_id,
+        "delivered_at": rec.at.isoformat(),
+        "payload_sha256": rec.payload_sha256,
+        "data": data,
+    }
+    claims = {
+        "iss": settings.TUNGBAN_ISSUER,
+        "aud": consent.consumer.client.client_id,
+        "iat": int(time.time()),
+        "jti": str(rec.id),
+        **answer,
+    }
+    answer["signed"] = keys.sign_jwt(claims, "cdeg-response+jwt")
+    return answer

@@ -1,0 +1,35 @@
+"""The OpenID Provider's own protocol constants, in one module next to the models (as
+authentik's ``providers/oauth2/constants.py``). Other apps' scopes are theirs: they register
+them with :mod:`.scopes`.
+
+Sources: OpenID Connect Core 1.0 §5.4 (scopes), §11 (offline access), §2 and §5.1 (claims);
+RFC 8176 (``amr`` values).
+"""
+
+#: OIDC Core §3.1.2.1: the scope that makes an authorization request a login.
+OPENID_SCOPE = "openid"
+#: e-ME scopes (claims) a client may ask for; the default of a new client.
+EME_SCOPES = ["openid", "profile", "hkid", "address", "billing_address", "phone", "email"]
+#: OIDC Core §11: a refresh token (RFC 6749 §6) along with the login, for confidential
+#: clients that were granted this scope by an administrator.
+OFFLINE_ACCESS_SCOPE = "offline_access"
+
+#: ``acr`` values: iAM Smart (basic) and iAM Smart+ (plus) accounts.
+ACR_BASIC = "urn:tungban:acr:basic"
+ACR_PLUS = "urn:tungban:acr:plus"
+#: ``amr`` values (RFC 8176 §2): device key, passkey user verification, app PIN, two factors.
+AMR_DEVICE_KEY = "swk"
+AMR_USER_PRESENCE = "user"
+AMR_PIN = "pin"
+AMR_MFA = "mfa"
+
+#: Approval kinds the OpenID Provider registers with the wallet: a login (``openid`` in scope)
+#: and anonymous form filling (data without a login).
+LOGIN_KIND = "login"
+FORMFILL_KIND = "formfill"
+
+#: Claims of the ID token and the protocol (OIDC Core §2, §3.1.3.6; RP-Initiated Logout ``sid``).
+PROTOCOL_CLAIMS = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "at_hash"]
+#: Claims released along with an e-ME claim (``name`` → ``family_name`` …; see
+#: :func:`tungban.identity.eme.values`).
+COMPANION_CLAIMS = ["family_name", "given_name", "phone_number_verified", "email_verified"]

@@ -1,0 +1,8 @@
+"""Settings of the test suite (``DJANGO_SETTINGS_MODULE`` in pyproject.toml): the platform's,
+plus apps that exist only for tests. pytest-django sets Django up before any conftest hook
+runs, so test-only apps are declared here rather than added from a conftest."""
+
+from tungban.settings import *  # noqa: F403
+from tungban.settings import INSTALLED_APPS
+
+INSTALLED_APPS = [*INSTALLED_APPS, "tungban.testing.sampledomain"]

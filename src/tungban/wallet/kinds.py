@@ -1,0 +1,96 @@
+"""The approval-kind registry: which kinds of approval the app can ask a resident for.
+
+The wallet does not know its users by name. Each app registers the kinds it asks for in its
+``AppConfig.ready()``::
+
+    from tungban.wallet import kinds
+
+    kinds.register("sign", _("Sign documents"), binds=("documents",))
+
+* ``id``: stored in ``ApprovalRequest.kind`` and ``ReleaseRecord.kind`` (at most
+  :data:`MAX_ID_LENGTH` characters, lowercase letters, digits and ``_`` ``.`` ``-``);
+* ``label``: a translatable label the app and the history show;
+* ``binds``: the names of the values the device's signed decision must repeat. The requester
+  passes them to :func:`tungban.wallet.services.create_request` (stored as
+  ``context["binds"]``); :func:`tungban.wallet.services.decide` refuses a signature whose payload
+  does not carry every one of them unchanged (``payload[name] == binds[name]``), and the app
+  reads them from the request details to copy them. This is how a signature covers "what you
+  see": the digests of the documents, the digest of the consent terms.
+
+The pattern is django-oauth-toolkit's pluggable scopes backend (``oauth2_provider/scopes.py``)
+applied to the wallet, as the architecture review §2.3 proposes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from django.core.exceptions import ImproperlyConfigured
+
+#: The length of the ``kind`` columns.
+MAX_ID_LENGTH = 40
+#: The wallet's own kind: binding the app to an account (decided by the binding protocol, not
+#: by :func:`tungban.wallet.services.decide`).
+BIND = "bind"
+#: Members of every decision payload; a bind may not reuse them.
+PAYLOAD_MEMBERS = frozenset({"request_id", "requester", "nonce", "decision", "claims"})
+
+_ID = re.compile(rf"^[a-z0-9_.-]{{1,{MAX_ID_LENGTH}}}$")
+
+
+@dataclass(frozen=True)
+class ApprovalKind:
+    """One registered kind of approval."""
+
+    id: str
+    label: object  # a lazy translatable string
+    binds: tuple[str, ...] = ()
+    app: str = ""  # the registering app's label, for error messages and the admin
+
+
+_registry: dict[str, ApprovalKind] = {}
+
+
+def register(id: str, label, *, binds=(), app: str = "") -> ApprovalKind:
+    """Register an approval kind (call from ``AppConfig.ready()``). Registering the same kind
+    again with the same definition is a no-op (``ready()`` may run twice in tests).
+
+    :param binds: names of the values the signed decision must repeat; not one of
+        :data:`PAYLOAD_MEMBERS`.
+    :raises ImproperlyConfigured: a malformed id or bind name, or the id already registered
+        differently.
+    """
+    binds = tuple(binds)
+    if not _ID.match(id or ""):
+        raise ImproperlyConfigured(f"Approval kind id {id!r}: 1-{MAX_ID_LENGTH} of a-z 0-9 _ . -")
+    bad = [b for b in binds if not isinstance(b, str) or not b or b in PAYLOAD_MEMBERS]
+    if bad or len(set(binds)) != len(binds):
+        raise ImproperlyConfigured(f"Approval kind {id!r}: bad or repeated bind names {bad or binds}")
+    kind = ApprovalKind(id=id, label=label, binds=binds, app=app)
+    known = _registry.get(id)
+    if known is not None and known != kind:
+        raise ImproperlyConfigured(f"Approval kind {id!r} is already registered by {known.app or 'another app'}")
+    _registry[id] = kind
+    return kind
+
+
+def get(id: str) -> ApprovalKind:
+    """The registered kind ``id``.
+
+    :raises LookupError: not registered (a programming error of the requesting app).
+    """
+    try:
+        return _registry[id]
+    except KeyError:
+        raise LookupError(f"Unknown approval kind {id!r}: register it in the app's AppConfig.ready()") from None
+
+
+def all_kinds() -> list[ApprovalKind]:
+    """Every registered kind, in registration order."""
+    return list(_registry.values())
+
+
+def labels() -> dict[str, str]:
+    """``{kind id: translated label}`` in the active language."""
+    return {k.id: str(k.label) for k in _registry.values()}
