@@ -28,7 +28,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from tungban.core.errors import DomainError, NotFound
-from tungban.oidc import keys
+from tungban.keys import services as keys
 
 from .models import Consent, ExchangeRecord
 

@@ -31,7 +31,7 @@ from sd_jwt.issuer import SDJWTIssuer
 from sd_jwt.verifier import SDJWTVerifier
 
 from tungban.exchange.services import terms_digest
-from tungban.ledger.services import canonical
+from tungban.ledger.canonical import canonical
 from tungban.wallet import cli
 
 JS_TESTS = Path(__file__).parent / "js"
