@@ -52,9 +52,13 @@ def test_register_is_idempotent_and_refuses_conflicts_and_bad_definitions():
 
 def test_clients_may_only_be_given_registered_scopes():
     with pytest.raises(DomainError) as refused:
-        oidc.check_client_metadata(["https://rp.example/cb"], [], ["openid", "no-such-scope"])
+        oidc.check_client_metadata(
+            ["https://rp.example/cb"], [], ["openid", "no-such-scope"], supported_scopes=scopes.supported()
+        )
     assert refused.value.code == "invalid_scope"
-    oidc.check_client_metadata(["https://rp.example/cb"], [], ["openid", "signing", "cdeg"])
+    oidc.check_client_metadata(
+        ["https://rp.example/cb"], [], ["openid", "signing", "cdeg"], supported_scopes=scopes.supported()
+    )
 
 
 def test_the_old_constants_are_live_views_of_the_registry():
