@@ -42,6 +42,8 @@ from sd_jwt.verifier import SDJWTVerifier
 
 from tungban.core.errors import DomainError
 
+from . import errors
+
 ACCEPTED_TYPS = {"dc+sd-jwt", "vc+sd-jwt"}
 STATUS_NAMES = {0: "valid", 1: "revoked", 2: "suspended"}
 
@@ -128,11 +130,7 @@ def extract_presentation(text: str) -> str:
     text = "".join(text.split())
     parts = text.split("~")
     if len(parts) < 2 or parts[0].count(".") != 2 or len(text) > 64 * 1024 or not text.isascii():
-        raise DomainError(
-            "credential_malformed",
-            _("This is not an e-certificate. Paste the whole text, or scan the QR code again."),
-            field="credential",
-        )
+        raise errors.CredentialMalformed()
     return text
 
 
@@ -162,13 +160,9 @@ def verify_presentation(
         payload = json.loads(_b64d(jwt_part.split(".")[1]))
         decoded = [json.loads(_b64d(d)) for d in disclosures]
     except ValueError:
-        raise DomainError(
-            "credential_malformed",
-            _("This is not an e-certificate. Paste the whole text, or scan the QR code again."),
-            field="credential",
-        ) from None
+        raise errors.CredentialMalformed() from None
     if not isinstance(payload, dict) or not isinstance(header, dict):
-        raise DomainError("credential_malformed", _("This is not an e-certificate."), field="credential")
+        raise errors.CredentialMalformed(_("This is not an e-certificate."))
     result.digest = hashlib.sha256(jwt_part.encode("ascii")).hexdigest()
     iss, vct = payload.get("iss"), payload.get("vct")
     result.issuer = iss if isinstance(iss, str) else None
