@@ -16,12 +16,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from tungban.core.errors import DomainError
 from tungban.identity import eme
 from tungban.identity.models import Resident, Tier
 from tungban.wallet import services as wallet
 from tungban.wallet.models import ApprovalRequest, RequestKind
 
+from . import errors
 from .models import (
     EME_SCOPES,
     OFFLINE_ACCESS_SCOPE,
@@ -111,7 +111,7 @@ def _claims_request(claims_param: str | None) -> dict:
     except ValueError:
         parsed = None
     if not isinstance(parsed, dict) or any(not isinstance(parsed.get(m) or {}, dict) for m in ("userinfo", "id_token")):
-        raise DomainError("invalid_claims", _("The 'claims' parameter must be a JSON object."))
+        raise errors.InvalidClaims()
     return parsed
 
 
@@ -243,7 +243,7 @@ def release(token: Token, *, with_subject: bool) -> dict:
 
     resident = token.resident
     if resident is None:
-        raise DomainError("invalid_token", _("This token does not stand for a resident."), status=401)
+        raise errors.InvalidToken(_("This token does not stand for a resident."))
     identity.require_active(resident)
     data = eme.values(resident, token.claims)
     released = [name for name in token.claims if name in data]
@@ -316,7 +316,7 @@ def check_client_metadata(redirect_uris, post_logout_redirect_uris, scopes) -> N
     from urllib.parse import urlsplit
 
     if not isinstance(redirect_uris, list) or not redirect_uris:
-        raise DomainError("invalid_redirect_uri", _("Register at least one redirect URI."), field="redirect_uris")
+        raise errors.InvalidRedirectUri()
     for field, uris in (
         ("redirect_uris", redirect_uris),
         ("post_logout_redirect_uris", post_logout_redirect_uris or []),
@@ -324,13 +324,11 @@ def check_client_metadata(redirect_uris, post_logout_redirect_uris, scopes) -> N
         for uri in uris:
             parts = urlsplit(str(uri))
             if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
-                raise DomainError(
-                    "invalid_redirect_uri",
-                    _("Redirect URIs must be absolute http(s) URLs without a fragment."),
-                    field=field,
+                raise errors.InvalidRedirectUri(
+                    _("Redirect URIs must be absolute http(s) URLs without a fragment."), field=field
                 )
     if not isinstance(scopes, list) or any(s not in SUPPORTED_SCOPES for s in scopes):
-        raise DomainError("invalid_scope", _("Unknown scope."), field="allowed_scopes")
+        raise errors.InvalidScope()
 
 
 @transaction.atomic
@@ -396,31 +394,5 @@ def public_jwks_only(jwks) -> dict:
         if not keyset.keys or any(k.key_type not in ("EC", "RSA") for k in keyset.keys):
             raise ValueError
     except (JoseError, ValueError, TypeError, KeyError):
-        raise DomainError(
-            "invalid_client_metadata", _("The keys must be a JWK Set of EC or RSA public keys."), field="jwks"
-        ) from None
+        raise errors.InvalidClientMetadata() from None
     return {"keys": [k.as_dict(private=False) | ({"kid": k.kid} if k.kid else {}) for k in keyset.keys]}
-
-
-def bearer_token(request, scope: str | None = None) -> Token:
-    """The valid access token in ``request``'s ``Authorization: Bearer`` header (RFC 6750),
-    for other apps' APIs (e.g. signing).
-
-    :raises DomainError: the RFC 6750 §3.1 code as ``error`` (``invalid_token``, 401, or
-        ``insufficient_scope``, 403), with ``details.www_authenticate`` for the header.
-    """
-    from authlib.oauth2 import OAuth2Error
-
-    from .server import require_oauth
-
-    try:
-        return require_oauth.acquire_token(request, scope)
-    except OAuth2Error as error:
-        code = error.error or "invalid_token"
-        status = 403 if code == "insufficient_scope" else 401
-        raise DomainError(
-            code,
-            error.description or _("A valid access token is required."),
-            status=status,
-            details={"www_authenticate": f'Bearer error="{code}"'},
-        ) from None

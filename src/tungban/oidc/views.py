@@ -26,6 +26,7 @@ from tungban.wallet.models import RequestStatus
 
 from . import keys, services
 from .models import Client
+from .resource import bearer_token
 from .server import Subject, server
 
 SESSION_KEY = "tungban_authz"
@@ -224,7 +225,7 @@ def revoke(request):
 def _bearer(request, scope=None):
     """The token, or the RFC 6750 §3 error response (``error`` / ``error_description``)."""
     try:
-        return services.bearer_token(request, scope)
+        return bearer_token(request, scope)
     except DomainError as error:
         response = JsonResponse({"error": error.code, "error_description": str(error.message)}, status=error.status)
         response["WWW-Authenticate"] = error.details["www_authenticate"]
