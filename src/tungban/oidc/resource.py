@@ -7,7 +7,7 @@ apps' APIs are called with.
 * :class:`ScopedBearer`: the ninja auth class for an API that needs a scope; it raises those
   errors itself, so no API needs to guess the error shape from the URL.
 
-This module imports :mod:`.models` only; :mod:`.services` (domain rules) and :mod:`.server`
+This module imports :mod:`.models` and :mod:`.errors` only; :mod:`.services` (domain rules) and :mod:`.server`
 (the authorization server) do not import it, so there is no cycle.
 """
 
@@ -20,6 +20,7 @@ from ninja.security import HttpBearer
 
 from tungban.core.errors import DomainError
 
+from . import errors
 from .models import Token
 
 #: ``WWW-Authenticate`` for a request that sent no bearer token (RFC 6750 §3: no error code).
@@ -55,15 +56,16 @@ def bearer_token(request, scope: str | None = None) -> Token:
         return require_oauth.acquire_token(request, scope)
     except OAuth2Error as error:
         code = error.error or "invalid_token"
-        status = {"insufficient_scope": 403, "invalid_request": 400}.get(code, 401)
         challenge = f'Bearer realm="tungban", error="{code}"'
         if code == "insufficient_scope" and scope:
             challenge += f', scope="{scope}"'
+        details = {"www_authenticate": challenge}
+        declared = {"invalid_token": errors.InvalidToken, "insufficient_scope": errors.InsufficientScope}.get(code)
+        if declared is not None:
+            raise declared(error.description or None, details=details) from None
+        status = 400 if code == "invalid_request" else 401  # e.g. missing_authorization (UserInfo)
         raise DomainError(
-            code,
-            error.description or _("A valid access token is required."),
-            status=status,
-            details={"www_authenticate": challenge},
+            code, error.description or _("A valid access token is required."), status=status, details=details
         ) from None
 
 
@@ -83,10 +85,8 @@ class ScopedBearer(HttpBearer):
     def __call__(self, request):
         scheme, _sep, credentials = request.headers.get(self.header, "").partition(" ")
         if scheme.lower() != self.openapi_scheme or not credentials.strip():
-            raise DomainError(
-                "invalid_token",
+            raise errors.InvalidToken(
                 _("This call needs an access token (Authorization: Bearer)."),
-                status=401,
                 details={"www_authenticate": NO_TOKEN_CHALLENGE},
             )
         return self.authorize(request, bearer_token(request, self.scope))
