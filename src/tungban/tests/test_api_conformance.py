@@ -32,6 +32,20 @@ def _load_schema():
 schema = _load_schema()
 
 
+@pytest.fixture
+def keep_connection():
+    """The WSGI app closes the database connection after each request, which would end the
+    test's transaction (PostgreSQL); Django's test client suspends that the same way."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 def _token(client, scope: str) -> str:
     from tungban.oidc.models import Token
 
@@ -41,7 +55,7 @@ def _token(client, scope: str) -> str:
 
 
 @pytest.fixture
-def credentials(db, officer):
+def credentials(db, officer, keep_connection):
     """``{security scheme: callable(case) -> headers}``: a bound device, and client tokens for
     signing, the exchange (a registered data user) and credentials (the SWD issuer system)."""
     from django.conf import settings as django_settings
