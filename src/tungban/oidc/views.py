@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from tungban.core.errors import DomainError
 from tungban.identity import eme
+from tungban.wallet import errors as wallet_errors
 from tungban.wallet import services as wallet
 from tungban.wallet.models import RequestStatus
 
@@ -123,7 +124,7 @@ def authorize_status(request, approval_id):
     """Polled by the authorization page: ``{"status": pending|approved|declined|expired|completed}``."""
     approval = _bound_approval(request, approval_id)
     if approval is None:
-        return JsonResponse({"error": "no_request", "message": _("This request does not exist.")}, status=404)
+        return JsonResponse(wallet_errors.NoRequest().as_dict(), status=404)
     return JsonResponse({"status": approval.effective_status()})
 
 

@@ -3,7 +3,8 @@
 A service calls it with ``Authorization: Bearer <access token>`` carrying the ``signing``
 scope: the resident's token from a login (signing after login) or the service's own
 ``client_credentials`` token (anonymous signing: whoever approves signs). Errors use the
-platform's JSON error shape; see :mod:`.services` for the codes.
+platform's JSON error shape (:class:`tungban.core.api.ErrorOut`); the codes are declared in
+:mod:`.errors` and listed in the OpenAPI document's ``signing`` tag.
 """
 
 from __future__ import annotations
