@@ -129,3 +129,25 @@ def test_the_oidc_domain_services_do_not_import_the_authorization_server():
         for alias in node.names
     } | {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert not any(name in ("server", "resource") or name.endswith((".server", ".resource")) for name in imported)
+
+
+def test_every_declared_message_keeps_its_zh_hant_translation():
+    """Declaring a code must not orphan its msgid: each translatable default message is
+    translated (plain str defaults are operator-facing and stay English)."""
+    import importlib
+
+    from django.utils import translation
+    from django.utils.functional import Promise
+
+    untranslated = []
+    for app in APPS:
+        for error in declared_errors(importlib.import_module(f"tungban.{app}.errors")):
+            if not isinstance(error.default_message, Promise):
+                continue
+            with translation.override("en"):
+                english = str(error.default_message)
+            with translation.override("zh-hant"):
+                chinese = str(error.default_message)
+            if chinese == english:
+                untranslated.append(error.code)
+    assert untranslated == []
