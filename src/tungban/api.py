@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from ninja import NinjaAPI
 from ninja.errors import HttpError, ValidationError
 
-from tungban.core.api import KERNEL_ERRORS, tag
+from tungban.core.api import KERNEL_ERRORS, error_catalogue, tag
 from tungban.core.errors import DomainError
 from tungban.credentials import errors as credentials_errors
 from tungban.credentials.api import router as credentials_router
@@ -31,6 +31,11 @@ from tungban.wallet import errors as wallet_errors
 from tungban.wallet.api import router as wallet_router
 
 _kernel_codes = ", ".join(f"`{c['code']}` ({c['status']})" for c in KERNEL_ERRORS)
+_bearer_codes = ", ".join(
+    f"`{c['code']}` ({c['status']})"
+    for c in error_catalogue(oidc_errors)
+    if c["code"] in (oidc_errors.InvalidToken.code, oidc_errors.InsufficientScope.code)
+)
 
 api = NinjaAPI(
     title="tungban API",
@@ -39,9 +44,10 @@ api = NinjaAPI(
         'JSON API of the tungban platform. Every error answers `{"error": code, "message": text in the '
         'request\'s language, "field": name|null, "details": object (only when there are details)}` '
         f"(schema `ErrorOut`). Codes any operation may send: {_kernel_codes}; each app's codes are listed "
-        "with its tag (also as `x-error-codes`). Bearer-protected calls answer 401 `invalid_token` / "
-        "403 `insufficient_scope` with `WWW-Authenticate` (RFC 6750 §3). OpenID Connect endpoints are "
-        "described by `/.well-known/openid-configuration`."
+        f"with its tag (also as `x-error-codes`). Bearer-protected calls answer {_bearer_codes} with "
+        "`WWW-Authenticate` (RFC 6750 §3); calls from the resident's app answer the wallet's device-proof "
+        "codes (401) and `account_suspended` (403). OpenID Connect endpoints are described by "
+        "`/.well-known/openid-configuration`."
     ),
     urls_namespace="api",
     openapi_extra={
@@ -56,9 +62,8 @@ api = NinjaAPI(
                 "signing",
                 "Signing for online services (bearer token with scope `signing`) and public verification.",
                 signing_errors,
-                identity_errors,
             ),
-            tag("exchange", "The consented data exchange gateway (CDEG).", exchange_errors, oidc_errors),
+            tag("exchange", "The consented data exchange gateway (CDEG).", exchange_errors),
             tag("transparency log", "The RFC 9162 transparency log (public).", ledger_errors),
             tag(
                 "credentials", "e-Licences: issuance, status, 認證易 verification.", credentials_errors, identity_errors
