@@ -1,26 +1,75 @@
 """The platform's JSON API (OpenAPI document at ``/api/v1/openapi.json``, browsable at
-``/api/v1/docs``). Every error has the shape documented in :mod:`tungban.core.errors`."""
+``/api/v1/docs``).
+
+Every error body has the one shape :class:`tungban.core.api.ErrorOut` (that is
+:meth:`tungban.core.errors.DomainError.as_dict`): domain errors and the auth classes'
+errors (:class:`tungban.wallet.auth.DeviceAuth`, :class:`tungban.oidc.resource.ScopedBearer`)
+as raised, and ninja's own errors mapped onto it here. Each app's error codes are listed
+in the document's ``tags`` (description and ``x-error-codes``).
+"""
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, ValidationError
+from ninja.errors import HttpError, ValidationError
 
+from tungban.core.api import KERNEL_ERRORS, error_catalogue, tag
 from tungban.core.errors import DomainError
+from tungban.credentials import errors as credentials_errors
 from tungban.credentials.api import router as credentials_router
+from tungban.exchange import errors as exchange_errors
 from tungban.exchange.api import router as exchange_router
+from tungban.identity import errors as identity_errors
+from tungban.ledger import errors as ledger_errors
 from tungban.ledger.api import router as log_router
+from tungban.oidc import errors as oidc_errors
+from tungban.signing import errors as signing_errors
 from tungban.signing.api import router as signing_router
+from tungban.wallet import errors as wallet_errors
 from tungban.wallet.api import router as wallet_router
+
+_kernel_codes = ", ".join(f"`{c['code']}` ({c['status']})" for c in KERNEL_ERRORS)
+_bearer_codes = ", ".join(
+    f"`{c['code']}` ({c['status']})"
+    for c in error_catalogue(oidc_errors)
+    if c["code"] in (oidc_errors.InvalidToken.code, oidc_errors.InsufficientScope.code)
+)
 
 api = NinjaAPI(
     title="tungban API",
     version="1",
     description=(
-        'JSON API of the tungban platform. Errors: `{"error": code, "message": text, "field": name|null}`. '
-        "OpenID Connect endpoints are described by `/.well-known/openid-configuration`."
+        'JSON API of the tungban platform. Every error answers `{"error": code, "message": text in the '
+        'request\'s language, "field": name|null, "details": object (only when there are details)}` '
+        f"(schema `ErrorOut`). Codes any operation may send: {_kernel_codes}; each app's codes are listed "
+        f"with its tag (also as `x-error-codes`). Bearer-protected calls answer {_bearer_codes} with "
+        "`WWW-Authenticate` (RFC 6750 §3); calls from the resident's app answer the wallet's device-proof "
+        "codes (401) and `account_suspended` (403). OpenID Connect endpoints are described by "
+        "`/.well-known/openid-configuration`."
     ),
     urls_namespace="api",
+    openapi_extra={
+        "tags": [
+            tag(
+                "wallet",
+                "The resident's app: binding, self-registration, approvals, the e-ME profile.",
+                wallet_errors,
+                identity_errors,
+            ),
+            tag(
+                "signing",
+                "Signing for online services (bearer token with scope `signing`) and public verification.",
+                signing_errors,
+            ),
+            tag("exchange", "The consented data exchange gateway (CDEG).", exchange_errors),
+            tag("transparency log", "The RFC 9162 transparency log (public).", ledger_errors),
+            tag(
+                "credentials", "e-Licences: issuance, status, 認證易 verification.", credentials_errors, identity_errors
+            ),
+        ]
+    },
 )
 api.add_router("/wallet/", wallet_router)
 api.add_router("/signing/", signing_router)
@@ -39,34 +88,33 @@ def _domain_error(request, exc: DomainError):
 
 @api.exception_handler(ValidationError)
 def _validation_error(request, exc: ValidationError):
+    """422 ``invalid_request``; ``field`` names the first error's location and
+    ``details.errors`` holds pydantic's list (``[{type, loc, msg, ...}]``)."""
     first = exc.errors[0] if exc.errors else {}
-    loc = [str(p) for p in first.get("loc", []) if p not in ("body", "payload", "query", "path")]
+    loc = [str(p) for p in first.get("loc", []) if p not in ("body", "payload", "query", "path", "form", "file")]
     body = {
         "error": "invalid_request",
         "message": first.get("msg", "Invalid request"),
         "field": ".".join(loc) or None,
-        "details": exc.errors,
+        "details": {"errors": exc.errors},
     }
     return api.create_response(request, body, status=422)
 
 
-@api.exception_handler(AuthenticationError)
-def _auth_error(request, exc):
-    bearer_apis = ("/api/v1/signing/", "/api/v1/exchange/", "/api/v1/credentials/")
-    if request.path.startswith(bearer_apis) and "/app/" not in request.path:
-        # RFC 6750 §3: a bearer-protected resource names its scheme when no token was sent.
-        body = {
-            "error": "invalid_token",
-            "message": "This call needs an access token (Authorization: Bearer).",
-            "field": None,
-        }
-        response = api.create_response(request, body, status=401)
-        response["WWW-Authenticate"] = 'Bearer realm="tungban"'
-        return response
+_HTTP_CODES = {400: "invalid_request", 401: "invalid_token", 403: "forbidden", 404: "not_found", 429: "throttled"}
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    """ninja's own errors (e.g. 400 "Cannot parse request body") in the platform's shape."""
+    body = {"error": _HTTP_CODES.get(exc.status_code, "invalid_request"), "message": str(exc), "field": None}
+    return api.create_response(request, body, status=exc.status_code)
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
     return api.create_response(
-        request,
-        {"error": "device_auth_required", "message": "This call needs a bound device.", "field": None},
-        status=401,
+        request, {"error": "not_found", "message": str(_("Not found.")), "field": None}, status=404
     )
 
 

@@ -8,7 +8,8 @@
   client registered for their issuer.
 * The resident's app calls ``/app/...`` with ``Authorization: Device <JWS>``.
 
-Errors have the platform's shape ``{"error", "message", "field"}``.
+Errors have the platform's shape (:class:`tungban.core.api.ErrorOut`); the codes are declared
+in :mod:`.errors` and listed in the OpenAPI document's ``credentials`` tag.
 """
 
 from __future__ import annotations
@@ -19,37 +20,35 @@ from typing import Literal
 from django.http import HttpResponse
 from django.utils.translation import get_language
 from ninja import Field, Router, Schema, Status
-from ninja.security import HttpBearer
 
-from tungban.core.errors import DomainError
-from tungban.oidc import services as oidc
-from tungban.wallet.api import device_auth
+from tungban.core.api import error_responses
+from tungban.oidc.resource import ScopedBearer
+from tungban.wallet.auth import device_auth
 
-from . import services
+from . import errors, services
 from .constants import CREDENTIALS_SCOPE
 from .verify import DatabaseTrust, verify_presentation
 
 router = Router(tags=["credentials"])
 
 
-class IssuerBearer(HttpBearer):
-    """A department system's ``client_credentials`` token with scope ``credentials``."""
+class IssuerBearer(ScopedBearer):
+    """A department system's ``client_credentials`` token with scope ``credentials``;
+    ``request.auth`` is the :class:`~tungban.credentials.models.Issuer`.
 
-    def authenticate(self, request, token):
-        return services.issuer_for_token(oidc.bearer_token(request, CREDENTIALS_SCOPE))
+    :raises DomainError: as :class:`ScopedBearer`, and ``not_an_issuer`` (403).
+    """
 
-
-bearer = IssuerBearer()
-
-
-class Error(Schema):
-    error: str
-    message: str
-    field: str | None = None
-    details: dict | None = None
+    def authorize(self, request, token):
+        return services.issuer_for_token(token)
 
 
-ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 409: Error, 422: Error}
+bearer = IssuerBearer(CREDENTIALS_SCOPE)
+
+#: Department systems' calls (bearer token).
+ERRORS = error_responses(400, 401, 403, 404, 409, 413, 422)
+#: The resident's app (device proof).
+APP_ERRORS = error_responses(401, 403, 404, 422)
 
 
 class IssuerOut(Schema):
@@ -149,7 +148,7 @@ class VerificationOut(Schema):
 
 @router.post(
     "/verify",
-    response={200: VerificationOut, **ERRORS},
+    response={200: VerificationOut, **error_responses(400, 413, 422)},
     auth=None,
     summary="認證易: verify a presented credential (public)",
 )
@@ -227,9 +226,7 @@ def _credential_out(c) -> dict:
 def _own_type(issuer, type_id: str):
     ctype = services.get_type(type_id)
     if ctype.issuer_id != issuer.id:
-        raise DomainError(
-            "credential_type_foreign", f"{issuer.name_en} does not issue {ctype.name_en}.", field="type", status=403
-        )
+        raise errors.CredentialTypeForeign(issuer=issuer.name_en, type=ctype.name_en)
     return ctype
 
 
@@ -387,7 +384,7 @@ def app_credential_out(c) -> dict:
 
 @router.get(
     "/app/credentials",
-    response={200: list[AppCredentialOut], **ERRORS},
+    response={200: list[AppCredentialOut], **APP_ERRORS},
     auth=device_auth,
     summary="(device) My e-licences and e-certificates",
 )
@@ -397,7 +394,7 @@ def app_credentials(request):
 
 @router.get(
     "/app/credentials/{credential_id}/inclusion",
-    response={200: dict, **ERRORS},
+    response={200: dict, **APP_ERRORS},
     auth=device_auth,
     summary="(device) The log inclusion proof of my credential, for offline checks",
 )
@@ -414,7 +411,7 @@ def app_inclusion(request, credential_id: str):
 
 @router.get(
     "/app/credentials/{credential_id}/pdf",
-    response={200: None, **ERRORS},
+    response={200: None, **APP_ERRORS},
     auth=device_auth,
     summary="(device) My e-licence or e-certificate as a PDF",
 )

@@ -32,8 +32,8 @@ from tungban.core.errors import DomainError, Forbidden, NotFound
 from tungban.identity import hkid as hkid_mod
 from tungban.identity import services as identity
 
+from . import errors, services
 from . import pdf as pdf_mod
-from . import services
 from .forms import BulkForm, IssueForm, SearchForm, StatusForm, VerifyForm, claim_labels
 from .models import Credential, CredentialType, IssuanceBatch, Status
 from .verify import DatabaseTrust, verify_presentation
@@ -117,9 +117,7 @@ def officer_home(request):
     """The officer's issuers and their types, a search (HKID or credential id), recent batches."""
     issuers = services.issuers_for_officer(request.user)
     if not issuers:
-        return _forbidden(
-            request, Forbidden("not_an_issuer_officer", _("You are not an officer of any issuing department."))
-        )
+        return _forbidden(request, errors.NotAnIssuerOfficer())
     lang = get_language()
     types = services.types_of(issuers)
     by_issuer = [

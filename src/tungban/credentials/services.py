@@ -44,7 +44,7 @@ from jwcrypto.jwk import JWK
 from sd_jwt.common import SDObj
 from sd_jwt.issuer import SDJWTIssuer
 
-from tungban.core.errors import DomainError, Forbidden, NotFound
+from tungban.core.errors import DomainError
 from tungban.identity import hkid as hkid_mod
 from tungban.identity import services as identity
 from tungban.identity.models import Resident
@@ -53,6 +53,7 @@ from tungban.keys.sealing import seal, unseal
 from tungban.ledger import transparency as ledger
 from tungban.wallet.models import Device, DeviceStatus
 
+from . import errors as credential_errors
 from .constants import CREDENTIALS_SCOPE
 from .models import Credential, CredentialType, IssuanceBatch, Issuer, IssuerKey, Status, StatusChange, StatusList
 
@@ -225,9 +226,7 @@ def get_type(type_id: str) -> CredentialType:
     try:
         return CredentialType.objects.select_related("issuer").get(id=type_id, active=True)
     except CredentialType.DoesNotExist:
-        raise NotFound(
-            "credential_type_unknown", _("There is no credential type “%(id)s”.") % {"id": type_id}, field="type"
-        ) from None
+        raise credential_errors.CredentialTypeUnknown(id=type_id) from None
 
 
 def issuers_for_officer(user) -> list[Issuer]:
@@ -239,8 +238,8 @@ def issuers_for_officer(user) -> list[Issuer]:
 def require_officer(user, issuer: Issuer) -> None:
     """:raises Forbidden: ``not_an_issuer_officer`` when ``user`` is no officer of ``issuer``."""
     if not (user.is_active and user.is_staff and (user.is_superuser or issuer.officers.filter(pk=user.pk).exists())):
-        raise Forbidden(
-            "not_an_issuer_officer", _("You are not an officer of %(issuer)s.") % {"issuer": issuer.name_en}
+        raise credential_errors.NotAnIssuerOfficer(
+            _("You are not an officer of %(issuer)s.") % {"issuer": issuer.name_en}
         )
 
 
@@ -264,8 +263,8 @@ def issuer_for_token(token) -> Issuer:
     :raises Forbidden: ``not_an_issuer``.
     """
     if token.resident_id is not None:
-        raise Forbidden(
-            "not_an_issuer", _("Issue credentials with your system's own token (client credentials), not a resident's.")
+        raise credential_errors.NotAnIssuer(
+            _("Issue credentials with your system's own token (client credentials), not a resident's.")
         )
     return issuer_for_client(token.client)
 
@@ -278,7 +277,7 @@ def issuer_for_client(client) -> Issuer:
     try:
         return client.credential_issuer
     except Issuer.DoesNotExist:
-        raise Forbidden("not_an_issuer", _("This client is not registered as a credential issuer.")) from None
+        raise credential_errors.NotAnIssuer() from None
 
 
 # --------------------------------------------------------------------------- claims
@@ -343,18 +342,14 @@ def prepare_claims(
     """
     at = at or timezone.now().astimezone(HKT).date()
     if holder.status != "active":
-        raise DomainError("holder_not_active", _("The holder's account is suspended."), field="hkid")
+        raise credential_errors.HolderNotActive()
     if ctype.min_age and identity.age_on(holder.date_of_birth, at) < ctype.min_age:
-        raise DomainError(
-            "holder_too_young",
-            _("The holder must be at least %(age)d years old.") % {"age": ctype.min_age},
-            field="hkid",
-        )
+        raise credential_errors.HolderTooYoung(age=ctype.min_age)
     claims = {name: _holder_value(holder, attr, at) for name, attr in (ctype.holder_claims or {}).items()}
     claims = {k: v for k, v in claims.items() if v not in ("", None)}
     unknown = sorted(set(inputs) - set(input_claims(ctype)))
     if unknown:
-        raise DomainError("claims_invalid", _("Unknown claim “%(name)s”.") % {"name": unknown[0]}, field=unknown[0])
+        raise credential_errors.ClaimsInvalid(name=unknown[0], field=unknown[0])
     for name, raw in inputs.items():
         if raw not in ("", None):
             claims[name] = _coerce(ctype, name, raw)
@@ -362,7 +357,7 @@ def prepare_claims(
     error = next(iter(sorted(validator.iter_errors(claims), key=lambda e: list(e.path))), None)
     if error is not None:
         name, message = _schema_problem(ctype, error)
-        raise DomainError("claims_invalid", message, field=name)
+        raise credential_errors.ClaimsInvalid(message, field=name)
     return claims
 
 
@@ -590,11 +585,7 @@ def issue(
         if timezone.is_naive(valid_from) or not now - dt.timedelta(days=1) <= valid_from <= now + dt.timedelta(
             days=366
         ):
-            raise DomainError(
-                "valid_from_invalid",
-                _("The start of validity needs a time zone and must be from a day ago to a year ahead."),
-                field="valid_from",
-            )
+            raise credential_errors.ValidFromInvalid()
     claims = prepare_claims(ctype, holder, inputs)
     return _issue_many(ctype, [_Prepared(holder, claims)], issued_by=issued_by, valid_from=valid_from)[0][0]
 
@@ -642,34 +633,30 @@ def read_csv(ctype: CredentialType, data: bytes | str) -> tuple[list[dict], list
         try:
             data = data.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise DomainError("csv_invalid", _("The file is not UTF-8 text."), field="file") from None
+            raise credential_errors.CsvInvalid() from None
     reader = csv.DictReader(io.StringIO(data))
     try:
         header = [h.strip() for h in (reader.fieldnames or [])]
     except csv.Error as exc:
-        raise DomainError(
-            "csv_invalid", _("The file cannot be read as CSV: %(problem)s") % {"problem": exc}, field="file"
+        raise credential_errors.CsvInvalid(
+            _("The file cannot be read as CSV: %(problem)s") % {"problem": exc}
         ) from None
     if "hkid" not in header:
-        raise DomainError("csv_invalid", _("The first row must name the columns, including “hkid”."), field="file")
+        raise credential_errors.CsvInvalid(_("The first row must name the columns, including “hkid”."))
     repeated = sorted({h for h in header if header.count(h) > 1})
     if repeated:
-        raise DomainError(
-            "csv_invalid", _("The column “%(name)s” appears twice.") % {"name": repeated[0]}, field="file"
-        )
+        raise credential_errors.CsvInvalid(_("The column “%(name)s” appears twice.") % {"name": repeated[0]})
     allowed = set(input_claims(ctype))
     unknown = [h for h in header if h not in allowed and h != "hkid"]
     if unknown:
-        raise DomainError(
-            "csv_invalid",
+        raise credential_errors.CsvInvalid(
             _("Unknown column “%(name)s”. Columns: %(columns)s")
-            % {"name": unknown[0], "columns": ", ".join(["hkid", *input_claims(ctype)])},
-            field="file",
+            % {"name": unknown[0], "columns": ", ".join(["hkid", *input_claims(ctype)])}
         )
     required = set(ctype.schema.get("required", [])) & allowed
     missing = sorted(required - set(header))
     if missing:
-        raise DomainError("csv_invalid", _("Missing column “%(name)s”.") % {"name": missing[0]}, field="file")
+        raise credential_errors.CsvInvalid(_("Missing column “%(name)s”.") % {"name": missing[0]})
     reader.fieldnames = header
     rows, errors = [], []
     records = iter(reader)
@@ -679,16 +666,12 @@ def read_csv(ctype: CredentialType, data: bytes | str) -> tuple[list[dict], list
         except StopIteration:
             break
         except csv.Error as exc:  # e.g. a cell beyond the csv module's field size limit
-            raise DomainError(
-                "csv_invalid",
-                _("Line %(line)d cannot be read: %(problem)s") % {"line": reader.line_num + 1, "problem": exc},
-                field="file",
+            raise credential_errors.CsvInvalid(
+                _("Line %(line)d cannot be read: %(problem)s") % {"line": reader.line_num + 1, "problem": exc}
             ) from None
         line = reader.line_num
         if len(rows) + len(errors) >= MAX_BULK_ROWS:
-            raise DomainError(
-                "csv_invalid", _("A file may hold at most %(n)d rows.") % {"n": MAX_BULK_ROWS}, field="file"
-            )
+            raise credential_errors.CsvInvalid(_("A file may hold at most %(n)d rows.") % {"n": MAX_BULK_ROWS})
         if None in record:
             errors.append(RowError(line, "row_malformed", gettext("The row has more cells than the header.")))
             continue
@@ -764,7 +747,7 @@ def issue_bulk(
     errors = sorted(errors + row_errors, key=lambda e: e.row)
     total = len(rows) + sum(1 for e in errors if e.code == "row_malformed")
     if total == 0:
-        raise DomainError("bulk_empty", _("The file has no rows to issue."), field="file")
+        raise credential_errors.BulkEmpty()
     if errors and not issue_valid_rows:
         raise BulkRejected(errors, total)
     if not prepared:
@@ -790,7 +773,7 @@ def get_credential(credential_id, *, issuer: Issuer | None = None) -> Credential
     try:
         return qs.get(id=credential_id)
     except (Credential.DoesNotExist, ValueError, ValidationError):
-        raise NotFound("credential_unknown", _("There is no such credential."), field="id") from None
+        raise credential_errors.CredentialUnknown() from None
 
 
 def change_status(credential: Credential, new_status: str, *, reason: str = "", changed_by: str) -> Credential:
@@ -801,17 +784,11 @@ def change_status(credential: Credential, new_status: str, *, reason: str = "", 
         (e.g. reinstating a revoked credential: revocation is final).
     """
     if new_status not in STATUS_CODES:
-        raise DomainError("status_invalid", _("Status must be valid, suspended or revoked."), field="status")
+        raise credential_errors.StatusInvalid()
     with transaction.atomic():
         locked = Credential.objects.select_for_update(of=("self",)).select_related("status_list").get(pk=credential.pk)
         if new_status not in TRANSITIONS[locked.status]:
-            raise DomainError(
-                "status_transition",
-                _("A %(old)s credential cannot become %(new)s.")
-                % {"old": Status(locked.status).label, "new": Status(new_status).label},
-                field="status",
-                status=409,
-            )
+            raise credential_errors.StatusTransition(old=Status(locked.status).label, new=Status(new_status).label)
         old = locked.status
         # Lock order as in issuance (status list, then the log's state row): no deadlock.
         status_list = StatusList.objects.select_for_update(of=("self",)).get(pk=locked.status_list_id)
@@ -891,7 +868,7 @@ def status_list_token(issuer_id: str, number: int) -> tuple[str, StatusList]:
     """
     status_list = StatusList.objects.filter(issuer_id=issuer_id, number=number).first()
     if status_list is None:
-        raise NotFound("status_list_unknown", _("There is no such status list."))
+        raise credential_errors.StatusListUnknown()
     if _token_stale(status_list):
         with transaction.atomic():
             status_list = StatusList.objects.select_for_update(of=("self",)).get(pk=status_list.pk)
@@ -954,7 +931,7 @@ def holder_credential(resident: Resident, credential_id) -> Credential:
     """:raises NotFound: ``credential_unknown`` unless ``resident`` holds it."""
     credential = get_credential(credential_id)
     if credential.holder_id != resident.pk:
-        raise NotFound("credential_unknown", _("There is no such credential."), field="id")
+        raise credential_errors.CredentialUnknown()
     return credential
 
 

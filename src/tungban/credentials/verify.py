@@ -45,7 +45,7 @@ from tungban.keys import services as keys
 from tungban.ledger import merkle, transparency
 from tungban.wallet import services as wallet
 
-from . import services
+from . import errors, services
 from .models import CredentialType, Issuer
 
 ACCEPTED_TYPS = {"dc+sd-jwt", "vc+sd-jwt"}
@@ -134,11 +134,7 @@ def extract_presentation(text: str) -> str:
     text = "".join(text.split())
     parts = text.split("~")
     if len(parts) < 2 or parts[0].count(".") != 2 or len(text) > 64 * 1024 or not text.isascii():
-        raise DomainError(
-            "credential_malformed",
-            _("This is not an e-certificate. Paste the whole text, or scan the QR code again."),
-            field="credential",
-        )
+        raise errors.CredentialMalformed()
     return text
 
 
@@ -168,13 +164,9 @@ def verify_presentation(
         payload = json.loads(_b64d(jwt_part.split(".")[1]))
         decoded = [json.loads(_b64d(d)) for d in disclosures]
     except ValueError:
-        raise DomainError(
-            "credential_malformed",
-            _("This is not an e-certificate. Paste the whole text, or scan the QR code again."),
-            field="credential",
-        ) from None
+        raise errors.CredentialMalformed() from None
     if not isinstance(payload, dict) or not isinstance(header, dict):
-        raise DomainError("credential_malformed", _("This is not an e-certificate."), field="credential")
+        raise errors.CredentialMalformed(_("This is not an e-certificate."))
     result.digest = hashlib.sha256(jwt_part.encode("ascii")).hexdigest()
     iss, vct = payload.get("iss"), payload.get("vct")
     result.issuer = iss if isinstance(iss, str) else None

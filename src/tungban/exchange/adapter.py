@@ -27,9 +27,10 @@ import requests
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from tungban.core.errors import DomainError, NotFound
+from tungban.core.errors import DomainError
 from tungban.keys import services as keys
 
+from . import errors
 from .models import Consent, ExchangeRecord
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ def ask_provider(consent: Consent, attempt: Attempt) -> dict:
     """
     provider = consent.product.provider
     if not provider.is_active or not provider.endpoint_url or not consent.product.is_active:
-        raise attempt.refuse(DomainError("provider_unavailable", _("The data provider is not available."), status=502))
+        raise attempt.refuse(errors.ProviderUnavailable(_("The data provider is not available.")))
     url = f"{provider.endpoint_url.rstrip('/')}/cdeg/v1/products/{consent.product_id}"
     timeout = provider.timeout_seconds or settings.TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT
     limit = settings.TUNGBAN_EXCHANGE_MAX_RESPONSE_BYTES
@@ -112,30 +113,22 @@ def ask_provider(consent: Consent, attempt: Attempt) -> dict:
             attempt.provider_status = response.status_code
             body = _read_capped(response, limit)
     except requests.Timeout:
-        raise attempt.refuse(
-            DomainError("provider_timeout", _("The data provider did not answer in time. Try again later."), status=504)
-        ) from None
+        raise attempt.refuse(errors.ProviderTimeout()) from None
     except (requests.ConnectionError, requests.RequestException) as exc:
         log.warning("Provider %s unreachable: %s", provider.id, exc)
-        raise attempt.refuse(
-            DomainError("provider_unavailable", _("The data provider cannot be reached. Try again later."), status=502)
-        ) from None
+        raise attempt.refuse(errors.ProviderUnavailable()) from None
     try:
         answer = json.loads(body) if len(body) <= limit else None
     except ValueError:
         answer = None
     if attempt.provider_status == 404 and isinstance(answer, dict) and answer.get("error") == "no_record":
-        raise attempt.refuse(NotFound("no_record", _("The data provider holds no record for this person.")))
+        raise attempt.refuse(errors.NoRecord())
     if attempt.provider_status == 503:
-        raise attempt.refuse(
-            DomainError("provider_unavailable", _("The data provider cannot be reached. Try again later."), status=502)
-        )
+        raise attempt.refuse(errors.ProviderUnavailable())
     if attempt.provider_status != 200:
         raise attempt.refuse(
-            DomainError(
-                "provider_error",
-                _("The data provider could not answer (HTTP %(status)s).") % {"status": attempt.provider_status},
-                status=502,
+            errors.ProviderError(
+                _("The data provider could not answer (HTTP %(status)s).") % {"status": attempt.provider_status}
             )
         )
     data = answer.get("data") if isinstance(answer, dict) else None
@@ -146,13 +139,7 @@ def ask_provider(consent: Consent, attempt: Attempt) -> dict:
     if data is None or error is not None:
         reason = error.message if error is not None else "no data"
         log.warning("Provider %s sent data failing %s: %s", provider.id, consent.product_id, reason)
-        raise attempt.refuse(
-            DomainError(
-                "provider_bad_data",
-                _("The data provider's answer did not match the product's schema; nothing was delivered."),
-                status=502,
-            )
-        )
+        raise attempt.refuse(errors.ProviderBadData())
     return data
 
 

@@ -6,8 +6,8 @@
 * The resident's app calls ``/app/...`` with ``Authorization: Device <JWS>``.
 * ``/products`` and ``/log/head`` are public.
 
-Errors have the platform's shape ``{"error", "message", "field"}``; the codes are listed in
-docs/integrators.md §7 and on each operation.
+Errors have the platform's shape (:class:`tungban.core.api.ErrorOut`); the codes are declared
+in :mod:`.errors`, listed in the OpenAPI document's ``exchange`` tag and docs/integrators.md §7.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from typing import Literal
 
 from django.conf import settings
 from ninja import Field, Router, Schema, Status
-from ninja.security import HttpBearer
 
+from tungban.core.api import error_responses
 from tungban.ledger import chain as ledger
-from tungban.oidc import services as oidc
-from tungban.wallet.api import device_auth
+from tungban.oidc.resource import ScopedBearer
+from tungban.wallet.auth import device_auth
 
 from . import services
 from .constants import CDEG_SCOPE
@@ -29,23 +29,23 @@ from .constants import CDEG_SCOPE
 router = Router(tags=["exchange"])
 
 
-class DataUserBearer(HttpBearer):
-    """A data user's ``client_credentials`` token with scope ``cdeg``."""
+class DataUserBearer(ScopedBearer):
+    """A data user's ``client_credentials`` token with scope ``cdeg``; ``request.auth`` is the
+    data user's :class:`~tungban.exchange.models.Organisation`.
 
-    def authenticate(self, request, token):
-        return services.data_user_for(oidc.bearer_token(request, CDEG_SCOPE))
+    :raises DomainError: as :class:`ScopedBearer`, and ``not_a_data_user`` (403).
+    """
 
-
-bearer = DataUserBearer()
-
-
-class Error(Schema):
-    error: str
-    message: str
-    field: str | None = None
+    def authorize(self, request, token):
+        return services.data_user_for(token)
 
 
-ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 409: Error, 422: Error, 502: Error, 504: Error}
+bearer = DataUserBearer(CDEG_SCOPE)
+
+#: Data users' calls (bearer token).
+ERRORS = error_responses(400, 401, 403, 404, 409, 413, 422, 502, 504)
+#: The resident's app (device proof).
+APP_ERRORS = error_responses(401, 403, 404, 422)
 
 
 class PartyOut(Schema):
@@ -254,7 +254,7 @@ class AppExchangeOut(Schema):
 
 @router.get(
     "/app/consents",
-    response={200: list[AppConsentOut], **ERRORS},
+    response={200: list[AppConsentOut], **APP_ERRORS},
     auth=device_auth,
     summary="(device) The resident's data-sharing consents",
 )
@@ -264,7 +264,7 @@ def app_consents(request):
 
 @router.post(
     "/app/consents/{consent_id}/revoke",
-    response={200: AppConsentOut, **ERRORS},
+    response={200: AppConsentOut, **APP_ERRORS},
     auth=device_auth,
     summary="(device) Revoke a consent; effective on the next request",
 )
@@ -275,7 +275,7 @@ def app_revoke(request, consent_id: str):
 
 @router.get(
     "/app/history",
-    response={200: list[AppExchangeOut], **ERRORS},
+    response={200: list[AppExchangeOut], **APP_ERRORS},
     auth=device_auth,
     summary="(device) Who used my data: exchanges between organisations",
 )

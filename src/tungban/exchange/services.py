@@ -43,18 +43,20 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from tungban.core.errors import Conflict, DomainError, Forbidden, NotFound
+from tungban.core.errors import Conflict, DomainError, Forbidden
+from tungban.identity import errors as identity_errors
 from tungban.identity import services as identity
 from tungban.identity.models import Resident
 from tungban.keys import services as keys
 from tungban.ledger import chain as ledger
 from tungban.ledger.models import Entry
+from tungban.oidc import errors as oidc_errors
 from tungban.oidc import services as oidc
 from tungban.oidc.models import Client
 from tungban.wallet import services as wallet
 from tungban.wallet.models import ApprovalRequest, RequestStatus
 
-from . import adapter
+from . import adapter, errors
 from .constants import CDEG_SCOPE, CONSENT_KIND
 from .models import Consent, ConsentStatus, DataProduct, ExchangeRecord, Organisation, RequestNonce
 
@@ -84,11 +86,7 @@ def check_schema(schema: dict) -> None:
     try:
         jsonschema.Draft202012Validator.check_schema(schema)
     except jsonschema.SchemaError as exc:
-        raise DomainError(
-            "invalid_schema",
-            _("The product schema is not a valid JSON Schema: %(reason)s") % {"reason": exc.message},
-            field="schema",
-        ) from None
+        raise errors.InvalidSchema(reason=exc.message) from None
 
 
 def _check_fields(instance, code: str) -> None:
@@ -120,10 +118,8 @@ def register_organisation(
         (the client has no public keys).
     """
     if client is not None and not client.jwks.get("keys"):
-        raise DomainError(
-            "invalid_client_metadata",
-            _("A data user's client must register public keys (JWKS) for private_key_jwt."),
-            field="client",
+        raise oidc_errors.InvalidClientMetadata(
+            _("A data user's client must register public keys (JWKS) for private_key_jwt."), field="client"
         )
     fields = {
         "name_en": name_en,
@@ -191,7 +187,7 @@ def data_user_for(token) -> Organisation:
     """
     org = Organisation.objects.filter(client_id=token.client_id, is_active=True).first()
     if org is None or token.resident_id:
-        raise Forbidden("not_a_data_user", _("This client is not a registered data user of the exchange gateway."))
+        raise errors.NotADataUser()
     return org
 
 
@@ -243,31 +239,24 @@ def request_consent(
         .first()
     )
     if product is None:
-        raise NotFound("unknown_product", _("There is no such data product."), field="product")
+        raise errors.UnknownProduct()
     purpose = (purpose or "").strip()
     if not 5 <= len(purpose) <= 300:
-        raise DomainError(
-            "invalid_purpose", _("State the purpose in 5 to 300 characters (PDPO DPP1)."), field="purpose"
-        )
+        raise errors.InvalidPurpose()
     if (
         not isinstance(duration_seconds, int)
         or not 1 <= duration_seconds <= settings.TUNGBAN_EXCHANGE_MAX_CONSENT_SECONDS
     ):
-        raise DomainError(
-            "invalid_duration",
-            _("The duration must be between 1 second and %(max)s seconds.")
-            % {"max": settings.TUNGBAN_EXCHANGE_MAX_CONSENT_SECONDS},
-            field="duration_seconds",
-        )
+        raise errors.InvalidDuration(max=settings.TUNGBAN_EXCHANGE_MAX_CONSENT_SECONDS)
     if max_uses is not None and (not isinstance(max_uses, int) or max_uses < 1):
-        raise DomainError("invalid_max_uses", _("max_uses must be 1 or more, or left out."), field="max_uses")
+        raise errors.InvalidMaxUses()
     resident = None
     if sub:
         resident = oidc.resident_for_sub(data_user.client, sub)
         if resident is None:
-            raise NotFound("unknown_subject", _("No resident has this identifier at your service."), field="sub")
+            raise errors.UnknownSubject()
         if not resident.is_active:
-            raise Forbidden("account_suspended", _("This account is suspended."))
+            raise identity_errors.AccountSuspended(_("This account is suspended."))
     client = data_user.client
     with transaction.atomic():
         consent = Consent.objects.create(
@@ -301,9 +290,9 @@ def get_consent(data_user: Organisation, consent_id) -> Consent:
     """
     consent = _find_consent(consent_id)
     if consent is None:
-        raise NotFound("unknown_consent", _("There is no such consent."))
+        raise errors.UnknownConsent()
     if consent.consumer_id != data_user.id:
-        raise Forbidden("foreign_consent", _("This consent was not given to you."))
+        raise errors.ForeignConsent()
     return consent
 
 
@@ -408,7 +397,7 @@ def revoke(resident: Resident, consent_id) -> Consent:
         except (ValueError, ValidationError):
             pass
         if consent is None:
-            raise NotFound("unknown_consent", _("There is no such consent."))
+            raise errors.UnknownConsent()
         if consent.effective_status() == ConsentStatus.ACTIVE:  # an expired or used-up one stays so
             consent.status = ConsentStatus.REVOKED
             consent.revoked_at = timezone.now()
@@ -525,28 +514,22 @@ def exchange(data_user: Organisation, *, consent_id, product_id: str, request_id
         ``request_id``.
     """
     if not isinstance(request_id, str) or not REQUEST_ID.match(request_id):
-        raise DomainError(
-            "invalid_request",
-            _("request_id must be 8 to 64 letters, digits or -_.: (a new one for every request)."),
-            field="request_id",
-        )
+        raise errors.InvalidRequest()
     attempt = _Attempt(data_user, product_id, request_id)
     try:
         with transaction.atomic():
             RequestNonce.objects.create(consumer=data_user, request_id=request_id)
     except IntegrityError:
-        raise attempt.refuse(
-            Conflict("replayed_request", _("This request_id was already used: a replayed request."))
-        ) from None
+        raise attempt.refuse(errors.ReplayedRequest()) from None
     consent = _find_consent(consent_id)
     if consent is None:
-        raise attempt.refuse(NotFound("unknown_consent", _("There is no such consent.")))
+        raise attempt.refuse(errors.UnknownConsent())
     if consent.consumer_id != data_user.id:
-        raise attempt.refuse(Forbidden("foreign_consent", _("This consent was not given to you.")))
+        raise attempt.refuse(errors.ForeignConsent())
     attempt.consent, attempt.resident = consent, consent.resident
     attempt.provider_id = consent.product.provider_id
     if consent.product_id != product_id:
-        raise attempt.refuse(Forbidden("product_not_covered", _("The consent does not cover this data product.")))
+        raise attempt.refuse(errors.ProductNotCovered())
     _check_active(consent, attempt)
     data = adapter.ask_provider(consent, attempt)
     payload_sha256 = hashlib.sha256(ledger.canonical(data).encode()).hexdigest()
@@ -573,7 +556,7 @@ def _check_active(consent: Consent, attempt: _Attempt) -> None:
         cls, code, message = _REFUSALS[status]
         raise attempt.refuse(cls(code, message))
     if consent.resident is None or not consent.resident.is_active:
-        raise attempt.refuse(Forbidden("account_suspended", _("The data subject's account is suspended.")))
+        raise attempt.refuse(identity_errors.AccountSuspended(_("The data subject's account is suspended.")))
 
 
 # --- The resident's view ------------------------------------------------------------------------

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import re
 
-from django.utils.translation import gettext_lazy as _
-
-from tungban.core.errors import DomainError
+from . import errors
 
 _PATTERN = re.compile(r"^([A-Z]{1,2})([0-9]{6})\(?([0-9A])\)?$")
 
@@ -48,18 +46,10 @@ def normalize(raw: str) -> str:
     text = re.sub(r"\s+", "", (raw or "")).upper()
     match = _PATTERN.match(text)
     if not match:
-        raise DomainError(
-            "hkid_format",
-            _("An HKID number is 1 or 2 letters, 6 digits and a check digit, e.g. A123456(3)."),
-            field="hkid",
-        )
+        raise errors.HkidFormat()
     prefix, digits, given = match.groups()
     if check_digit(prefix, digits) != given:
-        raise DomainError(
-            "hkid_check_digit",
-            _("The check digit of this HKID number is wrong. Please check the number on the card."),
-            field="hkid",
-        )
+        raise errors.HkidCheckDigit()
     return f"{prefix}{digits}{given}"
 
 

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.utils.module_loading import import_string
-from django.utils.translation import gettext_lazy as _
 
-from tungban.core.errors import DomainError
-
+from . import errors
 from .models import PopulationRecord
 
 
@@ -36,12 +34,7 @@ class PopulationRegisterProofer:
             or record.date_of_birth != claimed["date_of_birth"]
         ):
             # One message for every mismatch, so the register cannot be probed field by field.
-            raise DomainError(
-                "proofing_failed",
-                _(
-                    "We could not confirm your identity with these details. Check them against your HKID card, or register at a counter."
-                ),
-            )
+            raise errors.ProofingFailed()
 
 
 def get_proofer():

@@ -37,8 +37,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from tungban.core.errors import Conflict
-
+from . import errors
 from . import hkid as hkid_mod
 from .models import ProofingMethod, Resident, ResidentStatus, Tier
 
@@ -356,10 +355,9 @@ def seed_residents(
             with transaction.atomic():
                 _insert(_rows(start + done, size, pools, rnd, timezone.now(), as_text), as_text)
         except IntegrityError:
-            raise Conflict(
-                "hkid_taken",
+            raise errors.HkidTaken(
                 _("Synthetic residents in the batch from %(hkid)s already exist: choose another start.")
-                % {"hkid": synthetic_hkid(start + done)},
+                % {"hkid": synthetic_hkid(start + done)}
             ) from None
         done += size
         if progress:

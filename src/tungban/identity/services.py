@@ -18,8 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from tungban.core.errors import Conflict, DomainError, Forbidden, NotFound
-
+from . import errors
 from . import hkid as hkid_mod
 from .models import AuditEvent, GuardianConsent, ProofingMethod, Resident, ResidentStatus, Tier
 from .proofing import get_proofer
@@ -54,26 +53,20 @@ def check_age(date_of_birth: dt.date, guardian: Guardian | None) -> None:
     """
     now = today()
     if date_of_birth > now:
-        raise DomainError("date_of_birth_future", _("The date of birth is in the future."), field="date_of_birth")
+        raise errors.DateOfBirthFuture()
     age = age_on(date_of_birth, now)
     if age < MIN_AGE:
-        raise DomainError("too_young", _("Residents must be aged 11 or over to register."), field="date_of_birth")
+        raise errors.TooYoung()
     if age < ADULT_AGE and not (
         guardian and guardian.name.strip() and guardian.relationship.strip() and guardian.hkid.strip()
     ):
-        raise DomainError(
-            "guardian_required",
-            _(
-                "Residents aged 11 to 17 need a parent's or guardian's consent: enter the guardian's name, HKID number and relationship."
-            ),
-            field="guardian_name",
-        )
+        raise errors.GuardianRequired()
 
 
 def _require(value: str, field: str, label) -> str:
     value = (value or "").strip()
     if not value:
-        raise DomainError("required", _("%(field)s is required.") % {"field": label}, field=field)
+        raise errors.Required(_("%(field)s is required.") % {"field": label}, field=field)
     return value
 
 
@@ -105,9 +98,9 @@ def register_resident(
     family_name_en = _require(family_name_en, "family_name_en", _("Surname (English)"))
     given_name_en = _require(given_name_en, "given_name_en", _("Given name (English)"))
     if gender not in {"male", "female"}:
-        raise DomainError("invalid_gender", _("Choose a gender."), field="gender")
+        raise errors.InvalidGender()
     if tier not in Tier.values:
-        raise DomainError("invalid_tier", _("Unknown tier."), field="tier")
+        raise errors.InvalidTier()
     check_age(date_of_birth, guardian)
     guardian_hkid = (
         hkid_mod.normalize(guardian.hkid) if guardian and age_on(date_of_birth, today()) < ADULT_AGE else None
@@ -145,7 +138,7 @@ def register_resident(
                 detail={"tier": tier, "proofing": proofing_method},
             )
     except IntegrityError:
-        raise Conflict("hkid_taken", _("An account already exists for this HKID number."), field="hkid") from None
+        raise errors.HkidTaken(field="hkid") from None
     return resident
 
 
@@ -186,13 +179,13 @@ def get_by_hkid(raw: str) -> Resident:
     try:
         return Resident.objects.get(hkid=canonical)
     except Resident.DoesNotExist:
-        raise NotFound("no_account", _("No account exists for this HKID number."), field="hkid") from None
+        raise errors.NoAccount() from None
 
 
 def require_active(resident: Resident) -> None:
     """:raises Forbidden: ``account_suspended`` when the account is suspended."""
     if not resident.is_active:
-        raise Forbidden("account_suspended", _("This account is suspended. Please contact a registration counter."))
+        raise errors.AccountSuspended()
 
 
 @transaction.atomic
@@ -200,7 +193,7 @@ def set_status(resident: Resident, status: str, *, reason: str = "", actor=None)
     """Suspend or reinstate an account. A suspended resident cannot approve, bind or
     receive releases (:func:`require_active`); officers also unbind the device."""
     if status not in ResidentStatus.values:
-        raise DomainError("invalid_status", _("Unknown status."))
+        raise errors.InvalidStatus()
     resident.status = status
     resident.status_reason = reason.strip()
     resident.save(update_fields=["status", "status_reason", "updated_at"])
@@ -215,14 +208,14 @@ def update_contact(resident: Resident, **fields) -> Resident:
     allowed = {"residential_address", "billing_address", "phone", "email"}
     unknown = set(fields) - allowed
     if unknown:
-        raise DomainError("unknown_field", _("These fields cannot be changed here."), field=sorted(unknown)[0])
+        raise errors.UnknownField(field=sorted(unknown)[0])
     if fields.get("email"):
         try:
             validate_email(fields["email"].strip())
         except ValidationError:
-            raise DomainError("invalid_email", _("Enter a valid email address."), field="email") from None
+            raise errors.InvalidEmail() from None
     if fields.get("phone") and not all(ch.isdigit() or ch in "+- " for ch in fields["phone"]):
-        raise DomainError("invalid_phone", _("Enter a valid phone number."), field="phone")
+        raise errors.InvalidPhone()
     for name, value in fields.items():
         setattr(resident, name, (value or "").strip())
     resident.save()

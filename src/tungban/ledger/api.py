@@ -5,8 +5,8 @@ consistency proofs, entries. Hashes are base64 (RFC 4648 §4) of raw SHA-256 dig
 indexes are 0-based. Proofs for a given tree size never change, so they are served with a
 long ``Cache-Control: public, max-age=31536000, immutable``; answers about the current
 tree (the head, or a proof without a size) with a short max-age. Errors have the platform's
-shape ``{"error", "message", "field"}`` and are never cached; a parameter that is missing or
-not an integer is ``invalid_request`` (422).
+shape (:class:`tungban.core.api.ErrorOut`, codes in :mod:`.errors`) and are never cached; a
+parameter that is missing or not an integer is ``invalid_request`` (422).
 """
 
 from __future__ import annotations
@@ -16,18 +16,14 @@ import datetime as dt
 from django.http import HttpResponse
 from ninja import Field, Query, Router, Schema
 
+from tungban.core.api import error_responses
+
 from . import transparency as services
 
 router = Router(tags=["transparency log"])
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 SHORT = "public, max-age=10"
-
-
-class Error(Schema):
-    error: str
-    message: str
-    field: str | None = None
 
 
 class TreeHeadOut(Schema):
@@ -84,7 +80,7 @@ def head(request, response: HttpResponse):
 
 @router.get(
     "/inclusion",
-    response={200: InclusionOut, 400: Error, 422: Error},
+    response={200: InclusionOut, **error_responses(400, 422)},
     auth=None,
     summary="Inclusion proof of a leaf by index",
 )
@@ -99,7 +95,7 @@ def inclusion(request, response: HttpResponse, leaf_index: int, tree_size: int |
 
 @router.get(
     "/inclusion-by-hash",
-    response={200: InclusionOut, 400: Error, 404: Error, 422: Error},
+    response={200: InclusionOut, **error_responses(400, 404, 422)},
     auth=None,
     summary="Inclusion proof of a leaf by its hash",
 )
@@ -119,7 +115,7 @@ def inclusion_by_hash(
 
 @router.get(
     "/consistency",
-    response={200: ConsistencyOut, 400: Error, 422: Error},
+    response={200: ConsistencyOut, **error_responses(400, 422)},
     auth=None,
     summary="Consistency proof between two tree sizes",
 )
@@ -133,7 +129,7 @@ def consistency(request, response: HttpResponse, first: int, second: int | None 
 
 
 @router.get(
-    "/entries", response={200: EntriesOut, 400: Error, 422: Error}, auth=None, summary="Log entries by index range"
+    "/entries", response={200: EntriesOut, **error_responses(400, 422)}, auth=None, summary="Log entries by index range"
 )
 def entries(request, response: HttpResponse, start: int, end: int):
     """Entries ``start`` to ``end`` inclusive (0-based, like RFC 6962 get-entries); at most

@@ -51,6 +51,7 @@ from pymerkle import BaseMerkleTree, InvalidChallenge
 from tungban.core.errors import DomainError, NotFound
 from tungban.keys import services as keys
 
+from . import errors
 from .canonical import canonical
 from .merkle import EMPTY_ROOT, b64, consistency_ranges, inclusion_ranges, perfect_subtrees
 from .models import LogLeaf, LogNode, LogState, TreeHead
@@ -119,7 +120,7 @@ def decode_hash(value: bytes | str, field_name: str = "hash") -> bytes:
             except (binascii.Error, ValueError):
                 raw = b""
     if len(raw) != 32:
-        raise DomainError("invalid_hash", _("Give a SHA-256 hash: 32 bytes, base64-encoded."), field=field_name)
+        raise errors.InvalidHash(field=field_name)
     return raw
 
 

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC
 
-from authlib.integrations.django_oauth2 import AuthorizationServer, BearerTokenValidator, ResourceProtector
+from authlib.integrations.django_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidGrantError, InvalidRequestError, InvalidScopeError
 from authlib.oauth2.rfc6749.util import scope_to_list
@@ -416,19 +416,3 @@ def build_server() -> Server:
 
 
 server = build_server()
-
-
-class TokenValidator(BearerTokenValidator):
-    """RFC 6750 bearer tokens, read with what every protected endpoint uses next (the
-    client, the resident, the code and its approval) in one query instead of four."""
-
-    def authenticate_token(self, token_string):
-        return (
-            Token.objects.select_related("client", "resident", "authorization_code__approval")
-            .filter(access_token=token_string)
-            .first()
-        )
-
-
-require_oauth = ResourceProtector()
-require_oauth.register_token_validator(TokenValidator(Token))

@@ -16,14 +16,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from tungban.core.errors import DomainError
 from tungban.identity import eme
 from tungban.identity import services as identity
 from tungban.identity.models import Resident, Tier
 from tungban.wallet import services as wallet
 from tungban.wallet.models import ApprovalRequest
 
-from . import client_secrets
+from . import client_secrets, errors
 from . import scopes as scope_registry
 from .constants import (
     ACR_BASIC,
@@ -121,7 +120,7 @@ def _claims_request(claims_param: str | None) -> dict:
     except ValueError:
         parsed = None
     if not isinstance(parsed, dict) or any(not isinstance(parsed.get(m) or {}, dict) for m in ("userinfo", "id_token")):
-        raise DomainError("invalid_claims", _("The 'claims' parameter must be a JSON object."))
+        raise errors.InvalidClaims()
     return parsed
 
 
@@ -251,7 +250,7 @@ def release(token: Token, *, with_subject: bool) -> dict:
     """
     resident = token.resident
     if resident is None:
-        raise DomainError("invalid_token", _("This token does not stand for a resident."), status=401)
+        raise errors.InvalidToken(_("This token does not stand for a resident."))
     identity.require_active(resident)
     data = eme.values(resident, token.claims)
     released = [name for name in token.claims if name in data]
@@ -361,27 +360,3 @@ def register_client(
         },
     )
     return client, secret
-
-
-def bearer_token(request, scope: str | None = None) -> Token:
-    """The valid access token in ``request``'s ``Authorization: Bearer`` header (RFC 6750),
-    for other apps' APIs (e.g. signing).
-
-    :raises DomainError: the RFC 6750 §3.1 code as ``error`` (``invalid_token``, 401, or
-        ``insufficient_scope``, 403), with ``details.www_authenticate`` for the header.
-    """
-    from authlib.oauth2 import OAuth2Error
-
-    from .server import require_oauth
-
-    try:
-        return require_oauth.acquire_token(request, scope)
-    except OAuth2Error as error:
-        code = error.error or "invalid_token"
-        status = 403 if code == "insufficient_scope" else 401
-        raise DomainError(
-            code,
-            error.description or _("A valid access token is required."),
-            status=status,
-            details={"www_authenticate": f'Bearer error="{code}"'},
-        ) from None

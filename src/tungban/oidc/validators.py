@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from tungban.core.errors import DomainError
+from . import errors
 
 
 def check_client_metadata(
@@ -24,7 +24,7 @@ def check_client_metadata(
     :raises DomainError: ``invalid_redirect_uri`` or ``invalid_scope``.
     """
     if not isinstance(redirect_uris, list) or not redirect_uris:
-        raise DomainError("invalid_redirect_uri", _("Register at least one redirect URI."), field="redirect_uris")
+        raise errors.InvalidRedirectUri()
     for field, uris in (
         ("redirect_uris", redirect_uris),
         ("post_logout_redirect_uris", post_logout_redirect_uris or []),
@@ -32,13 +32,11 @@ def check_client_metadata(
         for uri in uris:
             parts = urlsplit(str(uri))
             if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
-                raise DomainError(
-                    "invalid_redirect_uri",
-                    _("Redirect URIs must be absolute http(s) URLs without a fragment."),
-                    field=field,
+                raise errors.InvalidRedirectUri(
+                    _("Redirect URIs must be absolute http(s) URLs without a fragment."), field=field
                 )
     if not isinstance(scopes, list) or any(s not in supported_scopes for s in scopes):
-        raise DomainError("invalid_scope", _("Unknown scope."), field="allowed_scopes")
+        raise errors.InvalidScope()
 
 
 def public_jwks_only(jwks) -> dict:
@@ -52,7 +50,5 @@ def public_jwks_only(jwks) -> dict:
         if not keyset.keys or any(k.key_type not in ("EC", "RSA") for k in keyset.keys):
             raise ValueError
     except (JoseError, ValueError, TypeError, KeyError):
-        raise DomainError(
-            "invalid_client_metadata", _("The keys must be a JWK Set of EC or RSA public keys."), field="jwks"
-        ) from None
+        raise errors.InvalidClientMetadata() from None
     return {"keys": [k.as_dict(private=False) | ({"kid": k.kid} if k.kid else {}) for k in keyset.keys]}

@@ -22,11 +22,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 from tungban.core.errors import DomainError
 from tungban.identity import eme
 from tungban.keys import services as keys
+from tungban.wallet import errors as wallet_errors
 from tungban.wallet import services as wallet
 from tungban.wallet.models import RequestStatus
 
 from . import services
 from .models import Client
+from .resource import bearer_token
 from .server import Subject, server
 
 SESSION_KEY = "tungban_authz"
@@ -123,7 +125,7 @@ def authorize_status(request, approval_id):
     """Polled by the authorization page: ``{"status": pending|approved|declined|expired|completed}``."""
     approval = _bound_approval(request, approval_id)
     if approval is None:
-        return JsonResponse({"error": "no_request", "message": _("This request does not exist.")}, status=404)
+        return JsonResponse(wallet_errors.NoRequest().as_dict(), status=404)
     return JsonResponse({"status": approval.effective_status()})
 
 
@@ -225,7 +227,7 @@ def revoke(request):
 def _bearer(request, scope=None):
     """The token, or the RFC 6750 §3 error response (``error`` / ``error_description``)."""
     try:
-        return services.bearer_token(request, scope)
+        return bearer_token(request, scope)
     except DomainError as error:
         response = JsonResponse({"error": error.code, "error_description": str(error.message)}, status=error.status)
         response["WWW-Authenticate"] = error.details["www_authenticate"]

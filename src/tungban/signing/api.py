@@ -3,7 +3,8 @@
 A service calls it with ``Authorization: Bearer <access token>`` carrying the ``signing``
 scope: the resident's token from a login (signing after login) or the service's own
 ``client_credentials`` token (anonymous signing: whoever approves signs). Errors use the
-platform's JSON error shape; see :mod:`.services` for the codes.
+platform's JSON error shape (:class:`tungban.core.api.ErrorOut`); the codes are declared in
+:mod:`.errors` and listed in the OpenAPI document's ``signing`` tag.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from typing import Literal
 from django.http import HttpResponse
 from django.utils.http import content_disposition_header
 from ninja import Field, File, Router, Schema, Status, UploadedFile
-from ninja.security import HttpBearer
 
-from tungban.oidc import services as oidc
+from tungban.core.api import error_responses
+from tungban.oidc.resource import ScopedBearer
 
 from . import services
 from . import verify as verification
@@ -24,21 +25,12 @@ from . import verify as verification
 router = Router(tags=["signing"])
 
 
-class ServiceBearer(HttpBearer):
-    """``Authorization: Bearer <access token>`` with the ``signing`` scope."""
-
-    def authenticate(self, request, token):
-        return oidc.bearer_token(request, services.SIGNING_SCOPE)
+class ServiceBearer(ScopedBearer):
+    """``Authorization: Bearer <access token>`` with the ``signing`` scope; ``request.auth``
+    is the token (RFC 6750 errors: 401 ``invalid_token``, 403 ``insufficient_scope``)."""
 
 
-bearer = ServiceBearer()
-
-
-class Error(Schema):
-    error: str
-    message: str
-    field: str | None = None
-    details: dict | None = None
+bearer = ServiceBearer(services.SIGNING_SCOPE)
 
 
 class DocumentIn(Schema):
@@ -85,7 +77,7 @@ class SigningRequestOut(Schema):
     documents: list[DocumentOut]
 
 
-ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 409: Error, 413: Error, 422: Error, 503: Error}
+ERRORS = error_responses(400, 401, 403, 404, 409, 413, 422, 503)
 
 
 @router.post(
@@ -183,7 +175,7 @@ class VerificationOut(Schema):
 
 @router.post(
     "/verify",
-    response={200: VerificationOut, 400: Error, 413: Error, 422: Error},
+    response={200: VerificationOut, **error_responses(400, 413, 422)},
     auth=None,
     summary="Verify a signed PDF or a detached signature (public)",
 )

@@ -37,6 +37,8 @@ from django.conf import settings
 from tungban.core.errors import DomainError
 from tungban.keys.sealing import seal, unseal
 
+from . import errors
+
 log = logging.getLogger(__name__)
 
 
@@ -215,7 +217,7 @@ def ensure_softhsm_token() -> tuple[str, str]:
         )
         created = _softhsm_serials(conf) - before
         if result.returncode != 0 or len(created) != 1:
-            raise DomainError("keystore_unavailable", f"softhsm2-util failed: {result.stderr.strip()}", status=503)
+            raise errors.KeystoreUnavailable(f"softhsm2-util failed: {result.stderr.strip()}")
         serial = created.pop()
         token_file.touch(mode=0o600)
         token_file.write_text(f"{serial} {pin}\n")
@@ -258,9 +260,7 @@ def _open_keystore():
             raise
         except Exception as exc:  # noqa: BLE001 - the module, token or PIN is unusable
             log.error("PKCS#11 keystore unusable (%s)", exc)
-            raise DomainError(
-                "keystore_unavailable", "The signing keystore (PKCS#11) is unavailable.", status=503
-            ) from exc
+            raise errors.KeystoreUnavailable() from exc
         log.info("Signing keys in PKCS#11 token %r (%s)", settings.TUNGBAN_PKCS11_TOKEN, module)
         return store
     if choice == "software":
@@ -283,4 +283,4 @@ def for_credential(credential):
         return store
     if credential.keystore == SoftwareKeyStore.kind:
         return SoftwareKeyStore()
-    raise DomainError("keystore_unavailable", "The PKCS#11 keystore holding this key is unavailable.", status=503)
+    raise errors.KeystoreUnavailable("The PKCS#11 keystore holding this key is unavailable.")

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from tungban.core.errors import DomainError
+from . import errors
 
 HKT = ZoneInfo("Asia/Hong_Kong")
 STAMP_SIZE = (230, 64)  # points
@@ -38,11 +38,7 @@ def stamp_font() -> str:
     for candidate in [settings.TUNGBAN_STAMP_FONT, *FONT_CANDIDATES]:
         if candidate and Path(candidate).exists():
             return candidate
-    raise DomainError(
-        "stamp_font_missing",
-        "No CJK font for the signature stamp: install fonts-wqy-microhei or set TUNGBAN_STAMP_FONT.",
-        status=503,
-    )
+    raise errors.StampFontMissing()
 
 
 def check_pdf(data: bytes, field: str = "pdf"):
@@ -55,7 +51,7 @@ def check_pdf(data: bytes, field: str = "pdf"):
     from pyhanko.pdf_utils.reader import PdfFileReader
 
     if not data.lstrip()[:5] == b"%PDF-":
-        raise DomainError("not_pdf", _("This file is not a PDF."), field=field)
+        raise errors.NotPdf(field=field)
     try:
         reader = PdfFileReader(BytesIO(data), strict=False)
         encrypted = reader.encrypted
@@ -63,15 +59,13 @@ def check_pdf(data: bytes, field: str = "pdf"):
         if pages:
             reader.find_page_for_modification(pages - 1)  # the stamp goes on the last page
     except (PdfError, KeyError, ValueError, TypeError, IndexError) as exc:
-        raise DomainError(
-            "not_pdf", _("This PDF cannot be read: %(reason)s") % {"reason": str(exc)[:200]}, field=field
+        raise errors.NotPdf(
+            _("This PDF cannot be read: %(reason)s") % {"reason": str(exc)[:200]}, field=field
         ) from None
     if not encrypted and pages < 1:
-        raise DomainError("not_pdf", _("This PDF has no pages."), field=field)
+        raise errors.NotPdf(_("This PDF has no pages."), field=field)
     if encrypted:
-        raise DomainError(
-            "encrypted_pdf", _("This PDF is encrypted or password-protected; send it unencrypted."), field=field
-        )
+        raise errors.EncryptedPdf(field=field)
     return reader
 
 

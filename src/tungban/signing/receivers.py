@@ -4,13 +4,12 @@ import logging
 
 from django.db import transaction
 from django.dispatch import receiver
-from django.utils.translation import gettext_lazy as _
 
 from tungban.core.errors import DomainError
 from tungban.wallet.models import RequestStatus
 from tungban.wallet.signals import approval_decided, approval_failed, device_unbound
 
-from . import services
+from . import errors, services
 from .constants import SIGN_KIND
 from .models import SigningRequest
 
@@ -30,11 +29,7 @@ def _on_decision(sender, request, **kwargs):
             # Whatever broke (a PDF pyHanko cannot sign, the HSM), the approval is recorded as
             # failed and the service is told; nothing was signed.
             log.exception("Signing request for approval %s failed", request.pk)
-            raise DomainError(
-                "signing_failed",
-                _("The documents could not be signed; nothing was signed. Ask the service to try again."),
-                status=500,
-            ) from exc
+            raise errors.SigningFailed() from exc
     _notify_after_commit(request)
 
 

@@ -28,13 +28,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from tungban.core.errors import DomainError, Forbidden, NotFound
 from tungban.identity import services as identity
 from tungban.identity.models import Resident
 from tungban.wallet import services as wallet
 from tungban.wallet.models import ApprovalRequest, Device
 
-from . import ca, keystore, pdf
+from . import ca, errors, keystore, pdf
 from .constants import SIGN_KIND, SIGNING_SCOPE
 from .models import AuthorityRole, CredentialStatus, SigningCredential, SigningDocument, SigningFormat, SigningRequest
 
@@ -50,7 +49,7 @@ RENEW_BEFORE = dt.timedelta(days=7)
 
 def _require_plus(resident: Resident) -> None:
     if resident.tier != "plus":
-        raise Forbidden("plus_required", _("Signing needs iAM Smart+: upgrade your account at a registration counter."))
+        raise errors.PlusRequired()
 
 
 def check_can_sign(resident: Resident) -> None:
@@ -64,12 +63,10 @@ def check_can_sign(resident: Resident) -> None:
     _require_plus(resident)
     device = wallet.active_device(resident)
     if device is None:
-        raise Forbidden("no_device", _("Bind the app first."))
+        raise errors.NoDevice()
     credential = SigningCredential.objects.filter(device=device).order_by("-created_at").first()
     if credential and credential.status == CredentialStatus.REVOKED:
-        raise Forbidden(
-            "certificate_revoked", _("Your signing certificate has been revoked. Bind the app again to get a new one.")
-        )
+        raise errors.CertificateRevoked()
 
 
 def ensure_credential(resident: Resident, device: Device) -> SigningCredential:
@@ -84,10 +81,7 @@ def ensure_credential(resident: Resident, device: Device) -> SigningCredential:
     existing = SigningCredential.objects.select_for_update().filter(device=device).order_by("-created_at").first()
     if existing:
         if existing.status == CredentialStatus.REVOKED:  # revoked since check_can_sign read it
-            raise Forbidden(
-                "certificate_revoked",
-                _("Your signing certificate has been revoked. Bind the app again to get a new one."),
-            )
+            raise errors.CertificateRevoked()
         if existing.not_after > timezone.now() + RENEW_BEFORE and _certificate_name(existing) == ca.common_name(
             resident
         ):
@@ -140,7 +134,7 @@ def revoke(credential: SigningCredential, *, reason: str = "unspecified", actor=
     :raises DomainError: ``invalid_reason``.
     """
     if reason not in ca.REASONS:
-        raise DomainError("invalid_reason", _("Unknown revocation reason."), field="reason")
+        raise errors.InvalidReason()
     credential = SigningCredential.objects.select_for_update().get(pk=credential.pk)
     if credential.status == CredentialStatus.REVOKED:
         return credential
@@ -199,7 +193,7 @@ def _decode_b64(value: str, field: str) -> bytes:
     try:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
-        raise DomainError("invalid_request", _("Not valid base64."), field=field) from None
+        raise errors.InvalidRequest(field=field) from None
 
 
 def parse_documents(documents: list[dict]) -> tuple[str, list[dict]]:
@@ -213,26 +207,18 @@ def parse_documents(documents: list[dict]) -> tuple[str, list[dict]]:
         ``pdf_too_large`` (413), ``invalid_request``.
     """
     if not documents:
-        raise DomainError("no_documents", _("Send at least one document."), field="documents")
+        raise errors.NoDocuments()
     if len(documents) > settings.TUNGBAN_SIGNING_MAX_DOCUMENTS:
-        raise DomainError(
-            "too_many_documents",
-            _("At most %(n)d documents can be signed with one approval.")
-            % {"n": settings.TUNGBAN_SIGNING_MAX_DOCUMENTS},
-            field="documents",
-        )
+        raise errors.TooManyDocuments(n=settings.TUNGBAN_SIGNING_MAX_DOCUMENTS)
     kinds = {"pdf" if d.get("pdf") is not None else "sha256" for d in documents}
     if len(kinds) > 1:
-        raise DomainError(
-            "mixed_documents", _("Send either digests or PDFs in one request, not both."), field="documents"
-        )
+        raise errors.MixedDocuments()
     parsed = []
     for i, doc in enumerate(documents):
         field = f"documents.{i}"
         name = (doc.get("name") or "").strip()
         if not name or len(name) > 200 or any(ord(c) < 32 or c in '"\\/' for c in name):
-            raise DomainError(
-                "invalid_request",
+            raise errors.InvalidRequest(
                 _(
                     "Each document needs a name of at most 200 characters, without control characters, quotes or slashes."
                 ),
@@ -241,19 +227,13 @@ def parse_documents(documents: list[dict]) -> tuple[str, list[dict]]:
         if doc.get("pdf") is not None:
             content = _decode_b64(doc["pdf"], f"{field}.pdf")
             if len(content) > settings.TUNGBAN_SIGNING_MAX_PDF_BYTES:
-                raise DomainError(
-                    "pdf_too_large", _("This PDF is too large to sign."), field=f"{field}.pdf", status=413
-                )
+                raise errors.PdfTooLarge(field=f"{field}.pdf")
             pdf.check_pdf(content, field=f"{field}.pdf")
             parsed.append({"name": name, "sha256": hashlib.sha256(content).hexdigest(), "content": content})
         else:
             digest = (doc.get("sha256") or "").strip().lower()
             if len(digest) != DIGEST_HEX_LENGTH or any(c not in "0123456789abcdef" for c in digest):
-                raise DomainError(
-                    "invalid_digest",
-                    _("A document digest must be a SHA-256 value: 64 hexadecimal digits."),
-                    field=f"{field}.sha256",
-                )
+                raise errors.InvalidDigest(field=f"{field}.sha256")
             parsed.append({"name": name, "sha256": digest, "content": None})
     return (SigningFormat.PADES if "pdf" in kinds else SigningFormat.CADES), parsed
 
@@ -268,19 +248,16 @@ def check_token(token) -> None:
     """
     client = token.client
     if SIGNING_SCOPE not in client.allowed_scopes or SIGNING_SCOPE not in (token.scope or "").split():
-        raise Forbidden("signing_not_allowed", _("This service is not allowed to request signatures."))
+        raise errors.SigningNotAllowed()
     limit = client.signing_max_auth_age
     if token.resident_id and limit is not None:
         auth_time = token.session.auth_time if token.session else token.issued_at
         if timezone.now().timestamp() - auth_time > limit:
-            raise DomainError(
-                "insufficient_user_authentication",
-                _("The login is too old for signing: log in again."),
-                status=401,
+            raise errors.InsufficientUserAuthentication(
                 details={
                     "max_age": limit,
                     "www_authenticate": f'Bearer error="insufficient_user_authentication", max_age={limit}',
-                },
+                }
             )
 
 
@@ -404,7 +381,7 @@ def get_request(client, request_id) -> SigningRequest:
             pk=request_id, client=client
         )
     except (SigningRequest.DoesNotExist, ValueError, ValidationError):
-        raise NotFound("no_signing_request", _("This signing request does not exist.")) from None
+        raise errors.NoSigningRequest() from None
 
 
 def request_result(req: SigningRequest) -> dict:
@@ -447,9 +424,9 @@ def document_result(req: SigningRequest, index: int) -> tuple[bytes, str, str]:
     """
     doc = req.documents.filter(index=index).first()
     if doc is None:
-        raise NotFound("no_document", _("This document does not exist."))
+        raise errors.NoDocument()
     if req.status() != "signed" or doc.result is None:
-        raise DomainError("not_signed", _("This document is not signed (or the result was deleted)."), status=409)
+        raise errors.NotSigned()
     if req.format == SigningFormat.PADES:
         return (
             bytes(doc.result),

@@ -35,7 +35,7 @@ from django.utils.translation import gettext_lazy
 
 from tungban.core.errors import DomainError
 
-from . import ca, pdf
+from . import ca, errors, pdf
 from .models import AuthorityRole
 
 #: pyHanko's modification levels (``ModificationLevel``) by our name.
@@ -59,15 +59,9 @@ def max_bytes() -> int:
 def check_size(size: int, field: str = "file") -> None:
     """:raises DomainError: ``file_too_large`` (413) above :func:`max_bytes`; ``empty_file``."""
     if size > max_bytes():
-        raise DomainError(
-            "file_too_large",
-            gettext_lazy("This file is too large: at most %(mb)d MB can be checked.")
-            % {"mb": max_bytes() // (1024 * 1024)},
-            field=field,
-            status=413,
-        )
+        raise errors.FileTooLarge(mb=max_bytes() // (1024 * 1024), field=field)
     if size == 0:
-        raise DomainError("empty_file", gettext_lazy("This file is empty."), field=field)
+        raise errors.EmptyFile(field=field)
 
 
 # --- Validation contexts ---------------------------------------------------------------------
@@ -337,11 +331,7 @@ def _run(coro):
     except DomainError:
         raise
     except _MALFORMED as exc:
-        raise DomainError(
-            "unreadable_signature",
-            gettext_lazy("A signature cannot be read: %(reason)s") % {"reason": str(exc)[:200]},
-            field="signature",
-        ) from None
+        raise errors.UnreadableSignature(reason=str(exc)[:200], field="signature") from None
 
 
 # --- PDF -------------------------------------------------------------------------------------
@@ -380,10 +370,8 @@ def verify_pdf(data: bytes) -> dict:
     """
     check_size(len(data), "file")
     if not data.lstrip()[:5] == b"%PDF-":
-        raise DomainError(
-            "not_pdf",
-            gettext_lazy("This file is not a PDF. To check a separate signature (.p7s), upload it too."),
-            field="file",
+        raise errors.NotPdf(
+            gettext_lazy("This file is not a PDF. To check a separate signature (.p7s), upload it too."), field="file"
         )
     from pyhanko.pdf_utils.misc import PdfError
 
@@ -391,13 +379,12 @@ def verify_pdf(data: bytes) -> dict:
     try:
         embedded = [s for s in reader.embedded_signatures if s.sig_object_type == "/Sig"]
     except (PdfError, *_MALFORMED) as exc:
-        raise DomainError(
-            "unreadable_signature",
+        raise errors.UnreadableSignature(
             gettext_lazy("A signature in this PDF cannot be read: %(reason)s") % {"reason": str(exc)[:200]},
             field="file",
         ) from None
     if not embedded:
-        raise DomainError("no_signatures", gettext_lazy("This PDF has no digital signature."), field="file")
+        raise errors.NoSignatures()
     trust = _Trust()
 
     async def validate_all():
@@ -438,9 +425,7 @@ def parse_signature(raw: bytes) -> cms.SignedData:
             der = base64.b64decode(b"".join(text.split()), validate=True)
         except (binascii.Error, ValueError):
             der = b""
-    not_cms = DomainError(
-        "not_cms", gettext_lazy("The signature file is not a CMS / PKCS #7 signature (.p7s)."), field="signature"
-    )
+    not_cms = errors.NotCms()
     try:
         info = cms.ContentInfo.load(der)
         if info["content_type"].native != "signed_data":
@@ -454,11 +439,7 @@ def parse_signature(raw: bytes) -> cms.SignedData:
     except _MALFORMED:
         raise not_cms from None
     if count != 1:
-        raise DomainError(
-            "multiple_signers",
-            gettext_lazy("Only signatures with exactly one signer can be checked."),
-            field="signature",
-        )
+        raise errors.MultipleSigners()
     return signed_data
 
 
@@ -514,9 +495,5 @@ def verify_upload(file: bytes, signature: bytes | None = None) -> dict:
         except DomainError:
             pass  # not a signature either: verify_pdf says it is not a PDF
         else:
-            raise DomainError(
-                "document_missing",
-                gettext_lazy("This is a signature file (.p7s): upload the document it signs as well."),
-                field="file",
-            )
+            raise errors.DocumentMissing()
     return verify_pdf(file)

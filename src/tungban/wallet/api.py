@@ -8,35 +8,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from django.conf import settings
 from django.db import transaction
 from ninja import Field, Router, Schema, Status
-from ninja.security import APIKeyHeader
 
+from tungban.core.api import error_responses
 from tungban.identity import services as identity
 from tungban.identity.services import Guardian
 
 from . import services
+from .auth import DeviceAuth, device_auth
+
+__all__ = ["DeviceAuth", "device_auth", "router"]  # DeviceAuth is re-exported for older imports
 
 router = Router(tags=["wallet"])
-
-
-class DeviceAuth(APIKeyHeader):
-    """``Authorization: Device <JWS>`` — a fresh proof signed by the bound device key."""
-
-    param_name = "Authorization"
-
-    def authenticate(self, request, key):
-        return services.authenticate_device(key, request.method, settings.TUNGBAN_ISSUER + request.path)
-
-
-device_auth = DeviceAuth()
-
-
-class Error(Schema):
-    error: str
-    message: str
-    field: str | None = None
 
 
 class ResidentOut(Schema):
@@ -181,10 +165,15 @@ class ProfileIn(Schema):
     email: str | None = None
 
 
-ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 409: Error, 410: Error, 422: Error}
+#: Binding and self-registration (no auth): HKID and code errors, taken devices, expired bindings.
+BINDING_ERRORS = error_responses(400, 403, 404, 409, 410, 413, 422)
+#: Device calls: as above plus 401 for the device proof.
+DEVICE_ERRORS = error_responses(400, 401, 403, 404, 409, 410, 413, 422)
 
 
-@router.post("/bindings", response={201: BindingOut, **ERRORS}, summary="Start binding the app with an activation code")
+@router.post(
+    "/bindings", response={201: BindingOut, **BINDING_ERRORS}, summary="Start binding the app with an activation code"
+)
 def start_binding(request, payload: BindingIn):
     binding = services.start_binding(payload.hkid, payload.activation_code)
     return Status(201, services.binding_details(binding))
@@ -192,7 +181,7 @@ def start_binding(request, payload: BindingIn):
 
 @router.post(
     "/registrations",
-    response={201: BindingOut, **ERRORS},
+    response={201: BindingOut, **BINDING_ERRORS},
     summary="Self-register (proofed against the population register) and start binding",
 )
 def self_register(request, payload: RegistrationIn):
@@ -206,7 +195,7 @@ def self_register(request, payload: RegistrationIn):
 
 @router.post(
     "/bindings/{binding_id}/complete",
-    response={201: DeviceOut, **ERRORS},
+    response={201: DeviceOut, **BINDING_ERRORS},
     summary="Finish binding: register the device key (and passkey)",
 )
 def complete_binding(request, binding_id: str, payload: BindingCompleteIn):
@@ -223,7 +212,7 @@ def complete_binding(request, binding_id: str, payload: BindingCompleteIn):
 
 @router.get(
     "/requests/{request_id}",
-    response={200: RequestOut, **ERRORS},
+    response={200: RequestOut, **DEVICE_ERRORS},
     auth=device_auth,
     summary="(device) What a request asks for",
 )
@@ -234,7 +223,7 @@ def get_request(request, request_id: str):
 
 @router.post(
     "/requests/{request_id}/decision",
-    response={200: DecisionOut, **ERRORS},
+    response={200: DecisionOut, **DEVICE_ERRORS},
     auth=device_auth,
     summary="(device) Approve or decline, signed by the device key",
 )
@@ -245,7 +234,7 @@ def decide(request, request_id: str, payload: DecisionIn):
 
 @router.get(
     "/pending",
-    response={200: list[RequestOut], **ERRORS},
+    response={200: list[RequestOut], **DEVICE_ERRORS},
     auth=device_auth,
     summary="(device) Pending requests addressed to this account",
 )
@@ -255,7 +244,7 @@ def pending(request):
 
 @router.get(
     "/history",
-    response={200: list[ReleaseOut], **ERRORS},
+    response={200: list[ReleaseOut], **DEVICE_ERRORS},
     auth=device_auth,
     summary="(device) Which service received which fields, when",
 )
@@ -280,14 +269,17 @@ def _profile(device) -> dict:
 
 
 @router.get(
-    "/me", response={200: ProfileOut, **ERRORS}, auth=device_auth, summary="(device) The account and e-ME profile"
+    "/me",
+    response={200: ProfileOut, **DEVICE_ERRORS},
+    auth=device_auth,
+    summary="(device) The account and e-ME profile",
 )
 def me(request):
     return _profile(request.auth)
 
 
 @router.patch(
-    "/me", response={200: ProfileOut, **ERRORS}, auth=device_auth, summary="(device) Update e-ME contact fields"
+    "/me", response={200: ProfileOut, **DEVICE_ERRORS}, auth=device_auth, summary="(device) Update e-ME contact fields"
 )
 def update_me(request, payload: ProfileIn):
     identity.update_contact(request.auth.resident, **payload.dict(exclude_none=True))
@@ -295,7 +287,7 @@ def update_me(request, payload: ProfileIn):
     return _profile(request.auth)
 
 
-@router.post("/unbind", response={204: None, **ERRORS}, auth=device_auth, summary="(device) Unbind this device")
+@router.post("/unbind", response={204: None, **DEVICE_ERRORS}, auth=device_auth, summary="(device) Unbind this device")
 def unbind(request):
     services.unbind(request.auth, reason="resident")
     return Status(204, None)

@@ -12,13 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
-from django.utils.translation import gettext_lazy as _
 from joserfc.jwk import ECKey
 
-from tungban.core.errors import Conflict, DomainError
 from tungban.identity import services as identity
 from tungban.identity.models import AuditEvent, Resident
 
+from . import errors
 from .models import Device, Platform
 from .services import _import_public_jwk
 
@@ -44,7 +43,7 @@ def seed_devices(
         has a bound device (nothing is stored then).
     """
     if platform != Platform.CLI:
-        raise DomainError("passkey_required", _("The web app needs a passkey for user verification."), field="platform")
+        raise errors.PasskeyRequired(field="platform")
     devices, events, out = [], [], []
     for resident in residents:
         identity.require_active(resident)
@@ -77,5 +76,5 @@ def seed_devices(
             Device.objects.bulk_create(devices, batch_size=batch_size)
             AuditEvent.objects.bulk_create(events, batch_size=batch_size)
     except IntegrityError:
-        raise Conflict("already_bound", _("One of these residents already has a bound device.")) from None
+        raise errors.AlreadyBound() from None
     return out

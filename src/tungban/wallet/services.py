@@ -45,12 +45,12 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from tungban.core.errors import Conflict, DomainError, Forbidden, NotFound
+from tungban.core.errors import DomainError, NotFound
 from tungban.identity import eme
 from tungban.identity import services as identity
 from tungban.identity.models import Resident
 
-from . import kinds, signals
+from . import errors, kinds, signals
 from .models import (
     ActivationCode,
     ApprovalRequest,
@@ -145,10 +145,7 @@ def start_binding(hkid: str, activation_code: str) -> ApprovalRequest:
         resident = identity.get_by_hkid(hkid)
     except NotFound:
         resident = None
-    bad = Forbidden(
-        "bad_activation_code",
-        _("The HKID number or the activation code is not valid. Ask the counter for a new code if it has expired."),
-    )
+    bad = errors.BadActivationCode()
     candidate = None
     if resident is not None:
         candidate = (
@@ -179,15 +176,11 @@ def start_binding_after_registration(resident: Resident) -> ApprovalRequest:
 
 def _import_public_jwk(jwk: Any) -> ECKey:
     if not isinstance(jwk, dict) or jwk.get("kty") != "EC" or jwk.get("crv") != "P-256" or "d" in jwk:
-        raise DomainError(
-            "bad_device_key", _("The device key must be a public ECDSA P-256 key (JWK)."), field="public_jwk"
-        )
+        raise errors.BadDeviceKey()
     try:
         return ECKey.import_key({k: jwk[k] for k in ("kty", "crv", "x", "y")})
     except (JoseError, KeyError, ValueError):
-        raise DomainError(
-            "bad_device_key", _("The device key must be a public ECDSA P-256 key (JWK)."), field="public_jwk"
-        ) from None
+        raise errors.BadDeviceKey() from None
 
 
 def _verify_jws(token: str, key: ECKey) -> tuple[dict, dict]:
@@ -195,7 +188,7 @@ def _verify_jws(token: str, key: ECKey) -> tuple[dict, dict]:
         obj = jws.deserialize_compact(token, key, algorithms=["ES256"])
         return obj.headers(), json.loads(obj.payload)
     except (JoseError, ValueError, TypeError):
-        raise Forbidden("bad_signature", _("The signature does not verify with this device's key.")) from None
+        raise errors.BadSignature() from None
 
 
 def complete_binding(
@@ -216,23 +209,21 @@ def complete_binding(
         key already serves an account), ``request_already_decided`` (binding used).
     """
     if platform not in Platform.values:
-        raise DomainError("bad_platform", _("Unknown app platform."), field="platform")
+        raise errors.BadPlatform()
     key = _import_public_jwk(public_jwk)
     with transaction.atomic():
         binding = _lock_request(binding_id, kinds.BIND)
         _header, payload = _verify_jws(proof, key)
         if payload.get("binding_id") != str(binding.id) or payload.get("nonce") != binding.nonce:
-            raise Forbidden("bad_signature", _("The proof is not for this binding."))
+            raise errors.BadSignature(_("The proof is not for this binding."))
         thumbprint = key.thumbprint()
         if Device.objects.filter(jwk_thumbprint=thumbprint).exists():
-            raise Conflict(
-                "device_taken", _("This device is already bound to an account. One device can serve one account only.")
-            )
+            raise errors.DeviceTaken()
         cred_id = pub = None
         sign_count = 0
         if platform == Platform.WEB:
             if not webauthn_registration:
-                raise DomainError("passkey_required", _("The web app needs a passkey for user verification."))
+                raise errors.PasskeyRequired()
             try:
                 verified = webauthn.verify_registration_response(
                     credential=webauthn_registration,
@@ -242,8 +233,8 @@ def complete_binding(
                     require_user_verification=True,
                 )
             except (InvalidRegistrationResponse, ValueError, KeyError, TypeError) as exc:
-                raise DomainError(
-                    "bad_passkey", _("The passkey could not be registered: %(reason)s") % {"reason": exc}
+                raise errors.BadPasskey(
+                    _("The passkey could not be registered: %(reason)s") % {"reason": exc}, status=400
                 ) from None
             cred_id, pub, sign_count = (
                 bytes_to_base64url(verified.credential_id),
@@ -267,9 +258,7 @@ def complete_binding(
                     webauthn_sign_count=sign_count,
                 )
         except IntegrityError:
-            raise Conflict(
-                "device_taken", _("This device is already bound to an account. One device can serve one account only.")
-            ) from None
+            raise errors.DeviceTaken() from None
         binding.status = RequestStatus.COMPLETED
         binding.device = device
         binding.decided_at = _now()
@@ -356,19 +345,13 @@ def _lock_request(request_id, kind: str | None = None) -> ApprovalRequest:
     try:
         req = ApprovalRequest.objects.select_for_update().get(pk=request_id)
     except (ApprovalRequest.DoesNotExist, ValueError, ValidationError):
-        raise NotFound("no_request", _("This request does not exist.")) from None
+        raise errors.NoRequest() from None
     if kind and req.kind != kind:
-        raise NotFound("no_request", _("This request does not exist."))
+        raise errors.NoRequest()
     if req.status != RequestStatus.PENDING:
-        raise Conflict(
-            "request_already_decided", _("This request has already been answered. Start again from the service.")
-        )
+        raise errors.RequestAlreadyDecided()
     if req.is_expired:
-        raise DomainError(
-            "request_expired",
-            _("This request has expired (requests last 2 minutes). Start again from the service."),
-            status=410,
-        )
+        raise errors.RequestExpired()
     return req
 
 
@@ -377,7 +360,7 @@ def get_request(request_id) -> ApprovalRequest:
     try:
         return ApprovalRequest.objects.select_related("resident").get(pk=request_id)
     except (ApprovalRequest.DoesNotExist, ValueError, ValidationError):
-        raise NotFound("no_request", _("This request does not exist.")) from None
+        raise errors.NoRequest() from None
 
 
 def request_details(req: ApprovalRequest, device: Device) -> dict:
@@ -385,7 +368,7 @@ def request_details(req: ApprovalRequest, device: Device) -> dict:
     when; ``binds`` (``{name: value}``), the values its signed decision must repeat as they
     are; plus WebAuthn assertion options when the device has a passkey."""
     if req.resident_id and req.resident_id != device.resident_id:
-        raise NotFound("no_request", _("This request does not exist."))
+        raise errors.NoRequest()
     resident = device.resident
     data = {
         "id": str(req.id),
@@ -446,42 +429,37 @@ def decide(request_id, device: Device, signature: str, webauthn_assertion: dict 
     with transaction.atomic():
         req = _lock_request(request_id)
         if req.kind == kinds.BIND:
-            raise NotFound("no_request", _("This request does not exist."))
+            raise errors.NoRequest()
         device = Device.objects.select_for_update().get(pk=device.pk)
         if device.status != DeviceStatus.ACTIVE:
-            raise Forbidden("device_unbound", _("This device is no longer bound to an account."))
+            raise errors.DeviceUnbound()
         header, payload = _verify_jws(signature, ECKey.import_key(device.public_jwk))
         if header.get("kid") != str(device.id):
-            raise Forbidden("bad_signature", _("The signature does not verify with this device's key."))
+            raise errors.BadSignature()
         if (
             payload.get("request_id") != str(req.id)
             or payload.get("nonce") != req.nonce
             or payload.get("requester") != req.requester_id
             or not _repeats(payload, bound_values(req))
         ):
-            raise Forbidden("bad_signature", _("The signature is for another request."))
+            raise errors.BadSignature(_("The signature is for another request."))
         if req.resident_id and req.resident_id != device.resident_id:
-            raise Forbidden("wrong_account", _("This request is for another account."))
+            raise errors.WrongAccount()
         identity.require_active(device.resident)
         decision = payload.get("decision")
         if decision not in ("approve", "decline"):
-            raise DomainError("bad_decision", _("The decision must be approve or decline."))
+            raise errors.BadDecision()
         claims = payload.get("claims") or []
         requested = {c["name"]: bool(c.get("essential")) for c in req.requested_claims}
         if decision == "approve":
             if not isinstance(claims, list) or any(c not in requested for c in claims):
-                raise DomainError("unknown_claim", _("Only the requested fields can be approved."))
+                raise errors.UnknownClaim()
             missing = [n for n, essential in requested.items() if essential and n not in claims]
             if missing:
-                raise DomainError(
-                    "essential_claim",
-                    _("The service needs these fields to continue: %(fields)s") % {"fields": ", ".join(missing)},
-                )
+                raise errors.EssentialClaim(fields=", ".join(missing))
         if device.has_passkey:
             if not webauthn_assertion:
-                raise Forbidden(
-                    "user_verification_required", _("Confirm with your passkey (fingerprint, face or screen lock).")
-                )
+                raise errors.UserVerificationRequired()
             try:
                 verified = webauthn.verify_authentication_response(
                     credential=webauthn_assertion,
@@ -493,7 +471,7 @@ def decide(request_id, device: Device, signature: str, webauthn_assertion: dict 
                     require_user_verification=True,
                 )
             except (InvalidAuthenticationResponse, ValueError, KeyError, TypeError):
-                raise Forbidden("bad_passkey", _("The passkey confirmation did not verify.")) from None
+                raise errors.BadPasskey() from None
             device.webauthn_sign_count = verified.new_sign_count
             req.user_verification = "passkey"
         else:
@@ -557,13 +535,9 @@ def complete(req_id, *, expected_kind: str | None = None) -> ApprovalRequest:
     # The resident comes along (the login session and the code need it); only the request row is locked.
     req = ApprovalRequest.objects.select_for_update(of=("self",)).select_related("resident").get(pk=req_id)
     if req.status != RequestStatus.APPROVED or (expected_kind and req.kind != expected_kind):
-        raise Conflict("request_already_decided", _("This request has already been used."))
+        raise errors.RequestAlreadyDecided(_("This request has already been used."))
     if _now() > req.expires_at + dt.timedelta(seconds=COMPLETION_GRACE):
-        raise DomainError(
-            "request_expired",
-            _("This request has expired (requests last 2 minutes). Start again from the service."),
-            status=410,
-        )
+        raise errors.RequestExpired()
     req.status = RequestStatus.COMPLETED
     req.save(update_fields=["status"])
     return req
@@ -589,34 +563,32 @@ def authenticate_device(authorization: str | None, method: str, url: str) -> Dev
         ``proof_replayed``, ``device_unbound``, ``account_suspended``.
     """
     if not authorization or not authorization.startswith("Device "):
-        raise Forbidden("device_auth_required", _("This call needs a bound device."), status=401)
+        raise errors.DeviceAuthRequired()
     token = authorization[len("Device ") :].strip()
     try:
         kid = jws.extract_compact(token.encode()).headers().get("kid")
         device = Device.objects.select_related("resident").get(pk=kid)
     except Exception:
-        raise Forbidden(
-            "bad_signature", _("The signature does not verify with this device's key."), status=401
-        ) from None
+        raise errors.BadSignature(status=401) from None
     _header, payload = _verify_jws(token, ECKey.import_key(device.public_jwk))
     if device.status != DeviceStatus.ACTIVE:
-        raise Forbidden("device_unbound", _("This device is no longer bound to an account."), status=401)
+        raise errors.DeviceUnbound(status=401)
     if payload.get("htm") != method or payload.get("htu") != url:
-        raise Forbidden("bad_signature", _("The proof is for another call."), status=401)
+        raise errors.BadSignature(_("The proof is for another call."), status=401)
     iat = payload.get("iat")
     now = _now()
     if not isinstance(iat, int) or abs(now.timestamp() - iat) > PROOF_LIFETIME:
-        raise Forbidden("proof_expired", _("The device clock is off or the proof is too old."), status=401)
+        raise errors.ProofExpired()
     jti = str(payload.get("jti", ""))[:64]
     if len(jti) < 16:
-        raise Forbidden("bad_signature", _("The proof needs a unique jti."), status=401)
+        raise errors.BadSignature(_("The proof needs a unique jti."), status=401)
     try:
         with transaction.atomic():
             UsedProof.objects.create(
                 jti=f"{device.pk.hex[:8]}{jti}"[:64], expires_at=now + dt.timedelta(seconds=2 * PROOF_LIFETIME)
             )
     except IntegrityError:
-        raise Forbidden("proof_replayed", _("This proof was already used."), status=401) from None
+        raise errors.ProofReplayed() from None
     if secrets.randbelow(100) == 0:
         UsedProof.objects.filter(expires_at__lt=now).delete()
     identity.require_active(device.resident)

@@ -46,11 +46,7 @@ FLOORS = {
 KERNEL = {"core", "keys"}
 #: Module imports that still close a cycle, each waiting for a named branch. An entry that no
 #: longer matches an import fails the test, so that it is removed once the branch lands.
-PENDING = {
-    # oidc.services.bearer_token lazily imports oidc.server (require_oauth), while oidc.server
-    # imports oidc.services. Branch "apikit" moves bearer_token to oidc/resource.py.
-    ("tungban.oidc.services", "tungban.oidc.server"): "apikit: bearer_token moves to oidc/resource.py",
-}
+PENDING: dict[tuple[str, str], str] = {}
 
 SRC = Path(__file__).resolve().parents[3]  # .../src
 

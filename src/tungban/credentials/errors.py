@@ -1,0 +1,52 @@
+"""The e-licence (credentials) error codes, declared once.
+
+Listed in the OpenAPI document under the ``credentials`` tag. The problems 認證易 reports
+inside a 200 verification answer (``problems[].code``) are verification results, not
+errors, and are listed on ``VerificationOut`` instead.
+"""
+
+from django.utils.translation import gettext_lazy as _
+
+from tungban.core.errors import Conflict, DomainError, Forbidden, NotFound
+
+# Issuers and officers
+NotAnIssuerOfficer = Forbidden.define("not_an_issuer_officer", _("You are not an officer of any issuing department."))
+NotAnIssuer = Forbidden.define("not_an_issuer", _("This client is not registered as a credential issuer."))
+
+# Issuance
+CredentialTypeUnknown = NotFound.define(
+    "credential_type_unknown", _("There is no credential type “%(id)s”."), field="type"
+)
+CredentialTypeForeign = Forbidden.define("credential_type_foreign", "%(issuer)s does not issue %(type)s.", field="type")
+HolderNotActive = DomainError.define("holder_not_active", _("The holder's account is suspended."), field="hkid")
+HolderTooYoung = DomainError.define(
+    "holder_too_young", _("The holder must be at least %(age)d years old."), field="hkid"
+)
+ClaimsInvalid = DomainError.define("claims_invalid", _("Unknown claim “%(name)s”."))
+ValidFromInvalid = DomainError.define(
+    "valid_from_invalid",
+    _("The start of validity needs a time zone and must be from a day ago to a year ahead."),
+    field="valid_from",
+)
+
+# Bulk issuance
+CsvInvalid = DomainError.define("csv_invalid", _("The file is not UTF-8 text."), field="file")
+BulkEmpty = DomainError.define("bulk_empty", _("The file has no rows to issue."), field="file")
+BulkRowsInvalid = DomainError.define(
+    "bulk_rows_invalid", _("%(bad)d of %(total)d rows are invalid; nothing was issued."), status=422
+)  # raised as services.BulkRejected, with details.rows = [{row, error, message, field}]
+
+# Status
+StatusInvalid = DomainError.define("status_invalid", _("Status must be valid, suspended or revoked."), field="status")
+StatusTransition = Conflict.define(
+    "status_transition", _("A %(old)s credential cannot become %(new)s."), field="status"
+)
+StatusListUnknown = NotFound.define("status_list_unknown", _("There is no such status list."))
+CredentialUnknown = NotFound.define("credential_unknown", _("There is no such credential."), field="id")
+
+# Verification (認證易)
+CredentialMalformed = DomainError.define(
+    "credential_malformed",
+    _("This is not an e-certificate. Paste the whole text, or scan the QR code again."),
+    field="credential",
+)

@@ -1,0 +1,19 @@
+"""The OpenID Provider's error codes for the platform's own JSON shape (client
+registration, the resource server), declared once. The OAuth endpoints answer RFC 6749
+§5.2 errors (``{"error", "error_description"}``) through Authlib instead.
+"""
+
+from django.utils.translation import gettext_lazy as _
+
+from tungban.core.errors import DomainError, Forbidden
+
+InvalidToken = DomainError.define("invalid_token", _("A valid access token is required."), status=401)
+InsufficientScope = Forbidden.define("insufficient_scope", _("A valid access token is required."))
+InvalidClaims = DomainError.define("invalid_claims", _("The 'claims' parameter must be a JSON object."))
+InvalidRedirectUri = DomainError.define(
+    "invalid_redirect_uri", _("Register at least one redirect URI."), field="redirect_uris"
+)
+InvalidScope = DomainError.define("invalid_scope", _("Unknown scope."), field="allowed_scopes")
+InvalidClientMetadata = DomainError.define(
+    "invalid_client_metadata", _("The keys must be a JWK Set of EC or RSA public keys."), field="jwks"
+)

@@ -1,0 +1,99 @@
+"""The platform as an OAuth 2.0 resource server (RFC 6750): reading the bearer token other
+apps' APIs are called with.
+
+* :data:`require_oauth`: Authlib's resource protector with the platform's token validator.
+* :func:`bearer_token`: the valid token of a request, or a :class:`DomainError` carrying the
+  RFC 6750 §3.1 code and the ``WWW-Authenticate`` value (``details.www_authenticate``).
+* :class:`ScopedBearer`: the ninja auth class for an API that needs a scope; it raises those
+  errors itself, so no API needs to guess the error shape from the URL.
+
+This module imports :mod:`.models` and :mod:`.errors` only; :mod:`.services` (domain rules) and :mod:`.server`
+(the authorization server) do not import it, so there is no cycle.
+"""
+
+from __future__ import annotations
+
+from authlib.integrations.django_oauth2 import BearerTokenValidator, ResourceProtector
+from authlib.oauth2 import OAuth2Error
+from django.utils.translation import gettext_lazy as _
+from ninja.security import HttpBearer
+
+from tungban.core.errors import DomainError
+
+from . import errors
+from .models import Token
+
+#: ``WWW-Authenticate`` for a request that sent no bearer token (RFC 6750 §3: no error code).
+NO_TOKEN_CHALLENGE = 'Bearer realm="tungban"'
+
+
+class TokenValidator(BearerTokenValidator):
+    """RFC 6750 bearer tokens, read with what every protected endpoint uses next (the
+    client, the resident, the code and its approval) in one query instead of four."""
+
+    def authenticate_token(self, token_string):
+        return (
+            Token.objects.select_related("client", "resident", "authorization_code__approval")
+            .filter(access_token=token_string)
+            .first()
+        )
+
+
+require_oauth = ResourceProtector()
+require_oauth.register_token_validator(TokenValidator(Token))
+
+
+def bearer_token(request, scope: str | None = None) -> Token:
+    """The valid access token in ``request``'s ``Authorization: Bearer`` header (RFC 6750),
+    for other apps' APIs (e.g. signing) and the UserInfo endpoint.
+
+    :param scope: a scope the token must carry (RFC 6750 §3.1 ``insufficient_scope``).
+    :raises DomainError: the RFC 6750 §3.1 code as ``error`` (``invalid_token``, 401, or
+        ``insufficient_scope``, 403; ``invalid_request``, 400, for a malformed header), with
+        ``details.www_authenticate`` for the header, e.g. ``Bearer error="invalid_token"``.
+    """
+    try:
+        return require_oauth.acquire_token(request, scope)
+    except OAuth2Error as error:
+        code = error.error or "invalid_token"
+        challenge = f'Bearer realm="tungban", error="{code}"'
+        if code == "insufficient_scope" and scope:
+            challenge += f', scope="{scope}"'
+        details = {"www_authenticate": challenge}
+        declared = {"invalid_token": errors.InvalidToken, "insufficient_scope": errors.InsufficientScope}.get(code)
+        if declared is not None:
+            raise declared(error.description or None, details=details) from None
+        status = 400 if code == "invalid_request" else 401  # e.g. missing_authorization (UserInfo)
+        raise DomainError(
+            code, error.description or _("A valid access token is required."), status=status, details=details
+        ) from None
+
+
+class ScopedBearer(HttpBearer):
+    """``Authorization: Bearer <access token>`` carrying ``scope`` (RFC 6750 §2.1), as a
+    ninja auth class. Subclasses turn the token into the caller with :meth:`authorize`.
+
+    :raises DomainError: ``invalid_token`` (401, ``WWW-Authenticate: Bearer realm="tungban"``)
+        without a bearer token; otherwise as :func:`bearer_token` (401 ``invalid_token``,
+        403 ``insufficient_scope``), and what :meth:`authorize` raises.
+    """
+
+    def __init__(self, scope: str | None = None):
+        self.scope = scope
+        super().__init__()
+
+    def __call__(self, request):
+        scheme, _sep, credentials = request.headers.get(self.header, "").partition(" ")
+        if scheme.lower() != self.openapi_scheme or not credentials.strip():
+            raise errors.InvalidToken(
+                _("This call needs an access token (Authorization: Bearer)."),
+                details={"www_authenticate": NO_TOKEN_CHALLENGE},
+            )
+        return self.authorize(request, bearer_token(request, self.scope))
+
+    def authenticate(self, request, token):  # ninja's hook; __call__ does the work
+        return self.authorize(request, bearer_token(request, self.scope))
+
+    def authorize(self, request, token: Token):
+        """The value for ``request.auth`` (the token itself unless overridden)."""
+        return token

@@ -1,0 +1,134 @@
+"""Every operation of the JSON API answers what its OpenAPI document says (schemathesis).
+
+Runs in-process (WSGI) on the test database: each operation gets a few generated requests,
+valid and invalid, with credentials that get past its auth class (a bound device's proof,
+or a bearer token with the operation's scope), and each answer is checked with
+schemathesis's ``not_a_server_error``, ``status_code_conformance`` and
+``response_schema_conformance``: the status is declared and the body, errors included,
+matches the declared schema. Derandomized, so a run is reproducible.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from joserfc.jwk import ECKey
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
+
+CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
+
+
+def _load_schema():
+    from tungban.wsgi import application  # pytest-django has set Django up before collection
+
+    return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
+
+
+schema = _load_schema()
+
+
+@pytest.fixture
+def keep_connection():
+    """The WSGI app closes the database connection after each request, which would end the
+    test's transaction (PostgreSQL); Django's test client suspends that the same way."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+def _token(client, scope: str) -> str:
+    from tungban.oidc.models import Token
+
+    value = secrets.token_urlsafe(32)
+    Token.objects.create(access_token=value, client=client, scope=scope, issued_at=int(time.time()), expires_in=3600)
+    return value
+
+
+@pytest.fixture
+def credentials(db, officer, keep_connection):
+    """``{security scheme: callable(case) -> headers}``: a bound device, and client tokens for
+    signing, the exchange (a registered data user) and credentials (the SWD issuer system)."""
+    from django.conf import settings as django_settings
+
+    from tungban.credentials import catalogue
+    from tungban.credentials import services as credentials
+    from tungban.credentials.models import Issuer
+    from tungban.exchange import services as exchange
+    from tungban.oidc import services as oidc
+    from tungban.testing.factories import make_resident
+    from tungban.wallet.cli import device_proof
+    from tungban.wallet.models import Device
+
+    resident = make_resident(officer)
+    key = ECKey.generate_key("P-256", auto_kid=False)
+    device = Device.objects.create(
+        resident=resident,
+        platform="cli",
+        name="conformance phone",
+        public_jwk=key.as_dict(private=False),
+        jwk_thumbprint=key.thumbprint(),
+    )
+    client_keys = {"keys": [ECKey.generate_key("P-256", auto_kid=True).as_dict(private=False)]}
+    signer, _ = oidc.register_client(
+        client_id="conformance-signing",
+        name_en="Signer",
+        name_zh="簽署",
+        redirect_uris=["https://signer.example/cb"],
+        allowed_scopes=["openid", "signing"],
+    )
+    data_user, _ = oidc.register_client(
+        client_id="conformance-cdeg",
+        name_en="Data user",
+        name_zh="資料使用者",
+        redirect_uris=["https://cdeg.example/cb"],
+        allowed_scopes=["openid", "cdeg"],
+        jwks=client_keys,
+    )
+    exchange.register_organisation(id="conformance", name_en="Data user", name_zh="資料使用者", client=data_user)
+    catalogue.register_bundled()
+    department, _ = oidc.register_client(
+        client_id="conformance-swd",
+        name_en="SWD system",
+        name_zh="社署系統",
+        redirect_uris=["https://swd.example/cb"],
+        jwks=client_keys,
+    )
+    credentials.register_issuer_system(Issuer.objects.get(id="swd"), department)
+    tokens = {
+        "ServiceBearer": _token(signer, "signing"),
+        "DataUserBearer": _token(data_user, "cdeg"),
+        "IssuerBearer": _token(department, "credentials"),
+    }
+
+    def headers(case) -> dict:
+        schemes = [name for requirement in case.operation.definition.raw.get("security", []) for name in requirement]
+        if "DeviceAuth" in schemes:
+            url = django_settings.TUNGBAN_ISSUER + case.formatted_path
+            return {"Authorization": "Device " + device_proof(key, str(device.id), case.method.upper(), url)}
+        for name in schemes:
+            return {"Authorization": f"Bearer {tokens[name]}"}
+        return {}
+
+    return headers
+
+
+@schema.parametrize()
+@settings(
+    max_examples=8,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_operation_conforms_to_the_openapi_document(case, credentials):
+    case.call_and_validate(headers=credentials(case), checks=CHECKS)
