@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { app, vectors } from "./vectors.mjs";
 
-const { decisionPayload, termsMatch } = await app("lib/decision.js");
+const { decisionPayload, documentsMatch, termsMatch } = await app("lib/decision.js");
 
 const base = { id: "r-1", requester: { id: "svc" }, nonce: "n-1", kind: "login", claims: [] };
 
@@ -29,4 +29,32 @@ test("what you see is what you sign: the terms digest must be that of the terms 
   assert.equal(await termsMatch({ ...base, kind: "consent", consent: { ...terms, purpose: "Something else" }, terms_sha256: sha256 }), false);
   assert.equal(await termsMatch({ ...base, kind: "consent", consent: terms }), false);
   assert.equal(await termsMatch({ ...base, kind: "login", terms_sha256: sha256 }), false);
+});
+
+test("a decision repeats every value the request binds, whatever the kind registered", () => {
+  const pledge = { ...base, kind: "sampledomain.pledge", binds: { pledge: "ab12", items: [1, 2] } };
+  const payload = decisionPayload(pledge, "approve", []);
+  assert.equal(payload.pledge, "ab12");
+  assert.deepEqual(payload.items, [1, 2]);
+  const forged = { ...base, binds: { request_id: "other", nonce: "other" } };
+  assert.equal(decisionPayload(forged, "approve", []).request_id, "r-1");
+  assert.equal(decisionPayload(forged, "approve", []).nonce, "n-1");
+  const sign = { ...base, kind: "sign", documents: [{ sha256: "shown" }], binds: { documents: ["bound"] } };
+  assert.deepEqual(decisionPayload(sign, "approve", []).documents, ["bound"]);
+});
+
+test("a consent whose bound terms digest differs from the terms shown is not signed", async () => {
+  const { terms, sha256 } = vectors.terms[0];
+  const consent = { ...base, kind: "consent", consent: terms, terms_sha256: sha256 };
+  assert.equal(await termsMatch({ ...consent, binds: { terms: sha256 } }), true);
+  assert.equal(await termsMatch({ ...consent, binds: { terms: "0".repeat(64) } }), false);
+});
+
+test("documents are signed only when the bound digests are those of the documents listed", () => {
+  const docs = [{ name: "a.pdf", sha256: "aa" }, { name: "b.pdf", sha256: "bb" }];
+  assert.equal(documentsMatch({ ...base }), true);
+  assert.equal(documentsMatch({ ...base, documents: docs, binds: { documents: ["aa", "bb"] } }), true);
+  assert.equal(documentsMatch({ ...base, documents: docs, binds: { documents: ["bb", "aa"] } }), false);
+  assert.equal(documentsMatch({ ...base, documents: docs, binds: { documents: ["aa"] } }), false);
+  assert.equal(documentsMatch({ ...base, documents: docs, binds: { documents: "aa" } }), false);
 });

@@ -5,28 +5,48 @@ import { termsDigest } from "./jose.js";
 
 /** The decision JWS payload for request ``req`` (as the wallet API returns it):
  * ``{request_id, requester, nonce, decision, claims}`` (claims sorted; empty when declined),
- * plus ``documents`` (the documents' SHA-256 digests, in order) for a signing request and
- * ``terms`` (the consent terms' digest) when the request has one. */
+ * plus every value the request binds, copied unchanged from ``req.binds`` (e.g. ``documents``,
+ * the SHA-256 digests of the documents to sign, in order; ``terms``, the consent terms' digest;
+ * or whatever a domain registered with its approval kind: ``tungban.wallet.kinds``). A request
+ * without ``binds`` (opened before the kind registry) binds ``documents`` and ``terms`` as the
+ * signing and consent requests of that time did. */
 export function decisionPayload(req, decision, claims) {
   const payload = {
     request_id: req.id, requester: req.requester.id, nonce: req.nonce, decision,
     claims: decision === "approve" ? [...claims].sort() : [],
   };
+  if (req.binds && typeof req.binds === "object" && !Array.isArray(req.binds)) {
+    for (const [name, value] of Object.entries(req.binds)) {
+      if (!(name in payload)) payload[name] = value;
+    }
+    return payload;
+  }
   if (Array.isArray(req.documents) && req.documents.length) {
-    // A signing decision covers exactly these documents: their SHA-256 digests, in order.
     payload.documents = req.documents.map((d) => d.sha256);
   }
   if (req.terms_sha256) {
-    // A consent decision covers exactly the terms shown: data user, provider, product, purpose, limits.
     payload.terms = req.terms_sha256;
   }
   return payload;
 }
 
-/** What you see is what you sign: true when ``req`` needs no terms check, or when the digest it
- * carries (``terms_sha256``) is that of the consent terms it shows (``consent``). */
+/** What you see is what you sign: true when ``req`` needs no terms check, or when the terms
+ * digest it would sign (``binds.terms``, else ``terms_sha256``) and the one it displays
+ * (``terms_sha256``) are both that of the consent terms it shows (``consent``). */
 export async function termsMatch(req) {
-  if (!(req.kind === "consent" || req.terms_sha256)) return true;
+  const bound = req.binds && typeof req.binds === "object" ? req.binds.terms : undefined;
+  if (!(req.kind === "consent" || req.terms_sha256 || bound !== undefined)) return true;
   const shown = req.consent ? await termsDigest(req.consent) : null;
-  return !!req.terms_sha256 && shown === String(req.terms_sha256).toLowerCase();
+  const digests = [req.terms_sha256, bound === undefined ? req.terms_sha256 : bound];
+  return digests.every((d) => !!d && shown === String(d).toLowerCase());
+}
+
+/** What you see is what you sign, for documents: true when ``req`` binds no ``documents``, or
+ * when the digests it binds are those of the documents it lists (``documents[].sha256``), in
+ * the same order. */
+export function documentsMatch(req) {
+  const bound = req.binds && typeof req.binds === "object" ? req.binds.documents : undefined;
+  if (bound === undefined) return true;
+  const shown = Array.isArray(req.documents) ? req.documents.map((d) => d.sha256) : [];
+  return Array.isArray(bound) && bound.length === shown.length && bound.every((d, i) => d === shown[i]);
 }

@@ -2,7 +2,7 @@
  * data-sharing consent; the passkey, then the decision JWS; the result screen. */
 
 import { AppError, api } from "../lib/api.js";
-import { decisionPayload, termsMatch } from "../lib/decision.js";
+import { decisionPayload, documentsMatch, termsMatch } from "../lib/decision.js";
 import { signJws } from "../lib/jose.js";
 import { T, fmt } from "../lib/messages.js";
 import { credentialJson, getAssertion } from "../lib/webauthn.js";
@@ -177,6 +177,7 @@ async function decide(decision) {
   await busy(buttons, async () => {
     // What you see is what you sign: the digest must be that of the terms shown.
     if (decision === "approve" && !(await termsMatch(req))) throw new AppError("terms_mismatch", T.terms_mismatch);
+    if (decision === "approve" && !documentsMatch(req)) throw new AppError("documents_mismatch", T.documents_mismatch);
     const claims = decision === "approve"
       ? Array.from(document.querySelectorAll("#claims input[name=claim]")).filter((i) => i.checked).map((i) => i.value)
       : [];
