@@ -44,7 +44,7 @@ def app_home(tmp_path):
 @pytest.fixture
 def e2e_browser(transactional_db):
     """Headless Debian Chromium through Playwright (skipped when it is not installed)."""
-    from tungban.wallet.tests.e2e_helpers import chromium_available, launch_browser, playwright_session
+    from tungban.testing.browser import chromium_available, launch_browser, playwright_session
 
     if not chromium_available():
         pytest.skip("system Chromium not installed (apt-get install chromium)")
