@@ -97,8 +97,9 @@ class DjangoTestAdapter(BaseAdapter):
         return self._build_response(request, response)
 
     def _build_response(self, request, response) -> requests.Response:
+        # Django's test client closes the response itself (without request_finished closing
+        # the test's database connection): closing it again here would.
         content = b"".join(response.streaming_content) if response.streaming else response.content
-        response.close()
         msg = HTTPMessage()
         for name, value in response.items():
             msg[name] = value
