@@ -22,8 +22,11 @@ def issuer(request, settings):
     ``live_http`` (another process calls the platform, or requests must run concurrently)
     get :func:`live_issuer` instead; they must use ``django_db(transaction=True)``."""
     if request.node.get_closest_marker("e2e") or request.node.get_closest_marker("live_http"):
+        # The live server first, then the database, in the order pytest-django's own
+        # live_server helper gives when a test names live_server.
+        url = request.getfixturevalue("live_issuer")
         request.getfixturevalue("transactional_db")
-        yield request.getfixturevalue("live_issuer")
+        yield url
         return
     from tungban.testing.http import TEST_ORIGIN, route_requests
 
