@@ -18,7 +18,7 @@ import requests
 
 from tungban.credentials import services
 from tungban.testing.factories import PIN, make_resident
-from tungban.wallet.cli import AppError, WalletClient
+from tungban.wallet.client import AppError, WalletClient
 
 pytestmark = pytest.mark.django_db
 

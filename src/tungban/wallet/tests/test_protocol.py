@@ -20,7 +20,7 @@ from tungban.testing.factories import (
     start_authorization,
 )
 from tungban.wallet import services as wallet
-from tungban.wallet.cli import AppError, WalletClient
+from tungban.wallet.client import AppError, WalletClient
 from tungban.wallet.models import ApprovalRequest, Device, RequestStatus
 
 pytestmark = pytest.mark.django_db
