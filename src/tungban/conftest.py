@@ -13,13 +13,43 @@ def _fast_password_hasher(request, settings):
 
 
 @pytest.fixture
-def issuer(live_server, settings):
-    """The live server as the platform's issuer (the app signs proofs for this origin)."""
+def issuer(request, settings):
+    """The platform's base URL for protocol and API tests.
+
+    By default the platform runs in-process, inside the test's transaction: every
+    ``requests`` call to this URL (the CLI app's, Authlib's, the test's own) goes through
+    Django's test client (:mod:`tungban.testing.http`). Tests marked ``e2e`` (Chromium) or
+    ``live_http`` (another process calls the platform, or requests must run concurrently)
+    get :func:`live_issuer` instead; they must use ``django_db(transaction=True)``."""
+    if request.node.get_closest_marker("e2e") or request.node.get_closest_marker("live_http"):
+        # The live server first, then the database, in the order pytest-django's own
+        # live_server helper gives when a test names live_server.
+        url = request.getfixturevalue("live_issuer")
+        request.getfixturevalue("transactional_db")
+        yield url
+        return
+    from tungban.testing.http import TEST_ORIGIN, route_requests
+
+    request.getfixturevalue("db")
+    _serve_as(settings, TEST_ORIGIN)
+    with route_requests(TEST_ORIGIN):
+        yield TEST_ORIGIN
+
+
+@pytest.fixture
+def live_issuer(live_server, settings):
+    """The live server as the platform's issuer (real HTTP on loopback; the test's data is
+    committed, so it is slower): for Chromium, other processes and concurrency."""
     url = live_server.url.replace("127.0.0.1", "localhost")
+    _serve_as(settings, url)
+    return url
+
+
+def _serve_as(settings, url: str) -> None:
+    """The app signs proofs for this origin; WebAuthn needs the host to be the RP id."""
     settings.TUNGBAN_ISSUER = url
     settings.TUNGBAN_WEBAUTHN_RP_ID = "localhost"
     settings.ALLOWED_HOSTS = ["localhost", "127.0.0.1", "testserver"]
-    return url
 
 
 @pytest.fixture
@@ -44,7 +74,7 @@ def app_home(tmp_path):
 @pytest.fixture
 def e2e_browser(transactional_db):
     """Headless Debian Chromium through Playwright (skipped when it is not installed)."""
-    from tungban.wallet.tests.e2e_helpers import chromium_available, launch_browser, playwright_session
+    from tungban.testing.browser import chromium_available, launch_browser, playwright_session
 
     if not chromium_available():
         pytest.skip("system Chromium not installed (apt-get install chromium)")

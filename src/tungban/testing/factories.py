@@ -17,7 +17,7 @@ import requests
 from tungban.identity import services as identity
 from tungban.oidc import services as oidc
 from tungban.wallet import services as wallet
-from tungban.wallet.cli import WalletClient
+from tungban.wallet.client import WalletClient
 
 PIN = "246810"
 DEFAULT_SCOPE = "openid profile hkid address phone email billing_address"

@@ -107,7 +107,7 @@ def senior(officer):
 
 @pytest.fixture
 def app(issuer, bundled, senior, app_home):
-    """The CLI app bound to ``senior`` over HTTP against the live server."""
+    """The CLI app bound to ``senior`` over HTTP against the platform (in-process by default)."""
     from tungban.testing.factories import bind_cli
 
     return bind_cli(issuer, senior, app_home)

@@ -33,7 +33,7 @@ def department_system(issuer_url: str, issuer_id: str) -> DataUser:
 
 
 @pytest.fixture
-def swd_system(issuer, transactional_db):
+def swd_system(issuer, db):
     catalogue.register_bundled()
     return department_system(issuer, "swd")
 

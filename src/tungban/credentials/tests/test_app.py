@@ -4,7 +4,7 @@ to present them (``aud``, ``presentation_max_age``); the app draws the QR code o
 presentation itself (there is no platform route for it any more, so the platform never learns
 what is shown); the PDF route gives the resident's own credential only.
 
-Over real HTTP with the CLI app bound to the live server (device proofs on every call).
+Over HTTP (in-process, :mod:`tungban.testing.http`) with the CLI app bound (device proofs on every call).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import requests
 
 from tungban.credentials import services
 from tungban.testing.factories import PIN, make_resident
-from tungban.wallet.cli import AppError, WalletClient
+from tungban.wallet.client import AppError, WalletClient
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 CREDENTIALS = "/api/v1/credentials/app/credentials"
 QR = "/api/v1/credentials/app/qr"  # removed: the app draws its QR codes itself

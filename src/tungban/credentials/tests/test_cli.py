@@ -2,7 +2,7 @@
 with only the chosen claims and a key-binding JWT signed by the app's key, and 認證易
 checking the presentation; altered disclosures and proofs by another key are refused.
 
-Over real HTTP: the live server and ``tungban app`` (:mod:`tungban.wallet.cli`).
+Over HTTP (in-process, :mod:`tungban.testing.http`) with ``tungban app`` (:mod:`tungban.wallet.cli`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from tungban.credentials.verify import DatabaseTrust, verify_presentation
 from tungban.testing.factories import PIN, bind_cli
 from tungban.wallet.cli import AppError, main
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 BIRTHDATE = "1950-03-02"
 

@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 
 from tungban.credentials.models import Credential, Issuer
+from tungban.testing.browser import TIMEOUT, add_virtual_authenticator, bind_web_app
 from tungban.testing.factories import make_resident
 from tungban.wallet import services as wallet
-from tungban.wallet.tests.e2e_helpers import TIMEOUT, add_virtual_authenticator, bind_web_app
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

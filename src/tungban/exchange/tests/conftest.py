@@ -1,5 +1,6 @@
 """Fixtures for the exchange gateway's tests: data users with their own keys, the bundled
-providers as separate processes on loopback, a resident with the CLI app bound."""
+providers as separate processes on loopback (with the platform on a live server), a resident
+with the CLI app bound."""
 
 from __future__ import annotations
 
@@ -35,10 +36,20 @@ def make_data_user(
     return user
 
 
+def pytest_collection_modifyitems(items):
+    """A test that starts providers needs the platform on real HTTP: a provider is another
+    process that fetches the gateway's keys from ``{issuer}/oidc/jwks``."""
+    for item in items:
+        if "providers" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.live_http)
+            item.add_marker(pytest.mark.django_db(transaction=True))
+
+
 @pytest.fixture
 def providers(issuer):
     """Start provider processes on demand: ``providers("wsd", fault=...)`` returns the
-    process and registers its URL; all are stopped after the test."""
+    process and registers its URL; all are stopped after the test. (Tests using it get a
+    live server, see :func:`pytest_collection_modifyitems`.)"""
     from examples.providers.launch import start_provider, stop_provider
 
     started = []
@@ -56,7 +67,7 @@ def providers(issuer):
 
 
 @pytest.fixture
-def catalogue_registered(transactional_db):
+def catalogue_registered(db):
     catalogue.register_bundled({})
 
 

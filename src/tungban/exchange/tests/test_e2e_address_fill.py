@@ -17,16 +17,16 @@ import pytest
 
 from examples.vehicle_licence.address import PURPOSE
 from tungban.exchange.models import Consent, ExchangeRecord
-from tungban.testing.factories import make_resident
-from tungban.wallet import services as wallet
-from tungban.wallet.tests.e2e_helpers import (
+from tungban.testing.browser import (
     TIMEOUT,
     add_virtual_authenticator,
     approval_url,
     bind_web_app,
     decide_in_app,
 )
-from tungban.wallet.tests.e2e_helpers import sample_service as e2e_sample_service
+from tungban.testing.browser import sample_service as e2e_sample_service
+from tungban.testing.factories import make_resident
+from tungban.wallet import services as wallet
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

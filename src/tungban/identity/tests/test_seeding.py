@@ -19,7 +19,7 @@ from tungban.wallet.seeding import seed_devices
 
 def _proof(private_jwk: dict, method: str, url: str) -> str:
     """An ``Authorization: Device`` proof, built by the CLI app's own function."""
-    from tungban.wallet.cli import device_proof
+    from tungban.wallet.client import device_proof
 
     return device_proof(ECKey.import_key(private_jwk), private_jwk["kid"], method, url)
 

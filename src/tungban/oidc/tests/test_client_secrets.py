@@ -9,7 +9,7 @@ from tungban.oidc import client_secrets
 from tungban.oidc.models import Client
 from tungban.testing.factories import make_client
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 def _client_credentials(issuer, client_id, secret):

@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import pytest
 
-from tungban.testing.factories import valid_hkid
-from tungban.wallet.tests.e2e_helpers import (
+from tungban.testing.browser import (
     TIMEOUT,
     add_virtual_authenticator,
     approval_url,
     bind_web_app,
     decide_in_app,
 )
-from tungban.wallet.tests.e2e_helpers import sample_service as e2e_sample_service
+from tungban.testing.browser import sample_service as e2e_sample_service
+from tungban.testing.factories import valid_hkid
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -1,4 +1,4 @@
-"""The OpenID Provider over real HTTP: good flows and every bad input of issue #2."""
+"""The OpenID Provider over HTTP (in-process, :mod:`tungban.testing.http`): good flows and every bad input of issue #2."""
 
 import json
 
@@ -25,7 +25,7 @@ from tungban.testing.factories import (
 )
 from tungban.wallet.models import ApprovalRequest
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 RP_A = "https://rp-a.example/cb"
 RP_B = "https://rp-b.example/cb"
 

@@ -9,7 +9,7 @@ import requests
 from tungban.oidc.models import OFFLINE_ACCESS_SCOPE, Token
 from tungban.testing.factories import DEFAULT_SCOPE, bind_cli, jwt_claims, login, make_client, userinfo
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 RP = "https://rp-a.example/cb"
 OFFLINE = f"{DEFAULT_SCOPE} {OFFLINE_ACCESS_SCOPE}"
 
@@ -165,6 +165,8 @@ def test_the_app_tells_the_resident_about_offline_access(issuer, client, app):
     assert app.show(rid, PIN)["offline_access_days"] is None
 
 
+@pytest.mark.live_http  # concurrent requests: real server threads on their own connections
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_reuse_and_revocation_leave_no_live_token(issuer, client, app):
     """A refresh racing with a second use of the same token, or with its revocation, never
     leaves a token of the grant alive (rotation and revocation lock the grant in one order)."""

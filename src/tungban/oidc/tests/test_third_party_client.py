@@ -12,7 +12,8 @@ from oic.utils.authn.client import CLIENT_AUTHN_METHOD
 
 from tungban.testing.factories import PIN, bind_cli, make_client
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# The OpenID Provider's real-HTTP smoke test: an independent client library over a live server.
+pytestmark = [pytest.mark.live_http, pytest.mark.django_db(transaction=True)]
 
 
 def _oic_login(issuer, app, client_id, secret, redirect_uri):

@@ -24,16 +24,16 @@ import requests
 from tungban.oidc.models import EME_SCOPES
 from tungban.signing import ca
 from tungban.signing.models import SigningRequest
-from tungban.testing.factories import make_resident
-from tungban.wallet import services as wallet
-from tungban.wallet.tests.e2e_helpers import (
+from tungban.testing.browser import (
     TIMEOUT,
     add_virtual_authenticator,
     approval_url,
     bind_web_app,
     decide_in_app,
 )
-from tungban.wallet.tests.e2e_helpers import sample_service as e2e_sample_service
+from tungban.testing.browser import sample_service as e2e_sample_service
+from tungban.testing.factories import make_resident
+from tungban.wallet import services as wallet
 
 from .conftest import client_token
 

@@ -24,7 +24,7 @@ import requests
 from tungban.signing import services
 from tungban.signing.models import SigningCredential, SigningDocument, SigningRequest
 from tungban.testing.factories import PIN, login
-from tungban.wallet.cli import AppError
+from tungban.wallet.client import AppError
 
 from .conftest import client_token
 

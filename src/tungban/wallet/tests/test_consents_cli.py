@@ -2,8 +2,9 @@
 approving with the terms' digest signed, listing and revoking consents, and the history of
 who used the resident's data (releases to services and exchanges between organisations).
 
-Over real HTTP: the live server, a data user with its own key (``examples/data_user.py``),
-the Water Supplies Department's demo provider as a separate process, ``tungban app``.
+Over HTTP: the platform in-process (:mod:`tungban.testing.http`), a data user with its own
+key (``examples/data_user.py``), ``tungban app``; the test that fetches data runs a live server
+for the Water Supplies Department's demo provider, a separate process.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from tungban.oidc.models import Client
 from tungban.testing.factories import PIN, bind_cli, jwt_claims, login, make_resident, userinfo
 from tungban.wallet.cli import AppError, duration_text, main, uses_text
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 WSD = "wsd.registered-address.v1"
 PURPOSE = "Pre-fill the vehicle licence renewal form"
@@ -68,6 +69,8 @@ def test_duration_and_uses_in_words():
     assert uses_text(None) == "any number of times while valid"
 
 
+@pytest.mark.live_http  # the provider, another process, checks the gateway's keys over HTTP
+@pytest.mark.django_db(transaction=True)
 def test_show_approve_list_use_revoke_and_history(issuer, td, tai_man, app, app_home, capsys):
     from examples.providers.launch import running_provider
 

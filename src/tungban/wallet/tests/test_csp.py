@@ -98,7 +98,7 @@ def test_pages_load_in_chromium_with_no_violation(issuer, e2e_browser, _no_csp_v
 def test_chromium_refuses_an_inline_style_and_reports_it(issuer):
     """The policy is enforced, and a violation shows in the console the way the e2e watcher
     (``_no_csp_violations``) recognises it. A browser of its own: this test wants a violation."""
-    from .e2e_helpers import chromium_available, launch_browser, playwright_session
+    from tungban.testing.browser import chromium_available, launch_browser, playwright_session
 
     if not chromium_available():
         pytest.skip("system Chromium not installed")

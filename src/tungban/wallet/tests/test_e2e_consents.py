@@ -27,11 +27,10 @@ from tungban.exchange import catalogue
 from tungban.exchange.tests.conftest import make_data_user
 from tungban.oidc import services as oidc
 from tungban.oidc.models import Client
+from tungban.testing.browser import TIMEOUT, add_virtual_authenticator, bind_web_app
 from tungban.testing.factories import make_resident
 from tungban.wallet import services as wallet
 from tungban.wallet.models import ApprovalRequest
-
-from .e2e_helpers import TIMEOUT, add_virtual_authenticator, bind_web_app
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

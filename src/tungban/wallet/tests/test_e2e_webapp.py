@@ -20,17 +20,16 @@ import requests
 
 from tungban.identity.models import PopulationRecord
 from tungban.oidc import services as oidc
-from tungban.testing.factories import pkce, valid_hkid
-from tungban.wallet import services as wallet
-from tungban.wallet.models import ApprovalRequest, Device, DeviceStatus, RequestStatus
-
-from .e2e_helpers import (
+from tungban.testing.browser import (
     TIMEOUT,
     add_virtual_authenticator,
     approval_url,
     bind_web_app,
     decide_in_app,
 )
+from tungban.testing.factories import pkce, valid_hkid
+from tungban.wallet import services as wallet
+from tungban.wallet.models import ApprovalRequest, Device, DeviceStatus, RequestStatus
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

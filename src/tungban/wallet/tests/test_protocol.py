@@ -1,4 +1,4 @@
-"""The app protocol over real HTTP (live server) with the CLI app as the device."""
+"""The app protocol over HTTP (in-process, see :mod:`tungban.testing.http`) with the CLI app as the device."""
 
 import datetime as dt
 import json
@@ -20,10 +20,10 @@ from tungban.testing.factories import (
     start_authorization,
 )
 from tungban.wallet import services as wallet
-from tungban.wallet.cli import AppError, WalletClient
+from tungban.wallet.client import AppError, WalletClient
 from tungban.wallet.models import ApprovalRequest, Device, RequestStatus
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 Reusable by any E2E test of the platform::
 
-    from tungban.wallet.tests.e2e_helpers import launch_browser, add_virtual_authenticator, bind_web_app
+    from tungban.testing.browser import launch_browser, add_virtual_authenticator, bind_web_app
 
     with playwright_session() as pw:
         browser = launch_browser(pw)
@@ -13,7 +13,7 @@ Reusable by any E2E test of the platform::
 
 The browser is the system's Chromium (``/usr/bin/chromium``, or ``$TUNGBAN_E2E_CHROMIUM``);
 Playwright's own browser downloads are never used. WebAuthn needs the page's host to be the
-relying-party id, so serve the platform as ``http://localhost:<port>`` (the ``issuer``
+relying-party id, so serve the platform as ``http://localhost:<port>`` (the ``live_issuer``
 fixture in ``tungban/conftest.py`` does that for ``live_server``).
 """
 

@@ -1,0 +1,391 @@
+"""The tungban app's client SDK: the protocol of :mod:`tungban.wallet.services` spoken over
+HTTP, without importing the platform. The private key stays in a PIN-encrypted PEM file in the
+app's home directory; the HTTP session is injectable (any ``requests.Session``-like object),
+so tests run the same client in-process (:mod:`tungban.testing.http`) and integrators can add
+retries, proxies or certificates.
+
+:class:`WalletClient` is the app; :func:`device_proof` builds the ``Authorization: Device``
+proof of one call; :func:`verifier_audience` and :func:`verify_link` shape presentations for
+認證易. :mod:`tungban.wallet.cli` is the ``tungban app`` command line on top of it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import secrets
+import time
+from pathlib import Path
+
+import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from joserfc import jws
+from joserfc.jwk import ECKey
+
+UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+class AppError(Exception):
+    """A refused call: ``code`` and ``message`` from the platform's JSON error."""
+
+    def __init__(self, code: str, message: str, status: int = 0):
+        super().__init__(f"{code}: {message}")
+        self.code, self.message, self.status = code, message, status
+
+
+def device_proof(key: ECKey, device_id: str, method: str, url: str) -> str:
+    """The JWS for ``Authorization: Device <JWS>`` on one call (see
+    :func:`tungban.wallet.services.authenticate_device`): ES256 by the device key, ``kid`` the
+    device id, ``htm``/``htu`` the call's method and absolute URL, a fresh ``iat`` and ``jti``."""
+    payload = {"htm": method, "htu": url, "iat": int(time.time()), "jti": secrets.token_urlsafe(18)}
+    return jws.serialize_compact(
+        {"alg": "ES256", "kid": device_id, "typ": "dpop+jwt"}, json.dumps(payload).encode(), key
+    )
+
+
+class WalletClient:
+    """The app's state and calls. ``home`` holds ``device.json`` and ``device-key.pem``.
+
+    :param server: the platform's base URL (default: the bound one, ``$TUNGBAN_SERVER`` or
+        ``http://localhost:8000``).
+    :param language: ``Accept-Language`` for names and labels (``en`` or ``zh-hant``).
+    :param session: the HTTP session, anything with ``requests.Session``'s ``request()``
+        and ``headers`` (default: a new ``requests.Session``); e.g.
+        :class:`tungban.testing.http.InProcessSession` in tests.
+    """
+
+    def __init__(
+        self,
+        home: Path,
+        server: str | None = None,
+        language: str | None = None,
+        *,
+        session: requests.Session | None = None,
+    ):
+        self.home = Path(home)
+        self.meta_path = self.home / "device.json"
+        self.key_path = self.home / "device-key.pem"
+        self.meta = json.loads(self.meta_path.read_text()) if self.meta_path.exists() else {}
+        self.server = (
+            server or self.meta.get("server") or os.environ.get("TUNGBAN_SERVER") or "http://localhost:8000"
+        ).rstrip("/")
+        self.http = session if session is not None else requests.Session()
+        if language:
+            # Names and labels (e.g. of e-licences) come back in this language.
+            self.http.headers["Accept-Language"] = language
+
+    # --- plumbing ---
+    def _call(self, method: str, path: str, body: dict | None = None, device_key: ECKey | None = None):
+        headers = {"Accept": "application/json"}
+        if device_key is not None:
+            headers["Authorization"] = "Device " + self._proof(device_key, method, self.server + path)
+        resp = self.http.request(method, self.server + path, json=body, headers=headers, timeout=30)
+        if resp.status_code == 204:
+            return None
+        try:
+            data = resp.json()
+        except ValueError:
+            raise AppError("bad_response", f"HTTP {resp.status_code} from {path}", resp.status_code) from None
+        if resp.status_code >= 400:
+            raise AppError(data.get("error", "error"), data.get("message", ""), resp.status_code)
+        return data
+
+    def _download(self, method: str, path: str, device_key: ECKey, body: dict | None = None) -> tuple[bytes, str]:
+        """A device call that answers with a file: ``(content, media type)``."""
+        headers = {"Authorization": "Device " + self._proof(device_key, method, self.server + path)}
+        resp = self.http.request(method, self.server + path, json=body, headers=headers, timeout=60)
+        if resp.status_code >= 400:
+            try:
+                data = resp.json()
+            except ValueError:
+                raise AppError("bad_response", f"HTTP {resp.status_code} from {path}", resp.status_code) from None
+            raise AppError(data.get("error", "error"), data.get("message", ""), resp.status_code)
+        return resp.content, resp.headers.get("Content-Type", "").split(";")[0]
+
+    def _proof(self, key: ECKey, method: str, url: str) -> str:
+        return device_proof(key, self.meta["device_id"], method, url)
+
+    def load_key(self, pin: str) -> ECKey:
+        """Decrypt the device key with the PIN. :raises AppError: ``not_bound``, ``wrong_pin``."""
+        if not self.key_path.exists() or "device_id" not in self.meta:
+            raise AppError("not_bound", "This app is not bound to an account yet: run 'tungban app bind'.")
+        try:
+            private = serialization.load_pem_private_key(self.key_path.read_bytes(), password=pin.encode())
+        except (ValueError, TypeError):
+            raise AppError("wrong_pin", "The PIN is wrong.") from None
+        return ECKey.import_key(private, {"kid": self.meta["device_id"]})
+
+    # --- binding ---
+    def _finish_binding(self, binding: dict, pin: str, name: str) -> dict:
+        if self.key_path.exists():
+            raise AppError(
+                "already_bound",
+                f"This app ({self.home}) is already bound. One device serves one account; use another --home.",
+            )
+        if len(pin) < 6 or not pin.isdigit():
+            raise AppError("weak_pin", "The PIN must be at least 6 digits.")
+        private = ec.generate_private_key(ec.SECP256R1())
+        key = ECKey.import_key(private)
+        proof = jws.serialize_compact(
+            {"alg": "ES256"}, json.dumps({"binding_id": binding["binding_id"], "nonce": binding["nonce"]}).encode(), key
+        )
+        result = self._call(
+            "POST",
+            f"/api/v1/wallet/bindings/{binding['binding_id']}/complete",
+            {
+                "public_jwk": key.as_dict(private=False),
+                "proof": proof,
+                "platform": "cli",
+                "name": name,
+            },
+        )
+        self.home.mkdir(parents=True, exist_ok=True)
+        pem = private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(pin.encode()),
+        )
+        self.key_path.write_bytes(pem)
+        self.key_path.chmod(0o600)
+        self.meta = {"server": self.server, "device_id": result["device_id"], "resident": result["resident"]}
+        self.meta_path.write_text(json.dumps(self.meta, ensure_ascii=False, indent=2))
+        return result
+
+    def bind(self, hkid: str, code: str, pin: str, name: str = "CLI") -> dict:
+        """Bind with an activation code from a counter."""
+        binding = self._call("POST", "/api/v1/wallet/bindings", {"hkid": hkid, "activation_code": code})
+        return self._finish_binding(binding, pin, name)
+
+    def register(self, details: dict, pin: str, name: str = "CLI") -> dict:
+        """Self-register (proofed against the population register) and bind."""
+        binding = self._call("POST", "/api/v1/wallet/registrations", details)
+        return self._finish_binding(binding, pin, name)
+
+    # --- requests ---
+    @staticmethod
+    def request_id(ref: str) -> str:
+        match = UUID_RE.search(ref)
+        if not match:
+            raise AppError("bad_reference", "Give a request id or the URL from the QR code.")
+        return match.group(0)
+
+    def show(self, ref: str, pin: str) -> dict:
+        return self._call("GET", f"/api/v1/wallet/requests/{self.request_id(ref)}", device_key=self.load_key(pin))
+
+    def decide(self, ref: str, pin: str, decision: str, only: list[str] | None = None) -> dict:
+        """Approve (all requested fields, or ``only`` these plus essential ones) or decline."""
+        key = self.load_key(pin)
+        rid = self.request_id(ref)
+        req = self._call("GET", f"/api/v1/wallet/requests/{rid}", device_key=key)
+        names = [c["name"] for c in req["claims"]]
+        if decision == "approve":
+            chosen = (
+                names if only is None else [c["name"] for c in req["claims"] if c["name"] in only or c["essential"]]
+            )
+        else:
+            chosen = []
+        payload = {
+            "request_id": rid,
+            "requester": req["requester"]["id"],
+            "nonce": req["nonce"],
+            "decision": decision,
+            "claims": sorted(chosen),
+        }
+        if req.get("documents"):
+            # A signing approval covers exactly these document digests (sole control).
+            payload["documents"] = [d["sha256"] for d in req["documents"]]
+        if req.get("terms_sha256"):
+            # A consent approval covers exactly the terms shown (data user, product, purpose, limits).
+            payload["terms"] = req["terms_sha256"]
+        for name, value in (req.get("binds") or {}).items():
+            payload.setdefault(name, value)  # any other value the request binds, repeated as is
+        signature = jws.serialize_compact(
+            {"alg": "ES256", "kid": self.meta["device_id"]}, json.dumps(payload).encode(), key
+        )
+        return self._call("POST", f"/api/v1/wallet/requests/{rid}/decision", {"signature": signature}, device_key=key)
+
+    def history(self, pin: str) -> list:
+        """Releases of e-ME details to online services (logins, form filling, signing)."""
+        return self._call("GET", "/api/v1/wallet/history", device_key=self.load_key(pin))
+
+    # --- data sharing (Consented Data Exchange Gateway) ---
+    def consents(self, pin: str) -> list:
+        """The resident's data-sharing consents (active, declined, revoked, expired, used up)."""
+        return self._call("GET", "/api/v1/exchange/app/consents", device_key=self.load_key(pin))
+
+    def revoke_consent(self, consent_id: str, pin: str) -> dict:
+        """Revoke a consent; the data user's next request is refused. :raises AppError:
+        ``unknown_consent``, ``bad_reference`` (not a consent id)."""
+        match = UUID_RE.search(str(consent_id).lower())
+        if not match:
+            raise AppError("bad_reference", "Give the consent's id (see 'tungban app consents').")
+        return self._call(
+            "POST", f"/api/v1/exchange/app/consents/{match.group(0)}/revoke", device_key=self.load_key(pin)
+        )
+
+    def exchanges(self, pin: str) -> list:
+        """Who used my data: exchanges between organisations under my consents, newest first."""
+        return self._call("GET", "/api/v1/exchange/app/history", device_key=self.load_key(pin))
+
+    # --- e-licences and e-certificates (電子證照) ---
+    def credentials(self, pin: str) -> list:
+        """My e-licences and e-certificates, newest first: ``id``, ``type``, ``type_name``,
+        ``issuer_name``, ``status``, ``expired``, ``claims`` ``[{name, label, value}]``,
+        ``sd_jwt`` (as issued), ``holder_bound``, ``verify_uri``..."""
+        return self._call("GET", "/api/v1/credentials/app/credentials", device_key=self.load_key(pin))
+
+    def _credential(self, credential_id: str, key: ECKey) -> dict:
+        """One of my credentials by its id (or a unique start of it, at least 8 characters)."""
+        ref = str(credential_id).strip().lower()
+        items = self._call("GET", "/api/v1/credentials/app/credentials", device_key=key)
+        found = [c for c in items if c["id"] == ref] or (
+            [c for c in items if c["id"].startswith(ref)] if len(ref) >= 8 else []
+        )
+        if len(found) != 1:
+            raise AppError("credential_unknown", "You hold no such credential (see 'tungban app credentials').", 404)
+        return found[0]
+
+    def present(
+        self,
+        credential_id: str,
+        pin: str,
+        disclose: list[str] | None = None,
+        aud: str | None = None,
+        nonce: str | None = None,
+    ) -> str:
+        """A presentation of one of my credentials (SD-JWT §4): the issuer-signed JWT, the
+        disclosures of the claims in ``disclose`` (None: the holder's name, as the web app
+        ticks by default; ``[]``: none, which
+        still shows that I hold a valid credential of its type) and a key-binding JWT signed
+        with this device's key (``aud``: 認證易, ``<platform>/verify``, unless given;
+        ``nonce``: random unless a verifier gave one). See :meth:`presentation` for the link.
+
+        :raises AppError: ``credential_unknown``; ``claim_unknown`` (a name in ``disclose``
+            that the credential does not have); ``credential_bound_elsewhere`` (issued to the
+            key of another device: ask the department to issue it again).
+        """
+        return self.presentation(credential_id, pin, disclose, aud=aud, nonce=nonce)["presentation"]
+
+    def presentation(
+        self,
+        credential_id: str,
+        pin: str,
+        disclose: list[str] | None = None,
+        aud: str | None = None,
+        nonce: str | None = None,
+    ) -> dict:
+        """As :meth:`present`; returns ``{"presentation", "link" (認證易 with ``#vc=``),
+        "disclosed" (claim names), "holder_proof" (a KB-JWT is attached), "credential"}``."""
+        from jwcrypto.jwk import JWK
+        from sd_jwt.holder import SDJWTHolder
+
+        key = self.load_key(pin)
+        credential = self._credential(credential_id, key)
+        names = [c["name"] for c in credential["claims"]]
+        wanted = (
+            [n for n in names if n in NAME_CLAIMS] if disclose is None else [n.strip() for n in disclose if n.strip()]
+        )
+        unknown = [n for n in wanted if n not in names]
+        if unknown:
+            raise AppError(
+                "claim_unknown", f"This credential has no claim '{unknown[0]}'. Its claims: {', '.join(names)}."
+            )
+        holder = SDJWTHolder(credential["sd_jwt"])
+        cnf = (holder.sd_jwt_payload.get("cnf") or {}).get("jwk")
+        if not cnf:
+            # Not bound to an app key (issued before this app was bound): no holder's proof.
+            holder.create_presentation({n: True for n in wanted})
+        else:
+            public = key.as_dict(private=False)
+            if (cnf.get("x"), cnf.get("y")) != (public["x"], public["y"]):
+                raise AppError(
+                    "credential_bound_elsewhere",
+                    "This credential was issued to another device's key; ask the issuer to issue it again to this app.",
+                )
+            private = JWK(**{k: v for k, v in key.as_dict(private=True).items() if k in ("kty", "crv", "x", "y", "d")})
+            holder.create_presentation(
+                {n: True for n in wanted},
+                nonce or secrets.token_urlsafe(16),
+                aud or verifier_audience(credential["verify_uri"]),
+                private,
+                "ES256",
+            )
+        text = holder.sd_jwt_presentation
+        return {
+            "presentation": text,
+            "link": verify_link(credential["verify_uri"], text),
+            "disclosed": _disclosed_names(text),
+            "holder_proof": bool(cnf),
+            "credential": credential,
+        }
+
+    def credential_pdf(self, credential_id: str, pin: str) -> bytes:
+        """One of my credentials as a PDF (in the ``language`` given to the client)."""
+        key = self.load_key(pin)
+        credential = self._credential(credential_id, key)
+        data, media_type = self._download("GET", f"/api/v1/credentials/app/credentials/{credential['id']}/pdf", key)
+        if media_type != "application/pdf":
+            raise AppError("bad_response", f"Expected a PDF, got {media_type or 'nothing'}.")
+        return data
+
+    @staticmethod
+    def qr_svg(text: str) -> bytes:
+        """A QR code (SVG) of ``text``, e.g. a presentation's link, drawn here (segno) as the web
+        app draws it in the browser: the platform never sees what is shown. Error correction M,
+        or L when only that fits. Raises :class:`AppError` ``qr_too_large`` when no QR code
+        holds it (show fewer claims)."""
+        import io
+
+        import segno
+
+        for error in ("m", "l"):
+            try:
+                qr = segno.make(text, error=error, boost_error=False, micro=False)
+            except segno.DataOverflowError:
+                continue
+            out = io.BytesIO()
+            qr.save(out, kind="svg", scale=4, border=4, xmldecl=False, omitsize=True, light="#fff", svgclass="qr")
+            return out.getvalue()
+        raise AppError("qr_too_large", "This is too much for one QR code: show fewer claims with --disclose.")
+
+    def me(self, pin: str) -> dict:
+        return self._call("GET", "/api/v1/wallet/me", device_key=self.load_key(pin))
+
+    def pending(self, pin: str) -> list:
+        return self._call("GET", "/api/v1/wallet/pending", device_key=self.load_key(pin))
+
+    def unbind(self, pin: str) -> None:
+        self._call("POST", "/api/v1/wallet/unbind", device_key=self.load_key(pin))
+        self.key_path.unlink(missing_ok=True)
+        self.meta_path.unlink(missing_ok=True)
+
+
+def verifier_audience(verify_uri: str) -> str:
+    """The ``aud`` of a key-binding JWT for 認證易: its page ``<platform>/verify/`` without the
+    final slash (what ``tungban.credentials.services.verifier_audience`` expects)."""
+    return verify_uri.rstrip("/")
+
+
+def verify_link(verify_uri: str, presentation: str) -> str:
+    """The 認證易 link that opens and checks ``presentation``."""
+    return f"{verify_uri}#vc={presentation}"
+
+
+#: What a presentation shows when the resident does not choose (the web app's default too).
+NAME_CLAIMS = ("family_name", "given_name", "name_zh")
+
+
+def _disclosed_names(presentation: str) -> list[str]:
+    """The claim names a presentation discloses (unverified; for printing)."""
+    names = []
+    for part in presentation.split("~")[1:-1]:
+        try:
+            decoded = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+        except ValueError:
+            continue
+        if isinstance(decoded, list) and len(decoded) == 3:
+            names.append(decoded[1])
+    return names
