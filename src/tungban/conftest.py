@@ -23,6 +23,14 @@ def issuer(live_server, settings):
 
 
 @pytest.fixture
+def run_tasks(db):
+    """Call to run the queued background tasks in-process (see tungban.testing.tasks)."""
+    from tungban.testing.tasks import run_queued_tasks
+
+    return run_queued_tasks
+
+
+@pytest.fixture
 def officer(db):
     from tungban.testing.factories import make_officer
 
