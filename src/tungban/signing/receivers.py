@@ -2,7 +2,6 @@
 
 import logging
 
-from django.db import transaction
 from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 
@@ -22,32 +21,31 @@ def _on_decision(sender, request, **kwargs):
         return
     if request.status == RequestStatus.APPROVED:
         try:
-            services.sign_approved(request)
+            services.accept_approval(request)  # signs in the worker, then calls back
         except DomainError:
             raise
         except Exception as exc:
-            # Whatever broke (a PDF pyHanko cannot sign, the HSM), the approval is recorded as
-            # failed and the service is told; nothing was signed.
+            # Whatever broke (the keystore, the CA), the approval is recorded as failed and
+            # the service is told; nothing was signed.
             log.exception("Signing request for approval %s failed", request.pk)
             raise DomainError(
                 "signing_failed",
                 _("The documents could not be signed; nothing was signed. Ask the service to try again."),
                 status=500,
             ) from exc
-    _notify_after_commit(request)
+        return
+    _queue_callback(request)
 
 
 @receiver(approval_failed)
 def _on_failure(sender, request, **kwargs):
     if request.kind == RequestKind.SIGN:
-        _notify_after_commit(request)
+        _queue_callback(request)
 
 
-def _notify_after_commit(approval) -> None:
-    """Tell the service once the decision is committed: signed, declined or failed."""
-    transaction.on_commit(
-        lambda: services.notify(SigningRequest.objects.select_related("client", "approval").get(approval=approval))
-    )
+def _queue_callback(approval) -> None:
+    """Tell the service (a background task, committed with the decision): declined or failed."""
+    services.queue_callback(SigningRequest.objects.select_related("client").get(approval=approval))
 
 
 @receiver(device_unbound)

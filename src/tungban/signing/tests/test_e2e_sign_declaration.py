@@ -25,6 +25,7 @@ from tungban.oidc.models import EME_SCOPES
 from tungban.signing import ca
 from tungban.signing.models import SigningRequest
 from tungban.testing.factories import make_resident
+from tungban.testing.tasks import run_queued_tasks
 from tungban.wallet import services as wallet
 from tungban.wallet.tests.e2e_helpers import (
     TIMEOUT,
@@ -186,7 +187,9 @@ def test_plus_resident_signs_the_declaration(issuer, sample_service, browser, re
     assert phone.text_content("#result-heading").strip().startswith("Signed")
     assert "Vehicle Licence Renewal" in phone.text_content("#result-message")
 
-    # The device signed exactly this document's digest, confirmed with the passkey.
+    # The device signed exactly this document's digest, confirmed with the passkey; the
+    # worker's job signs the PDF.
+    run_queued_tasks()
     request.refresh_from_db()
     request.approval.refresh_from_db()
     assert request.status() == "signed"
