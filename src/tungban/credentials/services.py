@@ -848,7 +848,9 @@ def _retry_or_fail(batch_id: str, task_id: str, exc: Exception) -> None:
 
 def _current(batch_id: str, task_id: str) -> IssuanceBatch | None:
     """The batch, locked, if ``task_id`` is still the task meant to carry it on."""
-    batch = IssuanceBatch.objects.select_for_update().select_related("credential_type__issuer").get(pk=batch_id)
+    batch = (
+        IssuanceBatch.objects.select_for_update(of=("self",)).select_related("credential_type__issuer").get(pk=batch_id)
+    )
     if batch.finished or batch.task_id != str(task_id):
         return None
     return batch

@@ -422,7 +422,11 @@ def run_signing(request_id: str, task_id: str) -> str:
             result = _cades(signer, doc.sha256, timestamper)
         SigningDocument.objects.filter(pk=doc.pk, result__isnull=True).update(result=result)
     with transaction.atomic():
-        req = SigningRequest.objects.select_for_update().select_related("client", "resident").get(pk=request_id)
+        req = (
+            SigningRequest.objects.select_for_update(of=("self",))
+            .select_related("client", "resident")
+            .get(pk=request_id)
+        )
         if req.signed_at or req.sign_task_id != str(task_id):
             return "skipped"
         count = req.documents.count()
@@ -452,7 +456,7 @@ def _signing_retry_or_fail(request_id: str, task_id: str, exc: Exception) -> Non
     backoff), or fail the request: results are deleted (nothing half-signed reaches the
     service), the approval is marked failed with the code and the service is told."""
     with transaction.atomic():
-        req = SigningRequest.objects.select_for_update().select_related("client").get(pk=request_id)
+        req = SigningRequest.objects.select_for_update(of=("self",)).select_related("client").get(pk=request_id)
         if req.sign_state not in (JobState.QUEUED, JobState.RUNNING) or req.sign_task_id != str(task_id):
             return
         req.sign_attempts += 1
