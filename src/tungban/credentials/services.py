@@ -36,7 +36,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.tasks import task
+from django.dispatch import receiver
+from django.tasks import TaskResultStatus, task
+from django.tasks.signals import task_finished
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -835,7 +837,7 @@ def issue_batch_task(context, batch_id: str) -> str:
 def _retry_or_fail(batch_id: str, task_id: str, exc: Exception) -> None:
     with transaction.atomic():
         batch = IssuanceBatch.objects.select_for_update().get(pk=batch_id)
-        if batch.finished or batch.task_id != task_id:
+        if batch.finished or batch.task_id != str(task_id):
             return
         batch.attempts += 1
         if jobs.can_retry(batch.attempts):
@@ -844,6 +846,14 @@ def _retry_or_fail(batch_id: str, task_id: str, exc: Exception) -> None:
             batch.state, batch.finished_at, batch.rows = JobState.FAILED, timezone.now(), []
             batch.failure = f"{type(exc).__name__}: {exc}"[:200]
         batch.save(update_fields=["attempts", "task_id", "state", "finished_at", "rows", "failure"])
+
+
+@receiver(task_finished)
+def _on_task_finished(sender, task_result, **kwargs):
+    """A bulk-issuance task that failed outside its own handler (``tungban worker`` gave up on
+    it after its workers died repeatedly) counts as a failed attempt of its job."""
+    if task_result.status == TaskResultStatus.FAILED and task_result.task.module_path == issue_batch_task.module_path:
+        _retry_or_fail(task_result.args[0], str(task_result.id), RuntimeError("the worker died"))
 
 
 def _current(batch_id: str, task_id: str) -> IssuanceBatch | None:

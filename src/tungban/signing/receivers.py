@@ -3,6 +3,8 @@
 import logging
 
 from django.dispatch import receiver
+from django.tasks import TaskResultStatus
+from django.tasks.signals import task_finished
 from django.utils.translation import gettext_lazy as _
 
 from tungban.core.errors import DomainError
@@ -46,6 +48,17 @@ def _on_failure(sender, request, **kwargs):
 def _queue_callback(approval) -> None:
     """Tell the service (a background task, committed with the decision): declined or failed."""
     services.queue_callback(SigningRequest.objects.select_related("client").get(approval=approval))
+
+
+@receiver(task_finished)
+def _on_task_finished(sender, task_result, **kwargs):
+    """A signing task that failed outside its own handler (``tungban worker`` gave up on it
+    after its workers died repeatedly) counts as a failed attempt of the signing job."""
+    if (
+        task_result.status == TaskResultStatus.FAILED
+        and task_result.task.module_path == services.sign_request_task.module_path
+    ):
+        services.signing_task_lost(task_result.args[0], str(task_result.id))
 
 
 @receiver(device_unbound)

@@ -120,3 +120,44 @@ def test_bulk_issuance_returns_at_once_and_survives_a_killed_worker(bundled, cli
     assert not DBTaskResult.objects.exclude(status=TaskResultStatus.SUCCESSFUL).exists()
     page = client.get(response["Location"]).content.decode()
     assert 'data-state="done"' in page and 'http-equiv="refresh"' not in page
+
+
+def test_orphaned_tasks_are_queued_again_and_a_poison_task_fails_an_attempt(bundled, settings, run_tasks):
+    import subprocess
+    import sys
+
+    from tungban.core.management.commands.worker import HOST, reclaim_orphaned_tasks
+    from tungban.credentials import services
+
+    from .conftest import make_holder
+
+    holder = make_holder()
+    batch = services.submit_bulk(
+        services.get_type(SENIOR), f"hkid,card_number\n{holder.resident.hkid},SC00000001\n", issued_by="officer:t"
+    )
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    task = DBTaskResult.objects.filter(id=batch.task_id)
+
+    def running(owners: list[str], started=None):
+        task.update(status=TaskResultStatus.RUNNING, started_at=started or timezone.now(), worker_ids=owners)
+
+    running([f"{HOST}:{dead.pid}:x"])  # a worker of this host that is gone
+    assert reclaim_orphaned_tasks() == 1 and task.get().status == TaskResultStatus.READY
+    running([f"{HOST}:{os.getppid()}:x"])  # alive
+    assert reclaim_orphaned_tasks() == 0 and task.get().status == TaskResultStatus.RUNNING
+    running(["elsewhere:1:x"])  # another host's worker, recently started
+    assert reclaim_orphaned_tasks() == 0
+    running(["elsewhere:1:x"], timezone.now() - dt.timedelta(seconds=settings.TUNGBAN_TASK_STALE_SECONDS + 1))
+    assert reclaim_orphaned_tasks() == 1
+
+    # A task whose workers died TUNGBAN_TASK_MAX_ATTEMPTS times is failed; its job counts a
+    # failed attempt and goes on with a new task.
+    settings.TUNGBAN_TASK_RETRY_DELAY = 0
+    running([f"{HOST}:{dead.pid}:x"] * settings.TUNGBAN_TASK_MAX_ATTEMPTS)
+    assert reclaim_orphaned_tasks() == 0 and task.get().status == TaskResultStatus.FAILED
+    batch.refresh_from_db()
+    assert batch.attempts == 1 and batch.state == "queued" and str(batch.task_id) != str(task.get().id)
+    run_tasks()
+    batch.refresh_from_db()
+    assert batch.state == "done" and batch.rows_issued == 1
