@@ -633,21 +633,6 @@ class RowError:
         return {"row": self.row, "error": self.code, "message": self.message, "field": self.field}
 
 
-class BulkRejected(DomainError):
-    """A bulk file with invalid rows, issued in no part (``details.rows`` lists each error)."""
-
-    status = 422
-
-    def __init__(self, errors: list[RowError], total: int):
-        super().__init__(
-            "bulk_rows_invalid",
-            _("%(bad)d of %(total)d rows are invalid; nothing was issued.") % {"bad": len(errors), "total": total},
-            details={"rows": [e.as_dict() for e in errors], "rows_total": total},
-        )
-        self.errors = errors
-        self.total = total
-
-
 MAX_BULK_ROWS = 50_000
 
 
