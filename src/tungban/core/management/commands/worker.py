@@ -140,10 +140,16 @@ class _Worker(db_worker.Worker):
 
 
 class _QuietRounds(logging.Filter):
-    """Drop the "no more tasks" line each idle round of batch mode would log."""
+    """Log the start once, and not the "no more tasks" line, of each round of batch mode."""
+
+    started = False
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("No more tasks to run")
+        message = str(record.msg)
+        if message.startswith("Starting worker"):
+            seen, self.started = self.started, True
+            return not seen
+        return not message.startswith("No more tasks to run")
 
 
 class Command(db_worker.Command):
