@@ -52,7 +52,7 @@ class Command(BaseCommand):
             env=env,
         )
         # Background tasks (bulk issuance, bulk signing, callbacks): one worker next to the web server.
-        worker = subprocess.Popen([sys.executable, "-m", "tungban.cli", "worker", "--verbosity", "0"], env=env)
+        worker = subprocess.Popen([sys.executable, "-m", "tungban.cli", "worker"], env=env)
         service = subprocess.Popen(
             [sys.executable, "-m", "examples.vehicle_licence"],
             cwd=root,
