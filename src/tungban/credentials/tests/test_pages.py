@@ -316,7 +316,8 @@ def test_bulk_three_good_two_bad(swd_client, three_holders, run_tasks):
     assert 'id="rejected-rows"' in html and 'data-row="5"' in html and 'data-row="6"' in html
     assert html.count("<tr data-credential=") == 3
     # The officers' home lists the batch.
-    assert f'href="/staff/credentials/batches/{batch.id}"' in swd_client.get("/staff/credentials/").content.decode()
+    home = swd_client.get("/staff/credentials/").content.decode()
+    assert f'href="/staff/credentials/batches/{batch.id}"' in home and '<td data-state="done">' in home
 
 
 @pytest.mark.parametrize(
