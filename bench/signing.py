@@ -428,9 +428,7 @@ def run(args, tmp: Path) -> dict:
             )
         )
     rows.append(
-        row(
-            "per-request set-up", "services._signer_for + ca.timestamper (once per request in run_signing)", setup_lat
-        )
+        row("per-request set-up", "services._signer_for + ca.timestamper (once per request in run_signing)", setup_lat)
     )
     assert SigningCredential.objects.filter(resident=resident).count() == len(key_lat) + 1
 
