@@ -863,6 +863,7 @@ def run_batch_step(batch_id: str, task_id: str) -> str:
     batch = IssuanceBatch.objects.select_related("credential_type").get(pk=batch_id)
     if batch.finished or batch.task_id != str(task_id):
         return "skipped"
+    IssuanceBatch.objects.filter(pk=batch.pk, state=JobState.QUEUED).update(state=JobState.RUNNING)
     if batch.valid_rows is None:
         return _check_batch(batch, task_id)
     with transaction.atomic():
