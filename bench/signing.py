@@ -14,15 +14,15 @@ service code:
 
 a. hash signing: detached CMS (CAdES-BES + RFC 3161 time stamp) per second with
    ``services._cades``, the signer (``services._signer_for``) and ``ca.timestamper()``
-   made once, as ``services.sign_approved`` does for the documents of a request;
+   made once, as ``services.run_signing`` does for the documents of a request;
 b. PDF signing: PAdES B-T with the visible bilingual stamp, 1-page PDF made with fpdf2,
-   with ``pdf.sign_pdf`` (as ``sign_approved`` calls it): with a new signing time per call
+   with ``pdf.sign_pdf`` (as ``run_signing`` calls it): with a new signing time per call
    (a new stamp each time, as for one-PDF requests) and with one signing time for all
    calls (as for the PDFs of one request, which share the stamp);
 c. bulk: one request of 50 digests and one of 50 PDFs (a request cannot mix the two), each
    submitted with ``services.create_request`` (a ``client_credentials`` token) and approved
    once with ``wallet.services.decide`` and a device JWS — the production path: the
-   ``approval_decided`` signal runs ``sign_approved`` inside the approval's transaction;
+   ``approval_decided`` signal queues the signing job, run here in-process as a worker would;
 d. key + certificate creation per second with ``services.ensure_credential`` (a new device
    each time, as after a re-bind).
 
@@ -239,6 +239,7 @@ def run(args, tmp: Path) -> dict:
     from tungban.signing import ca, keystore, pdf, services
     from tungban.signing.models import SigningCredential
     from tungban.testing.factories import make_client, make_officer, make_resident
+    from tungban.testing.tasks import run_queued_tasks
     from tungban.wallet.models import Device
 
     n = dict(QUICK if args.quick else FULL)
@@ -272,7 +273,7 @@ def run(args, tmp: Path) -> dict:
         )
     )
 
-    # Per-request set-up that sign_approved does once per request (not per document).
+    # Per-request set-up that run_signing does once per request (not per document).
     def setup(_i):
         services._signer_for(credential)
         ca.timestamper()
@@ -294,7 +295,7 @@ def run(args, tmp: Path) -> dict:
         rows.append(
             row(
                 "(a) hash signing (CAdES + TST)",
-                "services._cades, signer from services._signer_for and ca.timestamper() made once (as sign_approved does per request)",
+                "services._cades, signer from services._signer_for and ca.timestamper() made once (as run_signing does per request)",
                 timed(lambda i: services._cades(signer, digests[i], tsp), n["hash"]),
             )
         )
@@ -328,11 +329,11 @@ def run(args, tmp: Path) -> dict:
             )
         )
         print(f"(b) PDF signing x{n['pdf']} (same stamp) ...", flush=True)
-        shared_stamp = pdf.stamp_pdf(signer_name, signed_at)  # drawn once per request, as sign_approved does
+        shared_stamp = pdf.stamp_pdf(signer_name, signed_at)  # drawn once per request, as run_signing does
         rows.append(
             row(
                 "(b) PDF signing, same signer+time",
-                "pdf.sign_pdf as above with one signing time for all calls, as sign_approved does for the PDFs of one request",
+                "pdf.sign_pdf as above with one signing time for all calls, as run_signing does for the PDFs of one request",
                 timed(
                     lambda i: pdf.sign_pdf(
                         source,
@@ -382,6 +383,7 @@ def run(args, tmp: Path) -> dict:
         submit = time.perf_counter() - t0
         t0 = time.perf_counter()
         approve(req.approval, device, device_key)
+        run_queued_tasks()  # the signing job, as `tungban worker` runs it
         seconds = time.perf_counter() - t0
         req.refresh_from_db()
         assert req.status() == "signed", req.status()
@@ -389,7 +391,7 @@ def run(args, tmp: Path) -> dict:
         bulk_total += seconds
         r = row(
             f"(c) bulk {n['bulk']} {'digests' if kind == 'hash' else 'PDFs'}, 1 approval",
-            "services.create_request, then wallet.services.decide (device JWS) -> signal -> services.sign_approved",
+            "services.create_request, then wallet.services.decide (device JWS) -> signal -> services.accept_approval, then the signing task (services.run_signing)",
             count=n["bulk"],
             seconds=seconds,
         )
@@ -426,9 +428,7 @@ def run(args, tmp: Path) -> dict:
             )
         )
     rows.append(
-        row(
-            "per-request set-up", "services._signer_for + ca.timestamper (once per request in sign_approved)", setup_lat
-        )
+        row("per-request set-up", "services._signer_for + ca.timestamper (once per request in run_signing)", setup_lat)
     )
     assert SigningCredential.objects.filter(resident=resident).count() == len(key_lat) + 1
 

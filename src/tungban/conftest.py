@@ -1,6 +1,18 @@
 """Fixtures shared by every app's tests."""
 
 import pytest
+from django.db.backends.signals import connection_created
+
+
+def _sqlite_without_fsync(sender, connection, **kwargs):
+    """The SQLite test database is a file (a worker subprocess must see it): skip fsync, as
+    memory did. Tests never survive a power cut anyway."""
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA synchronous=OFF")
+
+
+connection_created.connect(_sqlite_without_fsync)
 
 
 @pytest.fixture(autouse=True)
@@ -50,6 +62,14 @@ def _serve_as(settings, url: str) -> None:
     settings.TUNGBAN_ISSUER = url
     settings.TUNGBAN_WEBAUTHN_RP_ID = "localhost"
     settings.ALLOWED_HOSTS = ["localhost", "127.0.0.1", "testserver"]
+
+
+@pytest.fixture
+def run_tasks(db):
+    """Call to run the queued background tasks in-process (see tungban.testing.tasks)."""
+    from tungban.testing.tasks import run_queued_tasks
+
+    return run_queued_tasks
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ behind a load balancer) only sets variables:
 ``TUNGBAN_DEBUG``        ``1`` for development error pages (default off).
 ``TUNGBAN_ALLOWED_HOSTS`` comma-separated host names (default ``localhost,127.0.0.1``).
 ``TUNGBAN_VAR_DIR``      where generated state lives (default ``var/`` in the checkout).
+``TUNGBAN_TASKS_BACKEND`` the background-task backend (default: the database queue of
+                         ``django-tasks-db``, run by ``tungban worker``; no broker needed).
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ INSTALLED_APPS = [
     "tungban.credentials",
     "tungban.counter",
     "tungban.setup",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -118,6 +121,8 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # WAL lets the web server and the CLI read and write the same file at once.
     DATABASES["default"]["OPTIONS"] = {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Tests use a file, not memory: a `tungban worker` subprocess must see the test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-tungban.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -235,6 +240,28 @@ TUNGBAN_PRESENTATION_MAX_AGE = int(os.environ.get("TUNGBAN_PRESENTATION_MAX_AGE"
 # it is older than this many seconds or its key was rotated.
 TUNGBAN_TREE_HEAD_MAX_AGE = int(os.environ.get("TUNGBAN_TREE_HEAD_MAX_AGE", str(24 * 3600)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("TUNGBAN_MAX_REQUEST_BYTES", str(48 * 1024 * 1024)))
+
+# --- Background tasks (django.tasks) ---------------------------------------------------------
+# Bulk issuance, bulk signing and callbacks run in `tungban worker` processes, not in web
+# requests. The default backend keeps the queue in the platform's own database
+# (django-tasks-db): SQLite needs no broker; on PostgreSQL any number of workers on any hosts
+# share the queue (rows are claimed with SELECT ... FOR UPDATE SKIP LOCKED).
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get("TUNGBAN_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default"],
+    }
+}
+#: Attempts a job gets (the first run and its retries) before it is marked failed.
+TUNGBAN_TASK_MAX_ATTEMPTS = int(os.environ.get("TUNGBAN_TASK_MAX_ATTEMPTS", "5"))
+#: Seconds before the first retry; each further retry waits twice as long.
+TUNGBAN_TASK_RETRY_DELAY = float(os.environ.get("TUNGBAN_TASK_RETRY_DELAY", "10"))
+#: A task still "running" this many seconds after it started, on a worker of another host,
+#: is taken to be orphaned (its worker died) and queued again. Tasks are short (one chunk of a
+#: batch, one request's documents, one callback), and re-running one is harmless.
+TUNGBAN_TASK_STALE_SECONDS = int(os.environ.get("TUNGBAN_TASK_STALE_SECONDS", "900"))
+#: Credentials issued per task run (one transaction) in a bulk issuance.
+TUNGBAN_ISSUANCE_CHUNK = int(os.environ.get("TUNGBAN_ISSUANCE_CHUNK", "250"))
 
 LOGGING = {
     "version": 1,

@@ -260,39 +260,58 @@ class BulkIn(Schema):
 class BatchOut(Schema):
     id: str
     type: str
+    state: Literal["queued", "running", "done", "rejected", "failed"] = Field(
+        description="The job: `queued` → `running` → `done`; `rejected`: invalid rows and "
+        "`issue_valid_rows` false, nothing issued; `failed`: gave up after retries"
+    )
     rows_total: int
-    rows_issued: int
+    rows_issued: int = Field(description="Issued so far (progress while `running`)")
     rows_rejected: int
     errors: list[dict] = Field(description="[{row, error, message, field}] for rejected rows")
+    failure: str | None = Field(None, description="Why a `failed` job failed")
 
 
 def batch_out(b) -> dict:
     return {
         "id": str(b.id),
         "type": b.credential_type_id,
+        "state": b.state,
         "rows_total": b.rows_total,
         "rows_issued": b.rows_issued,
         "rows_rejected": b.rows_rejected,
         "errors": b.errors,
+        "failure": b.failure or None,
     }
 
 
 @router.post(
-    "/issue-bulk", response={201: BatchOut, **ERRORS}, auth=bearer, summary="Issue credentials from a CSV file"
+    "/issue-bulk",
+    response={202: BatchOut, **ERRORS},
+    auth=bearer,
+    summary="Issue credentials from a CSV file (a background job)",
 )
 def issue_bulk(request, payload: BulkIn):
-    """All rows are issued in one transaction. If any row is invalid and
-    ``issue_valid_rows`` is false, nothing is issued: 422 ``bulk_rows_invalid`` with
-    ``details.rows`` = ``[{row, error, message, field}]``. Other errors: ``csv_invalid``,
-    ``bulk_empty``, ``credential_type_unknown`` (404), ``credential_type_foreign`` (403)."""
+    """Returns at once (202) with the job: poll ``GET /batches/{id}`` until ``state`` is
+    ``done``, ``rejected`` or ``failed``. The rows are checked in the background; if any row
+    is invalid and ``issue_valid_rows`` is false, nothing is issued and the job ends
+    ``rejected`` with ``errors``. Errors now: ``csv_invalid``, ``bulk_empty``,
+    ``credential_type_unknown`` (404), ``credential_type_foreign`` (403)."""
     ctype = _own_type(request.auth, payload.type)
-    batch = services.issue_bulk(
+    batch = services.submit_bulk(
         ctype,
         payload.csv,
         issued_by=f"client:{request.auth.client.client_id}",
         issue_valid_rows=payload.issue_valid_rows,
     )
-    return Status(201, batch_out(batch))
+    return Status(202, batch_out(batch))
+
+
+@router.get(
+    "/batches/{batch_id}", response={200: BatchOut, **ERRORS}, auth=bearer, summary="A bulk issuance job's state"
+)
+def get_batch(request, batch_id: str):
+    """Errors: ``batch_unknown`` (404, also for another issuer's batch)."""
+    return batch_out(services.get_batch(batch_id, issuer=request.auth))
 
 
 @router.get(

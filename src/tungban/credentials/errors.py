@@ -32,9 +32,7 @@ ValidFromInvalid = DomainError.define(
 # Bulk issuance
 CsvInvalid = DomainError.define("csv_invalid", _("The file is not UTF-8 text."), field="file")
 BulkEmpty = DomainError.define("bulk_empty", _("The file has no rows to issue."), field="file")
-BulkRowsInvalid = DomainError.define(
-    "bulk_rows_invalid", _("%(bad)d of %(total)d rows are invalid; nothing was issued."), status=422
-)  # raised as services.BulkRejected, with details.rows = [{row, error, message, field}]
+BatchUnknown = NotFound.define("batch_unknown", _("There is no such batch."), field="id")
 
 # Status
 StatusInvalid = DomainError.define("status_invalid", _("Status must be valid, suspended or revoked."), field="status")

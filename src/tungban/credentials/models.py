@@ -118,8 +118,25 @@ class Status(models.TextChoices):
     REVOKED = "revoked", _("Revoked")
 
 
+class JobState(models.TextChoices):
+    """Where a background job is: ``queued`` → ``running`` → ``done`` | ``rejected`` |
+    ``failed`` (``rejected``: a bulk file with invalid rows, nothing issued)."""
+
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("In progress")
+    DONE = "done", _("Done")
+    REJECTED = "rejected", _("Rejected")
+    FAILED = "failed", _("Failed")
+
+
 class IssuanceBatch(models.Model):
-    """A bulk issuance (CSV upload or API) and its outcome."""
+    """A bulk issuance (CSV upload or API): its input rows, and the job that checks and issues
+    them in a background worker (``state``, progress ``rows_issued`` of ``rows_total``).
+
+    ``rows`` holds the parsed file (``[{"row", "hkid", "claims"}]``) until the job ends.
+    Issued credentials carry ``(batch, batch_row)``, unique, so a re-run after a crash
+    never issues a row twice.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     credential_type = models.ForeignKey(CredentialType, on_delete=models.PROTECT, related_name="batches")
@@ -130,6 +147,21 @@ class IssuanceBatch(models.Model):
     rows_rejected = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    state = models.CharField(max_length=10, choices=JobState.choices, default=JobState.DONE)
+    issue_valid_rows = models.BooleanField(default=False)
+    rows = models.JSONField(default=list, blank=True)
+    valid_rows = models.JSONField(
+        null=True, blank=True, help_text="Row numbers that passed the checks (None: unchecked)"
+    )
+    cursor = models.PositiveIntegerField(default=0, help_text="How many of valid_rows are done")
+    task_id = models.CharField(max_length=64, blank=True, help_text="The background task that carries the job on")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    failure = models.CharField(max_length=200, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (JobState.DONE, JobState.REJECTED, JobState.FAILED)
 
 
 class Credential(models.Model):
@@ -155,10 +187,12 @@ class Credential(models.Model):
         IssuanceBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="credentials"
     )
     log_index = models.BigIntegerField(help_text="Transparency-log leaf index of the issuance")
+    batch_row = models.PositiveIntegerField(null=True, blank=True, help_text="Line of the batch's file")
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["status_list", "status_index"], name="one_credential_per_status_index")
+            models.UniqueConstraint(fields=["status_list", "status_index"], name="one_credential_per_status_index"),
+            models.UniqueConstraint(fields=["batch", "batch_row"], name="one_credential_per_batch_row"),
         ]
         indexes = [models.Index(fields=["holder", "-issued_at"])]
         ordering = ["-issued_at"]

@@ -35,7 +35,7 @@ from tungban.identity import services as identity
 from . import errors, services
 from . import pdf as pdf_mod
 from .forms import BulkForm, IssueForm, SearchForm, StatusForm, VerifyForm, claim_labels
-from .models import Credential, CredentialType, IssuanceBatch, Status
+from .models import Credential, CredentialType, IssuanceBatch, JobState, Status
 from .verify import DatabaseTrust, verify_presentation
 
 #: The detail page's status buttons: target status → the button's id.
@@ -47,6 +47,8 @@ STATUS_ACTIONS = {
 RECENT = 10
 #: Batch page: at most this many issued credentials are listed (the counts cover all).
 BATCH_LIST_LIMIT = 200
+#: Batch page: seconds between refreshes while the job runs (a meta refresh: no script).
+BATCH_REFRESH_SECONDS = 3
 
 
 def _officer_id(user) -> str:
@@ -258,41 +260,27 @@ def bulk_sample(request, type_id: str):
 @require_http_methods(["GET", "POST"])
 @_guard
 def bulk(request, type_id: str):
-    """Issue from a CSV file: all rows or none (or, when asked, the valid rows only)."""
+    """Accept a CSV file for issuance and go to its batch page, which follows the background
+    job: all rows or none (or, when asked, the valid rows only)."""
     ctype = _officer_type(request, type_id)
     form = BulkForm(*((request.POST, request.FILES) if request.method == "POST" else ()))
-    rejected, status = None, 200
+    status = 200
     if request.method == "POST":
         status = 400
         if form.is_valid():
             upload = form.cleaned_data["file"]
             try:
-                batch = services.issue_bulk(
+                batch = services.submit_bulk(
                     ctype,
                     upload.read(),
                     issued_by=_officer_id(request.user),
                     filename=upload.name or "",
                     issue_valid_rows=form.cleaned_data["issue_valid_rows"],
                 )
-            except services.BulkRejected as exc:
-                status = 422
-                rejected = {
-                    "total": exc.total,
-                    "bad": len(exc.errors),
-                    "rows_html": error_rows_html(exc.errors),
-                    "all_bad": len(exc.errors) >= exc.total,
-                }
             except DomainError as exc:
                 form.add_error("file" if exc.field in (None, "file") else None, exc.message)
             else:
-                if batch.rows_rejected:
-                    messages.warning(
-                        request,
-                        _("%(issued)d credentials issued; %(rejected)d rows skipped.")
-                        % {"issued": batch.rows_issued, "rejected": batch.rows_rejected},
-                    )
-                else:
-                    messages.success(request, _("%(issued)d credentials issued.") % {"issued": batch.rows_issued})
+                messages.info(request, _("The file was accepted; its rows are being checked and issued."))
                 return redirect("credentials:staff-batch", batch_id=batch.id)
     return render(
         request,
@@ -301,7 +289,6 @@ def bulk(request, type_id: str):
             "ctype": ctype,
             "type_name": ctype.name(get_language()),
             "form": form,
-            "rejected": rejected,
             "header": ",".join(csv_header(ctype)),
             "columns": _columns(ctype),
             "max_rows": services.MAX_BULK_ROWS,
@@ -353,16 +340,26 @@ def _columns(ctype: CredentialType) -> list[dict]:
 @require_GET
 @_guard
 def batch_detail(request, batch_id):
-    batch = get_object_or_404(IssuanceBatch.objects.select_related("credential_type__issuer"), id=batch_id)
+    """A batch and its job: progress while queued or running (the page refreshes itself
+    every few seconds until the job ends), then the outcome."""
+    batch = get_object_or_404(
+        IssuanceBatch.objects.select_related("credential_type__issuer").defer("rows"), id=batch_id
+    )
     services.require_officer(request.user, batch.credential_type.issuer)
     issued = batch.credentials.select_related("credential_type", "issuer", "holder").order_by(
         "issued_at", "status_index"
     )[:BATCH_LIST_LIMIT]
-    return render(
+    response = render(
         request,
         "credentials/staff_batch.html",
         {
             "batch": batch,
+            "state_label": JobState(batch.state).label,
+            "all_bad": batch.rows_rejected >= batch.rows_total,
+            "percent": int(100 * (batch.rows_issued + batch.rows_rejected) / batch.rows_total)
+            if batch.rows_total
+            else 100,
+            "refresh": None if batch.finished or request.GET.get("refresh") == "off" else BATCH_REFRESH_SECONDS,
             "type_name": batch.credential_type.name(get_language()),
             "rejected_rows": error_rows_html(
                 SimpleNamespace(
@@ -377,6 +374,9 @@ def batch_detail(request, batch_id):
             "limit": BATCH_LIST_LIMIT,
         },
     )
+    if not batch.finished:
+        response["Cache-Control"] = "no-store"
+    return response
 
 
 # --------------------------------------------------------------------------- one credential

@@ -35,6 +35,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.dispatch import receiver
+from django.tasks import TaskResultStatus, task
+from django.tasks.signals import task_finished
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -44,6 +47,7 @@ from jwcrypto.jwk import JWK
 from sd_jwt.common import SDObj
 from sd_jwt.issuer import SDJWTIssuer
 
+from tungban.core import jobs
 from tungban.core.errors import DomainError
 from tungban.identity import hkid as hkid_mod
 from tungban.identity import services as identity
@@ -55,7 +59,17 @@ from tungban.wallet.models import Device, DeviceStatus
 
 from . import errors as credential_errors
 from .constants import CREDENTIALS_SCOPE
-from .models import Credential, CredentialType, IssuanceBatch, Issuer, IssuerKey, Status, StatusChange, StatusList
+from .models import (
+    Credential,
+    CredentialType,
+    IssuanceBatch,
+    Issuer,
+    IssuerKey,
+    JobState,
+    Status,
+    StatusChange,
+    StatusList,
+)
 
 SD_JWT_TYP = "dc+sd-jwt"
 STATUS_LIST_TYP = "statuslist+jwt"
@@ -487,15 +501,17 @@ def _issue_many(
     prepared: list[_Prepared],
     *,
     issued_by: str,
-    batch: dict | None = None,
+    batch: IssuanceBatch | None = None,
     valid_from: dt.datetime | None = None,
 ) -> tuple[list[Credential], IssuanceBatch | None]:
     """Sign, store and log credentials for ``prepared`` holders.
 
     Three steps keep locks short: (1) reserve status-list positions in a short transaction
     (a reserved position that is never used stays "valid" and refers to nothing); (2) sign
-    with no transaction open; (3) one transaction writes the batch (``batch`` = its fields),
-    every credential and their log leaves: all or nothing.
+    with no transaction open; (3) one transaction writes every credential and their log
+    leaves: all or nothing. For a bulk job (``batch``, called inside the chunk's
+    transaction) the three steps share that transaction, and each credential records its
+    ``batch_row``.
     """
     now = timezone.now()
     start = valid_from or now
@@ -540,14 +556,11 @@ def _issue_many(
                 expires_at=expires,
                 issued_by=issued_by,
                 log_index=-1,
+                batch_row=p.row if batch is not None else None,
             )
         )
     with transaction.atomic():
-        record = (
-            IssuanceBatch.objects.create(credential_type=ctype, issued_by=issued_by, **batch)
-            if batch is not None
-            else None
-        )
+        record = batch
         leaves = ledger.log_append_many(
             [
                 (
@@ -601,21 +614,6 @@ class RowError:
 
     def as_dict(self) -> dict:
         return {"row": self.row, "error": self.code, "message": self.message, "field": self.field}
-
-
-class BulkRejected(DomainError):
-    """A bulk file with invalid rows, issued in no part (``details.rows`` lists each error)."""
-
-    status = 422
-
-    def __init__(self, errors: list[RowError], total: int):
-        super().__init__(
-            "bulk_rows_invalid",
-            _("%(bad)d of %(total)d rows are invalid; nothing was issued.") % {"bad": len(errors), "total": total},
-            details={"rows": [e.as_dict() for e in errors], "rows_total": total},
-        )
-        self.errors = errors
-        self.total = total
 
 
 MAX_BULK_ROWS = 50_000
@@ -729,37 +727,198 @@ def validate_rows(ctype: CredentialType, rows: list[dict]) -> tuple[list[_Prepar
     return prepared, errors
 
 
+def submit_bulk(
+    ctype: CredentialType, data: bytes | str, *, issued_by: str, filename: str = "", issue_valid_rows: bool = False
+) -> IssuanceBatch:
+    """Accept a CSV for issuance (see :func:`read_csv`) and return at once: the rows are
+    stored with the batch and a background task (``tungban worker``) checks and issues them.
+
+    The job (``batch.state``): ``queued`` → ``running`` (rows checked, then issued in chunks of
+    ``TUNGBAN_ISSUANCE_CHUNK``, each one transaction) → ``done``; ``rejected`` when some row
+    is invalid and ``issue_valid_rows`` is false (nothing issued; ``batch.errors`` lists every
+    row's error, as ``[{row, error, message, field}]``); ``failed`` after
+    ``TUNGBAN_TASK_MAX_ATTEMPTS`` unexpected errors. With ``issue_valid_rows`` the valid rows
+    are issued and ``errors`` records the skipped ones.
+
+    :returns: the new :class:`IssuanceBatch` (state ``queued``).
+    :raises DomainError: ``csv_invalid`` (the file itself cannot be used); ``bulk_empty``.
+    """
+    rows, errors = read_csv(ctype, data)
+    total = len(rows) + len(errors)
+    if total == 0:
+        raise errors.BulkEmpty()
+    with transaction.atomic():
+        batch = IssuanceBatch.objects.create(
+            credential_type=ctype,
+            issued_by=issued_by,
+            filename=filename[:255],
+            rows_total=total,
+            rows_rejected=len(errors),
+            errors=[e.as_dict() for e in errors],
+            rows=rows,
+            issue_valid_rows=issue_valid_rows,
+            state=JobState.QUEUED,
+        )
+        batch.task_id = jobs.enqueue(issue_batch_task, str(batch.id))
+        batch.save(update_fields=["task_id"])
+    return batch
+
+
 def issue_bulk(
     ctype: CredentialType, data: bytes | str, *, issued_by: str, filename: str = "", issue_valid_rows: bool = False
 ) -> IssuanceBatch:
-    """Issue one credential per CSV row (see :func:`read_csv`), stored and logged in one
-    transaction (signing happens before it, so locks are held briefly).
+    """:func:`submit_bulk`, then carry the job out in this process, with no worker (for
+    command-line tools and benchmarks; web requests use :func:`submit_bulk`).
 
-    With errors and ``issue_valid_rows`` false nothing is issued and :class:`BulkRejected`
-    lists every row's error; with ``issue_valid_rows`` the valid rows are issued and the
-    batch records the rejected ones.
-
-    :returns: the :class:`IssuanceBatch` (``rows_issued``, ``rows_rejected``, ``errors``).
-    :raises DomainError: ``csv_invalid``; ``bulk_empty`` (no rows); :class:`BulkRejected`.
+    :returns: the finished batch (``state`` ``done``, ``rejected`` or ``failed``).
     """
-    rows, errors = read_csv(ctype, data)
-    prepared, row_errors = validate_rows(ctype, rows)
-    errors = sorted(errors + row_errors, key=lambda e: e.row)
-    total = len(rows) + sum(1 for e in errors if e.code == "row_malformed")
-    if total == 0:
-        raise credential_errors.BulkEmpty()
-    if errors and not issue_valid_rows:
-        raise BulkRejected(errors, total)
-    if not prepared:
-        raise BulkRejected(errors, total)
-    batch = {
-        "filename": filename[:255],
-        "rows_total": total,
-        "rows_issued": len(prepared),
-        "rows_rejected": len(errors),
-        "errors": [e.as_dict() for e in errors],
-    }
-    return _issue_many(ctype, prepared, issued_by=issued_by, batch=batch)[1]
+    from django_tasks_db.models import DBTaskResult
+
+    batch = submit_bulk(ctype, data, issued_by=issued_by, filename=filename, issue_valid_rows=issue_valid_rows)
+    ran = []
+    while not batch.finished:
+        ran.append(batch.task_id)
+        run_batch_step(str(batch.id), batch.task_id)
+        batch.refresh_from_db()
+    DBTaskResult.objects.filter(id__in=ran).delete()  # done here: nothing left for a worker
+    return batch
+
+
+@task(takes_context=True)
+def issue_batch_task(context, batch_id: str) -> str:
+    """One step of a bulk issuance job (:func:`run_batch_step`), retried with backoff."""
+    try:
+        return run_batch_step(batch_id, context.task_result.id)
+    except Exception as exc:
+        _retry_or_fail(batch_id, context.task_result.id, exc)
+        raise
+
+
+def _retry_or_fail(batch_id: str, task_id: str, exc: Exception) -> None:
+    with transaction.atomic():
+        batch = IssuanceBatch.objects.select_for_update().get(pk=batch_id)
+        if batch.finished or batch.task_id != str(task_id):
+            return
+        batch.attempts += 1
+        if jobs.can_retry(batch.attempts):
+            batch.task_id = jobs.enqueue(issue_batch_task, batch_id, delay=jobs.retry_delay(batch.attempts))
+        else:
+            batch.state, batch.finished_at, batch.rows = JobState.FAILED, timezone.now(), []
+            batch.failure = f"{type(exc).__name__}: {exc}"[:200]
+        batch.save(update_fields=["attempts", "task_id", "state", "finished_at", "rows", "failure"])
+
+
+@receiver(task_finished)
+def _on_task_finished(sender, task_result, **kwargs):
+    """A bulk-issuance task that failed outside its own handler (``tungban worker`` gave up on
+    it after its workers died repeatedly) counts as a failed attempt of its job."""
+    if task_result.status == TaskResultStatus.FAILED and task_result.task.module_path == issue_batch_task.module_path:
+        _retry_or_fail(task_result.args[0], str(task_result.id), RuntimeError("the worker died"))
+
+
+def _current(batch_id: str, task_id: str) -> IssuanceBatch | None:
+    """The batch, locked, if ``task_id`` is still the task meant to carry it on."""
+    batch = (
+        IssuanceBatch.objects.select_for_update(of=("self",)).select_related("credential_type__issuer").get(pk=batch_id)
+    )
+    if batch.finished or batch.task_id != str(task_id):
+        return None
+    return batch
+
+
+def run_batch_step(batch_id: str, task_id: str) -> str:
+    """Carry a bulk issuance one step on: check every row (first step), then issue the next
+    chunk of valid rows, then queue the next step. Each step commits in one transaction
+    with the next task, so a worker killed at any point leaves the job resumable: the rerun
+    of the interrupted task starts from the last committed chunk. A task that is no longer
+    the job's current one (``task_id``) does nothing, and ``(batch, batch_row)`` is unique.
+
+    :returns: what the step did (``checked``, ``issued``, ``done``, ``rejected``, ``skipped``).
+    """
+    batch = IssuanceBatch.objects.select_related("credential_type").get(pk=batch_id)
+    if batch.finished or batch.task_id != str(task_id):
+        return "skipped"
+    IssuanceBatch.objects.filter(pk=batch.pk, state=JobState.QUEUED).update(state=JobState.RUNNING)
+    if batch.valid_rows is None:
+        return _check_batch(batch, task_id)
+    with transaction.atomic():
+        batch = _current(batch_id, task_id)
+        if batch is None:
+            return "skipped"
+        return _issue_chunk(batch)
+
+
+def _check_batch(batch: IssuanceBatch, task_id: str) -> str:
+    """First step: every row's checks (no transaction held while checking)."""
+    ctype = batch.credential_type
+    prepared, row_errors = validate_rows(ctype, batch.rows)
+    errors = sorted([RowError(**_row_error(e)) for e in batch.errors] + row_errors, key=lambda e: e.row)
+    with transaction.atomic():
+        batch = _current(str(batch.id), task_id)
+        if batch is None:
+            return "skipped"
+        batch.errors = [e.as_dict() for e in errors]
+        batch.rows_rejected = len(errors)
+        batch.state = JobState.RUNNING
+        if not prepared or (errors and not batch.issue_valid_rows):
+            batch.state, batch.finished_at, batch.rows, batch.valid_rows = (
+                JobState.REJECTED,
+                timezone.now(),
+                [],
+                [],
+            )
+            batch.save()
+            return "rejected"
+        batch.valid_rows = [p.row for p in prepared]
+        batch.task_id = jobs.enqueue(issue_batch_task, str(batch.id))
+        batch.save()
+    return "checked"
+
+
+def _row_error(e: dict) -> dict:
+    return {"row": e["row"], "code": e["error"], "message": e["message"], "field": e.get("field")}
+
+
+def _issue_chunk(batch: IssuanceBatch) -> str:
+    """Issue the next ``TUNGBAN_ISSUANCE_CHUNK`` valid rows (inside the caller's transaction:
+    status-list positions, signatures, log leaves and credentials commit together, so a
+    crash leaks no position and a rerun re-issues nothing)."""
+    ctype = batch.credential_type
+    wanted = batch.valid_rows[batch.cursor : batch.cursor + settings.TUNGBAN_ISSUANCE_CHUNK]
+    by_row = {r["row"]: r for r in batch.rows}
+    done = set(Credential.objects.filter(batch=batch, batch_row__in=wanted).values_list("batch_row", flat=True))
+    rows = [by_row[n] for n in wanted if n not in done]
+    # The file was checked as a whole (e.g. duplicate holders); check each row again now, as
+    # an account may have changed since.
+    prepared, late = validate_rows(ctype, rows)
+    if prepared:
+        credentials = _issue_many(ctype, prepared, issued_by=batch.issued_by, batch=batch)[0]
+        batch.rows_issued += len(credentials)
+    if late:
+        batch.errors = sorted([*batch.errors, *(e.as_dict() for e in late)], key=lambda e: e["row"])
+        batch.rows_rejected += len(late)
+    batch.cursor += len(wanted)
+    if batch.cursor >= len(batch.valid_rows):
+        batch.state, batch.finished_at, batch.rows = JobState.DONE, timezone.now(), []
+        batch.save()
+        return "done"
+    batch.task_id = jobs.enqueue(issue_batch_task, str(batch.id))
+    batch.save()
+    return "issued"
+
+
+def get_batch(batch_id, *, issuer: Issuer | None = None) -> IssuanceBatch:
+    """A bulk issuance job (``rows`` deferred).
+
+    :raises NotFound: ``batch_unknown`` (also when it belongs to another issuer).
+    """
+    qs = IssuanceBatch.objects.select_related("credential_type__issuer").defer("rows")
+    if issuer is not None:
+        qs = qs.filter(credential_type__issuer=issuer)
+    try:
+        return qs.get(id=batch_id)
+    except (IssuanceBatch.DoesNotExist, ValueError, ValidationError):
+        raise credential_errors.BatchUnknown() from None
 
 
 # --------------------------------------------------------------------------- status
@@ -894,6 +1053,7 @@ def recent_batches(issuers: list[Issuer], limit: int = 20) -> list[IssuanceBatch
     return list(
         IssuanceBatch.objects.filter(credential_type__issuer__in=issuers)
         .select_related("credential_type")
+        .defer("rows")
         .order_by("-created_at")[:limit]
     )
 

@@ -65,9 +65,20 @@ class SignerOut(Schema):
     serial: str
 
 
+class SigningJobOut(Schema):
+    state: Literal["queued", "running", "done", "failed"] = Field(
+        description="The background signing job after the approval"
+    )
+    documents_signed: int
+    documents_total: int
+    attempts: int = Field(description="Failed attempts so far (retried with backoff)")
+
+
 class SigningRequestOut(Schema):
     id: str
-    status: Literal["pending", "signed", "declined", "expired", "failed"]
+    status: Literal["pending", "signed", "declined", "expired", "failed"] = Field(
+        description="`pending` until approved and every document is signed (see `job`)"
+    )
     format: Literal["cades", "pades"]
     approval_uri: str = Field(description="Open in the app (or show as a QR code) to approve")
     expires_at: dt.datetime
@@ -75,6 +86,10 @@ class SigningRequestOut(Schema):
     error: str | None = Field(None, description="Why a request failed, e.g. certificate_revoked, plus_required")
     signer: SignerOut | None
     documents: list[DocumentOut]
+    job: SigningJobOut | None = Field(None, description="Set once the resident approved")
+    callback_status: str | None = Field(
+        None, description="pending | http_<code> (delivered) | retrying_<outcome> | failed_<outcome>"
+    )
 
 
 ERRORS = error_responses(400, 401, 403, 404, 409, 413, 422, 503)

@@ -98,6 +98,15 @@ class SigningFormat(models.TextChoices):
     PADES = "pades", _("PDF (PAdES)")
 
 
+class JobState(models.TextChoices):
+    """The background signing job of an approved request (``tungban worker``)."""
+
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("In progress")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
 class SigningRequest(models.Model):
     """A service's request to have documents signed, approved once in the app.
 
@@ -105,6 +114,10 @@ class SigningRequest(models.Model):
     anonymous signing it is whoever approves. ``tungban purge_signing`` (cron) deletes
     submitted PDFs and results after ``TUNGBAN_SIGNING_RESULT_TTL`` seconds; the digests and
     the approval stay as the record.
+
+    Once approved, a background job (``sign_state``: queued → running → done | failed) signs
+    the documents in ``tungban worker``, storing each result once; then a callback job tells
+    the service (``callback_status``), retried with backoff.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -119,9 +132,18 @@ class SigningRequest(models.Model):
         SigningCredential, null=True, blank=True, on_delete=models.PROTECT, related_name="requests"
     )
     signed_at = models.DateTimeField(null=True, blank=True)
-    callback_status = models.CharField(max_length=40, blank=True)
+    callback_status = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="pending | http_<code> (delivered) | retrying_<outcome> | failed_<outcome> (gave up)",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     purge_after = models.DateTimeField()
+    sign_state = models.CharField(max_length=10, choices=JobState.choices, blank=True)
+    sign_task_id = models.CharField(max_length=64, blank=True)
+    sign_attempts = models.PositiveSmallIntegerField(default=0)
+    callback_task_id = models.CharField(max_length=64, blank=True)
+    callback_attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["purge_after"])]
@@ -131,10 +153,13 @@ class SigningRequest(models.Model):
         return self.approval.resident_id is None and self.resident_id is None
 
     def status(self) -> str:
-        """``pending`` | ``signed`` | ``declined`` | ``expired`` | ``failed``."""
+        """``pending`` (waiting for the approval, or approved and being signed: see
+        ``sign_state``) | ``signed`` | ``declined`` | ``expired`` | ``failed``."""
         if self.signed_at:
             return "signed"
         status = self.approval.effective_status()
+        if status == "approved" and self.sign_state in (JobState.QUEUED, JobState.RUNNING):
+            return "pending"
         return {"approved": "failed", "completed": "failed"}.get(status, status)
 
 

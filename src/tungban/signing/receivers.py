@@ -2,8 +2,9 @@
 
 import logging
 
-from django.db import transaction
 from django.dispatch import receiver
+from django.tasks import TaskResultStatus
+from django.tasks.signals import task_finished
 
 from tungban.core.errors import DomainError
 from tungban.wallet.models import RequestStatus
@@ -22,28 +23,38 @@ def _on_decision(sender, request, **kwargs):
         return
     if request.status == RequestStatus.APPROVED:
         try:
-            services.sign_approved(request)
+            services.accept_approval(request)  # signs in the worker, then calls back
         except DomainError:
             raise
         except Exception as exc:
-            # Whatever broke (a PDF pyHanko cannot sign, the HSM), the approval is recorded as
-            # failed and the service is told; nothing was signed.
+            # Whatever broke (the keystore, the CA), the approval is recorded as failed and
+            # the service is told; nothing was signed.
             log.exception("Signing request for approval %s failed", request.pk)
             raise errors.SigningFailed() from exc
-    _notify_after_commit(request)
+        return
+    _queue_callback(request)
 
 
 @receiver(approval_failed)
 def _on_failure(sender, request, **kwargs):
     if request.kind == SIGN_KIND:
-        _notify_after_commit(request)
+        _queue_callback(request)
 
 
-def _notify_after_commit(approval) -> None:
-    """Tell the service once the decision is committed: signed, declined or failed."""
-    transaction.on_commit(
-        lambda: services.notify(SigningRequest.objects.select_related("client", "approval").get(approval=approval))
-    )
+def _queue_callback(approval) -> None:
+    """Tell the service (a background task, committed with the decision): declined or failed."""
+    services.queue_callback(SigningRequest.objects.select_related("client").get(approval=approval))
+
+
+@receiver(task_finished)
+def _on_task_finished(sender, task_result, **kwargs):
+    """A signing task that failed outside its own handler (``tungban worker`` gave up on it
+    after its workers died repeatedly) counts as a failed attempt of the signing job."""
+    if (
+        task_result.status == TaskResultStatus.FAILED
+        and task_result.task.module_path == services.sign_request_task.module_path
+    ):
+        services.signing_task_lost(task_result.args[0], str(task_result.id))
 
 
 @receiver(device_unbound)

@@ -4,9 +4,10 @@ Transactions Ordinance, Cap. 553).
 Flow (modelled on the Cloud Signature Consortium API's remote signing): an online service
 with the ``signing`` scope submits documents (:func:`create_request`); the resident approves
 in the app with the device key over the documents' SHA-256 digests; on approval the
-platform signs with the resident's remote key (:func:`sign_approved`, inside the approval's
-transaction, so nothing is half-signed); the service polls :func:`request_result` or gets a
-callback. A resident's credential (key + certificate) is created on the first signature
+platform signs with the resident's remote key in a background job (:func:`accept_approval`
+queues it in the approval's transaction; :func:`run_signing` in ``tungban worker`` stores each
+result once, and a request is ``signed`` only when all are); the service polls
+:func:`request_result` or gets a callback (:func:`notify`, retried with backoff). A resident's credential (key + certificate) is created on the first signature
 from a bound device and revoked when the device is unbound or the account suspended.
 """
 
@@ -25,17 +26,28 @@ from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.tasks import task
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tungban.core import jobs
+from tungban.core.errors import DomainError
 from tungban.identity import services as identity
 from tungban.identity.models import Resident
 from tungban.wallet import services as wallet
-from tungban.wallet.models import ApprovalRequest, Device
+from tungban.wallet.models import ApprovalRequest, Device, RequestStatus
 
 from . import ca, errors, keystore, pdf
 from .constants import SIGN_KIND, SIGNING_SCOPE
-from .models import AuthorityRole, CredentialStatus, SigningCredential, SigningDocument, SigningFormat, SigningRequest
+from .models import (
+    AuthorityRole,
+    CredentialStatus,
+    JobState,
+    SigningCredential,
+    SigningDocument,
+    SigningFormat,
+    SigningRequest,
+)
 
 log = logging.getLogger(__name__)
 
@@ -325,24 +337,56 @@ def _cades(signer, digest_hex: str, timestamper) -> bytes:
     return cms.dump()
 
 
-def sign_approved(approval: ApprovalRequest) -> SigningRequest:
-    """Carry out an approved signing request (called in the approval's transaction): create
-    or load the credential of the approving device and sign every document.
+def accept_approval(approval: ApprovalRequest) -> SigningRequest:
+    """Record an approved signing request and queue its signing job (called in the approval's
+    transaction; the task row commits with it). The checks that can refuse are made here, so
+    the app shows why at once: the approving device's credential is created or loaded now and
+    every document is then signed with it by :func:`run_signing` in the worker.
 
     :raises Forbidden: ``plus_required``, ``certificate_revoked``, ``account_suspended``.
     """
     req = SigningRequest.objects.select_for_update().get(approval=approval)
-    resident = approval.resident
-    credential = ensure_credential(resident, approval.device)
-    signer, cert = _signer_for(credential)
+    req.resident = approval.resident
+    req.credential = ensure_credential(approval.resident, approval.device)
+    req.sign_state = JobState.QUEUED
+    req.sign_task_id = jobs.enqueue(sign_request_task, str(req.id))
+    req.save(update_fields=["resident", "credential", "sign_state", "sign_task_id"])
+    return req
+
+
+@task(takes_context=True)
+def sign_request_task(context, request_id: str) -> str:
+    """The signing job of one approved request (:func:`run_signing`), retried with backoff."""
+    try:
+        return run_signing(request_id, context.task_result.id)
+    except Exception as exc:
+        _signing_retry_or_fail(request_id, context.task_result.id, exc)
+        raise
+
+
+def run_signing(request_id: str, task_id: str) -> str:
+    """Sign every document of an approved request that has no result yet, storing each
+    result once (a conditional update: a rerun after a crash, or a second worker, never
+    replaces a stored signature); then mark the request signed and queue the callback.
+
+    :returns: ``signed`` or ``skipped`` (the job is over, or ``task_id`` is not its task).
+    :raises Forbidden: ``certificate_revoked`` (revoked since the approval): not retried.
+    """
+    req = SigningRequest.objects.select_related("credential", "approval", "resident", "client").get(pk=request_id)
+    if req.sign_state not in (JobState.QUEUED, JobState.RUNNING) or req.sign_task_id != str(task_id):
+        return "skipped"
+    SigningRequest.objects.filter(pk=req.pk, sign_task_id=str(task_id)).update(sign_state=JobState.RUNNING)
+    credential = req.credential
+    if credential.status != CredentialStatus.ACTIVE:
+        raise errors.CertificateRevoked()
+    signer, _cert = _signer_for(credential)
     timestamper = ca.timestamper()
     signed_at = timezone.now()
-    name = ca.common_name(resident)
-    docs = list(req.documents.all())
+    name = ca.common_name(req.resident)
     stamp = pdf.stamp_pdf(name, signed_at) if req.format == SigningFormat.PADES else None  # one per request
-    for doc in docs:
+    for doc in req.documents.filter(result__isnull=True).order_by("index"):
         if req.format == SigningFormat.PADES:
-            doc.result = pdf.sign_pdf(
+            result = pdf.sign_pdf(
                 bytes(doc.content),
                 signer,
                 signer_name=name,
@@ -352,23 +396,66 @@ def sign_approved(approval: ApprovalRequest) -> SigningRequest:
                 stamp=stamp,
             )
         else:
-            doc.result = _cades(signer, doc.sha256, timestamper)
-    SigningDocument.objects.bulk_update(docs, ["result"])
-    req.resident = resident
-    req.credential = credential
-    req.signed_at = signed_at
-    req.save(update_fields=["resident", "credential", "signed_at"])
-    wallet.record_release(
-        resident,
-        requester_id=req.client.client_id,
-        requester_name_en=req.client.name_en,
-        requester_name_zh=req.client.name_zh,
-        kind=SIGN_KIND,
-        claims=[],
-        approval=approval,
-    )
-    identity.audit(resident, "documents_signed", None, request=str(req.id), count=len(docs), serial=credential.serial)
-    return req
+            result = _cades(signer, doc.sha256, timestamper)
+        SigningDocument.objects.filter(pk=doc.pk, result__isnull=True).update(result=result)
+    with transaction.atomic():
+        req = (
+            SigningRequest.objects.select_for_update(of=("self",))
+            .select_related("client", "resident")
+            .get(pk=request_id)
+        )
+        if req.signed_at or req.sign_task_id != str(task_id):
+            return "skipped"
+        count = req.documents.count()
+        if req.documents.filter(result__isnull=True).exists():
+            raise RuntimeError("a document has no result after signing")
+        req.signed_at = signed_at
+        req.sign_state = JobState.DONE
+        req.save(update_fields=["signed_at", "sign_state"])
+        wallet.record_release(
+            req.resident,
+            requester_id=req.client.client_id,
+            requester_name_en=req.client.name_en,
+            requester_name_zh=req.client.name_zh,
+            kind=SIGN_KIND,
+            claims=[],
+            approval=req.approval,
+        )
+        identity.audit(
+            req.resident, "documents_signed", None, request=str(req.id), count=count, serial=credential.serial
+        )
+        queue_callback(req)
+    return "signed"
+
+
+def signing_task_lost(request_id: str, task_id: str) -> None:
+    """The signing task ``task_id`` ended without its own handler running (its workers died):
+    a failed attempt of the job (retried or failed as any other)."""
+    _signing_retry_or_fail(request_id, task_id, RuntimeError("the worker died"))
+
+
+def _signing_retry_or_fail(request_id: str, task_id: str, exc: Exception) -> None:
+    """After an error in :func:`run_signing`: queue another attempt (unexpected errors,
+    backoff), or fail the request: results are deleted (nothing half-signed reaches the
+    service), the approval is marked failed with the code and the service is told."""
+    with transaction.atomic():
+        req = SigningRequest.objects.select_for_update(of=("self",)).select_related("client").get(pk=request_id)
+        if req.sign_state not in (JobState.QUEUED, JobState.RUNNING) or req.sign_task_id != str(task_id):
+            return
+        req.sign_attempts += 1
+        if not isinstance(exc, DomainError) and jobs.can_retry(req.sign_attempts):
+            req.sign_state = JobState.QUEUED
+            req.sign_task_id = jobs.enqueue(sign_request_task, request_id, delay=jobs.retry_delay(req.sign_attempts))
+            req.save(update_fields=["sign_attempts", "sign_state", "sign_task_id"])
+            log.warning("Signing request %s failed (attempt %d), will retry", request_id, req.sign_attempts)
+            return
+        log.error("Signing request %s failed: %r", request_id, exc)
+        req.sign_state = JobState.FAILED
+        req.save(update_fields=["sign_attempts", "sign_state"])
+        req.documents.update(result=None)
+        code = exc.code if isinstance(exc, DomainError) else "signing_failed"
+        ApprovalRequest.objects.filter(pk=req.approval_id).update(status=RequestStatus.FAILED, failure_code=code)
+        queue_callback(req)
 
 
 def get_request(client, request_id) -> SigningRequest:
@@ -386,7 +473,9 @@ def get_request(client, request_id) -> SigningRequest:
 
 def request_result(req: SigningRequest) -> dict:
     """What the service sees: status, documents with results (base64) once signed, the
-    signer's certificate, and the error when it failed. Results are gone after purging."""
+    signer's certificate, the error when it failed, the signing ``job`` once approved
+    (``{state, documents_signed, documents_total, attempts}``) and ``callback_status``.
+    Results are gone after purging."""
     status = req.status()
     data = {
         "id": str(req.id),
@@ -398,15 +487,26 @@ def request_result(req: SigningRequest) -> dict:
         "error": None,
         "signer": None,
         "documents": [],
+        "job": None,
+        "callback_status": req.callback_status or None,
     }
     if status == "failed":
         data["error"] = req.approval.failure_code or "signing_failed"
+    done = 0
     for doc in req.documents.all():
+        done += doc.result is not None
         item = {"index": doc.index, "name": doc.name, "sha256": doc.sha256, "signature": None, "signed_pdf": None}
         if status == "signed" and doc.result is not None:
             key = "signed_pdf" if req.format == SigningFormat.PADES else "signature"
             item[key] = base64.b64encode(bytes(doc.result)).decode()
         data["documents"].append(item)
+    if req.sign_state:
+        data["job"] = {
+            "state": req.sign_state,
+            "documents_signed": done if req.sign_state != JobState.FAILED else 0,
+            "documents_total": len(data["documents"]),
+            "attempts": req.sign_attempts,
+        }
     if status == "signed" and req.credential:
         cert = x509.load_der_x509_certificate(bytes(req.credential.certificate_der))
         data["signer"] = {
@@ -436,21 +536,60 @@ def document_result(req: SigningRequest, index: int) -> tuple[bytes, str, str]:
     return bytes(doc.result), "application/pkcs7-signature", f"{doc.name}.p7s"
 
 
-def notify(req: SigningRequest) -> None:
-    """POST ``{"id", "status"}`` to the client's registered ``signing_callback_uri`` (no
-    personal data: the service fetches the result with its token). Best effort, 5 s timeout;
-    the outcome is kept in ``callback_status``."""
-    uri = req.client.signing_callback_uri
-    if not uri:
+def queue_callback(req: SigningRequest) -> None:
+    """Queue the callback to the service (in the caller's transaction), if it registered a
+    ``signing_callback_uri``: ``callback_status`` becomes ``pending``."""
+    if not req.client.signing_callback_uri:
         return
+    req.callback_status = "pending"
+    req.callback_task_id = jobs.enqueue(deliver_callback_task, str(req.id))
+    SigningRequest.objects.filter(pk=req.pk).update(
+        callback_status=req.callback_status, callback_task_id=req.callback_task_id
+    )
+
+
+@task(takes_context=True)
+def deliver_callback_task(context, request_id: str) -> str:
+    """One delivery attempt of a signing callback (:func:`notify`)."""
+    return notify(request_id, context.task_result.id)
+
+
+def notify(request_id: str, task_id: str) -> str:
+    """POST ``{"id", "status"}`` to the client's registered ``signing_callback_uri`` (no
+    personal data: the service fetches the result with its token), 5 s timeout. A 2xx answer
+    is delivery; anything else is retried with backoff up to ``TUNGBAN_TASK_MAX_ATTEMPTS``
+    attempts. The outcome is kept in ``callback_status``: ``http_<code>`` (delivered),
+    ``retrying_<outcome>`` or ``failed_<outcome>`` (gave up).
+
+    :returns: the new ``callback_status`` (``skipped``: not this request's current callback).
+    """
+    req = SigningRequest.objects.select_related("client", "approval").get(pk=request_id)
+    uri = req.client.signing_callback_uri
+    if not uri or req.callback_task_id != str(task_id):
+        return "skipped"
     try:
         response = requests.post(
             uri, json={"id": str(req.id), "status": req.status()}, timeout=5, allow_redirects=False
         )
-        outcome = f"http_{response.status_code}"
+        outcome, delivered = f"http_{response.status_code}", 200 <= response.status_code < 300
     except requests.RequestException as exc:
-        outcome = f"error_{type(exc).__name__}"[:40]
-    SigningRequest.objects.filter(pk=req.pk).update(callback_status=outcome)
+        outcome, delivered = f"error_{type(exc).__name__}", False
+    with transaction.atomic():
+        req = SigningRequest.objects.select_for_update().get(pk=request_id)
+        if req.callback_task_id != str(task_id):
+            return "skipped"
+        req.callback_attempts += 1
+        if delivered:
+            req.callback_status = outcome
+        elif jobs.can_retry(req.callback_attempts):
+            req.callback_status = f"retrying_{outcome}"[:40]
+            req.callback_task_id = jobs.enqueue(
+                deliver_callback_task, request_id, delay=jobs.retry_delay(req.callback_attempts)
+            )
+        else:
+            req.callback_status = f"failed_{outcome}"[:40]
+        req.save(update_fields=["callback_status", "callback_attempts", "callback_task_id"])
+    return req.callback_status
 
 
 def purge_expired(now: dt.datetime | None = None, batch: int = 1000) -> int:

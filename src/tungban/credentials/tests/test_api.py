@@ -107,21 +107,26 @@ def test_department_system_errors(swd_system):
     assert call(swd_system, "GET", "/issued/00000000-0000-0000-0000-000000000000").status_code == 404
 
 
-def test_bulk_api_reports_each_row(swd_system):
+def test_bulk_api_reports_each_row(swd_system, run_tasks):
     good, young = make_holder(), make_holder(date_of_birth=dt.date(2001, 1, 1))
     text = (
         f"hkid,card_number\n{good.resident.hkid},SC00000001\n{young.resident.hkid},SC00000002\nnot-an-hkid,SC00000003\n"
     )
     resp = call(swd_system, "POST", "/issue-bulk", {"type": "senior-citizen-card", "csv": text})
-    assert resp.status_code == 422
-    body = resp.json()
-    assert body["error"] == "bulk_rows_invalid"
-    assert [(r["row"], r["error"]) for r in body["details"]["rows"]] == [(3, "holder_too_young"), (4, "hkid_format")]
+    assert resp.status_code == 202 and resp.json()["state"] == "queued"
+    run_tasks()
+    body = call(swd_system, "GET", f"/batches/{resp.json()['id']}").json()
+    assert body["state"] == "rejected"
+    assert [(r["row"], r["error"]) for r in body["errors"]] == [(3, "holder_too_young"), (4, "hkid_format")]
     assert Credential.objects.count() == 0
     resp = call(
         swd_system, "POST", "/issue-bulk", {"type": "senior-citizen-card", "csv": text, "issue_valid_rows": True}
     )
-    assert resp.status_code == 201 and (resp.json()["rows_issued"], resp.json()["rows_rejected"]) == (1, 2)
+    assert resp.status_code == 202 and resp.json()["rows_issued"] == 0
+    run_tasks()
+    body = call(swd_system, "GET", f"/batches/{resp.json()['id']}").json()
+    assert body["state"] == "done" and (body["rows_issued"], body["rows_rejected"]) == (1, 2)
+    assert call(swd_system, "GET", "/batches/00000000-0000-0000-0000-000000000000").status_code == 404
 
 
 def test_issuance_api_needs_a_key_authenticated_issuer_token(swd_system, issuer):

@@ -261,16 +261,17 @@ def test_bulk_page_shows_format_and_sample(swd_client):
     assert len(rows) == 1 and errors == []
 
 
-def test_bulk_with_bad_rows_lists_every_error_and_issues_nothing(swd_client, three_holders):
+def test_bulk_with_bad_rows_lists_every_error_and_issues_nothing(swd_client, three_holders, run_tasks):
     good = three_holders
     data = _with_bad_card(_bulk_csv(good[:2]), good[2])
     resp = _en(swd_client).post(
         f"/staff/credentials/bulk/{SENIOR}", {"file": SimpleUploadedFile("seniors.csv", data, "text/csv")}
     )
-    assert resp.status_code == 422
-    html = resp.content.decode()
-    assert "Nothing was issued." in html and 'id="row-errors"' in html
-    table = html.split('id="row-errors"', 1)[1].split("</table>", 1)[0]
+    assert resp.status_code == 302
+    run_tasks()
+    html = _en(swd_client).get(resp["Location"]).content.decode()
+    assert "Nothing was issued." in html and 'id="rejected-rows"' in html
+    table = html.split('id="rejected-rows"', 1)[1].split("</table>", 1)[0]
     rows = re.findall(r'<tr data-row="(\d+)" data-code="([a-z_]+)"><td>\d+</td><td>([^<]*)</td><td>([^<]*)</td>', table)
     assert [(r[0], r[1].split("_")[0], r[2]) for r in rows] == [
         ("4", "hkid", "hkid"),
@@ -278,10 +279,10 @@ def test_bulk_with_bad_rows_lists_every_error_and_issues_nothing(swd_client, thr
         ("6", "claims", "card_number"),
     ]
     assert "check digit" in rows[0][3]
-    assert Credential.objects.count() == 0 and IssuanceBatch.objects.count() == 0
+    assert Credential.objects.count() == 0 and IssuanceBatch.objects.get().state == "rejected"
 
 
-def test_bulk_three_good_two_bad(swd_client, three_holders):
+def test_bulk_three_good_two_bad(swd_client, three_holders, run_tasks):
     """The brief's case: 3 good rows and 2 bad → rejected whole; then issued with the box ticked."""
     lines = [
         "hkid,card_number",
@@ -291,8 +292,9 @@ def test_bulk_three_good_two_bad(swd_client, three_holders):
     ]
     data = ("\r\n".join(lines) + "\r\n").encode()
     resp = _en(swd_client).post(f"/staff/credentials/bulk/{SENIOR}", {"file": SimpleUploadedFile("s.csv", data)})
-    assert resp.status_code == 422
-    html = resp.content.decode()
+    assert resp.status_code == 302
+    run_tasks()
+    html = _en(swd_client).get(resp["Location"]).content.decode()
     assert html.count('<tr data-row="') == 2 and 'data-row="5"' in html and 'data-row="6"' in html
     assert "2 rows of 5 are invalid." in html
     assert Credential.objects.count() == 0
@@ -300,8 +302,13 @@ def test_bulk_three_good_two_bad(swd_client, three_holders):
     resp = swd_client.post(
         f"/staff/credentials/bulk/{SENIOR}", {"file": SimpleUploadedFile("s.csv", data), "issue_valid_rows": "on"}
     )
-    batch = IssuanceBatch.objects.get()
+    batch = IssuanceBatch.objects.get(issue_valid_rows=True)
     assert resp.status_code == 302 and resp["Location"] == f"/staff/credentials/batches/{batch.id}"
+    queued = swd_client.get(resp["Location"]).content.decode()
+    assert 'data-state="queued"' in queued and 'http-equiv="refresh"' in queued and "<progress" in queued
+    run_tasks()
+    batch.refresh_from_db()
+    assert batch.state == "done" and 'http-equiv="refresh"' not in swd_client.get(resp["Location"]).content.decode()
     assert Credential.objects.count() == 3 and batch.rows_issued == 3 and batch.rows_rejected == 2
     assert {c.holder for c in Credential.objects.all()} == {h.resident for h in three_holders}
     html = swd_client.get(resp["Location"]).content.decode()
@@ -309,7 +316,8 @@ def test_bulk_three_good_two_bad(swd_client, three_holders):
     assert 'id="rejected-rows"' in html and 'data-row="5"' in html and 'data-row="6"' in html
     assert html.count("<tr data-credential=") == 3
     # The officers' home lists the batch.
-    assert f'href="/staff/credentials/batches/{batch.id}"' in swd_client.get("/staff/credentials/").content.decode()
+    home = swd_client.get("/staff/credentials/").content.decode()
+    assert f'href="/staff/credentials/batches/{batch.id}"' in home and '<td data-state="done">' in home
 
 
 @pytest.mark.parametrize(

@@ -33,6 +33,7 @@ from tungban.testing.browser import (
 )
 from tungban.testing.browser import sample_service as e2e_sample_service
 from tungban.testing.factories import make_resident
+from tungban.testing.tasks import start_worker, wait_for
 from tungban.wallet import services as wallet
 
 from .conftest import client_token
@@ -64,6 +65,15 @@ def sample_service(issuer):
         issuer, "vehicle-licence-sign-e2e", [*EME_SCOPES, "signing"], VL_SIGNING_POLL_SECONDS=2
     ) as base:
         yield base
+
+
+@pytest.fixture
+def worker(issuer, shots):
+    """A real ``tungban worker`` next to the live server, as the demo runs one: it signs."""
+    process = start_worker(log_path=shots / "worker.log")
+    yield process
+    process.terminate()
+    process.wait(timeout=60)
 
 
 def _context(browser, **kw):
@@ -106,7 +116,7 @@ def _validate(pdf: bytes, root_pem: bytes):
         return pool.submit(run).result(timeout=120)
 
 
-def test_plus_resident_signs_the_declaration(issuer, sample_service, browser, resident, officer, shots):
+def test_plus_resident_signs_the_declaration(issuer, sample_service, worker, browser, resident, officer, shots):
     assert resident.tier == "plus"
 
     # 1. The resident binds the web app on the phone (device key + passkey).
@@ -186,7 +196,10 @@ def test_plus_resident_signs_the_declaration(issuer, sample_service, browser, re
     assert phone.text_content("#result-heading").strip().startswith("Signed")
     assert "Vehicle Licence Renewal" in phone.text_content("#result-message")
 
-    # The device signed exactly this document's digest, confirmed with the passkey.
+    # The device signed exactly this document's digest, confirmed with the passkey; the
+    # worker's job signs the PDF.
+    signed = SigningRequest.objects.filter(pk=request.pk, signed_at__isnull=False)
+    wait_for(signed.exists, timeout=TIMEOUT / 1000, what="the signing job", process=worker)
     request.refresh_from_db()
     request.approval.refresh_from_db()
     assert request.status() == "signed"

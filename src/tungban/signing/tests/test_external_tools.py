@@ -24,6 +24,7 @@ import requests
 from tungban.signing import services
 from tungban.signing.models import SigningCredential, SigningDocument, SigningRequest
 from tungban.testing.factories import PIN, login
+from tungban.testing.tasks import run_queued_tasks
 from tungban.wallet.client import AppError
 
 from .conftest import client_token
@@ -69,6 +70,7 @@ def sign(issuer: str, token: str, app, documents: list[dict]) -> dict:
     )
     assert created.status_code == 201, created.text
     app.decide(created.json()["approval_uri"], PIN, "approve")
+    run_queued_tasks()  # the signing job
     result = requests.get(f"{issuer}/api/v1/signing/requests/{created.json()['id']}", headers=auth(token)).json()
     assert result["status"] == "signed", result
     return result

@@ -61,7 +61,7 @@ def anon_token(issuer, signing_client):
     return client_token(issuer, client.client_id, secret)
 
 
-def test_hash_signing_returns_a_cades_detached_signature_by_the_resident(issuer, signer_app, anon_token):
+def test_hash_signing_returns_a_cades_detached_signature_by_the_resident(issuer, signer_app, anon_token, run_tasks):
     resident, app = signer_app
     created = post(issuer, anon_token, {"documents": [digest_doc()]})
     assert created.status_code == 201, created.text
@@ -72,6 +72,9 @@ def test_hash_signing_returns_a_cades_detached_signature_by_the_resident(issuer,
         {"name": "contract.txt", "sha256": digest_doc()["sha256"]}
     ]
     app.decide(body["approval_uri"], PIN, "approve")
+    queued = get(issuer, anon_token, body["id"]).json()  # approved; signing is a background job
+    assert queued["status"] == "pending" and queued["job"]["state"] == "queued"
+    run_tasks()
     result = get(issuer, anon_token, body["id"]).json()
     assert result["status"] == "signed"
     signed = cms.ContentInfo.load(base64.b64decode(result["documents"][0]["signature"]))
@@ -90,7 +93,7 @@ def test_hash_signing_returns_a_cades_detached_signature_by_the_resident(issuer,
     assert [h["kind"] for h in app.history(PIN)][:1] == ["sign"]
 
 
-def test_pdf_signing_after_login_and_download(issuer, signer_app, signing_client):
+def test_pdf_signing_after_login_and_download(issuer, signer_app, signing_client, run_tasks):
     resident, app = signer_app
     client, secret = signing_client
     token = login(issuer, app, client.client_id, secret, client.redirect_uris[0], scope=SCOPE)["access_token"]
@@ -104,6 +107,7 @@ def test_pdf_signing_after_login_and_download(issuer, signer_app, signing_client
     # Signing after login goes to this resident's app without a QR code.
     assert [p["id"] for p in app.pending(PIN)] == [created.json()["approval_uri"].rsplit("/", 1)[1]]
     app.decide(created.json()["approval_uri"], PIN, "approve")
+    run_tasks()
     result = get(issuer, token, created.json()["id"]).json()
     assert result["status"] == "signed" and result["format"] == "pades"
     signed = base64.b64decode(result["documents"][0]["signed_pdf"])
@@ -117,13 +121,21 @@ def test_pdf_signing_after_login_and_download(issuer, signer_app, signing_client
     assert 'filename="declaration.pdf"' in download.headers["Content-Disposition"]
 
 
-def test_bulk_signing_fifty_documents_with_one_approval(issuer, signer_app, anon_token):
+def test_bulk_signing_fifty_documents_with_one_approval(issuer, signer_app, anon_token, run_tasks):
     _, app = signer_app
     docs = [digest_doc(f"doc-{i}.txt", f"content {i}".encode()) for i in range(50)]
     created = post(issuer, anon_token, {"documents": docs}).json()
     app.decide(created["approval_uri"], PIN, "approve")
+    assert get(issuer, anon_token, created["id"]).json()["job"] == {
+        "state": "queued",
+        "documents_signed": 0,
+        "documents_total": 50,
+        "attempts": 0,
+    }
+    run_tasks()
     result = get(issuer, anon_token, created["id"]).json()
     assert result["status"] == "signed" and len(result["documents"]) == 50
+    assert result["job"]["state"] == "done" and result["job"]["documents_signed"] == 50
     for i, doc in enumerate(result["documents"]):
         info = cms.ContentInfo.load(base64.b64decode(doc["signature"]))["content"]["signer_infos"][0]
         digest = next(a for a in info["signed_attrs"] if a["type"].native == "message_digest")["values"][0].native
@@ -276,7 +288,7 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def test_callback_tells_the_service_when_signed(issuer, signer_app, db):
+def test_callback_tells_the_service_when_signed(issuer, signer_app, db, run_tasks):
     _, app = signer_app
     server = http.server.HTTPServer(("127.0.0.1", 0), _Recorder)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -289,13 +301,14 @@ def test_callback_tells_the_service_when_signed(issuer, signer_app, db):
         created = post(issuer, token, {"documents": [digest_doc()]}).json()
         _Recorder.received.clear()
         app.decide(created["approval_uri"], PIN, "approve")
+        run_tasks()
         assert _Recorder.received == [{"id": created["id"], "status": "signed"}]  # no personal data
         assert SigningRequest.objects.get(pk=created["id"]).callback_status == "http_204"
     finally:
         server.shutdown()
 
 
-def test_callback_also_reports_a_failed_approval(issuer, officer, tmp_path, db):
+def test_callback_also_reports_a_failed_approval(issuer, officer, tmp_path, db, run_tasks):
     resident = make_resident(officer)
     Resident.objects.filter(pk=resident.pk).update(tier="basic")
     app = bind_cli(issuer, resident, tmp_path / "basic")
@@ -313,15 +326,19 @@ def test_callback_also_reports_a_failed_approval(issuer, officer, tmp_path, db):
         _Recorder.received.clear()
         with pytest.raises(Exception):
             app.decide(created["approval_uri"], PIN, "approve")
+        run_tasks()
         assert _Recorder.received == [{"id": created["id"], "status": "failed"}]
     finally:
         server.shutdown()
 
 
-def test_unbinding_revokes_the_certificate_and_a_new_phone_gets_a_new_one(issuer, signer_app, anon_token, tmp_path):
+def test_unbinding_revokes_the_certificate_and_a_new_phone_gets_a_new_one(
+    issuer, signer_app, anon_token, tmp_path, run_tasks
+):
     resident, app = signer_app
     first = post(issuer, anon_token, {"documents": [digest_doc()]}).json()
     app.decide(first["approval_uri"], PIN, "approve")
+    run_tasks()
     old = SigningCredential.objects.get()
     wallet.unbind_active(resident, reason="lost phone")
     old.refresh_from_db()
@@ -337,13 +354,15 @@ def test_unbinding_revokes_the_certificate_and_a_new_phone_gets_a_new_one(issuer
     new_app = bind_cli(issuer, resident, tmp_path / "new-phone")
     second = post(issuer, anon_token, {"documents": [digest_doc()]}).json()
     new_app.decide(second["approval_uri"], PIN, "approve")
+    run_tasks()
     assert get(issuer, anon_token, second["id"]).json()["signer"]["serial"] != old.serial
 
 
-def test_suspension_revokes_and_crl_numbers_increase(issuer, signer_app, anon_token):
+def test_suspension_revokes_and_crl_numbers_increase(issuer, signer_app, anon_token, run_tasks):
     resident, app = signer_app
     created = post(issuer, anon_token, {"documents": [digest_doc()]}).json()
     app.decide(created["approval_uri"], PIN, "approve")
+    run_tasks()
     before = (
         x509.load_der_x509_crl(ca.current_crl("signing"))
         .extensions.get_extension_for_class(x509.CRLNumber)
@@ -368,14 +387,16 @@ def test_ca_certificates_and_root_crl_are_published(issuer, db):
     assert requests.get(f"{issuer}/signing/crl/nope.crl").status_code == 404
 
 
-def test_a_certificate_near_expiry_is_superseded_before_it_signs(issuer, signer_app, anon_token):
+def test_a_certificate_near_expiry_is_superseded_before_it_signs(issuer, signer_app, anon_token, run_tasks):
     _, app = signer_app
     first = post(issuer, anon_token, {"documents": [digest_doc()]}).json()
     app.decide(first["approval_uri"], PIN, "approve")
+    run_tasks()
     old = SigningCredential.objects.get()
     SigningCredential.objects.filter(pk=old.pk).update(not_after="2000-01-01T00:00:00Z")
     second = post(issuer, anon_token, {"documents": [digest_doc()]}).json()
     app.decide(second["approval_uri"], PIN, "approve")
+    run_tasks()
     old.refresh_from_db()
     new = SigningCredential.objects.exclude(pk=old.pk).get()
     assert old.status == CredentialStatus.REVOKED and old.revocation_reason == "superseded"
@@ -383,7 +404,9 @@ def test_a_certificate_near_expiry_is_superseded_before_it_signs(issuer, signer_
     assert new.subject_serial == old.subject_serial  # the same person in every certificate
 
 
-def test_an_unexpected_signing_error_fails_the_request_and_signs_nothing(issuer, signer_app, anon_token, monkeypatch):
+def test_an_unexpected_signing_error_fails_the_request_and_signs_nothing(
+    issuer, signer_app, anon_token, monkeypatch, run_tasks, settings
+):
     from tungban.signing import services
 
     _, app = signer_app
@@ -393,11 +416,12 @@ def test_an_unexpected_signing_error_fails_the_request_and_signs_nothing(issuer,
         raise RuntimeError("HSM fell over")
 
     monkeypatch.setattr(services, "_cades", broken)
-    with pytest.raises(Exception) as refused:
-        app.decide(created["approval_uri"], PIN, "approve")
-    assert getattr(refused.value, "code", "") == "signing_failed"
+    settings.TUNGBAN_TASK_RETRY_DELAY = 0  # retries run at once here
+    app.decide(created["approval_uri"], PIN, "approve")  # recorded; the worker signs
+    assert run_tasks() == settings.TUNGBAN_TASK_MAX_ATTEMPTS  # every attempt, then it gives up
     result = get(issuer, anon_token, created["id"]).json()
     assert result["status"] == "failed" and result["error"] == "signing_failed"
+    assert result["job"]["state"] == "failed" and result["job"]["attempts"] == settings.TUNGBAN_TASK_MAX_ATTEMPTS
     assert not SigningDocument.objects.filter(result__isnull=False).exists()
 
 
@@ -420,12 +444,13 @@ def test_missing_token_names_the_bearer_scheme(issuer, db):
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
-def test_chinese_document_names_download_with_rfc6266_filename(issuer, signer_app, anon_token):
+def test_chinese_document_names_download_with_rfc6266_filename(issuer, signer_app, anon_token, run_tasks):
     _, app = signer_app
     created = post(
         issuer, anon_token, {"documents": [{"name": "聲明書.pdf", "pdf": base64.b64encode(a_pdf()).decode()}]}
     ).json()
     app.decide(created["approval_uri"], PIN, "approve")
+    run_tasks()
     download = requests.get(
         f"{issuer}/api/v1/signing/requests/{created['id']}/documents/0",
         headers={"Authorization": f"Bearer {anon_token}"},
@@ -433,7 +458,7 @@ def test_chinese_document_names_download_with_rfc6266_filename(issuer, signer_ap
     assert "filename*=utf-8''%E8%81%B2%E6%98%8E%E6%9B%B8.pdf" in download.headers["Content-Disposition"]
 
 
-def test_purge_deletes_contents_past_their_time_and_keeps_the_record(issuer, signer_app, anon_token):
+def test_purge_deletes_contents_past_their_time_and_keeps_the_record(issuer, signer_app, anon_token, run_tasks):
     from django.utils import timezone
 
     from tungban.signing import services
@@ -441,6 +466,7 @@ def test_purge_deletes_contents_past_their_time_and_keeps_the_record(issuer, sig
     _, app = signer_app
     created = post(issuer, anon_token, {"documents": [digest_doc()]}).json()
     app.decide(created["approval_uri"], PIN, "approve")
+    run_tasks()
     assert services.purge_expired() == 0  # not yet due
     later = timezone.now() + dt.timedelta(hours=2)
     assert services.purge_expired(later, batch=1) == 1

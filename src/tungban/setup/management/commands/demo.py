@@ -53,6 +53,8 @@ class Command(BaseCommand):
             ],
             env=env,
         )
+        # Background tasks (bulk issuance, bulk signing, callbacks): one worker next to the web server.
+        worker = subprocess.Popen([sys.executable, "-m", "tungban.cli", "worker"], env=env)
         service = subprocess.Popen(
             [sys.executable, "-m", "examples.vehicle_licence"],
             cwd=root,
@@ -103,10 +105,10 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             pass
         finally:
-            for proc in (platform, service, *providers):
+            for proc in (platform, worker, service, *providers):
                 if proc.poll() is None:
                     proc.send_signal(signal.SIGTERM)
-            for proc in (platform, service, *providers):
+            for proc in (platform, worker, service, *providers):
                 try:
                     proc.wait(timeout=10)
                 except subprocess.TimeoutExpired:
