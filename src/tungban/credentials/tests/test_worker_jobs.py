@@ -25,7 +25,7 @@ from django_tasks_db.models import DBTaskResult
 from tungban.credentials.models import Credential, IssuanceBatch, Issuer, StatusList
 from tungban.identity.hkid import check_digit
 from tungban.identity.models import Resident
-from tungban.ledger import services as ledger
+from tungban.ledger import transparency as ledger
 from tungban.testing.factories import make_officer
 from tungban.testing.tasks import start_worker, wait_for
 
