@@ -746,7 +746,7 @@ def submit_bulk(
     rows, errors = read_csv(ctype, data)
     total = len(rows) + len(errors)
     if total == 0:
-        raise errors.BulkEmpty()
+        raise credential_errors.BulkEmpty()
     with transaction.atomic():
         batch = IssuanceBatch.objects.create(
             credential_type=ctype,

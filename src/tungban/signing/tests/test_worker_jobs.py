@@ -57,6 +57,8 @@ def _signatures(pdf: bytes) -> int:
     return len(PdfFileReader(io.BytesIO(pdf)).embedded_signatures)
 
 
+@pytest.mark.live_http  # a worker subprocess must see the committed request
+@pytest.mark.django_db(transaction=True)
 def test_bulk_signing_returns_at_once_and_survives_a_killed_worker(issuer, signer_app, service_callback, tmp_path):
     _, app = signer_app
     client, secret = make_client(
