@@ -345,13 +345,13 @@ def measure_verify(name: str, path: str, items: list[tuple[str, str]], trust_fac
 
 # (label, file path fragment, function name): cumulative time of these, as a share of the total.
 ISSUANCE_PARTS = [
-    ("issue_bulk (everything)", "credentials/services.py", "issue_bulk"),
-    ("  read_csv (parse)", "credentials/services.py", "read_csv"),
-    ("  validate_rows (HKID, holders, claims)", "credentials/services.py", "validate_rows"),
-    ("    prepare_claims (identity claims, JSON Schema)", "credentials/services.py", "prepare_claims"),
+    ("issue_bulk (everything)", "credentials/services/bulk.py", "issue_bulk"),
+    ("  read_csv (parse)", "credentials/services/bulk.py", "read_csv"),
+    ("  validate_rows (HKID, holders, claims)", "credentials/services/bulk.py", "validate_rows"),
+    ("    prepare_claims (identity claims, JSON Schema)", "credentials/services/claims.py", "prepare_claims"),
     ("      jsonschema (validator per row + iter_errors)", "jsonschema/validators.py", ("iter_errors", "__init__")),
-    ("  _issue_many (sign, slots, log, insert)", "credentials/services.py", "_issue_many"),
-    ("    _sign: SD-JWT VC via the sd-jwt library", "credentials/services.py", "_sign"),
+    ("  _issue_many (sign, slots, log, insert)", "credentials/services/issuance.py", "_issue_many"),
+    ("    _sign: SD-JWT VC via the sd-jwt library", "credentials/services/issuance.py", "_sign"),
     ("      sd-jwt: disclosures + digests", "sd_jwt/issuer.py", "_create_sd_claims"),
     ("      sd-jwt: JWS (jwcrypto)", "sd_jwt/issuer.py", "_create_signed_jws"),
     ("        jwcrypto header registry deepcopy", "jwcrypto/common.py", "__init__"),

@@ -191,7 +191,7 @@ def test_credential_signed_with_a_key_the_issuer_never_published_fails(senior_ca
     ).sd_jwt_issuance
     assert "issuer_key_unknown" in check(other_kid).codes()
     # Another department's genuine key does not make a Social Welfare Department credential.
-    fsd_key = services._signing_key(services.get_type("fire-safety-certificate").issuer)
+    fsd_key = services.issuer_keys._signing_key(services.get_type("fire-safety-certificate").issuer)
     cross = SDJWTIssuer(
         claims, fsd_key.jwcrypto, sign_alg="ES256", extra_header_parameters={"typ": "dc+sd-jwt", "kid": fsd_key.kid}
     ).sd_jwt_issuance
