@@ -369,13 +369,21 @@ def run_signing(request_id: str, task_id: str) -> str:
     result once (a conditional update: a rerun after a crash, or a second worker, never
     replaces a stored signature); then mark the request signed and queue the callback.
 
+    A certificate revoked while the job runs (the device unbound, the account suspended)
+    stops it: the status is read again before each document and, under a lock that
+    :func:`revoke` also takes, before the request is marked signed, so no request is
+    reported signed by a certificate revoked before it finished (ETO Cap. 553: a revoked
+    certificate no longer supports new signatures); the results are then discarded.
+
     :returns: ``signed`` or ``skipped`` (the job is over, or ``task_id`` is not its task).
     :raises Forbidden: ``certificate_revoked`` (revoked since the approval): not retried.
     """
     req = SigningRequest.objects.select_related("credential", "approval", "resident", "client").get(pk=request_id)
     if req.sign_state not in (JobState.QUEUED, JobState.RUNNING) or req.sign_task_id != str(task_id):
         return "skipped"
-    SigningRequest.objects.filter(pk=req.pk, sign_task_id=str(task_id)).update(sign_state=JobState.RUNNING)
+    SigningRequest.objects.filter(
+        pk=req.pk, sign_task_id=str(task_id), sign_state__in=(JobState.QUEUED, JobState.RUNNING)
+    ).update(sign_state=JobState.RUNNING)
     credential = req.credential
     if credential.status != CredentialStatus.ACTIVE:
         raise errors.CertificateRevoked()
@@ -385,6 +393,8 @@ def run_signing(request_id: str, task_id: str) -> str:
     name = ca.common_name(req.resident)
     stamp = pdf.stamp_pdf(name, signed_at) if req.format == SigningFormat.PADES else None  # one per request
     for doc in req.documents.filter(result__isnull=True).order_by("index"):
+        if SigningCredential.objects.filter(pk=credential.pk).exclude(status=CredentialStatus.ACTIVE).exists():
+            raise errors.CertificateRevoked()
         if req.format == SigningFormat.PADES:
             result = pdf.sign_pdf(
                 bytes(doc.content),
@@ -404,8 +414,14 @@ def run_signing(request_id: str, task_id: str) -> str:
             .select_related("client", "resident")
             .get(pk=request_id)
         )
-        if req.signed_at or req.sign_task_id != str(task_id):
+        if (
+            req.signed_at
+            or req.sign_task_id != str(task_id)
+            or req.sign_state not in (JobState.QUEUED, JobState.RUNNING)
+        ):
             return "skipped"
+        if SigningCredential.objects.select_for_update().get(pk=credential.pk).status != CredentialStatus.ACTIVE:
+            raise errors.CertificateRevoked()
         count = req.documents.count()
         if req.documents.filter(result__isnull=True).exists():
             raise RuntimeError("a document has no result after signing")

@@ -137,6 +137,43 @@ def test_a_failing_callback_is_retried_with_backoff(issuer, signer_app, service_
     assert get(issuer, token, other["id"]).json()["callback_status"] == "failed_http_500"
 
 
+@pytest.mark.parametrize("documents", [3, 1], ids=["between documents", "after the last document"])
+def test_a_certificate_revoked_while_the_job_signs_stops_it(
+    issuer, signer_app, service_callback, run_tasks, monkeypatch, documents
+):
+    """An officer suspends the account (or the device is unbound) while the worker signs: the
+    request is not reported signed, nothing signed is kept, and the service is told."""
+    from tungban.signing import services
+
+    _, app = signer_app
+    client, secret = make_client(
+        "revoked-svc",
+        "https://revoked.example/cb",
+        allowed_scopes=SIGNING_SCOPES,
+        signing_callback_uri=service_callback,
+    )
+    token = client_token(issuer, client.client_id, secret)
+    docs = [digest_doc(f"d{i}.txt", bytes([65 + i])) for i in range(documents)]
+    created = post(issuer, token, {"documents": docs}).json()
+    app.decide(created["approval_uri"], PIN, "approve")
+    real, signed = services._cades, []
+
+    def sign_then_revoke(signer, digest_hex, timestamper):
+        result = real(signer, digest_hex, timestamper)
+        if not signed:
+            services.revoke(SigningRequest.objects.get(pk=created["id"]).credential, reason="privilege_withdrawn")
+        signed.append(digest_hex)
+        return result
+
+    monkeypatch.setattr(services, "_cades", sign_then_revoke)
+    run_tasks()
+    assert len(signed) == 1  # the job stopped at the next document, or before marking it signed
+    body = get(issuer, token, created["id"]).json()
+    assert (body["status"], body["error"]) == ("failed", "certificate_revoked")
+    assert not SigningDocument.objects.filter(request_id=created["id"], result__isnull=False).exists()
+    assert _Service.received == [{"id": created["id"], "status": "failed"}]
+
+
 def test_retry_delay_doubles():
     from datetime import timedelta
 
