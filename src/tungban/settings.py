@@ -13,8 +13,6 @@ behind a load balancer) only sets variables:
 ``TUNGBAN_DEBUG``        ``1`` for development error pages (default off).
 ``TUNGBAN_ALLOWED_HOSTS`` comma-separated host names (default ``localhost,127.0.0.1``).
 ``TUNGBAN_VAR_DIR``      where generated state lives (default ``var/`` in the checkout).
-``TUNGBAN_TASKS_BACKEND`` the background-task backend (default: the database queue of
-                         ``django-tasks-db``, run by ``tungban worker``; no broker needed).
 """
 
 from __future__ import annotations
@@ -248,7 +246,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("TUNGBAN_MAX_REQUEST_BYTES", st
 # share the queue (rows are claimed with SELECT ... FOR UPDATE SKIP LOCKED).
 TASKS = {
     "default": {
-        "BACKEND": os.environ.get("TUNGBAN_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        # Background jobs rely on this backend: a task is stored before it runs (a job saves the
+        # task's id with its state), deferred runs (retry backoff), and `tungban worker`.
+        "BACKEND": "django_tasks_db.DatabaseBackend",
         "QUEUES": ["default"],
     }
 }

@@ -268,7 +268,9 @@ class BatchOut(Schema):
     rows_issued: int = Field(description="Issued so far (progress while `running`)")
     rows_rejected: int
     errors: list[dict] = Field(description="[{row, error, message, field}] for rejected rows")
-    failure: str | None = Field(None, description="Why a `failed` job failed")
+    failure: str | None = Field(
+        None, description="Why a `failed` job failed: `worker_lost` (its workers kept dying) or `internal_error`"
+    )
 
 
 def batch_out(b) -> dict:

@@ -8,7 +8,9 @@ from django.utils.translation import gettext_lazy as _
 from tungban.core.errors import DomainError, Forbidden
 
 InvalidToken = DomainError.define("invalid_token", _("A valid access token is required."), status=401)
-InsufficientScope = Forbidden.define("insufficient_scope", _("A valid access token is required."))
+InsufficientScope = Forbidden.define(
+    "insufficient_scope", _("The access token does not carry the scope this call needs.")
+)
 InvalidClaims = DomainError.define("invalid_claims", _("The 'claims' parameter must be a JSON object."))
 InvalidRedirectUri = DomainError.define(
     "invalid_redirect_uri", _("Register at least one redirect URI."), field="redirect_uris"

@@ -56,6 +56,9 @@ def bearer_token(request, scope: str | None = None) -> Token:
         return require_oauth.acquire_token(request, scope)
     except OAuth2Error as error:
         code = error.error or "invalid_token"
+        if code in ("missing_authorization", "unsupported_token_type"):
+            # RFC 6750 §3.1: no credentials (or another scheme) get the bare challenge, no error code.
+            raise errors.InvalidToken(details={"www_authenticate": NO_TOKEN_CHALLENGE}) from None
         challenge = f'Bearer realm="tungban", error="{code}"'
         if code == "insufficient_scope" and scope:
             challenge += f', scope="{scope}"'
@@ -63,7 +66,7 @@ def bearer_token(request, scope: str | None = None) -> Token:
         declared = {"invalid_token": errors.InvalidToken, "insufficient_scope": errors.InsufficientScope}.get(code)
         if declared is not None:
             raise declared(error.description or None, details=details) from None
-        status = 400 if code == "invalid_request" else 401  # e.g. missing_authorization (UserInfo)
+        status = 400 if code == "invalid_request" else 401
         raise DomainError(
             code, error.description or _("A valid access token is required."), status=status, details=details
         ) from None

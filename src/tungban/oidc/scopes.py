@@ -73,6 +73,8 @@ def register(name: str, description, *, key_only: bool = False, claims=(), app: 
             claim = claim.name
         if claim not in eme.CLAIMS:
             raise ImproperlyConfigured(f"Scope {name!r}: unknown claim {claim!r}")
+        if eme.CLAIMS[claim].scope != name:
+            raise ImproperlyConfigured(f"Claim {claim!r} belongs to scope {eme.CLAIMS[claim].scope!r}, not {name!r}")
         names.append(claim)
     scope = Scope(name=name, description=description, key_only=key_only, claims=tuple(names), app=app)
     known = _registry.get(name)

@@ -32,6 +32,17 @@ def test_bearer_apis_challenge_without_a_token(client, path):
 
 
 @pytest.mark.django_db
+def test_userinfo_without_a_bearer_token_gets_the_bare_challenge(client):
+    """RFC 6750 §3.1: a request with no credentials (or another scheme) gets no error code in
+    the challenge; Authlib's ``missing_authorization`` is not an RFC 6750 code."""
+    for headers in ({}, {"HTTP_AUTHORIZATION": "Basic eDp5"}):
+        response = client.get("/oidc/userinfo", **headers)
+        assert response.status_code == 401
+        assert response.headers["WWW-Authenticate"] == 'Bearer realm="tungban"'
+        assert response.json()["error"] == "invalid_token"
+
+
+@pytest.mark.django_db
 def test_a_token_without_the_scope_is_insufficient_scope_naming_it(client):
     from tungban.oidc.models import Token
     from tungban.testing.factories import make_client

@@ -33,8 +33,12 @@ MAX_ID_LENGTH = 40
 #: The wallet's own kind: binding the app to an account (decided by the binding protocol, not
 #: by :func:`tungban.wallet.services.decide`).
 BIND = "bind"
-#: Members of every decision payload; a bind may not reuse them.
-PAYLOAD_MEMBERS = frozenset({"request_id", "requester", "nonce", "decision", "claims"})
+#: Members of every decision payload, and of the other payloads the same device key signs
+#: (the request proof's ``htm``/``htu``/``iat``/``jti``, RFC 9449 §4.2; the binding proof's
+#: ``binding_id``): a bind may not reuse them, so no decision can double as another proof.
+PAYLOAD_MEMBERS = frozenset(
+    {"request_id", "requester", "nonce", "decision", "claims", "htm", "htu", "iat", "jti", "binding_id"}
+)
 
 _ID = re.compile(rf"^[a-z0-9_.-]{{1,{MAX_ID_LENGTH}}}$")
 

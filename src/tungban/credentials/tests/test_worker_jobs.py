@@ -146,6 +146,11 @@ def test_orphaned_tasks_are_queued_again_and_a_poison_task_fails_an_attempt(bund
     assert reclaim_orphaned_tasks() == 1 and task.get().status == TaskResultStatus.READY
     running([f"{HOST}:{os.getppid()}:x"])  # alive
     assert reclaim_orphaned_tasks() == 0 and task.get().status == TaskResultStatus.RUNNING
+    stale = timezone.now() - dt.timedelta(seconds=settings.TUNGBAN_TASK_STALE_SECONDS + 1)
+    running([f"{HOST}:{os.getppid()}:x"], stale)  # "alive" but stale: the pid may be another process now
+    assert reclaim_orphaned_tasks() == 1
+    running([f"{HOST.split('/')[0]}/1:{dead.pid}:x"])  # same host name, another PID namespace
+    assert reclaim_orphaned_tasks() == 0
     running(["elsewhere:1:x"])  # another host's worker, recently started
     assert reclaim_orphaned_tasks() == 0
     running(["elsewhere:1:x"], timezone.now() - dt.timedelta(seconds=settings.TUNGBAN_TASK_STALE_SECONDS + 1))
@@ -161,3 +166,25 @@ def test_orphaned_tasks_are_queued_again_and_a_poison_task_fails_an_attempt(bund
     run_tasks()
     batch.refresh_from_db()
     assert batch.state == "done" and batch.rows_issued == 1
+
+
+def test_a_failed_job_says_why_without_internal_details(bundled, settings, run_tasks, monkeypatch, caplog):
+    from tungban.credentials import services
+    from tungban.credentials.services import bulk
+
+    from .conftest import make_holder
+
+    settings.TUNGBAN_TASK_MAX_ATTEMPTS, settings.TUNGBAN_TASK_RETRY_DELAY = 2, 0
+    holder = make_holder()
+    batch = services.submit_bulk(
+        services.get_type(SENIOR), f"hkid,card_number\n{holder.resident.hkid},SC00000001\n", issued_by="officer:t"
+    )
+
+    def broken(batch_id, task_id):
+        raise RuntimeError('connection to server at "db.internal" (10.0.0.5), port 5432 failed')
+
+    monkeypatch.setattr(bulk, "run_batch_step", broken)
+    run_tasks()
+    batch.refresh_from_db()
+    assert (batch.state, batch.attempts, batch.failure) == ("failed", 2, "internal_error")
+    assert "db.internal" in caplog.text  # the detail is logged for the operator

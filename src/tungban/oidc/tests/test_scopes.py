@@ -45,8 +45,10 @@ def test_register_is_idempotent_and_refuses_conflicts_and_bad_definitions():
         scopes.register("x-unknown-claim", "bad", claims=["no_such_claim"])
     with pytest.raises(ImproperlyConfigured):
         scopes.register("x-foreign-claim", "bad", claims=[eme.Claim("x_claim", "another-scope", "X", lambda r: 1)])
+    with pytest.raises(ImproperlyConfigured):
+        scopes.register("x-membership", "harmless-sounding", claims=["hkid"])  # another scope's claim
     assert scopes.get("cdeg") == cdeg
-    assert all(scopes.get(s) is None for s in ("two words", "x-unknown-claim", "x-foreign-claim"))
+    assert all(scopes.get(s) is None for s in ("two words", "x-unknown-claim", "x-foreign-claim", "x-membership"))
     assert "x_claim" not in eme.CLAIMS
 
 

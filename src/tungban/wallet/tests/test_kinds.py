@@ -43,6 +43,9 @@ def test_register_is_idempotent_and_refuses_conflicts_and_bad_names():
             kinds.register(bad_id, "label")
     with pytest.raises(ImproperlyConfigured):
         kinds.register("reuses-nonce", "label", binds=("nonce",))  # a protocol member
+    for proof_member in ("htu", "jti", "binding_id"):  # what the device key signs in other proofs
+        with pytest.raises(ImproperlyConfigured):
+            kinds.register(f"reuses-{proof_member}", "label", binds=(proof_member,))
     assert kinds.get("sign") == kind
     with pytest.raises(LookupError):
         kinds.get("reuses-nonce")

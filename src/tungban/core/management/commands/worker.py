@@ -38,11 +38,22 @@ from django_tasks_db.models import DBTaskResult
 
 log = logging.getLogger("tungban.worker")
 
-HOST = socket.gethostname()[:40]
+
+def _node() -> str:
+    """This machine and PID namespace: the host name plus the namespace's inode, so that two
+    containers sharing a host name never read each other's process ids (``pid_namespaces(7)``)."""
+    try:
+        namespace = str(os.stat("/proc/self/ns/pid").st_ino)
+    except OSError:
+        namespace = "0"
+    return f"{socket.gethostname()[:30]}/{namespace}"[:42]
+
+
+HOST = _node()
 
 
 def new_worker_id() -> str:
-    """``host:pid:random`` (at most 64 characters, django-tasks-db's limit)."""
+    """``host/pid-namespace:pid:random`` (at most 64 characters, django-tasks-db's limit)."""
     return f"{HOST}:{os.getpid()}:{get_random_string(12)}"
 
 
@@ -60,9 +71,11 @@ def _orphaned(row: DBTaskResult, stale_before: dt.datetime) -> bool:
     owner = row.worker_ids[-1] if row.worker_ids else ""
     host, _, rest = str(owner).partition(":")
     pid = rest.partition(":")[0]
+    stale = row.started_at is None or row.started_at < stale_before
     if host == HOST and pid.isdigit() and int(pid) != os.getpid():
-        return not _alive(int(pid))
-    return row.started_at is None or row.started_at < stale_before
+        # Dead here: reclaim at once. Alive: only once stale, as the pid may have been reused.
+        return stale or not _alive(int(pid))
+    return stale
 
 
 def reclaim_orphaned_tasks(backend_name: str = "default") -> int:
