@@ -177,7 +177,11 @@ def submit_bulk(
     is invalid and ``issue_valid_rows`` is false (nothing issued; ``batch.errors`` lists every
     row's error, as ``[{row, error, message, field}]``); ``failed`` after
     ``TUNGBAN_TASK_MAX_ATTEMPTS`` unexpected errors. With ``issue_valid_rows`` the valid rows
-    are issued and ``errors`` records the skipped ones.
+    are issued and ``errors`` records the skipped ones. Each chunk checks its rows again
+    when it issues them: a row that became invalid since the file was checked (its holder
+    suspended or unbound meanwhile) is skipped and recorded in ``errors`` even without
+    ``issue_valid_rows``, while rows of earlier chunks stay issued (the job is not
+    all-or-nothing once issuing has begun; revoke them if the whole file must go).
 
     :returns: the new :class:`IssuanceBatch` (state ``queued``).
     :raises DomainError: ``csv_invalid`` (the file itself cannot be used); ``bulk_empty``.
