@@ -261,7 +261,7 @@ TUNGBAN_TASK_RETRY_DELAY = float(os.environ.get("TUNGBAN_TASK_RETRY_DELAY", "10"
 #: batch, one request's documents, one callback), and re-running one is harmless.
 TUNGBAN_TASK_STALE_SECONDS = int(os.environ.get("TUNGBAN_TASK_STALE_SECONDS", "900"))
 #: Credentials issued per task run (one transaction) in a bulk issuance.
-TUNGBAN_ISSUANCE_CHUNK = int(os.environ.get("TUNGBAN_ISSUANCE_CHUNK", "250"))
+TUNGBAN_ISSUANCE_CHUNK = int(os.environ.get("TUNGBAN_ISSUANCE_CHUNK", "1000"))
 
 LOGGING = {
     "version": 1,
