@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from pathlib import Path
 
 import dj_database_url
@@ -35,11 +36,18 @@ def _secret_key() -> str:
     path = VAR_DIR / "secret_key"
     if path.exists():
         return path.read_text().strip()
-    # Generated on first use and kept out of version control (var/ is git-ignored).
+    # Generated on first use and kept out of version control (var/ is git-ignored). Created
+    # exclusively, so processes starting together (test workers, web workers) share one key.
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(50)
-    path.write_text(key)
-    path.chmod(0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        while not (existing := path.read_text().strip()):  # the other process is writing it
+            time.sleep(0.01)
+        return existing
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
     return key
 
 
