@@ -17,6 +17,11 @@ from django.conf import settings
 from django.utils import timezone
 
 
+class WorkerLost(RuntimeError):
+    """A task ended without its own handler running: the workers that ran it died (reported
+    by ``tungban worker``, which marks the task failed with this class)."""
+
+
 def retry_delay(attempt: int) -> dt.timedelta:
     """Wait before attempt ``attempt + 1`` (``attempt`` ≥ 1 failed so far): the base delay,
     doubled per earlier failure, at most an hour."""

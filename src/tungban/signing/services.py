@@ -447,7 +447,7 @@ def run_signing(request_id: str, task_id: str) -> str:
 def signing_task_lost(request_id: str, task_id: str) -> None:
     """The signing task ``task_id`` ended without its own handler running (its workers died):
     a failed attempt of the job (retried or failed as any other)."""
-    _signing_retry_or_fail(request_id, task_id, RuntimeError("the worker died"))
+    _signing_retry_or_fail(request_id, task_id, jobs.WorkerLost("the worker died"))
 
 
 def _signing_retry_or_fail(request_id: str, task_id: str, exc: Exception) -> None:

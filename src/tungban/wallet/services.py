@@ -49,6 +49,7 @@ from tungban.core.errors import DomainError, NotFound
 from tungban.identity import eme
 from tungban.identity import services as identity
 from tungban.identity.models import Resident
+from tungban.ledger.canonical import canonical
 
 from . import errors, kinds, signals
 from .models import (
@@ -501,11 +502,7 @@ def decide(request_id, device: Device, signature: str, webauthn_assertion: dict 
 
 
 def _repeats(payload: dict, binds: dict) -> bool:
-    """Whether ``payload`` carries every bound value unchanged (same JSON text, keys sorted)."""
-
-    def canonical(value) -> str:
-        return json.dumps(value, sort_keys=True, separators=(",", ":"))
-
+    """Whether ``payload`` carries every bound value unchanged (same canonical JSON text)."""
     return all(name in payload and canonical(payload[name]) == canonical(value) for name, value in binds.items())
 
 

@@ -237,10 +237,6 @@ def issue_batch_task(context, batch_id: str) -> str:
         raise
 
 
-class WorkerLost(RuntimeError):
-    """The task's workers died (reported by ``tungban worker``)."""
-
-
 def _retry_or_fail(batch_id: str, task_id: str, exc: Exception) -> None:
     """Count a failed attempt of the job: queue the next one after a backoff, or fail the job
     with a code the department may see (``worker_lost`` or ``internal_error``); the error
@@ -254,7 +250,7 @@ def _retry_or_fail(batch_id: str, task_id: str, exc: Exception) -> None:
             batch.task_id = jobs.enqueue(issue_batch_task, batch_id, delay=jobs.retry_delay(batch.attempts))
         else:
             batch.state, batch.finished_at, batch.rows = JobState.FAILED, timezone.now(), []
-            batch.failure = "worker_lost" if isinstance(exc, WorkerLost) else "internal_error"
+            batch.failure = "worker_lost" if isinstance(exc, jobs.WorkerLost) else "internal_error"
             log.error("Bulk issuance %s failed after %d attempts: %r", batch_id, batch.attempts, exc)
         batch.save(update_fields=["attempts", "task_id", "state", "finished_at", "rows", "failure"])
 
@@ -264,7 +260,7 @@ def _on_task_finished(sender, task_result, **kwargs):
     """A bulk-issuance task that failed outside its own handler (``tungban worker`` gave up on
     it after its workers died repeatedly) counts as a failed attempt of its job."""
     if task_result.status == TaskResultStatus.FAILED and task_result.task.module_path == issue_batch_task.module_path:
-        _retry_or_fail(task_result.args[0], str(task_result.id), WorkerLost("the worker died"))
+        _retry_or_fail(task_result.args[0], str(task_result.id), jobs.WorkerLost("the worker died"))
 
 
 def _current(batch_id: str, task_id: str) -> IssuanceBatch | None:

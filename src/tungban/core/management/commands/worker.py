@@ -98,7 +98,7 @@ def reclaim_orphaned_tasks(backend_name: str = "default") -> int:
                 failed = same.update(
                     status=TaskResultStatus.FAILED,
                     finished_at=now,
-                    exception_class_path="tungban.core.management.commands.worker.WorkerLost",
+                    exception_class_path="tungban.core.jobs.WorkerLost",
                     traceback=f"The worker running this task died {len(row.worker_ids)} times.",
                 )
                 if failed:
@@ -108,10 +108,6 @@ def reclaim_orphaned_tasks(backend_name: str = "default") -> int:
                 requeued += 1
                 log.warning("Task %s queued again: its worker %s died", row.pk, row.worker_ids[-1:])
     return requeued
-
-
-class WorkerLost(Exception):
-    """The worker running a task died before the task finished (recorded on the task)."""
 
 
 def _send_finished(pk) -> None:
