@@ -29,7 +29,6 @@ from .constants import (
     ACR_PLUS,
     AMR_DEVICE_KEY,
     AMR_MFA,
-    AMR_PIN,
     AMR_USER_PRESENCE,
     EME_SCOPES,
     FORMFILL_KIND,
@@ -79,12 +78,16 @@ def acr_for(resident: Resident) -> str:
 
 
 def amr_for(approval: ApprovalRequest | None) -> list[str]:
-    """``amr`` values (RFC 8176): device key (``swk``) plus passkey user verification
-    (``user``) or the app PIN (``pin``) — two factors, hence ``mfa``."""
+    """``amr`` values (RFC 8176 §2) of what the approval proved, nothing more (issue 13 item 9):
+    the device key's signature (``swk``), and when a passkey assertion with user verification
+    was checked (``user_verification == "passkey"``: the web app) the user's verification on
+    the authenticator (``user``; PIN or biometric, which the platform cannot tell apart) —
+    two factors, hence ``mfa``. A CLI approval is ``["swk"]``: its PIN never reaches us."""
     if approval is None:
         return []
-    second = AMR_USER_PRESENCE if approval.user_verification == "passkey" else AMR_PIN
-    return [AMR_DEVICE_KEY, second, AMR_MFA]
+    if approval.user_verification == "passkey":
+        return [AMR_DEVICE_KEY, AMR_USER_PRESENCE, AMR_MFA]
+    return [AMR_DEVICE_KEY]
 
 
 def requested_claims(scope: str, claims_param: str | None) -> list[dict]:

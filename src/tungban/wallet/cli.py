@@ -1,7 +1,7 @@
 """``tungban app``: the command-line front end of the tungban app (for tests, demos and
 integrators): argparse and printing on top of the client SDK, :mod:`tungban.wallet.client`,
 which speaks the same protocol as the web app over HTTP and never imports the platform. The
-private key stays in a PIN-encrypted PEM file in the app's home directory (``--home``,
+private key stays in the app's home directory, sealed under the PIN with Argon2id (``device-key.json``) (``--home``,
 ``$TUNGBAN_APP_HOME``, default ``~/.tungban-app``).
 
 Examples::

@@ -3,7 +3,7 @@
 Wire formats (issue #2; documented in docs/integrators.md and the OpenAPI document):
 
 * **Device key**: ECDSA P-256, public part sent as a JWK (RFC 7517). The web app keeps the
-  private key non-extractable in WebCrypto; the CLI keeps it in a PIN-encrypted PEM file.
+  private key non-extractable in WebCrypto; the CLI keeps it in a file sealed under its PIN with Argon2id (:func:`tungban.wallet.client.seal_key`).
 * **Binding proof**: JWS compact (RFC 7515), ``alg`` ES256, signed by the new key over
   ``{"binding_id", "nonce"}`` (proof of possession).
 * **Decision**: JWS compact, ``alg`` ES256, header ``kid`` = device id, payload
@@ -257,6 +257,8 @@ def complete_binding(
                     webauthn_credential_id=cred_id,
                     webauthn_public_key=pub,
                     webauthn_sign_count=sign_count,
+                    # Registration above required user verification (UV flag checked).
+                    verifies_user=platform == Platform.WEB,
                 )
         except IntegrityError:
             raise errors.DeviceTaken() from None
@@ -476,7 +478,9 @@ def decide(request_id, device: Device, signature: str, webauthn_assertion: dict 
             device.webauthn_sign_count = verified.new_sign_count
             req.user_verification = "passkey"
         else:
-            req.user_verification = "pin"
+            # Only the device key signed: the CLI app's PIN unlocks its key file locally and is
+            # never seen here, so nothing says a person was verified (issue 13 item 9).
+            req.user_verification = "none"
         device.last_used_at = _now()
         device.save(update_fields=["webauthn_sign_count", "last_used_at"])
         req.status = RequestStatus.APPROVED if decision == "approve" else RequestStatus.DECLINED

@@ -27,7 +27,7 @@ from tungban.testing.browser import (
     bind_web_app,
     decide_in_app,
 )
-from tungban.testing.factories import pkce, valid_hkid
+from tungban.testing.factories import jwt_claims, pkce, valid_hkid
 from tungban.wallet import services as wallet
 from tungban.wallet.models import ApprovalRequest, Device, DeviceStatus, RequestStatus
 
@@ -116,7 +116,7 @@ def test_bind_approve_release_and_history(issuer, resident, phone, context, serv
     assert "bound to your account" in phone.text_content("#notice")
 
     device = Device.objects.get(resident=resident, status=DeviceStatus.ACTIVE)
-    assert device.platform == "web" and device.has_passkey
+    assert device.platform == "web" and device.has_passkey and device.verifies_user
     assert "d" not in device.public_jwk
     assert phone.url == f"{issuer}/app/"  # the activation code left the address bar
     # Installable: manifest linked, service worker controlling /app/.
@@ -179,6 +179,8 @@ def test_bind_approve_release_and_history(issuer, resident, phone, context, serv
         timeout=30,
     )
     assert token.status_code == 200, token.text
+    # The passkey verified the user (UV) on top of the device key: amr says so (RFC 8176).
+    assert jwt_claims(token.json()["id_token"])["amr"] == ["swk", "user", "mfa"]
     info = requests.get(
         f"{issuer}/oidc/userinfo", headers={"Authorization": f"Bearer {token.json()['access_token']}"}, timeout=30
     )
