@@ -149,7 +149,7 @@ def acr_satisfied(resident: Resident, required: list[str]) -> bool:
 
 
 def open_authorization(
-    client: Client, scope: str, claims_param: str | None, query: str, browser_secret: str
+    client: Client, scope: str, claims_param: str | None, query: str, browser_secret: str, origin: dict | None = None
 ) -> ApprovalRequest:
     """Open the app approval for a validated authorization request.
 
@@ -158,6 +158,8 @@ def open_authorization(
     the browser completes; ``browser_secret`` binds completion to the starting browser.
     With ``offline_access`` (for a client allowed refresh tokens) the app is told how many
     days the service may stay signed in (OIDC Core §11: the resident consents to it).
+    The page shows a number the resident types in the app, and the app shows ``origin``
+    (``{"user_agent", "ip"}`` of this browser): see :func:`tungban.wallet.services.create_request`.
     """
     kind = LOGIN_KIND if "openid" in (scope or "").split() else FORMFILL_KIND
     context = {"query": query, "browser": browser_secret, "acr": required_acr(claims_param)}
@@ -177,6 +179,8 @@ def open_authorization(
         requester_logo_url=client.logo_url,
         requested_claims=requested_claims(scope, claims_param),
         context=context,
+        user_code=True,  # cross-device phishing: only the person at this page sees it (issue 13 item 6)
+        origin=origin,
     )
 
 

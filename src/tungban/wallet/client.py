@@ -18,6 +18,8 @@ import os
 import re
 import secrets
 import time
+import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
@@ -113,6 +115,39 @@ def unseal_key(sealed: dict, pin: str) -> ec.EllipticCurvePrivateKey:
     return serialization.load_der_private_key(der, password=None)
 
 
+def normalize_code(text: str) -> str:
+    """A typed number as the platform compares it: Unicode NFKC (full-width digits ``４７``, as a
+    Chinese keyboard may give, become ``47``) without spaces. The web app does the same
+    (``lib/decision.js``)."""
+    return "".join(unicodedata.normalize("NFKC", str(text)).split())
+
+
+def decision_payload(req: dict, decision: str, claims: list[str], code: str | None = None) -> dict:
+    """The decision JWS payload for ``req`` (as ``GET /requests/{id}`` returns it), checked by
+    :func:`tungban.wallet.services.decide`: ``{request_id, requester, nonce, decision, claims
+    (sorted; none when declining)}``, the values the request binds, and for an approval with a
+    ``code`` (when ``code_required``) the number typed (:func:`normalize_code`). The web app builds the same
+    (``decisionPayload`` in ``lib/decision.js``; protocol vectors check both)."""
+    payload = {
+        "request_id": req["id"],
+        "requester": req["requester"]["id"],
+        "nonce": req["nonce"],
+        "decision": decision,
+        "claims": sorted(claims) if decision == "approve" else [],
+    }
+    if req.get("documents"):
+        # A signing approval covers exactly these document digests (sole control).
+        payload["documents"] = [d["sha256"] for d in req["documents"]]
+    if req.get("terms_sha256"):
+        # A consent approval covers exactly the terms shown (data user, product, purpose, limits).
+        payload["terms"] = req["terms_sha256"]
+    for name, value in (req.get("binds") or {}).items():
+        payload.setdefault(name, value)  # any other value the request binds, repeated as is
+    if decision == "approve" and req.get("code_required") and code is not None:
+        payload["code"] = normalize_code(code)
+    return payload
+
+
 def device_proof(key: ECKey, device_id: str, method: str, url: str) -> str:
     """The JWS for ``Authorization: Device <JWS>`` on one call (see
     :func:`tungban.wallet.services.authenticate_device`): ES256 by the device key, ``kid`` the
@@ -149,6 +184,8 @@ class WalletClient:
         self.key_path = self.home / "device-key.json"
         self.legacy_key_path = self.home / "device-key.pem"  # before issue 13 item 9
         self._unlocked: tuple[str, ECKey] | None = None
+        #: Asked for the number a sign-in page shows when :meth:`decide` approves without one.
+        self.code_prompt: Callable[[dict], str] | None = None
         self.meta = json.loads(self.meta_path.read_text()) if self.meta_path.exists() else {}
         self.server = (
             server or self.meta.get("server") or os.environ.get("TUNGBAN_SERVER") or "http://localhost:8000"
@@ -279,8 +316,16 @@ class WalletClient:
     def show(self, ref: str, pin: str) -> dict:
         return self._call("GET", f"/api/v1/wallet/requests/{self.request_id(ref)}", device_key=self.load_key(pin))
 
-    def decide(self, ref: str, pin: str, decision: str, only: list[str] | None = None) -> dict:
-        """Approve (all requested fields, or ``only`` these plus essential ones) or decline."""
+    def decide(
+        self, ref: str, pin: str, decision: str, only: list[str] | None = None, *, code: str | None = None
+    ) -> dict:
+        """Approve (all requested fields, or ``only`` these plus essential ones) or decline.
+
+        Approving a request shown on a sign-in page (``code_required``) needs ``code``, the
+        number that page shows, typed by the resident; without it :attr:`code_prompt` is asked
+        (``code_prompt(request) -> str``; the command line prompts), else :class:`AppError`
+        ``code_required``. The platform refuses a wrong number (``wrong_code``) and cancels the
+        request at the third (``code_attempts_exceeded``)."""
         key = self.load_key(pin)
         rid = self.request_id(ref)
         req = self._call("GET", f"/api/v1/wallet/requests/{rid}", device_key=key)
@@ -289,23 +334,17 @@ class WalletClient:
             chosen = (
                 names if only is None else [c["name"] for c in req["claims"] if c["name"] in only or c["essential"]]
             )
+            if req.get("code_required") and code is None:
+                if self.code_prompt is None:
+                    raise AppError(
+                        "code_required",
+                        "Type the number shown on the sign-in page where you started (--code). "
+                        "If you did not start this yourself, decline.",
+                    )
+                code = self.code_prompt(req)
         else:
             chosen = []
-        payload = {
-            "request_id": rid,
-            "requester": req["requester"]["id"],
-            "nonce": req["nonce"],
-            "decision": decision,
-            "claims": sorted(chosen),
-        }
-        if req.get("documents"):
-            # A signing approval covers exactly these document digests (sole control).
-            payload["documents"] = [d["sha256"] for d in req["documents"]]
-        if req.get("terms_sha256"):
-            # A consent approval covers exactly the terms shown (data user, product, purpose, limits).
-            payload["terms"] = req["terms_sha256"]
-        for name, value in (req.get("binds") or {}).items():
-            payload.setdefault(name, value)  # any other value the request binds, repeated as is
+        payload = decision_payload(req, decision, chosen, code)
         signature = jws.serialize_compact(
             {"alg": "ES256", "kid": self.meta["device_id"]}, json.dumps(payload).encode(), key
         )

@@ -127,6 +127,13 @@ class ApprovalRequest(models.Model):
     failure_code = models.CharField(
         max_length=60, blank=True, help_text="Why an approved request could not be carried out"
     )
+    user_code = models.CharField(
+        max_length=8,
+        blank=True,
+        help_text="The number shown on the requesting page that the resident must type in the app to "
+        "approve (cross-device binding code); empty when the request is not shown on a page",
+    )
+    code_attempts = models.PositiveSmallIntegerField(default=0, help_text="Approvals refused for a wrong code")
 
     class Meta:
         indexes = [models.Index(fields=["resident", "status"])]

@@ -25,6 +25,7 @@ from tungban.testing.browser import (
     add_virtual_authenticator,
     approval_url,
     bind_web_app,
+    code_shown,
     decide_in_app,
 )
 from tungban.testing.factories import jwt_claims, pkce, valid_hkid
@@ -155,6 +156,23 @@ def test_bind_approve_release_and_history(issuer, resident, phone, context, serv
     phone.screenshot(path=str(shots / "approval-390x844.png"))
     phone.screenshot(path=str(shots / "approval-full.png"), full_page=True)
 
+    # Cross-device phishing (issue 13 item 6): the app says where the request came from and
+    # asks for the number on the sign-in page; without it, or with another, nothing is approved.
+    shown = code_shown(desktop)
+    assert phone.text_content("#origin-service").strip() == "Harbour Library"
+    assert "Linux" in phone.text_content("#origin-browser") and "Chrome" in phone.text_content("#origin-browser")
+    assert phone.text_content("#origin-ip").strip() == "127.0.0.1"
+    assert phone.is_visible("#approve-code")
+    phone.click("#approve-button")
+    phone.wait_for_selector("#alert:has-text('2-digit number')")
+    assert phone.evaluate("document.activeElement.id") == "approve-code"
+    phone.fill("#approve-code", f"{(int(shown) + 1) % 100:02d}")
+    phone.click("#approve-button")
+    phone.wait_for_selector("#alert:has-text('not the number shown')")
+    assert phone.get_attribute("#approve-code", "aria-invalid") == "true"
+    assert ApprovalRequest.objects.get(pk=link.rsplit("/", 1)[1]).status == RequestStatus.PENDING
+    assert "/oidc/authorize" in desktop.url  # the attacker's browser (here: the desktop) waits
+    phone.fill("#approve-code", shown)
     phone.click("#approve-button")
     phone.wait_for_selector("#result:not([hidden])")
     assert "Approved" in phone.text_content("#result-heading")

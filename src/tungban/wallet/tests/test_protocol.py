@@ -157,6 +157,7 @@ def test_replayed_approval_refused(issuer, rp, resident, app_home):
         "nonce": details["nonce"],
         "decision": "approve",
         "claims": sorted(c["name"] for c in details["claims"]),
+        "code": ApprovalRequest.objects.get(pk=rid).user_code,  # the number on the sign-in page
     }
     sig = _sign(app, payload)
     assert _post_decision(app, rid, sig)["status"] == "approved"
