@@ -3,7 +3,8 @@
 Wire formats (issue #2; documented in docs/integrators.md and the OpenAPI document):
 
 * **Device key**: ECDSA P-256, public part sent as a JWK (RFC 7517). The web app keeps the
-  private key non-extractable in WebCrypto; the CLI keeps it in a file sealed under its PIN with Argon2id (:func:`tungban.wallet.client.seal_key`).
+  private key non-extractable in WebCrypto; the CLI keeps it in a file sealed under its PIN
+  with Argon2id (:func:`tungban.wallet.client.seal_key`).
 * **Binding proof**: JWS compact (RFC 7515), ``alg`` ES256, signed by the new key over
   ``{"binding_id", "nonce"}`` (proof of possession).
 * **Decision**: JWS compact, ``alg`` ES256, header ``kid`` = device id, payload

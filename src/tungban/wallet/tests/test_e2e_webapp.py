@@ -155,6 +155,7 @@ def test_bind_approve_release_and_history(issuer, resident, phone, context, serv
     phone.evaluate("window.scrollTo(0, 0)")
     phone.screenshot(path=str(shots / "approval-390x844.png"))
     phone.screenshot(path=str(shots / "approval-full.png"), full_page=True)
+    desktop.screenshot(path=str(shots / "authorize-1280.png"), full_page=True)
 
     # Cross-device phishing (issue 13 item 6): the app says where the request came from and
     # asks for the number on the sign-in page; without it, or with another, nothing is approved.
