@@ -163,3 +163,10 @@ def test_command_line_app_says_where_from_and_asks_for_the_number(issuer, rp, ap
     assert "wrong_code" in capsys.readouterr().err
     assert cli.main([*base, "approve", rid, "--pin", PIN, "--code", code]) == 0
     assert ApprovalRequest.objects.get(pk=rid).status == RequestStatus.APPROVED
+
+
+def test_only_the_browser_family_is_kept_not_the_user_agent(issuer, rp, app):
+    _, rid, _ = _start(issuer)
+    stored = ApprovalRequest.objects.get(pk=rid).context["origin"]
+    assert stored == {"browser": "Firefox", "os": "Mac OS X", "ip": "127.0.0.1"}
+    assert "Gecko" not in json.dumps(ApprovalRequest.objects.get(pk=rid).context)
