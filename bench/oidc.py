@@ -587,6 +587,10 @@ class LoginDriver:
         if not match:
             raise RuntimeError(f"authorize: HTTP {page.status_code}")
         rid = match.group(1)
+        # The number the page shows for the resident to type in the app (issue 13 item 6).
+        shown_code = re.search(r'id="user-code"[^>]*>\s*([0-9]+)\s*<', page.text)
+        if not shown_code:
+            raise RuntimeError("authorize: the page shows no number for the app")
         url = f"{self.issuer}/api/v1/wallet/requests/{rid}"
         shown = app.get(url, headers={"Authorization": self._proof(device_id, key, "GET", url)}, timeout=30)
         if shown.status_code != 200:
@@ -598,6 +602,7 @@ class LoginDriver:
             "nonce": req["nonce"],
             "decision": "approve",
             "claims": sorted(c["name"] for c in req["claims"]),
+            "code": shown_code.group(1),
         }
         signature = jws.serialize_compact({"alg": "ES256", "kid": device_id}, json.dumps(decision).encode(), key)
         url += "/decision"

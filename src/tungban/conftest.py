@@ -130,3 +130,12 @@ def _no_csp_violations(request):
     yield violations
     browser.new_context = new_context
     assert not violations, violations
+
+
+@pytest.fixture(autouse=True)
+def _cheap_app_kdf(monkeypatch):
+    """The CLI app seals its device key with Argon2id at about 0.7 s per unlock
+    (:data:`tungban.wallet.client.DEFAULT_KDF`); tests use the smallest cost instead.
+    ``wallet/tests/test_device_key.py`` checks the defaults themselves."""
+    monkeypatch.setenv("TUNGBAN_APP_KDF_MEMORY_KIB", "64")
+    monkeypatch.setenv("TUNGBAN_APP_KDF_ITERATIONS", "1")

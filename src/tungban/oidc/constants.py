@@ -17,7 +17,8 @@ OFFLINE_ACCESS_SCOPE = "offline_access"
 #: ``acr`` values: iAM Smart (basic) and iAM Smart+ (plus) accounts.
 ACR_BASIC = "urn:tungban:acr:basic"
 ACR_PLUS = "urn:tungban:acr:plus"
-#: ``amr`` values (RFC 8176 §2): device key, passkey user verification, app PIN, two factors.
+#: ``amr`` values (RFC 8176 §2): device key, passkey user verification, PIN (unused: the CLI app's PIN
+#: never reaches the platform), two factors.
 AMR_DEVICE_KEY = "swk"
 AMR_USER_PRESENCE = "user"
 AMR_PIN = "pin"

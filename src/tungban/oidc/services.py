@@ -29,7 +29,6 @@ from .constants import (
     ACR_PLUS,
     AMR_DEVICE_KEY,
     AMR_MFA,
-    AMR_PIN,
     AMR_USER_PRESENCE,
     EME_SCOPES,
     FORMFILL_KIND,
@@ -79,12 +78,16 @@ def acr_for(resident: Resident) -> str:
 
 
 def amr_for(approval: ApprovalRequest | None) -> list[str]:
-    """``amr`` values (RFC 8176): device key (``swk``) plus passkey user verification
-    (``user``) or the app PIN (``pin``) — two factors, hence ``mfa``."""
+    """``amr`` values (RFC 8176 §2) of what the approval proved, nothing more (issue 13 item 9):
+    the device key's signature (``swk``), and when a passkey assertion with user verification
+    was checked (``user_verification == "passkey"``: the web app) the user's verification on
+    the authenticator (``user``; PIN or biometric, which the platform cannot tell apart) —
+    two factors, hence ``mfa``. A CLI approval is ``["swk"]``: its PIN never reaches us."""
     if approval is None:
         return []
-    second = AMR_USER_PRESENCE if approval.user_verification == "passkey" else AMR_PIN
-    return [AMR_DEVICE_KEY, second, AMR_MFA]
+    if approval.user_verification == "passkey":
+        return [AMR_DEVICE_KEY, AMR_USER_PRESENCE, AMR_MFA]
+    return [AMR_DEVICE_KEY]
 
 
 def requested_claims(scope: str, claims_param: str | None) -> list[dict]:
@@ -146,7 +149,7 @@ def acr_satisfied(resident: Resident, required: list[str]) -> bool:
 
 
 def open_authorization(
-    client: Client, scope: str, claims_param: str | None, query: str, browser_secret: str
+    client: Client, scope: str, claims_param: str | None, query: str, browser_secret: str, origin: dict | None = None
 ) -> ApprovalRequest:
     """Open the app approval for a validated authorization request.
 
@@ -155,6 +158,8 @@ def open_authorization(
     the browser completes; ``browser_secret`` binds completion to the starting browser.
     With ``offline_access`` (for a client allowed refresh tokens) the app is told how many
     days the service may stay signed in (OIDC Core §11: the resident consents to it).
+    The page shows a number the resident types in the app, and the app shows ``origin``
+    (``{"user_agent", "ip"}`` of this browser): see :func:`tungban.wallet.services.create_request`.
     """
     kind = LOGIN_KIND if "openid" in (scope or "").split() else FORMFILL_KIND
     context = {"query": query, "browser": browser_secret, "acr": required_acr(claims_param)}
@@ -174,6 +179,8 @@ def open_authorization(
         requester_logo_url=client.logo_url,
         requested_claims=requested_claims(scope, claims_param),
         context=context,
+        user_code=True,  # cross-device phishing: only the person at this page sees it (issue 13 item 6)
+        origin=origin,
     )
 
 

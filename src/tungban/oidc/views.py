@@ -83,7 +83,12 @@ def authorize(request):
     secret = secrets.token_urlsafe(24)
     try:
         approval = services.open_authorization(
-            client, grant.request.scope, grant.request.payload.data.get("claims"), query, secret
+            client,
+            grant.request.scope,
+            grant.request.payload.data.get("claims"),
+            query,
+            secret,
+            origin={"user_agent": request.headers.get("User-Agent", ""), "ip": request.META.get("REMOTE_ADDR", "")},
         )
     except DomainError as exc:
         return _error_page(request, _("This sign-in request is not valid"), exc.message)
@@ -192,6 +197,13 @@ def authorize_complete(request, approval_id):
             _("The request has expired"),
             _(
                 "You did not answer in the app within 2 minutes. Nothing was shared. Please start again from %(service)s."
+            ),
+        )
+    elif status == RequestStatus.FAILED and approval.failure_code == wallet_errors.CodeAttemptsExceeded.code:
+        title, message = (
+            _("The number did not match"),
+            _(
+                "The number typed in the app was not the one shown on this page, so the request was cancelled. Nothing was shared. Please start again from %(service)s."
             ),
         )
     elif status == RequestStatus.APPROVED:  # approved, but the account's tier is below what the service requires

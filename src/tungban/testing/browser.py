@@ -140,14 +140,28 @@ def approval_url(authorize_page) -> str:
     return href
 
 
-def decide_in_app(page, url: str, decision: str = "approve", untick: list[str] | tuple = ()) -> str:
+def code_shown(authorize_page) -> str:
+    """The number the platform's authorization page shows for the app (``#user-code``)."""
+    code = authorize_page.text_content("#user-code").strip()
+    assert re.fullmatch(r"[0-9]{2}", code), code
+    return code
+
+
+def decide_in_app(
+    page, url: str, decision: str = "approve", untick: list[str] | tuple = (), code: str | None = None
+) -> str:
     """Open an approval link in the bound app, untick ``untick`` claims, approve or decline.
-    Returns the result heading the app shows."""
+    A request from a sign-in page asks for its number: ``code`` (:func:`code_shown`), else the
+    one that page shows, read from the database. Returns the result heading the app shows."""
     page.bring_to_front()  # a background tab gets throttled animation frames: slow clicks
     page.goto(url)
     page.wait_for_selector("#screen-approve:not([hidden])", timeout=TIMEOUT)
     for name in untick:
         page.uncheck(f'input[name=claim][value="{name}"]')
+    if decision == "approve" and page.is_visible("#code-set"):
+        from tungban.testing.factories import code_on_screen
+
+        page.fill("#approve-code", code or code_on_screen({"id": url.rstrip("/").rsplit("/", 1)[1]}))
     page.click("#approve-button" if decision == "approve" else "#decline-button")
     page.wait_for_selector("#result:not([hidden])", timeout=TIMEOUT)
     return page.text_content("#result-heading").strip()

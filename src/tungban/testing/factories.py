@@ -68,10 +68,22 @@ def make_client(client_id: str = "svc-a", redirect_uri: str = "https://rp-a.exam
     return client, secret
 
 
+def code_on_screen(request: dict) -> str:
+    """The number the platform's sign-in page shows for ``request`` (the app's view of it),
+    read from the database: a test's stand-in for the resident who looks at the screen
+    (issue 13 item 6). Tests of the number itself read it from the page instead."""
+    from tungban.wallet.models import ApprovalRequest
+
+    return ApprovalRequest.objects.get(pk=request["id"]).user_code
+
+
 def bind_cli(base_url: str, resident, home: Path) -> WalletClient:
+    """A CLI app bound to ``resident``; asked for a sign-in page's number, it "reads the
+    screen" (:func:`code_on_screen`). Set ``app.code_prompt = None`` to type it yourself."""
     code = wallet.issue_activation_code(resident)
     app = WalletClient(home, base_url)
     app.bind(resident.hkid, code, PIN)
+    app.code_prompt = code_on_screen
     return app
 
 
@@ -98,9 +110,18 @@ def authorize_params(client_id: str, redirect_uri: str, challenge: str, scope: s
 
 def start_authorization(browser: requests.Session, base_url: str, params: dict) -> str:
     """GET the authorization page; returns the approval request id shown in its QR code."""
+    return start_authorization_with_code(browser, base_url, params)[0]
+
+
+def start_authorization_with_code(browser: requests.Session, base_url: str, params: dict) -> tuple[str, str]:
+    """GET the authorization page; returns the approval request id shown in its QR code and
+    the number the page asks the resident to type in the app (``#user-code``)."""
     resp = browser.get(f"{base_url}/oidc/authorize", params=params, allow_redirects=False)
     assert resp.status_code == 200, resp.text[:500]
-    return re.search(r"/app/approve/([0-9a-f-]{36})", resp.text).group(1)
+    rid = re.search(r"/app/approve/([0-9a-f-]{36})", resp.text).group(1)
+    code = re.search(r'id="user-code"[^>]*>\s*(\d+)\s*<', resp.text)
+    assert code, "the sign-in page shows no number to type in the app"
+    return rid, code.group(1)
 
 
 def complete_authorization(browser: requests.Session, base_url: str, request_id: str) -> requests.Response:
@@ -126,8 +147,8 @@ def login(
     browser = requests.Session()
     verifier, challenge = pkce()
     params = authorize_params(client_id, redirect_uri, challenge, scope=scope, **extra)
-    rid = start_authorization(browser, base_url, params)
-    app.decide(rid, PIN, "approve", only)
+    rid, code = start_authorization_with_code(browser, base_url, params)
+    app.decide(rid, PIN, "approve", only, code=code)
     query = code_from(complete_authorization(browser, base_url, rid))
     assert query["state"] == params["state"]
     token = requests.post(

@@ -95,6 +95,13 @@ class DocumentOut(Schema):
     sha256: str
 
 
+class OriginOut(Schema):
+    started_at: str = Field(description="When the page was opened (ISO 8601)")
+    browser: str = Field(description="Browser family from the page's User-Agent, e.g. 'Chrome'; '' if unknown")
+    os: str = Field(description="Operating system family from the page's User-Agent, e.g. 'Windows'; '' if unknown")
+    ip: str = Field(description="Network address the platform saw the page opened from")
+
+
 class RequestOut(Schema):
     id: str
     kind: str
@@ -118,6 +125,13 @@ class RequestOut(Schema):
         {},
         description="Values the signed decision must repeat unchanged, as payload members of the same names (e.g. `documents`: the digests in order; `terms`: the consent terms' digest)",
     )
+    code_required: bool = Field(
+        False,
+        description="The request is shown on a page (a login or form filling): approving needs `code`, the 2-digit number that page shows, typed by the resident",
+    )
+    origin: OriginOut | None = Field(
+        None, description="For a request shown on a page: where and when that page was opened"
+    )
     nonce: str
     expires_at: str
     webauthn: dict | None = None
@@ -125,7 +139,7 @@ class RequestOut(Schema):
 
 class DecisionIn(Schema):
     signature: str = Field(
-        description="Compact JWS (ES256, kid = device id) over request_id, requester, nonce, decision, claims and, for signing requests, documents (their SHA-256 digests in order), for consents, terms (terms_sha256)"
+        description="Compact JWS (ES256, kid = device id) over request_id, requester, nonce, decision, claims and, for signing requests, documents (their SHA-256 digests in order), for consents, terms (terms_sha256); approving a request with code_required also carries code (the number typed, two ASCII digits)"
     )
     webauthn: dict | None = None
 

@@ -1,14 +1,15 @@
 """``tungban app``: the command-line front end of the tungban app (for tests, demos and
 integrators): argparse and printing on top of the client SDK, :mod:`tungban.wallet.client`,
 which speaks the same protocol as the web app over HTTP and never imports the platform. The
-private key stays in a PIN-encrypted PEM file in the app's home directory (``--home``,
+private key stays in the app's home directory, sealed under the PIN with Argon2id (``device-key.json``) (``--home``,
 ``$TUNGBAN_APP_HOME``, default ``~/.tungban-app``).
 
 Examples::
 
     tungban app bind --hkid 'A123456(3)' --code K7QP2M9X --pin 123456
     tungban app show http://localhost:8000/app/approve/<id>
-    tungban app approve <id> --only name,hkid --pin 123456
+    tungban app approve <id> --only name,hkid --pin 123456   # asks for the sign-in page's number
+    tungban app approve <id> --code 47 --pin 123456
     tungban app history               # releases to services and exchanges of my data, newest first
     tungban app consents              # my data-sharing consents (授權數據交換)
     tungban app revoke-consent <consent id>
@@ -36,6 +37,7 @@ from tungban.wallet.client import (  # noqa: F401
     UUID_RE,
     AppError,
     WalletClient,
+    decision_payload,
     device_proof,
     verifier_audience,
     verify_link,
@@ -87,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument("--pin")
         if name == "approve":
             c.add_argument("--only", help="comma-separated claims to release (essential ones are always included)")
+            c.add_argument(
+                "--code",
+                help="the number shown on the sign-in page where you started (asked for when needed and not given)",
+            )
     helps = {
         "history": "who used my data: releases to services and exchanges between organisations",
         "consents": "list my data-sharing consents",
@@ -188,6 +194,32 @@ def _instant(iso: str) -> float:
         return 0.0
 
 
+def origin_text(origin: dict | None) -> str:
+    """Where a request shown on a sign-in page came from, in words (empty for other requests):
+    "opened 2026-12-04T15:04:05+00:00 in Firefox on Mac OS X, from network address 203.0.113.7"."""
+    if not origin:
+        return ""
+    browser = origin.get("browser") or "an unknown browser"
+    if origin.get("os"):
+        browser += f" on {origin['os']}"
+    text = f"opened {origin.get('started_at', '?')} in {browser}"
+    return text + (f", from network address {origin['ip']}" if origin.get("ip") else "")
+
+
+def _ask_code(req: dict) -> str:
+    """Prompt for the sign-in page's number, after saying where the request came from."""
+    if not sys.stdin.isatty():
+        raise AppError("code_required", "Give the number shown on the sign-in page where you started: --code NN.")
+    r = req["requester"]
+    print(f"{r['name_zh']} / {r['name_en']}: sign-in page {origin_text(req.get('origin'))}.", file=sys.stderr)
+    print(
+        "Approve only if you opened that page yourself, on a screen in front of you. "
+        "If someone sent you the link or the number, decline.",
+        file=sys.stderr,
+    )
+    return input("Number shown on the sign-in page: ")
+
+
 def _print(args, data) -> None:
     if args.json or not isinstance(data, (dict, list)):
         print(json.dumps(data, ensure_ascii=False, indent=2))
@@ -201,6 +233,10 @@ def _print(args, data) -> None:
             print(
                 f"{data['requester']['name_zh']} / {data['requester']['name_en']} asks to {data['kind']} (until {data['expires_at']}):"
             )
+        if data.get("origin"):
+            print(f"  sign-in page {origin_text(data['origin'])}")
+        if data.get("code_required"):
+            print("  approving asks for the number shown on that page; if you did not open it yourself, decline")
         for c in data["claims"]:
             print(f"  [{'required' if c['essential'] else 'optional'}] {c['name']}: {c['value']}")
         if data.get("reason"):
@@ -327,7 +363,8 @@ def main(argv: list[str] | None = None) -> int:
             data = app.show(args.request, _pin(args))
         elif args.cmd in ("approve", "decline"):
             only = [s.strip() for s in args.only.split(",")] if getattr(args, "only", None) else None
-            data = app.decide(args.request, _pin(args), args.cmd, only)
+            app.code_prompt = _ask_code
+            data = app.decide(args.request, _pin(args), args.cmd, only, code=getattr(args, "code", None))
         elif args.cmd == "unbind":
             app.unbind(_pin(args))
             data = {"status": "unbound"}

@@ -1,6 +1,6 @@
 """The tungban app's client SDK: the protocol of :mod:`tungban.wallet.services` spoken over
-HTTP, without importing the platform. The private key stays in a PIN-encrypted PEM file in the
-app's home directory; the HTTP session is injectable (any ``requests.Session``-like object),
+HTTP, without importing the platform. The private key stays in the app's home directory,
+sealed under the PIN with a memory-hard KDF (:func:`seal_key`); the HTTP session is injectable (any ``requests.Session``-like object),
 so tests run the same client in-process (:mod:`tungban.testing.http`) and integrators can add
 retries, proxies or certificates.
 
@@ -12,16 +12,22 @@ proof of one call; :func:`verifier_audience` and :func:`verify_link` shape prese
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 import os
 import re
 import secrets
 import time
+import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from joserfc import jws
 from joserfc.jwk import ECKey
 
@@ -36,6 +42,112 @@ class AppError(Exception):
         self.code, self.message, self.status = code, message, status
 
 
+#: How the device key is sealed under the PIN (issue 13 item 9): Argon2id (RFC 9106), 256 MiB
+#: of memory (``memory_cost`` in KiB), 3 passes, 1 lane. Measured on the development machine
+#: (2 cores, cryptography 50, 2026-12-04): 0.66–0.73 s per unlock; at that cost an offline
+#: search of all 10^6 six-digit PINs takes about 8 CPU-days per core and 256 MiB per guess,
+#: where PBKDF2 with 2,048 iterations (the PKCS#8 PEM written before) fell in about 14 minutes.
+#: ``TUNGBAN_APP_KDF_MEMORY_KIB`` and ``TUNGBAN_APP_KDF_ITERATIONS`` override the cost (tests,
+#: very small devices); a key sealed with less than the current cost is resealed on unlock.
+DEFAULT_KDF = {"alg": "argon2id", "memory_cost": 256 * 1024, "iterations": 3, "lanes": 1}
+SEALED_FORMAT = "tungban-device-key/2"
+
+
+def kdf_params() -> dict:
+    """The KDF parameters new seals use: :data:`DEFAULT_KDF`, with ``memory_cost`` (KiB, at
+    least 8 per lane) and ``iterations`` from ``TUNGBAN_APP_KDF_MEMORY_KIB`` and
+    ``TUNGBAN_APP_KDF_ITERATIONS`` when set. :raises ValueError: a value that is no integer."""
+    params = dict(DEFAULT_KDF)
+    for name, env in (("memory_cost", "TUNGBAN_APP_KDF_MEMORY_KIB"), ("iterations", "TUNGBAN_APP_KDF_ITERATIONS")):
+        if os.environ.get(env):
+            params[name] = max(int(os.environ[env]), 8 * params["lanes"] if name == "memory_cost" else 1)
+    return params
+
+
+def _b64e(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _b64d(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _derive(pin: str, kdf: dict) -> bytes:
+    if kdf.get("alg") != "argon2id":
+        raise AppError("bad_key_file", f"Unknown key protection {kdf.get('alg')!r}.")
+    return Argon2id(
+        salt=_b64d(kdf["salt"]),
+        length=32,
+        iterations=int(kdf["iterations"]),
+        lanes=int(kdf["lanes"]),
+        memory_cost=int(kdf["memory_cost"]),
+    ).derive(pin.encode())
+
+
+def seal_key(private: ec.EllipticCurvePrivateKey, pin: str, kdf: dict | None = None) -> dict:
+    """The device key sealed under ``pin``: ``{"format", "kdf": {alg, memory_cost (KiB),
+    iterations, lanes, salt}, "nonce", "ciphertext"}`` (base64url). A 256-bit key is derived
+    from the PIN with Argon2id (RFC 9106; ``cryptography``'s implementation) and a random
+    16-byte salt, and encrypts the PKCS#8 DER key with AES-256-GCM (``format`` as associated
+    data): a wrong PIN fails the tag. ``kdf``: parameters without salt (default
+    :func:`kdf_params`)."""
+    kdf = {**(kdf or kdf_params()), "salt": _b64e(secrets.token_bytes(16))}
+    nonce = secrets.token_bytes(12)
+    der = private.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    sealed = AESGCM(_derive(pin, kdf)).encrypt(nonce, der, SEALED_FORMAT.encode())
+    return {"format": SEALED_FORMAT, "kdf": kdf, "nonce": _b64e(nonce), "ciphertext": _b64e(sealed)}
+
+
+def unseal_key(sealed: dict, pin: str) -> ec.EllipticCurvePrivateKey:
+    """The device key of :func:`seal_key`'s output. :raises AppError: ``wrong_pin``,
+    ``bad_key_file`` (not a sealed key this app can read)."""
+    try:
+        if sealed.get("format") != SEALED_FORMAT:
+            raise AppError("bad_key_file", "The device key file is in an unknown format.")
+        key = _derive(pin, sealed["kdf"])
+        der = AESGCM(key).decrypt(_b64d(sealed["nonce"]), _b64d(sealed["ciphertext"]), SEALED_FORMAT.encode())
+    except InvalidTag:
+        raise AppError("wrong_pin", "The PIN is wrong.") from None
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise AppError("bad_key_file", "The device key file is damaged.") from None
+    return serialization.load_der_private_key(der, password=None)
+
+
+def normalize_code(text: str) -> str:
+    """A typed number as the platform compares it: Unicode NFKC (full-width digits ``４７``, as a
+    Chinese keyboard may give, become ``47``) without spaces. The web app does the same
+    (``lib/decision.js``)."""
+    return "".join(unicodedata.normalize("NFKC", str(text)).split())
+
+
+def decision_payload(req: dict, decision: str, claims: list[str], code: str | None = None) -> dict:
+    """The decision JWS payload for ``req`` (as ``GET /requests/{id}`` returns it), checked by
+    :func:`tungban.wallet.services.decide`: ``{request_id, requester, nonce, decision, claims
+    (sorted; none when declining)}``, the values the request binds, and for an approval with a
+    ``code`` (when ``code_required``) the number typed (:func:`normalize_code`). The web app builds the same
+    (``decisionPayload`` in ``lib/decision.js``; protocol vectors check both)."""
+    payload = {
+        "request_id": req["id"],
+        "requester": req["requester"]["id"],
+        "nonce": req["nonce"],
+        "decision": decision,
+        "claims": sorted(claims) if decision == "approve" else [],
+    }
+    if req.get("documents"):
+        # A signing approval covers exactly these document digests (sole control).
+        payload["documents"] = [d["sha256"] for d in req["documents"]]
+    if req.get("terms_sha256"):
+        # A consent approval covers exactly the terms shown (data user, product, purpose, limits).
+        payload["terms"] = req["terms_sha256"]
+    for name, value in (req.get("binds") or {}).items():
+        payload.setdefault(name, value)  # any other value the request binds, repeated as is
+    if decision == "approve" and req.get("code_required") and code is not None:
+        payload["code"] = normalize_code(code)
+    return payload
+
+
 def device_proof(key: ECKey, device_id: str, method: str, url: str) -> str:
     """The JWS for ``Authorization: Device <JWS>`` on one call (see
     :func:`tungban.wallet.services.authenticate_device`): ES256 by the device key, ``kid`` the
@@ -47,7 +159,9 @@ def device_proof(key: ECKey, device_id: str, method: str, url: str) -> str:
 
 
 class WalletClient:
-    """The app's state and calls. ``home`` holds ``device.json`` and ``device-key.pem``.
+    """The app's state and calls. ``home`` holds ``device.json`` and ``device-key.json``
+    (the key sealed under the PIN, :func:`seal_key`; a ``device-key.pem`` of earlier versions,
+    PKCS#8 under PBKDF2, is read once and replaced by it).
 
     :param server: the platform's base URL (default: the bound one, ``$TUNGBAN_SERVER`` or
         ``http://localhost:8000``).
@@ -67,7 +181,11 @@ class WalletClient:
     ):
         self.home = Path(home)
         self.meta_path = self.home / "device.json"
-        self.key_path = self.home / "device-key.pem"
+        self.key_path = self.home / "device-key.json"
+        self.legacy_key_path = self.home / "device-key.pem"  # before issue 13 item 9
+        self._unlocked: tuple[str, ECKey] | None = None
+        #: Asked for the number a sign-in page shows when :meth:`decide` approves without one.
+        self.code_prompt: Callable[[dict], str] | None = None
         self.meta = json.loads(self.meta_path.read_text()) if self.meta_path.exists() else {}
         self.server = (
             server or self.meta.get("server") or os.environ.get("TUNGBAN_SERVER") or "http://localhost:8000"
@@ -108,19 +226,48 @@ class WalletClient:
     def _proof(self, key: ECKey, method: str, url: str) -> str:
         return device_proof(key, self.meta["device_id"], method, url)
 
+    def _write_sealed(self, private: ec.EllipticCurvePrivateKey, pin: str) -> None:
+        """Seal the key under ``pin`` into ``device-key.json`` (owner-only, replaced atomically)."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        tmp = self.key_path.with_name(self.key_path.name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            json.dump(seal_key(private, pin), out)
+        os.replace(tmp, self.key_path)
+
     def load_key(self, pin: str) -> ECKey:
-        """Decrypt the device key with the PIN. :raises AppError: ``not_bound``, ``wrong_pin``."""
-        if not self.key_path.exists() or "device_id" not in self.meta:
+        """Unseal the device key with the PIN (Argon2id, about 0.7 s; kept for this object's
+        later calls with the same PIN). A key file of an earlier version (PKCS#8 PEM under
+        PBKDF2) or one sealed at a lower cost than :func:`kdf_params` is resealed now.
+
+        :raises AppError: ``not_bound``, ``wrong_pin``, ``bad_key_file``."""
+        if self._unlocked and hmac.compare_digest(self._unlocked[0].encode(), pin.encode()):
+            return self._unlocked[1]
+        if "device_id" not in self.meta or not (self.key_path.exists() or self.legacy_key_path.exists()):
             raise AppError("not_bound", "This app is not bound to an account yet: run 'tungban app bind'.")
-        try:
-            private = serialization.load_pem_private_key(self.key_path.read_bytes(), password=pin.encode())
-        except (ValueError, TypeError):
-            raise AppError("wrong_pin", "The PIN is wrong.") from None
-        return ECKey.import_key(private, {"kid": self.meta["device_id"]})
+        if self.key_path.exists():
+            try:
+                sealed = json.loads(self.key_path.read_text())
+            except ValueError:
+                raise AppError("bad_key_file", "The device key file is damaged.") from None
+            private = unseal_key(sealed, pin)
+            current, stored = kdf_params(), sealed["kdf"]
+            if any(int(stored.get(k, 0)) < current[k] for k in ("memory_cost", "iterations")):
+                self._write_sealed(private, pin)
+        else:
+            try:
+                private = serialization.load_pem_private_key(self.legacy_key_path.read_bytes(), password=pin.encode())
+            except (ValueError, TypeError):
+                raise AppError("wrong_pin", "The PIN is wrong.") from None
+            self._write_sealed(private, pin)  # migrate: from now on only the Argon2id seal
+            self.legacy_key_path.unlink()
+        key = ECKey.import_key(private, {"kid": self.meta["device_id"]})
+        self._unlocked = (pin, key)
+        return key
 
     # --- binding ---
     def _finish_binding(self, binding: dict, pin: str, name: str) -> dict:
-        if self.key_path.exists():
+        if self.key_path.exists() or self.legacy_key_path.exists():
             raise AppError(
                 "already_bound",
                 f"This app ({self.home}) is already bound. One device serves one account; use another --home.",
@@ -142,15 +289,9 @@ class WalletClient:
                 "name": name,
             },
         )
-        self.home.mkdir(parents=True, exist_ok=True)
-        pem = private.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.BestAvailableEncryption(pin.encode()),
-        )
-        self.key_path.write_bytes(pem)
-        self.key_path.chmod(0o600)
+        self._write_sealed(private, pin)
         self.meta = {"server": self.server, "device_id": result["device_id"], "resident": result["resident"]}
+        self._unlocked = (pin, ECKey.import_key(private, {"kid": result["device_id"]}))
         self.meta_path.write_text(json.dumps(self.meta, ensure_ascii=False, indent=2))
         return result
 
@@ -175,8 +316,16 @@ class WalletClient:
     def show(self, ref: str, pin: str) -> dict:
         return self._call("GET", f"/api/v1/wallet/requests/{self.request_id(ref)}", device_key=self.load_key(pin))
 
-    def decide(self, ref: str, pin: str, decision: str, only: list[str] | None = None) -> dict:
-        """Approve (all requested fields, or ``only`` these plus essential ones) or decline."""
+    def decide(
+        self, ref: str, pin: str, decision: str, only: list[str] | None = None, *, code: str | None = None
+    ) -> dict:
+        """Approve (all requested fields, or ``only`` these plus essential ones) or decline.
+
+        Approving a request shown on a sign-in page (``code_required``) needs ``code``, the
+        number that page shows, typed by the resident; without it :attr:`code_prompt` is asked
+        (``code_prompt(request) -> str``; the command line prompts), else :class:`AppError`
+        ``code_required``. The platform refuses a wrong number (``wrong_code``) and cancels the
+        request at the third (``code_attempts_exceeded``)."""
         key = self.load_key(pin)
         rid = self.request_id(ref)
         req = self._call("GET", f"/api/v1/wallet/requests/{rid}", device_key=key)
@@ -185,23 +334,17 @@ class WalletClient:
             chosen = (
                 names if only is None else [c["name"] for c in req["claims"] if c["name"] in only or c["essential"]]
             )
+            if req.get("code_required") and code is None:
+                if self.code_prompt is None:
+                    raise AppError(
+                        "code_required",
+                        "Type the number shown on the sign-in page where you started (--code). "
+                        "If you did not start this yourself, decline.",
+                    )
+                code = self.code_prompt(req)
         else:
             chosen = []
-        payload = {
-            "request_id": rid,
-            "requester": req["requester"]["id"],
-            "nonce": req["nonce"],
-            "decision": decision,
-            "claims": sorted(chosen),
-        }
-        if req.get("documents"):
-            # A signing approval covers exactly these document digests (sole control).
-            payload["documents"] = [d["sha256"] for d in req["documents"]]
-        if req.get("terms_sha256"):
-            # A consent approval covers exactly the terms shown (data user, product, purpose, limits).
-            payload["terms"] = req["terms_sha256"]
-        for name, value in (req.get("binds") or {}).items():
-            payload.setdefault(name, value)  # any other value the request binds, repeated as is
+        payload = decision_payload(req, decision, chosen, code)
         signature = jws.serialize_compact(
             {"alg": "ES256", "kid": self.meta["device_id"]}, json.dumps(payload).encode(), key
         )
@@ -360,7 +503,9 @@ class WalletClient:
     def unbind(self, pin: str) -> None:
         self._call("POST", "/api/v1/wallet/unbind", device_key=self.load_key(pin))
         self.key_path.unlink(missing_ok=True)
+        self.legacy_key_path.unlink(missing_ok=True)
         self.meta_path.unlink(missing_ok=True)
+        self._unlocked = None
 
 
 def verifier_audience(verify_uri: str) -> str:

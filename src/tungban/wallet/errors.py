@@ -38,6 +38,19 @@ WrongAccount = Forbidden.define("wrong_account", _("This request is for another 
 BadDecision = DomainError.define("bad_decision", _("The decision must be approve or decline."))
 UnknownClaim = DomainError.define("unknown_claim", _("Only the requested fields can be approved."))
 EssentialClaim = DomainError.define("essential_claim", _("The service needs these fields to continue: %(fields)s"))
+WrongCode = Forbidden.define(
+    "wrong_code",
+    _(
+        "That is not the number shown on the screen where you started. Check it and type it again. "
+        "If you did not start this yourself, decline."
+    ),
+    field="code",
+)
+CodeAttemptsExceeded = Forbidden.define(
+    "code_attempts_exceeded",
+    _("The number was wrong too many times, so this request is cancelled. Nothing was shared."),
+    field="code",
+)
 UserVerificationRequired = Forbidden.define(
     "user_verification_required", _("Confirm with your passkey (fingerprint, face or screen lock).")
 )

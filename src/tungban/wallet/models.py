@@ -42,6 +42,12 @@ class Device(models.Model):
     webauthn_credential_id = models.CharField(max_length=512, null=True, blank=True, unique=True)
     webauthn_public_key = models.BinaryField(null=True, blank=True)
     webauthn_sign_count = models.PositiveBigIntegerField(default=0)
+    verifies_user = models.BooleanField(
+        default=False,
+        help_text="The binding registered a passkey with user verification (WebAuthn UV: the "
+        "authenticator's PIN or biometric), which every approval repeats; a CLI app's PIN only "
+        "unlocks its key file and is never seen by the platform",
+    )
     status = models.CharField(max_length=10, choices=DeviceStatus.choices, default=DeviceStatus.ACTIVE)
     bound_at = models.DateTimeField(auto_now_add=True)
     unbound_at = models.DateTimeField(null=True, blank=True)
@@ -107,7 +113,12 @@ class ApprovalRequest(models.Model):
     )
     device = models.ForeignKey(Device, null=True, blank=True, on_delete=models.SET_NULL, related_name="approvals")
     status = models.CharField(max_length=10, choices=RequestStatus.choices, default=RequestStatus.PENDING)
-    user_verification = models.CharField(max_length=20, blank=True, help_text="passkey | pin")
+    user_verification = models.CharField(
+        max_length=20,
+        blank=True,
+        help_text="passkey (WebAuthn assertion with user verification) | none (device key only, e.g. "
+        "the CLI app); 'pin' in approvals recorded before issue 13 meant none",
+    )
     signature = models.TextField(blank=True, help_text="The device's JWS over the decision")
     context = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -116,6 +127,13 @@ class ApprovalRequest(models.Model):
     failure_code = models.CharField(
         max_length=60, blank=True, help_text="Why an approved request could not be carried out"
     )
+    user_code = models.CharField(
+        max_length=8,
+        blank=True,
+        help_text="The number shown on the requesting page that the resident must type in the app to "
+        "approve (cross-device binding code); empty when the request is not shown on a page",
+    )
+    code_attempts = models.PositiveSmallIntegerField(default=0, help_text="Approvals refused for a wrong code")
 
     class Meta:
         indexes = [models.Index(fields=["resident", "status"])]

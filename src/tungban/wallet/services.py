@@ -3,15 +3,19 @@
 Wire formats (issue #2; documented in docs/integrators.md and the OpenAPI document):
 
 * **Device key**: ECDSA P-256, public part sent as a JWK (RFC 7517). The web app keeps the
-  private key non-extractable in WebCrypto; the CLI keeps it in a PIN-encrypted PEM file.
+  private key non-extractable in WebCrypto; the CLI keeps it in a file sealed under its PIN
+  with Argon2id (:func:`tungban.wallet.client.seal_key`).
 * **Binding proof**: JWS compact (RFC 7515), ``alg`` ES256, signed by the new key over
   ``{"binding_id", "nonce"}`` (proof of possession).
 * **Decision**: JWS compact, ``alg`` ES256, header ``kid`` = device id, payload
   ``{"request_id", "requester", "nonce", "decision": "approve"|"decline", "claims": [..]}``
   where ``claims`` are the approved claim names, sorted; plus every value the request binds
   (its ``binds``, e.g. ``documents``: the digests, for signing; ``terms``: the consent terms'
-  digest, for data-sharing consents; see :mod:`.kinds`). A web device also sends a WebAuthn
-  assertion (user verification by passkey) whose challenge is the request's nonce.
+  digest, for data-sharing consents; see :mod:`.kinds`). An approval of a request shown on a
+  page (``code_required``: logins and form filling) also carries ``"code"``: the 2-digit number
+  that page shows, typed by the resident (never sent to the app; issue 13 item 6). A web device
+  also sends a WebAuthn assertion (user verification by passkey) whose challenge is the
+  request's nonce.
 * **Device request proof** (for the app's own API calls): header
   ``Authorization: Device <JWS>`` with payload ``{"htm", "htu", "iat", "jti"}``, valid 60 s,
   each ``jti`` once — the shape of a DPoP proof (RFC 9449 §4.2).
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hmac
 import json
 import secrets
 from typing import Any
@@ -67,6 +72,9 @@ PROOF_LIFETIME = 60  # seconds a device request proof is accepted
 COMPLETION_GRACE = 60  # seconds after expiry an approved request may still be completed
 ACTIVATION_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at a counter
 MAX_ACTIVATION_ATTEMPTS = 5
+#: Wrong numbers typed for one request before it is cancelled: 3 tries at a 2-digit number give
+#: a guess 3 % (issue 13 item 6).
+MAX_CODE_ATTEMPTS = 3
 
 
 @functools.cache
@@ -257,6 +265,8 @@ def complete_binding(
                     webauthn_credential_id=cred_id,
                     webauthn_public_key=pub,
                     webauthn_sign_count=sign_count,
+                    # Registration above required user verification (UV flag checked).
+                    verifies_user=platform == Platform.WEB,
                 )
         except IntegrityError:
             raise errors.DeviceTaken() from None
@@ -312,8 +322,17 @@ def create_request(
     context: dict | None = None,
     binds: dict | None = None,
     resident: Resident | None = None,
+    user_code: bool = False,
+    origin: dict | None = None,
 ) -> ApprovalRequest:
     """Open an approval request for the app. Expires after ``TUNGBAN_APPROVAL_TTL`` seconds.
+
+    A request whose link or QR code a page shows to whoever is in front of it (an OpenID
+    Connect login or form filling) may be forwarded to a victim (cross-device phishing):
+    with ``user_code`` it gets a random 2-digit number for that page to show, which the
+    approval must carry (:func:`decide`); ``origin`` (``{"user_agent", "ip"}`` of the browser
+    that opened the page) is shown in the app (:func:`request_details`). Sources: IETF
+    draft-ietf-oauth-cross-device-security §6.1.4 and §6.1.7; issue 13 item 6.
 
     :param kind: a kind registered with :mod:`.kinds`.
     :param requested_claims: ``[{"name": str, "essential": bool}]``.
@@ -328,7 +347,10 @@ def create_request(
     if set(binds) != set(declared):
         raise ValueError(f"Approval kind {kind!r} binds {sorted(declared)}, got {sorted(binds)}")
     context = {**(context or {}), "binds": binds}
+    if origin:
+        context["origin"] = _origin(origin)
     return ApprovalRequest.objects.create(
+        user_code=f"{secrets.randbelow(100):02d}" if user_code else "",
         kind=kind,
         requester_id=requester_id,
         requester_name_en=requester_name_en,
@@ -396,6 +418,8 @@ def request_details(req: ApprovalRequest, device: Device) -> dict:
         "consent": req.context.get("consent"),
         "terms_sha256": req.context.get("terms_sha256"),
         "binds": bound_values(req),
+        "code_required": bool(req.user_code),
+        "origin": origin_details(req),
         "nonce": req.nonce,
         "expires_at": req.expires_at.isoformat(),
         "webauthn": None,
@@ -411,6 +435,55 @@ def request_details(req: ApprovalRequest, device: Device) -> dict:
     return data
 
 
+def _origin(origin: dict) -> dict:
+    """What is kept of the browser that opened a sign-in page: ``{"browser", "os", "ip"}`` —
+    the browser and operating-system families its ``User-Agent`` names (ua-parser, about
+    0.04 ms; ``""`` when it names none; the header itself is not stored) and its address."""
+    from ua_parser import parse  # loads its rules on first use
+
+    parsed = parse(str(origin.get("user_agent") or "")[:1000])
+    family = parsed.user_agent.family if parsed.user_agent else ""
+    system = parsed.os.family if parsed.os else ""
+    return {
+        "browser": "" if family == "Other" else family[:60],
+        "os": "" if system == "Other" else system[:60],
+        "ip": str(origin.get("ip") or "")[:45],
+    }
+
+
+def origin_details(req: ApprovalRequest) -> dict | None:
+    """Where a request shown on a page came from, for the app to show (issue 13 item 6):
+    ``{"started_at": ISO 8601, "browser": str, "os": str, "ip": str}`` — when the page was
+    opened, the browser and operating-system families its ``User-Agent`` named (``""`` when
+    unknown), the address the platform saw it from (``REMOTE_ADDR``: the proxy's, unless the
+    deployment's proxy sets it to the client's). ``None`` for other requests."""
+    origin = req.context.get("origin")
+    if not isinstance(origin, dict):
+        return None
+    return {
+        "started_at": req.created_at.isoformat(),
+        "browser": origin.get("browser") or "",
+        "os": origin.get("os") or "",
+        "ip": origin.get("ip") or "",
+    }
+
+
+def _count_wrong_code(request_id) -> DomainError:
+    """Count a wrong number for the request (committed even though the approval is refused);
+    the :data:`MAX_CODE_ATTEMPTS`-th cancels it (``failed``, ``code_attempts_exceeded``)."""
+    with transaction.atomic():
+        req = ApprovalRequest.objects.select_for_update().get(pk=request_id)
+        req.code_attempts += 1
+        if req.code_attempts < MAX_CODE_ATTEMPTS or req.status != RequestStatus.PENDING:
+            req.save(update_fields=["code_attempts"])
+            return errors.WrongCode()
+        req.status = RequestStatus.FAILED
+        req.failure_code = errors.CodeAttemptsExceeded.code
+        req.decided_at = _now()
+        req.save(update_fields=["code_attempts", "status", "failure_code", "decided_at"])
+        return errors.CodeAttemptsExceeded()
+
+
 def decide(request_id, device: Device, signature: str, webauthn_assertion: dict | None = None) -> ApprovalRequest:
     """Record the resident's decision, signed by the bound device.
 
@@ -418,15 +491,27 @@ def decide(request_id, device: Device, signature: str, webauthn_assertion: dict 
     device's key and names this device; its payload repeats this request's id, requester
     and nonce, and every value the request binds (:func:`bound_values`, compared as JSON of
     the same type: ``1`` is not ``true`` nor ``1.0``); approved claims are a subset of the
-    requested ones and include every essential one; a web device's passkey assertion verifies
-    (user verification).
+    requested ones and include every essential one; an approval carries the request's
+    ``user_code`` as ``code`` (when it has one; a decline needs none); a web device's passkey
+    assertion verifies (user verification).
 
     :raises NotFound: ``no_request``; :class:`Conflict` ``request_already_decided`` (a
         replayed approval); :class:`DomainError` ``request_expired`` (HTTP 410),
         ``essential_claim``, ``unknown_claim``, ``bad_decision``; :class:`Forbidden`
         ``bad_signature`` (e.g. signed by another device), ``wrong_account``,
-        ``user_verification_required``, ``bad_passkey``, ``account_suspended``.
+        ``user_verification_required``, ``bad_passkey``, ``account_suspended``,
+        ``wrong_code`` (the approval of a ``code_required`` request does not carry the number
+        its page shows; counted), ``code_attempts_exceeded`` (the last wrong number allowed:
+        the request is now ``failed``).
     """
+    try:
+        return _decide(request_id, device, signature, webauthn_assertion)
+    except errors.WrongCode:
+        # Outside the refused decision's rolled-back transaction: the attempt must count.
+        raise _count_wrong_code(request_id) from None
+
+
+def _decide(request_id, device: Device, signature: str, webauthn_assertion: dict | None) -> ApprovalRequest:
     with transaction.atomic():
         req = _lock_request(request_id)
         if req.kind == kinds.BIND:
@@ -458,6 +543,13 @@ def decide(request_id, device: Device, signature: str, webauthn_assertion: dict 
             missing = [n for n, essential in requested.items() if essential and n not in claims]
             if missing:
                 raise errors.EssentialClaim(fields=", ".join(missing))
+            # The number the requesting page shows (cross-device binding code): a resident sent
+            # someone else's QR code or link has not seen it.
+            typed = payload.get("code")
+            if req.user_code and not (
+                isinstance(typed, str) and hmac.compare_digest(typed.encode(), req.user_code.encode())
+            ):
+                raise errors.WrongCode()
         if device.has_passkey:
             if not webauthn_assertion:
                 raise errors.UserVerificationRequired()
@@ -476,7 +568,9 @@ def decide(request_id, device: Device, signature: str, webauthn_assertion: dict 
             device.webauthn_sign_count = verified.new_sign_count
             req.user_verification = "passkey"
         else:
-            req.user_verification = "pin"
+            # Only the device key signed: the CLI app's PIN unlocks its key file locally and is
+            # never seen here, so nothing says a person was verified (issue 13 item 9).
+            req.user_verification = "none"
         device.last_used_at = _now()
         device.save(update_fields=["webauthn_sign_count", "last_used_at"])
         req.status = RequestStatus.APPROVED if decision == "approve" else RequestStatus.DECLINED

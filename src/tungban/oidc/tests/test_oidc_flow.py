@@ -84,7 +84,7 @@ def test_id_token_es256_pairwise_acr(issuer, clients, app, resident):
     assert token.header["alg"] == "ES256"
     claims = token.claims
     assert claims["iss"] == issuer and claims["aud"] == "svc-a" and claims["nonce"] == tokens["nonce"]
-    assert claims["acr"] == "urn:tungban:acr:plus" and "mfa" in claims["amr"]
+    assert claims["acr"] == "urn:tungban:acr:plus" and claims["amr"] == ["swk"]  # CLI app: key only
     assert claims["sub"] != str(resident.pk) and claims["sub"] != resident.hkid
     assert "hkid" not in claims and "name" not in claims  # personal data only via userinfo
 

@@ -25,9 +25,10 @@ from tungban.testing.browser import (
     add_virtual_authenticator,
     approval_url,
     bind_web_app,
+    code_shown,
     decide_in_app,
 )
-from tungban.testing.factories import pkce, valid_hkid
+from tungban.testing.factories import jwt_claims, pkce, valid_hkid
 from tungban.wallet import services as wallet
 from tungban.wallet.models import ApprovalRequest, Device, DeviceStatus, RequestStatus
 
@@ -116,7 +117,7 @@ def test_bind_approve_release_and_history(issuer, resident, phone, context, serv
     assert "bound to your account" in phone.text_content("#notice")
 
     device = Device.objects.get(resident=resident, status=DeviceStatus.ACTIVE)
-    assert device.platform == "web" and device.has_passkey
+    assert device.platform == "web" and device.has_passkey and device.verifies_user
     assert "d" not in device.public_jwk
     assert phone.url == f"{issuer}/app/"  # the activation code left the address bar
     # Installable: manifest linked, service worker controlling /app/.
@@ -154,7 +155,25 @@ def test_bind_approve_release_and_history(issuer, resident, phone, context, serv
     phone.evaluate("window.scrollTo(0, 0)")
     phone.screenshot(path=str(shots / "approval-390x844.png"))
     phone.screenshot(path=str(shots / "approval-full.png"), full_page=True)
+    desktop.screenshot(path=str(shots / "authorize-1280.png"), full_page=True)
 
+    # Cross-device phishing (issue 13 item 6): the app says where the request came from and
+    # asks for the number on the sign-in page; without it, or with another, nothing is approved.
+    shown = code_shown(desktop)
+    assert phone.text_content("#origin-service").strip() == "Harbour Library"
+    assert "Linux" in phone.text_content("#origin-browser") and "Chrome" in phone.text_content("#origin-browser")
+    assert phone.text_content("#origin-ip").strip() == "127.0.0.1"
+    assert phone.is_visible("#approve-code")
+    phone.click("#approve-button")
+    phone.wait_for_selector("#alert:has-text('2-digit number')")
+    assert phone.evaluate("document.activeElement.id") == "approve-code"
+    phone.fill("#approve-code", f"{(int(shown) + 1) % 100:02d}")
+    phone.click("#approve-button")
+    phone.wait_for_selector("#alert:has-text('not the number shown')")
+    assert phone.get_attribute("#approve-code", "aria-invalid") == "true"
+    assert ApprovalRequest.objects.get(pk=link.rsplit("/", 1)[1]).status == RequestStatus.PENDING
+    assert "/oidc/authorize" in desktop.url  # the attacker's browser (here: the desktop) waits
+    phone.fill("#approve-code", shown)
     phone.click("#approve-button")
     phone.wait_for_selector("#result:not([hidden])")
     assert "Approved" in phone.text_content("#result-heading")
@@ -179,6 +198,8 @@ def test_bind_approve_release_and_history(issuer, resident, phone, context, serv
         timeout=30,
     )
     assert token.status_code == 200, token.text
+    # The passkey verified the user (UV) on top of the device key: amr says so (RFC 8176).
+    assert jwt_claims(token.json()["id_token"])["amr"] == ["swk", "user", "mfa"]
     info = requests.get(
         f"{issuer}/oidc/userinfo", headers={"Authorization": f"Bearer {token.json()['access_token']}"}, timeout=30
     )

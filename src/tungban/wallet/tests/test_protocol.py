@@ -56,7 +56,7 @@ def test_bind_stores_only_public_key(issuer, resident, app_home):
     app = bind_cli(issuer, resident, app_home)
     device = Device.objects.get(pk=app.meta["device_id"])
     assert "d" not in device.public_jwk and device.public_jwk["crv"] == "P-256"
-    assert b"ENCRYPTED" in (app_home / "device-key.pem").read_bytes()
+    assert json.loads((app_home / "device-key.json").read_text())["kdf"]["alg"] == "argon2id"
     with pytest.raises(AppError) as err:
         app.load_key("000000")
     assert err.value.code == "wrong_pin"
@@ -157,6 +157,7 @@ def test_replayed_approval_refused(issuer, rp, resident, app_home):
         "nonce": details["nonce"],
         "decision": "approve",
         "claims": sorted(c["name"] for c in details["claims"]),
+        "code": ApprovalRequest.objects.get(pk=rid).user_code,  # the number on the sign-in page
     }
     sig = _sign(app, payload)
     assert _post_decision(app, rid, sig)["status"] == "approved"

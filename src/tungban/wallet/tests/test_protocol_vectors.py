@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -61,6 +63,20 @@ TERMS = {
     "purpose": "To renew your vehicle licence (車輛牌照續期).",
     "duration_seconds": 2592000,
     "max_uses": 1,
+}
+
+
+#: A login request as ``GET /api/v1/wallet/requests/{id}`` returns it (the parts a decision
+#: uses): shown on a sign-in page, so approving carries the number typed from it.
+LOGIN_REQUEST = {
+    "id": "8d7c1f2e-4b3a-4c5d-9e8f-0a1b2c3d4e5f",
+    "kind": "login",
+    "requester": {"id": "svc-a", "name_en": "Harbour Library", "name_zh": "海港圖書館", "logo_url": ""},
+    "claims": [{"name": "name", "essential": False}, {"name": "hkid", "essential": True}],
+    "binds": {},
+    "code_required": True,
+    "origin": {"started_at": "2026-12-04T15:04:05+00:00", "browser": "Firefox", "os": "Mac OS X", "ip": "203.0.113.7"},
+    "nonce": "bm9uY2UtMDEyMzQ1Njc4OWFiY2RlZg",
 }
 
 
@@ -125,8 +141,16 @@ def make_vectors() -> dict:
     aud, nonce, disclose = "http://localhost:8000/verify", "n-0123456789abcdef", ["given_name", "name_zh"]
     presented = _presentation_by_cli(issued, holder, disclose, aud, nonce)
     sd_part, kb = presented.rsplit("~", 1)
+    decisions = [
+        {"decision": "approve", "claims": ["name", "hkid"], "typed": "４７ "},
+        {"decision": "approve", "claims": ["hkid"], "typed": " 0 5"},
+        {"decision": "decline", "claims": ["name"], "typed": "47"},
+    ]
+    for case in decisions:
+        case["payload"] = cli.decision_payload(LOGIN_REQUEST, case["decision"], case["claims"], case["typed"])
     return {
         "about": "Written by tungban/wallet/tests/test_protocol_vectors.py from the platform's code.",
+        "decision": {"request": LOGIN_REQUEST, "cases": decisions},
         "canonical_json": [{"value": v, "text": canonical(v)} for v in CANONICAL_VALUES],
         "terms": [{"terms": TERMS, "sha256": terms_digest(TERMS)}],
         "device_proof": {
@@ -162,10 +186,31 @@ def check_vectors(v: dict) -> None:
         assert canonical(case["value"]) == case["text"]
     for case in v["terms"]:
         assert terms_digest(case["terms"]) == case["sha256"]
+    for case in v["decision"]["cases"]:
+        check_decision(v["decision"]["request"], case, case["payload"])
     p = v["device_proof"]
     check_device_proof(p["proof"], p)
     s = v["sd_jwt"]
     check_presentation(s["presentation"], s)
+
+
+def check_decision(req: dict, case: dict, payload: dict) -> None:
+    """A decision payload as ``wallet.services.decide`` reads it: the request's id, requester
+    and nonce, the claims sorted (none when declining) and, approving a ``code_required``
+    request, ``code``: two ASCII digits, the typed number normalized (full-width digits and
+    spaces allowed when typing)."""
+    assert (payload["request_id"], payload["requester"], payload["nonce"]) == (
+        req["id"],
+        req["requester"]["id"],
+        req["nonce"],
+    )
+    assert payload["decision"] == case["decision"]
+    assert payload["claims"] == (sorted(case["claims"]) if case["decision"] == "approve" else [])
+    if case["decision"] == "approve":
+        assert re.fullmatch(r"[0-9]{2}", payload["code"])
+        assert payload["code"] == "".join(ch for ch in unicodedata.normalize("NFKC", case["typed"]) if ch.isdigit())
+    else:
+        assert "code" not in payload
 
 
 def check_device_proof(token: str, p: dict) -> None:
@@ -206,6 +251,7 @@ def test_the_committed_copy_still_holds():
     fresh = make_vectors()
     assert committed["canonical_json"] == fresh["canonical_json"]
     assert committed["terms"] == fresh["terms"]
+    assert committed["decision"] == fresh["decision"]
 
 
 def test_a_tampered_vector_is_refused():
@@ -217,6 +263,8 @@ def test_a_tampered_vector_is_refused():
         lambda v: v["device_proof"].update(url=v["device_proof"]["url"] + "x"),
         lambda v: v["sd_jwt"].update(disclose=["given_name"]),
         lambda v: v["sd_jwt"].update(nonce="another"),
+        lambda v: v["decision"]["cases"][0]["payload"].pop("code"),
+        lambda v: v["decision"]["cases"][0]["payload"].update(code="４７"),
     ):
         broken = json.loads(json.dumps(v))
         breaks(broken)
@@ -247,3 +295,4 @@ def test_javascript_unit_tests_pass_on_fresh_vectors(tmp_path):
     check_presentation(made["presentation"], v["sd_jwt"])
     assert made["canonical_json"] == [c["text"] for c in v["canonical_json"]]
     assert made["terms_sha256"] == [t["sha256"] for t in v["terms"]]
+    assert made["decision_payloads"] == [c["payload"] for c in v["decision"]["cases"]]

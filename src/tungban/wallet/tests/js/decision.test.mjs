@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { app, vectors } from "./vectors.mjs";
+import { app, made, vectors } from "./vectors.mjs";
 
 const { decisionPayload, documentsMatch, termsMatch } = await app("lib/decision.js");
 
@@ -57,4 +57,21 @@ test("documents are signed only when the bound digests are those of the document
   assert.equal(documentsMatch({ ...base, documents: docs, binds: { documents: ["bb", "aa"] } }), false);
   assert.equal(documentsMatch({ ...base, documents: docs, binds: { documents: ["aa"] } }), false);
   assert.equal(documentsMatch({ ...base, documents: docs, binds: { documents: "aa" } }), false);
+});
+
+test("approving a request shown on a sign-in page carries the number typed, as the CLI app builds it", async () => {
+  const { normalizeCode, codeComplete } = await app("lib/decision.js");
+  const { request, cases } = vectors.decision;
+  const payloads = cases.map((c) => decisionPayload(request, c.decision, c.claims, c.typed));
+  cases.forEach((c, i) => assert.deepEqual(payloads[i], c.payload));
+  made("decision_payloads", payloads);
+  assert.equal(normalizeCode("４７"), "47");
+  assert.equal(normalizeCode(" 4 7\n"), "47");
+  assert.equal(codeComplete("０５"), true);
+  assert.equal(codeComplete("5"), false);
+  assert.equal(codeComplete("4a"), false);
+  assert.equal(codeComplete("123"), false);
+  // No number is added to requests that need none, nor when declining.
+  assert.equal("code" in decisionPayload(base, "approve", [], "47"), false);
+  assert.equal("code" in decisionPayload(request, "decline", [], "47"), false);
 });

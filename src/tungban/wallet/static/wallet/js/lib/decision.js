@@ -3,14 +3,26 @@
 
 import { termsDigest } from "./jose.js";
 
+/** A typed number as the platform compares it: Unicode NFKC (full-width digits "４７", as a
+ * Chinese keyboard may give, become "47") without spaces; as ``normalize_code`` in the CLI's
+ * ``tungban/wallet/client.py``. */
+export function normalizeCode(text) {
+  return String(text === null || text === undefined ? "" : text).normalize("NFKC").replace(/\s+/g, "");
+}
+
+/** Whether ``text`` is a complete number from a sign-in page: two digits once normalized. */
+export const codeComplete = (text) => /^[0-9]{2}$/.test(normalizeCode(text));
+
 /** The decision JWS payload for request ``req`` (as the wallet API returns it):
  * ``{request_id, requester, nonce, decision, claims}`` (claims sorted; empty when declined),
  * plus every value the request binds, copied unchanged from ``req.binds`` (e.g. ``documents``,
  * the SHA-256 digests of the documents to sign, in order; ``terms``, the consent terms' digest;
  * or whatever a domain registered with its approval kind: ``tungban.wallet.kinds``). A request
  * without ``binds`` (opened before the kind registry) binds ``documents`` and ``terms`` as the
- * signing and consent requests of that time did. */
-export function decisionPayload(req, decision, claims) {
+ * signing and consent requests of that time did. Approving a request with ``code_required``
+ * (shown on a sign-in page) carries ``code``: the number the resident typed from that page,
+ * normalized (cross-device phishing, issue 13 item 6). */
+export function decisionPayload(req, decision, claims, code) {
   const payload = {
     request_id: req.id, requester: req.requester.id, nonce: req.nonce, decision,
     claims: decision === "approve" ? [...claims].sort() : [],
@@ -19,13 +31,16 @@ export function decisionPayload(req, decision, claims) {
     for (const [name, value] of Object.entries(req.binds)) {
       if (!(name in payload)) payload[name] = value;
     }
-    return payload;
+  } else {
+    if (Array.isArray(req.documents) && req.documents.length) {
+      payload.documents = req.documents.map((d) => d.sha256);
+    }
+    if (req.terms_sha256) {
+      payload.terms = req.terms_sha256;
+    }
   }
-  if (Array.isArray(req.documents) && req.documents.length) {
-    payload.documents = req.documents.map((d) => d.sha256);
-  }
-  if (req.terms_sha256) {
-    payload.terms = req.terms_sha256;
+  if (decision === "approve" && req.code_required && code !== undefined && code !== null) {
+    payload.code = normalizeCode(code);
   }
   return payload;
 }

@@ -2,13 +2,13 @@
  * data-sharing consent; the passkey, then the decision JWS; the result screen. */
 
 import { AppError, api } from "../lib/api.js";
-import { decisionPayload, documentsMatch, termsMatch } from "../lib/decision.js";
+import { codeComplete, decisionPayload, documentsMatch, normalizeCode, termsMatch } from "../lib/decision.js";
 import { signJws } from "../lib/jose.js";
 import { T, fmt } from "../lib/messages.js";
 import { credentialJson, getAssertion } from "../lib/webauthn.js";
 import { state } from "../state.js";
 import { $, busy, el, onShow, show } from "../ui/dom.js";
-import { durationText, fieldLabel, mmss, otherName, partyName, serviceName, usesText } from "../ui/format.js";
+import { dateTime, durationText, fieldLabel, mmss, otherName, partyName, serviceName, usesText } from "../ui/format.js";
 import { claimLabel, kindLabel } from "../ui/strings.js";
 
 let approveLabel = ""; // the Approve button's own (translated) text; signing requests relabel it
@@ -94,6 +94,26 @@ function renderConsentTerms(req) {
   $("consent-uses").textContent = usesText(c.max_uses);
 }
 
+/** Where a request shown on a sign-in page came from (``req.origin``: when, which browser,
+ * from which network address, as the platform saw that page opened), and the field for the
+ * number that page shows (``req.code_required``). Issue 13 item 6. */
+function renderOrigin(req) {
+  const o = req.origin;
+  $("origin").hidden = !o;
+  $("code-set").hidden = !req.code_required;
+  $("approve-code").value = "";
+  $("approve-code").removeAttribute("aria-invalid");
+  if (!o) return;
+  $("origin-service").textContent = serviceName(req.requester.name_en, req.requester.name_zh);
+  const minutes = Math.floor((Date.now() - Date.parse(o.started_at)) / 60000);
+  const ago = minutes >= 1 ? fmt(T.minutes_ago, { n: minutes }) : T.just_now;
+  $("origin-time").textContent = fmt(T.origin_opened, { time: dateTime(o.started_at), ago });
+  const browser = o.browser && o.os ? fmt(T.origin_browser, { browser: o.browser, os: o.os }) : o.browser || o.os;
+  $("origin-browser").textContent = browser || T.unknown_browser;
+  $("origin-ip-row").hidden = !o.ip;
+  $("origin-ip").textContent = o.ip || "";
+}
+
 function renderRequest(req) {
   const r = req.requester;
   $("request-service").textContent = serviceName(r.name_en, r.name_zh);
@@ -117,6 +137,7 @@ function renderRequest(req) {
   }));
   renderDocuments(req);
   renderConsentTerms(req);
+  renderOrigin(req);
   const days = req.offline_access_days;
   $("offline-access").hidden = !days;
   $("offline-access").textContent = days ? fmt(T.offline_access, { days }) : "";
@@ -127,7 +148,8 @@ export async function showApproval(id) {
   state.request = req;
   renderRequest(req);
   if (req.status !== "pending") {
-    showResult(req.status);
+    // A sign-in request fails only when the number was typed wrong too many times.
+    showResult(req.status === "failed" && req.code_required ? "code_failed" : req.status);
     return;
   }
   show("screen-approve");
@@ -155,6 +177,9 @@ function showResult(status, detail) {
   } else if (status === "expired") {
     title = T.expired_title;
     message = signing ? T.sign_expired_message : T.expired_message;
+  } else if (status === "code_failed") {
+    title = T.code_failed_title;
+    message = T.code_failed_message;
   } else if (status === "failed") {
     // Approved, but the platform could not sign (e.g. plus_required, certificate_revoked).
     title = T.sign_failed_title;
@@ -178,12 +203,15 @@ async function decide(decision) {
     // What you see is what you sign: the digest must be that of the terms shown.
     if (decision === "approve" && !(await termsMatch(req))) throw new AppError("terms_mismatch", T.terms_mismatch);
     if (decision === "approve" && !documentsMatch(req)) throw new AppError("documents_mismatch", T.documents_mismatch);
+    // The number on the sign-in page, before anything is signed (a decline needs none).
+    const code = decision === "approve" && req.code_required ? normalizeCode($("approve-code").value) : null;
+    if (code !== null && !codeComplete(code)) throw new AppError("code_required", T.code_missing, "code");
     const claims = decision === "approve"
       ? Array.from(document.querySelectorAll("#claims input[name=claim]")).filter((i) => i.checked).map((i) => i.value)
       : [];
     // User verification first: the passkey's challenge is the request's nonce.
     const assertion = req.webauthn ? credentialJson(await getAssertion(req.webauthn)) : null;
-    const payload = decisionPayload(req, decision, claims);
+    const payload = decisionPayload(req, decision, claims, code);
     const signature = await signJws({ alg: "ES256", kid: state.device.deviceId }, payload, state.device.keyPair.privateKey);
     try {
       const out = await api("POST", "/requests/" + encodeURIComponent(req.id) + "/decision", { device: state.device, body: { signature, webauthn: assertion } });
@@ -191,6 +219,8 @@ async function decide(decision) {
     } catch (err) {
       if (err.code === "request_expired") { showResult("expired"); return; }
       if (err.code === "request_already_decided") { showResult("answered"); return; }
+      if (err.code === "code_attempts_exceeded") { showResult("code_failed"); return; }
+      if (err.code === "wrong_code") $("approve-code").value = "";
       if (req.kind === "sign" && decision === "approve" && err.status >= 400 && err.status !== 401) {
         // The approval was recorded but signing was refused (plus_required,
         // certificate_revoked, ...): the request is now "failed" and cannot be retried.
@@ -200,7 +230,7 @@ async function decide(decision) {
       }
       throw err;
     }
-  });
+  }, "approve");
 }
 
 /** Wire the approval form's buttons (once, at start). */
