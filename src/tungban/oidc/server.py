@@ -376,7 +376,9 @@ class Server(AuthorizationServer):
         now = int(time.time())
         if request.payload.grant_type == "refresh_token":
             previous: Token = request.refresh_token
-            code, claims, refresh_expires_at = previous.authorization_code, previous.claims, previous.refresh_expires_at
+            code, refresh_expires_at = previous.authorization_code, previous.refresh_expires_at
+            # The grant's claims (a narrowed token before this one may ask for all again), bounded by the new scope.
+            claims = services.claims_within_scope(code.claims if code else previous.claims, token.get("scope", ""))
         else:
             code = request.authorization_code
             claims, refresh_expires_at = code.claims, now + settings.TUNGBAN_REFRESH_TOKEN_TTL

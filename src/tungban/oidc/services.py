@@ -241,8 +241,21 @@ def revoke_grant(token: Token) -> int:
         )
 
 
+def claims_within_scope(claims: list[str], scope: str) -> list[str]:
+    """The claim names of ``claims`` (approved by the resident) that ``scope`` (a space-separated
+    scope string) releases (:func:`.scopes.claims_for`), in ``claims``' order, e.g.
+    ``["name", "hkid"]`` within ``"openid profile"`` → ``["name"]``.
+
+    An access token's scope bounds what it reads (RFC 6749 §3.3, §6; OIDC Core §5.4): a
+    refresh that narrows the scope narrows the token's claims too (issue 13 item 13).
+    """
+    allowed = set(scope_registry.claims_for(set((scope or "").split())))
+    return [name for name in claims if name in allowed]
+
+
 def release(token: Token, *, with_subject: bool) -> dict:
-    """The approved e-ME claims of the token's resident, recorded as a release.
+    """The approved e-ME claims of the token's resident that the token's scope covers
+    (:func:`claims_within_scope`), recorded as a release.
 
     :param with_subject: include the pairwise ``sub`` (userinfo) or not (anonymous form data).
     :raises DomainError: ``account_suspended`` (403); ``invalid_token`` (401) for a
@@ -252,8 +265,9 @@ def release(token: Token, *, with_subject: bool) -> dict:
     if resident is None:
         raise errors.InvalidToken(_("This token does not stand for a resident."))
     identity.require_active(resident)
-    data = eme.values(resident, token.claims)
-    released = [name for name in token.claims if name in data]
+    claims = claims_within_scope(token.claims, token.scope)
+    data = eme.values(resident, claims)
+    released = [name for name in claims if name in data]
     approval = token.authorization_code.approval if token.authorization_code_id else None
     wallet.record_release(
         resident,
