@@ -11,9 +11,10 @@ from urllib.parse import urlencode
 from authlib.oauth2 import OAuth2Error
 from django.conf import settings
 from django.db import transaction
-from django.http import JsonResponse, QueryDict
+from django.http import HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -28,7 +29,7 @@ from tungban.wallet.models import RequestStatus
 
 from . import services
 from .models import Client
-from .resource import bearer_token
+from .resource import NO_TOKEN_CHALLENGE, bearer_token
 from .server import Subject, server
 
 SESSION_KEY = "tungban_authz"
@@ -224,24 +225,30 @@ def revoke(request):
     return server.create_endpoint_response("revocation", request)
 
 
-def _bearer(request, scope=None):
-    """The token, or the RFC 6750 §3 error response (``error`` / ``error_description``)."""
-    try:
-        return bearer_token(request, scope)
-    except DomainError as error:
-        response = JsonResponse({"error": error.code, "error_description": str(error.message)}, status=error.status)
-        response["WWW-Authenticate"] = error.details["www_authenticate"]
+def _oauth_error(error: DomainError) -> HttpResponse:
+    """A resource-server error in the one format of RFC 6750 §3: ``{"error",
+    "error_description"}`` (ASCII, so English: RFC 6750 §3) and a Bearer challenge naming the
+    code. A request with no bearer token gets the bare challenge and an empty body
+    (§3.1: no error code or other error information) — issue 13 item 17."""
+    challenge = (error.details or {}).get("www_authenticate")
+    if challenge == NO_TOKEN_CHALLENGE:
+        response = HttpResponse(status=401)
+        response["WWW-Authenticate"] = challenge
         return response
+    with translation.override("en"):
+        description = str(error.message)
+    response = JsonResponse({"error": error.code, "error_description": description}, status=error.status)
+    if challenge or error.status == 401:
+        response["WWW-Authenticate"] = challenge or f'Bearer realm="tungban", error="{error.code}"'
+    return response
 
 
 def _release(request, *, scope, with_subject):
-    tok = _bearer(request, scope)
-    if isinstance(tok, JsonResponse):
-        return _cors(tok)
     try:
+        tok = bearer_token(request, scope)
         return _cors(JsonResponse(services.release(tok, with_subject=with_subject)))
     except DomainError as exc:
-        return _cors(JsonResponse(exc.as_dict(), status=exc.status))
+        return _cors(_oauth_error(exc))
 
 
 @csrf_exempt
