@@ -31,10 +31,12 @@ from .constants import (
     AMR_MFA,
     AMR_PIN,
     AMR_USER_PRESENCE,
+    CLIENT_ASSERTION_SIGNING_ALGS,
     EME_SCOPES,
     FORMFILL_KIND,
     LOGIN_KIND,
     OFFLINE_ACCESS_SCOPE,
+    UI_LOCALES,
 )
 from .models import (
     AuthorizationCode,
@@ -137,6 +139,14 @@ def required_acr(claims_param: str | None) -> list[str]:
     return [v for v in values if isinstance(v, str)]
 
 
+def requested_acr_values(acr_values: str | None) -> list[str]:
+    """The known levels in an ``acr_values`` request parameter (OIDC Core §3.1.2.1: space
+    separated, in order of preference), e.g. ``["urn:tungban:acr:plus"]``; unknown values are
+    ignored. As national eID providers do, the platform reads them as the levels the service
+    accepts: a login whose account reaches none of them is refused (``access_denied``)."""
+    return [v for v in (acr_values or "").split() if v in (ACR_BASIC, ACR_PLUS)]
+
+
 def acr_satisfied(resident: Resident, required: list[str]) -> bool:
     """Whether the resident's login meets a required ACR (plus satisfies basic)."""
     if not required:
@@ -146,7 +156,12 @@ def acr_satisfied(resident: Resident, required: list[str]) -> bool:
 
 
 def open_authorization(
-    client: Client, scope: str, claims_param: str | None, query: str, browser_secret: str
+    client: Client,
+    scope: str,
+    claims_param: str | None,
+    query: str,
+    browser_secret: str,
+    acr_values: str | None = None,
 ) -> ApprovalRequest:
     """Open the app approval for a validated authorization request.
 
@@ -155,9 +170,15 @@ def open_authorization(
     the browser completes; ``browser_secret`` binds completion to the starting browser.
     With ``offline_access`` (for a client allowed refresh tokens) the app is told how many
     days the service may stay signed in (OIDC Core §11: the resident consents to it).
+    The levels the login must reach (``context["acr"]``) are those the ``claims`` parameter
+    marks essential (§5.5.1.1), else those of ``acr_values`` (:func:`requested_acr_values`).
     """
     kind = LOGIN_KIND if "openid" in (scope or "").split() else FORMFILL_KIND
-    context = {"query": query, "browser": browser_secret, "acr": required_acr(claims_param)}
+    context = {
+        "query": query,
+        "browser": browser_secret,
+        "acr": required_acr(claims_param) or requested_acr_values(acr_values),
+    }
     if (
         kind == LOGIN_KIND
         and OFFLINE_ACCESS_SCOPE in (scope or "").split()
@@ -307,7 +328,7 @@ def discovery() -> dict:
             "none",
             "private_key_jwt",
         ],
-        "token_endpoint_auth_signing_alg_values_supported": ["ES256", "PS256", "RS256"],
+        "token_endpoint_auth_signing_alg_values_supported": list(CLIENT_ASSERTION_SIGNING_ALGS),
         "revocation_endpoint_auth_methods_supported": [
             "client_secret_basic",
             "client_secret_post",
@@ -318,10 +339,14 @@ def discovery() -> dict:
         "claims_supported": scope_registry.claims_supported(),
         "claims_parameter_supported": True,
         "request_parameter_supported": False,
+        # Explicit: absent means true (OIDC Discovery §3); request objects are issue 13 item 15's.
+        "request_uri_parameter_supported": False,
         "prompt_values_supported": ["none", "login", "consent"],
+        # Issued as ``acr``; ``acr_values`` names the levels a login must reach (see open_authorization).
         "acr_values_supported": [ACR_BASIC, ACR_PLUS],
-        "ui_locales_supported": ["zh-HK", "zh-Hant", "en"],
-        "claims_locales_supported": ["en", "zh-Hant"],
+        # ``ui_locales`` chooses the login pages' language (views.authorize); no claims_locales:
+        # names come in both languages (``name``, ``name#zh-Hant``) whatever is asked.
+        "ui_locales_supported": list(UI_LOCALES),
         "authorization_response_iss_parameter_supported": False,
         "service_documentation": f"{iss}/docs/integrators",
     }

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import hmac
 import secrets
+from functools import wraps
 from urllib.parse import urlencode
 
 from authlib.oauth2 import OAuth2Error
@@ -58,9 +59,60 @@ def _error_page(request, title, message, status=400, return_url=None):
     )
 
 
+def ui_language(request, ui_locales: str | None) -> str | None:
+    """The language of a login page for ``ui_locales`` (OIDC Core §3.1.2.1: space-separated
+    BCP 47 tags in order of preference, e.g. ``"zh-HK en"``): the first one the platform
+    speaks (``zh-HK``, ``zh-Hant`` → ``zh-hant``; ``en``), or ``None`` for Django's usual
+    choice. The resident's own choice on the platform (the language cookie) comes first, as
+    in Keycloak: ``ui_locales`` is the service's hint."""
+    if request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME):
+        return None
+    for tag in (ui_locales or "").split()[:10]:
+        try:
+            return translation.get_supported_language_variant(tag.lower())
+        except LookupError:
+            continue
+    return None
+
+
+def honour_ui_locales(find_ui_locales):
+    """Decorate a login-page view: render it in :func:`ui_language` of the ``ui_locales``
+    that ``find_ui_locales(request, *args, **kwargs)`` returns (issue 13 item 16)."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            language = ui_language(request, find_ui_locales(request, *args, **kwargs))
+            if language is None:
+                return view(request, *args, **kwargs)
+            outer = request.LANGUAGE_CODE
+            with translation.override(language):
+                request.LANGUAGE_CODE = language
+                try:
+                    response = view(request, *args, **kwargs)
+                finally:
+                    request.LANGUAGE_CODE = outer
+            response["Content-Language"] = language  # LocaleMiddleware only sets it when absent
+            return response
+
+        return wrapper
+
+    return decorate
+
+
+def _asked_ui_locales(request):
+    return request.POST.get("ui_locales") or request.GET.get("ui_locales")
+
+
+def _approval_ui_locales(request, approval_id):
+    approval = _bound_approval(request, approval_id)
+    return QueryDict(approval.context.get("query", "")).get("ui_locales") if approval else None
+
+
 @csrf_exempt  # OIDC Core §3.1.2.1: the authorization endpoint accepts form POSTs from any RP
 @never_cache
 @require_http_methods(["GET", "POST"])
+@honour_ui_locales(_asked_ui_locales)
 def authorize(request):
     """Authorization endpoint (OIDC Core §3.1.2). Validates the request with Authlib, then
     shows the QR code / "Open the app" page and waits for the resident's app approval."""
@@ -83,8 +135,9 @@ def authorize(request):
     query = urlencode([(k, v) for k, values in grant.request.payload.datalist.items() for v in values])
     secret = secrets.token_urlsafe(24)
     try:
+        data = grant.request.payload.data
         approval = services.open_authorization(
-            client, grant.request.scope, grant.request.payload.data.get("claims"), query, secret
+            client, grant.request.scope, data.get("claims"), query, secret, acr_values=data.get("acr_values")
         )
     except DomainError as exc:
         return _error_page(request, _("This sign-in request is not valid"), exc.message)
@@ -140,6 +193,7 @@ def _replayed(request, query: str):
 
 @never_cache
 @require_GET
+@honour_ui_locales(_approval_ui_locales)
 def authorize_complete(request, approval_id):
     """Where the authorization page goes once the app answered: redirect to the service
     with the code, or a clear declined / expired page."""
