@@ -8,7 +8,6 @@ Everything lives in the database so that any number of stateless workers agree.
 from __future__ import annotations
 
 import time
-from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
 from authlib.oidc.core import AuthorizationCodeMixin
@@ -23,7 +22,7 @@ from tungban.wallet.models import ApprovalRequest
 
 from . import client_secrets, scopes
 from .constants import EME_SCOPES, OFFLINE_ACCESS_SCOPE
-from .validators import check_client_metadata, public_jwks_only
+from .validators import OWN_SECTOR_PREFIX, check_client_metadata, check_sector_identifier, public_jwks_only
 
 #: Live views of the scope registry (:mod:`.scopes`), importable from here for one release.
 SUPPORTED_SCOPES = scopes.SUPPORTED
@@ -70,7 +69,9 @@ class Client(ClientMixin, models.Model):
         max_length=200,
         blank=True,
         help_text=_(
-            "Services sharing a sector share pairwise subject identifiers; default: the host of the first redirect URI (OIDC Core §8.1)."
+            "Leave empty: this service gets its own pairwise subject identifiers (sub). Services given the same "
+            "sector (e.g. a department's host name) share them on purpose (OIDC Core §8.1). Changing it changes "
+            "the sub every resident has at this service."
         ),
     )
     signing_callback_uri = models.URLField(
@@ -105,14 +106,20 @@ class Client(ClientMixin, models.Model):
             )
             if self.jwks:
                 self.jwks = public_jwks_only(self.jwks)  # never keep a private key pasted by mistake
+            check_sector_identifier(self.sector_identifier)
         except DomainError as exc:
             raise ValidationError({exc.field or "redirect_uris": exc.message}) from None
 
     @property
     def sector(self) -> str:
+        """The pairwise-subject sector (OIDC Core §8.1): ``sector_identifier`` when an
+        administrator grouped services, else the client's own ``"client:<pk>"`` (issue 13
+        item 18: two services on one host must not share ``sub``; the primary key, not the
+        host or the client_id, so that editing those never changes a resident's ``sub``).
+        Clients registered before keep their former host sector (migration 0006)."""
         if self.sector_identifier:
             return self.sector_identifier
-        return urlsplit(self.redirect_uris[0]).hostname if self.redirect_uris else self.client_id
+        return f"{OWN_SECTOR_PREFIX}{self.pk}"
 
     # --- authlib ClientMixin ---
     def get_client_id(self):

@@ -42,6 +42,26 @@ def check_client_metadata(
         raise errors.InvalidScope()
 
 
+#: Prefix of a client's own pairwise sector (:attr:`.models.Client.sector`).
+OWN_SECTOR_PREFIX = "client:"
+
+
+def check_sector_identifier(sector_identifier: str) -> None:
+    """An administrator's sector for grouping services (OIDC Core §8.1): a name such as a
+    host (``dept.example``) or an ``http(s)`` URL, never ``prefix:…``, the form of the
+    platform's own sectors (a client's ``client:<pk>``, the exchange's ``cdeg:<id>``), so no
+    service can be joined to another one's subjects by a crafted value.
+
+    :raises DomainError: ``invalid_sector_identifier``.
+    """
+    value = (sector_identifier or "").strip()
+    if not value:
+        return
+    scheme = value.split(":", 1)[0].lower() if ":" in value else None
+    if scheme is not None and not (scheme in ("http", "https") and value.lower().startswith(f"{scheme}://")):
+        raise errors.InvalidSectorIdentifier()
+
+
 def public_jwks_only(jwks) -> dict:
     """Check a client's JWK Set (RFC 7517 §5) and return it without private members.
 
