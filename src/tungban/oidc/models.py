@@ -7,6 +7,7 @@ Everything lives in the database so that any number of stateless workers agree.
 
 from __future__ import annotations
 
+import hashlib
 import time
 
 from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
@@ -221,11 +222,20 @@ class AuthorizationCode(AuthorizationCodeMixin, models.Model):
         return self.amr
 
 
+def access_token_digest(access_token: str) -> str:
+    """How an access token is stored and looked up (``Token.access_token``): its SHA-256,
+    hex (64 characters), as refresh tokens are (issue 13 item 10: a copy of the database
+    holds no usable bearer token). Tokens are random strings of about 250 bits (Authlib: 42 letters and digits), so a
+    plain digest is as hard to invert as guessing the token."""
+    return hashlib.sha256(access_token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 class Token(TokenMixin, models.Model):
     """A bearer access token (RFC 6750): for userinfo / form data / signing after a login,
     or, with no ``resident``, a client's own token (``client_credentials``, e.g. anonymous
     signing).
 
+    The access token is stored only as its SHA-256 (hex, :func:`access_token_digest`).
     With ``offline_access`` the row also holds a refresh token (RFC 6749 §6), stored only as
     its SHA-256 (hex). Refreshing revokes the row and creates the next one (rotation, RFC
     9700 §4.14.2); all rows from one authorization code are one grant: presenting a rotated
@@ -233,7 +243,9 @@ class Token(TokenMixin, models.Model):
     fixed at the code's redemption and never extended by rotation.
     """
 
-    access_token = models.CharField(max_length=255, unique=True)
+    access_token = models.CharField(
+        max_length=255, unique=True, help_text="SHA-256 (hex) of the access token (never the token itself)"
+    )
     client = models.ForeignKey(Client, on_delete=models.CASCADE)
     resident = models.ForeignKey(Resident, null=True, blank=True, on_delete=models.CASCADE)
     authorization_code = models.ForeignKey(

@@ -326,7 +326,7 @@ class TungbanRevocation(RevocationEndpoint):
     CLIENT_AUTH_METHODS = CLIENT_AUTH_METHODS
 
     def query_token(self, token_string, token_type_hint):
-        by_access = lambda: Token.objects.filter(access_token=token_string).first()  # noqa: E731
+        by_access = lambda: Token.objects.filter(access_token=services.access_token_digest(token_string)).first()  # noqa: E731
         by_refresh = lambda: Token.objects.filter(refresh_token=services.refresh_token_digest(token_string)).first()  # noqa: E731
         order = (by_refresh, by_access) if token_type_hint == "refresh_token" else (by_access, by_refresh)
         for lookup in order:
@@ -429,7 +429,7 @@ class Server(AuthorizationServer):
     def save_token(self, token, request):
         if request.payload.grant_type == "client_credentials":
             return Token.objects.create(
-                access_token=token["access_token"],
+                access_token=services.access_token_digest(token["access_token"]),
                 token_type=token.get("token_type", "Bearer"),
                 client=request.client,
                 scope=token.get("scope", ""),
@@ -448,7 +448,7 @@ class Server(AuthorizationServer):
             claims, refresh_expires_at = code.claims, now + settings.TUNGBAN_REFRESH_TOKEN_TTL
         refresh = token.get("refresh_token")
         return Token.objects.create(
-            access_token=token["access_token"],
+            access_token=services.access_token_digest(token["access_token"]),
             token_type=token.get("token_type", "Bearer"),
             client=request.client,
             resident=subject.resident,

@@ -38,12 +38,13 @@ from .constants import (
     OFFLINE_ACCESS_SCOPE,
     UI_LOCALES,
 )
-from .models import (
+from .models import (  # noqa: F401 - access_token_digest is part of this module's interface
     AuthorizationCode,
     Client,
     LoginSession,
     PairwiseSubject,
     Token,
+    access_token_digest,
 )
 from .validators import check_client_metadata, public_jwks_only
 

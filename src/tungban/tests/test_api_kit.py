@@ -44,11 +44,11 @@ def test_userinfo_without_a_bearer_token_gets_the_bare_challenge(client):
 
 @pytest.mark.django_db
 def test_a_token_without_the_scope_is_insufficient_scope_naming_it(client):
-    from tungban.oidc.models import Token
+    from tungban.oidc.models import Token, access_token_digest
     from tungban.testing.factories import make_client
 
     Token.objects.create(
-        access_token="t" * 40,
+        access_token=access_token_digest("t" * 40),
         client=make_client()[0],
         scope="openid",
         issued_at=int(time.time()),

@@ -9,7 +9,7 @@ import time
 import pytest
 import requests
 
-from tungban.oidc.models import Token
+from tungban.oidc.models import Token, access_token_digest
 from tungban.testing.factories import make_client
 
 pytestmark = pytest.mark.django_db
@@ -93,9 +93,16 @@ def test_userinfo_errors_have_one_format(issuer, secret, resident):
     with a Bearer challenge naming the code."""
     client = make_client("svc-b", "https://rp-b.example/cb")[0]
     now = int(time.time())
-    Token.objects.create(access_token="own-token", client=client, scope="openid", issued_at=now, expires_in=600)
     Token.objects.create(
-        access_token="profile-only", client=client, resident=resident, scope="profile", issued_at=now, expires_in=600
+        access_token=access_token_digest("own-token"), client=client, scope="openid", issued_at=now, expires_in=600
+    )
+    Token.objects.create(
+        access_token=access_token_digest("profile-only"),
+        client=client,
+        resident=resident,
+        scope="profile",
+        issued_at=now,
+        expires_in=600,
     )
     cases = [
         ("nope", 401, "invalid_token"),
@@ -114,7 +121,12 @@ def test_userinfo_errors_have_one_format(issuer, secret, resident):
     resident.status = "suspended"
     resident.save()
     Token.objects.create(
-        access_token="suspended", client=client, resident=resident, scope="openid", issued_at=now, expires_in=600
+        access_token=access_token_digest("suspended"),
+        client=client,
+        resident=resident,
+        scope="openid",
+        issued_at=now,
+        expires_in=600,
     )
     resp = requests.get(f"{issuer}/oidc/userinfo", headers={"Authorization": "Bearer suspended"})
     assert set(resp.json()) == {"error", "error_description"} and resp.json()["error_description"].isascii()
