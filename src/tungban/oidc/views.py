@@ -10,6 +10,7 @@ from functools import wraps
 from urllib.parse import urlencode
 
 from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpResponse, JsonResponse, QueryDict
@@ -29,7 +30,7 @@ from tungban.wallet import services as wallet
 from tungban.wallet.models import RequestStatus
 
 from . import services
-from .models import Client
+from .models import AuthorizationCode, Client
 from .resource import NO_TOKEN_CHALLENGE, bearer_token
 from .server import Subject, server
 
@@ -131,6 +132,15 @@ def authorize(request):
             % {"error": error.description or error.error},
         )
     client: Client = grant.request.client
+    nonce_field = AuthorizationCode._meta.get_field("nonce")
+    if len(grant.request.payload.data.get("nonce") or "") > nonce_field.max_length:
+        # Stored with the code: refuse it now rather than fail when the app has answered (issue 13 item 11).
+        too_long = InvalidRequestError(
+            f"The 'nonce' must be at most {nonce_field.max_length} characters.",
+            redirect_uri=grant.redirect_uri,
+            state=grant.request.payload.state,
+        )
+        return server.handle_error_response(request, too_long)
     # Exactly the parameters Authlib validated (GET and POST together), replayed at completion.
     query = urlencode([(k, v) for k, values in grant.request.payload.datalist.items() for v in values])
     secret = secrets.token_urlsafe(24)

@@ -76,6 +76,22 @@ def test_authorize_with_both_nasty_never_redirects(issuer, secret):
     assert resp.status_code == 400 and "Location" not in resp.headers
 
 
+def test_an_overlong_nonce_is_refused_before_the_app_is_asked(issuer, secret):
+    _, challenge = pkce()
+    ok = requests.get(
+        f"{issuer}/oidc/authorize",
+        params=authorize_params("svc-a", RP, challenge, nonce="n" * 200),
+        allow_redirects=False,
+    )
+    assert ok.status_code == 200
+    params = authorize_params("svc-a", RP, challenge, nonce="é" * 201)
+    resp = requests.get(f"{issuer}/oidc/authorize", params=params, allow_redirects=False)
+    assert resp.status_code == 302 and resp.headers["Location"].startswith(RP + "?")
+    query = parse_qs(urlsplit(resp.headers["Location"]).query)
+    assert query["error"] == ["invalid_request"] and query["state"] == [params["state"]]
+    assert ApprovalRequest.objects.count() == 1  # only the first one
+
+
 def _raw_basic(raw: bytes) -> dict:
     return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
 
