@@ -414,8 +414,8 @@ class Server(AuthorizationServer):
             raise validators.client_auth_error(used_basic=True, malformed=True)
         try:
             return super().authenticate_client(request, methods, endpoint)
-        except InvalidClientError:
-            raise validators.client_auth_error(used_basic=bool(basic)) from None
+        except InvalidClientError as error:
+            raise validators.client_auth_error(used_basic=bool(basic), description=error.description) from None
 
     def create_token_response(self, request=None):
         """Authlib's token endpoint, after the platform's check of the request's form

@@ -103,11 +103,21 @@ def basic_credentials_used(authorization: str | None) -> bool | None:
     return ":" in decoded
 
 
-def client_auth_error(*, used_basic: bool, malformed: bool = False) -> InvalidClientError:
+def client_auth_error(
+    *, used_basic: bool, malformed: bool = False, description: str | None = None
+) -> InvalidClientError:
     """The ``invalid_client`` error (RFC 6749 §5.2) for a failed client authentication:
     401 with ``WWW-Authenticate: Basic realm="tungban", error=…, error_description=…`` when
-    the client sent ``Authorization: Basic``, else 400 without the header."""
-    description = MALFORMED_BASIC if malformed else CLIENT_AUTH_FAILED
+    the client sent ``Authorization: Basic``, else 400 without the header.
+
+    :param description: Authlib's own description, kept when it says something specific
+        (e.g. "JWT ID is used before."); its "cannot authenticate with methods: [...]"
+        (a Python list) becomes :data:`CLIENT_AUTH_FAILED`.
+    """
+    if malformed:
+        description = MALFORMED_BASIC
+    elif not description or "cannot authenticate with method" in description or not error_safe(description):
+        description = CLIENT_AUTH_FAILED
     error = _BasicChallenge(description=description) if used_basic else InvalidClientError(description=description)
     error.status_code = 401 if used_basic else 400
     return error
