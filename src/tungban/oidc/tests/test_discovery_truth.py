@@ -187,3 +187,20 @@ def test_acr_values_are_advertised_and_honoured(issuer, meta, officer, tmp_path)
     rid = start_authorization(browser, issuer, authorize_params("svc-a", RP, challenge, claims=claims))
     app.decide(rid, PIN, "approve")
     assert "error=access_denied" in complete_authorization(browser, issuer, rid).text
+
+
+def test_prompt_values_and_response_modes_work(issuer, meta):
+    make_client("svc-a", RP)
+    _, challenge = pkce()
+    for prompt in meta["prompt_values_supported"]:
+        resp = requests.get(
+            f"{issuer}/oidc/authorize",
+            params=authorize_params("svc-a", RP, challenge, prompt=prompt),
+            allow_redirects=False,
+        )
+        if prompt == "none":  # the app must always be asked: OIDC Core §3.1.2.6 login_required
+            assert resp.status_code == 302 and "error=login_required" in resp.headers["Location"]
+        else:
+            assert resp.status_code == 200, prompt
+    assert meta["response_modes_supported"] == ["query"] and meta["response_types_supported"] == ["code"]
+    assert meta["code_challenge_methods_supported"] == ["S256"]
