@@ -131,3 +131,24 @@ def test_random_bytes_as_basic_credentials_never_break_the_endpoints(issuer, sec
             )
             assert resp.status_code in (400, 401), (raw, endpoint, resp.status_code)
             assert resp.json()["error"] == "invalid_client"
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        "Bearer é",
+        "Bearer \u00ff\u00fe",
+        "Bearer a b",
+        'Bearer "',
+        "Bearer \\",
+        "bearer x",
+        "Bearer " + "x" * 5000,
+        "Basic \u00e9",
+    ],
+)
+def test_odd_bearer_headers_at_userinfo_are_oauth_errors(issuer, authorization):
+    resp = requests.get(
+        f"{issuer}/oidc/userinfo", headers={"Authorization": authorization.encode("utf-8").decode("latin-1")}
+    )
+    assert resp.status_code in (400, 401), resp.status_code
+    assert resp.headers["WWW-Authenticate"].startswith("Bearer realm=")
