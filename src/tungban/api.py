@@ -42,7 +42,8 @@ api = NinjaAPI(
     version="1",
     description=(
         'JSON API of the tungban platform. Every error answers `{"error": code, "message": text in the '
-        'request\'s language, "field": name|null, "details": object (only when there are details)}` '
+        'request\'s language (`Accept-Language`; English by default), "field": name|null, "details": object '
+        "(only when there are details)}` "
         f"(schema `ErrorOut`). Codes any operation may send: {_kernel_codes}; each app's codes are listed "
         f"with its tag (also as `x-error-codes`). Bearer-protected calls answer {_bearer_codes} with "
         "`WWW-Authenticate` (RFC 6750 §3); calls from the resident's app answer the wallet's device-proof "
