@@ -42,7 +42,8 @@ api = NinjaAPI(
     version="1",
     description=(
         'JSON API of the tungban platform. Every error answers `{"error": code, "message": text in the '
-        'request\'s language, "field": name|null, "details": object (only when there are details)}` '
+        'request\'s language (`Accept-Language`; English by default), "field": name|null, "details": object '
+        "(only when there are details)}` "
         f"(schema `ErrorOut`). Codes any operation may send: {_kernel_codes}; each app's codes are listed "
         f"with its tag (also as `x-error-codes`). Bearer-protected calls answer {_bearer_codes} with "
         "`WWW-Authenticate` (RFC 6750 §3); calls from the resident's app answer the wallet's device-proof "
@@ -107,7 +108,9 @@ _HTTP_CODES = {400: "invalid_request", 401: "invalid_token", 403: "forbidden", 4
 @api.exception_handler(HttpError)
 def _http_error(request, exc: HttpError):
     """ninja's own errors (e.g. 400 "Cannot parse request body") in the platform's shape."""
-    body = {"error": _HTTP_CODES.get(exc.status_code, "invalid_request"), "message": str(exc), "field": None}
+    # ninja's only 400 is a body its JSON parser refused ("Cannot parse request body"): say so in the request's language.
+    message = str(_("The request body is not valid JSON.")) if exc.status_code == 400 else str(exc)
+    body = {"error": _HTTP_CODES.get(exc.status_code, "invalid_request"), "message": message, "field": None}
     return api.create_response(request, body, status=exc.status_code)
 
 
@@ -123,7 +126,7 @@ def _too_big(request, exc):
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     body = {
         "error": "request_too_large",
-        "message": f"The request body is larger than {limit} bytes.",
+        "message": str(_("The request body is larger than %(max_bytes)s bytes.") % {"max_bytes": limit}),
         "field": None,
         "details": {"max_bytes": limit},
     }

@@ -27,7 +27,10 @@ class ErrorOut(Schema):
     """The body of every API error (:meth:`tungban.core.errors.DomainError.as_dict`)."""
 
     error: str = Field(description="Stable machine-readable code, e.g. no_request; listed per app in `tags`")
-    message: str = Field(description="Human-readable text in the request's language")
+    message: str = Field(
+        description="Human-readable text in the request's language (Accept-Language: en, zh-HK or zh-Hant; "
+        "English when none of them is asked for)"
+    )
     field: str | None = Field(None, description="The input field at fault, if any (dotted path)")
     details: dict[str, Any] | None = Field(
         None,

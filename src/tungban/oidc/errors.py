@@ -19,3 +19,8 @@ InvalidScope = DomainError.define("invalid_scope", _("Unknown scope."), field="a
 InvalidClientMetadata = DomainError.define(
     "invalid_client_metadata", _("The keys must be a JWK Set of EC or RSA public keys."), field="jwks"
 )
+InvalidSectorIdentifier = DomainError.define(
+    "invalid_sector_identifier",
+    _("A sector is a name such as a host (dept.example) or an http(s) URL, not the form 'prefix:...'."),
+    field="sector_identifier",
+)

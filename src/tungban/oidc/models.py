@@ -7,8 +7,8 @@ Everything lives in the database so that any number of stateless workers agree.
 
 from __future__ import annotations
 
+import hashlib
 import time
-from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
 from authlib.oidc.core import AuthorizationCodeMixin
@@ -23,7 +23,7 @@ from tungban.wallet.models import ApprovalRequest
 
 from . import client_secrets, scopes
 from .constants import EME_SCOPES, OFFLINE_ACCESS_SCOPE
-from .validators import check_client_metadata, public_jwks_only
+from .validators import OWN_SECTOR_PREFIX, check_client_metadata, check_sector_identifier, public_jwks_only
 
 #: Live views of the scope registry (:mod:`.scopes`), importable from here for one release.
 SUPPORTED_SCOPES = scopes.SUPPORTED
@@ -70,7 +70,9 @@ class Client(ClientMixin, models.Model):
         max_length=200,
         blank=True,
         help_text=_(
-            "Services sharing a sector share pairwise subject identifiers; default: the host of the first redirect URI (OIDC Core §8.1)."
+            "Leave empty: this service gets its own pairwise subject identifiers (sub). Services given the same "
+            "sector (e.g. a department's host name) share them on purpose (OIDC Core §8.1). Changing it changes "
+            "the sub every resident has at this service."
         ),
     )
     signing_callback_uri = models.URLField(
@@ -105,14 +107,20 @@ class Client(ClientMixin, models.Model):
             )
             if self.jwks:
                 self.jwks = public_jwks_only(self.jwks)  # never keep a private key pasted by mistake
+            check_sector_identifier(self.sector_identifier)
         except DomainError as exc:
             raise ValidationError({exc.field or "redirect_uris": exc.message}) from None
 
     @property
     def sector(self) -> str:
+        """The pairwise-subject sector (OIDC Core §8.1): ``sector_identifier`` when an
+        administrator grouped services, else the client's own ``"client:<pk>"`` (issue 13
+        item 18: two services on one host must not share ``sub``; the primary key, not the
+        host or the client_id, so that editing those never changes a resident's ``sub``).
+        Clients registered before keep their former host sector (migration 0006)."""
         if self.sector_identifier:
             return self.sector_identifier
-        return urlsplit(self.redirect_uris[0]).hostname if self.redirect_uris else self.client_id
+        return f"{OWN_SECTOR_PREFIX}{self.pk}"
 
     # --- authlib ClientMixin ---
     def get_client_id(self):
@@ -214,11 +222,20 @@ class AuthorizationCode(AuthorizationCodeMixin, models.Model):
         return self.amr
 
 
+def access_token_digest(access_token: str) -> str:
+    """How an access token is stored and looked up (``Token.access_token``): its SHA-256,
+    hex (64 characters), as refresh tokens are (issue 13 item 10: a copy of the database
+    holds no usable bearer token). Tokens are random strings of about 250 bits (Authlib: 42 letters and digits), so a
+    plain digest is as hard to invert as guessing the token."""
+    return hashlib.sha256(access_token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 class Token(TokenMixin, models.Model):
     """A bearer access token (RFC 6750): for userinfo / form data / signing after a login,
     or, with no ``resident``, a client's own token (``client_credentials``, e.g. anonymous
     signing).
 
+    The access token is stored only as its SHA-256 (hex, :func:`access_token_digest`).
     With ``offline_access`` the row also holds a refresh token (RFC 6749 §6), stored only as
     its SHA-256 (hex). Refreshing revokes the row and creates the next one (rotation, RFC
     9700 §4.14.2); all rows from one authorization code are one grant: presenting a rotated
@@ -226,7 +243,9 @@ class Token(TokenMixin, models.Model):
     fixed at the code's redemption and never extended by rotation.
     """
 
-    access_token = models.CharField(max_length=255, unique=True)
+    access_token = models.CharField(
+        max_length=255, unique=True, help_text="SHA-256 (hex) of the access token (never the token itself)"
+    )
     client = models.ForeignKey(Client, on_delete=models.CASCADE)
     resident = models.ForeignKey(Resident, null=True, blank=True, on_delete=models.CASCADE)
     authorization_code = models.ForeignKey(

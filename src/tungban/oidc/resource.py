@@ -21,20 +21,21 @@ from ninja.security import HttpBearer
 from tungban.core.errors import DomainError
 
 from . import errors
-from .models import Token
+from .models import Token, access_token_digest
 
 #: ``WWW-Authenticate`` for a request that sent no bearer token (RFC 6750 §3: no error code).
 NO_TOKEN_CHALLENGE = 'Bearer realm="tungban"'
 
 
 class TokenValidator(BearerTokenValidator):
-    """RFC 6750 bearer tokens, read with what every protected endpoint uses next (the
-    client, the resident, the code and its approval) in one query instead of four."""
+    """RFC 6750 bearer tokens, looked up by their SHA-256 (tokens are stored hashed), read
+    with what every protected endpoint uses next (the client, the resident, the code and its
+    approval) in one query instead of four."""
 
     def authenticate_token(self, token_string):
         return (
             Token.objects.select_related("client", "resident", "authorization_code__approval")
-            .filter(access_token=token_string)
+            .filter(access_token=access_token_digest(token_string))
             .first()
         )
 

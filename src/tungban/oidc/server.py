@@ -20,8 +20,15 @@ from dataclasses import dataclass
 from datetime import UTC
 
 from authlib.integrations.django_oauth2 import AuthorizationServer
+from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import grants
-from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidGrantError, InvalidRequestError, InvalidScopeError
+from authlib.oauth2.rfc6749.errors import (
+    InvalidClientError,
+    InvalidGrantError,
+    InvalidRequestError,
+    InvalidScopeError,
+    UnsupportedResponseTypeError,
+)
 from authlib.oauth2.rfc6749.util import scope_to_list
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
@@ -37,7 +44,7 @@ from joserfc.jwk import KeySet
 from tungban.keys import services as keys
 
 from . import scopes as scope_registry
-from . import services
+from . import services, validators
 from .constants import OFFLINE_ACCESS_SCOPE
 from .models import AuthorizationCode, Client, Token, UsedClientAssertion
 
@@ -110,6 +117,15 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
 
 class CodeGrant(grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
+
+    @staticmethod
+    def validate_authorization_redirect_uri(request, client):
+        # Authlib's check, without echoing the URI: an error description must be ASCII
+        # without '"' or '\\' (RFC 6749 §4.1.2.1), and Authlib raised a ValueError (a 500)
+        # building one from such a URI (issue 13 item 11).
+        if request.payload.redirect_uri and not client.check_redirect_uri(request.payload.redirect_uri):
+            raise InvalidRequestError("The 'redirect_uri' is not registered for this client.")
+        return grants.AuthorizationCodeGrant.validate_authorization_redirect_uri(request, client)
 
     def save_authorization_code(self, code, request):
         subject: Subject = request.user
@@ -310,7 +326,7 @@ class TungbanRevocation(RevocationEndpoint):
     CLIENT_AUTH_METHODS = CLIENT_AUTH_METHODS
 
     def query_token(self, token_string, token_type_hint):
-        by_access = lambda: Token.objects.filter(access_token=token_string).first()  # noqa: E731
+        by_access = lambda: Token.objects.filter(access_token=services.access_token_digest(token_string)).first()  # noqa: E731
         by_refresh = lambda: Token.objects.filter(refresh_token=services.refresh_token_digest(token_string)).first()  # noqa: E731
         order = (by_refresh, by_access) if token_type_hint == "refresh_token" else (by_access, by_refresh)
         for lookup in order:
@@ -358,14 +374,62 @@ class ClientCredentials(grants.ClientCredentialsGrant):
             )
 
 
+class _UnsupportedResponseType(UnsupportedResponseTypeError):
+    def get_error_description(self):
+        return self.description  # not Authlib's "response_type=<the value> is not supported"
+
+
 class Server(AuthorizationServer):
     def query_client(self, client_id):
         return Client.objects.filter(client_id=client_id, is_active=True).first()
 
+    def get_authorization_grant(self, request):
+        """Authlib's choice of grant. A ``response_type`` no grant handles is
+        ``unsupported_response_type`` as in Authlib, but the description does not echo it:
+        it must be ASCII without '"' or '\\' (RFC 6749 §4.1.2.1), and Authlib raised a
+        ValueError (a 500) building one from such a value (issue 13 item 11)."""
+        if validators.error_safe(request.payload.response_type or ""):
+            return super().get_authorization_grant(request)
+        # As Authlib: redirect with the error only to a registered redirect URI (RFC 6749 §4.1.2.1).
+        client = self.query_client(request.payload.client_id) if request.payload.client_id else None
+        redirect_uri = None
+        if client is not None:
+            asked = request.payload.redirect_uri
+            redirect_uri = (
+                (asked if client.check_redirect_uri(asked) else None) if asked else client.get_default_redirect_uri()
+            )
+        raise _UnsupportedResponseType("", "The response type is not supported; use 'code'.", redirect_uri=redirect_uri)
+
+    def authenticate_client(self, request, methods, endpoint="token"):
+        """Authlib's client authentication (RFC 6749 §2.3), with the platform's refusals
+        (issue 13 items 11 and 17): Basic credentials that are not base64 of UTF-8
+        ``client_id:client_secret`` (§2.3.1) are ``invalid_client``, not a 500, and a failure
+        says what went wrong in words, not as a Python list of methods.
+
+        :raises InvalidClientError: 401 with ``WWW-Authenticate: Basic`` when the client sent
+            ``Authorization: Basic`` (RFC 6749 §5.2), else 400.
+        """
+        basic = validators.basic_credentials_used(request.headers.get("Authorization"))
+        if basic is False:
+            raise validators.client_auth_error(used_basic=True, malformed=True)
+        try:
+            return super().authenticate_client(request, methods, endpoint)
+        except InvalidClientError as error:
+            raise validators.client_auth_error(used_basic=bool(basic), description=error.description) from None
+
+    def create_token_response(self, request=None):
+        """Authlib's token endpoint, after the platform's check of the request's form
+        (:func:`.validators.check_token_request`: ``invalid_request``, RFC 6749 §5.2)."""
+        try:
+            validators.check_token_request(request.content_type, request.POST)
+        except OAuth2Error as error:
+            return self.handle_error_response(self.create_oauth2_request(request), error)
+        return super().create_token_response(request)
+
     def save_token(self, token, request):
         if request.payload.grant_type == "client_credentials":
             return Token.objects.create(
-                access_token=token["access_token"],
+                access_token=services.access_token_digest(token["access_token"]),
                 token_type=token.get("token_type", "Bearer"),
                 client=request.client,
                 scope=token.get("scope", ""),
@@ -376,13 +440,15 @@ class Server(AuthorizationServer):
         now = int(time.time())
         if request.payload.grant_type == "refresh_token":
             previous: Token = request.refresh_token
-            code, claims, refresh_expires_at = previous.authorization_code, previous.claims, previous.refresh_expires_at
+            code, refresh_expires_at = previous.authorization_code, previous.refresh_expires_at
+            # The grant's claims (a narrowed token before this one may ask for all again), bounded by the new scope.
+            claims = services.claims_within_scope(code.claims if code else previous.claims, token.get("scope", ""))
         else:
             code = request.authorization_code
             claims, refresh_expires_at = code.claims, now + settings.TUNGBAN_REFRESH_TOKEN_TTL
         refresh = token.get("refresh_token")
         return Token.objects.create(
-            access_token=token["access_token"],
+            access_token=services.access_token_digest(token["access_token"]),
             token_type=token.get("token_type", "Bearer"),
             client=request.client,
             resident=subject.resident,

@@ -30,17 +30,20 @@ from .constants import (
     AMR_DEVICE_KEY,
     AMR_MFA,
     AMR_USER_PRESENCE,
+    CLIENT_ASSERTION_SIGNING_ALGS,
     EME_SCOPES,
     FORMFILL_KIND,
     LOGIN_KIND,
     OFFLINE_ACCESS_SCOPE,
+    UI_LOCALES,
 )
-from .models import (
+from .models import (  # noqa: F401 - access_token_digest is part of this module's interface
     AuthorizationCode,
     Client,
     LoginSession,
     PairwiseSubject,
     Token,
+    access_token_digest,
 )
 from .validators import check_client_metadata, public_jwks_only
 
@@ -140,6 +143,14 @@ def required_acr(claims_param: str | None) -> list[str]:
     return [v for v in values if isinstance(v, str)]
 
 
+def requested_acr_values(acr_values: str | None) -> list[str]:
+    """The known levels in an ``acr_values`` request parameter (OIDC Core §3.1.2.1: space
+    separated, in order of preference), e.g. ``["urn:tungban:acr:plus"]``; unknown values are
+    ignored. As national eID providers do, the platform reads them as the levels the service
+    accepts: a login whose account reaches none of them is refused (``access_denied``)."""
+    return [v for v in (acr_values or "").split() if v in (ACR_BASIC, ACR_PLUS)]
+
+
 def acr_satisfied(resident: Resident, required: list[str]) -> bool:
     """Whether the resident's login meets a required ACR (plus satisfies basic)."""
     if not required:
@@ -149,7 +160,13 @@ def acr_satisfied(resident: Resident, required: list[str]) -> bool:
 
 
 def open_authorization(
-    client: Client, scope: str, claims_param: str | None, query: str, browser_secret: str, origin: dict | None = None
+    client: Client,
+    scope: str,
+    claims_param: str | None,
+    query: str,
+    browser_secret: str,
+    origin: dict | None = None,
+    acr_values: str | None = None,
 ) -> ApprovalRequest:
     """Open the app approval for a validated authorization request.
 
@@ -160,9 +177,15 @@ def open_authorization(
     days the service may stay signed in (OIDC Core §11: the resident consents to it).
     The page shows a number the resident types in the app, and the app shows ``origin``
     (``{"user_agent", "ip"}`` of this browser): see :func:`tungban.wallet.services.create_request`.
+    The levels the login must reach (``context["acr"]``) are those the ``claims`` parameter
+    marks essential (§5.5.1.1), else those of ``acr_values`` (:func:`requested_acr_values`).
     """
     kind = LOGIN_KIND if "openid" in (scope or "").split() else FORMFILL_KIND
-    context = {"query": query, "browser": browser_secret, "acr": required_acr(claims_param)}
+    context = {
+        "query": query,
+        "browser": browser_secret,
+        "acr": required_acr(claims_param) or requested_acr_values(acr_values),
+    }
     if (
         kind == LOGIN_KIND
         and OFFLINE_ACCESS_SCOPE in (scope or "").split()
@@ -248,8 +271,21 @@ def revoke_grant(token: Token) -> int:
         )
 
 
+def claims_within_scope(claims: list[str], scope: str) -> list[str]:
+    """The claim names of ``claims`` (approved by the resident) that ``scope`` (a space-separated
+    scope string) releases (:func:`.scopes.claims_for`), in ``claims``' order, e.g.
+    ``["name", "hkid"]`` within ``"openid profile"`` → ``["name"]``.
+
+    An access token's scope bounds what it reads (RFC 6749 §3.3, §6; OIDC Core §5.4): a
+    refresh that narrows the scope narrows the token's claims too (issue 13 item 13).
+    """
+    allowed = set(scope_registry.claims_for(set((scope or "").split())))
+    return [name for name in claims if name in allowed]
+
+
 def release(token: Token, *, with_subject: bool) -> dict:
-    """The approved e-ME claims of the token's resident, recorded as a release.
+    """The approved e-ME claims of the token's resident that the token's scope covers
+    (:func:`claims_within_scope`), recorded as a release.
 
     :param with_subject: include the pairwise ``sub`` (userinfo) or not (anonymous form data).
     :raises DomainError: ``account_suspended`` (403); ``invalid_token`` (401) for a
@@ -259,8 +295,9 @@ def release(token: Token, *, with_subject: bool) -> dict:
     if resident is None:
         raise errors.InvalidToken(_("This token does not stand for a resident."))
     identity.require_active(resident)
-    data = eme.values(resident, token.claims)
-    released = [name for name in token.claims if name in data]
+    claims = claims_within_scope(token.claims, token.scope)
+    data = eme.values(resident, claims)
+    released = [name for name in claims if name in data]
     approval = token.authorization_code.approval if token.authorization_code_id else None
     wallet.record_release(
         resident,
@@ -300,7 +337,7 @@ def discovery() -> dict:
             "none",
             "private_key_jwt",
         ],
-        "token_endpoint_auth_signing_alg_values_supported": ["ES256", "PS256", "RS256"],
+        "token_endpoint_auth_signing_alg_values_supported": list(CLIENT_ASSERTION_SIGNING_ALGS),
         "revocation_endpoint_auth_methods_supported": [
             "client_secret_basic",
             "client_secret_post",
@@ -311,10 +348,14 @@ def discovery() -> dict:
         "claims_supported": scope_registry.claims_supported(),
         "claims_parameter_supported": True,
         "request_parameter_supported": False,
+        # Explicit: absent means true (OIDC Discovery §3); request objects are issue 13 item 15's.
+        "request_uri_parameter_supported": False,
         "prompt_values_supported": ["none", "login", "consent"],
+        # Issued as ``acr``; ``acr_values`` names the levels a login must reach (see open_authorization).
         "acr_values_supported": [ACR_BASIC, ACR_PLUS],
-        "ui_locales_supported": ["zh-HK", "zh-Hant", "en"],
-        "claims_locales_supported": ["en", "zh-Hant"],
+        # ``ui_locales`` chooses the login pages' language (views.authorize); no claims_locales:
+        # names come in both languages (``name``, ``name#zh-Hant``) whatever is asked.
+        "ui_locales_supported": list(UI_LOCALES),
         "authorization_response_iss_parameter_supported": False,
         "service_documentation": f"{iss}/docs/integrators",
     }

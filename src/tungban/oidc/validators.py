@@ -1,13 +1,16 @@
 """Checks on a client's registration, shared by :func:`.services.register_client` and the
-admin (:meth:`.models.Client.clean`). Pure functions: they import no model, so the model can
-use them without an import cycle.
+admin (:meth:`.models.Client.clean`), and on the form of token-endpoint requests and client
+credentials (:mod:`.server`). Pure functions: they import no model, so the model can use them
+without an import cycle.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Collection
 from urllib.parse import urlsplit
 
+from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestError
 from django.utils.translation import gettext_lazy as _
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
@@ -39,6 +42,26 @@ def check_client_metadata(
         raise errors.InvalidScope()
 
 
+#: Prefix of a client's own pairwise sector (:attr:`.models.Client.sector`).
+OWN_SECTOR_PREFIX = "client:"
+
+
+def check_sector_identifier(sector_identifier: str) -> None:
+    """An administrator's sector for grouping services (OIDC Core §8.1): a name such as a
+    host (``dept.example``) or an ``http(s)`` URL, never ``prefix:…``, the form of the
+    platform's own sectors (a client's ``client:<pk>``, the exchange's ``cdeg:<id>``), so no
+    service can be joined to another one's subjects by a crafted value.
+
+    :raises DomainError: ``invalid_sector_identifier``.
+    """
+    value = (sector_identifier or "").strip()
+    if not value:
+        return
+    scheme = value.split(":", 1)[0].lower() if ":" in value else None
+    if scheme is not None and not (scheme in ("http", "https") and value.lower().startswith(f"{scheme}://")):
+        raise errors.InvalidSectorIdentifier()
+
+
 def public_jwks_only(jwks) -> dict:
     """Check a client's JWK Set (RFC 7517 §5) and return it without private members.
 
@@ -52,3 +75,79 @@ def public_jwks_only(jwks) -> dict:
     except (JoseError, ValueError, TypeError, KeyError):
         raise errors.InvalidClientMetadata() from None
     return {"keys": [k.as_dict(private=False) | ({"kid": k.kid} if k.kid else {}) for k in keyset.keys]}
+
+
+# --- Token-endpoint requests (RFC 6749 §2.3, §3.2, §5.2): Authlib's errors, ASCII descriptions ---
+
+#: RFC 6749 §5.2 ``error_description`` of a failed client authentication: what went wrong, in words.
+CLIENT_AUTH_FAILED = (
+    "Client authentication failed: unknown or inactive client, wrong client secret or assertion, "
+    "or an authentication method this client is not registered for."
+)
+MALFORMED_BASIC = "The Basic credentials must be base64 of UTF-8 'client_id:client_secret' (RFC 6749 section 2.3.1)."
+BASIC_CHALLENGE_REALM = "tungban"
+
+
+def basic_credentials_used(authorization: str | None) -> bool | None:
+    """Whether an ``Authorization`` header carries HTTP Basic client credentials (RFC 6749
+    §2.3.1, RFC 7617): ``None`` when it is absent or another scheme, ``True`` when it is
+    base64 of UTF-8 ``client_id:client_secret``, ``False`` when it is Basic but malformed
+    (not base64, not ASCII, not UTF-8, no colon)."""
+    scheme, _sep, value = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip().encode("ascii"), validate=True).decode("utf-8")
+    except (ValueError, UnicodeError):  # binascii.Error is a ValueError
+        return False
+    return ":" in decoded
+
+
+def client_auth_error(
+    *, used_basic: bool, malformed: bool = False, description: str | None = None
+) -> InvalidClientError:
+    """The ``invalid_client`` error (RFC 6749 §5.2) for a failed client authentication:
+    401 with ``WWW-Authenticate: Basic realm="tungban", error=…, error_description=…`` when
+    the client sent ``Authorization: Basic``, else 400 without the header.
+
+    :param description: Authlib's own description, kept when it says something specific
+        (e.g. "JWT ID is used before."); its "cannot authenticate with methods: [...]"
+        (a Python list) becomes :data:`CLIENT_AUTH_FAILED`.
+    """
+    if malformed:
+        description = MALFORMED_BASIC
+    elif not description or "cannot authenticate with method" in description or not error_safe(description):
+        description = CLIENT_AUTH_FAILED
+    error = _BasicChallenge(description=description) if used_basic else InvalidClientError(description=description)
+    error.status_code = 401 if used_basic else 400
+    return error
+
+
+class _BasicChallenge(InvalidClientError):
+    def get_headers(self):
+        headers = [h for h in super().get_headers() if h[0].lower() != "www-authenticate"]
+        # RFC 7617 §2: the realm; RFC 6749 §5.2: the scheme the client used. Descriptions are ASCII without '"'.
+        challenge = (
+            f'Basic realm="{BASIC_CHALLENGE_REALM}", error="{self.error}", '
+            f'error_description="{self.get_error_description()}"'
+        )
+        return [*headers, ("WWW-Authenticate", challenge)]
+
+
+def check_token_request(content_type: str, form) -> None:
+    """A token request must be a form (``application/x-www-form-urlencoded``, RFC 6749 §3.2
+    and §4.1.3) with ``grant_type``.
+
+    :raises InvalidRequestError: ``invalid_request`` (RFC 6749 §5.2), e.g. for a JSON body or
+        a missing ``grant_type`` (issue 13 item 17: not ``unsupported_grant_type``).
+    """
+    if (content_type or "").split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
+        raise InvalidRequestError("The token request must be sent as application/x-www-form-urlencoded.")
+    if not form.get("grant_type"):
+        raise InvalidRequestError("Missing 'grant_type' parameter.")
+
+
+def error_safe(text: str) -> bool:
+    """Whether ``text`` may appear in an OAuth ``error_description`` (RFC 6749 §4.1.2.1,
+    §5.2: ASCII %x20-21 / %x23-5B / %x5D-7E, i.e. printable ASCII without '"' or '\\\\')."""
+    return all(0x20 <= ord(c) <= 0x7E and c not in '"\\' for c in text)

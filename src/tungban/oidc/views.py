@@ -6,14 +6,17 @@ from __future__ import annotations
 import copy
 import hmac
 import secrets
+from functools import wraps
 from urllib.parse import urlencode
 
 from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from django.conf import settings
 from django.db import transaction
-from django.http import JsonResponse, QueryDict
+from django.http import HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -27,8 +30,8 @@ from tungban.wallet import services as wallet
 from tungban.wallet.models import RequestStatus
 
 from . import services
-from .models import Client
-from .resource import bearer_token
+from .models import AuthorizationCode, Client
+from .resource import NO_TOKEN_CHALLENGE, bearer_token
 from .server import Subject, server
 
 SESSION_KEY = "tungban_authz"
@@ -57,9 +60,60 @@ def _error_page(request, title, message, status=400, return_url=None):
     )
 
 
+def ui_language(request, ui_locales: str | None) -> str | None:
+    """The language of a login page for ``ui_locales`` (OIDC Core §3.1.2.1: space-separated
+    BCP 47 tags in order of preference, e.g. ``"zh-HK en"``): the first one the platform
+    speaks (``zh-HK``, ``zh-Hant`` → ``zh-hant``; ``en``), or ``None`` for Django's usual
+    choice. The resident's own choice on the platform (the language cookie) comes first, as
+    in Keycloak: ``ui_locales`` is the service's hint."""
+    if request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME):
+        return None
+    for tag in (ui_locales or "").split()[:10]:
+        try:
+            return translation.get_supported_language_variant(tag.lower())
+        except LookupError:
+            continue
+    return None
+
+
+def honour_ui_locales(find_ui_locales):
+    """Decorate a login-page view: render it in :func:`ui_language` of the ``ui_locales``
+    that ``find_ui_locales(request, *args, **kwargs)`` returns (issue 13 item 16)."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            language = ui_language(request, find_ui_locales(request, *args, **kwargs))
+            if language is None:
+                return view(request, *args, **kwargs)
+            outer = request.LANGUAGE_CODE
+            with translation.override(language):
+                request.LANGUAGE_CODE = language
+                try:
+                    response = view(request, *args, **kwargs)
+                finally:
+                    request.LANGUAGE_CODE = outer
+            response["Content-Language"] = language  # LocaleMiddleware only sets it when absent
+            return response
+
+        return wrapper
+
+    return decorate
+
+
+def _asked_ui_locales(request):
+    return request.POST.get("ui_locales") or request.GET.get("ui_locales")
+
+
+def _approval_ui_locales(request, approval_id):
+    approval = _bound_approval(request, approval_id)
+    return QueryDict(approval.context.get("query", "")).get("ui_locales") if approval else None
+
+
 @csrf_exempt  # OIDC Core §3.1.2.1: the authorization endpoint accepts form POSTs from any RP
 @never_cache
 @require_http_methods(["GET", "POST"])
+@honour_ui_locales(_asked_ui_locales)
 def authorize(request):
     """Authorization endpoint (OIDC Core §3.1.2). Validates the request with Authlib, then
     shows the QR code / "Open the app" page and waits for the resident's app approval."""
@@ -78,17 +132,28 @@ def authorize(request):
             % {"error": error.description or error.error},
         )
     client: Client = grant.request.client
+    nonce_field = AuthorizationCode._meta.get_field("nonce")
+    if len(grant.request.payload.data.get("nonce") or "") > nonce_field.max_length:
+        # Stored with the code: refuse it now rather than fail when the app has answered (issue 13 item 11).
+        too_long = InvalidRequestError(
+            f"The 'nonce' must be at most {nonce_field.max_length} characters.",
+            redirect_uri=grant.redirect_uri,
+            state=grant.request.payload.state,
+        )
+        return server.handle_error_response(request, too_long)
     # Exactly the parameters Authlib validated (GET and POST together), replayed at completion.
     query = urlencode([(k, v) for k, values in grant.request.payload.datalist.items() for v in values])
     secret = secrets.token_urlsafe(24)
     try:
+        data = grant.request.payload.data
         approval = services.open_authorization(
             client,
             grant.request.scope,
-            grant.request.payload.data.get("claims"),
+            data.get("claims"),
             query,
             secret,
             origin={"user_agent": request.headers.get("User-Agent", ""), "ip": request.META.get("REMOTE_ADDR", "")},
+            acr_values=data.get("acr_values"),
         )
     except DomainError as exc:
         return _error_page(request, _("This sign-in request is not valid"), exc.message)
@@ -144,6 +209,7 @@ def _replayed(request, query: str):
 
 @never_cache
 @require_GET
+@honour_ui_locales(_approval_ui_locales)
 def authorize_complete(request, approval_id):
     """Where the authorization page goes once the app answered: redirect to the service
     with the code, or a clear declined / expired page."""
@@ -236,24 +302,30 @@ def revoke(request):
     return server.create_endpoint_response("revocation", request)
 
 
-def _bearer(request, scope=None):
-    """The token, or the RFC 6750 §3 error response (``error`` / ``error_description``)."""
-    try:
-        return bearer_token(request, scope)
-    except DomainError as error:
-        response = JsonResponse({"error": error.code, "error_description": str(error.message)}, status=error.status)
-        response["WWW-Authenticate"] = error.details["www_authenticate"]
+def _oauth_error(error: DomainError) -> HttpResponse:
+    """A resource-server error in the one format of RFC 6750 §3: ``{"error",
+    "error_description"}`` (ASCII, so English: RFC 6750 §3) and a Bearer challenge naming the
+    code. A request with no bearer token gets the bare challenge and an empty body
+    (§3.1: no error code or other error information) — issue 13 item 17."""
+    challenge = (error.details or {}).get("www_authenticate")
+    if challenge == NO_TOKEN_CHALLENGE:
+        response = HttpResponse(status=401)
+        response["WWW-Authenticate"] = challenge
         return response
+    with translation.override("en"):
+        description = str(error.message)
+    response = JsonResponse({"error": error.code, "error_description": description}, status=error.status)
+    if challenge or error.status == 401:
+        response["WWW-Authenticate"] = challenge or f'Bearer realm="tungban", error="{error.code}"'
+    return response
 
 
 def _release(request, *, scope, with_subject):
-    tok = _bearer(request, scope)
-    if isinstance(tok, JsonResponse):
-        return _cors(tok)
     try:
+        tok = bearer_token(request, scope)
         return _cors(JsonResponse(services.release(tok, with_subject=with_subject)))
     except DomainError as exc:
-        return _cors(JsonResponse(exc.as_dict(), status=exc.status))
+        return _cors(_oauth_error(exc))
 
 
 @csrf_exempt

@@ -47,10 +47,12 @@ def keep_connection():
 
 
 def _token(client, scope: str) -> str:
-    from tungban.oidc.models import Token
+    from tungban.oidc.models import Token, access_token_digest
 
     value = secrets.token_urlsafe(32)
-    Token.objects.create(access_token=value, client=client, scope=scope, issued_at=int(time.time()), expires_in=3600)
+    Token.objects.create(
+        access_token=access_token_digest(value), client=client, scope=scope, issued_at=int(time.time()), expires_in=3600
+    )
     return value
 
 

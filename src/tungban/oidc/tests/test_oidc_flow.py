@@ -9,7 +9,7 @@ from joserfc.errors import BadSignatureError
 from joserfc.jwk import KeySet
 
 from tungban.keys import services as keys
-from tungban.oidc.models import AuthorizationCode, Token
+from tungban.oidc.models import AuthorizationCode, Token, access_token_digest
 from tungban.testing.factories import (
     PIN,
     authorize_params,
@@ -175,7 +175,7 @@ def test_reused_code_refused_and_tokens_revoked(issuer, clients, app):
     second = _token(issuer, "svc-a", clients["a"][1], code, verifier)
     assert second.status_code == 400 and second.json()["error"] == "invalid_grant"
     assert userinfo(issuer, access).status_code == 401
-    assert Token.objects.get(access_token=access).revoked_at is not None
+    assert Token.objects.get(access_token=access_token_digest(access)).revoked_at is not None
 
 
 def test_code_bound_to_client_and_secret(issuer, clients, app):

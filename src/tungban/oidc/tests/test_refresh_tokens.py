@@ -6,7 +6,7 @@ import time
 import pytest
 import requests
 
-from tungban.oidc.models import OFFLINE_ACCESS_SCOPE, Token
+from tungban.oidc.models import OFFLINE_ACCESS_SCOPE, Token, access_token_digest
 from tungban.testing.factories import DEFAULT_SCOPE, bind_cli, jwt_claims, login, make_client, userinfo
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +34,7 @@ def test_offline_access_gives_a_refresh_token_stored_as_a_hash(issuer, client, a
     tokens = login(issuer, app, "svc-a", secret, RP, scope=OFFLINE)
     assert tokens["refresh_token"] and OFFLINE_ACCESS_SCOPE in tokens["scope"].split()
     assert not Token.objects.filter(refresh_token=tokens["refresh_token"]).exists()  # never in clear
-    assert Token.objects.get(access_token=tokens["access_token"]).refresh_token is not None
+    assert Token.objects.get(access_token=access_token_digest(tokens["access_token"])).refresh_token is not None
 
 
 def test_no_refresh_token_without_offline_access(issuer, client, app):
@@ -103,7 +103,9 @@ def test_expired_suspended_and_unknown(issuer, client, app, resident, settings):
     assert _refresh(issuer, tokens["refresh_token"], secret).json()["error"] == "invalid_grant"
     resident.status = "active"
     resident.save()
-    Token.objects.filter(access_token=tokens["access_token"]).update(refresh_expires_at=int(time.time()) - 1)
+    Token.objects.filter(access_token=access_token_digest(tokens["access_token"])).update(
+        refresh_expires_at=int(time.time()) - 1
+    )
     assert _refresh(issuer, tokens["refresh_token"], secret).json()["error"] == "invalid_grant"
 
 
