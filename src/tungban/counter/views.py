@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import segno
 from django.conf import settings
 from django.contrib import messages
@@ -43,7 +45,9 @@ def staff_home(request):
 
 
 def _activation_page(request, resident, code):
-    bind_url = f"{settings.TUNGBAN_ISSUER}/app/?hkid={resident.hkid}&code={code}"
+    # In the fragment, never the query: browsers do not send it, so the HKID number and the code
+    # reach no server or proxy access log (issue 13 item 5). The app reads it (wallet/js/main.js).
+    bind_url = f"{settings.TUNGBAN_ISSUER}/app/#{urlencode({'hkid': resident.hkid, 'code': code})}"
     qr = segno.make(bind_url, error="m").svg_inline(scale=4, title=_("QR code to bind the app"))
     return render(
         request, "counter/activation.html", {"resident": resident, "code": code, "qr_svg": qr, "bind_url": bind_url}

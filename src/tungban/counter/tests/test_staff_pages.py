@@ -62,3 +62,16 @@ def test_suspend_unbind_and_new_code(staff_client):
     resp = staff_client.post(f"/staff/residents/{r.public_id}/activation", {})
     assert b'id="activation-code"' in resp.content
     assert ActivationCode.objects.filter(resident=r, used_at__isnull=True).count() == 1
+
+
+def test_qr_link_keeps_hkid_and_code_out_of_the_query(staff_client):
+    """Issue 13 item 5: the binding link carries the HKID and the code in the fragment, which
+    browsers never send to a server, so neither reaches an access log."""
+    from urllib.parse import parse_qs, urlsplit
+
+    resp = staff_client.post("/staff/residents/new", FORM)
+    link = urlsplit(resp.context["bind_url"])
+    code = resp.context["code"]
+    assert link.path == "/app/" and link.query == ""
+    assert parse_qs(link.fragment) == {"hkid": [Resident.objects.get().hkid], "code": [code]}
+    assert code not in resp.context["bind_url"].split("#")[0]
