@@ -1,12 +1,13 @@
 import pytest
 
 from tungban.identity.models import Resident
+from tungban.testing.factories import login_staff
 from tungban.wallet.models import ActivationCode
 
 
 @pytest.fixture
 def staff_client(client, officer):
-    client.force_login(officer)
+    login_staff(client, officer)
     return client
 
 
