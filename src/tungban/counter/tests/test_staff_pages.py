@@ -60,9 +60,12 @@ def test_suspend_unbind_and_new_code(staff_client):
     staff_client.post(f"/staff/residents/{r.public_id}/reinstate", {})
     r.refresh_from_db()
     assert r.status == "active"
+    # iAM Smart+: a new code is a re-binding, which one officer alone cannot do (issue 13 item 1;
+    # counter/tests/test_roles_and_rebind.py covers the approval).
+    codes = set(ActivationCode.objects.filter(resident=r).values_list("pk", flat=True))
     resp = staff_client.post(f"/staff/residents/{r.public_id}/activation", {})
-    assert b'id="activation-code"' in resp.content
-    assert ActivationCode.objects.filter(resident=r, used_at__isnull=True).count() == 1
+    assert resp.status_code == 302 and resp["Location"].endswith("#rebind")
+    assert set(ActivationCode.objects.filter(resident=r).values_list("pk", flat=True)) == codes
 
 
 def test_qr_link_keeps_hkid_and_code_out_of_the_query(staff_client):
