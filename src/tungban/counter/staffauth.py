@@ -46,6 +46,11 @@ class StaffAdminSite(OTPAdminSite):
     login_template = "counter/staff_login.html"
     login_form = StaffAuthenticationForm
 
+    def has_permission(self, request):
+        """Administrators only (superusers, verified by their second factor): officers' roles
+        (counter, e-licences) give no admin access (issue 13 acceptance 4)."""
+        return super().has_permission(request) and request.user.is_superuser
+
     def __init__(self, name: str = "admin"):
         super().__init__(name)
 
