@@ -83,11 +83,13 @@ function noticeItem(n) {
     el("p", { text: n.text }));
 }
 
-/** Show each notice once, on the first open of the app after it was made (ids only grow). */
+/** Show each notice once, on the first open of the app after it was made (ids only grow);
+ * a phone bound after a notice (e.g. the new phone of a re-binding) only lists it in the history. */
 function alertNewNotices(notices) {
   const key = "tungban-notice-seen:" + state.device.deviceId;
   const seen = Number(localStorage.getItem(key) || 0);
-  const fresh = notices.filter((n) => n.id > seen);
+  const boundAt = Date.parse(state.device.boundAt) || 0;
+  const fresh = notices.filter((n) => n.id > seen && Date.parse(n.created_at) > boundAt);
   if (!fresh.length) return;
   $("alert").textContent = fresh.map((n) => n.text).join(" ");
   localStorage.setItem(key, String(Math.max(...fresh.map((n) => n.id))));
