@@ -170,8 +170,8 @@ LOGIN_URL = "/admin/login/"
 # Staff log in at LOGIN_URL with a password and a TOTP code (django-otp; an administrator adds
 # the user's TOTP device in the admin). A session without the second factor is no staff session
 # (tungban.counter.staffauth). Failed logins are counted in the database by django-axes, so all
-# workers agree; after TUNGBAN_STAFF_LOGIN_FAILURES failures for a username (or from one
-# address) the login is locked for TUNGBAN_STAFF_LOCKOUT_MINUTES. Residents never log in here.
+# workers agree; after TUNGBAN_STAFF_LOGIN_FAILURES failures for a username the login is
+# locked for TUNGBAN_STAFF_LOCKOUT_MINUTES. Residents never log in here.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -179,7 +179,9 @@ AUTHENTICATION_BACKENDS = [
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_FAILURE_LIMIT = int(os.environ.get("TUNGBAN_STAFF_LOGIN_FAILURES", "5"))
 AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("TUNGBAN_STAFF_LOCKOUT_MINUTES", "15")))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# By username: behind a load balancer every login may come from one address, and locking that
+# would lock every officer out.
+AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "counter/lockout.html"
 AXES_VERBOSE = False

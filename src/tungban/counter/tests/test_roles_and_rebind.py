@@ -3,6 +3,7 @@ phone or is iAM Smart+ needs a reason, an identity check and a second officer's 
 supervisor), and the old phone is told."""
 
 import pytest
+from django.utils import translation
 from joserfc.jwk import ECKey
 
 from tungban.counter.models import RebindRequest
@@ -114,10 +115,14 @@ def test_supervisor_approval_issues_the_code_and_the_old_phone_is_told(client, p
         supervisor.username,
     ):
         assert text in html, text
+    client.cookies["tungban_language"] = "zh-hant"
+    html = client.get(f"/staff/residents/{plus_resident.public_id}").content.decode()
+    assert "香港身份證" in html and "決定者（第二名職員）" in html
     # The resident's account has a notice; the still-bound phone is told on its next open.
     notices = wallet.notices(plus_resident)
     assert [n.kind for n in notices] == ["counter_rebind"]
-    assert "new activation code" in wallet.notice_text(notices[0])
+    with translation.override("en"):
+        assert "new activation code" in wallet.notice_text(notices[0])
     assert old_device.pk == wallet.active_device(plus_resident).pk
 
 
