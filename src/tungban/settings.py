@@ -17,6 +17,7 @@ behind a load balancer) only sets variables:
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 import time
@@ -64,7 +65,7 @@ TUNGBAN_ISSUER = os.environ.get("TUNGBAN_ISSUER", "http://localhost:8000").rstri
 CSRF_TRUSTED_ORIGINS = [TUNGBAN_ISSUER]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "tungban.counter.admin_apps.StaffAdminConfig",  # django.contrib.admin, its site asking for the second factor
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -83,6 +84,10 @@ INSTALLED_APPS = [
     "tungban.counter",
     "tungban.setup",
     "django_tasks_db",
+    # Staff second factor (TOTP) and login lockout (issue 13 item 3).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -96,6 +101,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Staff (issue 13 item 3): the second factor, short sessions, then the login lockout (last).
+    "django_otp.middleware.OTPMiddleware",
+    "tungban.counter.staffauth.StaffSessionMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "tungban.urls"
@@ -156,6 +165,31 @@ SESSION_COOKIE_SECURE = TUNGBAN_ISSUER.startswith("https://")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 LANGUAGE_COOKIE_NAME = "tungban_language"
 LOGIN_URL = "/admin/login/"
+
+# --- Staff login (issue 13 item 3) ------------------------------------------------------------
+# Staff log in at LOGIN_URL with a password and a TOTP code (django-otp; an administrator adds
+# the user's TOTP device in the admin). A session without the second factor is no staff session
+# (tungban.counter.staffauth). Failed logins are counted in the database by django-axes, so all
+# workers agree; after TUNGBAN_STAFF_LOGIN_FAILURES failures for a username the login is
+# locked for TUNGBAN_STAFF_LOCKOUT_MINUTES. Residents never log in here.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = int(os.environ.get("TUNGBAN_STAFF_LOGIN_FAILURES", "5"))
+AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("TUNGBAN_STAFF_LOCKOUT_MINUTES", "15")))
+# By username: behind a load balancer every login may come from one address, and locking that
+# would lock every officer out.
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "counter/lockout.html"
+AXES_VERBOSE = False
+OTP_TOTP_ISSUER = os.environ.get("TUNGBAN_OTP_ISSUER", "tungban 通辦")
+#: Seconds a staff session lasts without a request (idle timeout); residents' sessions unchanged.
+TUNGBAN_STAFF_SESSION_IDLE = int(os.environ.get("TUNGBAN_STAFF_SESSION_IDLE", str(30 * 60)))
+#: Seconds a staff session lasts at most from its login, however active.
+TUNGBAN_STAFF_SESSION_MAX_AGE = int(os.environ.get("TUNGBAN_STAFF_SESSION_MAX_AGE", str(8 * 3600)))
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

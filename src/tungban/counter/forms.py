@@ -6,6 +6,8 @@ from django.utils.translation import gettext_lazy as _
 from tungban.identity.models import Gender
 from tungban.signing.choices import OFFICER_REVOCATION_REASONS, REVOCATION_REASON_LABELS
 
+from .models import IdentityDocument
+
 
 class CounterRegistrationForm(forms.Form):
     """What an officer copies from the HKID card (checked in person) at a counter."""
@@ -43,3 +45,19 @@ class RevokeCertificateForm(forms.Form):
         choices=[(r, REVOCATION_REASON_LABELS[r]) for r in OFFICER_REVOCATION_REASONS],
     )
     confirm = forms.BooleanField(label=_("I confirm: revoke this certificate permanently"))
+
+
+class RebindForm(forms.Form):
+    """A re-binding request (issue 13 item 1): why, and the identity check made in person."""
+
+    reason = forms.CharField(label=_("Reason for re-binding"), max_length=200)
+    document_type = forms.ChoiceField(label=_("Identity document seen"), choices=[("", "—"), *IdentityDocument.choices])
+    document_reference = forms.RegexField(
+        label=_("Last 4 characters of the document number"),
+        regex=r"^[A-Za-z0-9]{4}$",
+        max_length=4,
+        error_messages={"invalid": _("Enter the last 4 letters or digits of the document number.")},
+    )
+    checked = forms.BooleanField(
+        label=_("I have checked this document in person: it is the resident's and matches the person")
+    )

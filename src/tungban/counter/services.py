@@ -3,18 +3,143 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils import timezone
 
 from tungban.identity import services as identity
-from tungban.identity.models import Resident
+from tungban.identity.models import Resident, Tier
+from tungban.oidc import services as oidc
 from tungban.wallet import services as wallet
+
+from . import errors, roles
+from .models import RebindRequest, RebindStatus
 
 
 @transaction.atomic
 def suspend_account(resident: Resident, *, actor=None, reason: str = "") -> None:
-    """Suspend the account and unbind its device in one step: the phone's key stops working
-    at once, and reinstating needs a new binding.
+    """Suspend the account, unbind its device and end its grants in one step: the phone's key
+    stops working at once, reinstating needs a new binding, and the tokens, refresh tokens and
+    authorization codes issued before stay revoked after reinstatement (issue 13 item 14).
 
     :raises DomainError: as :func:`tungban.identity.services.set_status` (nothing is written then).
     """
     identity.set_status(resident, "suspended", reason=reason, actor=actor)
     wallet.unbind_active(resident, actor=actor, reason="suspended")
+    oidc.revoke_user_grants(resident)
+
+
+@transaction.atomic
+def provision_staff_user(
+    username: str, *, password: str, groups: list[str] = (), superuser: bool = False
+) -> tuple[object, dict]:
+    """Create or update a staff user with exactly ``groups`` (see :mod:`.roles`), a new
+    ``password`` and a new confirmed TOTP device (their second factor, issue 13 item 3); any
+    earlier TOTP device of theirs is deleted.
+
+    :returns: ``(user, {"totp_secret": base32 secret, "totp_uri": otpauth:// provisioning URI})``
+        — what an authenticator app needs (scan the URI as a QR code or type the secret).
+    """
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from .roles import ensure_groups
+
+    ensure_groups()
+    user, _created = get_user_model().objects.get_or_create(username=username)
+    user.is_staff = True
+    user.is_superuser = superuser
+    user.set_password(password)
+    user.save()
+    user.groups.set(Group.objects.filter(name__in=groups))
+    return user, new_totp_device(user)
+
+
+@transaction.atomic
+def new_totp_device(user) -> dict:
+    """Give ``user`` a new confirmed TOTP device (RFC 6238: 30 s, 6 digits), replacing any
+    earlier one (a lost phone). :returns: ``{"totp_secret": base32, "totp_uri": otpauth:// URI}``."""
+    import base64
+
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    TOTPDevice.objects.filter(user=user).delete()
+    device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+    secret = base64.b32encode(device.bin_key).decode().rstrip("=")
+    return {"totp_secret": secret, "totp_uri": device.config_url}
+
+
+# --- Re-binding with a second officer (issue 13 item 1) -------------------------------------------
+
+
+def needs_second_officer(resident: Resident) -> bool:
+    """Whether a new activation code for ``resident`` is a re-binding that needs a second
+    officer's approval: the account has a bound phone, or is iAM Smart+ (it can sign legally)."""
+    return resident.tier == Tier.PLUS or wallet.active_device(resident) is not None
+
+
+@transaction.atomic
+def request_rebind(
+    resident: Resident, officer, *, reason: str, document_type: str, document_reference: str
+) -> RebindRequest:
+    """Record an officer's request to re-bind the account, with the reason and the identity
+    document seen (type and last 4 characters of its number). Issues no code.
+
+    :raises DomainError: ``account_suspended`` (403); ``rebind_pending`` (409) when one waits already.
+    """
+    identity.require_active(resident)
+    if RebindRequest.objects.select_for_update().filter(resident=resident, status=RebindStatus.PENDING).exists():
+        raise errors.RebindPending()
+    request = RebindRequest.objects.create(
+        resident=resident,
+        requested_by=officer,
+        reason=reason.strip(),
+        document_type=document_type,
+        document_reference=document_reference.strip().upper(),
+    )
+    identity.audit(resident, "rebind_requested", officer, request=request.pk, document=document_type)
+    return request
+
+
+def _decidable(request_id: int, supervisor) -> RebindRequest:
+    request = RebindRequest.objects.select_for_update().select_related("resident").get(pk=request_id)
+    if not supervisor.has_perm(roles.APPROVE_REBIND):
+        raise errors.NotSupervisor()
+    if request.requested_by_id == supervisor.pk:
+        raise errors.SameOfficer()
+    if request.status != RebindStatus.PENDING:
+        raise errors.RebindDecided()
+    return request
+
+
+@transaction.atomic
+def approve_rebind(request_id: int, supervisor) -> tuple[RebindRequest, str]:
+    """A second officer approves a re-binding: the new activation code is issued (returned
+    once), the request records who approved and when, and the resident's app gets a notice
+    (shown by the bound phone on its next open, in the history, and to the old phone once the
+    new one is bound).
+
+    :raises RebindRequest.DoesNotExist: no such request.
+    :raises DomainError: ``not_supervisor`` / ``same_officer`` (403), ``rebind_decided`` (409),
+        ``account_suspended`` (403). Nothing is written then.
+    """
+    request = _decidable(request_id, supervisor)
+    code = wallet.issue_activation_code(request.resident, supervisor)
+    request.status = RebindStatus.APPROVED
+    request.decided_by = supervisor
+    request.decided_at = timezone.now()
+    request.save(update_fields=["status", "decided_by", "decided_at"])
+    wallet.record_notice(request.resident, "counter_rebind", rebind_request=request.pk)
+    identity.audit(request.resident, "rebind_approved", supervisor, request=request.pk)
+    return request, code
+
+
+@transaction.atomic
+def reject_rebind(request_id: int, supervisor, note: str = "") -> RebindRequest:
+    """A second officer rejects a re-binding (no code is issued). Raises as :func:`approve_rebind`."""
+    request = _decidable(request_id, supervisor)
+    request.status = RebindStatus.REJECTED
+    request.decided_by = supervisor
+    request.decided_at = timezone.now()
+    request.decision_note = note[:200]
+    request.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    identity.audit(request.resident, "rebind_rejected", supervisor, request=request.pk)
+    return request

@@ -15,5 +15,8 @@ urlpatterns = [
         views.revoke_signing_certificate,
         name="revoke-signing-certificate",
     ),
+    path("residents/<uuid:public_id>/rebind", views.request_rebind, name="request-rebind"),
+    path("rebind-requests/<int:pk>/approve", views.decide_rebind, {"decision": "approve"}, name="approve-rebind"),
+    path("rebind-requests/<int:pk>/reject", views.decide_rebind, {"decision": "reject"}, name="reject-rebind"),
     path("residents/<uuid:public_id>/<slug:action>", views.resident_action, name="resident-action"),
 ]

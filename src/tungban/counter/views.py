@@ -1,18 +1,23 @@
-"""Staff pages for registration counters (officers must be Django staff users)."""
+"""Staff pages for registration counters: staff users with a counter role (issue 13 item 1:
+``Counter officers``; re-binding approvals ``Counter supervisors``, see :mod:`.roles`), logged in
+with their second factor (item 3)."""
 
 from __future__ import annotations
+
+import functools
+from urllib.parse import urlencode
 
 import segno
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from tungban.core.errors import DomainError
+from tungban.core.errors import DomainError, Forbidden
 from tungban.identity import services as identity
 from tungban.identity.models import Resident
 from tungban.identity.services import Guardian
@@ -25,11 +30,32 @@ from tungban.signing.choices import (
 )
 from tungban.wallet import services as wallet
 
-from . import services
-from .forms import CounterRegistrationForm, RevokeCertificateForm, SearchForm, StatusForm
+from . import roles, services
+from .forms import CounterRegistrationForm, RebindForm, RevokeCertificateForm, SearchForm, StatusForm
+from .models import RebindRequest, RebindStatus
 
 
-@staff_member_required
+def counter_role(view):
+    """Let in staff with the counter's permission (``counter.use_counter``): others who are not
+    logged in as staff go to the login page, staff without the role get a 403 page."""
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        user = request.user
+        if not (user.is_active and user.is_staff):
+            return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+        if not user.has_perm(roles.USE_COUNTER):
+            return _forbidden(request, _("Your account has no counter role. Ask an administrator."))
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _forbidden(request, message):
+    return render(request, "counter/forbidden.html", {"message": message}, status=403)
+
+
+@counter_role
 @require_http_methods(["GET", "POST"])
 def staff_home(request):
     form = SearchForm(request.POST or None)
@@ -39,18 +65,23 @@ def staff_home(request):
             return redirect("counter:resident", public_id=resident.public_id)
         except DomainError as exc:
             form.add_error("hkid", exc.message)
-    return render(request, "counter/staff_home.html", {"form": form})
+    pending = []
+    if request.user.has_perm(roles.APPROVE_REBIND):
+        pending = RebindRequest.objects.filter(status=RebindStatus.PENDING).select_related("resident", "requested_by")
+    return render(request, "counter/staff_home.html", {"form": form, "pending_rebinds": pending})
 
 
 def _activation_page(request, resident, code):
-    bind_url = f"{settings.TUNGBAN_ISSUER}/app/?hkid={resident.hkid}&code={code}"
+    # In the fragment, never the query: browsers do not send it, so the HKID number and the code
+    # reach no server or proxy access log (issue 13 item 5). The app reads it (wallet/js/main.js).
+    bind_url = f"{settings.TUNGBAN_ISSUER}/app/#{urlencode({'hkid': resident.hkid, 'code': code})}"
     qr = segno.make(bind_url, error="m").svg_inline(scale=4, title=_("QR code to bind the app"))
     return render(
         request, "counter/activation.html", {"resident": resident, "code": code, "qr_svg": qr, "bind_url": bind_url}
     )
 
 
-@staff_member_required
+@counter_role
 @require_http_methods(["GET", "POST"])
 def register(request):
     """Counter registration: the officer has checked the card in person → iAM Smart+."""
@@ -98,9 +129,7 @@ def _signing_certificates(resident) -> list[dict]:
     return rows
 
 
-@staff_member_required
-def resident_detail(request, public_id):
-    resident = get_object_or_404(Resident, public_id=public_id)
+def _resident_page(request, resident, rebind_form=None, status=200):
     return render(
         request,
         "counter/resident.html",
@@ -111,11 +140,60 @@ def resident_detail(request, public_id):
             "status_form": StatusForm(),
             "signing_certificates": _signing_certificates(resident),
             "revocation_reasons": [(r, REVOCATION_REASON_LABELS[r]) for r in OFFICER_REVOCATION_REASONS],
+            "needs_second_officer": services.needs_second_officer(resident),
+            "rebind_form": rebind_form or RebindForm(),
+            "rebind_requests": resident.rebind_requests.select_related("requested_by", "decided_by")[:10],
+            "can_approve": request.user.has_perm(roles.APPROVE_REBIND),
         },
+        status=status,
     )
 
 
-@staff_member_required
+@counter_role
+def resident_detail(request, public_id):
+    return _resident_page(request, get_object_or_404(Resident, public_id=public_id))
+
+
+@counter_role
+@require_POST
+def request_rebind(request, public_id):
+    """An officer asks to re-bind the account (issue 13 item 1): reason and identity check."""
+    resident = get_object_or_404(Resident, public_id=public_id)
+    form = RebindForm(request.POST)
+    if not form.is_valid():
+        return _resident_page(request, resident, rebind_form=form)
+    try:
+        services.request_rebind(
+            resident, request.user, **{k: v for k, v in form.cleaned_data.items() if k != "checked"}
+        )
+    except DomainError as exc:
+        form.add_error(None, exc.message)
+        return _resident_page(request, resident, rebind_form=form)
+    messages.success(request, _("Re-binding requested: a counter supervisor (another officer) must approve it."))
+    return redirect(reverse("counter:resident", kwargs={"public_id": resident.public_id}) + "#rebind")
+
+
+@counter_role
+@require_POST
+def decide_rebind(request, pk, decision):
+    """A second officer (a counter supervisor, not the one who asked) approves — the activation
+    code is shown once — or rejects a re-binding request."""
+    rebind = get_object_or_404(RebindRequest, pk=pk)
+    try:
+        if decision == "approve":
+            rebind, code = services.approve_rebind(rebind.pk, request.user)
+            messages.success(request, _("Re-binding approved. The resident's app has been told."))
+            return _activation_page(request, rebind.resident, code)
+        services.reject_rebind(rebind.pk, request.user, note=request.POST.get("note", ""))
+        messages.info(request, _("Re-binding rejected: no activation code was issued."))
+    except Forbidden as exc:
+        return _forbidden(request, exc.message)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect(reverse("counter:resident", kwargs={"public_id": rebind.resident.public_id}) + "#rebind")
+
+
+@counter_role
 @require_POST
 def revoke_signing_certificate(request, public_id, serial):
     """Revoke one of the resident's signing certificates (iAM Smart+): its key is destroyed
@@ -142,7 +220,7 @@ def revoke_signing_certificate(request, public_id, serial):
     return redirect(reverse("counter:resident", kwargs={"public_id": resident.public_id}) + "#signing-certificates")
 
 
-@staff_member_required
+@counter_role
 @require_POST
 def resident_action(request, public_id, action):
     """Suspend, reinstate, unbind the device, or issue a new activation code (re-bind)."""
@@ -160,6 +238,15 @@ def resident_action(request, public_id, action):
             wallet.unbind_active(resident, actor=request.user, reason=reason or "officer")
             messages.success(request, _("The device is unbound."))
         elif action == "activation":
+            if services.needs_second_officer(resident):
+                messages.warning(
+                    request,
+                    _(
+                        "This account has a bound phone or is iAM Smart+: a new activation code needs a "
+                        "re-binding request, approved by a second officer (a counter supervisor)."
+                    ),
+                )
+                return redirect(reverse("counter:resident", kwargs={"public_id": resident.public_id}) + "#rebind")
             return _activation_page(request, resident, wallet.issue_activation_code(resident, request.user))
         else:
             messages.error(request, _("Unknown action."))

@@ -1,8 +1,8 @@
-"""Demo data: an officer, a population register, a resident, the sample online service,
+"""Demo data: staff (counter officer and supervisor, e-licence officer, admin), a population register, a resident, the sample online service,
 and the exchange gateway's participants (three demo providers, the Transport Department as
 data user, a demo bank).
 
-Everything secret (officer password, client secret, activation codes) is generated here,
+Everything secret (staff passwords and TOTP secrets, client secret, activation codes) is generated here,
 at set-up, and written to ``var/`` (git-ignored) — never committed.
 """
 
@@ -13,10 +13,11 @@ import json
 import secrets
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from joserfc.jwk import ECKey
 
+from tungban.counter import roles
+from tungban.counter import services as counter
 from tungban.credentials import catalogue as credential_types
 from tungban.credentials.models import Issuer
 from tungban.exchange import catalogue
@@ -52,6 +53,13 @@ SAMPLE_SERVICE_SCOPES = [*EME_SCOPES, SIGNING_SCOPE, CDEG_SCOPE]
 PROVIDER_PORTS = {"wsd": 8201, "ird": 8202, "cr": 8203}
 #: The sample service's department as a data user of the exchange gateway.
 SAMPLE_DATA_USER = {"id": "td", "name_en": "Transport Department", "name_zh": "運輸署"}
+#: The demo's staff: username, role (as printed), counter groups, superuser.
+DEMO_STAFF = [
+    ("officer", "counter officer", [roles.COUNTER_OFFICERS], False),
+    ("supervisor", "counter supervisor", [roles.COUNTER_SUPERVISORS], False),
+    ("issuer", "e-licence issuing officer (every bundled issuer)", [], False),
+    ("admin", "administrator (Django admin)", [], True),
+]
 DEMO_BANK = {
     "id": "demo-bank",
     "name_en": "Demo Bank (HKMA Commercial Data Interchange)",
@@ -82,18 +90,23 @@ def seed(var_dir=None, service_url: str = SAMPLE_SERVICE_URL) -> dict:
                 "gender": gender,
             },
         )
-    User = get_user_model()
-    password = secrets.token_urlsafe(9)
-    officer, _created = User.objects.get_or_create(
-        username="officer", defaults={"is_staff": True, "is_superuser": True}
-    )
-    officer.set_password(password)
-    officer.save()
-    out = {"officer": {"username": "officer", "password": password}, "residents": []}
-    # The officer issues e-licences for every bundled issuer (issue #5).
+    # Staff, one role each (issue 13 item 1), every one with a password and a TOTP second
+    # factor (item 3): a counter officer, a counter supervisor (approves re-bindings), an
+    # issuing-department officer (e-licences, issue #5) and an administrator (the Django
+    # admin). Only the administrator is a superuser.
+    out = {"staff": [], "residents": []}
+    staff = {}
+    for username, role, groups, superuser in DEMO_STAFF:
+        password = secrets.token_urlsafe(9)
+        staff[username], otp = counter.provision_staff_user(
+            username, password=password, groups=groups, superuser=superuser
+        )
+        out["staff"].append({"username": username, "role": role, "password": password, **otp})
+    out["officer"] = out["staff"][0]
+    officer = staff["officer"]
     credential_types.register_bundled()
     for credential_issuer in Issuer.objects.all():
-        credential_issuer.officers.add(officer)
+        credential_issuer.officers.add(staff["issuer"])
     demo = [
         (
             "CHAN",

@@ -23,13 +23,83 @@ PIN = "246810"
 DEFAULT_SCOPE = "openid profile hkid address phone email billing_address"
 
 
-def make_officer():
-    from django.contrib.auth import get_user_model
+STAFF_PASSWORD = "pw-for-tests-only"
+#: The staff roles (issue 13 item 1 and acceptance 4): ``none`` is staff with no role at all.
+STAFF_ROLES = ("none", "counter_officer", "counter_supervisor", "credential_officer", "admin")
 
+
+def staff_user(role: str = "counter_officer", *, username: str | None = None, issuers=(), password=STAFF_PASSWORD):
+    """A staff user with a confirmed TOTP device (second factor, issue 13 item 3) in ``role``
+    (one of :data:`STAFF_ROLES`): the counter's groups, officer of the credential ``issuers``
+    (ids; every bundled issuer when none are given), or a superuser (``admin``)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from tungban.counter import roles
+
+    if role not in STAFF_ROLES:
+        raise ValueError(f"unknown staff role {role!r}")
     User = get_user_model()
-    return User.objects.create_user(
-        username=f"officer{secrets.token_hex(3)}", password="pw-for-tests-only", is_staff=True
+    user = User.objects.create_user(
+        username=username or f"{role.replace('_', '')}{secrets.token_hex(3)}",
+        password=password,
+        is_staff=True,
+        is_superuser=role == "admin",
     )
+    group = {"counter_officer": roles.COUNTER_OFFICERS, "counter_supervisor": roles.COUNTER_SUPERVISORS}.get(role)
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    if role == "credential_officer":
+        from tungban.credentials import catalogue
+        from tungban.credentials.models import Issuer
+
+        catalogue.register_bundled()
+        for issuer in Issuer.objects.filter(id__in=issuers) if issuers else Issuer.objects.all():
+            issuer.officers.add(user)
+    TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+    return user
+
+
+def make_officer():
+    """A counter officer (the counter's role, with a TOTP device)."""
+    return staff_user("counter_officer", username=f"officer{secrets.token_hex(3)}")
+
+
+def totp_token(user) -> str:
+    """The current TOTP code of ``user``'s device, as an authenticator app shows it. The device
+    is made to accept the current time step again (tests log the same user in more than once
+    within 30 s; django-otp refuses a code whose step was already used)."""
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.get(user=user)
+    TOTPDevice.objects.filter(pk=device.pk).update(last_t=-1, throttling_failure_count=0)
+    return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):0{device.digits}d}"
+
+
+def login_staff(client, user):
+    """Log ``user`` in on a Django test ``client`` with a verified second factor, as the
+    login page does after password and TOTP code (django-otp's session key). Returns ``client``."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = TOTPDevice.objects.get(user=user).persistent_id
+    session.save()
+    return client
+
+
+def staff_login_page(page, base_url: str, user, next_path: str, password: str = STAFF_PASSWORD) -> None:
+    """Log ``user`` in through the staff login page in a Playwright ``page`` (password and
+    TOTP code) and wait until ``next_path`` has loaded."""
+    page.goto(f"{base_url}/admin/login/?next={next_path}")
+    page.fill("#id_username", user.get_username())
+    page.fill("#id_password", password)
+    page.fill("#id_otp_token", totp_token(user))
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{base_url}{next_path}")
 
 
 def valid_hkid(prefix: str = "A", digits: str | None = None) -> str:

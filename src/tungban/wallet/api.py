@@ -9,6 +9,7 @@ import datetime as dt
 from typing import Literal
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
 from tungban.core.api import error_responses
@@ -264,6 +265,33 @@ def pending(request):
 )
 def history(request):
     return services.history(request.auth.resident)
+
+
+class NoticeOut(Schema):
+    id: int
+    kind: str = Field(description="e.g. counter_rebind: a counter issued a new activation code")
+    title: str = Field(description="A short heading, in the request's language")
+    text: str = Field(description="What happened and what to do, in the request's language")
+    created_at: dt.datetime
+
+
+@router.get(
+    "/notices",
+    response={200: list[NoticeOut], **DEVICE_ERRORS},
+    auth=device_auth,
+    summary="(device) Notices about the account, e.g. a counter re-binding it (issue 13 item 1)",
+)
+def notices(request):
+    return [
+        {
+            "id": n.pk,
+            "kind": n.kind,
+            "title": _("Account notice"),
+            "text": services.notice_text(n),
+            "created_at": n.created_at,
+        }
+        for n in services.notices(request.auth.resident)
+    ]
 
 
 def _profile(device) -> dict:

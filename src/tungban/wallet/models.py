@@ -173,3 +173,19 @@ class UsedProof(models.Model):
 
     jti = models.CharField(max_length=64, unique=True)
     expires_at = models.DateTimeField(db_index=True)
+
+
+class AccountNotice(models.Model):
+    """Something done to the account that its app must tell the resident, e.g. a counter
+    issuing a new activation code to bind another phone (issue 13 item 1). The app shows it in
+    the history and, once, when it next opens; an unbound phone is told it with its
+    ``device_unbound`` error. ``kind`` picks the text (:data:`tungban.wallet.services.NOTICE_TEXTS`);
+    ``details`` holds what the text needs (JSON)."""
+
+    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="notices")
+    kind = models.CharField(max_length=40)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]

@@ -58,6 +58,7 @@ from tungban.ledger.canonical import canonical
 
 from . import errors, kinds, signals
 from .models import (
+    AccountNotice,
     ActivationCode,
     ApprovalRequest,
     Device,
@@ -663,7 +664,11 @@ def authenticate_device(authorization: str | None, method: str, url: str) -> Dev
         raise errors.BadSignature(status=401) from None
     _header, payload = _verify_jws(token, ECKey.import_key(device.public_jwk))
     if device.status != DeviceStatus.ACTIVE:
-        raise errors.DeviceUnbound(status=401)
+        # Tell the phone why, if the account has a notice since it was bound (issue 13 item 1).
+        notice = device.resident.notices.filter(created_at__gte=device.bound_at).first()
+        raise errors.DeviceUnbound(
+            f"{errors.DeviceUnbound.default_message} {notice_text(notice)}" if notice else None, status=401
+        )
     if payload.get("htm") != method or payload.get("htu") != url:
         raise errors.BadSignature(_("The proof is for another call."), status=401)
     iat = payload.get("iat")
@@ -741,3 +746,35 @@ def kind_labels() -> dict[str, str]:
     """``{kind id: label}`` of every registered approval kind (:mod:`.kinds`), translated into
     the active language; e.g. ``{"sign": "Sign documents", ...}`` for the app and the history."""
     return kinds.labels()
+
+
+# --- Account notices (issue 13 item 1) ----------------------------------------------------------
+
+#: ``kind → text`` of the notices the app shows; ``%(date)s`` is when the notice was made.
+NOTICE_TEXTS = {
+    "counter_rebind": _(
+        "On %(date)s a registration counter issued a new activation code for your account, approved "
+        "by two officers, so that another phone can be bound. This phone stops working once it is. "
+        "If you did not ask for this, call 1823 at once."
+    ),
+}
+
+
+def record_notice(resident: Resident, kind: str, **details) -> AccountNotice:
+    """Record a notice for the resident's app (shown once on its next open and in the history).
+
+    :param kind: a key of :data:`NOTICE_TEXTS`. :raises KeyError: for another kind.
+    """
+    NOTICE_TEXTS[kind]  # noqa: B018 - an unknown kind is a programming error
+    return AccountNotice.objects.create(resident=resident, kind=kind, details=details)
+
+
+def notices(resident: Resident, limit: int = 20) -> list[AccountNotice]:
+    """The resident's notices, newest first."""
+    return list(resident.notices.all()[:limit])
+
+
+def notice_text(notice: AccountNotice) -> str:
+    """The notice's text in the active language, with its date (Hong Kong time)."""
+    when = timezone.localtime(notice.created_at).strftime("%Y-%m-%d %H:%M")
+    return str(NOTICE_TEXTS[notice.kind]) % {"date": when}

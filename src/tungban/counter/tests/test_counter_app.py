@@ -10,6 +10,7 @@ from joserfc.jwk import ECKey
 from tungban.core.errors import DomainError
 from tungban.counter import services
 from tungban.identity.models import AuditEvent
+from tungban.testing.factories import login_staff
 from tungban.wallet.models import Device, DeviceStatus
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "counter"
@@ -28,7 +29,7 @@ def test_no_inline_style_or_script_in_counter_templates():
 
 
 def test_resident_page_loads_the_counter_stylesheet(client, officer, resident):
-    client.force_login(officer)
+    login_staff(client, officer)
     html = client.get(f"/staff/residents/{resident.public_id}").content.decode()
     assert "counter/counter.css" in html and " style=" not in html
 

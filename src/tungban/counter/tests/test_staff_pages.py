@@ -1,12 +1,13 @@
 import pytest
 
 from tungban.identity.models import Resident
+from tungban.testing.factories import login_staff
 from tungban.wallet.models import ActivationCode
 
 
 @pytest.fixture
 def staff_client(client, officer):
-    client.force_login(officer)
+    login_staff(client, officer)
     return client
 
 
@@ -59,6 +60,22 @@ def test_suspend_unbind_and_new_code(staff_client):
     staff_client.post(f"/staff/residents/{r.public_id}/reinstate", {})
     r.refresh_from_db()
     assert r.status == "active"
+    # iAM Smart+: a new code is a re-binding, which one officer alone cannot do (issue 13 item 1;
+    # counter/tests/test_roles_and_rebind.py covers the approval).
+    codes = set(ActivationCode.objects.filter(resident=r).values_list("pk", flat=True))
     resp = staff_client.post(f"/staff/residents/{r.public_id}/activation", {})
-    assert b'id="activation-code"' in resp.content
-    assert ActivationCode.objects.filter(resident=r, used_at__isnull=True).count() == 1
+    assert resp.status_code == 302 and resp["Location"].endswith("#rebind")
+    assert set(ActivationCode.objects.filter(resident=r).values_list("pk", flat=True)) == codes
+
+
+def test_qr_link_keeps_hkid_and_code_out_of_the_query(staff_client):
+    """Issue 13 item 5: the binding link carries the HKID and the code in the fragment, which
+    browsers never send to a server, so neither reaches an access log."""
+    from urllib.parse import parse_qs, urlsplit
+
+    resp = staff_client.post("/staff/residents/new", FORM)
+    link = urlsplit(resp.context["bind_url"])
+    code = resp.context["code"]
+    assert link.path == "/app/" and link.query == ""
+    assert parse_qs(link.fragment) == {"hkid": [Resident.objects.get().hkid], "code": [code]}
+    assert code not in resp.context["bind_url"].split("#")[0]

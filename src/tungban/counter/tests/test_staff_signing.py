@@ -10,13 +10,13 @@ from tungban.core.errors import Forbidden
 from tungban.identity.models import AuditEvent
 from tungban.signing import ca
 from tungban.signing import services as signing
-from tungban.testing.factories import make_resident
+from tungban.testing.factories import login_staff, make_resident, staff_user
 from tungban.wallet.models import Device
 
 
 @pytest.fixture
 def staff_client(client, officer):
-    client.force_login(officer)
+    login_staff(client, officer)
     return client
 
 
@@ -143,9 +143,7 @@ def test_revocation_is_staff_only_and_post_only(client, django_user_model, certi
     client.force_login(django_user_model.objects.create_user(username="not-staff", password="pw-for-tests-only"))
     resp = client.post(url, data)
     assert resp.status_code == 302 and "/admin/login/" in resp["Location"]
-    client.force_login(
-        django_user_model.objects.create_user(username="staff2", password="pw-for-tests-only", is_staff=True)
-    )
+    login_staff(client, staff_user("counter_officer"))
     assert client.get(url).status_code == 405
     credential.refresh_from_db()
     assert credential.status == "active"

@@ -22,14 +22,13 @@ import pytest
 
 from tungban.credentials.models import Credential, Issuer
 from tungban.testing.browser import TIMEOUT, add_virtual_authenticator, bind_web_app
-from tungban.testing.factories import make_resident
+from tungban.testing.factories import make_resident, staff_login_page
 from tungban.wallet import services as wallet
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
-PASSWORD = "pw-for-tests-only"  # tungban.testing.factories.make_officer
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 NAME_CLAIMS = ("family_name", "given_name", "name_zh")
 
@@ -61,11 +60,7 @@ def _disclosed_names(presentation: str) -> list[str]:
 
 
 def _officer_login(page, issuer: str, officer, next_path: str) -> None:
-    page.goto(f"{issuer}/admin/login/?next={next_path}")
-    page.fill("#id_username", officer.get_username())
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(f"{issuer}{next_path}")
+    staff_login_page(page, issuer, officer, next_path)
 
 
 def test_issue_present_verify_revoke(issuer, swd_officer, e2e_browser, shots):

@@ -13,7 +13,7 @@ from tungban.credentials.models import Credential, IssuanceBatch, Issuer
 from tungban.credentials.tests.conftest import make_holder
 from tungban.credentials.verify import DatabaseTrust, verify_presentation
 from tungban.identity import hkid as hkid_mod
-from tungban.testing.factories import make_officer, valid_hkid
+from tungban.testing.factories import login_staff, make_officer, staff_user, valid_hkid
 
 SENIOR = "senior-citizen-card"
 
@@ -27,13 +27,13 @@ def _officer_of(*issuer_ids):
 
 @pytest.fixture
 def swd_client(client, bundled):
-    client.force_login(_officer_of("swd"))
+    login_staff(client, _officer_of("swd"))
     return client
 
 
 @pytest.fixture
 def csb_client(client, bundled):
-    client.force_login(_officer_of("csb"))
+    login_staff(client, _officer_of("csb"))
     return client
 
 
@@ -62,7 +62,7 @@ def test_officer_pages_need_a_staff_login(client, bundled):
 
 
 def test_staff_user_of_no_issuer_gets_403(client, bundled):
-    client.force_login(make_officer())
+    login_staff(client, make_officer())
     assert client.get("/staff/credentials/").status_code == 403
 
 
@@ -93,7 +93,7 @@ def test_unknown_type_is_404(swd_client):
 
 def test_links_from_the_home_pages(client, officer, bundled):
     assert 'href="/verify/"' in client.get("/").content.decode()
-    client.force_login(officer)
+    login_staff(client, officer)
     assert 'href="/staff/credentials/"' in client.get("/staff/").content.decode()
 
 
@@ -123,9 +123,7 @@ def test_home_lists_issuer_types_search_and_recent(swd_client, senior_card):
 
 
 def test_superuser_sees_every_issuer(client, bundled):
-    from django.contrib.auth import get_user_model
-
-    client.force_login(get_user_model().objects.create_superuser("root", password="pw-for-tests-only"))
+    login_staff(client, staff_user("admin", username="root"))
     html = _en(client).get("/staff/credentials/").content.decode()
     assert "Social Welfare Department" in html and "Civil Service Bureau" in html and "Fire Services Department" in html
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from tungban.credentials.models import Issuer
+from tungban.testing.factories import login_staff, staff_login_page
 
-PASSWORD = "pw-for-tests-only"  # tungban.testing.factories.make_officer
 PAGE = "/staff/credentials/issue/senior-citizen-card"
 
 
@@ -20,7 +20,7 @@ def swd_officer(officer, bundled):
 
 @pytest.mark.django_db
 def test_type_card_carries_its_colours_as_data(client, swd_officer):
-    client.force_login(swd_officer)
+    login_staff(client, swd_officer)
     html = client.get(PAGE, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert '<div class="type-card" data-background="#7a1f1f" data-color="#ffffff">' in html
     assert "credentials/type-card.js" in html
@@ -31,11 +31,7 @@ def test_type_card_carries_its_colours_as_data(client, swd_officer):
 @pytest.mark.django_db(transaction=True)
 def test_type_card_is_painted_in_chromium(issuer, swd_officer, e2e_browser):
     page = e2e_browser.new_context(locale="en-GB").new_page()
-    page.goto(f"{issuer}/admin/login/?next={PAGE}")
-    page.fill("#id_username", swd_officer.get_username())
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_url(f"{issuer}{PAGE}")
+    staff_login_page(page, issuer, swd_officer, PAGE)
     page.wait_for_function(
         "() => getComputedStyle(document.querySelector('.type-card')).backgroundColor === 'rgb(122, 31, 31)'"
     )

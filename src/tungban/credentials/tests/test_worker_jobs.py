@@ -26,7 +26,7 @@ from tungban.credentials.models import Credential, IssuanceBatch, Issuer, Status
 from tungban.identity.hkid import check_digit
 from tungban.identity.models import Resident
 from tungban.ledger import transparency as ledger
-from tungban.testing.factories import make_officer
+from tungban.testing.factories import login_staff, make_officer
 from tungban.testing.tasks import start_worker, wait_for
 
 ROWS = int(os.environ.get("TUNGBAN_TEST_BULK_ROWS", "50000"))
@@ -68,7 +68,7 @@ def worker_log(tmp_path):
 def test_bulk_issuance_returns_at_once_and_survives_a_killed_worker(bundled, client, worker_log):
     officer = make_officer()
     Issuer.objects.get(id="swd").officers.add(officer)
-    client.force_login(officer)
+    login_staff(client, officer)
     numbers = seed_seniors(ROWS)
     data = ("hkid,card_number\n" + "".join(f"{n},SC{i:08d}\n" for i, n in enumerate(numbers))).encode()
     tree = ledger.signed_tree_head()["tree_size"]

@@ -15,7 +15,7 @@ from tungban.testing.browser import (
     decide_in_app,
 )
 from tungban.testing.browser import sample_service as e2e_sample_service
-from tungban.testing.factories import valid_hkid
+from tungban.testing.factories import staff_login_page, staff_user, valid_hkid
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -38,15 +38,12 @@ def _context(browser, **kw):
 
 
 def test_register_bind_login_and_prefill_exactly_approved_fields(issuer, sample_service, browser, django_user_model):
-    django_user_model.objects.create_user("counter1", password="counter-pass-123", is_staff=True)
+    officer = staff_user("counter_officer", username="counter1", password="counter-pass-123")
     hkid = valid_hkid("C")
 
     # 1. Officer at the counter registers the resident after checking the card.
     counter = _context(browser).new_page()
-    counter.goto(f"{issuer}/admin/login/?next=/staff/residents/new")
-    counter.fill("#id_username", "counter1")
-    counter.fill("#id_password", "counter-pass-123")
-    counter.click("input[type=submit]")
+    staff_login_page(counter, issuer, officer, "/staff/residents/new", password="counter-pass-123")
     counter.wait_for_selector("#id_hkid")
     counter.fill("#id_hkid", f"{hkid[:-1]}({hkid[-1]})")
     counter.fill("#id_family_name_en", "Chan")

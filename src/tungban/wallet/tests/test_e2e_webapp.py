@@ -108,7 +108,7 @@ def _authorize(context, issuer, service, essential=("hkid",)):
 def test_bind_approve_release_and_history(issuer, resident, phone, context, service, officer, tmp_path):
     code = wallet.issue_activation_code(resident, officer)
     # The officer's QR code opens the app with the HKID and the code filled in.
-    phone.goto(f"{issuer}/app/?{urlencode({'hkid': resident.hkid_display, 'code': code})}")
+    phone.goto(f"{issuer}/app/#{urlencode({'hkid': resident.hkid_display, 'code': code})}")
     assert phone.input_value("#bind-hkid") == resident.hkid_display
     assert phone.input_value("#bind-code") == code
     phone.click("#bind-submit")
@@ -265,7 +265,7 @@ def test_one_phone_one_account(issuer, bound_phone, officer):
 
     other = make_resident(officer, given_name_en="Mei Ling")
     code = wallet.issue_activation_code(other, officer)
-    bound_phone.goto(f"{issuer}/app/?{urlencode({'hkid': other.hkid_display, 'code': code})}")
+    bound_phone.goto(f"{issuer}/app/#{urlencode({'hkid': other.hkid_display, 'code': code})}")
     bound_phone.wait_for_selector("#notice:not(:empty)")
     assert "already bound" in bound_phone.text_content("#notice")
     assert bound_phone.url == f"{issuer}/app/"

@@ -13,7 +13,7 @@ class Command(BaseCommand):
     help = "Migrate the database, create the ID-token signing key and (--demo) the demo data."
 
     def add_arguments(self, parser):
-        parser.add_argument("--demo", action="store_true", help="seed demo data (officer, residents, sample service)")
+        parser.add_argument("--demo", action="store_true", help="seed demo data (staff, residents, sample service)")
         parser.add_argument(
             "--service-url", default="http://127.0.0.1:8100", help="base URL of the sample online service"
         )
@@ -29,7 +29,15 @@ class Command(BaseCommand):
         if demo:
             out = seed(service_url=service_url)
             self.stdout.write(self.style.SUCCESS("Demo data ready."))
-            self.stdout.write(f"  Officer login:      {out['officer']['username']} / {out['officer']['password']}")
+            for person in out["staff"]:
+                self.stdout.write(
+                    f"  Staff login:        {person['username']} / {person['password']}  ({person['role']})"
+                )
+            self.stdout.write(
+                "  Staff second factor: add each TOTP secret to an authenticator app, or run"
+                " `tungban demo_totp USERNAME` for the current code"
+                f" (secrets and otpauth:// URIs in {settings.VAR_DIR / 'demo-credentials.json'})"
+            )
             for r in out["residents"]:
                 self.stdout.write(
                     f"  Resident:           {r['name']}  HKID {r['hkid']}  activation code {r['activation_code']}"

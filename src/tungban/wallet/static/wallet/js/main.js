@@ -32,13 +32,20 @@ const approvalId = config.approvalId;
 
 async function route() {
   clearMessages();
+  // An officer's QR code: /app/#hkid=…&code=… — in the fragment, which is never sent to a
+  // server (issue 13 item 5); the bind form is filled from it here.
+  const query = new URLSearchParams(location.hash.slice(1));
+  const fromCounter = !approvalId && (query.has("code") || query.has("hkid"));
   if (!state.device) {
     show("screen-bind");
+    if (fromCounter) {
+      $("bind-hkid").value = query.get("hkid") || "";
+      $("bind-code").value = query.get("code") || "";
+    }
     if (approvalId) notify(T.bind_first);
     return;
   }
-  const query = new URLSearchParams(location.search);
-  if (!approvalId && (query.has("code") || query.has("hkid"))) {
+  if (fromCounter) {
     // An officer's QR code opened a phone that is already bound: one phone, one account.
     history.replaceState(null, "", HOME);
     await showHome();
@@ -70,7 +77,9 @@ nav.route = route;
 
 /** In-app navigation by the address's fragment: ``#consents``, ``#credentials…`` or the home screen. */
 function onHashChange() {
-  if (!state.device || approvalId) return;
+  if (approvalId) return;
+  if (/(^#|&)(hkid|code)=/.test(location.hash)) { route().catch(showError); return; } // a counter's QR link
+  if (!state.device) return;
   clearMessages();
   const credentialRoute = CREDENTIAL_ROUTE.exec(location.hash);
   if (location.hash === "#consents") showConsents().catch(showError);

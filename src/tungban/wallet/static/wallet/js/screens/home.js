@@ -75,10 +75,31 @@ function exchangeItem(x) {
     el("p", { class: "outcome " + (x.delivered ? "ok" : "refused"), text: outcome }));
 }
 
-/** Who used my data: releases to services and exchanges between organisations, newest first. */
-function renderHistory(releases, exchanges) {
+/** A notice about the account (issue 13 item 1), e.g. a counter re-binding it; the text comes translated. */
+function noticeItem(n) {
+  return el("li", { class: "item notice", "data-kind": "notice", "data-notice": n.kind },
+    el("div", { class: "item-head" }, el("strong", { text: n.title })),
+    el("time", { datetime: n.created_at, class: "hint", text: dateTime(n.created_at) }),
+    el("p", { text: n.text }));
+}
+
+/** Show each notice once, on the first open of the app after it was made (ids only grow);
+ * a phone bound after a notice (e.g. the new phone of a re-binding) only lists it in the history. */
+function alertNewNotices(notices) {
+  const key = "tungban-notice-seen:" + state.device.deviceId;
+  const seen = Number(localStorage.getItem(key) || 0);
+  const boundAt = Date.parse(state.device.boundAt) || 0;
+  const fresh = notices.filter((n) => n.id > seen && Date.parse(n.created_at) > boundAt);
+  if (!fresh.length) return;
+  $("alert").textContent = fresh.map((n) => n.text).join(" ");
+  localStorage.setItem(key, String(Math.max(...fresh.map((n) => n.id))));
+}
+
+/** Who used my data: releases to services and exchanges between organisations, and notices about the account, newest first. */
+function renderHistory(releases, exchanges, notices) {
   const entries = (releases || []).map((h) => ({ at: timeOf(h.released_at), node: () => releaseItem(h) }))
-    .concat((exchanges || []).map((x) => ({ at: timeOf(x.at), node: () => exchangeItem(x) })));
+    .concat((exchanges || []).map((x) => ({ at: timeOf(x.at), node: () => exchangeItem(x) })))
+    .concat((notices || []).map((n) => ({ at: timeOf(n.created_at), node: () => noticeItem(n) })));
   entries.sort((a, b) => b.at - a.at);
   $("history").replaceChildren(...entries.map((e) => e.node()));
   $("history-empty").hidden = entries.length > 0;
@@ -96,7 +117,8 @@ export async function showHome() {
   const pending = await settle(api("GET", "/pending", { device }));
   const past = await settle(api("GET", "/history", { device }));
   const exchanges = await settle(api("GET", "/app/history", { device, base: config.exchangeApi }));
-  const failed = [me, pending, past, exchanges].find((r) => r.status === "rejected");
+  const notices = await settle(api("GET", "/notices", { device }));
+  const failed = [me, pending, past, exchanges, notices].find((r) => r.status === "rejected");
   if (failed) {
     if (failed.reason && failed.reason.code === "device_unbound") { await lostBinding(failed.reason.message); return; }
     showError(failed.reason);
@@ -111,8 +133,10 @@ export async function showHome() {
   }
   if (pending.status === "fulfilled") renderPending(pending.value);
   if (past.status === "fulfilled" || exchanges.status === "fulfilled") {
-    renderHistory(past.status === "fulfilled" ? past.value : [], exchanges.status === "fulfilled" ? exchanges.value : []);
+    renderHistory(past.status === "fulfilled" ? past.value : [], exchanges.status === "fulfilled" ? exchanges.value : [],
+      notices.status === "fulfilled" ? notices.value : []);
   }
+  if (notices.status === "fulfilled") alertNewNotices(notices.value);
 }
 
 export async function onSaveProfile(event) {
