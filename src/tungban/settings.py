@@ -182,6 +182,9 @@ AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("TUNGBAN_STAFF_LOCKO
 # By username: behind a load balancer every login may come from one address, and locking that
 # would lock every officer out.
 AXES_LOCKOUT_PARAMETERS = ["username"]
+# axes.W006 warns that locking by user agent or cookie can be bypassed; the lock is by username
+# only, which rotating those does not change.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "counter/lockout.html"
 AXES_VERBOSE = False
