@@ -7,11 +7,11 @@ import re
 
 import pytest
 import requests
-from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 
 from tungban.oidc import client_secrets
 from tungban.oidc.models import Client
+from tungban.testing.factories import login_staff, staff_user
 
 pytestmark = pytest.mark.django_db
 ADD_URL = "/admin/oidc/client/add/"
@@ -19,9 +19,7 @@ ADD_URL = "/admin/oidc/client/add/"
 
 @pytest.fixture
 def admin_client(client):
-    user = get_user_model().objects.create_superuser("root", "root@example.com", "x" * 20)
-    client.force_login(user)
-    return client
+    return login_staff(client, staff_user("admin"))  # the admin asks for a second factor
 
 
 def _form(client_id, method="client_secret_basic", **extra):
