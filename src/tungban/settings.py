@@ -90,6 +90,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "tungban.core.middleware.RequestSizeLimitMiddleware",  # before anything reads the body
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -224,6 +225,10 @@ TUNGBAN_SIGNING_RESULT_TTL = int(os.environ.get("TUNGBAN_SIGNING_RESULT_TTL", "3
 TUNGBAN_SIGNING_CERT_DAYS = int(os.environ.get("TUNGBAN_SIGNING_CERT_DAYS", "730"))
 #: Largest file (or document + signature) the public verification page and API accept.
 TUNGBAN_VERIFY_MAX_BYTES = int(os.environ.get("TUNGBAN_VERIFY_MAX_BYTES", str(20 * 1024 * 1024)))
+#: Most pages a PDF may have to be signed or verified (a crafted 100,000-page PDF held a worker for 14 s).
+TUNGBAN_PDF_MAX_PAGES = int(os.environ.get("TUNGBAN_PDF_MAX_PAGES", "5000"))
+#: Longest one signature verification (page or API) may run, in seconds (0: unbounded).
+TUNGBAN_VERIFY_MAX_SECONDS = float(os.environ.get("TUNGBAN_VERIFY_MAX_SECONDS", "10"))
 #: Exchange gateway (issue #4): seconds to wait for a data provider before answering provider_timeout.
 TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT = float(os.environ.get("TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT", "5"))
 #: Largest provider answer accepted, in bytes.
@@ -245,7 +250,14 @@ TUNGBAN_PRESENTATION_MAX_AGE = int(os.environ.get("TUNGBAN_PRESENTATION_MAX_AGE"
 # The transparency log's latest tree head is signed again (fresh timestamp, active key) when
 # it is older than this many seconds or its key was rotated.
 TUNGBAN_TREE_HEAD_MAX_AGE = int(os.environ.get("TUNGBAN_TREE_HEAD_MAX_AGE", str(24 * 3600)))
-DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("TUNGBAN_MAX_REQUEST_BYTES", str(48 * 1024 * 1024)))
+#: Largest request body accepted, in bytes (JSON bodies carry base64 PDFs for signing);
+#: refused from its Content-Length before it is read (core.middleware, issue 13 item 4).
+TUNGBAN_MAX_REQUEST_BYTES = int(os.environ.get("TUNGBAN_MAX_REQUEST_BYTES", str(48 * 1024 * 1024)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = TUNGBAN_MAX_REQUEST_BYTES
+#: Smaller limits by path prefix: the verification uploads carry a document and a signature.
+TUNGBAN_REQUEST_SIZE_LIMITS = {
+    prefix: 2 * TUNGBAN_VERIFY_MAX_BYTES + 1024 * 1024 for prefix in ("/signing/verify", "/api/v1/signing/verify")
+}
 
 # --- Background tasks (django.tasks) ---------------------------------------------------------
 # Bulk issuance, bulk signing and callbacks run in `tungban worker` processes, not in web
