@@ -97,6 +97,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "tungban.urls"
@@ -173,6 +174,27 @@ SECURE_CSP = {
     "base-uri": [CSP.SELF],
     "frame-ancestors": [CSP.NONE],
 }
+# Permissions-Policy (django-permissions-policy): powerful features the platform never uses are
+# denied; passkeys (the app) stay on our own origin; 認證易 (/verify/) allows the camera for its
+# QR scanner (credentials.pages.verify_page overrides "camera" with "self").
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer ambient-light-sensor autoplay bluetooth browsing-topics camera display-capture encrypted-media "
+        "geolocation gyroscope hid idle-detection interest-cohort magnetometer microphone midi payment serial usb"
+    ).split()
+} | {"publickey-credentials-create": "self", "publickey-credentials-get": "self"}
+# HTTPS: HSTS (RFC 6797) when the issuer is https; Django sends it only on secure requests, so
+# behind a TLS-terminating proxy name the header it sets, e.g.
+# TUNGBAN_PROXY_SSL_HEADER="X-Forwarded-Proto: https" (only if the proxy always sets or strips it).
+SECURE_HSTS_SECONDS = int(os.environ.get("TUNGBAN_HSTS_SECONDS", "31536000")) if SESSION_COOKIE_SECURE else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _flag("TUNGBAN_HSTS_INCLUDE_SUBDOMAINS")
+SECURE_HSTS_PRELOAD = _flag("TUNGBAN_HSTS_PRELOAD")
+SECURE_SSL_REDIRECT = _flag("TUNGBAN_SSL_REDIRECT")
+_proxy_name, _, _proxy_value = os.environ.get("TUNGBAN_PROXY_SSL_HEADER", "").partition(":")
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _proxy_name.strip().upper().replace("-", "_"), _proxy_value.strip()) if _proxy_value.strip() else None
+)
 
 # No process-local state: nothing is cached in memory that two workers could disagree on.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}

@@ -16,6 +16,7 @@ import re
 from functools import wraps
 from types import SimpleNamespace
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpResponse
@@ -27,6 +28,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_permissions_policy.decorators import permissions_policy_override
 
 from tungban.core.errors import DomainError, Forbidden, NotFound
 from tungban.identity import hkid as hkid_mod
@@ -504,6 +506,7 @@ def _verification_context(result, language: str) -> dict:
 
 @csrf_exempt  # changes nothing and stores nothing; a scanning phone may block cookies
 @require_http_methods(["GET", "POST"])
+@permissions_policy_override({**settings.PERMISSIONS_POLICY, "camera": "self"})  # the QR scanner
 def verify_page(request):
     """認證易 (public): paste a certificate's text or its ``…/verify/#vc=`` link, or scan its
     QR code; the page says whether it is valid and shows what the holder disclosed. Nothing
