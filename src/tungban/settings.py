@@ -269,6 +269,8 @@ TUNGBAN_STATUS_LIST_TTL = int(os.environ.get("TUNGBAN_STATUS_LIST_TTL", "60"))
 TUNGBAN_STATUS_LIST_VALIDITY = int(os.environ.get("TUNGBAN_STATUS_LIST_VALIDITY", str(24 * 3600)))
 # and how old a holder's key-binding proof may be when 認證易 checks it (seconds).
 TUNGBAN_PRESENTATION_MAX_AGE = int(os.environ.get("TUNGBAN_PRESENTATION_MAX_AGE", "300"))
+# and how long a verifier code 認證易 offers stays usable (seconds; single use, issue 13 item 12).
+TUNGBAN_VERIFIER_NONCE_TTL = int(os.environ.get("TUNGBAN_VERIFIER_NONCE_TTL", "600"))
 # The transparency log's latest tree head is signed again (fresh timestamp, active key) when
 # it is older than this many seconds or its key was rotated.
 TUNGBAN_TREE_HEAD_MAX_AGE = int(os.environ.get("TUNGBAN_TREE_HEAD_MAX_AGE", str(24 * 3600)))
