@@ -118,12 +118,18 @@ def time_limit(seconds: float, field: str = "file"):
     PDF must not hold a worker for long).
 
     Uses ``SIGALRM`` (``setitimer``), so it applies in the main thread, which is where
-    gunicorn's sync workers handle requests; elsewhere (a threaded development server) the
-    block runs unbounded and only the structural limits of :func:`check_pdf` apply.
+    gunicorn's sync workers handle requests; elsewhere (a threaded development server), or
+    when another alarm is already set, the block runs unbounded and only the structural
+    limits of :func:`check_pdf` apply.
 
     :raises DomainError: ``pdf_too_complex`` (422) when the time is up.
     """
-    if seconds <= 0 or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+    if (
+        seconds <= 0
+        or not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+        or signal.getitimer(signal.ITIMER_REAL)[0] > 0  # someone else's alarm is set: leave it alone
+    ):
         yield
         return
 
