@@ -95,12 +95,14 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "tungban.core.middleware.LocaleMiddleware",  # pages as Django; the API defaults to English
+    "tungban.core.middleware.RequestSizeLimitMiddleware",  # before anything reads the body
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     # Staff (issue 13 item 3): the second factor, short sessions, then the login lockout (last).
     "django_otp.middleware.OTPMiddleware",
     "tungban.counter.staffauth.StaffSessionMiddleware",
@@ -209,6 +211,27 @@ SECURE_CSP = {
     "base-uri": [CSP.SELF],
     "frame-ancestors": [CSP.NONE],
 }
+# Permissions-Policy (django-permissions-policy): powerful features the platform never uses are
+# denied; passkeys (the app) stay on our own origin; 認證易 (/verify/) allows the camera for its
+# QR scanner (credentials.pages.verify_page overrides "camera" with "self").
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer ambient-light-sensor autoplay bluetooth browsing-topics camera display-capture encrypted-media "
+        "geolocation gyroscope hid idle-detection interest-cohort magnetometer microphone midi payment serial usb"
+    ).split()
+} | {"publickey-credentials-create": "self", "publickey-credentials-get": "self"}
+# HTTPS: HSTS (RFC 6797) when the issuer is https; Django sends it only on secure requests, so
+# behind a TLS-terminating proxy name the header it sets, e.g.
+# TUNGBAN_PROXY_SSL_HEADER="X-Forwarded-Proto: https" (only if the proxy always sets or strips it).
+SECURE_HSTS_SECONDS = int(os.environ.get("TUNGBAN_HSTS_SECONDS", "31536000")) if SESSION_COOKIE_SECURE else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _flag("TUNGBAN_HSTS_INCLUDE_SUBDOMAINS")
+SECURE_HSTS_PRELOAD = _flag("TUNGBAN_HSTS_PRELOAD")
+SECURE_SSL_REDIRECT = _flag("TUNGBAN_SSL_REDIRECT")
+_proxy_name, _, _proxy_value = os.environ.get("TUNGBAN_PROXY_SSL_HEADER", "").partition(":")
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _proxy_name.strip().upper().replace("-", "_"), _proxy_value.strip()) if _proxy_value.strip() else None
+)
 
 # No process-local state: nothing is cached in memory that two workers could disagree on.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
@@ -261,6 +284,10 @@ TUNGBAN_SIGNING_RESULT_TTL = int(os.environ.get("TUNGBAN_SIGNING_RESULT_TTL", "3
 TUNGBAN_SIGNING_CERT_DAYS = int(os.environ.get("TUNGBAN_SIGNING_CERT_DAYS", "730"))
 #: Largest file (or document + signature) the public verification page and API accept.
 TUNGBAN_VERIFY_MAX_BYTES = int(os.environ.get("TUNGBAN_VERIFY_MAX_BYTES", str(20 * 1024 * 1024)))
+#: Most pages a PDF may have to be signed or verified (a crafted 100,000-page PDF held a worker for 14 s).
+TUNGBAN_PDF_MAX_PAGES = int(os.environ.get("TUNGBAN_PDF_MAX_PAGES", "5000"))
+#: Longest one signature verification (page or API) may run, in seconds (0: unbounded).
+TUNGBAN_VERIFY_MAX_SECONDS = float(os.environ.get("TUNGBAN_VERIFY_MAX_SECONDS", "10"))
 #: Exchange gateway (issue #4): seconds to wait for a data provider before answering provider_timeout.
 TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT = float(os.environ.get("TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT", "5"))
 #: Largest provider answer accepted, in bytes.
@@ -279,10 +306,19 @@ TUNGBAN_STATUS_LIST_TTL = int(os.environ.get("TUNGBAN_STATUS_LIST_TTL", "60"))
 TUNGBAN_STATUS_LIST_VALIDITY = int(os.environ.get("TUNGBAN_STATUS_LIST_VALIDITY", str(24 * 3600)))
 # and how old a holder's key-binding proof may be when 認證易 checks it (seconds).
 TUNGBAN_PRESENTATION_MAX_AGE = int(os.environ.get("TUNGBAN_PRESENTATION_MAX_AGE", "300"))
+# and how long a verifier code 認證易 offers stays usable (seconds; single use, issue 13 item 12).
+TUNGBAN_VERIFIER_NONCE_TTL = int(os.environ.get("TUNGBAN_VERIFIER_NONCE_TTL", "600"))
 # The transparency log's latest tree head is signed again (fresh timestamp, active key) when
 # it is older than this many seconds or its key was rotated.
 TUNGBAN_TREE_HEAD_MAX_AGE = int(os.environ.get("TUNGBAN_TREE_HEAD_MAX_AGE", str(24 * 3600)))
-DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("TUNGBAN_MAX_REQUEST_BYTES", str(48 * 1024 * 1024)))
+#: Largest request body accepted, in bytes (JSON bodies carry base64 PDFs for signing);
+#: refused from its Content-Length before it is read (core.middleware, issue 13 item 4).
+TUNGBAN_MAX_REQUEST_BYTES = int(os.environ.get("TUNGBAN_MAX_REQUEST_BYTES", str(48 * 1024 * 1024)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = TUNGBAN_MAX_REQUEST_BYTES
+#: Smaller limits by path prefix: the verification uploads carry a document and a signature.
+TUNGBAN_REQUEST_SIZE_LIMITS = {
+    prefix: 2 * TUNGBAN_VERIFY_MAX_BYTES + 1024 * 1024 for prefix in ("/signing/verify", "/api/v1/signing/verify")
+}
 
 # --- Background tasks (django.tasks) ---------------------------------------------------------
 # Bulk issuance, bulk signing and callbacks run in `tungban worker` processes, not in web

@@ -126,7 +126,7 @@ class ProblemOut(Schema):
 class VerificationOut(Schema):
     valid: bool
     problems: list[ProblemOut] = Field(
-        description="Codes: issuer_unknown, type_unknown, format_unsupported, issuer_key_unknown, signature_invalid, disclosure_invalid, holder_binding_invalid, presentation_stale, credential_not_yet_valid, credential_expired, credential_revoked, credential_suspended, status_unknown, status_unavailable, log_head_invalid, not_logged"
+        description="Codes: issuer_unknown, type_unknown, format_unsupported, issuer_key_unknown, signature_invalid, disclosure_invalid, holder_binding_invalid, holder_binding_missing, holder_device_unbound, presentation_stale, presentation_replayed, verifier_code_expired, credential_not_yet_valid, credential_expired, credential_revoked, credential_suspended, status_unknown, status_unavailable, log_head_invalid, not_logged"
     )
     issuer: str | None
     issuer_name_en: str | None
@@ -144,6 +144,12 @@ class VerificationOut(Schema):
     holder_binding: Literal["verified", "not_presented", "unbound"]
     presented_at: dt.datetime | None
     log: dict | None = Field(description="{leaf_index, tree_size, included}")
+    nonce_check: Literal["verifier_code", "expected", "none"] | None = Field(
+        None,
+        description="What makes a verified holder proof one-time: `expected` (it names your `nonce`), "
+        "`verifier_code` (a verifier code of 認證易, now spent: a second use is `presentation_replayed`) "
+        "or `none` (no verifier nonce: it could be replayed while fresh); null without a verified holder proof",
+    )
 
 
 @router.post(

@@ -206,3 +206,14 @@ class StatusChange(models.Model):
     changed_by = models.CharField(max_length=150)
     changed_at = models.DateTimeField(default=timezone.now)
     log_index = models.BigIntegerField()
+
+
+class VerifierNonce(models.Model):
+    """A verifier code offered by 認證易 (issue 13 item 12): the holder's app puts it in the
+    KB-JWT ``nonce`` (SD-JWT §7.3), and a proof naming it is accepted once, before
+    ``expires_at``. ``value`` is the code without its dash (``K7Q2M9XD``)."""
+
+    value = models.CharField(max_length=16, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)

@@ -16,6 +16,7 @@ import re
 from functools import wraps
 from types import SimpleNamespace
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpResponse
@@ -27,6 +28,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_permissions_policy.decorators import permissions_policy_override
 
 from tungban.core.errors import DomainError, Forbidden, NotFound
 from tungban.identity import hkid as hkid_mod
@@ -504,23 +506,42 @@ def _verification_context(result, language: str) -> dict:
 
 @csrf_exempt  # changes nothing and stores nothing; a scanning phone may block cookies
 @require_http_methods(["GET", "POST"])
+@permissions_policy_override({**settings.PERMISSIONS_POLICY, "camera": "self"})  # the QR scanner
 def verify_page(request):
     """認證易 (public): paste a certificate's text or its ``…/verify/#vc=`` link, or scan its
-    QR code; the page says whether it is valid and shows what the holder disclosed. Nothing
-    is stored."""
-    form = VerifyForm(request.POST if request.method == "POST" else None)
+    QR code; the page says whether it is valid and shows what the holder disclosed.
+
+    ``action=code`` offers a verifier code (issue 13 item 12: a single-use, short-lived nonce,
+    :func:`.services.new_verifier_nonce`) that the holder enters in the app; the check form
+    then carries it (``verifier_code``) and only a proof naming it is accepted, once. A
+    result without one says that no code was used. Nothing else is stored."""
+    posted = request.method == "POST"
+    code = services.normalise_code(request.POST.get("verifier_code", "")) if posted else ""
+    if posted and request.POST.get("action") == "code":
+        code, form = services.new_verifier_nonce().value, VerifyForm(None)
+    else:
+        form = VerifyForm(request.POST if posted else None)
     context, status = {"form": form}, 200
-    if request.method == "POST":
+    if posted and form.is_bound:
         if form.is_valid():
             try:
-                result = verify_presentation(form.cleaned_data["credential"], DatabaseTrust())
+                result = verify_presentation(
+                    form.cleaned_data["credential"], DatabaseTrust(), verifier_code=code or None
+                )
             except DomainError as exc:
                 form.add_error("credential", exc.message)
                 status = exc.status
             else:
                 context.update(_verification_context(result, get_language()))
+                if result.nonce_check == "verifier_code":
+                    code = ""  # spent
         else:
             status = 400
+    context.update(
+        verifier_code=services.display_code(code) if code else "",
+        code_minutes=max(1, settings.TUNGBAN_VERIFIER_NONCE_TTL // 60),
+        replay_minutes=max(1, settings.TUNGBAN_PRESENTATION_MAX_AGE // 60),
+    )
     response = render(request, "credentials/verify.html", context, status=status)
     response["Cache-Control"] = "no-store"  # a result names the holder
     response["Referrer-Policy"] = "no-referrer"

@@ -10,7 +10,9 @@
 3. validity: ``nbf`` and ``exp`` (RFC 7519 §4.1.4–5) with ``leeway`` seconds;
 4. key binding: when a KB-JWT is present it must verify with ``cnf.jwk``, cover exactly
    this presentation (``sd_hash``), name the expected ``aud``/``nonce`` when given, and be
-   fresh (``iat`` within ``TUNGBAN_PRESENTATION_MAX_AGE``) (SD-JWT §7.3);
+   fresh (``iat`` within ``TUNGBAN_PRESENTATION_MAX_AGE``) (SD-JWT §7.3); a ``nonce`` that is
+   one of 認證易's verifier codes is spent (single use: a replay is refused), and a verifier
+   that offered a code gets only proofs naming it (issue 13 item 12);
 5. status: the issuer-signed Status List Token at ``status.status_list.uri``, entry ``idx``
    (Token Status List §8);
 6. transparency: the issuance leaf and its inclusion proof against a signed tree head
@@ -60,6 +62,7 @@ class TrustSource(Protocol):
     def audience(self) -> str: ...  # the aud of an in-person KB-JWT: the platform's /verify
     def holder_key_current(self, jwk: dict | None) -> bool: ...  # is the cnf key still a bound app?
     def tree_head(self) -> dict | None: ...  # {"tree_size", "root_hash", "timestamp", "signature"}
+    def use_nonce(self, nonce) -> str: ...  # spend a verifier code: used_now/already_used/expired/unknown
     def inclusion(self, digest: str, tree_size: int) -> dict | None: ...  # {"leaf_index", "body", "inclusion_path"}
 
 
@@ -72,6 +75,10 @@ class Verification:
     ``holder_binding`` is ``verified``, ``not_presented`` (the credential is bound but no
     KB-JWT came with it: a paper copy) or ``unbound``. ``log`` is ``{"leaf_index",
     "tree_size", "included"}`` or None when the log could not be consulted.
+    ``nonce_check`` says what made a verified holder proof one-time: ``verifier_code`` (a
+    verifier code of 認證易, now spent), ``expected`` (the nonce the caller expected), or
+    ``none`` (no verifier nonce: the proof could be replayed while it is fresh); None when
+    there is no verified holder proof.
     """
 
     valid: bool = False
@@ -94,6 +101,7 @@ class Verification:
     presented_at: dt.datetime | None = None
     log: dict | None = None
     digest: str | None = None
+    nonce_check: str | None = None
 
     def problem(self, code: str, message: str) -> None:
         self.problems.append({"code": code, "message": message})
@@ -144,6 +152,7 @@ def verify_presentation(
     *,
     expected_aud: str | None = None,
     expected_nonce: str | None = None,
+    verifier_code: str | None = None,
     now: float | None = None,
     leeway: int = 60,
 ) -> Verification:
@@ -152,6 +161,8 @@ def verify_presentation(
     :param text: the presentation, or a ``#vc=`` link (:func:`extract_presentation`).
     :param expected_aud: / ``expected_nonce``: what the KB-JWT must name (a verifier that
         sent a nonce); otherwise the KB-JWT must be addressed to 認證易 and fresh.
+    :param verifier_code: the verifier code 認證易 offered this verifier
+        (:func:`.services.new_verifier_nonce`): the KB-JWT's ``nonce`` must name it.
     :raises DomainError: ``credential_malformed`` for text that is no SD-JWT at all;
         every other failure is a problem in the returned :class:`Verification`.
     """
@@ -272,14 +283,14 @@ def verify_presentation(
                 "holder_device_unbound",
                 _("The phone this credential is bound to is no longer the holder's bound app (lost or replaced)."),
             )
-        else:
+        elif _check_nonce(result, kb_payload.get("nonce"), trust, expected_nonce, verifier_code):
             result.holder_binding, result.presented_at = "verified", _when(iat)
     elif cnf and not kb_jwt:
         result.holder_binding = "not_presented"
         # SD-JWT §7.3: a verifier that asks for key binding (a nonce) must get it. Without
         # one, only the whole printed credential (every claim, the paper copy) is accepted,
         # so a copied in-person QR stripped of its proof cannot pass as someone else's.
-        if expected_nonce or expected_aud:
+        if expected_nonce or expected_aud or verifier_code:
             result.problem(
                 "holder_binding_missing",
                 _("The holder's app did not present this credential: ask the holder to show it from the app."),
@@ -296,6 +307,37 @@ def verify_presentation(
     _check_log(result, trust)
     result.valid = not result.problems
     return result
+
+
+def _check_nonce(result: Verification, nonce, trust: TrustSource, expected: str | None, code: str | None) -> bool:
+    """The one-time part of a holder's proof (issue 13 item 12); ``False`` with a problem
+    when it fails. The KB-JWT's signature, audience and ``sd_hash`` were checked before."""
+    if expected is not None:  # the caller's own nonce, compared by the library
+        result.nonce_check = "expected"
+        return True
+    if code and services.normalise_code(nonce if isinstance(nonce, str) else "") != services.normalise_code(code):
+        result.problem(
+            "verifier_code_missing",
+            _(
+                "The holder's proof was not made for your verifier code %(code)s: ask the holder to enter it in the app and show the QR code again."
+            )
+            % {"code": services.display_code(services.normalise_code(code))},
+        )
+        return False
+    state = trust.use_nonce(nonce)
+    if state == "already_used":
+        result.problem(
+            "presentation_replayed",
+            _("This proof was already checked once, so it may be a copy: ask the holder to show the QR code again."),
+        )
+        return False
+    if state == "expired":
+        result.problem(
+            "verifier_code_expired", _("The verifier code in the holder's proof has expired: ask for a new code.")
+        )
+        return False
+    result.nonce_check = "verifier_code" if state == "used_now" else "none"
+    return True
 
 
 def _check_status(result: Verification, payload: dict, trust: TrustSource, now: float) -> None:
@@ -446,6 +488,9 @@ class DatabaseTrust:
     def inclusion(self, digest, tree_size):
         return services.inclusion_of(digest, tree_size)
 
+    def use_nonce(self, nonce):
+        return services.use_verifier_nonce(nonce)
+
 
 class BundleTrust:
     """Trust material from a trust bundle (:func:`services.trust_bundle`), for verifying
@@ -478,6 +523,9 @@ class BundleTrust:
 
     def tree_head(self):
         return self.bundle.get("tree_head")
+
+    def use_nonce(self, nonce):
+        return "unknown"  # offline: verifier codes cannot be spent
 
     def inclusion(self, digest, tree_size):
         return self.proofs.get(digest)

@@ -137,10 +137,23 @@ def ask_provider(consent: Consent, attempt: Attempt) -> dict:
     )
     error = jsonschema.exceptions.best_match(validator.iter_errors(data)) if data is not None else None
     if data is None or error is not None:
-        reason = error.message if error is not None else "no data"
-        log.warning("Provider %s sent data failing %s: %s", provider.id, consent.product_id, reason)
+        # Where and which rule only: a schema error's message quotes the provider's value
+        # (personal data), so it never reaches the logs (issue 13 item 12).
+        where, rule = (error.json_path, error.validator) if error is not None else ("$", "no data")
+        log.warning("Provider %s sent data failing %s at %s (%s)", provider.id, consent.product_id, where, rule)
         raise attempt.refuse(errors.ProviderBadData())
-    return data
+    return only_shown_fields(consent.product, data, provider.id)
+
+
+def only_shown_fields(product, data: dict, provider_id: str = "") -> dict:
+    """``data`` without what the resident was not shown when consenting (issue 13 item 19).
+    Products are checked at registration (:meth:`.models.DataProduct.clean`), so this drops
+    something only for a product stored before that check or edited around it."""
+    shown = set(product.field_names())
+    extra = sorted(k for k in data if k not in shown)
+    if extra:
+        log.warning("Provider %s sent %d field(s) not shown for %s; not delivered", provider_id, len(extra), product.id)
+    return {k: v for k, v in data.items() if k in shown}
 
 
 def signed_answer(rec: ExchangeRecord, consent: Consent, data: dict) -> dict:

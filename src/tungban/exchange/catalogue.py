@@ -1,6 +1,8 @@
 """The bundled participants and data products (issue #4): the Water Supplies Department's
 registered address (the "填表通" address auto-fill), Inland Revenue's tax-return status and
-the Companies Registry's company particulars. Schemas are in ``products/*.json``."""
+the Companies Registry's company particulars. Schemas are in ``products/*.json``; each
+product's ``fields`` (what residents are shown when they consent) are exactly its schema's
+properties, checked when it is registered (``DataProduct.clean``, issue 13 item 19)."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ PRODUCTS = [
         "name_zh": "於水務署登記的地址",
         "fields": [
             {"name": "address", "label_en": "Residential address", "label_zh": "住址"},
+            {"name": "address_zh", "label_en": "Residential address in Chinese", "label_zh": "中文住址"},
             {"name": "registered_since", "label_en": "Registered since", "label_zh": "登記日期"},
         ],
     },

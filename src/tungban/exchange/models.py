@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
@@ -96,6 +97,40 @@ class DataProduct(models.Model):
     @property
     def version(self) -> int:
         return int(self.id.rsplit(".v", 1)[1])
+
+    def field_names(self) -> list[str]:
+        """The names of the fields residents are shown (and consent to)."""
+        return [f["name"] for f in self.fields if isinstance(f, dict) and isinstance(f.get("name"), str)]
+
+    def clean(self):
+        """The fields shown to residents are exactly what the schema can deliver (issue 13
+        item 19): a top-level object schema with ``additionalProperties: false`` whose
+        ``properties`` are the fields' names.
+
+        :raises ValidationError: on ``fields`` (or ``schema``), naming the difference.
+        """
+        schema = self.schema if isinstance(self.schema, dict) else {}
+        if schema.get("type") != "object" or not isinstance(schema.get("properties"), dict):
+            raise ValidationError({"schema": _("The schema must describe an object with properties.")})
+        if schema.get("additionalProperties") is not False:
+            raise ValidationError(
+                {"schema": _("The schema must set additionalProperties to false: residents see every field.")}
+            )
+        shown, deliverable = set(self.field_names()), set(schema["properties"])
+        problems = []
+        if deliverable - shown:
+            problems.append(
+                _("the schema can deliver fields not shown to residents: %(names)s")
+                % {"names": ", ".join(sorted(deliverable - shown))}
+            )
+        if shown - deliverable:
+            problems.append(
+                _("fields are shown that are not in the schema: %(names)s")
+                % {"names": ", ".join(sorted(shown - deliverable))}
+            )
+        if problems or len(self.field_names()) != len(self.fields):
+            problems = problems or [_("every field needs a name")]
+            raise ValidationError({"fields": "; ".join(str(p) for p in problems)})
 
 
 class ConsentStatus(models.TextChoices):

@@ -206,7 +206,8 @@ def verify_signature(
     and CRLs at the signing time fixed by the RFC 3161 time stamp. Nothing is stored; no
     authentication. Errors: ``not_pdf``, ``encrypted_pdf``, ``no_signatures``, ``not_cms``,
     ``multiple_signers``, ``unreadable_signature``, ``document_missing``, ``empty_file``,
-    ``file_too_large`` (413)."""
+    ``file_too_large`` (413), ``pdf_too_complex`` (422: more pages than allowed, nested too
+    deeply, or the check took too long)."""
     verification.check_size(file.size, "file")
     if signature is not None:
         verification.check_size(signature.size, "signature")

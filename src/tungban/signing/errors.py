@@ -67,6 +67,9 @@ NotCms = DomainError.define(
 MultipleSigners = DomainError.define(
     "multiple_signers", _("Only signatures with exactly one signer can be checked."), field="signature"
 )
+PdfTooComplex = DomainError.define(
+    "pdf_too_complex", _("This PDF is too complex to process: %(reason)s"), status=422, field="file"
+)
 UnreadableSignature = DomainError.define("unreadable_signature", _("A signature cannot be read: %(reason)s"))
 DocumentMissing = DomainError.define(
     "document_missing", _("This is a signature file (.p7s): upload the document it signs as well."), field="file"

@@ -8,9 +8,12 @@ baseline B-T (ETSI EN 319 142-1): CAdES-style signed attributes, ``/SubFilter
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
+import signal
 import tempfile
+import threading
 from io import BytesIO
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -41,11 +44,38 @@ def stamp_font() -> str:
     raise errors.StampFontMissing()
 
 
+def max_pages() -> int:
+    """Most pages a PDF may have to be signed or verified (``TUNGBAN_PDF_MAX_PAGES``)."""
+    return settings.TUNGBAN_PDF_MAX_PAGES
+
+
+def too_deep(field: str):
+    """The error for a PDF whose objects or page tree nest deeper than the parser can follow
+    (Python's recursion limit bounds pyHanko's recursive parser; issue 13 item 4)."""
+    return errors.PdfTooComplex(reason=_("its objects are nested too deeply"), field=field)
+
+
+def nested_too_deeply(exc: BaseException) -> bool:
+    """Whether ``exc`` is, or was caused by, a ``RecursionError`` (pyHanko wraps some in
+    ``PdfReadError``)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, RecursionError):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def check_pdf(data: bytes, field: str = "pdf"):
     """Parse ``data`` as an unencrypted PDF and return pyHanko's reader.
 
+    Crafted PDFs are bounded (issue 13 item 4): at most :func:`max_pages` pages (declared
+    ``/Count``, checked before the page tree is walked), and objects or a page tree nested
+    deeper than the parser can follow are refused rather than crashing it.
+
     :raises DomainError: ``not_pdf`` (not a PDF, unreadable, or without pages),
-        ``encrypted_pdf``.
+        ``encrypted_pdf``, ``pdf_too_complex`` (422: too many pages, nested too deeply).
     """
     from pyhanko.pdf_utils.misc import PdfError
     from pyhanko.pdf_utils.reader import PdfFileReader
@@ -56,9 +86,17 @@ def check_pdf(data: bytes, field: str = "pdf"):
         reader = PdfFileReader(BytesIO(data), strict=False)
         encrypted = reader.encrypted
         pages = 0 if encrypted else int(reader.root["/Pages"]["/Count"])
+        if pages > max_pages():
+            raise errors.PdfTooComplex(
+                reason=_("at most %(n)d pages can be processed") % {"n": max_pages()}, field=field
+            )
         if pages:
             reader.find_page_for_modification(pages - 1)  # the stamp goes on the last page
+    except RecursionError:
+        raise too_deep(field) from None
     except (PdfError, KeyError, ValueError, TypeError, IndexError) as exc:
+        if nested_too_deeply(exc):
+            raise too_deep(field) from None
         raise errors.NotPdf(
             _("This PDF cannot be read: %(reason)s") % {"reason": str(exc)[:200]}, field=field
         ) from None
@@ -67,6 +105,48 @@ def check_pdf(data: bytes, field: str = "pdf"):
     if encrypted:
         raise errors.EncryptedPdf(field=field)
     return reader
+
+
+class _OutOfTime(BaseException):
+    """Raised by the alarm of :func:`time_limit` (a ``BaseException``, so no library's
+    ``except Exception`` swallows it)."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float, field: str = "file"):
+    """Bound the wall-clock time of the block to ``seconds`` (issue 13 item 4: a crafted
+    PDF must not hold a worker for long).
+
+    Uses ``SIGALRM`` (``setitimer``), so it applies in the main thread, which is where
+    gunicorn's sync workers handle requests; elsewhere (a threaded development server), or
+    when another alarm is already set, the block runs unbounded and only the structural
+    limits of :func:`check_pdf` apply.
+
+    :raises DomainError: ``pdf_too_complex`` (422) when the time is up.
+    """
+    if (
+        seconds <= 0
+        or not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+        or signal.getitimer(signal.ITIMER_REAL)[0] > 0  # someone else's alarm is set: leave it alone
+    ):
+        yield
+        return
+
+    def alarm(signum, frame):
+        raise _OutOfTime()
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    except _OutOfTime:
+        raise errors.PdfTooComplex(reason=_("the check took too long"), field=field) from None
+    finally:
+        signal.signal(signal.SIGALRM, previous)
 
 
 def stamp_pdf(signer_name: str, signed_at: dt.datetime) -> bytes:

@@ -330,7 +330,11 @@ def _run(coro):
         return asyncio.run(coro)
     except DomainError:
         raise
+    except RecursionError:
+        raise pdf.too_deep("file") from None
     except _MALFORMED as exc:
+        if pdf.nested_too_deeply(exc):
+            raise pdf.too_deep("file") from None
         raise errors.UnreadableSignature(reason=str(exc)[:200], field="signature") from None
 
 
@@ -366,7 +370,8 @@ def verify_pdf(data: bytes) -> dict:
 
     :raises DomainError: ``file_too_large`` (413), ``empty_file``, ``not_pdf``,
         ``encrypted_pdf``, ``no_signatures``, ``unreadable_signature`` (a signature is not
-        well-formed CMS, or its certificate is missing).
+        well-formed CMS, or its certificate is missing), ``pdf_too_complex`` (422: more
+        pages than ``TUNGBAN_PDF_MAX_PAGES``, objects nested too deeply).
     """
     check_size(len(data), "file")
     if not data.lstrip()[:5] == b"%PDF-":
@@ -378,7 +383,11 @@ def verify_pdf(data: bytes) -> dict:
     reader = pdf.check_pdf(data, field="file")
     try:
         embedded = [s for s in reader.embedded_signatures if s.sig_object_type == "/Sig"]
+    except RecursionError:
+        raise pdf.too_deep("file") from None
     except (PdfError, *_MALFORMED) as exc:
+        if pdf.nested_too_deeply(exc):
+            raise pdf.too_deep("file") from None
         raise errors.UnreadableSignature(
             gettext_lazy("A signature in this PDF cannot be read: %(reason)s") % {"reason": str(exc)[:200]},
             field="file",
@@ -480,13 +489,24 @@ def verify_detached(document: bytes, signature: bytes) -> dict:
     return _document_report("detached", document, _run(validate()))
 
 
+def max_seconds() -> float:
+    """Longest one verification may run, in seconds (``TUNGBAN_VERIFY_MAX_SECONDS``)."""
+    return settings.TUNGBAN_VERIFY_MAX_SECONDS
+
+
 def verify_upload(file: bytes, signature: bytes | None = None) -> dict:
     """What the verification page and API do with an upload: a PDF alone, or a document
-    with its detached signature.
+    with its detached signature, within :func:`max_seconds` (:func:`.pdf.time_limit`).
 
     :raises DomainError: as :func:`verify_pdf` / :func:`verify_detached`, and
-        ``document_missing`` when only a signature file was uploaded.
+        ``document_missing`` when only a signature file was uploaded, ``pdf_too_complex``
+        (422) when the check takes longer than :func:`max_seconds`.
     """
+    with pdf.time_limit(max_seconds()):
+        return _verify_upload(file, signature)
+
+
+def _verify_upload(file: bytes, signature: bytes | None) -> dict:
     if signature:
         return verify_detached(file, signature)
     if file.lstrip()[:5] != b"%PDF-" and 0 < len(file) <= max_bytes():

@@ -28,7 +28,8 @@ and this package re-exports their public names, so callers keep writing
 - :mod:`.bulk`: CSV files and the bulk issuance job (a ``django.tasks`` task);
 - :mod:`.status`: revocation, suspension, reinstatement and the status list tokens;
 - :mod:`.selectors`: officers' and holders' reads;
-- :mod:`.trust`: inclusion proofs and the verifiers' trust bundle.
+- :mod:`.trust`: inclusion proofs and the verifiers' trust bundle;
+- :mod:`.nonces`: 認證易's single-use verifier codes (nonces).
 
 A sub-module imports only sub-modules listed above it, never one below:
 ``src/tungban/core/tests/test_layers.py`` checks that no two modules import each other.
@@ -70,6 +71,7 @@ from .metadata import (
     vct_url,
     verifier_audience,
 )
+from .nonces import display_code, new_verifier_nonce, normalise_code, use_verifier_nonce
 from .selectors import (
     credentials_of,
     displayed_claims,
@@ -112,6 +114,7 @@ __all__ = [
     "credentials_of",
     "did_document",
     "did_web",
+    "display_code",
     "displayed_claims",
     "ensure_issuer_key",
     "get_batch",
@@ -133,11 +136,14 @@ __all__ = [
     "issuer_url",
     "issuers_for_officer",
     "jwt_digest",
+    "new_verifier_nonce",
+    "normalise_code",
     "prepare_claims",
     "public_keyset",
     "published_jwks",
     "read_csv",
     "recent_batches",
+    "use_verifier_nonce",
     "recent_credentials",
     "register_issuer_system",
     "require_officer",

@@ -21,7 +21,7 @@ def test_catalogue_lists_products_with_schemas(client):
     wsd = products["wsd.registered-address.v1"]
     assert wsd["provider"] == {"id": "wsd", "name_en": "Water Supplies Department", "name_zh": "水務署"}
     assert wsd["schema"]["$schema"].endswith("2020-12/schema") and "address" in wsd["schema"]["required"]
-    assert [f["label_zh"] for f in wsd["fields"]] == ["住址", "登記日期"]
+    assert [f["label_zh"] for f in wsd["fields"]] == ["住址", "中文住址", "登記日期"]
 
 
 def test_log_head_is_public_and_openapi_documents_the_gateway(client):

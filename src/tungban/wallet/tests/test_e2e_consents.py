@@ -86,7 +86,11 @@ def test_consent_approved_listed_revoked_and_history(issuer, officer, phone, tmp
     assert phone.text_content("#consent-data-user").strip() == "Transport Department"
     assert phone.text_content("#consent-data-provider").strip() == "Water Supplies Department"
     assert phone.text_content("#consent-product").strip() == PRODUCT
-    assert phone.locator("#consent-fields li").all_text_contents() == ["Residential address", "Registered since"]
+    assert phone.locator("#consent-fields li").all_text_contents() == [
+        "Residential address",
+        "Residential address in Chinese",
+        "Registered since",
+    ]
     assert phone.text_content("#consent-purpose").strip() == PURPOSE
     assert phone.text_content("#consent-duration").strip() == "30 days from when you approve"
     assert phone.text_content("#consent-uses").strip() == "Any number of times while valid"

@@ -117,6 +117,7 @@ async function start() {
   $("present-again").addEventListener("click", () => onPresent());
   // The QR code shows what was ticked: a changed choice needs a new one.
   $("present-claims").addEventListener("change", resetPresentation);
+  $("present-nonce").addEventListener("input", resetPresentation);
   // Back in the app (e.g. after scanning on another screen): show fresh requests and history.
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible" && state.device && !$("screen-home").hidden && !config.root.hasAttribute("aria-busy")

@@ -175,6 +175,8 @@ export async function onPresent(event) {
     const { text, iat } = await buildPresentation(c.sd_jwt, names, {
       privateKey: bound ? state.device.keyPair.privateKey : null,
       aud: c.aud || String(c.verify_uri).replace(/\/+$/, ""),
+      // 認證易's verifier code (issue 13 item 12), as the platform normalises it: "k7q2-m9xd" -> "K7Q2M9XD".
+      nonce: $("present-nonce").value.toUpperCase().replace(/[^A-Z0-9]/g, "") || undefined,
     });
     const link = c.verify_uri + "#vc=" + text;
     const maxAge = Number(c.presentation_max_age) || DEFAULT_MAX_AGE;
