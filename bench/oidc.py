@@ -476,7 +476,7 @@ def mint_tungban_tokens(client, refresh: int, access: int) -> tuple[list[str], l
     from tungban.identity import eme
     from tungban.identity.models import Resident
     from tungban.oidc import services as oidc
-    from tungban.oidc.models import AuthorizationCode, Token
+    from tungban.oidc.models import AuthorizationCode, Token, access_token_digest
 
     claims = eme.claims_for_scopes({"openid", "profile"})
     residents = (
@@ -521,7 +521,7 @@ def mint_tungban_tokens(client, refresh: int, access: int) -> tuple[list[str], l
             )
         )
         if not offline:
-            tokens[-1].access_token = value
+            tokens[-1].access_token = access_token_digest(value)  # stored as a digest (issue 13 item 10)
     with transaction.atomic():
         AuthorizationCode.objects.bulk_create(codes, batch_size=2000)
         for code, token in zip(codes, tokens, strict=True):
