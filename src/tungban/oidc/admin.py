@@ -20,7 +20,7 @@ class ClientAdmin(admin.ModelAdmin):
     The "Generate a new client secret" action replaces it.
     """
 
-    list_display = ("client_id", "name_en", "name_zh", "token_endpoint_auth_method", "is_active")
+    list_display = ("client_id", "name_en", "name_zh", "token_endpoint_auth_method", "fapi", "is_active")
     search_fields = ("client_id", "name_en", "name_zh")
     exclude = ("client_secret_hash",)
     actions = ["new_secret"]

@@ -35,12 +35,11 @@ PROTOCOL_CLAIMS = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr
 #: :func:`tungban.identity.eme.values`).
 COMPANION_CLAIMS = ["family_name", "given_name", "phone_number_verified", "email_verified"]
 
-#: Algorithms of ``private_key_jwt`` client assertions (RFC 7523) that work: joserfc's
-#: recommended JWS algorithms for the client's registered EC or RSA keys (discovery
-#: ``token_endpoint_auth_signing_alg_values_supported``). PS256 is refused by joserfc's
-#: default registry ("not recommended"), so it is not advertised: whoever enables it for
-#: assertions (FAPI 2.0) adds it here.
-CLIENT_ASSERTION_SIGNING_ALGS = ["ES256", "RS256"]
+#: Algorithms of ``private_key_jwt`` client assertions (RFC 7523) that work for the client's
+#: registered EC or RSA keys (discovery ``token_endpoint_auth_signing_alg_values_supported``):
+#: joserfc's recommended ES256 and RS256, and PS256, which the server asks joserfc for
+#: explicitly (FAPI 2.0 §5.4.1: PS256 or ES256; FAPI clients may not use RS256).
+CLIENT_ASSERTION_SIGNING_ALGS = ["ES256", "PS256", "RS256"]
 #: Languages of the login pages a client may ask for with ``ui_locales`` (OIDC Core
 #: §3.1.2.1; discovery ``ui_locales_supported``); each maps to one of ``settings.LANGUAGES``.
 UI_LOCALES = ["zh-HK", "zh-Hant", "en"]

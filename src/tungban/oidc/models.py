@@ -86,6 +86,13 @@ class Client(ClientMixin, models.Model):
         blank=True,
         help_text=_("Signing after login is refused when the login is older; empty means no limit."),
     )
+    fapi = models.BooleanField(
+        _("FAPI 2.0 security profile"),
+        default=False,
+        help_text=_(
+            "Pushed authorization requests, private_key_jwt, DPoP-bound tokens and codes valid at most 60 seconds; needs public keys (JWKS)."
+        ),
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -110,6 +117,10 @@ class Client(ClientMixin, models.Model):
             check_sector_identifier(self.sector_identifier)
         except DomainError as exc:
             raise ValidationError({exc.field or "redirect_uris": exc.message}) from None
+        if self.fapi:
+            if not (self.jwks or {}).get("keys"):
+                raise ValidationError({"jwks": _("A FAPI 2.0 client needs public keys (JWKS) for private_key_jwt.")})
+            self.token_endpoint_auth_method = "private_key_jwt"  # FAPI 2.0 §5.3.1.1: no shared secrets
 
     @property
     def sector(self) -> str:
@@ -149,6 +160,8 @@ class Client(ClientMixin, models.Model):
         return ok
 
     def check_endpoint_auth_method(self, method, endpoint):
+        if self.fapi:  # FAPI 2.0 §5.3.1.1 and §5.3.2.1: private_key_jwt only, no client secrets
+            return self.is_active and method == "private_key_jwt"
         # A client with registered keys may always use the stronger private_key_jwt.
         return self.is_active and (
             method == self.token_endpoint_auth_method or (method == "private_key_jwt" and bool(self.jwks.get("keys")))
@@ -200,6 +213,7 @@ class AuthorizationCode(AuthorizationCodeMixin, models.Model):
     amr = models.JSONField(default=list)
     code_challenge = models.CharField(max_length=128)
     code_challenge_method = models.CharField(max_length=10)
+    dpop_jkt = models.CharField(max_length=64, blank=True, help_text="DPoP key the code is bound to (RFC 9449 §10)")
     created_at = models.DateTimeField(auto_now_add=True)
     used_at = models.DateTimeField(null=True, blank=True)
 
@@ -262,6 +276,13 @@ class Token(TokenMixin, models.Model):
         max_length=64, unique=True, null=True, blank=True, help_text="SHA-256 (hex) of the refresh token"
     )
     refresh_expires_at = models.IntegerField(null=True, blank=True)
+    dpop_jkt = models.CharField(
+        max_length=64, blank=True, help_text="JWK SHA-256 thumbprint the tokens are bound to (RFC 9449 §6)"
+    )
+    rotated_at = models.DateTimeField(null=True, blank=True, help_text="When the refresh token was rotated")
+    rotated_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="successors"
+    )
 
     def check_client(self, client):
         return self.client_id == client.pk
@@ -298,6 +319,25 @@ class UsedClientAssertion(models.Model):
 
     jti = models.CharField(max_length=200, unique=True)
     expires_at = models.DateTimeField(db_index=True)
+
+
+class UsedDPoPProof(models.Model):
+    """``jti`` of DPoP proofs already accepted (RFC 9449 §11.1: replay), kept until the
+    proof's ``iat`` is out of the accepted window."""
+
+    jti = models.CharField(max_length=200, unique=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+
+class PushedAuthorizationRequest(models.Model):
+    """A pushed authorization request (RFC 9126 §2): the validated parameters behind a
+    one-time, short-lived ``request_uri`` bound to the client that pushed them."""
+
+    request_uri = models.CharField(max_length=200, unique=True)
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="pushed_requests")
+    params = models.JSONField(help_text="The authorization request's parameters (name → value)")
+    expires_at = models.DateTimeField(db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)
 
 
 class PairwiseSubject(models.Model):

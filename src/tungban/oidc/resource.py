@@ -13,14 +13,17 @@ This module imports :mod:`.models` and :mod:`.errors` only; :mod:`.services` (do
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from authlib.integrations.django_oauth2 import BearerTokenValidator, ResourceProtector
 from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6750 import InvalidTokenError
 from django.utils.translation import gettext_lazy as _
 from ninja.security import HttpBearer
 
 from tungban.core.errors import DomainError
 
-from . import errors
+from . import dpop, errors
 from .models import Token, access_token_digest
 
 #: ``WWW-Authenticate`` for a request that sent no bearer token (RFC 6750 §3: no error code).
@@ -39,14 +42,44 @@ class TokenValidator(BearerTokenValidator):
             .first()
         )
 
+    def validate_token(self, token, scopes, request):
+        super().validate_token(token, scopes, request)
+        if token.dpop_jkt:  # RFC 9449 §7.1: a DPoP-bound token is no bearer token
+            raise InvalidTokenError(
+                description="This access token is DPoP-bound: send it as 'Authorization: DPoP' with a proof."
+            )
+
+
+class DPoPTokenValidator(TokenValidator):
+    """``Authorization: DPoP <token>`` with a ``DPoP`` proof (RFC 9449 §7): the proof's key
+    must be the one the token is bound to and its ``ath`` the token's hash."""
+
+    TOKEN_TYPE = "dpop"
+
+    def validate_token(self, token, scopes, request):
+        BearerTokenValidator.validate_token(self, token, scopes, request)
+        if not token.dpop_jkt:
+            raise InvalidTokenError(description="This access token is not DPoP-bound: send it as a bearer token.")
+        token_string = request.headers.get("Authorization", "").split(None, 1)[-1].strip()
+        jkt = dpop.check_proof(
+            request.headers.get("DPoP"),
+            method=request.method,
+            url=dpop.endpoint_url(urlsplit(request.uri).path),
+            access_token=token_string,
+        )
+        if jkt != token.dpop_jkt:
+            raise dpop.DPoPError("The DPoP proof is not signed with the key the token is bound to.")
+
 
 require_oauth = ResourceProtector()
 require_oauth.register_token_validator(TokenValidator(Token))
+require_oauth.register_token_validator(DPoPTokenValidator(Token))
 
 
 def bearer_token(request, scope: str | None = None) -> Token:
     """The valid access token in ``request``'s ``Authorization: Bearer`` header (RFC 6750),
-    for other apps' APIs (e.g. signing) and the UserInfo endpoint.
+    or ``Authorization: DPoP`` with its ``DPoP`` proof (RFC 9449 §7; a DPoP-bound token is
+    refused as a bearer token), for other apps' APIs (e.g. signing) and the UserInfo endpoint.
 
     :param scope: a scope the token must carry (RFC 6750 §3.1 ``insufficient_scope``).
     :raises DomainError: the RFC 6750 §3.1 code as ``error`` (``invalid_token``, 401, or
@@ -60,21 +93,26 @@ def bearer_token(request, scope: str | None = None) -> Token:
         if code in ("missing_authorization", "unsupported_token_type"):
             # RFC 6750 §3.1: no credentials (or another scheme) get the bare challenge, no error code.
             raise errors.InvalidToken(details={"www_authenticate": NO_TOKEN_CHALLENGE}) from None
-        challenge = f'Bearer realm="tungban", error="{code}"'
+        dpop_error = code in (dpop.DPoPError.error, dpop.UseDPoPNonce.error)
+        if dpop_error or request.headers.get("Authorization", "").lower().startswith("dpop "):
+            challenge = f'DPoP realm="tungban", error="{code}", algs="{" ".join(dpop.ALGORITHMS)}"'
+        else:
+            challenge = f'Bearer realm="tungban", error="{code}"'
         if code == "insufficient_scope" and scope:
             challenge += f', scope="{scope}"'
         details = {"www_authenticate": challenge}
         declared = {"invalid_token": errors.InvalidToken, "insufficient_scope": errors.InsufficientScope}.get(code)
         if declared is not None:
             raise declared(error.description or None, details=details) from None
-        status = 400 if code == "invalid_request" else 401
+        status = 400 if code == "invalid_request" else 401  # RFC 9449 §7.1: DPoP errors 401
         raise DomainError(
             code, error.description or _("A valid access token is required."), status=status, details=details
         ) from None
 
 
 class ScopedBearer(HttpBearer):
-    """``Authorization: Bearer <access token>`` carrying ``scope`` (RFC 6750 §2.1), as a
+    """``Authorization: Bearer <access token>`` carrying ``scope`` (RFC 6750 §2.1), or
+    ``Authorization: DPoP`` with a proof for a DPoP-bound token (RFC 9449 §7), as a
     ninja auth class. Subclasses turn the token into the caller with :meth:`authorize`.
 
     :raises DomainError: ``invalid_token`` (401, ``WWW-Authenticate: Bearer realm="tungban"``)
@@ -88,7 +126,7 @@ class ScopedBearer(HttpBearer):
 
     def __call__(self, request):
         scheme, _sep, credentials = request.headers.get(self.header, "").partition(" ")
-        if scheme.lower() != self.openapi_scheme or not credentials.strip():
+        if scheme.lower() not in (self.openapi_scheme, "dpop") or not credentials.strip():
             raise errors.InvalidToken(
                 _("This call needs an access token (Authorization: Bearer)."),
                 details={"www_authenticate": NO_TOKEN_CHALLENGE},

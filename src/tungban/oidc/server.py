@@ -17,7 +17,8 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, timedelta
+from urllib.parse import urlsplit
 
 from authlib.integrations.django_oauth2 import AuthorizationServer
 from authlib.oauth2 import OAuth2Error
@@ -39,13 +40,15 @@ from authlib.oidc.rpinitiated import EndSessionEndpoint
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from joserfc import jwt
+from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from tungban.keys import services as keys
 
+from . import dpop, par, services, validators
 from . import scopes as scope_registry
-from . import services, validators
-from .constants import OFFLINE_ACCESS_SCOPE
+from .constants import CLIENT_ASSERTION_SIGNING_ALGS, OFFLINE_ACCESS_SCOPE
 from .models import AuthorizationCode, Client, Token, UsedClientAssertion
 
 ID_TOKEN_LIFETIME = 600
@@ -77,6 +80,11 @@ class S256Required(CodeChallenge):
 
 CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none", "private_key_jwt"]
 ASSERTION_LIFETIME_MAX = 3600  # seconds: a client assertion valid longer is refused (its jti is kept that long)
+#: Client assertion algorithms; FAPI clients only the FAPI 2.0 §5.4.1 ones.
+ASSERTION_ALGORITHMS = CLIENT_ASSERTION_SIGNING_ALGS
+FAPI_ALGORITHMS = ["ES256", "PS256"]
+#: FAPI 2.0 §5.3.2.1 item 11: authorization codes of FAPI clients live at most 60 seconds.
+FAPI_CODE_TTL = 60
 
 
 class PrivateKeyJWT(JWTBearerClientAssertion):
@@ -90,7 +98,23 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
 
     def get_audiences(self):
         iss = settings.TUNGBAN_ISSUER
-        return [f"{iss}/oidc/token", iss, f"{iss}/"]
+        return [f"{iss}/oidc/token", iss, f"{iss}/", f"{iss}/oidc/par"]
+
+    def process_assertion_claims(self, assertion, resolve_key):
+        # PS256 as well as joserfc's recommended ES256/RS256; FAPI clients: PS256/ES256 only.
+        try:
+            token = jwt.decode(assertion, resolve_key, algorithms=ASSERTION_ALGORITHMS)
+        except JoseError as exc:
+            raise InvalidClientError(description=exc.description) from exc
+        if (
+            token.header["alg"] not in FAPI_ALGORITHMS
+            and Client.objects.filter(client_id=str(token.claims.get("sub")), fapi=True).exists()
+        ):
+            raise InvalidClientError(
+                description=f"FAPI 2.0 clients sign assertions with {' or '.join(FAPI_ALGORITHMS)}."
+            )
+        self.verify_claims(token.claims)
+        return token.claims
 
     def resolve_client_public_key(self, client):
         return KeySet.import_key_set(client.jwks)
@@ -115,6 +139,27 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         return True
 
 
+def bind_dpop(grant) -> str:
+    """Check the token request's ``DPoP`` proof (RFC 9449 §5; a server nonce required) and
+    remember its key's thumbprint on the request for :meth:`Server.save_token`; ``""``
+    without a proof. FAPI clients must send one (FAPI 2.0 §5.3.2.1: sender-constrained
+    tokens).
+
+    :raises DPoPError: ``invalid_dpop_proof``, ``use_dpop_nonce``.
+    """
+    request = grant.request
+    proof = request.headers.get("DPoP")
+    if proof is None:
+        if request.client.fapi:
+            raise dpop.DPoPError("FAPI 2.0 clients must send a DPoP proof: tokens are sender-constrained.")
+        request.dpop_jkt = ""
+    else:
+        request.dpop_jkt = dpop.check_proof(
+            proof, method=request.method, url=dpop.endpoint_url(urlsplit(request.uri).path), require_nonce=True
+        )
+    return request.dpop_jkt
+
+
 class CodeGrant(grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
 
@@ -126,6 +171,13 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         if request.payload.redirect_uri and not client.check_redirect_uri(request.payload.redirect_uri):
             raise InvalidRequestError("The 'redirect_uri' is not registered for this client.")
         return grants.AuthorizationCodeGrant.validate_authorization_redirect_uri(request, client)
+
+    def validate_token_request(self):
+        super().validate_token_request()
+        code = self.request.authorization_code
+        if bind_dpop(self) != code.dpop_jkt and code.dpop_jkt:
+            # RFC 9449 §10: a code pushed with a DPoP key is redeemed with the same key.
+            raise InvalidGrantError("The DPoP key is not the one the authorization request was bound to.")
 
     def save_authorization_code(self, code, request):
         subject: Subject = request.user
@@ -146,6 +198,7 @@ class CodeGrant(grants.AuthorizationCodeGrant):
             amr=services.amr_for(approval),
             code_challenge=data["code_challenge"],
             code_challenge_method=data["code_challenge_method"],
+            dpop_jkt=str(data.get("dpop_jkt") or "")[:64],
         )
 
     def query_authorization_code(self, code, client):
@@ -160,7 +213,8 @@ class CodeGrant(grants.AuthorizationCodeGrant):
             # RFC 6749 §4.1.2: a second use is refused and revokes what the first one got.
             services.revoke_tokens_from_code(item)
             return None
-        if time.time() > item.created_at.timestamp() + settings.TUNGBAN_CODE_TTL:
+        ttl = min(settings.TUNGBAN_CODE_TTL, FAPI_CODE_TTL) if item.client.fapi else settings.TUNGBAN_CODE_TTL
+        if time.time() > item.created_at.timestamp() + ttl:
             return None
         return item
 
@@ -256,6 +310,12 @@ class RefreshGrant(grants.RefreshTokenGrant):
     The row lock makes two concurrent refreshes with one token serial: the second is
     refused and revokes the grant. An ID token comes back when ``openid`` is in scope
     (OIDC Core §12.2), without ``nonce``.
+
+    A DPoP-bound refresh token (RFC 9449 §5) is refreshed only with a proof of its key. Its
+    client may retry a refresh whose answer it did not get (FAPI 2.0 §5.3.2.1 item 5): within
+    ``TUNGBAN_REFRESH_GRACE`` seconds of the rotation, while the token it was rotated to is
+    unused, presenting it again revokes that successor and issues an equivalent new pair.
+    A stolen bound token is useless without the key, so this tolerance opens nothing.
     """
 
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
@@ -270,9 +330,34 @@ class RefreshGrant(grants.RefreshTokenGrant):
         if token is None:
             return None
         if token.revoked_at is not None:
+            if self._retry_in_grace(token):
+                return None if token.is_refresh_expired() else token
             services.revoke_grant(token)
             return None
         return None if token.is_refresh_expired() else token
+
+    @staticmethod
+    def _retry_in_grace(token: Token) -> bool:
+        """Whether ``token`` (revoked) is a DPoP-bound refresh token rotated less than the
+        grace period ago whose successor is still unused (FAPI 2.0 §5.3.2.1 item 5)."""
+        if not token.dpop_jkt or token.rotated_at is None:
+            return False
+        if timezone.now() - token.rotated_at > timedelta(seconds=settings.TUNGBAN_REFRESH_GRACE):
+            return False
+        successors = Token.objects.filter(rotated_from=token)
+        # A live successor nobody used yet; a revoked grant (logout, revocation) stays revoked.
+        return (
+            successors.filter(revoked_at__isnull=True).exists()
+            and not successors.filter(rotated_at__isnull=False).exists()
+        )
+
+    def validate_token_request(self):
+        super().validate_token_request()
+        bound = self.request.refresh_token.dpop_jkt
+        if bind_dpop(self) != bound and bound:
+            raise InvalidGrantError(
+                "This refresh token is bound to a DPoP key: prove possession of it (RFC 9449 section 5)."
+            )
 
     def authenticate_user(self, refresh_token):
         resident = refresh_token.resident
@@ -304,7 +389,9 @@ class RefreshGrant(grants.RefreshTokenGrant):
             # rotation and then sees the new token; a rotation that comes second sees them done.
             services.lock_grant(old)
             locked = Token.objects.select_for_update().only("revoked_at").get(pk=old.pk)
-            if locked.revoked_at is None:
+            if locked.revoked_at is None or self._retry_in_grace(old):
+                # A retry in the grace period: the successor the client never received goes.
+                Token.objects.filter(rotated_from=old, revoked_at__isnull=True).update(revoked_at=timezone.now())
                 status, token, headers = super().create_token_response()
                 if is_openid_scope(token.get("scope") or ""):
                     token["id_token"] = id_token(
@@ -315,7 +402,9 @@ class RefreshGrant(grants.RefreshTokenGrant):
         raise InvalidGrantError("Invalid 'refresh_token' in request.")
 
     def revoke_old_credential(self, refresh_token):
-        Token.objects.filter(pk=refresh_token.pk).update(revoked_at=timezone.now())
+        now = timezone.now()
+        Token.objects.filter(pk=refresh_token.pk, revoked_at__isnull=True).update(revoked_at=now)
+        Token.objects.filter(pk=refresh_token.pk, rotated_at__isnull=True).update(rotated_at=now)
 
 
 class TungbanRevocation(RevocationEndpoint):
@@ -367,6 +456,7 @@ class ClientCredentials(grants.ClientCredentialsGrant):
 
     def validate_token_request(self):
         super().validate_token_request()
+        bind_dpop(self)
         asked = scope_registry.key_only().intersection((self.request.payload.scope or "").split())
         if asked and self.request.auth_method != "private_key_jwt":
             raise InvalidScopeError(
@@ -427,8 +517,12 @@ class Server(AuthorizationServer):
         return super().create_token_response(request)
 
     def save_token(self, token, request):
+        jkt = getattr(request, "dpop_jkt", "")
+        if jkt:
+            token["token_type"] = "DPoP"  # RFC 9449 §5.1
         if request.payload.grant_type == "client_credentials":
             return Token.objects.create(
+                dpop_jkt=jkt,
                 access_token=services.access_token_digest(token["access_token"]),
                 token_type=token.get("token_type", "Bearer"),
                 client=request.client,
@@ -444,6 +538,7 @@ class Server(AuthorizationServer):
             # The grant's claims (a narrowed token before this one may ask for all again), bounded by the new scope.
             claims = services.claims_within_scope(code.claims if code else previous.claims, token.get("scope", ""))
         else:
+            previous = None
             code = request.authorization_code
             claims, refresh_expires_at = code.claims, now + settings.TUNGBAN_REFRESH_TOKEN_TTL
         refresh = token.get("refresh_token")
@@ -460,6 +555,8 @@ class Server(AuthorizationServer):
             expires_in=token.get("expires_in", settings.TUNGBAN_ACCESS_TOKEN_TTL),
             refresh_token=services.refresh_token_digest(refresh) if refresh else None,
             refresh_expires_at=refresh_expires_at if refresh else None,
+            dpop_jkt=jkt,
+            rotated_from=previous,
         )
 
 
@@ -478,6 +575,7 @@ def build_server() -> Server:
     srv.register_grant(ClientCredentials)
     srv.register_endpoint(TungbanRevocation)
     srv.register_endpoint(TungbanEndSession)
+    srv.register_extension(par.Issuer())  # RFC 9207: iss in authorization responses
     return srv
 
 

@@ -347,16 +347,21 @@ def discovery() -> dict:
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": scope_registry.claims_supported(),
         "claims_parameter_supported": True,
-        "request_parameter_supported": False,
-        # Explicit: absent means true (OIDC Discovery §3); request objects are issue 13 item 15's.
+        # Signed request objects (RFC 9101) from services with registered keys; a request_uri
+        # only from this server's PAR endpoint (nothing is fetched: OIDC Core §6.2).
+        "request_parameter_supported": True,
         "request_uri_parameter_supported": False,
+        "request_object_signing_alg_values_supported": ["ES256", "PS256"],
+        "pushed_authorization_request_endpoint": f"{iss}/oidc/par",
+        "require_pushed_authorization_requests": False,  # FAPI 2.0 clients must use it
+        "dpop_signing_alg_values_supported": ["ES256", "PS256"],
         "prompt_values_supported": ["none", "login", "consent"],
         # Issued as ``acr``; ``acr_values`` names the levels a login must reach (see open_authorization).
         "acr_values_supported": [ACR_BASIC, ACR_PLUS],
         # ``ui_locales`` chooses the login pages' language (views.authorize); no claims_locales:
         # names come in both languages (``name``, ``name#zh-Hant``) whatever is asked.
         "ui_locales_supported": list(UI_LOCALES),
-        "authorization_response_iss_parameter_supported": False,
+        "authorization_response_iss_parameter_supported": True,
         "service_documentation": f"{iss}/docs/integrators",
     }
 
@@ -375,6 +380,7 @@ def register_client(
     signing_callback_uri: str = "",
     signing_max_auth_age: int | None = None,
     jwks: dict | None = None,
+    fapi: bool = False,
 ) -> tuple[Client, str | None]:
     """Register (or update) an online service as a client; returns ``(client, secret)``.
 
@@ -383,14 +389,19 @@ def register_client(
     With ``jwks`` (public keys, RFC 7517 §5) it may also authenticate with
     ``private_key_jwt`` (RFC 7523), which the ``cdeg`` scope requires.
     Scopes default to the e-ME ones; the ``signing`` scope must be asked for.
+    With ``fapi`` the client follows the FAPI 2.0 Security Profile (issue 13 item 21):
+    ``private_key_jwt`` only (no secret is made, ``jwks`` is required), pushed authorization
+    requests, DPoP-bound tokens.
     :raises DomainError: ``invalid_redirect_uri`` (must be absolute http(s), no fragment),
-        ``invalid_scope``.
+        ``invalid_scope``, ``invalid_client_metadata`` (a FAPI client without ``jwks``).
     """
+    if fapi and not (jwks or {}).get("keys"):
+        raise errors.InvalidClientMetadata(_("A FAPI 2.0 client needs public keys (JWKS) for private_key_jwt."))
     scopes = allowed_scopes or list(EME_SCOPES)
     check_client_metadata(
         redirect_uris, post_logout_redirect_uris or [], scopes, supported_scopes=scope_registry.supported()
     )
-    secret = None if public else client_secrets.generate()
+    secret = None if public or fapi else client_secrets.generate()
     client, _created = Client.objects.update_or_create(
         client_id=client_id,
         defaults={
@@ -400,7 +411,8 @@ def register_client(
             "post_logout_redirect_uris": post_logout_redirect_uris or [],
             "allowed_scopes": scopes,
             "logo_url": logo_url,
-            "token_endpoint_auth_method": "none" if public else "client_secret_basic",
+            "token_endpoint_auth_method": "none" if public else "private_key_jwt" if fapi else "client_secret_basic",
+            "fapi": fapi,
             "client_secret_hash": client_secrets.digest(secret) if secret else "",
             "signing_callback_uri": signing_callback_uri,
             "signing_max_auth_age": signing_max_auth_age,

@@ -9,6 +9,7 @@ urlpatterns = [
     path("authorize/<uuid:approval_id>/status", views.authorize_status, name="authorize-status"),
     path("authorize/<uuid:approval_id>/complete", views.authorize_complete, name="authorize-complete"),
     path("token", views.token, name="token"),
+    path("par", views.pushed_authorization_request, name="par"),
     path("userinfo", views.userinfo, name="userinfo"),
     path("formdata", views.formdata, name="formdata"),
     path("jwks", views.jwks, name="jwks"),

@@ -29,10 +29,10 @@ from tungban.wallet import errors as wallet_errors
 from tungban.wallet import services as wallet
 from tungban.wallet.models import RequestStatus
 
-from . import services
+from . import par, services
 from .models import AuthorizationCode, Client
 from .resource import NO_TOKEN_CHALLENGE, bearer_token
-from .server import Subject, server
+from .server import CLIENT_AUTH_METHODS, Subject, server
 
 SESSION_KEY = "tungban_authz"
 
@@ -116,12 +116,17 @@ def _approval_ui_locales(request, approval_id):
 @honour_ui_locales(_asked_ui_locales)
 def authorize(request):
     """Authorization endpoint (OIDC Core §3.1.2). Validates the request with Authlib, then
-    shows the QR code / "Open the app" page and waits for the resident's app approval."""
+    shows the QR code / "Open the app" page and waits for the resident's app approval.
+    A pushed ``request_uri`` or a signed ``request`` is resolved first (:func:`.par.resolve`)."""
     try:
+        request = par.resolve(request)
         grant = server.get_consent_grant(request, end_user=None)
     except OAuth2Error as error:
         if error.redirect_uri:
-            return server.handle_error_response(request, error)
+            return par.add_issuer(server.handle_error_response(request, error))  # RFC 9207 §2
+        redirected = par.error_response(request, error) if error.error != "invalid_client" else None
+        if redirected is not None:
+            return redirected
         # Unknown client or unregistered redirect URI: never redirect (RFC 6749 §4.1.2.1).
         return _error_page(
             request,
@@ -293,6 +298,13 @@ def authorize_complete(request, approval_id):
 def token(request):
     """Token endpoint (RFC 6749 §3.2, OIDC Core §3.1.3)."""
     return _cors(server.create_token_response(request))
+
+
+@csrf_exempt
+@require_http_methods(["POST"])
+def pushed_authorization_request(request):
+    """Pushed authorization request endpoint (RFC 9126 §2)."""
+    return par.push(server, request, CLIENT_AUTH_METHODS)
 
 
 @csrf_exempt

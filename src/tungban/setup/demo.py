@@ -60,6 +60,15 @@ DEMO_STAFF = [
     ("issuer", "e-licence issuing officer (every bundled issuer)", [], False),
     ("admin", "administrator (Django admin)", [], True),
 ]
+#: The demo bank's online banking as a FAPI 2.0 client (issue 13 item 22): PAR,
+#: private_key_jwt, DPoP, signed request objects; its private key goes to var/ only.
+DEMO_BANK_FAPI = {
+    "client_id": "demo-bank",
+    "name_en": "Demo Bank — Online Banking (FAPI 2.0 demo)",
+    "name_zh": "示範銀行 — 網上銀行（FAPI 2.0 示範）",
+}
+DEMO_BANK_FAPI_REDIRECT = "https://bank.example/fapi/callback"
+DEMO_BANK_FAPI_SCOPES = ["openid", "profile", "email", "phone", "offline_access"]
 DEMO_BANK = {
     "id": "demo-bank",
     "name_en": "Demo Bank (HKMA Commercial Data Interchange)",
@@ -75,6 +84,32 @@ def _valid_population():
 
 
 @transaction.atomic
+def register_fapi_bank(var_dir) -> dict:
+    """Register the demo bank's FAPI 2.0 client (``demo-bank``) with a new ES256 key; write
+    ``demo-bank-fapi.json`` (client_id, redirect URI, scopes, private JWK) and
+    ``demo-bank-fapi-key.pem`` (the same key, PKCS#8) under ``var_dir``, mode 0600.
+    Returns what was written to the JSON file."""
+    key = ECKey.generate_key("P-256", {"alg": "ES256", "use": "sig"}, auto_kid=True)
+    client, _none = oidc.register_client(
+        **DEMO_BANK_FAPI,
+        redirect_uris=[DEMO_BANK_FAPI_REDIRECT],
+        allowed_scopes=DEMO_BANK_FAPI_SCOPES,
+        jwks={"keys": [key.as_dict(private=False)]},
+        fapi=True,
+    )
+    info = {
+        "client_id": client.client_id,
+        "redirect_uri": DEMO_BANK_FAPI_REDIRECT,
+        "scopes": DEMO_BANK_FAPI_SCOPES,
+        "private_jwk": key.as_dict(private=True),
+    }
+    json_path, pem_path = var_dir / "demo-bank-fapi.json", var_dir / "demo-bank-fapi-key.pem"
+    for path, text in ((json_path, json.dumps(info, indent=2)), (pem_path, key.as_pem(private=True).decode())):
+        path.write_text(text)
+        path.chmod(0o600)
+    return info
+
+
 def seed(var_dir=None, service_url: str = SAMPLE_SERVICE_URL) -> dict:
     """Create the demo data (idempotent) and return what to print: URLs, credentials."""
     var_dir = var_dir or settings.VAR_DIR
@@ -163,6 +198,7 @@ def seed(var_dir=None, service_url: str = SAMPLE_SERVICE_URL) -> dict:
         jwks={"keys": [bank_key.as_dict(private=False)]},
     )
     exchange.register_organisation(**DEMO_BANK, client=bank_client)
+    out["fapi_client"] = {"client_id": register_fapi_bank(var_dir)["client_id"]}
     out["client"] = {"client_id": client.client_id, "client_secret": secret}
     (var_dir / "demo-clients.json").write_text(
         json.dumps(

@@ -46,6 +46,9 @@ class Command(BaseCommand):
                 f"  Sample service:     client_id {out['client']['client_id']} (secret in {settings.VAR_DIR / 'demo-clients.json'})"
             )
             self.stdout.write(
+                f"  Demo bank (FAPI 2.0): client_id {out['fapi_client']['client_id']} (private key in {settings.VAR_DIR / 'demo-bank-fapi.json'}; docs/integrators.md §5a)"
+            )
+            self.stdout.write(
                 f"  e-Licences:         /staff/credentials/ (issue a Senior Citizen Card to {out['residents'][0]['name']} once the app is bound); verify at /verify/"
             )
             self.stdout.write(
