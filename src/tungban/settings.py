@@ -174,7 +174,43 @@ SECURE_CSP = {
 }
 
 # No process-local state: nothing is cached in memory that two workers could disagree on.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+# The one real cache holds the rate limiter's counters, in the platform's own database (the
+# table is created after every `migrate`), so all workers on all hosts count together.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
+    "ratelimit": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "tungban_ratelimit",
+        # Counters live for one window; expired rows are removed only when the table passes
+        # MAX_ENTRIES, and then (after the expired ones) a third of the rest: keep it large.
+        "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("TUNGBAN_RATELIMIT_MAX_ENTRIES", "200000"))},
+    },
+}
+
+# --- Rate limits (tungban.core.ratelimit; django-ratelimit, issue 13 items 2, 8, 12) ---------
+RATELIMIT_USE_CACHE = "ratelimit"
+#: Behind a reverse proxy: the request META key holding the client's address (e.g.
+#: ``HTTP_X_REAL_IP``, set by the proxy only). Default: ``REMOTE_ADDR``.
+RATELIMIT_IP_META_KEY = os.environ.get("TUNGBAN_CLIENT_IP_META_KEY") or None
+#: ``<count>/<period>`` (``s``, ``m``, ``h``, ``d``, e.g. ``30/15m``) per group; each can be
+#: set with ``TUNGBAN_RATELIMIT_<GROUP>`` (e.g. ``TUNGBAN_RATELIMIT_PROOFING_HKID=5/d``).
+TUNGBAN_RATELIMITS = {
+    group: os.environ.get(f"TUNGBAN_RATELIMIT_{group.upper()}", default)
+    for group, default in {
+        # Self-registration (identity proofing against the register), per client and per HKID.
+        "proofing": "20/h",
+        "proofing_hkid": "10/d",
+        # Binding with an activation code, per client, per HKID from one client, and per HKID
+        # from anywhere (a slow ceiling that delays, never voids, the resident's code).
+        "binding": "30/h",
+        "binding_hkid_client": "5/h",
+        "binding_hkid": "50/d",
+        # OpenID Connect token endpoint, per client address.
+        "token": "300/m",
+        # Public verification of signatures and credentials (CPU-heavy), per client.
+        "verify": "60/m",
+    }.items()
+}
 
 # --- Domain settings -------------------------------------------------------------------
 #: Seconds an approval request (login, form filling, binding) stays open (issue #2: 2 min).

@@ -154,9 +154,19 @@ def register_at_counter(officer, **data) -> Resident:
 def self_register(**data) -> Resident:
     """Path (b): self-registration from the app, proofed by the configured proofer.
 
-    :raises DomainError: ``proofing_failed`` besides the errors of :func:`register_resident`.
+    For ages 11-17 the parent's or guardian's details go to the proofer too, which checks
+    them against the register (issue 13 item 2; see
+    :class:`~tungban.identity.proofing.PopulationRegisterProofer`).
+
+    :raises DomainError: ``proofing_failed`` (the claimant's or the guardian's details are
+        not confirmed), ``guardian_required``, ``too_young``, ``date_of_birth_future`` (age
+        rules, checked before proofing), besides the errors of :func:`register_resident`.
     """
     canonical = hkid_mod.normalize(data.get("hkid", ""))
+    guardian = data.get("guardian")
+    # The age rules first (cheap, and they say which guardian details are needed).
+    check_age(data["date_of_birth"], guardian)
+    minor = age_on(data["date_of_birth"], today()) < ADULT_AGE
     # Proof first: only someone who knows the holder's details learns that an account exists.
     get_proofer()(
         {
@@ -165,6 +175,15 @@ def self_register(**data) -> Resident:
             "given_name_en": data.get("given_name_en", ""),
             "date_of_birth": data["date_of_birth"],
             "gender": data.get("gender", ""),
+            "guardian": (
+                {
+                    "name": guardian.name.strip(),
+                    "hkid": hkid_mod.normalize(guardian.hkid),
+                    "relationship": guardian.relationship.strip(),
+                }
+                if minor
+                else None
+            ),
         }
     )
     return register_resident(tier=Tier.BASIC, proofing_method=ProofingMethod.POPULATION_REGISTER, **data)
