@@ -52,7 +52,7 @@ class PopulationRegisterProofer:
     """
 
     def __call__(self, claimed: dict) -> None:
-        record = PopulationRecord.objects.filter(hkid=claimed["hkid"]).first()
+        record = PopulationRecord.objects.by_hkid(claimed["hkid"]).first()
         if (
             record is None
             or not _same(record.family_name_en, claimed["family_name_en"])
@@ -69,7 +69,7 @@ class PopulationRegisterProofer:
     def _guardian_confirmed(guardian: dict, claimant_hkid: str) -> bool:
         if guardian["hkid"] == claimant_hkid:
             return False
-        record = PopulationRecord.objects.filter(hkid=guardian["hkid"]).first()
+        record = PopulationRecord.objects.by_hkid(guardian["hkid"]).first()
         return (
             record is not None
             and _age_on(record.date_of_birth, timezone.localdate()) >= ADULT_AGE

@@ -301,7 +301,7 @@ def get_by_hkid(raw: str) -> Resident:
     """
     canonical = hkid_mod.normalize(raw)
     try:
-        return Resident.objects.get(hkid=canonical)
+        return Resident.objects.by_hkid(canonical).get()
     except Resident.DoesNotExist:
         raise errors.NoAccount() from None
 

@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from joserfc.jwk import ECKey
 
+from tungban.core.fields import lookup_hash
 from tungban.credentials import catalogue as credential_types
 from tungban.credentials.models import Issuer
 from tungban.exchange import catalogue
@@ -73,8 +74,9 @@ def seed(var_dir=None, service_url: str = SAMPLE_SERVICE_URL) -> dict:
     var_dir.mkdir(parents=True, exist_ok=True)
     for hk, fam, given, zh, dob, gender in _valid_population():
         PopulationRecord.objects.update_or_create(
-            hkid=hk,
+            hkid_hash=lookup_hash(hk),
             defaults={
+                "hkid": hk,
                 "family_name_en": fam,
                 "given_name_en": given,
                 "name_zh": zh,
@@ -108,7 +110,7 @@ def seed(var_dir=None, service_url: str = SAMPLE_SERVICE_URL) -> dict:
     ]
     for fam, given, zh, dob, gender, addr, phone, email in demo:
         hk = next(r[0] for r in _valid_population() if r[1] == fam)
-        resident = Resident.objects.filter(hkid=hk).first() or identity.register_at_counter(
+        resident = Resident.objects.by_hkid(hk).first() or identity.register_at_counter(
             officer,
             hkid=hk,
             family_name_en=fam,
