@@ -80,8 +80,9 @@ def _secret_key() -> str:
 
 _private_var_dir()
 SECRET_KEY = _secret_key()
-#: Keys that encrypt personal data at rest (tungban.core.fields: HKID numbers, e-ME contact
-#: data), comma-separated Fernet keys: the first encrypts, all decrypt. Rotate by putting a
+#: Keys that encrypt personal data at rest (tungban.core.fields, AES-256-GCM: HKID numbers,
+#: e-ME contact data), comma-separated, each 32 random bytes in base64url: the first
+#: encrypts, all decrypt. Rotate by putting a
 #: new key first, running `tungban reencrypt_fields`, then dropping the old one. Default:
 #: the file var/field_encryption_key, generated at set-up like the secret key.
 TUNGBAN_FIELD_ENCRYPTION_KEYS = [
@@ -89,7 +90,7 @@ TUNGBAN_FIELD_ENCRYPTION_KEYS = [
     for k in _generated(
         "field_encryption_key",
         "TUNGBAN_FIELD_ENCRYPTION_KEYS",
-        lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),  # a Fernet key
+        lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),  # an AES-256 key
     ).split(",")
     if k.strip()
 ]

@@ -1,7 +1,7 @@
 # Issue 13 item 10, step 2 of 3: encrypt the values stored in clear and fill the keyed hashes.
 #
 # Raw SQL in batches, not the models: the encrypted fields would try to decrypt the clear
-# values. Values that are already Fernet tokens (a re-run after an interruption) are left as
+# values. Values that are already encrypted (a re-run after an interruption) are left as
 # they are. The synthetic residents' ranges (identity.seeding) are recorded from their numbers
 # while those can still be read.
 import re
@@ -9,7 +9,6 @@ import re
 from django.db import migrations
 
 BATCH = 5000
-_TOKEN = re.compile(r"^gAAAAA[A-Za-z0-9_=-]+$")  # a Fernet token (version byte 0x80), base64url
 _SYNTHETIC = re.compile(r"^Z[A-Z][0-9]{6}[0-9A]$")
 
 TABLES = {
@@ -20,12 +19,8 @@ TABLES = {
 }
 
 
-def _is_token(value):
-    return bool(value) and bool(_TOKEN.match(value))
-
-
 def encrypt_existing(apps, schema_editor):
-    from tungban.core.fields import decrypt, encrypt, lookup_hash
+    from tungban.core.fields import decrypt, encrypt, is_encrypted as _is_token, lookup_hash
 
     connection = schema_editor.connection
     qn = connection.ops.quote_name
@@ -61,7 +56,7 @@ def encrypt_existing(apps, schema_editor):
 
 
 def decrypt_existing(apps, schema_editor):
-    from tungban.core.fields import decrypt
+    from tungban.core.fields import decrypt, is_encrypted as _is_token
 
     connection = schema_editor.connection
     qn = connection.ops.quote_name
