@@ -230,6 +230,8 @@ CACHES = {
 
 # --- Rate limits (tungban.core.ratelimit; django-ratelimit, issue 13 items 2, 8, 12) ---------
 RATELIMIT_USE_CACHE = "ratelimit"
+#: ``0`` turns every rate limit off (never in production).
+RATELIMIT_ENABLE = _flag("TUNGBAN_RATELIMIT_ENABLE", True)
 #: Behind a reverse proxy: the request META key holding the client's address (e.g.
 #: ``HTTP_X_REAL_IP``, set by the proxy only). Default: ``REMOTE_ADDR``.
 RATELIMIT_IP_META_KEY = os.environ.get("TUNGBAN_CLIENT_IP_META_KEY") or None
