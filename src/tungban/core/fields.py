@@ -28,6 +28,7 @@ HKID number has only about 10^9 values). Encrypted fields refuse every query loo
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import functools
 import hashlib
 import hmac
@@ -129,6 +130,23 @@ class EncryptedTextField(models.TextField):
         if lookup_name != "isnull":
             return None  # Django raises FieldError: "Unsupported lookup"
         return super().get_lookup(lookup_name)
+
+
+class EncryptedDateField(EncryptedTextField):
+    """A date stored encrypted (its ISO 8601 text, :func:`encrypt`); Python sees ``datetime.date``."""
+
+    def from_db_value(self, value, expression, connection):
+        text = super().from_db_value(value, expression, connection)
+        return dt.date.fromisoformat(text) if text else None
+
+    def to_python(self, value):
+        if isinstance(value, str) and value:
+            return dt.date.fromisoformat(value)
+        return value
+
+    def get_prep_value(self, value):
+        value = self.to_python(value)
+        return None if value is None else encrypt(value.isoformat())
 
 
 class LookupHashField(models.CharField):

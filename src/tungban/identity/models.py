@@ -4,8 +4,8 @@ Source: ../shared/MISSION.md §1 and issue #2 — HKID holders aged 11+, 11-17 w
 parent's or guardian's consent; two tiers (iAM Smart ``basic``, iAM Smart+ ``plus``)
 stored with how identity was proofed; one HKID → one account.
 
-At rest (issue 13 item 10): HKID numbers and the e-ME contact data (addresses, phone,
-e-mail) are encrypted (:class:`tungban.core.fields.EncryptedTextField`); residents and
+At rest (issue 13 item 10): HKID numbers, names, dates of birth and the e-ME contact data
+(addresses, phone, e-mail) are encrypted (:class:`tungban.core.fields.EncryptedTextField`); residents and
 register entries are found by ``hkid_hash``, the keyed hash of the canonical number
 (:func:`tungban.core.fields.lookup_hash`), set on every save and bulk create — use
 ``Resident.objects.by_hkid(canonical)`` / ``.by_hkids([...])``. Raw SQL inserts must set it
@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from tungban.core.fields import EncryptedTextField, LookupHashField, lookup_hash
+from tungban.core.fields import EncryptedDateField, EncryptedTextField, LookupHashField, lookup_hash
 
 from . import hkid as hkid_mod
 
@@ -61,10 +61,10 @@ class Resident(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     hkid = EncryptedTextField(_("HKID number"), help_text=_("Canonical form, e.g. A1234563"))
     hkid_hash = LookupHashField(source="hkid", unique=True)
-    family_name_en = models.CharField(_("Surname (English)"), max_length=60)
-    given_name_en = models.CharField(_("Given name (English)"), max_length=80)
-    name_zh = models.CharField(_("Name (Chinese)"), max_length=20, blank=True)
-    date_of_birth = models.DateField(_("Date of birth"))
+    family_name_en = EncryptedTextField(_("Surname (English)"))
+    given_name_en = EncryptedTextField(_("Given name (English)"))
+    name_zh = EncryptedTextField(_("Name (Chinese)"), blank=True)
+    date_of_birth = EncryptedDateField(_("Date of birth"))
     gender = models.CharField(_("Gender"), max_length=10, choices=Gender.choices)
     tier = models.CharField(_("Tier"), max_length=10, choices=Tier.choices, default=Tier.BASIC)
     proofing_method = models.CharField(_("Identity proofed by"), max_length=32, choices=ProofingMethod.choices)
@@ -120,7 +120,7 @@ class GuardianConsent(models.Model):
     """The recorded consent of a parent or guardian for a resident aged 11-17."""
 
     resident = models.OneToOneField(Resident, on_delete=models.CASCADE, related_name="guardian_consent")
-    guardian_name = models.CharField(_("Parent or guardian's name"), max_length=120)
+    guardian_name = EncryptedTextField(_("Parent or guardian's name"))
     guardian_hkid = EncryptedTextField(_("Parent or guardian's HKID number"))
     relationship = models.CharField(_("Relationship"), max_length=40)
     recorded_by = models.ForeignKey(
@@ -134,10 +134,10 @@ class PopulationRecord(models.Model):
 
     hkid = EncryptedTextField()
     hkid_hash = LookupHashField(source="hkid", unique=True)
-    family_name_en = models.CharField(max_length=60)
-    given_name_en = models.CharField(max_length=80)
-    name_zh = models.CharField(max_length=20, blank=True)
-    date_of_birth = models.DateField()
+    family_name_en = EncryptedTextField()
+    given_name_en = EncryptedTextField()
+    name_zh = EncryptedTextField(blank=True)
+    date_of_birth = EncryptedDateField()
     gender = models.CharField(max_length=10, choices=Gender.choices)
 
     objects = HkidQuerySet.as_manager()

@@ -22,8 +22,9 @@ field conversion prepared. ``bulk_create`` was measured 4-5 times slower on Post
 mostly the database maintaining the table's five indexes, the random ``public_id`` most.
 
 Personal data is encrypted at rest as every resident's is (issue 13 item 10): each row's
-HKID number and e-mail are encrypted (a fresh IV each) and the HKID's keyed hash is
-computed per row; the pooled addresses and phone numbers are encrypted once per pool entry,
+HKID number and e-mail are encrypted (a fresh nonce each) and the HKID's keyed hash is
+computed per row; the pooled names, dates of birth, addresses and phone numbers are
+encrypted once per pool entry,
 so synthetic rows that share an entry share its ciphertext (they are made-up values; real
 residents' values are encrypted one by one by the model field). The next free index comes
 from :class:`~tungban.identity.models.SyntheticSeed` rows (the numbers cannot be searched).
@@ -220,7 +221,10 @@ def _prepare(fields: list[str], values: tuple, as_text: bool):
     """``values`` of the ``fields`` as COPY text (tab-separated), or as the database driver
     takes them (Django's own conversion, e.g. aware datetimes to UTC text on SQLite)."""
     if as_text:  # encrypted here; below, the field's own conversion encrypts
-        return "\t".join(_copy_field(encrypt(v) if _encrypted(f) else v) for f, v in zip(fields, values, strict=True))
+        return "\t".join(
+            _copy_field(Resident._meta.get_field(f).get_prep_value(v) if _encrypted(f) else v)
+            for f, v in zip(fields, values, strict=True)
+        )
     return tuple(
         Resident._meta.get_field(f).get_db_prep_save(v, connection) for f, v in zip(fields, values, strict=True)
     )

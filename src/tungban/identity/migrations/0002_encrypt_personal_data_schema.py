@@ -64,4 +64,49 @@ class Migration(migrations.Migration):
             name='residential_address',
             field=tungban.core.fields.EncryptedTextField(blank=True, verbose_name='Residential address'),
         ),
+            migrations.AlterField(
+            model_name='guardianconsent',
+            name='guardian_name',
+            field=tungban.core.fields.EncryptedTextField(verbose_name="Parent or guardian's name"),
+        ),
+        migrations.AlterField(
+            model_name='populationrecord',
+            name='date_of_birth',
+            field=tungban.core.fields.EncryptedDateField(),
+        ),
+        migrations.AlterField(
+            model_name='populationrecord',
+            name='family_name_en',
+            field=tungban.core.fields.EncryptedTextField(),
+        ),
+        migrations.AlterField(
+            model_name='populationrecord',
+            name='given_name_en',
+            field=tungban.core.fields.EncryptedTextField(),
+        ),
+        migrations.AlterField(
+            model_name='populationrecord',
+            name='name_zh',
+            field=tungban.core.fields.EncryptedTextField(blank=True),
+        ),
+        migrations.AlterField(
+            model_name='resident',
+            name='date_of_birth',
+            field=tungban.core.fields.EncryptedDateField(verbose_name='Date of birth'),
+        ),
+        migrations.AlterField(
+            model_name='resident',
+            name='family_name_en',
+            field=tungban.core.fields.EncryptedTextField(verbose_name='Surname (English)'),
+        ),
+        migrations.AlterField(
+            model_name='resident',
+            name='given_name_en',
+            field=tungban.core.fields.EncryptedTextField(verbose_name='Given name (English)'),
+        ),
+        migrations.AlterField(
+            model_name='resident',
+            name='name_zh',
+            field=tungban.core.fields.EncryptedTextField(blank=True, verbose_name='Name (Chinese)'),
+        ),
     ]

@@ -13,9 +13,22 @@ _SYNTHETIC = re.compile(r"^Z[A-Z][0-9]{6}[0-9A]$")
 
 TABLES = {
     # table: (encrypted columns, the column whose keyed hash goes to hkid_hash or None)
-    "identity_resident": (["hkid", "residential_address", "billing_address", "phone", "email"], "hkid"),
-    "identity_populationrecord": (["hkid"], "hkid"),
-    "identity_guardianconsent": (["guardian_hkid"], None),
+    "identity_resident": (
+        [
+            "hkid",
+            "family_name_en",
+            "given_name_en",
+            "name_zh",
+            "date_of_birth",
+            "residential_address",
+            "billing_address",
+            "phone",
+            "email",
+        ],
+        "hkid",
+    ),
+    "identity_populationrecord": (["hkid", "family_name_en", "given_name_en", "name_zh", "date_of_birth"], "hkid"),
+    "identity_guardianconsent": (["guardian_hkid", "guardian_name"], None),
 }
 
 
@@ -39,7 +52,7 @@ def encrypt_existing(apps, schema_editor):
             last = rows[-1][0]
             updates = []
             for row in rows:
-                values = dict(zip(columns, row[1:], strict=True))
+                values = {c: (v.isoformat() if hasattr(v, "isoformat") else v) for c, v in zip(columns, row[1:], strict=True)}
                 clear = {c: (decrypt(v) if _is_token(v) else (v or "")) for c, v in values.items()}
                 sealed = [v if _is_token(v) else encrypt(v or "") for v in values.values()]
                 if hashed:

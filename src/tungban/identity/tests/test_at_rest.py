@@ -61,20 +61,24 @@ def test_existing_world_readable_files_are_tightened(tmp_path):
     assert (_mode(tmp_path), _mode(tmp_path / "keys"), _mode(loose)) == (0o700, 0o700, 0o600)
 
 
+STORED = [
+    "hkid",
+    "hkid_hash",
+    "family_name_en",
+    "given_name_en",
+    "name_zh",
+    "date_of_birth",
+    "residential_address",
+    "billing_address",
+    "phone",
+    "email",
+]
+
+
 def _stored(resident) -> dict:
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT hkid, hkid_hash, residential_address, billing_address, phone, email FROM identity_resident"
-            " WHERE id = %s",
-            [resident.pk],
-        )
-        return dict(
-            zip(
-                ["hkid", "hkid_hash", "residential_address", "billing_address", "phone", "email"],
-                cursor.fetchone(),
-                strict=True,
-            )
-        )
+        cursor.execute(f"SELECT {', '.join(STORED)} FROM identity_resident WHERE id = %s", [resident.pk])
+        return dict(zip(STORED, cursor.fetchone(), strict=True))
 
 
 def test_hkid_and_contact_data_are_encrypted_and_found_by_keyed_hash(officer):
@@ -82,8 +86,10 @@ def test_hkid_and_contact_data_are_encrypted_and_found_by_keyed_hash(officer):
     r.email = "taiman@example.hk"
     r.save()
     raw = _stored(r)
-    for name in ("hkid", "residential_address", "phone", "email"):
+    for name in ("hkid", "family_name_en", "given_name_en", "name_zh", "residential_address", "phone", "email"):
         assert getattr(r, name) not in raw[name] and raw[name].startswith(fields.PREFIX), name
+    assert r.date_of_birth.isoformat() not in raw["date_of_birth"] and raw["date_of_birth"].startswith(fields.PREFIX)
+    assert Resident.objects.get(pk=r.pk).date_of_birth == r.date_of_birth
     assert raw["hkid_hash"] == fields.lookup_hash(r.hkid) and r.hkid not in raw["hkid_hash"]
     found = services.get_by_hkid(r.hkid_display.lower())
     assert (found.pk, found.hkid, found.residential_address) == (r.pk, r.hkid, "Flat 12A, 8 Nathan Road")
@@ -139,5 +145,6 @@ def test_migration_encrypts_rows_stored_in_clear():
         executor.migrate(executor.loader.graph.leaf_nodes())
     r = Resident.objects.by_hkid(hk).get()
     assert (r.hkid, r.residential_address, r.phone) == (hk, "Flat 12A", "+852 9123 4567")
+    assert (r.family_name_en, r.date_of_birth.isoformat()) == ("CHAN", "1958-03-14")
     assert _stored(r)["hkid"].startswith(fields.PREFIX) and _stored(r)["residential_address"].startswith(fields.PREFIX)
     assert seeding.next_start() == 421  # from the synthetic number stored in clear
