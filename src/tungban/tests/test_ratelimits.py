@@ -230,3 +230,12 @@ def test_limit_holds_across_processes(settings):
     r = _client(ATTACKER).post("/api/v1/credentials/verify", {"presentation": "x"}, "application/json")
     _assert_429(r)
     caches[settings.RATELIMIT_USE_CACHE].clear()
+
+
+def test_429_is_documented_in_the_openapi_document(client):
+    doc = client.get("/api/v1/openapi.json").json()
+    for path in (BINDINGS, REGISTRATIONS, "/api/v1/signing/verify", "/api/v1/credentials/verify"):
+        assert doc["paths"][path]["post"]["responses"]["429"]["content"]["application/json"]["schema"]["$ref"].endswith(
+            "ErrorOut"
+        ), path
+    assert "rate_limited" in doc["info"]["description"]
