@@ -192,7 +192,7 @@ def seed_holders(count: int, *, prefix: str = "ZB", start: int = 0, device_every
         for i, number in enumerate(numbers)
     ]
     Resident.objects.bulk_create(rows, batch_size=2000)
-    by_hkid = Resident.objects.in_bulk(numbers, field_name="hkid")
+    by_hkid = {r.hkid: r for r in Resident.objects.by_hkids(numbers)}  # HKID numbers are encrypted: by keyed hash
     holders, devices = [], []
     for i, number in enumerate(numbers):
         resident = by_hkid[number]

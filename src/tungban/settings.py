@@ -12,11 +12,16 @@ behind a load balancer) only sets variables:
                          (default ``http://localhost:8000``).
 ``TUNGBAN_DEBUG``        ``1`` for development error pages (default off).
 ``TUNGBAN_ALLOWED_HOSTS`` comma-separated host names (default ``localhost,127.0.0.1``).
-``TUNGBAN_VAR_DIR``      where generated state lives (default ``var/`` in the checkout).
+``TUNGBAN_VAR_DIR``      where generated state lives (default ``var/`` in the checkout; 0700,
+                         its files 0600).
+``TUNGBAN_UMASK``        octal umask of the platform's processes (default ``077``: owner only).
+``TUNGBAN_FIELD_ENCRYPTION_KEYS``, ``TUNGBAN_LOOKUP_HASH_KEY``  keys for personal data at
+                         rest (default: files in ``var/`` generated on first use).
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import os
 import secrets
@@ -30,17 +35,31 @@ BASE_DIR = Path(__file__).resolve().parent
 VAR_DIR = Path(os.environ.get("TUNGBAN_VAR_DIR", BASE_DIR.parent.parent / "var")).resolve()
 
 
-def _secret_key() -> str:
-    env = os.environ.get("TUNGBAN_SECRET_KEY")
-    if env:
-        return env
-    path = VAR_DIR / "secret_key"
+# Generated state (database, keys, secrets, personal data) is for this service's user only:
+# files are created 0600 and directories 0700 (issue 13 item 10). The umask covers what any
+# process of the platform creates (SQLite and its WAL, SoftHSM2 tokens, demo credentials);
+# existing files are tightened by `tungban setup` and the database file on each connection.
+os.umask(int(os.environ.get("TUNGBAN_UMASK", "077"), 8))
+
+
+def _private_var_dir() -> None:
+    VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if VAR_DIR.stat().st_mode & 0o077 and VAR_DIR.stat().st_uid == os.geteuid():
+        VAR_DIR.chmod(0o700)
+
+
+def _generated(name: str, env: str, make) -> str:
+    """The secret in the environment variable ``env``, else in the file ``var/<name>``,
+    generated there with ``make()`` on first use (never committed: var/ is git-ignored)."""
+    value = os.environ.get(env)
+    if value:
+        return value
+    path = VAR_DIR / name
     if path.exists():
         return path.read_text().strip()
-    # Generated on first use and kept out of version control (var/ is git-ignored). Created
-    # exclusively, so processes starting together (test workers, web workers) share one key.
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(50)
+    # Created exclusively, so processes starting together (test workers, web workers) share one key.
+    _private_var_dir()
+    key = make()
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -56,7 +75,29 @@ def _flag(name: str, default: bool = False) -> bool:
     return os.environ.get(name, "1" if default else "0").lower() in {"1", "true", "yes", "on"}
 
 
+def _secret_key() -> str:
+    return _generated("secret_key", "TUNGBAN_SECRET_KEY", lambda: secrets.token_urlsafe(50))
+
+
+_private_var_dir()
 SECRET_KEY = _secret_key()
+#: Keys that encrypt personal data at rest (tungban.core.fields, AES-256-GCM: HKID numbers,
+#: e-ME contact data), comma-separated, each 32 random bytes in base64url: the first
+#: encrypts, all decrypt. Rotate by putting a
+#: new key first, running `tungban reencrypt_fields`, then dropping the old one. Default:
+#: the file var/field_encryption_key, generated at set-up like the secret key.
+TUNGBAN_FIELD_ENCRYPTION_KEYS = [
+    k.strip()
+    for k in _generated(
+        "field_encryption_key",
+        "TUNGBAN_FIELD_ENCRYPTION_KEYS",
+        lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),  # an AES-256 key
+    ).split(",")
+    if k.strip()
+]
+#: Key of the keyed hashes (HMAC-SHA256) that find residents by HKID number without storing
+#: it in clear. Changing it needs every stored hash recomputed. Default: var/lookup_hash_key.
+TUNGBAN_LOOKUP_HASH_KEY = _generated("lookup_hash_key", "TUNGBAN_LOOKUP_HASH_KEY", lambda: secrets.token_urlsafe(32))
 DEBUG = _flag("TUNGBAN_DEBUG")
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("TUNGBAN_ALLOWED_HOSTS", "localhost,127.0.0.1,testserver").split(",") if h.strip()
@@ -157,7 +198,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+STATIC_ROOT.mkdir(mode=0o700, parents=True, exist_ok=True)
 WHITENOISE_USE_FINDERS = True
 
 SESSION_COOKIE_NAME = "tungban_session"
@@ -234,7 +275,45 @@ SECURE_PROXY_SSL_HEADER = (
 )
 
 # No process-local state: nothing is cached in memory that two workers could disagree on.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+# The one real cache holds the rate limiter's counters, in the platform's own database (the
+# table is created after every `migrate`), so all workers on all hosts count together.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
+    "ratelimit": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "tungban_ratelimit",
+        # Counters live for one window; expired rows are removed only when the table passes
+        # MAX_ENTRIES, and then (after the expired ones) a third of the rest: keep it large.
+        "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("TUNGBAN_RATELIMIT_MAX_ENTRIES", "200000"))},
+    },
+}
+
+# --- Rate limits (tungban.core.ratelimit; django-ratelimit, issue 13 items 2, 8, 12) ---------
+RATELIMIT_USE_CACHE = "ratelimit"
+#: ``0`` turns every rate limit off (never in production).
+RATELIMIT_ENABLE = _flag("TUNGBAN_RATELIMIT_ENABLE", True)
+#: Behind a reverse proxy: the request META key holding the client's address (e.g.
+#: ``HTTP_X_REAL_IP``, set by the proxy only). Default: ``REMOTE_ADDR``.
+RATELIMIT_IP_META_KEY = os.environ.get("TUNGBAN_CLIENT_IP_META_KEY") or None
+#: ``<count>/<period>`` (``s``, ``m``, ``h``, ``d``, e.g. ``30/15m``) per group; each can be
+#: set with ``TUNGBAN_RATELIMIT_<GROUP>`` (e.g. ``TUNGBAN_RATELIMIT_PROOFING_HKID=5/d``).
+TUNGBAN_RATELIMITS = {
+    group: os.environ.get(f"TUNGBAN_RATELIMIT_{group.upper()}", default)
+    for group, default in {
+        # Self-registration (identity proofing against the register), per client and per HKID.
+        "proofing": "20/h",
+        "proofing_hkid": "10/d",
+        # Binding with an activation code, per client, per HKID from one client, and per HKID
+        # from anywhere (a slow ceiling that delays, never voids, the resident's code).
+        "binding": "30/h",
+        "binding_hkid_client": "5/h",
+        "binding_hkid": "50/d",
+        # OpenID Connect token endpoint, per client address.
+        "token": "300/m",
+        # Public verification of signatures and credentials (CPU-heavy), per client.
+        "verify": "60/m",
+    }.items()
+}
 
 # --- Domain settings -------------------------------------------------------------------
 #: Seconds an approval request (login, form filling, binding) stays open (issue #2: 2 min).

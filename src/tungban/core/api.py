@@ -20,6 +20,12 @@ KERNEL_ERRORS = [
     {"code": "invalid_request", "status": 422, "message": "The request does not match the schema (400: not JSON)."},
     {"code": "request_too_large", "status": 413, "message": "The request body is larger than the limit."},
     {"code": "not_found", "status": 404, "message": "No such resource."},
+    {
+        "code": "rate_limited",
+        "status": 429,
+        "message": "Too many attempts: try again after the number of seconds in the Retry-After header "
+        "(also details.retry_after).",
+    },
 ]
 
 
@@ -49,6 +55,8 @@ STATUS_MEANING = {
     410: "Gone (expired)",
     413: "The request body or a file is too large",
     422: "The request does not match the schema (invalid_request)",
+    429: "Too many attempts from this client or for this HKID number (rate_limited); "
+    "`Retry-After` gives the seconds to wait",
     502: "An upstream system failed",
     503: "A platform component is unavailable",
     504: "An upstream system timed out",

@@ -1,7 +1,30 @@
 from django.apps import AppConfig
+from django.core.management import call_command
+from django.db.backends.signals import connection_created
+from django.db.models.signals import post_migrate
+
+from .files import tighten_sqlite
+
+
+def _create_cache_tables(sender, using="default", **kwargs):
+    """``createcachetable`` after every ``migrate`` (set-up, upgrades, test databases): the
+    rate limiter's counters live in a ``DatabaseCache`` table (:mod:`tungban.core.ratelimit`).
+    Idempotent: existing tables are left alone."""
+    call_command("createcachetable", database=using, verbosity=0)
+
+
+def _private_database(sender, connection, **kwargs):
+    """A SQLite database file (and its WAL) is owner-only, even one created before the
+    umask was narrowed (issue 13 item 10): it holds personal data."""
+    if connection.vendor == "sqlite":
+        tighten_sqlite(connection.settings_dict["NAME"])
 
 
 class CoreConfig(AppConfig):
     name = "tungban.core"
     label = "core"
     verbose_name = "tungban core"
+
+    def ready(self):
+        connection_created.connect(_private_database, dispatch_uid="tungban.core.private_database")
+        post_migrate.connect(_create_cache_tables, sender=self, dispatch_uid="tungban.core.createcachetable")

@@ -21,6 +21,7 @@ from django.http import HttpResponse
 from django.utils.translation import get_language
 from ninja import Field, Router, Schema, Status
 
+from tungban.core import ratelimit
 from tungban.core.api import error_responses
 from tungban.oidc.resource import ScopedBearer
 from tungban.wallet.auth import device_auth
@@ -154,10 +155,11 @@ class VerificationOut(Schema):
 
 @router.post(
     "/verify",
-    response={200: VerificationOut, **error_responses(400, 413, 422)},
+    response={200: VerificationOut, **error_responses(400, 413, 422, 429)},
     auth=None,
     summary="認證易: verify a presented credential (public)",
 )
+@ratelimit.limit_operation("verify")
 def verify(request, payload: VerifyIn):
     """Always 200 with ``valid`` and the ``problems`` found, except ``credential_malformed``
     (400) for text that is no SD-JWT at all."""

@@ -30,6 +30,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_permissions_policy.decorators import permissions_policy_override
 
+from tungban.core import ratelimit
 from tungban.core.errors import DomainError, Forbidden, NotFound
 from tungban.identity import hkid as hkid_mod
 from tungban.identity import services as identity
@@ -504,9 +505,10 @@ def _verification_context(result, language: str) -> dict:
     }
 
 
-@csrf_exempt  # changes nothing and stores nothing; a scanning phone may block cookies
+@csrf_exempt  # stores nothing but single-use verifier codes; a scanning phone may block cookies
 @require_http_methods(["GET", "POST"])
 @permissions_policy_override({**settings.PERMISSIONS_POLICY, "camera": "self"})  # the QR scanner
+@ratelimit.limit("verify")
 def verify_page(request):
     """認證易 (public): paste a certificate's text or its ``…/verify/#vc=`` link, or scan its
     QR code; the page says whether it is valid and shows what the holder disclosed.

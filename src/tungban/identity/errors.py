@@ -47,3 +47,9 @@ ProofingFailed = DomainError.define(
         "We could not confirm your identity with these details. Check them against your HKID card, or register at a counter."
     ),
 )
+TextTooLong = DomainError.define("text_too_long", _("%(label)s is too long: at most %(max)s characters."), status=422)
+InvalidCharacters = DomainError.define(
+    "invalid_characters",
+    _("%(label)s contains characters that are not allowed (control characters or invalid Unicode)."),
+    status=422,
+)

@@ -3,6 +3,13 @@
 Source: ../shared/MISSION.md §1 and issue #2 — HKID holders aged 11+, 11-17 with a
 parent's or guardian's consent; two tiers (iAM Smart ``basic``, iAM Smart+ ``plus``)
 stored with how identity was proofed; one HKID → one account.
+
+At rest (issue 13 item 10): HKID numbers, names, dates of birth and the e-ME contact data
+(addresses, phone, e-mail) are encrypted (:class:`tungban.core.fields.EncryptedTextField`); residents and
+register entries are found by ``hkid_hash``, the keyed hash of the canonical number
+(:func:`tungban.core.fields.lookup_hash`), set on every save and bulk create — use
+``Resident.objects.by_hkid(canonical)`` / ``.by_hkids([...])``. Raw SQL inserts must set it
+themselves (:mod:`.seeding` does).
 """
 
 from __future__ import annotations
@@ -13,7 +20,19 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from tungban.core.fields import EncryptedDateField, EncryptedTextField, LookupHashField, lookup_hash
+
 from . import hkid as hkid_mod
+
+
+class HkidQuerySet(models.QuerySet):
+    """Look-ups by canonical HKID number, through the keyed hash column ``hkid_hash``."""
+
+    def by_hkid(self, canonical: str):
+        return self.filter(hkid_hash=lookup_hash(canonical))
+
+    def by_hkids(self, canonicals):
+        return self.filter(hkid_hash__in=[lookup_hash(c) for c in canonicals])
 
 
 class Tier(models.TextChoices):
@@ -40,11 +59,12 @@ class Resident(models.Model):
     """A resident's digital identity and e-ME profile (the data subject)."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    hkid = models.CharField(_("HKID number"), max_length=9, unique=True, help_text=_("Canonical form, e.g. A1234563"))
-    family_name_en = models.CharField(_("Surname (English)"), max_length=60)
-    given_name_en = models.CharField(_("Given name (English)"), max_length=80)
-    name_zh = models.CharField(_("Name (Chinese)"), max_length=20, blank=True)
-    date_of_birth = models.DateField(_("Date of birth"))
+    hkid = EncryptedTextField(_("HKID number"), help_text=_("Canonical form, e.g. A1234563"))
+    hkid_hash = LookupHashField(source="hkid", unique=True)
+    family_name_en = EncryptedTextField(_("Surname (English)"))
+    given_name_en = EncryptedTextField(_("Given name (English)"))
+    name_zh = EncryptedTextField(_("Name (Chinese)"), blank=True)
+    date_of_birth = EncryptedDateField(_("Date of birth"))
     gender = models.CharField(_("Gender"), max_length=10, choices=Gender.choices)
     tier = models.CharField(_("Tier"), max_length=10, choices=Tier.choices, default=Tier.BASIC)
     proofing_method = models.CharField(_("Identity proofed by"), max_length=32, choices=ProofingMethod.choices)
@@ -60,12 +80,15 @@ class Resident(models.Model):
     status = models.CharField(_("Status"), max_length=10, choices=ResidentStatus.choices, default=ResidentStatus.ACTIVE)
     status_reason = models.CharField(_("Reason"), max_length=200, blank=True)
     # e-ME profile (form filling); names, HKID, gender and date of birth come from above.
-    residential_address = models.TextField(_("Residential address"), blank=True)
-    billing_address = models.TextField(_("Billing address"), blank=True)
-    phone = models.CharField(_("Phone"), max_length=20, blank=True)
-    email = models.EmailField(_("Email"), blank=True)
+    # Lengths and formats are checked by the services (identity.services.clean_text).
+    residential_address = EncryptedTextField(_("Residential address"), blank=True)
+    billing_address = EncryptedTextField(_("Billing address"), blank=True)
+    phone = EncryptedTextField(_("Phone"), blank=True)
+    email = EncryptedTextField(_("Email"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = HkidQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("resident")
@@ -97,8 +120,8 @@ class GuardianConsent(models.Model):
     """The recorded consent of a parent or guardian for a resident aged 11-17."""
 
     resident = models.OneToOneField(Resident, on_delete=models.CASCADE, related_name="guardian_consent")
-    guardian_name = models.CharField(_("Parent or guardian's name"), max_length=120)
-    guardian_hkid = models.CharField(_("Parent or guardian's HKID number"), max_length=9)
+    guardian_name = EncryptedTextField(_("Parent or guardian's name"))
+    guardian_hkid = EncryptedTextField(_("Parent or guardian's HKID number"))
     relationship = models.CharField(_("Relationship"), max_length=40)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -109,15 +132,27 @@ class GuardianConsent(models.Model):
 class PopulationRecord(models.Model):
     """An entry of the (seeded) population register used to proof self-registrations."""
 
-    hkid = models.CharField(max_length=9, unique=True)
-    family_name_en = models.CharField(max_length=60)
-    given_name_en = models.CharField(max_length=80)
-    name_zh = models.CharField(max_length=20, blank=True)
-    date_of_birth = models.DateField()
+    hkid = EncryptedTextField()
+    hkid_hash = LookupHashField(source="hkid", unique=True)
+    family_name_en = EncryptedTextField()
+    given_name_en = EncryptedTextField()
+    name_zh = EncryptedTextField(blank=True)
+    date_of_birth = EncryptedDateField()
     gender = models.CharField(max_length=10, choices=Gender.choices)
+
+    objects = HkidQuerySet.as_manager()
 
     def __str__(self) -> str:
         return hkid_mod.masked(self.hkid)
+
+
+class SyntheticSeed(models.Model):
+    """One batch of synthetic residents (:mod:`.seeding`): indices ``start`` … ``start +
+    count - 1``. Their HKID numbers are encrypted, so the next free index is read here."""
+
+    start = models.PositiveIntegerField()
+    count = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
 
 
 class AuditEvent(models.Model):

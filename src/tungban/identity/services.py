@@ -10,6 +10,7 @@ Every function that writes runs in one transaction and raises
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -63,11 +64,100 @@ def check_age(date_of_birth: dt.date, guardian: Guardian | None) -> None:
         raise errors.GuardianRequired()
 
 
+#: Longest value of each profile field, in characters (issue 13 item 11). The database
+#: columns of the names, phone and guardian have these lengths too; addresses are text
+#: columns bounded here.
+MAX_LENGTHS = {
+    "family_name_en": 60,
+    "given_name_en": 80,
+    "name_zh": 20,
+    "residential_address": 300,
+    "billing_address": 300,
+    "phone": 20,
+    "email": 254,  # RFC 5321 §4.5.3.1.3 (a path of 256 octets, less the angle brackets)
+    "guardian_name": 120,
+    "guardian_relationship": 40,
+    "status_reason": 200,
+}
+#: Fields that may hold line breaks (postal addresses).
+MULTILINE = {"residential_address", "billing_address"}
+# Bidirectional embedding, override and isolate controls: they make text read differently
+# from what is stored (Unicode TR #9; "Trojan Source", CVE-2021-42574).
+_BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _labels() -> dict:
+    return {
+        "family_name_en": _("Surname (English)"),
+        "given_name_en": _("Given name (English)"),
+        "name_zh": _("Name (Chinese)"),
+        "residential_address": _("Residential address"),
+        "billing_address": _("Billing address"),
+        "phone": _("Phone"),
+        "email": _("Email"),
+        "guardian_name": _("Parent or guardian's name"),
+        "guardian_relationship": _("Relationship"),
+        "status_reason": _("Reason"),
+    }
+
+
+def clean_text(value, field: str) -> str:
+    """A profile field's value, stripped (line breaks as ``\\n`` in addresses), checked.
+
+    Refused (issue 13 item 11), before anything is stored: NUL and every other control
+    character (Unicode category Cc; line feeds allowed in :data:`MULTILINE` fields), lone
+    surrogates (Cs: not encodable as UTF-8, they used to give a 500), unassigned code
+    points (Cn), and bidirectional controls.
+
+    :param field: a key of :data:`MAX_LENGTHS`.
+    :returns: the cleaned text (``""`` for ``None``).
+    :raises DomainError: 422 ``invalid_characters``; 422 ``text_too_long`` past
+        ``MAX_LENGTHS[field]`` characters. ``field`` names the input.
+    """
+    text = "" if value is None else str(value)
+    if field in MULTILINE:
+        text = text.replace("\r\n", "\n")
+    label = _labels()[field]
+    for ch in text:
+        category = unicodedata.category(ch)
+        if (category == "Cc" and not (ch == "\n" and field in MULTILINE)) or category in ("Cs", "Cn"):
+            raise errors.InvalidCharacters(field=field, label=label)
+        if ch in _BIDI_CONTROLS:
+            raise errors.InvalidCharacters(field=field, label=label)
+    text = text.strip()
+    if len(text) > MAX_LENGTHS[field]:
+        raise errors.TextTooLong(field=field, label=label, max=MAX_LENGTHS[field])
+    return text
+
+
 def _require(value: str, field: str, label) -> str:
     value = (value or "").strip()
     if not value:
         raise errors.Required(_("%(field)s is required.") % {"field": label}, field=field)
     return value
+
+
+def _clean_guardian(guardian: Guardian | None) -> Guardian | None:
+    if guardian is None:
+        return None
+    return Guardian(
+        name=clean_text(guardian.name, "guardian_name"),
+        hkid=guardian.hkid,
+        relationship=clean_text(guardian.relationship, "guardian_relationship"),
+    )
+
+
+def _clean_contact(**fields) -> dict:
+    """The e-ME contact fields cleaned (:func:`clean_text`) and checked (e-mail, phone)."""
+    cleaned = {name: clean_text(value, name) for name, value in fields.items()}
+    if cleaned.get("email"):
+        try:
+            validate_email(cleaned["email"])
+        except ValidationError:
+            raise errors.InvalidEmail() from None
+    if cleaned.get("phone") and not all(ch.isdigit() or ch in "+- " for ch in cleaned["phone"]):
+        raise errors.InvalidPhone()
+    return cleaned
 
 
 def register_resident(
@@ -91,12 +181,19 @@ def register_resident(
 
     :returns: the new :class:`Resident`.
     :raises DomainError: ``hkid_format``/``hkid_check_digit``, ``required``, ``too_young``,
-        ``guardian_required``, ``invalid_gender``; :class:`Conflict` ``hkid_taken`` when the
-        HKID already has an account (one HKID → one account).
+        ``guardian_required``, ``invalid_gender``, ``invalid_email``, ``invalid_phone``; 422
+        ``text_too_long`` / ``invalid_characters`` for any text field (:func:`clean_text`);
+        :class:`Conflict` ``hkid_taken`` when the HKID already has an account (one HKID →
+        one account).
     """
     canonical = hkid_mod.normalize(hkid)
-    family_name_en = _require(family_name_en, "family_name_en", _("Surname (English)"))
-    given_name_en = _require(given_name_en, "given_name_en", _("Given name (English)"))
+    family_name_en = _require(clean_text(family_name_en, "family_name_en"), "family_name_en", _("Surname (English)"))
+    given_name_en = _require(clean_text(given_name_en, "given_name_en"), "given_name_en", _("Given name (English)"))
+    name_zh = clean_text(name_zh, "name_zh")
+    contact = _clean_contact(
+        residential_address=residential_address, billing_address=billing_address, phone=phone, email=email
+    )
+    guardian = _clean_guardian(guardian)
     if gender not in {"male", "female"}:
         raise errors.InvalidGender()
     if tier not in Tier.values:
@@ -111,24 +208,21 @@ def register_resident(
                 hkid=canonical,
                 family_name_en=family_name_en,
                 given_name_en=given_name_en,
-                name_zh=(name_zh or "").strip(),
+                name_zh=name_zh,
                 date_of_birth=date_of_birth,
                 gender=gender,
                 tier=tier,
                 proofing_method=proofing_method,
                 proofed_at=timezone.now(),
                 proofed_by=officer,
-                residential_address=residential_address.strip(),
-                billing_address=billing_address.strip(),
-                phone=phone.strip(),
-                email=email.strip(),
+                **contact,
             )
             if guardian_hkid:
                 GuardianConsent.objects.create(
                     resident=resident,
-                    guardian_name=guardian.name.strip(),
+                    guardian_name=guardian.name,
                     guardian_hkid=guardian_hkid,
-                    relationship=guardian.relationship.strip(),
+                    relationship=guardian.relationship,
                     recorded_by=officer,
                 )
             AuditEvent.objects.create(
@@ -154,9 +248,30 @@ def register_at_counter(officer, **data) -> Resident:
 def self_register(**data) -> Resident:
     """Path (b): self-registration from the app, proofed by the configured proofer.
 
-    :raises DomainError: ``proofing_failed`` besides the errors of :func:`register_resident`.
+    For ages 11-17 the parent's or guardian's details go to the proofer too, which checks
+    them against the register (issue 13 item 2; see
+    :class:`~tungban.identity.proofing.PopulationRegisterProofer`).
+
+    :raises DomainError: ``proofing_failed`` (the claimant's or the guardian's details are
+        not confirmed), ``guardian_required``, ``too_young``, ``date_of_birth_future`` (age
+        rules, checked before proofing), besides the errors of :func:`register_resident`.
     """
     canonical = hkid_mod.normalize(data.get("hkid", ""))
+    for name in (
+        "family_name_en",
+        "given_name_en",
+        "name_zh",
+        "residential_address",
+        "billing_address",
+        "phone",
+        "email",
+    ):
+        if name in data:
+            clean_text(data[name], name)  # refuse bad text before the register is consulted
+    guardian = _clean_guardian(data.get("guardian"))
+    # The age rules first (cheap, and they say which guardian details are needed).
+    check_age(data["date_of_birth"], guardian)
+    minor = age_on(data["date_of_birth"], today()) < ADULT_AGE
     # Proof first: only someone who knows the holder's details learns that an account exists.
     get_proofer()(
         {
@@ -165,6 +280,15 @@ def self_register(**data) -> Resident:
             "given_name_en": data.get("given_name_en", ""),
             "date_of_birth": data["date_of_birth"],
             "gender": data.get("gender", ""),
+            "guardian": (
+                {
+                    "name": guardian.name.strip(),
+                    "hkid": hkid_mod.normalize(guardian.hkid),
+                    "relationship": guardian.relationship.strip(),
+                }
+                if minor
+                else None
+            ),
         }
     )
     return register_resident(tier=Tier.BASIC, proofing_method=ProofingMethod.POPULATION_REGISTER, **data)
@@ -177,7 +301,7 @@ def get_by_hkid(raw: str) -> Resident:
     """
     canonical = hkid_mod.normalize(raw)
     try:
-        return Resident.objects.get(hkid=canonical)
+        return Resident.objects.by_hkid(canonical).get()
     except Resident.DoesNotExist:
         raise errors.NoAccount() from None
 
@@ -195,7 +319,7 @@ def set_status(resident: Resident, status: str, *, reason: str = "", actor=None)
     if status not in ResidentStatus.values:
         raise errors.InvalidStatus()
     resident.status = status
-    resident.status_reason = reason.strip()
+    resident.status_reason = clean_text(reason, "status_reason")
     resident.save(update_fields=["status", "status_reason", "updated_at"])
     AuditEvent.objects.create(resident=resident, action=f"status_{status}", actor=actor, detail={"reason": reason})
     return resident
@@ -204,20 +328,17 @@ def set_status(resident: Resident, status: str, *, reason: str = "", actor=None)
 @transaction.atomic
 def update_contact(resident: Resident, **fields) -> Resident:
     """Update the resident's own e-ME contact fields: ``residential_address``,
-    ``billing_address``, ``phone``, ``email``. Unknown fields raise ``DomainError``."""
+    ``billing_address``, ``phone``, ``email``.
+
+    :raises DomainError: ``unknown_field``, ``invalid_email``, ``invalid_phone``; 422
+        ``text_too_long`` / ``invalid_characters`` (:func:`clean_text`). Nothing is stored then.
+    """
     allowed = {"residential_address", "billing_address", "phone", "email"}
     unknown = set(fields) - allowed
     if unknown:
         raise errors.UnknownField(field=sorted(unknown)[0])
-    if fields.get("email"):
-        try:
-            validate_email(fields["email"].strip())
-        except ValidationError:
-            raise errors.InvalidEmail() from None
-    if fields.get("phone") and not all(ch.isdigit() or ch in "+- " for ch in fields["phone"]):
-        raise errors.InvalidPhone()
-    for name, value in fields.items():
-        setattr(resident, name, (value or "").strip())
+    for name, value in _clean_contact(**fields).items():
+        setattr(resident, name, value)
     resident.save()
     return resident
 

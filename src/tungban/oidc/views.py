@@ -22,6 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from tungban.core import ratelimit
 from tungban.core.errors import DomainError
 from tungban.identity import eme
 from tungban.keys import services as keys
@@ -295,6 +296,7 @@ def authorize_complete(request, approval_id):
 
 @csrf_exempt
 @require_http_methods(["POST"])
+@ratelimit.limit("token")
 def token(request):
     """Token endpoint (RFC 6749 §3.2, OIDC Core §3.1.3)."""
     return _cors(server.create_token_response(request))

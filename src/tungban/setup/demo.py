@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from joserfc.jwk import ECKey
 
+from tungban.core.fields import lookup_hash
 from tungban.counter import roles
 from tungban.counter import services as counter
 from tungban.credentials import catalogue as credential_types
@@ -116,8 +117,9 @@ def seed(var_dir=None, service_url: str = SAMPLE_SERVICE_URL) -> dict:
     var_dir.mkdir(parents=True, exist_ok=True)
     for hk, fam, given, zh, dob, gender in _valid_population():
         PopulationRecord.objects.update_or_create(
-            hkid=hk,
+            hkid_hash=lookup_hash(hk),
             defaults={
+                "hkid": hk,
                 "family_name_en": fam,
                 "given_name_en": given,
                 "name_zh": zh,
@@ -156,7 +158,7 @@ def seed(var_dir=None, service_url: str = SAMPLE_SERVICE_URL) -> dict:
     ]
     for fam, given, zh, dob, gender, addr, phone, email in demo:
         hk = next(r[0] for r in _valid_population() if r[1] == fam)
-        resident = Resident.objects.filter(hkid=hk).first() or identity.register_at_counter(
+        resident = Resident.objects.by_hkid(hk).first() or identity.register_at_counter(
             officer,
             hkid=hk,
             family_name_en=fam,

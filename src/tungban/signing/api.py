@@ -16,6 +16,7 @@ from django.http import HttpResponse
 from django.utils.http import content_disposition_header
 from ninja import Field, File, Router, Schema, Status, UploadedFile
 
+from tungban.core import ratelimit
 from tungban.core.api import error_responses
 from tungban.oidc.resource import ScopedBearer
 
@@ -190,10 +191,11 @@ class VerificationOut(Schema):
 
 @router.post(
     "/verify",
-    response={200: VerificationOut, **error_responses(400, 413, 422)},
+    response={200: VerificationOut, **error_responses(400, 413, 422, 429)},
     auth=None,
     summary="Verify a signed PDF or a detached signature (public)",
 )
+@ratelimit.limit_operation("verify")
 def verify_signature(
     request,
     file: File[UploadedFile, dict(description="The signed PDF, or the document a detached signature signs")],

@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from tungban.core import ratelimit
 from tungban.core.errors import DomainError
 
 from . import ca
@@ -75,6 +76,7 @@ class VerifyForm(forms.Form):
 
 
 @require_http_methods(["GET", "POST"])
+@ratelimit.limit("verify")
 def verify_page(request):
     """Public page: upload a signed PDF, or a document and its ``.p7s`` signature, and see
     whether the signature is valid (:func:`.verify.verify_upload`). Nothing is stored."""

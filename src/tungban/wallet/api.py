@@ -12,7 +12,9 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
+from tungban.core import ratelimit
 from tungban.core.api import error_responses
+from tungban.identity import limits
 from tungban.identity import services as identity
 from tungban.identity.services import Guardian
 
@@ -181,7 +183,7 @@ class ProfileIn(Schema):
 
 
 #: Binding and self-registration (no auth): HKID and code errors, taken devices, expired bindings.
-BINDING_ERRORS = error_responses(400, 403, 404, 409, 410, 413, 422)
+BINDING_ERRORS = error_responses(400, 403, 404, 409, 410, 413, 422, 429)
 #: Device calls: as above plus 401 for the device proof.
 DEVICE_ERRORS = error_responses(400, 401, 403, 404, 409, 410, 413, 422)
 
@@ -189,6 +191,9 @@ DEVICE_ERRORS = error_responses(400, 401, 403, 404, 409, 410, 413, 422)
 @router.post(
     "/bindings", response={201: BindingOut, **BINDING_ERRORS}, summary="Start binding the app with an activation code"
 )
+@ratelimit.limit_operation("binding")
+@ratelimit.limit_operation("binding_hkid_client", key=limits.claimed_hkid_and_client)
+@ratelimit.limit_operation("binding_hkid", key=limits.claimed_hkid)
 def start_binding(request, payload: BindingIn):
     binding = services.start_binding(payload.hkid, payload.activation_code)
     return Status(201, services.binding_details(binding))
@@ -199,6 +204,8 @@ def start_binding(request, payload: BindingIn):
     response={201: BindingOut, **BINDING_ERRORS},
     summary="Self-register (proofed against the population register) and start binding",
 )
+@ratelimit.limit_operation("proofing")
+@ratelimit.limit_operation("proofing_hkid", key=limits.claimed_hkid)
 def self_register(request, payload: RegistrationIn):
     data = payload.dict()
     guardian = data.pop("guardian")
@@ -213,6 +220,7 @@ def self_register(request, payload: RegistrationIn):
     response={201: DeviceOut, **BINDING_ERRORS},
     summary="Finish binding: register the device key (and passkey)",
 )
+@ratelimit.limit_operation("binding")
 def complete_binding(request, binding_id: str, payload: BindingCompleteIn):
     device = services.complete_binding(
         binding_id,

@@ -72,7 +72,6 @@ from .models import (
 PROOF_LIFETIME = 60  # seconds a device request proof is accepted
 COMPLETION_GRACE = 60  # seconds after expiry an approved request may still be completed
 ACTIVATION_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at a counter
-MAX_ACTIVATION_ATTEMPTS = 5
 #: Wrong numbers typed for one request before it is cancelled: 3 tries at a 2-digit number give
 #: a guess 3 % (issue 13 item 6).
 MAX_CODE_ATTEMPTS = 3
@@ -148,8 +147,17 @@ def binding_details(binding: ApprovalRequest) -> dict:
 def start_binding(hkid: str, activation_code: str) -> ApprovalRequest:
     """Begin binding the app with the HKID number and the activation code from a counter.
 
+    Wrong guesses never void the code (issue 13 item 12: anyone who knows a resident's HKID
+    could otherwise lock the resident out). Guessing is slowed instead, before this runs, by
+    the rate limiter on the API (:mod:`tungban.core.ratelimit`): attempts per client, per
+    HKID from one client, and a slow ceiling per HKID from anywhere (``binding``,
+    ``binding_hkid_client``, ``binding_hkid``), answered with 429 and ``Retry-After``. A
+    distributed attacker can at worst delay the resident until the window ends; the code
+    (8 characters of 32, about 10^12 values) stays valid and cannot be found in the few
+    hundred guesses a week the ceiling allows. ``failed_attempts`` is kept as a record.
+
     :raises DomainError: bad HKID; :class:`Forbidden` ``bad_activation_code`` (wrong,
-        used, expired, or too many attempts) or ``account_suspended``.
+        used or expired) or ``account_suspended``.
     """
     try:
         resident = identity.get_by_hkid(hkid)
@@ -164,11 +172,11 @@ def start_binding(hkid: str, activation_code: str) -> ApprovalRequest:
             .first()
         )
     code_text = (activation_code or "").strip().upper().replace("-", "")
-    if candidate is None or candidate.failed_attempts >= MAX_ACTIVATION_ATTEMPTS:
+    if candidate is None:
         check_password(code_text, _dummy_hash())  # same work either way: no timing hint that an account exists
         raise bad
     if not check_password(code_text, candidate.code_hash):
-        # Not inside a transaction that the error would roll back: the attempt must count.
+        # A record for officers only: wrong guesses delay (rate limit), never void, the code.
         ActivationCode.objects.filter(pk=candidate.pk).update(failed_attempts=F("failed_attempts") + 1)
         raise bad
     identity.require_active(resident)

@@ -134,7 +134,7 @@ def validate_rows(ctype: CredentialType, rows: list[dict]) -> tuple[list[_Prepar
         except DomainError as exc:
             errors.append(RowError(r["row"], exc.code, str(exc.message), "hkid"))
     wanted = sorted(set(canon.values()))
-    residents = {x.hkid: x for chunk in _chunks(wanted) for x in Resident.objects.filter(hkid__in=chunk)}
+    residents = {x.hkid: x for chunk in _chunks(wanted) for x in Resident.objects.by_hkids(chunk)}
     validator = claims_validator(ctype)
     seen: dict[str, int] = {}
     prepared = []

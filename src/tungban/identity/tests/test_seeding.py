@@ -113,7 +113,7 @@ def test_command_seeds_and_binds_devices_that_authenticate(tmp_path):
     assert "rows/s" in out.getvalue() and Resident.objects.count() == 37
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     keys = json.loads(path.read_text())
-    expected = [str(Resident.objects.get(hkid=seeding.synthetic_hkid(n)).public_id) for n in (7, 8, 9)]
+    expected = [str(Resident.objects.by_hkid(seeding.synthetic_hkid(n)).get().public_id) for n in (7, 8, 9)]
     assert [k["resident"] for k in keys] == expected  # the first three of this run
     url = "http://testserver/api/v1/wallet/me"
     for k in keys:

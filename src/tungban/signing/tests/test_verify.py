@@ -407,7 +407,7 @@ def test_page_checks_a_detached_signature(client, credential):
     assert CHANGED in bad.content.decode()
 
 
-def test_page_errors_are_shown_next_to_the_field(client, settings):
+def test_page_errors_are_shown_next_to_the_field(client, settings, db):  # db: the rate limiter counts there
     settings.TUNGBAN_VERIFY_MAX_BYTES = 1024 * 1024
     big = client.post("/signing/verify", {"file": SimpleUploadedFile("big.pdf", b"%PDF-" + b"0" * (1024 * 1024))}, **EN)
     assert big.status_code == 413

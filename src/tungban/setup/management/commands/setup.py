@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.management import BaseCommand, call_command
 
+from tungban.core import files
 from tungban.credentials import catalogue
 from tungban.identity.hkid import check_digit
 from tungban.keys import services as keys
@@ -19,7 +20,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, demo=False, service_url="http://127.0.0.1:8100", **opts):
-        call_command("migrate", interactive=False, verbosity=0)
+        call_command("migrate", interactive=False, verbosity=0)  # also creates the rate limiter's cache table
+        files.tighten(settings.VAR_DIR)  # database, keys, secrets: owner-only (issue 13 item 10)
         call_command("compilemessages_if_needed")
         if not SigningKey.objects.filter(retired_at__isnull=True).exists():
             keys.create_key()
