@@ -8,6 +8,8 @@ import json
 
 import pytest
 from django.core.handlers.wsgi import WSGIHandler, WSGIRequest
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.test import RequestFactory
 
 
@@ -42,7 +44,14 @@ def call(path: str, size: int, *, declared: int | None = None, language: str = "
     def start_response(status, headers, exc_info=None):
         seen["status"], seen["headers"] = int(status.split()[0]), dict(headers)
 
-    content = b"".join(WSGIHandler()(environ, start_response))
+    # As Django's test client does: the test's transaction must survive the request signals.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        content = b"".join(WSGIHandler()(environ, start_response))
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
     return seen["status"], seen["headers"], content, body.taken
 
 
