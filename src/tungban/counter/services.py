@@ -23,8 +23,26 @@ def suspend_account(resident: Resident, *, actor=None, reason: str = "") -> None
     :raises DomainError: as :func:`tungban.identity.services.set_status` (nothing is written then).
     """
     identity.set_status(resident, "suspended", reason=reason, actor=actor)
-    wallet.unbind_active(resident, actor=actor, reason="suspended")
+    if wallet.unbind_active(resident, actor=actor, reason="suspended"):
+        # The phone is told why on its next call (with its device_unbound error) and the next
+        # bound phone lists it in the history (issue 13 item 1, security review).
+        wallet.record_notice(resident, "counter_suspend")
     oidc.revoke_user_grants(resident)
+
+
+@transaction.atomic
+def unbind_device(resident: Resident, *, actor, reason: str = "") -> bool:
+    """An officer unbinds the resident's phone (one officer is enough: it removes access, it
+    gives none). Recorded in the audit trail with ``reason`` and as an account notice the old
+    phone is shown with its ``device_unbound`` error. A later activation code for the account
+    is a re-binding (:func:`needs_second_officer`). Source: issue 13 item 1 (security review).
+
+    :returns: whether a device was bound (nothing is recorded when none was).
+    """
+    unbound = wallet.unbind_active(resident, actor=actor, reason=reason.strip() or "officer")
+    if unbound:
+        wallet.record_notice(resident, "counter_unbind")
+    return unbound
 
 
 @transaction.atomic
@@ -72,8 +90,11 @@ def new_totp_device(user) -> dict:
 
 def needs_second_officer(resident: Resident) -> bool:
     """Whether a new activation code for ``resident`` is a re-binding that needs a second
-    officer's approval: the account has a bound phone, or is iAM Smart+ (it can sign legally)."""
-    return resident.tier == Tier.PLUS or wallet.active_device(resident) is not None
+    officer's approval: the account is iAM Smart+ (it can sign legally), or has *ever* had a
+    phone bound or a binding started (:func:`tungban.wallet.services.has_been_bound`), so that
+    unbinding or suspending first does not make it a first code. Only a never-bound account's
+    first code is one officer's. Source: issue 13 item 1 and its security review."""
+    return resident.tier == Tier.PLUS or wallet.has_been_bound(resident)
 
 
 @transaction.atomic

@@ -235,15 +235,15 @@ def resident_action(request, public_id, action):
             identity.set_status(resident, "active", reason=reason, actor=request.user)
             messages.success(request, _("The account is active again."))
         elif action == "unbind":
-            wallet.unbind_active(resident, actor=request.user, reason=reason or "officer")
-            messages.success(request, _("The device is unbound."))
+            services.unbind_device(resident, actor=request.user, reason=reason)
+            messages.success(request, _("The device is unbound. The resident's app has been told."))
         elif action == "activation":
             if services.needs_second_officer(resident):
                 messages.warning(
                     request,
                     _(
-                        "This account has a bound phone or is iAM Smart+: a new activation code needs a "
-                        "re-binding request, approved by a second officer (a counter supervisor)."
+                        "This account has had a phone bound or is iAM Smart+: a new activation code needs "
+                        "a re-binding request, approved by a second officer (a counter supervisor)."
                     ),
                 )
                 return redirect(reverse("counter:resident", kwargs={"public_id": resident.public_id}) + "#rebind")

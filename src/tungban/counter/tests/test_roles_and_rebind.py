@@ -163,3 +163,80 @@ def test_old_phone_is_told_on_its_next_open_and_in_the_history(issuer, resident,
     assert refused.value.code == "device_unbound" and "new activation code" in refused.value.message
     history = new._call("GET", "/api/v1/wallet/notices", device_key=new.load_key(PIN))
     assert [n["kind"] for n in history] == ["counter_rebind"]
+
+
+# --- Security review of item 1: an account that has ever been bound ------------------------------
+
+
+def _basic_bound_resident(officer):
+    """A self-registered (basic tier) account with a bound phone: the attack's target."""
+    resident = make_resident(officer)
+    Resident.objects.filter(pk=resident.pk).update(tier="basic")
+    resident.refresh_from_db()
+    ActivationCode.objects.filter(resident=resident).update(used_at="2026-01-01T00:00Z")
+    _bound(resident)
+    return resident
+
+
+def test_unbind_then_activation_needs_a_second_officer(client, officer):
+    """Review finding 1: unbinding first must not turn a re-binding into a first code."""
+    resident = _basic_bound_resident(officer)
+    _client(client, "counter_officer")
+    assert client.post(f"/staff/residents/{resident.public_id}/unbind", {}).status_code == 302
+    resp = client.post(f"/staff/residents/{resident.public_id}/activation", {}, HTTP_ACCEPT_LANGUAGE="en")
+    assert resp.status_code == 302 and b'id="activation-code"' not in resp.content
+    assert _unused_codes(resident) == 0
+    html = client.get(resp["Location"], HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "second officer" in html and 'id="rebind-form"' in html
+
+
+def test_suspend_reinstate_then_activation_needs_a_second_officer(client, officer):
+    resident = _basic_bound_resident(officer)
+    _client(client, "counter_officer")
+    base = f"/staff/residents/{resident.public_id}"
+    assert client.post(f"{base}/suspend", {"reason": "x"}).status_code == 302
+    assert client.post(f"{base}/reinstate", {"reason": "y"}).status_code == 302
+    resident.refresh_from_db()
+    assert resident.is_active
+    resp = client.post(f"{base}/activation", {})
+    assert resp.status_code == 302 and _unused_codes(resident) == 0
+
+
+def test_an_account_whose_code_was_used_needs_a_second_officer(officer):
+    """A binding started with a counter's code (even one never completed) counts as bound."""
+    from tungban.counter import services
+    from tungban.wallet import services as wallet
+
+    resident = make_resident(officer)
+    Resident.objects.filter(pk=resident.pk).update(tier="basic")
+    resident.refresh_from_db()
+    assert not services.needs_second_officer(resident)  # the very first code: one officer
+    code = wallet.issue_activation_code(resident, officer)
+    wallet.start_binding(resident.hkid, code)
+    assert services.needs_second_officer(resident)
+
+
+def test_officer_unbind_tells_the_resident(client, plus_resident):
+    from tungban.wallet import services as wallet
+
+    device = wallet.active_device(plus_resident)
+    _client(client, "counter_officer")
+    client.post(f"/staff/residents/{plus_resident.public_id}/unbind", {"reason": "lost"})
+    device.refresh_from_db()
+    assert device.status == "unbound"
+    notices = wallet.notices(plus_resident)
+    assert [n.kind for n in notices] == ["counter_unbind"]
+    with translation.override("en"):
+        assert "unbound" in wallet.notice_text(notices[0]) and "1823" in wallet.notice_text(notices[0])
+    with translation.override("zh-hant"):
+        assert "解除" in wallet.notice_text(notices[0])
+
+
+def test_suspension_tells_the_resident(client, plus_resident):
+    from tungban.wallet import services as wallet
+
+    _client(client, "counter_officer")
+    client.post(f"/staff/residents/{plus_resident.public_id}/suspend", {"reason": "fraud report"})
+    assert [n.kind for n in wallet.notices(plus_resident)] == ["counter_suspend"]
+    with translation.override("en"):
+        assert "suspended" in wallet.notice_text(wallet.notices(plus_resident)[0])
