@@ -26,6 +26,7 @@ def test_bound_web_app_shows_the_rebind_notice_once_and_in_history(issuer, resid
         resident, officer, reason="phone lost", document_type="hkid_card", document_reference="4563"
     )
     services.approve_rebind(request.pk, staff_user("counter_supervisor"))
+    services.issue_rebind_code(request.pk, officer)  # by the officer who asked, not the supervisor
 
     phone.goto(f"{issuer}/app/")
     phone.wait_for_selector("#history li[data-kind=notice]")
