@@ -320,6 +320,9 @@ TUNGBAN_RATELIMITS = {
 TUNGBAN_APPROVAL_TTL = int(os.environ.get("TUNGBAN_APPROVAL_TTL", "120"))
 #: Seconds an activation code from a counter registration stays valid.
 TUNGBAN_ACTIVATION_TTL = int(os.environ.get("TUNGBAN_ACTIVATION_TTL", str(7 * 24 * 3600)))
+#: Seconds a counter's re-binding request waits for a supervisor's approval, and an approved
+#: one for its requesting officer to issue the code, before it expires (issue 13 item 1).
+TUNGBAN_REBIND_REQUEST_TTL = int(os.environ.get("TUNGBAN_REBIND_REQUEST_TTL", str(30 * 60)))
 #: Seconds an authorization code stays valid (RFC 6749 §4.1.2 recommends at most 10 min).
 TUNGBAN_CODE_TTL = int(os.environ.get("TUNGBAN_CODE_TTL", "60"))
 #: Seconds an access token stays valid.

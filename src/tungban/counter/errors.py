@@ -13,3 +13,12 @@ SameOfficer = Forbidden.define(
     "same_officer",
     _("A second officer must decide: you asked for this re-binding, so another supervisor must approve it."),
 )
+RebindExpired = Conflict.define(
+    "rebind_expired", _("This re-binding request has expired: ask for a new one with the resident present.")
+)
+RebindNotApproved = Conflict.define(
+    "rebind_not_approved", _("This re-binding is not approved, or its activation code was already issued.")
+)
+NotRequester = Forbidden.define(
+    "not_requester", _("Only the officer who asked for this re-binding, with the resident, can issue its code.")
+)

@@ -3,8 +3,11 @@ item 1), and the counter's permissions (see :mod:`.roles`)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tungban.identity.models import Resident
@@ -21,8 +24,16 @@ class IdentityDocument(models.TextChoices):
 
 class RebindStatus(models.TextChoices):
     PENDING = "pending", _("Waiting for a supervisor")
-    APPROVED = "approved", _("Approved: activation code issued")
+    APPROVED = "approved", _("Approved: the officer who asked issues the code")
+    ISSUED = "issued", _("Approved: activation code issued")
     REJECTED = "rejected", _("Rejected")
+    EXPIRED = "expired", _("Expired")
+
+
+def rebind_ttl() -> dt.timedelta:
+    """How long a request waits for approval, and an approval for its code
+    (``TUNGBAN_REBIND_REQUEST_TTL`` seconds, default 30 minutes)."""
+    return dt.timedelta(seconds=settings.TUNGBAN_REBIND_REQUEST_TTL)
 
 
 class RebindRequest(models.Model):
@@ -32,7 +43,10 @@ class RebindRequest(models.Model):
     It needs a recorded ``reason`` and identity check (``document_type`` seen, and the last
     characters of its number, ``document_reference``) and a second officer's approval: a
     different user with the ``counter.approve_rebind`` permission (``Counter supervisors``).
-    Only the approval issues the code. Source: issue 13 item 1.
+    After the approval only the requesting officer (the one with the resident) can issue the
+    code, once (``code_issued_at``); the supervisor never sees it. A pending request, and an
+    approval whose code was not issued, expire after :func:`rebind_ttl`. Source: issue 13
+    item 1 and its security review.
     """
 
     resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="rebind_requests")
@@ -53,6 +67,7 @@ class RebindRequest(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_note = models.CharField(max_length=200, blank=True)
+    code_issued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-requested_at"]
@@ -65,6 +80,23 @@ class RebindRequest(models.Model):
                 fields=["resident"], condition=models.Q(status="pending"), name="one_pending_rebind_per_resident"
             ),
         ]
+
+    @property
+    def is_expired(self) -> bool:
+        """A pending request older than :func:`rebind_ttl`, or an approval whose code was not
+        issued within it (also before :func:`tungban.counter.services.expire_stale` marks it)."""
+        if self.status == RebindStatus.EXPIRED:
+            return True
+        started = {RebindStatus.PENDING: self.requested_at, RebindStatus.APPROVED: self.decided_at}.get(self.status)
+        return started is not None and started + rebind_ttl() <= timezone.now()
+
+    @property
+    def current_status(self) -> str:
+        """:attr:`status`, or ``expired`` when :attr:`is_expired`."""
+        return RebindStatus.EXPIRED if self.is_expired else self.status
+
+    def get_current_status_display(self) -> str:
+        return RebindStatus(self.current_status).label
 
     def __str__(self) -> str:
         return f"re-binding of {self.resident_id} ({self.status})"

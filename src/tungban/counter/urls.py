@@ -18,5 +18,6 @@ urlpatterns = [
     path("residents/<uuid:public_id>/rebind", views.request_rebind, name="request-rebind"),
     path("rebind-requests/<int:pk>/approve", views.decide_rebind, {"decision": "approve"}, name="approve-rebind"),
     path("rebind-requests/<int:pk>/reject", views.decide_rebind, {"decision": "reject"}, name="reject-rebind"),
+    path("rebind-requests/<int:pk>/issue", views.issue_rebind_code, name="issue-rebind-code"),
     path("residents/<uuid:public_id>/<slug:action>", views.resident_action, name="resident-action"),
 ]

@@ -32,7 +32,7 @@ from tungban.wallet import services as wallet
 
 from . import roles, services
 from .forms import CounterRegistrationForm, RebindForm, RevokeCertificateForm, SearchForm, StatusForm
-from .models import RebindRequest, RebindStatus
+from .models import RebindRequest
 
 
 def counter_role(view):
@@ -67,8 +67,12 @@ def staff_home(request):
             form.add_error("hkid", exc.message)
     pending = []
     if request.user.has_perm(roles.APPROVE_REBIND):
-        pending = RebindRequest.objects.filter(status=RebindStatus.PENDING).select_related("resident", "requested_by")
-    return render(request, "counter/staff_home.html", {"form": form, "pending_rebinds": pending})
+        pending = services.pending_rebinds().exclude(requested_by=request.user)
+    return render(
+        request,
+        "counter/staff_home.html",
+        {"form": form, "pending_rebinds": pending, "approved_rebinds": services.approved_rebinds_of(request.user)},
+    )
 
 
 def _activation_page(request, resident, code):
@@ -176,21 +180,46 @@ def request_rebind(request, public_id):
 @counter_role
 @require_POST
 def decide_rebind(request, pk, decision):
-    """A second officer (a counter supervisor, not the one who asked) approves — the activation
-    code is shown once — or rejects a re-binding request."""
+    """A second officer (a counter supervisor, not the one who asked) approves or rejects a
+    re-binding request. The approval shows no code: the officer who asked issues it
+    (:func:`issue_rebind_code`)."""
     rebind = get_object_or_404(RebindRequest, pk=pk)
     try:
         if decision == "approve":
-            rebind, code = services.approve_rebind(rebind.pk, request.user)
-            messages.success(request, _("Re-binding approved. The resident's app has been told."))
-            return _activation_page(request, rebind.resident, code)
-        services.reject_rebind(rebind.pk, request.user, note=request.POST.get("note", ""))
-        messages.info(request, _("Re-binding rejected: no activation code was issued."))
+            services.approve_rebind(rebind.pk, request.user)
+            messages.success(
+                request,
+                _(
+                    "Re-binding approved. The officer who asked for it can now issue the activation code to the resident."
+                ),
+            )
+        else:
+            services.reject_rebind(rebind.pk, request.user, note=request.POST.get("note", ""))
+            messages.info(request, _("Re-binding rejected: no activation code was issued."))
     except Forbidden as exc:
         return _forbidden(request, exc.message)
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect(reverse("counter:resident", kwargs={"public_id": rebind.resident.public_id}) + "#rebind")
+
+
+@counter_role
+@require_POST
+def issue_rebind_code(request, pk):
+    """The officer who asked for an approved re-binding issues its activation code, shown once
+    to them only (issue 13 item 1, security review); the resident's app is told."""
+    rebind = get_object_or_404(RebindRequest, pk=pk)
+    try:
+        rebind, code = services.issue_rebind_code(rebind.pk, request.user)
+    except Forbidden as exc:
+        return _forbidden(request, exc.message)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect(reverse("counter:resident", kwargs={"public_id": rebind.resident.public_id}) + "#rebind")
+    messages.success(
+        request, _("Activation code issued for the approved re-binding. The resident's app has been told.")
+    )
+    return _activation_page(request, rebind.resident, code)
 
 
 @counter_role
@@ -235,15 +264,15 @@ def resident_action(request, public_id, action):
             identity.set_status(resident, "active", reason=reason, actor=request.user)
             messages.success(request, _("The account is active again."))
         elif action == "unbind":
-            wallet.unbind_active(resident, actor=request.user, reason=reason or "officer")
-            messages.success(request, _("The device is unbound."))
+            services.unbind_device(resident, actor=request.user, reason=reason)
+            messages.success(request, _("The device is unbound. The resident's app has been told."))
         elif action == "activation":
             if services.needs_second_officer(resident):
                 messages.warning(
                     request,
                     _(
-                        "This account has a bound phone or is iAM Smart+: a new activation code needs a "
-                        "re-binding request, approved by a second officer (a counter supervisor)."
+                        "This account has had a phone bound or is iAM Smart+: a new activation code needs "
+                        "a re-binding request, approved by a second officer (a counter supervisor)."
                     ),
                 )
                 return redirect(reverse("counter:resident", kwargs={"public_id": resident.public_id}) + "#rebind")

@@ -308,6 +308,19 @@ def active_device(resident: Resident) -> Device | None:
     return resident.devices.filter(status=DeviceStatus.ACTIVE).first()
 
 
+def has_been_bound(resident: Resident) -> bool:
+    """Whether the account has ever had a device bound or a binding started (a counter's
+    activation code used, or a self-registration's binding opened), even if none is bound now.
+
+    A new activation code for such an account is a re-binding (issue 13 item 1, security review):
+    unbinding or suspending first does not make it a first code again.
+    """
+    return (
+        Device.objects.filter(resident=resident).exists()
+        or ApprovalRequest.objects.filter(resident=resident, kind=kinds.BIND).exists()
+    )
+
+
 @transaction.atomic
 def unbind_active(resident: Resident, *, actor=None, reason: str = "officer") -> bool:
     """Unbind the resident's bound device, if any (an officer's action). Returns whether one was."""
@@ -764,6 +777,15 @@ NOTICE_TEXTS = {
         "On %(date)s a registration counter issued a new activation code for your account, approved "
         "by two officers, so that another phone can be bound. This phone stops working once it is. "
         "If you did not ask for this, call 1823 at once."
+    ),
+    "counter_unbind": _(
+        "On %(date)s a registration counter unbound your phone from your account. A new phone can "
+        "only be bound with a new activation code, approved by two officers at a counter. If you did "
+        "not ask for this, call 1823 at once."
+    ),
+    "counter_suspend": _(
+        "On %(date)s a registration counter suspended your account and unbound your phone. Ask at a "
+        "registration counter or call 1823."
     ),
 }
 

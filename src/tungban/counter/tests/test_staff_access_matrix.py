@@ -34,6 +34,8 @@ POLICY = {
     "counter": COUNTER,
     "counter:approve-rebind": {"counter_supervisor", "admin"},  # a second officer: a supervisor
     "counter:reject-rebind": {"counter_supervisor", "admin"},
+    # Only the officer who asked for the re-binding (none of the users tried here) issues its code.
+    "counter:issue-rebind-code": set(),
     "credentials": {"credential_officer", "admin"},
     "admin": {"admin"},
 }
