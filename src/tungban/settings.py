@@ -312,6 +312,9 @@ TUNGBAN_RATELIMITS = {
         "token": "300/m",
         # Public verification of signatures and credentials (CPU-heavy), per client.
         "verify": "60/m",
+        # Staff login attempts per client address (password spraying over many usernames;
+        # django-axes locks a single username after AXES_FAILURE_LIMIT failures).
+        "staff_login": "30/15m",
     }.items()
 }
 

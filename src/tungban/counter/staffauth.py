@@ -9,7 +9,8 @@
   staff session ends after ``TUNGBAN_STAFF_SESSION_IDLE`` seconds without a request and
   ``TUNGBAN_STAFF_SESSION_MAX_AGE`` seconds after its login.
 
-Repeated failures lock the login (django-axes, database handler: settings ``AXES_*``).
+Repeated failures lock the login (django-axes, database handler: settings ``AXES_*``), and
+one address's login attempts are rate-limited (:mod:`tungban.core.ratelimit`).
 Residents never have a Django user: their app authenticates with its device key.
 """
 
@@ -20,8 +21,11 @@ import time
 from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.models import AnonymousUser
+from django.utils.decorators import method_decorator
 from django_otp import devices_for_user
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
+
+from tungban.core import ratelimit
 
 #: Session key: when (Unix seconds) the staff session was verified at login.
 LOGIN_AT_KEY = "staff_login_at"
@@ -53,6 +57,13 @@ class StaffAdminSite(OTPAdminSite):
 
     def __init__(self, name: str = "admin"):
         super().__init__(name)
+
+    @method_decorator(ratelimit.limit("staff_login"))
+    def login(self, request, extra_context=None):
+        """The staff login page, its POSTs limited per client address (``staff_login`` in
+        ``TUNGBAN_RATELIMITS``): django-axes locks one username after repeated failures,
+        this stops one address trying a few passwords on many usernames (issue 13 items 3, 8)."""
+        return super().login(request, extra_context)
 
 
 class StaffSessionMiddleware:

@@ -74,6 +74,19 @@ def test_repeated_failures_lock_the_login(client, settings):
     assert "登入失敗次數過多" in _login(client, officer, totp_token(officer)).content.decode()
 
 
+def test_one_address_trying_many_usernames_is_rate_limited(client, settings):
+    """Password spraying: a few passwords each on many usernames stays under django-axes'
+    per-username lock, so the login is also limited per client address (issue 13 item 8)."""
+    settings.TUNGBAN_RATELIMITS = {**settings.TUNGBAN_RATELIMITS, "staff_login": "4/h"}
+    for n in range(4):
+        resp = client.post(LOGIN, {"username": f"nobody{n}", "password": "guess", "otp_token": "000000"})
+        assert resp.status_code == 200  # the login form again, with its error
+    officer = staff_user("counter_officer")
+    resp = _login(client, officer, totp_token(officer), HTTP_ACCEPT="text/html", HTTP_ACCEPT_LANGUAGE="en")
+    assert resp.status_code == 429 and int(resp["Retry-After"]) > 0
+    assert not _is_staff_session(client)
+
+
 def test_lockout_is_shared_through_the_database(client, settings):
     """All workers agree: the failures are counted in the database (django-axes' handler)."""
     from axes.models import AccessAttempt
