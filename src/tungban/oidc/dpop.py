@@ -106,7 +106,10 @@ def check_proof(
     :param method: the request's HTTP method (``htm``).
     :param url: the endpoint's public URL (``htu``; query and fragment ignored).
     :param access_token: at a resource: the token the proof must hash (``ath``).
-    :param require_nonce: whether a server nonce is required (§8; the token endpoint).
+    :param require_nonce: whether a server nonce is required (§8; the token endpoint). Where
+        it is not (a resource), a nonce the proof carries is still checked: a stale or foreign
+        one is ``use_dpop_nonce``, answered with a fresh ``DPoP-Nonce`` (§9), so the client
+        recovers in one retry instead of failing on every call.
     :returns: the proof key's JWK SHA-256 thumbprint (``jkt``, RFC 7638).
     :raises DPoPError: ``invalid_dpop_proof`` for a bad or replayed proof.
     :raises UseDPoPNonce: ``use_dpop_nonce`` when the nonce is missing, stale or not ours.

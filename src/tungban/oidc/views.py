@@ -318,7 +318,8 @@ def _oauth_error(error: DomainError) -> HttpResponse:
     """A resource-server error in the one format of RFC 6750 §3: ``{"error",
     "error_description"}`` (ASCII, so English: RFC 6750 §3) and a Bearer challenge naming the
     code. A request with no bearer token gets the bare challenge and an empty body
-    (§3.1: no error code or other error information) — issue 13 item 17."""
+    (§3.1: no error code or other error information) — issue 13 item 17. A DPoP error
+    carries the ``DPoP-Nonce`` header (RFC 9449 §9)."""
     challenge = (error.details or {}).get("www_authenticate")
     if challenge == NO_TOKEN_CHALLENGE:
         response = HttpResponse(status=401)
@@ -329,6 +330,8 @@ def _oauth_error(error: DomainError) -> HttpResponse:
     response = JsonResponse({"error": error.code, "error_description": description}, status=error.status)
     if challenge or error.status == 401:
         response["WWW-Authenticate"] = challenge or f'Bearer realm="tungban", error="{error.code}"'
+    if (error.details or {}).get("dpop_nonce"):
+        response["DPoP-Nonce"] = error.details["dpop_nonce"]  # RFC 9449 §9: with use_dpop_nonce
     return response
 
 

@@ -11,7 +11,7 @@ import requests
 from joserfc import jwt
 
 from tungban.oidc.models import OFFLINE_ACCESS_SCOPE
-from tungban.oidc.tests.test_fapi import RP, SCOPE, Holder
+from tungban.oidc.tests.test_fapi import RP, SCOPE, Holder, _tokens
 from tungban.testing.factories import authorize_params, bind_cli, make_client, pkce
 
 pytestmark = pytest.mark.django_db
@@ -66,3 +66,32 @@ def test_other_client_assertion_audience_array_with_a_foreign_value_refused(issu
     assert foreign.status_code in (400, 401) and foreign.json()["error"] == "invalid_client", foreign.text
     assert requests.post(url, data={**grant, **_with_aud(holder, url)}).status_code == 200  # kept for compatibility
     assert requests.post(url, data={**grant, **_with_aud(holder, issuer)}).status_code == 200
+
+
+# --- 2. use_dpop_nonce at a resource carries DPoP-Nonce (RFC 9449 §9) ---
+
+
+def test_userinfo_stale_nonce_is_answered_with_a_fresh_one(issuer, bank, app):
+    tokens = _tokens(issuer, bank, app)
+    at = tokens["access_token"]
+    stale = bank.userinfo(at, nonce="not-a-nonce-of-ours")
+    assert stale.status_code == 401 and 'error="use_dpop_nonce"' in stale.headers["WWW-Authenticate"]
+    assert stale.headers.get("DPoP-Nonce"), stale.headers
+    again = bank.userinfo(at, nonce=stale.headers["DPoP-Nonce"])
+    assert again.status_code == 200, again.text
+
+
+def test_api_resource_stale_nonce_is_answered_with_a_fresh_one(issuer, db):
+    holder = Holder(issuer, "signer")
+    make_client("signer", "https://signer.example/cb", jwks=holder.jwks(), allowed_scopes=["openid", "signing"])
+    at = holder.post("/oidc/token", {"grant_type": "client_credentials", "scope": "signing"}).json()["access_token"]
+    url = f"{issuer}/api/v1/signing/requests/00000000-0000-0000-0000-000000000000"
+
+    def call(nonce):
+        proof = holder.proof("GET", url, access_token=at, nonce=nonce)
+        return requests.get(url, headers={"Authorization": f"DPoP {at}", "DPoP": proof})
+
+    stale = call("not-a-nonce-of-ours")
+    assert stale.status_code == 401 and 'error="use_dpop_nonce"' in stale.headers["WWW-Authenticate"]
+    assert stale.headers.get("DPoP-Nonce"), stale.headers
+    assert call(stale.headers["DPoP-Nonce"]).status_code == 404  # authenticated: no such request
