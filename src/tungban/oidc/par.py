@@ -138,7 +138,8 @@ def push(server, request, auth_methods: list[str]) -> JsonResponse:
     """The PAR endpoint (RFC 9126 §2): authenticate the client, validate the request as
     the authorization endpoint would, store it, answer 201 ``{"request_uri", "expires_in"}``.
 
-    Errors are JSON (RFC 9126 §2.3): ``invalid_client`` (401), ``invalid_request``,
+    A FAPI client must send ``redirect_uri`` (FAPI 2.0 SP §5.3.2.2). Errors are JSON
+    (RFC 9126 §2.3): ``invalid_client`` (401), ``invalid_request``,
     ``invalid_request_object``, ``invalid_dpop_proof`` / ``use_dpop_nonce`` (with
     ``DPoP-Nonce``) and the authorization endpoint's (400).
     """
@@ -153,6 +154,9 @@ def push(server, request, auth_methods: list[str]) -> JsonResponse:
         if "request" in params:
             params = verify_request_object(client, params["request"])
         params["client_id"] = client.client_id
+        if client.fapi and not params.get("redirect_uri"):
+            # FAPI 2.0 SP §5.3.2.2 item 6: not Authlib's fall-back to the one registered URI.
+            raise InvalidRequestError("A FAPI 2.0 pushed authorization request must carry 'redirect_uri'.")
         proof = request.headers.get("DPoP")
         if proof is not None:
             jkt = dpop.check_proof(proof, method="POST", url=dpop.endpoint_url(request.path), require_nonce=True)

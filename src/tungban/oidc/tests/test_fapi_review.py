@@ -95,3 +95,16 @@ def test_api_resource_stale_nonce_is_answered_with_a_fresh_one(issuer, db):
     assert stale.status_code == 401 and 'error="use_dpop_nonce"' in stale.headers["WWW-Authenticate"]
     assert stale.headers.get("DPoP-Nonce"), stale.headers
     assert call(stale.headers["DPoP-Nonce"]).status_code == 404  # authenticated: no such request
+
+
+# --- 3. redirect_uri required in a FAPI client's pushed request (FAPI 2.0 SP §5.3.2.2) ---
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_fapi_push_without_redirect_uri_refused(issuer, bank, signed):
+    _, challenge = pkce()
+    params = authorize_params("bank", RP, challenge, scope=SCOPE)
+    del params["redirect_uri"]
+    data = {"request": bank.request_object(params)} if signed else params
+    resp = bank.post("/oidc/par", data)
+    assert resp.status_code == 400 and resp.json()["error"] == "invalid_request", resp.text
