@@ -30,7 +30,7 @@ from tungban.wallet import services as wallet
 from tungban.wallet.models import RequestStatus
 
 from . import par, services
-from .models import AuthorizationCode, Client
+from .models import Client
 from .resource import NO_TOKEN_CHALLENGE, bearer_token
 from .server import CLIENT_AUTH_METHODS, Subject, server
 
@@ -137,15 +137,14 @@ def authorize(request):
             % {"error": error.description or error.error},
         )
     client: Client = grant.request.client
-    nonce_field = AuthorizationCode._meta.get_field("nonce")
-    if len(grant.request.payload.data.get("nonce") or "") > nonce_field.max_length:
+    if len(grant.request.payload.data.get("nonce") or "") > par.nonce_max_length():
         # Stored with the code: refuse it now rather than fail when the app has answered (issue 13 item 11).
         too_long = InvalidRequestError(
-            f"The 'nonce' must be at most {nonce_field.max_length} characters.",
+            f"The 'nonce' must be at most {par.nonce_max_length()} characters.",
             redirect_uri=grant.redirect_uri,
             state=grant.request.payload.state,
         )
-        return server.handle_error_response(request, too_long)
+        return par.add_issuer(server.handle_error_response(request, too_long))  # RFC 9207 §2
     # Exactly the parameters Authlib validated (GET and POST together), replayed at completion.
     query = urlencode([(k, v) for k, values in grant.request.payload.datalist.items() for v in values])
     secret = secrets.token_urlsafe(24)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import secrets
 import time
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 from joserfc import jwt
 
-from tungban.oidc.models import OFFLINE_ACCESS_SCOPE
-from tungban.oidc.tests.test_fapi import RP, SCOPE, Holder, _tokens
+from tungban.oidc.models import OFFLINE_ACCESS_SCOPE, AuthorizationCode
+from tungban.oidc.tests.test_fapi import RP, SCOPE, Holder, _push, _tokens
 from tungban.testing.factories import authorize_params, bind_cli, make_client, pkce
 
 pytestmark = pytest.mark.django_db
@@ -107,4 +108,26 @@ def test_fapi_push_without_redirect_uri_refused(issuer, bank, signed):
     del params["redirect_uri"]
     data = {"request": bank.request_object(params)} if signed else params
     resp = bank.post("/oidc/par", data)
+    assert resp.status_code == 400 and resp.json()["error"] == "invalid_request", resp.text
+
+
+# --- 4. iss on the nonce-too-long error (RFC 9207 §2); the nonce checked at PAR (RFC 9126 §2.1) ---
+
+
+def _too_long_nonce() -> str:
+    return "n" * (AuthorizationCode._meta.get_field("nonce").max_length + 1)
+
+
+def test_nonce_too_long_error_redirect_carries_iss(issuer, db):
+    make_client("plain", "https://plain.example/cb")
+    _, challenge = pkce()
+    params = authorize_params("plain", "https://plain.example/cb", challenge, nonce=_too_long_nonce())
+    resp = requests.get(f"{issuer}/oidc/authorize", params=params, allow_redirects=False)
+    assert resp.status_code == 302
+    query = parse_qs(urlsplit(resp.headers["Location"]).query)
+    assert query["error"] == ["invalid_request"] and query["iss"] == [issuer]
+
+
+def test_nonce_too_long_refused_at_par(issuer, bank):
+    resp, _, _ = _push(bank, nonce=_too_long_nonce())
     assert resp.status_code == 400 and resp.json()["error"] == "invalid_request", resp.text
