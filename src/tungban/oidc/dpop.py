@@ -2,7 +2,8 @@
 Profile §5.3.2.2, §5.3.3) and any client that sends a ``DPoP`` proof.
 
 * :func:`check_proof` verifies a proof JWT (§4.3): ``typ`` ``dpop+jwt``, ``alg`` ES256 or
-  PS256, a public ``jwk`` in the header, the signature (joserfc), ``htm``, ``htu``,
+  PS256, a public ``jwk`` in the header (RSA at least 2048 bits: FAPI 2.0 SP §5.4.1), the
+  signature (joserfc), ``htm``, ``htu``,
   ``iat`` within :data:`MAX_AGE` seconds, ``ath`` for an access token (§4.2), a nonce
   this server gave out (§8) and a ``jti`` not seen before (§11.1; kept in the database, so
   every worker agrees). Returns the key's SHA-256 JWK thumbprint (RFC 7638), the ``jkt``
@@ -22,6 +23,7 @@ import base64
 import hashlib
 import secrets
 import time
+import warnings
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -34,6 +36,7 @@ from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, RSAKey
 
+from . import validators
 from .models import UsedDPoPProof
 
 #: RFC 9449 §5.1 ``dpop_signing_alg_values_supported`` (FAPI 2.0 §5.4.1: PS256 or ES256).
@@ -123,7 +126,11 @@ def check_proof(
         jwk = header.get("jwk")
         if not isinstance(jwk, dict) or "d" in jwk or jwk.get("kty") not in ("EC", "RSA"):
             raise DPoPError("The proof header must carry the public key as 'jwk'.")
-        key = (ECKey if jwk["kty"] == "EC" else RSAKey).import_key(jwk)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # joserfc's SecurityWarning of a small RSA key: refused below
+            key = (ECKey if jwk["kty"] == "EC" else RSAKey).import_key(jwk)
+        if validators.rsa_too_small(key):
+            raise DPoPError(f"RSA proof keys must be at least {validators.MIN_RSA_BITS} bits (FAPI 2.0 5.4.1).")
         claims = jwt.decode(proof, key, algorithms=[header["alg"]]).claims
     except DPoPError:
         raise

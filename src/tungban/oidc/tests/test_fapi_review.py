@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 from joserfc import jwt
+from joserfc.jwk import RSAKey
 
 from tungban.oidc.models import OFFLINE_ACCESS_SCOPE, AuthorizationCode
 from tungban.oidc.tests.test_fapi import RP, SCOPE, Holder, _push, _tokens
@@ -131,3 +132,63 @@ def test_nonce_too_long_error_redirect_carries_iss(issuer, db):
 def test_nonce_too_long_refused_at_par(issuer, bank):
     resp, _, _ = _push(bank, nonce=_too_long_nonce())
     assert resp.status_code == 400 and resp.json()["error"] == "invalid_request", resp.text
+
+
+# --- 5. RSA keys of at least 2048 bits (FAPI 2.0 SP §5.4.1, RFC 7518 §3.3, §3.5); https redirect URIs ---
+
+
+def _rsa_1024():
+    with pytest.warns(Warning):  # joserfc warns of the small key; the platform must refuse it
+        return RSAKey.generate_key(1024, parameters={"kid": "bank-1"}, private=True)
+
+
+def test_dpop_proof_with_small_rsa_key_refused(issuer, bank):
+    _, challenge = pkce()
+    params = authorize_params("bank", RP, challenge, scope=SCOPE)
+    url = f"{issuer}/oidc/par"
+    small = _rsa_1024()
+    for _ in range(2):  # once more with the server's nonce
+        claims = {"jti": secrets.token_urlsafe(12), "htm": "POST", "htu": url, "iat": int(time.time())}
+        if bank.nonce:
+            claims["nonce"] = bank.nonce
+        header = {"typ": "dpop+jwt", "alg": "PS256", "jwk": small.as_dict(private=False)}
+        proof = jwt.encode(header, claims, small, algorithms=["PS256"])
+        resp = requests.post(url, data={**params, **bank.auth()}, headers={"DPoP": proof})
+        bank.nonce = resp.headers.get("DPoP-Nonce", bank.nonce)
+        if resp.json().get("error") != "use_dpop_nonce":
+            break
+    assert resp.status_code == 400 and resp.json()["error"] == "invalid_dpop_proof", resp.text
+
+
+def test_client_jwks_with_small_rsa_key_refused(db):
+    from django.core.exceptions import ValidationError
+
+    from tungban.core.errors import DomainError
+    from tungban.oidc.models import Client
+
+    jwks = {"keys": [_rsa_1024().as_dict(private=False)]}
+    with pytest.raises(DomainError) as raised:
+        make_client("small", "https://small.example/cb", jwks=jwks)
+    assert raised.value.code == "invalid_client_metadata"
+    client = Client(client_id="x", name_en="X", name_zh="X", redirect_uris=[RP], allowed_scopes=["openid"], jwks=jwks)
+    with pytest.raises(ValidationError):
+        client.clean()
+
+
+def test_fapi_client_redirect_uri_must_be_https(db):
+    from django.core.exceptions import ValidationError
+
+    from tungban.core.errors import DomainError
+    from tungban.oidc.models import Client
+
+    jwks = Holder("http://x").jwks()
+    with pytest.raises(DomainError) as raised:
+        make_client("plainbank", "http://bank.example/cb", jwks=jwks, fapi=True)
+    assert raised.value.code == "invalid_redirect_uri"
+    client = Client(
+        client_id="x", name_en="X", name_zh="X", redirect_uris=["http://bank.example/cb"], jwks=jwks, fapi=True
+    )
+    client.allowed_scopes = ["openid"]
+    with pytest.raises(ValidationError):
+        client.clean()
+    make_client("plain", "http://localhost:9000/cb")  # other clients: unchanged
