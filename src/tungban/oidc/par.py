@@ -22,6 +22,7 @@ import json
 import secrets
 import time
 from datetime import timedelta
+from urllib.parse import parse_qsl, urlsplit
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
@@ -70,9 +71,11 @@ class Issuer(IssuerParameter):
 
 
 def add_issuer(response):
-    """Add ``iss`` (RFC 9207 §2) to a redirecting authorization response; returns it."""
+    """Add ``iss`` (RFC 9207 §2) to a redirecting authorization response; returns it.
+    Not added twice: only when the Location's query has no parameter named exactly ``iss``
+    (a registered redirect URI's ``?dismiss=1`` is no ``iss``)."""
     location = response.get("Location") if response is not None else None
-    if location and "iss=" not in location.split("?", 1)[-1].split("#", 1)[0]:
+    if location and "iss" not in {name for name, _ in parse_qsl(urlsplit(location).query, keep_blank_values=True)}:
         response["Location"] = add_params_to_uri(location, {"iss": settings.TUNGBAN_ISSUER})
     return response
 

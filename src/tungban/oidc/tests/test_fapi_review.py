@@ -192,3 +192,29 @@ def test_fapi_client_redirect_uri_must_be_https(db):
     with pytest.raises(ValidationError):
         client.clean()
     make_client("plain", "http://localhost:9000/cb")  # other clients: unchanged
+
+
+# --- 6. iss added unless the redirect URI's query has the key iss itself (RFC 9207 §2) ---
+
+
+def test_iss_added_when_a_query_key_merely_ends_in_iss(issuer, db):
+    redirect = "https://plain.example/cb?dismiss=1"
+    make_client("plain", redirect)
+    _, challenge = pkce()
+    params = authorize_params("plain", redirect, challenge, response_type="token")
+    resp = requests.get(f"{issuer}/oidc/authorize", params=params, allow_redirects=False)
+    assert resp.status_code == 302
+    query = parse_qs(urlsplit(resp.headers["Location"]).query)
+    assert query["dismiss"] == ["1"] and query["iss"] == [issuer]
+
+
+def test_add_issuer_keeps_an_existing_iss_key(settings):
+    from django.http import HttpResponseRedirect
+
+    from tungban.oidc.par import add_issuer
+
+    settings.TUNGBAN_ISSUER = "https://id.example"
+    kept = add_issuer(HttpResponseRedirect("https://rp.example/cb?iss=https%3A%2F%2Fid.example&code=x"))
+    assert parse_qs(urlsplit(kept["Location"]).query)["iss"] == ["https://id.example"]
+    added = add_issuer(HttpResponseRedirect("https://rp.example/cb?miss=1&code=x#frag"))
+    assert parse_qs(urlsplit(added["Location"]).query)["iss"] == ["https://id.example"]
