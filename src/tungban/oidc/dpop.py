@@ -25,7 +25,6 @@ import secrets
 import time
 import warnings
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 from authlib.oauth2 import OAuth2Error
 from django.conf import settings
@@ -35,6 +34,7 @@ from django.utils import timezone
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, RSAKey
+from yarl import URL
 
 from . import validators
 from .models import UsedDPoPProof
@@ -93,11 +93,19 @@ def endpoint_url(path: str) -> str:
 
 
 def _htu(value) -> str | None:
+    """``value`` (an ``htu`` or an endpoint's URL) normalised for comparison, without query
+    and fragment (RFC 9449 §4.3: servers SHOULD apply RFC 3986 §6.2.2 syntax-based and
+    §6.2.3 scheme-based normalisation): scheme and host in lower case (the host IDNA-encoded),
+    no default port, percent-encodings of unreserved characters decoded and the others in
+    upper case, dot segments removed, an empty path as ``/`` (yarl does all of it).
+    ``None`` for anything but an absolute http(s) URL with a host."""
     try:
-        parts = urlsplit(str(value))
-    except ValueError:  # e.g. a malformed IPv6 host
+        url = URL(str(value))
+        if url.scheme not in ("http", "https") or not url.host_port_subcomponent:
+            return None
+        return f"{url.scheme}://{url.host_port_subcomponent}{url.raw_path or '/'}"
+    except (ValueError, TypeError, UnicodeError):  # e.g. a malformed IPv6 host or port
         return None
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path}"  # §4.3: without query and fragment
 
 
 def check_proof(
@@ -141,7 +149,8 @@ def check_proof(
         raise DPoPError("The proof needs a 'jti'.")
     if claims.get("htm") != method.upper():
         raise DPoPError("The proof's 'htm' is not this request's method.")
-    if not isinstance(claims.get("htu"), str) or _htu(claims["htu"]) != _htu(url):
+    htu = _htu(claims["htu"]) if isinstance(claims.get("htu"), str) else None
+    if htu is None or htu != _htu(url):
         raise DPoPError("The proof's 'htu' is not this endpoint.")
     now = time.time()
     if not isinstance(iat, int | float) or not (now - MAX_AGE <= iat <= now + CLOCK_SKEW):

@@ -218,3 +218,44 @@ def test_add_issuer_keeps_an_existing_iss_key(settings):
     assert parse_qs(urlsplit(kept["Location"]).query)["iss"] == ["https://id.example"]
     added = add_issuer(HttpResponseRedirect("https://rp.example/cb?miss=1&code=x#frag"))
     assert parse_qs(urlsplit(added["Location"]).query)["iss"] == ["https://id.example"]
+
+
+# --- 7. htu compared after RFC 3986 §6.2.2 / §6.2.3 normalisation (RFC 9449 §4.3) ---
+
+
+@pytest.mark.parametrize(
+    ("sent", "endpoint"),
+    [
+        ("HTTPS://ID.Example:443/oidc/token", "https://id.example/oidc/token"),
+        ("http://id.example:80/oidc/token", "http://id.example/oidc/token"),
+        ("https://id.example/oidc/%74oken", "https://id.example/oidc/token"),
+        ("https://id.example/a/%7euser", "https://id.example/a/~user"),
+        ("https://id.example/oidc/./x/../token", "https://id.example/oidc/token"),
+        ("https://id.example", "https://id.example/"),
+    ],
+)
+def test_htu_normalised(sent, endpoint):
+    from tungban.oidc import dpop
+
+    assert dpop._htu(sent) == dpop._htu(endpoint)
+
+
+@pytest.mark.parametrize(
+    ("sent", "endpoint"),
+    [
+        ("https://id.example:8443/oidc/token", "https://id.example/oidc/token"),
+        ("https://id.example/oidc/Token", "https://id.example/oidc/token"),
+        ("http://id.example/oidc/token", "https://id.example/oidc/token"),
+        ("https://id.example/oidc%2Ftoken", "https://id.example/oidc/token"),
+    ],
+)
+def test_htu_differences_that_matter_kept(sent, endpoint):
+    from tungban.oidc import dpop
+
+    assert dpop._htu(sent) != dpop._htu(endpoint)
+
+
+def test_htu_percent_encoded_accepted_at_par(issuer, bank):
+    _, challenge = pkce()
+    resp = bank.post("/oidc/%70ar", authorize_params("bank", RP, challenge, scope=SCOPE))  # 'p', percent-encoded
+    assert resp.status_code == 201, resp.text
