@@ -84,6 +84,8 @@ def _domain_error(request, exc: DomainError):
     response = api.create_response(request, exc.as_dict(), status=exc.status)
     if exc.details and "www_authenticate" in exc.details:
         response["WWW-Authenticate"] = exc.details["www_authenticate"]  # RFC 6750 §3, RFC 9470 §3
+    if exc.details and "dpop_nonce" in exc.details:
+        response["DPoP-Nonce"] = exc.details["dpop_nonce"]  # RFC 9449 §9: with use_dpop_nonce
     return response
 
 

@@ -41,7 +41,7 @@ class ErrorOut(Schema):
     details: dict[str, Any] | None = Field(
         None,
         description="Extra machine-readable facts, e.g. {max_bytes}, {max_age}, {rows}; for invalid_request, "
-        "{errors: [{type, loc, msg}]} (pydantic's validation errors); for 401/403 bearer errors, {www_authenticate}",
+        "{errors: [{type, loc, msg}]} (pydantic's validation errors); for 401/403 bearer errors, {www_authenticate}; for DPoP errors also {dpop_nonce}, sent as the DPoP-Nonce header",
     )
 
 

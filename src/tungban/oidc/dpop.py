@@ -2,7 +2,8 @@
 Profile §5.3.2.2, §5.3.3) and any client that sends a ``DPoP`` proof.
 
 * :func:`check_proof` verifies a proof JWT (§4.3): ``typ`` ``dpop+jwt``, ``alg`` ES256 or
-  PS256, a public ``jwk`` in the header, the signature (joserfc), ``htm``, ``htu``,
+  PS256, a public ``jwk`` in the header (RSA at least 2048 bits: FAPI 2.0 SP §5.4.1), the
+  signature (joserfc), ``htm``, ``htu``,
   ``iat`` within :data:`MAX_AGE` seconds, ``ath`` for an access token (§4.2), a nonce
   this server gave out (§8) and a ``jti`` not seen before (§11.1; kept in the database, so
   every worker agrees). Returns the key's SHA-256 JWK thumbprint (RFC 7638), the ``jkt``
@@ -22,8 +23,8 @@ import base64
 import hashlib
 import secrets
 import time
+import warnings
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 from authlib.oauth2 import OAuth2Error
 from django.conf import settings
@@ -33,7 +34,9 @@ from django.utils import timezone
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, RSAKey
+from yarl import URL
 
+from . import validators
 from .models import UsedDPoPProof
 
 #: RFC 9449 §5.1 ``dpop_signing_alg_values_supported`` (FAPI 2.0 §5.4.1: PS256 or ES256).
@@ -90,11 +93,19 @@ def endpoint_url(path: str) -> str:
 
 
 def _htu(value) -> str | None:
+    """``value`` (an ``htu`` or an endpoint's URL) normalised for comparison, without query
+    and fragment (RFC 9449 §4.3: servers SHOULD apply RFC 3986 §6.2.2 syntax-based and
+    §6.2.3 scheme-based normalisation): scheme and host in lower case (the host IDNA-encoded),
+    no default port, percent-encodings of unreserved characters decoded and the others in
+    upper case, dot segments removed, an empty path as ``/`` (yarl does all of it).
+    ``None`` for anything but an absolute http(s) URL with a host."""
     try:
-        parts = urlsplit(str(value))
-    except ValueError:  # e.g. a malformed IPv6 host
+        url = URL(str(value))
+        if url.scheme not in ("http", "https") or not url.host_port_subcomponent:
+            return None
+        return f"{url.scheme}://{url.host_port_subcomponent}{url.raw_path or '/'}"
+    except (ValueError, TypeError, UnicodeError):  # e.g. a malformed IPv6 host or port
         return None
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path}"  # §4.3: without query and fragment
 
 
 def check_proof(
@@ -106,7 +117,10 @@ def check_proof(
     :param method: the request's HTTP method (``htm``).
     :param url: the endpoint's public URL (``htu``; query and fragment ignored).
     :param access_token: at a resource: the token the proof must hash (``ath``).
-    :param require_nonce: whether a server nonce is required (§8; the token endpoint).
+    :param require_nonce: whether a server nonce is required (§8; the token endpoint). Where
+        it is not (a resource), a nonce the proof carries is still checked: a stale or foreign
+        one is ``use_dpop_nonce``, answered with a fresh ``DPoP-Nonce`` (§9), so the client
+        recovers in one retry instead of failing on every call.
     :returns: the proof key's JWK SHA-256 thumbprint (``jkt``, RFC 7638).
     :raises DPoPError: ``invalid_dpop_proof`` for a bad or replayed proof.
     :raises UseDPoPNonce: ``use_dpop_nonce`` when the nonce is missing, stale or not ours.
@@ -120,7 +134,11 @@ def check_proof(
         jwk = header.get("jwk")
         if not isinstance(jwk, dict) or "d" in jwk or jwk.get("kty") not in ("EC", "RSA"):
             raise DPoPError("The proof header must carry the public key as 'jwk'.")
-        key = (ECKey if jwk["kty"] == "EC" else RSAKey).import_key(jwk)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # joserfc's SecurityWarning of a small RSA key: refused below
+            key = (ECKey if jwk["kty"] == "EC" else RSAKey).import_key(jwk)
+        if validators.rsa_too_small(key):
+            raise DPoPError(f"RSA proof keys must be at least {validators.MIN_RSA_BITS} bits (FAPI 2.0 5.4.1).")
         claims = jwt.decode(proof, key, algorithms=[header["alg"]]).claims
     except DPoPError:
         raise
@@ -131,7 +149,8 @@ def check_proof(
         raise DPoPError("The proof needs a 'jti'.")
     if claims.get("htm") != method.upper():
         raise DPoPError("The proof's 'htm' is not this request's method.")
-    if not isinstance(claims.get("htu"), str) or _htu(claims["htu"]) != _htu(url):
+    htu = _htu(claims["htu"]) if isinstance(claims.get("htu"), str) else None
+    if htu is None or htu != _htu(url):
         raise DPoPError("The proof's 'htu' is not this endpoint.")
     now = time.time()
     if not isinstance(iat, int | float) or not (now - MAX_AGE <= iat <= now + CLOCK_SKEW):

@@ -111,6 +111,7 @@ class Client(ClientMixin, models.Model):
                 self.post_logout_redirect_uris,
                 self.allowed_scopes,
                 supported_scopes=scopes.supported(),
+                fapi=self.fapi,
             )
             if self.jwks:
                 self.jwks = public_jwks_only(self.jwks)  # never keep a private key pasted by mistake

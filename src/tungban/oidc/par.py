@@ -22,6 +22,7 @@ import json
 import secrets
 import time
 from datetime import timedelta
+from urllib.parse import parse_qsl, urlsplit
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
@@ -42,7 +43,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from . import dpop
-from .models import Client, PushedAuthorizationRequest
+from .models import AuthorizationCode, Client, PushedAuthorizationRequest
 
 #: RFC 9126 §2.2: the prefix of the ``request_uri`` values this server issues.
 REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"
@@ -70,11 +71,19 @@ class Issuer(IssuerParameter):
 
 
 def add_issuer(response):
-    """Add ``iss`` (RFC 9207 §2) to a redirecting authorization response; returns it."""
+    """Add ``iss`` (RFC 9207 §2) to a redirecting authorization response; returns it.
+    Not added twice: only when the Location's query has no parameter named exactly ``iss``
+    (a registered redirect URI's ``?dismiss=1`` is no ``iss``)."""
     location = response.get("Location") if response is not None else None
-    if location and "iss=" not in location.split("?", 1)[-1].split("#", 1)[0]:
+    if location and "iss" not in {name for name, _ in parse_qsl(urlsplit(location).query, keep_blank_values=True)}:
         response["Location"] = add_params_to_uri(location, {"iss": settings.TUNGBAN_ISSUER})
     return response
+
+
+def nonce_max_length() -> int:
+    """The longest ``nonce`` (OIDC Core §3.1.2.1) the platform accepts: what an
+    authorization code can store (FAPI 2.0 SP §5.3.2.2: at least 64)."""
+    return AuthorizationCode._meta.get_field("nonce").max_length
 
 
 def verify_request_object(client: Client, raw: str) -> dict[str, str]:
@@ -138,7 +147,9 @@ def push(server, request, auth_methods: list[str]) -> JsonResponse:
     """The PAR endpoint (RFC 9126 §2): authenticate the client, validate the request as
     the authorization endpoint would, store it, answer 201 ``{"request_uri", "expires_in"}``.
 
-    Errors are JSON (RFC 9126 §2.3): ``invalid_client`` (401), ``invalid_request``,
+    A FAPI client must send ``redirect_uri`` (FAPI 2.0 SP §5.3.2.2); a ``nonce`` longer than
+    :func:`nonce_max_length` is refused here. Errors are JSON
+    (RFC 9126 §2.3): ``invalid_client`` (401), ``invalid_request``,
     ``invalid_request_object``, ``invalid_dpop_proof`` / ``use_dpop_nonce`` (with
     ``DPoP-Nonce``) and the authorization endpoint's (400).
     """
@@ -153,6 +164,12 @@ def push(server, request, auth_methods: list[str]) -> JsonResponse:
         if "request" in params:
             params = verify_request_object(client, params["request"])
         params["client_id"] = client.client_id
+        if client.fapi and not params.get("redirect_uri"):
+            # FAPI 2.0 SP §5.3.2.2 item 6: not Authlib's fall-back to the one registered URI.
+            raise InvalidRequestError("A FAPI 2.0 pushed authorization request must carry 'redirect_uri'.")
+        if len(params.get("nonce") or "") > nonce_max_length():
+            # RFC 9126 §2.1: refused at the push, not after the resident approved (the code stores it).
+            raise InvalidRequestError(f"The 'nonce' must be at most {nonce_max_length()} characters.")
         proof = request.headers.get("DPoP")
         if proof is not None:
             jkt = dpop.check_proof(proof, method="POST", url=dpop.endpoint_url(request.path), require_nonce=True)

@@ -84,7 +84,9 @@ def bearer_token(request, scope: str | None = None) -> Token:
     :param scope: a scope the token must carry (RFC 6750 §3.1 ``insufficient_scope``).
     :raises DomainError: the RFC 6750 §3.1 code as ``error`` (``invalid_token``, 401, or
         ``insufficient_scope``, 403; ``invalid_request``, 400, for a malformed header), with
-        ``details.www_authenticate`` for the header, e.g. ``Bearer error="invalid_token"``.
+        ``details.www_authenticate`` for the header, e.g. ``Bearer error="invalid_token"``;
+        a DPoP error (``invalid_dpop_proof``, ``use_dpop_nonce``, 401) also carries a fresh
+        server nonce in ``details.dpop_nonce`` for the ``DPoP-Nonce`` header (RFC 9449 §8, §9).
     """
     try:
         return require_oauth.acquire_token(request, scope)
@@ -101,6 +103,10 @@ def bearer_token(request, scope: str | None = None) -> Token:
         if code == "insufficient_scope" and scope:
             challenge += f', scope="{scope}"'
         details = {"www_authenticate": challenge}
+        if dpop_error:
+            # RFC 9449 §9: use_dpop_nonce comes with the nonce to use; an invalid proof too, so
+            # that a client whose nonce went stale recovers in one retry.
+            details["dpop_nonce"] = dpop.new_nonce()
         declared = {"invalid_token": errors.InvalidToken, "insufficient_scope": errors.InsufficientScope}.get(code)
         if declared is not None:
             raise declared(error.description or None, details=details) from None

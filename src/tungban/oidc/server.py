@@ -90,15 +90,16 @@ FAPI_CODE_TTL = 60
 class PrivateKeyJWT(JWTBearerClientAssertion):
     """``private_key_jwt`` client authentication (RFC 7523 §2.2 and §3; OIDC Core §9):
     a JWT signed with a key from the client's registered JWKS, ``iss`` = ``sub`` =
-    client_id, ``aud`` = the token endpoint (or the issuer), a short ``exp`` and a ``jti``
-    used once. Authlib checks the signature and claims; this class supplies the keys and
-    the single-use store (shared by every worker: the database)."""
+    client_id, ``aud`` as :func:`check_assertion_audience` says, a short ``exp`` and a
+    ``jti`` used once. Authlib checks the signature and claims; this class supplies the
+    keys, the audience rule and the single-use store (shared by every worker: the database)."""
 
     CLIENT_AUTH_METHOD = "private_key_jwt"
 
     def get_audiences(self):
-        iss = settings.TUNGBAN_ISSUER
-        return [f"{iss}/oidc/token", iss, f"{iss}/", f"{iss}/oidc/par"]
+        # Authlib's own check (any one of these, also inside an array); the stricter rule,
+        # per client, is check_assertion_audience, applied first.
+        return assertion_audiences(fapi=False)
 
     def process_assertion_claims(self, assertion, resolve_key):
         # PS256 as well as joserfc's recommended ES256/RS256; FAPI clients: PS256/ES256 only.
@@ -106,13 +107,12 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
             token = jwt.decode(assertion, resolve_key, algorithms=ASSERTION_ALGORITHMS)
         except JoseError as exc:
             raise InvalidClientError(description=exc.description) from exc
-        if (
-            token.header["alg"] not in FAPI_ALGORITHMS
-            and Client.objects.filter(client_id=str(token.claims.get("sub")), fapi=True).exists()
-        ):
+        fapi = Client.objects.filter(client_id=str(token.claims.get("sub")), fapi=True).exists()
+        if fapi and token.header["alg"] not in FAPI_ALGORITHMS:
             raise InvalidClientError(
                 description=f"FAPI 2.0 clients sign assertions with {' or '.join(FAPI_ALGORITHMS)}."
             )
+        check_assertion_audience(token.claims.get("aud"), fapi=fapi)
         self.verify_claims(token.claims)
         return token.claims
 
@@ -137,6 +137,40 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         if secrets.randbelow(100) == 0:
             UsedClientAssertion.objects.filter(expires_at__lt=now).delete()
         return True
+
+
+def assertion_audiences(*, fapi: bool) -> list[str]:
+    """The ``aud`` values a client assertion may carry: a FAPI client's only the issuer
+    identifier; another client's also, for compatibility (RFC 7523 §3, OIDC Core §9,
+    RFC 9126 §2), the token and PAR endpoints' URLs and the issuer with a trailing slash."""
+    iss = settings.TUNGBAN_ISSUER
+    return [iss] if fapi else [iss, f"{iss}/", f"{iss}/oidc/token", f"{iss}/oidc/par"]
+
+
+def check_assertion_audience(aud, *, fapi: bool) -> None:
+    """Check a client assertion's ``aud`` claim (the audience-injection defence).
+
+    * FAPI clients: exactly the issuer identifier, as a JSON string — FAPI 2.0 Security
+      Profile (final) §5.3.2.1 item 8: the authorization server "shall only accept its
+      issuer identifier value (as defined in [RFC8414]) as a string in the ``aud`` claim
+      received in client authentication assertions"; likewise draft-ietf-oauth-rfc7523bis
+      §4 (the issuer as the sole audience value, a string, not an array).
+    * Other clients: a string or an array, but every value one of
+      :func:`assertion_audiences` — an array naming anyone else (which joserfc accepts when
+      one member matches) is refused.
+
+    :raises InvalidClientError: ``invalid_client`` (RFC 6749 §5.2).
+    """
+    allowed = assertion_audiences(fapi=fapi)
+    if fapi:
+        if not isinstance(aud, str) or aud != allowed[0]:
+            raise InvalidClientError(
+                description="A FAPI 2.0 client assertion's 'aud' must be the issuer identifier, as a string."
+            )
+        return
+    values = aud if isinstance(aud, list) else [aud]
+    if not values or any(not isinstance(v, str) or v not in allowed for v in values):
+        raise InvalidClientError(description="The assertion's 'aud' must name this server only: use the issuer.")
 
 
 def bind_dpop(grant) -> str:

@@ -392,14 +392,15 @@ def register_client(
     With ``fapi`` the client follows the FAPI 2.0 Security Profile (issue 13 item 21):
     ``private_key_jwt`` only (no secret is made, ``jwks`` is required), pushed authorization
     requests, DPoP-bound tokens.
-    :raises DomainError: ``invalid_redirect_uri`` (must be absolute http(s), no fragment),
-        ``invalid_scope``, ``invalid_client_metadata`` (a FAPI client without ``jwks``).
+    :raises DomainError: ``invalid_redirect_uri`` (must be absolute http(s), no fragment;
+        https for a FAPI client), ``invalid_scope``, ``invalid_client_metadata`` (a FAPI
+        client without ``jwks``, an RSA key under 2048 bits).
     """
     if fapi and not (jwks or {}).get("keys"):
         raise errors.InvalidClientMetadata(_("A FAPI 2.0 client needs public keys (JWKS) for private_key_jwt."))
     scopes = allowed_scopes or list(EME_SCOPES)
     check_client_metadata(
-        redirect_uris, post_logout_redirect_uris or [], scopes, supported_scopes=scope_registry.supported()
+        redirect_uris, post_logout_redirect_uris or [], scopes, supported_scopes=scope_registry.supported(), fapi=fapi
     )
     secret = None if public or fapi else client_secrets.generate()
     client, _created = Client.objects.update_or_create(

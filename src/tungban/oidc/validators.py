@@ -7,6 +7,7 @@ without an import cycle.
 from __future__ import annotations
 
 import base64
+import warnings
 from collections.abc import Collection
 from urllib.parse import urlsplit
 
@@ -19,10 +20,12 @@ from . import errors
 
 
 def check_client_metadata(
-    redirect_uris, post_logout_redirect_uris, scopes, *, supported_scopes: Collection[str]
+    redirect_uris, post_logout_redirect_uris, scopes, *, supported_scopes: Collection[str], fapi: bool = False
 ) -> None:
     """Validate a client's registration (RFC 6749 §3.1.2: absolute URIs, no fragment);
-    ``scopes`` must all be in ``supported_scopes``.
+    ``scopes`` must all be in ``supported_scopes``. A FAPI client's redirect URIs must be
+    ``https`` (FAPI 2.0 SP §5.3.2.2: authorization responses never over unencrypted
+    connections; its loopback exception is for native apps, which no FAPI service here is).
 
     :raises DomainError: ``invalid_redirect_uri`` or ``invalid_scope``.
     """
@@ -38,6 +41,8 @@ def check_client_metadata(
                 raise errors.InvalidRedirectUri(
                     _("Redirect URIs must be absolute http(s) URLs without a fragment."), field=field
                 )
+    if fapi and any(urlsplit(str(uri)).scheme != "https" for uri in redirect_uris):
+        raise errors.InvalidRedirectUri(_("A FAPI 2.0 service's redirect URIs must use https."))
     if not isinstance(scopes, list) or any(s not in supported_scopes for s in scopes):
         raise errors.InvalidScope()
 
@@ -62,18 +67,31 @@ def check_sector_identifier(sector_identifier: str) -> None:
         raise errors.InvalidSectorIdentifier()
 
 
+#: Smallest RSA modulus accepted, in bits (RFC 7518 §3.3, §3.5; FAPI 2.0 SP §5.4.1 item 2).
+MIN_RSA_BITS = 2048
+
+
+def rsa_too_small(key) -> bool:
+    """Whether ``key`` (a joserfc key) is an RSA key under :data:`MIN_RSA_BITS` bits."""
+    return key.key_type == "RSA" and key.raw_value.key_size < MIN_RSA_BITS
+
+
 def public_jwks_only(jwks) -> dict:
     """Check a client's JWK Set (RFC 7517 §5) and return it without private members.
 
     :raises DomainError: ``invalid_client_metadata`` when it is not a JWK Set of EC or RSA
-        public keys.
+        public keys, or holds an RSA key under :data:`MIN_RSA_BITS` bits.
     """
     try:
-        keyset = KeySet.import_key_set(jwks)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # joserfc's SecurityWarning of a small key: refused below
+            keyset = KeySet.import_key_set(jwks)
         if not keyset.keys or any(k.key_type not in ("EC", "RSA") for k in keyset.keys):
             raise ValueError
     except (JoseError, ValueError, TypeError, KeyError):
         raise errors.InvalidClientMetadata() from None
+    if any(rsa_too_small(k) for k in keyset.keys):
+        raise errors.InvalidClientMetadata(_("RSA keys must be at least 2048 bits long."))
     return {"keys": [k.as_dict(private=False) | ({"kid": k.kid} if k.kid else {}) for k in keyset.keys]}
 
 

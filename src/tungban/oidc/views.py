@@ -31,7 +31,7 @@ from tungban.wallet import services as wallet
 from tungban.wallet.models import RequestStatus
 
 from . import par, services
-from .models import AuthorizationCode, Client
+from .models import Client
 from .resource import NO_TOKEN_CHALLENGE, bearer_token
 from .server import CLIENT_AUTH_METHODS, Subject, server
 
@@ -138,15 +138,14 @@ def authorize(request):
             % {"error": error.description or error.error},
         )
     client: Client = grant.request.client
-    nonce_field = AuthorizationCode._meta.get_field("nonce")
-    if len(grant.request.payload.data.get("nonce") or "") > nonce_field.max_length:
+    if len(grant.request.payload.data.get("nonce") or "") > par.nonce_max_length():
         # Stored with the code: refuse it now rather than fail when the app has answered (issue 13 item 11).
         too_long = InvalidRequestError(
-            f"The 'nonce' must be at most {nonce_field.max_length} characters.",
+            f"The 'nonce' must be at most {par.nonce_max_length()} characters.",
             redirect_uri=grant.redirect_uri,
             state=grant.request.payload.state,
         )
-        return server.handle_error_response(request, too_long)
+        return par.add_issuer(server.handle_error_response(request, too_long))  # RFC 9207 §2
     # Exactly the parameters Authlib validated (GET and POST together), replayed at completion.
     query = urlencode([(k, v) for k, values in grant.request.payload.datalist.items() for v in values])
     secret = secrets.token_urlsafe(24)
@@ -320,7 +319,8 @@ def _oauth_error(error: DomainError) -> HttpResponse:
     """A resource-server error in the one format of RFC 6750 §3: ``{"error",
     "error_description"}`` (ASCII, so English: RFC 6750 §3) and a Bearer challenge naming the
     code. A request with no bearer token gets the bare challenge and an empty body
-    (§3.1: no error code or other error information) — issue 13 item 17."""
+    (§3.1: no error code or other error information) — issue 13 item 17. A DPoP error
+    carries the ``DPoP-Nonce`` header (RFC 9449 §9)."""
     challenge = (error.details or {}).get("www_authenticate")
     if challenge == NO_TOKEN_CHALLENGE:
         response = HttpResponse(status=401)
@@ -331,6 +331,8 @@ def _oauth_error(error: DomainError) -> HttpResponse:
     response = JsonResponse({"error": error.code, "error_description": description}, status=error.status)
     if challenge or error.status == 401:
         response["WWW-Authenticate"] = challenge or f'Bearer realm="tungban", error="{error.code}"'
+    if (error.details or {}).get("dpop_nonce"):
+        response["DPoP-Nonce"] = error.details["dpop_nonce"]  # RFC 9449 §9: with use_dpop_nonce
     return response
 
 
