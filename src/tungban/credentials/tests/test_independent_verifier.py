@@ -25,84 +25,34 @@ and its optional native packages, and ``npm ci`` rejects the resulting lockfile)
 from __future__ import annotations
 
 import base64
-import fcntl
-import hashlib
 import json
 import re
 import secrets
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from tungban.testing import npm
+
 from .conftest import make_holder
 
 INDEPENDENT = Path(__file__).with_name("independent")
-FILES = ("package.json", "package-lock.json")
-NPM_TIMEOUT = 180
 NODE_TIMEOUT = 60
-MIN_NODE = 20
-
-
-def _node_version(node: str) -> tuple[int, ...]:
-    out = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
-    return tuple(int(x) for x in re.findall(r"\d+", out)[:3])
 
 
 @pytest.fixture(scope="session")
 def ts_verifier(request, tmp_path_factory) -> Path:
     """The path of ``verify.mjs`` in a directory where the pinned npm packages are installed."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if not node or not npm:
-        pytest.fail(
-            "Acceptance 1 (independent SD-JWT verifier) needs Node.js >= 20 and npm on PATH "
-            f"(node: {node}, npm: {npm}); install Node.js 20 or later with npm (Debian 12's own nodejs is 18: use NodeSource's).",
-            pytrace=False,
-        )
-    version = _node_version(node)
-    if not version or version[0] < MIN_NODE:
-        pytest.fail(
-            f"Node.js >= {MIN_NODE} is needed for the independent verifier; {node} is {'.'.join(map(str, version)) or 'unknown'}.",
-            pytrace=False,
-        )
-    key = hashlib.sha256(b"".join((INDEPENDENT / f).read_bytes() for f in FILES) + repr(version).encode()).hexdigest()[
-        :16
-    ]
-    cache = getattr(request.config, "cache", None)
-    where = (
-        cache.mkdir(f"independent-sd-jwt-{key}") if cache is not None else tmp_path_factory.mktemp("independent-sd-jwt")
+    return npm.pinned_script(
+        request,
+        tmp_path_factory,
+        INDEPENDENT,
+        "verify.mjs",
+        name="sd-jwt",
+        installed="@sd-jwt/sd-jwt-vc",
+        purpose="Acceptance 1 (independent SD-JWT verifier)",
     )
-    where = Path(where)
-    marker = where / ".installed"
-    with open(where / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # parallel sessions share the cache directory
-        if not marker.exists() or not (where / "node_modules" / "@sd-jwt" / "sd-jwt-vc").is_dir():
-            shutil.rmtree(where / "node_modules", ignore_errors=True)
-            for f in FILES:
-                shutil.copyfile(INDEPENDENT / f, where / f)
-            cmd = [npm, "ci", "--prefix", str(where), "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"]
-            try:
-                proc = subprocess.run(cmd, cwd=where, capture_output=True, text=True, timeout=NPM_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                pytest.fail(
-                    f"`{' '.join(cmd)}` took over {NPM_TIMEOUT} s (is the npm registry reachable?)", pytrace=False
-                )
-            if proc.returncode != 0:
-                errors = "\n".join(
-                    line
-                    for line in proc.stderr.splitlines()
-                    if not line.startswith("npm error   ") and "Usage" not in line
-                )
-                pytest.fail(
-                    f"`{' '.join(cmd)}` failed ({proc.returncode}); is the npm registry reachable?\n{proc.stdout[-2000:]}\n{errors[:4000]}",
-                    pytrace=False,
-                )
-            marker.write_text(json.dumps({"node": version, "key": key}))
-    # The script itself is copied every session (node resolves packages next to it).
-    script = where / "verify.mjs"
-    shutil.copyfile(INDEPENDENT / "verify.mjs", script)
-    return script
 
 
 def run_node(script: Path, job: dict) -> dict:

@@ -14,11 +14,8 @@ and npm are required: without them the test fails, it does not skip.
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import json
 import re
-import shutil
 import subprocess
 import threading
 from pathlib import Path
@@ -27,63 +24,30 @@ import pytest
 import requests
 
 from tungban.setup import demo
+from tungban.testing import npm
 from tungban.testing.factories import PIN, bind_cli
 
 pytestmark = [pytest.mark.live_http, pytest.mark.django_db(transaction=True)]
 
 INDEPENDENT = Path(__file__).with_name("independent")
-FILES = ("package.json", "package-lock.json")
 SCRIPT = "fapi_login.mjs"
-NPM_TIMEOUT = 180
 NODE_TIMEOUT = 90
 #: Seconds the whole login may take before the child is killed (a loaded 2-core machine included).
 LOGIN_DEADLINE = 300
-MIN_NODE = 20
-
-
-def _node_version(node: str) -> tuple[int, ...]:
-    out = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
-    return tuple(int(x) for x in re.findall(r"\d+", out)[:3])
 
 
 @pytest.fixture(scope="session")
 def openid_client_script(request, tmp_path_factory) -> Path:
     """The path of ``fapi_login.mjs`` in a directory where the pinned openid-client is installed."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if not node or not npm:
-        pytest.fail(
-            f"Acceptance 2 needs Node.js >= {MIN_NODE} and npm on PATH (node: {node}, npm: {npm}).", pytrace=False
-        )
-    version = _node_version(node)
-    if not version or version[0] < MIN_NODE:
-        pytest.fail(f"Node.js >= {MIN_NODE} is needed for openid-client; {node} is {version}.", pytrace=False)
-    key = hashlib.sha256(b"".join((INDEPENDENT / f).read_bytes() for f in FILES) + repr(version).encode()).hexdigest()
-    cache = getattr(request.config, "cache", None)
-    where = Path(
-        cache.mkdir(f"independent-openid-client-{key[:16]}")
-        if cache is not None
-        else tmp_path_factory.mktemp("independent-openid-client")
+    return npm.pinned_script(
+        request,
+        tmp_path_factory,
+        INDEPENDENT,
+        SCRIPT,
+        name="openid-client",
+        installed="openid-client",
+        purpose="Acceptance 2 (openid-client)",
     )
-    marker = where / ".installed"
-    with open(where / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # parallel sessions share the cache directory
-        if not marker.exists() or not (where / "node_modules" / "openid-client").is_dir():
-            shutil.rmtree(where / "node_modules", ignore_errors=True)
-            for f in FILES:
-                shutil.copyfile(INDEPENDENT / f, where / f)
-            cmd = [npm, "ci", "--prefix", str(where), "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"]
-            try:
-                proc = subprocess.run(cmd, cwd=where, capture_output=True, text=True, timeout=NPM_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                pytest.fail(
-                    f"`{' '.join(cmd)}` took over {NPM_TIMEOUT} s (is the npm registry reachable?)", pytrace=False
-                )
-            if proc.returncode != 0:
-                pytest.fail(f"`{' '.join(cmd)}` failed ({proc.returncode}):\n{proc.stderr[-4000:]}", pytrace=False)
-            marker.write_text(json.dumps({"node": version, "key": key}))
-    script = where / SCRIPT
-    shutil.copyfile(INDEPENDENT / SCRIPT, script)
-    return script
 
 
 class NodeRP:
