@@ -243,7 +243,10 @@ def error_response(request, error: OAuth2Error):
     """Redirect ``error`` (with ``state`` and ``iss``) to the request's redirect URI when it
     is registered for the request's client, else ``None`` (show a page; RFC 6749 §4.1.2.1)."""
     data = {**request.GET.dict(), **request.POST.dict()}
-    client = Client.objects.filter(client_id=data.get("client_id") or "", is_active=True).first()
+    client_id = data.get("client_id") or ""
+    if "\x00" in client_id:  # no such client, and PostgreSQL refuses NUL in a query's text
+        return None
+    client = Client.objects.filter(client_id=client_id, is_active=True).first()
     redirect_uri = data.get("redirect_uri") or (client.get_default_redirect_uri() if client else None)
     if client is None or not redirect_uri or not client.check_redirect_uri(redirect_uri):
         return None

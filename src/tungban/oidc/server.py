@@ -505,6 +505,8 @@ class _UnsupportedResponseType(UnsupportedResponseTypeError):
 
 class Server(AuthorizationServer):
     def query_client(self, client_id):
+        if not isinstance(client_id, str) or "\x00" in client_id:
+            return None  # no such client; PostgreSQL refuses NUL in a query's text (a 500, not invalid_client)
         return Client.objects.filter(client_id=client_id, is_active=True).first()
 
     def get_authorization_grant(self, request):

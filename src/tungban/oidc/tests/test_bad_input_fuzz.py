@@ -101,6 +101,7 @@ BAD_BASIC = [
     _raw_basic(b"svc-\xff:secret"),
     _raw_basic(b"\xc3\x28:\xa0\xa1"),
     _raw_basic(b"svc-a"),  # no colon
+    _raw_basic(b"svc-\x00a:secret"),  # NUL: PostgreSQL refuses it in a query's text
     {"Authorization": "Basic !!!not-base64!!!"},
     {"Authorization": "Basic " + base64.b64encode(b"svc-a:x").decode()[:-2]},  # bad padding
     {"Authorization": "Basic w6k6w6k=\u00e9".encode().decode("latin-1")},  # non-ASCII in the header
@@ -117,6 +118,13 @@ def test_malformed_basic_credentials_are_invalid_client(issuer, secret, endpoint
     assert resp.json()["error"] == "invalid_client"
     if resp.status_code == 401:
         assert resp.headers["WWW-Authenticate"].startswith("Basic ")
+
+
+@pytest.mark.parametrize("endpoint", ["token", "revoke"])
+def test_nul_in_a_posted_client_id_is_invalid_client(issuer, secret, endpoint):
+    data = {"client_id": "svc-\x00a", "client_secret": "x", "grant_type": "client_credentials", "token": "x"}
+    resp = requests.post(f"{issuer}/oidc/{endpoint}", data=data)
+    assert resp.status_code in (400, 401) and resp.json()["error"] == "invalid_client"
 
 
 def test_random_bytes_as_basic_credentials_never_break_the_endpoints(issuer, secret):
