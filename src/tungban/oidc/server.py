@@ -345,11 +345,15 @@ class RefreshGrant(grants.RefreshTokenGrant):
     refused and revokes the grant. An ID token comes back when ``openid`` is in scope
     (OIDC Core §12.2), without ``nonce``.
 
-    A DPoP-bound refresh token (RFC 9449 §5) is refreshed only with a proof of its key. Its
-    client may retry a refresh whose answer it did not get (FAPI 2.0 §5.3.2.1 item 5): within
-    ``TUNGBAN_REFRESH_GRACE`` seconds of the rotation, while the token it was rotated to is
-    unused, presenting it again revokes that successor and issues an equivalent new pair.
-    A stolen bound token is useless without the key, so this tolerance opens nothing.
+    A DPoP-bound refresh token (RFC 9449 §5) is refreshed only with a proof of its key.
+
+    Every client may retry a refresh whose answer it did not get (FAPI 2.0 §5.3.2.1 item 5,
+    issue 14 item 6): within ``TUNGBAN_REFRESH_GRACE`` seconds (default 30) of the rotation,
+    while the token it was rotated to is unused, presenting it again revokes that successor
+    (the pair never received) and issues an equivalent new pair. Tokens are stored only as
+    digests, so the same pair cannot be sent again. After the grace period, or once the
+    successor was itself refreshed, the old token is a replay and revokes the grant
+    (RFC 9700 §4.14.2). The retry must come from the same client (RFC 6749 §6).
     """
 
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
@@ -364,7 +368,7 @@ class RefreshGrant(grants.RefreshTokenGrant):
         if token is None:
             return None
         if token.revoked_at is not None:
-            if self._retry_in_grace(token):
+            if token.check_client(self.request.client) and self._retry_in_grace(token):
                 return None if token.is_refresh_expired() else token
             services.revoke_grant(token)
             return None
@@ -372,9 +376,10 @@ class RefreshGrant(grants.RefreshTokenGrant):
 
     @staticmethod
     def _retry_in_grace(token: Token) -> bool:
-        """Whether ``token`` (revoked) is a DPoP-bound refresh token rotated less than the
-        grace period ago whose successor is still unused (FAPI 2.0 §5.3.2.1 item 5)."""
-        if not token.dpop_jkt or token.rotated_at is None:
+        """Whether ``token`` (revoked) is a refresh token rotated less than
+        ``TUNGBAN_REFRESH_GRACE`` seconds ago whose successor is still unused (FAPI 2.0
+        §5.3.2.1 item 5, issue 14 item 6)."""
+        if token.rotated_at is None:
             return False
         if timezone.now() - token.rotated_at > timedelta(seconds=settings.TUNGBAN_REFRESH_GRACE):
             return False
@@ -422,8 +427,10 @@ class RefreshGrant(grants.RefreshTokenGrant):
             # login session, the token. Revoking the grant or ending the session waits for this
             # rotation and then sees the new token; a rotation that comes second sees them done.
             services.lock_grant(old)
-            locked = Token.objects.select_for_update().only("revoked_at").get(pk=old.pk)
-            if locked.revoked_at is None or self._retry_in_grace(old):
+            # Read again under the lock: a concurrent refresh with the same token may have
+            # rotated it since it was authenticated (then this one is a retry, judged as one).
+            locked = Token.objects.select_for_update().only("revoked_at", "rotated_at").get(pk=old.pk)
+            if locked.revoked_at is None or self._retry_in_grace(locked):
                 # A retry in the grace period: the successor the client never received goes.
                 Token.objects.filter(rotated_from=old, revoked_at__isnull=True).update(revoked_at=timezone.now())
                 status, token, headers = super().create_token_response()
