@@ -333,9 +333,14 @@ TUNGBAN_ACCESS_TOKEN_TTL = int(os.environ.get("TUNGBAN_ACCESS_TOKEN_TTL", "600")
 #: Seconds a refresh token (``offline_access``) stays usable, counted from the login's code
 #: exchange; rotation does not extend it.
 TUNGBAN_REFRESH_TOKEN_TTL = int(os.environ.get("TUNGBAN_REFRESH_TOKEN_TTL", str(30 * 24 * 3600)))
-#: Seconds after a DPoP-bound refresh token's rotation in which the client may retry the same
-#: refresh (its answer was lost) and get an equivalent new pair (FAPI 2.0 §5.3.2.1 item 5).
+#: Seconds after a refresh token's rotation in which the client may retry the same refresh
+#: (its answer was lost) and get an equivalent new pair (FAPI 2.0 §5.3.2.1 item 5; issue 14
+#: item 6: every client, not only DPoP-bound tokens).
 TUNGBAN_REFRESH_GRACE = int(os.environ.get("TUNGBAN_REFRESH_GRACE", "30"))
+#: Seconds a device's clock may be off, either way: a device request proof's ``iat`` is
+#: accepted from ``now - PROOF_LIFETIME - skew`` to ``now + skew``, and its ``jti`` is kept
+#: until the proof could no longer be accepted (issue 14 item 9; docs/operations.md).
+TUNGBAN_CLOCK_SKEW = max(0, int(os.environ.get("TUNGBAN_CLOCK_SKEW", "300")))
 #: Days a retired ID-token signing key stays in the JWKS after rotation.
 TUNGBAN_KEY_RETIREMENT_DAYS = int(os.environ.get("TUNGBAN_KEY_RETIREMENT_DAYS", "7"))
 #: WebAuthn relying-party id: the host of the issuer URL.

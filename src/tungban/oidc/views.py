@@ -259,6 +259,10 @@ def authorize_complete(request, approval_id):
                 if "code=" not in response.get("Location", ""):
                     transaction.set_rollback(True)  # Authlib answered with an error: store nothing
                 return response
+        except wallet_errors.RequestExpired:
+            # Approved, but this page came back after the completion grace: nothing was
+            # completed, so say it expired, and tell the service (issue 14 item 9).
+            status = "approved_too_late"
         except DomainError as exc:
             return _error_page(request, _("Sign-in already completed"), exc.message, status=409)
     denied = server.create_authorization_response(original, grant_user=None, grant=grant)
@@ -268,6 +272,13 @@ def authorize_complete(request, approval_id):
             _("The request has expired"),
             _(
                 "You did not answer in the app within 2 minutes. Nothing was shared. Please start again from %(service)s."
+            ),
+        )
+    elif status == "approved_too_late":
+        title, message = (
+            _("This sign-in request expired"),
+            _(
+                "You approved in the app, but this page was not back in time to finish the sign-in. Nothing was shared. Please start again from %(service)s."
             ),
         )
     elif status == RequestStatus.FAILED and approval.failure_code == wallet_errors.CodeAttemptsExceeded.code:

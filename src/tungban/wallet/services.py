@@ -17,8 +17,9 @@ Wire formats (issue #2; documented in docs/integrators.md and the OpenAPI docume
   also sends a WebAuthn assertion (user verification by passkey) whose challenge is the
   request's nonce.
 * **Device request proof** (for the app's own API calls): header
-  ``Authorization: Device <JWS>`` with payload ``{"htm", "htu", "iat", "jti"}``, valid 60 s,
-  each ``jti`` once — the shape of a DPoP proof (RFC 9449 §4.2).
+  ``Authorization: Device <JWS>`` with payload ``{"htm", "htu", "iat", "jti"}``, valid 60 s
+  after ``iat`` with ``TUNGBAN_CLOCK_SKEW`` (default 300 s) of clock skew either way, each
+  ``jti`` once within that whole window — the shape of a DPoP proof (RFC 9449 §4.2).
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ from .models import (
     UsedProof,
 )
 
-PROOF_LIFETIME = 60  # seconds a device request proof is accepted
+PROOF_LIFETIME = 60  # seconds a device request proof is accepted (plus TUNGBAN_CLOCK_SKEW either way)
 COMPLETION_GRACE = 60  # seconds after expiry an approved request may still be completed
 ACTIVATION_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at a counter
 #: Wrong numbers typed for one request before it is cancelled: 3 tries at a 2-digit number give
@@ -672,6 +673,9 @@ def authenticate_device(authorization: str | None, method: str, url: str) -> Dev
     """Authenticate an app API call by its ``Authorization: Device <JWS>`` proof.
 
     :param url: the request's absolute URL without query (compared to ``htu``).
+    ``iat`` (integer seconds) is accepted from ``now - PROOF_LIFETIME - TUNGBAN_CLOCK_SKEW``
+    to ``now + TUNGBAN_CLOCK_SKEW`` (issue 14 item 9); the ``jti`` is stored until the end
+    of that window, so that purging ``UsedProof`` rows by ``expires_at`` never reopens it.
     :raises Forbidden: ``device_auth_required``, ``bad_signature``, ``proof_expired``,
         ``proof_replayed``, ``device_unbound``, ``account_suspended``.
     """
@@ -694,16 +698,18 @@ def authenticate_device(authorization: str | None, method: str, url: str) -> Dev
         raise errors.BadSignature(_("The proof is for another call."), status=401)
     iat = payload.get("iat")
     now = _now()
-    if not isinstance(iat, int) or abs(now.timestamp() - iat) > PROOF_LIFETIME:
+    skew = settings.TUNGBAN_CLOCK_SKEW
+    # A phone's clock may be off either way by the documented skew (issue 14 item 9).
+    if not isinstance(iat, int) or not (-PROOF_LIFETIME - skew <= iat - now.timestamp() <= skew):
         raise errors.ProofExpired()
     jti = str(payload.get("jti", ""))[:64]
     if len(jti) < 16:
         raise errors.BadSignature(_("The proof needs a unique jti."), status=401)
+    # Remembered until the proof is refused as too old, so that no purge can let it back in.
+    last_accepted = dt.datetime.fromtimestamp(iat + PROOF_LIFETIME + skew + 1, tz=dt.UTC)
     try:
         with transaction.atomic():
-            UsedProof.objects.create(
-                jti=f"{device.pk.hex[:8]}{jti}"[:64], expires_at=now + dt.timedelta(seconds=2 * PROOF_LIFETIME)
-            )
+            UsedProof.objects.create(jti=f"{device.pk.hex[:8]}{jti}"[:64], expires_at=max(last_accepted, now))
     except IntegrityError:
         raise errors.ProofReplayed() from None
     if secrets.randbelow(100) == 0:

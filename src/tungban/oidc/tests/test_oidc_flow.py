@@ -378,3 +378,24 @@ def test_malformed_claims_parameter(issuer, clients, claims):
     )
     assert resp.status_code == 400
     assert ApprovalRequest.objects.count() == 0
+
+
+def test_approval_completed_too_late_says_expired_not_completed(issuer, clients, app):
+    """Issue 14 item 9: an approved request whose browser comes back after the completion
+    grace was never completed; the page says it expired and the service hears access_denied."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    browser = requests.Session()
+    _, challenge = pkce()
+    params = authorize_params("svc-a", RP_A, challenge)
+    rid = start_authorization(browser, issuer, params)
+    app.decide(rid, PIN, "approve")
+    ApprovalRequest.objects.filter(pk=rid).update(expires_at=timezone.now() - dt.timedelta(minutes=10))
+    page = complete_authorization(browser, issuer, rid)
+    assert "already completed" not in page.text
+    assert "This sign-in request expired" in page.text
+    assert "error=access_denied" in page.text and params["state"] in page.text
+    assert AuthorizationCode.objects.count() == 0
+    assert ApprovalRequest.objects.get(pk=rid).status == "approved"  # never completed
