@@ -31,8 +31,9 @@ JWT) from being accepted here (RFC 8725 §3.11, explicit typing). Claims::
 
     iss         the gateway's issuer URL (must equal the configured issuer)
     aud         the department id ("wsd" | "ird" | "cr"): must be ours, a single string
-    iat, exp    NumericDate; exp = iat + 60 at the gateway; 30 s leeway here, and a
-                token may live at most 300 s
+    iat, exp    NumericDate; exp = iat + 60 at the gateway; 300 s of clock skew
+                either way here (the platform's documented skew, TUNGBAN_CLOCK_SKEW;
+                env CDEG_PROVIDER_CLOCK_SKEW), and a token may live at most 300 s
     jti         the exchange id; accepted once (replay cache)
     product     the product id; must equal the URL's
     consent_id  the consent the exchange is made under
@@ -81,8 +82,10 @@ DEPARTMENTS = tuple(data.PRODUCTS)
 FAULTS = ("slow", "bad-schema", "error")
 TOKEN_TYPE = "cdeg-request+jwt"
 ALGORITHMS = ["ES256"]
-#: Clock-skew allowance for exp/iat (the contract allows at most 60 s).
-LEEWAY = 30
+#: Clock-skew allowance for exp/iat, either way: the platform's documented skew
+#: (``TUNGBAN_CLOCK_SKEW``, 300 s; issue 14 item 9). Env: CDEG_PROVIDER_CLOCK_SKEW. A jti is
+#: remembered until exp + LEEWAY, the end of the window in which its token is accepted.
+LEEWAY = int(os.environ.get("CDEG_PROVIDER_CLOCK_SKEW", "300"))
 #: Longest token lifetime (exp − iat) accepted; bounds how long a jti must be remembered.
 MAX_LIFETIME = 300
 #: Least time between two JWKS fetches caused by unknown kids (so that tokens with made-up

@@ -246,8 +246,10 @@ BAD_TOKENS = {
     "aud list without us": lambda gw: gw.token("wsd", aud=["ird", "cr"]),
     "aud list with us and another provider": lambda gw: gw.token("wsd", aud=["wsd", "ird"]),
     "wrong iss": lambda gw: gw.token("wsd", iss="http://evil.example"),
-    "expired": lambda gw: gw.token("wsd", iat=int(time.time()) - 200, exp=int(time.time()) - 100),
-    "issued in the future": lambda gw: gw.token("wsd", iat=int(time.time()) + 300, exp=int(time.time()) + 360),
+    "expired beyond the clock skew": lambda gw: gw.token("wsd", iat=int(time.time()) - 420, exp=int(time.time()) - 360),
+    "issued in the future beyond the clock skew": lambda gw: gw.token(
+        "wsd", iat=int(time.time()) + 360, exp=int(time.time()) + 420
+    ),
     "lifetime too long": lambda gw: gw.token("wsd", exp=int(time.time()) + 3600),
     "no exp": lambda gw: gw.token("wsd", exp=None),
     "no jti": lambda gw: gw.token("wsd", jti=None),
@@ -308,6 +310,18 @@ def test_replayed_jti_is_401(gateway, providers):
     jti = str(uuid.uuid4())
     assert ask(providers["ird"], PRODUCT["ird"], gateway.token("ird", jti=jti)).status_code == 200
     assert ask(providers["ird"], PRODUCT["ird"], gateway.token("ird", jti=jti)).status_code == 401
+
+
+@pytest.mark.parametrize("offset", [-120, 120])
+def test_gateway_clock_minutes_off_is_accepted(gateway, providers, offset):
+    """Issue 14 item 9: a provider whose clock is 120 s off either way still serves the
+    gateway's tokens (iat/exp as the gateway mints them, seen from the provider's clock);
+    the documented skew is 300 s, as the platform's ``TUNGBAN_CLOCK_SKEW``."""
+    iat = int(time.time()) + offset
+    token = gateway.token("wsd", iat=iat, exp=iat + 60)
+    response = ask(providers["wsd"], PRODUCT["wsd"], token)
+    assert response.status_code == 200, response.text
+    assert ask(providers["wsd"], PRODUCT["wsd"], token).status_code == 401  # still once only
 
 
 def test_rejected_token_does_not_use_up_its_jti(gateway, providers):
