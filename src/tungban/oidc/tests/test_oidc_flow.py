@@ -394,8 +394,9 @@ def test_approval_completed_too_late_says_expired_not_completed(issuer, clients,
     app.decide(rid, PIN, "approve")
     ApprovalRequest.objects.filter(pk=rid).update(expires_at=timezone.now() - dt.timedelta(minutes=10))
     page = complete_authorization(browser, issuer, rid)
-    assert "already completed" not in page.text
-    assert "This sign-in request expired" in page.text
+    # In whichever language the page came (English or 繁體中文):
+    assert "already completed" not in page.text and "已完成登入" not in page.text
+    assert "This sign-in request expired" in page.text or "此登入要求已逾時" in page.text
     assert "error=access_denied" in page.text and params["state"] in page.text
     assert AuthorizationCode.objects.count() == 0
     assert ApprovalRequest.objects.get(pk=rid).status == "approved"  # never completed
