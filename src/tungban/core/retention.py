@@ -55,7 +55,7 @@ def purge_task_results(now: dt.datetime) -> dict[str, int]:
 
     cutoff = now - dt.timedelta(seconds=settings.TUNGBAN_TASK_RESULT_RETENTION)
     deleted, _ = DBTaskResult.objects.finished().filter(finished_at__lte=cutoff).delete()
-    return {"django_tasks_db.DBTaskResult": deleted}
+    return {DBTaskResult._meta.label: deleted}
 
 
 def purge_ratelimit_cache(now: dt.datetime) -> dict[str, int]:

@@ -119,10 +119,10 @@ def test_rate_limit_rows_and_finished_task_results_are_purged(run_tasks, setting
     run_tasks()
     finished = DBTaskResult.objects.get(task_path=retention.purge_expired.module_path, status="SUCCESSFUL")
     counts = retention.purge_all(timezone.now() + dt.timedelta(seconds=5))
-    assert counts["tungban_ratelimit"] == 1 and counts["django_tasks_db.DBTaskResult"] == 0
+    assert counts["tungban_ratelimit"] == 1 and counts["django_tasks_database.DBTaskResult"] == 0
     assert cache.get("rl:live") == 1
     DBTaskResult.objects.filter(pk=finished.pk).update(finished_at=timezone.now() - 2 * HOUR)
-    assert retention.purge_all()["django_tasks_db.DBTaskResult"] == 1
+    assert retention.purge_all()["django_tasks_database.DBTaskResult"] == 1
     assert not DBTaskResult.objects.filter(pk=finished.pk).exists()
 
 
