@@ -85,6 +85,9 @@ def rows(officer, settings):
         UsedProof.objects.create(jti="live", expires_at=now + HOUR),
         VerifierNonce.objects.create(value="LIVE", expires_at=now + HOUR),
     ]
+    named = approval(RequestStatus.EXPIRED, now - 2 * HOUR)  # but a row of another app names it
+    AuthorizationCode.objects.filter(code="live-code").update(approval=named)
+    made["live"].append(named)
     made["recently_expired"] = approval(RequestStatus.PENDING, now - dt.timedelta(seconds=5))
     return made
 

@@ -35,7 +35,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import PROTECT, F
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from joserfc import jws
@@ -831,8 +831,8 @@ def purge_expired(now: dt.datetime) -> dict[str, int]:
     * pending approval requests past ``expires_at`` become ``expired`` (they stayed
       ``pending`` for ever);
     * expired approval requests are deleted ``TUNGBAN_EXPIRED_RETENTION`` seconds after they
-      expired, unless a row of another app protects them (e.g. a signing request); release
-      records and consents only lose their link (``SET_NULL``), and are kept;
+      expired, unless a row of another app still names them (a signing request, a consent
+      whose status is read from its request's, a code): those are kept with that row;
     * request-proof ``jti``s (``UsedProof``) past their ``expires_at``.
 
     :returns: ``{table: rows}`` for ``wallet.ApprovalRequest.expired``,
@@ -845,9 +845,8 @@ def purge_expired(now: dt.datetime) -> dict[str, int]:
         status=RequestStatus.EXPIRED,
         expires_at__lt=now - dt.timedelta(seconds=settings.TUNGBAN_EXPIRED_RETENTION),
     )
-    for rel in ApprovalRequest._meta.related_objects:
-        if rel.on_delete is PROTECT:
-            old = old.filter(**{f"{rel.name}__isnull": True})
+    for rel in ApprovalRequest._meta.related_objects:  # rows of other apps still naming it
+        old = old.filter(**{f"{rel.name}__isnull": True})
     deleted = old.delete()[1].get(ApprovalRequest._meta.label, 0)
     proofs = UsedProof.objects.filter(expires_at__lt=now).delete()[0]
     return {
