@@ -132,6 +132,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "tungban.core.middleware.ReceivedAtMiddleware",  # first: when the request arrived (issue 14 item 7)
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -434,6 +435,15 @@ TUNGBAN_TASK_RETRY_DELAY = float(os.environ.get("TUNGBAN_TASK_RETRY_DELAY", "10"
 #: is taken to be orphaned (its worker died) and queued again. Tasks are short (one chunk of a
 #: batch, one request's documents, one callback), and re-running one is harmless.
 TUNGBAN_TASK_STALE_SECONDS = int(os.environ.get("TUNGBAN_TASK_STALE_SECONDS", "900"))
+# Purging expired protocol state (issue 14 item 7; schedule in docs/operations.md).
+#: Seconds between runs of the scheduled purge (`tungban worker` runs it; cron may run
+#: `tungban purge_expired` instead).
+TUNGBAN_PURGE_INTERVAL = int(os.environ.get("TUNGBAN_PURGE_INTERVAL", "600"))
+#: Seconds an expired protocol row (code, token, approval request) is kept after its
+#: lifetime ended before it is deleted (room for support questions, "why did my login fail").
+TUNGBAN_EXPIRED_RETENTION = int(os.environ.get("TUNGBAN_EXPIRED_RETENTION", str(24 * 3600)))
+#: Seconds a finished background-task result is kept (django-tasks-db's default: 14 days).
+TUNGBAN_TASK_RESULT_RETENTION = int(os.environ.get("TUNGBAN_TASK_RESULT_RETENTION", str(14 * 24 * 3600)))
 #: Credentials issued per task run (one transaction) in a bulk issuance.
 TUNGBAN_ISSUANCE_CHUNK = int(os.environ.get("TUNGBAN_ISSUANCE_CHUNK", "1000"))
 

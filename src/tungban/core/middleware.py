@@ -18,6 +18,9 @@
   everywhere else. It must come before any middleware that reads the body
   (``CsrfViewMiddleware`` reads ``request.POST``) and after ``LocaleMiddleware`` (the page
   answer is in the request's language).
+* :class:`ReceivedAtMiddleware` — ``request.received_at``, the time the request arrived
+  (issue 14 item 7): a decision that reached the server before its request expired is judged
+  by that time, however long it then waited for a lock or a slow database. First in the list.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.middleware.locale import LocaleMiddleware as DjangoLocaleMiddleware
 from django.template.loader import render_to_string
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation.trans_real import parse_accept_lang_header
 
@@ -102,3 +105,14 @@ class RequestSizeLimitMiddleware:
             html = render_to_string("core/request_too_large.html", {"message": message}, request=request)
             response = HttpResponse(html, status=413)
         return response
+
+
+class ReceivedAtMiddleware:
+    """Stamp ``request.received_at`` (aware ``datetime``) before any other work."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.received_at = timezone.now()
+        return self.get_response(request)

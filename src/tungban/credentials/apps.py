@@ -8,8 +8,11 @@ class CredentialsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from tungban.core import retention
         from tungban.oidc import scopes
 
+        from . import services
         from .constants import CREDENTIALS_SCOPE
 
         scopes.register(CREDENTIALS_SCOPE, _("Issue and revoke e-Licences"), key_only=True, app=self.label)
+        retention.register("credentials", services.purge_expired)

@@ -9,11 +9,12 @@ class OidcConfig(AppConfig):
     label = "oidc"
 
     def ready(self):
+        from tungban.core import retention
         from tungban.identity import eme
         from tungban.wallet import kinds
 
         from . import constants as c
-        from . import scopes
+        from . import scopes, services
 
         descriptions = {
             "openid": _("Log in with your digital identity"),
@@ -29,3 +30,4 @@ class OidcConfig(AppConfig):
         scopes.register(c.OFFLINE_ACCESS_SCOPE, _("Stay signed in (refresh tokens)"), app=self.label)
         kinds.register(c.LOGIN_KIND, _("Log in"), app=self.label)
         kinds.register(c.FORMFILL_KIND, _("Fill a form"), app=self.label)
+        retention.register(self.label, services.purge_expired)

@@ -7,12 +7,14 @@ subjects), OpenID Connect Discovery 1.0 §3, RFC 6749 §4.1.2 (code reuse revoke
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import secrets
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -42,7 +44,10 @@ from .models import (  # noqa: F401 - access_token_digest is part of this module
     Client,
     LoginSession,
     PairwiseSubject,
+    PushedAuthorizationRequest,
     Token,
+    UsedClientAssertion,
+    UsedDPoPProof,
     access_token_digest,
 )
 from .validators import check_client_metadata, public_jwks_only
@@ -440,3 +445,49 @@ def revoke_user_grants(resident: Resident) -> dict[str, int]:
         codes = AuthorizationCode.objects.filter(resident=resident, used_at__isnull=True).update(used_at=now)
         sessions = LoginSession.objects.filter(resident=resident, ended_at__isnull=True).update(ended_at=now)
     return {"tokens": tokens, "codes": codes, "sessions": sessions}
+
+
+# --- Retention (issue 14 item 7) ----------------------------------------------------------
+
+
+def purge_expired(now: dt.datetime) -> dict[str, int]:
+    """The OpenID Provider's expired protocol state (registered with
+    :mod:`tungban.core.retention`); ``TUNGBAN_EXPIRED_RETENTION`` (seconds) is the margin:
+
+    * tokens whose access token and refresh token (if any) both ended more than the margin
+      ago, revoked or not (a rotated refresh token is kept until then, so that presenting it
+      again still revokes its grant, RFC 9700 §4.14.2);
+    * authorization codes older than ``TUNGBAN_CODE_TTL`` plus the margin that no remaining
+      token came from (the code links the rows of one grant);
+    * ``jti``s of client assertions (RFC 7523 §3) and DPoP proofs (RFC 9449 §11.1) and pushed
+      authorization requests (RFC 9126) past their ``expires_at``.
+
+    Login sessions and pairwise subjects are kept.
+
+    :returns: ``{table: rows deleted}``.
+    """
+    margin = dt.timedelta(seconds=settings.TUNGBAN_EXPIRED_RETENTION)
+    cutoff = int((now - margin).timestamp())
+    tokens = (
+        Token.objects.alias(access_end=F("issued_at") + F("expires_in"))
+        .filter(access_end__lt=cutoff)
+        .filter(Q(refresh_expires_at__isnull=True) | Q(refresh_expires_at__lt=cutoff))
+        .delete()[1]
+        .get(Token._meta.label, 0)
+    )
+    codes = (
+        AuthorizationCode.objects.filter(
+            created_at__lt=now - margin - dt.timedelta(seconds=settings.TUNGBAN_CODE_TTL), tokens__isnull=True
+        )
+        .delete()[1]
+        .get(AuthorizationCode._meta.label, 0)
+    )
+    return {
+        Token._meta.label: tokens,
+        AuthorizationCode._meta.label: codes,
+        UsedClientAssertion._meta.label: UsedClientAssertion.objects.filter(expires_at__lt=now).delete()[0],
+        UsedDPoPProof._meta.label: UsedDPoPProof.objects.filter(expires_at__lt=now).delete()[0],
+        PushedAuthorizationRequest._meta.label: PushedAuthorizationRequest.objects.filter(expires_at__lt=now).delete()[
+            0
+        ],
+    }

@@ -251,7 +251,9 @@ def get_request(request, request_id: str):
     summary="(device) Approve or decline, signed by the device key",
 )
 def decide(request, request_id: str, payload: DecisionIn):
-    req = services.decide(request_id, request.auth, payload.signature, payload.webauthn)
+    req = services.decide(
+        request_id, request.auth, payload.signature, payload.webauthn, received_at=getattr(request, "received_at", None)
+    )
     return {"id": str(req.id), "status": req.status, "approved_claims": req.approved_claims}
 
 

@@ -9,6 +9,9 @@ class WalletConfig(AppConfig):
     label = "wallet"
 
     def ready(self):
-        from . import kinds
+        from tungban.core import retention
+
+        from . import kinds, services
 
         kinds.register(kinds.BIND, _("Bind the app"), app=self.label)
+        retention.register(self.label, services.purge_expired)

@@ -387,7 +387,9 @@ def create_request(
     )
 
 
-def _lock_request(request_id, kind: str | None = None) -> ApprovalRequest:
+def _lock_request(request_id, kind: str | None = None, at: dt.datetime | None = None) -> ApprovalRequest:
+    """The pending request, locked; expiry judged at ``at`` (when the call was received,
+    issue 14 item 7), default now."""
     try:
         req = ApprovalRequest.objects.select_for_update().get(pk=request_id)
     except (ApprovalRequest.DoesNotExist, ValueError, ValidationError):
@@ -396,7 +398,7 @@ def _lock_request(request_id, kind: str | None = None) -> ApprovalRequest:
         raise errors.NoRequest()
     if req.status != RequestStatus.PENDING:
         raise errors.RequestAlreadyDecided()
-    if req.is_expired:
+    if (at or _now()) >= req.expires_at:
         raise errors.RequestExpired()
     return req
 
@@ -507,10 +509,18 @@ def _count_wrong_code(request_id) -> DomainError:
         return errors.CodeAttemptsExceeded()
 
 
-def decide(request_id, device: Device, signature: str, webauthn_assertion: dict | None = None) -> ApprovalRequest:
+def decide(
+    request_id,
+    device: Device,
+    signature: str,
+    webauthn_assertion: dict | None = None,
+    received_at: dt.datetime | None = None,
+) -> ApprovalRequest:
     """Record the resident's decision, signed by the bound device.
 
-    Checks, in order: the request is pending and not expired; the JWS verifies with this
+    Checks, in order: the request is pending and not expired at ``received_at`` (when the
+    decision reached the server, e.g. ``request.received_at``; default now: a decision sent in
+    time but processed late still counts, issue 14 item 7); the JWS verifies with this
     device's key and names this device; its payload repeats this request's id, requester
     and nonce, and every value the request binds (:func:`bound_values`, compared as JSON of
     the same type: ``1`` is not ``true`` nor ``1.0``); approved claims are a subset of the
@@ -528,15 +538,17 @@ def decide(request_id, device: Device, signature: str, webauthn_assertion: dict 
         the request is now ``failed``).
     """
     try:
-        return _decide(request_id, device, signature, webauthn_assertion)
+        return _decide(request_id, device, signature, webauthn_assertion, received_at)
     except errors.WrongCode:
         # Outside the refused decision's rolled-back transaction: the attempt must count.
         raise _count_wrong_code(request_id) from None
 
 
-def _decide(request_id, device: Device, signature: str, webauthn_assertion: dict | None) -> ApprovalRequest:
+def _decide(
+    request_id, device: Device, signature: str, webauthn_assertion: dict | None, received_at: dt.datetime | None
+) -> ApprovalRequest:
     with transaction.atomic():
-        req = _lock_request(request_id)
+        req = _lock_request(request_id, at=received_at)
         if req.kind == kinds.BIND:
             raise errors.NoRequest()
         device = Device.objects.select_for_update().get(pk=device.pk)
@@ -814,3 +826,37 @@ def notice_text(notice: AccountNotice) -> str:
     """The notice's text in the active language, with its date (Hong Kong time)."""
     when = timezone.localtime(notice.created_at).strftime("%Y-%m-%d %H:%M")
     return str(NOTICE_TEXTS[notice.kind]) % {"date": when}
+
+
+# --- Retention (issue 14 item 7) ----------------------------------------------------------
+
+
+def purge_expired(now: dt.datetime) -> dict[str, int]:
+    """The wallet's expired protocol state (registered with :mod:`tungban.core.retention`):
+
+    * pending approval requests past ``expires_at`` become ``expired`` (they stayed
+      ``pending`` for ever);
+    * expired approval requests are deleted ``TUNGBAN_EXPIRED_RETENTION`` seconds after they
+      expired, unless a row of another app still names them (a signing request, a consent
+      whose status is read from its request's, a code): those are kept with that row;
+    * request-proof ``jti``s (``UsedProof``) past their ``expires_at``.
+
+    :returns: ``{table: rows}`` for ``wallet.ApprovalRequest.expired``,
+        ``wallet.ApprovalRequest`` (deleted) and ``wallet.UsedProof``.
+    """
+    expired = ApprovalRequest.objects.filter(status=RequestStatus.PENDING, expires_at__lte=now).update(
+        status=RequestStatus.EXPIRED
+    )
+    old = ApprovalRequest.objects.filter(
+        status=RequestStatus.EXPIRED,
+        expires_at__lt=now - dt.timedelta(seconds=settings.TUNGBAN_EXPIRED_RETENTION),
+    )
+    for rel in ApprovalRequest._meta.related_objects:  # rows of other apps still naming it
+        old = old.filter(**{f"{rel.name}__isnull": True})
+    deleted = old.delete()[1].get(ApprovalRequest._meta.label, 0)
+    proofs = UsedProof.objects.filter(expires_at__lt=now).delete()[0]
+    return {
+        "wallet.ApprovalRequest.expired": expired,
+        "wallet.ApprovalRequest": deleted,
+        "wallet.UsedProof": proofs,
+    }

@@ -71,7 +71,7 @@ from .metadata import (
     vct_url,
     verifier_audience,
 )
-from .nonces import display_code, new_verifier_nonce, normalise_code, use_verifier_nonce
+from .nonces import display_code, new_verifier_nonce, normalise_code, purge_expired, use_verifier_nonce
 from .selectors import (
     credentials_of,
     displayed_claims,
@@ -98,6 +98,7 @@ from .status import (
 from .trust import holder_inclusion_proof, inclusion_of, public_keyset, trust_bundle
 
 __all__ = [
+    "purge_expired",
     "HKT",
     "MAX_BULK_ROWS",
     "RowError",

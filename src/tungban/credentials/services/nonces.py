@@ -63,3 +63,12 @@ def use_verifier_nonce(nonce: str) -> str:
     if stored is None:
         return "unknown"
     return "already_used" if stored.used_at is not None else "expired"
+
+
+def purge_expired(now: dt.datetime) -> dict[str, int]:
+    """Verifier codes past ``expires_at`` (issue 14 item 7): a proof naming one is refused
+    as expired whether or not its row exists. Registered with :mod:`tungban.core.retention`.
+
+    :returns: ``{"credentials.VerifierNonce": rows deleted}``.
+    """
+    return {"credentials.VerifierNonce": VerifierNonce.objects.filter(expires_at__lt=now).delete()[0]}

@@ -22,6 +22,7 @@ from django.tasks import TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from tungban.core import retention
 from tungban.credentials.models import Credential, IssuanceBatch, Issuer, StatusList
 from tungban.identity.hkid import check_digit
 from tungban.identity.models import Resident
@@ -117,7 +118,11 @@ def test_bulk_issuance_returns_at_once_and_survives_a_killed_worker(bundled, cli
     for orphan in orphans:  # recovered and run again by the second worker
         orphan.refresh_from_db()
         assert orphan.status == TaskResultStatus.SUCCESSFUL and len(orphan.worker_ids) == 2
-    assert not DBTaskResult.objects.exclude(status=TaskResultStatus.SUCCESSFUL).exists()
+    # Left aside: the worker's scheduled purge (issue 14 item 7) keeps its next run queued.
+    purge = DBTaskResult.objects.filter(task_path=retention.purge_expired.module_path)
+    assert (
+        not DBTaskResult.objects.exclude(status=TaskResultStatus.SUCCESSFUL).exclude(pk__in=purge.values("pk")).exists()
+    )
     page = client.get(response["Location"]).content.decode()
     assert 'data-state="done"' in page and 'http-equiv="refresh"' not in page
 

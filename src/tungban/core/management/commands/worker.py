@@ -12,6 +12,8 @@ works here) that adds what a queue kept in the platform's own database needs aft
   Our tasks are idempotent (each chunk, document and callback is stored once), so a re-run
   finishes the job without duplicates. A task orphaned ``TUNGBAN_TASK_MAX_ATTEMPTS`` times
   is marked failed instead (a poison task must not crash workers for ever).
+* **The scheduled purge** of expired protocol state (:mod:`tungban.core.retention`): queued
+  at start unless a run is already waiting; each run queues the next.
 * **Defaults for a service:** all queues, no autoreload, no start delay (``--startup-delay``
   spreads many workers started together).
 
@@ -35,6 +37,8 @@ from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult
+
+from tungban.core import retention
 
 log = logging.getLogger("tungban.worker")
 
@@ -137,6 +141,9 @@ class _Worker(db_worker.Worker):
 
     def run(self) -> None:
         self.reclaim(force=True)
+        # The scheduled purge of expired protocol state (issue 14 item 7): queued here once
+        # (unless a run is already waiting); each run queues the next.
+        retention.ensure_scheduled(delay=0)
         while True:
             super().run()  # batch mode: returns once no task is ready
             self.startup_delay = False
