@@ -4,7 +4,9 @@
 Every error body has the one shape :class:`tungban.core.api.ErrorOut` (that is
 :meth:`tungban.core.errors.DomainError.as_dict`): domain errors and the auth classes'
 errors (:class:`tungban.wallet.auth.DeviceAuth`, :class:`tungban.oidc.resource.ScopedBearer`)
-as raised, and ninja's own errors mapped onto it here. Each app's error codes are listed
+as raised, ninja's own errors mapped onto it here, and every other exception too: a database
+fault is a retryable 503 ``service_unavailable``, anything else a 500 ``server_error``
+(:mod:`tungban.core.faults`, issue 14 item 8), never Django's HTML page. Each app's error codes are listed
 in the document's ``tags`` (description and ``x-error-codes``).
 """
 
@@ -17,6 +19,7 @@ from ninja.errors import HttpError, ValidationError
 
 from tungban.core.api import KERNEL_ERRORS, error_catalogue, tag
 from tungban.core.errors import DomainError
+from tungban.core.faults import api_exception_response
 from tungban.credentials import errors as credentials_errors
 from tungban.credentials.api import router as credentials_router
 from tungban.exchange import errors as exchange_errors
@@ -133,3 +136,11 @@ def _too_big(request, exc):
         "details": {"max_bytes": limit},
     }
     return api.create_response(request, body, status=413)
+
+
+@api.exception_handler(Exception)
+def _unhandled(request, exc: Exception):
+    """What no other handler takes (ninja re-raises it to Django's HTML 500 page otherwise):
+    503 ``service_unavailable`` with ``Retry-After`` for a lost database, 500 ``server_error``
+    for the rest (logged; no traceback in the body) — :func:`tungban.core.faults.api_exception_response`."""
+    return api_exception_response(request, exc)

@@ -28,8 +28,9 @@ import secrets
 import time
 from pathlib import Path
 
-import dj_database_url
 from django.utils.csp import CSP
+
+from tungban.core.db import database_settings
 
 BASE_DIR = Path(__file__).resolve().parent
 VAR_DIR = Path(os.environ.get("TUNGBAN_VAR_DIR", BASE_DIR.parent.parent / "var")).resolve()
@@ -132,12 +133,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "tungban.core.middleware.ReceivedAtMiddleware",  # first: when the request arrived (issue 14 item 7)
+    "tungban.core.health.ProbeMiddleware",  # /healthz, /readyz for load balancers: before host checks
+    "tungban.core.middleware.ReceivedAtMiddleware",  # when the request arrived (issue 14 item 7)
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "tungban.core.middleware.LocaleMiddleware",  # pages as Django; the API defaults to English
     "tungban.core.middleware.RequestSizeLimitMiddleware",  # before anything reads the body
+    "tungban.core.faults.FaultMiddleware",  # database faults: retryable 503; JSON 500 under /api/
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -170,10 +173,30 @@ TEMPLATES = [
     },
 ]
 
+# Database connections (issue 14 item 8; tungban.core.db): persistent for
+# TUNGBAN_DB_CONN_MAX_AGE seconds and health-checked before reuse (CONN_HEALTH_CHECKS: after a
+# PostgreSQL restart the next request reconnects instead of failing). On PostgreSQL every
+# session is bounded: a web request waits at most TUNGBAN_DB_LOCK_TIMEOUT_MS for a lock and
+# runs a statement at most TUNGBAN_DB_STATEMENT_TIMEOUT_MS (milliseconds, 0: no bound), then
+# gets a retryable 503 (tungban.core.faults). Migrations, `tungban setup`, `seed_residents`,
+# `reencrypt_fields` and `tungban worker` lift both for their sessions (tungban.core.db.unbounded).
+#: Milliseconds a statement may wait for a lock (PostgreSQL ``lock_timeout``).
+TUNGBAN_DB_LOCK_TIMEOUT_MS = int(os.environ.get("TUNGBAN_DB_LOCK_TIMEOUT_MS", "5000"))
+#: Milliseconds a statement may run (PostgreSQL ``statement_timeout``).
+TUNGBAN_DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("TUNGBAN_DB_STATEMENT_TIMEOUT_MS", "30000"))
+#: Seconds to wait for a new PostgreSQL connection (libpq ``connect_timeout``).
+TUNGBAN_DB_CONNECT_TIMEOUT = int(os.environ.get("TUNGBAN_DB_CONNECT_TIMEOUT", "5"))
+#: Seconds a client is told to wait (``Retry-After``) when the database is unavailable (503).
+TUNGBAN_UNAVAILABLE_RETRY_AFTER = int(os.environ.get("TUNGBAN_UNAVAILABLE_RETRY_AFTER", "5"))
+#: Milliseconds the readiness probe (``/readyz``) gives the database to answer ``SELECT 1``.
+TUNGBAN_READINESS_TIMEOUT_MS = int(os.environ.get("TUNGBAN_READINESS_TIMEOUT_MS", "2000"))
 DATABASES = {
-    "default": dj_database_url.parse(
+    "default": database_settings(
         os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'tungban.sqlite3'}"),
         conn_max_age=int(os.environ.get("TUNGBAN_DB_CONN_MAX_AGE", "60")),
+        lock_timeout_ms=TUNGBAN_DB_LOCK_TIMEOUT_MS,
+        statement_timeout_ms=TUNGBAN_DB_STATEMENT_TIMEOUT_MS,
+        connect_timeout=TUNGBAN_DB_CONNECT_TIMEOUT,
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):

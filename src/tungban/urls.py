@@ -8,6 +8,9 @@ from tungban.oidc import views as oidc_views
 from . import views
 from .api import api
 
+#: Errors raised outside views (e.g. in middleware): 503 for a database fault, JSON 500 under /api/.
+handler500 = "tungban.core.faults.server_error"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path(".well-known/openid-configuration", oidc_views.discovery, name="openid-configuration"),

@@ -26,6 +26,13 @@ KERNEL_ERRORS = [
         "message": "Too many attempts: try again after the number of seconds in the Retry-After header "
         "(also details.retry_after).",
     },
+    {
+        "code": "service_unavailable",
+        "status": 503,
+        "message": "The database is unavailable for a moment (issue 14 item 8): retry after the number of seconds in "
+        "the Retry-After header (also details.retry_after); a request's writes are all or nothing.",
+    },
+    {"code": "server_error", "status": 500, "message": "An unexpected error; it has been logged."},
 ]
 
 
@@ -57,8 +64,10 @@ STATUS_MEANING = {
     422: "The request does not match the schema (invalid_request)",
     429: "Too many attempts from this client or for this HKID number (rate_limited); "
     "`Retry-After` gives the seconds to wait",
+    500: "An unexpected error (server_error); it has been logged",
     502: "An upstream system failed",
-    503: "A platform component is unavailable",
+    503: "A platform component is unavailable (e.g. service_unavailable: the database, for a moment); "
+    "`Retry-After` gives the seconds to wait",
     504: "An upstream system timed out",
 }
 

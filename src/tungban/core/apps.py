@@ -1,8 +1,9 @@
 from django.apps import AppConfig
 from django.core.management import call_command
 from django.db.backends.signals import connection_created
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_migrate, pre_migrate
 
+from . import db
 from .files import tighten_sqlite
 
 
@@ -28,3 +29,7 @@ class CoreConfig(AppConfig):
     def ready(self):
         connection_created.connect(_private_database, dispatch_uid="tungban.core.private_database")
         post_migrate.connect(_create_cache_tables, sender=self, dispatch_uid="tungban.core.createcachetable")
+        # Statement bounds (issue 14 item 8): lifted for work that runs long, on every connection it opens.
+        connection_created.connect(db.on_connection_created, dispatch_uid="tungban.core.unbounded")
+        pre_migrate.connect(db.on_pre_migrate, sender=self, dispatch_uid="tungban.core.migrate_unbounded")
+        post_migrate.connect(db.on_post_migrate, sender=self, dispatch_uid="tungban.core.migrate_bounded")

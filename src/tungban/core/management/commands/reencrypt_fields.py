@@ -10,6 +10,7 @@ from django.apps import apps
 from django.core.management import BaseCommand
 from django.db import transaction
 
+from tungban.core.db import unbounded
 from tungban.core.fields import EncryptedTextField
 
 
@@ -20,6 +21,10 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=1000, metavar="B", help="rows per transaction")
 
     def handle(self, *args, batch_size=1000, **opts):
+        with unbounded():  # millions of rows: no web statement bounds (issue 14 item 8)
+            self._reencrypt(batch_size)
+
+    def _reencrypt(self, batch_size: int) -> None:
         for model in apps.get_models():
             names = [f.name for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField)]
             if not names:

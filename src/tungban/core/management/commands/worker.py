@@ -14,6 +14,10 @@ works here) that adds what a queue kept in the platform's own database needs aft
   is marked failed instead (a poison task must not crash workers for ever).
 * **The scheduled purge** of expired protocol state (:mod:`tungban.core.retention`): queued
   at start unless a run is already waiting; each run queues the next.
+* **No statement bounds:** a bulk job's chunk may wait for another worker's chunk and run
+  longer than a web request may (``TUNGBAN_DB_STATEMENT_TIMEOUT_MS``,
+  ``TUNGBAN_DB_LOCK_TIMEOUT_MS``), so the worker's sessions are unbounded
+  (:func:`tungban.core.db.unbounded`, issue 14 item 8).
 * **Defaults for a service:** all queues, no autoreload, no start delay (``--startup-delay``
   spreads many workers started together).
 
@@ -39,6 +43,7 @@ from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult
 
 from tungban.core import retention
+from tungban.core.db import unbounded
 
 log = logging.getLogger("tungban.worker")
 
@@ -212,4 +217,5 @@ class Command(db_worker.Command):
             worker_id=db_worker.validate_worker_id(worker_id) if worker_id else new_worker_id(),
         )
         worker.configure_signals()
-        worker.run()
+        with unbounded():  # bulk jobs are not web requests: no lock or statement timeout
+            worker.run()

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from django.core.management import BaseCommand, CommandError
 
+from tungban.core.db import unbounded
 from tungban.core.errors import DomainError
 from tungban.identity import seeding
 from tungban.wallet.seeding import seed_devices
@@ -64,7 +65,10 @@ class Command(BaseCommand):
                 )
 
         try:
-            result = seeding.seed_residents(count, start=start, batch_size=batch_size, progress=progress, method=method)
+            with unbounded():  # COPY of millions of rows: no web statement bounds (issue 14 item 8)
+                result = seeding.seed_residents(
+                    count, start=start, batch_size=batch_size, progress=progress, method=method
+                )
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         except DomainError as exc:
@@ -77,7 +81,8 @@ class Command(BaseCommand):
             )
         )
         if devices:
-            keys = seed_devices(seeding.seeded_residents(result.start, devices))
+            with unbounded():
+                keys = seed_devices(seeding.seeded_residents(result.start, devices))
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             os.fchmod(fd, 0o600)  # also when the file already existed
             with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.management import BaseCommand, call_command
 
 from tungban.core import files
+from tungban.core.db import unbounded
 from tungban.credentials import catalogue
 from tungban.identity.hkid import check_digit
 from tungban.keys import services as keys
@@ -20,6 +21,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, demo=False, service_url="http://127.0.0.1:8100", **opts):
+        # Migrations and demo data may run long: no web statement bounds (issue 14 item 8).
+        with unbounded():
+            self._setup(demo=demo, service_url=service_url)
+
+    def _setup(self, *, demo: bool, service_url: str) -> None:
         call_command("migrate", interactive=False, verbosity=0)  # also creates the rate limiter's cache table
         files.tighten(settings.VAR_DIR)  # database, keys, secrets: owner-only (issue 13 item 10)
         call_command("compilemessages_if_needed")

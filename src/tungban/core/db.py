@@ -1,0 +1,152 @@
+"""The platform's database connections: health-checked, and bounded on PostgreSQL (issue 14
+item 8).
+
+* :func:`database_settings` — the ``DATABASES["default"]`` entry for a ``DATABASE_URL``:
+  ``CONN_HEALTH_CHECKS`` (a persistent connection that died with a PostgreSQL restart is
+  replaced at the start of the next request instead of failing it) and, on PostgreSQL,
+  ``lock_timeout`` and ``statement_timeout`` as connection options (``-c name=value`` in
+  libpq's ``options``; PostgreSQL 15 §20.1.4 and §20.11.1), so no web request waits on a lock
+  or a runaway statement for ever: it gets ``OperationalError`` (psycopg's
+  ``LockNotAvailable``/``QueryCanceled``), which the platform answers with a retryable 503
+  (:mod:`tungban.core.faults`).
+* :func:`unbounded` — long-running work (``migrate``, ``tungban setup``, ``seed_residents``,
+  ``reencrypt_fields``, ``tungban worker``'s bulk jobs) lifts both bounds for its sessions
+  (``SET statement_timeout = 0``, ``SET lock_timeout = 0``), on the connections open now and
+  on every connection opened until it ends; then ``RESET`` restores the connection's bounds.
+* :func:`check_ready` — the readiness probe's checks (``/readyz``, :mod:`tungban.core.health`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import threading
+from collections.abc import Iterator
+
+import dj_database_url
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, Error, ProgrammingError, connections, transaction
+
+_BOUNDS = ("statement_timeout", "lock_timeout")
+
+
+def database_settings(
+    url: str, *, conn_max_age: int, lock_timeout_ms: int, statement_timeout_ms: int, connect_timeout: int
+) -> dict:
+    """A ``DATABASES`` entry for ``url`` (dj-database-url): persistent connections kept
+    ``conn_max_age`` seconds and health-checked before reuse; on PostgreSQL each session's
+    ``lock_timeout`` and ``statement_timeout`` (milliseconds, 0: none) appended to any
+    ``options`` the URL gives, and libpq's ``connect_timeout`` (seconds) unless the URL sets it."""
+    database = dj_database_url.parse(url, conn_max_age=conn_max_age, conn_health_checks=True)
+    if database["ENGINE"].endswith("postgresql"):
+        options = database.setdefault("OPTIONS", {})
+        bounds = f"-c lock_timeout={int(lock_timeout_ms)} -c statement_timeout={int(statement_timeout_ms)}"
+        options["options"] = f"{options['options']} {bounds}" if options.get("options") else bounds
+        options.setdefault("connect_timeout", int(connect_timeout))
+    return database
+
+
+# --- Long-running work ---------------------------------------------------------------------
+
+_lock = threading.Lock()
+_depth = 0  # process-wide: the connections every thread of the command opens are unbounded
+
+
+def is_unbounded() -> bool:
+    """Whether this process is running long work (:func:`unbounded`)."""
+    return _depth > 0
+
+
+def _set_bounds(connection, lifted: bool) -> None:
+    if connection.vendor != "postgresql" or connection.connection is None:
+        return
+    with connection.cursor() as cursor:
+        for name in _BOUNDS:
+            cursor.execute(f"SET {name} = 0" if lifted else f"RESET {name}")
+
+
+@contextlib.contextmanager
+def unbounded() -> Iterator[None]:
+    """Lift ``statement_timeout`` and ``lock_timeout`` for long-running work (a management
+    command, the worker): on the open PostgreSQL connections, and on every connection opened
+    meanwhile (:func:`on_connection_created`); restored on exit. Nests. No-op on SQLite."""
+    global _depth
+    with _lock:
+        _depth += 1
+        first = _depth == 1
+    try:
+        if first:
+            for connection in connections.all(initialized_only=True):
+                _set_bounds(connection, lifted=True)
+        yield
+    finally:
+        with _lock:
+            _depth -= 1
+            last = _depth == 0
+        if last:
+            for connection in connections.all(initialized_only=True):
+                with contextlib.suppress(Error):  # a connection lost meanwhile is replaced, bounded
+                    _set_bounds(connection, lifted=False)
+
+
+def on_connection_created(sender, connection, **kwargs) -> None:
+    """``connection_created`` receiver: a connection opened during :func:`unbounded` work
+    (after a reconnect, in another thread) is unbounded too."""
+    if is_unbounded():
+        _set_bounds(connection, lifted=True)
+
+
+_migration: list[contextlib.AbstractContextManager] = []  # the open migrate's scope, if any
+
+
+def on_pre_migrate(sender, **kwargs) -> None:
+    """``pre_migrate`` receiver (core's app config only: once per ``migrate``): migrations and
+    data migrations on millions of rows run unbounded until ``post_migrate``."""
+    if not _migration:
+        scope = unbounded()
+        scope.__enter__()
+        _migration.append(scope)
+
+
+def on_post_migrate(sender, **kwargs) -> None:
+    """``post_migrate`` receiver: the end of :func:`on_pre_migrate`'s scope (``flush`` also
+    sends ``post_migrate``, with no scope open: nothing to do)."""
+    if _migration:
+        _migration.pop().__exit__(None, None, None)
+
+
+# --- Readiness --------------------------------------------------------------------------------
+
+
+@functools.cache
+def migration_leaves() -> frozenset[tuple[str, str]]:
+    """The latest migration of each app on disk, as ``(app_label, name)`` (read once per
+    process: the code does not change under a running process)."""
+    from django.db.migrations.loader import MigrationLoader
+
+    return frozenset(MigrationLoader(None, ignore_no_migrations=True).graph.leaf_nodes())
+
+
+def check_ready(*, timeout_ms: int, using: str = DEFAULT_DB_ALIAS) -> dict[str, str]:
+    """``{"database": "ok"|"unavailable", "migrations": "ok"|"pending"|"unknown"}``: a
+    ``SELECT 1`` (under a ``statement_timeout`` of ``timeout_ms`` on PostgreSQL), then whether
+    every app's latest migration on disk is recorded as applied. Takes no lock (on SQLite no
+    transaction: the platform's are ``BEGIN IMMEDIATE``)."""
+    connection = connections[using]
+    postgresql = connection.vendor == "postgresql"
+    no_table = ProgrammingError if postgresql else DatabaseError  # SQLite: OperationalError "no such table"
+    try:
+        with transaction.atomic(using=using) if postgresql else contextlib.nullcontext():
+            with connection.cursor() as cursor:
+                if postgresql:
+                    cursor.execute("SELECT set_config('statement_timeout', %s, true)", [str(int(timeout_ms))])
+                cursor.execute("SELECT 1")
+                try:
+                    with transaction.atomic(using=using) if postgresql else contextlib.nullcontext():
+                        cursor.execute("SELECT app, name FROM django_migrations")
+                        applied = set(cursor.fetchall())
+                except no_table:  # no table yet: nothing migrated
+                    applied = set()
+    except Error:
+        return {"database": "unavailable", "migrations": "unknown"}
+    pending = migration_leaves() - {tuple(row) for row in applied}
+    return {"database": "ok", "migrations": "pending" if pending else "ok"}
