@@ -50,8 +50,16 @@ log = logging.getLogger("tungban.faults")
 #: The database is lost or unavailable (retryable), as opposed to a bad query.
 DATABASE_ERRORS = (OperationalError, InterfaceError)
 #: OAuth / OpenID Connect endpoints whose answers, errors included, are JSON (RFC 6749 §5.2,
-#: RFC 6750 §3, RFC 7009 §2.2.1, RFC 9126 §2.3).
-OAUTH_JSON_PATHS = ("/oidc/token", "/oidc/par", "/oidc/revoke", "/oidc/userinfo", "/oidc/formdata")
+#: RFC 6750 §3, RFC 7009 §2.2.1, RFC 9126 §2.3), and the JSON documents a relying party fetches.
+OAUTH_JSON_PATHS = (
+    "/oidc/token",
+    "/oidc/par",
+    "/oidc/revoke",
+    "/oidc/userinfo",
+    "/oidc/formdata",
+    "/oidc/jwks",
+    "/.well-known/openid-configuration",
+)
 
 
 def is_database_fault(exc: BaseException | None) -> bool:

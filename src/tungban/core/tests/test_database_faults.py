@@ -81,11 +81,12 @@ def test_a_creating_api_call_meeting_a_lost_connection_gets_a_json_503_in_the_re
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("path", ["/oidc/token", "/oidc/par", "/oidc/revoke", "/oidc/userinfo"])
+@pytest.mark.parametrize("path", ["/oidc/token", "/oidc/par", "/oidc/revoke", "/oidc/userinfo", "/oidc/jwks"])
 def test_the_oauth_json_endpoints_answer_a_json_503(client, settings, path):
     data = {"grant_type": "authorization_code", "code": "x", "client_id": "c", "client_secret": "s", "token": "t"}
     with database_down():
-        response = client.post(path, data, secure=True, HTTP_AUTHORIZATION="Bearer " + "t" * 40)
+        send = client.get if path == "/oidc/jwks" else client.post
+        response = send(path, data, secure=True, HTTP_AUTHORIZATION="Bearer " + "t" * 40)
     body = _assert_retryable(response, settings)
     # RFC 6749 §5.2's shape (ASCII error_description), as the OAuth endpoints' other errors
     assert body["error"] == "service_unavailable"
