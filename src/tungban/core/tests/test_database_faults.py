@@ -277,6 +277,8 @@ def test_long_running_work_is_unbounded_and_bounded_again():
         ("seed_residents", ["1"], "tungban.identity.seeding.seed_residents"),
         ("worker", ["--batch"], "tungban.core.management.commands.worker._Worker.run"),
         ("setup", [], "tungban.setup.management.commands.setup.call_command"),
+        ("purge_expired", [], "tungban.core.retention.purge_all"),
+        ("reencrypt_fields", [], "tungban.core.management.commands.reencrypt_fields.Command._reencrypt"),
     ],
 )
 def test_long_running_commands_run_unbounded(command, args, target):
