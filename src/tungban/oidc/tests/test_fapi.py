@@ -23,7 +23,6 @@ from tungban.oidc.models import OFFLINE_ACCESS_SCOPE, AuthorizationCode, PushedA
 from tungban.testing.factories import (
     PIN,
     authorize_params,
-    bind_cli,
     code_from,
     complete_authorization,
     make_client,
@@ -117,18 +116,6 @@ class Holder:
         if with_proof:
             headers["DPoP"] = self.proof("GET", url, access_token=access_token, **proof)
         return requests.get(url, headers=headers)
-
-
-@pytest.fixture
-def bank(issuer):
-    holder = Holder(issuer)
-    make_client("bank", RP, jwks=holder.jwks(), fapi=True, allowed_scopes=["openid", "profile", OFFLINE_ACCESS_SCOPE])
-    return holder
-
-
-@pytest.fixture
-def app(issuer, resident, app_home):
-    return bind_cli(issuer, resident, app_home)
 
 
 def _push(bank, *, signed=False, **extra):

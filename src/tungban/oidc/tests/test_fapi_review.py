@@ -12,25 +12,12 @@ import requests
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
-from tungban.oidc.models import OFFLINE_ACCESS_SCOPE, AuthorizationCode
+from tungban.oidc.models import AuthorizationCode
 from tungban.oidc.tests.test_fapi import RP, SCOPE, Holder, _push, _tokens
-from tungban.testing.factories import authorize_params, bind_cli, make_client, pkce
+from tungban.testing.factories import authorize_params, make_client, pkce
 
 pytestmark = pytest.mark.django_db
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-
-
-@pytest.fixture
-def bank(issuer):
-    """The FAPI client of test_fapi (its holder: keys, DPoP nonce)."""
-    holder = Holder(issuer)
-    make_client("bank", RP, jwks=holder.jwks(), fapi=True, allowed_scopes=["openid", "profile", OFFLINE_ACCESS_SCOPE])
-    return holder
-
-
-@pytest.fixture
-def app(issuer, resident, app_home):
-    return bind_cli(issuer, resident, app_home)
 
 
 def _with_aud(holder: Holder, aud) -> dict:

@@ -35,11 +35,6 @@ def clients(db):
     return {"a": make_client("svc-a", RP_A), "b": make_client("svc-b", RP_B)}
 
 
-@pytest.fixture
-def app(issuer, resident, app_home):
-    return bind_cli(issuer, resident, app_home)
-
-
 def _token(issuer, client_id, secret, code, verifier, redirect_uri=RP_A):
     data = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
     if verifier is not None:

@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from tungban.oidc.models import OFFLINE_ACCESS_SCOPE, Token, access_token_digest
-from tungban.testing.factories import DEFAULT_SCOPE, bind_cli, jwt_claims, login, make_client, userinfo
+from tungban.testing.factories import DEFAULT_SCOPE, jwt_claims, login, make_client, userinfo
 
 pytestmark = pytest.mark.django_db
 RP = "https://rp-a.example/cb"
@@ -17,11 +17,6 @@ OFFLINE = f"{DEFAULT_SCOPE} {OFFLINE_ACCESS_SCOPE}"
 @pytest.fixture
 def client(db):
     return make_client("svc-a", RP, allowed_scopes=["openid", "profile", OFFLINE_ACCESS_SCOPE])
-
-
-@pytest.fixture
-def app(issuer, resident, app_home):
-    return bind_cli(issuer, resident, app_home)
 
 
 def _refresh(issuer, refresh_token, secret, client_id="svc-a", **extra):

@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from tungban.oidc.models import OFFLINE_ACCESS_SCOPE
-from tungban.testing.factories import bind_cli, login, make_client, userinfo
+from tungban.testing.factories import login, make_client, userinfo
 
 pytestmark = pytest.mark.django_db
 RP = "https://rp-a.example/cb"
@@ -18,11 +18,6 @@ def secret(db):
     return make_client(
         "svc-a", RP, allowed_scopes=["openid", "profile", "hkid", "email", "phone", OFFLINE_ACCESS_SCOPE]
     )[1]
-
-
-@pytest.fixture
-def app(issuer, resident, app_home):
-    return bind_cli(issuer, resident, app_home)
 
 
 def _refresh(issuer, refresh_token, secret, **extra):
