@@ -33,6 +33,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation.trans_real import parse_accept_lang_header
 
+from .killpoints import killpoint
+
 #: Paths of the platform's JSON API (``tungban.urls``: ``api/v1/``).
 API_PATH_PREFIX = "/api/"
 #: The API's language when the request names none the platform speaks.
@@ -115,4 +117,6 @@ class ReceivedAtMiddleware:
 
     def __call__(self, request):
         request.received_at = timezone.now()
-        return self.get_response(request)
+        response = self.get_response(request)
+        killpoint("response.after_view")  # fault-injection tests only (issue 14 acceptance 1)
+        return response
