@@ -1,0 +1,257 @@
+"""Fault injection (issue 14 acceptance 1): for each operation, a worker of the platform
+(gunicorn's, or ``tungban worker``'s) is killed with SIGKILL at a named point
+(:mod:`tungban.core.killpoints`); after the master respawned it, the operation is either
+complete or absent, the counts and both logs are consistent, no key in the HSM lacks a row,
+and a retry (with the same ``Idempotency-Key``, or the same refresh token) returns the first
+result without a duplicate.
+
+The platform runs as in production (:mod:`tungban.testing.faults`): gunicorn with several
+sync workers on a PostgreSQL database of its own, ``tungban worker``, the demo provider, a
+SoftHSM2 token. PostgreSQL only (``DATABASE_URL=postgres://…``): skipped on SQLite.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import requests
+
+from tungban.testing.faults import POINTS, HarnessError, postgres_server_url, running_platform, wait_for
+
+pytestmark = [
+    pytest.mark.faults,
+    pytest.mark.skipif(postgres_server_url() is None, reason="fault injection needs PostgreSQL (DATABASE_URL)"),
+]
+
+PIN = "246810"
+PRODUCT = "wsd.registered-address.v1"
+CARD = "senior-citizen-card"
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory):
+    try:
+        with running_platform(postgres_server_url(), tmp_path_factory.mktemp("faults")) as running:
+            yield running
+    except HarnessError as exc:  # pragma: no cover - shown as the failure
+        pytest.fail(str(exc))
+
+
+@pytest.fixture(autouse=True)
+def _recovered(platform):
+    """Every test starts on a platform with every worker up and every point disarmed."""
+    yield
+    for point in POINTS:
+        platform.disarm(point)
+    platform.wait_recovered()
+
+
+class Session(requests.Session):
+    """A ``requests`` session on loopback: never through a proxy of the environment."""
+
+    def __init__(self):
+        super().__init__()
+        self.trust_env = False
+
+
+def http() -> Session:
+    return Session()
+
+
+def data_user(platform):
+    from examples.data_user import DataUser
+
+    setup = platform.setup["data_user"]
+    return DataUser(platform.url, setup["client_id"], setup["key"], timeout=60)
+
+
+def department(platform):
+    from examples.data_user import DataUser
+
+    setup = platform.setup["swd"]
+    return DataUser(platform.url, setup["client_id"], setup["key"], scope="credentials", timeout=60)
+
+
+def bound_app(platform, tmp_path):
+    """A new resident (over 65) with the CLI app bound over HTTP."""
+    from tungban.wallet.client import WalletClient
+
+    resident = platform.call("residents", count=1)["residents"][0]
+    app = WalletClient(tmp_path / "app", platform.url, session=http())
+    app.bind(resident["hkid"], resident["code"], PIN)
+    return resident, app
+
+
+def killed(platform, point: str, call, *, request: str | None = None):
+    """Arm ``point`` (for ``request``, ``"METHOD /path"``, if given: see
+    :meth:`FaultPlatform.arm`), make ``call()``: the worker dies, so the client sees the
+    connection close with no answer. Waits for the kill and for the platform to recover."""
+    platform.arm(point, request)
+    with pytest.raises(requests.ConnectionError):
+        call()
+    platform.wait_fired(point)
+    platform.wait_recovered()
+
+
+def assert_consistent(state: dict) -> None:
+    """Both logs verify; every private key in the HSM has its row."""
+    assert state["exchange_log"]["ok"], state["exchange_log"]["output"]
+    assert state["transparency_log"]["ok"], state["transparency_log"]["output"]
+    assert state["hsm_keys_without_row"] == []
+
+
+def active_consent(platform, user, app) -> str:
+    asked = user.request_consent(PRODUCT, "Fault tests", 3600)
+    app.decide(asked["approval_uri"], PIN, "approve")
+    consent = user.consent(asked["id"])
+    assert consent["status"] == "active", consent
+    return consent["id"]
+
+
+def api(platform, system, method: str, path: str, body: dict | None, key: str | None = None):
+    """A call of a department's system (``DataUser`` token) with an ``Idempotency-Key``."""
+    headers = {"Authorization": f"Bearer {system.token()}", "Accept": "application/json"}
+    if key:
+        headers["Idempotency-Key"] = key
+    return http().request(method, f"{platform.url}{path}", json=body, headers=headers, timeout=60)
+
+
+def idempotency_key() -> str:
+    return str(uuid.uuid4())
+
+
+def new(before: dict, after: dict, name: str) -> dict:
+    """The entries of ``after[name]`` (a dict by id) that ``before`` did not have."""
+    return {k: v for k, v in after[name].items() if k not in before[name]}
+
+
+# --- consent approval ------------------------------------------------------------------------------
+
+
+def test_consent_approval_killed_after_commit_is_complete_and_not_repeated(platform, tmp_path):
+    """The approval committed, then its worker died before answering the app: the consent is
+    active with its artefact; the app's retry is told it was already decided, nothing doubles."""
+    from tungban.wallet.client import AppError
+
+    user = data_user(platform)
+    _resident, app = bound_app(platform, tmp_path)
+    asked = user.request_consent(PRODUCT, "Fault tests", 3600)
+    killed(
+        platform,
+        "response.after_view",
+        lambda: app.decide(asked["approval_uri"], PIN, "approve"),
+        request="POST /decision",
+    )
+    consent = user.consent(asked["id"])
+    assert consent["status"] == "active" and consent["artefact"], consent
+    with pytest.raises(AppError) as retry:
+        app.decide(asked["approval_uri"], PIN, "approve")
+    assert (retry.value.status, retry.value.code) == (409, "request_already_decided")
+    assert [c["id"] for c in app.consents(PIN)] == [asked["id"]]
+    state = platform.state()
+    assert_consistent(state)
+    assert state["consents"][asked["id"]] == {"status": "active", "uses": 0}
+
+
+# --- exchange ------------------------------------------------------------------------------------
+
+
+# --- issuance ------------------------------------------------------------------------------------
+
+
+def bulk_csv(holders: list[dict], first: int) -> str:
+    rows = "".join(f"{h['hkid']},SC{first + i:08d}\n" for i, h in enumerate(holders))
+    return "hkid,card_number\n" + rows
+
+
+def wait_batch(platform, swd, batch_id: str) -> dict:
+    def finished():
+        body = api(platform, swd, "GET", f"/api/v1/credentials/batches/{batch_id}", None).json()
+        return body if body["state"] in ("done", "rejected", "failed") else None
+
+    return wait_for(finished, timeout=180, what=f"the batch {batch_id} to finish", interval=0.5)
+
+
+# --- signing -------------------------------------------------------------------------------------
+
+DIGEST = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+
+
+def signer_token(platform) -> str:
+    setup = platform.setup["signer"]
+    resp = http().post(
+        f"{platform.url}/oidc/token",
+        data={"grant_type": "client_credentials", "scope": "signing"},
+        auth=(setup["client_id"], setup["secret"]),
+        timeout=60,
+    )
+    assert resp.status_code == 200, resp.text
+    return resp.json()["access_token"]
+
+
+def signing_request(platform, token: str, key: str | None = None):
+    headers = {"Authorization": f"Bearer {token}"}
+    if key:
+        headers["Idempotency-Key"] = key
+    body = {"documents": [{"name": "declaration.txt", "sha256": DIGEST}, {"name": "annex.txt", "sha256": DIGEST}]}
+    return http().post(f"{platform.url}/api/v1/signing/requests", json=body, headers=headers, timeout=60)
+
+
+def wait_signed(platform, token: str, request_id: str) -> dict:
+    def signed():
+        body = (
+            http()
+            .get(
+                f"{platform.url}/api/v1/signing/requests/{request_id}",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=60,
+            )
+            .json()
+        )
+        return body if body["status"] != "pending" else None
+
+    return wait_for(signed, timeout=180, what=f"the signing request {request_id} to be signed", interval=0.5)
+
+
+# --- refresh tokens ------------------------------------------------------------------------------
+
+
+def test_refresh_killed_after_commit_is_retried_with_the_same_token(platform, tmp_path):
+    """Issue 14 item 6: the refresh committed (the token rotated), then the worker died before
+    the client got the new pair; the client's retry with the same refresh token within the
+    grace period keeps the login instead of revoking the grant."""
+    from tungban.testing.factories import jwt_claims, login
+
+    setup = platform.setup["rp"]
+    _resident, app = bound_app(platform, tmp_path)
+    first = login(
+        platform.url,
+        app,
+        setup["client_id"],
+        setup["secret"],
+        setup["redirect_uri"],
+        scope="openid profile offline_access",
+    )
+    assert first["refresh_token"]
+    refresh = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+    auth = (setup["client_id"], setup["secret"])
+    killed(
+        platform,
+        "response.after_view",
+        lambda: http().post(f"{platform.url}/oidc/token", data=refresh, auth=auth, timeout=60),
+        request="POST /oidc/token",
+    )
+    retry = http().post(f"{platform.url}/oidc/token", data=refresh, auth=auth, timeout=60)
+    assert retry.status_code == 200, retry.text
+    tokens = retry.json()
+    assert jwt_claims(tokens["id_token"])["sub"] == jwt_claims(first["id_token"])["sub"]
+    info = http().get(
+        f"{platform.url}/oidc/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}, timeout=60
+    )
+    assert info.status_code == 200, info.text
+    again = http().post(
+        f"{platform.url}/oidc/token", data={**refresh, "refresh_token": tokens["refresh_token"]}, auth=auth, timeout=60
+    )
+    assert again.status_code == 200, again.text  # the login goes on
+    assert_consistent(platform.state())
