@@ -42,7 +42,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from tungban.core.killpoints import ENV_DIR, ENV_POINTS
-from tungban.testing.servers import listening_socket, live_children, start_gunicorn, wait_until_up
+from tungban.testing.servers import die_with_parent, listening_socket, live_children, start_gunicorn, wait_until_up
 
 #: Every named point (:mod:`tungban.core.killpoints`).
 POINTS = (
@@ -56,30 +56,8 @@ ROOT = Path(__file__).resolve().parents[3]
 SRC = ROOT / "src"
 #: Rate-limit groups lifted for the harness (one client on loopback makes every call).
 _RATE_LIMIT_GROUPS = ("proofing", "proofing_hkid", "binding", "binding_hkid_client", "binding_hkid", "token", "verify")
-WORKERS = 3
-
-#: gunicorn hooks (``-c``): while ``<dir>/../killpoint-target`` names a request (``METHOD
-#: /path``), kill points fire only in a worker serving a request whose method matches and
-#: whose path ends with that path. Nested requests (a provider fetching the platform's JWKS
-#: during an exchange) then cannot take the kill meant for the outer one. Sync workers serve
-#: one request at a time, so the process environment is the request's.
-GUNICORN_CONF = """
-import os
-
-_POINTS = os.environ.get("TUNGBAN_KILLPOINTS", "")
-_TARGET = os.path.join(os.environ["TUNGBAN_KILLPOINT_DIR"], os.pardir, "killpoint-target")
-
-
-def pre_request(worker, req):
-    try:
-        with open(_TARGET) as f:
-            method, _, path = f.read().strip().partition(" ")
-    except OSError:
-        os.environ["TUNGBAN_KILLPOINTS"] = _POINTS
-        return
-    match = req.method == method and req.path.endswith(path)
-    os.environ["TUNGBAN_KILLPOINTS"] = _POINTS if match else ""
-"""
+#: gunicorn worker processes, and threads per process where production runs gthread workers.
+WORKERS, THREADS = 3, 4
 
 
 class HarnessError(RuntimeError):
@@ -199,11 +177,7 @@ class FaultPlatform:
             proc, wsd_url = start_provider("wsd", self.url, synthetic=True, env=self.env)
             self.providers.append(proc)
             self.setup = self.call("prepare", providers={"wsd": wsd_url}, timeout=600)
-            conf = self.tmp / "gunicorn-faults.py"
-            conf.write_text(GUNICORN_CONF)
-            self.gunicorn = start_gunicorn(
-                sock, self.env, self.workers, self.tmp, False, ("--timeout", "120", "-c", str(conf))
-            )
+            self.gunicorn = self._start_gunicorn(sock)
             wait_until_up(f"{self.url}/readyz", self.gunicorn, self.log, timeout=120)
         finally:
             sock.close()  # gunicorn holds its own copy
@@ -255,6 +229,29 @@ class FaultPlatform:
         )
         return env
 
+    def _start_gunicorn(self, sock) -> subprocess.Popen:
+        """gunicorn as production runs it (``tungban.core.serving`` where present: gthread
+        workers), with :attr:`workers` processes, on ``sock``."""
+        try:
+            from tungban.core.serving import gunicorn_command
+        except ImportError:  # before the production command was built in one place
+            return start_gunicorn(sock, self.env, self.workers, self.tmp, False, ("--timeout", "120"))
+        cmd = gunicorn_command(  # every argument given: no setting of this process is read
+            f"fd://{sock.fileno()}",
+            workers=self.workers,
+            threads=THREADS,
+            timeout=120,
+            extra=("--error-logfile", str(self.log)),
+        )
+        return subprocess.Popen(
+            cmd,
+            cwd=self.tmp,
+            env=self.env,
+            pass_fds=(sock.fileno(),),
+            stdin=subprocess.DEVNULL,
+            preexec_fn=die_with_parent,
+        )
+
     def _start_task_worker(self) -> subprocess.Popen:
         log = open(self.tmp / "worker.log", "ab")  # noqa: SIM115 - inherited by the child, closed here
         try:
@@ -292,17 +289,10 @@ class FaultPlatform:
 
     # --- kill points --------------------------------------------------------------------------
 
-    def arm(self, point: str, request: str | None = None) -> None:
-        """The next process to reach ``point`` kills itself (once); with ``request``
-        (``"METHOD /path"``), only a gunicorn worker serving a request with that method and a
-        path ending in ``/path`` (until :meth:`disarm`)."""
+    def arm(self, point: str) -> None:
+        """The next process to reach ``point`` kills itself (once)."""
         if point not in POINTS:
             raise ValueError(f"unknown kill point {point!r}")
-        target = self.tmp / "killpoint-target"
-        if request:
-            target.write_text(request)
-        else:
-            target.unlink(missing_ok=True)
         (self.markers / point).unlink(missing_ok=True)
 
     def fired(self, point: str) -> bool:
@@ -311,7 +301,6 @@ class FaultPlatform:
     def disarm(self, point: str) -> None:
         """``point`` no longer fires (it counts as fired)."""
         (self.markers / point).touch()
-        (self.tmp / "killpoint-target").unlink(missing_ok=True)
 
     def wait_fired(self, point: str, timeout: float = 60) -> None:
         """Wait until a process has killed itself at ``point``."""
@@ -473,6 +462,10 @@ def _state() -> dict:
 
     labels = _hsm_private_key_labels()
     rows = set(SigningCredential.objects.filter(keystore="pkcs11").values_list("key_label", flat=True))
+    try:  # the register of keys made outside the database (issue 14 item 3)
+        known = rows | set(apps.get_model("keys", "TokenKey").objects.values_list("label", flat=True))
+    except LookupError:
+        known = rows
     state = {
         "exchanges": [
             {"id": str(r.id), "consent": str(r.consent_id), "request_id": r.request_id, "outcome": r.outcome}
@@ -495,7 +488,7 @@ def _state() -> dict:
         "signed_documents": SigningDocument.objects.filter(result__isnull=False).count(),
         "signing_credentials": len(rows),
         "hsm_private_keys": len(labels),
-        "hsm_keys_without_row": sorted(set(labels) - rows),
+        "hsm_keys_without_row": sorted(set(labels) - known),
         "audit": dict(Counter(apps.get_model("identity", "AuditEvent").objects.values_list("action", flat=True))),
         "exchange_log": _verify("verify_exchange_log"),
         "transparency_log": _verify("verify_transparency_log"),

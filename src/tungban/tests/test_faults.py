@@ -47,12 +47,26 @@ def _recovered(platform):
     platform.wait_recovered()
 
 
+#: A kill point to arm just before one request is sent: ``(platform, point, method, path)``.
+_ARM_BEFORE: list[tuple] = []
+
+
 class Session(requests.Session):
-    """A ``requests`` session on loopback: never through a proxy of the environment."""
+    """A ``requests`` session on loopback (never through a proxy of the environment) that
+    arms the point of :data:`_ARM_BEFORE` just before it sends the matching request: the tests
+    make one call at a time, so that request is the next to reach the point."""
 
     def __init__(self):
         super().__init__()
         self.trust_env = False
+
+    def send(self, request, **kwargs):
+        if _ARM_BEFORE:
+            platform, point, method, path = _ARM_BEFORE[0]
+            if request.method == method and request.path_url.split("?")[0].endswith(path):
+                platform.arm(point)
+                _ARM_BEFORE.clear()
+        return super().send(request, **kwargs)
 
 
 def http() -> Session:
@@ -84,12 +98,19 @@ def bound_app(platform, tmp_path):
 
 
 def killed(platform, point: str, call, *, request: str | None = None):
-    """Arm ``point`` (for ``request``, ``"METHOD /path"``, if given: see
-    :meth:`FaultPlatform.arm`), make ``call()``: the worker dies, so the client sees the
+    """Arm ``point`` (at once, or just before the first request matching ``request``,
+    ``"METHOD /path"``, is sent), make ``call()``: the worker dies, so the client sees the
     connection close with no answer. Waits for the kill and for the platform to recover."""
-    platform.arm(point, request)
-    with pytest.raises(requests.ConnectionError):
-        call()
+    if request:
+        method, _, path = request.partition(" ")
+        _ARM_BEFORE[:] = [(platform, point, method, path)]
+    else:
+        platform.arm(point)
+    try:
+        with pytest.raises(requests.ConnectionError):
+            call()
+    finally:
+        _ARM_BEFORE.clear()
     platform.wait_fired(point)
     platform.wait_recovered()
 
@@ -101,11 +122,15 @@ def assert_consistent(state: dict) -> None:
     assert state["hsm_keys_without_row"] == []
 
 
-def active_consent(platform, user, app) -> str:
+def used_consent(platform, user, app) -> str:
+    """An active consent, used once: the provider has then fetched the platform's JWKS (and
+    keeps it), so no request of its own reaches the platform during a later exchange and
+    takes a kill meant for the exchange."""
     asked = user.request_consent(PRODUCT, "Fault tests", 3600)
     app.decide(asked["approval_uri"], PIN, "approve")
     consent = user.consent(asked["id"])
     assert consent["status"] == "active", consent
+    user.fetch(consent["id"], PRODUCT)
     return consent["id"]
 
 
@@ -113,7 +138,7 @@ def api(platform, system, method: str, path: str, body: dict | None, key: str | 
     """A call of a department's system (``DataUser`` token) with an ``Idempotency-Key``."""
     headers = {"Authorization": f"Bearer {system.token()}", "Accept": "application/json"}
     if key:
-        headers["Idempotency-Key"] = key
+        headers["Idempotency-Key"] = f'"{key}"'  # an RFC 8941 String (draft-ietf-httpapi-idempotency-key-header §2.1)
     return http().request(method, f"{platform.url}{path}", json=body, headers=headers, timeout=60)
 
 
@@ -193,7 +218,7 @@ def signer_token(platform) -> str:
 def signing_request(platform, token: str, key: str | None = None):
     headers = {"Authorization": f"Bearer {token}"}
     if key:
-        headers["Idempotency-Key"] = key
+        headers["Idempotency-Key"] = f'"{key}"'
     body = {"documents": [{"name": "declaration.txt", "sha256": DIGEST}, {"name": "annex.txt", "sha256": DIGEST}]}
     return http().post(f"{platform.url}/api/v1/signing/requests", json=body, headers=headers, timeout=60)
 
