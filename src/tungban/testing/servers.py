@@ -1,9 +1,7 @@
-"""Running the platform as in production, for benchmarks and fault-injection tests: a
-loopback socket handed to gunicorn (``--bind fd://N``), gunicorn's sync workers, waiting for
-an URL to answer, and the processes under a master read from ``/proc`` (Linux).
-
-Shared by ``bench/`` (re-exported by ``bench/machine.py``) and
-:mod:`tungban.testing.faults`. Standard library only.
+"""Running the platform as in production for fault-injection tests (:mod:`tungban.testing.faults`):
+a loopback socket handed to gunicorn (``--bind fd://N``), gunicorn's sync workers, waiting for
+an URL to answer, and the processes under a master read from ``/proc`` (Linux). Standard
+library only. The same plumbing as ``bench/machine.py``'s, which may import it from here.
 """
 
 from __future__ import annotations
