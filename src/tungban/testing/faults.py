@@ -58,6 +58,8 @@ SRC = ROOT / "src"
 _RATE_LIMIT_GROUPS = ("proofing", "proofing_hkid", "binding", "binding_hkid_client", "binding_hkid", "token", "verify")
 #: gunicorn worker processes, and threads per process where production runs gthread workers.
 WORKERS, THREADS = 3, 4
+#: Residents made at start (one child process instead of one per test).
+RESIDENTS = 16
 
 
 class HarnessError(RuntimeError):
@@ -156,6 +158,7 @@ class FaultPlatform:
         self.tasks: _Supervised | None = None
         self.providers: list[subprocess.Popen] = []
         self.setup: dict = {}
+        self._residents: list[dict] = []
         self._created = False
 
     # --- life cycle ---------------------------------------------------------------------------
@@ -176,7 +179,8 @@ class FaultPlatform:
             self.env = self._environment()
             proc, wsd_url = start_provider("wsd", self.url, synthetic=True, env=self.env)
             self.providers.append(proc)
-            self.setup = self.call("prepare", providers={"wsd": wsd_url}, timeout=600)
+            self.setup = self.call("prepare", providers={"wsd": wsd_url}, residents=RESIDENTS, timeout=600)
+            self._residents = list(self.setup.pop("residents"))
             self.gunicorn = self._start_gunicorn(sock)
             wait_until_up(f"{self.url}/readyz", self.gunicorn, self.log, timeout=120)
         finally:
@@ -332,6 +336,14 @@ class FaultPlatform:
 
         wait_for(ready, timeout=timeout, what="the platform to recover (workers respawned, /readyz 200)", interval=0.2)
 
+    def residents(self, count: int = 1) -> list[dict]:
+        """``count`` new residents over 65 (``{"id", "hkid", "code"}``, ``code`` an activation
+        code for the app), from those made at start while they last."""
+        if len(self._residents) < count:
+            self._residents += self.call("residents", count=count - len(self._residents))["residents"]
+        taken, self._residents = self._residents[:count], self._residents[count:]
+        return taken
+
     def state(self, **kwargs) -> dict:
         """What the database holds now, and whether the logs verify (:func:`_state`)."""
         return self.call("state", **kwargs)
@@ -350,9 +362,10 @@ def running_platform(server_url: str, tmp: Path, **options):
 # --- commands run in the platform's environment ------------------------------------------------
 
 
-def _prepare(providers: dict) -> dict:
+def _prepare(providers: dict, residents: int = 0) -> dict:
     """Migrate and seed: platform key, signing CA, SoftHSM2 token, bundled issuers and data
-    products (with the providers' URLs), and the clients the tests use. Returns their keys."""
+    products (with the providers' URLs), the clients the tests use and ``residents`` residents
+    (:func:`_residents`). Returns the clients' keys and the residents."""
     from django.core.management import call_command
     from joserfc.jwk import ECKey
 
@@ -405,6 +418,7 @@ def _prepare(providers: dict) -> dict:
         "swd": {"client_id": swd.client_id, "key": swd_key},
         "signer": {"client_id": "signer-faults", "secret": signer_secret},
         "rp": {"client_id": "rp-faults", "secret": rp_secret, "redirect_uri": "https://rp.example/cb"},
+        "residents": _residents(residents)["residents"],
     }
 
 

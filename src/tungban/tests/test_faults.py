@@ -91,7 +91,7 @@ def bound_app(platform, tmp_path):
     """A new resident (over 65) with the CLI app bound over HTTP."""
     from tungban.wallet.client import WalletClient
 
-    resident = platform.call("residents", count=1)["residents"][0]
+    resident = platform.residents()[0]
     app = WalletClient(tmp_path / "app", platform.url, session=http())
     app.bind(resident["hkid"], resident["code"], PIN)
     return resident, app
