@@ -399,7 +399,7 @@ def consents_of(resident: Resident) -> list[Consent]:
 def revoke(resident: Resident, consent_id) -> Consent:
     """The data subject withdraws a consent (PDPO s.2(3): prescribed consent may be
     withdrawn by written notice). Takes effect on the data user's next request — also one
-    already waiting for its provider.
+    already waiting for its provider, even when that one holds the consent's last use.
 
     :raises NotFound: ``unknown_consent`` (none of this resident's).
     """
@@ -411,7 +411,10 @@ def revoke(resident: Resident, consent_id) -> Consent:
             pass
         if consent is None:
             raise errors.UnknownConsent()
-        if consent.effective_status() == ConsentStatus.ACTIVE:  # an expired or used-up one stays so
+        status = consent.effective_status()
+        if status == ConsentStatus.EXHAUSTED and consent.attempts.filter(state=AttemptState.IN_FLIGHT).exists():
+            status = ConsentStatus.ACTIVE  # its last use is held by an attempt that must still be stoppable
+        if status == ConsentStatus.ACTIVE:  # an expired or used-up one stays so
             consent.status = ConsentStatus.REVOKED
             consent.revoked_at = timezone.now()
             consent.save(update_fields=["status", "revoked_at"])

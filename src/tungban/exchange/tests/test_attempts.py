@@ -238,8 +238,10 @@ def test_provider_refusal_completes_the_attempt_as_failed(data_user, resident, p
     assert exchange.verify_log().ok
 
 
-def test_revoked_while_the_provider_answers(data_user, resident, provider):
-    consent = make_consent(data_user, resident)
+@pytest.mark.parametrize("max_uses", [None, 1])
+def test_revoked_while_the_provider_answers(data_user, resident, provider, max_uses):
+    """Also for a single-use consent, whose one use the attempt holds meanwhile."""
+    consent = make_consent(data_user, resident, max_uses=max_uses)
 
     def revoked_meanwhile(c, attempt):
         exchange.revoke(resident, consent.pk)
@@ -251,6 +253,7 @@ def test_revoked_while_the_provider_answers(data_user, resident, provider):
     assert info.value.code == "consent_revoked"
     assert ExchangeAttempt.objects.get().state == AttemptState.FAILED
     assert Consent.objects.get(pk=consent.pk).uses == 0
+    assert Consent.objects.get(pk=consent.pk).status == ConsentStatus.REVOKED
     assert exchange.verify_log().ok
 
 
