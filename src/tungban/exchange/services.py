@@ -706,6 +706,14 @@ def history_of(resident: Resident, limit: int = 100) -> list[ExchangeRecord | Ex
     return merged[:limit]
 
 
+def attempt_for(data_user: Organisation, request_id: str) -> ExchangeAttempt | None:
+    """The attempt a data user's ``request_id`` started, or None when that request never
+    reached its provider (refused before, or never seen): what a retry of it can be told
+    (issue 14 items 2 and 4). Its :meth:`~.models.ExchangeAttempt.shown_state` says whether
+    the outcome is known; a completed one's record has the same ``id``."""
+    return ExchangeAttempt.objects.filter(consumer=data_user, request_id=str(request_id)[:64]).first()
+
+
 def unknown_attempts(now: dt.datetime | None = None, limit: int | None = None) -> list[ExchangeAttempt]:
     """Attempts still in flight past ``unknown_after``, oldest first: the provider may have
     released the data, the platform did not record delivery (issue 14 item 4)."""

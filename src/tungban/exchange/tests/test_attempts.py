@@ -128,6 +128,8 @@ def test_completed_exchange_has_one_attempt_delivered(data_user, resident, provi
     assert (attempt.consent_id, attempt.resident_id, attempt.consumer_id) == (consent.id, resident.pk, "td")
     assert (attempt.product_id, attempt.provider_id) == (WSD, "wsd")
     assert attempt.completed_at is not None
+    assert exchange.attempt_for(data_user, "renewal-0001") == attempt
+    assert exchange.attempt_for(data_user, "renewal-0002") is None
     assert ExchangeRecord.objects.get().id == attempt.id
     assert Consent.objects.get(pk=consent.pk).uses == 1
     # The history shows the exchange once, delivered.
