@@ -407,6 +407,10 @@ TUNGBAN_PDF_MAX_PAGES = int(os.environ.get("TUNGBAN_PDF_MAX_PAGES", "5000"))
 TUNGBAN_VERIFY_MAX_SECONDS = float(os.environ.get("TUNGBAN_VERIFY_MAX_SECONDS", "10"))
 #: Exchange gateway (issue #4): seconds to wait for a data provider before answering provider_timeout.
 TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT = float(os.environ.get("TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT", "5"))
+#: Seconds past a provider's timeout after which an exchange attempt still in flight (its worker
+#: was killed, or lost the database, after asking the provider) is shown as "outcome unknown"
+#: (issue 14 item 4). Covers the connect timeout, a slow body and the completing transaction.
+TUNGBAN_EXCHANGE_ATTEMPT_MARGIN = float(os.environ.get("TUNGBAN_EXCHANGE_ATTEMPT_MARGIN", "60"))
 #: Largest provider answer accepted, in bytes.
 TUNGBAN_EXCHANGE_MAX_RESPONSE_BYTES = int(os.environ.get("TUNGBAN_EXCHANGE_MAX_RESPONSE_BYTES", str(256 * 1024)))
 #: Longest consent a data user may ask for, in seconds (default one year).

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Consent, DataProduct, ExchangeRecord, Organisation
+from .models import Consent, DataProduct, ExchangeAttempt, ExchangeRecord, Organisation
 
 
 @admin.register(Organisation)
@@ -47,3 +47,13 @@ class ExchangeRecordAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(ExchangeAttempt)
+class ExchangeAttemptAdmin(ExchangeRecordAdmin):
+    """Read-only: attempts are in the tamper-evident log; one left ``in_flight`` past
+    ``unknown_after`` has an unknown outcome (issue 14 item 4)."""
+
+    list_display = ("started_at", "consumer", "product_id", "state", "reason", "unknown_after", "ledger_seq")
+    list_filter = ("state", "consumer", "product_id")
+    readonly_fields = [f.name for f in ExchangeAttempt._meta.fields]

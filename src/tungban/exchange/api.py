@@ -248,8 +248,15 @@ class AppExchangeOut(Schema):
     product: PartyOut
     purpose: str
     consent_id: str | None
-    outcome: str = Field(description="'delivered' or the refusal's error code")
+    outcome: str = Field(
+        description="'delivered' or the refusal's error code; 'in_progress' or 'outcome_unknown' for an attempt"
+    )
     delivered: bool
+    state: Literal["completed", "in_progress", "unknown"] = Field(
+        description="'unknown': the provider was asked and may have released the data, but the platform "
+        "did not record delivery (its worker stopped first; issue 14 item 4)"
+    )
+    note: str = Field(description="What an attempt's state means, in the request's language; empty when completed")
 
 
 @router.get(
