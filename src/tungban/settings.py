@@ -407,6 +407,18 @@ TUNGBAN_PDF_MAX_PAGES = int(os.environ.get("TUNGBAN_PDF_MAX_PAGES", "5000"))
 TUNGBAN_VERIFY_MAX_SECONDS = float(os.environ.get("TUNGBAN_VERIFY_MAX_SECONDS", "10"))
 #: Exchange gateway (issue #4): seconds to wait for a data provider before answering provider_timeout.
 TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT = float(os.environ.get("TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT", "5"))
+#: Seconds to wait for a provider's TCP (and TLS) connection: short, so an unreachable provider
+#: fails fast (issue 14 item 1); the read timeout is TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT (or the
+#: provider's own timeout_seconds).
+TUNGBAN_PROVIDER_CONNECT_TIMEOUT = float(os.environ.get("TUNGBAN_PROVIDER_CONNECT_TIMEOUT", "2"))
+#: Circuit breaker per provider (tungban.exchange.resilience): consecutive failures that open
+#: it, and seconds it stays open before one trial call.
+TUNGBAN_PROVIDER_BREAKER_FAILURES = int(os.environ.get("TUNGBAN_PROVIDER_BREAKER_FAILURES", "5"))
+TUNGBAN_PROVIDER_BREAKER_RESET = float(os.environ.get("TUNGBAN_PROVIDER_BREAKER_RESET", "30"))
+#: Bulkhead: calls to one provider in flight at once in one web process; more are refused at
+#: once with provider_busy (503) and Retry-After: TUNGBAN_PROVIDER_BUSY_RETRY_AFTER seconds.
+TUNGBAN_PROVIDER_MAX_CONCURRENT = int(os.environ.get("TUNGBAN_PROVIDER_MAX_CONCURRENT", "4"))
+TUNGBAN_PROVIDER_BUSY_RETRY_AFTER = int(os.environ.get("TUNGBAN_PROVIDER_BUSY_RETRY_AFTER", "2"))
 #: Largest provider answer accepted, in bytes.
 TUNGBAN_EXCHANGE_MAX_RESPONSE_BYTES = int(os.environ.get("TUNGBAN_EXCHANGE_MAX_RESPONSE_BYTES", str(256 * 1024)))
 #: Longest consent a data user may ask for, in seconds (default one year).
