@@ -407,6 +407,11 @@ TUNGBAN_PDF_MAX_PAGES = int(os.environ.get("TUNGBAN_PDF_MAX_PAGES", "5000"))
 TUNGBAN_VERIFY_MAX_SECONDS = float(os.environ.get("TUNGBAN_VERIFY_MAX_SECONDS", "10"))
 #: Exchange gateway (issue #4): seconds to wait for a data provider before answering provider_timeout.
 TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT = float(os.environ.get("TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT", "5"))
+#: Web processes (``tungban serve``, tungban.core.serving; issue 14 item 1): processes (0: one
+#: per core), threads per process (gthread workers; 1: sync workers) and gunicorn's timeout.
+TUNGBAN_WEB_WORKERS = int(os.environ.get("TUNGBAN_WEB_WORKERS", "0"))
+TUNGBAN_WEB_THREADS = int(os.environ.get("TUNGBAN_WEB_THREADS", "8"))
+TUNGBAN_WEB_TIMEOUT = int(os.environ.get("TUNGBAN_WEB_TIMEOUT", "60"))
 #: Seconds to wait for a provider's TCP (and TLS) connection: short, so an unreachable provider
 #: fails fast (issue 14 item 1); the read timeout is TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT (or the
 #: provider's own timeout_seconds).
