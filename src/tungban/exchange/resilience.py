@@ -29,6 +29,7 @@ breaker object is made per call, over the shared storage (its state is all in th
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import threading
 from collections.abc import Callable, Iterator
@@ -44,6 +45,7 @@ from . import errors
 from .models import ProviderCircuit
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class ProviderDown(Exception):
@@ -144,6 +146,15 @@ class DatabaseStorage(pybreaker.CircuitBreakerStorage):
         return self.trial
 
 
+class _LogChanges(pybreaker.CircuitBreakerListener):
+    def state_change(self, cb, old_state, new_state) -> None:
+        if old_state is not None and old_state.name != new_state.name:
+            log.warning("Circuit of %s: %s -> %s", cb.name, old_state.name, new_state.name)
+
+
+_LISTENERS = (_LogChanges(),)
+
+
 class _Breaker(pybreaker.CircuitBreaker):
     def half_open(self) -> None:
         if not self._state_storage.claim_trial(self.reset_timeout):
@@ -160,6 +171,7 @@ def breaker(provider_id: str) -> pybreaker.CircuitBreaker:
         state_storage=DatabaseStorage(provider_id),
         name=f"provider:{provider_id}",
         throw_new_error_on_trip=False,  # the call that trips the circuit answers with its own error
+        listeners=_LISTENERS,
     )
 
 
