@@ -431,7 +431,9 @@ def main(argv=None) -> int:
     s = result["settings"]
     print()
     print(
-        f"tungban bulkhead benchmark — {result['date']} — {result['database']} — gunicorn {s['workers']} workers, "
+        f"tungban bulkhead benchmark — {result['date']} — load average "
+        f"{' '.join(str(x) for x in result['machine']['loadavg_start'])} at start, "
+        f"{' '.join(str(x) for x in result['loadavg_end'])} at end — {result['database']} — gunicorn {s['workers']} workers, "
         f"{'gthread ' + str(s['threads']) + ' threads' if s['threads'] > 1 else 'sync'} — {s['login_concurrency']} "
         f"login threads, {s['exchange_rate_per_s']:g} exchange/s — provider timeouts {s['provider_connect_timeout_s']:g} s "
         f"connect, {s['provider_read_timeout_s']:g} s read; breaker {s['breaker_failures']} failures, "
