@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Consent, DataProduct, ExchangeRecord, Organisation
+from .models import Consent, DataProduct, ExchangeRecord, Organisation, ProviderCircuit
 
 
 @admin.register(Organisation)
@@ -46,4 +46,19 @@ class ExchangeRecordAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ProviderCircuit)
+class ProviderCircuitAdmin(admin.ModelAdmin):
+    """Each provider's circuit breaker (issue 14 item 1): seen here, changed only by calls;
+    deleting a row closes that provider's circuit."""
+
+    list_display = ("provider", "state", "failures", "opened_at")
+    readonly_fields = ("provider", "state", "failures", "successes", "opened_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
