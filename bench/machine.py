@@ -184,28 +184,29 @@ def worker_exit(server, worker):
 
 
 def start_gunicorn(
-    sock: socket.socket, env: dict, workers: int, tmp: Path, profile: bool, extra: tuple[str, ...] = ()
+    sock: socket.socket,
+    env: dict,
+    workers: int,
+    tmp: Path,
+    profile: bool,
+    extra: tuple[str, ...] = (),
+    threads: int = 1,
 ) -> subprocess.Popen:
-    """``python -m gunicorn tungban.wsgi -w <workers>`` on the already bound ``sock``
-    (``--bind fd://N``), logging errors to ``tmp/gunicorn.log``; with ``profile`` every
-    worker runs its requests under cProfile and dumps ``tmp/worker-<pid>.prof`` on exit."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "tungban.wsgi",
-        "--bind",
+    """The platform under gunicorn as ``tungban serve`` builds its command
+    (:func:`tungban.core.serving.gunicorn_command`) with ``workers`` processes of ``threads``
+    threads (1: sync workers, these benchmarks' recorded figures; more: gthread) on the
+    already bound ``sock`` (``--bind fd://N``), logging errors to ``tmp/gunicorn.log``; with
+    ``profile`` every worker runs its requests under cProfile and dumps
+    ``tmp/worker-<pid>.prof`` on exit. Call after :func:`isolate` (it imports the platform)."""
+    from tungban.core.serving import gunicorn_command
+
+    cmd = gunicorn_command(
         f"fd://{sock.fileno()}",
-        "-w",
-        str(workers),
-        "--graceful-timeout",
-        "10",
-        "--timeout",
-        "60",
-        "--error-logfile",
-        str(tmp / "gunicorn.log"),
-        *extra,
-    ]
+        workers=workers,
+        threads=threads,
+        timeout=60,
+        extra=("--graceful-timeout", "10", "--error-logfile", str(tmp / "gunicorn.log"), *extra),
+    )
     if profile:
         conf = tmp / "gunicorn-profile.py"
         conf.write_text(GUNICORN_PROFILE_CONF.format(dir=str(tmp)))

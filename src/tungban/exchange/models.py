@@ -285,3 +285,19 @@ class RequestNonce(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["consumer", "request_id"], name="request_id_once_per_data_user")]
+
+
+class ProviderCircuit(models.Model):
+    """The circuit breaker of one data provider (issue 14 item 1; :mod:`.resilience`), kept
+    in the database so every web process and host sees the same state: ``closed`` (calls
+    go through; ``failures`` counts consecutive failures), ``open`` (refused at once until
+    ``opened_at`` + ``TUNGBAN_PROVIDER_BREAKER_RESET``), ``half-open`` (one trial call)."""
+
+    provider = models.OneToOneField(Organisation, primary_key=True, on_delete=models.CASCADE, related_name="circuit")
+    state = models.CharField(max_length=10, default="closed")
+    failures = models.PositiveIntegerField(default=0)
+    successes = models.PositiveIntegerField(default=0)
+    opened_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("provider circuit breaker")
