@@ -33,7 +33,7 @@ import uuid
 from typing import Protocol
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from .models import TokenKey, TokenKeyState, TokenNamespace
@@ -55,14 +55,11 @@ class KeyHolder(Protocol):
 
 
 def namespace() -> str:
-    """This database's random namespace (12 hex digits), created on first use."""
-    row = TokenNamespace.objects.order_by("pk").first()
+    """This database's random namespace (12 hex digits), created on first use (one row, id 1:
+    workers starting at once agree on it)."""
+    row = TokenNamespace.objects.filter(pk=1).first()
     if row is None:
-        try:
-            with transaction.atomic():
-                row = TokenNamespace.objects.create(value=secrets.token_hex(6))
-        except IntegrityError:  # pragma: no cover - an equal random value, or a race on an empty table
-            row = TokenNamespace.objects.order_by("pk").first()
+        row, _ = TokenNamespace.objects.get_or_create(pk=1, defaults={"value": secrets.token_hex(6)})
     return row.value
 
 
@@ -108,13 +105,18 @@ def destroyed(label: str) -> None:
 
 
 def discard(holder: KeyHolder, label: str) -> None:
-    """Give up a ``pending`` key at once (its use was refused after it was made): destroy the
-    object, then delete the row. Errors are logged: the sweep finishes the job."""
+    """Give up a key that will not be used (its use was refused, or :func:`activate` found
+    it abandoned): delete its ``pending`` row, if any, and destroy the object. A key whose row
+    is ``active`` or ``retiring`` is left alone. Errors are logged: the sweep finishes the job."""
     try:
         with transaction.atomic():
-            if TokenKey.objects.filter(label=label, state=TokenKeyState.PENDING).delete()[0]:
-                holder.destroy_label(label)
-    except Exception:  # noqa: BLE001 - best effort; the row stays pending and the sweep retries
+            row = TokenKey.objects.select_for_update().filter(label=label).first()
+            if row is not None and row.state != TokenKeyState.PENDING:
+                return
+            if row is not None:
+                row.delete()
+            holder.destroy_label(label)
+    except Exception:  # noqa: BLE001 - best effort; a pending row stays for the sweep, an orphan too
         log.exception("Could not discard the unused key %s", label)
 
 

@@ -58,29 +58,32 @@ def known_labels() -> set[str]:
     return labels | set(TokenKey.objects.exclude(state=TokenKeyState.DESTROYED).values_list("label", flat=True))
 
 
-def kill_after_generating(monkeypatch, store):
-    real = type(store).generate
+def kill_after_generating(monkeypatch, store) -> list[str]:
+    """Make the next key generation die right after the key exists; returns the labels made
+    (the token is shared with the other tests of this run: count only ours)."""
+    real, made = type(store).generate, []
 
     def generate_then_die(self, label):
         real(self, label)
+        made.append(label)
         raise Killed("keys.generated")
 
     monkeypatch.setattr(type(store), "generate", generate_then_die)
+    return made
 
 
 def test_a_kill_after_the_key_is_made_leaves_no_unknown_key_and_the_sweep_clears_it(hsm, signer_app, monkeypatch):
     """Fails before the fix: the key was made inside the transaction that would record it."""
     resident, _app = signer_app
     device = wallet.active_device(resident)
-    before = token_labels(hsm)
-    kill_after_generating(monkeypatch, hsm)
+    generated = kill_after_generating(monkeypatch, hsm)
     with pytest.raises(Killed):
         services.ensure_credential(resident, device)
     monkeypatch.undo()
     keystore._keystore = hsm
 
-    made = token_labels(hsm) - before
-    assert len(made) == 1  # the key exists in the token
+    made = set(generated)
+    assert len(made) == 1 and made <= token_labels(hsm)  # the key exists in the token
     assert not SigningCredential.objects.exists()  # its credential never committed
     assert made <= known_labels(), "a key in the HSM that no committed row knows"
 
@@ -88,21 +91,27 @@ def test_a_kill_after_the_key_is_made_leaves_no_unknown_key_and_the_sweep_clears
     from tungban.keys.models import TokenKey
 
     assert services.sweep_keys(grace=3600)["keys_tokenkey abandoned"] == 0  # still within the grace period
-    assert token_labels(hsm) - before == made
+    assert made <= token_labels(hsm)
     counts = services.sweep_keys(grace=0)
     assert counts["keys_tokenkey abandoned"] == 1
-    assert token_labels(hsm) - before == set() and not TokenKey.objects.exists()
+    assert not made & token_labels(hsm) and not TokenKey.objects.exists()
 
     # The next attempt makes a key that is recorded and active.
     credential = services.ensure_credential(resident, device)
-    assert token_labels(hsm) - before == {credential.key_label}
+    assert hsm.labels(token_prefix()) == {credential.key_label}
     assert TokenKey.objects.get().state == "active" and TokenKey.objects.get().label == credential.key_label
     assert services.sweep_keys(grace=0) == {
         "pkcs11 orphan keys": 0,
         "keys_tokenkey abandoned": 0,
         "keys_tokenkey retired": 0,
     }
-    assert token_labels(hsm) - before == {credential.key_label}  # a used key is never swept
+    assert hsm.labels(token_prefix()) == {credential.key_label}  # a used key is never swept
+
+
+def token_prefix() -> str:
+    from tungban.keys import token
+
+    return token.prefix()
 
 
 def test_the_sweep_destroys_objects_no_row_knows_and_only_this_databases(hsm, db):
@@ -132,11 +141,18 @@ def test_a_key_swept_before_it_is_used_cannot_be_activated(hsm, db):
     from tungban.keys import token
 
     label = token.reserve("test")
-    hsm.generate(label)
-    services.sweep_keys(grace=0)  # the worker took longer than the grace period
+    services.sweep_keys(grace=0)  # the worker took longer than the grace period to make the key
+    hsm.generate(label)  # ... and made it after the sweep had given it up
     with pytest.raises(token.KeyAbandoned), transaction.atomic():
         token.activate(label)
+    token.discard(hsm, label)  # what the refused caller does (services._discard_key)
     assert label not in token_labels(hsm)
+    # discard never destroys a key in use
+    used = token.reserve("test")
+    hsm.generate(used)
+    token.activate(used)
+    token.discard(hsm, used)
+    assert used in token_labels(hsm)
 
 
 def test_revoking_destroys_the_key_and_says_so_in_the_register(hsm, signer_app, django_capture_on_commit_callbacks):
@@ -207,3 +223,57 @@ def test_a_worker_killed_after_making_the_key_leaves_no_unknown_key(
     assert counts["keys_tokenkey abandoned"] == 1 and counts["pkcs11 orphan keys"] == 0
     assert hsm.labels(prefix) == {credential.key_label}
     assert list(TokenKey.objects.values_list("label", "state")) == [(credential.key_label, "active")]
+
+
+@pytest.mark.live_http
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_after_signing_before_the_commit_leaves_the_request_pending_then_signed_once(
+    issuer, signer_app, signing_client, tmp_path, monkeypatch
+):
+    """``signing.signed``: the documents are signed, the request's commit is lost. The
+    request stays ``pending`` (no half-delivered result); the next worker finishes it with
+    the results stored before the kill, one signature per document, one key in the token."""
+    from tungban.keys import token
+    from tungban.signing.models import SigningDocument
+    from tungban.signing.tests.conftest import client_token
+
+    _, app = signer_app
+    client, secret = signing_client
+    bearer = client_token(issuer, client.client_id, secret)
+    docs = [digest_doc(f"d{i}.txt", bytes([65 + i])) for i in range(2)]
+    created = post(issuer, bearer, {"documents": docs}).json()
+    app.decide(created["approval_uri"], PIN, "approve")
+
+    log = tmp_path / "worker.log"
+    (tmp_path / "killed").mkdir()
+    monkeypatch.setenv("TUNGBAN_KILLPOINTS", "signing.signed")
+    monkeypatch.setenv("TUNGBAN_KILLPOINT_DIR", str(tmp_path / "killed"))
+    first = start_worker(log_path=log)
+    try:
+        first.wait(timeout=300)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    assert first.returncode == -9, log.read_text(errors="replace")[-3000:]
+    assert get(issuer, bearer, created["id"]).json()["status"] == "pending"
+    before = {d.index: bytes(d.result) for d in SigningDocument.objects.filter(request_id=created["id"])}
+    assert len(before) == 2 and all(before.values())  # each result was stored as it was made
+
+    second = start_worker(log_path=log)
+    try:
+        wait_for(
+            lambda: get(issuer, bearer, created["id"]).json()["status"] == "signed",
+            timeout=300,
+            what="the signature",
+            process=second,
+        )
+    finally:
+        second.terminate()
+        second.wait(timeout=60)
+    after = {d.index: bytes(d.result) for d in SigningDocument.objects.filter(request_id=created["id"])}
+    assert after == before  # not signed again
+    credential = SigningRequest.objects.get(pk=created["id"]).credential
+    assert SigningCredential.objects.count() == 1
+    store = keystore.get_keystore()
+    assert store.labels(token.prefix()) == {credential.key_label}
