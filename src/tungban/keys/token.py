@@ -69,7 +69,7 @@ def prefix() -> str:
 
 
 def reserve(purpose: str) -> str:
-    """Record the intent to create a key and return its label (``<prefix>-<uuid4>``, at most
+    """Record the intent to create a key and return its label (``<prefix><uuid4>``, at most
     57 characters). The ``pending`` row commits before this returns: call it outside any
     transaction (inside one the row commits only with it, and a kill before then loses the
     row while the token keeps the key)."""

@@ -277,3 +277,20 @@ def test_a_worker_killed_after_signing_before_the_commit_leaves_the_request_pend
     assert SigningCredential.objects.count() == 1
     store = keystore.get_keystore()
     assert store.labels(token.prefix()) == {credential.key_label}
+
+
+def test_sweep_keys_command_and_the_scheduled_purge_run_the_sweep(hsm, db):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from tungban.core import retention
+    from tungban.keys import token
+
+    orphan = f"{token.prefix()}left-by-a-crash"
+    hsm.generate(orphan)
+    out = StringIO()
+    call_command("sweep_keys", "--grace", "3600", stdout=out)
+    assert "pkcs11 orphan keys: 1" in out.getvalue() and orphan not in token_labels(hsm)
+    hsm.generate(orphan)
+    assert retention.purge_all()["pkcs11 orphan keys"] == 1 and orphan not in token_labels(hsm)
