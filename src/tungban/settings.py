@@ -367,6 +367,10 @@ TUNGBAN_REFRESH_GRACE = int(os.environ.get("TUNGBAN_REFRESH_GRACE", "30"))
 TUNGBAN_CLOCK_SKEW = max(0, int(os.environ.get("TUNGBAN_CLOCK_SKEW", "300")))
 #: Days a retired ID-token signing key stays in the JWKS after rotation.
 TUNGBAN_KEY_RETIREMENT_DAYS = int(os.environ.get("TUNGBAN_KEY_RETIREMENT_DAYS", "7"))
+#: Seconds a key reserved in the PKCS#11 token may stay unused (``pending``) before the sweep
+#: (``tungban sweep_keys``, the scheduled purge) destroys it; making a key takes milliseconds
+#: (issue 14 item 3).
+TUNGBAN_KEY_SWEEP_GRACE = int(os.environ.get("TUNGBAN_KEY_SWEEP_GRACE", "3600"))
 #: WebAuthn relying-party id: the host of the issuer URL.
 TUNGBAN_WEBAUTHN_RP_ID = os.environ.get(
     "TUNGBAN_WEBAUTHN_RP_ID", TUNGBAN_ISSUER.split("://", 1)[1].split(":")[0].split("/")[0]
