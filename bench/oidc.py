@@ -885,8 +885,7 @@ def run(args, tmp: Path) -> dict:
         notes["tungban_mint_tokens_s"] = round(time.perf_counter() - t0, 2)
         connections.close_all()
 
-        extra = ("-k", "gthread", "--threads", str(args.threads)) if args.threads > 1 else ()
-        gunicorn = start_gunicorn(sock, env, args.workers, tmp, args.profile, extra)
+        gunicorn = start_gunicorn(sock, env, args.workers, tmp, args.profile, threads=args.threads)
         wait_until_up(f"{issuer}/.well-known/openid-configuration", gunicorn, tmp / "gunicorn.log")
         sock.close()
         systems = [

@@ -89,6 +89,8 @@ def _domain_error(request, exc: DomainError):
         response["WWW-Authenticate"] = exc.details["www_authenticate"]  # RFC 6750 §3, RFC 9470 §3
     if exc.details and "dpop_nonce" in exc.details:
         response["DPoP-Nonce"] = exc.details["dpop_nonce"]  # RFC 9449 §9: with use_dpop_nonce
+    if exc.details and "retry_after" in exc.details:
+        response["Retry-After"] = str(exc.details["retry_after"])  # RFC 9110 §10.2.3 (e.g. provider_busy)
     return response
 
 

@@ -367,6 +367,10 @@ TUNGBAN_REFRESH_GRACE = int(os.environ.get("TUNGBAN_REFRESH_GRACE", "30"))
 TUNGBAN_CLOCK_SKEW = max(0, int(os.environ.get("TUNGBAN_CLOCK_SKEW", "300")))
 #: Days a retired ID-token signing key stays in the JWKS after rotation.
 TUNGBAN_KEY_RETIREMENT_DAYS = int(os.environ.get("TUNGBAN_KEY_RETIREMENT_DAYS", "7"))
+#: Seconds a key reserved in the PKCS#11 token may stay unused (``pending``) before the sweep
+#: (``tungban sweep_keys``, the scheduled purge) destroys it; making a key takes milliseconds
+#: (issue 14 item 3).
+TUNGBAN_KEY_SWEEP_GRACE = int(os.environ.get("TUNGBAN_KEY_SWEEP_GRACE", "3600"))
 #: WebAuthn relying-party id: the host of the issuer URL.
 TUNGBAN_WEBAUTHN_RP_ID = os.environ.get(
     "TUNGBAN_WEBAUTHN_RP_ID", TUNGBAN_ISSUER.split("://", 1)[1].split(":")[0].split("/")[0]
@@ -407,6 +411,27 @@ TUNGBAN_PDF_MAX_PAGES = int(os.environ.get("TUNGBAN_PDF_MAX_PAGES", "5000"))
 TUNGBAN_VERIFY_MAX_SECONDS = float(os.environ.get("TUNGBAN_VERIFY_MAX_SECONDS", "10"))
 #: Exchange gateway (issue #4): seconds to wait for a data provider before answering provider_timeout.
 TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT = float(os.environ.get("TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT", "5"))
+#: Seconds past a provider's timeout after which an exchange attempt still in flight (its worker
+#: was killed, or lost the database, after asking the provider) is shown as "outcome unknown"
+#: (issue 14 item 4). Covers the connect timeout, a slow body and the completing transaction.
+TUNGBAN_EXCHANGE_ATTEMPT_MARGIN = float(os.environ.get("TUNGBAN_EXCHANGE_ATTEMPT_MARGIN", "60"))
+#: Web processes (``tungban serve``, tungban.core.serving; issue 14 item 1): processes (0: one
+#: per core), threads per process (gthread workers; 1: sync workers) and gunicorn's timeout.
+TUNGBAN_WEB_WORKERS = int(os.environ.get("TUNGBAN_WEB_WORKERS", "0"))
+TUNGBAN_WEB_THREADS = int(os.environ.get("TUNGBAN_WEB_THREADS", "8"))
+TUNGBAN_WEB_TIMEOUT = int(os.environ.get("TUNGBAN_WEB_TIMEOUT", "60"))
+#: Seconds to wait for a provider's TCP (and TLS) connection: short, so an unreachable provider
+#: fails fast (issue 14 item 1); the read timeout is TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT (or the
+#: provider's own timeout_seconds).
+TUNGBAN_PROVIDER_CONNECT_TIMEOUT = float(os.environ.get("TUNGBAN_PROVIDER_CONNECT_TIMEOUT", "2"))
+#: Circuit breaker per provider (tungban.exchange.resilience): consecutive failures that open
+#: it, and seconds it stays open before one trial call.
+TUNGBAN_PROVIDER_BREAKER_FAILURES = int(os.environ.get("TUNGBAN_PROVIDER_BREAKER_FAILURES", "5"))
+TUNGBAN_PROVIDER_BREAKER_RESET = float(os.environ.get("TUNGBAN_PROVIDER_BREAKER_RESET", "30"))
+#: Bulkhead: calls to one provider in flight at once in one web process; more are refused at
+#: once with provider_busy (503) and Retry-After: TUNGBAN_PROVIDER_BUSY_RETRY_AFTER seconds.
+TUNGBAN_PROVIDER_MAX_CONCURRENT = int(os.environ.get("TUNGBAN_PROVIDER_MAX_CONCURRENT", "4"))
+TUNGBAN_PROVIDER_BUSY_RETRY_AFTER = int(os.environ.get("TUNGBAN_PROVIDER_BUSY_RETRY_AFTER", "2"))
 #: Largest provider answer accepted, in bytes.
 TUNGBAN_EXCHANGE_MAX_RESPONSE_BYTES = int(os.environ.get("TUNGBAN_EXCHANGE_MAX_RESPONSE_BYTES", str(256 * 1024)))
 #: Longest consent a data user may ask for, in seconds (default one year).

@@ -14,6 +14,7 @@ Django's HTML "Server Error (500)". Now:
     {"retry_after": seconds}}``, in the request's language;
   - at the OAuth endpoints that answer JSON (:data:`OAUTH_JSON_PATHS`): RFC 6749 §5.2's
     shape, ``{"error": "service_unavailable", "error_description": …}`` (ASCII: English);
+  - at the JSON endpoints the platform's pages poll (:data:`POLLED_JSON_PATH`): the API's body;
   - elsewhere a short page in the request's language, then in the other one (the page
     touches neither the database nor the session).
 
@@ -31,6 +32,7 @@ those raised in middleware (e.g. loading a session before any view runs).
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
 from django.conf import settings
@@ -60,6 +62,9 @@ OAUTH_JSON_PATHS = (
     "/oidc/jwks",
     "/.well-known/openid-configuration",
 )
+#: JSON endpoints polled by the platform's own pages' scripts (the authorization page's
+#: ``/oidc/authorize/<id>/status``): their faults get the API's JSON body.
+POLLED_JSON_PATH = re.compile(r"^/oidc/authorize/[^/]+/status$")
 
 
 def is_database_fault(exc: BaseException | None) -> bool:
@@ -69,7 +74,7 @@ def is_database_fault(exc: BaseException | None) -> bool:
 
 def _kind(request: HttpRequest) -> str:
     path = request.path_info
-    if path.startswith(API_PATH_PREFIX):
+    if path.startswith(API_PATH_PREFIX) or POLLED_JSON_PATH.match(path):
         return "api"
     if path.rstrip("/") in OAUTH_JSON_PATHS:
         return "oauth"

@@ -9,7 +9,9 @@ Provider adapter API (what a provider implements; see docs/integrators.md)::
         "product", "consent_id", "purpose", "sub": pairwise id at the provider, "hkid"}>
     200 {"data": {...}} | 404 {"error": "no_record"} | 401 {"error": "invalid_token"}
 
-Settings: ``TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT`` (seconds), ``TUNGBAN_EXCHANGE_MAX_RESPONSE_BYTES``,
+Settings: ``TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT`` (read timeout, seconds),
+``TUNGBAN_PROVIDER_CONNECT_TIMEOUT`` (seconds), the breaker's and the bulkhead's
+(:mod:`.resilience`), ``TUNGBAN_EXCHANGE_MAX_RESPONSE_BYTES``,
 ``TUNGBAN_EXCHANGE_TLS_CERT`` / ``_KEY`` / ``_CA`` (mutual TLS towards providers).
 """
 
@@ -30,7 +32,7 @@ from django.utils.translation import gettext_lazy as _
 from tungban.core.errors import DomainError
 from tungban.keys import services as keys
 
-from . import errors
+from . import errors, resilience
 from .models import Consent, ExchangeRecord
 
 log = logging.getLogger(__name__)
@@ -88,43 +90,83 @@ def _read_capped(response, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def timeouts(provider) -> tuple[float, float]:
+    """``(connect, read)`` seconds for a call to ``provider``: ``TUNGBAN_PROVIDER_CONNECT_TIMEOUT``
+    (2; never more than the read timeout) and the provider's ``timeout_seconds`` or
+    ``TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT`` (5) — issue 14 item 1."""
+    read = provider.timeout_seconds or settings.TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT
+    return min(settings.TUNGBAN_PROVIDER_CONNECT_TIMEOUT, read), read
+
+
+def _post(url: str, token: str, timeout: tuple[float, float], limit: int) -> tuple[int, bytes]:
+    """The outbound request: ``(status, body)``, the body capped at ``limit + 1`` bytes.
+
+    :raises resilience.ProviderDown: with ``provider_timeout`` (read timeout),
+        ``provider_unavailable`` (no connection, or none within the connect timeout; HTTP 503)
+        or ``provider_error`` (any other HTTP 5xx) — the failures the circuit breaker counts.
+    """
+    try:
+        with _http().post(
+            url,
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+            timeout=timeout,
+            allow_redirects=False,
+            stream=True,
+        ) as response:
+            status = response.status_code
+            body = _read_capped(response, limit)
+    except requests.ConnectTimeout:
+        log.warning("Provider at %s: no connection within %s s", url, timeout[0])
+        raise resilience.ProviderDown(errors.ProviderUnavailable()) from None
+    except requests.Timeout:
+        raise resilience.ProviderDown(errors.ProviderTimeout()) from None
+    except (requests.ConnectionError, requests.RequestException) as exc:
+        log.warning("Provider at %s unreachable: %s", url, exc)
+        raise resilience.ProviderDown(errors.ProviderUnavailable()) from None
+    if status == 503:
+        raise resilience.ProviderDown(errors.ProviderUnavailable(), status)
+    if status >= 500:
+        raise resilience.ProviderDown(
+            errors.ProviderError(_("The data provider could not answer (HTTP %(status)s).") % {"status": status}),
+            status,
+        )
+    return status, body
+
+
 def ask_provider(consent: Consent, attempt: Attempt) -> dict:
     """Call the provider adapter (``POST {endpoint_url}/cdeg/v1/products/{product_id}``, see the
-    module docstring); return the schema-valid ``data``, or record the refusal through
-    ``attempt.refuse`` and raise it.
+    module docstring) inside the provider's bulkhead and circuit breaker
+    (:mod:`.resilience`, issue 14 item 1); return the schema-valid ``data``, or record the
+    refusal through ``attempt.refuse`` and raise it.
 
-    :raises DomainError: ``provider_unavailable`` (502), ``provider_timeout`` (504), ``no_record``
-        (404), ``provider_error`` (502), ``provider_bad_data`` (502: fails the product's JSON Schema).
+    :raises DomainError: ``provider_unavailable`` (502: down, refused, no connection within
+        ``TUNGBAN_PROVIDER_CONNECT_TIMEOUT``, or its circuit is open — then at once, with
+        ``details.retry_after``), ``provider_busy`` (503, ``details.retry_after``: this
+        process already has ``TUNGBAN_PROVIDER_MAX_CONCURRENT`` calls to it in flight),
+        ``provider_timeout`` (504), ``no_record`` (404), ``provider_error`` (502),
+        ``provider_bad_data`` (502: fails the product's JSON Schema).
     """
     provider = consent.product.provider
     if not provider.is_active or not provider.endpoint_url or not consent.product.is_active:
         raise attempt.refuse(errors.ProviderUnavailable(_("The data provider is not available.")))
     url = f"{provider.endpoint_url.rstrip('/')}/cdeg/v1/products/{consent.product_id}"
-    timeout = provider.timeout_seconds or settings.TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT
     limit = settings.TUNGBAN_EXCHANGE_MAX_RESPONSE_BYTES
+    token = _provider_token(consent, attempt)
     try:
-        with _http().post(
-            url,
-            headers={"Authorization": f"Bearer {_provider_token(consent, attempt)}", "Accept": "application/json"},
-            timeout=(min(timeout, 3.0), timeout),
-            allow_redirects=False,
-            stream=True,
-        ) as response:
-            attempt.provider_status = response.status_code
-            body = _read_capped(response, limit)
-    except requests.Timeout:
-        raise attempt.refuse(errors.ProviderTimeout()) from None
-    except (requests.ConnectionError, requests.RequestException) as exc:
-        log.warning("Provider %s unreachable: %s", provider.id, exc)
-        raise attempt.refuse(errors.ProviderUnavailable()) from None
+        attempt.provider_status, body = resilience.call_provider(
+            provider.id, lambda: _post(url, token, timeouts(provider), limit)
+        )
+    except resilience.ProviderDown as down:
+        attempt.provider_status = down.status
+        raise attempt.refuse(down.error) from None
+    except DomainError as refusal:  # provider_busy, or provider_unavailable while the circuit is open
+        raise attempt.refuse(refusal) from None
     try:
         answer = json.loads(body) if len(body) <= limit else None
     except ValueError:
         answer = None
     if attempt.provider_status == 404 and isinstance(answer, dict) and answer.get("error") == "no_record":
         raise attempt.refuse(errors.NoRecord())
-    if attempt.provider_status == 503:
-        raise attempt.refuse(errors.ProviderUnavailable())
     if attempt.provider_status != 200:
         raise attempt.refuse(
             errors.ProviderError(

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Consent, DataProduct, ExchangeRecord, Organisation
+from .models import Consent, DataProduct, ExchangeAttempt, ExchangeRecord, Organisation, ProviderCircuit
 
 
 @admin.register(Organisation)
@@ -46,4 +46,29 @@ class ExchangeRecordAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ExchangeAttempt)
+class ExchangeAttemptAdmin(ExchangeRecordAdmin):
+    """Read-only: attempts are in the tamper-evident log; one left ``in_flight`` past
+    ``unknown_after`` has an unknown outcome (issue 14 item 4)."""
+
+    list_display = ("started_at", "consumer", "product_id", "state", "reason", "unknown_after", "ledger_seq")
+    list_filter = ("state", "consumer", "product_id")
+    readonly_fields = [f.name for f in ExchangeAttempt._meta.fields]
+
+
+@admin.register(ProviderCircuit)
+class ProviderCircuitAdmin(admin.ModelAdmin):
+    """Each provider's circuit breaker (issue 14 item 1): seen here, changed only by calls;
+    deleting a row closes that provider's circuit."""
+
+    list_display = ("provider", "state", "failures", "opened_at")
+    readonly_fields = ("provider", "state", "failures", "successes", "opened_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

@@ -43,7 +43,7 @@ class DataUserBearer(ScopedBearer):
 bearer = DataUserBearer(CDEG_SCOPE)
 
 #: Data users' calls (bearer token).
-ERRORS = error_responses(400, 401, 403, 404, 409, 413, 422, 502, 504)
+ERRORS = error_responses(400, 401, 403, 404, 409, 413, 422, 502, 503, 504)
 #: The resident's app (device proof).
 APP_ERRORS = error_responses(401, 403, 404, 422)
 
@@ -200,7 +200,9 @@ def exchange(request, payload: ExchangeIn):
     ``unknown_consent`` (404), ``foreign_consent`` (403), ``product_not_covered`` (403),
     ``consent_pending`` (409), ``consent_declined``, ``consent_revoked``, ``consent_expired``,
     ``consent_exhausted``, ``account_suspended`` (403), ``no_record`` (404),
-    ``provider_unavailable`` (502), ``provider_error`` (502), ``provider_bad_data`` (502),
+    ``provider_unavailable`` (502; while the provider's circuit breaker is open it comes at
+    once with ``Retry-After``), ``provider_busy`` (503 with ``Retry-After``: too many calls to
+    this provider in flight), ``provider_error`` (502), ``provider_bad_data`` (502),
     ``provider_timeout`` (504)."""
     return services.exchange(
         request.auth, consent_id=payload.consent_id, product_id=payload.product, request_id=payload.request_id
@@ -248,8 +250,15 @@ class AppExchangeOut(Schema):
     product: PartyOut
     purpose: str
     consent_id: str | None
-    outcome: str = Field(description="'delivered' or the refusal's error code")
+    outcome: str = Field(
+        description="'delivered' or the refusal's error code; 'in_progress' or 'outcome_unknown' for an attempt"
+    )
     delivered: bool
+    state: Literal["completed", "in_progress", "unknown"] = Field(
+        description="'unknown': the provider was asked and may have released the data, but the platform "
+        "did not record delivery (its worker stopped first; issue 14 item 4)"
+    )
+    note: str = Field(description="What an attempt's state means, in the request's language; empty when completed")
 
 
 @router.get(

@@ -57,6 +57,11 @@ ProviderBadData = DomainError.define(
     _("The data provider's answer did not match the product's schema; nothing was delivered."),
     status=502,
 )
+ProviderBusy = DomainError.define(
+    "provider_busy",
+    _("The data provider is busy with other requests. Try again in a few seconds."),
+    status=503,
+)
 ProviderTimeout = DomainError.define(
     "provider_timeout", _("The data provider did not answer in time. Try again later."), status=504
 )

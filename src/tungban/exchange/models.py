@@ -13,6 +13,9 @@ or a bank) receives personal data for a stated *purpose*; a *data provider* hold
 * :class:`ExchangeRecord` — metadata of every attempt to obtain data (who, what, when, which
   consent, the outcome and the SHA-256 of the payload); never the personal data itself.
   Every record is also an entry in the tamper-evident log (:mod:`tungban.ledger`).
+* :class:`ExchangeAttempt` — one call to a data provider, recorded (and logged) before the
+  provider is asked and completed after (issue 14 item 4): an attempt left ``in_flight`` by a
+  killed worker is one whose outcome is unknown — the provider may have released the data.
 """
 
 from __future__ import annotations
@@ -220,6 +223,59 @@ class ExchangeRecord(models.Model):
         return self.outcome == "delivered"
 
 
+class AttemptState(models.TextChoices):
+    IN_FLIGHT = "in_flight", _("Waiting for the data provider")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed")
+
+
+class ExchangeAttempt(models.Model):
+    """One call to a data provider for an exchange (issue 14 item 4).
+
+    Written with state ``in_flight`` in its own committed transaction (with its log entry and
+    the consent's use) *before* the provider is asked; completed after in the transaction that
+    writes the :class:`ExchangeRecord` of the same ``id``: ``delivered``, or ``failed`` with
+    the refusal's code in ``reason`` (the use is then given back). A worker killed in between
+    leaves it ``in_flight``: past ``unknown_after`` (the provider timeout plus
+    ``TUNGBAN_EXCHANGE_ATTEMPT_MARGIN``) its outcome is *unknown* — the provider may have
+    released the data, the platform did not record delivery. Part of the resident's history:
+    never purged. Refusals decided before any provider call (replays, unknown or inactive
+    consents) have a record but no attempt.
+    """
+
+    id = models.UUIDField(
+        primary_key=True, editable=False, help_text="The provider request's jti and the exchange record's id"
+    )
+    started_at = models.DateTimeField()
+    unknown_after = models.DateTimeField(help_text="Still in flight after this: the outcome is unknown")
+    consumer = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    consent = models.ForeignKey(Consent, on_delete=models.PROTECT, related_name="attempts")
+    resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="data_exchange_attempts")
+    product_id = models.CharField(max_length=100)
+    provider_id = models.CharField(max_length=40)
+    request_id = models.CharField(max_length=64)
+    state = models.CharField(max_length=12, choices=AttemptState.choices, default=AttemptState.IN_FLIGHT)
+    reason = models.CharField(max_length=40, blank=True, help_text="A failed attempt's error code")
+    completed_at = models.DateTimeField(null=True, blank=True)
+    ledger_seq = models.BigIntegerField(unique=True, null=True, help_text="The log entry of the attempt's start")
+
+    class Meta:
+        verbose_name = _("exchange attempt")
+        ordering = ["-started_at"]
+        indexes = [
+            models.Index(fields=["resident", "state", "-started_at"]),
+            models.Index(fields=["state", "unknown_after"]),
+            models.Index(fields=["consumer", "request_id"]),
+        ]
+
+    def shown_state(self, now=None) -> str:
+        """``completed``, ``in_progress`` (in flight, the provider's time may still run) or
+        ``unknown`` (in flight past ``unknown_after``)."""
+        if self.state != AttemptState.IN_FLIGHT:
+            return "completed"
+        return "unknown" if (now or timezone.now()) >= self.unknown_after else "in_progress"
+
+
 class RequestNonce(models.Model):
     """A data user's ``request_id`` already seen: each may be used once (replay detection)."""
 
@@ -229,3 +285,19 @@ class RequestNonce(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["consumer", "request_id"], name="request_id_once_per_data_user")]
+
+
+class ProviderCircuit(models.Model):
+    """The circuit breaker of one data provider (issue 14 item 1; :mod:`.resilience`), kept
+    in the database so every web process and host sees the same state: ``closed`` (calls
+    go through; ``failures`` counts consecutive failures), ``open`` (refused at once until
+    ``opened_at`` + ``TUNGBAN_PROVIDER_BREAKER_RESET``), ``half-open`` (one trial call)."""
+
+    provider = models.OneToOneField(Organisation, primary_key=True, on_delete=models.CASCADE, related_name="circuit")
+    state = models.CharField(max_length=10, default="closed")
+    failures = models.PositiveIntegerField(default=0)
+    successes = models.PositiveIntegerField(default=0)
+    opened_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("provider circuit breaker")

@@ -44,6 +44,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tungban.core.errors import Conflict, DomainError, Forbidden
+from tungban.core.killpoints import killpoint
 from tungban.identity import errors as identity_errors
 from tungban.identity import services as identity
 from tungban.identity.models import Resident
@@ -58,13 +59,25 @@ from tungban.wallet.models import ApprovalRequest, RequestStatus
 
 from . import adapter, errors
 from .constants import CDEG_SCOPE, CONSENT_KIND
-from .models import Consent, ConsentStatus, DataProduct, ExchangeRecord, Organisation, RequestNonce
+from .models import (
+    AttemptState,
+    Consent,
+    ConsentStatus,
+    DataProduct,
+    ExchangeAttempt,
+    ExchangeRecord,
+    Organisation,
+    RequestNonce,
+)
 
 log = logging.getLogger(__name__)
 
 PRODUCTS_DIR = Path(__file__).parent / "products"
 DELIVERED = "delivered"
 LEDGER_KIND = "exchange"
+#: Log entries of attempts' starts (issue 14 item 4): one without a LEDGER_KIND entry of the
+#: same reference is an attempt whose outcome the platform never recorded.
+ATTEMPT_LEDGER_KIND = "exchange_attempt"
 REQUEST_ID = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
 ARTEFACT_VERSION = "1.0"
 
@@ -386,7 +399,7 @@ def consents_of(resident: Resident) -> list[Consent]:
 def revoke(resident: Resident, consent_id) -> Consent:
     """The data subject withdraws a consent (PDPO s.2(3): prescribed consent may be
     withdrawn by written notice). Takes effect on the data user's next request — also one
-    already waiting for its provider.
+    already waiting for its provider, even when that one holds the consent's last use.
 
     :raises NotFound: ``unknown_consent`` (none of this resident's).
     """
@@ -398,7 +411,10 @@ def revoke(resident: Resident, consent_id) -> Consent:
             pass
         if consent is None:
             raise errors.UnknownConsent()
-        if consent.effective_status() == ConsentStatus.ACTIVE:  # an expired or used-up one stays so
+        status = consent.effective_status()
+        if status == ConsentStatus.EXHAUSTED and consent.attempts.filter(state=AttemptState.IN_FLIGHT).exists():
+            status = ConsentStatus.ACTIVE  # its last use is held by an attempt that must still be stoppable
+        if status == ConsentStatus.ACTIVE:  # an expired or used-up one stays so
             consent.status = ConsentStatus.REVOKED
             consent.revoked_at = timezone.now()
             consent.save(update_fields=["status", "revoked_at"])
@@ -433,8 +449,32 @@ _REFUSALS = {
 }
 
 
+def attempt_deadline(provider: Organisation) -> float:
+    """Seconds after its start past which an attempt still ``in_flight`` has an unknown
+    outcome: the provider's timeout (``Organisation.timeout_seconds`` or
+    ``TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT``) plus ``TUNGBAN_EXCHANGE_ATTEMPT_MARGIN`` (issue 14
+    item 4)."""
+    timeout = provider.timeout_seconds or settings.TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT
+    return float(timeout) + float(settings.TUNGBAN_EXCHANGE_ATTEMPT_MARGIN)
+
+
+def _status_holding_use(consent: Consent) -> str:
+    """The consent's status for an attempt that already holds one of its uses: "used up"
+    only because of that use still lets the attempt complete."""
+    status = consent.effective_status()
+    return ConsentStatus.ACTIVE if status == ConsentStatus.EXHAUSTED else status
+
+
 class _Attempt:
-    """What one exchange attempt has learnt so far; recorded once, at the end."""
+    """One exchange request as it goes (issue 14 item 4).
+
+    Refusals decided before the provider is asked are recorded at once (:meth:`refuse`).
+    Before the provider is asked, :meth:`begin` commits an :class:`ExchangeAttempt`
+    (``in_flight``), its log entry and the consent's use; :meth:`deliver` or :meth:`refuse`
+    completes it with the :class:`ExchangeRecord`. A worker killed in between (kill point
+    ``exchange.provider_returned``) or an unexpected error leaves the attempt in flight: its
+    outcome is unknown and the use stays counted (the provider may have released the data,
+    and the data user gets no extra use for it)."""
 
     def __init__(self, data_user: Organisation, product_id: str, request_id: str):
         self.id = uuid.uuid4()
@@ -447,6 +487,7 @@ class _Attempt:
         self.resident = None
         self.provider_id = ""
         self.provider_status = None
+        self.row: ExchangeAttempt | None = None  # once begun
 
     def record(self, outcome: str, payload_sha256: str = "") -> ExchangeRecord:
         """Write the record and its ledger entry (call inside a transaction)."""
@@ -469,11 +510,96 @@ class _Attempt:
         rec.save(update_fields=["ledger_seq"])
         return rec
 
-    def refuse(self, error: DomainError) -> DomainError:
-        """Record the refused attempt (its own transaction) and return the error to raise."""
+    def begin(self, consent: Consent) -> DomainError | None:
+        """Commit the attempt ``in_flight`` with its log entry, and take one of the consent's
+        uses, in one transaction, before the provider is asked. Returns the refusal instead
+        (nothing written) when the consent, locked, is no longer active."""
         with transaction.atomic():
+            locked = Consent.objects.select_for_update().get(pk=consent.pk)
+            status = locked.effective_status()
+            if status != ConsentStatus.ACTIVE:
+                cls, code, message = _REFUSALS[status]
+                return cls(code, message)
+            locked.uses += 1
+            locked.save(update_fields=["uses"])
+            now = timezone.now()
+            row = ExchangeAttempt.objects.create(
+                id=self.id,
+                started_at=now,
+                unknown_after=now + dt.timedelta(seconds=attempt_deadline(consent.product.provider)),
+                consumer=self.data_user,
+                consent=consent,
+                resident=consent.resident,
+                product_id=consent.product_id,
+                provider_id=consent.product.provider_id,
+                request_id=self.request_id,
+            )
+            entry = ledger.append(ATTEMPT_LEDGER_KIND, str(row.id), attempt_log_body(row))
+            row.ledger_seq = entry.seq
+            row.save(update_fields=["ledger_seq"])
+        self.row = row
+        return None
+
+    def _complete(self, locked: Consent, state: str, reason: str = "") -> None:
+        """Complete the begun attempt (inside the completing transaction, ``locked`` held);
+        a failed one gives the consent's use back."""
+        if state == AttemptState.FAILED:
+            locked.uses = max(locked.uses - 1, 0)
+            locked.save(update_fields=["uses"])
+        ExchangeAttempt.objects.filter(pk=self.id).update(state=state, reason=reason, completed_at=timezone.now())
+
+    def deliver(self, payload_sha256: str) -> ExchangeRecord:
+        """Complete the begun attempt after the provider answered: ``delivered`` unless the
+        consent was revoked or expired meanwhile (then ``failed``, and that refusal raised).
+
+        :raises DomainError: ``consent_revoked`` / ``consent_expired`` (403).
+        """
+        with transaction.atomic():
+            locked = Consent.objects.select_for_update().get(pk=self.consent.pk)
+            status = _status_holding_use(locked)
+            if status != ConsentStatus.ACTIVE:
+                cls, code, message = _REFUSALS[status]
+                self._complete(locked, AttemptState.FAILED, code)
+                self.record(code)
+                refusal = cls(code, message)
+            else:
+                refusal = None
+                self._complete(locked, AttemptState.DELIVERED)
+                rec = self.record(DELIVERED, payload_sha256)
+            killpoint("exchange.provider_returned")
+        if refusal is not None:
+            raise refusal
+        return rec
+
+    def refuse(self, error: DomainError) -> DomainError:
+        """Record the refused attempt (its own transaction; a begun attempt is completed as
+        ``failed``) and return the error to raise."""
+        with transaction.atomic():
+            if self.row is not None:
+                locked = Consent.objects.select_for_update().get(pk=self.consent.pk)
+                self._complete(locked, AttemptState.FAILED, error.code)
             self.record(error.code)
         return error
+
+
+def attempt_fields(att: ExchangeAttempt) -> dict:
+    """The metadata of an attempt that its log entry fixes (no personal data); the entry's
+    body adds ``"state": "in_flight"``, the state it was logged in."""
+    return {
+        "id": str(att.id),
+        "at_attempt": att.started_at.isoformat(timespec="microseconds"),
+        "data_user": att.consumer_id,
+        "product": att.product_id,
+        "provider": att.provider_id,
+        "consent": str(att.consent_id),
+        "data_subject": str(att.resident.public_id),
+        "request_id": att.request_id,
+    }
+
+
+def attempt_log_body(att: ExchangeAttempt) -> dict:
+    """The log entry of an attempt's start (kind :data:`ATTEMPT_LEDGER_KIND`)."""
+    return {**attempt_fields(att), "state": AttemptState.IN_FLIGHT.value}
 
 
 def record_fields(rec: ExchangeRecord) -> dict:
@@ -504,8 +630,17 @@ def exchange(data_user: Organisation, *, consent_id, product_id: str, request_id
     Then the provider is asked: ``provider_unavailable`` (502: down or refused),
     ``provider_timeout`` (504), ``no_record`` (404: the provider holds nothing on this
     person), ``provider_error`` (502), ``provider_bad_data`` (502: the answer fails the
-    product's schema). The consent is checked again, locked, after the provider answered,
-    so a revocation or the last use taken meanwhile still stops delivery.
+    product's schema).
+
+    Before the provider is asked, the attempt (consent, data user, product, provider,
+    ``request_id``, time; state ``in_flight``) is committed with its log entry, and the consent
+    is locked, checked and its use counted, in one transaction (issue 14 item 4: so the last
+    use cannot be taken twice at once). After the provider answered the consent is checked
+    again, locked, so a revocation or expiry meanwhile still stops delivery; the attempt is
+    then completed (``delivered``, or ``failed`` with the refusal's code, which gives the use
+    back) in the transaction that writes the record. A worker killed in between (kill point
+    ``exchange.provider_returned``) leaves the attempt in flight, shown as of unknown outcome
+    in the resident's history and the log; its use stays counted, once.
 
     :returns: ``{"exchange_id", "consent_id", "product", "provider", "request_id",
         "delivered_at", "payload_sha256", "data", "signed"}`` where ``signed`` is a JWS
@@ -531,22 +666,12 @@ def exchange(data_user: Organisation, *, consent_id, product_id: str, request_id
     if consent.product_id != product_id:
         raise attempt.refuse(errors.ProductNotCovered())
     _check_active(consent, attempt)
+    refusal = attempt.begin(consent)
+    if refusal is not None:
+        raise attempt.refuse(refusal)
     data = adapter.ask_provider(consent, attempt)
     payload_sha256 = hashlib.sha256(ledger.canonical(data).encode()).hexdigest()
-    with transaction.atomic():
-        locked = Consent.objects.select_for_update().get(pk=consent.pk)
-        status = locked.effective_status()
-        if status != ConsentStatus.ACTIVE:
-            cls, code, message = _REFUSALS[status]
-            attempt.record(code)
-            refusal = cls(code, message)
-        else:
-            refusal = None
-            locked.uses += 1
-            locked.save(update_fields=["uses"])
-            rec = attempt.record(DELIVERED, payload_sha256)
-    if refusal is not None:
-        raise refusal
+    rec = attempt.deliver(payload_sha256)
     return adapter.signed_answer(rec, consent, data)
 
 
@@ -562,13 +687,41 @@ def _check_active(consent: Consent, attempt: _Attempt) -> None:
 # --- The resident's view ------------------------------------------------------------------------
 
 
-def history_of(resident: Resident, limit: int = 100) -> list[ExchangeRecord]:
-    """Exchanges of the resident's data (delivered and refused), newest first."""
-    return list(
+def history_of(resident: Resident, limit: int = 100) -> list[ExchangeRecord | ExchangeAttempt]:
+    """Exchanges of the resident's data, newest first: every record (delivered and refused)
+    and every attempt still in flight — in progress, or of unknown outcome when its worker
+    never completed it (issue 14 item 4). A completed attempt is its record (same ``id``)."""
+    records = list(
         ExchangeRecord.objects.select_related("consumer", "consent__product__provider").filter(resident=resident)[
             :limit
         ]
     )
+    open_attempts = list(
+        ExchangeAttempt.objects.select_related("consumer", "consent__product__provider").filter(
+            resident=resident, state=AttemptState.IN_FLIGHT
+        )[:limit]
+    )
+    merged = records + open_attempts
+    merged.sort(key=lambda x: x.started_at if isinstance(x, ExchangeAttempt) else x.at, reverse=True)
+    return merged[:limit]
+
+
+def attempt_for(data_user: Organisation, request_id: str) -> ExchangeAttempt | None:
+    """The attempt a data user's ``request_id`` started, or None when that request never
+    reached its provider (refused before, or never seen): what a retry of it can be told
+    (issue 14 items 2 and 4). Its :meth:`~.models.ExchangeAttempt.shown_state` says whether
+    the outcome is known; a completed one's record has the same ``id``."""
+    return ExchangeAttempt.objects.filter(consumer=data_user, request_id=str(request_id)[:64]).first()
+
+
+def unknown_attempts(now: dt.datetime | None = None, limit: int | None = None) -> list[ExchangeAttempt]:
+    """Attempts still in flight past ``unknown_after``, oldest first: the provider may have
+    released the data, the platform did not record delivery (issue 14 item 4)."""
+    found = ExchangeAttempt.objects.select_related("consumer").filter(
+        state=AttemptState.IN_FLIGHT, unknown_after__lte=now or timezone.now()
+    )
+    found = found.order_by("started_at")
+    return list(found[:limit] if limit else found)
 
 
 def consent_summary(consent: Consent) -> dict:
@@ -596,13 +749,32 @@ def consent_summary(consent: Consent) -> dict:
     }
 
 
-def exchange_summary(rec: ExchangeRecord) -> dict:
-    """What the app shows of an exchange: who received what from whom, when, and the outcome."""
+ATTEMPT_NOTES = {
+    "in_progress": _("Waiting for the data provider's answer."),
+    "unknown": _(
+        "Outcome unknown: the data provider may have released your data to the platform; "
+        "the platform did not record delivery."
+    ),
+}
+
+
+def exchange_summary(rec: ExchangeRecord | ExchangeAttempt, now: dt.datetime | None = None) -> dict:
+    """What the app shows of an exchange: who received (or asked for) what from whom, when,
+    and the outcome. ``state`` is ``completed`` (``outcome``: "delivered" or the refusal's
+    code), ``in_progress`` (an attempt waiting for its provider; ``outcome`` "in_progress") or
+    ``unknown`` (an attempt never completed; ``outcome`` "outcome_unknown"); ``note`` says
+    what an attempt's state means, in the request's language (empty when completed)."""
     product = rec.consent.product if rec.consent_id else None
     provider = product.provider if product else None
+    if isinstance(rec, ExchangeAttempt):
+        state = rec.shown_state(now)
+        outcome = "outcome_unknown" if state == "unknown" else "in_progress"
+        at = rec.started_at
+    else:
+        state, outcome, at = "completed", rec.outcome, rec.at
     return {
         "id": str(rec.id),
-        "at": rec.at.isoformat(),
+        "at": at.isoformat(),
         "data_user": {"id": rec.consumer_id, "name_en": rec.consumer.name_en, "name_zh": rec.consumer.name_zh},
         "data_provider": {"id": provider.id, "name_en": provider.name_en, "name_zh": provider.name_zh}
         if provider
@@ -614,8 +786,10 @@ def exchange_summary(rec: ExchangeRecord) -> dict:
         },
         "purpose": rec.consent.purpose if rec.consent_id else "",
         "consent_id": str(rec.consent_id) if rec.consent_id else None,
-        "outcome": rec.outcome,
-        "delivered": rec.delivered,
+        "outcome": outcome,
+        "delivered": outcome == DELIVERED,
+        "state": state,
+        "note": str(ATTEMPT_NOTES.get(state, "")),
     }
 
 
@@ -657,4 +831,45 @@ def verify_log(*, expect: tuple[int, str] | None = None) -> ledger.Report:
     for seq, ref in Entry.objects.filter(kind=LEDGER_KIND).values_list("seq", "reference").iterator(chunk_size=5000):
         if seq not in seen:
             report.problems.append(f"entry {seq}: exchange {ref} is missing (deleted record)")
+    _verify_attempts(report)
     return report
+
+
+def _verify_attempts(report: ledger.Report) -> None:
+    """Every attempt against the log entry of its start (issue 14 item 4): one altered, one
+    deleted (an entry without its attempt), one never logged, and a completed attempt
+    whose record is missing or says otherwise."""
+    seen = set()
+
+    def check(batch):
+        found = ledger.entries(ATTEMPT_LEDGER_KIND, [str(a.id) for a in batch])
+        outcomes = dict(ExchangeRecord.objects.filter(pk__in=[a.id for a in batch]).values_list("id", "outcome"))
+        for att in batch:
+            entry = found.get(str(att.id))
+            if entry is None or entry.seq != att.ledger_seq:
+                report.problems.append(f"attempt {att.id}: not in the log")
+                continue
+            seen.add(entry.seq)
+            logged = ledger.body_of(entry)
+            for key, value in attempt_fields(att).items():
+                if logged.get(key) != value:
+                    report.problems.append(f"attempt {att.id} (entry {entry.seq}): '{key}' altered after logging")
+            outcome = outcomes.get(att.id)
+            if att.state == AttemptState.IN_FLIGHT:
+                if outcome is not None:
+                    report.problems.append(f"attempt {att.id}: recorded as {outcome} but still in flight")
+            elif outcome is None or (outcome == DELIVERED) != (att.state == AttemptState.DELIVERED):
+                report.problems.append(f"attempt {att.id}: {att.state} but its record says {outcome or 'nothing'}")
+
+    batch: list[ExchangeAttempt] = []
+    for att in ExchangeAttempt.objects.select_related("resident").order_by("ledger_seq").iterator(chunk_size=2000):
+        batch.append(att)
+        if len(batch) == 2000:
+            check(batch)
+            batch = []
+    if batch:
+        check(batch)
+    entries = Entry.objects.filter(kind=ATTEMPT_LEDGER_KIND).values_list("seq", "reference")
+    for seq, ref in entries.iterator(chunk_size=5000):
+        if seq not in seen:
+            report.problems.append(f"entry {seq}: attempt {ref} is missing (deleted attempt)")

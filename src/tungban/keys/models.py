@@ -20,3 +20,40 @@ class SigningKey(models.Model):
 
     class Meta:
         db_table = "oidc_signingkey"
+
+
+class TokenKeyState(models.TextChoices):
+    """Where a key kept outside the database (an HSM token object) is in its life."""
+
+    PENDING = "pending", "pending"  # intended: the row committed, the token object may exist
+    ACTIVE = "active", "active"  # used by a committed record (e.g. a signing credential)
+    RETIRING = "retiring", "retiring"  # to be destroyed (its record was revoked)
+    DESTROYED = "destroyed", "destroyed"
+
+
+class TokenKey(models.Model):
+    """A private key held in a PKCS#11 token, known to the platform before it exists (issue 14
+    item 3). The row commits (``pending``) before the key is generated under ``label``
+    (its ``CKA_LABEL`` and ``CKA_ID``), becomes ``active`` in the transaction that records
+    its use, ``retiring`` when that use ends and ``destroyed`` once the token object is gone.
+    :func:`tungban.keys.token.sweep` removes token objects with no row and ``pending`` rows
+    whose key never came into use."""
+
+    label = models.CharField(max_length=64, unique=True)
+    purpose = models.CharField(max_length=40, help_text="What the key is for, e.g. signing_credential")
+    state = models.CharField(max_length=10, choices=TokenKeyState.choices, default=TokenKeyState.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    destroyed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "created_at"])]
+
+
+class TokenNamespace(models.Model):
+    """This database's share of the token: every key label starts ``tungban-<value>-``, and
+    the sweep touches no other object, so two platforms (or a test run and the demo) sharing
+    one HSM token never destroy each other's keys. One row."""
+
+    value = models.CharField(max_length=16, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)

@@ -7,11 +7,15 @@ class SigningConfig(AppConfig):
     verbose_name = _("Digital signing")
 
     def ready(self):
+        from tungban.core import retention
         from tungban.oidc import scopes
         from tungban.wallet import kinds
 
-        from . import receivers  # noqa: F401  (connects to wallet and identity signals)
+        from . import receivers, services  # noqa: F401  (receivers connects to wallet and identity signals)
         from .constants import SIGN_KIND, SIGNING_SCOPE
+
+        # Keys in the token that no row knows, and reserved keys never used (issue 14 item 3).
+        retention.register("signing_keys", services.sweep_keys)
 
         scopes.register(SIGNING_SCOPE, _("Ask you to sign documents"), app=self.label)
         kinds.register(SIGN_KIND, _("Sign documents"), binds=("documents",), app=self.label)

@@ -80,6 +80,13 @@ class SoftwareKeyStore:
     def destroy(self, credential) -> None:
         credential.software_key_pem = None
 
+    def labels(self, prefix: str) -> set[str]:
+        """Nothing lives outside the database: the sealed key is in the credential's row."""
+        return set()
+
+    def destroy_label(self, label: str) -> None:
+        pass
+
 
 class Pkcs11KeyStore:
     kind = "pkcs11"
@@ -150,14 +157,34 @@ class Pkcs11KeyStore:
 
     def destroy(self, credential) -> None:
         """Destroy the private key (after revocation nothing may sign with it again)."""
-        from pkcs11 import ObjectClass
+        self.destroy_label(credential.key_label)
+
+    def destroy_label(self, label: str) -> None:
+        """Destroy the private and public key objects labelled ``label`` (none: nothing to do)."""
+        from pkcs11 import Attribute, ObjectClass
 
         def destroy(session):
-            for obj in session.get_objects({self._pkcs11.Attribute.LABEL: credential.key_label}):
+            for obj in session.get_objects({Attribute.LABEL: label}):
                 if obj.object_class in (ObjectClass.PRIVATE_KEY, ObjectClass.PUBLIC_KEY):
                     obj.destroy()
 
         self._retrying(destroy)
+
+    def labels(self, prefix: str) -> set[str]:
+        """Labels starting with ``prefix`` of the token's private and public key objects (for
+        :func:`tungban.keys.token.sweep`; reads every key object's label)."""
+        from pkcs11 import Attribute, ObjectClass
+
+        def read(session):
+            found = set()
+            for cls in (ObjectClass.PRIVATE_KEY, ObjectClass.PUBLIC_KEY):
+                for obj in session.get_objects({Attribute.CLASS: cls}):
+                    label = obj[Attribute.LABEL]
+                    if label.startswith(prefix):
+                        found.add(label)
+            return found
+
+        return self._retrying(read)
 
 
 # --- SoftHSM2 set-up --------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import binascii
 import datetime as dt
 import hashlib
 import logging
+import uuid
 
 import requests
 from cryptography import x509
@@ -32,10 +33,12 @@ from django.utils.translation import gettext_lazy as _
 
 from tungban.core import jobs
 from tungban.core.errors import DomainError
+from tungban.core.killpoints import killpoint
 from tungban.identity import services as identity
 from tungban.identity.models import Resident
+from tungban.keys import token
 from tungban.wallet import services as wallet
-from tungban.wallet.models import ApprovalRequest, Device, RequestStatus
+from tungban.wallet.models import ApprovalRequest, Device, DeviceStatus, RequestStatus
 
 from . import ca, errors, keystore, pdf
 from .constants import SIGN_KIND, SIGNING_SCOPE
@@ -81,26 +84,76 @@ def check_can_sign(resident: Resident) -> None:
         raise errors.CertificateRevoked()
 
 
-def ensure_credential(resident: Resident, device: Device) -> SigningCredential:
-    """The device's valid credential, creating the key (in the keystore) and certificate on
-    first use. A certificate that expires within :data:`RENEW_BEFORE`, or that names the
-    resident differently from the record, is superseded (revoked with reason
-    ``superseded``) by a new one. Call inside a transaction.
+def _usable(credential: SigningCredential | None, resident: Resident) -> bool:
+    """Whether ``credential`` may sign for ``resident`` as it is: valid, not within
+    :data:`RENEW_BEFORE` of expiry, naming the resident as the record does."""
+    return (
+        credential is not None
+        and credential.status == CredentialStatus.ACTIVE
+        and credential.not_after > timezone.now() + RENEW_BEFORE
+        and _certificate_name(credential) == ca.common_name(resident)
+    )
+
+
+def current_credential(resident: Resident, device: Device) -> SigningCredential | None:
+    """The device's credential if it can sign as it is, else ``None`` (the signing job makes
+    one with :func:`ensure_credential`). Locks it: call inside a transaction.
 
     :raises Forbidden: as :func:`check_can_sign`.
     """
     check_can_sign(resident)
     existing = SigningCredential.objects.select_for_update().filter(device=device).order_by("-created_at").first()
+    if existing and existing.status == CredentialStatus.REVOKED:  # revoked since check_can_sign read it
+        raise errors.CertificateRevoked()
+    return existing if _usable(existing, resident) else None
+
+
+def ensure_credential(resident: Resident, device: Device) -> SigningCredential:
+    """The device's valid credential, creating the key (in the keystore) and certificate on
+    first use. A certificate that expires within :data:`RENEW_BEFORE`, or that names the
+    resident differently from the record, is superseded (revoked with reason
+    ``superseded``) by a new one.
+
+    Call outside a transaction: a new key is reserved in the key register first, in a
+    transaction of its own (:func:`tungban.keys.token.reserve`), then generated, then
+    recorded with the credential in one transaction that also activates it, so a worker
+    killed anywhere leaves no key the platform does not know about (issue 14 item 3).
+
+    :raises Forbidden: as :func:`check_can_sign`; ``no_device`` when ``device`` is no longer
+        the resident's bound device.
+    :raises DomainError: ``keystore_unavailable`` (503).
+    """
+    with transaction.atomic():
+        existing = current_credential(resident, device)
     if existing:
-        if existing.status == CredentialStatus.REVOKED:  # revoked since check_can_sign read it
-            raise errors.CertificateRevoked()
-        if existing.not_after > timezone.now() + RENEW_BEFORE and _certificate_name(existing) == ca.common_name(
-            resident
-        ):
-            return existing
-        revoke(existing, reason="superseded")
-    credential = issue_credential(resident, device, keystore.get_keystore())
-    identity.audit(resident, "signing_certificate_issued", None, serial=credential.serial, keystore=credential.keystore)
+        return existing
+    store = keystore.get_keystore()
+    key = _new_key(store)
+    reused = None
+    try:
+        with transaction.atomic():
+            if not Device.objects.select_for_update().filter(pk=device.pk, status=DeviceStatus.ACTIVE).exists():
+                raise errors.NoDevice()
+            existing = (
+                SigningCredential.objects.select_for_update().filter(device=device).order_by("-created_at").first()
+            )
+            if existing and existing.status == CredentialStatus.REVOKED:
+                raise errors.CertificateRevoked()
+            if _usable(existing, resident):  # another job made one meanwhile: ours is not needed
+                reused = existing
+            else:
+                if existing:
+                    revoke(existing, reason="superseded")
+                credential = _record_credential(resident, device, store, key)
+                identity.audit(
+                    resident, "signing_certificate_issued", None, serial=credential.serial, keystore=credential.keystore
+                )
+    except Exception:
+        _discard_key(store, key)
+        raise
+    if reused:
+        _discard_key(store, key)
+        return reused
     return credential
 
 
@@ -109,11 +162,34 @@ def _certificate_name(credential: SigningCredential) -> str:
     return cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value
 
 
-def issue_credential(resident: Resident, device: Device | None, store) -> SigningCredential:
-    """Generate a key in ``store`` and issue its certificate (:func:`.ca.issue_end_entity`);
-    saves and returns the credential. The subject ``serialNumber`` is the resident's first
-    one (random, stored), so it stays the same across devices. No checks: callers use
-    :func:`ensure_credential`."""
+KEY_PURPOSE = "signing_credential"
+
+
+def _new_key(store) -> keystore.GeneratedKey:
+    """A new key in ``store``. In a PKCS#11 token its label is first reserved in the key
+    register (committed on its own, :func:`tungban.keys.token.reserve`); the caller records
+    it with :func:`_record_credential`. ``keys.generated`` is the kill point between the two."""
+    if store.kind == keystore.Pkcs11KeyStore.kind:
+        label = token.reserve(KEY_PURPOSE)
+    else:  # the sealed key is stored in the credential's row: nothing outside the database
+        label = f"tungban-{uuid.uuid4()}"
+    key = store.generate(label)
+    killpoint("keys.generated")
+    return key
+
+
+def _discard_key(store, key: keystore.GeneratedKey) -> None:
+    if store.kind == keystore.Pkcs11KeyStore.kind:
+        token.discard(store, key.label)
+
+
+def _record_credential(
+    resident: Resident, device: Device | None, store, key: keystore.GeneratedKey
+) -> SigningCredential:
+    """Issue the certificate of ``key`` (:func:`.ca.issue_end_entity`) and save the
+    credential, activating a token key in the same transaction (the caller's). The subject
+    ``serialNumber`` is the resident's first one (random, stored), so it stays the same
+    across devices."""
     first = (
         SigningCredential.objects.filter(resident=resident)
         .order_by("created_at")
@@ -121,19 +197,36 @@ def issue_credential(resident: Resident, device: Device | None, store) -> Signin
         .first()
     )
     credential = SigningCredential(
-        resident=resident, device=device, keystore=store.kind, subject_serial=first or ca.new_subject_serial()
+        resident=resident,
+        device=device,
+        keystore=store.kind,
+        key_label=key.label,
+        subject_serial=first or ca.new_subject_serial(),
     )
     serial = x509.random_serial_number()
     credential.serial = format(serial, "x")
-    credential.key_label = f"tungban-{credential.id}"
-    key = store.generate(credential.key_label)
     cert = ca.issue_end_entity(resident, key.public_key, serial, credential.subject_serial)
     credential.software_key_pem = key.sealed_private
     credential.certificate_der = cert.public_bytes(serialization.Encoding.DER)
     credential.not_before = cert.not_valid_before_utc
     credential.not_after = cert.not_valid_after_utc
     credential.save()
+    if store.kind == keystore.Pkcs11KeyStore.kind:
+        token.activate(key.label)
     return credential
+
+
+def issue_credential(resident: Resident, device: Device | None, store) -> SigningCredential:
+    """Generate a key in ``store`` and issue its certificate; saves and returns the
+    credential. No checks: callers use :func:`ensure_credential`. Call outside a transaction
+    (see :func:`ensure_credential`)."""
+    key = _new_key(store)
+    try:
+        with transaction.atomic():
+            return _record_credential(resident, device, store, key)
+    except Exception:
+        _discard_key(store, key)
+        raise
 
 
 @transaction.atomic
@@ -156,7 +249,9 @@ def revoke(credential: SigningCredential, *, reason: str = "unspecified", actor=
     credential.software_key_pem = None
     credential.save()
     if credential.keystore == keystore.Pkcs11KeyStore.kind:
-        # The HSM is outside the transaction: delete only what a committed revocation covers.
+        # The HSM is outside the transaction: delete only what a committed revocation covers
+        # (if that fails, the register says "retiring" and the key sweep destroys it).
+        token.retire(credential.key_label)
         transaction.on_commit(lambda: _destroy_key(credential))
     ca.mark_crl_stale(AuthorityRole.SIGNING)
     identity.audit(credential.resident, "signing_certificate_revoked", actor, serial=credential.serial, reason=reason)
@@ -166,6 +261,7 @@ def revoke(credential: SigningCredential, *, reason: str = "unspecified", actor=
 def _destroy_key(credential: SigningCredential) -> None:
     try:
         keystore.for_credential(credential).destroy(credential)
+        token.destroyed(credential.key_label)
     except Exception:  # noqa: BLE001 - an HSM outage must not undo a revocation; the status already refuses the key
         log.exception("Could not destroy the HSM key %s of revoked credential %s", credential.key_label, credential.pk)
 
@@ -340,14 +436,16 @@ def _cades(signer, digest_hex: str, timestamper) -> bytes:
 def accept_approval(approval: ApprovalRequest) -> SigningRequest:
     """Record an approved signing request and queue its signing job (called in the approval's
     transaction; the task row commits with it). The checks that can refuse are made here, so
-    the app shows why at once: the approving device's credential is created or loaded now and
-    every document is then signed with it by :func:`run_signing` in the worker.
+    the app shows why at once: the approving device's credential is loaded now, or created by
+    :func:`run_signing` in the worker (a key is never made inside this transaction, whose loss
+    would leave it unknown: issue 14 item 3), and every document is signed with it.
 
     :raises Forbidden: ``plus_required``, ``certificate_revoked``, ``account_suspended``.
     """
     req = SigningRequest.objects.select_for_update().get(approval=approval)
     req.resident = approval.resident
-    req.credential = ensure_credential(approval.resident, approval.device)
+    # The key, when one is needed, is made by the job, outside this transaction (issue 14 item 3).
+    req.credential = current_credential(approval.resident, approval.device)
     req.sign_state = JobState.QUEUED
     req.sign_task_id = jobs.enqueue(sign_request_task, str(req.id))
     req.save(update_fields=["resident", "credential", "sign_state", "sign_task_id"])
@@ -385,6 +483,9 @@ def run_signing(request_id: str, task_id: str) -> str:
         pk=req.pk, sign_task_id=str(task_id), sign_state__in=(JobState.QUEUED, JobState.RUNNING)
     ).update(sign_state=JobState.RUNNING)
     credential = req.credential
+    if credential is None or (credential.status == CredentialStatus.ACTIVE and not _usable(credential, req.resident)):
+        credential = ensure_credential(req.resident, req.approval.device)
+        SigningRequest.objects.filter(pk=req.pk).update(credential=credential)
     if credential.status != CredentialStatus.ACTIVE:
         raise errors.CertificateRevoked()
     signer, _cert = _signer_for(credential)
@@ -441,6 +542,7 @@ def run_signing(request_id: str, task_id: str) -> str:
             req.resident, "documents_signed", None, request=str(req.id), count=count, serial=credential.serial
         )
         queue_callback(req)
+        killpoint("signing.signed")  # the documents are signed; this transaction is not committed
     return "signed"
 
 
@@ -459,7 +561,8 @@ def _signing_retry_or_fail(request_id: str, task_id: str, exc: Exception) -> Non
         if req.sign_state not in (JobState.QUEUED, JobState.RUNNING) or req.sign_task_id != str(task_id):
             return
         req.sign_attempts += 1
-        if not isinstance(exc, DomainError) and jobs.can_retry(req.sign_attempts):
+        transient = not isinstance(exc, DomainError) or isinstance(exc, errors.KeystoreUnavailable)
+        if transient and jobs.can_retry(req.sign_attempts):
             req.sign_state = JobState.QUEUED
             req.sign_task_id = jobs.enqueue(sign_request_task, request_id, delay=jobs.retry_delay(req.sign_attempts))
             req.save(update_fields=["sign_attempts", "sign_state", "sign_task_id"])
@@ -622,3 +725,17 @@ def purge_expired(now: dt.datetime | None = None, batch: int = 1000) -> int:
             return purged
         SigningDocument.objects.filter(request_id__in=ids).update(content=None, result=None)
         purged += len(ids)
+
+
+def sweep_keys(now: dt.datetime | None = None, grace: float | None = None) -> dict[str, int]:
+    """Destroy token objects no row knows and reserved keys never used after ``grace``
+    seconds (default ``TUNGBAN_KEY_SWEEP_GRACE``): :func:`tungban.keys.token.sweep` on the
+    PKCS#11 keystore (nothing to do for the software keystore, whose keys live in their
+    rows). Run by ``tungban sweep_keys`` and the scheduled purge (issue 14 item 3).
+
+    :raises DomainError: ``keystore_unavailable``.
+    """
+    store = keystore.get_keystore()
+    if store.kind != keystore.Pkcs11KeyStore.kind:
+        return {}
+    return token.sweep(store, now, grace)

@@ -113,6 +113,15 @@ def test_a_page_meeting_a_lost_connection_gets_a_short_bilingual_503_page(client
 
 
 @pytest.mark.django_db
+def test_the_authorization_pages_status_poll_answers_a_json_503(client, settings):
+    """The page's script polls ``/oidc/authorize/<id>/status`` for JSON: a fault there is the
+    API's JSON 503, not the page."""
+    with database_down():
+        response = client.get("/oidc/authorize/7f6c8a52-6a1e-4c1e-9d8e-1f2a3b4c5d6e/status", HTTP_ACCEPT_LANGUAGE="en")
+    assert _assert_retryable(response, settings)["error"] == "service_unavailable"
+
+
+@pytest.mark.django_db
 def test_a_fault_met_in_a_middleware_is_a_503_too(settings):
     """A session cookie makes the staff-session middleware load the session before any view:
     its failure goes through ``handler500``, which answers 503 for a database fault."""

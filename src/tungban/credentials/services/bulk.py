@@ -31,6 +31,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tungban.core import jobs
 from tungban.core.errors import DomainError
+from tungban.core.killpoints import killpoint
 from tungban.identity import hkid as hkid_mod
 from tungban.identity.models import Resident
 
@@ -341,6 +342,7 @@ def _issue_chunk(batch: IssuanceBatch) -> str:
     if prepared:
         credentials = _issue_many(ctype, prepared, issued_by=batch.issued_by, batch=batch)[0]
         batch.rows_issued += len(credentials)
+        killpoint("credentials.bulk_chunk")  # credentials written, positions taken, nothing committed
     if late:
         batch.errors = sorted([*batch.errors, *(e.as_dict() for e in late)], key=lambda e: e["row"])
         batch.rows_rejected += len(late)

@@ -56,7 +56,9 @@ def _chunks(values: list, size: int = 5000):
 
 
 def _allocate(issuer: Issuer, count: int) -> list[tuple[StatusList, int]]:
-    """``count`` fresh status-list positions of ``issuer``, locking its open list."""
+    """``count`` fresh status-list positions of ``issuer``, locking its open list until the
+    caller's transaction ends (call inside the transaction that stores the credentials: a
+    rollback then returns the positions)."""
     slots: list[tuple[StatusList, int]] = []
     while len(slots) < count:
         current = StatusList.objects.select_for_update(of=("self",)).filter(issuer=issuer).order_by("-number").first()
@@ -110,14 +112,14 @@ def _issue_many(
     batch: IssuanceBatch | None = None,
     valid_from: dt.datetime | None = None,
 ) -> tuple[list[Credential], IssuanceBatch | None]:
-    """Sign, store and log credentials for ``prepared`` holders.
-
-    Three steps keep locks short: (1) reserve status-list positions in a short transaction
-    (a reserved position that is never used stays "valid" and refers to nothing); (2) sign
-    with no transaction open; (3) one transaction writes every credential and their log
-    leaves: all or nothing. For a bulk job (``batch``, called inside the chunk's
-    transaction) the three steps share that transaction, and each credential records its
-    ``batch_row``.
+    """Sign, store and log credentials for ``prepared`` holders, in one transaction (the
+    caller's, if any: a bulk job's chunk): status-list positions are allocated, the
+    credentials signed with them, written, and their log leaves appended, all or nothing. A
+    failure or a killed worker anywhere rolls the positions back with the rest, so the next
+    issuance gets them (issue 14 item 5: positions allocated in a transaction of their own
+    leaked). The issuer's open status list stays locked while the credentials are signed
+    (about a millisecond each); concurrent issuers of one issuer queue on it and get
+    distinct positions. For a bulk job each credential records its ``batch_row``.
     """
     now = timezone.now()
     start = valid_from or now
@@ -129,43 +131,42 @@ def _issue_many(
         for d in Device.objects.filter(resident_id__in=chunk, status=DeviceStatus.ACTIVE)
     }
     key = _signing_key(ctype.issuer)
-    with transaction.atomic():
-        slots = _allocate(ctype.issuer, len(prepared))
     iat, nbf = int(now.timestamp()), int(start.timestamp())
     exp = int(expires.timestamp()) if expires else None
-    credentials = []
-    for p, (status_list, index) in zip(prepared, slots, strict=True):
-        device = devices.get(p.holder.pk)
-        status = {"status_list": {"idx": index, "uri": status_list_url(status_list)}}
-        token = _sign(
-            ctype,
-            key,
-            p.claims,
-            holder_jwk=device.public_jwk if device else None,
-            status=status,
-            iat=iat,
-            nbf=nbf,
-            exp=exp,
-        )
-        credentials.append(
-            Credential(
-                credential_type=ctype,
-                issuer_id=ctype.issuer_id,
-                holder=p.holder,
-                holder_device=device,
-                sd_jwt=token,
-                digest=jwt_digest(token),
-                status_list=status_list,
-                status_index=index,
-                issued_at=now,
-                valid_from=start,
-                expires_at=expires,
-                issued_by=issued_by,
-                log_index=-1,
-                batch_row=p.row if batch is not None else None,
-            )
-        )
     with transaction.atomic():
+        slots = _allocate(ctype.issuer, len(prepared))
+        credentials = []
+        for p, (status_list, index) in zip(prepared, slots, strict=True):
+            device = devices.get(p.holder.pk)
+            status = {"status_list": {"idx": index, "uri": status_list_url(status_list)}}
+            token = _sign(
+                ctype,
+                key,
+                p.claims,
+                holder_jwk=device.public_jwk if device else None,
+                status=status,
+                iat=iat,
+                nbf=nbf,
+                exp=exp,
+            )
+            credentials.append(
+                Credential(
+                    credential_type=ctype,
+                    issuer_id=ctype.issuer_id,
+                    holder=p.holder,
+                    holder_device=device,
+                    sd_jwt=token,
+                    digest=jwt_digest(token),
+                    status_list=status_list,
+                    status_index=index,
+                    issued_at=now,
+                    valid_from=start,
+                    expires_at=expires,
+                    issued_by=issued_by,
+                    log_index=-1,
+                    batch_row=p.row if batch is not None else None,
+                )
+            )
         record = batch
         leaves = ledger.log_append_many(
             [

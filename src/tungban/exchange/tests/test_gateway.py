@@ -199,7 +199,7 @@ def test_provider_faults_deliver_nothing(settings, providers, td, app_of, tai_ma
     error = refused(lambda: td.fetch(consent["id"], WSD), code, status)
     assert "Nathan" not in error.message
     record = ExchangeRecord.objects.get()
-    assert (record.outcome, record.payload_sha256, record.ledger_seq) == (code, "", 1)
+    assert (record.outcome, record.payload_sha256, record.ledger_seq) == (code, "", 2)  # 1: the attempt
     assert Consent.objects.get(pk=consent["id"]).uses == 0
     assert exchange.verify_log().ok
 

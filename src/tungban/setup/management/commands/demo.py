@@ -8,6 +8,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management import BaseCommand, call_command
 
+from tungban.core.serving import gunicorn_command
 from tungban.setup.demo import PROVIDER_PORTS
 
 
@@ -34,23 +35,14 @@ class Command(BaseCommand):
             TUNGBAN_ISSUER=issuer,
             TUNGBAN_VAR_DIR=str(settings.VAR_DIR),
         )
+        # gthread workers (tungban.core.serving): a slow data provider holds a thread, not a worker.
         platform = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "tungban.wsgi",
-                "-b",
+            gunicorn_command(
                 f"127.0.0.1:{port}",
-                "-w",
-                str(workers),
-                "--graceful-timeout",
-                "5",
-                "--timeout",
-                "300",
-                "--access-logfile",
-                "-",
-            ],
+                workers=workers,
+                timeout=300,
+                extra=("--graceful-timeout", "5", "--access-logfile", "-"),
+            ),
             env=env,
         )
         # Background tasks (bulk issuance, bulk signing, callbacks): one worker next to the web server.

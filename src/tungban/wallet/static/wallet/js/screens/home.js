@@ -60,19 +60,25 @@ function releaseItem(h) {
     el("ul", { class: "tags" }, h.claims.map((c) => el("li", { "data-claim": c, text: claimLabel(c) }))));
 }
 
-/** An exchange between organisations: "{user} received {product} from {provider}", purpose, outcome. */
+/** An exchange between organisations: "{user} received {product} from {provider}", purpose, outcome.
+ * An attempt the platform never completed (``state`` "unknown", issue 14 item 4) says that the
+ * provider may have released the data; one still waiting for its provider (``in_progress``) says so. */
 function exchangeItem(x) {
   const vars = { user: partyName(x.data_user), product: partyName(x.product), provider: partyName(x.data_provider) };
   const key = (x.delivered ? "exchange_received" : "exchange_asked") + (x.data_provider ? "" : "_no_provider");
-  const outcome = x.delivered ? T.outcome_delivered : fmt(T.outcome_refused, { reason: outcomeText(x.outcome) });
-  return el("li", { class: "item exchange" + (x.delivered ? "" : " refused"), "data-kind": "exchange", "data-exchange-id": x.id, "data-outcome": x.outcome },
+  const state = x.state || "completed";
+  const outcome = state === "unknown" ? fmt(T.outcome_unknown, vars)
+    : state === "in_progress" ? fmt(T.outcome_in_progress, vars)
+    : x.delivered ? T.outcome_delivered : fmt(T.outcome_refused, { reason: outcomeText(x.outcome) });
+  const look = state !== "completed" ? state.replace("_", "-") : x.delivered ? "ok" : "refused";
+  return el("li", { class: "item exchange" + (look === "ok" ? "" : " " + look), "data-kind": "exchange", "data-exchange-id": x.id, "data-outcome": x.outcome, "data-state": state },
     el("div", { class: "item-head" },
       el("strong", { class: "service", text: vars.user }),
       el("span", { class: "badge", text: T.kind_exchange })),
     el("time", { datetime: x.at, class: "hint", text: dateTime(x.at) }),
     el("p", { class: "exchange-what", text: fmt(T[key], vars) }),
     x.purpose ? el("p", { class: "exchange-purpose", text: fmt(T.exchange_purpose, { purpose: x.purpose }) }) : null,
-    el("p", { class: "outcome " + (x.delivered ? "ok" : "refused"), text: outcome }));
+    el("p", { class: "outcome " + look, text: outcome }));
 }
 
 /** A notice about the account (issue 13 item 1), e.g. a counter re-binding it; the text comes translated. */
