@@ -11,14 +11,18 @@ import os
 import platform
 import pstats
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
+
+from tungban.testing.servers import (  # noqa: F401 - the benchmarks import these from here
+    children_of,
+    die_with_parent,
+    listening_socket,
+    start_gunicorn,
+    wait_until_up,
+)
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -81,16 +85,6 @@ def print_table(head: tuple[str, ...], lines: list[tuple[str, ...]], *, first_le
 # --- processes ---------------------------------------------------------------------------------
 
 
-def listening_socket() -> socket.socket:
-    """A loopback socket bound to a free port, handed to gunicorn (``--bind fd://N``):
-    the issuer URL is known before any process starts, and no other process can take the port."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.set_inheritable(True)
-    return sock
-
-
 def machine() -> dict:
     """CPU model and count, memory (MiB), platform, Python and the load average now."""
     try:
@@ -114,19 +108,6 @@ def machine() -> dict:
         "python": platform.python_version(),
         "loadavg_start": [round(x, 2) for x in os.getloadavg()],
     }
-
-
-def children_of(pid: int) -> list[int]:
-    """Direct children of ``pid`` (from /proc)."""
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            out.append(int(stat.parent.name))
-    return out
 
 
 def machine_busy_seconds() -> float:
@@ -165,84 +146,6 @@ def tree_cpu_seconds(root: int) -> float:
         total += sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime (stat(5) fields 14-17)
         todo.extend(children_of(pid))
     return total / CLK_TCK
-
-
-GUNICORN_PROFILE_CONF = """
-# Profile the handling of requests only (not the worker's start-up, imports or idle waits).
-import cProfile, os
-_prof = cProfile.Profile()
-
-def pre_request(worker, req):
-    _prof.enable()
-
-def post_request(worker, req, environ, resp):
-    _prof.disable()
-
-def worker_exit(server, worker):
-    _prof.dump_stats(os.path.join({dir!r}, "worker-%d.prof" % os.getpid()))
-"""
-
-
-def start_gunicorn(
-    sock: socket.socket,
-    env: dict,
-    workers: int,
-    tmp: Path,
-    profile: bool,
-    extra: tuple[str, ...] = (),
-    threads: int = 1,
-) -> subprocess.Popen:
-    """The platform under gunicorn as ``tungban serve`` builds its command
-    (:func:`tungban.core.serving.gunicorn_command`) with ``workers`` processes of ``threads``
-    threads (1: sync workers, these benchmarks' recorded figures; more: gthread) on the
-    already bound ``sock`` (``--bind fd://N``), logging errors to ``tmp/gunicorn.log``; with
-    ``profile`` every worker runs its requests under cProfile and dumps
-    ``tmp/worker-<pid>.prof`` on exit. Call after :func:`isolate` (it imports the platform)."""
-    from tungban.core.serving import gunicorn_command
-
-    cmd = gunicorn_command(
-        f"fd://{sock.fileno()}",
-        workers=workers,
-        threads=threads,
-        timeout=60,
-        extra=("--graceful-timeout", "10", "--error-logfile", str(tmp / "gunicorn.log"), *extra),
-    )
-    if profile:
-        conf = tmp / "gunicorn-profile.py"
-        conf.write_text(GUNICORN_PROFILE_CONF.format(dir=str(tmp)))
-        cmd += ["-c", str(conf)]
-    return subprocess.Popen(
-        cmd, cwd=tmp, env=env, pass_fds=(sock.fileno(),), stdin=subprocess.DEVNULL, preexec_fn=die_with_parent
-    )
-
-
-def die_with_parent() -> None:
-    """In the child before exec: SIGTERM it if this process dies without stopping it (Linux)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
-def wait_until_up(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
-    """Wait until ``url`` answers 200; :raises RuntimeError: when ``proc`` exits or time runs out."""
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(
-                f"the server exited with status {proc.returncode}:\n{log.read_text(errors='replace') if log.exists() else ''}"
-            )
-        try:
-            with opener.open(url, timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"the server did not answer {url} within {timeout:g} s")
 
 
 def profile_report(tmp: Path, name: str) -> dict | None:

@@ -42,7 +42,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from tungban.core.killpoints import ENV_DIR, ENV_POINTS
-from tungban.testing.servers import die_with_parent, listening_socket, live_children, start_gunicorn, wait_until_up
+from tungban.testing.servers import listening_socket, live_children, start_gunicorn, wait_until_up
 
 #: Every named point (:mod:`tungban.core.killpoints`).
 POINTS = (
@@ -234,27 +234,9 @@ class FaultPlatform:
         return env
 
     def _start_gunicorn(self, sock) -> subprocess.Popen:
-        """gunicorn as production runs it (``tungban.core.serving`` where present: gthread
-        workers), with :attr:`workers` processes, on ``sock``."""
-        try:
-            from tungban.core.serving import gunicorn_command
-        except ImportError:  # before the production command was built in one place
-            return start_gunicorn(sock, self.env, self.workers, self.tmp, False, ("--timeout", "120"))
-        cmd = gunicorn_command(  # every argument given: no setting of this process is read
-            f"fd://{sock.fileno()}",
-            workers=self.workers,
-            threads=THREADS,
-            timeout=120,
-            extra=("--error-logfile", str(self.log)),
-        )
-        return subprocess.Popen(
-            cmd,
-            cwd=self.tmp,
-            env=self.env,
-            pass_fds=(sock.fileno(),),
-            stdin=subprocess.DEVNULL,
-            preexec_fn=die_with_parent,
-        )
+        """gunicorn as ``tungban serve`` runs it (gthread workers), :attr:`workers` processes of
+        :data:`THREADS` threads, on ``sock``."""
+        return start_gunicorn(sock, self.env, self.workers, self.tmp, False, ("--timeout", "120"), threads=THREADS)
 
     def _start_task_worker(self) -> subprocess.Popen:
         log = open(self.tmp / "worker.log", "ab")  # noqa: SIM115 - inherited by the child, closed here
@@ -464,6 +446,20 @@ def _verify(command: str) -> dict:
     return {"ok": True, "output": out.getvalue().strip()}
 
 
+def _attempts() -> list[dict]:
+    """Exchange attempts (issue 14 item 4), where the model exists."""
+    from django.apps import apps
+
+    try:
+        model = apps.get_model("exchange", "ExchangeAttempt")
+    except LookupError:
+        return []
+    return [
+        {"id": str(a.id), "consent": str(a.consent_id), "request_id": a.request_id, "state": a.state}
+        for a in model.objects.order_by("started_at")
+    ]
+
+
 def _state() -> dict:
     """Counts of what the fault tests create, and the verification of both logs."""
     from collections import Counter
@@ -485,6 +481,7 @@ def _state() -> dict:
             {"id": str(r.id), "consent": str(r.consent_id), "request_id": r.request_id, "outcome": r.outcome}
             for r in ExchangeRecord.objects.order_by("at")
         ],
+        "exchange_attempts": _attempts(),
         "consents": {str(c.id): {"status": c.status, "uses": c.uses} for c in Consent.objects.all()},
         "credentials": [
             {"id": str(c.id), "holder": str(c.holder_id), "batch": str(c.batch_id) if c.batch_id else None}

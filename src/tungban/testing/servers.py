@@ -1,7 +1,7 @@
-"""Running the platform as in production for fault-injection tests (:mod:`tungban.testing.faults`):
-a loopback socket handed to gunicorn (``--bind fd://N``), gunicorn's sync workers, waiting for
-an URL to answer, and the processes under a master read from ``/proc`` (Linux). Standard
-library only. The same plumbing as ``bench/machine.py``'s, which may import it from here.
+"""Running the platform as in production, for the benchmarks (``bench/machine.py`` re-exports
+these) and the fault-injection tests (:mod:`tungban.testing.faults`): a loopback socket
+handed to gunicorn (``--bind fd://N``), gunicorn started as ``tungban serve`` starts it,
+waiting for an URL to answer, and the processes under a master read from ``/proc`` (Linux).
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -55,28 +54,29 @@ def worker_exit(server, worker):
 
 
 def start_gunicorn(
-    sock: socket.socket, env: dict, workers: int, tmp: Path, profile: bool, extra: tuple[str, ...] = ()
+    sock: socket.socket,
+    env: dict,
+    workers: int,
+    tmp: Path,
+    profile: bool,
+    extra: tuple[str, ...] = (),
+    threads: int = 1,
 ) -> subprocess.Popen:
-    """``python -m gunicorn tungban.wsgi -w <workers>`` on the already bound ``sock``
-    (``--bind fd://N``), logging errors to ``tmp/gunicorn.log``; with ``profile`` every
-    worker runs its requests under cProfile and dumps ``tmp/worker-<pid>.prof`` on exit."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "tungban.wsgi",
-        "--bind",
+    """The platform under gunicorn as ``tungban serve`` builds its command
+    (:func:`tungban.core.serving.gunicorn_command`) with ``workers`` processes of ``threads``
+    threads (1: sync workers, these benchmarks' recorded figures; more: gthread) on the
+    already bound ``sock`` (``--bind fd://N``), logging errors to ``tmp/gunicorn.log``; with
+    ``profile`` every worker runs its requests under cProfile and dumps
+    ``tmp/worker-<pid>.prof`` on exit. ``extra`` arguments come last (they override)."""
+    from tungban.core.serving import gunicorn_command
+
+    cmd = gunicorn_command(
         f"fd://{sock.fileno()}",
-        "-w",
-        str(workers),
-        "--graceful-timeout",
-        "10",
-        "--timeout",
-        "60",
-        "--error-logfile",
-        str(tmp / "gunicorn.log"),
-        *extra,
-    ]
+        workers=workers,
+        threads=threads,
+        timeout=60,
+        extra=("--graceful-timeout", "10", "--error-logfile", str(tmp / "gunicorn.log"), *extra),
+    )
     if profile:
         conf = tmp / "gunicorn-profile.py"
         conf.write_text(GUNICORN_PROFILE_CONF.format(dir=str(tmp)))

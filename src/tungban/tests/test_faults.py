@@ -198,6 +198,26 @@ def wait_batch(platform, swd, batch_id: str) -> dict:
     return wait_for(finished, timeout=180, what=f"the batch {batch_id} to finish", interval=0.5)
 
 
+def test_bulk_issuance_worker_killed_mid_job_finishes_once_after_restart(platform):
+    """``tungban worker`` dies in the middle of a bulk job (some credentials made, not
+    committed); restarted, it finishes the job: every row issued once, and no status-list
+    position consumed by the lost work (issue 14 item 5)."""
+    swd = department(platform)
+    holders = platform.residents(4)
+    before = platform.state()
+    platform.arm("credentials.bulk_chunk")
+    body = {"type": CARD, "csv": bulk_csv(holders, 30000000)}
+    resp = api(platform, swd, "POST", "/api/v1/credentials/issue-bulk", body, idempotency_key())
+    assert resp.status_code == 202, resp.text
+    platform.wait_fired("credentials.bulk_chunk")
+    assert wait_batch(platform, swd, resp.json()["id"])["state"] == "done"
+    after = platform.state()
+    issued = [c for c in after["credentials"] if c["batch"] == resp.json()["id"]]
+    assert sorted(c["holder"] for c in issued) == sorted(h["id"] for h in holders)
+    assert after["status_positions_allocated"] - before["status_positions_allocated"] == len(holders)
+    assert_consistent(after)
+
+
 # --- signing -------------------------------------------------------------------------------------
 
 DIGEST = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
@@ -237,6 +257,42 @@ def wait_signed(platform, token: str, request_id: str) -> dict:
         return body if body["status"] != "pending" else None
 
     return wait_for(signed, timeout=180, what=f"the signing request {request_id} to be signed", interval=0.5)
+
+
+def test_signing_key_generation_killed_leaves_no_orphan_key_and_the_job_signs(platform, tmp_path):
+    """The signing job made the resident's key in the HSM, then ``tungban worker`` died before
+    the key's row committed (issue 14 item 3): every private key in the token is still known
+    to the platform (the key register), and the restarted worker signs with one credential."""
+    token = signer_token(platform)
+    _resident, app = bound_app(platform, tmp_path)
+    req = signing_request(platform, token, idempotency_key()).json()
+    before = platform.state()
+    platform.arm("keys.generated")
+    app.decide(req["approval_uri"], PIN, "approve")
+    platform.wait_fired("keys.generated")
+    assert wait_signed(platform, token, req["id"])["status"] == "signed"
+    after = platform.state()
+    assert_consistent(after)
+    assert after["signing_credentials"] == before["signing_credentials"] + 1
+    assert after["hsm_private_keys"] - before["hsm_private_keys"] in (1, 2)  # 2: the lost one, until the sweep
+
+
+def test_signing_job_killed_after_signing_finishes_once_after_restart(platform, tmp_path):
+    """``tungban worker`` signed the documents and died before the request committed; the
+    restarted worker finishes it: signed once, each document once, one release recorded."""
+    token = signer_token(platform)
+    _resident, app = bound_app(platform, tmp_path)
+    req = signing_request(platform, token).json()
+    before = platform.state()
+    platform.arm("signing.signed")
+    app.decide(req["approval_uri"], PIN, "approve")
+    platform.wait_fired("signing.signed")
+    body = wait_signed(platform, token, req["id"])
+    assert body["status"] == "signed" and all(d["signature"] for d in body["documents"])
+    after = platform.state()
+    assert_consistent(after)
+    assert after["signed_documents"] - before["signed_documents"] == 2
+    assert after["audit"].get("documents_signed", 0) - before["audit"].get("documents_signed", 0) == 1
 
 
 # --- refresh tokens ------------------------------------------------------------------------------
