@@ -80,13 +80,27 @@ def _with_database(url: str, name: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, ""))
 
 
-def _admin(url: str, sql: str) -> None:
+def _admin(url: str, sql: str) -> list[tuple]:
+    """Run ``sql`` on the server's ``postgres`` database (outside a transaction); its rows."""
     import psycopg
 
-    with psycopg.connect(
-        _with_database(url, "postgres").replace("postgres://", "postgresql://", 1), autocommit=True
-    ) as c:
-        c.execute(sql)
+    conninfo = _with_database(url, "postgres").replace("postgres://", "postgresql://", 1)
+    with psycopg.connect(conninfo, autocommit=True) as c:
+        cursor = c.execute(sql)
+        return cursor.fetchall() if cursor.description else []
+
+
+def _drop_stale_databases(url: str) -> None:
+    """Drop the databases of earlier runs whose test process is gone (killed before its
+    clean-up): ``tungban_faults_<pid>_…`` with no process ``<pid>`` on this machine."""
+    for (name,) in _admin(url, r"SELECT datname FROM pg_database WHERE datname LIKE 'tungban\_faults\_%'"):
+        try:
+            pid = int(name.split("_")[2])
+        except (IndexError, ValueError):
+            continue
+        if not Path(f"/proc/{pid}").exists():
+            with contextlib.suppress(Exception):
+                _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def wait_for(condition, *, timeout: float, what: str, interval: float = 0.1):
@@ -168,6 +182,7 @@ class FaultPlatform:
         worker; returns self. :raises HarnessError: a part did not come up."""
         from examples.providers.launch import start_provider
 
+        _drop_stale_databases(self._server_url)
         _admin(self._server_url, f'CREATE DATABASE "{self.database}"')
         self._created = True
         self.markers.mkdir(parents=True)
