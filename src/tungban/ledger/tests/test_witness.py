@@ -1,0 +1,177 @@
+"""A witness keeps the last signed tree head it saw and checks every new one against it
+(issue 14 item 10, acceptance 3): a log cut back or rewritten after a head was published is
+detected, with only the public endpoints and the log's public keys.
+
+The witness runs here against the platform in-process (:class:`InProcessSession`), exactly as
+it runs outside against ``https://…`` (``tungban witness`` / ``python -m tungban.ledger.witness``).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.db import transaction
+
+from tungban.keys import services as keys
+from tungban.ledger import transparency, witness
+from tungban.ledger.models import LogLeaf, LogNode, LogState, PublishedHead, TreeHead
+from tungban.testing.http import TEST_ORIGIN, InProcessSession
+
+pytestmark = pytest.mark.django_db
+
+
+def append(n: int, start: int = 0, kind: str = "test.entry") -> None:
+    for i in range(start, start + n):
+        with transaction.atomic():
+            transparency.log_append(kind, f"ref-{i}", {"n": i})
+
+
+def run(state, *extra) -> tuple[int, str]:
+    """Run the witness command line; returns (exit status, what it printed)."""
+    lines: list[str] = []
+    code = witness.main(
+        ["--base", TEST_ORIGIN, "--state", str(state), *extra], http=InProcessSession(), out=lines.append
+    )
+    return code, "\n".join(lines)
+
+
+def cut_back(size: int) -> None:
+    """What an operator with database access does to hide the last entries: delete the
+    leaves, their nodes, every head past ``size`` (published ones too) and rewind the size."""
+    LogLeaf.objects.filter(index__gte=size).delete()
+    for level in range(1, 40):
+        LogNode.objects.filter(level=level, index__gte=size >> level).delete()
+    TreeHead.objects.filter(tree_size__gt=size).delete()
+    PublishedHead.objects.filter(tree_size__gt=size).delete()
+    LogState.objects.update(size=size)
+
+
+def rebuild(bodies: list[tuple[str, str, str]]) -> None:
+    """Rewrite the whole tree from ``(kind, reference, body)`` entries (some altered) with
+    every node and a new head recomputed and signed with the platform's own key: the
+    strongest forger, who also holds the signing key."""
+    LogLeaf.objects.all().delete()
+    LogNode.objects.all().delete()
+    TreeHead.objects.all().delete()
+    with transaction.atomic():
+        tree = transparency.DatabaseTree(size=0)
+        tree.append_entries(bodies)
+        size = tree.get_size()
+        root = tree.root(size)
+        ts = max(PublishedHead.objects.order_by("-seq").values_list("timestamp", flat=True).first() or 0, 0) + 1
+        sig = transparency._sign_head(size, root, ts)
+        TreeHead.objects.create(tree_size=size, root_hash=root, timestamp=ts, signature=sig)
+        PublishedHead.objects.create(tree_size=size, root_hash=root, timestamp=ts, signature=sig)
+        LogState.objects.update_or_create(name="main", defaults={"size": size})
+
+
+def stored_entries() -> list[tuple[str, str, str]]:
+    return list(LogLeaf.objects.order_by("index").values_list("kind", "reference", "body"))
+
+
+def test_witness_follows_a_log_that_only_grows(tmp_path):
+    state = tmp_path / "witness.json"
+    append(3)
+    code, text = run(state)
+    assert code == 0, text
+    assert json.loads(state.read_text())["tree_size"] == 3
+    append(5, start=3)
+    code, text = run(state)
+    assert code == 0, text
+    assert "consistent" in text
+    assert json.loads(state.read_text())["tree_size"] == 8
+    code, text = run(state)  # nothing new: still fine
+    assert code == 0, text
+
+
+def test_every_head_is_published_when_made_and_stays(tmp_path):
+    append(4)
+    sizes = list(PublishedHead.objects.order_by("seq").values_list("tree_size", flat=True))
+    assert sizes == [1, 2, 3, 4]
+    # The on-demand re-signing of a stale head adds a head; it never rewrites one.
+    before = list(PublishedHead.objects.order_by("seq").values_list("signature", flat=True))
+    keys.rotate()
+    head = transparency.signed_tree_head()
+    after = list(PublishedHead.objects.order_by("seq").values_list("signature", flat=True))
+    assert after[:4] == before and len(after) == 5 and head["signature"] == after[-1]
+
+
+def test_log_cut_back_after_a_published_head_is_detected(tmp_path):
+    state = tmp_path / "witness.json"
+    append(10)
+    assert run(state)[0] == 0
+    cut_back(7)  # the last three entries erased, the head reset
+    code, text = run(state)
+    assert code != 0
+    assert "ROLLBACK" in text or "INCONSISTENT" in text, text
+    # The state keeps the head the witness trusts: running again still fails.
+    assert json.loads(state.read_text())["tree_size"] == 10
+    assert run(state)[0] != 0
+
+
+def test_log_cut_back_and_regrown_is_detected(tmp_path):
+    state = tmp_path / "witness.json"
+    append(10)
+    assert run(state)[0] == 0
+    cut_back(7)
+    append(6, start=100)  # grown past the old size again, with other entries
+    code, text = run(state)
+    assert code != 0 and "INCONSISTENT" in text, text
+
+
+def test_old_entry_rewritten_with_the_tree_recomputed_is_detected(tmp_path):
+    state = tmp_path / "witness.json"
+    append(9)
+    assert run(state)[0] == 0
+    entries = stored_entries()
+    kind, ref, body = entries[2]
+    entries[2] = (kind, ref, body.replace('"n":2', '"n":222'))
+    rebuild(entries)  # same size, new root, a validly signed new head
+    code, text = run(state)
+    assert code != 0 and "INCONSISTENT" in text, text
+    append(3, start=50)  # and after more appends
+    code, text = run(state)
+    assert code != 0 and "INCONSISTENT" in text, text
+
+
+def test_published_history_rewritten_is_detected(tmp_path):
+    state = tmp_path / "witness.json"
+    append(5)
+    assert run(state)[0] == 0
+    PublishedHead.objects.all().delete()  # the history of heads wiped
+    code, text = run(state)
+    assert code != 0 and "no longer published" in text, text
+
+
+def test_a_head_with_a_bad_signature_is_refused(tmp_path):
+    state = tmp_path / "witness.json"
+    append(2)
+    assert run(state)[0] == 0
+    append(1, start=2)
+    latest = PublishedHead.objects.order_by("-seq").first()
+    other = PublishedHead.objects.order_by("seq").first()
+    PublishedHead.objects.filter(pk=latest.pk).update(signature=other.signature)
+    code, text = run(state)
+    assert code != 0 and "BAD SIGNATURE" in text, text
+
+
+def test_witness_with_pinned_keys_file(tmp_path):
+    state, jwks = tmp_path / "w.json", tmp_path / "jwks.json"
+    jwks.write_text(json.dumps(keys.public_keyset().as_dict()))
+    append(2)
+    code, text = run(state, "--keys", str(jwks))
+    assert code == 0, text
+
+
+def test_scheduled_head_is_published_without_writes(settings):
+    from tungban.core import retention
+
+    settings.TUNGBAN_TREE_HEAD_INTERVAL = 0
+    retention.purge_all()  # the worker's periodic run makes the scheduled head
+    assert PublishedHead.objects.count() == 1
+    assert transparency.publish_head_if_due() is True  # an empty log gets heads too
+    assert set(PublishedHead.objects.values_list("tree_size", flat=True)) == {0}
+    append(1)
+    settings.TUNGBAN_TREE_HEAD_INTERVAL = 3600
+    assert transparency.publish_head_if_due() is False  # the append's head is recent
