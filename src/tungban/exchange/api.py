@@ -218,10 +218,18 @@ class HeadOut(Schema):
     )
 
 
-@router.get("/log/head", response=HeadOut, auth=None, summary="The tamper-evident log's signed head (public)")
+@router.get(
+    "/log/head",
+    response=HeadOut,
+    auth=None,
+    deprecated=True,
+    summary="The retired hash chain's signed head (public; exchanges are now in the transparency log)",
+)
 def log_head(request):
-    """Keep heads you fetch: ``tungban verify_exchange_log --expect SIZE:HASH`` proves later
-    that the log was not cut back or rewritten before that point."""
+    """The head of the hash chain that logged exchanges before issue 14: it no longer grows.
+    Exchanges are now leaves (kind ``exchange``) of the RFC 9162 transparency log: keep its
+    heads (``/api/v1/log/heads``) and run ``tungban witness``. ``tungban verify_exchange_log
+    --expect SIZE:HASH`` still checks the chain against a head of it you kept."""
     return ledger.signed_head()
 
 

@@ -14,9 +14,10 @@ import pytest
 from django.db import transaction
 
 from tungban.keys import services as keys
-from tungban.ledger import transparency, witness
-from tungban.ledger.models import LogLeaf, LogNode, LogState, PublishedHead, TreeHead
-from tungban.testing.http import TEST_ORIGIN, InProcessSession
+from tungban.ledger import transparency
+from tungban.ledger.models import PublishedHead
+from tungban.testing.logs import cut_back, rebuild, stored_entries
+from tungban.testing.logs import run_witness as run
 
 pytestmark = pytest.mark.django_db
 
@@ -25,49 +26,6 @@ def append(n: int, start: int = 0, kind: str = "test.entry") -> None:
     for i in range(start, start + n):
         with transaction.atomic():
             transparency.log_append(kind, f"ref-{i}", {"n": i})
-
-
-def run(state, *extra) -> tuple[int, str]:
-    """Run the witness command line; returns (exit status, what it printed)."""
-    lines: list[str] = []
-    code = witness.main(
-        ["--base", TEST_ORIGIN, "--state", str(state), *extra], http=InProcessSession(), out=lines.append
-    )
-    return code, "\n".join(lines)
-
-
-def cut_back(size: int) -> None:
-    """What an operator with database access does to hide the last entries: delete the
-    leaves, their nodes, every head past ``size`` (published ones too) and rewind the size."""
-    LogLeaf.objects.filter(index__gte=size).delete()
-    for level in range(1, 40):
-        LogNode.objects.filter(level=level, index__gte=size >> level).delete()
-    TreeHead.objects.filter(tree_size__gt=size).delete()
-    PublishedHead.objects.filter(tree_size__gt=size).delete()
-    LogState.objects.update(size=size)
-
-
-def rebuild(bodies: list[tuple[str, str, str]]) -> None:
-    """Rewrite the whole tree from ``(kind, reference, body)`` entries (some altered) with
-    every node and a new head recomputed and signed with the platform's own key: the
-    strongest forger, who also holds the signing key."""
-    LogLeaf.objects.all().delete()
-    LogNode.objects.all().delete()
-    TreeHead.objects.all().delete()
-    with transaction.atomic():
-        tree = transparency.DatabaseTree(size=0)
-        tree.append_entries(bodies)
-        size = tree.get_size()
-        root = tree.root(size)
-        ts = max(PublishedHead.objects.order_by("-seq").values_list("timestamp", flat=True).first() or 0, 0) + 1
-        sig = transparency._sign_head(size, root, ts)
-        TreeHead.objects.create(tree_size=size, root_hash=root, timestamp=ts, signature=sig)
-        PublishedHead.objects.create(tree_size=size, root_hash=root, timestamp=ts, signature=sig)
-        LogState.objects.update_or_create(name="main", defaults={"size": size})
-
-
-def stored_entries() -> list[tuple[str, str, str]]:
-    return list(LogLeaf.objects.order_by("index").values_list("kind", "reference", "body"))
 
 
 def test_witness_follows_a_log_that_only_grows(tmp_path):
