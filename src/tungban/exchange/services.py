@@ -790,6 +790,25 @@ def exchange_summary(rec: ExchangeRecord | ExchangeAttempt, now: dt.datetime | N
     }
 
 
+def log_proofs(entries: list[ExchangeRecord | ExchangeAttempt]) -> dict[str, dict]:
+    """For the resident's app: each history entry's leaf in the transparency log with an
+    inclusion proof against the latest signed tree head, and the fields the leaf fixes
+    (:func:`tungban.ledger.services.proofs_for` plus ``"record"``), by id — a record's leaf
+    (kind ``exchange``, :func:`record_fields`) or, for an attempt still in flight, the leaf
+    of its start (kind ``exchange_attempt``, :func:`attempt_log_body`). Entries logged before
+    the move to the transparency log have none."""
+    records = [e for e in entries if isinstance(e, ExchangeRecord)]
+    attempts = [e for e in entries if isinstance(e, ExchangeAttempt)]
+    out = {}
+    for kind, rows, fields in (
+        (LEDGER_KIND, records, record_fields),
+        (ATTEMPT_LEDGER_KIND, attempts, attempt_log_body),
+    ):
+        proofs = ledger_log.proofs_for(kind, [str(r.id) for r in rows]) if rows else {}
+        out.update({str(r.id): {**proofs[str(r.id)], "record": fields(r)} for r in rows if str(r.id) in proofs})
+    return out
+
+
 # --- Verification -------------------------------------------------------------------------------
 
 

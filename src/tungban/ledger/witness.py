@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
 import json
 import os
 import sys
@@ -199,6 +200,53 @@ class Witness:
             return None
         heads = self._get("/api/v1/log/heads", {"start": latest})["heads"]
         return heads[-1] if heads else None
+
+
+def check_record(log: dict | None, reference: str, record: dict, keyset, kind: str = "exchange") -> str | None:
+    """The resident's app checks one of its history entries is in the log (issue 14 item 10):
+    ``log`` as the platform sends it with the entry (``{"leaf_index", "leaf_body",
+    "inclusion_path", "tree_head", "record"}``), ``reference`` the entry's id and ``record``
+    the logged fields as the app reads them from what it shows. Returns None when verified,
+    else what failed, in words:
+
+    the tree head's JWS (ES256, ``typ`` tree-head+jwt) must verify with ``keyset`` (the
+    platform JWKS) and its claims be the head's; the leaf must be of ``kind`` for
+    ``reference`` and fix SHA-256 of the canonical JSON of ``record``; and the RFC 9162
+    §2.1.3.2 inclusion proof of SHA-256(0x00 ‖ leaf body) must lead to the head's root.
+    """
+    from joserfc import jwt
+    from joserfc.errors import JoseError
+
+    from .canonical import canonical
+
+    if not log:
+        return "not in the public log"
+    head = log.get("tree_head") or {}
+    try:
+        token = jwt.decode(head["signature"], keyset, algorithms=["ES256"])
+    except (JoseError, ValueError, KeyError):
+        return "the log's signed tree head does not verify"
+    if token.header.get("typ") != HEAD_TYP or any(
+        token.claims.get(k) != head.get(k) for k in ("tree_size", "root_hash", "timestamp")
+    ):
+        return "the log's signed tree head does not verify"
+    try:
+        body = json.loads(log["leaf_body"])
+        digest = hashlib.sha256(canonical(record).encode("utf-8")).hexdigest()
+        if body.get("kind") != kind or body.get("ref") != reference or body.get("record_sha256") != digest:
+            return "the logged record differs from what is shown"
+        included = merkle.verify_inclusion(
+            merkle.leaf_hash(log["leaf_body"]),
+            int(log["leaf_index"]),
+            int(head["tree_size"]),
+            [_b64(h) for h in log["inclusion_path"]],
+            _b64(head["root_hash"]),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return "the log's answer is malformed"
+    if not included:
+        return "its inclusion proof does not lead to the signed tree head"
+    return None
 
 
 class _Refused(Exception):
