@@ -133,3 +133,36 @@ def test_scheduled_head_is_published_without_writes(settings):
     append(1)
     settings.TUNGBAN_TREE_HEAD_INTERVAL = 3600
     assert transparency.publish_head_if_due() is False  # the append's head is recent
+
+
+def test_heads_endpoint_pages_and_caches(client, settings):
+    append(3)
+    settings.TUNGBAN_TREE_HEAD_INTERVAL = 0
+    for _ in range(100):  # 103 heads: a full page and the last one
+        assert transparency.publish_head_if_due()
+    r = client.get("/api/v1/log/heads")
+    page = r.json()
+    assert r.status_code == 200 and len(page["heads"]) == 100 and page["next"] == 101 and page["latest"] == 103
+    assert [h["seq"] for h in page["heads"]] == list(range(1, 101))
+    assert r["Cache-Control"] == "public, max-age=31536000, immutable"  # a full page never changes
+    r = client.get("/api/v1/log/heads", {"start": page["next"]})
+    last = r.json()
+    assert [h["seq"] for h in last["heads"]] == [101, 102, 103] and last["next"] is None
+    assert r["Cache-Control"] == "public, max-age=10"
+    assert set(last["heads"][0]) == {"seq", "tree_size", "root_hash", "timestamp", "signature"}
+    assert client.get("/api/v1/log/heads", {"start": "x"}).status_code == 422
+
+
+def test_witness_management_command_exits_non_zero_on_a_rollback(tmp_path):
+    from django.core.management import CommandError, call_command
+
+    from tungban.testing.http import TEST_ORIGIN, route_requests
+
+    state = tmp_path / "w.json"
+    append(4)
+    with route_requests():
+        call_command("witness", "--base", TEST_ORIGIN, "--state", str(state))
+        cut_back(2)
+        with pytest.raises(CommandError) as failed:
+            call_command("witness", "--base", TEST_ORIGIN, "--state", str(state))
+    assert failed.value.returncode == 1 and "INCONSISTENT" in str(failed.value)

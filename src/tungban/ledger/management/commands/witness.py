@@ -32,6 +32,6 @@ class Command(BaseCommand):
             for line in lines:
                 self.stdout.write(self.style.SUCCESS(line))
             return
-        for line in lines[:-1]:
+        for line in lines[1:]:
             self.stderr.write(line)
-        raise CommandError(lines[-1] if lines else "the witness failed", returncode=code)
+        raise CommandError(lines[0] if lines else "the witness failed", returncode=code)
