@@ -9,9 +9,10 @@ class LedgerConfig(AppConfig):
     def ready(self):
         from tungban.core import retention
 
-        from . import transparency
+        from . import chain, transparency
 
         # Heads on a schedule (issue 14 item 10): the worker's periodic run publishes a fresh
         # signed tree head when the latest is older than TUNGBAN_TREE_HEAD_INTERVAL. It deletes
         # nothing: the log is never purged.
+        retention.register("ledger.chain_anchor", chain.anchor)  # before the head, so it is in it
         retention.register("ledger.tree_head", transparency.scheduled_head)

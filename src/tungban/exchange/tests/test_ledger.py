@@ -188,3 +188,28 @@ def test_signed_head_verifies_with_the_platform_jwks(records):
     token = jwt.decode(head["signature"], keys.public_keyset(), algorithms=["ES256"])
     assert token.header["typ"] == "tree-head+jwt"
     assert token.claims["tree_size"] == 5 and token.claims["root_hash"] == head["root_hash"]
+
+
+def test_retired_chain_is_anchored_in_the_witnessed_log(records, tmp_path):
+    # A chain written before the move: its head goes into the transparency log on the
+    # schedule, so cutting the chain back shows without anyone holding a chain head, and
+    # removing the anchor too is a transparency log cut back that the witness catches.
+    from tungban.core import retention
+
+    with transaction.atomic():
+        for i in range(4):
+            ledger.append("exchange.legacy", f"old-{i}", {"n": i})
+    retention.purge_all()
+    retention.purge_all()  # anchored once, not again while the chain does not change
+    anchors = LogLeaf.objects.filter(kind="ledger.chain-head")
+    assert anchors.count() == 1 and json.loads(anchors.get().body)["size"] == 4
+    assert verify()[0]
+    state = tmp_path / "witness.json"
+    assert run_witness(state)[0] == 0
+    last = Entry.objects.get(seq=2)
+    Entry.objects.filter(seq__gt=2).delete()
+    Head.objects.filter(name="main").update(size=2, head_hash=last.entry_hash)
+    ok, text = verify()
+    assert not ok and "anchored in the transparency log" in text, text
+    cut_back(anchors.get().index)  # the anchor removed as well
+    assert run_witness(state)[0] != 0
