@@ -166,3 +166,29 @@ def test_witness_management_command_exits_non_zero_on_a_rollback(tmp_path):
         with pytest.raises(CommandError) as failed:
             call_command("witness", "--base", TEST_ORIGIN, "--state", str(state))
     assert failed.value.returncode == 1 and "INCONSISTENT" in str(failed.value)
+
+
+def test_first_run_from_start_checks_the_whole_history(tmp_path):
+    append(5)
+    code, text = run(tmp_path / "w.json", "--from-start")
+    assert code == 0 and "5 new head(s) checked" in text, text
+    # A history whose early head was replaced by one of another tree fails from the start.
+    first = PublishedHead.objects.order_by("seq").first()
+    PublishedHead.objects.filter(pk=first.pk).update(root_hash=b"\x07" * 32)
+    code, text = run(tmp_path / "other.json", "--from-start")
+    assert code != 0 and "BAD SIGNATURE" in text, text
+
+
+def test_witness_runs_without_django():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = Path(transparency.__file__).parents[2]
+    code = "import sys, tungban.ledger.witness as w; assert 'django' not in sys.modules; sys.exit(w.main(['--help']))"
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(src)!r}); {code}"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0 and "--state" in done.stdout, done.stderr
