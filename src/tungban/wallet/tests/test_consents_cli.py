@@ -159,10 +159,10 @@ def test_show_approve_list_use_revoke_and_history(issuer, td, tai_man, app, app_
     code, out, _ = cli(capsys, app_home, "exchanges")
     lines = out.strip().splitlines()
     assert lines[0].endswith(
-        f"Transport Department asked for Address registered with the Water Supplies Department from Water Supplies Department — purpose: {PURPOSE} — refused (consent revoked) — in the public log (entry 1, verified)"
+        f"Transport Department asked for Address registered with the Water Supplies Department from Water Supplies Department — purpose: {PURPOSE} — refused (consent revoked) — in the public log (entry 2, verified)"
     )
     assert lines[1].endswith(
-        f"Transport Department received Address registered with the Water Supplies Department from Water Supplies Department — purpose: {PURPOSE} — delivered — in the public log (entry 0, verified)"
+        f"Transport Department received Address registered with the Water Supplies Department from Water Supplies Department — purpose: {PURPOSE} — delivered — in the public log (entry 1, verified)"
     )
 
     # history: the login's release and both exchanges, merged newest first.
@@ -170,7 +170,7 @@ def test_show_approve_list_use_revoke_and_history(issuer, td, tai_man, app, app_
     lines = out.strip().splitlines()
     assert len(lines) == 3, out
     assert "refused (consent revoked)" in lines[0] and lines[1].endswith(
-        "— delivered — in the public log (entry 0, verified)"
+        "— delivered — in the public log (entry 1, verified)"
     )
     assert "Transport Department (login): " in lines[2]
     code, out, _ = cli(capsys, app_home, "--json", "history")

@@ -175,8 +175,8 @@ def test_consent_approved_listed_revoked_and_history(issuer, officer, phone, tmp
     phone.wait_for_function(
         "() => document.querySelectorAll('#history li[data-kind=exchange] [data-log=verified]').length === 2"
     )
-    assert "In the public log (entry 1): checked by this app" in entries.nth(0).text_content()
-    assert "In the public log (entry 0): checked by this app" in entries.nth(1).text_content()
+    assert "In the public log (entry 2): checked by this app" in entries.nth(0).text_content()
+    assert "In the public log (entry 1): checked by this app" in entries.nth(1).text_content()  # 0: its attempt
     # A record changed in the database after it was logged: the app says the log does not back it.
     from tungban.exchange.models import ExchangeRecord
 
