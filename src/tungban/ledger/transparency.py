@@ -18,7 +18,10 @@ Storage (``models``): :class:`LogLeaf` per entry; :class:`LogNode` holds the roo
 *perfect* subtree (2**level leaves, level ≥ 1) once its last leaf is appended — about one
 node per leaf — so a root, an inclusion proof (§2.1.3) or a consistency proof (§2.1.4)
 reads O(log n) stored hashes, fetched in one query, and never rehashes ranges of leaves.
-:class:`TreeHead` is one signed tree head per append transaction; :class:`LogState` is the
+:class:`TreeHead` is one signed tree head per append transaction; :class:`PublishedHead`
+is every head made, in order — after appends, on the worker's schedule
+(:func:`publish_head_if_due`) and when re-signed — never changed, published at
+``/api/v1/log/heads`` for witnesses (:mod:`.witness`, issue 14 item 10); :class:`LogState` is the
 row appends lock, so concurrent workers serialise (``select_for_update`` on PostgreSQL, the
 write lock SQLite's ``BEGIN IMMEDIATE`` takes).
 
