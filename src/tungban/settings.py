@@ -453,6 +453,10 @@ TUNGBAN_VERIFIER_NONCE_TTL = int(os.environ.get("TUNGBAN_VERIFIER_NONCE_TTL", "6
 # The transparency log's latest tree head is signed again (fresh timestamp, active key) when
 # it is older than this many seconds or its key was rotated.
 TUNGBAN_TREE_HEAD_MAX_AGE = int(os.environ.get("TUNGBAN_TREE_HEAD_MAX_AGE", str(24 * 3600)))
+# The worker publishes a fresh signed head of the transparency log (on the purge schedule,
+# TUNGBAN_PURGE_INTERVAL) when the latest published one is older than this many seconds, so
+# witnesses see the log is live even without writes (issue 14 item 10).
+TUNGBAN_TREE_HEAD_INTERVAL = int(os.environ.get("TUNGBAN_TREE_HEAD_INTERVAL", "300"))
 #: Largest request body accepted, in bytes (JSON bodies carry base64 PDFs for signing);
 #: refused from its Content-Length before it is read (core.middleware, issue 13 item 4).
 TUNGBAN_MAX_REQUEST_BYTES = int(os.environ.get("TUNGBAN_MAX_REQUEST_BYTES", str(48 * 1024 * 1024)))

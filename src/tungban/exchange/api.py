@@ -218,10 +218,18 @@ class HeadOut(Schema):
     )
 
 
-@router.get("/log/head", response=HeadOut, auth=None, summary="The tamper-evident log's signed head (public)")
+@router.get(
+    "/log/head",
+    response=HeadOut,
+    auth=None,
+    deprecated=True,
+    summary="The retired hash chain's signed head (public; exchanges are now in the transparency log)",
+)
 def log_head(request):
-    """Keep heads you fetch: ``tungban verify_exchange_log --expect SIZE:HASH`` proves later
-    that the log was not cut back or rewritten before that point."""
+    """The head of the hash chain that logged exchanges before issue 14: it no longer grows.
+    Exchanges are now leaves (kind ``exchange``) of the RFC 9162 transparency log: keep its
+    heads (``/api/v1/log/heads``) and run ``tungban witness``. ``tungban verify_exchange_log
+    --expect SIZE:HASH`` still checks the chain against a head of it you kept."""
     return ledger.signed_head()
 
 
@@ -242,6 +250,24 @@ class AppConsentOut(Schema):
     revoked_at: dt.datetime | None
 
 
+class LogTreeHeadOut(Schema):
+    tree_size: int
+    root_hash: str = Field(description="base64 of MTH(D[tree_size]) (RFC 9162 §2.1.1)")
+    timestamp: int = Field(description="Milliseconds since the Unix epoch")
+    signature: str = Field(description="Compact JWS (ES256, typ tree-head+jwt); verify with /oidc/jwks")
+
+
+class AppLogOut(Schema):
+    leaf_index: int = Field(description="0-based position of the exchange's leaf in the transparency log")
+    leaf_body: str = Field(
+        description="The leaf's canonical JSON: kind 'exchange', ref = the exchange id, at, record_sha256 = "
+        "hex SHA-256 of the canonical JSON of `record`"
+    )
+    record: dict = Field(description="The exchange's logged metadata (its digest is in the leaf)")
+    inclusion_path: list[str] = Field(description="base64 hashes (RFC 9162 §2.1.3.1) up to tree_head's root")
+    tree_head: LogTreeHeadOut = Field(description="The signed tree head the proof is for")
+
+
 class AppExchangeOut(Schema):
     id: str
     at: dt.datetime
@@ -259,6 +285,11 @@ class AppExchangeOut(Schema):
         "did not record delivery (its worker stopped first; issue 14 item 4)"
     )
     note: str = Field(description="What an attempt's state means, in the request's language; empty when completed")
+    log: AppLogOut | None = Field(
+        None,
+        description="The exchange's leaf in the public transparency log and its inclusion proof, for the app to "
+        "check (issue 14 item 10); null for exchanges logged before the log held them",
+    )
 
 
 @router.get(
@@ -289,4 +320,8 @@ def app_revoke(request, consent_id: str):
     summary="(device) Who used my data: exchanges between organisations",
 )
 def app_history(request):
-    return [services.exchange_summary(r) for r in services.history_of(request.auth.resident)]
+    """Each exchange comes with ``log``: its leaf in the transparency log and an inclusion
+    proof against a signed tree head; the app verifies both and shows the result."""
+    records = services.history_of(request.auth.resident)
+    proofs = services.log_proofs(records)
+    return [{**services.exchange_summary(r), "log": proofs.get(str(r.id))} for r in records]

@@ -50,6 +50,7 @@ from tungban.identity import services as identity
 from tungban.identity.models import Resident
 from tungban.keys import services as keys
 from tungban.ledger import chain as ledger
+from tungban.ledger import services as ledger_log
 from tungban.ledger.models import Entry
 from tungban.oidc import errors as oidc_errors
 from tungban.oidc import services as oidc
@@ -490,7 +491,7 @@ class _Attempt:
         self.row: ExchangeAttempt | None = None  # once begun
 
     def record(self, outcome: str, payload_sha256: str = "") -> ExchangeRecord:
-        """Write the record and its ledger entry (call inside a transaction)."""
+        """Write the record and its leaf in the transparency log (call inside a transaction)."""
         rec = ExchangeRecord.objects.create(
             id=self.id,
             at=self.at,
@@ -505,9 +506,7 @@ class _Attempt:
             payload_sha256=payload_sha256,
             duration_ms=int((time.monotonic() - self.started) * 1000),
         )
-        entry = ledger.append(LEDGER_KIND, str(rec.id), record_fields(rec))
-        rec.ledger_seq = entry.seq
-        rec.save(update_fields=["ledger_seq"])
+        ledger_log.log_record(LEDGER_KIND, str(rec.id), record_fields(rec))
         return rec
 
     def begin(self, consent: Consent) -> DomainError | None:
@@ -534,9 +533,7 @@ class _Attempt:
                 provider_id=consent.product.provider_id,
                 request_id=self.request_id,
             )
-            entry = ledger.append(ATTEMPT_LEDGER_KIND, str(row.id), attempt_log_body(row))
-            row.ledger_seq = entry.seq
-            row.save(update_fields=["ledger_seq"])
+            ledger_log.log_record(ATTEMPT_LEDGER_KIND, str(row.id), attempt_log_body(row))
         self.row = row
         return None
 
@@ -793,19 +790,55 @@ def exchange_summary(rec: ExchangeRecord | ExchangeAttempt, now: dt.datetime | N
     }
 
 
+def log_proofs(entries: list[ExchangeRecord | ExchangeAttempt]) -> dict[str, dict]:
+    """For the resident's app: each history entry's leaf in the transparency log with an
+    inclusion proof against the latest signed tree head, and the fields the leaf fixes
+    (:func:`tungban.ledger.services.proofs_for` plus ``"record"``), by id — a record's leaf
+    (kind ``exchange``, :func:`record_fields`) or, for an attempt still in flight, the leaf
+    of its start (kind ``exchange_attempt``, :func:`attempt_log_body`). Entries logged before
+    the move to the transparency log have none."""
+    records = [e for e in entries if isinstance(e, ExchangeRecord)]
+    attempts = [e for e in entries if isinstance(e, ExchangeAttempt)]
+    out = {}
+    for kind, rows, fields in (
+        (LEDGER_KIND, records, record_fields),
+        (ATTEMPT_LEDGER_KIND, attempts, attempt_log_body),
+    ):
+        proofs = ledger_log.proofs_for(kind, [str(r.id) for r in rows]) if rows else {}
+        out.update({str(r.id): {**proofs[str(r.id)], "record": fields(r)} for r in rows if str(r.id) in proofs})
+    return out
+
+
 # --- Verification -------------------------------------------------------------------------------
 
 
-def verify_log(*, expect: tuple[int, str] | None = None) -> ledger.Report:
-    """Verify the ledger's chain and that every exchange record matches its log entry.
+def verify_log(*, expect: tuple[int, str] | None = None) -> ledger_log.RecordsReport:
+    """Verify the exchange log: the transparency log and every exchange record against its
+    leaf (:func:`tungban.ledger.services.verify_records`: a record altered after it was
+    logged, deleted, or never logged), and the retired hash chain with the records logged
+    there before the move (issue 14 item 10).
 
-    Finds: a record altered after it was logged (its fields differ from the entry), a
-    record deleted (a log entry without its record), a record never logged, and whatever
-    :func:`tungban.ledger.chain.verify` finds in the chain itself.
+    :param expect: a head kept earlier: ``(tree_size, root)`` of a transparency-log head
+        (root base64), or ``(size, head_hash)`` of a retired-chain head (64 hex digits).
+    :returns: the report; ``legacy_entries`` is set on it (the chain's size).
     """
-    report = ledger.verify(expect=expect)
+    legacy_expect = tree_expect = None
+    if expect is not None:
+        if re.fullmatch(r"[0-9a-f]{64}", str(expect[1]).lower()):
+            legacy_expect = (expect[0], str(expect[1]).lower())
+        else:
+            tree_expect = expect
+    new = ExchangeRecord.objects.select_related("resident").filter(ledger_seq__isnull=True).order_by("at")
+    report = ledger_log.verify_records(
+        LEDGER_KIND,
+        ((str(rec.id), record_fields(rec)) for rec in new.iterator(chunk_size=2000)),
+        expect=tree_expect,
+    )
+    legacy = ledger.verify(expect=legacy_expect)
+    report.legacy_entries = legacy.size
+    report.problems += legacy.problems
     seen = set()
-    records = ExchangeRecord.objects.select_related("resident").order_by("ledger_seq")
+    records = ExchangeRecord.objects.select_related("resident").filter(ledger_seq__isnull=False).order_by("ledger_seq")
     batch: list[ExchangeRecord] = []
 
     def check(batch):
@@ -835,16 +868,33 @@ def verify_log(*, expect: tuple[int, str] | None = None) -> ledger.Report:
     return report
 
 
-def _verify_attempts(report: ledger.Report) -> None:
-    """Every attempt against the log entry of its start (issue 14 item 4): one altered, one
-    deleted (an entry without its attempt), one never logged, and a completed attempt
-    whose record is missing or says otherwise."""
+def _verify_attempts(report: ledger_log.RecordsReport) -> None:
+    """Every attempt against the log leaf (or, before issue 14 item 10, the chain entry) of
+    its start (issue 14 item 4): one altered, one deleted (a leaf or entry without its
+    attempt), one never logged, and a completed attempt whose record is missing or says
+    otherwise."""
+    new = ExchangeAttempt.objects.select_related("resident").filter(ledger_seq__isnull=True).order_by("started_at")
+    counted = report.records
+    ledger_log.check_records(
+        ATTEMPT_LEDGER_KIND, ((str(a.id), attempt_log_body(a)) for a in new.iterator(chunk_size=2000)), report
+    )
+    report.records = counted  # records counts exchange records only
     seen = set()
 
-    def check(batch):
-        found = ledger.entries(ATTEMPT_LEDGER_KIND, [str(a.id) for a in batch])
+    def check_outcomes(batch):
         outcomes = dict(ExchangeRecord.objects.filter(pk__in=[a.id for a in batch]).values_list("id", "outcome"))
         for att in batch:
+            outcome = outcomes.get(att.id)
+            if att.state == AttemptState.IN_FLIGHT:
+                if outcome is not None:
+                    report.problems.append(f"attempt {att.id}: recorded as {outcome} but still in flight")
+            elif outcome is None or (outcome == DELIVERED) != (att.state == AttemptState.DELIVERED):
+                report.problems.append(f"attempt {att.id}: {att.state} but its record says {outcome or 'nothing'}")
+
+    def check(batch):
+        legacy = [a for a in batch if a.ledger_seq is not None]
+        found = ledger.entries(ATTEMPT_LEDGER_KIND, [str(a.id) for a in legacy])
+        for att in legacy:
             entry = found.get(str(att.id))
             if entry is None or entry.seq != att.ledger_seq:
                 report.problems.append(f"attempt {att.id}: not in the log")
@@ -854,15 +904,10 @@ def _verify_attempts(report: ledger.Report) -> None:
             for key, value in attempt_fields(att).items():
                 if logged.get(key) != value:
                     report.problems.append(f"attempt {att.id} (entry {entry.seq}): '{key}' altered after logging")
-            outcome = outcomes.get(att.id)
-            if att.state == AttemptState.IN_FLIGHT:
-                if outcome is not None:
-                    report.problems.append(f"attempt {att.id}: recorded as {outcome} but still in flight")
-            elif outcome is None or (outcome == DELIVERED) != (att.state == AttemptState.DELIVERED):
-                report.problems.append(f"attempt {att.id}: {att.state} but its record says {outcome or 'nothing'}")
+        check_outcomes(batch)
 
     batch: list[ExchangeAttempt] = []
-    for att in ExchangeAttempt.objects.select_related("resident").order_by("ledger_seq").iterator(chunk_size=2000):
+    for att in ExchangeAttempt.objects.select_related("resident").order_by("started_at").iterator(chunk_size=2000):
         batch.append(att)
         if len(batch) == 2000:
             check(batch)

@@ -139,3 +139,37 @@ def entries(request, response: HttpResponse, start: int, end: int):
     complete = rows and rows[-1]["leaf_index"] == end
     response["Cache-Control"] = IMMUTABLE if complete else SHORT
     return {"entries": rows}
+
+
+class PublishedHeadOut(TreeHeadOut):
+    seq: int = Field(description="1, 2, 3 … in the order the log made its heads; never reused")
+
+
+class HeadsOut(Schema):
+    heads: list[PublishedHeadOut] = Field(description="Oldest first, at most 100")
+    next: int | None = Field(description="The seq to ask for next (start=next), or null when this is the last page")
+    latest: int | None = Field(description="The seq of the newest head published now (null when none yet)")
+
+
+@router.get(
+    "/heads",
+    response={200: HeadsOut, **error_responses(422)},
+    auth=None,
+    summary="Every signed tree head the log has made, in order (append-only)",
+)
+def heads(
+    request,
+    response: HttpResponse,
+    start: int = Query(1, description="The seq of the first head to list (1 for the oldest)"),
+):
+    """Each head the log makes — after every append, on a schedule (``TUNGBAN_TREE_HEAD_INTERVAL``)
+    and when it is signed again — is stored and listed here for good, oldest first, 100 to a
+    page: no head is ever changed or removed. Witnesses keep the last head they checked and,
+    for each newer one, verify its signature (``/oidc/jwks``) and the consistency proof
+    (``/log/consistency``) from the head they kept (``tungban witness``). A full page never
+    changes and is cached for a year; the last page for a few seconds."""
+    rows = services.published_heads(start, services.MAX_HEADS)
+    latest = services.latest_published_seq()
+    full = len(rows) == services.MAX_HEADS
+    response["Cache-Control"] = IMMUTABLE if full else SHORT
+    return {"heads": rows, "next": rows[-1]["seq"] + 1 if full else None, "latest": latest}

@@ -17,7 +17,7 @@ from tungban.core.errors import DomainError
 from tungban.keys import services as keys
 
 from .merkle import EMPTY_ROOT, b64, fold, leaf_hash, node_hash
-from .models import LogLeaf, LogNode, TreeHead
+from .models import LogLeaf, LogNode, PublishedHead, TreeHead
 from .transparency import HEAD_TYP, current_size, decode_hash
 
 
@@ -208,6 +208,7 @@ def verify_log(
     latest = TreeHead.objects.order_by("-tree_size").values_list("tree_size", flat=True).first() or 0
     if latest != state:
         problems.append(f"the latest signed tree head is for {latest} leaves, the log has {state}")
+    _check_published(report, keyset, size)
     if held and held[0] > size:
         problems.append(
             f"the log has {size} leaves but a signed tree head you hold had {held[0]}: leaves {size}–{held[0] - 1} were removed"
@@ -215,3 +216,31 @@ def verify_log(
     if held and held[0] == 0 and held[1] != EMPTY_ROOT:
         problems.append("the tree head you hold for size 0 does not have the empty root")
     return report
+
+
+def _check_published(report: LogReport, keyset, size: int) -> None:
+    """The published history of heads (issue 14 item 10): each head's root is the root the
+    log had at that size (the stored per-size head, checked against the leaves above, or the
+    empty root), its signature verifies, and sizes and timestamps never go back in ``seq``
+    order. A witness outside does the same against the heads it saw."""
+    roots = dict(TreeHead.objects.values_list("tree_size", "root_hash"))
+    last_size = last_ts = None
+    rows = _pages(PublishedHead.objects.values("seq", "tree_size", "root_hash", "timestamp", "signature"), "seq", 1000)
+    for row in rows:
+        seq, tree_size = row["seq"], row["tree_size"]
+        expected = EMPTY_ROOT if tree_size == 0 else roots.get(tree_size)
+        if tree_size > size:
+            report.problems.append(f"published head #{seq}: {tree_size} leaves, the log has only {size}")
+        elif expected is None or bytes(expected) != bytes(row["root_hash"]):
+            report.problems.append(f"published head #{seq}: root differs from the log's root at {tree_size} leaves")
+        if last_size is not None and tree_size < last_size:
+            report.problems.append(f"published head #{seq}: {tree_size} leaves, fewer than the head before it")
+        if last_ts is not None and row["timestamp"] < last_ts:
+            report.problems.append(f"published head #{seq}: timestamp earlier than the head before it")
+        if keyset is not None:
+            head = TreeHead(
+                tree_size=tree_size, root_hash=row["root_hash"], timestamp=row["timestamp"], signature=row["signature"]
+            )
+            if why := _check_signature(head, keyset):
+                report.problems.append(f"published head #{seq}: {why}")
+        last_size, last_ts = tree_size, row["timestamp"]

@@ -10,6 +10,12 @@ Hashing (hex SHA-256 throughout)::
 A verifier that holds an earlier signed head ``(size, head_hash)`` also detects a log cut
 back to before that head.
 
+Retired (issue 14 item 10): exchanges are now leaves of the transparency log
+(:mod:`tungban.ledger.services`). The chain keeps the entries written before and still
+verifies; its head is anchored in the transparency log (:func:`anchor`, a leaf of kind
+``ledger.chain-head`` made on the worker's schedule), so witnesses of that log also hold the
+chain, and :func:`verify` checks the chain against the latest anchor.
+
 The other log, the RFC 9162 Merkle transparency log of credentials, is
 :mod:`tungban.ledger.transparency` (audit: :mod:`tungban.ledger.audit`).
 """
@@ -27,6 +33,7 @@ from django.utils import timezone
 
 from tungban.keys import services as keys
 
+from . import transparency
 from .canonical import canonical
 from .models import Entry, Head
 
@@ -113,6 +120,9 @@ def verify(*, expect: tuple[int, str] | None = None, chunk: int = 5000) -> Repor
     a log cut back or rewritten before that point.
     """
     report = Report()
+    anchor_row = _anchored()
+    anchored_size = anchor_row[1] if anchor_row else None
+    hashes: dict[int, str] = {}
     prev = GENESIS
     expected_seq = 1
     last_seq = 0
@@ -133,9 +143,18 @@ def verify(*, expect: tuple[int, str] | None = None, chunk: int = 5000) -> Repor
         if expect and seq == expect[0] and entry_hash != expect[1]:
             report.problems.append(f"entry {seq}: differs from the signed head you hold")
         prev = entry_hash
+        if anchored_size == seq:
+            hashes[seq] = entry_hash
         expected_seq = seq + 1
         last_seq = seq
     report.size, report.head_hash = last_seq, prev
+    anchored = anchor_row
+    if anchored is not None:
+        index, size, digest = anchored
+        if size > last_seq or (size and hashes.get(size) != digest):
+            report.problems.append(
+                f"the chain no longer matches its head of {size} entries anchored in the transparency log at leaf {index}: entries were removed or rewritten"
+            )
     current = head()
     if (current["size"], current["head_hash"]) != (last_seq, prev):
         report.problems.append(
@@ -151,3 +170,34 @@ def verify(*, expect: tuple[int, str] | None = None, chunk: int = 5000) -> Repor
 def entries(kind: str, references: list[str]) -> dict[str, Entry]:
     """Entries of ``kind`` for the given references, by reference."""
     return {e.reference: e for e in Entry.objects.filter(kind=kind, reference__in=references)}
+
+
+ANCHOR_KIND = "ledger.chain-head"
+
+
+def _anchored() -> tuple[int, int, str] | None:
+    """``(leaf_index, size, head_hash)`` of the latest anchor of the chain, or None."""
+    leaf = transparency.leaf_for(ANCHOR_KIND, HEAD)
+    if leaf is None:
+        return None
+    try:
+        body = json.loads(leaf.body)
+        return leaf.index, int(body["size"]), str(body["head_hash"])
+    except (ValueError, KeyError, TypeError):
+        return leaf.index, -1, ""
+
+
+def anchor(now=None) -> dict[str, int]:
+    """Put the chain's head into the transparency log (a leaf ``{"kind":
+    "ledger.chain-head", "ref": "main", "size", "head_hash"}``) unless the latest anchor
+    already holds it or the chain is empty. Run on the worker's schedule (registered with
+    :mod:`tungban.core.retention`); returns ``{table: leaves added}``."""
+    with transaction.atomic():
+        current = Head.objects.select_for_update().filter(name=HEAD).first()
+        if current is None or current.size == 0:
+            return {}
+        latest = _anchored()
+        if latest is not None and latest[1:] == (current.size, current.head_hash):
+            return {}
+        transparency.log_append(ANCHOR_KIND, HEAD, {"size": current.size, "head_hash": current.head_hash})
+    return {"ledger_logleaf": 1}

@@ -134,3 +134,41 @@ def verify_inclusion(leaf_hash: bytes, leaf_index: int, tree_size: int, path: li
         fn >>= 1
         sn >>= 1
     return sn == 0 and r == root
+
+
+def verify_consistency(first: int, second: int, first_root: bytes, second_root: bytes, path: list[bytes]) -> bool:
+    """RFC 9162 §2.1.4.2: does ``path`` (consistency_path) prove that the tree of ``second``
+    leaves with root ``second_root`` extends the tree of ``first`` leaves with root
+    ``first_root`` (all raw 32-byte digests)? A tree is consistent with itself when the roots
+    are equal and the path empty (§2.1.4.1), and every tree extends the empty one (size 0)."""
+    if first < 0 or first > second:
+        return False
+    if first == 0:
+        return not path and first_root == EMPTY_ROOT
+    if first == second:
+        return not path and first_root == second_root
+    path = list(path)
+    if not path:  # 1.
+        return False
+    if first & (first - 1) == 0:  # 2. first is an exact power of 2
+        path.insert(0, first_root)
+    fn, sn = first - 1, second - 1  # 3.
+    while fn & 1:  # 4.
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]  # 5.
+    for c in path[1:]:  # 6.
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            if not fn & 1:
+                while not (fn & 1 or fn == 0):
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return fr == first_root and sr == second_root and sn == 0  # 7.

@@ -89,3 +89,20 @@ class LogState(models.Model):
     name = models.CharField(max_length=20, primary_key=True)
     size = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
+
+
+class PublishedHead(models.Model):
+    """Every signed tree head the log has made, in the order it made them (issue 14 item 10):
+    after each append transaction, on the schedule (``TUNGBAN_TREE_HEAD_INTERVAL``) and when
+    the latest head was signed again (key rotated, or older than ``TUNGBAN_TREE_HEAD_MAX_AGE``).
+    Append-only: rows are never updated or deleted, and ``/api/v1/log/heads`` publishes them
+    all, so witnesses can check each new head against the last one they kept."""
+
+    seq = models.BigAutoField(primary_key=True, help_text="1, 2, 3 … in the order the heads were made")
+    tree_size = models.BigIntegerField()
+    root_hash = models.BinaryField(max_length=32, help_text="MTH(D[tree_size]), 32 bytes")
+    timestamp = models.BigIntegerField(help_text="Milliseconds since the Unix epoch")
+    signature = models.TextField(help_text="Compact JWS (ES256, typ tree-head+jwt) by the platform key")
+
+    class Meta:
+        verbose_name = _("published tree head")

@@ -18,7 +18,10 @@ Storage (``models``): :class:`LogLeaf` per entry; :class:`LogNode` holds the roo
 *perfect* subtree (2**level leaves, level ≥ 1) once its last leaf is appended — about one
 node per leaf — so a root, an inclusion proof (§2.1.3) or a consistency proof (§2.1.4)
 reads O(log n) stored hashes, fetched in one query, and never rehashes ranges of leaves.
-:class:`TreeHead` is one signed tree head per append transaction; :class:`LogState` is the
+:class:`TreeHead` is one signed tree head per append transaction; :class:`PublishedHead`
+is every head made, in order — after appends, on the worker's schedule
+(:func:`publish_head_if_due`) and when re-signed — never changed, published at
+``/api/v1/log/heads`` for witnesses (:mod:`.witness`, issue 14 item 10); :class:`LogState` is the
 row appends lock, so concurrent workers serialise (``select_for_update`` on PostgreSQL, the
 write lock SQLite's ``BEGIN IMMEDIATE`` takes).
 
@@ -54,7 +57,7 @@ from tungban.keys import services as keys
 from . import errors
 from .canonical import canonical
 from .merkle import EMPTY_ROOT, b64, consistency_ranges, inclusion_ranges, perfect_subtrees
-from .models import LogLeaf, LogNode, LogState, TreeHead
+from .models import LogLeaf, LogNode, LogState, PublishedHead, TreeHead
 
 logger = logging.getLogger(__name__)
 
@@ -349,14 +352,86 @@ def log_append_many(items: list[tuple[str, str, dict]]) -> list[int]:
     tree.append_entries(entries)
     size = tree.get_size()
     root = tree.root(size)
-    previous = TreeHead.objects.order_by("-tree_size").values_list("timestamp", flat=True).first() or 0
-    timestamp = max(int(now.timestamp() * 1000), previous)  # never goes back, whatever the worker's clock
-    TreeHead.objects.create(
+    timestamp = max(int(now.timestamp() * 1000), _last_timestamp())  # never goes back, whatever the worker's clock
+    head = TreeHead.objects.create(
         tree_size=size, root_hash=root, timestamp=timestamp, signature=_sign_head(size, root, timestamp)
     )
+    _publish(head.tree_size, root, head.timestamp, head.signature)
     state.size = size
     state.save(update_fields=["size", "updated_at"])
     return list(range(first, size))
+
+
+def _last_timestamp() -> int:
+    """The newest head's timestamp (ms), stored or published; 0 for none."""
+    return max(
+        TreeHead.objects.order_by("-tree_size").values_list("timestamp", flat=True).first() or 0,
+        PublishedHead.objects.order_by("-seq").values_list("timestamp", flat=True).first() or 0,
+    )
+
+
+def _publish(size: int, root: bytes, timestamp: int, signature: str) -> PublishedHead:
+    """Store a head just made in the published history (call under the log's lock)."""
+    return PublishedHead.objects.create(tree_size=size, root_hash=root, timestamp=timestamp, signature=signature)
+
+
+def publish_head_if_due(now: dt.datetime | None = None) -> bool:
+    """The scheduled head (issue 14 item 10): sign and publish a head of the log as it is now
+    when the latest published head is older than ``TUNGBAN_TREE_HEAD_INTERVAL`` seconds (or
+    there is none, even for an empty log), so witnesses see the log is live and a frozen or
+    withheld log shows. Run by the worker on the purge schedule (:mod:`tungban.core.retention`);
+    returns whether it published one."""
+    now_ms = int((now or timezone.now()).timestamp() * 1000)
+    with transaction.atomic():
+        state = _locked_state()
+        latest = PublishedHead.objects.order_by("-seq").values_list("timestamp", flat=True).first()
+        if latest is not None and now_ms - latest < settings.TUNGBAN_TREE_HEAD_INTERVAL * 1000:
+            return False
+        size = state.size
+        root = DatabaseTree(size=size).root(size) if size else EMPTY_ROOT
+        timestamp = max(now_ms, _last_timestamp())
+        _publish(size, root, timestamp, _sign_head(size, root, timestamp))
+    return True
+
+
+def scheduled_head(now: dt.datetime) -> dict[str, int]:
+    """:func:`publish_head_if_due` in the shape of a :mod:`tungban.core.retention` function,
+    so the worker's periodic run makes the scheduled heads: ``{table: heads published}``."""
+    return {PublishedHead._meta.db_table: int(publish_head_if_due(now))}
+
+
+def _published(row: PublishedHead | dict) -> dict:
+    get = row.get if isinstance(row, dict) else lambda name: getattr(row, name)
+    return {
+        "seq": get("seq"),
+        "tree_size": get("tree_size"),
+        "root_hash": b64(get("root_hash")),
+        "timestamp": get("timestamp"),
+        "signature": get("signature"),
+    }
+
+
+#: Most heads :func:`published_heads` returns at once.
+MAX_HEADS = 100
+
+
+def published_heads(start: int = 1, limit: int = MAX_HEADS) -> list[dict]:
+    """Published signed tree heads from ``seq`` ``start`` on, oldest first, at most ``limit``
+    (≤ :data:`MAX_HEADS`): ``[{"seq", "tree_size", "root_hash" (base64), "timestamp" (ms),
+    "signature" (compact JWS, as :func:`signed_tree_head`)}]``. Every head the log made is
+    here, in order; none is ever changed or removed (issue 14 item 10)."""
+    limit = max(1, min(limit, MAX_HEADS))
+    rows = (
+        PublishedHead.objects.filter(seq__gte=start)
+        .order_by("seq")
+        .values("seq", "tree_size", "root_hash", "timestamp", "signature")[:limit]
+    )
+    return [_published(row) for row in rows]
+
+
+def latest_published_seq() -> int | None:
+    """The ``seq`` of the newest published head, None before the first."""
+    return PublishedHead.objects.order_by("-seq").values_list("seq", flat=True).first()
 
 
 def _locked_state() -> LogState:
@@ -391,7 +466,7 @@ def signed_tree_head() -> dict:
     "root_hash", "timestamp"}``; verify it with the platform JWKS (``/oidc/jwks``). An empty
     log answers tree size 0 with the empty root SHA-256("") (§2.1.1), signed now.
     """
-    head = TreeHead.objects.order_by("-tree_size").first()
+    head = PublishedHead.objects.order_by("-seq").first() or TreeHead.objects.order_by("-tree_size").first()
     if head is None:
         timestamp = int(time.time() * 1000)
         return {
@@ -401,7 +476,7 @@ def signed_tree_head() -> dict:
             "signature": _sign_head(0, EMPTY_ROOT, timestamp),
         }
     if _stale(head):
-        head = _re_sign(head.pk)
+        head = _re_sign()
     return {
         "tree_size": head.tree_size,
         "root_hash": b64(head.root_hash),
@@ -410,7 +485,7 @@ def signed_tree_head() -> dict:
     }
 
 
-def _stale(head: TreeHead) -> bool:
+def _stale(head: TreeHead | PublishedHead) -> bool:
     """Signed by a key that is no longer the active one (rotated; it leaves the published
     JWKS after ``TUNGBAN_KEY_RETIREMENT_DAYS``), or older than
     ``TUNGBAN_TREE_HEAD_MAX_AGE`` seconds (a verifier tells a live log from a frozen one)."""
@@ -427,17 +502,19 @@ def _jws_header(token: str) -> dict:
         return {}
 
 
-def _re_sign(pk: int) -> TreeHead:
+def _re_sign() -> PublishedHead:
     """Sign the latest tree head again with the active key and a fresh timestamp (the root
-    is unchanged), under the log's lock so appends and other workers agree."""
+    is unchanged), under the log's lock so appends and other workers agree. The new head is
+    added to the published history; the heads published before stay as they were."""
     with transaction.atomic():
-        _locked_state()
-        head = TreeHead.objects.select_for_update().get(pk=pk)
-        if _stale(head) and not TreeHead.objects.filter(tree_size__gt=head.tree_size).exists():
-            head.timestamp = max(head.timestamp, int(time.time() * 1000))
-            head.signature = _sign_head(head.tree_size, bytes(head.root_hash), head.timestamp)
-            head.save(update_fields=["timestamp", "signature"])
-    return head
+        state = _locked_state()
+        latest = PublishedHead.objects.order_by("-seq").first()
+        if latest is not None and latest.tree_size == state.size and not _stale(latest):
+            return latest  # another worker re-signed it meanwhile
+        size = state.size
+        root = DatabaseTree(size=size).root(size) if size else EMPTY_ROOT
+        timestamp = max(int(time.time() * 1000), _last_timestamp())
+        return _publish(size, root, timestamp, _sign_head(size, root, timestamp))
 
 
 def tree_root(tree_size: int | None = None) -> bytes:

@@ -171,7 +171,20 @@ def exchange_line(e: dict) -> str:
     outcome = (
         "delivered" if e["delivered"] else f"refused ({OUTCOMES.get(e['outcome'], e['outcome'].replace('_', ' '))})"
     )
-    return f"{line} — {outcome}"
+    return f"{line} — {outcome}{log_text(e)}"
+
+
+def log_text(e: dict) -> str:
+    """Whether the app verified the exchange is in the public transparency log (issue 14
+    item 10): the leaf, the signed tree head and the inclusion proof; empty when not checked."""
+    check = e.get("log_check")
+    if check is None:
+        return ""
+    if check["verified"]:
+        return f" — in the public log (entry {e['log']['leaf_index']}, verified)"
+    if not e.get("log"):
+        return " — not in the public log"
+    return f" — NOT VERIFIED in the public log: {check['problem']}"
 
 
 def _print_consent_terms(c: dict) -> None:

@@ -29,7 +29,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from joserfc import jws
-from joserfc.jwk import ECKey
+from joserfc.jwk import ECKey, KeySet
+
+from tungban.ledger import witness
 
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -146,6 +148,23 @@ def decision_payload(req: dict, decision: str, claims: list[str], code: str | No
     if decision == "approve" and req.get("code_required") and code is not None:
         payload["code"] = normalize_code(code)
     return payload
+
+
+def shown_record(entry: dict) -> dict:
+    """The logged fields of an exchange as the app shows it: the server's ``log.record``
+    with what the app displays (id, data user, product, consent, outcome) put over it, so
+    the leaf's digest checks what the resident sees, not only what the server says."""
+    record = dict((entry.get("log") or {}).get("record") or {})
+    shown = {
+        "id": entry["id"],
+        "data_user": entry["data_user"]["id"],
+        "product": entry["product"]["id"],
+        "consent": entry.get("consent_id"),
+    }
+    if entry.get("state", "completed") == "completed":  # an attempt's leaf is its start: no outcome yet
+        shown["outcome"] = entry["outcome"]
+    record.update(shown)
+    return record
 
 
 def device_proof(key: ECKey, device_id: str, method: str, url: str) -> str:
@@ -370,8 +389,19 @@ class WalletClient:
         )
 
     def exchanges(self, pin: str) -> list:
-        """Who used my data: exchanges between organisations under my consents, newest first."""
-        return self._call("GET", "/api/v1/exchange/app/history", device_key=self.load_key(pin))
+        """Who used my data: exchanges between organisations under my consents, newest first.
+        Each is checked against the public transparency log (issue 14 item 10) and gets
+        ``log_check``: ``{"verified": bool, "problem": str | None}``
+        (:func:`tungban.ledger.witness.check_record`)."""
+        entries = self._call("GET", "/api/v1/exchange/app/history", device_key=self.load_key(pin))
+        keyset = None
+        for e in entries:
+            if e.get("log") and keyset is None:
+                keyset = KeySet.import_key_set(self._call("GET", "/oidc/jwks"))
+            kind = "exchange" if e.get("state", "completed") == "completed" else "exchange_attempt"
+            problem = witness.check_record(e.get("log"), e["id"], shown_record(e), keyset, kind)
+            e["log_check"] = {"verified": problem is None, "problem": problem}
+        return entries
 
     # --- e-licences and e-certificates (電子證照) ---
     def credentials(self, pin: str) -> list:

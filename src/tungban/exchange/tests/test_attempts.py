@@ -23,7 +23,7 @@ from tungban.core.errors import DomainError
 from tungban.exchange import errors
 from tungban.exchange import services as exchange
 from tungban.exchange.models import AttemptState, Consent, ConsentStatus, ExchangeAttempt, ExchangeRecord, Organisation
-from tungban.ledger.models import Entry
+from tungban.ledger.models import LogLeaf
 from tungban.testing.factories import PIN, make_resident
 
 WSD = "wsd.registered-address.v1"
@@ -80,7 +80,7 @@ def provider(monkeypatch):
             {
                 "state": row.state if row else None,
                 "uses": Consent.objects.get(pk=consent.pk).uses,
-                "logged": Entry.objects.filter(reference=str(attempt.id)).count(),
+                "logged": LogLeaf.objects.filter(reference=str(attempt.id)).count(),
             }
         )
         return fake.answer(consent, attempt)
@@ -137,8 +137,8 @@ def test_completed_exchange_has_one_attempt_delivered(data_user, resident, provi
     assert [(h["id"], h["outcome"], h["state"], h["delivered"]) for h in history] == [
         (answer["exchange_id"], "delivered", "completed", True)
     ]
-    # The log holds the attempt's start and its outcome, and verifies.
-    assert list(Entry.objects.order_by("seq").values_list("kind", "reference")) == [
+    # The transparency log holds the attempt's start and its outcome, and verifies.
+    assert list(LogLeaf.objects.order_by("index").values_list("kind", "reference")) == [
         (exchange.ATTEMPT_LEDGER_KIND, answer["exchange_id"]),
         (exchange.LEDGER_KIND, answer["exchange_id"]),
     ]
@@ -193,8 +193,8 @@ def test_interrupted_after_the_provider_answered_leaves_an_unknown_attempt(
         assert exchange.exchange_summary(attempt)["note"] != note
 
     # The exchange log shows it: an attempt logged with no outcome, and the log verifies.
-    assert Entry.objects.filter(kind=exchange.ATTEMPT_LEDGER_KIND, reference=str(attempt.pk)).count() == 1
-    assert not Entry.objects.filter(kind=exchange.LEDGER_KIND, reference=str(attempt.pk)).exists()
+    assert LogLeaf.objects.filter(kind=exchange.ATTEMPT_LEDGER_KIND, reference=str(attempt.pk)).count() == 1
+    assert not LogLeaf.objects.filter(kind=exchange.LEDGER_KIND, reference=str(attempt.pk)).exists()
     assert [a.pk for a in exchange.unknown_attempts()] == [attempt.pk]
     report = exchange.verify_log()
     assert report.ok, report.problems
@@ -218,6 +218,9 @@ def test_unknown_attempt_in_the_apps_history(issuer, data_user, resident, provid
         ("completed", "delivered", True),
     ]
     assert history[0]["id"] == str(lost.pk) and "may have released" in history[0]["note"]
+    # Both are in the public log, the lost attempt by the leaf of its start (issue 14 item 10).
+    assert [h["log"]["record"]["id"] for h in history] == [str(lost.pk), history[1]["id"]]
+    assert all(h["log_check"] == {"verified": True, "problem": None} for h in history), history
     assert Consent.objects.get(pk=consent.pk).uses == 2
 
 
@@ -275,9 +278,11 @@ def test_deleted_or_altered_attempt_is_detected(data_user, resident, provider, k
         fetch(data_user, consent)
     attempt = ExchangeAttempt.objects.get()
     ExchangeAttempt.objects.filter(pk=attempt.pk).update(provider_id="ird")
-    assert any("'provider' altered" in p for p in exchange.verify_log().problems)
+    problems = exchange.verify_log().problems
+    assert f"exchange_attempt {attempt.pk} (leaf 0): altered after logging" in problems, problems
     ExchangeAttempt.objects.filter(pk=attempt.pk).delete()
-    assert any(f"attempt {attempt.pk} is missing" in p for p in exchange.verify_log().problems)
+    problems = exchange.verify_log().problems
+    assert f"leaf 0: exchange_attempt {attempt.pk} is missing (deleted record)" in problems, problems
 
 
 def test_retention_never_removes_attempts(data_user, resident, provider, kill_at):

@@ -27,7 +27,7 @@ from examples import log_verifier as rfc
 from tungban.core.errors import DomainError
 from tungban.keys import services as keys
 from tungban.ledger import audit, merkle, transparency
-from tungban.ledger.models import LogLeaf, LogNode, LogState, TreeHead
+from tungban.ledger.models import LogLeaf, LogNode, LogState, PublishedHead, TreeHead
 
 N = 40
 FIXED = dt.datetime(2026, 11, 21, 12, 0, 0, 123456, tzinfo=dt.UTC)
@@ -559,8 +559,13 @@ def test_log_cut_back_or_rewritten_is_detected_against_a_held_head():
     LogNode.objects.filter(level=1, index=4).delete()
     TreeHead.objects.filter(tree_size__gte=9).delete()
     LogState.objects.update(size=8)
+    # The published history of heads still shows the cut (issue 14 item 10)…
+    problems = audit.verify_log().problems
+    assert any(p.endswith("10 leaves, the log has only 8") for p in problems), problems
+    # …unless it is cut back too: a consistent shorter log, only a head kept outside shows it.
+    PublishedHead.objects.filter(tree_size__gte=9).delete()
     report = audit.verify_log()
-    assert report.ok  # a consistent shorter log: only a head kept outside shows the cut
+    assert report.ok, report.problems
     ok, text = run_command("--expect", expect)
     assert not ok and "leaves 8–9 were removed" in text
 
@@ -595,3 +600,18 @@ def test_independent_verifier_command_line_against_a_live_platform(live_server, 
     assert "NOT consistent" in capsys.readouterr().out
     assert rfc.main(["--base", live_server.url, "--body", '{"not":"logged"}']) == 1
     assert "FAIL inclusion: leaf_not_found" in capsys.readouterr().out
+
+
+def test_merkle_verify_consistency_against_the_known_answer_vectors():
+    # Our own RFC 9162 §2.1.4.2 check (ledger/merkle.py, used by the witness), on the
+    # transparency-dev/merkle vectors; a proof for other roots or sizes fails.
+    roots = [_hex(r) for r in CT_ROOTS]
+    for first, second, path in CT_CONSISTENCY:
+        proof = [_hex(p) for p in path]
+        assert merkle.verify_consistency(first, second, roots[first - 1], roots[second - 1], proof)
+        if first < second:
+            assert not merkle.verify_consistency(first, second, roots[second - 1], roots[second - 1], proof)
+            assert not merkle.verify_consistency(first, second, roots[first - 1], roots[first - 1], proof)
+            assert not merkle.verify_consistency(first, second, roots[first - 1], roots[second - 1], proof[:-1])
+    assert merkle.verify_consistency(0, 5, merkle.EMPTY_ROOT, roots[4], [])
+    assert not merkle.verify_consistency(6, 5, roots[5], roots[4], [])

@@ -159,17 +159,19 @@ def test_show_approve_list_use_revoke_and_history(issuer, td, tai_man, app, app_
     code, out, _ = cli(capsys, app_home, "exchanges")
     lines = out.strip().splitlines()
     assert lines[0].endswith(
-        f"Transport Department asked for Address registered with the Water Supplies Department from Water Supplies Department — purpose: {PURPOSE} — refused (consent revoked)"
+        f"Transport Department asked for Address registered with the Water Supplies Department from Water Supplies Department — purpose: {PURPOSE} — refused (consent revoked) — in the public log (entry 2, verified)"
     )
     assert lines[1].endswith(
-        f"Transport Department received Address registered with the Water Supplies Department from Water Supplies Department — purpose: {PURPOSE} — delivered"
+        f"Transport Department received Address registered with the Water Supplies Department from Water Supplies Department — purpose: {PURPOSE} — delivered — in the public log (entry 1, verified)"
     )
 
     # history: the login's release and both exchanges, merged newest first.
     code, out, _ = cli(capsys, app_home, "history")
     lines = out.strip().splitlines()
     assert len(lines) == 3, out
-    assert "refused (consent revoked)" in lines[0] and lines[1].endswith("— delivered")
+    assert "refused (consent revoked)" in lines[0] and lines[1].endswith(
+        "— delivered — in the public log (entry 1, verified)"
+    )
     assert "Transport Department (login): " in lines[2]
     code, out, _ = cli(capsys, app_home, "--json", "history")
     both = json.loads(out)
@@ -200,3 +202,37 @@ def test_decline_and_revoke_errors(issuer, td, tai_man, officer, app, app_home, 
     assert app.exchanges(PIN) == []
     code, out, _ = cli(capsys, app_home, "history")
     assert out.strip() == "Nothing has been shared yet."
+
+
+def test_the_app_checks_its_exchanges_are_in_the_public_log(issuer, td, tai_man, app, app_home, capsys):
+    """Issue 14 item 10: each exchange in the app's history comes with its leaf in the
+    transparency log and an inclusion proof against a signed tree head; the app verifies the
+    head's signature, that the leaf fixes what it shows, and the proof, and says so."""
+    from tungban.exchange.models import ExchangeRecord
+    from tungban.ledger.models import LogLeaf
+
+    asked = ask(td, tai_man)
+    assert cli(capsys, app_home, "decline", asked["approval_uri"])[0] == 0
+    for _ in range(2):
+        with pytest.raises(DataUserError):
+            td.fetch(asked["id"], WSD)
+    exchanges = app.exchanges(PIN)
+    assert [x["log"]["leaf_index"] for x in exchanges] == [1, 0]
+    assert all(x["log_check"] == {"verified": True, "problem": None} for x in exchanges), exchanges
+    code, out, _ = cli(capsys, app_home, "exchanges")
+    lines = out.strip().splitlines()
+    assert len(lines) == 2 and lines[0].endswith("— in the public log (entry 1, verified)"), out
+    assert lines[1].endswith("— in the public log (entry 0, verified)"), out
+
+    # The record changed after it was logged: the app sees the log does not back it.
+    newest = ExchangeRecord.objects.get(id=exchanges[0]["id"])
+    ExchangeRecord.objects.filter(pk=newest.pk).update(outcome="delivered")
+    code, out, _ = cli(capsys, app_home, "exchanges")
+    lines = out.strip().splitlines()
+    assert "NOT VERIFIED in the public log: the logged record differs from what is shown" in lines[0], out
+    assert lines[1].endswith("(entry 0, verified)")
+    # The leaf itself rewritten: its inclusion proof fails against the signed head.
+    leaf = LogLeaf.objects.get(index=0)
+    LogLeaf.objects.filter(index=0).update(body=leaf.body.replace('"kind":"exchange"', '"kind":"exchange","x":1'))
+    code, out, _ = cli(capsys, app_home, "exchanges")
+    assert "NOT VERIFIED in the public log" in out.strip().splitlines()[1], out

@@ -170,6 +170,23 @@ def test_consent_approved_listed_revoked_and_history(issuer, officer, phone, tmp
     assert f"Transport Department received {PRODUCT} from Water Supplies Department" in oldest
     assert "Delivered" in oldest and f"Purpose: {PURPOSE}" in oldest
     assert entries.nth(0).get_attribute("data-outcome") == "consent_revoked"
+    # Each is in the public transparency log: the app checked the signed head, the leaf and
+    # its inclusion proof (issue 14 item 10).
+    phone.wait_for_function(
+        "() => document.querySelectorAll('#history li[data-kind=exchange] [data-log=verified]').length === 2"
+    )
+    assert "In the public log (entry 2): checked by this app" in entries.nth(0).text_content()
+    assert "In the public log (entry 1): checked by this app" in entries.nth(1).text_content()  # 0: its attempt
+    # A record changed in the database after it was logged: the app says the log does not back it.
+    from tungban.exchange.models import ExchangeRecord
+
+    ExchangeRecord.objects.filter(outcome="consent_revoked").update(outcome="no_record")
+    phone.reload()
+    phone.wait_for_function(
+        "() => document.querySelectorAll('#history li[data-kind=exchange] [data-log=failed]').length === 1"
+    )
+    assert "Not confirmed by the public log" in phone.locator("#history li[data-kind=exchange]").nth(0).text_content()
+    ExchangeRecord.objects.filter(outcome="no_record").update(outcome="consent_revoked")
     assert phone.locator("#history-empty").is_hidden()
     phone.locator("#history").scroll_into_view_if_needed()
     phone.screenshot(path=str(shots / "history-390x844.png"), full_page=True)

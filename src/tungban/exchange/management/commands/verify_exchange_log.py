@@ -5,15 +5,17 @@ from tungban.exchange import services
 
 class Command(BaseCommand):
     help = (
-        "Verify the exchange gateway's tamper-evident log: the hash chain and every exchange record and attempt "
-        "against its entry; list the attempts whose outcome is unknown."
+        "Verify the exchange gateway's log: the transparency log (RFC 9162) and every exchange record and attempt "
+        "against its leaf, and the retired hash chain with what was logged there before; list the attempts whose "
+        "outcome is unknown."
     )
 
     def add_arguments(self, parser):
         parser.add_argument(
             "--expect",
-            metavar="SIZE:HASH",
-            help="a head published earlier (GET /api/v1/exchange/log/head): detects a log cut back or rewritten before it",
+            metavar="SIZE:ROOT",
+            help="a head published earlier (GET /api/v1/log/heads: tree_size and base64 root_hash; or a retired chain "
+            "head SIZE:HEX): detects a log cut back or rewritten before it",
         )
 
     def handle(self, *args, expect=None, **opts):
@@ -21,15 +23,24 @@ class Command(BaseCommand):
         if expect:
             try:
                 size, digest = expect.split(":", 1)
-                held = (int(size), digest.strip().lower())
+                held = (int(size), digest.strip())
             except ValueError:
-                raise CommandError("--expect must be SIZE:HASH, e.g. 42:9f86d0…") from None
+                raise CommandError(
+                    "--expect must be SIZE:ROOT, e.g. 42:3q2+7w…= (or SIZE:HEX for the retired chain)"
+                ) from None
         report = services.verify_log(expect=held)
         if not report.ok:
             for problem in report.problems:
                 self.stderr.write(f"TAMPERED: {problem}")
-            raise CommandError(f"The log does not verify: {len(report.problems)} problem(s) in {report.size} entries.")
-        self.stdout.write(self.style.SUCCESS(f"OK: {report.size} entries, head {report.head_hash}"))
+            raise CommandError(
+                f"The log does not verify: {len(report.problems)} problem(s) in {report.records} exchange records."
+            )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"OK: {report.records} exchange records in the transparency log of {report.tree_size} leaves "
+                f"(root {report.root_hash}); {report.legacy_entries} entries in the retired hash chain"
+            )
+        )
         unknown = services.unknown_attempts()
         if unknown:
             # Not tampering: a worker died after asking the provider (issue 14 item 4).
@@ -41,6 +52,6 @@ class Command(BaseCommand):
             )
             for att in unknown:
                 self.stdout.write(
-                    f"  attempt {att.id} (entry {att.ledger_seq}) at {att.started_at.isoformat()}: "
+                    f"  attempt {att.id} at {att.started_at.isoformat()}: "
                     f"{att.consumer_id} asked {att.provider_id} for {att.product_id}, request {att.request_id}"
                 )

@@ -13,6 +13,7 @@ const SHELL = [
   "{% static 'wallet/js/lib/decision.js' %}",
   "{% static 'wallet/js/lib/encoding.js' %}",
   "{% static 'wallet/js/lib/jose.js' %}",
+  "{% static 'wallet/js/lib/log.js' %}",
   "{% static 'wallet/js/lib/messages.js' %}",
   "{% static 'wallet/js/lib/qr.js' %}",
   "{% static 'wallet/js/lib/sdjwt.js' %}",

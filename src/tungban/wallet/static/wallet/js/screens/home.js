@@ -2,6 +2,7 @@
  * history of releases and exchanges, scanning a request link. */
 
 import { AppError, api } from "../lib/api.js";
+import { checkExchange } from "../lib/log.js";
 import { T, fmt } from "../lib/messages.js";
 import { saveDevice } from "../lib/store.js";
 import { config, state } from "../state.js";
@@ -78,7 +79,37 @@ function exchangeItem(x) {
     el("time", { datetime: x.at, class: "hint", text: dateTime(x.at) }),
     el("p", { class: "exchange-what", text: fmt(T[key], vars) }),
     x.purpose ? el("p", { class: "exchange-purpose", text: fmt(T.exchange_purpose, { purpose: x.purpose }) }) : null,
-    el("p", { class: "outcome " + look, text: outcome }));
+    el("p", { class: "outcome " + look, text: outcome }),
+    logLine(x));
+}
+
+/** Whether this app verified the exchange is in the public transparency log (issue 14 item 10). */
+function logLine(x) {
+  if (x.logCheck === undefined) return null;
+  if (x.logCheck === null) {
+    return el("p", { class: "log-check hint", "data-log": "verified", text: fmt(T.log_verified, { index: x.log.leaf_index }) });
+  }
+  const missing = x.logCheck === "missing";
+  return el("p", { class: "log-check" + (missing ? " hint" : " warn"), "data-log": missing ? "missing" : "failed",
+    "data-log-problem": x.logCheck, text: missing ? T.log_missing : T.log_failed });
+}
+
+/** Check each exchange against the public log with the platform's keys; leaves ``logCheck``
+ * unset (nothing shown) when the keys cannot be fetched. */
+async function checkLog(exchanges) {
+  if (!exchanges.some((x) => x.log)) {
+    exchanges.forEach((x) => { x.logCheck = "missing"; });
+    return;
+  }
+  let jwks;
+  try {
+    const r = await fetch(config.jwks, { headers: { Accept: "application/json" } });
+    if (!r.ok) return;
+    jwks = await r.json();
+  } catch (e) {
+    return;
+  }
+  for (const x of exchanges) x.logCheck = await checkExchange(x, jwks);
 }
 
 /** A notice about the account (issue 13 item 1), e.g. a counter re-binding it; the text comes translated. */
@@ -138,6 +169,7 @@ export async function showHome() {
     }
   }
   if (pending.status === "fulfilled") renderPending(pending.value);
+  if (exchanges.status === "fulfilled") await checkLog(exchanges.value);
   if (past.status === "fulfilled" || exchanges.status === "fulfilled") {
     renderHistory(past.status === "fulfilled" ? past.value : [], exchanges.status === "fulfilled" ? exchanges.value : [],
       notices.status === "fulfilled" ? notices.value : []);

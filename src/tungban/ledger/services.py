@@ -1,0 +1,140 @@
+"""What other apps call to put their records on the transparency log and check them
+(issue 14 item 10): a narrow interface, so the apps above never touch the tree.
+
+A record's leaf holds a digest of its metadata, not the metadata (data minimisation: the
+log's entries are public at ``/api/v1/log/entries``)::
+
+    body = canonical JSON of {"kind", "ref", "at", "record_sha256"}
+    record_sha256 = hex SHA-256 of the canonical JSON of the record's fields
+
+The record's owner (the exchange gateway, for the resident: the app) recomputes the digest
+from the fields it shows, and proves the leaf is in a signed tree head with an RFC 9162
+§2.1.3 inclusion proof (:func:`proofs_for`). The gateway's records replace the retired
+hash chain (:mod:`.chain`), which stays verifiable for the entries written before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from . import audit, transparency
+from .canonical import canonical
+from .merkle import b64
+from .models import LogLeaf
+
+DIGEST = "record_sha256"
+
+
+def record_digest(fields: dict) -> str:
+    """Hex SHA-256 of the canonical JSON of ``fields`` (what the leaf fixes)."""
+    return hashlib.sha256(canonical(fields).encode("utf-8")).hexdigest()
+
+
+def log_record(kind: str, reference: str, fields: dict) -> int:
+    """Put one record on the transparency log, inside the caller's transaction (the leaf
+    commits, or not, with the record): a leaf ``{"kind", "ref", "at", "record_sha256"}`` and
+    a new signed, published tree head. Returns the leaf's ``leaf_index`` (0-based).
+
+    :param kind: e.g. ``"exchange"`` (≤ 40 characters). :param reference: the record's id (≤ 64).
+    :param fields: the record's metadata (JSON values; only its digest is logged).
+    :raises RuntimeError: outside ``transaction.atomic()``. :raises ValueError: bad kind/reference.
+    """
+    return transparency.log_append(kind, reference, {DIGEST: record_digest(fields)})
+
+
+@dataclass
+class RecordsReport:
+    """Result of :func:`verify_records`: ``ok`` when ``problems`` is empty."""
+
+    records: int = 0
+    tree_size: int = 0
+    root_hash: str = ""
+    legacy_entries: int = 0  #: entries of the retired hash chain (set by the exchange gateway)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _latest_leaves(kind: str, references: list[str]) -> dict[str, tuple[int, str]]:
+    found: dict[str, tuple[int, str]] = {}
+    rows = LogLeaf.objects.filter(kind=kind, reference__in=references).values_list("reference", "index", "body")
+    for reference, index, body in rows:
+        if reference not in found or found[reference][0] < index:
+            found[reference] = (index, body)
+    return found
+
+
+def verify_records(
+    kind: str, records: Iterable[tuple[str, dict]], *, expect: tuple[int, str] | None = None, batch: int = 2000
+) -> RecordsReport:
+    """The whole transparency log (:func:`tungban.ledger.audit.verify_log`, with ``expect``
+    = a held head's ``(tree_size, root)``), then :func:`check_records` for ``kind``."""
+    audited = audit.verify_log(expect=expect)
+    report = RecordsReport(tree_size=audited.tree_size, root_hash=b64(audited.root_hash), problems=audited.problems)
+    check_records(kind, records, report, batch=batch)
+    return report
+
+
+def check_records(kind: str, records: Iterable[tuple[str, dict]], report: RecordsReport, *, batch: int = 2000) -> None:
+    """Every ``(reference, fields)`` record against its latest leaf of ``kind``, adding to
+    ``report``: a record never logged, a record altered after logging (its digest differs),
+    and a leaf of ``kind`` whose record is gone (deleted). Counts the records checked."""
+    seen: set[str] = set()
+
+    def check(chunk: list[tuple[str, dict]]) -> None:
+        leaves = _latest_leaves(kind, [ref for ref, _ in chunk])
+        for reference, fields in chunk:
+            report.records += 1
+            leaf = leaves.get(reference)
+            if leaf is None:
+                report.problems.append(f"{kind} {reference}: not in the log")
+                continue
+            seen.add(reference)
+            try:
+                logged = json.loads(leaf[1]).get(DIGEST)
+            except (ValueError, AttributeError):
+                logged = None
+            if logged != record_digest(fields):
+                report.problems.append(f"{kind} {reference} (leaf {leaf[0]}): altered after logging")
+
+    chunk: list[tuple[str, dict]] = []
+    for item in records:
+        chunk.append(item)
+        if len(chunk) >= batch:
+            check(chunk)
+            chunk = []
+    if chunk:
+        check(chunk)
+    rows = LogLeaf.objects.filter(kind=kind).order_by("index").values_list("index", "reference")
+    for index, reference in rows.iterator(chunk_size=5000):
+        if reference not in seen:
+            report.problems.append(f"leaf {index}: {kind} {reference} is missing (deleted record)")
+            seen.add(reference)
+
+
+def proofs_for(kind: str, references: list[str]) -> dict[str, dict]:
+    """For each reference with a leaf of ``kind``, what its owner needs to check the record
+    is in the log: ``{"leaf_index", "leaf_body" (the exact text hashed), "tree_head" (the
+    latest signed head: tree_size, root_hash, timestamp, signature), "inclusion_path"
+    (base64, RFC 9162 §2.1.3.1)}``. References without a leaf are left out."""
+    leaves = _latest_leaves(kind, references)
+    if not leaves:
+        return {}
+    head = transparency.signed_tree_head()
+    out = {}
+    for reference, (index, body) in leaves.items():
+        if index >= head["tree_size"]:  # appended after the head was read
+            continue
+        proof = transparency.inclusion_proof(index, head["tree_size"])
+        out[reference] = {
+            "leaf_index": index,
+            "leaf_body": body,
+            "tree_head": head,
+            "inclusion_path": proof["inclusion_path"],
+        }
+    return out
