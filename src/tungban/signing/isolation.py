@@ -88,6 +88,12 @@ def pool(*, discard=None):
         return current
 
 
+def warm() -> None:
+    """Start this process's children in the background (the WSGI module calls it as each
+    web process starts, so the first upload does not wait seconds for them)."""
+    pool().active  # noqa: B018 - Pebble starts the children on the first status check
+
+
 def _close(old) -> None:
     """Stop a pool and its children without holding up the request (``join`` may wait for
     a child that ignores ``SIGTERM``)."""

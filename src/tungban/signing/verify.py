@@ -23,6 +23,7 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
+import math
 
 from asn1crypto import cms
 from cryptography import x509
@@ -527,8 +528,8 @@ def verify_upload(file: bytes, signature: bytes | None = None) -> dict:
     :raises DomainError: as :func:`verify_pdf` / :func:`verify_detached`, and
         ``document_missing`` when only a signature file was uploaded, ``pdf_too_complex``
         (422) when the check takes longer than :func:`max_seconds` or its process dies,
-        ``verification_unavailable`` (503) when no verifier process takes it within
-        ``TUNGBAN_VERIFY_WAIT_SECONDS``.
+        ``verification_unavailable`` (503, ``details.retry_after`` seconds) when no verifier
+        process takes it within ``TUNGBAN_VERIFY_WAIT_SECONDS``.
     """
     check_size(len(file), "file")
     if signature:
@@ -552,8 +553,8 @@ def verify_upload(file: bytes, signature: bytes | None = None) -> dict:
         raise errors.PdfTooComplex(reason=gettext_lazy("the check took too long"), field="file") from None
     except isolation.ChildDied:
         raise errors.PdfTooComplex(reason=gettext_lazy("the check stopped before it finished"), field="file") from None
-    except isolation.Unavailable:
-        raise errors.VerificationUnavailable() from None
+    except isolation.Unavailable:  # a child frees up within max_seconds(): try then
+        raise errors.VerificationUnavailable(details={"retry_after": max(1, math.ceil(max_seconds()))}) from None
     if kind == "error":
         raise _error(**value)
     return value
