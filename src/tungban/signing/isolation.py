@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import multiprocessing
 import os
+import signal
 import threading
 from concurrent.futures import CancelledError
 from concurrent.futures.process import BrokenProcessPool
@@ -32,6 +34,9 @@ from concurrent.futures.process import BrokenProcessPool
 from django.conf import settings
 
 log = logging.getLogger(__name__)
+
+#: Seconds past a call's limit after which a child ends itself if nobody stopped it.
+BACKSTOP = 5
 
 #: Imported by each child as it starts, so its first call does not pay for them.
 PRELOAD = ("tungban.signing.verify", "pyhanko.sign.validation", "pyhanko.pdf_utils.reader")
@@ -125,11 +130,11 @@ def call(function, *args, seconds: float, wait: float):
     current = pool()
     timeout = seconds if seconds > 0 else None
     try:
-        future = current.schedule(_run, args=(function, args), timeout=timeout)
+        future = current.schedule(_run, args=(function, args, seconds), timeout=timeout)
     except RuntimeError:  # the pool failed since the check in pool(): once more with a new one
         current = pool(discard=current)
         try:
-            future = current.schedule(_run, args=(function, args), timeout=timeout)
+            future = current.schedule(_run, args=(function, args, seconds), timeout=timeout)
         except RuntimeError as exc:
             raise Unavailable(str(exc)) from exc
     from pebble import ProcessExpired
@@ -158,6 +163,7 @@ def _start_child(settings_module: str, preload: tuple[str, ...]) -> None:
     """Pebble's initializer: set Django up with the parent's settings, then warm imports."""
     import importlib
 
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)  # the backstop of _run ends the process
     os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
     import django
 
@@ -170,11 +176,19 @@ def _no_database(execute, sql, params, many, context):
     raise RuntimeError("no database in a verifier process: pass what the work needs from the caller")
 
 
-def _run(function, args):
-    """What a child runs: ``function(*args)`` with every database query refused."""
+def _run(function, args, seconds: float):
+    """What a child runs: ``function(*args)`` with every database query refused, and a
+    backstop should the parent die before it could stop the child (a web process killed
+    with ``SIGKILL``): the kernel ends the child ``BACKSTOP`` s after ``seconds``
+    (``alarm``, default action; the task runs in the child's main thread)."""
     from django.db import connections
 
-    with contextlib.ExitStack() as stack:
-        for connection in connections.all():
-            stack.enter_context(connection.execute_wrapper(_no_database))
-        return function(*args)
+    if seconds > 0:
+        signal.alarm(math.ceil(seconds) + BACKSTOP)
+    try:
+        with contextlib.ExitStack() as stack:
+            for connection in connections.all():
+                stack.enter_context(connection.execute_wrapper(_no_database))
+            return function(*args)
+    finally:
+        signal.alarm(0)

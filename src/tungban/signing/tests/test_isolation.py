@@ -156,3 +156,15 @@ def test_a_verifier_that_dies_mid_check_gives_a_clear_error(transactional_db, se
     assert (error.code, error.status, error.field) == ("pdf_too_complex", 422, "file")
     assert "stopped before it finished" in str(error.message)
     assert outcome["seconds"] < 60
+
+
+def test_a_child_nobody_stops_ends_itself():
+    """Should its web process die (``SIGKILL``) while a check runs, nobody is left to stop
+    the child: it ends itself ``BACKSTOP`` s after the limit (here the pool is given no
+    timeout, as if its parent were gone)."""
+    from pebble import ProcessExpired
+
+    future = isolation.pool().schedule(isolation._run, args=(time.sleep, (60,), 0.5))
+    with pytest.raises(ProcessExpired) as exc:
+        future.result(timeout=50)
+    assert exc.value.exitcode == -signal.SIGALRM
