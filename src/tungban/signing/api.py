@@ -191,7 +191,7 @@ class VerificationOut(Schema):
 
 @router.post(
     "/verify",
-    response={200: VerificationOut, **error_responses(400, 413, 422, 429)},
+    response={200: VerificationOut, **error_responses(400, 413, 422, 429, 503)},
     auth=None,
     summary="Verify a signed PDF or a detached signature (public)",
 )
@@ -209,7 +209,8 @@ def verify_signature(
     authentication. Errors: ``not_pdf``, ``encrypted_pdf``, ``no_signatures``, ``not_cms``,
     ``multiple_signers``, ``unreadable_signature``, ``document_missing``, ``empty_file``,
     ``file_too_large`` (413), ``pdf_too_complex`` (422: more pages than allowed, nested too
-    deeply, or the check took too long)."""
+    deeply, or the check took longer than ``TUNGBAN_VERIFY_MAX_SECONDS`` or stopped),
+    ``verification_unavailable`` (503 with ``Retry-After``: no verifier process was free)."""
     verification.check_size(file.size, "file")
     if signature is not None:
         verification.check_size(signature.size, "signature")
