@@ -43,6 +43,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tungban.core import idempotency
 from tungban.core.errors import Conflict, DomainError, Forbidden
 from tungban.identity import errors as identity_errors
 from tungban.identity import services as identity
@@ -493,7 +494,7 @@ def record_fields(rec: ExchangeRecord) -> dict:
     }
 
 
-def exchange(data_user: Organisation, *, consent_id, product_id: str, request_id: str) -> dict:
+def exchange(data_user: Organisation, *, consent_id, product_id: str, request_id: str, resume: bool = False) -> dict:
     """Obtain data for a data user under a consent.
 
     Checks, in order (each refusal is recorded in the log, then raised): a fresh
@@ -510,6 +511,11 @@ def exchange(data_user: Organisation, *, consent_id, product_id: str, request_id
     :returns: ``{"exchange_id", "consent_id", "product", "provider", "request_id",
         "delivered_at", "payload_sha256", "data", "signed"}`` where ``signed`` is a JWS
         (ES256, ``typ`` "cdeg-response+jwt") over the same facts and the data.
+    :param resume: the API's idempotency layer found a first attempt with this ``request_id``
+        and the same body that got no kept answer (:func:`tungban.core.idempotency.resuming`):
+        its ``request_id`` is not a replay. A delivery stores its answer for retries with
+        :func:`tungban.core.idempotency.complete` in the transaction that counts the use
+        (issue 14 item 2).
     :raises DomainError: as above; ``invalid_request`` (400, not recorded) for a malformed
         ``request_id``.
     """
@@ -520,7 +526,8 @@ def exchange(data_user: Organisation, *, consent_id, product_id: str, request_id
         with transaction.atomic():
             RequestNonce.objects.create(consumer=data_user, request_id=request_id)
     except IntegrityError:
-        raise attempt.refuse(errors.ReplayedRequest()) from None
+        if not resume:
+            raise attempt.refuse(errors.ReplayedRequest()) from None
     consent = _find_consent(consent_id)
     if consent is None:
         raise attempt.refuse(errors.UnknownConsent())
@@ -545,9 +552,11 @@ def exchange(data_user: Organisation, *, consent_id, product_id: str, request_id
             locked.uses += 1
             locked.save(update_fields=["uses"])
             rec = attempt.record(DELIVERED, payload_sha256)
+            answer = adapter.signed_answer(rec, consent, data)
+            idempotency.complete(answer)  # a retry gets this answer, nothing counted twice (issue 14 item 2)
     if refusal is not None:
         raise refusal
-    return adapter.signed_answer(rec, consent, data)
+    return answer
 
 
 def _check_active(consent: Consent, attempt: _Attempt) -> None:
