@@ -164,7 +164,6 @@ class _Call:
     replayed: bool = False
     resumed: bool = False
     record_id: int | None = None  # staged: the in-progress record
-    completed: bool = False  # staged: the operation stored its result (complete())
     session_lock: int | None = None  # staged on PostgreSQL: the advisory lock held
 
 
@@ -240,8 +239,7 @@ def _begin_atomic(call: _Call):
             raise KeyReused()
         if record.state == "complete":
             return _replay(call, record)
-        # An in-progress record of a staged call under the same key and request: run afresh.
-        record.delete()
+        return _in_progress()  # (only a staged operation leaves a record in progress)
     call.active = True
     return None
 
@@ -279,8 +277,8 @@ def _begin_staged(call: _Call, on_reuse: str):
 
 
 def _finish_staged(call: _Call, response: HttpResponse) -> None:
-    """After a staged operation that did not :func:`complete`: keep a deterministic refusal;
-    release anything else for a retry (no lease left)."""
+    """After a staged operation, if its record is still in progress (no :func:`complete`
+    committed): keep a deterministic refusal; release anything else for a retry (no lease left)."""
     from .models import IdempotencyState
 
     pending = _records().filter(pk=call.record_id, state=IdempotencyState.IN_PROGRESS)
@@ -313,7 +311,6 @@ def complete(result: Any, *, status: int = 200) -> None:
         body_is_result=True,
         updated_at=timezone.now(),
     )
-    call.completed = True
 
 
 def resuming() -> bool:
@@ -342,7 +339,7 @@ def _run_wrapper(run: Callable, *, staged: bool) -> Callable:
         try:
             if staged or HEADER not in request.headers:
                 response = run(request, *args, **kwargs)
-                if call.active and call.staged and not call.completed:
+                if call.active:
                     _finish_staged(call, response)
             else:
                 response = _run_atomic(call, run, request, *args, **kwargs)
