@@ -204,3 +204,23 @@ def test_a_retry_while_the_first_runs_is_409_then_replays(issuer, monkeypatch):
     assert retry.status_code == 201 and retry.headers["Idempotent-Replayed"] == "true"
     assert retry.json()["id"] == results["first"].json()["id"]
     assert Credential.objects.count() == 1
+
+
+def test_every_creating_call_documents_the_key_in_openapi(client):
+    """The header parameter (required only for bulk issuance), the replay mark and the
+    kernel's error codes are in the OpenAPI document (issue 14 item 2)."""
+    document = client.get("/api/v1/openapi.json").json()
+    expected = {
+        "/api/v1/credentials/issue": (False, "201"),
+        "/api/v1/credentials/issue-bulk": (True, "202"),
+        "/api/v1/signing/requests": (False, "201"),
+        "/api/v1/exchange/consents": (False, "201"),
+        "/api/v1/exchange/requests": (False, "200"),
+    }
+    for path, (required, status) in expected.items():
+        operation = document["paths"][path]["post"]
+        (header,) = [p for p in operation["parameters"] if p["name"] == "Idempotency-Key"]
+        assert header["in"] == "header" and header["required"] is required, path
+        assert "Idempotent-Replayed" in operation["responses"][status]["headers"], path
+        assert {"409", "422"} <= set(operation["responses"]), path
+    assert "idempotency_key_reused" in document["info"]["description"]
