@@ -150,6 +150,19 @@ def test_expired_keys_are_purged_and_then_forgotten(swd, settings):
     counts = retention.purge_all(record.expires_at + dt.timedelta(seconds=1))
     assert counts["core.IdempotencyRecord"] == 1
     assert not records().exists()
+    # Forgotten: the key is a new request now (a day later, a retry is a new request).
+    again = call(swd, "POST", "/issue", issue_body(holder), key=key)
+    assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers
+    assert Credential.objects.count() == 2
+
+
+def test_an_expired_key_not_yet_purged_is_forgotten_too(swd):
+    holder, key = make_holder(), str(uuid.uuid4())
+    assert call(swd, "POST", "/issue", issue_body(holder), key=key).status_code == 201
+    records().update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    again = call(swd, "POST", "/issue", issue_body(holder, card="SC00000009"), key=key)
+    assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers
+    assert Credential.objects.count() == 2 and records().count() == 1
 
 
 @pytest.mark.live_http
