@@ -502,6 +502,12 @@ TUNGBAN_PURGE_INTERVAL = int(os.environ.get("TUNGBAN_PURGE_INTERVAL", "600"))
 TUNGBAN_EXPIRED_RETENTION = int(os.environ.get("TUNGBAN_EXPIRED_RETENTION", str(24 * 3600)))
 #: Seconds a finished background-task result is kept (django-tasks-db's default: 14 days).
 TUNGBAN_TASK_RESULT_RETENTION = int(os.environ.get("TUNGBAN_TASK_RESULT_RETENTION", str(14 * 24 * 3600)))
+# Idempotent retries (issue 14 item 2; tungban.core.idempotency, docs/integrators.md §1a).
+#: Seconds an ``Idempotency-Key`` (and an exchange's ``request_id``) is remembered with its
+#: first answer: a retry within this time gets that answer again; the scheduled purge then
+#: deletes it. At least twice ``TUNGBAN_CLOCK_SKEW``, so a request still within the accepted
+#: clock skew can never outlive its key.
+TUNGBAN_IDEMPOTENCY_TTL = max(int(os.environ.get("TUNGBAN_IDEMPOTENCY_TTL", str(24 * 3600))), 2 * TUNGBAN_CLOCK_SKEW)
 #: Credentials issued per task run (one transaction) in a bulk issuance.
 TUNGBAN_ISSUANCE_CHUNK = int(os.environ.get("TUNGBAN_ISSUANCE_CHUNK", "1000"))
 
