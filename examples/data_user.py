@@ -111,13 +111,15 @@ class DataUser:
                 return consent
             time.sleep(interval)
 
-    def fetch(self, consent_id: str, product: str, request_id: str | None = None) -> dict:
-        """Obtain the data; a fresh ``request_id`` unless one is given (a repeat is a replay).
+    def fetch(self, consent_id: str, product: str, request_id: str | None = None, *, iat: int | None = None) -> dict:
+        """Obtain the data; a fresh ``request_id`` unless one is given. ``request_id`` is the
+        call's idempotency key: the same id with the same body (``iat`` included) answers the
+        first result again; with another body it is refused as a replay. ``iat`` (seconds
+        since the epoch) must be within the gateway's clock skew when given.
 
         :raises DataUserError: e.g. ``consent_revoked``, ``provider_timeout``.
         """
-        return self._call(
-            "POST",
-            "/requests",
-            {"consent_id": consent_id, "product": product, "request_id": request_id or uuid.uuid4().hex},
-        )
+        body = {"consent_id": consent_id, "product": product, "request_id": request_id or uuid.uuid4().hex}
+        if iat is not None:
+            body["iat"] = iat
+        return self._call("POST", "/requests", body)

@@ -409,6 +409,12 @@ TUNGBAN_VERIFY_MAX_BYTES = int(os.environ.get("TUNGBAN_VERIFY_MAX_BYTES", str(20
 TUNGBAN_PDF_MAX_PAGES = int(os.environ.get("TUNGBAN_PDF_MAX_PAGES", "5000"))
 #: Longest one signature verification (page or API) may run, in seconds (0: unbounded).
 TUNGBAN_VERIFY_MAX_SECONDS = float(os.environ.get("TUNGBAN_VERIFY_MAX_SECONDS", "10"))
+#: Verifications run in child processes that are stopped when they overrun (signing/isolation.py):
+#: children per web process, seconds a request may wait for a free one (or for one to start)
+#: before answering verification_unavailable (503), and calls a child serves before it is replaced.
+TUNGBAN_VERIFY_WORKERS = int(os.environ.get("TUNGBAN_VERIFY_WORKERS", "2"))
+TUNGBAN_VERIFY_WAIT_SECONDS = float(os.environ.get("TUNGBAN_VERIFY_WAIT_SECONDS", "30"))
+TUNGBAN_VERIFY_MAX_TASKS = int(os.environ.get("TUNGBAN_VERIFY_MAX_TASKS", "500"))
 #: Exchange gateway (issue #4): seconds to wait for a data provider before answering provider_timeout.
 TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT = float(os.environ.get("TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT", "5"))
 #: Seconds past a provider's timeout after which an exchange attempt still in flight (its worker
@@ -496,6 +502,12 @@ TUNGBAN_PURGE_INTERVAL = int(os.environ.get("TUNGBAN_PURGE_INTERVAL", "600"))
 TUNGBAN_EXPIRED_RETENTION = int(os.environ.get("TUNGBAN_EXPIRED_RETENTION", str(24 * 3600)))
 #: Seconds a finished background-task result is kept (django-tasks-db's default: 14 days).
 TUNGBAN_TASK_RESULT_RETENTION = int(os.environ.get("TUNGBAN_TASK_RESULT_RETENTION", str(14 * 24 * 3600)))
+# Idempotent retries (issue 14 item 2; tungban.core.idempotency, docs/integrators.md §1a).
+#: Seconds an ``Idempotency-Key`` (and an exchange's ``request_id``) is remembered with its
+#: first answer: a retry within this time gets that answer again; the scheduled purge then
+#: deletes it. At least twice ``TUNGBAN_CLOCK_SKEW``, so a request still within the accepted
+#: clock skew can never outlive its key.
+TUNGBAN_IDEMPOTENCY_TTL = max(int(os.environ.get("TUNGBAN_IDEMPOTENCY_TTL", str(24 * 3600))), 2 * TUNGBAN_CLOCK_SKEW)
 #: Credentials issued per task run (one transaction) in a bulk issuance.
 TUNGBAN_ISSUANCE_CHUNK = int(os.environ.get("TUNGBAN_ISSUANCE_CHUNK", "1000"))
 

@@ -33,6 +33,24 @@ KERNEL_ERRORS = [
         "the Retry-After header (also details.retry_after); a request's writes are all or nothing.",
     },
     {"code": "server_error", "status": 500, "message": "An unexpected error; it has been logged."},
+    # Idempotent retries (issue 14 item 2; tungban.core.idempotency): the calls that take an Idempotency-Key.
+    {
+        "code": "idempotency_key_invalid",
+        "status": 400,
+        "message": "The Idempotency-Key header is not one quoted string (RFC 8941 sf-string) of 8 to 255 characters.",
+    },
+    {"code": "idempotency_key_missing", "status": 400, "message": "This call needs an Idempotency-Key header."},
+    {
+        "code": "idempotency_key_reused",
+        "status": 422,
+        "message": "The Idempotency-Key was already used for a different request (method, path or body).",
+    },
+    {
+        "code": "idempotency_in_progress",
+        "status": 409,
+        "message": "The first request with this Idempotency-Key is still running: retry after the number of seconds "
+        "in the Retry-After header (also details.retry_after).",
+    },
 ]
 
 

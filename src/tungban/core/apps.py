@@ -33,3 +33,7 @@ class CoreConfig(AppConfig):
         connection_created.connect(db.on_connection_created, dispatch_uid="tungban.core.unbounded")
         pre_migrate.connect(db.on_pre_migrate, sender=self, dispatch_uid="tungban.core.migrate_unbounded")
         post_migrate.connect(db.on_post_migrate, sender=self, dispatch_uid="tungban.core.migrate_bounded")
+        # Idempotency records expire (issue 14 item 2): purged with the other expired protocol state.
+        from . import idempotency, retention
+
+        retention.register("idempotency", idempotency.purge_expired)

@@ -1,2 +1,47 @@
-"""core has no models of its own. The module exists so that Django sends ``post_migrate`` for
-this app, on which :mod:`tungban.core.apps` creates the rate limiter's cache table."""
+"""core's one model: the records of idempotent API calls (:mod:`tungban.core.idempotency`,
+issue 14 item 2). Django also sends ``post_migrate`` for this app, on which
+:mod:`tungban.core.apps` creates the rate limiter's cache table."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .fields import EncryptedTextField
+
+
+class IdempotencyState(models.TextChoices):
+    IN_PROGRESS = "in_progress", _("in progress")
+    COMPLETE = "complete", _("complete")
+
+
+class IdempotencyRecord(models.Model):
+    """One caller's ``Idempotency-Key`` (draft-ietf-httpapi-idempotency-key-header §2) with
+    the digest of the request that first used it and, once complete, its answer.
+
+    ``caller`` is the authenticated client (``client:<client_id>``, plus the resident for a
+    login token): keys are never shared between callers. ``body`` is encrypted at rest
+    (an exchange's answer carries the resident's data). Deleted after ``expires_at`` by the
+    scheduled purge (:mod:`tungban.core.retention`).
+    """
+
+    caller = models.CharField(max_length=200)
+    key = models.CharField(max_length=255)
+    operation = models.CharField(max_length=200, help_text="Method and path of the first request")
+    digest = models.CharField(max_length=64, help_text="hex SHA-256 of method, path, query and canonical JSON body")
+    state = models.CharField(max_length=12, choices=IdempotencyState.choices, default=IdempotencyState.IN_PROGRESS)
+    status = models.PositiveSmallIntegerField(null=True, blank=True, help_text="HTTP status of the first answer")
+    body = EncryptedTextField(blank=True, help_text="The first answer: the HTTP body, or the operation's result")
+    body_is_result = models.BooleanField(
+        default=False, help_text="body holds the operation's result (serialized again on replay), not the HTTP body"
+    )
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("idempotency record")
+        constraints = [models.UniqueConstraint(fields=["caller", "key"], name="idempotency_key_once_per_caller")]
+
+    def __str__(self) -> str:
+        return f"{self.caller} {self.key} ({self.state})"

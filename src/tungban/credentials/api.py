@@ -23,6 +23,7 @@ from ninja import Field, Router, Schema, Status
 
 from tungban.core import ratelimit
 from tungban.core.api import error_responses
+from tungban.core.idempotency import idempotent
 from tungban.oidc.resource import ScopedBearer
 from tungban.wallet.auth import device_auth
 
@@ -45,6 +46,12 @@ class IssuerBearer(ScopedBearer):
 
 
 bearer = IssuerBearer(CREDENTIALS_SCOPE)
+
+
+def department(request) -> str:
+    """The caller that owns an ``Idempotency-Key``: the department system's OAuth client."""
+    return f"client:{request.auth.client.client_id}"
+
 
 #: Department systems' calls (bearer token).
 ERRORS = error_responses(400, 401, 403, 404, 409, 413, 422)
@@ -239,6 +246,7 @@ def _own_type(issuer, type_id: str):
 
 
 @router.post("/issue", response={201: CredentialOut, **ERRORS}, auth=bearer, summary="Issue one credential")
+@idempotent(caller=department, description="Optional here (recommended).")
 def issue(request, payload: IssueIn):
     """The credential goes to the holder's app. Errors: ``credential_type_unknown`` (404),
     ``credential_type_foreign`` (403), ``hkid_format``, ``hkid_check_digit``,
@@ -300,12 +308,20 @@ def batch_out(b) -> dict:
     auth=bearer,
     summary="Issue credentials from a CSV file (a background job)",
 )
+@idempotent(
+    caller=department,
+    required=True,
+    description="Required here: a retry of a bulk request that timed out gets the same job, never a second one.",
+)
 def issue_bulk(request, payload: BulkIn):
     """Returns at once (202) with the job: poll ``GET /batches/{id}`` until ``state`` is
     ``done``, ``rejected`` or ``failed``. The rows are checked in the background; if any row
     is invalid and ``issue_valid_rows`` is false, nothing is issued and the job ends
-    ``rejected`` with ``errors``. Errors now: ``csv_invalid``, ``bulk_empty``,
-    ``credential_type_unknown`` (404), ``credential_type_foreign`` (403)."""
+    ``rejected`` with ``errors``. Requires ``Idempotency-Key`` (issue 14 item 2): a retry with
+    the same key and body answers the same job (``Idempotent-Replayed: true``), never a second
+    job. Errors now: ``csv_invalid``, ``bulk_empty``, ``credential_type_unknown`` (404),
+    ``credential_type_foreign`` (403), ``idempotency_key_missing``, ``idempotency_key_invalid``,
+    ``idempotency_key_reused`` (422), ``idempotency_in_progress`` (409)."""
     ctype = _own_type(request.auth, payload.type)
     batch = services.submit_bulk(
         ctype,

@@ -13,17 +13,20 @@ in :mod:`.errors`, listed in the OpenAPI document's ``exchange`` tag and docs/in
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Literal
 
 from django.conf import settings
 from ninja import Field, Router, Schema, Status
 
+from tungban.core import idempotency
 from tungban.core.api import error_responses
+from tungban.core.idempotency import idempotent
 from tungban.ledger import chain as ledger
 from tungban.oidc.resource import ScopedBearer
 from tungban.wallet.auth import device_auth
 
-from . import services
+from . import errors, services
 from .constants import CDEG_SCOPE
 
 router = Router(tags=["exchange"])
@@ -41,6 +44,12 @@ class DataUserBearer(ScopedBearer):
 
 
 bearer = DataUserBearer(CDEG_SCOPE)
+
+
+def data_user(request) -> str:
+    """The caller that owns an ``Idempotency-Key`` or a ``request_id``: the data user's OAuth client."""
+    return f"client:{request.auth.client.client_id}"
+
 
 #: Data users' calls (bearer token).
 ERRORS = error_responses(400, 401, 403, 404, 409, 413, 422, 502, 503, 504)
@@ -143,6 +152,7 @@ def _consent_out(consent) -> dict:
     auth=bearer,
     summary="Ask a resident for consent to obtain a data product",
 )
+@idempotent(caller=data_user, description="Optional here (recommended): a retry gets the same consent request.")
 def request_consent(request, payload: ConsentIn):
     """The resident answers in the app (device-signed approval). Poll ``GET /consents/{id}``
     until ``status`` is ``active`` (or ``declined``/``expired``). Errors: ``unknown_product``
@@ -175,7 +185,16 @@ class ExchangeIn(Schema):
     consent_id: str
     product: str = Field(description="The data product wanted; must be the one the consent covers")
     request_id: str = Field(
-        description="Your unique id for this request (8-64 of A-Z a-z 0-9 - _ . :); a repeated id is refused as a replay"
+        description="Your unique id for this request (8-64 of A-Z a-z 0-9 - _ . :), also its idempotency key: "
+        "the same id with the same body answers the first result again (nothing delivered or counted twice); "
+        "the same id with another body is refused as a replay (replayed_request, 409). Remembered "
+        "TUNGBAN_IDEMPOTENCY_TTL seconds (default 24 h)"
+    )
+    iat: int | None = Field(
+        None,
+        description="When you made this request: seconds since the epoch on your clock. Optional; when given it "
+        "must be within TUNGBAN_CLOCK_SKEW seconds (default 300) of the gateway's time (request_stale, 400), so a "
+        "request captured and sent again after its request_id was forgotten is refused",
     )
 
 
@@ -193,10 +212,27 @@ class ExchangeOut(Schema):
     )
 
 
+def _received(request) -> float:
+    """When the request arrived (``core.middleware.ReceivedAtMiddleware``), seconds since the epoch."""
+    received = getattr(request, "received_at", None)
+    return received.timestamp() if received else time.time()
+
+
 @router.post("/requests", response={200: ExchangeOut, **ERRORS}, auth=bearer, summary="Obtain data under a consent")
+@idempotent(
+    caller=data_user,
+    key_field="request_id",
+    staged=True,
+    on_reuse="run",
+    description="Optional here: `request_id` is this call's key; a header, if sent, must carry the same value.",
+)
 def exchange(request, payload: ExchangeIn):
     """Every attempt is recorded (metadata only) in the tamper-evident log and shown in the
-    resident's history. Errors: ``invalid_request`` (400), ``replayed_request`` (409),
+    resident's history. ``request_id`` is the idempotency key (issue 14 item 2): a retry with
+    the same ``request_id`` and body gets the first answer (``Idempotent-Replayed: true``),
+    with nothing delivered or counted again; a first attempt that got no kept answer (a 5xx,
+    ``consent_pending``, or a worker killed before the commit) runs again.
+    Errors: ``invalid_request`` (400), ``request_stale`` (400), ``replayed_request`` (409),
     ``unknown_consent`` (404), ``foreign_consent`` (403), ``product_not_covered`` (403),
     ``consent_pending`` (409), ``consent_declined``, ``consent_revoked``, ``consent_expired``,
     ``consent_exhausted``, ``account_suspended`` (403), ``no_record`` (404),
@@ -204,8 +240,14 @@ def exchange(request, payload: ExchangeIn):
     once with ``Retry-After``), ``provider_busy`` (503 with ``Retry-After``: too many calls to
     this provider in flight), ``provider_error`` (502), ``provider_bad_data`` (502),
     ``provider_timeout`` (504)."""
+    if payload.iat is not None and abs(_received(request) - payload.iat) > settings.TUNGBAN_CLOCK_SKEW:
+        raise errors.RequestStale(skew=settings.TUNGBAN_CLOCK_SKEW)
     return services.exchange(
-        request.auth, consent_id=payload.consent_id, product_id=payload.product, request_id=payload.request_id
+        request.auth,
+        consent_id=payload.consent_id,
+        product_id=payload.product,
+        request_id=payload.request_id,
+        resume=idempotency.resuming(),
     )
 
 

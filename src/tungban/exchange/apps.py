@@ -15,3 +15,9 @@ class ExchangeConfig(AppConfig):
 
         scopes.register(CDEG_SCOPE, _("Exchange data under a resident's consent"), key_only=True, app=self.label)
         kinds.register(CONSENT_KIND, _("Consent to share data"), binds=("terms",), app=self.label)
+
+        from tungban.core import retention
+
+        from . import nonces
+
+        retention.register("exchange_nonces", nonces.purge_expired)  # request ids' window (issue 14 item 2)

@@ -38,7 +38,14 @@ InvalidRequest = DomainError.define(
     _("request_id must be 8 to 64 letters, digits or -_.: (a new one for every request)."),
     field="request_id",
 )
-ReplayedRequest = Conflict.define("replayed_request", _("This request_id was already used: a replayed request."))
+ReplayedRequest = Conflict.define(
+    "replayed_request", _("This request_id was already used for a different request: a replayed request.")
+)
+RequestStale = DomainError.define(
+    "request_stale",
+    _("iat is more than %(skew)s seconds away from the gateway's time: check your clock, and send a new request."),
+    field="iat",
+)
 ProductNotCovered = Forbidden.define("product_not_covered", _("The consent does not cover this data product."))
 ConsentPending = Conflict.define("consent_pending", _("The resident has not answered this consent request yet."))
 ConsentDeclined = Forbidden.define("consent_declined", _("The resident declined this consent."))

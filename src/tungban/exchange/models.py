@@ -277,7 +277,8 @@ class ExchangeAttempt(models.Model):
 
 
 class RequestNonce(models.Model):
-    """A data user's ``request_id`` already seen: each may be used once (replay detection)."""
+    """A data user's ``request_id`` already seen: one request per id (replay detection);
+    forgotten after ``TUNGBAN_IDEMPOTENCY_TTL`` (:mod:`tungban.exchange.nonces`)."""
 
     consumer = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
     request_id = models.CharField(max_length=64)
@@ -285,6 +286,7 @@ class RequestNonce(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["consumer", "request_id"], name="request_id_once_per_data_user")]
+        indexes = [models.Index(fields=["created_at"], name="request_nonce_created")]  # the purge (nonces.py)
 
 
 class ProviderCircuit(models.Model):

@@ -43,6 +43,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tungban.core import idempotency
 from tungban.core.errors import Conflict, DomainError, Forbidden
 from tungban.core.killpoints import killpoint
 from tungban.identity import errors as identity_errors
@@ -489,6 +490,9 @@ class _Attempt:
         self.provider_id = ""
         self.provider_status = None
         self.row: ExchangeAttempt | None = None  # once begun
+        #: A retry of this ``request_id`` whose first attempt's worker died holds that
+        #: attempt's use (issue 14 item 2): it takes no second one and gives none back.
+        self.holds_use = False
 
     def record(self, outcome: str, payload_sha256: str = "") -> ExchangeRecord:
         """Write the record and its leaf in the transparency log (call inside a transaction)."""
@@ -511,16 +515,18 @@ class _Attempt:
 
     def begin(self, consent: Consent) -> DomainError | None:
         """Commit the attempt ``in_flight`` with its log entry, and take one of the consent's
-        uses, in one transaction, before the provider is asked. Returns the refusal instead
-        (nothing written) when the consent, locked, is no longer active."""
+        uses (unless :attr:`holds_use`), in one transaction, before the provider is asked.
+        Returns the refusal instead (nothing written) when the consent, locked, is no longer
+        active."""
         with transaction.atomic():
             locked = Consent.objects.select_for_update().get(pk=consent.pk)
-            status = locked.effective_status()
+            status = _status_holding_use(locked) if self.holds_use else locked.effective_status()
             if status != ConsentStatus.ACTIVE:
                 cls, code, message = _REFUSALS[status]
                 return cls(code, message)
-            locked.uses += 1
-            locked.save(update_fields=["uses"])
+            if not self.holds_use:
+                locked.uses += 1
+                locked.save(update_fields=["uses"])
             now = timezone.now()
             row = ExchangeAttempt.objects.create(
                 id=self.id,
@@ -539,15 +545,19 @@ class _Attempt:
 
     def _complete(self, locked: Consent, state: str, reason: str = "") -> None:
         """Complete the begun attempt (inside the completing transaction, ``locked`` held);
-        a failed one gives the consent's use back."""
-        if state == AttemptState.FAILED:
+        a failed one gives the consent's use back (unless the use is held for an earlier
+        attempt of the same request whose outcome is unknown)."""
+        if state == AttemptState.FAILED and not self.holds_use:
             locked.uses = max(locked.uses - 1, 0)
             locked.save(update_fields=["uses"])
         ExchangeAttempt.objects.filter(pk=self.id).update(state=state, reason=reason, completed_at=timezone.now())
 
-    def deliver(self, payload_sha256: str) -> ExchangeRecord:
+    def deliver(self, payload_sha256: str, answer) -> dict:
         """Complete the begun attempt after the provider answered: ``delivered`` unless the
         consent was revoked or expired meanwhile (then ``failed``, and that refusal raised).
+        ``answer(record)`` makes the data user's answer, which is kept for retries of the same
+        request (:func:`tungban.core.idempotency.complete`, issue 14 item 2) in the same
+        transaction; returns it.
 
         :raises DomainError: ``consent_revoked`` / ``consent_expired`` (403).
         """
@@ -562,11 +572,12 @@ class _Attempt:
             else:
                 refusal = None
                 self._complete(locked, AttemptState.DELIVERED)
-                rec = self.record(DELIVERED, payload_sha256)
+                result = answer(self.record(DELIVERED, payload_sha256))
+                idempotency.complete(result)  # a retry gets this answer, nothing counted twice
             killpoint("exchange.provider_returned")
         if refusal is not None:
             raise refusal
-        return rec
+        return result
 
     def refuse(self, error: DomainError) -> DomainError:
         """Record the refused attempt (its own transaction; a begun attempt is completed as
@@ -616,7 +627,7 @@ def record_fields(rec: ExchangeRecord) -> dict:
     }
 
 
-def exchange(data_user: Organisation, *, consent_id, product_id: str, request_id: str) -> dict:
+def exchange(data_user: Organisation, *, consent_id, product_id: str, request_id: str, resume: bool = False) -> dict:
     """Obtain data for a data user under a consent.
 
     Checks, in order (each refusal is recorded in the log, then raised): a fresh
@@ -642,6 +653,12 @@ def exchange(data_user: Organisation, *, consent_id, product_id: str, request_id
     :returns: ``{"exchange_id", "consent_id", "product", "provider", "request_id",
         "delivered_at", "payload_sha256", "data", "signed"}`` where ``signed`` is a JWS
         (ES256, ``typ`` "cdeg-response+jwt") over the same facts and the data.
+    :param resume: the API's idempotency layer found a first attempt with this ``request_id``
+        and the same body that got no kept answer (:func:`tungban.core.idempotency.resuming`):
+        its ``request_id`` is not a replay, and when that attempt is still in flight (its worker
+        died) this one takes over the use it holds: the request is counted once. A delivery stores its answer for retries with
+        :func:`tungban.core.idempotency.complete` in the transaction that counts the use
+        (issue 14 item 2).
     :raises DomainError: as above; ``invalid_request`` (400, not recorded) for a malformed
         ``request_id``.
     """
@@ -652,7 +669,11 @@ def exchange(data_user: Organisation, *, consent_id, product_id: str, request_id
         with transaction.atomic():
             RequestNonce.objects.create(consumer=data_user, request_id=request_id)
     except IntegrityError:
-        raise attempt.refuse(errors.ReplayedRequest()) from None
+        if not resume:
+            raise attempt.refuse(errors.ReplayedRequest()) from None
+        attempt.holds_use = ExchangeAttempt.objects.filter(
+            consumer=data_user, request_id=request_id, state=AttemptState.IN_FLIGHT
+        ).exists()
     consent = _find_consent(consent_id)
     if consent is None:
         raise attempt.refuse(errors.UnknownConsent())
@@ -668,12 +689,11 @@ def exchange(data_user: Organisation, *, consent_id, product_id: str, request_id
         raise attempt.refuse(refusal)
     data = adapter.ask_provider(consent, attempt)
     payload_sha256 = hashlib.sha256(ledger.canonical(data).encode()).hexdigest()
-    rec = attempt.deliver(payload_sha256)
-    return adapter.signed_answer(rec, consent, data)
+    return attempt.deliver(payload_sha256, lambda rec: adapter.signed_answer(rec, consent, data))
 
 
 def _check_active(consent: Consent, attempt: _Attempt) -> None:
-    status = consent.effective_status()
+    status = _status_holding_use(consent) if attempt.holds_use else consent.effective_status()
     if status != ConsentStatus.ACTIVE:
         cls, code, message = _REFUSALS[status]
         raise attempt.refuse(cls(code, message))

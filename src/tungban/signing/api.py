@@ -18,6 +18,7 @@ from ninja import Field, File, Router, Schema, Status, UploadedFile
 
 from tungban.core import ratelimit
 from tungban.core.api import error_responses
+from tungban.core.idempotency import idempotent
 from tungban.oidc.resource import ScopedBearer
 
 from . import services
@@ -32,6 +33,13 @@ class ServiceBearer(ScopedBearer):
 
 
 bearer = ServiceBearer(services.SIGNING_SCOPE)
+
+
+def service(request) -> str:
+    """The caller that owns an ``Idempotency-Key``: the service's OAuth client, and the
+    resident for a login token (two residents' requests never share a key)."""
+    token = request.auth
+    return f"client:{token.client.client_id}" + (f"/resident:{token.resident_id}" if token.resident_id else "")
 
 
 class DocumentIn(Schema):
@@ -99,6 +107,7 @@ ERRORS = error_responses(400, 401, 403, 404, 409, 413, 422, 503)
 @router.post(
     "/requests", response={201: SigningRequestOut, **ERRORS}, auth=bearer, summary="Ask the resident to sign documents"
 )
+@idempotent(caller=service, description="Optional here (recommended): a retry gets the same signing request.")
 def create_request(request, payload: SigningRequestIn):
     """Submit up to 50 digests or PDFs. With a login token the request goes to that
     resident's app; with a ``client_credentials`` token it is anonymous: show
@@ -191,7 +200,7 @@ class VerificationOut(Schema):
 
 @router.post(
     "/verify",
-    response={200: VerificationOut, **error_responses(400, 413, 422, 429)},
+    response={200: VerificationOut, **error_responses(400, 413, 422, 429, 503)},
     auth=None,
     summary="Verify a signed PDF or a detached signature (public)",
 )
@@ -209,7 +218,8 @@ def verify_signature(
     authentication. Errors: ``not_pdf``, ``encrypted_pdf``, ``no_signatures``, ``not_cms``,
     ``multiple_signers``, ``unreadable_signature``, ``document_missing``, ``empty_file``,
     ``file_too_large`` (413), ``pdf_too_complex`` (422: more pages than allowed, nested too
-    deeply, or the check took too long)."""
+    deeply, or the check took longer than ``TUNGBAN_VERIFY_MAX_SECONDS`` or stopped),
+    ``verification_unavailable`` (503 with ``Retry-After``: no verifier process was free)."""
     verification.check_size(file.size, "file")
     if signature is not None:
         verification.check_size(signature.size, "signature")

@@ -70,6 +70,11 @@ MultipleSigners = DomainError.define(
 PdfTooComplex = DomainError.define(
     "pdf_too_complex", _("This PDF is too complex to process: %(reason)s"), status=422, field="file"
 )
+VerificationUnavailable = DomainError.define(
+    "verification_unavailable",
+    _("Signatures cannot be checked at the moment. Please try again in a minute."),
+    status=503,
+)
 UnreadableSignature = DomainError.define("unreadable_signature", _("A signature cannot be read: %(reason)s"))
 DocumentMissing = DomainError.define(
     "document_missing", _("This is a signature file (.p7s): upload the document it signs as well."), field="file"

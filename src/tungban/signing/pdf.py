@@ -8,12 +8,9 @@ baseline B-T (ETSI EN 319 142-1): CAdES-style signed attributes, ``/SubFilter
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
-import signal
 import tempfile
-import threading
 from io import BytesIO
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -105,48 +102,6 @@ def check_pdf(data: bytes, field: str = "pdf"):
     if encrypted:
         raise errors.EncryptedPdf(field=field)
     return reader
-
-
-class _OutOfTime(BaseException):
-    """Raised by the alarm of :func:`time_limit` (a ``BaseException``, so no library's
-    ``except Exception`` swallows it)."""
-
-
-@contextlib.contextmanager
-def time_limit(seconds: float, field: str = "file"):
-    """Bound the wall-clock time of the block to ``seconds`` (issue 13 item 4: a crafted
-    PDF must not hold a worker for long).
-
-    Uses ``SIGALRM`` (``setitimer``), so it applies in the main thread, which is where
-    gunicorn's sync workers handle requests; elsewhere (a threaded development server), or
-    when another alarm is already set, the block runs unbounded and only the structural
-    limits of :func:`check_pdf` apply.
-
-    :raises DomainError: ``pdf_too_complex`` (422) when the time is up.
-    """
-    if (
-        seconds <= 0
-        or not hasattr(signal, "setitimer")
-        or threading.current_thread() is not threading.main_thread()
-        or signal.getitimer(signal.ITIMER_REAL)[0] > 0  # someone else's alarm is set: leave it alone
-    ):
-        yield
-        return
-
-    def alarm(signum, frame):
-        raise _OutOfTime()
-
-    previous = signal.signal(signal.SIGALRM, alarm)
-    try:
-        signal.setitimer(signal.ITIMER_REAL, seconds)
-        try:
-            yield
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-    except _OutOfTime:
-        raise errors.PdfTooComplex(reason=_("the check took too long"), field=field) from None
-    finally:
-        signal.signal(signal.SIGALRM, previous)
 
 
 def stamp_pdf(signer_name: str, signed_at: dt.datetime) -> bytes:

@@ -23,19 +23,20 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
+import math
 
 from asn1crypto import cms
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 from django.conf import settings
-from django.utils import formats, timezone
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from tungban.core.errors import DomainError
+from tungban.core.errors import DomainError, declared_errors
 
-from . import ca, errors, pdf
+from . import ca, errors, isolation, pdf
 from .models import AuthorityRole
 
 #: pyHanko's modification levels (``ModificationLevel``) by our name.
@@ -68,13 +69,25 @@ def check_size(size: int, field: str = "file") -> None:
 
 
 class _Trust:
-    """The tungban root, the signing CA and the current CRLs, loaded once per verification."""
+    """The tungban root, the signing CA and the current CRLs, loaded once per verification
+    (:meth:`load`, from the database) and handed to the verifier process as ``material``:
+    ``(root DER, signing CA DER, (signing CA CRL DER, root CRL DER))``."""
 
-    def __init__(self):
-        self.root = ca.asn1(ca.certificate(AuthorityRole.ROOT))
-        self.signing_ca = ca.certificate(AuthorityRole.SIGNING)
-        self.crls = [ca.current_crl(AuthorityRole.SIGNING), ca.current_crl(AuthorityRole.ROOT)]
+    def __init__(self, root_der: bytes, signing_ca_der: bytes, crls: tuple[bytes, bytes]):
+        self.material = (root_der, signing_ca_der, tuple(crls))
+        self.root = ca.asn1(x509.load_der_x509_certificate(root_der))
+        self.signing_ca = x509.load_der_x509_certificate(signing_ca_der)
+        self.crls = list(crls)
         self.signing_crl = x509.load_der_x509_crl(self.crls[0])
+
+    @classmethod
+    def load(cls) -> _Trust:
+        der = serialization.Encoding.DER
+        return cls(
+            ca.certificate(AuthorityRole.ROOT).public_bytes(der),
+            ca.certificate(AuthorityRole.SIGNING).public_bytes(der),
+            (ca.current_crl(AuthorityRole.SIGNING), ca.current_crl(AuthorityRole.ROOT)),
+        )
 
     def context(self, moment: dt.datetime | None = None):
         """A ``ValidationContext``: now, or at ``moment`` (point-in-time, RFC 5280 §6.1.1
@@ -341,8 +354,11 @@ def _run(coro):
 # --- PDF -------------------------------------------------------------------------------------
 
 
-def verify_pdf(data: bytes) -> dict:
+def verify_pdf(data: bytes, trust: _Trust | None = None) -> dict:
     """Verify every signature in a PDF (PAdES: ETSI EN 319 142-1; ISO 32000-1 §12.8).
+
+    Runs unbounded in the calling process: uploads go through :func:`verify_upload`.
+    ``trust``: as in :func:`verify_detached`.
 
     Each ``/Sig`` signature is validated by pyHanko: the ``/ByteRange`` digest against the
     CMS ``message-digest`` (``intact``), the signature value (``valid``), the certificate
@@ -394,7 +410,7 @@ def verify_pdf(data: bytes) -> dict:
         ) from None
     if not embedded:
         raise errors.NoSignatures()
-    trust = _Trust()
+    trust = trust or _Trust.load()
 
     async def validate_all():
         from pyhanko.sign.validation import async_validate_pdf_signature
@@ -452,12 +468,15 @@ def parse_signature(raw: bytes) -> cms.SignedData:
     return signed_data
 
 
-def verify_detached(document: bytes, signature: bytes) -> dict:
+def verify_detached(document: bytes, signature: bytes, trust: _Trust | None = None) -> dict:
     """Verify a detached CMS signature (RFC 5652; CAdES-BES, ETSI EN 319 122-1, with an
     RFC 3161 signature time stamp when present) over ``document``.
 
     ``intact`` says whether the document's digest matches the signed ``message-digest``
     attribute (RFC 5652 §11.2); the certificate is validated as in :func:`verify_pdf`.
+
+    ``trust``: the anchors and CRLs (:class:`_Trust`), loaded from the database if not given
+    (in the verifier process they are given: it has no database).
 
     Returns the report of :func:`verify_pdf` with ``"kind": "detached"`` and one signature,
     whose PDF-only fields (``field``, ``reason``, ``covers_whole_file``,
@@ -468,7 +487,7 @@ def verify_detached(document: bytes, signature: bytes) -> dict:
     """
     check_size(len(document), "file")
     signed_data = parse_signature(signature)
-    trust = _Trust()
+    trust = trust or _Trust.load()
 
     def digest(algorithm: str) -> bytes:
         return hashlib.new(algorithm, document).digest()
@@ -490,25 +509,80 @@ def verify_detached(document: bytes, signature: bytes) -> dict:
 
 
 def max_seconds() -> float:
-    """Longest one verification may run, in seconds (``TUNGBAN_VERIFY_MAX_SECONDS``)."""
+    """Longest one verification may run, in seconds (``TUNGBAN_VERIFY_MAX_SECONDS``; 0: unbounded)."""
     return settings.TUNGBAN_VERIFY_MAX_SECONDS
+
+
+#: The settings the verifier process reads, copied from the request's process on each call
+#: (so an operator's or a test's value applies there too).
+CHILD_SETTINGS = ("TUNGBAN_VERIFY_MAX_BYTES", "TUNGBAN_PDF_MAX_PAGES")
 
 
 def verify_upload(file: bytes, signature: bytes | None = None) -> dict:
     """What the verification page and API do with an upload: a PDF alone, or a document
-    with its detached signature, within :func:`max_seconds` (:func:`.pdf.time_limit`).
+    with its detached signature, checked in a verifier process (:mod:`.isolation`) that is
+    stopped after :func:`max_seconds` — in whichever thread the request runs (issue 13
+    item 4; gthread workers since issue 14 item 1). The sizes are checked and the trust
+    anchors and CRLs loaded here; the report and errors come back in the active language.
 
     :raises DomainError: as :func:`verify_pdf` / :func:`verify_detached`, and
         ``document_missing`` when only a signature file was uploaded, ``pdf_too_complex``
-        (422) when the check takes longer than :func:`max_seconds`.
+        (422) when the check takes longer than :func:`max_seconds` or its process dies,
+        ``verification_unavailable`` (503, ``details.retry_after`` seconds) when no verifier
+        process takes it within ``TUNGBAN_VERIFY_WAIT_SECONDS``.
     """
-    with pdf.time_limit(max_seconds()):
-        return _verify_upload(file, signature)
-
-
-def _verify_upload(file: bytes, signature: bytes | None) -> dict:
+    check_size(len(file), "file")
     if signature:
-        return verify_detached(file, signature)
+        check_size(len(signature), "signature")
+    context = {
+        "language": translation.get_language(),
+        "timezone": timezone.get_current_timezone_name(),
+        "settings": {name: getattr(settings, name) for name in CHILD_SETTINGS},
+    }
+    try:
+        kind, value = isolation.call(
+            _verify_in_child,
+            file,
+            signature,
+            _Trust.load().material,
+            context,
+            seconds=max_seconds(),
+            wait=settings.TUNGBAN_VERIFY_WAIT_SECONDS,
+        )
+    except isolation.TimedOut:
+        raise errors.PdfTooComplex(reason=gettext_lazy("the check took too long"), field="file") from None
+    except isolation.ChildDied:
+        raise errors.PdfTooComplex(reason=gettext_lazy("the check stopped before it finished"), field="file") from None
+    except isolation.Unavailable:  # a child frees up within max_seconds(): try then
+        raise errors.VerificationUnavailable(details={"retry_after": max(1, math.ceil(max_seconds()))}) from None
+    if kind == "error":
+        raise _error(**value)
+    return value
+
+
+def _verify_in_child(file: bytes, signature: bytes | None, material: tuple, context: dict) -> tuple[str, dict]:
+    """In the verifier process: ``("report", report)`` or ``("error", DomainError's fields)``
+    (declared errors are rebuilt in the request's process by :func:`_error`)."""
+    for name, value in context["settings"].items():
+        setattr(settings, name, value)
+    with translation.override(context["language"]), timezone.override(context["timezone"]):
+        try:
+            return "report", _verify_upload(file, signature, _Trust(*material))
+        except DomainError as exc:
+            fields = {"code": exc.code, "message": str(exc.message), "field": exc.field}
+            return "error", {**fields, "status": exc.status, "details": exc.details}
+
+
+def _error(code: str, message: str, field: str | None, status: int, details: dict | None) -> DomainError:
+    declared = {e.code: e for e in declared_errors(errors)}.get(code)
+    if declared is None:
+        return DomainError(code, message, field=field, status=status, details=details)
+    return declared(message, field=field, status=status, details=details)
+
+
+def _verify_upload(file: bytes, signature: bytes | None, trust: _Trust | None = None) -> dict:
+    if signature:
+        return verify_detached(file, signature, trust)
     if file.lstrip()[:5] != b"%PDF-" and 0 < len(file) <= max_bytes():
         try:
             parse_signature(file)
@@ -516,4 +590,4 @@ def _verify_upload(file: bytes, signature: bytes | None) -> dict:
             pass  # not a signature either: verify_pdf says it is not a PDF
         else:
             raise errors.DocumentMissing()
-    return verify_pdf(file)
+    return verify_pdf(file, trust)

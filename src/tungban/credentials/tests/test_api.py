@@ -38,14 +38,14 @@ def swd_system(issuer, db):
     return department_system(issuer, "swd")
 
 
-def call(system: DataUser, method: str, path: str, body: dict | None = None) -> requests.Response:
-    return requests.request(
-        method,
-        f"{system.issuer}/api/v1/credentials{path}",
-        json=body,
-        headers={"Authorization": f"Bearer {system.token()}"},
-        timeout=30,
-    )
+def call(
+    system: DataUser, method: str, path: str, body: dict | None = None, *, key: str | None = None
+) -> requests.Response:
+    """A department system's call; ``key`` is sent as its ``Idempotency-Key`` (quoted, RFC 8941 string)."""
+    headers = {"Authorization": f"Bearer {system.token()}"}
+    if key is not None:
+        headers["Idempotency-Key"] = f'"{key}"'
+    return requests.request(method, f"{system.issuer}/api/v1/credentials{path}", json=body, headers=headers, timeout=30)
 
 
 def test_department_system_issues_and_revokes_and_verifiers_see_it(swd_system, issuer):
@@ -112,7 +112,7 @@ def test_bulk_api_reports_each_row(swd_system, run_tasks):
     text = (
         f"hkid,card_number\n{good.resident.hkid},SC00000001\n{young.resident.hkid},SC00000002\nnot-an-hkid,SC00000003\n"
     )
-    resp = call(swd_system, "POST", "/issue-bulk", {"type": "senior-citizen-card", "csv": text})
+    resp = call(swd_system, "POST", "/issue-bulk", {"type": "senior-citizen-card", "csv": text}, key="bulk-rows-0001")
     assert resp.status_code == 202 and resp.json()["state"] == "queued"
     run_tasks()
     body = call(swd_system, "GET", f"/batches/{resp.json()['id']}").json()
@@ -120,7 +120,11 @@ def test_bulk_api_reports_each_row(swd_system, run_tasks):
     assert [(r["row"], r["error"]) for r in body["errors"]] == [(3, "holder_too_young"), (4, "hkid_format")]
     assert Credential.objects.count() == 0
     resp = call(
-        swd_system, "POST", "/issue-bulk", {"type": "senior-citizen-card", "csv": text, "issue_valid_rows": True}
+        swd_system,
+        "POST",
+        "/issue-bulk",
+        {"type": "senior-citizen-card", "csv": text, "issue_valid_rows": True},
+        key="bulk-rows-0002",
     )
     assert resp.status_code == 202 and resp.json()["rows_issued"] == 0
     run_tasks()

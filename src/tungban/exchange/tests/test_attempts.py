@@ -203,6 +203,31 @@ def test_interrupted_after_the_provider_answered_leaves_an_unknown_attempt(
     assert "outcome unknown" in out.getvalue() and str(attempt.pk) in out.getvalue()
 
 
+@pytest.mark.parametrize("max_uses", [None, 1])
+def test_a_retry_of_the_killed_request_takes_over_its_use(data_user, resident, provider, kill_at, max_uses):
+    """Issue 14 items 2 and 4 together: the data user's retry of the same ``request_id``
+    (same body, its first answer never kept) is delivered and counted once — it takes over the
+    use the dead attempt holds, also the last use of a single-use consent."""
+    consent = make_consent(data_user, resident, max_uses=max_uses)
+    kill_at("exchange.provider_returned")
+    with pytest.raises(Killed):
+        fetch(data_user, consent, "renewal-0042")
+    assert Consent.objects.get(pk=consent.pk).uses == 1
+    # A retry that is not a resumption (another body, or no idempotency layer) stays a replay.
+    with pytest.raises(DomainError) as replayed:
+        fetch(data_user, consent, "renewal-0042")
+    assert replayed.value.code == "replayed_request"
+    killpoints.os.kill = lambda pid, sig: None  # the retry's worker lives
+    answer = exchange.exchange(
+        data_user, consent_id=str(consent.id), product_id=WSD, request_id="renewal-0042", resume=True
+    )
+    assert answer["data"] == ADDRESS
+    assert Consent.objects.get(pk=consent.pk).uses == 1
+    states = sorted(ExchangeAttempt.objects.values_list("state", flat=True))
+    assert states == sorted([AttemptState.IN_FLIGHT, AttemptState.DELIVERED])  # the first stays unknown
+    assert exchange.verify_log().ok
+
+
 def test_unknown_attempt_in_the_apps_history(issuer, data_user, resident, provider, kill_at, app_of):
     app = app_of(resident)
     consent = make_consent(data_user, resident)

@@ -174,15 +174,124 @@ def test_declined_expired_exhausted_foreign_and_uncovered(issuer, providers, td,
     assert exchange.verify_log().ok
 
 
-def test_replayed_request_is_refused_and_logged(providers, td, app_of, tai_man):
+def post_exchange(user, body: dict, *, timeout: float = 30) -> requests.Response:
+    return requests.post(
+        f"{user.issuer}/api/v1/exchange/requests",
+        json=body,
+        headers={"Authorization": f"Bearer {user.token()}"},
+        timeout=timeout,
+    )
+
+
+def test_a_retried_request_id_gets_the_first_result_and_another_body_is_refused(providers, td, app_of, tai_man):
+    """Issue 14 item 2: the same ``request_id`` with the same body answers the first result
+    (nothing delivered or counted again); with another body it stays a refused replay."""
     providers("wsd")
     consent = consented(td, app_of(tai_man), tai_man)
-    first = td.fetch(consent["id"], WSD, request_id="renewal-0001")
-    assert first["request_id"] == "renewal-0001"
-    refused(lambda: td.fetch(consent["id"], WSD, request_id="renewal-0001"), "replayed_request", 409)
+    body = {"consent_id": consent["id"], "product": WSD, "request_id": "renewal-0001"}
+    first = post_exchange(td, body)
+    assert first.status_code == 200, first.text
+    assert first.json()["request_id"] == "renewal-0001" and "Idempotent-Replayed" not in first.headers
+    again = post_exchange(td, body)
+    assert again.status_code == 200, again.text
+    assert again.headers["Idempotent-Replayed"] == "true" and again.json() == first.json()
+    assert outcomes() == ["delivered"]
+    assert Consent.objects.get(pk=consent["id"]).uses == 1
+    refused(lambda: td.fetch(consent["id"], IRD, request_id="renewal-0001"), "replayed_request", 409)
     assert outcomes() == ["delivered", "replayed_request"]
     assert Consent.objects.get(pk=consent["id"]).uses == 1
     refused(lambda: td.fetch(consent["id"], WSD, request_id="short"), "invalid_request", 400)
+    assert exchange.verify_log().ok
+
+
+def retry_until_answered(user, body: dict, deadline: float = 90) -> requests.Response:
+    """Retry as a data user should: again after ``Retry-After`` while the first one runs."""
+    end = time.monotonic() + deadline
+    while True:
+        resp = post_exchange(user, body)
+        if resp.status_code != 409 or resp.json()["error"] != "idempotency_in_progress" or time.monotonic() > end:
+            return resp
+        time.sleep(int(resp.headers["Retry-After"]))
+
+
+def test_a_client_that_gave_up_gets_the_result_of_its_retry_and_nothing_twice(settings, providers, td, app_of, tai_man):
+    """ "8 exchanges were recorded as delivered, their use counted, after the client had given
+    up" (issue 14 item 2): the client's retry with the same request now gets that delivery."""
+    settings.TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT = 20.0
+    providers("wsd", fault="slow", delay=2)
+    consent = consented(td, app_of(tai_man), tai_man, max_uses=1)
+    body = {"consent_id": consent["id"], "product": WSD, "request_id": f"gave-up-{uuid.uuid4().hex}"}
+    with pytest.raises(requests.Timeout):
+        post_exchange(td, body, timeout=0.5)  # the client gives up; the gateway goes on
+    retry = retry_until_answered(td, body)
+    assert retry.status_code == 200, retry.text
+    assert retry.headers["Idempotent-Replayed"] == "true" and retry.json()["request_id"] == body["request_id"]
+    assert outcomes() == ["delivered"]
+    assert Consent.objects.get(pk=consent["id"]).uses == 1  # counted once: a single-use consent is not exhausted twice
+    assert ExchangeRecord.objects.get().id == uuid.UUID(retry.json()["exchange_id"])
+
+
+def test_a_provider_failure_is_not_kept_and_the_retry_runs_again(settings, providers, td, app_of, tai_man):
+    """A 5xx answer is not stored: the retry with the same request_id asks the provider again."""
+    settings.TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT = 5.0
+    providers("wsd", fault="error")
+    consent = consented(td, app_of(tai_man), tai_man)
+    body = {"consent_id": consent["id"], "product": WSD, "request_id": "retry-after-502"}
+    failed = post_exchange(td, body)
+    assert failed.status_code == 502 and failed.json()["error"] == "provider_error"
+    providers("wsd")  # the provider is back
+    retry = post_exchange(td, body)
+    assert retry.status_code == 200, retry.text
+    assert "Idempotent-Replayed" not in retry.headers
+    assert outcomes() == ["provider_error", "delivered"]
+    assert Consent.objects.get(pk=consent["id"]).uses == 1
+    assert post_exchange(td, body).json()["exchange_id"] == retry.json()["exchange_id"]
+
+
+def test_a_retried_consent_request_with_the_same_key_is_the_same_consent(issuer, td, tai_man):
+    url = f"{issuer}/api/v1/exchange/consents"
+    headers = {"Authorization": f"Bearer {td.token()}", "Idempotency-Key": '"consent-7d1e4c2a"'}
+    body = {"product": WSD, "purpose": "Pre-fill the renewal form", "duration_seconds": 600, "sub": sub_of(td, tai_man)}
+    first = requests.post(url, json=body, headers=headers, timeout=30)
+    assert first.status_code == 201, first.text
+    again = requests.post(url, json=body, headers=headers, timeout=30)
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]
+    assert Consent.objects.count() == 1
+    other = requests.post(url, json={**body, "duration_seconds": 60}, headers=headers, timeout=30)
+    assert other.status_code == 422 and other.json()["error"] == "idempotency_key_reused"
+    pending = post_exchange(td, {"consent_id": first.json()["id"], "product": WSD, "request_id": "abcdefgh-1"})
+    assert pending.status_code == 409 and pending.json()["error"] == "consent_pending"  # not kept: retry later
+    # On an exchange the key is the request_id: a header must say the same.
+    bad = requests.post(
+        f"{issuer}/api/v1/exchange/requests",
+        json={"consent_id": first.json()["id"], "product": WSD, "request_id": "abcdefgh-2"},
+        headers={"Authorization": f"Bearer {td.token()}", "Idempotency-Key": '"abcdefgh-3"'},
+        timeout=30,
+    )
+    assert bad.status_code == 400 and bad.json()["error"] == "idempotency_key_invalid"
+
+
+def test_request_ids_have_a_window_and_are_purged_after_it(settings, issuer, td):
+    """A request whose ``iat`` is outside the clock skew is refused, so a request id older
+    than the window (``TUNGBAN_IDEMPOTENCY_TTL``) can be forgotten: the purge deletes it."""
+    from django.utils import timezone
+
+    from tungban.core import retention
+    from tungban.exchange.models import RequestNonce
+
+    stale = post_exchange(
+        td, {"consent_id": "x", "product": WSD, "request_id": uuid.uuid4().hex, "iat": int(time.time()) - 3600}
+    )
+    assert stale.status_code == 400 and stale.json()["error"] == "request_stale", stale.text
+    fresh = {"consent_id": str(uuid.uuid4()), "product": WSD, "request_id": uuid.uuid4().hex, "iat": int(time.time())}
+    assert post_exchange(td, fresh).json()["error"] == "unknown_consent"
+    assert RequestNonce.objects.count() == 1
+    assert retention.purge_all(timezone.now())["exchange.RequestNonce"] == 0
+    later = timezone.now() + dt.timedelta(seconds=settings.TUNGBAN_IDEMPOTENCY_TTL + 1)
+    counts = retention.purge_all(later)
+    assert counts["exchange.RequestNonce"] == 1 and not RequestNonce.objects.exists()
+    assert counts["core.IdempotencyRecord"] >= 1
 
 
 @pytest.mark.parametrize(

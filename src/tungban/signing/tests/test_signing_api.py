@@ -482,3 +482,19 @@ def test_oversize_body_gets_a_json_413(issuer, anon_token, settings):
     assert response.status_code == 413 and response.json()["error"] == "request_too_large"
     assert response.json()["details"]["max_bytes"] == 10_000
     assert nothing_stored()
+
+
+def test_a_retried_signing_request_with_the_same_idempotency_key_is_the_same_request(issuer, anon_token):
+    """Issue 14 item 2: the service's retry after a lost answer gets the first signing request,
+    not a second approval for the resident; another body with the key is refused (422)."""
+    headers = {"Authorization": f"Bearer {anon_token}", "Idempotency-Key": '"sign-0b3f9a1c-retry"'}
+    url = f"{issuer}/api/v1/signing/requests"
+    first = requests.post(url, json={"documents": [digest_doc()]}, headers=headers)
+    assert first.status_code == 201, first.text
+    again = requests.post(url, json={"documents": [digest_doc()]}, headers=headers)
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]
+    assert SigningRequest.objects.count() == 1 and ApprovalRequest.objects.filter(kind="sign").count() == 1
+    other = requests.post(url, json={"documents": [digest_doc(content=b"Other")]}, headers=headers)
+    assert other.status_code == 422 and other.json()["error"] == "idempotency_key_reused"
+    assert SigningRequest.objects.count() == 1

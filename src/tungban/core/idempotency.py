@@ -1,0 +1,490 @@
+"""Idempotent retries of the API's creating calls (issue 14 item 2), with the
+``Idempotency-Key`` request header of draft-ietf-httpapi-idempotency-key-header-07.
+
+A department system whose request timed out cannot tell whether the platform went on and
+committed it. With a key it retries the same request with the same key and learns what
+happened, without doing it twice:
+
+* **Syntax** (draft §2.1): the header is an RFC 8941 Item whose value is a String
+  (``Idempotency-Key: "8e03978e-40d5-43e8-bc93-6894a57f9324"``), parsed with the ``http-sf``
+  library; this platform asks for 8 to 255 characters (a UUID is recommended). Anything else
+  is 400 ``idempotency_key_invalid``; a call that requires the key and has none is 400
+  ``idempotency_key_missing`` (draft §2.7).
+* **Scope**: the key belongs to the authenticated caller (its OAuth client, plus the resident
+  for a login token), never shared between callers (draft §4: a composite lookup key).
+* **Fingerprint** (draft §2.4): SHA-256 of the method, path, query string and the canonical
+  JSON body (sorted keys, no spaces) — :func:`request_digest`.
+* **Answers**: the same key with the same request gets the first answer again (status and
+  body), marked ``Idempotent-Replayed: true``; the same key with another request is 422
+  ``idempotency_key_reused``; the same key while the first request still runs is 409
+  ``idempotency_in_progress`` with ``Retry-After`` (draft §2.7). Only 2xx answers and the
+  deterministic 4xx (400, 403, 404, 410, 413, 422: the same request would be refused the same
+  way) are kept; 401, 409, 429 and every 5xx are not, so a retry runs the call afresh.
+* **All or nothing**: the record and the call's writes commit in one transaction
+  (:func:`idempotent`), so a worker killed before the commit leaves neither and the retry
+  runs afresh; killed after it, the retry gets the first answer.
+* **Concurrency**: on PostgreSQL a transaction-scoped advisory lock on (caller, key)
+  (``pg_try_advisory_xact_lock``, PostgreSQL 15 §9.27.10) marks a request in progress; it is
+  released by the commit, the rollback, or the death of the worker's connection. SQLite
+  serialises write transactions (``transaction_mode`` IMMEDIATE), so there the second request
+  waits for the first and gets its answer.
+* **Calls that span transactions** (an exchange asks its provider between two transactions,
+  ``staged=True``): the record is written ``in_progress`` first, in its own transaction, and
+  the operation stores its result with :func:`complete` inside its own last transaction. A
+  session-scoped advisory lock (PostgreSQL; a lease of :data:`LEASE_SECONDS` elsewhere) tells a
+  running first request from one whose worker died: a retry takes the latter over
+  (:func:`resuming` is true) and runs again.
+* **Expiry** (draft §2.3): records are kept ``TUNGBAN_IDEMPOTENCY_TTL`` seconds (default
+  24 h), then purged by the scheduled purge (:func:`purge_expired`, registered with
+  :mod:`tungban.core.retention`). The answer is stored encrypted (``core.fields``).
+
+Use it on a ninja operation, under the router's decorator::
+
+    @router.post("/issue", response={201: Out, **ERRORS}, auth=bearer)
+    @idempotent(caller=lambda request: f"client:{request.auth.client.client_id}")
+    def issue(request, payload: In): ...
+
+The header parameter and the ``Idempotent-Replayed`` response header are added to the
+operation's OpenAPI description; the error codes are in :data:`ERRORS` (the API's kernel codes).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import dataclasses
+import datetime as dt
+import functools
+import hashlib
+import inspect
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import http_sf
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.request import RawPostDataException
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from ninja import Status
+from ninja.utils import contribute_operation_callback
+
+from .errors import Conflict, DomainError
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+MIN_LENGTH, MAX_LENGTH = 8, 255
+#: Seconds a client is asked to wait (``Retry-After``) when its first request still runs.
+RETRY_AFTER = 2
+#: Without PostgreSQL's advisory locks: seconds an ``in_progress`` record of a staged call
+#: counts as running (longer than any provider timeout); after that a retry takes it over.
+LEASE_SECONDS = 120
+#: Error statuses kept and replayed: a deterministic refusal of the same request.
+STORED_ERRORS = frozenset({400, 403, 404, 410, 413, 422})
+
+KeyInvalid = DomainError.define(
+    "idempotency_key_invalid",
+    _(
+        "The Idempotency-Key header must be one quoted string of 8 to 255 visible ASCII characters, "
+        'e.g. Idempotency-Key: "8e03978e-40d5-43e8-bc93-6894a57f9324".'
+    ),
+    field=HEADER,
+)
+KeyMissing = DomainError.define(
+    "idempotency_key_missing",
+    _(
+        "This call needs an Idempotency-Key header: a new random key (e.g. a UUID) for each request, the same for its retries."
+    ),
+    field=HEADER,
+)
+KeyReused = DomainError.define(
+    "idempotency_key_reused",
+    _("This Idempotency-Key was already used for a different request: use a new key for a new request."),
+    status=422,
+    field=HEADER,
+)
+InProgress = Conflict.define(
+    "idempotency_in_progress",
+    _("A request with this Idempotency-Key is still being processed: retry after %(seconds)s seconds."),
+    field=HEADER,
+)
+#: The codes above, for the API's kernel error list (:data:`tungban.core.api.KERNEL_ERRORS`).
+ERRORS = (KeyInvalid, KeyMissing, KeyReused, InProgress)
+
+
+def is_stored(status: int) -> bool:
+    """Whether an answer with HTTP ``status`` is kept for replay (2xx and :data:`STORED_ERRORS`)."""
+    return 200 <= status < 300 or status in STORED_ERRORS
+
+
+def parse_key(value: str) -> str:
+    """The key of an ``Idempotency-Key`` header value: an RFC 8941 Item that is a String
+    (draft §2.1) of :data:`MIN_LENGTH` to :data:`MAX_LENGTH` characters.
+
+    :raises DomainError: ``idempotency_key_invalid`` (400) otherwise (also for two headers,
+        which arrive joined by a comma).
+    """
+    try:
+        item, _params = http_sf.parse(value.encode("ascii"), tltype="item")
+    except (UnicodeEncodeError, ValueError):
+        raise KeyInvalid() from None
+    if not isinstance(item, str) or not MIN_LENGTH <= len(item) <= MAX_LENGTH:
+        raise KeyInvalid()
+    return item
+
+
+def request_digest(request: HttpRequest) -> str:
+    """hex SHA-256 over the method, path, query string and body of ``request``; a JSON body
+    is canonicalised first (sorted keys, no insignificant spaces, UTF-8), so the same request
+    serialised differently has the same digest."""
+    try:
+        raw = request.body
+    except RawPostDataException:  # a form already read as a stream: its parsed fields instead
+        raw = json.dumps(sorted(request.POST.lists())).encode()
+    try:
+        body = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    except ValueError:
+        body = hashlib.sha256(raw).hexdigest()
+    material = json.dumps([request.method, request.path, request.META.get("QUERY_STRING", ""), body])
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+@dataclasses.dataclass
+class _Call:
+    """The idempotency state of one API request, from its operation's start to its answer."""
+
+    staged: bool
+    key: str | None = None
+    caller: str = ""
+    digest: str = ""
+    operation: str = ""
+    active: bool = False  # this request runs the operation under its key: keep its answer
+    replayed: bool = False
+    resumed: bool = False
+    record_id: int | None = None  # staged: the in-progress record
+    session_lock: int | None = None  # staged on PostgreSQL: the advisory lock held
+
+
+_current: contextvars.ContextVar[_Call | None] = contextvars.ContextVar("tungban_idempotency", default=None)
+
+
+def _lock_id(caller: str, key: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"{caller}\n{key}".encode()).digest()[:8], "big", signed=True)
+
+
+def _postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _try_lock(lock_id: int, *, session: bool) -> bool:
+    function = "pg_try_advisory_lock" if session else "pg_try_advisory_xact_lock"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(%s)", [lock_id])
+        return bool(cursor.fetchone()[0])
+
+
+def _unlock(lock_id: int) -> None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_id])
+    except Exception:  # the connection is gone, and the lock with it
+        pass
+
+
+def _in_progress() -> HttpResponse:
+    response = JsonResponse(
+        {**InProgress(seconds=RETRY_AFTER).as_dict(), "details": {"retry_after": RETRY_AFTER}}, status=409
+    )
+    response["Retry-After"] = str(RETRY_AFTER)
+    return response
+
+
+def _replay(call: _Call, record):
+    call.replayed = True
+    if record.body_is_result:  # serialised again by the operation, exactly as the first time
+        return Status(record.status, json.loads(record.body))
+    return HttpResponse(record.body, status=record.status, content_type="application/json")
+
+
+def _records():
+    from .models import IdempotencyRecord
+
+    return IdempotencyRecord.objects
+
+
+def _new_record(call: _Call, now: dt.datetime, **fields):
+    return _records().create(
+        caller=call.caller,
+        key=call.key,
+        operation=call.operation,
+        digest=call.digest,
+        created_at=now,
+        updated_at=now,
+        expires_at=now + dt.timedelta(seconds=settings.TUNGBAN_IDEMPOTENCY_TTL),
+        **fields,
+    )
+
+
+def _begin_atomic(call: _Call):
+    """Inside the call's transaction: ``None`` to run the operation, or the answer to give."""
+    if _postgres() and not _try_lock(_lock_id(call.caller, call.key), session=False):
+        return _in_progress()
+    now = timezone.now()
+    _records().filter(caller=call.caller, key=call.key, expires_at__lte=now).delete()
+    record = _records().filter(caller=call.caller, key=call.key).first()
+    if record is not None:
+        if record.digest != call.digest:
+            raise KeyReused()
+        if record.state == "complete":
+            return _replay(call, record)
+        return _in_progress()  # (only a staged operation leaves a record in progress)
+    call.active = True
+    return None
+
+
+def _begin_staged(call: _Call, on_reuse: str):
+    """Before an operation that spans transactions: claim the key (committed at once)."""
+    from .models import IdempotencyState
+
+    if _postgres():
+        lock_id = _lock_id(call.caller, call.key)
+        if not _try_lock(lock_id, session=True):
+            return _in_progress()
+        call.session_lock = lock_id
+    now = timezone.now()
+    with transaction.atomic():
+        _records().filter(caller=call.caller, key=call.key, expires_at__lte=now).delete()
+        record = _records().select_for_update().filter(caller=call.caller, key=call.key).first()
+        if record is None:
+            record = _new_record(call, now, state=IdempotencyState.IN_PROGRESS)
+        elif record.digest != call.digest:
+            if on_reuse == "run":  # the operation refuses it itself (and records the refusal)
+                return None
+            raise KeyReused()
+        elif record.state == IdempotencyState.COMPLETE:
+            return _replay(call, record)
+        elif not _postgres() and record.updated_at > now - dt.timedelta(seconds=LEASE_SECONDS):
+            return _in_progress()
+        else:  # the first request's worker died, or its answer was not kept (5xx, 409): take it over
+            record.updated_at = now
+            record.save(update_fields=["updated_at"])
+            call.resumed = True
+    call.record_id = record.pk
+    call.active = True
+    return None
+
+
+def _finish_staged(call: _Call, response: HttpResponse) -> None:
+    """After a staged operation, if its record is still in progress (no :func:`complete`
+    committed): keep a deterministic refusal; release anything else for a retry (no lease left)."""
+    from .models import IdempotencyState
+
+    pending = _records().filter(pk=call.record_id, state=IdempotencyState.IN_PROGRESS)
+    if is_stored(response.status_code):
+        pending.update(
+            state=IdempotencyState.COMPLETE,
+            status=response.status_code,
+            body=response.content.decode(),
+            body_is_result=False,
+            updated_at=timezone.now(),
+        )
+    else:
+        pending.update(updated_at=timezone.now() - dt.timedelta(seconds=LEASE_SECONDS + 1))
+
+
+def complete(result: Any, *, status: int = 200) -> None:
+    """Store ``result`` (what the operation returns: JSON-serialisable, ``datetime`` and
+    ``UUID`` allowed) as the answer of the staged call running in this context, in the
+    caller's open transaction — the one that commits the operation's effects. Outside a
+    staged idempotent call it does nothing."""
+    call = _current.get()
+    if call is None or not call.staged or not call.active or call.record_id is None:
+        return
+    from .models import IdempotencyState
+
+    _records().filter(pk=call.record_id).update(
+        state=IdempotencyState.COMPLETE,
+        status=status,
+        body=json.dumps(result, default=_json_default, ensure_ascii=False),
+        body_is_result=True,
+        updated_at=timezone.now(),
+    )
+
+
+def resuming() -> bool:
+    """Whether the staged call running in this context retries a first request with the same
+    key and body that never completed (its worker died, or its answer was not kept)."""
+    call = _current.get()
+    return bool(call and call.resumed)
+
+
+def _json_default(value):
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _run_wrapper(run: Callable, *, staged: bool) -> Callable:
+    """Wraps ninja's ``Operation.run`` (auth, parsing, the view, serialisation): the
+    transaction that holds the operation's writes and its record, and the replay mark."""
+
+    @functools.wraps(run)
+    def wrapped(request, *args, **kwargs):
+        call = _Call(staged=staged)
+        token = _current.set(call)
+        try:
+            if staged or HEADER not in request.headers:
+                response = run(request, *args, **kwargs)
+                if call.active:
+                    _finish_staged(call, response)
+            else:
+                response = _run_atomic(call, run, request, *args, **kwargs)
+        finally:
+            _current.reset(token)
+            if call.session_lock is not None:
+                _unlock(call.session_lock)
+        if call.replayed:
+            response[REPLAYED_HEADER] = "true"
+        return response
+
+    return wrapped
+
+
+def _run_atomic(call: _Call, run: Callable, request, *args, **kwargs) -> HttpResponse:
+    from .models import IdempotencyState
+
+    with transaction.atomic():
+        response = run(request, *args, **kwargs)
+        if response.status_code >= 500:
+            transaction.set_rollback(True)  # nothing partial: the retry runs afresh
+        elif call.active and is_stored(response.status_code):
+            try:
+                with transaction.atomic():
+                    _new_record(
+                        call,
+                        timezone.now(),
+                        state=IdempotencyState.COMPLETE,
+                        status=response.status_code,
+                        body=response.content.decode(),
+                    )
+            except IntegrityError:  # another request with the key committed first (no advisory lock)
+                transaction.set_rollback(True)
+                return _in_progress()
+    return response
+
+
+def _document(operation, *, required: bool, description: str) -> None:
+    """The header parameter and the replay mark in the operation's OpenAPI description."""
+    extra = operation.openapi_extra = dict(operation.openapi_extra or {})
+    extra.setdefault("parameters", []).append(
+        {
+            "name": HEADER,
+            "in": "header",
+            "required": required,
+            "description": description,
+            # An RFC 8941 sf-string of 8-255 visible ASCII characters (escapes left out here).
+            "schema": {
+                "type": "string",
+                "pattern": r'^"[ !#-\[\]-~]{8,255}"$',
+                "example": '"8e03978e-40d5-43e8-bc93-6894a57f9324"',
+            },
+        }
+    )
+    replayed = {
+        REPLAYED_HEADER: {
+            "description": "`true` when this is the stored answer to an earlier request with the same "
+            "Idempotency-Key (draft-ietf-httpapi-idempotency-key-header)",
+            "schema": {"type": "string", "enum": ["true"]},
+        }
+    }
+    responses = extra.setdefault("responses", {})
+    for status in operation.response_models:
+        if isinstance(status, int) and is_stored(status):
+            responses.setdefault(status, {}).setdefault("headers", {}).update(replayed)
+
+
+_DESCRIPTION = (
+    'The request\'s idempotency key (draft-ietf-httpapi-idempotency-key-header): a quoted string, e.g. "<UUID>", '
+    "new for each request and the same for its retries. A retry with the same key and body gets the first answer "
+    "(marked `Idempotent-Replayed: true`); another body is 422 `idempotency_key_reused`; while the first still runs, "
+    "409 `idempotency_in_progress` with `Retry-After`. Kept for `TUNGBAN_IDEMPOTENCY_TTL` seconds (default 24 h)."
+)
+
+
+def idempotent(
+    *,
+    caller: Callable[[HttpRequest], str],
+    required: bool = False,
+    key_field: str | None = None,
+    staged: bool = False,
+    on_reuse: str = "refuse",
+    description: str = "",
+) -> Callable:
+    """Decorate a ninja operation (below the router's decorator) to take an ``Idempotency-Key``.
+
+    :param caller: ``request → str``, the authenticated caller that owns the key (run after
+        the operation's auth, e.g. ``client:<client_id>``).
+    :param required: refuse a request without the key (400 ``idempotency_key_missing``).
+    :param key_field: a field of the JSON body (``payload``) that is the key when the header is
+        absent (an exchange's ``request_id``); a header given as well must carry the same value.
+    :param staged: the operation commits in several transactions and calls :func:`complete`
+        in its last one (see the module's docstring).
+    :param on_reuse: ``"refuse"`` (422 ``idempotency_key_reused``) or ``"run"``: a staged
+        operation that refuses a reused key itself.
+    :param description: added to the header's description in the OpenAPI document.
+    """
+    if on_reuse not in ("refuse", "run"):
+        raise ValueError(on_reuse)
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def inner(request, *args, **kwargs):
+            call = _current.get()
+            if call is None:
+                return view(request, *args, **kwargs)
+            key = parse_key(request.headers[HEADER]) if HEADER in request.headers else None
+            if key_field is not None:
+                value = getattr(kwargs.get("payload"), key_field, None)
+                if key is not None and key != value:
+                    raise KeyInvalid(_("The Idempotency-Key header must equal %(field)s.") % {"field": key_field})
+                key = value if isinstance(value, str) and 1 <= len(value) <= MAX_LENGTH else None
+            if key is None:
+                if required:
+                    raise KeyMissing()
+                return view(request, *args, **kwargs)
+            call.key, call.caller, call.digest = key, caller(request)[:200], request_digest(request)
+            call.operation = f"{request.method} {request.path}"[:200]
+            answer = _begin_staged(call, on_reuse) if staged else _begin_atomic(call)
+            if answer is not None:
+                return answer
+            return view(request, *args, **kwargs)
+
+        # ninja reads the parameters' annotations through the wrapper, whose module differs:
+        # give it the view's signature with its (string) annotations evaluated where they were written.
+        inner.__signature__ = inspect.signature(view, eval_str=True)
+
+        def contribute(operation) -> None:
+            deco = functools.partial(_run_wrapper, staged=staged)
+            operation.run = deco(operation.run)
+            if not hasattr(operation, "_run_decorators"):
+                operation._run_decorators = []
+            operation._run_decorators.append(deco)  # re-applied when ninja clones the operation
+            _document(operation, required=required, description=" ".join(filter(None, [_DESCRIPTION, description])))
+
+        contribute_operation_callback(inner, contribute)
+        return inner
+
+    return decorate
+
+
+def purge_expired(now: dt.datetime) -> dict[str, int]:
+    """Delete the records whose ``expires_at`` has passed (``TUNGBAN_IDEMPOTENCY_TTL``);
+    registered with :mod:`tungban.core.retention` as ``idempotency``."""
+    from .models import IdempotencyRecord
+
+    deleted, _rows = IdempotencyRecord.objects.filter(expires_at__lte=now).delete()
+    return {IdempotencyRecord._meta.label: deleted}
