@@ -179,10 +179,123 @@ def test_consent_approval_killed_after_commit_is_complete_and_not_repeated(platf
     assert state["consents"][asked["id"]] == {"status": "active", "uses": 0}
 
 
+def test_consent_request_killed_after_commit_is_replayed_by_its_idempotency_key(platform):
+    """The data user's consent request committed, then the worker died before it answered:
+    the retry with the same key gets that request (the same approval link), not a second one."""
+    user = data_user(platform)
+    body = {"product": PRODUCT, "purpose": "Fault tests", "duration_seconds": 3600}
+    key = idempotency_key()
+    before = platform.state()
+    user.token()
+    killed(
+        platform,
+        "response.after_view",
+        lambda: api(platform, user, "POST", "/api/v1/exchange/consents", body, key),
+        request="POST /api/v1/exchange/consents",
+    )
+    state = platform.state()
+    created = new(before, state, "consents")
+    assert list(created.values()) == [{"status": "requested", "uses": 0}]
+    retry = api(platform, user, "POST", "/api/v1/exchange/consents", body, key)
+    assert retry.status_code == 201, retry.text
+    assert retry.json()["id"] == next(iter(created))
+    after = platform.state()
+    assert new(before, after, "consents").keys() == created.keys()
+    assert_consistent(after)
+
+
 # --- exchange ------------------------------------------------------------------------------------
 
 
+def test_exchange_killed_after_commit_is_replayed_by_its_idempotency_key(platform, tmp_path):
+    """The exchange committed (delivered, one use counted), then the worker died before the
+    data user got the answer: the retry with the same key and body gets that exchange, not a
+    second one nor ``replayed_request``."""
+    user = data_user(platform)
+    _resident, app = bound_app(platform, tmp_path)
+    consent = used_consent(platform, user, app)
+    body = {"consent_id": consent, "product": PRODUCT, "request_id": uuid.uuid4().hex}
+    key = body["request_id"]  # an exchange's key is its request_id (docs/integrators.md)
+    user.token()
+    killed(
+        platform,
+        "response.after_view",
+        lambda: api(platform, user, "POST", "/api/v1/exchange/requests", body, key),
+        request="POST /api/v1/exchange/requests",
+    )
+    state = platform.state()
+    assert_consistent(state)
+    records = [r for r in state["exchanges"] if r["request_id"] == body["request_id"]]
+    assert [r["outcome"] for r in records] == ["delivered"] and state["consents"][consent]["uses"] == 2
+    retry = api(platform, user, "POST", "/api/v1/exchange/requests", body, key)
+    assert retry.status_code == 200, retry.text
+    assert retry.json()["exchange_id"] == records[0]["id"] and retry.json()["data"]
+    after = platform.state()
+    assert [r for r in after["exchanges"] if r["consent"] == consent] == [
+        r for r in state["exchanges"] if r["consent"] == consent
+    ]
+    assert after["consents"][consent]["uses"] == 2
+    assert_consistent(after)
+
+
+def test_exchange_killed_after_the_provider_answered_leaves_a_trace_and_is_retried(platform, tmp_path):
+    """The provider released the data, then the worker died before the exchange committed:
+    nothing was delivered, the attempt is on record (issue 14 item 4) with the one use it
+    took, and the retry with the same key delivers once, counting no second use."""
+    user = data_user(platform)
+    _resident, app = bound_app(platform, tmp_path)
+    consent = used_consent(platform, user, app)
+    body = {"consent_id": consent, "product": PRODUCT, "request_id": uuid.uuid4().hex}
+    key = body["request_id"]  # an exchange's key is its request_id (docs/integrators.md)
+    user.token()
+    killed(
+        platform,
+        "exchange.provider_returned",
+        lambda: api(platform, user, "POST", "/api/v1/exchange/requests", body, key),
+        request="POST /api/v1/exchange/requests",
+    )
+    state = platform.state()
+    assert_consistent(state)
+    assert [r for r in state["exchanges"] if r["request_id"] == body["request_id"]] == []
+    # The attempt is on record, in flight (of unknown outcome once past its deadline), holding
+    # the consent's use it took before the provider was asked.
+    assert [a["state"] for a in state["exchange_attempts"] if a["request_id"] == body["request_id"]] == ["in_flight"]
+    assert state["consents"][consent]["uses"] == 2
+    retry = api(platform, user, "POST", "/api/v1/exchange/requests", body, key)
+    assert retry.status_code == 200, retry.text
+    after = platform.state()
+    delivered = [r for r in after["exchanges"] if r["request_id"] == body["request_id"]]
+    assert [(r["id"], r["outcome"]) for r in delivered] == [(retry.json()["exchange_id"], "delivered")]
+    assert after["consents"][consent]["uses"] == 2
+    assert_consistent(after)
+
+
 # --- issuance ------------------------------------------------------------------------------------
+
+
+def test_single_issuance_killed_after_commit_is_replayed_by_its_idempotency_key(platform):
+    swd = department(platform)
+    holder = platform.residents()[0]
+    body = {"type": CARD, "hkid": holder["hkid"], "claims": {"card_number": "SC10000001"}}
+    key = idempotency_key()
+    swd.token()
+    killed(
+        platform,
+        "response.after_view",
+        lambda: api(platform, swd, "POST", "/api/v1/credentials/issue", body, key),
+        request="POST /api/v1/credentials/issue",
+    )
+    state = platform.state()
+    assert_consistent(state)
+    issued = [c for c in state["credentials"] if c["holder"] == holder["id"]]
+    assert len(issued) == 1
+    retry = api(platform, swd, "POST", "/api/v1/credentials/issue", body, key)
+    assert retry.status_code == 201, retry.text
+    assert retry.json()["id"] == issued[0]["id"]
+    after = platform.state()
+    assert [c for c in after["credentials"] if c["holder"] == holder["id"]] == issued
+    assert after["status_positions_allocated"] == state["status_positions_allocated"]
+    assert_consistent(after)
 
 
 def bulk_csv(holders: list[dict], first: int) -> str:
@@ -196,6 +309,36 @@ def wait_batch(platform, swd, batch_id: str) -> dict:
         return body if body["state"] in ("done", "rejected", "failed") else None
 
     return wait_for(finished, timeout=180, what=f"the batch {batch_id} to finish", interval=0.5)
+
+
+def test_bulk_issuance_request_killed_after_commit_is_replayed_by_its_idempotency_key(platform):
+    swd = department(platform)
+    holders = platform.residents(3)
+    body = {"type": CARD, "csv": bulk_csv(holders, 20000000)}
+    key = idempotency_key()
+    before = platform.state()
+    swd.token()
+    killed(
+        platform,
+        "response.after_view",
+        lambda: api(platform, swd, "POST", "/api/v1/credentials/issue-bulk", body, key),
+        request="POST /api/v1/credentials/issue-bulk",
+    )
+    state = platform.state()
+    batches = new(before, state, "batches")
+    assert len(batches) == 1
+    batch_id = next(iter(batches))
+    retry = api(platform, swd, "POST", "/api/v1/credentials/issue-bulk", body, key)
+    assert retry.status_code == 202, retry.text
+    assert retry.json()["id"] == batch_id
+    assert wait_batch(platform, swd, batch_id)["state"] == "done"
+    after = platform.state()
+    assert new(before, after, "batches").keys() == {batch_id}
+    assert sorted(c["holder"] for c in after["credentials"] if c["batch"] == batch_id) == sorted(
+        h["id"] for h in holders
+    )
+    assert after["status_positions_allocated"] - before["status_positions_allocated"] == len(holders)
+    assert_consistent(after)
 
 
 def test_bulk_issuance_worker_killed_mid_job_finishes_once_after_restart(platform):
@@ -257,6 +400,24 @@ def wait_signed(platform, token: str, request_id: str) -> dict:
         return body if body["status"] != "pending" else None
 
     return wait_for(signed, timeout=180, what=f"the signing request {request_id} to be signed", interval=0.5)
+
+
+def test_signing_request_killed_after_commit_is_replayed_by_its_idempotency_key(platform):
+    token, key = signer_token(platform), idempotency_key()
+    before = platform.state()
+    killed(
+        platform,
+        "response.after_view",
+        lambda: signing_request(platform, token, key),
+        request="POST /api/v1/signing/requests",
+    )
+    state = platform.state()
+    created = new(before, state, "signing_requests")
+    assert len(created) == 1
+    retry = signing_request(platform, token, key)
+    assert retry.status_code == 201, retry.text
+    assert retry.json()["id"] == next(iter(created))
+    assert new(before, platform.state(), "signing_requests").keys() == created.keys()
 
 
 def test_signing_key_generation_killed_leaves_no_orphan_key_and_the_job_signs(platform, tmp_path):
