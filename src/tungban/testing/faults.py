@@ -5,9 +5,9 @@ a named point, then checked.
 
 * a database of its own (``CREATE DATABASE tungban_faults_…``, dropped afterwards) and a
   temporary ``TUNGBAN_VAR_DIR`` (secret key, a SoftHSM2 token for residents' signing keys);
-* the platform under gunicorn with several sync workers (``python -m gunicorn tungban.wsgi
-  -w 3``, :func:`tungban.testing.servers.start_gunicorn`), whose master respawns a killed
-  worker as in production;
+* the platform under gunicorn as ``tungban serve`` runs it (gthread workers,
+  :func:`tungban.testing.servers.start_gunicorn`), 3 processes of 4 threads, whose master
+  respawns a killed worker as in production;
 * ``tungban worker`` for background jobs (bulk issuance, signing), restarted whenever it dies
   (what ``Restart=always`` of ``docs/systemd/tungban-worker@.service`` does);
 * the demo data provider ``wsd`` (``examples.providers.launch.start_provider``).

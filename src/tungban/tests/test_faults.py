@@ -6,8 +6,9 @@ and a retry (with the same ``Idempotency-Key``, or the same refresh token) retur
 result without a duplicate.
 
 The platform runs as in production (:mod:`tungban.testing.faults`): gunicorn with several
-sync workers on a PostgreSQL database of its own, ``tungban worker``, the demo provider, a
-SoftHSM2 token. PostgreSQL only (``DATABASE_URL=postgres://…``): skipped on SQLite.
+gthread workers on a PostgreSQL database of its own, ``tungban worker``, the demo provider,
+a SoftHSM2 token. PostgreSQL only (``DATABASE_URL=postgres://…``): skipped on SQLite. About
+four minutes on a busy two-core machine; CI runs it after the PostgreSQL suite (``.ci/run``).
 """
 
 from __future__ import annotations
