@@ -143,6 +143,12 @@ def api(platform, system, method: str, path: str, body: dict | None, key: str | 
     return http().request(method, f"{platform.url}{path}", json=body, headers=headers, timeout=60)
 
 
+def assert_replayed(response, status: int) -> None:
+    """``response`` is the first answer again: its status, marked ``Idempotent-Replayed``."""
+    assert response.status_code == status, response.text
+    assert response.headers.get("Idempotent-Replayed") == "true", dict(response.headers)
+
+
 def idempotency_key() -> str:
     return str(uuid.uuid4())
 
@@ -198,7 +204,7 @@ def test_consent_request_killed_after_commit_is_replayed_by_its_idempotency_key(
     created = new(before, state, "consents")
     assert list(created.values()) == [{"status": "requested", "uses": 0}]
     retry = api(platform, user, "POST", "/api/v1/exchange/consents", body, key)
-    assert retry.status_code == 201, retry.text
+    assert_replayed(retry, 201)
     assert retry.json()["id"] == next(iter(created))
     after = platform.state()
     assert new(before, after, "consents").keys() == created.keys()
@@ -229,7 +235,7 @@ def test_exchange_killed_after_commit_is_replayed_by_its_idempotency_key(platfor
     records = [r for r in state["exchanges"] if r["request_id"] == body["request_id"]]
     assert [r["outcome"] for r in records] == ["delivered"] and state["consents"][consent]["uses"] == 2
     retry = api(platform, user, "POST", "/api/v1/exchange/requests", body, key)
-    assert retry.status_code == 200, retry.text
+    assert_replayed(retry, 200)
     assert retry.json()["exchange_id"] == records[0]["id"] and retry.json()["data"]
     after = platform.state()
     assert [r for r in after["exchanges"] if r["consent"] == consent] == [
@@ -291,7 +297,7 @@ def test_single_issuance_killed_after_commit_is_replayed_by_its_idempotency_key(
     issued = [c for c in state["credentials"] if c["holder"] == holder["id"]]
     assert len(issued) == 1
     retry = api(platform, swd, "POST", "/api/v1/credentials/issue", body, key)
-    assert retry.status_code == 201, retry.text
+    assert_replayed(retry, 201)
     assert retry.json()["id"] == issued[0]["id"]
     after = platform.state()
     assert [c for c in after["credentials"] if c["holder"] == holder["id"]] == issued
@@ -330,7 +336,7 @@ def test_bulk_issuance_request_killed_after_commit_is_replayed_by_its_idempotenc
     assert len(batches) == 1
     batch_id = next(iter(batches))
     retry = api(platform, swd, "POST", "/api/v1/credentials/issue-bulk", body, key)
-    assert retry.status_code == 202, retry.text
+    assert_replayed(retry, 202)
     assert retry.json()["id"] == batch_id
     assert wait_batch(platform, swd, batch_id)["state"] == "done"
     after = platform.state()
@@ -416,7 +422,7 @@ def test_signing_request_killed_after_commit_is_replayed_by_its_idempotency_key(
     created = new(before, state, "signing_requests")
     assert len(created) == 1
     retry = signing_request(platform, token, key)
-    assert retry.status_code == 201, retry.text
+    assert_replayed(retry, 201)
     assert retry.json()["id"] == next(iter(created))
     assert new(before, platform.state(), "signing_requests").keys() == created.keys()
 
