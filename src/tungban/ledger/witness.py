@@ -14,12 +14,21 @@ still published unchanged, then every newer head in order: the JWS signature (ES
 timestamps never go back; the same root for the same size; and the consistency proof from
 the last accepted head to it (RFC 9162 §2.1.4.2, :func:`tungban.ledger.merkle.verify_consistency`).
 It saves the newest head only when all of that holds. The first run trusts the latest head
-(trust on first use) unless ``--from-start`` checks the whole history.
+(trust on first use) unless ``--from-start`` checks the whole history. Last, the newest
+published head must be at most ``--max-age`` seconds old (default 2 ×
+``$TUNGBAN_TREE_HEAD_INTERVAL``, i.e. 600 s): the platform publishes a head at least every
+interval, so an operator serving a frozen list of heads is ``STALE``, not "OK" forever.
+
+What a witness does not catch alone: a platform that shows one history to this witness and
+another (a fork) to someone else. Each party is only safe against the heads it compared; the
+resident's apps keep the largest head they accepted and ask for consistency proofs from it,
+and require their head to be one published here, but two parties shown different forks find
+out only when they compare heads (witness cosignatures / gossip: not done yet).
 
 Exit status: 0 every new head is consistent; 1 an inconsistency (``ROLLBACK``,
-``INCONSISTENT``, a bad signature, a published head removed or changed) — the state file
-keeps the last good head, so every later run fails too until someone looks; 2 the witness
-could not run (network, bad state file). The exchange gateway's records are leaves of the
+``INCONSISTENT``, a bad signature, a published head removed or changed, ``STALE``) — the state
+file keeps the last good head, so every later run fails too until someone looks; 2 the witness
+could not run (network, the platform answering an error such as 503, bad state file). The exchange gateway's records are leaves of the
 same log (kind ``exchange``), so this one witness covers both.
 
 Usage (Django-free: only ``requests`` and ``joserfc``)::
@@ -47,6 +56,24 @@ EXIT_OK, EXIT_INCONSISTENT, EXIT_ERROR = 0, 1, 2
 
 class Inconsistent(Exception):
     """The log's published heads contradict the head the witness kept (exit status 1)."""
+
+
+class Stale(Inconsistent):
+    """Every head checked is consistent, but the newest is older than the bound: the log is
+    not being published (exit status 1). ``head`` is the newest head, still kept."""
+
+    def __init__(self, message: str, head: dict):
+        super().__init__(message)
+        self.head = head
+
+
+#: Default bound on the newest head's age: 2 × the platform's head interval (seconds).
+def default_max_age() -> int:
+    """2 × ``$TUNGBAN_TREE_HEAD_INTERVAL`` (default 300 s, as the platform's setting), seconds."""
+    try:
+        return 2 * int(os.environ.get("TUNGBAN_TREE_HEAD_INTERVAL", "300"))
+    except ValueError:
+        return 600
 
 
 class CannotRun(Exception):
@@ -147,12 +174,31 @@ class Witness:
                 f"INCONSISTENT: the log of {new} leaves (head #{head['seq']}) does not extend the {old} leaves of head #{held['seq']} you kept: entries were rewritten or removed"
             )
 
-    def run(self, held: dict | None, *, from_start: bool = False) -> dict:
+    def run(
+        self, held: dict | None, *, from_start: bool = False, max_age: int | None = None, now_ms: int | None = None
+    ) -> dict:
         """Check every head published since ``held`` (the head kept last time, or None) and
-        return the newest one, to keep.
+        return the newest one, to keep; then that it is at most ``max_age`` seconds old
+        (None: no bound) at ``now_ms`` (ms since the epoch, default now).
 
+        :raises Stale: the newest head is too old (review of issue 14, H1 a).
         :raises Inconsistent: as the module says. :raises CannotRun: network or data errors.
         """
+        newest = self._run(held, from_start=from_start)
+        if max_age is not None:
+            import time
+
+            now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+            age = (now_ms - int(newest["timestamp"])) // 1000
+            if age > max_age:
+                raise Stale(
+                    f"STALE: the newest published head (#{newest['seq']}, {newest['tree_size']} leaves) is {age} s old, "
+                    f"more than {max_age} s: the platform is not publishing its log (or serves a frozen list of heads)",
+                    newest,
+                )
+        return newest
+
+    def _run(self, held: dict | None, *, from_start: bool = False) -> dict:
         if held is None:
             if not from_start:
                 latest = self.latest()
@@ -296,7 +342,15 @@ def main(argv=None, *, http=None, out: Callable[[str], None] = print) -> int:
         action="store_true",
         help="on the first run, check every head since the first, not only the latest",
     )
+    p.add_argument(
+        "--max-age",
+        type=int,
+        default=None,
+        help="seconds the newest published head may be old before the log is STALE "
+        "(default: 2 × $TUNGBAN_TREE_HEAD_INTERVAL, i.e. 600)",
+    )
     args = p.parse_args(argv)
+    max_age = args.max_age if args.max_age is not None else default_max_age()
     if http is None:
         import requests
 
@@ -310,7 +364,11 @@ def main(argv=None, *, http=None, out: Callable[[str], None] = print) -> int:
                     keys = json.load(f)
             except (OSError, ValueError) as exc:
                 raise CannotRun(f"cannot read the keys file {args.keys}: {exc}") from None
-        newest = Witness(args.base, http, keys, out=out).run(held, from_start=args.from_start)
+        newest = Witness(args.base, http, keys, out=out).run(held, from_start=args.from_start, max_age=max_age)
+    except Stale as exc:
+        save_state(args.state, exc.head)  # every head up to it is consistent
+        out(str(exc))
+        return EXIT_INCONSISTENT
     except Inconsistent as exc:
         out(str(exc))
         out(
@@ -319,6 +377,9 @@ def main(argv=None, *, http=None, out: Callable[[str], None] = print) -> int:
         return EXIT_INCONSISTENT
     except CannotRun as exc:
         out(f"ERROR: {exc}")
+        return EXIT_ERROR
+    except _Refused as exc:  # e.g. 503 during an outage: not an inconsistency (review 14, L4)
+        out(f"ERROR: the platform answered {exc.status} ({exc.code}); the witness could not run, try again later")
         return EXIT_ERROR
     save_state(args.state, newest)
     return EXIT_OK
