@@ -295,6 +295,64 @@ def check_record(log: dict | None, reference: str, record: dict, keyset, kind: s
     return None
 
 
+HEAD_FIELDS = ("seq", "tree_size", "root_hash", "timestamp", "signature")
+
+
+def check_head(head: dict, kept: dict | None, get: Callable[[str, dict], dict]) -> tuple[str | None, dict | None]:
+    """The resident's app ties a signed tree head it was shown (its signature already
+    verified, :func:`check_record`) to the published log and to the largest head it accepted
+    before (issue 14 review, finding H1 b and c): ``head`` must be listed unchanged in
+    ``/api/v1/log/heads`` at its ``seq``; and it must be ``kept`` (same size, same root) or
+    extend it, by the RFC 9162 §2.1.4.2 consistency proof from ``/api/v1/log/consistency``.
+
+    ``get(path, params)`` fetches a platform JSON endpoint and raises on any failure.
+    Returns ``(problem, head to keep)``: ``(None, the larger of kept and head)`` when it
+    holds, else ``(what failed in words, None)``. This catches a head signed for a private
+    fork and a log cut back or rewritten under the app; it cannot catch a platform showing the
+    same fork to everyone who never compares heads with a witness (docs/architecture.md).
+    """
+    seq = head.get("seq")
+    if not isinstance(seq, int) or isinstance(seq, bool):
+        return "the signed tree head is not one the platform published (it has no seq)", None
+    try:
+        listed = get("/api/v1/log/heads", {"start": seq}).get("heads") or []
+    except Exception:  # noqa: BLE001 - any failure: not verified
+        return "the published heads could not be fetched to check the signed tree head", None
+    if not listed or any(listed[0].get(k) != head.get(k) for k in HEAD_FIELDS):
+        return "the signed tree head is not one the platform published (/api/v1/log/heads)", None
+    if kept is None:
+        return None, {k: head[k] for k in HEAD_FIELDS}
+    old, new = int(kept["tree_size"]), int(head["tree_size"])
+    try:
+        old_root, new_root = _b64(kept["root_hash"]), _b64(head["root_hash"])
+    except ValueError:
+        return "the log's answer is malformed", None
+    if new < old:
+        return (
+            f"the log ({new} entries) is smaller than the head this app accepted before ({old} entries): "
+            "it was cut back or this is a fork",
+            None,
+        )
+    if new == old:
+        if new_root != old_root:
+            return f"the log of {new} entries has another root than the head this app accepted before", None
+        return None, kept
+    path: list[bytes] = []
+    if old > 0:
+        try:
+            proof = get("/api/v1/log/consistency", {"first": old, "second": new})
+            path = [_b64(h) for h in proof.get("consistency_path", [])]
+        except Exception:  # noqa: BLE001 - refused or malformed: not verified
+            path = None
+    if path is None or not merkle.verify_consistency(old, new, old_root, new_root, path):
+        return (
+            f"the log of {new} entries does not extend the head of {old} entries this app accepted before: "
+            "entries were rewritten or removed",
+            None,
+        )
+    return None, {k: head[k] for k in HEAD_FIELDS}
+
+
 class _Refused(Exception):
     def __init__(self, status: int, body):
         self.status = status
