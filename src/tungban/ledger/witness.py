@@ -15,9 +15,10 @@ timestamps never go back; the same root for the same size; and the consistency p
 the last accepted head to it (RFC 9162 §2.1.4.2, :func:`tungban.ledger.merkle.verify_consistency`).
 It saves the newest head only when all of that holds. The first run trusts the latest head
 (trust on first use) unless ``--from-start`` checks the whole history. Last, the newest
-published head must be at most ``--max-age`` seconds old (default 2 ×
-``$TUNGBAN_TREE_HEAD_INTERVAL``, i.e. 600 s): the platform publishes a head at least every
-interval, so an operator serving a frozen list of heads is ``STALE``, not "OK" forever.
+published head must be at most ``--max-age`` seconds old (default 2 × the platform's head
+interval, :func:`default_max_age`, 1200 s with the platform's defaults): the platform
+publishes a head at least every interval, so an operator serving a frozen list of heads is
+``STALE``, not "OK" forever.
 
 What a witness does not catch alone: a platform that shows one history to this witness and
 another (a fork) to someone else. Each party is only safe against the heads it compared; the
@@ -67,13 +68,21 @@ class Stale(Inconsistent):
         self.head = head
 
 
-#: Default bound on the newest head's age: 2 × the platform's head interval (seconds).
 def default_max_age() -> int:
-    """2 × ``$TUNGBAN_TREE_HEAD_INTERVAL`` (default 300 s, as the platform's setting), seconds."""
+    """The default bound on the newest head's age, seconds: 2 × the interval at which the
+    platform publishes a head when nothing is written, read from the same environment variables
+    as the platform (so set them where the witness runs if the platform changed them): the
+    scheduled head is due every ``$TUNGBAN_TREE_HEAD_INTERVAL`` (default 300) but only made by
+    the worker's run every ``$TUNGBAN_PURGE_INTERVAL`` (default 600), so the interval is the
+    larger of the two and the default bound 1200 s (review of issue 14, H1 a)."""
     try:
-        return 2 * int(os.environ.get("TUNGBAN_TREE_HEAD_INTERVAL", "300"))
+        interval = max(
+            int(os.environ.get("TUNGBAN_TREE_HEAD_INTERVAL", "300")),
+            int(os.environ.get("TUNGBAN_PURGE_INTERVAL", "600")),
+        )
     except ValueError:
-        return 600
+        interval = 600
+    return 2 * interval
 
 
 class CannotRun(Exception):
@@ -405,7 +414,7 @@ def main(argv=None, *, http=None, out: Callable[[str], None] = print) -> int:
         type=int,
         default=None,
         help="seconds the newest published head may be old before the log is STALE "
-        "(default: 2 × $TUNGBAN_TREE_HEAD_INTERVAL, i.e. 600)",
+        "(default: 2 × max($TUNGBAN_TREE_HEAD_INTERVAL, $TUNGBAN_PURGE_INTERVAL), i.e. 1200)",
     )
     args = p.parse_args(argv)
     max_age = args.max_age if args.max_age is not None else default_max_age()

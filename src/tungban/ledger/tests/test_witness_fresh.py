@@ -57,14 +57,21 @@ def test_stale_on_the_first_run_too(tmp_path):
 
 
 def test_the_default_bound_is_twice_the_head_interval(tmp_path, monkeypatch):
+    """The scheduled head is due every TUNGBAN_TREE_HEAD_INTERVAL but made by the worker's run
+    every TUNGBAN_PURGE_INTERVAL: the interval is the larger one (no false alarm by default)."""
     state = tmp_path / "witness.json"
     append(1)
     age_heads(1000)
-    monkeypatch.setenv("TUNGBAN_TREE_HEAD_INTERVAL", "600")  # bound 1200 s
+    monkeypatch.delenv("TUNGBAN_TREE_HEAD_INTERVAL", raising=False)
+    monkeypatch.delenv("TUNGBAN_PURGE_INTERVAL", raising=False)
+    assert witness.default_max_age() == 1200  # 2 × max(300, 600), the platform's defaults
     assert run(state)[0] == witness.EXIT_OK
+    monkeypatch.setenv("TUNGBAN_PURGE_INTERVAL", "60")
     monkeypatch.setenv("TUNGBAN_TREE_HEAD_INTERVAL", "300")  # bound 600 s
     code, text = run(state)
     assert code == witness.EXIT_INCONSISTENT and "STALE" in text, text
+    monkeypatch.setenv("TUNGBAN_TREE_HEAD_INTERVAL", "900")  # bound 1800 s
+    assert run(state)[0] == witness.EXIT_OK
 
 
 class Down:
