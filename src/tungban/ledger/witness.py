@@ -193,7 +193,7 @@ class Witness:
         :raises Stale: the newest head is too old (review of issue 14, H1 a).
         :raises Inconsistent: as the module says. :raises CannotRun: network or data errors.
         """
-        newest = self._run(held, from_start=from_start)
+        newest, message = self._run(held, from_start=from_start)
         if max_age is not None:
             import time
 
@@ -205,17 +205,17 @@ class Witness:
                     f"more than {max_age} s: the platform is not publishing its log (or serves a frozen list of heads)",
                     newest,
                 )
+        self.out(message)
         return newest
 
-    def _run(self, held: dict | None, *, from_start: bool = False) -> dict:
+    def _run(self, held: dict | None, *, from_start: bool = False) -> tuple[dict, str]:
         if held is None:
             if not from_start:
                 latest = self.latest()
                 if latest is None:
                     raise CannotRun("the log has published no head yet")
                 self.check_signature(latest)
-                self.out(f"first run: trusting head #{latest['seq']} ({latest['tree_size']} leaves)")
-                return latest
+                return latest, f"first run: trusting head #{latest['seq']} ({latest['tree_size']} leaves)"
             start = 1
         else:
             start = held["seq"]
@@ -243,10 +243,10 @@ class Witness:
             )
         if held is None:
             raise CannotRun("the log has published no head yet")
-        self.out(
-            f"OK: {checked} new head(s) checked; the log of {held['tree_size']} leaves (head #{held['seq']}) is consistent with every head seen before"
+        return (
+            held,
+            f"OK: {checked} new head(s) checked; the log of {held['tree_size']} leaves (head #{held['seq']}) is consistent with every head seen before",
         )
-        return held
 
     def latest(self) -> dict | None:
         """The newest published head (None for none)."""

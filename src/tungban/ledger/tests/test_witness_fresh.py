@@ -99,3 +99,16 @@ def test_platform_outage_is_cannot_run_not_inconsistent(tmp_path):
     assert code == witness.EXIT_ERROR, lines
     assert "503" in "\n".join(lines) and "ERROR" in "\n".join(lines), lines
     assert json.loads(state.read_text()) == kept
+
+
+def test_management_command_reports_stale(tmp_path, settings):
+    from django.core.management import CommandError, call_command
+
+    from tungban.testing.http import TEST_ORIGIN, route_requests
+
+    settings.TUNGBAN_TREE_HEAD_INTERVAL, settings.TUNGBAN_PURGE_INTERVAL = 300, 60
+    append(2)
+    age_heads(3600)
+    with route_requests(), pytest.raises(CommandError) as failed:
+        call_command("witness", "--base", TEST_ORIGIN, "--state", str(tmp_path / "w.json"))
+    assert failed.value.returncode == witness.EXIT_INCONSISTENT and str(failed.value).startswith("STALE"), failed.value
