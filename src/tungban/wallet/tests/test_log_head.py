@@ -93,3 +93,18 @@ def test_the_app_refuses_a_log_cut_back_below_its_kept_head(td, tai_man, app, ap
     assert all("smaller than the head this app accepted before" in x["log_check"]["problem"] for x in xs), xs
     code, out, _ = cli(capsys, app_home, "exchanges")
     assert "NOT VERIFIED in the public log: the log (2 entries) is smaller than the head" in out, out
+
+
+@pytest.mark.parametrize(
+    "language, expected",
+    [
+        ("en", ("NOT VERIFIED: this app could not confirm", "NOT VERIFIED: the public log is smaller")),
+        ("zh-hant", ("未能核實：本應用程式無法確認平台曾公開", "未能核實：公開日誌比本應用程式之前所見的更小")),
+    ],
+)
+def test_the_web_app_says_why_a_head_is_refused_in_both_languages(client, language, expected):
+    html = client.get("/app/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    for key in ("log_unpublished", "log_rollback", "log_inconsistent"):
+        assert f'data-k="{key}"' in html
+    for text in expected:
+        assert text in html, text
