@@ -293,6 +293,10 @@ class AppConsentOut(Schema):
 
 
 class LogTreeHeadOut(Schema):
+    seq: int | None = Field(
+        None,
+        description="Where this head is listed in /api/v1/log/heads (start=seq): the app checks it is published there",
+    )
     tree_size: int
     root_hash: str = Field(description="base64 of MTH(D[tree_size]) (RFC 9162 §2.1.1)")
     timestamp: int = Field(description="Milliseconds since the Unix epoch")
