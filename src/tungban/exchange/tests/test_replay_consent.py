@@ -75,7 +75,7 @@ def test_replay_after_expiry_is_refused(td, data_user, resident, provider):  # n
 
 def test_replay_after_suspension_is_refused(td, data_user, resident, provider):  # noqa: F811
     _consent, body = delivered(td, data_user, resident, "suspend-0001")
-    type(resident).objects.filter(pk=resident.pk).update(is_active=False)
+    type(resident).objects.filter(pk=resident.pk).update(status="suspended")
     assert_refused_and_forgotten(td, body, "account_suspended")
 
 
@@ -94,3 +94,12 @@ def test_purge_deletes_the_answers_of_expired_consents(td, data_user, resident, 
     retention.purge_all()
     assert "Flat 12A" not in kept("purge-0001").body
     assert "Flat 12A" in kept("purge-0002").body  # a live consent's answer stays for its retries
+
+
+def test_purge_deletes_the_answers_of_suspended_residents(td, data_user, resident, provider):  # noqa: F811
+    _consent, body = delivered(td, data_user, resident, "purgesus-0001")
+    type(resident).objects.filter(pk=resident.pk).update(status="suspended")
+    retention.purge_all()
+    record = kept("purgesus-0001")
+    assert "Flat 12A" not in record.body and record.status == 403
+    assert post(td, body).json()["error"] == "account_suspended"
