@@ -5,6 +5,7 @@ expires or the resident's account is suspended (PDPO DPP2: not kept longer than 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 import pytest
 import requests
@@ -79,12 +80,18 @@ def test_replay_after_suspension_is_refused(td, data_user, resident, provider): 
     assert_refused_and_forgotten(td, body, "account_suspended")
 
 
-def test_replay_of_the_last_use_still_answers_while_the_consent_lives(td, data_user, resident, provider):  # noqa: F811
+def test_replay_of_the_last_use_still_answers_while_the_consent_lives(td, data_user, resident, provider, caplog):  # noqa: F811
     _consent, body = delivered(td, data_user, resident, "lastuse-0001", max_uses=1)
-    again = post(td, body)  # the consent is used up by this very request: its retry still gets it
+    with caplog.at_level(logging.INFO, logger="tungban.exchange"):
+        again = post(td, body)  # the consent is used up by this very request: its retry still gets it
     assert again.status_code == 200, again.text
     assert again.headers.get(REPLAYED_HEADER) == "true"
     assert again.json()["data"] == ADDRESS
+    # not a new disclosure: one delivery in the log and history, the replay in the operations log
+    assert ExchangeRecord.objects.filter(request_id="lastuse-0001").count() == 1
+    assert any(
+        "Exchange answer replayed" in r.getMessage() and "lastuse-0001" in r.getMessage() for r in caplog.records
+    )
 
 
 def test_purge_deletes_the_answers_of_expired_consents(td, data_user, resident, provider):  # noqa: F811
