@@ -401,7 +401,10 @@ def consents_of(resident: Resident) -> list[Consent]:
 def revoke(resident: Resident, consent_id) -> Consent:
     """The data subject withdraws a consent (PDPO s.2(3): prescribed consent may be
     withdrawn by written notice). Takes effect on the data user's next request — also one
-    already waiting for its provider, even when that one holds the consent's last use.
+    already waiting for its provider, even when that one holds the consent's last use. The
+    consent's kept answers (for retries) are deleted in the same transaction, replaced by the
+    refusal a new request would get — also for a consent already used up or expired, whose
+    status stays (issue 14 review M1; PDPO DPP2(2)).
 
     :raises NotFound: ``unknown_consent`` (none of this resident's).
     """
@@ -416,7 +419,10 @@ def revoke(resident: Resident, consent_id) -> Consent:
         status = consent.effective_status()
         if status == ConsentStatus.EXHAUSTED and consent.attempts.filter(state=AttemptState.IN_FLIGHT).exists():
             status = ConsentStatus.ACTIVE  # its last use is held by an attempt that must still be stoppable
-        if status == ConsentStatus.ACTIVE:  # an expired or used-up one stays so
+        if status != ConsentStatus.ACTIVE:  # an expired or used-up one stays so, but its
+            if status in _REFUSALS:  # kept answers go all the same: the resident withdrew (review M1)
+                _forget_answers(consent, status)
+        else:
             consent.status = ConsentStatus.REVOKED
             consent.revoked_at = timezone.now()
             consent.save(update_fields=["status", "revoked_at"])

@@ -110,3 +110,10 @@ def test_purge_deletes_the_answers_of_suspended_residents(td, data_user, residen
     record = kept("purgesus-0001")
     assert "Flat 12A" not in record.body and record.status == 403
     assert post(td, body).json()["error"] == "account_suspended"
+
+
+def test_revoking_a_used_up_consent_deletes_its_kept_answers_too(td, data_user, resident, provider):  # noqa: F811
+    consent, body = delivered(td, data_user, resident, "usedup-0001", max_uses=1)
+    exchange.revoke(resident, consent.id)  # used up, so it stays "exhausted": the withdrawal still counts
+    assert "Flat 12A" not in kept("usedup-0001").body
+    assert_refused_and_forgotten(td, body, "consent_exhausted")
