@@ -12,8 +12,11 @@ happened, without doing it twice:
   ``idempotency_key_missing`` (draft §2.7).
 * **Scope**: the key belongs to the authenticated caller (its OAuth client, plus the resident
   for a login token), never shared between callers (draft §4: a composite lookup key).
-* **Fingerprint** (draft §2.4): SHA-256 of the method, path, query string and the canonical
-  JSON body (sorted keys, no spaces) — :func:`request_digest`.
+* **Fingerprint** (draft §2.4): HMAC-SHA256 (RFC 2104) under the platform's look-up key
+  ``TUNGBAN_LOOKUP_HASH_KEY`` of the method, path, query string and the canonical JSON body
+  (sorted keys, no spaces) — :func:`request_digest`. Keyed because the body carries personal
+  data (an HKID): with database access alone the digest cannot be tested against guesses
+  (issue 14 review L1).
 * **Answers**: the same key with the same request gets the first answer again (status and
   body), marked ``Idempotent-Replayed: true``; the same key with another request is 422
   ``idempotency_key_reused``; the same key while the first request still runs is 409
@@ -37,6 +40,14 @@ happened, without doing it twice:
 * **Expiry** (draft §2.3): records are kept ``TUNGBAN_IDEMPOTENCY_TTL`` seconds (default
   24 h), then purged by the scheduled purge (:func:`purge_expired`, registered with
   :mod:`tungban.core.retention`). The answer is stored encrypted (``core.fields``).
+* **Answers that may no longer be given** (issue 14 review M1): a stored answer can carry
+  personal data whose disclosure was allowed only while something lasts (an exchange's consent).
+  The operation names that something, its *subject*, when it stores the answer
+  (``complete(result, subject=...)``); ``idempotent(recheck=...)`` is asked before each replay
+  of a kept 2xx answer whether it may still be given, and when it raises a
+  :class:`~tungban.core.errors.DomainError` that refusal is the answer and replaces the stored
+  one (:func:`forget`): the data is deleted, and later retries get the same refusal. The owner
+  of the subject calls :func:`forget` when it ends (a consent revoked or expired).
 
 Use it on a ninja operation, under the router's decorator::
 
@@ -55,6 +66,7 @@ import dataclasses
 import datetime as dt
 import functools
 import hashlib
+import hmac
 import inspect
 import json
 import uuid
@@ -136,9 +148,11 @@ def parse_key(value: str) -> str:
 
 
 def request_digest(request: HttpRequest) -> str:
-    """hex SHA-256 over the method, path, query string and body of ``request``; a JSON body
-    is canonicalised first (sorted keys, no insignificant spaces, UTF-8), so the same request
-    serialised differently has the same digest."""
+    """hex HMAC-SHA256 (RFC 2104) under ``settings.TUNGBAN_LOOKUP_HASH_KEY`` over the method,
+    path, query string and body of ``request`` (64 hex digits); a JSON body is canonicalised
+    first (sorted keys, no insignificant spaces, UTF-8), so the same request serialised
+    differently has the same digest. Keyed, so that the digest of a body with personal data
+    cannot be tested offline against guesses (issue 14 review L1)."""
     try:
         raw = request.body
     except RawPostDataException:  # a form already read as a stream: its parsed fields instead
@@ -148,7 +162,7 @@ def request_digest(request: HttpRequest) -> str:
     except ValueError:
         body = hashlib.sha256(raw).hexdigest()
     material = json.dumps([request.method, request.path, request.META.get("QUERY_STRING", ""), body])
-    return hashlib.sha256(material.encode()).hexdigest()
+    return hmac.new(settings.TUNGBAN_LOOKUP_HASH_KEY.encode(), material.encode(), hashlib.sha256).hexdigest()
 
 
 @dataclasses.dataclass
@@ -164,6 +178,8 @@ class _Call:
     replayed: bool = False
     resumed: bool = False
     record_id: int | None = None  # staged: the in-progress record
+    recheck: Callable[[HttpRequest, Any], None] | None = None
+    request: HttpRequest | None = None
     session_lock: int | None = None  # staged on PostgreSQL: the advisory lock held
 
 
@@ -202,10 +218,49 @@ def _in_progress() -> HttpResponse:
 
 
 def _replay(call: _Call, record):
+    """The stored answer of ``record`` again; a kept 2xx answer only if the operation's
+    ``recheck`` still allows it — else its refusal is raised and replaces the stored answer."""
+    if call.recheck is not None and record.status is not None and 200 <= record.status < 300:
+        try:
+            call.recheck(call.request, json.loads(record.body))
+        except DomainError as refusal:
+            _store_refusal(_records().filter(pk=record.pk), refusal)
+            raise
     call.replayed = True
     if record.body_is_result:  # serialised again by the operation, exactly as the first time
         return Status(record.status, json.loads(record.body))
     return HttpResponse(record.body, status=record.status, content_type="application/json")
+
+
+def _store_refusal(records, refusal: DomainError) -> int:
+    """Replace the stored answers of ``records`` with ``refusal`` (its JSON error body and
+    status), which deletes what they carried; their subject is cleared. Returns the count."""
+    from .models import IdempotencyState
+
+    return records.update(
+        state=IdempotencyState.COMPLETE,
+        status=refusal.status,
+        body=json.dumps(refusal.as_dict(), default=_json_default, ensure_ascii=False),
+        body_is_result=False,
+        subject="",
+        updated_at=timezone.now(),
+    )
+
+
+def forget(subject: str, refusal: DomainError) -> int:
+    """Delete every stored answer about ``subject`` (as given to :func:`complete`), putting
+    ``refusal`` in its place: a retry of those requests gets that refusal (issue 14 review M1:
+    an exchange's answers when its consent is revoked or expires). Call it in the transaction
+    that ends the subject. Returns the number of answers deleted."""
+    if not subject:
+        return 0
+    return _store_refusal(_records().filter(subject=subject), refusal)
+
+
+def subjects(prefix: str) -> set[str]:
+    """The subjects starting with ``prefix`` that have stored answers (records not yet
+    expired), for an owner's scheduled check of which must be forgotten."""
+    return set(_records().filter(subject__startswith=prefix).values_list("subject", flat=True).distinct().order_by())
 
 
 def _records():
@@ -254,6 +309,7 @@ def _begin_staged(call: _Call, on_reuse: str):
             return _in_progress()
         call.session_lock = lock_id
     now = timezone.now()
+    kept = None
     with transaction.atomic():
         _records().filter(caller=call.caller, key=call.key, expires_at__lte=now).delete()
         record = _records().select_for_update().filter(caller=call.caller, key=call.key).first()
@@ -264,13 +320,15 @@ def _begin_staged(call: _Call, on_reuse: str):
                 return None
             raise KeyReused()
         elif record.state == IdempotencyState.COMPLETE:
-            return _replay(call, record)
+            kept = record  # replayed after this transaction, so a refusal by recheck is kept
         elif not _postgres() and record.updated_at > now - dt.timedelta(seconds=LEASE_SECONDS):
             return _in_progress()
         else:  # the first request's worker died, or its answer was not kept (5xx, 409): take it over
             record.updated_at = now
             record.save(update_fields=["updated_at"])
             call.resumed = True
+    if kept is not None:
+        return _replay(call, kept)
     call.record_id = record.pk
     call.active = True
     return None
@@ -294,11 +352,14 @@ def _finish_staged(call: _Call, response: HttpResponse) -> None:
         pending.update(updated_at=timezone.now() - dt.timedelta(seconds=LEASE_SECONDS + 1))
 
 
-def complete(result: Any, *, status: int = 200) -> None:
+def complete(result: Any, *, status: int = 200, subject: str = "") -> None:
     """Store ``result`` (what the operation returns: JSON-serialisable, ``datetime`` and
     ``UUID`` allowed) as the answer of the staged call running in this context, in the
     caller's open transaction — the one that commits the operation's effects. Outside a
-    staged idempotent call it does nothing."""
+    staged idempotent call it does nothing.
+
+    :param subject: what the answer's disclosure depends on (up to 200 characters, e.g.
+        ``exchange.consent:<id>``); :func:`forget` deletes the answers about it."""
     call = _current.get()
     if call is None or not call.staged or not call.active or call.record_id is None:
         return
@@ -309,6 +370,7 @@ def complete(result: Any, *, status: int = 200) -> None:
         status=status,
         body=json.dumps(result, default=_json_default, ensure_ascii=False),
         body_is_result=True,
+        subject=subject[:200],
         updated_at=timezone.now(),
     )
 
@@ -422,6 +484,7 @@ def idempotent(
     key_field: str | None = None,
     staged: bool = False,
     on_reuse: str = "refuse",
+    recheck: Callable[[HttpRequest, Any], None] | None = None,
     description: str = "",
 ) -> Callable:
     """Decorate a ninja operation (below the router's decorator) to take an ``Idempotency-Key``.
@@ -435,6 +498,10 @@ def idempotent(
         in its last one (see the module's docstring).
     :param on_reuse: ``"refuse"`` (422 ``idempotency_key_reused``) or ``"run"``: a staged
         operation that refuses a reused key itself.
+    :param recheck: ``(request, stored answer as JSON) → None``, called before a kept 2xx
+        answer is replayed; it raises a :class:`~tungban.core.errors.DomainError` when the
+        answer may no longer be given (issue 14 review M1): that refusal is the answer, and
+        replaces the stored one.
     :param description: added to the header's description in the OpenAPI document.
     """
     if on_reuse not in ("refuse", "run"):
@@ -458,6 +525,7 @@ def idempotent(
                 return view(request, *args, **kwargs)
             call.key, call.caller, call.digest = key, caller(request)[:200], request_digest(request)
             call.operation = f"{request.method} {request.path}"[:200]
+            call.recheck, call.request = recheck, request
             answer = _begin_staged(call, on_reuse) if staged else _begin_atomic(call)
             if answer is not None:
                 return answer

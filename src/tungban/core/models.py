@@ -21,19 +21,29 @@ class IdempotencyRecord(models.Model):
 
     ``caller`` is the authenticated client (``client:<client_id>``, plus the resident for a
     login token): keys are never shared between callers. ``body`` is encrypted at rest
-    (an exchange's answer carries the resident's data). Deleted after ``expires_at`` by the
-    scheduled purge (:mod:`tungban.core.retention`).
+    (an exchange's answer carries the resident's data), and replaced by a refusal when its
+    ``subject`` ends (an exchange's consent revoked or expired: issue 14 review M1). Deleted
+    after ``expires_at`` by the scheduled purge (:mod:`tungban.core.retention`).
     """
 
     caller = models.CharField(max_length=200)
     key = models.CharField(max_length=255)
     operation = models.CharField(max_length=200, help_text="Method and path of the first request")
-    digest = models.CharField(max_length=64, help_text="hex SHA-256 of method, path, query and canonical JSON body")
+    digest = models.CharField(
+        max_length=64,
+        help_text="hex HMAC-SHA256 (TUNGBAN_LOOKUP_HASH_KEY) of method, path, query and canonical JSON body",
+    )
     state = models.CharField(max_length=12, choices=IdempotencyState.choices, default=IdempotencyState.IN_PROGRESS)
     status = models.PositiveSmallIntegerField(null=True, blank=True, help_text="HTTP status of the first answer")
     body = EncryptedTextField(blank=True, help_text="The first answer: the HTTP body, or the operation's result")
     body_is_result = models.BooleanField(
         default=False, help_text="body holds the operation's result (serialized again on replay), not the HTTP body"
+    )
+    subject = models.CharField(
+        max_length=200,
+        blank=True,
+        db_index=True,
+        help_text="What the answer's disclosure depends on (e.g. exchange.consent:<id>); forgotten when it ends",
     )
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()

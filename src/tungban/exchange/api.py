@@ -224,13 +224,18 @@ def _received(request) -> float:
     key_field="request_id",
     staged=True,
     on_reuse="run",
-    description="Optional here: `request_id` is this call's key; a header, if sent, must carry the same value.",
+    recheck=lambda request, answer: services.recheck_answer(request.auth, answer),
+    description="Optional here: `request_id` is this call's key; a header, if sent, must carry the same value. "
+    "The first answer is given again only while the consent is active and the resident's account too: "
+    "after a revocation, expiry or suspension a retry gets that refusal, and the kept answer is deleted.",
 )
 def exchange(request, payload: ExchangeIn):
     """Every attempt is recorded (metadata only) in the tamper-evident log and shown in the
     resident's history. ``request_id`` is the idempotency key (issue 14 item 2): a retry with
     the same ``request_id`` and body gets the first answer (``Idempotent-Replayed: true``),
-    with nothing delivered or counted again; a first attempt that got no kept answer (a 5xx,
+    with nothing delivered or counted again — only while the consent is still active and the
+    resident's account too; otherwise the retry gets the refusal a new request would get and
+    the kept answer is deleted (review M1); a first attempt that got no kept answer (a 5xx,
     ``consent_pending``, or a worker killed before the commit) runs again.
     Errors: ``invalid_request`` (400), ``request_stale`` (400), ``replayed_request`` (409),
     ``unknown_consent`` (404), ``foreign_consent`` (403), ``product_not_covered`` (403),
@@ -293,6 +298,10 @@ class AppConsentOut(Schema):
 
 
 class LogTreeHeadOut(Schema):
+    seq: int | None = Field(
+        None,
+        description="Where this head is listed in /api/v1/log/heads (start=seq): the app checks it is published there",
+    )
     tree_size: int
     root_hash: str = Field(description="base64 of MTH(D[tree_size]) (RFC 9162 §2.1.1)")
     timestamp: int = Field(description="Milliseconds since the Unix epoch")

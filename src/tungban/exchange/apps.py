@@ -18,6 +18,7 @@ class ExchangeConfig(AppConfig):
 
         from tungban.core import retention
 
-        from . import nonces
+        from . import nonces, services
 
         retention.register("exchange_nonces", nonces.purge_expired)  # request ids' window (issue 14 item 2)
+        retention.register("exchange_answers", services.forget_ended_answers)  # kept answers (review M1)

@@ -40,7 +40,7 @@ import jsonschema
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from tungban.core import idempotency
@@ -401,7 +401,10 @@ def consents_of(resident: Resident) -> list[Consent]:
 def revoke(resident: Resident, consent_id) -> Consent:
     """The data subject withdraws a consent (PDPO s.2(3): prescribed consent may be
     withdrawn by written notice). Takes effect on the data user's next request — also one
-    already waiting for its provider, even when that one holds the consent's last use.
+    already waiting for its provider, even when that one holds the consent's last use. The
+    consent's kept answers (for retries) are deleted in the same transaction, replaced by the
+    refusal a new request would get — also for a consent already used up or expired, whose
+    status stays (issue 14 review M1; PDPO DPP2(2)).
 
     :raises NotFound: ``unknown_consent`` (none of this resident's).
     """
@@ -416,10 +419,14 @@ def revoke(resident: Resident, consent_id) -> Consent:
         status = consent.effective_status()
         if status == ConsentStatus.EXHAUSTED and consent.attempts.filter(state=AttemptState.IN_FLIGHT).exists():
             status = ConsentStatus.ACTIVE  # its last use is held by an attempt that must still be stoppable
-        if status == ConsentStatus.ACTIVE:  # an expired or used-up one stays so
+        if status != ConsentStatus.ACTIVE:  # an expired or used-up one stays so, but its
+            if status in _REFUSALS:  # kept answers go all the same: the resident withdrew (review M1)
+                _forget_answers(consent, status)
+        else:
             consent.status = ConsentStatus.REVOKED
             consent.revoked_at = timezone.now()
             consent.save(update_fields=["status", "revoked_at"])
+            _forget_answers(consent, ConsentStatus.REVOKED)  # its kept answers go with it (review M1)
             identity.audit(
                 resident,
                 "consent_revoked",
@@ -449,6 +456,84 @@ _REFUSALS = {
         _("This consent has been used as many times as it allows."),
     ),
 }
+
+
+# --- Kept answers (issue 14 item 2; review M1) ---------------------------------------------------
+#
+# A delivered answer is kept (encrypted) for retries of the same request_id, for at most
+# TUNGBAN_IDEMPOTENCY_TTL. It carries the resident's data, so it is given again only while the
+# consent still allows it, and deleted (replaced by the refusal) as soon as it does not: PDPO
+# DPP2(2), personal data not kept longer than its purpose needs, and s.2(3), consent withdrawn.
+
+ANSWER_SUBJECT = "exchange.consent:"
+
+
+def answer_subject(consent_id) -> str:
+    """The subject of a consent's kept answers (:func:`tungban.core.idempotency.complete`)."""
+    return f"{ANSWER_SUBJECT}{consent_id}"
+
+
+def _refusal(status: str) -> DomainError:
+    cls, code, message = _REFUSALS[status]
+    return cls(code, message)
+
+
+def _forget_answers(consent: Consent, status: str) -> int:
+    """Replace the consent's kept answers with the refusal of ``status`` (the data user's
+    language is not known here: the platform's default)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return idempotency.forget(answer_subject(consent.id), _refusal(status))
+
+
+def recheck_answer(data_user: Organisation, answer: dict) -> None:
+    """Before a kept answer (a delivery's :func:`exchange` result) is given again to a retry:
+    the same checks a new request would meet, in the same order, for the consent it was
+    delivered under — this data user's (``foreign_consent``), still active (``consent_revoked``,
+    ``consent_expired``, ...; used up only by its own uses still counts as active, so the retry
+    of a consent's last use gets its answer), the data subject's account active
+    (``account_suspended``). Not recorded as a new exchange: it discloses nothing the log does
+    not already show as delivered to this data user; it is logged (``tungban.exchange``, INFO).
+
+    :raises DomainError: the refusal, which the idempotency layer answers and keeps in place of
+        the answer (issue 14 review M1).
+    """
+    consent = _find_consent((answer or {}).get("consent_id"))
+    if consent is None:
+        raise errors.UnknownConsent()
+    if consent.consumer_id != data_user.id:
+        raise errors.ForeignConsent()
+    status = _status_holding_use(consent)
+    if status != ConsentStatus.ACTIVE:
+        raise _refusal(status)
+    if consent.resident is None or not consent.resident.is_active:
+        raise identity_errors.AccountSuspended(_("The data subject's account is suspended."))
+    log.info(
+        "Exchange answer replayed: exchange %s, data user %s, request_id %s",
+        answer.get("exchange_id"),
+        data_user.id,
+        answer.get("request_id"),
+    )
+
+
+def forget_ended_answers(now: dt.datetime) -> dict[str, int]:
+    """The scheduled purge's part (:mod:`tungban.core.retention`, ``exchange_answers``): the
+    kept answers of consents no longer active at ``now`` (expired, revoked, declined; not
+    those used up) or whose data subject's account is suspended are replaced by the refusal.
+    Returns ``{"exchange.kept_answers": answers deleted}``."""
+    ids = [subject[len(ANSWER_SUBJECT) :] for subject in idempotency.subjects(ANSWER_SUBJECT)]
+    deleted = 0
+    for consent in Consent.objects.select_related("approval", "resident").filter(pk__in=ids):
+        status = _status_holding_use(consent)
+        if status != ConsentStatus.ACTIVE:
+            with transaction.atomic():
+                deleted += _forget_answers(consent, status)
+        elif consent.resident is None or not consent.resident.is_active:
+            with translation.override(settings.LANGUAGE_CODE), transaction.atomic():
+                deleted += idempotency.forget(
+                    answer_subject(consent.id),
+                    identity_errors.AccountSuspended(_("The data subject's account is suspended.")),
+                )
+    return {"exchange.kept_answers": deleted}
 
 
 def attempt_deadline(provider: Organisation) -> float:
@@ -573,7 +658,8 @@ class _Attempt:
                 refusal = None
                 self._complete(locked, AttemptState.DELIVERED)
                 result = answer(self.record(DELIVERED, payload_sha256))
-                idempotency.complete(result)  # a retry gets this answer, nothing counted twice
+                # a retry gets this answer, nothing counted twice; forgotten with the consent
+                idempotency.complete(result, subject=answer_subject(locked.pk))
             killpoint("exchange.provider_returned")
         if refusal is not None:
             raise refusal

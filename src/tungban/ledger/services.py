@@ -120,12 +120,17 @@ def check_records(kind: str, records: Iterable[tuple[str, dict]], report: Record
 def proofs_for(kind: str, references: list[str]) -> dict[str, dict]:
     """For each reference with a leaf of ``kind``, what its owner needs to check the record
     is in the log: ``{"leaf_index", "leaf_body" (the exact text hashed), "tree_head" (the
-    latest signed head: tree_size, root_hash, timestamp, signature), "inclusion_path"
-    (base64, RFC 9162 §2.1.3.1)}``. References without a leaf are left out."""
+    latest signed head: seq, tree_size, root_hash, timestamp, signature), "inclusion_path"
+    (base64, RFC 9162 §2.1.3.1)}``. References without a leaf are left out.
+
+    ``seq`` is the head's place in ``/api/v1/log/heads``: the app checks the head is listed
+    there unchanged, so a head the platform signs without publishing it (a private fork) is
+    refused (issue 14 review, H1 c)."""
     leaves = _latest_leaves(kind, references)
     if not leaves:
         return {}
     head = transparency.signed_tree_head()
+    head["seq"] = transparency.published_seq(head)
     out = {}
     for reference, (index, body) in leaves.items():
         if index >= head["tree_size"]:  # appended after the head was read

@@ -434,6 +434,19 @@ def latest_published_seq() -> int | None:
     return PublishedHead.objects.order_by("-seq").values_list("seq", flat=True).first()
 
 
+def published_seq(head: dict) -> int | None:
+    """The ``seq`` under which ``head`` (``{"tree_size", "timestamp", "signature", ...}``) is
+    listed in the published heads, None when it is not published."""
+    return (
+        PublishedHead.objects.filter(
+            tree_size=head["tree_size"], timestamp=head["timestamp"], signature=head["signature"]
+        )
+        .order_by("seq")
+        .values_list("seq", flat=True)
+        .first()
+    )
+
+
 def _locked_state() -> LogState:
     state = LogState.objects.select_for_update().filter(name=STATE).first()
     if state is None:

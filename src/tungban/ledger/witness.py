@@ -14,12 +14,22 @@ still published unchanged, then every newer head in order: the JWS signature (ES
 timestamps never go back; the same root for the same size; and the consistency proof from
 the last accepted head to it (RFC 9162 §2.1.4.2, :func:`tungban.ledger.merkle.verify_consistency`).
 It saves the newest head only when all of that holds. The first run trusts the latest head
-(trust on first use) unless ``--from-start`` checks the whole history.
+(trust on first use) unless ``--from-start`` checks the whole history. Last, the newest
+published head must be at most ``--max-age`` seconds old (default 2 × the platform's head
+interval, :func:`default_max_age`, 1200 s with the platform's defaults): the platform
+publishes a head at least every interval, so an operator serving a frozen list of heads is
+``STALE``, not "OK" forever.
+
+What a witness does not catch alone: a platform that shows one history to this witness and
+another (a fork) to someone else. Each party is only safe against the heads it compared; the
+resident's apps keep the largest head they accepted and ask for consistency proofs from it,
+and require their head to be one published here, but two parties shown different forks find
+out only when they compare heads (witness cosignatures / gossip: not done yet).
 
 Exit status: 0 every new head is consistent; 1 an inconsistency (``ROLLBACK``,
-``INCONSISTENT``, a bad signature, a published head removed or changed) — the state file
-keeps the last good head, so every later run fails too until someone looks; 2 the witness
-could not run (network, bad state file). The exchange gateway's records are leaves of the
+``INCONSISTENT``, a bad signature, a published head removed or changed, ``STALE``) — the state
+file keeps the last good head, so every later run fails too until someone looks; 2 the witness
+could not run (network, the platform answering an error such as 503, bad state file). The exchange gateway's records are leaves of the
 same log (kind ``exchange``), so this one witness covers both.
 
 Usage (Django-free: only ``requests`` and ``joserfc``)::
@@ -47,6 +57,32 @@ EXIT_OK, EXIT_INCONSISTENT, EXIT_ERROR = 0, 1, 2
 
 class Inconsistent(Exception):
     """The log's published heads contradict the head the witness kept (exit status 1)."""
+
+
+class Stale(Inconsistent):
+    """Every head checked is consistent, but the newest is older than the bound: the log is
+    not being published (exit status 1). ``head`` is the newest head, still kept."""
+
+    def __init__(self, message: str, head: dict):
+        super().__init__(message)
+        self.head = head
+
+
+def default_max_age() -> int:
+    """The default bound on the newest head's age, seconds: 2 × the interval at which the
+    platform publishes a head when nothing is written, read from the same environment variables
+    as the platform (so set them where the witness runs if the platform changed them): the
+    scheduled head is due every ``$TUNGBAN_TREE_HEAD_INTERVAL`` (default 300) but only made by
+    the worker's run every ``$TUNGBAN_PURGE_INTERVAL`` (default 600), so the interval is the
+    larger of the two and the default bound 1200 s (review of issue 14, H1 a)."""
+    try:
+        interval = max(
+            int(os.environ.get("TUNGBAN_TREE_HEAD_INTERVAL", "300")),
+            int(os.environ.get("TUNGBAN_PURGE_INTERVAL", "600")),
+        )
+    except ValueError:
+        interval = 600
+    return 2 * interval
 
 
 class CannotRun(Exception):
@@ -147,20 +183,39 @@ class Witness:
                 f"INCONSISTENT: the log of {new} leaves (head #{head['seq']}) does not extend the {old} leaves of head #{held['seq']} you kept: entries were rewritten or removed"
             )
 
-    def run(self, held: dict | None, *, from_start: bool = False) -> dict:
+    def run(
+        self, held: dict | None, *, from_start: bool = False, max_age: int | None = None, now_ms: int | None = None
+    ) -> dict:
         """Check every head published since ``held`` (the head kept last time, or None) and
-        return the newest one, to keep.
+        return the newest one, to keep; then that it is at most ``max_age`` seconds old
+        (None: no bound) at ``now_ms`` (ms since the epoch, default now).
 
+        :raises Stale: the newest head is too old (review of issue 14, H1 a).
         :raises Inconsistent: as the module says. :raises CannotRun: network or data errors.
         """
+        newest, message = self._run(held, from_start=from_start)
+        if max_age is not None:
+            import time
+
+            now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+            age = (now_ms - int(newest["timestamp"])) // 1000
+            if age > max_age:
+                raise Stale(
+                    f"STALE: the newest published head (#{newest['seq']}, {newest['tree_size']} leaves) is {age} s old, "
+                    f"more than {max_age} s: the platform is not publishing its log (or serves a frozen list of heads)",
+                    newest,
+                )
+        self.out(message)
+        return newest
+
+    def _run(self, held: dict | None, *, from_start: bool = False) -> tuple[dict, str]:
         if held is None:
             if not from_start:
                 latest = self.latest()
                 if latest is None:
                     raise CannotRun("the log has published no head yet")
                 self.check_signature(latest)
-                self.out(f"first run: trusting head #{latest['seq']} ({latest['tree_size']} leaves)")
-                return latest
+                return latest, f"first run: trusting head #{latest['seq']} ({latest['tree_size']} leaves)"
             start = 1
         else:
             start = held["seq"]
@@ -188,10 +243,10 @@ class Witness:
             )
         if held is None:
             raise CannotRun("the log has published no head yet")
-        self.out(
-            f"OK: {checked} new head(s) checked; the log of {held['tree_size']} leaves (head #{held['seq']}) is consistent with every head seen before"
+        return (
+            held,
+            f"OK: {checked} new head(s) checked; the log of {held['tree_size']} leaves (head #{held['seq']}) is consistent with every head seen before",
         )
-        return held
 
     def latest(self) -> dict | None:
         """The newest published head (None for none)."""
@@ -249,6 +304,64 @@ def check_record(log: dict | None, reference: str, record: dict, keyset, kind: s
     return None
 
 
+HEAD_FIELDS = ("seq", "tree_size", "root_hash", "timestamp", "signature")
+
+
+def check_head(head: dict, kept: dict | None, get: Callable[[str, dict], dict]) -> tuple[str | None, dict | None]:
+    """The resident's app ties a signed tree head it was shown (its signature already
+    verified, :func:`check_record`) to the published log and to the largest head it accepted
+    before (issue 14 review, finding H1 b and c): ``head`` must be listed unchanged in
+    ``/api/v1/log/heads`` at its ``seq``; and it must be ``kept`` (same size, same root) or
+    extend it, by the RFC 9162 §2.1.4.2 consistency proof from ``/api/v1/log/consistency``.
+
+    ``get(path, params)`` fetches a platform JSON endpoint and raises on any failure.
+    Returns ``(problem, head to keep)``: ``(None, the larger of kept and head)`` when it
+    holds, else ``(what failed in words, None)``. This catches a head signed for a private
+    fork and a log cut back or rewritten under the app; it cannot catch a platform showing the
+    same fork to everyone who never compares heads with a witness (docs/architecture.md).
+    """
+    seq = head.get("seq")
+    if not isinstance(seq, int) or isinstance(seq, bool):
+        return "the signed tree head is not one the platform published (it has no seq)", None
+    try:
+        listed = get("/api/v1/log/heads", {"start": seq}).get("heads") or []
+    except Exception:  # noqa: BLE001 - any failure: not verified
+        return "the published heads could not be fetched to check the signed tree head", None
+    if not listed or any(listed[0].get(k) != head.get(k) for k in HEAD_FIELDS):
+        return "the signed tree head is not one the platform published (/api/v1/log/heads)", None
+    if kept is None:
+        return None, {k: head[k] for k in HEAD_FIELDS}
+    old, new = int(kept["tree_size"]), int(head["tree_size"])
+    try:
+        old_root, new_root = _b64(kept["root_hash"]), _b64(head["root_hash"])
+    except ValueError:
+        return "the log's answer is malformed", None
+    if new < old:
+        return (
+            f"the log ({new} entries) is smaller than the head this app accepted before ({old} entries): "
+            "it was cut back or this is a fork",
+            None,
+        )
+    if new == old:
+        if new_root != old_root:
+            return f"the log of {new} entries has another root than the head this app accepted before", None
+        return None, kept
+    path: list[bytes] = []
+    if old > 0:
+        try:
+            proof = get("/api/v1/log/consistency", {"first": old, "second": new})
+            path = [_b64(h) for h in proof.get("consistency_path", [])]
+        except Exception:  # noqa: BLE001 - refused or malformed: not verified
+            path = None
+    if path is None or not merkle.verify_consistency(old, new, old_root, new_root, path):
+        return (
+            f"the log of {new} entries does not extend the head of {old} entries this app accepted before: "
+            "entries were rewritten or removed",
+            None,
+        )
+    return None, {k: head[k] for k in HEAD_FIELDS}
+
+
 class _Refused(Exception):
     def __init__(self, status: int, body):
         self.status = status
@@ -296,7 +409,15 @@ def main(argv=None, *, http=None, out: Callable[[str], None] = print) -> int:
         action="store_true",
         help="on the first run, check every head since the first, not only the latest",
     )
+    p.add_argument(
+        "--max-age",
+        type=int,
+        default=None,
+        help="seconds the newest published head may be old before the log is STALE "
+        "(default: 2 × max($TUNGBAN_TREE_HEAD_INTERVAL, $TUNGBAN_PURGE_INTERVAL), i.e. 1200)",
+    )
     args = p.parse_args(argv)
+    max_age = args.max_age if args.max_age is not None else default_max_age()
     if http is None:
         import requests
 
@@ -310,7 +431,11 @@ def main(argv=None, *, http=None, out: Callable[[str], None] = print) -> int:
                     keys = json.load(f)
             except (OSError, ValueError) as exc:
                 raise CannotRun(f"cannot read the keys file {args.keys}: {exc}") from None
-        newest = Witness(args.base, http, keys, out=out).run(held, from_start=args.from_start)
+        newest = Witness(args.base, http, keys, out=out).run(held, from_start=args.from_start, max_age=max_age)
+    except Stale as exc:
+        save_state(args.state, exc.head)  # every head up to it is consistent
+        out(str(exc))
+        return EXIT_INCONSISTENT
     except Inconsistent as exc:
         out(str(exc))
         out(
@@ -319,6 +444,9 @@ def main(argv=None, *, http=None, out: Callable[[str], None] = print) -> int:
         return EXIT_INCONSISTENT
     except CannotRun as exc:
         out(f"ERROR: {exc}")
+        return EXIT_ERROR
+    except _Refused as exc:  # e.g. 503 during an outage: not an inconsistency (review 14, L4)
+        out(f"ERROR: the platform answered {exc.status} ({exc.code}); the witness could not run, try again later")
         return EXIT_ERROR
     save_state(args.state, newest)
     return EXIT_OK

@@ -21,6 +21,7 @@ import time
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlencode
 
 import requests
 from cryptography.exceptions import InvalidTag
@@ -392,16 +393,47 @@ class WalletClient:
         """Who used my data: exchanges between organisations under my consents, newest first.
         Each is checked against the public transparency log (issue 14 item 10) and gets
         ``log_check``: ``{"verified": bool, "problem": str | None}``
-        (:func:`tungban.ledger.witness.check_record`)."""
+        (:func:`tungban.ledger.witness.check_record`), then its signed tree head against the
+        published heads and the largest head this app accepted before, kept in
+        ``log-head.json`` (:func:`tungban.ledger.witness.check_head`; issue 14 review, H1)."""
         entries = self._call("GET", "/api/v1/exchange/app/history", device_key=self.load_key(pin))
         keyset = None
+        problems: dict[str, str | None] = {}
         for e in entries:
             if e.get("log") and keyset is None:
                 keyset = KeySet.import_key_set(self._call("GET", "/oidc/jwks"))
             kind = "exchange" if e.get("state", "completed") == "completed" else "exchange_attempt"
-            problem = witness.check_record(e.get("log"), e["id"], shown_record(e), keyset, kind)
+            problems[e["id"]] = witness.check_record(e.get("log"), e["id"], shown_record(e), keyset, kind)
+        heads = {
+            e["log"]["tree_head"]["signature"]: e["log"]["tree_head"] for e in entries if problems[e["id"]] is None
+        }
+        head_problems = {}
+        for signature, head in sorted(heads.items(), key=lambda item: item[1]["tree_size"]):
+            problem, keep = witness.check_head(head, self.kept_head(), self._get_json)
+            head_problems[signature] = problem
+            if keep is not None:
+                self._keep_head(keep)
+        for e in entries:
+            problem = problems[e["id"]] or (head_problems[e["log"]["tree_head"]["signature"]] if e.get("log") else None)
             e["log_check"] = {"verified": problem is None, "problem": problem}
         return entries
+
+    def _get_json(self, path: str, params: dict) -> dict:
+        return self._call("GET", f"{path}?{urlencode(params)}")
+
+    def kept_head(self) -> dict | None:
+        """The largest signed tree head this app accepted (``log-head.json``), None before the first."""
+        try:
+            return json.loads((self.home / "log-head.json").read_text())
+        except (OSError, ValueError):
+            return None
+
+    def _keep_head(self, head: dict) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        path = self.home / "log-head.json"
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(head))
+        os.replace(tmp, path)
 
     # --- e-licences and e-certificates (電子證照) ---
     def credentials(self, pin: str) -> list:

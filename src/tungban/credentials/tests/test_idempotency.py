@@ -316,3 +316,23 @@ def test_a_worker_killed_after_the_commit_gives_the_retry_the_same_job(issuer, t
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def test_the_stored_fingerprint_is_keyed_so_guesses_cannot_be_tested_offline(swd, settings):
+    """Issue 14 review L1: the digest covers the HKID and claims; with database read access
+    alone an unkeyed SHA-256 could be tested against guessed HKIDs. It is an HMAC under the
+    platform's look-up key (``TUNGBAN_LOOKUP_HASH_KEY``)."""
+    import hashlib
+    import hmac
+    import json
+
+    holder, key = make_holder(), str(uuid.uuid4())
+    body = issue_body(holder)
+    assert call(swd, "POST", "/issue", body, key=key).status_code == 201
+    stored = records().get(key=key).digest
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    material = json.dumps(["POST", "/api/v1/credentials/issue", "", canonical]).encode()
+    assert stored != hashlib.sha256(material).hexdigest()  # what a guesser without the key computes
+    assert stored == hmac.new(settings.TUNGBAN_LOOKUP_HASH_KEY.encode(), material, hashlib.sha256).hexdigest()
+    again = call(swd, "POST", "/issue", body, key=key)  # and the retry still matches it
+    assert again.headers["Idempotent-Replayed"] == "true"

@@ -190,3 +190,19 @@ def test_consent_approved_listed_revoked_and_history(issuer, officer, phone, tmp
     assert phone.locator("#history-empty").is_hidden()
     phone.locator("#history").scroll_into_view_if_needed()
     phone.screenshot(path=str(shots / "history-390x844.png"), full_page=True)
+
+    # The app kept the largest signed tree head it accepted (issue 14 review, H1 b) ...
+    kept = phone.evaluate("() => JSON.parse(localStorage.getItem('tungban-log-head'))")
+    assert kept["tree_size"] == 3 and kept["seq"] >= 1, kept
+    # ... so a log cut back under it (the newest exchange's leaf erased, its heads too) is caught:
+    # the older exchange's proof is against a smaller head than the kept one.
+    from tungban.testing.logs import cut_back
+
+    cut_back(2)
+    phone.reload()
+    phone.wait_for_function(
+        "() => document.querySelectorAll('#history li[data-kind=exchange] [data-log-problem=rollback]').length === 1"
+    )
+    assert "NOT VERIFIED: the public log is smaller than the one this app saw before" in (
+        phone.locator("#history li[data-kind=exchange]").nth(1).text_content()
+    )

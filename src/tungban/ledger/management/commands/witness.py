@@ -19,10 +19,20 @@ class Command(BaseCommand):
         parser.add_argument(
             "--from-start", action="store_true", help="first run: check every head, not the latest only"
         )
+        parser.add_argument(
+            "--max-age",
+            type=int,
+            help="seconds the newest head may be old before the log is STALE (default: 2 × the larger of "
+            "TUNGBAN_TREE_HEAD_INTERVAL and TUNGBAN_PURGE_INTERVAL)",
+        )
 
-    def handle(self, *args, base, state, keys=None, from_start=False, **opts):
+    def handle(self, *args, base, state, keys=None, from_start=False, max_age=None, **opts):
+        from django.conf import settings
+
+        if max_age is None:  # the scheduled head is made by the purge run (review of issue 14, H1 a)
+            max_age = 2 * max(settings.TUNGBAN_TREE_HEAD_INTERVAL, settings.TUNGBAN_PURGE_INTERVAL)
         argv = (
-            ["--base", base, "--state", state]
+            ["--base", base, "--state", state, "--max-age", str(max_age)]
             + (["--keys", keys] if keys else [])
             + (["--from-start"] if from_start else [])
         )

@@ -94,3 +94,67 @@ export async function checkExchange(x, jwks) {
     return "malformed";
   }
 }
+
+const powerOfTwo = (n) => { while (n > 1 && !odd(n)) n = half(n); return n === 1; };
+
+/** RFC 9162 §2.1.4.2: does ``path`` prove that the tree of ``second`` leaves with root
+ * ``secondRoot`` extends the tree of ``first`` leaves with root ``firstRoot`` (hashes as bytes)?
+ * As tungban.ledger.merkle.verify_consistency; arithmetic without 32-bit bit operations. */
+export async function verifyConsistency(first, second, firstRoot, secondRoot, path) {
+  if (!Number.isInteger(first) || !Number.isInteger(second) || first < 1 || first > second) return false;
+  if (first === second) return path.length === 0 && same(firstRoot, secondRoot);
+  path = [...path];
+  if (!path.length) return false;
+  if (powerOfTwo(first)) path.unshift(firstRoot);
+  let fn = first - 1, sn = second - 1;
+  while (odd(fn)) { fn = half(fn); sn = half(sn); }
+  let fr = path[0], sr = path[0];
+  for (const c of path.slice(1)) {
+    if (sn === 0) return false;
+    if (odd(fn) || fn === sn) {
+      fr = await nodeHash(c, fr);
+      sr = await nodeHash(c, sr);
+      if (!odd(fn)) while (!(odd(fn) || fn === 0)) { fn = half(fn); sn = half(sn); }
+    } else {
+      sr = await nodeHash(sr, c);
+    }
+    fn = half(fn); sn = half(sn);
+  }
+  return sn === 0 && same(fr, firstRoot) && same(sr, secondRoot);
+}
+
+const HEAD_FIELDS = ["seq", "tree_size", "root_hash", "timestamp", "signature"];
+
+/** Tie a signed tree head the app was shown (its signature already verified) to the published
+ * log and to the largest head it accepted before, ``kept`` (issue 14 review, H1 b and c), as
+ * tungban.ledger.witness.check_head does for the CLI app: ``head`` must be listed unchanged in
+ * /api/v1/log/heads at its ``seq``, and be ``kept`` or extend it by the RFC 9162 §2.1.4
+ * consistency proof from /api/v1/log/consistency. ``getJson(path, params)`` fetches a platform
+ * endpoint and throws on failure. Returns ``{problem, keep}``: problem null and the head to keep
+ * now, or problem "unpublished" (not listed, or the list could not be fetched), "rollback"
+ * (smaller than the kept head) or "inconsistent" (does not extend it), and keep null. */
+export async function checkHead(head, kept, getJson) {
+  const fail = (problem) => ({ problem, keep: null });
+  try {
+    if (!Number.isInteger(head.seq)) return fail("unpublished");
+    const page = await getJson("/api/v1/log/heads", { start: head.seq });
+    const listed = (page && page.heads && page.heads[0]) || null;
+    if (!listed || HEAD_FIELDS.some((k) => listed[k] !== head[k])) return fail("unpublished");
+  } catch (e) {
+    return fail("unpublished");
+  }
+  const keep = Object.fromEntries(HEAD_FIELDS.map((k) => [k, head[k]]));
+  if (!kept) return { problem: null, keep };
+  try {
+    const [oldSize, newSize] = [kept.tree_size, head.tree_size];
+    if (newSize < oldSize) return fail("rollback");
+    if (newSize === oldSize) return kept.root_hash === head.root_hash ? { problem: null, keep: kept } : fail("inconsistent");
+    if (oldSize === 0) return { problem: null, keep }; // every tree extends the empty one
+    const proof = await getJson("/api/v1/log/consistency", { first: oldSize, second: newSize });
+    const path = proof.consistency_path.map(b64);
+    const ok = await verifyConsistency(oldSize, newSize, b64(kept.root_hash), b64(head.root_hash), path);
+    return ok ? { problem: null, keep } : fail("inconsistent");
+  } catch (e) {
+    return fail("inconsistent");
+  }
+}

@@ -2,7 +2,7 @@
  * history of releases and exchanges, scanning a request link. */
 
 import { AppError, api } from "../lib/api.js";
-import { checkExchange } from "../lib/log.js";
+import { checkExchange, checkHead } from "../lib/log.js";
 import { T, fmt } from "../lib/messages.js";
 import { saveDevice } from "../lib/store.js";
 import { config, state } from "../state.js";
@@ -90,8 +90,9 @@ function logLine(x) {
     return el("p", { class: "log-check hint", "data-log": "verified", text: fmt(T.log_verified, { index: x.log.leaf_index }) });
   }
   const missing = x.logCheck === "missing";
+  const text = missing ? T.log_missing : T["log_" + x.logCheck] || T.log_failed;
   return el("p", { class: "log-check" + (missing ? " hint" : " warn"), "data-log": missing ? "missing" : "failed",
-    "data-log-problem": x.logCheck, text: missing ? T.log_missing : T.log_failed });
+    "data-log-problem": x.logCheck, text });
 }
 
 /** Check each exchange against the public log with the platform's keys; leaves ``logCheck``
@@ -110,6 +111,33 @@ async function checkLog(exchanges) {
     return;
   }
   for (const x of exchanges) x.logCheck = await checkExchange(x, jwks);
+  await checkHeads(exchanges.filter((x) => x.logCheck === null));
+}
+
+/** Where the app keeps the largest signed tree head it accepted (issue 14 review, H1 b). */
+const KEPT_HEAD = "tungban-log-head";
+
+/** The platform's public log endpoints (no device proof). */
+async function getJson(path, params) {
+  const r = await fetch(path + "?" + new URLSearchParams(params), { headers: { Accept: "application/json" } });
+  if (!r.ok) throw new Error("HTTP " + r.status);
+  return r.json();
+}
+
+/** Each verified exchange's signed tree head must be published and extend the largest head this
+ * app accepted before (kept in localStorage); otherwise the exchange is not verified, with why:
+ * "unpublished", "rollback" or "inconsistent" (issue 14 review, H1 b and c). */
+async function checkHeads(verified) {
+  const heads = new Map(verified.map((x) => [x.log.tree_head.signature, x.log.tree_head]));
+  const problems = new Map();
+  for (const [signature, head] of [...heads].sort((a, b) => a[1].tree_size - b[1].tree_size)) {
+    let kept = null;
+    try { kept = JSON.parse(localStorage.getItem(KEPT_HEAD) || "null"); } catch (e) { kept = null; }
+    const { problem, keep } = await checkHead(head, kept, getJson);
+    problems.set(signature, problem);
+    if (keep) localStorage.setItem(KEPT_HEAD, JSON.stringify(keep));
+  }
+  for (const x of verified) x.logCheck = problems.get(x.log.tree_head.signature) || null;
 }
 
 /** A notice about the account (issue 13 item 1), e.g. a counter re-binding it; the text comes translated. */
