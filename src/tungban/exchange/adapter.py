@@ -26,6 +26,7 @@ from typing import Protocol
 
 import jsonschema
 import requests
+import urllib3
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
@@ -33,7 +34,7 @@ from tungban.core.errors import DomainError
 from tungban.keys import services as keys
 
 from . import errors, resilience
-from .models import Consent, ExchangeRecord
+from .models import MAX_PROVIDER_TIMEOUT, Consent, ExchangeRecord
 
 log = logging.getLogger(__name__)
 
@@ -77,34 +78,60 @@ def _http() -> requests.Session:
     return session
 
 
-def _read_capped(response, limit: int) -> bytes:
-    """The body, or its first ``limit + 1`` bytes when longer. A body read to the end hands
+class _PastDeadline(Exception):
+    """The provider's whole answer did not arrive within its timeout."""
+
+
+def _read_capped(response, limit: int, deadline: float) -> bytes:
+    """The body, or its first ``limit + 1`` bytes when longer, all of it by ``deadline``
+    (``time.monotonic()``): a provider that drips its answer, each read within the read
+    timeout, is cut off there (review finding L6). Each read takes at most one read from the
+    socket (``read1``), whose timeout is set to the time left. A body read to the end hands
     the connection back to the pool (keep-alive; one TLS handshake per provider, not per
-    exchange, with mutual TLS)."""
+    exchange, with mutual TLS).
+
+    :raises _PastDeadline: when the deadline passes first.
+    """
+    raw = response.raw
+    sock = getattr(getattr(raw, "connection", None), "sock", None)
     chunks, size = [], 0
-    for chunk in response.iter_content(64 * 1024):
+    while size <= limit:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise _PastDeadline
+        if sock is not None:
+            sock.settimeout(left)
+        try:
+            chunk = raw.read1(64 * 1024, decode_content=True)
+        except urllib3.exceptions.ReadTimeoutError:
+            raise _PastDeadline from None
+        if not chunk:
+            break
         chunks.append(chunk)
         size += len(chunk)
-        if size > limit:
-            break
     return b"".join(chunks)
 
 
 def timeouts(provider) -> tuple[float, float]:
     """``(connect, read)`` seconds for a call to ``provider``: ``TUNGBAN_PROVIDER_CONNECT_TIMEOUT``
     (2; never more than the read timeout) and the provider's ``timeout_seconds`` or
-    ``TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT`` (5) — issue 14 item 1."""
-    read = provider.timeout_seconds or settings.TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT
+    ``TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT`` (5), never more than ``MAX_PROVIDER_TIMEOUT`` (30:
+    a row stored before that bound was validated) — issue 14 item 1, review finding L6."""
+    read = min(provider.timeout_seconds or settings.TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT, MAX_PROVIDER_TIMEOUT)
     return min(settings.TUNGBAN_PROVIDER_CONNECT_TIMEOUT, read), read
 
 
 def _post(url: str, token: str, timeout: tuple[float, float], limit: int) -> tuple[int, bytes]:
-    """The outbound request: ``(status, body)``, the body capped at ``limit + 1`` bytes.
+    """The outbound request: ``(status, body)``, the body capped at ``limit + 1`` bytes. The
+    whole answer must arrive within the read timeout (``timeout[1]``, the provider's
+    timeout), counted from the request, not per socket read (review finding L6).
 
-    :raises resilience.ProviderDown: with ``provider_timeout`` (read timeout),
+    :raises resilience.ProviderDown: with ``provider_timeout`` (read timeout, or the whole
+        answer not in within the provider's timeout),
         ``provider_unavailable`` (no connection, or none within the connect timeout; HTTP 503)
         or ``provider_error`` (any other HTTP 5xx) — the failures the circuit breaker counts.
     """
+    deadline = time.monotonic() + timeout[1]
     try:
         with _http().post(
             url,
@@ -114,13 +141,16 @@ def _post(url: str, token: str, timeout: tuple[float, float], limit: int) -> tup
             stream=True,
         ) as response:
             status = response.status_code
-            body = _read_capped(response, limit)
+            body = _read_capped(response, limit, deadline)
+    except _PastDeadline:
+        log.warning("Provider at %s: answer not complete within %s s", url, timeout[1])
+        raise resilience.ProviderDown(errors.ProviderTimeout()) from None
     except requests.ConnectTimeout:
         log.warning("Provider at %s: no connection within %s s", url, timeout[0])
         raise resilience.ProviderDown(errors.ProviderUnavailable()) from None
     except requests.Timeout:
         raise resilience.ProviderDown(errors.ProviderTimeout()) from None
-    except (requests.ConnectionError, requests.RequestException) as exc:
+    except (requests.ConnectionError, requests.RequestException, urllib3.exceptions.HTTPError) as exc:
         log.warning("Provider at %s unreachable: %s", url, exc)
         raise resilience.ProviderDown(errors.ProviderUnavailable()) from None
     if status == 503:
@@ -140,10 +170,12 @@ def ask_provider(consent: Consent, attempt: Attempt) -> dict:
     refusal through ``attempt.refuse`` and raise it.
 
     :raises DomainError: ``provider_unavailable`` (502: down, refused, no connection within
-        ``TUNGBAN_PROVIDER_CONNECT_TIMEOUT``, or its circuit is open — then at once, with
-        ``details.retry_after``), ``provider_busy`` (503, ``details.retry_after``: this
-        process already has ``TUNGBAN_PROVIDER_MAX_CONCURRENT`` calls to it in flight),
-        ``provider_timeout`` (504), ``no_record`` (404), ``provider_error`` (502),
+        ``TUNGBAN_PROVIDER_CONNECT_TIMEOUT``, or the provider's or this data user's circuit
+        towards it is open — then at once, with ``details.retry_after``), ``provider_busy``
+        (503, ``details.retry_after``: this process already has
+        ``TUNGBAN_PROVIDER_MAX_CONCURRENT`` calls to it in flight, or this data user its
+        share of them), ``provider_timeout`` (504: no answer, or not all of it, within the
+        provider's timeout), ``no_record`` (404), ``provider_error`` (502),
         ``provider_bad_data`` (502: fails the product's JSON Schema).
     """
     provider = consent.product.provider
@@ -154,7 +186,7 @@ def ask_provider(consent: Consent, attempt: Attempt) -> dict:
     token = _provider_token(consent, attempt)
     try:
         attempt.provider_status, body = resilience.call_provider(
-            provider.id, lambda: _post(url, token, timeouts(provider), limit)
+            provider.id, consent.consumer_id, lambda: _post(url, token, timeouts(provider), limit)
         )
     except resilience.ProviderDown as down:
         attempt.provider_status = down.status
