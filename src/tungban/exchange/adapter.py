@@ -17,8 +17,11 @@ Settings: ``TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT`` (read timeout, seconds),
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import socket
+import threading
 import time
 import uuid
 from functools import cache
@@ -26,7 +29,9 @@ from typing import Protocol
 
 import jsonschema
 import requests
+import requests.adapters
 import urllib3
+import urllib3.connection
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
@@ -67,9 +72,59 @@ def _provider_token(consent: Consent, attempt: Attempt) -> str:
     return keys.sign_jwt(claims, "cdeg-request+jwt")
 
 
+_call = threading.local()  # .deadline: time.monotonic() by which this thread's provider answer is due
+
+
+def _cut_off(sock) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked reading it
+
+
+class _DeadlineConnection:
+    """Reading the status line and headers ends at the call's deadline (``_call.deadline``):
+    a timer shuts the socket down then, so a provider that drips its headers, each read
+    within the read timeout, cannot hold the call past its timeout (review finding L6)."""
+
+    def getresponse(self, *args, **kwargs):
+        deadline, sock = getattr(_call, "deadline", None), self.sock
+        if deadline is None or sock is None:
+            return super().getresponse(*args, **kwargs)
+        timer = threading.Timer(max(0.0, deadline - time.monotonic()), _cut_off, (sock,))
+        timer.daemon = True
+        timer.start()
+        try:
+            return super().getresponse(*args, **kwargs)
+        finally:
+            timer.cancel()
+
+
+class _HTTPConnection(_DeadlineConnection, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_DeadlineConnection, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _HTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+class _DeadlineAdapter(requests.adapters.HTTPAdapter):
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
 @cache
 def _http() -> requests.Session:
     session = requests.Session()
+    for prefix in ("http://", "https://"):
+        session.mount(prefix, _DeadlineAdapter())
     session.trust_env = False  # loopback and government network: no proxies from the environment
     if settings.TUNGBAN_EXCHANGE_TLS_CERT:
         session.cert = (settings.TUNGBAN_EXCHANGE_TLS_CERT, settings.TUNGBAN_EXCHANGE_TLS_KEY or None)
@@ -131,7 +186,7 @@ def _post(url: str, token: str, timeout: tuple[float, float], limit: int) -> tup
         ``provider_unavailable`` (no connection, or none within the connect timeout; HTTP 503)
         or ``provider_error`` (any other HTTP 5xx) — the failures the circuit breaker counts.
     """
-    deadline = time.monotonic() + timeout[1]
+    deadline = _call.deadline = time.monotonic() + timeout[1]
     try:
         with _http().post(
             url,
@@ -151,8 +206,13 @@ def _post(url: str, token: str, timeout: tuple[float, float], limit: int) -> tup
     except requests.Timeout:
         raise resilience.ProviderDown(errors.ProviderTimeout()) from None
     except (requests.ConnectionError, requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+        if time.monotonic() >= deadline:  # cut off at the deadline while reading the headers
+            log.warning("Provider at %s: answer not complete within %s s", url, timeout[1])
+            raise resilience.ProviderDown(errors.ProviderTimeout()) from None
         log.warning("Provider at %s unreachable: %s", url, exc)
         raise resilience.ProviderDown(errors.ProviderUnavailable()) from None
+    finally:
+        _call.deadline = None
     if status == 503:
         raise resilience.ProviderDown(errors.ProviderUnavailable(), status)
     if status >= 500:

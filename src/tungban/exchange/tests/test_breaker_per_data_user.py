@@ -225,9 +225,11 @@ def test_a_data_user_holds_at_most_its_share_of_the_bulkhead(settings, orgs):
 
 class DrippingProvider:
     """An HTTP server on loopback that answers 200 at once, then sends its body one byte
-    every ``every`` seconds (each read well within the read timeout)."""
+    every ``every`` seconds (each read well within the read timeout); with ``headers``, it
+    drips a header line the same way instead."""
 
-    def __init__(self, every: float = 0.1, length: int = 1000):
+    def __init__(self, every: float = 0.1, length: int = 1000, headers: bool = False):
+        self.headers = headers
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(8)
@@ -243,14 +245,16 @@ class DrippingProvider:
             return
         with conn:
             conn.recv(65536)
-            conn.sendall(
-                f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {self.length}\r\n\r\n".encode()
-            )
+            if self.headers:
+                conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            else:
+                head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {self.length}\r\n\r\n"
+                conn.sendall(head.encode())
             for _ in range(self.length):
                 if self.stop.wait(self.every):
                     return
                 try:
-                    conn.sendall(b" ")
+                    conn.sendall(b"x" if self.headers else b" ")
                 except OSError:
                     return
 
@@ -260,19 +264,17 @@ class DrippingProvider:
         self.thread.join(5)
 
 
-@pytest.fixture
-def dripping():
-    server = DrippingProvider()
-    yield server
-    server.close()
-
-
-def test_a_dripping_provider_is_cut_off_at_its_timeout(settings, dripping):
+@pytest.mark.parametrize("headers", [False, True], ids=["body", "headers"])
+def test_a_dripping_provider_is_cut_off_at_its_timeout(settings, headers):
     settings.TUNGBAN_PROVIDER_CONNECT_TIMEOUT = 0.5
     org = Organisation(id=PROVIDER, timeout_seconds=1.0)
+    dripping = DrippingProvider(headers=headers)
     started = time.monotonic()
-    with pytest.raises(resilience.ProviderDown) as info:
-        adapter._post(f"{dripping.url}/cdeg/v1/products/x", "token", adapter.timeouts(org), 10_000)
+    try:
+        with pytest.raises(resilience.ProviderDown) as info:
+            adapter._post(f"{dripping.url}/cdeg/v1/products/x", "token", adapter.timeouts(org), 10_000)
+    finally:
+        dripping.close()
     elapsed = time.monotonic() - started
     assert info.value.error.code == "provider_timeout"
     assert 0.9 <= elapsed < 3  # its 1 s timeout, not the 100 s the drip would take
