@@ -434,10 +434,17 @@ TUNGBAN_PROVIDER_CONNECT_TIMEOUT = float(os.environ.get("TUNGBAN_PROVIDER_CONNEC
 #: it, and seconds it stays open before one trial call.
 TUNGBAN_PROVIDER_BREAKER_FAILURES = int(os.environ.get("TUNGBAN_PROVIDER_BREAKER_FAILURES", "5"))
 TUNGBAN_PROVIDER_BREAKER_RESET = float(os.environ.get("TUNGBAN_PROVIDER_BREAKER_RESET", "30"))
+#: Failures of one data user's calls open only that data user's circuit towards the provider;
+#: the provider's own circuit (refusing every data user) opens only when at least this many
+#: distinct data users have failing circuits towards it (review finding H2).
+TUNGBAN_PROVIDER_BREAKER_DATA_USERS = int(os.environ.get("TUNGBAN_PROVIDER_BREAKER_DATA_USERS", "2"))
 #: Bulkhead: calls to one provider in flight at once in one web process; more are refused at
 #: once with provider_busy (503) and Retry-After: TUNGBAN_PROVIDER_BUSY_RETRY_AFTER seconds.
 TUNGBAN_PROVIDER_MAX_CONCURRENT = int(os.environ.get("TUNGBAN_PROVIDER_MAX_CONCURRENT", "4"))
 TUNGBAN_PROVIDER_BUSY_RETRY_AFTER = int(os.environ.get("TUNGBAN_PROVIDER_BUSY_RETRY_AFTER", "2"))
+#: The share of those slots one data user may hold at once (0.5: half, at least one), so one
+#: data user's slow calls cannot fill them all (review finding H2).
+TUNGBAN_PROVIDER_DATA_USER_SHARE = float(os.environ.get("TUNGBAN_PROVIDER_DATA_USER_SHARE", "0.5"))
 #: Largest provider answer accepted, in bytes.
 TUNGBAN_EXCHANGE_MAX_RESPONSE_BYTES = int(os.environ.get("TUNGBAN_EXCHANGE_MAX_RESPONSE_BYTES", str(256 * 1024)))
 #: Longest consent a data user may ask for, in seconds (default one year).
