@@ -410,11 +410,16 @@ TUNGBAN_PDF_MAX_PAGES = int(os.environ.get("TUNGBAN_PDF_MAX_PAGES", "5000"))
 #: Longest one signature verification (page or API) may run, in seconds (0: unbounded).
 TUNGBAN_VERIFY_MAX_SECONDS = float(os.environ.get("TUNGBAN_VERIFY_MAX_SECONDS", "10"))
 #: Verifications run in child processes that are stopped when they overrun (signing/isolation.py):
-#: children per web process, seconds a request may wait for a free one (or for one to start)
-#: before answering verification_unavailable (503), and calls a child serves before it is replaced.
+#: children per web process, seconds a request may wait for a free one before answering
+#: verification_unavailable (503; short, so slow uploads cannot hold the web threads logins need),
+#: requests of a web process that may wait at once (the others get the 503 at once), calls a
+#: child serves before it is replaced, and the bytes of address space a child may use (RLIMIT_AS;
+#: past it, e.g. a decompression bomb, the upload is pdf_too_complex; 0: unbounded).
 TUNGBAN_VERIFY_WORKERS = int(os.environ.get("TUNGBAN_VERIFY_WORKERS", "2"))
-TUNGBAN_VERIFY_WAIT_SECONDS = float(os.environ.get("TUNGBAN_VERIFY_WAIT_SECONDS", "30"))
+TUNGBAN_VERIFY_WAIT_SECONDS = float(os.environ.get("TUNGBAN_VERIFY_WAIT_SECONDS", "1"))
+TUNGBAN_VERIFY_MAX_WAITING = int(os.environ.get("TUNGBAN_VERIFY_MAX_WAITING", "2"))
 TUNGBAN_VERIFY_MAX_TASKS = int(os.environ.get("TUNGBAN_VERIFY_MAX_TASKS", "500"))
+TUNGBAN_VERIFY_MAX_MEMORY = int(os.environ.get("TUNGBAN_VERIFY_MAX_MEMORY", str(1024 * 1024 * 1024)))
 #: Exchange gateway (issue #4): seconds to wait for a data provider before answering provider_timeout.
 TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT = float(os.environ.get("TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT", "5"))
 #: Seconds past a provider's timeout after which an exchange attempt still in flight (its worker
