@@ -295,7 +295,7 @@ def run(args, tmp: Path, sock, issuer: str, env: dict) -> dict:
 
     from examples.providers.launch import start_provider, stop_process, stop_provider
     from tungban.exchange import catalogue
-    from tungban.exchange.models import Organisation, ProviderCircuit
+    from tungban.exchange.models import DataUserCircuit, Organisation, ProviderCircuit
     from tungban.identity.models import Resident
     from tungban.identity.seeding import seed_residents
     from tungban.keys import services as keys
@@ -322,6 +322,7 @@ def run(args, tmp: Path, sock, issuer: str, env: dict) -> dict:
             "breaker_failures": settings.TUNGBAN_PROVIDER_BREAKER_FAILURES,
             "breaker_reset_s": settings.TUNGBAN_PROVIDER_BREAKER_RESET,
             "provider_max_concurrent": settings.TUNGBAN_PROVIDER_MAX_CONCURRENT,
+            "data_user_share": settings.TUNGBAN_PROVIDER_DATA_USER_SHARE,
             "slow_delay_s": args.slow_delay,
         },
     }
@@ -381,7 +382,8 @@ def run(args, tmp: Path, sock, issuer: str, env: dict) -> dict:
         rows = []
         for phase in args.phases:
             Organisation.objects.filter(pk="wsd").update(endpoint_url=urls[phase])
-            ProviderCircuit.objects.all().delete()  # each phase starts with the circuit closed
+            ProviderCircuit.objects.all().delete()  # each phase starts with the circuits closed
+            DataUserCircuit.objects.all().delete()
             connections.close_all()
             print(f"Phase {phase}: {args.warmup:g} s warm-up + {args.seconds:g} s ...", flush=True)
             rows.append(run_phase(phase, driver, user, consents, args))
@@ -438,6 +440,7 @@ def main(argv=None) -> int:
         f"login threads, {s['exchange_rate_per_s']:g} exchange/s — provider timeouts {s['provider_connect_timeout_s']:g} s "
         f"connect, {s['provider_read_timeout_s']:g} s read; breaker {s['breaker_failures']} failures, "
         f"{s['breaker_reset_s']:g} s; bulkhead {s['provider_max_concurrent']} per process"
+        f" ({s.get('data_user_share', 1):g} of it per data user)"
         f"{' — quick' if args.quick else ''}"
     )
     print()

@@ -410,11 +410,16 @@ TUNGBAN_PDF_MAX_PAGES = int(os.environ.get("TUNGBAN_PDF_MAX_PAGES", "5000"))
 #: Longest one signature verification (page or API) may run, in seconds (0: unbounded).
 TUNGBAN_VERIFY_MAX_SECONDS = float(os.environ.get("TUNGBAN_VERIFY_MAX_SECONDS", "10"))
 #: Verifications run in child processes that are stopped when they overrun (signing/isolation.py):
-#: children per web process, seconds a request may wait for a free one (or for one to start)
-#: before answering verification_unavailable (503), and calls a child serves before it is replaced.
+#: children per web process, seconds a request may wait for a free one before answering
+#: verification_unavailable (503; short, so slow uploads cannot hold the web threads logins need),
+#: requests of a web process that may wait at once (the others get the 503 at once), calls a
+#: child serves before it is replaced, and the bytes of address space a child may use (RLIMIT_AS;
+#: past it, e.g. a decompression bomb, the upload is pdf_too_complex; 0: unbounded).
 TUNGBAN_VERIFY_WORKERS = int(os.environ.get("TUNGBAN_VERIFY_WORKERS", "2"))
-TUNGBAN_VERIFY_WAIT_SECONDS = float(os.environ.get("TUNGBAN_VERIFY_WAIT_SECONDS", "30"))
+TUNGBAN_VERIFY_WAIT_SECONDS = float(os.environ.get("TUNGBAN_VERIFY_WAIT_SECONDS", "1"))
+TUNGBAN_VERIFY_MAX_WAITING = int(os.environ.get("TUNGBAN_VERIFY_MAX_WAITING", "2"))
 TUNGBAN_VERIFY_MAX_TASKS = int(os.environ.get("TUNGBAN_VERIFY_MAX_TASKS", "500"))
+TUNGBAN_VERIFY_MAX_MEMORY = int(os.environ.get("TUNGBAN_VERIFY_MAX_MEMORY", str(1024 * 1024 * 1024)))
 #: Exchange gateway (issue #4): seconds to wait for a data provider before answering provider_timeout.
 TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT = float(os.environ.get("TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT", "5"))
 #: Seconds past a provider's timeout after which an exchange attempt still in flight (its worker
@@ -434,10 +439,17 @@ TUNGBAN_PROVIDER_CONNECT_TIMEOUT = float(os.environ.get("TUNGBAN_PROVIDER_CONNEC
 #: it, and seconds it stays open before one trial call.
 TUNGBAN_PROVIDER_BREAKER_FAILURES = int(os.environ.get("TUNGBAN_PROVIDER_BREAKER_FAILURES", "5"))
 TUNGBAN_PROVIDER_BREAKER_RESET = float(os.environ.get("TUNGBAN_PROVIDER_BREAKER_RESET", "30"))
+#: Failures of one data user's calls open only that data user's circuit towards the provider;
+#: the provider's own circuit (refusing every data user) opens only when at least this many
+#: distinct data users have failing circuits towards it (review finding H2).
+TUNGBAN_PROVIDER_BREAKER_DATA_USERS = int(os.environ.get("TUNGBAN_PROVIDER_BREAKER_DATA_USERS", "2"))
 #: Bulkhead: calls to one provider in flight at once in one web process; more are refused at
 #: once with provider_busy (503) and Retry-After: TUNGBAN_PROVIDER_BUSY_RETRY_AFTER seconds.
 TUNGBAN_PROVIDER_MAX_CONCURRENT = int(os.environ.get("TUNGBAN_PROVIDER_MAX_CONCURRENT", "4"))
 TUNGBAN_PROVIDER_BUSY_RETRY_AFTER = int(os.environ.get("TUNGBAN_PROVIDER_BUSY_RETRY_AFTER", "2"))
+#: The share of those slots one data user may hold at once (0.5: half, at least one), so one
+#: data user's slow calls cannot fill them all (review finding H2).
+TUNGBAN_PROVIDER_DATA_USER_SHARE = float(os.environ.get("TUNGBAN_PROVIDER_DATA_USER_SHARE", "0.5"))
 #: Largest provider answer accepted, in bytes.
 TUNGBAN_EXCHANGE_MAX_RESPONSE_BYTES = int(os.environ.get("TUNGBAN_EXCHANGE_MAX_RESPONSE_BYTES", str(256 * 1024)))
 #: Longest consent a data user may ask for, in seconds (default one year).

@@ -20,6 +20,7 @@ history are never registered here: only expired protocol state is. The schedule 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -35,11 +36,19 @@ log = logging.getLogger("tungban.retention")
 PurgeFunction = Callable[[dt.datetime], dict[str, int]]
 
 _registry: dict[str, PurgeFunction] = {}
+_own_transactions: set[str] = set()  # names whose function commits as it goes
 
 
-def register(name: str, fn: PurgeFunction) -> None:
-    """Register ``fn`` under ``name`` (an app label); registering a name again replaces it."""
+def register(name: str, fn: PurgeFunction, *, own_transactions: bool = False) -> None:
+    """Register ``fn`` under ``name`` (an app label); registering a name again replaces it.
+    ``own_transactions``: ``fn`` commits its own transactions (e.g. it changes something
+    outside the database, such as an HSM, only after a row change committed), so
+    :func:`purge_all` runs it outside a transaction instead of in one."""
     _registry[name] = fn
+    if own_transactions:
+        _own_transactions.add(name)
+    else:
+        _own_transactions.discard(name)
 
 
 def registered() -> dict[str, PurgeFunction]:
@@ -80,14 +89,15 @@ register("ratelimit", purge_ratelimit_cache)
 
 
 def purge_all(now: dt.datetime | None = None) -> dict[str, int]:
-    """Run every registered purge function, each in its own transaction; returns
-    ``{table: count}`` over all of them. A function that fails is logged and skipped (the
-    others still run); the next run tries it again."""
+    """Run every registered purge function, each in its own transaction (those registered
+    with ``own_transactions`` outside one); returns ``{table: count}`` over all of them. A
+    function that fails is logged and skipped (the others still run); the next run tries
+    it again."""
     now = now or timezone.now()
     counts: dict[str, int] = {}
     for name, fn in registered().items():
         try:
-            with transaction.atomic():
+            with contextlib.nullcontext() if name in _own_transactions else transaction.atomic():
                 counts.update(fn(now))
         except Exception:
             log.exception("Purging %s failed", name)

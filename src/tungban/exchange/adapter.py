@@ -17,8 +17,11 @@ Settings: ``TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT`` (read timeout, seconds),
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import socket
+import threading
 import time
 import uuid
 from functools import cache
@@ -26,6 +29,9 @@ from typing import Protocol
 
 import jsonschema
 import requests
+import requests.adapters
+import urllib3
+import urllib3.connection
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
@@ -33,7 +39,7 @@ from tungban.core.errors import DomainError
 from tungban.keys import services as keys
 
 from . import errors, resilience
-from .models import Consent, ExchangeRecord
+from .models import MAX_PROVIDER_TIMEOUT, Consent, ExchangeRecord
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +72,59 @@ def _provider_token(consent: Consent, attempt: Attempt) -> str:
     return keys.sign_jwt(claims, "cdeg-request+jwt")
 
 
+_call = threading.local()  # .deadline: time.monotonic() by which this thread's provider answer is due
+
+
+def _cut_off(sock) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked reading it
+
+
+class _DeadlineConnection:
+    """Reading the status line and headers ends at the call's deadline (``_call.deadline``):
+    a timer shuts the socket down then, so a provider that drips its headers, each read
+    within the read timeout, cannot hold the call past its timeout (review finding L6)."""
+
+    def getresponse(self, *args, **kwargs):
+        deadline, sock = getattr(_call, "deadline", None), self.sock
+        if deadline is None or sock is None:
+            return super().getresponse(*args, **kwargs)
+        timer = threading.Timer(max(0.0, deadline - time.monotonic()), _cut_off, (sock,))
+        timer.daemon = True
+        timer.start()
+        try:
+            return super().getresponse(*args, **kwargs)
+        finally:
+            timer.cancel()
+
+
+class _HTTPConnection(_DeadlineConnection, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_DeadlineConnection, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _HTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+class _DeadlineAdapter(requests.adapters.HTTPAdapter):
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
 @cache
 def _http() -> requests.Session:
     session = requests.Session()
+    for prefix in ("http://", "https://"):
+        session.mount(prefix, _DeadlineAdapter())
     session.trust_env = False  # loopback and government network: no proxies from the environment
     if settings.TUNGBAN_EXCHANGE_TLS_CERT:
         session.cert = (settings.TUNGBAN_EXCHANGE_TLS_CERT, settings.TUNGBAN_EXCHANGE_TLS_KEY or None)
@@ -77,34 +133,60 @@ def _http() -> requests.Session:
     return session
 
 
-def _read_capped(response, limit: int) -> bytes:
-    """The body, or its first ``limit + 1`` bytes when longer. A body read to the end hands
+class _PastDeadline(Exception):
+    """The provider's whole answer did not arrive within its timeout."""
+
+
+def _read_capped(response, limit: int, deadline: float) -> bytes:
+    """The body, or its first ``limit + 1`` bytes when longer, all of it by ``deadline``
+    (``time.monotonic()``): a provider that drips its answer, each read within the read
+    timeout, is cut off there (review finding L6). Each read takes at most one read from the
+    socket (``read1``), whose timeout is set to the time left. A body read to the end hands
     the connection back to the pool (keep-alive; one TLS handshake per provider, not per
-    exchange, with mutual TLS)."""
+    exchange, with mutual TLS).
+
+    :raises _PastDeadline: when the deadline passes first.
+    """
+    raw = response.raw
+    sock = getattr(getattr(raw, "connection", None), "sock", None)
     chunks, size = [], 0
-    for chunk in response.iter_content(64 * 1024):
+    while size <= limit:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise _PastDeadline
+        if sock is not None:
+            sock.settimeout(left)
+        try:
+            chunk = raw.read1(64 * 1024, decode_content=True)
+        except urllib3.exceptions.ReadTimeoutError:
+            raise _PastDeadline from None
+        if not chunk:
+            break
         chunks.append(chunk)
         size += len(chunk)
-        if size > limit:
-            break
     return b"".join(chunks)
 
 
 def timeouts(provider) -> tuple[float, float]:
     """``(connect, read)`` seconds for a call to ``provider``: ``TUNGBAN_PROVIDER_CONNECT_TIMEOUT``
     (2; never more than the read timeout) and the provider's ``timeout_seconds`` or
-    ``TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT`` (5) — issue 14 item 1."""
-    read = provider.timeout_seconds or settings.TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT
+    ``TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT`` (5), never more than ``MAX_PROVIDER_TIMEOUT`` (30:
+    a row stored before that bound was validated) — issue 14 item 1, review finding L6."""
+    read = min(provider.timeout_seconds or settings.TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT, MAX_PROVIDER_TIMEOUT)
     return min(settings.TUNGBAN_PROVIDER_CONNECT_TIMEOUT, read), read
 
 
 def _post(url: str, token: str, timeout: tuple[float, float], limit: int) -> tuple[int, bytes]:
-    """The outbound request: ``(status, body)``, the body capped at ``limit + 1`` bytes.
+    """The outbound request: ``(status, body)``, the body capped at ``limit + 1`` bytes. The
+    whole answer must arrive within the read timeout (``timeout[1]``, the provider's
+    timeout), counted from the request, not per socket read (review finding L6).
 
-    :raises resilience.ProviderDown: with ``provider_timeout`` (read timeout),
+    :raises resilience.ProviderDown: with ``provider_timeout`` (read timeout, or the whole
+        answer not in within the provider's timeout),
         ``provider_unavailable`` (no connection, or none within the connect timeout; HTTP 503)
         or ``provider_error`` (any other HTTP 5xx) — the failures the circuit breaker counts.
     """
+    deadline = _call.deadline = time.monotonic() + timeout[1]
     try:
         with _http().post(
             url,
@@ -114,15 +196,23 @@ def _post(url: str, token: str, timeout: tuple[float, float], limit: int) -> tup
             stream=True,
         ) as response:
             status = response.status_code
-            body = _read_capped(response, limit)
+            body = _read_capped(response, limit, deadline)
+    except _PastDeadline:
+        log.warning("Provider at %s: answer not complete within %s s", url, timeout[1])
+        raise resilience.ProviderDown(errors.ProviderTimeout()) from None
     except requests.ConnectTimeout:
         log.warning("Provider at %s: no connection within %s s", url, timeout[0])
         raise resilience.ProviderDown(errors.ProviderUnavailable()) from None
     except requests.Timeout:
         raise resilience.ProviderDown(errors.ProviderTimeout()) from None
-    except (requests.ConnectionError, requests.RequestException) as exc:
+    except (requests.ConnectionError, requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+        if time.monotonic() >= deadline:  # cut off at the deadline while reading the headers
+            log.warning("Provider at %s: answer not complete within %s s", url, timeout[1])
+            raise resilience.ProviderDown(errors.ProviderTimeout()) from None
         log.warning("Provider at %s unreachable: %s", url, exc)
         raise resilience.ProviderDown(errors.ProviderUnavailable()) from None
+    finally:
+        _call.deadline = None
     if status == 503:
         raise resilience.ProviderDown(errors.ProviderUnavailable(), status)
     if status >= 500:
@@ -140,10 +230,12 @@ def ask_provider(consent: Consent, attempt: Attempt) -> dict:
     refusal through ``attempt.refuse`` and raise it.
 
     :raises DomainError: ``provider_unavailable`` (502: down, refused, no connection within
-        ``TUNGBAN_PROVIDER_CONNECT_TIMEOUT``, or its circuit is open — then at once, with
-        ``details.retry_after``), ``provider_busy`` (503, ``details.retry_after``: this
-        process already has ``TUNGBAN_PROVIDER_MAX_CONCURRENT`` calls to it in flight),
-        ``provider_timeout`` (504), ``no_record`` (404), ``provider_error`` (502),
+        ``TUNGBAN_PROVIDER_CONNECT_TIMEOUT``, or the provider's or this data user's circuit
+        towards it is open — then at once, with ``details.retry_after``), ``provider_busy``
+        (503, ``details.retry_after``: this process already has
+        ``TUNGBAN_PROVIDER_MAX_CONCURRENT`` calls to it in flight, or this data user its
+        share of them), ``provider_timeout`` (504: no answer, or not all of it, within the
+        provider's timeout), ``no_record`` (404), ``provider_error`` (502),
         ``provider_bad_data`` (502: fails the product's JSON Schema).
     """
     provider = consent.product.provider
@@ -154,7 +246,7 @@ def ask_provider(consent: Consent, attempt: Attempt) -> dict:
     token = _provider_token(consent, attempt)
     try:
         attempt.provider_status, body = resilience.call_provider(
-            provider.id, lambda: _post(url, token, timeouts(provider), limit)
+            provider.id, consent.consumer_id, lambda: _post(url, token, timeouts(provider), limit)
         )
     except resilience.ProviderDown as down:
         attempt.provider_status = down.status

@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from .models import Consent, DataProduct, ExchangeAttempt, ExchangeRecord, Organisation, ProviderCircuit
+from .models import (
+    Consent,
+    DataProduct,
+    DataUserCircuit,
+    ExchangeAttempt,
+    ExchangeRecord,
+    Organisation,
+    ProviderCircuit,
+)
 
 
 @admin.register(Organisation)
@@ -72,3 +80,13 @@ class ProviderCircuitAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(DataUserCircuit)
+class DataUserCircuitAdmin(ProviderCircuitAdmin):
+    """Each data user's circuit breaker towards each provider (review finding H2): seen here,
+    changed only by calls; deleting a row closes that circuit."""
+
+    list_display = ("provider", "data_user", "state", "failures", "opened_at")
+    list_filter = ("state", "provider")
+    readonly_fields = ("provider", "data_user", "state", "failures", "successes", "opened_at")

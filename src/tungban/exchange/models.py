@@ -23,7 +23,7 @@ from __future__ import annotations
 import uuid
 
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -34,6 +34,9 @@ from tungban.oidc.models import Client
 from tungban.wallet.models import ApprovalRequest
 
 ORG_ID = RegexValidator(r"^[a-z][a-z0-9-]{1,39}$", _("Lower-case letters, digits and hyphens, starting with a letter."))
+#: Bounds of a provider's own timeout, seconds (review finding L6): a provider call holds a
+#: bulkhead slot and a web thread for up to this long.
+MIN_PROVIDER_TIMEOUT, MAX_PROVIDER_TIMEOUT = 0.1, 30.0
 PRODUCT_ID = RegexValidator(r"^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)+\.v[0-9]+$", _("Like wsd.registered-address.v1"))
 
 
@@ -62,7 +65,10 @@ class Organisation(models.Model):
         help_text=_("As a data provider: the base URL of its provider adapter API."),
     )
     timeout_seconds = models.FloatField(
-        null=True, blank=True, help_text=_("Provider timeout; empty: the platform default.")
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(MIN_PROVIDER_TIMEOUT), MaxValueValidator(MAX_PROVIDER_TIMEOUT)],
+        help_text=_("Provider timeout in seconds (at most 30; empty: the platform default)."),
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -303,3 +309,22 @@ class ProviderCircuit(models.Model):
 
     class Meta:
         verbose_name = _("provider circuit breaker")
+
+
+class DataUserCircuit(models.Model):
+    """The circuit breaker of one data user's calls to one data provider (issue 14 item 1,
+    review finding H2; :mod:`.resilience`): failures of one data user's calls open this
+    circuit, not the provider's (:class:`ProviderCircuit`), so a data user that makes the
+    provider fail (a record it breaks on) is refused without refusing everyone. Same states
+    and fields as :class:`ProviderCircuit`."""
+
+    provider = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="data_user_circuits")
+    data_user = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(max_length=10, default="closed")
+    failures = models.PositiveIntegerField(default=0)
+    successes = models.PositiveIntegerField(default=0)
+    opened_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("data user's circuit breaker")
+        constraints = [models.UniqueConstraint(fields=["provider", "data_user"], name="one_circuit_per_data_user")]

@@ -1,29 +1,44 @@
-"""Keeping a slow or failing data provider from taking the platform down (issue 14 item 1):
-a per-provider **bulkhead** and a per-provider **circuit breaker** around the adapter's
-outbound call (:mod:`.adapter`).
+"""Keeping a slow or failing data provider from taking the platform down (issue 14 item 1),
+and one data user from taking a provider away from the others (review finding H2): a
+per-provider **bulkhead** with a bounded share per data user, and **circuit breakers** per
+data user and per provider around the adapter's outbound call (:mod:`.adapter`).
 
 * **Bulkhead.** At most ``TUNGBAN_PROVIDER_MAX_CONCURRENT`` calls to one provider are in
-  flight in one web process at a time (a non-blocking ``threading.BoundedSemaphore`` per
-  provider); past it the exchange is refused at once with ``provider_busy`` (503,
-  ``Retry-After: TUNGBAN_PROVIDER_BUSY_RETRY_AFTER``). With gthread workers
-  (``tungban serve``, :mod:`tungban.core.serving`) the other threads of the process keep
-  serving logins and everything else while a provider hangs. The bound protects the
-  process's own threads, so it is counted per process (like a connection pool), not shared:
-  there is nothing here that two workers must agree on.
-* **Circuit breaker** (pybreaker's state machine, Nygard's *Release It!*). After
-  ``TUNGBAN_PROVIDER_BREAKER_FAILURES`` consecutive failures (connection refused or timed
-  out, read timeout, HTTP 5xx) the provider's circuit opens: exchanges are refused at once
-  with ``provider_unavailable`` (``details.retry_after`` and ``Retry-After``: seconds until
-  the next trial) without calling it. After ``TUNGBAN_PROVIDER_BREAKER_RESET`` seconds one
-  caller, in any process, makes a trial call (half-open): success closes the circuit,
-  failure opens it for another period. The state is a :class:`~.models.ProviderCircuit`
-  row (:class:`DatabaseStorage`, pybreaker's storage interface), so every worker on every
-  host sees the same circuit. A ``no_record`` or a schema failure is an answer, not a
-  failure of the provider.
+  flight in one web process at a time, and at most ``TUNGBAN_PROVIDER_DATA_USER_SHARE`` of
+  them (0.5: half, at least one) for one data user (non-blocking
+  ``threading.BoundedSemaphore`` objects); past either bound the exchange is refused at once
+  with ``provider_busy`` (503, ``Retry-After: TUNGBAN_PROVIDER_BUSY_RETRY_AFTER``). With
+  gthread workers (``tungban serve``, :mod:`tungban.core.serving`) the other threads of the
+  process keep serving logins and everything else while a provider hangs, and one data
+  user's slow calls leave slots to the others. The bound protects the process's own
+  threads, so it is counted per process (like a connection pool), not shared: there is
+  nothing here that two workers must agree on.
+* **Circuit breakers** (pybreaker's state machine, Nygard's *Release It!*), two per call:
+  the data user's towards the provider (:class:`~.models.DataUserCircuit`) and the
+  provider's (:class:`~.models.ProviderCircuit`). Failures are: connection refused or timed
+  out, read timeout or the answer's deadline, HTTP 5xx; a ``no_record`` or a schema failure
+  is an answer, not a failure of the provider. After ``TUNGBAN_PROVIDER_BREAKER_FAILURES``
+  consecutive failures of a data user's calls, that data user's circuit opens: its
+  exchanges are refused at once with ``provider_unavailable`` (``details.retry_after`` and
+  ``Retry-After``: seconds until the next trial) without calling the provider. After
+  ``TUNGBAN_PROVIDER_BREAKER_RESET`` seconds one of its calls, in any process, makes a trial
+  call (half-open): success closes the circuit, failure opens it for another period. The
+  provider's circuit counts every data user's failures (a success from any resets it) and
+  refuses everyone, but from ``closed`` it opens only when at least
+  ``TUNGBAN_PROVIDER_BREAKER_DATA_USERS`` (2) distinct data users have failing circuits
+  (failures not cleared by a success, or open) — so a data user that makes the provider
+  fail with its own requests (a record the provider breaks on; failed uses are refunded,
+  so this costs it nothing) opens only its own circuit. The data user's breaker wraps the
+  provider's: a data user whose own circuit is open never reaches the provider's, so it
+  cannot make (and keep failing) the provider's trial call; a refusal by the provider's
+  circuit is neither a failure nor a success of the data user's. The state is in database
+  rows (:class:`DatabaseStorage`, pybreaker's storage interface), so every worker on every
+  host sees the same circuits; a healthy call reads both rows in one query and writes
+  nothing.
 
 pybreaker's ``CircuitBreaker.call`` holds a per-object lock for the whole call, so one
-shared object would let a process's threads call a provider only one at a time: a new
-breaker object is made per call, over the shared storage (its state is all in the row).
+shared object would let a process's threads call a provider only one at a time: new
+breaker objects are made per call, over the shared storage (their state is all in the rows).
 """
 
 from __future__ import annotations
@@ -38,11 +53,11 @@ from typing import TypeVar
 
 import pybreaker
 from django.conf import settings
-from django.db.models import F, Q
+from django.db.models import CharField, F, Q, Value
 from django.utils import timezone
 
 from . import errors
-from .models import ProviderCircuit
+from .models import DataUserCircuit, ProviderCircuit
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -58,38 +73,82 @@ class ProviderDown(Exception):
         self.error, self.status = error, status
 
 
-class DatabaseStorage(pybreaker.CircuitBreakerStorage):
-    """pybreaker's ``CircuitBreakerStorage`` on a :class:`~.models.ProviderCircuit` row.
+class _Rows:
+    """One snapshot of the two circuit rows a call goes through — the provider's
+    (:class:`~.models.ProviderCircuit`) and the data user's towards it
+    (:class:`~.models.DataUserCircuit`) — read in one query (a ``UNION ALL``), reloaded
+    after any write. A healthy call makes that one query and no write."""
 
-    Reads come from one snapshot of the row per breaker object, reloaded after each write;
-    counters are incremented in SQL (``failures = failures + 1``), so concurrent processes
-    do not lose counts. While a trial call is under way (``half-open``), every breaker
-    object except the one that claimed the trial (:meth:`claim_trial`) reads the state as
-    ``open``, so exactly one call tests the provider.
+    FIELDS = ("state", "failures", "successes", "opened_at")
+    EMPTY = {"state": pybreaker.STATE_CLOSED, "failures": 0, "successes": 0, "opened_at": None}
+
+    def __init__(self, provider_id: str, data_user_id: str):
+        self.provider_id, self.data_user_id = provider_id, data_user_id
+        self._rows: dict[str, dict] | None = None
+
+    def get(self, scope: str) -> dict:
+        """The row of ``scope`` (``"provider"`` or ``"data_user"``), closed when absent."""
+        if self._rows is None:
+            provider = (
+                ProviderCircuit.objects.filter(pk=self.provider_id)
+                .values(*self.FIELDS)
+                .annotate(scope=Value("provider", output_field=CharField()))
+            )
+            data_user = (
+                DataUserCircuit.objects.filter(provider_id=self.provider_id, data_user_id=self.data_user_id)
+                .values(*self.FIELDS)
+                .annotate(scope=Value("data_user", output_field=CharField()))
+            )
+            self._rows = {row.pop("scope"): row for row in provider.union(data_user, all=True)}
+        return self._rows.get(scope, self.EMPTY)
+
+    def forget(self) -> None:
+        self._rows = None
+
+
+class DatabaseStorage(pybreaker.CircuitBreakerStorage):
+    """pybreaker's ``CircuitBreakerStorage`` on a circuit row: the provider's
+    (:class:`~.models.ProviderCircuit`, ``scope="provider"``) or one data user's towards it
+    (:class:`~.models.DataUserCircuit`, ``scope="data_user"``).
+
+    Reads come from a shared snapshot of both rows (:class:`_Rows`), reloaded after each
+    write; counters are incremented in SQL (``failures = failures + 1``), so concurrent
+    processes do not lose counts. A reset of a counter the snapshot shows at zero writes
+    nothing (a failure another caller records meanwhile is not undone by this success).
+    While a trial call is under way (``half-open``), every breaker object except the one
+    that claimed the trial (:meth:`claim_trial`) reads the state as ``open``, so exactly
+    one call tests the circuit.
     """
 
-    def __init__(self, provider_id: str):
-        super().__init__(f"provider:{provider_id}")
-        self.provider_id = provider_id
+    def __init__(self, rows: _Rows, scope: str):
+        super().__init__(f"provider:{rows.provider_id}" + (f":{rows.data_user_id}" if scope == "data_user" else ""))
+        self.rows, self.scope = rows, scope
         self.trial = False
-        self._row: dict | None = None
+
+    def _queryset(self):
+        if self.scope == "provider":
+            return ProviderCircuit.objects.filter(pk=self.rows.provider_id)
+        return DataUserCircuit.objects.filter(provider_id=self.rows.provider_id, data_user_id=self.rows.data_user_id)
+
+    def _create(self) -> None:
+        if self.scope == "provider":
+            row = ProviderCircuit(provider_id=self.rows.provider_id)
+        else:
+            row = DataUserCircuit(provider_id=self.rows.provider_id, data_user_id=self.rows.data_user_id)
+        type(row).objects.bulk_create([row], ignore_conflicts=True)
 
     def _snapshot(self) -> dict:
-        if self._row is None:
-            self._row = ProviderCircuit.objects.filter(pk=self.provider_id).values(
-                "state", "failures", "successes", "opened_at"
-            ).first() or {"state": pybreaker.STATE_CLOSED, "failures": 0, "successes": 0, "opened_at": None}
-        return self._row
+        return self.rows.get(self.scope)
 
     def _update(self, when: Q | None = None, **changes) -> int:
-        rows = ProviderCircuit.objects.filter(pk=self.provider_id)
+        rows = self._queryset()
         if when is not None:
             rows = rows.filter(when)
         updated = rows.update(**changes)
         if not updated and when is None:
-            ProviderCircuit.objects.bulk_create([ProviderCircuit(provider_id=self.provider_id)], ignore_conflicts=True)
-            updated = ProviderCircuit.objects.filter(pk=self.provider_id).update(**changes)
-        self._row = None
+            self._create()
+            updated = self._queryset().update(**changes)
+        self.rows.forget()
         return updated
 
     @property
@@ -107,13 +166,15 @@ class DatabaseStorage(pybreaker.CircuitBreakerStorage):
         self._update(failures=F("failures") + 1)
 
     def reset_counter(self) -> None:
-        self._update(Q(failures__gt=0), failures=0)  # no write on the common path (closed, no failures)
+        if self._snapshot()["failures"]:  # no query at all on the common path (closed, no failures)
+            self._update(Q(failures__gt=0), failures=0)
 
     def increment_success_counter(self) -> None:
         self._update(successes=F("successes") + 1)
 
     def reset_success_counter(self) -> None:
-        self._update(Q(successes__gt=0), successes=0)
+        if self._snapshot()["successes"]:
+            self._update(Q(successes__gt=0), successes=0)
 
     @property
     def counter(self) -> int:
@@ -145,6 +206,16 @@ class DatabaseStorage(pybreaker.CircuitBreakerStorage):
         self.trial = bool(claimed)
         return self.trial
 
+    def failing_data_users(self) -> int:
+        """How many data users other than this call's have a failing circuit towards the
+        provider (consecutive failures not yet cleared by a success, or open)."""
+        return (
+            DataUserCircuit.objects.filter(provider_id=self.rows.provider_id)
+            .exclude(data_user_id=self.rows.data_user_id)
+            .filter(Q(failures__gt=0) | ~Q(state=pybreaker.STATE_CLOSED))
+            .count()
+        )
+
 
 class _LogChanges(pybreaker.CircuitBreakerListener):
     def state_change(self, cb, old_state, new_state) -> None:
@@ -155,74 +226,153 @@ class _LogChanges(pybreaker.CircuitBreakerListener):
 _LISTENERS = (_LogChanges(),)
 
 
+class _PassThroughRefusals:
+    """A state that lets another circuit's refusal (``CircuitBreakerError`` from the inner
+    breaker) through untouched: it is neither a failure nor a success of this circuit."""
+
+    def _handle_error(self, exc, reraise=True):
+        if isinstance(exc, pybreaker.CircuitBreakerError):
+            raise exc
+        return super()._handle_error(exc, reraise)
+
+
+class _Closed(_PassThroughRefusals, pybreaker.CircuitClosedState):
+    pass
+
+
+class _Open(_PassThroughRefusals, pybreaker.CircuitOpenState):
+    pass
+
+
+class _HalfOpen(_PassThroughRefusals, pybreaker.CircuitHalfOpenState):
+    pass
+
+
+_STATES = {pybreaker.STATE_CLOSED: _Closed, pybreaker.STATE_OPEN: _Open, pybreaker.STATE_HALF_OPEN: _HalfOpen}
+
+
 class _Breaker(pybreaker.CircuitBreaker):
+    def _create_new_state(self, new_state, prev_state=None, notify=False):
+        if new_state not in _STATES:
+            return super()._create_new_state(new_state, prev_state, notify)
+        return _STATES[new_state](self, prev_state=prev_state, notify=notify)
+
     def half_open(self) -> None:
         if not self._state_storage.claim_trial(self.reset_timeout):
             raise pybreaker.CircuitBreakerError("another caller is making the trial call")
         super().half_open()
 
 
-def breaker(provider_id: str) -> pybreaker.CircuitBreaker:
-    """A breaker object for one call to ``provider_id`` over the shared state (see the module
-    docstring); failures are :class:`ProviderDown` exceptions."""
-    return _Breaker(
+class _ProviderBreaker(_Breaker):
+    """The provider-wide breaker: from ``closed`` it opens only when, besides the consecutive
+    failures, at least ``TUNGBAN_PROVIDER_BREAKER_DATA_USERS`` distinct data users have a
+    failing circuit towards the provider (this call's data user included)."""
+
+    def open(self) -> bool:
+        if self._state_storage.state == pybreaker.STATE_CLOSED:
+            needed = max(1, settings.TUNGBAN_PROVIDER_BREAKER_DATA_USERS)
+            if needed > 1 and 1 + self._state_storage.failing_data_users() < needed:
+                return False  # failures of fewer data users: their own circuits answer for them
+        return super().open()
+
+
+def _breaker(cls: type[_Breaker], rows: _Rows, scope: str) -> _Breaker:
+    return cls(
         fail_max=settings.TUNGBAN_PROVIDER_BREAKER_FAILURES,
         reset_timeout=settings.TUNGBAN_PROVIDER_BREAKER_RESET,
-        state_storage=DatabaseStorage(provider_id),
-        name=f"provider:{provider_id}",
+        state_storage=DatabaseStorage(rows, scope),
+        name=f"provider:{rows.provider_id}" + (f":{rows.data_user_id}" if scope == "data_user" else ""),
         throw_new_error_on_trip=False,  # the call that trips the circuit answers with its own error
         listeners=_LISTENERS,
     )
 
 
-def circuit_state(provider_id: str) -> str:
-    """``closed``, ``open`` or ``half-open``: the provider's circuit as stored."""
-    return ProviderCircuit.objects.filter(pk=provider_id).values_list("state", flat=True).first() or "closed"
+def breakers(provider_id: str, data_user_id: str) -> tuple[pybreaker.CircuitBreaker, pybreaker.CircuitBreaker]:
+    """``(data user's, provider's)`` breaker objects for one call by ``data_user_id`` to
+    ``provider_id`` over the shared state (see the module docstring); failures are
+    :class:`ProviderDown` exceptions. The data user's is the outer one: a data user whose
+    circuit is open never reaches the provider's (so it can never make its trial call)."""
+    rows = _Rows(provider_id, data_user_id)
+    return _breaker(_Breaker, rows, "data_user"), _breaker(_ProviderBreaker, rows, "provider")
 
 
-def _retry_after(provider_id: str) -> int:
-    opened_at = ProviderCircuit.objects.filter(pk=provider_id).values_list("opened_at", flat=True).first()
-    if opened_at is None:
-        return 1
-    left = (opened_at - timezone.now()).total_seconds() + settings.TUNGBAN_PROVIDER_BREAKER_RESET
+def circuit_state(provider_id: str, data_user_id: str | None = None) -> str:
+    """``closed``, ``open`` or ``half-open``: the provider's circuit as stored, or with
+    ``data_user_id`` that data user's circuit towards the provider."""
+    if data_user_id is None:
+        rows = ProviderCircuit.objects.filter(pk=provider_id)
+    else:
+        rows = DataUserCircuit.objects.filter(provider_id=provider_id, data_user_id=data_user_id)
+    return rows.values_list("state", flat=True).first() or "closed"
+
+
+def _retry_after(provider_id: str, data_user_id: str) -> int:
+    """Seconds until the later of the two circuits (if open) allows a trial call."""
+    rows = _Rows(provider_id, data_user_id)
+    now, left = timezone.now(), 1.0
+    for scope in ("provider", "data_user"):
+        row = rows.get(scope)
+        if row["state"] != pybreaker.STATE_CLOSED and row["opened_at"] is not None:
+            left = max(left, (row["opened_at"] - now).total_seconds() + settings.TUNGBAN_PROVIDER_BREAKER_RESET)
     return max(1, math.ceil(left))
 
 
-_slots: dict[tuple[str, int], threading.BoundedSemaphore] = {}
+_slots: dict[tuple, threading.BoundedSemaphore] = {}
 _slots_lock = threading.Lock()
 
 
+def _semaphore(key: tuple, bound: int) -> threading.BoundedSemaphore:
+    with _slots_lock:
+        return _slots.setdefault((*key, bound), threading.BoundedSemaphore(bound))
+
+
+def data_user_slots(bound: int) -> int:
+    """A data user's share of a provider's ``bound`` slots: ``TUNGBAN_PROVIDER_DATA_USER_SHARE``
+    of them (0.5: half), at least 1."""
+    return max(1, min(bound, int(bound * settings.TUNGBAN_PROVIDER_DATA_USER_SHARE)))
+
+
 @contextlib.contextmanager
-def bulkhead(provider_id: str) -> Iterator[None]:
+def bulkhead(provider_id: str, data_user_id: str) -> Iterator[None]:
     """Hold one of this process's ``TUNGBAN_PROVIDER_MAX_CONCURRENT`` slots for
-    ``provider_id`` for the block.
+    ``provider_id`` for the block, within ``data_user_id``'s share of them
+    (:func:`data_user_slots`): one data user's slow calls cannot take every slot.
 
     :raises DomainError: ``provider_busy`` (503, ``details.retry_after``) at once when every
-        slot is taken.
+        slot, or every slot of the data user's share, is taken.
     """
     bound = max(1, settings.TUNGBAN_PROVIDER_MAX_CONCURRENT)
-    with _slots_lock:
-        slots = _slots.setdefault((provider_id, bound), threading.BoundedSemaphore(bound))
-    if not slots.acquire(blocking=False):
-        raise errors.ProviderBusy(details={"retry_after": settings.TUNGBAN_PROVIDER_BUSY_RETRY_AFTER})
+    own = _semaphore((provider_id, data_user_id), data_user_slots(bound))
+    shared = _semaphore((provider_id,), bound)
+    busy = errors.ProviderBusy(details={"retry_after": settings.TUNGBAN_PROVIDER_BUSY_RETRY_AFTER})
+    if not own.acquire(blocking=False):
+        raise busy
     try:
-        yield
+        if not shared.acquire(blocking=False):
+            raise busy
+        try:
+            yield
+        finally:
+            shared.release()
     finally:
-        slots.release()
+        own.release()
 
 
-def call_provider(provider_id: str, call: Callable[[], T]) -> T:
-    """Run ``call`` (the outbound HTTP request; raises :class:`ProviderDown` for a failure of
-    the provider) inside the provider's bulkhead and circuit breaker.
+def call_provider(provider_id: str, data_user_id: str, call: Callable[[], T]) -> T:
+    """Run ``call`` (the outbound HTTP request for data user ``data_user_id``; raises
+    :class:`ProviderDown` for a failure of the provider) inside the provider's bulkhead and
+    the data user's and the provider's circuit breakers.
 
     :returns: what ``call`` returns.
-    :raises DomainError: ``provider_busy`` (503) when the bulkhead is full;
-        ``provider_unavailable`` (502, ``details.retry_after``) while the circuit is open —
-        in both cases at once, without calling the provider.
-    :raises ProviderDown: the call's own failure (the breaker has counted it).
+    :raises DomainError: ``provider_busy`` (503) when the bulkhead (or the data user's share
+        of it) is full; ``provider_unavailable`` (502, ``details.retry_after``) while the
+        data user's or the provider's circuit is open — in both cases at once, without
+        calling the provider.
+    :raises ProviderDown: the call's own failure (the breakers have counted it).
     """
-    with bulkhead(provider_id):
+    with bulkhead(provider_id, data_user_id):
+        own, shared = breakers(provider_id, data_user_id)
         try:
-            return breaker(provider_id).call(call)
+            return own.call(shared.call, call)
         except pybreaker.CircuitBreakerError:
-            raise errors.ProviderUnavailable(details={"retry_after": _retry_after(provider_id)}) from None
+            raise errors.ProviderUnavailable(details={"retry_after": _retry_after(provider_id, data_user_id)}) from None

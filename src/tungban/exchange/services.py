@@ -538,11 +538,10 @@ def forget_ended_answers(now: dt.datetime) -> dict[str, int]:
 
 def attempt_deadline(provider: Organisation) -> float:
     """Seconds after its start past which an attempt still ``in_flight`` has an unknown
-    outcome: the provider's timeout (``Organisation.timeout_seconds`` or
-    ``TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT``) plus ``TUNGBAN_EXCHANGE_ATTEMPT_MARGIN`` (issue 14
+    outcome: the provider's read timeout as the adapter applies it (:func:`.adapter.timeouts`,
+    at most 30 s) plus ``TUNGBAN_EXCHANGE_ATTEMPT_MARGIN`` (issue 14
     item 4)."""
-    timeout = provider.timeout_seconds or settings.TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT
-    return float(timeout) + float(settings.TUNGBAN_EXCHANGE_ATTEMPT_MARGIN)
+    return float(adapter.timeouts(provider)[1]) + float(settings.TUNGBAN_EXCHANGE_ATTEMPT_MARGIN)
 
 
 def _status_holding_use(consent: Consent) -> str:

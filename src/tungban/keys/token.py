@@ -128,24 +128,33 @@ def sweep(holder: KeyHolder, now: dt.datetime | None = None, grace: float | None
       (``orphans``): a row always commits before its object is created, so an object with
       no row is never one being made;
     * ``pending`` rows created more than ``grace`` seconds (default
-      ``TUNGBAN_KEY_SWEEP_GRACE``) before ``now``: the object, if any, is destroyed and the
-      row deleted (``abandoned``), each in a transaction whose conditional delete waits for,
-      and loses to, a concurrent :func:`activate`;
+      ``TUNGBAN_KEY_SWEEP_GRACE``) before ``now``: the row is deleted (``abandoned``) in a
+      transaction of its own whose conditional delete waits for, and loses to, a concurrent
+      :func:`activate`, and only once that deletion has committed is the object, if any,
+      destroyed (should that fail, the object has no row: the next sweep destroys it);
     * ``retiring`` rows: the object is destroyed and the row marked ``destroyed`` (``retired``).
+
+    It commits as it goes, so it must run outside any transaction (the scheduled purge
+    registers it with ``own_transactions=True``): inside one, a later failure would roll
+    back the deletion of a row whose object is already gone, and a slow job could then
+    activate a key that no longer exists (review of issue 14 item 3).
 
     Objects outside this database's prefix (another platform's, keys made before the
     register) are never touched. Returns ``{"pkcs11 orphan keys": n, "keys_tokenkey
     abandoned": n, "keys_tokenkey retired": n}``.
+
+    :raises RuntimeError: called inside a transaction (``atomic(durable=True)``).
     """
     now = now or timezone.now()
     grace = settings.TUNGBAN_KEY_SWEEP_GRACE if grace is None else grace
     start = prefix()
     present = holder.labels(start)  # listed before the rows are read: see the docstring
-    known = set(
-        TokenKey.objects.filter(label__in=present)
-        .exclude(state=TokenKeyState.DESTROYED)
-        .values_list("label", flat=True)
-    )
+    with transaction.atomic(durable=True):  # refuses to run nested: see the docstring
+        known = set(
+            TokenKey.objects.filter(label__in=present)
+            .exclude(state=TokenKeyState.DESTROYED)
+            .values_list("label", flat=True)
+        )
     orphans = sorted(present - known)
     for label in orphans:
         holder.destroy_label(label)
@@ -154,10 +163,11 @@ def sweep(holder: KeyHolder, now: dt.datetime | None = None, grace: float | None
     abandoned = 0
     stale = TokenKey.objects.filter(state=TokenKeyState.PENDING, created_at__lt=cutoff, label__startswith=start)
     for label in list(stale.values_list("label", flat=True)):
-        with transaction.atomic():
-            if TokenKey.objects.filter(label=label, state=TokenKeyState.PENDING).delete()[0]:
-                holder.destroy_label(label)  # it may have appeared since the listing
-                abandoned += 1
+        with transaction.atomic(durable=True):
+            deleted = TokenKey.objects.filter(label=label, state=TokenKeyState.PENDING).delete()[0]
+        if deleted:  # committed: no activate can take it now
+            holder.destroy_label(label)  # it may have appeared since the listing
+            abandoned += 1
     retired = 0
     for label in list(TokenKey.objects.filter(state=TokenKeyState.RETIRING).values_list("label", flat=True)):
         holder.destroy_label(label)

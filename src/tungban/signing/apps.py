@@ -14,8 +14,9 @@ class SigningConfig(AppConfig):
         from . import receivers, services  # noqa: F401  (receivers connects to wallet and identity signals)
         from .constants import SIGN_KIND, SIGNING_SCOPE
 
-        # Keys in the token that no row knows, and reserved keys never used (issue 14 item 3).
-        retention.register("signing_keys", services.sweep_keys)
+        # Keys in the token that no row knows, and reserved keys never used (issue 14 item 3);
+        # the sweep commits each row change before it destroys a key: not in one transaction.
+        retention.register("signing_keys", services.sweep_keys, own_transactions=True)
 
         scopes.register(SIGNING_SCOPE, _("Ask you to sign documents"), app=self.label)
         kinds.register(SIGN_KIND, _("Sign documents"), binds=("documents",), app=self.label)

@@ -527,9 +527,10 @@ def verify_upload(file: bytes, signature: bytes | None = None) -> dict:
 
     :raises DomainError: as :func:`verify_pdf` / :func:`verify_detached`, and
         ``document_missing`` when only a signature file was uploaded, ``pdf_too_complex``
-        (422) when the check takes longer than :func:`max_seconds` or its process dies,
-        ``verification_unavailable`` (503, ``details.retry_after`` seconds) when no verifier
-        process takes it within ``TUNGBAN_VERIFY_WAIT_SECONDS``.
+        (422) when the check takes longer than :func:`max_seconds`, needs more memory than
+        ``TUNGBAN_VERIFY_MAX_MEMORY`` or its process dies, ``verification_unavailable`` (503,
+        ``details.retry_after`` seconds) when no verifier process takes it within
+        ``TUNGBAN_VERIFY_WAIT_SECONDS`` or ``TUNGBAN_VERIFY_MAX_WAITING`` requests already wait.
     """
     check_size(len(file), "file")
     if signature:
@@ -553,6 +554,8 @@ def verify_upload(file: bytes, signature: bytes | None = None) -> dict:
         raise errors.PdfTooComplex(reason=gettext_lazy("the check took too long"), field="file") from None
     except isolation.ChildDied:
         raise errors.PdfTooComplex(reason=gettext_lazy("the check stopped before it finished"), field="file") from None
+    except isolation.OutOfMemory:  # e.g. a decompression bomb (TUNGBAN_VERIFY_MAX_MEMORY)
+        raise errors.PdfTooComplex(reason=gettext_lazy("the check needed too much memory"), field="file") from None
     except isolation.Unavailable:  # a child frees up within max_seconds(): try then
         raise errors.VerificationUnavailable(details={"retry_after": max(1, math.ceil(max_seconds()))}) from None
     if kind == "error":

@@ -72,7 +72,7 @@ def test_a_product_whose_fields_differ_from_its_schema_is_refused(provider, fiel
 
 
 def _consent(product: DataProduct):
-    return SimpleNamespace(product=product, product_id=product.id, id=uuid.uuid4())
+    return SimpleNamespace(product=product, product_id=product.id, id=uuid.uuid4(), consumer_id="td")
 
 
 def _answer(monkeypatch, data: dict) -> None:
@@ -88,8 +88,9 @@ def _answer(monkeypatch, data: dict) -> None:
         def __exit__(self, *exc):
             return False
 
-        def iter_content(self, size):
-            yield body
+        def __init__(self):
+            chunks = [body, b""]
+            self.raw = SimpleNamespace(read1=lambda size, decode_content=True: chunks.pop(0))
 
     monkeypatch.setattr(adapter, "_http", lambda: SimpleNamespace(post=lambda *a, **k: Response()))
     monkeypatch.setattr(adapter, "_provider_token", lambda consent, attempt: "token")

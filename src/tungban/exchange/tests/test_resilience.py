@@ -18,11 +18,12 @@ from django.utils import timezone
 from tungban.core.errors import DomainError
 from tungban.exchange import adapter, resilience
 from tungban.exchange import services as exchange
-from tungban.exchange.models import ExchangeRecord, Organisation, ProviderCircuit
+from tungban.exchange.models import DataUserCircuit, ExchangeRecord, Organisation
 
 from .test_gateway import WSD, consented, tai_man  # noqa: F401 - tai_man is a fixture
 
 PROVIDER = "wsd"
+USER = "bank"  # the data user of the unit tests
 
 
 class HangingProvider:
@@ -67,7 +68,19 @@ def hanging():
 
 @pytest.fixture
 def provider(db):
+    Organisation.objects.create(id=USER, name_en="A bank", name_zh="銀行", kind="bank")
     return Organisation.objects.create(id=PROVIDER, name_en="Water Supplies Department", name_zh="水務署")
+
+
+def circuit() -> DataUserCircuit:
+    """The unit tests' data user's circuit towards the provider: with one data user failing,
+    the provider's own circuit stays closed (review finding H2), this one opens."""
+    return DataUserCircuit.objects.get(provider_id=PROVIDER, data_user_id=USER)
+
+
+def reset_time_passes(seconds: float = 31) -> None:
+    """The circuit's reset time passes (moved back rather than waited for)."""
+    DataUserCircuit.objects.filter(provider_id=PROVIDER).update(opened_at=timezone.now() - timedelta(seconds=seconds))
 
 
 def fail():
@@ -85,7 +98,7 @@ def calls_counted(counter: list):
 def refused_at_once(provider_id: str, code: str) -> DomainError:
     called: list = []
     with pytest.raises(DomainError) as info:
-        resilience.call_provider(provider_id, calls_counted(called))
+        resilience.call_provider(provider_id, USER, calls_counted(called))
     assert info.value.code == code and not called  # the provider was not called
     return info.value
 
@@ -104,18 +117,18 @@ def test_breaker_opens_after_n_failures_for_every_connection(settings, provider)
         try:
             for _ in range(3):
                 with pytest.raises(resilience.ProviderDown):
-                    resilience.call_provider(PROVIDER, fail)
+                    resilience.call_provider(PROVIDER, USER, fail)
         finally:
             connection.close()
 
     worker = threading.Thread(target=other_worker)
     worker.start()
     worker.join(30)
-    assert ProviderCircuit.objects.get(pk=PROVIDER).state == "open"
+    assert circuit().state == "open"
 
     error = refused_at_once(PROVIDER, "provider_unavailable")
     assert error.status == 502 and 50 <= error.details["retry_after"] <= 60
-    assert resilience.circuit_state(PROVIDER) == "open"
+    assert resilience.circuit_state(PROVIDER, USER) == "open"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -124,9 +137,9 @@ def test_successes_keep_it_closed_and_failures_must_be_consecutive(settings, pro
     called: list = []
     for _ in range(3):
         with pytest.raises(resilience.ProviderDown):
-            resilience.call_provider(PROVIDER, fail)
-        assert resilience.call_provider(PROVIDER, calls_counted(called)) == "answer"
-    assert len(called) == 3 and resilience.circuit_state(PROVIDER) == "closed"
+            resilience.call_provider(PROVIDER, USER, fail)
+        assert resilience.call_provider(PROVIDER, USER, calls_counted(called)) == "answer"
+    assert len(called) == 3 and resilience.circuit_state(PROVIDER, USER) == "closed"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -134,11 +147,10 @@ def test_breaker_half_opens_after_the_reset_time_with_one_trial_call(settings, p
     settings.TUNGBAN_PROVIDER_BREAKER_FAILURES = 1
     settings.TUNGBAN_PROVIDER_BREAKER_RESET = 30
     with pytest.raises(resilience.ProviderDown):
-        resilience.call_provider(PROVIDER, fail)
+        resilience.call_provider(PROVIDER, USER, fail)
     refused_at_once(PROVIDER, "provider_unavailable")
 
-    # The reset time passes (moved back rather than waited for).
-    ProviderCircuit.objects.filter(pk=PROVIDER).update(opened_at=timezone.now() - timedelta(seconds=31))
+    reset_time_passes()
     in_trial, release, trial_result = threading.Event(), threading.Event(), {}
 
     def trial():
@@ -148,20 +160,20 @@ def test_breaker_half_opens_after_the_reset_time_with_one_trial_call(settings, p
 
     def trial_caller():
         try:
-            trial_result["value"] = resilience.call_provider(PROVIDER, trial)
+            trial_result["value"] = resilience.call_provider(PROVIDER, USER, trial)
         finally:
             connection.close()
 
     caller = threading.Thread(target=trial_caller)
     caller.start()
     assert in_trial.wait(30)
-    assert resilience.circuit_state(PROVIDER) == "half-open"
+    assert resilience.circuit_state(PROVIDER, USER) == "half-open"
     refused_at_once(PROVIDER, "provider_unavailable")  # only one trial call at a time, in any process
     release.set()
     caller.join(30)
-    assert trial_result["value"] == "answer" and resilience.circuit_state(PROVIDER) == "closed"
+    assert trial_result["value"] == "answer" and resilience.circuit_state(PROVIDER, USER) == "closed"
     called: list = []
-    assert resilience.call_provider(PROVIDER, calls_counted(called)) == "answer" and called
+    assert resilience.call_provider(PROVIDER, USER, calls_counted(called)) == "answer" and called
 
 
 @pytest.mark.django_db(transaction=True)
@@ -169,12 +181,12 @@ def test_a_failed_trial_opens_the_circuit_again(settings, provider):
     settings.TUNGBAN_PROVIDER_BREAKER_FAILURES = 1
     settings.TUNGBAN_PROVIDER_BREAKER_RESET = 30
     with pytest.raises(resilience.ProviderDown):
-        resilience.call_provider(PROVIDER, fail)
-    ProviderCircuit.objects.filter(pk=PROVIDER).update(opened_at=timezone.now() - timedelta(seconds=31))
+        resilience.call_provider(PROVIDER, USER, fail)
+    reset_time_passes()
     with pytest.raises(resilience.ProviderDown):
-        resilience.call_provider(PROVIDER, fail)  # the trial
-    circuit = ProviderCircuit.objects.get(pk=PROVIDER)
-    assert circuit.state == "open" and timezone.now() - circuit.opened_at < timedelta(seconds=10)
+        resilience.call_provider(PROVIDER, USER, fail)  # the trial
+    row = circuit()
+    assert row.state == "open" and timezone.now() - row.opened_at < timedelta(seconds=10)
     refused_at_once(PROVIDER, "provider_unavailable")
 
 
@@ -184,6 +196,7 @@ def test_a_failed_trial_opens_the_circuit_again(settings, provider):
 @pytest.mark.django_db(transaction=True)
 def test_bulkhead_bound_refuses_at_once_beyond_it(settings, provider):
     settings.TUNGBAN_PROVIDER_MAX_CONCURRENT = 2
+    settings.TUNGBAN_PROVIDER_DATA_USER_SHARE = 1  # one data user may take every slot here
     settings.TUNGBAN_PROVIDER_BUSY_RETRY_AFTER = 3
     entered, release = threading.Semaphore(0), threading.Event()
 
@@ -194,7 +207,7 @@ def test_bulkhead_bound_refuses_at_once_beyond_it(settings, provider):
 
     def caller():
         try:
-            resilience.call_provider(PROVIDER, slow)
+            resilience.call_provider(PROVIDER, USER, slow)
         finally:
             connection.close()
 
@@ -207,12 +220,12 @@ def test_bulkhead_bound_refuses_at_once_beyond_it(settings, provider):
     assert error.status == 503 and error.details == {"retry_after": 3}
     Organisation.objects.create(id="ird", name_en="Inland Revenue Department", name_zh="稅務局")
     with pytest.raises(resilience.ProviderDown):
-        resilience.call_provider("ird", fail)  # another provider has its own slots
+        resilience.call_provider("ird", USER, fail)  # another provider has its own slots
     release.set()
     for t in callers:
         t.join(30)
-    assert resilience.call_provider(PROVIDER, lambda: "answer") == "answer"  # slots are given back
-    assert resilience.circuit_state(PROVIDER) == "closed"  # busy refusals are not provider failures
+    assert resilience.call_provider(PROVIDER, USER, lambda: "answer") == "answer"  # slots are given back
+    assert resilience.circuit_state(PROVIDER, USER) == "closed"  # busy refusals are not provider failures
 
 
 # --- the connect timeout --------------------------------------------------------------------------

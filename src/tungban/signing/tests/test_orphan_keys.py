@@ -294,3 +294,18 @@ def test_sweep_keys_command_and_the_scheduled_purge_run_the_sweep(hsm, db):
     assert "pkcs11 orphan keys: 1" in out.getvalue() and orphan not in token_labels(hsm)
     hsm.generate(orphan)
     assert retention.purge_all()["pkcs11 orphan keys"] == 1 and orphan not in token_labels(hsm)
+
+
+def test_the_scheduled_purge_runs_the_sweep_outside_a_transaction(hsm, transactional_db, monkeypatch):
+    """The sweep commits each row change before it destroys a key: inside the purge's
+    transaction those commits would be savepoints (review of issue 14, L2)."""
+    from tungban.core import retention
+    from tungban.keys import token
+
+    seen = []
+    monkeypatch.setattr(
+        token, "sweep", lambda *args, **kwargs: seen.append(transaction.get_connection().in_atomic_block) or {}
+    )
+    monkeypatch.setattr(retention, "_registry", {"signing_keys": retention.registered()["signing_keys"]})
+    retention.purge_all()
+    assert seen == [False]
