@@ -144,6 +144,11 @@ def parse_args(argv=None):
     )
     p.add_argument("--tracemalloc-every", type=float, default=120.0, help="seconds between snapshots (120)")
     p.add_argument("--tracemalloc-frames", type=int, default=6, help="frames kept per allocation (6)")
+    p.add_argument(
+        "--tracemalloc-collect",
+        action="store_true",
+        help="also run gc.collect() after each snapshot and record what it freed (changes what is measured)",
+    )
     p.add_argument("--output", type=Path, help="JSON results file (default bench/results/soak-<date>[-quick].json)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (printed at the end)")
     args = p.parse_args(argv)
@@ -273,11 +278,24 @@ def post_request(worker, req, environ, resp):
     tracemalloc.take_snapshot().dump("%s-%03d.snap" % (base, _state["n"]))
     rss = int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
     current, peak = tracemalloc.get_traced_memory()
+    line = "%.0f s: RSS %.2f MB, traced %.2f MB (peak %.2f), %d objects (gc counts %s), %d blocks, %s" % (
+        now - _state["t0"], rss, current / 2**20, peak / 2**20, len(gc.get_objects()), gc.get_count(),
+        sys.getallocatedblocks(), _malloc())
+    if {collect}:  # how much of it was garbage in reference cycles, waiting for a full collection
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        found = gc.collect()
+        gc.set_debug(0)
+        kinds = {{}}
+        for obj in gc.garbage:
+            name = type(obj).__module__ + "." + type(obj).__qualname__
+            kinds[name] = kinds.get(name, 0) + 1
+        gc.garbage.clear()
+        gc.collect()  # now free them
+        line += "; gc.collect() found %d unreachable (%s), traced now %.2f MB, %d objects" % (
+            found, ", ".join("%s %d" % kv for kv in sorted(kinds.items(), key=lambda kv: -kv[1])[:25]),
+            tracemalloc.get_traced_memory()[0] / 2**20, len(gc.get_objects()))
     with open(base + ".txt", "a") as f:
-        f.write(
-            "%.0f s: RSS %.2f MB, traced %.2f MB (peak %.2f), %d objects, %d blocks, %s\\n"
-            % (now - _state["t0"], rss, current / 2**20, peak / 2**20, len(gc.get_objects()), sys.getallocatedblocks(), _malloc())
-        )
+        f.write(line + "\\n")
 """
 
 
@@ -650,7 +668,12 @@ def run(args, tmp: Path) -> dict:
         if args.tracemalloc:
             conf = tmp / "gunicorn-tracemalloc.py"
             conf.write_text(
-                TRACEMALLOC_CONF.format(every=args.tracemalloc_every, frames=args.tracemalloc_frames, dir=str(tmp))
+                TRACEMALLOC_CONF.format(
+                    every=args.tracemalloc_every,
+                    frames=args.tracemalloc_frames,
+                    collect=args.tracemalloc_collect,
+                    dir=str(tmp),
+                )
             )
             extra = ("-c", str(conf))
         gunicorn = start_gunicorn(sock, env, args.workers, tmp, False, extra)
@@ -716,8 +739,9 @@ def run(args, tmp: Path) -> dict:
                 time.sleep(0.5)
         finally:
             stop_event.set()
+            deadline = time.monotonic() + 90  # operations under way finish (HTTP timeouts 30-60 s)
             for t in drivers:
-                t.join(120)
+                t.join(max(0.1, deadline - time.monotonic()))
         if any(lat or errors for lat, errors in stats.minute.values()):  # the last part of a minute
             minutes.append(report_minute(minute_no + 1, stats, processes(), tmp))
         result["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]

@@ -6,3 +6,9 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tungban.settings")
 application = get_wsgi_application()
+
+# Start-up objects out of the garbage collector's way, so that the requests it has to free
+# are freed as the worker serves (issue 14 acceptance 5; tungban.core.memory).
+from tungban.core.memory import freeze_startup_objects  # noqa: E402 - after Django is set up
+
+freeze_startup_objects()
