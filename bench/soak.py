@@ -140,6 +140,11 @@ def parse_args(argv=None):
     p.add_argument("--retention", type=int, default=60, help="TUNGBAN_EXPIRED_RETENTION for the run (s, 60)")
     p.add_argument("--token-ttl", type=int, default=120, help="TUNGBAN_ACCESS_TOKEN_TTL for the run (s, 120)")
     p.add_argument(
+        "--no-gc-freeze",
+        action="store_true",
+        help="TUNGBAN_GC_FREEZE=0: the workers' start-up objects not frozen (to compare with the memory before)",
+    )
+    p.add_argument(
         "--tracemalloc", action="store_true", help="tracemalloc in each gunicorn worker, growth written to files"
     )
     p.add_argument("--tracemalloc-every", type=float, default=120.0, help="seconds between snapshots (120)")
@@ -627,6 +632,7 @@ def run(args, tmp: Path) -> dict:
             "TUNGBAN_ACCESS_TOKEN_TTL": args.token_ttl,
             "TUNGBAN_TASK_RESULT_RETENTION": 2 * args.purge_interval,
             "tracemalloc": args.tracemalloc,
+            "TUNGBAN_GC_FREEZE": not args.no_gc_freeze,
         },
     }
     m = result["machine"]
@@ -654,6 +660,7 @@ def run(args, tmp: Path) -> dict:
                 "TUNGBAN_EXPIRED_RETENTION": str(args.retention),
                 "TUNGBAN_ACCESS_TOKEN_TTL": str(args.token_ttl),
                 "TUNGBAN_TASK_RESULT_RETENTION": str(2 * args.purge_interval),
+                "TUNGBAN_GC_FREEZE": "0" if args.no_gc_freeze else "1",
             },
         )
         import django
@@ -844,7 +851,7 @@ def main(argv=None) -> int:
     print(
         f"tungban soak — {result['date']} — {m['cpu']} ({m['cpus']} CPUs), load average "
         f"{' '.join(str(x) for x in m['loadavg_start'])} at start, {' '.join(str(x) for x in result['loadavg_end'])} at end — "
-        f"{args.minutes:g} min — PostgreSQL (fsync on), gunicorn {args.workers} sync workers, tungban worker"
+        f"{args.minutes:g} min — PostgreSQL (fsync on), gunicorn {args.workers} sync workers (gc.freeze {'off' if args.no_gc_freeze else 'on'}), tungban worker"
     )
     print()
     fmt = lambda v: "-" if v is None else f"{v:.1f}"  # noqa: E731

@@ -467,6 +467,10 @@ TUNGBAN_PURGE_INTERVAL = int(os.environ.get("TUNGBAN_PURGE_INTERVAL", "600"))
 TUNGBAN_EXPIRED_RETENTION = int(os.environ.get("TUNGBAN_EXPIRED_RETENTION", str(24 * 3600)))
 #: Seconds a finished background-task result is kept (django-tasks-db's default: 14 days).
 TUNGBAN_TASK_RESULT_RETENTION = int(os.environ.get("TUNGBAN_TASK_RESULT_RETENTION", str(14 * 24 * 3600)))
+#: ``0`` keeps a web worker's start-up objects in the garbage collector's generations instead
+#: of freezing them (``tungban.core.memory``; issue 14 acceptance 5): only to compare, the
+#: workers' memory then creeps for an hour or more.
+TUNGBAN_GC_FREEZE = os.environ.get("TUNGBAN_GC_FREEZE", "1") != "0"
 #: Credentials issued per task run (one transaction) in a bulk issuance.
 TUNGBAN_ISSUANCE_CHUNK = int(os.environ.get("TUNGBAN_ISSUANCE_CHUNK", "1000"))
 

@@ -29,11 +29,15 @@ log = logging.getLogger("tungban.memory")
 
 def freeze_startup_objects() -> int:
     """Load what the first request would (the URLconf and its views), collect, then freeze
-    every object alive into the permanent generation.
+    every object alive into the permanent generation; nothing with ``TUNGBAN_GC_FREEZE=0``.
 
     :returns: the number of objects frozen (``gc.get_freeze_count()``).
     """
+    from django.conf import settings
     from django.urls import get_resolver
+
+    if not settings.TUNGBAN_GC_FREEZE:
+        return gc.get_freeze_count()
 
     try:
         get_resolver().url_patterns  # noqa: B018 - imports every view module

@@ -64,7 +64,7 @@ print(json.dumps({"frozen": frozen, "full_collections": full, "lingering_request
 """
 
 
-def _serve(tmp_path, requests: int) -> dict:
+def _serve(tmp_path, requests: int, **extra: str) -> dict:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tungban.settings",
@@ -73,6 +73,7 @@ def _serve(tmp_path, requests: int) -> dict:
         "TUNGBAN_SECRET_KEY": "x" * 50,
         "TUNGBAN_DEBUG": "0",
         "TUNGBAN_LOG_LEVEL": "CRITICAL",
+        **extra,
     }
     result = subprocess.run(
         [sys.executable, "-c", CHILD, str(requests)], env=env, capture_output=True, text=True, timeout=300
@@ -93,3 +94,12 @@ def test_full_collections_run_while_the_worker_serves(tmp_path):
     # (without the freeze: all 80 and more, 88 when measured).
     assert out["full_collections"] >= 1, out
     assert out["lingering_requests"] < 40, out
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 14), reason="3.14's incremental collector has no such threshold")
+def test_without_the_freeze_promoted_requests_stay_in_memory(tmp_path):
+    """``TUNGBAN_GC_FREEZE=0`` (to compare): what the workers did before, every promoted
+    request still in memory."""
+    out = _serve(tmp_path, 80, TUNGBAN_GC_FREEZE="0")
+    assert out["frozen"] == 0 and out["full_collections"] == 0, out
+    assert out["lingering_requests"] >= 80, out
