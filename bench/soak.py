@@ -580,6 +580,32 @@ def row_counts() -> dict:
     return out
 
 
+#: Tables a login writes to (one row or more each): their live bytes per login are printed.
+PER_LOGIN = ("codes", "tokens", "login_sessions", "approvals", "proof_jtis", "web_sessions", "releases")
+
+
+def kept_bytes() -> dict:
+    """``{name: {"rows", "bytes"}}``: the live rows of each table of :data:`TABLES` and
+    :data:`KEPT` and the sum of their sizes (``pg_column_size`` of each row: what is kept,
+    not the table's file, which holds dead rows until a vacuum)."""
+    from django.apps import apps
+    from django.db import connection
+
+    out = {}
+    names = {name: label for name, label, where in TABLES if where is None} | dict(KEPT)
+    with connection.cursor() as cur:
+        for name, label in names.items():
+            try:
+                table = connection.ops.quote_name(apps.get_model(label)._meta.db_table)
+            except LookupError:
+                continue
+            cur.execute(f"SELECT count(*), coalesce(sum(pg_column_size(t.*)), 0) FROM {table} t")
+            rows, size = cur.fetchone()
+            out[name] = {"rows": rows, "bytes": int(size)}
+    connection.close()
+    return out
+
+
 def overdue(interval: int) -> dict:
     """Rows that the purge should have deleted by now: every registered purge function run,
     in a transaction rolled back, as of ``2 * interval`` seconds ago (one interval between
@@ -759,6 +785,7 @@ def run(args, tmp: Path) -> dict:
         result["memory"] = memory_summary(samples, args.minutes)
         # Stop the traffic, let one more purge run, then look for overdue rows.
         result["rows_end"] = row_counts()
+        result["kept_bytes"] = kept_bytes()
         result["overdue_rows"] = overdue(args.purge_interval)
         runs, purged = purged_so_far(tmp / "worker.log")
         result["purge"] = {"runs": runs, "deleted": purged}
@@ -893,6 +920,15 @@ def main(argv=None) -> int:
     print()
     rows = result["rows_end"]
     print("Rows at the end: " + ", ".join(f"{k} {v}" for k, v in rows.items()))
+    logins = totals["login"]["requests"] - totals["login"]["errors"] + 1  # + the untimed check
+    kept = {k: v for k, v in result["kept_bytes"].items() if k in PER_LOGIN}
+    result["kept_bytes_per_login"] = {k: round(v["bytes"] / logins, 1) for k, v in kept.items()}
+    result["kept_bytes_per_login_total"] = round(sum(v["bytes"] for v in kept.values()) / logins, 1)
+    print(
+        f"Live bytes per login ({logins} logins) still kept at the end: "
+        + ", ".join(f"{k} {v:g}" for k, v in result["kept_bytes_per_login"].items())
+        + f"; total {result['kept_bytes_per_login_total']:g} B"
+    )
     p = result["purge"]
     print(
         f"Purged by the worker ({p['runs']} runs): "

@@ -67,6 +67,7 @@ def test_soak_benchmark_tiny_run(tmp_path):
     assert "Total errors: 0" in output, output
     assert re.search(r"Process\s+RSS first MB\s+RSS last MB\s+RSS max MB\s+Slope MB/min", output), output
     assert "Rows the purge should already have deleted (due over 120 s ago): none" in output, output
+    assert re.search(r"Live bytes per login \(\d+ logins\) still kept at the end: codes [\d.]+", output), output
 
     result = json.loads(out.read_text())
     assert set(result["totals"]) == KINDS
@@ -80,4 +81,5 @@ def test_soak_benchmark_tiny_run(tmp_path):
     rows = result["rows_end"]
     assert rows["codes"] >= 1 and rows["tokens"] >= 1 and rows["exchange_records"] >= 1 and rows["credentials"] >= 1
     assert result["overdue_rows"] and not any(result["overdue_rows"].values())
+    assert result["kept_bytes"]["approvals"]["rows"] >= 1 and result["kept_bytes_per_login_total"] > 0
     assert result["minutes"] and result["minutes"][0]["rss_mb"]["master"] > 0
