@@ -145,6 +145,12 @@ def parse_args(argv=None):
         help="TUNGBAN_GC_FREEZE=0: the workers' start-up objects not frozen (to compare with the memory before)",
     )
     p.add_argument(
+        "--gc-stats",
+        type=float,
+        metavar="SECONDS",
+        help="every SECONDS each gunicorn worker records its RSS, the collector's generations and full collections",
+    )
+    p.add_argument(
         "--tracemalloc", action="store_true", help="tracemalloc in each gunicorn worker, growth written to files"
     )
     p.add_argument("--tracemalloc-every", type=float, default=120.0, help="seconds between snapshots (120)")
@@ -169,6 +175,8 @@ def parse_args(argv=None):
                 args.rate[name.strip()] = float(value)
     except ValueError:
         p.error(f"--rates must look like {DEFAULT_RATES}")
+    if args.gc_stats and args.tracemalloc:
+        p.error("--gc-stats or --tracemalloc, not both")
     if args.minutes <= 0 or not any(args.rate.values()) or min(args.rate.values()) < 0:
         p.error("--minutes must be positive and some rate above 0")
     if args.threads < 1 or args.workers < 1 or args.devices > args.residents or min(args.holders, args.consents) < 1:
@@ -301,6 +309,36 @@ def post_request(worker, req, environ, resp):
             tracemalloc.get_traced_memory()[0] / 2**20, len(gc.get_objects()))
     with open(base + ".txt", "a") as f:
         f.write(line + "\\n")
+"""
+
+
+GC_STATS_CONF = """
+# Every {every} s, a line per worker: RSS, the collector's generations and full collections.
+import gc, os, time
+
+_state = {{}}
+
+
+def post_worker_init(worker):
+    _state["t0"] = _state["last"] = time.monotonic()
+    _state["requests"] = 0
+
+
+def post_request(worker, req, environ, resp):
+    _state["requests"] = _state.get("requests", 0) + 1
+    now = time.monotonic()
+    if "t0" not in _state or now - _state["last"] < {every}:
+        return
+    _state["last"] = now
+    statm = open("/proc/self/statm").read().split()
+    rss = int(statm[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    stats = gc.get_stats()
+    with open(os.path.join({dir!r}, "gc-%d.txt" % os.getpid()), "a") as f:
+        f.write(
+            "%.0f s, %d requests: RSS %.2f MB; frozen %d, generations %s objects, counts %s, full collections %d (%d collected)\\n"
+            % (now - _state["t0"], _state["requests"], rss, gc.get_freeze_count(),
+               [len(gc.get_objects(g)) for g in range(3)], gc.get_count(), stats[2]["collections"], stats[2]["collected"])
+        )
 """
 
 
@@ -698,6 +736,10 @@ def run(args, tmp: Path) -> dict:
         connections.close_all()
 
         extra: tuple[str, ...] = ()
+        if args.gc_stats:
+            conf = tmp / "gunicorn-gc-stats.py"
+            conf.write_text(GC_STATS_CONF.format(every=args.gc_stats, dir=str(tmp)))
+            extra = ("-c", str(conf))
         if args.tracemalloc:
             conf = tmp / "gunicorn-tracemalloc.py"
             conf.write_text(
@@ -791,6 +833,8 @@ def run(args, tmp: Path) -> dict:
         result["purge"] = {"runs": runs, "deleted": purged}
         if args.tracemalloc:
             result["tracemalloc"] = tracemalloc_report(tmp)
+        if args.gc_stats:
+            result["gc_stats"] = {f.stem: f.read_text() for f in sorted(tmp.glob("gc-*.txt"))}
     finally:
         stop(gunicorn)
         stop(worker)
@@ -939,6 +983,10 @@ def main(argv=None) -> int:
         f"Rows the purge should already have deleted (due over {2 * args.purge_interval} s ago): "
         + (", ".join(f"{k} {v}" for k, v in over.items()) if over else "none")
     )
+    for name, text in result.get("gc_stats", {}).items():
+        print()
+        print(f"Garbage collector, gunicorn worker {name}:")
+        print(text)
     for name, text in result.get("tracemalloc", {}).items():
         print()
         print(f"tracemalloc, gunicorn worker {name}:")
