@@ -13,9 +13,10 @@ buffers and gunicorn's request and socket objects — stayed in memory: the work
 --tracemalloc-collect``: 300–700 unreachable objects a minute per worker, whole requests).
 
 :func:`freeze_startup_objects` moves everything alive after start-up into the collector's
-permanent generation (``gc.freeze``, Python docs "gc — Garbage Collector interface"): those
-objects are no longer scanned nor counted as long-lived, so full collections run every few
-thousand requests and free the promoted ones. Called at the end of :mod:`tungban.wsgi`, once
+permanent generation (``gc.freeze``, Python docs "gc — Garbage Collector interface") and
+collects once more, so that those objects are no longer scanned nor counted as long-lived:
+full collections then run every ten collections of the middle generation (a few minutes of
+traffic) and free the promoted requests. Called at the end of :mod:`tungban.wsgi`, once
 per worker process.
 """
 
@@ -43,6 +44,10 @@ def freeze_startup_objects() -> int:
         get_resolver().url_patterns  # noqa: B018 - imports every view module
     except Exception:  # the first request will report it, as it would without this
         log.exception("Loading the URLconf failed")
-    gc.collect()
+    gc.collect()  # start-up garbage is freed, not frozen
     gc.freeze()
+    # CPython counts as long-lived what survived the last full collection, and freezing does
+    # not change that count: without this collection (of nothing, now) the next automatic
+    # full collection would still wait for a quarter of the start-up objects to be promoted.
+    gc.collect()
     return gc.get_freeze_count()

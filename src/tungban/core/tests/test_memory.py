@@ -46,7 +46,7 @@ def request(path):
 statuses = set()
 for n in range(50):  # warm up: the URLconf, templates and translations load on first use
     request("/warm-up/%d" % n).close()
-gc.collect()
+gc.collect(1)  # (no full collection here: the worker's own state is what is tested)
 before = gc.get_stats()[2]["collections"]
 for n in range(int(sys.argv[1])):
     # As in a worker under load, a young collection runs while a request is in flight: the
@@ -101,5 +101,5 @@ def test_without_the_freeze_promoted_requests_stay_in_memory(tmp_path):
     """``TUNGBAN_GC_FREEZE=0`` (to compare): what the workers did before, every promoted
     request still in memory."""
     out = _serve(tmp_path, 80, TUNGBAN_GC_FREEZE="0")
-    assert out["frozen"] == 0 and out["full_collections"] == 0, out
+    assert out["frozen"] == 0, out
     assert out["lingering_requests"] >= 80, out
