@@ -520,6 +520,10 @@ TUNGBAN_TASK_RESULT_RETENTION = int(os.environ.get("TUNGBAN_TASK_RESULT_RETENTIO
 #: deletes it. At least twice ``TUNGBAN_CLOCK_SKEW``, so a request still within the accepted
 #: clock skew can never outlive its key.
 TUNGBAN_IDEMPOTENCY_TTL = max(int(os.environ.get("TUNGBAN_IDEMPOTENCY_TTL", str(24 * 3600))), 2 * TUNGBAN_CLOCK_SKEW)
+#: ``0`` keeps a web worker's start-up objects in the garbage collector's generations instead
+#: of freezing them (``tungban.core.memory``; issue 14 acceptance 5): only to compare, the
+#: workers' memory then creeps for an hour or more.
+TUNGBAN_GC_FREEZE = os.environ.get("TUNGBAN_GC_FREEZE", "1") != "0"
 #: Credentials issued per task run (one transaction) in a bulk issuance.
 TUNGBAN_ISSUANCE_CHUNK = int(os.environ.get("TUNGBAN_ISSUANCE_CHUNK", "1000"))
 

@@ -12,3 +12,9 @@ application = get_wsgi_application()
 from tungban.signing import isolation  # noqa: E402
 
 isolation.warm()
+
+# Start-up objects out of the garbage collector's way, so that the requests it has to free
+# are freed as the worker serves (issue 14 acceptance 5; tungban.core.memory).
+from tungban.core.memory import freeze_startup_objects  # noqa: E402 - after Django is set up
+
+freeze_startup_objects()

@@ -2,7 +2,7 @@
 
 Every login leaves rows that matter only until they expire: authorization codes, tokens,
 ``jti``s of proofs and client assertions, pushed requests, verifier nonces, approval requests,
-rate-limit counters, finished background-task results. Each app owns the rule for its own
+rate-limit counters, finished background-task results, Django's sessions. Each app owns the rule for its own
 tables: it registers a purge function here in its ``AppConfig.ready``::
 
     retention.register("oidc", services.purge_expired)
@@ -24,6 +24,7 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable
+from importlib import import_module
 
 from django.conf import settings
 from django.core.cache import caches
@@ -84,8 +85,22 @@ def purge_ratelimit_cache(now: dt.datetime) -> dict[str, int]:
         return {table: cursor.rowcount}
 
 
+def purge_sessions(now: dt.datetime) -> dict[str, int]:
+    """Django sessions whose ``expire_date`` is before ``now`` — what Django's
+    ``clearsessions`` deletes — when ``SESSION_ENGINE`` keeps them in the database (``db``,
+    ``cached_db``). Every sign-in from a new browser stores one for its pending authorization
+    request; Django deletes them only when told to (found by ``bench/soak.py``). Other stores
+    expire their own (cache, signed cookies): nothing is done for them."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    if not hasattr(store, "get_model_class"):
+        return {}
+    model = store.get_model_class()
+    return {model._meta.label: model.objects.filter(expire_date__lt=now).delete()[0]}
+
+
 register("tasks", purge_task_results)
 register("ratelimit", purge_ratelimit_cache)
+register("sessions", purge_sessions)
 
 
 def purge_all(now: dt.datetime | None = None) -> dict[str, int]:
