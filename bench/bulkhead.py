@@ -68,7 +68,7 @@ from machine import (
     wait_until_up,
     write_results,
 )
-from oidc import REDIRECT_URI, LoginDriver  # bench/oidc.py
+from oidc import REDIRECT_URI, LoginDriver, login_loop  # bench/oidc.py
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -171,21 +171,7 @@ def run_phase(name: str, driver: LoginDriver, user, consents: list, args) -> dic
     lock = threading.Lock()
 
     def login_worker(_n):
-        lat, errors = [], collections.Counter()
-        while time.perf_counter() < start:
-            time.sleep(0.005)
-        while (t0 := time.perf_counter()) < window_end:
-            try:
-                driver.login()
-                ok, err = True, None
-            except Exception as exc:  # noqa: BLE001 - counted and shown
-                ok, err = False, str(exc)[:60]
-            if t0 >= window_start:
-                if ok:
-                    lat.append(time.perf_counter() - t0)
-                else:
-                    errors[err] += 1
-        return lat, errors
+        return login_loop(driver, start, window_start, window_end)
 
     def one_exchange(i: int, counted: bool):
         consent_id, product = consents[i % len(consents)]

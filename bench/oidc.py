@@ -642,6 +642,26 @@ class LoginDriver:
         return info.json()
 
 
+def login_loop(driver: LoginDriver, start: float, window_start: float, window_end: float):
+    """One thread's logins back to back from ``start`` to ``window_end`` (``perf_counter``
+    seconds): ``(latencies s, Counter of errors)`` of the logins started from ``window_start``."""
+    lat, errors = [], collections.Counter()
+    while time.perf_counter() < start:
+        time.sleep(0.005)
+    while (t0 := time.perf_counter()) < window_end:
+        try:
+            driver.login()
+            ok, err = True, None
+        except Exception as exc:  # noqa: BLE001 - counted and shown
+            ok, err = False, str(exc)[:60]
+        if t0 >= window_start:
+            if ok:
+                lat.append(time.perf_counter() - t0)
+            else:
+                errors[err] += 1
+    return lat, errors
+
+
 def run_logins(
     driver: LoginDriver, concurrency: int, warmup: float, seconds: float, window: Window, sampler: Sampler
 ) -> dict:
@@ -651,21 +671,7 @@ def run_logins(
     window_start, window_end = start + warmup, start + warmup + seconds
 
     def worker(_n):
-        lat, errors = [], collections.Counter()
-        while time.perf_counter() < start:
-            time.sleep(0.005)
-        while (t0 := time.perf_counter()) < window_end:
-            try:
-                driver.login()
-                ok, err = True, None
-            except Exception as exc:  # noqa: BLE001 - counted and shown
-                ok, err = False, str(exc)[:60]
-            if t0 >= window_start:
-                if ok:
-                    lat.append(time.perf_counter() - t0)
-                else:
-                    errors[err] += 1
-        return lat, errors
+        return login_loop(driver, start, window_start, window_end)
 
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         futures = [pool.submit(worker, n) for n in range(concurrency)]
