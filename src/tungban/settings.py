@@ -136,6 +136,7 @@ MIDDLEWARE = [
     "tungban.core.health.ProbeMiddleware",  # /healthz, /readyz for load balancers: before host checks
     "tungban.core.middleware.ReceivedAtMiddleware",  # when the request arrived (issue 14 item 7)
     "django.middleware.security.SecurityMiddleware",
+    "tungban.core.hotpaths.HotPathMiddleware",  # login's API calls skip the page middleware (issue 15)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "tungban.core.middleware.LocaleMiddleware",  # pages as Django; the API defaults to English

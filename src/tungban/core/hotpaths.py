@@ -1,0 +1,89 @@
+"""Hot paths: the few endpoints that carry most of the traffic, answered before the page
+middleware (issue 15).
+
+A login's machine-to-machine calls (discovery, JWKS, the token endpoint, userinfo, the app's
+approval call) need none of what the pages need: sessions, CSRF, the staff second factor,
+messages, the login lockout, the content security policy. Each of those middlewares costs a
+few microseconds even when it does nothing, and together with Django's URL resolution they
+were about 200 µs of CPU per request (``bench/oidc.py --profile``), more than the whole
+answer of the certified peer. :class:`HotPathMiddleware`, installed right after Django's
+``SecurityMiddleware`` (so HTTPS redirects and its response headers still apply), answers a
+request whose exact path and method were registered with :func:`register` by calling the
+registered view at once.
+
+Rules for a hot-path view (the app that owns the endpoint registers it in its
+``AppConfig.ready``, so this module imports no app):
+
+* it is the endpoint's own view, or a faster equivalent that returns ``None`` for anything it
+  does not handle, in which case the request goes down the full stack to the view in the URL
+  conf (the reference behaviour, which also produces every error answer);
+* it may not use ``request.session``, ``request.user`` or messages, which are not set up here;
+* the language is the API's (:func:`tungban.core.middleware.api_language`);
+* what the full stack would check still holds: the ``Host`` header against ``ALLOWED_HOSTS``
+  (400), the body size limit of the path (413,
+  :class:`tungban.core.middleware.RequestSizeLimitMiddleware`), and exceptions get the JSON
+  answers of :func:`tungban.core.faults.api_exception_response` (a database fault is a
+  retryable 503).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from django.http import HttpRequest, HttpResponse
+from django.utils import translation
+
+from . import faults
+from .middleware import RequestSizeLimitMiddleware, api_language, limit_for
+
+HotView = Callable[[HttpRequest], "HttpResponse | None"]
+
+_routes: dict[tuple[str, str], HotView] = {}
+
+
+def register(path: str, view: HotView, *, methods: Iterable[str] = ("GET", "HEAD")) -> None:
+    """Answer ``methods`` on exactly ``path`` (``request.path_info``, e.g. ``"/oidc/token"``)
+    with ``view`` before the page middleware. Registering the same path and method again
+    replaces the view (Django's autoreloader may call ``ready`` twice).
+
+    :raises ValueError: for a path that does not start with ``/``."""
+    if not path.startswith("/"):
+        raise ValueError(f"a hot path starts with '/': {path!r}")
+    for method in methods:
+        _routes[(method.upper(), path)] = view
+
+
+def registered(method: str, path: str) -> HotView | None:
+    """The view registered for ``method`` and ``path``, or ``None``."""
+    return _routes.get((method, path))
+
+
+class HotPathMiddleware:
+    """Answers registered hot paths at once (module docstring). Install right after
+    ``django.middleware.security.SecurityMiddleware``."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.size_limit = RequestSizeLimitMiddleware(get_response)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        view = _routes.get((request.method, request.path_info))
+        if view is None:
+            return self.get_response(request)
+        request.get_host()  # ALLOWED_HOSTS, as CommonMiddleware would: DisallowedHost is a 400
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        limit = limit_for(request.path_info)
+        translation.activate(api_language(request))  # as LocaleMiddleware does for the API
+        request.LANGUAGE_CODE = translation.get_language()
+        if declared > limit:
+            return self.size_limit._too_large(request, limit)
+        try:
+            response = view(request)
+        except Exception as exc:  # noqa: BLE001 - the answers the full stack would give
+            return faults.api_exception_response(request, exc)
+        if response is None:
+            return self.get_response(request)
+        return response

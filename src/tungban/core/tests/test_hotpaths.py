@@ -1,0 +1,87 @@
+"""The hot-path middleware (issue 15): registered views answer before the page middleware,
+fall through when they return ``None``, and keep the host check, the size limit and the
+JSON error answers of the full stack."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import OperationalError
+from django.http import JsonResponse
+from django.test import override_settings
+
+from tungban.core import hotpaths
+
+PATH = "/oidc/jwks"  # a path the URL conf knows, so that falling through reaches a real view
+
+
+@pytest.fixture
+def route():
+    saved = dict(hotpaths._routes)
+    yield lambda view, **kw: hotpaths.register(PATH, view, **kw)
+    hotpaths._routes.clear()
+    hotpaths._routes.update(saved)
+
+
+def test_registered_view_answers_without_the_page_middleware(client, route):
+    seen = {}
+
+    def view(request):
+        seen["session"] = hasattr(request, "session")
+        seen["user"] = hasattr(request, "user")
+        return JsonResponse({"hot": True})
+
+    route(view)
+    response = client.get(PATH)
+    assert response.json() == {"hot": True}
+    assert seen == {"session": False, "user": False}
+    assert response["X-Content-Type-Options"] == "nosniff"  # SecurityMiddleware still wraps it
+
+
+@pytest.mark.django_db
+def test_none_falls_through_to_the_url_conf(client, route):
+    route(lambda request: None)
+    response = client.get(PATH)
+    assert response.status_code == 200
+    assert "keys" in response.json()
+
+
+@pytest.mark.django_db
+def test_only_registered_methods(client, route):
+    route(lambda request: JsonResponse({"hot": True}), methods=("POST",))
+    assert "keys" in client.get(PATH).json()
+
+
+@override_settings(ALLOWED_HOSTS=["tungban.example"])
+def test_host_header_is_checked(client, route):
+    route(lambda request: JsonResponse({"hot": True}))
+    assert client.get(PATH, HTTP_HOST="evil.example").status_code == 400
+
+
+@override_settings(TUNGBAN_MAX_REQUEST_BYTES=10, TUNGBAN_REQUEST_SIZE_LIMITS={})
+def test_body_size_limit_applies(client, route):
+    route(lambda request: JsonResponse({"hot": True}), methods=("POST",))
+    response = client.post(PATH, data="x" * 100, content_type="text/plain")
+    assert response.status_code == 413
+
+
+def test_database_fault_is_a_retryable_503(client, route):
+    def view(request):
+        raise OperationalError("connection refused")
+
+    route(view)
+    response = client.get(PATH)
+    assert response.status_code == 503
+    assert response.json()["error"] == "service_unavailable"
+
+
+def test_api_language_is_active(client, route):
+    from django.utils import translation
+
+    route(lambda request: JsonResponse({"language": translation.get_language()}))
+    assert client.get(PATH).json() == {"language": "en"}
+    assert client.get(PATH, HTTP_ACCEPT_LANGUAGE="zh-HK").json() == {"language": "zh-hant"}
+
+
+def test_path_must_be_absolute():
+    with pytest.raises(ValueError):
+        hotpaths.register("oidc/jwks", lambda request: None)
