@@ -29,6 +29,23 @@ d. verification offline: the same presentations with one ``BundleTrust`` over
    ``services.trust_bundle()`` (issuer keys, status lists, signed tree head; no inclusion
    proofs), as the offline 認證易 does.
 
+e. offline side by side (issue 15, acceptance 3): the same presentations verified by
+   tungban's offline verifier (d) and by the OpenWallet Foundation TypeScript verifier
+   (``@sd-jwt/sd-jwt-vc`` 0.19 with ``@sd-jwt/crypto-nodejs`` and ``@sd-jwt/jwt-status-list``,
+   the versions the independent-verifier test pins; ``bench/tsverify/bench.mjs``, installed
+   with ``npm ci`` into ``$TMPDIR/tungban-bench/tsverify-<hash>``), one Node process run once
+   over all of them with only its verification loop timed; both after an untimed warm-up
+   over the first 50. What each side checks is printed under the table; verifications per
+   second of both and the ratio tungban/TypeScript. ``--no-typescript`` leaves it out.
+f. online through HTTP: ``POST /api/v1/credentials/verify`` under gunicorn (``tungban
+   serve``'s command, one worker per CPU, ``--workers``) on this benchmark's database, wrk
+   with 16 connections (``--http-connections``) for 15 s (5 with ``--quick``,
+   ``--http-seconds``); requests per second, latency, errors and the server's CPU per
+   request. The ``verify`` rate limit (60/m per address) is raised for the whole benchmark
+   with ``TUNGBAN_RATELIMIT_VERIFY``. ``--no-http`` leaves it out.
+g. online in-process: the same request through ``tungban.wsgi.application`` in this process:
+   CPU µs (``time.process_time``) and SQL statements per request.
+
 Every verification must come out valid (checked, counted). Results are printed as a table
 and, unless ``--quick``, written to ``bench/results/credentials-<date>.json`` (``--output``
 to choose; with ``--quick`` only then). ``--profile`` prints the top functions by cumulative
@@ -542,7 +559,9 @@ def measure_http(items: list[tuple[str, str]], tmp: Path, *, connections: int, s
     sock = listening_socket()
     sock.listen(1024)
     port = sock.getsockname()[1]
-    env = {**os.environ, "TUNGBAN_ALLOWED_HOSTS": "localhost,127.0.0.1"}
+    # The workers import this checkout's code (the shared virtualenv's editable install may point elsewhere).
+    pythonpath = os.pathsep.join(p for p in (str(ROOT / "src"), str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "TUNGBAN_ALLOWED_HOSTS": "localhost,127.0.0.1", "PYTHONPATH": pythonpath}
     proc = start_gunicorn(sock, env, workers, tmp, False)
     base = f"http://127.0.0.1:{port}"
     try:
