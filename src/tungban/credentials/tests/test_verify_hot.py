@@ -23,11 +23,13 @@ MAX_QUERIES = 8
 
 def own_statements(captured: list[dict]) -> list[str]:
     """The statements of a request other than the rate limiter's (django-ratelimit's database
-    cache: its counter and savepoints, owned by ``core.ratelimit``)."""
+    cache: its counter, savepoints and advisory lock, owned by ``core.ratelimit``)."""
     return [
         q["sql"]
         for q in captured
-        if "tungban_ratelimit" not in q["sql"] and not q["sql"].startswith(("SAVEPOINT", "RELEASE", "ROLLBACK"))
+        if "tungban_ratelimit" not in q["sql"]
+        and "pg_advisory_xact_lock" not in q["sql"]  # the rate limiter's lock (PostgreSQL)
+        and not q["sql"].startswith(("SAVEPOINT", "RELEASE", "ROLLBACK"))
     ]
 
 
