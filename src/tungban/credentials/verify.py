@@ -496,6 +496,10 @@ def ledger_leaf_hash(body: str) -> bytes:
     return merkle.leaf_hash(body)
 
 
+#: (credential digest, tree size) -> inclusion proof, oldest first (DatabaseTrust.inclusion).
+_inclusions: dict[tuple[str, int], dict] = {}
+
+
 class DatabaseTrust:
     """Trust material from this platform's database (the online 認證易)."""
 
@@ -574,7 +578,19 @@ class DatabaseTrust:
         return self._ledger.signed_tree_head()
 
     def inclusion(self, digest, tree_size):
-        return services.inclusion_of(digest, tree_size)
+        # RFC 9162 §2.1.3: the log is append-only, so the leaf and inclusion path of ``digest``
+        # in the tree of ``tree_size`` leaves never change; found ones are kept (issue 15: three
+        # queries a verification while the log does not grow). A wrong entry could only fail
+        # the check against the signed root, never pass it.
+        key = (digest, tree_size)
+        proof = _inclusions.get(key)
+        if proof is None:
+            proof = services.inclusion_of(digest, tree_size)
+            if proof is not None:
+                if len(_inclusions) >= 4096:
+                    _inclusions.pop(next(iter(_inclusions)))
+                _inclusions[key] = proof
+        return proof
 
     def use_nonce(self, nonce):
         return services.use_verifier_nonce(nonce)

@@ -16,9 +16,10 @@ from tungban.credentials.verify import BundleTrust, DatabaseTrust, verify_presen
 
 #: What an online verification reads: the issuer with its keys, the credential type and the
 #: status list (one statement, ``services.verification_material``), the holder's device, the
-#: signed tree head and the active platform key (is the head current?), the platform's log
-#: keys, and the issuance leaf with its inclusion proof (three). Main before issue 15: 11.
-MAX_QUERIES = 8
+#: signed tree head and the active platform key (is the head current?) and the platform's log
+#: keys; the issuance leaf's inclusion proof in a tree of the same size is kept from an earlier
+#: verification (append-only log). Main before issue 15: 11.
+MAX_QUERIES = 5
 
 
 def own_statements(captured: list[dict]) -> list[str]:
@@ -106,3 +107,15 @@ def test_hot_path_keeps_the_rate_limit_and_errors(client, presented, settings):
     settings.TUNGBAN_RATELIMITS = {**settings.TUNGBAN_RATELIMITS, "verify": "100/m"}
     missing = post_verify(client, {"nonce": nonce})
     assert missing.status_code == 422 and missing.json()["error"] == "invalid_request"
+
+
+def test_inclusion_proof_kept_only_for_the_same_tree(holder, senior_card):
+    """A proof is reused for the same credential and tree size; a grown log gives a new one."""
+    presentation = holder.present(senior_card.sd_jwt, None, nonce="n-2")
+    first = verify_presentation(presentation, DatabaseTrust(), expected_nonce="n-2")
+    services.issue(
+        services.get_type("senior-citizen-card"), holder.resident, {"card_number": "SC22222222"}, issued_by="t"
+    )
+    again = verify_presentation(presentation, DatabaseTrust(), expected_nonce="n-2")
+    assert first.log["included"] and again.log["included"]
+    assert again.log["tree_size"] == first.log["tree_size"] + 1
