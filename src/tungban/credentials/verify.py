@@ -30,6 +30,7 @@ import functools
 import hashlib
 import json
 import math
+import threading
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -498,6 +499,7 @@ def ledger_leaf_hash(body: str) -> bytes:
 
 #: (credential digest, tree size) -> inclusion proof, oldest first (DatabaseTrust.inclusion).
 _inclusions: dict[tuple[str, int], dict] = {}
+_inclusions_lock = threading.Lock()
 
 
 class DatabaseTrust:
@@ -587,9 +589,10 @@ class DatabaseTrust:
         if proof is None:
             proof = services.inclusion_of(digest, tree_size)
             if proof is not None:
-                if len(_inclusions) >= 4096:
-                    _inclusions.pop(next(iter(_inclusions)))
-                _inclusions[key] = proof
+                with _inclusions_lock:  # threaded workers share the dict
+                    if len(_inclusions) >= 4096:
+                        _inclusions.pop(next(iter(_inclusions)))
+                    _inclusions[key] = proof
         return proof
 
     def use_nonce(self, nonce):
