@@ -849,23 +849,6 @@ def run(args) -> dict:
         )
     )
 
-    if not args.no_typescript:
-        print(f"(e) offline side by side with the TypeScript verifier x{args.verify:,} ...", flush=True)
-        rows += measure_side_by_side(items, bundle)
-    print(f"(g) online in-process through the WSGI application x{args.verify:,} ...", flush=True)
-    rows.append(measure_in_process(items))
-    if not args.no_http:
-        print(f"(f) online through HTTP, {args.http_connections} connections, {args.http_seconds:g} s ...", flush=True)
-        rows.append(
-            measure_http(
-                items,
-                Path(os.environ["TUNGBAN_VAR_DIR"]),
-                connections=args.http_connections,
-                seconds=args.http_seconds,
-                workers=args.workers,
-            )
-        )
-
     # SQL statements of one call each (untimed).
     presentation, nonce = items[0]
     with CaptureQueriesContext(connection) as q:
@@ -918,6 +901,26 @@ def run(args) -> dict:
                 VERIFY_PARTS,
             ),
         }
+    # After the profiles: tungban.wsgi starts the signing isolation pool's threads, which
+    # cProfile (sys.monitoring, every thread) would see.
+    if not args.no_typescript:
+        print(f"(e) offline side by side with the TypeScript verifier x{args.verify:,} ...", flush=True)
+        rows += measure_side_by_side(items, bundle)
+    print(f"(g) online in-process through the WSGI application x{args.verify:,} ...", flush=True)
+    rows.append(measure_in_process(items))
+    if not args.no_http:
+        print(f"(f) online through HTTP, {args.http_connections} connections, {args.http_seconds:g} s ...", flush=True)
+        rows.append(
+            measure_http(
+                items,
+                Path(os.environ["TUNGBAN_VAR_DIR"]),
+                connections=args.http_connections,
+                seconds=args.http_seconds,
+                workers=args.workers,
+            )
+        )
+
+    notes["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     return result
 
 
