@@ -29,6 +29,23 @@ d. verification offline: the same presentations with one ``BundleTrust`` over
    ``services.trust_bundle()`` (issuer keys, status lists, signed tree head; no inclusion
    proofs), as the offline 認證易 does.
 
+e. offline side by side (issue 15, acceptance 3): the same presentations verified by
+   tungban's offline verifier (d) and by the OpenWallet Foundation TypeScript verifier
+   (``@sd-jwt/sd-jwt-vc`` 0.19 with ``@sd-jwt/crypto-nodejs`` and ``@sd-jwt/jwt-status-list``,
+   the versions the independent-verifier test pins; ``bench/tsverify/bench.mjs``, installed
+   with ``npm ci`` into ``$TMPDIR/tungban-bench/tsverify-<hash>``), one Node process run once
+   over all of them with only its verification loop timed; both after an untimed warm-up
+   over the first 50. What each side checks is printed under the table; verifications per
+   second of both and the ratio tungban/TypeScript. ``--no-typescript`` leaves it out.
+f. online through HTTP: ``POST /api/v1/credentials/verify`` under gunicorn (``tungban
+   serve``'s command, one worker per CPU, ``--workers``) on this benchmark's database, wrk
+   with 16 connections (``--http-connections``) for 15 s (5 with ``--quick``,
+   ``--http-seconds``); requests per second, latency, errors and the server's CPU per
+   request. The ``verify`` rate limit (60/m per address) is raised for the whole benchmark
+   with ``TUNGBAN_RATELIMIT_VERIFY``. ``--no-http`` leaves it out.
+g. online in-process: the same request through ``tungban.wsgi.application`` in this process:
+   CPU µs (``time.process_time``) and SQL statements per request.
+
 Every verification must come out valid (checked, counted). Results are printed as a table
 and, unless ``--quick``, written to ``bench/results/credentials-<date>.json`` (``--output``
 to choose; with ``--quick`` only then). ``--profile`` prints the top functions by cumulative
@@ -101,6 +118,15 @@ def parse_args(argv=None):
         type=Path,
         help="JSON results file (default bench/results/credentials-<date>.json; none with --quick)",
     )
+    p.add_argument(
+        "--no-typescript", action="store_true", help="leave out row (e), the TypeScript verifier side by side"
+    )
+    p.add_argument("--no-http", action="store_true", help="leave out row (f), online verification through HTTP")
+    p.add_argument("--http-connections", type=int, default=16, help="wrk connections for row (f) (default 16)")
+    p.add_argument("--http-seconds", type=float, help="seconds of load for row (f) (default 15; 5 with --quick)")
+    p.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 2, help="gunicorn workers for row (f) (default: one per CPU)"
+    )
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (printed at the end)")
     args = p.parse_args(argv)
     preset = QUICK if args.quick else FULL
@@ -109,6 +135,8 @@ def parse_args(argv=None):
             setattr(args, name, preset[name])
         if getattr(args, name) < 1:
             p.error(f"--{name} must be at least 1")
+    if args.http_seconds is None:
+        args.http_seconds = 5.0 if args.quick else 15.0
     args.profile_bulk = min(preset["profile_bulk"], args.bulk)
     args.profile_verify = min(preset["profile_verify"], args.verify)
     return args
@@ -126,6 +154,9 @@ def isolate(tmp: Path, database_url: str | None) -> None:
             "TUNGBAN_KEYSTORE": "software",  # credentials are signed with issuer keys in the database
             "TUNGBAN_LOG_LEVEL": os.environ.get("TUNGBAN_LOG_LEVEL", "WARNING"),
             "DJANGO_SETTINGS_MODULE": "tungban.settings",
+            # 認證易's API is rate limited per client address (60/m); rows (f) and (g) send
+            # thousands of requests from one address.
+            "TUNGBAN_RATELIMIT_VERIFY": "100000000/m",
         }
     )
     for name in ("SOFTHSM2_CONF", "TUNGBAN_PKCS11_PIN"):
@@ -338,6 +369,286 @@ def measure_verify(name: str, path: str, items: list[tuple[str, str]], trust_fac
     r = stats_row(name, path, latencies)
     r["valid"] = len(items) - len(invalid)
     r["invalid_examples"] = invalid[:5]
+    return r
+
+
+# --- side by side with the TypeScript verifier; online through HTTP and in-process -----------
+
+TS_DIR = Path(__file__).resolve().parent / "tsverify"
+WRK_DIR = Path(__file__).resolve().parent / "wrk"
+
+
+def ts_install() -> Path:
+    """``bench/tsverify/bench.mjs`` in a scratch directory (``$TMPDIR/tungban-bench/tsverify-<hash>``,
+    keyed by package.json, the lockfile and Node's version) where the pinned OpenWallet
+    Foundation packages are installed with ``npm ci --ignore-scripts``; reused while those
+    are the same. :raises RuntimeError: without Node.js 20+ and npm, or when npm fails."""
+    import fcntl
+    import hashlib
+    import shutil
+    import subprocess
+
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if not node or not npm:
+        raise RuntimeError("the TypeScript verifier needs Node.js >= 20 and npm on PATH")
+    version = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
+    files = ("package.json", "package-lock.json")
+    key = hashlib.sha256(b"".join((TS_DIR / f).read_bytes() for f in files) + version.encode()).hexdigest()[:16]
+    where = Path(tempfile.gettempdir()) / "tungban-bench" / f"tsverify-{key}"
+    where.mkdir(parents=True, exist_ok=True)
+    with open(where / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (where / ".installed").exists() or not (where / "node_modules" / "@sd-jwt" / "sd-jwt-vc").is_dir():
+            for f in files:
+                shutil.copyfile(TS_DIR / f, where / f)
+            print(f"TypeScript verifier: npm ci in {where}", flush=True)
+            proc = subprocess.run(
+                [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"],
+                cwd=where,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            if proc.returncode != 0:
+                raise RuntimeError(f"npm ci failed in {where} ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
+            (where / ".installed").write_text(version)
+    shutil.copyfile(TS_DIR / "bench.mjs", where / "bench.mjs")
+    return where / "bench.mjs"
+
+
+def measure_side_by_side(items: list[tuple[str, str]], bundle: dict, *, warmup: int = 50) -> list[dict]:
+    """(e) the same presentations verified offline by tungban (``verify_presentation`` with
+    one ``BundleTrust``) and by the OpenWallet Foundation TypeScript verifier
+    (``bench/tsverify/bench.mjs``: one Node process, only its verification loop timed).
+    Both sides get an untimed warm-up pass over the first ``warmup`` items. Returns three
+    rows: tungban (with the ratios), the TypeScript library as configured, and the TypeScript
+    library with each status list decoded once (it decodes the whole list every time)."""
+    import subprocess
+
+    from tungban.credentials import services
+    from tungban.credentials.verify import BundleTrust, verify_presentation
+
+    trust = BundleTrust(bundle)
+    (iss,) = {json.loads(_b64d(p.split(".")[1]))["iss"] for p, _n in items[:1]}
+    job = {
+        "items": items,
+        "issuer_jwks": bundle["issuers"][iss]["jwks"],
+        "issuer": iss,
+        "aud": services.verifier_audience(),
+        "status_list_tokens": bundle["status_lists"],
+        "warmup": warmup,
+    }
+    script = ts_install()
+    proc = subprocess.run(
+        ["node", str(script)], input=json.dumps(job), capture_output=True, text=True, timeout=600, cwd=script.parent
+    )
+    if proc.returncode != 0 or not proc.stdout.strip():
+        raise RuntimeError(f"bench.mjs failed ({proc.returncode}):\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    ts_rows = []
+    for key, label, how in (
+        ("library", "(e) offline, TypeScript (@sd-jwt/sd-jwt-vc)", "SDJwtVcInstance.verify as configured"),
+        (
+            "cached_status",
+            "(e) offline, TypeScript, status list cached",
+            "the same with each status list token verified and decoded once (as tungban caches it)",
+        ),
+    ):
+        ts = out[key]
+        row = stats_row(
+            label,
+            f"{out['checks']}; {how}; one Node process, the loop timed inside it; libraries {out['versions']}",
+            count=ts["count"],
+            seconds=ts["seconds"],
+        )
+        row.update(
+            valid=ts["valid"],
+            invalid_examples=ts["invalid_examples"],
+            cpu_seconds=round(ts["cpu_seconds"], 4),
+            per_cpu_second=round(ts["count"] / ts["cpu_seconds"], 1) if ts["cpu_seconds"] else None,
+        )
+        ts_rows.append(row)
+
+    for presentation, nonce in items[:warmup]:
+        verify_presentation(presentation, trust, expected_nonce=nonce)
+    invalid = []
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    for presentation, nonce in items:
+        result = verify_presentation(presentation, trust, expected_nonce=nonce)
+        if not (result.valid and result.holder_binding == "verified" and result.status == "valid"):
+            invalid.append(result.codes() or [result.holder_binding, result.status])
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    py_row = stats_row(
+        "(e) offline, tungban (BundleTrust)",
+        "issuer signature (kid, alg ES256, typ), disclosure digests (all referenced, none repeated), nbf/exp, "
+        "KB-JWT (signature with cnf.jwk, typ, aud, nonce, sd_hash, iat fresh), status list token (signature, "
+        "typ, sub, exp, entry), iss known, vct known, the bundle's signed tree head; one BundleTrust, in this process",
+        count=len(items),
+        seconds=seconds,
+    )
+    py_row.update(
+        valid=len(items) - len(invalid),
+        invalid_examples=invalid[:5],
+        cpu_seconds=round(cpu, 4),
+        per_cpu_second=round(len(items) / cpu, 1) if cpu else None,
+    )
+    # Ratios tungban/TypeScript: of verifications per second (wall clock) and per CPU second
+    # (what does not depend on the machine's load while each side ran).
+    for name, ts_row in (("typescript", ts_rows[0]), ("typescript_cached_status", ts_rows[1])):
+        py_row[f"ratio_to_{name}"] = (
+            round(py_row["per_second"] / ts_row["per_second"], 2) if ts_row["per_second"] else None
+        )
+        py_row[f"cpu_ratio_to_{name}"] = (
+            round(py_row["per_cpu_second"] / ts_row["per_cpu_second"], 2)
+            if ts_row["per_cpu_second"] and py_row["per_cpu_second"]
+            else None
+        )
+    return [py_row, *ts_rows]
+
+
+def _b64d(text: str) -> bytes:
+    import base64
+
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def verify_bodies(items: list[tuple[str, str]]) -> list[bytes]:
+    """The JSON bodies of ``POST /api/v1/credentials/verify`` for ``items`` (with their nonce)."""
+    return [json.dumps({"presentation": p, "nonce": n}).encode() for p, n in items]
+
+
+def measure_in_process(items: list[tuple[str, str]]) -> dict:
+    """(g) ``POST /api/v1/credentials/verify`` through ``tungban.wsgi.application`` in this
+    process (the whole middleware stack and the API, no HTTP server): CPU µs per request
+    (``time.process_time``) and SQL statements per request. Every answer must be 200 with
+    ``valid`` true."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tungban.wsgi import application
+
+    def call(body: bytes) -> tuple[str, bytes]:
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": "/api/v1/credentials/verify",
+            "SERVER_NAME": "localhost",
+            "SERVER_PORT": "8000",
+            "HTTP_HOST": "localhost:8000",
+            "REMOTE_ADDR": "127.0.0.1",
+            "CONTENT_TYPE": "application/json",
+            "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.url_scheme": "http",
+            "wsgi.errors": sys.stderr,
+        }
+        status = []
+        out = b"".join(application(environ, lambda s, h, *a: status.append(s)))
+        return status[0], out
+
+    bodies = verify_bodies(items)
+    for body in bodies[:20]:
+        call(body)  # warm-up
+    latencies, invalid = [], []
+    cpu0 = time.process_time()
+    for body in bodies:
+        t0 = time.perf_counter()
+        status, out = call(body)
+        latencies.append(time.perf_counter() - t0)
+        if not status.startswith("200") or not json.loads(out).get("valid"):
+            invalid.append(f"{status} {out[:200]!r}")
+    cpu = time.process_time() - cpu0
+    with CaptureQueriesContext(connection) as q:
+        call(bodies[0])
+    r = stats_row(
+        "(g) online, in-process WSGI",
+        "POST /api/v1/credentials/verify through tungban.wsgi.application in this process (middleware, API, DatabaseTrust)",
+        latencies,
+    )
+    r.update(
+        valid=len(bodies) - len(invalid),
+        invalid_examples=invalid[:5],
+        cpu_us_per_request=round(cpu / len(bodies) * 1e6),
+        queries_per_request=len(q),
+    )
+    return r
+
+
+def measure_http(items: list[tuple[str, str]], tmp: Path, *, connections: int, seconds: float, workers: int) -> dict:
+    """(f) ``POST /api/v1/credentials/verify`` through HTTP: the platform under gunicorn
+    (as ``tungban serve``, ``workers`` processes) on this benchmark's database, wrk with
+    ``connections`` connections for ``seconds``, the ``verify`` rate limit raised through
+    ``TUNGBAN_RATELIMIT_VERIFY``. Requests per second, latency percentiles, errors and the
+    server's CPU per request; a sample of answers is checked to be valid first."""
+    import subprocess
+    import urllib.request
+
+    from tungban.testing.servers import listening_socket, start_gunicorn, wait_until_up
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from machine import tree_cpu_seconds
+
+    sock = listening_socket()
+    sock.listen(1024)
+    port = sock.getsockname()[1]
+    # The workers import this checkout's code (the shared virtualenv's editable install may point elsewhere).
+    pythonpath = os.pathsep.join(p for p in (str(ROOT / "src"), str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "TUNGBAN_ALLOWED_HOSTS": "localhost,127.0.0.1", "PYTHONPATH": pythonpath}
+    proc = start_gunicorn(sock, env, workers, tmp, False)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{base}/healthz", proc, tmp / "gunicorn.log")
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        bodies = verify_bodies(items)
+        invalid = []
+        for body in bodies[:20]:
+            req = urllib.request.Request(
+                f"{base}/api/v1/credentials/verify", data=body, headers={"Content-Type": "application/json"}
+            )
+            with opener.open(req, timeout=30) as resp:
+                answer = json.loads(resp.read())
+            if not answer.get("valid"):
+                invalid.append(answer.get("problems"))
+        path = tmp / "verify-bodies.txt"
+        path.write_bytes(b"\n".join(bodies) + b"\n")
+        threads = min(connections, 2)
+        cpu0 = tree_cpu_seconds(proc.pid)
+        done = subprocess.run(
+            ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(seconds))}s", "--timeout", "10s"]
+            + ["-s", str(WRK_DIR / "verify.lua"), f"{base}/api/v1/credentials/verify"],
+            env={**os.environ, "WRK_LUA_DIR": str(WRK_DIR), "WRK_THREADS": str(threads), "WRK_BODIES": str(path)},
+            capture_output=True,
+            text=True,
+            timeout=seconds + 120,
+        )
+        server_cpu = tree_cpu_seconds(proc.pid) - cpu0
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        sock.close()
+    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("WRK_RESULT ")), None)
+    if done.returncode != 0 or line is None:
+        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    w = json.loads(line[len("WRK_RESULT ") :])
+    count, secs = w["requests"], w["duration_us"] / 1e6
+    errors = sum(w["errors"].values())
+    r = stats_row(
+        f"(f) online, HTTP ({connections} connections)",
+        f"POST /api/v1/credentials/verify under gunicorn -w {workers} (tungban serve's command), wrk -c {connections}; "
+        "verify rate limit raised with TUNGBAN_RATELIMIT_VERIFY",
+        count=count,
+        seconds=secs,
+    )
+    r.update(
+        p50_ms=w["p50_us"] / 1000,
+        p99_ms=w["p99_us"] / 1000,
+        errors=w["errors"],
+        valid=count - errors if not invalid else 0,
+        invalid_examples=invalid[:5],
+        server_cpu_us_per_request=round(server_cpu / count * 1e6) if count else None,
+    )
     return r
 
 
@@ -584,7 +895,32 @@ def run(args) -> dict:
                 lambda: measure_verify("profile", "", items[: args.profile_verify], DatabaseTrust),
                 VERIFY_PARTS,
             ),
+            "verification_offline": profile(
+                f"offline-verification (BundleTrust x{args.profile_verify})",
+                lambda: measure_verify("profile", "", items[: args.profile_verify], lambda: offline),
+                VERIFY_PARTS,
+            ),
         }
+    # After the profiles: tungban.wsgi starts the signing isolation pool's threads, which
+    # cProfile (sys.monitoring, every thread) would see.
+    if not args.no_typescript:
+        print(f"(e) offline side by side with the TypeScript verifier x{args.verify:,} ...", flush=True)
+        rows += measure_side_by_side(items, bundle)
+    print(f"(g) online in-process through the WSGI application x{args.verify:,} ...", flush=True)
+    rows.append(measure_in_process(items))
+    if not args.no_http:
+        print(f"(f) online through HTTP, {args.http_connections} connections, {args.http_seconds:g} s ...", flush=True)
+        rows.append(
+            measure_http(
+                items,
+                Path(os.environ["TUNGBAN_VAR_DIR"]),
+                connections=args.http_connections,
+                seconds=args.http_seconds,
+                workers=args.workers,
+            )
+        )
+
+    notes["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     return result
 
 
@@ -617,6 +953,26 @@ def main(argv=None) -> int:
         f"SQL statements: {n['queries_per_single_issuance']} per single issuance, {n['queries_per_verification_online']} per online "
         f"verification, {n['queries_per_verification_offline']} per offline verification"
     )
+    side = [r for r in result["rows"] if r["name"].startswith("(e)")]
+    if side:
+        py = side[0]
+        for ts in side[1:]:
+            print(
+                f"Offline side by side: tungban {py['per_second']:,.1f}/s ({py['cpu_seconds'] / py['count'] * 1e6:,.0f} µs CPU each) vs "
+                f"{ts['name'][len('(e) offline, ') :]} {ts['per_second']:,.1f}/s ({ts['cpu_seconds'] / ts['count'] * 1e6:,.0f} µs CPU each): "
+                f"tungban/TypeScript {py['per_second'] / ts['per_second']:.2f} (wall clock), "
+                f"{py['per_cpu_second'] / ts['per_cpu_second']:.2f} (per CPU second)"
+            )
+    for r in result["rows"]:
+        if r["name"].startswith("(g)"):
+            print(
+                f"Online in-process: {r['cpu_us_per_request']:,} µs CPU and {r['queries_per_request']} SQL statements per request"
+            )
+        if r["name"].startswith("(f)"):
+            print(
+                f"Online through HTTP: {r['per_second']:,.1f} requests/s, errors {r['errors']}, "
+                f"server CPU {r['server_cpu_us_per_request']} µs per request"
+            )
     print(
         f"Set-up: migrate {n['migrate_s']} s, seeding {n['seed_s']} s, presentations {n['presentations_s']} s (untimed); wall time {result['wall_seconds']} s"
     )

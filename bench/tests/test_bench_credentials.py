@@ -78,6 +78,8 @@ def test_script_tiny_run(tmp_path):
         "--verify",
         "3",
         "--profile",
+        "--http-seconds",
+        "1",
         "--output",
         str(out),
     ]
@@ -94,6 +96,12 @@ def test_script_tiny_run(tmp_path):
     assert rows["(c)"]["valid"] == rows["(c)"]["count"] == 3
     assert rows["(d)"]["valid"] == rows["(d)"]["count"] == 3
     assert result["notes"]["queries_per_verification_offline"] == 0
+    side = [r for r in result["rows"] if r["name"].startswith("(e)")]  # tungban and TypeScript, same presentations
+    assert [r["valid"] for r in side] == [3, 3, 3] and side[0]["ratio_to_typescript"] > 0
+    assert (
+        rows["(g)"]["valid"] == 3 and rows["(g)"]["cpu_us_per_request"] > 0 and rows["(g)"]["queries_per_request"] > 0
+    )
+    assert rows["(f)"]["count"] > 0 and rows["(f)"]["valid"] == rows["(f)"]["count"]
     issuance = {b["part"].strip(): b for b in result["profile"]["issuance"]["breakdown"]}
     assert issuance["issue_bulk (everything)"]["calls"] == 1
     assert issuance["_sign: SD-JWT VC via the sd-jwt library"]["calls"] == 6

@@ -8,7 +8,7 @@ class CredentialsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from tungban.core import retention
+        from tungban.core import hotpaths, retention
         from tungban.oidc import scopes
 
         from . import services
@@ -16,3 +16,6 @@ class CredentialsConfig(AppConfig):
 
         scopes.register(CREDENTIALS_SCOPE, _("Issue and revoke e-Licences"), key_only=True, app=self.label)
         retention.register("credentials", services.purge_expired)
+        from . import hot
+
+        hotpaths.register(hot.PATH, hot.verify_view, methods=("POST",))  # issue 15

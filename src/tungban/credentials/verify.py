@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import json
 import math
+import threading
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -183,6 +185,11 @@ def verify_presentation(
     result.issuer = iss if isinstance(iss, str) else None
     result.vct = vct if isinstance(vct, str) else None
 
+    prefetch = getattr(trust, "prefetch", None)
+    if prefetch is not None and result.issuer:
+        ref = payload.get("status") if isinstance(payload.get("status"), dict) else {}
+        ref = ref.get("status_list") if isinstance(ref.get("status_list"), dict) else {}
+        prefetch(result.issuer, result.vct, ref.get("uri") if isinstance(ref.get("uri"), str) else None)
     issuer = trust.issuer(result.issuer) if result.issuer else None
     if issuer is None:
         result.problem("issuer_unknown", _("The issuer is not a department known to this platform."))
@@ -223,23 +230,32 @@ def verify_presentation(
     if len(set(digests)) != len(digests):
         result.problem("disclosure_invalid", _("A disclosed claim is repeated."))
         return result
-    issuer_key = lambda iss, hdr: JWK(**keys[hdr["kid"]])  # noqa: E731
-    try:
-        claims = SDJWTVerifier(presentation, issuer_key).get_verified_payload()
-    except Exception:  # jwcrypto and sd-jwt raise plain exceptions
-        result.problem(
-            "signature_invalid", _("The issuer's signature does not match: the credential was altered or forged.")
-        )
-        return result
+    issuer_key = lambda iss, hdr: _jwk(keys[hdr["kid"]])  # noqa: E731
+    claims = None
     if kb_payload is not None:
-        try:  # the library checks a KB-JWT only when given the audience and nonce to expect
-            SDJWTVerifier(
+        # The library checks a KB-JWT only when given the audience and nonce to expect; one
+        # pass checks the issuer's signature and the KB-JWT. Only when it fails is the
+        # issuer's signature checked alone, to tell which of the two is wrong.
+        try:
+            claims = SDJWTVerifier(
                 presentation,
                 issuer_key,
                 expected_aud=expected_aud or trust.audience(),
                 expected_nonce=expected_nonce or kb_payload.get("nonce") or "-",
+            ).get_verified_payload()
+        except Exception:  # jwcrypto and sd-jwt raise plain exceptions
+            kb_failed = True
+        else:
+            kb_failed = False
+    if claims is None:
+        try:
+            claims = SDJWTVerifier(presentation, issuer_key).get_verified_payload()
+        except Exception:  # jwcrypto and sd-jwt raise plain exceptions
+            result.problem(
+                "signature_invalid", _("The issuer's signature does not match: the credential was altered or forged.")
             )
-        except Exception:
+            return result
+        if kb_payload is not None and kb_failed:
             result.problem(
                 "holder_binding_invalid",
                 _("The proof that the holder's app presented this credential does not verify."),
@@ -354,14 +370,12 @@ def _check_status(result: Verification, payload: dict, trust: TrustSource, now: 
         return
     issuer = trust.issuer(result.issuer)
     try:
-        obj = jose_jws.deserialize_compact(token, KeySet.import_key_set(issuer["jwks"]), algorithms=["ES256"])
-        claims = json.loads(obj.payload)
-        if obj.protected.get("typ") != "statuslist+jwt" or claims.get("sub") != uri:
+        typ, claims, raw = _status_list(token, _canonical(issuer["jwks"]))
+        if typ != "statuslist+jwt" or claims.get("sub") != uri:
             raise ValueError("wrong status list")
         if claims.get("exp", 0) < now:
             raise ValueError("expired status list")
         bits = claims["status_list"]["bits"]
-        raw = zlib.decompress(_b64d(claims["status_list"]["lst"]))
         per_byte = 8 // bits
         value = (raw[idx // per_byte] >> (bits * (idx % per_byte))) & ((1 << bits) - 1)
     except (JoseError, ValueError, KeyError, IndexError, TypeError, zlib.error):
@@ -379,14 +393,57 @@ def _check_status(result: Verification, payload: dict, trust: TrustSource, now: 
 def _check_head(head, trust: TrustSource) -> bool:
     """Does ``head`` (a signed tree head) carry a valid platform signature over its values?"""
     try:
-        claims = json.loads(
-            jose_jws.deserialize_compact(
-                head["signature"], KeySet.import_key_set(trust.log_jwks()), algorithms=["ES256"]
-            ).payload
-        )
+        claims = _signed_head_claims(head["signature"], _canonical(trust.log_jwks()))
         return claims.get("tree_size") == head["tree_size"] and claims.get("root_hash") == head["root_hash"]
     except (JoseError, ValueError, KeyError, TypeError):
         return False
+
+
+# --- Caches of immutable, content-addressed work (issue 15) ------------------------------------
+# Each is keyed by the exact bytes it is computed from (a JWK's JSON, a compact JWS and the
+# JSON of the key set that verifies it), so its value can never go stale and every worker
+# computes the same one; what depends on the time (a status list token's ``exp``) is checked
+# on every call by the caller. Failures are not cached (lru_cache does not keep exceptions).
+
+
+def _canonical(value) -> str:
+    """The canonical JSON of a JWK or JWKS: the cache key of what is computed from it."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _jwk(jwk: dict) -> JWK:
+    """A jwcrypto public key for an issuer's JWK (built once per distinct key)."""
+    return _jwk_from_json(_canonical(jwk))
+
+
+@functools.lru_cache(maxsize=256)
+def _jwk_from_json(text: str) -> JWK:
+    return JWK.from_json(text)
+
+
+@functools.lru_cache(maxsize=64)
+def _keyset(jwks_json: str) -> KeySet:
+    return KeySet.import_key_set(json.loads(jwks_json))
+
+
+@functools.lru_cache(maxsize=1024)
+def _status_list(token: str, jwks_json: str) -> tuple[str | None, dict, bytes]:
+    """``(typ, claims, decompressed list)`` of a Status List Token whose ES256 signature
+    verifies with the key set ``jwks_json`` (Token Status List §5).
+
+    :raises JoseError, ValueError, KeyError, TypeError, zlib.error: a token that does not verify or parse."""
+    obj = jose_jws.deserialize_compact(token, _keyset(jwks_json), algorithms=["ES256"])
+    claims = json.loads(obj.payload)
+    raw = zlib.decompress(_b64d(claims["status_list"]["lst"]))
+    return obj.protected.get("typ"), claims, raw
+
+
+@functools.lru_cache(maxsize=256)
+def _signed_head_claims(signature: str, jwks_json: str) -> dict:
+    """The claims of a signed tree head's JWS, verified with ``jwks_json`` (ES256).
+
+    :raises JoseError, ValueError: a signature that does not verify or parse."""
+    return json.loads(jose_jws.deserialize_compact(signature, _keyset(jwks_json), algorithms=["ES256"]).payload)
 
 
 def _check_log(result: Verification, trust: TrustSource) -> None:
@@ -440,12 +497,45 @@ def ledger_leaf_hash(body: str) -> bytes:
     return merkle.leaf_hash(body)
 
 
+#: (credential digest, tree size) -> inclusion proof, oldest first (DatabaseTrust.inclusion).
+_inclusions: dict[tuple[str, int], dict] = {}
+_inclusions_lock = threading.Lock()
+
+
 class DatabaseTrust:
     """Trust material from this platform's database (the online 認證易)."""
 
     def __init__(self):
         self._ledger = transparency
         self._issuers: dict = {}
+        self._types: dict = {}
+        self._tokens: dict = {}
+
+    def prefetch(self, iss: str, vct: str | None, status_uri: str | None) -> None:
+        """Read the issuer, its keys, the credential type and the status list token that
+        :meth:`issuer`, :meth:`credential_type` and :meth:`status_list_token` will be asked
+        for in one SQL statement (:func:`.services.verification_material`, issue 15)."""
+        issuer_prefix, type_prefix = services.issuer_url(""), services.vct_url("")
+        status_prefix = f"{settings.TUNGBAN_ISSUER}/credentials/status/"
+        if not iss.startswith(issuer_prefix):
+            return
+        type_id = vct[len(type_prefix) :] if isinstance(vct, str) and vct.startswith(type_prefix) else None
+        status_ref = None
+        if status_uri and status_uri.startswith(status_prefix):
+            try:
+                sl_issuer, number = status_uri[len(status_prefix) :].split("/")
+                status_ref = (sl_issuer, int(number))
+            except ValueError:
+                status_ref = None
+        try:
+            found = services.verification_material(iss[len(issuer_prefix) :], type_id, status_ref)
+        except DomainError:
+            return  # the per-item lookups below give the same answer as before
+        self._issuers[iss] = found["issuer"]
+        if type_id is not None:
+            self._types[vct] = found["type"]
+        if status_ref is not None:
+            self._tokens[status_uri] = found["status_token"]
 
     def issuer(self, iss):
         if iss not in self._issuers:
@@ -459,11 +549,15 @@ class DatabaseTrust:
         return self._issuers[iss]
 
     def credential_type(self, vct):
+        if vct in self._types:
+            return self._types[vct]
         prefix = services.vct_url("")
         row = CredentialType.objects.filter(id=vct[len(prefix) :]).first() if vct.startswith(prefix) else None
         return {"id": row.id, "name_en": row.name_en, "name_zh": row.name_zh, "display": row.display} if row else None
 
     def status_list_token(self, uri):
+        if uri in self._tokens:
+            return self._tokens[uri]
         prefix = f"{settings.TUNGBAN_ISSUER}/credentials/status/"
         if not uri.startswith(prefix):
             return None
@@ -486,7 +580,20 @@ class DatabaseTrust:
         return self._ledger.signed_tree_head()
 
     def inclusion(self, digest, tree_size):
-        return services.inclusion_of(digest, tree_size)
+        # RFC 9162 §2.1.3: the log is append-only, so the leaf and inclusion path of ``digest``
+        # in the tree of ``tree_size`` leaves never change; found ones are kept (issue 15: three
+        # queries a verification while the log does not grow). A wrong entry could only fail
+        # the check against the signed root, never pass it.
+        key = (digest, tree_size)
+        proof = _inclusions.get(key)
+        if proof is None:
+            proof = services.inclusion_of(digest, tree_size)
+            if proof is not None:
+                with _inclusions_lock:  # threaded workers share the dict
+                    if len(_inclusions) >= 4096:
+                        _inclusions.pop(next(iter(_inclusions)))
+                    _inclusions[key] = proof
+        return proof
 
     def use_nonce(self, nonce):
         return services.use_verifier_nonce(nonce)

@@ -95,7 +95,7 @@ from .status import (
     status_bytes,
     status_list_token,
 )
-from .trust import holder_inclusion_proof, inclusion_of, public_keyset, trust_bundle
+from .trust import holder_inclusion_proof, inclusion_of, public_keyset, trust_bundle, verification_material
 
 __all__ = [
     "purge_expired",
@@ -156,6 +156,7 @@ __all__ = [
     "status_list_url",
     "submit_bulk",
     "trust_bundle",
+    "verification_material",
     "type_metadata",
     "types_of",
     "validate_rows",

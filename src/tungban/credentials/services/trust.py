@@ -73,3 +73,55 @@ def trust_bundle() -> dict:
 
 def public_keyset(jwks: dict) -> KeySet:
     return KeySet.import_key_set(jwks)
+
+
+def verification_material(issuer_id: str, type_id: str | None, status_ref: tuple[str, int] | None) -> dict:
+    """What 認證易's online check of one credential reads from this app's tables, in one
+    SQL statement (issue 15: an online verification read them in four ORM queries):
+
+    ``{"issuer": {"name_en", "name_zh", "jwks"} | None, "type": {"id", "name_en", "name_zh",
+    "display"} | None, "status_token": str | None}``.
+
+    :param issuer_id: the issuer's id (the last segment of ``iss``).
+    :param type_id: the credential type's id (the last segment of ``vct``), or None.
+    :param status_ref: ``(issuer_id, number)`` of the status list the credential names, or None.
+
+    ``status_token`` is the list's Status List Token when it is fresh; a list whose token is
+    missing or near expiry goes through :func:`.status.status_list_token`, which rebuilds it
+    (in its own transaction), and an unknown list gives None. Tables read (raw SQL, parameters
+    bound): ``credentials_issuer``, ``credentials_issuerkey`` (``public_jwk``, newest first, as
+    :func:`.metadata.published_jwks`), ``credentials_credentialtype``, ``credentials_statuslist``.
+    """
+    import datetime as dt
+    import json
+
+    from django.db import connection
+    from django.utils import timezone
+
+    soon = timezone.now() + dt.timedelta(seconds=settings.TUNGBAN_STATUS_LIST_TTL)
+    sl_issuer, sl_number = status_ref if status_ref else ("", -1)
+    sql = (
+        "SELECT 0, name_en, name_zh, NULL, NULL, 0 FROM credentials_issuer WHERE id = %s "
+        "UNION ALL SELECT 1, CAST(public_jwk AS TEXT), NULL, NULL, created_at, id "
+        "FROM credentials_issuerkey WHERE issuer_id = %s "
+        "UNION ALL SELECT 2, name_en, name_zh, CAST(display AS TEXT), NULL, 0 FROM credentials_credentialtype WHERE id = %s "
+        "UNION ALL SELECT 3, CASE WHEN token <> '' AND token_expires_at > %s THEN token END, NULL, NULL, NULL, 0 "
+        "FROM credentials_statuslist WHERE issuer_id = %s AND number = %s"
+    )
+    params = [issuer_id, issuer_id, type_id or "", connection.ops.adapt_datetimefield_value(soon), sl_issuer, sl_number]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    out: dict = {"issuer": None, "type": None, "status_token": None}
+    keys = sorted((r for r in rows if r[0] == 1), key=lambda r: (r[4], r[5]), reverse=True)
+    status_row = None
+    for kind, a, b, c, _created, _id in rows:
+        if kind == 0:
+            out["issuer"] = {"name_en": a, "name_zh": b, "jwks": {"keys": [json.loads(k[1]) for k in keys]}}
+        elif kind == 2:
+            out["type"] = {"id": type_id, "name_en": a, "name_zh": b, "display": json.loads(c) if c else {}}
+        elif kind == 3:
+            status_row = (a,)
+    if status_row is not None:
+        out["status_token"] = status_row[0] or status_list_token(sl_issuer, sl_number)[0]
+    return out
