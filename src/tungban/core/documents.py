@@ -54,9 +54,10 @@ class Served(Protocol):
 
 def respond(request: HttpRequest, document: Served, *, cache_control: str | None = None, cors: bool = True):
     """``200`` with ``document`` (``ETag``, ``Cache-Control`` when given, and
-    ``Access-Control-Allow-Origin: *`` when ``cors``), or ``304`` with the same headers and no
+    ``Access-Control-Allow-Origin: *`` when ``cors``, ``Content-Length``), or ``304`` with the same headers and no
     body when the request's ``If-None-Match`` names its ETag (or ``*``)."""
     response = HttpResponse(document.body, content_type=document.content_type)
+    response["Content-Length"] = str(len(document.body))  # as CommonMiddleware would: keep-alive
     response["ETag"] = document.etag
     if cache_control:
         response["Cache-Control"] = cache_control

@@ -43,6 +43,7 @@ def test_jwks_bytes_are_those_the_old_view_built(client):
     assert response.status_code == 200
     assert response.content == _old_bytes({"keys": published})
     assert response["Content-Type"] == "application/json"
+    assert response["Content-Length"] == str(len(response.content))
     assert response["Cache-Control"] == "public, max-age=300"
     assert response["Access-Control-Allow-Origin"] == "*"
 
