@@ -83,8 +83,13 @@ def main(argv=None) -> int:
             return 1
         for _ in range(200):
             call(path)
-        statements = []
-        with connection.execute_wrapper(lambda run, sql, *rest: (statements.append(sql), run(sql, *rest))[1]):
+        statements: list[str] = []
+
+        def count(run, sql, *rest, statements=statements):
+            statements.append(sql)
+            return run(sql, *rest)
+
+        with connection.execute_wrapper(count):
             call(path)
         print(f"{path:50s} {200:6d} {cpu_us(path):10.1f} {len(statements):7d}")
         if "ETag" in headers:
