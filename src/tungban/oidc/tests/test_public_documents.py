@@ -11,6 +11,7 @@ import datetime as dt
 import json
 
 import pytest
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.test import override_settings
@@ -82,7 +83,7 @@ def test_a_retired_key_leaves_when_its_retirement_period_ends(client):
         assert _kids(client.get(JWKS)) == {new_kid}
     # the clock alone (no write) ends the period: the cached answer knows until when it holds
     retired_at = SigningKey.objects.get(kid=old_kid).retired_at
-    later = retired_at + dt.timedelta(days=30, seconds=1)
+    later = retired_at + dt.timedelta(days=settings.TUNGBAN_KEY_RETIREMENT_DAYS, seconds=1)
     from unittest import mock
 
     with mock.patch.object(timezone, "now", return_value=later):
