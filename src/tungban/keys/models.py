@@ -57,3 +57,18 @@ class TokenNamespace(models.Model):
 
     value = models.CharField(max_length=16, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+
+class KeyRingVersion(models.Model):
+    """The version of a document built from the key ring (issue 15: "precomputed response bytes
+    [...] invalidated by a version in the database, so every worker agrees"). ``name`` is the
+    document (``"signing_keys"``: the published JWKS, :func:`tungban.keys.services.public_jwks`);
+    ``generation`` is 32 random hex digits, replaced in the same transaction as every change to
+    what the document is built from (:func:`tungban.keys.services.bump_version`).
+
+    Random rather than a counter: a rolled-back transaction or a database restored from a
+    backup can never bring back a generation that named other content, so a worker's cache
+    keyed by it is never stale."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    generation = models.CharField(max_length=32)

@@ -5,25 +5,61 @@ keys are sealed with the platform secret key (:mod:`tungban.keys.sealing`) befor
 stored. All workers read the same keys, so rotation needs no coordination: the newest
 unretired key signs, retired keys stay published for ``TUNGBAN_KEY_RETIREMENT_DAYS`` days so
 that tokens they signed keep verifying.
+
+The published JWKS is a precomputed document (issue 15): its bytes are built once per
+*version* of the key ring and kept in process memory, keyed by that version, which every
+request reads from the database (:func:`version`, one indexed read). Every change to the
+signing keys replaces the version in the same transaction (:func:`bump_version`; for saves and
+deletes through the model the signal handlers in :mod:`.apps` do it), so every worker serves
+the new JWKS on its next request.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
-from django.db import transaction
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 
-from .models import SigningKey
+from .models import KeyRingVersion, SigningKey
 from .sealing import seal, unseal
 
+SIGNING_KEYS = "signing_keys"  # the KeyRingVersion of the published JWKS
 
+
+def version(name: str = SIGNING_KEYS) -> str | None:
+    """The current generation (32 hex digits) of ``name`` (:class:`~.models.KeyRingVersion`),
+    or ``None`` if it has no row (then nothing may be cached for it). One query by primary key
+    on ``keys_keyringversion``, raw SQL: it runs on every JWKS request."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT generation FROM keys_keyringversion WHERE name = %s", [name])
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def bump_version(name: str = SIGNING_KEYS) -> None:
+    """Give ``name`` a new random generation. Call it inside the transaction that changes what
+    the document is built from (a change committed without it would leave every worker's
+    cached copy in place); a queryset ``update()`` or raw SQL on ``oidc_signingkey`` must call
+    it, model saves and deletes do through :mod:`.apps`."""
+    generation = secrets.token_hex(16)
+    if not KeyRingVersion.objects.filter(name=name).update(generation=generation):
+        KeyRingVersion.objects.bulk_create([KeyRingVersion(name=name, generation=generation)], ignore_conflicts=True)
+        KeyRingVersion.objects.filter(name=name).update(generation=generation)  # if another won the insert
+
+
+@transaction.atomic  # the key and the new version commit together
 def create_key() -> SigningKey:
     """Generate a new P-256 key; it becomes the active signing key."""
     private = ec.generate_private_key(ec.SECP256R1())
@@ -38,6 +74,7 @@ def create_key() -> SigningKey:
 def rotate() -> SigningKey:
     """Retire the active key(s) and create a new active one (``tungban rotate_keys``)."""
     SigningKey.objects.filter(retired_at__isnull=True).update(retired_at=timezone.now())
+    bump_version()
     return create_key()
 
 
@@ -70,18 +107,74 @@ def _decrypted(kid: str, pem: bytes) -> ECKey:
     return ECKey.import_key(unseal(pem), {"kid": kid})
 
 
-def public_jwks() -> dict:
-    """The published JWKS (RFC 7517 §5): active keys and recently retired ones."""
-    cutoff = timezone.now() - dt.timedelta(days=settings.TUNGBAN_KEY_RETIREMENT_DAYS)
+@dataclass(frozen=True, slots=True)
+class Document:
+    """Response bytes: ``body``, its strong ``etag`` (``"<32 hex digits of SHA-256(body)>"``,
+    RFC 9110 §8.8.3) and ``content_type``; what :func:`tungban.core.documents.respond`
+    serves (``keys`` imports no other app, so it has its own)."""
+
+    body: bytes
+    etag: str
+    content_type: str = "application/json"
+
+    @classmethod
+    def of_json(cls, data) -> Document:
+        """The bytes :class:`django.http.JsonResponse` writes for ``data``."""
+        body = json.dumps(data, cls=DjangoJSONEncoder).encode()
+        return cls(body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
+
+
+@dataclass(frozen=True, slots=True)
+class _Published:
+    document: Document
+    until: dt.datetime | None  # when the oldest retired key in it leaves the JWKS (the clock alone)
+
+
+_published: dict[tuple[str, int], _Published] = {}  # (generation, retirement days) -> JWKS
+
+
+def published_jwks() -> Document:
+    """The published JWKS (RFC 7517 §5: active keys and keys retired less than
+    ``TUNGBAN_KEY_RETIREMENT_DAYS`` days ago, newest first) as response bytes with a strong
+    ETag; creates a key if none is active.
+
+    One query when this process already built the JWKS of the current :func:`version`: the
+    answer is kept under ``(generation, retirement days)`` until the oldest retired key in it
+    reaches the end of its retirement, a moment every worker computes alike from the database.
+    Otherwise the keys are read (and a version row made if it is missing) and the answer is
+    kept only if the version did not change while they were read."""
+    generation = version()
+    cache_key = (generation, settings.TUNGBAN_KEY_RETIREMENT_DAYS)
+    entry = _published.get(cache_key)
+    if entry is not None and (entry.until is None or timezone.now() < entry.until):
+        return entry.document
+    days = settings.TUNGBAN_KEY_RETIREMENT_DAYS
+    cutoff = timezone.now() - dt.timedelta(days=days)
     published = list(
         SigningKey.objects.filter(Q(retired_at__isnull=True) | Q(retired_at__gte=cutoff))
         .order_by("-created_at", "-id")
         .values_list("public_jwk", "retired_at")
-    )  # one round trip: the JWKS is fetched by every relying party (bench/oidc.py)
+    )  # one round trip
     if not any(retired is None for _jwk, retired in published):
-        create_key()
-        return public_jwks()
-    return {"keys": [jwk for jwk, _retired in published]}
+        create_key()  # a new version: built afresh below
+        return published_jwks()
+    entry = _Published(
+        Document.of_json({"keys": [jwk for jwk, _retired in published]}),
+        min((retired + dt.timedelta(days=days) for _jwk, retired in published if retired), default=None),
+    )
+    if generation is None:
+        with transaction.atomic():
+            bump_version()  # the row was missing (e.g. a flushed database): cache from now on
+    elif version() == generation:  # no change committed while the keys were read
+        if len(_published) >= 8:
+            _published.clear()  # old generations are never asked for again
+        _published[cache_key] = entry
+    return entry.document
+
+
+def public_jwks() -> dict:
+    """The published JWKS (RFC 7517 §5) as a new dict: :func:`published_jwks`."""
+    return json.loads(published_jwks().body)
 
 
 def every_public_jwk() -> dict:

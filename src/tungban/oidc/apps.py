@@ -9,12 +9,12 @@ class OidcConfig(AppConfig):
     label = "oidc"
 
     def ready(self):
-        from tungban.core import retention
+        from tungban.core import hotpaths, retention
         from tungban.identity import eme
         from tungban.wallet import kinds
 
         from . import constants as c
-        from . import scopes, services
+        from . import hot, scopes, services
 
         descriptions = {
             "openid": _("Log in with your digital identity"),
@@ -31,3 +31,6 @@ class OidcConfig(AppConfig):
         kinds.register(c.LOGIN_KIND, _("Log in"), app=self.label)
         kinds.register(c.FORMFILL_KIND, _("Fill a form"), app=self.label)
         retention.register(self.label, services.purge_expired)
+        # Precomputed documents (issue 15); GET only: HEAD and the rest get the URL conf's 405.
+        hotpaths.register("/.well-known/openid-configuration", hot.discovery, methods=("GET",))
+        hotpaths.register("/oidc/jwks", hot.jwks, methods=("GET",))

@@ -113,6 +113,13 @@ def claims_supported() -> list[str]:
     return sorted({*PROTOCOL_CLAIMS, *COMPANION_CLAIMS, *registered})
 
 
+def fingerprint() -> tuple:
+    """What discovery takes from the registry: ``((name, claims), ...)`` in registration order
+    (descriptions and ``key_only`` are not published). Equal fingerprints give equal
+    ``scopes_supported`` and ``claims_supported``."""
+    return tuple((s.name, s.claims) for s in _registry.values())
+
+
 class LiveScopeNames(AbstractSet):
     """A read-only set of scope names read from the registry at each use (``in``, iteration in
     registration order, ``&``, :meth:`intersection`), for code that held a constant before

@@ -18,6 +18,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tungban.core.documents import Document
 from tungban.identity import eme
 from tungban.identity import services as identity
 from tungban.identity.models import Resident, Tier
@@ -369,6 +370,28 @@ def discovery() -> dict:
         "authorization_response_iss_parameter_supported": True,
         "service_documentation": f"{iss}/docs/integrators",
     }
+
+
+_discovery_documents: dict[tuple, Document] = {}
+
+
+def discovery_document() -> Document:
+    """:func:`discovery` as response bytes with a strong ETag (issue 15), built once per
+    content and kept in process memory; no query.
+
+    Safe to keep because the document is a pure function of its key: ``TUNGBAN_ISSUER`` and
+    the scope registry's :func:`~.scopes.fingerprint` (names and claims); everything else in
+    it is a constant of the code. Both are the same in every worker of one deployment, and a
+    deployment that changes them restarts the workers (settings) or changes the code (scopes);
+    a test that overrides the issuer gets the document of that issuer. Nothing in it comes from
+    the database."""
+    key = (settings.TUNGBAN_ISSUER, scope_registry.fingerprint())
+    document = _discovery_documents.get(key)
+    if document is None:
+        if len(_discovery_documents) >= 8:
+            _discovery_documents.clear()
+        document = _discovery_documents[key] = Document.of_json(discovery())
+    return document
 
 
 @transaction.atomic

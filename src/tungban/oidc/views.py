@@ -25,12 +25,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 from tungban.core import ratelimit
 from tungban.core.errors import DomainError
 from tungban.identity import eme
-from tungban.keys import services as keys
 from tungban.wallet import errors as wallet_errors
 from tungban.wallet import services as wallet
 from tungban.wallet.models import RequestStatus
 
-from . import par, services
+from . import hot, par, services
 from .models import Client
 from .resource import NO_TOKEN_CHALLENGE, bearer_token
 from .server import CLIENT_AUTH_METHODS, Subject, server
@@ -43,16 +42,8 @@ def _cors(response):
     return response
 
 
-@require_GET
-def discovery(request):
-    return _cors(JsonResponse(services.discovery()))
-
-
-@require_GET
-def jwks(request):
-    response = JsonResponse(keys.public_jwks())
-    response["Cache-Control"] = "public, max-age=300"
-    return _cors(response)
+discovery = require_GET(hot.discovery)  # precomputed (issue 15)
+jwks = require_GET(hot.jwks)
 
 
 def _error_page(request, title, message, status=400, return_url=None):

@@ -1,0 +1,24 @@
+"""The OpenID Provider's precomputed documents (issue 15), answered through
+:mod:`tungban.core.hotpaths` (registered in :class:`tungban.oidc.apps.OidcConfig`) and by the
+URL conf's views alike. Kept apart from :mod:`.views` so that registering them imports no
+protocol server (the signing app's verifier children set Django up with a few settings only)."""
+
+from __future__ import annotations
+
+from tungban.core import documents
+from tungban.keys import services as keys
+
+from . import services
+
+
+def discovery(request):
+    """OpenID Provider Metadata (OIDC Discovery 1.0 §4), precomputed
+    (:func:`.services.discovery_document`; no query), with a strong ETag and CORS."""
+    return documents.respond(request, services.discovery_document())
+
+
+def jwks(request):
+    """The JWKS (RFC 7517 §5), precomputed per key-ring version
+    (:func:`tungban.keys.services.published_jwks`; one query), with a strong ETag and CORS,
+    cacheable for five minutes."""
+    return documents.respond(request, keys.published_jwks(), cache_control="public, max-age=300")
