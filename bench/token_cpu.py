@@ -43,8 +43,8 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
-
     from oidc import REDIRECT_URI, basic_auth, mint_tungban_tokens  # bench/oidc.py
+
     from tungban.identity.models import Resident
     from tungban.identity.seeding import seed_residents
     from tungban.keys import services as keys
@@ -64,6 +64,8 @@ def main() -> None:
     )
     if Resident.objects.count() < 200:
         seed_residents(200)
+    for resident in Resident.objects.all():
+        oidc.pairwise_sub(resident, client)  # returning residents: created at their first login
     n = args.n
     auth = "Basic " + basic_auth("cpu-rp", secret)
 
@@ -119,18 +121,22 @@ def main() -> None:
         AuthorizationCode.objects.bulk_create(rows)
         return out
 
-    bodies: dict[str, list[dict]] = {}
     grants = args.grants.split(",")
-    if "refresh_token" in grants:
-        refresh, _ = mint_tungban_tokens(client, n + 5, 0)
-        bodies["refresh_token"] = [{"grant_type": "refresh_token", "refresh_token": r} for r in refresh]
-    if "client_credentials" in grants:
-        bodies["client_credentials"] = [{"grant_type": "client_credentials"}] * (n + 5)
-    if "authorization_code" in grants:
-        bodies["authorization_code"] = [
-            {"grant_type": "authorization_code", "code": c, "code_verifier": v, "redirect_uri": REDIRECT_URI}
-            for c, v in codes(n + 5)
-        ]
+
+    def bodies(grant: str) -> list[dict]:
+        """Fresh request bodies (codes live only TUNGBAN_CODE_TTL seconds)."""
+        if grant == "refresh_token":
+            refresh, _ = mint_tungban_tokens(client, n + 5, 0)
+            return [{"grant_type": "refresh_token", "refresh_token": r} for r in refresh]
+        if grant == "client_credentials":
+            return [{"grant_type": "client_credentials"}] * (n + 5)
+        if grant == "authorization_code":
+            return [
+                {"grant_type": "authorization_code", "code": c, "code_verifier": v, "redirect_uri": REDIRECT_URI}
+                for c, v in codes(n + 5)
+            ]
+        raise SystemExit(f"unknown grant {grant}")
+
     profiler = None
     if args.profile:
         import cProfile
@@ -138,7 +144,7 @@ def main() -> None:
         profiler = cProfile.Profile(time.process_time)  # CPU time, not waiting
     print(f"{'grant':<20} {'CPU µs/req':>11} {'queries/req':>12}")
     for grant in grants:
-        items = bodies[grant]
+        items = bodies(grant)
         for body in items[:5]:  # warm-up: imports, caches of immutable things
             post(body)
         with CaptureQueriesContext(connection) as ctx:

@@ -9,7 +9,7 @@ class OidcConfig(AppConfig):
     label = "oidc"
 
     def ready(self):
-        from tungban.core import retention
+        from tungban.core import hotpaths, retention
         from tungban.identity import eme
         from tungban.wallet import kinds
 
@@ -31,3 +31,13 @@ class OidcConfig(AppConfig):
         kinds.register(c.LOGIN_KIND, _("Log in"), app=self.label)
         kinds.register(c.FORMFILL_KIND, _("Fill a form"), app=self.label)
         retention.register(self.label, services.purge_expired)
+        # The token endpoint uses no session, user or CSRF: answered before the page middleware (issue 15).
+        hotpaths.register("/oidc/token", _token, methods=("POST",))
+
+
+def _token(request):
+    """The token endpoint's view (:func:`tungban.oidc.views.token`), imported on first use:
+    the views build the Authlib server, which needs the settings of a full set-up."""
+    from .views import token
+
+    return token(request)
