@@ -476,7 +476,7 @@ def mint_tungban_tokens(client, refresh: int, access: int) -> tuple[list[str], l
     from tungban.identity import eme
     from tungban.identity.models import Resident
     from tungban.oidc import services as oidc
-    from tungban.oidc.models import AuthorizationCode, Token, access_token_digest
+    from tungban.oidc.models import AuthorizationCode, PairwiseSubject, Token, access_token_digest
 
     claims = eme.claims_for_scopes({"openid", "profile"})
     residents = (
@@ -527,6 +527,12 @@ def mint_tungban_tokens(client, refresh: int, access: int) -> tuple[list[str], l
         for code, token in zip(codes, tokens, strict=True):
             token.authorization_code = code
         Token.objects.bulk_create(tokens, batch_size=2000)
+        # The residents' pairwise sub at the client, which their login's code exchange created.
+        PairwiseSubject.objects.bulk_create(
+            [PairwiseSubject(resident=r, sector=client.sector, sub=secrets.token_urlsafe(24)) for r in residents],
+            batch_size=2000,
+            ignore_conflicts=True,
+        )
     return refresh_values, access_values
 
 

@@ -84,14 +84,28 @@ def active_key() -> tuple[str, ECKey]:
     The database decides which key is active on every call, so all workers follow a
     rotation at once; only the decrypted key for a given ``kid`` (immutable) is kept.
     """
-    key = (
-        SigningKey.objects.filter(retired_at__isnull=True)
-        .order_by("-created_at", "-id")
-        .only("kid", "private_pem")
-        .first()
-        or create_key()
-    )
-    return key.kid, _decrypted(key.kid, bytes(key.private_pem))
+    # Raw SQL (table oidc_signingkey): called for every ID token, and Django's query
+    # compiler cost more than the read (issue 15). The kid is the key's JWK thumbprint, so a
+    # kid names one key for ever: its decrypted key is kept, its sealed PEM read only once.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT kid FROM oidc_signingkey WHERE retired_at IS NULL ORDER BY created_at DESC, id DESC LIMIT 1"
+        )
+        row = cursor.fetchone()
+    if row is None:
+        key = create_key()
+        kid, pem = key.kid, key.private_pem
+    else:
+        kid, pem = row[0], None
+    found = _by_kid.get(kid)
+    if found is None:
+        if pem is None:
+            pem = SigningKey.objects.filter(kid=kid).values_list("private_pem", flat=True).get()
+        found = _by_kid[kid] = _decrypted(kid, bytes(pem))
+    return kid, found
+
+
+_by_kid: dict[str, ECKey] = {}  # kid (JWK thumbprint, RFC 7638) -> decrypted key: immutable
 
 
 def sign_jwt(claims: dict, typ: str) -> str:

@@ -34,3 +34,5 @@ class OidcConfig(AppConfig):
         # Precomputed documents (issue 15); GET only: HEAD and the rest get the URL conf's 405.
         hotpaths.register("/.well-known/openid-configuration", hot.discovery, methods=("GET",))
         hotpaths.register("/oidc/jwks", hot.jwks, methods=("GET",))
+        # The token endpoint uses no session, user or CSRF: answered before the page middleware (issue 15).
+        hotpaths.register("/oidc/token", hot.token, methods=("POST",))

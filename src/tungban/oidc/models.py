@@ -240,7 +240,7 @@ class AuthorizationCode(AuthorizationCodeMixin, models.Model):
 def access_token_digest(access_token: str) -> str:
     """How an access token is stored and looked up (``Token.access_token``): its SHA-256,
     hex (64 characters), as refresh tokens are (issue 13 item 10: a copy of the database
-    holds no usable bearer token). Tokens are random strings of about 250 bits (Authlib: 42 letters and digits), so a
+    holds no usable bearer token). Tokens are random strings of 256 bits (43 base64url characters), so a
     plain digest is as hard to invert as guessing the token."""
     return hashlib.sha256(access_token.encode("utf-8", "surrogatepass")).hexdigest()
 

@@ -25,7 +25,7 @@ from tungban.identity.models import Resident, Tier
 from tungban.wallet import services as wallet
 from tungban.wallet.models import ApprovalRequest
 
-from . import client_secrets, errors
+from . import client_secrets, errors, rows
 from . import scopes as scope_registry
 from .constants import (
     ACR_BASIC,
@@ -253,13 +253,9 @@ def lock_grant(token: Token) -> None:
     the grant's authorization code, then its login session (``SELECT … FOR UPDATE``; on
     SQLite the write transaction already serialises). Call inside a transaction."""
     if token.authorization_code_id:
-        list(
-            AuthorizationCode.objects.select_for_update()
-            .filter(pk=token.authorization_code_id)
-            .values_list("pk", flat=True)
-        )
+        rows.lock("oidc_authorizationcode", token.authorization_code_id)
     if token.session_id:
-        list(LoginSession.objects.select_for_update().filter(pk=token.session_id).values_list("pk", flat=True))
+        rows.lock("oidc_loginsession", token.session_id)
 
 
 def revoke_grant(token: Token) -> int:

@@ -1,0 +1,192 @@
+"""Raw SQL for the token endpoint's hot reads and writes (issue 15: token).
+
+Django's query compiler was the largest Python cost of a refresh (a profile of
+``bench/oidc.py``: 2–3 ms of CPU per ORM query built); these statements are written once,
+with bound parameters only, and give back ordinary model instances
+(:meth:`django.db.models.Model.from_db`, the columns not read are deferred). Every value
+goes through the database backend's and the field's converters, as the ORM would apply them.
+
+Tables: ``oidc_client``, ``oidc_token``, ``oidc_authorizationcode``, ``oidc_loginsession``,
+``oidc_pairwisesubject`` (this app's) and ``identity_resident`` (read only: the resident's
+``id``, ``status`` and ``tier``, as ``select_related`` read it before).
+"""
+
+from __future__ import annotations
+
+import functools
+
+from django.db import connection
+from django.db.models import Model
+
+from tungban.identity.models import Resident
+
+from .models import AuthorizationCode, Client, LoginSession, Token
+
+_RESIDENT_FIELDS = ("id", "status", "tier")  # is_active is a property of status
+_SESSION_FIELDS = ("id", "sid")
+
+
+@functools.cache
+def _shape(model: type[Model], names: tuple[str, ...] | None, alias: str, vendor: str):
+    """``(SQL column list, attnames, converters)`` of ``model``'s fields ``names`` (all
+    concrete fields when ``None``) under the table alias ``alias``; per database vendor
+    (the converters differ: SQLite's booleans and datetimes). Immutable: computed once."""
+    fields = [f for f in model._meta.concrete_fields if names is None or f.name in names or f.attname in names]
+    quote = connection.ops.quote_name
+    columns = ", ".join(f"{alias}.{quote(f.column)}" for f in fields)
+    converters = []
+    for field in fields:
+        col = field.get_col(model._meta.db_table)
+        converters.append(tuple(connection.ops.get_db_converters(col) + col.get_db_converters(connection)))
+        converters[-1] = (col, converters[-1])
+    return columns, tuple(f.attname for f in fields), tuple(converters)
+
+
+def _columns(model, names=None, alias="t"):
+    return _shape(model, names, alias, connection.vendor)[0]
+
+
+def _load(model: type[Model], row, start: int, names=None, alias="t") -> tuple[Model | None, int]:
+    """The instance of ``model`` in ``row`` from index ``start`` (``None`` when its primary
+    key is NULL: an outer join found nothing), and the index after its columns."""
+    _cols, attnames, converters = _shape(model, names, alias, connection.vendor)
+    end = start + len(attnames)
+    values = list(row[start:end])
+    if values[0] is None:
+        return None, end
+    for i, (col, convs) in enumerate(converters):
+        for conv in convs:
+            values[i] = conv(values[i], col, connection)
+    return model.from_db(connection.alias, attnames, values), end
+
+
+def client(client_id: str) -> Client | None:
+    """The active client ``client_id`` (one indexed read of ``oidc_client``), or ``None``."""
+    sql = f"SELECT {_columns(Client)} FROM oidc_client t WHERE t.client_id = %s AND t.is_active = %s"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [client_id, True])
+        row = cursor.fetchone()
+    return _load(Client, row, 0)[0] if row else None
+
+
+def _with_grant(obj, row, start, *, code_from_row: bool):
+    """Attach the resident, login session (and code) read with ``obj``; returns the pairwise
+    ``sub`` read last (``None`` when none exists yet at the sector)."""
+    resident, i = _load(Resident, row, start, _RESIDENT_FIELDS, "r")
+    obj.resident = resident
+    if code_from_row:
+        obj.authorization_code, i = _load(AuthorizationCode, row, i, None, "c")
+    session, i = _load(LoginSession, row, i, _SESSION_FIELDS, "s")
+    if obj.session_id is not None:
+        obj.session = session
+    if code_from_row and obj.authorization_code is not None and obj.authorization_code.session_id == obj.session_id:
+        obj.authorization_code.session = session
+    return row[i]
+
+
+def refresh_token(digest: str, sector: str) -> tuple[Token | None, str | None]:
+    """The token whose refresh token's digest is ``digest``, with its resident, authorization
+    code and login session, and the resident's pairwise ``sub`` at ``sector`` (``None``
+    when not created yet): one read of ``oidc_token`` joined to its grant's rows."""
+    sql = (
+        f"SELECT {_columns(Token)}, {_columns(Resident, _RESIDENT_FIELDS, 'r')}, "
+        f"{_columns(AuthorizationCode, None, 'c')}, {_columns(LoginSession, _SESSION_FIELDS, 's')}, ps.sub "
+        "FROM oidc_token t "
+        "LEFT JOIN identity_resident r ON r.id = t.resident_id "
+        "LEFT JOIN oidc_authorizationcode c ON c.id = t.authorization_code_id "
+        "LEFT JOIN oidc_loginsession s ON s.id = t.session_id "
+        "LEFT JOIN oidc_pairwisesubject ps ON ps.resident_id = t.resident_id AND ps.sector = %s "
+        "WHERE t.refresh_token = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [sector, digest])
+        row = cursor.fetchone()
+    if row is None:
+        return None, None
+    token, i = _load(Token, row, 0)
+    return token, _with_grant(token, row, i, code_from_row=True)
+
+
+def authorization_code(code: str, client_pk: int, sector: str) -> tuple[AuthorizationCode | None, str | None]:
+    """The client's authorization code ``code`` with its resident and login session, and the
+    resident's pairwise ``sub`` at ``sector`` (``None`` when not created yet): one read."""
+    sql = (
+        f"SELECT {_columns(AuthorizationCode)}, {_columns(Resident, _RESIDENT_FIELDS, 'r')}, "
+        f"{_columns(LoginSession, _SESSION_FIELDS, 's')}, ps.sub "
+        "FROM oidc_authorizationcode t "
+        "JOIN identity_resident r ON r.id = t.resident_id "
+        "LEFT JOIN oidc_loginsession s ON s.id = t.session_id "
+        "LEFT JOIN oidc_pairwisesubject ps ON ps.resident_id = t.resident_id AND ps.sector = %s "
+        "WHERE t.code = %s AND t.client_id = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [sector, code, client_pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None, None
+    item, i = _load(AuthorizationCode, row, 0)
+    return item, _with_grant(item, row, i, code_from_row=False)
+
+
+def mark_code_used(pk: int, when) -> bool:
+    """Mark the code used if it was not (RFC 6749 §4.1.2: single use); ``False`` when it
+    already was. One ``UPDATE`` of ``oidc_authorizationcode``: its row lock makes two
+    concurrent redemptions serial, and the second sees ``used_at`` set."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE oidc_authorizationcode SET used_at = %s WHERE id = %s AND used_at IS NULL",
+            [connection.ops.adapt_datetimefield_value(when), pk],
+        )
+        return cursor.rowcount == 1
+
+
+def rotate(pk: int, when) -> bool:
+    """Revoke the live refresh token ``pk`` and mark it rotated at ``when`` (RFC 9700
+    §4.14.2); ``False`` when it was already revoked. One ``UPDATE`` of ``oidc_token``, which
+    holds the row's lock to the end of the transaction."""
+    value = connection.ops.adapt_datetimefield_value(when)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE oidc_token SET revoked_at = %s, rotated_at = COALESCE(rotated_at, %s) "
+            "WHERE id = %s AND revoked_at IS NULL",
+            [value, value, pk],
+        )
+        return cursor.rowcount == 1
+
+
+def lock(table: str, pk: int) -> None:
+    """``SELECT … FOR UPDATE`` of row ``pk`` of ``table`` (one of this app's:
+    ``oidc_authorizationcode``, ``oidc_loginsession``); nothing on a database without row
+    locks (SQLite, whose write transaction serialises). Call inside a transaction."""
+    if table not in ("oidc_authorizationcode", "oidc_loginsession"):
+        raise ValueError(table)
+    if not connection.features.has_select_for_update:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {table} WHERE id = %s FOR UPDATE", [pk])  # noqa: S608 - fixed names
+
+
+_INSERT_FIELDS = tuple(f for f in Token._meta.concrete_fields if not f.primary_key)
+
+
+def insert_token(**values) -> Token:
+    """A new ``oidc_token`` row (one ``INSERT``; ``RETURNING id`` where the database has it)
+    from field values (``client``, ``resident``, … as model instances or ``*_id``)."""
+    token = Token(**values)
+    fields = _INSERT_FIELDS
+    params = [f.get_db_prep_save(getattr(token, f.attname), connection) for f in fields]
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO oidc_token ({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+    with connection.cursor() as cursor:
+        if connection.features.can_return_columns_from_insert:
+            cursor.execute(sql + " RETURNING id", params)
+            token.pk = cursor.fetchone()[0]
+        else:
+            cursor.execute(sql, params)
+            token.pk = connection.ops.last_insert_id(cursor, Token._meta.db_table, "id")
+    token._state.adding = False
+    token._state.db = connection.alias
+    return token
