@@ -35,4 +35,19 @@ class OidcConfig(AppConfig):
         hotpaths.register("/.well-known/openid-configuration", hot.discovery, methods=("GET",))
         hotpaths.register("/oidc/jwks", hot.jwks, methods=("GET",))
         # The token endpoint uses no session, user or CSRF: answered before the page middleware (issue 15).
-        hotpaths.register("/oidc/token", hot.token, methods=("POST",))
+        hotpaths.register("/oidc/token", token, methods=("POST",))
+
+
+_views = None
+
+
+def token(request):
+    """The token endpoint's view (:func:`tungban.oidc.views.token`), its module imported on the
+    first request only: the views build the Authlib server, which needs the settings of a full
+    set-up (not those of the verifier children)."""
+    global _views
+    if _views is None:
+        from . import views as _views_module
+
+        _views = _views_module
+    return _views.token(request)

@@ -22,18 +22,3 @@ def jwks(request):
     (:func:`tungban.keys.services.published_jwks`; one query), with a strong ETag and CORS,
     cacheable for five minutes."""
     return documents.respond(request, keys.published_jwks(), cache_control="public, max-age=300")
-
-
-_views = None
-
-
-def token(request):
-    """The token endpoint's view (:func:`tungban.oidc.views.token`), its module imported on the
-    first request only: the views build the Authlib server, which needs the settings of a full
-    set-up (not those of the verifier children)."""
-    global _views
-    if _views is None:
-        from . import views as _views_module
-
-        _views = _views_module
-    return _views.token(request)
