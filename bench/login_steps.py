@@ -33,7 +33,8 @@ def main() -> None:
     p.add_argument("--warmup", type=int, default=10)
     p.add_argument("--residents", type=int, default=0, help="seed residents up to this many first")
     p.add_argument("--explain", action="store_true", help="EXPLAIN each distinct query of one login")
-    p.add_argument("--profile", metavar="STEP", help="cProfile that step over the logins; print the top 30")
+    p.add_argument("--profile", metavar="STEP", help="cProfile that step over the logins; print the top 40")
+    p.add_argument("--sort", default="cumulative", help="cProfile order (cumulative, tottime, ...)")
     args = p.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         sys.exit("set DATABASE_URL to a PostgreSQL database")
@@ -110,7 +111,7 @@ def main() -> None:
     if profiler:
         import pstats
 
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+        pstats.Stats(profiler).sort_stats(args.sort).print_stats(40)
 
 
 def explain(queries: dict[str, list[str]]) -> None:

@@ -49,6 +49,7 @@ from tungban.keys import services as keys
 from . import dpop, par, services, validators
 from . import scopes as scope_registry
 from .constants import CLIENT_ASSERTION_SIGNING_ALGS, OFFLINE_ACCESS_SCOPE
+from .memo import active_client, memoized
 from .models import AuthorizationCode, Client, Token, UsedClientAssertion
 
 ID_TOKEN_LIFETIME = 600
@@ -318,7 +319,11 @@ def id_token(client: Client, subject: Subject, code: AuthorizationCode, access_t
 
 class TungbanOpenIDCode(OpenIDCode):
     def exists_nonce(self, nonce, request):
-        return AuthorizationCode.objects.filter(client__client_id=request.payload.client_id, nonce=nonce).exists()
+        client_id = request.payload.client_id
+        return memoized(
+            ("nonce", client_id, nonce),
+            lambda: AuthorizationCode.objects.filter(client__client_id=client_id, nonce=nonce).exists(),
+        )
 
     def generate_user_info(self, user, scope):  # pragma: no cover - encode_id_token is overridden
         raise NotImplementedError
@@ -514,7 +519,7 @@ class Server(AuthorizationServer):
     def query_client(self, client_id):
         if not isinstance(client_id, str) or "\x00" in client_id:
             return None  # no such client; PostgreSQL refuses NUL in a query's text (a 500, not invalid_client)
-        return Client.objects.filter(client_id=client_id, is_active=True).first()
+        return active_client(client_id)
 
     def get_authorization_grant(self, request):
         """Authlib's choice of grant. A ``response_type`` no grant handles is

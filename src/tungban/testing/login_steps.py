@@ -72,8 +72,7 @@ class LoginSteps:
         self.key = ECKey.import_key(device["private_jwk"])
         self.measure = measure or (lambda step: _nothing())
         self.issuer = settings.TUNGBAN_ISSUER
-        # Made once: a Client loads the middleware (whitenoise scans the static files) on first use.
-        self.clients = Client(), Client(), Client()
+        self.clients = _clients()
         self.basic = "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
 
     def _proof(self, method: str, path: str) -> str:
@@ -149,6 +148,19 @@ class LoginSteps:
             info = rp.get("/oidc/userinfo", HTTP_AUTHORIZATION=bearer, secure=True)
         assert info.status_code == 200, info.content[:300]
         return info.json()
+
+
+_shared: tuple[Client, Client, Client] | None = None
+
+
+def _clients() -> tuple[Client, Client, Client]:
+    """The browser's, the app's and the relying party's clients, made once per process: a
+    Client loads the middleware on first use (whitenoise scans the static files), which is
+    no part of a request's cost. Logins run one after another."""
+    global _shared
+    if _shared is None:
+        _shared = Client(), Client(), Client()
+    return _shared
 
 
 @contextmanager

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 #: The most queries each step may make (BEGIN, COMMIT, savepoints and the session included).
 #: Before issue 15: authorize 8, app_request 5, decision 13, complete 15.
-LIMITS = {"authorize": 7, "app_request": 3, "decision": 10, "complete": 11}
+LIMITS = {"authorize": 7, "app_request": 3, "decision": 10, "complete": 10}
 
 
 @pytest.fixture
