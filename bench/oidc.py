@@ -545,8 +545,9 @@ class KeepAlive:
         from urllib.parse import urlsplit
 
         parts = urlsplit(base)
-        self.host, self.port, self.timeout = parts.hostname, parts.port or 80, timeout
-        self.factory = http.client.HTTPConnection
+        secure = parts.scheme == "https"
+        self.host, self.port, self.timeout = parts.hostname, parts.port or (443 if secure else 80), timeout
+        self.factory = http.client.HTTPSConnection if secure else http.client.HTTPConnection
         self.conn = None
         self.cookies: dict[str, str] = {}
 
