@@ -236,6 +236,12 @@ class AuthorizationCode(AuthorizationCodeMixin, models.Model):
     def get_amr(self):
         return self.amr
 
+    class Meta:
+        # The nonce replay check of every authorization page and completion (OIDC Core
+        # §15.5.2, ``TungbanOpenIDCode.exists_nonce``): an index lookup, not a scan of the
+        # client's codes (issue 15 acceptance 2).
+        indexes = [models.Index(fields=["client", "nonce"], name="oidc_code_client_nonce")]
+
 
 def access_token_digest(access_token: str) -> str:
     """How an access token is stored and looked up (``Token.access_token``): its SHA-256,

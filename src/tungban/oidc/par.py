@@ -43,6 +43,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from . import dpop
+from .memo import active_client
 from .models import AuthorizationCode, Client, PushedAuthorizationRequest
 
 #: RFC 9126 §2.2: the prefix of the ``request_uri`` values this server issues.
@@ -204,7 +205,7 @@ def resolve(request):
     if any("\x00" in data.get(name, "") for name in ("client_id", "request_uri")):
         raise InvalidRequestError("Invalid characters in the request.")
     client_id = data.get("client_id")
-    client = Client.objects.filter(client_id=client_id, is_active=True).first() if client_id else None
+    client = active_client(client_id) if client_id else None
     if "request_uri" in data:
         if "request" in data:
             raise InvalidRequestError("Send 'request' or 'request_uri', not both.")

@@ -50,6 +50,7 @@ from tungban.keys import services as keys
 from . import dpop, par, rows, services, validators
 from . import scopes as scope_registry
 from .constants import CLIENT_ASSERTION_SIGNING_ALGS, OFFLINE_ACCESS_SCOPE
+from .memo import active_client, memoized, request_memo
 from .models import AuthorizationCode, Client, Token, UsedClientAssertion
 
 ID_TOKEN_LIFETIME = 600
@@ -91,8 +92,6 @@ FAPI_CODE_TTL = 60
 
 
 _assertion_request: ContextVar = ContextVar("tungban_assertion_request")
-#: The clients read during one token request (client_id -> Client or None), never longer.
-_clients_seen: ContextVar = ContextVar("tungban_clients_seen")
 
 
 class PrivateKeyJWT(JWTBearerClientAssertion):
@@ -337,7 +336,11 @@ def id_token(client: Client, subject: Subject, code: AuthorizationCode, access_t
 
 class TungbanOpenIDCode(OpenIDCode):
     def exists_nonce(self, nonce, request):
-        return AuthorizationCode.objects.filter(client__client_id=request.payload.client_id, nonce=nonce).exists()
+        client_id = request.payload.client_id
+        return memoized(
+            ("nonce", client_id, nonce),
+            lambda: AuthorizationCode.objects.filter(client__client_id=client_id, nonce=nonce).exists(),
+        )
 
     def generate_user_info(self, user, scope):  # pragma: no cover - encode_id_token is overridden
         raise NotImplementedError
@@ -543,12 +546,7 @@ class Server(AuthorizationServer):
     def query_client(self, client_id):
         if not isinstance(client_id, str) or "\x00" in client_id:
             return None  # no such client; PostgreSQL refuses NUL in a query's text (a 500, not invalid_client)
-        seen = _clients_seen.get(None)
-        if seen is None:
-            return rows.client(client_id)
-        if client_id not in seen:  # Authlib may look the client up once per authentication method
-            seen[client_id] = rows.client(client_id)
-        return seen[client_id]
+        return active_client(client_id)
 
     def get_authorization_grant(self, request):
         """Authlib's choice of grant. A ``response_type`` no grant handles is
@@ -591,11 +589,8 @@ class Server(AuthorizationServer):
             validators.check_token_request(request.content_type, request.POST)
         except OAuth2Error as error:
             return self.handle_error_response(self.create_oauth2_request(request), error)
-        reset = _clients_seen.set({})  # clients read in this request only
-        try:
+        with request_memo():  # Authlib may look the client up once per authentication method
             return super().create_token_response(request)
-        finally:
-            _clients_seen.reset(reset)
 
     def save_token(self, token, request):
         jkt = getattr(request, "dpop_jkt", "")

@@ -30,6 +30,7 @@ from tungban.wallet import services as wallet
 from tungban.wallet.models import RequestStatus
 
 from . import hot, par, services
+from .memo import request_memo
 from .models import Client
 from .resource import NO_TOKEN_CHALLENGE, bearer_token
 from .server import CLIENT_AUTH_METHODS, Subject, server
@@ -93,6 +94,18 @@ def honour_ui_locales(find_ui_locales):
     return decorate
 
 
+def memoized_lookups(view):
+    """Decorate a view: Authlib's repeated client and nonce lookups answered once per
+    request (:func:`.server.request_memo`)."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        with request_memo():
+            return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 def _asked_ui_locales(request):
     return request.POST.get("ui_locales") or request.GET.get("ui_locales")
 
@@ -105,6 +118,7 @@ def _approval_ui_locales(request, approval_id):
 @csrf_exempt  # OIDC Core §3.1.2.1: the authorization endpoint accepts form POSTs from any RP
 @never_cache
 @require_http_methods(["GET", "POST"])
+@memoized_lookups
 @honour_ui_locales(_asked_ui_locales)
 def authorize(request):
     """Authorization endpoint (OIDC Core §3.1.2). Validates the request with Authlib, then
@@ -174,13 +188,24 @@ def authorize(request):
 
 
 def _bound_approval(request, approval_id):
-    """The approval if this browser started it, else ``None``."""
-    secret = request.session.get(SESSION_KEY, {}).get(str(approval_id))
+    """The approval if this browser started it, else ``None``. Read once per request (the
+    ``ui_locales`` decorator and the view both ask)."""
+    found = request.__dict__.setdefault("_tungban_bound_approvals", {})
+    key = str(approval_id)
+    if key not in found:
+        found[key] = _read_bound_approval(request, key)
+    return found[key]
+
+
+def _read_bound_approval(request, approval_id: str):
+    secret = request.session.get(SESSION_KEY, {}).get(approval_id)
+    if not secret:
+        return None  # not started in this browser: no need to read it
     try:
         approval = wallet.get_request(approval_id)
     except DomainError:
         return None
-    if not secret or not hmac.compare_digest(secret, approval.context.get("browser", "")):
+    if not hmac.compare_digest(secret, approval.context.get("browser", "")):
         return None
     return approval
 
@@ -205,6 +230,7 @@ def _replayed(request, query: str):
 
 @never_cache
 @require_GET
+@memoized_lookups
 @honour_ui_locales(_approval_ui_locales)
 def authorize_complete(request, approval_id):
     """Where the authorization page goes once the app answered: redirect to the service

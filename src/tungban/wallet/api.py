@@ -240,7 +240,7 @@ def complete_binding(request, binding_id: str, payload: BindingCompleteIn):
     summary="(device) What a request asks for",
 )
 def get_request(request, request_id: str):
-    req = services.get_request(request_id)
+    req = services.get_request(request_id, with_resident=False)  # request_details uses the device's
     return services.request_details(req, request.auth)
 
 

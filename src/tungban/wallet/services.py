@@ -35,7 +35,7 @@ import webauthn
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -403,10 +403,13 @@ def _lock_request(request_id, kind: str | None = None, at: dt.datetime | None = 
     return req
 
 
-def get_request(request_id) -> ApprovalRequest:
-    """:raises NotFound: ``no_request``."""
+def get_request(request_id, *, with_resident: bool = True) -> ApprovalRequest:
+    """The request, with its resident read in the same query unless ``with_resident`` is
+    false (the app's read needs only the device's: a resident row is a dozen encrypted
+    fields to decrypt, issue 15). :raises NotFound: ``no_request``."""
+    rows = ApprovalRequest.objects.select_related("resident") if with_resident else ApprovalRequest.objects
     try:
-        return ApprovalRequest.objects.select_related("resident").get(pk=request_id)
+        return rows.get(pk=request_id)
     except (ApprovalRequest.DoesNotExist, ValueError, ValidationError):
         raise errors.NoRequest() from None
 
@@ -551,7 +554,8 @@ def _decide(
         req = _lock_request(request_id, at=received_at)
         if req.kind == kinds.BIND:
             raise errors.NoRequest()
-        device = Device.objects.select_for_update().get(pk=device.pk)
+        # The resident comes along (checked below); only the device row is locked.
+        device = Device.objects.select_for_update(of=("self",)).select_related("resident").get(pk=device.pk)
         if device.status != DeviceStatus.ACTIVE:
             raise errors.DeviceUnbound()
         header, payload = _verify_jws(signature, ECKey.import_key(device.public_jwk))
@@ -614,7 +618,17 @@ def _decide(
         req.device = device
         req.signature = signature
         req.decided_at = _now()
-        req.save()
+        req.save(
+            update_fields=[
+                "status",
+                "approved_claims",
+                "resident",
+                "device",
+                "signature",
+                "decided_at",
+                "user_verification",
+            ]
+        )
         failure = None
         try:
             with transaction.atomic():
@@ -652,20 +666,33 @@ def bound_values(req: ApprovalRequest) -> dict:
     return legacy
 
 
-@transaction.atomic
 def complete(req_id, *, expected_kind: str | None = None) -> ApprovalRequest:
-    """Mark an approved request as used by the requester (once).
+    """Mark an approved request as used by the requester (once), with its resident.
 
-    :raises Conflict: ``request_already_decided`` when it is not (or no longer) approved.
+    One conditional ``UPDATE`` (approved, of ``expected_kind``, not past the completion
+    grace) decides it, so of two concurrent completions only one wins; the request is then
+    read with its resident. Called inside the requester's transaction, it adds no savepoint
+    (issue 15 acceptance 2); a failure raises before anything is written.
+
+    :raises Conflict: ``request_already_decided`` when it is not (or no longer) approved;
+        :class:`DomainError` ``request_expired`` past ``expires_at`` + :data:`COMPLETION_GRACE`;
+        ``ApprovalRequest.DoesNotExist`` for an unknown id.
     """
-    # The resident comes along (the login session and the code need it); only the request row is locked.
-    req = ApprovalRequest.objects.select_for_update(of=("self",)).select_related("resident").get(pk=req_id)
-    if req.status != RequestStatus.APPROVED or (expected_kind and req.kind != expected_kind):
-        raise errors.RequestAlreadyDecided(_("This request has already been used."))
-    if _now() > req.expires_at + dt.timedelta(seconds=COMPLETION_GRACE):
+    with transaction.atomic(savepoint=False):
+        approved = ApprovalRequest.objects.filter(
+            pk=req_id,
+            status=RequestStatus.APPROVED,
+            expires_at__gte=_now() - dt.timedelta(seconds=COMPLETION_GRACE),
+        )
+        if expected_kind:
+            approved = approved.filter(kind=expected_kind)
+        used = approved.update(status=RequestStatus.COMPLETED)
+        # The resident comes along (the login session and the code need it).
+        req = ApprovalRequest.objects.select_related("resident").get(pk=req_id)
+    if not used:
+        if req.status != RequestStatus.APPROVED or (expected_kind and req.kind != expected_kind):
+            raise errors.RequestAlreadyDecided(_("This request has already been used."))
         raise errors.RequestExpired()
-    req.status = RequestStatus.COMPLETED
-    req.save(update_fields=["status"])
     return req
 
 
@@ -719,15 +746,27 @@ def authenticate_device(authorization: str | None, method: str, url: str) -> Dev
         raise errors.BadSignature(_("The proof needs a unique jti."), status=401)
     # Remembered until the proof is refused as too old, so that no purge can let it back in.
     last_accepted = dt.datetime.fromtimestamp(iat + PROOF_LIFETIME + skew + 1, tz=dt.UTC)
-    try:
-        with transaction.atomic():
-            UsedProof.objects.create(jti=f"{device.pk.hex[:8]}{jti}"[:64], expires_at=max(last_accepted, now))
-    except IntegrityError:
-        raise errors.ProofReplayed() from None
+    if not _remember_proof(f"{device.pk.hex[:8]}{jti}"[:64], max(last_accepted, now)):
+        raise errors.ProofReplayed()
     if secrets.randbelow(100) == 0:
         UsedProof.objects.filter(expires_at__lt=now).delete()
     identity.require_active(device.resident)
     return device
+
+
+def _remember_proof(jti: str, expires_at: dt.datetime) -> bool:
+    """Store a proof's ``jti`` (table ``wallet_usedproof``) unless it is there: whether it
+    was new. One statement (``INSERT … ON CONFLICT (jti) DO NOTHING``, PostgreSQL and
+    SQLite): no savepoint or transaction of its own, and nothing to roll back when it was
+    seen (issue 15: it was BEGIN, INSERT, COMMIT on every app call)."""
+    table = connection.ops.quote_name(UsedProof._meta.db_table)
+    value = UsedProof._meta.get_field("expires_at").get_db_prep_save(expires_at, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (jti, expires_at) VALUES (%s, %s) ON CONFLICT (jti) DO NOTHING",  # noqa: S608 - the table name is the model's
+            [jti, value],
+        )
+        return cursor.rowcount == 1
 
 
 # --- History -----------------------------------------------------------------------------------
