@@ -9,12 +9,12 @@ class OidcConfig(AppConfig):
     label = "oidc"
 
     def ready(self):
-        from tungban.core import retention
+        from tungban.core import hotpaths, retention
         from tungban.identity import eme
         from tungban.wallet import kinds
 
         from . import constants as c
-        from . import scopes, services
+        from . import scopes, services, views
 
         descriptions = {
             "openid": _("Log in with your digital identity"),
@@ -31,3 +31,6 @@ class OidcConfig(AppConfig):
         kinds.register(c.LOGIN_KIND, _("Log in"), app=self.label)
         kinds.register(c.FORMFILL_KIND, _("Fill a form"), app=self.label)
         retention.register(self.label, services.purge_expired)
+        # issue 15: userinfo and form data before the page middleware (fall through on errors)
+        hotpaths.register("/oidc/userinfo", views.hot_userinfo, methods=("GET", "POST"))
+        hotpaths.register("/oidc/formdata", views.hot_formdata, methods=("GET", "POST"))
