@@ -14,7 +14,7 @@ class OidcConfig(AppConfig):
         from tungban.wallet import kinds
 
         from . import constants as c
-        from . import scopes, services, views
+        from . import fastrelease, scopes, services
 
         descriptions = {
             "openid": _("Log in with your digital identity"),
@@ -32,5 +32,5 @@ class OidcConfig(AppConfig):
         kinds.register(c.FORMFILL_KIND, _("Fill a form"), app=self.label)
         retention.register(self.label, services.purge_expired)
         # issue 15: userinfo and form data before the page middleware (fall through on errors)
-        hotpaths.register("/oidc/userinfo", views.hot_userinfo, methods=("GET", "POST"))
-        hotpaths.register("/oidc/formdata", views.hot_formdata, methods=("GET", "POST"))
+        hotpaths.register("/oidc/userinfo", fastrelease.hot_userinfo, methods=("GET", "POST"))
+        hotpaths.register("/oidc/formdata", fastrelease.hot_formdata, methods=("GET", "POST"))

@@ -33,6 +33,7 @@ import re
 import time
 
 from django.db import connection
+from django.http import HttpRequest, JsonResponse
 
 from tungban.identity import eme
 from tungban.wallet import services as wallet
@@ -136,3 +137,26 @@ def answer(request, *, scope: str | None, with_subject: bool) -> dict | None:
     if with_subject:
         return {"sub": sub, **data}
     return data
+
+
+def hot_userinfo(request: HttpRequest) -> JsonResponse | None:
+    """:func:`tungban.oidc.views.userinfo` on the hot path (:mod:`tungban.core.hotpaths`):
+    the common valid bearer request answered by :func:`answer` with the same status, body and
+    CORS header; ``None`` (fall through to the view) for anything else. Lives here, not in
+    :mod:`.views`, because ``OidcConfig.ready`` registers it and :mod:`.views` builds the
+    authorization server on import (settings a settings-only child process lacks)."""
+    return _respond(answer(request, scope="openid", with_subject=True))
+
+
+def hot_formdata(request: HttpRequest) -> JsonResponse | None:
+    """:func:`tungban.oidc.views.formdata` on the hot path, as :func:`hot_userinfo`."""
+    return _respond(answer(request, scope=None, with_subject=False))
+
+
+def _respond(data: dict | None) -> JsonResponse | None:
+    if data is None:
+        return None
+    response = JsonResponse(data)
+    response["Access-Control-Allow-Origin"] = "*"  # as views._cors
+    response["Content-Length"] = str(len(response.content))  # as CommonMiddleware would (keep-alive)
+    return response

@@ -30,7 +30,7 @@ from tungban.wallet import errors as wallet_errors
 from tungban.wallet import services as wallet
 from tungban.wallet.models import RequestStatus
 
-from . import fastrelease, par, services
+from . import par, services
 from .models import Client
 from .resource import NO_TOKEN_CHALLENGE, bearer_token
 from .server import CLIENT_AUTH_METHODS, Subject, server
@@ -353,26 +353,6 @@ def _release(request, *, scope, with_subject):
         return _cors(JsonResponse(services.release(tok, with_subject=with_subject)))
     except DomainError as exc:
         return _cors(_oauth_error(exc))
-
-
-def hot_userinfo(request):
-    """:func:`userinfo` on the hot path (issue 15, :mod:`tungban.core.hotpaths`): the common
-    valid bearer request in one read and one write (:func:`.fastrelease.answer`), the same
-    answer; ``None`` (fall through to :func:`userinfo`) for anything else."""
-    return _hot_answer(fastrelease.answer(request, scope="openid", with_subject=True))
-
-
-def hot_formdata(request):
-    """:func:`formdata` on the hot path, as :func:`hot_userinfo`."""
-    return _hot_answer(fastrelease.answer(request, scope=None, with_subject=False))
-
-
-def _hot_answer(data: dict | None):
-    if data is None:
-        return None
-    response = _cors(JsonResponse(data))
-    response["Content-Length"] = str(len(response.content))  # as CommonMiddleware would (keep-alive)
-    return response
 
 
 @csrf_exempt

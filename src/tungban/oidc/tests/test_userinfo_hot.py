@@ -20,7 +20,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tungban.core import hotpaths
-from tungban.oidc import views
+from tungban.oidc import fastrelease
 from tungban.oidc.models import AuthorizationCode, PairwiseSubject, Token, access_token_digest
 from tungban.oidc.services import pairwise_sub
 from tungban.testing.factories import make_client
@@ -213,12 +213,12 @@ def test_fast_view_answers_the_common_case_itself(svc, full_resident):
     _logged_in(svc, full_resident)
     factory = RequestFactory()
     for header in ("Bearer tok-hot", "bearer tok-hot", "BEARER tok-hot", "Bearer   tok-hot"):
-        response = views.hot_userinfo(factory.get("/oidc/userinfo", HTTP_AUTHORIZATION=header))
+        response = fastrelease.hot_userinfo(factory.get("/oidc/userinfo", HTTP_AUTHORIZATION=header))
         assert response is not None and response.status_code == 200, header
     empty = factory.post(
         "/oidc/userinfo", b"", content_type="application/x-www-form-urlencoded", HTTP_AUTHORIZATION="Bearer tok-hot"
     )
-    response = views.hot_userinfo(empty)
+    response = fastrelease.hot_userinfo(empty)
     assert response is not None and response.status_code == 200
     sub = PairwiseSubject.objects.get(resident=full_resident).sub
     assert response.content.startswith(b'{"sub": "' + sub.encode() + b'"')
@@ -228,7 +228,7 @@ def test_b64token_syntax(svc, full_resident):
     """RFC 6750 §2.1: ``b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="``."""
     value = "aZ09-._~+/tok=="
     _logged_in(svc, full_resident, value)
-    response = views.hot_userinfo(RequestFactory().get("/oidc/userinfo", HTTP_AUTHORIZATION=f"Bearer {value}"))
+    response = fastrelease.hot_userinfo(RequestFactory().get("/oidc/userinfo", HTTP_AUTHORIZATION=f"Bearer {value}"))
     assert response is not None and response.status_code == 200
 
 
@@ -281,11 +281,11 @@ def test_everything_but_the_common_case_falls_through(svc, full_resident, office
             req = factory.get("/oidc/userinfo", **headers)
         else:
             req = factory.post("/oidc/userinfo", body or {}, **headers)
-        assert views.hot_userinfo(req) is None, (method, headers, body)
+        assert fastrelease.hot_userinfo(req) is None, (method, headers, body)
     full_resident.status = "suspended"
     full_resident.save()
-    assert views.hot_userinfo(factory.get("/oidc/userinfo", HTTP_AUTHORIZATION="Bearer good")) is None
-    assert views.hot_formdata(factory.get("/oidc/formdata", HTTP_AUTHORIZATION="Bearer good")) is None
+    assert fastrelease.hot_userinfo(factory.get("/oidc/userinfo", HTTP_AUTHORIZATION="Bearer good")) is None
+    assert fastrelease.hot_formdata(factory.get("/oidc/formdata", HTTP_AUTHORIZATION="Bearer good")) is None
     assert not ReleaseRecord.objects.exists()  # nothing recorded by a view that fell through
 
 
