@@ -468,7 +468,7 @@ def mint_tungban_tokens(client, refresh: int, access: int) -> tuple[list[str], l
     """Rows a completed login leaves behind, created directly: per token an authorization
     code (marked used) and a token row; ``refresh`` of them with a refresh token
     (``offline_access``), ``access`` with an access token for userinfo (claims of the
-    ``profile`` scope). Returns ``(refresh tokens, access tokens)``."""
+    ``profile`` scope), and each resident's pairwise ``sub`` at the client. Returns ``(refresh tokens, access tokens)``."""
     from django.conf import settings
     from django.db import transaction
     from django.utils import timezone
@@ -476,7 +476,7 @@ def mint_tungban_tokens(client, refresh: int, access: int) -> tuple[list[str], l
     from tungban.identity import eme
     from tungban.identity.models import Resident
     from tungban.oidc import services as oidc
-    from tungban.oidc.models import AuthorizationCode, Token, access_token_digest
+    from tungban.oidc.models import AuthorizationCode, PairwiseSubject, Token, access_token_digest
 
     claims = eme.claims_for_scopes({"openid", "profile"})
     residents = (
@@ -527,6 +527,12 @@ def mint_tungban_tokens(client, refresh: int, access: int) -> tuple[list[str], l
         for code, token in zip(codes, tokens, strict=True):
             token.authorization_code = code
         Token.objects.bulk_create(tokens, batch_size=2000)
+        # the pairwise sub the login's ID token carried (issue 15: userinfo reads it, never creates it)
+        PairwiseSubject.objects.bulk_create(
+            [PairwiseSubject(resident=r, sector=client.sector, sub=secrets.token_urlsafe(24)) for r in residents],
+            batch_size=2000,
+            ignore_conflicts=True,
+        )
     return refresh_values, access_values
 
 

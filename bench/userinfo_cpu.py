@@ -123,7 +123,7 @@ def _call(application, environ) -> str:
     return status[0]
 
 
-def measure(n: int, warmup: int) -> list[dict]:
+def measure(n: int, warmup: int, rounds: int = 10) -> list[dict]:
     from django.conf import settings
     from django.db import connection
 
@@ -133,31 +133,41 @@ def measure(n: int, warmup: int) -> list[dict]:
     token = _seed()
     host = settings.ALLOWED_HOSTS[0] if settings.ALLOWED_HOSTS and settings.ALLOWED_HOSTS[0] != "*" else "localhost"
     saved = dict(hotpaths._routes)
-    rows = []
+    reference = {k: v for k, v in saved.items() if k[1] not in PATHS}
+
+    def use(mode):
+        hotpaths._routes.clear()
+        hotpaths._routes.update(saved if mode == "hot" else reference)
+
+    cases = [(mode, path) for mode in ("reference", "hot") for path in PATHS]
+    cpu = dict.fromkeys(cases, 0.0)
+    statements = {}
     try:
-        for mode in ("reference", "hot"):
-            hotpaths._routes.clear()
-            hotpaths._routes.update(saved)
-            if mode == "reference":
-                for key in [k for k in hotpaths._routes if k[1] in PATHS]:
-                    del hotpaths._routes[key]
-            for path in PATHS:
+        for mode, path in cases:
+            use(mode)
+            environ = _environ(path, token, host)
+            for _ in range(warmup):
+                _call(application, environ)
+            seen = statements.setdefault((mode, path), []).append
+            with connection.execute_wrapper(lambda execute, sql, *a, _seen=seen: (_seen(sql), execute(sql, *a))[1]):
+                _call(application, environ)
+        # interleaved rounds, so that a change in the machine's load hits every case alike
+        for _round in range(rounds):
+            for mode, path in cases:
+                use(mode)
                 environ = _environ(path, token, host)
-                for _ in range(warmup):
-                    _call(application, environ)
-                statements = []
-                seen = statements.append
-                with connection.execute_wrapper(lambda execute, sql, *a, _seen=seen: (_seen(sql), execute(sql, *a))[1]):
-                    _call(application, environ)
                 started = time.process_time()
-                for _ in range(n):
+                for _ in range(n // rounds):
                     _call(application, environ)
-                cpu = time.process_time() - started
-                rows.append({"mode": mode, "path": path, "cpu_us": cpu / n * 1e6, "statements": len(statements)})
+                cpu[mode, path] += time.process_time() - started
     finally:
         hotpaths._routes.clear()
         hotpaths._routes.update(saved)
-    return rows
+    done = n // rounds * rounds
+    return [
+        {"mode": mode, "path": path, "cpu_us": cpu[mode, path] / done * 1e6, "statements": len(statements[mode, path])}
+        for mode, path in cases
+    ]
 
 
 def main(argv=None) -> int:

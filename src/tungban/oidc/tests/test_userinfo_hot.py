@@ -318,3 +318,28 @@ def test_error_answers_are_the_reference_answers(client, svc, full_resident, off
             assert got[0] == want[0] == 200
             continue
         assert got == want, case
+
+
+# --- personal data: decrypted only as released, ciphers built once ---------------------------
+
+
+def test_only_released_fields_are_decrypted_and_no_cipher_is_built(client, svc, full_resident, monkeypatch):
+    """The resident's encrypted columns (AES-GCM, ``core.fields``) are decrypted only for the
+    claims released: a token for ``name`` opens the two name fields, not the HKID, addresses,
+    phone or e-mail; and no AES-GCM key object is built per request (built once per process)."""
+    from tungban.core import fields
+
+    _logged_in(svc, full_resident, "name-only", claims=["name"])
+    client.get("/oidc/userinfo", HTTP_AUTHORIZATION="Bearer name-only")  # warm: ciphers built
+    opened, built = [], []
+    real_decrypt, real_aesgcm = fields.decrypt, fields.AESGCM
+    monkeypatch.setattr(fields, "decrypt", lambda token: opened.append(token) or real_decrypt(token))
+    monkeypatch.setattr(fields, "AESGCM", lambda key: built.append(key) or real_aesgcm(key))
+    from tungban.identity import eme
+
+    monkeypatch.setattr(eme, "decrypt", fields.decrypt)
+    response = client.get("/oidc/userinfo", HTTP_AUTHORIZATION="Bearer name-only")
+    assert response.status_code == 200
+    assert set(response.json()) == {"sub", "name", "family_name", "given_name"}
+    assert len(opened) == 2, len(opened)  # family_name_en and given_name_en
+    assert built == []
