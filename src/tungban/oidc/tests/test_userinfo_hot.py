@@ -11,6 +11,7 @@ every error case falls through."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 
 import pytest
@@ -343,3 +344,19 @@ def test_only_released_fields_are_decrypted_and_no_cipher_is_built(client, svc, 
     assert set(response.json()) == {"sub", "name", "family_name", "given_name"}
     assert len(opened) == 2, len(opened)  # family_name_en and given_name_en
     assert built == []
+
+
+def test_a_shared_sector_gives_the_sector_sub(svc, full_resident, client):
+    """A client grouped under a ``sector_identifier`` (OIDC Core §8.1) gets the sector's
+    ``sub``, shared with the other services of the sector, on the fast path too."""
+    sibling = make_client("svc-sibling", "https://sibling.example/cb")[0]
+    for c in (svc, sibling):
+        c.sector_identifier = "dept.example"
+        c.save()
+    _logged_in(sibling, full_resident, "sibling")  # the sector's sub, created at the sibling's login
+    _token(svc, full_resident, "grouped")
+    response = fastrelease.hot_userinfo(RequestFactory().get("/oidc/userinfo", HTTP_AUTHORIZATION="Bearer grouped"))
+    assert response is not None and response.status_code == 200
+    sub = json.loads(response.content)["sub"]
+    assert sub == PairwiseSubject.objects.get(resident=full_resident, sector="dept.example").sub
+    assert client.get("/oidc/userinfo", HTTP_AUTHORIZATION="Bearer sibling").json()["sub"] == sub
