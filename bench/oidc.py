@@ -469,7 +469,7 @@ def mint_tungban_tokens(client, refresh: int, access: int) -> tuple[list[str], l
     """Rows a completed login leaves behind, created directly: per token an authorization
     code (marked used) and a token row; ``refresh`` of them with a refresh token
     (``offline_access``), ``access`` with an access token for userinfo (claims of the
-    ``profile`` scope). Returns ``(refresh tokens, access tokens)``."""
+    ``profile`` scope), and each resident's pairwise ``sub`` at the client. Returns ``(refresh tokens, access tokens)``."""
     from django.conf import settings
     from django.db import transaction
     from django.utils import timezone

@@ -14,7 +14,7 @@ class OidcConfig(AppConfig):
         from tungban.wallet import kinds
 
         from . import constants as c
-        from . import hot, scopes, services
+        from . import fastrelease, hot, scopes, services
 
         descriptions = {
             "openid": _("Log in with your digital identity"),
@@ -36,6 +36,9 @@ class OidcConfig(AppConfig):
         hotpaths.register("/oidc/jwks", hot.jwks, methods=("GET",))
         # The token endpoint uses no session, user or CSRF: answered before the page middleware (issue 15).
         hotpaths.register("/oidc/token", token, methods=("POST",))
+        # issue 15: userinfo and form data before the page middleware (fall through on errors)
+        hotpaths.register("/oidc/userinfo", fastrelease.hot_userinfo, methods=("GET", "POST"))
+        hotpaths.register("/oidc/formdata", fastrelease.hot_formdata, methods=("GET", "POST"))
 
 
 _views = None

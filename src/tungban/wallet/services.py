@@ -794,6 +794,58 @@ def record_release(
     )
 
 
+@functools.cache
+def _release_insert_sql() -> str:
+    table = connection.ops.quote_name(ReleaseRecord._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(ReleaseRecord._meta.get_field(n).column) for n in _RELEASE_COLUMNS)
+    return f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(_RELEASE_COLUMNS))})"
+
+
+_RELEASE_COLUMNS = (
+    "resident",
+    "requester_id",
+    "requester_name_en",
+    "requester_name_zh",
+    "kind",
+    "claims",
+    "approval",
+    "released_at",
+)
+
+
+def record_release_row(
+    resident_id: int,
+    *,
+    requester_id: str,
+    requester_name_en: str,
+    requester_name_zh: str,
+    kind: str,
+    claims: list[str],
+    approval_id=None,
+) -> None:
+    """:func:`record_release` in one ``INSERT`` into ``wallet_releaserecord`` (raw SQL, issue
+    15: the ORM's statement building cost more than the write), for a hot path that read the
+    resident's and the approval's ids with its own query: the same row, without building
+    model instances or reading the new id back. ``approval_id`` is the stored value as read
+    (a UUID, or its 32 hex digits on SQLite). Inside the caller's transaction if there is
+    one, else its own (autocommit).
+
+    :raises django.db.DatabaseError: e.g. ``IntegrityError`` for a resident that is gone."""
+    claims_field = ReleaseRecord._meta.get_field("claims")
+    values = (
+        resident_id,
+        requester_id,
+        requester_name_en,
+        requester_name_zh,
+        kind,
+        claims_field.get_db_prep_save(list(claims), connection),
+        approval_id,
+        connection.ops.adapt_datetimefield_value(timezone.now()),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(_release_insert_sql(), values)
+
+
 def history(resident: Resident, limit: int = 100) -> list[ReleaseRecord]:
     """The resident's releases, newest first."""
     return list(resident.releases.all()[:limit])

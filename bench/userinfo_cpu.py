@@ -1,0 +1,201 @@
+#!/usr/bin/env python
+"""CPU time and SQL statements per request of ``/oidc/userinfo`` and ``/oidc/formdata``,
+in-process (issue 15): the hot path (``tungban.oidc.fastrelease``) against the reference path
+(the URL conf's view: Authlib's resource protector and ``oidc.services.release``), on the
+database of ``DATABASE_URL`` (SQLite by default), independent of the machine's load.
+
+Run from the checkout::
+
+    PYTHONPATH=src .venv/bin/python bench/userinfo_cpu.py                   # SQLite, 2,000 requests each
+    DATABASE_URL=postgres://postgres@127.0.0.1:54329/bench PYTHONPATH=src \\
+        .venv/bin/python bench/userinfo_cpu.py --requests 5000              # PostgreSQL
+
+It creates a throw-away test database (``test_<name>``, or a temporary SQLite file), seeds one
+resident with every e-ME field, one client and one access token as a login leaves them (its
+code's approval, the pairwise ``sub``), then sends the same ``GET`` with ``Authorization:
+Bearer`` through ``tungban.wsgi.application`` (the whole middleware stack, as a WSGI server
+calls it) ``--requests`` times per mode and endpoint, and prints ``time.process_time()`` per
+request (this process's CPU: Python, the driver; not the database server's) and the SQL
+statements of one request (``connection.execute_wrapper``: the statements Django executes
+through its cursors; not BEGIN/COMMIT, which the hot path does not send, nor the connection's
+own set-up such as SQLite's ``PRAGMA`` or the PostgreSQL health check's ``SELECT 1``).
+Every request records a release, as in production.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tungban.settings")
+
+SCOPE = "openid profile hkid address billing_address phone email"
+CLAIMS = ["name", "name#zh-Hant", "hkid", "gender", "birthdate", "address", "billing_address", "phone_number", "email"]
+PATHS = ("/oidc/userinfo", "/oidc/formdata")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--requests", type=int, default=2000, help="requests per mode and endpoint (default 2000)")
+    p.add_argument("--warmup", type=int, default=100, help="requests before measuring (default 100)")
+    return p
+
+
+def _seed():
+    from django.utils import timezone
+
+    from tungban.oidc.models import AuthorizationCode, Token, access_token_digest
+    from tungban.oidc.services import pairwise_sub
+    from tungban.testing.factories import make_client, make_officer, make_resident
+    from tungban.wallet.models import ApprovalRequest
+
+    resident = make_resident(make_officer())
+    client = make_client(
+        "bench-userinfo",
+        "https://rp-bench.example/cb",
+        allowed_scopes=["openid", "profile", "hkid", "address", "billing_address", "phone", "email"],
+    )[0]
+    approval = ApprovalRequest.objects.create(
+        kind="login", nonce="bench", resident=resident, expires_at=timezone.now() + dt.timedelta(minutes=5)
+    )
+    code = AuthorizationCode.objects.create(
+        code="bench-code",
+        client=client,
+        resident=resident,
+        approval=approval,
+        redirect_uri="https://rp-bench.example/cb",
+        scope=SCOPE,
+        claims=CLAIMS,
+        auth_time=int(time.time()),
+        acr="urn:tungban:acr:basic",
+        code_challenge="x",
+        code_challenge_method="S256",
+    )
+    pairwise_sub(resident, client)
+    Token.objects.create(
+        access_token=access_token_digest("bench-token"),
+        client=client,
+        resident=resident,
+        authorization_code=code,
+        scope=SCOPE,
+        claims=CLAIMS,
+        issued_at=int(time.time()),
+        expires_in=3600,
+    )
+    return "bench-token"
+
+
+def _environ(path: str, token: str, host: str) -> dict:
+    return {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": host,
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": host,
+        "HTTP_AUTHORIZATION": f"Bearer {token}",
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "wsgi.version": (1, 0),
+    }
+
+
+def _call(application, environ) -> str:
+    status = []
+    body = b"".join(
+        application(dict(environ, **{"wsgi.input": io.BytesIO(b"")}), lambda s, h, e=None: status.append(s))
+    )
+    if not status[0].startswith("200"):
+        raise SystemExit(f"{environ['PATH_INFO']}: {status[0]} {body[:200]!r}")
+    return status[0]
+
+
+def measure(n: int, warmup: int, rounds: int = 10) -> list[dict]:
+    from django.conf import settings
+    from django.db import connection
+
+    from tungban.core import hotpaths
+    from tungban.wsgi import application
+
+    token = _seed()
+    host = settings.ALLOWED_HOSTS[0] if settings.ALLOWED_HOSTS and settings.ALLOWED_HOSTS[0] != "*" else "localhost"
+    saved = dict(hotpaths._routes)
+    reference = {k: v for k, v in saved.items() if k[1] not in PATHS}
+
+    def use(mode):
+        hotpaths._routes.clear()
+        hotpaths._routes.update(saved if mode == "hot" else reference)
+
+    cases = [(mode, path) for mode in ("reference", "hot") for path in PATHS]
+    cpu = dict.fromkeys(cases, 0.0)
+    statements = {}
+    try:
+        for mode, path in cases:
+            use(mode)
+            environ = _environ(path, token, host)
+            for _ in range(warmup):
+                _call(application, environ)
+            seen = statements.setdefault((mode, path), []).append
+            with connection.execute_wrapper(lambda execute, sql, *a, _seen=seen: (_seen(sql), execute(sql, *a))[1]):
+                _call(application, environ)
+        # interleaved rounds, so that a change in the machine's load hits every case alike
+        for _round in range(rounds):
+            for mode, path in cases:
+                use(mode)
+                environ = _environ(path, token, host)
+                started = time.process_time()
+                for _ in range(n // rounds):
+                    _call(application, environ)
+                cpu[mode, path] += time.process_time() - started
+    finally:
+        hotpaths._routes.clear()
+        hotpaths._routes.update(saved)
+    done = n // rounds * rounds
+    return [
+        {"mode": mode, "path": path, "cpu_us": cpu[mode, path] / done * 1e6, "statements": len(statements[mode, path])}
+        for mode, path in cases
+    ]
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    tmp = None
+    if connection.vendor == "sqlite":
+        tmp = tempfile.TemporaryDirectory(prefix="tungban-userinfo-cpu-")
+        connection.settings_dict["TEST"]["NAME"] = str(Path(tmp.name) / "bench.sqlite3")
+    else:
+        connection.settings_dict["TEST"]["NAME"] = f"test_{connection.settings_dict['NAME']}_userinfo_cpu"
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    try:
+        rows = measure(args.requests, args.warmup)
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+        if tmp is not None:
+            tmp.cleanup()
+    print(f"database: {connection.vendor}, {args.requests} requests per row, CPU of this process (time.process_time)")
+    print(f"{'path':<16} {'mode':<10} {'CPU µs/request':>15} {'SQL statements':>15}")
+    for row in rows:
+        print(f"{row['path']:<16} {row['mode']:<10} {row['cpu_us']:>15.0f} {row['statements']:>15}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
