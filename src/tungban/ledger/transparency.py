@@ -438,16 +438,12 @@ def integrate_pending() -> int:
 
 def _take_pending() -> list[tuple[str, str, dict]]:
     """The queued leaves, oldest first, deleted (call with the log's lock held: the appender
-    that holds it is the only one to see them)."""
+    that holds it is the only one to see them). One statement: a leaf whose transaction
+    commits meanwhile is not in its snapshot, so it is neither returned nor deleted."""
     table = connection.ops.quote_name(PendingLeaf._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, kind, reference, fields FROM {table} ORDER BY id")
-        rows = cursor.fetchall()
-        if not rows:
-            return []
-        # By id, never by range: a leaf queued with a lower id may commit after this read.
-        ids = [row[0] for row in rows]
-        cursor.execute(f"DELETE FROM {table} WHERE id IN ({', '.join(['%s'] * len(ids))})", ids)
+        cursor.execute(f"DELETE FROM {table} RETURNING id, kind, reference, fields")
+        rows = sorted(cursor.fetchall())
     return [(kind, reference, json.loads(fields)) for _id, kind, reference, fields in rows]
 
 
