@@ -39,9 +39,11 @@ ADDRESS = {
 }
 
 #: Queries of one delivered exchange, token check to kept answer, BEGIN and COMMIT included
-#: (main before issue 15: 47
-#: on SQLite, in 4 transactions; now 40 in 3). Everything that must be written still is.
-MAX_QUERIES = 40
+#: (PostgreSQL's COPY inserts of the log are not seen by Django's capture). Main before issue
+#: 15: 47 on SQLite in 4 transactions; now 40 in 3. On PostgreSQL the log's leaves are queued
+#: and integrated in batches (each exchange's own share: the queued INSERT and a check; the
+#: integration's 8, with its signature, shared by the batch): 45 at concurrency 1.
+MAX_QUERIES = {"sqlite": 40, "postgresql": 45}
 
 
 def setup_exchange(officer, n_consents: int = 1):
@@ -113,7 +115,7 @@ def test_a_delivered_exchange_makes_few_queries_and_writes_everything(officer, p
     assert response.status_code == 200, response.content
     answer = response.json()
     n = len([q for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))])
-    assert n <= MAX_QUERIES, "\n".join(q["sql"][:160] for q in queries.captured_queries)
+    assert n <= MAX_QUERIES[connection.vendor], "\n".join(q["sql"][:160] for q in queries.captured_queries)
 
     # Every guarantee of a delivery still holds.
     assert answer["data"] == ADDRESS
