@@ -769,6 +769,11 @@ def exchange(data_user: Organisation, *, consent_id, product_id: str, request_id
     """
     if not isinstance(request_id, str) or not REQUEST_ID.match(request_id):
         raise errors.InvalidRequest()
+    with keys.one_key():  # four signatures (provider JWT, two log heads, the answer), one key read
+        return _exchange(data_user, consent_id, product_id, request_id, resume)
+
+
+def _exchange(data_user: Organisation, consent_id, product_id: str, request_id: str, resume: bool) -> dict:
     attempt = _Attempt(data_user, product_id, request_id)
     try:
         with transaction.atomic():  # one transaction: the request id, the checks, the use, the attempt

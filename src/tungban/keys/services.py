@@ -9,8 +9,11 @@ that tokens they signed keep verifying.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import functools
+from collections.abc import Iterator
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
@@ -41,12 +44,38 @@ def rotate() -> SigningKey:
     return create_key()
 
 
+#: Inside :func:`one_key`: the holder of the key read first in the block.
+_pinned: contextvars.ContextVar[dict | None] = contextvars.ContextVar("tungban_keys_pinned", default=None)
+
+
+@contextlib.contextmanager
+def one_key() -> Iterator[None]:
+    """For one operation that signs several times (an exchange signs four JWS, issue 15):
+    inside the block :func:`active_key` reads the database once, and the key active then
+    signs everything in the block. Per request, never longer (a context variable: each
+    thread and request has its own), so workers still follow a rotation at once between
+    requests; a key rotated during the block stays published, so what it signed verifies.
+    Nested blocks share the outer one's key."""
+    if _pinned.get() is not None:
+        yield
+        return
+    token = _pinned.set({})
+    try:
+        yield
+    finally:
+        _pinned.reset(token)
+
+
 def active_key() -> tuple[str, ECKey]:
     """``(kid, private ECKey)`` of the newest unretired key; creates one if none exists.
 
     The database decides which key is active on every call, so all workers follow a
-    rotation at once; only the decrypted key for a given ``kid`` (immutable) is kept.
+    rotation at once; only the decrypted key for a given ``kid`` (immutable) is kept. Inside
+    :func:`one_key`, the first call's answer is the block's.
     """
+    pinned = _pinned.get()
+    if pinned:
+        return pinned["key"]
     key = (
         SigningKey.objects.filter(retired_at__isnull=True)
         .order_by("-created_at", "-id")
@@ -54,7 +83,10 @@ def active_key() -> tuple[str, ECKey]:
         .first()
         or create_key()
     )
-    return key.kid, _decrypted(key.kid, bytes(key.private_pem))
+    found = key.kid, _decrypted(key.kid, bytes(key.private_pem))
+    if pinned is not None:
+        pinned["key"] = found
+    return found
 
 
 def sign_jwt(claims: dict, typ: str) -> str:
