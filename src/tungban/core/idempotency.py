@@ -181,6 +181,7 @@ class _Call:
     recheck: Callable[[HttpRequest, Any], None] | None = None
     request: HttpRequest | None = None
     session_lock: int | None = None  # staged on PostgreSQL: the advisory lock held
+    completed: bool = False  # staged: complete() stored the answer and its transaction committed
 
 
 _current: contextvars.ContextVar[_Call | None] = contextvars.ContextVar("tungban_idempotency", default=None)
@@ -339,6 +340,8 @@ def _finish_staged(call: _Call, response: HttpResponse) -> None:
     committed): keep a deterministic refusal; release anything else for a retry (no lease left)."""
     from .models import IdempotencyState
 
+    if call.completed:  # nothing in progress any more: no query (issue 15)
+        return
     pending = _records().filter(pk=call.record_id, state=IdempotencyState.IN_PROGRESS)
     if is_stored(response.status_code):
         pending.update(
@@ -373,6 +376,7 @@ def complete(result: Any, *, status: int = 200, subject: str = "") -> None:
         subject=subject[:200],
         updated_at=timezone.now(),
     )
+    transaction.on_commit(lambda: setattr(call, "completed", True))
 
 
 def resuming() -> bool:

@@ -200,7 +200,7 @@ def data_user_for(token) -> Organisation:
 
     :raises Forbidden: ``not_a_data_user`` when the client is not a registered, active data user.
     """
-    org = Organisation.objects.filter(client_id=token.client_id, is_active=True).first()
+    org = Organisation.objects.select_related("client").filter(client_id=token.client_id, is_active=True).first()
     if org is None or token.resident_id:
         raise errors.NotADataUser()
     return org
@@ -311,11 +311,15 @@ def get_consent(data_user: Organisation, consent_id) -> Consent:
     return consent
 
 
-def _find_consent(consent_id) -> Consent | None:
+def _find_consent(consent_id, *, lock: bool = False) -> Consent | None:
+    """The consent with its product, provider, data user (and client), approval and data
+    subject, in one query; with ``lock`` its row is locked (``FOR UPDATE OF`` the consent
+    only, inside the caller's transaction)."""
+    rows = Consent.objects.select_related("product__provider", "consumer__client", "approval", "resident")
+    if lock:
+        rows = rows.select_for_update(of=("self",))
     try:
-        return Consent.objects.select_related("product__provider", "consumer__client", "approval", "resident").get(
-            pk=consent_id
-        )
+        return rows.get(pk=consent_id)
     except (Consent.DoesNotExist, ValueError, ValidationError):
         return None
 
@@ -577,9 +581,14 @@ class _Attempt:
         #: A retry of this ``request_id`` whose first attempt's worker died holds that
         #: attempt's use (issue 14 item 2): it takes no second one and gives none back.
         self.holds_use = False
+        #: Log leaves queued by this attempt's committed (or rolled back) transactions, to be
+        #: integrated into the log before the exchange goes on (:meth:`flush`, issue 15).
+        self.tickets: list[int | None] = []
 
-    def record(self, outcome: str, payload_sha256: str = "") -> ExchangeRecord:
-        """Write the record and its leaf in the transparency log (call inside a transaction)."""
+    def record(self, outcome: str, payload_sha256: str = "", *, log: bool = True) -> ExchangeRecord:
+        """Write the record and its leaf in the transparency log (call inside a transaction).
+        With ``log=False`` the caller puts the leaf on the log itself (:meth:`log`), later in
+        the same transaction."""
         rec = ExchangeRecord.objects.create(
             id=self.id,
             at=self.at,
@@ -594,38 +603,45 @@ class _Attempt:
             payload_sha256=payload_sha256,
             duration_ms=int((time.monotonic() - self.started) * 1000),
         )
-        ledger_log.log_record(LEDGER_KIND, str(rec.id), record_fields(rec))
+        if log:
+            self.log(rec)
         return rec
 
-    def begin(self, consent: Consent) -> DomainError | None:
-        """Commit the attempt ``in_flight`` with its log entry, and take one of the consent's
-        uses (unless :attr:`holds_use`), in one transaction, before the provider is asked.
-        Returns the refusal instead (nothing written) when the consent, locked, is no longer
-        active."""
-        with transaction.atomic():
-            locked = Consent.objects.select_for_update().get(pk=consent.pk)
-            status = _status_holding_use(locked) if self.holds_use else locked.effective_status()
-            if status != ConsentStatus.ACTIVE:
-                cls, code, message = _REFUSALS[status]
-                return cls(code, message)
-            if not self.holds_use:
-                locked.uses += 1
-                locked.save(update_fields=["uses"])
-            now = timezone.now()
-            row = ExchangeAttempt.objects.create(
-                id=self.id,
-                started_at=now,
-                unknown_after=now + dt.timedelta(seconds=attempt_deadline(consent.product.provider)),
-                consumer=self.data_user,
-                consent=consent,
-                resident=consent.resident,
-                product_id=consent.product_id,
-                provider_id=consent.product.provider_id,
-                request_id=self.request_id,
-            )
-            ledger_log.log_record(ATTEMPT_LEDGER_KIND, str(row.id), attempt_log_body(row))
+    def log(self, rec: ExchangeRecord) -> None:
+        """Queue the record's leaf for the transparency log (inside the record's transaction;
+        :meth:`flush` after the commit puts it in a signed tree head)."""
+        self.tickets.append(ledger_log.queue_record(LEDGER_KIND, str(rec.id), record_fields(rec)))
+
+    def flush(self) -> None:
+        """After a commit: return once the leaves this attempt queued are in the log under a
+        signed, published tree head (:func:`tungban.ledger.services.integrate`)."""
+        tickets, self.tickets = self.tickets, []
+        ledger_log.integrate(tickets)
+
+    def begin(self, consent: Consent) -> None:
+        """Write the attempt ``in_flight`` with its log entry, and take one of the consent's
+        uses (unless :attr:`holds_use`), before the provider is asked: inside the caller's
+        transaction, with ``consent`` locked and found active by the caller (:func:`_open`),
+        so it all commits at once."""
+        if not transaction.get_connection().in_atomic_block:
+            raise RuntimeError("an attempt begins inside the transaction that locked its consent")
+        if not self.holds_use:
+            consent.uses += 1
+            consent.save(update_fields=["uses"])
+        now = timezone.now()
+        row = ExchangeAttempt.objects.create(
+            id=self.id,
+            started_at=now,
+            unknown_after=now + dt.timedelta(seconds=attempt_deadline(consent.product.provider)),
+            consumer=self.data_user,
+            consent=consent,
+            resident=consent.resident,
+            product_id=consent.product_id,
+            provider_id=consent.product.provider_id,
+            request_id=self.request_id,
+        )
+        self.tickets.append(ledger_log.queue_record(ATTEMPT_LEDGER_KIND, str(row.id), attempt_log_body(row)))
         self.row = row
-        return None
 
     def _complete(self, locked: Consent, state: str, reason: str = "") -> None:
         """Complete the begun attempt (inside the completing transaction, ``locked`` held);
@@ -656,9 +672,13 @@ class _Attempt:
             else:
                 refusal = None
                 self._complete(locked, AttemptState.DELIVERED)
-                result = answer(self.record(DELIVERED, payload_sha256))
+                rec = self.record(DELIVERED, payload_sha256, log=False)
+                result = answer(rec)
                 # a retry gets this answer, nothing counted twice; forgotten with the consent
                 idempotency.complete(result, subject=answer_subject(locked.pk))
+                # The leaf last: the log's lock (one appender at a time) is held from here to
+                # the commit, not while the answer is signed and kept (issue 15).
+                self.log(rec)
             killpoint("exchange.provider_returned")
         if refusal is not None:
             raise refusal
@@ -749,41 +769,71 @@ def exchange(data_user: Organisation, *, consent_id, product_id: str, request_id
     """
     if not isinstance(request_id, str) or not REQUEST_ID.match(request_id):
         raise errors.InvalidRequest()
+    with keys.one_key():  # four signatures (provider JWT, two log heads, the answer), one key read
+        return _exchange(data_user, consent_id, product_id, request_id, resume)
+
+
+def _exchange(data_user: Organisation, consent_id, product_id: str, request_id: str, resume: bool) -> dict:
     attempt = _Attempt(data_user, product_id, request_id)
     try:
-        with transaction.atomic():
+        with transaction.atomic():  # one transaction: the request id, the checks, the use, the attempt
+            refusal = _open(attempt, data_user, consent_id, product_id, request_id, resume)
+        attempt.flush()  # the attempt's start is in a signed tree head before the provider is asked
+        if refusal is not None:
+            raise refusal
+        consent = attempt.consent
+        data = adapter.ask_provider(consent, attempt)
+        payload_sha256 = hashlib.sha256(ledger.canonical(data).encode()).hexdigest()
+        result = attempt.deliver(payload_sha256, lambda rec: adapter.signed_answer(rec, consent, data))
+        attempt.flush()
+        return result
+    finally:
+        if attempt.tickets:  # a refusal or an error on the way: its record's leaf, too
+            _flush_quietly(attempt)
+
+
+def _flush_quietly(attempt: _Attempt) -> None:
+    """:meth:`_Attempt.flush` on the way out of an error, without hiding that error: a leaf
+    left queued is integrated by the next appender or the worker's schedule."""
+    try:
+        attempt.flush()
+    except Exception:  # noqa: BLE001 - the error being raised matters more; the leaf stays queued
+        log.exception("Exchange %s: its log leaves stay queued for the next appender", attempt.id)
+
+
+def _open(
+    attempt: _Attempt, data_user: Organisation, consent_id, product_id: str, request_id: str, resume: bool
+) -> DomainError | None:
+    """The checks of :func:`exchange` before the provider is asked, in their order, and the
+    attempt's start, inside the caller's transaction (issue 15: one commit where there were
+    three): the request id is taken, the consent read and locked (with what the exchange
+    needs of it, in one query), and either the refusal is recorded and returned, or the use
+    is taken and the attempt and its log entry written (:meth:`_Attempt.begin`)."""
+    try:
+        with transaction.atomic():  # a savepoint: a replay leaves the transaction usable
             RequestNonce.objects.create(consumer=data_user, request_id=request_id)
     except IntegrityError:
         if not resume:
-            raise attempt.refuse(errors.ReplayedRequest()) from None
+            return attempt.refuse(errors.ReplayedRequest())
         attempt.holds_use = ExchangeAttempt.objects.filter(
             consumer=data_user, request_id=request_id, state=AttemptState.IN_FLIGHT
         ).exists()
-    consent = _find_consent(consent_id)
+    consent = _find_consent(consent_id, lock=True)
     if consent is None:
-        raise attempt.refuse(errors.UnknownConsent())
+        return attempt.refuse(errors.UnknownConsent())
     if consent.consumer_id != data_user.id:
-        raise attempt.refuse(errors.ForeignConsent())
+        return attempt.refuse(errors.ForeignConsent())
     attempt.consent, attempt.resident = consent, consent.resident
     attempt.provider_id = consent.product.provider_id
     if consent.product_id != product_id:
-        raise attempt.refuse(errors.ProductNotCovered())
-    _check_active(consent, attempt)
-    refusal = attempt.begin(consent)
-    if refusal is not None:
-        raise attempt.refuse(refusal)
-    data = adapter.ask_provider(consent, attempt)
-    payload_sha256 = hashlib.sha256(ledger.canonical(data).encode()).hexdigest()
-    return attempt.deliver(payload_sha256, lambda rec: adapter.signed_answer(rec, consent, data))
-
-
-def _check_active(consent: Consent, attempt: _Attempt) -> None:
+        return attempt.refuse(errors.ProductNotCovered())
     status = _status_holding_use(consent) if attempt.holds_use else consent.effective_status()
     if status != ConsentStatus.ACTIVE:
-        cls, code, message = _REFUSALS[status]
-        raise attempt.refuse(cls(code, message))
+        return attempt.refuse(_refusal(status))
     if consent.resident is None or not consent.resident.is_active:
-        raise attempt.refuse(identity_errors.AccountSuspended(_("The data subject's account is suspended.")))
+        return attempt.refuse(identity_errors.AccountSuspended(_("The data subject's account is suspended.")))
+    attempt.begin(consent)
+    return None
 
 
 # --- The resident's view ------------------------------------------------------------------------

@@ -16,11 +16,14 @@ the new JWKS on its next request.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import functools
 import hashlib
 import json
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -78,12 +81,38 @@ def rotate() -> SigningKey:
     return create_key()
 
 
+#: Inside :func:`one_key`: the holder of the key read first in the block.
+_pinned: contextvars.ContextVar[dict | None] = contextvars.ContextVar("tungban_keys_pinned", default=None)
+
+
+@contextlib.contextmanager
+def one_key() -> Iterator[None]:
+    """For one operation that signs several times (an exchange signs four JWS, issue 15):
+    inside the block :func:`active_key` reads the database once, and the key active then
+    signs everything in the block. Per request, never longer (a context variable: each
+    thread and request has its own), so workers still follow a rotation at once between
+    requests; a key rotated during the block stays published, so what it signed verifies.
+    Nested blocks share the outer one's key."""
+    if _pinned.get() is not None:
+        yield
+        return
+    token = _pinned.set({})
+    try:
+        yield
+    finally:
+        _pinned.reset(token)
+
+
 def active_key() -> tuple[str, ECKey]:
     """``(kid, private ECKey)`` of the newest unretired key; creates one if none exists.
 
     The database decides which key is active on every call, so all workers follow a
-    rotation at once; only the decrypted key for a given ``kid`` (immutable) is kept.
+    rotation at once; only the decrypted key for a given ``kid`` (immutable) is kept. Inside
+    :func:`one_key`, the first call's answer is the block's.
     """
+    pinned = _pinned.get()
+    if pinned:
+        return pinned["key"]
     # Raw SQL (table oidc_signingkey): called for every ID token, and Django's query
     # compiler cost more than the read (issue 15). The kid is the key's JWK thumbprint, so a
     # kid names one key for ever: its decrypted key is kept, its sealed PEM read only once.
@@ -102,6 +131,8 @@ def active_key() -> tuple[str, ECKey]:
         if pem is None:
             pem = SigningKey.objects.filter(kid=kid).values_list("private_pem", flat=True).get()
         found = _by_kid[kid] = _decrypted(kid, bytes(pem))
+    if pinned is not None:
+        pinned["key"] = (kid, found)
     return kid, found
 
 

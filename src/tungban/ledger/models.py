@@ -106,3 +106,21 @@ class PublishedHead(models.Model):
 
     class Meta:
         verbose_name = _("published tree head")
+
+
+class PendingLeaf(models.Model):
+    """A leaf queued for the transparency log (issue 15), as Trillian and Sigstore's Rekor
+    queue theirs: written in the transaction of the record it describes (so it commits, or
+    not, with the record) without taking the log's lock, then integrated into the tree —
+    with every other leaf queued meanwhile, under one signed tree head — by the next
+    appender (:func:`tungban.ledger.transparency.integrate_pending`). Deleted when integrated."""
+
+    id = models.BigAutoField(primary_key=True, help_text="Order of arrival: leaves are integrated in this order")
+    kind = models.CharField(max_length=40)
+    reference = models.CharField(max_length=64)
+    fields = models.TextField(help_text="Canonical JSON of the leaf's fields (the log adds kind, ref and at)")
+    queued_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("queued transparency log leaf")
+        verbose_name_plural = _("queued transparency log leaves")

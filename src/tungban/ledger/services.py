@@ -45,6 +45,25 @@ def log_record(kind: str, reference: str, fields: dict) -> int:
     return transparency.log_append(kind, reference, {DIGEST: record_digest(fields)})
 
 
+def queue_record(kind: str, reference: str, fields: dict) -> int | None:
+    """:func:`log_record` without waiting for the log's lock (issue 15): the leaf is queued
+    in the caller's transaction (it commits, or not, with the record) and integrated into the
+    tree, with the others queued meanwhile and under one signed tree head, by
+    :func:`integrate` after the commit (or by the next appender, or the worker's schedule).
+    Where leaves are not queued (SQLite, :func:`tungban.ledger.transparency.batching`) it is
+    :func:`log_record`. Returns the ticket to pass to :func:`integrate`.
+
+    :raises RuntimeError: outside ``transaction.atomic()``. :raises ValueError: bad kind/reference.
+    """
+    return transparency.log_queue(kind, reference, {DIGEST: record_digest(fields)})
+
+
+def integrate(tickets: list[int | None]) -> None:
+    """Call after the commit of the records whose leaves :func:`queue_record` queued: returns
+    once every one of them is in the log under a signed, published tree head."""
+    transparency.integrate(tickets)
+
+
 @dataclass
 class RecordsReport:
     """Result of :func:`verify_records`: ``ok`` when ``problems`` is empty."""
@@ -73,7 +92,9 @@ def verify_records(
     kind: str, records: Iterable[tuple[str, dict]], *, expect: tuple[int, str] | None = None, batch: int = 2000
 ) -> RecordsReport:
     """The whole transparency log (:func:`tungban.ledger.audit.verify_log`, with ``expect``
-    = a held head's ``(tree_size, root)``), then :func:`check_records` for ``kind``."""
+    = a held head's ``(tree_size, root)``), then :func:`check_records` for ``kind``. Leaves
+    still queued (their appender died before integrating them) are integrated first."""
+    transparency.integrate_pending()
     audited = audit.verify_log(expect=expect)
     report = RecordsReport(tree_size=audited.tree_size, root_hash=b64(audited.root_hash), problems=audited.problems)
     check_records(kind, records, report, batch=batch)
