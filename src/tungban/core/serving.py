@@ -17,7 +17,9 @@ Servers (``TUNGBAN_WEB_SERVER``; issue 15, first bullet, figures in ``bench/READ
   again (``--respawn-failed-workers``); ``SIGHUP`` replaces the workers one by one
   (``--respawn-interval`` s apart); ``SIGTERM`` stops taking connections, lets the running
   requests finish and kills what is left after ``--workers-kill-timeout`` (the graceful
-  timeout). Granian has **no per-request timeout** (gunicorn's ``--timeout``): a stuck request
+  timeout). A worker respawned that dies again within :data:`CRASH_LOOP_SECONDS` stops
+  granian altogether (its crash-loop guard): the supervisor restarts it. Granian has **no
+  per-request timeout** (gunicorn's ``--timeout``): a stuck request
   is bounded by what it waits on: PostgreSQL's ``statement_timeout`` and ``lock_timeout``
   (``TUNGBAN_DB_STATEMENT_TIMEOUT_MS``, ``TUNGBAN_DB_LOCK_TIMEOUT_MS``), the data providers'
   connect and read timeouts and circuit breakers (``tungban.exchange.resilience``), the
@@ -45,6 +47,10 @@ import sys
 
 from django.conf import settings
 
+#: Granian stops (exit status 1) when a worker it respawned dies again within this many
+#: seconds of the respawn (its crash-loop guard, fixed in granian 2.8: ``server/common.py``);
+#: systemd's ``Restart=always`` then starts it again (docs/systemd/tungban-web.service).
+CRASH_LOOP_SECONDS = 5.5
 #: The servers :func:`server_command` knows; the first is the default.
 SERVERS = ("granian", "gunicorn-gthread", "gunicorn-sync", "uvicorn")
 #: Seconds an idle keep-alive connection is kept open (gunicorn, uvicorn; granian keeps it

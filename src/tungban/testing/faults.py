@@ -43,7 +43,8 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from tungban.core.killpoints import ENV_DIR, ENV_POINTS
-from tungban.testing.servers import listening_socket, live_children, start_server, wait_until_up
+from tungban.core.serving import CRASH_LOOP_SECONDS, default_server
+from tungban.testing.servers import listening_socket, live_children, process_age, start_server, wait_until_up
 
 #: Every named point (:mod:`tungban.core.killpoints`).
 POINTS = (
@@ -170,6 +171,7 @@ class FaultPlatform:
         self.url = ""
         self.env: dict[str, str] = {}
         self.server: subprocess.Popen | None = None
+        self.server_name = ""
         self.tasks: _Supervised | None = None
         self.providers: list[subprocess.Popen] = []
         self.setup: dict = {}
@@ -252,13 +254,14 @@ class FaultPlatform:
     def _start_server(self, sock) -> subprocess.Popen:
         """The web server as ``tungban serve`` runs it, :attr:`workers` processes of
         :data:`THREADS` threads, on the port of ``sock``."""
+        self.server_name = os.environ.get("TUNGBAN_WEB_SERVER") or default_server()
         return start_server(
             sock,
             self.env,
             self.workers,
             self.tmp,
             threads=THREADS,
-            server=os.environ.get("TUNGBAN_WEB_SERVER") or None,
+            server=self.server_name,
             timeout=120,
             log=self.log,
         )
@@ -331,7 +334,13 @@ class FaultPlatform:
         def ready() -> bool:
             if self.server is None or self.server.poll() is not None:
                 raise HarnessError(f"the web server's master exited:\n{self.log.read_text(errors='replace')[-3000:]}")
-            if len(self.worker_pids()) < self.workers:
+            pids = self.worker_pids()
+            if len(pids) < self.workers:
+                return False
+            # Granian stops altogether when a worker it respawned dies again within its
+            # crash-loop window (tungban.core.serving.CRASH_LOOP_SECONDS): the next kill
+            # must not come sooner than production's workers would see one.
+            if self.server_name == "granian" and min(process_age(pid) for pid in pids) <= CRASH_LOOP_SECONDS:
                 return False
             if self.tasks is not None and self.tasks.proc.poll() is not None:
                 return False

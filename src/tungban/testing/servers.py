@@ -166,3 +166,13 @@ def live_children(pid: int) -> list[int]:
         if state not in ("Z", "X"):
             out.append(child)
     return out
+
+
+def process_age(pid: int) -> float:
+    """Seconds since process ``pid`` started (from /proc; 0 when it is gone)."""
+    try:
+        start_ticks = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, IndexError, ValueError):
+        return 0.0
+    return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
