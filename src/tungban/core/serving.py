@@ -54,10 +54,12 @@ CRASH_LOOP_SECONDS = 5.5
 #: The servers :func:`server_command` knows; the first is the default.
 SERVERS = ("granian", "gunicorn-gthread", "gunicorn-sync", "uvicorn")
 #: Seconds an idle keep-alive connection is kept open (gunicorn, uvicorn; granian keeps it
-#: until the client or a read timeout closes it). Longer than a client's pause between two
-#: calls of one login, shorter than a load balancer's idle timeout is not needed: the server
-#: closing first is safe for HTTP/1.1 clients that retry idempotent requests.
-KEEP_ALIVE = 5
+#: until the client closes it). Longer than a load balancer's idle timeout (60 s on the usual
+#: ones), so that the client side closes idle connections: a server that closes one as the
+#: client reuses it gives that request a connection reset (seen at 5 s in ``bench/oidc.py``'s
+#: logins under gunicorn-gthread on a loaded machine). Idle connections hold no thread in
+#: gthread workers.
+KEEP_ALIVE = 75
 
 
 class UnsupportedBind(ValueError):

@@ -67,7 +67,7 @@ def test_gunicorn_gthread_keeps_connections_alive(settings):
     argv = server_command("127.0.0.1:8000", server="gunicorn-gthread")
     assert argv[1:4] == ["-m", "gunicorn", "tungban.wsgi"]
     joined = " ".join(argv)
-    assert "--bind 127.0.0.1:8000 --workers 3 --worker-class gthread --threads 8 --keep-alive 5 --timeout 60" in joined
+    assert "--bind 127.0.0.1:8000 --workers 3 --worker-class gthread --threads 8 --keep-alive 75 --timeout 60" in joined
     sync = " ".join(server_command("fd://5", server="gunicorn-sync", workers=1, extra=("--access-logfile", "-")))
     assert "--workers 1 --worker-class sync --timeout 60 --access-logfile -" in sync and "--threads" not in sync
     # The name before issue 15 still gives gunicorn.
@@ -77,7 +77,7 @@ def test_gunicorn_gthread_keeps_connections_alive(settings):
 def test_uvicorn_runs_the_asgi_application_with_a_supervisor(settings):
     opts = _options(server_command("fd://7", server="uvicorn", workers=1, graceful_timeout=10))
     assert opts["--fd"] == "7" and opts["--workers"] == "2"  # one worker would have nobody to restart it
-    assert opts["--timeout-keep-alive"] == "5" and opts["--lifespan"] == "off"
+    assert opts["--timeout-keep-alive"] == "75" and opts["--lifespan"] == "off"
     with pytest.raises(ValueError, match="unknown server"):
         server_command("127.0.0.1:8000", server="waitress")
 
@@ -138,7 +138,7 @@ def test_serve_command_prints_what_it_would_run(settings, capsys):
     assert out.strip().endswith("--log-level info")
     call_command("serve", "--server", "gunicorn-gthread", "--dry-run", "--graceful-timeout", "20")
     assert (
-        "--worker-class gthread --threads 4 --keep-alive 5 --timeout 60 --graceful-timeout 20"
+        "--worker-class gthread --threads 4 --keep-alive 75 --timeout 60 --graceful-timeout 20"
         in capsys.readouterr().out
     )
 
