@@ -1063,7 +1063,8 @@ def main(argv=None) -> int:
     print(
         f"tungban vs oidc-provider — {result['date']} — {m['cpu']} ({m['cpus']} CPUs), load average "
         f"{' '.join(str(x) for x in m['loadavg_start'])} at start, {' '.join(str(x) for x in result['loadavg_end'])} at end — "
-        f"PostgreSQL on loopback — {args.workers} server processes each — wrk {args.wrk_threads} threads, "
+        f"PostgreSQL on loopback — {args.workers} server processes each (tungban: {args.server}, "
+        f"{args.threads} threads) — wrk {args.wrk_threads} threads, "
         f"{args.warmup:g} s warm-up + {args.seconds:g} s per run{' — quick' if args.quick else ''}"
     )
     print()
