@@ -5,14 +5,14 @@ Run from the checkout::
 
     .venv/bin/python bench/bulkhead.py --quick      # 3 phases of 2 + 12 s (under 3 minutes)
     .venv/bin/python bench/bulkhead.py              # 3 phases of 3 + 30 s
-    .venv/bin/python bench/bulkhead.py --threads 1  # gunicorn sync workers (before issue 14)
+    .venv/bin/python bench/bulkhead.py --server gunicorn-sync  # one request per process (before issue 14)
     .venv/bin/python bench/bulkhead.py --database-url postgres://postgres@127.0.0.1:54329/empty_db
 
 It builds an isolated platform in a temporary directory (its own ``TUNGBAN_VAR_DIR``, SQLite
 database unless ``--database-url``, secret key) and runs it as in production, each part its
 own process on loopback: the platform as ``tungban serve`` runs it
-(:func:`tungban.core.serving.gunicorn_command`: gunicorn, gthread workers, one process per
-core, ``TUNGBAN_WEB_THREADS`` threads; ``--threads 1`` for sync workers) and the demo data
+(:func:`tungban.core.serving.server_command`: granian, one process per core of
+``TUNGBAN_WEB_THREADS`` threads; ``--server`` for another) and the demo data
 provider ``wsd`` (``examples/providers``, ``--synthetic``).
 
 Seeding: ``--devices`` residents with bound devices (``tungban.identity.seeding``,
@@ -58,17 +58,19 @@ from pathlib import Path
 from exchange import PRODUCTS, make_data_user  # bench/exchange.py (this directory is on sys.path)
 from exchange import seed as seed_consents
 from machine import (
-    die_with_parent,
     isolate,
     listening_socket,
     machine,
     package_versions,
     print_table,
     scratch_dir,
+    start_server,
     wait_until_up,
     write_results,
 )
 from oidc import REDIRECT_URI, LoginDriver, login_loop  # bench/oidc.py
+
+from tungban.core.serving import SERVERS
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -99,8 +101,11 @@ def parse_args(argv=None):
     p.add_argument("--residents", type=int, default=20, help="residents with a consent, for exchanges (20)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="web processes (one per core)")
     p.add_argument(
-        "--threads", type=int, help="threads per web process (default TUNGBAN_WEB_THREADS, 8; 1 = sync workers)"
+        "--server",
+        choices=SERVERS,
+        help="the platform's HTTP server (tungban.core.serving; default TUNGBAN_WEB_SERVER: granian)",
     )
+    p.add_argument("--threads", type=int, help="threads per web process (default TUNGBAN_WEB_THREADS, 8)")
     p.add_argument("--slow-delay", type=float, default=2.0, help="seconds the slow provider takes (2)")
     p.add_argument("--only", help=f"comma-separated phases, of {','.join(PHASES)} (default all)")
     p.add_argument("--database-url", help="an empty database to use instead of a temporary SQLite file")
@@ -247,27 +252,24 @@ def print_rows(rows: list[dict]) -> None:
 
 
 def start_platform(sock, env: dict, args, tmp: Path):
-    import subprocess
+    """The platform under ``args.server`` as ``tungban serve`` runs it (tungban.core.serving);
+    returns the process and its command line."""
+    from tungban.core.serving import server_command
 
-    from tungban.core.serving import gunicorn_command
-
-    cmd = gunicorn_command(
-        f"fd://{sock.fileno()}",
-        workers=args.workers,
+    proc = start_server(
+        sock,
+        env,
+        args.workers,
+        tmp,
         threads=args.threads,
-        extra=("--graceful-timeout", "10", "--error-logfile", str(tmp / "gunicorn.log")),
+        server=args.server,
+        log=tmp / "server.log",
+        stdout=tmp / "server.out",  # the request log (e.g. each 504) stays out of the table
     )
-    with open(tmp / "gunicorn.out", "ab") as out:  # the workers' request log (e.g. each 504) stays out of the table
-        proc = subprocess.Popen(
-            cmd,
-            cwd=tmp,
-            env=env,
-            pass_fds=(sock.fileno(),),
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            preexec_fn=die_with_parent,
-        )
+    bind = f"{sock.getsockname()[0]}:{sock.getsockname()[1]}"
+    cmd = server_command(
+        bind, server=args.server, workers=args.workers, threads=args.threads, timeout=60, graceful_timeout=10
+    )
     return proc, cmd
 
 
@@ -280,6 +282,7 @@ def run(args, tmp: Path, sock, issuer: str, env: dict) -> dict:
     from django.db import connection, connections
 
     from examples.providers.launch import start_provider, stop_process, stop_provider
+    from tungban.core.serving import default_server
     from tungban.exchange import catalogue
     from tungban.exchange.models import DataUserCircuit, Organisation, ProviderCircuit
     from tungban.identity.models import Resident
@@ -288,16 +291,18 @@ def run(args, tmp: Path, sock, issuer: str, env: dict) -> dict:
     from tungban.oidc import services as oidc
     from tungban.wallet.seeding import seed_devices
 
-    args.threads = args.threads or settings.TUNGBAN_WEB_THREADS
+    args.server = args.server or default_server()
+    args.threads = 1 if args.server == "gunicorn-sync" else args.threads or settings.TUNGBAN_WEB_THREADS
     result: dict = {
         "benchmark": "bulkhead",
         "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "quick": args.quick,
         "machine": machine(),
-        "versions": package_versions(("Django", "gunicorn", "requests", "pybreaker", "psycopg")),
+        "versions": package_versions(("Django", "granian", "gunicorn", "uvicorn", "requests", "pybreaker", "psycopg")),
         "database": connection.vendor + (" (temporary file)" if connection.vendor == "sqlite" else ""),
         "settings": {
             "workers": args.workers,
+            "server": args.server,
             "threads": args.threads,
             "login_concurrency": args.login_concurrency,
             "exchange_rate_per_s": args.exchange_rate,
@@ -350,12 +355,11 @@ def run(args, tmp: Path, sock, issuer: str, env: dict) -> dict:
         connections.close_all()
 
         gunicorn, cmd = start_platform(sock, env, args, tmp)
-        wait_until_up(f"{issuer}/.well-known/openid-configuration", gunicorn, tmp / "gunicorn.log")
+        wait_until_up(f"{issuer}/.well-known/openid-configuration", gunicorn, tmp / "server.log")
         sock.close()
         result["server_command"] = " ".join(cmd[1:])
-        kind = f"gthread, {args.threads} threads" if args.threads > 1 else "sync"
         print(
-            f"Platform: gunicorn tungban.wsgi, {args.workers} workers ({kind}) at {issuer}; "
+            f"Platform: {args.server}, {args.workers} processes of {args.threads} threads at {issuer}; "
             f"{len(devices)} devices for logins, {len(consents)} consents for exchanges ({PRODUCTS['wsd']})",
             flush=True,
         )
@@ -421,8 +425,8 @@ def main(argv=None) -> int:
     print(
         f"tungban bulkhead benchmark — {result['date']} — load average "
         f"{' '.join(str(x) for x in result['machine']['loadavg_start'])} at start, "
-        f"{' '.join(str(x) for x in result['loadavg_end'])} at end — {result['database']} — gunicorn {s['workers']} workers, "
-        f"{'gthread ' + str(s['threads']) + ' threads' if s['threads'] > 1 else 'sync'} — {s['login_concurrency']} "
+        f"{' '.join(str(x) for x in result['loadavg_end'])} at end — {result['database']} — {s.get('server', 'gunicorn')} {s['workers']} processes "
+        f"of {s['threads']} threads — {s['login_concurrency']} "
         f"login threads, {s['exchange_rate_per_s']:g} exchange/s — provider timeouts {s['provider_connect_timeout_s']:g} s "
         f"connect, {s['provider_read_timeout_s']:g} s read; breaker {s['breaker_failures']} failures, "
         f"{s['breaker_reset_s']:g} s; bulkhead {s['provider_max_concurrent']} per process"

@@ -11,8 +11,8 @@ It builds an isolated platform in a temporary directory (its own ``TUNGBAN_VAR_D
 SQLite database unless ``--database-url``, secret key; nothing under ``var/`` is touched)
 and runs it as in production, each part its own process on loopback:
 
-* the platform under gunicorn (``python -m gunicorn tungban.wsgi -w <cores>``, sync
-  workers, DEBUG off);
+* the platform as ``tungban serve`` runs it (``tungban.core.serving``: granian, one process
+  per core; ``--server`` for another), DEBUG off;
 * the demo data providers (``examples/providers``, started with
   ``examples.providers.launch.start_provider(..., synthetic=True)``): wsd and ird.
 
@@ -32,7 +32,7 @@ user's client of ``examples/data_user.py``, one ``cdeg`` token fetched once befo
 round-robin over all the consents for ``--warmup`` + ``--seconds`` seconds; only requests
 started in the timed window count. Printed per level: requests, errors by code,
 exchanges/s (delivered), p50/p90/p99 latency of delivered exchanges, and the CPU used by
-this process (the load generator), the gunicorn master + workers and the providers, read
+this process (the load generator), the web server's processes and the providers, read
 from ``/proc`` (100% = one core), to show whether the generator is the bottleneck.
 
 Afterwards ``tungban verify_exchange_log`` runs in the same environment; its result and the
@@ -69,13 +69,15 @@ from machine import (  # bench/machine.py (this directory is on sys.path)
     package_versions,
     profile_report,
     scratch_dir,
-    start_gunicorn,
+    start_server,
     wait_until_up,
     write_results,
 )
 from machine import (
     print_table as aligned_table,
 )
+
+from tungban.core.serving import SERVERS
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -94,7 +96,7 @@ HEADER = (
     "p90 ms",
     "p99 ms",
     "Bench CPU",
-    "gunicorn CPU",
+    "server CPU",
     "Providers CPU",
     "Other CPU",
 )
@@ -128,7 +130,12 @@ def parse_args(argv=None):
         "--workers",
         type=int,
         default=os.cpu_count() or 2,
-        help="gunicorn workers (default: one per core, %(default)s here)",
+        help="web server processes (default: one per core, %(default)s here)",
+    )
+    p.add_argument(
+        "--server",
+        choices=SERVERS,
+        help="the platform's HTTP server (tungban.core.serving; default TUNGBAN_WEB_SERVER: granian)",
     )
     p.add_argument(
         "--database-url",
@@ -137,7 +144,7 @@ def parse_args(argv=None):
     p.add_argument(
         "--profile",
         action="store_true",
-        help="run the gunicorn workers under cProfile and print where their time goes (slows them)",
+        help="run the web workers under cProfile (gunicorn servers only) and print where their time goes (slows them)",
     )
     p.add_argument("--output", type=Path, help="JSON results file (default bench/results/exchange-<date>[-quick].json)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (printed at the end)")
@@ -166,6 +173,7 @@ def versions() -> dict:
         (
             "Django",
             "django-ninja",
+            "granian",
             "gunicorn",
             "requests",
             "joserfc",
@@ -458,6 +466,7 @@ def run(args, tmp: Path, sock: socket.socket, issuer: str, env: dict) -> dict:
             "seconds": args.seconds,
             "warmup": args.warmup,
             "gunicorn_workers": args.workers,
+            "server": args.server,
             "profile": args.profile,
         },
     }
@@ -495,9 +504,9 @@ def run(args, tmp: Path, sock: socket.socket, issuer: str, env: dict) -> dict:
         connections.close_all()
 
         t0 = time.perf_counter()
-        gunicorn = start_gunicorn(sock, env, args.workers, tmp, args.profile)
-        wait_until_up(f"{issuer}/api/v1/exchange/products", gunicorn, tmp / "gunicorn.log")
-        sock.close()  # gunicorn holds its own copy
+        gunicorn = start_server(sock, env, args.workers, tmp, args.profile, server=args.server, log=tmp / "server.log")
+        wait_until_up(f"{issuer}/api/v1/exchange/products", gunicorn, tmp / "server.log")
+        sock.close()  # the server holds its own copy, or its own socket on the port
         notes["gunicorn_start_s"] = round(time.perf_counter() - t0, 2)
         # Enough pooled connections for every thread of the load generator.
         from requests.adapters import HTTPAdapter
@@ -516,7 +525,7 @@ def run(args, tmp: Path, sock: socket.socket, issuer: str, env: dict) -> dict:
             flush=True,
         )
         print(
-            f"Platform: gunicorn tungban.wsgi -w {args.workers} at {issuer}; providers: "
+            f"Platform: {args.server or 'tungban serve'}, {args.workers} processes at {issuer}; providers: "
             + ", ".join(f"{d} {u} (--synthetic)" for d, u in urls.items()),
             flush=True,
         )
@@ -618,7 +627,7 @@ def main(argv=None) -> int:
     print(
         f"tungban exchange gateway benchmark — {result['date']} — {m['cpu']} ({m['cpus']} CPUs), load average "
         f"{' '.join(str(x) for x in m['loadavg_start'])} at start, {' '.join(str(x) for x in result['loadavg_end'])} at end — "
-        f"{result['database']} — gunicorn {args.workers} workers — {', '.join(result['settings']['products'])}"
+        f"{result['database']} — {args.server or 'tungban serve'} {args.workers} processes — {', '.join(result['settings']['products'])}"
         f"{' — quick' if args.quick else ''}"
     )
     print(

@@ -1,5 +1,5 @@
 """What every benchmark prints about the machine it ran on, how it prints its table, and the
-process plumbing the HTTP benchmarks share (a listening socket handed to gunicorn, CPU and
+process plumbing the HTTP benchmarks share (a listening socket for the server, CPU and
 memory of process trees read from /proc, worker profiles)."""
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from tungban.testing.servers import (  # noqa: F401 - the benchmarks import thes
     die_with_parent,
     listening_socket,
     start_gunicorn,
+    start_server,
     wait_until_up,
 )
 

@@ -8,14 +8,17 @@ Run from the checkout::
     .venv/bin/python bench/oidc.py --quick         # 32 connections, 8 s each (under 5 minutes)
     .venv/bin/python bench/oidc.py --scale 3300000 --only login   # login at 10^4, then at 3.3 million residents
     .venv/bin/python bench/oidc.py --quick --only login --profile # where a tungban worker's time goes
+    .venv/bin/python bench/oidc.py --quick --no-peer --server gunicorn-gthread  # another HTTP server (issue 15)
 
 What it starts, each its own process on loopback, as in production:
 
 * PostgreSQL: its own cluster in a temporary directory (``initdb``; Debian's ``postgresql``,
   installed with apt-get when missing and run as root), default durability settings
   (``fsync`` and ``synchronous_commit`` on), one database per system;
-* tungban: ``python -m gunicorn tungban.wsgi -w <one per core>`` (sync workers), DEBUG off,
-  on PostgreSQL, with the platform's default token lifetimes;
+* tungban: the command ``tungban serve`` runs (``tungban.core.serving``: granian, WSGI,
+  keep-alive, one process per core of ``TUNGBAN_WEB_THREADS`` threads; ``--server`` for
+  gunicorn-gthread, gunicorn-sync or uvicorn), DEBUG off, on PostgreSQL, with the platform's
+  default token lifetimes;
 * the peer: ``oidc-provider`` (``bench/peer``, see ``bench/peer.py``) under node:cluster with
   the same number of processes, a PostgreSQL adapter (the documented adapter interface) in
   the same PostgreSQL server, configured like tungban: ES256 ID tokens, PKCE S256 required,
@@ -87,11 +90,13 @@ from machine import (  # bench/machine.py
     print_table,
     profile_report,
     scratch_dir,
-    start_gunicorn,
+    start_server,
     tree_cpu_seconds,
     wait_until_up,
     write_results,
 )
+
+from tungban.core.serving import SERVERS
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -151,10 +156,14 @@ def parse_args(argv=None):
         help="server processes per system (default: one per core, %(default)s here)",
     )
     p.add_argument(
+        "--server",
+        choices=SERVERS,
+        help="tungban's HTTP server (tungban.core.serving; default TUNGBAN_WEB_SERVER: granian)",
+    )
+    p.add_argument(
         "--threads",
         type=int,
-        default=1,
-        help="threads per gunicorn worker: 1 = sync workers (default), more = gthread workers",
+        help="threads per tungban process (default TUNGBAN_WEB_THREADS, 8; gunicorn-sync: 1)",
     )
     p.add_argument("--wrk-threads", type=int, default=2, help="wrk threads (default 2)")
     p.add_argument(
@@ -920,6 +929,7 @@ def run(args, tmp: Path) -> dict:
                 "warmup",
                 "devices",
                 "workers",
+                "server",
                 "threads",
                 "wrk_threads",
                 "scenarios",
@@ -959,8 +969,27 @@ def run(args, tmp: Path) -> dict:
         notes["tungban_mint_tokens_s"] = round(time.perf_counter() - t0, 2)
         connections.close_all()
 
-        gunicorn = start_gunicorn(sock, env, args.workers, tmp, args.profile, threads=args.threads)
-        wait_until_up(f"{issuer}/.well-known/openid-configuration", gunicorn, tmp / "gunicorn.log")
+        from django.conf import settings
+
+        from tungban.core.serving import default_server, server_command
+
+        args.server = args.server or default_server()
+        args.threads = 1 if args.server == "gunicorn-sync" else args.threads or settings.TUNGBAN_WEB_THREADS
+        result["settings"].update(server=args.server, threads=args.threads)
+        gunicorn = start_server(
+            sock, env, args.workers, tmp, args.profile, threads=args.threads, server=args.server, log=tmp / "server.log"
+        )
+        result["server_command"] = " ".join(
+            server_command(
+                "127.0.0.1:8000",
+                server=args.server,
+                workers=args.workers,
+                threads=args.threads,
+                timeout=60,
+                graceful_timeout=10,
+            )
+        )
+        wait_until_up(f"{issuer}/.well-known/openid-configuration", gunicorn, tmp / "server.log")
         sock.close()
         systems = [
             System(
@@ -974,9 +1003,8 @@ def run(args, tmp: Path) -> dict:
                 access,
             )
         ]
-        kind = f"gthread, {args.threads} threads" if args.threads > 1 else "sync"
         print(
-            f"tungban: gunicorn tungban.wsgi -w {args.workers} ({kind}) at {issuer}, PostgreSQL {pg.port}; "
+            f"tungban: {args.server}, {args.workers} processes of {args.threads} threads at {issuer}, PostgreSQL {pg.port}; "
             f"{notes['tungban_seeded']['residents']:,} residents, {len(devices)} devices",
             flush=True,
         )
@@ -1076,7 +1104,7 @@ def run(args, tmp: Path) -> dict:
     if args.profile:
         result["profile"] = profile_report(tmp, "oidc")
     result["rows"], result["ratios"], result["notes"] = rows, ratios(rows), notes
-    result["versions"] = package_versions(("Django", "Authlib", "joserfc", "gunicorn", "psycopg"))
+    result["versions"] = package_versions(("Django", "Authlib", "joserfc", "granian", "gunicorn", "uvicorn", "psycopg"))
     return result
 
 
@@ -1105,7 +1133,8 @@ def main(argv=None) -> int:
     print(
         f"tungban vs oidc-provider — {result['date']} — {m['cpu']} ({m['cpus']} CPUs), load average "
         f"{' '.join(str(x) for x in m['loadavg_start'])} at start, {' '.join(str(x) for x in result['loadavg_end'])} at end — "
-        f"PostgreSQL on loopback — {args.workers} server processes each — wrk {args.wrk_threads} threads, "
+        f"PostgreSQL on loopback — {args.workers} server processes each (tungban: {args.server}, "
+        f"{args.threads} threads) — wrk {args.wrk_threads} threads, "
         f"{args.warmup:g} s warm-up + {args.seconds:g} s per run{' — quick' if args.quick else ''}"
     )
     print()

@@ -13,8 +13,8 @@ What it starts, each its own process on loopback, as in production:
 
 * PostgreSQL: a cluster of its own in a temporary directory (``bench/oidc.py``'s
   :class:`Postgres`: ``initdb``, default durability, ``fsync`` and ``synchronous_commit`` on);
-* the platform: ``python -m gunicorn tungban.wsgi -w <one per core>`` (sync workers, DEBUG
-  off) and the background worker ``tungban worker``, which runs the scheduled purge of
+* the platform as ``tungban serve`` runs it (``tungban.core.serving``: granian, one process
+  per core; ``--server`` for another), DEBUG off, and the background worker ``tungban worker``, which runs the scheduled purge of
   expired protocol state (:mod:`tungban.core.retention`);
 * the demo data providers ``wsd`` and ``ird`` (``examples/providers``, ``--synthetic``).
 
@@ -82,10 +82,12 @@ from machine import (  # bench/machine.py (this directory is on sys.path)
     package_versions,
     print_table,
     scratch_dir,
-    start_gunicorn,
+    start_server,
     wait_until_up,
     write_results,
 )
+
+from tungban.core.serving import SERVERS
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -160,6 +162,12 @@ def parse_args(argv=None):
         action="store_true",
         help="also run gc.collect() after each snapshot and record what it freed (changes what is measured)",
     )
+    p.add_argument(
+        "--server",
+        choices=SERVERS,
+        help="the platform's HTTP server (tungban.core.serving; default TUNGBAN_WEB_SERVER: granian; "
+        "gunicorn-gthread with --gc-stats or --tracemalloc, which use gunicorn's hooks)",
+    )
     p.add_argument("--output", type=Path, help="JSON results file (default bench/results/soak-<date>[-quick].json)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (printed at the end)")
     args = p.parse_args(argv)
@@ -177,6 +185,10 @@ def parse_args(argv=None):
         p.error(f"--rates must look like {DEFAULT_RATES}")
     if args.gc_stats and args.tracemalloc:
         p.error("--gc-stats or --tracemalloc, not both")
+    if args.gc_stats or args.tracemalloc:
+        args.server = args.server or "gunicorn-gthread"
+        if not args.server.startswith("gunicorn"):
+            p.error("--gc-stats and --tracemalloc need a gunicorn server (its hooks)")
     if args.minutes <= 0 or not any(args.rate.values()) or min(args.rate.values()) < 0:
         p.error("--minutes must be positive and some rate above 0")
     if args.threads < 1 or args.workers < 1 or args.devices > args.residents or min(args.holders, args.consents) < 1:
@@ -687,6 +699,7 @@ def run(args, tmp: Path) -> dict:
             "rates_per_s": args.rate,
             "threads_per_kind": args.threads,
             "gunicorn_workers": args.workers,
+            "server": args.server,
             "residents": args.residents,
             "devices": args.devices,
             "holders": args.holders,
@@ -751,8 +764,8 @@ def run(args, tmp: Path) -> dict:
                 )
             )
             extra = ("-c", str(conf))
-        gunicorn = start_gunicorn(sock, env, args.workers, tmp, False, extra)
-        wait_until_up(f"{issuer}/.well-known/openid-configuration", gunicorn, tmp / "gunicorn.log", timeout=180)
+        gunicorn = start_server(sock, env, args.workers, tmp, False, extra, server=args.server, log=tmp / "server.log")
+        wait_until_up(f"{issuer}/.well-known/openid-configuration", gunicorn, tmp / "server.log", timeout=180)
         sock.close()
         worker = start_worker(env, tmp)
         kinds = Kinds(issuer, seeded)
@@ -762,7 +775,7 @@ def run(args, tmp: Path) -> dict:
         kinds.issue()
         kinds.verify()
         print(
-            f"Platform: gunicorn tungban.wsgi -w {args.workers} at {issuer}, tungban worker (pid {worker.pid}), "
+            f"Platform: {args.server or 'tungban serve'}, {args.workers} processes at {issuer}, tungban worker (pid {worker.pid}), "
             f"PostgreSQL {pg.port} (fsync on); providers wsd, ird; {args.devices} devices, {args.holders} card holders, "
             f"{len(seeded['consents'])} consents",
             flush=True,
@@ -922,7 +935,7 @@ def main(argv=None) -> int:
     print(
         f"tungban soak — {result['date']} — {m['cpu']} ({m['cpus']} CPUs), load average "
         f"{' '.join(str(x) for x in m['loadavg_start'])} at start, {' '.join(str(x) for x in result['loadavg_end'])} at end — "
-        f"{args.minutes:g} min — PostgreSQL (fsync on), gunicorn {args.workers} sync workers (gc.freeze {'off' if args.no_gc_freeze else 'on'}), tungban worker"
+        f"{args.minutes:g} min — PostgreSQL (fsync on), {args.server or 'tungban serve'} {args.workers} processes (gc.freeze {'off' if args.no_gc_freeze else 'on'}), tungban worker"
     )
     print()
     fmt = lambda v: "-" if v is None else f"{v:.1f}"  # noqa: E731

@@ -1,5 +1,5 @@
-"""Smoke test of ``bench/bulkhead.py``: a tiny run end to end (temporary platform under
-gunicorn as ``tungban serve`` runs it, a healthy, a hanging and a slow provider, logins and
+"""Smoke test of ``bench/bulkhead.py``: a tiny run end to end (a temporary platform
+as ``tungban serve`` runs it, a healthy, a hanging and a slow provider, logins and
 exchanges) exits 0 and prints a row of figures per phase and the ratios. No timing is
 asserted: figures from a shared test machine mean nothing.
 
@@ -44,7 +44,7 @@ def test_bulkhead_benchmark_tiny_run(tmp_path):
     try:
         output, _ = proc.communicate(timeout=240)
     except subprocess.TimeoutExpired:
-        proc.send_signal(signal.SIGTERM)  # the benchmark stops gunicorn and the providers
+        proc.send_signal(signal.SIGTERM)  # the benchmark stops the platform and the providers
         output, _ = proc.communicate(timeout=30)
         pytest.fail(f"bench/bulkhead.py took over 240 s:\n{output}")
     assert proc.returncode == 0, output
@@ -60,4 +60,5 @@ def test_bulkhead_benchmark_tiny_run(tmp_path):
     healthy = result["phases"][0]
     assert healthy["logins"] > 0 and healthy["login_p99_ms"] > 0
     assert healthy["exchange_outcomes"] == {"delivered": healthy["exchanges"]}
-    assert result["server_command"].startswith("-m gunicorn tungban.wsgi")
+    # The platform ran as `tungban serve` runs it (tungban.core.serving's default server).
+    assert result["server_command"].startswith("-m granian --interface wsgi tungban.wsgi:application")

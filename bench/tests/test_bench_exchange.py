@@ -44,7 +44,7 @@ def test_exchange_benchmark_tiny_run(tmp_path):
     try:
         output, _ = proc.communicate(timeout=120)
     except subprocess.TimeoutExpired:
-        proc.send_signal(signal.SIGTERM)  # the benchmark stops gunicorn and the providers
+        proc.send_signal(signal.SIGTERM)  # the benchmark stops the platform and the providers
         output, _ = proc.communicate(timeout=30)
         pytest.fail(f"bench/exchange.py took over 120 s:\n{output}")
     assert proc.returncode == 0, output

@@ -427,8 +427,11 @@ TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT = float(os.environ.get("TUNGBAN_EXCHANGE_PROVI
 #: was killed, or lost the database, after asking the provider) is shown as "outcome unknown"
 #: (issue 14 item 4). Covers the connect timeout, a slow body and the completing transaction.
 TUNGBAN_EXCHANGE_ATTEMPT_MARGIN = float(os.environ.get("TUNGBAN_EXCHANGE_ATTEMPT_MARGIN", "60"))
-#: Web processes (``tungban serve``, tungban.core.serving; issue 14 item 1): processes (0: one
-#: per core), threads per process (gthread workers; 1: sync workers) and gunicorn's timeout.
+#: Web processes (``tungban serve``, tungban.core.serving; issue 14 item 1, issue 15): the
+#: server (granian, default; gunicorn-gthread, gunicorn-sync, uvicorn to compare), processes
+#: (0: one per core), threads per process (requests served at once) and the timeout (s:
+#: gunicorn's silent-worker timeout; granian's request-head read timeout).
+TUNGBAN_WEB_SERVER = os.environ.get("TUNGBAN_WEB_SERVER", "granian")
 TUNGBAN_WEB_WORKERS = int(os.environ.get("TUNGBAN_WEB_WORKERS", "0"))
 TUNGBAN_WEB_THREADS = int(os.environ.get("TUNGBAN_WEB_THREADS", "8"))
 TUNGBAN_WEB_TIMEOUT = int(os.environ.get("TUNGBAN_WEB_TIMEOUT", "60"))

@@ -5,9 +5,10 @@ a named point, then checked.
 
 * a database of its own (``CREATE DATABASE tungban_faults_…``, dropped afterwards) and a
   temporary ``TUNGBAN_VAR_DIR`` (secret key, a SoftHSM2 token for residents' signing keys);
-* the platform under gunicorn as ``tungban serve`` runs it (gthread workers,
-  :func:`tungban.testing.servers.start_gunicorn`), 3 processes of 4 threads, whose master
-  respawns a killed worker as in production;
+* the platform under the HTTP server ``tungban serve`` runs (``tungban.core.serving``;
+  :func:`tungban.testing.servers.start_server`), 3 processes of 4 threads, whose master
+  respawns a killed worker as in production (``TUNGBAN_WEB_SERVER`` in the environment of
+  the tests chooses another server);
 * ``tungban worker`` for background jobs (bulk issuance, signing), restarted whenever it dies
   (what ``Restart=always`` of ``docs/systemd/tungban-worker@.service`` does);
 * the demo data provider ``wsd`` (``examples.providers.launch.start_provider``).
@@ -42,7 +43,8 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from tungban.core.killpoints import ENV_DIR, ENV_POINTS
-from tungban.testing.servers import listening_socket, live_children, start_gunicorn, wait_until_up
+from tungban.core.serving import CRASH_LOOP_SECONDS, default_server
+from tungban.testing.servers import listening_socket, live_children, process_age, start_server, wait_until_up
 
 #: Every named point (:mod:`tungban.core.killpoints`).
 POINTS = (
@@ -56,7 +58,7 @@ ROOT = Path(__file__).resolve().parents[3]
 SRC = ROOT / "src"
 #: Rate-limit groups lifted for the harness (one client on loopback makes every call).
 _RATE_LIMIT_GROUPS = ("proofing", "proofing_hkid", "binding", "binding_hkid_client", "binding_hkid", "token", "verify")
-#: gunicorn worker processes, and threads per process where production runs gthread workers.
+#: Web server processes, and threads per process (production runs several threads per process).
 WORKERS, THREADS = 3, 4
 #: Residents made at start (one child process instead of one per test).
 RESIDENTS = 16
@@ -165,10 +167,11 @@ class FaultPlatform:
         self.database_url = _with_database(server_url, self.database)
         self._server_url = server_url
         self.markers = self.tmp / "killpoints"
-        self.log = self.tmp / "gunicorn.log"
+        self.log = self.tmp / "server.log"
         self.url = ""
         self.env: dict[str, str] = {}
-        self.gunicorn: subprocess.Popen | None = None
+        self.server: subprocess.Popen | None = None
+        self.server_name = ""
         self.tasks: _Supervised | None = None
         self.providers: list[subprocess.Popen] = []
         self.setup: dict = {}
@@ -178,7 +181,7 @@ class FaultPlatform:
     # --- life cycle ---------------------------------------------------------------------------
 
     def start(self) -> FaultPlatform:
-        """Create the database, migrate and seed it, start the provider, gunicorn and the task
+        """Create the database, migrate and seed it, start the provider, the web server and the task
         worker; returns self. :raises HarnessError: a part did not come up."""
         from examples.providers.launch import start_provider
 
@@ -196,10 +199,10 @@ class FaultPlatform:
             self.providers.append(proc)
             self.setup = self.call("prepare", providers={"wsd": wsd_url}, residents=RESIDENTS, timeout=600)
             self._residents = list(self.setup.pop("residents"))
-            self.gunicorn = self._start_gunicorn(sock)
-            wait_until_up(f"{self.url}/readyz", self.gunicorn, self.log, timeout=120)
+            self.server = self._start_server(sock)
+            wait_until_up(f"{self.url}/readyz", self.server, self.log, timeout=120)
         finally:
-            sock.close()  # gunicorn holds its own copy
+            sock.close()  # the server holds its own copy, or its own socket on the port
         self.tasks = _Supervised(self._start_task_worker)
         self.wait_recovered()
         return self
@@ -211,9 +214,9 @@ class FaultPlatform:
         if self.tasks is not None:
             self.tasks.stop()
             self.tasks = None
-        if self.gunicorn is not None:
-            _stop(self.gunicorn, 15)
-            self.gunicorn = None
+        if self.server is not None:
+            _stop(self.server, 15)
+            self.server = None
         for proc in self.providers:
             stop_provider(proc)
         self.providers = []
@@ -248,10 +251,20 @@ class FaultPlatform:
         )
         return env
 
-    def _start_gunicorn(self, sock) -> subprocess.Popen:
-        """gunicorn as ``tungban serve`` runs it (gthread workers), :attr:`workers` processes of
-        :data:`THREADS` threads, on ``sock``."""
-        return start_gunicorn(sock, self.env, self.workers, self.tmp, False, ("--timeout", "120"), threads=THREADS)
+    def _start_server(self, sock) -> subprocess.Popen:
+        """The web server as ``tungban serve`` runs it, :attr:`workers` processes of
+        :data:`THREADS` threads, on the port of ``sock``."""
+        self.server_name = os.environ.get("TUNGBAN_WEB_SERVER") or default_server()
+        return start_server(
+            sock,
+            self.env,
+            self.workers,
+            self.tmp,
+            threads=THREADS,
+            server=self.server_name,
+            timeout=120,
+            log=self.log,
+        )
 
     def _start_task_worker(self) -> subprocess.Popen:
         log = open(self.tmp / "worker.log", "ab")  # noqa: SIM115 - inherited by the child, closed here
@@ -308,20 +321,26 @@ class FaultPlatform:
         wait_for(lambda: self.fired(point), timeout=timeout, what=f"a process to reach the kill point {point}")
 
     def worker_pids(self) -> set[int]:
-        """The gunicorn workers now running."""
-        return set(live_children(self.gunicorn.pid)) if self.gunicorn else set()
+        """The web server's worker processes now running."""
+        return set(live_children(self.server.pid)) if self.server else set()
 
     def wait_recovered(self, timeout: float = 120) -> None:
-        """Wait until gunicorn runs all its workers again (the master respawned a killed one),
+        """Wait until the server runs all its workers again (the master respawned a killed one),
         ``/readyz`` answers 200 and the task worker is running.
 
         :raises HarnessError: the master died, or recovery took longer than ``timeout``."""
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
         def ready() -> bool:
-            if self.gunicorn is None or self.gunicorn.poll() is not None:
-                raise HarnessError(f"the gunicorn master exited:\n{self.log.read_text(errors='replace')[-3000:]}")
-            if len(self.worker_pids()) < self.workers:
+            if self.server is None or self.server.poll() is not None:
+                raise HarnessError(f"the web server's master exited:\n{self.log.read_text(errors='replace')[-3000:]}")
+            pids = self.worker_pids()
+            if len(pids) < self.workers:
+                return False
+            # Granian stops altogether when a worker it respawned dies again within its
+            # crash-loop window (tungban.core.serving.CRASH_LOOP_SECONDS): the next kill
+            # must not come sooner than production's workers would see one.
+            if self.server_name == "granian" and min(process_age(pid) for pid in pids) <= CRASH_LOOP_SECONDS:
                 return False
             if self.tasks is not None and self.tasks.proc.poll() is not None:
                 return False

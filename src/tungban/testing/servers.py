@@ -1,11 +1,14 @@
 """Running the platform as in production, for the benchmarks (``bench/machine.py`` re-exports
-these) and the fault-injection tests (:mod:`tungban.testing.faults`): a loopback socket
-handed to gunicorn (``--bind fd://N``), gunicorn started as ``tungban serve`` starts it,
-waiting for an URL to answer, and the processes under a master read from ``/proc`` (Linux).
+these) and the fault-injection tests (:mod:`tungban.testing.faults`): a loopback socket that
+holds a free port (handed to gunicorn and uvicorn as ``fd://N``; granian binds the same port
+itself, ``SO_REUSEPORT``), the server started with the command ``tungban serve`` runs
+(:func:`tungban.core.serving.server_command`), waiting for an URL to answer, and the processes
+under a master read from ``/proc`` (Linux).
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -15,10 +18,13 @@ from pathlib import Path
 
 
 def listening_socket() -> socket.socket:
-    """A loopback socket bound to a free port, handed to gunicorn (``--bind fd://N``):
-    the issuer URL is known before any process starts, and no other process can take the port."""
+    """A loopback socket bound to a free port, handed to the server (:func:`start_server`):
+    the issuer URL is known before any process starts, and no other user's process can take
+    the port. ``SO_REUSEPORT``: granian's workers bind the port themselves while this socket
+    (bound, never listening, so it takes no connection) still holds it."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind(("127.0.0.1", 0))
     sock.set_inheritable(True)
     return sock
@@ -53,37 +59,71 @@ def worker_exit(server, worker):
 """
 
 
-def start_gunicorn(
+def start_server(
     sock: socket.socket,
     env: dict,
     workers: int,
     tmp: Path,
-    profile: bool,
+    profile: bool = False,
     extra: tuple[str, ...] = (),
-    threads: int = 1,
+    threads: int | None = None,
+    *,
+    server: str | None = None,
+    timeout: int = 60,
+    graceful_timeout: int = 10,
+    log: Path | None = None,
+    stdout: Path | None = None,
 ) -> subprocess.Popen:
-    """The platform under gunicorn as ``tungban serve`` builds its command
-    (:func:`tungban.core.serving.gunicorn_command`) with ``workers`` processes of ``threads``
-    threads (1: sync workers, these benchmarks' recorded figures; more: gthread) on the
-    already bound ``sock`` (``--bind fd://N``), logging errors to ``tmp/gunicorn.log``; with
-    ``profile`` every worker runs its requests under cProfile and dumps
-    ``tmp/worker-<pid>.prof`` on exit. ``extra`` arguments come last (they override)."""
-    from tungban.core.serving import gunicorn_command
+    """The platform under ``server`` (one of :data:`tungban.core.serving.SERVERS`; default
+    ``TUNGBAN_WEB_SERVER`` of ``env``, else the settings' default) with the command
+    ``tungban serve`` runs (:func:`tungban.core.serving.server_command`): ``workers`` processes
+    of ``threads`` threads (default ``TUNGBAN_WEB_THREADS``) on the port of ``sock``, the
+    server's own log (stderr) appended to ``log`` (default ``tmp/server.log``), its stdout
+    (a request log, when on) to ``stdout`` (default: discarded). With ``profile`` (gunicorn
+    only) every worker runs its requests under cProfile and dumps ``tmp/worker-<pid>.prof`` on exit. ``extra`` arguments
+    go to the server, last. The server's processes are the children of the returned process
+    (:func:`live_children`).
 
-    cmd = gunicorn_command(
-        f"fd://{sock.fileno()}",
+    :raises ValueError: ``profile`` with another server than gunicorn."""
+    from tungban.core.serving import SERVERS, default_server, server_command
+
+    server = server or env.get("TUNGBAN_WEB_SERVER") or default_server()
+    if server not in SERVERS:
+        raise ValueError(f"unknown server {server!r}: expected one of {', '.join(SERVERS)}")
+    inherit = server != "granian"  # granian binds the port itself (SO_REUSEPORT)
+    host, port = sock.getsockname()[:2]
+    bind = f"fd://{sock.fileno()}" if inherit else f"{host}:{port}"
+    cmd = server_command(
+        bind,
+        server=server,
         workers=workers,
         threads=threads,
-        timeout=60,
-        extra=("--graceful-timeout", "10", "--error-logfile", str(tmp / "gunicorn.log"), *extra),
+        timeout=timeout,
+        graceful_timeout=graceful_timeout,
+        extra=extra,
     )
     if profile:
+        if "gunicorn" not in cmd:
+            raise ValueError("profiling the workers needs gunicorn (its pre_request/post_request hooks)")
         conf = tmp / "gunicorn-profile.py"
         conf.write_text(GUNICORN_PROFILE_CONF.format(dir=str(tmp)))
         cmd += ["-c", str(conf)]
-    return subprocess.Popen(
-        cmd, cwd=tmp, env=env, pass_fds=(sock.fileno(),), stdin=subprocess.DEVNULL, preexec_fn=die_with_parent
-    )
+    with open(log or tmp / "server.log", "ab") as err, open(stdout or os.devnull, "ab") as out:
+        return subprocess.Popen(
+            cmd,
+            cwd=tmp,
+            env=env,
+            pass_fds=(sock.fileno(),) if inherit else (),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            preexec_fn=die_with_parent,
+        )
+
+
+def start_gunicorn(sock, env, workers, tmp, profile=False, extra=(), threads=None, **kwargs) -> subprocess.Popen:
+    """:func:`start_server`, named as before issue 15 (the server is no longer always gunicorn)."""
+    return start_server(sock, env, workers, tmp, profile, extra, threads, **kwargs)
 
 
 def die_with_parent() -> None:
@@ -126,3 +166,13 @@ def live_children(pid: int) -> list[int]:
         if state not in ("Z", "X"):
             out.append(child)
     return out
+
+
+def process_age(pid: int) -> float:
+    """Seconds since process ``pid`` started (from /proc; 0 when it is gone)."""
+    try:
+        start_ticks = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, IndexError, ValueError):
+        return 0.0
+    return uptime - start_ticks / os.sysconf("SC_CLK_TCK")

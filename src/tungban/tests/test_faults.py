@@ -1,13 +1,13 @@
 """Fault injection (issue 14 acceptance 1): for each operation, a worker of the platform
-(gunicorn's, or ``tungban worker``'s) is killed with SIGKILL at a named point
+(the web server's, or ``tungban worker``'s) is killed with SIGKILL at a named point
 (:mod:`tungban.core.killpoints`); after the master respawned it, the operation is either
 complete or absent, the counts and both logs are consistent, no key in the HSM lacks a row,
 and a retry (with the same ``Idempotency-Key``, or the same refresh token) returns the first
 result without a duplicate.
 
-The platform runs as in production (:mod:`tungban.testing.faults`): gunicorn with several
-gthread workers on a PostgreSQL database of its own, ``tungban worker``, the demo provider,
-a SoftHSM2 token. PostgreSQL only (``DATABASE_URL=postgres://…``): skipped on SQLite. About
+The platform runs as in production (:mod:`tungban.testing.faults`): the web server of
+``tungban serve`` (``tungban.core.serving``) with several worker processes of several threads
+on a PostgreSQL database of its own, ``tungban worker``, the demo provider, a SoftHSM2 token. PostgreSQL only (``DATABASE_URL=postgres://…``): skipped on SQLite. About
 four minutes on a busy two-core machine; CI runs it after the PostgreSQL suite (``.ci/run``).
 """
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management import BaseCommand, call_command
 
-from tungban.core.serving import gunicorn_command
+from tungban.core.serving import server_command
 from tungban.setup.demo import PROVIDER_PORTS
 
 
@@ -35,14 +35,9 @@ class Command(BaseCommand):
             TUNGBAN_ISSUER=issuer,
             TUNGBAN_VAR_DIR=str(settings.VAR_DIR),
         )
-        # gthread workers (tungban.core.serving): a slow data provider holds a thread, not a worker.
+        # The production server (tungban.core.serving): a slow data provider holds a thread, not a worker.
         platform = subprocess.Popen(
-            gunicorn_command(
-                f"127.0.0.1:{port}",
-                workers=workers,
-                timeout=300,
-                extra=("--graceful-timeout", "5", "--access-logfile", "-"),
-            ),
+            server_command(f"127.0.0.1:{port}", workers=workers, timeout=300, graceful_timeout=5, access_log=True),
             env=env,
         )
         # Background tasks (bulk issuance, bulk signing, callbacks): one worker next to the web server.
