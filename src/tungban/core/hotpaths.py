@@ -19,6 +19,9 @@ Rules for a hot-path view (the app that owns the endpoint registers it in its
   conf (the reference behaviour, which also produces every error answer);
 * it may not use ``request.session``, ``request.user`` or messages, which are not set up here;
 * the language is the API's (:func:`tungban.core.middleware.api_language`);
+* the answer carries the headers the page middleware would add to a response that has no
+  page: ``Content-Security-Policy`` (``SECURE_CSP``, no nonce), ``Permissions-Policy`` and
+  ``X-Frame-Options``, built once per process from the settings;
 * what the full stack would check still holds: the ``Host`` header against ``ALLOWED_HOSTS``
   (400), the body size limit of the path (413,
   :class:`tungban.core.middleware.RequestSizeLimitMiddleware`), and exceptions get the JSON
@@ -30,8 +33,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
+from django.utils.csp import build_policy
+from django_permissions_policy import PermissionsPolicyMiddleware
 
 from . import faults
 from .middleware import RequestSizeLimitMiddleware, api_language, limit_for
@@ -65,6 +71,12 @@ class HotPathMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
         self.size_limit = RequestSizeLimitMiddleware(get_response)
+        headers = {
+            "Content-Security-Policy": build_policy(settings.SECURE_CSP),
+            "Permissions-Policy": PermissionsPolicyMiddleware(get_response).permissions_policy,
+            "X-Frame-Options": getattr(settings, "X_FRAME_OPTIONS", "DENY").upper(),
+        }
+        self.headers = [(name, value) for name, value in headers.items() if value]
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         view = _routes.get((request.method, request.path_info))
@@ -86,4 +98,7 @@ class HotPathMiddleware:
             return faults.api_exception_response(request, exc)
         if response is None:
             return self.get_response(request)
+        for name, value in self.headers:
+            if name not in response:
+                response[name] = value
         return response

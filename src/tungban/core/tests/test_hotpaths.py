@@ -35,6 +35,10 @@ def test_registered_view_answers_without_the_page_middleware(client, route):
     assert response.json() == {"hot": True}
     assert seen == {"session": False, "user": False}
     assert response["X-Content-Type-Options"] == "nosniff"  # SecurityMiddleware still wraps it
+    # the headers of the page middleware it skipped
+    assert "default-src 'self'" in response["Content-Security-Policy"]
+    assert "camera=()" in response["Permissions-Policy"]
+    assert response["X-Frame-Options"] == "DENY"
 
 
 @pytest.mark.django_db
