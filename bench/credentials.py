@@ -574,29 +574,28 @@ def measure_in_process(items: list[tuple[str, str]]) -> dict:
 
 
 def measure_http(items: list[tuple[str, str]], tmp: Path, *, connections: int, seconds: float, workers: int) -> dict:
-    """(f) ``POST /api/v1/credentials/verify`` through HTTP: the platform under gunicorn
-    (as ``tungban serve``, ``workers`` processes) on this benchmark's database, wrk with
+    """(f) ``POST /api/v1/credentials/verify`` through HTTP: the platform as
+    ``tungban serve`` runs it (``workers`` processes) on this benchmark's database, wrk with
     ``connections`` connections for ``seconds``, the ``verify`` rate limit raised through
     ``TUNGBAN_RATELIMIT_VERIFY``. Requests per second, latency percentiles, errors and the
     server's CPU per request; a sample of answers is checked to be valid first."""
     import subprocess
     import urllib.request
 
-    from tungban.testing.servers import listening_socket, start_gunicorn, wait_until_up
+    from tungban.testing.servers import listening_socket, start_server, wait_until_up
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from machine import tree_cpu_seconds
 
-    sock = listening_socket()
-    sock.listen(1024)
+    sock = listening_socket()  # never listening here: granian's workers bind the port (SO_REUSEPORT)
     port = sock.getsockname()[1]
     # The workers import this checkout's code (the shared virtualenv's editable install may point elsewhere).
     pythonpath = os.pathsep.join(p for p in (str(ROOT / "src"), str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
     env = {**os.environ, "TUNGBAN_ALLOWED_HOSTS": "localhost,127.0.0.1", "PYTHONPATH": pythonpath}
-    proc = start_gunicorn(sock, env, workers, tmp, False)
+    proc = start_server(sock, env, workers, tmp, False)
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_until_up(f"{base}/healthz", proc, tmp / "gunicorn.log")
+        wait_until_up(f"{base}/healthz", proc, tmp / "server.log")
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         bodies = verify_bodies(items)
         invalid = []
@@ -636,7 +635,7 @@ def measure_http(items: list[tuple[str, str]], tmp: Path, *, connections: int, s
     errors = sum(w["errors"].values())
     r = stats_row(
         f"(f) online, HTTP ({connections} connections)",
-        f"POST /api/v1/credentials/verify under gunicorn -w {workers} (tungban serve's command), wrk -c {connections}; "
+        f"POST /api/v1/credentials/verify as tungban serve runs it ({workers} processes), wrk -c {connections}; "
         "verify rate limit raised with TUNGBAN_RATELIMIT_VERIFY",
         count=count,
         seconds=secs,

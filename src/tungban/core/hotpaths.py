@@ -88,14 +88,14 @@ class HotPathMiddleware:
         except ValueError:
             declared = 0
         limit = limit_for(request.path_info)
-        translation.activate(api_language(request))  # as LocaleMiddleware does for the API
-        request.LANGUAGE_CODE = translation.get_language()
-        if declared > limit:
-            return self.size_limit._too_large(request, limit)
-        try:
-            response = view(request)
-        except Exception as exc:  # noqa: BLE001 - the answers the full stack would give
-            return faults.api_exception_response(request, exc)
+        with translation.override(api_language(request)):  # as LocaleMiddleware does for the API
+            request.LANGUAGE_CODE = translation.get_language()
+            if declared > limit:
+                return self.size_limit._too_large(request, limit)
+            try:
+                response = view(request)
+            except Exception as exc:  # noqa: BLE001 - the answers the full stack would give
+                return faults.api_exception_response(request, exc)
         if response is None:
             return self.get_response(request)
         for name, value in self.headers:

@@ -86,6 +86,15 @@ def test_api_language_is_active(client, route):
     assert client.get(PATH, HTTP_ACCEPT_LANGUAGE="zh-HK").json() == {"language": "zh-hant"}
 
 
+def test_the_hot_language_is_not_left_on_the_thread(client, route):
+    from django.utils import translation
+
+    route(lambda request: JsonResponse({"language": translation.get_language()}))
+    with translation.override("en"):
+        assert client.get(PATH, HTTP_ACCEPT_LANGUAGE="zh-HK").json() == {"language": "zh-hant"}
+        assert translation.get_language() == "en"
+
+
 def test_path_must_be_absolute():
     with pytest.raises(ValueError):
         hotpaths.register("oidc/jwks", lambda request: None)
