@@ -497,6 +497,8 @@ def recheck_answer(data_user: Organisation, answer: dict) -> None:
     of a consent's last use gets its answer), the data subject's account active
     (``account_suspended``). Not recorded as a new exchange: it discloses nothing the log does
     not already show as delivered to this data user; it is logged (``tungban.exchange``, INFO).
+    If the delivery's log leaf is still queued (its appender failed after the commit), it is
+    integrated under a signed head first.
 
     :raises DomainError: the refusal, which the idempotency layer answers and keeps in place of
         the answer (issue 14 review M1).
@@ -511,6 +513,9 @@ def recheck_answer(data_user: Organisation, answer: dict) -> None:
         raise _refusal(status)
     if consent.resident is None or not consent.resident.is_active:
         raise identity_errors.AccountSuspended(_("The data subject's account is suspended."))
+    # The delivery's leaf may still be queued if its appender failed after the commit: the
+    # answer goes out again only once the log shows it (issue 15 review M1).
+    ledger_log.integrate_reference(LEDGER_KIND, str(answer.get("exchange_id")))
     log.info(
         "Exchange answer replayed: exchange %s, data user %s, request_id %s",
         answer.get("exchange_id"),

@@ -79,6 +79,14 @@ class RecordsReport:
         return not self.problems
 
 
+def integrate_reference(kind: str, reference: str) -> None:
+    """Before an answer about record ``(kind, reference)`` is given again (a replay): return
+    once its leaf, if still queued (the appender that queued it died or failed before
+    integrating it), is in the tree under a signed, published head. One read of the queue
+    (small: a leaf leaves it when integrated) when nothing of it is queued (issue 15 review M1)."""
+    transparency.integrate_reference(kind, reference)
+
+
 def _latest_leaves(kind: str, references: list[str]) -> dict[str, tuple[int, str]]:
     found: dict[str, tuple[int, str]] = {}
     rows = LogLeaf.objects.filter(kind=kind, reference__in=references).values_list("reference", "index", "body")

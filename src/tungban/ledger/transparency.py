@@ -424,6 +424,17 @@ def integrate(tickets: list[int | None]) -> None:
     integrate_pending()
 
 
+def integrate_reference(kind: str, reference: str) -> None:
+    """Integrate the queue (:func:`integrate_pending`) if a leaf of ``(kind, reference)`` is
+    still in it; else nothing (one read of :class:`PendingLeaf`)."""
+    table = connection.ops.quote_name(PendingLeaf._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {table} WHERE kind = %s AND reference = %s LIMIT 1", [kind, reference])
+        if cursor.fetchone() is None:
+            return
+    integrate_pending()
+
+
 def integrate_pending() -> int:
     """Integrate every queued leaf into the tree, in the order queued, under one signed and
     published tree head, in one transaction holding the log's lock (the sequencer). Returns

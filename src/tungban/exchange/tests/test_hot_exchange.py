@@ -151,3 +151,43 @@ def test_with_queued_leaves_every_exchange_is_in_a_signed_head_when_answered(off
     assert LogLeaf.objects.filter(reference=answer["exchange_id"]).count() == 2
     assert LogLeaf.objects.count() == 3  # the attempt, its record, the refusal's record
     assert exchange.verify_log().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_replayed_answer_waits_for_its_leaf(officer, provider_answers, monkeypatch):
+    """Issue 15 review M1: the delivery committed, then integrating its queued leaf failed (a
+    503 to the data user). The retry with the same ``request_id`` gets the kept answer only
+    once the delivery's leaf is in the tree under a signed head."""
+    from django.db import OperationalError
+
+    from tungban.ledger import services as ledger_services
+    from tungban.ledger import transparency
+    from tungban.ledger.models import PendingLeaf
+
+    monkeypatch.setattr(transparency, "batching", lambda: True)
+    client, auth, (consent_id,) = setup_exchange(officer)
+    real, calls = ledger_services.integrate, []
+
+    def failing_after_delivery(tickets):
+        calls.append(tickets)
+        if len(calls) >= 2:  # the attempt's start integrates; the delivery's flush fails
+            raise OperationalError("connection lost while integrating")
+        return real(tickets)
+
+    monkeypatch.setattr(ledger_services, "integrate", failing_after_delivery)
+    body = {"consent_id": consent_id, "product": WSD, "request_id": uuid.uuid4().hex}
+    first = client.post(
+        "/api/v1/exchange/requests", data=body, content_type="application/json", HTTP_AUTHORIZATION=auth
+    )
+    assert first.status_code == 503
+    record = ExchangeRecord.objects.get()
+    assert PendingLeaf.objects.filter(reference=str(record.id)).exists()  # committed, not yet in the tree
+
+    monkeypatch.setattr(ledger_services, "integrate", real)
+    again = client.post(
+        "/api/v1/exchange/requests", data=body, content_type="application/json", HTTP_AUTHORIZATION=auth
+    )
+    assert again.status_code == 200 and again.json()["exchange_id"] == str(record.id)
+    assert not PendingLeaf.objects.exists()
+    assert LogLeaf.objects.filter(reference=str(record.id)).count() == 2
+    assert exchange.verify_log().ok
