@@ -305,16 +305,20 @@ SECURE_PROXY_SSL_HEADER = (
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
     "ratelimit": {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        # A DatabaseCache whose counters are changed by one atomic upsert (issue 15); rows of
+        # ended windows are deleted by the scheduled purge (tungban.core.retention), and by
+        # Django's culling (past MAX_ENTRIES) only when something else than a counter is stored.
+        "BACKEND": "tungban.core.ratelimit.CounterCache",
         "LOCATION": "tungban_ratelimit",
-        # Counters live for one window; expired rows are removed only when the table passes
-        # MAX_ENTRIES, and then (after the expired ones) a third of the rest: keep it large.
         "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("TUNGBAN_RATELIMIT_MAX_ENTRIES", "200000"))},
     },
 }
 
 # --- Rate limits (tungban.core.ratelimit; django-ratelimit, issue 13 items 2, 8, 12) ---------
 RATELIMIT_USE_CACHE = "ratelimit"
+# Counters are stored as decimal text since issue 15 (pickled before): a new key prefix, so a
+# counter written by an older release is never incremented in SQL (its window simply ends).
+RATELIMIT_CACHE_PREFIX = "rl:n:"
 #: ``0`` turns every rate limit off (never in production).
 RATELIMIT_ENABLE = _flag("TUNGBAN_RATELIMIT_ENABLE", True)
 #: Behind a reverse proxy: the request META key holding the client's address (e.g.
