@@ -191,7 +191,8 @@ class CounterCache(DatabaseCache):
 
     def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
         if not _is_int(value):
-            return super().set(key, value, timeout, version)
+            super().set(key, value, timeout, version)
+            return
         key = self.make_and_validate_key(key, version=version)
         connection, table = self._sql()
         exp, _now = self._expiry(connection, timeout)

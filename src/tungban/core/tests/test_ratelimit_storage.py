@@ -45,7 +45,9 @@ def test_the_token_endpoints_limit_costs_one_statement(db, counters):
     client.post("/oidc/token", {"grant_type": "client_credentials"}, secure=True)
     with CaptureQueriesContext(connection) as queries:
         client.post("/oidc/token", {"grant_type": "client_credentials"}, secure=True)
-    counting = [q["sql"] for q in queries if settings.CACHES["ratelimit"]["LOCATION"] in q["sql"] or "advisory" in q["sql"]]
+    counting = [
+        q["sql"] for q in queries if settings.CACHES["ratelimit"]["LOCATION"] in q["sql"] or "advisory" in q["sql"]
+    ]
     assert len(counting) <= 1, counting
 
 
