@@ -191,6 +191,22 @@ TUNGBAN_DB_CONNECT_TIMEOUT = int(os.environ.get("TUNGBAN_DB_CONNECT_TIMEOUT", "5
 TUNGBAN_UNAVAILABLE_RETRY_AFTER = int(os.environ.get("TUNGBAN_UNAVAILABLE_RETRY_AFTER", "5"))
 #: Milliseconds the readiness probe (``/readyz``) gives the database to answer ``SELECT 1``.
 TUNGBAN_READINESS_TIMEOUT_MS = int(os.environ.get("TUNGBAN_READINESS_TIMEOUT_MS", "2000"))
+# PostgreSQL connections (issue 15 item 1, figures in docs/operations.md): a pool per worker
+# process (psycopg_pool through Django's OPTIONS["pool"]) instead of persistent connections,
+# and server-side binding with psycopg's prepared statements. TUNGBAN_DB_POOL=0 goes back to
+# persistent connections (TUNGBAN_DB_CONN_MAX_AGE); TUNGBAN_DB_PREPARE_THRESHOLD=off (needed
+# behind a transaction-mode pooler that does not track prepared statements) to client-side
+# binding without prepared statements.
+#: Whether each worker process keeps a PostgreSQL connection pool.
+TUNGBAN_DB_POOL = _flag("TUNGBAN_DB_POOL", False)
+#: The pool's bounds per worker process (connections) and the seconds a request waits for one.
+TUNGBAN_DB_POOL_MIN_SIZE = int(os.environ.get("TUNGBAN_DB_POOL_MIN_SIZE", "2"))
+TUNGBAN_DB_POOL_MAX_SIZE = int(os.environ.get("TUNGBAN_DB_POOL_MAX_SIZE", "16"))
+TUNGBAN_DB_POOL_TIMEOUT = float(os.environ.get("TUNGBAN_DB_POOL_TIMEOUT", "10"))
+#: Whether the pool checks a connection (an empty query) each time it lends it.
+TUNGBAN_DB_POOL_CHECK = _flag("TUNGBAN_DB_POOL_CHECK", False)
+#: Executions of a query on a connection before psycopg prepares it (``off``: never).
+TUNGBAN_DB_PREPARE_THRESHOLD = os.environ.get("TUNGBAN_DB_PREPARE_THRESHOLD", "off").strip().lower()
 DATABASES = {
     "default": database_settings(
         os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'tungban.sqlite3'}"),
@@ -198,6 +214,17 @@ DATABASES = {
         lock_timeout_ms=TUNGBAN_DB_LOCK_TIMEOUT_MS,
         statement_timeout_ms=TUNGBAN_DB_STATEMENT_TIMEOUT_MS,
         connect_timeout=TUNGBAN_DB_CONNECT_TIMEOUT,
+        pool=(
+            {
+                "min_size": TUNGBAN_DB_POOL_MIN_SIZE,
+                "max_size": TUNGBAN_DB_POOL_MAX_SIZE,
+                "timeout": TUNGBAN_DB_POOL_TIMEOUT,
+                **({} if TUNGBAN_DB_POOL_CHECK else {"check": None}),
+            }
+            if TUNGBAN_DB_POOL
+            else None
+        ),
+        prepare_threshold=None if TUNGBAN_DB_PREPARE_THRESHOLD in ("", "off") else int(TUNGBAN_DB_PREPARE_THRESHOLD),
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
