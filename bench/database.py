@@ -198,7 +198,8 @@ def main() -> None:
         cells = []
         for scenario in SCENARIOS:
             r = row["results"][scenario]
-            cells.append(f"{r.get('error', '') or f'{r["client_us"]:>8} / {r["server_us"]:<8}':>30}")
+            cell = r.get("error") or f"{r['client_us']:>8} / {r['server_us']:<8}"
+            cells.append(f"{cell:>30}")
         print(f"{row['config']:<22}" + "".join(cells))
     print(f"({args.requests} requests per cell; CPU per request in microseconds: Python client / PostgreSQL backend)")
     if args.json:

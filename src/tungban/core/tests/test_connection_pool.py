@@ -61,7 +61,9 @@ def _advisory_locks_of(pid: int) -> int:
     with psycopg.connect(
         dbname=settings["NAME"], user=settings["USER"], host=settings["HOST"], port=settings["PORT"] or None
     ) as other:
-        return other.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = %s", [pid]).fetchone()[0]
+        return other.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = %s", [pid]
+        ).fetchone()[0]
 
 
 @postgresql
