@@ -27,7 +27,9 @@ A "request" is Django's request cycle around the statement (``request_started``,
 - ``ratelimit``: one attempt counted by the rate limiter (:func:`tungban.core.ratelimit.count`).
 
 Figures: client CPU (``time.process_time``) and PostgreSQL CPU (the backends' on-CPU time,
-``/proc/<pid>/schedstat``, the server on this machine) per request, in microseconds. Neither
+``/proc/<pid>/schedstat``, the server on this machine) per request, in microseconds, and the
+statements Django sends per request (``connection.execute_wrapper``; a persistent connection's
+health check, ``SELECT 1`` through psycopg directly, is not among them). Neither
 depends much on the machine's load; wall time does and is not printed.
 """
 
@@ -83,7 +85,7 @@ def child(config: str, requests: int, monitor_url: str) -> dict:
     import psycopg
     from django.conf import settings
     from django.core.signals import request_finished, request_started
-    from django.db import transaction
+    from django.db import connection, transaction
     from django.utils import timezone
 
     from tungban.core import ratelimit
@@ -126,6 +128,13 @@ def child(config: str, requests: int, monitor_url: str) -> dict:
                 request_started.send(sender=None)
                 run()
                 request_finished.send(sender=None)
+            queries = []  # statements Django sends (request_started empties its query log)
+            with connection.execute_wrapper(
+                lambda execute, sql, *rest, log=queries: log.append(sql) or execute(sql, *rest)
+            ):
+                request_started.send(sender=None)
+                run()
+                request_finished.send(sender=None)
             pids = _our_backends(monitor)
             server0, client0 = _backend_cpu_ns(monitor, pids), time.process_time()
             for _ in range(requests):
@@ -139,6 +148,7 @@ def child(config: str, requests: int, monitor_url: str) -> dict:
             results[scenario] = {
                 "client_us": round((client1 - client0) / requests * 1e6, 1),
                 "server_us": round((server1 - server0) / requests / 1e3, 1),
+                "queries": len(queries),
                 "backends": len(pids),
             }
     return {"config": config, "requests": requests, "results": results}
@@ -198,7 +208,7 @@ def main() -> None:
         cells = []
         for scenario in SCENARIOS:
             r = row["results"][scenario]
-            cell = r.get("error") or f"{r['client_us']:>8} / {r['server_us']:<8}"
+            cell = r.get("error") or f"{r['client_us']:>8} / {r['server_us']:<7} ({r['queries']}q)"
             cells.append(f"{cell:>30}")
         print(f"{row['config']:<22}" + "".join(cells))
     print(f"({args.requests} requests per cell; CPU per request in microseconds: Python client / PostgreSQL backend)")

@@ -198,15 +198,15 @@ TUNGBAN_READINESS_TIMEOUT_MS = int(os.environ.get("TUNGBAN_READINESS_TIMEOUT_MS"
 # behind a transaction-mode pooler that does not track prepared statements) to client-side
 # binding without prepared statements.
 #: Whether each worker process keeps a PostgreSQL connection pool.
-TUNGBAN_DB_POOL = _flag("TUNGBAN_DB_POOL", False)
+TUNGBAN_DB_POOL = _flag("TUNGBAN_DB_POOL", True)
 #: The pool's bounds per worker process (connections) and the seconds a request waits for one.
 TUNGBAN_DB_POOL_MIN_SIZE = int(os.environ.get("TUNGBAN_DB_POOL_MIN_SIZE", "2"))
 TUNGBAN_DB_POOL_MAX_SIZE = int(os.environ.get("TUNGBAN_DB_POOL_MAX_SIZE", "16"))
 TUNGBAN_DB_POOL_TIMEOUT = float(os.environ.get("TUNGBAN_DB_POOL_TIMEOUT", "10"))
 #: Whether the pool checks a connection (an empty query) each time it lends it.
-TUNGBAN_DB_POOL_CHECK = _flag("TUNGBAN_DB_POOL_CHECK", False)
+TUNGBAN_DB_POOL_CHECK = _flag("TUNGBAN_DB_POOL_CHECK", True)
 #: Executions of a query on a connection before psycopg prepares it (``off``: never).
-TUNGBAN_DB_PREPARE_THRESHOLD = os.environ.get("TUNGBAN_DB_PREPARE_THRESHOLD", "off").strip().lower()
+TUNGBAN_DB_PREPARE_THRESHOLD = os.environ.get("TUNGBAN_DB_PREPARE_THRESHOLD", "5").strip().lower()
 DATABASES = {
     "default": database_settings(
         os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'tungban.sqlite3'}"),

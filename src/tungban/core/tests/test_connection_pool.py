@@ -4,6 +4,11 @@ connection that goes back to the pool (or stays open for the next request)."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import psycopg
 import pytest
 from django.db import connection
@@ -109,3 +114,40 @@ def test_a_connection_lifted_by_long_work_is_bounded_again_when_borrowed_later()
     connection.connection = raw  # borrowed again by a later request
     core_db.on_connection_created(sender=None, connection=connection)
     assert timeout() == bounded
+
+
+def _platform_database(tmp_path, **env) -> dict:
+    """``DATABASES["default"]`` as the platform's settings build it from ``env``."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("TUNGBAN_DB_", "DATABASE_URL"))}
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import json, tungban.settings as s; print(json.dumps(s.DATABASES['default'], default=str))",
+        ],
+        env={**base, "TUNGBAN_VAR_DIR": str(tmp_path), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_production_postgresql_defaults_to_the_pool_and_prepared_statements(tmp_path):
+    database = _platform_database(tmp_path, DATABASE_URL="postgres://u:p@db.internal:5432/tungban")
+    options = database["OPTIONS"]
+    assert options["pool"]["min_size"] == 2 and options["pool"]["max_size"] == 16 and "check" not in options["pool"]
+    assert database["CONN_MAX_AGE"] == 0
+    assert options["server_side_binding"] is True and options["prepare_threshold"] == 5
+
+
+def test_the_pool_and_prepared_statements_can_be_turned_off(tmp_path):
+    database = _platform_database(
+        tmp_path,
+        DATABASE_URL="postgres://u:p@db.internal:5432/tungban",
+        TUNGBAN_DB_POOL="0",
+        TUNGBAN_DB_PREPARE_THRESHOLD="off",
+    )
+    assert "pool" not in database["OPTIONS"] and "server_side_binding" not in database["OPTIONS"]
+    assert database["CONN_MAX_AGE"] == 60
