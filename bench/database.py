@@ -77,7 +77,7 @@ def _our_backends(monitor) -> list[int]:
     ]
 
 
-def child(config: str, requests: int, monitor_url: str) -> dict:
+def child(config: str, requests: int, monitor_url: str, scenarios: tuple[str, ...] = SCENARIOS) -> dict:
     """One configuration, in this process (settings from the environment)."""
     import django
 
@@ -122,7 +122,7 @@ def child(config: str, requests: int, monitor_url: str) -> dict:
     work = {"token": token, "insert": insert, "ratelimit": count}
     results = {}
     with psycopg.connect(monitor_url, autocommit=True) as monitor:
-        for scenario in SCENARIOS:
+        for scenario in scenarios:
             run = work[scenario]
             for _ in range(max(200, requests // 10)):  # warm up: connections open, statements prepared
                 request_started.send(sender=None)
@@ -159,12 +159,14 @@ def main() -> None:
     parser.add_argument("--server", default="postgres://postgres@127.0.0.1:54329", help="a superuser URL, no database")
     parser.add_argument("--requests", type=int, default=5000, help="requests per scenario and configuration")
     parser.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated, of: " + ", ".join(CONFIGS))
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated, of: " + ", ".join(SCENARIOS))
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     server = args.server.rstrip("/")
     if args.child:
-        print(json.dumps(child(args.child, args.requests, os.environ["BENCH_MONITOR_URL"])))
+        scenarios = tuple(args.scenarios.split(","))
+        print(json.dumps(child(args.child, args.requests, os.environ["BENCH_MONITOR_URL"], scenarios)))
         return
 
     import psycopg
@@ -192,7 +194,16 @@ def main() -> None:
             rows = []
             for config in args.configs.split(","):
                 out = subprocess.run(
-                    [sys.executable, __file__, "--child", config, "--requests", str(args.requests)],
+                    [
+                        sys.executable,
+                        __file__,
+                        "--child",
+                        config,
+                        "--requests",
+                        str(args.requests),
+                        "--scenarios",
+                        args.scenarios,
+                    ],
                     env={**env, **CONFIGS[config]},
                     check=True,
                     cwd=ROOT,
@@ -203,10 +214,11 @@ def main() -> None:
     finally:
         with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    print(f"{'configuration':<22}" + "".join(f"{s + ' client/server µs':>30}" for s in SCENARIOS))
+    scenarios = args.scenarios.split(",")
+    print(f"{'configuration':<22}" + "".join(f"{s + ' client/server µs':>30}" for s in scenarios))
     for row in rows:
         cells = []
-        for scenario in SCENARIOS:
+        for scenario in scenarios:
             r = row["results"][scenario]
             cell = r.get("error") or f"{r['client_us']:>8} / {r['server_us']:<7} ({r['queries']}q)"
             cells.append(f"{cell:>30}")
