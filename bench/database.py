@@ -16,7 +16,9 @@ environment variables an operator would set (``docs/operations.md``):
 - ``pool``: Django's psycopg pool (``TUNGBAN_DB_POOL=1``), no check on lending;
 - ``pool+check``: the pool checking each connection it lends (``TUNGBAN_DB_POOL_CHECK=1``);
 - ``persistent+prepared`` / ``pool+prepared``: server-side binding with psycopg's prepared
-  statements (``TUNGBAN_DB_PREPARE_THRESHOLD=1``).
+  statements (``TUNGBAN_DB_PREPARE_THRESHOLD=1``);
+- ``pool+check+prepared``: the platform's default on PostgreSQL (pool checking each
+  connection it lends, prepared after 5 executions).
 
 A "request" is Django's request cycle around the statement (``request_started``, the work,
 ``request_finished``: what returns a pooled connection or checks a persistent one). Scenarios:
@@ -53,6 +55,7 @@ CONFIGS = {
     "pool+check": {"TUNGBAN_DB_POOL": "1", "TUNGBAN_DB_POOL_CHECK": "1", "TUNGBAN_DB_PREPARE_THRESHOLD": "off"},
     "persistent+prepared": {"TUNGBAN_DB_POOL": "0", "TUNGBAN_DB_PREPARE_THRESHOLD": "1"},
     "pool+prepared": {"TUNGBAN_DB_POOL": "1", "TUNGBAN_DB_POOL_CHECK": "0", "TUNGBAN_DB_PREPARE_THRESHOLD": "1"},
+    "pool+check+prepared": {"TUNGBAN_DB_POOL": "1", "TUNGBAN_DB_POOL_CHECK": "1", "TUNGBAN_DB_PREPARE_THRESHOLD": "5"},
 }
 SCENARIOS = ("token", "insert", "ratelimit")
 TOKENS = 200
