@@ -191,14 +191,14 @@ TUNGBAN_DB_CONNECT_TIMEOUT = int(os.environ.get("TUNGBAN_DB_CONNECT_TIMEOUT", "5
 TUNGBAN_UNAVAILABLE_RETRY_AFTER = int(os.environ.get("TUNGBAN_UNAVAILABLE_RETRY_AFTER", "5"))
 #: Milliseconds the readiness probe (``/readyz``) gives the database to answer ``SELECT 1``.
 TUNGBAN_READINESS_TIMEOUT_MS = int(os.environ.get("TUNGBAN_READINESS_TIMEOUT_MS", "2000"))
-# PostgreSQL connections (issue 15 item 1, figures in docs/operations.md): a pool per worker
-# process (psycopg_pool through Django's OPTIONS["pool"]) instead of persistent connections,
-# and server-side binding with psycopg's prepared statements. TUNGBAN_DB_POOL=0 goes back to
-# persistent connections (TUNGBAN_DB_CONN_MAX_AGE); TUNGBAN_DB_PREPARE_THRESHOLD=off (needed
+# PostgreSQL connections (issue 15 item 1, figures in docs/operations.md and bench/README.md):
+# persistent connections (TUNGBAN_DB_CONN_MAX_AGE) with server-side binding and psycopg's
+# prepared statements, the cheapest measured; TUNGBAN_DB_POOL=1 gives each worker process a
+# pool (psycopg_pool, Django's OPTIONS["pool"]); TUNGBAN_DB_PREPARE_THRESHOLD=off (needed
 # behind a transaction-mode pooler that does not track prepared statements) to client-side
 # binding without prepared statements.
 #: Whether each worker process keeps a PostgreSQL connection pool.
-TUNGBAN_DB_POOL = _flag("TUNGBAN_DB_POOL", True)
+TUNGBAN_DB_POOL = _flag("TUNGBAN_DB_POOL", False)
 #: The pool's bounds per worker process (connections) and the seconds a request waits for one.
 TUNGBAN_DB_POOL_MIN_SIZE = int(os.environ.get("TUNGBAN_DB_POOL_MIN_SIZE", "2"))
 TUNGBAN_DB_POOL_MAX_SIZE = int(os.environ.get("TUNGBAN_DB_POOL_MAX_SIZE", "16"))

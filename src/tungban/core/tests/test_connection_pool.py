@@ -134,20 +134,20 @@ def _platform_database(tmp_path, **env) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_production_postgresql_defaults_to_the_pool_and_prepared_statements(tmp_path):
+def test_production_postgresql_defaults_to_prepared_statements_on_persistent_connections(tmp_path):
     database = _platform_database(tmp_path, DATABASE_URL="postgres://u:p@db.internal:5432/tungban")
     options = database["OPTIONS"]
-    assert options["pool"]["min_size"] == 2 and options["pool"]["max_size"] == 16 and "check" not in options["pool"]
-    assert database["CONN_MAX_AGE"] == 0
     assert options["server_side_binding"] is True and options["prepare_threshold"] == 5
+    assert "pool" not in options and database["CONN_MAX_AGE"] == 60
 
 
-def test_the_pool_and_prepared_statements_can_be_turned_off(tmp_path):
+def test_the_pool_is_chosen_and_prepared_statements_turned_off_by_the_environment(tmp_path):
     database = _platform_database(
         tmp_path,
         DATABASE_URL="postgres://u:p@db.internal:5432/tungban",
-        TUNGBAN_DB_POOL="0",
+        TUNGBAN_DB_POOL="1",
         TUNGBAN_DB_PREPARE_THRESHOLD="off",
     )
-    assert "pool" not in database["OPTIONS"] and "server_side_binding" not in database["OPTIONS"]
-    assert database["CONN_MAX_AGE"] == 60
+    pool = database["OPTIONS"]["pool"]
+    assert pool["min_size"] == 2 and pool["max_size"] == 16 and "check" not in pool  # Django's check
+    assert database["CONN_MAX_AGE"] == 0 and "server_side_binding" not in database["OPTIONS"]
