@@ -191,6 +191,22 @@ TUNGBAN_DB_CONNECT_TIMEOUT = int(os.environ.get("TUNGBAN_DB_CONNECT_TIMEOUT", "5
 TUNGBAN_UNAVAILABLE_RETRY_AFTER = int(os.environ.get("TUNGBAN_UNAVAILABLE_RETRY_AFTER", "5"))
 #: Milliseconds the readiness probe (``/readyz``) gives the database to answer ``SELECT 1``.
 TUNGBAN_READINESS_TIMEOUT_MS = int(os.environ.get("TUNGBAN_READINESS_TIMEOUT_MS", "2000"))
+# PostgreSQL connections (issue 15 item 1, figures in docs/operations.md and bench/README.md):
+# persistent connections (TUNGBAN_DB_CONN_MAX_AGE) with server-side binding and psycopg's
+# prepared statements, the cheapest measured; TUNGBAN_DB_POOL=1 gives each worker process a
+# pool (psycopg_pool, Django's OPTIONS["pool"]); TUNGBAN_DB_PREPARE_THRESHOLD=off (needed
+# behind a transaction-mode pooler that does not track prepared statements) to client-side
+# binding without prepared statements.
+#: Whether each worker process keeps a PostgreSQL connection pool.
+TUNGBAN_DB_POOL = _flag("TUNGBAN_DB_POOL", False)
+#: The pool's bounds per worker process (connections) and the seconds a request waits for one.
+TUNGBAN_DB_POOL_MIN_SIZE = int(os.environ.get("TUNGBAN_DB_POOL_MIN_SIZE", "2"))
+TUNGBAN_DB_POOL_MAX_SIZE = int(os.environ.get("TUNGBAN_DB_POOL_MAX_SIZE", "16"))
+TUNGBAN_DB_POOL_TIMEOUT = float(os.environ.get("TUNGBAN_DB_POOL_TIMEOUT", "10"))
+#: Whether the pool checks a connection (an empty query) each time it lends it.
+TUNGBAN_DB_POOL_CHECK = _flag("TUNGBAN_DB_POOL_CHECK", True)
+#: Executions of a query on a connection before psycopg prepares it (``off``: never).
+TUNGBAN_DB_PREPARE_THRESHOLD = os.environ.get("TUNGBAN_DB_PREPARE_THRESHOLD", "5").strip().lower()
 DATABASES = {
     "default": database_settings(
         os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'tungban.sqlite3'}"),
@@ -198,6 +214,17 @@ DATABASES = {
         lock_timeout_ms=TUNGBAN_DB_LOCK_TIMEOUT_MS,
         statement_timeout_ms=TUNGBAN_DB_STATEMENT_TIMEOUT_MS,
         connect_timeout=TUNGBAN_DB_CONNECT_TIMEOUT,
+        pool=(
+            {
+                "min_size": TUNGBAN_DB_POOL_MIN_SIZE,
+                "max_size": TUNGBAN_DB_POOL_MAX_SIZE,
+                "timeout": TUNGBAN_DB_POOL_TIMEOUT,
+                **({} if TUNGBAN_DB_POOL_CHECK else {"check": None}),
+            }
+            if TUNGBAN_DB_POOL
+            else None
+        ),
+        prepare_threshold=None if TUNGBAN_DB_PREPARE_THRESHOLD in ("", "off") else int(TUNGBAN_DB_PREPARE_THRESHOLD),
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
@@ -305,16 +332,20 @@ SECURE_PROXY_SSL_HEADER = (
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
     "ratelimit": {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        # A DatabaseCache whose counters are changed by one atomic upsert (issue 15); rows of
+        # ended windows are deleted by the scheduled purge (tungban.core.retention), and by
+        # Django's culling (past MAX_ENTRIES) only when something else than a counter is stored.
+        "BACKEND": "tungban.core.ratelimit.CounterCache",
         "LOCATION": "tungban_ratelimit",
-        # Counters live for one window; expired rows are removed only when the table passes
-        # MAX_ENTRIES, and then (after the expired ones) a third of the rest: keep it large.
         "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("TUNGBAN_RATELIMIT_MAX_ENTRIES", "200000"))},
     },
 }
 
 # --- Rate limits (tungban.core.ratelimit; django-ratelimit, issue 13 items 2, 8, 12) ---------
 RATELIMIT_USE_CACHE = "ratelimit"
+# Counters are stored as decimal text since issue 15 (pickled before): a new key prefix, so a
+# counter written by an older release is never incremented in SQL (its window simply ends).
+RATELIMIT_CACHE_PREFIX = "rl:n:"
 #: ``0`` turns every rate limit off (never in production).
 RATELIMIT_ENABLE = _flag("TUNGBAN_RATELIMIT_ENABLE", True)
 #: Behind a reverse proxy: the request META key holding the client's address (e.g.

@@ -2,6 +2,8 @@
 item 8).
 
 * :func:`database_settings` — the ``DATABASES["default"]`` entry for a ``DATABASE_URL``:
+  on PostgreSQL a connection pool and server-side prepared statements when configured
+  (issue 15 item 1; ``TUNGBAN_DB_POOL``, ``TUNGBAN_DB_PREPARE_THRESHOLD``);
   ``CONN_HEALTH_CHECKS`` (a persistent connection that died with a PostgreSQL restart is
   replaced at the start of the next request instead of failing it) and, on PostgreSQL,
   ``lock_timeout`` and ``statement_timeout`` as connection options (``-c name=value`` in
@@ -30,18 +32,45 @@ _BOUNDS = ("statement_timeout", "lock_timeout")
 
 
 def database_settings(
-    url: str, *, conn_max_age: int, lock_timeout_ms: int, statement_timeout_ms: int, connect_timeout: int
+    url: str,
+    *,
+    conn_max_age: int,
+    lock_timeout_ms: int,
+    statement_timeout_ms: int,
+    connect_timeout: int,
+    pool: dict | None = None,
+    prepare_threshold: int | None = None,
 ) -> dict:
-    """A ``DATABASES`` entry for ``url`` (dj-database-url): persistent connections kept
-    ``conn_max_age`` seconds and health-checked before reuse; on PostgreSQL each session's
-    ``lock_timeout`` and ``statement_timeout`` (milliseconds, 0: none) appended to any
-    ``options`` the URL gives, and libpq's ``connect_timeout`` (seconds) unless the URL sets it."""
+    """A ``DATABASES`` entry for ``url`` (dj-database-url).
+
+    * Without ``pool``: persistent connections kept ``conn_max_age`` seconds and
+      health-checked (``SELECT 1``) before their first use in each request.
+    * On PostgreSQL with ``pool`` (a dict of ``psycopg_pool.ConnectionPool`` arguments, e.g.
+      ``{"min_size": 2, "max_size": 8, "timeout": 10}``; Django 6.1 ``OPTIONS["pool"]``): each
+      worker process keeps a pool; a request borrows a connection on its first query and gives
+      it back when it ends (``CONN_MAX_AGE`` is 0 then, as Django requires). The pool checks a
+      connection only when asked (``"check"``); a connection that died is discarded when it
+      fails or is given back (issue 15 item 1).
+    * On PostgreSQL with ``prepare_threshold`` (an int): server-side parameter binding
+      (``OPTIONS["server_side_binding"]``) and psycopg's automatic prepared statements after
+      ``prepare_threshold`` executions of the same query on a connection (0: at once); not
+      through a transaction-mode pooler (PgBouncer < 1.21), see ``docs/operations.md``.
+    * On PostgreSQL, each session's ``lock_timeout`` and ``statement_timeout`` (milliseconds,
+      0: none) are appended to any ``options`` the URL gives, and libpq's ``connect_timeout``
+      (seconds) is set unless the URL sets it.
+    """
     database = dj_database_url.parse(url, conn_max_age=conn_max_age, conn_health_checks=True)
     if database["ENGINE"].endswith("postgresql"):
         options = database.setdefault("OPTIONS", {})
         bounds = f"-c lock_timeout={int(lock_timeout_ms)} -c statement_timeout={int(statement_timeout_ms)}"
         options["options"] = f"{options['options']} {bounds}" if options.get("options") else bounds
         options.setdefault("connect_timeout", int(connect_timeout))
+        if pool is not None:
+            options["pool"] = dict(pool)
+            database["CONN_MAX_AGE"] = 0
+        if prepare_threshold is not None:
+            options["server_side_binding"] = True
+            options["prepare_threshold"] = int(prepare_threshold)
     return database
 
 
@@ -56,12 +85,17 @@ def is_unbounded() -> bool:
     return _depth > 0
 
 
+_LIFTED = "_tungban_unbounded"  # marks a psycopg connection whose session bounds are lifted
+
+
 def _set_bounds(connection, lifted: bool) -> None:
     if connection.vendor != "postgresql" or connection.connection is None:
         return
     with connection.cursor() as cursor:
         for name in _BOUNDS:
             cursor.execute(f"SET {name} = 0" if lifted else f"RESET {name}")
+    # A pooled connection may go back to the pool while lifted: the next borrower restores it.
+    setattr(connection.connection, _LIFTED, lifted)
 
 
 @contextlib.contextmanager
@@ -89,10 +123,14 @@ def unbounded() -> Iterator[None]:
 
 
 def on_connection_created(sender, connection, **kwargs) -> None:
-    """``connection_created`` receiver: a connection opened during :func:`unbounded` work
-    (after a reconnect, in another thread) is unbounded too."""
+    """``connection_created`` receiver (sent for each connection opened, and with a pool for
+    each one borrowed): a connection opened during :func:`unbounded` work (after a reconnect,
+    in another thread) is unbounded too; a pooled connection given back while unbounded work
+    ran is bounded again when borrowed after it (issue 15 item 1)."""
     if is_unbounded():
         _set_bounds(connection, lifted=True)
+    elif getattr(connection.connection, _LIFTED, False):
+        _set_bounds(connection, lifted=False)
 
 
 _migration: list[contextlib.AbstractContextManager] = []  # the open migrate's scope, if any

@@ -203,10 +203,23 @@ def _try_lock(lock_id: int, *, session: bool) -> bool:
 
 
 def _unlock(lock_id: int) -> None:
+    """Release the session-level advisory lock ``lock_id`` taken by :func:`_try_lock`. A
+    session lock outlives the request on its connection — a persistent one, or a pooled one
+    given back to the pool (issue 15 item 1) — so when it cannot be released (the session is
+    in an aborted transaction, a statement fails) the connection is closed for real: the
+    server ends the session and its locks with it, and the pool discards a closed connection."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_id])
-    except Exception:  # the connection is gone, and the lock with it
+        return
+    except Exception:  # noqa: BLE001 - whatever failed, the lock must not outlive the request
+        pass
+    raw = connection.connection
+    if raw is not None and not raw.closed:
+        raw.close()  # psycopg: a real close, even for a pooled connection (close_returns is off)
+    try:
+        connection.close()  # Django lets go of it (a pool discards the closed connection)
+    except Exception:  # noqa: BLE001 - already closed
         pass
 
 

@@ -6,11 +6,19 @@ which is Django's ``DatabaseCache`` on the platform's own database (the table is
 ``createcachetable``, run after every ``migrate``: see :mod:`.apps`), so every web worker on
 every host counts in the same place — "no state in process memory".
 
-django-ratelimit's system check calls ``DatabaseCache`` not atomic: its ``incr`` is a read
-then a write. :func:`count` therefore runs the increment in one transaction that first takes
-a lock for the counter (SQLite: the ``BEGIN IMMEDIATE`` write lock the settings configure;
-PostgreSQL: ``pg_advisory_xact_lock`` on the counter's key), so concurrent requests from
-several workers cannot lose counts.
+django-ratelimit's system check calls ``DatabaseCache`` not atomic: its ``add`` and ``incr``
+are a read then a write. The counters' cache is therefore :class:`CounterCache`, a
+``DatabaseCache`` that keeps integers as decimal text and changes them with one atomic
+statement each (issue 15): :func:`count` adds an attempt with **one** upsert
+(``INSERT … ON CONFLICT (cache_key) DO UPDATE SET value = value + 1 … RETURNING value``,
+PostgreSQL 15 §INSERT and SQLite ≥ 3.35), which starts the counter again at 1 when its window
+has ended. The window, the key and the rate syntax stay django-ratelimit's
+(``_split_rate``, ``_get_window``, ``_make_cache_key``: the same row ``get_usage`` reads), and
+so does the decision (``count > limit``; ``time_left = window - now``). Concurrent requests
+from several workers cannot lose counts: the row lock of the upsert serialises them. With
+another cache backend (none configured), :func:`count` falls back to ``get_usage`` in a
+transaction that first takes a lock for the counter (SQLite: ``BEGIN IMMEDIATE``;
+PostgreSQL: ``pg_advisory_xact_lock``).
 
 Use it with one line on a Django view (:func:`limit`) or under the route decorator of a
 django-ninja operation (:func:`limit_operation`, through ninja's ``decorate_view``, which
@@ -29,17 +37,27 @@ a browser (``Accept: text/html``) gets a page in its language saying when to try
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
+import pickle
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.cache import caches
-from django.db import connections, router, transaction
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.db import DatabaseCache
+from django.db import connections, models, router, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.timezone import now as tz_now
 from django.utils.translation import gettext_lazy as _
-from django_ratelimit.core import _get_ip, get_usage  # _get_ip: the library's own "ip" key
+from django_ratelimit import ALL
+
+# _get_ip: the library's own "ip" key; the window, key and rate functions: its own counting.
+from django_ratelimit.core import EXPIRATION_FUDGE, _get_ip, _get_window, _make_cache_key, _split_rate, get_usage
 from ninja.decorators import decorate_view
 
 from .errors import DomainError
@@ -84,7 +102,8 @@ def _cache_database() -> str:
 
 
 def count(group: str, value: str, *, rate: str | None = None) -> None:
-    """Count one attempt of ``group`` for ``value`` (an IP address, an HKID number, …).
+    """Count one attempt of ``group`` for ``value`` (an IP address, an HKID number, …): one
+    SQL statement with :class:`CounterCache` (:meth:`CounterCache.hit`).
 
     :param rate: ``"<count>/<period>"``; default :func:`rate_for` ``(group)``.
     :raises RateLimited: (429, ``details = {"retry_after": seconds}``) when this attempt is
@@ -93,12 +112,146 @@ def count(group: str, value: str, *, rate: str | None = None) -> None:
     if not getattr(settings, "RATELIMIT_ENABLE", True):
         return
     rate = rate or rate_for(group)
-    with transaction.atomic(using=_cache_database()):
-        _lock(group, value)
-        usage = get_usage(None, group=group, key=lambda _group, _request: value, rate=rate, increment=True)
+    cache = caches[settings.RATELIMIT_USE_CACHE]
+    if isinstance(cache, CounterCache):
+        limit, period = _split_rate(rate)
+        window = _get_window(value, period)  # django-ratelimit's fixed window (with its jitter)
+        attempts = cache.hit(_make_cache_key(group, window, rate, value, ALL), period + EXPIRATION_FUDGE)
+        usage = {"should_limit": attempts > limit, "time_left": window - int(time.time())}
+    else:
+        with transaction.atomic(using=_cache_database()):
+            _lock(group, value)
+            usage = get_usage(None, group=group, key=lambda _group, _request: value, rate=rate, increment=True)
     if usage and usage["should_limit"]:
         retry_after = max(1, int(usage["time_left"]))
         raise RateLimited(details={"retry_after": retry_after}, minutes=max(1, -(-retry_after // 60)))
+
+
+class CounterCache(DatabaseCache):
+    """Django's ``DatabaseCache`` (same table, ``createcachetable``) whose integer values are
+    stored as decimal text and changed atomically in one statement each, for django-ratelimit's
+    counters (``settings.CACHES["ratelimit"]``):
+
+    * :meth:`hit` — add one to a counter, or start it at 1 when absent or expired; returns the
+      count (one upsert);
+    * ``add``/``set`` of an ``int`` — one upsert (``add`` replaces only an expired row);
+    * ``incr``/``decr`` — one ``UPDATE … RETURNING`` (``ValueError`` for a missing or expired key,
+      as Django's caches);
+    * other values are pickled as by ``DatabaseCache``; ``get`` reads both.
+
+    Writing never culls (no ``SELECT COUNT(*)`` per write): ended windows are deleted by the
+    scheduled purge (:func:`tungban.core.retention.purge_ratelimit_cache`).
+    """
+
+    def _sql(self):
+        db = router.db_for_write(self.cache_model_class)
+        connection = connections[db]
+        return connection, connection.ops.quote_name(self._table)
+
+    def _expiry(self, connection, timeout) -> tuple:
+        timeout = self.get_backend_timeout(timeout)
+        tz = UTC if settings.USE_TZ else None
+        exp = datetime.max if timeout is None else datetime.fromtimestamp(timeout, tz=tz)
+        now = tz_now().replace(microsecond=0)
+        adapt = connection.ops.adapt_datetimefield_value
+        return adapt(exp.replace(microsecond=0)), adapt(now)
+
+    def hit(self, key: str, timeout: int, version=None) -> int:
+        """Add 1 to the counter ``key`` (a new or expired one starts at 1, expiring in
+        ``timeout`` seconds) and return its value: one ``INSERT … ON CONFLICT … DO UPDATE …
+        RETURNING`` on the cache table, atomic under concurrent workers."""
+        key = self.make_and_validate_key(key, version=version)
+        connection, table = self._sql()
+        exp, now = self._expiry(connection, timeout)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} AS c (cache_key, value, expires) VALUES (%s, '1', %s) "
+                "ON CONFLICT (cache_key) DO UPDATE SET "
+                "value = CASE WHEN c.expires < %s THEN '1' ELSE CAST(CAST(c.value AS bigint) + 1 AS text) END, "
+                "expires = CASE WHEN c.expires < %s THEN excluded.expires ELSE c.expires END "
+                "RETURNING value",
+                [key, exp, now, now],
+            )
+            return int(cursor.fetchone()[0])
+
+    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        if not _is_int(value):
+            return super().add(key, value, timeout, version)
+        key = self.make_and_validate_key(key, version=version)
+        connection, table = self._sql()
+        exp, now = self._expiry(connection, timeout)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} AS c (cache_key, value, expires) VALUES (%s, %s, %s) "
+                "ON CONFLICT (cache_key) DO UPDATE SET value = excluded.value, expires = excluded.expires "
+                "WHERE c.expires < %s RETURNING cache_key",
+                [key, str(value), exp, now],
+            )
+            return cursor.fetchone() is not None
+
+    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        if not _is_int(value):
+            super().set(key, value, timeout, version)
+            return
+        key = self.make_and_validate_key(key, version=version)
+        connection, table = self._sql()
+        exp, _now = self._expiry(connection, timeout)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (cache_key, value, expires) VALUES (%s, %s, %s) "
+                "ON CONFLICT (cache_key) DO UPDATE SET value = excluded.value, expires = excluded.expires",
+                [key, str(value), exp],
+            )
+
+    def incr(self, key, delta=1, version=None):
+        key = self.make_and_validate_key(key, version=version)
+        connection, table = self._sql()
+        _exp, now = self._expiry(connection, None)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET value = CAST(CAST(value AS bigint) + %s AS text) "
+                "WHERE cache_key = %s AND expires >= %s RETURNING value",
+                [int(delta), key, now],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            raise ValueError(f"Key '{key}' not found.")
+        return int(row[0])
+
+    def get_many(self, keys, version=None):
+        """As ``DatabaseCache.get_many``, reading integers stored as decimal text too."""
+        if not keys:
+            return {}
+        key_map = {self.make_and_validate_key(key, version=version): key for key in keys}
+        connection = connections[router.db_for_read(self.cache_model_class)]
+        table = connection.ops.quote_name(self._table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT cache_key, value, expires FROM {table} WHERE cache_key IN ({', '.join(['%s'] * len(key_map))})",
+                list(key_map),
+            )
+            rows = cursor.fetchall()
+        result, expired = {}, []
+        expression = models.Expression(output_field=models.DateTimeField())
+        converters = connection.ops.get_db_converters(expression) + expression.get_db_converters(connection)
+        now = tz_now()
+        for key, value, expires in rows:
+            for converter in converters:
+                expires = converter(expires, expression, connection)
+            if expires < now:
+                expired.append(key)
+                continue
+            value = connection.ops.process_clob(value)
+            if value.lstrip("-").isdigit():
+                result[key_map[key]] = int(value)
+            else:
+                result[key_map[key]] = pickle.loads(base64.b64decode(value.encode(), validate=True))
+        self._base_delete_many(expired)
+        return result
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def too_many_response(request: HttpRequest, exc: DomainError) -> HttpResponse:
