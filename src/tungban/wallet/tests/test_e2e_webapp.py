@@ -109,6 +109,8 @@ def test_bind_approve_release_and_history(issuer, resident, phone, context, serv
     code = wallet.issue_activation_code(resident, officer)
     # The officer's QR code opens the app with the HKID and the code filled in.
     phone.goto(f"{issuer}/app/#{urlencode({'hkid': resident.hkid_display, 'code': code})}")
+    # The app's script fills the form from the fragment once it has loaded: wait for it.
+    phone.wait_for_function("document.querySelector('#bind-code') && document.querySelector('#bind-code').value !== ''")
     assert phone.input_value("#bind-hkid") == resident.hkid_display
     assert phone.input_value("#bind-code") == code
     phone.click("#bind-submit")
