@@ -70,6 +70,7 @@ def test_register_bind_login_and_prefill_exactly_approved_fields(issuer, sample_
     desktop.goto(f"{sample_service}/?lang=en")
     desktop.click("#login")
     desktop.wait_for_selector("#open-app")
+    desktop.wait_for_selector(".qr svg")  # drawn by the page's script once it has loaded
     assert desktop.locator(".qr svg").count() == 1  # the QR code the phone scans, drawn in the browser
     assert desktop.locator(".qr svg title").text_content() == "QR code to scan with the tungban app"
     assert desktop.locator(".qr svg path, .qr svg rect").count() > 0

@@ -148,6 +148,7 @@ def test_plus_resident_signs_the_declaration(issuer, sample_service, worker, bro
     desktop.wait_for_selector("#open-app")
     heading = desktop.text_content("#sign-heading")
     assert "Approve the signature in your tungban app" in heading and "請在 tungban 通辦 app 批准簽署" in heading
+    desktop.wait_for_selector(".qr svg")  # drawn by the page's script once it has loaded
     assert desktop.locator(".qr svg").count() == 1
     sign_link = desktop.get_attribute("#open-app", "href")
     assert re.fullmatch(rf"{re.escape(issuer)}/app/approve/{UUID}", sign_link), sign_link
