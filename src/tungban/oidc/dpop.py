@@ -30,7 +30,6 @@ from authlib.oauth2 import OAuth2Error
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, RSAKey
@@ -177,5 +176,3 @@ def _remember(jti: str, iat: float) -> None:
             )
     except IntegrityError:
         raise DPoPError("This DPoP proof was used before.") from None
-    if secrets.randbelow(100) == 0:
-        UsedDPoPProof.objects.filter(expires_at__lt=timezone.now()).delete()

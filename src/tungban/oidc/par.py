@@ -186,8 +186,6 @@ def push(server, request, auth_methods: list[str]) -> JsonResponse:
     except OAuth2Error as error:
         error.redirect_uri = None  # RFC 9126 §2.3: errors are answered, never redirected
         return server.handle_error_response(oauth_request, error)
-    if secrets.randbelow(50) == 0:
-        PushedAuthorizationRequest.objects.filter(expires_at__lt=timezone.now() - timedelta(hours=1)).delete()
     response = JsonResponse({"request_uri": stored.request_uri, "expires_in": PAR_TTL}, status=201)
     response["Cache-Control"] = "no-store"
     return response

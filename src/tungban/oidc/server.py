@@ -144,7 +144,6 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
             raise InvalidClientError(description=f"The assertion must expire within {ASSERTION_LIFETIME_MAX} seconds.")
 
     def validate_jti(self, claims, jti):
-        now = timezone.now()
         try:
             with transaction.atomic():
                 UsedClientAssertion.objects.create(
@@ -153,8 +152,6 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
                 )
         except IntegrityError:
             return False
-        if secrets.randbelow(100) == 0:
-            UsedClientAssertion.objects.filter(expires_at__lt=now).delete()
         return True
 
 

@@ -748,8 +748,6 @@ def authenticate_device(authorization: str | None, method: str, url: str) -> Dev
     last_accepted = dt.datetime.fromtimestamp(iat + PROOF_LIFETIME + skew + 1, tz=dt.UTC)
     if not _remember_proof(f"{device.pk.hex[:8]}{jti}"[:64], max(last_accepted, now)):
         raise errors.ProofReplayed()
-    if secrets.randbelow(100) == 0:
-        UsedProof.objects.filter(expires_at__lt=now).delete()
     identity.require_active(device.resident)
     return device
 
