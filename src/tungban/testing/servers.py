@@ -31,7 +31,32 @@ def listening_socket() -> socket.socket:
 
 
 def children_of(pid: int) -> list[int]:
-    """Direct children of ``pid`` (from /proc)."""
+    """Direct children of ``pid``, from ``/proc/<pid>/task/<tid>/children`` (proc(5), Linux
+    3.5+: one small file per thread of ``pid``), or by scanning every ``/proc/<n>/stat`` where
+    those files are missing. The benchmarks sample a server's process tree five times a second
+    while they measure it: the scan read every process's ``stat`` each time, about a third of a
+    core on a busy machine, taken from the server being measured."""
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return []
+    out: list[int] = []
+    try:
+        for task in tasks:
+            try:
+                out.extend(int(child) for child in (task / "children").read_text().split())
+            except FileNotFoundError:
+                if not (task / "stat").exists():
+                    continue  # the thread ended meanwhile
+                raise
+    except FileNotFoundError:
+        return _children_by_scan(pid)
+    except OSError:
+        return out
+    return sorted(set(out))
+
+
+def _children_by_scan(pid: int) -> list[int]:
     out = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
