@@ -1,6 +1,7 @@
 """The OpenID Provider's precomputed documents (issue 15), answered through
 :mod:`tungban.core.hotpaths` (registered in :class:`tungban.oidc.apps.OidcConfig`) and by the
-URL conf's views alike. Kept apart from :mod:`.views` so that registering them imports no
+URL conf's views alike, and before Django by :mod:`tungban.core.front` (the same answers,
+from :func:`.services.discovery_document` and :func:`tungban.keys.services.served_jwks`). Kept apart from :mod:`.views` so that registering them imports no
 protocol server (the signing app's verifier children set Django up with a few settings only)."""
 
 from __future__ import annotations
@@ -9,6 +10,9 @@ from tungban.core import documents
 from tungban.keys import services as keys
 
 from . import services
+
+#: The JWKS's ``Cache-Control`` (here and in :mod:`tungban.core.front`'s registration).
+JWKS_CACHE_CONTROL = "public, max-age=300"
 
 
 def discovery(request):
@@ -21,4 +25,4 @@ def jwks(request):
     """The JWKS (RFC 7517 §5), precomputed per key-ring version
     (:func:`tungban.keys.services.published_jwks`; one query), with a strong ETag and CORS,
     cacheable for five minutes."""
-    return documents.respond(request, keys.published_jwks(), cache_control="public, max-age=300")
+    return documents.respond(request, keys.published_jwks(), cache_control=JWKS_CACHE_CONTROL)
