@@ -52,6 +52,8 @@ import threading
 import time
 
 CHANNEL = "tungban_key_ring"
+#: The listening connections' ``application_name`` (``pg_stat_activity``).
+APPLICATION_NAME = "tungban-keys-listener"
 #: Seconds between the thread's re-reads of the versions (a check, not the way changes arrive).
 HEARTBEAT = 30.0
 #: libpq options for the listening connection: a peer that vanished ends it within ~10 s.
@@ -125,6 +127,7 @@ def start(*, force: bool = False, heartbeat: float = HEARTBEAT) -> bool:
         }
         for key, value in _KEEPALIVE.items():
             params.setdefault(key, value)
+        params["application_name"] = APPLICATION_NAME
         _stop = threading.Event()
         _thread = threading.Thread(
             target=_run, args=(params, _stop, heartbeat), name="tungban-keys-listener", daemon=True
@@ -184,8 +187,10 @@ def _run(params: dict, stop: threading.Event, heartbeat: float) -> None:
                 delay = 0.5
                 checked = time.monotonic()
                 while not stop.is_set():
-                    for notify in conn.notifies(timeout=1.0):
-                        name, _, value = notify.payload.partition(" ")
+                    # Collected first: the generator holds the connection while it runs, so a
+                    # query inside its loop would wait for ever.
+                    for notify in list(conn.notifies(timeout=1.0, stop_after=1)):
+                        name, _, value = notify.payload.rpartition(" ")
                         if _GENERATION.fullmatch(value):
                             _generations = {**_generations, name: value}
                         else:
