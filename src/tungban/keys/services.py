@@ -7,11 +7,14 @@ unretired key signs, retired keys stay published for ``TUNGBAN_KEY_RETIREMENT_DA
 that tokens they signed keep verifying.
 
 The published JWKS is a precomputed document (issue 15): its bytes are built once per
-*version* of the key ring and kept in process memory, keyed by that version, which every
-request reads from the database (:func:`version`, one indexed read). Every change to the
-signing keys replaces the version in the same transaction (:func:`bump_version`; for saves and
-deletes through the model the signal handlers in :mod:`.apps` do it), so every worker serves
-the new JWKS on its next request.
+*version* of the key ring and kept in process memory, keyed by that version. Every change to
+the signing keys replaces the version in the same transaction (:func:`bump_version`; for saves
+and deletes through the model the signal handlers in :mod:`.apps` do it). Django's view
+(:func:`published_jwks`) reads the version from the database on every request (:func:`version`,
+one indexed read), so every worker serves the new JWKS on its next request; the front
+(:func:`served_jwks`, :mod:`tungban.core.front`) takes it, on PostgreSQL, from the version
+pushed to the worker by ``NOTIFY`` (:mod:`.listener`, which documents the notification window
+after a rotation), and reads it per request whenever the listener is not connected.
 """
 
 from __future__ import annotations

@@ -11,6 +11,14 @@ from tungban.keys import services as keys
 
 from . import services
 
+# Why discovery may be kept for the life of a process: its bytes are a pure function of
+# TUNGBAN_ISSUER (a setting: fixed once the worker started; a deployment that changes it
+# restarts the workers) and of the scope registry's fingerprint (filled by the apps' ready(),
+# before the first request, from the code: the same in every worker of one release). Nothing in
+# it comes from the database, so no worker can disagree with another
+# (:func:`.services.discovery_document`, which also keys it by both, so a test that overrides the
+# issuer still gets that issuer's document).
+
 #: The JWKS's ``Cache-Control`` (here and in :mod:`tungban.core.front`'s registration).
 JWKS_CACHE_CONTROL = "public, max-age=300"
 
