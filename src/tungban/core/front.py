@@ -22,6 +22,8 @@ the documents' views ignore):
   ``If-Match`` and ``If-Unmodified-Since`` go to Django (412 rules); ``If-Modified-Since``
   changes nothing (the documents have no ``Last-Modified``);
 * ``HEAD`` gets the headers of ``GET`` (``Content-Length`` included) and no body;
+* a request that announces a body (``Content-Length`` other than 0, ``Transfer-Encoding``) goes
+  to Django (its size limit's 413);
 * the provider returns ``None`` (e.g. the JWKS of a key-ring version this process has not
   built yet) or raises: Django answers (and builds, and reports errors as it always did).
 
@@ -141,6 +143,8 @@ class Front:
             return None
         if "HTTP_IF_MATCH" in environ or "HTTP_IF_UNMODIFIED_SINCE" in environ:
             return None
+        if environ.get("CONTENT_LENGTH") not in (None, "", "0") or "HTTP_TRANSFER_ENCODING" in environ:
+            return None  # a body: Django's size limit (413) and whatever else it says
         host = environ.get("HTTP_HOST")
         if host is None or (self._forwarded_host and "HTTP_X_FORWARDED_HOST" in environ):
             return None

@@ -175,8 +175,10 @@ def test_https_headers_follow_the_settings(path):
         ({"method": "OPTIONS"}, "405"),
         ({"HTTP_IF_MATCH": '"other"'}, "412"),
         ({"HTTP_IF_NONE_MATCH": '"x"', "HTTP_IF_UNMODIFIED_SINCE": "Wed, 21 Oct 2015 07:28:00 GMT"}, "412"),
+        ({"CONTENT_LENGTH": str(10**9)}, "413"),
+        ({"CONTENT_LENGTH": "2"}, "200"),
     ],
-    ids=["bad-host", "invalid-host", "post", "options", "if-match", "if-unmodified-since"],
+    ids=["bad-host", "invalid-host", "post", "options", "if-match", "if-unmodified-since", "huge-body", "body"],
 )
 def test_anything_unusual_goes_to_django(path, case, status):
     mine, full, by_itself = both(environ(path, **case))
