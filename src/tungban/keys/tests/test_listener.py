@@ -154,3 +154,17 @@ def test_a_notification_it_cannot_read_makes_it_read_the_versions(listening):
     assert listener.wait_until(lambda: listener.generation(keys.SIGNING_KEYS) == "0" * 32)
     keys.rotate()  # and it still follows notifications after the re-read
     assert listener.wait_until(_pushed_is_current)
+
+
+@needs_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_the_jwks_through_the_front_costs_no_query_while_the_listener_is_live(listening):
+    from django.test.utils import CaptureQueriesContext
+
+    keys.active_key()
+    assert listener.wait_until(_pushed_is_current)
+    app = front.Front(WSGIHandler())
+    first = _jwks(app)  # Django builds this version's JWKS once
+    with CaptureQueriesContext(connection) as queries:
+        assert _jwks(app) == first
+    assert len(queries) == 0, [q["sql"] for q in queries]
