@@ -10,6 +10,10 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tungban.settings")
 application = get_asgi_application()
 
+from tungban.core.front import AsgiFront  # noqa: E402 - after Django is set up: the documents first (issue 15)
+
+application = AsgiFront(application)
+
 # As tungban.wsgi: this process's verifier children, and start-up objects out of the collector's way.
 from tungban.signing import isolation  # noqa: E402
 

@@ -399,6 +399,10 @@ TUNGBAN_REFRESH_GRACE = int(os.environ.get("TUNGBAN_REFRESH_GRACE", "30"))
 TUNGBAN_CLOCK_SKEW = max(0, int(os.environ.get("TUNGBAN_CLOCK_SKEW", "300")))
 #: Days a retired ID-token signing key stays in the JWKS after rotation.
 TUNGBAN_KEY_RETIREMENT_DAYS = int(os.environ.get("TUNGBAN_KEY_RETIREMENT_DAYS", "7"))
+#: On PostgreSQL, each worker process keeps one LISTEN connection that receives key-ring
+#: versions as they commit, so the JWKS costs no query per request (issue 15;
+#: tungban.keys.listener). Off: every JWKS request reads the version. Off in the test settings.
+TUNGBAN_KEYS_LISTEN = _flag("TUNGBAN_KEYS_LISTEN", default=True)
 #: Seconds a key reserved in the PKCS#11 token may stay unused (``pending``) before the sweep
 #: (``tungban sweep_keys``, the scheduled purge) destroys it; making a key takes milliseconds
 #: (issue 14 item 3).

@@ -1,4 +1,6 @@
-"""WSGI entry point: ``gunicorn tungban.wsgi``."""
+"""WSGI entry point: ``gunicorn tungban.wsgi``. Django's application behind
+:class:`tungban.core.front.Front`, which answers the precomputed public documents (discovery,
+the JWKS) from bytes before Django builds a request (issue 15)."""
 
 import os
 
@@ -6,6 +8,10 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tungban.settings")
 application = get_wsgi_application()
+
+from tungban.core.front import Front  # noqa: E402 - after Django is set up
+
+application = Front(application)
 
 # Start this process's verifier children now rather than on the first upload (they take a
 # few seconds to set Django up): signing/isolation.py.

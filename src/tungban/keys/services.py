@@ -7,11 +7,14 @@ unretired key signs, retired keys stay published for ``TUNGBAN_KEY_RETIREMENT_DA
 that tokens they signed keep verifying.
 
 The published JWKS is a precomputed document (issue 15): its bytes are built once per
-*version* of the key ring and kept in process memory, keyed by that version, which every
-request reads from the database (:func:`version`, one indexed read). Every change to the
-signing keys replaces the version in the same transaction (:func:`bump_version`; for saves and
-deletes through the model the signal handlers in :mod:`.apps` do it), so every worker serves
-the new JWKS on its next request.
+*version* of the key ring and kept in process memory, keyed by that version. Every change to
+the signing keys replaces the version in the same transaction (:func:`bump_version`; for saves
+and deletes through the model the signal handlers in :mod:`.apps` do it). Django's view
+(:func:`published_jwks`) reads the version from the database on every request (:func:`version`,
+one indexed read), so every worker serves the new JWKS on its next request; the front
+(:func:`served_jwks`, :mod:`tungban.core.front`) takes it, on PostgreSQL, from the version
+pushed to the worker by ``NOTIFY`` (:mod:`.listener`, which documents the notification window
+after a rotation), and reads it per request whenever the listener is not connected.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from django.utils import timezone
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 
+from . import listener
 from .models import KeyRingVersion, SigningKey
 from .sealing import seal, unseal
 
@@ -55,11 +59,16 @@ def bump_version(name: str = SIGNING_KEYS) -> None:
     """Give ``name`` a new random generation. Call it inside the transaction that changes what
     the document is built from (a change committed without it would leave every worker's
     cached copy in place); a queryset ``update()`` or raw SQL on ``oidc_signingkey`` must call
-    it, model saves and deletes do through :mod:`.apps`."""
+    it, model saves and deletes do through :mod:`.apps`. On PostgreSQL it also sends
+    ``NOTIFY`` on :data:`.listener.CHANNEL` (delivered to every worker's listener when the
+    transaction commits, never if it rolls back)."""
     generation = secrets.token_hex(16)
     if not KeyRingVersion.objects.filter(name=name).update(generation=generation):
         KeyRingVersion.objects.bulk_create([KeyRingVersion(name=name, generation=generation)], ignore_conflicts=True)
         KeyRingVersion.objects.filter(name=name).update(generation=generation)  # if another won the insert
+    if connection.vendor == "postgresql":  # every worker's listener, on commit (:mod:`.listener`)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_notify(%s, %s)", [listener.CHANNEL, f"{name} {generation}"])
 
 
 @transaction.atomic  # the key and the new version commit together
@@ -214,6 +223,37 @@ def published_jwks() -> Document:
         if len(_published) >= 8:
             _published.clear()  # old generations are never asked for again
         _published[cache_key] = entry
+    return entry.document
+
+
+_postgresql: bool | None = None  # the default database's vendor, read once
+
+
+def served_jwks() -> Document | None:
+    """The published JWKS if this process already built it for the current version, without
+    building anything; ``None`` otherwise (then serve :func:`published_jwks` through Django,
+    which builds and keeps it). For :mod:`tungban.core.front` (issue 15).
+
+    The version: on PostgreSQL the one pushed to this process (:mod:`.listener`, no query;
+    started here on first use in each process); while the listener is not connected,
+    ``None`` (Django's path reads it per request, as before). On another database (SQLite,
+    development and tests), read per request (:func:`version`, one in-process query) on this
+    thread's connection, which stays open (autocommit: no lock held) until the next Django
+    request in the thread closes it as usual (``CONN_MAX_AGE``); a fault raises, and the front
+    lets Django answer."""
+    global _postgresql
+    if _postgresql is None:
+        _postgresql = connection.vendor == "postgresql"
+    if _postgresql:
+        listener.ensure_started()
+        generation = listener.generation(SIGNING_KEYS)
+        if generation is None:
+            return None
+    else:
+        generation = version()
+    entry = _published.get((generation, settings.TUNGBAN_KEY_RETIREMENT_DAYS))
+    if entry is None or (entry.until is not None and timezone.now() >= entry.until):
+        return None
     return entry.document
 
 

@@ -9,8 +9,9 @@ class OidcConfig(AppConfig):
     label = "oidc"
 
     def ready(self):
-        from tungban.core import hotpaths, retention
+        from tungban.core import front, hotpaths, retention
         from tungban.identity import eme
+        from tungban.keys import services as keys
         from tungban.wallet import kinds
 
         from . import constants as c
@@ -31,9 +32,12 @@ class OidcConfig(AppConfig):
         kinds.register(c.LOGIN_KIND, _("Log in"), app=self.label)
         kinds.register(c.FORMFILL_KIND, _("Fill a form"), app=self.label)
         retention.register(self.label, services.purge_expired)
-        # Precomputed documents (issue 15); GET only: HEAD and the rest get the URL conf's 405.
-        hotpaths.register("/.well-known/openid-configuration", hot.discovery, methods=("GET",))
-        hotpaths.register("/oidc/jwks", hot.jwks, methods=("GET",))
+        # Precomputed documents (issue 15); GET and HEAD: the rest get the URL conf's 405.
+        hotpaths.register("/.well-known/openid-configuration", hot.discovery, methods=("GET", "HEAD"))
+        hotpaths.register("/oidc/jwks", hot.jwks, methods=("GET", "HEAD"))
+        # ... and before Django, from bytes (tungban.core.front): the same answers.
+        front.register("/.well-known/openid-configuration", services.discovery_document)
+        front.register("/oidc/jwks", keys.served_jwks, cache_control=hot.JWKS_CACHE_CONTROL)
         # The token endpoint uses no session, user or CSRF: answered before the page middleware (issue 15).
         hotpaths.register("/oidc/token", token, methods=("POST",))
         # issue 15: userinfo and form data before the page middleware (fall through on errors)

@@ -20,7 +20,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
 from tungban.core import ratelimit
 from tungban.core.errors import DomainError
@@ -43,8 +43,8 @@ def _cors(response):
     return response
 
 
-discovery = require_GET(hot.discovery)  # precomputed (issue 15)
-jwks = require_GET(hot.jwks)
+discovery = require_safe(hot.discovery)  # precomputed (issue 15); GET and HEAD (RFC 9110 §9.3.2)
+jwks = require_safe(hot.jwks)
 
 
 def _error_page(request, title, message, status=400, return_url=None):

@@ -6,3 +6,7 @@ from tungban.settings import *  # noqa: F403
 from tungban.settings import INSTALLED_APPS
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tungban.testing.sampledomain"]
+
+#: No key-ring listener thread (and so no extra connection to the test database) unless a test
+#: starts one (tungban.keys.listener.start(force=True)).
+TUNGBAN_KEYS_LISTEN = False

@@ -1,0 +1,247 @@
+"""The front: precomputed public documents answered at the WSGI (and ASGI) level, before Django
+builds a request (issue 15 acceptance 1: discovery and the JWKS at or above the certified
+peer's throughput).
+
+Even through :mod:`tungban.core.hotpaths`, a discovery request cost about 75 µs of CPU in
+Django (the request object, the ``request_started`` signal and its connection checks, three
+middlewares, the response object) for a body that changes only when the deployment does.
+:class:`Front` wraps Django's application (:mod:`tungban.wsgi`, :mod:`tungban.asgi`) and answers
+a request for a path registered with :func:`register` from bytes built once, when nothing about
+the request is unusual; everything else goes to Django unchanged.
+
+What it answers (``GET`` or ``HEAD`` on exactly a registered path, any query string, which
+the documents' views ignore):
+
+* the ``Host`` (``HTTP_HOST``) must pass ``ALLOWED_HOSTS`` as :meth:`HttpRequest.get_host`
+  checks it (the result is kept per host name); a bad or missing host, or an
+  ``X-Forwarded-Host`` when ``USE_X_FORWARDED_HOST`` is on, goes to Django (its 400);
+* the scheme is Django's (``SECURE_PROXY_SSL_HEADER``, else ``wsgi.url_scheme``); with
+  ``SECURE_SSL_REDIRECT`` a plain-HTTP request goes to Django (its redirect);
+* ``If-None-Match`` naming the document's ETag (weak comparison, or ``*``) gives ``304``
+  (RFC 9110 §13.1.2) as :func:`django.utils.cache.get_conditional_response` does;
+  ``If-Match`` and ``If-Unmodified-Since`` go to Django (412 rules); ``If-Modified-Since``
+  changes nothing (the documents have no ``Last-Modified``);
+* ``HEAD`` gets the headers of ``GET`` (``Content-Length`` included) and no body;
+* a request that announces a body (``Content-Length`` other than 0, ``Transfer-Encoding``) goes
+  to Django (its size limit's 413);
+* the provider returns ``None`` (e.g. the JWKS of a key-ring version this process has not
+  built yet) or raises: Django answers (and builds, and reports errors as it always did).
+
+The status, headers and body are not written here: each answer (document × ``200``/``304`` ×
+HTTP/HTTPS) is made once by the very code the full stack runs —
+:func:`tungban.core.documents.respond`, the hot-path headers of
+:class:`tungban.core.hotpaths.HotPathMiddleware` (CSP, ``Permissions-Policy``,
+``X-Frame-Options``) and :meth:`SecurityMiddleware.process_response` (``nosniff``,
+``Referrer-Policy``, ``Cross-Origin-Opener-Policy``, HSTS on HTTPS) — and kept by the
+document's strong ETag (a hash of its bytes) and content type: immutable, so every worker
+that keeps it agrees. ``tungban/core/tests/test_front.py`` compares the front's answers with
+the full stack's header by header.
+
+What it skips, and why that is safe for these documents: the ``request_started`` and
+``request_finished`` signals (the connection checks of a request that uses no Django
+connection; a provider that reads the database cleans up after itself,
+:func:`tungban.keys.services.served_jwks`), the body size limit (``GET``/``HEAD`` bodies are
+not read), the API language (the documents have none), ``request.received_at`` (nothing is
+recorded).
+
+Apps register their documents from ``AppConfig.ready()`` (``core`` imports no app): a provider
+is a callable with no argument returning an object with ``body``, ``etag`` and
+``content_type`` (:class:`tungban.core.documents.Served`) or ``None``; it is called on every
+request and must be cheap and must not block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.http.request import split_domain_port, validate_host
+from django.middleware.security import SecurityMiddleware
+from django.utils.http import parse_etags
+
+from . import documents
+
+Provider = Callable[[], "documents.Served | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    provider: Provider
+    cache_control: str | None
+    cors: bool
+
+
+_routes: dict[str, _Route] = {}
+
+
+def register(path: str, provider: Provider, *, cache_control: str | None = None, cors: bool = True) -> None:
+    """Answer ``GET``/``HEAD`` on exactly ``path`` (``PATH_INFO``) with ``provider()``, as
+    :func:`tungban.core.documents.respond` would with ``cache_control`` and ``cors`` (pass what
+    the path's Django view passes: the comparison test holds them to it). Registering a path
+    again replaces it.
+
+    :raises ValueError: for a path that does not start with ``/``."""
+    if not path.startswith("/"):
+        raise ValueError(f"a front path starts with '/': {path!r}")
+    _routes[path] = _Route(provider, cache_control, cors)
+
+
+def registered(path: str) -> bool:
+    """Whether ``path`` is answered by the front."""
+    return path in _routes
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One precomputed answer: ``status`` (``"200 OK"``), ``code`` (200), ``headers`` (list of
+    ``(name, value)`` strings, in the full stack's order) and ``body`` (bytes; ``b""`` for 304)."""
+
+    status: str
+    code: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+class Front:
+    """WSGI application: answers registered documents (module docstring), passes everything
+    else to ``application``. Settings are read when it is made, as Django's middlewares read
+    theirs."""
+
+    def __init__(self, application):
+        from .hotpaths import HotPathMiddleware  # its headers, built as it builds them
+
+        self.application = application
+        self._security = SecurityMiddleware(lambda request: None)
+        self._hot_headers = HotPathMiddleware(lambda request: None).headers
+        self._answers: dict[tuple, Answer] = {}
+        self._hosts: dict[str, bool] = {}
+        self._allowed = list(settings.ALLOWED_HOSTS)
+        if settings.DEBUG and not self._allowed:
+            self._allowed = [".localhost", "127.0.0.1", "[::1]"]
+        self._forwarded_host = settings.USE_X_FORWARDED_HOST
+        self._proxy_header = settings.SECURE_PROXY_SSL_HEADER
+        self._ssl_redirect = settings.SECURE_SSL_REDIRECT
+
+    def __call__(self, environ, start_response):
+        route = _routes.get(environ.get("PATH_INFO"))
+        if route is not None:
+            answer = self.answer(route, environ)
+            if answer is not None:
+                start_response(answer.status, answer.headers)
+                if environ["REQUEST_METHOD"] == "HEAD":
+                    return []
+                return [answer.body]
+        return self.application(environ, start_response)
+
+    def answer(self, route: _Route, environ: dict) -> Answer | None:
+        """The answer to ``environ`` (a WSGI environ, or the same keys from ASGI), or ``None``
+        for Django to answer."""
+        method = environ.get("REQUEST_METHOD")
+        if method != "GET" and method != "HEAD":
+            return None
+        if "HTTP_IF_MATCH" in environ or "HTTP_IF_UNMODIFIED_SINCE" in environ:
+            return None
+        if environ.get("CONTENT_LENGTH") not in (None, "", "0") or "HTTP_TRANSFER_ENCODING" in environ:
+            return None  # a body: Django's size limit (413) and whatever else it says
+        host = environ.get("HTTP_HOST")
+        if host is None or (self._forwarded_host and "HTTP_X_FORWARDED_HOST" in environ):
+            return None
+        allowed = self._hosts.get(host)
+        if allowed is None:
+            domain, _port = split_domain_port(host)
+            allowed = bool(domain) and validate_host(domain, self._allowed)
+            if len(self._hosts) < 256:
+                self._hosts[host] = allowed
+        if not allowed:
+            return None
+        secure = self._secure(environ)
+        if self._ssl_redirect and not secure:
+            return None
+        try:
+            document = route.provider()
+        except Exception:  # noqa: BLE001 - Django answers, and reports, as it always did
+            return None
+        if document is None:
+            return None
+        not_modified = False
+        if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+        if if_none_match is not None:
+            etags = parse_etags(if_none_match)
+            if etags:
+                not_modified = etags == ["*"] or document.etag.removeprefix("W/") in (
+                    e.removeprefix("W/") for e in etags
+                )
+        key = (document.etag, document.content_type, route.cache_control, route.cors, secure, not_modified)
+        answer = self._answers.get(key)
+        if answer is None:
+            answer = self._make(route, document, secure, not_modified)
+            if len(self._answers) >= 64:
+                self._answers.clear()  # old documents (rotated keys) are never asked for again
+            self._answers[key] = answer
+        return answer
+
+    def _secure(self, environ: dict) -> bool:
+        """``request.is_secure()`` for this environ (``HttpRequest.scheme``)."""
+        if self._proxy_header:
+            header, secure_value = self._proxy_header
+            value = environ.get(header)
+            if value is not None:
+                return value.split(",", 1)[0].strip() == secure_value
+        return environ.get("wsgi.url_scheme") == "https"
+
+    def _make(self, route: _Route, document, secure: bool, not_modified: bool) -> Answer:
+        """The full stack's answer, made by its own code (module docstring)."""
+        request = HttpRequest()
+        request.method = "GET"
+        if not_modified:
+            request.META["HTTP_IF_NONE_MATCH"] = document.etag
+        request.is_secure = lambda: secure
+        response = documents.respond(request, document, cache_control=route.cache_control, cors=route.cors)
+        for name, value in self._hot_headers:  # as HotPathMiddleware adds them
+            if name not in response:
+                response[name] = value
+        response = self._security.process_response(request, response)
+        return Answer(
+            f"{response.status_code} {response.reason_phrase}",
+            response.status_code,
+            list(response.items()),
+            response.content,
+        )
+
+
+class AsgiFront:
+    """The same for an ASGI application (:mod:`tungban.asgi`): an HTTP request for a registered
+    path is looked at with the WSGI keys Django's ASGI request would derive (method, path,
+    scheme, ``HTTP_*`` headers); anything else goes to ``application`` untouched."""
+
+    def __init__(self, application):
+        self.application = application
+        self.front = Front(application)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            route = _routes.get(scope.get("path"))
+            if route is not None and not scope.get("root_path"):
+                environ = {
+                    "REQUEST_METHOD": scope["method"],
+                    "wsgi.url_scheme": scope.get("scheme") or "http",
+                }
+                for name, value in scope.get("headers", ()):
+                    key = "HTTP_" + name.decode("latin1").upper().replace("-", "_")
+                    value = value.decode("latin1")
+                    environ[key] = f"{environ[key]},{value}" if key in environ else value
+                answer = self.front.answer(route, environ)
+                if answer is not None:
+                    await send(
+                        {
+                            "type": "http.response.start",
+                            "status": answer.code,
+                            "headers": [(n.encode("latin1"), v.encode("latin1")) for n, v in answer.headers],
+                        }
+                    )
+                    body = b"" if scope["method"] == "HEAD" else answer.body
+                    await send({"type": "http.response.body", "body": body})
+                    return
+        await self.application(scope, receive, send)
