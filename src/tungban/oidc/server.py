@@ -50,7 +50,7 @@ from tungban.keys import services as keys
 from . import dpop, par, rows, services, validators
 from . import scopes as scope_registry
 from .constants import CLIENT_ASSERTION_SIGNING_ALGS, OFFLINE_ACCESS_SCOPE
-from .memo import active_client, memoized, request_memo
+from .memo import active_client, memoized, nonce_key, request_memo
 from .models import AuthorizationCode, Client, Token, UsedClientAssertion
 
 ID_TOKEN_LIFETIME = 600
@@ -333,11 +333,9 @@ def id_token(client: Client, subject: Subject, code: AuthorizationCode, access_t
 
 class TungbanOpenIDCode(OpenIDCode):
     def exists_nonce(self, nonce, request):
+        # OIDC Core §15.5.2. Usually answered with the client's read (memo.active_client).
         client_id = request.payload.client_id
-        return memoized(
-            ("nonce", client_id, nonce),
-            lambda: AuthorizationCode.objects.filter(client__client_id=client_id, nonce=nonce).exists(),
-        )
+        return memoized(nonce_key(client_id, nonce), lambda: rows.nonce_used(client_id, nonce))
 
     def generate_user_info(self, user, scope):  # pragma: no cover - encode_id_token is overridden
         raise NotImplementedError
