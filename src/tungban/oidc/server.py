@@ -45,6 +45,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from tungban.core import inserts
 from tungban.keys import services as keys
 
 from . import dpop, par, rows, services, validators
@@ -233,22 +234,24 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         subject: Subject = request.user
         approval = subject.approval
         data = request.payload.data
-        return AuthorizationCode.objects.create(
-            code=code,
-            client=request.client,
-            resident=subject.resident,
-            approval=approval,
-            session=subject.session,
-            redirect_uri=request.payload.redirect_uri or "",
-            scope=request.scope,
-            claims=list(approval.approved_claims) if approval else [],
-            nonce=data.get("nonce", ""),
-            auth_time=int(approval.decided_at.timestamp()) if approval else int(time.time()),
-            acr=services.acr_for(subject.resident),
-            amr=services.amr_for(approval),
-            code_challenge=data["code_challenge"],
-            code_challenge_method=data["code_challenge_method"],
-            dpop_jkt=str(data.get("dpop_jkt") or "")[:64],
+        return inserts.insert(  # one INSERT without the ORM's compiler (issue 15)
+            AuthorizationCode(
+                code=code,
+                client=request.client,
+                resident=subject.resident,
+                approval=approval,
+                session=subject.session,
+                redirect_uri=request.payload.redirect_uri or "",
+                scope=request.scope,
+                claims=list(approval.approved_claims) if approval else [],
+                nonce=data.get("nonce", ""),
+                auth_time=int(approval.decided_at.timestamp()) if approval else int(time.time()),
+                acr=services.acr_for(subject.resident),
+                amr=services.amr_for(approval),
+                code_challenge=data["code_challenge"],
+                code_challenge_method=data["code_challenge_method"],
+                dpop_jkt=str(data.get("dpop_jkt") or "")[:64],
+            )
         )
 
     def query_authorization_code(self, code, client):

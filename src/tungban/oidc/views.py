@@ -35,6 +35,7 @@ from .models import Client
 from .resource import NO_TOKEN_CHALLENGE, bearer_token
 from .server import CLIENT_AUTH_METHODS, Subject, server
 
+
 def _cors(response):
     response["Access-Control-Allow-Origin"] = "*"
     return response
