@@ -45,7 +45,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from tungban.core import inserts
+from tungban.core import rawsql
 from tungban.keys import services as keys
 
 from . import dpop, par, rows, services, validators
@@ -234,7 +234,7 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         subject: Subject = request.user
         approval = subject.approval
         data = request.payload.data
-        return inserts.insert(  # one INSERT without the ORM's compiler (issue 15)
+        return rawsql.insert(  # one INSERT without the ORM's compiler (issue 15)
             AuthorizationCode(
                 code=code,
                 client=request.client,

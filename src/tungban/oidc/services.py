@@ -18,7 +18,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from tungban.core import inserts
+from tungban.core import rawsql
 from tungban.core.documents import Document
 from tungban.identity import eme
 from tungban.identity import services as identity
@@ -218,7 +218,7 @@ def start_login_session(approval: ApprovalRequest, client: Client) -> LoginSessi
     """Create the login session (``sid``) for an approved login; ``None`` for form filling."""
     if approval.kind != LOGIN_KIND:
         return None
-    return inserts.insert(  # one INSERT without the ORM's compiler (issue 15)
+    return rawsql.insert(  # one INSERT without the ORM's compiler (issue 15)
         LoginSession(
             sid=secrets.token_urlsafe(24),
             resident=approval.resident,

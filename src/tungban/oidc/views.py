@@ -198,7 +198,7 @@ def _read_bound_approval(request, approval_id: str):
     if not secret:
         return None  # not started in this browser: no need to read it
     try:
-        approval = wallet.get_request(approval_id)
+        approval = wallet.get_request_to_complete(approval_id)  # the resident's status and tier only
     except DomainError:
         return None
     if not hmac.compare_digest(secret, approval.context.get("browser", "")):

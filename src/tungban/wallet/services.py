@@ -29,6 +29,7 @@ import functools
 import hmac
 import json
 import secrets
+import uuid
 from typing import Any
 
 import webauthn
@@ -51,7 +52,7 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from tungban.core import inserts
+from tungban.core import rawsql
 from tungban.core.errors import DomainError, NotFound
 from tungban.identity import eme
 from tungban.identity import services as identity
@@ -386,7 +387,7 @@ def create_request(
         context=context,
         expires_at=_now() + dt.timedelta(seconds=settings.TUNGBAN_APPROVAL_TTL),
     )
-    return inserts.insert(request)
+    return rawsql.insert(request)
 
 
 def _lock_request(request_id, kind: str | None = None, at: dt.datetime | None = None) -> ApprovalRequest:
@@ -414,6 +415,36 @@ def get_request(request_id, *, with_resident: bool = True) -> ApprovalRequest:
         return rows.get(pk=request_id)
     except (ApprovalRequest.DoesNotExist, ValueError, ValidationError):
         raise errors.NoRequest() from None
+
+
+def get_request_to_complete(request_id) -> ApprovalRequest:
+    """The request, with its resident's ``id``, ``status`` and ``tier`` only (the others
+    deferred: the requester's completion decrypts nothing), in one read of
+    ``wallet_approvalrequest`` joined to ``identity_resident``, written once without the
+    ORM's compiler (issue 15: the browser's completion of a login).
+
+    :raises NotFound: ``no_request`` (unknown or malformed id)."""
+    try:
+        pk = request_id if isinstance(request_id, uuid.UUID) else uuid.UUID(str(request_id))
+    except ValueError:
+        raise errors.NoRequest() from None
+    sql = (
+        f"SELECT {rawsql.columns(ApprovalRequest)}, {rawsql.columns(Resident, _RESIDENT_FIELDS, 'r')} "
+        "FROM wallet_approvalrequest t LEFT JOIN identity_resident r ON r.id = t.resident_id WHERE t.id = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ApprovalRequest._meta.pk.get_db_prep_value(pk, connection)])
+        row = cursor.fetchone()
+    if row is None:
+        raise errors.NoRequest()
+    req, i = rawsql.load(ApprovalRequest, row)
+    resident, _ = rawsql.load(Resident, row, i, _RESIDENT_FIELDS, "r")
+    if req.resident_id is not None:
+        req.resident = resident
+    return req
+
+
+_RESIDENT_FIELDS = ("id", "status", "tier")  # is_active is a property of status; acr follows tier
 
 
 def request_details(req: ApprovalRequest, device: Device) -> dict:

@@ -1,5 +1,5 @@
 """The login's hot writes without the ORM's query compiler (issue 15 acceptance 2):
-:func:`tungban.core.inserts.insert` writes the row ``objects.create`` writes."""
+:func:`tungban.core.rawsql.insert` writes the row ``objects.create`` writes."""
 
 import datetime as dt
 
@@ -7,14 +7,14 @@ import pytest
 from django.db.models import signals
 from django.utils import timezone
 
-from tungban.core import inserts
+from tungban.core import rawsql
 from tungban.oidc.models import AuthorizationCode, LoginSession
 from tungban.testing.login_steps import LoginSteps, StepMeter, setup_login
 from tungban.wallet.models import ApprovalRequest
 
 pytestmark = pytest.mark.django_db
 
-#: The models the login writes with :func:`inserts.insert`, which sends no model signals.
+#: The models the login writes with :func:`rawsql.insert`, which sends no model signals.
 FAST = (ApprovalRequest, LoginSession, AuthorizationCode)
 
 
@@ -31,13 +31,13 @@ def test_no_receiver_listens_to_the_rows_written_without_signals():
 def test_an_insert_writes_the_row_create_writes():
     client_id, _secret, devices = setup_login()
     steps = LoginSteps(client_id, _secret, devices[0], measure=StepMeter())
-    steps.login()  # a real login: an approval, a session, a code written by inserts.insert
+    steps.login()  # a real login: an approval, a session, a code written by rawsql.insert
     code = AuthorizationCode.objects.select_related("approval", "session", "resident", "client").latest("id")
     approval, session = code.approval, code.session
     assert approval.status == "completed" and approval.context["browser"] and approval.user_code
     assert session.sid and session.resident_id == code.resident_id
     assert code.code_challenge_method == "S256" and code.nonce and code.claims == approval.approved_claims
-    # The same fields through the ORM and through inserts.insert: the same stored row.
+    # The same fields through the ORM and through rawsql.insert: the same stored row.
     fields = {
         "resident": code.resident,
         "client": code.client,
@@ -45,7 +45,7 @@ def test_an_insert_writes_the_row_create_writes():
         "acr": "urn:tungban:acr:basic",
     }
     by_orm = LoginSession.objects.create(sid="by-orm", **fields)
-    by_insert = inserts.insert(LoginSession(sid="by-insert", **fields))
+    by_insert = rawsql.insert(LoginSession(sid="by-insert", **fields))
     assert by_insert.pk and not by_insert._state.adding
     a, b = _row(LoginSession, by_orm.pk), _row(LoginSession, by_insert.pk)
     assert abs(a.pop("created_at") - b.pop("created_at")) < dt.timedelta(seconds=5)
@@ -60,7 +60,7 @@ def test_an_insert_writes_the_row_create_writes():
         "expires_at": timezone.now(),
     }
     orm = ApprovalRequest.objects.create(**values)
-    fast = inserts.insert(ApprovalRequest(**values))
+    fast = rawsql.insert(ApprovalRequest(**values))
     a, b = _row(ApprovalRequest, orm.pk), _row(ApprovalRequest, fast.pk)
     assert a.pop("id") != b.pop("id")
     assert abs(a.pop("created_at") - b.pop("created_at")) < dt.timedelta(seconds=5)

@@ -1,4 +1,5 @@
-"""One ``INSERT`` of a model instance without the ORM's query compiler (issue 15).
+"""One ``INSERT`` of a model instance, and model instances from a raw row, without the
+ORM's query compiler (issue 15).
 
 ``Model.objects.create()`` builds and compiles an ``InsertQuery`` on every call; on the login's
 hot writes (the approval request, the login session, the authorization code) that was most
@@ -9,6 +10,11 @@ them, and parameters are always bound.
 
 Not sent: the ``pre_save``/``post_save`` signals. Use it only for models that no receiver
 listens to (the test of this module checks the ones the platform uses it for).
+
+:func:`columns` and :func:`load` read rows of a hand-written ``SELECT`` (bound parameters
+only) back into model instances (:meth:`~django.db.models.Model.from_db`; the columns not
+read are deferred), every value through the backend's and the field's converters, as the
+ORM applies them.
 """
 
 from __future__ import annotations
@@ -59,3 +65,40 @@ def insert(obj: Model) -> Model:
     obj._state.adding = False
     obj._state.db = alias
     return obj
+
+
+@functools.cache
+def _shape(model: type[Model], names: tuple[str, ...] | None, alias: str, vendor: str):
+    """``(SQL column list, attnames, converters)`` of ``model``'s fields ``names`` (all
+    concrete fields when ``None``; the primary key must come first) under the table alias
+    ``alias``, per database vendor. Immutable: computed once."""
+    connection = connections[router.db_for_read(model)]
+    fields = [f for f in model._meta.concrete_fields if names is None or f.name in names or f.attname in names]
+    quote = connection.ops.quote_name
+    converters = []
+    for field in fields:
+        col = field.get_col(model._meta.db_table)
+        converters.append((col, tuple(connection.ops.get_db_converters(col) + col.get_db_converters(connection))))
+    columns_sql = ", ".join(f"{alias}.{quote(f.column)}" for f in fields)
+    return columns_sql, tuple(f.attname for f in fields), tuple(converters)
+
+
+def columns(model: type[Model], names: tuple[str, ...] | None = None, alias: str = "t") -> str:
+    """The SQL column list of ``model``'s fields ``names`` (all when ``None``) under ``alias``."""
+    return _shape(model, names, alias, connections[router.db_for_read(model)].vendor)[0]
+
+
+def load(model: type[Model], row, start: int = 0, names=None, alias: str = "t") -> tuple[Model | None, int]:
+    """The instance of ``model`` whose :func:`columns` start at index ``start`` of ``row``
+    (``None`` when its primary key is NULL: an outer join found nothing), and the index after
+    its columns."""
+    connection = connections[router.db_for_read(model)]
+    _sql, attnames, converters = _shape(model, names, alias, connection.vendor)
+    end = start + len(attnames)
+    values = list(row[start:end])
+    if values[0] is None:
+        return None, end
+    for i, (col, convs) in enumerate(converters):
+        for conv in convs:
+            values[i] = conv(values[i], col, connection)
+    return model.from_db(connection.alias, attnames, values), end
