@@ -29,7 +29,7 @@ from tungban.wallet import errors as wallet_errors
 from tungban.wallet import services as wallet
 from tungban.wallet.models import RequestStatus
 
-from . import binding, hot, par, services
+from . import binding, hot, pages, par, services
 from .memo import active_client, request_memo
 from .models import Client
 from .resource import NO_TOKEN_CHALLENGE, bearer_token
@@ -166,18 +166,14 @@ def authorize(request):
     except DomainError as exc:
         return _error_page(request, _("This sign-in request is not valid"), exc.message)
     app_url = f"{settings.TUNGBAN_ISSUER}/app/approve/{approval.id}"
-    response = render(
+    response = pages.authorize_page(  # oidc/authorize.html, rendered once per shape (issue 15)
         request,
-        "oidc/authorize.html",
-        {
-            "client": client,
-            "approval": approval,
-            "claims": [{"label": eme.label(c["name"]), **c} for c in approval.requested_claims],
-            "app_url": app_url,
-            "status_url": reverse("oidc:authorize-status", args=[approval.id]),
-            "complete_url": reverse("oidc:authorize-complete", args=[approval.id]),
-            "ttl": settings.TUNGBAN_APPROVAL_TTL,
-        },
+        client=client,
+        approval=approval,
+        claims=[{"label": eme.label(c["name"]), **c} for c in approval.requested_claims],
+        app_url=app_url,
+        status_url=reverse("oidc:authorize-status", args=[approval.id]),
+        complete_url=reverse("oidc:authorize-complete", args=[approval.id]),
     )
     binding.remember(request, response, str(approval.id), secret)  # this browser's, no server session
     return response
