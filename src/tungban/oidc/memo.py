@@ -39,7 +39,26 @@ def memoized(key: tuple, compute: Callable):
     return memo[key]
 
 
-def active_client(client_id: str) -> Client | None:
+def active_client(client_id: str, nonce: str | None = None) -> Client | None:
     """The active client ``client_id`` (:func:`.rows.client`: one indexed read, once per
-    request inside :func:`request_memo`)."""
-    return memoized(("client", client_id), lambda: rows.client(client_id))
+    request inside :func:`request_memo`).
+
+    With ``nonce`` (the authorization request's), inside :func:`request_memo`, the first
+    read also answers the nonce replay check that Authlib asks next
+    (:func:`.rows.client_with_nonce`, remembered under :func:`nonce_key`): one query for
+    both (issue 15 acceptance 2). Only facts about ``(client_id, nonce)`` are remembered,
+    so a value Authlib reads differently merely misses the memo."""
+    memo = _memo.get()
+    key = ("client", client_id)
+    if memo is not None and key not in memo and isinstance(nonce, str) and nonce and "\x00" not in nonce:
+        found, used = rows.client_with_nonce(client_id, nonce)
+        memo[key] = found
+        if found is not None:
+            memo[nonce_key(client_id, nonce)] = used
+        return found
+    return memoized(key, lambda: rows.client(client_id))
+
+
+def nonce_key(client_id: str, nonce: str) -> tuple:
+    """The memo's key of the nonce replay check of ``client_id`` and ``nonce``."""
+    return ("nonce", client_id, nonce)

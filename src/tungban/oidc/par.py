@@ -203,7 +203,7 @@ def resolve(request):
     if any("\x00" in data.get(name, "") for name in ("client_id", "request_uri")):
         raise InvalidRequestError("Invalid characters in the request.")
     client_id = data.get("client_id")
-    client = active_client(client_id) if client_id else None
+    client = active_client(client_id, data.get("nonce")) if client_id else None  # and the nonce check
     if "request_uri" in data:
         if "request" in data:
             raise InvalidRequestError("Send 'request' or 'request_uri', not both.")

@@ -69,6 +69,37 @@ def client(client_id: str) -> Client | None:
     return _load(Client, row, 0)[0] if row else None
 
 
+def client_with_nonce(client_id: str, nonce: str) -> tuple[Client | None, bool]:
+    """The active client ``client_id`` (or ``None``) and whether one of its authorization
+    codes already carries ``nonce`` (OIDC Core §15.5.2: a replayed nonce is refused): one
+    read of ``oidc_client`` with an ``EXISTS`` on ``oidc_authorizationcode`` (its
+    ``(client, nonce)`` index). The authorization page and its completion ask both."""
+    sql = (
+        f"SELECT {_columns(Client)}, EXISTS(SELECT 1 FROM oidc_authorizationcode c "
+        "WHERE c.client_id = t.id AND c.nonce = %s) "
+        "FROM oidc_client t WHERE t.client_id = %s AND t.is_active = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [nonce, client_id, True])
+        row = cursor.fetchone()
+    if row is None:
+        return None, False
+    found, i = _load(Client, row, 0)
+    return found, bool(row[i])
+
+
+def nonce_used(client_id: str, nonce: str) -> bool:
+    """Whether an authorization code of the client ``client_id`` (active or not) already
+    carries ``nonce`` (OIDC Core §15.5.2): one indexed read of ``oidc_authorizationcode``."""
+    sql = (
+        "SELECT 1 FROM oidc_authorizationcode c JOIN oidc_client t ON t.id = c.client_id "
+        "WHERE t.client_id = %s AND c.nonce = %s LIMIT 1"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [client_id, nonce])
+        return cursor.fetchone() is not None
+
+
 def _with_grant(obj, row, start, *, code_from_row: bool):
     """Attach the resident, login session (and code) read with ``obj``; returns the pairwise
     ``sub`` read last (``None`` when none exists yet at the sector)."""

@@ -45,12 +45,13 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from tungban.core import rawsql
 from tungban.keys import services as keys
 
 from . import dpop, par, rows, services, validators
 from . import scopes as scope_registry
 from .constants import CLIENT_ASSERTION_SIGNING_ALGS, OFFLINE_ACCESS_SCOPE
-from .memo import active_client, memoized, request_memo
+from .memo import active_client, memoized, nonce_key, request_memo
 from .models import AuthorizationCode, Client, Token, UsedClientAssertion
 
 ID_TOKEN_LIFETIME = 600
@@ -233,22 +234,24 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         subject: Subject = request.user
         approval = subject.approval
         data = request.payload.data
-        return AuthorizationCode.objects.create(
-            code=code,
-            client=request.client,
-            resident=subject.resident,
-            approval=approval,
-            session=subject.session,
-            redirect_uri=request.payload.redirect_uri or "",
-            scope=request.scope,
-            claims=list(approval.approved_claims) if approval else [],
-            nonce=data.get("nonce", ""),
-            auth_time=int(approval.decided_at.timestamp()) if approval else int(time.time()),
-            acr=services.acr_for(subject.resident),
-            amr=services.amr_for(approval),
-            code_challenge=data["code_challenge"],
-            code_challenge_method=data["code_challenge_method"],
-            dpop_jkt=str(data.get("dpop_jkt") or "")[:64],
+        return rawsql.insert(  # one INSERT without the ORM's compiler (issue 15)
+            AuthorizationCode(
+                code=code,
+                client=request.client,
+                resident=subject.resident,
+                approval=approval,
+                session=subject.session,
+                redirect_uri=request.payload.redirect_uri or "",
+                scope=request.scope,
+                claims=list(approval.approved_claims) if approval else [],
+                nonce=data.get("nonce", ""),
+                auth_time=int(approval.decided_at.timestamp()) if approval else int(time.time()),
+                acr=services.acr_for(subject.resident),
+                amr=services.amr_for(approval),
+                code_challenge=data["code_challenge"],
+                code_challenge_method=data["code_challenge_method"],
+                dpop_jkt=str(data.get("dpop_jkt") or "")[:64],
+            )
         )
 
     def query_authorization_code(self, code, client):
@@ -333,11 +336,9 @@ def id_token(client: Client, subject: Subject, code: AuthorizationCode, access_t
 
 class TungbanOpenIDCode(OpenIDCode):
     def exists_nonce(self, nonce, request):
+        # OIDC Core §15.5.2. Usually answered with the client's read (memo.active_client).
         client_id = request.payload.client_id
-        return memoized(
-            ("nonce", client_id, nonce),
-            lambda: AuthorizationCode.objects.filter(client__client_id=client_id, nonce=nonce).exists(),
-        )
+        return memoized(nonce_key(client_id, nonce), lambda: rows.nonce_used(client_id, nonce))
 
     def generate_user_info(self, user, scope):  # pragma: no cover - encode_id_token is overridden
         raise NotImplementedError

@@ -18,6 +18,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tungban.core import rawsql
 from tungban.core.documents import Document
 from tungban.identity import eme
 from tungban.identity import services as identity
@@ -217,12 +218,14 @@ def start_login_session(approval: ApprovalRequest, client: Client) -> LoginSessi
     """Create the login session (``sid``) for an approved login; ``None`` for form filling."""
     if approval.kind != LOGIN_KIND:
         return None
-    return LoginSession.objects.create(
-        sid=secrets.token_urlsafe(24),
-        resident=approval.resident,
-        client=client,
-        auth_time=int(approval.decided_at.timestamp()),
-        acr=acr_for(approval.resident),
+    return rawsql.insert(  # one INSERT without the ORM's compiler (issue 15)
+        LoginSession(
+            sid=secrets.token_urlsafe(24),
+            resident=approval.resident,
+            client=client,
+            auth_time=int(approval.decided_at.timestamp()),
+            acr=acr_for(approval.resident),
+        )
     )
 
 

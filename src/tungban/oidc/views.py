@@ -29,13 +29,11 @@ from tungban.wallet import errors as wallet_errors
 from tungban.wallet import services as wallet
 from tungban.wallet.models import RequestStatus
 
-from . import hot, par, services
-from .memo import request_memo
+from . import binding, hot, pages, par, services
+from .memo import active_client, request_memo
 from .models import Client
 from .resource import NO_TOKEN_CHALLENGE, bearer_token
 from .server import CLIENT_AUTH_METHODS, Subject, server
-
-SESSION_KEY = "tungban_authz"
 
 
 def _cors(response):
@@ -167,24 +165,18 @@ def authorize(request):
         )
     except DomainError as exc:
         return _error_page(request, _("This sign-in request is not valid"), exc.message)
-    pending = request.session.get(SESSION_KEY, {})
-    pending = {k: v for k, v in list(pending.items())[-4:]}  # keep the session small
-    pending[str(approval.id)] = secret
-    request.session[SESSION_KEY] = pending
     app_url = f"{settings.TUNGBAN_ISSUER}/app/approve/{approval.id}"
-    return render(
+    response = pages.authorize_page(  # oidc/authorize.html, rendered once per shape (issue 15)
         request,
-        "oidc/authorize.html",
-        {
-            "client": client,
-            "approval": approval,
-            "claims": [{"label": eme.label(c["name"]), **c} for c in approval.requested_claims],
-            "app_url": app_url,
-            "status_url": reverse("oidc:authorize-status", args=[approval.id]),
-            "complete_url": reverse("oidc:authorize-complete", args=[approval.id]),
-            "ttl": settings.TUNGBAN_APPROVAL_TTL,
-        },
+        client=client,
+        approval=approval,
+        claims=[{"label": eme.label(c["name"]), **c} for c in approval.requested_claims],
+        app_url=app_url,
+        status_url=reverse("oidc:authorize-status", args=[approval.id]),
+        complete_url=reverse("oidc:authorize-complete", args=[approval.id]),
     )
+    binding.remember(request, response, str(approval.id), secret)  # this browser's, no server session
+    return response
 
 
 def _bound_approval(request, approval_id):
@@ -198,11 +190,11 @@ def _bound_approval(request, approval_id):
 
 
 def _read_bound_approval(request, approval_id: str):
-    secret = request.session.get(SESSION_KEY, {}).get(approval_id)
+    secret = binding.secret_for(request, approval_id)
     if not secret:
         return None  # not started in this browser: no need to read it
     try:
-        approval = wallet.get_request(approval_id)
+        approval = wallet.get_request_to_complete(approval_id)  # the resident's status and tier only
     except DomainError:
         return None
     if not hmac.compare_digest(secret, approval.context.get("browser", "")):
@@ -261,6 +253,8 @@ def authorize_complete(request, approval_id):
             status=200,
         )
     original = _replayed(request, approval.context["query"])
+    if isinstance(original.GET.get("client_id"), str):  # the client and the nonce check in one read
+        active_client(original.GET["client_id"], original.GET.get("nonce"))
     try:
         grant = server.get_consent_grant(original, end_user=None)
     except OAuth2Error as error:
@@ -269,7 +263,7 @@ def authorize_complete(request, approval_id):
     if status == RequestStatus.APPROVED and services.acr_satisfied(approval.resident, approval.context.get("acr", [])):
         try:
             with transaction.atomic():  # used, session and code together or not at all
-                approval = wallet.complete(approval.id)
+                approval = wallet.complete(approval.id, read=approval)
                 session = services.start_login_session(approval, client)
                 subject = Subject(resident=approval.resident, approval=approval, session=session)
                 response = server.create_authorization_response(original, grant_user=subject, grant=grant)
@@ -397,7 +391,7 @@ def logout(request):
     if req.needs_confirmation and not (request.method == "POST" and request.POST.get("confirm") == "yes"):
         return render(request, "oidc/logout_confirm.html", {"client": req.client})
     response = server.create_endpoint_response("end_session", req)
-    request.session.pop(SESSION_KEY, None)
-    if response is not None:
-        return response
-    return render(request, "oidc/logged_out.html", {"client": req.client})
+    if response is None:
+        response = render(request, "oidc/logged_out.html", {"client": req.client})
+    binding.forget(response)  # the pending sign-ins of this browser
+    return response

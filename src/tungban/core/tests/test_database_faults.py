@@ -116,13 +116,12 @@ def test_a_page_meeting_a_lost_connection_gets_a_short_bilingual_503_page(client
 def test_the_authorization_pages_status_poll_answers_a_json_503(settings):
     """The page's script polls ``/oidc/authorize/<id>/status`` for JSON: a fault there is the
     API's JSON 503, not the page. (The browser that started the request has its secret in
-    the session: without one the poll is a 404 that reads nothing.)"""
+    its binding cookie: without one the poll is a 404 that reads nothing.)"""
+    from tungban.oidc import binding
+
     approval_id = "7f6c8a52-6a1e-4c1e-9d8e-1f2a3b4c5d6e"
-    client = Client(raise_request_exception=False)  # the session is loaded by a middleware: handler500
-    session = client.session
-    session["tungban_authz"] = {approval_id: "secret"}
-    session.save()
-    client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
+    client = Client(raise_request_exception=False)
+    client.cookies[binding.cookie_name()] = f"{approval_id}:{'s' * 32}"
     with database_down():
         response = client.get(f"/oidc/authorize/{approval_id}/status", HTTP_ACCEPT_LANGUAGE="en")
     assert _assert_retryable(response, settings)["error"] == "service_unavailable"

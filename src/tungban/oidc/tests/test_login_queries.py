@@ -10,8 +10,12 @@ from tungban.testing.login_steps import STEPS, LoginSteps, StepMeter, setup_logi
 pytestmark = pytest.mark.django_db
 
 #: The most queries each step may make (BEGIN, COMMIT, savepoints and the session included).
-#: Before issue 15: authorize 8, app_request 5, decision 13, complete 15.
-LIMITS = {"authorize": 7, "app_request": 3, "decision": 10, "complete": 10}
+#: Before issue 15: authorize 8, app_request 5, decision 13, complete 15; after its first
+#: round authorize 7, complete 10. The authorization page: the client with the nonce replay check,
+#: the approval request (no server-side session: the browser's binding is a cookie). The
+#: completion: the approval with its resident, the client with the nonce check;
+#: BEGIN, the approval marked used (one UPDATE, not read again), the login session, the code, COMMIT.
+LIMITS = {"authorize": 2, "app_request": 3, "decision": 10, "complete": 7}
 
 
 @pytest.fixture
@@ -40,3 +44,112 @@ def test_the_nonce_replay_check_is_an_index_lookup():
 
     indexed = [list(i.fields) for i in AuthorizationCode._meta.indexes]
     assert ["client", "nonce"] in indexed
+
+
+def _authorize(driver):
+    """The browser's authorization page of a fresh login: ``(browser, approval id, response)``."""
+    import re
+
+    browser = driver.clients[0]
+    browser.cookies.clear()
+    params = {
+        "response_type": "code",
+        "client_id": driver.client_id,
+        "redirect_uri": "https://rp.example/cb",
+        "scope": "openid profile",
+        "state": "s",
+        "nonce": "n-" + re.sub(r"\W", "", str(id(driver))),
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "code_challenge_method": "S256",
+    }
+    page = browser.get("/oidc/authorize", params, secure=True)
+    assert page.status_code == 200
+    rid = re.search(r"/app/approve/([0-9a-f-]{36})", page.content.decode()).group(1)
+    return browser, rid, page
+
+
+def test_the_authorization_page_keeps_no_server_side_session(steps, settings):
+    """The browser's binding to its approval request is a cookie of its own (issue 15: a
+    database session was a read and a write per login): ``HttpOnly``, ``SameSite=Lax``,
+    path ``/``, ``Secure`` (and the ``__Host-`` prefix: no subdomain can set it) on HTTPS."""
+    from django.contrib.sessions.models import Session
+
+    from tungban.oidc import binding
+
+    driver, _ = steps
+    before = Session.objects.count()
+    browser, rid, page = _authorize(driver)
+    assert Session.objects.count() == before
+    assert settings.SESSION_COOKIE_NAME not in page.cookies
+    name = binding.cookie_name()
+    assert name == ("__Host-tungban_authz" if settings.SESSION_COOKIE_SECURE else "tungban_authz")
+    cookie = page.cookies[name]
+    assert cookie["httponly"] and cookie["samesite"] == "Lax" and cookie["path"] == "/"
+    assert bool(cookie["secure"]) == settings.SESSION_COOKIE_SECURE
+    assert rid in cookie.value
+    assert browser.get(f"/oidc/authorize/{rid}/status", secure=True).json() == {"status": "pending"}
+
+
+def test_only_the_browser_holding_the_binding_cookie_sees_the_request(steps):
+    """Another browser, a wrong secret or a garbled cookie: the status poll and the completion
+    answer 404 (not found), never a 500, and the approval stays pending."""
+    from django.test import Client
+
+    from tungban.oidc import binding
+
+    driver, _ = steps
+    browser, rid, _page = _authorize(driver)
+    name = binding.cookie_name()
+    good = browser.cookies[name].value
+    for value in (None, good.replace(good.split(":")[1][:24], "x" * 24), "garbage", ":::..", rid + ":"):
+        other = Client()
+        if value is not None:
+            other.cookies[name] = value
+        assert other.get(f"/oidc/authorize/{rid}/status", secure=True).status_code == 404, value
+        assert other.get(f"/oidc/authorize/{rid}/complete", secure=True).status_code == 404, value
+    assert browser.get(f"/oidc/authorize/{rid}/status", secure=True).json() == {"status": "pending"}
+
+
+def test_the_binding_cookie_keeps_the_last_five_requests(steps):
+    """A browser that opens many sign-ins keeps the latest five (as the session did)."""
+    from tungban.oidc import binding
+
+    driver, _ = steps
+    browser, first, _ = _authorize(driver)
+    rids = [first]
+    for _ in range(6):
+        page = browser.get("/oidc/authorize?" + _page_query(driver), secure=True)
+        import re
+
+        rids.append(re.search(r"/app/approve/([0-9a-f-]{36})", page.content.decode()).group(1))
+    kept = binding.pending_from(browser.cookies[binding.cookie_name()].value)
+    assert list(kept) == rids[-5:]
+    assert browser.get(f"/oidc/authorize/{rids[0]}/status", secure=True).status_code == 404
+    assert browser.get(f"/oidc/authorize/{rids[-1]}/status", secure=True).status_code == 200
+
+
+def _page_query(driver):
+    from urllib.parse import urlencode
+
+    return urlencode(
+        {
+            "response_type": "code",
+            "client_id": driver.client_id,
+            "redirect_uri": "https://rp.example/cb",
+            "scope": "openid",
+            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "code_challenge_method": "S256",
+        }
+    )
+
+
+def test_logout_forgets_the_pending_requests(steps):
+    """RP-initiated logout (confirmed by the resident) clears the binding cookie."""
+    from tungban.oidc import binding
+
+    driver, _ = steps
+    browser, rid, _ = _authorize(driver)
+    done = browser.post("/oidc/logout", {"confirm": "yes"}, secure=True)
+    assert done.status_code in (200, 302)
+    assert done.cookies[binding.cookie_name()]["max-age"] == 0
+    assert browser.get(f"/oidc/authorize/{rid}/status", secure=True).status_code == 404

@@ -1,0 +1,104 @@
+"""One ``INSERT`` of a model instance, and model instances from a raw row, without the
+ORM's query compiler (issue 15).
+
+``Model.objects.create()`` builds and compiles an ``InsertQuery`` on every call; on the login's
+hot writes (the approval request, the login session, the authorization code) that was most
+of the write's Python cost. :func:`insert` writes the same row: the statement is made once
+per model and database vendor (immutable), every value goes through the field's
+``pre_save`` (``auto_now_add``, …) and ``get_db_prep_save`` as Django's own insert applies
+them, and parameters are always bound.
+
+Not sent: the ``pre_save``/``post_save`` signals. Use it only for models that no receiver
+listens to (the test of this module checks the ones the platform uses it for).
+
+:func:`columns` and :func:`load` read rows of a hand-written ``SELECT`` (bound parameters
+only) back into model instances (:meth:`~django.db.models.Model.from_db`; the columns not
+read are deferred), every value through the backend's and the field's converters, as the
+ORM applies them.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from django.db import connections, router
+from django.db.models import Model
+
+
+@functools.cache
+def _statement(model: type[Model], vendor: str, returning: bool) -> tuple[tuple, str, bool]:
+    """``(fields, SQL, whether the database makes the primary key)`` of ``model``'s INSERT.
+    Immutable: computed once per model and vendor."""
+    connection = connections[router.db_for_write(model)]
+    pk = model._meta.pk
+    generated = pk.db_returning  # an AutoField: the database numbers the row
+    fields = tuple(f for f in model._meta.concrete_fields if not (generated and f is pk))
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+    if generated and returning:
+        sql += f" RETURNING {quote(pk.column)}"
+    return fields, sql, generated
+
+
+def insert(obj: Model) -> Model:
+    """Insert ``obj`` (a new, unsaved instance) as one row; returns it, saved (primary key
+    set, ``_state.adding`` false), as ``Model.objects.create`` would.
+
+    :raises django.db.IntegrityError: as the ORM's insert (unique or foreign key violated).
+    """
+    model = type(obj)
+    alias = router.db_for_write(model, instance=obj)
+    connection = connections[alias]
+    returning = connection.features.can_return_columns_from_insert
+    fields, sql, generated = _statement(model, connection.vendor, returning)
+    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if generated:
+            if returning:
+                obj.pk = cursor.fetchone()[0]
+            else:
+                obj.pk = connection.ops.last_insert_id(cursor, model._meta.db_table, model._meta.pk.column)
+    obj._state.adding = False
+    obj._state.db = alias
+    return obj
+
+
+@functools.cache
+def _shape(model: type[Model], names: tuple[str, ...] | None, alias: str, vendor: str):
+    """``(SQL column list, attnames, converters)`` of ``model``'s fields ``names`` (all
+    concrete fields when ``None``; the primary key must come first) under the table alias
+    ``alias``, per database vendor. Immutable: computed once."""
+    connection = connections[router.db_for_read(model)]
+    fields = [f for f in model._meta.concrete_fields if names is None or f.name in names or f.attname in names]
+    quote = connection.ops.quote_name
+    converters = []
+    for field in fields:
+        col = field.get_col(model._meta.db_table)
+        converters.append((col, tuple(connection.ops.get_db_converters(col) + col.get_db_converters(connection))))
+    columns_sql = ", ".join(f"{alias}.{quote(f.column)}" for f in fields)
+    return columns_sql, tuple(f.attname for f in fields), tuple(converters)
+
+
+def columns(model: type[Model], names: tuple[str, ...] | None = None, alias: str = "t") -> str:
+    """The SQL column list of ``model``'s fields ``names`` (all when ``None``) under ``alias``."""
+    return _shape(model, names, alias, connections[router.db_for_read(model)].vendor)[0]
+
+
+def load(model: type[Model], row, start: int = 0, names=None, alias: str = "t") -> tuple[Model | None, int]:
+    """The instance of ``model`` whose :func:`columns` start at index ``start`` of ``row``
+    (``None`` when its primary key is NULL: an outer join found nothing), and the index after
+    its columns."""
+    connection = connections[router.db_for_read(model)]
+    _sql, attnames, converters = _shape(model, names, alias, connection.vendor)
+    end = start + len(attnames)
+    values = list(row[start:end])
+    if values[0] is None:
+        return None, end
+    for i, (col, convs) in enumerate(converters):
+        for conv in convs:
+            values[i] = conv(values[i], col, connection)
+    return model.from_db(connection.alias, attnames, values), end
