@@ -189,7 +189,13 @@ def verify_presentation(
     if prefetch is not None and result.issuer:
         ref = payload.get("status") if isinstance(payload.get("status"), dict) else {}
         ref = ref.get("status_list") if isinstance(ref.get("status_list"), dict) else {}
-        prefetch(result.issuer, result.vct, ref.get("uri") if isinstance(ref.get("uri"), str) else None)
+        cnf = payload.get("cnf") if isinstance(payload.get("cnf"), dict) else {}
+        prefetch(
+            result.issuer,
+            result.vct,
+            ref.get("uri") if isinstance(ref.get("uri"), str) else None,
+            holder_jwk=cnf.get("jwk") if isinstance(cnf.get("jwk"), dict) else None,
+        )
     issuer = trust.issuer(result.issuer) if result.issuer else None
     if issuer is None:
         result.problem("issuer_unknown", _("The issuer is not a department known to this platform."))
@@ -510,11 +516,17 @@ class DatabaseTrust:
         self._issuers: dict = {}
         self._types: dict = {}
         self._tokens: dict = {}
+        self._platform: dict | None = None  # the head, keys and device read with the rest
+        self._holder_jwk = None
 
-    def prefetch(self, iss: str, vct: str | None, status_uri: str | None) -> None:
+    def prefetch(self, iss: str, vct: str | None, status_uri: str | None, *, holder_jwk=None) -> None:
         """Read the issuer, its keys, the credential type and the status list token that
         :meth:`issuer`, :meth:`credential_type` and :meth:`status_list_token` will be asked
-        for in one SQL statement (:func:`.services.verification_material`, issue 15)."""
+        for, and the signed tree head, the platform's key ring and whether ``holder_jwk`` is
+        a bound app's (:meth:`tree_head`, :meth:`log_jwks`, :meth:`holder_key_current`), in
+        one SQL statement (:func:`.services.verification_material`, issue 15). Each is as
+        current as the database: nothing is kept between verifications but what is keyed by
+        its content (keys, verified signatures) or by the key ring's version."""
         issuer_prefix, type_prefix = services.issuer_url(""), services.vct_url("")
         status_prefix = f"{settings.TUNGBAN_ISSUER}/credentials/status/"
         if not iss.startswith(issuer_prefix):
@@ -528,9 +540,12 @@ class DatabaseTrust:
             except ValueError:
                 status_ref = None
         try:
-            found = services.verification_material(iss[len(issuer_prefix) :], type_id, status_ref)
+            found = services.verification_material(
+                iss[len(issuer_prefix) :], type_id, status_ref, holder_jwk=holder_jwk, platform=True
+            )
         except DomainError:
             return  # the per-item lookups below give the same answer as before
+        self._platform, self._holder_jwk = found["platform"], holder_jwk
         self._issuers[iss] = found["issuer"]
         if type_id is not None:
             self._types[vct] = found["type"]
@@ -568,16 +583,25 @@ class DatabaseTrust:
             return None
 
     def log_jwks(self):
-        return keys.every_public_jwk()  # tree heads signed before a key rotation still verify
+        # Every key ever made: tree heads signed before a key rotation still verify.
+        if self._platform is not None:
+            return keys.every_public_jwk_at(self._platform["key_ring"])
+        return keys.every_public_jwk()
 
     def audience(self):
         return f"{settings.TUNGBAN_ISSUER}/verify"
 
     def holder_key_current(self, jwk):
+        if self._platform is not None and jwk is not None and jwk == self._holder_jwk:
+            return self._platform["holder_bound"]
         return bool(jwk) and wallet.device_key_bound(jwk)
 
     def tree_head(self):
-        return self._ledger.signed_tree_head()
+        if self._platform is not None:
+            head = self._ledger.head_from_signature(self._platform["head_signature"], self._platform["active_kid"])
+            if head is not None:
+                return head
+        return self._ledger.signed_tree_head()  # none yet, or due to be signed again
 
     def inclusion(self, digest, tree_size):
         # RFC 9162 §2.1.3: the log is append-only, so the leaf and inclusion path of ``digest``
