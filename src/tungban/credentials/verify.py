@@ -512,12 +512,12 @@ def _check_log(result: Verification, trust: TrustSource) -> None:
         included = (
             body.get("ref") == result.digest
             and body.get("kind") == "credential.issued"
-            and merkle.verify_inclusion(
-                ledger_leaf_hash(proof["body"]),
+            and _included(
+                proof["body"],
                 int(proof["leaf_index"]),
                 int(proof_head["tree_size"]),
-                [base64.b64decode(p, validate=True) for p in proof["inclusion_path"]],
-                base64.b64decode(proof_head["root_hash"], validate=True),
+                tuple(proof["inclusion_path"]),
+                proof_head["root_hash"],
             )
         )
         result.log = {
@@ -530,6 +530,22 @@ def _check_log(result: Verification, trust: TrustSource) -> None:
         result.log = {"leaf_index": None, "tree_size": head["tree_size"], "included": False}
     if not included:
         result.problem("not_logged", _("The transparency log's proof for this credential does not verify."))
+
+
+@functools.lru_cache(maxsize=4096)
+def _included(body: str, leaf_index: int, tree_size: int, path: tuple[str, ...], root_hash: str) -> bool:
+    """RFC 9162 §2.1.3.2: does the inclusion ``path`` (base64 hashes) lead from the leaf
+    ``body`` at ``leaf_index`` to ``root_hash`` (base64) of the tree of ``tree_size`` leaves?
+    A pure function of its arguments, so its answers are kept (issue 15).
+
+    :raises ValueError, TypeError: a path or root that is no base64."""
+    return merkle.verify_inclusion(
+        ledger_leaf_hash(body),
+        leaf_index,
+        tree_size,
+        [base64.b64decode(p, validate=True) for p in path],
+        base64.b64decode(root_hash, validate=True),
+    )
 
 
 def ledger_leaf_hash(body: str) -> bytes:

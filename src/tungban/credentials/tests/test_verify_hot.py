@@ -168,3 +168,21 @@ def test_a_tampered_tree_head_is_refused_online(holder, senior_card):
     PublishedHead.objects.filter(pk=head.pk).update(signature=f"{header}.{payload}.{'A' * 86}")
     result = verify_presentation(presentation, DatabaseTrust(), expected_nonce="n-3")
     assert "log_head_invalid" in result.codes()
+
+
+def test_hot_answer_is_the_schemas_dump(holder, senior_card):
+    """The hot view's body without pydantic equals the API schema's dump, byte for byte, for
+    a valid answer, one with problems and one with every optional field empty."""
+    from tungban.credentials import hot
+    from tungban.credentials.api import VerificationOut
+    from tungban.credentials.verify import Verification
+
+    valid = verify_presentation(
+        holder.present(senior_card.sd_jwt, None, nonce="n-4"), DatabaseTrust(), expected_nonce="n-4"
+    )
+    partial = verify_presentation(holder.present(senior_card.sd_jwt, [], bind=False), DatabaseTrust())
+    assert valid.valid and not partial.valid
+    for result in (valid, partial, Verification()):
+        dumped = VerificationOut.model_validate(result, from_attributes=True).model_dump()
+        render = lambda data: hot._renderer.render(None, data, response_status=200)  # noqa: E731
+        assert render(hot._answer(result, VerificationOut)) == render(dumped)
