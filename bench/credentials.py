@@ -674,7 +674,8 @@ ISSUANCE_PARTS = [
 VERIFY_PARTS = [
     ("verify_presentation (everything)", "credentials/verify.py", "verify_presentation"),
     ("  sd-jwt SDJWTVerifier (issuer JWS + KB-JWT)", "sd_jwt/verifier.py", "__init__"),
-    ("    ECDSA P-256 verify (cryptography)", "jwcrypto/jwa.py", "verify"),
+    ("    ECDSA P-256 verify (joserfc, cryptography)", "joserfc/_rfc7518/jws_algs.py", "verify"),
+    ("  everything online in one statement (DatabaseTrust.prefetch)", "credentials/verify.py", "prefetch"),
     ("  issuer keys (DatabaseTrust.issuer)", "credentials/verify.py", "issuer"),
     ("  status list (_check_status)", "credentials/verify.py", "_check_status"),
     ("  transparency log (_check_log)", "credentials/verify.py", "_check_log"),

@@ -40,8 +40,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from joserfc import jws as jose_jws
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
-from jwcrypto.jwk import JWK
+from joserfc.jwk import ECKey, KeySet
 from sd_jwt.verifier import SDJWTVerifier
 
 from tungban.core.errors import DomainError
@@ -189,7 +188,13 @@ def verify_presentation(
     if prefetch is not None and result.issuer:
         ref = payload.get("status") if isinstance(payload.get("status"), dict) else {}
         ref = ref.get("status_list") if isinstance(ref.get("status_list"), dict) else {}
-        prefetch(result.issuer, result.vct, ref.get("uri") if isinstance(ref.get("uri"), str) else None)
+        cnf = payload.get("cnf") if isinstance(payload.get("cnf"), dict) else {}
+        prefetch(
+            result.issuer,
+            result.vct,
+            ref.get("uri") if isinstance(ref.get("uri"), str) else None,
+            holder_jwk=cnf.get("jwk") if isinstance(cnf.get("jwk"), dict) else None,
+        )
     issuer = trust.issuer(result.issuer) if result.issuer else None
     if issuer is None:
         result.problem("issuer_unknown", _("The issuer is not a department known to this platform."))
@@ -230,14 +235,14 @@ def verify_presentation(
     if len(set(digests)) != len(digests):
         result.problem("disclosure_invalid", _("A disclosed claim is repeated."))
         return result
-    issuer_key = lambda iss, hdr: _jwk(keys[hdr["kid"]])  # noqa: E731
+    issuer_key = lambda iss, hdr: _ec_key(_canonical(keys[hdr["kid"]]))  # noqa: E731
     claims = None
     if kb_payload is not None:
         # The library checks a KB-JWT only when given the audience and nonce to expect; one
         # pass checks the issuer's signature and the KB-JWT. Only when it fails is the
         # issuer's signature checked alone, to tell which of the two is wrong.
         try:
-            claims = SDJWTVerifier(
+            claims = _SDJWTVerifier(
                 presentation,
                 issuer_key,
                 expected_aud=expected_aud or trust.audience(),
@@ -249,7 +254,7 @@ def verify_presentation(
             kb_failed = False
     if claims is None:
         try:
-            claims = SDJWTVerifier(presentation, issuer_key).get_verified_payload()
+            claims = _SDJWTVerifier(presentation, issuer_key).get_verified_payload()
         except Exception:  # jwcrypto and sd-jwt raise plain exceptions
             result.problem(
                 "signature_invalid", _("The issuer's signature does not match: the credential was altered or forged.")
@@ -406,19 +411,54 @@ def _check_head(head, trust: TrustSource) -> bool:
 # on every call by the caller. Failures are not cached (lru_cache does not keep exceptions).
 
 
+class _SDJWTVerifier(SDJWTVerifier):
+    """The ``sd-jwt`` library's verifier (parsing, disclosure digests, the claims it
+    discloses, the KB-JWT's rules: SD-JWT §7.1 and §7.3) with its two JWS checked by
+    joserfc instead of jwcrypto, with keys built once per distinct JWK (issue 15: jwcrypto
+    deep-copies its header registry for every JWS object, two thirds of a verification's
+    CPU). The callback gives a joserfc key; ES256 only (RFC 7518 §3.4)."""
+
+    def _verify_sd_jwt(self, cb_get_issuer_key, sign_alg=None):
+        token = self._unverified_input_sd_jwt
+        header = json.loads(_b64d(token.split(".")[0]))
+        key = cb_get_issuer_key(self._unverified_input_sd_jwt_payload.get("iss"), header)
+        verified = jose_jws.deserialize_compact(token, key, algorithms=["ES256"])
+        self._sd_jwt_payload = json.loads(verified.payload)
+        self._holder_public_key_payload = self._sd_jwt_payload.get("cnf")
+
+    def _verify_key_binding_jwt(self, expected_aud=None, expected_nonce=None, sign_alg=None):
+        # As sd_jwt.verifier.SDJWTVerifier._verify_key_binding_jwt (0.10), step by step.
+        if not self._holder_public_key_payload:
+            raise ValueError("No holder public key in SD-JWT")
+        jwk = self._holder_public_key_payload.get("jwk")
+        if not jwk or not isinstance(jwk, dict):
+            raise ValueError("The holder's key is no JWK")
+        verified = jose_jws.deserialize_compact(
+            self._unverified_input_key_binding_jwt, _ec_key(_canonical(jwk)), algorithms=["ES256"]
+        )
+        if verified.protected.get("typ") != self.KB_JWT_TYP_HEADER:
+            raise ValueError("Invalid header typ")
+        payload = json.loads(verified.payload)
+        if payload["aud"] != expected_aud:
+            raise ValueError("Invalid audience in KB-JWT")
+        if payload["nonce"] != expected_nonce:
+            raise ValueError("Invalid nonce in KB-JWT")
+        presented = self._combine(self._unverified_input_sd_jwt, *self._input_disclosures, "")
+        if payload["sd_hash"] != self._b64hash(presented.encode("ascii")):
+            raise ValueError("Invalid digest in KB-JWT")
+
+
+@functools.lru_cache(maxsize=1024)
+def _ec_key(jwk_json: str) -> ECKey:
+    """A joserfc public key for a JWK given as canonical JSON (built once per distinct key).
+
+    :raises JoseError, ValueError: no EC public key."""
+    return ECKey.import_key(json.loads(jwk_json))
+
+
 def _canonical(value) -> str:
     """The canonical JSON of a JWK or JWKS: the cache key of what is computed from it."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
-
-
-def _jwk(jwk: dict) -> JWK:
-    """A jwcrypto public key for an issuer's JWK (built once per distinct key)."""
-    return _jwk_from_json(_canonical(jwk))
-
-
-@functools.lru_cache(maxsize=256)
-def _jwk_from_json(text: str) -> JWK:
-    return JWK.from_json(text)
 
 
 @functools.lru_cache(maxsize=64)
@@ -472,12 +512,12 @@ def _check_log(result: Verification, trust: TrustSource) -> None:
         included = (
             body.get("ref") == result.digest
             and body.get("kind") == "credential.issued"
-            and merkle.verify_inclusion(
-                ledger_leaf_hash(proof["body"]),
+            and _included(
+                proof["body"],
                 int(proof["leaf_index"]),
                 int(proof_head["tree_size"]),
-                [base64.b64decode(p, validate=True) for p in proof["inclusion_path"]],
-                base64.b64decode(proof_head["root_hash"], validate=True),
+                tuple(proof["inclusion_path"]),
+                proof_head["root_hash"],
             )
         )
         result.log = {
@@ -490,6 +530,22 @@ def _check_log(result: Verification, trust: TrustSource) -> None:
         result.log = {"leaf_index": None, "tree_size": head["tree_size"], "included": False}
     if not included:
         result.problem("not_logged", _("The transparency log's proof for this credential does not verify."))
+
+
+@functools.lru_cache(maxsize=4096)
+def _included(body: str, leaf_index: int, tree_size: int, path: tuple[str, ...], root_hash: str) -> bool:
+    """RFC 9162 §2.1.3.2: does the inclusion ``path`` (base64 hashes) lead from the leaf
+    ``body`` at ``leaf_index`` to ``root_hash`` (base64) of the tree of ``tree_size`` leaves?
+    A pure function of its arguments, so its answers are kept (issue 15).
+
+    :raises ValueError, TypeError: a path or root that is no base64."""
+    return merkle.verify_inclusion(
+        ledger_leaf_hash(body),
+        leaf_index,
+        tree_size,
+        [base64.b64decode(p, validate=True) for p in path],
+        base64.b64decode(root_hash, validate=True),
+    )
 
 
 def ledger_leaf_hash(body: str) -> bytes:
@@ -510,11 +566,17 @@ class DatabaseTrust:
         self._issuers: dict = {}
         self._types: dict = {}
         self._tokens: dict = {}
+        self._platform: dict | None = None  # the head, keys and device read with the rest
+        self._holder_jwk = None
 
-    def prefetch(self, iss: str, vct: str | None, status_uri: str | None) -> None:
+    def prefetch(self, iss: str, vct: str | None, status_uri: str | None, *, holder_jwk=None) -> None:
         """Read the issuer, its keys, the credential type and the status list token that
         :meth:`issuer`, :meth:`credential_type` and :meth:`status_list_token` will be asked
-        for in one SQL statement (:func:`.services.verification_material`, issue 15)."""
+        for, and the signed tree head, the platform's key ring and whether ``holder_jwk`` is
+        a bound app's (:meth:`tree_head`, :meth:`log_jwks`, :meth:`holder_key_current`), in
+        one SQL statement (:func:`.services.verification_material`, issue 15). Each is as
+        current as the database: nothing is kept between verifications but what is keyed by
+        its content (keys, verified signatures) or by the key ring's version."""
         issuer_prefix, type_prefix = services.issuer_url(""), services.vct_url("")
         status_prefix = f"{settings.TUNGBAN_ISSUER}/credentials/status/"
         if not iss.startswith(issuer_prefix):
@@ -528,9 +590,12 @@ class DatabaseTrust:
             except ValueError:
                 status_ref = None
         try:
-            found = services.verification_material(iss[len(issuer_prefix) :], type_id, status_ref)
+            found = services.verification_material(
+                iss[len(issuer_prefix) :], type_id, status_ref, holder_jwk=holder_jwk, platform=True
+            )
         except DomainError:
             return  # the per-item lookups below give the same answer as before
+        self._platform, self._holder_jwk = found["platform"], holder_jwk
         self._issuers[iss] = found["issuer"]
         if type_id is not None:
             self._types[vct] = found["type"]
@@ -568,16 +633,25 @@ class DatabaseTrust:
             return None
 
     def log_jwks(self):
-        return keys.every_public_jwk()  # tree heads signed before a key rotation still verify
+        # Every key ever made: tree heads signed before a key rotation still verify.
+        if self._platform is not None:
+            return keys.every_public_jwk_at(self._platform["key_ring"])
+        return keys.every_public_jwk()
 
     def audience(self):
         return f"{settings.TUNGBAN_ISSUER}/verify"
 
     def holder_key_current(self, jwk):
+        if self._platform is not None and jwk is not None and jwk == self._holder_jwk:
+            return self._platform["holder_bound"]
         return bool(jwk) and wallet.device_key_bound(jwk)
 
     def tree_head(self):
-        return self._ledger.signed_tree_head()
+        if self._platform is not None:
+            head = self._ledger.head_from_signature(self._platform["head_signature"], self._platform["active_kid"])
+            if head is not None:
+                return head
+        return self._ledger.signed_tree_head()  # none yet, or due to be signed again
 
     def inclusion(self, digest, tree_size):
         # RFC 9162 §2.1.3: the log is append-only, so the leaf and inclusion path of ``digest``

@@ -268,5 +268,31 @@ def every_public_jwk() -> dict:
     return {"keys": list(SigningKey.objects.order_by("created_at", "id").values_list("public_jwk", flat=True))}
 
 
+#: Scalar SQL expressions for a caller that reads them in the same statement as its own
+#: tables (認證易's online check, issue 15); tables ``oidc_signingkey`` and
+#: ``keys_keyringversion``. ``ACTIVE_KID_SQL``: the kid :func:`active_key` would sign with
+#: (NULL when there is none); ``VERSION_SQL`` (one parameter, the name): :func:`version`.
+ACTIVE_KID_SQL = "(SELECT kid FROM oidc_signingkey WHERE retired_at IS NULL ORDER BY created_at DESC, id DESC LIMIT 1)"
+VERSION_SQL = "(SELECT generation FROM keys_keyringversion WHERE name = %s)"
+
+_every: dict[str, dict] = {}  # key-ring generation -> every_public_jwk() at that generation
+
+
+def every_public_jwk_at(generation: str | None) -> dict:
+    """:func:`every_public_jwk` when the key ring's :func:`version` is ``generation`` (read
+    by the caller, e.g. with ``VERSION_SQL``): kept per generation, since every change to
+    the keys gives a new one in its own transaction (so every worker follows it at once);
+    read (two statements) when this process has not seen ``generation``, or without one."""
+    found = _every.get(generation) if generation else None
+    if found is not None:
+        return {"keys": list(found["keys"])}
+    every = every_public_jwk()
+    if generation and version() == generation:  # no change committed while the keys were read
+        if len(_every) >= 8:
+            _every.clear()  # old generations are never asked for again
+        _every[generation] = every
+    return {"keys": list(every["keys"])}
+
+
 def public_keyset() -> KeySet:
     return KeySet.import_key_set(public_jwks())

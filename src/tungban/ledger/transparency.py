@@ -625,6 +625,42 @@ def signed_tree_head() -> dict:
     }
 
 
+#: The latest published head's signature as a scalar SQL expression (NULL before the first),
+#: for a caller that reads it in the same statement as its own tables (認證易's online check,
+#: issue 15); table ``ledger_publishedhead``. :func:`head_from_signature` makes the head of it.
+HEAD_SIGNATURE_SQL = "(SELECT signature FROM ledger_publishedhead ORDER BY seq DESC LIMIT 1)"
+
+
+def head_from_signature(signature: str | None, active_kid: str | None) -> dict | None:
+    """The signed tree head (as :func:`signed_tree_head`) whose compact JWS is ``signature``
+    (the latest published one, ``HEAD_SIGNATURE_SQL``), its values taken from the JWS's
+    payload, which the platform signed over exactly these values (the caller verifies the
+    signature, e.g. RFC 9162 §8.1.3); ``active_kid`` is the platform's active key
+    (``keys.ACTIVE_KID_SQL``). None when there is no such head, it does not parse, or it is
+    due to be signed again (another key is active, or it is older than
+    ``TUNGBAN_TREE_HEAD_MAX_AGE``): then ask :func:`signed_tree_head`."""
+    if not signature or not active_kid:
+        return None
+    try:
+        header, payload = (
+            json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4))) for p in signature.split(".")[:2]
+        )
+        head = {
+            "tree_size": payload["tree_size"],
+            "root_hash": payload["root_hash"],
+            "timestamp": payload["timestamp"],
+            "signature": signature,
+        }
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        return None
+    if not isinstance(head["timestamp"], int) or not isinstance(header, dict):
+        return None
+    age_ms = int(time.time() * 1000) - head["timestamp"]
+    if age_ms > settings.TUNGBAN_TREE_HEAD_MAX_AGE * 1000 or header.get("kid") != active_kid:
+        return None
+    return head
+
+
 def _stale(head: TreeHead | PublishedHead) -> bool:
     """Signed by a key that is no longer the active one (rotated; it leaves the published
     JWKS after ``TUNGBAN_KEY_RETIREMENT_DAYS``), or older than

@@ -920,11 +920,35 @@ def resident_summary(resident: Resident) -> dict:
 def device_key_bound(public_jwk: dict) -> bool:
     """Is ``public_jwk`` (e.g. a credential's ``cnf.jwk``) the key of a currently bound app?
     False for an unbound (lost or replaced) phone and for keys that are no JWK at all."""
-    try:
-        thumbprint = ECKey.import_key(public_jwk).thumbprint()
-    except (JoseError, ValueError, TypeError, KeyError):
+    thumbprint = _jwk_thumbprint(json.dumps(public_jwk, sort_keys=True)) if isinstance(public_jwk, dict) else None
+    if thumbprint is None:
         return False
     return Device.objects.filter(jwk_thumbprint=thumbprint, status=DeviceStatus.ACTIVE).exists()
+
+
+@functools.lru_cache(maxsize=1024)
+def _jwk_thumbprint(jwk_json: str) -> str | None:
+    """RFC 7638 thumbprint of a JWK given as canonical JSON, None for no EC key (a pure
+    function of its argument, so it is kept; issue 15)."""
+    try:
+        return ECKey.import_key(json.loads(jwk_json)).thumbprint()
+    except (JoseError, ValueError, TypeError, KeyError):
+        return None
+
+
+def device_key_bound_sql(public_jwk) -> tuple[str, list] | None:
+    """:func:`device_key_bound` as a scalar SQL expression, for a caller that reads it in the
+    same statement as its own tables (認證易's online check, issue 15): ``(sql, params)``
+    whose value is 1 when ``public_jwk`` is the key of a bound app and NULL otherwise; None
+    when ``public_jwk`` is no EC JWK at all (then it is not bound). Table read:
+    ``wallet_device`` (``jwk_thumbprint``, ``status``), parameters bound."""
+    thumbprint = _jwk_thumbprint(json.dumps(public_jwk, sort_keys=True)) if isinstance(public_jwk, dict) else None
+    if thumbprint is None:
+        return None
+    return (
+        "(SELECT 1 FROM wallet_device WHERE jwk_thumbprint = %s AND status = %s LIMIT 1)",
+        [thumbprint, DeviceStatus.ACTIVE.value],
+    )
 
 
 def kind_labels() -> dict[str, str]:

@@ -75,28 +75,40 @@ def public_keyset(jwks: dict) -> KeySet:
     return KeySet.import_key_set(jwks)
 
 
-def verification_material(issuer_id: str, type_id: str | None, status_ref: tuple[str, int] | None) -> dict:
-    """What 認證易's online check of one credential reads from this app's tables, in one
-    SQL statement (issue 15: an online verification read them in four ORM queries):
+def verification_material(
+    issuer_id: str, type_id: str | None, status_ref: tuple[str, int] | None, *, holder_jwk=None, platform: bool = False
+) -> dict:
+    """What 認證易's online check of one credential reads from the database, in one SQL
+    statement (issue 15: an online verification read them in eleven ORM queries, then five):
 
     ``{"issuer": {"name_en", "name_zh", "jwks"} | None, "type": {"id", "name_en", "name_zh",
-    "display"} | None, "status_token": str | None}``.
+    "display"} | None, "status_token": str | None}``, and with ``platform`` also
+    ``"platform": {"head_signature": str | None, "active_kid": str | None, "key_ring": str |
+    None, "holder_bound": bool}`` (the latest published tree head's JWS, the platform's active
+    key and key-ring version, for :func:`tungban.ledger.transparency.head_from_signature`
+    and :func:`tungban.keys.services.every_public_jwk_at`; whether ``holder_jwk`` is the key
+    of a bound app, as :func:`tungban.wallet.services.device_key_bound`).
 
     :param issuer_id: the issuer's id (the last segment of ``iss``).
     :param type_id: the credential type's id (the last segment of ``vct``), or None.
     :param status_ref: ``(issuer_id, number)`` of the status list the credential names, or None.
+    :param holder_jwk: the credential's ``cnf.jwk``, or None.
 
     ``status_token`` is the list's Status List Token when it is fresh; a list whose token is
     missing or near expiry goes through :func:`.status.status_list_token`, which rebuilds it
     (in its own transaction), and an unknown list gives None. Tables read (raw SQL, parameters
     bound): ``credentials_issuer``, ``credentials_issuerkey`` (``public_jwk``, newest first, as
-    :func:`.metadata.published_jwks`), ``credentials_credentialtype``, ``credentials_statuslist``.
+    :func:`.metadata.published_jwks`), ``credentials_credentialtype``, ``credentials_statuslist``;
+    with ``platform``, through the scalar SQL expressions their owners publish,
+    ``ledger_publishedhead``, ``oidc_signingkey``, ``keys_keyringversion`` and ``wallet_device``.
     """
     import datetime as dt
     import json
 
     from django.db import connection
     from django.utils import timezone
+
+    from tungban.wallet import services as wallet
 
     soon = timezone.now() + dt.timedelta(seconds=settings.TUNGBAN_STATUS_LIST_TTL)
     sl_issuer, sl_number = status_ref if status_ref else ("", -1)
@@ -109,19 +121,28 @@ def verification_material(issuer_id: str, type_id: str | None, status_ref: tuple
         "FROM credentials_statuslist WHERE issuer_id = %s AND number = %s"
     )
     params = [issuer_id, issuer_id, type_id or "", connection.ops.adapt_datetimefield_value(soon), sl_issuer, sl_number]
+    if platform:
+        bound = wallet.device_key_bound_sql(holder_jwk) if holder_jwk is not None else None
+        sql += (
+            f" UNION ALL SELECT 4, {ledger.HEAD_SIGNATURE_SQL}, {keys.ACTIVE_KID_SQL}, {keys.VERSION_SQL}, NULL, "
+            f"{bound[0] if bound else 'NULL'}"
+        )
+        params += [keys.SIGNING_KEYS, *(bound[1] if bound else [])]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     out: dict = {"issuer": None, "type": None, "status_token": None}
-    keys = sorted((r for r in rows if r[0] == 1), key=lambda r: (r[4], r[5]), reverse=True)
+    keys_rows = sorted((r for r in rows if r[0] == 1), key=lambda r: (r[4], r[5]), reverse=True)
     status_row = None
-    for kind, a, b, c, _created, _id in rows:
+    for kind, a, b, c, _created, n in rows:
         if kind == 0:
-            out["issuer"] = {"name_en": a, "name_zh": b, "jwks": {"keys": [json.loads(k[1]) for k in keys]}}
+            out["issuer"] = {"name_en": a, "name_zh": b, "jwks": {"keys": [json.loads(k[1]) for k in keys_rows]}}
         elif kind == 2:
             out["type"] = {"id": type_id, "name_en": a, "name_zh": b, "display": json.loads(c) if c else {}}
         elif kind == 3:
             status_row = (a,)
+        elif kind == 4:
+            out["platform"] = {"head_signature": a, "active_kid": b, "key_ring": c, "holder_bound": n is not None}
     if status_row is not None:
         out["status_token"] = status_row[0] or status_list_token(sl_issuer, sl_number)[0]
     return out
