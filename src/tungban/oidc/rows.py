@@ -7,8 +7,11 @@ with bound parameters only, and give back ordinary model instances
 goes through the database backend's and the field's converters, as the ORM would apply them.
 
 Tables: ``oidc_client``, ``oidc_token``, ``oidc_authorizationcode``, ``oidc_loginsession``,
-``oidc_pairwisesubject`` (this app's) and ``identity_resident`` (read only: the resident's
-``id``, ``status`` and ``tier``, as ``select_related`` read it before).
+``oidc_pairwisesubject`` (this app's), ``identity_resident`` (read only: the resident's
+``id``, ``status`` and ``tier``, as ``select_related`` read it before) and, through the keys
+app's own subquery (:data:`tungban.keys.services.ACTIVE_KID_SQL`), the active signing key's
+``kid`` in ``oidc_signingkey``, read with the grant so that the ID token costs no read of its
+own.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from django.db import connection
 from django.db.models import Model
 
 from tungban.identity.models import Resident
+from tungban.keys.services import ACTIVE_KID_SQL
 
 from .models import AuthorizationCode, Client, LoginSession, Token
 
@@ -84,13 +88,15 @@ def _with_grant(obj, row, start, *, code_from_row: bool):
     return row[i]
 
 
-def refresh_token(digest: str, sector: str) -> tuple[Token | None, str | None]:
+def refresh_token(digest: str, sector: str) -> tuple[Token | None, str | None, str | None]:
     """The token whose refresh token's digest is ``digest``, with its resident, authorization
-    code and login session, and the resident's pairwise ``sub`` at ``sector`` (``None``
-    when not created yet): one read of ``oidc_token`` joined to its grant's rows."""
+    code and login session, the resident's pairwise ``sub`` at ``sector`` (``None`` when not
+    created yet) and the active signing key's ``kid`` (``None`` when there is no key yet):
+    one read of ``oidc_token`` joined to its grant's rows; ``(None, None, None)`` if none."""
     sql = (
         f"SELECT {_columns(Token)}, {_columns(Resident, _RESIDENT_FIELDS, 'r')}, "
-        f"{_columns(AuthorizationCode, None, 'c')}, {_columns(LoginSession, _SESSION_FIELDS, 's')}, ps.sub "
+        f"{_columns(AuthorizationCode, None, 'c')}, {_columns(LoginSession, _SESSION_FIELDS, 's')}, ps.sub, "
+        f"{ACTIVE_KID_SQL} "
         "FROM oidc_token t "
         "LEFT JOIN identity_resident r ON r.id = t.resident_id "
         "LEFT JOIN oidc_authorizationcode c ON c.id = t.authorization_code_id "
@@ -102,17 +108,21 @@ def refresh_token(digest: str, sector: str) -> tuple[Token | None, str | None]:
         cursor.execute(sql, [sector, digest])
         row = cursor.fetchone()
     if row is None:
-        return None, None
+        return None, None, None
     token, i = _load(Token, row, 0)
-    return token, _with_grant(token, row, i, code_from_row=True)
+    return token, _with_grant(token, row, i, code_from_row=True), row[-1]
 
 
-def authorization_code(code: str, client_pk: int, sector: str) -> tuple[AuthorizationCode | None, str | None]:
-    """The client's authorization code ``code`` with its resident and login session, and the
-    resident's pairwise ``sub`` at ``sector`` (``None`` when not created yet): one read."""
+def authorization_code(
+    code: str, client_pk: int, sector: str
+) -> tuple[AuthorizationCode | None, str | None, str | None]:
+    """The client's authorization code ``code`` with its resident and login session, the
+    resident's pairwise ``sub`` at ``sector`` (``None`` when not created yet) and the active
+    signing key's ``kid`` (``None`` when there is no key yet): one read;
+    ``(None, None, None)`` if none."""
     sql = (
         f"SELECT {_columns(AuthorizationCode)}, {_columns(Resident, _RESIDENT_FIELDS, 'r')}, "
-        f"{_columns(LoginSession, _SESSION_FIELDS, 's')}, ps.sub "
+        f"{_columns(LoginSession, _SESSION_FIELDS, 's')}, ps.sub, {ACTIVE_KID_SQL} "
         "FROM oidc_authorizationcode t "
         "JOIN identity_resident r ON r.id = t.resident_id "
         "LEFT JOIN oidc_loginsession s ON s.id = t.session_id "
@@ -123,9 +133,9 @@ def authorization_code(code: str, client_pk: int, sector: str) -> tuple[Authoriz
         cursor.execute(sql, [sector, code, client_pk])
         row = cursor.fetchone()
     if row is None:
-        return None, None
+        return None, None, None
     item, i = _load(AuthorizationCode, row, 0)
-    return item, _with_grant(item, row, i, code_from_row=False)
+    return item, _with_grant(item, row, i, code_from_row=False), row[-1]
 
 
 def mark_code_used(pk: int, when) -> bool:
@@ -152,6 +162,30 @@ def rotate(pk: int, when) -> bool:
             [value, value, pk],
         )
         return cursor.rowcount == 1
+
+
+def lock_grant(code_pk: int | None, session_pk: int | None) -> None:
+    """``SELECT … FOR UPDATE`` of the authorization code ``code_pk``, then of the login
+    session ``session_pk`` (either ``None``: not locked), in **one** statement: two scalar
+    subqueries, each a ``FOR UPDATE`` of one row by primary key, evaluated in the order of
+    the select list (PostgreSQL's init plans), so the lock order stays code → session → token
+    (:func:`tungban.oidc.services.lock_grant`); a missing row locks nothing and does not keep
+    the other from being locked. Nothing on a database without row locks (SQLite, whose write
+    transaction serialises). Call inside a transaction."""
+    if not connection.features.has_select_for_update or (code_pk is None and session_pk is None):
+        return
+    if session_pk is None:
+        lock("oidc_authorizationcode", code_pk)
+        return
+    if code_pk is None:
+        lock("oidc_loginsession", session_pk)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT (SELECT id FROM oidc_authorizationcode WHERE id = %s FOR UPDATE), "
+            "(SELECT id FROM oidc_loginsession WHERE id = %s FOR UPDATE)",
+            [code_pk, session_pk],
+        )
 
 
 def lock(table: str, pk: int) -> None:

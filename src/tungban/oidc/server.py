@@ -254,9 +254,10 @@ class CodeGrant(grants.AuthorizationCodeGrant):
     def query_authorization_code(self, code, client):
         if not isinstance(code, str) or "\x00" in code:
             return None  # PostgreSQL refuses NUL in a query's text (a 500, not invalid_grant)
-        item, self.request.pairwise_sub = rows.authorization_code(code, client.pk, client.sector)
+        item, self.request.pairwise_sub, kid = rows.authorization_code(code, client.pk, client.sector)
         if item is None:
             return None
+        keys.use_kid(kid)  # the ID token's key, read with the code (Server.create_token_response)
         item.client = client
         if item.used_at is not None:
             # RFC 6749 §4.1.2: a second use is refused and revokes what the first one got.
@@ -380,11 +381,12 @@ class RefreshGrant(grants.RefreshTokenGrant):
 
     def authenticate_refresh_token(self, refresh_token):
         client = self.request.client
-        token, self.request.pairwise_sub = rows.refresh_token(
+        token, self.request.pairwise_sub, kid = rows.refresh_token(
             services.refresh_token_digest(refresh_token), client.sector
         )
         if token is None:
             return None
+        keys.use_kid(kid)  # the ID token's key, read with the token (Server.create_token_response)
         if token.client_id == client.pk:
             token.client = client
         if token.revoked_at is not None:
@@ -581,12 +583,18 @@ class Server(AuthorizationServer):
 
     def create_token_response(self, request=None):
         """Authlib's token endpoint, after the platform's check of the request's form
-        (:func:`.validators.check_token_request`: ``invalid_request``, RFC 6749 §5.2)."""
+        (:func:`.validators.check_token_request`: ``invalid_request``, RFC 6749 §5.2).
+
+        Per request, never longer: the client is read once however many authentication
+        methods Authlib tries (:func:`.memo.request_memo`), and the ID token is signed with
+        the key whose ``kid`` was read with the code or refresh token
+        (:func:`tungban.keys.services.one_key`, :func:`~tungban.keys.services.use_kid`;
+        issue 15: no read of its own)."""
         try:
             validators.check_token_request(request.content_type, request.POST)
         except OAuth2Error as error:
             return self.handle_error_response(self.create_oauth2_request(request), error)
-        with request_memo():  # Authlib may look the client up once per authentication method
+        with request_memo(), keys.one_key():
             return super().create_token_response(request)
 
     def save_token(self, token, request):
