@@ -629,7 +629,7 @@ class Server(AuthorizationServer):
             client=request.client,
             resident=subject.resident,
             authorization_code=code,
-            session=code.session if code else None,
+            session_id=code.session_id if code else None,
             scope=token.get("scope", ""),
             claims=claims,
             issued_at=now,
