@@ -272,11 +272,22 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         """Redeem the code only now, after Authlib checked ``redirect_uri`` and the PKCE
         verifier, so a stolen code without its verifier cannot burn it. The row lock makes
         two concurrent redemptions serial: the second sees the code used, revokes the
-        first one's tokens and is refused."""
+        first one's tokens and is refused.
+
+        On PostgreSQL the code is marked used and the token stored by one statement in
+        :meth:`Server.save_token` (:func:`.rows.redeem_code`; issue 15), after everything
+        that can fail (the ID token is signed before it); elsewhere the mark and the token
+        are written in one transaction."""
         code = self.request.authorization_code
-        with transaction.atomic():
-            if rows.mark_code_used(code.pk, timezone.now()):
+        if rows.redeems_in_one_statement():
+            try:
                 return super().create_token_response()
+            except _CodeAlreadyUsed:
+                pass
+        else:
+            with transaction.atomic():
+                if rows.mark_code_used(code.pk, timezone.now()):
+                    return super().create_token_response()
         services.revoke_tokens_from_code(code)
         raise InvalidGrantError("Invalid 'code' in request.")
 
@@ -350,8 +361,8 @@ class TungbanOpenIDCode(OpenIDCode):
 
     def process_token(self, grant, response):
         _, token, _ = response
-        if token.get("scope") and is_openid_scope(token["scope"]):
-            token["id_token"] = self.encode_id_token(token, grant.request)
+        if "id_token" not in token and token.get("scope") and is_openid_scope(token["scope"]):
+            token["id_token"] = self.encode_id_token(token, grant.request)  # not signed in Server.save_token
         return token
 
 
@@ -536,6 +547,11 @@ class ClientCredentials(grants.ClientCredentialsGrant):
             )
 
 
+class _CodeAlreadyUsed(Exception):
+    """Raised by :meth:`Server.save_token` when :func:`.rows.redeem_code` found the code used
+    (a concurrent redemption won): :meth:`CodeGrant.create_token_response` refuses it."""
+
+
 class _UnsupportedResponseType(UnsupportedResponseTypeError):
     def get_error_description(self):
         return self.description  # not Authlib's "response_type=<the value> is not supported"
@@ -623,7 +639,20 @@ class Server(AuthorizationServer):
             code = request.authorization_code
             claims, refresh_expires_at = code.claims, now + settings.TUNGBAN_REFRESH_TOKEN_TTL
         refresh = token.get("refresh_token")
-        return rows.insert_token(
+        store = rows.insert_token
+        if previous is None and rows.redeems_in_one_statement():
+            # The code's redemption and its token in one statement, written last: the ID token
+            # (the one step that may still fail) is signed first, so a failure stores nothing.
+            if token.get("scope") and is_openid_scope(token["scope"]):
+                token["id_token"] = id_token(request.client, subject, code, token["access_token"], with_nonce=True)
+
+            def store(**values):
+                pk = rows.redeem_code(code.pk, timezone.now(), **values)
+                if pk is None:
+                    raise _CodeAlreadyUsed
+                return pk
+
+        return store(
             access_token=services.access_token_digest(token["access_token"]),
             token_type=token.get("token_type", "Bearer"),
             client=request.client,
