@@ -247,6 +247,44 @@ def redeem_code(code_pk: int, when, **values) -> int | None:
     return row[0] if row else None
 
 
+@functools.cache
+def _rotate_sql(vendor: str) -> str:
+    quote = connection.ops.quote_name
+    casts = ", ".join(f"CAST(%s AS {f.db_type(connection)})" for f in _INSERT_FIELDS)
+    return (
+        "WITH locked AS MATERIALIZED (SELECT "
+        "(SELECT id FROM oidc_authorizationcode WHERE id = %s FOR UPDATE) AS c, "
+        "(SELECT id FROM oidc_loginsession WHERE id = %s FOR UPDATE) AS s), "
+        "old AS (UPDATE oidc_token SET revoked_at = %s, rotated_at = COALESCE(rotated_at, %s) "
+        "WHERE id = %s AND revoked_at IS NULL AND EXISTS (SELECT 1 FROM locked) RETURNING id) "
+        f"INSERT INTO oidc_token ({', '.join(quote(f.column) for f in _INSERT_FIELDS)}) "
+        f"SELECT {casts} FROM old RETURNING id"
+    )
+
+
+def rotate_and_insert(old_pk: int, code_pk: int | None, session_pk: int | None, when, **values) -> int | None:
+    """A refresh token's rotation (RFC 9700 §4.14.2) in **one** statement, atomic on its own
+    (PostgreSQL only: :func:`redeems_in_one_statement`): lock the grant's authorization code
+    ``code_pk`` and login session ``session_pk`` (``FOR UPDATE``; ``None``: nothing), then
+    revoke the live token ``old_pk`` and mark it rotated at ``when``, then insert its
+    successor (``values`` as for :func:`insert_token`). The new token's primary key, or
+    ``None`` when ``old_pk`` was no longer live (then nothing is written: the caller judges
+    a retry as before). The lock order is :func:`tungban.oidc.services.lock_grant`'s (code,
+    session, token): the materialised ``locked`` is a one-time filter evaluated before the
+    token's row is read and locked, so revoking the grant or ending its session, which lock
+    in the same order, either waits for this statement and then sees the new token, or
+    comes first and this statement (re-checking ``revoked_at IS NULL`` on the row's newest
+    version, PostgreSQL's read-committed ``UPDATE``) writes nothing. Issue 15: one round
+    trip instead of five (``BEGIN``, locks, ``UPDATE``, ``INSERT``, ``COMMIT``). Tables
+    ``oidc_authorizationcode``, ``oidc_loginsession``, ``oidc_token``."""
+    at = connection.ops.adapt_datetimefield_value(when)
+    params = [code_pk, session_pk, at, at, old_pk, *_token_params(values)]
+    with connection.cursor() as cursor:
+        cursor.execute(_rotate_sql(connection.vendor), params)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
 def _token_params(values: dict) -> list:
     params = []
     for field in _INSERT_FIELDS:

@@ -457,9 +457,19 @@ class RefreshGrant(grants.RefreshTokenGrant):
         return self.generate_token(user=user, scope=scope, include_refresh_token=True)
 
     def create_token_response(self):
+        """Rotate and answer. On PostgreSQL a live token is rotated and its successor stored
+        by one statement in :meth:`Server.save_token` (:func:`.rows.rotate_and_insert`, the
+        ID token signed before it; issue 15); a token found no longer live there, and every
+        rotation elsewhere, takes the path below in one transaction."""
         old: Token = self.request.refresh_token
         if self.authenticate_user(old) is None:
             raise InvalidGrantError("The account is suspended.")
+        if rows.redeems_in_one_statement():
+            self.request.rotate_in_save = True
+            try:
+                return super().create_token_response()
+            except _NotLive:
+                self.request.rotate_in_save = False
         with transaction.atomic():
             # Lock order (as services.revoke_grant and end_login_session): the grant's code, its
             # login session, the token. Revoking the grant or ending the session waits for this
@@ -545,6 +555,11 @@ class ClientCredentials(grants.ClientCredentialsGrant):
             raise InvalidScopeError(
                 f"The '{sorted(asked)[0]}' scope needs private_key_jwt client authentication (RFC 7523)."
             )
+
+
+class _NotLive(Exception):
+    """Raised by :meth:`Server.save_token` when :func:`.rows.rotate_and_insert` found the
+    refresh token no longer live: :meth:`RefreshGrant.create_token_response` judges it."""
 
 
 class _CodeAlreadyUsed(Exception):
@@ -640,7 +655,22 @@ class Server(AuthorizationServer):
             claims, refresh_expires_at = code.claims, now + settings.TUNGBAN_REFRESH_TOKEN_TTL
         refresh = token.get("refresh_token")
         store = rows.insert_token
-        if previous is None and rows.redeems_in_one_statement():
+        if previous is not None and getattr(request, "rotate_in_save", False):
+            # Rotation and successor in one statement, written last: the ID token is signed first.
+            if is_openid_scope(token.get("scope") or ""):
+                token["id_token"] = id_token(
+                    previous.client, subject, previous.authorization_code, token["access_token"], with_nonce=False
+                )
+
+            def store(**values):
+                pk = rows.rotate_and_insert(
+                    previous.pk, previous.authorization_code_id, previous.session_id, timezone.now(), **values
+                )
+                if pk is None:
+                    raise _NotLive
+                return pk
+
+        elif previous is None and rows.redeems_in_one_statement():
             # The code's redemption and its token in one statement, written last: the ID token
             # (the one step that may still fail) is signed first, so a failure stores nothing.
             if token.get("scope") and is_openid_scope(token["scope"]):
