@@ -258,3 +258,34 @@ def test_concurrent_redemptions_of_one_code(issuer, rp, resident):
         assert sorted(answers) == [200, 400]
         assert AuthorizationCode.objects.get(code=code).used_at is not None
         assert not Token.objects.filter(authorization_code__code=code, revoked_at__isnull=True).exists()
+
+
+def test_a_failure_before_the_answer_stores_nothing(rp, resident, monkeypatch):
+    """The ID token is signed before the one statement that redeems the code or rotates the
+    refresh token (PostgreSQL), or inside the transaction (SQLite): if signing fails, the
+    code stays unused, the old refresh token live, and no new token is stored."""
+    from tungban.oidc import server
+
+    client, secret = rp
+    first = _exchange(secret, *_code(client, resident))[0].json()
+    code, verifier = _code(client, resident)
+    tokens_before = Token.objects.count()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("signing failed")
+
+    monkeypatch.setattr(server, "id_token", broken)
+    http = HttpClient(raise_request_exception=False)
+    auth = {"HTTP_AUTHORIZATION": _basic("svc-q", secret), "secure": True}
+    form = "application/x-www-form-urlencoded"
+    data = {"grant_type": "authorization_code", "code": code, "code_verifier": verifier, "redirect_uri": RP}
+    assert http.post("/oidc/token", urlencode(data), content_type=form, **auth).status_code == 500
+    data = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+    assert http.post("/oidc/token", urlencode(data), content_type=form, **auth).status_code == 500
+    assert AuthorizationCode.objects.get(code=code).used_at is None
+    old = Token.objects.get(refresh_token=services.refresh_token_digest(first["refresh_token"]))
+    assert old.revoked_at is None and old.rotated_at is None
+    assert Token.objects.count() == tokens_before
+    monkeypatch.undo()
+    assert _exchange(secret, code, verifier)[0].status_code == 200  # the code still works
+    assert _post(secret, grant_type="refresh_token", refresh_token=first["refresh_token"])[0].status_code == 200
