@@ -114,9 +114,10 @@ def count(group: str, value: str, *, rate: str | None = None) -> None:
     rate = rate or rate_for(group)
     cache = caches[settings.RATELIMIT_USE_CACHE]
     if isinstance(cache, CounterCache):
-        limit, period = _split_rate(rate)
+        limit, period = parsed = _parsed_rate(rate)
         window = _get_window(value, period)  # django-ratelimit's fixed window (with its jitter)
-        attempts = cache.hit(_make_cache_key(group, window, rate, value, ALL), period + EXPIRATION_FUDGE)
+        # The same key as from the rate's text: django-ratelimit keys the parsed (count, seconds).
+        attempts = cache.hit(_make_cache_key(group, window, parsed, value, ALL), period + EXPIRATION_FUDGE)
         usage = {"should_limit": attempts > limit, "time_left": window - int(time.time())}
     else:
         with transaction.atomic(using=_cache_database()):
@@ -125,6 +126,13 @@ def count(group: str, value: str, *, rate: str | None = None) -> None:
     if usage and usage["should_limit"]:
         retry_after = max(1, int(usage["time_left"]))
         raise RateLimited(details={"retry_after": retry_after}, minutes=max(1, -(-retry_after // 60)))
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed_rate(rate: str) -> tuple[int, int]:
+    """``(count, seconds)`` of a rate string (django-ratelimit's ``_split_rate``), parsed once
+    per distinct string (issue 15: it ran on every counted request)."""
+    return _split_rate(rate)
 
 
 class CounterCache(DatabaseCache):
@@ -159,8 +167,11 @@ class CounterCache(DatabaseCache):
     def hit(self, key: str, timeout: int, version=None) -> int:
         """Add 1 to the counter ``key`` (a new or expired one starts at 1, expiring in
         ``timeout`` seconds) and return its value: one ``INSERT … ON CONFLICT … DO UPDATE …
-        RETURNING`` on the cache table, atomic under concurrent workers."""
-        key = self.make_and_validate_key(key, version=version)
+        RETURNING`` on the cache table, atomic under concurrent workers. The key is
+        :func:`count`'s (django-ratelimit's: a prefix and a hex digest), so it is not checked
+        character by character for memcached's rules (Django's ``validate_key``, which only
+        warns) on every request (issue 15)."""
+        key = self.make_key(key, version)
         connection, table = self._sql()
         exp, now = self._expiry(connection, timeout)
         with connection.cursor() as cursor:

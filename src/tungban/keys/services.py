@@ -112,37 +112,62 @@ def one_key() -> Iterator[None]:
         _pinned.reset(token)
 
 
+#: The active signing key's ``kid`` (table ``oidc_signingkey``: the newest unretired key) as a
+#: parenthesised scalar subquery, ``NULL`` when there is none. :func:`active_key` runs it on its
+#: own; a caller that reads its own rows on the request's path may add it to its select list
+#: and hand the answer to :func:`use_kid` (issue 15: an ID token then costs no read of its own).
+ACTIVE_KID_SQL = "(SELECT kid FROM oidc_signingkey WHERE retired_at IS NULL ORDER BY created_at DESC, id DESC LIMIT 1)"
+
+
 def active_key() -> tuple[str, ECKey]:
     """``(kid, private ECKey)`` of the newest unretired key; creates one if none exists.
 
     The database decides which key is active on every call, so all workers follow a
     rotation at once; only the decrypted key for a given ``kid`` (immutable) is kept. Inside
-    :func:`one_key`, the first call's answer is the block's.
+    :func:`one_key`, the first call's answer (or the ``kid`` given to :func:`use_kid`) is
+    the block's.
     """
     pinned = _pinned.get()
     if pinned:
         return pinned["key"]
     # Raw SQL (table oidc_signingkey): called for every ID token, and Django's query
-    # compiler cost more than the read (issue 15). The kid is the key's JWK thumbprint, so a
-    # kid names one key for ever: its decrypted key is kept, its sealed PEM read only once.
+    # compiler cost more than the read (issue 15).
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT kid FROM oidc_signingkey WHERE retired_at IS NULL ORDER BY created_at DESC, id DESC LIMIT 1"
-        )
-        row = cursor.fetchone()
-    if row is None:
+        cursor.execute(f"SELECT {ACTIVE_KID_SQL}")  # noqa: S608 - a constant
+        kid = cursor.fetchone()[0]
+    if kid is None:
         key = create_key()
-        kid, pem = key.kid, key.private_pem
+        found = _key_for(key.kid, key.private_pem)
+        kid = key.kid
     else:
-        kid, pem = row[0], None
+        found = _key_for(kid)
+    if pinned is not None:
+        pinned["key"] = (kid, found)
+    return kid, found
+
+
+def use_kid(kid: str | None) -> None:
+    """Inside :func:`one_key`: sign the rest of the block with the key ``kid``, which the
+    caller read as the active one in this request's own statement (:data:`ACTIVE_KID_SQL`),
+    so that :func:`active_key` reads nothing. Nothing when ``kid`` is ``None`` (no key yet:
+    :func:`active_key` creates one), outside a block, or when the block already has its key.
+    A key rotated after the read stays published, so what it signs verifies (as in
+    :func:`one_key`)."""
+    pinned = _pinned.get()
+    if kid is None or pinned is None or pinned:
+        return
+    pinned["key"] = (kid, _key_for(kid))
+
+
+def _key_for(kid: str, pem: bytes | None = None) -> ECKey:
+    """The decrypted key ``kid``. The kid is the key's JWK thumbprint, so a kid names one key
+    for ever: its decrypted key is kept, its sealed PEM read (``oidc_signingkey``) only once."""
     found = _by_kid.get(kid)
     if found is None:
         if pem is None:
             pem = SigningKey.objects.filter(kid=kid).values_list("private_pem", flat=True).get()
         found = _by_kid[kid] = _decrypted(kid, bytes(pem))
-    if pinned is not None:
-        pinned["key"] = (kid, found)
-    return kid, found
+    return found
 
 
 _by_kid: dict[str, ECKey] = {}  # kid (JWK thumbprint, RFC 7638) -> decrypted key: immutable

@@ -6,6 +6,19 @@ from its digest is as hard as guessing the secret itself, so a slow password has
 nothing and costs a lot: with Django's PBKDF2 (1,000,000 iterations) every token request
 spent most of a CPU second on it (``bench/oidc.py``, issue #6). Secrets stored before are
 PBKDF2 hashes; they are still accepted and replaced by the digest on their next use.
+
+Why this is enough (reviewed for issue 15, the token endpoint's CPU per request): a slow,
+salted hash protects *low-entropy* secrets (passwords) against offline guessing after a
+database leak; for a uniformly random 256-bit secret an offline search is 2^256 SHA-256
+evaluations whatever the hash's cost, so a salt or an iteration count adds no protection,
+only CPU on every token request. RFC 6749 §2.3.1 leaves the password's form to the server;
+RFC 6819 §5.1.4.1.3 asks that credentials not be stored in clear (they are not: only the
+digest is) and §5.1.4.2.2 for high entropy (256 bits). RFC 9700 §2.5 recommends asymmetric
+client authentication where it can be had: tungban offers ``private_key_jwt`` to every
+client with registered keys and requires it of FAPI clients and of the ``signing``,
+``cdeg`` and ``credentials`` scopes; a shared secret stays for ordinary relying parties, and
+it is compared in constant time (:func:`hmac.compare_digest`). A check costs one SHA-256
+(about a microsecond).
 """
 
 from __future__ import annotations

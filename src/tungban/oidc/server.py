@@ -257,9 +257,10 @@ class CodeGrant(grants.AuthorizationCodeGrant):
     def query_authorization_code(self, code, client):
         if not isinstance(code, str) or "\x00" in code:
             return None  # PostgreSQL refuses NUL in a query's text (a 500, not invalid_grant)
-        item, self.request.pairwise_sub = rows.authorization_code(code, client.pk, client.sector)
+        item, self.request.pairwise_sub, kid = rows.authorization_code(code, client.pk, client.sector)
         if item is None:
             return None
+        keys.use_kid(kid)  # the ID token's key, read with the code (Server.create_token_response)
         item.client = client
         if item.used_at is not None:
             # RFC 6749 §4.1.2: a second use is refused and revokes what the first one got.
@@ -274,11 +275,22 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         """Redeem the code only now, after Authlib checked ``redirect_uri`` and the PKCE
         verifier, so a stolen code without its verifier cannot burn it. The row lock makes
         two concurrent redemptions serial: the second sees the code used, revokes the
-        first one's tokens and is refused."""
+        first one's tokens and is refused.
+
+        On PostgreSQL the code is marked used and the token stored by one statement in
+        :meth:`Server.save_token` (:func:`.rows.redeem_code`; issue 15), after everything
+        that can fail (the ID token is signed before it); elsewhere the mark and the token
+        are written in one transaction."""
         code = self.request.authorization_code
-        with transaction.atomic():
-            if rows.mark_code_used(code.pk, timezone.now()):
+        if rows.redeems_in_one_statement():
+            try:
                 return super().create_token_response()
+            except _CodeAlreadyUsed:
+                pass
+        else:
+            with transaction.atomic():
+                if rows.mark_code_used(code.pk, timezone.now()):
+                    return super().create_token_response()
         services.revoke_tokens_from_code(code)
         raise InvalidGrantError("Invalid 'code' in request.")
 
@@ -350,8 +362,8 @@ class TungbanOpenIDCode(OpenIDCode):
 
     def process_token(self, grant, response):
         _, token, _ = response
-        if token.get("scope") and is_openid_scope(token["scope"]):
-            token["id_token"] = self.encode_id_token(token, grant.request)
+        if "id_token" not in token and token.get("scope") and is_openid_scope(token["scope"]):
+            token["id_token"] = self.encode_id_token(token, grant.request)  # not signed in Server.save_token
         return token
 
 
@@ -381,11 +393,12 @@ class RefreshGrant(grants.RefreshTokenGrant):
 
     def authenticate_refresh_token(self, refresh_token):
         client = self.request.client
-        token, self.request.pairwise_sub = rows.refresh_token(
+        token, self.request.pairwise_sub, kid = rows.refresh_token(
             services.refresh_token_digest(refresh_token), client.sector
         )
         if token is None:
             return None
+        keys.use_kid(kid)  # the ID token's key, read with the token (Server.create_token_response)
         if token.client_id == client.pk:
             token.client = client
         if token.revoked_at is not None:
@@ -445,9 +458,19 @@ class RefreshGrant(grants.RefreshTokenGrant):
         return self.generate_token(user=user, scope=scope, include_refresh_token=True)
 
     def create_token_response(self):
+        """Rotate and answer. On PostgreSQL a live token is rotated and its successor stored
+        by one statement in :meth:`Server.save_token` (:func:`.rows.rotate_and_insert`, the
+        ID token signed before it; issue 15); a token found no longer live there, and every
+        rotation elsewhere, takes the path below in one transaction."""
         old: Token = self.request.refresh_token
         if self.authenticate_user(old) is None:
             raise InvalidGrantError("The account is suspended.")
+        if rows.redeems_in_one_statement():
+            self.request.rotate_in_save = True
+            try:
+                return super().create_token_response()
+            except _NotLive:
+                self.request.rotate_in_save = False
         with transaction.atomic():
             # Lock order (as services.revoke_grant and end_login_session): the grant's code, its
             # login session, the token. Revoking the grant or ending the session waits for this
@@ -535,6 +558,16 @@ class ClientCredentials(grants.ClientCredentialsGrant):
             )
 
 
+class _NotLive(Exception):
+    """Raised by :meth:`Server.save_token` when :func:`.rows.rotate_and_insert` found the
+    refresh token no longer live: :meth:`RefreshGrant.create_token_response` judges it."""
+
+
+class _CodeAlreadyUsed(Exception):
+    """Raised by :meth:`Server.save_token` when :func:`.rows.redeem_code` found the code used
+    (a concurrent redemption won): :meth:`CodeGrant.create_token_response` refuses it."""
+
+
 class _UnsupportedResponseType(UnsupportedResponseTypeError):
     def get_error_description(self):
         return self.description  # not Authlib's "response_type=<the value> is not supported"
@@ -582,12 +615,18 @@ class Server(AuthorizationServer):
 
     def create_token_response(self, request=None):
         """Authlib's token endpoint, after the platform's check of the request's form
-        (:func:`.validators.check_token_request`: ``invalid_request``, RFC 6749 §5.2)."""
+        (:func:`.validators.check_token_request`: ``invalid_request``, RFC 6749 §5.2).
+
+        Per request, never longer: the client is read once however many authentication
+        methods Authlib tries (:func:`.memo.request_memo`), and the ID token is signed with
+        the key whose ``kid`` was read with the code or refresh token
+        (:func:`tungban.keys.services.one_key`, :func:`~tungban.keys.services.use_kid`;
+        issue 15: no read of its own)."""
         try:
             validators.check_token_request(request.content_type, request.POST)
         except OAuth2Error as error:
             return self.handle_error_response(self.create_oauth2_request(request), error)
-        with request_memo():  # Authlib may look the client up once per authentication method
+        with request_memo(), keys.one_key():
             return super().create_token_response(request)
 
     def save_token(self, token, request):
@@ -616,13 +655,41 @@ class Server(AuthorizationServer):
             code = request.authorization_code
             claims, refresh_expires_at = code.claims, now + settings.TUNGBAN_REFRESH_TOKEN_TTL
         refresh = token.get("refresh_token")
-        return rows.insert_token(
+        store = rows.insert_token
+        if previous is not None and getattr(request, "rotate_in_save", False):
+            # Rotation and successor in one statement, written last: the ID token is signed first.
+            if is_openid_scope(token.get("scope") or ""):
+                token["id_token"] = id_token(
+                    previous.client, subject, previous.authorization_code, token["access_token"], with_nonce=False
+                )
+
+            def store(**values):
+                pk = rows.rotate_and_insert(
+                    previous.pk, previous.authorization_code_id, previous.session_id, timezone.now(), **values
+                )
+                if pk is None:
+                    raise _NotLive
+                return pk
+
+        elif previous is None and rows.redeems_in_one_statement():
+            # The code's redemption and its token in one statement, written last: the ID token
+            # (the one step that may still fail) is signed first, so a failure stores nothing.
+            if token.get("scope") and is_openid_scope(token["scope"]):
+                token["id_token"] = id_token(request.client, subject, code, token["access_token"], with_nonce=True)
+
+            def store(**values):
+                pk = rows.redeem_code(code.pk, timezone.now(), **values)
+                if pk is None:
+                    raise _CodeAlreadyUsed
+                return pk
+
+        return store(
             access_token=services.access_token_digest(token["access_token"]),
             token_type=token.get("token_type", "Bearer"),
             client=request.client,
             resident=subject.resident,
             authorization_code=code,
-            session=code.session if code else None,
+            session_id=code.session_id if code else None,
             scope=token.get("scope", ""),
             claims=claims,
             issued_at=now,

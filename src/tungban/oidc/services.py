@@ -253,12 +253,10 @@ def refresh_token_digest(refresh_token: str) -> str:
 
 def lock_grant(token: Token) -> None:
     """Lock the rows a refresh-token rotation and a grant revocation must not interleave on:
-    the grant's authorization code, then its login session (``SELECT … FOR UPDATE``; on
-    SQLite the write transaction already serialises). Call inside a transaction."""
-    if token.authorization_code_id:
-        rows.lock("oidc_authorizationcode", token.authorization_code_id)
-    if token.session_id:
-        rows.lock("oidc_loginsession", token.session_id)
+    the grant's authorization code, then its login session (``SELECT … FOR UPDATE``, one
+    statement: :func:`.rows.lock_grant`; on SQLite the write transaction already
+    serialises). Call inside a transaction."""
+    rows.lock_grant(token.authorization_code_id or None, token.session_id or None)
 
 
 def revoke_grant(token: Token) -> int:
