@@ -293,11 +293,9 @@ def every_public_jwk() -> dict:
     return {"keys": list(SigningKey.objects.order_by("created_at", "id").values_list("public_jwk", flat=True))}
 
 
-#: Scalar SQL expressions for a caller that reads them in the same statement as its own
-#: tables (認證易's online check, issue 15); tables ``oidc_signingkey`` and
-#: ``keys_keyringversion``. ``ACTIVE_KID_SQL``: the kid :func:`active_key` would sign with
-#: (NULL when there is none); ``VERSION_SQL`` (one parameter, the name): :func:`version`.
-ACTIVE_KID_SQL = "(SELECT kid FROM oidc_signingkey WHERE retired_at IS NULL ORDER BY created_at DESC, id DESC LIMIT 1)"
+#: :func:`version` as a scalar SQL expression (table ``keys_keyringversion``; one parameter,
+#: the name), for a caller that reads it in the same statement as its own tables, with
+#: :data:`ACTIVE_KID_SQL` (認證易's online check, issue 15).
 VERSION_SQL = "(SELECT generation FROM keys_keyringversion WHERE name = %s)"
 
 _every: dict[str, dict] = {}  # key-ring generation -> every_public_jwk() at that generation
