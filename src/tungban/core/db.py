@@ -15,6 +15,11 @@ item 8).
   ``reencrypt_fields``, ``tungban worker``'s bulk jobs) lifts both bounds for its sessions
   (``SET statement_timeout = 0``, ``SET lock_timeout = 0``), on the connections open now and
   on every connection opened until it ends; then ``RESET`` restores the connection's bounds.
+* :func:`skip_needless_health_check` — ``CONN_HEALTH_CHECKS`` without a round trip per
+  request (issue 15): a persistent PostgreSQL connection is checked (``SELECT 1``) only when
+  its socket has something to read while idle (a restarted or terminated server's FATAL
+  message and end of stream) or when it sat idle longer than ``TUNGBAN_DB_HEALTH_CHECK_IDLE``
+  seconds (a middlebox may have dropped it silently).
 * :func:`check_ready` — the readiness probe's checks (``/readyz``, :mod:`tungban.core.health`).
 """
 
@@ -22,7 +27,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import select
 import threading
+import time
 from collections.abc import Iterator
 
 import dj_database_url
@@ -150,6 +157,65 @@ def on_post_migrate(sender, **kwargs) -> None:
     sends ``post_migrate``, with no scope open: nothing to do)."""
     if _migration:
         _migration.pop().__exit__(None, None, None)
+
+
+# --- Health checks without a round trip (issue 15) -----------------------------------------
+
+_LAST_USED = "_tungban_last_used"  # time.monotonic() at the end of the last request that used it
+
+
+def _quiet(raw) -> bool:
+    """Whether the idle psycopg connection ``raw`` has nothing waiting on its socket: an idle
+    PostgreSQL session sends nothing unasked, except a ``NOTIFY`` to a listener and, when it
+    ends (``pg_ctl restart``/``stop``, ``pg_terminate_backend``, a crash), a FATAL
+    ``ErrorResponse`` and the end of the stream (PostgreSQL 15 §55.2.8); a reset connection
+    polls as readable too. One ``poll(2)`` system call, no round trip."""
+    try:
+        poller = select.poll()
+        poller.register(raw.fileno(), select.POLLIN | select.POLLPRI)
+        return not poller.poll(0)
+    except (OSError, ValueError, Error):  # closed, or no socket: let Django's check decide
+        return False
+
+
+def skip_needless_health_check(sender, **kwargs) -> None:
+    """``request_started`` receiver, after Django's ``close_old_connections`` (which marks each
+    persistent connection for a ``SELECT 1`` before its first query of the request,
+    ``CONN_HEALTH_CHECKS``): marks the check of a PostgreSQL connection as done when it is
+    needless, i.e. the connection's socket is quiet (:func:`_quiet`) and it was last used at
+    most ``settings.TUNGBAN_DB_HEALTH_CHECK_IDLE`` seconds ago. What the check is for still
+    holds (issue 14 item 8): a connection whose server restarted, or that was terminated, has
+    the server's last message and end of stream waiting, so it is checked and replaced before
+    the request's first query; a connection left idle long is checked too. Left to Django: a
+    connection after an error (``errors_occurred``: checked already), a pooled connection (the
+    pool checks it), SQLite (reopened per request).
+
+    The race Django's check has as well remains: a server that dies between this poll and the
+    request's first statement fails that request (a retryable 503, :mod:`tungban.core.faults`)."""
+    from django.conf import settings
+
+    idle = settings.TUNGBAN_DB_HEALTH_CHECK_IDLE
+    now = time.monotonic()
+    for connection in connections.all(initialized_only=True):
+        if connection.health_check_done or not connection.health_check_enabled or connection.vendor != "postgresql":
+            continue
+        raw = connection.connection
+        if raw is None:
+            continue
+        last = getattr(raw, _LAST_USED, None)
+        if last is not None and now - last <= idle and _quiet(raw):
+            connection.health_check_done = True
+
+
+def note_last_use(sender, **kwargs) -> None:
+    """``request_finished`` receiver, after Django's ``close_old_connections``: the time each
+    connection kept open was last used, for :func:`skip_needless_health_check`."""
+    now = time.monotonic()
+    for connection in connections.all(initialized_only=True):
+        raw = connection.connection
+        if raw is not None and connection.vendor == "postgresql":
+            with contextlib.suppress(AttributeError):
+                setattr(raw, _LAST_USED, now)
 
 
 # --- Readiness --------------------------------------------------------------------------------
