@@ -199,7 +199,7 @@ TUNGBAN_READINESS_TIMEOUT_MS = int(os.environ.get("TUNGBAN_READINESS_TIMEOUT_MS"
 # binding without prepared statements.
 #: Seconds a persistent PostgreSQL connection may sit idle and still be used without a health
 #: check (``SELECT 1``) at the start of a request; one whose server went away (restart,
-#: termination) is checked whatever its idle time (tungban.core.db.skip_needless_health_check).
+#: termination) is checked whatever its idle time (tungban.core.db.health_check_needless).
 TUNGBAN_DB_HEALTH_CHECK_IDLE = float(os.environ.get("TUNGBAN_DB_HEALTH_CHECK_IDLE", "30"))
 #: Whether each worker process keeps a PostgreSQL connection pool.
 TUNGBAN_DB_POOL = _flag("TUNGBAN_DB_POOL", False)

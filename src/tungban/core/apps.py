@@ -1,6 +1,5 @@
 from django.apps import AppConfig
 from django.core.management import call_command
-from django.core.signals import request_finished, request_started
 from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate, pre_migrate
 
@@ -34,9 +33,6 @@ class CoreConfig(AppConfig):
         connection_created.connect(db.on_connection_created, dispatch_uid="tungban.core.unbounded")
         pre_migrate.connect(db.on_pre_migrate, sender=self, dispatch_uid="tungban.core.migrate_unbounded")
         post_migrate.connect(db.on_post_migrate, sender=self, dispatch_uid="tungban.core.migrate_bounded")
-        # Health checks without a round trip per request (issue 15): after Django's close_old_connections.
-        request_started.connect(db.skip_needless_health_check, dispatch_uid="tungban.core.health_check")
-        request_finished.connect(db.note_last_use, dispatch_uid="tungban.core.last_use")
         # Idempotency records expire (issue 14 item 2): purged with the other expired protocol state.
         from . import idempotency, retention
 

@@ -2,8 +2,8 @@
 PostgreSQL connection is health-checked without a round trip per request.
 
 Django's ``CONN_HEALTH_CHECKS`` sends ``SELECT 1`` before the first query of every request
-(one round trip of two or three on a hot path). :func:`tungban.core.db.skip_needless_health_check`
-keeps the guarantee it gives (issue 14 item 8: after a PostgreSQL restart the next request
+(one round trip of two or three on a hot path). The platform's backend
+(:mod:`tungban.core.postgresql`, :func:`tungban.core.db.health_check_needless`) keeps the guarantee it gives (issue 14 item 8: after a PostgreSQL restart the next request
 reconnects instead of failing) by checking only a connection whose socket has something to
 read (a restarted or terminated server's FATAL message and end of stream) or that sat idle
 longer than ``TUNGBAN_DB_HEALTH_CHECK_IDLE`` seconds. The round trips are counted on the wire
@@ -48,7 +48,26 @@ def wire():
         yield counter
 
 
+def test_the_platform_uses_its_postgresql_backend():
+    from django.conf import settings
+
+    from tungban.core import db as core_db
+
+    assert settings.DATABASES["default"]["ENGINE"] == "tungban.core.postgresql"
+    assert (
+        core_db.database_settings(
+            "postgres://u@h/d", conn_max_age=60, lock_timeout_ms=1, statement_timeout_ms=1, connect_timeout=1
+        )["ENGINE"]
+        == "tungban.core.postgresql"
+    )
+
+
 def test_a_quiet_recently_used_connection_is_not_checked_again(wire):
+    """Whatever the order of ``request_started``'s receivers (the test client disconnects and
+    reconnects Django's ``close_old_connections``, which then runs last)."""
+    from django.test import Client
+
+    Client().get("/healthz")
     for _ in range(3):
         assert _request() == [(42,)]
     assert wire.statements == ["SELECT 42"] * 3
