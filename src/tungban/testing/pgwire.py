@@ -37,6 +37,9 @@ class WireCounter:
     def __init__(self, upstream_host: str, upstream_port: int):
         self.upstream = (upstream_host, int(upstream_port))
         self.statements: list[str] = []
+        #: Parse messages seen: a statement parsed (and planned) by the server; an execution of a
+        #: statement psycopg prepared earlier on the connection sends none.
+        self.parses = 0
         self._lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.host, self.port = self._listener.getsockname()[:2]
@@ -55,6 +58,7 @@ class WireCounter:
     def clear(self) -> None:
         with self._lock:
             self.statements.clear()
+            self.parses = 0
 
     def kill(self) -> None:
         """Close every relayed connection (client and server side), as a server restart does."""
@@ -125,6 +129,8 @@ class WireCounter:
                     elif kind == b"P":
                         name, query = body.split(b"\0", 2)[:2]
                         current = query.decode()
+                        with self._lock:
+                            self.parses += 1
                         if name:
                             names[name] = current
                     elif kind == b"B":

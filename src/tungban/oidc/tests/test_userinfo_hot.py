@@ -230,6 +230,26 @@ def test_a_valid_request_is_two_round_trips_on_the_wire(svc, full_resident, path
     assert ReleaseRecord.objects.filter(resident=full_resident).count() == 2
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements of a PostgreSQL connection")
+def test_a_warm_connection_sends_both_statements_prepared(svc, full_resident):
+    """Issue 15: once psycopg has prepared them (``TUNGBAN_DB_PREPARE_THRESHOLD`` executions
+    on the connection), a request sends no statement text to parse and plan: only the
+    prepared statements' names and parameters (no ``Parse`` message on the wire)."""
+    from tungban.testing.pgwire import relayed
+
+    threshold = connection.settings_dict["OPTIONS"].get("prepare_threshold")
+    if threshold is None:
+        pytest.skip("prepared statements are off (TUNGBAN_DB_PREPARE_THRESHOLD=off)")
+    _logged_in(svc, full_resident)
+    with relayed(connection) as wire:
+        for _ in range(threshold + 1):
+            assert _wsgi_get("/oidc/userinfo", "tok-hot")[0].startswith("200")
+        wire.clear()
+        assert _wsgi_get("/oidc/userinfo", "tok-hot")[0].startswith("200")
+        assert len(wire.statements) == 2 and wire.parses == 0, (wire.statements, wire.parses)
+
+
 # --- the fast answer is the reference answer ------------------------------------------------
 
 
