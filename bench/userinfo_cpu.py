@@ -16,9 +16,12 @@ code's approval, the pairwise ``sub``), then sends the same ``GET`` with ``Autho
 Bearer`` through ``tungban.wsgi.application`` (the whole middleware stack, as a WSGI server
 calls it) ``--requests`` times per mode and endpoint, and prints ``time.process_time()`` per
 request (this process's CPU: Python, the driver; not the database server's) and the SQL
-statements of one request (``connection.execute_wrapper``: the statements Django executes
-through its cursors; not BEGIN/COMMIT, which the hot path does not send, nor the connection's
-own set-up such as SQLite's ``PRAGMA`` or the PostgreSQL health check's ``SELECT 1``).
+statements of one request on a connection opened by an earlier one: on PostgreSQL every round
+trip on the wire (:mod:`tungban.testing.pgwire`, taken apart from the timed loops: the
+``CONN_HEALTH_CHECKS`` ``SELECT 1``, BEGIN/COMMIT included); on SQLite the statements Django
+executes (``connection.execute_wrapper``; not the connection's set-up, e.g. ``PRAGMA``).
+``USERINFO_CPU_SQL=1`` prints them. On PostgreSQL also the backend's CPU per request
+(``/proc/<pid>/schedstat`` of this connection's server process: PostgreSQL on this machine).
 Every request records a release, as in production.
 """
 
@@ -115,12 +118,32 @@ def _environ(path: str, token: str, host: str) -> dict:
 
 def _call(application, environ) -> str:
     status = []
-    body = b"".join(
-        application(dict(environ, **{"wsgi.input": io.BytesIO(b"")}), lambda s, h, e=None: status.append(s))
-    )
+    result = application(dict(environ, **{"wsgi.input": io.BytesIO(b"")}), lambda s, h, e=None: status.append(s))
+    try:
+        body = b"".join(result)
+    finally:
+        result.close()  # as a WSGI server does: Django's request_finished (close_old_connections)
     if not status[0].startswith("200"):
         raise SystemExit(f"{environ['PATH_INFO']}: {status[0]} {body[:200]!r}")
     return status[0]
+
+
+def _backend_pid(connection) -> int | None:
+    """The PostgreSQL backend's process id of ``connection``, if it is open on PostgreSQL."""
+    if connection.vendor != "postgresql" or connection.connection is None:
+        return None
+    return connection.connection.info.backend_pid
+
+
+def _backend_cpu_ns(pid: int | None) -> int:
+    """On-CPU nanoseconds of the PostgreSQL backend ``pid`` (``/proc/<pid>/schedstat``: the
+    server on this machine), 0 if unknown."""
+    if pid is None:
+        return 0
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def measure(n: int, warmup: int, rounds: int = 10) -> list[dict]:
@@ -141,6 +164,8 @@ def measure(n: int, warmup: int, rounds: int = 10) -> list[dict]:
 
     cases = [(mode, path) for mode in ("reference", "hot") for path in PATHS]
     cpu = dict.fromkeys(cases, 0.0)
+    backend_ns = dict.fromkeys(cases, 0)
+    backend_n = dict.fromkeys(cases, 0)
     statements = {}
     try:
         for mode, path in cases:
@@ -148,24 +173,48 @@ def measure(n: int, warmup: int, rounds: int = 10) -> list[dict]:
             environ = _environ(path, token, host)
             for _ in range(warmup):
                 _call(application, environ)
-            seen = statements.setdefault((mode, path), []).append
-            with connection.execute_wrapper(lambda execute, sql, *a, _seen=seen: (_seen(sql), execute(sql, *a))[1]):
-                _call(application, environ)
+            if connection.vendor == "postgresql":
+                # on the wire: the health check's SELECT 1 and BEGIN/COMMIT too (tungban.testing.pgwire)
+                from tungban.testing.pgwire import relayed
+
+                with relayed(connection) as wire:
+                    _call(application, environ)  # opens the connection
+                    wire.clear()
+                    _call(application, environ)
+                    statements[mode, path] = list(wire.statements)
+            else:
+                seen = statements.setdefault((mode, path), []).append
+                with connection.execute_wrapper(lambda execute, sql, *a, _seen=seen: (_seen(sql), execute(sql, *a))[1]):
+                    _call(application, environ)
+            if os.environ.get("USERINFO_CPU_SQL"):
+                print(mode, path, *statements[mode, path], sep="\n  ", file=sys.stderr)
         # interleaved rounds, so that a change in the machine's load hits every case alike
         for _round in range(rounds):
             for mode, path in cases:
                 use(mode)
                 environ = _environ(path, token, host)
+                _call(application, environ)  # (re)opens the connection if it was closed
+                pid = _backend_pid(connection)
+                backend = _backend_cpu_ns(pid)
                 started = time.process_time()
                 for _ in range(n // rounds):
                     _call(application, environ)
                 cpu[mode, path] += time.process_time() - started
+                if pid is not None and _backend_pid(connection) == pid:
+                    backend_ns[mode, path] += _backend_cpu_ns(pid) - backend
+                    backend_n[mode, path] += n // rounds
     finally:
         hotpaths._routes.clear()
         hotpaths._routes.update(saved)
     done = n // rounds * rounds
     return [
-        {"mode": mode, "path": path, "cpu_us": cpu[mode, path] / done * 1e6, "statements": len(statements[mode, path])}
+        {
+            "mode": mode,
+            "path": path,
+            "cpu_us": cpu[mode, path] / done * 1e6,
+            "pg_cpu_us": backend_ns[mode, path] / backend_n[mode, path] / 1e3 if backend_n[mode, path] else None,
+            "statements": len(statements[mode, path]),
+        }
         for mode, path in cases
     ]
 
@@ -191,9 +240,11 @@ def main(argv=None) -> int:
         if tmp is not None:
             tmp.cleanup()
     print(f"database: {connection.vendor}, {args.requests} requests per row, CPU of this process (time.process_time)")
-    print(f"{'path':<16} {'mode':<10} {'CPU µs/request':>15} {'SQL statements':>15}")
+    counted = "SQL round trips" if connection.vendor == "postgresql" else "SQL statements"
+    print(f"{'path':<16} {'mode':<10} {'CPU µs/request':>15} {'PostgreSQL µs':>14} {counted:>16}")
     for row in rows:
-        print(f"{row['path']:<16} {row['mode']:<10} {row['cpu_us']:>15.0f} {row['statements']:>15}")
+        pg = "-" if row["pg_cpu_us"] is None else f"{row['pg_cpu_us']:.0f}"
+        print(f"{row['path']:<16} {row['mode']:<10} {row['cpu_us']:>15.0f} {pg:>14} {row['statements']:>16}")
     return 0
 
 

@@ -197,6 +197,10 @@ TUNGBAN_READINESS_TIMEOUT_MS = int(os.environ.get("TUNGBAN_READINESS_TIMEOUT_MS"
 # pool (psycopg_pool, Django's OPTIONS["pool"]); TUNGBAN_DB_PREPARE_THRESHOLD=off (needed
 # behind a transaction-mode pooler that does not track prepared statements) to client-side
 # binding without prepared statements.
+#: Seconds a persistent PostgreSQL connection may sit idle and still be used without a health
+#: check (``SELECT 1``) at the start of a request; one whose server went away (restart,
+#: termination) is checked whatever its idle time (tungban.core.db.health_check_needless).
+TUNGBAN_DB_HEALTH_CHECK_IDLE = float(os.environ.get("TUNGBAN_DB_HEALTH_CHECK_IDLE", "30"))
 #: Whether each worker process keeps a PostgreSQL connection pool.
 TUNGBAN_DB_POOL = _flag("TUNGBAN_DB_POOL", False)
 #: The pool's bounds per worker process (connections) and the seconds a request waits for one.

@@ -15,6 +15,12 @@ item 8).
   ``reencrypt_fields``, ``tungban worker``'s bulk jobs) lifts both bounds for its sessions
   (``SET statement_timeout = 0``, ``SET lock_timeout = 0``), on the connections open now and
   on every connection opened until it ends; then ``RESET`` restores the connection's bounds.
+* :func:`health_check_needless` — ``CONN_HEALTH_CHECKS`` without a round trip per request
+  (issue 15; hooked into Django's check by the platform's backend, ``ENGINE =
+  "tungban.core.postgresql"``): a persistent PostgreSQL connection is checked (``SELECT 1``)
+  only when its socket has something to read while idle (a restarted or terminated server's
+  FATAL message and end of stream) or when it sat idle longer than
+  ``TUNGBAN_DB_HEALTH_CHECK_IDLE`` seconds (a middlebox may have dropped it silently).
 * :func:`check_ready` — the readiness probe's checks (``/readyz``, :mod:`tungban.core.health`).
 """
 
@@ -22,7 +28,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import select
 import threading
+import time
 from collections.abc import Iterator
 
 import dj_database_url
@@ -61,6 +69,7 @@ def database_settings(
     """
     database = dj_database_url.parse(url, conn_max_age=conn_max_age, conn_health_checks=True)
     if database["ENGINE"].endswith("postgresql"):
+        database["ENGINE"] = "tungban.core.postgresql"  # Django's, health checks without a round trip
         options = database.setdefault("OPTIONS", {})
         bounds = f"-c lock_timeout={int(lock_timeout_ms)} -c statement_timeout={int(statement_timeout_ms)}"
         options["options"] = f"{options['options']} {bounds}" if options.get("options") else bounds
@@ -150,6 +159,57 @@ def on_post_migrate(sender, **kwargs) -> None:
     sends ``post_migrate``, with no scope open: nothing to do)."""
     if _migration:
         _migration.pop().__exit__(None, None, None)
+
+
+# --- Health checks without a round trip (issue 15) -----------------------------------------
+
+_LAST_USED = "_tungban_last_used"  # time.monotonic() when its check last fell due (or it was opened)
+
+
+def _quiet(raw) -> bool:
+    """Whether the idle psycopg connection ``raw`` has nothing waiting on its socket: an idle
+    PostgreSQL session sends nothing unasked, except a ``NOTIFY`` to a listener and, when it
+    ends (``pg_ctl restart``/``stop``, ``pg_terminate_backend``, a crash), a FATAL
+    ``ErrorResponse`` and the end of the stream (PostgreSQL 15 §55.2.8); a reset connection
+    polls as readable too. One ``poll(2)`` system call, no round trip."""
+    try:
+        poller = select.poll()
+        poller.register(raw.fileno(), select.POLLIN | select.POLLPRI)
+        return not poller.poll(0)
+    except (OSError, ValueError, Error):  # closed, or no socket: let Django's check decide
+        return False
+
+
+def health_check_needless(connection) -> bool:
+    """Whether the persistent PostgreSQL ``connection`` (a Django wrapper whose
+    ``CONN_HEALTH_CHECKS`` check is due: its first query of a request) may skip the check's
+    ``SELECT 1``: its socket is quiet (:func:`_quiet`) and its last check fell due (or it was
+    opened) at most ``settings.TUNGBAN_DB_HEALTH_CHECK_IDLE`` seconds ago. Notes this use.
+
+    What the check is for still holds (issue 14 item 8): a connection whose server restarted,
+    or that was terminated, has the server's last message and end of stream waiting, so it is
+    checked and replaced before the request's first query; a connection left idle long is
+    checked too. Django's own check after an error (``errors_occurred``, at the end of that
+    request) is untouched, and a pooled connection is the pool's to check. The race Django's
+    check has as well remains: a server that dies between this poll and the request's first
+    statement fails that request (a retryable 503, :mod:`tungban.core.faults`)."""
+    from django.conf import settings
+
+    raw = connection.connection
+    if getattr(connection, "pool", None) is not None:
+        return False
+    now = time.monotonic()
+    last = getattr(raw, _LAST_USED, None)
+    with contextlib.suppress(AttributeError):
+        setattr(raw, _LAST_USED, now)
+    return last is not None and now - last <= settings.TUNGBAN_DB_HEALTH_CHECK_IDLE and _quiet(raw)
+
+
+def note_use(connection) -> None:
+    """A connection just opened counts as checked now (:func:`health_check_needless`)."""
+    if connection.connection is not None:
+        with contextlib.suppress(AttributeError):
+            setattr(connection.connection, _LAST_USED, time.monotonic())
 
 
 # --- Readiness --------------------------------------------------------------------------------

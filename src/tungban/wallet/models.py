@@ -152,7 +152,9 @@ class ApprovalRequest(models.Model):
 class ReleaseRecord(models.Model):
     """One release of e-ME data to an online service: which fields, when, how."""
 
-    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="releases")
+    # No index of its own: the (resident, -released_at) index below serves every lookup by
+    # resident, and each release insert (one per UserInfo answer) maintains every index (issue 15).
+    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="releases", db_index=False)
     requester_id = models.CharField(max_length=100)
     requester_name_en = models.CharField(max_length=200)
     requester_name_zh = models.CharField(max_length=200)

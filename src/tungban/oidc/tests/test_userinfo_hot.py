@@ -174,6 +174,82 @@ def test_no_transaction_block_around_the_two_statements(svc, full_resident, monk
     assert calls == []
 
 
+def _wsgi_get(path: str, token: str) -> tuple[str, bytes]:
+    """``GET path`` with the bearer ``token`` through ``tungban.wsgi.application``, as a WSGI
+    server calls it (unlike the test client, with ``close_old_connections`` at the request's
+    start and end: the health check of a persistent connection)."""
+    import io
+    import sys
+
+    from tungban.wsgi import application
+
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "localhost",
+        "HTTP_AUTHORIZATION": f"Bearer {token}",
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "wsgi.version": (1, 0),
+    }
+    status = []
+    result = application(environ, lambda s, h, e=None: status.append(s))
+    try:
+        return status[0], b"".join(result)
+    finally:
+        getattr(result, "close", lambda: None)()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="round trips of a persistent PostgreSQL connection")
+@pytest.mark.parametrize("path", ["/oidc/userinfo", "/oidc/formdata"])
+def test_a_valid_request_is_two_round_trips_on_the_wire(svc, full_resident, path):
+    """Issue 15: everything one request sends to PostgreSQL on a persistent connection,
+    counted on the wire (:mod:`tungban.testing.pgwire`): the token read and the release
+    insert, nothing else: no ``CONN_HEALTH_CHECKS`` ``SELECT 1``, no BEGIN/COMMIT."""
+    from tungban.testing.pgwire import relayed
+
+    _logged_in(svc, full_resident)
+    with relayed(connection) as wire:
+        assert _wsgi_get(path, "tok-hot")[0].startswith("200")  # opens the persistent connection
+        wire.clear()
+        status, body = _wsgi_get(path, "tok-hot")
+        assert status.startswith("200"), body
+        statements = list(wire.statements)
+    assert len(statements) == 2, "\n".join(statements)
+    assert statements[0].startswith("SELECT") and statements[1].startswith("INSERT"), statements
+    assert ReleaseRecord.objects.filter(resident=full_resident).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements of a PostgreSQL connection")
+def test_a_warm_connection_sends_both_statements_prepared(svc, full_resident):
+    """Issue 15: once psycopg has prepared them (``TUNGBAN_DB_PREPARE_THRESHOLD`` executions
+    on the connection), a request sends no statement text to parse and plan: only the
+    prepared statements' names and parameters (no ``Parse`` message on the wire)."""
+    from tungban.testing.pgwire import relayed
+
+    threshold = connection.settings_dict["OPTIONS"].get("prepare_threshold")
+    if threshold is None:
+        pytest.skip("prepared statements are off (TUNGBAN_DB_PREPARE_THRESHOLD=off)")
+    _logged_in(svc, full_resident)
+    with relayed(connection) as wire:
+        for _ in range(threshold + 1):
+            assert _wsgi_get("/oidc/userinfo", "tok-hot")[0].startswith("200")
+        wire.clear()
+        assert _wsgi_get("/oidc/userinfo", "tok-hot")[0].startswith("200")
+        assert len(wire.statements) == 2 and wire.parses == 0, (wire.statements, wire.parses)
+
+
 # --- the fast answer is the reference answer ------------------------------------------------
 
 
