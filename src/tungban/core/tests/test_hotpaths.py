@@ -107,7 +107,7 @@ ID_PATH = "/api/v1/wallet/requests/{id}/decision"
 
 @pytest.fixture
 def id_route():
-    saved = dict(hotpaths._routes), dict(hotpaths._patterns)
+    saved = dict(hotpaths._routes), {method: dict(routes) for method, routes in hotpaths._patterns.items()}
     yield lambda pattern, view, **kw: hotpaths.register(pattern, view, **kw)
     hotpaths._routes.clear()
     hotpaths._routes.update(saved[0])
@@ -148,9 +148,7 @@ def test_an_id_route_answers_and_falls_through(client, id_route):
     assert "keys" in client.get("/oidc/jwks").json()  # None: the URL conf's view
 
 
-@pytest.mark.parametrize(
-    "pattern", ["/a/{id}/{id}", "/a/x{id}", "/a/{id}x/b", "/a/{name}", "a/{id}", "/a/{id}/b{"]
-)
+@pytest.mark.parametrize("pattern", ["/a/{id}/{id}", "/a/x{id}", "/a/{id}x/b", "/a/{name}", "a/{id}", "/a/{id}/b{"])
 def test_only_one_whole_id_segment(pattern):
     with pytest.raises(ValueError):
         hotpaths.register(pattern, lambda request, id: None)
