@@ -20,10 +20,13 @@ the receivers' savepoint and COMMIT. Here:
 * the decision: one transaction with the ``jti``, one conditional ``UPDATE`` of the request
   (still pending and unexpired when the call was received: what the reference's lock
   checked), one conditional ``UPDATE`` of the device (still bound, and for a passkey the
-  signature counter it was judged with), then the receivers of ``approval_decided`` exactly
-  as the reference runs them (:func:`.services.announce_decision`: every approval kind's
-  reaction, e.g. signing or a consent, still runs; a receiver's refusal is recorded as
-  ``failed`` and answered as the reference answers it).
+  signature counter it was judged with), then the receivers of ``approval_decided`` (every
+  approval kind's reaction, e.g. signing or a consent, still runs after the decision is
+  written, in its transaction). Without the reference's savepoint around them: a receiver's
+  refusal (:class:`~tungban.core.errors.DomainError`) rolls the whole transaction back, and
+  the decision is written again as ``failed`` with the refusal's code, ``approval_failed``
+  sent, in a second transaction — what the reference stores and answers
+  (:func:`.services.announce_decision`).
 
 Anything but the common valid case — no or another ``Authorization`` scheme, an unknown
 device, a bad, expired, replayed or misdirected proof, an unbound device, a suspended
@@ -55,7 +58,7 @@ from tungban.core.errors import DomainError
 from tungban.identity import eme
 from tungban.identity.models import Resident
 
-from . import kinds, services
+from . import kinds, services, signals
 from .models import ApprovalRequest, Device, DeviceStatus, RequestStatus
 
 #: The paths (:func:`tungban.core.hotpaths.register`), as the URL conf's ninja operations.
@@ -249,7 +252,16 @@ def _update_sql(vendor: str) -> tuple[str, str]:
         return q(model._meta.get_field(name).column)
 
     a, d = q(ApprovalRequest._meta.db_table), q(Device._meta.db_table)
-    written = ("status", "approved_claims", "resident", "device", "signature", "decided_at", "user_verification")
+    written = (
+        "status",
+        "approved_claims",
+        "resident",
+        "device",
+        "signature",
+        "decided_at",
+        "user_verification",
+        "failure_code",
+    )
     request_sql = (
         f"UPDATE {a} SET {', '.join(f'{col(ApprovalRequest, n)} = %s' for n in written)}"
         f" WHERE {q(ApprovalRequest._meta.pk.column)} = %s AND {col(ApprovalRequest, 'status')} = %s"
@@ -263,13 +275,12 @@ def _update_sql(vendor: str) -> tuple[str, str]:
     return request_sql, device_sql
 
 
-def _write(req: ApprovalRequest, device: Device, judged_count: int, at) -> None:
-    """The decision's writes (inside the caller's transaction). :raises _FallThrough: the
-    request or the device changed since it was read."""
-    request_sql, device_sql = _update_sql(connection.vendor)
+def _statements(req: ApprovalRequest, device: Device, judged_count: int, at) -> tuple[list, list]:
+    """The parameters of the two ``UPDATE`` statements, taken from ``req`` and ``device``
+    once, before any receiver sees them."""
     ops = connection.ops
     pk = ApprovalRequest._meta.pk
-    values = [
+    request_values = [
         str(req.status),
         ApprovalRequest._meta.get_field("approved_claims").get_db_prep_save(req.approved_claims, connection),
         req.resident_id,
@@ -277,24 +288,34 @@ def _write(req: ApprovalRequest, device: Device, judged_count: int, at) -> None:
         req.signature,
         ops.adapt_datetimefield_value(req.decided_at),
         req.user_verification,
+        req.failure_code,
         pk.get_db_prep_value(req.pk, connection),
         RequestStatus.PENDING.value,
         ops.adapt_datetimefield_value(at),
     ]
+    device_values = [
+        device.webauthn_sign_count,
+        ops.adapt_datetimefield_value(device.last_used_at),
+        pk.get_db_prep_value(device.pk, connection),
+        DeviceStatus.ACTIVE.value,
+        judged_count,
+    ]
+    return request_values, device_values
+
+
+def _write(jti: str, keep_until, request_values: list, device_values: list) -> None:
+    """The proof's ``jti`` and the decision's writes (inside the caller's transaction).
+
+    :raises _FallThrough: the proof was seen, or the request or the device changed since
+        they were read."""
+    if not services._remember_proof(jti, keep_until):
+        raise _FallThrough  # replayed
+    request_sql, device_sql = _update_sql(connection.vendor)
     with connection.cursor() as cursor:
-        cursor.execute(request_sql, values)
+        cursor.execute(request_sql, request_values)
         if cursor.rowcount != 1:
             raise _FallThrough
-        cursor.execute(
-            device_sql,
-            [
-                device.webauthn_sign_count,
-                ops.adapt_datetimefield_value(device.last_used_at),
-                pk.get_db_prep_value(device.pk, connection),
-                DeviceStatus.ACTIVE.value,
-                judged_count,
-            ],
-        )
+        cursor.execute(device_sql, device_values)
         if cursor.rowcount != 1:
             raise _FallThrough
 
@@ -339,14 +360,33 @@ def decision(request: HttpRequest, id: str) -> HttpResponse | None:
     device.last_used_at = services._now()
     verdict.apply(req, device)
     req.resident_id = device.resident_id
+    request_values, device_values = _statements(req, device, judged_count, at)
     try:
         with transaction.atomic():
-            if not services._remember_proof(jti, keep_until):
-                raise _FallThrough  # replayed
-            _write(req, device, judged_count, at)
-            failure = services.announce_decision(req)
+            _write(jti, keep_until, request_values, device_values)
+            # What the decision triggers for its kind (signing, a consent, …), after it is
+            # written. No savepoint: a receiver's refusal rolls everything back, and the
+            # decision is then written again as failed, in a transaction of its own.
+            signals.approval_decided.send(sender=ApprovalRequest, request=req)
     except _FallThrough:
         return None
-    if failure is not None:
-        return _error(failure)  # recorded as failed; the app shows why
+    except DomainError as refused:
+        return _refused(req, refused, jti, keep_until, request_values, device_values)
     return _json({"id": str(req.id), "status": str(req.status), "approved_claims": req.approved_claims})
+
+
+def _refused(req, refused: DomainError, jti, keep_until, request_values, device_values) -> HttpResponse | None:
+    """A receiver of ``approval_decided`` refused the approval (its writes and the decision's
+    were rolled back): record the decision as ``failed`` with the refusal's code, tell the
+    receivers of ``approval_failed``, answer the refusal — what the reference path stores and
+    answers (:func:`.services.announce_decision`)."""
+    req.status = RequestStatus.FAILED
+    req.failure_code = refused.code
+    request_values = [RequestStatus.FAILED.value, *request_values[1:7], refused.code, *request_values[8:]]
+    try:
+        with transaction.atomic():
+            _write(jti, keep_until, request_values, device_values)
+            signals.approval_failed.send(sender=ApprovalRequest, request=req)
+    except _FallThrough:
+        return None  # decided or replayed meanwhile: the reference path answers
+    return _error(refused)
