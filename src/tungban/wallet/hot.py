@@ -20,7 +20,8 @@ the receivers' savepoint and COMMIT. Here:
 * the decision: one transaction with the ``jti``, one conditional ``UPDATE`` of the request
   (still pending and unexpired when the call was received: what the reference's lock
   checked), one conditional ``UPDATE`` of the device (still bound, and for a passkey the
-  signature counter it was judged with), then the receivers of ``approval_decided`` (every
+  signature counter it was judged with) — on PostgreSQL these three are one statement
+  (:func:`_combined_sql`), so the decision is the read, BEGIN, that statement and COMMIT —, then the receivers of ``approval_decided`` (every
   approval kind's reaction, e.g. signing or a consent, still runs after the decision is
   written, in its transaction). Without the reference's savepoint around them: a receiver's
   refusal (:class:`~tungban.core.errors.DomainError`) rolls the whole transaction back, and
@@ -59,7 +60,7 @@ from tungban.identity import eme
 from tungban.identity.models import Resident
 
 from . import kinds, services, signals
-from .models import ApprovalRequest, Device, DeviceStatus, RequestStatus
+from .models import ApprovalRequest, Device, DeviceStatus, RequestStatus, UsedProof
 
 #: The paths (:func:`tungban.core.hotpaths.register`), as the URL conf's ninja operations.
 REQUEST_PATH = "/api/v1/wallet/requests/{id}"
@@ -303,11 +304,36 @@ def _statements(req: ApprovalRequest, device: Device, judged_count: int, at) -> 
     return request_values, device_values
 
 
+@functools.cache
+def _combined_sql(vendor: str) -> str:
+    """PostgreSQL: the ``jti``'s ``INSERT`` and the two ``UPDATE`` statements as one statement
+    (data-modifying ``WITH``, each step only if the one before wrote its row), answering
+    how many rows each wrote."""
+    q = connection.ops.quote_name
+    request_sql, device_sql = _update_sql(vendor)
+    return (
+        f"WITH p AS (INSERT INTO {q(UsedProof._meta.db_table)} ({q('jti')}, {q('expires_at')}) VALUES (%s, %s)"
+        f" ON CONFLICT ({q('jti')}) DO NOTHING RETURNING 1),"
+        f" a AS ({request_sql} AND EXISTS (SELECT 1 FROM p) RETURNING 1),"
+        f" d AS ({device_sql} AND EXISTS (SELECT 1 FROM a) RETURNING 1)"
+        " SELECT (SELECT COUNT(*) FROM p), (SELECT COUNT(*) FROM a), (SELECT COUNT(*) FROM d)"
+    )
+
+
 def _write(jti: str, keep_until, request_values: list, device_values: list) -> None:
-    """The proof's ``jti`` and the decision's writes (inside the caller's transaction).
+    """The proof's ``jti`` and the decision's writes (inside the caller's transaction): one
+    statement on PostgreSQL (:func:`_combined_sql`), three elsewhere.
 
     :raises _FallThrough: the proof was seen, or the request or the device changed since
         they were read."""
+    if connection.vendor == "postgresql":
+        expires = UsedProof._meta.get_field("expires_at").get_db_prep_save(keep_until, connection)
+        with connection.cursor() as cursor:
+            cursor.execute(_combined_sql(connection.vendor), [jti, expires, *request_values, *device_values])
+            written = cursor.fetchone()
+        if tuple(written) != (1, 1, 1):
+            raise _FallThrough
+        return
     if not services._remember_proof(jti, keep_until):
         raise _FallThrough  # replayed
     request_sql, device_sql = _update_sql(connection.vendor)
