@@ -413,6 +413,8 @@ def _refused(req, refused: DomainError, jti, keep_until, request_values, device_
         with transaction.atomic():
             _write(jti, keep_until, request_values, device_values)
             signals.approval_failed.send(sender=ApprovalRequest, request=req)
-    except _FallThrough:
-        return None  # decided or replayed meanwhile: the reference path answers
+    except (_FallThrough, DomainError):
+        # Decided or replayed meanwhile, or a receiver of approval_failed refused too (all
+        # rolled back): the reference path answers.
+        return None
     return _error(refused)
