@@ -9,7 +9,10 @@ were about 200 µs of CPU per request (``bench/oidc.py --profile``), more than t
 answer of the certified peer. :class:`HotPathMiddleware`, installed right after Django's
 ``SecurityMiddleware`` (so HTTPS redirects and its response headers still apply), answers a
 request whose exact path and method were registered with :func:`register` by calling the
-registered view at once.
+registered view at once. A path may hold one id segment, ``{id}`` (e.g.
+``/api/v1/wallet/requests/{id}/decision``): it matches any one non-empty segment there, passed
+to the view as the keyword argument ``id``; such a route costs the requests that match no
+exact path one ``startswith``/``endswith`` per route registered for their method.
 
 Rules for a hot-path view (the app that owns the endpoint registers it in its
 ``AppConfig.ready``, so this module imports no app):
@@ -45,23 +48,55 @@ from .middleware import RequestSizeLimitMiddleware, api_language, limit_for
 HotView = Callable[[HttpRequest], "HttpResponse | None"]
 
 _routes: dict[tuple[str, str], HotView] = {}
+#: ``method → {(prefix, suffix): view}`` of the paths with an id segment (``prefix{id}suffix``).
+_patterns: dict[str, dict[tuple[str, str], Callable]] = {}
+
+ID = "{id}"
 
 
-def register(path: str, view: HotView, *, methods: Iterable[str] = ("GET", "HEAD")) -> None:
-    """Answer ``methods`` on exactly ``path`` (``request.path_info``, e.g. ``"/oidc/token"``)
-    with ``view`` before the page middleware. Registering the same path and method again
-    replaces the view (Django's autoreloader may call ``ready`` twice).
+def register(path: str, view: Callable, *, methods: Iterable[str] = ("GET", "HEAD")) -> None:
+    """Answer ``methods`` on ``path`` (``request.path_info``, e.g. ``"/oidc/token"``) with
+    ``view`` before the page middleware. ``path`` may hold one whole segment ``{id}``
+    (``"/api/v1/wallet/requests/{id}"``): it matches one non-empty segment without ``/``,
+    given to the view as ``view(request, id=segment)``; exact paths are looked up first.
+    Registering the same path and method again replaces the view (Django's autoreloader may
+    call ``ready`` twice).
 
-    :raises ValueError: for a path that does not start with ``/``."""
+    :raises ValueError: for a path that does not start with ``/``, or holds another ``{``
+        than one whole ``{id}`` segment."""
     if not path.startswith("/"):
         raise ValueError(f"a hot path starts with '/': {path!r}")
+    if ID in path:
+        prefix, _, suffix = path.partition(ID)
+        if not prefix.endswith("/") or (suffix and not suffix.startswith("/")) or "{" in suffix or "}" in suffix:
+            raise ValueError(f"a hot path holds at most one whole {ID} segment: {path!r}")
+        for method in methods:
+            _patterns.setdefault(method.upper(), {})[(prefix, suffix)] = view
+        return
+    if "{" in path or "}" in path:
+        raise ValueError(f"a hot path holds at most one whole {ID} segment: {path!r}")
     for method in methods:
         _routes[(method.upper(), path)] = view
 
 
-def registered(method: str, path: str) -> HotView | None:
+def resolve(method: str, path: str) -> tuple[Callable, dict[str, str]] | None:
+    """``(view, kwargs)`` registered for ``method`` and ``path`` (``kwargs`` is ``{"id": …}``
+    for a path with an id segment, else empty), or ``None``."""
+    view = _routes.get((method, path))
+    if view is not None:
+        return view, {}
+    for (prefix, suffix), view in _patterns.get(method, {}).items():
+        if path.startswith(prefix) and path.endswith(suffix):
+            segment = path[len(prefix) : len(path) - len(suffix)]
+            if segment and "/" not in segment:
+                return view, {"id": segment}
+    return None
+
+
+def registered(method: str, path: str) -> Callable | None:
     """The view registered for ``method`` and ``path``, or ``None``."""
-    return _routes.get((method, path))
+    found = resolve(method, path)
+    return found[0] if found else None
 
 
 class HotPathMiddleware:
@@ -80,8 +115,14 @@ class HotPathMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         view = _routes.get((request.method, request.path_info))
+        kwargs = {}
         if view is None:
-            return self.get_response(request)
+            if request.method not in _patterns:
+                return self.get_response(request)
+            found = resolve(request.method, request.path_info)
+            if found is None:
+                return self.get_response(request)
+            view, kwargs = found
         request.get_host()  # ALLOWED_HOSTS, as CommonMiddleware would: DisallowedHost is a 400
         try:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -93,7 +134,7 @@ class HotPathMiddleware:
             if declared > limit:
                 return self.size_limit._too_large(request, limit)
             try:
-                response = view(request)
+                response = view(request, **kwargs)
             except Exception as exc:  # noqa: BLE001 - the answers the full stack would give
                 return faults.api_exception_response(request, exc)
         if response is None:

@@ -30,6 +30,7 @@ import hmac
 import json
 import secrets
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import webauthn
@@ -210,6 +211,32 @@ def _verify_jws(token: str, key: ECKey) -> tuple[dict, dict]:
         return obj.headers(), json.loads(obj.payload)
     except (JoseError, ValueError, TypeError):
         raise errors.BadSignature() from None
+
+
+def _verify_extracted(obj, key: ECKey) -> tuple[dict, dict]:
+    """:func:`_verify_jws` of a JWS already parsed by ``jws.extract_compact`` (no second parse)."""
+    try:
+        if not jws.validate_compact(obj, key, algorithms=["ES256"]):
+            raise errors.BadSignature()
+        return obj.headers(), json.loads(obj.payload)
+    except (JoseError, ValueError, TypeError):
+        raise errors.BadSignature() from None
+
+
+@functools.lru_cache(maxsize=4096)
+def _ec_key(crv: str, x: str, y: str) -> ECKey:
+    return ECKey.import_key({"kty": "EC", "crv": crv, "x": x, "y": y})
+
+
+def device_key(public_jwk: dict) -> ECKey:
+    """The device's public key from its stored JWK (``Device.public_jwk``, EC P-256). Keys are
+    kept per process by their coordinates: content-addressed and immutable (issue 15), never
+    a device's state (its status is read from the database on every call).
+
+    :raises joserfc.errors.JoseError, ValueError, KeyError: not an EC public JWK."""
+    if public_jwk.get("kty") != "EC" or "d" in public_jwk:
+        return ECKey.import_key(public_jwk)  # as before: whatever joserfc makes of it
+    return _ec_key(public_jwk["crv"], public_jwk["x"], public_jwk["y"])
 
 
 def complete_binding(
@@ -447,13 +474,18 @@ def get_request_to_complete(request_id) -> ApprovalRequest:
 _RESIDENT_FIELDS = ("id", "status", "tier")  # is_active is a property of status; acr follows tier
 
 
-def request_details(req: ApprovalRequest, device: Device) -> dict:
+def request_details(req: ApprovalRequest, device: Device, resident=None) -> dict:
     """What the app shows: who asks, for which fields (with this resident's values), until
     when; ``binds`` (``{name: value}``), the values its signed decision must repeat as they
-    are; plus WebAuthn assertion options when the device has a passkey."""
+    are; plus WebAuthn assertion options when the device has a passkey.
+
+    :param resident: the device's resident if already read (a :class:`Resident` or a
+        :class:`tungban.identity.eme.StoredResident`); default ``device.resident``.
+    :raises NotFound: ``no_request`` (addressed to another account)."""
     if req.resident_id and req.resident_id != device.resident_id:
         raise errors.NoRequest()
-    resident = device.resident
+    if resident is None:
+        resident = device.resident
     data = {
         "id": str(req.id),
         "kind": req.kind,
@@ -591,66 +623,12 @@ def _decide(
         device = Device.objects.select_for_update(of=("self",)).select_related("resident").get(pk=device.pk)
         if device.status != DeviceStatus.ACTIVE:
             raise errors.DeviceUnbound()
-        header, payload = _verify_jws(signature, ECKey.import_key(device.public_jwk))
-        if header.get("kid") != str(device.id):
-            raise errors.BadSignature()
-        if (
-            payload.get("request_id") != str(req.id)
-            or payload.get("nonce") != req.nonce
-            or payload.get("requester") != req.requester_id
-            or not _repeats(payload, bound_values(req))
-        ):
-            raise errors.BadSignature(_("The signature is for another request."))
-        if req.resident_id and req.resident_id != device.resident_id:
-            raise errors.WrongAccount()
-        identity.require_active(device.resident)
-        decision = payload.get("decision")
-        if decision not in ("approve", "decline"):
-            raise errors.BadDecision()
-        claims = payload.get("claims") or []
-        requested = {c["name"]: bool(c.get("essential")) for c in req.requested_claims}
-        if decision == "approve":
-            if not isinstance(claims, list) or any(c not in requested for c in claims):
-                raise errors.UnknownClaim()
-            missing = [n for n, essential in requested.items() if essential and n not in claims]
-            if missing:
-                raise errors.EssentialClaim(fields=", ".join(missing))
-            # The number the requesting page shows (cross-device binding code): a resident sent
-            # someone else's QR code or link has not seen it.
-            typed = payload.get("code")
-            if req.user_code and not (
-                isinstance(typed, str) and hmac.compare_digest(typed.encode(), req.user_code.encode())
-            ):
-                raise errors.WrongCode()
-        if device.has_passkey:
-            if not webauthn_assertion:
-                raise errors.UserVerificationRequired()
-            try:
-                verified = webauthn.verify_authentication_response(
-                    credential=webauthn_assertion,
-                    expected_challenge=base64url_to_bytes(req.nonce),
-                    expected_rp_id=settings.TUNGBAN_WEBAUTHN_RP_ID,
-                    expected_origin=settings.TUNGBAN_ISSUER,
-                    credential_public_key=bytes(device.webauthn_public_key),
-                    credential_current_sign_count=device.webauthn_sign_count,
-                    require_user_verification=True,
-                )
-            except (InvalidAuthenticationResponse, ValueError, KeyError, TypeError):
-                raise errors.BadPasskey() from None
-            device.webauthn_sign_count = verified.new_sign_count
-            req.user_verification = "passkey"
-        else:
-            # Only the device key signed: the CLI app's PIN unlocks its key file locally and is
-            # never seen here, so nothing says a person was verified (issue 13 item 9).
-            req.user_verification = "none"
+        verdict = judge_decision(req, device, device.resident, signature, webauthn_assertion)
+        device.webauthn_sign_count = verdict.sign_count
         device.last_used_at = _now()
         device.save(update_fields=["webauthn_sign_count", "last_used_at"])
-        req.status = RequestStatus.APPROVED if decision == "approve" else RequestStatus.DECLINED
-        req.approved_claims = [c for c in requested if c in claims] if decision == "approve" else []
+        verdict.apply(req, device)
         req.resident = device.resident
-        req.device = device
-        req.signature = signature
-        req.decided_at = _now()
         req.save(
             update_fields=[
                 "status",
@@ -662,19 +640,123 @@ def _decide(
                 "user_verification",
             ]
         )
-        failure = None
-        try:
-            with transaction.atomic():
-                signals.approval_decided.send(sender=ApprovalRequest, request=req)
-        except DomainError as exc:
-            failure = exc
-            req.status = RequestStatus.FAILED
-            req.failure_code = exc.code
-            req.save(update_fields=["status", "failure_code"])
-            signals.approval_failed.send(sender=ApprovalRequest, request=req)
+        failure = announce_decision(req)
     if failure is not None:
         raise failure  # recorded as failed; the app shows why
     return req
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What :func:`judge_decision` found: the request's new ``status``, its
+    ``approved_claims``, how the user was verified (``"passkey"`` or ``"none"``), the
+    device's WebAuthn ``sign_count`` after the assertion, the ``signature`` (the JWS)."""
+
+    status: str
+    approved_claims: list[str]
+    user_verification: str
+    sign_count: int
+    signature: str
+
+    def apply(self, req: ApprovalRequest, device: Device) -> None:
+        """Set the decision's fields on ``req`` (not saved): as :func:`decide` records them."""
+        req.status = self.status
+        req.approved_claims = self.approved_claims
+        req.user_verification = self.user_verification
+        req.device = device
+        req.signature = self.signature
+        req.decided_at = _now()
+
+
+def judge_decision(
+    req: ApprovalRequest, device: Device, resident, signature: str, webauthn_assertion: dict | None
+) -> Verdict:
+    """The checks of :func:`decide` on the signed decision itself, in its order, writing
+    nothing: the JWS and its ``kid``, the payload's request, nonce, requester and bound
+    values, the account (``resident``: the device's, read with it; a :class:`Resident` or an
+    :class:`tungban.identity.eme.StoredResident`), the decision and its claims, the page's
+    code, the passkey assertion (user verification, issue 13 item 9). The request's state
+    (pending, unexpired, not a binding) and the device's (bound) are the caller's to check.
+
+    :raises DomainError: as :func:`decide` (``wrong_code`` is not counted here)."""
+    header, payload = _verify_jws(signature, device_key(device.public_jwk))
+    if header.get("kid") != str(device.id):
+        raise errors.BadSignature()
+    if (
+        payload.get("request_id") != str(req.id)
+        or payload.get("nonce") != req.nonce
+        or payload.get("requester") != req.requester_id
+        or not _repeats(payload, bound_values(req))
+    ):
+        raise errors.BadSignature(_("The signature is for another request."))
+    if req.resident_id and req.resident_id != device.resident_id:
+        raise errors.WrongAccount()
+    identity.require_active(resident)
+    decision = payload.get("decision")
+    if decision not in ("approve", "decline"):
+        raise errors.BadDecision()
+    claims = payload.get("claims") or []
+    requested = {c["name"]: bool(c.get("essential")) for c in req.requested_claims}
+    if decision == "approve":
+        if not isinstance(claims, list) or any(c not in requested for c in claims):
+            raise errors.UnknownClaim()
+        missing = [n for n, essential in requested.items() if essential and n not in claims]
+        if missing:
+            raise errors.EssentialClaim(fields=", ".join(missing))
+        # The number the requesting page shows (cross-device binding code): a resident sent
+        # someone else's QR code or link has not seen it.
+        typed = payload.get("code")
+        if req.user_code and not (
+            isinstance(typed, str) and hmac.compare_digest(typed.encode(), req.user_code.encode())
+        ):
+            raise errors.WrongCode()
+    sign_count = device.webauthn_sign_count
+    if device.has_passkey:
+        if not webauthn_assertion:
+            raise errors.UserVerificationRequired()
+        try:
+            verified = webauthn.verify_authentication_response(
+                credential=webauthn_assertion,
+                expected_challenge=base64url_to_bytes(req.nonce),
+                expected_rp_id=settings.TUNGBAN_WEBAUTHN_RP_ID,
+                expected_origin=settings.TUNGBAN_ISSUER,
+                credential_public_key=bytes(device.webauthn_public_key),
+                credential_current_sign_count=device.webauthn_sign_count,
+                require_user_verification=True,
+            )
+        except (InvalidAuthenticationResponse, ValueError, KeyError, TypeError):
+            raise errors.BadPasskey() from None
+        sign_count = verified.new_sign_count
+        user_verification = "passkey"
+    else:
+        # Only the device key signed: the CLI app's PIN unlocks its key file locally and is
+        # never seen here, so nothing says a person was verified (issue 13 item 9).
+        user_verification = "none"
+    approve = decision == "approve"
+    return Verdict(
+        status=RequestStatus.APPROVED if approve else RequestStatus.DECLINED,
+        approved_claims=[c for c in requested if c in claims] if approve else [],
+        user_verification=user_verification,
+        sign_count=sign_count,
+        signature=signature,
+    )
+
+
+def announce_decision(req: ApprovalRequest) -> DomainError | None:
+    """Tell the other apps (``approval_decided``, in a savepoint of the caller's transaction,
+    after the decision is written): a receiver's :class:`DomainError` rolls back what the
+    receivers wrote, records the request as ``failed`` with its code, sends
+    ``approval_failed`` and is returned (the caller commits, then raises it)."""
+    try:
+        with transaction.atomic():
+            signals.approval_decided.send(sender=ApprovalRequest, request=req)
+    except DomainError as exc:
+        req.status = RequestStatus.FAILED
+        req.failure_code = exc.code
+        req.save(update_fields=["status", "failure_code"])
+        signals.approval_failed.send(sender=ApprovalRequest, request=req)
+        return exc
+    return None
 
 
 def _repeats(payload: dict, binds: dict) -> bool:
@@ -779,14 +861,34 @@ def authenticate_device(authorization: str | None, method: str, url: str) -> Dev
         raise errors.DeviceAuthRequired()
     token = authorization[len("Device ") :].strip()
     try:
-        kid = jws.extract_compact(token.encode()).headers().get("kid")
+        obj = jws.extract_compact(token.encode())
+        kid = obj.headers().get("kid")
         device = Device.objects.select_related("resident").get(pk=kid)
     except Exception:
         raise errors.BadSignature(status=401) from None
-    _header, payload = _verify_jws(token, ECKey.import_key(device.public_jwk))
+    jti, keep_until = check_proof(obj, device, method, url)
+    if not _remember_proof(jti, keep_until):
+        raise errors.ProofReplayed()
+    identity.require_active(device.resident)
+    return device
+
+
+def check_proof(obj, device: Device, method: str, url: str) -> tuple[str, dt.datetime]:
+    """The checks of :func:`authenticate_device` that write nothing, in its order: the proof
+    ``obj`` (a JWS parsed by ``joserfc.jws.extract_compact``) verifies with ``device``'s key,
+    the device is bound, ``htm``/``htu`` name this call, ``iat`` is within the window, the
+    ``jti`` is long enough. ``device.resident`` is read only for an unbound device's notice.
+
+    :returns: ``(jti key, keep until)`` for :func:`_remember_proof`.
+    :raises Forbidden: ``bad_signature``, ``device_unbound``, ``proof_expired`` (status 401)."""
+    try:
+        key = device_key(device.public_jwk)
+    except (JoseError, ValueError, TypeError, KeyError, AttributeError):
+        raise errors.BadSignature() from None
+    _header, payload = _verify_extracted(obj, key)
     if device.status != DeviceStatus.ACTIVE:
         # Tell the phone why, if the account has a notice since it was bound (issue 13 item 1).
-        notice = device.resident.notices.filter(created_at__gte=device.bound_at).first()
+        notice = AccountNotice.objects.filter(resident_id=device.resident_id, created_at__gte=device.bound_at).first()
         raise errors.DeviceUnbound(
             f"{errors.DeviceUnbound.default_message} {notice_text(notice)}" if notice else None, status=401
         )
@@ -803,10 +905,7 @@ def authenticate_device(authorization: str | None, method: str, url: str) -> Dev
         raise errors.BadSignature(_("The proof needs a unique jti."), status=401)
     # Remembered until the proof is refused as too old, so that no purge can let it back in.
     last_accepted = dt.datetime.fromtimestamp(iat + PROOF_LIFETIME + skew + 1, tz=dt.UTC)
-    if not _remember_proof(f"{device.pk.hex[:8]}{jti}"[:64], max(last_accepted, now)):
-        raise errors.ProofReplayed()
-    identity.require_active(device.resident)
-    return device
+    return f"{device.pk.hex[:8]}{jti}"[:64], max(last_accepted, now)
 
 
 def _remember_proof(jti: str, expires_at: dt.datetime) -> bool:

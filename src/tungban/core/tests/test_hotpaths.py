@@ -98,3 +98,57 @@ def test_the_hot_language_is_not_left_on_the_thread(client, route):
 def test_path_must_be_absolute():
     with pytest.raises(ValueError):
         hotpaths.register("oidc/jwks", lambda request: None)
+
+
+# --- Paths with one id segment (issue 15: the app's approval calls carry the request's id) -----
+
+ID_PATH = "/api/v1/wallet/requests/{id}/decision"
+
+
+@pytest.fixture
+def id_route():
+    saved = dict(hotpaths._routes), {method: dict(routes) for method, routes in hotpaths._patterns.items()}
+    yield lambda pattern, view, **kw: hotpaths.register(pattern, view, **kw)
+    hotpaths._routes.clear()
+    hotpaths._routes.update(saved[0])
+    hotpaths._patterns.clear()
+    hotpaths._patterns.update(saved[1])
+
+
+def test_an_id_segment_is_passed_to_the_view(id_route):
+    view = lambda request, id: JsonResponse({"id": id})  # noqa: E731
+    id_route(ID_PATH, view, methods=("POST",))
+    assert hotpaths.resolve("POST", "/api/v1/wallet/requests/abc-1/decision") == (view, {"id": "abc-1"})
+    assert hotpaths.registered("POST", "/api/v1/wallet/requests/abc-1/decision") is view
+    assert hotpaths.resolve("GET", "/api/v1/wallet/requests/abc-1/decision") is None  # another method
+    for other in (
+        "/api/v1/wallet/requests//decision",  # an empty id
+        "/api/v1/wallet/requests/a/b/decision",  # two segments
+        "/api/v1/wallet/requests/abc/decision/",
+        "/api/v1/wallet/requests/abc",
+        "/api/v1/wallet/requestsabc/decision",
+    ):
+        assert hotpaths.resolve("POST", other) is None, other
+
+
+def test_an_id_at_the_end_and_exact_paths_first(id_route):
+    by_id = lambda request, id: JsonResponse({"id": id})  # noqa: E731
+    exact = lambda request: JsonResponse({"exact": True})  # noqa: E731
+    id_route("/api/v1/wallet/requests/{id}", by_id)
+    id_route("/api/v1/wallet/requests/pending", exact)
+    assert hotpaths.resolve("GET", "/api/v1/wallet/requests/r1") == (by_id, {"id": "r1"})
+    assert hotpaths.resolve("GET", "/api/v1/wallet/requests/pending") == (exact, {})
+    assert hotpaths.resolve("GET", "/api/v1/wallet/requests/r1/decision") is None
+
+
+@pytest.mark.django_db
+def test_an_id_route_answers_and_falls_through(client, id_route):
+    id_route("/oidc/{id}", lambda request, id: JsonResponse({"id": id}) if id != "jwks" else None)
+    assert client.get("/oidc/anything").json() == {"id": "anything"}
+    assert "keys" in client.get("/oidc/jwks").json()  # None: the URL conf's view
+
+
+@pytest.mark.parametrize("pattern", ["/a/{id}/{id}", "/a/x{id}", "/a/{id}x/b", "/a/{name}", "a/{id}", "/a/{id}/b{"])
+def test_only_one_whole_id_segment(pattern):
+    with pytest.raises(ValueError):
+        hotpaths.register(pattern, lambda request, id: None)
