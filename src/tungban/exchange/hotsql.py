@@ -249,3 +249,40 @@ def take_request_id(data_user_id: str, request_id: str) -> bool:
             [data_user_id, request_id, connection.ops.adapt_datetimefield_value(timezone.now())],
         )
         return cursor.fetchone() is not None
+
+
+# --- The exchange's writes ------------------------------------------------------------------------
+
+
+@cache
+def _insert_sql(model, vendor: str) -> str:
+    fields = model._meta.concrete_fields
+    return (
+        f"INSERT INTO {_q(model._meta.db_table)} ({', '.join(_q(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+
+
+def insert(obj) -> None:
+    """Insert the new model instance ``obj`` (its primary key set by the caller or its
+    default), every concrete field prepared as ``Model.save`` prepares it (``pre_save``:
+    ``auto_now_add``, lookup hashes; encryption; adaptation). No model signals are sent:
+    none is connected for the exchange's models (``exchange_exchangeattempt``,
+    ``exchange_exchangerecord``)."""
+    model = type(obj)
+    values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in model._meta.concrete_fields]
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(model, connection.vendor), values)
+    obj._state.adding, obj._state.db = False, connection.alias
+
+
+def update(model, pk, **values) -> int:
+    """``UPDATE`` of the row ``pk`` of ``model`` setting ``values`` (field names), each
+    prepared as the ORM prepares it; returns the rows changed."""
+    fields = [model._meta.get_field(name) for name in values]
+    sets = ", ".join(f"{_q(f.column)} = %s" for f in fields)
+    params = [f.get_db_prep_save(v, connection) for f, v in zip(fields, values.values(), strict=True)]
+    params.append(model._meta.pk.get_db_prep_value(pk, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {_q(model._meta.db_table)} SET {sets} WHERE {_q(model._meta.pk.column)} = %s", params)
+        return cursor.rowcount

@@ -593,7 +593,7 @@ class _Attempt:
         """Write the record and its leaf in the transparency log (call inside a transaction).
         With ``log=False`` the caller puts the leaf on the log itself (:meth:`log`), later in
         the same transaction."""
-        rec = ExchangeRecord.objects.create(
+        rec = ExchangeRecord(
             id=self.id,
             at=self.at,
             consumer=self.data_user,
@@ -607,6 +607,7 @@ class _Attempt:
             payload_sha256=payload_sha256,
             duration_ms=int((time.monotonic() - self.started) * 1000),
         )
+        hotsql.insert(rec)  # plain SQL (issue 15)
         if log:
             self.log(rec)
         return rec
@@ -631,9 +632,9 @@ class _Attempt:
             raise RuntimeError("an attempt begins inside the transaction that locked its consent")
         if not self.holds_use:
             consent.uses += 1
-            consent.save(update_fields=["uses"])
+            hotsql.update(Consent, consent.pk, uses=consent.uses)  # plain SQL (issue 15)
         now = timezone.now()
-        row = ExchangeAttempt.objects.create(
+        row = ExchangeAttempt(
             id=self.id,
             started_at=now,
             unknown_after=now + dt.timedelta(seconds=attempt_deadline(consent.product.provider)),
@@ -644,6 +645,7 @@ class _Attempt:
             provider_id=consent.product.provider_id,
             request_id=self.request_id,
         )
+        hotsql.insert(row)
         self.tickets.append(ledger_log.queue_record(ATTEMPT_LEDGER_KIND, str(row.id), attempt_log_body(row)))
         self.row = row
 
@@ -653,8 +655,8 @@ class _Attempt:
         attempt of the same request whose outcome is unknown)."""
         if state == AttemptState.FAILED and not self.holds_use:
             locked.uses = max(locked.uses - 1, 0)
-            locked.save(update_fields=["uses"])
-        ExchangeAttempt.objects.filter(pk=self.id).update(state=state, reason=reason, completed_at=timezone.now())
+            hotsql.update(Consent, locked.pk, uses=locked.uses)
+        hotsql.update(ExchangeAttempt, self.id, state=state, reason=reason, completed_at=timezone.now())
 
     def deliver(self, payload_sha256: str, answer) -> dict:
         """Complete the begun attempt after the provider answered: ``delivered`` unless the
