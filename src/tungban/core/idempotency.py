@@ -32,8 +32,9 @@ happened, without doing it twice:
   serialises write transactions (``transaction_mode`` IMMEDIATE), so there the second request
   waits for the first and gets its answer.
 * **Calls that span transactions** (an exchange asks its provider between two transactions,
-  ``staged=True``): the record is written ``in_progress`` first, in its own transaction, and
-  the operation stores its result with :func:`complete` inside its own last transaction. A
+  ``staged=True``): the record is written ``in_progress`` first and committed at once (a new
+  key in one ``INSERT … ON CONFLICT DO NOTHING``; a key with a record in a transaction that
+  decides), and the operation stores its result with :func:`complete` inside its own last transaction. A
   session-scoped advisory lock (PostgreSQL; a lease of :data:`LEASE_SECONDS` elsewhere) tells a
   running first request from one whose worker died: a retry takes the latter over
   (:func:`resuming` is true) and runs again.
