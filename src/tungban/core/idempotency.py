@@ -32,8 +32,9 @@ happened, without doing it twice:
   serialises write transactions (``transaction_mode`` IMMEDIATE), so there the second request
   waits for the first and gets its answer.
 * **Calls that span transactions** (an exchange asks its provider between two transactions,
-  ``staged=True``): the record is written ``in_progress`` first, in its own transaction, and
-  the operation stores its result with :func:`complete` inside its own last transaction. A
+  ``staged=True``): the record is written ``in_progress`` first and committed at once (a new
+  key in one ``INSERT … ON CONFLICT DO NOTHING``; a key with a record in a transaction that
+  decides), and the operation stores its result with :func:`complete` inside its own last transaction. A
   session-scoped advisory lock (PostgreSQL; a lease of :data:`LEASE_SECONDS` elsewhere) tells a
   running first request from one whose worker died: a retry takes the latter over
   (:func:`resuming` is true) and runs again.
@@ -296,6 +297,52 @@ def _new_record(call: _Call, now: dt.datetime, **fields):
     )
 
 
+def _prepared(fields: dict) -> tuple[list[str], list]:
+    """Quoted column names and database values (encryption included) of ``IdempotencyRecord`` ``fields``."""
+    from .models import IdempotencyRecord
+
+    names, values = [], []
+    for name, value in fields.items():
+        field = IdempotencyRecord._meta.get_field(name)
+        names.append(connection.ops.quote_name(field.column))
+        values.append(field.get_db_prep_save(value, connection))
+    return names, values
+
+
+def _claim_new(call: _Call, now: dt.datetime) -> int | None:
+    """The staged call's in-progress record, for a key this caller has not used (the common
+    case), in one statement committed at once (``INSERT … ON CONFLICT DO NOTHING``, plain
+    SQL on ``core_idempotencyrecord``: issue 15); None when the key has a record, live or
+    expired (then :func:`_begin_staged` decides in its transaction)."""
+    from .models import IdempotencyRecord, IdempotencyState
+
+    names, values = _prepared(
+        {
+            "caller": call.caller,
+            "key": call.key,
+            "operation": call.operation,
+            "digest": call.digest,
+            "state": IdempotencyState.IN_PROGRESS,
+            "status": None,
+            "body": "",
+            "body_is_result": False,
+            "subject": "",
+            "created_at": now,
+            "updated_at": now,
+            "expires_at": now + dt.timedelta(seconds=settings.TUNGBAN_IDEMPOTENCY_TTL),
+        }
+    )
+    table = connection.ops.quote_name(IdempotencyRecord._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))}) "
+            f"ON CONFLICT DO NOTHING RETURNING {connection.ops.quote_name('id')}",
+            values,
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
 def _begin_atomic(call: _Call):
     """Inside the call's transaction: ``None`` to run the operation, or the answer to give."""
     if _postgres() and not _try_lock(_lock_id(call.caller, call.key), session=False):
@@ -323,6 +370,11 @@ def _begin_staged(call: _Call, on_reuse: str):
             return _in_progress()
         call.session_lock = lock_id
     now = timezone.now()
+    record_id = _claim_new(call, now)  # a new key: one statement, no transaction of its own (issue 15)
+    if record_id is not None:
+        call.record_id = record_id
+        call.active = True
+        return None
     kept = None
     with transaction.atomic():
         _records().filter(caller=call.caller, key=call.key, expires_at__lte=now).delete()
@@ -379,16 +431,25 @@ def complete(result: Any, *, status: int = 200, subject: str = "") -> None:
     call = _current.get()
     if call is None or not call.staged or not call.active or call.record_id is None:
         return
-    from .models import IdempotencyState
+    from .models import IdempotencyRecord, IdempotencyState
 
-    _records().filter(pk=call.record_id).update(
-        state=IdempotencyState.COMPLETE,
-        status=status,
-        body=json.dumps(result, default=_json_default, ensure_ascii=False),
-        body_is_result=True,
-        subject=subject[:200],
-        updated_at=timezone.now(),
+    names, values = _prepared(  # plain SQL on core_idempotencyrecord (issue 15)
+        {
+            "state": IdempotencyState.COMPLETE,
+            "status": status,
+            "body": json.dumps(result, default=_json_default, ensure_ascii=False),
+            "body_is_result": True,
+            "subject": subject[:200],
+            "updated_at": timezone.now(),
+        }
     )
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(IdempotencyRecord._meta.db_table)} SET {', '.join(f'{n} = %s' for n in names)} "
+            f"WHERE {quote('id')} = %s",
+            [*values, call.record_id],
+        )
     transaction.on_commit(lambda: setattr(call, "completed", True))
 
 

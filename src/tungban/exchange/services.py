@@ -39,7 +39,7 @@ from pathlib import Path
 import jsonschema
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
@@ -59,7 +59,7 @@ from tungban.oidc.models import Client
 from tungban.wallet import services as wallet
 from tungban.wallet.models import ApprovalRequest, RequestStatus
 
-from . import adapter, errors
+from . import adapter, errors, hotsql
 from .constants import CDEG_SCOPE, CONSENT_KIND
 from .models import (
     AttemptState,
@@ -69,7 +69,6 @@ from .models import (
     ExchangeAttempt,
     ExchangeRecord,
     Organisation,
-    RequestNonce,
 )
 
 log = logging.getLogger(__name__)
@@ -594,7 +593,7 @@ class _Attempt:
         """Write the record and its leaf in the transparency log (call inside a transaction).
         With ``log=False`` the caller puts the leaf on the log itself (:meth:`log`), later in
         the same transaction."""
-        rec = ExchangeRecord.objects.create(
+        rec = ExchangeRecord(
             id=self.id,
             at=self.at,
             consumer=self.data_user,
@@ -608,6 +607,7 @@ class _Attempt:
             payload_sha256=payload_sha256,
             duration_ms=int((time.monotonic() - self.started) * 1000),
         )
+        hotsql.insert(rec)  # plain SQL (issue 15)
         if log:
             self.log(rec)
         return rec
@@ -632,9 +632,9 @@ class _Attempt:
             raise RuntimeError("an attempt begins inside the transaction that locked its consent")
         if not self.holds_use:
             consent.uses += 1
-            consent.save(update_fields=["uses"])
+            hotsql.update(Consent, consent.pk, uses=consent.uses)  # plain SQL (issue 15)
         now = timezone.now()
-        row = ExchangeAttempt.objects.create(
+        row = ExchangeAttempt(
             id=self.id,
             started_at=now,
             unknown_after=now + dt.timedelta(seconds=attempt_deadline(consent.product.provider)),
@@ -645,6 +645,7 @@ class _Attempt:
             provider_id=consent.product.provider_id,
             request_id=self.request_id,
         )
+        hotsql.insert(row)
         self.tickets.append(ledger_log.queue_record(ATTEMPT_LEDGER_KIND, str(row.id), attempt_log_body(row)))
         self.row = row
 
@@ -654,8 +655,8 @@ class _Attempt:
         attempt of the same request whose outcome is unknown)."""
         if state == AttemptState.FAILED and not self.holds_use:
             locked.uses = max(locked.uses - 1, 0)
-            locked.save(update_fields=["uses"])
-        ExchangeAttempt.objects.filter(pk=self.id).update(state=state, reason=reason, completed_at=timezone.now())
+            hotsql.update(Consent, locked.pk, uses=locked.uses)
+        hotsql.update(ExchangeAttempt, self.id, state=state, reason=reason, completed_at=timezone.now())
 
     def deliver(self, payload_sha256: str, answer) -> dict:
         """Complete the begun attempt after the provider answered: ``delivered`` unless the
@@ -667,7 +668,7 @@ class _Attempt:
         :raises DomainError: ``consent_revoked`` / ``consent_expired`` (403).
         """
         with transaction.atomic():
-            locked = Consent.objects.select_for_update().get(pk=self.consent.pk)
+            locked = hotsql.relock_consent(self.consent.pk)
             status = _status_holding_use(locked)
             if status != ConsentStatus.ACTIVE:
                 cls, code, message = _REFUSALS[status]
@@ -694,7 +695,7 @@ class _Attempt:
         ``failed``) and return the error to raise."""
         with transaction.atomic():
             if self.row is not None:
-                locked = Consent.objects.select_for_update().get(pk=self.consent.pk)
+                locked = hotsql.relock_consent(self.consent.pk)
                 self._complete(locked, AttemptState.FAILED, error.code)
             self.record(error.code)
         return error
@@ -814,16 +815,13 @@ def _open(
     three): the request id is taken, the consent read and locked (with what the exchange
     needs of it, in one query), and either the refusal is recorded and returned, or the use
     is taken and the attempt and its log entry written (:meth:`_Attempt.begin`)."""
-    try:
-        with transaction.atomic():  # a savepoint: a replay leaves the transaction usable
-            RequestNonce.objects.create(consumer=data_user, request_id=request_id)
-    except IntegrityError:
+    if not hotsql.take_request_id(data_user.id, request_id):  # one statement, no savepoint (issue 15)
         if not resume:
             return attempt.refuse(errors.ReplayedRequest())
         attempt.holds_use = ExchangeAttempt.objects.filter(
             consumer=data_user, request_id=request_id, state=AttemptState.IN_FLIGHT
         ).exists()
-    consent = _find_consent(consent_id, lock=True)
+    consent = hotsql.consent_for_exchange(consent_id, data_user, lock=True)  # plain SQL: one read (issue 15)
     if consent is None:
         return attempt.refuse(errors.UnknownConsent())
     if consent.consumer_id != data_user.id:

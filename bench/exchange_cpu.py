@@ -1,0 +1,208 @@
+#!/usr/bin/env python
+"""CPU time and SQL statements per delivered exchange (``POST /api/v1/exchange/requests``),
+in-process (issue 15 acceptance 4), on the database of ``DATABASE_URL`` (SQLite by default),
+independent of the machine's load.
+
+Run from the checkout::
+
+    PYTHONPATH=src .venv/bin/python bench/exchange_cpu.py                   # SQLite, 500 exchanges
+    DATABASE_URL=postgres://postgres@127.0.0.1:54329/bench PYTHONPATH=src \\
+        .venv/bin/python bench/exchange_cpu.py --exchanges 1000 --profile   # PostgreSQL, with cProfile
+
+It creates a throw-away test database (``test_<name>_exchange_cpu``, or a temporary SQLite
+file), registers the bundled catalogue, one data user with a ``cdeg`` token and ``--consents``
+active consents to WSD's registered address, then sends ``POST /api/v1/exchange/requests``
+(a new ``request_id`` each time, round-robin over the consents) through
+``tungban.wsgi.application`` (the whole middleware stack, as a WSGI server calls it). The
+provider's HTTP answer is given in-process (``adapter._post`` replaced: the outbound HTTP call
+only); everything else runs as in production: the bulkhead and both circuit breakers, the
+provider JWT, the schema check, the attempt, the record, both log leaves, the kept answer and
+the signed answer. It prints ``time.process_time()`` per exchange (this process: Python and
+the driver, not the database server) and the SQL statements of one exchange
+(``connection.execute_wrapper``: the statements Django sends through its cursors, savepoints
+included; not BEGIN/COMMIT on PostgreSQL, nor COPY), with ``--profile`` the top functions.
+On PostgreSQL every exchange here runs alone, so its log leaves are integrated under a signed
+head of their own (concurrent exchanges share one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import datetime as dt
+import io
+import json
+import os
+import pstats
+import secrets
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tungban.settings")
+
+WSD = "wsd.registered-address.v1"
+ADDRESS = {
+    "address": {"lines": ["Flat 12A, 8 Nathan Road"], "district": "Yau Tsim Mong", "region": "KLN"},
+    "registered_since": "2019-04-01",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--exchanges", type=int, default=500, help="exchanges measured (default 500)")
+    p.add_argument("--warmup", type=int, default=20, help="exchanges before measuring (default 20)")
+    p.add_argument("--consents", type=int, default=20, help="consents gone round (default 20)")
+    p.add_argument("--profile", action="store_true", help="print the top functions (cProfile, cumulative)")
+    p.add_argument("--statements", action="store_true", help="print the SQL of one exchange")
+    return p
+
+
+def _seed(n_consents: int):
+    from django.utils import timezone
+    from joserfc.jwk import ECKey
+
+    from tungban.exchange import catalogue
+    from tungban.exchange import services as exchange
+    from tungban.exchange.models import Consent, ConsentStatus
+    from tungban.oidc.models import Token, access_token_digest
+    from tungban.testing.factories import make_client, make_officer, make_resident
+
+    catalogue.register_bundled({"wsd": "http://127.0.0.1:9"})
+    key = ECKey.generate_key("P-256", auto_kid=True)
+    client, _ = make_client("bench-exchange", jwks={"keys": [key.as_dict(private=False)]})
+    org = exchange.register_organisation(id="bench", name_en="Bench", name_zh="測試", client=client)
+    raw = secrets.token_urlsafe(32)
+    Token.objects.create(
+        access_token=access_token_digest(raw),
+        client=client,
+        scope="cdeg",
+        issued_at=int(time.time()),
+        expires_in=24 * 3600,
+    )
+    officer, now, ids = make_officer(), timezone.now(), []
+    for _i in range(n_consents):
+        consent = Consent.objects.create(
+            consumer=org,
+            product_id=WSD,
+            resident=make_resident(officer),
+            purpose="Pre-fill the vehicle licence renewal form",
+            duration_seconds=24 * 3600,
+            status=ConsentStatus.ACTIVE,
+            granted_at=now,
+            valid_until=now + dt.timedelta(days=1),
+            consumer_sub="sub-at-bench",
+            provider_sub="sub-at-wsd",
+        )
+        ids.append(str(consent.id))
+    return raw, ids
+
+
+def _environ(token: str, host: str, body: bytes) -> dict:
+    return {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/api/v1/exchange/requests",
+        "QUERY_STRING": "",
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(body)),
+        "SERVER_NAME": host,
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": host,
+        "HTTP_AUTHORIZATION": f"Bearer {token}",
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "wsgi.version": (1, 0),
+    }
+
+
+def measure(args) -> dict:
+    from django.conf import settings
+    from django.db import connection
+
+    from tungban.exchange import adapter
+    from tungban.wsgi import application
+
+    answer = json.dumps({"data": ADDRESS}).encode()
+    adapter._post = lambda url, token, timeout, limit: (200, answer)
+    token, consents = _seed(args.consents)
+    host = settings.ALLOWED_HOSTS[0] if settings.ALLOWED_HOSTS and settings.ALLOWED_HOSTS[0] != "*" else "localhost"
+    counter = iter(range(10**9))
+
+    def one():
+        i = next(counter)
+        body = json.dumps({"consent_id": consents[i % len(consents)], "product": WSD, "request_id": uuid.uuid4().hex})
+        status = []
+        out = b"".join(application(_environ(token, host, body.encode()), lambda s, h, e=None: status.append(s)))
+        if not status[0].startswith("200"):
+            raise SystemExit(f"exchange: {status[0]} {out[:300]!r}")
+
+    for _ in range(args.warmup):
+        one()
+    statements = []
+    with connection.execute_wrapper(lambda execute, sql, *a: (statements.append(sql), execute(sql, *a))[1]):
+        one()
+    profiler = cProfile.Profile(time.process_time) if args.profile else None  # CPU, not waits
+    started = time.process_time()
+    if profiler:
+        profiler.enable()
+    for _ in range(args.exchanges):
+        one()
+    if profiler:
+        profiler.disable()
+    cpu = time.process_time() - started
+    result = {"cpu_us": cpu / args.exchanges * 1e6, "statements": statements}
+    if profiler:
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        result["calls"] = stats.total_calls / args.exchanges
+        profiler.dump_stats(os.environ.get("EXCHANGE_PROF", "/tmp/exchange.prof"))
+        stats.sort_stats("cumulative").print_stats(45)
+        stats.sort_stats("tottime").print_stats(30)
+        result["profile"] = out.getvalue()
+    return result
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    tmp = None
+    if connection.vendor == "sqlite":
+        tmp = tempfile.TemporaryDirectory(prefix="tungban-exchange-cpu-")
+        connection.settings_dict["TEST"]["NAME"] = str(Path(tmp.name) / "bench.sqlite3")
+    else:
+        connection.settings_dict["TEST"]["NAME"] = f"test_{connection.settings_dict['NAME']}_exchange_cpu"
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    try:
+        result = measure(args)
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+        if tmp is not None:
+            tmp.cleanup()
+    if args.profile:
+        print(result["profile"])
+        print(f"Python function calls per exchange: {result['calls']:.0f}")
+    if args.statements:
+        for sql in result["statements"]:
+            print("  ", sql[:200])
+    print(
+        f"database: {connection.vendor}, {args.exchanges} exchanges, CPU of this process (time.process_time): "
+        f"{result['cpu_us']:.0f} µs per exchange; SQL statements of one exchange: {len(result['statements'])}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

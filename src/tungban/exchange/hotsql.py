@@ -1,0 +1,288 @@
+"""The exchange endpoint's reads in plain SQL (issue 15 acceptance 4): building these ORM
+queries (``select_related`` over four tables, a ``UNION`` of two) cost more CPU than the
+rest of an exchange's database work; here each is a fixed SQL string (bound parameters,
+never formatted values) whose rows become the same model instances the ORM would give
+(``Model.from_db``, each column through its field's database converters).
+
+Tables read: ``oidc_token``, ``oidc_client``, ``exchange_organisation`` (the data user
+behind a bearer token), ``exchange_consent``, ``exchange_dataproduct``,
+``identity_resident`` (a consent with its product, provider and data subject),
+``exchange_providercircuit`` and ``exchange_datausercircuit`` (a call's two circuit rows);
+written: ``exchange_requestnonce`` (the request id, one statement without a savepoint).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from functools import cache
+
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.utils import timezone
+
+from tungban.identity.models import Resident
+from tungban.oidc.models import Client, Token, access_token_digest
+
+from .models import Consent, DataProduct, DataUserCircuit, Organisation, ProviderCircuit, RequestNonce
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _fields(model, names: tuple[str, ...] | None) -> list:
+    """``model``'s concrete fields named in ``names`` (all when None), in the model's order
+    (the order ``Model.from_db`` takes values in)."""
+    return [f for f in model._meta.concrete_fields if names is None or f.name in names]
+
+
+@cache
+def _converters(model, names: tuple[str, ...] | None, vendor: str):
+    """``(attnames, [(position, [converters], column)])`` for ``names`` of ``model`` (all
+    concrete fields when None) on this database vendor."""
+    fields = _fields(model, names)
+    out = []
+    for i, field in enumerate(fields):
+        col = field.get_col(model._meta.db_table)
+        found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+        if found:
+            out.append((i, found, col))
+    return [f.attname for f in fields], out
+
+
+def _columns(model, alias: str, names: tuple[str, ...] | None = None) -> str:
+    fields = _fields(model, names)
+    return ", ".join(f"{alias}.{_q(f.column)}" for f in fields)
+
+
+def _width(model, names: tuple[str, ...] | None = None) -> int:
+    return len(_fields(model, names))
+
+
+def _load(model, values, names: tuple[str, ...] | None = None):
+    """A model instance from a row's ``values`` (in :func:`_columns` order), as the ORM loads it."""
+    attnames, converters = _converters(model, names, connection.vendor)
+    values = list(values)
+    for i, funcs, col in converters:
+        value = values[i]
+        for func in funcs:
+            value = func(value, col, connection)
+        values[i] = value
+    return model.from_db(connection.alias, attnames, values)
+
+
+def _cache_related(obj, field_name: str, related) -> None:
+    obj._meta.get_field(field_name).set_cached_value(obj, related)
+
+
+def _uuid_param(model, value):
+    """``value`` as the database's value of ``model``'s UUID primary key; None when it is no UUID."""
+    try:
+        return model._meta.pk.get_db_prep_value(value if isinstance(value, uuid.UUID) else str(value), connection)
+    except (ValidationError, ValueError, TypeError, AttributeError):
+        return None
+
+
+# --- The data user behind a bearer token ----------------------------------------------------------
+
+
+@cache
+def _data_user_sql(vendor: str) -> str:
+    token, client, org = Token._meta, Client._meta, Organisation._meta
+    return (
+        f"SELECT t.{_q('issued_at')}, t.{_q('expires_in')}, t.{_q('revoked_at')}, t.{_q('scope')}, "
+        f"t.{_q('dpop_jkt')}, t.{_q('resident_id')}, {_columns(Organisation, 'o')}, {_columns(Client, 'c')} "
+        f"FROM {_q(token.db_table)} t "
+        f"JOIN {_q(org.db_table)} o ON o.{_q('client_id')} = t.{_q('client_id')} "
+        f"JOIN {_q(client.db_table)} c ON c.{_q(client.pk.column)} = t.{_q('client_id')} "
+        f"WHERE t.{_q('access_token')} = %s"
+    )
+
+
+def data_user_for_bearer(token_string: str, scope: str) -> Organisation | None:
+    """The active data user (with its client) behind a valid bearer access token carrying
+    ``scope``, in one read — or None whenever anything is not plainly so (no such token,
+    expired, revoked, DPoP-bound, without the scope, a resident's token, no active data
+    user): the caller then takes the reference path, which gives each of those its error
+    (``oidc.resource.ScopedBearer``, ``services.data_user_for``)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_data_user_sql(connection.vendor), [access_token_digest(token_string)])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    issued_at, expires_in, revoked_at, scopes, dpop_jkt, resident_id = row[:6]
+    if revoked_at is not None or dpop_jkt or resident_id is not None or time.time() >= issued_at + expires_in:
+        return None
+    if scope not in (scopes or "").split():
+        return None
+    n = _width(Organisation)
+    org = _load(Organisation, row[6 : 6 + n])
+    if not org.is_active:
+        return None
+    _cache_related(org, "client", _load(Client, row[6 + n :]))
+    return org
+
+
+# --- A consent with what an exchange needs of it --------------------------------------------------
+
+
+@cache
+def _consent_sql(vendor: str, lock: bool) -> str:
+    consent, product, org, resident = Consent._meta, DataProduct._meta, Organisation._meta, Resident._meta
+    sql = (
+        f"SELECT {_columns(Consent, 'k')}, {_columns(DataProduct, 'p')}, {_columns(Organisation, 'v')}, "
+        f"{_columns(Resident, 'r')} "
+        f"FROM {_q(consent.db_table)} k "
+        f"JOIN {_q(product.db_table)} p ON p.{_q('id')} = k.{_q('product_id')} "
+        f"JOIN {_q(org.db_table)} v ON v.{_q('id')} = p.{_q('provider_id')} "
+        f"LEFT JOIN {_q(resident.db_table)} r ON r.{_q(resident.pk.column)} = k.{_q('resident_id')} "
+        f"WHERE k.{_q('id')} = %s"
+    )
+    if lock and connection.features.has_select_for_update_of:
+        sql += " FOR UPDATE OF k"
+    return sql
+
+
+def consent_for_exchange(consent_id, data_user: Organisation, *, lock: bool = False) -> Consent | None:
+    """The consent ``consent_id`` with its product, the product's provider and the data
+    subject, in one read; with ``lock`` its row is locked (``FOR UPDATE OF`` the consent only,
+    inside the caller's transaction; SQLite's write transaction already holds the database).
+    Its data user is ``data_user`` when it is theirs (the caller checks ``consumer_id``);
+    the approval is read only if asked for. None when there is no such consent."""
+    param = _uuid_param(Consent, consent_id)
+    if param is None:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(_consent_sql(connection.vendor, lock), [param])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    a = _width(Consent)
+    b = a + _width(DataProduct)
+    c = b + _width(Organisation)
+    consent = _load(Consent, row[:a])
+    product = _load(DataProduct, row[a:b])
+    _cache_related(product, "provider", _load(Organisation, row[b:c]))
+    _cache_related(consent, "product", product)
+    _cache_related(consent, "resident", _load(Resident, row[c:]) if consent.resident_id is not None else None)
+    if consent.consumer_id == data_user.id:
+        _cache_related(consent, "consumer", data_user)
+    return consent
+
+
+#: What :func:`relock_consent` reads: what decides whether a consent still allows delivery.
+RELOCK_FIELDS = ("id", "status", "valid_until", "max_uses", "uses", "approval", "revoked_at")
+
+
+@cache
+def _relock_sql(vendor: str) -> str:
+    sql = f"SELECT {_columns(Consent, 'k', RELOCK_FIELDS)} FROM {_q(Consent._meta.db_table)} k WHERE k.{_q('id')} = %s"
+    if connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    return sql
+
+
+def relock_consent(consent_id) -> Consent:
+    """The consent's row locked again (inside the caller's transaction), with the fields that
+    decide whether it still allows delivery (:data:`RELOCK_FIELDS`; the others deferred).
+
+    :raises Consent.DoesNotExist: it is gone (it cannot be: consents are kept)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_relock_sql(connection.vendor), [_uuid_param(Consent, consent_id)])
+        row = cursor.fetchone()
+    if row is None:
+        raise Consent.DoesNotExist
+    return _load(Consent, row, RELOCK_FIELDS)
+
+
+# --- Circuit rows -------------------------------------------------------------------------------
+
+CIRCUIT_FIELDS = ("state", "failures", "successes", "opened_at")
+
+
+@cache
+def _circuits_sql(vendor: str) -> str:
+    provider, data_user = ProviderCircuit._meta, DataUserCircuit._meta
+    return (
+        f"SELECT 'provider', {_columns(ProviderCircuit, 'a', CIRCUIT_FIELDS)} FROM {_q(provider.db_table)} a "
+        f"WHERE a.{_q(provider.pk.column)} = %s "
+        f"UNION ALL SELECT 'data_user', {_columns(DataUserCircuit, 'b', CIRCUIT_FIELDS)} "
+        f"FROM {_q(data_user.db_table)} b WHERE b.{_q('provider_id')} = %s AND b.{_q('data_user_id')} = %s"
+    )
+
+
+def circuit_rows(provider_id: str, data_user_id: str) -> dict[str, dict]:
+    """``{"provider": {...}, "data_user": {...}}``: the call's circuit rows that exist, each
+    ``{"state", "failures", "successes", "opened_at"}``, in one read."""
+    with connection.cursor() as cursor:
+        cursor.execute(_circuits_sql(connection.vendor), [provider_id, provider_id, data_user_id])
+        rows = cursor.fetchall()
+    out = {}
+    for scope, *values in rows:
+        model = ProviderCircuit if scope == "provider" else DataUserCircuit
+        obj = _load(model, values, CIRCUIT_FIELDS)
+        out[scope] = {name: getattr(obj, name) for name in CIRCUIT_FIELDS}
+    return out
+
+
+# --- The request id -------------------------------------------------------------------------------
+
+
+@cache
+def _nonce_sql(vendor: str) -> str:
+    table = _q(RequestNonce._meta.db_table)
+    return (
+        f"INSERT INTO {table} ({_q('consumer_id')}, {_q('request_id')}, {_q('created_at')}) "
+        "VALUES (%s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1"
+    )
+
+
+def take_request_id(data_user_id: str, request_id: str) -> bool:
+    """Store the data user's ``request_id`` (``exchange_requestnonce``, unique per data user)
+    in the caller's transaction; False when it is already there (a replay or a retry). One
+    statement (``INSERT … ON CONFLICT DO NOTHING``): no savepoint to keep the transaction
+    usable after a unique violation."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _nonce_sql(connection.vendor),
+            [data_user_id, request_id, connection.ops.adapt_datetimefield_value(timezone.now())],
+        )
+        return cursor.fetchone() is not None
+
+
+# --- The exchange's writes ------------------------------------------------------------------------
+
+
+@cache
+def _insert_sql(model, vendor: str) -> str:
+    fields = model._meta.concrete_fields
+    return (
+        f"INSERT INTO {_q(model._meta.db_table)} ({', '.join(_q(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+
+
+def insert(obj) -> None:
+    """Insert the new model instance ``obj`` (its primary key set by the caller or its
+    default), every concrete field prepared as ``Model.save`` prepares it (``pre_save``:
+    ``auto_now_add``, lookup hashes; encryption; adaptation). No model signals are sent:
+    none is connected for the exchange's models (``exchange_exchangeattempt``,
+    ``exchange_exchangerecord``)."""
+    model = type(obj)
+    values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in model._meta.concrete_fields]
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(model, connection.vendor), values)
+    obj._state.adding, obj._state.db = False, connection.alias
+
+
+def update(model, pk, **values) -> int:
+    """``UPDATE`` of the row ``pk`` of ``model`` setting ``values`` (field names), each
+    prepared as the ORM prepares it; returns the rows changed."""
+    fields = [model._meta.get_field(name) for name in values]
+    sets = ", ".join(f"{_q(f.column)} = %s" for f in fields)
+    params = [f.get_db_prep_save(v, connection) for f, v in zip(fields, values.values(), strict=True)]
+    params.append(model._meta.pk.get_db_prep_value(pk, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {_q(model._meta.db_table)} SET {sets} WHERE {_q(model._meta.pk.column)} = %s", params)
+        return cursor.rowcount
