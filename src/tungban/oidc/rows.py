@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 
 from django.db import connection
-from django.db.models import Model
+from django.db.models import CharField, Model
 
 from tungban.identity.models import Resident
 from tungban.keys.services import ACTIVE_KID_SQL
@@ -252,10 +252,19 @@ def redeems_in_one_statement() -> bool:
     return connection.vendor == "postgresql"
 
 
+def _cast_type(field) -> str:
+    """The type a parameter of the ``INSERT … SELECT`` statements below is cast to: the
+    column's, but a ``CharField`` without its length — ``CAST('…' AS varchar(n))`` silently
+    cuts a longer value, where inserting it raises ``DataError`` (review of issue 15, F2)."""
+    if isinstance(field, CharField):
+        return connection.ops.cast_char_field_without_max_length
+    return field.db_type(connection)
+
+
 @functools.cache
 def _redeem_sql(vendor: str) -> str:
     quote = connection.ops.quote_name
-    casts = ", ".join(f"CAST(%s AS {f.db_type(connection)})" for f in _INSERT_FIELDS)
+    casts = ", ".join(f"CAST(%s AS {_cast_type(f)})" for f in _INSERT_FIELDS)
     return (
         "WITH used AS (UPDATE oidc_authorizationcode SET used_at = %s WHERE id = %s AND used_at IS NULL RETURNING id) "
         f"INSERT INTO oidc_token ({', '.join(quote(f.column) for f in _INSERT_FIELDS)}) "
@@ -281,7 +290,7 @@ def redeem_code(code_pk: int, when, **values) -> int | None:
 @functools.cache
 def _rotate_sql(vendor: str) -> str:
     quote = connection.ops.quote_name
-    casts = ", ".join(f"CAST(%s AS {f.db_type(connection)})" for f in _INSERT_FIELDS)
+    casts = ", ".join(f"CAST(%s AS {_cast_type(f)})" for f in _INSERT_FIELDS)
     return (
         "WITH locked AS MATERIALIZED (SELECT "
         "(SELECT id FROM oidc_authorizationcode WHERE id = %s FOR UPDATE) AS c, "

@@ -290,3 +290,26 @@ def test_a_failure_before_the_answer_stores_nothing(rp, resident, monkeypatch):
     monkeypatch.undo()
     assert _exchange(secret, code, verifier)[0].status_code == 200  # the code still works
     assert _post(secret, grant_type="refresh_token", refresh_token=first["refresh_token"])[0].status_code == 200
+
+
+def test_a_value_too_long_for_its_column_is_refused_not_cut(rp, resident):
+    """The one-statement redemption (PostgreSQL) casts its parameters for the ``SELECT`` it
+    inserts from; a cast to ``varchar(n)`` would silently cut a longer value, where the plain
+    ``INSERT`` raises (review of issue 15, F2). Any value too long for its column is an error."""
+    from django.db import DataError, transaction
+
+    from django.utils import timezone
+
+    from tungban.oidc import rows
+
+    client, _secret = rp
+    code, _verifier = _code(client, resident)
+    pk = AuthorizationCode.objects.get(code=code).pk
+    too_long = "x" * (Token._meta.get_field("token_type").max_length + 10)
+    values = {"client": client, "resident": resident, "token_type": too_long, "access_token": "a" * 64, "scope": "openid"}
+    values.update(issued_at=int(time.time()), expires_in=60)
+    if not rows.redeems_in_one_statement():
+        pytest.skip("the one-statement redemption is PostgreSQL's")
+    with pytest.raises(DataError), transaction.atomic():
+        rows.redeem_code(pk, timezone.now(), **values)
+    assert not Token.objects.filter(token_type__startswith="xxxx").exists()
