@@ -405,8 +405,10 @@ TUNGBAN_CLOCK_SKEW = max(0, int(os.environ.get("TUNGBAN_CLOCK_SKEW", "300")))
 TUNGBAN_KEY_RETIREMENT_DAYS = int(os.environ.get("TUNGBAN_KEY_RETIREMENT_DAYS", "7"))
 #: On PostgreSQL, each worker process keeps one LISTEN connection that receives key-ring
 #: versions as they commit, so the JWKS costs no query per request (issue 15;
-#: tungban.keys.listener). Off: every JWKS request reads the version. Off in the test settings.
-TUNGBAN_KEYS_LISTEN = _flag("TUNGBAN_KEYS_LISTEN", default=True)
+#: tungban.keys.listener). Off: every JWKS request reads the version. Off in the test settings,
+#: and by default with TUNGBAN_DB_PREPARE_THRESHOLD=off (the setting for a transaction-mode
+#: pooler, which accepts LISTEN but never delivers a NOTIFY: review of issue 15, F1).
+TUNGBAN_KEYS_LISTEN = _flag("TUNGBAN_KEYS_LISTEN", default=TUNGBAN_DB_PREPARE_THRESHOLD not in ("", "off"))
 #: Seconds a key reserved in the PKCS#11 token may stay unused (``pending``) before the sweep
 #: (``tungban sweep_keys``, the scheduled purge) destroys it; making a key takes milliseconds
 #: (issue 14 item 3).

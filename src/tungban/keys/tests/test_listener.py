@@ -168,3 +168,34 @@ def test_the_jwks_through_the_front_costs_no_query_while_the_listener_is_live(li
     with CaptureQueriesContext(connection) as queries:
         assert _jwks(app) == first
     assert len(queries) == 0, [q["sql"] for q in queries]
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "True"),
+        ({"TUNGBAN_DB_PREPARE_THRESHOLD": "off"}, "False"),
+        ({"TUNGBAN_DB_PREPARE_THRESHOLD": "off", "TUNGBAN_KEYS_LISTEN": "1"}, "True"),
+    ],
+)
+def test_no_listener_by_default_behind_a_transaction_mode_pooler(env, expected):
+    """A transaction-mode pooler (``TUNGBAN_DB_PREPARE_THRESHOLD=off``) accepts ``LISTEN`` but
+    never delivers a ``NOTIFY``: the listener would look live and serve a stale JWKS (review of
+    issue 15, F1). The production settings, in a fresh interpreter."""
+    import os
+    import subprocess
+    import sys
+
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TUNGBAN_KEYS_LISTEN", "TUNGBAN_DB_PREPARE", "DJANGO_SETTINGS"))
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", "import tungban.settings as s; print(s.TUNGBAN_KEYS_LISTEN)"],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == expected
