@@ -229,7 +229,9 @@ class AsgiFront:
                     "wsgi.url_scheme": scope.get("scheme") or "http",
                 }
                 for name, value in scope.get("headers", ()):
-                    key = "HTTP_" + name.decode("latin1").upper().replace("-", "_")
+                    key = name.decode("latin1").upper().replace("-", "_")
+                    if key not in ("CONTENT_LENGTH", "CONTENT_TYPE"):  # as WSGI names them (PEP 3333)
+                        key = "HTTP_" + key
                     value = value.decode("latin1")
                     environ[key] = f"{environ[key]},{value}" if key in environ else value
                 answer = self.front.answer(route, environ)

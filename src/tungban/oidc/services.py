@@ -242,8 +242,15 @@ def end_login_session(sid: str | None) -> None:
 
 
 def revoke_tokens_from_code(code: AuthorizationCode) -> int:
-    """RFC 6749 §4.1.2: a reused code revokes every token issued from it. Returns how many."""
-    return Token.objects.filter(authorization_code=code, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    """RFC 6749 §4.1.2: a reused code revokes every token issued from it. Returns how many.
+
+    Takes the code's row lock first (:func:`.rows.lock_grant`, the order a rotation takes), so
+    a refresh rotating a token of this grant at the same moment either commits before the
+    ``UPDATE`` (which then sees and revokes its new token) or waits for it (review of issue
+    15, F3: without the lock the new token could escape the ``UPDATE``'s snapshot)."""
+    with transaction.atomic():
+        rows.lock_grant(code.pk, None)
+        return Token.objects.filter(authorization_code=code, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
 def refresh_token_digest(refresh_token: str) -> str:

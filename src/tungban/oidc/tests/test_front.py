@@ -251,3 +251,28 @@ def test_the_asgi_front_answers_as_the_wsgi_one():
     assert sent[0]["status"] == int(wsgi[0].split()[0])
     assert [(n.decode(), v.decode()) for n, v in sent[0]["headers"]] == wsgi[1]
     assert sent[1]["body"] == wsgi[2]
+
+
+def test_the_asgi_front_leaves_a_request_with_a_body_to_django():
+    """A GET that announces a body goes to Django (its size limit answers it), under ASGI as
+    under WSGI: ``content-length`` is ``CONTENT_LENGTH``, not ``HTTP_CONTENT_LENGTH`` (review
+    of issue 15, F4)."""
+    reached = []
+
+    async def django(scope, receive, send):
+        reached.append(scope["path"])
+
+    async def send(message):
+        raise AssertionError("the front should have left it to Django")
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": DISCOVERY,
+        "root_path": "",
+        "scheme": "http",
+        "query_string": b"",
+        "headers": [(b"host", b"testserver"), (b"content-length", b"5")],
+    }
+    asyncio.run(front.AsgiFront(django)(scope, None, send))
+    assert reached == [DISCOVERY]

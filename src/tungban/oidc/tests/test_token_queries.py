@@ -297,7 +297,6 @@ def test_a_value_too_long_for_its_column_is_refused_not_cut(rp, resident):
     inserts from; a cast to ``varchar(n)`` would silently cut a longer value, where the plain
     ``INSERT`` raises (review of issue 15, F2). Any value too long for its column is an error."""
     from django.db import DataError, transaction
-
     from django.utils import timezone
 
     from tungban.oidc import rows
@@ -306,7 +305,13 @@ def test_a_value_too_long_for_its_column_is_refused_not_cut(rp, resident):
     code, _verifier = _code(client, resident)
     pk = AuthorizationCode.objects.get(code=code).pk
     too_long = "x" * (Token._meta.get_field("token_type").max_length + 10)
-    values = {"client": client, "resident": resident, "token_type": too_long, "access_token": "a" * 64, "scope": "openid"}
+    values = {
+        "client": client,
+        "resident": resident,
+        "token_type": too_long,
+        "access_token": "a" * 64,
+        "scope": "openid",
+    }
     values.update(issued_at=int(time.time()), expires_in=60)
     if not rows.redeems_in_one_statement():
         pytest.skip("the one-statement redemption is PostgreSQL's")
