@@ -106,6 +106,14 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="50 residents, concurrency 1,4, 5 s each (under a minute)")
     p.add_argument(
+        "--provider-slots",
+        type=int,
+        default=16,
+        help="TUNGBAN_PROVIDER_MAX_CONCURRENT for the platform (default 16: the bulkhead's share of the one "
+        "data user covers concurrency 16 with two processes; the platform's default is 4, which refuses some "
+        "calls with provider_busy at that load)",
+    )
+    p.add_argument(
         "--residents",
         type=int,
         help="residents seeded, each with one consent per product (default 200; 50 with --quick)",
@@ -468,6 +476,7 @@ def run(args, tmp: Path, sock: socket.socket, issuer: str, env: dict) -> dict:
             "gunicorn_workers": args.workers,
             "server": args.server,
             "profile": args.profile,
+            "provider_max_concurrent": args.provider_slots,
         },
     }
     m = result["machine"]
@@ -615,8 +624,13 @@ def main(argv=None) -> int:
         sock = listening_socket()
         issuer = f"http://127.0.0.1:{sock.getsockname()[1]}"
         env = isolate(
-            tmp, issuer, args.database_url or f"sqlite:///{tmp / 'bench.sqlite3'}", {"TUNGBAN_ACCESS_TOKEN_TTL": "3600"}
-        )  # one token for the whole run
+            tmp,
+            issuer,
+            args.database_url or f"sqlite:///{tmp / 'bench.sqlite3'}",
+            # one token for the whole run; the bulkhead sized for the load generator's one data
+            # user (half the slots per data user: 8 per process, 16 in all at the default)
+            {"TUNGBAN_ACCESS_TOKEN_TTL": "3600", "TUNGBAN_PROVIDER_MAX_CONCURRENT": str(args.provider_slots)},
+        )
         try:
             result = run(args, tmp, sock, issuer, env)
         finally:
