@@ -34,6 +34,9 @@ class CoreConfig(AppConfig):
         pre_migrate.connect(db.on_pre_migrate, sender=self, dispatch_uid="tungban.core.migrate_unbounded")
         post_migrate.connect(db.on_post_migrate, sender=self, dispatch_uid="tungban.core.migrate_bounded")
         # Idempotency records expire (issue 14 item 2): purged with the other expired protocol state.
-        from . import idempotency, retention
+        from . import idempotency, retention, signals_trim
+
+        # Django's close_caches after every request, when no configured cache has anything to close (issue 15).
+        signals_trim.disconnect_needless()
 
         retention.register("idempotency", idempotency.purge_expired)

@@ -45,9 +45,11 @@ def api_language(request) -> str:
     """The language of an API answer, one of ``settings.LANGUAGES``: the language cookie (a
     browser that chose one on the platform's pages), then the ``Accept-Language`` ranges
     in order of preference (RFC 9110 §12.5.4; ``zh-HK`` → ``zh-hant``), else English —
-    never ``LANGUAGE_CODE``, which is for pages."""
+    never ``LANGUAGE_CODE``, which is for pages. The header is read from ``META``
+    (``HTTP_ACCEPT_LANGUAGE``, as ``request.headers`` would give it): every hot request asks,
+    and ``request.headers`` builds a mapping of all its headers (issue 15)."""
     candidates = [request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)]
-    candidates += [code for code, _q in parse_accept_lang_header(request.headers.get("Accept-Language", ""))]
+    candidates += [code for code, _q in parse_accept_lang_header(request.META.get("HTTP_ACCEPT_LANGUAGE", ""))]
     for code in candidates:
         if not code or code == "*":
             continue
