@@ -223,6 +223,20 @@ class CodeGrant(grants.AuthorizationCodeGrant):
             raise InvalidRequestError("The 'redirect_uri' is not registered for this client.")
         return grants.AuthorizationCodeGrant.validate_authorization_redirect_uri(request, client)
 
+    def validate_authorization_request(self):
+        """Authlib's validation of the authorization request (RFC 6749 §4.1.1: client,
+        redirect URI, response type, scope; the PKCE and nonce hooks), once per grant.
+
+        ``AuthorizationServer.create_authorization_response(request, grant=grant)`` validates
+        again a grant that ``get_consent_grant`` already validated; Authlib's
+        ``validate_consent_request`` keeps the validated redirect URI on the grant (``None``
+        until then, never ``None`` after: a missing one is refused), and the grant's request
+        is the same object, unchanged: its answer is that redirect URI (issue 15: the browser's
+        completion validated every parameter twice)."""
+        if self.redirect_uri is not None:
+            return self.redirect_uri
+        return super().validate_authorization_request()
+
     def validate_token_request(self):
         super().validate_token_request()
         code = self.request.authorization_code
@@ -234,25 +248,28 @@ class CodeGrant(grants.AuthorizationCodeGrant):
         subject: Subject = request.user
         approval = subject.approval
         data = request.payload.data
-        return rawsql.insert(  # one INSERT without the ORM's compiler (issue 15)
-            AuthorizationCode(
-                code=code,
-                client=request.client,
-                resident=subject.resident,
-                approval=approval,
-                session=subject.session,
-                redirect_uri=request.payload.redirect_uri or "",
-                scope=request.scope,
-                claims=list(approval.approved_claims) if approval else [],
-                nonce=data.get("nonce", ""),
-                auth_time=int(approval.decided_at.timestamp()) if approval else int(time.time()),
-                acr=services.acr_for(subject.resident),
-                amr=services.amr_for(approval),
-                code_challenge=data["code_challenge"],
-                code_challenge_method=data["code_challenge_method"],
-                dpop_jkt=str(data.get("dpop_jkt") or "")[:64],
-            )
+        session = subject.session
+        unsaved = session is not None and session._state.adding  # services.start_login_session(deferred=True)
+        row = AuthorizationCode(
+            code=code,
+            client=request.client,
+            resident=subject.resident,
+            approval=approval,
+            session=None if unsaved else session,
+            redirect_uri=request.payload.redirect_uri or "",
+            scope=request.scope,
+            claims=list(approval.approved_claims) if approval else [],
+            nonce=data.get("nonce", ""),
+            auth_time=int(approval.decided_at.timestamp()) if approval else int(time.time()),
+            acr=services.acr_for(subject.resident),
+            amr=services.amr_for(approval),
+            code_challenge=data["code_challenge"],
+            code_challenge_method=data["code_challenge_method"],
+            dpop_jkt=str(data.get("dpop_jkt") or "")[:64],
         )
+        if unsaved:  # the login session and its code: one statement on PostgreSQL (issue 15)
+            return rawsql.insert_linked(session, row, "session")
+        return rawsql.insert(row)  # one INSERT without the ORM's compiler (issue 15)
 
     def query_authorization_code(self, code, client):
         if not isinstance(code, str) or "\x00" in code:

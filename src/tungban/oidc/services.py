@@ -214,19 +214,22 @@ def open_authorization(
     )
 
 
-def start_login_session(approval: ApprovalRequest, client: Client) -> LoginSession | None:
-    """Create the login session (``sid``) for an approved login; ``None`` for form filling."""
+def start_login_session(approval: ApprovalRequest, client: Client, *, deferred: bool = False) -> LoginSession | None:
+    """Create the login session (``sid``) for an approved login; ``None`` for form filling.
+
+    ``deferred``: not written yet — the authorization code's insert writes it with the code
+    (:meth:`tungban.oidc.server.CodeGrant.save_authorization_code`, one statement on
+    PostgreSQL: issue 15)."""
     if approval.kind != LOGIN_KIND:
         return None
-    return rawsql.insert(  # one INSERT without the ORM's compiler (issue 15)
-        LoginSession(
-            sid=secrets.token_urlsafe(24),
-            resident=approval.resident,
-            client=client,
-            auth_time=int(approval.decided_at.timestamp()),
-            acr=acr_for(approval.resident),
-        )
+    session = LoginSession(
+        sid=secrets.token_urlsafe(24),
+        resident=approval.resident,
+        client=client,
+        auth_time=int(approval.decided_at.timestamp()),
+        acr=acr_for(approval.resident),
     )
+    return session if deferred else rawsql.insert(session)  # one INSERT without the ORM's compiler (issue 15)
 
 
 def end_login_session(sid: str | None) -> None:

@@ -264,7 +264,7 @@ def authorize_complete(request, approval_id):
         try:
             with transaction.atomic():  # used, session and code together or not at all
                 approval = wallet.complete(approval.id, read=approval)
-                session = services.start_login_session(approval, client)
+                session = services.start_login_session(approval, client, deferred=True)  # written with the code
                 subject = Subject(resident=approval.resident, approval=approval, session=session)
                 response = server.create_authorization_response(original, grant_user=subject, grant=grant)
                 if "code=" not in response.get("Location", ""):

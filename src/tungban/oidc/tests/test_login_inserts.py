@@ -65,3 +65,40 @@ def test_an_insert_writes_the_row_create_writes():
     assert a.pop("id") != b.pop("id")
     assert abs(a.pop("created_at") - b.pop("created_at")) < dt.timedelta(seconds=5)
     assert a == b
+
+
+def test_a_login_session_and_its_code_are_written_as_two_inserts_would(django_assert_num_queries):
+    """:func:`rawsql.insert_linked` (issue 15: the completion's login session and code, one
+    statement on PostgreSQL) stores the rows two :func:`rawsql.insert` calls store, the code
+    pointing at the new session."""
+    from django.db import connection
+
+    client_id, _secret, devices = setup_login()
+    LoginSteps(client_id, _secret, devices[0], measure=StepMeter()).login()
+    model = AuthorizationCode.objects.select_related("session", "resident", "client", "approval").latest("id")
+
+    def pair(sid, code):
+        session = LoginSession(sid=sid, resident=model.resident, client=model.client, auth_time=1, acr="a")
+        fields = {f.attname: getattr(model, f.attname) for f in AuthorizationCode._meta.concrete_fields}
+        fields.update(id=None, code=code, session_id=None, used_at=None)
+        return session, AuthorizationCode(**fields)
+
+    one_session, one_code = pair("linked", "linked-code")
+    statements = 1 if connection.vendor == "postgresql" else 2
+    with django_assert_num_queries(statements):
+        saved = rawsql.insert_linked(one_session, one_code, "session")
+    assert saved is one_code and saved.pk and one_session.pk and not saved._state.adding
+    assert saved.session_id == one_session.pk and not one_session._state.adding
+    two_session, two_code = pair("two", "two-code")
+    rawsql.insert(two_session)
+    two_code.session = two_session
+    rawsql.insert(two_code)
+    for model_, a, b in ((LoginSession, one_session, two_session), (AuthorizationCode, one_code, two_code)):
+        x, y = _row(model_, a.pk), _row(model_, b.pk)
+        assert abs(x.pop("created_at") - y.pop("created_at")) < dt.timedelta(seconds=5)
+        ignore = {"id": 0, "sid": "", "code": "", "session_id": 0}
+        assert {**x, **{k: v for k, v in ignore.items() if k in x}} == {
+            **y,
+            **{k: v for k, v in ignore.items() if k in y},
+        }
+    assert AuthorizationCode.objects.get(pk=one_code.pk).session.sid == "linked"
