@@ -19,8 +19,9 @@ from __future__ import annotations
 import functools
 
 from django.db import connection
-from django.db.models import CharField, Model
+from django.db.models import CharField
 
+from tungban.core import rawsql
 from tungban.identity.models import Resident
 from tungban.keys.services import ACTIVE_KID_SQL
 
@@ -30,38 +31,8 @@ _RESIDENT_FIELDS = ("id", "status", "tier")  # is_active is a property of status
 _SESSION_FIELDS = ("id", "sid")
 
 
-@functools.cache
-def _shape(model: type[Model], names: tuple[str, ...] | None, alias: str, vendor: str):
-    """``(SQL column list, attnames, converters)`` of ``model``'s fields ``names`` (all
-    concrete fields when ``None``) under the table alias ``alias``; per database vendor
-    (the converters differ: SQLite's booleans and datetimes). Immutable: computed once."""
-    fields = [f for f in model._meta.concrete_fields if names is None or f.name in names or f.attname in names]
-    quote = connection.ops.quote_name
-    columns = ", ".join(f"{alias}.{quote(f.column)}" for f in fields)
-    converters = []
-    for field in fields:
-        col = field.get_col(model._meta.db_table)
-        converters.append(tuple(connection.ops.get_db_converters(col) + col.get_db_converters(connection)))
-        converters[-1] = (col, converters[-1])
-    return columns, tuple(f.attname for f in fields), tuple(converters)
-
-
-def _columns(model, names=None, alias="t"):
-    return _shape(model, names, alias, connection.vendor)[0]
-
-
-def _load(model: type[Model], row, start: int, names=None, alias="t") -> tuple[Model | None, int]:
-    """The instance of ``model`` in ``row`` from index ``start`` (``None`` when its primary
-    key is NULL: an outer join found nothing), and the index after its columns."""
-    _cols, attnames, converters = _shape(model, names, alias, connection.vendor)
-    end = start + len(attnames)
-    values = list(row[start:end])
-    if values[0] is None:
-        return None, end
-    for i, (col, convs) in enumerate(converters):
-        for conv in convs:
-            values[i] = conv(values[i], col, connection)
-    return model.from_db(connection.alias, attnames, values), end
+#: Column lists and row loading without the ORM's compiler (:mod:`tungban.core.rawsql`).
+_columns, _load = rawsql.columns, rawsql.load
 
 
 def client(client_id: str) -> Client | None:
