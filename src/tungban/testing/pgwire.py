@@ -105,7 +105,8 @@ class WireCounter:
         current = ""
         with contextlib.suppress(OSError):
             while data := client.recv(65536):
-                server.sendall(data)
+                # Counted before they are passed on: the answer cannot reach the client (and
+                # its test read the counts) before this relay has recorded what asked for it.
                 buffer += data
                 while True:
                     if not started:  # untyped: int32 length, int32 code
@@ -139,6 +140,7 @@ class WireCounter:
                             current = names.get(statement, current)
                     elif kind == b"S":
                         self._record(current)
+                server.sendall(data)
         with contextlib.suppress(OSError):
             server.shutdown(socket.SHUT_WR)
 
