@@ -201,6 +201,13 @@ def parse_args(argv=None):
         )
     if args.scale is not None and args.scale <= args.residents:
         p.error("--scale must be more than --residents")
+    if args.profile:
+        # One cProfile.Profile per worker process, enabled around each request: two threads of
+        # a process cannot have it enabled at once (Python 3.12+ refuses, and the request gets
+        # a 500), so a profiled worker serves one request at a time.
+        if args.threads not in (None, 1):
+            p.error("--profile runs each worker with one thread (leave --threads out)")
+        args.threads = 1
     args.wrk_threads = max(1, min(args.wrk_threads, min(args.levels)))
     return args
 
