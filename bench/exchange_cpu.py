@@ -36,12 +36,14 @@ import os
 import pstats
 import secrets
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+from inprocess import throwaway_database, wsgi_environ  # noqa: E402 - bench/inprocess.py
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tungban.settings")
 
 WSD = "wsd.registered-address.v1"
@@ -102,26 +104,14 @@ def _seed(n_consents: int):
 
 
 def _environ(token: str, host: str, body: bytes) -> dict:
-    return {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": "/api/v1/exchange/requests",
-        "QUERY_STRING": "",
-        "CONTENT_TYPE": "application/json",
-        "CONTENT_LENGTH": str(len(body)),
-        "SERVER_NAME": host,
-        "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "HTTP_HOST": host,
-        "HTTP_AUTHORIZATION": f"Bearer {token}",
-        "REMOTE_ADDR": "127.0.0.1",
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.url_scheme": "http",
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-        "wsgi.version": (1, 0),
-    }
+    return wsgi_environ(
+        "POST",
+        "/api/v1/exchange/requests",
+        host=host,
+        body=body,
+        CONTENT_TYPE="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
 
 
 def measure(args) -> dict:
@@ -178,19 +168,8 @@ def main(argv=None) -> int:
     django.setup()
     from django.db import connection
 
-    tmp = None
-    if connection.vendor == "sqlite":
-        tmp = tempfile.TemporaryDirectory(prefix="tungban-exchange-cpu-")
-        connection.settings_dict["TEST"]["NAME"] = str(Path(tmp.name) / "bench.sqlite3")
-    else:
-        connection.settings_dict["TEST"]["NAME"] = f"test_{connection.settings_dict['NAME']}_exchange_cpu"
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
+    with throwaway_database("exchange_cpu"):
         result = measure(args)
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
-        if tmp is not None:
-            tmp.cleanup()
     if args.profile:
         print(result["profile"])
         print(f"Python function calls per exchange: {result['calls']:.0f}")

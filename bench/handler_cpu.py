@@ -33,6 +33,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+from inprocess import wsgi_environ  # noqa: E402 - bench/inprocess.py
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tungban.settings")
 
 
@@ -63,22 +66,7 @@ def main() -> None:
         hotpaths.register(f"/bench/handler/{name}", view, methods=("GET",))
 
     def environ(path: str) -> dict:
-        return {
-            "REQUEST_METHOD": "GET",
-            "PATH_INFO": path,
-            "QUERY_STRING": "",
-            "SERVER_NAME": "localhost",
-            "SERVER_PORT": "80",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "HTTP_HOST": "localhost",
-            "REMOTE_ADDR": "127.0.0.1",
-            "wsgi.url_scheme": "http",
-            "wsgi.errors": sys.stderr,
-            "wsgi.multithread": False,
-            "wsgi.multiprocess": True,
-            "wsgi.run_once": False,
-            "wsgi.version": (1, 0),
-        }
+        return wsgi_environ("GET", path)
 
     def through_wsgi(env):
         status = []

@@ -32,11 +32,13 @@ import datetime as dt
 import io
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+from inprocess import throwaway_database, wsgi_environ  # noqa: E402 - bench/inprocess.py
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tungban.settings")
 
 SCOPE = "openid profile hkid address billing_address phone email"
@@ -96,24 +98,7 @@ def _seed():
 
 
 def _environ(path: str, token: str, host: str) -> dict:
-    return {
-        "REQUEST_METHOD": "GET",
-        "PATH_INFO": path,
-        "QUERY_STRING": "",
-        "SERVER_NAME": host,
-        "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "HTTP_HOST": host,
-        "HTTP_AUTHORIZATION": f"Bearer {token}",
-        "REMOTE_ADDR": "127.0.0.1",
-        "wsgi.input": io.BytesIO(b""),
-        "wsgi.url_scheme": "http",
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-        "wsgi.version": (1, 0),
-    }
+    return wsgi_environ("GET", path, host=host, HTTP_AUTHORIZATION=f"Bearer {token}")
 
 
 def _call(application, environ) -> str:
@@ -226,19 +211,8 @@ def main(argv=None) -> int:
     django.setup()
     from django.db import connection
 
-    tmp = None
-    if connection.vendor == "sqlite":
-        tmp = tempfile.TemporaryDirectory(prefix="tungban-userinfo-cpu-")
-        connection.settings_dict["TEST"]["NAME"] = str(Path(tmp.name) / "bench.sqlite3")
-    else:
-        connection.settings_dict["TEST"]["NAME"] = f"test_{connection.settings_dict['NAME']}_userinfo_cpu"
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
+    with throwaway_database("userinfo_cpu"):
         rows = measure(args.requests, args.warmup)
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
-        if tmp is not None:
-            tmp.cleanup()
     print(f"database: {connection.vendor}, {args.requests} requests per row, CPU of this process (time.process_time)")
     counted = "SQL round trips" if connection.vendor == "postgresql" else "SQL statements"
     print(f"{'path':<16} {'mode':<10} {'CPU µs/request':>15} {'PostgreSQL µs':>14} {counted:>16}")
