@@ -136,14 +136,21 @@ def _split(bind: str) -> tuple[str, str]:
     return host.strip("[]"), port
 
 
+def _where(bind: str) -> list[str]:
+    """granian's and uvicorn's options for ``bind`` (``HOST:PORT``, ``unix:PATH``, ``fd://N``;
+    both name them alike)."""
+    if bind.startswith("fd://"):
+        return ["--fd", bind.removeprefix("fd://")]
+    if bind.startswith("unix:"):
+        return ["--uds", bind.removeprefix("unix:")]
+    host, port = _split(bind)
+    return ["--host", host, "--port", port]
+
+
 def _granian(bind, workers, threads, timeout, graceful_timeout, access_log) -> list[str]:
     if bind.startswith("fd://"):
         raise UnsupportedBind("granian binds its own socket (SO_REUSEPORT): give HOST:PORT or unix:PATH")
-    if bind.startswith("unix:"):
-        where = ["--uds", bind.removeprefix("unix:")]
-    else:
-        host, port = _split(bind)
-        where = ["--host", host, "--port", port]
+    where = _where(bind)
     return [
         sys.executable,
         "-m",
@@ -196,13 +203,7 @@ def _gunicorn(bind, workers, threads, timeout, graceful_timeout) -> list[str]:
 
 
 def _uvicorn(bind, workers, graceful_timeout, access_log) -> list[str]:
-    if bind.startswith("fd://"):
-        where = ["--fd", bind.removeprefix("fd://")]
-    elif bind.startswith("unix:"):
-        where = ["--uds", bind.removeprefix("unix:")]
-    else:
-        host, port = _split(bind)
-        where = ["--host", host, "--port", port]
+    where = _where(bind)
     return [
         sys.executable,
         "-m",
