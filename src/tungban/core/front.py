@@ -157,14 +157,15 @@ def register_lane(
     """Answer ``methods`` on exactly ``path`` (``PATH_INFO``) with ``handler(call)`` before
     Django (module docstring, "Lanes"); a body over ``max_body`` bytes (or over the path's
     :func:`tungban.core.middleware.limit_for`, whichever is smaller) goes to Django.
-    Registering a path again replaces its lane.
+    Registering a path again replaces its lane. Reads no setting (a settings-only process
+    may register).
 
     :raises ValueError: for a path that does not start with ``/``, or ``max_body`` < 0."""
     if not path.startswith("/"):
         raise ValueError(f"a lane's path starts with '/': {path!r}")
     if max_body < 0:
         raise ValueError("max_body must be 0 or more")
-    _lanes[path] = _Lane(handler, frozenset(m.upper() for m in methods), min(max_body, limit_for(path)))
+    _lanes[path] = _Lane(handler, frozenset(m.upper() for m in methods), max_body)
 
 
 def lane_registered(path: str) -> bool:
@@ -201,6 +202,7 @@ class Front:
         self._hot_headers = HotPathMiddleware(lambda request: None).headers
         self._answers: dict[tuple, Answer] = {}
         self._lane_heads: dict[tuple, tuple[str, list]] = {}
+        self._lane_limits: dict[_Lane, int] = {}
         self._hosts: dict[str, bool] = {}
         self._allowed = list(settings.ALLOWED_HOSTS)
         if settings.DEBUG and not self._allowed:
@@ -239,8 +241,11 @@ class Front:
         secure = self._secure(environ)
         if self._ssl_redirect and not secure:
             return None
+        limit = self._lane_limits.get(lane)
+        if limit is None:  # the settings are read once, by the worker, not at registration
+            limit = self._lane_limits[lane] = min(lane.max_body, limit_for(environ["PATH_INFO"]))
         length = environ.get("CONTENT_LENGTH") or "0"
-        if not length.isdigit() or int(length) > lane.max_body:
+        if not length.isdigit() or int(length) > limit:
             return None
         length = int(length)
         body = environ["wsgi.input"].read(length) if length else b""
