@@ -163,6 +163,8 @@ def parse(method: str, content_type: str, body: bytes, authorization: str | None
     allowed = _PARAMETERS.get(grant)
     if allowed is None or not allowed.issuperset(form):
         return None
+    if grant == "refresh_token" and "refresh_token" not in form:
+        return None  # invalid_request (RFC 6749 §5.2)
     for value in form.values():
         if not value or "\x00" in value:
             return None
