@@ -580,11 +580,12 @@ def _rate_key(meta) -> str | None | bool:
         return False
 
 
-def from_meta(meta: dict, body: bytes) -> Answer | None:
+def from_meta(meta: dict, body: bytes, *, language: str | None = None) -> Answer | None:
     """:func:`answer` for a request's WSGI environ (or ``request.META``) and body; ``None``
-    (nothing written) for the reference path."""
-    if "text/html" in meta.get("HTTP_ACCEPT", ""):
-        return None  # a 429 would be a page: the reference path's
+    (nothing written) for the reference path. A query string falls through (Authlib reads
+    its parameters too). ``language``: the one to word a 429 in (else the active one)."""
+    if meta.get("QUERY_STRING") or "text/html" in meta.get("HTTP_ACCEPT", ""):
+        return None  # parameters in the query; a 429 that would be a page
     parsed = parse(
         meta.get("REQUEST_METHOD", ""),
         meta.get("CONTENT_TYPE", ""),
@@ -597,41 +598,28 @@ def from_meta(meta: dict, body: bytes) -> Answer | None:
     rate_key = _rate_key(meta)
     if rate_key is False:
         return None
-    return answer(parsed, rate_key=rate_key)
+    if rate_key is None or language is None:
+        return answer(parsed, rate_key=rate_key)
+    from django.utils import translation
+
+    with translation.override(language):
+        return answer(parsed, rate_key=rate_key)
 
 
 def lane(call):
     """The front's lane for ``POST /oidc/token`` (:func:`tungban.core.front.register_lane`):
     the :class:`~tungban.core.front.Reply` of :func:`from_meta`, or ``None`` for Django. A 429
     is worded in the API's language (:func:`tungban.core.middleware.api_language`)."""
-    from django.core.handlers.wsgi import WSGIRequest
-    from django.utils import translation
-
     from tungban.core.front import Reply
     from tungban.core.middleware import API_DEFAULT_LANGUAGE, api_language
 
     environ = call.environ
-    if "text/html" in environ.get("HTTP_ACCEPT", ""):
-        return None
-    parsed = parse(
-        call.method,
-        environ.get("CONTENT_TYPE", ""),
-        call.body,
-        environ.get("HTTP_AUTHORIZATION"),
-        "HTTP_DPOP" in environ,
-    )
-    if parsed is None:
-        return None
-    rate_key = _rate_key(environ)
-    if rate_key is False:
-        return None
-    if rate_key is None:
-        found = answer(parsed, rate_key=None)
-    else:
-        # Only the 429 has words; its language is read from the request (cookie, Accept-Language).
-        language = api_language(WSGIRequest(environ)) if _asks_language(environ) else API_DEFAULT_LANGUAGE
-        with translation.override(language):
-            found = answer(parsed, rate_key=rate_key)
+    language = API_DEFAULT_LANGUAGE
+    if _asks_language(environ):
+        from django.core.handlers.wsgi import WSGIRequest
+
+        language = api_language(WSGIRequest(environ))
+    found = from_meta(environ, call.body, language=language)
     if found is None:
         return None
     return Reply(found.status, found.body, found.headers, CONTENT_TYPE)

@@ -306,7 +306,16 @@ def test_the_hot_path_gives_the_lanes_answer(rp, resident):
 
 @pytest.mark.parametrize(
     "case",
-    ["wrong-secret", "unknown-client", "key-only-scope", "scope-not-allowed", "extra-param", "dpop", "both-auths"],
+    [
+        "wrong-secret",
+        "unknown-client",
+        "key-only-scope",
+        "scope-not-allowed",
+        "extra-param",
+        "dpop",
+        "both-auths",
+        "query-string",
+    ],
 )
 def test_other_requests_fall_through_counted_once(rp, monkeypatch, case):
     _, secret = rp
@@ -325,6 +334,8 @@ def test_other_requests_fall_through_counted_once(rp, monkeypatch, case):
         extra["HTTP_DPOP"] = "not-a-proof"
     elif case == "both-auths":
         data.update(client_id=CLIENT_ID, client_secret=secret)
+    elif case == "query-string":
+        extra["QUERY_STRING"] = "scope=openid"  # Authlib reads the query's parameters too
     tokens = Token.objects.count()
     mine = through_lane(environ(data, auth=auth, **extra))
     assert not mine[4], "Django answered"
