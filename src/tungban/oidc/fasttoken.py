@@ -16,7 +16,8 @@ Handled (anything else falls through):
 * ``POST``, ``application/x-www-form-urlencoded`` (optionally ``charset=utf-8``), an ASCII
   body whose parameters are each given once, non-empty, without NUL, and are only
   ``grant_type``, ``scope``, ``client_id``, ``client_secret`` and, for a refresh,
-  ``refresh_token``; a ``scope`` of RFC 6749 §3.3 scope tokens separated by single spaces;
+  ``refresh_token``; a ``scope`` of RFC 6749 §3.3 scope tokens separated by single spaces (an
+  empty one is none, as for Authlib);
 * client authentication ``client_secret_basic`` (RFC 6749 §2.3.1: well-formed Basic
   credentials, no client credentials in the body) or ``client_secret_post`` (both in the
   body, no ``Authorization`` header), of an active, non-FAPI client registered for exactly
@@ -165,6 +166,8 @@ def parse(method: str, content_type: str, body: bytes, authorization: str | None
         return None
     if grant == "refresh_token" and "refresh_token" not in form:
         return None  # invalid_request (RFC 6749 §5.2)
+    if form.get("scope") == "":
+        del form["scope"]  # Authlib reads an empty scope as none asked for (RFC 6749 §3.3: optional)
     for value in form.values():
         if not value or "\x00" in value:
             return None

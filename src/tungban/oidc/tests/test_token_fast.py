@@ -227,10 +227,10 @@ def _same_shape(mine: tuple, reference: tuple) -> tuple[dict, dict]:
     return a, b
 
 
-@pytest.mark.parametrize("scope", [None, "signing", "openid signing"])
+@pytest.mark.parametrize("scope", [None, "", "signing", "openid signing"])
 def test_client_credentials_answer_is_the_reference_one(rp, monkeypatch, scope):
     _, secret = rp
-    data = {"grant_type": "client_credentials", **({"scope": scope} if scope else {})}
+    data = {"grant_type": "client_credentials", **({"scope": scope} if scope is not None else {})}
     mine = through_lane(environ(data, auth=basic(CLIENT_ID, secret)))
     assert mine[4], "answered by the lane"
     with reference_only(monkeypatch):
@@ -252,11 +252,11 @@ def test_client_secret_post_is_answered_by_the_lane(post_rp, monkeypatch):
     _same_shape(mine, reference)
 
 
-@pytest.mark.parametrize("scope", [None, "openid profile", "openid offline_access"])
+@pytest.mark.parametrize("scope", [None, "", "openid profile", "openid offline_access"])
 def test_refresh_answer_is_the_reference_one(rp, resident, monkeypatch, scope):
     _, secret = rp
     mine_first, ref_first = first_tokens(rp, resident), first_tokens(rp, resident)
-    extra = {"scope": scope} if scope else {}
+    extra = {"scope": scope} if scope is not None else {}
     mine = through_lane(
         environ(
             {"grant_type": "refresh_token", "refresh_token": mine_first["refresh_token"], **extra},
