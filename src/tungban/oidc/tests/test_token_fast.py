@@ -487,3 +487,34 @@ def test_concurrent_refreshes_on_the_lane_rotate_once(settings):
     assert sorted(answers) == [200, 400]
     assert not Token.objects.filter(resident=resident, revoked_at__isnull=True).exists()
     assert Token.objects.filter(resident=resident, rotated_from__isnull=False).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(not PG, reason="round trips of a persistent PostgreSQL connection")
+def test_round_trips_on_the_wire():
+    """Everything one request sends to PostgreSQL on a persistent connection, counted on the
+    wire (:mod:`tungban.testing.pgwire`; the statements go on the psycopg connection itself,
+    not through Django's cursor): client_credentials one statement, a refresh two; no health
+    check, no BEGIN/COMMIT."""
+    from tungban.testing.factories import make_officer, make_resident
+    from tungban.testing.pgwire import relayed
+
+    request_started.connect(close_old_connections)  # as in production
+    request_finished.connect(close_old_connections)
+    resident = make_resident(make_officer())
+    rp = make_client(CLIENT_ID, RP, allowed_scopes=["openid", "profile", OFFLINE_ACCESS_SCOPE])
+    keys.active_key()
+    refresh = [first_tokens(rp, resident)["refresh_token"] for _ in range(2)]
+    auth = basic(CLIENT_ID, rp[1])
+    app = front.Front(WSGIHandler())
+    with relayed(connection) as wire:
+        assert call(app, environ({"grant_type": "client_credentials"}, auth=auth))[0] == 200  # opens it
+        wire.clear()
+        assert call(app, environ({"grant_type": "client_credentials"}, auth=auth))[0] == 200
+        cc = list(wire.statements)
+        assert call(app, environ({"grant_type": "refresh_token", "refresh_token": refresh[0]}, auth=auth))[0] == 200
+        wire.clear()
+        assert call(app, environ({"grant_type": "refresh_token", "refresh_token": refresh[1]}, auth=auth))[0] == 200
+        rotation = list(wire.statements)
+    assert len(cc) == 1, cc
+    assert len(rotation) == 2, rotation
