@@ -67,17 +67,19 @@ token is not rotated) and the answer is the reference path's 429
 before anything is written, for its page).
 
 **The client secret in SQL** (a ``WHERE client_secret_hash = %s`` on the one row found by
-``client_id``, where the reference path compares in Python with :func:`hmac.compare_digest`):
-what the database compares are two SHA-256 digests (:func:`.client_secrets.digest`) — the
-stored one and the digest of the presented secret — not the secret. A timing difference can at
-most tell an attacker how long a prefix of SHA-256(guess) matches the stored digest; choosing
-guesses whose digests extend a known prefix needs preimages of SHA-256 (FIPS 180-4; second
-preimage resistance, NIST SP 800-107r1 §4.1), so the leak does not help find the secret, which
-is 256 random bits (RFC 6749 §10.10, RFC 6819 §5.1.4.2.2). This is the "double HMAC
-verification" argument (B. Hill, iSEC Partners, 2011; the comparison of digests rather than of
-secrets), and the reason PHP's ``password_verify`` and Django's ``check_password`` compare
-hashes: constant time matters where the attacker controls the compared bytes, and here they do
-not. The row itself is found by the unique ``client_id``, which is not secret.
+the unique ``client_id``, where the reference path compares in Python with
+:func:`hmac.compare_digest`): what the database compares are two SHA-256 digests
+(:func:`.client_secrets.digest`) — the stored one and the digest of the presented secret —
+never the secret. PostgreSQL's comparison may stop at the first differing byte, so its time can
+at most tell an attacker how long a prefix of SHA-256(guess) agrees with the stored digest.
+Reading the digest that way, digit by digit, needs guesses whose digests extend a chosen
+prefix (partial preimages of SHA-256, FIPS 180-4: about 16^k trials for k hex digits; NIST SP
+800-107 Rev. 1 on preimage resistance), and even the whole stored digest does not
+authenticate: only the secret behind it does, 256 random bits (RFC 6749 §10.10, RFC 6819
+§5.1.4.2.2), and finding it from its digest is a full preimage. This is the argument of "double HMAC verification" (Brad Hill,
+iSEC Partners, 2011): a timing leak matters where the attacker chooses the compared bytes, and
+hashing before comparing takes that choice away. The compare must be part of the insert's
+statement anyway: a compare in Python first would cost the round trip this module saves.
 
 Tables: ``oidc_client`` (read), ``oidc_token`` (read, rotated, inserted),
 ``oidc_authorizationcode``, ``oidc_loginsession`` (read, row-locked), ``identity_resident``
