@@ -1,6 +1,7 @@
 """The OpenID Provider app: registers its own scopes (OIDC Core §5.4, §11) and approval kinds."""
 
 from django.apps import AppConfig
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 
@@ -40,21 +41,39 @@ class OidcConfig(AppConfig):
         front.register("/oidc/jwks", keys.served_jwks, cache_control=hot.JWKS_CACHE_CONTROL)
         # The token endpoint uses no session, user or CSRF: answered before the page middleware (issue 15).
         hotpaths.register("/oidc/token", token, methods=("POST",))
+        # ... and its common valid client_credentials and refresh_token requests before Django
+        # (oidc.fasttoken). register_lane reads the path's body limit from the settings, which the
+        # signing verifiers' settings-only children (no HTTP served) do not have.
+        if hasattr(settings, "TUNGBAN_MAX_REQUEST_BYTES"):
+            front.register_lane("/oidc/token", token_lane)
         # issue 15: userinfo and form data before the page middleware (fall through on errors)
         hotpaths.register("/oidc/userinfo", fastrelease.hot_userinfo, methods=("GET", "POST"))
         hotpaths.register("/oidc/formdata", fastrelease.hot_formdata, methods=("GET", "POST"))
 
 
 _views = None
+_fast = None
 
 
 def token(request):
     """The token endpoint's view (:func:`tungban.oidc.views.token`), its module imported on the
     first request only: the views build the Authlib server, which needs the settings of a full
-    set-up (not those of the verifier children)."""
-    global _views
+    set-up (not those of the verifier children). The common valid ``client_credentials`` and
+    ``refresh_token`` requests are answered first by :func:`tungban.oidc.fasttoken.hot_token`."""
+    global _views, _fast
     if _views is None:
+        from . import fasttoken
         from . import views as _views_module
 
-        _views = _views_module
-    return _views.token(request)
+        _views, _fast = _views_module, fasttoken
+    return _fast.hot_token(request) or _views.token(request)
+
+
+def token_lane(call):
+    """The token endpoint's lane (:func:`tungban.oidc.fasttoken.lane`), imported on first use."""
+    global _fast
+    if _fast is None:
+        from . import fasttoken
+
+        _fast = fasttoken
+    return _fast.lane(call)
