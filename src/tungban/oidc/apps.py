@@ -1,7 +1,6 @@
 """The OpenID Provider app: registers its own scopes (OIDC Core §5.4, §11) and approval kinds."""
 
 from django.apps import AppConfig
-from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 
@@ -42,10 +41,8 @@ class OidcConfig(AppConfig):
         # The token endpoint uses no session, user or CSRF: answered before the page middleware (issue 15).
         hotpaths.register("/oidc/token", token, methods=("POST",))
         # ... and its common valid client_credentials and refresh_token requests before Django
-        # (oidc.fasttoken). register_lane reads the path's body limit from the settings, which the
-        # signing verifiers' settings-only children (no HTTP served) do not have.
-        if hasattr(settings, "TUNGBAN_MAX_REQUEST_BYTES"):
-            front.register_lane("/oidc/token", token_lane)
+        # (oidc.fasttoken).
+        front.register_lane("/oidc/token", token_lane)
         # issue 15: userinfo and form data before the page middleware (fall through on errors)
         hotpaths.register("/oidc/userinfo", fastrelease.hot_userinfo, methods=("GET", "POST"))
         hotpaths.register("/oidc/formdata", fastrelease.hot_formdata, methods=("GET", "POST"))
