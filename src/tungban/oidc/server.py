@@ -47,6 +47,7 @@ from joserfc.jwk import KeySet
 
 from tungban.core import rawsql
 from tungban.keys import services as keys
+from tungban.wallet import services as wallet
 
 from . import dpop, par, rows, services, validators
 from . import scopes as scope_registry
@@ -67,6 +68,9 @@ class Subject:
     code: AuthorizationCode | None = None
     #: The resident's pairwise ``sub`` at the client when already read with the grant (issue 15: saves a query).
     sub: str | None = None
+    #: ``(sql, params)`` of the approval's completion (:func:`tungban.wallet.services.completion_guard`),
+    #: written in the statement of the login session and its code (issue 15, third round).
+    completes: tuple | None = None
 
 
 class S256Required(CodeChallenge):
@@ -268,7 +272,10 @@ class CodeGrant(grants.AuthorizationCodeGrant):
             dpop_jkt=str(data.get("dpop_jkt") or "")[:64],
         )
         if unsaved:  # the login session and its code: one statement on PostgreSQL (issue 15)
-            return rawsql.insert_linked(session, row, "session")
+            saved = rawsql.insert_linked(session, row, "session", guard=subject.completes)
+            if saved is None:  # the approval was completed meanwhile (or its grace ran out): nothing written
+                raise wallet.completion_refused(approval.pk, expected_kind=approval.kind)
+            return saved
         return rawsql.insert(row)  # one INSERT without the ORM's compiler (issue 15)
 
     def query_authorization_code(self, code, client):

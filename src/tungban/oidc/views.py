@@ -30,6 +30,7 @@ from tungban.wallet import services as wallet
 from tungban.wallet.models import RequestStatus
 
 from . import binding, hot, pages, par, services
+from .constants import LOGIN_KIND
 from .memo import active_client, request_memo
 from .models import Client
 from .resource import NO_TOKEN_CHALLENGE, bearer_token
@@ -262,7 +263,18 @@ def authorize_complete(request, approval_id):
     client = grant.request.client
     if status == RequestStatus.APPROVED and services.acr_satisfied(approval.resident, approval.context.get("acr", [])):
         try:
-            with transaction.atomic():  # used, session and code together or not at all
+            if approval.kind == LOGIN_KIND:
+                # The approval marked used in the statement that writes the login session and
+                # its code (issue 15, third round): one statement on PostgreSQL, atomic on its
+                # own (no BEGIN/COMMIT); a refused completion raises and writes nothing.
+                completes = wallet.completion_guard(approval)
+                session = services.start_login_session(approval, client, deferred=True)
+                subject = Subject(resident=approval.resident, approval=approval, session=session, completes=completes)
+                response = server.create_authorization_response(original, grant_user=subject, grant=grant)
+                if "code=" in response.get("Location", ""):
+                    approval.status = RequestStatus.COMPLETED
+                return response
+            with transaction.atomic():  # used and code together or not at all
                 approval = wallet.complete(approval.id, read=approval)
                 session = services.start_login_session(approval, client, deferred=True)  # written with the code
                 subject = Subject(resident=approval.resident, approval=approval, session=session)

@@ -20,8 +20,12 @@ pytestmark = pytest.mark.django_db
 #: approval with its resident, the client with the nonce check; BEGIN, the approval marked used
 #: (one UPDATE, not read again), the login session, the code, COMMIT. On PostgreSQL the login
 #: session and the code are one statement (a data-modifying WITH; issue 15 second round): 6.
-LIMITS = {"authorize": 2, "app_request": 2, "decision": 6, "complete": 7}
-LIMITS_POSTGRESQL = {**LIMITS, "complete": 6}
+#: Third round: the completion marks the approval used in the statement that writes the login
+#: session and the code (a wallet guard in the data-modifying WITH, one statement in autocommit:
+#: no BEGIN/COMMIT): the approval with its resident, the client with the nonce check, that
+#: statement — 3 on PostgreSQL; elsewhere the UPDATE and the two INSERTs in one transaction.
+LIMITS = {"authorize": 2, "app_request": 2, "decision": 6, "complete": 5}
+LIMITS_POSTGRESQL = {**LIMITS, "complete": 3}
 
 
 @pytest.fixture
@@ -198,3 +202,47 @@ def test_the_completion_validates_the_authorization_request_once(steps, monkeypa
     code = AuthorizationCode.objects.latest("id")
     assert code.used_at is not None and code.redirect_uri == "https://rp.example/cb" and code.code_challenge
     assert code.session is not None and code.session.resident_id == code.resident_id
+
+
+@pytest.mark.parametrize("meanwhile", ["completed", "expired"])
+def test_a_completion_that_loses_the_race_writes_nothing(steps, monkeypatch, meanwhile):
+    """The approval is marked used in the statement that writes the login session and its
+    code (issue 15, third round): when it changed between the completion's read and that
+    statement (another tab completed it, or its grace ran out), the statement writes nothing
+    and the page says what happened — as when the UPDATE ran on its own."""
+    import datetime as dt
+    import re
+
+    from tungban.oidc import views
+    from tungban.oidc.models import AuthorizationCode, LoginSession
+    from tungban.wallet import services as wallet
+    from tungban.wallet.models import ApprovalRequest
+
+    driver, _meter = steps
+    driver.login()
+    real = wallet.get_request_to_complete
+
+    def read_then_change(approval_id):
+        read = real(approval_id)
+        if meanwhile == "completed":
+            wallet.complete(approval_id)
+        else:
+            past = wallet._now() - dt.timedelta(seconds=wallet.COMPLETION_GRACE + 5)
+            ApprovalRequest.objects.filter(pk=approval_id).update(expires_at=past)
+        return read
+
+    monkeypatch.setattr(views.wallet, "get_request_to_complete", read_then_change)
+    codes, sessions = AuthorizationCode.objects.count(), LoginSession.objects.count()
+    with pytest.raises(AssertionError):
+        driver.login()  # the completion step is refused
+    assert (AuthorizationCode.objects.count(), LoginSession.objects.count()) == (codes, sessions)
+    approval = ApprovalRequest.objects.latest("created_at")
+    browser = driver.clients[0]
+    monkeypatch.setattr(views.wallet, "get_request_to_complete", real)
+    page = browser.get(f"/oidc/authorize/{approval.pk}/complete", secure=True, HTTP_ACCEPT_LANGUAGE="en")
+    text = re.sub(r"\s+", " ", page.content.decode())
+    if meanwhile == "completed":
+        assert page.status_code == 200 and "already" in text, text[:500]
+    else:
+        assert page.status_code == 200 and "expired" in text, text[:500]
+        assert ApprovalRequest.objects.get(pk=approval.pk).status == "approved"
