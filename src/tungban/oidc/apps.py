@@ -15,7 +15,7 @@ class OidcConfig(AppConfig):
         from tungban.wallet import kinds
 
         from . import constants as c
-        from . import fastrelease, hot, scopes, services
+        from . import fastrelease, hot, scopes, services, views
 
         descriptions = {
             "openid": _("Log in with your digital identity"),
@@ -43,6 +43,9 @@ class OidcConfig(AppConfig):
         # issue 15: userinfo and form data before the page middleware (fall through on errors)
         hotpaths.register("/oidc/userinfo", fastrelease.hot_userinfo, methods=("GET", "POST"))
         hotpaths.register("/oidc/formdata", fastrelease.hot_formdata, methods=("GET", "POST"))
+        # The login's pages for a browser without a session (issue 15, third round).
+        hotpaths.register("/oidc/authorize", views.authorize, methods=("GET",), page=True)
+        hotpaths.register("/oidc/authorize/{id}/complete", views.hot_authorize_complete, methods=("GET",), page=True)
 
 
 _views = None

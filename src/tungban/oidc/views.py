@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import hmac
 import secrets
+import uuid
 from functools import wraps
 from urllib.parse import urlencode
 
@@ -325,6 +326,19 @@ def authorize_complete(request, approval_id):
         )
     name = client.name_zh if request.LANGUAGE_CODE.startswith("zh") else client.name_en
     return _error_page(request, title, message % {"service": name}, status=200, return_url=return_url)
+
+
+def hot_authorize_complete(request, id: str):
+    """:func:`authorize_complete` as a page hot path (``/oidc/authorize/{id}/complete``,
+    :mod:`tungban.core.hotpaths`, issue 15): ``None`` (the URL conf's 404) for a segment
+    that is not a UUID, as its ``<uuid:…>`` converter refuses it."""
+    try:
+        approval_id = uuid.UUID(id)
+    except ValueError:
+        return None
+    if str(approval_id) != id:
+        return None  # the converter takes the canonical lowercase form only
+    return authorize_complete(request, approval_id=approval_id)
 
 
 @csrf_exempt

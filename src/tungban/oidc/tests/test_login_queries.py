@@ -246,3 +246,131 @@ def test_a_completion_that_loses_the_race_writes_nothing(steps, monkeypatch, mea
     else:
         assert page.status_code == 200 and "expired" in text, text[:500]
         assert ApprovalRequest.objects.get(pk=approval.pk).status == "approved"
+
+
+# --- The authorization page and the completion before the page middleware (issue 15, third round)
+
+
+@pytest.fixture
+def page_middleware_calls(monkeypatch):
+    """How many requests went through the page middleware (the session middleware's
+    ``process_request``, which every page request of the full stack runs)."""
+    from django.contrib.sessions.middleware import SessionMiddleware
+
+    calls = []
+    real = SessionMiddleware.process_request
+
+    def counting(self, request):
+        calls.append(request.path)
+        return real(self, request)
+
+    monkeypatch.setattr(SessionMiddleware, "process_request", counting)
+    return calls
+
+
+def test_the_login_pages_skip_the_page_middleware(steps, page_middleware_calls):
+    """A browser without a session or messages cookie (every login's) gets the authorization
+    page and the completion before the page middleware (sessions, authentication, OTP,
+    messages, axes): what they need of it (language, CSRF cookie, security headers) is done
+    by the hot path (:mod:`tungban.core.hotpaths`, ``page=True``)."""
+    driver, _meter = steps
+    assert driver.login()["sub"]
+    assert page_middleware_calls == []
+
+
+def test_a_browser_with_a_session_goes_the_full_way(steps, page_middleware_calls, settings):
+    """A session (a signed-in staff member, the web app) or messages to show: the full stack."""
+    driver, _meter = steps
+    browser = driver.clients[0]
+    browser.cookies.clear()
+    browser.cookies[settings.SESSION_COOKIE_NAME] = "x" * 32
+    page = browser.get("/oidc/authorize?" + _page_query(driver), secure=True)
+    assert page.status_code == 200
+    assert page_middleware_calls == ["/oidc/authorize"]
+
+
+def _masked(response) -> tuple:
+    """A response with its per-request values (CSRF token, approval id, user code, cookie
+    values, the code) masked: status, headers, cookies' attributes, body."""
+    import re
+
+    body = response.content.decode()
+    body = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "CSRF", body)
+    body = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "ID", body)
+    body = re.sub(r'id="user-code" translate="no">\d+<', "CODE", body)
+    headers = {
+        k: ("…" if k.lower() == "expires" else v) for k, v in response.headers.items() if k.lower() != "location"
+    }
+    location = re.sub(r"code=[^&]+", "code=C", response.headers.get("Location", ""))
+    cookies = {name: {k: v for k, v in morsel.items() if v} for name, morsel in response.cookies.items()}
+    return response.status_code, headers, location, cookies, body
+
+
+@pytest.mark.parametrize(
+    "ask",
+    [
+        {"HTTP_ACCEPT_LANGUAGE": "en"},
+        {"HTTP_ACCEPT_LANGUAGE": "zh-HK,zh;q=0.9"},
+        {"ui_locales": "en"},
+        {"cookie": "en"},
+        {"unknown_client": True},
+    ],
+    ids=["accept-en", "accept-zh", "ui_locales", "language-cookie", "error-page"],
+)
+def test_the_hot_login_pages_answer_as_the_full_stack(steps, monkeypatch, settings, ask):
+    """Status, headers (language, Vary, CSP, caching, X-Frame-Options, Permissions-Policy),
+    cookies (the CSRF cookie, the binding cookie) and the page, per-request values aside:
+    the same with the hot path and without it (the URL conf's view behind every middleware)."""
+    import re
+    from urllib.parse import urlencode
+
+    from tungban.core import hotpaths
+
+    driver, _meter = steps
+    browser = driver.clients[0]
+
+    def visit():
+        browser.cookies.clear()
+        if "cookie" in ask:
+            browser.cookies[settings.LANGUAGE_COOKIE_NAME] = ask["cookie"]
+        params = {
+            "response_type": "code",
+            "client_id": "nobody" if ask.get("unknown_client") else driver.client_id,
+            "redirect_uri": "https://rp.example/cb",
+            "scope": "openid profile",
+            "state": "s",
+            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "code_challenge_method": "S256",
+        }
+        if "ui_locales" in ask:
+            params["ui_locales"] = ask["ui_locales"]
+        headers = {k: v for k, v in ask.items() if k.startswith("HTTP_")}
+        page = browser.get("/oidc/authorize?" + urlencode(params), secure=True, **headers)
+        found = re.search(r"/app/approve/([0-9a-f-]{36})", page.content.decode())
+        pages = [page]
+        if found:
+            rid = found.group(1)
+            pages.append(browser.get(f"/oidc/authorize/{rid}/complete", secure=True, **headers))  # pending
+            pages.append(browser.get(f"/oidc/authorize/{rid}x/complete", secure=True, **headers))  # no such path
+            browser.cookies.clear()
+            pages.append(browser.get(f"/oidc/authorize/{rid}/complete", secure=True, **headers))  # not bound
+        return [_masked(p) for p in pages]
+
+    hot = visit()
+    saved_routes, saved_patterns = dict(hotpaths._routes), {m: dict(p) for m, p in hotpaths._patterns.items()}
+    for key in [k for k in hotpaths._routes if k[1].startswith("/oidc/authorize")]:
+        del hotpaths._routes[key]
+    for routes in hotpaths._patterns.values():
+        for key in [k for k in routes if k[0].startswith("/oidc/authorize")]:
+            del routes[key]
+    try:
+        full = visit()
+    finally:
+        hotpaths._routes.clear()
+        hotpaths._routes.update(saved_routes)
+        hotpaths._patterns.clear()
+        hotpaths._patterns.update(saved_patterns)
+    assert len(hot) == len(full)
+    for h, f in zip(hot, full, strict=True):
+        assert h[:4] == f[:4]
+        assert h[4] == f[4]
