@@ -291,7 +291,7 @@ def test_a_browser_with_a_session_goes_the_full_way(steps, page_middleware_calls
 
 def _masked(response) -> tuple:
     """A response with its per-request values (CSRF token, approval id, user code, cookie
-    values, the code) masked: status, headers, cookies' attributes, body."""
+    values and expiry dates, the code) masked: status, headers, cookies' attributes, body."""
     import re
 
     body = response.content.decode()
@@ -302,7 +302,10 @@ def _masked(response) -> tuple:
         k: ("…" if k.lower() == "expires" else v) for k, v in response.headers.items() if k.lower() != "location"
     }
     location = re.sub(r"code=[^&]+", "code=C", response.headers.get("Location", ""))
-    cookies = {name: {k: v for k, v in morsel.items() if v} for name, morsel in response.cookies.items()}
+    cookies = {  # an expiry is a date: seconds apart between two runs
+        name: {k: ("…" if k == "expires" else v) for k, v in morsel.items() if v}
+        for name, morsel in response.cookies.items()
+    }
     return response.status_code, headers, location, cookies, body
 
 
@@ -374,3 +377,26 @@ def test_the_hot_login_pages_answer_as_the_full_stack(steps, monkeypatch, settin
     for h, f in zip(hot, full, strict=True):
         assert h[:4] == f[:4]
         assert h[4] == f[4]
+
+
+def test_an_unexpected_error_on_a_hot_login_page_is_the_full_stacks_page(steps, monkeypatch):
+    """A bug behind the authorization page is Django's 500 page (``handler500``), not the
+    API's JSON 500, with the hot path as without it; and logged as the full stack logs it."""
+    from django.test import Client
+
+    from tungban.core import hotpaths
+    from tungban.oidc import services
+
+    driver, _meter = steps
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(services, "open_authorization", broken)
+    browser = Client(raise_request_exception=False)
+    hot = browser.get("/oidc/authorize?" + _page_query(driver), secure=True)
+    monkeypatch.delitem(hotpaths._routes, ("GET", "/oidc/authorize"))
+    full = browser.get("/oidc/authorize?" + _page_query(driver), secure=True)
+    assert hot.status_code == full.status_code == 500
+    assert hot["Content-Type"] == full["Content-Type"] and hot["Content-Type"].startswith("text/html")
+    assert hot.content == full.content
