@@ -15,7 +15,7 @@ class OidcConfig(AppConfig):
         from tungban.wallet import kinds
 
         from . import constants as c
-        from . import fastrelease, hot, scopes, services, views
+        from . import fastrelease, hot, scopes, services
 
         descriptions = {
             "openid": _("Log in with your digital identity"),
@@ -44,8 +44,8 @@ class OidcConfig(AppConfig):
         hotpaths.register("/oidc/userinfo", fastrelease.hot_userinfo, methods=("GET", "POST"))
         hotpaths.register("/oidc/formdata", fastrelease.hot_formdata, methods=("GET", "POST"))
         # The login's pages for a browser without a session (issue 15, third round).
-        hotpaths.register("/oidc/authorize", views.authorize, methods=("GET",), page=True)
-        hotpaths.register("/oidc/authorize/{id}/complete", views.hot_authorize_complete, methods=("GET",), page=True)
+        hotpaths.register("/oidc/authorize", authorize, methods=("GET",), page=True)
+        hotpaths.register("/oidc/authorize/{id}/complete", authorize_complete, methods=("GET",), page=True)
 
 
 _views = None
@@ -61,3 +61,25 @@ def token(request):
 
         _views = _views_module
     return _views.token(request)
+
+
+def _loaded_views():
+    global _views
+    if _views is None:
+        from . import views as _views_module
+
+        _views = _views_module
+    return _views
+
+
+def authorize(request):
+    """The authorization page (:func:`tungban.oidc.views.authorize`), imported as :func:`token`."""
+    return _loaded_views().authorize(request)
+
+
+authorize.csrf_exempt = True  # as the view: OIDC Core §3.1.2.1 (form POSTs from any service)
+
+
+def authorize_complete(request, id):
+    """The browser's completion (:func:`tungban.oidc.views.hot_authorize_complete`), imported as :func:`token`."""
+    return _loaded_views().hot_authorize_complete(request, id)
