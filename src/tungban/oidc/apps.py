@@ -46,6 +46,9 @@ class OidcConfig(AppConfig):
         # issue 15: userinfo and form data before the page middleware (fall through on errors)
         hotpaths.register("/oidc/userinfo", fastrelease.hot_userinfo, methods=("GET", "POST"))
         hotpaths.register("/oidc/formdata", fastrelease.hot_formdata, methods=("GET", "POST"))
+        # The login's pages for a browser without a session (issue 15, third round).
+        hotpaths.register("/oidc/authorize", authorize, methods=("GET",), page=True)
+        hotpaths.register("/oidc/authorize/{id}/complete", authorize_complete, methods=("GET",), page=True)
 
 
 _views = None
@@ -57,13 +60,12 @@ def token(request):
     first request only: the views build the Authlib server, which needs the settings of a full
     set-up (not those of the verifier children). The common valid ``client_credentials`` and
     ``refresh_token`` requests are answered first by :func:`tungban.oidc.fasttoken.hot_token`."""
-    global _views, _fast
-    if _views is None:
+    global _fast
+    if _fast is None:
         from . import fasttoken
-        from . import views as _views_module
 
-        _views, _fast = _views_module, fasttoken
-    return _fast.hot_token(request) or _views.token(request)
+        _fast = fasttoken
+    return _fast.hot_token(request) or _loaded_views().token(request)
 
 
 def token_lane(call):
@@ -74,3 +76,25 @@ def token_lane(call):
 
         _fast = fasttoken
     return _fast.lane(call)
+
+
+def _loaded_views():
+    global _views
+    if _views is None:
+        from . import views as _views_module
+
+        _views = _views_module
+    return _views
+
+
+def authorize(request):
+    """The authorization page (:func:`tungban.oidc.views.authorize`), imported as :func:`token`."""
+    return _loaded_views().authorize(request)
+
+
+authorize.csrf_exempt = True  # as the view: OIDC Core §3.1.2.1 (form POSTs from any service)
+
+
+def authorize_complete(request, id):
+    """The browser's completion (:func:`tungban.oidc.views.hot_authorize_complete`), imported as :func:`token`."""
+    return _loaded_views().hot_authorize_complete(request, id)
