@@ -43,6 +43,9 @@ class OidcConfig(AppConfig):
         # issue 15: userinfo and form data before the page middleware (fall through on errors)
         hotpaths.register("/oidc/userinfo", fastrelease.hot_userinfo, methods=("GET", "POST"))
         hotpaths.register("/oidc/formdata", fastrelease.hot_formdata, methods=("GET", "POST"))
+        # WSGI: before Django (issue 15, third round); the hot paths above serve ASGI
+        front.register_lane("/oidc/userinfo", fastrelease.lane_userinfo, methods=("GET", "POST"), max_body=0)
+        front.register_lane("/oidc/formdata", fastrelease.lane_formdata, methods=("GET", "POST"), max_body=0)
 
 
 _views = None

@@ -44,6 +44,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from tungban.core.front import Reply
 from tungban.identity import eme
 from tungban.wallet import services as wallet
 
@@ -343,3 +344,27 @@ def _respond(body: bytes | None) -> HttpResponse | None:
     response["Access-Control-Allow-Origin"] = "*"  # as views._cors
     response["Content-Length"] = str(len(body))  # as CommonMiddleware would (keep-alive)
     return response
+
+
+_CORS = (("Access-Control-Allow-Origin", "*"),)  # as views._cors
+
+
+def lane_userinfo(call) -> Reply | None:
+    """:func:`tungban.oidc.views.userinfo` on a lane of the front (:mod:`tungban.core.front`,
+    WSGI): the common valid bearer request (no body) answered by :func:`answer_bytes` with
+    the view's status, body and CORS header; ``None`` (Django answers, nothing written) for
+    anything else."""
+    if call.body:
+        return None  # a body (maybe a form-encoded token, RFC 6750 §2.2): the reference path
+    return _reply(answer_bytes(call.method, call.environ, with_subject=True))
+
+
+def lane_formdata(call) -> Reply | None:
+    """:func:`tungban.oidc.views.formdata` on a lane, as :func:`lane_userinfo`."""
+    if call.body:
+        return None
+    return _reply(answer_bytes(call.method, call.environ, with_subject=False))
+
+
+def _reply(body: bytes | None) -> Reply | None:
+    return None if body is None else Reply(200, body, _CORS)
