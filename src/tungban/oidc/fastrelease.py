@@ -125,16 +125,17 @@ def statement(with_subject: bool, generation: int = 0) -> tuple[str, dict]:
     """The one statement of the PostgreSQL path (issue 15, third round) and its constant
     parameters: a data-modifying ``WITH`` of
 
-    * ``t``: the token row (:func:`_selected`, columns ``x0``, ``x1``, …);
-    * ``w``: that row again, only if it is the common valid case as far as SQL can tell (not
-      revoked, not DPoP-bound, not expired at the bound time ``now``, an active resident, the
-      ``openid`` scope and a pairwise ``sub`` for UserInfo, no other app's claim among the
-      token's claims), with ``released``: the token's claims, in their order, that its scope
-      covers (:func:`.services.claims_within_scope`) and whose resident column is not empty
+    * ``w``: the token row (:func:`_selected`, as columns ``x0``, ``x1``, …) only if it is the
+      common valid case as far as SQL can tell (not revoked, not DPoP-bound, not expired at
+      the bound time ``now``, an active resident, the ``openid`` scope and a pairwise ``sub``
+      for UserInfo, no other app's claim among the token's claims), with ``released``: the
+      token's claims, in their order, that its scope covers
+      (:func:`.services.claims_within_scope`) and whose resident column is not empty
       (:data:`tungban.identity.eme.PRESENCE`), a JSON array;
-    * ``r``: the release record inserted from ``w`` (:func:`tungban.wallet.services.release_insert_sql`;
-      no row when ``w`` has none);
-    * then ``t``'s row, ``released`` and the new record's id (``NULL``: nothing written).
+    * ``r``: the release record inserted from ``w``
+      (:func:`tungban.wallet.services.release_insert_sql`);
+    * then ``w``'s row and the new record's id; no row at all (nothing written) for anything
+      but the common case.
 
     Built once per registry ``generation`` (:func:`.scopes.generation`: the scopes and claims
     it encodes) from the models' ``_meta``; every value is a bound, named parameter
@@ -146,11 +147,11 @@ def statement(with_subject: bool, generation: int = 0) -> tuple[str, dict]:
     from . import scopes as scope_registry
 
     selected = _selected()
-    x = [f"x{i}" for i in range(len(selected))]
-    token = dict(zip(_TOKEN_COLUMNS, x, strict=False))
+    x = [f"x{i}" for i in range(len(selected))]  # the names of the columns of w
+    token = dict(zip(_TOKEN_COLUMNS, selected, strict=False))  # expressions over the tables
     name_en, name_zh = x[len(_TOKEN_COLUMNS) + 1], x[len(_TOKEN_COLUMNS) + 2]
-    client_id, approval, sub = x[len(_TOKEN_COLUMNS)], x[_RESIDENT - 2], x[_RESIDENT - 1]
-    stored = dict(zip(eme.stored_columns(), x[_RESIDENT:], strict=True))
+    client_id, approval = x[len(_TOKEN_COLUMNS)], x[_RESIDENT - 2]
+    stored = dict(zip(eme.stored_columns(), selected[_RESIDENT:], strict=True))
     params: dict = {"prefix": OWN_SECTOR_PREFIX, "active": ResidentStatus.ACTIVE.value}
     cases = []
     for i, (name, claim) in enumerate(eme.CLAIMS.items()):
@@ -158,29 +159,29 @@ def statement(with_subject: bool, generation: int = 0) -> tuple[str, dict]:
         if not eme.own_claims_only([name]) or registered is None or name not in registered.claims:
             continue  # never released (another app's claim: the statement writes nothing)
         column = eme.PRESENCE.get(name)
-        present = "" if column is None else f" AND t.{stored[column]} <> ''"
+        present = "" if column is None else f" AND {stored[column]} <> ''"
         params[f"claim{i}"], params[f"scope{i}"] = name, claim.scope
         cases.append(f"WHEN %(claim{i})s THEN %(scope{i})s = ANY(s.scopes){present}")
     params["foreign"] = [name for name in eme.CLAIMS if not eme.own_claims_only([name])]
     checks = [
-        f"t.{token['revoked_at']} IS NULL",
-        f"COALESCE(t.{token['dpop_jkt']}, '') = ''",
-        f"%(now)s < t.{token['issued_at']} + t.{token['expires_in']}",
-        f"t.{stored[Resident._meta.get_field('status').column]} = %(active)s",
-        f"jsonb_typeof(t.{token['claims']}) = 'array'",
-        f"NOT (t.{token['claims']} ?| %(foreign)s::text[])",
+        f"{token['revoked_at']} IS NULL",
+        f"COALESCE({token['dpop_jkt']}, '') = ''",
+        f"%(now)s < {token['issued_at']} + {token['expires_in']}",
+        f"{stored[Resident._meta.get_field('status').column]} = %(active)s",
+        f"jsonb_typeof({token['claims']}) = 'array'",
+        f"NOT ({token['claims']} ?| %(foreign)s::text[])",
     ]
     if with_subject:
         params["required_scope"] = "openid"
-        checks += ["%(required_scope)s = ANY(s.scopes)", f"t.{sub} <> ''"]
+        checks += ["%(required_scope)s = ANY(s.scopes)", f"{selected[_RESIDENT - 1]} <> ''"]
     released = (
         "(SELECT COALESCE(jsonb_agg(e.v ORDER BY e.o), '[]'::jsonb)"
-        f" FROM jsonb_array_elements_text(t.{token['claims']}) WITH ORDINALITY AS e(v, o)"
+        f" FROM jsonb_array_elements_text({token['claims']}) WITH ORDINALITY AS e(v, o)"
         f" WHERE CASE e.v {' '.join(cases)} ELSE FALSE END)"
     )
     insert = wallet.release_insert_sql(
         "w",
-        resident=f"w.{token['resident_id']}",
+        resident=f"w.{x[_TOKEN_COLUMNS.index('resident_id')]}",
         requester_id=f"w.{client_id}",
         requester_name_en=f"w.{name_en}",
         requester_name_zh=f"w.{name_zh}",
@@ -191,13 +192,13 @@ def statement(with_subject: bool, generation: int = 0) -> tuple[str, dict]:
     )
     params["kind"] = LOGIN_KIND if with_subject else FORMFILL_KIND
     columns = ", ".join(f"{expression} AS {alias}" for expression, alias in zip(selected, x, strict=True))
+    joins, where = _from_sql("%(prefix)s", "%(token)s").split(" WHERE ")
     sql = (
-        f"WITH t AS (SELECT {columns}{_from_sql('%(prefix)s', '%(token)s')}),"
-        f" w AS (SELECT t.*, {released} AS released FROM t"
-        f" CROSS JOIN LATERAL (SELECT string_to_array(t.{token['scope']}, ' ') AS scopes) s"
-        f" WHERE {' AND '.join(checks)}),"
+        f"WITH w AS (SELECT {columns}, {released} AS released{joins}"
+        f" CROSS JOIN LATERAL (SELECT string_to_array({token['scope']}, ' ') AS scopes) s"
+        f" WHERE {where} AND {' AND '.join(checks)}),"
         f" r AS ({insert})"
-        " SELECT t.*, w.released, r.id FROM t LEFT JOIN w ON TRUE LEFT JOIN r ON TRUE"
+        " SELECT w.*, r.id FROM w LEFT JOIN r ON TRUE"
     )
     return sql, params
 

@@ -142,8 +142,10 @@ def test_userinfo_and_formdata_are_hot_paths():
 
 @pytest.mark.parametrize("path", ["/oidc/userinfo", "/oidc/formdata"])
 def test_valid_request_is_one_read_and_one_write(client, svc, full_resident, path):
-    """Two SQL statements: the token read (with client, resident, approval and pairwise
-    ``sub`` joined) and the release insert. The test runs inside the test case's transaction,
+    """At most two SQL statements that Django sees: on SQLite the token read (with client,
+    resident, approval and pairwise ``sub`` joined) and the release insert; on PostgreSQL the
+    one statement goes to psycopg's connection itself (Django sees none: it is counted on the
+    wire, :func:`test_a_valid_request_is_one_round_trip_on_the_wire`). The test runs inside the test case's transaction,
     so any ``SAVEPOINT`` the code opened would be counted here too; in autocommit (a real
     request) neither statement is wrapped in BEGIN/COMMIT (see
     :func:`test_no_transaction_block_around_the_two_statements`)."""
