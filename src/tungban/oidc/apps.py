@@ -9,6 +9,8 @@ class OidcConfig(AppConfig):
     label = "oidc"
 
     def ready(self):
+        from django.conf import settings
+
         from tungban.core import front, hotpaths, retention
         from tungban.identity import eme
         from tungban.keys import services as keys
@@ -43,9 +45,12 @@ class OidcConfig(AppConfig):
         # issue 15: userinfo and form data before the page middleware (fall through on errors)
         hotpaths.register("/oidc/userinfo", fastrelease.hot_userinfo, methods=("GET", "POST"))
         hotpaths.register("/oidc/formdata", fastrelease.hot_formdata, methods=("GET", "POST"))
-        # WSGI: before Django (issue 15, third round); the hot paths above serve ASGI
-        front.register_lane("/oidc/userinfo", fastrelease.lane_userinfo, methods=("GET", "POST"), max_body=0)
-        front.register_lane("/oidc/formdata", fastrelease.lane_formdata, methods=("GET", "POST"), max_body=0)
+        # WSGI: before Django (issue 15, third round); the hot paths above serve ASGI. Not in a
+        # settings-only child (signing.isolation): it serves no request, and register_lane reads
+        # the request size limit from settings it lacks.
+        if hasattr(settings, "TUNGBAN_MAX_REQUEST_BYTES"):
+            front.register_lane("/oidc/userinfo", fastrelease.lane_userinfo, methods=("GET", "POST"), max_body=0)
+            front.register_lane("/oidc/formdata", fastrelease.lane_formdata, methods=("GET", "POST"), max_body=0)
 
 
 _views = None
