@@ -47,10 +47,13 @@ PATH = "/api/v1/credentials/verify"
 
 #: (label, file path fragment, function name): cumulative CPU of these under the profiler.
 PARTS = [
-    ("WSGI handler (everything)", "core/handlers/wsgi.py", "__call__"),
+    ("front (everything)", "core/front.py", "__call__"),
+    ("  Django's WSGI handler", "core/handlers/wsgi.py", "__call__"),
+    ("  lane", "credentials/hot.py", "verify_lane"),
     ("  hot path view", "credentials/hot.py", "verify_view"),
     ("    JSON parse of the body", "json/__init__.py", "loads"),
-    ("    rate limiter (count)", "core/ratelimit.py", "count"),
+    ("    rate limiter alone (count)", "core/ratelimit.py", "count"),
+    ("    rate limiter's statement (hit_statement)", "core/ratelimit.py", "hit_statement"),
     ("    verify_presentation", "credentials/verify.py", "verify_presentation"),
     ("      DatabaseTrust.prefetch (the SQL read)", "credentials/verify.py", "prefetch"),
     ("      sd-jwt parse (SDJWTVerifier.__init__)", "sd_jwt/verifier.py", "__init__"),
@@ -59,7 +62,8 @@ PARTS = [
     ("      ES256 verifies (joserfc deserialize_compact)", "joserfc/jws.py", "deserialize_compact"),
     ("      status list (_check_status)", "credentials/verify.py", "_check_status"),
     ("      transparency log (_check_log)", "credentials/verify.py", "_check_log"),
-    ("    the answer (_json)", "credentials/hot.py", "_json"),
+    ("    the answer's dict (_answer)", "credentials/hot.py", "_answer"),
+    ("    the answer's bytes (_dumps)", "credentials/hot.py", "_dumps"),
     ("  SQL execute (Django cursor)", "db/backends/utils.py", "execute"),
 ]
 
@@ -145,55 +149,101 @@ def _backend_cpu_ns(pid: int | None) -> int:
         return 0
 
 
-def measure(args) -> dict:
+MODES = ("full stack", "hot path", "lane")
+
+
+def _use(mode: str, saved: tuple[dict, dict]) -> None:
+    """Route the verification as ``mode``: ``full stack`` (django-ninja's operation behind every
+    middleware), ``hot path`` (:mod:`tungban.core.hotpaths`), ``lane`` (:mod:`tungban.core.front`,
+    when registered; else as ``hot path``)."""
+    from tungban.core import front, hotpaths
+
+    routes, lanes = saved
+    hotpaths._routes.clear()
+    hotpaths._routes.update(routes if mode != "full stack" else {k: v for k, v in routes.items() if k[1] != PATH})
+    lanes_now = getattr(front, "_lanes", None)
+    if lanes_now is not None:
+        lanes_now.clear()
+        lanes_now.update(lanes if mode == "lane" else {k: v for k, v in lanes.items() if k != PATH})
+
+
+def measure(args) -> list[dict]:
     from django.db import connection
 
+    from tungban.core import front, hotpaths
     from tungban.wsgi import application
 
-    n = args.requests
-    bodies = _seed(args.credentials, args.warmup + n + 4)
-    warm, timed, extra = bodies[: args.warmup], bodies[args.warmup : args.warmup + n], bodies[args.warmup + n :]
-    for body in warm:
-        _call(application, body)
-    if connection.vendor == "postgresql":
-        from tungban.testing.pgwire import relayed
+    n, rounds = args.requests, 10
+    per_round = max(1, n // rounds)
+    modes = [m for m in MODES if m != "lane" or PATH in getattr(front, "_lanes", {})]
+    extra = args.warmup if args.profile else 0
+    bodies = iter(_seed(args.credentials, args.warmup + extra + (per_round + 1) * rounds * len(modes) + 3 * len(modes)))
+    saved = (dict(hotpaths._routes), dict(getattr(front, "_lanes", {})))
+    cpu, backend_ns, backend_n, statements = (
+        dict.fromkeys(modes, 0.0),
+        dict.fromkeys(modes, 0),
+        dict.fromkeys(modes, 0),
+        {},
+    )
+    try:
+        for _ in range(args.warmup):
+            _call(application, next(bodies))
+        for mode in modes:
+            _use(mode, saved)
+            if connection.vendor == "postgresql":
+                from tungban.testing.pgwire import relayed
 
-        with relayed(connection) as wire:
-            _call(application, extra[0])  # opens the connection through the relay
-            wire.clear()
-            _call(application, extra[1])
-            statements = list(wire.statements)
-    else:
-        statements = []
-        with connection.execute_wrapper(lambda execute, sql, *a: (statements.append(sql), execute(sql, *a))[1]):
-            _call(application, extra[1])
-    if os.environ.get("VERIFY_CPU_SQL"):
-        print(*statements, sep="\n  ", file=sys.stderr)
-    _call(application, extra[2])  # (re)opens the connection
-    pid = _backend_pid(connection)
-    backend = _backend_cpu_ns(pid)
-    started = time.process_time()
-    for body in timed:
-        _call(application, body)
-    cpu = time.process_time() - started
-    pg = (_backend_cpu_ns(pid) - backend) if pid is not None and _backend_pid(connection) == pid else None
-    row = {
-        "cpu_us": cpu / n * 1e6,
-        "pg_cpu_us": pg / n / 1e3 if pg is not None else None,
-        "round_trips": len(statements),
-    }
-    if args.profile:
-        profiler = cProfile.Profile(time.process_time)  # CPU, not waiting for PostgreSQL
-        profiler.enable()
-        started = time.process_time()
-        for body in warm:
-            _call(application, body)  # replays: the nonce is the caller's, so a repeat verifies the same
-        total = time.process_time() - started
-        profiler.disable()
-        if os.environ.get("VERIFY_CPU_PROF"):
-            profiler.dump_stats(os.environ["VERIFY_CPU_PROF"])  # for pstats / snakeviz
-        row["profile"] = _parts(profiler, len(warm), total)
-    return row
+                with relayed(connection) as wire:
+                    _call(application, next(bodies))  # opens the connection through the relay
+                    wire.clear()
+                    _call(application, next(bodies))
+                    statements[mode] = list(wire.statements)
+            else:
+                seen = statements.setdefault(mode, []).append
+                with connection.execute_wrapper(lambda execute, sql, *a, _seen=seen: (_seen(sql), execute(sql, *a))[1]):
+                    _call(application, next(bodies))
+            if os.environ.get("VERIFY_CPU_SQL"):
+                print(mode, *statements[mode], sep="\n  ", file=sys.stderr)
+        # interleaved rounds, so that a change in the machine's load hits every mode alike
+        for _round in range(rounds):
+            for mode in modes:
+                _use(mode, saved)
+                _call(application, next(bodies))  # (re)opens the connection if it was closed
+                pid = _backend_pid(connection)
+                backend = _backend_cpu_ns(pid)
+                chunk = [next(bodies) for _ in range(per_round)]
+                started = time.process_time()
+                for body in chunk:
+                    _call(application, body)
+                cpu[mode] += time.process_time() - started
+                if pid is not None and _backend_pid(connection) == pid:
+                    backend_ns[mode] += _backend_cpu_ns(pid) - backend
+                    backend_n[mode] += per_round
+        rows = [
+            {
+                "mode": mode,
+                "cpu_us": cpu[mode] / (per_round * rounds) * 1e6,
+                "pg_cpu_us": backend_ns[mode] / backend_n[mode] / 1e3 if backend_n[mode] else None,
+                "round_trips": len(statements[mode]),
+            }
+            for mode in modes
+        ]
+        if args.profile:
+            _use(modes[-1], saved)
+            replay = [next(bodies) for _ in range(args.warmup)]
+            profiler = cProfile.Profile(time.process_time)  # CPU, not waiting for PostgreSQL
+            profiler.enable()
+            started = time.process_time()
+            for body in replay:
+                _call(application, body)
+            total = time.process_time() - started
+            profiler.disable()
+            if os.environ.get("VERIFY_CPU_PROF"):
+                profiler.dump_stats(os.environ["VERIFY_CPU_PROF"])  # for pstats / snakeviz
+            rows[-1]["profile"] = _parts(profiler, len(replay), total)
+    finally:
+        _use("lane", saved)
+    return rows
 
 
 def _parts(profiler, count: int, total: float) -> list[tuple[str, float, int]]:
@@ -220,15 +270,21 @@ def main(argv=None) -> int:
     from django.db import connection
 
     with throwaway_database("verify_cpu"):
-        row = measure(args)
+        rows = measure(args)
     counted = "SQL round trips" if connection.vendor == "postgresql" else "SQL statements"
-    pg = "-" if row["pg_cpu_us"] is None else f"{row['pg_cpu_us']:.0f}"
-    print(f"database: {connection.vendor}, {args.requests} requests, CPU of this process (time.process_time)")
-    print(f"{'path':<28} {'CPU µs/request':>15} {'PostgreSQL µs':>14} {counted:>16}")
-    print(f"{PATH:<28} {row['cpu_us']:>15.0f} {pg:>14} {row['round_trips']:>16}")
-    if "profile" in row:
-        print("\nWhere the CPU goes (cProfile, µs per request, cumulative: nested parts overlap; inflated by the profiler):")
-        for label, us, calls in row["profile"]:
+    print(f"database: {connection.vendor}, {args.requests} requests per mode, CPU of this process (time.process_time)")
+    print(f"{PATH} (one presentation per request, every claim, KB-JWT)")
+    print(f"{'mode':<12} {'CPU µs/request':>15} {'PostgreSQL µs':>14} {counted:>16}")
+    for row in rows:
+        pg = "-" if row["pg_cpu_us"] is None else f"{row['pg_cpu_us']:.0f}"
+        print(f"{row['mode']:<12} {row['cpu_us']:>15.0f} {pg:>14} {row['round_trips']:>16}")
+    profiled = [row for row in rows if "profile" in row]
+    if profiled:
+        print(
+            f"\nWhere the CPU goes ({profiled[0]['mode']}; cProfile, µs per request, cumulative: nested parts overlap;"
+            " inflated by the profiler):"
+        )
+        for label, us, calls in profiled[0]["profile"]:
             print(f"  {label:<52} {us:>8.0f} µs  {calls:>5.2f} calls")
     return 0
 

@@ -19,3 +19,11 @@ class CredentialsConfig(AppConfig):
         from . import hot
 
         hotpaths.register(hot.PATH, hot.verify_view, methods=("POST",))  # issue 15
+        from django.conf import settings
+
+        from tungban.core import front
+
+        # register_lane reads the path's size limit; the signing isolation's children set up
+        # Django with a minimal configuration (no such setting) and serve no requests.
+        if hasattr(settings, "TUNGBAN_MAX_REQUEST_BYTES"):
+            front.register_lane(hot.PATH, hot.verify_lane, max_body=hot.MAX_BODY)  # issue 15, third round
