@@ -103,7 +103,8 @@ def verification_material(
     :param counter: a rate limiter's attempt (:func:`tungban.core.ratelimit.hit_statement`)
         counted by the same statement (a data-modifying ``WITH``, PostgreSQL): one round trip
         for the limit and the read (issue 15, third round). It is settled before anything is
-        written here.
+        written here; the statement writes nothing else (the counter's commit may be
+        asynchronous: :func:`tungban.core.ratelimit.hit_statement`).
     :raises RateLimited: (:data:`tungban.core.ratelimit.RateLimited`) when ``counter`` is past
         its limit; nothing is written then.
 

@@ -265,3 +265,24 @@ def test_the_combined_counter_is_the_rate_limiters(holder, senior_card, settings
     with pytest.raises(ratelimit.RateLimited):
         ratelimit.count("verify", "192.0.2.7")
     assert _wsgi_post(body, "192.0.2.8")[0].startswith("200")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="asynchronous commit is PostgreSQL's")
+def test_only_the_counters_own_transaction_commits_asynchronously(holder, senior_card):
+    """The counter's statement skips the wait for the WAL flush only when it is a transaction
+    of its own (autocommit): inside an atomic block the setting would reach the block's other
+    writes, so it is left out; and it ends with the statement (the connection stays durable)."""
+    from django.db import transaction
+
+    from tungban.core import ratelimit
+
+    assert "synchronous_commit" in ratelimit.hit_statement("verify", "192.0.2.9").sql
+    with transaction.atomic():
+        assert "synchronous_commit" not in ratelimit.hit_statement("verify", "192.0.2.9").sql
+    presentation = holder.present(senior_card.sd_jwt, None, nonce="n-s")
+    status, body = _wsgi_post({"presentation": presentation, "nonce": "n-s"})
+    assert status.startswith("200") and json.loads(body)["valid"] is True, body
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
