@@ -20,6 +20,11 @@ another cache backend (none configured), :func:`count` falls back to ``get_usage
 transaction that first takes a lock for the counter (SQLite: ``BEGIN IMMEDIATE``;
 PostgreSQL: ``pg_advisory_xact_lock``).
 
+An endpoint that reads the database on every request anyway can count in its own statement
+(issue 15, third round): :func:`hit_statement` gives the counter's upsert as SQL for a
+data-modifying ``WITH`` of that statement (PostgreSQL; one round trip instead of two) and
+:meth:`Hit.settle` decides as :func:`count` does — same row, same window, same answer.
+
 Use it with one line on a Django view (:func:`limit`) or under the route decorator of a
 django-ninja operation (:func:`limit_operation`, through ninja's ``decorate_view``, which
 keeps the operation's signature for ninja)::

@@ -286,3 +286,81 @@ def test_only_the_counters_own_transaction_commits_asynchronously(holder, senior
     with connection.cursor() as cursor:
         cursor.execute("SHOW synchronous_commit")
         assert cursor.fetchone()[0] == "on"
+
+
+def _wsgi_post_full(body: dict, remote_addr: str = "127.0.0.1", **headers) -> tuple[str, list, bytes]:
+    """As :func:`_wsgi_post`, with the answer's headers."""
+    import io
+    import sys
+
+    from tungban.wsgi import application
+
+    data = json.dumps(body).encode()
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/api/v1/credentials/verify",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "testserver",
+        "REMOTE_ADDR": remote_addr,
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(data)),
+        "wsgi.input": io.BytesIO(data),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "wsgi.version": (1, 0),
+        **headers,
+    }
+    seen = []
+    result = application(environ, lambda s, h, e=None: seen.append((s, h)))
+    try:
+        out = b"".join(result)
+    finally:
+        getattr(result, "close", lambda: None)()
+    # the front always sends Content-Length (the hot path leaves it to the server)
+    return seen[0][0], sorted(h for h in seen[0][1] if h[0] != "Content-Length"), out
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_lane_answers_as_the_hot_path(holder, senior_card, settings, monkeypatch):
+    """The lane (before Django) gives the hot path's answer (behind Django's handler) byte for
+    byte, headers included: a valid answer, one with problems in the caller's language
+    (``Accept-Language: zh-HK``), and the 429 past the limit."""
+    from tungban.core import front
+    from tungban.credentials import hot
+
+    assert front.lane_registered(hot.PATH)
+    lane = front._lanes[hot.PATH]
+    seen = []
+    monkeypatch.setitem(
+        front._lanes, hot.PATH, front._Lane(lambda c: seen.append(1) or lane.handler(c), lane.methods, lane.max_body)
+    )
+
+    def both(body, addr, **headers):
+        via_lane = _wsgi_post_full(body, addr, **headers)
+        monkeypatch.delitem(front._lanes, hot.PATH)
+        via_django = _wsgi_post_full(body, addr, **headers)
+        monkeypatch.setitem(front._lanes, hot.PATH, lane)
+        return via_lane, via_django
+
+    presentation = holder.present(senior_card.sd_jwt, None, nonce="n-l")
+    fast, slow = both({"presentation": presentation, "nonce": "n-l"}, "192.0.2.20")
+    assert seen == [1] and fast[0].startswith("200") and json.loads(fast[2])["valid"] is True
+    assert fast == slow
+    wrong = {"presentation": presentation, "nonce": "other", "aud": "https://elsewhere.example/verify"}
+    fast, slow = both(wrong, "192.0.2.21", HTTP_ACCEPT_LANGUAGE="zh-HK")
+    assert fast == slow and json.loads(fast[2])["valid"] is False
+    assert (
+        json.loads(fast[2])["problems"][0]["message"]
+        != json.loads(both(wrong, "192.0.2.22")[0][2])["problems"][0]["message"]
+    )
+    settings.TUNGBAN_RATELIMITS = {**settings.TUNGBAN_RATELIMITS, "verify": "1/m"}
+    fast, slow = both({"presentation": presentation, "nonce": "n-l"}, "192.0.2.23")  # the second is past the limit
+    assert fast[0].startswith("200") and slow[0].startswith("429")
+    fast, slow = both({"presentation": presentation, "nonce": "n-l"}, "192.0.2.23")
+    assert fast[0].startswith("429") and fast == slow
