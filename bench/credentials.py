@@ -44,7 +44,8 @@ f. online through HTTP: ``POST /api/v1/credentials/verify`` under gunicorn (``tu
    request. The ``verify`` rate limit (60/m per address) is raised for the whole benchmark
    with ``TUNGBAN_RATELIMIT_VERIFY``. ``--no-http`` leaves it out.
 g. online in-process: the same request through ``tungban.wsgi.application`` in this process:
-   CPU µs (``time.process_time``) and SQL statements per request.
+   CPU µs (``time.process_time``) and SQL statements per request (round trips on the wire on
+   PostgreSQL; ``bench/verify_cpu.py`` takes this row apart).
 
 Every verification must come out valid (checked, counted). Results are printed as a table
 and, unless ``--quick``, written to ``bench/results/credentials-<date>.json`` (``--output``
@@ -864,9 +865,16 @@ def run(args) -> dict:
 
     # SQL statements of one call each (untimed).
     presentation, nonce = items[0]
-    with CaptureQueriesContext(connection) as q:
-        verify_presentation(presentation, DatabaseTrust(), expected_nonce=nonce)
-    notes["queries_per_verification_online"] = len(q)
+    if connection.vendor == "postgresql":  # its statement runs past Django's wrappers: count on the wire
+        from tungban.testing.pgwire import relayed
+
+        with relayed(connection) as wire:
+            verify_presentation(presentation, DatabaseTrust(), expected_nonce=nonce)
+            notes["queries_per_verification_online"] = len(wire.statements)
+    else:
+        with CaptureQueriesContext(connection) as q:
+            verify_presentation(presentation, DatabaseTrust(), expected_nonce=nonce)
+        notes["queries_per_verification_online"] = len(q)
     with CaptureQueriesContext(connection) as q:
         verify_presentation(presentation, offline, expected_nonce=nonce)
     notes["queries_per_verification_offline"] = len(q)
