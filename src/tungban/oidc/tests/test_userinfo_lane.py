@@ -7,13 +7,8 @@ Django untouched, with nothing recorded by the lane."""
 
 from __future__ import annotations
 
-import io
-import sys
-
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
 
 from tungban.core import front
 from tungban.oidc.tests.test_userinfo_hot import (
@@ -24,6 +19,7 @@ from tungban.oidc.tests.test_userinfo_hot import (
     no_hot_route,  # noqa: F401 - fixture
     svc,  # noqa: F401 - fixture
 )
+from tungban.testing import wsgi
 from tungban.wallet.models import ReleaseRecord
 
 pytestmark = pytest.mark.django_db
@@ -33,62 +29,16 @@ PATHS = ["/oidc/userinfo", "/oidc/formdata"]
 
 @pytest.fixture(autouse=True)
 def keep_connection():
-    """Django's handler closes the connection after a request, which would end the test's
-    transaction (as in ``core/tests/test_lanes.py``)."""
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
+    with wsgi.connection_kept():
+        yield
 
 
 def _environ(path, method="GET", body=b"", **headers):
-    return {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": path,
-        "QUERY_STRING": "",
-        "SCRIPT_NAME": "",
-        "SERVER_NAME": "testserver",
-        "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "HTTP_HOST": "testserver",
-        "REMOTE_ADDR": "127.0.0.1",
-        **({"CONTENT_TYPE": "application/x-www-form-urlencoded", "CONTENT_LENGTH": str(len(body))} if body else {}),
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": sys.stderr,
-        "wsgi.version": (1, 0),
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-        **headers,
-    }
+    content_type = "application/x-www-form-urlencoded" if body else None
+    return wsgi.environ(path, method, body=body, content_type=content_type, **headers)
 
 
-def _call(app, env):
-    seen = {}
-
-    def start_response(status, headers, exc_info=None):
-        seen["status"], seen["headers"] = status, list(headers)
-
-    result = app(env, start_response)
-    try:
-        body = b"".join(result)
-    finally:
-        getattr(result, "close", lambda: None)()
-    return seen["status"], seen["headers"], body
-
-
-class Spy:
-    """Django's application, counting the requests the front passed to it."""
-
-    def __init__(self):
-        self.django = WSGIHandler()
-        self.calls = 0
-
-    def __call__(self, environ, start_response):
-        self.calls += 1
-        return self.django(environ, start_response)
+_call, Spy = wsgi.call, wsgi.Spy
 
 
 def _headers(headers, *fresh):
