@@ -31,7 +31,16 @@ from tungban.ledger import services as ledger_log
 from tungban.ledger import transparency
 from tungban.ledger.models import LogLeaf, LogState, PendingLeaf
 
-from .test_hot_exchange import ADDRESS, WSD, post_exchange, provider_answers, setup_exchange  # noqa: F401
+from .test_hot_exchange import ADDRESS, post_exchange, setup_exchange
+
+
+@pytest.fixture
+def provider_answers(monkeypatch):
+    """The provider's HTTP answer, in-process: 200 with the address (as in test_hot_exchange)."""
+    from tungban.exchange import adapter
+
+    body = json.dumps({"data": ADDRESS}).encode()
+    monkeypatch.setattr(adapter, "_post", lambda url, token, timeout, limit: (200, body))
 
 
 def leaf_digest(reference: str) -> str:
@@ -102,7 +111,10 @@ def test_an_exchange_does_not_wait_for_the_log_and_its_promised_leaves_are_integ
     assert response.status_code == 200, response.content
     answer = response.json()
     queued = set(PendingLeaf.objects.values_list("kind", "reference"))
-    assert queued == {(exchange.ATTEMPT_LEDGER_KIND, answer["exchange_id"]), (exchange.LEDGER_KIND, answer["exchange_id"])}
+    assert queued == {
+        (exchange.ATTEMPT_LEDGER_KIND, answer["exchange_id"]),
+        (exchange.LEDGER_KIND, answer["exchange_id"]),
+    }
 
     post_exchange(client, auth, consent_id)  # the next exchange finds the log free: it integrates the queue
 
@@ -166,5 +178,3 @@ def test_verification_reports_a_leaf_not_integrated_within_the_merge_delay(monke
     assert [p for p in report.problems if "merge delay" in p] and len(report.problems) == 1, report.problems
     assert "late" in report.problems[0]
     assert not PendingLeaf.objects.exists() and LogLeaf.objects.count() == 2
-
-
