@@ -498,35 +498,50 @@ def integrate_soon(tickets: list[int | None]) -> int:
     total = 0
     for _round in range(SOON_ROUNDS):
         with transaction.atomic():
-            first = _try_locked_size()
+            first, queued = _try_take_pending()
             if first is None:  # another sequencer holds the log: it looks again after its commit
                 return total
-            queued = _take_pending()
             if queued:
                 _append_locked(first, queued)
-        if not queued:
-            break
         total += len(queued)
+        # Look again after the commit (one read, outside a transaction): a leaf whose owner
+        # found the log taken while this call held it was committed before that, so it shows.
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")
+            if not cursor.fetchone()[0]:
+                break
     return total
 
 
-def _try_locked_size() -> int | None:
-    """:func:`_locked_size` without waiting: None when another transaction holds the log's
-    row (``FOR UPDATE SKIP LOCKED``; one statement that also says whether the row exists).
-    The first time (no row yet) it is created and locked, waiting as :func:`_locked_size` does."""
+def _try_take_pending() -> tuple[int | None, list[tuple[str, str, dict]]]:
+    """Lock the log's :class:`LogState` row without waiting and take the queued leaves, in
+    one statement (PostgreSQL: ``FOR UPDATE SKIP LOCKED``, then ``DELETE … RETURNING`` only
+    if the lock was had; issue 15 round 3): ``(size, leaves oldest first)``, or ``(None, [])``
+    when another transaction holds the row. The first time (no row yet) the row is made and
+    locked waiting, as :func:`_locked_size` does. Elsewhere: :func:`_locked_size` and
+    :func:`_take_pending`."""
     if not connection.features.has_select_for_update_skip_locked:
-        return _locked_size()
-    table = connection.ops.quote_name(LogState._meta.db_table)
+        return _locked_size(), _take_pending()
+    state = connection.ops.quote_name(LogState._meta.db_table)
+    pending = connection.ops.quote_name(PendingLeaf._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"WITH s AS (SELECT size FROM {table} WHERE name = %s FOR UPDATE SKIP LOCKED) "
-            f"SELECT (SELECT size FROM s), EXISTS (SELECT 1 FROM {table} WHERE name = %s)",
+            f"WITH s AS (SELECT size FROM {state} WHERE name = %s FOR UPDATE SKIP LOCKED), "
+            f"d AS (DELETE FROM {pending} WHERE EXISTS (SELECT 1 FROM s) RETURNING id, kind, reference, fields) "
+            f"SELECT NULL::bigint, (SELECT size FROM s), EXISTS (SELECT 1 FROM {state} WHERE name = %s), "
+            "NULL::text, NULL::text, NULL::text "
+            "UNION ALL SELECT id, NULL::bigint, NULL::boolean, kind::text, reference::text, fields FROM d",
             [STATE, STATE],
         )
-        size, exists = cursor.fetchone()
-    if size is not None:
-        return size
-    return None if exists else _locked_state().size
+        rows = cursor.fetchall()
+    header = next(r for r in rows if r[0] is None)
+    size, exists = header[1], header[2]
+    if size is None:
+        if exists:
+            return None, []
+        return _locked_state().size, _take_pending()
+    leaves = sorted(r for r in rows if r[0] is not None)
+    return size, [(kind, reference, json.loads(fields)) for _id, _s, _e, kind, reference, fields in leaves]
 
 
 def promise(kind: str, reference: str, fields: dict, now: dt.datetime | None = None) -> dict:
