@@ -178,3 +178,28 @@ def test_verification_reports_a_leaf_not_integrated_within_the_merge_delay(monke
     assert [p for p in report.problems if "merge delay" in p] and len(report.problems) == 1, report.problems
     assert "late" in report.problems[0]
     assert not PendingLeaf.objects.exists() and LogLeaf.objects.count() == 2
+
+
+#: Round trips of one delivered exchange on the wire (PostgreSQL, ``tungban.testing.pgwire``:
+#: every Query and Sync, psycopg's BEGIN/COMMIT included), token check to kept answer, on a
+#: warm connection. Main before round 3: 44 (two blocking integrations, each with its lock,
+#: queue, tree, four COPYs, size and commit). Now one non-blocking integration: the try-lock
+#: and the take in one statement, the write of leaves, nodes, heads and size in another.
+MAX_ROUND_TRIPS = 28
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delivered_exchange_makes_few_round_trips(officer, provider_answers):
+    if connection.vendor != "postgresql":
+        pytest.skip("round trips of a PostgreSQL connection")
+    from tungban.testing.pgwire import relayed
+
+    client, auth, (consent_id,) = setup_exchange(officer)
+    with relayed(connection) as wire:
+        assert post_exchange(client, auth, consent_id).status_code == 200  # warm: the connection, breaker rows
+        wire.clear()
+        response = post_exchange(client, auth, consent_id)
+        statements = list(wire.statements)
+    assert response.status_code == 200, response.content
+    assert len(statements) <= MAX_ROUND_TRIPS, f"{len(statements)}:\n" + "\n".join(s[:120] for s in statements)
+    assert not PendingLeaf.objects.exists()  # the log was free: both leaves integrated
