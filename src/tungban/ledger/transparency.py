@@ -148,6 +148,10 @@ class DatabaseTree(BaseMerkleTree):
         #: When a list: :meth:`_store` leaves its rows here, ``(leaves, nodes)``, for the
         #: caller to write with the head in one statement (:func:`_write_appended`).
         self.deferred: list | None = None
+        #: When True, the next read of stored hashes also reads the newest head's timestamp
+        #: into :attr:`last_timestamp` (PostgreSQL appends: one round trip for both).
+        self.read_last_timestamp = False
+        self.last_timestamp: int | None = None
         super().__init__("sha256", capacity=0)  # pymerkle's LRU cache is not used
 
     # pymerkle storage interface ------------------------------------------------------------
@@ -202,7 +206,8 @@ class DatabaseTree(BaseMerkleTree):
         Plain SQL: building the ORM query cost ten times the query itself. Nodes are asked
         one OR branch per level, not as a row-value IN (which SQLite answers with a scan)."""
         wanted = {k for k in keys if k not in self._hashes}
-        if not wanted:
+        with_timestamp, self.read_last_timestamp = self.read_last_timestamp, False
+        if not wanted and not with_timestamp:
             return
         quote = connection.ops.quote_name
         by_level: dict[int, list[int]] = {}
@@ -224,9 +229,19 @@ class DatabaseTree(BaseMerkleTree):
             parts.append(
                 f"SELECT {quote('level')}, {quote('index')}, {quote('hash')} FROM {quote(LogNode._meta.db_table)} WHERE {' OR '.join(ors)}"
             )
+        if with_timestamp:  # as _last_timestamp(), in the same round trip (PostgreSQL)
+            ts = quote("timestamp")
+            parts.append(
+                f"SELECT -1, GREATEST(COALESCE((SELECT {ts} FROM {quote(TreeHead._meta.db_table)} "
+                f"ORDER BY {quote('tree_size')} DESC LIMIT 1), 0), COALESCE((SELECT {ts} FROM "
+                f"{quote(PublishedHead._meta.db_table)} ORDER BY {quote('seq')} DESC LIMIT 1), 0))::bigint, NULL::bytea"
+            )
         with connection.cursor() as cursor:
             cursor.execute(" UNION ALL ".join(parts), params)
             for level, index, digest in cursor.fetchall():
+                if level == -1:
+                    self.last_timestamp = int(index)
+                    continue
                 self._hashes[(level, index)] = bytes(digest)
 
     def prefetch_ranges(self, ranges) -> None:
@@ -367,10 +382,12 @@ def _append_locked(first: int, items: list[tuple[str, str, dict]]) -> list[int]:
     one_statement = connection.vendor == "postgresql"
     if one_statement:
         tree.deferred = []
+        tree.read_last_timestamp = True  # read with the tree's right edge, one round trip
     tree.append_entries(entries)
     size = tree.get_size()
     root = tree.root(size)
-    timestamp = max(int(now.timestamp() * 1000), _last_timestamp())  # never goes back, whatever the worker's clock
+    last = tree.last_timestamp if tree.last_timestamp is not None else _last_timestamp()
+    timestamp = max(int(now.timestamp() * 1000), last)  # never goes back, whatever the worker's clock
     signature = _sign_head(size, root, timestamp)
     head = (size, root, timestamp, signature)
     if one_statement:  # issue 15 round 3: leaves, nodes, both heads and the size in one round trip

@@ -184,8 +184,9 @@ def test_verification_reports_a_leaf_not_integrated_within_the_merge_delay(monke
 #: every Query and Sync, psycopg's BEGIN/COMMIT included), token check to kept answer, on a
 #: warm connection. Main before round 3: 44 (two blocking integrations, each with its lock,
 #: queue, tree, four COPYs, size and commit). Now one non-blocking integration: the try-lock
-#: and the take in one statement, the write of leaves, nodes, heads and size in another.
-MAX_ROUND_TRIPS = 28
+#: and the take in one statement, the right edge and the last timestamp in one read, the write of
+#: leaves, nodes, heads and size in one statement.
+MAX_ROUND_TRIPS = 27
 
 
 @pytest.mark.django_db(transaction=True)
