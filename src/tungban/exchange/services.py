@@ -766,8 +766,12 @@ def exchange(data_user: Organisation, *, consent_id, product_id: str, request_id
     in the resident's history and the log; its use stays counted, once.
 
     :returns: ``{"exchange_id", "consent_id", "product", "provider", "request_id",
-        "delivered_at", "payload_sha256", "data", "signed"}`` where ``signed`` is a JWS
-        (ES256, ``typ`` "cdeg-response+jwt") over the same facts and the data.
+        "delivered_at", "payload_sha256", "data", "log", "signed"}`` where ``signed`` is a JWS
+        (ES256, ``typ`` "cdeg-response+jwt") over the same facts, the data and ``log``: the
+        transparency log's promise of the record's leaf (``{"kind", "ref", "record_sha256",
+        "merge_by"}``, :func:`tungban.ledger.services.promise`; issue 15 round 3). The
+        exchange's leaves are committed with the attempt and the record and integrated
+        without waiting for the log (:func:`tungban.ledger.services.integrate_soon`).
     :param resume: the API's idempotency layer found a first attempt with this ``request_id``
         and the same body that got no kept answer (:func:`tungban.core.idempotency.resuming`):
         its ``request_id`` is not a replay, and when that attempt is still in flight (its worker
