@@ -44,6 +44,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from tungban.core import rawsql
 from tungban.core.front import Reply
 from tungban.identity import eme
 from tungban.wallet import services as wallet
@@ -246,22 +247,12 @@ def answer_bytes(method: str, meta, *, with_subject: bool) -> bytes | None:
     return None if data is None else json.dumps(data).encode()
 
 
-def _execute(sql: str, params: dict):
-    """One statement on Django's PostgreSQL connection's own psycopg connection (its
-    server-side binding and prepared statements, without Django's cursor wrapper), after
-    Django's health check, with Django's error translation: the row, or ``None``."""
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        return connection.connection.execute(sql, params).fetchone()
-
-
 def _answer_postgresql(token_string: str, *, with_subject: bool) -> dict | None:
     from . import scopes as scope_registry
 
     sql, constants = statement(with_subject, scope_registry.generation())
     now = timezone.now()
-    row = _execute(
+    row = rawsql.fetchone(
         sql,
         {**constants, "token": access_token_digest(token_string), "now": now.timestamp(), "released_at": now},
     )

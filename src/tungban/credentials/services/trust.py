@@ -11,7 +11,7 @@ import time
 from django.conf import settings
 from joserfc.jwk import KeySet
 
-from tungban.core import ratelimit
+from tungban.core import ratelimit, rawsql
 from tungban.identity.models import Resident
 from tungban.keys import services as keys
 from tungban.ledger import transparency as ledger
@@ -74,22 +74,6 @@ def trust_bundle() -> dict:
 
 def public_keyset(jwks: dict) -> KeySet:
     return KeySet.import_key_set(jwks)
-
-
-def _fetchall(connection, sql: str, params: list) -> list[tuple]:
-    """The rows of one statement. On PostgreSQL on Django's psycopg connection itself (its
-    server-side binding and prepared statements, without Django's cursor wrapper: ~20 µs of
-    CPU per request, issue 15), after Django's health check, with Django's error translation
-    (a database fault is still Django's ``OperationalError``); elsewhere through a cursor."""
-    if connection.vendor == "postgresql":
-        connection.close_if_health_check_failed()
-        connection.ensure_connection()
-        connection.validate_no_broken_transaction()
-        with connection.wrap_database_errors:
-            return connection.connection.execute(sql, params).fetchall()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
 
 
 def verification_material(
@@ -161,7 +145,7 @@ def verification_material(
     if counter is not None:
         sql = f"WITH hit AS ({counter.sql}) {sql} UNION ALL SELECT 5, value, NULL, NULL, NULL, 0 FROM hit"
         params = [*counter.params, *params]
-    rows = _fetchall(connection, sql, params)
+    rows = rawsql.fetchall(sql, params, using=connection.alias)
     out: dict = {"issuer": None, "type": None, "status_token": None}
     keys_rows = sorted((r for r in rows if r[0] == 1), key=lambda r: (r[4], r[5]), reverse=True)
     status_row = None
