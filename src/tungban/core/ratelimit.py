@@ -266,21 +266,20 @@ def embedded_count(group: str, value: str, source: str) -> EmbeddedCount | None:
     cache = caches[settings.RATELIMIT_USE_CACHE]
     if not isinstance(cache, CounterCache):
         return None
-    connection, table = cache._sql()
+    connection, _table = cache._sql()
     if connection.vendor != "postgresql":
         return None
     limit, period = parsed = _parsed_rate(rate_for(group))
     window = _get_window(value, period)
-    key = cache.make_key(_make_cache_key(group, window, parsed, value, ALL))
-    exp, now = cache._expiry(connection, period + EXPIRATION_FUDGE)
-    sql = (
-        f"{source}_hits AS (INSERT INTO {table} AS rl (cache_key, value, expires) SELECT %s, '1', %s FROM {source} "
-        "ON CONFLICT (cache_key) DO UPDATE SET "
-        "value = CASE WHEN rl.expires < %s THEN '1' ELSE CAST(CAST(rl.value AS bigint) + 1 AS text) END, "
-        "expires = CASE WHEN rl.expires < %s THEN excluded.expires ELSE rl.expires END "
-        "RETURNING CAST(rl.value AS bigint) AS hits)"
+    sql, params = cache.hit_sql(
+        _make_cache_key(group, window, parsed, value, ALL),
+        period + EXPIRATION_FUDGE,
+        source=source,
+        returning="CAST(c.value AS bigint) AS hits",
     )
-    return EmbeddedCount(sql, (key, exp, now, now), limit, max(1, window - int(time.time())), connection.alias)
+    return EmbeddedCount(
+        f"{source}_hits AS ({sql})", tuple(params), limit, max(1, window - int(time.time())), connection.alias
+    )
 
 
 def limited_response(retry_after: int) -> HttpResponse:
@@ -338,21 +337,29 @@ class CounterCache(DatabaseCache):
             cursor.execute(sql, params)
             return int(cursor.fetchone()[0])
 
-    def hit_sql(self, key: str, timeout: int, version=None) -> tuple[str, list]:
+    def hit_sql(
+        self, key: str, timeout: int, version=None, *, source: str | None = None, returning: str = "value"
+    ) -> tuple[str, list]:
         """``(sql, params)`` of :meth:`hit`'s upsert, ``… RETURNING value`` (one row, the new
         count as decimal text), to run alone or as a data-modifying ``WITH`` of another
         statement (PostgreSQL 15 §7.8.4). The key is :func:`count`'s (django-ratelimit's: a
         prefix and a hex digest), so it is not checked character by character for memcached's
-        rules (Django's ``validate_key``, which only warns) on every request (issue 15)."""
+        rules (Django's ``validate_key``, which only warns) on every request (issue 15).
+
+        :param source: the name of another ``WITH`` member of the caller's statement (an SQL
+            identifier the caller wrote, never user input): one attempt is counted for each of
+            its rows (none: nothing counted), instead of exactly one.
+        :param returning: what the upsert returns (the table is aliased ``c``)."""
         key = self.make_key(key, version)
         connection, table = self._sql()
         exp, now = self._expiry(connection, timeout)
+        rows = f"SELECT %s, '1', %s FROM {source}" if source else "VALUES (%s, '1', %s)"
         return (
-            f"INSERT INTO {table} AS c (cache_key, value, expires) VALUES (%s, '1', %s) "
+            f"INSERT INTO {table} AS c (cache_key, value, expires) {rows} "
             "ON CONFLICT (cache_key) DO UPDATE SET "
             "value = CASE WHEN c.expires < %s THEN '1' ELSE CAST(CAST(c.value AS bigint) + 1 AS text) END, "
             "expires = CASE WHEN c.expires < %s THEN excluded.expires ELSE c.expires END "
-            "RETURNING value",
+            f"RETURNING {returning}",
             [key, exp, now, now],
         )
 
