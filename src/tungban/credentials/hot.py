@@ -116,12 +116,20 @@ def verify_lane(call: Call) -> Reply | None:
         return _lane_reply(*parsed, client)
 
 
+def _language_headers() -> tuple[tuple[str, str], ...]:
+    """What the full stack's ``LocaleMiddleware`` and session middleware add to an API answer
+    whose messages follow the caller's language (``Content-Language``, ``Vary``)."""
+    return (("Content-Language", translation.get_language()), ("Vary", "Accept-Language, Cookie"))
+
+
 def _lane_reply(presentation: str, aud: str | None, nonce: str | None, client: str) -> Reply:
     status, body = _verify(presentation, aud, nonce, client)
     if isinstance(body, DomainError):  # too_many_response's JSON answer
         retry_after = str((body.details or {}).get("retry_after", 60))
-        return Reply(status, _dumps(body.as_dict()), (("Retry-After", retry_after),), "application/json")
-    return Reply(status, _dumps(body), (), _CONTENT_TYPE)
+        return Reply(
+            status, _dumps(body.as_dict()), (("Retry-After", retry_after), *_language_headers()), "application/json"
+        )
+    return Reply(status, _dumps(body), _language_headers(), _CONTENT_TYPE)
 
 
 def verify_view(request: HttpRequest) -> HttpResponse | None:
@@ -133,8 +141,12 @@ def verify_view(request: HttpRequest) -> HttpResponse | None:
         return None
     status, body = _verify(*parsed, ratelimit.client_ip(request))
     if isinstance(body, DomainError):
-        return ratelimit.too_many_response(request, body)
-    return HttpResponse(_dumps(body), status=status, content_type=_CONTENT_TYPE)
+        response = ratelimit.too_many_response(request, body)
+    else:
+        response = HttpResponse(_dumps(body), status=status, content_type=_CONTENT_TYPE)
+    for name, value in _language_headers():
+        response[name] = value
+    return response
 
 
 def _answer(result, schema) -> dict:

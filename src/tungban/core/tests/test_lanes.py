@@ -115,9 +115,10 @@ def test_a_declined_request_reaches_django_with_its_body(lane):
         {"host": None},
         {"HTTP_TRANSFER_ENCODING": "chunked"},
         {"CONTENT_LENGTH": "12x"},
+        {"CONTENT_LENGTH": "²"},
         {"big": True},
     ],
-    ids=["method", "bad-host", "no-host", "chunked", "bad-length", "too-big"],
+    ids=["method", "bad-host", "no-host", "chunked", "bad-length", "superscript-length", "too-big"],
 )
 def test_unusual_requests_go_to_django_unread_by_the_lane(lane, case):
     called = []

@@ -367,3 +367,32 @@ def test_the_lane_answers_as_the_hot_path(holder, senior_card, settings, monkeyp
     assert fast[0].startswith("200") and slow[0].startswith("429")
     fast, slow = both({"presentation": presentation, "nonce": "n-l"}, "192.0.2.23")
     assert fast[0].startswith("429") and fast == slow
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["en", "zh-HK"])
+def test_the_lane_and_the_hot_path_answer_with_the_references_headers(monkeypatch, settings, language):
+    """An error answer's message follows the caller's language, so the lane and the hot path
+    send what the reference (django-ninja behind the full stack) sends: ``Content-Language``
+    and ``Vary: Accept-Language, Cookie`` (found by the third round's review), with the same
+    status and body."""
+    from tungban.core import front, hotpaths
+    from tungban.credentials import hot
+    from tungban.testing import wsgi
+
+    settings.RATELIMIT_ENABLE = True
+    body = {"presentation": "a.b.c~"}  # passes the lane's pre-check, fails decoding
+    with wsgi.connection_kept():
+        lane = _wsgi_post_full(body, "192.0.2.50", HTTP_ACCEPT_LANGUAGE=language)
+        monkeypatch.delitem(front._lanes, hot.PATH)
+        hot_path = _wsgi_post_full(body, "192.0.2.51", HTTP_ACCEPT_LANGUAGE=language)
+        for key in [key for key in hotpaths._routes if key[1] == hot.PATH]:
+            monkeypatch.delitem(hotpaths._routes, key)
+        reference = _wsgi_post_full(body, "192.0.2.52", HTTP_ACCEPT_LANGUAGE=language)
+
+    def seen(answer):
+        return answer[0], sorted(h for h in answer[1] if h[0] not in ("Date", "Content-Length")), answer[2]
+
+    assert reference[0].startswith("400")
+    assert seen(lane) == seen(hot_path) == seen(reference)
+    assert ("Vary", "Accept-Language, Cookie") in lane[1]
