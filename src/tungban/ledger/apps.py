@@ -7,9 +7,13 @@ class LedgerConfig(AppConfig):
     verbose_name = _("Tamper-evident log")
 
     def ready(self):
+        from django.core import checks as django_checks
+
         from tungban.core import retention
 
-        from . import chain, transparency
+        from . import chain, checks, transparency
+
+        django_checks.register(checks.merge_delay)
 
         # Heads on a schedule (issue 14 item 10): the worker's periodic run publishes a fresh
         # signed tree head when the latest is older than TUNGBAN_TREE_HEAD_INTERVAL. It deletes

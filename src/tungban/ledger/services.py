@@ -151,11 +151,17 @@ def check_records(kind: str, records: Iterable[tuple[str, dict]], report: Record
                 continue
             seen.add(reference)
             try:
-                logged = json.loads(leaf[1]).get(DIGEST)
+                body = json.loads(leaf[1])
+                logged = body.get(DIGEST)
             except (ValueError, AttributeError):
-                logged = None
+                body, logged = {}, None
             if logged != record_digest(fields):
                 report.problems.append(f"{kind} {reference} (leaf {leaf[0]}): altered after logging")
+            elif transparency.late(body):
+                report.problems.append(
+                    f"{kind} {reference} (leaf {leaf[0]}): integrated at {body['at']}, after its promised "
+                    f"merge_by {body['merge_by']} (a promise not kept)"
+                )
 
     chunk: list[tuple[str, dict]] = []
     for item in records:

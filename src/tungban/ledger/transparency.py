@@ -66,7 +66,7 @@ HEAD_TYP = "tree-head+jwt"
 #: Most entries :func:`get_entries` returns at once.
 MAX_ENTRIES = 1000
 #: Keys the log sets in every body; ``fields`` may not use them.
-RESERVED = frozenset({"kind", "ref", "at"})
+RESERVED = frozenset({"kind", "ref", "at", "merge_by"})
 
 
 # --- Errors ---------------------------------------------------------------------------------
@@ -459,10 +459,14 @@ def log_queue(kind: str, reference: str, fields: dict) -> int | None:
         raise RuntimeError("the transparency log must be appended to inside the transaction that writes the record")
     _check_items([(kind, reference, fields)])
     table = connection.ops.quote_name(PendingLeaf._meta.db_table)
+    now = timezone.now()
+    # The leaf carries its own deadline, so a late integration shows in the log for ever
+    # (check_records), not only while the leaf waits in the queue (overdue).
+    fields = {**fields, "merge_by": merge_by(now)}
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (kind, reference, fields, queued_at) VALUES (%s, %s, %s, %s) RETURNING id",
-            [kind, str(reference), canonical(fields), connection.ops.adapt_datetimefield_value(timezone.now())],
+            [kind, str(reference), canonical(fields), connection.ops.adapt_datetimefield_value(now)],
         )
         return cursor.fetchone()[0]
 
@@ -570,10 +574,25 @@ def promise(kind: str, reference: str, fields: dict, now: dt.datetime | None = N
 
         {"kind", "ref", **fields, "merge_by": ms since the epoch (now + TUNGBAN_LOG_MERGE_DELAY)}
 
-    The leaf's body then holds every value of the promise but ``merge_by``, and ``at`` (when
-    it was integrated) ≤ ``merge_by``."""
-    now_ms = int((now or timezone.now()).timestamp() * 1000)
-    return {**fields, "kind": kind, "ref": str(reference), "merge_by": now_ms + settings.TUNGBAN_LOG_MERGE_DELAY * 1000}
+    The leaf's body then holds every value of the promise (its own ``merge_by`` a few ms
+    later: :func:`merge_by`), and ``at`` (when it was integrated) ≤ ``merge_by``."""
+    return {**fields, "kind": kind, "ref": str(reference), "merge_by": merge_by(now)}
+
+
+def merge_by(now: dt.datetime | None = None) -> int:
+    """The maximum merge delay's deadline for a leaf queued ``now``: ms since the epoch
+    (``now`` + ``TUNGBAN_LOG_MERGE_DELAY``). A queued leaf's body carries it
+    (:func:`log_queue`), a few ms after its promise's (:func:`promise`, made first)."""
+    return int((now or timezone.now()).timestamp() * 1000) + settings.TUNGBAN_LOG_MERGE_DELAY * 1000
+
+
+def late(body: dict) -> bool:
+    """Whether a leaf's ``body`` (parsed) was integrated after the deadline it carries
+    (``at`` later than ``merge_by``): a promise broken (RFC 9162 §4.8's maximum merge delay)."""
+    deadline = body.get("merge_by")
+    if not isinstance(deadline, int) or not isinstance(body.get("at"), str):
+        return False
+    return dt.datetime.fromisoformat(body["at"]).timestamp() * 1000 > deadline
 
 
 def overdue(now: dt.datetime | None = None) -> list[tuple[str, str, dt.datetime]]:

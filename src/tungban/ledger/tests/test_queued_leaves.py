@@ -142,3 +142,45 @@ def test_concurrent_queued_appends_form_one_tree():
     report = audit.verify_log()
     assert report.ok, report.problems
     assert report.tree_size == 40
+
+
+@pytest.mark.django_db
+def test_a_leaf_integrated_after_its_promised_merge_delay_is_reported(monkeypatch, settings):
+    """A queued leaf carries its deadline (``merge_by``); one integrated after it — by the next
+    request, appender or the scheduled head — is a promise not kept, reported by the audit
+    for ever after, not only while the leaf waits (found by the third round's review)."""
+    import json as _json
+
+    from tungban.ledger import services as ledger_log
+    from tungban.ledger import transparency as log
+    from tungban.ledger.models import PendingLeaf
+
+    monkeypatch.setattr(log, "batching", lambda: True)
+    with transaction.atomic():
+        ledger_log.queue_record("test.promise", "late", {"n": 1})
+        ledger_log.queue_record("test.promise", "on-time", {"n": 2})
+    late = PendingLeaf.objects.get(reference="late")
+    fields = _json.loads(late.fields)
+    fields["merge_by"] -= (settings.TUNGBAN_LOG_MERGE_DELAY + 3600) * 1000  # queued an hour before its delay
+    PendingLeaf.objects.filter(pk=late.pk).update(fields=log.canonical(fields))
+    log.integrate_pending()
+    report = ledger_log.verify_records("test.promise", [("late", {"n": 1}), ("on-time", {"n": 2})])
+    assert len(report.problems) == 1
+    assert "test.promise late" in report.problems[0] and "promise not kept" in report.problems[0]
+
+
+def test_callers_cannot_write_a_leafs_deadline():
+    from tungban.ledger import transparency as log
+
+    with pytest.raises(ValueError):
+        log._check_items([("test.promise", "x", {"merge_by": 0})])
+
+
+def test_a_merge_delay_shorter_than_the_schedule_is_flagged(settings):
+    from tungban.ledger import checks
+
+    settings.TUNGBAN_PURGE_INTERVAL = 600
+    settings.TUNGBAN_LOG_MERGE_DELAY = 1200
+    assert checks.merge_delay() == []
+    settings.TUNGBAN_LOG_MERGE_DELAY = 600
+    assert [m.id for m in checks.merge_delay()] == ["ledger.W001"]
