@@ -807,7 +807,7 @@ def inclusion_rows_sql(kind: str, reference: str) -> tuple[str, list]:
     * ``(0, body, tree_size as text, leaf_index)``: the leaf, with the head's ``tree_size``;
     * ``(1, hash, level as text, index)``: a stored hash — ``ledger_logleaf.leaf_hash`` at
       level 0, ``ledger_lognode.hash`` above — base64 (RFC 4648 §4) on PostgreSQL, the raw 32
-      bytes on SQLite: every sibling on the leaf's way up that is a complete subtree of the
+      bytes on SQLite (NULL when not stored): every sibling on the leaf's way up that is a complete subtree of the
       head's tree, and the perfect subtrees of the tree's right edge (a superset of the path).
 
     No rows when there is no such leaf or no published head. :func:`inclusion_from_rows`
@@ -817,8 +817,6 @@ def inclusion_rows_sql(kind: str, reference: str) -> tuple[str, list]:
     q = connection.ops.quote_name
     leaf, node, head = (q(m._meta.db_table) for m in (LogLeaf, LogNode, PublishedHead))
     idx = q("index")
-    stored = "COALESCE(t.hash, l.leaf_hash)"
-    stored = f"encode({stored}, 'base64')" if connection.vendor == "postgresql" else stored
     latest = f"(SELECT MAX({idx}) AS m FROM {leaf} WHERE kind = %s AND reference = %s)"
     size = f"(SELECT tree_size AS n FROM {head} ORDER BY seq DESC LIMIT 1)"
     up = "(lf.m >> lv.column1)"
@@ -829,13 +827,16 @@ def inclusion_rows_sql(kind: str, reference: str) -> tuple[str, list]:
         f"WHERE {sibling} < {edge} "
         f"UNION ALL SELECT lv.column1, ({edge} - 1) FROM {_LEVELS_SQL} AS lv, {size} AS hd WHERE ({edge} & 1) = 1"
     )
+    # one index lookup per key (correlated subqueries: a join let the planner scan the leaves)
+    stored = (
+        f"CASE WHEN k.lvl = 0 THEN (SELECT leaf_hash FROM {leaf} WHERE {idx} = k.idx) "
+        f"ELSE (SELECT hash FROM {node} WHERE {q('level')} = k.lvl AND {idx} = k.idx) END"
+    )
+    stored = f"encode({stored}, 'base64')" if connection.vendor == "postgresql" else stored
     sql = (
         f"SELECT 0 AS tag, l.body AS a, CAST(hd.n AS TEXT) AS b, l.{idx} AS n FROM {leaf} AS l, {size} AS hd "
         f"WHERE l.{idx} = (SELECT MAX({idx}) FROM {leaf} WHERE kind = %s AND reference = %s) "
-        f"UNION ALL SELECT 1, {stored}, CAST(k.lvl AS TEXT), k.idx "
-        f"FROM ({keys}) AS k LEFT JOIN {node} AS t ON k.lvl > 0 AND t.{q('level')} = k.lvl AND t.{idx} = k.idx "
-        f"LEFT JOIN {leaf} AS l ON k.lvl = 0 AND l.{idx} = k.idx "
-        f"WHERE t.hash IS NOT NULL OR l.leaf_hash IS NOT NULL"
+        f"UNION ALL SELECT 1, {stored}, CAST(k.lvl AS TEXT), k.idx FROM ({keys}) AS k"
     )
     return sql, [kind, reference, kind, reference]
 
@@ -851,7 +852,7 @@ def inclusion_from_rows(rows) -> dict | None:
     for tag, a, b, n in rows:
         if tag == 0:
             leaf = (a, int(b), int(n))
-        else:
+        elif a is not None:
             hashes[(int(b), int(n))] = a if isinstance(a, str) else b64(bytes(a))
     if leaf is None:
         return None
