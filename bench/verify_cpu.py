@@ -9,6 +9,7 @@ Run from the checkout::
     DATABASE_URL=postgres://postgres@127.0.0.1:54329/bench PYTHONPATH=src \\
         .venv/bin/python bench/verify_cpu.py --requests 2000                 # PostgreSQL
     ... bench/verify_cpu.py --profile                                        # plus where the CPU goes
+    ... bench/verify_cpu.py --cold        # each request a worker's first verification of its credential
 
 It creates a throw-away test database, registers the bundled issuers and types, issues
 ``--credentials`` Senior Citizen Cards to residents with a bound device, and builds one
@@ -74,6 +75,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup", type=int, default=100, help="requests before measuring (default 100)")
     p.add_argument("--credentials", type=int, default=200, help="credentials presented, cycled (default 200)")
     p.add_argument("--profile", action="store_true", help="also print the CPU per part (cProfile)")
+    p.add_argument(
+        "--cold",
+        action="store_true",
+        help="every request a worker's first verification of its credential (nothing kept of its inclusion proof)",
+    )
     return p
 
 
@@ -132,6 +138,15 @@ def _call(application, body: bytes) -> None:
             close()  # as a WSGI server does: Django's request_finished (close_old_connections)
     if not status[0].startswith("200") or not json.loads(out).get("valid"):
         raise SystemExit(f"{status[0]} {out[:300]!r}")
+
+
+def _forget_proofs() -> None:
+    """As in a worker that has not verified this credential yet (``--cold``): nothing kept of
+    its issuance leaf's inclusion proof, nor of that proof's check."""
+    from tungban.credentials import verify
+
+    verify._inclusions.clear()
+    verify._included.cache_clear()
 
 
 def _backend_pid(connection) -> int | None:
@@ -195,6 +210,8 @@ def measure(args) -> list[dict]:
 
                 with relayed(connection) as wire:
                     _call(application, next(bodies))  # opens the connection through the relay
+                    if args.cold:
+                        _forget_proofs()
                     wire.clear()
                     _call(application, next(bodies))
                     statements[mode] = list(wire.statements)
@@ -214,6 +231,8 @@ def measure(args) -> list[dict]:
                 chunk = [next(bodies) for _ in range(per_round)]
                 started = time.process_time()
                 for body in chunk:
+                    if args.cold:
+                        _forget_proofs()
                     _call(application, body)
                 cpu[mode] += time.process_time() - started
                 if pid is not None and _backend_pid(connection) == pid:
@@ -273,7 +292,8 @@ def main(argv=None) -> int:
         rows = measure(args)
     counted = "SQL round trips" if connection.vendor == "postgresql" else "SQL statements"
     print(f"database: {connection.vendor}, {args.requests} requests per mode, CPU of this process (time.process_time)")
-    print(f"{PATH} (one presentation per request, every claim, KB-JWT)")
+    cold = ", each a worker's first of its credential (--cold)" if args.cold else ""
+    print(f"{PATH} (one presentation per request, every claim, KB-JWT{cold})")
     print(f"{'mode':<12} {'CPU µs/request':>15} {'PostgreSQL µs':>14} {counted:>16}")
     for row in rows:
         pg = "-" if row["pg_cpu_us"] is None else f"{row['pg_cpu_us']:.0f}"

@@ -196,6 +196,7 @@ def verify_presentation(
             result.vct,
             ref.get("uri") if isinstance(ref.get("uri"), str) else None,
             holder_jwk=cnf.get("jwk") if isinstance(cnf.get("jwk"), dict) else None,
+            digest=result.digest,
         )
     issuer = trust.issuer(result.issuer) if result.issuer else None
     if issuer is None:
@@ -558,6 +559,9 @@ def ledger_leaf_hash(body: str) -> bytes:
 #: (credential digest, tree size) -> inclusion proof, oldest first (DatabaseTrust.inclusion).
 _inclusions: dict[tuple[str, int], dict] = {}
 _inclusions_lock = threading.Lock()
+#: The tree size of the last signed tree head a verification checked in this process: a hint
+#: for :meth:`DatabaseTrust.prefetch` (is a proof kept for this credential?), never an answer.
+_last_tree_size = [0]
 
 
 class DatabaseTrust:
@@ -577,6 +581,7 @@ class DatabaseTrust:
         self._tokens: dict = {}
         self._platform: dict | None = None  # the head, keys and device read with the rest
         self._holder_jwk = None
+        self._proof: tuple[str, dict] | None = None  # (digest, proof) read with the rest
         self._rate_limit = rate_limit
 
     def count_attempt(self) -> None:
@@ -588,13 +593,17 @@ class DatabaseTrust:
             self._rate_limit = None
             ratelimit.count(group, value)
 
-    def prefetch(self, iss: str, vct: str | None, status_uri: str | None, *, holder_jwk=None) -> None:
+    def prefetch(
+        self, iss: str, vct: str | None, status_uri: str | None, *, holder_jwk=None, digest: str | None = None
+    ) -> None:
         """Read the issuer, its keys, the credential type and the status list token that
         :meth:`issuer`, :meth:`credential_type` and :meth:`status_list_token` will be asked
         for, and the signed tree head, the platform's key ring and whether ``holder_jwk`` is
         a bound app's (:meth:`tree_head`, :meth:`log_jwks`, :meth:`holder_key_current`), in
         one SQL statement (:func:`.services.verification_material`, issue 15), the rate
-        limiter's counter included where it can be (class docstring). Each is as current as
+        limiter's counter included where it can be (class docstring); with ``digest``, when
+        no inclusion proof of that credential is kept for the last tree size seen, its
+        issuance leaf and inclusion path too (:meth:`inclusion`; issue 15, third round). Each is as current as
         the database: nothing is kept between verifications but what is keyed by its content
         (keys, verified signatures) or by the key ring's version.
 
@@ -618,14 +627,23 @@ class DatabaseTrust:
                 self.count_attempt()
             self._rate_limit = None
         try:
+            logged = digest if digest is not None and (digest, _last_tree_size[0]) not in _inclusions else None
             found = services.verification_material(
-                iss[len(issuer_prefix) :], type_id, status_ref, holder_jwk=holder_jwk, platform=True, counter=counter
+                iss[len(issuer_prefix) :],
+                type_id,
+                status_ref,
+                holder_jwk=holder_jwk,
+                platform=True,
+                counter=counter,
+                logged=logged,
             )
         except ratelimit.RateLimited:
             raise
         except DomainError:
             return  # the per-item lookups below give the same answer as before
         self._platform, self._holder_jwk = found["platform"], holder_jwk
+        if found.get("inclusion") is not None:
+            self._proof = (digest, found["inclusion"])
         self._issuers[iss] = found["issuer"]
         if type_id is not None:
             self._types[vct] = found["type"]
@@ -693,8 +711,23 @@ class DatabaseTrust:
         # in the tree of ``tree_size`` leaves never change; found ones are kept (issue 15: three
         # queries a verification while the log does not grow). A wrong entry could only fail
         # the check against the signed root, never pass it.
+        # The proof read in prefetch's statement is of the latest published head's tree: it is
+        # used when that is the head checked (else the log is asked, as before).
+        _last_tree_size[0] = tree_size  # a hint for the next prefetch, never an answer
         key = (digest, tree_size)
         proof = _inclusions.get(key)
+        if proof is None and self._proof is not None and self._proof[0] == digest:
+            read = self._proof[1]
+            if read["tree_size"] == tree_size:
+                proof = {
+                    "leaf_index": read["leaf_index"],
+                    "body": read["body"],
+                    "inclusion_path": read["inclusion_path"],
+                }
+                with _inclusions_lock:
+                    if len(_inclusions) >= 4096:
+                        _inclusions.pop(next(iter(_inclusions)))
+                    _inclusions[key] = proof
         if proof is None:
             self.count_attempt()
             proof = services.inclusion_of(digest, tree_size)

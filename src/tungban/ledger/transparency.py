@@ -56,7 +56,7 @@ from tungban.keys import services as keys
 
 from . import errors
 from .canonical import canonical
-from .merkle import EMPTY_ROOT, b64, consistency_ranges, inclusion_ranges, perfect_subtrees
+from .merkle import EMPTY_ROOT, b64, consistency_ranges, fold, inclusion_ranges, perfect_subtrees
 from .models import LogLeaf, LogNode, LogState, PendingLeaf, PublishedHead, TreeHead
 
 logger = logging.getLogger(__name__)
@@ -808,6 +808,86 @@ def signed_tree_head() -> dict:
 #: for a caller that reads it in the same statement as its own tables (認證易's online check,
 #: issue 15); table ``ledger_publishedhead``. :func:`head_from_signature` makes the head of it.
 HEAD_SIGNATURE_SQL = "(SELECT signature FROM ledger_publishedhead ORDER BY seq DESC LIMIT 1)"
+
+
+#: Tree levels an inclusion path may climb (a log of up to 2**63 leaves), for
+#: :func:`inclusion_rows_sql`: ``VALUES`` rows (column ``column1`` in PostgreSQL and SQLite).
+_LEVELS_SQL = "(VALUES " + ", ".join(f"({level})" for level in range(63)) + ")"
+
+
+def inclusion_rows_sql(kind: str, reference: str) -> tuple[str, list]:
+    """A SELECT (its SQL and bound parameters) that reads, in the caller's own statement, the
+    latest leaf of ``kind`` for ``reference`` (as :func:`leaf_for`) and the stored hashes its
+    RFC 9162 §2.1.3.1 inclusion path in the latest published head's tree needs (the head of
+    ``HEAD_SIGNATURE_SQL``, read in the same snapshot): issue 15, third round (these took
+    three more round trips, a worker's first verification of each credential). Rows
+    ``(tag, a, b, n)``, four columns (integer, text, text, bigint):
+
+    * ``(0, body, tree_size as text, leaf_index)``: the leaf, with the head's ``tree_size``;
+    * ``(1, hash, level as text, index)``: a stored hash — ``ledger_logleaf.leaf_hash`` at
+      level 0, ``ledger_lognode.hash`` above — base64 (RFC 4648 §4) on PostgreSQL, the raw 32
+      bytes on SQLite (NULL when not stored): every sibling on the leaf's way up that is a complete subtree of the
+      head's tree, and the perfect subtrees of the tree's right edge (a superset of the path).
+
+    No rows when there is no such leaf or no published head. :func:`inclusion_from_rows`
+    makes the proof of them. Tables: ``ledger_logleaf``, ``ledger_lognode``,
+    ``ledger_publishedhead``; portable SQL (PostgreSQL and SQLite; bit operators ``>>`` and
+    ``&``, XOR with 1 written as ``x + 1 - 2 * (x & 1)``)."""
+    q = connection.ops.quote_name
+    leaf, node, head = (q(m._meta.db_table) for m in (LogLeaf, LogNode, PublishedHead))
+    idx = q("index")
+    latest = f"(SELECT MAX({idx}) AS m FROM {leaf} WHERE kind = %s AND reference = %s)"
+    size = f"(SELECT tree_size AS n FROM {head} ORDER BY seq DESC LIMIT 1)"
+    up = "(lf.m >> lv.column1)"
+    sibling = f"({up} + 1 - 2 * ({up} & 1))"
+    edge = "(hd.n >> lv.column1)"
+    keys = (
+        f"SELECT lv.column1 AS lvl, {sibling} AS idx FROM {_LEVELS_SQL} AS lv, {latest} AS lf, {size} AS hd "
+        f"WHERE {sibling} < {edge} "
+        f"UNION ALL SELECT lv.column1, ({edge} - 1) FROM {_LEVELS_SQL} AS lv, {size} AS hd WHERE ({edge} & 1) = 1"
+    )
+    # one index lookup per key (correlated subqueries: a join let the planner scan the leaves)
+    stored = (
+        f"CASE WHEN k.lvl = 0 THEN (SELECT leaf_hash FROM {leaf} WHERE {idx} = k.idx) "
+        f"ELSE (SELECT hash FROM {node} WHERE {q('level')} = k.lvl AND {idx} = k.idx) END"
+    )
+    stored = f"encode({stored}, 'base64')" if connection.vendor == "postgresql" else stored
+    sql = (
+        f"SELECT 0 AS tag, l.body AS a, CAST(hd.n AS TEXT) AS b, l.{idx} AS n FROM {leaf} AS l, {size} AS hd "
+        f"WHERE l.{idx} = (SELECT MAX({idx}) FROM {leaf} WHERE kind = %s AND reference = %s) "
+        f"UNION ALL SELECT 1, {stored}, CAST(k.lvl AS TEXT), k.idx FROM ({keys}) AS k"
+    )
+    return sql, [kind, reference, kind, reference]
+
+
+def inclusion_from_rows(rows) -> dict | None:
+    """The inclusion proof of the rows of :func:`inclusion_rows_sql` (``(tag, a, b, n)``
+    each): ``{"leaf_index", "body", "tree_size", "inclusion_path": [base64, ...]}`` as
+    :func:`inclusion_proof` gives the path (RFC 9162 §2.1.3.1, the leaf's sibling first),
+    built from the stored hashes with :mod:`.merkle`'s pure functions. None when the rows
+    cannot make it — no leaf or no head, the leaf not within the head's tree, a stored hash
+    missing — for the caller to ask :func:`inclusion_proof` (which recomputes a missing node)."""
+    leaf, hashes = None, {}
+    for tag, a, b, n in rows:
+        if tag == 0:
+            leaf = (a, int(b), int(n))
+        elif a is not None:
+            hashes[(int(b), int(n))] = a if isinstance(a, str) else b64(bytes(a))
+    if leaf is None:
+        return None
+    body, size, index = leaf
+    if not 0 <= index < size:
+        return None
+    path = []
+    for start, end in inclusion_ranges(index, size):
+        parts = perfect_subtrees(start, end)
+        if any(key not in hashes for key in parts):
+            return None
+        if len(parts) == 1:
+            path.append(hashes[parts[0]])
+        else:  # the tree's right edge: MTH of its perfect subtrees (RFC 9162 §2.1.1)
+            path.append(b64(fold([(level, base64.b64decode(hashes[(level, i)])) for level, i in parts])))
+    return {"leaf_index": index, "body": body, "tree_size": size, "inclusion_path": path}
 
 
 def head_from_signature(signature: str | None, active_kid: str | None) -> dict | None:

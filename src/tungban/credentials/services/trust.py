@@ -84,6 +84,7 @@ def verification_material(
     holder_jwk=None,
     platform: bool = False,
     counter: ratelimit.Hit | None = None,
+    logged: str | None = None,
 ) -> dict:
     """What 認證易's online check of one credential reads from the database, in one SQL
     statement (issue 15: an online verification read them in eleven ORM queries, then five):
@@ -100,6 +101,12 @@ def verification_material(
     :param type_id: the credential type's id (the last segment of ``vct``), or None.
     :param status_ref: ``(issuer_id, number)`` of the status list the credential names, or None.
     :param holder_jwk: the credential's ``cnf.jwk``, or None.
+    :param logged: a credential's digest (its issuance leaf's ``ref``): the statement also
+        reads that leaf and its RFC 9162 inclusion path in the latest published head's tree
+        (:func:`tungban.ledger.transparency.inclusion_rows_sql`), and the answer has
+        ``"inclusion": {"leaf_index", "body", "tree_size", "inclusion_path"} | None`` (None:
+        ask :func:`inclusion_of`). A worker's first verification of a credential took three
+        more round trips for it (issue 15, third round).
     :param counter: a rate limiter's attempt (:func:`tungban.core.ratelimit.hit_statement`)
         counted by the same statement (a data-modifying ``WITH``, PostgreSQL): one round trip
         for the limit and the read (issue 15, third round). It is settled before anything is
@@ -114,7 +121,8 @@ def verification_material(
     bound): ``credentials_issuer``, ``credentials_issuerkey`` (``public_jwk``, newest first, as
     :func:`.metadata.published_jwks`), ``credentials_credentialtype``, ``credentials_statuslist``;
     with ``platform``, through the scalar SQL expressions their owners publish,
-    ``ledger_publishedhead``, ``oidc_signingkey``, ``keys_keyringversion`` and ``wallet_device``.
+    ``ledger_publishedhead``, ``oidc_signingkey``, ``keys_keyringversion`` and ``wallet_device``;
+    with ``logged``, ``ledger_logleaf`` and ``ledger_lognode`` through the ledger's SELECT.
     """
     import datetime as dt
     import json
@@ -142,6 +150,10 @@ def verification_material(
             f"{bound[0] if bound else 'NULL'}"
         )
         params += [keys.SIGNING_KEYS, *(bound[1] if bound else [])]
+    if logged is not None:
+        inclusion_sql, inclusion_params = ledger.inclusion_rows_sql("credential.issued", logged)
+        sql += f" UNION ALL SELECT 6 + inc.tag, inc.a, inc.b, NULL, NULL, inc.n FROM ({inclusion_sql}) AS inc"
+        params += inclusion_params
     if counter is not None:
         sql = f"WITH hit AS ({counter.sql}) {sql} UNION ALL SELECT 5, value, NULL, NULL, NULL, 0 FROM hit"
         params = [*counter.params, *params]
@@ -149,6 +161,7 @@ def verification_material(
     out: dict = {"issuer": None, "type": None, "status_token": None}
     keys_rows = sorted((r for r in rows if r[0] == 1), key=lambda r: (r[4], r[5]), reverse=True)
     status_row = None
+    proof_rows = []
     for kind, a, b, c, _created, n in rows:
         if kind == 0:
             out["issuer"] = {"name_en": a, "name_zh": b, "jwks": {"keys": [json.loads(k[1]) for k in keys_rows]}}
@@ -160,6 +173,10 @@ def verification_material(
             out["platform"] = {"head_signature": a, "active_kid": b, "key_ring": c, "holder_bound": n is not None}
         elif kind == 5:
             counter.settle(a)
+        elif kind >= 6:
+            proof_rows.append((kind - 6, a, b, n))
+    if logged is not None:
+        out["inclusion"] = ledger.inclusion_from_rows(proof_rows)
     if status_row is not None:
         out["status_token"] = status_row[0] or status_list_token(sl_issuer, sl_number)[0]
     return out

@@ -396,3 +396,58 @@ def test_the_lane_and_the_hot_path_answer_with_the_references_headers(monkeypatc
     assert reference[0].startswith("400")
     assert seen(lane) == seen(hot_path) == seen(reference)
     assert ("Vary", "Accept-Language, Cookie") in lane[1]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="round trips of a persistent PostgreSQL connection")
+def test_a_credentials_first_verification_is_one_round_trip_too(holder, senior_card):
+    """Issue 15 (third round): a worker's first verification of a credential (nothing kept
+    for its issuance leaf) reads the leaf and its RFC 9162 inclusion path in the same one
+    statement as the rest, on the wire (it took three more round trips: the leaf, the log's
+    size, the tree's nodes); and the proof still checks against the signed tree head."""
+    from tungban.credentials import verify
+    from tungban.testing.pgwire import relayed
+
+    presentations = [(holder.present(senior_card.sd_jwt, None, nonce=f"n-c{i}"), f"n-c{i}") for i in range(2)]
+    with relayed(connection) as wire:
+        status, body = _wsgi_post({"presentation": presentations[0][0], "nonce": presentations[0][1]})
+        assert status.startswith("200"), body  # opens the persistent connection
+        verify._inclusions.clear()  # as in a worker that has not seen this credential
+        verify._included.cache_clear()
+        wire.clear()
+        status, body = _wsgi_post({"presentation": presentations[1][0], "nonce": presentations[1][1]})
+        statements = list(wire.statements)
+    answer = json.loads(body)
+    assert status.startswith("200") and answer["valid"] is True and answer["log"]["included"] is True, body
+    assert len(statements) == 1, "\n".join(statements)
+
+
+@pytest.mark.parametrize("grown", [0, 1, 2, 3, 5])
+def test_a_first_verification_reads_the_proof_with_the_rest(holder, senior_card, grown):
+    """The inclusion proof a first verification reads with the rest (PostgreSQL and SQLite)
+    is the log's own (``ledger.transparency.inclusion_proof``), in trees of several shapes
+    (the credential's leaf with 0–5 leaves after it), and nothing else is read for it."""
+    from tungban.credentials import verify
+    from tungban.ledger import transparency
+
+    for i in range(grown):
+        services.issue(
+            services.get_type("senior-citizen-card"), holder.resident, {"card_number": f"SC3000000{i}"}, issued_by="t"
+        )
+    presentation = holder.present(senior_card.sd_jwt, None, nonce="n-p")
+    verify_presentation(presentation, DatabaseTrust(), expected_nonce="n-p")  # status list token, key ring
+    verify._inclusions.clear()
+    verify._included.cache_clear()
+    trust = DatabaseTrust()
+    with CaptureQueriesContext(connection) as q:
+        result = verify_presentation(presentation, trust, expected_nonce="n-p")
+    assert result.valid and result.log["included"] is True, result.problems
+    if connection.vendor != "postgresql":  # there the statement runs past Django's wrappers
+        assert len(q) <= MAX_QUERIES, "\n".join(x["sql"] for x in q.captured_queries)
+    else:
+        assert len(q) == 0, "\n".join(x["sql"] for x in q.captured_queries)
+    leaf = transparency.leaf_for("credential.issued", result.digest)
+    expected = transparency.inclusion_proof(leaf.index, result.log["tree_size"])
+    kept = verify._inclusions[(result.digest, result.log["tree_size"])]
+    assert kept["leaf_index"] == leaf.index and kept["body"] == leaf.body
+    assert list(kept["inclusion_path"]) == expected["inclusion_path"]

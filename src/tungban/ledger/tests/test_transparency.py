@@ -615,3 +615,38 @@ def test_merkle_verify_consistency_against_the_known_answer_vectors():
             assert not merkle.verify_consistency(first, second, roots[first - 1], roots[second - 1], proof[:-1])
     assert merkle.verify_consistency(0, 5, merkle.EMPTY_ROOT, roots[4], [])
     assert not merkle.verify_consistency(6, 5, roots[5], roots[4], [])
+
+
+@pytest.mark.django_db
+def test_inclusion_rows_give_the_logs_own_proofs():
+    """Issue 15 (third round): :func:`transparency.inclusion_rows_sql` read in a caller's
+    statement and :func:`transparency.inclusion_from_rows` give, for every leaf of every tree
+    size up to 19 (each the latest published head's), the proof :func:`inclusion_proof`
+    gives, which the RFC 9162 §2.1.3.2 verifier accepts; none for a leaf never logged."""
+
+    def read(ref: str):
+        sql, params = transparency.inclusion_rows_sql("test.entry", ref)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT tag, a, b, n FROM ({sql}) AS inc", params)
+            return transparency.inclusion_from_rows(cursor.fetchall())
+
+    assert read("ref-0") is None  # nothing logged, no head
+    for size in range(1, 20):
+        append_one_by_one(1, start=size - 1)
+        head = transparency.signed_tree_head()
+        assert head["tree_size"] == size
+        for m in range(size):
+            proof = read(f"ref-{m}")
+            expected = transparency.inclusion_proof(m, size)
+            assert proof is not None, (m, size)
+            assert (proof["leaf_index"], proof["tree_size"]) == (m, size)
+            assert proof["inclusion_path"] == expected["inclusion_path"], (m, size)
+            assert proof["body"] == LogLeaf.objects.get(index=m).body
+            assert rfc.verify_inclusion(
+                merkle.leaf_hash(proof["body"]),
+                m,
+                size,
+                [d64(p) for p in proof["inclusion_path"]],
+                d64(head["root_hash"]),
+            )
+    assert read("never") is None
