@@ -12,6 +12,10 @@ and seeded here, so give it a throw-away database, e.g.::
 
 Grants: ``refresh_token`` (rotating), ``client_credentials`` (client_secret_basic),
 ``authorization_code`` (PKCE S256, client_secret_basic, ``openid profile offline_access``).
+
+On PostgreSQL it also prints the database server's CPU per request (``PostgreSQL µs``: the
+on-CPU time of this connection's backend process, ``/proc/<pid>/schedstat``, over the timed
+loop; the server must run on this machine), as ``bench/userinfo_cpu.py`` does.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
+    from inprocess import backend_cpu_ns  # bench/inprocess.py
     from oidc import REDIRECT_URI, basic_auth, mint_tungban_tokens  # bench/oidc.py
 
     from tungban.identity.models import Resident
@@ -142,7 +147,7 @@ def main() -> None:
         import cProfile
 
         profiler = cProfile.Profile(time.process_time)  # CPU time, not waiting
-    print(f"{'grant':<20} {'CPU µs/req':>11} {'queries/req':>12}")
+    print(f"{'grant':<20} {'CPU µs/req':>11} {'PostgreSQL µs':>14} {'queries/req':>12}")
     for grant in grants:
         items = bodies(grant)
         for body in items[:5]:  # warm-up: imports, caches of immutable things
@@ -156,13 +161,16 @@ def main() -> None:
         rest = items[6 : n + 5]
         if profiler:
             profiler.enable()
+        pid, pg0 = backend_cpu_ns(connection)
         t0 = time.process_time()
         for body in rest:
             post(body)
         cpu = time.process_time() - t0
+        pid_after, pg1 = backend_cpu_ns(connection)
         if profiler:
             profiler.disable()
-        print(f"{grant:<20} {cpu / len(rest) * 1e6:>11.0f} {queries:>12}")
+        pg = f"{(pg1 - pg0) / len(rest) / 1e3:.0f}" if pid is not None and pid == pid_after else "-"
+        print(f"{grant:<20} {cpu / len(rest) * 1e6:>11.0f} {pg:>14} {queries:>12}")
     if profiler:
         profiler.dump_stats(args.profile)
 

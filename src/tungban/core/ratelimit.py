@@ -128,6 +128,37 @@ def count(group: str, value: str, *, rate: str | None = None) -> None:
         raise RateLimited(details={"retry_after": retry_after}, minutes=max(1, -(-retry_after // 60)))
 
 
+def apply_counters_persistence(using: str = "default") -> None:
+    """Make the counters' table (:class:`CounterCache`'s, ``settings.RATELIMIT_USE_CACHE``)
+    ``UNLOGGED`` on PostgreSQL when ``settings.TUNGBAN_RATELIMIT_UNLOGGED`` (the default),
+    logged otherwise; run after ``createcachetable`` on every ``migrate`` (:mod:`.apps`).
+    Nothing when the table already is as asked, on another database alias, or on SQLite.
+
+    Why (issue 15, pgdiet): each counted attempt is an upsert in its own transaction, on every
+    token request and online verification. A transaction that wrote only to unlogged tables
+    writes no WAL of its own and so commits without waiting for a WAL flush (PostgreSQL's
+    ``RecordTransactionCommit``): the counter's commit no longer costs an ``fsync``, about half
+    the statement's database CPU and most of its latency (``bench/README.md``). What it gives
+    up: after a crash of the database server (not a clean restart) the counters start again
+    from zero, and a standby does not copy them — the same as Django's other cache backends,
+    for counts of attempts in windows of seconds to a day. ``ALTER TABLE … SET [UN]LOGGED``
+    rewrites the table (bounded by ``TUNGBAN_RATELIMIT_MAX_ENTRIES`` rows)."""
+    cache = caches[settings.RATELIMIT_USE_CACHE]
+    if not isinstance(cache, CounterCache) or router.db_for_write(cache.cache_model_class) != using:
+        return
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return
+    wanted = "u" if getattr(settings, "TUNGBAN_RATELIMIT_UNLOGGED", True) else "p"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relpersistence FROM pg_class WHERE oid = to_regclass(%s)", [cache._table])
+        row = cursor.fetchone()
+        if row is None or row[0] == wanted:
+            return
+        table = connection.ops.quote_name(cache._table)
+        cursor.execute(f"ALTER TABLE {table} SET {'UNLOGGED' if wanted == 'u' else 'LOGGED'}")
+
+
 @functools.lru_cache(maxsize=64)
 def _parsed_rate(rate: str) -> tuple[int, int]:
     """``(count, seconds)`` of a rate string (django-ratelimit's ``_split_rate``), parsed once
