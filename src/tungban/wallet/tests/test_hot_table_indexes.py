@@ -107,7 +107,7 @@ def test_the_orm_still_cascades_and_sets_null_for_release_records():
             requester_name_zh="RP",
             kind="login",
             claims=["name"],
-            approval_id=approval.pk,
+            approval_id=ReleaseRecord._meta.get_field("approval").get_db_prep_value(approval.pk, connection),
         )
     resident.delete()
     assert list(ReleaseRecord.objects.values_list("resident_id", flat=True)) == [other.pk]
