@@ -40,6 +40,7 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import logging
 import pickle
 import time
 from collections.abc import Callable
@@ -49,7 +50,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.db import DatabaseCache
-from django.db import connections, models, router, transaction
+from django.db import DatabaseError, connections, models, router, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.timezone import now as tz_now
@@ -61,6 +62,8 @@ from django_ratelimit.core import EXPIRATION_FUDGE, _get_ip, _get_window, _make_
 from ninja.decorators import decorate_view
 
 from .errors import DomainError
+
+logger = logging.getLogger(__name__)
 
 RateLimited = DomainError.define(
     "rate_limited",
@@ -156,7 +159,13 @@ def apply_counters_persistence(using: str = "default") -> None:
         if row is None or row[0] == wanted:
             return
         table = connection.ops.quote_name(cache._table)
-        cursor.execute(f"ALTER TABLE {table} SET {'UNLOGGED' if wanted == 'u' else 'LOGGED'}")
+        try:
+            with transaction.atomic(using=using):
+                cursor.execute(f"ALTER TABLE {table} SET {'UNLOGGED' if wanted == 'u' else 'LOGGED'}")
+        except DatabaseError as exc:
+            # e.g. a publication names the table (logical replication), which PostgreSQL
+            # refuses to make unlogged: leave it as it is, migrate goes on.
+            logger.warning("rate limiter counters' table %s left as it was: %s", cache._table, exc)
 
 
 @functools.lru_cache(maxsize=64)

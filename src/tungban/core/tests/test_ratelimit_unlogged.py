@@ -47,3 +47,17 @@ def test_the_setting_switches_it_back_and_forth(settings):
     with pytest.raises(ratelimit.RateLimited):
         for _ in range(3):
             ratelimit.count("token", "192.0.2.9", rate="2/m")
+
+
+def test_a_published_table_is_left_logged(settings, caplog):
+    """A publication naming the table (logical replication) keeps it from becoming unlogged:
+    ``migrate`` goes on with the table logged and says so in the log."""
+    settings.TUNGBAN_RATELIMIT_UNLOGGED = False
+    ratelimit.apply_counters_persistence("default")
+    with connection.cursor() as cursor:
+        table = connection.ops.quote_name(caches[settings.RATELIMIT_USE_CACHE]._table)
+        cursor.execute(f"CREATE PUBLICATION pgdiet_test_counters FOR TABLE {table}")
+    settings.TUNGBAN_RATELIMIT_UNLOGGED = True
+    ratelimit.apply_counters_persistence("default")
+    assert _persistence(settings) == "p"
+    assert "left as it was" in caplog.text
