@@ -1,7 +1,6 @@
 """What the in-process benchmarks share (``bench/exchange_cpu.py``, ``userinfo_cpu.py``,
-``handler_cpu.py``, ``token_cpu.py``): a WSGI environ as a server would hand it to
-``tungban.wsgi.application``, a throw-away test database for the run, and the CPU time of the
-PostgreSQL backend serving a connection."""
+``handler_cpu.py``): a WSGI environ as a server would hand it to ``tungban.wsgi.application``,
+and a throw-away test database for the run."""
 
 from __future__ import annotations
 
@@ -59,17 +58,3 @@ def throwaway_database(name: str) -> Iterator[None]:
         connection.creation.destroy_test_db(old_name, verbosity=0)
         if tmp is not None:
             tmp.cleanup()
-
-
-def backend_cpu_ns(connection) -> tuple[int | None, int]:
-    """``(pid, nanoseconds)``: the PostgreSQL backend process serving ``connection`` (Django's,
-    open) and its on-CPU time so far (``/proc/<pid>/schedstat``: the server runs on this
-    machine); ``(None, 0)`` on another database, a closed connection or a remote server.
-    Compare two readings with the same pid: the database's CPU for what ran between them."""
-    if connection.vendor != "postgresql" or connection.connection is None:
-        return None, 0
-    pid = connection.connection.info.backend_pid
-    try:
-        return pid, int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None, 0

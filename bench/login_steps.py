@@ -14,7 +14,9 @@ each step is timed. Run from the checkout::
 
 The database is migrated and gets a relying party, residents and devices; it is not emptied.
 Printed per step: CPU µs per call (mean and median over ``--logins``, after ``--warmup``
-logins) and queries per call.
+logins), queries per call, and the PostgreSQL backend's CPU µs per call (mean;
+``/proc/<pid>/schedstat`` of the connection's server process: PostgreSQL on this machine,
+readable by this user; 0 otherwise).
 """
 
 from __future__ import annotations
@@ -87,8 +89,12 @@ def main() -> None:
 
         profiler = cProfile.Profile(time.process_time)  # CPU time: waits on the database do not count
 
+    pg: dict[str, list[float]] = {s: [] for s in STEPS}
+
     @contextmanager
     def timed(step):
+        pid = _backend_pid(connection)
+        before = _backend_cpu_ns(pid)  # read outside the step's own CPU time
         if profiler and step == args.profile:
             profiler.enable()
         t0 = time.process_time()
@@ -96,22 +102,44 @@ def main() -> None:
         cpu[step].append(time.process_time() - t0)
         if profiler and step == args.profile:
             profiler.disable()
+        if pid is not None and pid == _backend_pid(connection):
+            pg[step].append((_backend_cpu_ns(pid) - before) / 1e9)
 
     for d in drivers:
         d.measure = timed
     for i in range(args.logins):
         drivers[i % len(drivers)].login()
-    print(f"{'step':<12} {'CPU µs mean':>12} {'median':>8} {'queries':>8}")
-    total = 0.0
+    print(f"{'step':<12} {'CPU µs mean':>12} {'median':>8} {'queries':>8} {'PG µs mean':>11}")
+    total = pg_total = 0.0
     for s in STEPS:
         mean = statistics.fmean(cpu[s]) * 1e6
+        pg_mean = statistics.fmean(pg[s]) * 1e6 if pg[s] else 0.0
         total += mean
-        print(f"{s:<12} {mean:>12,.0f} {statistics.median(cpu[s]) * 1e6:>8,.0f} {len(queries[s]):>8}")
-    print(f"{'login':<12} {total:>12,.0f} {'':>8} {sum(len(q) for q in queries.values()):>8}")
+        pg_total += pg_mean
+        print(f"{s:<12} {mean:>12,.0f} {statistics.median(cpu[s]) * 1e6:>8,.0f} {len(queries[s]):>8} {pg_mean:>11,.0f}")
+    print(f"{'login':<12} {total:>12,.0f} {'':>8} {sum(len(q) for q in queries.values()):>8} {pg_total:>11,.0f}")
     if profiler:
         import pstats
 
         pstats.Stats(profiler).sort_stats(args.sort).print_stats(40)
+
+
+def _backend_pid(connection) -> int | None:
+    """The PostgreSQL backend's process id of Django's connection, if open."""
+    if connection.vendor != "postgresql" or connection.connection is None:
+        return None
+    return connection.connection.info.backend_pid
+
+
+def _backend_cpu_ns(pid: int | None) -> int:
+    """On-CPU nanoseconds of the PostgreSQL backend ``pid`` (``/proc/<pid>/schedstat``: the
+    server on this machine, as ``bench/userinfo_cpu.py``), 0 if unknown."""
+    if pid is None:
+        return 0
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def explain(queries: dict[str, list[str]]) -> None:

@@ -13,9 +13,14 @@ and seeded here, so give it a throw-away database, e.g.::
 Grants: ``refresh_token`` (rotating), ``client_credentials`` (client_secret_basic),
 ``authorization_code`` (PKCE S256, client_secret_basic, ``openid profile offline_access``).
 
-On PostgreSQL it also prints the database server's CPU per request (``PostgreSQL µs``: the
-on-CPU time of this connection's backend process, ``/proc/<pid>/schedstat``, over the timed
-loop; the server must run on this machine), as ``bench/userinfo_cpu.py`` does.
+Modes (``--modes``, all by default, interleaved in rounds so that the machine's load hits them
+alike): ``reference`` — Authlib's token view on the hot path (:mod:`tungban.oidc.fasttoken`
+switched off), ``hot`` — the fast path as a hot-path view (Django's handler in front; what
+ASGI gets), ``lane`` — the fast path on the front's lane before Django (production under
+WSGI). Each response is closed as a WSGI server closes it (Django's ``request_finished``). On
+PostgreSQL it also prints the backend's CPU per request (``/proc/<pid>/schedstat`` of this
+connection's server process) and the round trips of one request on the wire
+(:mod:`tungban.testing.pgwire`, BEGIN/COMMIT and health checks included).
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", type=int, default=300, help="requests per grant (default 300)")
     parser.add_argument("--grants", default="refresh_token,client_credentials,authorization_code")
+    parser.add_argument("--modes", default="reference,hot,lane", help="reference, hot, lane (default: all)")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds per mode and grant (default 5)")
     parser.add_argument("--profile", help="write a cProfile of the timed loops to this file")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tungban.settings")
@@ -47,7 +54,6 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
-    from inprocess import backend_cpu_ns  # bench/inprocess.py
     from oidc import REDIRECT_URI, basic_auth, mint_tungban_tokens  # bench/oidc.py
 
     from tungban.identity.models import Resident
@@ -93,7 +99,11 @@ def main() -> None:
             **(extra or {}),
         }
         status = []
-        body_out = b"".join(application(environ, lambda s, h, *a: status.append(s)))
+        result = application(environ, lambda s, h, *a: status.append(s))
+        try:
+            body_out = b"".join(result)
+        finally:
+            getattr(result, "close", lambda: None)()  # as a WSGI server: Django's request_finished
         if not status[0].startswith("200"):
             raise SystemExit(f"{body.get('grant_type')}: {status[0]} {body_out[:300]!r}")
         return body_out
@@ -127,52 +137,111 @@ def main() -> None:
         return out
 
     grants = args.grants.split(",")
+    modes = args.modes.split(",")
 
-    def bodies(grant: str) -> list[dict]:
+    def bodies(grant: str, count: int) -> list[dict]:
         """Fresh request bodies (codes live only TUNGBAN_CODE_TTL seconds)."""
         if grant == "refresh_token":
-            refresh, _ = mint_tungban_tokens(client, n + 5, 0)
+            refresh, _ = mint_tungban_tokens(client, count, 0)
             return [{"grant_type": "refresh_token", "refresh_token": r} for r in refresh]
         if grant == "client_credentials":
-            return [{"grant_type": "client_credentials"}] * (n + 5)
+            return [{"grant_type": "client_credentials"}] * count
         if grant == "authorization_code":
             return [
                 {"grant_type": "authorization_code", "code": c, "code_verifier": v, "redirect_uri": REDIRECT_URI}
-                for c, v in codes(n + 5)
+                for c, v in codes(count)
             ]
         raise SystemExit(f"unknown grant {grant}")
 
+    from tungban.core import front
+    from tungban.oidc import fasttoken
+
+    saved_lanes, hot_token, lane = dict(front._lanes), fasttoken.hot_token, fasttoken.lane
+
+    def use(mode: str) -> None:
+        """reference: no fast path; hot: the fast path behind Django's handler; lane: before it."""
+        front._lanes.clear()
+        front._lanes.update(saved_lanes if mode == "lane" else {})
+        fasttoken.hot_token = hot_token if mode != "reference" else (lambda request: None)
+        fasttoken.lane = lane
+
+    per_round = max(1, n // args.rounds)
     profiler = None
     if args.profile:
         import cProfile
 
         profiler = cProfile.Profile(time.process_time)  # CPU time, not waiting
-    print(f"{'grant':<20} {'CPU µs/req':>11} {'PostgreSQL µs':>14} {'queries/req':>12}")
-    for grant in grants:
-        items = bodies(grant)
-        for body in items[:5]:  # warm-up: imports, caches of immutable things
-            post(body)
-        with CaptureQueriesContext(connection) as ctx:
-            post(items[5])
-        queries = len(ctx.captured_queries)
-        if os.environ.get("TOKEN_CPU_SQL"):
-            for q in ctx.captured_queries:
-                print("   ", q["sql"][:200])
-        rest = items[6 : n + 5]
-        if profiler:
-            profiler.enable()
-        pid, pg0 = backend_cpu_ns(connection)
-        t0 = time.process_time()
-        for body in rest:
-            post(body)
-        cpu = time.process_time() - t0
-        pid_after, pg1 = backend_cpu_ns(connection)
-        if profiler:
-            profiler.disable()
-        pg = f"{(pg1 - pg0) / len(rest) / 1e3:.0f}" if pid is not None and pid == pid_after else "-"
-        print(f"{grant:<20} {cpu / len(rest) * 1e6:>11.0f} {pg:>14} {queries:>12}")
+    cases = [(grant, mode) for grant in grants for mode in modes]
+    cpu = dict.fromkeys(cases, 0.0)
+    done = dict.fromkeys(cases, 0)
+    backend_ns = dict.fromkeys(cases, 0)
+    backend_n = dict.fromkeys(cases, 0)
+    trips: dict = {}
+    try:
+        for grant, mode in cases:  # warm-up and the statements of one request
+            use(mode)
+            for body in bodies(grant, 5):
+                post(body)
+            body = bodies(grant, 2)
+            if connection.vendor == "postgresql":
+                from tungban.testing.pgwire import relayed
+
+                with relayed(connection) as wire:
+                    post(body[0])  # opens the connection
+                    wire.clear()
+                    post(body[1])
+                    trips[grant, mode] = list(wire.statements)
+            else:
+                with CaptureQueriesContext(connection) as ctx:
+                    post(body[1])
+                trips[grant, mode] = [q["sql"] for q in ctx.captured_queries]
+            if os.environ.get("TOKEN_CPU_SQL"):
+                print(grant, mode, *(sql[:200] for sql in trips[grant, mode]), sep="\n    ")
+        for _round in range(args.rounds):
+            for grant, mode in cases:
+                items = bodies(grant, per_round + 1)  # made outside the timed loop
+                use(mode)
+                post(items[0])  # (re)opens the connection if a request closed it
+                pid = connection.connection.info.backend_pid if connection.vendor == "postgresql" else None
+                before = _backend_cpu_ns(pid)
+                if profiler:
+                    profiler.enable()
+                t0 = time.process_time()
+                for body in items[1:]:
+                    post(body)
+                cpu[grant, mode] += time.process_time() - t0
+                if profiler:
+                    profiler.disable()
+                done[grant, mode] += per_round
+                if (
+                    pid is not None
+                    and connection.connection is not None
+                    and connection.connection.info.backend_pid == pid
+                ):
+                    backend_ns[grant, mode] += _backend_cpu_ns(pid) - before
+                    backend_n[grant, mode] += per_round
+    finally:
+        use("lane")
+    counted = "round trips" if connection.vendor == "postgresql" else "statements"
+    print(f"database: {connection.vendor}; {per_round * args.rounds} requests per row; CPU of this process")
+    print(f"{'grant':<20} {'mode':<10} {'CPU µs/req':>11} {'PostgreSQL µs':>14} {counted:>12}")
+    for grant, mode in cases:
+        pg = f"{backend_ns[grant, mode] / backend_n[grant, mode] / 1e3:.0f}" if backend_n[grant, mode] else "-"
+        us = cpu[grant, mode] / done[grant, mode] * 1e6
+        print(f"{grant:<20} {mode:<10} {us:>11.0f} {pg:>14} {len(trips[grant, mode]):>12}")
     if profiler:
         profiler.dump_stats(args.profile)
+
+
+def _backend_cpu_ns(pid: int | None) -> int:
+    """On-CPU nanoseconds of the PostgreSQL backend ``pid`` (``/proc/<pid>/schedstat``), 0 if unknown."""
+    if pid is None:
+        return 0
+    try:
+        with open(f"/proc/{pid}/schedstat") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 if __name__ == "__main__":

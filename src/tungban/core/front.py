@@ -48,20 +48,46 @@ Apps register their documents from ``AppConfig.ready()`` (``core`` imports no ap
 is a callable with no argument returning an object with ``body``, ``etag`` and
 ``content_type`` (:class:`tungban.core.documents.Served`) or ``None``; it is called on every
 request and must be cheap and must not block.
+
+**Lanes** (:func:`register_lane`) carry the same idea to the machine endpoints that read and
+write the database on every request (userinfo, the token endpoint, e-licence verification):
+even on a hot path (:mod:`tungban.core.hotpaths`) Django's request object, signals, three
+middlewares and the response object cost about 100 µs of CPU per request, as much as the
+database round trip itself. A lane's handler gets the WSGI environ and the body
+(:class:`Call`) and answers the common valid case with a :class:`Reply` (status, body bytes,
+extra headers); for anything else it returns ``None`` *before it writes anything*, and Django
+answers as if the lane did not exist (the body is handed back intact). The front checks first
+what the full stack would: the method, the ``Host`` (as above), the SSL redirect, the body's
+size (a body over the lane's ``max_body``, a ``Transfer-Encoding`` or an unreadable
+``Content-Length`` goes to Django: its 413 and its parsing). It sends Django's
+``request_started`` and ``request_finished`` around the handler (the database connection's
+age and health checks, exactly as for a request Django answers), and adds the headers the full
+stack adds to a hot-path answer (as for documents, made once per status, content type, extra
+headers and scheme by the full stack's own code) and ``Content-Length``. An exception raised by
+a handler gets the JSON answer of :func:`tungban.core.faults.api_exception_response` (503 for a
+database fault), in the API's language, as on a hot path. A handler that wrote must therefore
+answer: its write is one statement in autocommit or a ``transaction.atomic()`` block, and
+nothing that can fail comes after the commit but building the reply. Lanes are WSGI only:
+under ASGI, Django (and its hot paths) answer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import io
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.core import signals
+from django.core.handlers.wsgi import WSGIRequest
+from django.http import HttpRequest, HttpResponse
 from django.http.request import split_domain_port, validate_host
 from django.middleware.security import SecurityMiddleware
+from django.utils import translation
 from django.utils.http import parse_etags
 
-from . import documents
+from . import documents, faults
+from .middleware import api_language, limit_for
 
 Provider = Callable[[], "documents.Served | None"]
 
@@ -86,6 +112,65 @@ def register(path: str, provider: Provider, *, cache_control: str | None = None,
     if not path.startswith("/"):
         raise ValueError(f"a front path starts with '/': {path!r}")
     _routes[path] = _Route(provider, cache_control, cors)
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One request on a lane: ``method`` (``"POST"``), ``environ`` (the WSGI environ; headers
+    as ``HTTP_*``), ``body`` (the whole body, bytes, ``b""`` for none) and ``secure`` (whether
+    Django would call the request secure: ``SECURE_PROXY_SSL_HEADER``, else the scheme)."""
+
+    method: str
+    environ: dict
+    body: bytes
+    secure: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A lane's answer: HTTP status ``code`` (200), ``body`` (bytes), extra ``headers``
+    (``(("Cache-Control", "no-store"),)``: what the endpoint's own view sets) and
+    ``content_type``. The front adds the full stack's headers and ``Content-Length``."""
+
+    code: int
+    body: bytes
+    headers: tuple[tuple[str, str], ...] = ()
+    content_type: str = "application/json"
+
+
+LaneHandler = Callable[[Call], "Reply | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Lane:
+    handler: LaneHandler
+    methods: frozenset[str]
+    max_body: int
+
+
+_lanes: dict[str, _Lane] = {}
+
+
+def register_lane(
+    path: str, handler: LaneHandler, *, methods: Iterable[str] = ("POST",), max_body: int = 16384
+) -> None:
+    """Answer ``methods`` on exactly ``path`` (``PATH_INFO``) with ``handler(call)`` before
+    Django (module docstring, "Lanes"); a body over ``max_body`` bytes (or over the path's
+    :func:`tungban.core.middleware.limit_for`, whichever is smaller) goes to Django.
+    Registering a path again replaces its lane. Reads no setting (a settings-only process
+    may register).
+
+    :raises ValueError: for a path that does not start with ``/``, or ``max_body`` < 0."""
+    if not path.startswith("/"):
+        raise ValueError(f"a lane's path starts with '/': {path!r}")
+    if max_body < 0:
+        raise ValueError("max_body must be 0 or more")
+    _lanes[path] = _Lane(handler, frozenset(m.upper() for m in methods), max_body)
+
+
+def lane_registered(path: str) -> bool:
+    """Whether ``path`` has a lane."""
+    return path in _lanes
 
 
 def registered(path: str) -> bool:
@@ -116,6 +201,8 @@ class Front:
         self._security = SecurityMiddleware(lambda request: None)
         self._hot_headers = HotPathMiddleware(lambda request: None).headers
         self._answers: dict[tuple, Answer] = {}
+        self._lane_heads: dict[tuple, tuple[str, list]] = {}
+        self._lane_limits: dict[_Lane, int] = {}
         self._hosts: dict[str, bool] = {}
         self._allowed = list(settings.ALLOWED_HOSTS)
         if settings.DEBUG and not self._allowed:
@@ -125,7 +212,8 @@ class Front:
         self._ssl_redirect = settings.SECURE_SSL_REDIRECT
 
     def __call__(self, environ, start_response):
-        route = _routes.get(environ.get("PATH_INFO"))
+        path = environ.get("PATH_INFO")
+        route = _routes.get(path)
         if route is not None:
             answer = self.answer(route, environ)
             if answer is not None:
@@ -133,7 +221,98 @@ class Front:
                 if environ["REQUEST_METHOD"] == "HEAD":
                     return []
                 return [answer.body]
+        else:
+            lane = _lanes.get(path)
+            if lane is not None:
+                answer = self.lane(lane, environ)
+                if answer is not None:
+                    start_response(answer.status, answer.headers)
+                    return [answer.body]
         return self.application(environ, start_response)
+
+    def lane(self, lane: _Lane, environ: dict) -> Answer | None:
+        """The lane's answer to ``environ`` (module docstring, "Lanes"), or ``None`` for Django
+        to answer (``environ["wsgi.input"]`` then holds the body read, unread)."""
+        method = environ.get("REQUEST_METHOD")
+        if method not in lane.methods or "HTTP_TRANSFER_ENCODING" in environ:
+            return None
+        if not self._host_allowed(environ):
+            return None
+        secure = self._secure(environ)
+        if self._ssl_redirect and not secure:
+            return None
+        limit = self._lane_limits.get(lane)
+        if limit is None:  # the settings are read once, by the worker, not at registration
+            limit = self._lane_limits[lane] = min(lane.max_body, limit_for(environ["PATH_INFO"]))
+        length = environ.get("CONTENT_LENGTH") or "0"
+        if not length.isdigit() or int(length) > limit:
+            return None
+        length = int(length)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)  # Django reads it again if the handler declines
+        signals.request_started.send(sender=self.__class__, environ=environ)
+        try:
+            try:
+                reply = lane.handler(Call(method, environ, body, secure))
+            except Exception as exc:  # noqa: BLE001 - the answers a hot path gives
+                environ["wsgi.input"] = io.BytesIO(body)
+                request = WSGIRequest(environ)
+                with translation.override(api_language(request)):
+                    response = faults.api_exception_response(request, exc)
+                return self._from_response(response, secure)
+        finally:
+            signals.request_finished.send(sender=self.__class__)
+        if reply is None:
+            environ["wsgi.input"] = io.BytesIO(body)
+            return None
+        key = (reply.code, reply.content_type, reply.headers, secure)
+        head = self._lane_heads.get(key)
+        if head is None:
+            response = HttpResponse(status=reply.code, content_type=reply.content_type)
+            for name, value in reply.headers:
+                response[name] = value
+            status, headers, _body = self._finish(response, secure)
+            head = (status, [(n, v) for n, v in headers if n != "Content-Length"])
+            if len(self._lane_heads) >= 256:
+                self._lane_heads.clear()
+            self._lane_heads[key] = head
+        return Answer(head[0], reply.code, [*head[1], ("Content-Length", str(len(reply.body)))], reply.body)
+
+    def _from_response(self, response: HttpResponse, secure: bool) -> Answer:
+        status, headers, body = self._finish(response, secure)
+        return Answer(status, response.status_code, headers, body)
+
+    def _finish(self, response: HttpResponse, secure: bool) -> tuple[str, list, bytes]:
+        """``response`` with the headers the full stack adds to a hot-path answer (the
+        hot-path middleware's, then ``SecurityMiddleware``'s), as ``(status, headers, body)``."""
+        request = HttpRequest()
+        request.method = "POST"
+        request.is_secure = lambda: secure
+        response = self._stack_headers(request, response)
+        if "Content-Length" not in response:
+            response["Content-Length"] = str(len(response.content))
+        return f"{response.status_code} {response.reason_phrase}", list(response.items()), response.content
+
+    def _stack_headers(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        """``response`` with the hot-path middleware's headers, then ``SecurityMiddleware``'s."""
+        for name, value in self._hot_headers:  # as HotPathMiddleware adds them
+            if name not in response:
+                response[name] = value
+        return self._security.process_response(request, response)
+
+    def _host_allowed(self, environ: dict) -> bool:
+        """Whether ``HTTP_HOST`` passes ``ALLOWED_HOSTS`` as :meth:`HttpRequest.get_host` checks
+        it (kept per host name); ``False`` with ``X-Forwarded-Host`` when it is trusted."""
+        host = environ.get("HTTP_HOST")
+        if host is None or (self._forwarded_host and "HTTP_X_FORWARDED_HOST" in environ):
+            return False
+        allowed = self._hosts.get(host)
+        if allowed is None:
+            domain, _port = split_domain_port(host)
+            allowed = bool(domain) and validate_host(domain, self._allowed)
+            if len(self._hosts) < 256:
+                self._hosts[host] = allowed
+        return allowed
 
     def answer(self, route: _Route, environ: dict) -> Answer | None:
         """The answer to ``environ`` (a WSGI environ, or the same keys from ASGI), or ``None``
@@ -145,16 +324,7 @@ class Front:
             return None
         if environ.get("CONTENT_LENGTH") not in (None, "", "0") or "HTTP_TRANSFER_ENCODING" in environ:
             return None  # a body: Django's size limit (413) and whatever else it says
-        host = environ.get("HTTP_HOST")
-        if host is None or (self._forwarded_host and "HTTP_X_FORWARDED_HOST" in environ):
-            return None
-        allowed = self._hosts.get(host)
-        if allowed is None:
-            domain, _port = split_domain_port(host)
-            allowed = bool(domain) and validate_host(domain, self._allowed)
-            if len(self._hosts) < 256:
-                self._hosts[host] = allowed
-        if not allowed:
+        if not self._host_allowed(environ):
             return None
         secure = self._secure(environ)
         if self._ssl_redirect and not secure:
@@ -199,10 +369,7 @@ class Front:
             request.META["HTTP_IF_NONE_MATCH"] = document.etag
         request.is_secure = lambda: secure
         response = documents.respond(request, document, cache_control=route.cache_control, cors=route.cors)
-        for name, value in self._hot_headers:  # as HotPathMiddleware adds them
-            if name not in response:
-                response[name] = value
-        response = self._security.process_response(request, response)
+        response = self._stack_headers(request, response)
         return Answer(
             f"{response.status_code} {response.reason_phrase}",
             response.status_code,

@@ -30,6 +30,23 @@ Rules for a hot-path view (the app that owns the endpoint registers it in its
   :class:`tungban.core.middleware.RequestSizeLimitMiddleware`), and exceptions get the JSON
   answers of :func:`tungban.core.faults.api_exception_response` (a database fault is a
   retryable 503).
+
+A **page** (``register(..., page=True)``; issue 15, third round: the login's authorization
+page and the browser's completion) is a view of the URL conf that renders for a browser. A
+browser that carries no session cookie (``SESSION_COOKIE_NAME``) and no messages cookie —
+every new login's — has nothing for the session, authentication, OTP, staff-session,
+messages and lockout middleware to do (none of them changes such a response), so the page is
+answered here with what the page needs of the rest, through the same middleware's own hooks:
+the page language (:class:`tungban.core.middleware.LocaleMiddleware`: ``Content-Language``,
+``Vary: Accept-Language``), the body size limit (a page in that language), CSRF
+(``CsrfViewMiddleware``: the cookie the page's forms need, the check of an unsafe method),
+database faults (:class:`tungban.core.faults.FaultMiddleware`) and every other exception as
+Django's handler answers it (``response_for_exception``: its 400/403/404 pages,
+``handler500``), ``Content-Length`` (as ``CommonMiddleware``), and the headers above
+(``X-Frame-Options`` unless the response is exempt). A browser with a session or messages
+cookie goes down the full stack. A page view may use neither ``request.session`` nor
+``request.user``; it may return ``None`` to send the request down the full stack (before it
+wrote anything), e.g. for a path segment the URL conf would refuse.
 """
 
 from __future__ import annotations
@@ -37,13 +54,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from django.conf import settings
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.core.handlers.exception import response_for_exception
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import translation
 from django.utils.csp import build_policy
 from django_permissions_policy import PermissionsPolicyMiddleware
 
 from . import faults
-from .middleware import RequestSizeLimitMiddleware, api_language, limit_for
+from .middleware import LocaleMiddleware, RequestSizeLimitMiddleware, api_language, limit_for
 
 HotView = Callable[[HttpRequest], "HttpResponse | None"]
 
@@ -54,18 +74,32 @@ _patterns: dict[str, dict[tuple[str, str], Callable]] = {}
 ID = "{id}"
 
 
-def register(path: str, view: Callable, *, methods: Iterable[str] = ("GET", "HEAD")) -> None:
+class _Page:
+    """A registered page view (``register(..., page=True)``)."""
+
+    __slots__ = ("view",)
+
+    def __init__(self, view: Callable):
+        self.view = view
+
+    def __call__(self, request, **kwargs):  # resolve() callers (tests) may call it directly
+        return self.view(request, **kwargs)
+
+
+def register(path: str, view: Callable, *, methods: Iterable[str] = ("GET", "HEAD"), page: bool = False) -> None:
     """Answer ``methods`` on ``path`` (``request.path_info``, e.g. ``"/oidc/token"``) with
     ``view`` before the page middleware. ``path`` may hold one whole segment ``{id}``
     (``"/api/v1/wallet/requests/{id}"``): it matches one non-empty segment without ``/``,
     given to the view as ``view(request, id=segment)``; exact paths are looked up first.
     Registering the same path and method again replaces the view (Django's autoreloader may
-    call ``ready`` twice).
+    call ``ready`` twice). ``page``: a page for browsers (module docstring).
 
     :raises ValueError: for a path that does not start with ``/``, or holds another ``{``
         than one whole ``{id}`` segment."""
     if not path.startswith("/"):
         raise ValueError(f"a hot path starts with '/': {path!r}")
+    if page:
+        view = _Page(view)
     if ID in path:
         prefix, _, suffix = path.partition(ID)
         if not prefix.endswith("/") or (suffix and not suffix.startswith("/")) or "{" in suffix or "}" in suffix:
@@ -112,6 +146,11 @@ class HotPathMiddleware:
             "X-Frame-Options": getattr(settings, "X_FRAME_OPTIONS", "DENY").upper(),
         }
         self.headers = [(name, value) for name, value in headers.items() if value]
+        # The page hooks (module docstring): the same middleware, called hook by hook.
+        self.locale = LocaleMiddleware(get_response)
+        self.csrf = CsrfViewMiddleware(get_response)
+        self.faults = faults.FaultMiddleware(get_response)
+        self.full_stack_cookies = (settings.SESSION_COOKIE_NAME, CookieStorage.cookie_name)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         view = _routes.get((request.method, request.path_info))
@@ -123,6 +162,8 @@ class HotPathMiddleware:
             if found is None:
                 return self.get_response(request)
             view, kwargs = found
+        if type(view) is _Page:
+            return self._page(request, view.view, kwargs)
         request.get_host()  # ALLOWED_HOSTS, as CommonMiddleware would: DisallowedHost is a 400
         try:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -141,5 +182,39 @@ class HotPathMiddleware:
             return self.get_response(request)
         for name, value in self.headers:
             if name not in response:
+                response[name] = value
+        return response
+
+    def _page(self, request: HttpRequest, view: Callable, kwargs: dict) -> HttpResponse:
+        """A page (module docstring), or the full stack's answer."""
+        cookies = request.COOKIES
+        if any(name in cookies for name in self.full_stack_cookies):
+            return self.get_response(request)  # a session or messages to load
+        request.get_host()  # ALLOWED_HOSTS, as CommonMiddleware would: DisallowedHost is a 400
+        self.locale.process_request(request)  # activates the page's language, as the full stack
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        limit = limit_for(request.path_info)
+        if declared > limit:
+            response = self.size_limit._too_large(request, limit)
+        else:
+            self.csrf.process_request(request)
+            try:
+                response = self.csrf.process_view(request, view, (), kwargs) or view(request, **kwargs)
+                if response is None:
+                    return self.get_response(request)
+                if callable(getattr(response, "render", None)):
+                    response = response.render()
+            except Exception as exc:  # noqa: BLE001 - the answers the full stack would give
+                response = self.faults.process_exception(request, exc) or response_for_exception(request, exc)
+            response = self.csrf.process_response(request, response)
+        response = self.locale.process_response(request, response)
+        if not response.streaming and not response.has_header("Content-Length"):
+            response.headers["Content-Length"] = str(len(response.content))  # as CommonMiddleware
+        exempt = getattr(response, "xframe_options_exempt", False)
+        for name, value in self.headers:
+            if name not in response and not (exempt and name == "X-Frame-Options"):
                 response[name] = value
         return response

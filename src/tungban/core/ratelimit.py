@@ -44,6 +44,7 @@ import logging
 import pickle
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.conf import settings
@@ -166,6 +167,67 @@ def apply_counters_persistence(using: str = "default") -> None:
             # e.g. a publication names the table (logical replication), which PostgreSQL
             # refuses to make unlogged: leave it as it is, migrate goes on.
             logger.warning("rate limiter counters' table %s left as it was: %s", cache._table, exc)
+def enabled() -> bool:
+    """Whether rate limits are counted at all (``RATELIMIT_ENABLE``; off only in tests and
+    benchmarks that measure something else)."""
+    return getattr(settings, "RATELIMIT_ENABLE", True)
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddedCount:
+    """One attempt of a group, counted by the caller's own statement (issue 15: token).
+
+    ``sql`` is a data-modifying ``WITH`` member (PostgreSQL) that adds one to the counter of
+    :func:`count` — the same row, key, window and expiry, the same upsert as
+    :meth:`CounterCache.hit` — once for each row of the caller's ``WITH`` member named
+    ``source`` (one row: one attempt; none: nothing counted), and returns ``hits`` (bigint,
+    the count with this attempt); ``params`` are its bound values in order. The attempt is past
+    the limit when ``hits > limit``; then answer :func:`limited_response` (``retry_after``
+    seconds), as :func:`count` would have raised."""
+
+    sql: str
+    params: tuple
+    limit: int
+    retry_after: int
+    #: The database alias the counter lives on: embed it only in a statement on that one.
+    alias: str
+
+
+def embedded_count(group: str, value: str, source: str) -> EmbeddedCount | None:
+    """:class:`EmbeddedCount` of one attempt of ``group`` for ``value`` (e.g. a client
+    address, :func:`client_ip`), for each row of the ``WITH`` member ``source`` (an SQL
+    identifier the caller wrote, never user input); ``None`` when the counters are not a
+    :class:`CounterCache` on PostgreSQL (then count with :func:`count`). Call only when
+    :func:`enabled`.
+
+    :raises KeyError: for a group that has no configured rate (a programming error)."""
+    cache = caches[settings.RATELIMIT_USE_CACHE]
+    if not isinstance(cache, CounterCache):
+        return None
+    connection, table = cache._sql()
+    if connection.vendor != "postgresql":
+        return None
+    limit, period = parsed = _parsed_rate(rate_for(group))
+    window = _get_window(value, period)
+    key = cache.make_key(_make_cache_key(group, window, parsed, value, ALL))
+    exp, now = cache._expiry(connection, period + EXPIRATION_FUDGE)
+    sql = (
+        f"{source}_hits AS (INSERT INTO {table} AS rl (cache_key, value, expires) SELECT %s, '1', %s FROM {source} "
+        "ON CONFLICT (cache_key) DO UPDATE SET "
+        "value = CASE WHEN rl.expires < %s THEN '1' ELSE CAST(CAST(rl.value AS bigint) + 1 AS text) END, "
+        "expires = CASE WHEN rl.expires < %s THEN excluded.expires ELSE rl.expires END "
+        "RETURNING CAST(rl.value AS bigint) AS hits)"
+    )
+    return EmbeddedCount(sql, (key, exp, now, now), limit, max(1, window - int(time.time())), connection.alias)
+
+
+def limited_response(retry_after: int) -> HttpResponse:
+    """The JSON 429 of :func:`too_many_response` for a client that does not ask for HTML
+    (:data:`RateLimited`'s body in the active language, ``Retry-After``)."""
+    exc = RateLimited(details={"retry_after": retry_after}, minutes=max(1, -(-retry_after // 60)))
+    response = JsonResponse(exc.as_dict(), status=exc.status)
+    response["Retry-After"] = str(retry_after)
+    return response
 
 
 @functools.lru_cache(maxsize=64)

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import functools
 
-from django.db import connections, router
-from django.db.models import Model
+from django.db import connections, router, transaction
+from django.db.models import CharField, Model
 
 
 @functools.cache
@@ -68,24 +68,52 @@ def insert(obj: Model) -> Model:
 
 
 @functools.cache
-def _linked_statement(parent: type[Model], child: type[Model], link: str, vendor: str) -> tuple[tuple, tuple, str]:
+def _linked_statement(
+    parent: type[Model], child: type[Model], link: str, vendor: str, guarded: bool = False
+) -> tuple[tuple, tuple, str]:
     """``(parent's fields, child's fields without link, SQL)`` of :func:`insert_linked`'s one
-    statement (PostgreSQL). Immutable: computed once per pair of models and vendor."""
+    statement (PostgreSQL). Immutable: computed once per pair of models and vendor. A
+    ``guarded`` statement's text starts after its first step (``WITH g AS (the caller's
+    UPDATE … RETURNING 1)``, prefixed by the caller) and inserts with ``INSERT … SELECT``
+    from the step before, each parameter cast to its column's type (a ``CharField`` without
+    its length: a longer value is refused, not cut)."""
     connection = connections[router.db_for_write(child)]
     quote = connection.ops.quote_name
     parent_fields, parent_sql, _generated = _statement(parent, vendor, True)
     child_fields, _sql, child_generated = _statement(child, vendor, True)
     linked = child._meta.get_field(link)
+    rest = tuple(f for f in child_fields if f is not linked)
+    if guarded:
+        parent_casts = ", ".join(f"CAST(%s AS {_cast_type(f, connection)})" for f in parent_fields)
+        child_casts = ", ".join(
+            "p.pk" if f is linked else f"CAST(%s AS {_cast_type(f, connection)})" for f in child_fields
+        )
+        sql = (
+            f", p (pk) AS (INSERT INTO {quote(parent._meta.db_table)} ({', '.join(quote(f.column) for f in parent_fields)}) "
+            f"SELECT {parent_casts} FROM g RETURNING {quote(parent._meta.pk.column)}) "
+            f"INSERT INTO {quote(child._meta.db_table)} ({', '.join(quote(f.column) for f in child_fields)}) "
+            f"SELECT {child_casts} FROM p RETURNING {quote(child._meta.pk.column)}, {quote(linked.column)}"
+        )
+        return parent_fields, rest, sql
     values = ", ".join("(SELECT p.pk FROM p)" if f is linked else "%s" for f in child_fields)
     sql = (
         f"WITH p (pk) AS ({parent_sql}) "
         f"INSERT INTO {quote(child._meta.db_table)} ({', '.join(quote(f.column) for f in child_fields)}) "
         f"VALUES ({values}) RETURNING {quote(child._meta.pk.column)}, {quote(linked.column)}"
     )
-    return parent_fields, tuple(f for f in child_fields if f is not linked), sql
+    return parent_fields, rest, sql
 
 
-def insert_linked(parent: Model, child: Model, link: str) -> Model:
+def _cast_type(field, connection) -> str:
+    """The type a parameter of an ``INSERT … SELECT`` is cast to: the column's, but a
+    ``CharField`` without its length — ``CAST('…' AS varchar(n))`` silently cuts a longer
+    value, where inserting it raises ``DataError`` (as :mod:`tungban.oidc.rows`)."""
+    if isinstance(field, CharField):
+        return connection.ops.cast_char_field_without_max_length
+    return field.db_type(connection)
+
+
+def insert_linked(parent: Model, child: Model, link: str, guard: tuple[str, list] | None = None) -> Model | None:
     """Insert ``parent`` and ``child`` (new, unsaved instances; ``child``'s foreign key
     ``link`` to ``parent``'s model, an auto-numbered primary key), ``child`` pointing at
     ``parent``; returns ``child``, both saved, as two :func:`insert` calls would leave them.
@@ -95,19 +123,39 @@ def insert_linked(parent: Model, child: Model, link: str) -> Model:
     inserts, parent first (call it inside a transaction). Issue 15: the login session and its
     authorization code, one round trip fewer per login.
 
+    ``guard``: ``(sql, params)`` of one ``UPDATE`` (no ``RETURNING``; bound parameters) that
+    must update exactly one row for anything to be inserted; then ``None`` is returned when it
+    updated none, and nothing is written. On PostgreSQL it is the first step of the same
+    statement (atomic on its own: no transaction needed); elsewhere it runs first, and the
+    three run in one transaction (:func:`django.db.transaction.atomic`). Issue 15 (third
+    round): the browser's completion marks the approval used in the statement that writes the
+    login session and its code.
+
     :raises django.db.IntegrityError: as the ORM's inserts.
     """
     connection = connections[router.db_for_write(type(child), instance=child)]
     if connection.vendor != "postgresql":
-        insert(parent)
-        setattr(child, link, parent)
-        return insert(child)
-    parent_fields, child_fields, sql = _linked_statement(type(parent), type(child), link, connection.vendor)
-    params = [f.get_db_prep_save(f.pre_save(parent, True), connection) for f in parent_fields]
+        with transaction.atomic(using=connection.alias, savepoint=False):
+            if guard is not None:
+                with connection.cursor() as cursor:
+                    cursor.execute(*guard)
+                    if cursor.rowcount != 1:
+                        return None
+            insert(parent)
+            setattr(child, link, parent)
+            return insert(child)
+    parent_fields, child_fields, sql = _linked_statement(
+        type(parent), type(child), link, connection.vendor, guard is not None
+    )
+    params = list(guard[1]) if guard is not None else []
+    params += [f.get_db_prep_save(f.pre_save(parent, True), connection) for f in parent_fields]
     params += [f.get_db_prep_save(f.pre_save(child, True), connection) for f in child_fields]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        child.pk, parent.pk = cursor.fetchone()
+        cursor.execute(f"WITH g AS ({guard[0]} RETURNING 1){sql}" if guard is not None else sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    child.pk, parent.pk = row
     for obj in (parent, child):
         obj._state.adding = False
         obj._state.db = connection.alias

@@ -40,21 +40,61 @@ class OidcConfig(AppConfig):
         front.register("/oidc/jwks", keys.served_jwks, cache_control=hot.JWKS_CACHE_CONTROL)
         # The token endpoint uses no session, user or CSRF: answered before the page middleware (issue 15).
         hotpaths.register("/oidc/token", token, methods=("POST",))
+        # ... and its common valid client_credentials and refresh_token requests before Django
+        # (oidc.fasttoken).
+        front.register_lane("/oidc/token", token_lane)
         # issue 15: userinfo and form data before the page middleware (fall through on errors)
         hotpaths.register("/oidc/userinfo", fastrelease.hot_userinfo, methods=("GET", "POST"))
         hotpaths.register("/oidc/formdata", fastrelease.hot_formdata, methods=("GET", "POST"))
+        # The login's pages for a browser without a session (issue 15, third round).
+        hotpaths.register("/oidc/authorize", authorize, methods=("GET",), page=True)
+        hotpaths.register("/oidc/authorize/{id}/complete", authorize_complete, methods=("GET",), page=True)
 
 
 _views = None
+_fast = None
 
 
 def token(request):
     """The token endpoint's view (:func:`tungban.oidc.views.token`), its module imported on the
     first request only: the views build the Authlib server, which needs the settings of a full
-    set-up (not those of the verifier children)."""
+    set-up (not those of the verifier children). The common valid ``client_credentials`` and
+    ``refresh_token`` requests are answered first by :func:`tungban.oidc.fasttoken.hot_token`."""
+    global _fast
+    if _fast is None:
+        from . import fasttoken
+
+        _fast = fasttoken
+    return _fast.hot_token(request) or _loaded_views().token(request)
+
+
+def token_lane(call):
+    """The token endpoint's lane (:func:`tungban.oidc.fasttoken.lane`), imported on first use."""
+    global _fast
+    if _fast is None:
+        from . import fasttoken
+
+        _fast = fasttoken
+    return _fast.lane(call)
+
+
+def _loaded_views():
     global _views
     if _views is None:
         from . import views as _views_module
 
         _views = _views_module
-    return _views.token(request)
+    return _views
+
+
+def authorize(request):
+    """The authorization page (:func:`tungban.oidc.views.authorize`), imported as :func:`token`."""
+    return _loaded_views().authorize(request)
+
+
+authorize.csrf_exempt = True  # as the view: OIDC Core §3.1.2.1 (form POSTs from any service)
+
+
+def authorize_complete(request, id):
+    """The browser's completion (:func:`tungban.oidc.views.hot_authorize_complete`), imported as :func:`token`."""
+    return _loaded_views().hot_authorize_complete(request, id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import hmac
 import secrets
+import uuid
 from functools import wraps
 from urllib.parse import urlencode
 
@@ -30,6 +31,7 @@ from tungban.wallet import services as wallet
 from tungban.wallet.models import RequestStatus
 
 from . import binding, hot, pages, par, services
+from .constants import LOGIN_KIND
 from .memo import active_client, request_memo
 from .models import Client
 from .resource import NO_TOKEN_CHALLENGE, bearer_token
@@ -262,7 +264,18 @@ def authorize_complete(request, approval_id):
     client = grant.request.client
     if status == RequestStatus.APPROVED and services.acr_satisfied(approval.resident, approval.context.get("acr", [])):
         try:
-            with transaction.atomic():  # used, session and code together or not at all
+            if approval.kind == LOGIN_KIND:
+                # The approval marked used in the statement that writes the login session and
+                # its code (issue 15, third round): one statement on PostgreSQL, atomic on its
+                # own (no BEGIN/COMMIT); a refused completion raises and writes nothing.
+                completes = wallet.completion_guard(approval)
+                session = services.start_login_session(approval, client, deferred=True)
+                subject = Subject(resident=approval.resident, approval=approval, session=session, completes=completes)
+                response = server.create_authorization_response(original, grant_user=subject, grant=grant)
+                if "code=" in response.get("Location", ""):
+                    approval.status = RequestStatus.COMPLETED
+                return response
+            with transaction.atomic():  # used and code together or not at all
                 approval = wallet.complete(approval.id, read=approval)
                 session = services.start_login_session(approval, client, deferred=True)  # written with the code
                 subject = Subject(resident=approval.resident, approval=approval, session=session)
@@ -313,6 +326,19 @@ def authorize_complete(request, approval_id):
         )
     name = client.name_zh if request.LANGUAGE_CODE.startswith("zh") else client.name_en
     return _error_page(request, title, message % {"service": name}, status=200, return_url=return_url)
+
+
+def hot_authorize_complete(request, id: str):
+    """:func:`authorize_complete` as a page hot path (``/oidc/authorize/{id}/complete``,
+    :mod:`tungban.core.hotpaths`, issue 15): ``None`` (the URL conf's 404) for a segment
+    that is not a UUID, as its ``<uuid:…>`` converter refuses it."""
+    try:
+        approval_id = uuid.UUID(id)
+    except ValueError:
+        return None
+    if str(approval_id) != id:
+        return None  # the converter takes the canonical lowercase form only
+    return authorize_complete(request, approval_id=approval_id)
 
 
 @csrf_exempt

@@ -816,9 +816,19 @@ def _mark_completed(req_id, expected_kind: str | None) -> bool:
     One ``UPDATE`` of ``wallet_approvalrequest`` written once (issue 15: the ORM's compiler
     was most of its cost); its row lock makes two concurrent completions serial."""
     try:
-        pk = req_id if isinstance(req_id, uuid.UUID) else uuid.UUID(str(req_id))
+        sql, params = _completion_statement(req_id, expected_kind)
     except ValueError:
         return False
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount == 1
+
+
+def _completion_statement(req_id, expected_kind: str | None) -> tuple[str, list]:
+    """The conditional ``UPDATE`` of :func:`_mark_completed`: ``(sql, params)``.
+
+    :raises ValueError: ``req_id`` is no UUID."""
+    pk = req_id if isinstance(req_id, uuid.UUID) else uuid.UUID(str(req_id))
     since = _now() - dt.timedelta(seconds=COMPLETION_GRACE)
     sql = "UPDATE wallet_approvalrequest SET status = %s WHERE id = %s AND status = %s AND expires_at >= %s"
     params = [
@@ -830,9 +840,40 @@ def _mark_completed(req_id, expected_kind: str | None) -> bool:
     if expected_kind:
         sql += " AND kind = %s"
         params.append(expected_kind)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount == 1
+    return sql, params
+
+
+def completion_guard(read: ApprovalRequest, *, expected_kind: str | None = None) -> tuple[str, list]:
+    """What :func:`complete` writes, for the requester to run **in the statement of its own
+    writes** (issue 15, the browser's completion: one statement, no ``BEGIN``/``COMMIT``):
+    ``(sql, params)`` of one ``UPDATE`` of ``wallet_approvalrequest`` (no ``RETURNING``)
+    that marks the request ``completed`` only if it is still approved (of ``expected_kind``)
+    and not past ``expires_at`` + :data:`COMPLETION_GRACE` — it updates one row or none.
+    The requester writes its rows only if it updated one (e.g. a data-modifying ``WITH``,
+    :func:`tungban.core.rawsql.insert_linked`'s ``guard``); its row lock makes two concurrent
+    completions serial: the second updates nothing. Run it and nothing else of this request.
+
+    :param read: the request as the caller read it (:func:`get_request_to_complete`); judged
+        first, so a request that cannot be completed raises before anything is written.
+    :raises Conflict: ``request_already_decided`` when ``read`` is not approved (or not of
+        ``expected_kind``); :class:`DomainError` ``request_expired`` past the grace.
+    """
+    if read.status != RequestStatus.APPROVED or (expected_kind and read.kind != expected_kind):
+        raise errors.RequestAlreadyDecided(_("This request has already been used."))
+    if read.expires_at < _now() - dt.timedelta(seconds=COMPLETION_GRACE):
+        raise errors.RequestExpired()
+    return _completion_statement(read.pk, expected_kind)
+
+
+def completion_refused(req_id, *, expected_kind: str | None = None) -> DomainError:
+    """The error of a :func:`completion_guard` that updated no row (another completion won,
+    or the grace ran out meanwhile), as :func:`complete` raises it: the request read again.
+
+    :returns: ``request_already_decided`` (:class:`Conflict`) or ``request_expired``."""
+    req = ApprovalRequest.objects.filter(pk=req_id).only("status", "kind").first()
+    if req is None or req.status != RequestStatus.APPROVED or (expected_kind and req.kind != expected_kind):
+        return errors.RequestAlreadyDecided(_("This request has already been used."))
+    return errors.RequestExpired()
 
 
 def pending_for(resident: Resident) -> list[ApprovalRequest]:

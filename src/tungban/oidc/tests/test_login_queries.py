@@ -20,8 +20,12 @@ pytestmark = pytest.mark.django_db
 #: approval with its resident, the client with the nonce check; BEGIN, the approval marked used
 #: (one UPDATE, not read again), the login session, the code, COMMIT. On PostgreSQL the login
 #: session and the code are one statement (a data-modifying WITH; issue 15 second round): 6.
-LIMITS = {"authorize": 2, "app_request": 2, "decision": 6, "complete": 7}
-LIMITS_POSTGRESQL = {**LIMITS, "complete": 6}
+#: Third round: the completion marks the approval used in the statement that writes the login
+#: session and the code (a wallet guard in the data-modifying WITH, one statement in autocommit:
+#: no BEGIN/COMMIT): the approval with its resident, the client with the nonce check, that
+#: statement — 3 on PostgreSQL; elsewhere the UPDATE and the two INSERTs in one transaction.
+LIMITS = {"authorize": 2, "app_request": 2, "decision": 6, "complete": 5}
+LIMITS_POSTGRESQL = {**LIMITS, "complete": 3}
 
 
 @pytest.fixture
@@ -198,3 +202,201 @@ def test_the_completion_validates_the_authorization_request_once(steps, monkeypa
     code = AuthorizationCode.objects.latest("id")
     assert code.used_at is not None and code.redirect_uri == "https://rp.example/cb" and code.code_challenge
     assert code.session is not None and code.session.resident_id == code.resident_id
+
+
+@pytest.mark.parametrize("meanwhile", ["completed", "expired"])
+def test_a_completion_that_loses_the_race_writes_nothing(steps, monkeypatch, meanwhile):
+    """The approval is marked used in the statement that writes the login session and its
+    code (issue 15, third round): when it changed between the completion's read and that
+    statement (another tab completed it, or its grace ran out), the statement writes nothing
+    and the page says what happened — as when the UPDATE ran on its own."""
+    import datetime as dt
+    import re
+
+    from tungban.oidc import views
+    from tungban.oidc.models import AuthorizationCode, LoginSession
+    from tungban.wallet import services as wallet
+    from tungban.wallet.models import ApprovalRequest
+
+    driver, _meter = steps
+    driver.login()
+    real = wallet.get_request_to_complete
+
+    def read_then_change(approval_id):
+        read = real(approval_id)
+        if meanwhile == "completed":
+            wallet.complete(approval_id)
+        else:
+            past = wallet._now() - dt.timedelta(seconds=wallet.COMPLETION_GRACE + 5)
+            ApprovalRequest.objects.filter(pk=approval_id).update(expires_at=past)
+        return read
+
+    monkeypatch.setattr(views.wallet, "get_request_to_complete", read_then_change)
+    codes, sessions = AuthorizationCode.objects.count(), LoginSession.objects.count()
+    with pytest.raises(AssertionError):
+        driver.login()  # the completion step is refused
+    assert (AuthorizationCode.objects.count(), LoginSession.objects.count()) == (codes, sessions)
+    approval = ApprovalRequest.objects.latest("created_at")
+    browser = driver.clients[0]
+    monkeypatch.setattr(views.wallet, "get_request_to_complete", real)
+    page = browser.get(f"/oidc/authorize/{approval.pk}/complete", secure=True, HTTP_ACCEPT_LANGUAGE="en")
+    text = re.sub(r"\s+", " ", page.content.decode())
+    if meanwhile == "completed":
+        assert page.status_code == 200 and "already" in text, text[:500]
+    else:
+        assert page.status_code == 200 and "expired" in text, text[:500]
+        assert ApprovalRequest.objects.get(pk=approval.pk).status == "approved"
+
+
+# --- The authorization page and the completion before the page middleware (issue 15, third round)
+
+
+@pytest.fixture
+def page_middleware_calls(monkeypatch):
+    """How many requests went through the page middleware (the session middleware's
+    ``process_request``, which every page request of the full stack runs)."""
+    from django.contrib.sessions.middleware import SessionMiddleware
+
+    calls = []
+    real = SessionMiddleware.process_request
+
+    def counting(self, request):
+        calls.append(request.path)
+        return real(self, request)
+
+    monkeypatch.setattr(SessionMiddleware, "process_request", counting)
+    return calls
+
+
+def test_the_login_pages_skip_the_page_middleware(steps, page_middleware_calls):
+    """A browser without a session or messages cookie (every login's) gets the authorization
+    page and the completion before the page middleware (sessions, authentication, OTP,
+    messages, axes): what they need of it (language, CSRF cookie, security headers) is done
+    by the hot path (:mod:`tungban.core.hotpaths`, ``page=True``)."""
+    driver, _meter = steps
+    assert driver.login()["sub"]
+    assert page_middleware_calls == []
+
+
+def test_a_browser_with_a_session_goes_the_full_way(steps, page_middleware_calls, settings):
+    """A session (a signed-in staff member, the web app) or messages to show: the full stack."""
+    driver, _meter = steps
+    browser = driver.clients[0]
+    browser.cookies.clear()
+    browser.cookies[settings.SESSION_COOKIE_NAME] = "x" * 32
+    page = browser.get("/oidc/authorize?" + _page_query(driver), secure=True)
+    assert page.status_code == 200
+    assert page_middleware_calls == ["/oidc/authorize"]
+
+
+def _masked(response) -> tuple:
+    """A response with its per-request values (CSRF token, approval id, user code, cookie
+    values and expiry dates, the code) masked: status, headers, cookies' attributes, body."""
+    import re
+
+    body = response.content.decode()
+    body = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "CSRF", body)
+    body = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "ID", body)
+    body = re.sub(r'id="user-code" translate="no">\d+<', "CODE", body)
+    headers = {
+        k: ("…" if k.lower() == "expires" else v) for k, v in response.headers.items() if k.lower() != "location"
+    }
+    location = re.sub(r"code=[^&]+", "code=C", response.headers.get("Location", ""))
+    cookies = {  # an expiry is a date: seconds apart between two runs
+        name: {k: ("…" if k == "expires" else v) for k, v in morsel.items() if v}
+        for name, morsel in response.cookies.items()
+    }
+    return response.status_code, headers, location, cookies, body
+
+
+@pytest.mark.parametrize(
+    "ask",
+    [
+        {"HTTP_ACCEPT_LANGUAGE": "en"},
+        {"HTTP_ACCEPT_LANGUAGE": "zh-HK,zh;q=0.9"},
+        {"ui_locales": "en"},
+        {"cookie": "en"},
+        {"unknown_client": True},
+    ],
+    ids=["accept-en", "accept-zh", "ui_locales", "language-cookie", "error-page"],
+)
+def test_the_hot_login_pages_answer_as_the_full_stack(steps, monkeypatch, settings, ask):
+    """Status, headers (language, Vary, CSP, caching, X-Frame-Options, Permissions-Policy),
+    cookies (the CSRF cookie, the binding cookie) and the page, per-request values aside:
+    the same with the hot path and without it (the URL conf's view behind every middleware)."""
+    import re
+    from urllib.parse import urlencode
+
+    from tungban.core import hotpaths
+
+    driver, _meter = steps
+    browser = driver.clients[0]
+
+    def visit():
+        browser.cookies.clear()
+        if "cookie" in ask:
+            browser.cookies[settings.LANGUAGE_COOKIE_NAME] = ask["cookie"]
+        params = {
+            "response_type": "code",
+            "client_id": "nobody" if ask.get("unknown_client") else driver.client_id,
+            "redirect_uri": "https://rp.example/cb",
+            "scope": "openid profile",
+            "state": "s",
+            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "code_challenge_method": "S256",
+        }
+        if "ui_locales" in ask:
+            params["ui_locales"] = ask["ui_locales"]
+        headers = {k: v for k, v in ask.items() if k.startswith("HTTP_")}
+        page = browser.get("/oidc/authorize?" + urlencode(params), secure=True, **headers)
+        found = re.search(r"/app/approve/([0-9a-f-]{36})", page.content.decode())
+        pages = [page]
+        if found:
+            rid = found.group(1)
+            pages.append(browser.get(f"/oidc/authorize/{rid}/complete", secure=True, **headers))  # pending
+            pages.append(browser.get(f"/oidc/authorize/{rid}x/complete", secure=True, **headers))  # no such path
+            browser.cookies.clear()
+            pages.append(browser.get(f"/oidc/authorize/{rid}/complete", secure=True, **headers))  # not bound
+        return [_masked(p) for p in pages]
+
+    hot = visit()
+    saved_routes, saved_patterns = dict(hotpaths._routes), {m: dict(p) for m, p in hotpaths._patterns.items()}
+    for key in [k for k in hotpaths._routes if k[1].startswith("/oidc/authorize")]:
+        del hotpaths._routes[key]
+    for routes in hotpaths._patterns.values():
+        for key in [k for k in routes if k[0].startswith("/oidc/authorize")]:
+            del routes[key]
+    try:
+        full = visit()
+    finally:
+        hotpaths._routes.clear()
+        hotpaths._routes.update(saved_routes)
+        hotpaths._patterns.clear()
+        hotpaths._patterns.update(saved_patterns)
+    assert len(hot) == len(full)
+    for h, f in zip(hot, full, strict=True):
+        assert h[:4] == f[:4]
+        assert h[4] == f[4]
+
+
+def test_an_unexpected_error_on_a_hot_login_page_is_the_full_stacks_page(steps, monkeypatch):
+    """A bug behind the authorization page is Django's 500 page (``handler500``), not the
+    API's JSON 500, with the hot path as without it; and logged as the full stack logs it."""
+    from django.test import Client
+
+    from tungban.core import hotpaths
+    from tungban.oidc import services
+
+    driver, _meter = steps
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(services, "open_authorization", broken)
+    browser = Client(raise_request_exception=False)
+    hot = browser.get("/oidc/authorize?" + _page_query(driver), secure=True)
+    monkeypatch.delitem(hotpaths._routes, ("GET", "/oidc/authorize"))
+    full = browser.get("/oidc/authorize?" + _page_query(driver), secure=True)
+    assert hot.status_code == full.status_code == 500
+    assert hot["Content-Type"] == full["Content-Type"] and hot["Content-Type"].startswith("text/html")
+    assert hot.content == full.content

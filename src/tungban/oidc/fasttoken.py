@@ -1,0 +1,658 @@
+"""The token endpoint's common valid ``client_credentials`` and ``refresh_token`` requests in
+one and two database round trips, without Authlib's or Django's request machinery (issue 15
+acceptance 1: token).
+
+:func:`answer` takes the parsed parts of a token request (method, content type, body,
+``Authorization``, whether a ``DPoP`` header came, the client's address) and returns the
+whole answer — status, body bytes, headers — exactly as :func:`tungban.oidc.views.token`
+gives it through Authlib (:mod:`.server`), or ``None`` **before writing anything** for
+anything but the common valid case, so that the caller falls through to the reference path,
+which gives every error answer (RFC 6749 §5.2) and every rarer case as before. It is used by
+the front's lane (:func:`lane`, WSGI, before Django builds a request) and by the hot-path view
+(:func:`hot_token`, for ASGI and wherever the front is not in front).
+
+Handled (anything else falls through):
+
+* ``POST``, ``application/x-www-form-urlencoded`` (optionally ``charset=utf-8``), an ASCII
+  body whose parameters are each given once, non-empty, without NUL, and are only
+  ``grant_type``, ``scope``, ``client_id``, ``client_secret`` and, for a refresh,
+  ``refresh_token``; a ``scope`` of RFC 6749 §3.3 scope tokens separated by single spaces (an
+  empty one is none, as for Authlib);
+* client authentication ``client_secret_basic`` (RFC 6749 §2.3.1: well-formed Basic
+  credentials, no client credentials in the body) or ``client_secret_post`` (both in the
+  body, no ``Authorization`` header), of an active, non-FAPI client registered for exactly
+  that method whose stored secret is a SHA-256 digest (:mod:`.client_secrets`; an older
+  PBKDF2 hash falls through and is upgraded there); no ``DPoP`` header (DPoP and
+  ``private_key_jwt`` stay on the reference path);
+* ``client_credentials`` (RFC 6749 §4.4): a requested scope wholly within the client's
+  allowed scopes and none of the scopes that need ``private_key_jwt``
+  (:func:`.scopes.key_only`) — the reference path drops a scope the client may not have
+  and refuses a key-only one;
+* ``refresh_token`` (RFC 6749 §6): a live (not revoked, not expired), unbound (no DPoP
+  ``jkt``) refresh token of this client (granted ``offline_access``), whose resident is
+  active, whose authorization code and its login session are known and whose pairwise
+  ``sub`` exists; a requested scope within the one granted at login. A rotated or revoked
+  token (a retry in the grace period, or reuse: RFC 9700 §4.14.2, the family is revoked) is
+  judged by the reference path.
+
+The answer is the reference path's: the same JSON members in the same order (Authlib's
+``BearerTokenGenerator``: ``token_type``, ``access_token``, ``expires_in``,
+``refresh_token``, ``scope``; then the ID token), Authlib's compact JSON, ``Cache-Control:
+no-store`` and ``Pragma: no-cache`` (RFC 6749 §5.1) and the view's CORS header; the
+tokens are 256 random bits (:func:`.server._random_token`), stored as SHA-256 digests; the ID
+token (OIDC Core §12.2: after a refresh, without ``nonce``; ``auth_time``, ``acr`` and ``amr``
+of the login) is made by :func:`.server.id_token`, ES256 with the active key, whose ``kid``
+is read with the refresh token.
+
+**Round trips.** ``client_credentials`` on PostgreSQL: **one** statement — the client
+authenticated by a ``WHERE`` on its row, the rate limiter's count of the attempt
+(:func:`tungban.core.ratelimit.embedded_count`) and the token's ``INSERT``, in one
+data-modifying ``WITH`` that writes nothing when the client does not authenticate
+(:func:`_cc_sql`). ``refresh_token``: **two** — one read (the client authenticated, the
+token with its grant, the pairwise ``sub``, the active key's ``kid``: :func:`_refresh_read_sql`);
+the ID token signed in Python; then one statement that locks the grant (code, then login
+session, as :func:`.rows.rotate_and_insert`), locks the old token if still live, counts the
+attempt, rotates it and inserts its successor (:func:`_rotate_sql`). The ID token is signed
+*before* the write, so a failure there stores nothing (the reference path's guarantee).
+Elsewhere (SQLite, or counters that cannot be embedded) the same steps run in one
+transaction (:func:`_cc_portable`, :func:`_rotate_portable`).
+
+**The rate limiter** (``TUNGBAN_RATELIMITS["token"]``, per client address) counts every
+attempt exactly once, as on the reference path: the common valid case counts inside its own
+statement, and only when that statement takes the request (the client authenticated; for a
+refresh, the token still live under its lock); a request it does not take wrote nothing, falls
+through, and is counted there. Past the limit the statement counts but issues nothing (the
+token is not rotated) and the answer is the reference path's 429
+(:func:`tungban.core.ratelimit.limited_response`; a client asking for HTML falls through
+before anything is written, for its page).
+
+**The client secret in SQL** (a ``WHERE client_secret_hash = %s`` on the one row found by
+the unique ``client_id``, where the reference path compares in Python with
+:func:`hmac.compare_digest`): what the database compares are two SHA-256 digests
+(:func:`.client_secrets.digest`) — the stored one and the digest of the presented secret —
+never the secret. PostgreSQL's comparison may stop at the first differing byte, so its time can
+at most tell an attacker how long a prefix of SHA-256(guess) agrees with the stored digest.
+Reading the digest that way, digit by digit, needs guesses whose digests extend a chosen
+prefix (partial preimages of SHA-256, FIPS 180-4: about 16^k trials for k hex digits; NIST SP
+800-107 Rev. 1 on preimage resistance), and even the whole stored digest does not
+authenticate: only the secret behind it does, 256 random bits (RFC 6749 §10.10, RFC 6819
+§5.1.4.2.2), and finding it from its digest is a full preimage. This is the argument of "double HMAC verification" (Brad Hill,
+iSEC Partners, 2011): a timing leak matters where the attacker chooses the compared bytes, and
+hashing before comparing takes that choice away. The compare must be part of the insert's
+statement anyway: a compare in Python first would cost the round trip this module saves.
+
+Tables: ``oidc_client`` (read), ``oidc_token`` (read, rotated, inserted),
+``oidc_authorizationcode``, ``oidc_loginsession`` (read, row-locked), ``identity_resident``
+(its ``status``), ``oidc_pairwisesubject`` (its ``sub``), ``oidc_signingkey`` (the active
+``kid``, :data:`tungban.keys.services.ACTIVE_KID_SQL`) and the rate limiter's counter table.
+Every value is a bound parameter.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from types import SimpleNamespace
+from urllib.parse import parse_qsl
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from tungban.core import ratelimit
+from tungban.keys import services as keys
+
+from . import client_secrets, rows, validators
+from . import scopes as scope_registry
+from .constants import OFFLINE_ACCESS_SCOPE
+from .models import access_token_digest
+
+#: RFC 6749 §5.1 (``no-store``), as Authlib's ``TOKEN_RESPONSE_HEADER``, and the view's CORS header.
+HEADERS = (("Cache-Control", "no-store"), ("Pragma", "no-cache"), ("Access-Control-Allow-Origin", "*"))
+CONTENT_TYPE = "application/json"
+#: RFC 6749 §3.3: ``scope = scope-token *( SP scope-token )``, ``scope-token = 1*( %x21 / %x23-5B / %x5D-7E )``.
+_SCOPE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+(?: [\x21\x23-\x5b\x5d-\x7e]+)*")
+_FORM = ("application/x-www-form-urlencoded", "application/x-www-form-urlencoded; charset=utf-8")
+_PARAMETERS = {
+    "client_credentials": frozenset({"grant_type", "scope", "client_id", "client_secret"}),
+    "refresh_token": frozenset({"grant_type", "scope", "client_id", "client_secret", "refresh_token"}),
+}
+_ACTIVE = "active"  # identity.ResidentStatus.ACTIVE (Resident.is_active)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A token endpoint answer: HTTP ``status``, ``body`` (bytes, JSON) and extra ``headers``."""
+
+    status: int
+    body: bytes
+    headers: tuple[tuple[str, str], ...] = HEADERS
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A token request this module may answer: its form, the client's credentials and how
+    they came (``client_secret_basic`` or ``client_secret_post``)."""
+
+    form: dict[str, str]
+    client_id: str
+    secret: str
+    auth_method: str
+
+
+def parse(method: str, content_type: str, body: bytes, authorization: str | None, dpop: bool) -> Parsed | None:
+    """The request's form and client credentials, or ``None`` when it is not of the handled
+    shape (module docstring): then the reference path answers.
+
+    :param content_type: the ``Content-Type`` header (``CONTENT_TYPE``).
+    :param authorization: the ``Authorization`` header, or ``None``.
+    :param dpop: whether a ``DPoP`` header came (RFC 9449: the reference path checks it)."""
+    if method != "POST" or dpop or (content_type or "").strip().lower() not in _FORM:
+        return None
+    try:
+        text = body.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    pairs = parse_qsl(text, keep_blank_values=True)
+    form = dict(pairs)
+    if len(form) != len(pairs) or not form:
+        return None
+    grant = form.get("grant_type")
+    allowed = _PARAMETERS.get(grant)
+    if allowed is None or not allowed.issuperset(form):
+        return None
+    if grant == "refresh_token" and "refresh_token" not in form:
+        return None  # invalid_request (RFC 6749 §5.2)
+    if form.get("scope") == "":
+        del form["scope"]  # Authlib reads an empty scope as none asked for (RFC 6749 §3.3: optional)
+    for value in form.values():
+        if not value or "\x00" in value:
+            return None
+    if "scope" in form and not _SCOPE.fullmatch(form["scope"]):
+        return None
+    if authorization is not None:
+        if "client_id" in form or "client_secret" in form:
+            return None
+        if validators.basic_credentials_used(authorization) is not True:
+            return None
+        from authlib.oauth2.rfc6749.util import extract_basic_authorization
+
+        client_id, secret = extract_basic_authorization({"Authorization": authorization})
+        auth_method = "client_secret_basic"
+    else:
+        client_id, secret = form.get("client_id"), form.get("client_secret")
+        auth_method = "client_secret_post"
+    if not client_id or not secret or "\x00" in client_id or "\x00" in secret:
+        return None
+    return Parsed(form, client_id, secret, auth_method)
+
+
+def answer(parsed: Parsed, *, rate_key: str | None) -> Answer | None:
+    """The answer to ``parsed`` (:func:`parse`), or ``None`` (nothing written) for the
+    reference path.
+
+    :param rate_key: the rate limiter's value for this request (the client address,
+        :func:`tungban.core.ratelimit.client_ip`); ignored when rate limits are off.
+    :raises django.db.DatabaseError: the database failed after the request was taken."""
+    if parsed.form["grant_type"] == "client_credentials":
+        return client_credentials(parsed, rate_key=rate_key)
+    return refresh_token(parsed, rate_key=rate_key)
+
+
+def _counting(rate_key: str | None, source: str) -> tuple[bool, ratelimit.EmbeddedCount | None]:
+    """``(counted, embedded)``: whether this request is counted, and its count to embed in
+    this database's statement (``None``: count with :func:`tungban.core.ratelimit.count`)."""
+    if not ratelimit.enabled():
+        return False, None
+    embedded = ratelimit.embedded_count("token", rate_key, source)
+    if embedded is not None and embedded.alias != connection.alias:
+        embedded = None
+    return True, embedded
+
+
+def _json(token: dict) -> bytes:
+    # Authlib's json_dumps (authlib.common.encoding): compact, not ASCII-escaped.
+    return json.dumps(token, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _limited(retry_after: int) -> Answer:
+    response = ratelimit.limited_response(retry_after)
+    return Answer(response.status_code, response.content, (("Retry-After", response["Retry-After"]),))
+
+
+def _random_token() -> str:
+    """As :func:`.server._random_token`: 256 bits, 43 base64url characters (RFC 6749 §10.10)."""
+    return secrets.token_urlsafe(32)
+
+
+def _ttl() -> int:
+    return settings.TUNGBAN_ACCESS_TOKEN_TTL
+
+
+# --- client_credentials -------------------------------------------------------------------
+
+_CLIENT_WHERE = (
+    "c.client_id = %s AND c.is_active = %s AND c.fapi = %s AND c.token_endpoint_auth_method = %s "
+    "AND c.client_secret_hash = %s"
+)
+
+
+def _client_params(parsed: Parsed) -> list:
+    return [parsed.client_id, True, False, parsed.auth_method, client_secrets.digest(parsed.secret)]
+
+
+def client_credentials(parsed: Parsed, *, rate_key: str | None) -> Answer | None:
+    """RFC 6749 §4.4 for the common valid case (module docstring): one statement on
+    PostgreSQL. ``None`` (nothing written) when the client does not authenticate here or
+    the scope is not wholly allowed."""
+    asked = parsed.form.get("scope", "").split(" ") if "scope" in parsed.form else []
+    if scope_registry.key_only().intersection(asked):
+        return None  # invalid_scope: needs private_key_jwt (ClientCredentials.validate_token_request)
+    scope = " ".join(asked)
+    access = _random_token()
+    ttl = _ttl()
+    values = {
+        "access_token": access_token_digest(access),
+        "token_type": "Bearer",
+        "scope": scope,
+        "issued_at": int(time.time()),
+        "expires_in": ttl,
+    }
+    counted, embedded = _counting(rate_key, "c")
+    if connection.vendor == "postgresql" and (embedded is not None or not counted):
+        hits = _cc_one_statement(parsed, asked, values, embedded)
+        if hits is None:
+            return None
+        if embedded is not None and hits > embedded.limit:
+            return _limited(embedded.retry_after)
+    else:
+        limited = _cc_portable(parsed, asked, values, rate_key if counted else None)
+        if limited is False:
+            return None
+        if limited is not None:
+            return _limited(limited)
+    token = {"token_type": "Bearer", "access_token": access}
+    if ttl:
+        token["expires_in"] = ttl
+    if scope:
+        token["scope"] = scope
+    return Answer(200, _json(token))
+
+
+_INSERT_FIELDS = rows._INSERT_FIELDS
+
+
+@functools.cache
+def _insert_select(vendor: str, overrides: tuple[tuple[str, str], ...]) -> tuple[str, str]:
+    """``(column list, select list)`` of an ``INSERT INTO oidc_token … SELECT`` with every
+    field a cast parameter (:func:`.rows._cast_type`) but the ``overrides`` (attname → SQL)."""
+    quote = connection.ops.quote_name
+    given = dict(overrides)
+    columns = ", ".join(quote(f.column) for f in _INSERT_FIELDS)
+    select = ", ".join(given.get(f.attname) or f"CAST(%s AS {rows._cast_type(f)})" for f in _INSERT_FIELDS)
+    return columns, select
+
+
+def _params_without(values: dict, skip: frozenset[str]) -> list:
+    return [p for f, p in zip(_INSERT_FIELDS, rows._token_params(values), strict=True) if f.attname not in skip]
+
+
+@functools.cache
+def _cc_sql(vendor: str, counted: bool) -> str:
+    """The ``client_credentials`` statement (PostgreSQL): ``c`` the authenticated client
+    whose allowed scopes contain the asked ones; ``c_hits`` the count (when ``counted``: the
+    caller's embedded SQL is put in its place, ``{count}``); the token inserted for ``c``
+    (within the limit). Returns one row ``(hits, token id)`` when the client authenticated,
+    none otherwise."""
+    columns, select = _insert_select(vendor, (("client_id", "c.id"),))
+    client = f"c AS (SELECT c.id FROM oidc_client c WHERE {_CLIENT_WHERE} AND c.allowed_scopes @> CAST(%s AS jsonb))"
+    if counted:
+        return (
+            f"WITH {client}, {{count}}, "
+            f"t AS (INSERT INTO oidc_token ({columns}) SELECT {select} FROM c, c_hits "
+            "WHERE c_hits.hits <= %s RETURNING id) "
+            "SELECT (SELECT hits FROM c_hits), (SELECT id FROM t) FROM c"
+        )
+    return (
+        f"WITH {client}, t AS (INSERT INTO oidc_token ({columns}) SELECT {select} FROM c RETURNING id) "
+        "SELECT 0, (SELECT id FROM t) FROM c"
+    )
+
+
+def _cc_one_statement(parsed: Parsed, asked: list[str], values: dict, embedded) -> int | None:
+    """The attempt's count (0 when not counted) once the token is stored (or refused past
+    the limit), or ``None`` when the client did not authenticate (nothing written)."""
+    sql = _cc_sql(connection.vendor, embedded is not None)
+    params = [*_client_params(parsed), json.dumps(asked)]
+    if embedded is not None:
+        sql = sql.replace("{count}", embedded.sql)
+        params += [*embedded.params, *_params_without(values, frozenset({"client_id"})), embedded.limit]
+    else:
+        params += _params_without(values, frozenset({"client_id"}))
+    row = _execute(sql, params)
+    return None if row is None else row[0]
+
+
+def _cc_portable(parsed: Parsed, asked: list[str], values: dict, rate_key: str | None):
+    """:func:`_cc_one_statement`'s steps in one transaction (SQLite, or counters that cannot
+    be embedded): ``False`` when the client did not authenticate (nothing written), the
+    ``Retry-After`` seconds when past the limit (only the count written), else ``None``."""
+    sql = f"SELECT c.id, c.allowed_scopes FROM oidc_client c WHERE {_CLIENT_WHERE}"
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(sql, _client_params(parsed))
+            row = cursor.fetchone()
+        if row is None or not set(_loads(row[1])).issuperset(asked):
+            return False
+        if rate_key is not None:
+            try:
+                ratelimit.count("token", rate_key)
+            except ratelimit.RateLimited as exc:
+                return exc.details["retry_after"]
+        rows.insert_token(client_id=row[0], **values)
+    return None
+
+
+def _execute(sql: str, params: list):
+    """One statement: its first row, or ``None``. On PostgreSQL on Django's connection's own
+    psycopg connection (in autocommit: one statement, one transaction), after Django's health
+    check and with Django's error translation, without Django's cursor wrapper (about 25 µs of
+    CPU per round trip: ``bench/README.md``, "the database round trips of userinfo"); through
+    Django's cursor where Django records queries (``DEBUG``, ``CaptureQueriesContext``: the
+    same statement, recorded) and on other databases."""
+    if connection.vendor == "postgresql" and not connection.queries_logged:
+        connection.close_if_health_check_failed()
+        connection.ensure_connection()
+        with connection.wrap_database_errors:
+            return connection.connection.execute(sql, params).fetchone()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
+def _loads(value):
+    """A JSON column's value from a raw cursor (text on SQLite and with Django's jsonb loader)."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+# --- refresh_token ------------------------------------------------------------------------
+
+
+@functools.cache
+def _refresh_read_sql(vendor: str) -> str:
+    """The refresh's one read: the client (authenticated by its row, as in
+    :data:`_CLIENT_WHERE`), the token by its refresh digest (unique index) and this client,
+    its resident's status, its authorization code's login facts, the login session's ``sid``,
+    the pairwise ``sub`` at the client's sector (:attr:`.models.Client.sector`) and the
+    active key's ``kid``."""
+    return (
+        "SELECT c.id, c.allowed_scopes, t.id, t.revoked_at, t.refresh_expires_at, t.dpop_jkt, t.resident_id, "
+        "t.authorization_code_id, t.session_id, r.status, a.scope, a.claims, a.auth_time, a.acr, a.amr, "
+        f"a.session_id, s.sid, ps.sub, {keys.ACTIVE_KID_SQL} "
+        "FROM oidc_client c "
+        "INNER JOIN oidc_token t ON t.client_id = c.id "
+        "INNER JOIN identity_resident r ON r.id = t.resident_id "
+        "LEFT OUTER JOIN oidc_authorizationcode a ON a.id = t.authorization_code_id "
+        "LEFT OUTER JOIN oidc_loginsession s ON s.id = t.session_id "
+        "LEFT OUTER JOIN oidc_pairwisesubject ps ON ps.resident_id = t.resident_id "
+        "AND ps.sector = COALESCE(NULLIF(c.sector_identifier, ''), %s || CAST(c.id AS TEXT)) "
+        f"WHERE t.refresh_token = %s AND {_CLIENT_WHERE}"
+    )
+
+
+def refresh_token(parsed: Parsed, *, rate_key: str | None) -> Answer | None:
+    """RFC 6749 §6 with rotation (RFC 9700 §4.14.2) for the common valid case (module
+    docstring): one read, the ID token signed, one write on PostgreSQL. ``None`` (nothing
+    written) for the reference path."""
+    from . import server  # the Authlib server's module: imported on the first refresh only
+    from .services import claims_within_scope, refresh_token_digest
+
+    form = parsed.form
+    row = _execute(
+        _refresh_read_sql(connection.vendor),
+        [validators.OWN_SECTOR_PREFIX, refresh_token_digest(form["refresh_token"]), *_client_params(parsed)],
+    )
+    if row is None:
+        return None
+    (client_pk, allowed, old_pk, revoked_at, refresh_expires_at, jkt, resident_pk, code_pk, session_pk, status) = row[
+        :10
+    ]
+    granted, claims, auth_time, acr, amr, code_session_pk, sid, sub, kid = row[10:]
+    allowed = _loads(allowed)
+    now = time.time()
+    if (
+        OFFLINE_ACCESS_SCOPE not in allowed  # Client.check_grant_type: unauthorized_client
+        or revoked_at is not None  # reuse, or a retry in the grace period: judged there
+        or refresh_expires_at is None
+        or now >= refresh_expires_at
+        or jkt  # DPoP-bound (RFC 9449 §5): a proof is needed
+        or status != _ACTIVE
+        or code_pk is None
+        or code_session_pk != session_pk
+        or not sub
+        or not kid
+    ):
+        return None
+    asked = form["scope"].split(" ") if "scope" in form else []
+    if asked and not set(granted.split()).issuperset(asked):
+        return None  # invalid_scope: a refresh never widens the grant (RefreshGrant._validate_token_scope)
+    wanted = form.get("scope") or granted
+    scope = " ".join(s for s in wanted.split() if s in allowed)  # Client.get_allowed_scope (Authlib)
+    access, refresh, ttl = _random_token(), _random_token(), _ttl()
+    token = {"token_type": "Bearer", "access_token": access}
+    if ttl:
+        token["expires_in"] = ttl
+    token["refresh_token"] = refresh
+    if scope:
+        token["scope"] = scope
+    if "openid" in scope.split():
+        login = SimpleNamespace(
+            auth_time=auth_time,
+            acr=acr,
+            amr=_loads(amr),
+            nonce="",
+            session_id=code_session_pk,
+            session=SimpleNamespace(sid=sid),
+        )
+        with keys.one_key():
+            keys.use_kid(kid)
+            token["id_token"] = server.id_token(
+                SimpleNamespace(client_id=parsed.client_id),
+                SimpleNamespace(sub=sub, resident=None),
+                login,
+                access,
+                with_nonce=False,
+            )
+    values = {
+        "access_token": access_token_digest(access),
+        "token_type": "Bearer",
+        "client_id": client_pk,
+        "resident_id": resident_pk,
+        "authorization_code_id": code_pk,
+        "session_id": code_session_pk,
+        "scope": scope,
+        "claims": claims_within_scope(_loads(claims), scope),
+        "issued_at": int(now),
+        "expires_in": ttl,
+        "refresh_token": refresh_token_digest(refresh),
+        "refresh_expires_at": refresh_expires_at,
+        "dpop_jkt": "",
+        "rotated_from_id": old_pk,
+    }
+    counted, embedded = _counting(rate_key, "live")
+    when = timezone.now()
+    if connection.vendor == "postgresql" and (embedded is not None or not counted):
+        outcome = _rotate_one_statement(old_pk, code_pk, session_pk, when, values, embedded)
+    else:
+        outcome = _rotate_portable(old_pk, code_pk, session_pk, when, values, rate_key if counted else None)
+    if outcome is False:
+        return None
+    if outcome is not None:
+        return _limited(outcome)
+    return Answer(200, _json(token))
+
+
+@functools.cache
+def _rotate_sql(vendor: str, counted: bool) -> str:
+    """The rotation (PostgreSQL): lock the grant's code, then its login session (the lock
+    order of :func:`.services.lock_grant`; a materialised one-time filter evaluated first, as
+    in :func:`.rows.rotate_and_insert`); ``live``: the old token, if still not revoked, locked
+    ``FOR UPDATE`` (read committed re-checks ``revoked_at`` on the row's newest version after
+    waiting, so a concurrent rotation or revocation leaves it empty); ``live_hits``: the
+    attempt's count, only for a live token (``{count}``, when ``counted``); ``old``: revoke and
+    mark it rotated (within the limit); its successor inserted from ``old``. One row
+    ``(live id, hits, new id)``."""
+    columns, select = _insert_select(vendor, ())
+    within = " AND (SELECT hits FROM live_hits) <= %s" if counted else ""
+    return (
+        "WITH locked AS MATERIALIZED (SELECT "
+        "(SELECT id FROM oidc_authorizationcode WHERE id = %s FOR UPDATE) AS c, "
+        "(SELECT id FROM oidc_loginsession WHERE id = %s FOR UPDATE) AS s), "
+        "live AS MATERIALIZED (SELECT id FROM oidc_token WHERE id = %s AND revoked_at IS NULL "
+        "AND EXISTS (SELECT 1 FROM locked) FOR UPDATE), "
+        + ("{count}, " if counted else "")
+        + "old AS (UPDATE oidc_token SET revoked_at = %s, rotated_at = COALESCE(rotated_at, %s) "
+        f"WHERE id IN (SELECT id FROM live){within} RETURNING id), "
+        f"new AS (INSERT INTO oidc_token ({columns}) SELECT {select} FROM old RETURNING id) "
+        "SELECT (SELECT id FROM live), "
+        + ("(SELECT hits FROM live_hits), " if counted else "0, ")
+        + "(SELECT id FROM new)"
+    )
+
+
+def _rotate_one_statement(old_pk, code_pk, session_pk, when, values: dict, embedded):
+    """``False`` when the token was no longer live (nothing written), the ``Retry-After``
+    seconds when past the limit (only the count written), else ``None`` (rotated, stored)."""
+    at = connection.ops.adapt_datetimefield_value(when)
+    sql = _rotate_sql(connection.vendor, embedded is not None)
+    params = [code_pk, session_pk, old_pk]
+    if embedded is not None:
+        sql = sql.replace("{count}", embedded.sql)
+        params += embedded.params
+    params += [at, at]
+    if embedded is not None:
+        params.append(embedded.limit)
+    params += rows._token_params(values)
+    live, hits, new = _execute(sql, params)
+    if live is None:
+        return False
+    if new is None:
+        if embedded is not None and hits > embedded.limit:
+            return embedded.retry_after
+        raise RuntimeError("the refresh token was locked live but not rotated")  # pragma: no cover
+    return None
+
+
+def _rotate_portable(old_pk, code_pk, session_pk, when, values: dict, rate_key: str | None):
+    """:func:`_rotate_one_statement`'s steps in one transaction (SQLite, whose write
+    transaction serialises, or counters that cannot be embedded); the same answers."""
+    with transaction.atomic():
+        rows.lock_grant(code_pk, session_pk)
+        lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT id FROM oidc_token WHERE id = %s AND revoked_at IS NULL{lock}", [old_pk])
+            if cursor.fetchone() is None:
+                return False
+        if rate_key is not None:
+            try:
+                ratelimit.count("token", rate_key)
+            except ratelimit.RateLimited as exc:
+                return exc.details["retry_after"]
+        if not rows.rotate(old_pk, when):
+            raise RuntimeError("the refresh token was seen live but not rotated")  # rolls the transaction back
+        rows.insert_token(**values)
+    return None
+
+
+# --- Entry points: the front's lane and the hot-path view ---------------------------------
+
+
+class _Meta:
+    """What :func:`tungban.core.ratelimit.client_ip` reads of a request: its ``META``."""
+
+    __slots__ = ("META",)
+
+    def __init__(self, meta):
+        self.META = meta
+
+
+def _rate_key(meta) -> str | None | bool:
+    """The rate limiter's value of this request (the client address), ``None`` when rate
+    limits are off, ``False`` when it cannot be had here (a configured IP function: the
+    reference path counts)."""
+    if not ratelimit.enabled():
+        return None
+    if callable(settings.RATELIMIT_IP_META_KEY) or "." in (settings.RATELIMIT_IP_META_KEY or ""):
+        return False
+    try:
+        return ratelimit.client_ip(_Meta(meta))
+    except Exception:  # noqa: BLE001 - a missing or bad address: the reference path's answer
+        return False
+
+
+def from_meta(meta: dict, body: bytes, *, language: str | None = None) -> Answer | None:
+    """:func:`answer` for a request's WSGI environ (or ``request.META``) and body; ``None``
+    (nothing written) for the reference path. A query string falls through (Authlib reads
+    its parameters too). ``language``: the one to word a 429 in (else the active one)."""
+    if meta.get("QUERY_STRING") or "text/html" in meta.get("HTTP_ACCEPT", ""):
+        return None  # parameters in the query; a 429 that would be a page
+    parsed = parse(
+        meta.get("REQUEST_METHOD", ""),
+        meta.get("CONTENT_TYPE", ""),
+        body,
+        meta.get("HTTP_AUTHORIZATION"),
+        "HTTP_DPOP" in meta,
+    )
+    if parsed is None:
+        return None
+    rate_key = _rate_key(meta)
+    if rate_key is False:
+        return None
+    if rate_key is None or language is None:
+        return answer(parsed, rate_key=rate_key)
+    from django.utils import translation
+
+    with translation.override(language):
+        return answer(parsed, rate_key=rate_key)
+
+
+def lane(call):
+    """The front's lane for ``POST /oidc/token`` (:func:`tungban.core.front.register_lane`):
+    the :class:`~tungban.core.front.Reply` of :func:`from_meta`, or ``None`` for Django. A 429
+    is worded in the API's language (:func:`tungban.core.middleware.api_language`)."""
+    from tungban.core.front import Reply
+    from tungban.core.middleware import API_DEFAULT_LANGUAGE, api_language
+
+    environ = call.environ
+    language = API_DEFAULT_LANGUAGE
+    if _asks_language(environ):
+        from django.core.handlers.wsgi import WSGIRequest
+
+        language = api_language(WSGIRequest(environ))
+    found = from_meta(environ, call.body, language=language)
+    if found is None:
+        return None
+    return Reply(found.status, found.body, found.headers, CONTENT_TYPE)
+
+
+def _asks_language(environ: dict) -> bool:
+    return "HTTP_ACCEPT_LANGUAGE" in environ or "HTTP_COOKIE" in environ
+
+
+def hot_token(request: HttpRequest) -> HttpResponse | None:
+    """The token endpoint on the hot path (:mod:`tungban.core.hotpaths`): :func:`from_meta`'s
+    answer, or ``None`` for the view (:func:`tungban.oidc.views.token`, its rate limiter and
+    Authlib). The hot-path middleware has set the API's language."""
+    found = from_meta(request.META, request.body)
+    if found is None:
+        return None
+    response = HttpResponse(found.body, status=found.status, content_type=CONTENT_TYPE)
+    for name, value in found.headers:
+        response[name] = value
+    response["Content-Length"] = str(len(found.body))
+    return response
