@@ -167,6 +167,8 @@ def apply_counters_persistence(using: str = "default") -> None:
             # e.g. a publication names the table (logical replication), which PostgreSQL
             # refuses to make unlogged: leave it as it is, migrate goes on.
             logger.warning("rate limiter counters' table %s left as it was: %s", cache._table, exc)
+
+
 def enabled() -> bool:
     """Whether rate limits are counted at all (``RATELIMIT_ENABLE``; off only in tests and
     benchmarks that measure something else)."""
