@@ -32,25 +32,6 @@ def drop_pattern_ops_indexes(tables):
     return forward
 
 
-#: Tables whose rows are updated once in place: a token when its refresh token is rotated or
-#: revoked, a code when redeemed. Pages filled to 90 % keep room for that new row version on
-#: the same page, so the update is a heap-only (HOT) update, which adds no entry to any index
-#: (PostgreSQL §"Heap-Only Tuples"); at 100 % (the default) the page of a token issued an hour
-#: before is full and each rotation adds an entry to every index of the table.
-FILLFACTOR_TABLES = ("oidc_token", "oidc_authorizationcode")
-
-
-def set_fillfactor(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        for table in FILLFACTOR_TABLES:
-            schema_editor.execute(f"ALTER TABLE {schema_editor.quote_name(table)} SET (fillfactor = 90)")
-
-
-def reset_fillfactor(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        for table in FILLFACTOR_TABLES:
-            schema_editor.execute(f"ALTER TABLE {schema_editor.quote_name(table)} RESET (fillfactor)")
-
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -178,5 +159,4 @@ class Migration(migrations.Migration):
             ),
             migrations.RunPython.noop,
         ),
-        migrations.RunPython(set_fillfactor, reset_fillfactor),
     ]

@@ -128,12 +128,3 @@ def test_the_partial_indexes_serve_every_lookup_by_their_column(where, index):
     ``rotated_from_id IN (…)``) name a value, which implies ``IS NOT NULL``."""
     params = [secrets.token_hex(32)] if "refresh_token" in where else [1, 2][: where.count("%s")]
     assert f" {index} " in _plan(f"SELECT id FROM oidc_token WHERE {where}", params)
-
-
-@pytest.mark.parametrize("table", ["oidc_token", "oidc_authorizationcode"])
-def test_rows_updated_once_leave_room_for_a_heap_only_update(table):
-    """A token is updated once when rotated or revoked, a code when redeemed: pages filled to
-    90 % keep the new row version on its page (a HOT update: no index entry added)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT reloptions FROM pg_class WHERE oid = CAST(%s AS regclass)", [table])
-        assert cursor.fetchone()[0] == ["fillfactor=90"]
