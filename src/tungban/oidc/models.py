@@ -292,7 +292,7 @@ class Token(TokenMixin, models.Model):
     expires_in = models.IntegerField()
     revoked_at = models.DateTimeField(null=True, blank=True)
     refresh_token = models.CharField(
-        max_length=64, null=True, blank=True, help_text="SHA-256 (hex) of the refresh token (unique: Meta)"
+        max_length=64, unique=True, null=True, blank=True, help_text="SHA-256 (hex) of the refresh token"
     )
     refresh_expires_at = models.IntegerField(null=True, blank=True)
     dpop_jkt = models.CharField(
@@ -305,17 +305,13 @@ class Token(TokenMixin, models.Model):
 
     class Meta:
         # Issue 15 (pgdiet): each grant's INSERT updates every index of this table, so the
-        # nullable columns are indexed only where set. A client's own token (client_credentials)
-        # updates three indexes (id, access_token, client), not ten; a token without
-        # offline_access skips the refresh token's. The lookups by these columns — a grant's
-        # revocation (authorization_code), a login session's end (session), a resident's
-        # suspension (resident), a rotation's successors and the SET NULL of a purge
-        # (rotated_from), a refresh (refresh_token) — all name a value, which implies IS NOT NULL.
-        constraints = [
-            models.UniqueConstraint(
-                fields=["refresh_token"], condition=Q(refresh_token__isnull=False), name="oidc_token_refresh_unique"
-            ),
-        ]
+        # nullable links are indexed only where set: a client's own token (client_credentials)
+        # updates four indexes (id, access_token, refresh_token, client), not ten. The lookups
+        # by these columns — a grant's revocation (authorization_code), a login session's end
+        # (session), a resident's suspension (resident), a rotation's successors and the SET
+        # NULL of a purge (rotated_from) — all name a value, which implies IS NOT NULL. The
+        # refresh token keeps its full unique index: a partial one made the token lane's
+        # refresh slower (bench/README.md, pgdiet).
         indexes = [
             models.Index(fields=["resident"], condition=Q(resident__isnull=False), name="oidc_token_resident_nn"),
             models.Index(

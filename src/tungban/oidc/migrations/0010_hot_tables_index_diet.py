@@ -68,13 +68,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AlterField(
             model_name="token",
-            name="refresh_token",
-            field=models.CharField(
-                blank=True, help_text="SHA-256 (hex) of the refresh token (unique: Meta)", max_length=64, null=True
-            ),
-        ),
-        migrations.AlterField(
-            model_name="token",
             name="resident",
             field=models.ForeignKey(
                 blank=True,
@@ -133,14 +126,6 @@ class Migration(migrations.Migration):
                 condition=models.Q(("rotated_from__isnull", False)),
                 fields=["rotated_from"],
                 name="oidc_token_rotated_from_nn",
-            ),
-        ),
-        migrations.AddConstraint(
-            model_name="token",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("refresh_token__isnull", False)),
-                fields=("refresh_token",),
-                name="oidc_token_refresh_unique",
             ),
         ),
         # Reverse: nothing (a database without these indexes answers every query alike).
