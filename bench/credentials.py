@@ -44,7 +44,8 @@ f. online through HTTP: ``POST /api/v1/credentials/verify`` under gunicorn (``tu
    request. The ``verify`` rate limit (60/m per address) is raised for the whole benchmark
    with ``TUNGBAN_RATELIMIT_VERIFY``. ``--no-http`` leaves it out.
 g. online in-process: the same request through ``tungban.wsgi.application`` in this process:
-   CPU µs (``time.process_time``) and SQL statements per request.
+   CPU µs (``time.process_time``) and SQL statements per request (round trips on the wire on
+   PostgreSQL; ``bench/verify_cpu.py`` takes this row apart).
 
 Every verification must come out valid (checked, counted). Results are printed as a table
 and, unless ``--quick``, written to ``bench/results/credentials-<date>.json`` (``--output``
@@ -520,7 +521,8 @@ def verify_bodies(items: list[tuple[str, str]]) -> list[bytes]:
 def measure_in_process(items: list[tuple[str, str]]) -> dict:
     """(g) ``POST /api/v1/credentials/verify`` through ``tungban.wsgi.application`` in this
     process (the whole middleware stack and the API, no HTTP server): CPU µs per request
-    (``time.process_time``) and SQL statements per request. Every answer must be 200 with
+    (``time.process_time``) and SQL statements per request (on PostgreSQL round trips on the
+    wire, :mod:`tungban.testing.pgwire`). Every answer must be 200 with
     ``valid`` true."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -557,8 +559,20 @@ def measure_in_process(items: list[tuple[str, str]]) -> dict:
         if not status.startswith("200") or not json.loads(out).get("valid"):
             invalid.append(f"{status} {out[:200]!r}")
     cpu = time.process_time() - cpu0
-    with CaptureQueriesContext(connection) as q:
-        call(bodies[0])
+    if connection.vendor == "postgresql":
+        # on the wire (tungban.testing.pgwire): the verification's statement runs on psycopg's
+        # own connection, past Django's execute wrappers
+        from tungban.testing.pgwire import relayed
+
+        with relayed(connection) as wire:
+            call(bodies[0])  # opens the connection through the relay
+            wire.clear()
+            call(bodies[1 % len(bodies)])
+            q = list(wire.statements)
+    else:
+        with CaptureQueriesContext(connection) as captured:
+            call(bodies[0])
+        q = captured.captured_queries
     r = stats_row(
         "(g) online, in-process WSGI",
         "POST /api/v1/credentials/verify through tungban.wsgi.application in this process (middleware, API, DatabaseTrust)",
@@ -851,9 +865,16 @@ def run(args) -> dict:
 
     # SQL statements of one call each (untimed).
     presentation, nonce = items[0]
-    with CaptureQueriesContext(connection) as q:
-        verify_presentation(presentation, DatabaseTrust(), expected_nonce=nonce)
-    notes["queries_per_verification_online"] = len(q)
+    if connection.vendor == "postgresql":  # its statement runs past Django's wrappers: count on the wire
+        from tungban.testing.pgwire import relayed
+
+        with relayed(connection) as wire:
+            verify_presentation(presentation, DatabaseTrust(), expected_nonce=nonce)
+            notes["queries_per_verification_online"] = len(wire.statements)
+    else:
+        with CaptureQueriesContext(connection) as q:
+            verify_presentation(presentation, DatabaseTrust(), expected_nonce=nonce)
+        notes["queries_per_verification_online"] = len(q)
     with CaptureQueriesContext(connection) as q:
         verify_presentation(presentation, offline, expected_nonce=nonce)
     notes["queries_per_verification_offline"] = len(q)

@@ -1,7 +1,9 @@
 #!/usr/bin/env python
 """CPU time and SQL statements per request of ``/oidc/userinfo`` and ``/oidc/formdata``,
-in-process (issue 15): the hot path (``tungban.oidc.fastrelease``) against the reference path
-(the URL conf's view: Authlib's resource protector and ``oidc.services.release``), on the
+in-process (issue 15): the lane (``tungban.oidc.fastrelease`` answered by the front before
+Django, ``tungban.core.front``: what a WSGI server runs), the hot path (the same answer behind
+Django's handler, ``tungban.core.hotpaths``: what ASGI runs) and the reference path (the URL
+conf's view: Authlib's resource protector and ``oidc.services.release``), on the
 database of ``DATABASE_URL`` (SQLite by default), independent of the machine's load.
 
 Run from the checkout::
@@ -107,7 +109,9 @@ def _call(application, environ) -> str:
     try:
         body = b"".join(result)
     finally:
-        result.close()  # as a WSGI server does: Django's request_finished (close_old_connections)
+        # as a WSGI server does: Django's request_finished (close_old_connections); the front's
+        # lanes send it themselves and answer a plain list
+        getattr(result, "close", lambda: None)()
     if not status[0].startswith("200"):
         raise SystemExit(f"{environ['PATH_INFO']}: {status[0]} {body[:200]!r}")
     return status[0]
@@ -135,19 +139,23 @@ def measure(n: int, warmup: int, rounds: int = 10) -> list[dict]:
     from django.conf import settings
     from django.db import connection
 
-    from tungban.core import hotpaths
+    from tungban.core import front, hotpaths
     from tungban.wsgi import application
 
     token = _seed()
     host = settings.ALLOWED_HOSTS[0] if settings.ALLOWED_HOSTS and settings.ALLOWED_HOSTS[0] != "*" else "localhost"
     saved = dict(hotpaths._routes)
     reference = {k: v for k, v in saved.items() if k[1] not in PATHS}
+    saved_lanes = dict(front._lanes)
+    no_lanes = {k: v for k, v in saved_lanes.items() if k not in PATHS}
 
     def use(mode):
         hotpaths._routes.clear()
-        hotpaths._routes.update(saved if mode == "hot" else reference)
+        hotpaths._routes.update(reference if mode == "reference" else saved)
+        front._lanes.clear()
+        front._lanes.update(saved_lanes if mode == "lane" else no_lanes)
 
-    cases = [(mode, path) for mode in ("reference", "hot") for path in PATHS]
+    cases = [(mode, path) for mode in ("reference", "hot", "lane") for path in PATHS]
     cpu = dict.fromkeys(cases, 0.0)
     backend_ns = dict.fromkeys(cases, 0)
     backend_n = dict.fromkeys(cases, 0)
@@ -191,6 +199,8 @@ def measure(n: int, warmup: int, rounds: int = 10) -> list[dict]:
     finally:
         hotpaths._routes.clear()
         hotpaths._routes.update(saved)
+        front._lanes.clear()
+        front._lanes.update(saved_lanes)
     done = n // rounds * rounds
     return [
         {

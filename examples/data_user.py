@@ -11,6 +11,8 @@ code: the sample service and the benchmark use it as any integrator would.
     consent = user.wait_for_consent(consent["id"])          # the resident approves in the app
     answer = user.fetch(consent["id"], "wsd.registered-address.v1")
     answer["data"]   # schema-valid data; answer["signed"] is the gateway's JWS over it
+    answer["log"]    # the gateway's signed promise: the record is a log leaf by answer["log"]["merge_by"]
+    user.promised_leaf(answer)                               # later: the leaf, once in the log
 """
 
 from __future__ import annotations
@@ -110,6 +112,36 @@ class DataUser:
             if consent["status"] != "requested" or time.monotonic() > deadline:
                 return consent
             time.sleep(interval)
+
+    def promised_leaf(self, answer: dict, *, search: int = 5000) -> dict | None:
+        """The transparency-log entry an answer's ``log`` promise names (kind ``exchange``,
+        ``ref`` the exchange id), from the newest ``search`` entries of ``GET
+        /api/v1/log/entries`` — or None while it is not in the log yet (the promise allows
+        until ``log["merge_by"]``, ms since the epoch: after that, keep the signed answer as
+        evidence of a broken promise). The entry's body must hold the promise's ``kind``,
+        ``ref`` and ``record_sha256``; check its inclusion under a signed head with
+        ``examples/log_verifier.py`` (RFC 9162 §2.1.3.2).
+
+        :raises ValueError: the entry found says something else than the promise.
+        """
+        import json
+
+        promise = answer["log"]
+        size = self.http.get(f"{self.issuer}/api/v1/log/head", timeout=self.timeout).json()["tree_size"]
+        end = size - 1
+        while end >= max(0, size - search):
+            start = max(0, end - 999, size - search)
+            page = self.http.get(
+                f"{self.issuer}/api/v1/log/entries", params={"start": start, "end": end}, timeout=self.timeout
+            ).json()["entries"]
+            for entry in reversed(page):
+                if entry["kind"] == promise["kind"] and entry["reference"] == promise["ref"]:
+                    body = json.loads(entry["body"])
+                    if any(body.get(k) != promise[k] for k in ("kind", "ref", "record_sha256")):
+                        raise ValueError(f"the log's leaf {entry['leaf_index']} differs from the promise")
+                    return entry
+            end = start - 1
+        return None
 
     def fetch(self, consent_id: str, product: str, request_id: str | None = None, *, iat: int | None = None) -> dict:
         """Obtain the data; a fresh ``request_id`` unless one is given. ``request_id`` is the

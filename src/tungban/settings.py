@@ -524,6 +524,13 @@ TUNGBAN_TREE_HEAD_MAX_AGE = int(os.environ.get("TUNGBAN_TREE_HEAD_MAX_AGE", str(
 # TUNGBAN_PURGE_INTERVAL) when the latest published one is older than this many seconds, so
 # witnesses see the log is live even without writes (issue 14 item 10).
 TUNGBAN_TREE_HEAD_INTERVAL = int(os.environ.get("TUNGBAN_TREE_HEAD_INTERVAL", "300"))
+# The transparency log's maximum merge delay (seconds; issue 15): a leaf queued with its record
+# (an exchange's attempt and record) is in the tree under a signed head within this time; the
+# data user's answer carries the platform's signed promise of it (``log.merge_by``), as a
+# Certificate Transparency SCT. Leaves are integrated at once by whichever request finds the
+# log free; the worker's schedule (TUNGBAN_PURGE_INTERVAL) catches any left, so the default is
+# twice that. ``verify_exchange_log`` reports a leaf queued for longer.
+TUNGBAN_LOG_MERGE_DELAY = int(os.environ.get("TUNGBAN_LOG_MERGE_DELAY", "1200"))
 #: Largest request body accepted, in bytes (JSON bodies carry base64 PDFs for signing);
 #: refused from its Content-Length before it is read (core.middleware, issue 13 item 4).
 TUNGBAN_MAX_REQUEST_BYTES = int(os.environ.get("TUNGBAN_MAX_REQUEST_BYTES", str(48 * 1024 * 1024)))

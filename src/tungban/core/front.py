@@ -245,7 +245,7 @@ class Front:
         if limit is None:  # the settings are read once, by the worker, not at registration
             limit = self._lane_limits[lane] = min(lane.max_body, limit_for(environ["PATH_INFO"]))
         length = environ.get("CONTENT_LENGTH") or "0"
-        if not length.isdigit() or int(length) > limit:
+        if not (length.isascii() and length.isdigit()) or int(length) > limit:
             return None
         length = int(length)
         body = environ["wsgi.input"].read(length) if length else b""

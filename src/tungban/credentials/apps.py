@@ -16,6 +16,9 @@ class CredentialsConfig(AppConfig):
 
         scopes.register(CREDENTIALS_SCOPE, _("Issue and revoke e-Licences"), key_only=True, app=self.label)
         retention.register("credentials", services.purge_expired)
+        from tungban.core import front
+
         from . import hot
 
         hotpaths.register(hot.PATH, hot.verify_view, methods=("POST",))  # issue 15
+        front.register_lane(hot.PATH, hot.verify_lane, max_body=hot.MAX_BODY)  # issue 15, third round

@@ -37,12 +37,14 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from django.conf import settings
+from django.db import connection
 from django.utils.translation import gettext as _
 from joserfc import jws as jose_jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet
 from sd_jwt.verifier import SDJWTVerifier
 
+from tungban.core import ratelimit
 from tungban.core.errors import DomainError
 from tungban.keys import services as keys
 from tungban.ledger import merkle, transparency
@@ -559,24 +561,44 @@ _inclusions_lock = threading.Lock()
 
 
 class DatabaseTrust:
-    """Trust material from this platform's database (the online 認證易)."""
+    """Trust material from this platform's database (the online 認證易).
 
-    def __init__(self):
+    ``rate_limit=(group, value)`` counts the request against :mod:`tungban.core.ratelimit`'s
+    ``group`` for ``value`` (the client's address) before anything is written: in the same
+    SQL statement as :meth:`prefetch`'s read where the database can (one round trip, issue 15
+    third round), else with :func:`~tungban.core.ratelimit.count` first. A verification that
+    never reads the database is counted by :meth:`count_attempt`, which the caller calls
+    after it. :data:`~tungban.core.ratelimit.RateLimited` is raised past the limit."""
+
+    def __init__(self, *, rate_limit: tuple[str, str] | None = None):
         self._ledger = transparency
         self._issuers: dict = {}
         self._types: dict = {}
         self._tokens: dict = {}
         self._platform: dict | None = None  # the head, keys and device read with the rest
         self._holder_jwk = None
+        self._rate_limit = rate_limit
+
+    def count_attempt(self) -> None:
+        """Count the request now unless it was (``rate_limit``; class docstring).
+
+        :raises RateLimited: past the limit."""
+        if self._rate_limit is not None:
+            group, value = self._rate_limit
+            self._rate_limit = None
+            ratelimit.count(group, value)
 
     def prefetch(self, iss: str, vct: str | None, status_uri: str | None, *, holder_jwk=None) -> None:
         """Read the issuer, its keys, the credential type and the status list token that
         :meth:`issuer`, :meth:`credential_type` and :meth:`status_list_token` will be asked
         for, and the signed tree head, the platform's key ring and whether ``holder_jwk`` is
         a bound app's (:meth:`tree_head`, :meth:`log_jwks`, :meth:`holder_key_current`), in
-        one SQL statement (:func:`.services.verification_material`, issue 15). Each is as
-        current as the database: nothing is kept between verifications but what is keyed by
-        its content (keys, verified signatures) or by the key ring's version."""
+        one SQL statement (:func:`.services.verification_material`, issue 15), the rate
+        limiter's counter included where it can be (class docstring). Each is as current as
+        the database: nothing is kept between verifications but what is keyed by its content
+        (keys, verified signatures) or by the key ring's version.
+
+        :raises RateLimited: past the rate limit."""
         issuer_prefix, type_prefix = services.issuer_url(""), services.vct_url("")
         status_prefix = f"{settings.TUNGBAN_ISSUER}/credentials/status/"
         if not iss.startswith(issuer_prefix):
@@ -589,10 +611,18 @@ class DatabaseTrust:
                 status_ref = (sl_issuer, int(number))
             except ValueError:
                 status_ref = None
+        counter = None
+        if self._rate_limit is not None:
+            counter = ratelimit.hit_statement(*self._rate_limit, using=connection.alias)
+            if counter is None:
+                self.count_attempt()
+            self._rate_limit = None
         try:
             found = services.verification_material(
-                iss[len(issuer_prefix) :], type_id, status_ref, holder_jwk=holder_jwk, platform=True
+                iss[len(issuer_prefix) :], type_id, status_ref, holder_jwk=holder_jwk, platform=True, counter=counter
             )
+        except ratelimit.RateLimited:
+            raise
         except DomainError:
             return  # the per-item lookups below give the same answer as before
         self._platform, self._holder_jwk = found["platform"], holder_jwk
@@ -604,6 +634,7 @@ class DatabaseTrust:
 
     def issuer(self, iss):
         if iss not in self._issuers:
+            self.count_attempt()
             prefix = services.issuer_url("")
             row = Issuer.objects.filter(id=iss[len(prefix) :]).first() if iss.startswith(prefix) else None
             self._issuers[iss] = (
@@ -616,6 +647,7 @@ class DatabaseTrust:
     def credential_type(self, vct):
         if vct in self._types:
             return self._types[vct]
+        self.count_attempt()
         prefix = services.vct_url("")
         row = CredentialType.objects.filter(id=vct[len(prefix) :]).first() if vct.startswith(prefix) else None
         return {"id": row.id, "name_en": row.name_en, "name_zh": row.name_zh, "display": row.display} if row else None
@@ -623,6 +655,7 @@ class DatabaseTrust:
     def status_list_token(self, uri):
         if uri in self._tokens:
             return self._tokens[uri]
+        self.count_attempt()
         prefix = f"{settings.TUNGBAN_ISSUER}/credentials/status/"
         if not uri.startswith(prefix):
             return None
@@ -644,6 +677,7 @@ class DatabaseTrust:
     def holder_key_current(self, jwk):
         if self._platform is not None and jwk is not None and jwk == self._holder_jwk:
             return self._platform["holder_bound"]
+        self.count_attempt()
         return bool(jwk) and wallet.device_key_bound(jwk)
 
     def tree_head(self):
@@ -651,6 +685,7 @@ class DatabaseTrust:
             head = self._ledger.head_from_signature(self._platform["head_signature"], self._platform["active_kid"])
             if head is not None:
                 return head
+        self.count_attempt()
         return self._ledger.signed_tree_head()  # none yet, or due to be signed again
 
     def inclusion(self, digest, tree_size):
@@ -661,6 +696,7 @@ class DatabaseTrust:
         key = (digest, tree_size)
         proof = _inclusions.get(key)
         if proof is None:
+            self.count_attempt()
             proof = services.inclusion_of(digest, tree_size)
             if proof is not None:
                 with _inclusions_lock:  # threaded workers share the dict
@@ -670,6 +706,7 @@ class DatabaseTrust:
         return proof
 
     def use_nonce(self, nonce):
+        self.count_attempt()
         return services.use_verifier_nonce(nonce)
 
 

@@ -290,9 +290,12 @@ def only_shown_fields(product, data: dict, provider_id: str = "") -> dict:
     return {k: v for k, v in data.items() if k in shown}
 
 
-def signed_answer(rec: ExchangeRecord, consent: Consent, data: dict) -> dict:
-    """The data user's answer: the delivered facts and data, plus ``signed``, a JWS (ES256,
-    ``typ`` "cdeg-response+jwt", RFC 7515) by the gateway key over the same."""
+def signed_answer(rec: ExchangeRecord, consent: Consent, data: dict, *, log_promise: dict | None = None) -> dict:
+    """The data user's answer: the delivered facts and data, ``log`` (``log_promise``: the
+    transparency log's promise of the record's leaf, ``{"kind", "ref", "record_sha256",
+    "merge_by"}``, :func:`tungban.ledger.services.promise`; issue 15 round 3), plus
+    ``signed``, a JWS (ES256, ``typ`` "cdeg-response+jwt", RFC 7515) by the gateway key over
+    the same — so the promise is signed, as a Certificate Transparency SCT."""
     answer = {
         "exchange_id": str(rec.id),
         "consent_id": str(consent.id),
@@ -303,6 +306,8 @@ def signed_answer(rec: ExchangeRecord, consent: Consent, data: dict) -> dict:
         "payload_sha256": rec.payload_sha256,
         "data": data,
     }
+    if log_promise is not None:
+        answer["log"] = log_promise
     claims = {
         "iss": settings.TUNGBAN_ISSUER,
         "aud": consent.consumer.client.client_id,

@@ -209,6 +209,18 @@ class ExchangeIn(Schema):
     )
 
 
+class LogPromiseOut(Schema):
+    kind: str = Field(description='The leaf\'s kind: "exchange"')
+    ref: str = Field(description="The leaf's reference: the exchange id")
+    record_sha256: str = Field(
+        description="SHA-256 (hex) of the record's logged metadata: the leaf's body holds the same value"
+    )
+    merge_by: int = Field(
+        description="Milliseconds since the epoch: the leaf is in the transparency log under a signed tree head "
+        "by then (maximum merge delay, TUNGBAN_LOG_MERGE_DELAY), as a Certificate Transparency SCT promises"
+    )
+
+
 class ExchangeOut(Schema):
     exchange_id: str
     consent_id: str
@@ -218,6 +230,11 @@ class ExchangeOut(Schema):
     delivered_at: dt.datetime
     payload_sha256: str = Field(description="SHA-256 of the canonical JSON of `data` (sorted keys, no spaces, UTF-8)")
     data: dict = Field(description="The data, valid against the product's JSON Schema")
+    log: LogPromiseOut | None = Field(
+        None,
+        description="The gateway's promise that the exchange's record is a leaf of the transparency log by "
+        "`merge_by` (signed in `signed` too)",
+    )
     signed: str = Field(
         description="JWS (ES256, typ cdeg-response+jwt) by the gateway over these fields and the data; verify with /oidc/jwks"
     )

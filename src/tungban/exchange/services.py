@@ -612,16 +612,18 @@ class _Attempt:
             self.log(rec)
         return rec
 
-    def log(self, rec: ExchangeRecord) -> None:
+    def log(self, rec: ExchangeRecord, fields: dict | None = None) -> None:
         """Queue the record's leaf for the transparency log (inside the record's transaction;
-        :meth:`flush` after the commit puts it in a signed tree head)."""
-        self.tickets.append(ledger_log.queue_record(LEDGER_KIND, str(rec.id), record_fields(rec)))
+        :meth:`flush` after the commit integrates it, or leaves it promised)."""
+        fields = record_fields(rec) if fields is None else fields
+        self.tickets.append(ledger_log.queue_record(LEDGER_KIND, str(rec.id), fields))
 
     def flush(self) -> None:
-        """After a commit: return once the leaves this attempt queued are in the log under a
-        signed, published tree head (:func:`tungban.ledger.services.integrate`)."""
+        """After the commits: integrate the leaves this attempt queued if the log is free,
+        without waiting for another sequencer (:func:`tungban.ledger.services.integrate_soon`,
+        issue 15 round 3); otherwise they are promised, and integrated within the merge delay."""
         tickets, self.tickets = self.tickets, []
-        ledger_log.integrate(tickets)
+        ledger_log.integrate_soon(tickets)
 
     def begin(self, consent: Consent) -> None:
         """Write the attempt ``in_flight`` with its log entry, and take one of the consent's
@@ -661,7 +663,8 @@ class _Attempt:
     def deliver(self, payload_sha256: str, answer) -> dict:
         """Complete the begun attempt after the provider answered: ``delivered`` unless the
         consent was revoked or expired meanwhile (then ``failed``, and that refusal raised).
-        ``answer(record)`` makes the data user's answer, which is kept for retries of the same
+        ``answer(record, promise)`` makes the data user's answer (``promise``: the log's promise
+        of the record's leaf, :func:`tungban.ledger.services.promise`), which is kept for retries of the same
         request (:func:`tungban.core.idempotency.complete`, issue 14 item 2) in the same
         transaction; returns it.
 
@@ -679,12 +682,13 @@ class _Attempt:
                 refusal = None
                 self._complete(locked, AttemptState.DELIVERED)
                 rec = self.record(DELIVERED, payload_sha256, log=False)
-                result = answer(rec)
+                fields = record_fields(rec)
+                result = answer(rec, ledger_log.promise(LEDGER_KIND, str(rec.id), fields))
                 # a retry gets this answer, nothing counted twice; forgotten with the consent
                 idempotency.complete(result, subject=answer_subject(locked.pk))
                 # The leaf last: the log's lock (one appender at a time) is held from here to
                 # the commit, not while the answer is signed and kept (issue 15).
-                self.log(rec)
+                self.log(rec, fields)
             killpoint("exchange.provider_returned")
         if refusal is not None:
             raise refusal
@@ -762,8 +766,12 @@ def exchange(data_user: Organisation, *, consent_id, product_id: str, request_id
     in the resident's history and the log; its use stays counted, once.
 
     :returns: ``{"exchange_id", "consent_id", "product", "provider", "request_id",
-        "delivered_at", "payload_sha256", "data", "signed"}`` where ``signed`` is a JWS
-        (ES256, ``typ`` "cdeg-response+jwt") over the same facts and the data.
+        "delivered_at", "payload_sha256", "data", "log", "signed"}`` where ``signed`` is a JWS
+        (ES256, ``typ`` "cdeg-response+jwt") over the same facts, the data and ``log``: the
+        transparency log's promise of the record's leaf (``{"kind", "ref", "record_sha256",
+        "merge_by"}``, :func:`tungban.ledger.services.promise`; issue 15 round 3). The
+        exchange's leaves are committed with the attempt and the record and integrated
+        without waiting for the log (:func:`tungban.ledger.services.integrate_soon`).
     :param resume: the API's idempotency layer found a first attempt with this ``request_id``
         and the same body that got no kept answer (:func:`tungban.core.idempotency.resuming`):
         its ``request_id`` is not a replay, and when that attempt is still in flight (its worker
@@ -775,36 +783,46 @@ def exchange(data_user: Organisation, *, consent_id, product_id: str, request_id
     """
     if not isinstance(request_id, str) or not REQUEST_ID.match(request_id):
         raise errors.InvalidRequest()
-    with keys.one_key():  # four signatures (provider JWT, two log heads, the answer), one key read
-        return _exchange(data_user, consent_id, product_id, request_id, resume)
-
-
-def _exchange(data_user: Organisation, consent_id, product_id: str, request_id: str, resume: bool) -> dict:
     attempt = _Attempt(data_user, product_id, request_id)
     try:
-        with transaction.atomic():  # one transaction: the request id, the checks, the use, the attempt
-            refusal = _open(attempt, data_user, consent_id, product_id, request_id, resume)
-        attempt.flush()  # the attempt's start is in a signed tree head before the provider is asked
-        if refusal is not None:
-            raise refusal
-        consent = attempt.consent
-        data = adapter.ask_provider(consent, attempt)
-        payload_sha256 = hashlib.sha256(ledger.canonical(data).encode()).hexdigest()
-        result = attempt.deliver(payload_sha256, lambda rec: adapter.signed_answer(rec, consent, data))
-        attempt.flush()
-        return result
+        with keys.one_key():  # the signatures (provider JWT, the answer, the log's head), one key read
+            result = _exchange(attempt, data_user, consent_id, product_id, request_id, resume)
+            _flush_quietly(attempt)  # after the commits (the key read is committed too)
+            return result
     finally:
-        if attempt.tickets:  # a refusal or an error on the way: its record's leaf, too
+        # A refusal or an error on the way: its leaves, too. Outside one_key(): a key first
+        # made in a transaction that rolled back must not sign the log's head.
+        if attempt.tickets:
             _flush_quietly(attempt)
 
 
+def _exchange(
+    attempt: _Attempt, data_user: Organisation, consent_id, product_id: str, request_id: str, resume: bool
+) -> dict:
+    """The exchange's steps (:func:`exchange`): its transactions; the caller integrates the
+    leaves ``attempt`` queued once they are committed."""
+    with transaction.atomic():  # one transaction: the request id, the checks, the use, the attempt
+        refusal = _open(attempt, data_user, consent_id, product_id, request_id, resume)
+    # The attempt's leaf is committed with it (queued): the provider is asked without
+    # waiting for the log (issue 15 round 3); it is integrated with the record's below.
+    if refusal is not None:
+        raise refusal
+    consent = attempt.consent
+    data = adapter.ask_provider(consent, attempt)
+    payload_sha256 = hashlib.sha256(ledger.canonical(data).encode()).hexdigest()
+    return attempt.deliver(
+        payload_sha256, lambda rec, promise: adapter.signed_answer(rec, consent, data, log_promise=promise)
+    )
+
+
 def _flush_quietly(attempt: _Attempt) -> None:
-    """:meth:`_Attempt.flush` on the way out of an error, without hiding that error: a leaf
-    left queued is integrated by the next appender or the worker's schedule."""
+    """:meth:`_Attempt.flush` after the exchange's commits, without turning an answer (or the
+    error being raised) into another error: a leaf left queued is promised, and integrated by
+    the next request, the next appender or the worker's schedule within the merge delay."""
     try:
         attempt.flush()
-    except Exception:  # noqa: BLE001 - the error being raised matters more; the leaf stays queued
-        log.exception("Exchange %s: its log leaves stay queued for the next appender", attempt.id)
+    except Exception:  # noqa: BLE001 - the leaves are committed and promised; they stay queued
+        log.exception("Exchange %s: its log leaves stay queued for the next sequencer", attempt.id)
 
 
 def _open(

@@ -75,6 +75,24 @@ CLAIMS: dict[str, Claim] = {
     ]
 }
 
+#: For each claim defined here, the :class:`Resident` column whose emptiness decides whether
+#: :func:`values` gives the claim (``None``: it always has a value, or reading it fails), so
+#: that SQL can tell the released claims without decrypting: an encrypted value is the empty
+#: string exactly when its text is (:func:`tungban.core.fields.encrypt`). Issue 15: userinfo
+#: records its release in the statement that reads the token; Python checks the guess
+#: (``tungban.oidc.fastrelease``).
+PRESENCE: dict[str, str | None] = {
+    "name": None,
+    "name#zh-Hant": Resident._meta.get_field("name_zh").column,
+    "hkid": None,
+    "gender": Resident._meta.get_field("gender").column,
+    "birthdate": None,
+    "address": Resident._meta.get_field("residential_address").column,
+    "phone_number": Resident._meta.get_field("phone").column,
+    "email": Resident._meta.get_field("email").column,
+    "billing_address": Resident._meta.get_field("billing_address").column,
+}
+
 SCOPES: dict[str, list[str]] = {}
 for _claim in CLAIMS.values():
     SCOPES.setdefault(_claim.scope, []).append(_claim.name)

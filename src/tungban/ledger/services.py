@@ -20,6 +20,8 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.conf import settings
+
 from . import audit, transparency
 from .canonical import canonical
 from .merkle import b64
@@ -64,6 +66,22 @@ def integrate(tickets: list[int | None]) -> None:
     transparency.integrate(tickets)
 
 
+def integrate_soon(tickets: list[int | None]) -> int:
+    """Call after the commit of the records whose leaves :func:`queue_record` queued: integrate
+    the queue if the log is free, never waiting for another sequencer
+    (:func:`tungban.ledger.transparency.integrate_soon`); the records' leaves are then in a
+    signed head, or promised (:func:`promise`) and integrated within the merge delay."""
+    return transparency.integrate_soon(tickets)
+
+
+def promise(kind: str, reference: str, fields: dict) -> dict:
+    """The promise of the leaf :func:`queue_record` queues for this record, for its owner to
+    sign into its answer (issue 15 round 3): ``{"kind", "ref", "record_sha256", "merge_by"}``
+    (ms since the epoch; :func:`tungban.ledger.transparency.promise`). The leaf's body holds
+    the same ``kind``, ``ref`` and ``record_sha256``, and is integrated by ``merge_by``."""
+    return transparency.promise(kind, reference, {DIGEST: record_digest(fields)})
+
+
 @dataclass
 class RecordsReport:
     """Result of :func:`verify_records`: ``ok`` when ``problems`` is empty."""
@@ -101,10 +119,18 @@ def verify_records(
 ) -> RecordsReport:
     """The whole transparency log (:func:`tungban.ledger.audit.verify_log`, with ``expect``
     = a held head's ``(tree_size, root)``), then :func:`check_records` for ``kind``. Leaves
-    still queued (their appender died before integrating them) are integrated first."""
+    still queued are integrated first; one queued longer than the maximum merge delay
+    (``TUNGBAN_LOG_MERGE_DELAY``, of any kind) is a problem: a promise not kept (issue 15)."""
+    late = [
+        f"{k} {ref}: queued at {at.isoformat()}, not integrated within the maximum merge delay "
+        f"({settings.TUNGBAN_LOG_MERGE_DELAY} s)"
+        for k, ref, at in transparency.overdue()
+    ]
     transparency.integrate_pending()
     audited = audit.verify_log(expect=expect)
-    report = RecordsReport(tree_size=audited.tree_size, root_hash=b64(audited.root_hash), problems=audited.problems)
+    report = RecordsReport(
+        tree_size=audited.tree_size, root_hash=b64(audited.root_hash), problems=[*late, *audited.problems]
+    )
     check_records(kind, records, report, batch=batch)
     return report
 

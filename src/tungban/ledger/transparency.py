@@ -145,6 +145,13 @@ class DatabaseTree(BaseMerkleTree):
         #: hashes read or written during this object's life: {(level, index): digest};
         #: subtrees are immutable once complete, so this never goes stale within a call.
         self._hashes: dict[tuple[int, int], bytes] = {}
+        #: When a list: :meth:`_store` leaves its rows here, ``(leaves, nodes)``, for the
+        #: caller to write with the head in one statement (:func:`_write_appended`).
+        self.deferred: list | None = None
+        #: When True, the next read of stored hashes also reads the newest head's timestamp
+        #: into :attr:`last_timestamp` (PostgreSQL appends: one round trip for both).
+        self.read_last_timestamp = False
+        self.last_timestamp: int | None = None
         super().__init__("sha256", capacity=0)  # pymerkle's LRU cache is not used
 
     # pymerkle storage interface ------------------------------------------------------------
@@ -199,7 +206,8 @@ class DatabaseTree(BaseMerkleTree):
         Plain SQL: building the ORM query cost ten times the query itself. Nodes are asked
         one OR branch per level, not as a row-value IN (which SQLite answers with a scan)."""
         wanted = {k for k in keys if k not in self._hashes}
-        if not wanted:
+        with_timestamp, self.read_last_timestamp = self.read_last_timestamp, False
+        if not wanted and not with_timestamp:
             return
         quote = connection.ops.quote_name
         by_level: dict[int, list[int]] = {}
@@ -221,9 +229,19 @@ class DatabaseTree(BaseMerkleTree):
             parts.append(
                 f"SELECT {quote('level')}, {quote('index')}, {quote('hash')} FROM {quote(LogNode._meta.db_table)} WHERE {' OR '.join(ors)}"
             )
+        if with_timestamp:  # as _last_timestamp(), in the same round trip (PostgreSQL)
+            ts = quote("timestamp")
+            parts.append(
+                f"SELECT -1, GREATEST(COALESCE((SELECT {ts} FROM {quote(TreeHead._meta.db_table)} "
+                f"ORDER BY {quote('tree_size')} DESC LIMIT 1), 0), COALESCE((SELECT {ts} FROM "
+                f"{quote(PublishedHead._meta.db_table)} ORDER BY {quote('seq')} DESC LIMIT 1), 0))::bigint, NULL::bytea"
+            )
         with connection.cursor() as cursor:
             cursor.execute(" UNION ALL ".join(parts), params)
             for level, index, digest in cursor.fetchall():
+                if level == -1:
+                    self.last_timestamp = int(index)
+                    continue
                 self._hashes[(level, index)] = bytes(digest)
 
     def prefetch_ranges(self, ranges) -> None:
@@ -258,8 +276,11 @@ class DatabaseTree(BaseMerkleTree):
                 hashes[(level, i >> level)] = h
             stack.append((level, h))
             i += 1
-        _insert(LogLeaf, ("index", "kind", "reference", "body", "leaf_hash", "appended_at"), leaves)
-        _insert(LogNode, ("level", "index", "hash"), nodes)
+        if self.deferred is not None:
+            self.deferred.append((leaves, nodes))
+        else:
+            _insert(LogLeaf, ("index", "kind", "reference", "body", "leaf_hash", "appended_at"), leaves)
+            _insert(LogNode, ("level", "index", "hash"), nodes)
         self._size = i
 
     # reads ------------------------------------------------------------------------------------
@@ -358,16 +379,54 @@ def _append_locked(first: int, items: list[tuple[str, str, dict]]) -> list[int]:
         (kind, str(ref), canonical({**fields, "kind": kind, "ref": str(ref), "at": at})) for kind, ref, fields in items
     ]
     tree = DatabaseTree(size=first)
+    one_statement = connection.vendor == "postgresql"
+    if one_statement:
+        tree.deferred = []
+        tree.read_last_timestamp = True  # read with the tree's right edge, one round trip
     tree.append_entries(entries)
     size = tree.get_size()
     root = tree.root(size)
-    timestamp = max(int(now.timestamp() * 1000), _last_timestamp())  # never goes back, whatever the worker's clock
+    last = tree.last_timestamp if tree.last_timestamp is not None else _last_timestamp()
+    timestamp = max(int(now.timestamp() * 1000), last)  # never goes back, whatever the worker's clock
     signature = _sign_head(size, root, timestamp)
+    head = (size, root, timestamp, signature)
+    if one_statement:  # issue 15 round 3: leaves, nodes, both heads and the size in one round trip
+        _write_appended(*tree.deferred[0], head)
+        return list(range(first, size))
     # Plain SQL (issue 15): the ORM's query building cost more than these three statements.
-    _insert(TreeHead, ("tree_size", "root_hash", "timestamp", "signature"), [(size, root, timestamp, signature)])
-    _insert(PublishedHead, ("tree_size", "root_hash", "timestamp", "signature"), [(size, root, timestamp, signature)])
+    _insert(TreeHead, ("tree_size", "root_hash", "timestamp", "signature"), [head])
+    _insert(PublishedHead, ("tree_size", "root_hash", "timestamp", "signature"), [head])
     _set_size(size)
     return list(range(first, size))
+
+
+def _write_appended(leaves: list[tuple], nodes: list[tuple], head: tuple) -> None:
+    """PostgreSQL: write an append — its ``leaves`` (``ledger_logleaf``), the ``nodes`` they
+    complete (``ledger_lognode``), the signed head (``ledger_treehead`` and
+    ``ledger_publishedhead``) and the new size (``ledger_logstate``) — in one statement
+    (data-modifying CTEs over ``unnest`` of arrays, parameters bound): one round trip
+    where there were seven (four COPYs and an UPDATE; issue 15 round 3)."""
+    q = connection.ops.quote_name
+    size, root, timestamp, signature = head
+    leaf_cols = ", ".join(q(c) for c in ("index", "kind", "reference", "body", "leaf_hash", "appended_at"))
+    node_cols = ", ".join(q(c) for c in ("level", "index", "hash"))
+    head_cols = ", ".join(q(c) for c in ("tree_size", "root_hash", "timestamp", "signature"))
+    sql = (
+        f"WITH l AS (INSERT INTO {q(LogLeaf._meta.db_table)} ({leaf_cols}) "
+        "SELECT * FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[], %s::text[], %s::bytea[], %s::timestamptz[])), "
+        f"n AS (INSERT INTO {q(LogNode._meta.db_table)} ({node_cols}) "
+        "SELECT * FROM unnest(%s::smallint[], %s::bigint[], %s::bytea[])), "
+        f"h AS (INSERT INTO {q(TreeHead._meta.db_table)} ({head_cols}) VALUES (%s, %s, %s, %s)), "
+        f"p AS (INSERT INTO {q(PublishedHead._meta.db_table)} ({head_cols}) VALUES (%s, %s, %s, %s)) "
+        f"UPDATE {q(LogState._meta.db_table)} SET size = %s, updated_at = %s WHERE name = %s"
+    )
+    columns = list(zip(*leaves, strict=True)) if leaves else [()] * 6
+    node_columns = list(zip(*nodes, strict=True)) if nodes else [()] * 3
+    params = [list(c) for c in columns] + [list(c) for c in node_columns]
+    params += [size, root, timestamp, signature] * 2
+    params += [size, connection.ops.adapt_datetimefield_value(timezone.now()), STATE]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 # --- Queued leaves (issue 15) ----------------------------------------------------------------
@@ -422,6 +481,107 @@ def integrate(tickets: list[int | None]) -> None:
         if cursor.fetchone() is None:
             return
     integrate_pending()
+
+
+#: Rounds :func:`integrate_soon` makes at most while leaves keep arriving (each round one
+#: batch under one signed head); what arrives after is the next request's to integrate.
+SOON_ROUNDS = 3
+
+
+def integrate_soon(tickets: list[int | None]) -> int:
+    """After the commit of the transactions that queued leaves (:func:`log_queue`'s
+    ``tickets``): integrate what is queued if the log is free, never waiting for it (issue 15
+    round 3). The caller's leaves are promised (their record's owner holds
+    :func:`promise`), not yet proven: if another sequencer holds the log's lock
+    (``FOR UPDATE SKIP LOCKED`` finds it taken), this returns at once, and that sequencer looks
+    at the queue again after its commit; a sequencer that integrated something looks again
+    too (at most :data:`SOON_ROUNDS` batches), so leaves committed while it worked are taken.
+    What is left (a leaf committed in the instant between a last look and its release, or a
+    worker that died) goes to the next request, the next appender, the worker's scheduled
+    head or ``verify_exchange_log`` — within ``TUNGBAN_LOG_MERGE_DELAY``. No waiting on other
+    exchanges: concurrent exchanges used to queue on the log's row lock, two integrations
+    each (``bench/exchange.py``, concurrency 16: 10 of 16 backends waiting).
+
+    Returns how many leaves this call integrated. ``None`` tickets (appended at once:
+    SQLite, :func:`batching`) need nothing."""
+    ids = [t for t in tickets if t is not None]
+    if not ids:
+        return 0
+    table = connection.ops.quote_name(PendingLeaf._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {table} WHERE id IN ({', '.join(['%s'] * len(ids))}) LIMIT 1", ids)
+        if cursor.fetchone() is None:
+            return 0  # another sequencer integrated them already
+    total = 0
+    for _round in range(SOON_ROUNDS):
+        with transaction.atomic():
+            first, queued = _try_take_pending()
+            if first is None:  # another sequencer holds the log: it looks again after its commit
+                return total
+            if queued:
+                _append_locked(first, queued)
+        total += len(queued)
+        # Look again after the commit (one read, outside a transaction): a leaf whose owner
+        # found the log taken while this call held it was committed before that, so it shows.
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")
+            if not cursor.fetchone()[0]:
+                break
+    return total
+
+
+def _try_take_pending() -> tuple[int | None, list[tuple[str, str, dict]]]:
+    """Lock the log's :class:`LogState` row without waiting and take the queued leaves, in
+    one statement (PostgreSQL: ``FOR UPDATE SKIP LOCKED``, then ``DELETE … RETURNING`` only
+    if the lock was had; issue 15 round 3): ``(size, leaves oldest first)``, or ``(None, [])``
+    when another transaction holds the row. The first time (no row yet) the row is made and
+    locked waiting, as :func:`_locked_size` does. Elsewhere: :func:`_locked_size` and
+    :func:`_take_pending`."""
+    if not connection.features.has_select_for_update_skip_locked:
+        return _locked_size(), _take_pending()
+    state = connection.ops.quote_name(LogState._meta.db_table)
+    pending = connection.ops.quote_name(PendingLeaf._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH s AS (SELECT size FROM {state} WHERE name = %s FOR UPDATE SKIP LOCKED), "
+            f"d AS (DELETE FROM {pending} WHERE EXISTS (SELECT 1 FROM s) RETURNING id, kind, reference, fields) "
+            f"SELECT NULL::bigint, (SELECT size FROM s), EXISTS (SELECT 1 FROM {state} WHERE name = %s), "
+            "NULL::text, NULL::text, NULL::text "
+            "UNION ALL SELECT id, NULL::bigint, NULL::boolean, kind::text, reference::text, fields FROM d",
+            [STATE, STATE],
+        )
+        rows = cursor.fetchall()
+    header = next(r for r in rows if r[0] is None)
+    size, exists = header[1], header[2]
+    if size is None:
+        if exists:
+            return None, []
+        return _locked_state().size, _take_pending()
+    leaves = sorted(r for r in rows if r[0] is not None)
+    return size, [(kind, reference, json.loads(fields)) for _id, _s, _e, kind, reference, fields in leaves]
+
+
+def promise(kind: str, reference: str, fields: dict, now: dt.datetime | None = None) -> dict:
+    """The platform's promise that a leaf ``{"kind", "ref", "at", **fields}`` (``fields`` as
+    :func:`log_queue` takes them) is in the log under a signed tree head by ``merge_by``: the
+    counterpart of Certificate Transparency's signed certificate timestamp (RFC 9162 §4.8,
+    maximum merge delay) and Rekor's signed entry timestamp, which the record's owner signs
+    into its own answer (issue 15 round 3)::
+
+        {"kind", "ref", **fields, "merge_by": ms since the epoch (now + TUNGBAN_LOG_MERGE_DELAY)}
+
+    The leaf's body then holds every value of the promise but ``merge_by``, and ``at`` (when
+    it was integrated) ≤ ``merge_by``."""
+    now_ms = int((now or timezone.now()).timestamp() * 1000)
+    return {**fields, "kind": kind, "ref": str(reference), "merge_by": now_ms + settings.TUNGBAN_LOG_MERGE_DELAY * 1000}
+
+
+def overdue(now: dt.datetime | None = None) -> list[tuple[str, str, dt.datetime]]:
+    """Queued leaves older than ``TUNGBAN_LOG_MERGE_DELAY``: ``[(kind, reference,
+    queued_at)]``, oldest first — promises not kept (issue 15 round 3)."""
+    cutoff = (now or timezone.now()) - dt.timedelta(seconds=settings.TUNGBAN_LOG_MERGE_DELAY)
+    rows = PendingLeaf.objects.filter(queued_at__lt=cutoff).order_by("id")
+    return list(rows.values_list("kind", "reference", "queued_at"))
 
 
 def integrate_reference(kind: str, reference: str) -> None:

@@ -9,6 +9,7 @@ class OidcConfig(AppConfig):
     label = "oidc"
 
     def ready(self):
+
         from tungban.core import front, hotpaths, retention
         from tungban.identity import eme
         from tungban.keys import services as keys
@@ -49,6 +50,9 @@ class OidcConfig(AppConfig):
         # The login's pages for a browser without a session (issue 15, third round).
         hotpaths.register("/oidc/authorize", authorize, methods=("GET",), page=True)
         hotpaths.register("/oidc/authorize/{id}/complete", authorize_complete, methods=("GET",), page=True)
+        # WSGI: before Django (issue 15, third round); the hot paths above serve ASGI.
+        front.register_lane("/oidc/userinfo", fastrelease.lane_userinfo, methods=("GET", "POST"), max_body=0)
+        front.register_lane("/oidc/formdata", fastrelease.lane_formdata, methods=("GET", "POST"), max_body=0)
 
 
 _views = None

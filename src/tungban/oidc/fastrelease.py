@@ -1,22 +1,30 @@
-"""UserInfo (OIDC Core §5.3) and form data in one read and one write: the hot path of issue 15.
+"""UserInfo (OIDC Core §5.3) and form data in one statement: the hot path of issue 15.
 
 The reference path (:func:`tungban.oidc.views._release`: Authlib's resource protector with
 :class:`tungban.oidc.resource.TokenValidator`, then :func:`tungban.oidc.services.release`)
 costs three SQL statements built by the ORM (the token with its client, resident, code and
 approval, about a hundred columns; the pairwise ``sub``; the release insert) and most of its
-CPU in Django's query compiler. :func:`answer` does the same work for the common valid case
-with one ``SELECT`` (raw SQL, :func:`_read`) of exactly what the answer needs and one
-``INSERT`` of the release record (:func:`tungban.wallet.services.record_release_row`), in
-autocommit: no BEGIN/COMMIT round trips (the read needs no transaction; the insert is one
-statement, atomic by itself, and the answer is sent only after it succeeded).
+CPU in Django's query compiler. :func:`answer_bytes` does the same work for the common valid
+case. On PostgreSQL it is one round trip (issue 15, third round): one data-modifying ``WITH``
+(:func:`statement`) reads the token row, checks in SQL what SQL can check, and inserts the
+release record with the claims it can tell are released without decrypting (an encrypted
+value is empty exactly when its column is); Python then decrypts only the released values
+and makes sure the record names exactly the claims answered (corrects it, or takes it back
+and fails, in the rare case the guess was wrong or a value cannot be read), on Django's
+psycopg connection itself (prepared statement, no cursor wrapper), in autocommit. Elsewhere
+(SQLite) it is one ``SELECT`` (:func:`_read`) and one ``INSERT``
+(:func:`tungban.wallet.services.record_release_row`). The answer is its JSON bytes (as
+:class:`django.http.JsonResponse` gives them), served by the lane of :mod:`tungban.core.front`
+under WSGI and by :mod:`tungban.core.hotpaths` under ASGI.
 
-:func:`answer` returns ``None`` for anything but the common case, so that the caller falls
-through to the reference path, which gives every error answer (RFC 6750 §3.1) exactly as
-before: a missing or malformed ``Authorization`` header, another scheme (``DPoP``), a
-``DPoP`` header, an unknown, expired, revoked or DPoP-bound token, a token without the
-required scope, a client's own token (no resident), a suspended resident, a POST with a body,
-a resident without a pairwise ``sub`` at the client's sector yet (the reference path creates
-it), and a claim registered by another app (its value may read more than the resident's row).
+:func:`answer_bytes` returns ``None``, having written nothing, for anything but the common
+case, so that the caller falls through to the reference path, which gives every error answer
+(RFC 6750 §3.1) exactly as before: a missing or malformed ``Authorization`` header, another
+scheme (``DPoP``), a ``DPoP`` header, an unknown, expired, revoked or DPoP-bound token, a
+token without the required scope, a client's own token (no resident), a suspended resident, a
+POST with a body, a resident without a pairwise ``sub`` at the client's sector yet (the
+reference path creates it), and a claim registered by another app (its value may read more
+than the resident's row).
 
 Tables read (joined on their primary keys): ``oidc_token`` (by the unique index on
 ``access_token``, the SHA-256 of the token), ``oidc_client``, ``identity_resident``,
@@ -33,8 +41,11 @@ import re
 import time
 
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 
+from tungban.core import rawsql
+from tungban.core.front import Reply
 from tungban.identity import eme
 from tungban.wallet import services as wallet
 
@@ -49,33 +60,57 @@ BEARER = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9\-._~+/]+=*)")
 
 _TOKEN_COLUMNS = ("scope", "claims", "issued_at", "expires_in", "revoked_at", "dpop_jkt", "resident_id")
 _CLIENT_COLUMNS = ("client_id", "name_en", "name_zh")
+_RESIDENT = len(_TOKEN_COLUMNS) + len(_CLIENT_COLUMNS) + 2  # first resident column of the row
 
 
-@functools.cache
-def _select_sql() -> str:
-    """The one ``SELECT`` (module docstring), built once from the models' ``_meta``."""
+def _selected() -> list[str]:
+    """The columns of the token row, in order: :data:`_TOKEN_COLUMNS`, :data:`_CLIENT_COLUMNS`,
+    the approval's id, the pairwise ``sub``, :func:`tungban.identity.eme.stored_columns`."""
     q = connection.ops.quote_name
-    from tungban.identity.models import Resident
 
     def col(model, name):
         return q(model._meta.get_field(name).column)
 
-    token, client, code, pairwise = (q(m._meta.db_table) for m in (Token, Client, AuthorizationCode, PairwiseSubject))
-    resident = q(Resident._meta.db_table)
     selected = [f"t.{col(Token, n)}" for n in _TOKEN_COLUMNS]
     selected += [f"c.{col(Client, n)}" for n in _CLIENT_COLUMNS]
     selected += [f"a.{col(AuthorizationCode, 'approval')}", f"p.{col(PairwiseSubject, 'sub')}"]
     selected += [f"r.{q(column)}" for column in eme.stored_columns()]
-    sector = f"COALESCE(NULLIF(c.{col(Client, 'sector_identifier')}, ''), %s || CAST(c.{col(Client, 'id')} AS TEXT))"
+    return selected
+
+
+def _from_sql(prefix: str, token: str) -> str:
+    """``FROM … WHERE`` of the token row; ``prefix`` and ``token`` are the placeholders of
+    :data:`OWN_SECTOR_PREFIX` and the token's digest."""
+    from tungban.identity.models import Resident
+
+    q = connection.ops.quote_name
+
+    def col(model, name):
+        return q(model._meta.get_field(name).column)
+
+    token_table, client, code, pairwise = (
+        q(m._meta.db_table) for m in (Token, Client, AuthorizationCode, PairwiseSubject)
+    )
+    resident = q(Resident._meta.db_table)
+    sector = (
+        f"COALESCE(NULLIF(c.{col(Client, 'sector_identifier')}, ''), {prefix} || CAST(c.{col(Client, 'id')} AS TEXT))"
+    )
     return (
-        f"SELECT {', '.join(selected)} FROM {token} t"
+        f" FROM {token_table} t"
         f" INNER JOIN {client} c ON c.{col(Client, 'id')} = t.{col(Token, 'client')}"
         f" INNER JOIN {resident} r ON r.{q(Resident._meta.pk.column)} = t.{col(Token, 'resident')}"
         f" LEFT OUTER JOIN {code} a ON a.{col(AuthorizationCode, 'id')} = t.{col(Token, 'authorization_code')}"
         f" LEFT OUTER JOIN {pairwise} p ON p.{col(PairwiseSubject, 'resident')} = t.{col(Token, 'resident')}"
         f" AND p.{col(PairwiseSubject, 'sector')} = {sector}"
-        f" WHERE t.{col(Token, 'access_token')} = %s"
+        f" WHERE t.{col(Token, 'access_token')} = {token}"
     )
+
+
+@functools.cache
+def _select_sql() -> str:
+    """The one ``SELECT`` of the portable path (module docstring), built once from the
+    models' ``_meta``; parameters: :data:`OWN_SECTOR_PREFIX`, the token's digest."""
+    return f"SELECT {', '.join(_selected())}{_from_sql('%s', '%s')}"
 
 
 def _read(token_string: str):
@@ -86,42 +121,183 @@ def _read(token_string: str):
         return cursor.fetchone()
 
 
-def answer(request, *, scope: str | None, with_subject: bool) -> dict | None:
-    """The UserInfo (``with_subject``: ``sub`` first) or form-data claims for ``request``,
-    the release recorded, exactly as :func:`tungban.oidc.services.release` gives them for
-    the token :func:`tungban.oidc.resource.bearer_token` accepts; or ``None`` for anything
-    but the common valid case (module docstring), having read at most and written nothing.
+@functools.cache
+def statement(with_subject: bool, generation: int = 0) -> tuple[str, dict]:
+    """The one statement of the PostgreSQL path (issue 15, third round) and its constant
+    parameters: a data-modifying ``WITH`` of
 
-    :param scope: a scope the token must carry (``"openid"`` for UserInfo), or ``None``.
-    :raises django.db.DatabaseError: the database failed (the hot-path middleware answers 503).
-    """
-    meta = request.META
-    if request.method == "POST" and (
-        meta.get("CONTENT_LENGTH") not in (None, "", "0") or "HTTP_TRANSFER_ENCODING" in meta
-    ):
+    * ``w``: the token row (:func:`_selected`, as columns ``x0``, ``x1``, …) only if it is the
+      common valid case as far as SQL can tell (not revoked, not DPoP-bound, not expired at
+      the bound time ``now``, an active resident, the ``openid`` scope and a pairwise ``sub``
+      for UserInfo, no other app's claim among the token's claims), with ``released``: the
+      token's claims, in their order, that its scope covers
+      (:func:`.services.claims_within_scope`) and whose resident column is not empty
+      (:data:`tungban.identity.eme.PRESENCE`), a JSON array;
+    * ``r``: the release record inserted from ``w``
+      (:func:`tungban.wallet.services.release_insert_sql`);
+    * then ``w``'s row and the new record's id; no row at all (nothing written) for anything
+      but the common case.
+
+    Built once per registry ``generation`` (:func:`.scopes.generation`: the scopes and claims
+    it encodes) from the models' ``_meta``; every value is a bound, named parameter
+    (``%(name)s``); the caller binds ``token``, ``now`` (seconds since the epoch) and
+    ``released_at``. PostgreSQL only (``jsonb``, ``?|``, ``RETURNING`` in ``WITH``).
+    Tables: those of :func:`_select_sql`, and ``wallet_releaserecord`` written."""
+    from tungban.identity.models import Resident, ResidentStatus
+
+    from . import scopes as scope_registry
+
+    selected = _selected()
+    x = [f"x{i}" for i in range(len(selected))]  # the names of the columns of w
+    token = dict(zip(_TOKEN_COLUMNS, selected, strict=False))  # expressions over the tables
+    name_en, name_zh = x[len(_TOKEN_COLUMNS) + 1], x[len(_TOKEN_COLUMNS) + 2]
+    client_id, approval = x[len(_TOKEN_COLUMNS)], x[_RESIDENT - 2]
+    stored = dict(zip(eme.stored_columns(), selected[_RESIDENT:], strict=True))
+    params: dict = {"prefix": OWN_SECTOR_PREFIX, "active": ResidentStatus.ACTIVE.value}
+    cases = []
+    for i, (name, claim) in enumerate(eme.CLAIMS.items()):
+        registered = scope_registry.get(claim.scope)
+        if not eme.own_claims_only([name]) or registered is None or name not in registered.claims:
+            continue  # never released (another app's claim: the statement writes nothing)
+        column = eme.PRESENCE.get(name)
+        present = "" if column is None else f" AND {stored[column]} <> ''"
+        params[f"claim{i}"], params[f"scope{i}"] = name, claim.scope
+        cases.append(f"WHEN %(claim{i})s THEN %(scope{i})s = ANY(s.scopes){present}")
+    params["foreign"] = [name for name in eme.CLAIMS if not eme.own_claims_only([name])]
+    checks = [
+        f"{token['revoked_at']} IS NULL",
+        f"COALESCE({token['dpop_jkt']}, '') = ''",
+        f"%(now)s < {token['issued_at']} + {token['expires_in']}",
+        f"{stored[Resident._meta.get_field('status').column]} = %(active)s",
+        f"jsonb_typeof({token['claims']}) = 'array'",
+        f"NOT ({token['claims']} ?| %(foreign)s::text[])",
+    ]
+    if with_subject:
+        params["required_scope"] = "openid"
+        checks += ["%(required_scope)s = ANY(s.scopes)", f"{selected[_RESIDENT - 1]} <> ''"]
+    released = (
+        "(SELECT COALESCE(jsonb_agg(e.v ORDER BY e.o), '[]'::jsonb)"
+        f" FROM jsonb_array_elements_text({token['claims']}) WITH ORDINALITY AS e(v, o)"
+        f" WHERE CASE e.v {' '.join(cases)} ELSE FALSE END)"
+    )
+    insert = wallet.release_insert_sql(
+        "w",
+        resident=f"w.{x[_TOKEN_COLUMNS.index('resident_id')]}",
+        requester_id=f"w.{client_id}",
+        requester_name_en=f"w.{name_en}",
+        requester_name_zh=f"w.{name_zh}",
+        kind="%(kind)s",
+        claims="w.released",
+        approval=f"w.{approval}",
+        released_at="%(released_at)s",
+    )
+    params["kind"] = LOGIN_KIND if with_subject else FORMFILL_KIND
+    columns = ", ".join(f"{expression} AS {alias}" for expression, alias in zip(selected, x, strict=True))
+    joins, where = _from_sql("%(prefix)s", "%(token)s").split(" WHERE ")
+    sql = (
+        f"WITH w AS (SELECT {columns}, {released} AS released{joins}"
+        f" CROSS JOIN LATERAL (SELECT string_to_array({token['scope']}, ' ') AS scopes) s"
+        f" WHERE {where} AND {' AND '.join(checks)}),"
+        f" r AS ({insert})"
+        " SELECT w.*, r.id FROM w LEFT JOIN r ON TRUE"
+    )
+    return sql, params
+
+
+def _claims_list(value) -> list:
+    """A JSON array as read: a list, or its text (Django's loaders leave ``jsonb`` as text)."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _request_ok(method: str, meta) -> str | None:
+    """The bearer token of a request that may be the common case (no body, no ``DPoP``
+    header, ``Authorization: Bearer`` well formed), else ``None``."""
+    if method == "POST" and (meta.get("CONTENT_LENGTH") not in (None, "", "0") or "HTTP_TRANSFER_ENCODING" in meta):
         return None  # a body (maybe a form-encoded token, RFC 6750 §2.2): the reference path
     if "HTTP_DPOP" in meta:
         return None
     match = BEARER.fullmatch(meta.get("HTTP_AUTHORIZATION", ""))
-    if match is None:
+    return None if match is None else match.group(1)
+
+
+def answer_bytes(method: str, meta, *, with_subject: bool) -> bytes | None:
+    """The JSON body (bytes, as :class:`django.http.JsonResponse` gives it) of the UserInfo
+    (``with_subject``: ``sub`` first, the ``openid`` scope required) or form-data answer to a
+    request of ``method`` with the WSGI environ / ``META`` ``meta``, the release recorded,
+    exactly as :func:`tungban.oidc.services.release` gives them for the token
+    :func:`tungban.oidc.resource.bearer_token` accepts; or ``None`` for anything but the
+    common valid case (module docstring), having read at most and written nothing.
+
+    On PostgreSQL one statement (:func:`statement`) reads and records; the values are then
+    decrypted and, should the claims answered differ from those recorded, the record is
+    corrected (:func:`tungban.wallet.services.correct_release_claims`), and should they not
+    be readable at all, the record is taken back (:func:`tungban.wallet.services.take_back_release`)
+    and the error raised: the record always names exactly the claims answered. Elsewhere
+    (SQLite) one read and one insert.
+
+    :raises django.db.DatabaseError: the database failed (answered 503 by the caller).
+    :raises tungban.core.fields.UnreadableValue: a value no key opens (answered 500)."""
+    token_string = _request_ok(method, meta)
+    if token_string is None:
         return None
-    row = _read(match.group(1))
+    if connection.vendor == "postgresql":
+        data = _answer_postgresql(token_string, with_subject=with_subject)
+    else:
+        data = _answer_portable(token_string, scope="openid" if with_subject else None, with_subject=with_subject)
+    return None if data is None else json.dumps(data).encode()
+
+
+def _answer_postgresql(token_string: str, *, with_subject: bool) -> dict | None:
+    from . import scopes as scope_registry
+
+    sql, constants = statement(with_subject, scope_registry.generation())
+    now = timezone.now()
+    row = rawsql.fetchone(
+        sql,
+        {**constants, "token": access_token_digest(token_string), "now": now.timestamp(), "released_at": now},
+    )
+    if row is None or row[-1] is None:
+        return None  # no such token, or not the common case: nothing written
+    record_id = row[-1]
+    try:
+        token_scope, claims = row[0], _claims_list(row[1])
+        resident_id, sub = row[6], row[_RESIDENT - 1]
+        claims = claims_within_scope(claims, token_scope)
+        if eme.own_claims_only(claims):
+            resident = eme.StoredResident(row[_RESIDENT:-2])
+        else:  # registered after the statement was built: the model reads what it needs
+            from tungban.identity.models import Resident
+
+            resident = Resident.objects.get(pk=resident_id)
+        data = eme.values(resident, claims)
+        released = [name for name in claims if name in data]
+        if released != _claims_list(row[-2]):
+            wallet.correct_release_claims(record_id, released)
+    except Exception:
+        wallet.take_back_release(record_id)
+        raise
+    if with_subject:
+        return {"sub": sub, **data}
+    return data
+
+
+def _answer_portable(token_string: str, *, scope: str | None, with_subject: bool) -> dict | None:
+    """One read (:func:`_read`), the checks in Python, one insert."""
+    row = _read(token_string)
     if row is None:
         return None
     token_scope, claims, issued_at, expires_in, revoked_at, dpop_jkt, resident_id = row[:7]
-    client_id, name_en, name_zh, approval_id, sub = row[7:12]
+    client_id, name_en, name_zh, approval_id, sub = row[7:_RESIDENT]
     if revoked_at is not None or dpop_jkt or time.time() >= issued_at + expires_in:
         return None  # RFC 6750 §3.1 invalid_token; a DPoP-bound token is no bearer token (RFC 9449 §7.1)
     if scope is not None and scope not in (token_scope or "").split():
         return None  # insufficient_scope
     if with_subject and not sub:
         return None  # first release at this sector: the reference path creates the sub
-    resident = eme.StoredResident(row[12:])
+    resident = eme.StoredResident(row[_RESIDENT:])
     if not resident.is_active:
         return None  # account_suspended
-    if isinstance(claims, str):
-        claims = json.loads(claims)  # SQLite's JSON is text; PostgreSQL's jsonb too with Django's loaders
-    claims = claims_within_scope(claims, token_scope)
+    claims = claims_within_scope(_claims_list(claims), token_scope)
     if not eme.own_claims_only(claims):
         return None
     data = eme.values(resident, claims)
@@ -139,24 +315,48 @@ def answer(request, *, scope: str | None, with_subject: bool) -> dict | None:
     return data
 
 
-def hot_userinfo(request: HttpRequest) -> JsonResponse | None:
+def hot_userinfo(request: HttpRequest) -> HttpResponse | None:
     """:func:`tungban.oidc.views.userinfo` on the hot path (:mod:`tungban.core.hotpaths`):
-    the common valid bearer request answered by :func:`answer` with the same status, body and
-    CORS header; ``None`` (fall through to the view) for anything else. Lives here, not in
-    :mod:`.views`, because ``OidcConfig.ready`` registers it and :mod:`.views` builds the
-    authorization server on import (settings a settings-only child process lacks)."""
-    return _respond(answer(request, scope="openid", with_subject=True))
+    the common valid bearer request answered by :func:`answer_bytes` with the same status,
+    body and CORS header; ``None`` (fall through to the view) for anything else. Lives here,
+    not in :mod:`.views`, because ``OidcConfig.ready`` registers it and :mod:`.views` builds
+    the authorization server on import (settings a settings-only child process lacks)."""
+    return _respond(answer_bytes(request.method, request.META, with_subject=True))
 
 
-def hot_formdata(request: HttpRequest) -> JsonResponse | None:
+def hot_formdata(request: HttpRequest) -> HttpResponse | None:
     """:func:`tungban.oidc.views.formdata` on the hot path, as :func:`hot_userinfo`."""
-    return _respond(answer(request, scope=None, with_subject=False))
+    return _respond(answer_bytes(request.method, request.META, with_subject=False))
 
 
-def _respond(data: dict | None) -> JsonResponse | None:
-    if data is None:
+def _respond(body: bytes | None) -> HttpResponse | None:
+    if body is None:
         return None
-    response = JsonResponse(data)
+    response = HttpResponse(body, content_type="application/json")
     response["Access-Control-Allow-Origin"] = "*"  # as views._cors
-    response["Content-Length"] = str(len(response.content))  # as CommonMiddleware would (keep-alive)
+    response["Content-Length"] = str(len(body))  # as CommonMiddleware would (keep-alive)
     return response
+
+
+_CORS = (("Access-Control-Allow-Origin", "*"),)  # as views._cors
+
+
+def lane_userinfo(call) -> Reply | None:
+    """:func:`tungban.oidc.views.userinfo` on a lane of the front (:mod:`tungban.core.front`,
+    WSGI): the common valid bearer request (no body) answered by :func:`answer_bytes` with
+    the view's status, body and CORS header; ``None`` (Django answers, nothing written) for
+    anything else."""
+    if call.body:
+        return None  # a body (maybe a form-encoded token, RFC 6750 §2.2): the reference path
+    return _reply(answer_bytes(call.method, call.environ, with_subject=True))
+
+
+def lane_formdata(call) -> Reply | None:
+    """:func:`tungban.oidc.views.formdata` on a lane, as :func:`lane_userinfo`."""
+    if call.body:
+        return None
+    return _reply(answer_bytes(call.method, call.environ, with_subject=False))
+
+
+def _reply(body: bytes | None) -> Reply | None:
+    return None if body is None else Reply(200, body, _CORS)

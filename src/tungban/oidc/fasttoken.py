@@ -104,7 +104,7 @@ from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from tungban.core import ratelimit
+from tungban.core import ratelimit, rawsql
 from tungban.keys import services as keys
 
 from . import client_secrets, rows, validators
@@ -334,7 +334,7 @@ def _cc_one_statement(parsed: Parsed, asked: list[str], values: dict, embedded) 
         params += [*embedded.params, *_params_without(values, frozenset({"client_id"})), embedded.limit]
     else:
         params += _params_without(values, frozenset({"client_id"}))
-    row = _execute(sql, params)
+    row = rawsql.fetchone(sql, params)
     return None if row is None else row[0]
 
 
@@ -356,23 +356,6 @@ def _cc_portable(parsed: Parsed, asked: list[str], values: dict, rate_key: str |
                 return exc.details["retry_after"]
         rows.insert_token(client_id=row[0], **values)
     return None
-
-
-def _execute(sql: str, params: list):
-    """One statement: its first row, or ``None``. On PostgreSQL on Django's connection's own
-    psycopg connection (in autocommit: one statement, one transaction), after Django's health
-    check and with Django's error translation, without Django's cursor wrapper (about 25 µs of
-    CPU per round trip: ``bench/README.md``, "the database round trips of userinfo"); through
-    Django's cursor where Django records queries (``DEBUG``, ``CaptureQueriesContext``: the
-    same statement, recorded) and on other databases."""
-    if connection.vendor == "postgresql" and not connection.queries_logged:
-        connection.close_if_health_check_failed()
-        connection.ensure_connection()
-        with connection.wrap_database_errors:
-            return connection.connection.execute(sql, params).fetchone()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()
 
 
 def _loads(value):
@@ -413,7 +396,7 @@ def refresh_token(parsed: Parsed, *, rate_key: str | None) -> Answer | None:
     from .services import claims_within_scope, refresh_token_digest
 
     form = parsed.form
-    row = _execute(
+    row = rawsql.fetchone(
         _refresh_read_sql(connection.vendor),
         [validators.OWN_SECTOR_PREFIX, refresh_token_digest(form["refresh_token"]), *_client_params(parsed)],
     )
@@ -538,7 +521,7 @@ def _rotate_one_statement(old_pk, code_pk, session_pk, when, values: dict, embed
     if embedded is not None:
         params.append(embedded.limit)
     params += rows._token_params(values)
-    live, hits, new = _execute(sql, params)
+    live, hits, new = rawsql.fetchone(sql, params)
     if live is None:
         return False
     if new is None:

@@ -89,6 +89,12 @@ def get(name: str) -> Scope | None:
     return _registry.get(name)
 
 
+def generation() -> int:
+    """A number that changes whenever the registry does (it only grows: registering a scope
+    again is a no-op or an error), for caches of what is built from it."""
+    return len(_registry) + len(eme.CLAIMS)
+
+
 def supported() -> list[str]:
     """Every registered scope name, in registration order (discovery ``scopes_supported``)."""
     return list(_registry)

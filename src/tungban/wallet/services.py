@@ -1044,6 +1044,45 @@ def record_release_row(
         cursor.execute(_release_insert_sql(), values)
 
 
+def release_insert_sql(source: str, **expressions: str) -> str:
+    """:func:`record_release_row` as one ``INSERT … SELECT … FROM source RETURNING id``, for a
+    hot path that records a release in the statement that reads what it releases (a
+    data-modifying ``WITH`` on PostgreSQL, issue 15): ``expressions`` maps each of
+    ``resident``, ``requester_id``, ``requester_name_en``, ``requester_name_zh``, ``kind``,
+    ``claims`` (a JSON array of claim names), ``approval`` and ``released_at`` to an SQL
+    expression over ``source`` (a table or ``WITH`` name), whose parameters the caller binds.
+    The result column ``id`` is the new record's key. Table written: ``wallet_releaserecord``.
+
+    :raises ValueError: an expression missing or unknown."""
+    if set(expressions) != set(_RELEASE_COLUMNS):
+        raise ValueError(f"expressions for exactly {_RELEASE_COLUMNS}, got {sorted(expressions)}")
+    q = connection.ops.quote_name
+    columns = ", ".join(q(ReleaseRecord._meta.get_field(n).column) for n in _RELEASE_COLUMNS)
+    values = ", ".join(expressions[n] for n in _RELEASE_COLUMNS)
+    return (
+        f"INSERT INTO {q(ReleaseRecord._meta.db_table)} ({columns}) SELECT {values} FROM {source}"
+        f" RETURNING {q(ReleaseRecord._meta.pk.column)} AS id"
+    )
+
+
+def correct_release_claims(record_id: int, claims: list[str]) -> None:
+    """Set the claims of the release record ``record_id`` to ``claims`` (one ``UPDATE`` by
+    key), for a hot path whose one statement recorded a guess of what it would release and
+    found, once the values were read, that it released ``claims`` (issue 15).
+
+    :raises django.db.DatabaseError: the database failed."""
+    ReleaseRecord.objects.filter(pk=record_id).update(claims=list(claims))
+
+
+def take_back_release(record_id: int) -> None:
+    """Delete the release record ``record_id`` (one ``DELETE`` by key), for a hot path whose
+    one statement recorded a release that it then could not give (e.g. a value no key
+    opens), so that no release is on record for an answer that was not given (issue 15).
+
+    :raises django.db.DatabaseError: the database failed."""
+    ReleaseRecord.objects.filter(pk=record_id).delete()
+
+
 def history(resident: Resident, limit: int = 100) -> list[ReleaseRecord]:
     """The resident's releases, newest first."""
     return list(resident.releases.all()[:limit])

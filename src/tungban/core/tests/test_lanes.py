@@ -8,31 +8,25 @@ full stack (Django's ``WSGIHandler``) with the same WSGI environ."""
 
 from __future__ import annotations
 
-import io
 import json
-import sys
 
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
-from django.db import OperationalError, close_old_connections
+from django.db import OperationalError
 from django.http import JsonResponse
 from django.test import override_settings
 
 from tungban.core import front, hotpaths
+from tungban.testing import wsgi
 
 PATH = "/oidc/userinfo"  # a path the URL conf knows; the test's hot view answers it first
 
 
 @pytest.fixture(autouse=True)
 def keep_connection():
-    """Django's handler closes the connection after a request, which would end a test's
-    transaction; Django's test client suspends that the same way."""
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
+    with wsgi.connection_kept():
+        yield
 
 
 @pytest.fixture
@@ -51,53 +45,12 @@ def lane():
     hotpaths._routes.update(saved_routes)
 
 
-def environ(body=b"", method="POST", host="testserver", scheme="http", **extra):
-    return {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": PATH,
-        "QUERY_STRING": "",
-        "SCRIPT_NAME": "",
-        "SERVER_NAME": "testserver",
-        "SERVER_PORT": "443" if scheme == "https" else "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "CONTENT_TYPE": "application/x-www-form-urlencoded",
-        "CONTENT_LENGTH": str(len(body)),
-        **({"HTTP_HOST": host} if host is not None else {}),
-        "wsgi.url_scheme": scheme,
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": sys.stderr,
-        "wsgi.version": (1, 0),
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-        **extra,
-    }
+def environ(body=b"", method="POST", **kw):
+    kw.setdefault("CONTENT_LENGTH", str(len(body)))
+    return wsgi.environ(PATH, method, body=body, content_type="application/x-www-form-urlencoded", **kw)
 
 
-def call(app, env):
-    seen = {}
-
-    def start_response(status, headers, exc_info=None):
-        seen["status"], seen["headers"] = status, list(headers)
-
-    result = app(env, start_response)
-    try:
-        body = b"".join(result)
-    finally:
-        getattr(result, "close", lambda: None)()
-    return seen["status"], seen["headers"], body
-
-
-class Spy:
-    """Django's application, counting the requests the front passed to it."""
-
-    def __init__(self):
-        self.django = WSGIHandler()
-        self.calls = 0
-
-    def __call__(self, environ, start_response):
-        self.calls += 1
-        return self.django(environ, start_response)
+call, Spy = wsgi.call, wsgi.Spy
 
 
 def both(body=b"", **kw):
@@ -162,9 +115,10 @@ def test_a_declined_request_reaches_django_with_its_body(lane):
         {"host": None},
         {"HTTP_TRANSFER_ENCODING": "chunked"},
         {"CONTENT_LENGTH": "12x"},
+        {"CONTENT_LENGTH": "²"},
         {"big": True},
     ],
-    ids=["method", "bad-host", "no-host", "chunked", "bad-length", "too-big"],
+    ids=["method", "bad-host", "no-host", "chunked", "bad-length", "superscript-length", "too-big"],
 )
 def test_unusual_requests_go_to_django_unread_by_the_lane(lane, case):
     called = []

@@ -11,6 +11,7 @@ import time
 from django.conf import settings
 from joserfc.jwk import KeySet
 
+from tungban.core import ratelimit, rawsql
 from tungban.identity.models import Resident
 from tungban.keys import services as keys
 from tungban.ledger import transparency as ledger
@@ -76,7 +77,13 @@ def public_keyset(jwks: dict) -> KeySet:
 
 
 def verification_material(
-    issuer_id: str, type_id: str | None, status_ref: tuple[str, int] | None, *, holder_jwk=None, platform: bool = False
+    issuer_id: str,
+    type_id: str | None,
+    status_ref: tuple[str, int] | None,
+    *,
+    holder_jwk=None,
+    platform: bool = False,
+    counter: ratelimit.Hit | None = None,
 ) -> dict:
     """What 認證易's online check of one credential reads from the database, in one SQL
     statement (issue 15: an online verification read them in eleven ORM queries, then five):
@@ -93,6 +100,13 @@ def verification_material(
     :param type_id: the credential type's id (the last segment of ``vct``), or None.
     :param status_ref: ``(issuer_id, number)`` of the status list the credential names, or None.
     :param holder_jwk: the credential's ``cnf.jwk``, or None.
+    :param counter: a rate limiter's attempt (:func:`tungban.core.ratelimit.hit_statement`)
+        counted by the same statement (a data-modifying ``WITH``, PostgreSQL): one round trip
+        for the limit and the read (issue 15, third round). It is settled before anything is
+        written here; the statement writes nothing else (the counter's commit may be
+        asynchronous: :func:`tungban.core.ratelimit.hit_statement`).
+    :raises RateLimited: (:data:`tungban.core.ratelimit.RateLimited`) when ``counter`` is past
+        its limit; nothing is written then.
 
     ``status_token`` is the list's Status List Token when it is fresh; a list whose token is
     missing or near expiry goes through :func:`.status.status_list_token`, which rebuilds it
@@ -128,9 +142,10 @@ def verification_material(
             f"{bound[0] if bound else 'NULL'}"
         )
         params += [keys.SIGNING_KEYS, *(bound[1] if bound else [])]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    if counter is not None:
+        sql = f"WITH hit AS ({counter.sql}) {sql} UNION ALL SELECT 5, value, NULL, NULL, NULL, 0 FROM hit"
+        params = [*counter.params, *params]
+    rows = rawsql.fetchall(sql, params, using=connection.alias)
     out: dict = {"issuer": None, "type": None, "status_token": None}
     keys_rows = sorted((r for r in rows if r[0] == 1), key=lambda r: (r[4], r[5]), reverse=True)
     status_row = None
@@ -143,6 +158,8 @@ def verification_material(
             status_row = (a,)
         elif kind == 4:
             out["platform"] = {"head_signature": a, "active_kid": b, "key_ring": c, "holder_bound": n is not None}
+        elif kind == 5:
+            counter.settle(a)
     if status_row is not None:
         out["status_token"] = status_row[0] or status_list_token(sl_issuer, sl_number)[0]
     return out

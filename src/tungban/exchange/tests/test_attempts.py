@@ -23,7 +23,7 @@ from tungban.core.errors import DomainError
 from tungban.exchange import errors
 from tungban.exchange import services as exchange
 from tungban.exchange.models import AttemptState, Consent, ConsentStatus, ExchangeAttempt, ExchangeRecord, Organisation
-from tungban.ledger.models import LogLeaf
+from tungban.ledger.models import LogLeaf, PendingLeaf
 from tungban.testing.factories import PIN, make_resident
 
 WSD = "wsd.registered-address.v1"
@@ -80,7 +80,9 @@ def provider(monkeypatch):
             {
                 "state": row.state if row else None,
                 "uses": Consent.objects.get(pk=consent.pk).uses,
-                "logged": LogLeaf.objects.filter(reference=str(attempt.id)).count(),
+                # committed with the attempt: in the tree, or queued and promised (PostgreSQL, issue 15)
+                "logged": LogLeaf.objects.filter(reference=str(attempt.id)).count()
+                + PendingLeaf.objects.filter(reference=str(attempt.id)).count(),
             }
         )
         return fake.answer(consent, attempt)

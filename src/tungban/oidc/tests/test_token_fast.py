@@ -11,9 +11,7 @@ off (:func:`reference_only`)."""
 from __future__ import annotations
 
 import base64
-import io
 import json
-import sys
 from contextlib import contextmanager
 from urllib.parse import urlencode
 
@@ -28,6 +26,7 @@ from tungban.core import front
 from tungban.keys import services as keys
 from tungban.oidc import fasttoken, services
 from tungban.oidc.models import OFFLINE_ACCESS_SCOPE, Token
+from tungban.testing import wsgi
 from tungban.testing.factories import jwt_claims, make_client
 
 from .test_token_queries import RP, _code
@@ -47,13 +46,8 @@ def rate_limited(settings):
 
 @pytest.fixture(autouse=True)
 def keep_connection():
-    """Django's handler closes the connection after a request, which would end the test's
-    transaction (as in ``core/tests/test_lanes.py``; the test client suspends it too)."""
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
+    with wsgi.connection_kept():
+        yield
 
 
 @pytest.fixture
@@ -78,57 +72,27 @@ def basic(client_id, secret):
 
 def environ(data: dict, *, auth: str | None = None, **extra) -> dict:
     body = urlencode(data).encode()
-    env = {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": "/oidc/token",
-        "QUERY_STRING": "",
-        "SCRIPT_NAME": "",
-        "SERVER_NAME": "testserver",
-        "SERVER_PORT": "443",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "HTTP_HOST": "testserver",
-        "REMOTE_ADDR": "203.0.113.7",
-        "CONTENT_TYPE": "application/x-www-form-urlencoded",
-        "CONTENT_LENGTH": str(len(body)),
-        "wsgi.url_scheme": "https",
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": sys.stderr,
-        "wsgi.version": (1, 0),
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-        **extra,
-    }
     if auth is not None:
-        env["HTTP_AUTHORIZATION"] = auth
-    return env
+        extra["HTTP_AUTHORIZATION"] = auth
+    extra.setdefault("CONTENT_LENGTH", str(len(body)))
+    return wsgi.environ(
+        "/oidc/token",
+        "POST",
+        body=body,
+        scheme="https",
+        content_type="application/x-www-form-urlencoded",
+        REMOTE_ADDR="203.0.113.7",
+        **extra,
+    )
 
 
-class Spy:
-    """Django's application, counting the requests the front passed on."""
-
-    def __init__(self):
-        self.django = WSGIHandler()
-        self.calls = 0
-
-    def __call__(self, env, start_response):
-        self.calls += 1
-        return self.django(env, start_response)
+Spy = wsgi.Spy
 
 
 def call(app, env):
-    seen = {}
-
-    def start_response(status, headers, exc_info=None):
-        seen["status"], seen["headers"] = status, list(headers)
-
-    result = app(env, start_response)
-    try:
-        body = b"".join(result)
-    finally:
-        getattr(result, "close", lambda: None)()
-    headers = sorted((n, v) for n, v in seen["headers"] if n not in ("Date", "Content-Length"))
-    return int(seen["status"].split()[0]), headers, body
+    """``(status code, headers but Date and Content-Length sorted, body)``."""
+    status, headers, body = wsgi.call(app, env)
+    return int(status.split()[0]), sorted((n, v) for n, v in headers if n not in ("Date", "Content-Length")), body
 
 
 def through_lane(env):
