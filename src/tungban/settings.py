@@ -347,6 +347,10 @@ CACHES = {
 
 # --- Rate limits (tungban.core.ratelimit; django-ratelimit, issue 13 items 2, 8, 12) ---------
 RATELIMIT_USE_CACHE = "ratelimit"
+#: On PostgreSQL the counters' table is UNLOGGED (issue 15, pgdiet): a counted attempt commits
+#: without waiting for a WAL flush; after a crash of the database server the counters start
+#: again from zero. ``0`` keeps it logged (applied by ``migrate``).
+TUNGBAN_RATELIMIT_UNLOGGED = _flag("TUNGBAN_RATELIMIT_UNLOGGED", True)
 # Counters are stored as decimal text since issue 15 (pickled before): a new key prefix, so a
 # counter written by an older release is never incremented in SQL (its window simply ends).
 RATELIMIT_CACHE_PREFIX = "rl:n:"

@@ -10,8 +10,12 @@ from .files import tighten_sqlite
 def _create_cache_tables(sender, using="default", **kwargs):
     """``createcachetable`` after every ``migrate`` (set-up, upgrades, test databases): the
     rate limiter's counters live in a ``DatabaseCache`` table (:mod:`tungban.core.ratelimit`).
-    Idempotent: existing tables are left alone."""
+    Idempotent: existing tables are left alone. On PostgreSQL the counters' table is then
+    made ``UNLOGGED`` (or logged again: ``TUNGBAN_RATELIMIT_UNLOGGED``; issue 15, pgdiet)."""
     call_command("createcachetable", database=using, verbosity=0)
+    from .ratelimit import apply_counters_persistence
+
+    apply_counters_persistence(using)
 
 
 def _private_database(sender, connection, **kwargs):

@@ -45,6 +45,7 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import logging
 import pickle
 import time
 from collections.abc import Callable
@@ -55,7 +56,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.db import DatabaseCache
-from django.db import connections, models, router, transaction
+from django.db import DatabaseError, connections, models, router, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.timezone import now as tz_now
@@ -67,6 +68,8 @@ from django_ratelimit.core import EXPIRATION_FUDGE, _get_ip, _get_window, _make_
 from ninja.decorators import decorate_view
 
 from .errors import DomainError
+
+logger = logging.getLogger(__name__)
 
 RateLimited = DomainError.define(
     "rate_limited",
@@ -227,6 +230,43 @@ def hit_statement(group: str, value: str, *, using: str = "default", rate: str |
         # (PostgreSQL 15 §30.4, asynchronous commit; set_config(..., true) lasts to its end).
         sql += ", set_config('synchronous_commit', 'off', true)"
     return Hit(sql, params, limit, window)
+
+
+def apply_counters_persistence(using: str = "default") -> None:
+    """Make the counters' table (:class:`CounterCache`'s, ``settings.RATELIMIT_USE_CACHE``)
+    ``UNLOGGED`` on PostgreSQL when ``settings.TUNGBAN_RATELIMIT_UNLOGGED`` (the default),
+    logged otherwise; run after ``createcachetable`` on every ``migrate`` (:mod:`.apps`).
+    Nothing when the table already is as asked, on another database alias, or on SQLite.
+
+    Why (issue 15, pgdiet): each counted attempt is an upsert in its own transaction, on every
+    token request and online verification. A transaction that wrote only to unlogged tables
+    writes no WAL of its own and so commits without waiting for a WAL flush (PostgreSQL's
+    ``RecordTransactionCommit``): the counter's commit no longer costs an ``fsync``, about half
+    the statement's database CPU and most of its latency (``bench/README.md``). What it gives
+    up: after a crash of the database server (not a clean restart) the counters start again
+    from zero, and a standby does not copy them — the same as Django's other cache backends,
+    for counts of attempts in windows of seconds to a day. ``ALTER TABLE … SET [UN]LOGGED``
+    rewrites the table (bounded by ``TUNGBAN_RATELIMIT_MAX_ENTRIES`` rows)."""
+    cache = caches[settings.RATELIMIT_USE_CACHE]
+    if not isinstance(cache, CounterCache) or router.db_for_write(cache.cache_model_class) != using:
+        return
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return
+    wanted = "u" if getattr(settings, "TUNGBAN_RATELIMIT_UNLOGGED", True) else "p"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relpersistence FROM pg_class WHERE oid = to_regclass(%s)", [cache._table])
+        row = cursor.fetchone()
+        if row is None or row[0] == wanted:
+            return
+        table = connection.ops.quote_name(cache._table)
+        try:
+            with transaction.atomic(using=using):
+                cursor.execute(f"ALTER TABLE {table} SET {'UNLOGGED' if wanted == 'u' else 'LOGGED'}")
+        except DatabaseError as exc:
+            # e.g. a publication names the table (logical replication), which PostgreSQL
+            # refuses to make unlogged: leave it as it is, migrate goes on.
+            logger.warning("rate limiter counters' table %s left as it was: %s", cache._table, exc)
 
 
 def enabled() -> bool:

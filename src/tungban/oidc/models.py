@@ -3,6 +3,12 @@ codes, access tokens and pairwise subject identifiers (the signing keys are in
 :mod:`tungban.keys`).
 
 Everything lives in the database so that any number of stateless workers agree.
+
+On PostgreSQL the unique ``CharField`` columns here (digests, codes, ``sid``, ``sub``, ``jti``,
+``request_uri``, ``client_id``) have no ``varchar_pattern_ops`` copy (the ``_like`` index Django
+adds for ``LIKE`` queries, which nothing here runs; migration
+``0010_hot_tables_index_diet``): each would be one more index every insert updates
+(issue 15, pgdiet). ``tungban.oidc.tests.test_hot_table_indexes`` pins each table's indexes.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
 from authlib.oidc.core import AuthorizationCodeMixin
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -201,7 +208,8 @@ class AuthorizationCode(AuthorizationCodeMixin, models.Model):
     """A one-time authorization code (RFC 6749 §4.1.2) with what was approved."""
 
     code = models.CharField(max_length=120, unique=True)
-    client = models.ForeignKey(Client, on_delete=models.CASCADE)
+    # No index of its own: the (client, nonce) index below serves every lookup by client.
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, db_index=False)
     resident = models.ForeignKey(Resident, on_delete=models.CASCADE)
     approval = models.ForeignKey(ApprovalRequest, null=True, on_delete=models.SET_NULL)
     session = models.ForeignKey(LoginSession, null=True, on_delete=models.SET_NULL)
@@ -268,11 +276,15 @@ class Token(TokenMixin, models.Model):
         max_length=255, unique=True, help_text="SHA-256 (hex) of the access token (never the token itself)"
     )
     client = models.ForeignKey(Client, on_delete=models.CASCADE)
-    resident = models.ForeignKey(Resident, null=True, blank=True, on_delete=models.CASCADE)
+    # The nullable links are indexed where set only (Meta.indexes): a client's own token has
+    # none of them, and every lookup by them names a value (issue 15, pgdiet).
+    resident = models.ForeignKey(Resident, null=True, blank=True, on_delete=models.CASCADE, db_index=False)
     authorization_code = models.ForeignKey(
-        AuthorizationCode, null=True, on_delete=models.SET_NULL, related_name="tokens"
+        AuthorizationCode, null=True, on_delete=models.SET_NULL, related_name="tokens", db_index=False
     )
-    session = models.ForeignKey(LoginSession, null=True, on_delete=models.SET_NULL, related_name="tokens")
+    session = models.ForeignKey(
+        LoginSession, null=True, on_delete=models.SET_NULL, related_name="tokens", db_index=False
+    )
     token_type = models.CharField(max_length=40, default="Bearer")
     scope = models.TextField()
     claims = models.JSONField(default=list)
@@ -288,8 +300,28 @@ class Token(TokenMixin, models.Model):
     )
     rotated_at = models.DateTimeField(null=True, blank=True, help_text="When the refresh token was rotated")
     rotated_from = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="successors"
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="successors", db_index=False
     )
+
+    class Meta:
+        # Issue 15 (pgdiet): each grant's INSERT updates every index of this table, so the
+        # nullable links are indexed only where set: a client's own token (client_credentials)
+        # updates four indexes (id, access_token, refresh_token, client), not ten. The lookups
+        # by these columns — a grant's revocation (authorization_code), a login session's end
+        # (session), a resident's suspension (resident), a rotation's successors and the SET
+        # NULL of a purge (rotated_from) — all name a value, which implies IS NOT NULL. The
+        # refresh token keeps its full unique index: a partial one made the token lane's
+        # refresh slower (bench/README.md, pgdiet).
+        indexes = [
+            models.Index(fields=["resident"], condition=Q(resident__isnull=False), name="oidc_token_resident_nn"),
+            models.Index(
+                fields=["authorization_code"], condition=Q(authorization_code__isnull=False), name="oidc_token_code_nn"
+            ),
+            models.Index(fields=["session"], condition=Q(session__isnull=False), name="oidc_token_session_nn"),
+            models.Index(
+                fields=["rotated_from"], condition=Q(rotated_from__isnull=False), name="oidc_token_rotated_from_nn"
+            ),
+        ]
 
     def check_client(self, client):
         return self.client_id == client.pk
@@ -353,7 +385,8 @@ class PairwiseSubject(models.Model):
     Random rather than derived, so it reveals nothing and cannot be linked across sectors.
     """
 
-    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="pairwise_subjects")
+    # No index of its own: the unique (resident, sector) below serves every lookup by resident.
+    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="pairwise_subjects", db_index=False)
     sector = models.CharField(max_length=200)
     sub = models.CharField(max_length=64, unique=True)
 

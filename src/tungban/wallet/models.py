@@ -109,9 +109,18 @@ class ApprovalRequest(models.Model):
     approved_claims = models.JSONField(default=list, blank=True)
     nonce = models.CharField(max_length=64)
     resident = models.ForeignKey(
-        Resident, null=True, blank=True, on_delete=models.CASCADE, related_name="approval_requests"
+        Resident,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="approval_requests",
+        db_index=False,  # the (resident, status) index below serves every lookup by resident
     )
-    device = models.ForeignKey(Device, null=True, blank=True, on_delete=models.SET_NULL, related_name="approvals")
+    # Indexed where set only (Meta): a request gets its device when approved, and the one
+    # lookup by device (the SET NULL of a device's deletion) names one (issue 15, pgdiet).
+    device = models.ForeignKey(
+        Device, null=True, blank=True, on_delete=models.SET_NULL, related_name="approvals", db_index=False
+    )
     status = models.CharField(max_length=10, choices=RequestStatus.choices, default=RequestStatus.PENDING)
     user_verification = models.CharField(
         max_length=20,
@@ -136,7 +145,10 @@ class ApprovalRequest(models.Model):
     code_attempts = models.PositiveSmallIntegerField(default=0, help_text="Approvals refused for a wrong code")
 
     class Meta:
-        indexes = [models.Index(fields=["resident", "status"])]
+        indexes = [
+            models.Index(fields=["resident", "status"]),
+            models.Index(fields=["device"], condition=Q(device__isnull=False), name="wallet_approval_device_nn"),
+        ]
 
     @property
     def is_expired(self) -> bool:
@@ -150,18 +162,37 @@ class ApprovalRequest(models.Model):
 
 
 class ReleaseRecord(models.Model):
-    """One release of e-ME data to an online service: which fields, when, how."""
+    """One release of e-ME data to an online service: which fields, when, how.
+
+    An append-only audit row, one per UserInfo and form-data answer (issue 15, pgdiet). Its
+    ``resident`` and ``approval`` are links for the ORM, not database constraints
+    (``db_constraint=False``): the hot path copies both ids from the rows it has just read
+    with the token (the resident by an inner join, the approval through the code), the ORM's
+    ``on_delete`` still deletes a resident's releases and empties a deleted approval's link,
+    and an approval a release names is never purged (a login's is completed, the purge takes
+    expired ones). A constraint would only add, at each answer's commit, a ``FOR KEY SHARE``
+    lock of the resident's and of the approval's row (a WAL record and a dirtied page each).
+    Row ids are never reused, so a release recorded while its resident was being deleted can
+    never be read as another resident's.
+    """
 
     # No index of its own: the (resident, -released_at) index below serves every lookup by
     # resident, and each release insert (one per UserInfo answer) maintains every index (issue 15).
-    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="releases", db_index=False)
+    resident = models.ForeignKey(
+        Resident, on_delete=models.CASCADE, related_name="releases", db_index=False, db_constraint=False
+    )
     requester_id = models.CharField(max_length=100)
     requester_name_en = models.CharField(max_length=200)
     requester_name_zh = models.CharField(max_length=200)
     kind = models.CharField(max_length=40, help_text="A kind registered with tungban.wallet.kinds")
     claims = models.JSONField(default=list)
     approval = models.ForeignKey(
-        ApprovalRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="releases"
+        ApprovalRequest,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="releases",
+        db_constraint=False,  # class docstring
     )
     released_at = models.DateTimeField(auto_now_add=True)
 

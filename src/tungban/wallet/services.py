@@ -1025,7 +1025,10 @@ def record_release_row(
     (a UUID, or its 32 hex digits on SQLite). Inside the caller's transaction if there is
     one, else its own (autocommit).
 
-    :raises django.db.DatabaseError: e.g. ``IntegrityError`` for a resident that is gone."""
+    The ids are not checked by the database (:class:`~tungban.wallet.models.ReleaseRecord`:
+    no foreign-key constraints, issue 15): pass ids the caller has just read.
+
+    :raises django.db.DatabaseError: the database failed."""
     claims_field = ReleaseRecord._meta.get_field("claims")
     values = (
         resident_id,

@@ -1,0 +1,206 @@
+#!/usr/bin/env python
+"""PostgreSQL's CPU per hot write statement, two databases side by side (issue 15, pgdiet).
+
+The writes of the hot requests, each in autocommit as the hot paths send them (the rate
+limiter's upsert, a ``client_credentials`` token's INSERT, a release record's INSERT, a code's
+redemption and a refresh token's rotation, each one statement: ``tungban.oidc.rows``,
+``tungban.wallet.services``), sent in interleaved rounds to database A and database B, with
+the CPU time of each connection's backend process (``/proc/<pid>/schedstat``: the server must
+run on this machine) per statement. Give A and B the same rows and different schemas, e.g. A
+migrated by main's code and B by a branch's, to see what an index or a constraint costs
+without the machine's load in the way::
+
+    createdb -h 127.0.0.1 -p 54329 -U postgres pgw_a; createdb ... pgw_b
+    DATABASE_URL=postgres://postgres@127.0.0.1:54329/pgw_a PYTHONPATH=/path/to/main/src \
+        .venv/bin/python -m django migrate --settings=tungban.settings
+    DATABASE_URL=postgres://postgres@127.0.0.1:54329/pgw_b PYTHONPATH=src \
+        .venv/bin/python -m django migrate --settings=tungban.settings
+    for db in pgw_a pgw_b; do DATABASE_URL=postgres://postgres@127.0.0.1:54329/$db \
+        PYTHONPATH=src .venv/bin/python bench/pg_writes.py seed; done
+    DB_A=pgw_a DB_B=pgw_b N=800 DATABASE_URL=postgres://postgres@127.0.0.1:54329/pgw_b \
+        PYTHONPATH=src .venv/bin/python bench/pg_writes.py measure
+
+``seed`` adds 50 residents with a completed approval each, one client and ``4 × N + 50``
+authorization codes; ``measure`` prints the median over 8 rounds of ``N / 8`` statements per
+database and the heap-only share of the updates of ``oidc_token`` and
+``oidc_authorizationcode``. The statements' text comes from this checkout; ``DATABASE_URL`` names the server (and a
+database on it for Django's settings).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tungban.settings")
+
+N = int(os.environ.get("N", "600"))
+ROUNDS = 8
+FAR = dt.datetime(2031, 1, 1, tzinfo=dt.UTC)
+RATELIMIT_SQL = (
+    "INSERT INTO tungban_ratelimit AS c (cache_key, value, expires) VALUES (%s, '1', %s) "
+    "ON CONFLICT (cache_key) DO UPDATE SET "
+    "value = CASE WHEN c.expires < %s THEN '1' ELSE CAST(CAST(c.value AS bigint) + 1 AS text) END, "
+    "expires = CASE WHEN c.expires < %s THEN excluded.expires ELSE c.expires END RETURNING value"
+)  # tungban.core.ratelimit.CounterCache.hit's statement
+
+
+def seed() -> None:
+    """Rows the statements need, in the database of ``DATABASE_URL`` (migrated)."""
+    from django.utils import timezone
+
+    from tungban.oidc.models import AuthorizationCode
+    from tungban.testing.factories import make_client, make_officer, make_resident
+    from tungban.wallet.models import ApprovalRequest
+
+    officer = make_officer()
+    residents = [make_resident(officer) for _ in range(50)]
+    client = make_client("pgw", "https://rp.example/cb", allowed_scopes=["openid", "profile", "offline_access"])[0]
+    soon = timezone.now() + dt.timedelta(minutes=5)
+    approvals = {
+        r.pk: ApprovalRequest.objects.create(kind="login", nonce="n", resident=r, status="completed", expires_at=soon)
+        for r in residents
+    }
+    codes = []
+    for i in range(4 * N + 50):
+        resident = residents[i % len(residents)]
+        codes.append(
+            AuthorizationCode(
+                code=secrets.token_urlsafe(30),
+                client=client,
+                resident=resident,
+                approval=approvals[resident.pk],
+                redirect_uri="https://rp.example/cb",
+                scope="openid profile offline_access",
+                claims=["name"],
+                auth_time=1,
+                acr="a",
+                code_challenge="x",
+                code_challenge_method="S256",
+            )
+        )
+    AuthorizationCode.objects.bulk_create(codes)
+
+
+class Side:
+    """One database: its connection (autocommit, prepared statements) and rows to use."""
+
+    def __init__(self, name: str):
+        import psycopg
+
+        base = os.environ["DATABASE_URL"].rsplit("/", 1)[0]  # the same server, database ``name``
+        self.conn = psycopg.connect(f"{base}/{name}", autocommit=True, prepare_threshold=0)
+        self.client = self.conn.execute("SELECT id FROM oidc_client WHERE client_id = 'pgw'").fetchone()[0]
+        self.codes = self.conn.execute(
+            "SELECT id, resident_id, approval_id FROM oidc_authorizationcode ORDER BY id"
+        ).fetchall()
+        self.chain = self.chain_code = None
+
+    def cpu_ns(self) -> int:
+        return int(Path(f"/proc/{self.conn.info.backend_pid}/schedstat").read_text().split()[0])
+
+
+def measure() -> None:
+    import django
+
+    django.setup()
+    from django.utils import timezone
+
+    from tungban.oidc import rows
+    from tungban.wallet import services as wallet
+
+    sides = {"main": Side(os.environ["DB_A"]), "branch": Side(os.environ["DB_B"])}
+    insert, rotate_sql, redeem_sql = (f("postgresql") for f in (rows._insert_sql, rows._rotate_sql, rows._redeem_sql))
+    release_sql = wallet._release_insert_sql()
+
+    def values(side, code=None, **extra):
+        v = {
+            "access_token": secrets.token_hex(32),
+            "client_id": side.client,
+            "scope": "openid offline_access",
+            "claims": ["name"],
+            "issued_at": 1,
+            "expires_in": 600,
+        }
+        if code:
+            v.update(
+                resident_id=code[1],
+                authorization_code_id=code[0],
+                refresh_token=secrets.token_hex(32),
+                refresh_expires_at=2**30,
+            )
+        v.update(extra)
+        return rows._token_params(v)
+
+    def ratelimit(side):
+        now = timezone.now().replace(microsecond=0)
+        side.conn.execute(RATELIMIT_SQL, (":1:rl:n:pgw", FAR, now, now)).fetchone()
+
+    def client_credentials(side):
+        side.conn.execute(insert, values(side, scope="")).fetchone()
+
+    def release(side):
+        code = side.codes[len(side.codes) // 2]
+        side.conn.execute(release_sql, (code[1], "pgw", "P", "P", "login", '["name"]', code[2], timezone.now()))
+
+    def redeem(side):
+        code = side.codes.pop()
+        assert side.conn.execute(redeem_sql, [timezone.now(), code[0], *values(side, code)]).fetchone()
+
+    def rotate(side):
+        if side.chain is None:
+            side.chain_code = side.codes.pop()
+            side.chain = side.conn.execute(insert, values(side, side.chain_code)).fetchone()[0]
+        code, now = side.chain_code, timezone.now()
+        params = [code[0], None, now, now, side.chain, *values(side, code, rotated_from_id=side.chain)]
+        side.chain = side.conn.execute(rotate_sql, params).fetchone()[0]
+
+    cases = [
+        ("rate limiter's upsert", ratelimit),
+        ("client_credentials INSERT", client_credentials),
+        ("release record INSERT", release),
+        ("code redemption", redeem),
+        ("refresh rotation", rotate),
+    ]
+    for _name, fn in cases:  # warm-up: prepared statements, caches
+        for side in sides.values():
+            for _ in range(5):
+                fn(side)
+    per = N // ROUNDS
+    found = {(name, s): [] for name, _ in cases for s in sides}
+    for r in range(ROUNDS):
+        for name, fn in cases:
+            for s in sorted(sides, reverse=r % 2 == 1):  # alternate which goes first
+                side = sides[s]
+                before = side.cpu_ns()
+                for _ in range(per):
+                    fn(side)
+                found[name, s].append((side.cpu_ns() - before) / per / 1e3)
+    print(f"PostgreSQL backend CPU µs per statement (autocommit), median of {ROUNDS} rounds of {per}")
+    print(f"{'statement':<28} {'A (' + os.environ['DB_A'] + ')':>16} {'B (' + os.environ['DB_B'] + ')':>16}")
+    for name, _ in cases:
+        a, b = (statistics.median(found[name, s]) for s in ("main", "branch"))
+        print(f"{name:<28} {a:>16.0f} {b:>16.0f}")
+    for s, side in sides.items():
+        hot = side.conn.execute(
+            "SELECT relname, n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables "
+            "WHERE relname IN ('oidc_token', 'oidc_authorizationcode') ORDER BY 1"
+        ).fetchall()
+        print(f"{'A' if s == 'main' else 'B'}: updates (heap-only) " + ", ".join(f"{t} {u} ({h})" for t, u, h in hot))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2 or sys.argv[1] not in ("seed", "measure"):
+        raise SystemExit("usage: bench/pg_writes.py seed|measure (see the docstring)")
+    if sys.argv[1] == "seed":
+        import django
+
+        django.setup()
+        seed()
+    else:
+        measure()
