@@ -51,6 +51,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from pymerkle import BaseMerkleTree, InvalidChallenge
 
+from tungban.core import onestatement
 from tungban.core.errors import DomainError, NotFound
 from tungban.keys import services as keys
 
@@ -459,12 +460,11 @@ def log_queue(kind: str, reference: str, fields: dict) -> int | None:
         raise RuntimeError("the transparency log must be appended to inside the transaction that writes the record")
     _check_items([(kind, reference, fields)])
     table = connection.ops.quote_name(PendingLeaf._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (kind, reference, fields, queued_at) VALUES (%s, %s, %s, %s) RETURNING id",
-            [kind, str(reference), canonical(fields), connection.ops.adapt_datetimefield_value(timezone.now())],
-        )
-        return cursor.fetchone()[0]
+    # with the caller's kept writes in front, one statement (tungban.core.onestatement, issue 15)
+    return onestatement.fetchone(
+        f"INSERT INTO {table} (kind, reference, fields, queued_at) VALUES (%s, %s, %s, %s) RETURNING id",
+        [kind, str(reference), canonical(fields), connection.ops.adapt_datetimefield_value(timezone.now())],
+    )[0]
 
 
 def integrate(tickets: list[int | None]) -> None:
