@@ -84,6 +84,7 @@ from django.utils.translation import gettext_lazy as _
 from ninja import Status
 from ninja.utils import contribute_operation_callback
 
+from . import onestatement
 from .errors import Conflict, DomainError
 
 HEADER = "Idempotency-Key"
@@ -444,12 +445,11 @@ def complete(result: Any, *, status: int = 200, subject: str = "") -> None:
         }
     )
     quote = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {quote(IdempotencyRecord._meta.db_table)} SET {', '.join(f'{n} = %s' for n in names)} "
-            f"WHERE {quote('id')} = %s",
-            [*values, call.record_id],
-        )
+    onestatement.write(  # sent with the operation's next statement inside onestatement.joined()
+        f"UPDATE {quote(IdempotencyRecord._meta.db_table)} SET {', '.join(f'{n} = %s' for n in names)} "
+        f"WHERE {quote('id')} = %s",
+        [*values, call.record_id],
+    )
     transaction.on_commit(lambda: setattr(call, "completed", True))
 
 

@@ -8,7 +8,10 @@ Tables read: ``oidc_token``, ``oidc_client``, ``exchange_organisation`` (the dat
 behind a bearer token), ``exchange_consent``, ``exchange_dataproduct``,
 ``identity_resident`` (a consent with its product, provider and data subject),
 ``exchange_providercircuit`` and ``exchange_datausercircuit`` (a call's two circuit rows);
-written: ``exchange_requestnonce`` (the request id, one statement without a savepoint).
+written: ``exchange_requestnonce`` (the request id, one statement without a savepoint);
+``exchange_exchangeattempt``, ``exchange_exchangerecord`` and ``exchange_consent``'s use count
+(:func:`insert`, :func:`update`: inside :func:`tungban.core.onestatement.joined` sent with
+the transaction's next statement, the queued log leaf, as one on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
+from tungban.core import onestatement
 from tungban.identity.models import Resident
 from tungban.oidc.models import Client, Token, access_token_digest
 
@@ -271,18 +275,16 @@ def insert(obj) -> None:
     ``exchange_exchangerecord``)."""
     model = type(obj)
     values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in model._meta.concrete_fields]
-    with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(model, connection.vendor), values)
+    onestatement.write(_insert_sql(model, connection.vendor), values)  # joined with the next one (issue 15)
     obj._state.adding, obj._state.db = False, connection.alias
 
 
-def update(model, pk, **values) -> int:
+def update(model, pk, **values) -> None:
     """``UPDATE`` of the row ``pk`` of ``model`` setting ``values`` (field names), each
-    prepared as the ORM prepares it; returns the rows changed."""
+    prepared as the ORM prepares it. Inside :func:`tungban.core.onestatement.joined` it is
+    sent with the transaction's next statement (PostgreSQL)."""
     fields = [model._meta.get_field(name) for name in values]
     sets = ", ".join(f"{_q(f.column)} = %s" for f in fields)
     params = [f.get_db_prep_save(v, connection) for f, v in zip(fields, values.values(), strict=True)]
     params.append(model._meta.pk.get_db_prep_value(pk, connection))
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {_q(model._meta.db_table)} SET {sets} WHERE {_q(model._meta.pk.column)} = %s", params)
-        return cursor.rowcount
+    onestatement.write(f"UPDATE {_q(model._meta.db_table)} SET {sets} WHERE {_q(model._meta.pk.column)} = %s", params)

@@ -43,7 +43,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from tungban.core import idempotency
+from tungban.core import idempotency, onestatement
 from tungban.core.errors import Conflict, DomainError, Forbidden
 from tungban.core.killpoints import killpoint
 from tungban.identity import errors as identity_errors
@@ -632,6 +632,10 @@ class _Attempt:
         so it all commits at once."""
         if not transaction.get_connection().in_atomic_block:
             raise RuntimeError("an attempt begins inside the transaction that locked its consent")
+        with onestatement.joined():  # the use, the attempt and its leaf: one statement (issue 15)
+            self._begin(consent)
+
+    def _begin(self, consent: Consent) -> None:
         if not self.holds_use:
             consent.uses += 1
             hotsql.update(Consent, consent.pk, uses=consent.uses)  # plain SQL (issue 15)
@@ -670,7 +674,8 @@ class _Attempt:
 
         :raises DomainError: ``consent_revoked`` / ``consent_expired`` (403).
         """
-        with transaction.atomic():
+        # the completion, the record, the kept answer and the leaf: one statement (issue 15)
+        with transaction.atomic(), onestatement.joined():
             locked = hotsql.relock_consent(self.consent.pk)
             status = _status_holding_use(locked)
             if status != ConsentStatus.ACTIVE:
@@ -697,7 +702,7 @@ class _Attempt:
     def refuse(self, error: DomainError) -> DomainError:
         """Record the refused attempt (its own transaction; a begun attempt is completed as
         ``failed``) and return the error to raise."""
-        with transaction.atomic():
+        with transaction.atomic(), onestatement.joined():
             if self.row is not None:
                 locked = hotsql.relock_consent(self.consent.pk)
                 self._complete(locked, AttemptState.FAILED, error.code)

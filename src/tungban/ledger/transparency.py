@@ -51,6 +51,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from pymerkle import BaseMerkleTree, InvalidChallenge
 
+from tungban.core import onestatement
 from tungban.core.errors import DomainError, NotFound
 from tungban.keys import services as keys
 
@@ -463,12 +464,11 @@ def log_queue(kind: str, reference: str, fields: dict) -> int | None:
     # The leaf carries its own deadline, so a late integration shows in the log for ever
     # (check_records), not only while the leaf waits in the queue (overdue).
     fields = {**fields, "merge_by": merge_by(now)}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (kind, reference, fields, queued_at) VALUES (%s, %s, %s, %s) RETURNING id",
-            [kind, str(reference), canonical(fields), connection.ops.adapt_datetimefield_value(now)],
-        )
-        return cursor.fetchone()[0]
+    # with the caller's kept writes in front, one statement (tungban.core.onestatement, issue 15)
+    return onestatement.fetchone(
+        f"INSERT INTO {table} (kind, reference, fields, queued_at) VALUES (%s, %s, %s, %s) RETURNING id",
+        [kind, str(reference), canonical(fields), connection.ops.adapt_datetimefield_value(now)],
+    )[0]
 
 
 def integrate(tickets: list[int | None]) -> None:
