@@ -87,6 +87,7 @@ from django.utils import translation
 from django.utils.http import parse_etags
 
 from . import documents, faults
+from .killpoints import killpoint
 from .middleware import api_language, limit_for
 
 Provider = Callable[[], "documents.Served | None"]
@@ -265,6 +266,7 @@ class Front:
         if reply is None:
             environ["wsgi.input"] = io.BytesIO(body)
             return None
+        killpoint("response.after_view")  # as ReceivedAtMiddleware: fault-injection tests only (issue 14)
         key = (reply.code, reply.content_type, reply.headers, secure)
         head = self._lane_heads.get(key)
         if head is None:
