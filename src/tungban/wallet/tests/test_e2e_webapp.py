@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from tungban.identity.models import PopulationRecord
 from tungban.oidc import services as oidc
@@ -110,7 +111,9 @@ def test_bind_approve_release_and_history(issuer, resident, phone, context, serv
     # The officer's QR code opens the app with the HKID and the code filled in.
     phone.goto(f"{issuer}/app/#{urlencode({'hkid': resident.hkid_display, 'code': code})}")
     # The app's script fills the form from the fragment once it has loaded: wait for it.
-    phone.wait_for_function("document.querySelector('#bind-code') && document.querySelector('#bind-code').value !== ''")
+    # (A locator assertion, not wait_for_function: a string predicate is evaluated in the page,
+    # which the app's CSP, script-src 'self' without 'unsafe-eval', refuses.)
+    expect(phone.locator("#bind-code")).not_to_have_value("", timeout=30_000)
     assert phone.input_value("#bind-hkid") == resident.hkid_display
     assert phone.input_value("#bind-code") == code
     phone.click("#bind-submit")
