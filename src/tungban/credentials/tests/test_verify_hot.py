@@ -195,37 +195,8 @@ def test_hot_answer_is_the_schemas_dump(holder, senior_card):
 
 def _wsgi_post(body: dict, remote_addr: str = "127.0.0.1") -> tuple[str, bytes]:
     """One ``POST /api/v1/credentials/verify`` through the WSGI application, as a server calls it."""
-    import io
-    import sys
-
-    from tungban.wsgi import application
-
-    data = json.dumps(body).encode()
-    environ = {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": "/api/v1/credentials/verify",
-        "QUERY_STRING": "",
-        "SERVER_NAME": "testserver",
-        "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "HTTP_HOST": "testserver",
-        "REMOTE_ADDR": remote_addr,
-        "CONTENT_TYPE": "application/json",
-        "CONTENT_LENGTH": str(len(data)),
-        "wsgi.input": io.BytesIO(data),
-        "wsgi.url_scheme": "http",
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-        "wsgi.version": (1, 0),
-    }
-    status = []
-    result = application(environ, lambda s, h, e=None: status.append(s))
-    try:
-        return status[0], b"".join(result)
-    finally:
-        getattr(result, "close", lambda: None)()
+    status, _headers, out = _wsgi_post_full(body, remote_addr)
+    return status, out
 
 
 @pytest.mark.django_db(transaction=True)
@@ -292,41 +263,21 @@ def test_only_the_counters_own_transaction_commits_asynchronously(holder, senior
 
 
 def _wsgi_post_full(body: dict, remote_addr: str = "127.0.0.1", **headers) -> tuple[str, list, bytes]:
-    """As :func:`_wsgi_post`, with the answer's headers."""
-    import io
-    import sys
-
+    """As :func:`_wsgi_post`, with the answer's headers (all but ``Content-Length``, sorted)."""
+    from tungban.testing import wsgi as wsgi_call
     from tungban.wsgi import application
 
-    data = json.dumps(body).encode()
-    environ = {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": "/api/v1/credentials/verify",
-        "QUERY_STRING": "",
-        "SERVER_NAME": "testserver",
-        "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "HTTP_HOST": "testserver",
-        "REMOTE_ADDR": remote_addr,
-        "CONTENT_TYPE": "application/json",
-        "CONTENT_LENGTH": str(len(data)),
-        "wsgi.input": io.BytesIO(data),
-        "wsgi.url_scheme": "http",
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-        "wsgi.version": (1, 0),
+    environ = wsgi_call.environ(
+        "/api/v1/credentials/verify",
+        "POST",
+        body=json.dumps(body).encode(),
+        content_type="application/json",
+        REMOTE_ADDR=remote_addr,
         **headers,
-    }
-    seen = []
-    result = application(environ, lambda s, h, e=None: seen.append((s, h)))
-    try:
-        out = b"".join(result)
-    finally:
-        getattr(result, "close", lambda: None)()
+    )
+    status, answer_headers, out = wsgi_call.call(application, environ)
     # the front always sends Content-Length (the hot path leaves it to the server)
-    return seen[0][0], sorted(h for h in seen[0][1] if h[0] != "Content-Length"), out
+    return status, sorted(h for h in answer_headers if h[0] != "Content-Length"), out
 
 
 @pytest.mark.django_db(transaction=True)
