@@ -62,6 +62,7 @@ operation's OpenAPI description; the error codes are in :data:`ERRORS` (the API'
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import dataclasses
 import datetime as dt
@@ -71,7 +72,7 @@ import hmac
 import inspect
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import http_sf
@@ -97,6 +98,7 @@ RETRY_AFTER = 2
 LEASE_SECONDS = 120
 #: Error statuses kept and replayed: a deterministic refusal of the same request.
 STORED_ERRORS = frozenset({400, 403, 404, 410, 413, 422})
+_UNPARSED = object()
 
 KeyInvalid = DomainError.define(
     "idempotency_key_invalid",
@@ -159,11 +161,19 @@ def request_digest(request: HttpRequest) -> str:
         raw = request.body
     except RawPostDataException:  # a form already read as a stream: its parsed fields instead
         raw = json.dumps(sorted(request.POST.lists())).encode()
+    return digest_of(request.method, request.path, request.META.get("QUERY_STRING", ""), raw)
+
+
+def digest_of(method: str, path: str, query: str, raw: bytes, parsed: Any = _UNPARSED) -> str:
+    """:func:`request_digest` of a request given by its parts: ``method``, ``path`` (script
+    name included, as ``HttpRequest.path``), ``query`` (the raw query string) and the body
+    ``raw``; ``parsed``, when given, is ``json.loads(raw)`` already done by the caller (a lane)."""
     try:
-        body = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        data = json.loads(raw) if parsed is _UNPARSED else parsed
+        body = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     except ValueError:
         body = hashlib.sha256(raw).hexdigest()
-    material = json.dumps([request.method, request.path, request.META.get("QUERY_STRING", ""), body])
+    material = json.dumps([method, path, query, body])
     return hmac.new(settings.TUNGBAN_LOOKUP_HASH_KEY.encode(), material.encode(), hashlib.sha256).hexdigest()
 
 
@@ -310,11 +320,14 @@ def _prepared(fields: dict) -> tuple[list[str], list]:
     return names, values
 
 
-def _claim_new(call: _Call, now: dt.datetime) -> int | None:
+def _claim_new(call: _Call, now: dt.datetime, *, lock_id: int | None = None) -> tuple[bool, int | None]:
     """The staged call's in-progress record, for a key this caller has not used (the common
     case), in one statement committed at once (``INSERT … ON CONFLICT DO NOTHING``, plain
-    SQL on ``core_idempotencyrecord``: issue 15); None when the key has a record, live or
-    expired (then :func:`_begin_staged` decides in its transaction)."""
+    SQL on ``core_idempotencyrecord``: issue 15): ``(True, its id)``; ``(True, None)`` when
+    the key has a record, live or expired (then :func:`_begin_staged` decides in its
+    transaction). With ``lock_id`` (PostgreSQL) the session advisory lock is tried first in
+    the same statement (issue 15, fourth round: one round trip where there were two), and
+    nothing is written without it: ``(False, None)``."""
     from .models import IdempotencyRecord, IdempotencyState
 
     names, values = _prepared(
@@ -334,14 +347,26 @@ def _claim_new(call: _Call, now: dt.datetime) -> int | None:
         }
     )
     table = connection.ops.quote_name(IdempotencyRecord._meta.db_table)
+    pk = connection.ops.quote_name("id")
+    placeholders = ", ".join(["%s"] * len(names))
     with connection.cursor() as cursor:
+        if lock_id is None:
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(names)}) VALUES ({placeholders}) ON CONFLICT DO NOTHING RETURNING {pk}",
+                values,
+            )
+            row = cursor.fetchone()
+            return True, (row[0] if row else None)
+        # The lock's CTE calls a volatile function: evaluated once, before the INSERT that reads it.
         cursor.execute(
-            f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))}) "
-            f"ON CONFLICT DO NOTHING RETURNING {connection.ops.quote_name('id')}",
-            values,
+            "WITH l AS (SELECT pg_try_advisory_lock(%s) AS got), "
+            f"i AS (INSERT INTO {table} ({', '.join(names)}) SELECT {placeholders} FROM l WHERE l.got "
+            f"ON CONFLICT DO NOTHING RETURNING {pk}) "
+            f"SELECT (SELECT got FROM l), (SELECT {pk} FROM i)",
+            [lock_id, *values],
         )
-        row = cursor.fetchone()
-    return row[0] if row else None
+        got, record_id = cursor.fetchone()
+    return bool(got), record_id
 
 
 def _begin_atomic(call: _Call):
@@ -365,13 +390,13 @@ def _begin_staged(call: _Call, on_reuse: str):
     """Before an operation that spans transactions: claim the key (committed at once)."""
     from .models import IdempotencyState
 
-    if _postgres():
-        lock_id = _lock_id(call.caller, call.key)
-        if not _try_lock(lock_id, session=True):
-            return _in_progress()
-        call.session_lock = lock_id
     now = timezone.now()
-    record_id = _claim_new(call, now)  # a new key: one statement, no transaction of its own (issue 15)
+    lock_id = _lock_id(call.caller, call.key) if _postgres() else None
+    # A new key: one statement, no transaction of its own (issue 15), the lock tried in it.
+    locked, record_id = _claim_new(call, now, lock_id=lock_id)
+    if not locked:
+        return _in_progress()
+    call.session_lock = lock_id
     if record_id is not None:
         call.record_id = record_id
         call.active = True
@@ -404,16 +429,21 @@ def _begin_staged(call: _Call, on_reuse: str):
 def _finish_staged(call: _Call, response: HttpResponse) -> None:
     """After a staged operation, if its record is still in progress (no :func:`complete`
     committed): keep a deterministic refusal; release anything else for a retry (no lease left)."""
+    _finish_record(call, response.status_code, response.content)
+
+
+def _finish_record(call: _Call, status: int, content: bytes) -> None:
+    """:func:`_finish_staged` for an answer of HTTP ``status`` with body ``content``."""
     from .models import IdempotencyState
 
     if call.completed:  # nothing in progress any more: no query (issue 15)
         return
     pending = _records().filter(pk=call.record_id, state=IdempotencyState.IN_PROGRESS)
-    if is_stored(response.status_code):
+    if is_stored(status):
         pending.update(
             state=IdempotencyState.COMPLETE,
-            status=response.status_code,
-            body=response.content.decode(),
+            status=status,
+            body=content.decode(),
             body_is_result=False,
             updated_at=timezone.now(),
         )
@@ -451,6 +481,54 @@ def complete(result: Any, *, status: int = 200, subject: str = "") -> None:
         [*values, call.record_id],
     )
     transaction.on_commit(lambda: setattr(call, "completed", True))
+
+
+# --- Lanes (tungban.core.front): a staged call begun before Django (issue 15, fourth round) ---
+
+
+def lane_begin(*, caller: str, key: str, digest: str, operation: str) -> _Call | None:
+    """For a lane of a staged idempotent operation (:func:`tungban.core.front.register_lane`),
+    what :func:`idempotent` does before the operation for a key its caller has not used:
+    the in-progress record claimed, and on PostgreSQL the session advisory lock taken, in one
+    statement (:func:`_claim_new`). ``caller``, ``key``, ``digest`` (:func:`digest_of`) and
+    ``operation`` (``"POST /path"``) are what the decorator would derive from the request.
+
+    :returns: the call, to run the operation in (:func:`lane_running`) and finish
+        (:func:`lane_finish`); ``None`` when the key has a record (live or expired) or another
+        request holds it — then nothing is written and no lock is held, and the lane leaves the
+        request to the full stack, whose decorator decides (a replay, a refusal, a take-over)."""
+    call = _Call(staged=True, key=key, caller=caller[:200], digest=digest, operation=operation[:200])
+    lock_id = _lock_id(call.caller, call.key) if _postgres() else None
+    locked, record_id = _claim_new(call, timezone.now(), lock_id=lock_id)
+    if not locked:
+        return None
+    if record_id is None:
+        if lock_id is not None:
+            _unlock(lock_id)
+        return None
+    call.session_lock, call.record_id, call.active = lock_id, record_id, True
+    return call
+
+
+@contextlib.contextmanager
+def lane_running(call: _Call) -> Iterator[None]:
+    """Run the operation of a call begun by :func:`lane_begin` inside this block: there
+    :func:`complete` stores its answer and :func:`resuming` is false, as under the decorator;
+    the lock is released when the block ends, whatever happened."""
+    token = _current.set(call)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+        if call.session_lock is not None:
+            _unlock(call.session_lock)
+
+
+def lane_finish(call: _Call, status: int, content: bytes) -> None:
+    """After the operation of a lane's call (inside :func:`lane_running`), given its answer's
+    HTTP ``status`` and body ``content``: as the decorator after the operation — a
+    deterministic refusal is kept, anything else not completed is released for a retry."""
+    _finish_record(call, status, content)
 
 
 def resuming() -> bool:

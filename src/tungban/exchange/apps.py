@@ -22,3 +22,9 @@ class ExchangeConfig(AppConfig):
 
         retention.register("exchange_nonces", nonces.purge_expired)  # request ids' window (issue 14 item 2)
         retention.register("exchange_answers", services.forget_ended_answers)  # kept answers (review M1)
+
+        from tungban.core import front
+
+        from . import lane
+
+        front.register_lane(lane.PATH, lane.lane, max_body=lane.MAX_BODY)  # issue 15, fourth round

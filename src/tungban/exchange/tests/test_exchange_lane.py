@@ -1,0 +1,281 @@
+"""``POST /api/v1/exchange/requests`` on the front's lane (issue 15 acceptance 4, fourth round;
+:mod:`tungban.exchange.lane`): the common valid exchange is answered before Django with the
+full stack's answer — status, headers and body byte for byte — for a delivery and for each
+refusal; everything unusual goes to the full stack before anything is written; the
+idempotency guarantees of ``request_id`` hold across both (a retry through the front gets the
+lane's answer again, from the full stack's decorator).
+
+The full stack is Django's ``WSGIHandler`` (every middleware, django-ninja, the idempotency
+decorator) called with the same environ; the front is :class:`tungban.core.front.Front`
+around a spy that counts what reached Django."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import pytest
+from django.db import connection
+from django.test import override_settings
+
+from tungban.core import front
+from tungban.core.models import IdempotencyRecord
+from tungban.exchange import errors
+from tungban.exchange import services as exchange
+from tungban.exchange.models import ExchangeRecord, RequestNonce
+from tungban.identity import errors as identity_errors
+from tungban.testing import wsgi
+
+from .test_hot_exchange import ADDRESS, WSD, setup_exchange
+
+PATH = "/api/v1/exchange/requests"
+
+
+@pytest.fixture
+def provider_answers(monkeypatch):
+    """The provider's HTTP answer, in-process: 200 with the address (as in test_hot_exchange)."""
+    from tungban.exchange import adapter
+
+    body = json.dumps({"data": ADDRESS}).encode()
+    monkeypatch.setattr(adapter, "_post", lambda url, token, timeout, limit: (200, body))
+
+
+@pytest.fixture(autouse=True)
+def keep_connection():
+    with wsgi.connection_kept():
+        yield
+
+
+@pytest.fixture
+def data_user(officer):
+    """``(authorization header, [two consent ids])`` of a data user with two active consents."""
+    _client, auth, ids = setup_exchange(officer, n_consents=2)
+    return auth, ids
+
+
+def body_of(consent_id, request_id=None, **extra) -> dict:
+    return {"consent_id": consent_id, "product": WSD, "request_id": request_id or uuid.uuid4().hex, **extra}
+
+
+def environ(body, auth, *, content_type="application/json", **extra):
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return wsgi.environ(PATH, "POST", body=raw, content_type=content_type, HTTP_AUTHORIZATION=auth, **extra)
+
+
+def _sorted(answer):
+    """``(status, headers sorted, body)``: the order of different headers means nothing (RFC 9110 §5.3)."""
+    return answer[0], sorted(answer[1]), answer[2]
+
+
+def through_front(env):
+    """(the front's answer with its headers sorted, whether Django was called)."""
+    spy = wsgi.Spy()
+    answer = wsgi.call(front.Front(spy), env)
+    return _sorted(answer), spy.calls > 0
+
+
+def full_stack(env):
+    return _sorted(wsgi.call(wsgi.Spy().django, env))
+
+
+def test_the_lane_is_registered():
+    assert front.lane_registered(PATH)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delivery_is_answered_by_the_lane_and_its_retry_by_the_full_stack_with_the_same_bytes(
+    data_user, provider_answers
+):
+    auth, (consent_id, _other) = data_user
+    body = body_of(consent_id)
+
+    (status, headers, content), reached_django = through_front(environ(body, auth))
+
+    assert status == "200 OK", content
+    assert not reached_django  # the lane answered
+    answer = json.loads(content)
+    assert answer["data"]["address"]["district"] == "Yau Tsim Mong"
+    record = ExchangeRecord.objects.get(pk=answer["exchange_id"])
+    assert record.outcome == exchange.DELIVERED and record.request_id == body["request_id"]
+    kept = IdempotencyRecord.objects.get(key=body["request_id"])
+    assert kept.state == "complete" and kept.status == 200 and kept.body_is_result
+
+    # The retry (same request_id and body) goes to the full stack, whose decorator replays the
+    # kept answer: the same bytes as the lane wrote, and the same headers plus the replay mark.
+    (status2, headers2, content2), reached_django = through_front(environ(body, auth))
+    assert reached_django and status2 == "200 OK"
+    assert content2 == content
+    assert dict(headers2).pop("Idempotent-Replayed") == "true"
+    assert [h for h in headers2 if h[0] != "Idempotent-Replayed"] == headers
+    assert ExchangeRecord.objects.count() == 1  # nothing delivered twice
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delivered_answer_is_the_full_stacks_byte_for_byte(data_user, provider_answers, monkeypatch):
+    """The same service result written by the lane and by django-ninja (the service answers
+    the same dict to both): the same status, headers and body."""
+    auth, (consent_id, other) = data_user
+    (_s, _h, first), _ = through_front(environ(body_of(consent_id), auth))
+    result = json.loads(first)  # a real answer, given again by the service below
+    monkeypatch.setattr(exchange, "exchange", lambda *a, **kw: dict(result))
+
+    mine, reached_django = through_front(environ(body_of(other), auth))
+    theirs = full_stack(environ(body_of(other), auth))
+
+    assert not reached_django
+    assert mine == theirs
+
+
+REFUSALS = [
+    errors.UnknownConsent(),
+    errors.ForeignConsent(),
+    errors.ReplayedRequest(),
+    errors.ConsentPending(),
+    errors.ConsentRevoked(),
+    errors.NoRecord(),
+    errors.ProviderTimeout(),
+    errors.ProviderBusy(details={"retry_after": 2}),
+    errors.ProviderUnavailable(details={"retry_after": 30}),
+    identity_errors.AccountSuspended("The data subject's account is suspended."),
+]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("refusal", REFUSALS, ids=lambda e: e.code)
+@pytest.mark.parametrize("language", [None, "zh-HK"])
+def test_a_refusal_is_the_full_stacks_answer_and_kept_as_it_keeps_it(data_user, monkeypatch, refusal, language):
+    auth, (consent_id, _other) = data_user
+
+    def refuse(*args, **kwargs):
+        raise type(refusal)(details=refusal.details) if refusal.details else refusal
+
+    monkeypatch.setattr(exchange, "exchange", refuse)
+    extra = {"HTTP_ACCEPT_LANGUAGE": language} if language else {}
+    mine_body, theirs_body = body_of(consent_id), body_of(consent_id)
+
+    mine, reached_django = through_front(environ(mine_body, auth, **extra))
+    theirs = full_stack(environ(theirs_body, auth, **extra))
+
+    assert not reached_django
+    assert mine == theirs
+    assert mine[0].startswith(str(refusal.status))
+    # The idempotency record ends as the decorator leaves it: a deterministic refusal kept.
+    for body in (mine_body, theirs_body):
+        record = IdempotencyRecord.objects.get(key=body["request_id"])
+        assert (record.state, record.status) == (
+            ("complete", refusal.status) if refusal.status in (400, 403, 404, 410, 413, 422) else ("in_progress", None)
+        )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unexpected_error_gets_the_full_stacks_answer_and_releases_the_key(data_user, monkeypatch):
+    auth, (consent_id, _other) = data_user
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(exchange, "exchange", fail)
+    mine_body = body_of(consent_id)
+    mine, reached_django = through_front(environ(mine_body, auth))
+    theirs = full_stack(environ(body_of(consent_id), auth))
+    assert not reached_django
+    assert mine == theirs and mine[0].startswith("500")
+    assert IdempotencyRecord.objects.get(key=mine_body["request_id"]).state == "in_progress"
+
+
+def _unusual(consent_id, auth):
+    """(name, environ) of requests the lane leaves to the full stack."""
+    good = body_of(consent_id)
+    cases = {
+        "not JSON": environ(b"{not json", auth),
+        "a list": environ(b"[]", auth),
+        "no request_id": environ({k: v for k, v in good.items() if k != "request_id"}, auth),
+        "request_id a number": environ({**good, "request_id": 12345678}, auth),
+        "consent_id null": environ({**good, "consent_id": None}, auth),
+        "malformed request_id": environ({**good, "request_id": "short"}, auth),
+        "iat a string": environ({**good, "iat": "1700000000"}, auth),
+        "iat true": environ({**good, "iat": True}, auth),
+        "stale iat": environ({**good, "iat": int(time.time()) - 3600}, auth),
+        "an extra field": environ({**good, "extra": 1}, auth),
+        "form content type": environ(good, auth, content_type="application/x-www-form-urlencoded"),
+        "Idempotency-Key header": environ(good, auth, HTTP_IDEMPOTENCY_KEY=f'"{good["request_id"]}"'),
+        "no token": environ(good, ""),
+        "unknown token": environ(good, "Bearer not-a-token"),
+        "Basic": environ(good, "Basic abc"),
+        "a session cookie": environ(good, auth, HTTP_COOKIE="tungban_session=abc"),
+    }
+    return cases
+
+
+@pytest.mark.django_db(transaction=True)
+def test_unusual_requests_go_to_the_full_stack_before_anything_is_written(data_user, provider_answers):
+    from tungban.exchange import lane
+
+    auth, (consent_id, _other) = data_user
+    for name, env in _unusual(consent_id, auth).items():
+        counts = (IdempotencyRecord.objects.count(), RequestNonce.objects.count())
+        handled = {}
+
+        def spy_lane(call, handled=handled):
+            handled["reply"] = lane.lane(call)
+            handled["counts"] = (IdempotencyRecord.objects.count(), RequestNonce.objects.count())
+            return handled["reply"]
+
+        saved = front._lanes[PATH]
+        front.register_lane(PATH, spy_lane, max_body=lane.MAX_BODY)
+        try:
+            _answer, reached_django = through_front(env)
+        finally:
+            front._lanes[PATH] = saved
+        assert reached_django, name
+        assert handled.get("reply") is None, name
+        assert handled.get("counts", counts) == counts, f"{name}: the lane wrote before falling through"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_used_request_id_goes_to_the_full_stack_which_refuses_another_body(data_user, provider_answers):
+    """The same request_id with another body: the lane writes nothing and the full stack
+    answers ``replayed_request`` (409), as the API documents."""
+    auth, (consent_id, other) = data_user
+    request_id = uuid.uuid4().hex
+    (status, _h, _c), _ = through_front(environ(body_of(consent_id, request_id), auth))
+    assert status == "200 OK"
+
+    (status, _h, content), reached_django = through_front(environ(body_of(other, request_id), auth))
+    assert reached_django
+    assert status.startswith("409") and json.loads(content)["error"] == "replayed_request"
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(TUNGBAN_CLOCK_SKEW=300)
+def test_a_fresh_iat_is_answered_by_the_lane(data_user, provider_answers):
+    auth, (consent_id, _other) = data_user
+    (status, _h, _c), reached_django = through_front(environ(body_of(consent_id, iat=int(time.time())), auth))
+    assert status == "200 OK" and not reached_django
+
+
+#: Round trips of one delivered exchange through the front on PostgreSQL (every Query and Sync
+#: on the wire, ``tungban.testing.pgwire``), warm connection. The full stack: 22 (the
+#: idempotency key's lock, its claim and the lock's release three of them). The lane: the lock
+#: and the claim in one statement.
+MAX_LANE_ROUND_TRIPS = 21
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delivery_on_the_lane_makes_few_round_trips(data_user, provider_answers):
+    if connection.vendor != "postgresql":
+        pytest.skip("round trips of a PostgreSQL connection")
+    from tungban.testing.pgwire import relayed
+
+    auth, (consent_id, _other) = data_user
+    with relayed(connection) as wire:
+        assert through_front(environ(body_of(consent_id), auth))[0][0] == "200 OK"  # warm
+        wire.clear()
+        (status, _h, content), reached_django = through_front(environ(body_of(consent_id), auth))
+        statements = list(wire.statements)
+    assert status == "200 OK", content
+    assert not reached_django
+    assert len(statements) <= MAX_LANE_ROUND_TRIPS, f"{len(statements)}:\n" + "\n".join(s[:120] for s in statements)
+    assert not [s for s in statements if s.startswith("SELECT pg_try_advisory_lock")]  # with the claim
+    assert sum(s == "COMMIT" for s in statements) <= 4
