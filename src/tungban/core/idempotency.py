@@ -194,6 +194,7 @@ class _Call:
     request: HttpRequest | None = None
     session_lock: int | None = None  # staged on PostgreSQL: the advisory lock held
     completed: bool = False  # staged: complete() stored the answer and its transaction committed
+    claim_pending: bool = False  # a lane's call: its key is claimed in the operation's first transaction
 
 
 _current: contextvars.ContextVar[_Call | None] = contextvars.ContextVar("tungban_idempotency", default=None)
@@ -460,6 +461,8 @@ def complete(result: Any, *, status: int = 200, subject: str = "") -> None:
     :param subject: what the answer's disclosure depends on (up to 200 characters, e.g.
         ``exchange.consent:<id>``); :func:`forget` deletes the answers about it."""
     call = _current.get()
+    if call is not None and call.claim_pending and connection.in_atomic_block:
+        claim_here()  # a lane's call whose key is not claimed yet: in this transaction
     if call is None or not call.staged or not call.active or call.record_id is None:
         return
     from .models import IdempotencyRecord, IdempotencyState
@@ -486,38 +489,86 @@ def complete(result: Any, *, status: int = 200, subject: str = "") -> None:
 # --- Lanes (tungban.core.front): a staged call begun before Django (issue 15, fourth round) ---
 
 
+class KeyTaken(Exception):
+    """Raised by :func:`claim_here` when the key of a lane's call is held by another request
+    or already has a record: the transaction it was raised in rolls back (nothing written),
+    and the lane leaves the request to the full stack, whose decorator decides."""
+
+
 def lane_begin(*, caller: str, key: str, digest: str, operation: str) -> _Call | None:
     """For a lane of a staged idempotent operation (:func:`tungban.core.front.register_lane`),
-    what :func:`idempotent` does before the operation for a key its caller has not used:
-    the in-progress record claimed, and on PostgreSQL the session advisory lock taken, in one
-    statement (:func:`_claim_new`). ``caller``, ``key``, ``digest`` (:func:`digest_of`) and
-    ``operation`` (``"POST /path"``) are what the decorator would derive from the request.
+    what :func:`idempotent` does before the operation — without a commit of its own on
+    PostgreSQL. ``caller``, ``key``, ``digest`` (:func:`digest_of`) and ``operation``
+    (``"POST /path"``) are what the decorator derives from the request.
+
+    On PostgreSQL nothing is sent here: the key is claimed — its session advisory lock taken
+    and its in-progress record written, in one statement — inside the operation's first
+    transaction (:func:`claim_here`, called by :func:`lane_running` before that transaction's
+    first statement), so the record commits with the operation's first writes (an exchange's
+    request id and attempt) or not at all: one commit less than the decorator's claim
+    committed on its own, and the same guarantees — a worker killed before that commit leaves
+    neither (a retry runs afresh), after it the record in progress and no lock (a retry takes
+    it over). Elsewhere (SQLite, no advisory locks) the record is claimed here, committed at once.
 
     :returns: the call, to run the operation in (:func:`lane_running`) and finish
-        (:func:`lane_finish`); ``None`` when the key has a record (live or expired) or another
-        request holds it — then nothing is written and no lock is held, and the lane leaves the
-        request to the full stack, whose decorator decides (a replay, a refusal, a take-over)."""
+        (:func:`lane_finish`); ``None`` (SQLite) when the key has a record — nothing is
+        written, and the lane leaves the request to the full stack."""
     call = _Call(staged=True, key=key, caller=caller[:200], digest=digest, operation=operation[:200])
-    lock_id = _lock_id(call.caller, call.key) if _postgres() else None
-    locked, record_id = _claim_new(call, timezone.now(), lock_id=lock_id)
-    if not locked:
-        return None
+    call.active = True
+    if _postgres():
+        call.claim_pending = True
+        return call
+    _locked, record_id = _claim_new(call, timezone.now())
     if record_id is None:
-        if lock_id is not None:
-            _unlock(lock_id)
         return None
-    call.session_lock, call.record_id, call.active = lock_id, record_id, True
+    call.record_id = record_id
     return call
+
+
+def claim_here() -> None:
+    """Inside the first transaction of a lane's operation (:func:`lane_begin`), before its
+    first write: claim the call's key — the advisory lock tried and the in-progress record
+    written in one statement (:func:`_claim_new`), committed with the transaction. Nothing
+    to do outside a lane's call, or once claimed.
+
+    :raises KeyTaken: another request holds the key, or it has a record (live or expired):
+        let it roll the transaction back."""
+    call = _current.get()
+    if call is None or not call.claim_pending:
+        return
+    call.claim_pending = False
+    lock_id = _lock_id(call.caller, call.key)
+    locked, record_id = _claim_new(call, timezone.now(), lock_id=lock_id)
+    if locked:
+        call.session_lock = lock_id  # a session lock: it outlives the transaction, even its rollback
+    if record_id is None:
+        raise KeyTaken()
+    call.record_id = record_id
+
+
+def _claim_before_first_statement(execute, sql, params, many, context):
+    """A database execute wrapper (Django's "database instrumentation"): :func:`claim_here`
+    before the first statement sent at the top level of a transaction (not in a savepoint,
+    which could roll back alone) while a lane's operation runs."""
+    call = _current.get()
+    if call is not None and call.claim_pending and connection.in_atomic_block and not connection.savepoint_ids:
+        claim_here()
+    return execute(sql, params, many, context)
 
 
 @contextlib.contextmanager
 def lane_running(call: _Call) -> Iterator[None]:
-    """Run the operation of a call begun by :func:`lane_begin` inside this block: there
-    :func:`complete` stores its answer and :func:`resuming` is false, as under the decorator;
-    the lock is released when the block ends, whatever happened."""
+    """Run the operation of a call begun by :func:`lane_begin` inside this block: there its
+    key is claimed in its first transaction (:func:`claim_here`; :class:`KeyTaken` raised out
+    of the block if it cannot be), :func:`complete` stores its answer and :func:`resuming`
+    is false, as under the decorator; the lock is released when the block ends."""
     token = _current.set(call)
     try:
-        yield
+        if call.claim_pending:
+            with connection.execute_wrapper(_claim_before_first_statement):
+                yield
+        else:
+            yield
     finally:
         _current.reset(token)
         if call.session_lock is not None:
@@ -527,7 +578,19 @@ def lane_running(call: _Call) -> Iterator[None]:
 def lane_finish(call: _Call, status: int, content: bytes) -> None:
     """After the operation of a lane's call (inside :func:`lane_running`), given its answer's
     HTTP ``status`` and body ``content``: as the decorator after the operation — a
-    deterministic refusal is kept, anything else not completed is released for a retry."""
+    deterministic refusal is kept, anything else not completed is released for a retry. An
+    operation that wrote nothing (its key never claimed) has a kept refusal stored now, as
+    the decorator would have."""
+    if call.claim_pending:
+        if not is_stored(status):
+            return  # nothing claimed, nothing written: a retry runs afresh, as after the decorator's release
+        token = _current.set(call)
+        try:
+            claim_here()
+        except KeyTaken:
+            return  # another request has the key now: it decides
+        finally:
+            _current.reset(token)
     _finish_record(call, status, content)
 
 

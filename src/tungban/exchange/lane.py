@@ -173,6 +173,8 @@ def _exchange(
     with idempotency.lane_running(call):
         try:
             result = services.exchange(data_user, consent_id=consent_id, product_id=product, request_id=request_id)
+        except idempotency.KeyTaken:
+            return None  # rolled back: nothing written; the full stack's decorator decides
         except DomainError as exc:
             reply = error_reply(exc)
         except Exception as exc:  # noqa: BLE001 - django-ninja's handler answers it under the API
