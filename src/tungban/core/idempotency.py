@@ -37,7 +37,9 @@ happened, without doing it twice:
   decides), and the operation stores its result with :func:`complete` inside its own last transaction. A
   session-scoped advisory lock (PostgreSQL; a lease of :data:`LEASE_SECONDS` elsewhere) tells a
   running first request from one whose worker died: a retry takes the latter over
-  (:func:`resuming` is true) and runs again.
+  (:func:`resuming` is true) and runs again. A lane (:func:`lane_begin`, issue 15 fourth
+  round) claims the key on PostgreSQL inside the operation's first transaction instead
+  (:func:`claim_here`), so the record commits with the operation's first writes.
 * **Expiry** (draft §2.3): records are kept ``TUNGBAN_IDEMPOTENCY_TTL`` seconds (default
   24 h), then purged by the scheduled purge (:func:`purge_expired`, registered with
   :mod:`tungban.core.retention`). The answer is stored encrypted (``core.fields``).
