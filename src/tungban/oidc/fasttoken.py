@@ -348,7 +348,9 @@ def _cc_portable(parsed: Parsed, asked: list[str], values: tuple, rate_key: str 
             if retry_after is not None:
                 return retry_after
         digest, scope, issued_at, ttl = values
-        rows.insert_client_token(access_token=digest, client_id=row[0], scope=scope, issued_at=issued_at, expires_in=ttl)
+        rows.insert_client_token(
+            access_token=digest, client_id=row[0], scope=scope, issued_at=issued_at, expires_in=ttl
+        )
     return None
 
 

@@ -546,7 +546,6 @@ class TungbanRevocation(RevocationEndpoint):
                 or ClientToken.objects.filter(access_token=digest).first()  # a client's own (models.ClientToken)
             )
 
-
         by_refresh = lambda: Token.objects.filter(refresh_token=services.refresh_token_digest(token_string)).first()  # noqa: E731
         order = (by_refresh, by_access) if token_type_hint == "refresh_token" else (by_access, by_refresh)
         for lookup in order:

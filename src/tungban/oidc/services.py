@@ -55,7 +55,6 @@ from .models import (  # noqa: F401 - access_token_digest is part of this module
 )
 from .validators import check_client_metadata, public_jwks_only
 
-
 #: Every bearer access token as one relation for another app's raw read (e.g. the exchange's
 #: data user, ``exchange.hotsql``): ``oidc_token`` (a login's tokens, DPoP-bound ones) and
 #: ``oidc_clienttoken`` (a client's own, :class:`.models.ClientToken`), with the columns

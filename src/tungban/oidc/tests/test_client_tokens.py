@@ -91,9 +91,7 @@ def test_the_insert_updates_one_index_and_checks_no_foreign_key(rp):
     with connection.cursor() as cursor:
         cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s", [table])
         indexes = [r[0] for r in cursor.fetchall()]
-        cursor.execute(
-            "SELECT conname FROM pg_constraint WHERE conrelid = to_regclass(%s) AND contype = 'f'", [table]
-        )
+        cursor.execute("SELECT conname FROM pg_constraint WHERE conrelid = to_regclass(%s) AND contype = 'f'", [table])
         foreign = cursor.fetchall()
     assert len(indexes) == 1 and "(access_token)" in indexes[0], indexes
     assert foreign == []
@@ -193,13 +191,14 @@ def test_migration_moves_existing_client_tokens(rp, resident):
     code, session, refresh token or DPoP key) become rows of ``oidc_clienttoken``; others stay."""
     from django.apps import apps as registry
 
-
     module = importlib.import_module("tungban.oidc.migrations.0011_client_tokens")  # its own function
     client, _ = rp
     now = int(time.time())
     own = Token.objects.create(access_token="a" * 64, client=client, scope="cdeg", issued_at=now, expires_in=600)
     Token.objects.filter(pk=own.pk).update(revoked_at=timezone.now() - dt.timedelta(seconds=5))
-    Token.objects.create(access_token="b" * 64, client=client, resident=resident, scope="openid", issued_at=now, expires_in=600)
+    Token.objects.create(
+        access_token="b" * 64, client=client, resident=resident, scope="openid", issued_at=now, expires_in=600
+    )
     module.move_client_tokens(registry, None)
     moved = ClientToken.objects.get(access_token="a" * 64)
     assert (moved.client_id, moved.scope, moved.issued_at, moved.expires_in) == (client.pk, "cdeg", now, 600)
