@@ -327,7 +327,15 @@ def _counter(group: str, value: str) -> tuple[str, int, int]:
     counter for ``value`` now: django-ratelimit's key, window and rate, as :func:`count`."""
     limit, period = parsed = _parsed_rate(rate_for(group))
     window = _get_window(value, period)
-    return _make_cache_key(group, window, parsed, value, ALL), limit, window
+    return _cache_key(group, window, parsed, value), limit, window
+
+
+@functools.lru_cache(maxsize=1024)
+def _cache_key(group: str, window: int, parsed: tuple[int, int], value: str) -> str:
+    """django-ratelimit's ``_make_cache_key`` (a pure function of its arguments: a prefix
+    and an MD5 of them), computed once per window and value (issue 15, fourth round: the
+    token endpoint reads it on every request)."""
+    return _make_cache_key(group, window, parsed, value, ALL)
 
 
 def embedded_check(group: str, value: str, source: str) -> EmbeddedCount | None:
@@ -348,7 +356,7 @@ def embedded_check(group: str, value: str, source: str) -> EmbeddedCount | None:
     if connection.vendor != "postgresql":
         return None
     key, limit, window = _counter(group, value)
-    _exp, now = cache._expiry(connection, None)
+    now = connection.ops.adapt_datetimefield_value(tz_now().replace(microsecond=0))  # as CounterCache._expiry
     sql = (
         f"{source}_hits AS (SELECT COALESCE((SELECT CAST(h.value AS bigint) FROM {table} h "
         "WHERE h.cache_key = %s AND h.expires >= %s), 0) + 1 AS hits)"
