@@ -275,7 +275,9 @@ def concurrent() -> None:
         for label in sorted(sides, reverse=r % 2 == 1):
             _name, conns, lean = sides[label]
             before, t0 = cpu(conns), time.monotonic()
-            threads = [threading.Thread(target=lambda c=c: [statement(c, lean) for _ in range(per)]) for c in conns]
+            threads = [
+                threading.Thread(target=lambda c=c, lean=lean: [statement(c, lean) for _ in range(per)]) for c in conns
+            ]
             for t in threads:
                 t.start()
             for t in threads:
