@@ -25,6 +25,12 @@ An endpoint that reads the database on every request anyway can count in its own
 data-modifying ``WITH`` of that statement (PostgreSQL; one round trip instead of two) and
 :meth:`Hit.settle` decides as :func:`count` does — same row, same window, same answer.
 
+An endpoint whose limit is against guessing can count only its failed requests
+(:func:`limit_failures`; the token endpoint, issue 15 fourth round): every request reads the
+counter (:func:`exceeded`, or :func:`embedded_check` inside its own statement) and is
+refused once the limit's number of failures is counted; a failure adds one
+(:func:`count_failure`).
+
 Use it with one line on a Django view (:func:`limit`) or under the route decorator of a
 django-ninja operation (:func:`limit_operation`, through ninja's ``decorate_view``, which
 keeps the operation's signature for ninja)::

@@ -45,26 +45,40 @@ of the login) is made by :func:`.server.id_token`, ES256 with the active key, wh
 is read with the refresh token.
 
 **Round trips.** ``client_credentials`` on PostgreSQL: **one** statement — the client
-authenticated by a ``WHERE`` on its row, the rate limiter's count of the attempt
-(:func:`tungban.core.ratelimit.embedded_count`) and the token's ``INSERT``, in one
+authenticated by a ``WHERE`` on its row, the rate limiter's read of the failures counted
+(:func:`tungban.core.ratelimit.embedded_check`) and the token's ``INSERT`` into
+``oidc_clienttoken`` (:class:`.models.ClientToken`: one index, no foreign-key check), in one
 data-modifying ``WITH`` that writes nothing when the client does not authenticate
 (:func:`_cc_sql`). ``refresh_token``: **two** — one read (the client authenticated, the
 token with its grant, the pairwise ``sub``, the active key's ``kid``: :func:`_refresh_read_sql`);
 the ID token signed in Python; then one statement that locks the grant (code, then login
-session, as :func:`.rows.rotate_and_insert`), locks the old token if still live, counts the
-attempt, rotates it and inserts its successor (:func:`_rotate_sql`). The ID token is signed
-*before* the write, so a failure there stores nothing (the reference path's guarantee).
+session, as :func:`.rows.rotate_and_insert`), locks the old token if still live, reads the
+limiter's counter, rotates it and inserts its successor (:func:`_rotate_sql`). The ID token is
+signed *before* the write, so a failure there stores nothing (the reference path's guarantee).
 Elsewhere (SQLite, or counters that cannot be embedded) the same steps run in one
 transaction (:func:`_cc_portable`, :func:`_rotate_portable`).
 
-**The rate limiter** (``TUNGBAN_RATELIMITS["token"]``, per client address) counts every
-attempt exactly once, as on the reference path: the common valid case counts inside its own
-statement, and only when that statement takes the request (the client authenticated; for a
-refresh, the token still live under its lock); a request it does not take wrote nothing, falls
-through, and is counted there. Past the limit the statement counts but issues nothing (the
-token is not rotated) and the answer is the reference path's 429
-(:func:`tungban.core.ratelimit.limited_response`; a client asking for HTML falls through
-before anything is written, for its page).
+**The rate limiter** (``TUNGBAN_RATELIMITS["token"]``, per client address) counts **failed**
+requests only, and refuses every request once the limit's number of failures is counted in
+the window (issue 15, fourth round; :func:`tungban.core.ratelimit.limit_failures` on the
+reference path). What the limit is for at a token endpoint is guessing: RFC 6749 §2.3.1 asks
+that an endpoint taking client passwords be protected "against brute force attacks", §10.10
+that attackers cannot guess credentials, codes or tokens; RFC 6819 §5.1.4.2.3 and §5.2.3.7
+name the counter-measures (rate limits and lockout on failed attempts); OWASP's
+Authentication and Credential Stuffing cheat sheets throttle *failed* logins. A valid request
+is no guess: counting it only made the limit a quota on a client's normal traffic (every
+token a client takes, at the default 300 a minute per address) and cost every valid request
+an upsert of one counter row that all requests of an address share (its row lock held to the
+commit, which waits for the token's WAL flush: under concurrency the counter serialised the
+endpoint; ``bench/README.md``, fourth round). So: the common valid case reads the counter
+inside its own statement and issues nothing past the limit (the answer is the reference
+path's 429, :func:`tungban.core.ratelimit.limited_response`; a client asking for HTML falls
+through before anything is written, for its page); every request the fast path does not
+take writes nothing here, falls through, and the reference path answers it and counts it
+if it failed (``invalid_client``, ``invalid_grant``, … : any 4xx but the 429). A brute force
+of a client's secret, a code or a refresh token is thus refused after the same number of
+attempts as before; guesses are still counted one by one, atomically, so concurrent workers
+cannot lose counts.
 
 **The client secret in SQL** (a ``WHERE client_secret_hash = %s`` on the one row found by
 the unique ``client_id``, where the reference path compares in Python with
@@ -81,10 +95,10 @@ iSEC Partners, 2011): a timing leak matters where the attacker chooses the compa
 hashing before comparing takes that choice away. The compare must be part of the insert's
 statement anyway: a compare in Python first would cost the round trip this module saves.
 
-Tables: ``oidc_client`` (read), ``oidc_token`` (read, rotated, inserted),
+Tables: ``oidc_client`` (read), ``oidc_clienttoken`` (inserted), ``oidc_token`` (read, rotated, inserted),
 ``oidc_authorizationcode``, ``oidc_loginsession`` (read, row-locked), ``identity_resident``
 (its ``status``), ``oidc_pairwisesubject`` (its ``sub``), ``oidc_signingkey`` (the active
-``kid``, :data:`tungban.keys.services.ACTIVE_KID_SQL`) and the rate limiter's counter table.
+``kid``, :data:`tungban.keys.services.ACTIVE_KID_SQL`) and the rate limiter's counter table (read).
 Every value is a bound parameter.
 """
 

@@ -378,6 +378,10 @@ class ClientToken(TokenMixin, models.Model):
     Django's ``on_delete`` (a sequential scan, once). Measured in ``bench/README.md``
     (fourth round): the cc statement's PostgreSQL CPU at 16 and 64 connections.
 
+    A DPoP-bound client token (RFC 9449 §5, the reference path) stays a :class:`Token` row,
+    with its key's thumbprint. Rows stored before are moved here by migration
+    ``0011_client_tokens``.
+
     It answers Authlib's :class:`~authlib.oauth2.rfc6749.TokenMixin` and the attributes
     :class:`Token`'s readers use, so a reader needs no second code path."""
 
