@@ -23,7 +23,9 @@ without the machine's load in the way::
 ``seed`` adds 50 residents with a completed approval each, one client and ``4 × N + 50``
 authorization codes; ``measure`` prints the median over 8 rounds of ``N / 8`` statements per
 database and the heap-only share of the updates of ``oidc_token`` and
-``oidc_authorizationcode``. The statements' text comes from this checkout; ``DATABASE_URL`` names the server (and a
+``oidc_authorizationcode``; ``concurrent`` (``C`` connections at once, default 16) the
+``client_credentials`` statement of each side's schema (:func:`concurrent`; issue 15, fourth
+round). The statements' text comes from this checkout; ``DATABASE_URL`` names the server (and a
 database on it for Django's settings).
 """
 
@@ -100,6 +102,7 @@ class Side:
             "SELECT id, resident_id, approval_id FROM oidc_authorizationcode ORDER BY id"
         ).fetchall()
         self.chain = self.chain_code = None
+        self.lean = self.conn.execute("SELECT to_regclass('oidc_clienttoken') IS NOT NULL").fetchone()[0]
 
     def cpu_ns(self) -> int:
         return int(Path(f"/proc/{self.conn.info.backend_pid}/schedstat").read_text().split()[0])
@@ -142,7 +145,10 @@ def measure() -> None:
         side.conn.execute(RATELIMIT_SQL, (":1:rl:n:pgw", FAR, now, now)).fetchone()
 
     def client_credentials(side):
-        side.conn.execute(insert, values(side, scope="")).fetchone()
+        if side.lean:  # a client's own token in its lean table (issue 15, fourth round)
+            side.conn.execute(rows.CLIENT_TOKEN_INSERT, [secrets.token_hex(32), side.client, "", 1, 600])
+        else:
+            side.conn.execute(insert, values(side, scope="")).fetchone()
 
     def release(side):
         code = side.codes[len(side.codes) // 2]
@@ -194,13 +200,106 @@ def measure() -> None:
         print(f"{'A' if s == 'main' else 'B'}: updates (heap-only) " + ", ".join(f"{t} {u} ({h})" for t, u, h in hot))
 
 
+#: The ``client_credentials`` statement of main before issue 15's fourth round (f59da04,
+#: ``oidc.fasttoken._cc_sql`` with ``ratelimit.embedded_count``): the counter's upsert and an
+#: ``oidc_token`` row (four indexes, five foreign keys, the client's row locked at commit).
+MAIN_CC_SQL = (
+    "WITH c AS (SELECT c.id FROM oidc_client c WHERE c.client_id = %s AND c.client_secret_hash = %s), "
+    "c_hits AS (INSERT INTO tungban_ratelimit AS h (cache_key, value, expires) SELECT %s, '1', %s FROM c "
+    "ON CONFLICT (cache_key) DO UPDATE SET "
+    "value = CASE WHEN h.expires < %s THEN '1' ELSE CAST(CAST(h.value AS bigint) + 1 AS text) END, "
+    "expires = CASE WHEN h.expires < %s THEN excluded.expires ELSE h.expires END "
+    "RETURNING CAST(h.value AS bigint) AS hits), "
+    "t AS (INSERT INTO oidc_token (access_token, token_type, scope, claims, issued_at, expires_in, client_id, "
+    "dpop_jkt) SELECT %s, 'Bearer', '', '[]', %s, 600, c.id, '' FROM c, c_hits WHERE c_hits.hits <= %s "
+    "RETURNING id) SELECT (SELECT hits FROM c_hits), (SELECT id FROM t) FROM c"
+)
+
+
+def concurrent() -> None:
+    """``client_credentials`` statements from ``C`` connections at once (threads; default
+    16) on A and B alternately: each side's own statement — this checkout's
+    (``oidc.fasttoken._cc_sql``, the limiter's read, ``oidc_clienttoken``) where that table
+    exists, else main's (:data:`MAIN_CC_SQL`) — and the backends' CPU per statement. What the
+    one-connection ``measure`` cannot show: the counter's row and the client's row that every
+    concurrent request of one address and client updates or locks."""
+    import threading
+    import time
+
+    import django
+
+    django.setup()
+    import psycopg
+    from django.utils import timezone
+
+    from tungban.core import ratelimit
+    from tungban.oidc import client_secrets, fasttoken
+
+    base = os.environ["DATABASE_URL"].rsplit("/", 1)[0]
+    width = int(os.environ.get("C", "16"))
+    per = max(1, N // width)
+    digest = client_secrets.digest("pgw-secret")
+    os.environ.setdefault("TUNGBAN_RATELIMIT_TOKEN", "100000000/m")
+    check = ratelimit.embedded_check("token", "127.0.0.1", "c")
+    branch_sql = fasttoken._cc_sql("postgresql", True).replace("{count}", check.sql)
+
+    def statement(conn, lean: bool):
+        now = timezone.now().replace(microsecond=0)
+        token = secrets.token_hex(32)
+        if lean:
+            conn.execute(
+                branch_sql,
+                ["pgw", True, False, "client_secret_basic", digest, "[]", *check.params, token, "", 1, 600, 10**9],
+            ).fetchone()
+        else:
+            conn.execute(MAIN_CC_SQL, ["pgw", digest, ":1:rl:n:cc", FAR, now, now, token, 1, 10**9]).fetchone()
+
+    sides = {}
+    for label, name in (("A", os.environ["DB_A"]), ("B", os.environ["DB_B"])):
+        conns = [psycopg.connect(f"{base}/{name}", autocommit=True, prepare_threshold=0) for _ in range(width)]
+        conns[0].execute(
+            "UPDATE oidc_client SET client_secret_hash = %s, token_endpoint_auth_method = 'client_secret_basic' "
+            "WHERE client_id = 'pgw'",
+            [digest],
+        )
+        lean = conns[0].execute("SELECT to_regclass('oidc_clienttoken') IS NOT NULL").fetchone()[0]
+        sides[label] = (name, conns, lean)
+        for conn in conns:
+            statement(conn, lean)  # warm-up, prepared
+
+    def cpu(conns) -> int:
+        return sum(int(Path(f"/proc/{c.info.backend_pid}/schedstat").read_text().split()[0]) for c in conns)
+
+    found = {label: ([], []) for label in sides}
+    for r in range(ROUNDS):
+        for label in sorted(sides, reverse=r % 2 == 1):
+            _name, conns, lean = sides[label]
+            before, t0 = cpu(conns), time.monotonic()
+            threads = [
+                threading.Thread(target=lambda c=c, lean=lean: [statement(c, lean) for _ in range(per)]) for c in conns
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            found[label][0].append((cpu(conns) - before) / (per * width) / 1e3)
+            found[label][1].append(per * width / (time.monotonic() - t0))
+    print(f"client_credentials statement, {width} connections, median of {ROUNDS} rounds of {per * width}")
+    for label, (name, _conns, lean) in sides.items():
+        us, rate = (statistics.median(v) for v in found[label])
+        kind = "oidc_clienttoken, limiter read" if lean else "oidc_token, limiter upsert"
+        print(f"{label} ({name}, {kind}): {us:.0f} µs PostgreSQL CPU per statement, {rate:.0f} statements/s")
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or sys.argv[1] not in ("seed", "measure"):
-        raise SystemExit("usage: bench/pg_writes.py seed|measure (see the docstring)")
+    if len(sys.argv) != 2 or sys.argv[1] not in ("seed", "measure", "concurrent"):
+        raise SystemExit("usage: bench/pg_writes.py seed|measure|concurrent (see the docstring)")
     if sys.argv[1] == "seed":
         import django
 
         django.setup()
         seed()
+    elif sys.argv[1] == "concurrent":
+        concurrent()
     else:
         measure()

@@ -25,6 +25,12 @@ An endpoint that reads the database on every request anyway can count in its own
 data-modifying ``WITH`` of that statement (PostgreSQL; one round trip instead of two) and
 :meth:`Hit.settle` decides as :func:`count` does — same row, same window, same answer.
 
+An endpoint whose limit is against guessing can count only its failed requests
+(:func:`limit_failures`; the token endpoint, issue 15 fourth round): every request reads the
+counter (:func:`exceeded`, or :func:`embedded_check` inside its own statement) and is
+refused once the limit's number of failures is counted; a failure adds one
+(:func:`count_failure`).
+
 Use it with one line on a Django view (:func:`limit`) or under the route decorator of a
 django-ninja operation (:func:`limit_operation`, through ninja's ``decorate_view``, which
 keeps the operation's signature for ninja)::
@@ -320,6 +326,107 @@ def embedded_count(group: str, value: str, source: str) -> EmbeddedCount | None:
     return EmbeddedCount(
         f"{source}_hits AS ({sql})", tuple(params), limit, max(1, window - int(time.time())), connection.alias
     )
+
+
+def _counter(group: str, value: str) -> tuple[str, int, int]:
+    """``(cache key before the cache's own prefix, limit, window end)`` of ``group``'s
+    counter for ``value`` now: django-ratelimit's key, window and rate, as :func:`count`."""
+    limit, period = parsed = _parsed_rate(rate_for(group))
+    window = _get_window(value, period)
+    return _cache_key(group, window, parsed, value), limit, window
+
+
+@functools.lru_cache(maxsize=1024)
+def _cache_key(group: str, window: int, parsed: tuple[int, int], value: str) -> str:
+    """django-ratelimit's ``_make_cache_key`` (a pure function of its arguments: a prefix
+    and an MD5 of them), computed once per window and value (issue 15, fourth round: the
+    token endpoint reads it on every request)."""
+    return _make_cache_key(group, window, parsed, value, ALL)
+
+
+def embedded_check(group: str, value: str, source: str) -> EmbeddedCount | None:
+    """:class:`EmbeddedCount` that **reads** ``group``'s counter for ``value`` instead of
+    adding to it (:func:`limit_failures`: only failures are counted): ``sql`` is a ``WITH``
+    member ``<source>_hits`` of one row whose ``hits`` is the count so far **plus one** (this
+    attempt, were it counted), so the caller's ``hits <= limit`` / ``hits > limit`` decide as
+    for :func:`embedded_count`: refused once ``limit`` failures are counted in the window.
+    A plain index read of the counter's row (no upsert, no row lock, no new tuple version
+    per request). ``None`` when the counters are not a :class:`CounterCache` on PostgreSQL
+    (then :func:`exceeded`). Call only when :func:`enabled`.
+
+    :raises KeyError: for a group that has no configured rate (a programming error)."""
+    cache = caches[settings.RATELIMIT_USE_CACHE]
+    if not isinstance(cache, CounterCache):
+        return None
+    connection, table = cache._sql()
+    if connection.vendor != "postgresql":
+        return None
+    key, limit, window = _counter(group, value)
+    now = connection.ops.adapt_datetimefield_value(tz_now().replace(microsecond=0))  # as CounterCache._expiry
+    sql = (
+        f"{source}_hits AS (SELECT COALESCE((SELECT CAST(h.value AS bigint) FROM {table} h "
+        "WHERE h.cache_key = %s AND h.expires >= %s), 0) + 1 AS hits)"
+    )
+    return EmbeddedCount(sql, (cache.make_key(key), now), limit, max(1, window - int(time.time())), connection.alias)
+
+
+def exceeded(group: str, value: str) -> int | None:
+    """The ``Retry-After`` seconds when ``group``'s counter for ``value`` has reached its
+    limit in the current window (``limit`` failures counted: :func:`limit_failures`), else
+    ``None``; reads, never counts. ``None`` when rate limits are off.
+
+    :raises KeyError: for a group that has no configured rate (a programming error)."""
+    if not enabled():
+        return None
+    key, limit, window = _counter(group, value)
+    found = caches[settings.RATELIMIT_USE_CACHE].get(key)
+    if found is not None and int(found) >= limit:
+        return max(1, window - int(time.time()))
+    return None
+
+
+def count_failure(group: str, value: str) -> None:
+    """Count one failed attempt of ``group`` for ``value`` (:func:`count`, the same row and
+    window); past the limit nothing is raised: the failure's own answer stands, and the next
+    request is refused by :func:`exceeded`. A no-op when rate limits are off."""
+    try:
+        count(group, value)
+    except RateLimited:
+        pass
+
+
+def limit_failures(group: str, *, key: str | KeyFunction = "ip", methods: tuple[str, ...] = ("POST",)):
+    """Decorate a view so that only its **failed** requests of ``methods`` count against
+    ``group``'s rate, and every request is refused (:func:`too_many_response`, 429) once
+    ``limit`` failures are counted in the window — the token endpoint's rule (issue 15,
+    fourth round; argued in :mod:`tungban.oidc.fasttoken`). A failure is an answer with a
+    4xx status other than the 429 itself (RFC 6749 §5.2: ``invalid_client`` 401, every other
+    error 400). Reading before and counting after is not one atomic step: concurrent failures
+    arriving together at the limit each get their own answer (each is counted, by one atomic
+    upsert), so at most the number of concurrent requests can pass the limit once.
+
+    :param key: as for :func:`limit`."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if request.method not in methods or not enabled():
+                return view(request, *args, **kwargs)
+            value = client_ip(request) if key == "ip" else key(request)
+            if not value:
+                return view(request, *args, **kwargs)
+            retry_after = exceeded(group, value)
+            if retry_after is not None:
+                exc = RateLimited(details={"retry_after": retry_after}, minutes=max(1, -(-retry_after // 60)))
+                return too_many_response(request, exc)
+            response = view(request, *args, **kwargs)
+            if 400 <= response.status_code < 500 and response.status_code != 429:
+                count_failure(group, value)
+            return response
+
+        return wrapped
+
+    return decorator
 
 
 def limited_response(retry_after: int) -> HttpResponse:

@@ -4,7 +4,7 @@ rest of an exchange's database work; here each is a fixed SQL string (bound para
 never formatted values) whose rows become the same model instances the ORM would give
 (``Model.from_db``, each column through its field's database converters).
 
-Tables read: ``oidc_token``, ``oidc_client``, ``exchange_organisation`` (the data user
+Tables read: ``oidc_token`` and ``oidc_clienttoken`` (:data:`tungban.oidc.services.BEARER_TOKENS_SQL`), ``oidc_client``, ``exchange_organisation`` (the data user
 behind a bearer token), ``exchange_consent``, ``exchange_dataproduct``,
 ``identity_resident`` (a consent with its product, provider and data subject),
 ``exchange_providercircuit`` and ``exchange_datausercircuit`` (a call's two circuit rows);
@@ -26,7 +26,8 @@ from django.utils import timezone
 
 from tungban.core import onestatement
 from tungban.identity.models import Resident
-from tungban.oidc.models import Client, Token, access_token_digest
+from tungban.oidc import services as oidc_services
+from tungban.oidc.models import Client, access_token_digest
 
 from .models import Consent, DataProduct, DataUserCircuit, Organisation, ProviderCircuit, RequestNonce
 
@@ -93,11 +94,11 @@ def _uuid_param(model, value):
 
 @cache
 def _data_user_sql(vendor: str) -> str:
-    token, client, org = Token._meta, Client._meta, Organisation._meta
+    client, org = Client._meta, Organisation._meta
     return (
         f"SELECT t.{_q('issued_at')}, t.{_q('expires_in')}, t.{_q('revoked_at')}, t.{_q('scope')}, "
         f"t.{_q('dpop_jkt')}, t.{_q('resident_id')}, {_columns(Organisation, 'o')}, {_columns(Client, 'c')} "
-        f"FROM {_q(token.db_table)} t "
+        f"FROM {oidc_services.BEARER_TOKENS_SQL} t "  # a client's own tokens too (oidc.models.ClientToken)
         f"JOIN {_q(org.db_table)} o ON o.{_q('client_id')} = t.{_q('client_id')} "
         f"JOIN {_q(client.db_table)} c ON c.{_q(client.pk.column)} = t.{_q('client_id')} "
         f"WHERE t.{_q('access_token')} = %s"

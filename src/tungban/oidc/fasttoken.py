@@ -45,26 +45,40 @@ of the login) is made by :func:`.server.id_token`, ES256 with the active key, wh
 is read with the refresh token.
 
 **Round trips.** ``client_credentials`` on PostgreSQL: **one** statement — the client
-authenticated by a ``WHERE`` on its row, the rate limiter's count of the attempt
-(:func:`tungban.core.ratelimit.embedded_count`) and the token's ``INSERT``, in one
+authenticated by a ``WHERE`` on its row, the rate limiter's read of the failures counted
+(:func:`tungban.core.ratelimit.embedded_check`) and the token's ``INSERT`` into
+``oidc_clienttoken`` (:class:`.models.ClientToken`: one index, no foreign-key check), in one
 data-modifying ``WITH`` that writes nothing when the client does not authenticate
 (:func:`_cc_sql`). ``refresh_token``: **two** — one read (the client authenticated, the
 token with its grant, the pairwise ``sub``, the active key's ``kid``: :func:`_refresh_read_sql`);
 the ID token signed in Python; then one statement that locks the grant (code, then login
-session, as :func:`.rows.rotate_and_insert`), locks the old token if still live, counts the
-attempt, rotates it and inserts its successor (:func:`_rotate_sql`). The ID token is signed
-*before* the write, so a failure there stores nothing (the reference path's guarantee).
+session, as :func:`.rows.rotate_and_insert`), locks the old token if still live, reads the
+limiter's counter, rotates it and inserts its successor (:func:`_rotate_sql`). The ID token is
+signed *before* the write, so a failure there stores nothing (the reference path's guarantee).
 Elsewhere (SQLite, or counters that cannot be embedded) the same steps run in one
 transaction (:func:`_cc_portable`, :func:`_rotate_portable`).
 
-**The rate limiter** (``TUNGBAN_RATELIMITS["token"]``, per client address) counts every
-attempt exactly once, as on the reference path: the common valid case counts inside its own
-statement, and only when that statement takes the request (the client authenticated; for a
-refresh, the token still live under its lock); a request it does not take wrote nothing, falls
-through, and is counted there. Past the limit the statement counts but issues nothing (the
-token is not rotated) and the answer is the reference path's 429
-(:func:`tungban.core.ratelimit.limited_response`; a client asking for HTML falls through
-before anything is written, for its page).
+**The rate limiter** (``TUNGBAN_RATELIMITS["token"]``, per client address) counts **failed**
+requests only, and refuses every request once the limit's number of failures is counted in
+the window (issue 15, fourth round; :func:`tungban.core.ratelimit.limit_failures` on the
+reference path). What the limit is for at a token endpoint is guessing: RFC 6749 §2.3.1 asks
+that an endpoint taking client passwords be protected "against brute force attacks", §10.10
+that attackers cannot guess credentials, codes or tokens; RFC 6819 §5.1.4.2.3 and §5.2.3.7
+name the counter-measures (rate limits and lockout on failed attempts); OWASP's
+Authentication and Credential Stuffing cheat sheets throttle *failed* logins. A valid request
+is no guess: counting it only made the limit a quota on a client's normal traffic (every
+token a client takes, at the default 300 a minute per address) and cost every valid request
+an upsert of one counter row that all requests of an address share (its row lock held to the
+commit, which waits for the token's WAL flush: under concurrency the counter serialised the
+endpoint; ``bench/README.md``, fourth round). So: the common valid case reads the counter
+inside its own statement and issues nothing past the limit (the answer is the reference
+path's 429, :func:`tungban.core.ratelimit.limited_response`; a client asking for HTML falls
+through before anything is written, for its page); every request the fast path does not
+take writes nothing here, falls through, and the reference path answers it and counts it
+if it failed (``invalid_client``, ``invalid_grant``, … : any 4xx but the 429). A brute force
+of a client's secret, a code or a refresh token is thus refused after the same number of
+attempts as before; guesses are still counted one by one, atomically, so concurrent workers
+cannot lose counts.
 
 **The client secret in SQL** (a ``WHERE client_secret_hash = %s`` on the one row found by
 the unique ``client_id``, where the reference path compares in Python with
@@ -81,10 +95,10 @@ iSEC Partners, 2011): a timing leak matters where the attacker chooses the compa
 hashing before comparing takes that choice away. The compare must be part of the insert's
 statement anyway: a compare in Python first would cost the round trip this module saves.
 
-Tables: ``oidc_client`` (read), ``oidc_token`` (read, rotated, inserted),
+Tables: ``oidc_client`` (read), ``oidc_clienttoken`` (inserted), ``oidc_token`` (read, rotated, inserted),
 ``oidc_authorizationcode``, ``oidc_loginsession`` (read, row-locked), ``identity_resident``
 (its ``status``), ``oidc_pairwisesubject`` (its ``sub``), ``oidc_signingkey`` (the active
-``kid``, :data:`tungban.keys.services.ACTIVE_KID_SQL`) and the rate limiter's counter table.
+``kid``, :data:`tungban.keys.services.ACTIVE_KID_SQL`) and the rate limiter's counter table (read).
 Every value is a bound parameter.
 """
 
@@ -209,7 +223,7 @@ def _counting(rate_key: str | None, source: str) -> tuple[bool, ratelimit.Embedd
     this database's statement (``None``: count with :func:`tungban.core.ratelimit.count`)."""
     if not ratelimit.enabled():
         return False, None
-    embedded = ratelimit.embedded_count("token", rate_key, source)
+    embedded = ratelimit.embedded_check("token", rate_key, source)
     if embedded is not None and embedded.alias != connection.alias:
         embedded = None
     return True, embedded
@@ -250,19 +264,13 @@ def client_credentials(parsed: Parsed, *, rate_key: str | None) -> Answer | None
     """RFC 6749 §4.4 for the common valid case (module docstring): one statement on
     PostgreSQL. ``None`` (nothing written) when the client does not authenticate here or
     the scope is not wholly allowed."""
-    asked = parsed.form.get("scope", "").split(" ") if "scope" in parsed.form else []
-    if scope_registry.key_only().intersection(asked):
+    scope = parsed.form.get("scope", "")
+    asked = scope.split(" ") if scope else []
+    if asked and scope_registry.key_only().intersection(asked):
         return None  # invalid_scope: needs private_key_jwt (ClientCredentials.validate_token_request)
-    scope = " ".join(asked)
     access = _random_token()
     ttl = _ttl()
-    values = {
-        "access_token": access_token_digest(access),
-        "token_type": "Bearer",
-        "scope": scope,
-        "issued_at": int(time.time()),
-        "expires_in": ttl,
-    }
+    values = (access_token_digest(access), scope, int(time.time()), ttl)
     counted, embedded = _counting(rate_key, "c")
     if connection.vendor == "postgresql" and (embedded is not None or not counted):
         hits = _cc_one_statement(parsed, asked, values, embedded)
@@ -276,12 +284,15 @@ def client_credentials(parsed: Parsed, *, rate_key: str | None) -> Answer | None
             return None
         if limited is not None:
             return _limited(limited)
-    token = {"token_type": "Bearer", "access_token": access}
+    # Authlib's BearerTokenGenerator's members and order, its compact JSON (:func:`_json`): the
+    # token is base64url and the scope RFC 6749 §3.3 characters (:data:`_SCOPE`: no '"' or
+    # '\\'), so neither needs escaping.
+    body = '{"token_type":"Bearer","access_token":"' + access + '"'
     if ttl:
-        token["expires_in"] = ttl
+        body += ',"expires_in":' + str(ttl)
     if scope:
-        token["scope"] = scope
-    return Answer(200, _json(token))
+        body += ',"scope":"' + scope + '"'
+    return Answer(200, (body + "}").encode())
 
 
 _INSERT_FIELDS = rows._INSERT_FIELDS
@@ -298,50 +309,47 @@ def _insert_select(vendor: str, overrides: tuple[tuple[str, str], ...]) -> tuple
     return columns, select
 
 
-def _params_without(values: dict, skip: frozenset[str]) -> list:
-    return [p for f, p in zip(_INSERT_FIELDS, rows._token_params(values), strict=True) if f.attname not in skip]
-
-
 @functools.cache
 def _cc_sql(vendor: str, counted: bool) -> str:
     """The ``client_credentials`` statement (PostgreSQL): ``c`` the authenticated client
-    whose allowed scopes contain the asked ones; ``c_hits`` the count (when ``counted``: the
-    caller's embedded SQL is put in its place, ``{count}``); the token inserted for ``c``
-    (within the limit). Returns one row ``(hits, token id)`` when the client authenticated,
+    whose allowed scopes contain the asked ones; ``c_hits`` the rate limiter's **read** of the
+    failures counted (when ``counted``: the caller's embedded SQL is put in its place,
+    ``{count}``; :func:`tungban.core.ratelimit.embedded_check`); the token inserted into
+    ``oidc_clienttoken`` (:class:`.models.ClientToken`: one index, no foreign-key check) for
+    ``c``, within the limit. Returns one row ``(hits,)`` when the client authenticated,
     none otherwise."""
-    columns, select = _insert_select(vendor, (("client_id", "c.id"),))
     client = f"c AS (SELECT c.id FROM oidc_client c WHERE {_CLIENT_WHERE} AND c.allowed_scopes @> CAST(%s AS jsonb))"
+    insert = (
+        "INSERT INTO oidc_clienttoken (access_token, client_id, scope, issued_at, expires_in) "
+        "SELECT CAST(%s AS varchar), c.id, CAST(%s AS text), CAST(%s AS integer), CAST(%s AS integer) FROM c"
+    )
     if counted:
         return (
-            f"WITH {client}, {{count}}, "
-            f"t AS (INSERT INTO oidc_token ({columns}) SELECT {select} FROM c, c_hits "
-            "WHERE c_hits.hits <= %s RETURNING id) "
-            "SELECT (SELECT hits FROM c_hits), (SELECT id FROM t) FROM c"
+            f"WITH {client}, {{count}}, t AS ({insert}, c_hits WHERE c_hits.hits <= %s) "
+            "SELECT c_hits.hits FROM c, c_hits"
         )
-    return (
-        f"WITH {client}, t AS (INSERT INTO oidc_token ({columns}) SELECT {select} FROM c RETURNING id) "
-        "SELECT 0, (SELECT id FROM t) FROM c"
-    )
+    return f"WITH {client}, t AS ({insert}) SELECT 0 FROM c"
 
 
-def _cc_one_statement(parsed: Parsed, asked: list[str], values: dict, embedded) -> int | None:
-    """The attempt's count (0 when not counted) once the token is stored (or refused past
-    the limit), or ``None`` when the client did not authenticate (nothing written)."""
+def _cc_one_statement(parsed: Parsed, asked: list[str], values: tuple, embedded) -> int | None:
+    """The attempt's ``hits`` (:class:`tungban.core.ratelimit.EmbeddedCount`; 0 when not
+    counted) once the token is stored (or refused past the limit), or ``None`` when the
+    client did not authenticate (nothing written)."""
     sql = _cc_sql(connection.vendor, embedded is not None)
     params = [*_client_params(parsed), json.dumps(asked)]
     if embedded is not None:
         sql = sql.replace("{count}", embedded.sql)
-        params += [*embedded.params, *_params_without(values, frozenset({"client_id"})), embedded.limit]
+        params += [*embedded.params, *values, embedded.limit]
     else:
-        params += _params_without(values, frozenset({"client_id"}))
+        params += values
     row = rawsql.fetchone(sql, params)
     return None if row is None else row[0]
 
 
-def _cc_portable(parsed: Parsed, asked: list[str], values: dict, rate_key: str | None):
+def _cc_portable(parsed: Parsed, asked: list[str], values: tuple, rate_key: str | None):
     """:func:`_cc_one_statement`'s steps in one transaction (SQLite, or counters that cannot
     be embedded): ``False`` when the client did not authenticate (nothing written), the
-    ``Retry-After`` seconds when past the limit (only the count written), else ``None``."""
+    ``Retry-After`` seconds when past the limit (nothing written), else ``None``."""
     sql = f"SELECT c.id, c.allowed_scopes FROM oidc_client c WHERE {_CLIENT_WHERE}"
     with transaction.atomic():
         with connection.cursor() as cursor:
@@ -350,11 +358,13 @@ def _cc_portable(parsed: Parsed, asked: list[str], values: dict, rate_key: str |
         if row is None or not set(_loads(row[1])).issuperset(asked):
             return False
         if rate_key is not None:
-            try:
-                ratelimit.count("token", rate_key)
-            except ratelimit.RateLimited as exc:
-                return exc.details["retry_after"]
-        rows.insert_token(client_id=row[0], **values)
+            retry_after = ratelimit.exceeded("token", rate_key)
+            if retry_after is not None:
+                return retry_after
+        digest, scope, issued_at, ttl = values
+        rows.insert_client_token(
+            access_token=digest, client_id=row[0], scope=scope, issued_at=issued_at, expires_in=ttl
+        )
     return None
 
 
@@ -542,10 +552,9 @@ def _rotate_portable(old_pk, code_pk, session_pk, when, values: dict, rate_key: 
             if cursor.fetchone() is None:
                 return False
         if rate_key is not None:
-            try:
-                ratelimit.count("token", rate_key)
-            except ratelimit.RateLimited as exc:
-                return exc.details["retry_after"]
+            retry_after = ratelimit.exceeded("token", rate_key)
+            if retry_after is not None:
+                return retry_after
         if not rows.rotate(old_pk, when):
             raise RuntimeError("the refresh token was seen live but not rotated")  # rolls the transaction back
         rows.insert_token(**values)
@@ -578,10 +587,12 @@ def _rate_key(meta) -> str | None | bool:
         return False
 
 
-def from_meta(meta: dict, body: bytes, *, language: str | None = None) -> Answer | None:
+def from_meta(meta: dict, body: bytes, *, language=None) -> Answer | None:
     """:func:`answer` for a request's WSGI environ (or ``request.META``) and body; ``None``
     (nothing written) for the reference path. A query string falls through (Authlib reads
-    its parameters too). ``language``: the one to word a 429 in (else the active one)."""
+    its parameters too). ``language``: the one to word a 429 in (else the active one), or a
+    function of no argument giving it — asked only for a 429 (issue 15, fourth round: a
+    valid answer has no words, so no translation is activated for it)."""
     if meta.get("QUERY_STRING") or "text/html" in meta.get("HTTP_ACCEPT", ""):
         return None  # parameters in the query; a 429 that would be a page
     parsed = parse(
@@ -596,12 +607,13 @@ def from_meta(meta: dict, body: bytes, *, language: str | None = None) -> Answer
     rate_key = _rate_key(meta)
     if rate_key is False:
         return None
-    if rate_key is None or language is None:
-        return answer(parsed, rate_key=rate_key)
+    found = answer(parsed, rate_key=rate_key)
+    if found is None or found.status != 429 or language is None:
+        return found
     from django.utils import translation
 
-    with translation.override(language):
-        return answer(parsed, rate_key=rate_key)
+    with translation.override(language() if callable(language) else language):
+        return _limited(int(dict(found.headers)["Retry-After"]))
 
 
 def lane(call):
@@ -609,18 +621,23 @@ def lane(call):
     the :class:`~tungban.core.front.Reply` of :func:`from_meta`, or ``None`` for Django. A 429
     is worded in the API's language (:func:`tungban.core.middleware.api_language`)."""
     from tungban.core.front import Reply
-    from tungban.core.middleware import API_DEFAULT_LANGUAGE, api_language
 
     environ = call.environ
-    language = API_DEFAULT_LANGUAGE
-    if _asks_language(environ):
-        from django.core.handlers.wsgi import WSGIRequest
-
-        language = api_language(WSGIRequest(environ))
-    found = from_meta(environ, call.body, language=language)
+    found = from_meta(environ, call.body, language=lambda: _language(environ))
     if found is None:
         return None
     return Reply(found.status, found.body, found.headers, CONTENT_TYPE)
+
+
+def _language(environ: dict) -> str:
+    """The API's language of the request ``environ`` (for a 429's words)."""
+    from tungban.core.middleware import API_DEFAULT_LANGUAGE, api_language
+
+    if not _asks_language(environ):
+        return API_DEFAULT_LANGUAGE
+    from django.core.handlers.wsgi import WSGIRequest
+
+    return api_language(WSGIRequest(environ))
 
 
 def _asks_language(environ: dict) -> bool:

@@ -353,6 +353,88 @@ class Token(TokenMixin, models.Model):
             self.save(update_fields=["revoked_at"])
 
 
+class ClientToken(TokenMixin, models.Model):
+    """A client's own bearer access token (``client_credentials``, RFC 6749 §4.4): no
+    resident, no grant, no refresh token, no DPoP key — e.g. anonymous signing, an exchange's
+    data user. Issue 15 (fourth round): one row of a lean table, the **one** index its
+    digest's primary key, written by the grant's one statement (:mod:`.fasttoken`).
+
+    What the platform needs of it, and where: introspection by its digest (the platform's
+    bearer check, :class:`.resource.TokenValidator`; an exchange's data user,
+    :data:`.services.BEARER_TOKENS_SQL`) and revocation by it (RFC 7009,
+    :class:`.server.TungbanRevocation`) — the primary key; expiry (``issued_at`` +
+    ``expires_in``, Unix seconds) and the retention purge (:func:`.services.purge_expired`:
+    a sequential scan of a scheduled job, no index every insert updates); the client and
+    the scope; the audit of who got a token when (``client_id``, ``issued_at``). UserInfo
+    refuses it (no resident), as before.
+
+    **No database foreign key** (``db_constraint=False``, as ``wallet.ReleaseRecord``) and
+    no index on ``client_id``: the row's ``client_id`` is the one the same statement has
+    just authenticated (``oidc_client`` read by its unique ``client_id``), so the check
+    could never fail, while it cost every token a lookup of the client and a ``FOR KEY
+    SHARE`` lock of the client's row at commit — one row every concurrent cc request of a
+    client shares (PostgreSQL's multixacts). Clients are never deleted by the platform
+    (deactivated); an administrator's deletion still removes the client's tokens through
+    Django's ``on_delete`` (a sequential scan, once). Measured in ``bench/README.md``
+    (fourth round): the cc statement's PostgreSQL CPU at 16 and 64 connections.
+
+    A DPoP-bound client token (RFC 9449 §5, the reference path) stays a :class:`Token` row,
+    with its key's thumbprint. Rows stored before are moved here by migration
+    ``0011_client_tokens``.
+
+    It answers Authlib's :class:`~authlib.oauth2.rfc6749.TokenMixin` and the attributes
+    :class:`Token`'s readers use, so a reader needs no second code path."""
+
+    access_token = models.CharField(
+        max_length=64, primary_key=True, help_text="SHA-256 (hex) of the access token (never the token itself)"
+    )
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, db_constraint=False, db_index=False)
+    scope = models.TextField(blank=True)
+    issued_at = models.IntegerField(help_text="Unix seconds")
+    expires_in = models.IntegerField(help_text="Seconds")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    # Token's attributes a client's own token never has.
+    resident = resident_id = None
+    authorization_code = authorization_code_id = None
+    session = session_id = None
+    refresh_token = refresh_expires_at = None
+    rotated_at = rotated_from_id = None
+    dpop_jkt = ""
+    token_type = "Bearer"
+    claims: list = []
+
+    class Meta:
+        verbose_name = _("client access token")
+        verbose_name_plural = _("client access tokens")
+
+    def check_client(self, client):
+        return self.client_id == client.pk
+
+    def get_scope(self):
+        return self.scope
+
+    def get_expires_in(self):
+        return self.expires_in
+
+    def is_expired(self):
+        return time.time() >= self.issued_at + self.expires_in
+
+    def is_revoked(self):
+        return self.revoked_at is not None
+
+    def get_user(self):
+        return None
+
+    def get_client(self):
+        return self.client
+
+    def revoke(self):
+        if self.revoked_at is None:
+            self.revoked_at = timezone.now()
+            ClientToken.objects.filter(pk=self.pk, revoked_at__isnull=True).update(revoked_at=self.revoked_at)
+
+
 class UsedClientAssertion(models.Model):
     """``jti`` of client assertions already accepted (RFC 7523 §3 item 7: single use)."""
 

@@ -24,7 +24,7 @@ from ninja.security import HttpBearer
 from tungban.core.errors import DomainError
 
 from . import dpop, errors
-from .models import Token, access_token_digest
+from .models import ClientToken, Token, access_token_digest
 
 #: ``WWW-Authenticate`` for a request that sent no bearer token (RFC 6750 §3: no error code).
 NO_TOKEN_CHALLENGE = 'Bearer realm="tungban"'
@@ -36,11 +36,18 @@ class TokenValidator(BearerTokenValidator):
     approval) in one query instead of four."""
 
     def authenticate_token(self, token_string):
-        return (
+        """The :class:`.models.Token` of a login (or a DPoP-bound client's token), else the
+        client's own :class:`.models.ClientToken` (``client_credentials``), by the token's
+        digest; ``None`` if neither."""
+        digest = access_token_digest(token_string)
+        found = (
             Token.objects.select_related("client", "resident", "authorization_code__approval")
-            .filter(access_token=access_token_digest(token_string))
+            .filter(access_token=digest)
             .first()
         )
+        if found is None:
+            found = ClientToken.objects.select_related("client").filter(access_token=digest).first()
+        return found
 
     def validate_token(self, token, scopes, request):
         super().validate_token(token, scopes, request)

@@ -313,6 +313,22 @@ def _token_params(values: dict) -> list:
     return params
 
 
+#: A client's own token (:class:`.models.ClientToken`): five bound values, no model instance.
+CLIENT_TOKEN_INSERT = (
+    "INSERT INTO oidc_clienttoken (access_token, client_id, scope, issued_at, expires_in) VALUES (%s, %s, %s, %s, %s)"
+)
+
+
+def insert_client_token(*, access_token: str, client_id: int, scope: str, issued_at: int, expires_in: int) -> None:
+    """A new ``oidc_clienttoken`` row (a ``client_credentials`` token without DPoP,
+    :class:`.models.ClientToken`): one ``INSERT``; ``access_token`` is its digest
+    (:func:`.models.access_token_digest`), ``issued_at`` Unix seconds, ``expires_in`` seconds.
+
+    :raises django.db.IntegrityError: a duplicate digest."""
+    with connection.cursor() as cursor:
+        cursor.execute(CLIENT_TOKEN_INSERT, [access_token, client_id, scope, issued_at, expires_in])
+
+
 def insert_token(**values) -> int:
     """A new ``oidc_token`` row from field values (``client``, ``resident``, … as model
     instances or ``*_id``; a field left out gets its default), its primary key returned: one

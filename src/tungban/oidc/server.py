@@ -53,7 +53,7 @@ from . import dpop, par, rows, services, validators
 from . import scopes as scope_registry
 from .constants import CLIENT_ASSERTION_SIGNING_ALGS, OFFLINE_ACCESS_SCOPE
 from .memo import active_client, memoized, nonce_key, request_memo
-from .models import AuthorizationCode, Client, Token, UsedClientAssertion
+from .models import AuthorizationCode, Client, ClientToken, Token, UsedClientAssertion
 
 ID_TOKEN_LIFETIME = 600
 
@@ -539,7 +539,13 @@ class TungbanRevocation(RevocationEndpoint):
     CLIENT_AUTH_METHODS = CLIENT_AUTH_METHODS
 
     def query_token(self, token_string, token_type_hint):
-        by_access = lambda: Token.objects.filter(access_token=services.access_token_digest(token_string)).first()  # noqa: E731
+        def by_access():
+            digest = services.access_token_digest(token_string)
+            return (
+                Token.objects.filter(access_token=digest).first()
+                or ClientToken.objects.filter(access_token=digest).first()  # a client's own (models.ClientToken)
+            )
+
         by_refresh = lambda: Token.objects.filter(refresh_token=services.refresh_token_digest(token_string)).first()  # noqa: E731
         order = (by_refresh, by_access) if token_type_hint == "refresh_token" else (by_access, by_refresh)
         for lookup in order:
@@ -663,7 +669,16 @@ class Server(AuthorizationServer):
         jkt = getattr(request, "dpop_jkt", "")
         if jkt:
             token["token_type"] = "DPoP"  # RFC 9449 §5.1
-        if request.payload.grant_type == "client_credentials":
+        if request.payload.grant_type == "client_credentials" and not jkt:
+            # A client's own bearer token: a row of the lean table (models.ClientToken).
+            return rows.insert_client_token(
+                access_token=services.access_token_digest(token["access_token"]),
+                client_id=request.client.pk,
+                scope=token.get("scope", ""),
+                issued_at=int(time.time()),
+                expires_in=token.get("expires_in", settings.TUNGBAN_ACCESS_TOKEN_TTL),
+            )
+        if request.payload.grant_type == "client_credentials":  # DPoP-bound (RFC 9449 §5): with its key
             return rows.insert_token(
                 dpop_jkt=jkt,
                 access_token=services.access_token_digest(token["access_token"]),

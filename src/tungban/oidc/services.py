@@ -44,6 +44,7 @@ from .constants import (
 from .models import (  # noqa: F401 - access_token_digest is part of this module's interface
     AuthorizationCode,
     Client,
+    ClientToken,
     LoginSession,
     PairwiseSubject,
     PushedAuthorizationRequest,
@@ -53,6 +54,20 @@ from .models import (  # noqa: F401 - access_token_digest is part of this module
     access_token_digest,
 )
 from .validators import check_client_metadata, public_jwks_only
+
+#: Every bearer access token as one relation for another app's raw read (e.g. the exchange's
+#: data user, ``exchange.hotsql``): ``oidc_token`` (a login's tokens, DPoP-bound ones) and
+#: ``oidc_clienttoken`` (a client's own, :class:`.models.ClientToken`), with the columns
+#: ``access_token`` (the digest, :func:`access_token_digest`), ``client_id``, ``resident_id``
+#: (NULL for a client's own), ``issued_at``, ``expires_in`` (Unix seconds, seconds),
+#: ``revoked_at``, ``scope``, ``dpop_jkt`` (empty when not bound). Use it as ``FROM
+#: {BEARER_TOKENS_SQL} t … WHERE t.access_token = %s``: PostgreSQL pushes the condition into
+#: both arms (each its unique index), SQLite likewise (issue 15, fourth round).
+BEARER_TOKENS_SQL = (
+    "(SELECT access_token, client_id, resident_id, issued_at, expires_in, revoked_at, scope, dpop_jkt "
+    "FROM oidc_token UNION ALL "
+    "SELECT access_token, client_id, NULL, issued_at, expires_in, revoked_at, scope, '' FROM oidc_clienttoken)"
+)
 
 
 def pairwise_sub(resident: Resident, client: Client) -> str:
@@ -505,6 +520,12 @@ def purge_expired(now: dt.datetime) -> dict[str, int]:
         .delete()[1]
         .get(Token._meta.label, 0)
     )
+    client_tokens = (
+        ClientToken.objects.alias(access_end=F("issued_at") + F("expires_in"))
+        .filter(access_end__lt=cutoff)
+        .delete()[1]
+        .get(ClientToken._meta.label, 0)
+    )
     codes = (
         AuthorizationCode.objects.filter(
             created_at__lt=now - margin - dt.timedelta(seconds=settings.TUNGBAN_CODE_TTL), tokens__isnull=True
@@ -514,6 +535,7 @@ def purge_expired(now: dt.datetime) -> dict[str, int]:
     )
     return {
         Token._meta.label: tokens,
+        ClientToken._meta.label: client_tokens,
         AuthorizationCode._meta.label: codes,
         UsedClientAssertion._meta.label: UsedClientAssertion.objects.filter(expires_at__lt=now).delete()[0],
         UsedDPoPProof._meta.label: UsedDPoPProof.objects.filter(expires_at__lt=now).delete()[0],

@@ -343,9 +343,10 @@ def hot_authorize_complete(request, id: str):
 
 @csrf_exempt
 @require_http_methods(["POST"])
-@ratelimit.limit("token")
+@ratelimit.limit_failures("token")
 def token(request):
-    """Token endpoint (RFC 6749 §3.2, OIDC Core §3.1.3)."""
+    """Token endpoint (RFC 6749 §3.2, OIDC Core §3.1.3). Its rate limit counts failed
+    requests only (argued in :mod:`.fasttoken`)."""
     return _cors(server.create_token_response(request))
 
 

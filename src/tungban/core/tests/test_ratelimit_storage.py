@@ -38,7 +38,10 @@ def test_counting_an_attempt_costs_one_statement(db, counters):
     assert len(queries) <= 1, [q["sql"] for q in queries]
 
 
-def test_the_token_endpoints_limit_costs_one_statement(db, counters):
+def test_the_token_endpoints_limit_costs_a_read_and_one_count_per_failure(db, counters):
+    """The token endpoint counts failed requests only (issue 15, fourth round:
+    :func:`ratelimit.limit_failures`): a failure costs the read of its counter and one
+    upsert, never a lock or a read-then-write."""
     from django.test import Client
 
     client = Client(REMOTE_ADDR="192.0.2.9")
@@ -48,7 +51,7 @@ def test_the_token_endpoints_limit_costs_one_statement(db, counters):
     counting = [
         q["sql"] for q in queries if settings.CACHES["ratelimit"]["LOCATION"] in q["sql"] or "advisory" in q["sql"]
     ]
-    assert len(counting) <= 1, counting
+    assert len(counting) == 2 and counting[0].startswith("SELECT") and "ON CONFLICT" in counting[1], counting
 
 
 def test_the_window_limit_and_429_details_are_django_ratelimits(db, counters):

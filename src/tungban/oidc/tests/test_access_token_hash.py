@@ -10,7 +10,7 @@ import pytest
 import requests
 from django.apps import apps
 
-from tungban.oidc.models import Token
+from tungban.oidc.models import ClientToken, Token
 from tungban.testing.factories import bind_cli, login, make_client, userinfo
 
 pytestmark = pytest.mark.django_db
@@ -42,8 +42,9 @@ def test_client_credentials_tokens_are_hashed_too(issuer):
         f"{issuer}/oidc/token", data={"grant_type": "client_credentials", "scope": "signing"}, auth=("svc-a", secret)
     )
     access = resp.json()["access_token"]
-    assert Token.objects.filter(access_token=_sha256(access)).exists()
-    assert not Token.objects.filter(access_token=access).exists()
+    # A client's own token is a row of the lean table (issue 15, fourth round).
+    assert ClientToken.objects.filter(access_token=_sha256(access)).exists()
+    assert not ClientToken.objects.filter(access_token=access).exists()
     status = requests.get(f"{issuer}/api/v1/signing/requests/nope", headers={"Authorization": f"Bearer {access}"})
     assert status.status_code == 404  # authenticated (by hash), then no such request
 

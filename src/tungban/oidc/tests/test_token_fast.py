@@ -25,7 +25,7 @@ from django.test.utils import CaptureQueriesContext
 from tungban.core import front
 from tungban.keys import services as keys
 from tungban.oidc import fasttoken, services
-from tungban.oidc.models import OFFLINE_ACCESS_SCOPE, Token
+from tungban.oidc.models import OFFLINE_ACCESS_SCOPE, ClientToken, Token
 from tungban.testing import wsgi
 from tungban.testing.factories import jwt_claims, make_client
 
@@ -201,9 +201,11 @@ def test_client_credentials_answer_is_the_reference_one(rp, monkeypatch, scope):
         reference = through_django(environ(data, auth=basic(CLIENT_ID, secret)))
     a, b = _same_shape(mine, reference)
     assert {k: v for k, v in a.items() if k != "access_token"} == {k: v for k, v in b.items() if k != "access_token"}
-    rows = [Token.objects.get(access_token=services.access_token_digest(x["access_token"])) for x in (a, b)]
+    # A client's own token: a row of the lean table on both paths (issue 15, fourth round).
+    rows = [ClientToken.objects.get(access_token=services.access_token_digest(x["access_token"])) for x in (a, b)]
     fields = ("client_id", "resident_id", "token_type", "scope", "claims", "expires_in", "dpop_jkt", "refresh_token")
     assert [getattr(rows[0], f) for f in fields] == [getattr(rows[1], f) for f in fields]
+    assert not Token.objects.exists()
 
 
 def test_client_secret_post_is_answered_by_the_lane(post_rp, monkeypatch):
@@ -301,10 +303,11 @@ def test_other_requests_fall_through_counted_once(rp, monkeypatch, case):
         data.update(client_id=CLIENT_ID, client_secret=secret)
     elif case == "query-string":
         extra["QUERY_STRING"] = "scope=openid"  # Authlib reads the query's parameters too
-    tokens = Token.objects.count()
+    tokens = Token.objects.count() + ClientToken.objects.count()
     mine = through_lane(environ(data, auth=auth, **extra))
     assert not mine[4], "Django answered"
-    assert counter_total() == 1  # the reference path's count, not the lane's too
+    # The reference path's count of a failure, not the lane's too; a success is not counted.
+    assert counter_total() == (0 if mine[0] == 200 else 1)
     with reference_only(monkeypatch):
         reference = through_django(environ(data, auth=auth, **extra))
     nonce = "DPoP-Nonce"  # a fresh one per answer (RFC 9449 §8)
@@ -315,16 +318,21 @@ def test_other_requests_fall_through_counted_once(rp, monkeypatch, case):
     if "access_token" in a:
         a.pop("access_token"), b.pop("access_token")
     assert a == b
-    assert Token.objects.count() - tokens == (2 if mine[0] == 200 else 0)
+    assert Token.objects.count() + ClientToken.objects.count() - tokens == (2 if mine[0] == 200 else 0)
 
 
 def test_past_the_limit_is_the_reference_429_and_issues_nothing(rp, resident, settings, monkeypatch):
-    settings.TUNGBAN_RATELIMITS = {**settings.TUNGBAN_RATELIMITS, "token": "2/d"}  # no window ends mid-test
+    """Only failed requests count (issue 15, fourth round: :func:`tungban.core.ratelimit.limit_failures`);
+    once the limit's number of failures is counted, valid requests get the reference path's
+    429 from the lane too, and nothing is issued or rotated."""
+    settings.TUNGBAN_RATELIMITS = {**settings.TUNGBAN_RATELIMITS, "token": "3/d"}  # no window ends mid-test
     _, secret = rp
-    first = first_tokens(rp, resident)  # the code exchange counts: one attempt left
+    first = first_tokens(rp, resident)  # a valid code exchange: not counted
     tokens = Token.objects.count()
     cc = environ({"grant_type": "client_credentials"}, auth=basic(CLIENT_ID, secret))
     assert through_lane(cc)[0] == 200
+    for _ in range(3):  # failures: counted by the reference path
+        assert through_lane(environ({"grant_type": "client_credentials"}, auth=basic(CLIENT_ID, "nope")))[0] == 401
     refresh = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
     status, headers, body, _s, alone = through_lane(
         environ(refresh, auth=basic(CLIENT_ID, secret), HTTP_ACCEPT_LANGUAGE="zh-HK")
@@ -332,7 +340,7 @@ def test_past_the_limit_is_the_reference_429_and_issues_nothing(rp, resident, se
     assert status == 429 and alone
     old = Token.objects.get(refresh_token=services.refresh_token_digest(first["refresh_token"]))
     assert old.revoked_at is None and old.rotated_at is None  # not rotated: nothing issued
-    assert Token.objects.count() == tokens + 1
+    assert Token.objects.count() == tokens and ClientToken.objects.count() == 1
     with reference_only(monkeypatch):
         reference = through_django(environ(refresh, auth=basic(CLIENT_ID, secret), HTTP_ACCEPT_LANGUAGE="zh-HK"))
     retry = "Retry-After"  # seconds to the window's end: may tick between the two answers
@@ -340,6 +348,7 @@ def test_past_the_limit_is_the_reference_429_and_issues_nothing(rp, resident, se
     assert [h for h in headers if h[0] != retry] == [h for h in reference[1] if h[0] != retry]
     assert abs(int(dict(headers)[retry]) - int(dict(reference[1])[retry])) <= 1
     assert status == through_lane(cc)[0] == 429
+    assert ClientToken.objects.count() == 1
 
 
 def test_a_reused_refresh_token_revokes_the_family(rp, resident, settings):
