@@ -355,6 +355,13 @@ def create_app(
     }
     app.extensions["cdeg_verifier"] = verifier
 
+    @app.before_request
+    def read_body():
+        # The body is ignored, but read (at most MAX_CONTENT_LENGTH, else 413): a body left
+        # unread makes the server close the keep-alive connection after the answer (granian:
+        # seen as "connection closed without response" by the next request on it).
+        request.get_data(cache=False)
+
     @app.get("/health")
     def health():
         return _answer({"status": "ok", "department": department})

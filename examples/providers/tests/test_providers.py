@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import http.client
+import io
 import json
 import threading
 import time
@@ -575,3 +576,29 @@ def test_replay_cache_forgets_only_expired_jtis():
     assert len(cache) == 5000
     assert not cache.add("jti-0", now + 600)  # the first of many is still remembered
     assert cache.add("old", now + 600)  # an expired jti was forgotten (its token is refused as expired)
+
+
+@pytest.mark.parametrize("path", ["/health", f"/cdeg/v1/products/{PRODUCT['wsd']}", "/nowhere"])
+def test_request_body_is_read_to_the_end(gateway, path):
+    """The (ignored) body is read: one left unread makes granian close the keep-alive
+    connection after the answer, and the client's next request on it fails ("connection
+    closed without response", seen in the exchange benchmark's provider calls)."""
+    body = json.dumps({"ignored": "x" * 2000}).encode()
+    stream = io.BytesIO(body)
+    environ = {
+        "REQUEST_METHOD": "POST" if "products" in path else "GET",
+        "PATH_INFO": path,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_AUTHORIZATION": f"Bearer {gateway.token('wsd')}",
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": stream,
+        "wsgi.errors": io.StringIO(),
+    }
+    statuses = []
+    answer = create_app("wsd", gateway.issuer)(environ, lambda status, headers, exc_info=None: statuses.append(status))
+    b"".join(answer)
+    assert statuses and stream.tell() == len(body)
