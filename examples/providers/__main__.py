@@ -12,7 +12,7 @@ by default with granian (``--server granian``, the WSGI server the platform itse
 Rust outside the GIL, **one** worker process (the replay cache is in the process's memory:
 one process per department) of ``--threads`` blocking threads (default 8, the platform's ``TUNGBAN_WEB_THREADS``:
 requests served at once; a ``--fault slow`` provider holds one per request). The worker is granian's child
-process; SIGTERM stops both (the requests running get
+process and dies with it; SIGTERM stops both (the requests running get
 :data:`KILL_TIMEOUT` s). ``--server werkzeug`` is Werkzeug's threaded development server
 (``werkzeug.serving.make_server(..., threaded=True)``, a thread per connection and the HTTP
 parsing in Python: about 3 times the CPU per request; kept to compare).
@@ -120,6 +120,24 @@ def _announce(args, port: int, delay: float, products) -> None:
     )
 
 
+def _worker_app(target: str):
+    """The application, built in granian's worker process, which is made to die with the
+    provider's main process (Linux ``PR_SET_PDEATHSIG``): a provider killed (``SIGKILL``,
+    no time to stop its worker) drops its connections at once, as one process would."""
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before prctl
+        os._exit(1)
+    from .app import app_from_env
+
+    return app_from_env()
+
+
 def _serve_granian(args, delay: float) -> None:
     from granian import Granian
     from granian.constants import HTTPModes, Interfaces
@@ -154,11 +172,13 @@ def _serve_granian(args, delay: float) -> None:
         log_level=LogLevels.warning,
         log_access=False,
         workers_kill_timeout=KILL_TIMEOUT,
-        respawn_failed_workers=True,
+        # A worker that dies ends the provider (its main process exits): no respawn from a
+        # thread of granian's, which PR_SET_PDEATHSIG would take for the parent.
+        respawn_failed_workers=False,
     )
     _announce(args, port, delay, PRODUCTS[args.department])
     try:
-        server.serve()  # SIGTERM and SIGINT: granian stops its worker and returns
+        server.serve(target_loader=_worker_app)  # SIGTERM and SIGINT: granian stops its worker and returns
     finally:
         reserved.close()
 

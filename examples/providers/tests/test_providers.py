@@ -602,3 +602,24 @@ def test_request_body_is_read_to_the_end(gateway, path):
     answer = create_app("wsd", gateway.issuer)(environ, lambda status, headers, exc_info=None: statuses.append(status))
     b"".join(answer)
     assert statuses and stream.tell() == len(body)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads process children from /proc (Linux)")
+def test_killed_provider_takes_its_worker_along(gateway):
+    """SIGKILL of the provider (no time to stop granian's worker) ends the worker too, so
+    its connections drop at once, as a one-process provider's would."""
+    import os
+    import signal
+
+    proc, _base_url = start_provider("wsd", gateway.issuer)
+    try:
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        assert children, "granian's worker"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while any(Path(f"/proc/{c}").exists() for c in children) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(Path(f"/proc/{c}").exists() for c in children)
+    finally:
+        stop_provider(proc)
