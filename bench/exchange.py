@@ -27,13 +27,26 @@ device signature, whose ``approval_decided`` signal runs ``on_approval_decided``
 subs and the signed artefact); only their device row is created directly (as
 ``bench/signing.py`` does), instead of the binding ceremony.
 
-Load: for each concurrency level, a pool of threads calls ``DataUser.fetch`` (the data
-user's client of ``examples/data_user.py``, one ``cdeg`` token fetched once before timing)
-round-robin over all the consents for ``--warmup`` + ``--seconds`` seconds; only requests
-started in the timed window count. Printed per level: requests, errors by code,
-exchanges/s (delivered), p50/p90/p99 latency of delivered exchanges, and the CPU used by
-this process (the load generator), the web server's processes and the providers, read
-from ``/proc`` (100% = one core), to show whether the generator is the bottleneck.
+Load (``bench/loadgen.py``): for each concurrency level, that many threads call
+``DataUser.fetch`` (the data user's client of ``examples/data_user.py``; one ``cdeg`` token
+fetched once before timing and shared by every thread, each thread with its own
+``DataUser`` and keep-alive connection, a fresh ``request_id`` per exchange) round-robin
+over all the consents for ``--warmup`` + ``--seconds`` seconds; only requests started in the
+timed window count. The threads are spread over ``--generator-processes`` processes (default
+one per 4 threads: 16 threads in one interpreter queue for its GIL, and the wait would be
+counted as latency). Printed per level: requests, errors by code, exchanges/s (delivered),
+p50/p90/p99 latency of delivered exchanges (measured around ``DataUser.fetch``), and the CPU
+used in the window, read from ``/proc`` (100% = one core), by class of process: the web
+server's process tree, the PostgreSQL backends of the benchmark's database (when PostgreSQL
+runs on this machine), the providers' process trees, the load generator (its processes and
+this one) and the rest of the machine; then the same as CPU ms per delivered exchange (where
+the cores went). ``--access-log`` turns on granian's access log and prints the server's own
+p50/p99 of the same window beside the client's (the difference is the loopback, the queue
+before the server reads the request, and the generator's own scheduling).
+``TUNGBAN_PROVIDER_MAX_CONCURRENT`` is ``--provider-slots`` (16 by default, printed with the
+settings): the platform's default of 4 refuses some of the one data user's calls with
+``provider_busy`` at concurrency 16 (see ``bench/README.md``). The providers run under
+granian (``CDEG_PROVIDER_SERVER=werkzeug`` in the environment: Werkzeug's server, to compare).
 
 Afterwards ``tungban verify_exchange_log`` runs in the same environment; its result and the
 number of ledger entries are printed. Everything is written to
