@@ -10,12 +10,13 @@ Serves the Flask app of :mod:`examples.providers.app` as a department would in p
 by default with granian (``--server granian``, the WSGI server the platform itself runs,
 :mod:`tungban.core.serving`): HTTP/1.1 keep-alive, the HTTP parsing and the connections in
 Rust outside the GIL, **one** worker process (the replay cache is in the process's memory:
-one process per department) of ``--threads`` blocking threads (default 8, the platform's ``TUNGBAN_WEB_THREADS``:
-requests served at once; a ``--fault slow`` provider holds one per request). The worker is granian's child
-process and dies with it; SIGTERM stops both (the requests running get
-:data:`KILL_TIMEOUT` s). ``--server werkzeug`` is Werkzeug's threaded development server
-(``werkzeug.serving.make_server(..., threaded=True)``, a thread per connection and the HTTP
-parsing in Python: about 3 times the CPU per request; kept to compare).
+one process per department) of ``--threads`` blocking threads (requests served at once:
+default :data:`THREADS`, the platform's ``TUNGBAN_WEB_THREADS``; :data:`SLOW_THREADS` with
+``--fault slow``, whose requests sleep). The worker is granian's child process and dies with
+it; SIGTERM stops both (the requests running get :data:`KILL_TIMEOUT` s). ``--server
+werkzeug`` is Werkzeug's threaded development server (``werkzeug.serving.make_server(...,
+threaded=True)``: a thread per connection and the HTTP parsing in Python, about twice the
+CPU per request, ``bench/provider_cpu.py --http granian,werkzeug``; kept to compare).
 
 ``--port 0`` takes any free port: it is bound here first (``SO_REUSEPORT``, never listening,
 so it takes no connection), and granian's worker binds the same port. The first line on
@@ -39,6 +40,10 @@ from .app import DEPARTMENTS, FAULTS, create_app
 
 DEFAULT_PORTS = {"wsd": 8201, "ird": 8202, "cr": 8203}
 SERVERS = ("granian", "werkzeug")
+#: Granian's blocking threads (requests served at once): the platform's TUNGBAN_WEB_THREADS;
+#: a --fault slow provider gets more, as its requests sleep (Werkzeug's server had a thread
+#: per connection: gateway calls that timed out must not hold back the next ones or /health).
+THREADS, SLOW_THREADS = 8, 64
 #: Seconds granian gives the running requests when stopped (SIGTERM).
 KILL_TIMEOUT = 2
 
@@ -74,9 +79,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--threads",
         type=int,
-        default=int(os.environ.get("CDEG_PROVIDER_THREADS") or 8),
-        help="requests served at once under granian (its blocking threads; default 8, as the platform's; "
-        "env CDEG_PROVIDER_THREADS)",
+        default=int(os.environ.get("CDEG_PROVIDER_THREADS") or 0) or None,
+        help="requests served at once under granian (its blocking threads; default 8, as the platform's, and 64 "
+        "with --fault slow, whose requests sleep; env CDEG_PROVIDER_THREADS)",
     )
     parser.add_argument(
         "--synthetic",
@@ -88,6 +93,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--delay needs --fault slow")
     if args.delay is not None and args.delay < 0:
         parser.error("--delay must not be negative")
+    if args.threads is None:
+        args.threads = SLOW_THREADS if args.fault == "slow" else THREADS
     if args.threads < 1:
         parser.error("--threads must be 1 or more")
     if args.port is None:
