@@ -364,13 +364,15 @@ class Totals:
 
 
 def tree_pids(pids: list[int]) -> list[int]:
-    """``pids`` and all their live descendants (granian's workers, the providers' workers)."""
-    out, todo = [], list(pids)
+    """``pids`` and all their live descendants (granian's workers, the providers' workers),
+    each once."""
+    out, todo = set(), list(pids)
     while todo:
         pid = todo.pop()
-        out.append(pid)
-        todo.extend(children_of(pid))
-    return out
+        if pid not in out:
+            out.add(pid)
+            todo.extend(children_of(pid))
+    return sorted(out)
 
 
 def pg_backend_pids() -> list[int] | None:
