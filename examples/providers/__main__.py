@@ -131,15 +131,14 @@ def _worker_app(target: str):
     """The application, built in granian's worker process, which is made to die with the
     provider's main process (Linux ``PR_SET_PDEATHSIG``): a provider killed (``SIGKILL``,
     no time to stop its worker) drops its connections at once, as one process would."""
-    parent = os.getppid()
     try:
         import ctypes
 
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
-    if os.getppid() != parent:  # the parent died before prctl
-        os._exit(1)
+    if str(os.getppid()) != os.environ.get("CDEG_PROVIDER_MAIN_PID", str(os.getppid())):
+        os._exit(1)  # the main process died before prctl
     from .app import app_from_env
 
     return app_from_env()
@@ -161,6 +160,7 @@ def _serve_granian(args, delay: float) -> None:
             "CDEG_PROVIDER_FAULT": args.fault or "",
             "CDEG_PROVIDER_DELAY": str(delay),
             "CDEG_PROVIDER_SYNTHETIC": "1" if args.synthetic else "",
+            "CDEG_PROVIDER_MAIN_PID": str(os.getpid()),
         }
     )
     reserved = _reserve(args.host, args.port)
