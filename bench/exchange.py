@@ -27,13 +27,26 @@ device signature, whose ``approval_decided`` signal runs ``on_approval_decided``
 subs and the signed artefact); only their device row is created directly (as
 ``bench/signing.py`` does), instead of the binding ceremony.
 
-Load: for each concurrency level, a pool of threads calls ``DataUser.fetch`` (the data
-user's client of ``examples/data_user.py``, one ``cdeg`` token fetched once before timing)
-round-robin over all the consents for ``--warmup`` + ``--seconds`` seconds; only requests
-started in the timed window count. Printed per level: requests, errors by code,
-exchanges/s (delivered), p50/p90/p99 latency of delivered exchanges, and the CPU used by
-this process (the load generator), the web server's processes and the providers, read
-from ``/proc`` (100% = one core), to show whether the generator is the bottleneck.
+Load (``bench/loadgen.py``): for each concurrency level, that many threads call
+``DataUser.fetch`` (the data user's client of ``examples/data_user.py``; one ``cdeg`` token
+fetched once before timing and shared by every thread, each thread with its own
+``DataUser`` and keep-alive connection, a fresh ``request_id`` per exchange) round-robin
+over all the consents for ``--warmup`` + ``--seconds`` seconds; only requests started in the
+timed window count. The threads are spread over ``--generator-processes`` processes (default
+one per 4 threads: 16 threads in one interpreter queue for its GIL, and the wait would be
+counted as latency). Printed per level: requests, errors by code, exchanges/s (delivered),
+p50/p90/p99 latency of delivered exchanges (measured around ``DataUser.fetch``), and the CPU
+used in the window, read from ``/proc`` (100% = one core), by class of process: the web
+server's process tree, the PostgreSQL backends of the benchmark's database (when PostgreSQL
+runs on this machine), the providers' process trees, the load generator (its processes and
+this one) and the rest of the machine; then the same as CPU ms per delivered exchange (where
+the cores went). ``--access-log`` turns on granian's access log and prints the server's own
+p50/p99 of the same window beside the client's (the difference is the loopback, the queue
+before the server reads the request, and the generator's own scheduling).
+``TUNGBAN_PROVIDER_MAX_CONCURRENT`` is ``--provider-slots`` (16 by default, printed with the
+settings): the platform's default of 4 refuses some of the one data user's calls with
+``provider_busy`` at concurrency 16 (see ``bench/README.md``). The providers run under
+granian (``CDEG_PROVIDER_SERVER=werkzeug`` in the environment: Werkzeug's server, to compare).
 
 Afterwards ``tungban verify_exchange_log`` runs in the same environment; its result and the
 number of ledger entries are printed. Everything is written to
@@ -46,17 +59,16 @@ from __future__ import annotations
 import argparse
 import collections
 import datetime as dt
-import itertools
 import json
 import math
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from machine import (  # bench/machine.py (this directory is on sys.path)
@@ -97,6 +109,7 @@ HEADER = (
     "p99 ms",
     "Bench CPU",
     "server CPU",
+    "PG CPU",
     "Providers CPU",
     "Other CPU",
 )
@@ -154,6 +167,18 @@ def parse_args(argv=None):
         action="store_true",
         help="run the web workers under cProfile (gunicorn servers only) and print where their time goes (slows them)",
     )
+    p.add_argument(
+        "--generator-processes",
+        type=int,
+        help="load generator processes sharing each level's threads (default: one per 4 threads, so that 16 "
+        "threads do not queue for one interpreter's GIL; 0 = threads in this process, as before)",
+    )
+    p.add_argument(
+        "--access-log",
+        action="store_true",
+        help="turn on granian's access log and print the server's own latency percentiles beside the client's "
+        "(costs the server some CPU)",
+    )
     p.add_argument("--output", type=Path, help="JSON results file (default bench/results/exchange-<date>[-quick].json)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (printed at the end)")
     args = p.parse_args(argv)
@@ -173,7 +198,19 @@ def parse_args(argv=None):
     if args.residents < 1 or args.seconds <= 0 or args.warmup < 0 or args.workers < 1:
         p.error("--residents, --seconds and --workers must be positive, --warmup not negative")
     args.real = max(0, min(args.real, args.residents))
+    if args.generator_processes is not None and args.generator_processes < 0:
+        p.error("--generator-processes must not be negative")
+    if args.access_log and (args.server or "granian") != "granian":
+        p.error("--access-log reads granian's access log: not with --server " + args.server)
     return args
+
+
+def generator_processes(args, concurrency: int) -> int:
+    """Generator processes for a level: ``--generator-processes`` (0: this process), else one
+    per 4 threads (1 at concurrency 1-4, 4 at 16)."""
+    if args.generator_processes is not None:
+        return min(args.generator_processes, concurrency)
+    return math.ceil(concurrency / 4)
 
 
 def versions() -> dict:
@@ -316,79 +353,166 @@ def percentile(ordered: list[float], p: float) -> float | None:
     return round(ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)] * 1000, 2)
 
 
+CPU_CLASSES = ("server", "postgresql", "providers", "generator")
+PER_EXCHANGE_HEADER = ("server", "PostgreSQL", "providers", "generator", "other")
+
+
 class Totals:
     def __init__(self):
         self.delivered = 0
         self.lock = threading.Lock()
 
 
+def tree_pids(pids: list[int]) -> list[int]:
+    """``pids`` and all their live descendants (granian's workers, the providers' workers),
+    each once."""
+    out, todo = set(), list(pids)
+    while todo:
+        pid = todo.pop()
+        if pid not in out:
+            out.add(pid)
+            todo.extend(children_of(pid))
+    return sorted(out)
+
+
+def pg_backend_pids() -> list[int] | None:
+    """The PostgreSQL backends connected to the benchmark's database (``pg_stat_activity``),
+    if PostgreSQL runs on this machine (their ``/proc`` readable); ``None`` otherwise."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            pids = [row[0] for row in cursor.fetchall()]
+    finally:
+        connection.close()
+    return pids if all(Path(f"/proc/{pid}/stat").exists() for pid in pids) else None
+
+
+ACCESS_LINE = re.compile(r'"POST /api/v1/exchange/requests HTTP/[\d.]+" (\d{3}) ([\d.]+)$')
+
+
+def server_latencies(access_log: Path | None, start: int, end: int) -> dict | None:
+    """Percentiles (ms) of the delivered exchanges' times as granian's access log gives them
+    (``dt_ms``: from the request's arrival to the response's end) between two offsets of the
+    log; ``None`` without a log."""
+    if access_log is None:
+        return None
+    with open(access_log, "rb") as f:
+        f.seek(start)
+        text = f.read(max(0, end - start)).decode(errors="replace")
+    times = sorted(
+        float(m.group(2)) / 1000
+        for line in text.splitlines()
+        if (m := ACCESS_LINE.search(line)) and m.group(1) == "200"
+    )
+    return {
+        "requests": len(times),
+        "p50_ms": percentile(times, 50),
+        "p90_ms": percentile(times, 90),
+        "p99_ms": percentile(times, 99),
+    }
+
+
+def _size(path: Path | None) -> int:
+    try:
+        return path.stat().st_size if path else 0
+    except OSError:
+        return 0
+
+
 def run_level(
-    user, consents: list, concurrency: int, warmup: float, seconds: float, server_pids, provider_pids, totals: Totals
+    user,
+    consents: list,
+    concurrency: int,
+    warmup: float,
+    seconds: float,
+    server_pids,
+    provider_pids,
+    totals: Totals,
+    *,
+    processes: int = 0,
+    pg: bool = False,
+    access_log: Path | None = None,
 ) -> dict:
-    """``concurrency`` threads call ``user.fetch`` round-robin over ``consents`` for
-    ``warmup + seconds``; requests started in the timed window are counted."""
-    from examples.data_user import DataUserError
+    """``concurrency`` threads call ``DataUser.fetch`` over ``consents`` for ``warmup +
+    seconds`` (``bench/loadgen.py``): in ``processes`` generator processes sharing the
+    threads, or in this process with 0. Requests started in the timed window count. The CPU
+    of each class of process in the window is read from ``/proc``: the web server's tree,
+    the providers' trees, the PostgreSQL backends of the benchmark's database (``pg``), the
+    generator (its processes and this one), and the rest of the machine."""
+    import loadgen
 
-    counter = itertools.count()
-    start = time.perf_counter() + 0.2  # let every thread start first
-    window_start, window_end = start + warmup, start + warmup + seconds
     token = user.token()
-
-    def worker(_n):
-        lat, errors, delivered_all = [], collections.Counter(), 0
-        while time.perf_counter() < start:
-            time.sleep(0.005)
-        while True:
-            t0 = time.perf_counter()
-            if t0 >= window_end:
-                break
-            consent_id, product = consents[next(counter) % len(consents)]
-            try:
-                user.fetch(consent_id, product)
-                ok, code = True, None
-            except DataUserError as exc:
-                ok, code = False, f"{exc.code} ({exc.status})"
-            except Exception as exc:  # noqa: BLE001 - counted, shown in the table
-                ok, code = False, type(exc).__name__
-            elapsed = time.perf_counter() - t0
-            delivered_all += ok
-            if t0 >= window_start:
-                if ok:
-                    lat.append(elapsed)
-                else:
-                    errors[code] += 1
-        return lat, errors, delivered_all
-
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        futures = [pool.submit(worker, n) for n in range(concurrency)]
-        time.sleep(max(0.0, window_start - time.perf_counter()))
-        servers = server_pids()
-        cpu0 = (
-            time.process_time(),
-            cpu_seconds(servers),
-            cpu_seconds(provider_pids),
-            time.perf_counter(),
-            machine_busy_seconds(),
+    job = {
+        "issuer": user.issuer,
+        "client_id": user.client_id,
+        "private_jwk": user.private_jwk,
+        "token": token,
+        "token_expires": user.token_expires_at(),
+        "consents": consents,
+    }
+    procs = loadgen.start_processes(processes) if processes else []
+    start = time.monotonic() + 0.2  # let every thread start first
+    job.update(start=start, window_start=start + warmup, window_end=start + warmup + seconds)
+    local: dict = {}
+    if procs:
+        loadgen.send_jobs(procs, job, concurrency)
+        gen_pids = [p.pid for p in procs]
+    else:
+        thread = threading.Thread(
+            target=lambda: local.update(result=loadgen.run_threads({**job, "threads": concurrency}))
         )
-        time.sleep(max(0.0, window_end - time.perf_counter()))
-        cpu1 = (
-            time.process_time(),
-            cpu_seconds(servers),
-            cpu_seconds(provider_pids),
-            time.perf_counter(),
-            machine_busy_seconds(),
-        )
-        results = [f.result() for f in futures]
-    latencies = sorted(x for lat, _e, _d in results for x in lat)
+        thread.start()
+        gen_pids = []
+
+    def sample(backends):
+        return {
+            "generator": time.process_time() + cpu_seconds(gen_pids),
+            "server": cpu_seconds(tree_pids(server_pids())),
+            "providers": cpu_seconds(tree_pids(provider_pids)),
+            "postgresql": cpu_seconds(backends) if backends is not None else None,
+            "machine": machine_busy_seconds(),
+            "wall": time.monotonic(),
+            "log": _size(access_log),
+        }
+
+    try:
+        time.sleep(max(0.0, job["window_start"] - 0.05 - time.monotonic()))
+        backends0 = pg_backend_pids() if pg else None
+        time.sleep(max(0.0, job["window_start"] - time.monotonic()))
+        cpu0 = sample(backends0)
+        time.sleep(max(0.0, job["window_end"] - time.monotonic()))
+        backends1 = pg_backend_pids() if pg and backends0 is not None else None
+        # backends that came during the window count from zero
+        cpu1 = sample(sorted(set(backends0 or []) | set(backends1 or [])) if backends1 is not None else None)
+        if procs:
+            results = loadgen.collect(procs, timeout=60)
+        else:
+            thread.join()
+            results = [local["result"]]
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    latencies = sorted(x for r in results for x in r["latencies"])
     errors = collections.Counter()
-    for _lat, e, _d in results:
-        errors.update(e)
+    for r in results:
+        errors.update(r["errors"])
     with totals.lock:
-        totals.delivered += sum(d for _l, _e, d in results)
-    wall = cpu1[3] - cpu0[3]
+        totals.delivered += sum(r["delivered_all"] for r in results)
+    wall = cpu1["wall"] - cpu0["wall"]
     delivered = len(latencies)
+    used = {k: (cpu1[k] - cpu0[k]) if cpu1[k] is not None and cpu0[k] is not None else None for k in CPU_CLASSES}
+    used["other"] = max(0.0, (cpu1["machine"] - cpu0["machine"]) - sum(v for v in used.values() if v))
     return {
         "concurrency": concurrency,
+        "generator_processes": len(procs),
         "seconds": round(seconds, 2),
         "requests": delivered + sum(errors.values()),
         "delivered": delivered,
@@ -400,22 +524,28 @@ def run_level(
         "max_ms": round(latencies[-1] * 1000, 2) if latencies else None,
         "mean_ms": round(sum(latencies) / delivered * 1000, 2) if delivered else None,
         # CPU used during the timed window, in % of one core (the machine has os.cpu_count() cores).
-        "bench_cpu_percent": round((cpu1[0] - cpu0[0]) / wall * 100, 1),
-        "gunicorn_cpu_percent": round((cpu1[1] - cpu0[1]) / wall * 100, 1),
-        "providers_cpu_percent": round((cpu1[2] - cpu0[2]) / wall * 100, 1),
-        # Everything else on the machine (other users' jobs; with PostgreSQL also its server).
-        "other_cpu_percent": round(
-            max(0.0, (cpu1[4] - cpu0[4]) - sum(cpu1[i] - cpu0[i] for i in range(3))) / wall * 100, 1
-        ),
+        "bench_cpu_percent": round(used["generator"] / wall * 100, 1),
+        "gunicorn_cpu_percent": round(used["server"] / wall * 100, 1),
+        "providers_cpu_percent": round(used["providers"] / wall * 100, 1),
+        "postgresql_cpu_percent": round(used["postgresql"] / wall * 100, 1) if used["postgresql"] is not None else None,
+        # Everything else on the machine (other users' jobs; without pg figures also PostgreSQL).
+        "other_cpu_percent": round(used["other"] / wall * 100, 1),
+        # CPU ms per delivered exchange in the window, per class of process (where the cores went).
+        "cpu_ms_per_exchange": {
+            k: (round(v / delivered * 1000, 3) if delivered and v is not None else None) for k, v in used.items()
+        },
+        # The server's own view of the same exchanges (granian's access log; --access-log).
+        "server_latency": server_latencies(access_log, cpu0["log"], cpu1["log"]),
         "token_refreshed": user.token() != token,
     }
 
 
 def print_table(levels: list[dict]) -> None:
     lines = []
+    pct = lambda v: f"{v:.0f}%" if v is not None else "-"  # noqa: E731
+    ms = lambda v: f"{v:.1f}" if v is not None else "-"  # noqa: E731
     for r in levels:
         errors = ", ".join(f"{code} x{n}" for code, n in sorted(r["errors"].items())) or "0"
-        ms = lambda v: f"{v:.1f}" if v is not None else "-"  # noqa: E731
         lines.append(
             (
                 str(r["concurrency"]),
@@ -425,18 +555,57 @@ def print_table(levels: list[dict]) -> None:
                 ms(r["p50_ms"]),
                 ms(r["p90_ms"]),
                 ms(r["p99_ms"]),
-                f"{r['bench_cpu_percent']:.0f}%",
-                f"{r['gunicorn_cpu_percent']:.0f}%",
-                f"{r['providers_cpu_percent']:.0f}%",
-                f"{r['other_cpu_percent']:.0f}%",
+                pct(r["bench_cpu_percent"]),
+                pct(r["gunicorn_cpu_percent"]),
+                pct(r.get("postgresql_cpu_percent")),
+                pct(r["providers_cpu_percent"]),
+                pct(r["other_cpu_percent"]),
             )
         )
     aligned_table(HEADER, lines, first_left=False)
     print(
-        f"CPU: % of one core during the timed window (100% = one core, {os.cpu_count()} cores here); Bench = this process, the load"
+        f"CPU: % of one core during the timed window (100% = one core, {os.cpu_count()} cores here); Bench = the load generator"
     )
-    print("generator; Other = the rest of the machine (other jobs; with PostgreSQL, its server).")
+    print(
+        "(its processes and this one); PostgreSQL = the backends of the benchmark's database (- when not on this machine);"
+    )
+    print("Other = the rest of the machine (other jobs; PostgreSQL's own processes, or all of it when shown as -).")
     print("Latency: delivered exchanges only, measured in the client around DataUser.fetch (HTTP + JSON included).")
+    print()
+    per = []
+    for r in levels:
+        c = r.get("cpu_ms_per_exchange") or {}
+        total = sum(v for v in c.values() if v is not None)
+        per.append(
+            (
+                str(r["concurrency"]),
+                str(r.get("generator_processes", 0)),
+                *(f"{c[k]:.2f}" if c.get(k) is not None else "-" for k in (*CPU_CLASSES, "other")),
+                f"{total:.2f}",
+            )
+        )
+    aligned_table(("Concurrency", "Gen. procs", *PER_EXCHANGE_HEADER, "All"), per, first_left=False)
+    print("CPU ms per delivered exchange in the timed window, by class of process (where the 2 cores went).")
+    served = [r for r in levels if r.get("server_latency")]
+    if served:
+        print()
+        rows = [
+            (
+                str(r["concurrency"]),
+                ms(r["p50_ms"]),
+                ms(r["server_latency"]["p50_ms"]),
+                ms(r["p99_ms"]),
+                ms(r["server_latency"]["p99_ms"]),
+                str(r["server_latency"]["requests"]),
+            )
+            for r in served
+        ]
+        aligned_table(
+            ("Concurrency", "client p50", "server p50", "client p99", "server p99", "server lines"),
+            rows,
+            first_left=False,
+        )
+        print("Server: granian's access log (dt_ms, the request's arrival to its response's end) of the same window.")
 
 
 # --- the benchmark ----------------------------------------------------------------------------------
@@ -477,6 +646,9 @@ def run(args, tmp: Path, sock: socket.socket, issuer: str, env: dict) -> dict:
             "server": args.server,
             "profile": args.profile,
             "provider_max_concurrent": args.provider_slots,
+            "generator_processes": args.generator_processes,
+            "access_log": args.access_log,
+            "provider_server": os.environ.get("CDEG_PROVIDER_SERVER") or "granian",
         },
     }
     m = result["machine"]
@@ -513,15 +685,21 @@ def run(args, tmp: Path, sock: socket.socket, issuer: str, env: dict) -> dict:
         connections.close_all()
 
         t0 = time.perf_counter()
-        gunicorn = start_server(sock, env, args.workers, tmp, args.profile, server=args.server, log=tmp / "server.log")
+        access_log = tmp / "access.log" if args.access_log else None
+        gunicorn = start_server(
+            sock,
+            env,
+            args.workers,
+            tmp,
+            args.profile,
+            extra=("--access-log",) if access_log else (),
+            server=args.server,
+            log=tmp / "server.log",
+            stdout=access_log,
+        )
         wait_until_up(f"{issuer}/api/v1/exchange/products", gunicorn, tmp / "server.log")
         sock.close()  # the server holds its own copy, or its own socket on the port
         notes["gunicorn_start_s"] = round(time.perf_counter() - t0, 2)
-        # Enough pooled connections for every thread of the load generator.
-        from requests.adapters import HTTPAdapter
-
-        user.http.mount("http://", HTTPAdapter(pool_connections=1, pool_maxsize=max(args.levels) + 2))
-
         t0 = time.perf_counter()
         consents = seed_over_http(args, issuer, user, client, residents, tmp) + consents
         notes["seed_over_http_s"] = round(time.perf_counter() - t0, 2)
@@ -554,7 +732,21 @@ def run(args, tmp: Path, sock: socket.socket, issuer: str, env: dict) -> dict:
         levels = []
         for c in args.levels:
             print(f"Concurrency {c}: {args.warmup:g} s warm-up + {args.seconds:g} s ...", flush=True)
-            levels.append(run_level(user, consents, c, args.warmup, args.seconds, server_pids, provider_pids, totals))
+            levels.append(
+                run_level(
+                    user,
+                    consents,
+                    c,
+                    args.warmup,
+                    args.seconds,
+                    server_pids,
+                    provider_pids,
+                    totals,
+                    processes=generator_processes(args, c),
+                    pg=connection.vendor == "postgresql",
+                    access_log=access_log,
+                )
+            )
         result["levels"] = levels
         result["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     finally:

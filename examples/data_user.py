@@ -54,6 +54,17 @@ class DataUser:
         self._token_expires = 0.0
         self._lock = threading.Lock()
 
+    def prime_token(self, token: str, expires_at: float) -> None:
+        """Use ``token`` (an access token this data user obtained elsewhere, e.g. in another
+        process of the same system) until 30 s before ``expires_at`` (seconds since the
+        epoch), as :meth:`token` uses the one it fetched."""
+        with self._lock:
+            self._token, self._token_expires = token, expires_at
+
+    def token_expires_at(self) -> float:
+        """When the current access token expires (seconds since the epoch; 0 if none)."""
+        return self._token_expires
+
     def token(self) -> str:
         """An access token for ``self.scope`` (``cdeg`` by default; ``credentials`` for an
         issuer's system): ``client_credentials`` grant, ``private_key_jwt``."""

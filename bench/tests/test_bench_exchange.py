@@ -59,6 +59,12 @@ def test_exchange_benchmark_tiny_run(tmp_path):
     result = json.loads(out.read_text())
     level = result["levels"][0]
     assert level["concurrency"] == 1 and level["exchanges_per_second"] > 0 and level["p99_ms"] > 0
+    # The load ran in a generator process; CPU per exchange by class of process is kept
+    # (PostgreSQL's is None on SQLite), the providers' including granian's worker.
+    assert level["generator_processes"] == 1
+    per = level["cpu_ms_per_exchange"]
+    assert set(per) == {"server", "postgresql", "providers", "generator", "other"}
+    assert per["server"] > 0 and per["providers"] > 0 and per["generator"] > 0 and per["postgresql"] is None
     assert result["log"]["verify_exit_code"] == 0
     # Every delivered exchange is in the log, and nothing else happened.
     assert result["log"]["exchange_records"] == {"delivered": result["log"]["delivered_seen_by_client"]}

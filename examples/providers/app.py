@@ -17,6 +17,7 @@ The provider adapter contract (what the gateway relies on)::
     404 {"error": "unknown_product"}    a product this department does not serve
     404 {"error": "no_record"}          no record for that HKID
     503 {"error": "jwks_unavailable"}   the gateway's JWKS could not be fetched
+    503 {"error": "replay_cache_full"}  too many unexpired jti values kept (REPLAY_MAX)
 
     GET /health → 200 {"status": "ok", "department": "wsd"}
 
@@ -42,10 +43,11 @@ JWT) from being accepted here (RFC 8725 §3.11, explicit typing). Claims::
     hkid        the HKID in canonical form (e.g. "A1234563"); the record key
 
 The signature is checked against the gateway's JWKS at ``{issuer}/oidc/jwks``, fetched
-lazily on the first request (the gateway may start after the provider), cached, and
-fetched again once when a token names a ``kid`` that is not in the cache (key rotation).
-Only ES256 is accepted. All JOSE handling is joserfc's (``joserfc.jwt.decode``,
-``JWTClaimsRegistry``, ``KeySet``).
+lazily on the first request (the gateway may start after the provider), parsed once and
+cached by ``kid``, and fetched again once when a token names a ``kid`` that is not in the
+cache (key rotation; at most once a second, ``CDEG_PROVIDER_JWKS_MIN_REFETCH``). Only ES256
+is accepted. All JOSE handling is joserfc's (``joserfc.jwt.decode``, ``JWTClaimsRegistry``,
+``KeySet``).
 
 Fault injection for testing the gateway: ``fault="slow"`` sleeps ``delay`` seconds before
 answering, ``fault="bad-schema"`` answers 200 with data that breaks the schema,
@@ -53,13 +55,16 @@ answering, ``fault="bad-schema"`` answers 200 with data that breaks the schema,
 product served). ``synthetic=True`` makes a deterministic record for HKIDs outside the
 demo population instead of 404 (benchmarks).
 
-Serve it with ``python -m examples.providers`` (Werkzeug's threaded server) or with
-gunicorn: ``gunicorn 'examples.providers.app:create_app("wsd", "http://localhost:8000")'``
-or ``CDEG_PROVIDER_DEPARTMENT=wsd gunicorn 'examples.providers.app:app_from_env()'``.
+Serve it with ``python -m examples.providers`` (granian, one worker process: see
+:mod:`examples.providers.__main__`), or with any WSGI server through the factory
+:func:`app_from_env`, e.g. ``CDEG_PROVIDER_DEPARTMENT=wsd granian --interface wsgi --factory
+examples.providers.app:app_from_env`` or ``gunicorn 'examples.providers.app:app_from_env()'``
+(one worker: the replay cache is per process).
 """
 
 from __future__ import annotations
 
+import heapq
 import json
 import logging
 import os
@@ -70,7 +75,7 @@ import urllib.request
 
 from flask import Flask, jsonify, request
 from joserfc import jws, jwt
-from joserfc.errors import InvalidKeyIdError, JoseError
+from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from werkzeug.exceptions import HTTPException
 
@@ -92,6 +97,10 @@ MAX_LIFETIME = 300
 #: kids cannot make the provider hammer the gateway). Env: CDEG_PROVIDER_JWKS_MIN_REFETCH.
 JWKS_MIN_REFETCH = 1.0
 JWKS_TIMEOUT = 5.0
+#: Most ``jti`` values the replay cache keeps (unexpired ones: a token lives at most
+#: MAX_LIFETIME + 2 × LEEWAY = 900 s in it, so 1,000,000 is over 1,000 tokens/s sustained);
+#: past it valid tokens are answered 503 replay_cache_full. Env: CDEG_PROVIDER_REPLAY_MAX.
+REPLAY_MAX = int(os.environ.get("CDEG_PROVIDER_REPLAY_MAX", "1000000"))
 HKID_RE = re.compile(r"^[A-Z]{1,2}[0-9]{6}[0-9A]$")
 
 
@@ -103,40 +112,60 @@ class JWKSUnavailable(Exception):
     """The gateway's JWKS could not be fetched (answered 503)."""
 
 
+class Keys:
+    """One fetch of the gateway's JWKS: the key set, and its keys by ``kid`` (parsed once)."""
+
+    def __init__(self, keys: KeySet):
+        self.set = keys
+        self.by_kid = {key.kid: key for key in keys if key.kid}
+
+
 class JWKSCache:
-    """The gateway's public keys, fetched on first use and again on an unknown ``kid``."""
+    """The gateway's public keys, fetched on first use and again on an unknown ``kid``
+    (at most once per ``min_refetch`` seconds); between fetches a token's key is a dict
+    lookup by its ``kid``, parsed once per fetch (RFC 7517 §4.5)."""
 
     def __init__(self, url: str, min_refetch: float = JWKS_MIN_REFETCH, timeout: float = JWKS_TIMEOUT):
         self.url = url
         self.min_refetch = min_refetch
         self.timeout = timeout
-        self._keys: KeySet | None = None
+        self.fetches = 0
+        self._keys: Keys | None = None
         self._fetched_at = 0.0
         self._lock = threading.Lock()
         # The standard library's client (requests would add ~0.2 s to every start-up), with
         # no proxies from the environment: loopback / government network.
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
-    def _fetch(self) -> KeySet:
+    def _download(self) -> bytes:
+        """The JWKS document (at most 1 MiB). :raises OSError: it could not be fetched."""
         req = urllib.request.Request(self.url, headers={"Accept": "application/json"})
+        with self._opener.open(req, timeout=self.timeout) as response:
+            return response.read(1024 * 1024)
+
+    def _fetch(self) -> Keys:
+        self.fetches += 1
         try:
-            with self._opener.open(req, timeout=self.timeout) as response:
-                keys = KeySet.import_key_set(json.loads(response.read(1024 * 1024)))
+            keys = Keys(KeySet.import_key_set(json.loads(self._download())))
         except (OSError, ValueError, KeyError, TypeError, JoseError) as exc:  # URLError/HTTPError are OSErrors
             raise JWKSUnavailable(f"cannot fetch {self.url}: {exc}") from exc
         self._keys, self._fetched_at = keys, time.monotonic()
         return keys
 
-    def get(self) -> KeySet:
-        """The cached key set (fetched now if there is none yet)."""
+    def get(self) -> Keys:
+        """The cached keys (fetched now if there are none yet).
+
+        :raises JWKSUnavailable: none cached and the fetch failed."""
         keys = self._keys
         if keys is not None:
             return keys
         with self._lock:
             return self._keys if self._keys is not None else self._fetch()
 
-    def refresh(self, stale: KeySet) -> KeySet | None:
-        """Fetch again after ``stale`` lacked a kid; ``None`` if refetched too recently."""
+    def refresh(self, stale: Keys) -> Keys | None:
+        """Fetch again after ``stale`` lacked a kid; ``None`` if refetched too recently.
+
+        :raises JWKSUnavailable: the fetch failed."""
         with self._lock:
             if self._keys is not stale:  # another thread has already refetched
                 return self._keys
@@ -146,29 +175,45 @@ class JWKSCache:
             return self._fetch()
 
 
+class ReplayCacheFull(Exception):
+    """The replay cache holds :data:`REPLAY_MAX` unexpired ``jti`` values (answered 503)."""
+
+
 class ReplayCache:
-    """``jti`` values already accepted, kept until their token has expired.
+    """``jti`` values already accepted, kept until their token has expired; at most
+    ``limit`` of them (a token past that is refused with :class:`ReplayCacheFull` rather
+    than forgetting a ``jti`` that could still be replayed). Expired entries leave in
+    order of expiry (a heap): constant work per token, however many are kept.
 
     In memory and per process: enough for this demo (one process per department). Under
-    gunicorn with several workers, a replay that reaches another worker is not detected;
-    a real provider would use a shared store (e.g. Redis ``SET jti NX EX ttl``).
+    several worker processes, a replay that reaches another worker is not detected; a real
+    provider would use a shared store (e.g. Redis ``SET jti NX EX ttl``).
     """
 
-    def __init__(self):
-        self._seen: dict[str, float] = {}
+    def __init__(self, limit: int | None = None):
+        self.limit = limit or REPLAY_MAX
+        self._seen: set[str] = set()
+        self._expiry: list[tuple[float, str]] = []
         self._lock = threading.Lock()
-        self._purge_at = 1024
+
+    def __len__(self) -> int:
+        return len(self._seen)
 
     def add(self, jti: str, expires: float) -> bool:
-        """Remember ``jti`` until ``expires`` (epoch seconds); ``False`` if it was seen."""
+        """Remember ``jti`` until ``expires`` (epoch seconds); ``False`` if it was seen.
+
+        :raises ReplayCacheFull: ``limit`` unexpired values are kept already."""
         now = time.time()
         with self._lock:
-            if jti in self._seen:
+            expiry, seen = self._expiry, self._seen
+            while expiry and expiry[0][0] < now:
+                seen.discard(heapq.heappop(expiry)[1])
+            if jti in seen:
                 return False
-            self._seen[jti] = expires
-            if len(self._seen) >= self._purge_at:
-                self._seen = {k: v for k, v in self._seen.items() if v >= now}
-                self._purge_at = max(1024, 2 * len(self._seen))
+            if len(seen) >= self.limit:
+                raise ReplayCacheFull(f"{len(seen)} unexpired jti values kept")
+            seen.add(jti)
+            heapq.heappush(expiry, (expires, jti))
             return True
 
 
@@ -180,6 +225,9 @@ def _typ_ok(typ: object) -> bool:
     return typ == TOKEN_TYPE or typ == "application/" + TOKEN_TYPE
 
 
+_ESSENTIAL = {"essential": True}
+
+
 class Verifier:
     """Checks the gateway's request JWTs for one department."""
 
@@ -188,19 +236,51 @@ class Verifier:
         self.issuer = issuer
         self.jwks = jwks
         self.replays = ReplayCache()
+        self._registries: dict[str, jwt.JWTClaimsRegistry] = {}
 
-    def _decode(self, token: str) -> jwt.Token:
+    def _key(self, kid: object):
+        """The gateway's key named ``kid`` (a refetch of the JWKS if unknown), or the whole
+        key set for a token without a ``kid`` (joserfc then picks).
+
+        :raises TokenError: an unknown kid (after the refetch, or refetched too recently).
+        :raises JWKSUnavailable: the JWKS could not be fetched."""
         keys = self.jwks.get()
-        try:
-            return jwt.decode(token, keys, algorithms=ALGORITHMS)
-        except InvalidKeyIdError:
+        if not isinstance(kid, str):
+            return keys.set
+        key = keys.by_kid.get(kid)
+        if key is None:
             fresh = self.jwks.refresh(keys)
-            if fresh is None:
-                raise
-            return jwt.decode(token, fresh, algorithms=ALGORITHMS)
+            key = fresh.by_kid.get(kid) if fresh is not None else None
+            if key is None:
+                raise TokenError(f"unknown kid {kid!r}")
+        return key
+
+    def _registry(self, product_id: str) -> jwt.JWTClaimsRegistry:
+        """The claims' rules for a token to ``product_id`` (built once per served product)."""
+        registry = self._registries.get(product_id)
+        if registry is None:
+            registry = jwt.JWTClaimsRegistry(
+                leeway=LEEWAY,
+                iss={"essential": True, "value": self.issuer},
+                aud=_ESSENTIAL,  # checked in verify(): exactly our id
+                product={"essential": True, "value": product_id},
+                iat=_ESSENTIAL,
+                exp=_ESSENTIAL,
+                jti=_ESSENTIAL,
+                sub=_ESSENTIAL,
+                consent_id=_ESSENTIAL,
+                purpose=_ESSENTIAL,
+                hkid=_ESSENTIAL,
+            )
+            if product_id in data.PRODUCTS[self.department]:  # not for any URL a client sends
+                self._registries[product_id] = registry
+        return registry
 
     def verify(self, authorization: str | None, product_id: str) -> dict:
-        """The claims of an acceptable bearer token; raise :class:`TokenError` otherwise."""
+        """The claims of an acceptable bearer token; raise :class:`TokenError` otherwise.
+
+        :raises JWKSUnavailable: the gateway's keys could not be fetched.
+        :raises ReplayCacheFull: the token is valid but its jti cannot be remembered."""
         scheme, _, token = (authorization or "").strip().partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
@@ -213,27 +293,13 @@ class Verifier:
                 raise TokenError(f"alg {header.get('alg')!r}")
             if not _typ_ok(header.get("typ")):
                 raise TokenError(f"typ {header.get('typ')!r}")
-            claims = self._decode(token).claims
+            claims = jwt.decode(token, self._key(header.get("kid")), algorithms=ALGORITHMS).claims
         except JoseError as exc:
             raise TokenError(f"{type(exc).__name__}: {exc}") from exc
         except (ValueError, TypeError, UnicodeError) as exc:  # malformed input past joserfc's checks
             raise TokenError(f"malformed token: {exc}") from exc
-        essential = {"essential": True}
-        registry = jwt.JWTClaimsRegistry(
-            leeway=LEEWAY,
-            iss={"essential": True, "value": self.issuer},
-            aud=essential,  # checked below: exactly our id
-            product={"essential": True, "value": product_id},
-            iat=essential,
-            exp=essential,
-            jti=essential,
-            sub=essential,
-            consent_id=essential,
-            purpose=essential,
-            hkid=essential,
-        )
         try:
-            registry.validate(claims)
+            self._registry(product_id).validate(claims)
         except JoseError as exc:
             raise TokenError(f"{type(exc).__name__}: {exc}") from exc
         # One audience, as a string: a token naming several providers could be replayed from
@@ -242,7 +308,7 @@ class Verifier:
             raise TokenError(f"aud {claims['aud']!r}")
         if claims["exp"] - claims["iat"] > MAX_LIFETIME:
             raise TokenError("lifetime too long")
-        for name in ("consent_id", "purpose", "hkid"):
+        for name in ("consent_id", "purpose", "hkid", "jti"):
             if not isinstance(claims[name], str):
                 raise TokenError(f"{name} is not a string")
         if not HKID_RE.match(claims["hkid"]):
@@ -289,6 +355,13 @@ def create_app(
     }
     app.extensions["cdeg_verifier"] = verifier
 
+    @app.before_request
+    def read_body():
+        # The body is ignored, but read (at most MAX_CONTENT_LENGTH, else 413): a body left
+        # unread makes the server close the keep-alive connection after the answer (granian:
+        # seen as "connection closed without response" by the next request on it).
+        request.get_data(cache=False)
+
     @app.get("/health")
     def health():
         return _answer({"status": "ok", "department": department})
@@ -303,6 +376,9 @@ def create_app(
         except JWKSUnavailable as exc:
             log.error("%s: %s", department, exc)
             return _answer({"error": "jwks_unavailable"}, 503)
+        except ReplayCacheFull as exc:
+            log.error("%s: %s", department, exc)
+            return _answer({"error": "replay_cache_full"}, 503)
         if product_id not in served:
             return _answer({"error": "unknown_product"}, 404)
         if fault == "slow":

@@ -12,6 +12,8 @@ format checking), read as files: nothing imports ``tungban``.
 from __future__ import annotations
 
 import base64
+import http.client
+import io
 import json
 import threading
 import time
@@ -28,6 +30,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from examples.providers import data
+from examples.providers.app import ReplayCache, create_app
 from examples.providers.launch import ProviderStartError, provider_output, start_provider, stop_provider
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -484,3 +487,139 @@ def test_date_format_is_checked():
 def test_start_provider_reports_a_failed_start(gateway):
     with pytest.raises(ProviderStartError, match="invalid choice"):
         start_provider("xyz", gateway.issuer)
+
+
+# --- Served as in production (issue 15 acceptance 4) ---------------------------------------------
+
+
+def test_served_by_granian_with_keep_alive(gateway, providers):
+    """The provider runs under granian (a production WSGI server, HTTP parsing outside the
+    GIL), and one connection carries several requests (HTTP/1.1 keep-alive), as the
+    gateway's pooled connections use it."""
+    host, port = providers["wsd"].removeprefix("http://").rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        conn.request("GET", "/health")
+        first = conn.getresponse()
+        assert first.status == 200 and json.loads(first.read())["status"] == "ok"
+        assert first.getheader("server") == "granian"
+        sock = conn.sock
+        for _ in range(2):
+            body = b"{}"
+            conn.request(
+                "POST",
+                f"/cdeg/v1/products/{PRODUCT['wsd']}",
+                body=body,
+                headers={"Authorization": f"Bearer {gateway.token('wsd')}", "Content-Type": "application/json"},
+            )
+            answer = conn.getresponse()
+            assert answer.status == 200
+            assert_valid(PRODUCT["wsd"], json.loads(answer.read())["data"])
+            assert conn.sock is sock  # the same connection: not closed by the server
+    finally:
+        conn.close()
+
+
+def test_werkzeug_server_still_available(gateway):
+    proc, base_url = start_provider("cr", gateway.issuer, env={"CDEG_PROVIDER_SERVER": "werkzeug"})
+    try:
+        response = requests.get(f"{base_url}/health", timeout=5)
+        assert response.status_code == 200
+        assert response.headers["Server"].startswith("Werkzeug/")
+        assert ask(base_url, PRODUCT["cr"], gateway.token("cr")).status_code == 200
+    finally:
+        stop_provider(proc)
+
+
+def post(client, product_id: str, token: str):
+    return client.post(f"/cdeg/v1/products/{product_id}", headers={"Authorization": f"Bearer {token}"}, json={})
+
+
+def test_jwks_fetched_and_parsed_once_keys_by_kid(gateway, monkeypatch):
+    """In-process: many requests, one JWKS fetch and one parse; the key is found by ``kid``."""
+    parsed = []
+    real = KeySet.import_key_set
+    monkeypatch.setattr(KeySet, "import_key_set", lambda data: parsed.append(1) or real(data))
+    application = create_app("wsd", gateway.issuer)
+    client = application.test_client()
+    before = gateway.fetches
+    for _ in range(20):
+        response = post(client, PRODUCT["wsd"], gateway.token("wsd"))
+        assert response.status_code == 200, response.get_json()
+    jwks = application.extensions["cdeg_verifier"].jwks
+    assert gateway.fetches - before == 1 and jwks.fetches == 1 and len(parsed) == 1
+    assert set(jwks.get().by_kid) == {"gw-1"}
+
+
+def test_replay_cache_is_bounded_and_still_refuses_replays(gateway):
+    """Past its bound the replay cache refuses new tokens (503 replay_cache_full) rather
+    than forget a jti that could still be replayed; replays stay refused (401)."""
+    application = create_app("ird", gateway.issuer)
+    application.extensions["cdeg_verifier"].replays = ReplayCache(limit=3)
+    client = application.test_client()
+    tokens = [gateway.token("ird") for _ in range(4)]
+    for token in tokens[:3]:
+        assert post(client, PRODUCT["ird"], token).status_code == 200
+    full = post(client, PRODUCT["ird"], tokens[3])
+    assert full.status_code == 503
+    assert full.get_json() == {"error": "replay_cache_full"}
+    again = post(client, PRODUCT["ird"], tokens[0])
+    assert again.status_code == 401 and again.get_json() == {"error": "invalid_token"}
+
+
+def test_replay_cache_forgets_only_expired_jtis():
+    cache = ReplayCache(limit=10_000)
+    now = time.time()
+    assert cache.add("old", now - 1)  # already expired: purged by the next add
+    for i in range(5000):
+        assert cache.add(f"jti-{i}", now + 600)
+    assert len(cache) == 5000
+    assert not cache.add("jti-0", now + 600)  # the first of many is still remembered
+    assert cache.add("old", now + 600)  # an expired jti was forgotten (its token is refused as expired)
+
+
+@pytest.mark.parametrize("path", ["/health", f"/cdeg/v1/products/{PRODUCT['wsd']}", "/nowhere"])
+def test_request_body_is_read_to_the_end(gateway, path):
+    """The (ignored) body is read: one left unread makes granian close the keep-alive
+    connection after the answer, and the client's next request on it fails ("connection
+    closed without response", seen in the exchange benchmark's provider calls)."""
+    body = json.dumps({"ignored": "x" * 2000}).encode()
+    stream = io.BytesIO(body)
+    environ = {
+        "REQUEST_METHOD": "POST" if "products" in path else "GET",
+        "PATH_INFO": path,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_AUTHORIZATION": f"Bearer {gateway.token('wsd')}",
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": stream,
+        "wsgi.errors": io.StringIO(),
+    }
+    statuses = []
+    answer = create_app("wsd", gateway.issuer)(environ, lambda status, headers, exc_info=None: statuses.append(status))
+    b"".join(answer)
+    assert statuses and stream.tell() == len(body)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads process children from /proc (Linux)")
+def test_killed_provider_takes_its_worker_along(gateway):
+    """SIGKILL of the provider (no time to stop granian's worker) ends the worker too, so
+    its connections drop at once, as a one-process provider's would."""
+    import os
+    import signal
+
+    proc, _base_url = start_provider("wsd", gateway.issuer)
+    try:
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        assert children, "granian's worker"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while any(Path(f"/proc/{c}").exists() for c in children) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(Path(f"/proc/{c}").exists() for c in children)
+    finally:
+        stop_provider(proc)
