@@ -4,20 +4,18 @@ not done, and what it must do still happens."""
 
 from __future__ import annotations
 
-import io
-import sys
 from unittest import mock
 
 import pytest
 from django.core.cache import close_caches
 from django.core.cache.backends.base import BaseCache
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
+from django.core.signals import request_finished
 from django.http import HttpResponse
 from django.http.request import HttpHeaders
 from django.utils import translation
 
 from tungban.core import hotpaths, signals_trim
+from tungban.testing import wsgi
 
 PATH = "/oidc/jwks"
 
@@ -32,45 +30,18 @@ def route():
 
 @pytest.fixture
 def wsgi_get(db):
-    """``_wsgi_get`` inside the test's transaction: the connection checks of the request
-    signals are disconnected meanwhile, as Django's test client does."""
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield _wsgi_get
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
+    """``_wsgi_get`` inside the test's transaction (:func:`tungban.testing.wsgi.connection_kept`)."""
+    with wsgi.connection_kept():
+        yield _wsgi_get
 
 
 def _wsgi_get(environ_extra=None):
-    """One GET through ``tungban.wsgi.application``, as a WSGI server calls it (the response
-    closed: ``request_finished``)."""
+    """``(status line, body)`` of one GET through ``tungban.wsgi.application``, as a WSGI
+    server calls it (the response closed: ``request_finished``)."""
     from tungban.wsgi import application
 
-    environ = {
-        "REQUEST_METHOD": "GET",
-        "PATH_INFO": PATH,
-        "QUERY_STRING": "",
-        "SERVER_NAME": "localhost",
-        "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "HTTP_HOST": "localhost",
-        "REMOTE_ADDR": "127.0.0.1",
-        "wsgi.input": io.BytesIO(b""),
-        "wsgi.url_scheme": "http",
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-        "wsgi.version": (1, 0),
-        **(environ_extra or {}),
-    }
-    status = []
-    result = application(environ, lambda s, h, e=None: status.append(s))
-    try:
-        body = b"".join(result)
-    finally:
-        result.close()
-    return status[0], body
+    status, _headers, body = wsgi.call(application, wsgi.environ(PATH, host="localhost", **(environ_extra or {})))
+    return status, body
 
 
 def test_hot_request_builds_no_header_mapping(route, wsgi_get):
