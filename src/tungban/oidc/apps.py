@@ -1,5 +1,7 @@
 """The OpenID Provider app: registers its own scopes (OIDC Core §5.4, §11) and approval kinds."""
 
+from importlib import import_module
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -55,50 +57,33 @@ class OidcConfig(AppConfig):
         front.register_lane("/oidc/formdata", fastrelease.lane_formdata, methods=("GET", "POST"), max_body=0)
 
 
-_views = None
-_fast = None
+class _OnFirstCall:
+    """``module.name`` of this package, imported on the first call only: the views build the
+    Authlib server, which needs the settings of a full set-up (not those of the verifier
+    children), so nothing here imports them when the app is loaded."""
+
+    def __init__(self, module: str, name: str, **attrs):
+        self.module, self.name, self.loaded = module, name, None
+        self.__doc__ = f":func:`tungban.oidc.{module}.{name}`, imported on first use."
+        self.__dict__.update(attrs)
+
+    def __call__(self, *args, **kwargs):
+        if self.loaded is None:
+            self.loaded = import_module(f"{__package__}.{self.module}")
+        return getattr(self.loaded, self.name)(*args, **kwargs)  # looked up per call, as a test may patch it
+
+
+_hot_token = _OnFirstCall("fasttoken", "hot_token")
+_reference_token = _OnFirstCall("views", "token")
+token_lane = _OnFirstCall("fasttoken", "lane")
+#: The authorization page; ``csrf_exempt`` as the view: OIDC Core §3.1.2.1 (form POSTs from any service).
+authorize = _OnFirstCall("views", "authorize", csrf_exempt=True)
+#: The browser's completion.
+authorize_complete = _OnFirstCall("views", "hot_authorize_complete")
 
 
 def token(request):
-    """The token endpoint's view (:func:`tungban.oidc.views.token`), its module imported on the
-    first request only: the views build the Authlib server, which needs the settings of a full
-    set-up (not those of the verifier children). The common valid ``client_credentials`` and
-    ``refresh_token`` requests are answered first by :func:`tungban.oidc.fasttoken.hot_token`."""
-    global _fast
-    if _fast is None:
-        from . import fasttoken
-
-        _fast = fasttoken
-    return _fast.hot_token(request) or _loaded_views().token(request)
-
-
-def token_lane(call):
-    """The token endpoint's lane (:func:`tungban.oidc.fasttoken.lane`), imported on first use."""
-    global _fast
-    if _fast is None:
-        from . import fasttoken
-
-        _fast = fasttoken
-    return _fast.lane(call)
-
-
-def _loaded_views():
-    global _views
-    if _views is None:
-        from . import views as _views_module
-
-        _views = _views_module
-    return _views
-
-
-def authorize(request):
-    """The authorization page (:func:`tungban.oidc.views.authorize`), imported as :func:`token`."""
-    return _loaded_views().authorize(request)
-
-
-authorize.csrf_exempt = True  # as the view: OIDC Core §3.1.2.1 (form POSTs from any service)
-
-
-def authorize_complete(request, id):
-    """The browser's completion (:func:`tungban.oidc.views.hot_authorize_complete`), imported as :func:`token`."""
-    return _loaded_views().hot_authorize_complete(request, id)
+    """The token endpoint's view (:func:`tungban.oidc.views.token`); the common valid
+    ``client_credentials`` and ``refresh_token`` requests are answered first by
+    :func:`tungban.oidc.fasttoken.hot_token`."""
+    return _hot_token(request) or _reference_token(request)
