@@ -487,6 +487,17 @@ def integrate(tickets: list[int | None]) -> None:
     integrate_pending()
 
 
+#: When this process last tried to integrate the queue from :func:`integrate_soon`
+#: (``time.monotonic()``), for ``TUNGBAN_LOG_BATCH_INTERVAL_MS``: a hint, not shared state.
+_last_integration = float("-inf")
+
+
+def forget_last_integration() -> None:
+    """Let this process's next :func:`integrate_soon` integrate whatever its interval (tests)."""
+    global _last_integration
+    _last_integration = float("-inf")
+
+
 #: Rounds :func:`integrate_soon` makes at most while leaves keep arriving (each round one
 #: batch under one signed head); what arrives after is the next request's to integrate.
 SOON_ROUNDS = 3
@@ -506,18 +517,37 @@ def integrate_soon(tickets: list[int | None]) -> int:
     exchanges: concurrent exchanges used to queue on the log's row lock, two integrations
     each (``bench/exchange.py``, concurrency 16: 10 of 16 backends waiting).
 
+    **Batches** (issue 15, fourth round): with ``TUNGBAN_LOG_BATCH_INTERVAL_MS`` > 0 a call
+    integrates only when its process has not tried for at least that long (one integration
+    per interval and process, of every leaf queued meanwhile by any process, under one signed
+    head, in one round), and makes no round trip otherwise: its leaves are promised, and the
+    next call due, the worker's scheduled head or ``verify_exchange_log`` takes them within
+    ``TUNGBAN_LOG_MERGE_DELAY``. The moment is a hint kept in this process (nothing depends
+    on two processes agreeing on it: the log's lock decides who integrates). With 0 every
+    call integrates, as in the third round.
+
     Returns how many leaves this call integrated. ``None`` tickets (appended at once:
     SQLite, :func:`batching`) need nothing."""
+    global _last_integration
     ids = [t for t in tickets if t is not None]
     if not ids:
         return 0
+    interval = settings.TUNGBAN_LOG_BATCH_INTERVAL_MS / 1000
+    if interval > 0:
+        now = time.monotonic()
+        if now - _last_integration < interval:
+            return 0  # promised: a later call integrates them with others
+        _last_integration = now
+        rounds = 1
+    else:
+        rounds = SOON_ROUNDS
     table = connection.ops.quote_name(PendingLeaf._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT 1 FROM {table} WHERE id IN ({', '.join(['%s'] * len(ids))}) LIMIT 1", ids)
         if cursor.fetchone() is None:
             return 0  # another sequencer integrated them already
     total = 0
-    for _round in range(SOON_ROUNDS):
+    for _round in range(rounds):
         with transaction.atomic():
             first, queued = _try_take_pending()
             if first is None:  # another sequencer holds the log: it looks again after its commit
@@ -525,6 +555,8 @@ def integrate_soon(tickets: list[int | None]) -> int:
             if queued:
                 _append_locked(first, queued)
         total += len(queued)
+        if rounds == 1:
+            break  # batches: what arrived meanwhile is the next batch's
         # Look again after the commit (one read, outside a transaction): a leaf whose owner
         # found the log taken while this call held it was committed before that, so it shows.
         with connection.cursor() as cursor:
