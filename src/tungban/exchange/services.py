@@ -582,6 +582,9 @@ class _Attempt:
         self.provider_id = ""
         self.provider_status = None
         self.row: ExchangeAttempt | None = None  # once begun
+        #: The call's circuit rows as read with the consent (``hotsql.open_exchange``), for the
+        #: breakers' first look (:func:`.resilience.call_provider`); None: read them then.
+        self.circuits: dict | None = None
         #: A retry of this ``request_id`` whose first attempt's worker died holds that
         #: attempt's use (issue 14 item 2): it takes no second one and gives none back.
         self.holds_use = False
@@ -838,13 +841,16 @@ def _open(
     three): the request id is taken, the consent read and locked (with what the exchange
     needs of it, in one query), and either the refusal is recorded and returned, or the use
     is taken and the attempt and its log entry written (:meth:`_Attempt.begin`)."""
-    if not hotsql.take_request_id(data_user.id, request_id):  # one statement, no savepoint (issue 15)
+    # One statement (issue 15): the request id taken, the consent read and locked, the active
+    # key's kid (for the block's signatures) and the call's circuit rows.
+    taken, consent, kid, attempt.circuits = hotsql.open_exchange(consent_id, data_user, request_id)
+    keys.use_kid(kid)
+    if not taken:
         if not resume:
             return attempt.refuse(errors.ReplayedRequest())
         attempt.holds_use = ExchangeAttempt.objects.filter(
             consumer=data_user, request_id=request_id, state=AttemptState.IN_FLIGHT
         ).exists()
-    consent = hotsql.consent_for_exchange(consent_id, data_user, lock=True)  # plain SQL: one read (issue 15)
     if consent is None:
         return attempt.refuse(errors.UnknownConsent())
     if consent.consumer_id != data_user.id:
