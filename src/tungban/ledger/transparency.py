@@ -1137,5 +1137,6 @@ def leaf_for(kind: str, reference: str) -> LogLeaf | None:
 
 
 def leaves_for(reference: str) -> list[LogLeaf]:
-    """Every leaf about ``reference``, oldest first (issuance, then status changes)."""
+    """Every leaf about ``reference``, oldest first (issuance, then status changes). A scan of
+    the leaves (tests and audits; the platform looks leaves up by kind and reference)."""
     return list(LogLeaf.objects.filter(reference=reference).order_by("index"))
