@@ -297,10 +297,11 @@ def relock_consent(consent_id) -> Consent:
     """The consent's row locked again (inside the caller's transaction), with the fields that
     decide whether it still allows delivery (:data:`RELOCK_FIELDS`; the others deferred).
 
+    Inside :func:`tungban.core.onestatement.joined` the writes kept so far go with it, as one
+    statement (issue 15 round 4: the delivery's writes and this lock).
+
     :raises Consent.DoesNotExist: it is gone (it cannot be: consents are kept)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_relock_sql(connection.vendor), [_uuid_param(Consent, consent_id)])
-        row = cursor.fetchone()
+    row = onestatement.fetchone(_relock_sql(connection.vendor), [_uuid_param(Consent, consent_id)])
     if row is None:
         raise Consent.DoesNotExist
     return _load(Consent, row, RELOCK_FIELDS)

@@ -449,10 +449,18 @@ def batching() -> bool:
     return bool(connection.features.has_select_for_update)
 
 
-def log_queue(kind: str, reference: str, fields: dict) -> int | None:
+#: The ticket of a leaf queued without reading its id back (:func:`log_queue` with ``kept``).
+QUEUED = 0
+
+
+def log_queue(kind: str, reference: str, fields: dict, *, kept: bool = False) -> int | None:
     """Queue one entry for the log in the caller's transaction (it commits, or not, with the
     record), or append it at once when not :func:`batching` (:func:`log_append`). Returns a
-    ticket for :func:`integrate` (None when appended at once). Errors as :func:`log_append`."""
+    ticket for :func:`integrate` (None when appended at once). Errors as :func:`log_append`.
+
+    With ``kept`` the insert is a kept write of :func:`tungban.core.onestatement.joined`
+    (sent with the caller's next statement that reads, issue 15 round 4) and the ticket is
+    :data:`QUEUED` (its id is not read back)."""
     if not batching():
         log_append(kind, reference, fields)
         return None
@@ -464,11 +472,13 @@ def log_queue(kind: str, reference: str, fields: dict) -> int | None:
     # The leaf carries its own deadline, so a late integration shows in the log for ever
     # (check_records), not only while the leaf waits in the queue (overdue).
     fields = {**fields, "merge_by": merge_by(now)}
+    sql = f"INSERT INTO {table} (kind, reference, fields, queued_at) VALUES (%s, %s, %s, %s)"
+    params = [kind, str(reference), canonical(fields), connection.ops.adapt_datetimefield_value(now)]
+    if kept:
+        onestatement.write(sql, params)
+        return QUEUED
     # with the caller's kept writes in front, one statement (tungban.core.onestatement, issue 15)
-    return onestatement.fetchone(
-        f"INSERT INTO {table} (kind, reference, fields, queued_at) VALUES (%s, %s, %s, %s) RETURNING id",
-        [kind, str(reference), canonical(fields), connection.ops.adapt_datetimefield_value(now)],
-    )[0]
+    return onestatement.fetchone(sql + " RETURNING id", params)[0]
 
 
 def integrate(tickets: list[int | None]) -> None:
@@ -479,11 +489,12 @@ def integrate(tickets: list[int | None]) -> None:
     ids = [t for t in tickets if t is not None]
     if not ids:
         return
-    table = connection.ops.quote_name(PendingLeaf._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT 1 FROM {table} WHERE id IN ({', '.join(['%s'] * len(ids))}) LIMIT 1", ids)
-        if cursor.fetchone() is None:
-            return
+    if QUEUED not in ids:  # ids known: nothing to do if another appender took them
+        table = connection.ops.quote_name(PendingLeaf._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT 1 FROM {table} WHERE id IN ({', '.join(['%s'] * len(ids))}) LIMIT 1", ids)
+            if cursor.fetchone() is None:
+                return
     integrate_pending()
 
 
@@ -542,10 +553,11 @@ def integrate_soon(tickets: list[int | None]) -> int:
     else:
         rounds = SOON_ROUNDS
     table = connection.ops.quote_name(PendingLeaf._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT 1 FROM {table} WHERE id IN ({', '.join(['%s'] * len(ids))}) LIMIT 1", ids)
-        if cursor.fetchone() is None:
-            return 0  # another sequencer integrated them already
+    if QUEUED not in ids:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT 1 FROM {table} WHERE id IN ({', '.join(['%s'] * len(ids))}) LIMIT 1", ids)
+            if cursor.fetchone() is None:
+                return 0  # another sequencer integrated them already
     total = 0
     for _round in range(rounds):
         with transaction.atomic():
