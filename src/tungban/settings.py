@@ -531,6 +531,12 @@ TUNGBAN_TREE_HEAD_INTERVAL = int(os.environ.get("TUNGBAN_TREE_HEAD_INTERVAL", "3
 # log free; the worker's schedule (TUNGBAN_PURGE_INTERVAL) catches any left, so the default is
 # twice that. ``verify_exchange_log`` reports a leaf queued for longer.
 TUNGBAN_LOG_MERGE_DELAY = int(os.environ.get("TUNGBAN_LOG_MERGE_DELAY", "1200"))
+# Issue 15, fourth round: a web process integrates the log's queued leaves at most once per
+# this many milliseconds (from the exchange that finds the interval over: every leaf queued
+# meanwhile, under one signed head); the exchanges in between make no round trip for the log,
+# their leaves promised (above). 0: every exchange integrates after its commits if the log is
+# free. What an exchange leaves queued when traffic stops goes to the next one or the worker.
+TUNGBAN_LOG_BATCH_INTERVAL_MS = int(os.environ.get("TUNGBAN_LOG_BATCH_INTERVAL_MS", "100"))
 #: Largest request body accepted, in bytes (JSON bodies carry base64 PDFs for signing);
 #: refused from its Content-Length before it is read (core.middleware, issue 13 item 4).
 TUNGBAN_MAX_REQUEST_BYTES = int(os.environ.get("TUNGBAN_MAX_REQUEST_BYTES", str(48 * 1024 * 1024)))

@@ -51,6 +51,7 @@ class Attempt(Protocol):
 
     id: uuid.UUID
     provider_status: int | None
+    circuits: dict | None
 
     def refuse(self, error: DomainError) -> DomainError: ...
 
@@ -246,7 +247,10 @@ def ask_provider(consent: Consent, attempt: Attempt) -> dict:
     token = _provider_token(consent, attempt)
     try:
         attempt.provider_status, body = resilience.call_provider(
-            provider.id, consent.consumer_id, lambda: _post(url, token, timeouts(provider), limit)
+            provider.id,
+            consent.consumer_id,
+            lambda: _post(url, token, timeouts(provider), limit),
+            rows=getattr(attempt, "circuits", None),
         )
     except resilience.ProviderDown as down:
         attempt.provider_status = down.status

@@ -176,6 +176,112 @@ def consent_for_exchange(consent_id, data_user: Organisation, *, lock: bool = Fa
     return consent
 
 
+# --- An exchange's opening read: its request id, consent, key and circuits --------------------------
+
+
+def _aliased(model, alias: str, prefix: str, names: tuple[str, ...] | None = None) -> tuple[str, str]:
+    """``model``'s columns under ``alias`` renamed ``<prefix>0, <prefix>1, …`` (for a CTE whose
+    tables share column names), and the same names as the outer query selects them from ``c``."""
+    fields = _fields(model, names)
+    inner = ", ".join(f"{alias}.{_q(f.column)} AS {prefix}{i}" for i, f in enumerate(fields))
+    outer = ", ".join(f"c.{prefix}{i}" for i in range(len(fields)))
+    return inner, outer
+
+
+@cache
+def _open_sql(vendor: str, with_nonce: bool) -> str:
+    from tungban.keys.services import ACTIVE_KID_SQL
+
+    consent, product, org, resident = Consent._meta, DataProduct._meta, Organisation._meta, Resident._meta
+    parts = [_aliased(m, a, p) for m, a, p in ((Consent, "k", "k"), (DataProduct, "p", "p"), (Organisation, "v", "v"))]
+    parts.append(_aliased(Resident, "r", "r"))
+    lock = " FOR UPDATE OF k" if connection.features.has_select_for_update_of else ""
+    locked = (
+        f"c AS (SELECT {', '.join(inner for inner, _ in parts)} "
+        f"FROM {_q(consent.db_table)} k "
+        f"JOIN {_q(product.db_table)} p ON p.{_q('id')} = k.{_q('product_id')} "
+        f"JOIN {_q(org.db_table)} v ON v.{_q('id')} = p.{_q('provider_id')} "
+        f"LEFT JOIN {_q(resident.db_table)} r ON r.{_q(resident.pk.column)} = k.{_q('resident_id')} "
+        f"WHERE k.{_q('id')} = %s{lock})"
+    )
+    nonce = ""
+    taken = "NULL"
+    if with_nonce:
+        table = _q(RequestNonce._meta.db_table)
+        nonce = (
+            f"n AS (INSERT INTO {table} ({_q('consumer_id')}, {_q('request_id')}, {_q('created_at')}) "
+            "VALUES (%s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1), "
+        )
+        taken = "(SELECT COUNT(*) FROM n)"
+    provider_col = f"c.v{[f.name for f in _fields(Organisation, None)].index('id')}"
+    circuit = ", ".join(f"{{a}}.{_q(name)}" for name in CIRCUIT_FIELDS)
+    return (
+        f"WITH {nonce}{locked} "
+        f"SELECT {taken}, {ACTIVE_KID_SQL}, {circuit.format(a='pc')}, {circuit.format(a='dc')}, "
+        f"{', '.join(outer for _, outer in parts)} "
+        "FROM (SELECT 1 AS one) AS one "
+        "LEFT JOIN c ON 1 = 1 "
+        f"LEFT JOIN {_q(ProviderCircuit._meta.db_table)} pc ON pc.{_q(ProviderCircuit._meta.pk.column)} = {provider_col} "
+        f"LEFT JOIN {_q(DataUserCircuit._meta.db_table)} dc ON dc.{_q('provider_id')} = {provider_col} "
+        f"AND dc.{_q('data_user_id')} = %s"
+    )
+
+
+def open_exchange(consent_id, data_user: Organisation, request_id: str):
+    """What an exchange reads before its provider is asked, in one statement inside the
+    caller's transaction (issue 15, fourth round; each was a round trip of its own): the data
+    user's ``request_id`` stored (as :func:`take_request_id`: on PostgreSQL a data-modifying
+    ``WITH`` clause of the same statement, elsewhere its own statement first), the consent
+    as :func:`consent_for_exchange` with ``lock`` (``FOR UPDATE OF`` the consent only), the
+    active signing key's ``kid`` (:data:`tungban.keys.services.ACTIVE_KID_SQL`) and the call's
+    two circuit rows (:func:`circuit_rows`). Tables: ``exchange_requestnonce``,
+    ``exchange_consent``, ``exchange_dataproduct``, ``exchange_organisation``,
+    ``identity_resident``, ``oidc_signingkey``, ``exchange_providercircuit``,
+    ``exchange_datausercircuit``.
+
+    :returns: ``(taken, consent or None, kid or None, circuits)``: ``taken`` False when the
+        request id was already there; ``circuits`` as :func:`circuit_rows` gives them (empty
+        without a consent).
+    """
+    with_nonce = connection.vendor == "postgresql"
+    params = []
+    taken = None
+    if with_nonce:
+        params += [data_user.id, request_id, connection.ops.adapt_datetimefield_value(timezone.now())]
+    else:
+        taken = take_request_id(data_user.id, request_id)
+    param = _uuid_param(Consent, consent_id)
+    params += [param, data_user.id]
+    with connection.cursor() as cursor:
+        cursor.execute(_open_sql(connection.vendor, with_nonce), params)
+        row = cursor.fetchone()
+    if taken is None:
+        taken = bool(row[0])
+    kid = row[1]
+    width = len(CIRCUIT_FIELDS)
+    circuit_values = {"provider": row[2 : 2 + width], "data_user": row[2 + width : 2 + 2 * width]}
+    rest = row[2 + 2 * width :]
+    if param is None or rest[0] is None:
+        return taken, None, kid, {}
+    a = _width(Consent)
+    b = a + _width(DataProduct)
+    c = b + _width(Organisation)
+    consent = _load(Consent, rest[:a])
+    product = _load(DataProduct, rest[a:b])
+    _cache_related(product, "provider", _load(Organisation, rest[b:c]))
+    _cache_related(consent, "product", product)
+    _cache_related(consent, "resident", _load(Resident, rest[c:]) if consent.resident_id is not None else None)
+    if consent.consumer_id == data_user.id:
+        _cache_related(consent, "consumer", data_user)
+    circuits = {}
+    for scope, values in circuit_values.items():
+        if values[0] is not None:  # state is never NULL in a row that exists
+            model = ProviderCircuit if scope == "provider" else DataUserCircuit
+            obj = _load(model, values, CIRCUIT_FIELDS)
+            circuits[scope] = {name: getattr(obj, name) for name in CIRCUIT_FIELDS}
+    return taken, consent, kid, circuits
+
+
 #: What :func:`relock_consent` reads: what decides whether a consent still allows delivery.
 RELOCK_FIELDS = ("id", "status", "valid_until", "max_uses", "uses", "approval", "revoked_at")
 
@@ -192,10 +298,11 @@ def relock_consent(consent_id) -> Consent:
     """The consent's row locked again (inside the caller's transaction), with the fields that
     decide whether it still allows delivery (:data:`RELOCK_FIELDS`; the others deferred).
 
+    Inside :func:`tungban.core.onestatement.joined` the writes kept so far go with it, as one
+    statement (issue 15 round 4: the delivery's writes and this lock).
+
     :raises Consent.DoesNotExist: it is gone (it cannot be: consents are kept)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_relock_sql(connection.vendor), [_uuid_param(Consent, consent_id)])
-        row = cursor.fetchone()
+    row = onestatement.fetchone(_relock_sql(connection.vendor), [_uuid_param(Consent, consent_id)])
     if row is None:
         raise Consent.DoesNotExist
     return _load(Consent, row, RELOCK_FIELDS)

@@ -202,27 +202,45 @@ class Consent(models.Model):
         return self.status
 
 
+#: Issue 15, fourth round: the exchange's append-only rows (request id, attempt, record) keep no
+#: database constraint to the data user's organisation or the resident: ids the writing
+#: transaction copies from rows it has just read. Each constraint's check at the commit locked
+#: the row it points to (``FOR KEY SHARE``: a WAL record, a dirtied page; on the data user's one
+#: organisation row a MultiXact whenever two exchanges held it). The ORM's ``PROTECT`` still
+#: refuses deleting them while referenced. The links to the consent keep theirs: the same
+#: transaction holds the consent's row locked already, so its check locks nothing more.
+NO_DB_CONSTRAINT = {"db_constraint": False, "db_index": False}
+
+
 class ExchangeRecord(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     at = models.DateTimeField(default=timezone.now)
-    consumer = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="exchanges_received")
+    consumer = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="exchanges_received", **NO_DB_CONSTRAINT
+    )
     product_id = models.CharField(max_length=100)
     provider_id = models.CharField(max_length=40, blank=True)
     consent = models.ForeignKey(Consent, null=True, blank=True, on_delete=models.PROTECT, related_name="exchanges")
     resident = models.ForeignKey(
-        Resident, null=True, blank=True, on_delete=models.PROTECT, related_name="data_exchanges"
+        Resident, null=True, blank=True, on_delete=models.PROTECT, related_name="data_exchanges", **NO_DB_CONSTRAINT
     )
     request_id = models.CharField(max_length=64, help_text="The data user's id for this request (replay detection)")
     outcome = models.CharField(max_length=40, help_text="'delivered' or the error code")
     provider_status = models.PositiveSmallIntegerField(null=True, blank=True)
     payload_sha256 = models.CharField(max_length=64, blank=True)
     duration_ms = models.PositiveIntegerField(default=0)
-    ledger_seq = models.BigIntegerField(unique=True, null=True)
+    ledger_seq = models.BigIntegerField(null=True, help_text="Its entry in the retired hash chain (before issue 14)")
 
     class Meta:
         verbose_name = _("exchange record")
         ordering = ["-at"]
+        # (resident, -at): the resident's history; (consumer, request_id): a data user's records
         indexes = [models.Index(fields=["resident", "-at"]), models.Index(fields=["consumer", "request_id"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ledger_seq"], condition=models.Q(ledger_seq__isnull=False), name="exchange_record_ledger_seq"
+            )
+        ]
 
     @property
     def delivered(self) -> bool:
@@ -233,6 +251,9 @@ class AttemptState(models.TextChoices):
     IN_FLIGHT = "in_flight", _("Waiting for the data provider")
     DELIVERED = "delivered", _("Delivered")
     FAILED = "failed", _("Failed")
+
+
+IN_FLIGHT = models.Q(state="in_flight")
 
 
 class ExchangeAttempt(models.Model):
@@ -254,24 +275,38 @@ class ExchangeAttempt(models.Model):
     )
     started_at = models.DateTimeField()
     unknown_after = models.DateTimeField(help_text="Still in flight after this: the outcome is unknown")
-    consumer = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
-    consent = models.ForeignKey(Consent, on_delete=models.PROTECT, related_name="attempts")
-    resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="data_exchange_attempts")
+    consumer = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+", **NO_DB_CONSTRAINT)
+    consent = models.ForeignKey(Consent, on_delete=models.PROTECT, related_name="attempts", db_index=False)
+    resident = models.ForeignKey(
+        Resident, on_delete=models.PROTECT, related_name="data_exchange_attempts", **NO_DB_CONSTRAINT
+    )
     product_id = models.CharField(max_length=100)
     provider_id = models.CharField(max_length=40)
     request_id = models.CharField(max_length=64)
     state = models.CharField(max_length=12, choices=AttemptState.choices, default=AttemptState.IN_FLIGHT)
     reason = models.CharField(max_length=40, blank=True, help_text="A failed attempt's error code")
     completed_at = models.DateTimeField(null=True, blank=True)
-    ledger_seq = models.BigIntegerField(unique=True, null=True, help_text="The log entry of the attempt's start")
+    ledger_seq = models.BigIntegerField(null=True, help_text="The retired hash chain's entry of the attempt's start")
 
     class Meta:
         verbose_name = _("exchange attempt")
         ordering = ["-started_at"]
+        # Issue 15, fourth round: an attempt is inserted in flight and completed by an UPDATE of
+        # its state (never a heap-only update), so every index takes a second entry unless it
+        # is partial: the lookups by resident (history), deadline (unknown outcome) and consent
+        # (a revocation) are all of attempts still in flight, which the completed row leaves.
         indexes = [
-            models.Index(fields=["resident", "state", "-started_at"]),
-            models.Index(fields=["state", "unknown_after"]),
-            models.Index(fields=["consumer", "request_id"]),
+            models.Index(
+                fields=["resident", "-started_at"], condition=IN_FLIGHT, name="exchange_attempt_resident_open"
+            ),
+            models.Index(fields=["unknown_after"], condition=IN_FLIGHT, name="exchange_attempt_unknown_open"),
+            models.Index(fields=["consent"], condition=IN_FLIGHT, name="exchange_attempt_consent_open"),
+            models.Index(fields=["consumer", "request_id"]),  # attempt_for, a resumed request
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ledger_seq"], condition=models.Q(ledger_seq__isnull=False), name="exchange_attempt_ledger_seq"
+            )
         ]
 
     def shown_state(self, now=None) -> str:
@@ -286,7 +321,7 @@ class RequestNonce(models.Model):
     """A data user's ``request_id`` already seen: one request per id (replay detection);
     forgotten after ``TUNGBAN_IDEMPOTENCY_TTL`` (:mod:`tungban.exchange.nonces`)."""
 
-    consumer = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    consumer = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+", **NO_DB_CONSTRAINT)
     request_id = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -82,9 +82,11 @@ class _Rows:
     FIELDS = ("state", "failures", "successes", "opened_at")
     EMPTY = {"state": pybreaker.STATE_CLOSED, "failures": 0, "successes": 0, "opened_at": None}
 
-    def __init__(self, provider_id: str, data_user_id: str):
+    def __init__(self, provider_id: str, data_user_id: str, rows: dict[str, dict] | None = None):
         self.provider_id, self.data_user_id = provider_id, data_user_id
-        self._rows: dict[str, dict] | None = None
+        #: ``rows``: the snapshot as the caller read it already (``hotsql.open_exchange``, in
+        #: the statement that locked the consent: issue 15, fourth round), else read on first use.
+        self._rows: dict[str, dict] | None = rows
 
     def get(self, scope: str) -> dict:
         """The row of ``scope`` (``"provider"`` or ``"data_user"``), closed when absent."""
@@ -277,12 +279,15 @@ def _breaker(cls: type[_Breaker], rows: _Rows, scope: str) -> _Breaker:
     )
 
 
-def breakers(provider_id: str, data_user_id: str) -> tuple[pybreaker.CircuitBreaker, pybreaker.CircuitBreaker]:
+def breakers(
+    provider_id: str, data_user_id: str, rows: dict[str, dict] | None = None
+) -> tuple[pybreaker.CircuitBreaker, pybreaker.CircuitBreaker]:
     """``(data user's, provider's)`` breaker objects for one call by ``data_user_id`` to
     ``provider_id`` over the shared state (see the module docstring); failures are
     :class:`ProviderDown` exceptions. The data user's is the outer one: a data user whose
-    circuit is open never reaches the provider's (so it can never make its trial call)."""
-    rows = _Rows(provider_id, data_user_id)
+    circuit is open never reaches the provider's (so it can never make its trial call).
+    ``rows``: the two circuit rows as just read (:meth:`_Rows.__init__`), if the caller has them."""
+    rows = _Rows(provider_id, data_user_id, rows)
     return _breaker(_Breaker, rows, "data_user"), _breaker(_ProviderBreaker, rows, "provider")
 
 
@@ -348,11 +353,16 @@ def bulkhead(provider_id: str, data_user_id: str) -> Iterator[None]:
         own.release()
 
 
-def call_provider(provider_id: str, data_user_id: str, call: Callable[[], T]) -> T:
+def call_provider(
+    provider_id: str, data_user_id: str, call: Callable[[], T], *, rows: dict[str, dict] | None = None
+) -> T:
     """Run ``call`` (the outbound HTTP request for data user ``data_user_id``; raises
     :class:`ProviderDown` for a failure of the provider) inside the provider's bulkhead and
     the data user's and the provider's circuit breakers.
 
+    :param rows: the call's two circuit rows as the caller read them a moment ago
+        (``{"provider": {...}, "data_user": {...}}``, absent ones closed; issue 15), to save
+        the breakers' own read; None: the breakers read them.
     :returns: what ``call`` returns.
     :raises DomainError: ``provider_busy`` (503) when the bulkhead (or the data user's share
         of it) is full; ``provider_unavailable`` (502, ``details.retry_after``) while the
@@ -361,7 +371,7 @@ def call_provider(provider_id: str, data_user_id: str, call: Callable[[], T]) ->
     :raises ProviderDown: the call's own failure (the breakers have counted it).
     """
     with bulkhead(provider_id, data_user_id):
-        own, shared = breakers(provider_id, data_user_id)
+        own, shared = breakers(provider_id, data_user_id, rows)
         try:
             return own.call(shared.call, call)
         except pybreaker.CircuitBreakerError:

@@ -559,6 +559,15 @@ def _status_holding_use(consent: Consent) -> str:
     return ConsentStatus.ACTIVE if status == ConsentStatus.EXHAUSTED else status
 
 
+class _NoLongerAllowed(Exception):
+    """The consent re-locked after the provider answered no longer allows delivery: the
+    delivery's writes are rolled back (:meth:`_Attempt.deliver`)."""
+
+    def __init__(self, status: str):
+        super().__init__(status)
+        self.status = status
+
+
 class _Attempt:
     """One exchange request as it goes (issue 14 item 4).
 
@@ -582,6 +591,9 @@ class _Attempt:
         self.provider_id = ""
         self.provider_status = None
         self.row: ExchangeAttempt | None = None  # once begun
+        #: The call's circuit rows as read with the consent (``hotsql.open_exchange``), for the
+        #: breakers' first look (:func:`.resilience.call_provider`); None: read them then.
+        self.circuits: dict | None = None
         #: A retry of this ``request_id`` whose first attempt's worker died holds that
         #: attempt's use (issue 14 item 2): it takes no second one and gives none back.
         self.holds_use = False
@@ -655,11 +667,11 @@ class _Attempt:
         self.tickets.append(ledger_log.queue_record(ATTEMPT_LEDGER_KIND, str(row.id), attempt_log_body(row)))
         self.row = row
 
-    def _complete(self, locked: Consent, state: str, reason: str = "") -> None:
+    def _complete(self, locked: Consent | None, state: str, reason: str = "") -> None:
         """Complete the begun attempt (inside the completing transaction, ``locked`` held);
         a failed one gives the consent's use back (unless the use is held for an earlier
         attempt of the same request whose outcome is unknown)."""
-        if state == AttemptState.FAILED and not self.holds_use:
+        if state == AttemptState.FAILED and not self.holds_use:  # ``locked`` given for a failure
             locked.uses = max(locked.uses - 1, 0)
             hotsql.update(Consent, locked.pk, uses=locked.uses)
         hotsql.update(ExchangeAttempt, self.id, state=state, reason=reason, completed_at=timezone.now())
@@ -674,29 +686,33 @@ class _Attempt:
 
         :raises DomainError: ``consent_revoked`` / ``consent_expired`` (403).
         """
-        # the completion, the record, the kept answer and the leaf: one statement (issue 15)
-        with transaction.atomic(), onestatement.joined():
-            locked = hotsql.relock_consent(self.consent.pk)
-            status = _status_holding_use(locked)
-            if status != ConsentStatus.ACTIVE:
-                cls, code, message = _REFUSALS[status]
-                self._complete(locked, AttemptState.FAILED, code)
-                self.record(code)
-                refusal = cls(code, message)
-            else:
-                refusal = None
-                self._complete(locked, AttemptState.DELIVERED)
+        # The completion, the record, the kept answer, the leaf and the consent's re-lock: one
+        # statement (issue 15 round 4; the lock was a round trip of its own before the writes).
+        # The writes go first, uncommitted; if the consent no longer allows delivery, they are
+        # rolled back and the refusal recorded in a transaction of its own.
+        try:
+            with transaction.atomic(), onestatement.joined():
+                self._complete(None, AttemptState.DELIVERED)
                 rec = self.record(DELIVERED, payload_sha256, log=False)
                 fields = record_fields(rec)
                 result = answer(rec, ledger_log.promise(LEDGER_KIND, str(rec.id), fields))
                 # a retry gets this answer, nothing counted twice; forgotten with the consent
-                idempotency.complete(result, subject=answer_subject(locked.pk))
-                # The leaf last: the log's lock (one appender at a time) is held from here to
-                # the commit, not while the answer is signed and kept (issue 15).
-                self.log(rec, fields)
-            killpoint("exchange.provider_returned")
-        if refusal is not None:
-            raise refusal
+                idempotency.complete(result, subject=answer_subject(self.consent.pk))
+                self.tickets.append(ledger_log.queue_record(LEDGER_KIND, str(rec.id), fields, kept=True))
+                locked = hotsql.relock_consent(self.consent.pk)  # with the writes above
+                status = _status_holding_use(locked)
+                if status != ConsentStatus.ACTIVE:
+                    raise _NoLongerAllowed(status)
+                killpoint("exchange.provider_returned")
+        except _NoLongerAllowed as stopped:
+            with transaction.atomic(), onestatement.joined():
+                locked = hotsql.relock_consent(self.consent.pk)
+                status = _status_holding_use(locked)
+                cls, code, message = _REFUSALS.get(status, _REFUSALS[stopped.status])
+                self._complete(locked, AttemptState.FAILED, code)
+                self.record(code)
+                killpoint("exchange.provider_returned")
+            raise cls(code, message) from None
         return result
 
     def refuse(self, error: DomainError) -> DomainError:
@@ -838,13 +854,16 @@ def _open(
     three): the request id is taken, the consent read and locked (with what the exchange
     needs of it, in one query), and either the refusal is recorded and returned, or the use
     is taken and the attempt and its log entry written (:meth:`_Attempt.begin`)."""
-    if not hotsql.take_request_id(data_user.id, request_id):  # one statement, no savepoint (issue 15)
+    # One statement (issue 15): the request id taken, the consent read and locked, the active
+    # key's kid (for the block's signatures) and the call's circuit rows.
+    taken, consent, kid, attempt.circuits = hotsql.open_exchange(consent_id, data_user, request_id)
+    keys.use_kid(kid)
+    if not taken:
         if not resume:
             return attempt.refuse(errors.ReplayedRequest())
         attempt.holds_use = ExchangeAttempt.objects.filter(
             consumer=data_user, request_id=request_id, state=AttemptState.IN_FLIGHT
         ).exists()
-    consent = hotsql.consent_for_exchange(consent_id, data_user, lock=True)  # plain SQL: one read (issue 15)
     if consent is None:
         return attempt.refuse(errors.UnknownConsent())
     if consent.consumer_id != data_user.id:

@@ -49,7 +49,8 @@ class LogLeaf(models.Model):
 
     index = models.BigIntegerField(primary_key=True, help_text="0-based leaf_index (RFC 9162 §2.1)")
     kind = models.CharField(max_length=40, help_text="What the entry records, e.g. 'credential.issued'")
-    reference = models.CharField(max_length=64, db_index=True, help_text="Id of the record in its own app")
+    # Looked up with its kind (index below): no index of its own (issue 15, fourth round)
+    reference = models.CharField(max_length=64, help_text="Id of the record in its own app")
     body = models.TextField(help_text="Canonical JSON of the recorded metadata (the leaf's data)")
     leaf_hash = models.BinaryField(max_length=32, db_index=True, help_text="SHA-256(0x00 || body), 32 bytes")
     appended_at = models.DateTimeField()

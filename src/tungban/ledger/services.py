@@ -47,17 +47,19 @@ def log_record(kind: str, reference: str, fields: dict) -> int:
     return transparency.log_append(kind, reference, {DIGEST: record_digest(fields)})
 
 
-def queue_record(kind: str, reference: str, fields: dict) -> int | None:
+def queue_record(kind: str, reference: str, fields: dict, *, kept: bool = False) -> int | None:
     """:func:`log_record` without waiting for the log's lock (issue 15): the leaf is queued
     in the caller's transaction (it commits, or not, with the record) and integrated into the
     tree, with the others queued meanwhile and under one signed tree head, by
     :func:`integrate` after the commit (or by the next appender, or the worker's schedule).
     Where leaves are not queued (SQLite, :func:`tungban.ledger.transparency.batching`) it is
-    :func:`log_record`. Returns the ticket to pass to :func:`integrate`.
+    :func:`log_record`. Returns the ticket to pass to :func:`integrate`. ``kept``: sent with
+    the caller's next reading statement inside :func:`tungban.core.onestatement.joined`
+    (:func:`tungban.ledger.transparency.log_queue`).
 
     :raises RuntimeError: outside ``transaction.atomic()``. :raises ValueError: bad kind/reference.
     """
-    return transparency.log_queue(kind, reference, {DIGEST: record_digest(fields)})
+    return transparency.log_queue(kind, reference, {DIGEST: record_digest(fields)}, kept=kept)
 
 
 def integrate(tickets: list[int | None]) -> None:

@@ -449,10 +449,18 @@ def batching() -> bool:
     return bool(connection.features.has_select_for_update)
 
 
-def log_queue(kind: str, reference: str, fields: dict) -> int | None:
+#: The ticket of a leaf queued without reading its id back (:func:`log_queue` with ``kept``).
+QUEUED = 0
+
+
+def log_queue(kind: str, reference: str, fields: dict, *, kept: bool = False) -> int | None:
     """Queue one entry for the log in the caller's transaction (it commits, or not, with the
     record), or append it at once when not :func:`batching` (:func:`log_append`). Returns a
-    ticket for :func:`integrate` (None when appended at once). Errors as :func:`log_append`."""
+    ticket for :func:`integrate` (None when appended at once). Errors as :func:`log_append`.
+
+    With ``kept`` the insert is a kept write of :func:`tungban.core.onestatement.joined`
+    (sent with the caller's next statement that reads, issue 15 round 4) and the ticket is
+    :data:`QUEUED` (its id is not read back)."""
     if not batching():
         log_append(kind, reference, fields)
         return None
@@ -464,11 +472,13 @@ def log_queue(kind: str, reference: str, fields: dict) -> int | None:
     # The leaf carries its own deadline, so a late integration shows in the log for ever
     # (check_records), not only while the leaf waits in the queue (overdue).
     fields = {**fields, "merge_by": merge_by(now)}
+    sql = f"INSERT INTO {table} (kind, reference, fields, queued_at) VALUES (%s, %s, %s, %s)"
+    params = [kind, str(reference), canonical(fields), connection.ops.adapt_datetimefield_value(now)]
+    if kept:
+        onestatement.write(sql, params)
+        return QUEUED
     # with the caller's kept writes in front, one statement (tungban.core.onestatement, issue 15)
-    return onestatement.fetchone(
-        f"INSERT INTO {table} (kind, reference, fields, queued_at) VALUES (%s, %s, %s, %s) RETURNING id",
-        [kind, str(reference), canonical(fields), connection.ops.adapt_datetimefield_value(now)],
-    )[0]
+    return onestatement.fetchone(sql + " RETURNING id", params)[0]
 
 
 def integrate(tickets: list[int | None]) -> None:
@@ -479,12 +489,24 @@ def integrate(tickets: list[int | None]) -> None:
     ids = [t for t in tickets if t is not None]
     if not ids:
         return
-    table = connection.ops.quote_name(PendingLeaf._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT 1 FROM {table} WHERE id IN ({', '.join(['%s'] * len(ids))}) LIMIT 1", ids)
-        if cursor.fetchone() is None:
-            return
+    if QUEUED not in ids:  # ids known: nothing to do if another appender took them
+        table = connection.ops.quote_name(PendingLeaf._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT 1 FROM {table} WHERE id IN ({', '.join(['%s'] * len(ids))}) LIMIT 1", ids)
+            if cursor.fetchone() is None:
+                return
     integrate_pending()
+
+
+#: When this process last tried to integrate the queue from :func:`integrate_soon`
+#: (``time.monotonic()``), for ``TUNGBAN_LOG_BATCH_INTERVAL_MS``: a hint, not shared state.
+_last_integration = float("-inf")
+
+
+def forget_last_integration() -> None:
+    """Let this process's next :func:`integrate_soon` integrate whatever its interval (tests)."""
+    global _last_integration
+    _last_integration = float("-inf")
 
 
 #: Rounds :func:`integrate_soon` makes at most while leaves keep arriving (each round one
@@ -506,18 +528,38 @@ def integrate_soon(tickets: list[int | None]) -> int:
     exchanges: concurrent exchanges used to queue on the log's row lock, two integrations
     each (``bench/exchange.py``, concurrency 16: 10 of 16 backends waiting).
 
+    **Batches** (issue 15, fourth round): with ``TUNGBAN_LOG_BATCH_INTERVAL_MS`` > 0 a call
+    integrates only when its process has not tried for at least that long (one integration
+    per interval and process, of every leaf queued meanwhile by any process, under one signed
+    head, in one round), and makes no round trip otherwise: its leaves are promised, and the
+    next call due, the worker's scheduled head or ``verify_exchange_log`` takes them within
+    ``TUNGBAN_LOG_MERGE_DELAY``. The moment is a hint kept in this process (nothing depends
+    on two processes agreeing on it: the log's lock decides who integrates). With 0 every
+    call integrates, as in the third round.
+
     Returns how many leaves this call integrated. ``None`` tickets (appended at once:
     SQLite, :func:`batching`) need nothing."""
+    global _last_integration
     ids = [t for t in tickets if t is not None]
     if not ids:
         return 0
+    interval = settings.TUNGBAN_LOG_BATCH_INTERVAL_MS / 1000
+    if interval > 0:
+        now = time.monotonic()
+        if now - _last_integration < interval:
+            return 0  # promised: a later call integrates them with others
+        _last_integration = now
+        rounds = 1
+    else:
+        rounds = SOON_ROUNDS
     table = connection.ops.quote_name(PendingLeaf._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT 1 FROM {table} WHERE id IN ({', '.join(['%s'] * len(ids))}) LIMIT 1", ids)
-        if cursor.fetchone() is None:
-            return 0  # another sequencer integrated them already
+    if QUEUED not in ids:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT 1 FROM {table} WHERE id IN ({', '.join(['%s'] * len(ids))}) LIMIT 1", ids)
+            if cursor.fetchone() is None:
+                return 0  # another sequencer integrated them already
     total = 0
-    for _round in range(SOON_ROUNDS):
+    for _round in range(rounds):
         with transaction.atomic():
             first, queued = _try_take_pending()
             if first is None:  # another sequencer holds the log: it looks again after its commit
@@ -525,6 +567,8 @@ def integrate_soon(tickets: list[int | None]) -> int:
             if queued:
                 _append_locked(first, queued)
         total += len(queued)
+        if rounds == 1:
+            break  # batches: what arrived meanwhile is the next batch's
         # Look again after the commit (one read, outside a transaction): a leaf whose owner
         # found the log taken while this call held it was committed before that, so it shows.
         with connection.cursor() as cursor:
@@ -1105,5 +1149,6 @@ def leaf_for(kind: str, reference: str) -> LogLeaf | None:
 
 
 def leaves_for(reference: str) -> list[LogLeaf]:
-    """Every leaf about ``reference``, oldest first (issuance, then status changes)."""
+    """Every leaf about ``reference``, oldest first (issuance, then status changes). A scan of
+    the leaves (tests and audits; the platform looks leaves up by kind and reference)."""
     return list(LogLeaf.objects.filter(reference=reference).order_by("index"))

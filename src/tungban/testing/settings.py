@@ -10,3 +10,6 @@ INSTALLED_APPS = [*INSTALLED_APPS, "tungban.testing.sampledomain"]
 #: No key-ring listener thread (and so no extra connection to the test database) unless a test
 #: starts one (tungban.keys.listener.start(force=True)).
 TUNGBAN_KEYS_LISTEN = False
+#: Every exchange integrates the log's queue after its commits (the tests of queued leaves see
+#: them in the tree at once); the batches' own tests set an interval (issue 15, fourth round).
+TUNGBAN_LOG_BATCH_INTERVAL_MS = 0
