@@ -505,8 +505,7 @@ def lane_begin(*, caller: str, key: str, digest: str, operation: str) -> _Call |
 
     On PostgreSQL nothing is sent here: the key is claimed — its session advisory lock taken
     and its in-progress record written, in one statement — inside the operation's first
-    transaction (:func:`claim_here`, called by :func:`lane_running` before that transaction's
-    first statement), so the record commits with the operation's first writes (an exchange's
+    transaction (:func:`claim_here`, which the operation calls first in that transaction), so the record commits with the operation's first writes (an exchange's
     request id and attempt) or not at all: one commit less than the decorator's claim
     committed on its own, and the same guarantees — a worker killed before that commit leaves
     neither (a retry runs afresh), after it the record in progress and no lock (a retry takes
@@ -548,16 +547,6 @@ def claim_here() -> None:
     call.record_id = record_id
 
 
-def _claim_before_first_statement(execute, sql, params, many, context):
-    """A database execute wrapper (Django's "database instrumentation"): :func:`claim_here`
-    before the first statement sent at the top level of a transaction (not in a savepoint,
-    which could roll back alone) while a lane's operation runs."""
-    call = _current.get()
-    if call is not None and call.claim_pending and connection.in_atomic_block and not connection.savepoint_ids:
-        claim_here()
-    return execute(sql, params, many, context)
-
-
 @contextlib.contextmanager
 def lane_running(call: _Call) -> Iterator[None]:
     """Run the operation of a call begun by :func:`lane_begin` inside this block: there its
@@ -566,11 +555,7 @@ def lane_running(call: _Call) -> Iterator[None]:
     is false, as under the decorator; the lock is released when the block ends."""
     token = _current.set(call)
     try:
-        if call.claim_pending:
-            with connection.execute_wrapper(_claim_before_first_statement):
-                yield
-        else:
-            yield
+        yield
     finally:
         _current.reset(token)
         if call.session_lock is not None:
