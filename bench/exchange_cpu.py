@@ -42,7 +42,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from inprocess import throwaway_database, wsgi_environ  # noqa: E402 - bench/inprocess.py
+from inprocess import backend_cpu_ns, backend_pid, throwaway_database, wsgi_environ  # noqa: E402 - bench/inprocess.py
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tungban.settings")
 
@@ -143,8 +143,8 @@ def measure(args) -> dict:
     profiler = cProfile.Profile(time.process_time) if args.profile else None  # CPU, not waits
     connection.settings_dict["CONN_MAX_AGE"] = None  # one backend for the whole run, to read its CPU
     connection.close_at = None
-    backend = _backend_pid(connection)
-    backend_started = _backend_cpu_ns(backend)
+    backend = backend_pid(connection)
+    backend_started = backend_cpu_ns(backend)
     started = time.process_time()
     if profiler:
         profiler.enable()
@@ -153,7 +153,7 @@ def measure(args) -> dict:
     if profiler:
         profiler.disable()
     cpu = time.process_time() - started
-    backend_ns = _backend_cpu_ns(backend) - backend_started if backend else None
+    backend_ns = backend_cpu_ns(backend) - backend_started if backend else None
     result = {
         "cpu_us": cpu / args.exchanges * 1e6,
         "statements": statements,
@@ -168,24 +168,6 @@ def measure(args) -> dict:
         stats.sort_stats("tottime").print_stats(30)
         result["profile"] = out.getvalue()
     return result
-
-
-def _backend_pid(connection) -> int | None:
-    """The PostgreSQL server process of this connection, when it runs on this machine."""
-    if connection.vendor != "postgresql":
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
-    return pid if os.path.exists(f"/proc/{pid}/schedstat") else None
-
-
-def _backend_cpu_ns(pid: int | None) -> int:
-    """On-CPU nanoseconds of the process ``pid`` (``/proc/<pid>/schedstat``, first field)."""
-    if pid is None:
-        return 0
-    with open(f"/proc/{pid}/schedstat") as f:
-        return int(f.read().split()[0])
 
 
 def main(argv=None) -> int:

@@ -31,8 +31,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from exchange_cpu import ADDRESS, WSD, _backend_cpu_ns, _backend_pid, _environ, _seed  # noqa: E402
-from inprocess import throwaway_database  # noqa: E402
+from exchange_cpu import ADDRESS, WSD, _environ, _seed  # noqa: E402
+from inprocess import backend_cpu_ns, backend_pid, throwaway_database  # noqa: E402
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tungban.settings")
 
@@ -64,16 +64,16 @@ def measure(blocks: int, per_block: int, consents: int) -> dict:
             one(app)
     connection.settings_dict["CONN_MAX_AGE"] = None  # one backend for the whole run, to read its CPU
     connection.close_at = None
-    backend = _backend_pid(connection)
+    backend = backend_pid(connection)
     cpu = {name: [] for name in apps}
     pg = {name: [] for name in apps}
     for _ in range(blocks):
         for name, app in apps.items():
-            started, backend_started = time.process_time(), _backend_cpu_ns(backend)
+            started, backend_started = time.process_time(), backend_cpu_ns(backend)
             for _ in range(per_block):
                 one(app)
             cpu[name].append((time.process_time() - started) / per_block * 1e6)
-            pg[name].append((_backend_cpu_ns(backend) - backend_started) / per_block / 1e3)
+            pg[name].append((backend_cpu_ns(backend) - backend_started) / per_block / 1e3)
     return {
         name: {"cpu_us": statistics.median(cpu[name]), "pg_us": statistics.median(pg[name]) if backend else None}
         for name in apps

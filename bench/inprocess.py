@@ -1,6 +1,7 @@
 """What the in-process benchmarks share (``bench/exchange_cpu.py``, ``userinfo_cpu.py``,
-``handler_cpu.py``): a WSGI environ as a server would hand it to ``tungban.wsgi.application``,
-and a throw-away test database for the run."""
+``handler_cpu.py``, ``login_steps.py``, ``token_cpu.py``, ``verify_cpu.py``): a WSGI environ as
+a server would hand it to ``tungban.wsgi.application``, a throw-away test database for the
+run, and the CPU time of the connection's PostgreSQL backend."""
 
 from __future__ import annotations
 
@@ -58,3 +59,24 @@ def throwaway_database(name: str) -> Iterator[None]:
         connection.creation.destroy_test_db(old_name, verbosity=0)
         if tmp is not None:
             tmp.cleanup()
+
+
+def backend_pid(connection) -> int | None:
+    """The process id of the PostgreSQL backend serving Django's ``connection`` (connected
+    first), or None on another database."""
+    if connection.vendor != "postgresql":
+        return None
+    connection.ensure_connection()
+    return connection.connection.info.backend_pid
+
+
+def backend_cpu_ns(pid: int | None) -> int:
+    """On-CPU nanoseconds of the process ``pid`` (``/proc/<pid>/schedstat``, first field: the
+    PostgreSQL backend, when the server runs on this machine and is readable by this user);
+    0 when unknown."""
+    if pid is None:
+        return 0
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0

@@ -28,6 +28,8 @@ import sys
 import time
 from pathlib import Path
 
+from inprocess import backend_cpu_ns, backend_pid  # bench/inprocess.py (the script's directory is on sys.path)
+
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -93,8 +95,8 @@ def main() -> None:
 
     @contextmanager
     def timed(step):
-        pid = _backend_pid(connection)
-        before = _backend_cpu_ns(pid)  # read outside the step's own CPU time
+        pid = backend_pid(connection)
+        before = backend_cpu_ns(pid)  # read outside the step's own CPU time
         if profiler and step == args.profile:
             profiler.enable()
         t0 = time.process_time()
@@ -102,8 +104,8 @@ def main() -> None:
         cpu[step].append(time.process_time() - t0)
         if profiler and step == args.profile:
             profiler.disable()
-        if pid is not None and pid == _backend_pid(connection):
-            pg[step].append((_backend_cpu_ns(pid) - before) / 1e9)
+        if pid is not None and pid == backend_pid(connection):
+            pg[step].append((backend_cpu_ns(pid) - before) / 1e9)
 
     for d in drivers:
         d.measure = timed
@@ -122,24 +124,6 @@ def main() -> None:
         import pstats
 
         pstats.Stats(profiler).sort_stats(args.sort).print_stats(40)
-
-
-def _backend_pid(connection) -> int | None:
-    """The PostgreSQL backend's process id of Django's connection, if open."""
-    if connection.vendor != "postgresql" or connection.connection is None:
-        return None
-    return connection.connection.info.backend_pid
-
-
-def _backend_cpu_ns(pid: int | None) -> int:
-    """On-CPU nanoseconds of the PostgreSQL backend ``pid`` (``/proc/<pid>/schedstat``: the
-    server on this machine, as ``bench/userinfo_cpu.py``), 0 if unknown."""
-    if pid is None:
-        return 0
-    try:
-        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 0
 
 
 def explain(queries: dict[str, list[str]]) -> None:

@@ -37,6 +37,8 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, os.path.dirname(__file__))
 
+from inprocess import backend_cpu_ns  # noqa: E402 - bench/inprocess.py
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -203,7 +205,7 @@ def main() -> None:
                 use(mode)
                 post(items[0])  # (re)opens the connection if a request closed it
                 pid = connection.connection.info.backend_pid if connection.vendor == "postgresql" else None
-                before = _backend_cpu_ns(pid)
+                before = backend_cpu_ns(pid)
                 if profiler:
                     profiler.enable()
                 t0 = time.process_time()
@@ -218,7 +220,7 @@ def main() -> None:
                     and connection.connection is not None
                     and connection.connection.info.backend_pid == pid
                 ):
-                    backend_ns[grant, mode] += _backend_cpu_ns(pid) - before
+                    backend_ns[grant, mode] += backend_cpu_ns(pid) - before
                     backend_n[grant, mode] += per_round
     finally:
         use("lane")
@@ -231,17 +233,6 @@ def main() -> None:
         print(f"{grant:<20} {mode:<10} {us:>11.0f} {pg:>14} {len(trips[grant, mode]):>12}")
     if profiler:
         profiler.dump_stats(args.profile)
-
-
-def _backend_cpu_ns(pid: int | None) -> int:
-    """On-CPU nanoseconds of the PostgreSQL backend ``pid`` (``/proc/<pid>/schedstat``), 0 if unknown."""
-    if pid is None:
-        return 0
-    try:
-        with open(f"/proc/{pid}/schedstat") as f:
-            return int(f.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 0
 
 
 if __name__ == "__main__":

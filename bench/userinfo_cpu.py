@@ -39,7 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from inprocess import throwaway_database, wsgi_environ  # noqa: E402 - bench/inprocess.py
+from inprocess import backend_cpu_ns, backend_pid, throwaway_database, wsgi_environ  # noqa: E402 - bench/inprocess.py
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tungban.settings")
 
@@ -117,24 +117,6 @@ def _call(application, environ) -> str:
     return status[0]
 
 
-def _backend_pid(connection) -> int | None:
-    """The PostgreSQL backend's process id of ``connection``, if it is open on PostgreSQL."""
-    if connection.vendor != "postgresql" or connection.connection is None:
-        return None
-    return connection.connection.info.backend_pid
-
-
-def _backend_cpu_ns(pid: int | None) -> int:
-    """On-CPU nanoseconds of the PostgreSQL backend ``pid`` (``/proc/<pid>/schedstat``: the
-    server on this machine), 0 if unknown."""
-    if pid is None:
-        return 0
-    try:
-        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
 def measure(n: int, warmup: int, rounds: int = 10) -> list[dict]:
     from django.conf import settings
     from django.db import connection
@@ -187,14 +169,14 @@ def measure(n: int, warmup: int, rounds: int = 10) -> list[dict]:
                 use(mode)
                 environ = _environ(path, token, host)
                 _call(application, environ)  # (re)opens the connection if it was closed
-                pid = _backend_pid(connection)
-                backend = _backend_cpu_ns(pid)
+                pid = backend_pid(connection)
+                backend = backend_cpu_ns(pid)
                 started = time.process_time()
                 for _ in range(n // rounds):
                     _call(application, environ)
                 cpu[mode, path] += time.process_time() - started
-                if pid is not None and _backend_pid(connection) == pid:
-                    backend_ns[mode, path] += _backend_cpu_ns(pid) - backend
+                if pid is not None and backend_pid(connection) == pid:
+                    backend_ns[mode, path] += backend_cpu_ns(pid) - backend
                     backend_n[mode, path] += n // rounds
     finally:
         hotpaths._routes.clear()

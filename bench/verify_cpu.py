@@ -39,7 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from inprocess import throwaway_database, wsgi_environ  # noqa: E402 - bench/inprocess.py
+from inprocess import backend_cpu_ns, backend_pid, throwaway_database, wsgi_environ  # noqa: E402 - bench/inprocess.py
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tungban.settings")
 os.environ.setdefault("TUNGBAN_RATELIMIT_VERIFY", "100000000/m")  # one client address sends them all
@@ -149,21 +149,6 @@ def _forget_proofs() -> None:
     verify._included.cache_clear()
 
 
-def _backend_pid(connection) -> int | None:
-    if connection.vendor != "postgresql" or connection.connection is None:
-        return None
-    return connection.connection.info.backend_pid
-
-
-def _backend_cpu_ns(pid: int | None) -> int:
-    if pid is None:
-        return 0
-    try:
-        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
 MODES = ("full stack", "hot path", "lane")
 
 
@@ -226,8 +211,8 @@ def measure(args) -> list[dict]:
             for mode in modes:
                 _use(mode, saved)
                 _call(application, next(bodies))  # (re)opens the connection if it was closed
-                pid = _backend_pid(connection)
-                backend = _backend_cpu_ns(pid)
+                pid = backend_pid(connection)
+                backend = backend_cpu_ns(pid)
                 chunk = [next(bodies) for _ in range(per_round)]
                 started = time.process_time()
                 for body in chunk:
@@ -235,8 +220,8 @@ def measure(args) -> list[dict]:
                         _forget_proofs()
                     _call(application, body)
                 cpu[mode] += time.process_time() - started
-                if pid is not None and _backend_pid(connection) == pid:
-                    backend_ns[mode] += _backend_cpu_ns(pid) - backend
+                if pid is not None and backend_pid(connection) == pid:
+                    backend_ns[mode] += backend_cpu_ns(pid) - backend
                     backend_n[mode] += per_round
         rows = [
             {
