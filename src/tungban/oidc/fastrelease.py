@@ -65,7 +65,8 @@ _RESIDENT = len(_TOKEN_COLUMNS) + len(_CLIENT_COLUMNS) + 2  # first resident col
 
 def _selected() -> list[str]:
     """The columns of the token row, in order: :data:`_TOKEN_COLUMNS`, :data:`_CLIENT_COLUMNS`,
-    the approval's id, the pairwise ``sub``, :func:`tungban.identity.eme.stored_columns`."""
+    the approval's id, the pairwise ``sub``, the resident's columns that a release reads
+    (:func:`tungban.identity.eme.release_attnames`: 11 of its 21; issue 15, fourth round)."""
     q = connection.ops.quote_name
 
     def col(model, name):
@@ -74,7 +75,7 @@ def _selected() -> list[str]:
     selected = [f"t.{col(Token, n)}" for n in _TOKEN_COLUMNS]
     selected += [f"c.{col(Client, n)}" for n in _CLIENT_COLUMNS]
     selected += [f"a.{col(AuthorizationCode, 'approval')}", f"p.{col(PairwiseSubject, 'sub')}"]
-    selected += [f"r.{q(column)}" for column in eme.stored_columns()]
+    selected += [f"r.{q(column)}" for column in eme.columns_of(eme.release_attnames())]
     return selected
 
 
@@ -152,7 +153,7 @@ def statement(with_subject: bool, generation: int = 0) -> tuple[str, dict]:
     token = dict(zip(_TOKEN_COLUMNS, selected, strict=False))  # expressions over the tables
     name_en, name_zh = x[len(_TOKEN_COLUMNS) + 1], x[len(_TOKEN_COLUMNS) + 2]
     client_id, approval = x[len(_TOKEN_COLUMNS)], x[_RESIDENT - 2]
-    stored = dict(zip(eme.stored_columns(), selected[_RESIDENT:], strict=True))
+    stored = dict(zip(eme.columns_of(eme.release_attnames()), selected[_RESIDENT:], strict=True))
     params: dict = {"prefix": OWN_SECTOR_PREFIX, "active": ResidentStatus.ACTIVE.value}
     cases = []
     for i, (name, claim) in enumerate(eme.CLAIMS.items()):
@@ -264,7 +265,7 @@ def _answer_postgresql(token_string: str, *, with_subject: bool) -> dict | None:
         resident_id, sub = row[6], row[_RESIDENT - 1]
         claims = claims_within_scope(claims, token_scope)
         if eme.own_claims_only(claims):
-            resident = eme.StoredResident(row[_RESIDENT:-2])
+            resident = eme.StoredResident(row[_RESIDENT:-2], eme.release_attnames())
         else:  # registered after the statement was built: the model reads what it needs
             from tungban.identity.models import Resident
 
@@ -294,7 +295,7 @@ def _answer_portable(token_string: str, *, scope: str | None, with_subject: bool
         return None  # insufficient_scope
     if with_subject and not sub:
         return None  # first release at this sector: the reference path creates the sub
-    resident = eme.StoredResident(row[_RESIDENT:])
+    resident = eme.StoredResident(row[_RESIDENT:], eme.release_attnames())
     if not resident.is_active:
         return None  # account_suspended
     claims = claims_within_scope(_claims_list(claims), token_scope)
