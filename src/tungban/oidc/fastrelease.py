@@ -61,6 +61,7 @@ BEARER = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9\-._~+/]+=*)")
 _TOKEN_COLUMNS = ("scope", "claims", "issued_at", "expires_in", "revoked_at", "dpop_jkt", "resident_id")
 _CLIENT_COLUMNS = ("client_id", "name_en", "name_zh")
 _RESIDENT = len(_TOKEN_COLUMNS) + len(_CLIENT_COLUMNS) + 2  # first resident column of the row
+_ANSWERED = 4  # first resident column of :func:`statement`'s row (after scope, claims, resident id, sub)
 
 
 def _selected() -> list[str]:
@@ -136,8 +137,9 @@ def statement(with_subject: bool, generation: int = 0) -> tuple[str, dict]:
       (:data:`tungban.identity.eme.PRESENCE`), a JSON array;
     * ``r``: the release record inserted from ``w``
       (:func:`tungban.wallet.services.release_insert_sql`);
-    * then ``w``'s row and the new record's id; no row at all (nothing written) for anything
-      but the common case.
+    * then of ``w``'s row the token's scope and claims, the resident's id, the pairwise
+      ``sub``, the resident's columns and ``released`` (:data:`_ANSWERED`), and the new
+      record's id; no row at all (nothing written) for anything but the common case.
 
     Built once per registry ``generation`` (:func:`.scopes.generation`: the scopes and claims
     it encodes) from the models' ``_meta``; every value is a bound, named parameter
@@ -194,13 +196,16 @@ def statement(with_subject: bool, generation: int = 0) -> tuple[str, dict]:
     )
     params["kind"] = LOGIN_KIND if with_subject else FORMFILL_KIND
     columns = ", ".join(f"{expression} AS {alias}" for expression, alias in zip(selected, x, strict=True))
+    # the row answered: only what Python reads (:data:`_ANSWERED`), not what only the checks
+    # and the insert use (issue 15, fourth round: fewer values to send and convert)
+    answered = [x[_TOKEN_COLUMNS.index(n)] for n in ("scope", "claims", "resident_id")] + x[_RESIDENT - 1 :]
     joins, where = _from_sql("%(prefix)s", "%(token)s").split(" WHERE ")
     sql = (
         f"WITH w AS (SELECT {columns}, {released} AS released{joins}"
         f" CROSS JOIN LATERAL (SELECT string_to_array({token['scope']}, ' ') AS scopes) s"
         f" WHERE {where} AND {' AND '.join(checks)}),"
         f" r AS ({insert})"
-        " SELECT w.*, r.id FROM w LEFT JOIN r ON TRUE"
+        f" SELECT {', '.join(f'w.{name}' for name in answered)}, w.released, r.id FROM w LEFT JOIN r ON TRUE"
     )
     return sql, params
 
@@ -261,11 +266,10 @@ def _answer_postgresql(token_string: str, *, with_subject: bool) -> dict | None:
         return None  # no such token, or not the common case: nothing written
     record_id = row[-1]
     try:
-        token_scope, claims = row[0], _claims_list(row[1])
-        resident_id, sub = row[6], row[_RESIDENT - 1]
+        token_scope, claims, resident_id, sub = row[0], _claims_list(row[1]), row[2], row[3]
         claims = claims_within_scope(claims, token_scope)
         if eme.own_claims_only(claims):
-            resident = eme.StoredResident(row[_RESIDENT:-2], eme.release_attnames())
+            resident = eme.StoredResident(row[_ANSWERED:-2], eme.release_attnames())
         else:  # registered after the statement was built: the model reads what it needs
             from tungban.identity.models import Resident
 

@@ -135,3 +135,28 @@ def test_the_history_lists_every_release_with_the_requester_names_in_both_langua
         ("svc-hot", "Hot Service", "熱服務", "login", ALL_CLAIMS),
     ]
     assert history[0].released_at >= history[1].released_at >= history[2].released_at
+
+
+@pytest.mark.skipif(fastrelease.connection.vendor != "postgresql", reason="the one statement is PostgreSQL's")
+def test_the_statement_answers_only_what_python_reads(svc, full_resident):  # noqa: F811
+    """The statement's row carries what the answer needs — the token's scope and claims, the
+    resident's id, the ``sub``, the resident's columns, the claims recorded and the record's
+    id — not what only its own insert uses (the client's id and names, the approval) nor what
+    only its own checks use (times, revocation, DPoP binding): fewer values for PostgreSQL to
+    send and for psycopg to convert (a UUID, a timestamp)."""
+    import time as _time
+
+    from django.utils import timezone
+
+    from tungban.core import rawsql
+    from tungban.oidc import scopes
+    from tungban.oidc.models import access_token_digest
+
+    _logged_in(svc, full_resident, "shape")
+    sql, constants = fastrelease.statement(True, scopes.generation())
+    now = timezone.now()
+    row = rawsql.fetchone(
+        sql, {**constants, "token": access_token_digest("shape"), "now": _time.time(), "released_at": now}
+    )
+    assert row is not None and row[-1] is not None
+    assert len(row) == 4 + len(eme.release_attnames()) + 2, len(row)
