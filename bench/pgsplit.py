@@ -64,6 +64,10 @@ def split(before: dict, after: dict) -> dict[str, float]:
     roles: dict[str, float] = {}
     for pid, (role, cpu) in after.items():
         roles[role] = roles.get(role, 0.0) + cpu - before.get(pid, (role, 0.0))[1]
+    exited = "postmaster and exited children"
+    for pid, (_role_before, cpu) in before.items():
+        if pid not in after:  # its time until the first snapshot is not the run's
+            roles[exited] = roles.get(exited, 0.0) - cpu
     return {role: round(seconds, 3) for role, seconds in sorted(roles.items())}
 
 
