@@ -97,8 +97,9 @@ def test_a_stored_resident_refuses_a_column_it_was_not_given():
 
 @pytest.mark.parametrize("path", ["/oidc/userinfo", "/oidc/formdata"])
 def test_each_released_field_is_decrypted_once_per_answer(svc, full_resident, path, monkeypatch):  # noqa: F811
-    """Nine claims, ten encrypted fields (the English name is two), each opened once; a token
-    for the profile scope only opens the names and the date of birth."""
+    """Nine claims read nine encrypted fields (the English name is two, the gender is not
+    encrypted), each opened once; a token for the profile claims opens only the three names
+    and the date of birth."""
     from tungban.core import fields
     from tungban.core.front import Front
 
