@@ -161,3 +161,26 @@ def test_the_statement_answers_only_what_python_reads(svc, full_resident):  # no
     )
     assert row is not None and row[-1] is not None
     assert len(row) == 4 + len(eme.release_attnames()) + 2, len(row)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_outside_the_catalogue_is_neither_answered_nor_recorded(svc, full_resident):  # noqa: F811
+    """The statement records the token's claims less those it can tell are withheld (``jsonb -
+    text[]``, fourth round); a name outside the catalogue is not among those, so Python, which
+    ignores it as the reference path does, corrects the record: it still names exactly the
+    claims answered."""
+    from tungban.core.front import Front
+    from tungban.wallet.models import ReleaseRecord
+
+    _logged_in(svc, full_resident, "odd", claims=["no-such-claim", "name", "email"])
+    with wsgi.connection_kept():
+        status, _headers, body = wsgi.call(
+            Front(wsgi.Spy()), wsgi.environ("/oidc/userinfo", HTTP_AUTHORIZATION="Bearer odd")
+        )
+    assert status == "200 OK"
+    import json
+
+    answer = json.loads(body)
+    assert "no-such-claim" not in answer and {"name", "email"} <= set(answer)
+    (record,) = ReleaseRecord.objects.filter(resident=full_resident)
+    assert record.claims == ["name", "email"]
