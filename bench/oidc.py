@@ -81,6 +81,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urlencode
 
 import peer  # bench/peer.py (this directory is on sys.path)
+import pgsplit  # bench/pgsplit.py
 from machine import (  # bench/machine.py
     children_of,
     isolate,
@@ -335,12 +336,14 @@ class Window:
         self.t0 = time.perf_counter()
         self.server0 = tree_cpu_seconds(self.server_root)
         self.pg0 = tree_cpu_seconds(self.pg.pid)
+        self.pg_roles0 = pgsplit.snapshot(self.pg.pid)
         return self
 
     def __exit__(self, *exc):
         self.wall = time.perf_counter() - self.t0
         self.server_cpu = tree_cpu_seconds(self.server_root) - self.server0
         self.pg_cpu = tree_cpu_seconds(self.pg.pid) - self.pg0
+        self.pg_split = pgsplit.split(self.pg_roles0, pgsplit.snapshot(self.pg.pid))
 
 
 def run_wrk(script: str, url: str, connections: int, seconds: float, threads: int, env: dict) -> dict:
@@ -824,6 +827,7 @@ def row(
         "postgres_cpu_s": round(window.pg_cpu, 2),
         "server_cpu_s_per_1000": round(window.server_cpu / total * 1000, 3) if total else None,
         "postgres_cpu_s_per_1000": round(window.pg_cpu / total * 1000, 3) if total else None,
+        "postgres_cpu_split_s": getattr(window, "pg_split", {}),  # bench/pgsplit.py: by process
         "peak_rss_mib": round(sampler.peak / 2**20, 1),
         "generator_cpu_s": round(generator_cpu, 2),
         "generator_cpu_percent": round(generator_cpu / window.wall * 100, 1),
@@ -893,6 +897,11 @@ def print_results(rows: list[dict]) -> None:
         for r in rows
     ]
     print_table(head, lines)
+    print("PostgreSQL CPU by process, ms per request (bench/pgsplit.py):")
+    for r in rows:
+        parts = [f"{role} {s / r['requests'] * 1000:.3f}" for role, s in r.get("postgres_cpu_split_s", {}).items() if s]
+        if parts and r["requests"]:
+            print(f"  {r['system']} {r['scenario']} @{r['connections']}: " + ", ".join(parts))
 
 
 def ratios(rows: list[dict]) -> list[dict]:

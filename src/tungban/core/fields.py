@@ -28,6 +28,7 @@ HKID number has only about 10^9 values). Encrypted fields refuse every query loo
 from __future__ import annotations
 
 import base64
+import binascii
 import datetime as dt
 import functools
 import hashlib
@@ -41,6 +42,7 @@ from django.db import models
 
 PREFIX = "a1:"  #: format version: AES-256-GCM, 12-byte nonce first, tag last
 _NONCE = 12
+_URLSAFE = bytes.maketrans(b"-_", b"+/")  # base64url → base64 (RFC 4648 §5)
 
 
 class UnreadableValue(Exception):
@@ -81,9 +83,13 @@ def decrypt(token: str) -> str:
     if not token.startswith(PREFIX):
         raise UnreadableValue("not an encrypted value")
     try:
-        raw = base64.urlsafe_b64decode(token[len(PREFIX) :])
-    except ValueError:
+        # base64.urlsafe_b64decode's own steps (non-strict, as it is), without its Python
+        # wrappers: half of a short value's decryption time (issue 15, fourth round)
+        raw = binascii.a2b_base64(token[len(PREFIX) :].encode("ascii").translate(_URLSAFE))
+    except ValueError:  # binascii.Error, UnicodeEncodeError
         raise UnreadableValue("not an encrypted value") from None
+    if len(raw) < _NONCE + 16:  # no room for a nonce and a tag (AESGCM would raise ValueError)
+        raise UnreadableValue("not an encrypted value")
     for aead in _keys():
         try:
             return aead.decrypt(raw[:_NONCE], raw[_NONCE:], None).decode()

@@ -172,6 +172,8 @@ class ReleaseRecord(models.Model):
     and an approval a release names is never purged (a login's is completed, the purge takes
     expired ones). A constraint would only add, at each answer's commit, a ``FOR KEY SHARE``
     lock of the resident's and of the approval's row (a WAL record and a dirtied page each).
+    The approval's link is not indexed and not followed on deletion (fourth round: the field's
+    comment); a deleted approval leaves the id it had.
     Row ids are never reused, so a release recorded while its resident was being deleted can
     never be read as another resident's.
     """
@@ -186,13 +188,19 @@ class ReleaseRecord(models.Model):
     requester_name_zh = models.CharField(max_length=200)
     kind = models.CharField(max_length=40, help_text="A kind registered with tungban.wallet.kinds")
     claims = models.JSONField(default=list)
+    # Not indexed (issue 15, fourth round: one index fewer per insert): nothing looks a
+    # release up by its approval. A release names an approval that was approved, which never
+    # expires, so the purge of expired ones never meets it (``services.purge_expired``); an
+    # approval deleted otherwise leaves its releases as they were (DO_NOTHING: no statement on
+    # this table, which without an index would read all of it).
     approval = models.ForeignKey(
         ApprovalRequest,
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.DO_NOTHING,
         related_name="releases",
         db_constraint=False,  # class docstring
+        db_index=False,
     )
     released_at = models.DateTimeField(auto_now_add=True)
 

@@ -1204,6 +1204,8 @@ def purge_expired(now: dt.datetime) -> dict[str, int]:
         expires_at__lt=now - dt.timedelta(seconds=settings.TUNGBAN_EXPIRED_RETENTION),
     )
     for rel in ApprovalRequest._meta.related_objects:  # rows of other apps still naming it
+        if rel.related_model is ReleaseRecord:
+            continue  # a release names an approved request, never an expired one (ReleaseRecord.approval)
         old = old.filter(**{f"{rel.name}__isnull": True})
     deleted = old.delete()[1].get(ApprovalRequest._meta.label, 0)
     proofs = UsedProof.objects.filter(expires_at__lt=now).delete()[0]
