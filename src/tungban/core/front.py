@@ -229,6 +229,8 @@ class Front:
                 if answer is not None:
                     start_response(answer.status, answer.headers)
                     return [answer.body]
+        if "CONTENT_LENGTH" in environ or "HTTP_TRANSFER_ENCODING" in environ:
+            return _drained(self.application, environ, start_response)
         return self.application(environ, start_response)
 
     def lane(self, lane: _Lane, environ: dict) -> Answer | None:
@@ -378,6 +380,76 @@ class Front:
             list(response.items()),
             response.content,
         )
+
+
+#: Bytes of a request body left unread by the application that :func:`_drained` reads (and
+#: throws away) so that the connection can serve the next request; beyond this the answer
+#: says ``Connection: close`` instead (reading megabytes costs more than a new connection).
+DRAIN_LIMIT = 65536
+
+
+class _Counted:
+    """``wsgi.input`` counting the bytes the application read from it (``.read``)."""
+
+    __slots__ = ("stream", "read_bytes")
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.read_bytes = 0
+
+    def read(self, size=-1, /):
+        data = self.stream.read(size) if size is not None and size >= 0 else self.stream.read()
+        self.read_bytes += len(data)
+        return data
+
+    def readline(self, size=-1, /):
+        data = self.stream.readline(size) if size is not None and size >= 0 else self.stream.readline()
+        self.read_bytes += len(data)
+        return data
+
+    def readlines(self, hint=-1, /):
+        return list(iter(self.readline, b""))
+
+    def __iter__(self):
+        return iter(self.readline, b"")
+
+
+def _drained(application, environ: dict, start_response):
+    """``application(environ, start_response)`` for a request that announces a body, with
+    what the application left unread of it (up to ``CONTENT_LENGTH``) read before the answer
+    starts, so that the keep-alive connection can carry the next request.
+
+    Why: granian (hyper) closes a keep-alive connection whose request body was not read to
+    the end when the answer is complete and the rest of the body has not arrived yet, without
+    saying so in the answer (no ``Connection: close``): the client's next request on it then
+    fails ("Remote end closed connection without response"; issue 15, seen with the demo
+    providers). Django leaves the body unread on every answer that does not need it (404,
+    405, 401, a CSRF 403, a 413 refused from ``Content-Length``). RFC 9112 §9.3 (persistence),
+    §9.6 (a server that closes should say ``Connection: close``).
+
+    Bounded: more than :data:`DRAIN_LIMIT` bytes left (or a ``Transfer-Encoding`` body, which
+    Django never reads, or an unreadable ``Content-Length``), nothing is read and the answer
+    gets ``Connection: close`` (RFC 9112 §9.6): the server closes the connection after it and
+    the client knows not to reuse it. An error while reading (the client went away) is
+    ignored: the server sees the broken connection itself."""
+    stream = _Counted(environ["wsgi.input"])
+    environ["wsgi.input"] = stream
+    length = environ.get("CONTENT_LENGTH") or "0"
+    length = int(length) if length.isascii() and length.isdigit() and "HTTP_TRANSFER_ENCODING" not in environ else -1
+
+    def start(status, headers, exc_info=None):
+        left = length - stream.read_bytes if length >= 0 else DRAIN_LIMIT + 1
+        if left > DRAIN_LIMIT:
+            headers = [*(h for h in headers if h[0].lower() != "connection"), ("Connection", "close")]
+        elif left > 0:
+            try:
+                while left > 0 and (chunk := stream.stream.read(min(left, DRAIN_LIMIT))):
+                    left -= len(chunk)
+            except Exception:  # noqa: BLE001, S110 - a client gone: the server sees it
+                pass
+        return start_response(status, headers, exc_info) if exc_info is not None else start_response(status, headers)
+
+    return application(environ, start)
 
 
 class AsgiFront:
