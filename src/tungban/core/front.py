@@ -69,6 +69,14 @@ database fault), in the API's language, as on a hot path. A handler that wrote m
 answer: its write is one statement in autocommit or a ``transaction.atomic()`` block, and
 nothing that can fail comes after the commit but building the reply. Lanes are WSGI only:
 under ASGI, Django (and its hot paths) answer.
+
+**Unread bodies** (:func:`_drained`): for every request that announces a body and reaches
+Django, what Django left unread of it (up to ``CONTENT_LENGTH``, at most
+:data:`DRAIN_LIMIT` bytes) is read and dropped before the answer starts; more than that, the
+answer says ``Connection: close``. Without it granian closes the keep-alive connection after
+such an answer (a 404, 405, 401, CSRF 403, 413 …), sometimes without saying so, and the
+client's next request on it fails. Under ASGI Django reads the whole body before the view
+(``ASGIHandler.read_body``): nothing is left unread there.
 """
 
 from __future__ import annotations
