@@ -237,7 +237,8 @@ class Front:
                 if answer is not None:
                     start_response(answer.status, answer.headers)
                     return [answer.body]
-        if "CONTENT_LENGTH" in environ or "HTTP_TRANSFER_ENCODING" in environ:
+        length = environ.get("CONTENT_LENGTH")
+        if (length and length != "0") or "HTTP_TRANSFER_ENCODING" in environ:  # a body: read to its end
             return _drained(self.application, environ, start_response)
         return self.application(environ, start_response)
 

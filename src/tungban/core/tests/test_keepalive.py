@@ -188,8 +188,9 @@ def test_the_front_closes_rather_than_read_a_large_body():
     assert stream.tell() == 0 and dict(headers)["Connection"] == "close"
 
 
-def test_a_request_without_a_body_is_passed_untouched():
-    env = wsgi.environ("/nowhere")
+@pytest.mark.parametrize("extra", [{}, {"CONTENT_LENGTH": ""}, {"CONTENT_LENGTH": "0"}])
+def test_a_request_without_a_body_is_passed_untouched(extra):
+    env = wsgi.environ("/nowhere", **extra)
     stream = env["wsgi.input"]
     seen = {}
 
