@@ -422,6 +422,9 @@ class _Counted:
     def __iter__(self):
         return iter(self.readline, b"")
 
+    def __getattr__(self, name):  # anything else of the server's stream, as it is
+        return getattr(self.stream, name)
+
 
 def _drained(application, environ: dict, start_response):
     """``application(environ, start_response)`` for a request that announces a body, with
