@@ -432,10 +432,10 @@ def _drained(application, environ: dict, start_response):
     starts, so that the keep-alive connection can carry the next request.
 
     Why: granian (hyper) closes a keep-alive connection whose request body was not read to
-    the end when the answer is complete and the rest of the body has not arrived yet, without
-    saying so in the answer (no ``Connection: close``): the client's next request on it then
-    fails ("Remote end closed connection without response"; issue 15, seen with the demo
-    providers). Django leaves the body unread on every answer that does not need it (404,
+    the end by the application when the rest of the body had not arrived yet, sometimes
+    saying so (``Connection: close``: the client opens a new connection), sometimes not: the
+    client's next request on it then fails ("Remote end closed connection without response";
+    issue 15, seen with the demo providers; ``core/tests/test_keepalive.py``). Django leaves the body unread on every answer that does not need it (404,
     405, 401, a CSRF 403, a 413 refused from ``Content-Length``). RFC 9112 §9.3 (persistence),
     §9.6 (a server that closes should say ``Connection: close``).
 
