@@ -69,6 +69,14 @@ database fault), in the API's language, as on a hot path. A handler that wrote m
 answer: its write is one statement in autocommit or a ``transaction.atomic()`` block, and
 nothing that can fail comes after the commit but building the reply. Lanes are WSGI only:
 under ASGI, Django (and its hot paths) answer.
+
+**Unread bodies** (:func:`_drained`): for every request that announces a body and reaches
+Django, what Django left unread of it (up to ``CONTENT_LENGTH``, at most
+:data:`DRAIN_LIMIT` bytes) is read and dropped before the answer starts; more than that, the
+answer says ``Connection: close``. Without it granian closes the keep-alive connection after
+such an answer (a 404, 405, 401, CSRF 403, 413 …), sometimes without saying so, and the
+client's next request on it fails. Under ASGI Django reads the whole body before the view
+(``ASGIHandler.read_body``): nothing is left unread there.
 """
 
 from __future__ import annotations
@@ -229,6 +237,9 @@ class Front:
                 if answer is not None:
                     start_response(answer.status, answer.headers)
                     return [answer.body]
+        length = environ.get("CONTENT_LENGTH")
+        if (length and length != "0") or "HTTP_TRANSFER_ENCODING" in environ:  # a body: read to its end
+            return _drained(self.application, environ, start_response)
         return self.application(environ, start_response)
 
     def lane(self, lane: _Lane, environ: dict) -> Answer | None:
@@ -378,6 +389,79 @@ class Front:
             list(response.items()),
             response.content,
         )
+
+
+#: Bytes of a request body left unread by the application that :func:`_drained` reads (and
+#: throws away) so that the connection can serve the next request; beyond this the answer
+#: says ``Connection: close`` instead (reading megabytes costs more than a new connection).
+DRAIN_LIMIT = 65536
+
+
+class _Counted:
+    """``wsgi.input`` counting the bytes the application read from it (``.read``)."""
+
+    __slots__ = ("stream", "read_bytes")
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.read_bytes = 0
+
+    def read(self, size=-1, /):
+        data = self.stream.read(size) if size is not None and size >= 0 else self.stream.read()
+        self.read_bytes += len(data)
+        return data
+
+    def readline(self, size=-1, /):
+        data = self.stream.readline(size) if size is not None and size >= 0 else self.stream.readline()
+        self.read_bytes += len(data)
+        return data
+
+    def readlines(self, hint=-1, /):
+        return list(iter(self.readline, b""))
+
+    def __iter__(self):
+        return iter(self.readline, b"")
+
+    def __getattr__(self, name):  # anything else of the server's stream, as it is
+        return getattr(self.stream, name)
+
+
+def _drained(application, environ: dict, start_response):
+    """``application(environ, start_response)`` for a request that announces a body, with
+    what the application left unread of it (up to ``CONTENT_LENGTH``) read before the answer
+    starts, so that the keep-alive connection can carry the next request.
+
+    Why: granian (hyper) closes a keep-alive connection whose request body was not read to
+    the end by the application when the rest of the body had not arrived yet, sometimes
+    saying so (``Connection: close``: the client opens a new connection), sometimes not: the
+    client's next request on it then fails ("Remote end closed connection without response";
+    issue 15, seen with the demo providers; ``core/tests/test_keepalive.py``). Django leaves the body unread on every answer that does not need it (404,
+    405, 401, a CSRF 403, a 413 refused from ``Content-Length``). RFC 9112 §9.3 (persistence),
+    §9.6 (a server that closes should say ``Connection: close``).
+
+    Bounded: more than :data:`DRAIN_LIMIT` bytes left (or a ``Transfer-Encoding`` body, which
+    Django never reads, or an unreadable ``Content-Length``), nothing is read and the answer
+    gets ``Connection: close`` (RFC 9112 §9.6): the server closes the connection after it and
+    the client knows not to reuse it. An error while reading (the client went away) is
+    ignored: the server sees the broken connection itself."""
+    stream = _Counted(environ["wsgi.input"])
+    environ["wsgi.input"] = stream
+    length = environ.get("CONTENT_LENGTH") or "0"
+    length = int(length) if length.isascii() and length.isdigit() and "HTTP_TRANSFER_ENCODING" not in environ else -1
+
+    def start(status, headers, exc_info=None):
+        left = length - stream.read_bytes if length >= 0 else DRAIN_LIMIT + 1
+        if left > DRAIN_LIMIT:
+            headers = [*(h for h in headers if h[0].lower() != "connection"), ("Connection", "close")]
+        elif left > 0:
+            try:
+                while left > 0 and (chunk := stream.stream.read(min(left, DRAIN_LIMIT))):
+                    left -= len(chunk)
+            except Exception:  # noqa: BLE001, S110 - a client gone: the server sees it
+                pass
+        return start_response(status, headers, exc_info) if exc_info is not None else start_response(status, headers)
+
+    return application(environ, start)
 
 
 class AsgiFront:

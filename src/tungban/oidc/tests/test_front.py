@@ -183,6 +183,9 @@ def test_https_headers_follow_the_settings(path):
 def test_anything_unusual_goes_to_django(path, case, status):
     mine, full, by_itself = both(environ(path, **case))
     assert not by_itself
+    if status == "413":  # a body too large to read: the front says it closes (core/front.py _drained)
+        assert mine[1][-1] == ("Connection", "close")
+        mine = (mine[0], mine[1][:-1], mine[2])
     assert mine[0].split()[0] == status and mine[:2] == full[:2]
 
 
