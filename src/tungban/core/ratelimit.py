@@ -151,6 +151,16 @@ def _cache_database() -> str:
     return router.db_for_write(model) if model is not None else "default"
 
 
+def _postgres_counters():
+    """``(cache, connection, quoted table)`` of the counters when they are a
+    :class:`CounterCache` on PostgreSQL (what a count inside another statement needs), else None."""
+    cache = caches[settings.RATELIMIT_USE_CACHE]
+    if not isinstance(cache, CounterCache):
+        return None
+    connection, table = cache._sql()
+    return (cache, connection, table) if connection.vendor == "postgresql" else None
+
+
 def count(group: str, value: str, *, rate: str | None = None) -> None:
     """Count one attempt of ``group`` for ``value`` (an IP address, an HKID number, …): one
     SQL statement with :class:`CounterCache` (:meth:`CounterCache.hit`).
@@ -309,12 +319,10 @@ def embedded_count(group: str, value: str, source: str) -> EmbeddedCount | None:
     :func:`enabled`.
 
     :raises KeyError: for a group that has no configured rate (a programming error)."""
-    cache = caches[settings.RATELIMIT_USE_CACHE]
-    if not isinstance(cache, CounterCache):
+    found = _postgres_counters()
+    if found is None:
         return None
-    connection, _table = cache._sql()
-    if connection.vendor != "postgresql":
-        return None
+    cache, connection, _table = found
     limit, period = parsed = _parsed_rate(rate_for(group))
     window = _get_window(value, period)
     sql, params = cache.hit_sql(
@@ -355,12 +363,10 @@ def embedded_check(group: str, value: str, source: str) -> EmbeddedCount | None:
     (then :func:`exceeded`). Call only when :func:`enabled`.
 
     :raises KeyError: for a group that has no configured rate (a programming error)."""
-    cache = caches[settings.RATELIMIT_USE_CACHE]
-    if not isinstance(cache, CounterCache):
+    found = _postgres_counters()
+    if found is None:
         return None
-    connection, table = cache._sql()
-    if connection.vendor != "postgresql":
-        return None
+    cache, connection, table = found
     key, limit, window = _counter(group, value)
     now = connection.ops.adapt_datetimefield_value(tz_now().replace(microsecond=0))  # as CounterCache._expiry
     sql = (

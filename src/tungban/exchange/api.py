@@ -273,7 +273,7 @@ def exchange(request, payload: ExchangeIn):
     once with ``Retry-After``), ``provider_busy`` (503 with ``Retry-After``: too many calls to
     this provider in flight), ``provider_error`` (502), ``provider_bad_data`` (502),
     ``provider_timeout`` (504)."""
-    if payload.iat is not None and abs(_received(request) - payload.iat) > settings.TUNGBAN_CLOCK_SKEW:
+    if payload.iat is not None and not services.iat_is_fresh(payload.iat, _received(request)):
         raise errors.RequestStale(skew=settings.TUNGBAN_CLOCK_SKEW)
     return services.exchange(
         request.auth,

@@ -163,14 +163,21 @@ def consent_for_exchange(consent_id, data_user: Organisation, *, lock: bool = Fa
         row = cursor.fetchone()
     if row is None:
         return None
+    return _consent_of(row, data_user)
+
+
+def _consent_of(values, data_user: Organisation) -> Consent:
+    """The consent of ``values`` (its columns, then its product's, the provider's and the
+    resident's, as :func:`_consent_sql` selects them) with those related objects attached,
+    and ``data_user`` as its consumer when it is theirs."""
     a = _width(Consent)
     b = a + _width(DataProduct)
     c = b + _width(Organisation)
-    consent = _load(Consent, row[:a])
-    product = _load(DataProduct, row[a:b])
-    _cache_related(product, "provider", _load(Organisation, row[b:c]))
+    consent = _load(Consent, values[:a])
+    product = _load(DataProduct, values[a:b])
+    _cache_related(product, "provider", _load(Organisation, values[b:c]))
     _cache_related(consent, "product", product)
-    _cache_related(consent, "resident", _load(Resident, row[c:]) if consent.resident_id is not None else None)
+    _cache_related(consent, "resident", _load(Resident, values[c:]) if consent.resident_id is not None else None)
     if consent.consumer_id == data_user.id:
         _cache_related(consent, "consumer", data_user)
     return consent
@@ -263,16 +270,7 @@ def open_exchange(consent_id, data_user: Organisation, request_id: str):
     rest = row[2 + 2 * width :]
     if param is None or rest[0] is None:
         return taken, None, kid, {}
-    a = _width(Consent)
-    b = a + _width(DataProduct)
-    c = b + _width(Organisation)
-    consent = _load(Consent, rest[:a])
-    product = _load(DataProduct, rest[a:b])
-    _cache_related(product, "provider", _load(Organisation, rest[b:c]))
-    _cache_related(consent, "product", product)
-    _cache_related(consent, "resident", _load(Resident, rest[c:]) if consent.resident_id is not None else None)
-    if consent.consumer_id == data_user.id:
-        _cache_related(consent, "consumer", data_user)
+    consent = _consent_of(rest, data_user)
     circuits = {}
     for scope, values in circuit_values.items():
         if values[0] is not None:  # state is never NULL in a row that exists

@@ -89,7 +89,7 @@ def _request(body: bytes) -> tuple[dict, str, str, str, int | None] | None:
         return None
     if not services.REQUEST_ID.match(request_id):
         return None  # the API's invalid_request (400), after its idempotency record
-    if iat is not None and (type(iat) is not int or abs(time.time() - iat) > settings.TUNGBAN_CLOCK_SKEW):
+    if iat is not None and (type(iat) is not int or not services.iat_is_fresh(iat, time.time())):
         return None  # request_stale (400), also kept by the API's idempotency record
     return data, consent_id, product, request_id, iat
 

@@ -79,8 +79,16 @@ LEDGER_KIND = "exchange"
 #: Log entries of attempts' starts (issue 14 item 4): one without a LEDGER_KIND entry of the
 #: same reference is an attempt whose outcome the platform never recorded.
 ATTEMPT_LEDGER_KIND = "exchange_attempt"
-REQUEST_ID = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
+#: A request id's syntax; with ``.match``, nothing may follow it, not even a newline (``\Z``).
+REQUEST_ID = re.compile(r"[A-Za-z0-9_.:-]{8,64}\Z")
 ARTEFACT_VERSION = "1.0"
+
+
+def iat_is_fresh(iat: int, now: float) -> bool:
+    """Whether a request's ``iat`` (integer seconds since the epoch, the data user's clock) is
+    within ``TUNGBAN_CLOCK_SKEW`` seconds of ``now`` (seconds, the gateway's clock); an
+    integer beyond any float clock (|iat| ≥ 2**53) is not, and raises nothing."""
+    return -(2**53) < iat < 2**53 and abs(now - iat) <= settings.TUNGBAN_CLOCK_SKEW
 
 
 # --- Participants and products ----------------------------------------------------------------

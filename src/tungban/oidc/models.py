@@ -19,7 +19,7 @@ import time
 from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
 from authlib.oidc.core import AuthorizationCodeMixin
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -109,6 +109,17 @@ class Client(ClientMixin, models.Model):
 
     def __str__(self) -> str:
         return f"{self.name_en} ({self.client_id})"
+
+    def save(self, *args, **kwargs):
+        """Save; a deactivated client's live access tokens (of logins and its own) are revoked
+        in the same transaction (RFC 7009 §2.1 spirit: a client that may no longer act holds no
+        usable token), so no endpoint need check the client on every request."""
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            if not self.is_active:
+                now = timezone.now()
+                Token.objects.filter(client_id=self.pk, revoked_at__isnull=True).update(revoked_at=now)
+                ClientToken.objects.filter(client_id=self.pk, revoked_at__isnull=True).update(revoked_at=now)
 
     def clean(self):
         """Admin-side validation: the same rules as :func:`tungban.oidc.services.register_client`."""
@@ -259,7 +270,27 @@ def access_token_digest(access_token: str) -> str:
     return hashlib.sha256(access_token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-class Token(TokenMixin, models.Model):
+class _IssuedToken(TokenMixin):
+    """What Authlib asks of an access token (RFC 6749 §5.1: its client, scope and lifetime;
+    RFC 7009: revoked), the same for :class:`Token` and :class:`ClientToken`."""
+
+    def check_client(self, client):
+        return self.client_id == client.pk
+
+    def get_scope(self):
+        return self.scope
+
+    def get_expires_in(self):
+        return self.expires_in
+
+    def is_expired(self):
+        return time.time() >= self.issued_at + self.expires_in
+
+    def is_revoked(self):
+        return self.revoked_at is not None
+
+
+class Token(_IssuedToken, models.Model):
     """A bearer access token (RFC 6750): for userinfo / form data / signing after a login,
     or, with no ``resident``, a client's own token (``client_credentials``, e.g. anonymous
     signing).
@@ -323,21 +354,6 @@ class Token(TokenMixin, models.Model):
             ),
         ]
 
-    def check_client(self, client):
-        return self.client_id == client.pk
-
-    def get_scope(self):
-        return self.scope
-
-    def get_expires_in(self):
-        return self.expires_in
-
-    def is_expired(self):
-        return time.time() >= self.issued_at + self.expires_in
-
-    def is_revoked(self):
-        return self.revoked_at is not None
-
     def is_refresh_expired(self) -> bool:
         return self.refresh_expires_at is None or time.time() >= self.refresh_expires_at
 
@@ -353,7 +369,7 @@ class Token(TokenMixin, models.Model):
             self.save(update_fields=["revoked_at"])
 
 
-class ClientToken(TokenMixin, models.Model):
+class ClientToken(_IssuedToken, models.Model):
     """A client's own bearer access token (``client_credentials``, RFC 6749 §4.4): no
     resident, no grant, no refresh token, no DPoP key — e.g. anonymous signing, an exchange's
     data user. Issue 15 (fourth round): one row of a lean table, the **one** index its
@@ -407,21 +423,6 @@ class ClientToken(TokenMixin, models.Model):
     class Meta:
         verbose_name = _("client access token")
         verbose_name_plural = _("client access tokens")
-
-    def check_client(self, client):
-        return self.client_id == client.pk
-
-    def get_scope(self):
-        return self.scope
-
-    def get_expires_in(self):
-        return self.expires_in
-
-    def is_expired(self):
-        return time.time() >= self.issued_at + self.expires_in
-
-    def is_revoked(self):
-        return self.revoked_at is not None
 
     def get_user(self):
         return None

@@ -390,3 +390,30 @@ def test_a_retry_after_the_worker_died_takes_the_attempt_over_and_counts_the_use
     assert reached_django  # the key was in use: the full stack's decorator took it over
     assert Consent.objects.get(pk=consent_id).uses == 1  # the first attempt's use, not a second
     assert IdempotencyRecord.objects.get(key=body["request_id"]).state == "complete"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_iat_beyond_any_clock_is_stale_not_a_server_error(data_user, provider_answers):
+    """Review (fourth round) M1: an ``iat`` too large for a float (``abs(now - iat)`` raised
+    ``OverflowError``: 500) is ``request_stale`` on the full stack, after the bearer check —
+    an unauthenticated one is 401 as before — and the lane leaves both to it."""
+    auth, (consent_id, _other) = data_user
+    for token, status, code in (
+        (auth, "400 Bad Request", "request_stale"),
+        ("Bearer not-a-token", "401 Unauthorized", "invalid_token"),
+    ):
+        env = environ(body_of(consent_id, iat=10**400), token)
+        (got, _h, content), reached_django = through_front(env)
+        assert reached_django
+        assert got == status and json.loads(content)["error"] == code, content
+    assert not ExchangeRecord.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_id_with_a_trailing_newline_is_invalid(data_user, provider_answers):
+    """Review (fourth round) L2: ``$`` matched before a final newline, so ``abcdefgh12\\n``
+    was delivered as another request id than ``abcdefgh12``."""
+    auth, (consent_id, _other) = data_user
+    (status, _h, content), _reached = through_front(environ(body_of(consent_id, "abcdefgh12\n"), auth))
+    assert status == "400 Bad Request" and json.loads(content)["error"] == "invalid_request", content
+    assert not ExchangeRecord.objects.exists()

@@ -186,6 +186,29 @@ def test_deleting_the_client_deletes_its_tokens(rp):
     assert not ClientToken.objects.exists()
 
 
+def test_deactivating_the_client_revokes_its_live_tokens(rp):
+    """Review (fourth round) L3: a deactivated client's tokens, of both tables, stop working
+    at once, with no per-request check of the client (its ``save`` revokes them)."""
+    client, secret = rp
+    own = _issued(secret)
+    login = "a-login-token"
+    Token.objects.create(
+        access_token=access_token_digest(login),
+        client=client,
+        scope="signing",
+        issued_at=int(time.time()),
+        expires_in=600,
+    )
+    client.is_active = False
+    client.save()
+    for value in (own, login):
+        with pytest.raises(Exception) as refused:
+            resource.bearer_token(_Request(value), "signing")
+        assert refused.value.code == "invalid_token"
+    assert not ClientToken.objects.filter(revoked_at__isnull=True).exists()
+    assert not Token.objects.filter(client=client, revoked_at__isnull=True).exists()
+
+
 def test_migration_moves_existing_client_tokens(rp, resident):
     """Migration ``move_client_tokens``: a client's own tokens in ``oidc_token`` (no resident,
     code, session, refresh token or DPoP key) become rows of ``oidc_clienttoken``; others stay."""
