@@ -27,7 +27,21 @@ device signature, whose ``approval_decided`` signal runs ``on_approval_decided``
 subs and the signed artefact); only their device row is created directly (as
 ``bench/signing.py`` does), instead of the binding ceremony.
 
-Load (``bench/loadgen.py``): for each concurrency level, that many threads call
+Load, by default (``--generator wrk``, when Debian's ``wrk`` is installed): for each
+concurrency level, that many wrk connections (``--wrk-threads``, 2 by default) run
+``bench/wrk/exchange.lua``: ``POST /api/v1/exchange/requests`` as ``DataUser.fetch`` sends it
+(the one ``cdeg`` token fetched before timing; ``consent_id``, ``product``, a fresh
+``request_id`` from a per-run nonce, the wrk thread and a counter, never reused; ``iat`` =
+now) round-robin over all the consents: an untimed wrk run of ``--warmup`` seconds, then the
+timed run of ``--seconds`` (wrk takes whole seconds), the server left to finish each run's
+requests in flight in between. Latency percentiles are then wrk's, of all responses (200 or
+not); errors are the non-200 responses by status and wrk's socket errors; the generator's
+CPU is wrk's own. The delivered records each timed run adds to the ledger must be at least
+its 200s and at most its 200s plus the requests wrk left unanswered when it stopped
+(``ledger_matches``; the run fails otherwise). wrk costs a fraction of the Python
+generator's CPU per exchange (below) and adds no GIL queue to the latency.
+
+Load with ``--generator python`` (``bench/loadgen.py``): for each concurrency level, that many threads call
 ``DataUser.fetch`` (the data user's client of ``examples/data_user.py``; one ``cdeg`` token
 fetched once before timing and shared by every thread, each thread with its own
 ``DataUser`` and keep-alive connection, a fresh ``request_id`` per exchange) round-robin
