@@ -27,7 +27,21 @@ device signature, whose ``approval_decided`` signal runs ``on_approval_decided``
 subs and the signed artefact); only their device row is created directly (as
 ``bench/signing.py`` does), instead of the binding ceremony.
 
-Load (``bench/loadgen.py``): for each concurrency level, that many threads call
+Load, by default (``--generator wrk``, when Debian's ``wrk`` is installed): for each
+concurrency level, that many wrk connections (``--wrk-threads``, 2 by default) run
+``bench/wrk/exchange.lua``: ``POST /api/v1/exchange/requests`` as ``DataUser.fetch`` sends it
+(the one ``cdeg`` token fetched before timing; ``consent_id``, ``product``, a fresh
+``request_id`` from a per-run nonce, the wrk thread and a counter, never reused; ``iat`` =
+now) round-robin over all the consents: an untimed wrk run of ``--warmup`` seconds, then the
+timed run of ``--seconds`` (wrk takes whole seconds), the server left to finish each run's
+requests in flight in between. Latency percentiles are then wrk's, of all responses (200 or
+not); errors are the non-200 responses by status and wrk's socket errors; the generator's
+CPU is wrk's own. The delivered records each timed run adds to the ledger must be at least
+its 200s and at most its 200s plus the requests wrk left unanswered when it stopped
+(``ledger_matches``; the run fails otherwise). wrk costs a fraction of the Python
+generator's CPU per exchange (below) and adds no GIL queue to the latency.
+
+Load with ``--generator python`` (``bench/loadgen.py``): for each concurrency level, that many threads call
 ``DataUser.fetch`` (the data user's client of ``examples/data_user.py``; one ``cdeg`` token
 fetched once before timing and shared by every thread, each thread with its own
 ``DataUser`` and keep-alive connection, a fresh ``request_id`` per exchange) round-robin
@@ -63,6 +77,8 @@ import json
 import math
 import os
 import re
+import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -174,6 +190,18 @@ def parse_args(argv=None):
         "threads do not queue for one interpreter's GIL; 0 = threads in this process, as before)",
     )
     p.add_argument(
+        "--generator",
+        choices=("wrk", "python"),
+        help="the load generator: wrk (bench/wrk/exchange.lua; the default when wrk is installed) or python "
+        "(threads calling DataUser.fetch in --generator-processes processes, bench/loadgen.py)",
+    )
+    p.add_argument(
+        "--wrk-threads",
+        type=int,
+        default=2,
+        help="wrk threads (default 2, one per core here; at most the concurrency)",
+    )
+    p.add_argument(
         "--access-log",
         action="store_true",
         help="turn on granian's access log and print the server's own latency percentiles beside the client's "
@@ -200,6 +228,12 @@ def parse_args(argv=None):
     args.real = max(0, min(args.real, args.residents))
     if args.generator_processes is not None and args.generator_processes < 0:
         p.error("--generator-processes must not be negative")
+    if args.generator is None:
+        args.generator = "wrk" if shutil.which("wrk") else "python"
+    elif args.generator == "wrk" and not shutil.which("wrk"):
+        p.error("--generator wrk: wrk is not installed (apt-get install wrk)")
+    if args.wrk_threads < 1:
+        p.error("--wrk-threads must be 1 or more")
     if args.access_log and (args.server or "granian") != "granian":
         p.error("--access-log reads granian's access log: not with --server " + args.server)
     return args
@@ -360,6 +394,7 @@ PER_EXCHANGE_HEADER = ("server", "PostgreSQL", "providers", "generator", "other"
 class Totals:
     def __init__(self):
         self.delivered = 0
+        self.unanswered = 0  # wrk: requests written but not answered when wrk stopped
         self.lock = threading.Lock()
 
 
@@ -512,6 +547,7 @@ def run_level(
     used["other"] = max(0.0, (cpu1["machine"] - cpu0["machine"]) - sum(v for v in used.values() if v))
     return {
         "concurrency": concurrency,
+        "generator": "python",
         "generator_processes": len(procs),
         "seconds": round(seconds, 2),
         "requests": delivered + sum(errors.values()),
@@ -537,6 +573,157 @@ def run_level(
         # The server's own view of the same exchanges (granian's access log; --access-log).
         "server_latency": server_latencies(access_log, cpu0["log"], cpu1["log"]),
         "token_refreshed": user.token() != token,
+    }
+
+
+# --- load with wrk ------------------------------------------------------------------------------------
+
+
+def delivered_records() -> tuple[int, int]:
+    """``(delivered, all)``: the exchange records of the benchmark's database (``delivered``
+    outcome, and every outcome)."""
+    from django.db import connection
+
+    from tungban.exchange.models import ExchangeRecord
+
+    try:
+        return ExchangeRecord.objects.filter(outcome="delivered").count(), ExchangeRecord.objects.count()
+    finally:
+        connection.close()
+
+
+def drain(timeout: float = 60.0, quiet: float = 0.5) -> tuple[int, int]:
+    """Wait until the server has worked off what a finished wrk run left in flight (wrk stops
+    at its duration without waiting for the answers of the requests it has written): until
+    the number of exchange records has not changed for ``quiet`` seconds. Returns
+    :func:`delivered_records`."""
+    deadline = time.monotonic() + timeout
+    last = delivered_records()
+    stable_since = time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        now = delivered_records()
+        if now != last:
+            last, stable_since = now, time.monotonic()
+        elif time.monotonic() - stable_since >= quiet:
+            break
+    return last
+
+
+def run_level_wrk(
+    user,
+    consents: list,
+    concurrency: int,
+    warmup: float,
+    seconds: float,
+    server_pids,
+    provider_pids,
+    totals: Totals,
+    *,
+    tmp: Path,
+    threads: int = 2,
+    pg: bool = False,
+    access_log: Path | None = None,
+) -> dict:
+    """``concurrency`` connections of wrk (``bench/wrk/exchange.lua``, ``threads`` wrk
+    threads) POST ``/api/v1/exchange/requests`` round-robin over ``consents`` with the data
+    user's one token, a fresh ``request_id`` and ``iat`` each: an untimed run of ``warmup``
+    seconds, then the timed run of ``seconds`` (wrk takes whole seconds, at least 1). The
+    server works off each run's requests in flight (:func:`drain`) before the next step.
+
+    Latency percentiles are wrk's, of **all** responses (200 or not), from the request's
+    write to its response's end. The CPU of each class of process is read from ``/proc``
+    around the timed run; the generator's is wrk's own (``RUSAGE_CHILDREN``) plus this
+    process's. The ledger is checked: the delivered records the timed run added are at least
+    its 200s and at most its 200s plus the requests wrk left unanswered at its stop.
+
+    :raises RuntimeError: wrk failed (``oidc.run_wrk``)."""
+    from oidc import run_wrk  # bench/oidc.py: wrk with its WRK_RESULT line and its own CPU
+
+    threads = max(1, min(threads, concurrency))
+    path = tmp / "wrk-consents.txt"
+    path.write_text("".join(f"{cid} {product}\n" for cid, product in consents))
+    url = f"{user.issuer}/api/v1/exchange/requests"
+
+    def env():
+        # one nonce per wrk run: request_id = nonce-thread-counter is never reused
+        return {"WRK_TOKEN": user.token(), "WRK_CONSENTS": str(path), "WRK_NONCE": secrets.token_hex(8)}
+
+    def account(out: dict) -> tuple[int, int]:
+        ok = out["statuses"].get("200", 0)
+        unanswered = max(0, out["sent"] - sum(out["statuses"].values()))
+        with totals.lock:
+            totals.delivered += ok
+            totals.unanswered += unanswered
+        return ok, unanswered
+
+    if warmup > 0:
+        account(run_wrk("exchange.lua", url, concurrency, warmup, threads, env()))
+    before, _ = drain()
+    backends0 = pg_backend_pids() if pg else None
+
+    def sample(backends):
+        return {
+            "generator": time.process_time(),
+            "server": cpu_seconds(tree_pids(server_pids())),
+            "providers": cpu_seconds(tree_pids(provider_pids)),
+            "postgresql": cpu_seconds(backends) if backends is not None else None,
+            "machine": machine_busy_seconds(),
+            "wall": time.monotonic(),
+            "log": _size(access_log),
+        }
+
+    run_env = env()
+    cpu0 = sample(backends0)
+    out = run_wrk("exchange.lua", url, concurrency, seconds, threads, run_env)
+    backends1 = pg_backend_pids() if pg and backends0 is not None else None
+    cpu1 = sample(sorted(set(backends0 or []) | set(backends1 or [])) if backends1 is not None else None)
+    delivered, unanswered = account(out)
+    after, _ = drain()
+    wall = cpu1["wall"] - cpu0["wall"]
+    duration = out["duration_us"] / 1e6  # wrk's own measured duration of the run
+    used = {k: (cpu1[k] - cpu0[k]) if cpu1[k] is not None and cpu0[k] is not None else None for k in CPU_CLASSES}
+    used["generator"] += out["cpu_s"]
+    used["other"] = max(0.0, (cpu1["machine"] - cpu0["machine"]) - sum(v for v in used.values() if v))
+    errors = collections.Counter({f"HTTP {s}": n for s, n in out["statuses"].items() if s != "200"})
+    # socket errors (not responses); wrk's "status" errors are the non-2xx responses above
+    errors.update({f"wrk {k}": n for k, n in out["errors"].items() if n and k != "status"})
+    new = after - before
+    ms = lambda us: round(us / 1000, 2)  # noqa: E731
+    return {
+        "concurrency": concurrency,
+        "generator": "wrk",
+        "generator_processes": 0,
+        "wrk_threads": threads,
+        "seconds": round(duration, 2),
+        "requests": sum(out["statuses"].values()),
+        "sent": out["sent"],
+        "unanswered_at_stop": unanswered,
+        "delivered": delivered,
+        "statuses": out["statuses"],
+        "errors": dict(errors),
+        "exchanges_per_second": round(delivered / duration, 1),
+        # wrk's percentiles: of all responses (200 or not)
+        "latency_of": "all responses (wrk)",
+        "p50_ms": ms(out["p50_us"]),
+        "p90_ms": ms(out["p90_us"]),
+        "p99_ms": ms(out["p99_us"]),
+        "max_ms": ms(out["latency_max_us"]),
+        "mean_ms": ms(out["latency_mean_us"]),
+        "bench_cpu_percent": round(used["generator"] / wall * 100, 1),
+        "gunicorn_cpu_percent": round(used["server"] / wall * 100, 1),
+        "providers_cpu_percent": round(used["providers"] / wall * 100, 1),
+        "postgresql_cpu_percent": round(used["postgresql"] / wall * 100, 1) if used["postgresql"] is not None else None,
+        "other_cpu_percent": round(used["other"] / wall * 100, 1),
+        "generator_cpu_ms": round(out["cpu_s"] * 1000, 1),
+        "cpu_ms_per_exchange": {
+            k: (round(v / delivered * 1000, 3) if delivered and v is not None else None) for k, v in used.items()
+        },
+        "server_latency": server_latencies(access_log, cpu0["log"], cpu1["log"]),
+        # Every 200 is a real exchange: the delivered records the run added, between its 200s
+        # and its 200s plus the requests unanswered when wrk stopped (the server finishes those).
+        "ledger_new_delivered": new,
+        "ledger_matches": delivered <= new <= delivered + unanswered,
     }
 
 
@@ -570,7 +757,13 @@ def print_table(levels: list[dict]) -> None:
         "(its processes and this one); PostgreSQL = the backends of the benchmark's database (- when not on this machine);"
     )
     print("Other = the rest of the machine (other jobs; PostgreSQL's own processes, or all of it when shown as -).")
-    print("Latency: delivered exchanges only, measured in the client around DataUser.fetch (HTTP + JSON included).")
+    if any(r.get("generator") == "wrk" for r in levels):
+        print(
+            "Latency: wrk's, of ALL responses (200 or not), from the request's write to its response's end; Errors: non-200"
+        )
+        print("responses by HTTP status and wrk's socket errors; Exchanges/s: 200s over wrk's own duration.")
+    else:
+        print("Latency: delivered exchanges only, measured in the client around DataUser.fetch (HTTP + JSON included).")
     print()
     per = []
     for r in levels:
@@ -579,12 +772,12 @@ def print_table(levels: list[dict]) -> None:
         per.append(
             (
                 str(r["concurrency"]),
-                str(r.get("generator_processes", 0)),
+                f"wrk/{r['wrk_threads']}" if r.get("generator") == "wrk" else str(r.get("generator_processes", 0)),
                 *(f"{c[k]:.2f}" if c.get(k) is not None else "-" for k in (*CPU_CLASSES, "other")),
                 f"{total:.2f}",
             )
         )
-    aligned_table(("Concurrency", "Gen. procs", *PER_EXCHANGE_HEADER, "All"), per, first_left=False)
+    aligned_table(("Concurrency", "Generator", *PER_EXCHANGE_HEADER, "All"), per, first_left=False)
     print("CPU ms per delivered exchange in the timed window, by class of process (where the 2 cores went).")
     served = [r for r in levels if r.get("server_latency")]
     if served:
@@ -646,7 +839,9 @@ def run(args, tmp: Path, sock: socket.socket, issuer: str, env: dict) -> dict:
             "server": args.server,
             "profile": args.profile,
             "provider_max_concurrent": args.provider_slots,
-            "generator_processes": args.generator_processes,
+            "generator": args.generator,
+            "wrk_threads": args.wrk_threads if args.generator == "wrk" else None,
+            "generator_processes": args.generator_processes if args.generator == "python" else None,
             "access_log": args.access_log,
             "provider_server": os.environ.get("CDEG_PROVIDER_SERVER") or "granian",
         },
@@ -731,7 +926,25 @@ def run(args, tmp: Path, sock: socket.socket, issuer: str, env: dict) -> dict:
         provider_pids = [p.pid for p in providers]
         levels = []
         for c in args.levels:
-            print(f"Concurrency {c}: {args.warmup:g} s warm-up + {args.seconds:g} s ...", flush=True)
+            print(f"Concurrency {c}: {args.warmup:g} s warm-up + {args.seconds:g} s ({args.generator}) ...", flush=True)
+            if args.generator == "wrk":
+                levels.append(
+                    run_level_wrk(
+                        user,
+                        consents,
+                        c,
+                        args.warmup,
+                        args.seconds,
+                        server_pids,
+                        provider_pids,
+                        totals,
+                        tmp=tmp,
+                        threads=args.wrk_threads,
+                        pg=connection.vendor == "postgresql",
+                        access_log=access_log,
+                    )
+                )
+                continue
             levels.append(
                 run_level(
                     user,
@@ -777,7 +990,15 @@ def run(args, tmp: Path, sock: socket.socket, issuer: str, env: dict) -> dict:
         "ledger_entries": LogLeaf.objects.filter(kind=LEDGER_KIND).count(),
         "exchange_records": outcomes,
         "delivered_seen_by_client": totals.delivered,
+        # wrk: requests written but unanswered when wrk stopped (the server may have delivered them)
+        "unanswered_at_stop": totals.unanswered,
     }
+    # Every 200 the client saw is a delivered record, and every delivered record was asked for.
+    delivered_records = outcomes.get("delivered", 0)
+    result["log"]["ledger_matches"] = (
+        totals.delivered <= delivered_records <= totals.delivered + totals.unanswered
+        and result["log"]["ledger_entries"] == sum(outcomes.values())
+    )
     result["notes"] = notes
     return result
 
@@ -850,6 +1071,8 @@ def main(argv=None) -> int:
     print(
         f"Ledger entries: {log['ledger_entries']}; exchange records by outcome: {log['exchange_records']}; "
         f"delivered as seen by the client: {log['delivered_seen_by_client']}"
+        + (f" (+ {log['unanswered_at_stop']} unanswered when wrk stopped)" if log["unanswered_at_stop"] else "")
+        + f"; ledger matches: {log['ledger_matches']}"
     )
     n = result["notes"]
     print(
@@ -858,7 +1081,7 @@ def main(argv=None) -> int:
     )
     out = args.output or RESULTS / f"exchange-{dt.date.today().isoformat()}{'-quick' if args.quick else ''}.json"
     print(f"Results: {write_results(result, out)}")
-    ok = log["verify_exit_code"] == 0 and all(n["checks"].values())
+    ok = log["verify_exit_code"] == 0 and all(n["checks"].values()) and log["ledger_matches"]
     return 0 if ok else 1
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,6 +23,64 @@ BENCH = Path(__file__).resolve().parents[1] / "exchange.py"
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="the benchmark reads CPU times from /proc")
 def test_exchange_benchmark_tiny_run(tmp_path):
     out = tmp_path / "exchange.json"
+    output = run_bench(tmp_path, out, "--generator", "python")
+
+    assert re.search(r"Concurrency\s+Requests\s+Errors\s+Exchanges/s\s+p50 ms\s+p90 ms\s+p99 ms", output), output
+    row = re.search(r"^\s+1\s+(\d+)\s+(\S+)\s+([\d.]+)\s+", output, re.MULTILINE)
+    assert row, output
+    requests, errors, rate = int(row.group(1)), row.group(2), float(row.group(3))
+    assert requests > 0 and rate > 0 and errors == "0", output
+    assert "verify_exchange_log -> exit 0: OK:" in output, output
+
+    result = json.loads(out.read_text())
+    level = result["levels"][0]
+    assert level["concurrency"] == 1 and level["exchanges_per_second"] > 0 and level["p99_ms"] > 0
+    # The load ran in a generator process; CPU per exchange by class of process is kept
+    # (PostgreSQL's is None on SQLite), the providers' including granian's worker.
+    assert level["generator"] == "python" and level["generator_processes"] == 1
+    per = level["cpu_ms_per_exchange"]
+    assert set(per) == {"server", "postgresql", "providers", "generator", "other"}
+    assert per["server"] > 0 and per["providers"] > 0 and per["generator"] > 0 and per["postgresql"] is None
+    assert result["log"]["verify_exit_code"] == 0
+    # Every delivered exchange is in the log, and nothing else happened.
+    assert result["log"]["exchange_records"] == {"delivered": result["log"]["delivered_seen_by_client"]}
+    assert result["log"]["ledger_entries"] == result["log"]["delivered_seen_by_client"]
+    assert result["log"]["ledger_matches"] is True
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="the benchmark reads CPU times from /proc")
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (apt-get install wrk)")
+def test_exchange_benchmark_tiny_run_with_wrk(tmp_path):
+    out = tmp_path / "exchange.json"
+    output = run_bench(tmp_path, out, "--generator", "wrk", "--concurrency", "2")
+
+    row = re.search(r"^\s+2\s+(\d+)\s+(\S+)\s+([\d.]+)\s+", output, re.MULTILINE)
+    assert row, output
+    assert int(row.group(1)) > 0 and row.group(2) == "0" and float(row.group(3)) > 0, output
+    assert "Latency: wrk's, of ALL responses" in output, output
+    assert "verify_exchange_log -> exit 0: OK:" in output, output
+
+    result = json.loads(out.read_text())
+    level = result["levels"][0]
+    assert level["generator"] == "wrk" and level["wrk_threads"] == 2 and level["concurrency"] == 2
+    # Every response was a 200 (each request had its own request_id and a fresh iat).
+    assert level["statuses"] == {"200": level["delivered"]} and level["delivered"] > 0 and level["errors"] == {}
+    assert level["p50_ms"] > 0 and level["p99_ms"] >= level["p50_ms"]
+    per = level["cpu_ms_per_exchange"]
+    assert per["server"] > 0 and per["providers"] > 0 and per["generator"] > 0 and per["postgresql"] is None
+    # The timed run's 200s are new delivered records; a request wrk left unanswered at its
+    # stop may have been delivered too, nothing else.
+    assert level["delivered"] <= level["ledger_new_delivered"] <= level["delivered"] + level["unanswered_at_stop"]
+    log = result["log"]
+    assert log["verify_exit_code"] == 0 and log["ledger_matches"] is True
+    assert set(log["exchange_records"]) == {"delivered"}
+    seen, extra = log["delivered_seen_by_client"], log["unanswered_at_stop"]
+    assert seen <= log["exchange_records"]["delivered"] <= seen + extra
+    assert log["ledger_entries"] == log["exchange_records"]["delivered"]
+
+
+def run_bench(tmp_path, out: Path, *extra: str) -> str:
+    """A tiny run of the benchmark (``extra`` arguments last); its output, after asserting exit 0."""
     cmd = [
         sys.executable,
         str(BENCH),
@@ -39,6 +98,7 @@ def test_exchange_benchmark_tiny_run(tmp_path):
         "0.5",
         "--output",
         str(out),
+        *extra,
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -48,24 +108,4 @@ def test_exchange_benchmark_tiny_run(tmp_path):
         output, _ = proc.communicate(timeout=30)
         pytest.fail(f"bench/exchange.py took over 120 s:\n{output}")
     assert proc.returncode == 0, output
-
-    assert re.search(r"Concurrency\s+Requests\s+Errors\s+Exchanges/s\s+p50 ms\s+p90 ms\s+p99 ms", output), output
-    row = re.search(r"^\s+1\s+(\d+)\s+(\S+)\s+([\d.]+)\s+", output, re.MULTILINE)
-    assert row, output
-    requests, errors, rate = int(row.group(1)), row.group(2), float(row.group(3))
-    assert requests > 0 and rate > 0 and errors == "0", output
-    assert "verify_exchange_log -> exit 0: OK:" in output, output
-
-    result = json.loads(out.read_text())
-    level = result["levels"][0]
-    assert level["concurrency"] == 1 and level["exchanges_per_second"] > 0 and level["p99_ms"] > 0
-    # The load ran in a generator process; CPU per exchange by class of process is kept
-    # (PostgreSQL's is None on SQLite), the providers' including granian's worker.
-    assert level["generator_processes"] == 1
-    per = level["cpu_ms_per_exchange"]
-    assert set(per) == {"server", "postgresql", "providers", "generator", "other"}
-    assert per["server"] > 0 and per["providers"] > 0 and per["generator"] > 0 and per["postgresql"] is None
-    assert result["log"]["verify_exit_code"] == 0
-    # Every delivered exchange is in the log, and nothing else happened.
-    assert result["log"]["exchange_records"] == {"delivered": result["log"]["delivered_seen_by_client"]}
-    assert result["log"]["ledger_entries"] == result["log"]["delivered_seen_by_client"]
+    return output

@@ -15,6 +15,7 @@ function common.lines_for_thread(path, index, count)
 end
 
 local threads, counter = {}, 0
+common.threads = threads
 
 -- setup(thread) for every script: number the threads so each reads its share of tokens.
 function common.setup(thread)
@@ -24,14 +25,15 @@ function common.setup(thread)
   threads[#threads + 1] = thread
 end
 
-function common.done(summary, latency, requests)
+-- `extra`: more JSON members for the line (e.g. exchange.lua's status counts), or nil.
+function common.done(summary, latency, requests, extra)
   local e = summary.errors
   local pct = {}
   for _, p in ipairs({50, 90, 99}) do pct[#pct + 1] = string.format('"p%d_us": %d', p, latency:percentile(p)) end
   io.write(string.format(
     'WRK_RESULT {"duration_us": %d, "requests": %d, "bytes": %d, "errors": {"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d}, "latency_mean_us": %.1f, "latency_max_us": %d, %s}\n',
     summary.duration, summary.requests, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,
-    latency.mean, latency.max, table.concat(pct, ", ")))
+    latency.mean, latency.max, table.concat(pct, ", ") .. (extra and (", " .. extra) or "")))
 end
 
 return common
