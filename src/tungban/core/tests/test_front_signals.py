@@ -58,9 +58,7 @@ def housekeeping(monkeypatch):
 
 
 def post(app):
-    return wsgi.call(
-        app, wsgi.environ(PATH, "POST", body=b"a=1", content_type="application/x-www-form-urlencoded")
-    )
+    return wsgi.call(app, wsgi.environ(PATH, "POST", body=b"a=1", content_type="application/x-www-form-urlencoded"))
 
 
 def no_django(env, start_response):
