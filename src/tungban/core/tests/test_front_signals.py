@@ -145,3 +145,15 @@ def test_a_handlers_exception_still_gets_the_finishing_housekeeping(sends, house
     assert status.startswith("500") or status.startswith("503")
     assert sends == {"started": 0, "finished": 0}
     assert housekeeping == ["checked", "checked"]
+
+
+def test_the_url_conf_check_follows_set_urlconf_and_falls_back_to_the_reset(monkeypatch):
+    assert front._urlconf_may_be_set() is False
+    set_urlconf("tungban.urls")
+    try:
+        assert front._urlconf_may_be_set() is True
+    finally:
+        set_urlconf(None)
+    assert front._urlconf_may_be_set() is False
+    monkeypatch.setattr(front, "_urlconfs", object())  # another asgiref's Local: reset_urlconf runs
+    assert front._urlconf_may_be_set() is True
