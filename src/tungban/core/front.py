@@ -61,7 +61,9 @@ what the full stack would: the method, the ``Host`` (as above), the SSL redirect
 size (a body over the lane's ``max_body``, a ``Transfer-Encoding`` or an unreadable
 ``Content-Length`` goes to Django: its 413 and its parsing). It sends Django's
 ``request_started`` and ``request_finished`` around the handler (the database connection's
-age and health checks, exactly as for a request Django answers), and adds the headers the full
+age and health checks, exactly as for a request Django answers; when exactly Django's own
+receivers are connected it does their work directly, without ``Signal.send``'s dispatch:
+``_Housekeeping``), and adds the headers the full
 stack adds to a hot-path answer (as for documents, made once per status, content type, extra
 headers and scheme by the full stack's own code) and ``Content-Length``. An exception raised by
 a handler gets the JSON answer of :func:`tungban.core.faults.api_exception_response` (503 for a
