@@ -233,24 +233,25 @@ class _Housekeeping:
     The receiver lists are compared with the last ones checked on every request, so a
     receiver connected later is seen at the next request."""
 
-    __slots__ = ("_checked", "_stock")
+    __slots__ = ("_checked",)
 
     _STARTED = (reset_queries, close_old_connections)
     _FINISHED = (close_old_connections, reset_urlconf)
 
     def __init__(self):
-        self._checked: tuple[list, list] | None = None  # copies of the receiver lists last checked
-        self._stock = False
+        # (copies of the receiver lists last checked, their verdict): one attribute, replaced
+        # whole, so that threads never pair one check's lists with another's verdict
+        self._checked: tuple[list, list, bool] | None = None
 
     def stock(self) -> bool:
         """Whether exactly Django's receivers are connected (class docstring)."""
         started, finished = signals.request_started.receivers, signals.request_finished.receivers
         checked = self._checked
         if checked is not None and checked[0] == started and checked[1] == finished:
-            return self._stock  # the entries are the same objects: compared by identity
-        self._stock = self._only(started, self._STARTED) and self._only(finished, self._FINISHED)
-        self._checked = (list(started), list(finished))
-        return self._stock
+            return checked[2]  # the entries are the same objects: compared by identity
+        stock = self._only(started, self._STARTED) and self._only(finished, self._FINISHED)
+        self._checked = (list(started), list(finished), stock)
+        return stock
 
     @staticmethod
     def _only(receivers: list, expected: tuple) -> bool:
