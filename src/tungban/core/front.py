@@ -83,6 +83,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import signals
+from django.core.cache import close_caches
 from django.core.handlers.base import reset_urlconf
 from django.core.handlers.wsgi import WSGIRequest
 from django.db import close_old_connections, connections, reset_queries
@@ -222,13 +223,15 @@ class _Housekeeping:
     When the receivers of ``request_started`` are exactly Django's ``reset_queries`` and
     ``close_old_connections``, and those of ``request_finished`` exactly
     ``close_old_connections`` and ``reset_urlconf`` (each for any sender, synchronous: what
-    :mod:`django.db` and :mod:`django.core.handlers.base` connect;
-    :mod:`tungban.core.signals_trim` removes ``close_caches``), :meth:`started` and
-    :meth:`finished` do what those receivers do — each initialised connection's
-    ``queries_log`` cleared and :meth:`close_if_unusable_or_obsolete` (maximum age, health
-    check, errors, autocommit), the URL conf reset — in one loop over the connections, without
-    :meth:`Signal.send`'s receiver resolution (about a third of the front's CPU per request).
-    With anything else connected (another receiver, one for a particular sender, an
+    :mod:`django.db` and :mod:`django.core.handlers.base` connect), with or without
+    ``close_caches`` (:mod:`tungban.core.signals_trim` removes it unless a cache needs
+    closing), :meth:`started` and :meth:`finished` do what those receivers do — each
+    initialised connection's ``queries_log`` cleared and
+    :meth:`close_if_unusable_or_obsolete` (maximum age, health check, errors, autocommit),
+    the URL conf reset, the caches closed — without :meth:`Signal.send`'s receiver resolution
+    (with ``reset_urlconf``'s exception, about half of the front's CPU per lane request: 15 →
+    7 µs in process). With anything else connected (another receiver, one for a particular
+    sender, an
     asynchronous one, one of Django's missing) both signals are sent as Django sends them.
     The receiver lists are compared with the last ones checked on every request, so a
     receiver connected later is seen at the next request."""
@@ -241,15 +244,21 @@ class _Housekeeping:
     def __init__(self):
         # (copies of the receiver lists last checked, their verdict): one attribute, replaced
         # whole, so that threads never pair one check's lists with another's verdict
-        self._checked: tuple[list, list, bool] | None = None
+        self._checked: tuple[list, list, str] | None = None
 
-    def stock(self) -> bool:
-        """Whether exactly Django's receivers are connected (class docstring)."""
+    def stock(self) -> str:
+        """``"stock"`` when exactly Django's receivers are connected (class docstring),
+        ``"caches"`` when Django's ``close_caches`` is too, ``""`` for anything else."""
         started, finished = signals.request_started.receivers, signals.request_finished.receivers
         checked = self._checked
         if checked is not None and checked[0] == started and checked[1] == finished:
             return checked[2]  # the entries are the same objects: compared by identity
-        stock = self._only(started, self._STARTED) and self._only(finished, self._FINISHED)
+        if self._only(started, self._STARTED) and self._only(finished, self._FINISHED):
+            stock = "stock"
+        elif self._only(started, self._STARTED) and self._only(finished, (*self._FINISHED, close_caches)):
+            stock = "caches"  # a cache backend with a close() of its own (signals_trim keeps it)
+        else:
+            stock = ""
         self._checked = (list(started), list(finished), stock)
         return stock
 
@@ -274,12 +283,15 @@ class _Housekeeping:
             conn.close_if_unusable_or_obsolete()
 
     @staticmethod
-    def finished() -> None:
-        """``close_old_connections`` and ``reset_urlconf``."""
+    def finished(stock: str = "stock") -> None:
+        """``close_old_connections`` and ``reset_urlconf`` (and ``close_caches`` when ``stock``
+        is ``"caches"``)."""
         for conn in connections.all(initialized_only=True):
             conn.close_if_unusable_or_obsolete()
         if _urlconf_may_be_set():
             reset_urlconf(None)
+        if stock == "caches":
+            close_caches()
 
 
 class Front:
@@ -369,7 +381,7 @@ class Front:
                 return status, response.status_code, headers, content
         finally:
             if stock:
-                housekeeping.finished()
+                housekeeping.finished(stock)
             else:
                 signals.request_finished.send(sender=self.__class__)
         if reply is None:

@@ -157,3 +157,18 @@ def test_the_url_conf_check_follows_set_urlconf_and_falls_back_to_the_reset(monk
     assert front._urlconf_may_be_set() is False
     monkeypatch.setattr(front, "_urlconfs", object())  # another asgiref's Local: reset_urlconf runs
     assert front._urlconf_may_be_set() is True
+
+
+def test_djangos_close_caches_is_one_of_the_known_receivers(lane, sends, housekeeping, monkeypatch):
+    from django.core.cache import caches, close_caches
+
+    closed = []
+    monkeypatch.setattr(caches["default"], "close", lambda **kw: closed.append("closed"))
+    request_finished.connect(close_caches)  # what signals_trim keeps for a cache that needs closing
+    try:
+        status, _headers, _body = post(front.Front(no_django))
+    finally:
+        request_finished.disconnect(close_caches)
+    assert status == "200 OK"
+    assert sends == {"started": 0, "finished": 0}
+    assert closed == ["closed"] and housekeeping == ["checked", "checked"]
