@@ -231,8 +231,8 @@ class _Housekeeping:
     the URL conf reset, the caches closed — without :meth:`Signal.send`'s receiver resolution
     (with ``reset_urlconf``'s exception, about half of the front's CPU per lane request: 15 →
     7 µs in process). With anything else connected (another receiver, one for a particular
-    sender, an
-    asynchronous one, one of Django's missing) both signals are sent as Django sends them.
+    sender, an asynchronous one, one of Django's missing) both signals are sent as Django
+    sends them.
     The receiver lists are compared with the last ones checked on every request, so a
     receiver connected later is seen at the next request."""
 
