@@ -115,7 +115,6 @@ def _environ(token: str, host: str, body: bytes) -> dict:
 
 
 def measure(args) -> dict:
-    from django.conf import settings
     from django.db import connection
 
     from tungban.exchange import adapter
@@ -124,16 +123,10 @@ def measure(args) -> dict:
     answer = json.dumps({"data": ADDRESS}).encode()
     adapter._post = lambda url, token, timeout, limit: (200, answer)
     token, consents = _seed(args.consents)
-    host = settings.ALLOWED_HOSTS[0] if settings.ALLOWED_HOSTS and settings.ALLOWED_HOSTS[0] != "*" else "localhost"
-    counter = iter(range(10**9))
+    exchange_through = exchanger(token, consents)
 
     def one():
-        i = next(counter)
-        body = json.dumps({"consent_id": consents[i % len(consents)], "product": WSD, "request_id": uuid.uuid4().hex})
-        status = []
-        out = b"".join(application(_environ(token, host, body.encode()), lambda s, h, e=None: status.append(s)))
-        if not status[0].startswith("200"):
-            raise SystemExit(f"exchange: {status[0]} {out[:300]!r}")
+        exchange_through(application)
 
     for _ in range(args.warmup):
         one()
@@ -168,6 +161,25 @@ def measure(args) -> dict:
         stats.sort_stats("tottime").print_stats(30)
         result["profile"] = out.getvalue()
     return result
+
+
+def exchanger(token: str, consents: list):
+    """A function that sends one delivered exchange through a WSGI ``app`` (the next of
+    ``consents`` round robin, a fresh request id, bearer ``token``) and exits on anything but 200."""
+    from django.conf import settings
+
+    host = settings.ALLOWED_HOSTS[0] if settings.ALLOWED_HOSTS and settings.ALLOWED_HOSTS[0] != "*" else "localhost"
+    counter = iter(range(10**9))
+
+    def one(app) -> None:
+        i = next(counter)
+        body = json.dumps({"consent_id": consents[i % len(consents)], "product": WSD, "request_id": uuid.uuid4().hex})
+        status = []
+        out = b"".join(app(_environ(token, host, body.encode()), lambda s, h, e=None: status.append(s)))
+        if not status[0].startswith("200"):
+            raise SystemExit(f"exchange: {status[0]} {out[:300]!r}")
+
+    return one
 
 
 def main(argv=None) -> int:

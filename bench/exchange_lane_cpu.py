@@ -25,20 +25,18 @@ import os
 import statistics
 import sys
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from exchange_cpu import ADDRESS, WSD, _environ, _seed  # noqa: E402
+from exchange_cpu import ADDRESS, _seed, exchanger  # noqa: E402
 from inprocess import backend_cpu_ns, backend_pid, throwaway_database  # noqa: E402
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tungban.settings")
 
 
 def measure(blocks: int, per_block: int, consents: int) -> dict:
-    from django.conf import settings
     from django.db import connection
 
     from tungban.exchange import adapter
@@ -47,17 +45,8 @@ def measure(blocks: int, per_block: int, consents: int) -> dict:
     answer = json.dumps({"data": ADDRESS}).encode()
     adapter._post = lambda url, token, timeout, limit: (200, answer)
     token, ids = _seed(consents)
-    host = settings.ALLOWED_HOSTS[0] if settings.ALLOWED_HOSTS and settings.ALLOWED_HOSTS[0] != "*" else "localhost"
     apps = {"lane": application, "full stack": application.application}
-    counter = iter(range(10**9))
-
-    def one(app):
-        i = next(counter)
-        body = json.dumps({"consent_id": ids[i % len(ids)], "product": WSD, "request_id": uuid.uuid4().hex})
-        status = []
-        out = b"".join(app(_environ(token, host, body.encode()), lambda s, h, e=None: status.append(s)))
-        if not status[0].startswith("200"):
-            raise SystemExit(f"exchange: {status[0]} {out[:300]!r}")
+    one = exchanger(token, ids)
 
     for app in apps.values():
         for _ in range(10):
