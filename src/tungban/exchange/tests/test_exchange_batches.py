@@ -22,7 +22,7 @@ from tungban.exchange import services as exchange
 from tungban.ledger import transparency
 from tungban.ledger.models import LogLeaf, PendingLeaf, PublishedHead
 
-from .test_hot_exchange import post_exchange, setup_exchange
+from .test_hot_exchange import post_exchange, setup_exchange, warm_exchange_on_the_wire
 from .test_log_promise import leaf_digest, provider_answers  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="leaves are queued on PostgreSQL only")
@@ -41,15 +41,9 @@ MAX_ROUND_TRIPS = 11
 
 @pytest.mark.django_db(transaction=True)
 def test_a_delivered_exchange_commits_twice_and_makes_few_round_trips(officer, provider_answers, settings):  # noqa: F811
-    from tungban.testing.pgwire import relayed
-
     settings.TUNGBAN_LOG_BATCH_INTERVAL_MS = 60_000  # its process integrated a moment ago
     client, auth, (consent_id,) = setup_exchange(officer)
-    with relayed(connection) as wire:
-        assert post_exchange(client, auth, consent_id).status_code == 200  # warm: the connection, breaker rows
-        wire.clear()
-        response = post_exchange(client, auth, consent_id)
-        statements = list(wire.statements)
+    response, statements = warm_exchange_on_the_wire(client, auth, consent_id)
     assert response.status_code == 200, response.content
     shown = f"{len(statements)}:\n" + "\n".join(s[:120] for s in statements)
     assert len(statements) <= MAX_ROUND_TRIPS, shown

@@ -117,6 +117,20 @@ def post_exchange(client, auth, consent_id):
     )
 
 
+def warm_exchange_on_the_wire(client, auth, consent_id):
+    """``(response, statements)`` of a delivered exchange after a first one warmed the
+    connection and the breaker rows: every statement sent on the PostgreSQL connection
+    (:func:`tungban.testing.pgwire.relayed`), BEGIN and COMMIT included."""
+    from tungban.testing.pgwire import relayed
+
+    with relayed(connection) as wire:
+        assert post_exchange(client, auth, consent_id).status_code == 200
+        wire.clear()
+        response = post_exchange(client, auth, consent_id)
+        statements = list(wire.statements)
+    return response, statements
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_delivered_exchange_makes_few_queries_and_writes_everything(officer, provider_answers):
     client, auth, (consent_id,) = setup_exchange(officer)

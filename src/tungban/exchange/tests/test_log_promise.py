@@ -31,7 +31,7 @@ from tungban.ledger import services as ledger_log
 from tungban.ledger import transparency
 from tungban.ledger.models import LogLeaf, LogState, PendingLeaf
 
-from .test_hot_exchange import ADDRESS, post_exchange, setup_exchange
+from .test_hot_exchange import ADDRESS, post_exchange, setup_exchange, warm_exchange_on_the_wire
 
 
 @pytest.fixture
@@ -204,14 +204,8 @@ MAX_ROUND_TRIPS = 18
 def test_a_delivered_exchange_makes_few_round_trips(officer, provider_answers):
     if connection.vendor != "postgresql":
         pytest.skip("round trips of a PostgreSQL connection")
-    from tungban.testing.pgwire import relayed
-
     client, auth, (consent_id,) = setup_exchange(officer)
-    with relayed(connection) as wire:
-        assert post_exchange(client, auth, consent_id).status_code == 200  # warm: the connection, breaker rows
-        wire.clear()
-        response = post_exchange(client, auth, consent_id)
-        statements = list(wire.statements)
+    response, statements = warm_exchange_on_the_wire(client, auth, consent_id)
     assert response.status_code == 200, response.content
     assert len(statements) <= MAX_ROUND_TRIPS, f"{len(statements)}:\n" + "\n".join(s[:120] for s in statements)
     assert not PendingLeaf.objects.exists()  # the log was free: both leaves integrated
