@@ -463,8 +463,6 @@ def complete(result: Any, *, status: int = 200, subject: str = "") -> None:
     :param subject: what the answer's disclosure depends on (up to 200 characters, e.g.
         ``exchange.consent:<id>``); :func:`forget` deletes the answers about it."""
     call = _current.get()
-    if call is not None and call.claim_pending and connection.in_atomic_block:
-        claim_here()  # a lane's call whose key is not claimed yet: in this transaction
     if call is None or not call.staged or not call.active or call.record_id is None:
         return
     from .models import IdempotencyRecord, IdempotencyState
