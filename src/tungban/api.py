@@ -27,6 +27,8 @@ from tungban.exchange.api import router as exchange_router
 from tungban.identity import errors as identity_errors
 from tungban.ledger import errors as ledger_errors
 from tungban.ledger.api import router as log_router
+from tungban.miniapps import errors as miniapps_errors
+from tungban.miniapps.api import router as miniapps_router
 from tungban.oidc import errors as oidc_errors
 from tungban.signing import errors as signing_errors
 from tungban.signing.api import router as signing_router
@@ -69,6 +71,7 @@ api = NinjaAPI(
             ),
             tag("exchange", "The consented data exchange gateway (CDEG).", exchange_errors),
             tag("transparency log", "The RFC 9162 transparency log (public).", ledger_errors),
+            tag("miniapps", "Mini-programs run in the resident's app (device calls).", miniapps_errors),
             tag(
                 "credentials", "e-Licences: issuance, status, 認證易 verification.", credentials_errors, identity_errors
             ),
@@ -80,6 +83,7 @@ api.add_router("/signing/", signing_router)
 api.add_router("/exchange/", exchange_router)
 api.add_router("/log/", log_router)
 api.add_router("/credentials/", credentials_router)
+api.add_router("/miniapps/", miniapps_router)
 
 
 @api.exception_handler(DomainError)

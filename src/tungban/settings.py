@@ -123,6 +123,7 @@ INSTALLED_APPS = [
     "tungban.ledger",
     "tungban.exchange",
     "tungban.credentials",
+    "tungban.miniapps",
     "tungban.counter",
     "tungban.setup",
     "django_tasks_db",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
+from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
@@ -27,6 +28,7 @@ from tungban.exchange.constants import CDEG_SCOPE
 from tungban.identity import hkid
 from tungban.identity import services as identity
 from tungban.identity.models import PopulationRecord, Resident
+from tungban.miniapps import services as miniapps
 from tungban.oidc import services as oidc
 from tungban.oidc.constants import EME_SCOPES
 from tungban.signing.constants import SIGNING_SCOPE
@@ -50,6 +52,8 @@ SAMPLE_SERVICE = {
 SAMPLE_SERVICE_URL = "http://127.0.0.1:8100"
 #: The sample service fills its form from e-ME and has the declaration signed (iAM Smart+).
 SAMPLE_SERVICE_SCOPES = [*EME_SCOPES, SIGNING_SCOPE, CDEG_SCOPE]
+#: The demo mini-program (examples/miniapps/library_card), published by ``tungban demo``.
+DEMO_MINIAPP = Path(__file__).resolve().parents[3] / "examples" / "miniapps" / "library_card"
 #: The demo data providers of the exchange gateway (examples/providers), on loopback.
 PROVIDER_PORTS = {"wsd": 8201, "ird": 8202, "cr": 8203}
 #: The sample service's department as a data user of the exchange gateway.
@@ -200,6 +204,8 @@ def seed(var_dir=None, service_url: str = SAMPLE_SERVICE_URL) -> dict:
         jwks={"keys": [bank_key.as_dict(private=False)]},
     )
     exchange.register_organisation(**DEMO_BANK, client=bank_client)
+    if DEMO_MINIAPP.is_dir():  # a source checkout: the demo mini-program (issue 16)
+        miniapps.publish(miniapps.read_bundle(DEMO_MINIAPP))
     out["fapi_client"] = {"client_id": register_fapi_bank(var_dir)["client_id"]}
     out["client"] = {"client_id": client.client_id, "client_secret": secret}
     (var_dir / "demo-clients.json").write_text(

@@ -6,6 +6,7 @@ const SHELL = [
   "{% url 'wallet:app' %}",
   "{% static 'core/site.css' %}",
   "{% static 'wallet/app.css' %}",
+  "{% static 'wallet/miniapps.css' %}",
   "{% static 'core/vendor/qrcode-generator.js' %}",
   "{% static 'wallet/js/main.js' %}",
   "{% static 'wallet/js/state.js' %}",
@@ -15,6 +16,7 @@ const SHELL = [
   "{% static 'wallet/js/lib/jose.js' %}",
   "{% static 'wallet/js/lib/log.js' %}",
   "{% static 'wallet/js/lib/messages.js' %}",
+  "{% static 'wallet/js/lib/miniapp-bridge.js' %}",
   "{% static 'wallet/js/lib/qr.js' %}",
   "{% static 'wallet/js/lib/sdjwt.js' %}",
   "{% static 'wallet/js/lib/store.js' %}",
@@ -27,6 +29,7 @@ const SHELL = [
   "{% static 'wallet/js/screens/consents.js' %}",
   "{% static 'wallet/js/screens/credentials.js' %}",
   "{% static 'wallet/js/screens/home.js' %}",
+  "{% static 'wallet/js/screens/miniapps.js' %}",
 ];
 
 self.addEventListener("install", (e) => e.waitUntil(caches.open(C).then((c) => c.addAll(SHELL)).then(() => self.skipWaiting())));

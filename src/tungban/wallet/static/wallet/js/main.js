@@ -19,13 +19,14 @@ import { AppError, configureApi } from "./lib/api.js";
 import { T } from "./lib/messages.js";
 import { loadDevice } from "./lib/store.js";
 import { config, nav, state } from "./state.js";
-import { $, clearMessages, notify, show, showError } from "./ui/dom.js";
+import { $, clearMessages, notify, onShow, show, showError } from "./ui/dom.js";
 import "./ui/strings.js";
 import { initApprove, showApproval } from "./screens/approve.js";
 import { lostBinding, onBind, onRegister, onUnbind } from "./screens/bind.js";
 import { showConsents } from "./screens/consents.js";
 import { CREDENTIAL_ROUTE, onDownloadPdf, onPresent, resetPresentation, showCredentialRoute } from "./screens/credentials.js";
 import { onSaveProfile, onScan, showHome } from "./screens/home.js";
+import { MINIAPP_ROUTE, onScreenShown as onMiniappShown, showMiniappRoute } from "./screens/miniapps.js";
 
 const HOME = config.home;
 const approvalId = config.approvalId;
@@ -71,6 +72,11 @@ async function route() {
     await showCredentialRoute(credentialRoute);
     return;
   }
+  const miniappRoute = MINIAPP_ROUTE.exec(location.hash);
+  if (miniappRoute) {
+    await showMiniappRoute(miniappRoute);
+    return;
+  }
   await showHome();
 }
 nav.route = route;
@@ -84,6 +90,7 @@ function onHashChange() {
   const credentialRoute = CREDENTIAL_ROUTE.exec(location.hash);
   if (location.hash === "#consents") showConsents().catch(showError);
   else if (credentialRoute) showCredentialRoute(credentialRoute).catch(showError);
+  else if (MINIAPP_ROUTE.test(location.hash)) showMiniappRoute(MINIAPP_ROUTE.exec(location.hash)).catch(showError);
   else if ($("screen-home").hidden) showHome().catch(showError);
 }
 
@@ -95,13 +102,14 @@ function registerServiceWorker() {
 async function start() {
   configureApi({ base: config.api, lang: document.documentElement.lang || "zh-Hant-HK" });
   initApprove();
+  onShow(onMiniappShown);
   $("bind-form").addEventListener("submit", onBind);
   $("register-form").addEventListener("submit", onRegister);
   $("profile-form").addEventListener("submit", onSaveProfile);
   $("scan-form").addEventListener("submit", onScan);
   $("unbind-button").addEventListener("click", onUnbind);
   window.addEventListener("hashchange", onHashChange);
-  ["consents-back", "credentials-back"].forEach((id) => $(id).addEventListener("click", (e) => {
+  ["consents-back", "credentials-back", "miniapps-back"].forEach((id) => $(id).addEventListener("click", (e) => {
     // Back to the home screen in place (and in the history), no reload.
     if (approvalId || !state.device) return;
     e.preventDefault();
