@@ -27,9 +27,11 @@ import copy
 import datetime as dt
 import hashlib
 
+from . import water_bill
+
 #: Department id → the products it serves.
 PRODUCTS: dict[str, tuple[str, ...]] = {
-    "wsd": ("wsd.registered-address.v1",),
+    "wsd": ("wsd.registered-address.v1", water_bill.PRODUCT),
     "ird": ("ird.tax-return-status.v1",),
     "cr": ("cr.company-particulars.v1",),
 }
@@ -160,6 +162,8 @@ RECORDS: dict[str, dict[str, dict]] = {
 
 def seeded_record(product_id: str, hkid: str) -> dict | None:
     """A copy of the seeded record of ``hkid`` for ``product_id``, or ``None``."""
+    if product_id == water_bill.PRODUCT:  # every resident has a made-up bill (water_bill.py)
+        return water_bill.record(hkid)
     record = RECORDS.get(product_id, {}).get(hkid)
     return copy.deepcopy(record) if record is not None else None
 

@@ -16,6 +16,17 @@ class CredentialsConfig(AppConfig):
 
         scopes.register(CREDENTIALS_SCOPE, _("Issue and revoke e-Licences"), key_only=True, app=self.label)
         retention.register("credentials", services.purge_expired)
+        from tungban.wallet import cards as panel_cards
+
+        from . import cards
+
+        panel_cards.register(
+            "credentials.expiring",
+            _("e-Licences about to expire"),
+            load=cards.expiring_card,
+            description=_("Your e-licences that expire within the next 90 days."),
+            app=self.label,
+        )
         from tungban.core import front
 
         from . import hot

@@ -16,6 +16,28 @@ class ExchangeConfig(AppConfig):
         scopes.register(CDEG_SCOPE, _("Exchange data under a resident's consent"), key_only=True, app=self.label)
         kinds.register(CONSENT_KIND, _("Consent to share data"), binds=("terms",), app=self.label)
 
+        from tungban.wallet import cards as panel_cards
+
+        from . import cards
+
+        panel_cards.register(
+            "exchange.water-bill",
+            _("Water bill (Water Supplies Department)"),
+            load=cards.water_bill_card,
+            act=cards.ask_water_bill_consent,
+            description=_(
+                "Your water bill balance and due date, from the Water Supplies Department with your consent."
+            ),
+            app=self.label,
+        )
+        panel_cards.register(
+            "exchange.recent-uses",
+            _("Recent uses of my data"),
+            load=cards.recent_uses_card,
+            description=_("Which services and organisations received your data lately."),
+            app=self.label,
+        )
+
         from tungban.core import retention
 
         from . import nonces, services

@@ -1,5 +1,6 @@
 """The bundled participants and data products (issue #4): the Water Supplies Department's
-registered address (the "填表通" address auto-fill), Inland Revenue's tax-return status and
+registered address (the "填表通" address auto-fill) and water bill balance (the personal
+assistant panel, issue 16), Inland Revenue's tax-return status and
 the Companies Registry's company particulars. Schemas are in ``products/*.json``; each
 product's ``fields`` (what residents are shown when they consent) are exactly its schema's
 properties, checked when it is registered (``DataProduct.clean``, issue 13 item 19)."""
@@ -27,6 +28,18 @@ PRODUCTS = [
             {"name": "address", "label_en": "Residential address", "label_zh": "住址"},
             {"name": "address_zh", "label_en": "Residential address in Chinese", "label_zh": "中文住址"},
             {"name": "registered_since", "label_en": "Registered since", "label_zh": "登記日期"},
+        ],
+    },
+    {
+        "id": "wsd.water-bill.v1",
+        "provider": "wsd",
+        "name_en": "Water bill balance",
+        "name_zh": "水費單結餘",
+        "fields": [
+            {"name": "account_number", "label_en": "Water account number", "label_zh": "水費帳戶號碼"},
+            {"name": "balance_hkd", "label_en": "Balance due (HK$)", "label_zh": "應繳結餘（港元）"},
+            {"name": "bill_date", "label_en": "Bill date", "label_zh": "發單日期"},
+            {"name": "due_date", "label_en": "Payment due date", "label_zh": "繳費限期"},
         ],
     },
     {

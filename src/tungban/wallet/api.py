@@ -14,11 +14,12 @@ from ninja import Field, Router, Schema, Status
 
 from tungban.core import ratelimit
 from tungban.core.api import error_responses
+from tungban.core.idempotency import idempotent
 from tungban.identity import limits
 from tungban.identity import services as identity
 from tungban.identity.services import Guardian
 
-from . import services
+from . import panel, services
 from .auth import DeviceAuth, device_auth
 
 __all__ = ["DeviceAuth", "device_auth", "router"]  # DeviceAuth is re-exported for older imports
@@ -343,3 +344,81 @@ def update_me(request, payload: ProfileIn):
 def unbind(request):
     services.unbind(request.auth, reason="resident")
     return Status(204, None)
+
+
+# --- Personal assistant panel (issue 16) ---------------------------------------------------------
+
+
+class CardItemOut(Schema):
+    label: str
+    value: str
+
+
+class CardSourceOut(Schema):
+    department: str = Field(description="The department the data came from, in the request's language")
+    product: str = Field(description="The data product or record, e.g. the gateway's product name")
+    fetched_at: str = Field(description="When it was fetched (ISO 8601)")
+
+
+class CardOut(Schema):
+    kind: str
+    label: str
+    state: Literal["ok", "empty", "consent_needed", "unavailable"]
+    items: list[CardItemOut]
+    sources: list[CardSourceOut] = Field(description="Where the card's data came from")
+    message: str = Field(description="For a card that is not ok: why, and what to do")
+    action: str = Field(description="Label of the card's action (POST …/action), empty if none")
+
+
+class CardKindOut(Schema):
+    kind: str
+    label: str
+    description: str
+
+
+class PanelOut(Schema):
+    cards: list[CardOut]
+    offered: list[CardKindOut] = Field(description="Every card kind the resident may add")
+
+
+class PanelIn(Schema):
+    cards: list[str] = Field(description="Card kinds, in the order to show them (adds, removes, reorders)")
+
+
+class CardActionOut(Schema):
+    approval_id: str | None = Field(None, description="An approval request to open in the app (e.g. a consent)")
+
+
+@router.get(
+    "/panel",
+    response={200: PanelOut, **DEVICE_ERRORS},
+    auth=device_auth,
+    summary="(device) The personal assistant panel: the chosen cards, loaded, and the kinds on offer",
+)
+def get_panel(request):
+    return panel.panel(request.auth.resident)
+
+
+@router.put(
+    "/panel",
+    response={200: PanelOut, **DEVICE_ERRORS},
+    auth=device_auth,
+    summary="(device) Choose the panel's cards and their order",
+)
+def put_panel(request, payload: PanelIn):
+    panel.choose(request.auth.resident, payload.cards)
+    return panel.panel(request.auth.resident)
+
+
+@router.post(
+    "/panel/cards/{kind}/action",
+    response={200: CardActionOut, **DEVICE_ERRORS},
+    auth=device_auth,
+    summary="(device) Run a card's action, e.g. ask for the consent a card needs",
+)
+@idempotent(
+    caller=lambda request: f"device:{request.auth.pk}",
+    description="Optional here (recommended): a retry gets the same approval request.",
+)
+def card_action(request, kind: str):
+    return panel.act(request.auth.resident, kind)

@@ -61,3 +61,11 @@ BadSignature = Forbidden.define("bad_signature", _("The signature does not verif
 ProofExpired = Forbidden.define("proof_expired", _("The device clock is off or the proof is too old."), status=401)
 ProofReplayed = Forbidden.define("proof_replayed", _("This proof was already used."), status=401)
 DeviceUnbound = Forbidden.define("device_unbound", _("This device is no longer bound to an account."))
+
+# Personal assistant panel (issue 16)
+UnknownCardKind = DomainError.define(
+    "unknown_card_kind", _("There is no such card for the personal assistant."), field="cards"
+)
+RepeatedCard = DomainError.define("repeated_card", _("Each card can be on the panel once."), field="cards")
+TooManyCards = DomainError.define("too_many_cards", _("The panel holds at most %(max)s cards."), field="cards")
+NoCardAction = NotFound.define("no_card_action", _("This card is not on your panel or has nothing to do."))

@@ -230,3 +230,18 @@ class AccountNotice(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+
+
+class PanelCard(models.Model):
+    """A card the resident put on the personal assistant panel (issue 16): a kind registered
+    with :mod:`tungban.wallet.cards` (no ``choices``: a new domain adds its kind without a
+    wallet migration), at ``position`` (0 first)."""
+
+    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="panel_cards")
+    kind = models.CharField(max_length=40, help_text="A kind registered with tungban.wallet.cards")
+    position = models.PositiveSmallIntegerField(default=0)
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [models.UniqueConstraint(fields=["resident", "kind"], name="one_panel_card_per_kind")]

@@ -25,6 +25,7 @@ const SHELL = [
   "{% static 'wallet/js/ui/format.js' %}",
   "{% static 'wallet/js/ui/strings.js' %}",
   "{% static 'wallet/js/screens/approve.js' %}",
+  "{% static 'wallet/js/screens/assistant.js' %}",
   "{% static 'wallet/js/screens/bind.js' %}",
   "{% static 'wallet/js/screens/consents.js' %}",
   "{% static 'wallet/js/screens/credentials.js' %}",

@@ -26,6 +26,7 @@ import { lostBinding, onBind, onRegister, onUnbind } from "./screens/bind.js";
 import { showConsents } from "./screens/consents.js";
 import { CREDENTIAL_ROUTE, onDownloadPdf, onPresent, resetPresentation, showCredentialRoute } from "./screens/credentials.js";
 import { onSaveProfile, onScan, showHome } from "./screens/home.js";
+import { ASSISTANT_ROUTE, showAssistant } from "./screens/assistant.js";
 import { MINIAPP_ROUTE, onScreenShown as onMiniappShown, showMiniappRoute } from "./screens/miniapps.js";
 
 const HOME = config.home;
@@ -72,6 +73,10 @@ async function route() {
     await showCredentialRoute(credentialRoute);
     return;
   }
+  if (ASSISTANT_ROUTE.test(location.hash)) {
+    await showAssistant();
+    return;
+  }
   const miniappRoute = MINIAPP_ROUTE.exec(location.hash);
   if (miniappRoute) {
     await showMiniappRoute(miniappRoute);
@@ -90,6 +95,7 @@ function onHashChange() {
   const credentialRoute = CREDENTIAL_ROUTE.exec(location.hash);
   if (location.hash === "#consents") showConsents().catch(showError);
   else if (credentialRoute) showCredentialRoute(credentialRoute).catch(showError);
+  else if (ASSISTANT_ROUTE.test(location.hash)) showAssistant().catch(showError);
   else if (MINIAPP_ROUTE.test(location.hash)) showMiniappRoute(MINIAPP_ROUTE.exec(location.hash)).catch(showError);
   else if ($("screen-home").hidden) showHome().catch(showError);
 }
@@ -109,7 +115,7 @@ async function start() {
   $("scan-form").addEventListener("submit", onScan);
   $("unbind-button").addEventListener("click", onUnbind);
   window.addEventListener("hashchange", onHashChange);
-  ["consents-back", "credentials-back", "miniapps-back"].forEach((id) => $(id).addEventListener("click", (e) => {
+  ["consents-back", "credentials-back", "miniapps-back", "assistant-back"].forEach((id) => $(id).addEventListener("click", (e) => {
     // Back to the home screen in place (and in the history), no reload.
     if (approvalId || !state.device) return;
     e.preventDefault();
