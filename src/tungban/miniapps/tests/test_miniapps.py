@@ -144,3 +144,13 @@ def test_publish_command(db, capsys):
     call_command("publish_miniapp", str(DEMO))
     out = capsys.readouterr().out
     assert out.startswith("library-card 1.0.0 sha256=") and "/miniapps/library-card/" in out
+
+
+def test_a_suspended_miniapp_cannot_be_launched_or_served(app, client, library_card):
+    """The kill switch (admin ``is_active``): launches, data calls and its files stop at once."""
+    _call(app, "PUT", "/library-card/grants/profile.name")
+    MiniApp.objects.filter(pk="library-card").update(is_active=False)
+    assert _refused(app, "GET", "/library-card/launch").code == "no_miniapp"
+    assert _refused(app, "GET", "/library-card/data/profile.name").code == "no_miniapp"
+    assert _call(app, "GET", "/") == []
+    assert client.get(f"/miniapps/library-card/{library_card.sha256}/index.html").status_code == 404
