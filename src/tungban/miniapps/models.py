@@ -52,7 +52,14 @@ class MiniApp(models.Model):
 
     @property
     def sector(self) -> str:
-        """The pairwise-subject sector (OIDC Core §8.1) of the identifiers this mini-app sees."""
+        """The pairwise-subject sector (OIDC Core §8.1) of the identifiers this mini-app sees.
+
+        By default its own, ``miniapp:<id>``: the ``sub`` a mini-app sees differs from the one
+        its department's web service sees. A mini-app is other code, run in another place (inside
+        the resident's app, with its own grants), and the resident approves it separately, so
+        linking the two is the department's explicit act, as grouping clients is
+        (``sector_identifier_uri``, OIDC Core §8.1): it registers the web service's sector here
+        (``publish_miniapp --sector`` or the admin) and both then see one ``sub``."""
         return self.sector_identifier or f"{SECTOR_PREFIX}{self.id}"
 
 
