@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.utils import timezone
+import pytest
+from django.utils import timezone, translation
 
 from tungban.credentials import cards
 from tungban.credentials.models import Credential
 from tungban.wallet import cards as panel_cards
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    with translation.override("en"):
+        yield
 
 
 def test_registered_by_credentials(db):

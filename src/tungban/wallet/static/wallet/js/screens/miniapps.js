@@ -90,6 +90,8 @@ function askResident(app, perm) {
       $("miniapp-allow").onclick = null;
       $("miniapp-deny").onclick = null;
       notify(fmt(answer ? M.granted : M.refused, { permission: perm.label }));
+      // Back to the mini-program, where the question came from (the prompt is gone).
+      if (running && running.frame) running.frame.focus();
       resolve(answer);
     };
     $("miniapp-allow").onclick = () => done(true);
