@@ -23,11 +23,11 @@ class MiniApp(models.Model):
     id = models.SlugField(_("Mini-program id"), max_length=40, primary_key=True)
     name_en = models.CharField(_("Name (English)"), max_length=100)
     name_zh = models.CharField(_("Name (Chinese)"), max_length=100)
-    description_en = models.CharField(max_length=300, blank=True)
-    description_zh = models.CharField(max_length=300, blank=True)
+    description_en = models.CharField(_("Description (English)"), max_length=300, blank=True)
+    description_zh = models.CharField(_("Description (Chinese)"), max_length=300, blank=True)
     publisher_id = models.CharField(_("Publishing department id"), max_length=40)
-    publisher_name_en = models.CharField(max_length=200)
-    publisher_name_zh = models.CharField(max_length=200)
+    publisher_name_en = models.CharField(_("Publishing department (English)"), max_length=200)
+    publisher_name_zh = models.CharField(_("Publishing department (Chinese)"), max_length=200)
     sector_identifier = models.CharField(
         _("Pairwise sector"),
         max_length=200,
@@ -39,9 +39,19 @@ class MiniApp(models.Model):
         ),
     )
     current = models.ForeignKey(
-        "MiniAppVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+        "MiniAppVersion",
+        verbose_name=_("Current version"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
-    is_active = models.BooleanField(default=True)
+    is_active = models.BooleanField(
+        _("Published"),
+        default=True,
+        help_text=_("Untick to stop the mini-program at once (it is no longer listed, launched or served)."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -65,14 +75,15 @@ class MiniApp(models.Model):
 
 class MiniAppVersion(models.Model):
     miniapp = models.ForeignKey(MiniApp, on_delete=models.CASCADE, related_name="versions")
-    version = models.CharField(max_length=40)
+    version = models.CharField(_("Version"), max_length=40)
     sha256 = models.CharField(max_length=64, help_text="SHA-256 of the bundle's canonical file list")
     manifest = models.JSONField()
     files = models.JSONField(help_text="{path: base64 content}")
-    size = models.PositiveIntegerField()
-    uploaded_at = models.DateTimeField(auto_now_add=True)
+    size = models.PositiveIntegerField(_("Size (bytes)"))
+    uploaded_at = models.DateTimeField(_("Published at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("mini-program version")
         constraints = [models.UniqueConstraint(fields=["miniapp", "sha256"], name="one_version_per_hash")]
 
     @property

@@ -154,3 +154,30 @@ def test_a_suspended_miniapp_cannot_be_launched_or_served(app, client, library_c
     assert _refused(app, "GET", "/library-card/data/profile.name").code == "no_miniapp"
     assert _call(app, "GET", "/") == []
     assert client.get(f"/miniapps/library-card/{library_card.sha256}/index.html").status_code == 404
+
+
+def test_admin_kill_switch_in_chinese(client, library_card):
+    """An administrator sees the mini-program's page in Chinese (labels translated) and
+    unticks "Published" to stop it."""
+    from tungban.testing.factories import login_staff, staff_user
+
+    login_staff(client, staff_user("admin"))
+    url = "/admin/miniapps/miniapp/library-card/change/"
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-Hant-HK").content.decode()
+    for label in ("小程序編號", "發布部門（英文）", "配對識別範圍", "已發布", "現行版本"):
+        assert label in page, label
+    resp = client.post(
+        url,
+        {
+            "sector_identifier": "",
+            "is_active": "",
+            "versions-TOTAL_FORMS": "1",
+            "versions-INITIAL_FORMS": "1",
+            "versions-MIN_NUM_FORMS": "0",
+            "versions-MAX_NUM_FORMS": "0",
+            "versions-0-id": str(library_card.pk),
+            "versions-0-miniapp": "library-card",
+        },
+    )
+    assert resp.status_code == 302, resp.content.decode()[:2000]
+    assert not MiniApp.objects.get(pk="library-card").is_active
