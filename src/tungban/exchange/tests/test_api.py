@@ -17,7 +17,14 @@ pytestmark = pytest.mark.django_db
 def test_catalogue_lists_products_with_schemas(client):
     catalogue.register_bundled({"wsd": "http://127.0.0.1:8201"})
     products = {p["id"]: p for p in client.get("/api/v1/exchange/products").json()}
-    assert set(products) == {"wsd.registered-address.v1", "ird.tax-return-status.v1", "cr.company-particulars.v1"}
+    assert set(products) == {
+        "wsd.registered-address.v1",
+        "wsd.water-bill.v1",  # issue 16: the personal assistant panel's water bill
+        "ird.tax-return-status.v1",
+        "cr.company-particulars.v1",
+    }
+    bill = products["wsd.water-bill.v1"]
+    assert [f["name"] for f in bill["fields"]] == ["account_number", "balance_hkd", "bill_date", "due_date"]
     wsd = products["wsd.registered-address.v1"]
     assert wsd["provider"] == {"id": "wsd", "name_en": "Water Supplies Department", "name_zh": "水務署"}
     assert wsd["schema"]["$schema"].endswith("2020-12/schema") and "address" in wsd["schema"]["required"]
