@@ -57,8 +57,7 @@ def _pin(args, *, new: bool = False) -> str:
     if not sys.stdin.isatty():
         raise AppError(
             "pin_required",
-            "No terminal to ask for the PIN: give it with --pin NNNNNN or in the environment variable "
-            "TUNGBAN_APP_PIN.",
+            "No terminal to ask for the PIN: give it with --pin NNNNNN or in the environment variable TUNGBAN_APP_PIN.",
         )
     try:
         pin = getpass.getpass("Choose a PIN (at least 6 digits): " if new else "PIN: ")

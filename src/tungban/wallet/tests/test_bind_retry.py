@@ -56,7 +56,10 @@ def test_a_short_pin_is_refused_before_the_code_is_sent(issuer, resident, app_ho
 
 def test_an_already_bound_app_is_refused_before_the_code_is_sent(issuer, officer, app_home, tmp_path, capsys):
     first, second = make_resident(officer), make_resident(officer)
-    assert _bind_cli(app_home, issuer, "--hkid", first.hkid, "--code", wallet.issue_activation_code(first), "--pin", PIN) == 0
+    assert (
+        _bind_cli(app_home, issuer, "--hkid", first.hkid, "--code", wallet.issue_activation_code(first), "--pin", PIN)
+        == 0
+    )
     code = wallet.issue_activation_code(second)
     assert _bind_cli(app_home, issuer, "--hkid", second.hkid, "--code", code, "--pin", PIN) == 2
     assert "already_bound" in capsys.readouterr().err
