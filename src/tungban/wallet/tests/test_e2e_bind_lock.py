@@ -30,7 +30,9 @@ def _submit(page, hkid: str, code: str) -> str:
     "locale, locked_words",
     [("en-GB", ("locked", "counter", "new code")), ("zh-HK", ("鎖定", "櫃位", "新的啟動碼"))],
 )
-def test_the_app_says_the_code_is_locked_and_a_new_code_binds(issuer, resident, officer, e2e_browser, locale, locked_words):
+def test_the_app_says_the_code_is_locked_and_a_new_code_binds(
+    issuer, resident, officer, e2e_browser, locale, locked_words
+):
     context = e2e_browser.new_context(locale=locale, viewport=PHONE)
     context.set_default_timeout(TIMEOUT)
     page = context.new_page()
