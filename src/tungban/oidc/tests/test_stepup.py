@@ -186,3 +186,31 @@ def test_the_helper_is_the_one_signing_uses(issuer, resident, app_home):
     )
     assert answer.status_code == 401 and "max_age=300" in answer.headers["WWW-Authenticate"]
     assert json.loads(answer.text)["details"]["max_age"] == 300
+
+
+def test_the_administrator_sets_the_required_level_in_the_admin(client):
+    """The Django admin's client form offers the levels as a choice (no typing of URNs)."""
+    from tungban.testing.factories import login_staff, staff_user
+
+    admin = login_staff(client, staff_user("admin"))
+    form = {
+        "client_id": "lib",
+        "name_en": "Harbour Library",
+        "name_zh": "海港圖書館",
+        "logo_url": "",
+        "redirect_uris": json.dumps([RP]),
+        "post_logout_redirect_uris": json.dumps([]),
+        "allowed_scopes": json.dumps(["openid", "profile"]),
+        "token_endpoint_auth_method": "none",
+        "jwks": json.dumps({}),
+        "sector_identifier": "",
+        "signing_callback_uri": "",
+        "signing_max_auth_age": "",
+        "required_acr": ACR_PLUS_MFA,
+        "is_active": "on",
+    }
+    page = admin.get("/admin/oidc/client/add/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'name="required_acr"' in page and f'value="{ACR_PLUS_MFA}"' in page
+    response = admin.post("/admin/oidc/client/add/", form, follow=True, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert Client.objects.get(client_id="lib").required_acr == ACR_PLUS_MFA
