@@ -291,9 +291,12 @@ def complete_binding(
     """Bind a device: store its public key (and passkey) after checking possession.
 
     A resident has one bound device; binding a new phone unbinds the old one (re-bind).
+    A binding opened with a counter's activation code uses the code up here, in the same
+    transaction (issue 16 item 1); a refusal leaves the code usable.
     :raises NotFound: ``no_binding``; :class:`DomainError` ``request_expired``,
         ``bad_device_key``, ``passkey_required`` (web), ``bad_passkey``;
-        :class:`Forbidden` ``bad_signature``; :class:`Conflict` ``device_taken`` (this device
+        :class:`Forbidden` ``bad_signature``, ``bad_activation_code`` (the code was used by
+        another binding or replaced by a newer code meanwhile); :class:`Conflict` ``device_taken`` (this device
         key already serves an account), ``request_already_decided`` (binding used).
     """
     if platform not in Platform.values:
