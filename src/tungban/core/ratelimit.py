@@ -612,11 +612,20 @@ def too_many_response(request: HttpRequest, exc: DomainError) -> HttpResponse:
     return response
 
 
-def limit(group: str, *, key: str | KeyFunction = "ip", methods: tuple[str, ...] = ("POST",)):
+def limit(
+    group: str,
+    *,
+    key: str | KeyFunction = "ip",
+    methods: tuple[str, ...] = ("POST",),
+    error: type[DomainError] | None = None,
+):
     """Decorate a view to count each request of ``methods`` against ``group``'s rate.
 
     :param key: ``"ip"`` (the client address, :func:`client_ip`) or a callable
         ``key(request) -> str | None`` (``None``: this request is not counted, e.g. no HKID given).
+    :param error: the documented error to answer with instead of :data:`RateLimited` (a
+        status-429 ``DomainError`` whose message may use ``%(minutes)s``), for a limit whose
+        meaning the client must be told, e.g. ``activation_code_locked`` (issue 16 item 2).
     :returns: the decorator; past the limit the view is not called and the client gets
         :func:`too_many_response` (429).
     """
@@ -630,6 +639,9 @@ def limit(group: str, *, key: str | KeyFunction = "ip", methods: tuple[str, ...]
                     try:
                         count(group, value)
                     except RateLimited as exc:
+                        if error is not None:
+                            retry_after = exc.details["retry_after"]
+                            exc = error(details=exc.details, minutes=max(1, -(-retry_after // 60)))
                         return too_many_response(request, exc)
             return view(request, *args, **kwargs)
 
@@ -638,7 +650,13 @@ def limit(group: str, *, key: str | KeyFunction = "ip", methods: tuple[str, ...]
     return decorator
 
 
-def limit_operation(group: str, *, key: str | KeyFunction = "ip", methods: tuple[str, ...] = ("POST",)):
+def limit_operation(
+    group: str,
+    *,
+    key: str | KeyFunction = "ip",
+    methods: tuple[str, ...] = ("POST",),
+    error: type[DomainError] | None = None,
+):
     """:func:`limit` for a django-ninja operation: put it under ``@router.post(...)``; the
     operation must declare ``429`` in its ``response`` (``error_responses(..., 429)``)."""
-    return decorate_view(limit(group, key=key, methods=methods))
+    return decorate_view(limit(group, key=key, methods=methods, error=error))

@@ -14,9 +14,15 @@ EME_SCOPES = ["openid", "profile", "hkid", "address", "billing_address", "phone"
 #: clients that were granted this scope by an administrator.
 OFFLINE_ACCESS_SCOPE = "offline_access"
 
-#: ``acr`` values: iAM Smart (basic) and iAM Smart+ (plus) accounts.
+#: ``acr`` values: iAM Smart (basic) and iAM Smart+ (plus) accounts, and either confirmed with
+#: two factors (``mfa`` in ``amr``: the web app's passkey with user verification on top of the
+#: device key). What each requires and how they compare: :mod:`.stepup` (issue 16 item 3).
 ACR_BASIC = "urn:tungban:acr:basic"
 ACR_PLUS = "urn:tungban:acr:plus"
+ACR_MFA = "urn:tungban:acr:mfa"
+ACR_PLUS_MFA = "urn:tungban:acr:plus:mfa"
+#: Every level, weakest first (discovery ``acr_values_supported``).
+ACR_VALUES = [ACR_BASIC, ACR_PLUS, ACR_MFA, ACR_PLUS_MFA]
 #: ``amr`` values (RFC 8176 §2): device key, passkey user verification, PIN (unused: the CLI app's PIN
 #: never reaches the platform), two factors.
 AMR_DEVICE_KEY = "swk"

@@ -11,6 +11,15 @@ InvalidToken = DomainError.define("invalid_token", _("A valid access token is re
 InsufficientScope = Forbidden.define(
     "insufficient_scope", _("The access token does not carry the scope this call needs.")
 )
+#: RFC 9470 §3 step-up: the token's login is too weak or too old for this call (see :mod:`.stepup`).
+InsufficientUserAuthentication = DomainError.define(
+    "insufficient_user_authentication",
+    _(
+        "This call needs a stronger or more recent login: send the resident through a new login with "
+        "the acr_values and max_age of the WWW-Authenticate header."
+    ),
+    status=401,
+)
 InvalidClaims = DomainError.define("invalid_claims", _("The 'claims' parameter must be a JSON object."))
 InvalidRedirectUri = DomainError.define(
     "invalid_redirect_uri", _("Register at least one redirect URI."), field="redirect_uris"

@@ -93,6 +93,22 @@ class Client(ClientMixin, models.Model):
         blank=True,
         help_text=_("Signing after login is refused when the login is older; empty means no limit."),
     )
+    required_acr = models.CharField(
+        _("Required login level"),
+        max_length=40,
+        blank=True,
+        default="",
+        choices=[
+            ("", _("Any tungban account")),
+            ("urn:tungban:acr:plus", _("iAM Smart+ account")),
+            ("urn:tungban:acr:mfa", _("Any account, confirmed with two factors (passkey in the app)")),
+            ("urn:tungban:acr:plus:mfa", _("iAM Smart+ account, confirmed with two factors (passkey in the app)")),
+        ],
+        help_text=_(
+            "The level every login to this service must reach (acr); a login request may ask for "
+            "more, never less. Its APIs answer step-up (RFC 9470) to tokens of weaker logins."
+        ),
+    )
     fapi = models.BooleanField(
         _("FAPI 2.0 security profile"),
         default=False,

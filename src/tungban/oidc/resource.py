@@ -23,7 +23,7 @@ from ninja.security import HttpBearer
 
 from tungban.core.errors import DomainError
 
-from . import dpop, errors
+from . import dpop, errors, stepup
 from .models import ClientToken, Token, access_token_digest
 
 #: ``WWW-Authenticate`` for a request that sent no bearer token (RFC 6750 §3: no error code).
@@ -128,13 +128,24 @@ class ScopedBearer(HttpBearer):
     ``Authorization: DPoP`` with a proof for a DPoP-bound token (RFC 9449 §7), as a
     ninja auth class. Subclasses turn the token into the caller with :meth:`authorize`.
 
+    Step-up (RFC 9470, issue 16 item 3): a resident's token must come from a login that
+    reaches ``acr_values`` (any one of them) and the level its client registered
+    (``Client.required_acr``), no older than ``max_age`` seconds; else 401
+    ``insufficient_user_authentication`` with ``WWW-Authenticate: Bearer
+    error="insufficient_user_authentication", acr_values="…"[, max_age=N]``
+    (:func:`.stepup.require`). A client's own token (``client_credentials``) has no login to
+    step up and passes.
+
     :raises DomainError: ``invalid_token`` (401, ``WWW-Authenticate: Bearer realm="tungban"``)
         without a bearer token; otherwise as :func:`bearer_token` (401 ``invalid_token``,
-        403 ``insufficient_scope``), and what :meth:`authorize` raises.
+        403 ``insufficient_scope``), ``insufficient_user_authentication`` (401), and what
+        :meth:`authorize` raises.
     """
 
-    def __init__(self, scope: str | None = None):
+    def __init__(self, scope: str | None = None, *, acr_values: list[str] | None = None, max_age: int | None = None):
         self.scope = scope
+        self.acr_values = list(acr_values or [])
+        self.max_age = max_age
         super().__init__()
 
     def __call__(self, request):
@@ -144,10 +155,20 @@ class ScopedBearer(HttpBearer):
                 _("This call needs an access token (Authorization: Bearer)."),
                 details={"www_authenticate": NO_TOKEN_CHALLENGE},
             )
-        return self.authorize(request, bearer_token(request, self.scope))
+        return self.authorize(request, self._checked(request))
 
     def authenticate(self, request, token):  # ninja's hook; __call__ does the work
-        return self.authorize(request, bearer_token(request, self.scope))
+        return self.authorize(request, self._checked(request))
+
+    def _checked(self, request):
+        token = bearer_token(request, self.scope)
+        stepup.require(
+            token,
+            acr_values=self.acr_values,
+            max_age=self.max_age,
+            floor=getattr(token.client, "required_acr", ""),
+        )
+        return token
 
     def authorize(self, request, token: Token):
         """The value for ``request.auth`` (the token itself unless overridden)."""

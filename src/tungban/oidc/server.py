@@ -271,7 +271,7 @@ class CodeGrant(grants.AuthorizationCodeGrant):
             claims=list(approval.approved_claims) if approval else [],
             nonce=data.get("nonce", ""),
             auth_time=int(approval.decided_at.timestamp()) if approval else int(time.time()),
-            acr=services.acr_for(subject.resident),
+            acr=services.acr_for_login(approval) if approval else services.acr_for(subject.resident),
             amr=services.amr_for(approval),
             code_challenge=data["code_challenge"],
             code_challenge_method=data["code_challenge_method"],

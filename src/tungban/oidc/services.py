@@ -26,11 +26,12 @@ from tungban.identity.models import Resident, Tier
 from tungban.wallet import services as wallet
 from tungban.wallet.models import ApprovalRequest
 
-from . import client_secrets, errors, rows
+from . import client_secrets, errors, rows, stepup
 from . import scopes as scope_registry
 from .constants import (
     ACR_BASIC,
     ACR_PLUS,
+    ACR_VALUES,
     AMR_DEVICE_KEY,
     AMR_MFA,
     AMR_USER_PRESENCE,
@@ -98,8 +99,37 @@ def resident_for_sub(client: Client, sub: str) -> Resident | None:
 
 
 def acr_for(resident: Resident) -> str:
-    """``acr`` value: iAM Smart+ accounts log in at ``urn:tungban:acr:plus``, others basic."""
+    """The account's level: iAM Smart+ accounts ``urn:tungban:acr:plus``, others basic (the
+    ``acr`` of a login that required nothing; see :func:`acr_for_login`)."""
     return ACR_PLUS if resident.tier == Tier.PLUS else ACR_BASIC
+
+
+def check_required_acr(value: str | None) -> str:
+    """A client's ``required_acr`` as stored: ``""`` for none (or the basic level, which every
+    login reaches), else one of :data:`ACR_VALUES`. :raises DomainError:
+    ``invalid_client_metadata`` (``field="required_acr"``)."""
+    value = (value or "").strip()
+    if value in ("", ACR_BASIC):
+        return ""
+    if value not in ACR_VALUES:
+        raise errors.InvalidClientMetadata(
+            _("Unknown login level: use one of %(levels)s.") % {"levels": ", ".join(ACR_VALUES)},
+            field="required_acr",
+        )
+    return value
+
+
+def _login_facts(approval: ApprovalRequest) -> tuple[bool, bool]:
+    """``(plus, mfa)`` of an approved login: the account's tier and whether ``amr`` has ``mfa``."""
+    return approval.resident.tier == Tier.PLUS, AMR_MFA in amr_for(approval)
+
+
+def acr_for_login(approval: ApprovalRequest) -> str:
+    """The ID token's ``acr`` (OIDC Core §2) for an approved login: the first level of the
+    request's ``context["acr"]`` (the effective required levels, :func:`open_authorization`)
+    that the login satisfied, else the account's level (:func:`acr_for`). Issue 16 item 3."""
+    plus, mfa = _login_facts(approval)
+    return stepup.chosen_acr(plus=plus, mfa=mfa, required=(approval.context or {}).get("acr") or [])
 
 
 def amr_for(approval: ApprovalRequest | None) -> list[str]:
@@ -170,15 +200,22 @@ def requested_acr_values(acr_values: str | None) -> list[str]:
     separated, in order of preference), e.g. ``["urn:tungban:acr:plus"]``; unknown values are
     ignored. As national eID providers do, the platform reads them as the levels the service
     accepts: a login whose account reaches none of them is refused (``access_denied``)."""
-    return [v for v in (acr_values or "").split() if v in (ACR_BASIC, ACR_PLUS)]
+    return [v for v in (acr_values or "").split() if v in ACR_VALUES]
 
 
-def acr_satisfied(resident: Resident, required: list[str]) -> bool:
-    """Whether the resident's login meets a required ACR (plus satisfies basic)."""
-    if not required:
-        return True
-    achieved = acr_for(resident)
-    return achieved in required or (achieved == ACR_PLUS and ACR_BASIC in required)
+def acr_satisfied(approval: ApprovalRequest) -> bool:
+    """Whether an approved login reaches one of the levels its request requires
+    (``context["acr"]``; :mod:`.stepup` compares them: plus satisfies basic, two factors
+    are ``mfa`` in ``amr``)."""
+    plus, mfa = _login_facts(approval)
+    return stepup.login_satisfies(plus=plus, mfa=mfa, required=(approval.context or {}).get("acr") or [])
+
+
+def only_second_factor_missing(approval: ApprovalRequest) -> bool:
+    """Whether the login's account level is enough and only the second factor is missing
+    (so the resident is told to confirm with a passkey, not to upgrade at a counter)."""
+    plus, _mfa = _login_facts(approval)
+    return stepup.login_satisfies(plus=plus, mfa=True, required=(approval.context or {}).get("acr") or [])
 
 
 def open_authorization(
@@ -200,13 +237,15 @@ def open_authorization(
     The page shows a number the resident types in the app, and the app shows ``origin``
     (``{"user_agent", "ip"}`` of this browser): see :func:`tungban.wallet.services.create_request`.
     The levels the login must reach (``context["acr"]``) are those the ``claims`` parameter
-    marks essential (§5.5.1.1), else those of ``acr_values`` (:func:`requested_acr_values`).
+    marks essential (§5.5.1.1), else those of ``acr_values`` (:func:`requested_acr_values`),
+    no lower than the client's ``required_acr`` (:func:`.stepup.effective`).
     """
     kind = LOGIN_KIND if "openid" in (scope or "").split() else FORMFILL_KIND
     context = {
         "query": query,
         "browser": browser_secret,
-        "acr": required_acr(claims_param) or requested_acr_values(acr_values),
+        # The client's registered level is a floor the request cannot lower (issue 16 item 3).
+        "acr": stepup.effective(required_acr(claims_param) or requested_acr_values(acr_values), client.required_acr),
     }
     if (
         kind == LOGIN_KIND
@@ -242,7 +281,7 @@ def start_login_session(approval: ApprovalRequest, client: Client, *, deferred: 
         resident=approval.resident,
         client=client,
         auth_time=int(approval.decided_at.timestamp()),
-        acr=acr_for(approval.resident),
+        acr=acr_for_login(approval),
     )
     return session if deferred else rawsql.insert(session)  # one INSERT without the ORM's compiler (issue 15)
 
@@ -385,7 +424,7 @@ def discovery() -> dict:
         "dpop_signing_alg_values_supported": ["ES256", "PS256"],
         "prompt_values_supported": ["none", "login", "consent"],
         # Issued as ``acr``; ``acr_values`` names the levels a login must reach (see open_authorization).
-        "acr_values_supported": [ACR_BASIC, ACR_PLUS],
+        "acr_values_supported": list(ACR_VALUES),
         # ``ui_locales`` chooses the login pages' language (views.authorize); no claims_locales:
         # names come in both languages (``name``, ``name#zh-Hant``) whatever is asked.
         "ui_locales_supported": list(UI_LOCALES),
@@ -431,6 +470,7 @@ def register_client(
     signing_max_auth_age: int | None = None,
     jwks: dict | None = None,
     fapi: bool = False,
+    required_acr: str = "",
 ) -> tuple[Client, str | None]:
     """Register (or update) an online service as a client; returns ``(client, secret)``.
 
@@ -442,10 +482,15 @@ def register_client(
     With ``fapi`` the client follows the FAPI 2.0 Security Profile (issue 13 item 21):
     ``private_key_jwt`` only (no secret is made, ``jwks`` is required), pushed authorization
     requests, DPoP-bound tokens.
+    ``required_acr`` is the level every login to the service must reach (one of
+    ``acr_values_supported``; ``""`` or ``urn:tungban:acr:basic``: any account), enforced at
+    the authorization endpoint and by step-up at its APIs (:mod:`.stepup`, issue 16 item 3).
     :raises DomainError: ``invalid_redirect_uri`` (must be absolute http(s), no fragment;
         https for a FAPI client), ``invalid_scope``, ``invalid_client_metadata`` (a FAPI
-        client without ``jwks``, an RSA key under 2048 bits).
+        client without ``jwks``, an RSA key under 2048 bits; ``field="required_acr"``: an
+        unknown level).
     """
+    required_acr = check_required_acr(required_acr)
     if fapi and not (jwks or {}).get("keys"):
         raise errors.InvalidClientMetadata(_("A FAPI 2.0 client needs public keys (JWKS) for private_key_jwt."))
     scopes = allowed_scopes or list(EME_SCOPES)
@@ -467,6 +512,7 @@ def register_client(
             "client_secret_hash": client_secrets.digest(secret) if secret else "",
             "signing_callback_uri": signing_callback_uri,
             "signing_max_auth_age": signing_max_auth_age,
+            "required_acr": required_acr,
             "jwks": public_jwks_only(jwks) if jwks else {},
         },
     )

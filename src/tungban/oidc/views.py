@@ -262,7 +262,7 @@ def authorize_complete(request, approval_id):
     except OAuth2Error as error:
         return _error_page(request, _("This sign-in request is not valid"), error.description or error.error)
     client = grant.request.client
-    if status == RequestStatus.APPROVED and services.acr_satisfied(approval.resident, approval.context.get("acr", [])):
+    if status == RequestStatus.APPROVED and services.acr_satisfied(approval):
         try:
             if approval.kind == LOGIN_KIND:
                 # The approval marked used in the statement that writes the login session and
@@ -310,6 +310,16 @@ def authorize_complete(request, approval_id):
             _("The number did not match"),
             _(
                 "The number typed in the app was not the one shown on this page, so the request was cancelled. Nothing was shared. Please start again from %(service)s."
+            ),
+        )
+    elif status == RequestStatus.APPROVED and services.only_second_factor_missing(approval):
+        # approved with the device key only, but the service requires two factors (issue 16 item 3)
+        title, message = (
+            _("Confirm with your passkey"),
+            _(
+                "%(service)s needs a login confirmed with two factors: approve in the tungban app on your phone, "
+                "which asks for your passkey (fingerprint, face or screen lock). The command-line app confirms "
+                "with its device key only. Nothing was shared."
             ),
         )
     elif status == RequestStatus.APPROVED:  # approved, but the account's tier is below what the service requires

@@ -6,6 +6,7 @@ Listed in the OpenAPI document under the ``signing`` tag.
 from django.utils.translation import gettext_lazy as _
 
 from tungban.core.errors import DomainError, Forbidden, NotFound
+from tungban.oidc import errors as oidc_errors
 
 # Who may sign and ask for signatures
 PlusRequired = Forbidden.define(
@@ -17,9 +18,8 @@ CertificateRevoked = Forbidden.define(
 )
 InvalidReason = DomainError.define("invalid_reason", _("Unknown revocation reason."), field="reason")
 SigningNotAllowed = Forbidden.define("signing_not_allowed", _("This service is not allowed to request signatures."))
-InsufficientUserAuthentication = DomainError.define(
-    "insufficient_user_authentication", _("The login is too old for signing: log in again."), status=401
-)
+#: Step-up (RFC 9470) is the resource server's, for every API (issue 16 item 3): listed here too.
+InsufficientUserAuthentication = oidc_errors.InsufficientUserAuthentication
 
 # Signing requests
 InvalidRequest = DomainError.define("invalid_request", _("Not valid base64."))

@@ -37,6 +37,7 @@ from tungban.core.killpoints import killpoint
 from tungban.identity import services as identity
 from tungban.identity.models import Resident
 from tungban.keys import token
+from tungban.oidc import stepup
 from tungban.wallet import services as wallet
 from tungban.wallet.models import ApprovalRequest, Device, DeviceStatus, RequestStatus
 
@@ -357,16 +358,9 @@ def check_token(token) -> None:
     client = token.client
     if SIGNING_SCOPE not in client.allowed_scopes or SIGNING_SCOPE not in (token.scope or "").split():
         raise errors.SigningNotAllowed()
-    limit = client.signing_max_auth_age
-    if token.resident_id and limit is not None:
-        auth_time = token.session.auth_time if token.session else token.issued_at
-        if timezone.now().timestamp() - auth_time > limit:
-            raise errors.InsufficientUserAuthentication(
-                details={
-                    "max_age": limit,
-                    "www_authenticate": f'Bearer error="insufficient_user_authentication", max_age={limit}',
-                }
-            )
+    # The one step-up helper of every API (RFC 9470; issue 16 item 3): signing's own
+    # maximum login age, and the level the client registered.
+    stepup.require(token, max_age=client.signing_max_auth_age, floor=client.required_acr)
 
 
 def create_request(token, documents: list[dict], *, reason: str = "") -> SigningRequest:

@@ -58,11 +58,11 @@ def _registration(entry: PopulationRecord, **over) -> dict:
     return body
 
 
-def _assert_429(response):
+def _assert_429(response, error="rate_limited"):
     assert response.status_code == 429, response.content
     assert int(response["Retry-After"]) >= 1
     body = response.json()
-    assert body["error"] == "rate_limited" and body["details"]["retry_after"] == int(response["Retry-After"])
+    assert body["error"] == error and body["details"]["retry_after"] == int(response["Retry-After"])
     return body
 
 
@@ -165,8 +165,10 @@ def test_activation_guesses_from_many_clients_hit_the_hkid_ceiling(resident, set
             BINDINGS, {"hkid": resident.hkid, "activation_code": "WRONG123"}, "application/json"
         )
         assert r.status_code == 403
+    # Issue 16 item 2: the resident is told the code is locked and to ask the counter for a new one.
     _assert_429(
-        _client("192.0.2.50").post(BINDINGS, {"hkid": resident.hkid, "activation_code": "X"}, "application/json")
+        _client("192.0.2.50").post(BINDINGS, {"hkid": resident.hkid, "activation_code": "X"}, "application/json"),
+        "activation_code_locked",
     )
 
 

@@ -6,6 +6,7 @@ Calls marked *device* need ``Authorization: Device <JWS>`` (see :mod:`.services`
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Literal
 
 from django.db import transaction
@@ -19,7 +20,7 @@ from tungban.identity import limits
 from tungban.identity import services as identity
 from tungban.identity.services import Guardian
 
-from . import panel, services
+from . import errors, panel, services
 from .auth import DeviceAuth, device_auth
 
 __all__ = ["DeviceAuth", "device_auth", "router"]  # DeviceAuth is re-exported for older imports
@@ -189,12 +190,33 @@ BINDING_ERRORS = error_responses(400, 403, 404, 409, 410, 413, 422, 429)
 DEVICE_ERRORS = error_responses(400, 401, 403, 404, 409, 410, 413, 422)
 
 
+def _per_code(key):
+    """A binding limit's key (per HKID, or per HKID and client) with the account's current
+    activation code added: the count starts again with a new code from the counter (issue 16
+    item 2). ``None`` (not counted) when the request names no HKID."""
+
+    def keyed(request) -> str | None:
+        base = key(request)
+        if not base:
+            return None
+        try:
+            raw = json.loads(request.body or b"{}").get("hkid")
+        except (ValueError, UnicodeDecodeError, AttributeError):
+            raw = None
+        return f"{base}|{services.activation_code_key(raw)}" if isinstance(raw, str) else base
+
+    return keyed
+
+
+_Locked = errors.ActivationCodeLocked
+
+
 @router.post(
     "/bindings", response={201: BindingOut, **BINDING_ERRORS}, summary="Start binding the app with an activation code"
 )
 @ratelimit.limit_operation("binding")
-@ratelimit.limit_operation("binding_hkid_client", key=limits.claimed_hkid_and_client)
-@ratelimit.limit_operation("binding_hkid", key=limits.claimed_hkid)
+@ratelimit.limit_operation("binding_hkid_client", key=_per_code(limits.claimed_hkid_and_client), error=_Locked)
+@ratelimit.limit_operation("binding_hkid", key=_per_code(limits.claimed_hkid), error=_Locked)
 def start_binding(request, payload: BindingIn):
     binding = services.start_binding(payload.hkid, payload.activation_code)
     return Status(201, services.binding_details(binding))

@@ -37,6 +37,7 @@ from tungban.wallet.client import (  # noqa: F401
     UUID_RE,
     AppError,
     WalletClient,
+    check_pin,
     decision_payload,
     device_proof,
     verifier_audience,
@@ -44,8 +45,29 @@ from tungban.wallet.client import (  # noqa: F401
 )
 
 
-def _pin(args) -> str:
-    return args.pin or os.environ.get("TUNGBAN_APP_PIN") or getpass.getpass("PIN: ")
+def _pin(args, *, new: bool = False) -> str:
+    """The PIN: ``--pin``, else ``$TUNGBAN_APP_PIN``, else asked on the terminal (twice for a
+    ``new`` PIN, which must follow :func:`check_pin`). Without a terminal to ask on (a pipe,
+    cron, CI) it says how to give it instead of failing (issue 16 item 1).
+
+    :raises AppError: ``pin_required``, ``pin_mismatch``, ``weak_pin``."""
+    pin = args.pin or os.environ.get("TUNGBAN_APP_PIN")
+    if pin:
+        return pin
+    if not sys.stdin.isatty():
+        raise AppError(
+            "pin_required",
+            "No terminal to ask for the PIN: give it with --pin NNNNNN or in the environment variable TUNGBAN_APP_PIN.",
+        )
+    try:
+        pin = getpass.getpass("Choose a PIN (at least 6 digits): " if new else "PIN: ")
+        if new:
+            check_pin(pin)
+            if getpass.getpass("Type the PIN again: ") != pin:
+                raise AppError("pin_mismatch", "The two PINs differ. Nothing was sent: run the command again.")
+    except (EOFError, KeyboardInterrupt):
+        raise AppError("pin_required", "No PIN was given: give it with --pin or TUNGBAN_APP_PIN.") from None
+    return pin
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -352,7 +374,8 @@ def main(argv: list[str] | None = None) -> int:
     app = WalletClient(Path(args.home), args.server, args.lang)
     try:
         if args.cmd == "bind":
-            data = app.bind(args.hkid, args.code, _pin(args))
+            app.check_bindable()  # before asking for a PIN or sending the code (issue 16 item 1)
+            data = app.bind(args.hkid, args.code, _pin(args, new=True))
         elif args.cmd == "register":
             details = {
                 "hkid": args.hkid,
@@ -371,7 +394,8 @@ def main(argv: list[str] | None = None) -> int:
                     "hkid": args.guardian_hkid,
                     "relationship": args.guardian_relationship,
                 }
-            data = app.register(details, _pin(args))
+            app.check_bindable()
+            data = app.register(details, _pin(args, new=True))
         elif args.cmd == "show":
             data = app.show(args.request, _pin(args))
         elif args.cmd in ("approve", "decline"):

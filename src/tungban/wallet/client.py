@@ -37,6 +37,12 @@ from tungban.ledger import witness
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
+def check_pin(pin: str) -> None:
+    """The app's PIN rule: at least 6 digits (ASCII). :raises AppError: ``weak_pin``."""
+    if len(pin) < 6 or not pin.isascii() or not pin.isdigit():
+        raise AppError("weak_pin", "The PIN must be at least 6 digits.")
+
+
 class AppError(Exception):
     """A refused call: ``code`` and ``message`` from the platform's JSON error."""
 
@@ -286,42 +292,77 @@ class WalletClient:
         return key
 
     # --- binding ---
-    def _finish_binding(self, binding: dict, pin: str, name: str) -> dict:
+    def check_bindable(self, pin: str | None = None) -> None:
+        """Everything about a binding that can be checked on this device, before an activation
+        code is sent (issue 16 item 1): the app is not bound yet, its data directory can be
+        written, and ``pin`` (when given) follows the rules (:func:`check_pin`).
+
+        :raises AppError: ``already_bound``, ``app_home_unusable``, ``weak_pin``."""
         if self.key_path.exists() or self.legacy_key_path.exists():
             raise AppError(
                 "already_bound",
                 f"This app ({self.home}) is already bound. One device serves one account; use another --home.",
             )
-        if len(pin) < 6 or not pin.isdigit():
-            raise AppError("weak_pin", "The PIN must be at least 6 digits.")
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+            probe = self.home / f".write-test-{secrets.token_hex(4)}"
+            probe.write_text("")
+            probe.unlink()
+        except OSError as exc:
+            raise AppError(
+                "app_home_unusable",
+                f"The app cannot keep its key in {self.home} ({exc.strerror or exc}). "
+                "Choose a directory you can write with --home or $TUNGBAN_APP_HOME.",
+            ) from None
+        if pin is not None:
+            check_pin(pin)
+
+    def _finish_binding(self, binding: dict, pin: str, name: str) -> dict:
         private = ec.generate_private_key(ec.SECP256R1())
         key = ECKey.import_key(private)
         proof = jws.serialize_compact(
             {"alg": "ES256"}, json.dumps({"binding_id": binding["binding_id"], "nonce": binding["nonce"]}).encode(), key
         )
-        result = self._call(
-            "POST",
-            f"/api/v1/wallet/bindings/{binding['binding_id']}/complete",
-            {
-                "public_jwk": key.as_dict(private=False),
-                "proof": proof,
-                "platform": "cli",
-                "name": name,
-            },
-        )
-        self._write_sealed(private, pin)
+        # Sealed before the platform is told, so a bound key is never lost to a full disk.
+        pending = self.key_path.with_name(self.key_path.name + ".pending")
+        fd = os.open(pending, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            json.dump(seal_key(private, pin), out)
+        try:
+            result = self._call(
+                "POST",
+                f"/api/v1/wallet/bindings/{binding['binding_id']}/complete",
+                {
+                    "public_jwk": key.as_dict(private=False),
+                    "proof": proof,
+                    "platform": "cli",
+                    "name": name,
+                },
+            )
+        except BaseException:
+            pending.unlink(missing_ok=True)
+            raise
+        os.replace(pending, self.key_path)
         self.meta = {"server": self.server, "device_id": result["device_id"], "resident": result["resident"]}
         self._unlocked = (pin, ECKey.import_key(private, {"kid": result["device_id"]}))
         self.meta_path.write_text(json.dumps(self.meta, ensure_ascii=False, indent=2))
         return result
 
     def bind(self, hkid: str, code: str, pin: str, name: str = "CLI") -> dict:
-        """Bind with an activation code from a counter."""
+        """Bind with an activation code from a counter. Local checks come first
+        (:meth:`check_bindable`), so a refusal here never reaches the platform; a binding
+        that fails after the platform accepted the code can be retried with the same code
+        (the platform uses it up only when a binding completes, issue 16 item 1).
+
+        :raises AppError: those of :meth:`check_bindable`, and the platform's
+            (``bad_activation_code``, ``activation_code_locked``, ``rate_limited`` …)."""
+        self.check_bindable(pin)
         binding = self._call("POST", "/api/v1/wallet/bindings", {"hkid": hkid, "activation_code": code})
         return self._finish_binding(binding, pin, name)
 
     def register(self, details: dict, pin: str, name: str = "CLI") -> dict:
         """Self-register (proofed against the population register) and bind."""
+        self.check_bindable(pin)
         binding = self._call("POST", "/api/v1/wallet/registrations", details)
         return self._finish_binding(binding, pin, name)
 

@@ -13,6 +13,14 @@ BadActivationCode = Forbidden.define(
     "bad_activation_code",
     _("The HKID number or the activation code is not valid. Ask the counter for a new code if it has expired."),
 )
+ActivationCodeLocked = DomainError.define(
+    "activation_code_locked",
+    _(
+        "This activation code is locked because a wrong code was typed too many times. Ask the "
+        "registration counter for a new code, or try this one again in %(minutes)s minutes."
+    ),
+    status=429,
+)
 BadDeviceKey = DomainError.define(
     "bad_device_key", _("The device key must be a public ECDSA P-256 key (JWK)."), field="public_jwk"
 )

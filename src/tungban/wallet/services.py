@@ -29,6 +29,7 @@ import functools
 import hmac
 import json
 import secrets
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -125,13 +126,16 @@ def _webauthn_registration_options(resident: Resident, challenge: bytes) -> dict
     return json.loads(webauthn.options_to_json(options))
 
 
-def _open_binding(resident: Resident) -> ApprovalRequest:
+def _open_binding(resident: Resident, activation_code: ActivationCode | None = None) -> ApprovalRequest:
+    """A binding request; one opened with a counter's code names it in
+    ``context["activation_code"]`` (its id), used up when the binding completes."""
     nonce = secrets.token_bytes(32)
     return ApprovalRequest.objects.create(
         kind=kinds.BIND,
         resident=resident,
         nonce=bytes_to_base64url(nonce),
         expires_at=_now() + dt.timedelta(seconds=settings.TUNGBAN_APPROVAL_TTL),
+        context={"activation_code": activation_code.pk} if activation_code is not None else {},
     )
 
 
@@ -159,6 +163,19 @@ def start_binding(hkid: str, activation_code: str) -> ApprovalRequest:
     distributed attacker can at worst delay the resident until the window ends; the code
     (8 characters of 32, about 10^12 values) stays valid and cannot be found in the few
     hundred guesses a week the ceiling allows. ``failed_attempts`` is kept as a record.
+    Past the per-HKID limits the API answers ``activation_code_locked`` (429, issue 16
+    item 2); those limits count per code (:func:`activation_code_key`), so a new code from the
+    counter is not locked.
+
+    The code is used up when a binding it opened **completes** (:func:`complete_binding`),
+    not here (issue 16 item 1): a binding that fails after the code was accepted (the phone
+    crashed, the network dropped, the proof was refused) can be retried with the same code
+    for the code's remaining lifetime. Single use holds: once one binding completes, the code
+    opens no other and completes no other binding started with it (a second phone); a new code
+    from the counter withdraws the old one and the bindings it opened.
+
+    Spaces (also full-width ones), hyphens and letter case typed in the code are ignored:
+    :func:`normalize_activation_code`.
 
     :raises DomainError: bad HKID; :class:`Forbidden` ``bad_activation_code`` (wrong,
         used or expired) or ``account_suspended``.
@@ -175,7 +192,7 @@ def start_binding(hkid: str, activation_code: str) -> ApprovalRequest:
             .order_by("-created_at")
             .first()
         )
-    code_text = (activation_code or "").strip().upper().replace("-", "")
+    code_text = normalize_activation_code(activation_code)
     if candidate is None:
         check_password(code_text, _dummy_hash())  # same work either way: no timing hint that an account exists
         raise bad
@@ -184,11 +201,34 @@ def start_binding(hkid: str, activation_code: str) -> ApprovalRequest:
         ActivationCode.objects.filter(pk=candidate.pk).update(failed_attempts=F("failed_attempts") + 1)
         raise bad
     identity.require_active(resident)
-    with transaction.atomic():
-        # Conditional update: of two concurrent uses of one code, only one wins.
-        if not ActivationCode.objects.filter(pk=candidate.pk, used_at__isnull=True).update(used_at=_now()):
-            raise bad
-        return _open_binding(resident)
+    return _open_binding(resident, activation_code=candidate)
+
+
+def normalize_activation_code(typed: str | None) -> str:
+    """The code as issued from what a resident typed: Unicode NFKC (full-width letters, digits
+    and spaces as a Chinese keyboard gives them), upper case, without any white space or
+    hyphen (codes are read out and shown in groups: ``K7QP 2M9X``, ``K7QP-2M9X``; issue 16
+    item 2). ``"k7qp - 2m9x\u3000"`` → ``"K7QP2M9X"``."""
+    text = unicodedata.normalize("NFKC", typed or "").upper()
+    return "".join(ch for ch in text if not ch.isspace() and ch not in "-\u2010\u2011\u2012\u2013\u2014\u2212")
+
+
+def activation_code_key(hkid: str) -> str:
+    """The current activation code of the account with this HKID number, as a rate-limit key
+    part: ``"<code id>"``, or ``"-"`` when the number has no account or no valid code. The
+    per-HKID binding limits count per code, so a new code from the counter starts a fresh
+    count (issue 16 item 2); a guesser cannot get a new code, so guessing stays slowed."""
+    try:
+        resident = identity.get_by_hkid(hkid)
+    except (NotFound, DomainError):
+        return "-"
+    code_id = (
+        ActivationCode.objects.filter(resident=resident, used_at__isnull=True, expires_at__gt=_now())
+        .order_by("-created_at")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return str(code_id) if code_id is not None else "-"
 
 
 def start_binding_after_registration(resident: Resident) -> ApprovalRequest:
@@ -251,9 +291,12 @@ def complete_binding(
     """Bind a device: store its public key (and passkey) after checking possession.
 
     A resident has one bound device; binding a new phone unbinds the old one (re-bind).
+    A binding opened with a counter's activation code uses the code up here, in the same
+    transaction (issue 16 item 1); a refusal leaves the code usable.
     :raises NotFound: ``no_binding``; :class:`DomainError` ``request_expired``,
         ``bad_device_key``, ``passkey_required`` (web), ``bad_passkey``;
-        :class:`Forbidden` ``bad_signature``; :class:`Conflict` ``device_taken`` (this device
+        :class:`Forbidden` ``bad_signature``, ``bad_activation_code`` (the code was used by
+        another binding or replaced by a newer code meanwhile); :class:`Conflict` ``device_taken`` (this device
         key already serves an account), ``request_already_decided`` (binding used).
     """
     if platform not in Platform.values:
@@ -291,6 +334,14 @@ def complete_binding(
             )
         resident = binding.resident
         identity.require_active(resident)
+        code_id = (binding.context or {}).get("activation_code")
+        # The code is used up now, by the binding that completes (issue 16 item 1). Conditional
+        # update: of two phones that started with one code, only the first to finish binds; a
+        # code withdrawn by a newer one (or used) binds nothing.
+        if code_id is not None and not ActivationCode.objects.filter(pk=code_id, used_at__isnull=True).update(
+            used_at=_now()
+        ):
+            raise errors.BadActivationCode()
         for old in Device.objects.select_for_update().filter(resident=resident, status=DeviceStatus.ACTIVE):
             _unbind(old, reason="rebound")
         try:

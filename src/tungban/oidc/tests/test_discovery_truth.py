@@ -162,7 +162,12 @@ def test_acr_values_are_advertised_and_honoured(issuer, meta, officer, tmp_path)
     from tungban.identity.models import Resident
     from tungban.testing.factories import make_resident
 
-    assert set(meta["acr_values_supported"]) == {"urn:tungban:acr:basic", "urn:tungban:acr:plus"}
+    assert set(meta["acr_values_supported"]) == {
+        "urn:tungban:acr:basic",
+        "urn:tungban:acr:plus",
+        "urn:tungban:acr:mfa",  # issue 16 item 3: two factors (passkey in the app)
+        "urn:tungban:acr:plus:mfa",
+    }
     make_client("svc-a", RP)
     basic = make_resident(officer)
     Resident.objects.filter(pk=basic.pk).update(tier="basic")

@@ -18,7 +18,8 @@ function deviceName() {
   return (os ? browser + " on " + os : browser) + " (web app)";
 }
 
-/** Reuse a started binding (its activation code is already spent) if the passkey step failed. */
+/** Reuse a started binding if the passkey step failed (the platform uses the activation code up
+ * only when a binding completes, so a new start with the same code would work too: issue 16). */
 function reusableBinding(key) {
   const p = state.pendingBinding;
   if (p && p.key === key && Date.parse(p.data.expires_at) > Date.now() + 5000) return p.data;
@@ -36,7 +37,7 @@ async function finishBinding(binding) {
       body: { public_jwk: jwk, proof, platform: "web", name: deviceName(), webauthn: credentialJson(cred) },
     });
   } catch (err) {
-    if (["request_expired", "request_already_decided", "no_request"].includes(err.code)) state.pendingBinding = null;
+    if (["request_expired", "request_already_decided", "no_request", "bad_activation_code"].includes(err.code)) state.pendingBinding = null;
     throw err;
   }
   state.pendingBinding = null;
