@@ -1214,3 +1214,21 @@ def purge_expired(now: dt.datetime) -> dict[str, int]:
         "wallet.ApprovalRequest": deleted,
         "wallet.UsedProof": proofs,
     }
+
+
+def extend_pending(request_id, *, ttl: int, max_lifetime: int) -> tuple[dt.datetime, bool]:
+    """Give a pending request a fresh time to live: ``expires_at`` = now + ``ttl`` seconds,
+    never later than ``created_at`` + ``max_lifetime`` seconds (a sign-in page's "More time",
+    issue 16; WCAG 2.2.1 Timing Adjustable). Returns ``(expires_at, can_extend_again)``.
+
+    :raises NotFound: ``no_request``; :class:`~tungban.core.errors.DomainError`:
+        ``request_already_decided`` (409), ``request_expired`` (410)."""
+    with transaction.atomic():
+        req = _lock_request(request_id)
+        now = _now()
+        if now >= req.expires_at:
+            raise errors.RequestExpired()
+        cap = req.created_at + dt.timedelta(seconds=max_lifetime)
+        req.expires_at = max(req.expires_at, min(now + dt.timedelta(seconds=ttl), cap))
+        req.save(update_fields=["expires_at"])
+    return req.expires_at, req.expires_at < cap - dt.timedelta(seconds=1)
