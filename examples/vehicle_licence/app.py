@@ -76,6 +76,7 @@ from .forms import validate_form
 from .i18n import (
     DEFAULT_LANGUAGE,
     LANGUAGE_NAMES,
+    STRINGS,
     both,
     normalise_language,
     other_language,
@@ -101,6 +102,22 @@ CLAIMS_REQUEST = {"userinfo": {"name": {"essential": True}, "hkid": {"essential"
 ESSENTIAL_FIELDS = ("name_en", "hkid")
 
 ACR_LABELS = {"urn:tungban:acr:basic": "acr_basic", "urn:tungban:acr:plus": "acr_plus"}
+#: The login in plain words for each ``acr`` (issue 16: residents saw ``urn:tungban:acr:plus``).
+LOGIN_SUMMARY = {"urn:tungban:acr:basic": "login_summary_basic", "urn:tungban:acr:plus": "login_summary_plus"}
+
+
+def amr_words_key(amr: Any) -> str | None:
+    """The i18n key saying how the resident confirmed the login, from the ID token's ``amr``
+    (RFC 8176 values, e.g. ``["swk", "user", "mfa"]``), or ``None`` when it says nothing."""
+    values = set(amr if isinstance(amr, list) else str(amr or "").split())
+    if not values:
+        return None
+    if "mfa" in values or ({"swk", "hwk", "otp", "sms"} & values and {"user", "fpt", "face", "pin", "pwd"} & values):
+        return "amr_words_two_step"
+    if {"swk", "hwk"} & values:
+        return "amr_words_app"
+    return "amr_words_other"
+
 
 #: Defaults of every setting; each can be overridden by an environment variable of the
 #: same name or by the ``config`` dict given to :func:`create_app`.
@@ -435,13 +452,16 @@ def create_app(config: dict | None = None) -> Flask:
 
     def error_page(exc: FlowError) -> tuple[str, int]:
         lang = getattr(g, "lang", DEFAULT_LANGUAGE)
+        if exc.detail:  # English text of the OP or a library: for the log, not the resident's page
+            log.info("Error page %s (%s): %s", exc.key, exc.code, exc.detail)
         return (
             render_template(
                 "error.html",
                 heading=both("error_heading", first=lang),
                 messages=both(exc.key, first=lang, **exc.params),
+                next_steps=both(f"next_{exc.key}", first=lang) if f"next_{exc.key}" in STRINGS else None,
+                both_what_to_do=both("what_to_do", first=lang),
                 code=exc.code,
-                detail=exc.detail,
                 action=exc.action,
             ),
             exc.status,
@@ -708,6 +728,8 @@ def create_app(config: dict | None = None) -> Flask:
             "acr_label": ACR_LABELS.get(login_info.get("acr") or ""),
             "auth_time_text": auth_time_text,
             "amr_text": " ".join(amr) if isinstance(amr, list) else (amr or ""),
+            "login_summary_key": LOGIN_SUMMARY.get(login_info.get("acr") or "", "login_summary_other"),
+            "amr_words_key": amr_words_key(amr),
             "missing_essential": "、".join(missing) if g.lang == "zh-HK" else ", ".join(missing),
             # 填表通 through the exchange gateway (after login, with the service's key)
             "address_fill_offered": data.get("mode") == "login"
@@ -769,6 +791,7 @@ def create_app(config: dict | None = None) -> Flask:
             signed=bool(signing and signing["status"] == "signed"),
             mode=data.get("mode"),
             acr_basic=(data.get("login") or {}).get("acr") == "urn:tungban:acr:basic",
+            login_again_url=login_to_sign(reference)[0],
         )
 
     # ------------------------------------------------------------------ signing the declaration
