@@ -326,6 +326,20 @@ def qr_svg(uri: str, title: str) -> str | None:
     return segno.make(uri, error="m").svg_inline(scale=5, dark="#000", light="#fff", title=title)
 
 
+COMPARE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base 32
+
+
+def comparison_code(approval_id: str, digests: list[str]) -> str:
+    """The signing request's 6-character comparison code, as tungban defines it
+    (``tungban.signing.compare``, issue 16): the first 30 bits of SHA-256 of
+    ``"tungban-sign-compare-v1\n" + approval id + "\n" + digests joined by ","`` in
+    Crockford's base 32. Computed here from the document this service made, so the code the
+    resident compares covers our own PDF, not only what the platform says."""
+    message = f"tungban-sign-compare-v1\n{approval_id.lower()}\n{','.join(d.lower() for d in digests)}"
+    bits = int.from_bytes(hashlib.sha256(message.encode()).digest()[:4], "big") >> 2
+    return "".join(COMPARE_ALPHABET[(bits >> (5 * (5 - i))) & 31] for i in range(6))
+
+
 def digest_groups(hex_digest: str) -> list[str]:
     """A SHA-256 hex digest in groups of 8, as the tungban app shows it."""
     return [hex_digest[i : i + 8] for i in range(0, len(hex_digest), 8)]
@@ -953,6 +967,9 @@ def create_app(config: dict | None = None) -> Flask:
         if not approval_uri.startswith(settings["VL_ISSUER"] + "/") or docs[0].get("sha256") != digest:
             # Never send the resident to another site, nor wait for another document.
             raise FlowError("sign_err_platform", status=502, code="bad_response")
+        code = comparison_code(approval_uri.rstrip("/").rsplit("/", 1)[-1], [digest])
+        if result.get("comparison_code") not in (None, code):
+            raise FlowError("sign_err_platform", status=502, code="bad_response")
         submission.pop("signed_pdf", None)
         submission["signing"] = {
             "id": str(result["id"]),
@@ -962,6 +979,7 @@ def create_app(config: dict | None = None) -> Flask:
             "expires_at": result.get("expires_at"),
             "document_name": file_name(reference),
             "sha256": digest,
+            "comparison_code": code,
             "checked_at": time.time(),
             "problem": None,
             "error": None,
@@ -985,6 +1003,8 @@ def create_app(config: dict | None = None) -> Flask:
                 expires_text=expires_text,
                 expires_epoch=int(expires_epoch) if expires_epoch else "",
                 digest_groups=digest_groups(signing["sha256"]),
+                compare_code=signing.get("comparison_code")
+                or comparison_code(signing["approval_uri"].rstrip("/").rsplit("/", 1)[-1], [signing["sha256"]]),
                 poll_ms=int(settings["VL_SIGNING_POLL_SECONDS"] * 1000),
             )
         elif status == "signed":

@@ -182,9 +182,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "On your phone: press \u201cOpen the app\u201d.",
     },
     "sign_steps_check": {
-        "zh-HK": "在 app 核對文件名稱及 SHA-256 雜湊值與下面相同，然後以指紋、面容或螢幕鎖批准。",
-        "en": "In the app, check that the document name and SHA-256 digest are the same as below, "
-        "then approve with your fingerprint, face or screen lock.",
+        "zh-HK": "在 app 核對文件名稱及 6 位核對碼與下面相同，然後以指紋、面容或螢幕鎖批准。",
+        "en": "In the app, check that the document name and the 6-character comparison code are the same as "
+        "below, then approve with your fingerprint, face or screen lock.",
     },
     "sign_qr_title": {"zh-HK": "以 tungban 通辦 app 掃描的二維碼", "en": "QR code to scan with the tungban app"},
     "btn_open_app": {"zh-HK": "開啟 app", "en": "Open the app"},
@@ -472,6 +472,10 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "amr_words_other": {"zh-HK": "你已確認登入。", "en": "You confirmed the login."},
     "technical_details": {"zh-HK": "技術資料", "en": "Technical details"},
+    "sign_compare": {
+        "zh-HK": "請確認 tungban 通辦 app 顯示相同的核對碼：",
+        "en": "Check that the tungban 通辦 app shows the same comparison code:",
+    },
     "what_to_do": {"zh-HK": "你可以怎樣做", "en": "What you can do"},
     "next_op_access_denied": {
         "zh-HK": "如想用 tungban 通辦填表，請按「再試一次」並在 app 內批准；你亦可按「自行填寫表格」。",

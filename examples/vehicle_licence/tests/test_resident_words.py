@@ -78,3 +78,17 @@ def test_basic_tier_is_told_what_iam_smart_plus_is_where_signing_is_offered(clie
     assert 'id="login-again-to-sign"' in page
     page_zh = html(client.get(f"/confirmation/{reference}?lang=zh-HK"))
     assert "身份證" in page_zh and "登記櫃位" in page_zh
+
+
+def test_sign_page_shows_a_short_comparison_code_and_folds_the_digest(client, fake_op):
+    from examples.vehicle_licence.tests.test_signing import start_signing
+
+    login(client, fake_op)
+    reference = submit(client)
+    start_signing(client, reference)
+    page = html(client.get(f"/sign/{reference}?lang=en"))
+    code = re.search(r'id="comparison-code"[^>]*>([^<]+)<', page).group(1)
+    assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{3} [0-9A-HJKMNP-TV-Z]{3}", code), code
+    # The 64-character digest is no longer what the resident is asked to compare.
+    assert 'id="document-sha256"' in re.search(r"<details.*?</details>", page, re.S).group(0)
+    assert "SHA-256" not in re.sub(r"<details.*?</details>", "", page, flags=re.S)

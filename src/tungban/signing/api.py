@@ -90,6 +90,10 @@ class SigningRequestOut(Schema):
     )
     format: Literal["cades", "pades"]
     approval_uri: str = Field(description="Open in the app (or show as a QR code) to approve")
+    comparison_code: str = Field(
+        description="6 characters (Crockford base 32) the app also shows: show them to the resident to compare "
+        "(tungban.signing.compare; issue 16)"
+    )
     expires_at: dt.datetime
     signed_at: dt.datetime | None
     error: str | None = Field(None, description="Why a request failed, e.g. certificate_revoked, plus_required")

@@ -40,7 +40,7 @@ from tungban.keys import token
 from tungban.wallet import services as wallet
 from tungban.wallet.models import ApprovalRequest, Device, DeviceStatus, RequestStatus
 
-from . import ca, errors, keystore, pdf
+from . import ca, compare, errors, keystore, pdf
 from .constants import SIGN_KIND, SIGNING_SCOPE
 from .models import (
     AuthorityRole,
@@ -601,6 +601,7 @@ def request_result(req: SigningRequest) -> dict:
         "status": status,
         "format": req.format,
         "approval_uri": f"{settings.TUNGBAN_ISSUER}/app/approve/{req.approval_id}",
+        "comparison_code": None,
         "expires_at": req.approval.expires_at,
         "signed_at": req.signed_at,
         "error": None,
@@ -619,6 +620,7 @@ def request_result(req: SigningRequest) -> dict:
             key = "signed_pdf" if req.format == SigningFormat.PADES else "signature"
             item[key] = base64.b64encode(bytes(doc.result)).decode()
         data["documents"].append(item)
+    data["comparison_code"] = compare.comparison_code(str(req.approval_id), [d["sha256"] for d in data["documents"]])
     if req.sign_state:
         data["job"] = {
             "state": req.sign_state,

@@ -10,6 +10,7 @@ const SHELL = [
   "{% static 'wallet/js/main.js' %}",
   "{% static 'wallet/js/state.js' %}",
   "{% static 'wallet/js/lib/api.js' %}",
+  "{% static 'wallet/js/lib/compare.js' %}",
   "{% static 'wallet/js/lib/decision.js' %}",
   "{% static 'wallet/js/lib/encoding.js' %}",
   "{% static 'wallet/js/lib/jose.js' %}",

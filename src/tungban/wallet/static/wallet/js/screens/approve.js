@@ -2,6 +2,7 @@
  * data-sharing consent; the passkey, then the decision JWS; the result screen. */
 
 import { AppError, api } from "../lib/api.js";
+import { comparisonCode, displayCode } from "../lib/compare.js";
 import { codeComplete, decisionPayload, documentsMatch, normalizeCode, termsMatch } from "../lib/decision.js";
 import { signJws } from "../lib/jose.js";
 import { T, fmt } from "../lib/messages.js";
@@ -79,9 +80,14 @@ function renderDocuments(req) {
       el("p", { class: "document-name" },
         docs.length > 1 ? el("span", { class: "document-number", text: (i + 1) + "." }) : null,
         el("span", { text: d.name })),
-      el("p", { class: "digest-label", id: id + "-label", text: T.digest_label }),
-      digestNode(d.sha256));
+      el("details", { class: "digest-details" },
+        el("summary", { class: "digest-label", id: id + "-label", text: T.digest_label }),
+        digestNode(d.sha256)));
   }));
+  $("compare-code").textContent = "";
+  comparisonCode(req.id, docs.map((d) => d.sha256)).then((code) => {
+    if (state.request === req) $("compare-code").textContent = displayCode(code);
+  });
   $("sign-reason").hidden = !req.reason;
   $("sign-reason").textContent = req.reason ? fmt(T.sign_reason, { reason: req.reason }) : "";
   const resident = (state.device && state.device.resident) || {};
