@@ -506,6 +506,7 @@ def request_details(req: ApprovalRequest, device: Device, resident=None) -> dict
             for c in req.requested_claims
         ],
         "documents": [{"name": d["name"], "sha256": d["sha256"]} for d in req.context.get("documents", [])],
+        "document_pages": req.context.get("format") == "pades",  # PDFs the app can show (issue 16)
         "reason": req.context.get("reason", ""),
         "offline_access_days": req.context.get("offline_access_days"),
         "consent": req.context.get("consent"),

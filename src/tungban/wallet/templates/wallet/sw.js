@@ -26,6 +26,7 @@ const SHELL = [
   "{% static 'wallet/js/screens/approve.js' %}",
   "{% static 'wallet/js/screens/bind.js' %}",
   "{% static 'wallet/js/screens/consents.js' %}",
+  "{% static 'wallet/js/screens/docpages.js' %}",
   "{% static 'wallet/js/screens/credentials.js' %}",
   "{% static 'wallet/js/screens/home.js' %}",
 ];

@@ -3,6 +3,7 @@
 
 import { AppError, api } from "../lib/api.js";
 import { comparisonCode, displayCode } from "../lib/compare.js";
+import { documentPages } from "./docpages.js";
 import { codeComplete, decisionPayload, documentsMatch, normalizeCode, termsMatch } from "../lib/decision.js";
 import { signJws } from "../lib/jose.js";
 import { T, fmt } from "../lib/messages.js";
@@ -80,6 +81,7 @@ function renderDocuments(req) {
       el("p", { class: "document-name" },
         docs.length > 1 ? el("span", { class: "document-number", text: (i + 1) + "." }) : null,
         el("span", { text: d.name })),
+      req.document_pages ? documentPages(req, i, d.name) : null,
       el("details", { class: "digest-details" },
         el("summary", { class: "digest-label", id: id + "-label", text: T.digest_label }),
         digestNode(d.sha256)));
