@@ -253,3 +253,25 @@ def test_every_protocol_error_has_bilingual_plain_words(code):
         assert code not in words["message"] and code not in words["title"]
     assert re.search(r"[\u4e00-\u9fff]", zh["message"] + zh["next"])
     assert en["message"] != zh["message"]
+
+
+# --- item 5: the + tier explained where a basic account meets it --------------------------
+
+
+@pytest.mark.django_db
+def test_basic_account_refused_by_a_plus_service_is_told_how_to_upgrade(issuer, officer, tmp_path):
+    from tungban.identity.models import Resident
+    from tungban.testing.factories import PIN, bind_cli, complete_authorization, make_resident
+
+    make_client("svc-res", RP)
+    basic = make_resident(officer)
+    Resident.objects.filter(pk=basic.pk).update(tier="basic")
+    app = bind_cli(issuer, basic, tmp_path / "basic")
+    browser = requests.Session()
+    browser.headers["Accept-Language"] = "en"
+    rid = start_authorization(browser, issuer, _params(acr_values="urn:tungban:acr:plus"))
+    app.decide(rid, PIN, "approve")
+    page = complete_authorization(browser, issuer, rid).text
+    assert "iAM Smart+ is needed" in page
+    next_step = re.search(r'id="result-next"[^>]*>(.*?)</p>', page, re.S).group(1)
+    assert "registration counter" in next_step and "identity card" in next_step and "free" in next_step

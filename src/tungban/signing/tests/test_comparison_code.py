@@ -28,7 +28,6 @@ def test_code_is_six_friendly_characters_bound_to_request_and_documents():
     assert re.fullmatch(f"[{compare.ALPHABET}]{{6}}", code)
     assert not set(code) & set("ILOU")  # no look-alikes
     assert compare.comparison_code(rid, _digests(b"a")) == code
-    assert compare.comparison_code(str(uuid.uuid4()), _digests(b"a")) != code or True  # 2^-30: see below
     others = {compare.comparison_code(rid, _digests(bytes([i]))) for i in range(200)}
     assert len(others) == 200  # 200 documents, no collision (expected ~2e-5)
     assert compare.comparison_code(rid, _digests(b"a", b"b")) != compare.comparison_code(rid, _digests(b"b", b"a"))
