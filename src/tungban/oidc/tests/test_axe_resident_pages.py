@@ -2,7 +2,7 @@
 width (390 × 844), in English and Traditional Chinese: the sample service's pages (home, form
 after login, confirmation, signing, error), the platform's sign-in page and its outcomes (an
 invalid request, declined), sign-out (confirm, signed out), and the app's screens (binding,
-home, approval, result).
+home, data-sharing consents, e-licences, approval, result).
 
 Each page is checked as the resident reaches it, by clicking through, with WCAG 2.0/2.1/2.2 A
 and AA rules (:mod:`tungban.testing.a11y`)."""
@@ -66,6 +66,10 @@ def test_resident_pages_have_no_axe_violations(issuer, e2e_browser, sample_servi
     assert_no_violations(phone, axe, f"the app's binding screen ({lang})")
     bind_web_app(phone, issuer, resident.hkid, wallet.issue_activation_code(resident, officer))
     assert_no_violations(phone, axe, f"the app's home screen ({lang})")
+    for route, screen in (("#consents", "screen-consents"), ("#credentials", "screen-credentials")):
+        phone.goto(f"{issuer}/app/{route}")
+        phone.wait_for_selector(f"#{screen}:not([hidden])")
+        assert_no_violations(phone, axe, f"the app's {screen} ({lang})")
 
     # The sample service, and its login through the platform's sign-in page.
     web = context.new_page()
