@@ -76,6 +76,7 @@ from .forms import validate_form
 from .i18n import (
     DEFAULT_LANGUAGE,
     LANGUAGE_NAMES,
+    STRINGS,
     both,
     normalise_language,
     other_language,
@@ -101,6 +102,22 @@ CLAIMS_REQUEST = {"userinfo": {"name": {"essential": True}, "hkid": {"essential"
 ESSENTIAL_FIELDS = ("name_en", "hkid")
 
 ACR_LABELS = {"urn:tungban:acr:basic": "acr_basic", "urn:tungban:acr:plus": "acr_plus"}
+#: The login in plain words for each ``acr`` (issue 16: residents saw ``urn:tungban:acr:plus``).
+LOGIN_SUMMARY = {"urn:tungban:acr:basic": "login_summary_basic", "urn:tungban:acr:plus": "login_summary_plus"}
+
+
+def amr_words_key(amr: Any) -> str | None:
+    """The i18n key saying how the resident confirmed the login, from the ID token's ``amr``
+    (RFC 8176 values, e.g. ``["swk", "user", "mfa"]``), or ``None`` when it says nothing."""
+    values = set(amr if isinstance(amr, list) else str(amr or "").split())
+    if not values:
+        return None
+    if "mfa" in values or ({"swk", "hwk", "otp", "sms"} & values and {"user", "fpt", "face", "pin", "pwd"} & values):
+        return "amr_words_two_step"
+    if {"swk", "hwk"} & values:
+        return "amr_words_app"
+    return "amr_words_other"
+
 
 #: Defaults of every setting; each can be overridden by an environment variable of the
 #: same name or by the ``config`` dict given to :func:`create_app`.
@@ -309,6 +326,20 @@ def qr_svg(uri: str, title: str) -> str | None:
     return segno.make(uri, error="m").svg_inline(scale=5, dark="#000", light="#fff", title=title)
 
 
+COMPARE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base 32
+
+
+def comparison_code(approval_id: str, digests: list[str]) -> str:
+    """The signing request's 6-character comparison code, as tungban defines it
+    (``tungban.signing.compare``, issue 16): the first 30 bits of SHA-256 of
+    ``"tungban-sign-compare-v1\n" + approval id + "\n" + digests joined by ","`` in
+    Crockford's base 32. Computed here from the document this service made, so the code the
+    resident compares covers our own PDF, not only what the platform says."""
+    message = f"tungban-sign-compare-v1\n{approval_id.lower()}\n{','.join(d.lower() for d in digests)}"
+    bits = int.from_bytes(hashlib.sha256(message.encode()).digest()[:4], "big") >> 2
+    return "".join(COMPARE_ALPHABET[(bits >> (5 * (5 - i))) & 31] for i in range(6))
+
+
 def digest_groups(hex_digest: str) -> list[str]:
     """A SHA-256 hex digest in groups of 8, as the tungban app shows it."""
     return [hex_digest[i : i + 8] for i in range(0, len(hex_digest), 8)]
@@ -435,13 +466,16 @@ def create_app(config: dict | None = None) -> Flask:
 
     def error_page(exc: FlowError) -> tuple[str, int]:
         lang = getattr(g, "lang", DEFAULT_LANGUAGE)
+        if exc.detail:  # English text of the OP or a library: for the log, not the resident's page
+            log.info("Error page %s (%s): %s", exc.key, exc.code, exc.detail)
         return (
             render_template(
                 "error.html",
                 heading=both("error_heading", first=lang),
                 messages=both(exc.key, first=lang, **exc.params),
+                next_steps=both(f"next_{exc.key}", first=lang) if f"next_{exc.key}" in STRINGS else None,
+                both_what_to_do=both("what_to_do", first=lang),
                 code=exc.code,
-                detail=exc.detail,
                 action=exc.action,
             ),
             exc.status,
@@ -708,6 +742,8 @@ def create_app(config: dict | None = None) -> Flask:
             "acr_label": ACR_LABELS.get(login_info.get("acr") or ""),
             "auth_time_text": auth_time_text,
             "amr_text": " ".join(amr) if isinstance(amr, list) else (amr or ""),
+            "login_summary_key": LOGIN_SUMMARY.get(login_info.get("acr") or "", "login_summary_other"),
+            "amr_words_key": amr_words_key(amr),
             "missing_essential": "、".join(missing) if g.lang == "zh-HK" else ", ".join(missing),
             # 填表通 through the exchange gateway (after login, with the service's key)
             "address_fill_offered": data.get("mode") == "login"
@@ -769,6 +805,7 @@ def create_app(config: dict | None = None) -> Flask:
             signed=bool(signing and signing["status"] == "signed"),
             mode=data.get("mode"),
             acr_basic=(data.get("login") or {}).get("acr") == "urn:tungban:acr:basic",
+            login_again_url=login_to_sign(reference)[0],
         )
 
     # ------------------------------------------------------------------ signing the declaration
@@ -930,6 +967,9 @@ def create_app(config: dict | None = None) -> Flask:
         if not approval_uri.startswith(settings["VL_ISSUER"] + "/") or docs[0].get("sha256") != digest:
             # Never send the resident to another site, nor wait for another document.
             raise FlowError("sign_err_platform", status=502, code="bad_response")
+        code = comparison_code(approval_uri.rstrip("/").rsplit("/", 1)[-1], [digest])
+        if result.get("comparison_code") not in (None, code):
+            raise FlowError("sign_err_platform", status=502, code="bad_response")
         submission.pop("signed_pdf", None)
         submission["signing"] = {
             "id": str(result["id"]),
@@ -939,6 +979,7 @@ def create_app(config: dict | None = None) -> Flask:
             "expires_at": result.get("expires_at"),
             "document_name": file_name(reference),
             "sha256": digest,
+            "comparison_code": code,
             "checked_at": time.time(),
             "problem": None,
             "error": None,
@@ -962,6 +1003,8 @@ def create_app(config: dict | None = None) -> Flask:
                 expires_text=expires_text,
                 expires_epoch=int(expires_epoch) if expires_epoch else "",
                 digest_groups=digest_groups(signing["sha256"]),
+                compare_code=signing.get("comparison_code")
+                or comparison_code(signing["approval_uri"].rstrip("/").rsplit("/", 1)[-1], [signing["sha256"]]),
                 poll_ms=int(settings["VL_SIGNING_POLL_SECONDS"] * 1000),
             )
         elif status == "signed":

@@ -182,9 +182,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "On your phone: press \u201cOpen the app\u201d.",
     },
     "sign_steps_check": {
-        "zh-HK": "在 app 核對文件名稱及 SHA-256 雜湊值與下面相同，然後以指紋、面容或螢幕鎖批准。",
-        "en": "In the app, check that the document name and SHA-256 digest are the same as below, "
-        "then approve with your fingerprint, face or screen lock.",
+        "zh-HK": "在 app 核對文件名稱及 6 位核對碼與下面相同，然後以指紋、面容或螢幕鎖批准。",
+        "en": "In the app, check that the document name and the 6-character comparison code are the same as "
+        "below, then approve with your fingerprint, face or screen lock.",
     },
     "sign_qr_title": {"zh-HK": "以 tungban 通辦 app 掃描的二維碼", "en": "QR code to scan with the tungban app"},
     "btn_open_app": {"zh-HK": "開啟 app", "en": "Open the app"},
@@ -450,6 +450,107 @@ STRINGS: dict[str, dict[str, str]] = {
     "err_unexpected": {
         "zh-HK": "發生未預期的錯誤，請稍後再試。",
         "en": "Something unexpected went wrong. Please try again later.",
+    },
+    # --- plain words for residents (issue 16) ------------------------------------------
+    "login_summary_plus": {
+        "zh-HK": "已用 tungban 通辦登入，身份已在登記櫃位親身核實（智方便+）。",
+        "en": "Signed in with tungban 通辦, identity checked in person at a registration counter (iAM Smart+).",
+    },
+    "login_summary_basic": {
+        "zh-HK": "已用 tungban 通辦登入，基本帳戶（智方便）：身份未經親身核實。",
+        "en": "Signed in with tungban 通辦, basic account (iAM Smart): identity not checked in person.",
+    },
+    "login_summary_other": {"zh-HK": "已用 tungban 通辦登入。", "en": "Signed in with tungban 通辦."},
+    "amr_words_two_step": {
+        "zh-HK": "你以手機上的 tungban 通辦 app，再加指紋、面容或螢幕鎖確認（兩步驗證）。",
+        "en": "You confirmed with the tungban 通辦 app on your phone and your fingerprint, face or screen lock "
+        "(two-step check).",
+    },
+    "amr_words_app": {
+        "zh-HK": "你以手機上的 tungban 通辦 app 確認。",
+        "en": "You confirmed with the tungban 通辦 app on your phone.",
+    },
+    "amr_words_other": {"zh-HK": "你已確認登入。", "en": "You confirmed the login."},
+    "technical_details": {"zh-HK": "技術資料", "en": "Technical details"},
+    "sign_compare": {
+        "zh-HK": "請確認 tungban 通辦 app 顯示相同的核對碼：",
+        "en": "Check that the tungban 通辦 app shows the same comparison code:",
+    },
+    "what_to_do": {"zh-HK": "你可以怎樣做", "en": "What you can do"},
+    "next_op_access_denied": {
+        "zh-HK": "如想用 tungban 通辦填表，請按「再試一次」並在 app 內批准；你亦可按「自行填寫表格」。",
+        "en": "To fill the form with tungban 通辦, choose “Try again” and approve in the app; "
+        "or choose “Fill in the form yourself”.",
+    },
+    "next_op_login_required": {
+        "zh-HK": "請按「再試一次」，並在 tungban 通辦 app 內批准登入。",
+        "en": "Choose “Try again” and approve the login in the tungban 通辦 app.",
+    },
+    "next_op_consent_required": {
+        "zh-HK": "請按「再試一次」，並在 tungban 通辦 app 內批准提供資料。",
+        "en": "Choose “Try again” and approve sharing your details in the tungban 通辦 app.",
+    },
+    "next_op_interaction_required": {
+        "zh-HK": "請按「再試一次」，並在 tungban 通辦 app 內完成所需步驟。",
+        "en": "Choose “Try again” and finish the step the tungban 通辦 app asks for.",
+    },
+    "next_op_invalid_request": {
+        "zh-HK": "這是本服務的問題，你無法自行修正。請稍後再試，或自行填寫表格；如問題持續，請致電本署查詢熱線並提供下方的錯誤代碼。",
+        "en": "This is a fault of this service that you cannot fix. Try again later or fill in the form yourself; "
+        "if it keeps happening, call our enquiry line and give the error code below.",
+    },
+    "next_op_invalid_scope": {
+        "zh-HK": "這是本服務的問題，你無法自行修正。請自行填寫表格；如問題持續，請致電本署查詢熱線並提供下方的錯誤代碼。",
+        "en": "This is a fault of this service that you cannot fix. Fill in the form yourself; "
+        "if it keeps happening, call our enquiry line and give the error code below.",
+    },
+    "next_op_unauthorized_client": {
+        "zh-HK": "這是本服務的問題，你無法自行修正。請自行填寫表格；如問題持續，請致電本署查詢熱線並提供下方的錯誤代碼。",
+        "en": "This is a fault of this service that you cannot fix. Fill in the form yourself; "
+        "if it keeps happening, call our enquiry line and give the error code below.",
+    },
+    "next_op_server_error": {
+        "zh-HK": "請等候數分鐘後再試，或自行填寫表格。",
+        "en": "Wait a few minutes and try again, or fill in the form yourself.",
+    },
+    "next_op_temporarily_unavailable": {
+        "zh-HK": "請等候數分鐘後再試，或自行填寫表格。",
+        "en": "Wait a few minutes and try again, or fill in the form yourself.",
+    },
+    "next_op_other": {
+        "zh-HK": "請再試一次，或自行填寫表格；如問題持續，請致電本署查詢熱線並提供下方的錯誤代碼。",
+        "en": "Try again, or fill in the form yourself; if it keeps happening, call our enquiry line and give "
+        "the error code below.",
+    },
+    "plus_what_title": {"zh-HK": "甚麼是智方便+？", "en": "What is iAM Smart+?"},
+    "plus_what": {
+        "zh-HK": "智方便+ 表示職員已在登記櫃位親身核實你的身份。你需要智方便+ 才可以數碼簽署文件，"
+        "其效力等同親筆簽名。你現時的帳戶是基本的智方便帳戶。",
+        "en": "iAM Smart+ means an officer has checked your identity in person at a registration counter. "
+        "You need it to sign documents digitally, with the same effect as your handwritten signature. "
+        "Your account is a basic iAM Smart account.",
+    },
+    "plus_how_title": {"zh-HK": "如何升級", "en": "How to upgrade"},
+    "plus_how_visit": {
+        "zh-HK": "親臨任何一個 tungban 通辦登記櫃位。升級免費，只需數分鐘。",
+        "en": "Visit any tungban 通辦 registration counter. Upgrading is free and takes a few minutes.",
+    },
+    "plus_how_bring": {
+        "zh-HK": "帶同你的香港身份證，以及已安裝 tungban 通辦 app 的手機。",
+        "en": "Bring your Hong Kong identity card and the phone with the tungban 通辦 app.",
+    },
+    "plus_how_after": {
+        "zh-HK": "升級後，按下方按鈕重新登入，便可簽署這份聲明。你的申請已經提交，不會遺失。",
+        "en": "After upgrading, log in again with the button below to sign this declaration. "
+        "Your application is already submitted and is kept.",
+    },
+    "plus_other_ways": {
+        "zh-HK": "你亦可以列印聲明，親筆簽署後交回本署。",
+        "en": "You can also print the declaration, sign it by hand and return it to us.",
+    },
+    "btn_login_again_after_upgrade": {
+        "zh-HK": "已升級？重新登入以簽署",
+        "en": "Upgraded? Log in again to sign",
     },
 }
 

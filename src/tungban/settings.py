@@ -386,6 +386,10 @@ TUNGBAN_RATELIMITS = {
 # --- Domain settings -------------------------------------------------------------------
 #: Seconds an approval request (login, form filling, binding) stays open (issue #2: 2 min).
 TUNGBAN_APPROVAL_TTL = int(os.environ.get("TUNGBAN_APPROVAL_TTL", "120"))
+#: Seconds from its creation beyond which a sign-in page's "More time" no longer extends its
+#: approval request (issue 16, WCAG 2.2.1 Timing Adjustable): each extension gives a fresh
+#: ``TUNGBAN_APPROVAL_TTL``, never past this cap (default 10 minutes).
+TUNGBAN_APPROVAL_MAX_LIFETIME = int(os.environ.get("TUNGBAN_APPROVAL_MAX_LIFETIME", "600"))
 #: Seconds an activation code from a counter registration stays valid.
 TUNGBAN_ACTIVATION_TTL = int(os.environ.get("TUNGBAN_ACTIVATION_TTL", str(7 * 24 * 3600)))
 #: Seconds a counter's re-binding request waits for a supervisor's approval, and an approved

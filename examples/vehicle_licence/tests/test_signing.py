@@ -223,7 +223,7 @@ class TestSigningAfterLogin:
         assert 'id="sign-error"' in page and 'role="alert"' in page
         assert ('id="sign-again"' in page) is retry
         if error:
-            assert f'<code id="error-code">{error}</code>' in page
+            assert f'<code id="error-code" translate="no">{error}</code>' in page
         if retry:  # signing again opens a new request
             start_signing(client, reference)
             assert len(fake_op.signing) == 2
@@ -263,7 +263,7 @@ class TestSigningRefused:
         login(client, fake_op)
         reference = submit(client)
         page = html(client.get(f"/confirmation/{reference}?lang=en"))
-        assert 'id="sign-basic-warning"' in page
+        assert 'id="sign-basic-warning"' in page and 'id="plus-explained"' in page
         fake_op.sign_refusal = (
             403,
             "plus_required",
@@ -274,7 +274,7 @@ class TestSigningRefused:
         page = html(resp)
         assert "數碼簽署需要智方便+" in page and "Signing needs iAM Smart+" in page
         assert "registration counter" in page and "登記處" in page
-        assert '<code id="error-code">plus_required</code>' in page
+        assert '<code id="error-code" translate="no">plus_required</code>' in page
 
     def test_service_not_allowed(self, client, fake_op):
         _ref, resp = self._refused(

@@ -37,9 +37,10 @@ def cookie_name() -> str:
 
 
 def max_age() -> int:
-    """Seconds the cookie lives: at least the approval's time to live and its completion
+    """Seconds the cookie lives: at least the approval's longest life ("More time" included) and its completion
     grace, rounded up to a whole hour."""
-    return max(3600, -(-(settings.TUNGBAN_APPROVAL_TTL + 600) // 3600) * 3600)
+    lifetime = max(settings.TUNGBAN_APPROVAL_TTL, getattr(settings, "TUNGBAN_APPROVAL_MAX_LIFETIME", 0))
+    return max(3600, -(-(lifetime + 600) // 3600) * 3600)
 
 
 def pending_from(value: str | None) -> dict[str, str]:

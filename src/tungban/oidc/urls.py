@@ -7,6 +7,7 @@ app_name = "oidc"
 urlpatterns = [
     path("authorize", views.authorize, name="authorize"),
     path("authorize/<uuid:approval_id>/status", views.authorize_status, name="authorize-status"),
+    path("authorize/<uuid:approval_id>/extend", views.authorize_extend, name="authorize-extend"),
     path("authorize/<uuid:approval_id>/complete", views.authorize_complete, name="authorize-complete"),
     path("token", views.token, name="token"),
     path("par", views.pushed_authorization_request, name="par"),

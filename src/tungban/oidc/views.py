@@ -17,8 +17,9 @@ from django.db import transaction
 from django.http import HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_safe
@@ -30,7 +31,7 @@ from tungban.wallet import errors as wallet_errors
 from tungban.wallet import services as wallet
 from tungban.wallet.models import RequestStatus
 
-from . import binding, hot, pages, par, services
+from . import binding, hot, pages, par, plainwords, services
 from .constants import LOGIN_KIND
 from .memo import active_client, request_memo
 from .models import Client
@@ -47,9 +48,30 @@ discovery = require_safe(hot.discovery)  # precomputed (issue 15); GET and HEAD 
 jwks = require_safe(hot.jwks)
 
 
-def _error_page(request, title, message, status=400, return_url=None):
+#: What the + tier is and how to get it, where a basic-tier resident meets it (issue 16).
+PLUS_TIER_HELP = gettext_lazy(
+    "iAM Smart+ means an officer checked your identity in person at a registration counter; it lets you sign "
+    "documents and use services that need a stronger check. To upgrade, visit a registration counter with your "
+    "Hong Kong identity card and the phone that has the tungban 通辦 app. It is free and takes a few minutes."
+)
+
+
+def _error_page(request, title, message, status=400, return_url=None, *, code=None, next_step=None):
     return render(
-        request, "oidc/error.html", {"title": title, "message": message, "return_url": return_url}, status=status
+        request,
+        "oidc/error.html",
+        {"title": title, "message": message, "return_url": return_url, "code": code, "next_step": next_step},
+        status=status,
+    )
+
+
+def _protocol_error_page(request, code: str | None, status=400, return_url=None):
+    """An OAuth/OIDC error in plain words in the page's language (:func:`.plainwords.plain`),
+    with what to do next; the code only in small print, never a library's English text
+    (issue 16)."""
+    words = plainwords.plain(code)
+    return _error_page(
+        request, words["title"], words["message"], status, return_url, code=code or None, next_step=words["next"]
     )
 
 
@@ -134,14 +156,7 @@ def authorize(request):
         if redirected is not None:
             return redirected
         # Unknown client or unregistered redirect URI: never redirect (RFC 6749 §4.1.2.1).
-        return _error_page(
-            request,
-            _("This sign-in request is not valid"),
-            _(
-                "The online service sent a request we cannot accept (%(error)s). Please go back to the service and try again."
-            )
-            % {"error": error.description or error.error},
-        )
+        return _protocol_error_page(request, error.error)
     client: Client = grant.request.client
     if len(grant.request.payload.data.get("nonce") or "") > par.nonce_max_length():
         # Stored with the code: refuse it now rather than fail when the app has answered (issue 13 item 11).
@@ -214,6 +229,28 @@ def authorize_status(request, approval_id):
     return JsonResponse({"status": approval.effective_status()})
 
 
+@never_cache
+@require_http_methods(["POST"])
+def authorize_extend(request, approval_id):
+    """ "More time" on the authorization page (issue 16; WCAG 2.2.1 Timing Adjustable): the
+    pending approval this browser started gets a fresh ``TUNGBAN_APPROVAL_TTL``, within
+    ``TUNGBAN_APPROVAL_MAX_LIFETIME`` seconds of its creation. Answers ``{"expires_in":
+    seconds, "can_extend": bool}``; errors ``no_request`` (404, also for another browser's),
+    ``request_already_decided`` (409), ``request_expired`` (410). CSRF-protected (the page
+    sends its token)."""
+    approval = _bound_approval(request, approval_id)
+    if approval is None:
+        return JsonResponse(wallet_errors.NoRequest().as_dict(), status=404)
+    try:
+        expires_at, again = wallet.extend_pending(
+            approval.id, ttl=settings.TUNGBAN_APPROVAL_TTL, max_lifetime=settings.TUNGBAN_APPROVAL_MAX_LIFETIME
+        )
+    except DomainError as exc:
+        return JsonResponse(exc.as_dict(), status=exc.status)
+    left = max(0, int((expires_at - timezone.now()).total_seconds()))
+    return JsonResponse({"expires_in": left, "can_extend": again})
+
+
 def _replayed(request, query: str):
     clone = copy.copy(request)
     clone.method = "GET"
@@ -260,7 +297,7 @@ def authorize_complete(request, approval_id):
     try:
         grant = server.get_consent_grant(original, end_user=None)
     except OAuth2Error as error:
-        return _error_page(request, _("This sign-in request is not valid"), error.description or error.error)
+        return _protocol_error_page(request, error.error)
     client = grant.request.client
     if status == RequestStatus.APPROVED and services.acr_satisfied(approval):
         try:
@@ -291,6 +328,7 @@ def authorize_complete(request, approval_id):
             return _error_page(request, _("Sign-in already completed"), exc.message, status=409)
     denied = server.create_authorization_response(original, grant_user=None, grant=grant)
     return_url = denied.get("Location")
+    next_step = None
     if status == RequestStatus.EXPIRED:
         title, message = (
             _("The request has expired"),
@@ -329,13 +367,16 @@ def authorize_complete(request, approval_id):
                 "%(service)s needs an iAM Smart+ login. Upgrade your account at a registration counter. Nothing was shared."
             ),
         )
+        next_step = PLUS_TIER_HELP
     else:
         title, message = (
             _("You declined"),
             _("You declined the request in the app. Nothing was shared with %(service)s."),
         )
     name = client.name_zh if request.LANGUAGE_CODE.startswith("zh") else client.name_en
-    return _error_page(request, title, message % {"service": name}, status=200, return_url=return_url)
+    return _error_page(
+        request, title, message % {"service": name}, status=200, return_url=return_url, next_step=next_step
+    )
 
 
 def hot_authorize_complete(request, id: str):
@@ -424,7 +465,7 @@ def logout(request):
     try:
         req = server.validate_endpoint_request("end_session", request)
     except OAuth2Error as error:
-        return _error_page(request, _("Sign-out request not valid"), error.description or error.error)
+        return _protocol_error_page(request, error.error)
     if req.needs_confirmation and not (request.method == "POST" and request.POST.get("confirm") == "yes"):
         return render(request, "oidc/logout_confirm.html", {"client": req.client})
     response = server.create_endpoint_response("end_session", req)

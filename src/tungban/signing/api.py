@@ -20,6 +20,7 @@ from tungban.core import ratelimit
 from tungban.core.api import error_responses
 from tungban.core.idempotency import idempotent
 from tungban.oidc.resource import ScopedBearer
+from tungban.wallet.auth import device_auth
 
 from . import services
 from . import verify as verification
@@ -90,6 +91,10 @@ class SigningRequestOut(Schema):
     )
     format: Literal["cades", "pades"]
     approval_uri: str = Field(description="Open in the app (or show as a QR code) to approve")
+    comparison_code: str = Field(
+        description="6 characters (Crockford base 32) the app also shows: show them to the resident to compare "
+        "(tungban.signing.compare; issue 16)"
+    )
     expires_at: dt.datetime
     signed_at: dt.datetime | None
     error: str | None = Field(None, description="Why a request failed, e.g. certificate_revoked, plus_required")
@@ -137,6 +142,27 @@ def get_document(request, request_id: str, index: int):
     data, media_type, filename = services.document_result(services.get_request(request.auth.client, request_id), index)
     response = HttpResponse(data, content_type=media_type)
     response["Content-Disposition"] = content_disposition_header(True, filename)  # RFC 6266, UTF-8 names
+    return response
+
+
+# --- The app: the pages of a document to sign (issue 16) ------------------------------------
+
+
+@router.get(
+    "/app/requests/{approval_id}/documents/{index}/pages/{page}",
+    response={200: None, **ERRORS},
+    auth=device_auth,
+    summary="(device) One page of a PDF to sign, as a PNG image",
+    description="For the app of the request's resident while it is pending: page `page` (1-based) of "
+    "document `index`, rendered by the platform from the submitted PDF; the number of pages in "
+    "`X-Page-Count`. Errors: `no_request`, `no_preview` (a digest-only request), `no_such_page`, "
+    "`preview_unavailable` (503).",
+)
+def document_page(request, approval_id: str, index: int, page: int):
+    png, pages = services.document_page(request.auth, approval_id, index, page)
+    response = HttpResponse(png, content_type="image/png")
+    response["X-Page-Count"] = str(pages)
+    response["Cache-Control"] = "private, no-store"
     return response
 
 

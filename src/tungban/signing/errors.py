@@ -79,3 +79,12 @@ UnreadableSignature = DomainError.define("unreadable_signature", _("A signature 
 DocumentMissing = DomainError.define(
     "document_missing", _("This is a signature file (.p7s): upload the document it signs as well."), field="file"
 )
+
+# Showing the document in the app (issue 16)
+NoPreview = NotFound.define(
+    "no_preview", _("This request sent only the documents' digests: there are no pages to show.")
+)
+NoSuchPage = NotFound.define("no_such_page", _("The document has %(pages)d pages."))
+PreviewUnavailable = DomainError.define(
+    "preview_unavailable", _("The document's pages cannot be shown right now. Try again in a moment."), status=503
+)

@@ -38,10 +38,11 @@ from tungban.identity import services as identity
 from tungban.identity.models import Resident
 from tungban.keys import token
 from tungban.oidc import stepup
+from tungban.wallet import errors as wallet_errors
 from tungban.wallet import services as wallet
 from tungban.wallet.models import ApprovalRequest, Device, DeviceStatus, RequestStatus
 
-from . import ca, errors, keystore, pdf
+from . import ca, compare, errors, keystore, pdf, preview
 from .constants import SIGN_KIND, SIGNING_SCOPE
 from .models import (
     AuthorityRole,
@@ -595,6 +596,7 @@ def request_result(req: SigningRequest) -> dict:
         "status": status,
         "format": req.format,
         "approval_uri": f"{settings.TUNGBAN_ISSUER}/app/approve/{req.approval_id}",
+        "comparison_code": None,
         "expires_at": req.approval.expires_at,
         "signed_at": req.signed_at,
         "error": None,
@@ -613,6 +615,7 @@ def request_result(req: SigningRequest) -> dict:
             key = "signed_pdf" if req.format == SigningFormat.PADES else "signature"
             item[key] = base64.b64encode(bytes(doc.result)).decode()
         data["documents"].append(item)
+    data["comparison_code"] = compare.comparison_code(str(req.approval_id), [d["sha256"] for d in data["documents"]])
     if req.sign_state:
         data["job"] = {
             "state": req.sign_state,
@@ -733,3 +736,29 @@ def sweep_keys(now: dt.datetime | None = None, grace: float | None = None) -> di
     if store.kind != keystore.Pkcs11KeyStore.kind:
         return {}
     return token.sweep(store, now, grace)
+
+
+def document_page(device, approval_id, index: int, page: int) -> tuple[bytes, int]:
+    """``(PNG, number of pages)`` of page ``page`` (1-based) of document ``index`` of the
+    signing request behind approval ``approval_id``, for the app of ``device`` (issue 16).
+    Only a device of the request's resident (for an anonymous request, any bound device, as
+    the request itself: :func:`tungban.wallet.services.request_details`) while it is pending.
+
+    :raises NotFound: ``no_request`` (unknown, another resident's, or no longer pending),
+        ``no_preview`` (a digest-only request), ``no_such_page``.
+    :raises DomainError: ``preview_unavailable`` (503)."""
+    try:
+        req = SigningRequest.objects.select_related("approval").get(approval_id=approval_id)
+    except (SigningRequest.DoesNotExist, ValueError, ValidationError):
+        raise wallet_errors.NoRequest() from None
+    approval = req.approval
+    if (
+        approval.resident_id and approval.resident_id != device.resident_id
+    ) or approval.effective_status() != "pending":
+        raise wallet_errors.NoRequest()
+    doc = req.documents.filter(index=index).first()
+    if doc is None:
+        raise wallet_errors.NoRequest()
+    if doc.content is None:
+        raise errors.NoPreview()
+    return preview.page_png(bytes(doc.content), page)

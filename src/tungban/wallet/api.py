@@ -114,6 +114,9 @@ class RequestOut(Schema):
     requester: RequesterOut
     claims: list[ClaimOut]
     documents: list[DocumentOut] = []
+    document_pages: bool = Field(
+        False, description="Signing: the documents are PDFs whose pages the app can show (signing API, issue 16)"
+    )
     reason: str = ""
     offline_access_days: int | None = Field(
         None, description="For a login with offline_access: days the service may stay signed in with a refresh token"

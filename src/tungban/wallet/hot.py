@@ -195,6 +195,7 @@ def _details(req: ApprovalRequest, device: Device, resident) -> dict | None:
         "requester": data["requester"],
         "claims": data["claims"],
         "documents": data["documents"],
+        "document_pages": data["document_pages"],
         "reason": data["reason"],
         "offline_access_days": data["offline_access_days"],
         "consent": data["consent"],

@@ -557,6 +557,7 @@ def request_details(req: ApprovalRequest, device: Device, resident=None) -> dict
             for c in req.requested_claims
         ],
         "documents": [{"name": d["name"], "sha256": d["sha256"]} for d in req.context.get("documents", [])],
+        "document_pages": req.context.get("format") == "pades",  # PDFs the app can show (issue 16)
         "reason": req.context.get("reason", ""),
         "offline_access_days": req.context.get("offline_access_days"),
         "consent": req.context.get("consent"),
@@ -1265,3 +1266,21 @@ def purge_expired(now: dt.datetime) -> dict[str, int]:
         "wallet.ApprovalRequest": deleted,
         "wallet.UsedProof": proofs,
     }
+
+
+def extend_pending(request_id, *, ttl: int, max_lifetime: int) -> tuple[dt.datetime, bool]:
+    """Give a pending request a fresh time to live: ``expires_at`` = now + ``ttl`` seconds,
+    never later than ``created_at`` + ``max_lifetime`` seconds (a sign-in page's "More time",
+    issue 16; WCAG 2.2.1 Timing Adjustable). Returns ``(expires_at, can_extend_again)``.
+
+    :raises NotFound: ``no_request``; :class:`~tungban.core.errors.DomainError`:
+        ``request_already_decided`` (409), ``request_expired`` (410)."""
+    with transaction.atomic():
+        req = _lock_request(request_id)
+        now = _now()
+        if now >= req.expires_at:
+            raise errors.RequestExpired()
+        cap = req.created_at + dt.timedelta(seconds=max_lifetime)
+        req.expires_at = max(req.expires_at, min(now + dt.timedelta(seconds=ttl), cap))
+        req.save(update_fields=["expires_at"])
+    return req.expires_at, req.expires_at < cap - dt.timedelta(seconds=1)

@@ -112,7 +112,7 @@ def test_unknown_client_gets_error_page_and_stores_nothing(issuer, clients):
         headers={"Accept-Language": "en"},
     )
     assert resp.status_code == 400 and "Location" not in resp.headers
-    assert "not valid" in resp.text
+    assert "This online service is not known" in resp.text  # plain words, the code in small print (issue 16)
     assert ApprovalRequest.objects.count() == 0
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from tungban.oidc.models import EME_SCOPES
 from tungban.signing import ca
@@ -173,6 +174,9 @@ def test_plus_resident_signs_the_declaration(issuer, sample_service, worker, bro
     assert items.count() == 1
     assert f"declaration-{reference}.pdf" in items.first.text_content()
     assert phone.text_content("#document-0 .digest").strip() == document.sha256
+    # The resident compares a 6-character code, the same on the service's page (issue 16).
+    expect(phone.locator("#compare-code")).to_have_text(desktop.text_content("#comparison-code").strip())
+    phone.click("#document-0 .digest-details summary")  # the full digest, folded away
     assert (
         phone.evaluate("getComputedStyle(document.querySelector('#document-0 .digest')).fontFamily")
         .lower()

@@ -2,12 +2,14 @@
  * data-sharing consent; the passkey, then the decision JWS; the result screen. */
 
 import { AppError, api } from "../lib/api.js";
+import { comparisonCode, displayCode } from "../lib/compare.js";
+import { documentPages } from "./docpages.js";
 import { codeComplete, decisionPayload, documentsMatch, normalizeCode, termsMatch } from "../lib/decision.js";
 import { signJws } from "../lib/jose.js";
 import { T, fmt } from "../lib/messages.js";
 import { credentialJson, getAssertion } from "../lib/webauthn.js";
 import { state } from "../state.js";
-import { $, busy, el, onShow, show } from "../ui/dom.js";
+import { $, busy, el, notify, onShow, show } from "../ui/dom.js";
 import { dateTime, durationText, fieldLabel, mmss, otherName, partyName, serviceName, usesText } from "../ui/format.js";
 import { claimLabel, kindLabel } from "../ui/strings.js";
 
@@ -22,10 +24,17 @@ onShow((id) => { if (id !== "screen-approve") stopTimer(); });
 function startTimer(expiresAt) {
   stopTimer();
   const end = Date.parse(expiresAt);
+  $("countdown-announce").textContent = "";
+  let warned = null; // the last warning given: a screen reader hears each once (issue 16)
   const tick = () => {
     const left = (end - Date.now()) / 1000;
     $("countdown").textContent = fmt(T.time_left, { time: mmss(left) });
     $("countdown").classList.toggle("urgent", left <= 30);
+    const warning = timerWarning(left);
+    if (warning && warning !== warned) {
+      warned = warning;
+      $("countdown-announce").textContent = T[warning];
+    }
     if (left <= 0) {
       stopTimer();
       showResult("expired");
@@ -33,6 +42,15 @@ function startTimer(expiresAt) {
   };
   tick();
   state.timer = setInterval(tick, 1000);
+}
+
+/** The warning a screen reader gets at ``left`` seconds: ``time_warn_minute`` (60 s or less),
+ * ``time_warn_soon`` (20 s or less), or ``null`` (WCAG 2.2.1; issue 16). */
+function timerWarning(left) {
+  if (left <= 0) return null;
+  if (left <= 20) return "time_warn_soon";
+  if (left <= 60) return "time_warn_minute";
+  return null;
 }
 
 /** A SHA-256 digest (hex) in groups of 8 characters that wrap only between groups. */
@@ -63,9 +81,15 @@ function renderDocuments(req) {
       el("p", { class: "document-name" },
         docs.length > 1 ? el("span", { class: "document-number", text: (i + 1) + "." }) : null,
         el("span", { text: d.name })),
-      el("p", { class: "digest-label", id: id + "-label", text: T.digest_label }),
-      digestNode(d.sha256));
+      req.document_pages ? documentPages(req, i, d.name) : null,
+      el("details", { class: "digest-details" },
+        el("summary", { class: "digest-label", id: id + "-label", text: T.digest_label }),
+        digestNode(d.sha256)));
   }));
+  $("compare-code").textContent = "";
+  comparisonCode(req.id, docs.map((d) => d.sha256)).then((code) => {
+    if (state.request === req) $("compare-code").textContent = displayCode(code);
+  });
   $("sign-reason").hidden = !req.reason;
   $("sign-reason").textContent = req.reason ? fmt(T.sign_reason, { reason: req.reason }) : "";
   const resident = (state.device && state.device.resident) || {};
@@ -153,6 +177,10 @@ export async function showApproval(id) {
     return;
   }
   show("screen-approve");
+  // Opened from a link or a QR code, the approval is the app's first screen: move the focus to
+  // its heading and say what is asked, whichever screen came before (issue 16).
+  $("approve-title").focus();
+  notify(fmt(T.approval_opened, { service: serviceName(req.requester.name_en, req.requester.name_zh), kind: kindLabel(req.kind) }));
   startTimer(req.expires_at);
 }
 
