@@ -7,9 +7,23 @@ from __future__ import annotations
 
 import pytest
 
+from tungban.credentials import catalogue
 from tungban.credentials.tests.conftest import make_holder
-from tungban.credentials.tests.test_api import call, swd_system  # noqa: F401 (fixture)
-from tungban.credentials.tests.test_pages import _en, swd_client  # noqa: F401 (fixture)
+from tungban.credentials.tests.test_api import call, department_system
+from tungban.credentials.tests.test_pages import _en, _officer_of
+from tungban.testing.factories import login_staff
+
+
+@pytest.fixture
+def swd_client(client, bundled):
+    login_staff(client, _officer_of("swd"))
+    return client
+
+
+@pytest.fixture
+def swd_system(issuer, db):
+    catalogue.register_bundled()
+    return department_system(issuer, "swd")
 
 
 def _url(card):
@@ -62,7 +76,7 @@ def test_reinstating_needs_no_reason(swd_client, senior_card):
     assert senior_card.status == "valid"
 
 
-def test_the_api_applies_the_same_rules(swd_system):  # noqa: F811
+def test_the_api_applies_the_same_rules(swd_system):
     from tungban.credentials.models import Credential
 
     holder = make_holder()
