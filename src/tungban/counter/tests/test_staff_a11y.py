@@ -71,7 +71,7 @@ def _register(page, issuer) -> None:
 def test_every_staff_page_has_no_axe_violations(issuer, resident, officer, e2e_browser, lang):
     supervisor = staff_user("counter_supervisor")
     admin = staff_user("admin")
-    make_client("svc-a11y")
+    service, _secret = make_client("svc-a11y")
     counter.request_rebind(resident, officer, reason="Phone lost", document_type="hkid_card", document_reference="1234")
     resident_path = f"/staff/residents/{resident.public_id}"
     axe = _axe()
@@ -125,7 +125,7 @@ def test_every_staff_page_has_no_axe_violations(issuer, resident, officer, e2e_b
             ("admin-residents", "/admin/identity/resident/"),
             ("admin-resident", f"/admin/identity/resident/{resident.pk}/change/"),
             ("admin-clients", "/admin/oidc/client/"),
-            ("admin-client", "/admin/oidc/client/svc-a11y/change/"),
+            ("admin-client", f"/admin/oidc/client/{service.pk}/change/"),
             ("admin-client-add", "/admin/oidc/client/add/"),
         ]:
             page.goto(f"{issuer}{path}")
