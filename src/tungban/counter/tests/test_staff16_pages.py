@@ -152,6 +152,7 @@ def test_log_out_from_the_staff_header_ends_the_session(staff_client):
 def test_credential_officer_pages_have_the_staff_header(client, db):
     officer = staff_user("credential_officer")
     login_staff(client, officer)
+    client.cookies["tungban_language"] = "en"
     html = client.get("/staff/credentials/").content.decode()
     assert 'id="staff-header"' in html and "Credential officer" in html
 
