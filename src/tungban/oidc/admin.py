@@ -77,6 +77,11 @@ class ClientAdminForm(forms.ModelForm):
     class Meta:
         model = Client
         exclude = ("client_secret_hash",)
+        labels = {
+            "client_id": _("Client ID"),
+            "token_endpoint_auth_method": _("How the service authenticates at the token endpoint"),
+            "is_active": _("Active"),
+        }
 
 
 #: Client authentication methods that use a client secret (RFC 6749 §2.3.1).

@@ -71,3 +71,11 @@ def test_the_change_page_shows_the_uris_one_per_line(admin_client):
     area = re.search(r'<textarea[^>]*name="redirect_uris"[^>]*>(.*?)</textarea>', html, re.S).group(1)
     assert area.strip() == "https://edit.example/cb"
     assert re.search(r'value="openid"[^>]*checked', html)
+
+
+def test_the_form_labels_are_in_chinese(admin_client):
+    admin_client.cookies["tungban_language"] = "zh-hant"
+    html = admin_client.get("/admin/oidc/client/add/").content.decode()
+    for english in ("Client id", "Token endpoint auth method", "Is active"):
+        assert english not in html, english
+    assert "每行一個" in html
