@@ -74,6 +74,16 @@ def test_every_staff_page_has_no_axe_violations(issuer, resident, officer, e2e_b
     service, _secret = make_client("svc-a11y")
     counter.request_rebind(resident, officer, reason="Phone lost", document_type="hkid_card", document_reference="1234")
     resident_path = f"/staff/residents/{resident.public_id}"
+    from tungban.credentials import catalogue
+    from tungban.credentials import services as credentials
+    from tungban.testing.factories import make_resident
+
+    catalogue.register_bundled()
+    credential_officer = staff_user("credential_officer")
+    holder = make_resident(officer, date_of_birth=resident.date_of_birth.replace(year=1950))
+    licence = credentials.issue(
+        credentials.get_type("senior-citizen-card"), holder, {"card_number": "SC12345678"}, issued_by="officer:test"
+    )
     axe = _axe()
     found: dict[str, list[str]] = {}
 
@@ -100,10 +110,13 @@ def test_every_staff_page_has_no_axe_violations(issuer, resident, officer, e2e_b
         page.goto(f"{issuer}{resident_path}")
         check(page, "resident", width)
         suspend = page.locator("#suspend-account")
-        if suspend.count():
+        if suspend.count():  # issue 16 item 2: a confirmation step (absent before)
             suspend.click()
             page.wait_for_selector("#suspend-confirm")
             check(page, "suspend-confirm", width)
+            page.click("#suspend-submit")  # no reason given: the error on its field
+            page.wait_for_selector("#id_reason_error")
+            check(page, "suspend-errors", width)
         ctx.close()
 
         # A supervisor's approvals: the waiting list and the request on the resident's page.
@@ -114,6 +127,22 @@ def test_every_staff_page_has_no_axe_violations(issuer, resident, officer, e2e_b
         check(page, "approvals", width)
         page.goto(f"{issuer}{resident_path}#rebind")
         check(page, "resident-approval", width)
+        ctx.close()
+
+        # A credential officer's pages: the home, a credential, and the revoke confirmation
+        # (issue 16 item 2) with its errors.
+        ctx = _context(e2e_browser, issuer, lang, viewport)
+        page = ctx.new_page()
+        staff_login_page(page, issuer, credential_officer, "/staff/credentials/")
+        check(page, "credentials-home", width)
+        page.goto(f"{issuer}/staff/credentials/{licence.id}")
+        check(page, "credential", width)
+        page.click("#revoke")
+        page.wait_for_selector("#status-confirm")
+        check(page, "credential-revoke-confirm", width)
+        page.click("#confirm-revoke")
+        page.wait_for_selector("#id_reason_error")
+        check(page, "credential-revoke-errors", width)
         ctx.close()
 
         # The administrator's main pages.
