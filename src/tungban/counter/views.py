@@ -328,7 +328,7 @@ def suspend(request, public_id):
         try:
             services.suspend_account(resident, actor=request.user, reason=form.cleaned_data["reason"].strip())
         except DomainError as exc:
-            form.add_error("reason" if exc.field in (None, "status_reason") else None, exc.message)
+            form.add_error("reason" if exc.field in ("reason", "status_reason") else None, exc.message)
         else:
             messages.success(request, _("The account is suspended and its device unbound."))
             return redirect("counter:resident", public_id=resident.public_id)

@@ -211,3 +211,14 @@ def test_gender_is_not_preselected(staff_client):
     select = re.search(r'<select name="gender".*?</select>', html, re.S).group(0)
     assert re.search(r'<option value=""[^>]*>', select)
     assert not re.search(r'<option value="[^"]+"[^>]*selected', select)
+
+
+def test_the_suspend_service_refuses_a_blank_reason(resident, officer):
+    from tungban.core.errors import DomainError
+    from tungban.counter import services
+
+    with pytest.raises(DomainError) as raised:
+        services.suspend_account(resident, actor=officer, reason=" ")
+    assert raised.value.code == "suspend_reason_required"
+    resident.refresh_from_db()
+    assert resident.status == "active" and not resident.audit_events.filter(action="status_suspended").exists()
