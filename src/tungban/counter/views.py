@@ -268,8 +268,9 @@ def decide_rebind(request, pk, decision):
 @counter_role
 @require_POST
 def issue_rebind_code(request, pk):
-    """The officer who asked for an approved re-binding issues its activation code, shown once
-    to them only (issue 13 item 1, security review); the resident's app is told."""
+    """The officer who asked for an approved re-binding issues its activation code, once, shown
+    to them only (issue 13 item 1, security review; reopened by :func:`activation_code` until
+    it is used or expires, issue 16); the resident's app is told."""
     rebind = get_object_or_404(RebindRequest, pk=pk)
     try:
         rebind, code = services.issue_rebind_code(rebind.pk, request.user)
