@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from tungban.core import fields
 from tungban.core.errors import DomainError, Forbidden
 from tungban.identity import services as identity
 from tungban.identity.models import Resident
@@ -77,7 +78,7 @@ def staff_home(request):
     )
 
 
-#: Session key: ``{resident public_id: {"code", "code_id", "officer"}}``, the activation codes
+#: Session key: ``{resident public_id: {"code" (encrypted), "code_id", "officer"}}``, the activation codes
 #: this officer issued, kept so that a reload shows the code again (post/redirect/get) while the
 #: code can still bind an app (issue 16, staff16 item 1). Only this officer's session holds it.
 ISSUED_CODES_KEY = "counter_issued_codes"
@@ -89,7 +90,7 @@ def _remember_code(request, resident, code: str):
     pending = wallet.pending_activation_code(resident)
     codes = request.session.get(ISSUED_CODES_KEY, {})
     codes[str(resident.public_id)] = {
-        "code": code,
+        "code": fields.encrypt(code),  # encrypted at rest: the session table is in the database
         "code_id": pending[0] if pending else None,
         "officer": request.user.pk,
     }
@@ -109,7 +110,7 @@ def _shown_code(request, resident) -> tuple[str, object] | None:
         del codes[str(resident.public_id)]
         request.session[ISSUED_CODES_KEY] = codes
         return None
-    return entry["code"], pending[1]
+    return fields.decrypt(entry["code"]), pending[1]
 
 
 @counter_role

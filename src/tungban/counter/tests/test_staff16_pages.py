@@ -222,3 +222,12 @@ def test_the_suspend_service_refuses_a_blank_reason(resident, officer):
     assert raised.value.code == "suspend_reason_required"
     resident.refresh_from_db()
     assert resident.status == "active" and not resident.audit_events.filter(action="status_suspended").exists()
+
+
+def test_the_kept_code_is_encrypted_in_the_session_table(staff_client):
+    from django.contrib.sessions.models import Session
+
+    staff_client.post("/staff/residents/new", FORM)
+    resident = Resident.objects.get()
+    code = _code_in(staff_client.get(f"/staff/residents/{resident.public_id}/activation-code"))
+    assert code and not any(code in s.get_decoded().__repr__() for s in Session.objects.all())
