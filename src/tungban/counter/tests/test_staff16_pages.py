@@ -61,7 +61,7 @@ def test_registration_redirects_to_a_code_page_that_reloads_without_reposting(st
     assert f'href="{page}"' in detail
 
 
-def test_code_page_is_only_for_the_officer_who_issued_it(staff_client, client_factory=None):
+def test_code_page_is_only_for_the_officer_who_issued_it(staff_client):
     from django.test import Client
 
     staff_client.post("/staff/residents/new", FORM)
