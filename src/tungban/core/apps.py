@@ -2,6 +2,7 @@ from django.apps import AppConfig
 from django.core.management import call_command
 from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate, pre_migrate
+from django.utils.translation import gettext_lazy as _
 
 from . import db
 from .files import tighten_sqlite
@@ -28,7 +29,7 @@ def _private_database(sender, connection, **kwargs):
 class CoreConfig(AppConfig):
     name = "tungban.core"
     label = "core"
-    verbose_name = "tungban core"
+    verbose_name = _("tungban core")
 
     def ready(self):
         connection_created.connect(_private_database, dispatch_uid="tungban.core.private_database")

@@ -51,6 +51,7 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
         constraints = [models.UniqueConstraint(fields=["caller", "key"], name="idempotency_key_once_per_caller")]
 
     def __str__(self) -> str:

@@ -2,12 +2,13 @@
 
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 class CounterConfig(AppConfig):
     name = "tungban.counter"
     label = "counter"
-    verbose_name = "tungban registration counter"
+    verbose_name = _("Registration counter")
     default = True
 
     def ready(self):

@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from tungban.core.errors import Conflict, Forbidden
+from tungban.core.errors import Conflict, DomainError, Forbidden
 
 RebindPending = Conflict.define(
     "rebind_pending", _("A re-binding of this account is already waiting for a supervisor's approval.")
@@ -21,4 +21,7 @@ RebindNotApproved = Conflict.define(
 )
 NotRequester = Forbidden.define(
     "not_requester", _("Only the officer who asked for this re-binding, with the resident, can issue its code.")
+)
+SuspendReasonRequired = DomainError.define(
+    "suspend_reason_required", _("Give the reason for suspending the account."), field="reason", status=422
 )

@@ -3,6 +3,10 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from tungban.core.errors import DomainError
+from tungban.identity import errors as identity_errors
+from tungban.identity import hkid as hkid_mod
+from tungban.identity import services as identity
 from tungban.identity.models import Gender
 from tungban.signing.choices import OFFICER_REVOCATION_REASONS, REVOCATION_REASON_LABELS
 
@@ -17,7 +21,8 @@ class CounterRegistrationForm(forms.Form):
     given_name_en = forms.CharField(label=_("Given name (English)"), max_length=80)
     name_zh = forms.CharField(label=_("Name (Chinese)"), max_length=20, required=False)
     date_of_birth = forms.DateField(label=_("Date of birth"), widget=forms.DateInput(attrs={"type": "date"}))
-    gender = forms.ChoiceField(label=_("Gender"), choices=Gender.choices)
+    # No default: the officer must choose (issue 16, staff16 item 6).
+    gender = forms.ChoiceField(label=_("Gender"), choices=[("", _("Choose…")), *Gender.choices])
     residential_address = forms.CharField(
         label=_("Residential address"), widget=forms.Textarea(attrs={"rows": 3}), required=False
     )
@@ -30,6 +35,53 @@ class CounterRegistrationForm(forms.Form):
     guardian_hkid = forms.CharField(label=_("Parent or guardian's HKID number"), max_length=12, required=False)
     guardian_relationship = forms.CharField(label=_("Relationship"), max_length=40, required=False)
 
+    #: Text fields checked with :func:`tungban.identity.services.clean_text` (characters, length).
+    TEXT_FIELDS = (
+        "family_name_en",
+        "given_name_en",
+        "name_zh",
+        "residential_address",
+        "phone",
+        "email",
+        "guardian_name",
+        "guardian_relationship",
+    )
+
+    def clean(self):
+        """Every rule the registration service applies, each error on its field, all in one
+        round (issue 16, staff16 item 6): the HKID number (format, check digit, already
+        registered), the text fields, and the age rules (under 11; 11-17 need a guardian)."""
+        data = super().clean()
+        if "hkid" in data:
+            try:
+                identity.get_by_hkid(data["hkid"])
+            except DomainError as exc:
+                if exc.code != "no_account":  # a malformed number or a wrong check digit
+                    self.add_error("hkid", str(exc.message))
+            else:
+                self.add_error("hkid", str(identity_errors.HkidTaken().message))
+        for name in self.TEXT_FIELDS:
+            if data.get(name):
+                try:
+                    data[name] = identity.clean_text(data[name], name)
+                except DomainError as exc:
+                    self.add_error(name, str(exc.message))
+        if data.get("guardian_hkid"):
+            try:
+                hkid_mod.normalize(data["guardian_hkid"])
+            except DomainError as exc:
+                self.add_error("guardian_hkid", str(exc.message))
+        if data.get("date_of_birth"):
+            guardian = identity.Guardian(
+                data.get("guardian_name", ""), data.get("guardian_hkid", ""), data.get("guardian_relationship", "")
+            )
+            try:
+                identity.check_age(data["date_of_birth"], guardian)
+            except DomainError as exc:
+                field = exc.field if exc.field in self.fields else "date_of_birth"
+                self.add_error(field, str(exc.message))
+        return data
+
 
 class SearchForm(forms.Form):
     hkid = forms.CharField(label=_("HKID number"), max_length=12)
@@ -37,6 +89,18 @@ class SearchForm(forms.Form):
 
 class StatusForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
+
+
+class SuspendForm(forms.Form):
+    """Suspending an account (issue 16, staff16 item 2): a reason is required (it is recorded
+    in the account's history and shown as the status reason)."""
+
+    reason = forms.CharField(
+        label=_("Reason for suspending"),
+        max_length=200,
+        help_text=_('Recorded in the account\'s history, e.g. "HKID card reported stolen".'),
+        error_messages={"required": _("Give the reason for suspending the account.")},
+    )
 
 
 class RevokeCertificateForm(forms.Form):

@@ -70,6 +70,8 @@ class RebindRequest(models.Model):
     code_issued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("re-binding request")
+        verbose_name_plural = _("re-binding requests")
         ordering = ["-requested_at"]
         permissions = [
             ("use_counter", "Can use the registration counter"),

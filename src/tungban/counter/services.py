@@ -15,14 +15,20 @@ from .models import RebindRequest, RebindStatus, rebind_ttl
 
 
 @transaction.atomic
-def suspend_account(resident: Resident, *, actor=None, reason: str = "") -> None:
+def suspend_account(resident: Resident, *, actor=None, reason: str) -> None:
     """Suspend the account, unbind its device and end its grants in one step: the phone's key
     stops working at once, reinstating needs a new binding, and the tokens, refresh tokens and
     authorization codes issued before stay revoked after reinstatement (issue 13 item 14).
 
-    :raises DomainError: as :func:`tungban.identity.services.set_status` (nothing is written then).
+    ``reason`` is required (issue 16, staff16 item 2): it is the account's status reason and
+    is recorded with the ``status_suspended`` event in its history.
+
+    :raises DomainError: 422 ``suspend_reason_required`` (blank reason); as
+        :func:`tungban.identity.services.set_status` (nothing is written then).
     """
-    identity.set_status(resident, "suspended", reason=reason, actor=actor)
+    if not (reason or "").strip():
+        raise errors.SuspendReasonRequired()
+    identity.set_status(resident, "suspended", reason=reason.strip(), actor=actor)
     if wallet.unbind_active(resident, actor=actor, reason="suspended"):
         # The phone is told why on its next call (with its device_unbound error) and the next
         # bound phone lists it in the history (issue 13 item 1, security review).

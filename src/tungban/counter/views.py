@@ -10,13 +10,15 @@ from urllib.parse import urlencode
 import segno
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from tungban.core import fields
 from tungban.core.errors import DomainError, Forbidden
 from tungban.identity import services as identity
 from tungban.identity.models import Resident
@@ -31,7 +33,8 @@ from tungban.signing.choices import (
 from tungban.wallet import services as wallet
 
 from . import roles, services
-from .forms import CounterRegistrationForm, RebindForm, RevokeCertificateForm, SearchForm, StatusForm
+from .events import history_rows
+from .forms import CounterRegistrationForm, RebindForm, RevokeCertificateForm, SearchForm, StatusForm, SuspendForm
 from .models import RebindRequest
 
 
@@ -75,14 +78,73 @@ def staff_home(request):
     )
 
 
-def _activation_page(request, resident, code):
+#: Session key: ``{resident public_id: {"code" (encrypted), "code_id", "officer"}}``, the activation codes
+#: this officer issued, kept so that a reload shows the code again (post/redirect/get) while the
+#: code can still bind an app (issue 16, staff16 item 1). Only this officer's session holds it.
+ISSUED_CODES_KEY = "counter_issued_codes"
+
+
+def _remember_code(request, resident, code: str):
+    """Keep ``code`` (just issued for ``resident``) in this officer's session and redirect to
+    the page that shows it (post/redirect/get)."""
+    pending = wallet.pending_activation_code(resident)
+    codes = request.session.get(ISSUED_CODES_KEY, {})
+    codes[str(resident.public_id)] = {
+        "code": fields.encrypt(code),  # encrypted at rest: the session table is in the database
+        "code_id": pending[0] if pending else None,
+        "officer": request.user.pk,
+    }
+    request.session[ISSUED_CODES_KEY] = codes
+    return redirect("counter:activation-code", public_id=resident.public_id)
+
+
+def _shown_code(request, resident) -> tuple[str, object] | None:
+    """``(code, expires_at)`` of the code this officer issued for ``resident`` while it can still
+    bind an app (not used, replaced or expired); ``None`` otherwise (the entry is then dropped)."""
+    codes = request.session.get(ISSUED_CODES_KEY, {})
+    entry = codes.get(str(resident.public_id))
+    if not entry:
+        return None
+    pending = wallet.pending_activation_code(resident)
+    if entry.get("officer") != request.user.pk or pending is None or pending[0] != entry.get("code_id"):
+        del codes[str(resident.public_id)]
+        request.session[ISSUED_CODES_KEY] = codes
+        return None
+    return fields.decrypt(entry["code"]), pending[1]
+
+
+@counter_role
+@require_GET
+def activation_code(request, public_id):
+    """The activation code this officer issued for the resident, with its QR code, for as long
+    as it can bind an app; 404 for any other officer, or once it was used, replaced or expired.
+    Reloading it issues nothing (issue 16, staff16 item 1)."""
+    resident = get_object_or_404(Resident, public_id=public_id)
+    shown = _shown_code(request, resident)
+    if shown is None:
+        response = render(request, "counter/activation_gone.html", {"resident": resident}, status=404)
+        response["Cache-Control"] = "no-store"
+        return response
+    code, expires_at = shown
     # In the fragment, never the query: browsers do not send it, so the HKID number and the code
     # reach no server or proxy access log (issue 13 item 5). The app reads it (wallet/js/main.js).
     bind_url = f"{settings.TUNGBAN_ISSUER}/app/#{urlencode({'hkid': resident.hkid, 'code': code})}"
     qr = segno.make(bind_url, error="m").svg_inline(scale=4, title=_("QR code to bind the app"))
-    return render(
-        request, "counter/activation.html", {"resident": resident, "code": code, "qr_svg": qr, "bind_url": bind_url}
+    response = render(
+        request,
+        "counter/activation.html",
+        {"resident": resident, "code": code, "qr_svg": qr, "bind_url": bind_url, "expires_at": expires_at},
     )
+    response["Cache-Control"] = "no-store"  # the code is not kept in the browser's cache
+    return response
+
+
+@require_POST
+def staff_logout(request):
+    """Log the staff user out (a POST, from the staff header) and go to the login page. The
+    admin's own log-out lets only administrators out (issue 16, staff16 item 3)."""
+    logout(request)
+    return redirect(f"{settings.LOGIN_URL}?{urlencode({'next': reverse('counter:staff-home')})}")
 
 
 @counter_role
@@ -115,7 +177,7 @@ def register(request):
         else:
             code = wallet.issue_activation_code(resident, request.user)
             messages.success(request, _("Account created."))
-            return _activation_page(request, resident, code)
+            return _remember_code(request, resident, code)
     return render(request, "counter/register.html", {"form": form})
 
 
@@ -140,7 +202,8 @@ def _resident_page(request, resident, rebind_form=None, status=200):
         {
             "resident": resident,
             "device": wallet.active_device(resident),
-            "events": resident.audit_events.all()[:20],
+            "history": history_rows(resident.audit_events.select_related("actor")[:20]),
+            "code_shown": _shown_code(request, resident) is not None,
             "status_form": StatusForm(),
             "signing_certificates": _signing_certificates(resident),
             "revocation_reasons": [(r, REVOCATION_REASON_LABELS[r]) for r in OFFICER_REVOCATION_REASONS],
@@ -206,8 +269,9 @@ def decide_rebind(request, pk, decision):
 @counter_role
 @require_POST
 def issue_rebind_code(request, pk):
-    """The officer who asked for an approved re-binding issues its activation code, shown once
-    to them only (issue 13 item 1, security review); the resident's app is told."""
+    """The officer who asked for an approved re-binding issues its activation code, once, shown
+    to them only (issue 13 item 1, security review; reopened by :func:`activation_code` until
+    it is used or expires, issue 16); the resident's app is told."""
     rebind = get_object_or_404(RebindRequest, pk=pk)
     try:
         rebind, code = services.issue_rebind_code(rebind.pk, request.user)
@@ -219,7 +283,7 @@ def issue_rebind_code(request, pk):
     messages.success(
         request, _("Activation code issued for the approved re-binding. The resident's app has been told.")
     )
-    return _activation_page(request, rebind.resident, code)
+    return _remember_code(request, rebind.resident, code)
 
 
 @counter_role
@@ -250,17 +314,43 @@ def revoke_signing_certificate(request, public_id, serial):
 
 
 @counter_role
+@require_http_methods(["GET", "POST"])
+def suspend(request, public_id):
+    """Suspending an account, in two steps (issue 16, staff16 item 2): the GET is a
+    confirmation page that states what happens (the device is unbound, the resident is signed
+    out of every service, reinstating needs a new binding) and asks for the reason; the POST
+    with a reason suspends (:func:`tungban.counter.services.suspend_account`), recording the
+    reason in the account's history. Without a reason nothing changes."""
+    resident = get_object_or_404(Resident, public_id=public_id)
+    if not resident.is_active:
+        messages.info(request, _("This account is already suspended."))
+        return redirect("counter:resident", public_id=resident.public_id)
+    form = SuspendForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.suspend_account(resident, actor=request.user, reason=form.cleaned_data["reason"].strip())
+        except DomainError as exc:
+            form.add_error("reason" if exc.field in ("reason", "status_reason") else None, exc.message)
+        else:
+            messages.success(request, _("The account is suspended and its device unbound."))
+            return redirect("counter:resident", public_id=resident.public_id)
+    return render(
+        request,
+        "counter/suspend.html",
+        {"resident": resident, "form": form, "device": wallet.active_device(resident)},
+    )
+
+
+@counter_role
 @require_POST
 def resident_action(request, public_id, action):
-    """Suspend, reinstate, unbind the device, or issue a new activation code (re-bind)."""
+    """Reinstate, unbind the device, or issue a new activation code (re-bind). Suspending has
+    its own confirmation page (:func:`suspend`)."""
     resident = get_object_or_404(Resident, public_id=public_id)
     form = StatusForm(request.POST)
     reason = form.data.get("reason", "")
     try:
-        if action == "suspend":
-            services.suspend_account(resident, actor=request.user, reason=reason)
-            messages.success(request, _("The account is suspended and its device unbound."))
-        elif action == "reinstate":
+        if action == "reinstate":
             identity.set_status(resident, "active", reason=reason, actor=request.user)
             messages.success(request, _("The account is active again."))
         elif action == "unbind":
@@ -276,7 +366,7 @@ def resident_action(request, public_id, action):
                     ),
                 )
                 return redirect(reverse("counter:resident", kwargs={"public_id": resident.public_id}) + "#rebind")
-            return _activation_page(request, resident, wallet.issue_activation_code(resident, request.user))
+            return _remember_code(request, resident, wallet.issue_activation_code(resident, request.user))
         else:
             messages.error(request, _("Unknown action."))
     except DomainError as exc:

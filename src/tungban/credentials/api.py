@@ -352,7 +352,12 @@ class StatusIn(Schema):
     status: Literal["valid", "suspended", "revoked"] = Field(
         description="`revoked` is final; `valid` reinstates a suspended credential"
     )
-    reason: str = Field("", max_length=200)
+    reason: str = Field(
+        "", max_length=200, description="Why: required to suspend or revoke; recorded in the status history"
+    )
+    confirm_final: bool = Field(
+        False, description="Must be true to revoke: revocation is final (a revoked credential is never valid again)"
+    )
 
 
 @router.post(
@@ -362,11 +367,16 @@ class StatusIn(Schema):
     summary="Revoke, suspend or reinstate a credential",
 )
 def set_status(request, credential_id: str, payload: StatusIn):
-    """Takes effect in the status list at once. Errors: ``credential_unknown`` (404),
-    ``status_transition`` (409)."""
+    """Takes effect in the status list at once. Suspending and revoking need a ``reason``;
+    revoking also ``confirm_final: true`` (issue 16). Errors: ``credential_unknown`` (404),
+    ``status_transition`` (409), ``status_reason_required`` and ``revocation_not_confirmed`` (422)."""
     credential = services.get_credential(credential_id, issuer=request.auth)
-    services.change_status(
-        credential, payload.status, reason=payload.reason, changed_by=f"client:{request.auth.client.client_id}"
+    services.officer_change_status(
+        credential,
+        payload.status,
+        reason=payload.reason,
+        confirm_final=payload.confirm_final,
+        changed_by=f"client:{request.auth.client.client_id}",
     )
     return _credential_out(services.get_credential(credential_id))
 

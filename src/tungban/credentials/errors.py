@@ -35,6 +35,18 @@ BulkEmpty = DomainError.define("bulk_empty", _("The file has no rows to issue.")
 BatchUnknown = NotFound.define("batch_unknown", _("There is no such batch."), field="id")
 
 # Status
+StatusReasonRequired = DomainError.define(
+    "status_reason_required",
+    _("Give the reason for suspending or revoking the credential."),
+    field="reason",
+    status=422,
+)
+RevocationNotConfirmed = DomainError.define(
+    "revocation_not_confirmed",
+    _("Revocation is final: confirm that the credential is to be revoked permanently."),
+    field="confirm",
+    status=422,
+)
 StatusInvalid = DomainError.define("status_invalid", _("Status must be valid, suspended or revoked."), field="status")
 StatusTransition = Conflict.define(
     "status_transition", _("A %(old)s credential cannot become %(new)s."), field="status"

@@ -155,6 +155,32 @@ class StatusForm(forms.Form):
     )
 
 
+class StatusChangeForm(forms.Form):
+    """Suspending or revoking a credential (issue 16, staff16 item 2): a reason is required
+    for both, and revoking (final) needs the box ticked. Reinstating needs neither."""
+
+    reason = forms.CharField(
+        label=_("Reason"), max_length=200, required=False, help_text=_("Recorded in the status history.")
+    )
+    confirm = forms.BooleanField(
+        label=_("I understand: revocation is final, this credential can never be valid again"), required=False
+    )
+
+    def __init__(self, *args, status: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.status = status
+        if status in services.REASON_REQUIRED:
+            self.fields["reason"].required = True
+            self.fields["reason"].error_messages["required"] = _(
+                "Give the reason for suspending or revoking the credential."
+            )
+        if status == "revoked":
+            self.fields["confirm"].required = True
+            self.fields["confirm"].error_messages["required"] = _("Tick the box to confirm: revocation is final.")
+        else:
+            del self.fields["confirm"]
+
+
 class VerifyForm(forms.Form):
     credential = forms.CharField(
         label=_("Paste the certificate's text or its link"),

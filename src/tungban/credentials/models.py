@@ -50,6 +50,10 @@ class Issuer(models.Model):
     officers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="credential_issuers")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        verbose_name = _("issuing department")
+        verbose_name_plural = _("issuing departments")
+
     def __str__(self) -> str:
         return f"{self.name_en} {self.name_zh}"
 
@@ -66,6 +70,10 @@ class IssuerKey(models.Model):
     public_jwk = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)
     retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("issuer key")
+        verbose_name_plural = _("issuer keys")
 
 
 class CredentialType(models.Model):
@@ -88,6 +96,10 @@ class CredentialType(models.Model):
     )
     active = models.BooleanField(default=True)
 
+    class Meta:
+        verbose_name = _("credential type")
+        verbose_name_plural = _("credential types")
+
     def __str__(self) -> str:
         return f"{self.name_en} {self.name_zh}"
 
@@ -109,6 +121,8 @@ class StatusList(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("status list")
+        verbose_name_plural = _("status lists")
         constraints = [models.UniqueConstraint(fields=["issuer", "number"], name="one_status_list_number_per_issuer")]
 
 
@@ -159,6 +173,10 @@ class IssuanceBatch(models.Model):
     failure = models.CharField(max_length=200, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        verbose_name = _("issuance batch")
+        verbose_name_plural = _("issuance batches")
+
     @property
     def finished(self) -> bool:
         return self.state in (JobState.DONE, JobState.REJECTED, JobState.FAILED)
@@ -190,6 +208,8 @@ class Credential(models.Model):
     batch_row = models.PositiveIntegerField(null=True, blank=True, help_text="Line of the batch's file")
 
     class Meta:
+        verbose_name = _("credential")
+        verbose_name_plural = _("credentials")
         constraints = [
             models.UniqueConstraint(fields=["status_list", "status_index"], name="one_credential_per_status_index"),
             models.UniqueConstraint(fields=["batch", "batch_row"], name="one_credential_per_batch_row"),
@@ -207,6 +227,10 @@ class StatusChange(models.Model):
     changed_at = models.DateTimeField(default=timezone.now)
     log_index = models.BigIntegerField()
 
+    class Meta:
+        verbose_name = _("status change")
+        verbose_name_plural = _("status changes")
+
 
 class VerifierNonce(models.Model):
     """A verifier code offered by 認證易 (issue 13 item 12): the holder's app puts it in the
@@ -217,3 +241,7 @@ class VerifierNonce(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(db_index=True)
     used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("verifier code")
+        verbose_name_plural = _("verifier codes")

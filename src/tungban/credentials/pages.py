@@ -37,7 +37,7 @@ from tungban.identity import services as identity
 
 from . import errors, services
 from . import pdf as pdf_mod
-from .forms import BulkForm, IssueForm, SearchForm, StatusForm, VerifyForm, claim_labels
+from .forms import BulkForm, IssueForm, SearchForm, StatusChangeForm, StatusForm, VerifyForm, claim_labels
 from .models import Credential, CredentialType, IssuanceBatch, JobState, Status
 from .verify import DatabaseTrust, verify_presentation
 
@@ -432,21 +432,102 @@ def detail(request, credential_id):
     )
 
 
+#: What each status change does, as the confirmation page states it (issue 16, staff16 item 2).
+def _status_consequences(status: str) -> list[str]:
+    return {
+        "suspended": [
+            _(
+                "Verifiers see the credential as suspended at their next status check, and the holder's app shows it as suspended."
+            ),
+            _("You can reinstate it later."),
+        ],
+        "revoked": [
+            _(
+                "Verifiers see the credential as revoked at their next status check, and the holder's app shows it as revoked."
+            ),
+            _(
+                "Revocation is final: a revoked credential can never be valid again. To stop it for a while, suspend it instead."
+            ),
+            _("The change is recorded in the public transparency log."),
+        ],
+        "valid": [_("Verifiers see the credential as valid again at their next status check.")],
+    }[status]
+
+
+def _status_confirm_page(request, credential, new_status, form, status=200):
+    lang = get_language()
+    return render(
+        request,
+        "credentials/staff_status_confirm.html",
+        {
+            "credential": credential,
+            "new_status": new_status,
+            "action_id": STATUS_ACTIONS[Status(new_status)],
+            "title": {
+                "suspended": _("Suspend this credential?"),
+                "revoked": _("Revoke this credential permanently?"),
+                "valid": _("Reinstate this credential?"),
+            }[new_status],
+            "button": {
+                "suspended": _("Suspend"),
+                "revoked": _("Revoke permanently"),
+                "valid": _("Reinstate"),
+            }[new_status],
+            "consequences": _status_consequences(new_status),
+            "type_name": credential.credential_type.name(lang),
+            "holder": credential.holder,
+            "holder_hkid": _masked(credential.holder),
+            "status_label": _status_label(credential.status),
+            "form": form,
+        },
+        status=status,
+    )
+
+
+@staff_member_required
+@require_GET
+@_guard
+def status_confirm(request, credential_id, new_status):
+    """The confirmation step before a status change: what it does, the reason (required to
+    suspend or revoke) and, to revoke, the tick that confirms it is final (issue 16, staff16
+    item 2). It changes nothing; the form posts to :func:`change_status`."""
+    credential = _officer_credential(request, credential_id)
+    if new_status not in {s.value for s in services.TRANSITIONS[Status(credential.status)]}:
+        messages.info(request, _("This status change is not possible now."))
+        return redirect(reverse("credentials:staff-detail", kwargs={"credential_id": credential.id}) + "#status")
+    return _status_confirm_page(request, credential, new_status, StatusChangeForm(status=new_status))
+
+
 @staff_member_required
 @require_POST
 @_guard
 def change_status(request, credential_id):
+    """Change the status after the confirmation step: suspending and revoking need a reason,
+    revoking the confirmation tick (:func:`~tungban.credentials.services.officer_change_status`).
+    On an error the confirmation page is shown again with every error on its field."""
     credential = _officer_credential(request, credential_id)
-    form = StatusForm(request.POST)
     new_status = request.POST.get("status", "")
-    reason = form.cleaned_data["reason"] if form.is_valid() else ""
-    if not form.is_valid():
-        messages.error(request, _("The reason is too long (at most 200 characters)."))
-    else:
+    if new_status not in {s.value for s in Status}:
+        messages.error(request, str(errors.StatusInvalid().message))
+        return redirect(reverse("credentials:staff-detail", kwargs={"credential_id": credential.id}) + "#status")
+    form = StatusChangeForm(request.POST, status=new_status)
+    if form.is_valid():
         try:
-            services.change_status(credential, new_status, reason=reason, changed_by=_officer_id(request.user))
+            services.officer_change_status(
+                credential,
+                new_status,
+                reason=form.cleaned_data["reason"],
+                confirm_final=form.cleaned_data.get("confirm", False),
+                changed_by=_officer_id(request.user),
+            )
         except DomainError as exc:
-            messages.error(request, exc.message)
+            if exc.field in form.fields:
+                form.add_error(exc.field, str(exc.message))
+            else:
+                messages.error(request, exc.message)
+                return redirect(
+                    reverse("credentials:staff-detail", kwargs={"credential_id": credential.id}) + "#status"
+                )
         else:
             done = {
                 "revoked": _("The credential is revoked."),
@@ -456,7 +537,8 @@ def change_status(request, credential_id):
             messages.success(
                 request, done[new_status] + " " + _("Verifiers see the change at their next status check.")
             )
-    return redirect(reverse("credentials:staff-detail", kwargs={"credential_id": credential.id}) + "#status")
+            return redirect(reverse("credentials:staff-detail", kwargs={"credential_id": credential.id}) + "#status")
+    return _status_confirm_page(request, credential, new_status, form, status=200)
 
 
 @staff_member_required

@@ -23,5 +23,10 @@ urlpatterns = [
     path("staff/credentials/batches/<uuid:batch_id>", pages.batch_detail, name="staff-batch"),
     path("staff/credentials/<uuid:credential_id>", pages.detail, name="staff-detail"),
     path("staff/credentials/<uuid:credential_id>/status", pages.change_status, name="staff-status"),
+    path(
+        "staff/credentials/<uuid:credential_id>/status/<slug:new_status>",
+        pages.status_confirm,
+        name="staff-status-confirm",
+    ),
     path("staff/credentials/<uuid:credential_id>/pdf", pages.credential_pdf, name="staff-pdf"),
 ]

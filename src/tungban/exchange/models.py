@@ -75,6 +75,7 @@ class Organisation(models.Model):
 
     class Meta:
         verbose_name = _("participant organisation")
+        verbose_name_plural = _("participant organisations")
 
     def __str__(self) -> str:
         return f"{self.name_en} ({self.id})"
@@ -99,6 +100,7 @@ class DataProduct(models.Model):
 
     class Meta:
         verbose_name = _("data product")
+        verbose_name_plural = _("data products")
 
     def __str__(self) -> str:
         return self.id
@@ -182,6 +184,7 @@ class Consent(models.Model):
 
     class Meta:
         verbose_name = _("consent")
+        verbose_name_plural = _("consents")
         indexes = [models.Index(fields=["resident", "-created_at"])]
 
     def effective_status(self, now=None) -> str:
@@ -233,6 +236,7 @@ class ExchangeRecord(models.Model):
 
     class Meta:
         verbose_name = _("exchange record")
+        verbose_name_plural = _("exchange records")
         ordering = ["-at"]
         # (resident, -at): the resident's history; (consumer, request_id): a data user's records
         indexes = [models.Index(fields=["resident", "-at"]), models.Index(fields=["consumer", "request_id"])]
@@ -290,6 +294,7 @@ class ExchangeAttempt(models.Model):
 
     class Meta:
         verbose_name = _("exchange attempt")
+        verbose_name_plural = _("exchange attempts")
         ordering = ["-started_at"]
         # Issue 15, fourth round: an attempt is inserted in flight and completed by an UPDATE of
         # its state (never a heap-only update), so every index takes a second entry unless it
@@ -326,6 +331,8 @@ class RequestNonce(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("request nonce")
+        verbose_name_plural = _("request nonces")
         constraints = [models.UniqueConstraint(fields=["consumer", "request_id"], name="request_id_once_per_data_user")]
         indexes = [models.Index(fields=["created_at"], name="request_nonce_created")]  # the purge (nonces.py)
 
@@ -344,6 +351,7 @@ class ProviderCircuit(models.Model):
 
     class Meta:
         verbose_name = _("provider circuit breaker")
+        verbose_name_plural = _("provider circuit breakers")
 
 
 class DataUserCircuit(models.Model):
@@ -362,4 +370,5 @@ class DataUserCircuit(models.Model):
 
     class Meta:
         verbose_name = _("data user's circuit breaker")
+        verbose_name_plural = _("data users' circuit breakers")
         constraints = [models.UniqueConstraint(fields=["provider", "data_user"], name="one_circuit_per_data_user")]

@@ -128,6 +128,10 @@ class GuardianConsent(models.Model):
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        verbose_name = _("guardian's consent")
+        verbose_name_plural = _("guardians' consents")
+
 
 class PopulationRecord(models.Model):
     """An entry of the (seeded) population register used to proof self-registrations."""
@@ -142,6 +146,10 @@ class PopulationRecord(models.Model):
 
     objects = HkidQuerySet.as_manager()
 
+    class Meta:
+        verbose_name = _("population register record")
+        verbose_name_plural = _("population register records")
+
     def __str__(self) -> str:
         return hkid_mod.masked(self.hkid)
 
@@ -153,6 +161,10 @@ class SyntheticSeed(models.Model):
     start = models.PositiveIntegerField()
     count = models.PositiveIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("synthetic data seed")
+        verbose_name_plural = _("synthetic data seeds")
 
 
 class AuditEvent(models.Model):
@@ -167,4 +179,6 @@ class AuditEvent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("account event")
+        verbose_name_plural = _("account events")
         ordering = ["-created_at"]

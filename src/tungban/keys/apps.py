@@ -3,6 +3,7 @@ Provider sign with, and the one helper that seals private keys at rest."""
 
 from django.apps import AppConfig
 from django.db.models.signals import post_delete, post_save
+from django.utils.translation import gettext_lazy as _
 
 
 def _key_changed(sender, **kwargs):
@@ -16,7 +17,7 @@ def _key_changed(sender, **kwargs):
 class KeysConfig(AppConfig):
     name = "tungban.keys"
     label = "keys"
-    verbose_name = "tungban key ring"
+    verbose_name = _("Key ring")
 
     def ready(self):
         from .models import SigningKey

@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class SigningKey(models.Model):
@@ -19,6 +20,8 @@ class SigningKey(models.Model):
     retired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("signing key")
+        verbose_name_plural = _("signing keys")
         db_table = "oidc_signingkey"
 
 
@@ -47,6 +50,8 @@ class TokenKey(models.Model):
     destroyed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("token key")
+        verbose_name_plural = _("token keys")
         indexes = [models.Index(fields=["state", "created_at"])]
 
 
@@ -57,6 +62,10 @@ class TokenNamespace(models.Model):
 
     value = models.CharField(max_length=16, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("token namespace")
+        verbose_name_plural = _("token namespaces")
 
 
 class KeyRingVersion(models.Model):
@@ -72,3 +81,7 @@ class KeyRingVersion(models.Model):
 
     name = models.CharField(max_length=40, primary_key=True)
     generation = models.CharField(max_length=32)
+
+    class Meta:
+        verbose_name = _("key ring version")
+        verbose_name_plural = _("key ring versions")

@@ -36,6 +36,10 @@ class Head(models.Model):
     head_hash = models.CharField(max_length=64)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        verbose_name = _("ledger head")
+        verbose_name_plural = _("ledger heads")
+
 
 # --- The transparency log (RFC 9162 Merkle tree) ------------------------------------------------
 #
@@ -71,6 +75,10 @@ class LogNode(models.Model):
     index = models.BigIntegerField()
     hash = models.BinaryField(max_length=32, help_text="SHA-256(0x01 || left || right), 32 bytes")
 
+    class Meta:
+        verbose_name = _("transparency log node")
+        verbose_name_plural = _("transparency log nodes")
+
 
 class TreeHead(models.Model):
     """A signed tree head (RFC 9162 §4.10, as a JWS): one per append transaction."""
@@ -82,6 +90,7 @@ class TreeHead(models.Model):
 
     class Meta:
         verbose_name = _("signed tree head")
+        verbose_name_plural = _("signed tree heads")
 
 
 class LogState(models.Model):
@@ -90,6 +99,10 @@ class LogState(models.Model):
     name = models.CharField(max_length=20, primary_key=True)
     size = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("transparency log state")
+        verbose_name_plural = _("transparency log states")
 
 
 class PublishedHead(models.Model):
@@ -107,6 +120,7 @@ class PublishedHead(models.Model):
 
     class Meta:
         verbose_name = _("published tree head")
+        verbose_name_plural = _("published tree heads")
 
 
 class PendingLeaf(models.Model):

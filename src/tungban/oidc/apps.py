@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 class OidcConfig(AppConfig):
     name = "tungban.oidc"
+    verbose_name = _("Online services (OpenID Connect)")
     label = "oidc"
 
     def ready(self):

@@ -230,6 +230,10 @@ class LoginSession(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     ended_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        verbose_name = _("login session")
+        verbose_name_plural = _("login sessions")
+
 
 class AuthorizationCode(AuthorizationCodeMixin, models.Model):
     """A one-time authorization code (RFC 6749 §4.1.2) with what was approved."""
@@ -272,6 +276,8 @@ class AuthorizationCode(AuthorizationCodeMixin, models.Model):
         return self.amr
 
     class Meta:
+        verbose_name = _("authorization code")
+        verbose_name_plural = _("authorization codes")
         # The nonce replay check of every authorization page and completion (OIDC Core
         # §15.5.2, ``TungbanOpenIDCode.exists_nonce``): an index lookup, not a scan of the
         # client's codes (issue 15 acceptance 2).
@@ -351,6 +357,8 @@ class Token(_IssuedToken, models.Model):
     )
 
     class Meta:
+        verbose_name = _("access token")
+        verbose_name_plural = _("access tokens")
         # Issue 15 (pgdiet): each grant's INSERT updates every index of this table, so the
         # nullable links are indexed only where set: a client's own token (client_credentials)
         # updates four indexes (id, access_token, refresh_token, client), not ten. The lookups
@@ -458,6 +466,10 @@ class UsedClientAssertion(models.Model):
     jti = models.CharField(max_length=200, unique=True)
     expires_at = models.DateTimeField(db_index=True)
 
+    class Meta:
+        verbose_name = _("used client assertion")
+        verbose_name_plural = _("used client assertions")
+
 
 class UsedDPoPProof(models.Model):
     """``jti`` of DPoP proofs already accepted (RFC 9449 §11.1: replay), kept until the
@@ -465,6 +477,10 @@ class UsedDPoPProof(models.Model):
 
     jti = models.CharField(max_length=200, unique=True)
     expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("used DPoP proof")
+        verbose_name_plural = _("used DPoP proofs")
 
 
 class PushedAuthorizationRequest(models.Model):
@@ -476,6 +492,10 @@ class PushedAuthorizationRequest(models.Model):
     params = models.JSONField(help_text="The authorization request's parameters (name → value)")
     expires_at = models.DateTimeField(db_index=True)
     used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("pushed authorization request")
+        verbose_name_plural = _("pushed authorization requests")
 
 
 class PairwiseSubject(models.Model):
@@ -490,4 +510,6 @@ class PairwiseSubject(models.Model):
     sub = models.CharField(max_length=64, unique=True)
 
     class Meta:
+        verbose_name = _("pairwise subject identifier")
+        verbose_name_plural = _("pairwise subject identifiers")
         constraints = [models.UniqueConstraint(fields=["resident", "sector"], name="one_sub_per_sector")]

@@ -36,7 +36,8 @@ class Authority(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name_plural = "authorities"
+        verbose_name = _("signing certificate authority")
+        verbose_name_plural = _("signing certificate authorities")
 
 
 class CredentialStatus(models.TextChoices):
@@ -74,6 +75,8 @@ class SigningCredential(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("signing certificate")
+        verbose_name_plural = _("signing certificates")
         constraints = [
             models.UniqueConstraint(
                 fields=["device"], condition=Q(status="active"), name="one_active_credential_per_device"
@@ -91,6 +94,10 @@ class Crl(models.Model):
     this_update = models.DateTimeField(null=True)
     next_update = models.DateTimeField(null=True)
     stale = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name = _("certificate revocation list")
+        verbose_name_plural = _("certificate revocation lists")
 
 
 class SigningFormat(models.TextChoices):
@@ -146,6 +153,8 @@ class SigningRequest(models.Model):
     callback_attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("signing request")
+        verbose_name_plural = _("signing requests")
         indexes = [models.Index(fields=["purge_after"])]
 
     @property
@@ -174,5 +183,7 @@ class SigningDocument(models.Model):
     result = models.BinaryField(null=True, help_text="Signed PDF or DER CMS signature, until purged")
 
     class Meta:
+        verbose_name = _("document to sign")
+        verbose_name_plural = _("documents to sign")
         ordering = ["index"]
         constraints = [models.UniqueConstraint(fields=["request", "index"], name="one_document_per_index")]

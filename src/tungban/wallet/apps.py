@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 class WalletConfig(AppConfig):
     name = "tungban.wallet"
+    verbose_name = _("tungban app")
     label = "wallet"
 
     def ready(self):

@@ -54,6 +54,8 @@ class Device(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("bound device")
+        verbose_name_plural = _("bound devices")
         constraints = [
             # One phone binds one account and an account has one bound phone at a time.
             models.UniqueConstraint(
@@ -75,6 +77,10 @@ class ActivationCode(models.Model):
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
     failed_attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("activation code")
+        verbose_name_plural = _("activation codes")
 
 
 class RequestStatus(models.TextChoices):
@@ -145,6 +151,8 @@ class ApprovalRequest(models.Model):
     code_attempts = models.PositiveSmallIntegerField(default=0, help_text="Approvals refused for a wrong code")
 
     class Meta:
+        verbose_name = _("approval request")
+        verbose_name_plural = _("approval requests")
         indexes = [
             models.Index(fields=["resident", "status"]),
             models.Index(fields=["device"], condition=Q(device__isnull=False), name="wallet_approval_device_nn"),
@@ -205,6 +213,8 @@ class ReleaseRecord(models.Model):
     released_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("data release record")
+        verbose_name_plural = _("data release records")
         ordering = ["-released_at"]
         indexes = [models.Index(fields=["resident", "-released_at"])]
 
@@ -214,6 +224,10 @@ class UsedProof(models.Model):
 
     jti = models.CharField(max_length=64, unique=True)
     expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("used request proof")
+        verbose_name_plural = _("used request proofs")
 
 
 class AccountNotice(models.Model):
@@ -229,6 +243,8 @@ class AccountNotice(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("account notice")
+        verbose_name_plural = _("account notices")
         ordering = ["-created_at", "-id"]
 
 

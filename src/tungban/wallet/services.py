@@ -110,6 +110,19 @@ def issue_activation_code(resident: Resident, officer=None) -> str:
     return code
 
 
+def pending_activation_code(resident: Resident) -> tuple[int, dt.datetime] | None:
+    """The resident's activation code that can still bind an app (issued, not used, not
+    withdrawn, not expired), as ``(id, expires_at)``, or ``None``. The counter shows a code
+    it issued again only while this names it (issue 16, staff16 item 1)."""
+    row = (
+        ActivationCode.objects.filter(resident=resident, used_at__isnull=True, expires_at__gt=_now())
+        .order_by("-created_at")
+        .values_list("pk", "expires_at")
+        .first()
+    )
+    return tuple(row) if row else None
+
+
 def _webauthn_registration_options(resident: Resident, challenge: bytes) -> dict:
     options = webauthn.generate_registration_options(
         rp_id=settings.TUNGBAN_WEBAUTHN_RP_ID,

@@ -106,7 +106,7 @@ def test_supervisor_approval_lets_the_requester_issue_the_code_and_the_old_phone
     request.refresh_from_db()
     assert request.status == "approved" and request.decided_by == supervisor and request.decided_at
     login_staff(client, requester)
-    resp = client.post(f"/staff/rebind-requests/{request.pk}/issue", HTTP_ACCEPT_LANGUAGE="en")
+    resp = client.post(f"/staff/rebind-requests/{request.pk}/issue", HTTP_ACCEPT_LANGUAGE="en", follow=True)
     assert resp.status_code == 200 and b'id="activation-code"' in resp.content
     assert _unused_codes(plus_resident) == 1
     # Stored and shown: reason, document seen, both officers.
@@ -134,7 +134,7 @@ def test_first_code_of_an_unbound_basic_account_needs_one_officer(client, office
     resident = make_resident(officer)
     Resident.objects.filter(pk=resident.pk).update(tier="basic")
     _client(client, "counter_officer")
-    resp = client.post(f"/staff/residents/{resident.public_id}/activation", {})
+    resp = client.post(f"/staff/residents/{resident.public_id}/activation", {}, follow=True)
     assert resp.status_code == 200 and b'id="activation-code"' in resp.content
 
 
@@ -284,7 +284,7 @@ def test_the_requesting_officer_issues_the_approved_code_once(client, plus_resid
     login_staff(client, requester)
     page = client.get(f"/staff/residents/{plus_resident.public_id}", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert f'id="issue-rebind-code-{request.pk}"' in page and "issue the code now" in page
-    resp = client.post(f"/staff/rebind-requests/{request.pk}/issue", HTTP_ACCEPT_LANGUAGE="en")
+    resp = client.post(f"/staff/rebind-requests/{request.pk}/issue", HTTP_ACCEPT_LANGUAGE="en", follow=True)
     assert resp.status_code == 200 and b'id="activation-code"' in resp.content
     assert _unused_codes(plus_resident) == 1
     request.refresh_from_db()

@@ -36,11 +36,13 @@ POLICY = {
     "counter:reject-rebind": {"counter_supervisor", "admin"},
     # Only the officer who asked for the re-binding (none of the users tried here) issues its code.
     "counter:issue-rebind-code": set(),
+    # The activation code page shows a code only to the officer who issued it (none here: 404).
+    "counter:activation-code": set(),
     "credentials": {"credential_officer", "admin"},
     "admin": {"admin"},
 }
 #: Pages every visitor may open: logging in and out, the admin's translations catalogue.
-PUBLIC = {"admin:login", "admin:logout", "admin:jsi18n"}
+PUBLIC = {"admin:login", "admin:logout", "admin:jsi18n", "counter:logout"}
 #: ``<slug:action>`` of the counter's resident actions.
 RESIDENT_ACTIONS = ["suspend", "reinstate", "unbind", "activation", "unknown"]
 
@@ -91,6 +93,7 @@ def world(db):
         "type_id": ctype.id,
         "credential_id": licence.id,
         "batch_id": batch.id,
+        "new_status": "suspended",
     }
 
 

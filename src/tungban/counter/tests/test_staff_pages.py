@@ -28,7 +28,7 @@ def test_staff_pages_need_staff_login(client, db):
 
 
 def test_counter_registration_shows_activation_code(staff_client):
-    resp = staff_client.post("/staff/residents/new", FORM)
+    resp = staff_client.post("/staff/residents/new", FORM, follow=True)
     assert resp.status_code == 200
     r = Resident.objects.get()
     assert r.tier == "plus"
@@ -73,7 +73,7 @@ def test_qr_link_keeps_hkid_and_code_out_of_the_query(staff_client):
     browsers never send to a server, so neither reaches an access log."""
     from urllib.parse import parse_qs, urlsplit
 
-    resp = staff_client.post("/staff/residents/new", FORM)
+    resp = staff_client.post("/staff/residents/new", FORM, follow=True)
     link = urlsplit(resp.context["bind_url"])
     code = resp.context["code"]
     assert link.path == "/app/" and link.query == ""

@@ -86,18 +86,22 @@ from .selectors import (
     types_of,
 )
 from .status import (
+    REASON_REQUIRED,
     STATUS_BITS,
     STATUS_CODES,
     STATUS_LIST_TYP,
     STATUS_NAMES,
     TRANSITIONS,
     change_status,
+    officer_change_status,
     status_bytes,
     status_list_token,
 )
 from .trust import holder_inclusion_proof, inclusion_of, public_keyset, trust_bundle, verification_material
 
 __all__ = [
+    "REASON_REQUIRED",
+    "officer_change_status",
     "purge_expired",
     "HKT",
     "MAX_BULK_ROWS",

@@ -40,6 +40,30 @@ TRANSITIONS = {
 }
 
 
+#: Statuses an officer or a department's system sets only with a reason (issue 16, staff16 item 2).
+REASON_REQUIRED = {Status.SUSPENDED, Status.REVOKED}
+
+
+def officer_change_status(
+    credential: Credential, new_status: str, *, reason: str, confirm_final: bool, changed_by: str
+) -> Credential:
+    """:func:`change_status` as officers' pages and department systems (the API) ask for it,
+    with the rules of issue 16 (staff16 item 2): suspending or revoking needs a ``reason``
+    (recorded in the status history), and revoking, which is final, an explicit
+    ``confirm_final``.
+
+    :raises DomainError: 422 ``status_reason_required`` (field ``reason``), 422
+        ``revocation_not_confirmed`` (field ``confirm``), besides those of :func:`change_status`.
+        Nothing is changed then.
+    """
+    reason = (reason or "").strip()
+    if new_status in REASON_REQUIRED and not reason:
+        raise credential_errors.StatusReasonRequired()
+    if new_status == Status.REVOKED and not confirm_final:
+        raise credential_errors.RevocationNotConfirmed()
+    return change_status(credential, new_status, reason=reason, changed_by=changed_by)
+
+
 def change_status(credential: Credential, new_status: str, *, reason: str = "", changed_by: str) -> Credential:
     """Revoke, suspend or reinstate ``credential``: the row, its status list token and a
     log leaf change in one transaction; the next status-list fetch shows it.

@@ -69,7 +69,12 @@ def test_department_system_issues_and_revokes_and_verifiers_see_it(swd_system, i
     assert verified["valid"] is True and verified["claims"] == {"age_over_65": True} and verified["undisclosed"] == 5
     assert verified["log"]["included"] is True and verified["holder_binding"] == "verified"
 
-    resp = call(swd_system, "POST", f"/issued/{issued['id']}/status", {"status": "revoked", "reason": "deceased"})
+    resp = call(
+        swd_system,
+        "POST",
+        f"/issued/{issued['id']}/status",
+        {"status": "revoked", "reason": "deceased", "confirm_final": True},
+    )
     assert resp.status_code == 200 and resp.json()["status"] == "revoked"
     verified = requests.post(
         f"{issuer}/api/v1/credentials/verify", json={"presentation": presentation}, timeout=30

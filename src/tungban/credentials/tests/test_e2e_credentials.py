@@ -180,8 +180,10 @@ def test_issue_present_verify_revoke(issuer, swd_officer, e2e_browser, shots):
     # 7. The officer revokes the card on its page.
     office.bring_to_front()
     office.reload()
+    office.click("#revoke")  # a confirmation step: the reason and a tick (issue 16, staff16 item 2)
     office.fill("#id_reason", "Issued in error")
-    office.click("#revoke")
+    office.check("#id_confirm")
+    office.click("#confirm-revoke")
     office.wait_for_selector("#credential-status[data-status=revoked]")
 
     # 8. 認證易 now says revoked for the same presentation.

@@ -28,9 +28,9 @@ def _form(client_id, method="client_secret_basic", **extra):
         "name_en": "Demo bank",
         "name_zh": "示範銀行",
         "logo_url": "",
-        "redirect_uris": json.dumps(["https://bank.example/cb"]),
-        "post_logout_redirect_uris": json.dumps([]),
-        "allowed_scopes": json.dumps(["openid", "profile"]),
+        "redirect_uris": "https://bank.example/cb",  # one per line (issue 16, staff16 item 4)
+        "post_logout_redirect_uris": "",
+        "allowed_scopes": ["openid", "profile"],  # checkboxes
         "token_endpoint_auth_method": method,
         "jwks": json.dumps({}),
         "sector_identifier": "",
