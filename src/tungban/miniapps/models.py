@@ -56,6 +56,7 @@ class MiniApp(models.Model):
 
     class Meta:
         verbose_name = _("mini-program")
+        verbose_name_plural = _("mini-programs")
 
     def __str__(self) -> str:
         return self.name_en
@@ -84,6 +85,7 @@ class MiniAppVersion(models.Model):
 
     class Meta:
         verbose_name = _("mini-program version")
+        verbose_name_plural = _("mini-program versions")
         constraints = [models.UniqueConstraint(fields=["miniapp", "sha256"], name="one_version_per_hash")]
 
     @property
@@ -99,6 +101,8 @@ class Grant(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("mini-program permission")
+        verbose_name_plural = _("mini-program permissions")
         constraints = [
             models.UniqueConstraint(
                 fields=["resident", "miniapp", "permission"],

@@ -259,5 +259,7 @@ class PanelCard(models.Model):
     added_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("assistant card")
+        verbose_name_plural = _("assistant cards")
         ordering = ["position", "id"]
         constraints = [models.UniqueConstraint(fields=["resident", "kind"], name="one_panel_card_per_kind")]
