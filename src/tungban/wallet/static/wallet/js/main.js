@@ -24,7 +24,7 @@ import "./ui/strings.js";
 import { initApprove, showApproval } from "./screens/approve.js";
 import { lostBinding, onBind, onRegister, onUnbind } from "./screens/bind.js";
 import { showConsents } from "./screens/consents.js";
-import { CREDENTIAL_ROUTE, onDownloadPdf, onPresent, resetPresentation, showCredentialRoute } from "./screens/credentials.js";
+import { CREDENTIAL_ROUTE, onDownloadPdf, onPresent, onPreset, resetPresentation, showCredentialRoute } from "./screens/credentials.js";
 import { onSaveProfile, onScan, showHome } from "./screens/home.js";
 
 const HOME = config.home;
@@ -115,6 +115,7 @@ async function start() {
   $("download-pdf").addEventListener("click", onDownloadPdf);
   $("present-form").addEventListener("submit", onPresent);
   $("present-again").addEventListener("click", () => onPresent());
+  $("present-presets").addEventListener("click", (e) => onPreset(e).catch(showError));
   // The QR code shows what was ticked: a changed choice needs a new one.
   $("present-claims").addEventListener("change", resetPresentation);
   $("present-nonce").addEventListener("input", resetPresentation);

@@ -28,3 +28,10 @@ async function withStore(mode, fn) {
 export const loadDevice = () => withStore("readonly", (s) => s.get("current"));
 export const saveDevice = (device) => withStore("readwrite", (s) => s.put(device, "current"));
 export const forgetDevice = () => withStore("readwrite", (s) => s.delete("current"));
+
+/** Other records of the app kept beside the device in the same store (issue 16): e.g.
+ * ``"credentials"`` (the e-licences last fetched, shown offline) or a personal-code
+ * credential per verifier. Cleared with the device by ``forgetDevice`` only for its own key. */
+export const loadRecord = (key) => withStore("readonly", (s) => s.get(key));
+export const saveRecord = (key, value) => withStore("readwrite", (s) => s.put(value, key));
+export const forgetRecord = (key) => withStore("readwrite", (s) => s.delete(key));
