@@ -26,6 +26,7 @@ import { lostBinding, onBind, onRegister, onUnbind } from "./screens/bind.js";
 import { showConsents } from "./screens/consents.js";
 import { CREDENTIAL_ROUTE, onDownloadPdf, onPresent, onPreset, resetPresentation, showCredentialRoute } from "./screens/credentials.js";
 import { onSaveProfile, onScan, showHome } from "./screens/home.js";
+import { PERSONAL_CODE_ROUTE, onPersonalCodeChange, onShowPersonalCode, showPersonalCode } from "./screens/personal_code.js";
 
 const HOME = config.home;
 const approvalId = config.approvalId;
@@ -71,6 +72,7 @@ async function route() {
     await showCredentialRoute(credentialRoute);
     return;
   }
+  if (PERSONAL_CODE_ROUTE.test(location.hash)) { await showPersonalCode(); return; }
   await showHome();
 }
 nav.route = route;
@@ -84,6 +86,7 @@ function onHashChange() {
   const credentialRoute = CREDENTIAL_ROUTE.exec(location.hash);
   if (location.hash === "#consents") showConsents().catch(showError);
   else if (credentialRoute) showCredentialRoute(credentialRoute).catch(showError);
+  else if (PERSONAL_CODE_ROUTE.test(location.hash)) showPersonalCode().catch(showError);
   else if ($("screen-home").hidden) showHome().catch(showError);
 }
 
@@ -101,7 +104,10 @@ async function start() {
   $("scan-form").addEventListener("submit", onScan);
   $("unbind-button").addEventListener("click", onUnbind);
   window.addEventListener("hashchange", onHashChange);
-  ["consents-back", "credentials-back"].forEach((id) => $(id).addEventListener("click", (e) => {
+  $("pc-form").addEventListener("submit", (e) => onShowPersonalCode(e).catch(showError));
+  $("pc-claims").addEventListener("change", onPersonalCodeChange);
+  $("pc-verifier").addEventListener("change", onPersonalCodeChange);
+  ["consents-back", "credentials-back", "pc-back"].forEach((id) => $(id).addEventListener("click", (e) => {
     // Back to the home screen in place (and in the history), no reload.
     if (approvalId || !state.device) return;
     e.preventDefault();
