@@ -527,6 +527,54 @@ class WalletClient:
             "credential": credential,
         }
 
+    # --- personal code (個人碼, issue 16) ---
+    def personal_code_verifiers(self, pin: str) -> list:
+        """The verifiers I can show a personal code to: ``[{"id", "name"}]``."""
+        return self._call("GET", "/api/v1/credentials/app/personal-code/verifiers", device_key=self.load_key(pin))
+
+    def personal_code(self, verifier: str, pin: str, show: list[str] | None = None) -> dict:
+        """A personal code for ``verifier`` showing the claims ``show`` (``name``, ``name_zh``,
+        ``tier``; default none): a new key is made here for this verifier, the platform binds
+        its per-verifier credential to it (this device's proof authorises the call), and the
+        code is that credential's presentation with a KB-JWT (``aud`` = the verifier, a random
+        ``nonce``, ``iat`` now) by that key (SD-JWT §4.3; ``sd-jwt`` library). A verifier
+        accepts it for ``max_age`` seconds (at most 60).
+
+        :returns: ``{"code", "verifier" {id, name}, "shown", "max_age", "expires_at"}``.
+        :raises AppError: ``verifier_unknown``; ``claim_unknown`` (not one of the claims).
+        """
+        from jwcrypto.jwk import JWK
+        from sd_jwt.holder import SDJWTHolder
+
+        wanted = [n.strip() for n in (show or []) if n.strip()]
+        unknown = [n for n in wanted if n not in ("name", "name_zh", "tier")]
+        if unknown:
+            raise AppError("claim_unknown", f"A personal code cannot show '{unknown[0]}'. Choose from name, name_zh, tier.")
+        device_key = self.load_key(pin)
+        private = ec.generate_private_key(ec.SECP256R1())
+        public = ECKey.import_key(private.public_key()).as_dict(private=False)
+        made = self._call(
+            "POST",
+            "/api/v1/credentials/app/personal-code",
+            {"verifier": verifier, "holder_jwk": {k: public[k] for k in ("kty", "crv", "x", "y")}},
+            device_key=device_key,
+        )
+        holder = SDJWTHolder(made["sd_jwt"])
+        holder.create_presentation(
+            {n: True for n in wanted}, secrets.token_urlsafe(12), made["aud"], JWK.from_pyca(private), "ES256"
+        )
+        return {
+            "code": holder.sd_jwt_presentation,
+            "verifier": made["verifier"],
+            "shown": wanted,
+            "max_age": made["max_age"],
+            "expires_at": made["expires_at"],
+        }
+
+    def platform_jwks(self) -> dict:
+        """The platform's published keys (``/oidc/jwks``): keep them to check codes offline."""
+        return self._call("GET", "/oidc/jwks")
+
     def credential_pdf(self, credential_id: str, pin: str) -> bytes:
         """One of my credentials as a PDF (in the ``language`` given to the client)."""
         key = self.load_key(pin)

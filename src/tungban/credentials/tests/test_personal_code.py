@@ -3,6 +3,7 @@ on the device with a key-binding JWT, checked offline against the platform's pub
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 
@@ -137,3 +138,38 @@ def test_unknown_verifier_and_bad_key(resident):
         with pytest.raises(DomainError) as err:
             services.issue_personal_code(resident, "counter", bad)
         assert err.value.code == "holder_key_invalid"
+
+
+def _cli(capsys, app_home, *args, pin=True) -> tuple[int, str, str]:
+    from tungban.testing.factories import PIN
+    from tungban.wallet.cli import main
+
+    code = main(["--home", str(app_home), *args, *(["--pin", PIN] if pin else [])])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_makes_and_verifies_offline(app, senior, app_home, capsys, tmp_path):
+    """``tungban app personal-code``: list verifiers, make a code showing the name, keep the
+    platform's keys, verify the code with them (and refuse it as another verifier)."""
+    code, out, _ = _cli(capsys, app_home, "personal-code", "verifiers")
+    assert code == 0 and "counter:" in out and "hkpl:" in out
+    code, out, err = _cli(capsys, app_home, "--json", "personal-code", "--verifier", "counter", "--show", "name")
+    assert code == 0, err
+    made = json.loads(out)
+    assert made["shown"] == ["name"] and made["max_age"] <= 60 and len(made["code"]) <= MAX_QR_BYTES
+    keys_file = tmp_path / "keys.json"
+    code, out, _ = _cli(capsys, app_home, "personal-code", "keys", "-o", str(keys_file), pin=False)
+    assert code == 0 and keys_file.exists()
+    code, out, _ = _cli(
+        capsys, app_home, "personal-code", "verify", made["code"], "--verifier", "counter", "--jwks", str(keys_file),
+        pin=False,
+    )
+    assert code == 0 and out.startswith("VALID") and f"name: {senior.name_en}" in out
+    code, out, _ = _cli(
+        capsys, app_home, "personal-code", "verify", made["code"], "--verifier", "hkpl", "--jwks", str(keys_file),
+        pin=False,
+    )
+    assert "NOT VALID" in out and "wrong_verifier" in out
+    code, _, err = _cli(capsys, app_home, "personal-code", "--verifier", "counter", "--show", "hkid")
+    assert code == 2 and "claim_unknown" in err
