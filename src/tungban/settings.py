@@ -22,8 +22,8 @@ behind a load balancer) only sets variables:
 from __future__ import annotations
 
 import base64
-import json
 import datetime as dt
+import json
 import os
 import secrets
 import time

@@ -11,8 +11,8 @@ from django.conf import settings
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
-
 from django_permissions_policy.decorators import permissions_policy_override
+
 from tungban.credentials import services as credentials
 from tungban.credentials.services import personal_code as pc
 from tungban.keys import services as keys

@@ -499,7 +499,9 @@ def _verification_context(result, language: str) -> dict:
     codes = set(result.codes())
     if "presentation_stale" in codes:
         state = "stale"
-        binding = _("The holder's proof is too old: ask the holder to refresh the QR code in the app and show it again.")
+        binding = _(
+            "The holder's proof is too old: ask the holder to refresh the QR code in the app and show it again."
+        )
     elif codes & {"holder_binding_invalid", "holder_device_unbound", "presentation_replayed", "verifier_code_missing"}:
         state = "refused"
         binding = _("The holder's proof was not accepted (see above): ask the holder to show the QR code again.")

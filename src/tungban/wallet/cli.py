@@ -44,6 +44,7 @@ from tungban.wallet.client import (  # noqa: F401
     device_proof,
     verifier_audience,
     verify_link,
+    verify_personal_code,
 )
 
 
@@ -125,7 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("action", nargs="?", choices=["make", "verifiers", "keys", "verify"], default="make")
     c.add_argument("text", nargs="?", help="verify: the code (its text; '-' reads it from standard input)")
     c.add_argument("--verifier", help="the verifier's id (see 'personal-code verifiers'); verify: the one you are")
-    c.add_argument("--show", default="", help="make: comma-separated claims to show: name, name_zh, tier (default none)")
+    c.add_argument(
+        "--show", default="", help="make: comma-separated claims to show: name, name_zh, tier (default none)"
+    )
     c.add_argument("--qr", action="store_true", help="make: also print the code as a QR code in the terminal")
     c.add_argument("--jwks", help="verify: the platform's keys saved with 'keys' (offline); default: fetch them")
     c.add_argument("-o", "--output", help="keys: file to write (default: print)")
@@ -368,27 +371,6 @@ def _print_personal_code(args, data: dict) -> None:
             print(data["qr"], end="")
 
 
-def verify_personal_code_offline(text: str, jwks: dict, verifier: str, issuer: str) -> dict:
-    """Check a personal code with the platform's keys only (no call), with the platform's own
-    checker (:func:`tungban.credentials.services.verify_personal_code`), which needs Django's
-    settings but no database: ``{"valid", "problems", "verifier", "sub", "claims", "presented_at"}``."""
-    import django
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tungban.settings")
-    django.setup()
-    from tungban.credentials.services.personal_code import verify_personal_code
-
-    check = verify_personal_code(text, jwks, verifier, issuer=issuer)
-    return {
-        "valid": check.valid,
-        "problems": check.problems,
-        "verifier": verifier,
-        "sub": check.sub,
-        "claims": check.claims,
-        "presented_at": check.presented_at.isoformat() if check.presented_at else None,
-    }
-
-
 def _personal_code(app: WalletClient, args) -> dict:
     if args.action == "verifiers":
         return {"verifiers": app.personal_code_verifiers(_pin(args))}
@@ -402,7 +384,7 @@ def _personal_code(app: WalletClient, args) -> dict:
     if args.action == "verify":
         text = sys.stdin.read() if args.text in (None, "-") else args.text
         jwks = json.loads(Path(args.jwks).read_text()) if args.jwks else app.platform_jwks()
-        return verify_personal_code_offline(text, jwks, args.verifier, app.server)
+        return verify_personal_code(text, jwks, args.verifier, app.server)
     made = app.personal_code(args.verifier, _pin(args), [s for s in args.show.split(",") if s.strip()])
     if args.qr:
         made["qr"] = _terminal_qr(made["code"])

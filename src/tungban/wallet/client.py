@@ -12,6 +12,7 @@ proof of one call; :func:`verifier_audience` and :func:`verify_link` shape prese
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hmac
 import json
 import os
@@ -549,7 +550,9 @@ class WalletClient:
         wanted = [n.strip() for n in (show or []) if n.strip()]
         unknown = [n for n in wanted if n not in ("name", "name_zh", "tier")]
         if unknown:
-            raise AppError("claim_unknown", f"A personal code cannot show '{unknown[0]}'. Choose from name, name_zh, tier.")
+            raise AppError(
+                "claim_unknown", f"A personal code cannot show '{unknown[0]}'. Choose from name, name_zh, tier."
+            )
         device_key = self.load_key(pin)
         private = ec.generate_private_key(ec.SECP256R1())
         public = ECKey.import_key(private.public_key()).as_dict(private=False)
@@ -616,6 +619,78 @@ class WalletClient:
         self.legacy_key_path.unlink(missing_ok=True)
         self.meta_path.unlink(missing_ok=True)
         self._unlocked = None
+
+
+#: The ``vct`` of a personal code (tungban.credentials.services.personal_code.VCT).
+PERSONAL_CODE_VCT = "urn:tungban:personal-code"
+
+
+def verify_personal_code(text: str, jwks: dict, verifier: str, issuer: str, *, now: float | None = None) -> dict:
+    """Check a personal code (個人碼, issue 16) as a verifier, with the platform's keys only
+    (``jwks``, e.g. saved from ``/oidc/jwks``): no call is made. The ``sd-jwt`` library checks
+    the platform's signature (ES256, the key named by ``kid``), the disclosures and the
+    KB-JWT (by ``cnf.jwk``, ``aud`` = ``verifier``, ``sd_hash``; SD-JWT §7.1, §7.3); here:
+    ``typ``, ``vct``, ``iss`` = ``issuer``, ``aud`` = ``verifier``, every disclosure signed,
+    ``exp``, and a KB-JWT ``iat`` no older than 60 s (5 s leeway). The platform's own
+    checker is :func:`tungban.credentials.services.verify_personal_code`; this one needs no
+    Django.
+
+    :returns: ``{"valid", "problems" [{code, message}], "verifier", "sub", "claims",
+        "presented_at" (ISO)}``.
+    """
+    import hashlib
+
+    from jwcrypto.jwk import JWK
+    from sd_jwt.verifier import SDJWTVerifier
+
+    now = time.time() if now is None else now
+    out = {"valid": False, "problems": [], "verifier": verifier, "sub": None, "claims": {}, "presented_at": None}
+
+    def refuse(code: str, message: str) -> dict:
+        out["problems"].append({"code": code, "message": message})
+        return out
+
+    text = "".join((text or "").split())
+    parts = text.split("~")
+    try:
+        header = json.loads(_b64d(parts[0].split(".")[0]))
+        payload = json.loads(_b64d(parts[0].split(".")[1]))
+        kb_payload = json.loads(_b64d(parts[-1].split(".")[1])) if len(parts) > 1 and parts[-1] else None
+    except (ValueError, IndexError):
+        return refuse("malformed", "This is not a personal code.")
+    if not isinstance(header, dict) or not isinstance(payload, dict):
+        return refuse("malformed", "This is not a personal code.")
+    keys = {k.get("kid"): k for k in (jwks or {}).get("keys", []) if isinstance(k, dict)}
+    if header.get("alg") != "ES256" or header.get("typ") != "dc+sd-jwt" or header.get("kid") not in keys:
+        return refuse("issuer_key_unknown", "The code was not signed with a published key of the platform.")
+    if payload.get("vct") != PERSONAL_CODE_VCT or payload.get("iss") != issuer:
+        return refuse("not_a_personal_code", "This is not a personal code of this platform.")
+    if payload.get("aud") != verifier:
+        return refuse("wrong_verifier", "This code was made for another verifier.")
+    if not isinstance(kb_payload, dict):
+        return refuse("holder_binding_missing", "The holder's app did not sign this code.")
+    key = JWK(**keys[header["kid"]])
+    try:
+        claims = SDJWTVerifier(
+            text, lambda iss, hdr: key, expected_aud=verifier, expected_nonce=kb_payload.get("nonce")
+        ).get_verified_payload()
+    except Exception:  # the library raises plain exceptions
+        return refuse("signature_invalid", "A signature on this code does not verify.")
+    signed = set(payload.get("_sd") or [])
+    for d in parts[1:-1]:
+        if _b64e(hashlib.sha256(d.encode("ascii")).digest()) not in signed:
+            return refuse("disclosure_invalid", "A detail in the code was altered.")
+    if not isinstance(payload.get("exp"), (int, float)) or payload["exp"] < now - 5:
+        refuse("credential_expired", "The holder's code has expired.")
+    iat = kb_payload.get("iat")
+    if not isinstance(iat, (int, float)) or not now - 65 <= iat <= now + 5:
+        refuse("presentation_stale", "The code is older than 60 seconds: ask for a fresh one.")
+    else:
+        out["presented_at"] = dt.datetime.fromtimestamp(iat, dt.UTC).isoformat()
+    out["sub"] = payload.get("sub")
+    out["claims"] = {k: claims[k] for k in ("name", "name_zh", "tier") if k in claims}
+    out["valid"] = not out["problems"]
+    return out
 
 
 def verifier_audience(verify_uri: str) -> str:

@@ -41,9 +41,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from jwcrypto.jwk import JWK
 from sd_jwt.common import SDObj
 from sd_jwt.issuer import SDJWTIssuer
@@ -142,7 +141,9 @@ class _CompactIssuer(SDJWTIssuer):
         payload = {k: v for k, v in self.sd_jwt_payload.items() if not (k == "_sd_alg" and v == "sha-256")}
         self.sd_jwt = JWS(payload=json.dumps(payload, separators=(",", ":")))
         protected = {"alg": self._sign_alg, "typ": self.SD_JWT_HEADER, **self._extra_header_parameters}
-        self.sd_jwt.add_signature(self._issuer_key, alg=self._sign_alg, protected=json.dumps(protected, separators=(",", ":")))
+        self.sd_jwt.add_signature(
+            self._issuer_key, alg=self._sign_alg, protected=json.dumps(protected, separators=(",", ":"))
+        )
         self.serialized_sd_jwt = self.sd_jwt.serialize(compact=True)
 
 
@@ -243,7 +244,7 @@ def verify_personal_code(
     ``disclosure_invalid``, ``holder_binding_missing``, ``holder_binding_invalid``,
     ``credential_expired``, ``presentation_stale``, ``presentation_replayed``).
     """
-    from ..verify import _canonical, _ec_key, _SDJWTVerifier
+    from .sdjwt_check import _canonical, _ec_key, _SDJWTVerifier
 
     now = time.time() if now is None else now
     result = PersonalCodeCheck(verifier=verifier_id)

@@ -35,9 +35,13 @@ def _present(sd_jwt: str, private, aud: str, names, *, iat: float | None = None)
         from unittest import mock
 
         with mock.patch("sd_jwt.holder.time", return_value=iat):
-            holder.create_presentation({n: True for n in names}, secrets.token_urlsafe(12), aud, JWK.from_pyca(private), "ES256")
+            holder.create_presentation(
+                {n: True for n in names}, secrets.token_urlsafe(12), aud, JWK.from_pyca(private), "ES256"
+            )
     else:
-        holder.create_presentation({n: True for n in names}, secrets.token_urlsafe(12), aud, JWK.from_pyca(private), "ES256")
+        holder.create_presentation(
+            {n: True for n in names}, secrets.token_urlsafe(12), aud, JWK.from_pyca(private), "ES256"
+        )
     return holder.sd_jwt_presentation
 
 
@@ -162,12 +166,28 @@ def test_cli_makes_and_verifies_offline(app, senior, app_home, capsys, tmp_path)
     code, out, _ = _cli(capsys, app_home, "personal-code", "keys", "-o", str(keys_file), pin=False)
     assert code == 0 and keys_file.exists()
     code, out, _ = _cli(
-        capsys, app_home, "personal-code", "verify", made["code"], "--verifier", "counter", "--jwks", str(keys_file),
+        capsys,
+        app_home,
+        "personal-code",
+        "verify",
+        made["code"],
+        "--verifier",
+        "counter",
+        "--jwks",
+        str(keys_file),
         pin=False,
     )
     assert code == 0 and out.startswith("VALID") and f"name: {senior.name_en}" in out
     code, out, _ = _cli(
-        capsys, app_home, "personal-code", "verify", made["code"], "--verifier", "hkpl", "--jwks", str(keys_file),
+        capsys,
+        app_home,
+        "personal-code",
+        "verify",
+        made["code"],
+        "--verifier",
+        "hkpl",
+        "--jwks",
+        str(keys_file),
         pin=False,
     )
     assert "NOT VALID" in out and "wrong_verifier" in out
