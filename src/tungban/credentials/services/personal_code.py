@@ -45,13 +45,13 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from jwcrypto.jwk import JWK
 from sd_jwt.common import SDObj
-from sd_jwt.issuer import SDJWTIssuer
 
 from tungban.identity.models import Resident, Tier
 from tungban.keys import services as keys
 from tungban.oidc import services as oidc
 
 from .. import errors
+from .issuance import CompactSDJWTIssuer
 
 #: The ``vct`` of a personal-code credential (short: it is in every QR).
 VCT = "urn:tungban:personal-code"
@@ -130,23 +130,6 @@ def _holder_jwk(jwk) -> dict:
     return public
 
 
-class _CompactIssuer(SDJWTIssuer):
-    """The ``sd-jwt`` library's issuer with the JWT's header and payload as compact JSON (no
-    spaces) and no ``_sd_alg`` (SHA-256 is the default, SD-JWT §4.1.1): the QR is smaller.
-    Signing is the library's (jwcrypto JWS), unchanged."""
-
-    def _create_signed_jws(self):
-        from jwcrypto.jws import JWS
-
-        payload = {k: v for k, v in self.sd_jwt_payload.items() if not (k == "_sd_alg" and v == "sha-256")}
-        self.sd_jwt = JWS(payload=json.dumps(payload, separators=(",", ":")))
-        protected = {"alg": self._sign_alg, "typ": self.SD_JWT_HEADER, **self._extra_header_parameters}
-        self.sd_jwt.add_signature(
-            self._issuer_key, alg=self._sign_alg, protected=json.dumps(protected, separators=(",", ":"))
-        )
-        self.serialized_sd_jwt = self.sd_jwt.serialize(compact=True)
-
-
 def issue_personal_code(resident: Resident, verifier_id: str, holder_jwk, *, now: float | None = None) -> dict:
     """The personal-code credential of ``resident`` for ``verifier_id`` (module docstring, 1),
     bound to ``holder_jwk`` (the key the app made for this verifier; the caller has checked the
@@ -165,7 +148,7 @@ def issue_personal_code(resident: Resident, verifier_id: str, holder_jwk, *, now
     user_claims = {"iss": settings.TUNGBAN_ISSUER, "vct": VCT, "aud": verifier_id, "sub": sub, "iat": iat, "exp": exp}
     user_claims.update({SDObj(k): v for k, v in values.items()})
     kid, key = keys.active_key()
-    token = _CompactIssuer(
+    token = CompactSDJWTIssuer(
         user_claims,
         JWK.from_pyca(key.private_key),
         holder_key=JWK(**public),

@@ -45,3 +45,23 @@ def test_stale_proof_in_chinese(client, senior_card, holder, settings):
     region = _region(html)
     assert 'data-binding="stale"' in region and "未與應用程式綁定" not in region
     assert "更新" in region
+
+
+#: The 認證易 link of a Senior Citizen Card showing only "Aged 65 or over" (the one-tap preset).
+#: Before issue 16 the app's default (the name, 3 claims) made 1734 bytes and this 1582.
+MAX_PRESET_LINK_BYTES = 1530
+
+
+@pytest.mark.django_db
+def test_elicence_qr_is_smaller(senior_card, holder):
+    import base64
+    import json
+
+    from tungban.credentials import services
+
+    jwt = senior_card.sd_jwt.split("~")[0]
+    header, payload = (base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)).decode() for p in jwt.split(".")[:2])
+    assert ", " not in header and ": " not in payload  # compact JSON
+    assert "_sd_alg" not in json.loads(payload)  # SHA-256, the default (SD-JWT §4.1.1)
+    link = f"{services.verifier_audience()}/#vc=" + holder.present(senior_card.sd_jwt, ["age_over_65"])
+    assert len(link.encode()) <= MAX_PRESET_LINK_BYTES, len(link)
