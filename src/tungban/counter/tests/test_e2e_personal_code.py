@@ -3,7 +3,8 @@ opens "My personal code" in the web app (bound with a passkey), chooses the regi
 counter and to show the English name; the officer's page at the counter checks the code
 (offline: the platform's published keys only) and shows the name and the resident's
 identifier for that counter only; the same code is refused a second time; another verifier's
-code is refused. axe-core reports no violations on the app's screen."""
+code is refused. axe-core reports no violations on either page, which fit 390 px and
+200% zoom (195 CSS px) without sideways scrolling, in both languages."""
 
 from __future__ import annotations
 
@@ -66,6 +67,7 @@ def test_resident_shows_personal_code_and_officer_verifies(issuer, officer, e2e_
     office_ctx.set_default_timeout(TIMEOUT)
     office = office_ctx.new_page()
     staff_login_page(office, issuer, officer, "/staff/personal-code")
+    assert _axe(office) == []
     office.fill("#credential", code)
     office.click("#verify-submit")
     office.wait_for_selector("#pc-result")
@@ -74,6 +76,7 @@ def test_resident_shows_personal_code_and_officer_verifies(issuer, officer, e2e_
     assert office.query_selector('#pc-claims dd[data-claim="name_zh"]') is None  # not chosen
     sub = office.text_content("#pc-sub").strip()
     assert len(sub) >= 16 and resident.hkid not in office.text_content("body")
+    assert _axe(office) == []
     office.screenshot(path=str(shots / "personal-code-2-officer.png"), full_page=True)
 
     # 3. The same code again is refused (a copy), and a code for another verifier too.
@@ -87,4 +90,20 @@ def test_resident_shows_personal_code_and_officer_verifies(issuer, officer, e2e_
     office.fill("#credential", other)
     office.click("#verify-submit")
     office.wait_for_selector('#pc-result[data-valid="false"] li[data-code="wrong_verifier"]')
+
+    # 4. Phone-friendly at 200% zoom (half the CSS width) and in Chinese, on both pages.
+    narrow = "() => document.documentElement.scrollWidth <= window.innerWidth + 1"
+    for page, name in ((phone, "personal-code-3-app-zoom200.png"), (office, "personal-code-4-officer-zoom200.png")):
+        page.set_viewport_size({"width": 195, "height": 422})
+        wide = page.evaluate(
+            "() => Array.from(document.querySelectorAll('body *')).filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1).map((e) => e.tagName + '#' + e.id + '.' + e.className).slice(0, 5)"
+        )
+        assert page.evaluate(narrow), (name, wide)
+        page.screenshot(path=str(shots / name), full_page=True)
+    office.context.add_cookies([{"name": "tungban_language", "value": "zh-hant", "url": issuer}])
+    office.set_viewport_size(PHONE)
+    office.goto(f"{issuer}/staff/personal-code")
+    assert "核對個人碼" in office.text_content("h1")
+    assert _axe(office) == []
+    office.screenshot(path=str(shots / "personal-code-5-officer-zh.png"), full_page=True)
     assert errors == []
