@@ -106,4 +106,16 @@ def test_resident_shows_personal_code_and_officer_verifies(issuer, officer, e2e_
     assert "核對個人碼" in office.text_content("h1")
     assert _axe(office) == []
     office.screenshot(path=str(shots / "personal-code-5-officer-zh.png"), full_page=True)
+    phone_ctx.add_cookies([{"name": "tungban_language", "value": "zh-hant", "url": issuer}])
+    phone.set_viewport_size(PHONE)
+    phone.goto(f"{issuer}/app/#personal-code")
+    phone.reload()  # the same address: a full load in Chinese
+    phone.wait_for_selector("#screen-personal-code:not([hidden])")
+    assert "我的個人碼" in phone.text_content("#pc-title")
+    phone.check("#pc-claim-name_zh")
+    phone.click("#pc-submit")
+    phone.wait_for_selector("#pc-code:not([hidden])")
+    assert "陳大文" in phone.text_content("#pc-shows")
+    assert _axe(phone) == []
+    phone.screenshot(path=str(shots / "personal-code-6-app-zh.png"), full_page=True)
     assert errors == []
