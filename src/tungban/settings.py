@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 import os
 import secrets
 import time
@@ -522,6 +523,18 @@ TUNGBAN_STATUS_LIST_VALIDITY = int(os.environ.get("TUNGBAN_STATUS_LIST_VALIDITY"
 TUNGBAN_PRESENTATION_MAX_AGE = int(os.environ.get("TUNGBAN_PRESENTATION_MAX_AGE", "300"))
 # and how long a verifier code 認證易 offers stays usable (seconds; single use, issue 13 item 12).
 TUNGBAN_VERIFIER_NONCE_TTL = int(os.environ.get("TUNGBAN_VERIFIER_NONCE_TTL", "600"))
+# Personal code (個人碼, issue 16): how long the per-verifier credential the platform gives the
+# app stays usable offline (seconds), how old the QR's holder proof may be (seconds, at most 60),
+# the verifiers residents can pick (JSON {"id": {"name_en", "name_zh"}}) and the one the counter's
+# page verifies as.
+TUNGBAN_PERSONAL_CODE_TTL = int(os.environ.get("TUNGBAN_PERSONAL_CODE_TTL", str(24 * 3600)))
+TUNGBAN_PERSONAL_CODE_MAX_AGE = min(60, int(os.environ.get("TUNGBAN_PERSONAL_CODE_MAX_AGE", "60")))
+TUNGBAN_PERSONAL_CODE_VERIFIERS = json.loads(
+    os.environ.get("TUNGBAN_PERSONAL_CODE_VERIFIERS", "")
+    or '{"counter": {"name_en": "tungban registration counter", "name_zh": "通辦登記櫃位"},'
+    ' "hkpl": {"name_en": "Hong Kong Public Libraries (demo)", "name_zh": "香港公共圖書館（示範）"}}'
+)
+TUNGBAN_COUNTER_VERIFIER = os.environ.get("TUNGBAN_COUNTER_VERIFIER", "counter")
 # The transparency log's latest tree head is signed again (fresh timestamp, active key) when
 # it is older than this many seconds or its key was rotated.
 TUNGBAN_TREE_HEAD_MAX_AGE = int(os.environ.get("TUNGBAN_TREE_HEAD_MAX_AGE", str(24 * 3600)))

@@ -2,13 +2,14 @@
 
 from django.urls import path
 
-from . import views
+from . import personal_code, views
 
 app_name = "counter"
 
 urlpatterns = [
     path("", views.staff_home, name="staff-home"),
     path("residents/new", views.register, name="register"),
+    path("personal-code", personal_code.personal_code, name="personal-code"),
     path("residents/<uuid:public_id>", views.resident_detail, name="resident"),
     path(
         "residents/<uuid:public_id>/signing-certificates/<slug:serial>/revoke",

@@ -484,3 +484,62 @@ def app_credential_pdf(request, credential_id: str):
     )
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+# --- App: personal code (個人碼, issue 16) -------------------------------------------------------
+
+
+class VerifierOut(Schema):
+    id: str
+    name: str = Field(description="In the request's language")
+
+
+class PersonalCodeIn(Schema):
+    verifier: str = Field(description="The verifier's id (from GET /app/personal-code/verifiers)", max_length=64)
+    holder_jwk: dict = Field(
+        description="The public P-256 JWK {kty, crv, x, y} of a key the app made on this device for this verifier"
+    )
+
+
+class PersonalClaimOut(Schema):
+    name: Literal["name", "name_zh", "tier"]
+    label: str
+    value: str
+
+
+class PersonalCodeOut(Schema):
+    sd_jwt: str = Field(
+        description="SD-JWT signed with the platform's key (GET /oidc/jwks), `cnf` = holder_jwk, `aud` = the verifier, "
+        "`sub` = your pairwise identifier for it; present it with a KB-JWT (aud: the verifier, iat, nonce)"
+    )
+    verifier: VerifierOut
+    aud: str = Field(description="The `aud` of the KB-JWT: the verifier's id")
+    expires_at: dt.datetime = Field(description="Until then the app can make codes from it offline")
+    max_age: int = Field(description="Seconds a verifier accepts a code after its KB-JWT's `iat` (at most 60)")
+    claims: list[PersonalClaimOut] = Field(description="What the resident can choose to show")
+
+
+@router.get(
+    "/app/personal-code/verifiers",
+    response={200: list[VerifierOut], **APP_ERRORS},
+    auth=device_auth,
+    summary="(device) Verifiers I can show my personal code to",
+)
+def personal_code_verifiers(request):
+    from .services import personal_code
+
+    return [{"id": v, "name": personal_code.verifier_name(v)} for v in services.verifiers()]
+
+
+@router.post(
+    "/app/personal-code",
+    response={200: PersonalCodeOut, **error_responses(400, 401, 403, 404, 422)},
+    auth=device_auth,
+    summary="(device) A personal-code credential for one verifier",
+)
+def personal_code(request, payload: PersonalCodeIn):
+    """Issue 16 (個人碼): a short-lived credential bound to a key of this device for this
+    verifier; nothing is stored but the pairwise identifier (made once, the same later), so a
+    repeated call is harmless and takes no ``Idempotency-Key``. Errors: ``verifier_unknown``
+    (404), ``holder_key_invalid`` (400)."""
+    return services.issue_personal_code(request.auth.resident, payload.verifier, payload.holder_jwk)

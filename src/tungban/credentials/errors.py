@@ -60,3 +60,14 @@ CredentialMalformed = DomainError.define(
     _("This is not an e-certificate. Paste the whole text, or scan the QR code again."),
     field="credential",
 )
+
+# Personal code (個人碼, issue 16)
+VerifierUnknown = NotFound.define(
+    "verifier_unknown", _("There is no verifier “%(id)s” for personal codes."), field="verifier"
+)
+HolderKeyInvalid = DomainError.define(
+    "holder_key_invalid", _("The app's key for this code must be a public EC P-256 key."), field="holder_jwk"
+)
+PersonalCodeClaimUnknown = DomainError.define(
+    "personal_code_claim_unknown", _("A personal code cannot show “%(name)s”."), field="claims"
+)

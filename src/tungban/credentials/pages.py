@@ -575,6 +575,18 @@ def _verification_context(result, language: str) -> dict:
         ),
         "unbound": _("Not bound to an app: check the holder's HKID card."),
     }[result.holder_binding]
+    # A holder's proof that came with the credential but failed is no "unbound" credential
+    # (issue 16: a stale proof was reported as "not bound to an app").
+    state = result.holder_binding
+    codes = set(result.codes())
+    if "presentation_stale" in codes:
+        state = "stale"
+        binding = _(
+            "The holder's proof is too old: ask the holder to refresh the QR code in the app and show it again."
+        )
+    elif codes & {"holder_binding_invalid", "holder_device_unbound", "presentation_replayed", "verifier_code_missing"}:
+        state = "refused"
+        binding = _("The holder's proof was not accepted (see above): ask the holder to show the QR code again.")
     return {
         "v": result,
         "issuer_name": (result.issuer_name_zh if zh else result.issuer_name_en) or result.issuer or "",
@@ -584,6 +596,7 @@ def _verification_context(result, language: str) -> dict:
         "claims": claims,
         "status_label": _status_label(result.status),
         "binding": binding,
+        "binding_state": state,
     }
 
 

@@ -41,8 +41,7 @@ from django.db import connection
 from django.utils.translation import gettext as _
 from joserfc import jws as jose_jws
 from joserfc.errors import JoseError
-from joserfc.jwk import ECKey, KeySet
-from sd_jwt.verifier import SDJWTVerifier
+from joserfc.jwk import KeySet
 
 from tungban.core import ratelimit
 from tungban.core.errors import DomainError
@@ -52,6 +51,7 @@ from tungban.wallet import services as wallet
 
 from . import errors, services
 from .models import CredentialType, Issuer
+from .services.sdjwt_check import _canonical, _ec_key, _SDJWTVerifier  # noqa: F401 (kept importable here)
 
 ACCEPTED_TYPS = {"dc+sd-jwt", "vc+sd-jwt"}
 STATUS_NAMES = {0: "valid", 1: "revoked", 2: "suspended"}
@@ -412,56 +412,6 @@ def _check_head(head, trust: TrustSource) -> bool:
 # JSON of the key set that verifies it), so its value can never go stale and every worker
 # computes the same one; what depends on the time (a status list token's ``exp``) is checked
 # on every call by the caller. Failures are not cached (lru_cache does not keep exceptions).
-
-
-class _SDJWTVerifier(SDJWTVerifier):
-    """The ``sd-jwt`` library's verifier (parsing, disclosure digests, the claims it
-    discloses, the KB-JWT's rules: SD-JWT §7.1 and §7.3) with its two JWS checked by
-    joserfc instead of jwcrypto, with keys built once per distinct JWK (issue 15: jwcrypto
-    deep-copies its header registry for every JWS object, two thirds of a verification's
-    CPU). The callback gives a joserfc key; ES256 only (RFC 7518 §3.4)."""
-
-    def _verify_sd_jwt(self, cb_get_issuer_key, sign_alg=None):
-        token = self._unverified_input_sd_jwt
-        header = json.loads(_b64d(token.split(".")[0]))
-        key = cb_get_issuer_key(self._unverified_input_sd_jwt_payload.get("iss"), header)
-        verified = jose_jws.deserialize_compact(token, key, algorithms=["ES256"])
-        self._sd_jwt_payload = json.loads(verified.payload)
-        self._holder_public_key_payload = self._sd_jwt_payload.get("cnf")
-
-    def _verify_key_binding_jwt(self, expected_aud=None, expected_nonce=None, sign_alg=None):
-        # As sd_jwt.verifier.SDJWTVerifier._verify_key_binding_jwt (0.10), step by step.
-        if not self._holder_public_key_payload:
-            raise ValueError("No holder public key in SD-JWT")
-        jwk = self._holder_public_key_payload.get("jwk")
-        if not jwk or not isinstance(jwk, dict):
-            raise ValueError("The holder's key is no JWK")
-        verified = jose_jws.deserialize_compact(
-            self._unverified_input_key_binding_jwt, _ec_key(_canonical(jwk)), algorithms=["ES256"]
-        )
-        if verified.protected.get("typ") != self.KB_JWT_TYP_HEADER:
-            raise ValueError("Invalid header typ")
-        payload = json.loads(verified.payload)
-        if payload["aud"] != expected_aud:
-            raise ValueError("Invalid audience in KB-JWT")
-        if payload["nonce"] != expected_nonce:
-            raise ValueError("Invalid nonce in KB-JWT")
-        presented = self._combine(self._unverified_input_sd_jwt, *self._input_disclosures, "")
-        if payload["sd_hash"] != self._b64hash(presented.encode("ascii")):
-            raise ValueError("Invalid digest in KB-JWT")
-
-
-@functools.lru_cache(maxsize=1024)
-def _ec_key(jwk_json: str) -> ECKey:
-    """A joserfc public key for a JWK given as canonical JSON (built once per distinct key).
-
-    :raises JoseError, ValueError: no EC public key."""
-    return ECKey.import_key(json.loads(jwk_json))
-
-
-def _canonical(value) -> str:
-    """The canonical JSON of a JWK or JWKS: the cache key of what is computed from it."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 @functools.lru_cache(maxsize=64)

@@ -16,6 +16,9 @@ Examples::
     tungban app credentials           # my e-licences and e-certificates (電子證照)
     tungban app present <credential id> --disclose age_over_65 --qr
     tungban app pdf <credential id> -o card.pdf
+    tungban app personal-code --verifier counter --show name --qr   # 個人碼 for one verifier
+    tungban app personal-code keys -o platform-keys.json            # keep the keys to check offline
+    tungban app personal-code verify '<code>' --verifier counter --jwks platform-keys.json
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from tungban.wallet.client import (  # noqa: F401
     device_proof,
     verifier_audience,
     verify_link,
+    verify_personal_code,
 )
 
 
@@ -136,6 +140,20 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--aud", help="audience of the holder's proof (default: 認證易, <platform>/verify)")
     c.add_argument("--nonce", help="the nonce a verifier gave you (default: random)")
     c.add_argument("--qr", action="store_true", help="also print the 認證易 link as a QR code in the terminal")
+    c.add_argument("--pin")
+    c = sub.add_parser(
+        "personal-code",
+        help="個人碼: make a personal code for a verifier, list verifiers, keep the platform's keys, or verify a code",
+    )
+    c.add_argument("action", nargs="?", choices=["make", "verifiers", "keys", "verify"], default="make")
+    c.add_argument("text", nargs="?", help="verify: the code (its text; '-' reads it from standard input)")
+    c.add_argument("--verifier", help="the verifier's id (see 'personal-code verifiers'); verify: the one you are")
+    c.add_argument(
+        "--show", default="", help="make: comma-separated claims to show: name, name_zh, tier (default none)"
+    )
+    c.add_argument("--qr", action="store_true", help="make: also print the code as a QR code in the terminal")
+    c.add_argument("--jwks", help="verify: the platform's keys saved with 'keys' (offline); default: fetch them")
+    c.add_argument("-o", "--output", help="keys: file to write (default: print)")
     c.add_argument("--pin")
     c = sub.add_parser("pdf", help="save an e-licence or e-certificate as a PDF")
     c.add_argument("credential", help="the credential's id (from 'credentials')")
@@ -343,8 +361,56 @@ def _print(args, data) -> None:
             print(data["qr"], end="")
     elif args.cmd == "pdf":
         print(f"Saved {data['path']} ({data['bytes']} bytes).")
+    elif args.cmd == "personal-code":
+        _print_personal_code(args, data)
     else:
         print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _print_personal_code(args, data: dict) -> None:
+    if args.action == "verifiers":
+        for v in data["verifiers"]:
+            print(f"{v['id']}: {v['name']}")
+    elif args.action == "keys":
+        print(f"Saved the platform's keys to {data['path']}." if data.get("path") else json.dumps(data["jwks"]))
+    elif args.action == "verify":
+        if data["valid"]:
+            print(f"VALID personal code for {data['verifier']}, made at {data['presented_at']}.")
+            print(f"  identifier at {data['verifier']}: {data['sub']}")
+            for name, value in data["claims"].items():
+                print(f"  {name}: {value}")
+        else:
+            print("NOT VALID:")
+            for p in data["problems"]:
+                print(f"  {p['code']}: {p['message']}")
+    else:
+        shown = ", ".join(data["shown"]) or "only your identifier for this verifier"
+        print(f"Personal code for {data['verifier']['name']} ({shown}); valid for {data['max_age']} s:")
+        print()
+        print(data["code"])
+        if data.get("qr"):
+            print()
+            print(data["qr"], end="")
+
+
+def _personal_code(app: WalletClient, args) -> dict:
+    if args.action == "verifiers":
+        return {"verifiers": app.personal_code_verifiers(_pin(args))}
+    if args.action == "keys":
+        jwks = app.platform_jwks()
+        if args.output:
+            Path(args.output).write_text(json.dumps(jwks))
+        return {"jwks": jwks, "path": args.output}
+    if not args.verifier:
+        raise AppError("verifier_required", "Name the verifier with --verifier (see 'personal-code verifiers').")
+    if args.action == "verify":
+        text = sys.stdin.read() if args.text in (None, "-") else args.text
+        jwks = json.loads(Path(args.jwks).read_text()) if args.jwks else app.platform_jwks()
+        return verify_personal_code(text, jwks, args.verifier, app.server)
+    made = app.personal_code(args.verifier, _pin(args), [s for s in args.show.split(",") if s.strip()])
+    if args.qr:
+        made["qr"] = _terminal_qr(made["code"])
+    return made
 
 
 def credential_state(c: dict) -> str:
@@ -417,6 +483,8 @@ def main(argv: list[str] | None = None) -> int:
             data = {k: made[k] for k in ("presentation", "link", "disclosed", "holder_proof")}
             if args.qr:
                 data["qr"] = _terminal_qr(made["link"])
+        elif args.cmd == "personal-code":
+            data = _personal_code(app, args)
         elif args.cmd == "pdf":
             content = app.credential_pdf(args.credential, _pin(args))
             path = Path(args.output or f"credential-{args.credential[:8]}.pdf")

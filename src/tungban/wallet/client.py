@@ -12,6 +12,7 @@ proof of one call; :func:`verifier_audience` and :func:`verify_link` shape prese
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hmac
 import json
 import os
@@ -568,6 +569,56 @@ class WalletClient:
             "credential": credential,
         }
 
+    # --- personal code (個人碼, issue 16) ---
+    def personal_code_verifiers(self, pin: str) -> list:
+        """The verifiers I can show a personal code to: ``[{"id", "name"}]``."""
+        return self._call("GET", "/api/v1/credentials/app/personal-code/verifiers", device_key=self.load_key(pin))
+
+    def personal_code(self, verifier: str, pin: str, show: list[str] | None = None) -> dict:
+        """A personal code for ``verifier`` showing the claims ``show`` (``name``, ``name_zh``,
+        ``tier``; default none): a new key is made here for this verifier, the platform binds
+        its per-verifier credential to it (this device's proof authorises the call), and the
+        code is that credential's presentation with a KB-JWT (``aud`` = the verifier, a random
+        ``nonce``, ``iat`` now) by that key (SD-JWT §4.3; ``sd-jwt`` library). A verifier
+        accepts it for ``max_age`` seconds (at most 60).
+
+        :returns: ``{"code", "verifier" {id, name}, "shown", "max_age", "expires_at"}``.
+        :raises AppError: ``verifier_unknown``; ``claim_unknown`` (not one of the claims).
+        """
+        from jwcrypto.jwk import JWK
+        from sd_jwt.holder import SDJWTHolder
+
+        wanted = [n.strip() for n in (show or []) if n.strip()]
+        unknown = [n for n in wanted if n not in ("name", "name_zh", "tier")]
+        if unknown:
+            raise AppError(
+                "claim_unknown", f"A personal code cannot show '{unknown[0]}'. Choose from name, name_zh, tier."
+            )
+        device_key = self.load_key(pin)
+        private = ec.generate_private_key(ec.SECP256R1())
+        public = ECKey.import_key(private.public_key()).as_dict(private=False)
+        made = self._call(
+            "POST",
+            "/api/v1/credentials/app/personal-code",
+            {"verifier": verifier, "holder_jwk": {k: public[k] for k in ("kty", "crv", "x", "y")}},
+            device_key=device_key,
+        )
+        holder = SDJWTHolder(made["sd_jwt"])
+        holder.create_presentation(
+            {n: True for n in wanted}, secrets.token_urlsafe(12), made["aud"], JWK.from_pyca(private), "ES256"
+        )
+        return {
+            "code": holder.sd_jwt_presentation,
+            "verifier": made["verifier"],
+            "shown": wanted,
+            "max_age": made["max_age"],
+            "expires_at": made["expires_at"],
+        }
+
+    def platform_jwks(self) -> dict:
+        """The platform's published keys (``/oidc/jwks``): keep them to check codes offline."""
+        return self._call("GET", "/oidc/jwks")
+
     def credential_pdf(self, credential_id: str, pin: str) -> bytes:
         """One of my credentials as a PDF (in the ``language`` given to the client)."""
         key = self.load_key(pin)
@@ -609,6 +660,78 @@ class WalletClient:
         self.legacy_key_path.unlink(missing_ok=True)
         self.meta_path.unlink(missing_ok=True)
         self._unlocked = None
+
+
+#: The ``vct`` of a personal code (tungban.credentials.services.personal_code.VCT).
+PERSONAL_CODE_VCT = "urn:tungban:personal-code"
+
+
+def verify_personal_code(text: str, jwks: dict, verifier: str, issuer: str, *, now: float | None = None) -> dict:
+    """Check a personal code (個人碼, issue 16) as a verifier, with the platform's keys only
+    (``jwks``, e.g. saved from ``/oidc/jwks``): no call is made. The ``sd-jwt`` library checks
+    the platform's signature (ES256, the key named by ``kid``), the disclosures and the
+    KB-JWT (by ``cnf.jwk``, ``aud`` = ``verifier``, ``sd_hash``; SD-JWT §7.1, §7.3); here:
+    ``typ``, ``vct``, ``iss`` = ``issuer``, ``aud`` = ``verifier``, every disclosure signed,
+    ``exp``, and a KB-JWT ``iat`` no older than 60 s (5 s leeway). The platform's own
+    checker is :func:`tungban.credentials.services.verify_personal_code`; this one needs no
+    Django.
+
+    :returns: ``{"valid", "problems" [{code, message}], "verifier", "sub", "claims",
+        "presented_at" (ISO)}``.
+    """
+    import hashlib
+
+    from jwcrypto.jwk import JWK
+    from sd_jwt.verifier import SDJWTVerifier
+
+    now = time.time() if now is None else now
+    out = {"valid": False, "problems": [], "verifier": verifier, "sub": None, "claims": {}, "presented_at": None}
+
+    def refuse(code: str, message: str) -> dict:
+        out["problems"].append({"code": code, "message": message})
+        return out
+
+    text = "".join((text or "").split())
+    parts = text.split("~")
+    try:
+        header = json.loads(_b64d(parts[0].split(".")[0]))
+        payload = json.loads(_b64d(parts[0].split(".")[1]))
+        kb_payload = json.loads(_b64d(parts[-1].split(".")[1])) if len(parts) > 1 and parts[-1] else None
+    except (ValueError, IndexError):
+        return refuse("malformed", "This is not a personal code.")
+    if not isinstance(header, dict) or not isinstance(payload, dict):
+        return refuse("malformed", "This is not a personal code.")
+    keys = {k.get("kid"): k for k in (jwks or {}).get("keys", []) if isinstance(k, dict)}
+    if header.get("alg") != "ES256" or header.get("typ") != "dc+sd-jwt" or header.get("kid") not in keys:
+        return refuse("issuer_key_unknown", "The code was not signed with a published key of the platform.")
+    if payload.get("vct") != PERSONAL_CODE_VCT or payload.get("iss") != issuer:
+        return refuse("not_a_personal_code", "This is not a personal code of this platform.")
+    if payload.get("aud") != verifier:
+        return refuse("wrong_verifier", "This code was made for another verifier.")
+    if not isinstance(kb_payload, dict):
+        return refuse("holder_binding_missing", "The holder's app did not sign this code.")
+    key = JWK(**keys[header["kid"]])
+    try:
+        claims = SDJWTVerifier(
+            text, lambda iss, hdr: key, expected_aud=verifier, expected_nonce=kb_payload.get("nonce")
+        ).get_verified_payload()
+    except Exception:  # the library raises plain exceptions
+        return refuse("signature_invalid", "A signature on this code does not verify.")
+    signed = set(payload.get("_sd") or [])
+    for d in parts[1:-1]:
+        if _b64e(hashlib.sha256(d.encode("ascii")).digest()) not in signed:
+            return refuse("disclosure_invalid", "A detail in the code was altered.")
+    if not isinstance(payload.get("exp"), (int, float)) or payload["exp"] < now - 5:
+        refuse("credential_expired", "The holder's code has expired.")
+    iat = kb_payload.get("iat")
+    if not isinstance(iat, (int, float)) or not now - 65 <= iat <= now + 5:
+        refuse("presentation_stale", "The code is older than 60 seconds: ask for a fresh one.")
+    else:
+        out["presented_at"] = dt.datetime.fromtimestamp(iat, dt.UTC).isoformat()
+    out["sub"] = payload.get("sub")
+    out["claims"] = {k: claims[k] for k in ("name", "name_zh", "tier") if k in claims}
+    out["valid"] = not out["problems"]
+    return out
 
 
 def verifier_audience(verify_uri: str) -> str:

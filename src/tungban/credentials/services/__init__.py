@@ -29,7 +29,8 @@ and this package re-exports their public names, so callers keep writing
 - :mod:`.status`: revocation, suspension, reinstatement and the status list tokens;
 - :mod:`.selectors`: officers' and holders' reads;
 - :mod:`.trust`: inclusion proofs and the verifiers' trust bundle;
-- :mod:`.nonces`: 認證易's single-use verifier codes (nonces).
+- :mod:`.nonces`: 認證易's single-use verifier codes (nonces);
+- :mod:`.personal_code`: the personal code (個人碼, issue 16): per-verifier credentials, offline checks.
 
 A sub-module imports only sub-modules listed above it, never one below:
 ``src/tungban/core/tests/test_layers.py`` checks that no two modules import each other.
@@ -72,6 +73,13 @@ from .metadata import (
     verifier_audience,
 )
 from .nonces import display_code, new_verifier_nonce, normalise_code, purge_expired, use_verifier_nonce
+from .personal_code import (
+    PersonalCodeCheck,
+    issue_personal_code,
+    replay_cache,
+    verifiers,
+    verify_personal_code,
+)
 from .selectors import (
     credentials_of,
     displayed_claims,
@@ -102,6 +110,11 @@ from .trust import holder_inclusion_proof, inclusion_of, public_keyset, trust_bu
 __all__ = [
     "REASON_REQUIRED",
     "officer_change_status",
+    "PersonalCodeCheck",
+    "issue_personal_code",
+    "replay_cache",
+    "verifiers",
+    "verify_personal_code",
     "purge_expired",
     "HKT",
     "MAX_BULK_ROWS",

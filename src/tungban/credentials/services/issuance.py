@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -88,7 +89,7 @@ def _sign(
     if exp is not None:
         user_claims["exp"] = exp
     user_claims.update({SDObj(k): v for k, v in claims.items()})
-    issuer = SDJWTIssuer(
+    issuer = CompactSDJWTIssuer(
         user_claims,
         key.jwcrypto,
         holder_key=JWK(**holder_jwk) if holder_jwk else None,
@@ -96,6 +97,24 @@ def _sign(
         extra_header_parameters={"typ": SD_JWT_TYP, "kid": key.kid},
     )
     return issuer.sd_jwt_issuance
+
+
+class CompactSDJWTIssuer(SDJWTIssuer):
+    """The ``sd-jwt`` library's issuer with the JWT's header and payload as compact JSON (no
+    spaces) and no ``_sd_alg`` (SHA-256 is the default, SD-JWT §4.1.1): every QR of a
+    presentation is smaller (issue 16: the e-licence QR was about 1.5 KB and fragile for a
+    checker's camera). Disclosures and signing are the library's (jwcrypto JWS), unchanged."""
+
+    def _create_signed_jws(self):
+        from jwcrypto.jws import JWS
+
+        payload = {k: v for k, v in self.sd_jwt_payload.items() if not (k == "_sd_alg" and v == "sha-256")}
+        self.sd_jwt = JWS(payload=json.dumps(payload, separators=(",", ":")))
+        protected = {"alg": self._sign_alg, "typ": self.SD_JWT_HEADER, **self._extra_header_parameters}
+        self.sd_jwt.add_signature(
+            self._issuer_key, alg=self._sign_alg, protected=json.dumps(protected, separators=(",", ":"))
+        )
+        self.serialized_sd_jwt = self.sd_jwt.serialize(compact=True)
 
 
 def jwt_digest(sd_jwt: str) -> str:

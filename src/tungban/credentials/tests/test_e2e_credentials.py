@@ -125,16 +125,14 @@ def test_issue_present_verify_revoke(issuer, swd_officer, e2e_browser, shots):
     assert Path(download.value.path()).read_bytes().startswith(b"%PDF-")
     assert download.value.suggested_filename.endswith(".pdf")
 
-    # 5. "Show to verify": the name is ticked by default; the resident shows only "Aged 65 or over".
+    # 5. "Show to verify": nothing is ticked (issue 16: the name was, so showing only "Aged 65
+    # or over" took four taps); one tap on the preset shows only "Aged 65 or over".
     phone.click("#present-button")
     phone.wait_for_selector("#screen-present:not([hidden])")
-    for name in NAME_CLAIMS:
-        assert phone.is_checked(f'input[name=disclose][value="{name}"]')
-    for name in ("birthdate", "age_over_65", "card_number"):
+    for name in (*NAME_CLAIMS, "birthdate", "age_over_65", "card_number"):
         assert not phone.is_checked(f'input[name=disclose][value="{name}"]')
-    for name in NAME_CLAIMS:
-        phone.uncheck(f'input[name=disclose][value="{name}"]')
-    phone.check('input[name=disclose][value="age_over_65"]')
+    assert phone.text_content('#present-presets [data-preset="age_over_65"]').strip() == "Show only “Aged 65 or over”"
+    phone.screenshot(path=str(shots / "credentials-3a-choose.png"), full_page=True)
     # The QR code is drawn on the phone: the platform never sees what is shown, nor when.
     sent: list[tuple[str, str]] = []
 
@@ -143,7 +141,7 @@ def test_issue_present_verify_revoke(issuer, swd_officer, e2e_browser, shots):
         sent.append((request.url, body.decode("utf-8", "replace") if body else ""))
 
     phone.on("request", on_request)
-    phone.click("#present-submit")
+    phone.click('#present-presets [data-preset="age_over_65"]')  # the one tap
     phone.wait_for_selector("#presentation:not([hidden]) #presentation-qr:not([hidden])")
     phone.wait_for_function("() => document.getElementById('presentation-qr').naturalWidth > 0")
     phone.remove_listener("request", on_request)
@@ -155,6 +153,7 @@ def test_issue_present_verify_revoke(issuer, swd_officer, e2e_browser, shots):
         assert holder_proof not in url, url
     assert phone.get_attribute("#presentation-qr", "src").startswith("data:image/svg+xml")
     assert _disclosed_names(presentation) == ["age_over_65"]
+    assert phone.is_checked('input[name=disclose][value="age_over_65"]')
     assert not presentation.endswith("~")  # a key-binding JWT by the phone's key
     link = phone.get_attribute("#presentation-link", "href")
     assert link == f"{issuer}/verify/#vc={presentation}"
@@ -204,6 +203,20 @@ def test_issue_present_verify_revoke(issuer, swd_officer, e2e_browser, shots):
     assert phone.get_attribute("#credential-status", "data-status") == "revoked"
     assert not phone.is_enabled("#present-button")
     assert "revoked" in phone.text_content("#credential-warning")
+
+    # 10. Offline (issue 16: the cards disappeared): the list kept on the phone, with a note
+    # of what works offline; the PDF, which needs the platform, is not offered.
+    phone_ctx.set_offline(True)
+    phone.evaluate("() => { location.hash = '#credentials'; }")
+    phone.wait_for_selector("#screen-credentials:not([hidden])")
+    phone.wait_for_selector(f'{item}[data-status="revoked"]')
+    phone.wait_for_selector("#credentials-offline:not([hidden])")
+    assert "offline" in phone.text_content("#credentials-offline")
+    phone.screenshot(path=str(shots / "credentials-6-offline.png"), full_page=True)
+    phone.click(f"{item} a")
+    phone.wait_for_selector("#screen-credential:not([hidden])")
+    assert phone.is_visible("#credential-offline") and not phone.is_enabled("#download-pdf")
+    phone_ctx.set_offline(False)
     assert not phone_errors, phone_errors
 
 
@@ -227,8 +240,7 @@ def test_presentation_countdown_and_show_again(issuer, swd_officer, e2e_browser,
     phone.goto(f"{issuer}/app/#credentials/{card.id}/present")
     phone.wait_for_selector("#screen-present:not([hidden])")
     assert "長者咭" in phone.text_content("#present-type")
-    phone.uncheck('input[name=disclose][value="family_name"]')
-    phone.uncheck('input[name=disclose][value="given_name"]')
+    phone.check('input[name=disclose][value="name_zh"]')
     phone.click("#present-submit")
     phone.wait_for_selector("#presentation:not([hidden])")
     first = phone.input_value("#presentation-text")

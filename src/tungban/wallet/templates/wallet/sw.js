@@ -1,7 +1,7 @@
 {% load static %}/* The tungban app's service worker (/app/sw.js, scope /app/): caches the app shell for an
  * offline start; API calls always go to the network. SHELL names every module of the app
  * (wallet/static/wallet/js/; a test checks that none is missing). */
-const C = "tungban-app-v2";
+const C = "tungban-app-v3";
 const SHELL = [
   "{% url 'wallet:app' %}",
   "{% static 'core/site.css' %}",
@@ -20,6 +20,9 @@ const SHELL = [
   "{% static 'wallet/js/lib/miniapp-bridge.js' %}",
   "{% static 'wallet/js/lib/qr.js' %}",
   "{% static 'wallet/js/lib/sdjwt.js' %}",
+  "{% static 'wallet/js/lib/presets.js' %}",
+  "{% static 'wallet/js/lib/personal_code.js' %}",
+  "{% static 'wallet/js/screens/personal_code.js' %}",
   "{% static 'wallet/js/lib/store.js' %}",
   "{% static 'wallet/js/lib/webauthn.js' %}",
   "{% static 'wallet/js/ui/dom.js' %}",

@@ -24,10 +24,11 @@ import "./ui/strings.js";
 import { initApprove, showApproval } from "./screens/approve.js";
 import { lostBinding, onBind, onRegister, onUnbind } from "./screens/bind.js";
 import { showConsents } from "./screens/consents.js";
-import { CREDENTIAL_ROUTE, onDownloadPdf, onPresent, resetPresentation, showCredentialRoute } from "./screens/credentials.js";
+import { CREDENTIAL_ROUTE, onDownloadPdf, onPresent, onPreset, resetPresentation, showCredentialRoute } from "./screens/credentials.js";
 import { onSaveProfile, onScan, showHome } from "./screens/home.js";
 import { ASSISTANT_ROUTE, showAssistant } from "./screens/assistant.js";
 import { MINIAPP_ROUTE, onScreenShown as onMiniappShown, showMiniappRoute } from "./screens/miniapps.js";
+import { PERSONAL_CODE_ROUTE, onPersonalCodeChange, onShowPersonalCode, showPersonalCode } from "./screens/personal_code.js";
 
 const HOME = config.home;
 const approvalId = config.approvalId;
@@ -82,6 +83,7 @@ async function route() {
     await showMiniappRoute(miniappRoute);
     return;
   }
+  if (PERSONAL_CODE_ROUTE.test(location.hash)) { await showPersonalCode(); return; }
   await showHome();
 }
 nav.route = route;
@@ -97,6 +99,7 @@ function onHashChange() {
   else if (credentialRoute) showCredentialRoute(credentialRoute).catch(showError);
   else if (ASSISTANT_ROUTE.test(location.hash)) showAssistant().catch(showError);
   else if (MINIAPP_ROUTE.test(location.hash)) showMiniappRoute(MINIAPP_ROUTE.exec(location.hash)).catch(showError);
+  else if (PERSONAL_CODE_ROUTE.test(location.hash)) showPersonalCode().catch(showError);
   else if ($("screen-home").hidden) showHome().catch(showError);
 }
 
@@ -115,7 +118,10 @@ async function start() {
   $("scan-form").addEventListener("submit", onScan);
   $("unbind-button").addEventListener("click", onUnbind);
   window.addEventListener("hashchange", onHashChange);
-  ["consents-back", "credentials-back", "miniapps-back", "assistant-back"].forEach((id) => $(id).addEventListener("click", (e) => {
+  $("pc-form").addEventListener("submit", (e) => onShowPersonalCode(e).catch(showError));
+  $("pc-claims").addEventListener("change", onPersonalCodeChange);
+  $("pc-verifier").addEventListener("change", onPersonalCodeChange);
+  ["consents-back", "credentials-back", "miniapps-back", "assistant-back", "pc-back"].forEach((id) => $(id).addEventListener("click", (e) => {
     // Back to the home screen in place (and in the history), no reload.
     if (approvalId || !state.device) return;
     e.preventDefault();
@@ -129,6 +135,7 @@ async function start() {
   $("download-pdf").addEventListener("click", onDownloadPdf);
   $("present-form").addEventListener("submit", onPresent);
   $("present-again").addEventListener("click", () => onPresent());
+  $("present-presets").addEventListener("click", (e) => onPreset(e).catch(showError));
   // The QR code shows what was ticked: a changed choice needs a new one.
   $("present-claims").addEventListener("change", resetPresentation);
   $("present-nonce").addEventListener("input", resetPresentation);

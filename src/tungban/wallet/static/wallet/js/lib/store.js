@@ -27,4 +27,12 @@ async function withStore(mode, fn) {
 /** The bound device, or undefined. */
 export const loadDevice = () => withStore("readonly", (s) => s.get("current"));
 export const saveDevice = (device) => withStore("readwrite", (s) => s.put(device, "current"));
-export const forgetDevice = () => withStore("readwrite", (s) => s.delete("current"));
+/** Forget the device and everything kept with it (cached e-licences, personal-code keys). */
+export const forgetDevice = () => withStore("readwrite", (s) => s.clear());
+
+/** Other records of the app kept beside the device in the same store (issue 16): e.g.
+ * ``"credentials"`` (the e-licences last fetched, shown offline) or a personal-code
+ * credential and key per verifier. ``forgetDevice`` clears them with the device. */
+export const loadRecord = (key) => withStore("readonly", (s) => s.get(key));
+export const saveRecord = (key, value) => withStore("readwrite", (s) => s.put(value, key));
+export const forgetRecord = (key) => withStore("readwrite", (s) => s.delete(key));

@@ -5,15 +5,17 @@ import { AppError, api, apiFetch } from "../lib/api.js";
 import { publicJwk } from "../lib/jose.js";
 import { T, fmt } from "../lib/messages.js";
 import { qrDataUrl } from "../lib/qr.js";
+import { initiallyTicked, presetsFor } from "../lib/presets.js";
 import { buildPresentation, cnfJwk } from "../lib/sdjwt.js";
+import { loadRecord, saveRecord } from "../lib/store.js";
 import { config, state } from "../state.js";
 import { $, busy, el, notify, onShow, paint, show, showError } from "../ui/dom.js";
 import { claimText, dateTime, listText, mmss } from "../ui/format.js";
 import { lostBinding } from "./bind.js";
 
 export const CREDENTIAL_ROUTE = /^#credentials(?:\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(\/present)?)?$/i;
-/** Claims ticked by default when showing an e-licence: the holder's name, nothing else. */
-const SHOWN_BY_DEFAULT = new Set(["name", "name_en", "name_zh", "family_name", "given_name"]);
+/** The IndexedDB record of the e-licences last fetched: shown when the phone is offline. */
+const CACHE_KEY = "credentials";
 const DEFAULT_MAX_AGE = 300; // seconds; each credential says presentation_max_age (TUNGBAN_PRESENTATION_MAX_AGE)
 const COLOUR = /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i;
 
@@ -50,10 +52,37 @@ function credentialItem(c) {
       el("span", { class: "credential-go", "aria-hidden": "true", text: T.cred_open })), c));
 }
 
+/** The e-licences from the platform, kept on the phone; offline (a network error), the copy
+ * kept last time, with ``state.credentialsOffline`` set to when it was fetched (issue 16: cards
+ * disappeared offline without explanation). Other errors are thrown. */
 async function loadCredentials() {
-  state.credentials = await api("GET", "/app/credentials", { device: state.device, base: config.credentialsApi });
+  try {
+    state.credentials = await api("GET", "/app/credentials", { device: state.device, base: config.credentialsApi });
+    state.credentialsOffline = null;
+    saveRecord(CACHE_KEY, { at: Date.now(), items: state.credentials }).catch(() => {});
+  } catch (err) {
+    if (!err || err.code !== "network") throw err;
+    let kept = null;
+    try { kept = await loadRecord(CACHE_KEY); } catch (e) { kept = null; }
+    if (!kept || !Array.isArray(kept.items)) throw err;
+    state.credentials = kept.items;
+    state.credentialsOffline = kept.at;
+  }
   state.credentialsAt = Date.now();
+  showOffline();
   return state.credentials;
+}
+
+/** The offline notes on the e-licence screens: what works without a connection. */
+function showOffline() {
+  const at = state.credentialsOffline;
+  document.querySelectorAll(".credentials-offline").forEach((node) => {
+    node.hidden = !at;
+    node.textContent = at ? fmt(T.cred_offline, { time: dateTime(new Date(at).toISOString()) }) : "";
+  });
+  if (at) $("download-pdf").setAttribute("aria-describedby", "credential-offline");
+  else $("download-pdf").removeAttribute("aria-describedby");
+  $("download-pdf").disabled = Boolean(at);
 }
 
 async function showCredentials() {
@@ -71,7 +100,7 @@ async function showCredentials() {
  * (a department may have revoked or suspended it meanwhile). */
 async function findCredential(id) {
   const lower = String(id).toLowerCase();
-  const recent = Date.now() - state.credentialsAt < 15000;
+  const recent = Date.now() - state.credentialsAt < 15000 || state.credentialsOffline;
   let found = recent ? (state.credentials || []).find((c) => c.id === lower) : null;
   if (!found) found = (await loadCredentials()).find((c) => c.id === lower);
   if (!found) throw new AppError("credential_unknown", T.cred_unknown);
@@ -119,10 +148,15 @@ async function showPresent(id) {
   }
   $("present-back").setAttribute("href", config.home + "#credentials/" + c.id);
   $("present-type").textContent = c.type_name + " · " + c.issuer_name;
+  // Nothing ticked unless the checker asked for it (issue 16); an age threshold in one tap.
+  const ticked = new Set(initiallyTicked(c.claims, state.requestedClaims || []));
+  $("present-presets").replaceChildren(...presetsFor(c.claims).map((p) =>
+    el("button", { type: "button", class: "btn block preset", "data-preset": p.name, text: fmt(T.present_only, { claim: p.label }) })));
+  $("present-presets").hidden = !$("present-presets").children.length;
   $("present-claims").replaceChildren(...c.claims.map((claim, i) => {
     const id = "disclose-" + i;
     return el("li", { class: "claim" },
-      el("input", { type: "checkbox", name: "disclose", value: claim.name, id, checked: SHOWN_BY_DEFAULT.has(claim.name), "aria-describedby": id + "-value" }),
+      el("input", { type: "checkbox", name: "disclose", value: claim.name, id, checked: ticked.has(claim.name), "aria-describedby": id + "-value" }),
       el("label", { for: id },
         el("span", { class: "claim-label", text: claim.label }),
         el("span", { class: "claim-value", id: id + "-value", text: claimText(claim) })));
@@ -208,6 +242,14 @@ export async function onPresent(event) {
     $("presentation").scrollIntoView({ block: "start" });
     if (qrError) showError(qrError);
   });
+}
+
+/** A one-tap preset: tick only the claim ``name`` and show the QR code at once. */
+export async function onPreset(event) {
+  const button = event.target.closest("button[data-preset]");
+  if (!button) return;
+  document.querySelectorAll("#present-claims input[name=disclose]").forEach((i) => { i.checked = i.value === button.dataset.preset; });
+  await onPresent();
 }
 
 /** The credential as a PDF from the platform, saved as a file. */

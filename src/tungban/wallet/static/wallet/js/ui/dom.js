@@ -20,7 +20,8 @@ export function onShow(fn) {
 export function show(id) {
   $("loading").hidden = true;
   config.root.removeAttribute("aria-busy");
-  SCREENS.forEach((s) => { $(s).hidden = s !== id; });
+  // Also every other .screen (screens added by other features, e.g. the personal code).
+  new Set([...SCREENS, ...Array.from(document.querySelectorAll(".screen[id]"), (n) => n.id)]).forEach((s) => { $(s).hidden = s !== id; });
   leaveHooks.forEach((fn) => fn(id));
   if (!firstScreen) {
     const heading = $(id).querySelector("h1");

@@ -1,0 +1,195 @@
+"""The personal code (個人碼, issue 16): a per-verifier credential from the platform, a QR made
+on the device with a key-binding JWT, checked offline against the platform's published keys."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from joserfc.jwk import ECKey
+from jwcrypto.jwk import JWK
+from sd_jwt.holder import SDJWTHolder
+
+from tungban.credentials import services
+from tungban.credentials.services import personal_code as pc
+from tungban.keys import services as keys
+from tungban.testing.factories import make_resident
+
+pytestmark = pytest.mark.django_db
+
+#: Upper bound of a personal code showing every claim (the QR's bytes): the e-licence QR was about 1.5 KB.
+MAX_QR_BYTES = 1300
+
+
+def _key():
+    private = ec.generate_private_key(ec.SECP256R1())
+    return private, ECKey.import_key(private.public_key()).as_dict(private=False)
+
+
+def _present(sd_jwt: str, private, aud: str, names, *, iat: float | None = None) -> str:
+    holder = SDJWTHolder(sd_jwt)
+    if iat is not None:
+        from unittest import mock
+
+        with mock.patch("sd_jwt.holder.time", return_value=iat):
+            holder.create_presentation(
+                {n: True for n in names}, secrets.token_urlsafe(12), aud, JWK.from_pyca(private), "ES256"
+            )
+    else:
+        holder.create_presentation(
+            {n: True for n in names}, secrets.token_urlsafe(12), aud, JWK.from_pyca(private), "ES256"
+        )
+    return holder.sd_jwt_presentation
+
+
+@pytest.fixture
+def resident(officer):
+    return make_resident(officer, name_zh="陳大文")
+
+
+def test_code_verifies_offline_with_the_published_keys_only(resident, django_assert_num_queries):
+    private, public = _key()
+    made = services.issue_personal_code(resident, "counter", public)
+    code = _present(made["sd_jwt"], private, "counter", ["name", "tier"])
+    jwks = keys.public_jwks()
+    with django_assert_num_queries(0):  # offline: no database, no platform call
+        check = services.verify_personal_code(code, jwks, "counter")
+    assert check.valid, check.problems
+    assert check.claims == {"name": resident.name_en, "tier": resident.tier}
+    assert "name_zh" not in check.claims  # not chosen, not shown
+    assert check.sub == made["sub"] and len(check.sub) >= 16
+    assert made["max_age"] <= 60
+
+
+def test_unlinkable_across_verifiers_stable_for_one(resident):
+    a_priv, a_pub = _key()
+    b_priv, b_pub = _key()
+    at_counter = services.issue_personal_code(resident, "counter", a_pub)
+    at_library = services.issue_personal_code(resident, "hkpl", b_pub)
+    assert at_counter["sub"] != at_library["sub"]
+    assert services.issue_personal_code(resident, "counter", _key()[1])["sub"] == at_counter["sub"]
+    one = _present(at_counter["sd_jwt"], a_priv, "counter", [])
+    two = _present(at_library["sd_jwt"], b_priv, "hkpl", [])
+    # Nothing identifying in common: no shared identifier, key or signature part.
+    import base64
+    import json
+
+    def payload(code):
+        part = code.split("~")[0].split(".")[1]
+        return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+
+    p1, p2 = payload(one), payload(two)
+    assert p1["sub"] != p2["sub"] and p1["cnf"] != p2["cnf"] and not set(p1["_sd"]) & set(p2["_sd"])
+
+
+def test_made_for_another_verifier_is_refused(resident):
+    private, public = _key()
+    made = services.issue_personal_code(resident, "hkpl", public)
+    code = _present(made["sd_jwt"], private, "hkpl", ["name"])
+    check = services.verify_personal_code(code, keys.public_jwks(), "counter")
+    assert not check.valid and check.codes() == ["wrong_verifier"]
+
+
+def test_older_than_60_seconds_is_stale(resident):
+    private, public = _key()
+    made = services.issue_personal_code(resident, "counter", public)
+    code = _present(made["sd_jwt"], private, "counter", ["name"], iat=time.time() - 70)
+    assert services.verify_personal_code(code, keys.public_jwks(), "counter").codes() == ["presentation_stale"]
+
+
+def test_replay_is_refused_with_a_cache(resident):
+    private, public = _key()
+    made = services.issue_personal_code(resident, "counter", public)
+    code = _present(made["sd_jwt"], private, "counter", ["name"])
+    seen = services.replay_cache()
+    assert services.verify_personal_code(code, keys.public_jwks(), "counter", seen=seen).valid
+    assert services.verify_personal_code(code, keys.public_jwks(), "counter", seen=seen).codes() == [
+        "presentation_replayed"
+    ]
+
+
+def test_another_key_or_altered_detail_is_refused(resident):
+    private, public = _key()
+    made = services.issue_personal_code(resident, "counter", public)
+    thief, _ = _key()
+    stolen = _present(made["sd_jwt"], thief, "counter", ["name"])
+    assert services.verify_personal_code(stolen, keys.public_jwks(), "counter").codes() == ["holder_binding_invalid"]
+    assert services.verify_personal_code("nonsense", keys.public_jwks(), "counter").codes() == ["malformed"]
+    no_kb = made["sd_jwt"]
+    assert services.verify_personal_code(no_kb, keys.public_jwks(), "counter").codes() == ["holder_binding_missing"]
+    assert services.verify_personal_code(
+        _present(made["sd_jwt"], private, "counter", ["name"]), {"keys": []}, "counter"
+    ).codes() == ["issuer_key_unknown"]
+
+
+def test_the_qr_is_small(resident):
+    private, public = _key()
+    made = services.issue_personal_code(resident, "counter", public)
+    everything = _present(made["sd_jwt"], private, "counter", list(pc.CLAIMS))
+    assert len(everything.encode()) <= MAX_QR_BYTES, len(everything)
+
+
+def test_unknown_verifier_and_bad_key(resident):
+    from tungban.core.errors import DomainError
+
+    with pytest.raises(DomainError) as err:
+        services.issue_personal_code(resident, "nowhere", _key()[1])
+    assert err.value.code == "verifier_unknown" and err.value.status == 404
+    for bad in ({}, {"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA"}, {"kty": "RSA"}, "x"):
+        with pytest.raises(DomainError) as err:
+            services.issue_personal_code(resident, "counter", bad)
+        assert err.value.code == "holder_key_invalid"
+
+
+def _cli(capsys, app_home, *args, pin=True) -> tuple[int, str, str]:
+    from tungban.testing.factories import PIN
+    from tungban.wallet.cli import main
+
+    code = main(["--home", str(app_home), *args, *(["--pin", PIN] if pin else [])])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_makes_and_verifies_offline(app, senior, app_home, capsys, tmp_path):
+    """``tungban app personal-code``: list verifiers, make a code showing the name, keep the
+    platform's keys, verify the code with them (and refuse it as another verifier)."""
+    code, out, _ = _cli(capsys, app_home, "personal-code", "verifiers")
+    assert code == 0 and "counter:" in out and "hkpl:" in out
+    code, out, err = _cli(capsys, app_home, "--json", "personal-code", "--verifier", "counter", "--show", "name")
+    assert code == 0, err
+    made = json.loads(out)
+    assert made["shown"] == ["name"] and made["max_age"] <= 60 and len(made["code"]) <= MAX_QR_BYTES
+    keys_file = tmp_path / "keys.json"
+    code, out, _ = _cli(capsys, app_home, "personal-code", "keys", "-o", str(keys_file), pin=False)
+    assert code == 0 and keys_file.exists()
+    code, out, _ = _cli(
+        capsys,
+        app_home,
+        "personal-code",
+        "verify",
+        made["code"],
+        "--verifier",
+        "counter",
+        "--jwks",
+        str(keys_file),
+        pin=False,
+    )
+    assert code == 0 and out.startswith("VALID") and f"name: {senior.name_en}" in out
+    code, out, _ = _cli(
+        capsys,
+        app_home,
+        "personal-code",
+        "verify",
+        made["code"],
+        "--verifier",
+        "hkpl",
+        "--jwks",
+        str(keys_file),
+        pin=False,
+    )
+    assert "NOT VALID" in out and "wrong_verifier" in out
+    code, _, err = _cli(capsys, app_home, "personal-code", "--verifier", "counter", "--show", "hkid")
+    assert code == 2 and "claim_unknown" in err
