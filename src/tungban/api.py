@@ -27,6 +27,8 @@ from tungban.exchange.api import router as exchange_router
 from tungban.identity import errors as identity_errors
 from tungban.ledger import errors as ledger_errors
 from tungban.ledger.api import router as log_router
+from tungban.notify import errors as notify_errors
+from tungban.notify.api import router as notify_router
 from tungban.oidc import errors as oidc_errors
 from tungban.signing import errors as signing_errors
 from tungban.signing.api import router as signing_router
@@ -72,6 +74,12 @@ api = NinjaAPI(
             tag(
                 "credentials", "e-Licences: issuance, status, 認證易 verification.", credentials_errors, identity_errors
             ),
+            tag(
+                "notifications",
+                "Notifications to residents (GOV.UK Notify's model): senders' API keys, templates, delivery "
+                "status; the app's inbox and Web Push subscriptions.",
+                notify_errors,
+            ),
         ]
     },
 )
@@ -80,6 +88,7 @@ api.add_router("/signing/", signing_router)
 api.add_router("/exchange/", exchange_router)
 api.add_router("/log/", log_router)
 api.add_router("/credentials/", credentials_router)
+api.add_router("/notify/", notify_router)
 
 
 @api.exception_handler(DomainError)

@@ -38,6 +38,7 @@ FLOORS = {
     "signing": 5,
     "exchange": 6,
     "credentials": 6,
+    "notify": 6,
     "counter": 7,
     "setup": 7,
     "project": 8,
