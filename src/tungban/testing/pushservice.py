@@ -153,13 +153,13 @@ def fake_subscribe_script(endpoint: str, keys: SubscriptionKeys) -> str:
     return (
         "(() => {\n"
         f"  const json = {sub};\n"
-        "  let current = null;\n"
+        "  const FLAG = 'tungban-test-push-subscribed';  // kept across page loads, as the browser keeps it\n"
         "  const make = () => ({ endpoint: json.endpoint, toJSON: () => json,\n"
-        "    unsubscribe: async () => { current = null; return true; } });\n"
+        "    unsubscribe: async () => { localStorage.removeItem(FLAG); return true; } });\n"
         "  if (!self.PushManager) return;\n"
         "  PushManager.prototype.subscribe = async function () {\n"
         "    if (Notification.permission !== 'granted') throw new DOMException('denied', 'NotAllowedError');\n"
-        "    current = make(); return current; };\n"
-        "  PushManager.prototype.getSubscription = async function () { return current; };\n"
+        "    localStorage.setItem(FLAG, '1'); return make(); };\n"
+        "  PushManager.prototype.getSubscription = async function () { return localStorage.getItem(FLAG) ? make() : null; };\n"
         "})();"
     )

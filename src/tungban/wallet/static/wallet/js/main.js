@@ -26,6 +26,7 @@ import { lostBinding, onBind, onRegister, onUnbind } from "./screens/bind.js";
 import { showConsents } from "./screens/consents.js";
 import { CREDENTIAL_ROUTE, onDownloadPdf, onPresent, resetPresentation, showCredentialRoute } from "./screens/credentials.js";
 import { onSaveProfile, onScan, showHome } from "./screens/home.js";
+import { initInbox, inboxRoute, showInboxRoute } from "./screens/inbox.js";
 
 const HOME = config.home;
 const approvalId = config.approvalId;
@@ -71,6 +72,10 @@ async function route() {
     await showCredentialRoute(credentialRoute);
     return;
   }
+  if (inboxRoute(location.hash)) {
+    await showInboxRoute(inboxRoute(location.hash));
+    return;
+  }
   await showHome();
 }
 nav.route = route;
@@ -84,6 +89,7 @@ function onHashChange() {
   const credentialRoute = CREDENTIAL_ROUTE.exec(location.hash);
   if (location.hash === "#consents") showConsents().catch(showError);
   else if (credentialRoute) showCredentialRoute(credentialRoute).catch(showError);
+  else if (inboxRoute(location.hash)) showInboxRoute(inboxRoute(location.hash)).catch(showError);
   else if ($("screen-home").hidden) showHome().catch(showError);
 }
 
@@ -95,13 +101,14 @@ function registerServiceWorker() {
 async function start() {
   configureApi({ base: config.api, lang: document.documentElement.lang || "zh-Hant-HK" });
   initApprove();
+  initInbox();
   $("bind-form").addEventListener("submit", onBind);
   $("register-form").addEventListener("submit", onRegister);
   $("profile-form").addEventListener("submit", onSaveProfile);
   $("scan-form").addEventListener("submit", onScan);
   $("unbind-button").addEventListener("click", onUnbind);
   window.addEventListener("hashchange", onHashChange);
-  ["consents-back", "credentials-back"].forEach((id) => $(id).addEventListener("click", (e) => {
+  ["consents-back", "credentials-back", "inbox-back"].forEach((id) => $(id).addEventListener("click", (e) => {
     // Back to the home screen in place (and in the history), no reload.
     if (approvalId || !state.device) return;
     e.preventDefault();
