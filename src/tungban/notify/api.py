@@ -55,7 +55,7 @@ def key_owner(request) -> str:
 
 
 ERRORS = error_responses(400, 401, 403, 404, 422, 429)
-APP_ERRORS = error_responses(401, 403, 404, 409, 422)
+APP_ERRORS = error_responses(400, 401, 403, 404, 409, 422)
 
 StatusName = Literal["created", "sending", "delivered", "permanent-failure", "temporary-failure"]
 
