@@ -62,7 +62,7 @@ class Command(BaseCommand):
                 f"  e-Licences:         /staff/credentials/ (issue a Senior Citizen Card to {out['residents'][0]['name']} once the app is bound); verify at /verify/"
             )
             self.stdout.write(
-                f"  Messages:           `tungban notify send td licence-expiry --hkid {out['residents'][0]['hkid']} --value plate='AB 1234' --value date=2027-03-01` (API key in {out['notify']['key_file']})"
+                f"  Messages:           `tungban notify send td licence-expiry --hkid '{out['residents'][0]['hkid']}' --value plate='AB 1234' --value date=2027-03-01` (API key in {out['notify']['key_file']})"
             )
             self.stdout.write(
                 f"  Self-registration:  try the population register entry WONG Siu Ling, born 1990-07-02, HKID {self._hkid('G123456')}"
