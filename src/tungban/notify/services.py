@@ -557,8 +557,13 @@ def subscriptions_of(device: Device) -> list[PushSubscription]:
 
 def purge_expired(now: dt.datetime) -> dict[str, int]:
     """Delete notifications (with their encrypted texts and push states) older than
-    ``TUNGBAN_NOTIFY_RETENTION`` seconds; registered with :mod:`tungban.core.retention`."""
+    ``TUNGBAN_NOTIFY_RETENTION`` seconds, and the push subscriptions of unbound phones;
+    registered with :mod:`tungban.core.retention`."""
     cutoff = now - dt.timedelta(seconds=settings.TUNGBAN_NOTIFY_RETENTION)
     old = Notification.objects.filter(created_at__lt=cutoff)
     PushDelivery.objects.filter(notification__in=old).delete()
-    return {Notification._meta.label: old.delete()[1].get(Notification._meta.label, 0)}
+    deleted = old.delete()[1].get(Notification._meta.label, 0)
+    # An unbound phone gets no more pushes: its subscriptions (push endpoints) go too.
+    PushDelivery.objects.filter(subscription__device__status=DeviceStatus.UNBOUND).update(subscription=None)
+    gone = PushSubscription.objects.filter(device__status=DeviceStatus.UNBOUND).delete()[0]
+    return {Notification._meta.label: deleted, PushSubscription._meta.label: gone}

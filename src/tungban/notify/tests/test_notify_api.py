@@ -361,7 +361,16 @@ def test_retention_is_registered_and_purges_old_messages(issuer, td, resident, s
     sent = _send(issuer, _key(sender), template, _sub(resident, sender)).json()
     assert "notify" in retention.registered()
     later = timezone.now() + dt.timedelta(seconds=settings.TUNGBAN_NOTIFY_RETENTION + 1)
-    assert retention.registered()["notify"](timezone.now()) == {"notify.Notification": 0}
-    assert retention.registered()["notify"](later) == {"notify.Notification": 1}
+    purge = retention.registered()["notify"]
+    assert purge(timezone.now()) == {"notify.Notification": 0, "notify.PushSubscription": 0}
+    assert purge(later) == {"notify.Notification": 1, "notify.PushSubscription": 0}
     assert not Notification.objects.filter(pk=sent["id"]).exists()
     assert ApiKey.objects.count() == 1
+
+
+def test_unbound_phone_subscriptions_are_purged(app):
+    _subscribe(app, "https://push.example/abc", subscription_keys())
+    assert retention.registered()["notify"](timezone.now())["notify.PushSubscription"] == 0
+    app.unbind(PIN)
+    assert retention.registered()["notify"](timezone.now())["notify.PushSubscription"] == 1
+    assert not PushSubscription.objects.exists()
