@@ -374,3 +374,19 @@ def test_unbound_phone_subscriptions_are_purged(app):
     app.unbind(PIN)
     assert retention.registered()["notify"](timezone.now())["notify.PushSubscription"] == 1
     assert not PushSubscription.objects.exists()
+
+
+# --- The OpenAPI document -------------------------------------------------------------------------
+
+
+def test_openapi_documents_the_api_its_errors_and_idempotency(issuer):
+    doc = requests.get(f"{issuer}/api/v1/openapi.json", timeout=30).json()
+    send = doc["paths"]["/api/v1/notify/notifications"]["post"]
+    assert send["security"] == [{"ApiKeyBearer": []}]
+    assert "Idempotency-Key" in [p["name"] for p in send["parameters"] if p["in"] == "header"]
+    assert {"201", "401", "404", "429"} <= set(send["responses"])
+    [tag] = [t for t in doc["tags"] if t["name"] == "notifications"]
+    codes = {c["code"] for c in tag["x-error-codes"]}
+    assert {"api_key_invalid", "unknown_subject", "recipient_not_in_team", "missing_personalisation"} <= codes
+    for path in ("/api/v1/notify/app/inbox", "/api/v1/notify/app/push/subscriptions", "/api/v1/notify/templates"):
+        assert path in doc["paths"]
