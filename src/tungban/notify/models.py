@@ -51,9 +51,11 @@ class Sender(models.Model):
     id = models.SlugField(primary_key=True, max_length=64)
     name_en = models.CharField(_("Name (English)"), max_length=200)
     name_zh = models.CharField(_("Name (Chinese)"), max_length=200)
-    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="notification_senders")
+    client = models.ForeignKey(
+        Client, on_delete=models.PROTECT, related_name="notification_senders", verbose_name=_("Online service (client)")
+    )
     team_subs = models.JSONField(_("Team and guest list (sub)"), default=list, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("Created"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("notification sender")
@@ -68,14 +70,18 @@ class ApiKey(models.Model):
     secret is 256 random bits, so a plain digest cannot be searched), shown once at creation."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    sender = models.ForeignKey(Sender, on_delete=models.CASCADE, related_name="api_keys")
-    name = models.CharField(max_length=100)
-    kind = models.CharField(max_length=10, choices=KeyKind.choices)
-    key_id = models.CharField(max_length=32, unique=True)
+    sender = models.ForeignKey(Sender, on_delete=models.CASCADE, related_name="api_keys", verbose_name=_("Sender"))
+    name = models.CharField(_("Name"), max_length=100)
+    kind = models.CharField(_("Kind"), max_length=10, choices=KeyKind.choices)
+    key_id = models.CharField(_("Key id"), max_length=32, unique=True)
     secret_sha256 = models.CharField(max_length=64)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("Created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("Last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("Revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification API key")
+        verbose_name_plural = _("notification API keys")
 
     def __str__(self) -> str:
         return f"{self.sender_id} {self.kind} {self.name}"
@@ -86,15 +92,19 @@ class Template(models.Model):
     (a notification records the version it was made from)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    sender = models.ForeignKey(Sender, on_delete=models.CASCADE, related_name="templates")
-    name = models.CharField(max_length=100)
-    version = models.PositiveIntegerField(default=1)
-    subject_en = models.CharField(max_length=200)
-    subject_zh = models.CharField(max_length=200)
-    body_en = models.TextField()
-    body_zh = models.TextField()
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    sender = models.ForeignKey(Sender, on_delete=models.CASCADE, related_name="templates", verbose_name=_("Sender"))
+    name = models.CharField(_("Name"), max_length=100)
+    version = models.PositiveIntegerField(_("Version"), default=1)
+    subject_en = models.CharField(_("Subject (English)"), max_length=200)
+    subject_zh = models.CharField(_("Subject (Chinese)"), max_length=200)
+    body_en = models.TextField(_("Message (English)"))
+    body_zh = models.TextField(_("Message (Chinese)"))
+    created_at = models.DateTimeField(_("Created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("Updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("notification template")
+        verbose_name_plural = _("notification templates")
 
     def __str__(self) -> str:
         return f"{self.sender_id}: {self.name} v{self.version}"
@@ -107,28 +117,32 @@ class Notification(models.Model):
     JWS over the message (:func:`tungban.notify.services.signed_claims`)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    sender = models.ForeignKey(Sender, on_delete=models.CASCADE, related_name="notifications")
-    key_kind = models.CharField(max_length=10, choices=KeyKind.choices)
+    sender = models.ForeignKey(Sender, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("Sender"))
+    key_kind = models.CharField(_("Key kind"), max_length=10, choices=KeyKind.choices)
     api_key = models.ForeignKey(ApiKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    template = models.ForeignKey(Template, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    template_version = models.PositiveIntegerField()
+    template = models.ForeignKey(
+        Template, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("Template")
+    )
+    template_version = models.PositiveIntegerField(_("Template version"))
     resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="notifications")
     sub = models.CharField(max_length=64, help_text="The resident's pairwise sub at the sender, as addressed")
-    reference = models.CharField(max_length=100, blank=True)
+    reference = models.CharField(_("Reference"), max_length=100, blank=True)
     subject_en = EncryptedTextField()
     subject_zh = EncryptedTextField()
     body_en = EncryptedTextField()
     body_zh = EncryptedTextField()
     signature = models.TextField()
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.CREATED)
-    attempts = models.PositiveIntegerField(default=0)
+    status = models.CharField(_("Status"), max_length=20, choices=Status.choices, default=Status.CREATED)
+    attempts = models.PositiveIntegerField(_("Attempts"), default=0)
     task_id = models.CharField(max_length=64, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
-    read_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("Created"), default=timezone.now)
+    sent_at = models.DateTimeField(_("Sent"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("Completed"), null=True, blank=True)
+    read_at = models.DateTimeField(_("Read"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
         indexes = [
             models.Index(fields=["resident", "-created_at"], name="notify_inbox"),
             models.Index(fields=["sender", "-created_at"], name="notify_sender_history"),
