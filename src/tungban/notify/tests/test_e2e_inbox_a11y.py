@@ -22,12 +22,13 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 TEXTS = {
-    "zh-HK": {"verified": "已核實的發送者：運輸署", "subject": "車輛牌照續期", "title": "訊息", "unread": "未讀"},
+    "zh-HK": {"verified": "已核實的發送者：運輸署", "subject": "車輛牌照續期", "title": "訊息", "unread": "未讀", "count": "1 則未讀"},
     "en-GB": {
         "verified": "Verified sender: Transport Department",
         "subject": "Vehicle licence renewal",
         "title": "Messages",
         "unread": "Unread",
+        "count": "1 unread",
     },
 }
 
@@ -77,6 +78,8 @@ def test_inbox_and_message_screens_accessible_in_both_languages(issuer, officer,
     add_virtual_authenticator(context, phone)
     bind_web_app(phone, issuer, resident.hkid, wallet.issue_activation_code(resident, officer))
 
+    phone.wait_for_selector("#inbox-unread:not([hidden])")
+    assert phone.text_content("#inbox-unread") == text["count"]  # one of the two is read
     phone.locator("#inbox-link").scroll_into_view_if_needed()
     phone.screenshot(path=str(shots / f"home-{lang}-390.png"))
     phone.click("#inbox-link")

@@ -140,7 +140,9 @@ def test_department_notifies_resident_inbox_and_push(issuer, officer, e2e_browse
         assert shown == [[payload["title"], payload["body"], notification_id]]
 
         # The inbox lists it, unread, with the verified sender; opening it shows and reads it.
-        phone.goto(f"{issuer}/app/")  # a fresh start of the app
+        phone.goto(f"{issuer}/app/")  # a fresh start of the app: the home screen counts unread messages
+        phone.wait_for_selector("#inbox-unread:not([hidden])")
+        assert phone.text_content("#inbox-unread") == "1 unread"
         phone.click("#inbox-link")
         item = phone.wait_for_selector(f"li[data-message-id='{notification_id}']")
         assert item.get_attribute("data-read") == "false"

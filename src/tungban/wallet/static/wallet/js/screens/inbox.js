@@ -7,7 +7,7 @@ import { b64uDecode } from "../lib/encoding.js";
 import { inboxRoute, verifyMessage } from "../lib/inbox.js";
 import { fmt } from "../lib/messages.js";
 import { config, state } from "../state.js";
-import { $, busy, el, notify, show, showError } from "../ui/dom.js";
+import { $, busy, el, notify, onShow, show, showError } from "../ui/dom.js";
 import { dateTime, isEn, partyName } from "../ui/format.js";
 
 export { inboxRoute };
@@ -152,8 +152,22 @@ async function onPushOff() {
   });
 }
 
-/** Wire the inbox screens' buttons (once, from main.js). */
+/** The home screen's count of unread messages (quietly nothing when the inbox cannot be read). */
+async function showUnreadCount() {
+  const badge = $("inbox-unread");
+  if (!badge || !state.device) return;
+  try {
+    const unread = (await call("GET", "/app/inbox")).filter((m) => !m.read).length;
+    badge.textContent = fmt(S.inbox_unread_count, { count: unread });
+    badge.hidden = unread === 0;
+  } catch (err) {
+    badge.hidden = true;
+  }
+}
+
+/** Wire the inbox screens' buttons and the home screen's unread count (once, from main.js). */
 export function initInbox() {
+  onShow((id) => { if (id === "screen-home") showUnreadCount(); });
   $("message-unread").addEventListener("click", () => onMarkUnread().catch(showError));
   $("push-on").addEventListener("click", () => onPushOn().catch(showError));
   $("push-off").addEventListener("click", () => onPushOff().catch(showError));
