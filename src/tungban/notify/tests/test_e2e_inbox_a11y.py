@@ -22,7 +22,13 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 TEXTS = {
-    "zh-HK": {"verified": "已核實的發送者：運輸署", "subject": "車輛牌照續期", "title": "訊息", "unread": "未讀", "count": "1 則未讀"},
+    "zh-HK": {
+        "verified": "已核實的發送者：運輸署",
+        "subject": "車輛牌照續期",
+        "title": "訊息",
+        "unread": "未讀",
+        "count": "1 則未讀",
+    },
     "en-GB": {
         "verified": "Verified sender: Transport Department",
         "subject": "Vehicle licence renewal",
