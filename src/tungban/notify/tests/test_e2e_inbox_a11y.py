@@ -90,7 +90,7 @@ def test_inbox_and_message_screens_accessible_in_both_languages(issuer, officer,
     phone.screenshot(path=str(shots / f"home-{lang}-390.png"))
     phone.click("#inbox-link")
     phone.wait_for_selector(f"li[data-message-id='{unread.id}']")
-    phone.wait_for_selector("#push-state:not(:empty)")
+    phone.wait_for_selector("#push-state:not(:empty)", timeout=60_000)  # once the service worker is active
     assert phone.text_content("#inbox-title").strip() == text["title"]
     assert phone.locator("#inbox li").count() == 2
     assert phone.get_attribute(f"li[data-message-id='{unread.id}']", "data-read") == "false"

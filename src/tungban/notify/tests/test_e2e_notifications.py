@@ -41,7 +41,7 @@ def _shots(tmp_path) -> Path:
     return shots
 
 
-def _poll(page, script: str, until=bool, timeout: float = TIMEOUT / 1000):
+def _poll(page, script: str, until=bool, timeout: float = 60):
     """Evaluate ``script`` (may be async) until ``until(result)`` holds; the last result."""
     import time
 
@@ -84,8 +84,7 @@ def test_department_notifies_resident_inbox_and_push(issuer, officer, e2e_browse
         phone.click("#inbox-link")
         phone.wait_for_selector("#screen-inbox:not([hidden])")
         phone.wait_for_selector("#inbox-empty:not([hidden])")
-        phone.wait_for_selector("#push-on:not([hidden])")
-        phone.wait_for_selector("#push-state:not(:empty)")
+        phone.wait_for_selector("#push-state:not(:empty)", timeout=60_000)  # once the service worker is active
         assert "Notifications are off" in phone.text_content("#push-state")
         phone.click("#push-on")
         phone.wait_for_selector("#push-off:not([hidden])")
@@ -109,7 +108,7 @@ def test_department_notifies_resident_inbox_and_push(issuer, officer, e2e_browse
         assert run_queued_tasks() == 1
 
         # The push message, as the push service received it: encrypted; the test decrypts it.
-        message = push.wait_for("phone")
+        message = push.wait_for("phone", timeout=60)
         assert message.headers["content-encoding"] == "aes128gcm"
         payload = json.loads(decrypt(message.body, keys))
         assert payload == {

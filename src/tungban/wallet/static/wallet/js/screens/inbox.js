@@ -55,8 +55,10 @@ export async function showInbox() {
     const checked = await Promise.all(messages.map((m) => verifyMessage(m, keys)));
     $("inbox").replaceChildren(...messages.map((m, i) => messageItem(m, checked[i])));
     $("inbox-empty").hidden = messages.length > 0;
-    await showPushState();
   });
+  // The phone's push state needs the service worker, which may still be installing on a first
+  // visit: the list does not wait for it.
+  showPushState().catch(showError);
 }
 
 /** One message (marked read when opened). */
@@ -96,9 +98,10 @@ async function onMarkUnread() {
 
 const pushSupported = () => "serviceWorker" in navigator && "PushManager" in window && "Notification" in window;
 
-/** The app's service worker registration (null when none is active within 10 s). */
+/** The app's service worker registration (null when none is active within 60 s: a first
+ * install caches the app shell, which a slow connection takes a while to fetch). */
 async function registration() {
-  const none = new Promise((resolve) => setTimeout(() => resolve(null), 10000));
+  const none = new Promise((resolve) => setTimeout(() => resolve(null), 60000));
   return Promise.race([navigator.serviceWorker.ready, none]);
 }
 
