@@ -1,9 +1,11 @@
 """A local Web Push service for tests (issue 16, "Notifications"): it records the encrypted
 push messages the platform sends, and answers as the test asks (e.g. 429, 503, 410).
 
-Headless Chromium cannot subscribe to a push service of our choosing: ``PushManager.subscribe``
-always registers with the browser vendor's own service (Chromium: Firebase Cloud Messaging),
-which a test machine cannot reach. So a test makes the subscription's keys itself
+Headless Chromium cannot subscribe to push at all: ``PushManager.subscribe`` fails with
+``AbortError: Registration failed - permission denied`` even with the notifications permission
+granted (seen with Debian's Chromium 156, headless); and a headed Chromium
+subscribes only with the browser vendor's own push service (Firebase Cloud Messaging), never a
+local one. So a test makes the subscription's keys itself
 (:func:`subscription_keys`: the phone's P-256 key pair and 16-byte auth secret, RFC 8291 §3)
 and gives the page a ``PushManager.subscribe`` that returns them with an endpoint on this
 server (:func:`fake_subscribe_script`); the app then registers that subscription through the

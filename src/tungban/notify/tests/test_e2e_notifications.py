@@ -2,8 +2,9 @@
 notification through the API; it appears in the app's inbox with its verified sender and as a
 Web Push message, which the test decrypts with the subscription's keys.
 
-How push is tested headless: Chromium's ``PushManager.subscribe`` registers only with the
-browser vendor's push service (Firebase Cloud Messaging), unreachable here, so the page gets a
+How push is tested headless: headless Chromium refuses ``PushManager.subscribe`` (``AbortError:
+Registration failed - permission denied``, the permission granted), and Chromium subscribes
+only with its vendor's push service (Firebase Cloud Messaging) anyway, so the page gets a
 ``subscribe`` that returns a subscription to the local test push service with keys the test
 made (:mod:`tungban.testing.pushservice`). Everything else is the real thing: the permission
 prompt (granted by the test), the app's service worker, the app's subscribe call to the
