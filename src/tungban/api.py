@@ -29,6 +29,8 @@ from tungban.ledger import errors as ledger_errors
 from tungban.ledger.api import router as log_router
 from tungban.miniapps import errors as miniapps_errors
 from tungban.miniapps.api import router as miniapps_router
+from tungban.notify import errors as notify_errors
+from tungban.notify.api import router as notify_router
 from tungban.oidc import errors as oidc_errors
 from tungban.signing import errors as signing_errors
 from tungban.signing.api import router as signing_router
@@ -75,6 +77,12 @@ api = NinjaAPI(
             tag(
                 "credentials", "e-Licences: issuance, status, 認證易 verification.", credentials_errors, identity_errors
             ),
+            tag(
+                "notifications",
+                "Notifications to residents (GOV.UK Notify's model): senders' API keys, templates, delivery "
+                "status; the app's inbox and Web Push subscriptions.",
+                notify_errors,
+            ),
         ]
     },
 )
@@ -84,6 +92,7 @@ api.add_router("/exchange/", exchange_router)
 api.add_router("/log/", log_router)
 api.add_router("/credentials/", credentials_router)
 api.add_router("/miniapps/", miniapps_router)
+api.add_router("/notify/", notify_router)
 
 
 @api.exception_handler(DomainError)

@@ -125,6 +125,7 @@ INSTALLED_APPS = [
     "tungban.exchange",
     "tungban.credentials",
     "tungban.miniapps",
+    "tungban.notify",
     "tungban.counter",
     "tungban.setup",
     "django_tasks_db",
@@ -381,6 +382,8 @@ TUNGBAN_RATELIMITS = {
         # Staff login attempts per client address (password spraying over many usernames;
         # django-axes locks a single username after AXES_FAILURE_LIMIT failures).
         "staff_login": "30/15m",
+        # Notification API requests per API key (GOV.UK Notify: 3,000 a minute per key; issue 16).
+        "notify_key": "3000/m",
     }.items()
 }
 
@@ -604,6 +607,17 @@ TUNGBAN_IDEMPOTENCY_TTL = max(int(os.environ.get("TUNGBAN_IDEMPOTENCY_TTL", str(
 #: of freezing them (``tungban.core.memory``; issue 14 acceptance 5): only to compare, the
 #: workers' memory then creeps for an hour or more.
 TUNGBAN_GC_FREEZE = os.environ.get("TUNGBAN_GC_FREEZE", "1") != "0"
+# Notifications (issue 16; tungban.notify).
+#: Seconds a notification (its encrypted texts) is kept before the scheduled purge deletes it.
+TUNGBAN_NOTIFY_RETENTION = int(os.environ.get("TUNGBAN_NOTIFY_RETENTION", str(180 * 86400)))
+#: VAPID ``sub`` claim (RFC 8292 §2.1): a mailto: or https: contact for push services.
+TUNGBAN_VAPID_SUBJECT = os.environ.get("TUNGBAN_VAPID_SUBJECT", "mailto:push@tungban.invalid")
+#: Seconds a push service keeps an undelivered push message (RFC 8030 §5.2 TTL).
+TUNGBAN_PUSH_TTL = int(os.environ.get("TUNGBAN_PUSH_TTL", str(7 * 86400)))
+#: Seconds to wait for a push service's answer.
+TUNGBAN_PUSH_TIMEOUT = float(os.environ.get("TUNGBAN_PUSH_TIMEOUT", "5"))
+#: Accept ``http://`` push endpoints (a local test push service); https only otherwise.
+TUNGBAN_PUSH_ALLOW_HTTP = _flag("TUNGBAN_PUSH_ALLOW_HTTP") or DEBUG
 #: Credentials issued per task run (one transaction) in a bulk issuance.
 TUNGBAN_ISSUANCE_CHUNK = int(os.environ.get("TUNGBAN_ISSUANCE_CHUNK", "1000"))
 

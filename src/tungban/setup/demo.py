@@ -29,6 +29,7 @@ from tungban.identity import hkid
 from tungban.identity import services as identity
 from tungban.identity.models import PopulationRecord, Resident
 from tungban.miniapps import services as miniapps
+from tungban.notify import services as notify
 from tungban.oidc import services as oidc
 from tungban.oidc.constants import EME_SCOPES
 from tungban.signing.constants import SIGNING_SCOPE
@@ -113,6 +114,31 @@ def register_fapi_bank(var_dir) -> dict:
         path.write_text(text)
         path.chmod(0o600)
     return info
+
+
+#: The demo's notification template (issue 16): the Transport Department's licence reminder.
+DEMO_TEMPLATE = {
+    "subject_en": "Vehicle licence renewal",
+    "subject_zh": "車輛牌照續期",
+    "body_en": "Your vehicle licence ((plate)) expires on ((date)). Renew it online or at a licensing office.",
+    "body_zh": "您的車輛牌照 ((plate)) 將於 ((date)) 到期。請在網上或到牌照事務處續期。",
+}
+
+
+def seed_notifications(client_id: str, var_dir) -> dict:
+    """The Transport Department as a notification sender (its pairwise ``sub`` s are the sample
+    service's), its licence-reminder template and a live API key, kept in
+    ``var/demo-notify.json`` (owner-only; shown nowhere else)."""
+    sender = notify.create_sender("td", SAMPLE_DATA_USER["name_en"], SAMPLE_DATA_USER["name_zh"], client_id)
+    template = sender.templates.filter(name="licence-expiry").first() or notify.create_template(
+        sender, "licence-expiry", **DEMO_TEMPLATE
+    )
+    path = var_dir / "demo-notify.json"
+    if not path.exists():
+        _, key = notify.create_api_key(sender, "demo", "live")
+        path.write_text(json.dumps({"sender": sender.id, "template_id": str(template.id), "api_key": key}))
+        path.chmod(0o600)
+    return {"sender": sender.id, "template": template.name, "template_id": str(template.id), "key_file": str(path)}
 
 
 def seed(var_dir=None, service_url: str = SAMPLE_SERVICE_URL) -> dict:
@@ -207,6 +233,7 @@ def seed(var_dir=None, service_url: str = SAMPLE_SERVICE_URL) -> dict:
     if DEMO_MINIAPP.is_dir():  # a source checkout: the demo mini-program (issue 16)
         miniapps.publish(miniapps.read_bundle(DEMO_MINIAPP))
     out["fapi_client"] = {"client_id": register_fapi_bank(var_dir)["client_id"]}
+    out["notify"] = seed_notifications(client.client_id, var_dir)
     out["client"] = {"client_id": client.client_id, "client_secret": secret}
     (var_dir / "demo-clients.json").write_text(
         json.dumps(

@@ -13,3 +13,4 @@ TUNGBAN_KEYS_LISTEN = False
 #: Every exchange integrates the log's queue after its commits (the tests of queued leaves see
 #: them in the tree at once); the batches' own tests set an interval (issue 15, fourth round).
 TUNGBAN_LOG_BATCH_INTERVAL_MS = 0
+TUNGBAN_PUSH_ALLOW_HTTP = True  # the local test push service (tungban.testing.pushservice)

@@ -110,7 +110,11 @@ def credentials(db, officer, keep_connection):
         jwks=client_keys,
     )
     credentials.register_issuer_system(Issuer.objects.get(id="swd"), department)
+    from tungban.notify import services as notify
+
+    notifier = notify.create_sender("conformance", "Notifier", "通知者", signer.client_id)
     tokens = {
+        "ApiKeyBearer": notify.create_api_key(notifier, "conformance", "live")[1],
         "ServiceBearer": _token(signer, "signing"),
         "DataUserBearer": _token(data_user, "cdeg"),
         "IssuerBearer": _token(department, "credentials"),

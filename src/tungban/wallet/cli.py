@@ -12,6 +12,7 @@ Examples::
     tungban app approve <id> --code 47 --pin 123456
     tungban app history               # releases to services and exchanges of my data, newest first
     tungban app consents              # my data-sharing consents (授權數據交換)
+    tungban app inbox                 # my messages from departments, with their verified sender
     tungban app revoke-consent <consent id>
     tungban app credentials           # my e-licences and e-certificates (電子證照)
     tungban app present <credential id> --disclose age_over_65 --qr
@@ -123,8 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
         "history": "who used my data: releases to services and exchanges between organisations",
         "consents": "list my data-sharing consents",
         "exchanges": "list exchanges of my data between organisations",
+        "inbox": "list my messages from departments (notifications), each with its verified sender",
     }
-    for name in ("history", "consents", "exchanges", "me", "pending", "unbind"):
+    for name in ("history", "consents", "exchanges", "inbox", "me", "pending", "unbind"):
         sub.add_parser(name, help=helps.get(name)).add_argument("--pin")
     c = sub.add_parser("revoke-consent", help="revoke a data-sharing consent (its id from 'consents')")
     c.add_argument("consent")
@@ -327,6 +329,14 @@ def _print(args, data) -> None:
                 print(f"    revoked {c['revoked_at']}")
         if not data:
             print("No data-sharing consents.")
+    elif args.cmd == "inbox":
+        for m in data:
+            sender = m["verified_sender"]
+            shown = f"verified sender: {sender['name_en']} / {sender['name_zh']}" if sender else "NOT VERIFIED"
+            print(f"{m['created_at']}  {'  ' if m['read'] else '* '}{m['subject_en']}  [{shown}]")
+            print(f"    {m['body_en']}")
+        if not data:
+            print("No messages.")
     elif args.cmd == "revoke-consent":
         print(
             f"Consent {data['id']} is {data['status']}: {data['data_user']['name_en']} can no longer obtain {data['product']['name_en']}."

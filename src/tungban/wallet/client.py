@@ -651,6 +651,16 @@ class WalletClient:
     def me(self, pin: str) -> dict:
         return self._call("GET", "/api/v1/wallet/me", device_key=self.load_key(pin))
 
+    def inbox(self, pin: str) -> list:
+        """The resident's messages (issue 16, notifications), newest first, each with
+        ``verified_sender``: the sender's names when the platform's signature verifies
+        (:func:`verify_message`), else None (do not trust the message)."""
+        messages = self._call("GET", "/api/v1/notify/app/inbox", device_key=self.load_key(pin))
+        keyset = KeySet.import_key_set(self._call("GET", "/oidc/jwks")) if messages else None
+        for m in messages:
+            m["verified_sender"] = verify_message(m, keyset)
+        return messages
+
     def pending(self, pin: str) -> list:
         return self._call("GET", "/api/v1/wallet/pending", device_key=self.load_key(pin))
 
@@ -732,6 +742,36 @@ def verify_personal_code(text: str, jwks: dict, verifier: str, issuer: str, *, n
     out["claims"] = {k: claims[k] for k in ("name", "name_zh", "tier") if k in claims}
     out["valid"] = not out["problems"]
     return out
+
+
+def message_content(message: dict) -> dict:
+    """What the signature of a message covers (``tungban.notify.services.content_of``)."""
+    return {
+        "id": message["id"],
+        "sender": message["sender"]["id"],
+        **{f: message[f] for f in ("subject_en", "subject_zh", "body_en", "body_zh")},
+    }
+
+
+def verify_message(message: dict, keyset: KeySet) -> dict | None:
+    """The sender ``{id, name_en, name_zh}`` a message's signature names, when the signature is
+    the platform's (JWS ES256, ``typ`` ``notification+jwt``, a key of ``/oidc/jwks``) over this
+    message (``jti`` its id, ``content`` SHA-256 of the canonical JSON of what is shown); None
+    otherwise (issue 16: a resident can tell a real message from phishing)."""
+    import hashlib
+
+    try:
+        token = jws.deserialize_compact(message["signature"], keyset, algorithms=["ES256"])
+        if token.headers().get("typ") != "notification+jwt":
+            return None
+        claims = json.loads(token.payload)
+    except Exception:
+        return None
+    content = json.dumps(message_content(message), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    if claims.get("jti") != message["id"] or claims.get("content") != hashlib.sha256(content.encode()).hexdigest():
+        return None
+    sender = claims.get("sender") or {}
+    return sender if sender.get("id") == message["sender"]["id"] else None
 
 
 def verifier_audience(verify_uri: str) -> str:

@@ -39,6 +39,7 @@ FLOORS = {
     "exchange": 6,
     "credentials": 6,
     "miniapps": 6,
+    "notify": 6,
     "counter": 7,
     "setup": 7,
     "project": 8,

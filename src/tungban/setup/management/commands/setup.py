@@ -7,6 +7,7 @@ from tungban.credentials import catalogue
 from tungban.identity.hkid import check_digit
 from tungban.keys import services as keys
 from tungban.keys.models import SigningKey
+from tungban.notify import services as notify
 from tungban.setup.demo import seed
 from tungban.signing import ca, keystore
 
@@ -33,6 +34,7 @@ class Command(BaseCommand):
             keys.create_key()
         ca.ensure_hierarchy()  # root CA, signing CA and TSA (issue #3)
         catalogue.register_bundled()  # issuers and credential types (issue #5)
+        notify.ensure_vapid_key()  # Web Push application server key (RFC 8292), sealed in the database (issue 16)
         self.stdout.write(f"Signing keys: {keystore.get_keystore().kind} keystore")
         if demo:
             out = seed(service_url=service_url)
@@ -58,6 +60,9 @@ class Command(BaseCommand):
             )
             self.stdout.write(
                 f"  e-Licences:         /staff/credentials/ (issue a Senior Citizen Card to {out['residents'][0]['name']} once the app is bound); verify at /verify/"
+            )
+            self.stdout.write(
+                f"  Messages:           `tungban notify send td licence-expiry --hkid '{out['residents'][0]['hkid']}' --value plate='AB 1234' --value date=2027-03-01` (API key in {out['notify']['key_file']})"
             )
             self.stdout.write(
                 f"  Self-registration:  try the population register entry WONG Siu Ling, born 1990-07-02, HKID {self._hkid('G123456')}"

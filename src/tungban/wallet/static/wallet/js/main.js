@@ -29,6 +29,7 @@ import { onSaveProfile, onScan, showHome } from "./screens/home.js";
 import { ASSISTANT_ROUTE, showAssistant } from "./screens/assistant.js";
 import { MINIAPP_ROUTE, onScreenShown as onMiniappShown, showMiniappRoute } from "./screens/miniapps.js";
 import { PERSONAL_CODE_ROUTE, onPersonalCodeChange, onShowPersonalCode, showPersonalCode } from "./screens/personal_code.js";
+import { initInbox, inboxRoute, showInboxRoute } from "./screens/inbox.js";
 
 const HOME = config.home;
 const approvalId = config.approvalId;
@@ -84,6 +85,10 @@ async function route() {
     return;
   }
   if (PERSONAL_CODE_ROUTE.test(location.hash)) { await showPersonalCode(); return; }
+  if (inboxRoute(location.hash)) {
+    await showInboxRoute(inboxRoute(location.hash));
+    return;
+  }
   await showHome();
 }
 nav.route = route;
@@ -100,6 +105,7 @@ function onHashChange() {
   else if (ASSISTANT_ROUTE.test(location.hash)) showAssistant().catch(showError);
   else if (MINIAPP_ROUTE.test(location.hash)) showMiniappRoute(MINIAPP_ROUTE.exec(location.hash)).catch(showError);
   else if (PERSONAL_CODE_ROUTE.test(location.hash)) showPersonalCode().catch(showError);
+  else if (inboxRoute(location.hash)) showInboxRoute(inboxRoute(location.hash)).catch(showError);
   else if ($("screen-home").hidden) showHome().catch(showError);
 }
 
@@ -112,6 +118,7 @@ async function start() {
   configureApi({ base: config.api, lang: document.documentElement.lang || "zh-Hant-HK" });
   initApprove();
   onShow(onMiniappShown);
+  initInbox();
   $("bind-form").addEventListener("submit", onBind);
   $("register-form").addEventListener("submit", onRegister);
   $("profile-form").addEventListener("submit", onSaveProfile);
@@ -121,7 +128,7 @@ async function start() {
   $("pc-form").addEventListener("submit", (e) => onShowPersonalCode(e).catch(showError));
   $("pc-claims").addEventListener("change", onPersonalCodeChange);
   $("pc-verifier").addEventListener("change", onPersonalCodeChange);
-  ["consents-back", "credentials-back", "miniapps-back", "assistant-back", "pc-back"].forEach((id) => $(id).addEventListener("click", (e) => {
+  ["consents-back", "credentials-back", "miniapps-back", "assistant-back", "pc-back", "inbox-back"].forEach((id) => $(id).addEventListener("click", (e) => {
     // Back to the home screen in place (and in the history), no reload.
     if (approvalId || !state.device) return;
     e.preventDefault();
