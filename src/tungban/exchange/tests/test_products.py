@@ -79,20 +79,21 @@ def _answer(monkeypatch, data: dict) -> None:
     """The provider (no network) answers 200 ``{"data": data}``."""
     body = json.dumps({"data": data}).encode()
 
-    class Response:
-        status_code = 200
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return False
+    class Response:  # what the origin's urllib3 pool answers (adapter._pool)
+        status = 200
+        connection = None
 
         def __init__(self):
             chunks = [body, b""]
-            self.raw = SimpleNamespace(read1=lambda size, decode_content=True: chunks.pop(0))
+            self.read1 = lambda size, decode_content=True: chunks.pop(0)
 
-    monkeypatch.setattr(adapter, "_http", lambda: SimpleNamespace(post=lambda *a, **k: Response()))
+        def close(self):
+            pass
+
+        def release_conn(self):
+            pass
+
+    monkeypatch.setattr(adapter, "_pool", lambda *origin: SimpleNamespace(urlopen=lambda *a, **k: Response()))
     monkeypatch.setattr(adapter, "_provider_token", lambda consent, attempt: "token")
 
 
