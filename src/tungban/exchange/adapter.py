@@ -20,11 +20,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import heapq
+import http.client
 import itertools
 import json
 import logging
+import math
 import os
 import socket
+import ssl
 import threading
 import time
 import uuid
@@ -32,11 +35,10 @@ from typing import Protocol
 
 import certifi
 import jsonschema
-import urllib3
-import urllib3.connection
 import urllib3.util
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+from urllib3.util.wait import wait_for_read
 
 from tungban.core.errors import DomainError
 from tungban.keys import services as keys
@@ -99,6 +101,7 @@ class _Watch:
         self._live: dict[int, socket.socket] = {}
         self._tickets = itertools.count()
         self._thread: threading.Thread | None = None
+        self._wake_at = -math.inf  # when the watch wakes next (inf: when notified); none yet
 
     def add(self, deadline: float, sock) -> int:
         with self._cv:
@@ -108,7 +111,7 @@ class _Watch:
             ticket = next(self._tickets)
             heapq.heappush(self._heap, (deadline, ticket))
             self._live[ticket] = sock
-            if self._heap[0][1] == ticket:  # sooner than the watch sleeps
+            if deadline < self._wake_at:  # sooner than the watch wakes: rarely, as timeouts are alike
                 self._cv.notify()
             return ticket
 
@@ -122,9 +125,11 @@ class _Watch:
                 while self._heap and self._heap[0][1] not in self._live:
                     heapq.heappop(self._heap)
                 if not self._heap:
+                    self._wake_at = math.inf
                     self._cv.wait()
                     continue
-                left = self._heap[0][0] - time.monotonic()
+                self._wake_at = self._heap[0][0]  # removed tickets are skipped when it comes
+                left = self._wake_at - time.monotonic()
                 if left > 0:
                     self._cv.wait(left)
                     continue
@@ -132,74 +137,69 @@ class _Watch:
 
 
 _watch = _Watch()
-_call = threading.local()  # .deadline: time.monotonic() by which this thread's provider answer is due
 
 
-class _DeadlineConnection:
-    """Reading the status line and headers ends at the call's deadline (``_call.deadline``):
-    the process's :class:`_Watch` shuts the socket down then (review finding L6)."""
+class _Origin:
+    """The kept-alive connections (``http.client``) to one provider origin that are idle,
+    newest first, at most ``size`` of them; a call takes one for itself (:meth:`take`) and
+    gives it back only after reading its answer to the end (:meth:`give_back`). Connections
+    only: no state that two workers could disagree on."""
 
-    def getresponse(self, *args, **kwargs):
-        deadline, sock = getattr(_call, "deadline", None), self.sock
-        if deadline is None or sock is None:
-            return super().getresponse(*args, **kwargs)
-        ticket = _watch.add(deadline, sock)
-        try:
-            return super().getresponse(*args, **kwargs)
-        finally:
-            _watch.remove(ticket)
+    def __init__(self, scheme: str, host: str, port: int | None, size: int):
+        self.scheme, self.host, self.port, self.size = scheme, host, port, size
+        self.idle: list[http.client.HTTPConnection] = []
+        self.lock = threading.Lock()
+
+    def take(self) -> http.client.HTTPConnection:
+        """An idle connection the provider has not closed meanwhile, or a new one (not yet
+        connected)."""
+        while True:
+            with self.lock:
+                conn = self.idle.pop() if self.idle else None
+            if conn is None:
+                break
+            if conn.sock is not None and not wait_for_read(conn.sock, timeout=0.0):
+                return conn  # nothing to read on an idle connection: still open
+            conn.close()  # closed by the provider (or it sent something unasked)
+        if self.scheme == "https":
+            return http.client.HTTPSConnection(self.host, self.port, context=_tls_context())
+        return http.client.HTTPConnection(self.host, self.port)
+
+    def give_back(self, conn: http.client.HTTPConnection) -> None:
+        with self.lock:
+            if len(self.idle) < self.size:
+                self.idle.append(conn)
+                return
+        conn.close()
 
 
-class _HTTPConnection(_DeadlineConnection, urllib3.connection.HTTPConnection):
-    pass
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """Towards providers over HTTPS: the CA ``TUNGBAN_EXCHANGE_TLS_CA`` (else certifi's bundle,
+    as ``requests`` verified before), host names checked, and the gateway's client certificate
+    ``TUNGBAN_EXCHANGE_TLS_CERT``/``_KEY`` for mutual TLS."""
+    context = ssl.create_default_context(cafile=settings.TUNGBAN_EXCHANGE_TLS_CA or certifi.where())
+    if settings.TUNGBAN_EXCHANGE_TLS_CERT:
+        context.load_cert_chain(settings.TUNGBAN_EXCHANGE_TLS_CERT, settings.TUNGBAN_EXCHANGE_TLS_KEY or None)
+    return context
 
 
-class _HTTPSConnection(_DeadlineConnection, urllib3.connection.HTTPSConnection):
-    pass
+_origins: dict[tuple[str, str, int | None], _Origin] = {}
+_origins_lock = threading.Lock()
+os.register_at_fork(after_in_child=_origins.clear)  # a forked worker opens its own connections
 
 
-class _HTTPPool(urllib3.HTTPConnectionPool):
-    ConnectionCls = _HTTPConnection
-
-
-class _HTTPSPool(urllib3.HTTPSConnectionPool):
-    ConnectionCls = _HTTPSConnection
-
-
-_pools: dict[tuple[str, str, int | None], urllib3.HTTPConnectionPool] = {}
-_pools_lock = threading.Lock()
-
-
-def _pool(scheme: str, host: str, port: int | None) -> urllib3.HTTPConnectionPool:
-    """The process's connection pool to one provider origin (keep-alive; with mutual TLS,
-    ``TUNGBAN_EXCHANGE_TLS_CERT``/``_KEY`` and the CA ``TUNGBAN_EXCHANGE_TLS_CA``, else
-    certifi's, as ``requests`` verified before). urllib3 directly (issue 15, fifth round): a
-    ``requests.Session`` call cost ~400 µs of CPU more per exchange. Connections only: no
-    state that two workers could disagree on."""
+def _origin(scheme: str, host: str, port: int | None) -> _Origin:
+    """The process's :class:`_Origin` of a provider (at most ``TUNGBAN_PROVIDER_MAX_CONCURRENT``,
+    and at least 10, idle connections kept)."""
     key = (scheme, host, port)
-    pool = _pools.get(key)
-    if pool is None:
-        with _pools_lock:
-            pool = _pools.get(key)
-            if pool is None:
-                size = max(int(settings.TUNGBAN_PROVIDER_MAX_CONCURRENT), 10)  # requests kept 10
-                if scheme == "https":
-                    pool = _HTTPSPool(
-                        host,
-                        port,
-                        maxsize=size,
-                        cert_reqs="CERT_REQUIRED",
-                        ca_certs=settings.TUNGBAN_EXCHANGE_TLS_CA or certifi.where(),
-                        cert_file=settings.TUNGBAN_EXCHANGE_TLS_CERT or None,
-                        key_file=settings.TUNGBAN_EXCHANGE_TLS_KEY or None,
-                    )
-                else:
-                    pool = _HTTPPool(host, port, maxsize=size)
-                _pools[key] = pool
-    return pool
-
-
-os.register_at_fork(after_in_child=_pools.clear)  # a forked worker opens its own connections
+    origin = _origins.get(key)
+    if origin is None:
+        with _origins_lock:
+            origin = _origins.setdefault(
+                key, _Origin(scheme, host, port, max(int(settings.TUNGBAN_PROVIDER_MAX_CONCURRENT), 10))
+            )
+    return origin
 
 
 @functools.lru_cache(maxsize=256)
@@ -213,27 +213,23 @@ class _PastDeadline(Exception):
     """The provider's whole answer did not arrive within its timeout."""
 
 
-def _read_capped(response, limit: int, deadline: float) -> bytes:
+def _read_capped(response: http.client.HTTPResponse, sock, limit: int, deadline: float) -> bytes:
     """The body, or its first ``limit + 1`` bytes when longer, all of it by ``deadline``
     (``time.monotonic()``): a provider that drips its answer, each read within the read
     timeout, is cut off there (review finding L6). Each read takes at most one read from the
-    socket (``read1``), whose timeout is set to the time left. A body read to the end hands
-    the connection back to the pool (keep-alive; one TLS handshake per provider, not per
-    exchange, with mutual TLS).
+    socket (``read1``), whose timeout is set to the time left.
 
     :raises _PastDeadline: when the deadline passes first.
     """
-    sock = getattr(response.connection, "sock", None)
     chunks, size = [], 0
     while size <= limit:
         left = deadline - time.monotonic()
         if left <= 0:
             raise _PastDeadline
-        if sock is not None:
-            sock.settimeout(left)
+        sock.settimeout(left)
         try:
-            chunk = response.read1(64 * 1024, decode_content=True)
-        except urllib3.exceptions.ReadTimeoutError:
+            chunk = response.read1(64 * 1024)
+        except TimeoutError:
             raise _PastDeadline from None
         if not chunk:
             break
@@ -252,54 +248,63 @@ def timeouts(provider) -> tuple[float, float]:
 
 
 def _post(url: str, token: str, timeout: tuple[float, float], limit: int) -> tuple[int, bytes]:
-    """The outbound request (``POST``, headers ``Authorization`` and ``Accept`` only, no
-    redirect followed, no retry), through the origin's kept-alive pool (:func:`_pool`):
-    ``(status, body)``, the body capped at ``limit + 1`` bytes. The whole answer must arrive
-    within the read timeout (``timeout[1]``, the provider's timeout), counted from the
-    request, not per socket read (review finding L6).
+    """The outbound request (``POST``, headers ``Authorization`` and ``Accept``, no redirect
+    followed, no retry) on a kept-alive connection to the provider's origin (:class:`_Origin`;
+    the HTTP/1.1 protocol is the standard library's ``http.client``): ``(status, body)``, the
+    body capped at ``limit + 1`` bytes. The whole answer must arrive within the read timeout
+    (``timeout[1]``, the provider's timeout), counted from the request, not per socket read:
+    the process's :class:`_Watch` shuts the socket down at that deadline while the status
+    line and headers are read, each read of the body gets the time left (review finding L6).
+    The connection goes back to the origin only when its answer was read to the end and the
+    provider keeps it open; any failure closes it. (Issue 15, fifth round: ``requests``'s
+    session and urllib3's pool layers cost ~550 µs of CPU per call, this ~150 µs.)
 
     :raises resilience.ProviderDown: with ``provider_timeout`` (read timeout, or the whole
         answer not in within the provider's timeout),
         ``provider_unavailable`` (no connection, or none within the connect timeout; HTTP 503)
         or ``provider_error`` (any other HTTP 5xx) — the failures the circuit breaker counts.
     """
-    deadline = _call.deadline = time.monotonic() + timeout[1]
+    started = time.monotonic()
+    deadline = started + timeout[1]
+    scheme, host, port, target = _target(url)
+    origin = _origin(scheme, host, port)
+    conn = origin.take()
+    kept = False
     try:
-        scheme, host, port, target = _target(url)
-        response = _pool(scheme, host, port).urlopen(
-            "POST",
-            target,
-            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-            timeout=urllib3.Timeout(connect=timeout[0], read=timeout[1]),
-            retries=False,
-            redirect=False,
-            assert_same_host=False,
-            preload_content=False,
-        )
+        if conn.sock is None:
+            conn.timeout = timeout[0]
+            try:
+                conn.connect()
+            except TimeoutError:
+                log.warning("Provider at %s: no connection within %s s", url, timeout[0])
+                raise resilience.ProviderDown(errors.ProviderUnavailable()) from None
+        sock = conn.sock
+        sock.settimeout(max(deadline - time.monotonic(), 0.001))
+        conn.request("POST", target, headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
+        ticket = _watch.add(deadline, sock)
         try:
-            status = response.status
-            body = _read_capped(response, limit, deadline)
+            response = conn.getresponse()
         finally:
-            # Read to the end, the connection went back to the pool already; otherwise it is
-            # closed (never reused with an unread answer in it) and its slot given back.
-            response.close()
-            response.release_conn()
+            _watch.remove(ticket)
+        status = response.status
+        body = _read_capped(response, sock, limit, deadline)
+        kept = response.isclosed() and not response.will_close  # read to the end, connection kept
     except _PastDeadline:
         log.warning("Provider at %s: answer not complete within %s s", url, timeout[1])
         raise resilience.ProviderDown(errors.ProviderTimeout()) from None
-    except urllib3.exceptions.ConnectTimeoutError as exc:  # NewConnectionError too: refused, unreachable
-        log.warning("Provider at %s: no connection within %s s (%s)", url, timeout[0], exc)
-        raise resilience.ProviderDown(errors.ProviderUnavailable()) from None
-    except urllib3.exceptions.ReadTimeoutError:
+    except TimeoutError:
         raise resilience.ProviderDown(errors.ProviderTimeout()) from None
-    except (urllib3.exceptions.HTTPError, OSError) as exc:
+    except (OSError, http.client.HTTPException) as exc:
         if time.monotonic() >= deadline:  # cut off at the deadline while reading the headers
             log.warning("Provider at %s: answer not complete within %s s", url, timeout[1])
             raise resilience.ProviderDown(errors.ProviderTimeout()) from None
         log.warning("Provider at %s unreachable: %s", url, exc)
         raise resilience.ProviderDown(errors.ProviderUnavailable()) from None
     finally:
-        _call.deadline = None
+        if kept:
+            origin.give_back(conn)
+        else:
+            conn.close()
     if status == 503:
         raise resilience.ProviderDown(errors.ProviderUnavailable(), status)
     if status >= 500:

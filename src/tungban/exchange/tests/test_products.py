@@ -79,21 +79,7 @@ def _answer(monkeypatch, data: dict) -> None:
     """The provider (no network) answers 200 ``{"data": data}``."""
     body = json.dumps({"data": data}).encode()
 
-    class Response:  # what the origin's urllib3 pool answers (adapter._pool)
-        status = 200
-        connection = None
-
-        def __init__(self):
-            chunks = [body, b""]
-            self.read1 = lambda size, decode_content=True: chunks.pop(0)
-
-        def close(self):
-            pass
-
-        def release_conn(self):
-            pass
-
-    monkeypatch.setattr(adapter, "_pool", lambda *origin: SimpleNamespace(urlopen=lambda *a, **k: Response()))
+    monkeypatch.setattr(adapter, "_post", lambda url, token, timeout, limit: (200, body))
     monkeypatch.setattr(adapter, "_provider_token", lambda consent, attempt: "token")
 
 

@@ -126,3 +126,102 @@ def test_no_provider_listening_is_unavailable():
 
 def test_timeouts_are_the_providers():
     assert adapter.timeouts(Organisation(id="p", timeout_seconds=3))[1] == 3
+
+
+# --- Mutual TLS (TUNGBAN_EXCHANGE_TLS_CERT / _KEY / _CA) -------------------------------------------
+
+
+def _certificates(tmp_path):
+    """A CA, a server certificate for 127.0.0.1 and a client certificate, as PEM files."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.UTC)
+
+    def make(name, issuer_name, issuer_key, *, ca=False, san=None):
+        key = ec.generate_private_key(ec.SECP256R1())
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer_name)]))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(hours=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key((issuer_key or key).public_key()), critical=False
+            )
+        )
+        if ca:
+            builder = builder.add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+        if san:
+            builder = builder.add_extension(x509.SubjectAlternativeName(san), critical=False)
+        cert = builder.sign(issuer_key or key, hashes.SHA256())
+        return key, cert
+
+    def write(stem, key, cert):
+        (tmp_path / f"{stem}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        (tmp_path / f"{stem}.key").write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+        return str(tmp_path / f"{stem}.pem"), str(tmp_path / f"{stem}.key")
+
+    ca_key, ca_cert = make("Test CA", "Test CA", None, ca=True)
+    server = make("127.0.0.1", "Test CA", ca_key, san=[x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
+    client = make("gateway", "Test CA", ca_key)
+    ca_pem, _ = write("ca", ca_key, ca_cert)
+    return ca_pem, write("server", *server), write("client", *client)
+
+
+@pytest.fixture
+def tls_provider(tmp_path, settings):
+    import ssl
+
+    ca, (server_cert, server_key), (client_cert, client_key) = _certificates(tmp_path)
+    server = Provider()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=ca)
+    context.load_cert_chain(server_cert, server_key)
+    context.verify_mode = ssl.CERT_REQUIRED  # mutual TLS: the gateway's certificate is required
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.url = server.url.replace("http://", "https://")
+    settings.TUNGBAN_EXCHANGE_TLS_CA = ca
+    settings.TUNGBAN_EXCHANGE_TLS_CERT, settings.TUNGBAN_EXCHANGE_TLS_KEY = client_cert, client_key
+    adapter._tls_context.cache_clear()
+    yield server
+    adapter._tls_context.cache_clear()
+    server.stop()
+
+
+def test_mutual_tls_towards_a_provider(tls_provider, settings):
+    for _ in range(3):
+        assert post(tls_provider.url) == (200, ANSWER)
+    assert tls_provider.connections == 1  # one handshake, then kept alive
+
+    settings.TUNGBAN_EXCHANGE_TLS_CERT = settings.TUNGBAN_EXCHANGE_TLS_KEY = ""  # no client certificate
+    adapter._tls_context.cache_clear()
+    adapter._origins.clear()
+    with pytest.raises(resilience.ProviderDown) as info:
+        post(tls_provider.url)
+    assert info.value.error.code == "provider_unavailable"
