@@ -314,6 +314,40 @@ def test_a_delivery_on_the_lane_makes_few_round_trips_and_commits(data_user, pro
     assert IdempotencyRecord.objects.get(key=body["request_id"]).state == "complete"
 
 
+def advisory_locks_held() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("path", ["lane", "full stack"])
+def test_the_keys_lock_is_released_by_the_delivery_not_by_a_round_trip_of_its_own(data_user, provider_answers, path):
+    """Issue 15, fifth round: the idempotency key's session lock is released by the
+    delivery's statement (the kept answer's write), not by a ``pg_advisory_unlock`` statement
+    after the commit; no lock is left held on the connection."""
+    if connection.vendor != "postgresql":
+        pytest.skip("advisory locks of PostgreSQL")
+    from tungban.testing.pgwire import relayed
+
+    auth, (consent_id, _other) = data_user
+
+    def send():
+        body = body_of(consent_id)
+        extra = {} if path == "lane" else {"HTTP_IDEMPOTENCY_KEY": f'"{body["request_id"]}"'}  # a String item
+        return through_front(environ(body, auth, **extra))
+
+    with relayed(connection) as wire:
+        assert send()[0][0] == "200 OK"  # warm
+        wire.clear()
+        (status, _h, content), reached_django = send()
+        statements = list(wire.statements)
+    assert status == "200 OK", content
+    assert reached_django == (path == "full stack")
+    assert not [s for s in statements if "pg_advisory_unlock" in s and not s.startswith("WITH")], statements
+    assert advisory_locks_held() == 0
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_key_held_by_another_request_goes_to_the_full_stack_with_nothing_written(data_user, provider_answers):
     """While another request holds the key (its advisory lock, PostgreSQL), the lane's claim
