@@ -22,7 +22,9 @@ the driver, not the database server) and the SQL statements of one exchange
 (``connection.execute_wrapper``: the statements Django sends through its cursors, savepoints
 included; not BEGIN/COMMIT on PostgreSQL, nor COPY), with ``--profile`` the top functions.
 On PostgreSQL every exchange here runs alone, so its log leaves are integrated under a signed
-head of their own (concurrent exchanges share one).
+head of their own (concurrent exchanges share one). With ``--provider`` the provider is WSD's
+demo provider in its own process, asked over HTTP: this process's CPU then includes the
+outbound HTTP client (issue 15, fifth round).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # examples.providers (--provider)
 
 from inprocess import backend_cpu_ns, backend_pid, throwaway_database, wsgi_environ  # noqa: E402 - bench/inprocess.py
 
@@ -60,10 +63,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--consents", type=int, default=20, help="consents gone round (default 20)")
     p.add_argument("--profile", action="store_true", help="print the top functions (cProfile, cumulative)")
     p.add_argument("--statements", action="store_true", help="print the SQL of one exchange")
+    p.add_argument(
+        "--provider",
+        action="store_true",
+        help="ask a real demo provider over HTTP (examples.providers, wsd, --synthetic, its own process) instead "
+        "of answering in-process: this process's CPU then includes the outbound HTTP client",
+    )
     return p
 
 
-def _seed(n_consents: int):
+def _seed(n_consents: int, provider_url: str = "http://127.0.0.1:9"):
     from django.utils import timezone
     from joserfc.jwk import ECKey
 
@@ -73,7 +82,7 @@ def _seed(n_consents: int):
     from tungban.oidc.models import Token, access_token_digest
     from tungban.testing.factories import make_client, make_officer, make_resident
 
-    catalogue.register_bundled({"wsd": "http://127.0.0.1:9"})
+    catalogue.register_bundled({"wsd": provider_url})
     key = ECKey.generate_key("P-256", auto_kid=True)
     client, _ = make_client("bench-exchange", jwks={"keys": [key.as_dict(private=False)]})
     org = exchange.register_organisation(id="bench", name_en="Bench", name_zh="測試", client=client)
@@ -120,9 +129,12 @@ def measure(args) -> dict:
     from tungban.exchange import adapter
     from tungban.wsgi import application
 
-    answer = json.dumps({"data": ADDRESS}).encode()
-    adapter._post = lambda url, token, timeout, limit: (200, answer)
-    token, consents = _seed(args.consents)
+    if args.provider:
+        token, consents = _seed(args.consents, _real_provider())
+    else:
+        answer = json.dumps({"data": ADDRESS}).encode()
+        adapter._post = lambda url, token, timeout, limit: (200, answer)
+        token, consents = _seed(args.consents)
     exchange_through = exchanger(token, consents)
 
     def one():
@@ -161,6 +173,42 @@ def measure(args) -> dict:
         stats.sort_stats("tottime").print_stats(30)
         result["profile"] = out.getvalue()
     return result
+
+
+def _real_provider() -> str:
+    """Start WSD's demo provider (``--synthetic``: a record for every resident) trusting this
+    process as its issuer: ``TUNGBAN_ISSUER`` becomes a loopback server of this process's
+    thread that serves the gateway's JWKS (``/oidc/jwks``; fetched once by the provider).
+    Returns the provider's base URL; it is stopped when this process exits."""
+    import atexit
+    import http.server
+    import threading
+
+    from django.conf import settings
+
+    from examples.providers.launch import start_provider, stop_provider
+    from tungban.keys import services as keys
+
+    keys.active_key()  # the signing key exists before its JWKS is served
+
+    class JWKS(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            body = json.dumps(keys.public_jwks()).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), JWKS)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    settings.TUNGBAN_ISSUER = f"http://127.0.0.1:{server.server_address[1]}"
+    proc, url = start_provider("wsd", settings.TUNGBAN_ISSUER, synthetic=True)
+    atexit.register(stop_provider, proc)
+    return url
 
 
 def exchanger(token: str, consents: list):

@@ -3,7 +3,7 @@
 ::
 
     python -m examples.providers --department wsd --port 8201 --issuer http://localhost:8000 \\
-        [--host 127.0.0.1] [--fault slow|bad-schema|error] [--delay SECONDS] [--synthetic] \\
+        [--host 127.0.0.1] [--fault slow|bad-schema|error] [--delay SECONDS] [--synthetic] [--demo] \\
         [--server granian|werkzeug] [--threads N]
 
 Serves the Flask app of :mod:`examples.providers.app` as a department would in production:
@@ -88,6 +88,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="make a deterministic record for HKIDs without a seeded one instead of 404",
     )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        default=os.environ.get("CDEG_PROVIDER_DEMO", "").lower() in ("1", "true", "yes"),
+        help="demo mode (tungban demo): every resident without a seeded record, demo or newly registered, gets "
+        "a synthetic record made on the first request and kept, labelled synthetic demo data in the answer "
+        "(env CDEG_PROVIDER_DEMO=1)",
+    )
     args = parser.parse_args(argv)
     if args.delay is not None and args.fault != "slow":
         parser.error("--delay needs --fault slow")
@@ -119,6 +127,8 @@ def _announce(args, port: int, delay: float, products) -> None:
     extras = [f"fault={args.fault}" + (f" delay={delay:g}s" if args.fault == "slow" else "")] if args.fault else []
     if args.synthetic:
         extras.append("synthetic")
+    if args.demo:
+        extras.append("demo: synthetic records for residents without one")
     extras.append(f"{args.server}" + (f", {args.threads} threads" if args.server == "granian" else ""))
     print(
         f"  issuer {args.issuer}  products {', '.join(products)}  ({', '.join(extras)})",
@@ -160,6 +170,7 @@ def _serve_granian(args, delay: float) -> None:
             "CDEG_PROVIDER_FAULT": args.fault or "",
             "CDEG_PROVIDER_DELAY": str(delay),
             "CDEG_PROVIDER_SYNTHETIC": "1" if args.synthetic else "",
+            "CDEG_PROVIDER_DEMO": "1" if args.demo else "",
             "CDEG_PROVIDER_MAIN_PID": str(os.getpid()),
         }
     )
@@ -197,7 +208,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.server == "granian":
         _serve_granian(args, delay)
         return
-    app = create_app(args.department, args.issuer, fault=args.fault, delay=delay, synthetic=args.synthetic)
+    app = create_app(
+        args.department, args.issuer, fault=args.fault, delay=delay, synthetic=args.synthetic, demo=args.demo
+    )
     server = make_server(args.host, args.port, app, threaded=True, request_handler=_QuietHandler)
 
     def stop(signum, frame):

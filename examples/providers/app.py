@@ -329,9 +329,17 @@ def _answer(body: dict, status: int = 200, headers: dict | None = None):
 
 
 def create_app(
-    department: str, issuer: str, fault: str | None = None, delay: float = 0, synthetic: bool = False
+    department: str,
+    issuer: str,
+    fault: str | None = None,
+    delay: float = 0,
+    synthetic: bool = False,
+    demo: bool = False,
 ) -> Flask:
-    """The provider application of ``department`` trusting the gateway ``issuer``."""
+    """The provider application of ``department`` trusting the gateway ``issuer``. ``demo``:
+    every resident without a seeded record gets a synthetic one, made on the first request
+    and kept, answered with ``"synthetic": true`` and :data:`~.data.DEMO_NOTICE`
+    (:class:`~.data.DemoRecords`; issue 16); otherwise 404 ``no_record`` (or ``synthetic``)."""
     if department not in DEPARTMENTS:
         raise ValueError(f"department must be one of {', '.join(DEPARTMENTS)}, not {department!r}")
     if fault not in (None, *FAULTS):
@@ -351,9 +359,11 @@ def create_app(
         "fault": fault,
         "delay": delay,
         "synthetic": synthetic,
+        "demo": demo,
         "products": served,
     }
     app.extensions["cdeg_verifier"] = verifier
+    demo_records = data.DemoRecords() if demo else None
 
     @app.before_request
     def read_body():
@@ -387,6 +397,14 @@ def create_app(
             return _answer({"error": "internal"}, 500)
         elif fault == "bad-schema":
             return _answer({"data": data.bad_schema_record(product_id)})
+        if demo_records is not None:
+            found = demo_records.get(product_id, claims["hkid"])
+            if found is None:
+                return _answer({"error": "no_record"}, 404)
+            record, made_up = found
+            return _answer(
+                {"data": record, "synthetic": True, "notice": data.DEMO_NOTICE} if made_up else {"data": record}
+            )
         record = data.seeded_record(product_id, claims["hkid"])
         if record is None and synthetic and claims["hkid"] not in data.PEOPLE:
             record = data.synthetic_record(product_id, claims["hkid"])
@@ -409,7 +427,8 @@ def app_from_env() -> Flask:
 
     ``CDEG_PROVIDER_DEPARTMENT`` (required), ``CDEG_PROVIDER_ISSUER`` (default
     ``http://localhost:8000``), ``CDEG_PROVIDER_FAULT``, ``CDEG_PROVIDER_DELAY`` (seconds,
-    default 10 with the slow fault), ``CDEG_PROVIDER_SYNTHETIC`` (``1`` to enable).
+    default 10 with the slow fault), ``CDEG_PROVIDER_SYNTHETIC`` and ``CDEG_PROVIDER_DEMO``
+    (``1`` to enable).
     """
     env = os.environ
     fault = env.get("CDEG_PROVIDER_FAULT") or None
@@ -420,4 +439,5 @@ def app_from_env() -> Flask:
         fault=fault,
         delay=delay,
         synthetic=env.get("CDEG_PROVIDER_SYNTHETIC", "").lower() in ("1", "true", "yes"),
+        demo=env.get("CDEG_PROVIDER_DEMO", "").lower() in ("1", "true", "yes"),
     )

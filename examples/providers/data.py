@@ -17,8 +17,10 @@ The demo population (seeded records):
 
 :func:`synthetic_record` makes a deterministic record for any HKID outside this
 population (from a SHA-256 hash of the product id and the HKID); the providers use it only
-with ``--synthetic`` (benchmarks with thousands of residents). The five people above keep
-their seeded answers, 404s included, in that mode too.
+with ``--synthetic`` (benchmarks with thousands of residents; the five people above keep
+their seeded answers, 404s included) and ``--demo`` (:class:`DemoRecords`: every resident
+without a seeded record, the five people's 404s too, gets one, labelled synthetic demo data
+in the answer — issue 16: a resident registered during the demo can use the exchange).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import hashlib
+import threading
 
 from . import water_bill
 
@@ -276,6 +279,46 @@ def synthetic_record(product_id: str, hkid: str) -> dict | None:
             )
         return {"companies": companies}
     return None
+
+
+#: What a demo provider says beside a synthetic record (``"notice"`` in its answer).
+DEMO_NOTICE = (
+    "Synthetic demo data: made up by this demo provider on the first request for a resident "
+    "it holds no record of, and kept for later requests. Not a real record."
+)
+
+
+class DemoRecords:
+    """The records a provider in demo mode (``--demo``) answers with (issue 16): the seeded
+    record when there is one, else a synthetic one (:func:`synthetic_record`, any product
+    that has a generator) made on the first request for that resident and stored, so that
+    every later answer is the same record. In memory, per process (one worker process per
+    provider); at most ``limit`` stored — past it a record is still made, the same one
+    (it is deterministic), just not kept.
+    """
+
+    def __init__(self, limit: int = 100_000):
+        self._limit = limit
+        self._made: dict[tuple[str, str], dict] = {}
+        self._lock = threading.Lock()
+
+    def get(self, product_id: str, hkid: str) -> tuple[dict, bool] | None:
+        """``(record, synthetic)`` for ``hkid``: a copy of the seeded record (``False``) or of
+        the stored synthetic one (``True``); ``None`` for a product without a generator."""
+        record = seeded_record(product_id, hkid)
+        if record is not None:
+            return record, False
+        key = (product_id, hkid)
+        with self._lock:
+            record = self._made.get(key)
+        if record is None:
+            record = synthetic_record(product_id, hkid)
+            if record is None:
+                return None
+            with self._lock:
+                if len(self._made) < self._limit:
+                    record = self._made.setdefault(key, record)
+        return copy.deepcopy(record), True
 
 
 #: What ``--fault bad-schema`` answers: each drops a required member and adds one the

@@ -44,7 +44,14 @@ class ProviderStartError(RuntimeError):
 
 
 def _command(
-    department: str, issuer: str, port: int, fault: str | None, delay: float | None, synthetic: bool
+    department: str,
+    issuer: str,
+    port: int,
+    fault: str | None,
+    delay: float | None,
+    synthetic: bool,
+    *,
+    demo: bool = False,
 ) -> list[str]:
     cmd = [
         sys.executable,
@@ -65,6 +72,8 @@ def _command(
         cmd += ["--delay", str(delay)]
     if synthetic:
         cmd.append("--synthetic")
+    if demo:
+        cmd.append("--demo")
     return cmd
 
 
@@ -86,6 +95,7 @@ def start_provider(
     fault: str | None = None,
     delay: float | None = None,
     synthetic: bool = False,
+    demo: bool = False,
     env: dict[str, str] | None = None,
 ) -> tuple[subprocess.Popen, str]:
     """Start a provider; return ``(process, base_url)`` once ``GET /health`` answers 200.
@@ -101,7 +111,7 @@ def start_provider(
     log_fd, log_path = tempfile.mkstemp(prefix=f"cdeg-provider-{department}-", suffix=".log")
     with os.fdopen(log_fd, "wb") as log_file:
         proc = subprocess.Popen(
-            _command(department, issuer, 0 if port is None else port, fault, delay, synthetic),
+            _command(department, issuer, 0 if port is None else port, fault, delay, synthetic, demo=demo),
             cwd=ROOT,
             env=child_env,
             stdin=subprocess.DEVNULL,
@@ -176,11 +186,12 @@ def running_provider(
     fault: str | None = None,
     delay: float | None = None,
     synthetic: bool = False,
+    demo: bool = False,
     env: dict[str, str] | None = None,
 ) -> Iterator[str]:
     """A provider running for the ``with`` block; yields its base URL."""
     proc, base_url = start_provider(
-        department, issuer, port=port, fault=fault, delay=delay, synthetic=synthetic, env=env
+        department, issuer, port=port, fault=fault, delay=delay, synthetic=synthetic, demo=demo, env=env
     )
     try:
         yield base_url

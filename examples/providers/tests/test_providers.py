@@ -137,6 +137,7 @@ PROVIDER_KINDS = {
     "error": ("cr", {"fault": "error"}),
     "slow": ("ird", {"fault": "slow", "delay": 0.6}),
     "synthetic": ("ird", {"synthetic": True}),
+    "demo": ("wsd", {"demo": True}),
 }
 
 
@@ -458,6 +459,56 @@ def test_synthetic_provider(gateway, providers):
         == data.RECORDS[PRODUCT["ird"]]["A1234563"]
     )
     assert ask(url, PRODUCT["ird"], gateway.token("ird", "K5432103")).status_code == 404
+
+
+# --- Demo mode (issue 16: the README's exchange step for a resident you register yourself) ------
+
+
+def test_demo_provider_answers_for_any_resident_with_labelled_synthetic_data(gateway, providers):
+    """In demo mode a resident the provider holds no record of (one registered during the
+    demo, or a demo resident without a seeded record) gets a made-up, schema-valid record,
+    labelled synthetic demo data; the same record on every later request."""
+    url = providers["demo"]
+    for hkid in ("C6683114", "P8765433"):  # newly registered; the child without a water account
+        first = ask(url, PRODUCT["wsd"], gateway.token("wsd", hkid))
+        assert first.status_code == 200, first.text
+        body = first.json()
+        assert body["synthetic"] is True
+        assert "synthetic demo data" in body["notice"].lower()
+        assert_valid(PRODUCT["wsd"], body["data"])
+        again = ask(url, PRODUCT["wsd"], gateway.token("wsd", hkid))
+        assert again.json() == body
+    # a seeded record is answered as it is, unlabelled
+    seeded = ask(url, PRODUCT["wsd"], gateway.token("wsd", "A1234563")).json()
+    assert seeded == {"data": data.RECORDS[PRODUCT["wsd"]]["A1234563"]}
+    # outside demo mode: no_record, as before
+    assert ask(providers["wsd"], PRODUCT["wsd"], gateway.token("wsd", "C6683114")).json() == {"error": "no_record"}
+
+
+def test_demo_records_are_made_once_and_kept(gateway, monkeypatch):
+    """In-process: the synthetic record is generated on the first request and stored, so the
+    second answer is the stored one; a product without a generator stays no_record."""
+    made = []
+    real = data.synthetic_record
+    monkeypatch.setattr(data, "synthetic_record", lambda p, h: made.append((p, h)) or real(p, h))
+    monkeypatch.setenv("CDEG_PROVIDER_DEPARTMENT", "cr")
+    monkeypatch.setenv("CDEG_PROVIDER_ISSUER", gateway.issuer)
+    monkeypatch.setenv("CDEG_PROVIDER_DEMO", "1")
+    from examples.providers.app import app_from_env
+
+    client = app_from_env().test_client()
+    answers = [post(client, PRODUCT["cr"], gateway.token("cr", "D1234560")).get_json() for _ in range(2)]
+    assert answers[0] == answers[1] and answers[0]["synthetic"] is True
+    assert made == [(PRODUCT["cr"], "D1234560")]
+    store = data.DemoRecords()
+    assert store.get("xyz.no-generator.v1", "D1234560") is None
+
+
+def test_demo_flag_reaches_the_provider_process():
+    from examples.providers.launch import _command
+
+    assert "--demo" in _command("wsd", "http://x", 0, None, None, False, demo=True)
+    assert "--demo" not in _command("wsd", "http://x", 0, None, None, False)
 
 
 @pytest.mark.parametrize("product_id", sorted(data.RECORDS))

@@ -39,7 +39,10 @@ happened, without doing it twice:
   running first request from one whose worker died: a retry takes the latter over
   (:func:`resuming` is true) and runs again. A lane (:func:`lane_begin`, issue 15 fourth
   round) claims the key on PostgreSQL inside the operation's first transaction instead
-  (:func:`claim_here`), so the record commits with the operation's first writes.
+  (:func:`claim_here`), so the record commits with the operation's first writes. The
+  session lock is released by :func:`complete`'s write once it holds the record's row (issue
+  15 fifth round; a retry that takes the lock then waits at the row for the commit and finds
+  the answer kept), otherwise when the call ends.
 * **Expiry** (draft §2.3): records are kept ``TUNGBAN_IDEMPOTENCY_TTL`` seconds (default
   24 h), then purged by the scheduled purge (:func:`purge_expired`, registered with
   :mod:`tungban.core.retention`). The answer is stored encrypted (``core.fields``).
@@ -458,7 +461,9 @@ def complete(result: Any, *, status: int = 200, subject: str = "") -> None:
     """Store ``result`` (what the operation returns: JSON-serialisable, ``datetime`` and
     ``UUID`` allowed) as the answer of the staged call running in this context, in the
     caller's open transaction — the one that commits the operation's effects. Outside a
-    staged idempotent call it does nothing.
+    staged idempotent call it does nothing. On PostgreSQL the same write releases the key's
+    session advisory lock (``RETURNING pg_advisory_unlock``, after the record's row is
+    locked): no statement of its own after the commit.
 
     :param subject: what the answer's disclosure depends on (up to 200 characters, e.g.
         ``exchange.consent:<id>``); :func:`forget` deletes the answers about it."""
@@ -478,12 +483,29 @@ def complete(result: Any, *, status: int = 200, subject: str = "") -> None:
         }
     )
     quote = connection.ops.quote_name
-    onestatement.write(  # sent with the operation's next statement inside onestatement.joined()
+    sql = (
         f"UPDATE {quote(IdempotencyRecord._meta.db_table)} SET {', '.join(f'{n} = %s' for n in names)} "
-        f"WHERE {quote('id')} = %s",
-        [*values, call.record_id],
+        f"WHERE {quote('id')} = %s"
     )
-    transaction.on_commit(lambda: setattr(call, "completed", True))
+    params = [*values, call.record_id]
+    lock_id = call.session_lock
+    if lock_id is not None:
+        # The key's session lock is released by this write, once it holds the record's row
+        # (issue 15, fifth round: one round trip less than a statement of its own after the
+        # commit). A retry that takes the lock from then on waits for this transaction at the
+        # record (its claim conflicts with the row being updated) and then finds the answer
+        # kept — or, if this transaction rolls back, the record in progress and no lock, as
+        # after a worker's death (it takes the attempt over).
+        sql += " RETURNING pg_advisory_unlock(%s)"
+        params.append(lock_id)
+    onestatement.write(sql, params)  # sent with the operation's next statement inside onestatement.joined()
+
+    def committed():
+        call.completed = True
+        if call.session_lock == lock_id:
+            call.session_lock = None  # released with the write: nothing to release after the call
+
+    transaction.on_commit(committed)
 
 
 # --- Lanes (tungban.core.front): a staged call begun before Django (issue 15, fourth round) ---
@@ -550,7 +572,8 @@ def lane_running(call: _Call) -> Iterator[None]:
     """Run the operation of a call begun by :func:`lane_begin` inside this block: there its
     key is claimed in its first transaction (:func:`claim_here`; :class:`KeyTaken` raised out
     of the block if it cannot be), :func:`complete` stores its answer and :func:`resuming`
-    is false, as under the decorator; the lock is released when the block ends."""
+    is false, as under the decorator; the lock is released when the block ends (unless
+    :func:`complete`'s committed write released it)."""
     token = _current.set(call)
     try:
         yield

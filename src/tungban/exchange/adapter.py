@@ -18,22 +18,27 @@ Settings: ``TUNGBAN_EXCHANGE_PROVIDER_TIMEOUT`` (read timeout, seconds),
 from __future__ import annotations
 
 import contextlib
+import functools
+import heapq
+import http.client
+import itertools
 import json
 import logging
+import math
+import os
 import socket
+import ssl
 import threading
 import time
 import uuid
-from functools import cache
 from typing import Protocol
 
+import certifi
 import jsonschema
-import requests
-import requests.adapters
-import urllib3
-import urllib3.connection
+import urllib3.util
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+from urllib3.util.wait import wait_for_read
 
 from tungban.core.errors import DomainError
 from tungban.keys import services as keys
@@ -73,93 +78,158 @@ def _provider_token(consent: Consent, attempt: Attempt) -> str:
     return keys.sign_jwt(claims, "cdeg-request+jwt")
 
 
-_call = threading.local()  # .deadline: time.monotonic() by which this thread's provider answer is due
-
-
 def _cut_off(sock) -> None:
     with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked reading it
 
 
-class _DeadlineConnection:
-    """Reading the status line and headers ends at the call's deadline (``_call.deadline``):
-    a timer shuts the socket down then, so a provider that drips its headers, each read
-    within the read timeout, cannot hold the call past its timeout (review finding L6)."""
+class _Watch:
+    """The deadline of the provider calls in flight, one thread per process (issue 15, fifth
+    round: a ``threading.Timer`` per call started a thread per exchange, ~70 µs of CPU):
+    :meth:`add` a socket with the ``time.monotonic()`` by which its call must be answered;
+    the watch shuts it down then (:func:`_cut_off`), unless :meth:`remove` came first — so a
+    provider that drips its status line and headers, each read within the read timeout,
+    cannot hold the call past its timeout (review finding L6)."""
 
-    def getresponse(self, *args, **kwargs):
-        deadline, sock = getattr(_call, "deadline", None), self.sock
-        if deadline is None or sock is None:
-            return super().getresponse(*args, **kwargs)
-        timer = threading.Timer(max(0.0, deadline - time.monotonic()), _cut_off, (sock,))
-        timer.daemon = True
-        timer.start()
-        try:
-            return super().getresponse(*args, **kwargs)
-        finally:
-            timer.cancel()
+    def __init__(self):
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)  # a forked worker starts its own watch
+
+    def _reset(self) -> None:
+        self._cv = threading.Condition()
+        self._heap: list[tuple[float, int]] = []  # (deadline, ticket); removed tickets skipped
+        self._live: dict[int, socket.socket] = {}
+        self._tickets = itertools.count()
+        self._thread: threading.Thread | None = None
+        self._wake_at = -math.inf  # when the watch wakes next (inf: when notified); none yet
+
+    def add(self, deadline: float, sock) -> int:
+        with self._cv:
+            if self._thread is None or not self._thread.is_alive():  # first call, or after a fork
+                self._thread = threading.Thread(target=self._run, name="provider-deadlines", daemon=True)
+                self._thread.start()
+            ticket = next(self._tickets)
+            heapq.heappush(self._heap, (deadline, ticket))
+            self._live[ticket] = sock
+            if deadline < self._wake_at:  # sooner than the watch wakes: rarely, as timeouts are alike
+                self._cv.notify()
+            return ticket
+
+    def remove(self, ticket: int) -> None:
+        with self._cv:
+            self._live.pop(ticket, None)
+
+    def _run(self) -> None:
+        with self._cv:
+            while True:
+                while self._heap and self._heap[0][1] not in self._live:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._wake_at = math.inf
+                    self._cv.wait()
+                    continue
+                self._wake_at = self._heap[0][0]  # removed tickets are skipped when it comes
+                left = self._wake_at - time.monotonic()
+                if left > 0:
+                    self._cv.wait(left)
+                    continue
+                _cut_off(self._live.pop(heapq.heappop(self._heap)[1]))
 
 
-class _HTTPConnection(_DeadlineConnection, urllib3.connection.HTTPConnection):
-    pass
+_watch = _Watch()
 
 
-class _HTTPSConnection(_DeadlineConnection, urllib3.connection.HTTPSConnection):
-    pass
+class _Origin:
+    """The kept-alive connections (``http.client``) to one provider origin that are idle,
+    newest first, at most ``size`` of them; a call takes one for itself (:meth:`take`) and
+    gives it back only after reading its answer to the end (:meth:`give_back`). Connections
+    only: no state that two workers could disagree on."""
+
+    def __init__(self, scheme: str, host: str, port: int | None, size: int):
+        self.scheme, self.host, self.port, self.size = scheme, host, port, size
+        self.idle: list[http.client.HTTPConnection] = []
+        self.lock = threading.Lock()
+
+    def take(self) -> http.client.HTTPConnection:
+        """An idle connection the provider has not closed meanwhile, or a new one (not yet
+        connected)."""
+        while True:
+            with self.lock:
+                conn = self.idle.pop() if self.idle else None
+            if conn is None:
+                break
+            if conn.sock is not None and not wait_for_read(conn.sock, timeout=0.0):
+                return conn  # nothing to read on an idle connection: still open
+            conn.close()  # closed by the provider (or it sent something unasked)
+        if self.scheme == "https":
+            return http.client.HTTPSConnection(self.host, self.port, context=_tls_context())
+        return http.client.HTTPConnection(self.host, self.port)
+
+    def give_back(self, conn: http.client.HTTPConnection) -> None:
+        with self.lock:
+            if len(self.idle) < self.size:
+                self.idle.append(conn)
+                return
+        conn.close()
 
 
-class _HTTPPool(urllib3.HTTPConnectionPool):
-    ConnectionCls = _HTTPConnection
-
-
-class _HTTPSPool(urllib3.HTTPSConnectionPool):
-    ConnectionCls = _HTTPSConnection
-
-
-class _DeadlineAdapter(requests.adapters.HTTPAdapter):
-    def init_poolmanager(self, *args, **kwargs) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
-
-
-@cache
-def _http() -> requests.Session:
-    session = requests.Session()
-    for prefix in ("http://", "https://"):
-        session.mount(prefix, _DeadlineAdapter())
-    session.trust_env = False  # loopback and government network: no proxies from the environment
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """Towards providers over HTTPS: the CA ``TUNGBAN_EXCHANGE_TLS_CA`` (else certifi's bundle,
+    as ``requests`` verified before), host names checked, and the gateway's client certificate
+    ``TUNGBAN_EXCHANGE_TLS_CERT``/``_KEY`` for mutual TLS."""
+    context = ssl.create_default_context(cafile=settings.TUNGBAN_EXCHANGE_TLS_CA or certifi.where())
     if settings.TUNGBAN_EXCHANGE_TLS_CERT:
-        session.cert = (settings.TUNGBAN_EXCHANGE_TLS_CERT, settings.TUNGBAN_EXCHANGE_TLS_KEY or None)
-    if settings.TUNGBAN_EXCHANGE_TLS_CA:
-        session.verify = settings.TUNGBAN_EXCHANGE_TLS_CA
-    return session
+        context.load_cert_chain(settings.TUNGBAN_EXCHANGE_TLS_CERT, settings.TUNGBAN_EXCHANGE_TLS_KEY or None)
+    return context
+
+
+_origins: dict[tuple[str, str, int | None], _Origin] = {}
+_origins_lock = threading.Lock()
+os.register_at_fork(after_in_child=_origins.clear)  # a forked worker opens its own connections
+
+
+def _origin(scheme: str, host: str, port: int | None) -> _Origin:
+    """The process's :class:`_Origin` of a provider (at most ``TUNGBAN_PROVIDER_MAX_CONCURRENT``,
+    and at least 10, idle connections kept)."""
+    key = (scheme, host, port)
+    origin = _origins.get(key)
+    if origin is None:
+        with _origins_lock:
+            origin = _origins.setdefault(
+                key, _Origin(scheme, host, port, max(int(settings.TUNGBAN_PROVIDER_MAX_CONCURRENT), 10))
+            )
+    return origin
+
+
+@functools.lru_cache(maxsize=256)
+def _target(url: str) -> tuple[str, str, int | None, str]:
+    """``(scheme, host, port, request target)`` of a provider's URL (a string: cached)."""
+    parsed = urllib3.util.parse_url(url)
+    return parsed.scheme or "http", parsed.host, parsed.port, parsed.request_uri
 
 
 class _PastDeadline(Exception):
     """The provider's whole answer did not arrive within its timeout."""
 
 
-def _read_capped(response, limit: int, deadline: float) -> bytes:
+def _read_capped(response: http.client.HTTPResponse, sock, limit: int, deadline: float) -> bytes:
     """The body, or its first ``limit + 1`` bytes when longer, all of it by ``deadline``
     (``time.monotonic()``): a provider that drips its answer, each read within the read
     timeout, is cut off there (review finding L6). Each read takes at most one read from the
-    socket (``read1``), whose timeout is set to the time left. A body read to the end hands
-    the connection back to the pool (keep-alive; one TLS handshake per provider, not per
-    exchange, with mutual TLS).
+    socket (``read1``), whose timeout is set to the time left.
 
     :raises _PastDeadline: when the deadline passes first.
     """
-    raw = response.raw
-    sock = getattr(getattr(raw, "connection", None), "sock", None)
     chunks, size = [], 0
     while size <= limit:
         left = deadline - time.monotonic()
         if left <= 0:
             raise _PastDeadline
-        if sock is not None:
-            sock.settimeout(left)
+        sock.settimeout(left)
         try:
-            chunk = raw.read1(64 * 1024, decode_content=True)
-        except urllib3.exceptions.ReadTimeoutError:
+            chunk = response.read1(64 * 1024)
+        except TimeoutError:
             raise _PastDeadline from None
         if not chunk:
             break
@@ -178,42 +248,63 @@ def timeouts(provider) -> tuple[float, float]:
 
 
 def _post(url: str, token: str, timeout: tuple[float, float], limit: int) -> tuple[int, bytes]:
-    """The outbound request: ``(status, body)``, the body capped at ``limit + 1`` bytes. The
-    whole answer must arrive within the read timeout (``timeout[1]``, the provider's
-    timeout), counted from the request, not per socket read (review finding L6).
+    """The outbound request (``POST``, headers ``Authorization`` and ``Accept``, no redirect
+    followed, no retry) on a kept-alive connection to the provider's origin (:class:`_Origin`;
+    the HTTP/1.1 protocol is the standard library's ``http.client``): ``(status, body)``, the
+    body capped at ``limit + 1`` bytes. The whole answer must arrive within the read timeout
+    (``timeout[1]``, the provider's timeout), counted from the request, not per socket read:
+    the process's :class:`_Watch` shuts the socket down at that deadline while the status
+    line and headers are read, each read of the body gets the time left (review finding L6).
+    The connection goes back to the origin only when its answer was read to the end and the
+    provider keeps it open; any failure closes it. (Issue 15, fifth round: ``requests``'s
+    session and urllib3's pool layers cost ~550 µs of CPU per call, this ~150 µs.)
 
     :raises resilience.ProviderDown: with ``provider_timeout`` (read timeout, or the whole
         answer not in within the provider's timeout),
         ``provider_unavailable`` (no connection, or none within the connect timeout; HTTP 503)
         or ``provider_error`` (any other HTTP 5xx) — the failures the circuit breaker counts.
     """
-    deadline = _call.deadline = time.monotonic() + timeout[1]
+    started = time.monotonic()
+    deadline = started + timeout[1]
+    scheme, host, port, target = _target(url)
+    origin = _origin(scheme, host, port)
+    conn = origin.take()
+    kept = False
     try:
-        with _http().post(
-            url,
-            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-            timeout=timeout,
-            allow_redirects=False,
-            stream=True,
-        ) as response:
-            status = response.status_code
-            body = _read_capped(response, limit, deadline)
+        if conn.sock is None:
+            conn.timeout = timeout[0]
+            try:
+                conn.connect()
+            except TimeoutError:
+                log.warning("Provider at %s: no connection within %s s", url, timeout[0])
+                raise resilience.ProviderDown(errors.ProviderUnavailable()) from None
+        sock = conn.sock
+        sock.settimeout(max(deadline - time.monotonic(), 0.001))
+        conn.request("POST", target, headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
+        ticket = _watch.add(deadline, sock)
+        try:
+            response = conn.getresponse()
+        finally:
+            _watch.remove(ticket)
+        status = response.status
+        body = _read_capped(response, sock, limit, deadline)
+        kept = response.isclosed() and not response.will_close  # read to the end, connection kept
     except _PastDeadline:
         log.warning("Provider at %s: answer not complete within %s s", url, timeout[1])
         raise resilience.ProviderDown(errors.ProviderTimeout()) from None
-    except requests.ConnectTimeout:
-        log.warning("Provider at %s: no connection within %s s", url, timeout[0])
-        raise resilience.ProviderDown(errors.ProviderUnavailable()) from None
-    except requests.Timeout:
+    except TimeoutError:
         raise resilience.ProviderDown(errors.ProviderTimeout()) from None
-    except (requests.ConnectionError, requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+    except (OSError, http.client.HTTPException) as exc:
         if time.monotonic() >= deadline:  # cut off at the deadline while reading the headers
             log.warning("Provider at %s: answer not complete within %s s", url, timeout[1])
             raise resilience.ProviderDown(errors.ProviderTimeout()) from None
         log.warning("Provider at %s unreachable: %s", url, exc)
         raise resilience.ProviderDown(errors.ProviderUnavailable()) from None
     finally:
-        _call.deadline = None
+        if kept:
+            origin.give_back(conn)
+        else:
+            conn.close()
     if status == 503:
         raise resilience.ProviderDown(errors.ProviderUnavailable(), status)
     if status >= 500:

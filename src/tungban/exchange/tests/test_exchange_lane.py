@@ -261,8 +261,10 @@ def test_a_fresh_iat_is_answered_by_the_lane(data_user, provider_answers):
 #: Round trips of one delivered exchange through the front on PostgreSQL (every Query and Sync
 #: on the wire, ``tungban.testing.pgwire``), warm connection. The full stack: 22 (the
 #: idempotency key's lock, its claim and the lock's release three of them). The lane: the lock
-#: and the claim in one statement, sent in the exchange's first transaction (21).
-MAX_LANE_ROUND_TRIPS = 21
+#: and the claim in one statement, sent in the exchange's first transaction (21). Fifth round,
+#: with the suite's log batch interval 0 (the exchange integrates its leaves: BEGIN, three
+#: statements, COMMIT): 16 -> 15, the key's lock released by the delivery's statement.
+MAX_LANE_ROUND_TRIPS = 15
 #: Commits that write (a transaction with a write, or a write in autocommit) of one delivered
 #: exchange. The full stack: 4 — the idempotency key's claim, the request id with the attempt,
 #: the delivery, the log's integration. The lane: the claim commits with the attempt.
@@ -312,6 +314,40 @@ def test_a_delivery_on_the_lane_makes_few_round_trips_and_commits(data_user, pro
     first = statements.index("BEGIN")
     assert "core_idempotencyrecord" in statements[first + 1] and "exchange_requestnonce" in statements[first + 2]
     assert IdempotencyRecord.objects.get(key=body["request_id"]).state == "complete"
+
+
+def advisory_locks_held() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("path", ["lane", "full stack"])
+def test_the_keys_lock_is_released_by_the_delivery_not_by_a_round_trip_of_its_own(data_user, provider_answers, path):
+    """Issue 15, fifth round: the idempotency key's session lock is released by the
+    delivery's statement (the kept answer's write), not by a ``pg_advisory_unlock`` statement
+    after the commit; no lock is left held on the connection."""
+    if connection.vendor != "postgresql":
+        pytest.skip("advisory locks of PostgreSQL")
+    from tungban.testing.pgwire import relayed
+
+    auth, (consent_id, _other) = data_user
+
+    def send():
+        body = body_of(consent_id)
+        extra = {} if path == "lane" else {"HTTP_IDEMPOTENCY_KEY": f'"{body["request_id"]}"'}  # a String item
+        return through_front(environ(body, auth, **extra))
+
+    with relayed(connection) as wire:
+        assert send()[0][0] == "200 OK"  # warm
+        wire.clear()
+        (status, _h, content), reached_django = send()
+        statements = list(wire.statements)
+    assert status == "200 OK", content
+    assert reached_django == (path == "full stack")
+    assert not [s for s in statements if "pg_advisory_unlock" in s and not s.startswith("WITH")], statements
+    assert advisory_locks_held() == 0
 
 
 @pytest.mark.django_db(transaction=True)

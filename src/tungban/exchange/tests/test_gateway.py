@@ -427,3 +427,38 @@ def test_client_assertion_is_single_use(issuer, td):
     assert first.status_code == 200, first.text
     again = requests.post(f"{issuer}/oidc/token", data=data)
     assert again.status_code in (400, 401) and again.json()["error"] == "invalid_client"  # RFC 6749 §5.2
+
+
+def test_a_resident_registered_during_the_demo_gets_data_from_the_demo_providers(
+    issuer, providers, td, app_of, officer
+):
+    """Issue 16 (walkthrough): the README's exchange step for a resident the demo providers
+    hold no record of (one you register yourself). ``tungban demo`` starts them with
+    ``--demo``: a synthetic, schema-valid record, the same on every request; without it,
+    ``no_record`` as before."""
+    from examples.providers import data as provider_data
+
+    newcomer = make_resident(officer)  # a fresh HKID: not in the demo providers' records
+    assert provider_data.seeded_record(WSD, newcomer.hkid) is None
+    app = app_of(newcomer)
+    consent = consented(td, app, newcomer, max_uses=5)
+
+    providers("wsd")  # outside demo mode
+    refused(lambda: td.fetch(consent["id"], WSD), "no_record", 404)
+
+    providers("wsd", demo=True)  # as tungban demo starts it (the catalogue now points at it)
+    first = td.fetch(consent["id"], WSD)
+    catalogue = {p["id"]: p for p in requests.get(f"{issuer}/api/v1/exchange/products").json()}
+    jsonschema.Draft202012Validator(catalogue[WSD]["schema"], format_checker=jsonschema.FormatChecker()).validate(
+        first["data"]
+    )
+    assert td.fetch(consent["id"], WSD)["data"] == first["data"]  # kept: the same record again
+    assert outcomes() == ["no_record", "delivered", "delivered"]
+
+
+def test_tungban_demo_starts_the_providers_in_demo_mode():
+    from pathlib import Path
+
+    import tungban.setup.management.commands.demo as demo_command
+
+    assert '"--demo"' in Path(demo_command.__file__).read_text()

@@ -79,20 +79,7 @@ def _answer(monkeypatch, data: dict) -> None:
     """The provider (no network) answers 200 ``{"data": data}``."""
     body = json.dumps({"data": data}).encode()
 
-    class Response:
-        status_code = 200
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return False
-
-        def __init__(self):
-            chunks = [body, b""]
-            self.raw = SimpleNamespace(read1=lambda size, decode_content=True: chunks.pop(0))
-
-    monkeypatch.setattr(adapter, "_http", lambda: SimpleNamespace(post=lambda *a, **k: Response()))
+    monkeypatch.setattr(adapter, "_post", lambda url, token, timeout, limit: (200, body))
     monkeypatch.setattr(adapter, "_provider_token", lambda consent, attempt: "token")
 
 

@@ -67,6 +67,7 @@ class Command(BaseCommand):
                     str(provider_port),
                     "--issuer",
                     issuer,
+                    "--demo",  # a record for every resident, registered during the demo too (issue 16)
                 ],
                 cwd=root,
                 env=dict(env, PYTHONPATH=str(root)),

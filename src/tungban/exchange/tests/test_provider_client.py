@@ -1,0 +1,227 @@
+"""The gateway's outbound HTTP call to a provider (:func:`tungban.exchange.adapter._post`;
+issue 15 acceptance 4, fifth round): one kept-alive connection per provider for successive
+calls, no thread started per call (the deadline's watch is one thread per process), the
+request's headers the contract's only, and the refusals as before."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+
+import pytest
+
+from tungban.exchange import adapter, resilience
+from tungban.exchange.models import Organisation
+
+ANSWER = json.dumps({"data": {"ok": True}}).encode()
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive
+
+    def do_POST(self):  # noqa: N802 - http.server's name
+        self.server.seen.append(dict(self.headers))
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        status, body = self.server.answer
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+class Provider(http.server.ThreadingHTTPServer):
+    """A loopback provider that counts the connections it accepts and keeps the headers of
+    every request."""
+
+    daemon_threads = True
+
+    def __init__(self, answer=(200, ANSWER)):
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.connections, self.seen, self.answer = 0, [], answer
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self.thread.start()
+
+    def get_request(self):
+        self.connections += 1
+        return super().get_request()
+
+    def stop(self):
+        self.shutdown()
+        self.server_close()
+
+
+@pytest.fixture
+def provider():
+    server = Provider()
+    yield server
+    server.stop()
+
+
+def post(url: str, timeout=(1.0, 5.0)) -> tuple[int, bytes]:
+    return adapter._post(f"{url}/cdeg/v1/products/wsd.registered-address.v1", "token", timeout, 10_000)
+
+
+def test_successive_calls_share_one_connection_and_start_no_thread(provider, monkeypatch):
+    post(provider.url)  # the first call may start the process's deadline watch
+    started = []
+    real_start = threading.Thread.start
+    monkeypatch.setattr(threading.Thread, "start", lambda self: started.append(self) or real_start(self))
+    for _ in range(5):
+        assert post(provider.url) == (200, ANSWER)
+    assert started == []  # was a threading.Timer per call (review finding L6's deadline)
+    assert provider.connections == 1
+
+
+def test_the_request_carries_the_contract_headers_only(provider):
+    post(provider.url)
+    headers = {name.lower(): value for name, value in provider.seen[-1].items()}
+    assert headers["authorization"] == "Bearer token"
+    assert headers["accept"] == "application/json"
+    # requests added "Accept-Encoding: gzip, deflate", "Connection: keep-alive" and its
+    # User-Agent: bytes on every call that the contract does not need
+    assert set(headers) <= {"host", "authorization", "accept", "content-length", "user-agent", "accept-encoding"}
+    assert headers.get("accept-encoding", "identity") == "identity"  # http.client's default
+    assert "requests" not in headers.get("user-agent", "")
+
+
+def test_an_unread_long_answer_does_not_go_back_to_the_pool():
+    long = Provider(answer=(200, b"x" * 4_000_000))  # more than the sockets' buffers hold
+    try:
+        status, body = adapter._post(
+            f"{long.url}/cdeg/v1/products/x", "token", (1.0, 5.0), 1_000
+        )  # capped: 1,001 bytes read, the rest left
+        assert status == 200 and len(body) > 1_000
+        long.answer = (200, ANSWER)
+        assert adapter._post(f"{long.url}/cdeg/v1/products/x", "token", (1.0, 5.0), 1_000) == (200, ANSWER)
+        assert long.connections == 2  # a fresh connection, not the one with megabytes unread
+    finally:
+        long.stop()
+
+
+@pytest.mark.parametrize(("status", "code"), [(503, "provider_unavailable"), (500, "provider_error")])
+def test_a_5xx_answer_is_a_failure_the_breaker_counts(status, code):
+    failing = Provider(answer=(status, b"{}"))
+    try:
+        with pytest.raises(resilience.ProviderDown) as info:
+            post(failing.url)
+        assert info.value.error.code == code and info.value.status == status
+    finally:
+        failing.stop()
+
+
+def test_no_provider_listening_is_unavailable():
+    server = Provider()
+    url = server.url
+    server.stop()
+    with pytest.raises(resilience.ProviderDown) as info:
+        post(url)
+    assert info.value.error.code == "provider_unavailable"
+
+
+def test_timeouts_are_the_providers():
+    assert adapter.timeouts(Organisation(id="p", timeout_seconds=3))[1] == 3
+
+
+# --- Mutual TLS (TUNGBAN_EXCHANGE_TLS_CERT / _KEY / _CA) -------------------------------------------
+
+
+def _certificates(tmp_path):
+    """A CA, a server certificate for 127.0.0.1 and a client certificate, as PEM files."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.UTC)
+
+    def make(name, issuer_name, issuer_key, *, ca=False, san=None):
+        key = ec.generate_private_key(ec.SECP256R1())
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer_name)]))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(hours=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key((issuer_key or key).public_key()), critical=False
+            )
+        )
+        if ca:
+            builder = builder.add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+        if san:
+            builder = builder.add_extension(x509.SubjectAlternativeName(san), critical=False)
+        cert = builder.sign(issuer_key or key, hashes.SHA256())
+        return key, cert
+
+    def write(stem, key, cert):
+        (tmp_path / f"{stem}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        (tmp_path / f"{stem}.key").write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+        return str(tmp_path / f"{stem}.pem"), str(tmp_path / f"{stem}.key")
+
+    ca_key, ca_cert = make("Test CA", "Test CA", None, ca=True)
+    server = make("127.0.0.1", "Test CA", ca_key, san=[x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
+    client = make("gateway", "Test CA", ca_key)
+    ca_pem, _ = write("ca", ca_key, ca_cert)
+    return ca_pem, write("server", *server), write("client", *client)
+
+
+@pytest.fixture
+def tls_provider(tmp_path, settings):
+    import ssl
+
+    ca, (server_cert, server_key), (client_cert, client_key) = _certificates(tmp_path)
+    server = Provider()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=ca)
+    context.load_cert_chain(server_cert, server_key)
+    context.verify_mode = ssl.CERT_REQUIRED  # mutual TLS: the gateway's certificate is required
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.url = server.url.replace("http://", "https://")
+    settings.TUNGBAN_EXCHANGE_TLS_CA = ca
+    settings.TUNGBAN_EXCHANGE_TLS_CERT, settings.TUNGBAN_EXCHANGE_TLS_KEY = client_cert, client_key
+    adapter._tls_context.cache_clear()
+    yield server
+    adapter._tls_context.cache_clear()
+    server.stop()
+
+
+def test_mutual_tls_towards_a_provider(tls_provider, settings):
+    for _ in range(3):
+        assert post(tls_provider.url) == (200, ANSWER)
+    assert tls_provider.connections == 1  # one handshake, then kept alive
+
+    settings.TUNGBAN_EXCHANGE_TLS_CERT = settings.TUNGBAN_EXCHANGE_TLS_KEY = ""  # no client certificate
+    adapter._tls_context.cache_clear()
+    adapter._origins.clear()
+    with pytest.raises(resilience.ProviderDown) as info:
+        post(tls_provider.url)
+    assert info.value.error.code == "provider_unavailable"
