@@ -245,3 +245,26 @@ def test_the_statement_binds_only_the_requests_values(with_subject):
     assert constants == {}
     assert set(re.findall(r"%\((\w+)\)s", sql)) == {"token", "now", "released_at"}
     assert "'name#zh-Hant'" in sql and "'profile'" in sql
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "reference"])
+def test_a_renamed_client_and_a_moved_sector_keep_the_tokens_requester_and_sub(svc, full_resident, client, fast):  # noqa: F811
+    """Once a token is issued, renaming its client or moving it to another sector changes
+    neither the ``sub`` it answers (the ID token's, OIDC Core §5.3.2) nor the requester its
+    releases record (as the resident approved it), on the fast path and the reference path
+    alike."""
+    rp, _secret = svc
+    _logged_in(rp, full_resident, "issued")
+    sub = PairwiseSubject.objects.get(resident=full_resident, sector=rp.sector).sub
+    rp.name_en, rp.name_zh, rp.sector_identifier = "Renamed", "改名", "other.example"
+    rp.save()
+    if fast:
+        response = fastrelease.hot_userinfo(RequestFactory().get("/oidc/userinfo", HTTP_AUTHORIZATION="Bearer issued"))
+        assert response is not None
+    else:
+        from tungban.oidc import views
+
+        response = views.userinfo(RequestFactory().get("/oidc/userinfo", HTTP_AUTHORIZATION="Bearer issued"))
+    assert response.status_code == 200 and json.loads(response.content)["sub"] == sub
+    (record,) = ReleaseRecord.objects.filter(resident=full_resident)
+    assert (record.requester_name_en, record.requester_name_zh) == ("Two Rows Service", "兩行服務")
