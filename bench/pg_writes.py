@@ -294,11 +294,14 @@ def concurrent() -> None:
 
 
 def dump_userinfo() -> None:
-    """Print this checkout's UserInfo statement and its constant parameters as JSON (for
-    :func:`userinfo`'s ``USERINFO_SQL_A``): e.g. ``PYTHONPATH=/path/to/main/src
-    .venv/bin/python bench/pg_writes.py dump-userinfo > /tmp/main-userinfo.json``."""
+    """Print a checkout's UserInfo statement and its constant parameters as JSON (for
+    :func:`userinfo`'s ``USERINFO_SQL_A`` and ``bench/userinfo_cpu.py --against``): this
+    checkout's, or the one whose ``src`` the environment variable ``SRC`` names, e.g.
+    ``SRC=/path/to/main/src .venv/bin/python bench/pg_writes.py dump-userinfo > /tmp/main-userinfo.json``."""
     import json
 
+    if os.environ.get("SRC"):
+        sys.path.insert(0, os.environ["SRC"])
     import django
 
     django.setup()
