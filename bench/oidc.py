@@ -496,7 +496,7 @@ def mint_tungban_tokens(client, refresh: int, access: int) -> tuple[list[str], l
     from tungban.identity import eme
     from tungban.identity.models import Resident
     from tungban.oidc import services as oidc
-    from tungban.oidc.models import AuthorizationCode, PairwiseSubject, Token, access_token_digest
+    from tungban.oidc.models import AuthorizationCode, PairwiseSubject, Token, access_token_digest, release_copies
 
     claims = eme.claims_for_scopes({"openid", "profile"})
     residents = (
@@ -544,15 +544,19 @@ def mint_tungban_tokens(client, refresh: int, access: int) -> tuple[list[str], l
             tokens[-1].access_token = access_token_digest(value)  # stored as a digest (issue 13 item 10)
     with transaction.atomic():
         AuthorizationCode.objects.bulk_create(codes, batch_size=2000)
-        for code, token in zip(codes, tokens, strict=True):
-            token.authorization_code = code
-        Token.objects.bulk_create(tokens, batch_size=2000)
         # The residents' pairwise sub at the client, which their login's code exchange created.
         PairwiseSubject.objects.bulk_create(
             [PairwiseSubject(resident=r, sector=client.sector, sub=secrets.token_urlsafe(24)) for r in residents],
             batch_size=2000,
             ignore_conflicts=True,
         )
+        subs = dict(PairwiseSubject.objects.filter(sector=client.sector).values_list("resident_id", "sub"))
+        for code, token in zip(codes, tokens, strict=True):
+            token.authorization_code = code
+            # what the token endpoint copies onto a token for its releases (oidc.models.release_copies)
+            for name, value in release_copies(client, token.resident, code, sub=subs[token.resident_id]).items():
+                setattr(token, name, value)
+        Token.objects.bulk_create(tokens, batch_size=2000)
     return refresh_values, access_values
 
 

@@ -25,7 +25,9 @@ authorization codes; ``measure`` prints the median over 8 rounds of ``N / 8`` st
 database and the heap-only share of the updates of ``oidc_token`` and
 ``oidc_authorizationcode``; ``concurrent`` (``C`` connections at once, default 16) the
 ``client_credentials`` statement of each side's schema (:func:`concurrent`; issue 15, fourth
-round). The statements' text comes from this checkout; ``DATABASE_URL`` names the server (and a
+round); ``userinfo`` UserInfo's one statement at ``C`` connections, this checkout's against
+another's dumped by ``dump-userinfo`` (:func:`userinfo`; issue 15, fifth round). The
+statements' text comes from this checkout; ``DATABASE_URL`` names the server (and a
 database on it for Django's settings).
 """
 
@@ -291,10 +293,158 @@ def concurrent() -> None:
         print(f"{label} ({name}, {kind}): {us:.0f} µs PostgreSQL CPU per statement, {rate:.0f} statements/s")
 
 
+def dump_userinfo() -> None:
+    """Print a checkout's UserInfo statement and its constant parameters as JSON (for
+    :func:`userinfo`'s ``USERINFO_SQL_A`` and ``bench/userinfo_cpu.py --against``): this
+    checkout's, or the one whose ``src`` the environment variable ``SRC`` names, e.g.
+    ``SRC=/path/to/main/src .venv/bin/python bench/pg_writes.py dump-userinfo > /tmp/main-userinfo.json``."""
+    import json
+
+    if os.environ.get("SRC"):
+        sys.path.insert(0, os.environ["SRC"])
+    import django
+
+    django.setup()
+    from tungban.oidc import fastrelease, scopes
+
+    sql, constants = fastrelease.statement(True, scopes.generation())
+    print(json.dumps({"sql": sql, "params": constants}))
+
+
+def userinfo() -> None:
+    """UserInfo's one statement (read the token, insert the release, durable commit) from
+    ``C`` connections at once (threads; default 16), PostgreSQL backends' CPU per statement:
+    this checkout's (``oidc.fastrelease.statement``) and, alternately, the one in the JSON file
+    ``USERINFO_SQL_A`` (:func:`dump_userinfo` of another checkout; it must run on this
+    checkout's schema: main's five-table read does, its tables are still there). A throw-away
+    test database beside ``DATABASE_URL``'s, ``R`` residents (default 64) each with a login's
+    token (its code's approval, the pairwise ``sub``, the token's release copies); each
+    connection cycles through the tokens. Issue 15, fifth round."""
+    import json
+    import threading
+    import time
+
+    import django
+
+    django.setup()
+    import psycopg
+    from django.db import connection
+    from django.utils import timezone
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from inprocess import throwaway_database
+
+    from tungban.oidc import fastrelease, scopes
+    from tungban.oidc.models import AuthorizationCode, Token, access_token_digest
+    from tungban.oidc.services import pairwise_sub
+    from tungban.testing.factories import make_client, make_officer, make_resident
+    from tungban.wallet.models import ApprovalRequest
+
+    width, residents = int(os.environ.get("C", "16")), int(os.environ.get("R", "64"))
+    statements = {"branch": fastrelease.statement(True, scopes.generation())}
+    if os.environ.get("USERINFO_SQL_A"):
+        dumped = json.loads(Path(os.environ["USERINFO_SQL_A"]).read_text())
+        statements = {"A": (dumped["sql"], dumped["params"]), **statements}
+    per = max(1, N // width)
+    claims = [
+        "name",
+        "name#zh-Hant",
+        "hkid",
+        "gender",
+        "birthdate",
+        "address",
+        "billing_address",
+        "phone_number",
+        "email",
+    ]
+    with throwaway_database("pg_writes_userinfo"):
+        officer = make_officer()
+        client = make_client(
+            "pgw-userinfo",
+            "https://rp.example/cb",
+            allowed_scopes=["openid", "profile", "hkid", "address", "billing_address", "phone", "email"],
+        )[0]
+        digests = []
+        for i in range(residents):
+            resident = make_resident(officer)
+            approval = ApprovalRequest.objects.create(
+                kind="login", nonce=f"n{i}", resident=resident, status="completed", expires_at=FAR
+            )
+            code = AuthorizationCode.objects.create(
+                code=f"code-{i}",
+                client=client,
+                resident=resident,
+                approval=approval,
+                redirect_uri="https://rp.example/cb",
+                scope="openid profile hkid address billing_address phone email",
+                claims=claims,
+                auth_time=int(time.time()),
+                acr="x",
+                code_challenge="x",
+                code_challenge_method="S256",
+            )
+            pairwise_sub(resident, client)
+            Token.objects.create(
+                access_token=access_token_digest(f"tok-{i}"),
+                client=client,
+                resident=resident,
+                authorization_code=code,
+                scope=code.scope,
+                claims=claims,
+                issued_at=int(time.time()),
+                expires_in=10**8,
+            )
+            digests.append(access_token_digest(f"tok-{i}"))
+        s = connection.settings_dict
+        dsn = f"host={s['HOST']} port={s['PORT']} user={s['USER']} dbname={s['NAME']}"
+        conns = [psycopg.connect(dsn, autocommit=True, prepare_threshold=0) for _ in range(width)]
+
+        def run(conn, label, start, count):
+            sql, constants = statements[label]
+            for k in range(count):
+                now = timezone.now()
+                token = digests[(start + k) % len(digests)]
+                row = conn.execute(
+                    sql, {**constants, "token": token, "now": now.timestamp(), "released_at": now}
+                ).fetchone()
+                if row is None or row[-1] is None:
+                    raise SystemExit(f"{label}: the statement released nothing")
+
+        def cpu() -> int:
+            return sum(int(Path(f"/proc/{c.info.backend_pid}/schedstat").read_text().split()[0]) for c in conns)
+
+        for label in statements:
+            for i, conn in enumerate(conns):
+                run(conn, label, i, 5)  # warm-up, prepared
+        found = {label: ([], []) for label in statements}
+        for r in range(ROUNDS):
+            for label in sorted(statements, reverse=r % 2 == 1):
+                before, t0 = cpu(), time.monotonic()
+                threads = [threading.Thread(target=run, args=(c, label, i * 7, per)) for i, c in enumerate(conns)]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+                found[label][0].append((cpu() - before) / (per * width) / 1e3)
+                found[label][1].append(per * width / (time.monotonic() - t0))
+        for c in conns:
+            c.close()
+    print(f"UserInfo statement, {width} connections, {residents} residents, median of {ROUNDS} rounds of {per * width}")
+    for label in statements:
+        us, rate = (statistics.median(v) for v in found[label])
+        print(f"{label}: {us:.0f} µs PostgreSQL CPU per statement, {rate:.0f} statements/s")
+
+
+MODES = ("seed", "measure", "concurrent", "userinfo", "dump-userinfo")
+
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or sys.argv[1] not in ("seed", "measure", "concurrent"):
-        raise SystemExit("usage: bench/pg_writes.py seed|measure|concurrent (see the docstring)")
-    if sys.argv[1] == "seed":
+    if len(sys.argv) != 2 or sys.argv[1] not in MODES:
+        raise SystemExit(f"usage: bench/pg_writes.py {'|'.join(MODES)} (see the docstring)")
+    if sys.argv[1] == "userinfo":
+        userinfo()
+    elif sys.argv[1] == "dump-userinfo":
+        dump_userinfo()
+    elif sys.argv[1] == "seed":
         import django
 
         django.setup()

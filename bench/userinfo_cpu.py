@@ -24,7 +24,9 @@ trip on the wire (:mod:`tungban.testing.pgwire`, taken apart from the timed loop
 executes (``connection.execute_wrapper``; not the connection's set-up, e.g. ``PRAGMA``).
 ``USERINFO_CPU_SQL=1`` prints them. On PostgreSQL also the backend's CPU per request
 (``/proc/<pid>/schedstat`` of this connection's server process: PostgreSQL on this machine).
-Every request records a release, as in production.
+Every request records a release, as in production. ``--against JSON``: instead, the lane's
+userinfo with this checkout's statement and with another checkout's (``bench/pg_writes.py
+dump-userinfo``), alternated in this process (:func:`against`; issue 15, fifth round).
 """
 
 from __future__ import annotations
@@ -52,7 +54,56 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--requests", type=int, default=2000, help="requests per mode and endpoint (default 2000)")
     p.add_argument("--warmup", type=int, default=100, help="requests before measuring (default 100)")
+    p.add_argument(
+        "--against",
+        metavar="JSON",
+        help="instead: the lane's userinfo with this checkout's statement and, interleaved in this "
+        "process, with the one in JSON (bench/pg_writes.py dump-userinfo of another checkout; PostgreSQL)",
+    )
     return p
+
+
+def against(path: str, n: int, warmup: int, rounds: int = 12) -> dict:
+    """Whole lane userinfo requests (``tungban.wsgi.application``) with this checkout's
+    statement (``oidc.fastrelease.statement``) and with another's (``path``: JSON of
+    ``bench/pg_writes.py dump-userinfo``; it must run on this checkout's schema), alternated
+    in ``rounds`` in this process: ``{side: (client CPU µs, PostgreSQL µs)}``, medians per
+    request (issue 15, fifth round)."""
+    import json
+    import statistics
+
+    from django.conf import settings
+    from django.db import connection
+
+    from tungban.oidc import fastrelease
+    from tungban.wsgi import application
+
+    dumped = json.loads(Path(path).read_text())
+    token = _seed()
+    host = settings.ALLOWED_HOSTS[0] if settings.ALLOWED_HOSTS and settings.ALLOWED_HOSTS[0] != "*" else "localhost"
+    environ = _environ("/oidc/userinfo", token, host)
+    mine = fastrelease.statement
+    sides = {"A": lambda *a: (dumped["sql"], dumped["params"]), "this": mine}
+    found = {side: ([], []) for side in sides}
+    try:
+        for statement in sides.values():
+            fastrelease.statement = statement
+            for _ in range(warmup):
+                _call(application, environ)
+        per = max(1, n // rounds)
+        for r in range(rounds):
+            for side in sorted(sides, reverse=r % 2 == 1):
+                fastrelease.statement = sides[side]
+                _call(application, environ)
+                pid = backend_pid(connection)
+                backend, started = backend_cpu_ns(pid), time.process_time()
+                for _ in range(per):
+                    _call(application, environ)
+                found[side][0].append((time.process_time() - started) / per * 1e6)
+                found[side][1].append((backend_cpu_ns(pid) - backend) / per / 1e3)
+    finally:
+        fastrelease.statement = mine
+    return {side: (statistics.median(c), statistics.median(b)) for side, (c, b) in found.items()}
 
 
 def _seed():
@@ -203,6 +254,12 @@ def main(argv=None) -> int:
     django.setup()
     from django.db import connection
 
+    if args.against:
+        with throwaway_database("userinfo_cpu"):
+            found = against(args.against, args.requests, args.warmup)
+        for side, (cpu, pg) in found.items():
+            print(f"{side:<5} lane /oidc/userinfo: CPU {cpu:.0f} µs/request, PostgreSQL {pg:.0f} µs/request")
+        return 0
     with throwaway_database("userinfo_cpu"):
         rows = measure(args.requests, args.warmup)
     print(f"database: {connection.vendor}, {args.requests} requests per row, CPU of this process (time.process_time)")

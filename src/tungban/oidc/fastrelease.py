@@ -22,15 +22,19 @@ case, so that the caller falls through to the reference path, which gives every 
 (RFC 6750 §3.1) exactly as before: a missing or malformed ``Authorization`` header, another
 scheme (``DPoP``), a ``DPoP`` header, an unknown, expired, revoked or DPoP-bound token, a
 token without the required scope, a client's own token (no resident), a suspended resident, a
-POST with a body, a resident without a pairwise ``sub`` at the client's sector yet (the
-reference path creates it), and a claim registered by another app (its value may read more
+POST with a body, a token without a pairwise ``sub`` (none at the client's sector when it
+was issued, or issued before the token carried it: the reference path finds or creates it), and a claim registered by another app (its value may read more
 than the resident's row).
 
-Tables read (joined on their primary keys): ``oidc_token`` (by the unique index on
-``access_token``, the SHA-256 of the token), ``oidc_client``, ``identity_resident``,
-``oidc_authorizationcode`` (its ``approval_id``), ``oidc_pairwisesubject`` (by its unique
-``(resident_id, sector)``); table written: ``wallet_releaserecord``. Names come from the
-models' ``_meta``; every value is a bound parameter.
+Tables read: ``oidc_token`` (by the unique index on ``access_token``, the SHA-256 of the
+token) and ``identity_resident`` (by its primary key): two index probes. What a release
+records and answers that never changes for a token (the pairwise ``sub``, the login's
+approval, the requester's ``client_id`` and names as the resident approved them) is the
+token's own copy, written when the token endpoint issued it (:func:`.models.release_copies`;
+issue 15, fifth round: the client's row, read by every request at once, the code and the
+pairwise subject were three more probes). A token without the copies (issued before) falls
+through. Table written: ``wallet_releaserecord``. Names come from the models' ``_meta``;
+every value of the request is a bound parameter.
 """
 
 from __future__ import annotations
@@ -50,16 +54,17 @@ from tungban.identity import eme
 from tungban.wallet import services as wallet
 
 from .constants import FORMFILL_KIND, LOGIN_KIND
-from .models import AuthorizationCode, Client, PairwiseSubject, Token, access_token_digest
+from .models import Token, access_token_digest
 from .services import claims_within_scope
-from .validators import OWN_SECTOR_PREFIX
 
 #: RFC 6750 §2.1: ``credentials = "Bearer" 1*SP b64token``, ``b64token = 1*( ALPHA / DIGIT /
 #: "-" / "." / "_" / "~" / "+" / "/" ) *"="``; the scheme is case-insensitive (RFC 9110 §11.1).
 BEARER = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9\-._~+/]+=*)")
 
 _TOKEN_COLUMNS = ("scope", "claims", "issued_at", "expires_in", "revoked_at", "dpop_jkt", "resident_id")
-_CLIENT_COLUMNS = ("client_id", "name_en", "name_zh")
+#: The token's copies of what a release records (:func:`.models.release_copies`, issue 15,
+#: fifth round): the requester's id and names, then (``_selected``) the approval and the ``sub``.
+_CLIENT_COLUMNS = ("requester_id", "requester_name_en", "requester_name_zh")
 _RESIDENT = len(_TOKEN_COLUMNS) + len(_CLIENT_COLUMNS) + 2  # first resident column of the row
 _ANSWERED = 4  # first resident column of :func:`statement`'s row (after scope, claims, resident id, sub)
 
@@ -74,15 +79,16 @@ def _selected() -> list[str]:
         return q(model._meta.get_field(name).column)
 
     selected = [f"t.{col(Token, n)}" for n in _TOKEN_COLUMNS]
-    selected += [f"c.{col(Client, n)}" for n in _CLIENT_COLUMNS]
-    selected += [f"a.{col(AuthorizationCode, 'approval')}", f"p.{col(PairwiseSubject, 'sub')}"]
+    selected += [f"t.{col(Token, n)}" for n in _CLIENT_COLUMNS]
+    selected += [f"t.{col(Token, 'approval')}", f"t.{col(Token, 'sub')}"]
     selected += [f"r.{q(column)}" for column in eme.columns_of(eme.release_attnames())]
     return selected
 
 
-def _from_sql(prefix: str, token: str) -> str:
-    """``FROM … WHERE`` of the token row; ``prefix`` and ``token`` are the placeholders of
-    :data:`OWN_SECTOR_PREFIX` and the token's digest."""
+def _from_sql(token: str) -> str:
+    """``FROM … WHERE`` of the token row: the token by its digest (the placeholder ``token``)
+    and its resident, two index probes (issue 15, fifth round: the client's names, the
+    approval and the pairwise ``sub`` are the token's own copies, :func:`.models.release_copies`)."""
     from tungban.identity.models import Resident
 
     q = connection.ops.quote_name
@@ -90,20 +96,9 @@ def _from_sql(prefix: str, token: str) -> str:
     def col(model, name):
         return q(model._meta.get_field(name).column)
 
-    token_table, client, code, pairwise = (
-        q(m._meta.db_table) for m in (Token, Client, AuthorizationCode, PairwiseSubject)
-    )
-    resident = q(Resident._meta.db_table)
-    sector = (
-        f"COALESCE(NULLIF(c.{col(Client, 'sector_identifier')}, ''), {prefix} || CAST(c.{col(Client, 'id')} AS TEXT))"
-    )
     return (
-        f" FROM {token_table} t"
-        f" INNER JOIN {client} c ON c.{col(Client, 'id')} = t.{col(Token, 'client')}"
-        f" INNER JOIN {resident} r ON r.{q(Resident._meta.pk.column)} = t.{col(Token, 'resident')}"
-        f" LEFT OUTER JOIN {code} a ON a.{col(AuthorizationCode, 'id')} = t.{col(Token, 'authorization_code')}"
-        f" LEFT OUTER JOIN {pairwise} p ON p.{col(PairwiseSubject, 'resident')} = t.{col(Token, 'resident')}"
-        f" AND p.{col(PairwiseSubject, 'sector')} = {sector}"
+        f" FROM {q(Token._meta.db_table)} t"
+        f" INNER JOIN {q(Resident._meta.db_table)} r ON r.{q(Resident._meta.pk.column)} = t.{col(Token, 'resident')}"
         f" WHERE t.{col(Token, 'access_token')} = {token}"
     )
 
@@ -111,15 +106,15 @@ def _from_sql(prefix: str, token: str) -> str:
 @functools.cache
 def _select_sql() -> str:
     """The one ``SELECT`` of the portable path (module docstring), built once from the
-    models' ``_meta``; parameters: :data:`OWN_SECTOR_PREFIX`, the token's digest."""
-    return f"SELECT {', '.join(_selected())}{_from_sql('%s', '%s')}"
+    models' ``_meta``; parameter: the token's digest."""
+    return f"SELECT {', '.join(_selected())}{_from_sql('%s')}"
 
 
 def _read(token_string: str):
     """The row of :func:`_select_sql` for the access token ``token_string``, or ``None`` (no
     such token, or a client's own token: the inner join with the resident drops it)."""
     with connection.cursor() as cursor:
-        cursor.execute(_select_sql(), (OWN_SECTOR_PREFIX, access_token_digest(token_string)))
+        cursor.execute(_select_sql(), (access_token_digest(token_string),))
         return cursor.fetchone()
 
 
@@ -143,9 +138,10 @@ def statement(with_subject: bool, generation: int = 0) -> tuple[str, dict]:
       record's id; no row at all (nothing written) for anything but the common case.
 
     Built once per registry ``generation`` (:func:`.scopes.generation`: the scopes and claims
-    it encodes) from the models' ``_meta``; every value is a bound, named parameter
-    (``%(name)s``); the caller binds ``token``, ``now`` (seconds since the epoch) and
-    ``released_at``. PostgreSQL only (``jsonb``, ``?|``, ``RETURNING`` in ``WITH``).
+    it encodes) from the models' ``_meta``, the catalogue's constants written in as quoted
+    literals (:func:`_written_in`; the second item, the constant parameters, is empty); the
+    request's values are bound, named parameters: the caller binds ``token``, ``now``
+    (seconds since the epoch) and ``released_at``. PostgreSQL only (``jsonb``, ``?|``, ``RETURNING`` in ``WITH``).
     Tables: those of :func:`_select_sql`, and ``wallet_releaserecord`` written."""
     from tungban.identity.models import Resident, ResidentStatus
 
@@ -157,7 +153,7 @@ def statement(with_subject: bool, generation: int = 0) -> tuple[str, dict]:
     name_en, name_zh = x[len(_TOKEN_COLUMNS) + 1], x[len(_TOKEN_COLUMNS) + 2]
     client_id, approval = x[len(_TOKEN_COLUMNS)], x[_RESIDENT - 2]
     stored = dict(zip(eme.columns_of(eme.release_attnames()), selected[_RESIDENT:], strict=True))
-    params: dict = {"prefix": OWN_SECTOR_PREFIX, "active": ResidentStatus.ACTIVE.value}
+    params: dict = {"active": ResidentStatus.ACTIVE.value}
     withheld = []  # per claim of the catalogue: its name when it is not released, else NULL
     for i, (name, claim) in enumerate(eme.CLAIMS.items()):
         params[f"claim{i}"] = name
@@ -177,6 +173,7 @@ def statement(with_subject: bool, generation: int = 0) -> tuple[str, dict]:
         f"{stored[Resident._meta.get_field('status').column]} = %(active)s",
         f"jsonb_typeof({token['claims']}) = 'array'",
         f"NOT ({token['claims']} ?| %(foreign)s::text[])",
+        f"{selected[len(_TOKEN_COLUMNS)]} <> ''",  # the token carries its copies (issued after they existed)
     ]
     if with_subject:
         params["required_scope"] = "openid"
@@ -202,7 +199,7 @@ def statement(with_subject: bool, generation: int = 0) -> tuple[str, dict]:
     # the row answered: only what Python reads (:data:`_ANSWERED`), not what only the checks
     # and the insert use (issue 15, fourth round: fewer values to send and convert)
     answered = [x[_TOKEN_COLUMNS.index(n)] for n in ("scope", "claims", "resident_id")] + x[_RESIDENT - 1 :]
-    joins, where = _from_sql("%(prefix)s", "%(token)s").split(" WHERE ")
+    joins, where = _from_sql("%(token)s").split(" WHERE ")
     sql = (
         f"WITH w AS (SELECT {columns}, {released} AS released{joins}"
         f" CROSS JOIN LATERAL (SELECT string_to_array({token['scope']}, ' ') AS scopes) s"
@@ -210,7 +207,20 @@ def statement(with_subject: bool, generation: int = 0) -> tuple[str, dict]:
         f" r AS ({insert})"
         f" SELECT {', '.join(f'w.{name}' for name in answered)}, w.released, r.id FROM w LEFT JOIN r ON TRUE"
     )
-    return sql, params
+    return _written_in(sql, params), {}
+
+
+def _written_in(sql: str, constants: dict) -> str:
+    """``sql`` with each ``%(name)s`` of ``constants`` replaced by its value as an SQL literal,
+    quoted by psycopg (:class:`psycopg.sql.Literal`). Only for constants of the code (the
+    catalogue's claim and scope names, a status, a kind), never a request's value: those stay
+    bound parameters. Issue 15, fifth round: 25 bound values cost the driver about 25–50 µs of
+    CPU per request to name, order and adapt; three cost a few."""
+    from psycopg import sql as pgsql
+
+    for name, value in constants.items():
+        sql = sql.replace(f"%({name})s", pgsql.Literal(value).as_string(None))
+    return sql
 
 
 def _claims_list(value) -> list:
@@ -298,6 +308,8 @@ def _answer_portable(token_string: str, *, scope: str | None, with_subject: bool
     client_id, name_en, name_zh, approval_id, sub = row[7:_RESIDENT]
     if revoked_at is not None or dpop_jkt or time.time() >= issued_at + expires_in:
         return None  # RFC 6750 §3.1 invalid_token; a DPoP-bound token is no bearer token (RFC 9449 §7.1)
+    if not client_id:
+        return None  # issued before the token carried its copies (.models.release_copies)
     if scope is not None and scope not in (token_scope or "").split():
         return None  # insufficient_scope
     if with_subject and not sub:

@@ -381,12 +381,13 @@ def _refresh_read_sql(vendor: str) -> str:
     """The refresh's one read: the client (authenticated by its row, as in
     :data:`_CLIENT_WHERE`), the token by its refresh digest (unique index) and this client,
     its resident's status, its authorization code's login facts, the login session's ``sid``,
-    the pairwise ``sub`` at the client's sector (:attr:`.models.Client.sector`) and the
-    active key's ``kid``."""
+    the pairwise ``sub`` at the client's sector (:attr:`.models.Client.sector`), the code's
+    approval and the client's names (the new token's release copies,
+    :func:`.models.release_copies`) and the active key's ``kid``."""
     return (
         "SELECT c.id, c.allowed_scopes, t.id, t.revoked_at, t.refresh_expires_at, t.dpop_jkt, t.resident_id, "
         "t.authorization_code_id, t.session_id, r.status, a.scope, a.claims, a.auth_time, a.acr, a.amr, "
-        f"a.session_id, s.sid, ps.sub, {keys.ACTIVE_KID_SQL} "
+        f"a.session_id, s.sid, ps.sub, a.approval_id, c.name_en, c.name_zh, {keys.ACTIVE_KID_SQL} "
         "FROM oidc_client c "
         "INNER JOIN oidc_token t ON t.client_id = c.id "
         "INNER JOIN identity_resident r ON r.id = t.resident_id "
@@ -415,7 +416,7 @@ def refresh_token(parsed: Parsed, *, rate_key: str | None) -> Answer | None:
     (client_pk, allowed, old_pk, revoked_at, refresh_expires_at, jkt, resident_pk, code_pk, session_pk, status) = row[
         :10
     ]
-    granted, claims, auth_time, acr, amr, code_session_pk, sid, sub, kid = row[10:]
+    granted, claims, auth_time, acr, amr, code_session_pk, sid, sub, approval_pk, name_en, name_zh, kid = row[10:]
     allowed = _loads(allowed)
     now = time.time()
     if (
@@ -476,6 +477,12 @@ def refresh_token(parsed: Parsed, *, rate_key: str | None) -> Answer | None:
         "refresh_expires_at": refresh_expires_at,
         "dpop_jkt": "",
         "rotated_from_id": old_pk,
+        # what its releases record (.models.release_copies; issue 15, fifth round)
+        "sub": sub,
+        "approval_id": approval_pk,
+        "requester_id": parsed.client_id,
+        "requester_name_en": name_en,
+        "requester_name_zh": name_zh,
     }
     counted, embedded = _counting(rate_key, "live")
     when = timezone.now()

@@ -355,6 +355,27 @@ class Token(_IssuedToken, models.Model):
     rotated_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="successors", db_index=False
     )
+    # What a release of this token records and answers that never changes for the token,
+    # copied at issuance from the rows the token endpoint has just read (issue 15, fifth round:
+    # UserInfo and form data then read two rows, the token and its resident, instead of five):
+    # the resident's pairwise ``sub`` at the client's sector (OIDC Core §8.1; "" when none was
+    # needed: no ``openid`` scope), the approval the login's code carried, and the requester as
+    # the resident approved it (the client's ``client_id`` and names at the login). A token
+    # without them (issued before) is answered by the reference path. Not indexed, no
+    # constraint: nothing looks a token up by them (:func:`release_copies`).
+    sub = models.CharField(max_length=64, blank=True, default="")
+    approval = models.ForeignKey(
+        ApprovalRequest,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    requester_id = models.CharField(max_length=100, blank=True, default="")
+    requester_name_en = models.CharField(max_length=200, blank=True, default="")
+    requester_name_zh = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
         verbose_name = _("access token")
@@ -377,6 +398,17 @@ class Token(_IssuedToken, models.Model):
                 fields=["rotated_from"], condition=Q(rotated_from__isnull=False), name="oidc_token_rotated_from_nn"
             ),
         ]
+
+    def save(self, *args, **kwargs):
+        """As :meth:`Model.save`; a new token of a resident gets its release copies
+        (:func:`release_copies`) where they were not given (tokens made through the ORM:
+        administration, fixtures; the token endpoint writes them itself)."""
+        if self._state.adding and self.resident_id is not None and not self.requester_id:
+            for name, value in release_copies(
+                self.client, self.resident, self.authorization_code, sub=self.sub or None
+            ).items():
+                setattr(self, name, value)
+        super().save(*args, **kwargs)
 
     def is_refresh_expired(self) -> bool:
         return self.refresh_expires_at is None or time.time() >= self.refresh_expires_at
@@ -513,3 +545,25 @@ class PairwiseSubject(models.Model):
         verbose_name = _("pairwise subject identifier")
         verbose_name_plural = _("pairwise subject identifiers")
         constraints = [models.UniqueConstraint(fields=["resident", "sector"], name="one_sub_per_sector")]
+
+
+def release_copies(client: Client, resident, code: AuthorizationCode | None, *, sub: str | None = None) -> dict:
+    """The values a new :class:`Token` of ``resident`` at ``client`` (from the authorization
+    code ``code``, or ``None``) copies for its releases (issue 15, fifth round): ``sub`` (the
+    pairwise one at the client's sector, OIDC Core §8.1: ``sub`` when the caller has it, else
+    the one already on record, "" when there is none yet), ``approval_id`` (the code's),
+    ``requester_id``, ``requester_name_en``, ``requester_name_zh`` (the client's, as the
+    resident approved them). At most one read (the pairwise ``sub``, when not given)."""
+    if sub is None:
+        sub = (
+            PairwiseSubject.objects.filter(resident=resident, sector=client.sector)
+            .values_list("sub", flat=True)
+            .first()
+        )
+    return {
+        "sub": sub or "",
+        "approval_id": code.approval_id if code is not None else None,
+        "requester_id": client.client_id,
+        "requester_name_en": client.name_en,
+        "requester_name_zh": client.name_zh,
+    }

@@ -203,8 +203,14 @@ def lock(table: str, pk: int) -> None:
 
 
 _INSERT_FIELDS = tuple(f for f in Token._meta.concrete_fields if not f.primary_key)
-#: Fields whose Python value the database driver cannot take as it is (JSON, datetimes).
-_PREPARED = frozenset(f.attname for f in _INSERT_FIELDS if f.get_internal_type() in ("JSONField", "DateTimeField"))
+#: Fields whose Python value the database driver cannot take as it is (JSON, datetimes, the
+#: link to a UUID key: the approval a token copies, :func:`.models.release_copies`).
+_PREPARED = frozenset(
+    f.attname
+    for f in _INSERT_FIELDS
+    if f.get_internal_type() in ("JSONField", "DateTimeField")
+    or (f.is_relation and f.target_field.get_internal_type() == "UUIDField")
+)
 
 
 @functools.cache

@@ -53,7 +53,7 @@ from . import dpop, par, rows, services, validators
 from . import scopes as scope_registry
 from .constants import CLIENT_ASSERTION_SIGNING_ALGS, OFFLINE_ACCESS_SCOPE
 from .memo import active_client, memoized, nonce_key, request_memo
-from .models import AuthorizationCode, Client, ClientToken, Token, UsedClientAssertion
+from .models import AuthorizationCode, Client, ClientToken, Token, UsedClientAssertion, release_copies
 
 ID_TOKEN_LIFETIME = 600
 
@@ -690,6 +690,9 @@ class Server(AuthorizationServer):
             )
         subject: Subject = request.user
         now = int(time.time())
+        if subject.sub is None and is_openid_scope(token.get("scope") or ""):
+            # the ID token's sub (id_token reuses it): copied for UserInfo (release_copies)
+            subject.sub = services.pairwise_sub(subject.resident, request.client)
         if request.payload.grant_type == "refresh_token":
             previous: Token = request.refresh_token
             code, refresh_expires_at = previous.authorization_code, previous.refresh_expires_at
@@ -729,6 +732,7 @@ class Server(AuthorizationServer):
                 return pk
 
         return store(
+            **release_copies(request.client, subject.resident, code, sub=subject.sub or ""),
             access_token=services.access_token_digest(token["access_token"]),
             token_type=token.get("token_type", "Bearer"),
             client=request.client,

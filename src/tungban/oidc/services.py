@@ -366,17 +366,22 @@ def release(token: Token, *, with_subject: bool) -> dict:
     data = eme.values(resident, claims)
     released = [name for name in claims if name in data]
     approval = token.authorization_code.approval if token.authorization_code_id else None
+    # The requester as the resident approved it and the ID token's sub, as the token carries
+    # them since its issuance (.models.release_copies; issue 15, fifth round), so that this
+    # path and fastrelease answer and record alike; a token issued before: the client's row.
+    copied = bool(token.requester_id)
+    client = token.client
     wallet.record_release(
         resident,
-        requester_id=token.client.client_id,
-        requester_name_en=token.client.name_en,
-        requester_name_zh=token.client.name_zh,
+        requester_id=token.requester_id if copied else client.client_id,
+        requester_name_en=token.requester_name_en if copied else client.name_en,
+        requester_name_zh=token.requester_name_zh if copied else client.name_zh,
         kind=LOGIN_KIND if with_subject else FORMFILL_KIND,
         claims=released,
         approval=approval,
     )
     if with_subject:
-        return {"sub": pairwise_sub(resident, token.client), **data}
+        return {"sub": token.sub or pairwise_sub(resident, client), **data}
     return data
 
 
