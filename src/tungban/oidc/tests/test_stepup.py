@@ -198,9 +198,9 @@ def test_the_administrator_sets_the_required_level_in_the_admin(client):
         "name_en": "Harbour Library",
         "name_zh": "海港圖書館",
         "logo_url": "",
-        "redirect_uris": json.dumps([RP]),
-        "post_logout_redirect_uris": json.dumps([]),
-        "allowed_scopes": json.dumps(["openid", "profile"]),
+        "redirect_uris": RP,  # one per line (the admin's client form)
+        "post_logout_redirect_uris": "",
+        "allowed_scopes": ["openid", "profile"],  # checkboxes
         "token_endpoint_auth_method": "none",
         "jwks": json.dumps({}),
         "sector_identifier": "",
