@@ -90,6 +90,15 @@ def test_the_request_carries_the_contract_headers_only(provider):
     assert headers.get("accept-encoding", "identity") == "identity"  # the body is taken as sent
 
 
+def test_no_proxy_is_taken_from_the_environment(provider, monkeypatch):
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    assert post(provider.url) == (200, ANSWER)
+    assert provider.connections == 1  # straight to the provider
+
+
 def test_an_unread_long_answer_does_not_go_back_to_the_pool():
     long = Provider(answer=(200, b"x" * 4_000_000))  # more than the sockets' buffers hold
     try:
