@@ -85,9 +85,18 @@ def test_the_request_carries_the_contract_headers_only(provider):
     assert headers["accept"] == "application/json"
     # requests added "Accept-Encoding: gzip, deflate", "Connection: keep-alive" and its
     # User-Agent: bytes on every call that the contract does not need
-    assert set(headers) <= {"host", "authorization", "accept", "content-length", "user-agent", "accept-encoding"}
-    assert headers.get("accept-encoding", "identity") == "identity"  # http.client's default
-    assert "requests" not in headers.get("user-agent", "")
+    # and urllib3 its own User-Agent unless told not to
+    assert set(headers) <= {"host", "authorization", "accept", "content-length", "accept-encoding"}
+    assert headers.get("accept-encoding", "identity") == "identity"  # the body is taken as sent
+
+
+def test_no_proxy_is_taken_from_the_environment(provider, monkeypatch):
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    assert post(provider.url) == (200, ANSWER)
+    assert provider.connections == 1  # straight to the provider
 
 
 def test_an_unread_long_answer_does_not_go_back_to_the_pool():
@@ -208,9 +217,9 @@ def tls_provider(tmp_path, settings):
     server.url = server.url.replace("http://", "https://")
     settings.TUNGBAN_EXCHANGE_TLS_CA = ca
     settings.TUNGBAN_EXCHANGE_TLS_CERT, settings.TUNGBAN_EXCHANGE_TLS_KEY = client_cert, client_key
-    adapter._tls_context.cache_clear()
+    adapter._providers.cache_clear()  # the pools are made from the settings on first use
     yield server
-    adapter._tls_context.cache_clear()
+    adapter._providers.cache_clear()
     server.stop()
 
 
@@ -220,8 +229,7 @@ def test_mutual_tls_towards_a_provider(tls_provider, settings):
     assert tls_provider.connections == 1  # one handshake, then kept alive
 
     settings.TUNGBAN_EXCHANGE_TLS_CERT = settings.TUNGBAN_EXCHANGE_TLS_KEY = ""  # no client certificate
-    adapter._tls_context.cache_clear()
-    adapter._origins.clear()
+    adapter._providers.cache_clear()
     with pytest.raises(resilience.ProviderDown) as info:
         post(tls_provider.url)
     assert info.value.error.code == "provider_unavailable"
