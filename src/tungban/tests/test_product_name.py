@@ -6,9 +6,10 @@ passages below, none of them on a resident's or officer's page.
 
 The scan reads every file a page, a message or a document is made of: templates, JavaScript,
 CSS, Python (strings, docstrings and comments alike), the translation catalogue (msgids and
-msgstrs), Markdown, of ``src/tungban``, ``examples`` and ``docs`` and the README. Tests are left
-out (they may assert that the old names are gone), and so is the compiled catalogue (the .po is
-its source).
+msgstrs), Markdown, of ``src/tungban``, ``examples``, ``docs`` and ``bench``, the README and the
+package description. Tests are left out (they may assert that the old names are gone), and so is
+the compiled catalogue (the .po is its source). A second check renders the resident's app and
+an officer's page of a tungban+ resident in both languages.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[3]
-SCANNED_DIRS = ("src/tungban", "examples", "docs")
-SCANNED_FILES = ("README.md",)
+SCANNED_DIRS = ("src/tungban", "examples", "docs", "bench")
+SCANNED_FILES = ("README.md", "pyproject.toml")
 SUFFIXES = {".py", ".html", ".js", ".mjs", ".css", ".json", ".po", ".md", ".txt", ".webmanifest"}
 #: Hong Kong's system, in either language (any case: "IAM Smart", "iAM Smart+", "iam smart").
 HK_NAME = re.compile(r"iam\s*smart|智方便", re.IGNORECASE)
@@ -31,6 +34,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "(like Hong Kong's 智方便 iAM Smart) that logs in to online services with OpenID Connect,",
         "tungban+ account (like iAM Smart+ 智方便+, checked in person at a counter)",
     ),
+    # The package's one-line description: what the project is.
+    "pyproject.toml": ("one digital identity (iAM Smart style)",),
     # The architecture document's introduction: the same, for developers.
     "docs/architecture.md": (
         "tungban models Hong Kong's 智方便 iAM Smart. A **tungban** account (like iAM Smart) is",
@@ -92,3 +97,25 @@ def test_the_scan_sees_the_pages_the_catalogue_and_the_app_strings():
     assert "src/tungban/wallet/static/wallet/js/lib/messages.js" in scanned
     assert "src/tungban/signing/pdf.py" in scanned
     assert "examples/vehicle_licence/i18n.py" in scanned
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["en", "zh-HK"])
+def test_rendered_pages_use_tungban_names(client, language):
+    """The app (its screens and the strings its scripts show, tier names included), the signature
+    check and an officer's page of a counter-registered (tungban+) resident, as served."""
+    from tungban.testing.factories import login_staff, make_resident, staff_user
+
+    officer = staff_user()
+    resident = make_resident(officer)
+    app = client.get("/app/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert ("通辦+" if language == "zh-HK" else "tungban+") in app  # the tier name the app shows
+    pages = {"/app/": app, "/signing/verify": client.get("/signing/verify", HTTP_ACCEPT_LANGUAGE=language)}
+    staff = login_staff(client, officer)
+    pages["officer's resident page"] = staff.get(
+        f"/staff/residents/{resident.public_id}", HTTP_ACCEPT_LANGUAGE=language
+    )
+    for name, page in pages.items():
+        html = page if isinstance(page, str) else page.content.decode()
+        assert not HK_NAME.search(html), f"{name} ({language}) names Hong Kong's system"
+    assert ("簽署證書（通辦+）" if language == "zh-HK" else "Signing certificates (tungban+)") in html
