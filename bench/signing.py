@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Benchmark of digital signing (iAM Smart+, ``tungban.signing``) on this machine.
+"""Benchmark of digital signing (tungban+ accounts, ``tungban.signing``) on this machine.
 
 Run from the checkout::
 

@@ -7,7 +7,7 @@ do "anonymous form filling": the same flow without the ``openid`` scope, followe
 a call to tungban's form-data endpoint.
 
 After the form is submitted, the resident signs a declaration PDF (generated here) with
-tungban's digital signing (iAM Smart+): the service asks the platform's signing API with
+tungban's digital signing (tungban+ accounts): the service asks the platform's signing API with
 the resident's access token (the login scope includes ``signing``), shows the approval
 link / QR code, polls until the resident has approved in the app, and offers the signed
 PDF. Without a login it uses anonymous signing (the service's own token).

@@ -166,8 +166,8 @@ def build_declaration(
         width,
         5,
         text(
-            "Signed digitally with iAM Smart+ through tungban: see the signature at the bottom of this page.",
-            "以智方便+（tungban 通辦）數碼簽署：簽署印章見本頁底部。",
+            "Signed digitally with a tungban+ account: see the signature at the bottom of this page.",
+            "以通辦+帳戶數碼簽署：簽署印章見本頁底部。",
         ),
         new_x="LMARGIN",
         new_y="NEXT",

@@ -40,15 +40,14 @@ STRINGS: dict[str, dict[str, str]] = {
     # --- home -------------------------------------------------------------------
     "home_heading": {"zh-HK": "車輛牌照續期", "en": "Renew a vehicle licence"},
     "home_intro": {
-        "zh-HK": "以 tungban 通辦（智方便）登入，申請表便會自動填上你同意提供的個人資料。"
-        "你亦可以不登入，只用 tungban 通辦填表。",
-        "en": "Log in with tungban (iAM Smart) and the form is filled in with the personal "
+        "zh-HK": "以 tungban 通辦登入，申請表便會自動填上你同意提供的個人資料。你亦可以不登入，只用 tungban 通辦填表。",
+        "en": "Log in with tungban and the form is filled in with the personal "
         "data you agree to share. You can also use tungban just to fill in the form, "
         "without logging in.",
     },
     "btn_login": {
-        "zh-HK": "以 tungban 通辦（智方便）登入",
-        "en": "Log in with tungban 通辦 (iAM Smart)",
+        "zh-HK": "以 tungban 通辦登入",
+        "en": "Log in with tungban",
     },
     "btn_anonymous": {"zh-HK": "毋須登入，以通辦填表", "en": "Fill form without logging in"},
     "anonymous_explain": {
@@ -131,8 +130,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "login_acr": {"zh-HK": "身份認證級別（acr）", "en": "Assurance level (acr)"},
     "login_auth_time": {"zh-HK": "登入時間", "en": "Logged in at"},
     "login_amr": {"zh-HK": "認證方法（amr）", "en": "Authentication methods (amr)"},
-    "acr_basic": {"zh-HK": "智方便", "en": "iAM Smart"},
-    "acr_plus": {"zh-HK": "智方便+", "en": "iAM Smart+"},
+    "acr_basic": {"zh-HK": "通辦", "en": "tungban"},
+    "acr_plus": {"zh-HK": "通辦+", "en": "tungban+"},
     "anonymous_box": {
         "zh-HK": "匿名填表：你未有登入，本服務沒有收到任何帳戶識別碼。",
         "en": "Anonymous form filling: you are not logged in and this service has received no account identifier.",
@@ -150,20 +149,20 @@ STRINGS: dict[str, dict[str, str]] = {
     "confirm_summary": {"zh-HK": "申請摘要", "en": "Summary"},
     "btn_home": {"zh-HK": "返回首頁", "en": "Back to home page"},
     "btn_new_form": {"zh-HK": "填寫另一份申請", "en": "Fill in another application"},
-    # --- signing the declaration (tungban digital signing, iAM Smart+) ------------
+    # --- signing the declaration (tungban digital signing, tungban+) ---------------
     "sign_section_title": {"zh-HK": "簽署聲明", "en": "Sign the declaration"},
     "sign_intro": {
-        "zh-HK": "最後一步：以 tungban 通辦（智方便+）數碼簽署申請聲明。你會在手機上的 tungban 通辦 app 批准簽署。",
-        "en": "Last step: sign the application's declaration digitally with tungban (iAM Smart+). "
+        "zh-HK": "最後一步：以 tungban 通辦（通辦+帳戶）數碼簽署申請聲明。你會在手機上的 tungban 通辦 app 批准簽署。",
+        "en": "Last step: sign the application's declaration digitally with your tungban+ account. "
         "You approve the signature in the tungban app on your phone.",
     },
     "sign_needs_plus": {
-        "zh-HK": "數碼簽署需要智方便+ 帳戶（在登記處親身登記）。",
-        "en": "Digital signing needs an iAM Smart+ account (registered in person at a registration counter).",
+        "zh-HK": "數碼簽署需要通辦+帳戶（在登記處親身登記）。",
+        "en": "Digital signing needs a tungban+ account (registered in person at a registration counter).",
     },
     "sign_basic_warning": {
-        "zh-HK": "你以智方便（基本）帳戶登入。數碼簽署需要智方便+：請先到登記處升級帳戶。",
-        "en": "You logged in with an iAM Smart (basic) account. Signing needs iAM Smart+: "
+        "zh-HK": "你以通辦基本帳戶登入。數碼簽署需要通辦+帳戶：請先到登記處升級帳戶。",
+        "en": "You logged in with a basic tungban account. Signing needs a tungban+ account: "
         "upgrade your account at a registration counter first.",
     },
     "sign_anonymous_note": {
@@ -215,10 +214,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "The signing request expired (requests last 2 minutes) and nothing was signed. Please try again.",
     },
     "sign_err_plus_required": {
-        "zh-HK": "數碼簽署需要智方便+。你的 tungban 通辦帳戶是智方便（基本）帳戶：請攜同香港身份證到登記處"
-        "親身升級至智方便+，然後再簽署。",
-        "en": "Signing needs iAM Smart+. Your tungban account is iAM Smart (basic): upgrade it to "
-        "iAM Smart+ in person at a registration counter with your HKID card, then sign again.",
+        "zh-HK": "數碼簽署需要通辦+帳戶。你的 tungban 通辦帳戶是基本帳戶：請攜同香港身份證到登記處"
+        "親身升級至通辦+帳戶，然後再簽署。",
+        "en": "Signing needs a tungban+ account. Your tungban account is basic: upgrade it to "
+        "tungban+ in person at a registration counter with your HKID card, then sign again.",
     },
     "sign_err_certificate_revoked": {
         "zh-HK": "你的簽署證書已被撤銷。請重新綁定 tungban 通辦 app 以取得新證書，然後再試一次。",
@@ -279,7 +278,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh-HK": "由水務署經授權數據交換閘提供",
         "en": "Supplied by the Water Supplies Department through the Consented Data Exchange Gateway",
     },
-    "addr_heading": {"zh-HK": "請在智方便 app 批准", "en": "Approve in your iAM Smart app"},
+    "addr_heading": {"zh-HK": "請在通辦 app 批准", "en": "Approve in your tungban app"},
     "addr_intro": {
         "zh-HK": "運輸署（本服務）要求經授權數據交換閘，從水務署取得你登記的地址。只有你在 app 同意後，水務署才會提供。",
         "en": "The Transport Department (this service) asks for your address registered with the Water Supplies "
@@ -453,12 +452,12 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     # --- plain words for residents (issue 16) ------------------------------------------
     "login_summary_plus": {
-        "zh-HK": "已用 tungban 通辦登入，身份已在登記櫃位親身核實（智方便+）。",
-        "en": "Signed in with tungban 通辦, identity checked in person at a registration counter (iAM Smart+).",
+        "zh-HK": "已用 tungban 通辦登入，身份已在登記櫃位親身核實（通辦+帳戶）。",
+        "en": "Signed in with tungban 通辦, identity checked in person at a registration counter (tungban+ account).",
     },
     "login_summary_basic": {
-        "zh-HK": "已用 tungban 通辦登入，基本帳戶（智方便）：身份未經親身核實。",
-        "en": "Signed in with tungban 通辦, basic account (iAM Smart): identity not checked in person.",
+        "zh-HK": "已用 tungban 通辦登入，基本帳戶（非通辦+）：身份未經親身核實。",
+        "en": "Signed in with tungban 通辦, basic account (not tungban+): identity not checked in person.",
     },
     "login_summary_other": {"zh-HK": "已用 tungban 通辦登入。", "en": "Signed in with tungban 通辦."},
     "amr_words_two_step": {
@@ -522,13 +521,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Try again, or fill in the form yourself; if it keeps happening, call our enquiry line and give "
         "the error code below.",
     },
-    "plus_what_title": {"zh-HK": "甚麼是智方便+？", "en": "What is iAM Smart+?"},
+    "plus_what_title": {"zh-HK": "甚麼是通辦+帳戶？", "en": "What is a tungban+ account?"},
     "plus_what": {
-        "zh-HK": "智方便+ 表示職員已在登記櫃位親身核實你的身份。你需要智方便+ 才可以數碼簽署文件，"
-        "其效力等同親筆簽名。你現時的帳戶是基本的智方便帳戶。",
-        "en": "iAM Smart+ means an officer has checked your identity in person at a registration counter. "
+        "zh-HK": "通辦+帳戶表示職員已在登記櫃位親身核實你的身份。你需要通辦+帳戶才可以數碼簽署文件，"
+        "其效力等同親筆簽名。你現時的帳戶是通辦基本帳戶。",
+        "en": "A tungban+ account means an officer has checked your identity in person at a registration counter. "
         "You need it to sign documents digitally, with the same effect as your handwritten signature. "
-        "Your account is a basic iAM Smart account.",
+        "Your account is a basic tungban account.",
     },
     "plus_how_title": {"zh-HK": "如何升級", "en": "How to upgrade"},
     "plus_how_visit": {

@@ -184,7 +184,7 @@ class TestFill:
 
         # The waiting page: approval link and QR code, polling the service's own status.
         page = html(client.get("/address/wsd?lang=en"))
-        assert "Approve in your iAM Smart app" in page and "請在智方便 app 批准" in page
+        assert "Approve in your tungban app" in page and "請在通辦 app 批准" in page
         assert f'id="open-app" class="button primary" href="{consent["approval_uri"]}"' in page
         assert '<div class="qr"><svg' in page
         assert 'data-status-url="/address/wsd/status"' in page and "sign.js" in page

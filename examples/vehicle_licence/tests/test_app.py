@@ -236,14 +236,14 @@ class TestLanguage:
     def test_default_is_traditional_chinese(self, client):
         page = html(client.get("/"))
         assert '<html lang="zh-Hant-HK">' in page
-        assert "以 tungban 通辦（智方便）登入" in page
+        assert "以 tungban 通辦登入" in page
         assert 'id="lang-switch"' in page and 'href="/?lang=en"' in page
 
     def test_switch_to_english_sets_cookie(self, client):
         resp = client.get("/?lang=en")
         page = html(resp)
         assert '<html lang="en">' in page
-        assert "Log in with tungban 通辦 (iAM Smart)" in page
+        assert "Log in with tungban" in page
         assert "Fill form without logging in" in page
         assert "vl_lang=en" in resp.headers.get("Set-Cookie", "")
         # the cookie keeps English on the next page
@@ -445,7 +445,7 @@ class TestCallback:
             assert f'id="{name}-source"' in page, name
         assert '<code id="sub">pairwise-sub-123</code>' in page
         assert '<code id="acr">urn:tungban:acr:plus</code>' in page
-        assert "智方便+" in page
+        assert "通辦+" in page
         assert 'id="missing-essential"' not in page
 
     @pytest.mark.parametrize("fake_op", ["ES256"], indirect=True)
@@ -464,7 +464,7 @@ class TestCallback:
         assert input_value(page, "email") == "" and 'id="email-source"' not in page
         assert input_value(page, "address") == ""
         assert 'id="hkid-source"' in page
-        assert "(iAM Smart)" in page
+        assert "basic account (not tungban+)" in page
 
     def test_missing_essential_claims_noted(self, client, fake_op):
         fake_op.claims = {"sub": CLAIMS["sub"], "email": "a@b.hk"}

@@ -1,6 +1,6 @@
 """What a resident reads on the sample service (issue 16, res16 items 2 and 5): plain
 bilingual words, the protocol's values only behind "Technical details"; error pages without a
-library's English text, with what to do next; the iAM Smart+ tier explained where signing is
+library's English text, with what to do next; the tungban+ tier explained where signing is
 offered to a basic-tier resident."""
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def test_basic_tier_in_plain_words(client, fake_op):
     fake_op.acr = "urn:tungban:acr:basic"
     login(client, fake_op)
     words = re.search(r'id="login-summary"[^>]*>(.*?)</p>', html(client.get("/form?lang=en")), re.S).group(1)
-    assert "basic account" in words and "iAM Smart" in words
+    assert "basic account" in words and "tungban+" in words
 
 
 @pytest.mark.parametrize("lang", ["en", "zh-HK"])
@@ -64,7 +64,7 @@ def test_every_op_error_has_next_steps_in_both_languages():
         assert re.search(r"[\u4e00-\u9fff]", entry["zh-HK"])
 
 
-def test_basic_tier_is_told_what_iam_smart_plus_is_where_signing_is_offered(client, fake_op):
+def test_basic_tier_is_told_what_tungban_plus_is_where_signing_is_offered(client, fake_op):
     fake_op.acr = "urn:tungban:acr:basic"
     login(client, fake_op)
     reference = submit(client)

@@ -120,7 +120,7 @@ class TestSigningAfterLogin:
         reference = submit(client)
         page = html(client.get(f"/confirmation/{reference}?lang=en"))
         assert 'id="sign-declaration"' in page and "Sign the declaration" in page
-        assert "iAM Smart+" in page
+        assert "tungban+" in page
         assert 'id="sign-basic-warning"' not in page  # acr is plus
         assert f'href="/declaration/{reference}.pdf"' in page
 
@@ -207,7 +207,7 @@ class TestSigningAfterLogin:
                 "你的簽署證書已被撤銷",
                 True,
             ),
-            ("failed", "plus_required", "Signing needs iAM Smart+", "數碼簽署需要智方便+", False),
+            ("failed", "plus_required", "Signing needs a tungban+ account", "數碼簽署需要通辦+帳戶", False),
             ("failed", "something_new", "tungban could not sign the declaration", "tungban 通辦未能簽署聲明", True),
         ],
     )
@@ -258,7 +258,7 @@ class TestSigningRefused:
         fake_op.sign_refusal = refusal
         return reference, start_signing(client, reference)
 
-    def test_basic_tier_needs_iam_smart_plus(self, client, fake_op):
+    def test_basic_tier_needs_tungban_plus(self, client, fake_op):
         fake_op.acr = "urn:tungban:acr:basic"
         login(client, fake_op)
         reference = submit(client)
@@ -267,12 +267,12 @@ class TestSigningRefused:
         fake_op.sign_refusal = (
             403,
             "plus_required",
-            "Signing needs iAM Smart+: upgrade your account at a registration counter.",
+            "Signing needs a tungban+ account: upgrade at a registration counter.",
         )
         resp = start_signing(client, reference)
         assert resp.status_code == 403
         page = html(resp)
-        assert "數碼簽署需要智方便+" in page and "Signing needs iAM Smart+" in page
+        assert "數碼簽署需要通辦+帳戶" in page and "Signing needs a tungban+ account" in page
         assert "registration counter" in page and "登記處" in page
         assert '<code id="error-code" translate="no">plus_required</code>' in page
 

@@ -38,7 +38,7 @@ def rebind_ttl() -> dt.timedelta:
 
 class RebindRequest(models.Model):
     """An officer's request to issue a new activation code for an account that has a bound
-    phone or is iAM Smart+ (a re-binding: the new phone takes the account over).
+    phone or is tungban+ (a re-binding: the new phone takes the account over).
 
     It needs a recorded ``reason`` and identity check (``document_type`` seen, and the last
     characters of its number, ``document_reference``) and a second officer's approval: a

@@ -2,7 +2,7 @@
 
 ``Counter officers`` register residents, suspend and reinstate accounts, unbind devices, issue
 first activation codes and ask for a re-binding. ``Counter supervisors`` may also approve an
-other officer's re-binding of an account that has a bound phone or is iAM Smart+. Officers of
+other officer's re-binding of an account that has a bound phone or is tungban+. Officers of
 an issuing department (:mod:`tungban.credentials`) are a different role: membership of an
 ``Issuer``'s officers, not these groups. The groups are created by a migration
 (``counter/migrations``); an administrator puts staff users in them.

@@ -96,7 +96,7 @@ def new_totp_device(user) -> dict:
 
 def needs_second_officer(resident: Resident) -> bool:
     """Whether a new activation code for ``resident`` is a re-binding that needs a second
-    officer's approval: the account is iAM Smart+ (it can sign legally), or has *ever* had a
+    officer's approval: the account is tungban+ (it can sign legally), or has *ever* had a
     phone bound or a binding started (:func:`tungban.wallet.services.has_been_bound`), so that
     unbinding or suspending first does not make it a first code. Only a never-bound account's
     first code is one officer's. Source: issue 13 item 1 and its security review."""

@@ -150,7 +150,7 @@ def staff_logout(request):
 @counter_role
 @require_http_methods(["GET", "POST"])
 def register(request):
-    """Counter registration: the officer has checked the card in person → iAM Smart+."""
+    """Counter registration: the officer has checked the card in person → tungban+."""
     form = CounterRegistrationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
@@ -289,7 +289,7 @@ def issue_rebind_code(request, pk):
 @counter_role
 @require_POST
 def revoke_signing_certificate(request, public_id, serial):
-    """Revoke one of the resident's signing certificates (iAM Smart+): its key is destroyed
+    """Revoke one of the resident's signing certificates (tungban+): its key is destroyed
     and its serial goes on the signing CA's CRL. Needs a reason and an explicit confirmation."""
     resident = get_object_or_404(Resident, public_id=public_id)
     credential = next((c for c in signing.credentials_of(resident) if c.serial == serial), None)
@@ -361,7 +361,7 @@ def resident_action(request, public_id, action):
                 messages.warning(
                     request,
                     _(
-                        "This account has had a phone bound or is iAM Smart+: a new activation code needs "
+                        "This account has had a phone bound or is tungban+: a new activation code needs "
                         "a re-binding request, approved by a second officer (a counter supervisor)."
                     ),
                 )

@@ -1,7 +1,7 @@
-"""Residents (智方便 iAM Smart accounts), their guardians' consents and the population register.
+"""Residents (tungban accounts), their guardians' consents and the population register.
 
 Source: ../shared/MISSION.md §1 and issue #2 — HKID holders aged 11+, 11-17 with a
-parent's or guardian's consent; two tiers (iAM Smart ``basic``, iAM Smart+ ``plus``)
+parent's or guardian's consent; two tiers (tungban ``basic``, tungban+ ``plus``)
 stored with how identity was proofed; one HKID → one account.
 
 At rest (issue 13 item 10): HKID numbers, names, dates of birth and the e-ME contact data
@@ -36,8 +36,8 @@ class HkidQuerySet(models.QuerySet):
 
 
 class Tier(models.TextChoices):
-    BASIC = "basic", _("iAM Smart (basic)")
-    PLUS = "plus", _("iAM Smart+ (plus)")
+    BASIC = "basic", _("tungban (basic)")
+    PLUS = "plus", _("tungban+ (plus)")
 
 
 class ProofingMethod(models.TextChoices):

@@ -54,7 +54,7 @@ from .models import ProofingMethod, Resident, ResidentStatus, SyntheticSeed, Tie
 
 SYNTHETIC_LIMIT = 26 * 10**6  #: synthetic numbers n are 0 … SYNTHETIC_LIMIT - 1
 _SYNTHETIC_REGEX = r"^Z[A-Z][0-9]{6}[0-9A]$"
-PLUS_SHARE = 0.6  #: share of iAM Smart+ residents; the rest are basic
+PLUS_SHARE = 0.6  #: share of tungban+ residents; the rest are basic
 
 _SURNAMES = [
     ("CHAN", "陳"),

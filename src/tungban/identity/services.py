@@ -239,7 +239,7 @@ def register_resident(
 def register_at_counter(officer, **data) -> Resident:
     """Path (a): an officer registers a resident after checking the HKID card in person.
 
-    Counter registration proofs identity in person, so the account is iAM Smart+ (``plus``).
+    Counter registration proofs identity in person, so the account is tungban+ (``plus``).
     Same arguments and errors as :func:`register_resident` (without tier/proofing).
     """
     return register_resident(tier=Tier.PLUS, proofing_method=ProofingMethod.COUNTER_IN_PERSON, officer=officer, **data)

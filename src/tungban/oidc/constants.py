@@ -14,7 +14,7 @@ EME_SCOPES = ["openid", "profile", "hkid", "address", "billing_address", "phone"
 #: clients that were granted this scope by an administrator.
 OFFLINE_ACCESS_SCOPE = "offline_access"
 
-#: ``acr`` values: iAM Smart (basic) and iAM Smart+ (plus) accounts, and either confirmed with
+#: ``acr`` values: tungban (basic) and tungban+ (plus) accounts, and either confirmed with
 #: two factors (``mfa`` in ``amr``: the web app's passkey with user verification on top of the
 #: device key). What each requires and how they compare: :mod:`.stepup` (issue 16 item 3).
 ACR_BASIC = "urn:tungban:acr:basic"

@@ -100,9 +100,9 @@ class Client(ClientMixin, models.Model):
         default="",
         choices=[
             ("", _("Any tungban account")),
-            ("urn:tungban:acr:plus", _("iAM Smart+ account")),
+            ("urn:tungban:acr:plus", _("tungban+ account")),
             ("urn:tungban:acr:mfa", _("Any account, confirmed with two factors (passkey in the app)")),
-            ("urn:tungban:acr:plus:mfa", _("iAM Smart+ account, confirmed with two factors (passkey in the app)")),
+            ("urn:tungban:acr:plus:mfa", _("tungban+ account, confirmed with two factors (passkey in the app)")),
         ],
         help_text=_(
             "The level every login to this service must reach (acr); a login request may ask for "

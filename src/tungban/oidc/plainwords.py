@@ -96,7 +96,7 @@ _WORDS: dict[str, dict] = {
         "title": _("A stronger sign-in is needed"),
         "message": _(
             "The online service needs a higher level of identity check than this sign-in gave (for example "
-            "iAM Smart+, checked at a registration counter). Nothing was shared."
+            "a tungban+ account, checked at a registration counter). Nothing was shared."
         ),
         "next": _(
             "Upgrade your account at a registration counter (bring your Hong Kong identity card), then start "

@@ -9,7 +9,7 @@ Authlib handles the protocol; this module supplies storage and the platform's ru
 * refresh tokens only with ``offline_access`` (OIDC Core §11), rotated on every use with
   reuse detection (RFC 9700 §4.14.2);
 * ID tokens are ES256-signed with the active database key, ``sub`` is pairwise per sector
-  (OIDC Core §8.1), ``acr`` tells iAM Smart (basic) from iAM Smart+ (plus).
+  (OIDC Core §8.1), ``acr`` tells tungban (basic) from tungban+ (plus).
 """
 
 from __future__ import annotations

@@ -99,7 +99,7 @@ def resident_for_sub(client: Client, sub: str) -> Resident | None:
 
 
 def acr_for(resident: Resident) -> str:
-    """The account's level: iAM Smart+ accounts ``urn:tungban:acr:plus``, others basic (the
+    """The account's level: tungban+ accounts ``urn:tungban:acr:plus``, others basic (the
     ``acr`` of a login that required nothing; see :func:`acr_for_login`)."""
     return ACR_PLUS if resident.tier == Tier.PLUS else ACR_BASIC
 

@@ -2,12 +2,12 @@
 protect (issue 16 item 3; anchor study §2.6 and §4(f) F2/F3).
 
 **Levels** (``acr`` values, OIDC Core §2; discovery ``acr_values_supported``). Each names what
-a login proves on two axes — the account's identity assurance (iAM Smart+ accounts were
+a login proves on two axes — the account's identity assurance (tungban+ accounts were
 proofed in person at a counter) and the authentication's factors (``mfa`` in ``amr``, RFC 8176:
 the web app's passkey with user verification on top of the device key):
 
 ======================== =================== =================
-value                    iAM Smart+ account  two factors (mfa)
+value                    tungban+ account    two factors (mfa)
 ======================== =================== =================
 ``urn:tungban:acr:basic``    –                   –
 ``urn:tungban:acr:plus``     required            –
@@ -41,7 +41,7 @@ from collections.abc import Sequence
 from .constants import ACR_BASIC, ACR_MFA, ACR_PLUS, ACR_PLUS_MFA, AMR_MFA
 from .errors import InsufficientUserAuthentication
 
-#: ``acr`` value → ``(needs an iAM Smart+ account, needs two factors)``, weakest first (the
+#: ``acr`` value → ``(needs a tungban+ account, needs two factors)``, weakest first (the
 #: order of discovery's ``acr_values_supported``).
 LEVELS: dict[str, tuple[bool, bool]] = {
     ACR_BASIC: (False, False),
@@ -52,7 +52,7 @@ LEVELS: dict[str, tuple[bool, bool]] = {
 
 
 def satisfies(*, plus: bool, mfa: bool, value: str) -> bool:
-    """Whether a login of an iAM Smart+ account (``plus``) with two factors (``mfa``)
+    """Whether a login of a tungban+ account (``plus``) with two factors (``mfa``)
     satisfies the level ``value``; an unknown value is never satisfied."""
     need = LEVELS.get(value)
     return need is not None and (plus or not need[0]) and (mfa or not need[1])

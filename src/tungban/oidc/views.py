@@ -50,7 +50,7 @@ jwks = require_safe(hot.jwks)
 
 #: What the + tier is and how to get it, where a basic-tier resident meets it (issue 16).
 PLUS_TIER_HELP = gettext_lazy(
-    "iAM Smart+ means an officer checked your identity in person at a registration counter; it lets you sign "
+    "A tungban+ account means an officer checked your identity in person at a registration counter; it lets you sign "
     "documents and use services that need a stronger check. To upgrade, visit a registration counter with your "
     "Hong Kong identity card and the phone that has the tungban 通辦 app. It is free and takes a few minutes."
 )
@@ -362,9 +362,10 @@ def authorize_complete(request, approval_id):
         )
     elif status == RequestStatus.APPROVED:  # approved, but the account's tier is below what the service requires
         title, message = (
-            _("iAM Smart+ is needed"),
+            _("A tungban+ account is needed"),
             _(
-                "%(service)s needs an iAM Smart+ login. Upgrade your account at a registration counter. Nothing was shared."
+                "%(service)s needs a login with a tungban+ account. Upgrade your account at a registration counter. "
+                "Nothing was shared."
             ),
         )
         next_step = PLUS_TIER_HELP

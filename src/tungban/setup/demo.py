@@ -51,7 +51,7 @@ SAMPLE_SERVICE = {
     "name_zh": "運輸署 — 車輛牌照續期（示範）",
 }
 SAMPLE_SERVICE_URL = "http://127.0.0.1:8100"
-#: The sample service fills its form from e-ME and has the declaration signed (iAM Smart+).
+#: The sample service fills its form from e-ME and has the declaration signed (tungban+).
 SAMPLE_SERVICE_SCOPES = [*EME_SCOPES, SIGNING_SCOPE, CDEG_SCOPE]
 #: The demo mini-program (examples/miniapps/library_card), published by ``tungban demo``.
 DEMO_MINIAPP = Path(__file__).resolve().parents[3] / "examples" / "miniapps" / "library_card"

@@ -10,7 +10,7 @@ from tungban.oidc import errors as oidc_errors
 
 # Who may sign and ask for signatures
 PlusRequired = Forbidden.define(
-    "plus_required", _("Signing needs iAM Smart+: upgrade your account at a registration counter.")
+    "plus_required", _("Signing needs a tungban+ account: upgrade at a registration counter.")
 )
 NoDevice = Forbidden.define("no_device", _("Bind the app first."))
 CertificateRevoked = Forbidden.define(

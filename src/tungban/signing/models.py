@@ -1,4 +1,4 @@
-"""Digital signing (iAM Smart+, issue #3): the platform's certification authority, residents'
+"""Digital signing (tungban+ accounts, issue #3): the platform's certification authority, residents'
 signing credentials (a remote key plus an X.509 certificate), CRLs and signing requests.
 
 Signing keys are remote, as in the Cloud Signature Consortium model: they stay in the

@@ -111,7 +111,7 @@ def stamp_pdf(signer_name: str, signed_at: dt.datetime) -> bytes:
         "數碼簽署 Digitally signed",
         f"簽署人 Signer: {signer_name}",
         f"時間 Time: {when}",
-        "智方便+ iAM Smart+ · tungban",
+        "通辦+ tungban+",
     )
     return _render_stamp(lines, stamp_font())
 

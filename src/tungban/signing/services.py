@@ -1,4 +1,4 @@
-"""Digital signing domain logic (issue #3; MISSION §1, iAM Smart+ under the Electronic
+"""Digital signing domain logic (issue #3; MISSION §1, tungban+ accounts under the Electronic
 Transactions Ordinance, Cap. 553).
 
 Flow (modelled on the Cloud Signature Consortium API's remote signing): an online service

@@ -1,5 +1,5 @@
 """Issue 13 item 1: only counter roles use the counter; re-binding an account that has a bound
-phone or is iAM Smart+ needs a reason, an identity check and a second officer's approval (a
+phone or is tungban+ needs a reason, an identity check and a second officer's approval (a
 supervisor), and the old phone is told."""
 
 import pytest

@@ -60,7 +60,7 @@ def test_suspend_unbind_and_new_code(staff_client):
     staff_client.post(f"/staff/residents/{r.public_id}/reinstate", {})
     r.refresh_from_db()
     assert r.status == "active"
-    # iAM Smart+: a new code is a re-binding, which one officer alone cannot do (issue 13 item 1;
+    # tungban+: a new code is a re-binding, which one officer alone cannot do (issue 13 item 1;
     # counter/tests/test_roles_and_rebind.py covers the approval).
     codes = set(ActivationCode.objects.filter(resident=r).values_list("pk", flat=True))
     resp = staff_client.post(f"/staff/residents/{r.public_id}/activation", {})

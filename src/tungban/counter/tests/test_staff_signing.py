@@ -1,4 +1,4 @@
-"""Officers' view of a resident's signing certificates (iAM Smart+) and revoking one."""
+"""Officers' view of a resident's signing certificates (tungban+) and revoking one."""
 
 import pytest
 from cryptography import x509
@@ -57,7 +57,7 @@ def crl_entry(serial: str):
 
 def test_page_says_when_there_is_no_certificate(staff_client, resident):
     html = page(staff_client, resident)
-    assert "Signing certificates (iAM Smart+)" in html
+    assert "Signing certificates (tungban+)" in html
     assert "No signing certificate yet" in html
     assert "/signing-certificates/" not in html
 

@@ -95,7 +95,7 @@ def test_address_filled_through_the_gateway_and_shown_in_history(issuer, officer
     # 3. First the resident declines: nothing is shared, the form says so, the address stays.
     link = _ask_for_address(desktop, issuer)
     heading = desktop.text_content("#address-heading")
-    assert "Approve in your iAM Smart app" in heading and "請在智方便 app 批准" in heading
+    assert "Approve in your tungban app" in heading and "請在通辦 app 批准" in heading
     desktop.wait_for_selector(".qr svg")  # drawn by the page's script once it has loaded
     assert desktop.locator(".qr svg").count() == 1
     assert desktop.text_content("#address-purpose").strip() == PURPOSE

@@ -158,7 +158,7 @@ def test_the_residents_own_language_choice_beats_ui_locales(issuer):
 
 def test_acr_values_are_advertised_and_honoured(issuer, meta, officer, tmp_path):
     """``acr_values`` (OIDC Core §3.1.2.1) names the levels the service accepts: a basic
-    (iAM Smart) account cannot complete a login that asks only for iAM Smart+."""
+    (tungban) account cannot complete a login that asks only for tungban+."""
     from tungban.identity.models import Resident
     from tungban.testing.factories import make_resident
 

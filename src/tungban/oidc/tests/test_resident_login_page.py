@@ -272,6 +272,6 @@ def test_basic_account_refused_by_a_plus_service_is_told_how_to_upgrade(issuer, 
     rid = start_authorization(browser, issuer, _params(acr_values="urn:tungban:acr:plus"))
     app.decide(rid, PIN, "approve")
     page = complete_authorization(browser, issuer, rid).text
-    assert "iAM Smart+ is needed" in page
+    assert "A tungban+ account is needed" in page
     next_step = re.search(r'id="result-next"[^>]*>(.*?)</p>', page, re.S).group(1)
     assert "registration counter" in next_step and "identity card" in next_step and "free" in next_step

@@ -125,7 +125,7 @@ def _bearer_request(token: str):
 def test_any_api_answers_step_up_and_a_new_login_with_acr_values_passes(issuer, resident, basic_app):
     _, secret = make_client("svc-a", RP)
     weak = login(issuer, basic_app, "svc-a", secret, RP)["access_token"]
-    # An API of the platform that needs iAM Smart+ (any ninja API guarded by ScopedBearer).
+    # An API of the platform that needs a tungban+ account (any ninja API guarded by ScopedBearer).
     guard = ScopedBearer("openid", acr_values=[ACR_PLUS])
     with pytest.raises(DomainError) as err:
         guard(_bearer_request(weak))

@@ -1,6 +1,6 @@
 """Signing as the resident sees it in the app (issue 16, res16 items 4 and 5): a short
 comparison code, the same as the service's, instead of a 64-character digest; the PDF's pages
-shown in the app (rendered by the platform); a basic-tier account told what iAM Smart+ is and
+shown in the app (rendered by the platform); a basic-tier account told what tungban+ is and
 how to get it."""
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def test_app_shows_the_comparison_code_and_the_pdfs_pages(issuer, e2e_browser, o
     phone.screenshot(path=str(SHOTS / "app-sign-390.png"), full_page=True)
 
 
-def test_basic_account_is_told_what_iam_smart_plus_is(issuer, e2e_browser, officer, signing_client):
+def test_basic_account_is_told_what_tungban_plus_is(issuer, e2e_browser, officer, signing_client):
     resident = make_resident(officer)
     resident.tier = "basic"
     resident.save(update_fields=["tier"])

@@ -184,7 +184,7 @@ def test_plus_resident_signs_the_declaration(issuer, sample_service, worker, bro
         >= 0
     )
     legal = phone.text_content("#sign-legal")
-    assert "iAM Smart+" in legal and "智方便+" in legal and "legally" in legal
+    assert "tungban+" in legal and "legally" in legal
     assert "CHAN" in phone.text_content("#sign-signer")
     assert phone.locator("#sign-needs-plus").is_hidden()
     assert phone.text_content("#approve-button").strip() == "Approve and sign"
@@ -279,7 +279,7 @@ def test_basic_tier_resident_sees_why_nothing_was_signed(issuer, browser, office
     phone.wait_for_selector("#result:not([hidden])")
     assert phone.text_content("#result-heading").strip() == "Not signed"
     assert phone.get_attribute("#result", "data-status") == "failed"
-    assert "iAM Smart+" in phone.text_content("#result-message")
+    assert "tungban+" in phone.text_content("#result-message")
     phone.screenshot(path=str(shots / "sign-failed.png"))
 
     result = requests.get(

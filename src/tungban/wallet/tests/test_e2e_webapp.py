@@ -128,7 +128,7 @@ def test_bind_approve_release_and_history(issuer, resident, phone, context, serv
     # Installable: manifest linked, service worker controlling /app/.
     assert phone.get_attribute("link[rel=manifest]", "href") == "/app/manifest.webmanifest"
     assert phone.evaluate("navigator.serviceWorker.ready.then(r => r.scope)") == f"{issuer}/app/"
-    assert phone.text_content("#account-tier").strip() == "iAM Smart+"
+    assert phone.text_content("#account-tier").strip() == "tungban+"
     assert phone.text_content("#account-hkid").strip() == resident.hkid_masked
     assert "Tai Man" in phone.text_content("#account")
     # The key pair in IndexedDB is not extractable.
@@ -312,7 +312,7 @@ def test_self_registration_profile_edit_and_unbind(issuer, phone):
     phone.click("#register-submit")
     phone.wait_for_selector("#screen-home:not([hidden])")
     phone.wait_for_selector("#profile dd[data-field=email]:has-text('siuming@example.hk')")
-    assert phone.text_content("#account-tier").strip() == "iAM Smart"
+    assert phone.text_content("#account-tier").strip() == "tungban"
     assert "李小明" in phone.text_content("#account-name-zh")
 
     phone.click("#profile-edit summary")
