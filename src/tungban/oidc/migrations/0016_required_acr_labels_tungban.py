@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('oidc', '0014_verbose_names'),
+        ('oidc', '0015_token_release_copies'),
     ]
 
     operations = [
