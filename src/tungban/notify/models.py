@@ -165,6 +165,10 @@ class PushSubscription(models.Model):
     lang = models.CharField(max_length=10, default="zh-Hant")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        verbose_name = _("push subscription")
+        verbose_name_plural = _("push subscriptions")
+
 
 class PushDelivery(models.Model):
     """One notification's push to one subscription: its state (``pending``, ``sent``,
@@ -180,6 +184,10 @@ class PushDelivery(models.Model):
     last_status = models.PositiveIntegerField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        verbose_name = _("push delivery")
+        verbose_name_plural = _("push deliveries")
+
 
 class VapidKey(models.Model):
     """The platform's VAPID key pair (RFC 8292 §3.2: ECDSA P-256), made by ``tungban setup``
@@ -188,3 +196,7 @@ class VapidKey(models.Model):
     private_pem = models.BinaryField()
     public_key = models.CharField(max_length=100, help_text="Uncompressed point, base64url (applicationServerKey)")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("push server key (VAPID)")
+        verbose_name_plural = _("push server keys (VAPID)")
