@@ -1,10 +1,10 @@
-"""Issue 16 item 7 (staff16) and acceptance 3: axe-core reports no WCAG 2.1 A/AA violation on
+"""Issue 16 item 7 (staff16) and acceptance 3: axe-core reports no WCAG 2.x A/AA violation on
 any staff page — the counter's home, registration (empty and with errors), the resident's page,
 the activation-code page, the suspend confirmation, the re-binding approvals, the login lockout,
 and the Django admin's main pages — at desktop and phone width (390 px), in English and
 Traditional Chinese.
 
-axe-core is the copy bundled by ``axe-playwright-python``. Set ``TUNGBAN_SHOTS_DIR`` to also
+axe-core runs through :mod:`tungban.testing.a11y`. Set ``TUNGBAN_SHOTS_DIR`` to also
 save a full-page screenshot of each page (for reviewers; never committed).
 """
 
@@ -16,28 +16,13 @@ from pathlib import Path
 import pytest
 
 from tungban.counter import services as counter
+from tungban.testing.a11y import assert_no_violations
 from tungban.testing.browser import TIMEOUT
 from tungban.testing.factories import make_client, staff_login_page, staff_user, valid_hkid
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-#: The WCAG 2.1 A and AA rules (axe-core tags).
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
-
-
-def _axe():
-    from axe_playwright_python.sync_playwright import Axe
-
-    return Axe()
-
-
-def _violations(axe, page) -> list[str]:
-    results = axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}})
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} — " + "; ".join(n["target"][0] for n in v["nodes"][:3])
-        for v in results.response["violations"]
-    ]
 
 
 def _shot(page, name: str, lang: str, width: str) -> None:
@@ -84,15 +69,11 @@ def test_every_staff_page_has_no_axe_violations(issuer, resident, officer, e2e_b
     licence = credentials.issue(
         credentials.get_type("senior-citizen-card"), holder, {"card_number": "SC12345678"}, issued_by="officer:test"
     )
-    axe = _axe()
-    found: dict[str, list[str]] = {}
 
     def check(page, name, width):
         page.wait_for_load_state("load")
         _shot(page, name, lang, width)
-        problems = _violations(axe, page)
-        if problems:
-            found[f"{name} [{lang}, {width}]"] = problems
+        assert_no_violations(page, f"{name} [{lang}, {width}]")
 
     for width, viewport in WIDTHS.items():
         # The officer's pages.
@@ -186,5 +167,3 @@ def test_every_staff_page_has_no_axe_violations(issuer, resident, officer, e2e_b
         page.wait_for_selector("#lockout")
         check(page, "lockout", width)
         ctx.close()
-
-    assert not found, "\n".join(f"{page}: {v}" for page, problems in found.items() for v in problems)
