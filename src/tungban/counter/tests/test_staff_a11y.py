@@ -75,11 +75,22 @@ def test_every_staff_page_has_no_axe_violations(issuer, resident, officer, e2e_b
         _shot(page, name, lang, width)
         assert_no_violations(page, f"{name} [{lang}, {width}]")
 
+    def logged_in(user, start):
+        page = _context(e2e_browser, issuer, lang, WIDTHS["desktop"]).new_page()
+        staff_login_page(page, issuer, user, start)
+        return page
+
+    # One login per role (password and TOTP code: the costly part of this test); each role's
+    # pages are then visited at each width in the same session.
+    officer_page = logged_in(officer, "/staff/")
+    supervisor_page = logged_in(supervisor, "/staff/")
+    credentials_page = logged_in(credential_officer, "/staff/credentials/")
+    admin_page = logged_in(admin, "/admin/")
     for width, viewport in WIDTHS.items():
         # The officer's pages.
-        ctx = _context(e2e_browser, issuer, lang, viewport)
-        page = ctx.new_page()
-        staff_login_page(page, issuer, officer, "/staff/")
+        page = officer_page
+        page.set_viewport_size(viewport)
+        page.goto(f"{issuer}/staff/")
         check(page, "counter-home", width)
         page.goto(f"{issuer}/staff/residents/new")
         check(page, "register", width)
@@ -98,23 +109,21 @@ def test_every_staff_page_has_no_axe_violations(issuer, resident, officer, e2e_b
             page.click("#suspend-submit")  # no reason given: the error on its field
             page.wait_for_selector("#id_reason_error")
             check(page, "suspend-errors", width)
-        ctx.close()
 
         # A supervisor's approvals: the waiting list and the request on the resident's page.
-        ctx = _context(e2e_browser, issuer, lang, viewport)
-        page = ctx.new_page()
-        staff_login_page(page, issuer, supervisor, "/staff/")
+        page = supervisor_page
+        page.set_viewport_size(viewport)
+        page.goto(f"{issuer}/staff/")
         page.wait_for_selector("#pending-rebinds")
         check(page, "approvals", width)
         page.goto(f"{issuer}{resident_path}#rebind")
         check(page, "resident-approval", width)
-        ctx.close()
 
         # A credential officer's pages: the home, a credential, and the revoke confirmation
         # (issue 16 item 2) with its errors.
-        ctx = _context(e2e_browser, issuer, lang, viewport)
-        page = ctx.new_page()
-        staff_login_page(page, issuer, credential_officer, "/staff/credentials/")
+        page = credentials_page
+        page.set_viewport_size(viewport)
+        page.goto(f"{issuer}/staff/credentials/")
         check(page, "credentials-home", width)
         page.goto(f"{issuer}/staff/credentials/{licence.id}")
         check(page, "credential", width)
@@ -124,12 +133,11 @@ def test_every_staff_page_has_no_axe_violations(issuer, resident, officer, e2e_b
         page.click("#confirm-revoke")
         page.wait_for_selector("#id_reason_error")
         check(page, "credential-revoke-errors", width)
-        ctx.close()
 
         # The administrator's main pages.
-        ctx = _context(e2e_browser, issuer, lang, viewport)
-        page = ctx.new_page()
-        staff_login_page(page, issuer, admin, "/admin/")
+        page = admin_page
+        page.set_viewport_size(viewport)
+        page.goto(f"{issuer}/admin/")
         check(page, "admin-index", width)
         for name, path in [
             ("admin-residents", "/admin/identity/resident/"),
@@ -140,7 +148,8 @@ def test_every_staff_page_has_no_axe_violations(issuer, resident, officer, e2e_b
         ]:
             page.goto(f"{issuer}{path}")
             check(page, name, width)
-        ctx.close()
+    for page in (officer_page, supervisor_page, credentials_page, admin_page):
+        page.context.close()
 
     # The login lockout (django-axes), after too many failed attempts for one username.
     from axes.models import AccessAttempt
