@@ -109,7 +109,10 @@ def test_resident_pages_have_no_axe_violations(issuer, e2e_browser, sample_servi
     phone.click("#decline-button")
     phone.wait_for_selector("#result:not([hidden])")
     web.bring_to_front()
-    web.goto(f"{issuer}/oidc/authorize/{link.rsplit('/', 1)[1]}/complete")
+    # The sign-in page sees the answer and opens its outcome itself (oidc/static/oidc: it polls the
+    # status): wait for that navigation. A goto of the same address raced it (net::ERR_ABORTED
+    # in a loaded full run).
+    web.wait_for_url(re.compile(rf"/oidc/authorize/{re.escape(link.rsplit('/', 1)[1])}/complete"))
     web.wait_for_selector("#result-title")
     assert_no_violations(web, f"the declined page ({lang})")
 
