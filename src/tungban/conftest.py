@@ -96,9 +96,11 @@ def app_home(tmp_path):
     return tmp_path / "app"
 
 
-@pytest.fixture
-def e2e_browser(transactional_db):
-    """Headless Debian Chromium through Playwright (skipped when it is not installed)."""
+@pytest.fixture(scope="module")
+def _e2e_chromium():
+    """One Playwright driver and headless Chromium per test module: starting them costs about
+    3 s on a loaded 2-core machine, and the language-parametrised browser tests started them
+    for every test (issue 16, ci16 item 3). Tests share nothing else: see :func:`e2e_browser`."""
     from tungban.testing.browser import chromium_available, launch_browser, playwright_session
 
     if not chromium_available():
@@ -107,6 +109,18 @@ def e2e_browser(transactional_db):
         browser = launch_browser(pw)
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def e2e_browser(transactional_db, _e2e_chromium):
+    """Headless Debian Chromium through Playwright (skipped when it is not installed).
+
+    The browser process is the module's (:func:`_e2e_chromium`); a test makes its own
+    contexts (cookies, storage, passkeys: nothing carries over), and every context still open
+    after the test is closed, so no page of one test keeps calling the server during the next."""
+    yield _e2e_chromium
+    for context in list(_e2e_chromium.contexts):
+        context.close()
 
 
 @pytest.fixture(autouse=True)

@@ -164,7 +164,8 @@ WSGI_APPLICATION = "tungban.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Before the apps' templates: admin/base_site.html adds the admin's WCAG 2.2 styles.
+        "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -445,9 +446,16 @@ TUNGBAN_PKCS11_MODULE = os.environ.get("TUNGBAN_PKCS11_MODULE", "/usr/lib/sofths
 TUNGBAN_PKCS11_TOKEN = os.environ.get("TUNGBAN_PKCS11_TOKEN", "tungban")
 #: The token's user PIN; default: the file ``var/pkcs11-token`` written when the SoftHSM2 token is set up.
 TUNGBAN_PKCS11_PIN = os.environ.get("TUNGBAN_PKCS11_PIN", "")
-if "SOFTHSM2_CONF" not in os.environ and TUNGBAN_PKCS11_MODULE.endswith("libsofthsm2.so"):
+_SOFTHSM2_DERIVED = "TUNGBAN_SOFTHSM2_CONF_DERIVED"
+if TUNGBAN_PKCS11_MODULE.endswith("libsofthsm2.so") and (
+    "SOFTHSM2_CONF" not in os.environ or os.environ["SOFTHSM2_CONF"] == os.environ.get(_SOFTHSM2_DERIVED)
+):
     # SoftHSM2 keeps its token files under var/ (never committed), shared by all local workers.
-    os.environ["SOFTHSM2_CONF"] = str(VAR_DIR / "softhsm2.conf")
+    # The library reads SOFTHSM2_CONF from the environment, so children inherit it: a value
+    # derived here (marked so) is derived again by a child with another TUNGBAN_VAR_DIR, which
+    # would otherwise write its configuration into this var/ (issue 16, ci16 item 2); a
+    # SOFTHSM2_CONF that the operator set is kept.
+    os.environ["SOFTHSM2_CONF"] = os.environ[_SOFTHSM2_DERIVED] = str(VAR_DIR / "softhsm2.conf")
 #: A TrueType/OpenType font with Chinese and Latin glyphs for the visible signature stamp.
 TUNGBAN_STAMP_FONT = os.environ.get("TUNGBAN_STAMP_FONT", "")
 #: Most documents in one (bulk) signing request (issue #3: 50).

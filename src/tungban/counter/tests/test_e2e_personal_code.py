@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tungban.testing.a11y import assert_no_violations
 from tungban.testing.browser import TIMEOUT, add_virtual_authenticator, bind_web_app
 from tungban.testing.factories import make_resident, staff_login_page
 from tungban.wallet import services as wallet
@@ -27,12 +28,6 @@ def shots(tmp_path) -> Path:
     path = Path(os.environ.get("TUNGBAN_E2E_SCREENSHOTS", tmp_path))
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def _axe(page) -> list:
-    from axe_playwright_python.sync_playwright import Axe
-
-    return [(v["id"], [n["target"] for n in v["nodes"]]) for v in Axe().run(page).response["violations"]]
 
 
 def test_resident_shows_personal_code_and_officer_verifies(issuer, officer, e2e_browser, shots):
@@ -59,7 +54,7 @@ def test_resident_shows_personal_code_and_officer_verifies(issuer, officer, e2e_
     assert phone.get_attribute("#pc-qr", "src").startswith("data:image/svg+xml")
     assert len(code) <= 1300, len(code)  # a small QR (test_personal_code.py::test_the_qr_is_small)
     assert "counter" in phone.text_content("#pc-shows").lower()
-    assert _axe(phone) == []
+    assert_no_violations(phone, "the app's personal code (en-GB, 390 px)")
     phone.screenshot(path=str(shots / "personal-code-1-app.png"), full_page=True)
 
     # 2. The officer's page checks it: valid, the name, an identifier for this counter.
@@ -67,7 +62,7 @@ def test_resident_shows_personal_code_and_officer_verifies(issuer, officer, e2e_
     office_ctx.set_default_timeout(TIMEOUT)
     office = office_ctx.new_page()
     staff_login_page(office, issuer, officer, "/staff/personal-code")
-    assert _axe(office) == []
+    assert_no_violations(office, "the officer's personal-code check (en, 390 px)")
     office.fill("#credential", code)
     office.click("#verify-submit")
     office.wait_for_selector("#pc-result")
@@ -76,7 +71,7 @@ def test_resident_shows_personal_code_and_officer_verifies(issuer, officer, e2e_
     assert office.query_selector('#pc-claims dd[data-claim="name_zh"]') is None  # not chosen
     sub = office.text_content("#pc-sub").strip()
     assert len(sub) >= 16 and resident.hkid not in office.text_content("body")
-    assert _axe(office) == []
+    assert_no_violations(office, "the officer's personal-code result (en, 390 px)")
     office.screenshot(path=str(shots / "personal-code-2-officer.png"), full_page=True)
 
     # 3. The same code again is refused (a copy), and a code for another verifier too.
@@ -104,7 +99,7 @@ def test_resident_shows_personal_code_and_officer_verifies(issuer, officer, e2e_
     office.set_viewport_size(PHONE)
     office.goto(f"{issuer}/staff/personal-code")
     assert "核對個人碼" in office.text_content("h1")
-    assert _axe(office) == []
+    assert_no_violations(office, "the officer's personal-code check (zh-hant, 390 px)")
     office.screenshot(path=str(shots / "personal-code-5-officer-zh.png"), full_page=True)
     phone_ctx.add_cookies([{"name": "tungban_language", "value": "zh-hant", "url": issuer}])
     phone.set_viewport_size(PHONE)
@@ -116,6 +111,6 @@ def test_resident_shows_personal_code_and_officer_verifies(issuer, officer, e2e_
     phone.click("#pc-submit")
     phone.wait_for_selector("#pc-code:not([hidden])")
     assert "陳大文" in phone.text_content("#pc-shows")
-    assert _axe(phone) == []
+    assert_no_violations(phone, "the app's personal code (zh-hant, 390 px)")
     phone.screenshot(path=str(shots / "personal-code-6-app-zh.png"), full_page=True)
     assert errors == []

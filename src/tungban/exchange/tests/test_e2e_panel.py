@@ -10,20 +10,15 @@ import os
 from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 
 from examples.providers import water_bill
+from tungban.testing.a11y import assert_no_violations
 from tungban.testing.browser import TIMEOUT, add_virtual_authenticator, bind_web_app
 from tungban.testing.factories import make_resident
 from tungban.wallet import services as wallet
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 PHONE = {"width": 390, "height": 844}
-
-
-def _no_axe_violations(page):
-    violations = Axe().run(page).response["violations"]
-    assert not violations, [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations]
 
 
 def _order(page):
@@ -71,7 +66,7 @@ def test_choose_cards_consent_and_see_the_water_bill(issuer, officer, providers,
     # The water bill needs consent: nothing shown until the resident gives it.
     bill_card = page.locator('#panel-cards li[data-kind="exchange.water-bill"]')
     assert bill_card.get_attribute("data-state") == "consent_needed"
-    _no_axe_violations(page)
+    assert_no_violations(page, f"the assistant panel, water bill awaiting consent ({locale}, 390 px)")
     page.screenshot(path=str(shots / f"assistant-consent-needed-{tag}-390.png"), full_page=True)
     bill_card.locator("button.card-action").click()
     page.wait_for_selector("#screen-approve:not([hidden])")
@@ -89,7 +84,7 @@ def test_choose_cards_consent_and_see_the_water_bill(issuer, officer, providers,
     assert ("Water bill balance" if tag == "en" else "水費單結餘") in source
     recent = page.locator('#panel-cards li[data-kind="exchange.recent-uses"]').text_content()
     assert ("personal assistant" if tag == "en" else "個人助理") in recent
-    _no_axe_violations(page)
+    assert_no_violations(page, f"the assistant panel with the water bill ({locale}, 390 px)")
     page.screenshot(path=str(shots / f"assistant-water-bill-{tag}-390.png"), full_page=True)
     page.set_viewport_size({"width": 195, "height": 422})  # 200% zoom
     wide = page.evaluate(

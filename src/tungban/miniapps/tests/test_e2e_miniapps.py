@@ -12,9 +12,9 @@ import os
 from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 
 from tungban.miniapps import services
+from tungban.testing.a11y import assert_no_violations
 from tungban.testing.browser import TIMEOUT, add_virtual_authenticator, bind_web_app
 from tungban.testing.factories import make_resident
 from tungban.wallet import services as wallet
@@ -47,12 +47,6 @@ def _open_library_card(page, issuer):
     return frame
 
 
-def _no_axe_violations(page):
-    results = Axe().run(page)
-    violations = results.response["violations"]
-    assert not violations, [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations]
-
-
 def test_open_grant_one_refuse_another_isolated_and_revoked(issuer, officer, e2e_browser, tmp_path, _no_csp_violations):
     services.publish(services.read_bundle(DEMO))
     resident = make_resident(officer)
@@ -75,7 +69,7 @@ def test_open_grant_one_refuse_another_isolated_and_revoked(issuer, officer, e2e
     phone.wait_for_selector("#miniapp-prompt:not([hidden])")
     assert phone.text_content("#miniapp-prompt-title").strip() == "Library Card asks to: Read my name"
     phone.screenshot(path=str(shots / "miniapp-prompt-en-390.png"), full_page=True)
-    _no_axe_violations(phone)
+    assert_no_violations(phone, "the mini-program's permission prompt (en-GB, 390 px)")
     phone.click("#miniapp-allow")
     frame.locator("#holder", has_text=resident.name_en).wait_for()
     phone.wait_for_selector('#miniapp-perms li[data-permission="profile.name"][data-granted="true"]')
@@ -152,11 +146,11 @@ def test_chinese_and_zoom(issuer, officer, e2e_browser, tmp_path):
     frame = _open_library_card(phone, issuer)
     assert phone.text_content("#miniapp-title").strip() == "圖書證"
     assert frame.locator("h1").text_content() == "圖書證"
-    _no_axe_violations(phone)
+    assert_no_violations(phone, "the Library Card mini-program (zh-HK, 390 px)")
     phone.screenshot(path=str(shots / "miniapp-zh-390.png"), full_page=True)
     phone.goto(f"{issuer}/app/#miniapps")
     phone.wait_for_selector('li[data-miniapp-id="library-card"]')
-    _no_axe_violations(phone)
+    assert_no_violations(phone, "the mini-programs list (zh-HK, 390 px)")
     phone.screenshot(path=str(shots / "miniapps-list-zh-390.png"), full_page=True)
     phone.set_viewport_size({"width": 195, "height": 422})  # 390 px at 200% zoom
     frame = _open_library_card(phone, issuer)

@@ -1,8 +1,7 @@
 """The app's inbox screens (issue 16, notifications) in Traditional Chinese and English, at
-phone width (390 px) and at 200% zoom: axe-core finds no WCAG 2.1 A/AA violation (acceptance
-3), nothing sticks out of the screen, and the resident's language chooses the text.
-
-axe-core is the copy bundled by ``axe-playwright-python``.
+phone width (390 px) and at 200% zoom: axe-core finds no WCAG 2.x A/AA violation
+(:mod:`tungban.testing.a11y`; acceptance 3), nothing sticks out of the screen, and the
+resident's language chooses the text.
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tungban.notify import services
+from tungban.testing.a11y import assert_no_violations
 from tungban.testing.browser import TIMEOUT, add_virtual_authenticator, bind_web_app
 from tungban.testing.factories import make_client, make_resident
 from tungban.testing.tasks import run_queued_tasks
@@ -20,7 +20,6 @@ from tungban.wallet import services as wallet
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 TEXTS = {
     "zh-HK": {
         "verified": "已核實的發送者：運輸署",
@@ -37,14 +36,6 @@ TEXTS = {
         "count": "1 unread",
     },
 }
-
-
-def _no_axe_violations(page) -> None:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}})
-    violations = results.response["violations"]
-    assert not violations, [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations]
 
 
 def _sticking_out(page, screen: str) -> list[str]:
@@ -97,7 +88,7 @@ def test_inbox_and_message_screens_accessible_in_both_languages(issuer, officer,
     assert phone.text_content(f"li[data-message-id='{unread.id}'] .badge.unread").strip() == text["unread"]
     assert phone.get_attribute(f"li[data-message-id='{read.id}']", "data-read") == "true"
     assert text["verified"] in phone.text_content(f"li[data-message-id='{unread.id}'] .sender-check")
-    _no_axe_violations(phone)
+    assert_no_violations(phone, f"the inbox ({locale}, 390 px)")
     phone.screenshot(path=str(shots / f"inbox-{lang}-390.png"), full_page=True)
 
     phone.click(f"li[data-message-id='{unread.id}'] a")
@@ -106,7 +97,7 @@ def test_inbox_and_message_screens_accessible_in_both_languages(issuer, officer,
     assert phone.text_content("#message-title") == text["subject"]
     assert phone.text_content("#message-sender").strip() == text["verified"]
     assert phone.evaluate("document.activeElement.id") == "message-title"  # focus moved to the heading
-    _no_axe_violations(phone)
+    assert_no_violations(phone, f"a message ({locale}, 390 px)")
     phone.screenshot(path=str(shots / f"message-{lang}-390.png"), full_page=True)
 
     phone.set_viewport_size({"width": 195, "height": 422})  # 390 px at 200% zoom

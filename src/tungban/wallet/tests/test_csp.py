@@ -95,24 +95,19 @@ def test_pages_load_in_chromium_with_no_violation(issuer, e2e_browser, _no_csp_v
 
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
-def test_chromium_refuses_an_inline_style_and_reports_it(issuer):
+def test_chromium_refuses_an_inline_style_and_reports_it(issuer, _e2e_chromium):
     """The policy is enforced, and a violation shows in the console the way the e2e watcher
-    (``_no_csp_violations``) recognises it. A browser of its own: this test wants a violation."""
-    from tungban.testing.browser import chromium_available, launch_browser, playwright_session
-
-    if not chromium_available():
-        pytest.skip("system Chromium not installed")
-    with playwright_session() as pw:
-        browser = launch_browser(pw)
-        try:
-            page = browser.new_page()
-            page.goto(issuer + "/app/")
-            page.wait_for_selector("#screen-bind:not([hidden])")
-            with page.expect_console_message(lambda m: "Content Security Policy" in m.text) as message:
-                page.evaluate(
-                    """document.body.insertAdjacentHTML('beforeend', '<p id="injected" style="color: rgb(255, 0, 0)">x</p>')"""
-                )
-            assert "style-src" in message.value.text
-            assert page.evaluate("getComputedStyle(document.getElementById('injected')).color") != "rgb(255, 0, 0)"
-        finally:
-            browser.close()
+    (``_no_csp_violations``) recognises it. The module's browser without ``e2e_browser``, so the
+    watcher is off: this test wants a violation."""
+    page = _e2e_chromium.new_page()
+    try:
+        page.goto(issuer + "/app/")
+        page.wait_for_selector("#screen-bind:not([hidden])")
+        with page.expect_console_message(lambda m: "Content Security Policy" in m.text) as message:
+            page.evaluate(
+                """document.body.insertAdjacentHTML('beforeend', '<p id="injected" style="color: rgb(255, 0, 0)">x</p>')"""
+            )
+        assert "style-src" in message.value.text
+        assert page.evaluate("getComputedStyle(document.getElementById('injected')).color") != "rgb(255, 0, 0)"
+    finally:
+        page.context.close()
