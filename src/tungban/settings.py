@@ -622,6 +622,9 @@ TUNGBAN_PUSH_TIMEOUT = float(os.environ.get("TUNGBAN_PUSH_TIMEOUT", "5"))
 #: resolves to public internet addresses (never private, link-local/metadata, multicast or
 #: reserved ones; ``tungban.notify.services.check_endpoint``).
 TUNGBAN_PUSH_ALLOW_HTTP = _flag("TUNGBAN_PUSH_ALLOW_HTTP") or DEBUG
+#: Seconds the personal assistant panel shows a kept answer (the water bill) before fetching
+#: it again through the gateway; "Refresh" fetches at once (security review M5).
+TUNGBAN_ASSISTANT_REFRESH_SECONDS = int(os.environ.get("TUNGBAN_ASSISTANT_REFRESH_SECONDS", "3600"))
 #: Credentials issued per task run (one transaction) in a bulk issuance.
 TUNGBAN_ISSUANCE_CHUNK = int(os.environ.get("TUNGBAN_ISSUANCE_CHUNK", "1000"))
 
