@@ -622,10 +622,17 @@ TUNGBAN_NOTIFY_RETENTION = int(os.environ.get("TUNGBAN_NOTIFY_RETENTION", str(18
 TUNGBAN_VAPID_SUBJECT = os.environ.get("TUNGBAN_VAPID_SUBJECT", "mailto:push@tungban.invalid")
 #: Seconds a push service keeps an undelivered push message (RFC 8030 §5.2 TTL).
 TUNGBAN_PUSH_TTL = int(os.environ.get("TUNGBAN_PUSH_TTL", str(7 * 86400)))
-#: Seconds to wait for a push service's answer.
+#: Seconds to wait for a push service's answer: connecting, the status, and reading the
+#: (capped) body each end by then (``tungban.notify.services.PushSession``).
 TUNGBAN_PUSH_TIMEOUT = float(os.environ.get("TUNGBAN_PUSH_TIMEOUT", "5"))
-#: Accept ``http://`` push endpoints (a local test push service); https only otherwise.
+#: ``1`` allows push endpoints on loopback (``http://127.0.0.1:…`` or https): a local test push
+#: service (tests, demo; on with ``TUNGBAN_DEBUG``). Off: only https endpoints whose host
+#: resolves to public internet addresses (never private, link-local/metadata, multicast or
+#: reserved ones; ``tungban.notify.services.check_endpoint``).
 TUNGBAN_PUSH_ALLOW_HTTP = _flag("TUNGBAN_PUSH_ALLOW_HTTP") or DEBUG
+#: Seconds the personal assistant panel shows a kept answer (the water bill) before fetching
+#: it again through the gateway; "Refresh" fetches at once (security review M5).
+TUNGBAN_ASSISTANT_REFRESH_SECONDS = int(os.environ.get("TUNGBAN_ASSISTANT_REFRESH_SECONDS", "3600"))
 #: Credentials issued per task run (one transaction) in a bulk issuance.
 TUNGBAN_ISSUANCE_CHUNK = int(os.environ.get("TUNGBAN_ISSUANCE_CHUNK", "1000"))
 

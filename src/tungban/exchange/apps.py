@@ -24,7 +24,7 @@ class ExchangeConfig(AppConfig):
             "exchange.water-bill",
             _("Water bill (Water Supplies Department)"),
             load=cards.water_bill_card,
-            act=cards.ask_water_bill_consent,
+            act=cards.water_bill_action,
             description=_(
                 "Your water bill balance and due date, from the Water Supplies Department with your consent."
             ),
@@ -44,6 +44,7 @@ class ExchangeConfig(AppConfig):
 
         retention.register("exchange_nonces", nonces.purge_expired)  # request ids' window (issue 14 item 2)
         retention.register("exchange_answers", services.forget_ended_answers)  # kept answers (review M1)
+        retention.register("assistant_answers", cards.purge_kept_answers)  # the panel's kept answers (M5)
 
         from tungban.core import front
 

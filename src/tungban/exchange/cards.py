@@ -6,22 +6,27 @@
   the seed describes (「在取得市民授權後……透過「智方便」的「個人助理」版面，直接顯示……水費單結餘」).
   The data user is the platform's own personal assistant (:data:`ASSISTANT`), a participant
   like any other: without an active consent the card shows nothing and offers to ask for one
-  (the app's consent approval, passkey-confirmed); each load is one exchange, recorded in the
-  resident's history and the transparency log like every other.
+  (the app's consent approval, passkey-confirmed). Each fetch is one exchange, recorded in the
+  resident's history and the transparency log like every other; its answer is kept
+  (:class:`~.models.AssistantAnswer`, encrypted) and shown, with its fetch time, until it is
+  ``TUNGBAN_ASSISTANT_REFRESH_SECONDS`` old or the resident taps "Refresh" (the card's action
+  once consented): security review M5, one exchange per panel load was too many.
 * ``exchange.recent-uses``: the newest data uses — releases to services and mini-programs
   (the wallet's release records) and exchanges between organisations under the resident's
-  consents.
+  consents; the assistant's own fetches are one line (how many, the latest), so they never
+  push the others out.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from joserfc.jwk import ECKey
 
@@ -32,7 +37,7 @@ from tungban.oidc import services as oidc
 from tungban.wallet import services as wallet
 
 from . import services
-from .models import Consent, ConsentStatus, Organisation, OrganisationKind
+from .models import AssistantAnswer, Consent, ConsentStatus, Organisation, OrganisationKind
 
 WATER_BILL = "wsd.water-bill.v1"
 #: The personal assistant as a data user of the gateway.
@@ -92,14 +97,18 @@ def _date(iso: str) -> str:
     return d.strftime("%-d %b %Y") if _en() else f"{d.year}年{d.month}月{d.day}日"
 
 
-def water_bill_card(resident: Resident) -> dict:
+def water_bill_card(resident: Resident, refresh: bool = False) -> dict:
     """The water-bill card: ``ok`` with balance, due date and account (source: WSD, the product,
-    when the gateway delivered it); ``consent_needed`` without an active consent; ``empty``
-    when WSD holds no account; ``unavailable`` when the gateway refuses."""
+    when the gateway delivered it) and the action "Refresh"; ``consent_needed`` without an
+    active consent (a kept answer is then dropped); ``empty`` when WSD holds no account;
+    ``unavailable`` when the gateway refuses. The answer kept for this consent is shown while
+    younger than ``TUNGBAN_ASSISTANT_REFRESH_SECONDS`` (security review M5); ``refresh``
+    fetches again regardless."""
     org = assistant()
     consent = _latest_consent(resident, org)
     status = consent.effective_status() if consent else None
     if status != ConsentStatus.ACTIVE:
+        AssistantAnswer.objects.filter(resident=resident, product_id=WATER_BILL).delete()
         pending = status == ConsentStatus.REQUESTED
         return {
             "state": "consent_needed",
@@ -111,19 +120,30 @@ def water_bill_card(resident: Resident) -> dict:
             ),
             "action": _("Give consent"),
         }
-    try:
-        answer = services.exchange(
-            org, consent_id=consent.id, product_id=WATER_BILL, request_id=f"panel-{uuid.uuid4().hex}"
+    kept = AssistantAnswer.objects.filter(resident=resident, product_id=WATER_BILL, consent=consent).first()
+    fresh_after = timezone.now() - dt.timedelta(seconds=settings.TUNGBAN_ASSISTANT_REFRESH_SECONDS)
+    if kept is not None and not refresh and kept.fetched_at > fresh_after:
+        data, fetched_at = json.loads(kept.data), kept.fetched_at
+    else:
+        try:
+            answer = services.exchange(
+                org, consent_id=consent.id, product_id=WATER_BILL, request_id=f"panel-{uuid.uuid4().hex}"
+            )
+        except DomainError as exc:
+            AssistantAnswer.objects.filter(resident=resident, product_id=WATER_BILL).delete()
+            state = "empty" if exc.code == "no_record" else "unavailable"
+            message = (
+                _("The Water Supplies Department holds no water account in your name.")
+                if state == "empty"
+                else str(exc.message)
+            )
+            return {"state": state, "message": message}
+        data, fetched_at = answer["data"], dt.datetime.fromisoformat(answer["delivered_at"])
+        AssistantAnswer.objects.update_or_create(
+            resident=resident,
+            product_id=WATER_BILL,
+            defaults={"consent": consent, "data": json.dumps(data), "fetched_at": fetched_at},
         )
-    except DomainError as exc:
-        state = "empty" if exc.code == "no_record" else "unavailable"
-        message = (
-            _("The Water Supplies Department holds no water account in your name.")
-            if state == "empty"
-            else str(exc.message)
-        )
-        return {"state": state, "message": message}
-    data = answer["data"]
     product = consent.product
     return {
         "state": "ok",
@@ -133,9 +153,29 @@ def water_bill_card(resident: Resident) -> dict:
             {"label": _("Water account"), "value": data["account_number"]},
         ],
         "sources": [
-            {"department": _name(product.provider), "product": _name(product), "fetched_at": answer["delivered_at"]}
+            {"department": _name(product.provider), "product": _name(product), "fetched_at": fetched_at.isoformat()}
         ],
+        "action": _("Refresh"),
     }
+
+
+def water_bill_action(resident: Resident) -> dict:
+    """The water-bill card's action: with an active consent, fetch the balance again now
+    ("Refresh"; returns ``{}``); otherwise ask for the consent (:func:`ask_water_bill_consent`)."""
+    consent = _latest_consent(resident, assistant())
+    if consent and consent.effective_status() == ConsentStatus.ACTIVE:
+        water_bill_card(resident, refresh=True)
+        return {}
+    return ask_water_bill_consent(resident)
+
+
+def purge_kept_answers(now: dt.datetime) -> dict[str, int]:
+    """The scheduled purge's part (:mod:`tungban.core.retention`, ``assistant_answers``): kept
+    answers older than ``TUNGBAN_ASSISTANT_REFRESH_SECONDS`` (never shown again: the next load
+    fetches anew) are deleted. Returns ``{"exchange.AssistantAnswer": deleted}``."""
+    cutoff = now - dt.timedelta(seconds=settings.TUNGBAN_ASSISTANT_REFRESH_SECONDS)
+    deleted = AssistantAnswer.objects.filter(fetched_at__lt=cutoff).delete()[0]
+    return {AssistantAnswer._meta.label: deleted}
 
 
 def ask_water_bill_consent(resident: Resident) -> dict:
@@ -157,18 +197,26 @@ def ask_water_bill_consent(resident: Resident) -> dict:
 
 def recent_uses_card(resident: Resident) -> dict:
     """The newest :data:`RECENT` uses of the resident's data: releases (who received which
-    details) and exchanges (who obtained which product from whom, and the outcome)."""
+    details) and exchanges (who obtained which product from whom, and the outcome). The
+    personal assistant's own fetches are one line per product (how many, the latest), so they
+    never push the others out (security review M5)."""
     uses = []
     for rel in wallet.history(resident, limit=RECENT):
         labels = [str(eme.CLAIMS[c].label) if c in eme.CLAIMS else c for c in rel.claims]
         who = rel.requester_name_en if _en() else (rel.requester_name_zh or rel.requester_name_en)
         uses.append((rel.released_at, who, ", ".join(labels) or _("Sign-in only")))
-    for rec in services.history_of(resident, limit=RECENT):
+    for rec in services.history_of(resident, limit=RECENT, exclude_data_user=ASSISTANT["id"]):
         s = services.exchange_summary(rec)
         who = s["data_user"]["name_en"] if _en() else (s["data_user"]["name_zh"] or s["data_user"]["name_en"])
         what = s["product"]["name_en"] if _en() else s["product"]["name_zh"]
         outcome = "" if s["delivered"] else " (" + _("not delivered") + ")"
         uses.append((dt.datetime.fromisoformat(s["at"]), who, what + outcome))
+    for product, count, latest in services.uses_by(resident, ASSISTANT["id"]):
+        who = ASSISTANT["name_en"] if _en() else ASSISTANT["name_zh"]
+        what = ngettext(
+            "%(product)s, for your panel: %(count)s time", "%(product)s, for your panel: %(count)s times", count
+        ) % {"product": _name(product) if product else "", "count": count}
+        uses.append((latest, who, what))
     uses.sort(key=lambda u: u[0], reverse=True)
     now = timezone.now()
     if not uses:

@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from tungban.core.fields import EncryptedTextField
 from tungban.identity.models import Resident
 from tungban.oidc.models import Client
 from tungban.wallet.models import ApprovalRequest
@@ -372,3 +373,24 @@ class DataUserCircuit(models.Model):
         verbose_name = _("data user's circuit breaker")
         verbose_name_plural = _("data users' circuit breakers")
         constraints = [models.UniqueConstraint(fields=["provider", "data_user"], name="one_circuit_per_data_user")]
+
+
+class AssistantAnswer(models.Model):
+    """The personal assistant's last answer of a data product for a resident's panel card
+    (security review M5): shown again, with its fetch time, until it is older than
+    ``TUNGBAN_ASSISTANT_REFRESH_SECONDS`` or the resident taps "Refresh", so loading the panel
+    is not one more exchange each time. The data is personal: encrypted at rest; dropped when
+    its consent is no longer active, and by the scheduled purge once stale."""
+
+    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="assistant_answers")
+    product_id = models.CharField(max_length=100)
+    consent = models.ForeignKey(Consent, on_delete=models.CASCADE, related_name="+")
+    data = EncryptedTextField(_("data (JSON)"))
+    fetched_at = models.DateTimeField(help_text=_("When the gateway delivered it"))
+
+    class Meta:
+        verbose_name = _("personal assistant's kept answer")
+        verbose_name_plural = _("personal assistant's kept answers")
+        constraints = [
+            models.UniqueConstraint(fields=["resident", "product_id"], name="one_assistant_answer_per_product")
+        ]

@@ -40,6 +40,7 @@ import jsonschema
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count, Max
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
@@ -895,23 +896,38 @@ def _open(
 # --- The resident's view ------------------------------------------------------------------------
 
 
-def history_of(resident: Resident, limit: int = 100) -> list[ExchangeRecord | ExchangeAttempt]:
+def history_of(
+    resident: Resident, limit: int = 100, exclude_data_user: str | None = None
+) -> list[ExchangeRecord | ExchangeAttempt]:
     """Exchanges of the resident's data, newest first: every record (delivered and refused)
     and every attempt still in flight — in progress, or of unknown outcome when its worker
-    never completed it (issue 14 item 4). A completed attempt is its record (same ``id``)."""
-    records = list(
-        ExchangeRecord.objects.select_related("consumer", "consent__product__provider").filter(resident=resident)[
-            :limit
-        ]
+    never completed it (issue 14 item 4). A completed attempt is its record (same ``id``).
+    ``exclude_data_user``: leave that data user's out (the panel's "Recent uses" groups the
+    personal assistant's own: :func:`uses_by`)."""
+    records = ExchangeRecord.objects.select_related("consumer", "consent__product__provider").filter(resident=resident)
+    open_attempts = ExchangeAttempt.objects.select_related("consumer", "consent__product__provider").filter(
+        resident=resident, state=AttemptState.IN_FLIGHT
     )
-    open_attempts = list(
-        ExchangeAttempt.objects.select_related("consumer", "consent__product__provider").filter(
-            resident=resident, state=AttemptState.IN_FLIGHT
-        )[:limit]
-    )
+    if exclude_data_user:
+        records = records.exclude(consumer_id=exclude_data_user)
+        open_attempts = open_attempts.exclude(consumer_id=exclude_data_user)
+    records, open_attempts = list(records[:limit]), list(open_attempts[:limit])
     merged = records + open_attempts
     merged.sort(key=lambda x: x.started_at if isinstance(x, ExchangeAttempt) else x.at, reverse=True)
     return merged[:limit]
+
+
+def uses_by(resident: Resident, data_user_id: str) -> list[tuple[DataProduct | None, int, dt.datetime]]:
+    """The data user's exchanges of the resident's data, grouped by product: ``(product, how
+    many records, the latest one's time)``, newest first."""
+    rows = (
+        ExchangeRecord.objects.filter(resident=resident, consumer_id=data_user_id)
+        .values("product_id")
+        .annotate(count=Count("id"), latest=Max("at"))
+        .order_by("-latest")
+    )
+    products = DataProduct.objects.select_related("provider").in_bulk([r["product_id"] for r in rows])
+    return [(products.get(r["product_id"]), r["count"], r["latest"]) for r in rows]
 
 
 def attempt_for(data_user: Organisation, request_id: str) -> ExchangeAttempt | None:

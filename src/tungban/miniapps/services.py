@@ -11,6 +11,7 @@ its device key, and the platform enforces the grants here, whatever the app's sc
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import json
 import time
@@ -242,7 +243,11 @@ def launch(resident: Resident, miniapp_id: str) -> dict:
 
 def call(resident: Resident, miniapp_id: str, permission_id: str) -> dict:
     """Carry out a granted permission for the mini-app: the data it releases, recorded in the
-    resident's history (a ``ReleaseRecord`` of kind ``miniapp`` naming the e-ME claims).
+    resident's history (a ``ReleaseRecord`` of kind ``miniapp`` naming the e-ME claims) once
+    per launch session: the first release of these claims to this mini-app within
+    :data:`~.constants.LAUNCH_TTL` seconds (a launch context's lifetime) is recorded, with its
+    time; the same release again in that session adds no record (security review M5: a loop of
+    bridge requests cannot flood the resident's history and its "Recent uses" card).
 
     :returns: the permission's data, e.g. ``{"name_en", "name_zh"}`` for ``profile.name``.
     :raises DomainError: ``no_miniapp``; ``unknown_permission`` (not declared);
@@ -266,5 +271,6 @@ def call(resident: Resident, miniapp_id: str, permission_id: str) -> dict:
             requester_name_zh=app.name_zh,
             kind=RELEASE_KIND,
             claims=list(perm.claims),
+            once_since=timezone.now() - dt.timedelta(seconds=LAUNCH_TTL),
         )
     return data

@@ -50,8 +50,10 @@ api_key = ApiKeyBearer()
 
 
 def key_owner(request) -> str:
-    """The caller that owns an ``Idempotency-Key``: the sender (all its keys)."""
-    return f"notify:{request.auth.sender_id}"
+    """The caller that owns an ``Idempotency-Key``: the sender and the key's kind (all its keys
+    of that kind), so a test key's simulated result never answers a live request (security
+    review M1)."""
+    return f"notify:{request.auth.sender_id}:{request.auth.kind}"
 
 
 ERRORS = error_responses(400, 401, 403, 404, 422, 429)

@@ -34,6 +34,9 @@ NotInTeam = Forbidden.define(
 MessageTooLong = DomainError.define(
     "message_too_long", _("The message is longer than %(max)s characters."), field="personalisation"
 )
+SenderInactive = Forbidden.define(
+    "sender_inactive", _("Your service's OpenID client is deactivated: it cannot send notifications.")
+)
 UnknownNotification = NotFound.define("unknown_notification", _("There is no such notification."))
 
 # The resident's app

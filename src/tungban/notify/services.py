@@ -22,10 +22,14 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import re
 import secrets
+import socket
+import time
+import urllib.parse
 
 import requests
 from cryptography.hazmat.primitives import serialization
@@ -236,10 +240,13 @@ def send(
     sender's OpenID client is ``sub``; queued for delivery in the same transaction.
 
     :raises NotFound: ``unknown_template``, ``unknown_subject``.
-    :raises Forbidden: ``recipient_not_in_team`` (a team key, a ``sub`` not on the list).
+    :raises Forbidden: ``recipient_not_in_team`` (a team key, a ``sub`` not on the list);
+        ``sender_inactive`` (the sender's OpenID client is deactivated: security review L4).
     :raises DomainError: ``missing_personalisation``, ``message_too_long``.
     """
     sender = key.sender
+    if not sender.client.is_active:
+        raise errors.SenderInactive()
     template = Template.objects.filter(sender=sender, pk=_uuid_or_none(template_id)).first()
     if template is None:
         raise errors.UnknownTemplate()
@@ -366,8 +373,15 @@ def deliver(notification_id: str, task_id: str) -> str:
         )
     wait = 0
     for delivery in due:
-        status, retry_after = push(n, delivery.subscription)
         delivery.attempts += 1
+        try:  # again at send time: a name's addresses may have changed since it was subscribed
+            check_endpoint(delivery.subscription.endpoint)
+        except errors.InvalidSubscription as exc:
+            log.warning("push %s: endpoint refused (%s)", delivery.pk, exc)
+            delivery.state, delivery.last_status = "failed", None  # kept: no 404/410-style answer
+            delivery.save(update_fields=["state", "attempts", "last_status", "updated_at"])
+            continue
+        status, retry_after = push(n, delivery.subscription)
         delivery.last_status = status or None
         if status and 200 <= status < 300:
             delivery.state = "sent"
@@ -410,18 +424,22 @@ def push_payload(n: Notification, lang: str) -> dict:
 def push(n: Notification, subscription: PushSubscription) -> tuple[int, float]:
     """POST one encrypted push message (pywebpush: RFC 8291 aes128gcm, RFC 8292 VAPID, RFC 8030
     ``TTL`` and ``Urgency``; ``Topic`` is the notification id, so a retry replaces a message the
-    push service still holds). Returns ``(HTTP status or 0 for no answer, Retry-After seconds)``."""
+    push service still holds) through a :class:`PushSession` (no redirects, a total deadline, the
+    answer's body capped). Call :func:`check_endpoint` first. Returns ``(HTTP status or 0 for no
+    answer, Retry-After seconds)``."""
     info = {"endpoint": subscription.endpoint, "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth}}
     try:
-        response = webpush(
-            info,
-            data=json.dumps(push_payload(n, subscription.lang), ensure_ascii=False),
-            vapid_private_key=vapid(),
-            vapid_claims={"sub": settings.TUNGBAN_VAPID_SUBJECT},
-            ttl=settings.TUNGBAN_PUSH_TTL,
-            headers={"Urgency": "normal", "Topic": n.id.hex[:32]},
-            timeout=settings.TUNGBAN_PUSH_TIMEOUT,
-        )
+        with PushSession() as session:
+            response = webpush(
+                info,
+                data=json.dumps(push_payload(n, subscription.lang), ensure_ascii=False),
+                vapid_private_key=vapid(),
+                vapid_claims={"sub": settings.TUNGBAN_VAPID_SUBJECT},
+                ttl=settings.TUNGBAN_PUSH_TTL,
+                headers={"Urgency": "normal", "Topic": n.id.hex[:32]},
+                timeout=settings.TUNGBAN_PUSH_TIMEOUT,
+                requests_session=session,
+            )
     except WebPushException as exc:
         response = exc.response
         if response is None:
@@ -430,6 +448,101 @@ def push(n: Notification, subscription: PushSubscription) -> tuple[int, float]:
         return 0, 0
     retry_after = response.headers.get("Retry-After", "") if response is not None else ""
     return response.status_code, float(retry_after) if retry_after.isdigit() else 0
+
+
+#: Bytes of a push service's answer read at most (RFC 8030 §5: a push service answers 201 with
+#: headers only; an error body is kept for the log). Security review H2.
+PUSH_BODY_CAP = 4096
+
+
+class PushSession(requests.Session):
+    """The :class:`requests.Session` pywebpush posts with (its ``requests_session`` parameter;
+    pywebpush 2.x calls only ``post``). Security review H2:
+
+    * **no redirects**: a push service answers the POST itself (RFC 8030 §5); a 3xx is the
+      answer (a failed push), so an endpoint cannot send the platform's POST elsewhere;
+    * **a total deadline** of ``TUNGBAN_PUSH_TIMEOUT`` seconds: connecting and the first answer
+      each within it (requests' ``timeout``), and the body read only until it has passed since
+      the POST (so a dripping answer holds a delivery for about the timeout, twice at most);
+    * **a body cap**: at most :data:`PUSH_BODY_CAP` bytes are read (``stream=True``), the rest
+      is dropped with the connection.
+    """
+
+    def post(self, url, data=None, json=None, **kwargs):  # noqa: A002 (requests' name)
+        limit = float(settings.TUNGBAN_PUSH_TIMEOUT)
+        deadline = time.monotonic() + limit
+        kwargs.update(allow_redirects=False, stream=True, timeout=(limit, limit))
+        response = super().post(url, data=data, json=json, **kwargs)
+        body = bytearray()
+        try:
+            while len(body) < PUSH_BODY_CAP and time.monotonic() < deadline:
+                chunk = response.raw.read1(PUSH_BODY_CAP - len(body))
+                if not chunk:
+                    break
+                body += chunk
+        except Exception:  # noqa: BLE001 (a broken or slow body: keep what was read, the status stands)
+            pass
+        finally:
+            response.close()
+        response._content = bytes(body[:PUSH_BODY_CAP])
+        response._content_consumed = True
+        return response
+
+
+def _resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """Every address ``host`` resolves to (an IP literal: itself). :raises OSError:"""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+
+
+def _public(address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return address.is_global and not (
+        address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_unspecified
+    )
+
+
+def check_endpoint(endpoint: str) -> None:
+    """Refuse a push endpoint the platform must not POST to (security review H2, server-side
+    request forgery): an ``https`` URL whose host resolves only to public internet addresses —
+    every address it resolves to must be global, not loopback, private (RFC 1918, RFC 4193),
+    shared (RFC 6598, e.g. 100.100.100.200), link-local (169.254.169.254, the cloud metadata
+    address), multicast, reserved or unspecified (Python's :mod:`ipaddress`; IPv4-mapped IPv6
+    checked as IPv4). Only with ``TUNGBAN_PUSH_ALLOW_HTTP`` (off by default; the tests' and
+    demo's local push service) are loopback hosts allowed, over ``http`` or ``https``; ``http``
+    to any other host never is. Checked at subscribe time and again before every push, so a
+    resident cannot use delivery (nor the removal of a subscription on a 404/410 answer) to
+    reach or probe internal hosts.
+
+    :raises DomainError: ``invalid_subscription``.
+    """
+    try:
+        url = urllib.parse.urlsplit(endpoint)
+        port = url.port or (443 if url.scheme == "https" else 80)
+    except ValueError:
+        raise errors.InvalidSubscription(reason="the endpoint is not a URL") from None
+    if url.scheme not in ("https", "http") or not url.hostname or url.username or url.password:
+        raise errors.InvalidSubscription(reason="the endpoint must be an https URL")
+    try:
+        addresses = _resolve(url.hostname, port)
+    except (OSError, ValueError, UnicodeError):
+        addresses = []
+    if not addresses:
+        raise errors.InvalidSubscription(reason="the endpoint's host name does not resolve")
+    allow_local = settings.TUNGBAN_PUSH_ALLOW_HTTP
+    loopback = allow_local and all(
+        (a.ipv4_mapped or a if isinstance(a, ipaddress.IPv6Address) else a).is_loopback for a in addresses
+    )
+    if url.scheme == "http" and not loopback:
+        raise errors.InvalidSubscription(reason="the endpoint must be an https URL")
+    if not loopback and not all(_public(a) for a in addresses):
+        raise errors.InvalidSubscription(reason="the endpoint's host is not a public internet address")
 
 
 # --- VAPID (RFC 8292) ---------------------------------------------------------------------------
@@ -511,15 +624,15 @@ def _b64u_bytes(value: str) -> bytes:
 
 def subscribe(device: Device, *, endpoint: str, p256dh: str, auth: str, lang: str = "zh-Hant") -> PushSubscription:
     """Register (or refresh) the phone's push subscription (``PushSubscription.toJSON()``):
-    an ``https`` endpoint (``http`` only on loopback and while ``DEBUG`` or testing), a P-256
-    public key (65-byte uncompressed point) and a 16-byte auth secret (RFC 8291 §3).
+    an ``https`` endpoint on a public internet host (:func:`check_endpoint`: loopback, and
+    ``http`` to loopback, only with ``TUNGBAN_PUSH_ALLOW_HTTP``), a P-256 public key (65-byte
+    uncompressed point) and a 16-byte auth secret (RFC 8291 §3).
 
     :raises DomainError: ``invalid_subscription``.
     """
-    if not (endpoint.startswith("https://") or (settings.TUNGBAN_PUSH_ALLOW_HTTP and endpoint.startswith("http://"))):
-        raise errors.InvalidSubscription(reason="the endpoint must be an https URL")
     if len(endpoint) > 1000:
         raise errors.InvalidSubscription(reason="the endpoint is too long")
+    check_endpoint(endpoint)
     try:
         key, secret = _b64u_bytes(p256dh), _b64u_bytes(auth)
         ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), key)

@@ -1041,8 +1041,17 @@ def record_release(
     kind: str,
     claims: list[str],
     approval: ApprovalRequest | None = None,
+    once_since: dt.datetime | None = None,
 ) -> ReleaseRecord:
-    """Record that ``claims`` of ``resident`` were released to a service (shown in the app)."""
+    """Record that ``claims`` of ``resident`` were released to a service (shown in the app).
+    With ``once_since``: the same release (requester, kind and claims) already recorded since
+    then is the record, and nothing is added (a mini-app's launch session: security review M5)."""
+    if once_since is not None:
+        for rec in ReleaseRecord.objects.filter(
+            resident=resident, requester_id=requester_id, kind=kind, released_at__gte=once_since
+        ).order_by("-released_at"):
+            if list(rec.claims) == list(claims):
+                return rec
     return ReleaseRecord.objects.create(
         resident=resident,
         requester_id=requester_id,

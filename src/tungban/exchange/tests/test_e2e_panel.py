@@ -86,6 +86,19 @@ def test_choose_cards_consent_and_see_the_water_bill(issuer, officer, providers,
     assert ("personal assistant" if tag == "en" else "個人助理") in recent
     assert_no_violations(page, f"the assistant panel with the water bill ({locale}, 390 px)")
     page.screenshot(path=str(shots / f"assistant-water-bill-{tag}-390.png"), full_page=True)
+    # Reloading shows the kept answer; "Refresh" fetches again and shows the card anew (review M5).
+    from tungban.exchange.models import ExchangeRecord
+
+    page.reload()
+    page.wait_for_selector('#panel-cards li[data-kind="exchange.water-bill"][data-state="ok"]')
+    fetched = ExchangeRecord.objects.filter(resident=resident).count()
+    assert bill_card.locator("button.card-action").text_content() == ("Refresh" if tag == "en" else "重新整理")
+    bill_card.evaluate("card => card.setAttribute('data-before-refresh', '')")
+    bill_card.locator("button.card-action").click()
+    page.wait_for_selector(
+        '#panel-cards li[data-kind="exchange.water-bill"][data-state="ok"]:not([data-before-refresh])'
+    )
+    assert ExchangeRecord.objects.filter(resident=resident).count() == fetched + 1
     page.set_viewport_size({"width": 195, "height": 422})  # 200% zoom
     wide = page.evaluate(
         "[...document.querySelectorAll('#screen-assistant *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).map(e => e.id || e.className || e.tagName)"

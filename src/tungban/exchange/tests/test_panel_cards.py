@@ -26,7 +26,7 @@ def _card(app, kind):
 
 
 def test_the_gateway_registers_its_card_kinds(db):
-    assert panel_cards.get("exchange.water-bill").act is cards.ask_water_bill_consent
+    assert panel_cards.get("exchange.water-bill").act is cards.water_bill_action
     assert panel_cards.get("exchange.recent-uses").act is None
 
 

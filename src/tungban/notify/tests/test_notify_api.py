@@ -261,7 +261,11 @@ def _subscribe(app, endpoint, keys, lang="en"):
     )
 
 
-def test_subscribe_validates_and_unsubscribes(app):
+def test_subscribe_validates_and_unsubscribes(app, monkeypatch):
+    import ipaddress
+
+    # push.example stands for a push service on the internet (no DNS here; see check_endpoint)
+    monkeypatch.setattr(services, "_resolve", lambda host, port: [ipaddress.ip_address("93.184.215.14")])
     keys = subscription_keys()
     config = app._call("GET", "/api/v1/notify/app/push", device_key=app.load_key(PIN))
     assert len(config["application_server_key"]) == 87 and config["subscriptions"] == []  # 65 bytes, base64url
@@ -369,7 +373,7 @@ def test_retention_is_registered_and_purges_old_messages(issuer, td, resident, s
 
 
 def test_unbound_phone_subscriptions_are_purged(app):
-    _subscribe(app, "https://push.example/abc", subscription_keys())
+    _subscribe(app, "https://127.0.0.1/abc", subscription_keys())  # loopback: allowed in tests
     assert retention.registered()["notify"](timezone.now())["notify.PushSubscription"] == 0
     app.unbind(PIN)
     assert retention.registered()["notify"](timezone.now())["notify.PushSubscription"] == 1

@@ -28,6 +28,7 @@ function cardItem(card) {
     button.addEventListener("click", () => busy([button], async () => {
       const answer = await api("POST", "/panel/cards/" + encodeURIComponent(card.kind) + "/action", { device: state.device });
       if (answer && answer.approval_id) location.assign(config.home + "approve/" + encodeURIComponent(answer.approval_id));
+      else render(await api("GET", "/panel", { device: state.device })); // e.g. "Refresh": the card anew
     }));
     body.push(button);
   }
