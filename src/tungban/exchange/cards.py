@@ -34,6 +34,8 @@ from tungban.core.errors import DomainError
 from tungban.identity import eme
 from tungban.identity.models import Resident
 from tungban.oidc import services as oidc
+from tungban.oidc.constants import LOGIN_KIND
+from tungban.wallet import kinds
 from tungban.wallet import services as wallet
 
 from . import services
@@ -195,6 +197,15 @@ def ask_water_bill_consent(resident: Resident) -> dict:
     return {"approval_id": str(consent.approval_id)}
 
 
+def _without_claims(kind: str) -> str:
+    """What a release of no e-ME field was: a login's is "Sign-in only"; any other kind's is
+    its registered label (:mod:`tungban.wallet.kinds`; e.g. "Sign documents"), as the app's
+    history says."""
+    if kind == LOGIN_KIND:
+        return _("Sign-in only")
+    return kinds.labels().get(kind, kind)
+
+
 def recent_uses_card(resident: Resident) -> dict:
     """The newest :data:`RECENT` uses of the resident's data: releases (who received which
     details) and exchanges (who obtained which product from whom, and the outcome). The
@@ -204,7 +215,7 @@ def recent_uses_card(resident: Resident) -> dict:
     for rel in wallet.history(resident, limit=RECENT):
         labels = [str(eme.CLAIMS[c].label) if c in eme.CLAIMS else c for c in rel.claims]
         who = rel.requester_name_en if _en() else (rel.requester_name_zh or rel.requester_name_en)
-        uses.append((rel.released_at, who, ", ".join(labels) or _("Sign-in only")))
+        uses.append((rel.released_at, who, ", ".join(labels) or _without_claims(rel.kind)))
     for rec in services.history_of(resident, limit=RECENT, exclude_data_user=ASSISTANT["id"]):
         s = services.exchange_summary(rec)
         who = s["data_user"]["name_en"] if _en() else (s["data_user"]["name_zh"] or s["data_user"]["name_en"])

@@ -117,3 +117,25 @@ def test_recent_uses_show_releases_and_exchanges(issuer, officer, providers, td,
     assert labels[0] == "Transport Department" and "Sample Service" in labels
     assert card["items"][0]["value"].startswith("Address registered with the Water Supplies Department")
     assert card["sources"][0]["department"] == "tungban 通辦"
+
+
+def test_recent_uses_name_a_release_without_claims_by_its_kind(issuer, officer, app_of):
+    """A signature releases no e-ME fields: the card says "Sign documents", as the app's history
+    does, never "Sign-in only" (issue 16 walkthrough: a legal signature shown as a sign-in)."""
+    from tungban.wallet import services as wallet
+
+    resident = make_resident(officer, hkid="A1234563")
+    app = app_of(resident)
+    panel.choose(resident, ["exchange.recent-uses"])
+    for kind in ("sign", "login"):
+        wallet.record_release(
+            resident,
+            requester_id="svc",
+            requester_name_en=f"Service {kind}",
+            requester_name_zh="示範服務",
+            kind=kind,
+            claims=[],
+        )
+    items = {i["label"]: i["value"] for i in _card(app, "exchange.recent-uses")["items"]}
+    assert items["Service sign"].startswith("Sign documents")
+    assert items["Service login"].startswith("Sign-in only")
