@@ -337,7 +337,14 @@ def suspend(request, public_id):
     return render(
         request,
         "counter/suspend.html",
-        {"resident": resident, "form": form, "device": wallet.active_device(resident)},
+        {
+            "resident": resident,
+            "form": form,
+            "device": wallet.active_device(resident),
+            # Suspending unbinds the phone, which revokes its signing certificate for good
+            # (signing.revoke_for_device): the page says so when there is one (issue 16, polish16 item 2).
+            "has_certificate": any(c.status == "active" for c in signing.credentials_of(resident)),
+        },
     )
 
 
