@@ -31,3 +31,72 @@ def test_suspend_confirmation_says_the_signing_certificate_is_revoked(staff_clie
 
 def test_suspend_confirmation_says_nothing_of_a_certificate_when_there_is_none(staff_client, resident):
     assert CERT_SENTENCE not in suspend_page(staff_client, resident)
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [("813(7)", "8137"), ("K987654(5)", "6545"), ("k987 654 (5)", "6545"), ("AB12", "AB12"), ("8137", "8137")],
+)
+def test_rebind_document_number_is_accepted_as_printed(typed, kept):
+    """Item 3: the number as printed on an HKID card (brackets, spaces) gives its last 4
+    letters or digits; nothing is cut off silently by a maxlength."""
+    from tungban.counter.forms import RebindForm
+
+    form = RebindForm(
+        data={"reason": "lost phone", "document_type": "hkid_card", "document_reference": typed, "checked": "on"}
+    )
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["document_reference"] == kept
+    assert 'maxlength="4"' not in str(form["document_reference"])
+
+
+@pytest.mark.parametrize("typed", ["813", "81-3", "(7)"])
+def test_rebind_document_number_needs_four_letters_or_digits(typed):
+    from tungban.counter.forms import RebindForm
+
+    form = RebindForm(
+        data={"reason": "lost phone", "document_type": "hkid_card", "document_reference": typed, "checked": "on"}
+    )
+    assert not form.is_valid()
+    assert "document_reference" in form.errors
+
+
+def test_rebind_hint_gives_an_example():
+    from django.utils import translation
+
+    from tungban.counter.forms import RebindForm
+
+    with translation.override("en"):
+        assert "K987654(5)" in str(RebindForm()["document_reference"].help_text)
+
+
+@pytest.mark.django_db
+def test_rebind_form_is_hidden_while_a_request_is_open(client):
+    """Item 4: while a re-binding request is pending or approved, neither the asking officer
+    nor the supervisor is offered the form to ask again; the supervisor's home page lists it."""
+    from tungban.counter.models import RebindRequest
+    from tungban.counter.tests.test_roles_and_rebind import REBIND
+    from tungban.counter.tests.test_staff_signing import bind_device
+    from tungban.testing.factories import make_resident, staff_user
+    from tungban.wallet.models import ActivationCode
+
+    asker, supervisor = staff_user("counter_officer"), staff_user("counter_supervisor")
+    resident = make_resident(asker)
+    ActivationCode.objects.filter(resident=resident).update(used_at="2026-01-01T00:00Z")
+    bind_device(resident)
+    page = f"/staff/residents/{resident.public_id}"
+    login_staff(client, asker)
+    assert 'id="rebind-form"' in client.get(page).content.decode()
+    client.post(f"{page}/rebind", REBIND)
+    request = RebindRequest.objects.get()
+    assert 'id="rebind-form"' not in client.get(page).content.decode()
+    login_staff(client, supervisor)
+    home = client.get("/staff/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f"/staff/residents/{resident.public_id}#rebind" in home
+    assert 'id="rebind-form"' not in client.get(page).content.decode()
+    client.post(f"/staff/rebind-requests/{request.pk}/approve")
+    request.refresh_from_db()
+    assert request.status == "approved"
+    assert 'id="rebind-form"' not in client.get(page).content.decode()
+    login_staff(client, asker)
+    assert 'id="rebind-form"' not in client.get(page).content.decode()
