@@ -100,3 +100,18 @@ def test_rebind_form_is_hidden_while_a_request_is_open(client):
     assert 'id="rebind-form"' not in client.get(page).content.decode()
     login_staff(client, asker)
     assert 'id="rebind-form"' not in client.get(page).content.decode()
+
+
+def test_status_reason_is_set_apart_from_the_status(staff_client, resident):
+    """Item 10: "Status: Suspended HKID card reported stolen" read as one phrase."""
+    import re
+
+    from tungban.counter import services
+
+    services.suspend_account(resident, reason="HKID card reported stolen")
+    html = staff_client.get(f"/staff/residents/{resident.public_id}", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    status = re.search(r'<td id="status">(.*?)</td>', html, re.S).group(1)
+    assert " ".join(status.split()) == "Suspended (reason: HKID card reported stolen)"
+    zh = staff_client.get(f"/staff/residents/{resident.public_id}", HTTP_ACCEPT_LANGUAGE="zh-hant").content.decode()
+    status = re.search(r'<td id="status">(.*?)</td>', zh, re.S).group(1)
+    assert "（原因：HKID card reported stolen）" in status
