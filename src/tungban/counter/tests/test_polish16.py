@@ -115,3 +115,18 @@ def test_status_reason_is_set_apart_from_the_status(staff_client, resident):
     zh = staff_client.get(f"/staff/residents/{resident.public_id}", HTTP_ACCEPT_LANGUAGE="zh-hant").content.decode()
     status = re.search(r'<td id="status">(.*?)</td>', zh, re.S).group(1)
     assert "（原因：HKID card reported stolen）" in status
+
+
+def test_counter_personal_code_labels_the_tier_without_staff_jargon():
+    """Item 10: the officer's result said "Account level (no photo)" (the app's hint to the
+    resident that no photo is shown); the counter says "Account level"."""
+    from django.utils import translation
+
+    from tungban.counter.personal_code import counter_claims
+
+    with translation.override("en"):
+        shown = counter_claims({"name": "CHAN Tai Man", "tier": "plus"})
+        assert shown[-1]["name"] == "tier" and shown[-1]["label"] == "Account level"
+        assert all("photo" not in c["label"] for c in shown)
+    with translation.override("zh-hant"):
+        assert counter_claims({"name": "CHAN Tai Man", "tier": "plus"})[-1]["label"] == "帳戶級別"
