@@ -78,6 +78,7 @@ from .i18n import (
     LANGUAGE_NAMES,
     STRINGS,
     both,
+    browser_language,
     normalise_language,
     other_language,
     translate,
@@ -563,6 +564,7 @@ def create_app(config: dict | None = None) -> Flask:
         g.lang = (
             normalise_language(request.args.get("lang"))
             or normalise_language(request.cookies.get(LANG_COOKIE))
+            or browser_language(request.accept_languages.values())
             or DEFAULT_LANGUAGE
         )
 
@@ -571,6 +573,7 @@ def create_app(config: dict | None = None) -> Flask:
         asked = normalise_language(request.args.get("lang"))
         if asked and asked != request.cookies.get(LANG_COOKIE):
             response.set_cookie(LANG_COOKIE, asked, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+        response.vary.add("Accept-Language")  # the page's language may follow the browser's
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
