@@ -15,3 +15,46 @@ def test_personal_code_says_how_often_it_really_changes(client):
     en, zh = app_page(client, "en"), app_page(client, "zh-hant")
     assert "every few seconds" not in en and "每隔數秒" not in zh
     assert "at most a minute" in en and "最多有效一分鐘" in zh
+
+
+def _our_msgstrs() -> list[str]:
+    """The project's Traditional Chinese translations (obsolete ``#~`` entries left out)."""
+    import re
+    from pathlib import Path
+
+    import tungban
+
+    po = Path(tungban.__file__).parent / "locale" / "zh_Hant" / "LC_MESSAGES" / "django.po"
+    out, current = [], None
+    for line in po.read_text(encoding="utf-8").splitlines():
+        if line.startswith("msgstr"):
+            current = [re.match(r'msgstr(?:\[\d+\])? "(.*)"$', line).group(1)]
+            out.append(current)
+        elif line.startswith('"') and current is not None:
+            current.append(line[1:-1])
+        else:
+            current = None
+    return ["".join(parts) for parts in out]
+
+
+@pytest.mark.parametrize(
+    ("wrong", "right"),
+    [("您", "你"), ("身分", "身份"), ("（必須填寫）", "（必填）"), ("英文名稱", "英文姓名")],
+)
+def test_chinese_wording_is_consistent(wrong, right):
+    """Item 8: one form of each word across the resident's pages (你 as most pages use)."""
+    texts = _our_msgstrs()
+    assert not [t for t in texts if wrong in t]
+    assert any(right in t for t in texts)
+
+
+def test_screen_lock_is_named_one_way():
+    import re
+
+    assert not [t for t in _our_msgstrs() if re.search("螢幕鎖(?!定)", t)]
+
+
+def test_required_is_marked_one_way(client):
+    """Item 8: "required" was (必須), 必須, （必須填寫） or (必填); now （必填） or 必填 (a badge)."""
+    texts = _our_msgstrs()
+    assert not [t for t in texts if t in ("必須", "(必須)", "(必填)")]
