@@ -59,7 +59,7 @@ from ..data_user import DataUser, DataUserError
 from .address import (
     CONSENT_SECONDS,
     MAX_USES,
-    PURPOSE,
+    PURPOSES,
     RETRYABLE,
     WSD_PRODUCT,
     resolve_private_jwk,
@@ -1194,7 +1194,7 @@ def create_app(config: dict | None = None) -> Flask:
                 return back_to_address()
         try:
             consent = gateway_call(
-                user.request_consent, WSD_PRODUCT, PURPOSE, CONSENT_SECONDS, max_uses=MAX_USES, sub=sub
+                user.request_consent, WSD_PRODUCT, PURPOSES[g.lang], CONSENT_SECONDS, max_uses=MAX_USES, sub=sub
             )
         except DataUserError as exc:
             data["address_fill"] = {"status": "error", "error": exc.code}
@@ -1231,7 +1231,7 @@ def create_app(config: dict | None = None) -> Flask:
             "address.html",
             fill=fill,
             heading=both("addr_heading", first=g.lang),
-            purpose=PURPOSE,
+            purpose=PURPOSES[g.lang],
             qr_svg=qr_svg(fill["approval_uri"], t("addr_qr_title")),
             expires_text=expires_text if expires_epoch else "",
             expires_epoch=int(expires_epoch) if expires_epoch else "",
