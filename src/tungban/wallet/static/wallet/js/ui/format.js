@@ -7,7 +7,9 @@ export const locale = isEn ? "en-HK" : "zh-HK";
 
 export const serviceName = (en, zh) => (isEn ? en || zh : zh || en) || "";
 export const otherName = (en, zh) => { const other = isEn ? zh : en; return other && other !== serviceName(en, zh) ? other : ""; };
-export const dateTime = (iso) => { try { return new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short" }).format(new Date(iso)); } catch (e) { return iso; } };
+/** Hong Kong time, as the platform's pages and notices, whatever the phone's zone (issue 16, polish16 item 9). */
+export const TIME_ZONE = "Asia/Hong_Kong";
+export const dateTime = (iso) => { try { return new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short", timeZone: TIME_ZONE }).format(new Date(iso)); } catch (e) { return iso; } };
 export const dateOnly = (iso) => { try { return new Intl.DateTimeFormat(locale, { dateStyle: "long", timeZone: "UTC" }).format(new Date(iso + "T00:00:00Z")); } catch (e) { return iso; } };
 export const mmss = (seconds) => { const s = Math.max(0, Math.floor(seconds)); return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0"); };
 export const tierLabel = (tier) => (tier === "plus" ? T.tier_plus : T.tier_basic);
