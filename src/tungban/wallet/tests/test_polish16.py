@@ -58,3 +58,20 @@ def test_required_is_marked_one_way(client):
     """Item 8: "required" was (必須), 必須, （必須填寫） or (必填); now （必填） or 必填 (a badge)."""
     texts = _our_msgstrs()
     assert not [t for t in texts if t in ("必須", "(必須)", "(必填)")]
+
+
+def test_notices_write_the_date_as_the_app_does(resident):
+    """Item 9: "On 2026-12-05 17:54…" next to the app's "5 Dec 2026, 5:54 pm": one way, in
+    Hong Kong time, in the page's language (as Intl.DateTimeFormat en-HK / zh-HK, medium + short)."""
+    import datetime as dt
+
+    from django.utils import translation
+
+    from tungban.wallet import services as wallet
+
+    notice = wallet.record_notice(resident, "counter_suspend")
+    notice.created_at = dt.datetime(2026, 12, 5, 9, 54, tzinfo=dt.UTC)
+    with translation.override("en"):
+        assert wallet.notice_text(notice).startswith("On 5 Dec 2026, 5:54 pm ")
+    with translation.override("zh-hant"):
+        assert "2026年12月5日 下午5:54" in wallet.notice_text(notice)
