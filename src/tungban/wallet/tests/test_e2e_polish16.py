@@ -20,3 +20,21 @@ def test_app_dates_are_in_hong_kong_time_whatever_the_phone_zone(issuer, e2e_bro
         assert "5:46" in text and "9:46" not in text, text
     finally:
         context.close()
+
+
+def test_chinese_labels_take_a_full_width_colon_and_lists_an_ideographic_comma(issuer, e2e_browser):
+    """Item 8: "姓名: 陳大文, 帳戶級別: …" on the personal code screen; Chinese takes "：" and "、"."""
+    from django.templatetags.static import static
+
+    context = e2e_browser.new_context(locale="zh-HK")
+    try:
+        page = context.new_page()
+        page.goto(f"{issuer}/app/")
+        text = page.evaluate(
+            "async (url) => { const f = await import(url);"
+            " return f.listText([f.labelled('姓名', '陳大文'), f.labelled('帳戶級別', '通辦+'), f.labelled('英文姓名', 'CHAN')]); }",
+            static("wallet/js/ui/format.js"),
+        )
+        assert text.startswith("姓名：陳大文、帳戶級別：通辦+") and ", " not in text, text
+    finally:
+        context.close()

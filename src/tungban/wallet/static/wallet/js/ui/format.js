@@ -18,6 +18,8 @@ export const fieldLabel = (f) => (isEn ? f.label_en || f.label_zh : f.label_zh |
 export const timeOf = (iso) => { const t = Date.parse(iso); return Number.isNaN(t) ? 0 : t; };
 export const isoDate = (v) => typeof v === "string" && /^\d{4}-\d{2}-\d{2}$/.test(v);
 export const claimText = (c) => (isoDate(c.value) ? dateOnly(c.value) : c.value === null || c.value === undefined ? "—" : String(c.value));
+/** "Name: CHAN Tai Man" / "姓名：陳大文": a full-width colon in Chinese (issue 16, polish16 item 8). */
+export const labelled = (label, value) => label + (isEn ? ": " : "：") + value;
 export const listText = (items) => { try { return new Intl.ListFormat(locale, { style: "long", type: "conjunction" }).format(items); } catch (e) { return items.join(", "); } };
 
 /** "30 days", "1 hour 30 minutes" / "30 日", "1 小時 30 分鐘": at most two units, by Intl. */
