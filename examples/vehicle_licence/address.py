@@ -20,8 +20,12 @@ log = logging.getLogger(__name__)
 
 #: The data product: the registered address of the resident's water account.
 WSD_PRODUCT = "wsd.registered-address.v1"
-#: What the resident reads in the app (PDPO DPP1: the purpose of collection), both languages.
-PURPOSE = "Fill in the residential address on your vehicle licence renewal / 填寫車輛牌照續期申請的住址"
+#: What the resident reads in the app (PDPO DPP1: the purpose of collection), sent in the
+#: language of the service's page (issue 16, polish16 item 8: not English-first in both).
+PURPOSES = {
+    "en": "Fill in the residential address on your vehicle licence renewal",
+    "zh-HK": "填寫車輛牌照續期申請的住址",
+}
 #: How long the consent lasts once given (seconds); it is used once, right away.
 CONSENT_SECONDS = 600
 MAX_USES = 1

@@ -59,7 +59,7 @@ from ..data_user import DataUser, DataUserError
 from .address import (
     CONSENT_SECONDS,
     MAX_USES,
-    PURPOSE,
+    PURPOSES,
     RETRYABLE,
     WSD_PRODUCT,
     resolve_private_jwk,
@@ -78,6 +78,7 @@ from .i18n import (
     LANGUAGE_NAMES,
     STRINGS,
     both,
+    browser_language,
     normalise_language,
     other_language,
     translate,
@@ -563,6 +564,7 @@ def create_app(config: dict | None = None) -> Flask:
         g.lang = (
             normalise_language(request.args.get("lang"))
             or normalise_language(request.cookies.get(LANG_COOKIE))
+            or browser_language(request.accept_languages.values())
             or DEFAULT_LANGUAGE
         )
 
@@ -571,6 +573,7 @@ def create_app(config: dict | None = None) -> Flask:
         asked = normalise_language(request.args.get("lang"))
         if asked and asked != request.cookies.get(LANG_COOKIE):
             response.set_cookie(LANG_COOKIE, asked, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+        response.vary.add("Accept-Language")  # the page's language may follow the browser's
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
@@ -1191,7 +1194,7 @@ def create_app(config: dict | None = None) -> Flask:
                 return back_to_address()
         try:
             consent = gateway_call(
-                user.request_consent, WSD_PRODUCT, PURPOSE, CONSENT_SECONDS, max_uses=MAX_USES, sub=sub
+                user.request_consent, WSD_PRODUCT, PURPOSES[g.lang], CONSENT_SECONDS, max_uses=MAX_USES, sub=sub
             )
         except DataUserError as exc:
             data["address_fill"] = {"status": "error", "error": exc.code}
@@ -1228,7 +1231,7 @@ def create_app(config: dict | None = None) -> Flask:
             "address.html",
             fill=fill,
             heading=both("addr_heading", first=g.lang),
-            purpose=PURPOSE,
+            purpose=PURPOSES[g.lang],
             qr_svg=qr_svg(fill["approval_uri"], t("addr_qr_title")),
             expires_text=expires_text if expires_epoch else "",
             expires_epoch=int(expires_epoch) if expires_epoch else "",

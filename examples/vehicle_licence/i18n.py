@@ -561,6 +561,18 @@ def normalise_language(value: str | None) -> str | None:
     return _ALIASES.get(value.strip().lower().replace("_", "-"))
 
 
+def browser_language(accept_language: Iterable[str]) -> str | None:
+    """The first supported language among the browser's, in its order of preference (the
+    tags of an ``Accept-Language`` header, RFC 9110 §12.5.4, best first), matching on the
+    primary subtag when the full tag is unknown (``en-AU`` → ``en``); else None.
+    Source: issue 16, polish16 item 6."""
+    for tag in accept_language:
+        found = normalise_language(tag) or normalise_language((tag or "").split("-")[0])
+        if found:
+            return found
+    return None
+
+
 def other_language(lang: str) -> str:
     """Return the language the switch link offers when the page is in ``lang``."""
     return "en" if lang == "zh-HK" else "zh-HK"

@@ -8,11 +8,17 @@ const TEXT = {
     title: "Library Card", number: "Card number", holder: "Card holder", show: "Show my name on the card",
     fine: "Overdue fine: HK$5.00", pay: "Pay the fine", shown: "Your name is shown on the card.",
     refused: "Not shared", paid: "Paid.",
+    permission_denied: "Nothing was shared: this was not allowed, or the tungban app cannot do it yet.",
+    busy: "The tungban app is asking you something else: answer it first, then try again.",
+    other: "This did not work. Nothing was shared.",
   },
   zh: {
     title: "圖書證", number: "證號", holder: "持證人", show: "在圖書證上顯示我的姓名",
     fine: "逾期罰款：港幣5.00元", pay: "繳交罰款", shown: "你的姓名已顯示在圖書證上。",
     refused: "沒有分享", paid: "已繳款。",
+    permission_denied: "沒有分享任何資料：未獲允許，或通辦應用程式暫時未能提供此功能。",
+    busy: "通辦應用程式正在詢問你另一件事，請先回答，然後再試。",
+    other: "未能完成，沒有分享任何資料。",
   },
 };
 let port = null;
@@ -68,7 +74,8 @@ async function ask(permission, onOk) {
   status("");
   const reply = await call("request", { permission });
   if (reply.ok) onOk(reply.result);
-  else status(t.refused + ": " + reply.error.message + " (" + reply.error.code + ")", reply.error.code);
+  // A plain sentence in the page's language; the code stays in data-code, not on screen.
+  else status(t[reply.error.code] || t.other, reply.error.code);
 }
 
 document.getElementById("show-name").addEventListener("click", () => ask("profile.name", (r) => {

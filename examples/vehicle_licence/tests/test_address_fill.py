@@ -11,7 +11,7 @@ import pytest
 
 from examples.vehicle_licence.address import (
     CONSENT_SECONDS,
-    PURPOSE,
+    PURPOSES,
     WSD_PRODUCT,
     error_key,
     format_address,
@@ -174,7 +174,8 @@ class TestFill:
         [asked] = gateway_calls(fake_op, "/consents", "POST")
         assert json.loads(asked.body) == {
             "product": WSD_PRODUCT,
-            "purpose": PURPOSE,
+            # In the page's language only (issue 16, polish16 item 8): here the default, Chinese.
+            "purpose": PURPOSES["zh-HK"],
             "duration_seconds": CONSENT_SECONDS,
             "max_uses": 1,
             "sub": "pairwise-sub-123",
@@ -188,7 +189,8 @@ class TestFill:
         assert f'id="open-app" class="button primary" href="{consent["approval_uri"]}"' in page
         assert '<div class="qr"><svg' in page
         assert 'data-status-url="/address/wsd/status"' in page and "sign.js" in page
-        assert "Water Supplies Department" in page and PURPOSE in page
+        assert "Water Supplies Department" in page and PURPOSES["en"] in page
+        assert PURPOSES["zh-HK"] not in page
         assert client.get("/address/wsd/status").get_json() == {"status": "pending", "problem": False}
         assert gateway_calls(fake_op, "/requests") == []
 

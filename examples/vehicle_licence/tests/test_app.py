@@ -256,6 +256,25 @@ class TestLanguage:
         page = html(client.get("/form?lang=zh-HK"))
         assert "車輛牌照續期申請表" in page
 
+    @pytest.mark.parametrize(
+        ("header", "expected"),
+        [
+            ("en-GB,en;q=0.9", '<html lang="en">'),
+            ("fr-FR,en-AU;q=0.8,zh-HK;q=0.5", '<html lang="en">'),
+            ("zh-HK,zh;q=0.9,en;q=0.8", '<html lang="zh-Hant-HK">'),
+            ("fr", '<html lang="zh-Hant-HK">'),
+        ],
+    )
+    def test_browser_language_is_followed_without_a_choice(self, client, header, expected):
+        """Issue 16, polish16 item 6: an en-GB browser opened the service in Chinese."""
+        resp = client.get("/", headers={"Accept-Language": header})
+        assert expected in html(resp)
+        assert "Accept-Language" in resp.headers.get("Vary", "")
+
+    def test_a_chosen_language_beats_the_browser_language(self, client):
+        client.get("/?lang=zh-HK")
+        assert '<html lang="zh-Hant-HK">' in html(client.get("/", headers={"Accept-Language": "en-GB"}))
+
     def test_unknown_language_ignored(self, client):
         assert '<html lang="zh-Hant-HK">' in html(client.get("/?lang=fr"))
 

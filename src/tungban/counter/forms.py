@@ -1,5 +1,7 @@
 """Forms officers fill in at a registration counter."""
 
+import re
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -116,12 +118,24 @@ class RebindForm(forms.Form):
 
     reason = forms.CharField(label=_("Reason for re-binding"), max_length=200)
     document_type = forms.ChoiceField(label=_("Identity document seen"), choices=[("", "—"), *IdentityDocument.choices])
-    document_reference = forms.RegexField(
+    document_reference = forms.CharField(
         label=_("Last 4 characters of the document number"),
-        regex=r"^[A-Za-z0-9]{4}$",
-        max_length=4,
-        error_messages={"invalid": _("Enter the last 4 letters or digits of the document number.")},
+        max_length=40,
+        help_text=_(
+            "Type the last 4 letters or digits, or the whole number as printed: brackets and spaces "
+            "are ignored. For K987654(5) enter 6545."
+        ),
     )
     checked = forms.BooleanField(
         label=_("I have checked this document in person: it is the resident's and matches the person")
     )
+
+    def clean_document_reference(self) -> str:
+        """The last 4 letters or digits of the number as typed, upper case: an HKID card's
+        ``K987654(5)`` or ``813(7)`` is accepted as printed, brackets and spaces ignored
+        (issue 16, polish16 item 3). Any other character, or fewer than 4, is an error."""
+        typed = self.cleaned_data["document_reference"]
+        kept = re.sub(r"[\s()（）]", "", typed)
+        if len(kept) < 4 or not re.fullmatch(r"[A-Za-z0-9]+", kept):
+            raise forms.ValidationError(_("Enter the last 4 letters or digits of the document number."))
+        return kept[-4:].upper()

@@ -33,6 +33,13 @@ class PersonalCodeForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
+def counter_claims(claims: dict) -> list[dict]:
+    """The claims shown to the officer, as :func:`pc.shown_claims` (``[{"name", "label",
+    "value"}]``) but with the tier labelled "Account level": "(no photo)" is the app's hint to
+    the resident, jargon at the counter (issue 16, polish16 item 10)."""
+    return [{**c, "label": str(_("Account level"))} if c["name"] == "tier" else c for c in pc.shown_claims(claims)]
+
+
 @counter_role
 @require_http_methods(["GET", "POST"])
 @permissions_policy_override({**settings.PERMISSIONS_POLICY, "camera": "self"})  # the QR scanner
@@ -47,7 +54,7 @@ def personal_code(request):
                 form.cleaned_data["credential"], keys.public_jwks(), verifier, seen=credentials.replay_cache()
             )
             context["check"] = check
-            context["claims"] = pc.shown_claims(check.claims)
+            context["claims"] = counter_claims(check.claims)
             context["form"] = PersonalCodeForm(None)
         else:
             status = 400

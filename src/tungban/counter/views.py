@@ -196,6 +196,7 @@ def _signing_certificates(resident) -> list[dict]:
 
 
 def _resident_page(request, resident, rebind_form=None, status=200):
+    rebind_requests = list(resident.rebind_requests.select_related("requested_by", "decided_by")[:10])
     return render(
         request,
         "counter/resident.html",
@@ -209,7 +210,9 @@ def _resident_page(request, resident, rebind_form=None, status=200):
             "revocation_reasons": [(r, REVOCATION_REASON_LABELS[r]) for r in OFFICER_REVOCATION_REASONS],
             "needs_second_officer": services.needs_second_officer(resident),
             "rebind_form": rebind_form or RebindForm(),
-            "rebind_requests": resident.rebind_requests.select_related("requested_by", "decided_by")[:10],
+            "rebind_requests": rebind_requests,
+            # A request waiting for approval or for its code: no form to ask again (issue 16, polish16 item 4).
+            "rebind_open": any(r.current_status in ("pending", "approved") for r in rebind_requests),
             "can_approve": request.user.has_perm(roles.APPROVE_REBIND),
         },
         status=status,
@@ -337,7 +340,14 @@ def suspend(request, public_id):
     return render(
         request,
         "counter/suspend.html",
-        {"resident": resident, "form": form, "device": wallet.active_device(resident)},
+        {
+            "resident": resident,
+            "form": form,
+            "device": wallet.active_device(resident),
+            # Suspending unbinds the phone, which revokes its signing certificate for good
+            # (signing.revoke_for_device): the page says so when there is one (issue 16, polish16 item 2).
+            "has_certificate": any(c.status == "active" for c in signing.credentials_of(resident)),
+        },
     )
 
 

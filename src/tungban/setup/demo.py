@@ -121,7 +121,7 @@ DEMO_TEMPLATE = {
     "subject_en": "Vehicle licence renewal",
     "subject_zh": "車輛牌照續期",
     "body_en": "Your vehicle licence ((plate)) expires on ((date)). Renew it online or at a licensing office.",
-    "body_zh": "您的車輛牌照 ((plate)) 將於 ((date)) 到期。請在網上或到牌照事務處續期。",
+    "body_zh": "你的車輛牌照 ((plate)) 將於 ((date)) 到期。請在網上或到牌照事務處續期。",
 }
 
 

@@ -55,6 +55,7 @@ from webauthn.helpers.structs import (
 )
 
 from tungban.core import rawsql
+from tungban.core.dates import resident_datetime
 from tungban.core.errors import DomainError, NotFound
 from tungban.identity import eme
 from tungban.identity import services as identity
@@ -1249,9 +1250,9 @@ def notices(resident: Resident, limit: int = 20) -> list[AccountNotice]:
 
 
 def notice_text(notice: AccountNotice) -> str:
-    """The notice's text in the active language, with its date (Hong Kong time)."""
-    when = timezone.localtime(notice.created_at).strftime("%Y-%m-%d %H:%M")
-    return str(NOTICE_TEXTS[notice.kind]) % {"date": when}
+    """The notice's text in the active language, with its date in Hong Kong time written as
+    the app writes dates (:func:`tungban.core.dates.resident_datetime`, issue 16 polish16 item 9)."""
+    return str(NOTICE_TEXTS[notice.kind]) % {"date": resident_datetime(notice.created_at)}
 
 
 # --- Retention (issue 14 item 7) ----------------------------------------------------------

@@ -76,12 +76,18 @@ def test_open_grant_one_refuse_another_isolated_and_revoked(issuer, officer, e2e
     rec = ReleaseRecord.objects.get(resident=resident)
     assert (rec.kind, rec.requester_id, rec.claims) == ("miniapp", "miniapp:library-card", ["name_en", "name_zh"])
 
-    # Refuse "Request a payment": the mini-program receives the documented refusal.
+    # "Request a payment" is not available yet: the app says so with only a Close button
+    # (issue 16, polish16 item 5); the mini-program receives the documented refusal, and
+    # shows a plain sentence, not the raw code.
     frame.locator("#pay").click()
     phone.wait_for_selector("#miniapp-prompt:not([hidden])")
     assert "Request a payment" in phone.text_content("#miniapp-prompt-title")
-    phone.click("#miniapp-deny")
+    assert "not available yet" in phone.text_content("#miniapp-prompt-detail")
+    assert phone.locator("#miniapp-allow").is_hidden() and phone.locator("#miniapp-deny").is_hidden()
+    phone.click("#miniapp-close")
     frame.locator("#status[data-code=permission_denied]").wait_for()
+    said = frame.locator("#status").text_content()
+    assert "permission_denied" not in said and "(" not in said and "Nothing was shared" in said
     # Not asked again in this session (WeChat's rule after a refusal).
     frame.locator("#pay").click()
     frame.locator("#status[data-code=permission_denied]").wait_for()

@@ -176,6 +176,15 @@ def test_bind_approve_release_and_history(issuer, resident, phone, context, serv
     phone.click("#approve-button")
     phone.wait_for_selector("#alert:has-text('not the number shown')")
     assert phone.get_attribute("#approve-code", "aria-invalid") == "true"
+    # Issue 16 (polish item 1): the message is also next to the field, tied to it and on screen.
+    described = phone.get_attribute("#approve-code", "aria-describedby").split()
+    assert "approve-code-error" in described
+    assert "not the number shown" in phone.text_content("#approve-code-error")
+    assert phone.locator("#approve-code-error").is_visible()
+    assert phone.evaluate(
+        "(() => { const r = document.getElementById('approve-code-error').getBoundingClientRect();"
+        " return r.top >= 0 && r.bottom <= window.innerHeight; })()"
+    )
     assert ApprovalRequest.objects.get(pk=link.rsplit("/", 1)[1]).status == RequestStatus.PENDING
     assert "/oidc/authorize" in desktop.url  # the attacker's browser (here: the desktop) waits
     phone.fill("#approve-code", shown)

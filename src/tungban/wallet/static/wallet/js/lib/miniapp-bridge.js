@@ -15,6 +15,9 @@
  *                               mini-app is opened again, as WeChat's scopes); granted → the
  *                               platform's answer; else the resident is asked: no →
  *                               permission_denied, yes → granted, then the platform's answer.
+ *                               A permission not available yet (available: false) is not
+ *                               offered: the app says so (Close only) and ``ask`` answers
+ *                               no → permission_denied (issue 16, polish16 item 5).
  *                               The platform enforces grants itself: a revoked grant answers
  *                               permission_not_granted; a payment, action_not_available.
  * Anything else → bad_request; a second question while one is open → busy.

@@ -82,20 +82,29 @@ function askResident(app, perm) {
   return new Promise((resolve) => {
     const box = $("miniapp-prompt");
     $("miniapp-prompt-title").textContent = fmt(M.asks, { name: app.name, permission: perm.label });
-    $("miniapp-prompt-detail").textContent = perm.detail;
+    // Not available yet (e.g. a payment): say so, with only Close; the mini-program gets the
+    // documented refusal, permission_denied (issue 16, polish16 item 5).
+    const offered = perm.available !== false;
+    $("miniapp-prompt-detail").textContent = offered ? perm.detail : M.unavailable_detail;
+    $("miniapp-prompt-hint").hidden = !offered;
+    $("miniapp-allow").hidden = !offered;
+    $("miniapp-deny").hidden = !offered;
+    $("miniapp-close").hidden = offered;
     box.hidden = false;
     box.focus();
     const done = (answer) => {
       box.hidden = true;
       $("miniapp-allow").onclick = null;
       $("miniapp-deny").onclick = null;
-      notify(fmt(answer ? M.granted : M.refused, { permission: perm.label }));
+      $("miniapp-close").onclick = null;
+      if (offered) notify(fmt(answer ? M.granted : M.refused, { permission: perm.label }));
       // Back to the mini-program, where the question came from (the prompt is gone).
       if (running && running.frame) running.frame.focus();
       resolve(answer);
     };
     $("miniapp-allow").onclick = () => done(true);
     $("miniapp-deny").onclick = () => done(false);
+    $("miniapp-close").onclick = () => done(false);
   });
 }
 

@@ -10,7 +10,7 @@ import { qrDataUrl } from "../lib/qr.js";
 import { loadRecord, saveRecord } from "../lib/store.js";
 import { config, state } from "../state.js";
 import { $, busy, el, onShow, show, showError } from "../ui/dom.js";
-import { dateTime, listText } from "../ui/format.js";
+import { dateTime, labelled, listText } from "../ui/format.js";
 
 export const PERSONAL_CODE_ROUTE = /^#personal-code$/;
 const VERIFIERS_KEY = "personal-code-verifiers";
@@ -86,7 +86,7 @@ async function draw(kept) {
   $("pc-text").value = text;
   $("pc-code").dataset.iat = String(iat);
   $("pc-code").dataset.bytes = String(text.length);
-  const labels = (kept.claims || []).filter((c) => names.includes(c.name)).map((c) => c.label + ": " + c.value);
+  const labels = (kept.claims || []).filter((c) => names.includes(c.name)).map((c) => labelled(c.label, c.value));
   $("pc-shows").textContent = labels.length
     ? fmt(T.pc_shows, { verifier: kept.verifier.name, claims: listText(labels) })
     : fmt(T.pc_shows_nothing, { verifier: kept.verifier.name });

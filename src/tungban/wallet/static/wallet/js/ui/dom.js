@@ -34,6 +34,25 @@ export function clearMessages() {
   $("alert").textContent = "";
   $("notice").textContent = "";
   document.querySelectorAll("[aria-invalid=true]").forEach((el) => el.removeAttribute("aria-invalid"));
+  document.querySelectorAll(".field-error[id]").forEach((note) => {
+    document.querySelectorAll("[aria-describedby~='" + note.id + "']").forEach((input) => {
+      const rest = input.getAttribute("aria-describedby").split(/\s+/).filter((id) => id && id !== note.id);
+      if (rest.length) input.setAttribute("aria-describedby", rest.join(" "));
+      else input.removeAttribute("aria-describedby");
+    });
+    note.remove();
+  });
+}
+
+/** Write ``message`` just below ``input`` (id ``<input.id>-error``), tie it to the input with
+ * aria-describedby and bring it on screen: the alert region at the top of the page may be far
+ * above the field on a phone (issue 16, polish item 1). */
+function fieldError(input, message) {
+  const note = el("p", { class: "field-error", id: input.id + "-error", text: message });
+  input.insertAdjacentElement("afterend", note);
+  const described = (input.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean);
+  input.setAttribute("aria-describedby", [note.id, ...described.filter((id) => id !== note.id)].join(" "));
+  note.scrollIntoView({ block: "nearest" });
 }
 
 export function notify(text) {
@@ -51,7 +70,9 @@ export function showError(err, formPrefix) {
       const input = target.matches("input, select, textarea") ? target : target.querySelector("input, select, textarea");
       if (input) {
         input.setAttribute("aria-invalid", "true");
-        input.focus();
+        if (input.id) fieldError(input, message);
+        input.focus({ preventScroll: true });
+        if (!input.id) input.scrollIntoView({ block: "nearest" });
         return;
       }
     }
