@@ -220,7 +220,10 @@ def verify_personal_code(
     signed (SD-JWT §7.1), the credential's ``exp``, the KB-JWT by ``cnf.jwk`` over exactly
     this presentation (§7.3) and no older than :func:`max_age` seconds (``leeway`` for
     clocks). ``seen(key)`` (optional) answers whether this code was already accepted and
-    records it (a verifier's replay cache; the key is the KB-JWT's SHA-256).
+    records it (a verifier's replay cache; the key is the SHA-256 of what the holder signed,
+    the KB-JWT's ``header.payload``, never of its signature: ECDSA signatures are malleable,
+    (r, s) and (r, n − s) both verify, so a key over the signature let one code be accepted
+    twice — issue 16 security review M2).
 
     Never raises for bad input: every failure is a problem (codes ``malformed``,
     ``issuer_key_unknown``, ``signature_invalid``, ``not_a_personal_code``, ``wrong_verifier``,
@@ -290,7 +293,7 @@ def verify_personal_code(
             "presentation_stale", _("The code is older than %(s)d seconds: ask the holder to show a fresh one.")
         )
         result.problems[-1]["message"] = result.problems[-1]["message"] % {"s": max_age()}
-    elif seen is not None and seen(hashlib.sha256(kb_jwt.encode("ascii")).hexdigest()):
+    elif seen is not None and seen(hashlib.sha256(kb_jwt.rsplit(".", 1)[0].encode("ascii")).hexdigest()):
         result.problem("presentation_replayed", _("This code was already checked once: ask for a fresh one."))
     result.valid = not result.problems
     return result

@@ -111,6 +111,38 @@ def test_replay_is_refused_with_a_cache(resident):
     ]
 
 
+#: The order of P-256 (SEC 2 §2.4.2): (r, s) and (r, n - s) are both valid ECDSA signatures.
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def _high_s(code: str) -> str:
+    """The same code with its KB-JWT's signature s replaced by n - s (ECDSA malleability)."""
+    import base64
+
+    head, kb = code.rsplit("~", 1)
+    h, p, sig = kb.split(".")
+    raw = base64.urlsafe_b64decode(sig + "=" * (-len(sig) % 4))
+    s = P256_ORDER - int.from_bytes(raw[32:], "big")
+    other = base64.urlsafe_b64encode(raw[:32] + s.to_bytes(32, "big")).rstrip(b"=").decode()
+    return f"{head}~{h}.{p}.{other}"
+
+
+def test_replay_with_a_malleated_signature_is_refused(resident):
+    """Issue 16 security review M2: the replay cache keys on what the holder signed, not on
+    the signature's text, so the same code with s -> n - s is a replay."""
+    private, public = _key()
+    made = services.issue_personal_code(resident, "counter", public)
+    code = _present(made["sd_jwt"], private, "counter", ["name"])
+    seen = services.replay_cache()
+    assert services.verify_personal_code(code, keys.public_jwks(), "counter", seen=seen).valid
+    altered = _high_s(code)
+    assert altered != code
+    assert services.verify_personal_code(altered, keys.public_jwks(), "counter").valid  # a valid signature
+    assert services.verify_personal_code(altered, keys.public_jwks(), "counter", seen=seen).codes() == [
+        "presentation_replayed"
+    ]
+
+
 def test_another_key_or_altered_detail_is_refused(resident):
     private, public = _key()
     made = services.issue_personal_code(resident, "counter", public)
