@@ -217,7 +217,7 @@ def statement(with_subject: bool, generation: int = 0) -> tuple[str, dict]:
     # the row answered: only what Python reads (:data:`_ANSWERED`), not what only the checks
     # and the insert use (issue 15, fourth round: fewer values to send and convert)
     answered = [x[_TOKEN_COLUMNS.index(n)] for n in ("scope", "claims", "resident_id")] + x[_RESIDENT - 1 :]
-    joins, where = _from_sql("%(token)s").split(" WHERE ")
+    joins, where = _from_sql("%(token)s").split(" WHERE ", 1)
     sql = (
         f"WITH w AS (SELECT {columns}, {released} AS released{joins}"
         f" CROSS JOIN LATERAL (SELECT string_to_array({token['scope']}, ' ') AS scopes) s"
