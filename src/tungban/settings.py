@@ -379,6 +379,8 @@ TUNGBAN_RATELIMITS = {
         "token": "300/m",
         # Public verification of signatures and credentials (CPU-heavy), per client.
         "verify": "60/m",
+        # Pages of a PDF to sign rendered for the app, per device (poppler in the verify pool; issue 16 M6).
+        "signing_pages": "120/h",
         # Staff login attempts per client address (password spraying over many usernames;
         # django-axes locks a single username after AXES_FAILURE_LIMIT failures).
         "staff_login": "30/15m",
