@@ -27,7 +27,16 @@ from tungban.oidc import services as oidc
 from tungban.wallet import services as wallet
 
 from . import errors, permissions
-from .constants import LAUNCH_TTL, LAUNCH_TYP, MAX_BUNDLE_BYTES, MAX_FILES, MEDIA_TYPES, RELEASE_KIND, REQUESTER_PREFIX
+from .constants import (
+    LAUNCH_TTL,
+    LAUNCH_TYP,
+    MAX_BUNDLE_BYTES,
+    MAX_FILES,
+    MEDIA_TYPES,
+    RELEASE_KIND,
+    REQUESTER_PREFIX,
+    SECTOR_PREFIX,
+)
 from .models import Grant, MiniApp, MiniAppVersion
 
 #: The bundle manifest (``manifest.json``; W3C MiniApp Manifest-like: id, version, names,
@@ -74,17 +83,35 @@ def _check_path(path: str) -> None:
 
 
 @transaction.atomic
+def check_sector(miniapp_id: str, sector_identifier: str) -> None:
+    """A mini-app's ``sector_identifier`` (:attr:`.models.MiniApp.sector`): empty or its own
+    ``miniapp:<id>``, or the sector of a registered client (its ``client:<pk>`` or the grouping
+    sector an administrator gave it: :func:`tungban.oidc.services.is_client_sector`, OIDC
+    Core §8.1) — never another platform sector (``personal-code:``, ``cdeg:``, another
+    mini-app's, an unregistered one), whose residents' identifiers the mini-app would
+    otherwise see (issue 16 security review L3). Clients carry no department, so that the
+    client is the publishing department's own is the publishing administrator's to check.
+
+    :raises DomainError: ``invalid_miniapp_sector`` (400, ``field="sector_identifier"``)."""
+    value = (sector_identifier or "").strip()
+    if not value or value == f"{SECTOR_PREFIX}{miniapp_id}":
+        return
+    if not oidc.is_client_sector(value):
+        raise errors.InvalidMiniappSector()
+
+
 def publish(files: dict[str, bytes], *, sector_identifier: str | None = None) -> MiniAppVersion:
     """Publish a bundle (``{path: bytes}`` with a ``manifest.json``) as the mini-app's current
     version; publishing the same content again is a no-op.
 
     :param sector_identifier: ``None`` keeps the mini-app's sector as it is (new: its own);
         ``""`` its own sector; a value shares the pairwise ids of that sector (e.g. the
-        department's web service's client sector): see :attr:`MiniApp.sector`.
+        department's web service's client sector): see :attr:`MiniApp.sector` and
+        :func:`check_sector`.
     :returns: the version (``sha256``: its content hash).
     :raises DomainError: ``bad_bundle`` (no or invalid manifest, entry page missing, a file
         name or type not allowed, more than :data:`MAX_FILES` files or
-        :data:`MAX_BUNDLE_BYTES` bytes).
+        :data:`MAX_BUNDLE_BYTES` bytes); ``invalid_miniapp_sector`` (:func:`check_sector`).
     """
     if "manifest.json" not in files:
         raise errors.BadBundle(reason="manifest.json missing")
@@ -99,6 +126,8 @@ def publish(files: dict[str, bytes], *, sector_identifier: str | None = None) ->
         raise errors.BadBundle(reason=f"manifest.json: {getattr(exc, 'message', exc)}") from None
     if manifest["entry"] not in files:
         raise errors.BadBundle(reason=f"entry page {manifest['entry']!r} missing")
+    if sector_identifier is not None:
+        check_sector(manifest["id"], sector_identifier)
     pub = manifest["publisher"]
     app, _created = MiniApp.objects.update_or_create(
         id=manifest["id"],
