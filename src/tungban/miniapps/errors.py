@@ -24,8 +24,8 @@ BadBundle = DomainError.define("bad_bundle", _("The mini-program bundle is not v
 InvalidMiniappSector = DomainError.define(
     "invalid_miniapp_sector",
     _(
-        "A mini-program's sector is empty (its own), its own miniapp:<id>, or the sector an "
-        "administrator gave one of the department's online services."
+        "A mini-program's sector is empty (its own), its own miniapp:<id>, or the sector of one of "
+        "the department's online services."
     ),
     field="sector_identifier",
 )
