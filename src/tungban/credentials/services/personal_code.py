@@ -15,7 +15,10 @@ the same joserfc-backed verifier as 認證易):
    ``name_zh`` and ``tier`` (``basic``/``plus``: the assurance level, no photo).
 2. ``cnf.jwk`` is a key the app made on the device **for this verifier** (WebCrypto,
    not extractable; the CLI keeps it sealed like its device key). The platform binds it only
-   on a call signed by the bound device key, so the QR is signed on that device, yet two
+   on a call signed by the bound device key that also carries a signature by that key over the
+   verifier and the device (:func:`check_holder_proof`, proof of possession), so the device
+   holds the key the QR is signed with (it may still hand the key on: that, as sharing the
+   phone, is the resident's act), yet two
    verifiers never see the same key: nothing in two codes for two verifiers is the same
    (D6; with ``cnf`` = the device key itself every code would carry one static key).
 3. The QR is the presentation (SD-JWT §4): the JWT, the disclosures the resident chose and a
@@ -130,10 +133,51 @@ def _holder_jwk(jwk) -> dict:
     return public
 
 
+#: ``typ`` of the app's proof of possession of ``holder_jwk`` (:func:`check_holder_proof`).
+POP_TYP = "personal-code-pop+jwt"
+#: Seconds a proof of possession is accepted after its ``iat`` (either way, for clocks).
+POP_MAX_AGE = 300
+
+
+def check_holder_proof(holder_jwk, proof, verifier_id: str, device_id: str, *, now: float | None = None) -> None:
+    """Check the app's proof of possession of ``holder_jwk`` (issue 16 security review L1):
+    a compact JWS (RFC 7515) by that key, header ``{"alg": "ES256", "typ": POP_TYP}``, payload
+    ``{"aud": verifier_id, "device": device_id, "iat"}`` with ``iat`` within
+    :data:`POP_MAX_AGE` seconds of now. The device id ties it to the calling device (whose
+    own proof the API has checked), so a proof seen elsewhere is of no use on another device;
+    without it a device could have its resident's credential bound to any public key, e.g.
+    one held by someone else, and the code be made off the phone. Verified with joserfc.
+
+    :raises DomainError: ``holder_key_invalid`` (400), ``holder_proof_invalid`` (400)."""
+    from joserfc import jws
+    from joserfc.errors import JoseError
+    from joserfc.jwk import ECKey
+
+    public = _holder_jwk(holder_jwk)
+    if not isinstance(proof, str) or len(proof) > 2048:
+        raise errors.HolderProofInvalid()
+    try:
+        found = jws.deserialize_compact(proof, ECKey.import_key(public), algorithms=["ES256"])
+        payload = json.loads(found.payload)
+    except (JoseError, ValueError, TypeError):
+        raise errors.HolderProofInvalid() from None
+    now = time.time() if now is None else now
+    iat = payload.get("iat") if isinstance(payload, dict) else None
+    if (
+        found.protected.get("typ") != POP_TYP
+        or payload.get("aud") != verifier_id
+        or payload.get("device") != device_id
+        or not isinstance(iat, (int, float))
+        or abs(now - iat) > POP_MAX_AGE
+    ):
+        raise errors.HolderProofInvalid()
+
+
 def issue_personal_code(resident: Resident, verifier_id: str, holder_jwk, *, now: float | None = None) -> dict:
     """The personal-code credential of ``resident`` for ``verifier_id`` (module docstring, 1),
-    bound to ``holder_jwk`` (the key the app made for this verifier; the caller has checked the
-    bound device's proof).
+    bound to ``holder_jwk`` (the key the app made for this verifier). The caller has checked
+    the bound device's proof and the app's proof of possession of ``holder_jwk``
+    (:func:`check_holder_proof`: the API does both), so the key is one the device holds.
 
     :returns: ``{"sd_jwt", "verifier" {"id", "name"}, "aud", "sub", "expires_at" (datetime),
         "max_age" (s), "claims" [{name, label, value}]}``.

@@ -225,3 +225,51 @@ def test_cli_makes_and_verifies_offline(app, senior, app_home, capsys, tmp_path)
     assert "NOT VALID" in out and "wrong_verifier" in out
     code, _, err = _cli(capsys, app_home, "personal-code", "--verifier", "counter", "--show", "hkid")
     assert code == 2 and "claim_unknown" in err
+
+
+# --- Issue 16 security review L1: proof of possession of holder_jwk ---------------------------
+
+PC_API = "/api/v1/credentials/app/personal-code"
+
+
+def _pop(private, verifier: str, device_id: str, *, iat: float | None = None) -> str:
+    """The app's proof that it holds ``private``: a JWS by it over the verifier and this device."""
+    from joserfc import jws
+    from joserfc.jwk import ECKey as _EC
+
+    payload = {"aud": verifier, "device": device_id, "iat": int(time.time() if iat is None else iat)}
+    return jws.serialize_compact(
+        {"alg": "ES256", "typ": pc.POP_TYP}, json.dumps(payload).encode(), _EC.import_key(private), algorithms=["ES256"]
+    )
+
+
+def test_the_holder_key_is_bound_only_with_a_proof_of_possession(app, senior):
+    """The platform binds a personal-code credential to ``holder_jwk`` only when the call also
+    carries a signature by that key over the verifier and the calling device (``holder_proof``):
+    a key the caller does not hold (someone else's) is refused, as is a proof for another
+    verifier or device, or a stale one."""
+    from tungban.testing.factories import PIN
+    from tungban.wallet.client import AppError
+
+    device_key, device_id = app.load_key(PIN), app.meta["device_id"]
+    private, public = _key()
+    other, _other_public = _key()
+
+    def call(**body):
+        return app._call("POST", PC_API, {"verifier": "counter", "holder_jwk": public, **body}, device_key=device_key)
+
+    made = call(holder_proof=_pop(private, "counter", device_id))
+    assert services.verify_personal_code(
+        _present(made["sd_jwt"], private, "counter", ["name"]), keys.public_jwks(), "counter"
+    ).valid
+    for bad in (
+        {},
+        {"holder_proof": _pop(other, "counter", device_id)},
+        {"holder_proof": _pop(private, "hkpl", device_id)},
+        {"holder_proof": _pop(private, "counter", "another-device")},
+        {"holder_proof": _pop(private, "counter", device_id, iat=time.time() - 3600)},
+        {"holder_proof": "not-a-jws"},
+    ):
+        with pytest.raises(AppError) as refused:
+            call(**bad)
+        assert refused.value.code in ("holder_proof_invalid", "invalid_request"), (bad, refused.value.code)
