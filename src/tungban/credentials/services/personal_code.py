@@ -29,6 +29,13 @@ the same joserfc-backed verifier as 認證易):
    any verifier check a code with no call to the platform (offline, D2), refusing one made for
    another verifier, a stale or replayed one (``seen``: the verifier's own cache of nonces).
 
+Verifying is offline, so there is no status check (issue 16 review L2): a code made from a
+credential the app already holds verifies until the credential's ``exp`` —
+``TUNGBAN_PERSONAL_CODE_TTL`` (default 6 h) after the app fetched it — even if the account was
+suspended or the phone reported lost since. The app fetches a fresh credential whenever it is
+online; the TTL bounds the offline grace and that window. A new credential is refused at once
+to a suspended account (the device proof is refused).
+
 The platform does not log presentations; it only issues the per-verifier credential.
 """
 

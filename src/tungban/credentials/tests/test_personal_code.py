@@ -273,3 +273,21 @@ def test_the_holder_key_is_bound_only_with_a_proof_of_possession(app, senior):
         with pytest.raises(AppError) as refused:
             call(**bad)
         assert refused.value.code in ("holder_proof_invalid", "invalid_request"), (bad, refused.value.code)
+
+
+def test_an_issued_credential_stays_valid_offline_for_its_ttl_only(resident, settings):
+    """Issue 16 review L2 (documented): verifying is offline, with no status check, so a
+    credential issued before a suspension keeps working until its ``exp``; the default TTL
+    that bounds that window is 6 hours, and a code past it is refused."""
+    from tungban.identity import services as identity
+
+    assert settings.TUNGBAN_PERSONAL_CODE_TTL <= 6 * 3600
+    private, public = _key()
+    issued_at = time.time()
+    made = services.issue_personal_code(resident, "counter", public, now=issued_at)
+    identity.set_status(resident, "suspended", reason="phone reported lost", actor=None)
+    code = _present(made["sd_jwt"], private, "counter", ["name"])
+    assert services.verify_personal_code(code, keys.public_jwks(), "counter").valid  # offline: no status check
+    later = issued_at + settings.TUNGBAN_PERSONAL_CODE_TTL + 60
+    old = _present(made["sd_jwt"], private, "counter", ["name"], iat=later)
+    assert "credential_expired" in services.verify_personal_code(old, keys.public_jwks(), "counter", now=later).codes()
