@@ -74,13 +74,13 @@ class MiniApp(models.Model):
         return self.sector_identifier or f"{SECTOR_PREFIX}{self.id}"
 
     def clean(self):
-        """The admin's validation of :attr:`sector_identifier` (``services.check_sector``:
+        """The admin's validation of :attr:`sector_identifier` (:func:`.sectors.check_sector`:
         issue 16 security review L3)."""
         from django.core.exceptions import ValidationError
 
         from tungban.core.errors import DomainError
 
-        from .services import check_sector
+        from .sectors import check_sector
 
         super().clean()
         try:

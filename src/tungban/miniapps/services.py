@@ -35,9 +35,9 @@ from .constants import (
     MEDIA_TYPES,
     RELEASE_KIND,
     REQUESTER_PREFIX,
-    SECTOR_PREFIX,
 )
 from .models import Grant, MiniApp, MiniAppVersion
+from .sectors import check_sector  # noqa: F401 - part of this module's interface
 
 #: The bundle manifest (``manifest.json``; W3C MiniApp Manifest-like: id, version, names,
 #: publisher, entry page, the permissions it may ask for).
@@ -83,23 +83,6 @@ def _check_path(path: str) -> None:
 
 
 @transaction.atomic
-def check_sector(miniapp_id: str, sector_identifier: str) -> None:
-    """A mini-app's ``sector_identifier`` (:attr:`.models.MiniApp.sector`): empty or its own
-    ``miniapp:<id>``, or the sector of a registered client (its ``client:<pk>`` or the grouping
-    sector an administrator gave it: :func:`tungban.oidc.services.is_client_sector`, OIDC
-    Core §8.1) — never another platform sector (``personal-code:``, ``cdeg:``, another
-    mini-app's, an unregistered one), whose residents' identifiers the mini-app would
-    otherwise see (issue 16 security review L3). Clients carry no department, so that the
-    client is the publishing department's own is the publishing administrator's to check.
-
-    :raises DomainError: ``invalid_miniapp_sector`` (400, ``field="sector_identifier"``)."""
-    value = (sector_identifier or "").strip()
-    if not value or value == f"{SECTOR_PREFIX}{miniapp_id}":
-        return
-    if not oidc.is_client_sector(value):
-        raise errors.InvalidMiniappSector()
-
-
 def publish(files: dict[str, bytes], *, sector_identifier: str | None = None) -> MiniAppVersion:
     """Publish a bundle (``{path: bytes}`` with a ``manifest.json``) as the mini-app's current
     version; publishing the same content again is a no-op.
