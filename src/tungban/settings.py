@@ -380,6 +380,8 @@ TUNGBAN_RATELIMITS = {
         "token": "300/m",
         # Public verification of signatures and credentials (CPU-heavy), per client.
         "verify": "60/m",
+        # Pages of a PDF to sign rendered for the app, per device (poppler in the verify pool; issue 16 M6).
+        "signing_pages": "120/h",
         # Staff login attempts per client address (password spraying over many usernames;
         # django-axes locks a single username after AXES_FAILURE_LIMIT failures).
         "staff_login": "30/15m",
@@ -537,8 +539,12 @@ TUNGBAN_VERIFIER_NONCE_TTL = int(os.environ.get("TUNGBAN_VERIFIER_NONCE_TTL", "6
 # Personal code (個人碼, issue 16): how long the per-verifier credential the platform gives the
 # app stays usable offline (seconds), how old the QR's holder proof may be (seconds, at most 60),
 # the verifiers residents can pick (JSON {"id": {"name_en", "name_zh"}}) and the one the counter's
-# page verifies as.
-TUNGBAN_PERSONAL_CODE_TTL = int(os.environ.get("TUNGBAN_PERSONAL_CODE_TTL", str(24 * 3600)))
+# page verifies as. Verifying is offline, with no status check: codes made from a credential the
+# app holds stay valid until its expiry even after the account is suspended or the phone reported
+# lost (issue 16 review L2). The app fetches a new credential whenever it is online, so the TTL
+# is only the offline grace: 6 hours (was 24) covers a day out with no signal in part while
+# limiting a stolen phone's codes after suspension to a quarter of a day.
+TUNGBAN_PERSONAL_CODE_TTL = int(os.environ.get("TUNGBAN_PERSONAL_CODE_TTL", str(6 * 3600)))
 TUNGBAN_PERSONAL_CODE_MAX_AGE = min(60, int(os.environ.get("TUNGBAN_PERSONAL_CODE_MAX_AGE", "60")))
 TUNGBAN_PERSONAL_CODE_VERIFIERS = json.loads(
     os.environ.get("TUNGBAN_PERSONAL_CODE_VERIFIERS", "")

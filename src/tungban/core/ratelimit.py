@@ -622,7 +622,10 @@ def limit(
     """Decorate a view to count each request of ``methods`` against ``group``'s rate.
 
     :param key: ``"ip"`` (the client address, :func:`client_ip`) or a callable
-        ``key(request) -> str | None`` (``None``: this request is not counted, e.g. no HKID given).
+        ``key(request) -> str | None`` (``None``: this request is not counted). A key that must
+        be read for the limit to hold (a per-HKID limit) raises a :class:`DomainError` instead
+        when it cannot be read: the request is refused with that error's JSON body and status
+        and the view is not called (fail closed; issue 16 security review H1).
     :param error: the documented error to answer with instead of :data:`RateLimited` (a
         status-429 ``DomainError`` whose message may use ``%(minutes)s``), for a limit whose
         meaning the client must be told, e.g. ``activation_code_locked`` (issue 16 item 2).
@@ -634,7 +637,10 @@ def limit(
         @functools.wraps(view)
         def wrapped(request, *args, **kwargs):
             if request.method in methods:
-                value = client_ip(request) if key == "ip" else key(request)
+                try:
+                    value = client_ip(request) if key == "ip" else key(request)
+                except DomainError as exc:  # the key cannot be read: refuse (fail closed), never skip
+                    return JsonResponse(exc.as_dict(), status=exc.status)
                 if value:
                     try:
                         count(group, value)

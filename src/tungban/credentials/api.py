@@ -499,6 +499,12 @@ class PersonalCodeIn(Schema):
     holder_jwk: dict = Field(
         description="The public P-256 JWK {kty, crv, x, y} of a key the app made on this device for this verifier"
     )
+    holder_proof: str = Field(
+        description="Proof of possession of holder_jwk: a compact JWS by it, header {alg: ES256, "
+        "typ: personal-code-pop+jwt}, payload {aud: the verifier, device: this device's id, iat} "
+        "(iat within 300 s)",
+        max_length=2048,
+    )
 
 
 class PersonalClaimOut(Schema):
@@ -541,5 +547,10 @@ def personal_code(request, payload: PersonalCodeIn):
     """Issue 16 (個人碼): a short-lived credential bound to a key of this device for this
     verifier; nothing is stored but the pairwise identifier (made once, the same later), so a
     repeated call is harmless and takes no ``Idempotency-Key``. Errors: ``verifier_unknown``
-    (404), ``holder_key_invalid`` (400)."""
+    (404), ``holder_key_invalid`` (400), ``holder_proof_invalid`` (400: no proof of possession
+    of ``holder_jwk`` for this verifier and device, issue 16 security review L1)."""
+    from .services import personal_code as pc
+
+    pc.verifier_name(payload.verifier)  # verifier_unknown (404) first
+    pc.check_holder_proof(payload.holder_jwk, payload.holder_proof, payload.verifier, str(request.auth.id))
     return services.issue_personal_code(request.auth.resident, payload.verifier, payload.holder_jwk)

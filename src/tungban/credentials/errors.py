@@ -65,6 +65,11 @@ CredentialMalformed = DomainError.define(
 VerifierUnknown = NotFound.define(
     "verifier_unknown", _("There is no verifier “%(id)s” for personal codes."), field="verifier"
 )
+HolderProofInvalid = DomainError.define(
+    "holder_proof_invalid",
+    _("The app's proof that it holds the key for this code is missing, not for this code, or too old."),
+    field="holder_proof",
+)
 HolderKeyInvalid = DomainError.define(
     "holder_key_invalid", _("The app's key for this code must be a public EC P-256 key."), field="holder_jwk"
 )

@@ -3,8 +3,8 @@
 
     @ratelimit.limit("proofing_hkid", key=limits.claimed_hkid)
 
-Each returns the value to count under, or ``None`` (not counted) when the request names no
-well-formed HKID number: such a request fails validation before any guess is checked. The
+Each returns the value to count under, or raises the error the request is refused with when
+it names no well-formed HKID number (a per-HKID limit fails closed, never skips). The
 number is counted under its keyed hash (:func:`tungban.core.fields.lookup_hash`), so the
 rate limiter's table holds no HKID number.
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from tungban.core.errors import DomainError
 from tungban.core.fields import lookup_hash
@@ -27,27 +28,31 @@ from tungban.core.ratelimit import client_ip
 from . import hkid as hkid_mod
 
 
-def claimed_hkid(request: HttpRequest) -> str | None:
-    """The keyed hash of the canonical HKID number in the request's JSON body (or form)
-    field ``hkid``."""
-    raw = None
-    if request.content_type == "application/json":
-        try:
-            body = json.loads(request.body or b"{}")
-        except (ValueError, UnicodeDecodeError):
-            return None
-        raw = body.get("hkid") if isinstance(body, dict) else None
-    else:
-        raw = request.POST.get("hkid")
-    if not isinstance(raw, str):
-        return None
+def claimed_hkid(request: HttpRequest) -> str:
+    """The keyed hash of the canonical HKID number in the request's JSON body field ``hkid``.
+
+    The body is read as django-ninja's JSON parser reads it (``json.loads(request.body)``)
+    **whatever the Content-Type**: ninja does not look at it, so neither may the limit (issue
+    16 security review H1: a JSON body sent as ``text/plain`` went uncounted). A per-HKID
+    limit fails closed: a request whose HKID cannot be read is refused, not let through
+    uncounted.
+
+    :raises DomainError: ``invalid_request`` (400) when the body is not JSON (ninja's answer),
+        ``invalid_request`` (422, ``field="hkid"``) when it is not an object with a string
+        ``hkid``; ``hkid_format`` / ``hkid_check_digit`` (400) when the number is malformed
+        (what the operation itself would answer, before any guess is checked)."""
     try:
-        return lookup_hash(hkid_mod.normalize(raw))
-    except DomainError:
-        return None
+        body = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        raise DomainError("invalid_request", _("The request body is not valid JSON."), status=400) from None
+    raw = body.get("hkid") if isinstance(body, dict) else None
+    if not isinstance(raw, str):
+        raise DomainError("invalid_request", _("An HKID number (hkid) is required."), status=422, field="hkid")
+    return lookup_hash(hkid_mod.normalize(raw))
 
 
-def claimed_hkid_and_client(request: HttpRequest) -> str | None:
-    """``"<keyed hash of the HKID>|<client address>"``: attempts on one HKID from one client."""
-    canonical = claimed_hkid(request)
-    return f"{canonical}|{client_ip(request)}" if canonical else None
+def claimed_hkid_and_client(request: HttpRequest) -> str:
+    """``"<keyed hash of the HKID>|<client address>"``: attempts on one HKID from one client.
+
+    :raises DomainError: as :func:`claimed_hkid`."""
+    return f"{claimed_hkid(request)}|{client_ip(request)}"

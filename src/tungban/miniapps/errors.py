@@ -21,3 +21,11 @@ ActionNotAvailable = DomainError.define(
     status=409,
 )
 BadBundle = DomainError.define("bad_bundle", _("The mini-program bundle is not valid: %(reason)s"))
+InvalidMiniappSector = DomainError.define(
+    "invalid_miniapp_sector",
+    _(
+        "A mini-program's sector is empty (its own), its own miniapp:<id>, or the sector of one of "
+        "the department's online services."
+    ),
+    field="sector_identifier",
+)

@@ -73,6 +73,21 @@ class MiniApp(models.Model):
         (``publish_miniapp --sector`` or the admin) and both then see one ``sub``."""
         return self.sector_identifier or f"{SECTOR_PREFIX}{self.id}"
 
+    def clean(self):
+        """The admin's validation of :attr:`sector_identifier` (:func:`.sectors.check_sector`:
+        issue 16 security review L3)."""
+        from django.core.exceptions import ValidationError
+
+        from tungban.core.errors import DomainError
+
+        from .sectors import check_sector
+
+        super().clean()
+        try:
+            check_sector(self.id, self.sector_identifier)
+        except DomainError as exc:
+            raise ValidationError({"sector_identifier": exc.message}) from None
+
 
 class MiniAppVersion(models.Model):
     miniapp = models.ForeignKey(MiniApp, on_delete=models.CASCADE, related_name="versions")

@@ -28,8 +28,17 @@ from tungban.oidc import services as oidc
 from tungban.wallet import services as wallet
 
 from . import errors, permissions
-from .constants import LAUNCH_TTL, LAUNCH_TYP, MAX_BUNDLE_BYTES, MAX_FILES, MEDIA_TYPES, RELEASE_KIND, REQUESTER_PREFIX
+from .constants import (
+    LAUNCH_TTL,
+    LAUNCH_TYP,
+    MAX_BUNDLE_BYTES,
+    MAX_FILES,
+    MEDIA_TYPES,
+    RELEASE_KIND,
+    REQUESTER_PREFIX,
+)
 from .models import Grant, MiniApp, MiniAppVersion
+from .sectors import check_sector  # noqa: F401 - part of this module's interface
 
 #: The bundle manifest (``manifest.json``; W3C MiniApp Manifest-like: id, version, names,
 #: publisher, entry page, the permissions it may ask for).
@@ -81,11 +90,12 @@ def publish(files: dict[str, bytes], *, sector_identifier: str | None = None) ->
 
     :param sector_identifier: ``None`` keeps the mini-app's sector as it is (new: its own);
         ``""`` its own sector; a value shares the pairwise ids of that sector (e.g. the
-        department's web service's client sector): see :attr:`MiniApp.sector`.
+        department's web service's client sector): see :attr:`MiniApp.sector` and
+        :func:`check_sector`.
     :returns: the version (``sha256``: its content hash).
     :raises DomainError: ``bad_bundle`` (no or invalid manifest, entry page missing, a file
         name or type not allowed, more than :data:`MAX_FILES` files or
-        :data:`MAX_BUNDLE_BYTES` bytes).
+        :data:`MAX_BUNDLE_BYTES` bytes); ``invalid_miniapp_sector`` (:func:`check_sector`).
     """
     if "manifest.json" not in files:
         raise errors.BadBundle(reason="manifest.json missing")
@@ -100,6 +110,8 @@ def publish(files: dict[str, bytes], *, sector_identifier: str | None = None) ->
         raise errors.BadBundle(reason=f"manifest.json: {getattr(exc, 'message', exc)}") from None
     if manifest["entry"] not in files:
         raise errors.BadBundle(reason=f"entry page {manifest['entry']!r} missing")
+    if sector_identifier is not None:
+        check_sector(manifest["id"], sector_identifier)
     pub = manifest["publisher"]
     app, _created = MiniApp.objects.update_or_create(
         id=manifest["id"],

@@ -22,12 +22,15 @@ case, so that the caller falls through to the reference path, which gives every 
 (RFC 6750 §3.1) exactly as before: a missing or malformed ``Authorization`` header, another
 scheme (``DPoP``), a ``DPoP`` header, an unknown, expired, revoked or DPoP-bound token, a
 token without the required scope, a client's own token (no resident), a suspended resident, a
-POST with a body, a token without a pairwise ``sub`` (none at the client's sector when it
+POST with a body, a token of a client that registers a login level (``Client.required_acr``:
+step-up, RFC 9470, is the reference path's, issue 16 security review M3), a token without a pairwise ``sub`` (none at the client's sector when it
 was issued, or issued before the token carried it: the reference path finds or creates it), and a claim registered by another app (its value may read more
 than the resident's row).
 
 Tables read: ``oidc_token`` (by the unique index on ``access_token``, the SHA-256 of the
-token) and ``identity_resident`` (by its primary key): two index probes. What a release
+token) and ``identity_resident`` (by its primary key): two index probes, and a third, of
+``oidc_client``'s primary key, for its ``required_acr`` (issue 16 security review M3:
+:func:`_no_required_level_sql`). What a release
 records and answers that never changes for a token (the pairwise ``sub``, the login's
 approval, the requester's ``client_id`` and names as the resident approved them) is the
 token's own copy, written when the token endpoint issued it (:func:`.models.release_copies`;
@@ -54,7 +57,7 @@ from tungban.identity import eme
 from tungban.wallet import services as wallet
 
 from .constants import FORMFILL_KIND, LOGIN_KIND
-from .models import Token, access_token_digest
+from .models import Client, Token, access_token_digest
 from .services import claims_within_scope
 
 #: RFC 6750 §2.1: ``credentials = "Bearer" 1*SP b64token``, ``b64token = 1*( ALPHA / DIGIT /
@@ -99,7 +102,22 @@ def _from_sql(token: str) -> str:
     return (
         f" FROM {q(Token._meta.db_table)} t"
         f" INNER JOIN {q(Resident._meta.db_table)} r ON r.{q(Resident._meta.pk.column)} = t.{col(Token, 'resident')}"
-        f" WHERE t.{col(Token, 'access_token')} = {token}"
+        f" WHERE t.{col(Token, 'access_token')} = {token} AND {_no_required_level_sql()}"
+    )
+
+
+def _no_required_level_sql() -> str:
+    """The condition that the token's client registers no login level (``Client.required_acr``
+    empty): step-up (RFC 9470, :func:`.stepup.require`; issue 16 security review M3) is judged
+    by the reference path, so a token of a client that requires a level is never answered here
+    (no row: nothing written). The client's level is read **now**, not copied at issuance, so
+    a level raised after the login holds for the client's old tokens at once, however it was
+    raised. One probe of ``oidc_client``'s primary key (a ``NOT EXISTS``, no column read)."""
+    q = connection.ops.quote_name
+    return (
+        f"NOT EXISTS (SELECT 1 FROM {q(Client._meta.db_table)} c"
+        f" WHERE c.{q(Client._meta.pk.column)} = t.{q(Token._meta.get_field('client').column)}"
+        f" AND c.{q(Client._meta.get_field('required_acr').column)} <> '')"
     )
 
 
@@ -199,7 +217,7 @@ def statement(with_subject: bool, generation: int = 0) -> tuple[str, dict]:
     # the row answered: only what Python reads (:data:`_ANSWERED`), not what only the checks
     # and the insert use (issue 15, fourth round: fewer values to send and convert)
     answered = [x[_TOKEN_COLUMNS.index(n)] for n in ("scope", "claims", "resident_id")] + x[_RESIDENT - 1 :]
-    joins, where = _from_sql("%(token)s").split(" WHERE ")
+    joins, where = _from_sql("%(token)s").split(" WHERE ", 1)
     sql = (
         f"WITH w AS (SELECT {columns}, {released} AS released{joins}"
         f" CROSS JOIN LATERAL (SELECT string_to_array({token['scope']}, ' ') AS scopes) s"

@@ -54,7 +54,7 @@ from .models import (  # noqa: F401 - access_token_digest is part of this module
     UsedDPoPProof,
     access_token_digest,
 )
-from .validators import check_client_metadata, public_jwks_only
+from .validators import check_client_metadata, check_sector_identifier, public_jwks_only  # noqa: F401 - interface
 
 #: Every bearer access token as one relation for another app's raw read (e.g. the exchange's
 #: data user, ``exchange.hotsql``): ``oidc_token`` (a login's tokens, DPoP-bound ones) and
@@ -74,6 +74,23 @@ BEARER_TOKENS_SQL = (
 def pairwise_sub(resident: Resident, client: Client) -> str:
     """The resident's stable, unlinkable ``sub`` at the client's sector (created on first use)."""
     return sector_sub(resident, client.sector)
+
+
+def is_client_sector(sector: str) -> bool:
+    """Whether ``sector`` is the pairwise sector (OIDC Core §8.1, :attr:`.models.Client.sector`)
+    of a registered client: the grouping sector an administrator gave it
+    (``sector_identifier``) or its own ``client:<pk>``; e.g. for a department's mini-program to
+    share its web service's ``sub`` (issue 16 security review L3)."""
+    from .models import Client
+    from .validators import OWN_SECTOR_PREFIX
+
+    value = (sector or "").strip()
+    if not value:
+        return False
+    if value.startswith(OWN_SECTOR_PREFIX):
+        pk = value[len(OWN_SECTOR_PREFIX) :]
+        return pk.isdigit() and Client.objects.filter(pk=int(pk), sector_identifier="").exists()
+    return Client.objects.filter(sector_identifier=value).exists()
 
 
 def sector_sub(resident: Resident, sector: str) -> str:

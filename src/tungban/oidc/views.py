@@ -31,7 +31,7 @@ from tungban.wallet import errors as wallet_errors
 from tungban.wallet import services as wallet
 from tungban.wallet.models import RequestStatus
 
-from . import binding, hot, pages, par, plainwords, services
+from . import binding, hot, pages, par, plainwords, services, stepup
 from .constants import LOGIN_KIND
 from .memo import active_client, request_memo
 from .models import Client
@@ -438,8 +438,17 @@ def _oauth_error(error: DomainError) -> HttpResponse:
 
 
 def _release(request, *, scope, with_subject):
+    """UserInfo / form data by the reference path: the bearer token (RFC 6750), then step-up
+    (RFC 9470 §3, issue 16 security review M3: as on every API called with a resident's token,
+    the login must reach the level the client registers now, ``Client.required_acr``), then
+    the release (:func:`.services.release`).
+
+    Errors as RFC 6750 §3 (:func:`_oauth_error`): ``invalid_token`` (401),
+    ``insufficient_scope`` (403), ``insufficient_user_authentication`` (401 with its
+    ``WWW-Authenticate`` challenge naming ``acr_values``), ``account_suspended``."""
     try:
         tok = bearer_token(request, scope)
+        stepup.require(tok, floor=tok.client.required_acr)
         return _cors(JsonResponse(services.release(tok, with_subject=with_subject)))
     except DomainError as exc:
         return _cors(_oauth_error(exc))

@@ -107,6 +107,8 @@ class SigningRequestOut(Schema):
 
 
 ERRORS = error_responses(400, 401, 403, 404, 409, 413, 422, 503)
+#: The device's page renders: as above plus 429 (``signing_pages``, per device).
+PAGE_ERRORS = error_responses(400, 401, 403, 404, 409, 413, 422, 429, 503)
 
 
 @router.post(
@@ -150,15 +152,19 @@ def get_document(request, request_id: str, index: int):
 
 @router.get(
     "/app/requests/{approval_id}/documents/{index}/pages/{page}",
-    response={200: None, **ERRORS},
+    response={200: None, **PAGE_ERRORS},
     auth=device_auth,
     summary="(device) One page of a PDF to sign, as a PNG image",
     description="For the app of the request's resident while it is pending: page `page` (1-based) of "
     "document `index`, rendered by the platform from the submitted PDF; the number of pages in "
     "`X-Page-Count`. Errors: `no_request`, `no_preview` (a digest-only request), `no_such_page`, "
-    "`preview_unavailable` (503).",
+    "`preview_unavailable` (503), `rate_limited` (429: more renders than `signing_pages` allows this "
+    "device, `Retry-After`).",
 )
 def document_page(request, approval_id: str, index: int, page: int):
+    # Each render runs poppler in the child pool the public signature check shares: one device
+    # may not keep it busy (issue 16 security review M6). Counted per device, every request.
+    ratelimit.count("signing_pages", f"device:{request.auth.pk}")
     png, pages = services.document_page(request.auth, approval_id, index, page)
     response = HttpResponse(png, content_type="image/png")
     response["X-Page-Count"] = str(pages)

@@ -8,6 +8,7 @@ is another address; the counters are the rate limiter's rows in the test databas
 from __future__ import annotations
 
 import datetime as dt
+import json
 import subprocess
 import sys
 
@@ -241,3 +242,60 @@ def test_429_is_documented_in_the_openapi_document(client):
             "ErrorOut"
         ), path
     assert "rate_limited" in doc["info"]["description"]
+
+
+# --- Issue 16 review H1: the per-HKID limits whatever the body's Content-Type ------------------
+# ninja parses a JSON body whatever its Content-Type, so the limits must read it the same way.
+
+CONTENT_TYPES = ["application/json", "text/plain", "application/x-www-form-urlencoded", ""]
+
+
+@pytest.mark.parametrize("ctype", CONTENT_TYPES)
+def test_activation_guesses_are_counted_whatever_the_content_type(resident, settings, ctype):
+    settings.TUNGBAN_RATELIMITS = {**settings.TUNGBAN_RATELIMITS, "binding_hkid": "4/d"}
+    code = wallet.issue_activation_code(resident)
+    for i in range(4):
+        body = json.dumps({"hkid": resident.hkid, "activation_code": "WRONG123"})
+        r = _client(f"192.0.2.{i + 1}").post(BINDINGS, body, content_type=ctype)
+        assert r.status_code == 403, r.content
+    right = json.dumps({"hkid": resident.hkid, "activation_code": code})
+    _assert_429(_client("192.0.2.50").post(BINDINGS, right, content_type=ctype), "activation_code_locked")
+
+
+@pytest.mark.parametrize("ctype", CONTENT_TYPES)
+def test_proofing_is_limited_per_hkid_whatever_the_content_type(db, low_limits, ctype):
+    entry = _register(valid_hkid("K", "234567"), "LEE", "Ka Yan", dt.date(1985, 11, 20))
+    for i in range(low_limits):
+        wrong = _registration(entry, date_of_birth=dt.date(1985, 1, 1 + i).isoformat())
+        r = _client(f"192.0.2.{i + 1}").post(REGISTRATIONS, json.dumps(wrong), content_type=ctype)
+        assert r.status_code == 403 or r.status_code == 400, r.content
+    right = _client("192.0.2.99").post(REGISTRATIONS, json.dumps(_registration(entry)), content_type=ctype)
+    _assert_429(right)
+    assert not Resident.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "body, status, error",
+    [
+        (b"not json", 400, "invalid_request"),
+        (b'["A123456(3)"]', 422, "invalid_request"),
+        (b'{"activation_code": "X"}', 422, "invalid_request"),
+        (b'{"hkid": 1234, "activation_code": "X"}', 422, "invalid_request"),
+        (b'{"hkid": "A12", "activation_code": "X"}', 400, "hkid_format"),
+    ],
+)
+def test_a_per_hkid_limit_without_a_readable_hkid_refuses(db, body, status, error):
+    """Fail closed: a request whose HKID the limit cannot read is refused, never let through uncounted."""
+    r = _client(ATTACKER).post(BINDINGS, body, content_type="text/plain")
+    assert r.status_code == status and r.json()["error"] == error, r.content
+
+
+def test_claimed_hkid_refuses_an_unreadable_body():
+    from django.test import RequestFactory
+
+    from tungban.core.errors import DomainError
+    from tungban.identity import limits
+
+    request = RequestFactory().post(BINDINGS, b"\xff\xfe", content_type="text/plain")
+    with pytest.raises(DomainError):
+        limits.claimed_hkid(request)

@@ -196,7 +196,8 @@ DEVICE_ERRORS = error_responses(400, 401, 403, 404, 409, 410, 413, 422)
 def _per_code(key):
     """A binding limit's key (per HKID, or per HKID and client) with the account's current
     activation code added: the count starts again with a new code from the counter (issue 16
-    item 2). ``None`` (not counted) when the request names no HKID."""
+    item 2). Raises as ``key`` when the request names no readable HKID: the limit refuses the
+    request (fails closed, issue 16 security review H1)."""
 
     def keyed(request) -> str | None:
         base = key(request)

@@ -597,10 +597,21 @@ class WalletClient:
         device_key = self.load_key(pin)
         private = ec.generate_private_key(ec.SECP256R1())
         public = ECKey.import_key(private.public_key()).as_dict(private=False)
+        # proof of possession of the new key (issue 16 review L1): a JWS by it over the verifier and this device
+        proof = jws.serialize_compact(
+            {"alg": "ES256", "typ": "personal-code-pop+jwt"},
+            json.dumps({"aud": verifier, "device": self.meta["device_id"], "iat": int(time.time())}).encode(),
+            ECKey.import_key(private),
+            algorithms=["ES256"],
+        )
         made = self._call(
             "POST",
             "/api/v1/credentials/app/personal-code",
-            {"verifier": verifier, "holder_jwk": {k: public[k] for k in ("kty", "crv", "x", "y")}},
+            {
+                "verifier": verifier,
+                "holder_jwk": {k: public[k] for k in ("kty", "crv", "x", "y")},
+                "holder_proof": proof,
+            },
             device_key=device_key,
         )
         holder = SDJWTHolder(made["sd_jwt"])

@@ -15,7 +15,10 @@ the same joserfc-backed verifier as 認證易):
    ``name_zh`` and ``tier`` (``basic``/``plus``: the assurance level, no photo).
 2. ``cnf.jwk`` is a key the app made on the device **for this verifier** (WebCrypto,
    not extractable; the CLI keeps it sealed like its device key). The platform binds it only
-   on a call signed by the bound device key, so the QR is signed on that device, yet two
+   on a call signed by the bound device key that also carries a signature by that key over the
+   verifier and the device (:func:`check_holder_proof`, proof of possession), so the device
+   holds the key the QR is signed with (it may still hand the key on: that, as sharing the
+   phone, is the resident's act), yet two
    verifiers never see the same key: nothing in two codes for two verifiers is the same
    (D6; with ``cnf`` = the device key itself every code would carry one static key).
 3. The QR is the presentation (SD-JWT §4): the JWT, the disclosures the resident chose and a
@@ -25,6 +28,13 @@ the same joserfc-backed verifier as 認證易):
 4. :func:`verify_personal_code` needs only the platform's JWKS: the counter's page, the CLI and
    any verifier check a code with no call to the platform (offline, D2), refusing one made for
    another verifier, a stale or replayed one (``seen``: the verifier's own cache of nonces).
+
+Verifying is offline, so there is no status check (issue 16 review L2): a code made from a
+credential the app already holds verifies until the credential's ``exp`` —
+``TUNGBAN_PERSONAL_CODE_TTL`` (default 6 h) after the app fetched it — even if the account was
+suspended or the phone reported lost since. The app fetches a fresh credential whenever it is
+online; the TTL bounds the offline grace and that window. A new credential is refused at once
+to a suspended account (the device proof is refused).
 
 The platform does not log presentations; it only issues the per-verifier credential.
 """
@@ -130,10 +140,51 @@ def _holder_jwk(jwk) -> dict:
     return public
 
 
+#: ``typ`` of the app's proof of possession of ``holder_jwk`` (:func:`check_holder_proof`).
+POP_TYP = "personal-code-pop+jwt"
+#: Seconds a proof of possession is accepted after its ``iat`` (either way, for clocks).
+POP_MAX_AGE = 300
+
+
+def check_holder_proof(holder_jwk, proof, verifier_id: str, device_id: str, *, now: float | None = None) -> None:
+    """Check the app's proof of possession of ``holder_jwk`` (issue 16 security review L1):
+    a compact JWS (RFC 7515) by that key, header ``{"alg": "ES256", "typ": POP_TYP}``, payload
+    ``{"aud": verifier_id, "device": device_id, "iat"}`` with ``iat`` within
+    :data:`POP_MAX_AGE` seconds of now. The device id ties it to the calling device (whose
+    own proof the API has checked), so a proof seen elsewhere is of no use on another device;
+    without it a device could have its resident's credential bound to any public key, e.g.
+    one held by someone else, and the code be made off the phone. Verified with joserfc.
+
+    :raises DomainError: ``holder_key_invalid`` (400), ``holder_proof_invalid`` (400)."""
+    from joserfc import jws
+    from joserfc.errors import JoseError
+    from joserfc.jwk import ECKey
+
+    public = _holder_jwk(holder_jwk)
+    if not isinstance(proof, str) or len(proof) > 2048:
+        raise errors.HolderProofInvalid()
+    try:
+        found = jws.deserialize_compact(proof, ECKey.import_key(public), algorithms=["ES256"])
+        payload = json.loads(found.payload)
+    except (JoseError, ValueError, TypeError):
+        raise errors.HolderProofInvalid() from None
+    now = time.time() if now is None else now
+    iat = payload.get("iat") if isinstance(payload, dict) else None
+    if (
+        found.protected.get("typ") != POP_TYP
+        or payload.get("aud") != verifier_id
+        or payload.get("device") != device_id
+        or not isinstance(iat, (int, float))
+        or abs(now - iat) > POP_MAX_AGE
+    ):
+        raise errors.HolderProofInvalid()
+
+
 def issue_personal_code(resident: Resident, verifier_id: str, holder_jwk, *, now: float | None = None) -> dict:
     """The personal-code credential of ``resident`` for ``verifier_id`` (module docstring, 1),
-    bound to ``holder_jwk`` (the key the app made for this verifier; the caller has checked the
-    bound device's proof).
+    bound to ``holder_jwk`` (the key the app made for this verifier). The caller has checked
+    the bound device's proof and the app's proof of possession of ``holder_jwk``
+    (:func:`check_holder_proof`: the API does both), so the key is one the device holds.
 
     :returns: ``{"sd_jwt", "verifier" {"id", "name"}, "aud", "sub", "expires_at" (datetime),
         "max_age" (s), "claims" [{name, label, value}]}``.
@@ -220,7 +271,10 @@ def verify_personal_code(
     signed (SD-JWT §7.1), the credential's ``exp``, the KB-JWT by ``cnf.jwk`` over exactly
     this presentation (§7.3) and no older than :func:`max_age` seconds (``leeway`` for
     clocks). ``seen(key)`` (optional) answers whether this code was already accepted and
-    records it (a verifier's replay cache; the key is the KB-JWT's SHA-256).
+    records it (a verifier's replay cache; the key is the SHA-256 of what the holder signed,
+    the KB-JWT's ``header.payload``, never of its signature: ECDSA signatures are malleable,
+    (r, s) and (r, n − s) both verify, so a key over the signature let one code be accepted
+    twice — issue 16 security review M2).
 
     Never raises for bad input: every failure is a problem (codes ``malformed``,
     ``issuer_key_unknown``, ``signature_invalid``, ``not_a_personal_code``, ``wrong_verifier``,
@@ -290,7 +344,7 @@ def verify_personal_code(
             "presentation_stale", _("The code is older than %(s)d seconds: ask the holder to show a fresh one.")
         )
         result.problems[-1]["message"] = result.problems[-1]["message"] % {"s": max_age()}
-    elif seen is not None and seen(hashlib.sha256(kb_jwt.encode("ascii")).hexdigest()):
+    elif seen is not None and seen(hashlib.sha256(kb_jwt.rsplit(".", 1)[0].encode("ascii")).hexdigest()):
         result.problem("presentation_replayed", _("This code was already checked once: ask for a fresh one."))
     result.valid = not result.problems
     return result

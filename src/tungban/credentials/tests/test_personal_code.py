@@ -111,6 +111,38 @@ def test_replay_is_refused_with_a_cache(resident):
     ]
 
 
+#: The order of P-256 (SEC 2 §2.4.2): (r, s) and (r, n - s) are both valid ECDSA signatures.
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def _high_s(code: str) -> str:
+    """The same code with its KB-JWT's signature s replaced by n - s (ECDSA malleability)."""
+    import base64
+
+    head, kb = code.rsplit("~", 1)
+    h, p, sig = kb.split(".")
+    raw = base64.urlsafe_b64decode(sig + "=" * (-len(sig) % 4))
+    s = P256_ORDER - int.from_bytes(raw[32:], "big")
+    other = base64.urlsafe_b64encode(raw[:32] + s.to_bytes(32, "big")).rstrip(b"=").decode()
+    return f"{head}~{h}.{p}.{other}"
+
+
+def test_replay_with_a_malleated_signature_is_refused(resident):
+    """Issue 16 security review M2: the replay cache keys on what the holder signed, not on
+    the signature's text, so the same code with s -> n - s is a replay."""
+    private, public = _key()
+    made = services.issue_personal_code(resident, "counter", public)
+    code = _present(made["sd_jwt"], private, "counter", ["name"])
+    seen = services.replay_cache()
+    assert services.verify_personal_code(code, keys.public_jwks(), "counter", seen=seen).valid
+    altered = _high_s(code)
+    assert altered != code
+    assert services.verify_personal_code(altered, keys.public_jwks(), "counter").valid  # a valid signature
+    assert services.verify_personal_code(altered, keys.public_jwks(), "counter", seen=seen).codes() == [
+        "presentation_replayed"
+    ]
+
+
 def test_another_key_or_altered_detail_is_refused(resident):
     private, public = _key()
     made = services.issue_personal_code(resident, "counter", public)
@@ -193,3 +225,69 @@ def test_cli_makes_and_verifies_offline(app, senior, app_home, capsys, tmp_path)
     assert "NOT VALID" in out and "wrong_verifier" in out
     code, _, err = _cli(capsys, app_home, "personal-code", "--verifier", "counter", "--show", "hkid")
     assert code == 2 and "claim_unknown" in err
+
+
+# --- Issue 16 security review L1: proof of possession of holder_jwk ---------------------------
+
+PC_API = "/api/v1/credentials/app/personal-code"
+
+
+def _pop(private, verifier: str, device_id: str, *, iat: float | None = None) -> str:
+    """The app's proof that it holds ``private``: a JWS by it over the verifier and this device."""
+    from joserfc import jws
+    from joserfc.jwk import ECKey as _EC
+
+    payload = {"aud": verifier, "device": device_id, "iat": int(time.time() if iat is None else iat)}
+    return jws.serialize_compact(
+        {"alg": "ES256", "typ": pc.POP_TYP}, json.dumps(payload).encode(), _EC.import_key(private), algorithms=["ES256"]
+    )
+
+
+def test_the_holder_key_is_bound_only_with_a_proof_of_possession(app, senior):
+    """The platform binds a personal-code credential to ``holder_jwk`` only when the call also
+    carries a signature by that key over the verifier and the calling device (``holder_proof``):
+    a key the caller does not hold (someone else's) is refused, as is a proof for another
+    verifier or device, or a stale one."""
+    from tungban.testing.factories import PIN
+    from tungban.wallet.client import AppError
+
+    device_key, device_id = app.load_key(PIN), app.meta["device_id"]
+    private, public = _key()
+    other, _other_public = _key()
+
+    def call(**body):
+        return app._call("POST", PC_API, {"verifier": "counter", "holder_jwk": public, **body}, device_key=device_key)
+
+    made = call(holder_proof=_pop(private, "counter", device_id))
+    assert services.verify_personal_code(
+        _present(made["sd_jwt"], private, "counter", ["name"]), keys.public_jwks(), "counter"
+    ).valid
+    for bad in (
+        {},
+        {"holder_proof": _pop(other, "counter", device_id)},
+        {"holder_proof": _pop(private, "hkpl", device_id)},
+        {"holder_proof": _pop(private, "counter", "another-device")},
+        {"holder_proof": _pop(private, "counter", device_id, iat=time.time() - 3600)},
+        {"holder_proof": "not-a-jws"},
+    ):
+        with pytest.raises(AppError) as refused:
+            call(**bad)
+        assert refused.value.code in ("holder_proof_invalid", "invalid_request"), (bad, refused.value.code)
+
+
+def test_an_issued_credential_stays_valid_offline_for_its_ttl_only(resident, settings):
+    """Issue 16 review L2 (documented): verifying is offline, with no status check, so a
+    credential issued before a suspension keeps working until its ``exp``; the default TTL
+    that bounds that window is 6 hours, and a code past it is refused."""
+    from tungban.identity import services as identity
+
+    assert settings.TUNGBAN_PERSONAL_CODE_TTL <= 6 * 3600
+    private, public = _key()
+    issued_at = time.time()
+    made = services.issue_personal_code(resident, "counter", public, now=issued_at)
+    identity.set_status(resident, "suspended", reason="phone reported lost", actor=None)
+    code = _present(made["sd_jwt"], private, "counter", ["name"])
+    assert services.verify_personal_code(code, keys.public_jwks(), "counter").valid  # offline: no status check
+    later = issued_at + settings.TUNGBAN_PERSONAL_CODE_TTL + 60
+    old = _present(made["sd_jwt"], private, "counter", ["name"], iat=later)
+    assert "credential_expired" in services.verify_personal_code(old, keys.public_jwks(), "counter", now=later).codes()

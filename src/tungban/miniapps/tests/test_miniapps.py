@@ -181,3 +181,55 @@ def test_admin_kill_switch_in_chinese(client, library_card):
     )
     assert resp.status_code == 302, resp.content.decode()[:2000]
     assert not MiniApp.objects.get(pk="library-card").is_active
+
+
+# --- Issue 16 security review L3: a mini-app's sector ----------------------------------------
+
+
+def _dept_client():
+    """The department's web service, grouped by its administrator under ``dept.example``."""
+    from tungban.oidc.models import Client
+
+    client, _secret = make_client("dept-web", "https://dept.example/cb")
+    Client.objects.filter(pk=client.pk).update(sector_identifier="dept.example")
+    return client
+
+
+@pytest.mark.parametrize(
+    "sector",
+    [
+        "personal-code:counter",
+        "cdeg:land-registry",
+        "client:999999",
+        "miniapp:another",
+        "urn:x:y",
+        "unregistered.example",
+    ],
+)
+def test_a_platform_or_foreign_sector_is_refused(db, sector):
+    """Only the mini-app's own ``miniapp:<id>`` or a registered client's sector (OIDC Core
+    §8.1 grouping): never a platform prefix (a personal-code verifier's, the
+    exchange's, another mini-app's) whose residents' ``sub`` the mini-app would then see."""
+    from django.core.exceptions import ValidationError
+
+    from tungban.core.errors import DomainError
+
+    _dept_client()
+    with pytest.raises(DomainError) as err:
+        services.publish(services.read_bundle(DEMO), sector_identifier=sector)
+    assert err.value.code == "invalid_miniapp_sector"
+    assert not MiniApp.objects.exists()
+    app = MiniApp(id="lib", name_en="L", name_zh="L", publisher_id="x", publisher_name_en="X", publisher_name_zh="X")
+    app.sector_identifier = sector
+    with pytest.raises(ValidationError) as invalid:
+        app.full_clean()
+    assert "sector_identifier" in invalid.value.message_dict
+
+
+def test_its_own_sector_or_a_clients_sector_is_accepted(db):
+    _dept_client()
+    version = services.publish(services.read_bundle(DEMO), sector_identifier="dept.example")
+    version.miniapp.full_clean()
+    assert version.miniapp.sector == "dept.example"
+    own = f"miniapp:{version.miniapp.id}"
+    assert services.publish(services.read_bundle(DEMO), sector_identifier=own).miniapp.sector == own

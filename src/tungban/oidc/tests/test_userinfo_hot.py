@@ -513,3 +513,41 @@ def test_presence_columns_tell_which_claims_have_a_value(resident):
         assert name not in eme.values(resident, [name]), name
         setattr(resident, attname, "x\ny")
         assert name in eme.values(resident, [name]), name
+
+
+# --- step-up (issue 16 security review M3) ----------------------------------------------------
+
+
+@pytest.mark.parametrize("hot", [True, False])
+@pytest.mark.parametrize("path", ["/oidc/userinfo", "/oidc/formdata"])
+def test_a_login_below_the_clients_required_level_gets_step_up(client, svc, full_resident, path, hot, request):
+    """RFC 9470 §3 on UserInfo and form data as on every API: the client's level was raised
+    after the login (a basic one), so its token is refused with the step-up challenge, on the
+    hot path as on the reference path, and nothing is released."""
+    from tungban.oidc.constants import ACR_PLUS
+    from tungban.oidc.models import Client
+
+    if not hot:
+        request.getfixturevalue("no_hot_route")
+    _logged_in(svc, full_resident)
+    Client.objects.filter(pk=svc.pk).update(required_acr=ACR_PLUS)  # raised after issuance
+    assert fastrelease.answer_bytes("GET", {"HTTP_AUTHORIZATION": "Bearer tok-hot"}, with_subject=True) is None
+    response = client.get(path, HTTP_AUTHORIZATION="Bearer tok-hot")
+    assert response.status_code == 401, response.content
+    assert response.json()["error"] == "insufficient_user_authentication"
+    assert 'error="insufficient_user_authentication"' in response["WWW-Authenticate"]
+    assert f'acr_values="{ACR_PLUS}"' in response["WWW-Authenticate"]
+    assert not ReleaseRecord.objects.exists()
+
+
+@pytest.mark.parametrize("path", ["/oidc/userinfo", "/oidc/formdata"])
+def test_a_login_meeting_the_clients_required_level_is_answered(client, svc, full_resident, path):
+    from tungban.oidc.constants import ACR_MFA
+    from tungban.oidc.models import Client
+
+    token = _logged_in(svc, full_resident)
+    AuthorizationCode.objects.filter(pk=token.authorization_code_id).update(acr=ACR_MFA, amr=["hwk", "mfa"])
+    Client.objects.filter(pk=svc.pk).update(required_acr=ACR_MFA)
+    response = client.get(path, HTTP_AUTHORIZATION="Bearer tok-hot")
+    assert response.status_code == 200, response.content
+    assert ReleaseRecord.objects.filter(resident=full_resident).count() == 1

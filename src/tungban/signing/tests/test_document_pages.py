@@ -79,3 +79,28 @@ def test_a_digest_only_request_has_no_pages(issuer, signer_app, signing_client):
     with pytest.raises(Exception) as refused:
         app._download("GET", _page_path(approval_id, 0, 1), app.load_key(PIN))
     assert getattr(refused.value, "code", None) == "no_preview"
+
+
+def test_page_renders_are_rate_limited_per_device(issuer, signer_app, signing_client, settings, officer, tmp_path):
+    """Issue 16 security review M6: every render runs poppler in the child pool the public
+    signature check shares, so one device may not render without limit (``signing_pages``,
+    per device; 429 ``rate_limited`` with ``Retry-After``); another device is not affected."""
+    settings.TUNGBAN_RATELIMITS = {**settings.TUNGBAN_RATELIMITS, "signing_pages": "3/h"}
+    resident, app = signer_app
+    client, secret = signing_client
+    token = login(issuer, app, client.client_id, secret, client.redirect_uris[0], scope=SCOPE)["access_token"]
+    created = post(
+        issuer, token, {"documents": [{"name": "d.pdf", "pdf": base64.b64encode(two_pages()).decode()}]}
+    ).json()
+    approval_id = created["approval_uri"].rsplit("/", 1)[1]
+    key = app.load_key(PIN)
+    for _ in range(3):
+        assert app._download("GET", _page_path(approval_id, 0, 1), key)[1] == "image/png"
+    url = issuer + _page_path(approval_id, 0, 1)
+    resp = requests.get(url, headers={"Authorization": "Device " + app._proof(key, "GET", url)})
+    assert resp.status_code == 429, resp.content
+    assert resp.json()["error"] == "rate_limited" and int(resp.headers["Retry-After"]) > 0
+    other = bind_cli(issuer, make_resident(officer), tmp_path / "other")
+    with pytest.raises(Exception) as refused:  # another device still reaches the checks (not the limit)
+        other._download("GET", _page_path(approval_id, 0, 1), other.load_key(PIN))
+    assert getattr(refused.value, "code", None) == "no_request"

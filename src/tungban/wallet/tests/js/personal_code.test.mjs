@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { app, vectors } from "./vectors.mjs";
 
-const { makeCode, refreshSeconds, usable } = await app("lib/personal_code.js");
+const { holderProof, makeCode, refreshSeconds, usable } = await app("lib/personal_code.js");
 const { b64json } = await app("lib/encoding.js");
 const { disclosedNames } = await app("lib/sdjwt.js");
 
@@ -28,4 +28,15 @@ test("the code is the presentation with a KB-JWT addressed to the verifier", asy
   assert.equal(kb.nonce, "n1");
   assert.equal(kb.iat, iat);
   assert.deepEqual(disclosedNames(text).sort(), [...v.disclose].sort());
+});
+
+test("the proof of possession is a JWS by the holder key over the verifier and the device", async () => {
+  const keyPair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"]);
+  const jws = await holderProof(keyPair, { verifierId: "counter", deviceId: "dev-1", iat: 1700000000 });
+  const [h, p, s] = jws.split(".");
+  assert.deepEqual(b64json(h), { alg: "ES256", typ: "personal-code-pop+jwt" });
+  assert.deepEqual(b64json(p), { aud: "counter", device: "dev-1", iat: 1700000000 });
+  const sig = Uint8Array.from(Buffer.from(s, "base64url"));
+  const ok = await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, keyPair.publicKey, sig, new TextEncoder().encode(h + "." + p));
+  assert.equal(ok, true);
 });

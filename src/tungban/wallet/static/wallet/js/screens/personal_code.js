@@ -5,7 +5,7 @@
 import { AppError, api } from "../lib/api.js";
 import { publicJwk } from "../lib/jose.js";
 import { T, fmt } from "../lib/messages.js";
-import { makeCode, newHolderKey, refreshSeconds, usable } from "../lib/personal_code.js";
+import { holderProof, makeCode, newHolderKey, refreshSeconds, usable } from "../lib/personal_code.js";
 import { qrDataUrl } from "../lib/qr.js";
 import { loadRecord, saveRecord } from "../lib/store.js";
 import { config, state } from "../state.js";
@@ -67,7 +67,11 @@ async function credentialFor(verifierId) {
 async function fetchCredential(verifierId) {
   const keyPair = await newHolderKey();
   const made = await api("POST", "/app/personal-code", {
-    device: state.device, base: config.credentialsApi, body: { verifier: verifierId, holder_jwk: await publicJwk(keyPair) },
+    device: state.device, base: config.credentialsApi,
+    body: {
+      verifier: verifierId, holder_jwk: await publicJwk(keyPair),
+      holder_proof: await holderProof(keyPair, { verifierId, deviceId: state.device.deviceId }),
+    },
   });
   const kept = {
     sdJwt: made.sd_jwt, keyPair, aud: made.aud, verifier: made.verifier, maxAge: made.max_age,
