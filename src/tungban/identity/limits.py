@@ -27,6 +27,10 @@ from tungban.core.ratelimit import client_ip
 
 from . import hkid as hkid_mod
 
+#: The key of every request whose JSON body has no string ``hkid``: such a request is counted
+#: (fail closed), and its operation's schema refuses it.
+UNREADABLE = "hkid:unreadable"
+
 
 def claimed_hkid(request: HttpRequest) -> str:
     """The keyed hash of the canonical HKID number in the request's JSON body field ``hkid``.
@@ -37,17 +41,21 @@ def claimed_hkid(request: HttpRequest) -> str:
     limit fails closed: a request whose HKID cannot be read is refused, not let through
     uncounted.
 
-    :raises DomainError: ``invalid_request`` (400) when the body is not JSON (ninja's answer),
-        ``invalid_request`` (422, ``field="hkid"``) when it is not an object with a string
-        ``hkid``; ``hkid_format`` / ``hkid_check_digit`` (400) when the number is malformed
-        (what the operation itself would answer, before any guess is checked)."""
+    :returns: the keyed hash, or :data:`UNREADABLE` for a JSON body without a string ``hkid``
+        (counted; the operation's validation refuses the request).
+    :raises DomainError: ``invalid_request`` (400) when the body is not JSON (ninja's answer);
+        ``hkid_format`` / ``hkid_check_digit`` (400) when the number is malformed (what the
+        operation itself would answer, before any guess is checked)."""
     try:
         body = json.loads(request.body)
     except (ValueError, UnicodeDecodeError):
         raise DomainError("invalid_request", _("The request body is not valid JSON."), status=400) from None
     raw = body.get("hkid") if isinstance(body, dict) else None
     if not isinstance(raw, str):
-        raise DomainError("invalid_request", _("An HKID number (hkid) is required."), status=422, field="hkid")
+        # Counted under one key shared by every such request, never skipped; the operation's
+        # schema (``hkid: str``) then refuses it with its documented validation error (422,
+        # ``details.errors``), which no such request can pass.
+        return UNREADABLE
     return lookup_hash(hkid_mod.normalize(raw))
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from examples.vehicle_licence.address import PURPOSE
+from examples.vehicle_licence.address import PURPOSES
 from tungban.exchange.models import Consent, ExchangeRecord
 from tungban.testing.browser import (
     TIMEOUT,
@@ -29,6 +29,8 @@ from tungban.testing.factories import make_resident
 from tungban.wallet import services as wallet
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+PURPOSE = PURPOSES["en"]  # the service asks in the page's language: English here
 
 PHONE = {"width": 390, "height": 844}
 TAI_MAN = "A1234563"  # in the demo providers' records
