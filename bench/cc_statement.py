@@ -11,17 +11,18 @@ machine's server) and statements per second::
     DATABASE_URL=postgres://postgres@127.0.0.1:54329/ccstmt N=4000 C=16 PYTHONPATH=src \\
         .venv/bin/python bench/cc_statement.py
 
-Shapes: ``lane`` (the statement as the lane sends it: client authenticated, the limiter's
-read, the insert), ``lane_uncounted`` (without the limiter's read), ``insert`` (the insert
-alone, no client), ``peer`` (the peer's upsert of a JSON payload into its one table, created
-here as ``bench_oidc_payload``), plus the ``_c`` shapes on a copy of the token table whose
-digest column has the ``"C"`` collation and ``_bytea`` on one with a ``bytea`` digest. The
+Shapes: ``lane`` (the statement as the lane sends it: client authenticated with the limiter's
+read in its row, the insert), ``lane_fourth`` (the fourth round's statement: the read a ``WITH``
+member of its own, joined), ``lane_uncounted`` (without the limiter's read), ``insert`` (the
+insert alone, no client), ``peer`` (the peer's upsert of a JSON payload into its one table,
+created here as ``bench_oidc_payload``), ``insert_c`` on a copy of the token table whose
+digest column has the ``"C"`` collation, ``insert_bytea`` on one with a ``bytea`` digest.
+``SHAPES=a,b`` runs only those; ``PERF=file`` records the backends with ``perf record -g``. The
 database is migrated and a client registered here: give it a throw-away database."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import secrets
 import statistics
@@ -44,7 +45,6 @@ CREATE INDEX IF NOT EXISTS bench_oidc_payload_user_code ON bench_oidc_payload (u
 CREATE INDEX IF NOT EXISTS bench_oidc_payload_uid ON bench_oidc_payload (uid) WHERE uid IS NOT NULL;
 CREATE TABLE IF NOT EXISTS bench_clienttoken_c (LIKE oidc_clienttoken INCLUDING ALL);
 ALTER TABLE bench_clienttoken_c ALTER COLUMN access_token TYPE varchar(64) COLLATE "C";
-CREATE TABLE IF NOT EXISTS bench_rl_logged (LIKE tungban_ratelimit INCLUDING ALL);
 CREATE TABLE IF NOT EXISTS bench_clienttoken_bytea (access_token bytea PRIMARY KEY, client_id integer NOT NULL,
   scope text NOT NULL, issued_at integer NOT NULL, expires_in integer NOT NULL, revoked_at timestamptz);
 """
@@ -85,45 +85,21 @@ def main() -> int:
     with connection.cursor() as cur:
         cur.execute(PEER_TABLE)
     check = ratelimit.embedded_check("token", "127.0.0.1", "c")
-    counted = fasttoken._cc_sql("postgresql", True).replace("{count}", check.sql)
+    counted = fasttoken._cc_sql("postgresql", True).replace("{count}", check.hits)
     uncounted = fasttoken._cc_sql("postgresql", False)
+    # The fourth round's shape: the limiter's read a WITH member of its own, joined to ``c``.
+    fourth = (
+        f"WITH c AS (SELECT c.id FROM oidc_client c WHERE {fasttoken._CLIENT_WHERE} "
+        f"AND c.allowed_scopes @> CAST(%s AS jsonb)), {check.sql}, t AS (INSERT INTO oidc_clienttoken "
+        "(access_token, client_id, scope, issued_at, expires_in) SELECT CAST(%s AS varchar), c.id, "
+        "CAST(%s AS text), CAST(%s AS integer), CAST(%s AS integer) FROM c, c_hits WHERE c_hits.hits <= %s) "
+        "SELECT c_hits.hits FROM c, c_hits"
+    )
     auth = [client.client_id, True, False, client.token_endpoint_auth_method, client_secrets.digest("ccstmt-secret")]
     ttl = 600
 
-    def lane_params(digest, with_count=True):
-        values = [digest, "", int(time.time()), ttl]
-        if with_count:
-            return [*auth, json.dumps([]), *check.params, *values, check.limit]
-        return [*auth, json.dumps([]), *values]
-
-    key, now = check.params
-    client_sql = uncounted.split(", t AS (")[0]  # "WITH c AS (…)"
-    exists_sql = (
-        f"{client_sql}, t AS (INSERT INTO oidc_clienttoken (access_token, client_id, scope, issued_at, expires_in) "
-        "SELECT CAST(%s AS varchar), c.id, CAST(%s AS text), CAST(%s AS integer), CAST(%s AS integer) FROM c "
-        'WHERE NOT EXISTS (SELECT 1 FROM "tungban_ratelimit" h WHERE h.cache_key = %s AND h.expires >= %s '
-        "AND CAST(h.value AS bigint) >= %s) RETURNING 1) SELECT EXISTS (SELECT 1 FROM t) FROM c"
-    )
-    const_sql = counted.replace(
-        check.sql, "c_hits AS (SELECT CAST(%s AS text) AS k, CAST(%s AS timestamptz) AS e, 1 AS hits)"
-    )
-
-    inline_sql = (
-        client_sql.replace(
-            "SELECT c.id FROM oidc_client c",
-            'SELECT c.id, COALESCE((SELECT CAST(h.value AS bigint) FROM "tungban_ratelimit" h '
-            "WHERE h.cache_key = %s AND h.expires >= %s), 0) + 1 AS hits FROM oidc_client c",
-        )
-        + ", t AS (INSERT INTO oidc_clienttoken (access_token, client_id, scope, issued_at, expires_in) "
-        "SELECT CAST(%s AS varchar), c.id, CAST(%s AS text), CAST(%s AS integer), CAST(%s AS integer) FROM c "
-        "WHERE c.hits <= %s) SELECT c.hits FROM c"
-    )
-
-    def inline_params(digest):
-        return [key, now, *auth, json.dumps([]), digest, "", int(time.time()), ttl, check.limit]
-
-    def exists_params(digest):
-        return [*auth, json.dumps([]), digest, "", int(time.time()), ttl, key, now, check.limit]
+    def values(digest):
+        return [digest, "", int(time.time()), ttl]
 
     insert = "INSERT INTO {t} (access_token, client_id, scope, issued_at, expires_in) VALUES (%s, %s, %s, %s, %s)"
 
@@ -131,20 +107,10 @@ def main() -> int:
         return hashlib.sha256(secrets.token_bytes(32)).hexdigest()
 
     shapes = {
-        "lane": lambda: (counted, lane_params(hexdigest())),
-        "lane_uncounted": lambda: (uncounted, lane_params(hexdigest(), False)),
-        "lane_inline": lambda: (inline_sql, inline_params(hexdigest())),
-        "lane_exists": lambda: (exists_sql, exists_params(hexdigest())),
-        "lane_consthits": lambda: (const_sql, lane_params(hexdigest())),
-        "lane_rl_logged": lambda: (counted.replace('"tungban_ratelimit"', "bench_rl_logged"), lane_params(hexdigest())),
-        "lane_c": lambda: (
-            counted.replace("INSERT INTO oidc_clienttoken", "INSERT INTO bench_clienttoken_c"),
-            lane_params(hexdigest()),
-        ),
-        "insert": lambda: (
-            insert.format(t="oidc_clienttoken"),
-            [hexdigest(), client.pk, "", int(time.time()), ttl],
-        ),
+        "lane": lambda: (counted, [*check.params, *auth, "[]", *values(hexdigest()), check.limit]),
+        "lane_fourth": lambda: (fourth, [*auth, "[]", *check.params, *values(hexdigest()), check.limit]),
+        "lane_uncounted": lambda: (uncounted, [*auth, "[]", *values(hexdigest())]),
+        "insert": lambda: (insert.format(t="oidc_clienttoken"), [hexdigest(), client.pk, "", int(time.time()), ttl]),
         "insert_c": lambda: (
             insert.format(t="bench_clienttoken_c"),
             [hexdigest(), client.pk, "", int(time.time()), ttl],
@@ -158,7 +124,15 @@ def main() -> int:
     conns = [psycopg.connect(url, autocommit=True, prepare_threshold=0) for _ in range(C)]
     pids = [c.execute("SELECT pg_backend_pid()").fetchone()[0] for c in conns]
 
+    errors: list[BaseException] = []
+
     def run(conn, name, count):
+        try:
+            _run(conn, name, count)
+        except BaseException as exc:  # noqa: BLE001 - reported after the threads join
+            errors.append(exc)
+
+    def _run(conn, name, count):
         if name == "peer":
             token_sql = PEER_SQL
             for i in range(7, 0, -1):
@@ -220,6 +194,8 @@ def main() -> int:
                 t.join()
             wall = time.perf_counter() - t0
             used = sum(cpu_ns(p) for p in pids) - before
+            if errors:
+                raise errors[0]
             found[name].append((used / 1000 / (per * C), per * C / wall))
     if recorder is not None:
         import signal
