@@ -128,10 +128,11 @@ def comm(pid: int) -> str:
         return "?"
 
 
-def switches(pids: list[int]) -> tuple[int, int]:
-    """Voluntary and involuntary context switches of every thread of ``pids``."""
-    vol = invol = 0
+def switches(pids: list[int]) -> dict[int, tuple[int, int]]:
+    """``{pid: (voluntary, involuntary)}`` context switches of every thread of ``pids``."""
+    out: dict[int, tuple[int, int]] = {}
     for pid in pids:
+        vol = invol = 0
         try:
             tasks = os.listdir(f"/proc/{pid}/task")
         except OSError:
@@ -146,7 +147,18 @@ def switches(pids: list[int]) -> tuple[int, int]:
                             invol += int(line.split()[1])
             except OSError:
                 continue
-    return vol, invol
+        out[pid] = (vol, invol)
+    return out
+
+
+def switched(before: dict, after: dict) -> tuple[int, int]:
+    """The switches between two :func:`switches` of the processes in both (a process that
+    came or went in between, e.g. this script's own sampling backend, is left out)."""
+    common = before.keys() & after.keys()
+    return (
+        sum(after[p][0] - before[p][0] for p in common),
+        sum(after[p][1] - before[p][1] for p in common),
+    )
 
 
 class Activity:
@@ -300,10 +312,10 @@ def account(system: oidc.System, pg: oidc.Postgres, dbname: str, args, tmp: Path
             100 * (1 - (stat1["idle"] - stat0["idle"]) / max(1, sum(stat1[k] - stat0[k] for k in STAT_FIELDS))), 1
         ),
         "switches_per_request": {
-            "server voluntary": round((sw_server1[0] - sw_server0[0]) / requests, 2),
-            "server involuntary": round((sw_server1[1] - sw_server0[1]) / requests, 2),
-            "pg voluntary": round((sw_pg1[0] - sw_pg0[0]) / requests, 2),
-            "pg involuntary": round((sw_pg1[1] - sw_pg0[1]) / requests, 2),
+            "server voluntary": round(switched(sw_server0, sw_server1)[0] / requests, 2),
+            "server involuntary": round(switched(sw_server0, sw_server1)[1] / requests, 2),
+            "pg voluntary": round(switched(sw_pg0, sw_pg1)[0] / requests, 2),
+            "pg involuntary": round(switched(sw_pg0, sw_pg1)[1] / requests, 2),
         },
         "backends": activity.per_sample(),
         "wal_per_request": {k: round(v / requests, 3) for k, v in activity.wal_delta.items()},
