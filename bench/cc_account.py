@@ -18,6 +18,11 @@ throughput that those two figures do not explain can be found:
   the WAL flush of a commit, locks): how many requests are in the database at once;
 * wrk's requests per second and latency.
 
+With ``--variant``, every tungban server uses the one database ``tungban``: the backends'
+states then include the idle connections of the servers not running (read the ``active``
+ones). Reading ``/proc`` and sampling ``pg_stat_activity`` costs this script ~1–3 % of a core
+(its own line, "this script").
+
 Tungban's server may be started several times with different settings (``--variant``: each
 its own granian on its own port, the same database), so that server settings are compared
 A/B in alternation with the peer in between. Run from the checkout::
