@@ -312,8 +312,8 @@ class EmbeddedCount:
     #: :func:`embedded_check` only: the same ``hits`` as a scalar SQL expression (with the
     #: same ``params``), to read in the ``SELECT`` list of the caller's own ``WITH`` member
     #: instead of a member of its own (issue 15, sixth round: at 16 concurrent statements
-    #: the separate member and its join cost the token endpoint's statement ~27 µs of
-    #: PostgreSQL's CPU, the inline read ~4; ``bench/cc_statement.py``).
+    #: the separate member and its join cost the token endpoint's statement ~27 µs more of
+    #: PostgreSQL's CPU, the inline read 4–8 µs in all; ``bench/cc_statement.py``).
     hits: str | None = None
 
 

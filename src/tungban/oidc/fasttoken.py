@@ -321,8 +321,8 @@ def _cc_sql(vendor: str, counted: bool) -> str:
 
     The read sits in ``c``'s ``SELECT`` list, not in a ``WITH`` member of its own joined to
     ``c`` (the fourth round's shape): at 16 concurrent statements that member and its join
-    cost PostgreSQL ~27 µs of CPU per statement, the inline read ~4 (issue 15, sixth round;
-    ``bench/cc_statement.py``, ``lane`` against ``lane_inline``)."""
+    cost PostgreSQL ~27 µs of CPU per statement more, the inline read 4–8 µs in all (issue
+    15, sixth round; ``bench/cc_statement.py``, ``lane_fourth`` against ``lane``)."""
     hits = ", {count} AS hits" if counted else ""
     client = (
         f"c AS (SELECT c.id{hits} FROM oidc_client c WHERE {_CLIENT_WHERE} AND c.allowed_scopes @> CAST(%s AS jsonb))"
