@@ -309,6 +309,12 @@ class EmbeddedCount:
     retry_after: int
     #: The database alias the counter lives on: embed it only in a statement on that one.
     alias: str
+    #: :func:`embedded_check` only: the same ``hits`` as a scalar SQL expression (with the
+    #: same ``params``), to read in the ``SELECT`` list of the caller's own ``WITH`` member
+    #: instead of a member of its own (issue 15, sixth round: at 16 concurrent statements
+    #: the separate member and its join cost the token endpoint's statement ~27 µs more of
+    #: PostgreSQL's CPU, the inline read 4–8 µs in all; ``bench/cc_statement.py``).
+    hits: str | None = None
 
 
 def embedded_count(group: str, value: str, source: str) -> EmbeddedCount | None:
@@ -357,7 +363,8 @@ def embedded_check(group: str, value: str, source: str) -> EmbeddedCount | None:
     adding to it (:func:`limit_failures`: only failures are counted): ``sql`` is a ``WITH``
     member ``<source>_hits`` of one row whose ``hits`` is the count so far **plus one** (this
     attempt, were it counted), so the caller's ``hits <= limit`` / ``hits > limit`` decide as
-    for :func:`embedded_count`: refused once ``limit`` failures are counted in the window.
+    for :func:`embedded_count`: refused once ``limit`` failures are counted in the window;
+    ``hits`` is the same value as a scalar expression, for the caller's own ``SELECT`` list.
     A plain index read of the counter's row (no upsert, no row lock, no new tuple version
     per request). ``None`` when the counters are not a :class:`CounterCache` on PostgreSQL
     (then :func:`exceeded`). Call only when :func:`enabled`.
@@ -369,11 +376,17 @@ def embedded_check(group: str, value: str, source: str) -> EmbeddedCount | None:
     cache, connection, table = found
     key, limit, window = _counter(group, value)
     now = connection.ops.adapt_datetimefield_value(tz_now().replace(microsecond=0))  # as CounterCache._expiry
-    sql = (
-        f"{source}_hits AS (SELECT COALESCE((SELECT CAST(h.value AS bigint) FROM {table} h "
-        "WHERE h.cache_key = %s AND h.expires >= %s), 0) + 1 AS hits)"
+    hits = (
+        f"(COALESCE((SELECT CAST(h.value AS bigint) FROM {table} h WHERE h.cache_key = %s AND h.expires >= %s), 0) + 1)"
     )
-    return EmbeddedCount(sql, (cache.make_key(key), now), limit, max(1, window - int(time.time())), connection.alias)
+    return EmbeddedCount(
+        f"{source}_hits AS (SELECT {hits} AS hits)",
+        (cache.make_key(key), now),
+        limit,
+        max(1, window - int(time.time())),
+        connection.alias,
+        hits,
+    )
 
 
 def exceeded(group: str, value: str) -> int | None:

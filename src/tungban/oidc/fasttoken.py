@@ -312,22 +312,27 @@ def _insert_select(vendor: str, overrides: tuple[tuple[str, str], ...]) -> tuple
 @functools.cache
 def _cc_sql(vendor: str, counted: bool) -> str:
     """The ``client_credentials`` statement (PostgreSQL): ``c`` the authenticated client
-    whose allowed scopes contain the asked ones; ``c_hits`` the rate limiter's **read** of the
-    failures counted (when ``counted``: the caller's embedded SQL is put in its place,
-    ``{count}``; :func:`tungban.core.ratelimit.embedded_check`); the token inserted into
-    ``oidc_clienttoken`` (:class:`.models.ClientToken`: one index, no foreign-key check) for
-    ``c``, within the limit. Returns one row ``(hits,)`` when the client authenticated,
-    none otherwise."""
-    client = f"c AS (SELECT c.id FROM oidc_client c WHERE {_CLIENT_WHERE} AND c.allowed_scopes @> CAST(%s AS jsonb))"
+    whose allowed scopes contain the asked ones, with (when ``counted``) ``hits``, the rate
+    limiter's **read** of the failures counted for this address (the caller's scalar SQL is
+    put in its place, ``{count}``: :attr:`tungban.core.ratelimit.EmbeddedCount.hits`, read
+    only for an authenticated client's row); the token inserted into ``oidc_clienttoken``
+    (:class:`.models.ClientToken`: one index, no foreign-key check) for ``c``, within the
+    limit. Returns one row ``(hits,)`` when the client authenticated, none otherwise.
+
+    The read sits in ``c``'s ``SELECT`` list, not in a ``WITH`` member of its own joined to
+    ``c`` (the fourth round's shape): at 16 concurrent statements that member and its join
+    cost PostgreSQL ~27 µs of CPU per statement more, the inline read 4–8 µs in all (issue
+    15, sixth round; ``bench/cc_statement.py``, ``lane_fourth`` against ``lane``)."""
+    hits = ", {count} AS hits" if counted else ""
+    client = (
+        f"c AS (SELECT c.id{hits} FROM oidc_client c WHERE {_CLIENT_WHERE} AND c.allowed_scopes @> CAST(%s AS jsonb))"
+    )
     insert = (
         "INSERT INTO oidc_clienttoken (access_token, client_id, scope, issued_at, expires_in) "
         "SELECT CAST(%s AS varchar), c.id, CAST(%s AS text), CAST(%s AS integer), CAST(%s AS integer) FROM c"
     )
     if counted:
-        return (
-            f"WITH {client}, {{count}}, t AS ({insert}, c_hits WHERE c_hits.hits <= %s) "
-            "SELECT c_hits.hits FROM c, c_hits"
-        )
+        return f"WITH {client}, t AS ({insert} WHERE c.hits <= %s) SELECT c.hits FROM c"
     return f"WITH {client}, t AS ({insert}) SELECT 0 FROM c"
 
 
@@ -338,8 +343,8 @@ def _cc_one_statement(parsed: Parsed, asked: list[str], values: tuple, embedded)
     sql = _cc_sql(connection.vendor, embedded is not None)
     params = [*_client_params(parsed), json.dumps(asked)]
     if embedded is not None:
-        sql = sql.replace("{count}", embedded.sql)
-        params += [*embedded.params, *values, embedded.limit]
+        sql = sql.replace("{count}", embedded.hits)
+        params = [*embedded.params, *params, *values, embedded.limit]
     else:
         params += values
     row = rawsql.fetchone(sql, params)
