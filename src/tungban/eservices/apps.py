@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class EservicesConfig(AppConfig):
+    name = "tungban.eservices"
+    label = "eservices"
+    verbose_name = _("e-Services")
+    default_auto_field = "django.db.models.BigAutoField"
