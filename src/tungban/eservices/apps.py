@@ -7,3 +7,6 @@ class EservicesConfig(AppConfig):
     label = "eservices"
     verbose_name = _("e-Services")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import receivers  # noqa: F401 - connects the resident's notifications

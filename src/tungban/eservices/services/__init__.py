@@ -4,6 +4,7 @@
 - :mod:`.forms`: the forms engine (JSON Schema 2020-12 + layout; bilingual field errors);
 - :mod:`.calendar`: working days for pledges;
 - :mod:`.attachments`: uploads (type from the bytes, limits, encrypted storage);
+- :mod:`.prefill`: prefilled answers from e-ME claims and data products;
 - :mod:`.catalogue`: the catalogue files and :func:`load_catalogue`;
 - :mod:`.lifecycle`: applications from start to licence, officers' actions.
 
@@ -21,7 +22,6 @@ from .lifecycle import (
     ACTION_LABELS,
     PREFILL_EDITED,
     PREFILL_VERIFIED,
-    PrefillValue,
     add_attachment,
     add_prefill,
     applications_of,
@@ -46,6 +46,7 @@ from .lifecycle import (
     submit,
     withdraw,
 )
+from .prefill import PrefillValue, claims_of, from_claims, from_product, products_of
 
 __all__ = [
     "ACTION_LABELS",
@@ -59,6 +60,10 @@ __all__ = [
     "add_attachment",
     "add_prefill",
     "add_working_days",
+    "claims_of",
+    "from_claims",
+    "from_product",
+    "products_of",
     "applications_of",
     "approve",
     "assign",

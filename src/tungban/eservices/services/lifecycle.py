@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.tasks import task
@@ -45,22 +44,12 @@ from ..signals import application_changed
 from . import attachments as files
 from . import forms as engine
 from .calendar import add_working_days
+from .prefill import PrefillValue
 
 log = logging.getLogger(__name__)
 
 PREFILL_VERIFIED = "verified"
 PREFILL_EDITED = "resident_edited"
-
-
-@dataclass(frozen=True)
-class PrefillValue:
-    """A value the resident approved for release: ``source`` ``"claim"`` (an e-ME claim of the
-    portal's login; ``ref`` = the wallet's release record id) or ``"exchange"`` (a data
-    product through the gateway; ``ref`` = the consent artefact's id)."""
-
-    value: object
-    source: str
-    ref: str
 
 
 # --- look-ups ---
@@ -137,7 +126,9 @@ def _record(app: Application, action: str, before: str, kind: str, actor: str, e
         reason_en=en,
         reason_zh=zh,
     )
-    transaction.on_commit(lambda: application_changed.send(sender=Application, application=app, event=event))
+    transaction.on_commit(
+        lambda: application_changed.send(sender=Application, application=app, event=event), robust=True
+    )
     return event
 
 
