@@ -277,9 +277,12 @@ def page(request, reference, page_id):
         "steps": len(ids),
         "previous": ids[index - 1] if index > 0 else None,
         "has_file": any(definition.fields[n].get("kind") == "file" for n in spec.get("fields", [])),
-        "products": services.products_of(
-            services.Definition({}, {"fields": {n: definition.fields[n] for n in spec.get("fields", [])}})
-        ),
+        "products": [
+            (product, product.replace(".", "-"))
+            for product in services.products_of(
+                services.Definition({}, {"fields": {n: definition.fields[n] for n in spec.get("fields", [])}})
+            )
+        ],
         "edited_label": web.EDITED_LABEL,
     }
     return render(request, "eservices/page.html", context, status=status)

@@ -51,6 +51,7 @@ def test_another_residents_application_is_not_found(portal_client, catalogue):
 
 
 def test_a_prefilled_field_shows_its_source(portal_client, draft):
+    portal_client.cookies["tungban_language"] = "en"
     html = portal_client.get(_url(draft, "applicant")).content.decode()
     assert 'value="CHAN"' in html
     assert 'data-prefill="verified"' in html and "From your e-ME profile" in html
@@ -78,6 +79,8 @@ def test_wrong_answers_are_named_beside_each_field_in_the_pages_language(portal_
         assert "HKID number: enter an HKID number" in html and "8-digit Hong Kong phone number" in html
     else:
         assert "請輸入香港身份證號碼" in html and "八位數字的香港電話號碼" in html
+        assert "儲存並繼續" in html and "來自你的「我的資料」" in html
+        assert "Save and continue" not in html and "e-ME profile" not in html
     assert 'aria-invalid="true"' in html
     draft.refresh_from_db()
     assert draft.get_answers() == {"family_name": "CHAN"}  # nothing of the refused page stored
