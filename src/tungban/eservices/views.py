@@ -229,21 +229,21 @@ def page(request, reference, page_id):
         posted = web.read_page(definition, spec, request.POST)
         add_row = request.POST.get("add_row") or None
         try:
+            uploads = {}
             for name in spec.get("fields", []):
                 upload = request.FILES.get(name)
                 if upload is not None and definition.fields[name].get("kind") == "file":
-                    if upload.size > settings.TUNGBAN_ESERVICES_MAX_UPLOAD:
-                        services.check_file({"max_bytes": settings.TUNGBAN_ESERVICES_MAX_UPLOAD}, b"x" * (upload.size))
-                    doc = services.add_attachment(app, request.resident, name, upload.name, upload.read())
-                    posted[name] = str(doc.id)
+                    services.check_size(definition.fields[name], upload.size)  # before reading it
+                    uploads[name] = (upload.name, upload.read())
             if add_row:
                 answers = {**answers, **posted}
             else:
-                app, nxt = services.save_draft(
+                app, nxt = services.save_page(
                     app,
                     request.resident,
                     posted,
                     page=spec["id"],
+                    uploads=uploads,
                     version_digest=request.POST.get("form_version", ""),
                 )
                 if request.POST.get("action") == "save":
@@ -388,15 +388,10 @@ def status(request, reference):
 @require_POST
 def respond(request, reference):
     app = _application(request, reference)
-    documents = [
-        (f.name, f.read())
-        for f in request.FILES.getlist("documents")
-        if f.size <= settings.TUNGBAN_ESERVICES_MAX_UPLOAD
-    ]
-    too_big = [f for f in request.FILES.getlist("documents") if f.size > settings.TUNGBAN_ESERVICES_MAX_UPLOAD]
     try:
-        if too_big:
-            services.check_file({}, b"x" * (settings.TUNGBAN_ESERVICES_MAX_UPLOAD + 1))
+        for upload in request.FILES.getlist("documents"):
+            services.check_size({}, upload.size)  # before reading it
+        documents = [(f.name, f.read()) for f in request.FILES.getlist("documents")]
         services.respond_to_information(app, request.resident, request.POST.get("answer", ""), documents)
     except DomainError as exc:
         return _error_page(

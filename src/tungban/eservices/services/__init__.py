@@ -13,7 +13,7 @@ A sub-module imports only sub-modules listed above it.
 
 from __future__ import annotations
 
-from .attachments import DEFAULT_ACCEPT, check_file, sniff
+from .attachments import DEFAULT_ACCEPT, check_file, check_size, sniff, upload_limit
 from .attachments import read as read_attachment
 from .calendar import add_working_days, is_working_day
 from .catalogue import DEFAULT_ROOT, load_catalogue, read_catalogue
@@ -42,6 +42,7 @@ from .lifecycle import (
     require_officer,
     respond_to_information,
     save_draft,
+    save_page,
     start_application,
     submit,
     withdraw,
@@ -69,6 +70,7 @@ __all__ = [
     "assign",
     "check_definition",
     "check_file",
+    "check_size",
     "definition_digest",
     "departments_of",
     "digest",
@@ -90,7 +92,9 @@ __all__ = [
     "require_officer",
     "respond_to_information",
     "save_draft",
+    "save_page",
     "sniff",
+    "upload_limit",
     "start_application",
     "submit",
     "withdraw",

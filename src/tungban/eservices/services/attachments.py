@@ -35,6 +35,18 @@ def _human_size(n: int) -> str:
     return f"{n / (1024 * 1024):.0f} MB" if n >= 1024 * 1024 else f"{n // 1024} KB"
 
 
+def upload_limit(spec: dict) -> int:
+    """Bytes a ``file`` field accepts: its ``max_bytes``, at most ``TUNGBAN_ESERVICES_MAX_UPLOAD``."""
+    return min(int(spec.get("max_bytes", settings.TUNGBAN_ESERVICES_MAX_UPLOAD)), settings.TUNGBAN_ESERVICES_MAX_UPLOAD)
+
+
+def check_size(spec: dict, size: int) -> None:
+    """Refuse an upload of ``size`` bytes before reading it. :raises DomainError: ``file_too_large``."""
+    limit = upload_limit(spec)
+    if size > limit:
+        raise errors.FileTooLarge(limit=_human_size(limit))
+
+
 def check_file(spec: dict, data: bytes) -> str:
     """Check ``data`` against a ``file`` field's ``accept`` and ``max_bytes`` (at most
     ``TUNGBAN_ESERVICES_MAX_UPLOAD``); returns its content type.

@@ -352,6 +352,36 @@ def add_attachment(app: Application, resident, field: str, filename: str, data: 
         return files.store(app, field, filename, data, content_type)
 
 
+def save_page(
+    app: Application,
+    resident,
+    answers: dict,
+    *,
+    page: str,
+    uploads: dict[str, tuple[str, bytes]] | None = None,
+    version_digest: str | None = None,
+) -> tuple[Application, str | None]:
+    """One form page as posted: its documents (``uploads``: field → ``(filename, bytes)``)
+    stored and chosen as the fields' answers, then :func:`save_draft` of the page, in one
+    transaction: a refused page keeps no document (its files are deleted too).
+
+    :raises DomainError: as :func:`add_attachment` and :func:`save_draft`.
+    """
+    stored = []
+    try:
+        with transaction.atomic():
+            _check_version(get_application(app.reference, resident=resident), version_digest)
+            answers = dict(answers)
+            for field, (filename, data) in (uploads or {}).items():
+                doc = add_attachment(app, resident, field, filename, data)
+                stored.append(doc)
+                answers[field] = str(doc.id)
+            return save_draft(app, resident, answers, page=page, version_digest=version_digest)
+    except BaseException:
+        files.delete_files(stored)
+        raise
+
+
 def _fees_due(service: Service) -> bool:
     return any((item.get("amount_cents") or 0) > 0 for item in service.fee_items or [])
 
@@ -378,6 +408,11 @@ def submit(app: Application, resident, *, version_digest: str | None = None) -> 
             raise _invalid(problems)
         app.set_answers(cleaned)
         app.prefill = _provenance(app, cleaned)
+        chosen = {str(v) for k, v in cleaned.items() if k in definition.fields_of_kind("file")}
+        unused = list(app.attachments.filter(information_request__isnull=True).exclude(id__in=chosen or [0]))
+        if unused:  # replaced uploads: not part of the application
+            app.attachments.filter(id__in=[a.id for a in unused]).delete()
+            transaction.on_commit(lambda: files.delete_files(unused))
         now = timezone.now()
         app.submitted_at = now
         if app.service.pledge_working_days:

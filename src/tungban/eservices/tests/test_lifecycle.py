@@ -233,3 +233,13 @@ def test_a_resident_too_young_is_told_before_filling(catalogue, senior_service):
     with pytest.raises(DomainError) as caught:
         catalogue.start_application(young, senior_service)
     assert caught.value.code == "age_not_eligible" and "65" in str(caught.value.message)
+
+
+def test_a_replaced_document_is_not_kept_after_submission(catalogue, senior_service, resident, settings):
+    s = catalogue
+    app = s.start_application(resident, senior_service)
+    first = s.add_attachment(app, resident, "photo", "old.png", PNG)
+    fill_senior_card(s, app, resident)  # uploads and chooses another photo
+    app = s.submit(app, resident)
+    chosen = app.get_answers()["photo"]
+    assert [str(a.id) for a in app.attachments.all()] == [chosen] and str(first.id) != chosen

@@ -175,3 +175,23 @@ def test_withdrawing_from_the_status_page(portal_client, draft):
     assert draft.state == State.WITHDRAWN
     html = portal_client.get(f"/services/my/{draft.reference}/").content.decode()
     assert "No longer needed" in html and "withdraw-link" not in html
+
+
+def test_a_document_too_large_is_refused_before_it_is_read(portal_client, draft):
+    portal_client.cookies["tungban_language"] = "en"
+    big = SimpleUploadedFile("big.png", PNG + b"\x00" * (2 * 1024 * 1024), content_type="image/png")
+    response = _post(portal_client, draft, "documents", {"photo": big})
+    assert response.status_code == 413
+    assert "larger than 2 MB" in response.content.decode()
+    assert Attachment.objects.count() == 0
+
+
+def test_a_refused_page_keeps_no_document(portal_client, draft, settings):
+    """The photo is fine but the page is posted against another form version: nothing stays,
+    neither the row nor the file."""
+    upload = SimpleUploadedFile("me.png", PNG, content_type="image/png")
+    response = portal_client.post(_url(draft, "documents"), {"form_version": "0" * 64, "photo": upload})
+    assert response.status_code == 409
+    assert Attachment.objects.count() == 0
+    folder = settings.TUNGBAN_ESERVICES_FILES
+    assert not folder.exists() or not any(p.is_file() for p in folder.rglob("*"))
