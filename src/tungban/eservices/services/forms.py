@@ -271,14 +271,14 @@ class Definition:
         found: dict[str, FieldError] = {}
         for error in Draft202012Validator(schema, format_checker=FORMATS).iter_errors(instance):
             for path, key, limit in self._explain(error):
-                found.setdefault(path, self._error(path, key, limit))
+                found.setdefault(path, self.field_error(path, key, limit))
         attachments = attachments or {}
         for name in self.fields_of_kind("file"):
             if only is not None and name not in only:
                 continue
             value = instance.get(name)
             if value is not None and str(value) not in attachments.get(name, set()):
-                found.setdefault(name, self._error(name, "file", None))
+                found.setdefault(name, self.field_error(name, "file", None))
         order = {name: i for i, name in enumerate(self.visible_fields(answers))}
         return sorted(found.values(), key=lambda e: (order.get(e.field.split(".")[0], 1_000), e.field))
 
@@ -310,7 +310,8 @@ class Definition:
             return [(base, kw, None)]
         return [(base, "invalid", None)]
 
-    def _error(self, path: str, key: str, limit) -> FieldError:
+    def field_error(self, path: str, key: str, limit=None) -> FieldError:
+        """The :class:`FieldError` ``key`` (a :data:`MESSAGES` key) for ``path``, in both languages."""
         texts = {}
         for lang, code in (("en", "en"), ("zh", "zh-hant")):
             with translation.override(code):

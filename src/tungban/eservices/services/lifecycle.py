@@ -171,6 +171,28 @@ def _provenance(app: Application, answers: dict) -> dict:
     return out
 
 
+def _prefilled(definition: engine.Definition, values: dict[str, PrefillValue]) -> tuple[dict, dict]:
+    """``(answers, prefill record)`` of released ``values``: each value normalised for its
+    field and recorded with its source, reference and digest as ``verified``.
+
+    :raises DomainError: ``form_invalid`` for a field the form does not have."""
+    answers, record = {}, {}
+    for field, item in values.items():
+        if field not in definition.fields:
+            raise errors.FormInvalid(details={"errors": [definition.field_error(field, "unknown", None).as_dict()]})
+        value = definition.normalise({field: item.value}).get(field)
+        if value is None:
+            continue
+        answers[field] = value
+        record[field] = {
+            "source": item.source,
+            "ref": str(item.ref),
+            "digest": engine.digest(value),
+            "status": PREFILL_VERIFIED,
+        }
+    return answers, record
+
+
 def _draft_expiry(service: Service) -> dt.datetime:
     return timezone.now() + dt.timedelta(days=service.draft_ttl_days)
 
@@ -203,20 +225,7 @@ def start_application(
     identity.require_active(resident)
     _check_age(service, resident)
     definition = engine.Definition.of(version)
-    answers, record = {}, {}
-    for field, item in (prefill or {}).items():
-        if field not in definition.fields:
-            raise errors.FormInvalid(details={"errors": [definition._error(field, "unknown", None).as_dict()]})
-        value = definition.normalise({field: item.value}).get(field)
-        if value is None:
-            continue
-        answers[field] = value
-        record[field] = {
-            "source": item.source,
-            "ref": str(item.ref),
-            "digest": engine.digest(value),
-            "status": PREFILL_VERIFIED,
-        }
+    answers, record = _prefilled(definition, prefill or {})
     try:
         with transaction.atomic():
             app = Application(
@@ -250,23 +259,9 @@ def add_prefill(app: Application, resident, values: dict[str, PrefillValue]) -> 
     with transaction.atomic():
         app = _editable(app.reference, resident)
         definition = engine.Definition.of(app.form_version)
-        answers = app.get_answers()
-        record = dict(app.prefill or {})
-        for field, item in values.items():
-            if field not in definition.fields:
-                raise errors.FormInvalid(details={"errors": [definition._error(field, "unknown", None).as_dict()]})
-            value = definition.normalise({field: item.value}).get(field)
-            if value is None:
-                continue
-            answers[field] = value
-            record[field] = {
-                "source": item.source,
-                "ref": str(item.ref),
-                "digest": engine.digest(value),
-                "status": PREFILL_VERIFIED,
-            }
-        app.set_answers(answers)
-        app.prefill = record
+        answers, record = _prefilled(definition, values)
+        app.set_answers({**app.get_answers(), **answers})
+        app.prefill = {**(app.prefill or {}), **record}
         app.save(update_fields=["answers", "prefill", "updated_at"])
     return app
 
@@ -347,7 +342,7 @@ def add_attachment(app: Application, resident, field: str, filename: str, data: 
         definition = engine.Definition.of(app.form_version)
         spec = definition.fields.get(field)
         if not spec or spec.get("kind") != "file":
-            raise _invalid([definition._error(field, "unknown", None)])
+            raise _invalid([definition.field_error(field, "unknown", None)])
         content_type = files.check_file(spec, data)
         return files.store(app, field, filename, data, content_type)
 
@@ -517,7 +512,7 @@ def assign(app: Application, officer, assignee=None) -> Application:
         if app.state in QUEUE_STATES:
             _move(app, "to_in_review", "review_started", ActorKind.OFFICER, _actor_id(officer))
         elif app.state in DECIDABLE_STATES:
-            _record(app, "assigned", app.state, ActorKind.OFFICER, _actor_id(officer), _actor_id(assignee), "")
+            _record(app, "assigned", app.state, ActorKind.OFFICER, _actor_id(officer))
         else:
             raise errors.TransitionNotAllowed(state=State(app.state).label)
         _save(app, "assigned_to")
