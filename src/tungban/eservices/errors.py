@@ -56,6 +56,13 @@ AgeNotEligible = DomainError.define(
 NoInformationRequest = Conflict.define(
     "no_information_request", _("There is no open request for information on this application.")
 )
+SignatureRequired = Conflict.define(
+    "signature_required",
+    _("This service needs your declaration signed with tungban+ before you submit: press “Sign the declaration”."),
+)
+NotSignedYet = Conflict.define(
+    "not_signed_yet", _("The signature is not there yet: approve it in the app, then continue.")
+)
 AnswerRequired = DomainError.define(
     "answer_required", _("Write your answer to the department's request."), field="answer", status=422
 )

@@ -26,6 +26,7 @@ from tungban.credentials import services as credential_services
 from tungban.exchange import services as exchange
 from tungban.oidc import services as oidc
 
+from . import errors as services_errors
 from . import login, portal, services, web
 from .models import FINAL_STATES, OPEN_STATES, State
 
@@ -324,10 +325,13 @@ def check(request, reference):
                 }
             )
         rows.append({"id": p["id"], "title": web.text(p, "title"), "items": items})
+    signed = services.signature.signed_document(app)
     return render(
         request,
         "eservices/check.html",
         {
+            "signature": app.service.signature,
+            "signed": signed,
             "app": app,
             "service_name": app.service.name_zh if _lang() == "zh" else app.service.name_en,
             "rows": rows,
@@ -507,3 +511,56 @@ def consent(request, reference, consent_id):
         },
         status=409 if message else 200,
     )
+
+
+# --- the declaration signed with tungban+ ---
+@resident_required
+@require_http_methods(["GET", "POST"])
+def sign(request, reference):
+    """POST: open the signing request for the application's PDF. GET: its QR code and link
+    for the app, the comparison code; "I have approved: continue" (POST ``collect``) keeps
+    the signed PDF."""
+    app = _application(request, reference)
+    back = reverse("eservices:check", args=[app.reference])
+    message, status = "", 200
+    if request.method == "POST" and request.POST.get("collect"):
+        try:
+            if services.signature.collect(app, request.resident) is not None:
+                return HttpResponseRedirect(back)
+            message, status = str(services_errors.NotSignedYet().message), 409
+        except DomainError as exc:
+            message, status = str(exc.message), exc.status
+    elif request.method == "POST":
+        try:
+            services.signature.request(app, request.resident)
+        except DomainError as exc:
+            return _error_page(
+                request, _("The declaration cannot be signed"), exc.message, status=exc.status, back=back
+            )
+        return HttpResponseRedirect(reverse("eservices:sign", args=[app.reference]))
+    app.refresh_from_db()
+    state = services.signature.status(app)
+    if not state:
+        return HttpResponseRedirect(back)
+    link = state["approval_uri"]
+    qr = segno.make(link, error="m").svg_inline(scale=4, title=_("QR code to open the request in the app"))
+    return render(
+        request,
+        "eservices/sign.html",
+        {"app": app, "link": link, "qr": qr, "code": state.get("comparison_code"), "message": message, "back": back},
+        status=status,
+    )
+
+
+@resident_required
+def document(request, reference, document_id):
+    """One of the application's own documents (the resident's uploads, the signed declaration)."""
+    app = _application(request, reference)
+    doc = app.attachments.filter(pk=document_id).first()
+    if doc is None:
+        raise Http404
+    response = HttpResponse(services.read_attachment(doc), content_type=doc.content_type)
+    response["Content-Disposition"] = (
+        f'attachment; filename="{app.reference}-{doc.field}.{doc.content_type.rsplit("/", 1)[1]}"'
+    )
+    return response

@@ -6,13 +6,15 @@
 - :mod:`.attachments`: uploads (type from the bytes, limits, encrypted storage);
 - :mod:`.prefill`: prefilled answers from e-ME claims and data products;
 - :mod:`.catalogue`: the catalogue files and :func:`load_catalogue`;
-- :mod:`.lifecycle`: applications from start to licence, officers' actions.
+- :mod:`.lifecycle`: applications from start to licence, officers' actions;
+- :mod:`.signature`: the declaration signed with tungban+ (PAdES of the application PDF).
 
 A sub-module imports only sub-modules listed above it.
 """
 
 from __future__ import annotations
 
+from . import signature
 from .attachments import DEFAULT_ACCEPT, check_file, check_size, sniff, upload_limit
 from .attachments import read as read_attachment
 from .calendar import add_working_days, is_working_day
@@ -50,6 +52,7 @@ from .lifecycle import (
 from .prefill import PrefillValue, claims_of, from_claims, from_product, products_of
 
 __all__ = [
+    "signature",
     "ACTION_LABELS",
     "DEFAULT_ACCEPT",
     "DEFAULT_ROOT",

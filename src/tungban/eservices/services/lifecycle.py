@@ -48,6 +48,9 @@ from .prefill import PrefillValue
 
 log = logging.getLogger(__name__)
 
+#: The document field of the declaration signed with tungban+ (:mod:`.signature`).
+SIGNED_DECLARATION = "signed_declaration"
+
 PREFILL_VERIFIED = "verified"
 PREFILL_EDITED = "resident_edited"
 
@@ -275,7 +278,7 @@ def _editable(reference: str, resident) -> Application:
     return app
 
 
-def _attachment_ids(app: Application) -> dict[str, set[str]]:
+def attachment_ids(app: Application) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     for a in app.attachments.filter(information_request__isnull=True).only("id", "field"):
         out.setdefault(a.field, set()).add(str(a.id))
@@ -312,11 +315,13 @@ def save_draft(
             }
         merged.update(answers)
         cleaned = definition.clean(merged)
-        problems = definition.validate(cleaned, page=page, attachments=_attachment_ids(app))
+        problems = definition.validate(cleaned, page=page, attachments=attachment_ids(app))
         if page is None:  # a whole save: only the fields given are checked now
             problems = [p for p in problems if p.field.split(".")[0] in answers]
         if problems:
             raise _invalid(problems)
+        if cleaned != app.get_answers():  # a signed declaration no longer matches the answers
+            _drop_signed_declaration(app)
         app.set_answers(cleaned)
         app.prefill = _provenance(app, cleaned)
         app.draft_expires_at = _draft_expiry(app.service)
@@ -377,6 +382,15 @@ def save_page(
         raise
 
 
+def _drop_signed_declaration(app: Application) -> None:
+    signed = list(app.attachments.filter(field=SIGNED_DECLARATION))
+    if signed or app.signing_request_id:
+        app.attachments.filter(field=SIGNED_DECLARATION).delete()
+        app.signing_request_id = ""
+        app.save(update_fields=["signing_request_id"])
+        transaction.on_commit(lambda: files.delete_files(signed))
+
+
 def _fees_due(service: Service) -> bool:
     return any((item.get("amount_cents") or 0) > 0 for item in service.fee_items or [])
 
@@ -398,13 +412,20 @@ def submit(app: Application, resident, *, version_digest: str | None = None) -> 
         _check_version(app, version_digest)
         definition = engine.Definition.of(app.form_version)
         cleaned = definition.clean(app.get_answers())
-        problems = definition.validate(cleaned, attachments=_attachment_ids(app))
+        problems = definition.validate(cleaned, attachments=attachment_ids(app))
         if problems:
             raise _invalid(problems)
+        signed = app.attachments.filter(field=SIGNED_DECLARATION).exists()
+        if app.service.signature == "required" and not signed:
+            raise errors.SignatureRequired()
         app.set_answers(cleaned)
         app.prefill = _provenance(app, cleaned)
         chosen = {str(v) for k, v in cleaned.items() if k in definition.fields_of_kind("file")}
-        unused = list(app.attachments.filter(information_request__isnull=True).exclude(id__in=chosen or [0]))
+        unused = list(
+            app.attachments.filter(information_request__isnull=True)
+            .exclude(field=SIGNED_DECLARATION)
+            .exclude(id__in=chosen or [0])
+        )
         if unused:  # replaced uploads: not part of the application
             app.attachments.filter(id__in=[a.id for a in unused]).delete()
             transaction.on_commit(lambda: files.delete_files(unused))
