@@ -24,6 +24,7 @@ from tungban.core.errors import DomainError
 from tungban.credentials import pdf as credential_pdf
 from tungban.credentials import services as credential_services
 from tungban.exchange import services as exchange
+from tungban.identity import eme
 from tungban.oidc import services as oidc
 
 from . import errors as services_errors
@@ -181,8 +182,6 @@ def services_not_online():
 
 
 def oidc_claim_label(claim: str):
-    from tungban.identity import eme
-
     if claim in eme.CLAIMS:
         return eme.CLAIMS[claim].label
     return {"family_name": _("Surname"), "given_name": _("Given name")}.get(claim, claim)
@@ -303,7 +302,7 @@ def check(request, reference):
             app = services.submit(app, request.resident, version_digest=request.POST.get("form_version", ""))
             return HttpResponseRedirect(reverse("eservices:status", args=[app.reference]) + "?submitted=1")
         except DomainError as exc:
-            status = 409 if exc.code == "stale_form_version" else 422
+            status = 422 if exc.code == "form_invalid" else exc.status
             summary, errors = str(exc.message), _errors_by_field(exc)
     answers = definition.clean(app.get_answers())
     attachments = _attachments_by_field(app)

@@ -1,5 +1,5 @@
-"""The declaration signed with tungban+ (issue 17, "Lifecycle": "A declaration step can
-require an iAM Smart+ signature"): the application's answers as a bilingual PDF (fpdf2, the
+"""The declaration signed with tungban+ (issue 17, "Lifecycle": a declaration step can
+require a tungban+ signature): the application's answers as a bilingual PDF (fpdf2, the
 signing service's CJK font), signed PAdES B-T through :mod:`tungban.signing` after the
 resident approves in the app, kept as the application's ``signed_declaration`` document.
 
