@@ -9,4 +9,11 @@ class EservicesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import receivers  # noqa: F401 - connects the resident's notifications
+        from tungban.core import retention
+
+        from . import (
+            receivers,  # noqa: F401 - connects the resident's notifications
+            services,
+        )
+
+        retention.register(self.label, services.purge_expired, own_transactions=True)

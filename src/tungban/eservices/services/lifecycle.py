@@ -508,6 +508,12 @@ def expire_drafts(now: dt.datetime | None = None) -> int:
     return done
 
 
+def purge_expired(now: dt.datetime) -> dict[str, int]:
+    """The retention schedule's hook (``core.retention``, run by ``tungban worker``): drafts
+    past their expiry are expired, their answers and documents deleted (:func:`expire_drafts`)."""
+    return {"eservices.Application (expired drafts)": expire_drafts(now)}
+
+
 # --- the officer's side ---
 def _for_officer(app: Application, officer, *, approver: bool = False) -> Application:
     app = get_application(app.reference, lock=True)
