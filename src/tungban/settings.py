@@ -127,6 +127,7 @@ INSTALLED_APPS = [
     "tungban.miniapps",
     "tungban.notify",
     "tungban.counter",
+    "tungban.eservices",
     "tungban.setup",
     "django_tasks_db",
     # Staff second factor (TOTP) and login lockout (issue 13 item 3).
@@ -641,6 +642,13 @@ TUNGBAN_PUSH_ALLOW_HTTP = _flag("TUNGBAN_PUSH_ALLOW_HTTP") or DEBUG
 TUNGBAN_ASSISTANT_REFRESH_SECONDS = int(os.environ.get("TUNGBAN_ASSISTANT_REFRESH_SECONDS", "3600"))
 #: Credentials issued per task run (one transaction) in a bulk issuance.
 TUNGBAN_ISSUANCE_CHUNK = int(os.environ.get("TUNGBAN_ISSUANCE_CHUNK", "1000"))
+#: The platform's own relying parties (issue 17): ``oidc.services.first_party_login`` resolves
+#: their pairwise ``sub`` to the resident (the e-services portal issues e-licences into the app).
+TUNGBAN_FIRST_PARTY_CLIENTS = ("tungban-eservices",)
+#: e-services (issue 17): where uploaded documents are kept (encrypted, outside the database).
+TUNGBAN_ESERVICES_FILES = Path(os.environ.get("TUNGBAN_ESERVICES_FILES", VAR_DIR / "eservices"))
+#: Largest document a resident may upload to a form field (bytes), unless the field says less.
+TUNGBAN_ESERVICES_MAX_UPLOAD = int(os.environ.get("TUNGBAN_ESERVICES_MAX_UPLOAD", str(5 * 1024 * 1024)))
 
 LOGGING = {
     "version": 1,

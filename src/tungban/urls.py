@@ -20,6 +20,7 @@ urlpatterns = [
     path("signing/", include("tungban.signing.urls")),
     path("api/v1/", api.urls),
     path("miniapps/", include("tungban.miniapps.urls")),
+    path("services/", include("tungban.eservices.urls")),
     path("", include("tungban.credentials.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -1,7 +1,8 @@
 """The bundled issuers and credential types (issue #5, MISSION §4): the Social Welfare
 Department's electronic Senior Citizen Card, the Civil Service Bureau's Common Recruitment
 Examination and Basic Law and National Security Law Test results, and the Fire Services
-Department's fire service installations certificate. Definitions are in ``types/*.json``:
+Department's fire service installations certificate, and the Food and Environmental Hygiene
+Department's temporary hawker licence (issue 17). Definitions are in ``types/*.json``:
 names, a JSON Schema (draft 2020-12) of the claims, the claims filled from the holder's
 identity (``holder_claims``), an optional minimum age, the validity and the display template.
 """
@@ -20,6 +21,7 @@ ISSUERS = [
     {"id": "swd", "name_en": "Social Welfare Department", "name_zh": "社會福利署"},
     {"id": "csb", "name_en": "Civil Service Bureau", "name_zh": "公務員事務局"},
     {"id": "fsd", "name_en": "Fire Services Department", "name_zh": "消防處"},
+    {"id": "fehd", "name_en": "Food and Environmental Hygiene Department", "name_zh": "食物環境衞生署"},
 ]
 
 TYPES_DIR = Path(__file__).with_name("types")

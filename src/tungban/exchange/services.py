@@ -203,6 +203,11 @@ def catalogue() -> list[DataProduct]:
     )
 
 
+def get_organisation(org_id: str) -> Organisation:
+    """An active participant by id. :raises Organisation.DoesNotExist: none."""
+    return Organisation.objects.select_related("client").get(id=org_id, is_active=True)
+
+
 def data_user_for(token) -> Organisation:
     """The participant behind a ``cdeg`` access token (a ``client_credentials`` token).
 

@@ -95,6 +95,16 @@ def create_sender(sender_id: str, name_en: str, name_zh: str, client_id: str, te
     return sender
 
 
+def get_sender(sender_id: str) -> Sender:
+    """A sender by id. :raises Sender.DoesNotExist: no such sender."""
+    return Sender.objects.select_related("client").get(id=sender_id)
+
+
+def template_named(sender: Sender, name: str) -> Template:
+    """``sender``'s template called ``name``. :raises Template.DoesNotExist: none."""
+    return sender.templates.get(name=name)
+
+
 def _secret_digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 

@@ -115,6 +115,22 @@ def resident_for_sub(client: Client, sub: str) -> Resident | None:
     return found.resident if found else None
 
 
+def first_party_login(client_id: str, sub: str) -> tuple[Resident | None, int | None]:
+    """For the platform's own relying parties only (``TUNGBAN_FIRST_PARTY_CLIENTS``, e.g. the
+    e-services portal, which must issue e-licences into the resident's app): the resident
+    whose pairwise ``sub`` at that client's sector is ``sub``, and the id of the newest
+    release of e-ME data to that client (the login's userinfo answer), or ``(None, None)``.
+    Another client's ``sub`` is never resolved here (pairwise subjects stay opaque to RPs)."""
+    if client_id not in settings.TUNGBAN_FIRST_PARTY_CLIENTS:
+        return None, None
+    client = Client.objects.filter(client_id=client_id, is_active=True).first()
+    resident = resident_for_sub(client, sub) if client else None
+    if resident is None:
+        return None, None
+    release = wallet.latest_release(resident, requester_id=client_id)
+    return resident, (release.pk if release else None)
+
+
 def acr_for(resident: Resident) -> str:
     """The account's level: tungban+ accounts ``urn:tungban:acr:plus``, others basic (the
     ``acr`` of a login that required nothing; see :func:`acr_for_login`)."""
@@ -493,6 +509,7 @@ def register_client(
     jwks: dict | None = None,
     fapi: bool = False,
     required_acr: str = "",
+    secret: str | None = None,
 ) -> tuple[Client, str | None]:
     """Register (or update) an online service as a client; returns ``(client, secret)``.
 
@@ -507,6 +524,8 @@ def register_client(
     ``required_acr`` is the level every login to the service must reach (one of
     ``acr_values_supported``; ``""`` or ``urn:tungban:acr:basic``: any account), enforced at
     the authorization endpoint and by step-up at its APIs (:mod:`.stepup`, issue 16 item 3).
+    ``secret``: the confidential client's secret, given instead of a new random one (the
+    platform's own first-party clients derive theirs from ``SECRET_KEY``; issue 17).
     :raises DomainError: ``invalid_redirect_uri`` (must be absolute http(s), no fragment;
         https for a FAPI client), ``invalid_scope``, ``invalid_client_metadata`` (a FAPI
         client without ``jwks``, an RSA key under 2048 bits; ``field="required_acr"``: an
@@ -519,7 +538,7 @@ def register_client(
     check_client_metadata(
         redirect_uris, post_logout_redirect_uris or [], scopes, supported_scopes=scope_registry.supported(), fapi=fapi
     )
-    secret = None if public or fapi else client_secrets.generate()
+    secret = None if public or fapi else (secret or client_secrets.generate())
     client, _created = Client.objects.update_or_create(
         client_id=client_id,
         defaults={

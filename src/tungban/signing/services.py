@@ -38,6 +38,7 @@ from tungban.identity import services as identity
 from tungban.identity.models import Resident
 from tungban.keys import token
 from tungban.oidc import stepup
+from tungban.oidc.models import Client
 from tungban.wallet import errors as wallet_errors
 from tungban.wallet import services as wallet
 from tungban.wallet.models import ApprovalRequest, Device, DeviceStatus, RequestStatus
@@ -376,7 +377,10 @@ def create_request(token, documents: list[dict], *, reason: str = "") -> Signing
     resident = token.resident if token.resident_id else None
     if resident is not None:
         check_can_sign(resident)
-    client = token.client
+    return _open_request(token.client, resident, fmt, parsed, reason)
+
+
+def _open_request(client, resident: Resident | None, fmt: str, parsed: list[dict], reason: str) -> SigningRequest:
     reason = (reason or "").strip()[:200]
     with transaction.atomic():
         approval = wallet.create_request(
@@ -409,6 +413,29 @@ def create_request(token, documents: list[dict], *, reason: str = "") -> Signing
             ]
         )
     return req
+
+
+def create_request_for(
+    client_id: str, resident: Resident, documents: list[dict], *, reason: str = ""
+) -> SigningRequest:
+    """For the platform's own relying parties (``TUNGBAN_FIRST_PARTY_CLIENTS``; the e-services
+    portal signs a resident's application PDF at the declaration, issue 17): a signing request
+    for ``resident`` without a bearer token, as :func:`create_request` makes after login.
+
+    :raises DomainError: ``signing_not_allowed`` (not a first-party client), as
+        :func:`parse_documents` and :func:`check_can_sign`.
+    """
+    client = Client.objects.filter(client_id=client_id, is_active=True).first()
+    if client is None or client_id not in settings.TUNGBAN_FIRST_PARTY_CLIENTS:
+        raise errors.SigningNotAllowed()
+    fmt, parsed = parse_documents(documents)
+    check_can_sign(resident)
+    return _open_request(client, resident, fmt, parsed, reason)
+
+
+def get_request_for(client_id: str, request_id) -> SigningRequest:
+    """A first-party client's signing request (:func:`get_request` by client id)."""
+    return get_request(Client.objects.filter(client_id=client_id).first(), request_id)
 
 
 def _signer_for(credential: SigningCredential):

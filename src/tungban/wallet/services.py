@@ -1083,6 +1083,12 @@ _RELEASE_COLUMNS = (
 )
 
 
+def latest_release(resident: Resident, *, requester_id: str) -> ReleaseRecord | None:
+    """The newest release of ``resident``'s data to ``requester_id`` (served by the
+    ``(resident, -released_at)`` index), or ``None``."""
+    return ReleaseRecord.objects.filter(resident=resident, requester_id=requester_id).order_by("-released_at").first()
+
+
 def record_release_row(
     resident_id: int,
     *,

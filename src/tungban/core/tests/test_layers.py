@@ -41,6 +41,7 @@ FLOORS = {
     "miniapps": 6,
     "notify": 6,
     "counter": 7,
+    "eservices": 7,
     "setup": 7,
     "project": 8,
 }

@@ -200,6 +200,7 @@ def test_public_documents_resolve(swd_system, issuer):
         "cre-result",
         "bl-nsl-test-result",
         "fire-safety-certificate",
+        "temporary-hawker-licence",  # FEHD, issued by the e-services (issue 17)
     }
     assert next(t for t in types if t["id"] == "senior-citizen-card")["input_claims"] == ["card_number"]
     bundle = requests.get(f"{issuer}/api/v1/credentials/trust-bundle", timeout=10).json()

@@ -644,7 +644,7 @@ def test_public_key_documents_never_create_keys(bundled, client):
     before = IssuerKey.objects.count()
     for path in ("/issuers/csb/jwks.json", "/issuers/csb/did.json", "/.well-known/jwt-vc-issuer/issuers/csb"):
         assert client.get(path).status_code == 200
-    assert IssuerKey.objects.count() == before == 3  # one per bundled issuer, made at set-up
+    assert IssuerKey.objects.count() == before == 4  # one per bundled issuer (SWD, CSB, FSD, FEHD), made at set-up
 
 
 def test_a_residents_token_cannot_issue(bundled):

@@ -4,6 +4,8 @@ from django.core.management import BaseCommand, call_command
 from tungban.core import files
 from tungban.core.db import unbounded
 from tungban.credentials import catalogue
+from tungban.eservices import portal as eservices_portal
+from tungban.eservices import services as eservices
 from tungban.identity.hkid import check_digit
 from tungban.keys import services as keys
 from tungban.keys.models import SigningKey
@@ -35,6 +37,8 @@ class Command(BaseCommand):
         ca.ensure_hierarchy()  # root CA, signing CA and TSA (issue #3)
         catalogue.register_bundled()  # issuers and credential types (issue #5)
         notify.ensure_vapid_key()  # Web Push application server key (RFC 8292), sealed in the database (issue 16)
+        eservices.load_catalogue()  # the e-services catalogue files (issue 17)
+        eservices_portal.ensure_portal()  # the e-services portal: its OIDC client, data user and sender
         self.stdout.write(f"Signing keys: {keystore.get_keystore().kind} keystore")
         if demo:
             out = seed(service_url=service_url)

@@ -1,0 +1,69 @@
+"""The portal's login: an OpenID Connect relying party of tungban's own provider, with
+Authlib's Django client (authorization code, PKCE S256, nonce, ID token checked against the
+JWKS, claims from userinfo: each release is recorded by the provider as for any service).
+
+The portal's session holds only the resident's public id and the pairwise ``sub``
+(:data:`SESSION_KEY`); released claims are used at once to start an application and never
+kept in the session.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from authlib.integrations.django_client import OAuth
+from django.conf import settings
+
+from tungban.identity.models import Resident
+
+from . import portal
+
+SESSION_KEY = "eservices_login"
+INTENT_KEY = "eservices_intent"
+#: Seconds a portal login lasts without activity.
+IDLE_SECONDS = 30 * 60
+
+
+@functools.lru_cache(maxsize=4)
+def _registry(issuer: str, secret: str):
+    oauth = OAuth()
+    return oauth.register(
+        name="tungban",
+        client_id=portal.CLIENT_ID,
+        client_secret=secret,
+        server_metadata_url=f"{issuer}/.well-known/openid-configuration",
+        client_kwargs={
+            "scope": "openid",
+            "code_challenge_method": "S256",
+            "token_endpoint_auth_method": "client_secret_basic",
+        },
+    )
+
+
+def oauth_client():
+    """Authlib's client for the platform at ``TUNGBAN_ISSUER`` (discovery fetched once per
+    process and issuer: configuration, not state)."""
+    return _registry(settings.TUNGBAN_ISSUER, portal.client_secret())
+
+
+def log_in(request, resident: Resident, sub: str) -> None:
+    request.session.cycle_key()  # a new session id at login (session fixation)
+    request.session[SESSION_KEY] = {"resident": str(resident.public_id), "sub": sub}
+    request.session.set_expiry(IDLE_SECONDS)
+
+
+def log_out(request) -> None:
+    request.session.pop(SESSION_KEY, None)
+    request.session.pop(INTENT_KEY, None)
+
+
+def current(request) -> tuple[Resident | None, str]:
+    """The logged-in resident and their pairwise ``sub`` at the portal, or ``(None, "")``."""
+    data = request.session.get(SESSION_KEY)
+    if not data:
+        return None, ""
+    resident = Resident.objects.filter(public_id=data["resident"]).first()
+    if resident is None or not resident.is_active:
+        log_out(request)
+        return None, ""
+    return resident, data["sub"]

@@ -1,0 +1,45 @@
+"""What the resident hears about their application: a request for information, a rejection
+and an issued e-licence reach the app's inbox (and its push notifications) through
+:mod:`tungban.notify`, sent by the portal's sender (:mod:`.portal`). Connected in
+:meth:`EservicesConfig.ready`; runs after the change committed."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.dispatch import receiver
+
+from tungban.notify import services as notify
+
+from . import portal
+from .models import Application
+from .signals import application_changed
+
+log = logging.getLogger(__name__)
+
+NOTIFIED = {"information_requested", "rejected", "licence_issued"}
+
+
+def personalisation(application: Application, event) -> dict:
+    """The message's one placeholder: the application's reference (:data:`portal.TEMPLATES`)."""
+    return {"reference": application.reference}
+
+
+@receiver(application_changed, sender=Application, dispatch_uid="eservices-notify-resident")
+def notify_resident(sender, application: Application, event, **kwargs) -> None:
+    if event.action not in NOTIFIED:
+        return
+    try:
+        sender_row = portal.sender()
+        template = notify.template_named(sender_row, event.action)
+    except ObjectDoesNotExist:  # the portal is not set up (tungban setup makes it): nothing to send with
+        log.warning("e-services portal sender missing: %s not notified for %s", event.action, application.reference)
+        return
+    notify.send_to_resident(
+        sender_row,
+        template,
+        application.resident,
+        personalisation(application, event),
+        reference=application.reference,
+    )

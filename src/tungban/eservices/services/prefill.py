@@ -1,0 +1,92 @@
+"""Where a form's prefilled answers come from (``prefill`` in the layout): e-ME claims the
+resident released at the portal's login, and data products fetched through the exchange
+gateway with the resident's consent. Values are shaped for their field's kind here; the
+lifecycle records each with its source, reference and digest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .forms import Definition
+
+#: OIDC address region names the forms' ``address`` kind knows (the WSD product's regions).
+_REGIONS = {"HK": "HK", "HONG KONG": "HK", "KLN": "KLN", "KOWLOON": "KLN", "NT": "NT", "NEW TERRITORIES": "NT"}
+
+
+@dataclass(frozen=True)
+class PrefillValue:
+    """A value the resident approved for release: ``source`` ``"claim"`` (an e-ME claim of the
+    portal's login; ``ref`` = the release record's id) or ``"exchange"`` (a data product
+    through the gateway; ``ref`` = the consent's id, named by its signed artefact)."""
+
+    value: object
+    source: str
+    ref: str
+
+
+def claims_of(definition: Definition) -> list[str]:
+    """The e-ME claims the form's fields map (``prefill.claim``), in field order."""
+    out = []
+    for spec in definition.fields.values():
+        claim = (spec.get("prefill") or {}).get("claim")
+        if claim and claim not in out:
+            out.append(claim)
+    return out
+
+
+def products_of(definition: Definition) -> dict[str, list[tuple[str, str]]]:
+    """``{product id: [(field, path in the product's answer)]}`` of the form."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for name, spec in definition.fields.items():
+        prefill = spec.get("prefill") or {}
+        if "product" in prefill:
+            out.setdefault(prefill["product"], []).append((name, prefill.get("path", "")))
+    return out
+
+
+def _address_from_claim(value) -> dict | None:
+    """An OIDC address object (OIDC Core §5.1.1) as the ``address`` kind's object."""
+    if not isinstance(value, dict):
+        return None
+    lines = [line.strip() for line in str(value.get("street_address", "")).split("\n") if line.strip()]
+    if not lines and value.get("formatted"):
+        lines = [value["formatted"]]
+    out = {"lines": lines[:3], "district": str(value.get("locality", "")).strip()}
+    region = _REGIONS.get(str(value.get("region", "")).strip().upper())
+    if region:
+        out["region"] = region
+    return {k: v for k, v in out.items() if v}
+
+
+def from_claims(definition: Definition, claims: dict, release_id) -> dict[str, PrefillValue]:
+    """The form's fields filled from released ``claims`` (a userinfo answer)."""
+    out = {}
+    for name, spec in definition.fields.items():
+        claim = (spec.get("prefill") or {}).get("claim")
+        if not claim or claims.get(claim) in (None, "", {}):
+            continue
+        value = claims[claim]
+        if spec.get("kind") == "address":
+            value = _address_from_claim(value)
+        if value:
+            out[name] = PrefillValue(value, "claim", str(release_id or ""))
+    return out
+
+
+def from_product(definition: Definition, product_id: str, data: dict, consent_id) -> dict[str, PrefillValue]:
+    """The form's fields filled from a data product's answer ``data``."""
+    out = {}
+    for name, path in products_of(definition).get(product_id, []):
+        value = data
+        for part in [p for p in path.split(".") if p]:
+            value = value.get(part) if isinstance(value, dict) else None
+        if definition.fields[name].get("kind") == "address" and isinstance(value, dict):
+            value = {
+                "lines": list(value.get("lines", []))[:3],
+                "district": value.get("district", ""),
+                "region": value.get("region", ""),
+            }
+            value = {k: v for k, v in value.items() if v}
+        if value not in (None, "", {}):
+            out[name] = PrefillValue(value, "exchange", str(consent_id))
+    return out

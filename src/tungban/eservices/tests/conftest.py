@@ -1,0 +1,28 @@
+import pytest
+
+
+@pytest.fixture
+def catalogue(db, settings, tmp_path):
+    """The shipped catalogue loaded (with the bundled credential issuers and types), documents
+    stored under a temporary folder."""
+    from tungban.credentials import catalogue as credential_catalogue
+    from tungban.eservices import services
+
+    settings.TUNGBAN_ESERVICES_FILES = tmp_path / "files"
+    credential_catalogue.register_bundled()
+    services.load_catalogue()
+    return services
+
+
+@pytest.fixture
+def swd_officer(db):
+    from tungban.eservices.tests.helpers import department_user
+
+    return department_user("swd-officer", "SWD", "officer")
+
+
+@pytest.fixture
+def swd_approver(db):
+    from tungban.eservices.tests.helpers import department_user
+
+    return department_user("swd-approver", "SWD", "approver")

@@ -1,0 +1,45 @@
+"""Shared test data for the e-services tests (and the other e-services helpers' tests)."""
+
+from __future__ import annotations
+
+from tungban.eservices.models import DepartmentOfficer
+from tungban.testing.factories import staff_user
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def jpeg_bytes() -> bytes:
+    return b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01" + b"\x00" * 64
+
+
+def department_user(username: str, department: str, role: str = "officer"):
+    user = staff_user("none", username=username)
+    DepartmentOfficer.objects.create(user=user, department_id=department, role=role)
+    return user
+
+
+SENIOR_ANSWERS = {
+    "applicant": {
+        "family_name": "CHAN",
+        "given_name": "Tai Man",
+        "name_zh": "陳大文",
+        "birthdate": "1960-05-17",
+        "phone": "9123 4567",
+    },
+    "address": {"address": {"lines": ["Flat 3B, 18 Nathan Road"], "district": "Tsim Sha Tsui", "region": "KLN"}},
+    "card": {"collection": "app"},
+    "declaration": {"declaration": True},
+}
+
+
+def fill_senior_card(services, app, resident, *, photo: bytes = PNG):
+    """Fill every page of a Senior Citizen Card draft (the HKID from the resident)."""
+    pages = dict(SENIOR_ANSWERS)
+    pages["applicant"] = {**pages["applicant"], "hkid": resident.hkid}
+    for page in ("applicant", "address", "card"):
+        services.save_draft(app, resident, pages[page], page=page)
+    doc = services.add_attachment(app, resident, "photo", "me.png", photo)
+    services.save_draft(app, resident, {"photo": str(doc.id)}, page="documents")
+    services.save_draft(app, resident, pages["declaration"], page="declaration")
+    return app
