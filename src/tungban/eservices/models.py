@@ -457,3 +457,20 @@ class PageProgress(models.Model):
         verbose_name_plural = _("form pages reached")
         constraints = [models.UniqueConstraint(fields=["application", "page"], name="eservices_page_once")]
         indexes = [models.Index(fields=["service", "form_version", "page"], name="eservices_page_report")]
+
+
+class CatalogueRevision(models.Model):
+    """The catalogue's revision: one row (``id`` 1), written by
+    :func:`tungban.eservices.services.load_catalogue` after every load. ``digest`` is the
+    SHA-256 of every department, service file and form version loaded; the catalogue API's
+    strong ETags are derived from it (the catalogue changes only when files are loaded)."""
+
+    digest = models.CharField(_("SHA-256 of the loaded catalogue"), max_length=64)
+    loaded_at = models.DateTimeField(_("loaded at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("catalogue revision")
+        verbose_name_plural = _("catalogue revisions")
+
+    def __str__(self) -> str:
+        return self.digest[:12]

@@ -19,6 +19,7 @@ from tungban.credentials import services as credential_services
 
 from .. import errors
 from ..models import Department, Form, FormVersion, Requirement, Service
+from . import browse
 from . import forms as form_engine
 
 #: The catalogue shipped with tungban (``package-data``).
@@ -402,6 +403,7 @@ def load_catalogue(path: str | Path | None = None) -> dict[str, int]:
                 "source_digest": s["source_digest"],
             },
         )
+    browse.record_revision()  # the catalogue API's ETags change with it
     return {
         "departments": len(departments),
         "services": len(services),
