@@ -156,7 +156,7 @@ def _summary(s) -> dict:
 def list_services(request, response: HttpResponse, filters: Query[ListFilters]):
     """Listed services ordered by department then English name. A page past the last has no
     ``items``. Errors: ``catalogue_filter_unknown``, ``catalogue_query_too_long`` (422)."""
-    query = browse.check(browse.Query(text=filters.q, **filters.dict(exclude={"q"})))
+    query = browse.check(browse.Query(text=filters.q, **filters.model_dump(exclude={"q"})))
     cached = _cached(request, response, "services", query.canonical())
     if cached is not None:
         return cached
