@@ -66,7 +66,7 @@ import tomllib
 from pathlib import Path
 from urllib.parse import urlencode
 
-from exchange import bench_hkid  # bench/exchange.py (this directory is on sys.path)
+from exchange import _interrupted, bench_hkid  # bench/exchange.py (this directory is on sys.path)
 from machine import (  # bench/machine.py
     isolate,
     listening_socket,
@@ -109,6 +109,17 @@ def percentile_ms(ordered: list[float], p: float) -> float | None:
     if not ordered:
         return None
     return round(ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)] * 1000, 2)
+
+
+def in_threads(worker, concurrency: int) -> float:
+    """Run ``worker`` in ``concurrency`` threads; the wall time until all end, in seconds."""
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - t0
 
 
 def summary(latencies: list[float], wall: float, done: int) -> dict:
@@ -252,13 +263,7 @@ def submit_all(host: str, port: int, drafts: list[dict], concurrency: int) -> di
                     errors[str(response.status)] = errors.get(str(response.status), 0) + 1
         conn.close()
 
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - t0
+    wall = in_threads(worker, concurrency)
     return {**summary(latencies, wall, len(latencies)), "errors": errors}
 
 
@@ -321,13 +326,7 @@ def officer_actions(officer, references: list[str], concurrency: int) -> dict:
         finally:
             officer.done()
 
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - t0
+    wall = in_threads(worker, concurrency)
     every = times["assign"] + times["approve"]
     return {
         "assign": summary(times["assign"], wall, len(times["assign"])),
@@ -546,10 +545,6 @@ def print_results(result: dict, args) -> None:
         f"server {n['server_start_s']} s"
     )
     print(f"Checks: {result['checks']}")
-
-
-def _interrupted(signum, frame):
-    raise KeyboardInterrupt
 
 
 def main(argv=None) -> int:
