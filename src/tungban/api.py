@@ -22,6 +22,8 @@ from tungban.core.errors import DomainError
 from tungban.core.faults import api_exception_response
 from tungban.credentials import errors as credentials_errors
 from tungban.credentials.api import router as credentials_router
+from tungban.eservices import errors as eservices_errors
+from tungban.eservices.api_catalogue import router as eservices_catalogue_router
 from tungban.exchange import errors as exchange_errors
 from tungban.exchange.api import router as exchange_router
 from tungban.identity import errors as identity_errors
@@ -83,6 +85,14 @@ api = NinjaAPI(
                 "status; the app's inbox and Web Push subscriptions.",
                 notify_errors,
             ),
+            tag(
+                "eservices catalogue",
+                "The e-services catalogue (public): services with filters and pages, one service with its "
+                "current form version, departments, categories. Strong `ETag` and `Cache-Control` on every "
+                "answer; `If-None-Match` gets 304. The codes below are the e-services app's; these calls send "
+                "`catalogue_filter_unknown`, `catalogue_query_too_long` and `service_unknown`.",
+                eservices_errors,
+            ),
         ]
     },
 )
@@ -93,6 +103,7 @@ api.add_router("/log/", log_router)
 api.add_router("/credentials/", credentials_router)
 api.add_router("/miniapps/", miniapps_router)
 api.add_router("/notify/", notify_router)
+api.add_router("/eservices/catalogue/", eservices_catalogue_router)
 
 
 @api.exception_handler(DomainError)

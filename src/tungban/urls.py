@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("miniapps/", include("tungban.miniapps.urls")),
     path("services/", include("tungban.eservices.urls")),
+    path("services/", include("tungban.eservices.urls_catalogue")),
     path("", include("tungban.credentials.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -84,3 +84,11 @@ MessageRequired = DomainError.define(
     "message_required", _("Write the request in English and in Chinese."), field="message", status=422
 )
 LicenceNotConfigured = Conflict.define("licence_not_configured", _("This service issues no e-licence."))
+
+# --- the public catalogue (pages and /api/v1/eservices/catalogue/) ---
+CatalogueFilterUnknown = DomainError.define(
+    "catalogue_filter_unknown", _("The catalogue has no department or category %(value)s."), status=422
+)
+CatalogueQueryTooLong = DomainError.define(
+    "catalogue_query_too_long", _("Search for at most %(limit)s characters."), status=422, field="q"
+)

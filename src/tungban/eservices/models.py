@@ -131,7 +131,8 @@ class Service(models.Model):
     "counter", "post", "kiosk"]``. ``credential_type``: the e-licence issued on approval
     (a :mod:`~tungban.credentials` type id) or ``""``; ``licence_inputs`` maps that type's
     input claims to sources (``catalogue/README.md``). ``online``: fully electronic here
-    (apply, pay, receive: 申請、付款、領證); others link to ``external_url``. Cross-boundary
+    (apply, pay, receive: 申請、付款、領證); others link to ``external_url``. ``documents``:
+    ``[{"label_en", "label_zh"}]``, what the applicant has ready. Cross-boundary
     (跨境通辦) facet: ``gba_cities`` (GBA cities where it can be used) and ``kiosk``.
     """
 
@@ -145,6 +146,9 @@ class Service(models.Model):
     summary_zh = models.CharField(_("summary in Chinese"), max_length=200)
     description_en = models.TextField(_("description in English"), blank=True)
     description_zh = models.TextField(_("description in Chinese"), blank=True)
+    eligibility_en = models.TextField(_("who can apply, in English"), blank=True)
+    eligibility_zh = models.TextField(_("who can apply, in Chinese"), blank=True)
+    documents = models.JSONField(_("documents needed"), default=list, blank=True)
     category = models.CharField(_("category"), max_length=40)
     channels = models.JSONField(_("channels"), default=list)
     fee_items = models.JSONField(_("fee items"), default=list)
@@ -453,3 +457,20 @@ class PageProgress(models.Model):
         verbose_name_plural = _("form pages reached")
         constraints = [models.UniqueConstraint(fields=["application", "page"], name="eservices_page_once")]
         indexes = [models.Index(fields=["service", "form_version", "page"], name="eservices_page_report")]
+
+
+class CatalogueRevision(models.Model):
+    """The catalogue's revision: one row (``id`` 1), written by
+    :func:`tungban.eservices.services.load_catalogue` after every load. ``digest`` is the
+    SHA-256 of every department, service file and form version loaded; the catalogue API's
+    strong ETags are derived from it (the catalogue changes only when files are loaded)."""
+
+    digest = models.CharField(_("SHA-256 of the loaded catalogue"), max_length=64)
+    loaded_at = models.DateTimeField(_("loaded at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("catalogue revision")
+        verbose_name_plural = _("catalogue revisions")
+
+    def __str__(self) -> str:
+        return self.digest[:12]

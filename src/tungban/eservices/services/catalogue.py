@@ -19,6 +19,7 @@ from tungban.credentials import services as credential_services
 
 from .. import errors
 from ..models import Department, Form, FormVersion, Requirement, Service
+from . import browse
 from . import forms as form_engine
 
 #: The catalogue shipped with tungban (``package-data``).
@@ -71,6 +72,17 @@ SERVICE_FORMAT = {
         "summary_zh": {**_TEXT, "maxLength": 200},
         "description_en": {"type": "string"},
         "description_zh": {"type": "string"},
+        "eligibility_en": {"type": "string"},
+        "eligibility_zh": {"type": "string"},
+        "documents": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["label_en", "label_zh"],
+                "properties": {"label_en": _TEXT, "label_zh": _TEXT},
+            },
+        },
         "category": {"type": "string", "pattern": "^[a-z0-9-]+$", "maxLength": 40},
         "channels": {
             "type": "array",
@@ -367,6 +379,9 @@ def load_catalogue(path: str | Path | None = None) -> dict[str, int]:
                 "summary_zh": s["summary_zh"],
                 "description_en": s.get("description_en", ""),
                 "description_zh": s.get("description_zh", ""),
+                "eligibility_en": s.get("eligibility_en", ""),
+                "eligibility_zh": s.get("eligibility_zh", ""),
+                "documents": s.get("documents", []),
                 "category": s["category"],
                 "channels": s.get("channels", []),
                 "fee_items": [{"amount_cents": None, **item} for item in s.get("fee_items", [])],
@@ -388,6 +403,7 @@ def load_catalogue(path: str | Path | None = None) -> dict[str, int]:
                 "source_digest": s["source_digest"],
             },
         )
+    browse.record_revision()  # the catalogue API's ETags change with it
     return {
         "departments": len(departments),
         "services": len(services),
