@@ -77,3 +77,20 @@ MessageRequired = DomainError.define(
     "message_required", _("Write the request in English and in Chinese."), field="message", status=422
 )
 LicenceNotConfigured = Conflict.define("licence_not_configured", _("This service issues no e-licence."))
+
+# --- department systems and webhooks (es-staff) ---
+NotDepartmentSystem = Forbidden.define(
+    "not_department_system",
+    _("This client is not registered as a department's system for e-services: ask the platform's administrators."),
+)
+WebhookURLRefused = DomainError.define(
+    "webhook_url_refused",
+    _("The platform will not send webhooks to this URL: %(reason)s."),
+    field="url",
+    status=422,
+)
+WebhookEventsInvalid = DomainError.define(
+    "webhook_events_invalid", _("Unknown webhook events: %(events)s."), field="events", status=422
+)
+WebhookUnknown = NotFound.define("webhook_unknown", _("There is no such webhook endpoint."))
+AttachmentUnknown = NotFound.define("attachment_unknown", _("There is no such document."))

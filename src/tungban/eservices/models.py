@@ -453,3 +453,7 @@ class PageProgress(models.Model):
         verbose_name_plural = _("form pages reached")
         constraints = [models.UniqueConstraint(fields=["application", "page"], name="eservices_page_once")]
         indexes = [models.Index(fields=["service", "form_version", "page"], name="eservices_page_report")]
+
+
+# The departments' systems and webhooks (es-staff), in their own module.
+from .models_departments import DeliveryState, DepartmentSystem, WebhookDelivery, WebhookEndpoint  # noqa: E402, F401

@@ -6,7 +6,12 @@
 - :mod:`.attachments`: uploads (type from the bytes, limits, encrypted storage);
 - :mod:`.prefill`: prefilled answers from e-ME claims and data products;
 - :mod:`.catalogue`: the catalogue files and :func:`load_catalogue`;
-- :mod:`.lifecycle`: applications from start to licence, officers' actions.
+- :mod:`.lifecycle`: applications from start to licence, officers' actions;
+- :mod:`.workbench`: the officers' queues, search, pledge timers, bulk actions;
+- :mod:`.reports`: department reports (tables, CSV, SVG charts);
+- :mod:`.webhooks`: department systems and their signed webhooks.
+
+The last three are used as modules (``from tungban.eservices.services import workbench``).
 
 A sub-module imports only sub-modules listed above it.
 """
