@@ -82,13 +82,17 @@ class ApplicationOut(Schema):
     reference: str
     service: str
     department: str
-    state: str = Field(description="draft submitted awaiting_payment paid in_review information_requested approved licence_issued rejected withdrawn expired")
+    state: str = Field(
+        description="draft submitted awaiting_payment paid in_review information_requested approved licence_issued rejected withdrawn expired"
+    )
     form: str
     form_version: int
     submitted_at: dt.datetime | None
     decided_at: dt.datetime | None
     pledge_due: dt.date | None
-    pledge_working_days_left: int | None = Field(description="Working days to the pledge's due date (negative: overdue); null once decided")
+    pledge_working_days_left: int | None = Field(
+        description="Working days to the pledge's due date (negative: overdue); null once decided"
+    )
     assigned_to: str | None
     awaiting_second_approval: bool
 
@@ -177,7 +181,12 @@ class ListFilter(Schema):
     offset: int = Field(0, ge=0)
 
 
-@router.get("/applications", response={200: list[ApplicationOut], **ERRORS}, auth=bearer, summary="The department's applications")
+@router.get(
+    "/applications",
+    response={200: list[ApplicationOut], **ERRORS},
+    auth=bearer,
+    summary="The department's applications",
+)
 def list_applications(request, filters: Query[ListFilter]):
     """Submitted applications of the caller's department, newest first, filtered by every
     criterion given (submission dates inclusive, Hong Kong time)."""
@@ -254,7 +263,9 @@ def approve(request, reference: str, payload: BilingualIn):
     return _out(services.get_application(app.reference))
 
 
-@router.post("/applications/{reference}/reject", response={200: ApplicationOut, **ERRORS}, auth=bearer, summary="Reject")
+@router.post(
+    "/applications/{reference}/reject", response={200: ApplicationOut, **ERRORS}, auth=bearer, summary="Reject"
+)
 @idempotent(caller=caller, required=True, description=ACT_KEY)
 def reject(request, reference: str, payload: BilingualIn):
     """→ ``rejected`` with the reasons in both languages (the resident sees them). Errors:

@@ -8,16 +8,16 @@ from django.utils.translation import gettext_lazy as _
 from .models import State
 from .services import workbench
 
-STATE_CHOICES = [("", _("Any state"))] + [
-    (s.value, s.label) for s in State if s not in (State.DRAFT, State.EXPIRED)
-]
+STATE_CHOICES = [("", _("Any state"))] + [(s.value, s.label) for s in State if s not in (State.DRAFT, State.EXPIRED)]
 
 
 class SearchForm(forms.Form):
     reference = forms.CharField(label=_("Reference"), required=False, max_length=24)
     service = forms.ChoiceField(label=_("Service"), required=False)
     state = forms.ChoiceField(label=_("State"), required=False, choices=STATE_CHOICES)
-    submitted_from = forms.DateField(label=_("Submitted from"), required=False, widget=forms.DateInput({"type": "date"}))
+    submitted_from = forms.DateField(
+        label=_("Submitted from"), required=False, widget=forms.DateInput({"type": "date"})
+    )
     submitted_to = forms.DateField(label=_("Submitted to"), required=False, widget=forms.DateInput({"type": "date"}))
 
     def __init__(self, *args, services=(), **kwargs):
@@ -53,8 +53,12 @@ class BilingualForm(forms.Form):
 class BulkForm(forms.Form):
     action = forms.ChoiceField(label=_("Action"), choices=list(workbench.BULK_ACTIONS.items()))
     assignee = forms.ChoiceField(label=_("Assign to"), required=False)
-    text_en = forms.CharField(label=_("Message or reason in English"), widget=forms.Textarea({"rows": 2}), required=False)
-    text_zh = forms.CharField(label=_("Message or reason in Chinese"), widget=forms.Textarea({"rows": 2}), required=False)
+    text_en = forms.CharField(
+        label=_("Message or reason in English"), widget=forms.Textarea({"rows": 2}), required=False
+    )
+    text_zh = forms.CharField(
+        label=_("Message or reason in Chinese"), widget=forms.Textarea({"rows": 2}), required=False
+    )
 
     def __init__(self, *args, officers=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -15,7 +15,10 @@ from django.utils.translation import gettext_lazy as _
 
 from tungban.core.fields import EncryptedTextField
 
-from .models import Application, ApplicationEvent, Department
+# Models of tungban.eservices.models by name: that module imports this one.
+Department = "eservices.Department"
+Application = "eservices.Application"
+ApplicationEvent = "eservices.ApplicationEvent"
 
 
 class DepartmentSystem(models.Model):
@@ -26,7 +29,10 @@ class DepartmentSystem(models.Model):
     name the client (``actor_kind`` ``api``, ``actor_id`` ``client:<client_id>``)."""
 
     client = models.OneToOneField(
-        "oidc.Client", on_delete=models.CASCADE, related_name="eservices_system", verbose_name=_("OpenID Connect client")
+        "oidc.Client",
+        on_delete=models.CASCADE,
+        related_name="eservices_system",
+        verbose_name=_("OpenID Connect client"),
     )
     department = models.ForeignKey(
         Department, on_delete=models.CASCADE, related_name="systems", verbose_name=_("department")
@@ -107,6 +113,4 @@ class WebhookDelivery(models.Model):
         verbose_name = _("webhook delivery")
         verbose_name_plural = _("webhook deliveries")
         ordering = ["-created_at"]
-        constraints = [
-            models.UniqueConstraint(fields=["endpoint", "event"], name="eservices_one_delivery_per_event")
-        ]
+        constraints = [models.UniqueConstraint(fields=["endpoint", "event"], name="eservices_one_delivery_per_event")]

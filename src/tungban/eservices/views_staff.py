@@ -38,7 +38,9 @@ def officer_required(view):
             return redirect_to_login(request.get_full_path(), reverse("admin:login"))
         request.departments = services.departments_of(user)
         if not request.departments:
-            return _forbidden(request, _("You are not an officer of any department's e-services. Ask an administrator."))
+            return _forbidden(
+                request, _("You are not an officer of any department's e-services. Ask an administrator.")
+            )
         return view(request, *args, **kwargs)
 
     return wrapped
@@ -60,7 +62,9 @@ def department_page(view):
         department = _department(request, code)
         if department is None:
             return _forbidden(
-                request, _("You are not an officer of %(department)s: its applications are not yours.") % {"department": code.upper()}
+                request,
+                _("You are not an officer of %(department)s: its applications are not yours.")
+                % {"department": code.upper()},
             )
         return view(request, department, *args, **kwargs)
 
@@ -82,7 +86,12 @@ def _service_name(s: Service) -> str:
 def _rows(apps) -> list[dict]:
     today = timezone.localdate()
     return [
-        {"app": a, "service": _service_name(a.service), "timer": workbench.pledge_timer(a, today), "state": State(a.state).label}
+        {
+            "app": a,
+            "service": _service_name(a.service),
+            "timer": workbench.pledge_timer(a, today),
+            "state": State(a.state).label,
+        }
         for a in apps
     ]
 
@@ -95,7 +104,11 @@ def home(request):
     return render(
         request,
         "eservices/staff/home.html",
-        {"departments": [{"d": d, "name": _dept_name(d), "counts": workbench.queue_counts(d.code)} for d in request.departments]},
+        {
+            "departments": [
+                {"d": d, "name": _dept_name(d), "counts": workbench.queue_counts(d.code)} for d in request.departments
+            ]
+        },
     )
 
 
@@ -270,7 +283,11 @@ def act(request, reference, action):
             done = _("The request for information was sent to the resident.")
         elif action == "approve":
             app = services.approve(app, request.user, reason_en=en, reason_zh=zh)
-            done = _("First approval given: another approver must approve.") if app.state == State.IN_REVIEW else _("Approved.")
+            done = (
+                _("First approval given: another approver must approve.")
+                if app.state == State.IN_REVIEW
+                else _("Approved.")
+            )
         else:
             services.reject(app, request.user, en, zh)
             done = _("Rejected.")
@@ -291,7 +308,9 @@ def _period(request) -> tuple[PeriodForm, reports.Period]:
     form = PeriodForm(request.GET or None)
     period = reports.default_period()
     if form.is_bound and form.is_valid():
-        period = reports.Period(form.cleaned_data.get("start") or period.start, form.cleaned_data.get("end") or period.end)
+        period = reports.Period(
+            form.cleaned_data.get("start") or period.start, form.cleaned_data.get("end") or period.end
+        )
     return form, period
 
 
@@ -316,7 +335,13 @@ def report_page(request, department):
     return render(
         request,
         "eservices/staff/reports.html",
-        {"department": department, "department_name": _dept_name(department), "form": form, "period": period, "tables": tables},
+        {
+            "department": department,
+            "department_name": _dept_name(department),
+            "form": form,
+            "period": period,
+            "tables": tables,
+        },
     )
 
 

@@ -219,7 +219,9 @@ def table(name: str, rows: list[dict]) -> tuple[list[str], list[list]]:
     cols = _columns(name)
     out = []
     for row in rows:
-        out.append([row.get("states", {}).get(k[6:], 0) if k.startswith("state:") else row.get(k, "") for k, _l in cols])
+        out.append(
+            [row.get("states", {}).get(k[6:], 0) if k.startswith("state:") else row.get(k, "") for k, _l in cols]
+        )
     return [label for _k, label in cols], out
 
 

@@ -224,7 +224,9 @@ def queue_deliveries(application: Application, event: ApplicationEvent) -> list[
             continue
         try:
             with transaction.atomic():
-                delivery = WebhookDelivery(endpoint=endpoint, application=application, event=event, event_type=event_type)
+                delivery = WebhookDelivery(
+                    endpoint=endpoint, application=application, event=event, event_type=event_type
+                )
                 delivery.body = body_for(delivery.id, event, application, event_type)
                 delivery.save()
                 jobs.enqueue(deliver_task, str(delivery.id))
@@ -237,7 +239,12 @@ def queue_deliveries(application: Application, event: ApplicationEvent) -> list[
 def _post(url: str, body: bytes, headers: dict) -> tuple[int | None, str]:
     try:
         response = requests.post(
-            url, data=body, headers=headers, timeout=settings.TUNGBAN_WEBHOOK_TIMEOUT, allow_redirects=False, stream=True
+            url,
+            data=body,
+            headers=headers,
+            timeout=settings.TUNGBAN_WEBHOOK_TIMEOUT,
+            allow_redirects=False,
+            stream=True,
         )
         response.close()
         return response.status_code, "" if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"

@@ -91,7 +91,9 @@ def search(
     if submitted_from:
         qs = qs.filter(submitted_at__gte=dt.datetime.combine(submitted_from, dt.time.min, tzinfo=tz))
     if submitted_to:
-        qs = qs.filter(submitted_at__lt=dt.datetime.combine(submitted_to + dt.timedelta(days=1), dt.time.min, tzinfo=tz))
+        qs = qs.filter(
+            submitted_at__lt=dt.datetime.combine(submitted_to + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+        )
     return list(qs.order_by("-submitted_at", "-id")[offset : offset + limit])
 
 

@@ -122,9 +122,10 @@ def test_acting_is_idempotent_and_refusals_are_documented(swd_system, fehd_syste
     twice = call(swd_system, "POST", f"/applications/{a.reference}/approve", {}, key="ap-0000003")
     assert twice.status_code == 409 and twice.json()["error"] == "transition_not_allowed"
     assert ApplicationEvent.objects.filter(application=a, action="approved").count() == 1
-    assert call(swd_system, "POST", f"/applications/{a.reference}/reject", {"en": "No."}, key="rj-0000002").json()[
-        "error"
-    ] == "reason_required"
+    assert (
+        call(swd_system, "POST", f"/applications/{a.reference}/reject", {"en": "No."}, key="rj-0000002").json()["error"]
+        == "reason_required"
+    )
 
 
 def test_a_residents_token_or_an_unregistered_client_is_refused(issuer, catalogue, swd_system):
@@ -220,7 +221,13 @@ def test_signed_deliveries_with_retries_and_a_log(swd_system, resident, receiver
     secret = made["secret"]
     (a,) = submitted_senior_cards(resident, 1)
     receiver.answers = [500]  # the first attempt fails
-    resp = call(swd_system, "POST", f"/applications/{a.reference}/reject", {"en": "Not eligible.", "zh": "不符合資格。"}, key="rj-1000001")
+    resp = call(
+        swd_system,
+        "POST",
+        f"/applications/{a.reference}/reject",
+        {"en": "Not eligible.", "zh": "不符合資格。"},
+        key="rj-1000001",
+    )
     assert resp.status_code == 200
     delivery = WebhookDelivery.objects.get()
     assert delivery.state == DeliveryState.PENDING and delivery.attempts == 0  # not delivered in the request

@@ -89,7 +89,9 @@ def test_csv_and_svg_downloads(client, catalogue, resident, swd_approver):
 
     zh = client.get("/staff/eservices/SWD/reports/compliance.csv", HTTP_ACCEPT_LANGUAGE="zh-hant")
     assert "服務" in zh.content.decode().splitlines()[0]
-    bad = client.get("/staff/eservices/SWD/reports/", {"start": "2026-12-05", "end": "2026-01-01"}, HTTP_ACCEPT_LANGUAGE="en")
+    bad = client.get(
+        "/staff/eservices/SWD/reports/", {"start": "2026-12-05", "end": "2026-01-01"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert "The end of the range is before its start." in bad.content.decode()
     assert client.get("/staff/eservices/SWD/reports/nothing.csv").status_code == 404
     assert client.get("/staff/eservices/FEHD/reports/volumes.csv").status_code == 403

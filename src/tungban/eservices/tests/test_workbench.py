@@ -75,7 +75,9 @@ def test_bulk_actions_report_each_item_and_keep_the_good_ones(catalogue, residen
     assert a.state in (State.APPROVED, State.LICENCE_ISSUED)
     # Another department's officer: every item is unknown to them, nothing changes.
     (c,) = submitted_senior_cards(resident, 1)
-    results = workbench.bulk(fehd_officer, "FEHD", "request_information", [c.reference], message_en="x", message_zh="乙")
+    results = workbench.bulk(
+        fehd_officer, "FEHD", "request_information", [c.reference], message_en="x", message_zh="乙"
+    )
     assert [(r.ok, r.code) for r in results] == [(False, "application_unknown")]
     c.refresh_from_db()
     assert c.state == State.SUBMITTED and not InformationRequest.objects.filter(application=c).exists()
@@ -156,7 +158,9 @@ def test_case_page_request_information_then_approve(client, catalogue, resident,
     assert resp.status_code == 302
     a.refresh_from_db()
     assert a.state in (State.APPROVED, State.LICENCE_ISSUED)
-    assert ApplicationEvent.objects.filter(application=a, action="approved", actor_id=swd_approver.username).count() == 1
+    assert (
+        ApplicationEvent.objects.filter(application=a, action="approved", actor_id=swd_approver.username).count() == 1
+    )
     # Approving again: refused, still one approval.
     resp = client.post(f"/staff/eservices/cases/{a.reference}/approve", {}, HTTP_ACCEPT_LANGUAGE="en")
     assert resp.status_code == 409 and "This cannot be done to an application that is" in resp.content.decode()
@@ -166,7 +170,9 @@ def test_case_page_request_information_then_approve(client, catalogue, resident,
 def test_reject_needs_reasons_in_both_languages(client, catalogue, resident, swd_officer):
     (a,) = submitted_senior_cards(resident, 1)
     login_staff(client, swd_officer)
-    resp = client.post(f"/staff/eservices/cases/{a.reference}/reject", {"rj-text_zh": "不符合資格。"}, HTTP_ACCEPT_LANGUAGE="en")
+    resp = client.post(
+        f"/staff/eservices/cases/{a.reference}/reject", {"rj-text_zh": "不符合資格。"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert resp.status_code == 422 and "Give the reason in English and in Chinese." in resp.content.decode()
     a.refresh_from_db()
     assert a.state == State.SUBMITTED
