@@ -294,3 +294,24 @@ def test_events_of_another_department_are_not_sent(fehd_system, swd_system, resi
     a.refresh_from_db()
     assert a.state == State.REJECTED  # the event happened, and FEHD's endpoint did not hear of it
     assert WebhookDelivery.objects.count() == 0 and receiver.got == []
+
+
+def test_register_department_system_command(catalogue):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="no client"):
+        call_command("register_department_system", "nobody", "SWD")
+    key = ECKey.generate_key("P-256", {"alg": "ES256"}, auto_kid=True)
+    client, _ = oidc.register_client(
+        client_id="fsd-cases",
+        name_en="FSD cases",
+        name_zh="消防處個案系統",
+        redirect_uris=["https://fsd.example/cb"],
+        jwks={"keys": [key.as_dict(private=False)]},
+    )
+    with pytest.raises(CommandError, match="no department"):
+        call_command("register_department_system", "fsd-cases", "XYZ")
+    call_command("register_department_system", "fsd-cases", "fsd")
+    client.refresh_from_db()
+    assert "eservices" in client.allowed_scopes
+    assert client.eservices_system.department_id == "FSD" and not client.eservices_system.user.is_staff
