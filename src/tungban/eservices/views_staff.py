@@ -16,6 +16,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -72,14 +73,10 @@ def department_page(view):
 
 
 def _dept_name(d: Department) -> str:
-    from django.utils.translation import get_language
-
     return d.name_zh if (get_language() or "").startswith("zh") else d.name_en
 
 
 def _service_name(s: Service) -> str:
-    from django.utils.translation import get_language
-
     return s.name_zh if (get_language() or "").startswith("zh") else s.name_en
 
 
@@ -191,8 +188,6 @@ def _case_page(request, app, *, status=200, forms=None, error=""):
     forms = forms or {}
     definition = services.Definition.of(app.form_version)
     answers = app.get_answers()
-    from django.utils.translation import get_language
-
     zh = (get_language() or "").startswith("zh")
     shown = []
     for page in definition.visible_pages(answers):
@@ -273,9 +268,13 @@ def act(request, reference, action):
             services.assign(app, request.user)
             done = _("You took this application.")
         elif action == "assign":
-            assignee = get_user_model().objects.filter(username=request.POST.get("assignee", "")).first()
-            if assignee is None:
-                raise errors.NotOfficer(department=app.service.department_id)
+            name = request.POST.get("assignee", "")
+            assignee = get_user_model().objects.filter(username=name).first()
+            if assignee is None or assignee not in workbench.officers_of(app.service.department_id):
+                raise errors.NotOfficer(
+                    _("%(user)s is not an officer of %(department)s.")
+                    % {"user": name, "department": app.service.department_id}
+                )
             services.assign(app, request.user, assignee)
             done = _("Assigned.")
         elif action == "request_information":
@@ -348,7 +347,7 @@ def report_page(request, department):
 def _report_rows(request, department, name):
     if name not in reports.REPORTS:
         raise Http404
-    form, period = _period(request)
+    _form, period = _period(request)
     return period, reports.report(name, department.code, period)
 
 
@@ -364,7 +363,7 @@ def report_csv(request, department, name):
 @department_page
 @require_GET
 def report_svg(request, department, name):
-    _period_, rows = _report_rows(request, department, name)
+    _unused, rows = _report_rows(request, department, name)
     response = HttpResponse(reports.chart_svg(name, rows, REPORT_TITLES[name]()), content_type="image/svg+xml")
     response["X-Content-Type-Options"] = "nosniff"
     return response

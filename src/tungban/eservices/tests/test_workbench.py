@@ -224,3 +224,27 @@ def test_search_form_refuses_a_reversed_date_range(client, catalogue, resident, 
         HTTP_ACCEPT_LANGUAGE="en",
     )
     assert resp.status_code == 200 and "The end of the range is before its start." in resp.content.decode()
+
+
+def test_take_and_assign_on_the_case_page(client, catalogue, resident, swd_officer, fehd_officer):
+    colleague = department_user("swd-colleague", "SWD", "officer")
+    (a,) = submitted_senior_cards(resident, 1)
+    login_staff(client, swd_officer)
+    assert client.post(f"/staff/eservices/cases/{a.reference}/take").status_code == 302
+    a.refresh_from_db()
+    assert a.state == State.IN_REVIEW and a.assigned_to == swd_officer
+    client.post(f"/staff/eservices/cases/{a.reference}/assign", {"assignee": colleague.username})
+    a.refresh_from_db()
+    assert a.assigned_to == colleague
+    assert ApplicationEvent.objects.filter(application=a, action="assigned", reason_en=colleague.username).exists()
+    # Someone of another department cannot be given the case.
+    resp = client.post(
+        f"/staff/eservices/cases/{a.reference}/assign",
+        {"assignee": fehd_officer.username},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert "fehd-officer is not an officer of SWD." in resp.content.decode()
+    a.refresh_from_db()
+    assert a.assigned_to == colleague
+    assert client.post(f"/staff/eservices/cases/{a.reference}/unknown-action").status_code == 404
