@@ -92,3 +92,19 @@ CatalogueFilterUnknown = DomainError.define(
 CatalogueQueryTooLong = DomainError.define(
     "catalogue_query_too_long", _("Search for at most %(limit)s characters."), status=422, field="q"
 )
+# --- department systems and webhooks (es-staff) ---
+NotDepartmentSystem = Forbidden.define(
+    "not_department_system",
+    _("This client is not registered as a department's system for e-services: ask the platform's administrators."),
+)
+WebhookURLRefused = DomainError.define(
+    "webhook_url_refused",
+    _("The platform will not send webhooks to this URL: %(reason)s."),
+    field="url",
+    status=422,
+)
+WebhookEventsInvalid = DomainError.define(
+    "webhook_events_invalid", _("Unknown webhook events: %(events)s."), field="events", status=422
+)
+WebhookUnknown = NotFound.define("webhook_unknown", _("There is no such webhook endpoint."))
+AttachmentUnknown = NotFound.define("attachment_unknown", _("There is no such document."))

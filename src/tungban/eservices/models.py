@@ -474,3 +474,7 @@ class CatalogueRevision(models.Model):
 
     def __str__(self) -> str:
         return self.digest[:12]
+
+
+# The departments' systems and webhooks (es-staff), in their own module.
+from .models_departments import DeliveryState, DepartmentSystem, WebhookDelivery, WebhookEndpoint  # noqa: E402, F401

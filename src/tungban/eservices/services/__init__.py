@@ -8,6 +8,11 @@
 - :mod:`.catalogue`: the catalogue files and :func:`load_catalogue`;
 - :mod:`.lifecycle`: applications from start to licence, officers' actions;
 - :mod:`.signature`: the declaration signed with tungban+ (PAdES of the application PDF).
+- :mod:`.workbench`: the officers' queues, search, pledge timers, bulk actions;
+- :mod:`.reports`: department reports (tables, CSV, SVG charts);
+- :mod:`.webhooks`: department systems and their signed webhooks.
+
+The last three are used as modules (``from tungban.eservices.services import workbench``).
 
 A sub-module imports only sub-modules listed above it.
 """
