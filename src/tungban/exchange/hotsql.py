@@ -24,7 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
-from tungban.core import onestatement
+from tungban.core import idempotency, onestatement
 from tungban.identity.models import Resident
 from tungban.oidc import services as oidc_services
 from tungban.oidc.models import Client, access_token_digest
@@ -196,7 +196,7 @@ def _aliased(model, alias: str, prefix: str, names: tuple[str, ...] | None = Non
 
 
 @cache
-def _open_sql(vendor: str, with_nonce: bool) -> str:
+def _open_sql(vendor: str, with_nonce: bool, claim: tuple[str, str] | None = None) -> str:
     from tungban.keys.services import ACTIVE_KID_SQL
 
     consent, product, org, resident = Consent._meta, DataProduct._meta, Organisation._meta, Resident._meta
@@ -222,9 +222,13 @@ def _open_sql(vendor: str, with_nonce: bool) -> str:
         taken = "(SELECT COUNT(*) FROM n)"
     provider_col = f"c.v{[f.name for f in _fields(Organisation, None)].index('id')}"
     circuit = ", ".join(f"{{a}}.{_q(name)}" for name in CIRCUIT_FIELDS)
+    claimed = ""
+    if claim is not None:  # the idempotency key's claim first (tungban.core.idempotency.claim_clauses)
+        nonce = f"{claim[0]}, {nonce}"
+        claimed = f"{claim[1]}, "
     return (
         f"WITH {nonce}{locked} "
-        f"SELECT {taken}, {ACTIVE_KID_SQL}, {circuit.format(a='pc')}, {circuit.format(a='dc')}, "
+        f"SELECT {claimed}{taken}, {ACTIVE_KID_SQL}, {circuit.format(a='pc')}, {circuit.format(a='dc')}, "
         f"{', '.join(outer for _, outer in parts)} "
         "FROM (SELECT 1 AS one) AS one "
         "LEFT JOIN c ON 1 = 1 "
@@ -234,7 +238,7 @@ def _open_sql(vendor: str, with_nonce: bool) -> str:
     )
 
 
-def open_exchange(consent_id, data_user: Organisation, request_id: str):
+def open_exchange(consent_id, data_user: Organisation, request_id: str, claim: tuple[str, list, str] | None = None):
     """What an exchange reads before its provider is asked, in one statement inside the
     caller's transaction (issue 15, fourth round; each was a round trip of its own): the data
     user's ``request_id`` stored (as :func:`take_request_id`: on PostgreSQL a data-modifying
@@ -246,12 +250,20 @@ def open_exchange(consent_id, data_user: Organisation, request_id: str):
     ``identity_resident``, ``oidc_signingkey``, ``exchange_providercircuit``,
     ``exchange_datausercircuit``.
 
+    ``claim`` (PostgreSQL): a lane's idempotency key claim
+    (:func:`tungban.core.idempotency.claim_clauses`), sent first in the same statement (issue
+    15, sixth round: it was a statement of its own just before); what it selected is settled
+    with :func:`tungban.core.idempotency.claimed` before anything else is looked at, so a key
+    found taken raises :class:`~tungban.core.idempotency.KeyTaken` and the caller's
+    transaction rolls back every clause of the statement.
+
     :returns: ``(taken, consent or None, kid or None, circuits)``: ``taken`` False when the
         request id was already there; ``circuits`` as :func:`circuit_rows` gives them (empty
         without a consent).
+    :raises KeyTaken: with ``claim``, as :func:`tungban.core.idempotency.claimed`.
     """
     with_nonce = connection.vendor == "postgresql"
-    params = []
+    params = [] if claim is None else list(claim[1])
     taken = None
     if with_nonce:
         params += [data_user.id, request_id, connection.ops.adapt_datetimefield_value(timezone.now())]
@@ -259,9 +271,13 @@ def open_exchange(consent_id, data_user: Organisation, request_id: str):
         taken = take_request_id(data_user.id, request_id)
     param = _uuid_param(Consent, consent_id)
     params += [param, data_user.id]
+    sql = _open_sql(connection.vendor, with_nonce, None if claim is None else (claim[0], claim[2]))
     with connection.cursor() as cursor:
-        cursor.execute(_open_sql(connection.vendor, with_nonce), params)
+        cursor.execute(sql, params)
         row = cursor.fetchone()
+    if claim is not None:
+        idempotency.claimed(row[0], row[1])
+        row = row[2:]
     if taken is None:
         taken = bool(row[0])
     kid = row[1]

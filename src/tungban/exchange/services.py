@@ -863,12 +863,12 @@ def _open(
     three): the request id is taken, the consent read and locked (with what the exchange
     needs of it, in one query), and either the refusal is recorded and returned, or the use
     is taken and the attempt and its log entry written (:meth:`_Attempt.begin`)."""
-    # A lane's idempotency key is claimed first, in this transaction (issue 15, fourth round:
-    # no commit of its own); nothing is sent outside a lane's call. KeyTaken rolls it back.
-    idempotency.claim_here()
-    # One statement (issue 15): the request id taken, the consent read and locked, the active
-    # key's kid (for the block's signatures) and the call's circuit rows.
-    taken, consent, kid, attempt.circuits = hotsql.open_exchange(consent_id, data_user, request_id)
+    # One statement (issue 15): a lane's idempotency key claimed first, in this transaction
+    # (fourth round: no commit of its own; sixth: no statement of its own; KeyTaken rolls it all
+    # back; nothing outside a lane's call), the request id taken, the consent read and locked,
+    # the active key's kid (for the block's signatures) and the call's circuit rows.
+    claim = idempotency.claim_clauses()  # None outside a lane's call (and on SQLite: claimed already)
+    taken, consent, kid, attempt.circuits = hotsql.open_exchange(consent_id, data_user, request_id, claim=claim)
     keys.use_kid(kid)
     if not taken:
         if not resume:
