@@ -704,10 +704,11 @@ class _Attempt:
                 self._complete(None, AttemptState.DELIVERED)
                 rec = self.record(DELIVERED, payload_sha256, log=False)
                 fields = record_fields(rec)
-                result = answer(rec, ledger_log.promise(LEDGER_KIND, str(rec.id), fields))
+                digest = ledger_log.record_digest(fields)  # once, for the promise and the leaf
+                result = answer(rec, ledger_log.promise(LEDGER_KIND, str(rec.id), fields, digest=digest))
                 # a retry gets this answer, nothing counted twice; forgotten with the consent
                 idempotency.complete(result, subject=answer_subject(self.consent.pk))
-                self.tickets.append(ledger_log.queue_record(LEDGER_KIND, str(rec.id), fields, kept=True))
+                self.tickets.append(ledger_log.queue_record(LEDGER_KIND, str(rec.id), fields, kept=True, digest=digest))
                 locked = hotsql.relock_consent(self.consent.pk)  # with the writes above
                 status = _status_holding_use(locked)
                 if status != ConsentStatus.ACTIVE:
