@@ -92,12 +92,19 @@ def _uuid_param(model, value):
 # --- The data user behind a bearer token ----------------------------------------------------------
 
 
+#: What an exchange uses of the data user's OAuth client (:mod:`.lane`): its ``client_id`` (the
+#: idempotency caller, the signed answer's ``aud``); not its keys, URIs and scopes (JSON columns
+#: parsed for nothing on every exchange; deferred: read if ever asked for).
+EXCHANGE_CLIENT_FIELDS = ("id", "client_id", "name_en", "name_zh", "is_active")
+
+
 @cache
-def _data_user_sql(vendor: str) -> str:
+def _data_user_sql(vendor: str, client_fields: tuple[str, ...] | None = None) -> str:
     client, org = Client._meta, Organisation._meta
     return (
         f"SELECT t.{_q('issued_at')}, t.{_q('expires_in')}, t.{_q('revoked_at')}, t.{_q('scope')}, "
-        f"t.{_q('dpop_jkt')}, t.{_q('resident_id')}, {_columns(Organisation, 'o')}, {_columns(Client, 'c')} "
+        f"t.{_q('dpop_jkt')}, t.{_q('resident_id')}, {_columns(Organisation, 'o')}, "
+        f"{_columns(Client, 'c', client_fields)} "
         f"FROM {oidc_services.BEARER_TOKENS_SQL} t "  # a client's own tokens too (oidc.models.ClientToken)
         f"JOIN {_q(org.db_table)} o ON o.{_q('client_id')} = t.{_q('client_id')} "
         f"JOIN {_q(client.db_table)} c ON c.{_q(client.pk.column)} = t.{_q('client_id')} "
@@ -105,14 +112,18 @@ def _data_user_sql(vendor: str) -> str:
     )
 
 
-def data_user_for_bearer(token_string: str, scope: str) -> Organisation | None:
+def data_user_for_bearer(
+    token_string: str, scope: str, *, client_fields: tuple[str, ...] | None = None
+) -> Organisation | None:
     """The active data user (with its client) behind a valid bearer access token carrying
     ``scope``, in one read — or None whenever anything is not plainly so (no such token,
     expired, revoked, DPoP-bound, without the scope, a resident's token, no active data
     user): the caller then takes the reference path, which gives each of those its error
-    (``oidc.resource.ScopedBearer``, ``services.data_user_for``)."""
+    (``oidc.resource.ScopedBearer``, ``services.data_user_for``). ``client_fields``: only
+    these fields of the client are read (e.g. :data:`EXCHANGE_CLIENT_FIELDS`), the others
+    deferred; all when None."""
     with connection.cursor() as cursor:
-        cursor.execute(_data_user_sql(connection.vendor), [access_token_digest(token_string)])
+        cursor.execute(_data_user_sql(connection.vendor, client_fields), [access_token_digest(token_string)])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -125,7 +136,7 @@ def data_user_for_bearer(token_string: str, scope: str) -> Organisation | None:
     org = _load(Organisation, row[6 : 6 + n])
     if not org.is_active:
         return None
-    _cache_related(org, "client", _load(Client, row[6 + n :]))
+    _cache_related(org, "client", _load(Client, row[6 + n :], client_fields))
     return org
 
 

@@ -164,7 +164,7 @@ def lane(call: Call) -> Reply | None:
 def _exchange(
     environ: dict, token: str, data: dict, consent_id: str, product: str, request_id: str, iat
 ) -> Reply | None:
-    data_user = hotsql.data_user_for_bearer(token, CDEG_SCOPE)
+    data_user = hotsql.data_user_for_bearer(token, CDEG_SCOPE, client_fields=hotsql.EXCHANGE_CLIENT_FIELDS)
     if data_user is None:
         return None
     query = environ.get("QUERY_STRING", "")

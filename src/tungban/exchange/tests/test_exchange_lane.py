@@ -317,6 +317,41 @@ def test_a_delivery_on_the_lane_makes_few_round_trips_and_commits(data_user, pro
     assert IdempotencyRecord.objects.get(key=body["request_id"]).state == "complete"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_delivery_on_the_lane_reads_no_personal_data_it_does_not_use(data_user, provider_answers):
+    """Issue 15, sixth round: the exchange reads of the data subject only whether the account is
+    active, its public id and its HKID (the provider's token), of the consent not its signed
+    artefact, of the data user's client not its keys and URIs — and still delivers, with no
+    statement added to read a deferred field."""
+    if connection.vendor != "postgresql":
+        pytest.skip("statements of a PostgreSQL connection")
+    from tungban.testing.pgwire import relayed
+
+    auth, (consent_id, _other) = data_user
+    with relayed(connection) as wire:
+        assert through_front(environ(body_of(consent_id), auth))[0][0] == "200 OK"  # warm
+        wire.clear()
+        (status, _h, content), reached_django = through_front(environ(body_of(consent_id), auth))
+        statements = list(wire.statements)
+    assert status == "200 OK" and not reached_django, content
+    assert not [s for s in statements if "identity_resident" in s and "FROM" in s and "exchange_consent" not in s]
+    opening = next(s for s in statements if "exchange_requestnonce" in s)
+    assert 'r."hkid"' in opening and 'r."public_id"' in opening and 'r."status"' in opening
+    for column in (
+        "family_name_en",
+        "given_name_en",
+        "name_zh",
+        "date_of_birth",
+        "residential_address",
+        "phone",
+        "email",
+    ):
+        assert f'r."{column}"' not in opening, column
+    assert 'k."artefact"' not in opening
+    bearer = next(s for s in statements if "oidc_client" in s and "access_token" in s)
+    assert 'c."client_id"' in bearer and 'c."jwks"' not in bearer and 'c."redirect_uris"' not in bearer
+
+
 def advisory_locks_held() -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()")
