@@ -39,7 +39,8 @@ happened, without doing it twice:
   running first request from one whose worker died: a retry takes the latter over
   (:func:`resuming` is true) and runs again. A lane (:func:`lane_begin`, issue 15 fourth
   round) claims the key on PostgreSQL inside the operation's first transaction instead
-  (:func:`claim_here`), so the record commits with the operation's first writes. The
+  (:func:`claim_here`, or :func:`claim_clauses` in the operation's own first statement), so
+  the record commits with the operation's first writes. The
   session lock is released by :func:`complete`'s write once it holds the record's row (issue
   15 fifth round; a retry that takes the lock then waits at the row for the commit and finds
   the answer kept), otherwise when the call ends.
@@ -559,7 +560,7 @@ def complete(result: Any, *, status: int = 200, subject: str = "") -> None:
 
 
 class KeyTaken(Exception):
-    """Raised by :func:`claim_here` when the key of a lane's call is held by another request
+    """Raised by :func:`claim_here` (or :func:`claimed`) when the key of a lane's call is held by another request
     or already has a record: the transaction it was raised in rolls back (nothing written),
     and the lane leaves the request to the full stack, whose decorator decides."""
 

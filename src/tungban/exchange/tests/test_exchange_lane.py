@@ -422,6 +422,48 @@ def test_a_key_held_by_another_request_goes_to_the_full_stack_with_nothing_writt
     assert not IdempotencyRecord.objects.filter(key=body["request_id"]).exists()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_an_opening_statement_that_fails_leaves_no_lock_and_nothing_written(data_user, provider_answers):
+    """Issue 15, sixth round: the key's claim (with its session advisory lock) goes in the
+    exchange's opening statement. When that statement fails after taking the lock (here its
+    consent lock waits past ``lock_timeout``: another transaction holds the consent's row), the
+    answer is the database fault's 503, nothing is written, and the session lock — taken by a
+    statement that then failed — is not left held on the persistent connection."""
+    if connection.vendor != "postgresql":
+        pytest.skip("advisory and row locks of PostgreSQL")
+    import psycopg
+
+    from tungban.exchange.models import ExchangeAttempt
+
+    auth, (consent_id, _other) = data_user
+    assert through_front(environ(body_of(consent_id), auth))[0][0] == "200 OK"  # warm
+    body = body_of(consent_id)
+    settings_dict = connection.settings_dict
+    other = psycopg.connect(
+        host=settings_dict["HOST"] or "127.0.0.1",
+        port=settings_dict["PORT"] or 5432,
+        user=settings_dict["USER"],
+        dbname=settings_dict["NAME"],
+    )
+    try:
+        other.execute("SELECT 1 FROM exchange_consent WHERE id = %s FOR UPDATE", [consent_id])  # held: no commit
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '200ms'")
+        try:
+            (status, _headers, content), reached_django = through_front(environ(body, auth))
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET lock_timeout")
+    finally:
+        other.close()
+    assert not reached_django
+    assert status.startswith("503") and json.loads(content)["error"] == "service_unavailable", content
+    assert advisory_locks_held() == 0
+    assert not RequestNonce.objects.filter(request_id=body["request_id"]).exists()
+    assert not ExchangeAttempt.objects.filter(request_id=body["request_id"]).exists()
+    assert not IdempotencyRecord.objects.filter(key=body["request_id"], state="complete").exists()
+
+
 class WorkerDied(BaseException):
     """Stands for the worker's death while the provider is asked: nothing after it runs
     (no handler catches a BaseException here)."""
