@@ -35,10 +35,11 @@ Timed:
    submitted / wall time of the phase; p50/p99 of each request.
 2. **Officer actions** on every submitted application: assign (submitted -> in review) and
    approve (-> approved; the e-licence is issued right after the commit, as the foundation
-   does), by ``--concurrency`` threads. The officers' JSON API is another branch's (es-staff),
-   so they go **through ``tungban.eservices.services`` in this process** (``--officer-via
-   services``, the only value for now); :class:`ServicesOfficer` is the one class to replace
-   with an HTTP client of ``/api/v1/eservices/applications/...`` when it lands.
+   does), by ``--concurrency`` threads. By default SWD's case system acts **through the
+   department API** over HTTP (:class:`ApiOfficer`: ``client_credentials`` with scope
+   ``eservices``, ``POST /api/v1/eservices/applications/<reference>/assign`` and ``…/approve``
+   with an ``Idempotency-Key``); ``--officer-via services`` acts through
+   ``tungban.eservices.services`` in this process instead (:class:`ServicesOfficer`).
 3. **Catalogue rendering**, with the whole catalogue loaded: ``--renders`` sequential GETs over
    one keep-alive connection per URL (after 3 untimed), pages and API, English and Chinese,
    a search, a filter, a deep page, one service with its form, and a conditional GET (304).
@@ -94,7 +95,12 @@ def parse_args(argv=None):
     p.add_argument("--renders", type=int, help="timed GETs per catalogue URL (default 100; quick 20)")
     p.add_argument("--workers", type=int, default=2, help="server processes")
     p.add_argument("--server", help="tungban serve's server (default: its own)")
-    p.add_argument("--officer-via", choices=["services"], default="services", help="how officers act")
+    p.add_argument(
+        "--officer-via",
+        choices=["api", "services"],
+        default="api",
+        help="how officers act: the department API over HTTP (default) or tungban.eservices.services in-process",
+    )
     p.add_argument("--output", type=Path, help="results JSON (default bench/results/eservices-<date>.json)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = p.parse_args(argv)
@@ -267,10 +273,66 @@ def submit_all(host: str, port: int, drafts: list[dict], concurrency: int) -> di
     return {**summary(latencies, wall, len(latencies)), "errors": errors}
 
 
+class ApiOfficer:
+    """SWD's case system acting through the department API over HTTP (the default): a client
+    registered with its own key (``private_key_jwt``, RFC 7523) and
+    ``webhooks.register_system``; a ``client_credentials`` token with scope ``eservices``
+    (``examples.data_user.DataUser``, reused until near expiry); ``POST
+    /api/v1/eservices/applications/<reference>/assign`` then ``…/approve``, each with an
+    ``Idempotency-Key``; one keep-alive session per thread."""
+
+    def __init__(self, issuer: str):
+        from joserfc.jwk import ECKey
+
+        from examples.data_user import DataUser
+        from tungban.eservices.services import webhooks
+        from tungban.oidc import services as oidc
+
+        key = ECKey.generate_key("P-256", {"alg": "ES256"}, auto_kid=True)
+        client, _secret = oidc.register_client(
+            client_id="bench-swd-cases",
+            name_en="SWD case system (bench)",
+            name_zh="社署個案系統（基準測試）",
+            redirect_uris=["https://swd.example/cb"],
+            jwks={"keys": [key.as_dict(private=False)]},
+        )
+        webhooks.register_system("SWD", client)
+        self.issuer = issuer
+        self.system = DataUser(issuer, client.client_id, key.as_dict(private=True), scope="eservices")
+        self.local = threading.local()
+
+    def _post(self, reference: str, action: str, body: dict | None) -> None:
+        import uuid
+
+        import requests
+
+        session = getattr(self.local, "session", None) or requests.Session()
+        self.local.session = session
+        resp = session.post(
+            f"{self.issuer}/api/v1/eservices/applications/{reference}/{action}",
+            json=body,
+            headers={"Authorization": f"Bearer {self.system.token()}", "Idempotency-Key": f'"{uuid.uuid4()}"'},
+            timeout=60,
+        )
+        if resp.status_code != 200:
+            raise RuntimeError(f"HTTP {resp.status_code} {resp.text[:80]}")
+
+    def assign(self, reference: str) -> None:
+        self._post(reference, "assign", None)
+
+    def approve(self, reference: str) -> None:
+        self._post(reference, "approve", {"en": "OK", "zh": "批准"})
+
+    def done(self) -> None:
+        session = getattr(self.local, "session", None)
+        if session is not None:
+            session.close()
+
+
 class ServicesOfficer:
     """An SWD officer and approver acting through :mod:`tungban.eservices.services` (in this
-    process, one database connection per thread). Replace with an HTTP client of the officers'
-    API (same two methods) when it exists."""
+    process, one database connection per thread): ``--officer-via services``, the alternative
+    that leaves HTTP and token checks out."""
 
     def __init__(self):
         from tungban.eservices.tests.helpers import department_user
@@ -458,7 +520,7 @@ def run(args, tmp: Path) -> dict:
 
         t0 = time.perf_counter()
         drafts = seed_drafts(args.applications)
-        officer = ServicesOfficer()
+        officer = ApiOfficer(f"http://{host}:{port}") if args.officer_via == "api" else ServicesOfficer()
         notes["seed_drafts_s"] = round(time.perf_counter() - t0, 2)
         print(f"Seeded {len(drafts)} complete drafts with portal sessions in {notes['seed_drafts_s']} s", flush=True)
         connections.close_all()
