@@ -514,8 +514,12 @@ def run(args, tmp: Path) -> dict:
         t0 = time.perf_counter()
         counts = services.load_catalogue(tmp / "catalogue")
         notes["catalogue_load_s"] = round(time.perf_counter() - t0, 2)
+        t0 = time.perf_counter()
+        again = services.load_catalogue(tmp / "catalogue")  # idempotent: nothing to add or check
+        notes["catalogue_reload_s"] = round(time.perf_counter() - t0, 2)
         result["catalogue"] = {
             **counts,
+            "versions_added_again": again["versions_added"],
             "services_in_database": Service.objects.count(),
             "forms_in_database": Form.objects.count(),
             "source": "generated synthetic catalogue files (plus the shipped ones) loaded by services.load_catalogue",
@@ -523,7 +527,8 @@ def run(args, tmp: Path) -> dict:
         print(
             f"Catalogue: {result['catalogue']['services_in_database']} services, "
             f"{result['catalogue']['forms_in_database']} forms, {counts['departments']} departments "
-            f"(files written in {notes['catalogue_files_s']} s, loaded in {notes['catalogue_load_s']} s)",
+            f"(files written in {notes['catalogue_files_s']} s, loaded in {notes['catalogue_load_s']} s, "
+            f"loaded again unchanged in {notes['catalogue_reload_s']} s)",
             flush=True,
         )
 
@@ -560,6 +565,7 @@ def run(args, tmp: Path) -> dict:
                 and result["catalogue"]["forms_in_database"] == written["forms"]
             ),
             "renders_ok": all(r["status"] in (200, 304) for r in result["renders"]),
+            "catalogue_reload_idempotent": result["catalogue"]["versions_added_again"] == 0,
         }
     finally:
         if server is not None:

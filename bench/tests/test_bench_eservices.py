@@ -45,6 +45,7 @@ def test_eservices_benchmark_tiny_run(tmp_path, via):
     assert row and int(row.group(1)) == 4 and float(row.group(2)) > 0, output
     assert re.search(rf"^officer actions, all \({via}\)\s+8\s+[\d.]+", output, re.MULTILINE), output
     assert "Catalogue: 60 services, 80 forms" in output, output
+    assert re.search(r"loaded in [\d.]+ s, loaded again unchanged in [\d.]+ s\)", output), output
 
     result = json.loads(out.read_text())
     assert all(result["checks"].values()), result["checks"]
