@@ -291,23 +291,10 @@ class ApiOfficer:
     ``Idempotency-Key``; one keep-alive session per thread."""
 
     def __init__(self, issuer: str):
-        from joserfc.jwk import ECKey
+        from tungban.eservices.tests.staffing import department_system
 
-        from examples.data_user import DataUser
-        from tungban.eservices.services import webhooks
-        from tungban.oidc import services as oidc
-
-        key = ECKey.generate_key("P-256", {"alg": "ES256"}, auto_kid=True)
-        client, _secret = oidc.register_client(
-            client_id="bench-swd-cases",
-            name_en="SWD case system (bench)",
-            name_zh="社署個案系統（基準測試）",
-            redirect_uris=["https://swd.example/cb"],
-            jwks={"keys": [key.as_dict(private=False)]},
-        )
-        webhooks.register_system("SWD", client)
         self.issuer = issuer
-        self.system = DataUser(issuer, client.client_id, key.as_dict(private=True), scope="eservices")
+        self.system = department_system(issuer, "SWD")
         self.local = threading.local()
 
     def _post(self, reference: str, action: str, body: dict | None) -> None:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from joserfc.jwk import ECKey
+
+from examples.data_user import DataUser
 from tungban.eservices import services
 from tungban.eservices.models import Service
+from tungban.eservices.services import webhooks
 from tungban.eservices.tests.helpers import fill_senior_card
+from tungban.oidc import services as oidc
 
 
 def submitted_senior_cards(resident, n: int = 1) -> list:
@@ -16,6 +21,22 @@ def submitted_senior_cards(resident, n: int = 1) -> list:
         fill_senior_card(services, app, resident)
         out.append(services.submit(app, resident))
     return out
+
+
+def department_system(issuer_url: str, department: str) -> DataUser:
+    """A department's case system: an OIDC client ``<department>-cases`` with a key of its own,
+    registered for ``department`` (``webhooks.register_system``), as a client that takes
+    ``client_credentials`` tokens with scope ``eservices`` (``private_key_jwt``)."""
+    key = ECKey.generate_key("P-256", {"alg": "ES256"}, auto_kid=True)
+    client, _secret = oidc.register_client(
+        client_id=f"{department.lower()}-cases",
+        name_en=f"{department} case system",
+        name_zh=f"{department} 個案系統",
+        redirect_uris=[f"https://{department.lower()}.example/cb"],
+        jwks={"keys": [key.as_dict(private=False)]},
+    )
+    webhooks.register_system(department, client)
+    return DataUser(issuer_url, client.client_id, key.as_dict(private=True), scope="eservices")
 
 
 # The officer's steps on the workbench pages (Playwright ``page``, logged in with

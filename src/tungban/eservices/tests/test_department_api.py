@@ -21,22 +21,9 @@ from joserfc.jwk import ECKey
 from examples.data_user import DataUser
 from tungban.eservices.models import ApplicationEvent, DeliveryState, State, WebhookDelivery
 from tungban.eservices.services import webhooks
-from tungban.eservices.tests.staffing import submitted_senior_cards
+from tungban.eservices.tests.staffing import department_system, submitted_senior_cards
 from tungban.oidc import services as oidc
 from tungban.testing.factories import login_staff
-
-
-def department_system(issuer_url: str, department: str) -> DataUser:
-    key = ECKey.generate_key("P-256", {"alg": "ES256"}, auto_kid=True)
-    client, _secret = oidc.register_client(
-        client_id=f"{department.lower()}-cases",
-        name_en=f"{department} case system",
-        name_zh=f"{department} 個案系統",
-        redirect_uris=[f"https://{department.lower()}.example/cb"],
-        jwks={"keys": [key.as_dict(private=False)]},
-    )
-    webhooks.register_system(department, client)
-    return DataUser(issuer_url, client.client_id, key.as_dict(private=True), scope="eservices")
 
 
 @pytest.fixture
