@@ -6,6 +6,7 @@ e-licence's PDF copy. Thin: rules are in :mod:`tungban.eservices.services`."""
 from __future__ import annotations
 
 import functools
+import logging
 import secrets
 from urllib.parse import urlencode
 
@@ -32,6 +33,8 @@ from . import login, portal, services, web
 from .models import FINAL_STATES, OPEN_STATES, State
 
 CONSENT_SECONDS = 600
+
+log = logging.getLogger(__name__)
 
 
 def _lang() -> str:
@@ -88,8 +91,14 @@ def login_start(request):
         return client.authorize_redirect(
             request, portal.redirect_uri(), scope=" ".join(scopes), ui_locales="zh-Hant" if _lang() == "zh" else "en"
         )
-    except (AuthlibBaseError, OSError) as exc:
-        return _error_page(request, _("tungban login is not available"), str(exc), status=502)
+    except (AuthlibBaseError, OSError) as exc:  # the library's text is for the log, not the page
+        log.warning("portal login could not start: %s", type(exc).__name__)
+        return _error_page(
+            request,
+            _("tungban login is not available"),
+            _("The login page cannot be reached now. Please try again in a few minutes."),
+            status=502,
+        )
 
 
 @require_http_methods(["GET"])
@@ -109,8 +118,18 @@ def login_callback(request):
     try:
         token = client.authorize_access_token(request)
         claims = dict(client.userinfo(token=token))
-    except (AuthlibBaseError, OSError) as exc:
-        return _error_page(request, _("The login did not complete"), str(exc), status=400)
+    except (AuthlibBaseError, OSError) as exc:  # a forged or replayed callback, an expired code
+        log.warning("portal login callback refused: %s", type(exc).__name__)
+        return _error_page(
+            request,
+            _("The login did not complete"),
+            _(
+                "This login could not be checked: it was started in another browser or tab, "
+                "or took too long. Nothing was shared. Please try again."
+            ),
+            status=400,
+            back=reverse("eservices:apply", args=[intent["service"]]) if intent.get("service") else None,
+        )
     id_sub = (token.get("userinfo") or {}).get("sub")
     if not claims.get("sub") or claims.get("sub") != id_sub:  # OIDC Core §5.3.2
         return _error_page(request, _("The login did not complete"), _("The identity did not match."), status=400)
