@@ -50,7 +50,7 @@ from .lifecycle import (
     submit,
     withdraw,
 )
-from .prefill import PrefillValue, claims_of, from_claims, from_product, products_of
+from .prefill import PrefillValue, claims_of, from_claims, from_product, prefill_digest, products_of
 
 __all__ = [
     "signature",
@@ -69,6 +69,7 @@ __all__ = [
     "from_claims",
     "from_product",
     "products_of",
+    "prefill_digest",
     "applications_of",
     "approve",
     "assign",

@@ -378,3 +378,28 @@ def test_an_information_request_is_answered_once(attacker, resident, senior, cat
     assert second.status_code == 409
     assert draft.information_requests.get().answer == "Here it is"
     assert Attachment.objects.filter(field="information").count() == 0
+
+
+def test_plain_prefill_digests_already_stored_are_rekeyed(resident, senior, catalogue):
+    """Migration 0002: a stored plain SHA-256 becomes the HMAC when the answer still matches
+    (still ``verified``); otherwise no digest is kept and the record is ``resident_edited``."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from tungban.eservices.services.forms import digest as plain
+
+    prefill = {
+        "family_name": catalogue.PrefillValue("CHAN", "claim", "7"),
+        "birthdate": catalogue.PrefillValue("1960-05-17", "claim", "7"),
+    }
+    draft = catalogue.start_application(resident, senior, prefill=prefill)
+    legacy = {
+        "family_name": {**draft.prefill["family_name"], "digest": plain("CHAN")},
+        "birthdate": {**draft.prefill["birthdate"], "digest": plain("1999-01-01")},  # no longer the answer
+    }
+    Application.objects.filter(pk=draft.pk).update(prefill=legacy)
+    import_module("tungban.eservices.migrations.0002_keyed_prefill_digests").rekey(apps, None)
+    draft.refresh_from_db()
+    assert draft.prefill["family_name"] == {**legacy["family_name"], "digest": catalogue.prefill_digest("CHAN")}
+    assert draft.prefill["birthdate"]["digest"] == "" and draft.prefill["birthdate"]["status"] == "resident_edited"
