@@ -498,7 +498,10 @@ def consent(request, reference, consent_id):
         raise Http404 from None
     if found.resident_id != request.resident.pk:
         raise Http404
+    definition = services.Definition.of(app.form_version)
     page_id = request.GET.get("page") or request.POST.get("page") or "start"
+    if definition.page(page_id) is None:  # the resident's to tamper with: only a page of the form
+        page_id = "start"
     back = reverse("eservices:page", args=[app.reference, page_id])
     message = ""
     if request.method == "POST":
@@ -506,7 +509,6 @@ def consent(request, reference, consent_id):
             result = exchange.exchange(
                 org, consent_id=found.id, product_id=found.product_id, request_id=f"eservices-{secrets.token_hex(12)}"
             )
-            definition = services.Definition.of(app.form_version)
             values = services.from_product(definition, found.product_id, result["data"], found.id)
             services.add_prefill(app, request.resident, values)
             return HttpResponseRedirect(back)

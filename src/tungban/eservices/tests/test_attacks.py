@@ -403,3 +403,24 @@ def test_plain_prefill_digests_already_stored_are_rekeyed(resident, senior, cata
     draft.refresh_from_db()
     assert draft.prefill["family_name"] == {**legacy["family_name"], "digest": catalogue.prefill_digest("CHAN")}
     assert draft.prefill["birthdate"]["digest"] == "" and draft.prefill["birthdate"]["status"] == "resident_edited"
+
+
+@pytest.mark.parametrize("page", ["../../admin", "premises/x", "nope"])
+def test_a_hostile_return_page_on_the_consent_page_is_not_a_server_error(client, resident, catalogue, page):
+    """The consent page's ``?page=`` (where to go back) is the resident's to tamper with: a
+    value that is not one of the form's pages goes back to the form's first page."""
+    from tungban.exchange import catalogue as exchange_catalogue
+    from tungban.oidc import services as oidc
+    from tungban.oidc.models import Client as OidcClient
+
+    exchange_catalogue.register_bundled({"wsd": "http://127.0.0.1:9"})
+    portal.ensure_portal()
+    sub = oidc.pairwise_sub(resident, OidcClient.objects.get(client_id=portal.CLIENT_ID))
+    service = Service.objects.get(slug="fire-service-installation-certificate")
+    draft = catalogue.start_application(resident, service, portal_sub=sub)
+    _log_in(client, resident, sub=sub)
+    asked = client.post(f"/services/my/{draft.reference}/data/wsd.registered-address.v1", {"page": page})
+    assert asked.status_code == 302
+    shown = client.get(asked["Location"])
+    assert shown.status_code == 200
+    assert f'href="/services/my/{draft.reference}/page/start"' in shown.content.decode()
