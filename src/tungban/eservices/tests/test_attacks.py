@@ -424,3 +424,23 @@ def test_a_hostile_return_page_on_the_consent_page_is_not_a_server_error(client,
     shown = client.get(asked["Location"])
     assert shown.status_code == 200
     assert f'href="/services/my/{draft.reference}/page/start"' in shown.content.decode()
+
+
+def test_the_portal_login_lasts_while_the_resident_is_active(client, resident, catalogue):
+    """``IDLE_SECONDS`` is an idle limit: each page moves the session's end on, so a resident
+    filling a long form is not logged out (and the page they post lost) 30 minutes after the
+    login."""
+    import datetime as dt
+
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    session = client.session
+    session[login.SESSION_KEY] = {"resident": str(resident.public_id), "sub": "sub-for-tests"}
+    session.set_expiry(login.IDLE_SECONDS)
+    session.save()
+    soon = timezone.now() + dt.timedelta(seconds=60)  # 29 minutes of filling in have passed
+    Session.objects.filter(session_key=session.session_key).update(expire_date=soon)
+    assert client.get("/services/my/").status_code == 200
+    row = Session.objects.get(session_key=client.session.session_key)
+    assert row.expire_date > timezone.now() + dt.timedelta(seconds=login.IDLE_SECONDS - 60)
