@@ -411,9 +411,12 @@ def status(request, reference):
 def respond(request, reference):
     app = _application(request, reference)
     try:
-        for upload in request.FILES.getlist("documents"):
+        uploads = request.FILES.getlist("documents")
+        if len(uploads) > settings.TUNGBAN_ESERVICES_MAX_FILES:
+            raise services_errors.TooManyFiles(count=settings.TUNGBAN_ESERVICES_MAX_FILES)
+        for upload in uploads:
             services.check_size({}, upload.size)  # before reading it
-        documents = [(f.name, f.read()) for f in request.FILES.getlist("documents")]
+        documents = [(f.name, f.read()) for f in uploads]
         services.respond_to_information(app, request.resident, request.POST.get("answer", ""), documents)
     except DomainError as exc:
         return _error_page(

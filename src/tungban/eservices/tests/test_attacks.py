@@ -444,3 +444,41 @@ def test_the_portal_login_lasts_while_the_resident_is_active(client, resident, c
     assert client.get("/services/my/").status_code == 200
     row = Session.objects.get(session_key=client.session.session_key)
     assert row.expire_date > timezone.now() + dt.timedelta(seconds=login.IDLE_SECONDS - 60)
+
+
+def test_a_resident_post_larger_than_its_documents_is_refused_before_it_is_read(attacker, resident, senior, catalogue):
+    """The resident's pages carry at most ``TUNGBAN_ESERVICES_MAX_FILES`` documents of
+    ``TUNGBAN_ESERVICES_MAX_UPLOAD``: a body declared larger is refused by its
+    ``Content-Length`` (the platform-wide 48 MB would let it be spooled first)."""
+    from django.conf import settings
+
+    draft = catalogue.start_application(resident, senior)
+    limit = settings.TUNGBAN_ESERVICES_MAX_UPLOAD * settings.TUNGBAN_ESERVICES_MAX_FILES + 1024 * 1024
+    assert limit < settings.TUNGBAN_MAX_REQUEST_BYTES
+    response = attacker.post(
+        f"/services/my/{draft.reference}/page/documents",
+        {"form_version": draft.form_version.digest},
+        CONTENT_LENGTH=str(limit + 1),
+    )
+    assert response.status_code == 413
+    assert Attachment.objects.count() == 0
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_too_many_documents_in_an_answer_are_refused_and_nothing_is_kept(
+    client, resident, senior, catalogue, swd_officer, settings, lang
+):
+    draft = catalogue.start_application(resident, senior)
+    fill_senior_card(catalogue, draft, resident)
+    catalogue.submit(draft, resident)
+    catalogue.request_information(draft, swd_officer, "Send your papers.", "請提交文件。")
+    _log_in(client, resident, lang=lang)
+    documents = [SimpleUploadedFile(f"d{i}.pdf", PDF) for i in range(settings.TUNGBAN_ESERVICES_MAX_FILES + 1)]
+    response = client.post(f"/services/my/{draft.reference}/respond", {"answer": "Here", "documents": documents})
+    assert response.status_code == 422
+    html = response.content.decode()
+    expected = f"最多提交 {settings.TUNGBAN_ESERVICES_MAX_FILES} 份" if lang == "zh" else "at most 5 documents"
+    assert expected in html
+    assert Attachment.objects.filter(field="information").count() == 0
+    draft.refresh_from_db()
+    assert draft.state == State.INFORMATION_REQUESTED
