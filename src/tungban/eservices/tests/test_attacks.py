@@ -482,3 +482,32 @@ def test_too_many_documents_in_an_answer_are_refused_and_nothing_is_kept(
     assert Attachment.objects.filter(field="information").count() == 0
     draft.refresh_from_db()
     assert draft.state == State.INFORMATION_REQUESTED
+
+
+def test_answers_for_a_hidden_page_or_unknown_fields_are_not_stored(attacker, resident, senior, catalogue):
+    """``office`` is shown only when the card is collected at an office: posting it while
+    the card goes to the app, or posting fields the page does not have, stores nothing."""
+    draft = catalogue.start_application(resident, senior)
+    catalogue.save_draft(draft, resident, {"collection": "app"}, page="card")
+    hidden = attacker.post(
+        f"/services/my/{draft.reference}/page/office", {"form_version": draft.form_version.digest, "office": "x"}
+    )
+    assert hidden.status_code == 302 and "/page/office" not in hidden["Location"]
+    extra = attacker.post(
+        f"/services/my/{draft.reference}/page/card",
+        {"form_version": draft.form_version.digest, "collection": "app", "office": "x", "is_admin": "1"},
+    )
+    assert extra.status_code == 302
+    draft.refresh_from_db()
+    assert draft.get_answers() == {"collection": "app"}
+
+
+def test_a_third_party_client_cannot_open_a_signing_request_without_a_login(resident, catalogue):
+    from tungban.core.errors import DomainError
+    from tungban.signing import services as signing
+    from tungban.testing.factories import make_client
+
+    third, _secret = make_client()
+    with pytest.raises(DomainError) as caught:
+        signing.create_request_for(third.client_id, resident, [])
+    assert caught.value.code == "signing_not_allowed"
