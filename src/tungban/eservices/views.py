@@ -33,6 +33,9 @@ from .models import FINAL_STATES, OPEN_STATES, State
 
 CONSENT_SECONDS = 600
 
+#: States in which the resident waits for the department (the status page says what happens next).
+WAITING_STATES = (State.SUBMITTED, State.AWAITING_PAYMENT, State.PAID, State.IN_REVIEW)
+
 
 def _lang() -> str:
     return "zh" if (translation.get_language() or "").startswith("zh") else "en"
@@ -379,6 +382,7 @@ def status(request, reference):
             if open_request
             else "",
             "can_withdraw": app.state in OPEN_STATES,
+            "waiting": app.state in WAITING_STATES,
             "final": app.state in FINAL_STATES,
             "is_draft": app.state == State.DRAFT,
             "submitted": request.GET.get("submitted") == "1",

@@ -1,0 +1,82 @@
+"""What a resident (an elderly one in particular) needs to find their way, found by walking the
+demo as a new resident (es-walk): the region already in the e-ME address is not asked again,
+every form page and the check page lead back to "My applications", and the status page says
+what happens next (the pledge date, the app's message, the e-licence) in both languages."""
+
+from __future__ import annotations
+
+import pytest
+
+from tungban.eservices import login
+from tungban.eservices.models import Service
+from tungban.eservices.services import Definition
+from tungban.eservices.tests.helpers import fill_senior_card
+
+
+@pytest.fixture
+def portal_client(client, resident, catalogue):
+    session = client.session
+    session[login.SESSION_KEY] = {"resident": str(resident.public_id), "sub": "sub-for-tests"}
+    session.save()
+    return client
+
+
+@pytest.fixture
+def senior(catalogue):
+    return Service.objects.get(slug="senior-citizen-card")
+
+
+@pytest.mark.parametrize(
+    ("typed", "district", "region"),
+    [
+        ("Flat 3B, 18 Nathan Road\nTsim Sha Tsui, Kowloon", "Tsim Sha Tsui", "KLN"),
+        ("Room 1, 2 Main Street\nSha Tin, New Territories", "Sha Tin", "NT"),
+        ("1 Queen's Road East\nWan Chai, Hong Kong", "Wan Chai", "HK"),
+        ("沙田大圍村1號\n沙田，新界", "沙田", "NT"),
+        ("Flat 3B, 18 Nathan Road\nTsim Sha Tsui", "Tsim Sha Tsui", None),  # no region named: asked
+    ],
+)
+def test_the_region_named_in_the_profiles_address_is_prefilled(catalogue, senior, typed, district, region):
+    street, locality = typed.split("\n")  # the e-ME profile's address claim (identity.eme)
+    claim = {"address": {"formatted": typed, "street_address": street, "locality": locality, "country": "HK"}}
+    definition = Definition.of(senior.form.current_version())
+    value = catalogue.from_claims(definition, claim, "7")["address"].value
+    assert value["district"] == district
+    assert value.get("region") == region
+    assert value["lines"] == [typed.split("\n")[0]]
+
+
+@pytest.mark.parametrize("page", ["applicant", "check"])
+def test_form_pages_and_the_check_page_lead_back_to_my_applications(portal_client, catalogue, senior, resident, page):
+    app = fill_senior_card(catalogue, catalogue.start_application(resident, senior), resident)
+    url = f"/services/my/{app.reference}/" + ("check" if page == "check" else f"page/{page}")
+    html = portal_client.get(url).content.decode()
+    assert '<a href="/services/my/" id="my-applications">' in html
+
+
+@pytest.mark.parametrize(
+    ("lang", "decides", "message", "licence"),
+    [
+        (
+            "en",
+            "Social Welfare Department checks your application and decides by",
+            "a message in your tungban app",
+            "the e-licence appears in your tungban app",
+        ),
+        ("zh", "社會福利署會審核你的申請，並於", "通辦應用程式收到訊息", "電子證照會出現在你的通辦應用程式"),
+    ],
+)
+def test_the_status_page_says_what_happens_next(
+    portal_client, catalogue, senior, resident, lang, decides, message, licence
+):
+    app = fill_senior_card(catalogue, catalogue.start_application(resident, senior), resident)
+    portal_client.cookies["tungban_language"] = "zh-hant" if lang == "zh" else "en"
+    draft_html = portal_client.get(f"/services/my/{app.reference}/").content.decode()
+    assert 'id="next-steps"' not in draft_html  # a draft is the resident's to finish, not the department's
+    app = catalogue.submit(app, resident)
+    html = portal_client.get(f"/services/my/{app.reference}/").content.decode()
+    assert 'id="next-steps"' in html
+    assert decides in html and app.pledge_due.strftime("%Y-%m-%d") in html
+    assert message in html and licence in html
+    catalogue.withdraw(app, resident, reason="")
+    assert 'id="next-steps"' not in portal_client.get(f"/services/my/{app.reference}/").content.decode()
