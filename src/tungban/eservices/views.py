@@ -214,6 +214,14 @@ def _attachments_by_field(app) -> dict:
     return out
 
 
+def _as_posted(definition, spec, answers: dict, posted: dict) -> dict:
+    """The answers to show again on a page that was not saved: this page's fields exactly as
+    posted (a field the resident emptied stays empty beside its error, not refilled with the
+    saved or prefilled value); files keep the document already chosen; other pages' answers."""
+    mine = {n for n in spec.get("fields", []) if definition.fields.get(n, {}).get("kind") != "file"}
+    return {**{k: v for k, v in answers.items() if k not in mine}, **posted}
+
+
 @resident_required
 @require_http_methods(["GET", "POST"])
 def page(request, reference, page_id):
@@ -239,7 +247,7 @@ def page(request, reference, page_id):
                     services.check_size(definition.fields[name], upload.size)  # before reading it
                     uploads[name] = (upload.name, upload.read())
             if add_row:
-                answers = {**answers, **posted}
+                answers = _as_posted(definition, spec, answers, posted)
             else:
                 app, nxt = services.save_page(
                     app,
@@ -262,7 +270,7 @@ def page(request, reference, page_id):
             if exc.code.startswith("file_") and file_field:
                 errors[file_field] = str(exc.message)
             summary = str(exc.message)
-            answers = {**answers, **posted}
+            answers = _as_posted(definition, spec, answers, posted)
     ids = [p["id"] for p in definition.visible_pages(answers)]
     index = ids.index(spec["id"]) if spec["id"] in ids else 0
     context = {

@@ -5,6 +5,8 @@ what happens next (the pledge date, the app's message, the e-licence) in both la
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tungban.eservices import login
@@ -80,3 +82,31 @@ def test_the_status_page_says_what_happens_next(
     assert message in html and licence in html
     catalogue.withdraw(app, resident, reason="")
     assert 'id="next-steps"' not in portal_client.get(f"/services/my/{app.reference}/").content.decode()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_an_answer_emptied_on_a_refused_page_stays_empty_beside_its_error(
+    portal_client, catalogue, senior, resident, lang
+):
+    prefill = {"given_name": catalogue.PrefillValue("Tai Man", "claim", "7")}
+    app = catalogue.start_application(resident, senior, prefill=prefill)
+    portal_client.cookies["tungban_language"] = "zh-hant" if lang == "zh" else "en"
+    response = portal_client.post(
+        f"/services/my/{app.reference}/page/applicant",
+        {"form_version": app.form_version.digest, "family_name": "CHAN", "given_name": "", "hkid": "A123456(4)"},
+    )
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert re.search(r'<input id="f-given_name" name="given_name" value=""', html), "the emptied answer came back"
+    assert 'value="A123456(4)"' in html  # what was typed stays, beside its error
+    assert 'id="f-given_name-error"' in html
+    app.refresh_from_db()
+    assert app.get_answers()["given_name"] == "Tai Man"  # nothing of the refused page was stored
+
+
+def test_a_missing_part_of_an_address_is_named_in_words_not_as_a_path(catalogue, senior):
+    definition = Definition.of(senior.form.current_version())
+    errors = {e.field: e for e in definition.validate({"address": {"lines": ["1 Main Street"]}}, page="address")}
+    assert errors["address.region"].message_en == "Residential address – Region: this answer is needed."
+    assert errors["address.region"].message_zh.startswith("住址 – 區域")
+    assert "address." not in errors["address.district"].message_en + errors["address.district"].message_zh
