@@ -135,7 +135,13 @@ def login_callback(request):
             idempotency_key=intent.get("key", ""),
         )
     except DomainError as exc:
-        return _error_page(request, _("The application could not start"), exc.message, status=exc.status)
+        return _error_page(
+            request,
+            _("The application could not start"),
+            exc.message,
+            status=exc.status,
+            back=reverse("eservices_catalogue:service", args=[slug]),
+        )
     return HttpResponseRedirect(reverse("eservices:page", args=[app.reference, app.page_reached or "start"]))
 
 
@@ -172,7 +178,7 @@ def apply(request, slug):
             "name": service.name_zh if _lang() == "zh" else service.name_en,
             "summary": service.description_zh if _lang() == "zh" else service.description_en,
             "department": service.department.name_zh if _lang() == "zh" else service.department.name_en,
-            "pages": [web.text(p, "title") for p in definition.pages],
+            "pages": [(web.text(p, "title"), bool(p.get("when"))) for p in definition.pages],
             "claims": claims,
             "drafts": drafts,
             "start_url": f"{reverse('eservices:login')}?{urlencode({'service': service.slug})}",

@@ -110,3 +110,34 @@ def test_a_missing_part_of_an_address_is_named_in_words_not_as_a_path(catalogue,
     assert errors["address.region"].message_en == "Residential address – Region: this answer is needed."
     assert errors["address.region"].message_zh.startswith("住址 – 區域")
     assert "address." not in errors["address.district"].message_en + errors["address.district"].message_zh
+
+
+@pytest.mark.parametrize(
+    ("slug", "who", "how"),
+    [
+        ("senior-citizen-card", "aged 65 or over", "free of charge"),
+        ("fire-service-installation-certificate", "registered contractor", "Apply, pay and receive"),
+        ("temporary-hawker-licence", "festive market", "Apply, pay and receive"),
+    ],
+)
+def test_each_working_service_says_who_can_apply_and_whether_it_is_paid(client, catalogue, slug, who, how):
+    client.cookies["tungban_language"] = "en"
+    html = client.get(f"/services/{slug}/").content.decode()
+    eligibility = re.search(r'<p id="eligibility">(.*?)</p>', html, re.S).group(1)
+    assert who in eligibility and "department's page" not in eligibility
+    assert how in html
+    client.cookies["tungban_language"] = "zh-hant"
+    zh = re.search(r'<p id="eligibility">(.*?)</p>', client.get(f"/services/{slug}/").content.decode(), re.S).group(1)
+    assert zh.strip() and not re.search(r"[A-Za-z]", zh.replace("CorpID", ""))
+
+
+def test_the_apply_page_says_which_steps_depend_on_the_answers(client, catalogue):
+    client.cookies["tungban_language"] = "en"
+    steps = re.findall(
+        r"<li>(.*?)</li>",
+        re.search(
+            r'<ol id="steps">(.*?)</ol>', client.get("/services/senior-citizen-card/apply").content.decode(), re.S
+        ).group(1),
+    )
+    marked = [s for s in steps if "only if your answers need it" in s]
+    assert len(steps) == 6 and marked == [s for s in steps if s.startswith("Collection office")] and len(marked) == 1
