@@ -141,3 +141,19 @@ def test_the_apply_page_says_which_steps_depend_on_the_answers(client, catalogue
     )
     marked = [s for s in steps if "only if your answers need it" in s]
     assert len(steps) == 6 and marked == [s for s in steps if s.startswith("Collection office")] and len(marked) == 1
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_resident_with_a_draft_is_offered_to_continue_it_before_starting_anew(
+    portal_client, catalogue, senior, resident, lang
+):
+    portal_client.cookies["tungban_language"] = "zh-hant" if lang == "zh" else "en"
+    html = portal_client.get("/services/senior-citizen-card/apply").content.decode()
+    assert 'id="your-drafts"' not in html and 'class="btn" id="start"' in html
+    app = fill_senior_card(catalogue, catalogue.start_application(resident, senior), resident)
+    html = portal_client.get("/services/senior-citizen-card/apply").content.decode()
+    assert html.index('id="your-drafts"') < html.index('id="start"')
+    assert f'href="/services/my/{app.reference}/page/' in html
+    assert ("Continue " if lang == "en" else "繼續 ") + app.reference in html
+    assert 'class="btn secondary" id="start"' in html
+    assert ("Start a new application instead" if lang == "en" else "改為開始一份新申請") in html
