@@ -9,18 +9,9 @@ import re
 
 import pytest
 
-from tungban.eservices import login
 from tungban.eservices.models import Service
 from tungban.eservices.services import Definition
 from tungban.eservices.tests.helpers import fill_senior_card
-
-
-@pytest.fixture
-def portal_client(client, resident, catalogue):
-    session = client.session
-    session[login.SESSION_KEY] = {"resident": str(resident.public_id), "sub": "sub-for-tests"}
-    session.save()
-    return client
 
 
 @pytest.fixture
