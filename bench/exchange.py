@@ -428,6 +428,76 @@ def pg_backend_pids() -> list[int] | None:
     return pids if all(Path(f"/proc/{pid}/stat").exists() for pid in pids) else None
 
 
+class BackendCPU:
+    """CPU time of the PostgreSQL backends of the benchmark's database over a window, the
+    backends that come and go during it included (issue 15, sixth round).
+
+    Django closes a persistent connection ``TUNGBAN_DB_CONN_MAX_AGE`` (60) seconds after
+    opening it, so in a run of a few minutes every server thread's backend is replaced, often
+    inside a timed window. Reading the backends listed at the window's start and end counted
+    nothing of those that exited in between (their CPU went to "other"), and a backend
+    listed at the start but gone at the end counted negative (the fifth round's "the rest",
+    1.44 ms per exchange at concurrency 16, and a PostgreSQL figure of -0.49 seen in a full
+    run this round). Here a thread reads every backend of the database from ``/proc`` (its
+    process title, ``postgres: <user> <database> …``) every ``interval`` seconds, keeping each
+    one's last reading: a backend that exits loses at most its last ``interval``'s CPU; one
+    that starts in the window counts from zero (its start-up included)."""
+
+    def __init__(self, database: str, postmaster: int, interval: float = 0.2):
+        self.database, self.postmaster, self.interval = database, postmaster, interval
+        self._first: dict[int, float] = {}
+        self._last: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.own_cpu = 0.0  #: CPU seconds of the watching thread (this process's; not the generator's)
+
+    def _read(self) -> dict[int, float]:
+        found = {}
+        for pid in children_of(self.postmaster):  # the server's processes only, not all of /proc
+            try:
+                title = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].split()
+            except OSError:
+                continue
+            if len(title) >= 3 and title[0] == b"postgres:" and title[2] == self.database.encode():
+                found[pid] = cpu_seconds([pid])
+        return found
+
+    def start(self) -> None:
+        self._first = self._read()
+        self._last = dict(self._first)
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        started = time.thread_time()
+        while not self._stop.wait(self.interval):
+            self._last.update(self._read())
+        self.own_cpu = time.thread_time() - started
+
+    def stop(self) -> float:
+        """Seconds of CPU the database's backends used since :meth:`start`."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self._last.update(self._read())
+        return sum(cpu - self._first.get(pid, 0.0) for pid, cpu in self._last.items())
+
+
+def backend_cpu(pg: bool) -> BackendCPU | None:
+    """A :class:`BackendCPU` for the benchmark's database when PostgreSQL runs on this
+    machine (:func:`pg_backend_pids` finds its backends in ``/proc``), else ``None``."""
+    pids = pg_backend_pids() if pg else None
+    if not pids:
+        return None
+    from django.db import connection
+
+    try:  # a backend's parent is the postmaster
+        postmaster = int(Path(f"/proc/{pids[0]}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return BackendCPU(connection.settings_dict["NAME"], postmaster)
+
+
 ACCESS_LINE = re.compile(r'"POST /api/v1/exchange/requests HTTP/[\d.]+" (\d{3}) ([\d.]+)$')
 
 
@@ -505,12 +575,12 @@ def run_level(
         thread.start()
         gen_pids = []
 
-    def sample(backends):
+    def sample(backends: BackendCPU | None, end: bool = False):
         return {
             "generator": time.process_time() + cpu_seconds(gen_pids),
             "server": cpu_seconds(tree_pids(server_pids())),
             "providers": cpu_seconds(tree_pids(provider_pids)),
-            "postgresql": cpu_seconds(backends) if backends is not None else None,
+            "postgresql": None if backends is None else (backends.stop() if end else 0.0),
             "machine": machine_busy_seconds(),
             "wall": time.monotonic(),
             "log": _size(access_log),
@@ -518,13 +588,15 @@ def run_level(
 
     try:
         time.sleep(max(0.0, job["window_start"] - 0.05 - time.monotonic()))
-        backends0 = pg_backend_pids() if pg else None
+        backends = backend_cpu(pg)
         time.sleep(max(0.0, job["window_start"] - time.monotonic()))
-        cpu0 = sample(backends0)
+        if backends is not None:
+            backends.start()
+        cpu0 = sample(backends)
         time.sleep(max(0.0, job["window_end"] - time.monotonic()))
-        backends1 = pg_backend_pids() if pg and backends0 is not None else None
-        # backends that came during the window count from zero
-        cpu1 = sample(sorted(set(backends0 or []) | set(backends1 or [])) if backends1 is not None else None)
+        cpu1 = sample(backends, end=True)  # backends that came during the window count from zero
+        if backends is not None:
+            cpu1["generator"] -= backends.own_cpu  # the watch's reading is the benchmark's, not the generator's
         if procs:
             results = loadgen.collect(procs, timeout=60)
         else:
@@ -660,24 +732,27 @@ def run_level_wrk(
     if warmup > 0:
         account(run_wrk("exchange.lua", url, concurrency, warmup, threads, env()))
     before, _ = drain()
-    backends0 = pg_backend_pids() if pg else None
+    backends = backend_cpu(pg)
 
-    def sample(backends):
+    def sample(end: bool = False):
         return {
             "generator": time.process_time(),
             "server": cpu_seconds(tree_pids(server_pids())),
             "providers": cpu_seconds(tree_pids(provider_pids)),
-            "postgresql": cpu_seconds(backends) if backends is not None else None,
+            "postgresql": None if backends is None else (backends.stop() if end else 0.0),
             "machine": machine_busy_seconds(),
             "wall": time.monotonic(),
             "log": _size(access_log),
         }
 
     run_env = env()
-    cpu0 = sample(backends0)
+    if backends is not None:
+        backends.start()
+    cpu0 = sample()
     out = run_wrk("exchange.lua", url, concurrency, seconds, threads, run_env)
-    backends1 = pg_backend_pids() if pg and backends0 is not None else None
-    cpu1 = sample(sorted(set(backends0 or []) | set(backends1 or [])) if backends1 is not None else None)
+    cpu1 = sample(end=True)  # backends that came or went during the run included (BackendCPU)
+    if backends is not None:
+        cpu1["generator"] -= backends.own_cpu  # the watch's reading is the benchmark's, not the generator's
     delivered, unanswered = account(out)
     after, _ = drain()
     wall = cpu1["wall"] - cpu0["wall"]

@@ -109,3 +109,44 @@ def run_bench(tmp_path, out: Path, *extra: str) -> str:
         pytest.fail(f"bench/exchange.py took over 120 s:\n{output}")
     assert proc.returncode == 0, output
     return output
+
+
+def test_backend_cpu_counts_a_backend_that_exits_during_the_window():
+    """Issue 15, sixth round: the CPU of a PostgreSQL backend that does its work and exits
+    inside the window (as Django's ``CONN_MAX_AGE`` replaces connections during a run) is
+    counted — reading the backends listed at the window's start and end lost it (the fifth
+    round's "the rest"). Needs a local PostgreSQL: ``DATABASE_URL=postgres://…``."""
+    import os
+    import time
+    from urllib.parse import urlsplit
+
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        pytest.skip("a local PostgreSQL in DATABASE_URL")
+    psycopg = pytest.importorskip("psycopg")
+    sys.path[:0] = [str(BENCH.parent), str(BENCH.parents[1] / "src")]
+    try:
+        from exchange import BackendCPU
+        from machine import cpu_seconds
+    finally:
+        del sys.path[:2]
+    conninfo = url.replace("postgres://", "postgresql://", 1)
+    database = urlsplit(conninfo).path.lstrip("/")
+    with psycopg.connect(conninfo, autocommit=True) as first:
+        pid = first.execute("SELECT pg_backend_pid()").fetchone()[0]
+        if not Path(f"/proc/{pid}/stat").exists():
+            pytest.skip("PostgreSQL is not on this machine")
+        postmaster = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        watch = BackendCPU(database, postmaster, interval=0.05)
+        watch.start()
+        with psycopg.connect(conninfo, autocommit=True) as busy:  # comes and goes inside the window
+            busy_pid = busy.execute("SELECT pg_backend_pid()").fetchone()[0]
+            busy.execute("SELECT count(*) FROM generate_series(1, 3000000)").fetchone()
+            time.sleep(0.2)  # the watch reads it at least once more
+            burned = cpu_seconds([busy_pid])
+        deadline = time.monotonic() + 5
+        while Path(f"/proc/{busy_pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        counted = watch.stop()
+    assert burned > 0.05, burned
+    assert counted >= 0.8 * burned, (counted, burned)

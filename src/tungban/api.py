@@ -24,6 +24,7 @@ from tungban.credentials import errors as credentials_errors
 from tungban.credentials.api import router as credentials_router
 from tungban.eservices import errors as eservices_errors
 from tungban.eservices.api_catalogue import router as eservices_catalogue_router
+from tungban.eservices.api_departments import router as eservices_departments_router
 from tungban.exchange import errors as exchange_errors
 from tungban.exchange.api import router as exchange_router
 from tungban.identity import errors as identity_errors
@@ -93,6 +94,12 @@ api = NinjaAPI(
                 "`catalogue_filter_unknown`, `catalogue_query_too_long` and `service_unknown`.",
                 eservices_errors,
             ),
+            tag(
+                "eservices",
+                "e-Services (issue 17): department systems (bearer token with scope `eservices`) list, read and "
+                "act on their department's applications and register signed webhooks (docs/integrators.md).",
+                eservices_errors,
+            ),
         ]
     },
 )
@@ -104,6 +111,7 @@ api.add_router("/credentials/", credentials_router)
 api.add_router("/miniapps/", miniapps_router)
 api.add_router("/notify/", notify_router)
 api.add_router("/eservices/catalogue/", eservices_catalogue_router)
+api.add_router("/eservices/", eservices_departments_router)
 
 
 @api.exception_handler(DomainError)

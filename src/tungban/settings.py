@@ -649,6 +649,20 @@ TUNGBAN_FIRST_PARTY_CLIENTS = ("tungban-eservices",)
 TUNGBAN_ESERVICES_FILES = Path(os.environ.get("TUNGBAN_ESERVICES_FILES", VAR_DIR / "eservices"))
 #: Largest document a resident may upload to a form field (bytes), unless the field says less.
 TUNGBAN_ESERVICES_MAX_UPLOAD = int(os.environ.get("TUNGBAN_ESERVICES_MAX_UPLOAD", str(5 * 1024 * 1024)))
+#: Hong Kong general holidays for pledge timers (working days): a JSON file, by default the
+#: bundled 1823 calendar (docs/operations.md, "Hong Kong general holidays"); "" for none.
+TUNGBAN_ESERVICES_HOLIDAYS = os.environ.get(
+    "TUNGBAN_ESERVICES_HOLIDAYS", str(BASE_DIR / "eservices" / "catalogue" / "holidays" / "hk-general-holidays.json")
+)
+#: Department systems' webhooks (issue 17): seconds to wait for an endpoint's answer, and
+#: whether loopback http endpoints are allowed (tests and the demo only; off in production).
+TUNGBAN_WEBHOOK_TIMEOUT = float(os.environ.get("TUNGBAN_WEBHOOK_TIMEOUT", "10"))
+TUNGBAN_WEBHOOK_ALLOW_LOCAL = _flag("TUNGBAN_WEBHOOK_ALLOW_LOCAL") or DEBUG
+#: Documents one post of the resident's pages may carry (a page's file fields, an answer to a
+#: request for information); the body of such a post is refused by its Content-Length above
+#: that many uploads and 1 MB of form fields, before anything reads it.
+TUNGBAN_ESERVICES_MAX_FILES = int(os.environ.get("TUNGBAN_ESERVICES_MAX_FILES", "5"))
+TUNGBAN_REQUEST_SIZE_LIMITS["/services/my/"] = TUNGBAN_ESERVICES_MAX_UPLOAD * TUNGBAN_ESERVICES_MAX_FILES + 1024 * 1024
 
 LOGGING = {
     "version": 1,

@@ -16,6 +16,7 @@ urlpatterns = [
     path(".well-known/openid-configuration", oidc_views.discovery, name="openid-configuration"),
     path("oidc/", include("tungban.oidc.urls")),
     path("app/", include("tungban.wallet.urls")),
+    path("staff/eservices/", include("tungban.eservices.urls_staff")),
     path("staff/", include("tungban.counter.urls")),
     path("signing/", include("tungban.signing.urls")),
     path("api/v1/", api.urls),

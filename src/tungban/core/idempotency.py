@@ -39,7 +39,8 @@ happened, without doing it twice:
   running first request from one whose worker died: a retry takes the latter over
   (:func:`resuming` is true) and runs again. A lane (:func:`lane_begin`, issue 15 fourth
   round) claims the key on PostgreSQL inside the operation's first transaction instead
-  (:func:`claim_here`), so the record commits with the operation's first writes. The
+  (:func:`claim_here`, or :func:`claim_clauses` in the operation's own first statement), so
+  the record commits with the operation's first writes. The
   session lock is released by :func:`complete`'s write once it holds the record's row (issue
   15 fifth round; a retry that takes the lock then waits at the row for the commit and finds
   the answer kept), otherwise when the call ends.
@@ -200,6 +201,7 @@ class _Call:
     session_lock: int | None = None  # staged on PostgreSQL: the advisory lock held
     completed: bool = False  # staged: complete() stored the answer and its transaction committed
     claim_pending: bool = False  # a lane's call: its key is claimed in the operation's first transaction
+    claim_lock: int | None = None  # the claim sent with the operation's statement (claim_clauses), until claimed()
 
 
 _current: contextvars.ContextVar[_Call | None] = contextvars.ContextVar("tungban_idempotency", default=None)
@@ -314,29 +316,68 @@ def _new_record(call: _Call, now: dt.datetime, **fields):
     )
 
 
-def _prepared(fields: dict) -> tuple[list[str], list]:
-    """Quoted column names and database values (encryption included) of ``IdempotencyRecord`` ``fields``."""
+@functools.cache
+def _record_field(name: str, vendor: str):
+    """``(quoted column, field)`` of ``IdempotencyRecord``'s field ``name`` on this vendor."""
     from .models import IdempotencyRecord
 
+    field = IdempotencyRecord._meta.get_field(name)
+    return connection.ops.quote_name(field.column), field
+
+
+def _prepared(fields: dict) -> tuple[list[str], list]:
+    """Quoted column names and database values (encryption included) of ``IdempotencyRecord`` ``fields``."""
     names, values = [], []
+    vendor = connection.vendor
     for name, value in fields.items():
-        field = IdempotencyRecord._meta.get_field(name)
-        names.append(connection.ops.quote_name(field.column))
+        column, field = _record_field(name, vendor)
+        names.append(column)
         values.append(field.get_db_prep_save(value, connection))
     return names, values
 
 
-def _claim_new(call: _Call, now: dt.datetime, *, lock_id: int | None = None) -> tuple[bool, int | None]:
-    """The staged call's in-progress record, for a key this caller has not used (the common
-    case), in one statement committed at once (``INSERT … ON CONFLICT DO NOTHING``, plain
-    SQL on ``core_idempotencyrecord``: issue 15): ``(True, its id)``; ``(True, None)`` when
-    the key has a record, live or expired (then :func:`_begin_staged` decides in its
-    transaction). With ``lock_id`` (PostgreSQL) the session advisory lock is tried first in
-    the same statement (issue 15, fourth round: one round trip where there were two), and
-    nothing is written without it: ``(False, None)``."""
-    from .models import IdempotencyRecord, IdempotencyState
+#: The key's claim with its session advisory lock as two ``WITH`` clauses (``l``: the lock
+#: tried; ``i``: the in-progress record, inserted only with the lock) and the two values a
+#: statement that carries them selects (got the lock; the new record's id or NULL). The lock's
+#: CTE calls a volatile function: evaluated once, before the INSERT that reads it.
+_CLAIM_SELECT = '(SELECT got FROM l), (SELECT "id" FROM i)'
 
-    names, values = _prepared(
+
+@functools.cache
+def _claim_clauses_sql(vendor: str) -> str:
+    from .models import IdempotencyRecord
+
+    quote = connection.ops.quote_name
+    names = [quote(IdempotencyRecord._meta.get_field(name).column) for name in _CLAIM_FIELDS]
+    return (
+        "l AS (SELECT pg_try_advisory_lock(%s) AS got), "
+        f"i AS (INSERT INTO {quote(IdempotencyRecord._meta.db_table)} ({', '.join(names)}) "
+        f"SELECT {', '.join(['%s'] * len(names))} FROM l WHERE l.got ON CONFLICT DO NOTHING RETURNING {quote('id')})"
+    )
+
+
+#: The fields of a new in-progress record, in the order the claim's statement sends them.
+_CLAIM_FIELDS = (
+    "caller",
+    "key",
+    "operation",
+    "digest",
+    "state",
+    "status",
+    "body",
+    "body_is_result",
+    "subject",
+    "created_at",
+    "updated_at",
+    "expires_at",
+)
+
+
+def _claim_values(call: _Call, now: dt.datetime) -> list:
+    """The database values of a new in-progress record of ``call`` (:data:`_CLAIM_FIELDS`)."""
+    from .models import IdempotencyState
+
+    _names, values = _prepared(
         {
             "caller": call.caller,
             "key": call.key,
@@ -352,25 +393,32 @@ def _claim_new(call: _Call, now: dt.datetime, *, lock_id: int | None = None) -> 
             "expires_at": now + dt.timedelta(seconds=settings.TUNGBAN_IDEMPOTENCY_TTL),
         }
     )
-    table = connection.ops.quote_name(IdempotencyRecord._meta.db_table)
-    pk = connection.ops.quote_name("id")
-    placeholders = ", ".join(["%s"] * len(names))
+    return values
+
+
+def _claim_new(call: _Call, now: dt.datetime, *, lock_id: int | None = None) -> tuple[bool, int | None]:
+    """The staged call's in-progress record, for a key this caller has not used (the common
+    case), in one statement committed at once (``INSERT … ON CONFLICT DO NOTHING``, plain
+    SQL on ``core_idempotencyrecord``: issue 15): ``(True, its id)``; ``(True, None)`` when
+    the key has a record, live or expired (then :func:`_begin_staged` decides in its
+    transaction). With ``lock_id`` (PostgreSQL) the session advisory lock is tried first in
+    the same statement (issue 15, fourth round: one round trip where there were two), and
+    nothing is written without it: ``(False, None)``."""
+    from .models import IdempotencyRecord
+
+    values = _claim_values(call, now)
     with connection.cursor() as cursor:
         if lock_id is None:
+            quote = connection.ops.quote_name
+            names = [quote(IdempotencyRecord._meta.get_field(name).column) for name in _CLAIM_FIELDS]
             cursor.execute(
-                f"INSERT INTO {table} ({', '.join(names)}) VALUES ({placeholders}) ON CONFLICT DO NOTHING RETURNING {pk}",
+                f"INSERT INTO {quote(IdempotencyRecord._meta.db_table)} ({', '.join(names)}) "
+                f"VALUES ({', '.join(['%s'] * len(names))}) ON CONFLICT DO NOTHING RETURNING {quote('id')}",
                 values,
             )
             row = cursor.fetchone()
             return True, (row[0] if row else None)
-        # The lock's CTE calls a volatile function: evaluated once, before the INSERT that reads it.
-        cursor.execute(
-            "WITH l AS (SELECT pg_try_advisory_lock(%s) AS got), "
-            f"i AS (INSERT INTO {table} ({', '.join(names)}) SELECT {placeholders} FROM l WHERE l.got "
-            f"ON CONFLICT DO NOTHING RETURNING {pk}) "
-            f"SELECT (SELECT got FROM l), (SELECT {pk} FROM i)",
-            [lock_id, *values],
-        )
+        cursor.execute(f"WITH {_claim_clauses_sql(connection.vendor)} SELECT {_CLAIM_SELECT}", [lock_id, *values])
         got, record_id = cursor.fetchone()
     return bool(got), record_id
 
@@ -512,7 +560,7 @@ def complete(result: Any, *, status: int = 200, subject: str = "") -> None:
 
 
 class KeyTaken(Exception):
-    """Raised by :func:`claim_here` when the key of a lane's call is held by another request
+    """Raised by :func:`claim_here` (or :func:`claimed`) when the key of a lane's call is held by another request
     or already has a record: the transaction it was raised in rolls back (nothing written),
     and the lane leaves the request to the full stack, whose decorator decides."""
 
@@ -567,6 +615,47 @@ def claim_here() -> None:
     call.record_id = record_id
 
 
+def claim_clauses() -> tuple[str, list, str] | None:
+    """:func:`claim_here` as part of the operation's own first statement (issue 15, sixth
+    round: one statement and one round trip less): ``(clauses, params, selected)`` — two
+    data-modifying ``WITH`` clauses (``l``, ``i``) to put first in that statement's ``WITH``
+    with ``params`` first among its parameters, and the two values (``selected``) it must
+    select, which go to :func:`claimed`. ``None`` when there is nothing to claim (outside a
+    lane's call, once claimed, or not on PostgreSQL, where :func:`lane_begin` claimed the key).
+
+    The statement's other clauses run whether or not the key could be claimed: when
+    :func:`claimed` raises :class:`KeyTaken` the caller rolls the transaction back (all of
+    them with it), as after :func:`claim_here`."""
+    call = _current.get()
+    if call is None or not call.claim_pending:
+        return None
+    call.claim_pending = False
+    call.claim_lock = _lock_id(call.caller, call.key)
+    return (
+        _claim_clauses_sql(connection.vendor),
+        [call.claim_lock, *_claim_values(call, timezone.now())],
+        _CLAIM_SELECT,
+    )
+
+
+def claimed(got, record_id) -> None:
+    """The two values the statement carrying :func:`claim_clauses` selected: the key's lock
+    taken (a session lock: it outlives the transaction, even its rollback) and its record
+    written. Nothing outside a lane's call.
+
+    :raises KeyTaken: another request holds the key, or it has a record (live or expired):
+        let it roll the transaction back."""
+    call = _current.get()
+    if call is None or call.claim_lock is None:
+        return
+    lock_id, call.claim_lock = call.claim_lock, None
+    if got:
+        call.session_lock = lock_id
+    if record_id is None:
+        raise KeyTaken()
+    call.record_id = record_id
+
+
 @contextlib.contextmanager
 def lane_running(call: _Call) -> Iterator[None]:
     """Run the operation of a call begun by :func:`lane_begin` inside this block: there its
@@ -579,6 +668,8 @@ def lane_running(call: _Call) -> Iterator[None]:
         yield
     finally:
         _current.reset(token)
+        if call.claim_lock is not None:  # the claim's statement failed: whether it took the lock is unknown
+            call.session_lock, call.claim_lock = call.claim_lock, None
         if call.session_lock is not None:
             _unlock(call.session_lock)
 

@@ -49,6 +49,9 @@ FileTypeRefused = DomainError.define(
     _("The file is not one of the accepted types (%(accepted)s): its content is %(found)s."),
     status=415,
 )
+TooManyFiles = DomainError.define(
+    "too_many_files", _("Send at most %(count)s documents at a time."), field="documents", status=422
+)
 FileEmpty = DomainError.define("file_empty", _("The file is empty."), status=422)
 AgeNotEligible = DomainError.define(
     "age_not_eligible", _("This service is for residents aged %(age)s or over."), status=422
@@ -92,3 +95,19 @@ CatalogueFilterUnknown = DomainError.define(
 CatalogueQueryTooLong = DomainError.define(
     "catalogue_query_too_long", _("Search for at most %(limit)s characters."), status=422, field="q"
 )
+# --- department systems and webhooks (es-staff) ---
+NotDepartmentSystem = Forbidden.define(
+    "not_department_system",
+    _("This client is not registered as a department's system for e-services: ask the platform's administrators."),
+)
+WebhookURLRefused = DomainError.define(
+    "webhook_url_refused",
+    _("The platform will not send webhooks to this URL: %(reason)s."),
+    field="url",
+    status=422,
+)
+WebhookEventsInvalid = DomainError.define(
+    "webhook_events_invalid", _("Unknown webhook events: %(events)s."), field="events", status=422
+)
+WebhookUnknown = NotFound.define("webhook_unknown", _("There is no such webhook endpoint."))
+AttachmentUnknown = NotFound.define("attachment_unknown", _("There is no such document."))

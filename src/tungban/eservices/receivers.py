@@ -43,3 +43,12 @@ def notify_resident(sender, application: Application, event, **kwargs) -> None:
         personalisation(application, event),
         reference=application.reference,
     )
+
+
+@receiver(application_changed, sender=Application, dispatch_uid="eservices-webhooks")
+def queue_webhooks(sender, application: Application, event, **kwargs) -> None:
+    """The department systems' webhooks: deliveries written and queued (delivered by the
+    worker, never in the request) — :func:`tungban.eservices.services.webhooks.queue_deliveries`."""
+    from .services import webhooks
+
+    webhooks.queue_deliveries(application, event)

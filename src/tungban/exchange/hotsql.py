@@ -24,7 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
-from tungban.core import onestatement
+from tungban.core import idempotency, onestatement
 from tungban.identity.models import Resident
 from tungban.oidc import services as oidc_services
 from tungban.oidc.models import Client, access_token_digest
@@ -92,12 +92,19 @@ def _uuid_param(model, value):
 # --- The data user behind a bearer token ----------------------------------------------------------
 
 
+#: What an exchange uses of the data user's OAuth client (:mod:`.lane`): its ``client_id`` (the
+#: idempotency caller, the signed answer's ``aud``); not its keys, URIs and scopes (JSON columns
+#: parsed for nothing on every exchange; deferred: read if ever asked for).
+EXCHANGE_CLIENT_FIELDS = ("id", "client_id", "name_en", "name_zh", "is_active")
+
+
 @cache
-def _data_user_sql(vendor: str) -> str:
+def _data_user_sql(vendor: str, client_fields: tuple[str, ...] | None = None) -> str:
     client, org = Client._meta, Organisation._meta
     return (
         f"SELECT t.{_q('issued_at')}, t.{_q('expires_in')}, t.{_q('revoked_at')}, t.{_q('scope')}, "
-        f"t.{_q('dpop_jkt')}, t.{_q('resident_id')}, {_columns(Organisation, 'o')}, {_columns(Client, 'c')} "
+        f"t.{_q('dpop_jkt')}, t.{_q('resident_id')}, {_columns(Organisation, 'o')}, "
+        f"{_columns(Client, 'c', client_fields)} "
         f"FROM {oidc_services.BEARER_TOKENS_SQL} t "  # a client's own tokens too (oidc.models.ClientToken)
         f"JOIN {_q(org.db_table)} o ON o.{_q('client_id')} = t.{_q('client_id')} "
         f"JOIN {_q(client.db_table)} c ON c.{_q(client.pk.column)} = t.{_q('client_id')} "
@@ -105,14 +112,18 @@ def _data_user_sql(vendor: str) -> str:
     )
 
 
-def data_user_for_bearer(token_string: str, scope: str) -> Organisation | None:
+def data_user_for_bearer(
+    token_string: str, scope: str, *, client_fields: tuple[str, ...] | None = None
+) -> Organisation | None:
     """The active data user (with its client) behind a valid bearer access token carrying
     ``scope``, in one read — or None whenever anything is not plainly so (no such token,
     expired, revoked, DPoP-bound, without the scope, a resident's token, no active data
     user): the caller then takes the reference path, which gives each of those its error
-    (``oidc.resource.ScopedBearer``, ``services.data_user_for``)."""
+    (``oidc.resource.ScopedBearer``, ``services.data_user_for``). ``client_fields``: only
+    these fields of the client are read (e.g. :data:`EXCHANGE_CLIENT_FIELDS`), the others
+    deferred; all when None."""
     with connection.cursor() as cursor:
-        cursor.execute(_data_user_sql(connection.vendor), [access_token_digest(token_string)])
+        cursor.execute(_data_user_sql(connection.vendor, client_fields), [access_token_digest(token_string)])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -125,7 +136,7 @@ def data_user_for_bearer(token_string: str, scope: str) -> Organisation | None:
     org = _load(Organisation, row[6 : 6 + n])
     if not org.is_active:
         return None
-    _cache_related(org, "client", _load(Client, row[6 + n :]))
+    _cache_related(org, "client", _load(Client, row[6 + n :], client_fields))
     return org
 
 
@@ -166,18 +177,35 @@ def consent_for_exchange(consent_id, data_user: Organisation, *, lock: bool = Fa
     return _consent_of(row, data_user)
 
 
-def _consent_of(values, data_user: Organisation) -> Consent:
+#: What an exchange reads of its consent (:func:`open_exchange`): every field but the signed
+#: artefact (about 1.3 kB), which the exchange does not use (deferred: read if ever asked for).
+EXCHANGE_CONSENT_FIELDS = tuple(f.name for f in Consent._meta.concrete_fields if f.name != "artefact")
+#: What an exchange reads of the data subject (:func:`open_exchange`): whether the account is
+#: active, the public id its log entries name and the HKID the provider's token carries — not
+#: the names, date of birth, addresses, phone and e-mail, which it has no use for (data
+#: minimisation, and nine decryptions less per exchange; deferred: read if ever asked for).
+EXCHANGE_RESIDENT_FIELDS = ("id", "public_id", "hkid", "status")
+
+
+def _consent_of(
+    values,
+    data_user: Organisation,
+    consent_fields: tuple[str, ...] | None = None,
+    resident_fields: tuple[str, ...] | None = None,
+) -> Consent:
     """The consent of ``values`` (its columns, then its product's, the provider's and the
-    resident's, as :func:`_consent_sql` selects them) with those related objects attached,
-    and ``data_user`` as its consumer when it is theirs."""
-    a = _width(Consent)
+    resident's, as :func:`_consent_sql` selects them, or only ``consent_fields`` of the
+    consent and ``resident_fields`` of the resident, the others deferred) with those related
+    objects attached, and ``data_user`` as its consumer when it is theirs."""
+    a = _width(Consent, consent_fields)
     b = a + _width(DataProduct)
     c = b + _width(Organisation)
-    consent = _load(Consent, values[:a])
+    consent = _load(Consent, values[:a], consent_fields)
     product = _load(DataProduct, values[a:b])
     _cache_related(product, "provider", _load(Organisation, values[b:c]))
     _cache_related(consent, "product", product)
-    _cache_related(consent, "resident", _load(Resident, values[c:]) if consent.resident_id is not None else None)
+    resident = _load(Resident, values[c:], resident_fields) if consent.resident_id is not None else None
+    _cache_related(consent, "resident", resident)
     if consent.consumer_id == data_user.id:
         _cache_related(consent, "consumer", data_user)
     return consent
@@ -196,12 +224,13 @@ def _aliased(model, alias: str, prefix: str, names: tuple[str, ...] | None = Non
 
 
 @cache
-def _open_sql(vendor: str, with_nonce: bool) -> str:
+def _open_sql(vendor: str, with_nonce: bool, claim: tuple[str, str] | None = None) -> str:
     from tungban.keys.services import ACTIVE_KID_SQL
 
     consent, product, org, resident = Consent._meta, DataProduct._meta, Organisation._meta, Resident._meta
-    parts = [_aliased(m, a, p) for m, a, p in ((Consent, "k", "k"), (DataProduct, "p", "p"), (Organisation, "v", "v"))]
-    parts.append(_aliased(Resident, "r", "r"))
+    parts = [_aliased(Consent, "k", "k", EXCHANGE_CONSENT_FIELDS)]
+    parts += [_aliased(m, a, p) for m, a, p in ((DataProduct, "p", "p"), (Organisation, "v", "v"))]
+    parts.append(_aliased(Resident, "r", "r", EXCHANGE_RESIDENT_FIELDS))
     lock = " FOR UPDATE OF k" if connection.features.has_select_for_update_of else ""
     locked = (
         f"c AS (SELECT {', '.join(inner for inner, _ in parts)} "
@@ -222,9 +251,13 @@ def _open_sql(vendor: str, with_nonce: bool) -> str:
         taken = "(SELECT COUNT(*) FROM n)"
     provider_col = f"c.v{[f.name for f in _fields(Organisation, None)].index('id')}"
     circuit = ", ".join(f"{{a}}.{_q(name)}" for name in CIRCUIT_FIELDS)
+    claimed = ""
+    if claim is not None:  # the idempotency key's claim first (tungban.core.idempotency.claim_clauses)
+        nonce = f"{claim[0]}, {nonce}"
+        claimed = f"{claim[1]}, "
     return (
         f"WITH {nonce}{locked} "
-        f"SELECT {taken}, {ACTIVE_KID_SQL}, {circuit.format(a='pc')}, {circuit.format(a='dc')}, "
+        f"SELECT {claimed}{taken}, {ACTIVE_KID_SQL}, {circuit.format(a='pc')}, {circuit.format(a='dc')}, "
         f"{', '.join(outer for _, outer in parts)} "
         "FROM (SELECT 1 AS one) AS one "
         "LEFT JOIN c ON 1 = 1 "
@@ -234,7 +267,7 @@ def _open_sql(vendor: str, with_nonce: bool) -> str:
     )
 
 
-def open_exchange(consent_id, data_user: Organisation, request_id: str):
+def open_exchange(consent_id, data_user: Organisation, request_id: str, claim: tuple[str, list, str] | None = None):
     """What an exchange reads before its provider is asked, in one statement inside the
     caller's transaction (issue 15, fourth round; each was a round trip of its own): the data
     user's ``request_id`` stored (as :func:`take_request_id`: on PostgreSQL a data-modifying
@@ -246,12 +279,20 @@ def open_exchange(consent_id, data_user: Organisation, request_id: str):
     ``identity_resident``, ``oidc_signingkey``, ``exchange_providercircuit``,
     ``exchange_datausercircuit``.
 
+    ``claim`` (PostgreSQL): a lane's idempotency key claim
+    (:func:`tungban.core.idempotency.claim_clauses`), sent first in the same statement (issue
+    15, sixth round: it was a statement of its own just before); what it selected is settled
+    with :func:`tungban.core.idempotency.claimed` before anything else is looked at, so a key
+    found taken raises :class:`~tungban.core.idempotency.KeyTaken` and the caller's
+    transaction rolls back every clause of the statement.
+
     :returns: ``(taken, consent or None, kid or None, circuits)``: ``taken`` False when the
         request id was already there; ``circuits`` as :func:`circuit_rows` gives them (empty
         without a consent).
+    :raises KeyTaken: with ``claim``, as :func:`tungban.core.idempotency.claimed`.
     """
     with_nonce = connection.vendor == "postgresql"
-    params = []
+    params = [] if claim is None else list(claim[1])
     taken = None
     if with_nonce:
         params += [data_user.id, request_id, connection.ops.adapt_datetimefield_value(timezone.now())]
@@ -259,9 +300,13 @@ def open_exchange(consent_id, data_user: Organisation, request_id: str):
         taken = take_request_id(data_user.id, request_id)
     param = _uuid_param(Consent, consent_id)
     params += [param, data_user.id]
+    sql = _open_sql(connection.vendor, with_nonce, None if claim is None else (claim[0], claim[2]))
     with connection.cursor() as cursor:
-        cursor.execute(_open_sql(connection.vendor, with_nonce), params)
+        cursor.execute(sql, params)
         row = cursor.fetchone()
+    if claim is not None:
+        idempotency.claimed(row[0], row[1])
+        row = row[2:]
     if taken is None:
         taken = bool(row[0])
     kid = row[1]
@@ -270,7 +315,7 @@ def open_exchange(consent_id, data_user: Organisation, request_id: str):
     rest = row[2 + 2 * width :]
     if param is None or rest[0] is None:
         return taken, None, kid, {}
-    consent = _consent_of(rest, data_user)
+    consent = _consent_of(rest, data_user, EXCHANGE_CONSENT_FIELDS, EXCHANGE_RESIDENT_FIELDS)
     circuits = {}
     for scope, values in circuit_values.items():
         if values[0] is not None:  # state is never NULL in a row that exists

@@ -19,7 +19,8 @@ the common valid exchange with the answer the API operation
   progress and, on PostgreSQL, its session advisory lock, in one statement — but inside the
   exchange's first transaction (the one that takes the request id and starts the attempt), so
   it commits with them and has no commit of its own (3 commits per delivered exchange where
-  the full stack makes 4);
+  the full stack makes 4) — since the sixth round in the exchange's opening statement itself
+  (:func:`tungban.core.idempotency.claim_clauses`), not a statement of its own;
 * then :func:`tungban.exchange.services.exchange` runs as under the API; its answer (200
   :class:`~tungban.exchange.api.ExchangeOut`) or its refusal (a
   :class:`~tungban.core.errors.DomainError`: the API's JSON error, its status and its
@@ -30,8 +31,8 @@ the common valid exchange with the answer the API operation
 Anything else — a malformed or unusual body, another content type, a token the read does not
 plainly accept, a request id already used (a retry to replay, a replay to refuse, a take-over),
 another request holding the key — goes to the full stack before anything is written (a key
-found in use rolls the exchange's first transaction back, before its first write; the lock
-is released), which answers as it always did. An unexpected exception
+found in use rolls the exchange's first transaction back, its opening statement's request id
+with it, before the attempt is written; the lock is released), which answers as it always did. An unexpected exception
 in the service gets the API's answer (:func:`tungban.core.faults.api_exception_response`: 503
 for a database fault, else 500, as the API's handler gives it) and the record is released
 for a retry, as the decorator releases it after a 5xx.
@@ -164,7 +165,7 @@ def lane(call: Call) -> Reply | None:
 def _exchange(
     environ: dict, token: str, data: dict, consent_id: str, product: str, request_id: str, iat
 ) -> Reply | None:
-    data_user = hotsql.data_user_for_bearer(token, CDEG_SCOPE)
+    data_user = hotsql.data_user_for_bearer(token, CDEG_SCOPE, client_fields=hotsql.EXCHANGE_CLIENT_FIELDS)
     if data_user is None:
         return None
     query = environ.get("QUERY_STRING", "")

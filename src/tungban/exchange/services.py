@@ -709,10 +709,11 @@ class _Attempt:
                 self._complete(None, AttemptState.DELIVERED)
                 rec = self.record(DELIVERED, payload_sha256, log=False)
                 fields = record_fields(rec)
-                result = answer(rec, ledger_log.promise(LEDGER_KIND, str(rec.id), fields))
+                digest = ledger_log.record_digest(fields)  # once, for the promise and the leaf
+                result = answer(rec, ledger_log.promise(LEDGER_KIND, str(rec.id), fields, digest=digest))
                 # a retry gets this answer, nothing counted twice; forgotten with the consent
                 idempotency.complete(result, subject=answer_subject(self.consent.pk))
-                self.tickets.append(ledger_log.queue_record(LEDGER_KIND, str(rec.id), fields, kept=True))
+                self.tickets.append(ledger_log.queue_record(LEDGER_KIND, str(rec.id), fields, kept=True, digest=digest))
                 locked = hotsql.relock_consent(self.consent.pk)  # with the writes above
                 status = _status_holding_use(locked)
                 if status != ConsentStatus.ACTIVE:
@@ -868,12 +869,12 @@ def _open(
     three): the request id is taken, the consent read and locked (with what the exchange
     needs of it, in one query), and either the refusal is recorded and returned, or the use
     is taken and the attempt and its log entry written (:meth:`_Attempt.begin`)."""
-    # A lane's idempotency key is claimed first, in this transaction (issue 15, fourth round:
-    # no commit of its own); nothing is sent outside a lane's call. KeyTaken rolls it back.
-    idempotency.claim_here()
-    # One statement (issue 15): the request id taken, the consent read and locked, the active
-    # key's kid (for the block's signatures) and the call's circuit rows.
-    taken, consent, kid, attempt.circuits = hotsql.open_exchange(consent_id, data_user, request_id)
+    # One statement (issue 15): a lane's idempotency key claimed first, in this transaction
+    # (fourth round: no commit of its own; sixth: no statement of its own; KeyTaken rolls it all
+    # back; nothing outside a lane's call), the request id taken, the consent read and locked,
+    # the active key's kid (for the block's signatures) and the call's circuit rows.
+    claim = idempotency.claim_clauses()  # None outside a lane's call (and on SQLite: claimed already)
+    taken, consent, kid, attempt.circuits = hotsql.open_exchange(consent_id, data_user, request_id, claim=claim)
     keys.use_kid(kid)
     if not taken:
         if not resume:

@@ -47,7 +47,9 @@ def log_record(kind: str, reference: str, fields: dict) -> int:
     return transparency.log_append(kind, reference, {DIGEST: record_digest(fields)})
 
 
-def queue_record(kind: str, reference: str, fields: dict, *, kept: bool = False) -> int | None:
+def queue_record(
+    kind: str, reference: str, fields: dict, *, kept: bool = False, digest: str | None = None
+) -> int | None:
     """:func:`log_record` without waiting for the log's lock (issue 15): the leaf is queued
     in the caller's transaction (it commits, or not, with the record) and integrated into the
     tree, with the others queued meanwhile and under one signed tree head, by
@@ -57,9 +59,12 @@ def queue_record(kind: str, reference: str, fields: dict, *, kept: bool = False)
     the caller's next reading statement inside :func:`tungban.core.onestatement.joined`
     (:func:`tungban.ledger.transparency.log_queue`).
 
+    ``digest``: :func:`record_digest` of ``fields`` when the caller has it already (its
+    :func:`promise`), not computed again.
+
     :raises RuntimeError: outside ``transaction.atomic()``. :raises ValueError: bad kind/reference.
     """
-    return transparency.log_queue(kind, reference, {DIGEST: record_digest(fields)}, kept=kept)
+    return transparency.log_queue(kind, reference, {DIGEST: digest or record_digest(fields)}, kept=kept)
 
 
 def integrate(tickets: list[int | None]) -> None:
@@ -76,12 +81,12 @@ def integrate_soon(tickets: list[int | None]) -> int:
     return transparency.integrate_soon(tickets)
 
 
-def promise(kind: str, reference: str, fields: dict) -> dict:
+def promise(kind: str, reference: str, fields: dict, *, digest: str | None = None) -> dict:
     """The promise of the leaf :func:`queue_record` queues for this record, for its owner to
     sign into its answer (issue 15 round 3): ``{"kind", "ref", "record_sha256", "merge_by"}``
     (ms since the epoch; :func:`tungban.ledger.transparency.promise`). The leaf's body holds
     the same ``kind``, ``ref`` and ``record_sha256``, and is integrated by ``merge_by``."""
-    return transparency.promise(kind, reference, {DIGEST: record_digest(fields)})
+    return transparency.promise(kind, reference, {DIGEST: digest or record_digest(fields)})
 
 
 @dataclass

@@ -518,41 +518,58 @@ def _public(address) -> bool:
     )
 
 
-def check_endpoint(endpoint: str) -> None:
-    """Refuse a push endpoint the platform must not POST to (security review H2, server-side
-    request forgery): an ``https`` URL whose host resolves only to public internet addresses —
-    every address it resolves to must be global, not loopback, private (RFC 1918, RFC 4193),
-    shared (RFC 6598, e.g. 100.100.100.200), link-local (169.254.169.254, the cloud metadata
-    address), multicast, reserved or unspecified (Python's :mod:`ipaddress`; IPv4-mapped IPv6
-    checked as IPv4). Only with ``TUNGBAN_PUSH_ALLOW_HTTP`` (off by default; the tests' and
-    demo's local push service) are loopback hosts allowed, over ``http`` or ``https``; ``http``
-    to any other host never is. Checked at subscribe time and again before every push, so a
-    resident cannot use delivery (nor the removal of a subscription on a 404/410 answer) to
-    reach or probe internal hosts.
+class UnsafeURL(ValueError):
+    """A URL the platform must not send requests to; ``str()`` says why (English)."""
 
-    :raises DomainError: ``invalid_subscription``.
+
+def check_public_url(address: str, *, allow_loopback: bool = False) -> None:
+    """Refuse a URL the platform must not POST to (security review H2, server-side request
+    forgery): it must be an ``https`` URL without user info whose host resolves only to public
+    internet addresses — every address it resolves to must be global, not loopback, private
+    (RFC 1918, RFC 4193), shared (RFC 6598, e.g. 100.100.100.200), link-local (169.254.169.254,
+    the cloud metadata address), multicast, reserved or unspecified (Python's
+    :mod:`ipaddress`; IPv4-mapped IPv6 checked as IPv4). With ``allow_loopback`` (tests and
+    the demo), a host that resolves only to loopback addresses is allowed over ``http`` or
+    ``https``; ``http`` to any other host never is. Used for push endpoints
+    (:func:`check_endpoint`) and the e-services' webhook endpoints.
+
+    :raises UnsafeURL: with the reason.
     """
     try:
-        url = urllib.parse.urlsplit(endpoint)
+        url = urllib.parse.urlsplit(address)
         port = url.port or (443 if url.scheme == "https" else 80)
     except ValueError:
-        raise errors.InvalidSubscription(reason="the endpoint is not a URL") from None
+        raise UnsafeURL("the endpoint is not a URL") from None
     if url.scheme not in ("https", "http") or not url.hostname or url.username or url.password:
-        raise errors.InvalidSubscription(reason="the endpoint must be an https URL")
+        raise UnsafeURL("the endpoint must be an https URL")
     try:
         addresses = _resolve(url.hostname, port)
     except (OSError, ValueError, UnicodeError):
         addresses = []
     if not addresses:
-        raise errors.InvalidSubscription(reason="the endpoint's host name does not resolve")
-    allow_local = settings.TUNGBAN_PUSH_ALLOW_HTTP
-    loopback = allow_local and all(
+        raise UnsafeURL("the endpoint's host name does not resolve")
+    loopback = allow_loopback and all(
         (a.ipv4_mapped or a if isinstance(a, ipaddress.IPv6Address) else a).is_loopback for a in addresses
     )
     if url.scheme == "http" and not loopback:
-        raise errors.InvalidSubscription(reason="the endpoint must be an https URL")
+        raise UnsafeURL("the endpoint must be an https URL")
     if not loopback and not all(_public(a) for a in addresses):
-        raise errors.InvalidSubscription(reason="the endpoint's host is not a public internet address")
+        raise UnsafeURL("the endpoint's host is not a public internet address")
+
+
+def check_endpoint(endpoint: str) -> None:
+    """Refuse a push endpoint the platform must not POST to (:func:`check_public_url`; only
+    with ``TUNGBAN_PUSH_ALLOW_HTTP``, off by default — the tests' and demo's local push
+    service — are loopback hosts allowed). Checked at subscribe time and again before every
+    push, so a resident cannot use delivery (nor the removal of a subscription on a 404/410
+    answer) to reach or probe internal hosts.
+
+    :raises DomainError: ``invalid_subscription``.
+    """
+    try:
+        check_public_url(endpoint, allow_loopback=settings.TUNGBAN_PUSH_ALLOW_HTTP)
+    except UnsafeURL as exc:
+        raise errors.InvalidSubscription(reason=str(exc)) from None
 
 
 # --- VAPID (RFC 8292) ---------------------------------------------------------------------------

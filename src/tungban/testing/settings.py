@@ -14,3 +14,4 @@ TUNGBAN_KEYS_LISTEN = False
 #: them in the tree at once); the batches' own tests set an interval (issue 15, fourth round).
 TUNGBAN_LOG_BATCH_INTERVAL_MS = 0
 TUNGBAN_PUSH_ALLOW_HTTP = True  # the local test push service (tungban.testing.pushservice)
+TUNGBAN_WEBHOOK_ALLOW_LOCAL = True  # webhook receivers on 127.0.0.1 in the e-services tests

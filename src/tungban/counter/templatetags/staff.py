@@ -23,6 +23,8 @@ def staff_roles(user) -> list[str]:
         labels.append(_("Counter officer"))
     if user.credential_issuers.exists():
         labels.append(_("Credential officer"))
+    if user.eservice_roles.exists():
+        labels.append(_("e-Services officer"))
     return labels
 
 
@@ -40,6 +42,7 @@ def staff_header(context):
         "roles": staff_roles(user),
         "counter": user.has_perm(roles.USE_COUNTER),
         "credentials": user.is_superuser or user.credential_issuers.exists(),
+        "eservices": user.eservice_roles.exists(),
         "admin": user.is_superuser,
         "path": request.path,
     }

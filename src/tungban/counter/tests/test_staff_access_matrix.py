@@ -39,6 +39,9 @@ POLICY = {
     # The activation code page shows a code only to the officer who issued it (none here: 404).
     "counter:activation-code": set(),
     "credentials": {"credential_officer", "admin"},
+    # e-Services officers are department members (DepartmentOfficer), a role none of these
+    # users has, administrators included: eservices/tests/test_workbench.py tries them.
+    "eservices-staff": set(),
     "admin": {"admin"},
 }
 #: Pages every visitor may open: logging in and out, the admin's translations catalogue.
@@ -94,6 +97,10 @@ def world(db):
         "credential_id": licence.id,
         "batch_id": batch.id,
         "new_status": "suspended",
+        "code": "SWD",
+        "reference": "SWD-0000-00000",
+        "attachment_id": 1,
+        "name": "volumes",
     }
 
 

@@ -8,6 +8,11 @@
 - :mod:`.catalogue`: the catalogue files and :func:`load_catalogue`;
 - :mod:`.lifecycle`: applications from start to licence, officers' actions;
 - :mod:`.signature`: the declaration signed with tungban+ (PAdES of the application PDF).
+- :mod:`.workbench`: the officers' queues, search, pledge timers, bulk actions;
+- :mod:`.reports`: department reports (tables, CSV, SVG charts);
+- :mod:`.webhooks`: department systems and their signed webhooks.
+
+The last three are used as modules (``from tungban.eservices.services import workbench``).
 
 A sub-module imports only sub-modules listed above it.
 """
@@ -50,7 +55,7 @@ from .lifecycle import (
     submit,
     withdraw,
 )
-from .prefill import PrefillValue, claims_of, from_claims, from_product, products_of
+from .prefill import PrefillValue, claims_of, from_claims, from_product, prefill_digest, products_of
 
 __all__ = [
     "signature",
@@ -69,6 +74,7 @@ __all__ = [
     "from_claims",
     "from_product",
     "products_of",
+    "prefill_digest",
     "applications_of",
     "approve",
     "assign",

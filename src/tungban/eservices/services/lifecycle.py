@@ -44,7 +44,7 @@ from ..signals import application_changed
 from . import attachments as files
 from . import forms as engine
 from .calendar import add_working_days
-from .prefill import PrefillValue
+from .prefill import PrefillValue, prefill_digest
 
 log = logging.getLogger(__name__)
 
@@ -96,15 +96,19 @@ def departments_of(user) -> list[Department]:
     return list(Department.objects.filter(officers__user=user).order_by("code"))
 
 
-def require_officer(user, department: Department | str, *, approver: bool = False) -> DepartmentOfficer:
-    """``user``'s membership of ``department`` (a code or row).
+def require_officer(
+    user, department: Department | str, *, approver: bool = False, system: bool = False
+) -> DepartmentOfficer:
+    """``user``'s membership of ``department`` (a code or row). ``system``: ``user`` is a
+    department system's service account (not staff: it never logs in to staff pages; it acts
+    through the API with its OAuth client's token).
 
     :raises Forbidden: ``not_department_officer`` (not an active staff member of it),
         ``not_department_approver`` (``approver=True`` and the role is ``officer``).
     """
     code = department if isinstance(department, str) else department.code
     role = None
-    if user is not None and user.is_active and user.is_staff:
+    if user is not None and user.is_active and (user.is_staff or system):
         role = DepartmentOfficer.objects.filter(user=user, department_id=code).first()
     if role is None:
         raise errors.NotOfficer(department=code)
@@ -115,6 +119,12 @@ def require_officer(user, department: Department | str, *, approver: bool = Fals
 
 def _actor_id(user) -> str:
     return str(getattr(user, "username", "") or getattr(user, "pk", ""))
+
+
+def _actor(user, via: str) -> tuple[str, str]:
+    """(actor kind, actor id) of an officer's act, or of a department system's (``via``: its
+    OAuth client id; ``user`` is then the system's service account)."""
+    return (ActorKind.API, f"client:{via}") if via else (ActorKind.OFFICER, _actor_id(user))
 
 
 # --- recording ---
@@ -168,7 +178,7 @@ def _provenance(app: Application, answers: dict) -> dict:
     the one released (digest) is ``resident_edited``, never ``verified`` again."""
     out = {}
     for field, record in (app.prefill or {}).items():
-        same = field in answers and engine.digest(answers[field]) == record["digest"]
+        same = field in answers and prefill_digest(answers[field]) == record["digest"]
         status = PREFILL_VERIFIED if same and record["status"] == PREFILL_VERIFIED else PREFILL_EDITED
         out[field] = {**record, "status": status}
     return out
@@ -190,7 +200,7 @@ def _prefilled(definition: engine.Definition, values: dict[str, PrefillValue]) -
         record[field] = {
             "source": item.source,
             "ref": str(item.ref),
-            "digest": engine.digest(value),
+            "digest": prefill_digest(value),
             "status": PREFILL_VERIFIED,
         }
     return answers, record
@@ -515,9 +525,9 @@ def purge_expired(now: dt.datetime) -> dict[str, int]:
 
 
 # --- the officer's side ---
-def _for_officer(app: Application, officer, *, approver: bool = False) -> Application:
+def _for_officer(app: Application, officer, *, approver: bool = False, via: str = "") -> Application:
     app = get_application(app.reference, lock=True)
-    require_officer(officer, app.service.department_id, approver=approver)
+    require_officer(officer, app.service.department_id, approver=approver, system=bool(via))
     return app
 
 
@@ -528,47 +538,51 @@ def _reasons(en: str, zh: str, error) -> tuple[str, str]:
     return en, zh
 
 
-def assign(app: Application, officer, assignee=None) -> Application:
+def assign(app: Application, officer, assignee=None, *, via: str = "") -> Application:
     """Assign the application to ``assignee`` (default: ``officer``), an officer of the same
-    department; a queued application (submitted or paid) moves to ``in_review``."""
+    department; a queued application (submitted or paid) moves to ``in_review``. ``via``: the
+    OAuth client id when a department system acts (``officer`` is its service account)."""
     assignee = assignee or officer
+    kind, actor = _actor(officer, via)
     with transaction.atomic():
-        app = _for_officer(app, officer)
-        require_officer(assignee, app.service.department_id)
+        app = _for_officer(app, officer, via=via)
+        require_officer(assignee, app.service.department_id, system=bool(via) and assignee == officer)
         app.assigned_to = assignee
         if app.state in QUEUE_STATES:
-            _move(app, "to_in_review", "review_started", ActorKind.OFFICER, _actor_id(officer))
+            _move(app, "to_in_review", "review_started", kind, actor)
         elif app.state in DECIDABLE_STATES:
-            _record(app, "assigned", app.state, ActorKind.OFFICER, _actor_id(officer))
+            _record(app, "assigned", app.state, kind, actor)
         else:
             raise errors.TransitionNotAllowed(state=State(app.state).label)
         _save(app, "assigned_to")
     return app
 
 
-def _take(app: Application, officer) -> None:
+def _take(app: Application, officer, via: str = "") -> None:
     """A queued application an officer acts on is in review from then on."""
     if app.state in QUEUE_STATES:
         if app.assigned_to_id is None:
             app.assigned_to = officer
-        _move(app, "to_in_review", "review_started", ActorKind.OFFICER, _actor_id(officer))
+        _move(app, "to_in_review", "review_started", *_actor(officer, via))
 
 
-def request_information(app: Application, officer, message_en: str, message_zh: str) -> InformationRequest:
+def request_information(
+    app: Application, officer, message_en: str, message_zh: str, *, via: str = ""
+) -> InformationRequest:
     """Ask the resident for more information (bilingual message); ``in_review →
     information_requested``. :raises DomainError: ``message_required``, officer and
     transition errors."""
     en, zh = _reasons(message_en, message_zh, errors.MessageRequired)
     with transaction.atomic():
-        app = _for_officer(app, officer)
-        _take(app, officer)
+        app = _for_officer(app, officer, via=via)
+        _take(app, officer, via)
         request = InformationRequest.objects.create(application=app, message_en=en, message_zh=zh, requested_by=officer)
-        _move(app, "to_information_requested", "information_requested", ActorKind.OFFICER, _actor_id(officer), en, zh)
+        _move(app, "to_information_requested", "information_requested", *_actor(officer, via), en, zh)
         _save(app, "assigned_to")
     return request
 
 
-def approve(app: Application, officer, *, reason_en: str = "", reason_zh: str = "") -> Application:
+def approve(app: Application, officer, *, reason_en: str = "", reason_zh: str = "", via: str = "") -> Application:
     """Approve (approver role). When the service needs a second approval, the first call
     records ``first_approval`` and keeps the state; a different approver's call approves.
     On approval the e-licence (if the service issues one) is queued for issuance in the same
@@ -580,20 +594,20 @@ def approve(app: Application, officer, *, reason_en: str = "", reason_zh: str = 
         approving at once get one approval; the row lock orders them).
     """
     with transaction.atomic():
-        app = _for_officer(app, officer, approver=True)
-        _take(app, officer)
+        app = _for_officer(app, officer, approver=True, via=via)
+        _take(app, officer, via)
         if app.state != State.IN_REVIEW:
             raise errors.TransitionNotAllowed(state=State(app.state).label)
-        actor = _actor_id(officer)
+        kind, actor = _actor(officer, via)
         if app.service.second_approval and app.first_approved_by_id is None:
             app.first_approved_by = officer
-            _record(app, "first_approval", app.state, ActorKind.OFFICER, actor, reason_en, reason_zh)
+            _record(app, "first_approval", app.state, kind, actor, reason_en, reason_zh)
             _save(app, "first_approved_by", "assigned_to")
             return app
         if app.service.second_approval and app.first_approved_by_id == officer.pk:
             raise errors.SameApprover()
         app.decided_at = timezone.now()
-        _move(app, "to_approved", "approved", ActorKind.OFFICER, actor, reason_en, reason_zh)
+        _move(app, "to_approved", "approved", kind, actor, reason_en, reason_zh)
         _save(app, "decided_at", "assigned_to")
         if app.service.credential_type:
             jobs.enqueue(issue_licence_task, app.reference)
@@ -605,15 +619,15 @@ def approve(app: Application, officer, *, reason_en: str = "", reason_zh: str = 
     return app
 
 
-def reject(app: Application, officer, reason_en: str, reason_zh: str) -> Application:
+def reject(app: Application, officer, reason_en: str, reason_zh: str, *, via: str = "") -> Application:
     """Reject with reasons in both languages (an officer of the department).
 
     :raises DomainError: ``reason_required``, officer and transition errors."""
     en, zh = _reasons(reason_en, reason_zh, errors.ReasonRequired)
     with transaction.atomic():
-        app = _for_officer(app, officer)
+        app = _for_officer(app, officer, via=via)
         app.decided_at = timezone.now()
-        _move(app, "to_rejected", "rejected", ActorKind.OFFICER, _actor_id(officer), en, zh)
+        _move(app, "to_rejected", "rejected", *_actor(officer, via), en, zh)
         _save(app, "decided_at")
     return app
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .forms import Definition
+from tungban.core import fields as crypto
+
+from .forms import Definition, canonical_json
 
 #: OIDC address region names the forms' ``address`` kind knows (the WSD product's regions).
 _REGIONS = {"HK": "HK", "HONG KONG": "HK", "KLN": "KLN", "KOWLOON": "KLN", "NT": "NT", "NEW TERRITORIES": "NT"}
@@ -22,6 +24,16 @@ class PrefillValue:
     value: object
     source: str
     ref: str
+
+
+def prefill_digest(value) -> str:
+    """The digest kept of a released value to tell later whether the resident changed it:
+    HMAC-SHA256 (RFC 2104, 128 bits) of its canonical JSON under the platform's look-up key
+    (:func:`tungban.core.fields.lookup_hash`), 32 hex digits. Keyed because the values are
+    guessable (a date of birth has ~36 500 candidates, an HKID number or a phone number at
+    most ~10⁹): a plain SHA-256 stored beside the application would give them back to
+    anyone who reads the table."""
+    return crypto.lookup_hash(canonical_json(value).decode())
 
 
 def claims_of(definition: Definition) -> list[str]:

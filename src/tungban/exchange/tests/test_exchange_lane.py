@@ -263,8 +263,9 @@ def test_a_fresh_iat_is_answered_by_the_lane(data_user, provider_answers):
 #: idempotency key's lock, its claim and the lock's release three of them). The lane: the lock
 #: and the claim in one statement, sent in the exchange's first transaction (21). Fifth round,
 #: with the suite's log batch interval 0 (the exchange integrates its leaves: BEGIN, three
-#: statements, COMMIT): 16 -> 15, the key's lock released by the delivery's statement.
-MAX_LANE_ROUND_TRIPS = 15
+#: statements, COMMIT): 16 -> 15, the key's lock released by the delivery's statement. Sixth
+#: round: 15 -> 14, the key's claim sent with the exchange's opening read.
+MAX_LANE_ROUND_TRIPS = 14
 #: Commits that write (a transaction with a write, or a write in autocommit) of one delivered
 #: exchange. The full stack: 4 — the idempotency key's claim, the request id with the attempt,
 #: the delivery, the log's integration. The lane: the claim commits with the attempt.
@@ -310,10 +311,45 @@ def test_a_delivery_on_the_lane_makes_few_round_trips_and_commits(data_user, pro
     assert len(statements) <= MAX_LANE_ROUND_TRIPS, listing
     assert durable_commits(statements) <= MAX_LANE_COMMITS, listing
     assert not [s for s in statements if s.startswith("SELECT pg_try_advisory_lock")]  # with the claim
-    # The claim is in the transaction that takes the request id: both commit, or neither.
+    # The claim is in the statement that takes the request id (sixth round): both commit, or neither.
     first = statements.index("BEGIN")
-    assert "core_idempotencyrecord" in statements[first + 1] and "exchange_requestnonce" in statements[first + 2]
+    assert "core_idempotencyrecord" in statements[first + 1] and "exchange_requestnonce" in statements[first + 1]
     assert IdempotencyRecord.objects.get(key=body["request_id"]).state == "complete"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delivery_on_the_lane_reads_no_personal_data_it_does_not_use(data_user, provider_answers):
+    """Issue 15, sixth round: the exchange reads of the data subject only whether the account is
+    active, its public id and its HKID (the provider's token), of the consent not its signed
+    artefact, of the data user's client not its keys and URIs — and still delivers, with no
+    statement added to read a deferred field."""
+    if connection.vendor != "postgresql":
+        pytest.skip("statements of a PostgreSQL connection")
+    from tungban.testing.pgwire import relayed
+
+    auth, (consent_id, _other) = data_user
+    with relayed(connection) as wire:
+        assert through_front(environ(body_of(consent_id), auth))[0][0] == "200 OK"  # warm
+        wire.clear()
+        (status, _h, content), reached_django = through_front(environ(body_of(consent_id), auth))
+        statements = list(wire.statements)
+    assert status == "200 OK" and not reached_django, content
+    assert not [s for s in statements if "identity_resident" in s and "FROM" in s and "exchange_consent" not in s]
+    opening = next(s for s in statements if "exchange_requestnonce" in s)
+    assert 'r."hkid"' in opening and 'r."public_id"' in opening and 'r."status"' in opening
+    for column in (
+        "family_name_en",
+        "given_name_en",
+        "name_zh",
+        "date_of_birth",
+        "residential_address",
+        "phone",
+        "email",
+    ):
+        assert f'r."{column}"' not in opening, column
+    assert 'k."artefact"' not in opening
+    bearer = next(s for s in statements if "oidc_client" in s and "access_token" in s)
+    assert 'c."client_id"' in bearer and 'c."jwks"' not in bearer and 'c."redirect_uris"' not in bearer
 
 
 def advisory_locks_held() -> int:
@@ -384,6 +420,48 @@ def test_a_key_held_by_another_request_goes_to_the_full_stack_with_nothing_writt
     assert not RequestNonce.objects.filter(request_id=body["request_id"]).exists()
     assert not ExchangeAttempt.objects.filter(request_id=body["request_id"]).exists()
     assert not IdempotencyRecord.objects.filter(key=body["request_id"]).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_opening_statement_that_fails_leaves_no_lock_and_nothing_written(data_user, provider_answers):
+    """Issue 15, sixth round: the key's claim (with its session advisory lock) goes in the
+    exchange's opening statement. When that statement fails after taking the lock (here its
+    consent lock waits past ``lock_timeout``: another transaction holds the consent's row), the
+    answer is the database fault's 503, nothing is written, and the session lock — taken by a
+    statement that then failed — is not left held on the persistent connection."""
+    if connection.vendor != "postgresql":
+        pytest.skip("advisory and row locks of PostgreSQL")
+    import psycopg
+
+    from tungban.exchange.models import ExchangeAttempt
+
+    auth, (consent_id, _other) = data_user
+    assert through_front(environ(body_of(consent_id), auth))[0][0] == "200 OK"  # warm
+    body = body_of(consent_id)
+    settings_dict = connection.settings_dict
+    other = psycopg.connect(
+        host=settings_dict["HOST"] or "127.0.0.1",
+        port=settings_dict["PORT"] or 5432,
+        user=settings_dict["USER"],
+        dbname=settings_dict["NAME"],
+    )
+    try:
+        other.execute("SELECT 1 FROM exchange_consent WHERE id = %s FOR UPDATE", [consent_id])  # held: no commit
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '200ms'")
+        try:
+            (status, _headers, content), reached_django = through_front(environ(body, auth))
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET lock_timeout")
+    finally:
+        other.close()
+    assert not reached_django
+    assert status.startswith("503") and json.loads(content)["error"] == "service_unavailable", content
+    assert advisory_locks_held() == 0
+    assert not RequestNonce.objects.filter(request_id=body["request_id"]).exists()
+    assert not ExchangeAttempt.objects.filter(request_id=body["request_id"]).exists()
+    assert not IdempotencyRecord.objects.filter(key=body["request_id"], state="complete").exists()
 
 
 class WorkerDied(BaseException):
