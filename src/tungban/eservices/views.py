@@ -34,6 +34,9 @@ from .models import FINAL_STATES, OPEN_STATES, State
 
 CONSENT_SECONDS = 600
 
+#: States in which the resident waits for the department (the status page says what happens next).
+WAITING_STATES = (State.SUBMITTED, State.AWAITING_PAYMENT, State.PAID, State.IN_REVIEW)
+
 log = logging.getLogger(__name__)
 
 
@@ -151,7 +154,13 @@ def login_callback(request):
             idempotency_key=intent.get("key", ""),
         )
     except DomainError as exc:
-        return _error_page(request, _("The application could not start"), exc.message, status=exc.status)
+        return _error_page(
+            request,
+            _("The application could not start"),
+            exc.message,
+            status=exc.status,
+            back=reverse("eservices_catalogue:service", args=[slug]),
+        )
     return HttpResponseRedirect(reverse("eservices:page", args=[app.reference, app.page_reached or "start"]))
 
 
@@ -188,7 +197,7 @@ def apply(request, slug):
             "name": service.name_zh if _lang() == "zh" else service.name_en,
             "summary": service.description_zh if _lang() == "zh" else service.description_en,
             "department": service.department.name_zh if _lang() == "zh" else service.department.name_en,
-            "pages": [web.text(p, "title") for p in definition.pages],
+            "pages": [(web.text(p, "title"), bool(p.get("when"))) for p in definition.pages],
             "claims": claims,
             "drafts": drafts,
             "start_url": f"{reverse('eservices:login')}?{urlencode({'service': service.slug})}",
@@ -230,6 +239,14 @@ def _attachments_by_field(app) -> dict:
     return out
 
 
+def _as_posted(definition, spec, answers: dict, posted: dict) -> dict:
+    """The answers to show again on a page that was not saved: this page's fields exactly as
+    posted (a field the resident emptied stays empty beside its error, not refilled with the
+    saved or prefilled value); files keep the document already chosen; other pages' answers."""
+    mine = {n for n in spec.get("fields", []) if definition.fields.get(n, {}).get("kind") != "file"}
+    return {**{k: v for k, v in answers.items() if k not in mine}, **posted}
+
+
 @resident_required
 @require_http_methods(["GET", "POST"])
 def page(request, reference, page_id):
@@ -255,7 +272,7 @@ def page(request, reference, page_id):
                     services.check_size(definition.fields[name], upload.size)  # before reading it
                     uploads[name] = (upload.name, upload.read())
             if add_row:
-                answers = {**answers, **posted}
+                answers = _as_posted(definition, spec, answers, posted)
             else:
                 app, nxt = services.save_page(
                     app,
@@ -278,7 +295,7 @@ def page(request, reference, page_id):
             if exc.code.startswith("file_") and file_field:
                 errors[file_field] = str(exc.message)
             summary = str(exc.message)
-            answers = {**answers, **posted}
+            answers = _as_posted(definition, spec, answers, posted)
     ids = [p["id"] for p in definition.visible_pages(answers)]
     index = ids.index(spec["id"]) if spec["id"] in ids else 0
     context = {
@@ -398,6 +415,7 @@ def status(request, reference):
             if open_request
             else "",
             "can_withdraw": app.state in OPEN_STATES,
+            "waiting": app.state in WAITING_STATES,
             "final": app.state in FINAL_STATES,
             "is_draft": app.state == State.DRAFT,
             "submitted": request.GET.get("submitted") == "1",

@@ -63,11 +63,41 @@ def _address_from_claim(value) -> dict | None:
     lines = [line.strip() for line in str(value.get("street_address", "")).split("\n") if line.strip()]
     if not lines and value.get("formatted"):
         lines = [value["formatted"]]
-    out = {"lines": lines[:3], "district": str(value.get("locality", "")).strip()}
+    district = str(value.get("locality", "")).strip()
     region = _REGIONS.get(str(value.get("region", "")).strip().upper())
+    if not region:
+        district, region = _split_region(district)
+    out = {"lines": lines[:3], "district": district}
     if region:
         out["region"] = region
     return {k: v for k, v in out.items() if v}
+
+
+#: Region names as residents write them at the end of an address's last line (the e-ME
+#: profile keeps a counter-typed address as lines: "Sham Shui Po, Kowloon").
+_REGION_SUFFIXES = (
+    ("new territories", "NT"),
+    ("kowloon", "KLN"),
+    ("hong kong island", "HK"),
+    ("hong kong", "HK"),
+    ("新界", "NT"),
+    ("九龍", "KLN"),
+    ("香港島", "HK"),
+    ("香港", "HK"),
+)
+
+
+def _split_region(locality: str) -> tuple[str, str]:
+    """``"Sham Shui Po, Kowloon"`` → ``("Sham Shui Po", "KLN")``: the region named at the end of
+    an address line, so a resident need not pick the region the profile already says (the
+    district alone, a region alone or no region known: ``(locality, "")`` or ``("", code)``)."""
+    text = locality.strip()
+    for name, code in _REGION_SUFFIXES:
+        if text.lower().endswith(name):
+            rest = text[: len(text) - len(name)].rstrip(" ,，、")
+            if rest or text.lower() == name:
+                return rest, code
+    return text, ""
 
 
 def from_claims(definition: Definition, claims: dict, release_id) -> dict[str, PrefillValue]:

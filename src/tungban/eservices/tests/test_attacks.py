@@ -399,7 +399,7 @@ def test_plain_prefill_digests_already_stored_are_rekeyed(resident, senior, cata
         "birthdate": {**draft.prefill["birthdate"], "digest": plain("1999-01-01")},  # no longer the answer
     }
     Application.objects.filter(pk=draft.pk).update(prefill=legacy)
-    import_module("tungban.eservices.migrations.0002_keyed_prefill_digests").rekey(apps, None)
+    import_module("tungban.eservices.migrations.0004_keyed_prefill_digests").rekey(apps, None)
     draft.refresh_from_db()
     assert draft.prefill["family_name"] == {**legacy["family_name"], "digest": catalogue.prefill_digest("CHAN")}
     assert draft.prefill["birthdate"]["digest"] == "" and draft.prefill["birthdate"]["status"] == "resident_edited"
