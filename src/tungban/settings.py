@@ -658,6 +658,11 @@ TUNGBAN_ESERVICES_HOLIDAYS = os.environ.get(
 #: whether loopback http endpoints are allowed (tests and the demo only; off in production).
 TUNGBAN_WEBHOOK_TIMEOUT = float(os.environ.get("TUNGBAN_WEBHOOK_TIMEOUT", "10"))
 TUNGBAN_WEBHOOK_ALLOW_LOCAL = _flag("TUNGBAN_WEBHOOK_ALLOW_LOCAL") or DEBUG
+#: Documents one post of the resident's pages may carry (a page's file fields, an answer to a
+#: request for information); the body of such a post is refused by its Content-Length above
+#: that many uploads and 1 MB of form fields, before anything reads it.
+TUNGBAN_ESERVICES_MAX_FILES = int(os.environ.get("TUNGBAN_ESERVICES_MAX_FILES", "5"))
+TUNGBAN_REQUEST_SIZE_LIMITS["/services/my/"] = TUNGBAN_ESERVICES_MAX_UPLOAD * TUNGBAN_ESERVICES_MAX_FILES + 1024 * 1024
 
 LOGGING = {
     "version": 1,

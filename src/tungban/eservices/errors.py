@@ -49,6 +49,9 @@ FileTypeRefused = DomainError.define(
     _("The file is not one of the accepted types (%(accepted)s): its content is %(found)s."),
     status=415,
 )
+TooManyFiles = DomainError.define(
+    "too_many_files", _("Send at most %(count)s documents at a time."), field="documents", status=422
+)
 FileEmpty = DomainError.define("file_empty", _("The file is empty."), status=422)
 AgeNotEligible = DomainError.define(
     "age_not_eligible", _("This service is for residents aged %(age)s or over."), status=422

@@ -58,7 +58,9 @@ def log_out(request) -> None:
 
 
 def current(request) -> tuple[Resident | None, str]:
-    """The logged-in resident and their pairwise ``sub`` at the portal, or ``(None, "")``."""
+    """The logged-in resident and their pairwise ``sub`` at the portal, or ``(None, "")``.
+    A page seen while logged in renews the login for :data:`IDLE_SECONDS` (the session is
+    saved again, as ``SESSION_SAVE_EVERY_REQUEST`` would do for this session only)."""
     data = request.session.get(SESSION_KEY)
     if not data:
         return None, ""
@@ -66,4 +68,5 @@ def current(request) -> tuple[Resident | None, str]:
     if resident is None or not resident.is_active:
         log_out(request)
         return None, ""
+    request.session.set_expiry(IDLE_SECONDS)  # an idle limit: each page moves the end on
     return resident, data["sub"]

@@ -227,8 +227,8 @@ class Application(ConcurrentTransitionMixin, models.Model):
     ``reference``: public, ``<DEPT>-XXXX-XXXXC`` (Crockford base-32, ``C`` a check character,
     :mod:`tungban.eservices.reference`). ``answers``: JSON, encrypted at rest. ``prefill``:
     ``{field: {"source": "claim"|"exchange", "ref": release record / consent artefact id,
-    "digest": SHA-256 hex of the value's canonical JSON, "status": "verified"|"resident_edited"}}``
-    (digests and ids only, never values). ``portal_sub``: the pairwise ``sub`` the e-services
+    "digest": keyed HMAC of the value's canonical JSON (``services.prefill_digest``), "status":
+    "verified"|"resident_edited"}}`` (digests and ids only, never values). ``portal_sub``: the pairwise ``sub`` the e-services
     portal received at login. ``first_approved_by``: the first of two approvers when the
     service needs a second approval. ``idempotency_key``: the client's key of the start
     request (one draft per key and resident).

@@ -6,6 +6,7 @@ e-licence's PDF copy. Thin: rules are in :mod:`tungban.eservices.services`."""
 from __future__ import annotations
 
 import functools
+import logging
 import secrets
 from urllib.parse import urlencode
 
@@ -32,6 +33,11 @@ from . import login, portal, services, web
 from .models import FINAL_STATES, OPEN_STATES, State
 
 CONSENT_SECONDS = 600
+
+#: States in which the resident waits for the department (the status page says what happens next).
+WAITING_STATES = (State.SUBMITTED, State.AWAITING_PAYMENT, State.PAID, State.IN_REVIEW)
+
+log = logging.getLogger(__name__)
 
 
 def _lang() -> str:
@@ -88,8 +94,14 @@ def login_start(request):
         return client.authorize_redirect(
             request, portal.redirect_uri(), scope=" ".join(scopes), ui_locales="zh-Hant" if _lang() == "zh" else "en"
         )
-    except (AuthlibBaseError, OSError) as exc:
-        return _error_page(request, _("tungban login is not available"), str(exc), status=502)
+    except (AuthlibBaseError, OSError) as exc:  # the library's text is for the log, not the page
+        log.warning("portal login could not start: %s", type(exc).__name__)
+        return _error_page(
+            request,
+            _("tungban login is not available"),
+            _("The login page cannot be reached now. Please try again in a few minutes."),
+            status=502,
+        )
 
 
 @require_http_methods(["GET"])
@@ -109,8 +121,18 @@ def login_callback(request):
     try:
         token = client.authorize_access_token(request)
         claims = dict(client.userinfo(token=token))
-    except (AuthlibBaseError, OSError) as exc:
-        return _error_page(request, _("The login did not complete"), str(exc), status=400)
+    except (AuthlibBaseError, OSError) as exc:  # a forged or replayed callback, an expired code
+        log.warning("portal login callback refused: %s", type(exc).__name__)
+        return _error_page(
+            request,
+            _("The login did not complete"),
+            _(
+                "This login could not be checked: it was started in another browser or tab, "
+                "or took too long. Nothing was shared. Please try again."
+            ),
+            status=400,
+            back=reverse("eservices:apply", args=[intent["service"]]) if intent.get("service") else None,
+        )
     id_sub = (token.get("userinfo") or {}).get("sub")
     if not claims.get("sub") or claims.get("sub") != id_sub:  # OIDC Core §5.3.2
         return _error_page(request, _("The login did not complete"), _("The identity did not match."), status=400)
@@ -132,7 +154,13 @@ def login_callback(request):
             idempotency_key=intent.get("key", ""),
         )
     except DomainError as exc:
-        return _error_page(request, _("The application could not start"), exc.message, status=exc.status)
+        return _error_page(
+            request,
+            _("The application could not start"),
+            exc.message,
+            status=exc.status,
+            back=reverse("eservices_catalogue:service", args=[slug]),
+        )
     return HttpResponseRedirect(reverse("eservices:page", args=[app.reference, app.page_reached or "start"]))
 
 
@@ -169,7 +197,7 @@ def apply(request, slug):
             "name": service.name_zh if _lang() == "zh" else service.name_en,
             "summary": service.description_zh if _lang() == "zh" else service.description_en,
             "department": service.department.name_zh if _lang() == "zh" else service.department.name_en,
-            "pages": [web.text(p, "title") for p in definition.pages],
+            "pages": [(web.text(p, "title"), bool(p.get("when"))) for p in definition.pages],
             "claims": claims,
             "drafts": drafts,
             "start_url": f"{reverse('eservices:login')}?{urlencode({'service': service.slug})}",
@@ -211,6 +239,14 @@ def _attachments_by_field(app) -> dict:
     return out
 
 
+def _as_posted(definition, spec, answers: dict, posted: dict) -> dict:
+    """The answers to show again on a page that was not saved: this page's fields exactly as
+    posted (a field the resident emptied stays empty beside its error, not refilled with the
+    saved or prefilled value); files keep the document already chosen; other pages' answers."""
+    mine = {n for n in spec.get("fields", []) if definition.fields.get(n, {}).get("kind") != "file"}
+    return {**{k: v for k, v in answers.items() if k not in mine}, **posted}
+
+
 @resident_required
 @require_http_methods(["GET", "POST"])
 def page(request, reference, page_id):
@@ -236,7 +272,7 @@ def page(request, reference, page_id):
                     services.check_size(definition.fields[name], upload.size)  # before reading it
                     uploads[name] = (upload.name, upload.read())
             if add_row:
-                answers = {**answers, **posted}
+                answers = _as_posted(definition, spec, answers, posted)
             else:
                 app, nxt = services.save_page(
                     app,
@@ -259,7 +295,7 @@ def page(request, reference, page_id):
             if exc.code.startswith("file_") and file_field:
                 errors[file_field] = str(exc.message)
             summary = str(exc.message)
-            answers = {**answers, **posted}
+            answers = _as_posted(definition, spec, answers, posted)
     ids = [p["id"] for p in definition.visible_pages(answers)]
     index = ids.index(spec["id"]) if spec["id"] in ids else 0
     context = {
@@ -379,6 +415,7 @@ def status(request, reference):
             if open_request
             else "",
             "can_withdraw": app.state in OPEN_STATES,
+            "waiting": app.state in WAITING_STATES,
             "final": app.state in FINAL_STATES,
             "is_draft": app.state == State.DRAFT,
             "submitted": request.GET.get("submitted") == "1",
@@ -392,9 +429,12 @@ def status(request, reference):
 def respond(request, reference):
     app = _application(request, reference)
     try:
-        for upload in request.FILES.getlist("documents"):
+        uploads = request.FILES.getlist("documents")
+        if len(uploads) > settings.TUNGBAN_ESERVICES_MAX_FILES:
+            raise services_errors.TooManyFiles(count=settings.TUNGBAN_ESERVICES_MAX_FILES)
+        for upload in uploads:
             services.check_size({}, upload.size)  # before reading it
-        documents = [(f.name, f.read()) for f in request.FILES.getlist("documents")]
+        documents = [(f.name, f.read()) for f in uploads]
         services.respond_to_information(app, request.resident, request.POST.get("answer", ""), documents)
     except DomainError as exc:
         return _error_page(
@@ -479,7 +519,10 @@ def consent(request, reference, consent_id):
         raise Http404 from None
     if found.resident_id != request.resident.pk:
         raise Http404
+    definition = services.Definition.of(app.form_version)
     page_id = request.GET.get("page") or request.POST.get("page") or "start"
+    if definition.page(page_id) is None:  # the resident's to tamper with: only a page of the form
+        page_id = "start"
     back = reverse("eservices:page", args=[app.reference, page_id])
     message = ""
     if request.method == "POST":
@@ -487,7 +530,6 @@ def consent(request, reference, consent_id):
             result = exchange.exchange(
                 org, consent_id=found.id, product_id=found.product_id, request_id=f"eservices-{secrets.token_hex(12)}"
             )
-            definition = services.Definition.of(app.form_version)
             values = services.from_product(definition, found.product_id, result["data"], found.id)
             services.add_prefill(app, request.resident, values)
             return HttpResponseRedirect(back)

@@ -37,6 +37,15 @@ def _bool(value: str | None):
     return {"true": True, "false": False}.get((value or "").strip().lower())
 
 
+def _count(raw: str | None) -> int:
+    """The rows a group's ``__rows`` says it posted: 1 when it is not a whole number (a
+    garbled or hostile post is read as one row, never a server error)."""
+    try:
+        return int((raw or "1").strip())
+    except ValueError:
+        return 1
+
+
 def _read(name: str, spec: dict, post, rows: int | None = None):
     kind = spec.get("kind")
     if kind == "address":
@@ -49,7 +58,7 @@ def _read(name: str, spec: dict, post, rows: int | None = None):
         return {k: v for k, v in value.items() if v} or None
     if kind == "group":
         items = []
-        count = rows if rows is not None else int(post.get(f"{name}__rows", "1") or 1)
+        count = rows if rows is not None else _count(post.get(f"{name}__rows"))
         for i in range(min(max(count, 0), MAX_GROUP_ROWS)):
             item = {}
             for sub, sub_spec in (spec.get("item") or {}).items():

@@ -55,7 +55,7 @@ from .lifecycle import (
     submit,
     withdraw,
 )
-from .prefill import PrefillValue, claims_of, from_claims, from_product, products_of
+from .prefill import PrefillValue, claims_of, from_claims, from_product, prefill_digest, products_of
 
 __all__ = [
     "signature",
@@ -74,6 +74,7 @@ __all__ = [
     "from_claims",
     "from_product",
     "products_of",
+    "prefill_digest",
     "applications_of",
     "approve",
     "assign",

@@ -108,6 +108,9 @@ def definition_digest(schema: dict, layout: dict) -> str:
     return digest({"schema": schema, "layout": layout})
 
 
+#: The parts of the ``address`` kind, as the page labels them (``eservices/_field.html``).
+ADDRESS_PARTS = {"lines": _("Address line %(n)s"), "district": _("District"), "region": _("Region")}
+
 # --- messages (both languages are rendered from the same gettext msgids) ---
 MESSAGES = {
     "required": _("%(label)s: this answer is needed."),
@@ -175,9 +178,17 @@ class Definition:
         return spec
 
     def label(self, path: str, lang: str) -> str:
+        """The label of a field path in ``lang`` (``"en"``/``"zh"``; a part of an address or a
+        group's item is named with its whole: "Residential address – Region"), in the active
+        translation for the address parts' names."""
+        parts = path.split(".")
+        whole = self.fields.get(parts[0], {})
+        if len(parts) > 1 and whole.get("kind") == "address" and parts[1] in ADDRESS_PARTS:
+            n = int(parts[2]) + 1 if len(parts) > 2 and parts[2].isdigit() else 1
+            part = str(ADDRESS_PARTS[parts[1]] % {"n": n}) if parts[1] == "lines" else str(ADDRESS_PARTS[parts[1]])
+            return f"{whole.get(f'label_{lang}') or whole.get('label_en') or parts[0]} – {part}"
         spec = self.field_spec(path)
         text = spec.get(f"label_{lang}") or spec.get("label_en") or path
-        parts = path.split(".")
         if len(parts) > 2 and parts[1].isdigit():  # an item of a repeatable group
             group = self.fields.get(parts[0], {})
             prefix = group.get(f"label_{lang}") or parts[0]

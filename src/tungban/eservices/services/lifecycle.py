@@ -44,7 +44,7 @@ from ..signals import application_changed
 from . import attachments as files
 from . import forms as engine
 from .calendar import add_working_days
-from .prefill import PrefillValue
+from .prefill import PrefillValue, prefill_digest
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +178,7 @@ def _provenance(app: Application, answers: dict) -> dict:
     the one released (digest) is ``resident_edited``, never ``verified`` again."""
     out = {}
     for field, record in (app.prefill or {}).items():
-        same = field in answers and engine.digest(answers[field]) == record["digest"]
+        same = field in answers and prefill_digest(answers[field]) == record["digest"]
         status = PREFILL_VERIFIED if same and record["status"] == PREFILL_VERIFIED else PREFILL_EDITED
         out[field] = {**record, "status": status}
     return out
@@ -200,7 +200,7 @@ def _prefilled(definition: engine.Definition, values: dict[str, PrefillValue]) -
         record[field] = {
             "source": item.source,
             "ref": str(item.ref),
-            "digest": engine.digest(value),
+            "digest": prefill_digest(value),
             "status": PREFILL_VERIFIED,
         }
     return answers, record

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .forms import Definition
+from tungban.core import fields as crypto
+
+from .forms import Definition, canonical_json
 
 #: OIDC address region names the forms' ``address`` kind knows (the WSD product's regions).
 _REGIONS = {"HK": "HK", "HONG KONG": "HK", "KLN": "KLN", "KOWLOON": "KLN", "NT": "NT", "NEW TERRITORIES": "NT"}
@@ -22,6 +24,16 @@ class PrefillValue:
     value: object
     source: str
     ref: str
+
+
+def prefill_digest(value) -> str:
+    """The digest kept of a released value to tell later whether the resident changed it:
+    HMAC-SHA256 (RFC 2104, 128 bits) of its canonical JSON under the platform's look-up key
+    (:func:`tungban.core.fields.lookup_hash`), 32 hex digits. Keyed because the values are
+    guessable (a date of birth has ~36 500 candidates, an HKID number or a phone number at
+    most ~10⁹): a plain SHA-256 stored beside the application would give them back to
+    anyone who reads the table."""
+    return crypto.lookup_hash(canonical_json(value).decode())
 
 
 def claims_of(definition: Definition) -> list[str]:
@@ -51,11 +63,41 @@ def _address_from_claim(value) -> dict | None:
     lines = [line.strip() for line in str(value.get("street_address", "")).split("\n") if line.strip()]
     if not lines and value.get("formatted"):
         lines = [value["formatted"]]
-    out = {"lines": lines[:3], "district": str(value.get("locality", "")).strip()}
+    district = str(value.get("locality", "")).strip()
     region = _REGIONS.get(str(value.get("region", "")).strip().upper())
+    if not region:
+        district, region = _split_region(district)
+    out = {"lines": lines[:3], "district": district}
     if region:
         out["region"] = region
     return {k: v for k, v in out.items() if v}
+
+
+#: Region names as residents write them at the end of an address's last line (the e-ME
+#: profile keeps a counter-typed address as lines: "Sham Shui Po, Kowloon").
+_REGION_SUFFIXES = (
+    ("new territories", "NT"),
+    ("kowloon", "KLN"),
+    ("hong kong island", "HK"),
+    ("hong kong", "HK"),
+    ("新界", "NT"),
+    ("九龍", "KLN"),
+    ("香港島", "HK"),
+    ("香港", "HK"),
+)
+
+
+def _split_region(locality: str) -> tuple[str, str]:
+    """``"Sham Shui Po, Kowloon"`` → ``("Sham Shui Po", "KLN")``: the region named at the end of
+    an address line, so a resident need not pick the region the profile already says (the
+    district alone, a region alone or no region known: ``(locality, "")`` or ``("", code)``)."""
+    text = locality.strip()
+    for name, code in _REGION_SUFFIXES:
+        if text.lower().endswith(name):
+            rest = text[: len(text) - len(name)].rstrip(" ,，、")
+            if rest or text.lower() == name:
+                return rest, code
+    return text, ""
 
 
 def from_claims(definition: Definition, claims: dict, release_id) -> dict[str, PrefillValue]:

@@ -26,3 +26,15 @@ def swd_approver(db):
     from tungban.eservices.tests.helpers import department_user
 
     return department_user("swd-approver", "SWD", "approver")
+
+
+@pytest.fixture
+def portal_client(client, resident, catalogue):
+    """A browser logged in to the e-services portal as ``resident`` (the session set directly;
+    the login itself is the e2e tests')."""
+    from tungban.eservices import login
+
+    session = client.session
+    session[login.SESSION_KEY] = {"resident": str(resident.public_id), "sub": "sub-for-tests"}
+    session.save()
+    return client

@@ -129,7 +129,7 @@ def test_premises_address_from_the_water_supplies_department_then_signed(
     record_row = ExchangeRecord.objects.get(product_id=WSD, outcome="delivered")
     assert str(record_row.consent_id) == record["ref"]
     assert record_row.consumer_id == portal.ORGANISATION_ID
-    assert record["digest"] == services.digest(app.get_answers()["premises_address"])
+    assert record["digest"] == services.prefill_digest(app.get_answers()["premises_address"])
 
     # The rest of the form: a repeatable group, the report, the declaration.
     web.check("input[name=premises_use][value=commercial]")

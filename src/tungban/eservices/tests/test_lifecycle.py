@@ -44,7 +44,7 @@ def test_start_records_prefill_sources_and_is_idempotent(catalogue, senior_servi
     assert app.get_answers()["hkid"] == resident.hkid  # canonical form
     record = app.prefill["hkid"]
     assert record["source"] == "claim" and record["ref"] == "release-1" and record["status"] == "verified"
-    assert record["digest"] == s.digest(resident.hkid)
+    assert record["digest"] == s.prefill_digest(resident.hkid)
     assert "A1" not in str(app.prefill)  # digests and ids only, never the values
     assert app.draft_expires_at > timezone.now() + dt.timedelta(days=29)
     assert [e.action for e in app.events.all()] == ["started"]

@@ -9,17 +9,8 @@ import re
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from tungban.eservices import login
 from tungban.eservices.models import Application, Attachment, Service, State
 from tungban.eservices.tests.helpers import PDF, PNG
-
-
-@pytest.fixture
-def portal_client(client, resident, catalogue):
-    session = client.session
-    session[login.SESSION_KEY] = {"resident": str(resident.public_id), "sub": "sub-for-tests"}
-    session.save()
-    return client
 
 
 @pytest.fixture

@@ -81,6 +81,7 @@ class Command(BaseCommand):
         self.stdout.write(f"  Platform:             {issuer}/")
         self.stdout.write(f"  Registration counter: {issuer}/staff/")
         self.stdout.write(f"  The app (phone):      {issuer}/app/")
+        self.stdout.write(f"  e-Services:           {issuer}/services/  (apply: README step 10)")
         self.stdout.write(f"  Sample service:       {service_url}/")
         self.stdout.write(
             "  Data providers:       " + ", ".join(f"{d} http://127.0.0.1:{p}" for d, p in PROVIDER_PORTS.items())
