@@ -35,10 +35,11 @@ Timed:
    submitted / wall time of the phase; p50/p99 of each request.
 2. **Officer actions** on every submitted application: assign (submitted -> in review) and
    approve (-> approved; the e-licence is issued right after the commit, as the foundation
-   does), by ``--concurrency`` threads. The officers' JSON API is another branch's (es-staff),
-   so they go **through ``tungban.eservices.services`` in this process** (``--officer-via
-   services``, the only value for now); :class:`ServicesOfficer` is the one class to replace
-   with an HTTP client of ``/api/v1/eservices/applications/...`` when it lands.
+   does), by ``--concurrency`` threads. By default SWD's case system acts **through the
+   department API** over HTTP (:class:`ApiOfficer`: ``client_credentials`` with scope
+   ``eservices``, ``POST /api/v1/eservices/applications/<reference>/assign`` and ``…/approve``
+   with an ``Idempotency-Key``); ``--officer-via services`` acts through
+   ``tungban.eservices.services`` in this process instead (:class:`ServicesOfficer`).
 3. **Catalogue rendering**, with the whole catalogue loaded: ``--renders`` sequential GETs over
    one keep-alive connection per URL (after 3 untimed), pages and API, English and Chinese,
    a search, a filter, a deep page, one service with its form, and a conditional GET (304).
@@ -94,7 +95,12 @@ def parse_args(argv=None):
     p.add_argument("--renders", type=int, help="timed GETs per catalogue URL (default 100; quick 20)")
     p.add_argument("--workers", type=int, default=2, help="server processes")
     p.add_argument("--server", help="tungban serve's server (default: its own)")
-    p.add_argument("--officer-via", choices=["services"], default="services", help="how officers act")
+    p.add_argument(
+        "--officer-via",
+        choices=["api", "services"],
+        default="api",
+        help="how officers act: the department API over HTTP (default) or tungban.eservices.services in-process",
+    )
     p.add_argument("--output", type=Path, help="results JSON (default bench/results/eservices-<date>.json)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = p.parse_args(argv)
@@ -151,7 +157,16 @@ def write_catalogue(root: Path, services_total: int, forms_total: int) -> dict:
     for i in range(extra_forms):
         slug = f"bench-form-{i:04d}"
         (root / "forms" / slug).mkdir()
-        doc = {**template, "form": slug, "title_en": f"Synthetic form {i}", "title_zh": f"合成表格{i}"}
+        # A definition of its own (a $comment in the schema): the loader checks each distinct
+        # definition once, so identical copies would measure one check, not the catalogue's.
+        schema = {**template["schema"], "$comment": f"synthetic form {i}"}
+        doc = {
+            **template,
+            "form": slug,
+            "title_en": f"Synthetic form {i}",
+            "title_zh": f"合成表格{i}",
+            "schema": schema,
+        }
         (root / "forms" / slug / "v1.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     departments = [d["code"] for d in tomllib.loads((root / "departments.toml").read_text())["department"]]
     categories = list(CATEGORIES.items())
@@ -267,10 +282,53 @@ def submit_all(host: str, port: int, drafts: list[dict], concurrency: int) -> di
     return {**summary(latencies, wall, len(latencies)), "errors": errors}
 
 
+class ApiOfficer:
+    """SWD's case system acting through the department API over HTTP (the default): a client
+    registered with its own key (``private_key_jwt``, RFC 7523) and
+    ``webhooks.register_system``; a ``client_credentials`` token with scope ``eservices``
+    (``examples.data_user.DataUser``, reused until near expiry); ``POST
+    /api/v1/eservices/applications/<reference>/assign`` then ``…/approve``, each with an
+    ``Idempotency-Key``; one keep-alive session per thread."""
+
+    def __init__(self, issuer: str):
+        from tungban.eservices.tests.staffing import department_system
+
+        self.issuer = issuer
+        self.system = department_system(issuer, "SWD")
+        self.local = threading.local()
+
+    def _post(self, reference: str, action: str, body: dict | None) -> None:
+        import uuid
+
+        import requests
+
+        session = getattr(self.local, "session", None) or requests.Session()
+        self.local.session = session
+        resp = session.post(
+            f"{self.issuer}/api/v1/eservices/applications/{reference}/{action}",
+            json=body,
+            headers={"Authorization": f"Bearer {self.system.token()}", "Idempotency-Key": f'"{uuid.uuid4()}"'},
+            timeout=60,
+        )
+        if resp.status_code != 200:
+            raise RuntimeError(f"HTTP {resp.status_code} {resp.text[:80]}")
+
+    def assign(self, reference: str) -> None:
+        self._post(reference, "assign", None)
+
+    def approve(self, reference: str) -> None:
+        self._post(reference, "approve", {"en": "OK", "zh": "批准"})
+
+    def done(self) -> None:
+        session = getattr(self.local, "session", None)
+        if session is not None:
+            session.close()
+
+
 class ServicesOfficer:
     """An SWD officer and approver acting through :mod:`tungban.eservices.services` (in this
-    process, one database connection per thread). Replace with an HTTP client of the officers'
-    API (same two methods) when it exists."""
+    process, one database connection per thread): ``--officer-via services``, the alternative
+    that leaves HTTP and token checks out."""
 
     def __init__(self):
         from tungban.eservices.tests.helpers import department_user
@@ -443,8 +501,12 @@ def run(args, tmp: Path) -> dict:
         t0 = time.perf_counter()
         counts = services.load_catalogue(tmp / "catalogue")
         notes["catalogue_load_s"] = round(time.perf_counter() - t0, 2)
+        t0 = time.perf_counter()
+        again = services.load_catalogue(tmp / "catalogue")  # idempotent: nothing to add or check
+        notes["catalogue_reload_s"] = round(time.perf_counter() - t0, 2)
         result["catalogue"] = {
             **counts,
+            "versions_added_again": again["versions_added"],
             "services_in_database": Service.objects.count(),
             "forms_in_database": Form.objects.count(),
             "source": "generated synthetic catalogue files (plus the shipped ones) loaded by services.load_catalogue",
@@ -452,13 +514,14 @@ def run(args, tmp: Path) -> dict:
         print(
             f"Catalogue: {result['catalogue']['services_in_database']} services, "
             f"{result['catalogue']['forms_in_database']} forms, {counts['departments']} departments "
-            f"(files written in {notes['catalogue_files_s']} s, loaded in {notes['catalogue_load_s']} s)",
+            f"(files written in {notes['catalogue_files_s']} s, loaded in {notes['catalogue_load_s']} s, "
+            f"loaded again unchanged in {notes['catalogue_reload_s']} s)",
             flush=True,
         )
 
         t0 = time.perf_counter()
         drafts = seed_drafts(args.applications)
-        officer = ServicesOfficer()
+        officer = ApiOfficer(f"http://{host}:{port}") if args.officer_via == "api" else ServicesOfficer()
         notes["seed_drafts_s"] = round(time.perf_counter() - t0, 2)
         print(f"Seeded {len(drafts)} complete drafts with portal sessions in {notes['seed_drafts_s']} s", flush=True)
         connections.close_all()
@@ -489,6 +552,7 @@ def run(args, tmp: Path) -> dict:
                 and result["catalogue"]["forms_in_database"] == written["forms"]
             ),
             "renders_ok": all(r["status"] in (200, 304) for r in result["renders"]),
+            "catalogue_reload_idempotent": result["catalogue"]["versions_added_again"] == 0,
         }
     finally:
         if server is not None:

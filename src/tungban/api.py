@@ -23,6 +23,7 @@ from tungban.core.faults import api_exception_response
 from tungban.credentials import errors as credentials_errors
 from tungban.credentials.api import router as credentials_router
 from tungban.eservices import errors as eservices_errors
+from tungban.eservices.api_app import router as eservices_app_router
 from tungban.eservices.api_catalogue import router as eservices_catalogue_router
 from tungban.eservices.api_departments import router as eservices_departments_router
 from tungban.exchange import errors as exchange_errors
@@ -111,6 +112,7 @@ api.add_router("/credentials/", credentials_router)
 api.add_router("/miniapps/", miniapps_router)
 api.add_router("/notify/", notify_router)
 api.add_router("/eservices/catalogue/", eservices_catalogue_router)
+api.add_router("/eservices/app/", eservices_app_router)
 api.add_router("/eservices/", eservices_departments_router)
 
 

@@ -231,6 +231,24 @@ ACT_KEY = "Required: a retry with the same key and body answers what the first c
 
 
 @router.post(
+    "/applications/{reference}/assign",
+    response={200: ApplicationOut, **ERRORS},
+    auth=bearer,
+    summary="Take an application into review (assigned to the system)",
+)
+@idempotent(caller=caller, required=True, description=ACT_KEY)
+def assign(request, reference: str):
+    """A queued application (``submitted``, ``paid``) → ``in_review``, assigned to the
+    system's service account; one already in review or waiting for information is reassigned
+    to it. Errors: ``transition_not_allowed`` (409: decided), ``application_unknown`` (404),
+    idempotency errors."""
+    system = request.auth
+    app = _case(request, reference)
+    services.assign(app, system.user, via=system.client.client_id)
+    return _out(services.get_application(app.reference))
+
+
+@router.post(
     "/applications/{reference}/request-information",
     response={200: ApplicationOut, **ERRORS},
     auth=bearer,

@@ -21,3 +21,18 @@ class EservicesConfig(AppConfig):
         retention.register(self.label, services.purge_expired, own_transactions=True)
         # The department systems' scope (client_credentials with private_key_jwt only).
         scopes.register(SCOPE, _("Process a department's e-services applications"), key_only=True, app=self.label)
+
+        from tungban.wallet import cards as panel_cards
+
+        from . import cards
+
+        panel_cards.register(
+            "eservices.applications",
+            _("My e-services applications"),
+            load=cards.applications_card,
+            description=_(
+                "Drafts you can continue, applications waiting for information from you, "
+                "the others in progress and the e-licences issued."
+            ),
+            app=self.label,
+        )

@@ -378,6 +378,7 @@ def unbind(request):
 class CardItemOut(Schema):
     label: str
     value: str
+    href: str = Field("", description="A page on the platform (a path) that continues the item, or empty")
 
 
 class CardSourceOut(Schema):

@@ -15,7 +15,9 @@ registers its kinds in its ``AppConfig.ready()``::
 * ``load(resident) -> dict``: the card's content in the request's language::
 
       {"state": "ok" | "empty" | "consent_needed" | "unavailable",
-       "items": [{"label": str, "value": str}],            # what the card shows
+       "items": [{"label": str, "value": str,              # what the card shows
+                  "href": str}],                           # optional: a page on the platform
+                                                           # (a path; anything else is dropped)
        "sources": [{"department": str, "product": str,     # where each item came from
                     "fetched_at": ISO 8601 datetime}],
        "message": str}                                      # for the other states

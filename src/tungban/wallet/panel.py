@@ -48,6 +48,15 @@ def choose(resident: Resident, kinds: list[str]) -> list[str]:
     return kinds
 
 
+def _item(item: dict) -> dict:
+    """A card's item as the app gets it: ``href`` kept only when it is a path on the platform
+    (``/…``, not ``//host``), so that a card can link nowhere else."""
+    href = str(item.get("href") or "")
+    if not href.startswith("/") or href.startswith("//") or "\\" in href:
+        href = ""
+    return {"label": str(item.get("label", "")), "value": str(item.get("value", "")), "href": href}
+
+
 def _load(kind: cards.CardKind, resident: Resident) -> dict:
     try:
         content = dict(kind.load(resident))
@@ -60,7 +69,7 @@ def _load(kind: cards.CardKind, resident: Resident) -> dict:
         "kind": kind.id,
         "label": str(kind.label),
         "state": content["state"],
-        "items": list(content.get("items", [])),
+        "items": [_item(i) for i in content.get("items", [])],
         "sources": list(content.get("sources", [])),
         "message": str(content.get("message", "")),
         "action": str(content.get("action", "")) if kind.act is not None else "",

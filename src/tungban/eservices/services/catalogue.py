@@ -206,9 +206,15 @@ FORM_FORMAT = {
 }
 
 
+_format_validators: dict[int, Draft202012Validator] = {}
+
+
 def _problems(data, fmt: dict, where: str) -> list[str]:
     out = []
-    for error in sorted(Draft202012Validator(fmt).iter_errors(data), key=lambda e: list(e.absolute_path)):
+    validator = _format_validators.get(id(fmt))
+    if validator is None:  # the formats are this module's constants: one validator each
+        validator = _format_validators[id(fmt)] = Draft202012Validator(fmt)
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
         path = ".".join(str(p) for p in error.absolute_path) or "(top)"
         out.append(f"{where}: {path}: {error.message}")
     return out
@@ -230,10 +236,21 @@ def _read_json(path: Path, root: Path, problems: list[str]) -> dict | None:
         return None
 
 
-def read_catalogue(root: Path) -> tuple[list[dict], list[dict], list[dict], list[str]]:
+def read_catalogue(
+    root: Path, stored: dict[tuple[str, int], str] | None = None, forms_stored: set[str] | None = None
+) -> tuple[list[dict], list[dict], list[dict], list[str]]:
     """Read and check every file under ``root``: ``(departments, services, form versions,
     problems)``; each problem names the file and the field (``services/swd/x.toml: name_zh:
-    ...``). No database access."""
+    ...``). Each form version gets its ``digest`` (:func:`~.forms.definition_digest`).
+
+    A form version's definition is checked (:func:`~.forms.check_definition`, the costly part)
+    once: not again when ``stored`` (``{(form, number): digest}`` of the versions in the
+    database) has it with the same digest (it was checked when it was loaded), and once per
+    distinct definition in the files. ``forms_stored``: the forms in the database a service may
+    name without a file. Without either, everything is checked; no database access."""
+    stored = stored or {}
+    forms_stored = forms_stored or set()
+    checked: dict[str, list[str]] = {}
     root = Path(root)
     problems: list[str] = []
     departments: list[dict] = []
@@ -263,10 +280,14 @@ def read_catalogue(root: Path) -> tuple[list[dict], list[dict], list[dict], list
                 found.append(f"{rel}: form: {data['form']!r} is not its folder's name {path.parent.name!r}")
             if f"v{data['version']}.json" != path.name:
                 found.append(f"{rel}: version: {data['version']} does not match the file name {path.name}")
-            found += [f"{rel}: {p}" for p in form_engine.check_definition(data["schema"], data["layout"])]
+            digest = form_engine.definition_digest(data["schema"], data["layout"])
+            if stored.get((data["form"], data["version"])) != digest:
+                if digest not in checked:
+                    checked[digest] = form_engine.check_definition(data["schema"], data["layout"])
+                found += [f"{rel}: {p}" for p in checked[digest]]
         problems += found
         if not found:
-            versions.append({**data, "source_path": rel})
+            versions.append({**data, "source_path": rel, "digest": digest})
 
     services: list[dict] = []
     known_forms = {v["form"] for v in versions}
@@ -283,7 +304,7 @@ def read_catalogue(root: Path) -> tuple[list[dict], list[dict], list[dict], list
             if path.parent.name != data["department"].lower():
                 found.append(f"{rel}: department: {data['department']!r} is not its folder's {path.parent.name!r}")
             if data.get("form") and data["form"] not in known_forms:
-                if not Form.objects.filter(slug=data["form"]).exists():
+                if data["form"] not in forms_stored:
                     found.append(f"{rel}: form: {data['form']!r} has no version under forms/")
         problems += found
         if not found:
@@ -315,6 +336,32 @@ def _check_licences(services: list[dict]) -> list[str]:
     return problems
 
 
+#: Rows per INSERT/UPDATE statement of the loader.
+BATCH = 500
+
+
+def _upsert(model, key: str, rows: dict[str, dict]) -> None:
+    """Make ``model``'s rows ``{key value: {field: value}}`` as given, in bulk: one read of those
+    that exist, ``bulk_create`` of the new ones, ``bulk_update`` of those whose fields differ
+    (only the fields given; rows not given are left alone). Caller's transaction."""
+    if not rows:
+        return
+    existing = {getattr(o, key): o for o in model.objects.filter(**{f"{key}__in": list(rows)})}
+    fields = sorted({f for values in rows.values() for f in values})
+    changed = []
+    for k, values in rows.items():
+        obj = existing.get(k)
+        if obj is None:
+            continue
+        if any(getattr(obj, f) != v for f, v in values.items()):
+            for f, v in values.items():
+                setattr(obj, f, v)
+            changed.append(obj)
+    model.objects.bulk_create([model(**{key: k}, **v) for k, v in rows.items() if k not in existing], batch_size=BATCH)
+    if changed:
+        model.objects.bulk_update(changed, fields, batch_size=BATCH)
+
+
 @transaction.atomic
 def load_catalogue(path: str | Path | None = None) -> dict[str, int]:
     """Load the catalogue under ``path`` (default: the one shipped, :data:`DEFAULT_ROOT`):
@@ -328,85 +375,92 @@ def load_catalogue(path: str | Path | None = None) -> dict[str, int]:
         changed.
     """
     root = Path(path) if path else DEFAULT_ROOT
-    departments, services, versions, problems = read_catalogue(root)
+    # What exists, read in bulk: versions (to skip re-checking published ones), forms, departments, services.
+    stored = {(f, n): d for f, n, d in FormVersion.objects.values_list("form__slug", "number", "digest")}
+    forms = {f.slug: f for f in Form.objects.all()}
+    departments, services, versions, problems = read_catalogue(root, stored, set(forms))
     problems += _check_licences(services)
     if problems:
         raise errors.CatalogueInvalid(problems="; ".join(problems[:5]), details={"problems": problems})
+    for v in versions:
+        known = stored.get((v["form"], v["version"]))
+        if known is not None and known != v["digest"]:
+            raise errors.FormVersionChanged(form=v["form"], number=v["version"], field=v["source_path"])
 
-    for d in departments:
-        Department.objects.update_or_create(
-            code=d["code"],
-            defaults={
+    _upsert(
+        Department,
+        "code",
+        {
+            d["code"]: {
                 "name_en": d["name_en"],
                 "name_zh": d["name_zh"],
                 "website": d.get("website", ""),
                 "issuer_id": d.get("issuer", ""),
                 "organisation_id": d.get("organisation", ""),
                 "source_path": d["source_path"],
-            },
+            }
+            for d in departments
+        },
+    )
+    titles = {}
+    for v in sorted(versions, key=lambda v: (v["form"], v["version"])):  # the newest version's titles
+        titles[v["form"]] = {"title_en": v["title_en"], "title_zh": v["title_zh"]}
+    _upsert(Form, "slug", titles)
+    forms = {f.slug: f for f in Form.objects.all()}
+    new_versions = [
+        FormVersion(
+            form=forms[v["form"]],
+            number=v["version"],
+            schema=v["schema"],
+            layout=v["layout"],
+            digest=v["digest"],
+            source_path=v["source_path"],
         )
+        for v in sorted(versions, key=lambda v: (v["form"], v["version"]))
+        if (v["form"], v["version"]) not in stored
+    ]
+    FormVersion.objects.bulk_create(new_versions, batch_size=BATCH)
 
-    added = 0
-    for v in sorted(versions, key=lambda v: (v["form"], v["version"])):
-        form, _ = Form.objects.update_or_create(
-            slug=v["form"], defaults={"title_en": v["title_en"], "title_zh": v["title_zh"]}
-        )
-        digest = form_engine.definition_digest(v["schema"], v["layout"])
-        existing = FormVersion.objects.filter(form=form, number=v["version"]).first()
-        if existing is None:
-            FormVersion.objects.create(
-                form=form,
-                number=v["version"],
-                schema=v["schema"],
-                layout=v["layout"],
-                digest=digest,
-                source_path=v["source_path"],
-            )
-            added += 1
-        elif existing.digest != digest:
-            raise errors.FormVersionChanged(form=form.slug, number=v["version"], field=v["source_path"])
-
+    rows = {}
     for s in services:
         cb = s.get("cross_boundary", {})
         licence = s.get("licence", {})
-        Service.objects.update_or_create(
-            slug=s["slug"],
-            defaults={
-                "department_id": s["department"],
-                "name_en": s["name_en"],
-                "name_zh": s["name_zh"],
-                "summary_en": s["summary_en"],
-                "summary_zh": s["summary_zh"],
-                "description_en": s.get("description_en", ""),
-                "description_zh": s.get("description_zh", ""),
-                "eligibility_en": s.get("eligibility_en", ""),
-                "eligibility_zh": s.get("eligibility_zh", ""),
-                "documents": s.get("documents", []),
-                "category": s["category"],
-                "channels": s.get("channels", []),
-                "fee_items": [{"amount_cents": None, **item} for item in s.get("fee_items", [])],
-                "pledge_working_days": s.get("pledge_working_days"),
-                "credential_type": licence.get("credential_type", ""),
-                "licence_inputs": licence.get("inputs", {}),
-                "identity_login": s.get("identity_login", Requirement.ALLOWED),
-                "corpid": s.get("corpid", Requirement.NO),
-                "signature": s.get("signature", Requirement.NO),
-                "gba_cities": cb.get("gba_cities", []),
-                "kiosk": cb.get("kiosk", False),
-                "second_approval": s.get("second_approval", False),
-                "online": s.get("online", False),
-                "external_url": s.get("external_url", ""),
-                "form": Form.objects.get(slug=s["form"]) if s.get("form") else None,
-                "draft_ttl_days": s.get("draft_ttl_days", 30),
-                "listed": s.get("listed", True),
-                "source_path": s["source_path"],
-                "source_digest": s["source_digest"],
-            },
-        )
+        rows[s["slug"]] = {
+            "department_id": s["department"],
+            "name_en": s["name_en"],
+            "name_zh": s["name_zh"],
+            "summary_en": s["summary_en"],
+            "summary_zh": s["summary_zh"],
+            "description_en": s.get("description_en", ""),
+            "description_zh": s.get("description_zh", ""),
+            "eligibility_en": s.get("eligibility_en", ""),
+            "eligibility_zh": s.get("eligibility_zh", ""),
+            "documents": s.get("documents", []),
+            "category": s["category"],
+            "channels": s.get("channels", []),
+            "fee_items": [{"amount_cents": None, **item} for item in s.get("fee_items", [])],
+            "pledge_working_days": s.get("pledge_working_days"),
+            "credential_type": licence.get("credential_type", ""),
+            "licence_inputs": licence.get("inputs", {}),
+            "identity_login": s.get("identity_login", Requirement.ALLOWED),
+            "corpid": s.get("corpid", Requirement.NO),
+            "signature": s.get("signature", Requirement.NO),
+            "gba_cities": cb.get("gba_cities", []),
+            "kiosk": cb.get("kiosk", False),
+            "second_approval": s.get("second_approval", False),
+            "online": s.get("online", False),
+            "external_url": s.get("external_url", ""),
+            "form_id": forms[s["form"]].pk if s.get("form") else None,
+            "draft_ttl_days": s.get("draft_ttl_days", 30),
+            "listed": s.get("listed", True),
+            "source_path": s["source_path"],
+            "source_digest": s["source_digest"],
+        }
+    _upsert(Service, "slug", rows)
     browse.record_revision()  # the catalogue API's ETags change with it
     return {
         "departments": len(departments),
         "services": len(services),
         "forms": len({v["form"] for v in versions}),
-        "versions_added": added,
+        "versions_added": len(new_versions),
     }

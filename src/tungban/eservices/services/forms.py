@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import functools
 import hashlib
 import json
 import re
@@ -38,7 +39,6 @@ from dataclasses import dataclass
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import SchemaError
 
 from tungban.identity import errors as identity_errors
 from tungban.identity import hkid as hkid_rules
@@ -359,6 +359,14 @@ def _normalise(answers: dict, fields: dict) -> dict:
     return out
 
 
+@functools.cache
+def _meta_validator() -> Draft202012Validator:
+    """The 2020-12 meta-schema's validator, built once per process (what
+    ``Draft202012Validator.check_schema`` builds on every call; its reference resolution is
+    then reused: about half the time of a check, measured on the catalogue loader)."""
+    return Draft202012Validator(Draft202012Validator.META_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
 def check_definition(schema: dict, layout: dict) -> list[str]:
     """Problems of a form definition (the loader refuses a version with any): the schema is
     not draft 2020-12 or not valid; a page lists an unknown field or a field twice; a schema
@@ -367,10 +375,9 @@ def check_definition(schema: dict, layout: dict) -> list[str]:
     problems: list[str] = []
     if schema.get("$schema") != "https://json-schema.org/draft/2020-12/schema":
         problems.append("schema.$schema: must be https://json-schema.org/draft/2020-12/schema")
-    try:
-        Draft202012Validator.check_schema(schema)
-    except SchemaError as exc:
-        problems.append(f"schema: {exc.message}")
+    error = next(_meta_validator().iter_errors(schema), None)  # as check_schema: the first error
+    if error is not None:
+        problems.append(f"schema: {error.message}")
     props = set(schema.get("properties", {}))
     fields = layout.get("fields", {})
     seen: list[str] = []

@@ -96,3 +96,30 @@ def test_the_command_prints_problems_and_fails(catalogue, tmp_path, capsys):
     assert "services/swd/broken.toml" in capsys.readouterr().err
     call_command("load_catalogue")
     assert "0 new versions" in capsys.readouterr().out
+
+
+def test_each_definition_is_checked_once_and_changes_are_written_in_bulk(catalogue, tmp_path, monkeypatch):
+    """Loading again checks no published definition (they were checked when loaded); a changed
+    service file updates that service; a new version is checked once and added."""
+    from tungban.eservices.services import forms
+
+    calls = []
+    real = forms.check_definition
+    monkeypatch.setattr(forms, "check_definition", lambda s, lay: calls.append(1) or real(s, lay))
+    root = _copy(tmp_path)
+    services.load_catalogue(root)
+    assert calls == []
+    path = root / "services" / "swd" / "senior-citizen-card.toml"
+    path.write_text(path.read_text().replace('name_en = "Senior Citizen Card application"', 'name_en = "Senior card"'))
+    folder = root / "forms" / "swd-senior-citizen-card"
+    doc = json.loads((folder / "v1.json").read_text())
+    doc["version"] = 2
+    (folder / "v2.json").write_text(json.dumps(doc))
+    other = Service.objects.get(slug="temporary-hawker-licence")
+    assert services.load_catalogue(root)["versions_added"] == 1
+    assert calls == [1]  # v2 only
+    assert Service.objects.get(slug="senior-citizen-card").name_en == "Senior card"
+    assert Service.objects.get(slug="temporary-hawker-licence").source_digest == other.source_digest
+    assert FormVersion.objects.get(form__slug="swd-senior-citizen-card", number=2).digest == forms.definition_digest(
+        doc["schema"], doc["layout"]
+    )

@@ -264,3 +264,18 @@ def test_the_openapi_document_describes_the_catalogue(client):
     assert {"catalogue_filter_unknown", "catalogue_query_too_long", "service_unknown"} <= {
         c["code"] for c in tag["x-error-codes"]
     }
+
+
+def test_corpid_has_one_chinese_term_the_seeds_one():
+    """CorpID is 「數碼企業身份」 (the seed: 「數碼企業身份」平台) everywhere, never 企業數碼身份."""
+    from pathlib import Path
+
+    from django.utils import translation
+
+    import tungban
+
+    with translation.override("zh-hant"):
+        assert translation.gettext("CorpID") == "數碼企業身份"
+    root = Path(tungban.__file__).resolve().parent
+    texts = [root / "locale/zh_Hant/LC_MESSAGES/django.po", *root.rglob("*.html"), *root.rglob("*.toml")]
+    assert [str(p) for p in texts if "企業數碼身份" in p.read_text(encoding="utf-8")] == []

@@ -21,22 +21,9 @@ from joserfc.jwk import ECKey
 from examples.data_user import DataUser
 from tungban.eservices.models import ApplicationEvent, DeliveryState, State, WebhookDelivery
 from tungban.eservices.services import webhooks
-from tungban.eservices.tests.staffing import submitted_senior_cards
+from tungban.eservices.tests.staffing import department_system, submitted_senior_cards
 from tungban.oidc import services as oidc
 from tungban.testing.factories import login_staff
-
-
-def department_system(issuer_url: str, department: str) -> DataUser:
-    key = ECKey.generate_key("P-256", {"alg": "ES256"}, auto_kid=True)
-    client, _secret = oidc.register_client(
-        client_id=f"{department.lower()}-cases",
-        name_en=f"{department} case system",
-        name_zh=f"{department} 個案系統",
-        redirect_uris=[f"https://{department.lower()}.example/cb"],
-        jwks={"keys": [key.as_dict(private=False)]},
-    )
-    webhooks.register_system(department, client)
-    return DataUser(issuer_url, client.client_id, key.as_dict(private=True), scope="eservices")
 
 
 @pytest.fixture
@@ -315,3 +302,22 @@ def test_register_department_system_command(catalogue):
     client.refresh_from_db()
     assert "eservices" in client.allowed_scopes
     assert client.eservices_system.department_id == "FSD" and not client.eservices_system.user.is_staff
+
+
+def test_taking_into_review_then_approving(swd_system, fehd_system, resident):
+    """The officer's two steps a department system takes (bench/eservices.py's default): assign
+    (submitted -> in review, to the system's account), then approve; idempotent; another
+    department's system learns nothing."""
+    (a,) = submitted_senior_cards(resident, 1)
+    path = f"/applications/{a.reference}/assign"
+    assert call(fehd_system, "POST", path, key="as-0000001").json()["error"] == "application_unknown"
+    first = call(swd_system, "POST", path, key="as-0000002")
+    again = call(swd_system, "POST", path, key="as-0000002")
+    assert first.status_code == 200, first.text
+    assert again.headers.get("Idempotent-Replayed") == "true" and again.json() == first.json()
+    assert first.json()["state"] == "in_review" and first.json()["assigned_to"] == "system:swd-cases"
+    assert ApplicationEvent.objects.filter(application=a, action="review_started").count() == 1
+    ok = call(swd_system, "POST", f"/applications/{a.reference}/approve", {"en": "OK", "zh": "批准"}, key="ap-0000009")
+    assert ok.status_code == 200 and ok.json()["state"] in ("approved", "licence_issued")
+    late = call(swd_system, "POST", path, key="as-0000003")
+    assert late.status_code == 409 and late.json()["error"] == "transition_not_allowed"

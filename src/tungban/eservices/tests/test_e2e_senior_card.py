@@ -2,10 +2,11 @@
 in to the e-services portal with the app (the platform's authorization page, approved in the
 web app with a passkey), starts the Senior Citizen Card application, sees the form
 pre-filled from the e-ME fields they approved (marked with their source), uploads a photo,
-checks and submits; an SWD officer asks for more information (through ``services``: the
-officers' pages are es-staff's branch), the message reaches the app's inbox, the resident
-answers on the status page; an SWD approver approves; the e-licence appears in the
-resident's app and 認證易 (/verify) says it is valid. axe-core finds nothing on the portal's
+checks and submits; an SWD officer logs in to the workbench (password and TOTP), finds the
+case in the queue and asks for more information on the case page, the message reaches the
+app's inbox, the resident answers on the status page; the officer finds the answer in the
+queue "in review" and approves on the case page; the e-licence appears in the resident's app
+and 認證易 (/verify) says it is valid. axe-core finds nothing on the portal's
 pages, in English and in Chinese (second test), at phone width.
 """
 
@@ -21,6 +22,7 @@ from tungban.credentials.models import Credential
 from tungban.eservices import login, portal, services
 from tungban.eservices.models import Application, Service, State
 from tungban.eservices.tests.helpers import PNG, department_user, jpeg_bytes
+from tungban.eservices.tests.staffing import approve_on_page, open_case_from_queue, request_information_on_page
 from tungban.testing.a11y import assert_no_violations
 from tungban.testing.browser import (
     TIMEOUT,
@@ -30,7 +32,7 @@ from tungban.testing.browser import (
     code_shown,
     decide_in_app,
 )
-from tungban.testing.factories import make_resident
+from tungban.testing.factories import make_resident, staff_login_page
 from tungban.wallet import services as wallet
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -57,8 +59,7 @@ def _context(browser, lang="en", **kw):
 def test_senior_citizen_card_from_login_to_verified_licence(portal_ready, officer, e2e_browser, tmp_path):
     issuer = portal_ready
     resident = make_resident(officer)  # born 1960: 65 or over
-    officer_swd = department_user("swd-officer-e2e", "SWD", "officer")
-    approver_swd = department_user("swd-approver-e2e", "SWD", "approver")
+    officer_swd = department_user("swd-approver-e2e", "SWD", "approver")  # may decide as well as ask
 
     # 1. The resident's phone: the web app, bound with a passkey.
     phone_ctx = _context(e2e_browser)
@@ -124,10 +125,17 @@ def test_senior_citizen_card_from_login_to_verified_licence(portal_ready, office
     web.wait_for_selector("#state[data-state=submitted]")
     assert_no_violations(web, "e-services: status (en)")
 
-    # 7. An SWD officer asks for more information; it reaches the app's inbox.
+    # 7. An SWD officer logs in to the workbench, finds the case in the queue of new
+    #    applications and asks for more information; it reaches the app's inbox.
     app.refresh_from_db()
-    services.request_information(
-        app, officer_swd, "Please upload a photo taken in the last six months.", "請上載最近六個月內拍攝的相片。"
+    desk_ctx = _context(e2e_browser)
+    desk = desk_ctx.new_page()
+    desk.on("pageerror", lambda exc: errors.append(str(exc)))
+    staff_login_page(desk, issuer, officer_swd, "/staff/eservices/SWD/")
+    open_case_from_queue(desk, issuer, "SWD", app.reference)
+    assert desk.get_attribute("#case-state", "data-state") == "submitted"
+    request_information_on_page(
+        desk, "Please upload a photo taken in the last six months.", "請上載最近六個月內拍攝的相片。"
     )
     phone.bring_to_front()
     phone.goto(f"{issuer}/app/")
@@ -146,8 +154,13 @@ def test_senior_citizen_card_from_login_to_verified_licence(portal_ready, office
     web.click("#send-answer")
     web.wait_for_selector("#state[data-state=in_review]")
 
-    # 9. An SWD approver approves: the e-licence is issued into the app (and a PDF copy).
-    app = services.approve(Application.objects.get(pk=app.pk), approver_swd)
+    # 9. The officer finds the answer in the queue "in review" and approves on the case page:
+    #    the e-licence is issued into the app (and a PDF copy).
+    desk.bring_to_front()
+    open_case_from_queue(desk, issuer, "SWD", app.reference, queue="in_review")
+    assert "Here is a recent photo." in desk.text_content("#info-title + .card")
+    approve_on_page(desk)
+    app = Application.objects.get(pk=app.pk)
     assert app.state == State.LICENCE_ISSUED
     card = Credential.objects.get(pk=app.credential_id)
     assert card.holder_device_id is not None  # bound to the phone's key

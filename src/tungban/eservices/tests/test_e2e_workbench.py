@@ -12,7 +12,12 @@ from tungban.credentials import catalogue as credential_catalogue
 from tungban.eservices import services
 from tungban.eservices.models import ApplicationEvent, State
 from tungban.eservices.tests.helpers import department_user
-from tungban.eservices.tests.staffing import submitted_senior_cards
+from tungban.eservices.tests.staffing import (
+    approve_on_page,
+    open_case_from_queue,
+    request_information_on_page,
+    submitted_senior_cards,
+)
 from tungban.testing.a11y import assert_no_violations
 from tungban.testing.browser import TIMEOUT
 from tungban.testing.factories import make_resident, staff_login_page
@@ -59,17 +64,14 @@ def test_queue_request_information_then_approve(ready, officer, e2e_browser):
     page.wait_for_selector("#action-error")
     assert "Write the request in English and in Chinese." in page.text_content("#action-error")
     assert_no_violations(page, "case with an error (en)")
-    page.fill("#id_ri-text_en", "Please upload a photo taken in the last six months.")
-    page.fill("#id_ri-text_zh", "請上載最近六個月內拍攝的相片。")
-    page.click("#request-information")
-    page.wait_for_selector('#case-state[data-state="information_requested"]')
+    request_information_on_page(
+        page, "Please upload a photo taken in the last six months.", "請上載最近六個月內拍攝的相片。"
+    )
 
     services.respond_to_information(services.get_application(app.reference), resident, "Uploaded at the counter.")
-    page.goto(f"{issuer}/staff/eservices/SWD/?queue=in_review")
-    page.click(f'#queue tr[data-reference="{app.reference}"] a')
+    open_case_from_queue(page, issuer, "SWD", app.reference, queue="in_review")
     assert "Uploaded at the counter." in page.text_content("#info-title + .card")
-    page.click("#approve")
-    page.wait_for_selector('#case-state[data-state="licence_issued"]')
+    approve_on_page(page)
     assert ApplicationEvent.objects.filter(application__reference=app.reference, action="approved").count() == 1
     assert services.get_application(app.reference).state == State.LICENCE_ISSUED
     assert errors == []

@@ -73,8 +73,23 @@ def test_a_failing_card_is_unavailable_and_the_others_load(resident, test_kinds)
     panel.choose(resident, ["test.broken", "test.ok"])
     loaded = panel.panel(resident)["cards"]
     assert [(c["kind"], c["state"]) for c in loaded] == [("test.broken", "unavailable"), ("test.ok", "ok")]
-    assert loaded[1]["items"] == [{"label": "A", "value": "1"}]
+    assert loaded[1]["items"] == [{"label": "A", "value": "1", "href": ""}]
     assert loaded[0]["message"]
+
+
+def test_an_item_links_only_to_a_page_on_the_platform(resident):
+    hrefs = ["/services/my/X/", "https://elsewhere.example/", "//elsewhere.example/", "/\\elsewhere", "javascript:x"]
+    cards.register(
+        "test.links",
+        "Links",
+        load=lambda r: {"state": "ok", "items": [{"label": h, "value": "v", "href": h} for h in hrefs]},
+    )
+    try:
+        panel.choose(resident, ["test.links"])
+        (card,) = panel.panel(resident)["cards"]
+    finally:
+        cards.unregister("test.links")
+    assert [i["href"] for i in card["items"]] == ["/services/my/X/", "", "", "", ""]
 
 
 def test_the_api(issuer, resident, test_kinds, tmp_path):

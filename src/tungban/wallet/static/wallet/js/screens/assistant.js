@@ -19,7 +19,8 @@ function cardItem(card) {
   const headId = "panel-card-" + card.kind.replace(/\W/g, "-");
   const body = [];
   if (card.items.length) {
-    body.push(el("dl", { class: "fields compact" }, card.items.map((i) => el("div", {}, el("dt", { text: i.label }), el("dd", { text: i.value })))));
+    body.push(el("dl", { class: "fields compact" }, card.items.map((i) => el("div", {}, el("dt", { text: i.label }),
+      el("dd", {}, i.href ? el("a", { href: i.href, text: i.value }) : i.value)))));
   }
   if (card.message) body.push(el("p", { class: "hint card-message", text: card.message }));
   card.sources.forEach((s) => body.push(el("p", { class: "hint card-source", text: fmt(A.source, { department: s.department, product: s.product, time: dateTime(s.fetched_at) }) })));
