@@ -264,12 +264,20 @@ def page(request, reference, page_id):
     if request.method == "POST":
         posted = web.read_page(definition, spec, request.POST)
         add_row = request.POST.get("add_row") or None
+        # "Save and come back later" never validates (GOV.UK Forms, FormSG): the page is kept
+        # as typed, a refused document is not kept; "Continue" validates.
+        saving = request.POST.get("action") == "save" and not add_row
         try:
             uploads = {}
             for name in spec.get("fields", []):
                 upload = request.FILES.get(name)
                 if upload is not None and definition.fields[name].get("kind") == "file":
-                    services.check_size(definition.fields[name], upload.size)  # before reading it
+                    try:
+                        services.check_size(definition.fields[name], upload.size)  # before reading it
+                    except DomainError:
+                        if not saving:
+                            raise
+                        continue
                     uploads[name] = (upload.name, upload.read())
             if add_row:
                 answers = _as_posted(definition, spec, answers, posted)
@@ -281,8 +289,9 @@ def page(request, reference, page_id):
                     page=spec["id"],
                     uploads=uploads,
                     version_digest=request.POST.get("form_version", ""),
+                    validate=not saving,
                 )
-                if request.POST.get("action") == "save":
+                if saving:
                     return HttpResponseRedirect(reverse("eservices:status", args=[app.reference]) + "?saved=1")
                 target = reverse("eservices:page", args=[app.reference, nxt]) if nxt else None
                 return HttpResponseRedirect(target or reverse("eservices:check", args=[app.reference]))

@@ -1,4 +1,5 @@
-"""Demo data: staff (counter officer and supervisor, e-licence officer, admin), a population register, a resident, the sample online service,
+"""Demo data: staff (counter officer and supervisor, e-licence officer, admin; the first three
+also e-services department officers and approvers), a population register, a resident, the sample online service,
 and the exchange gateway's participants (three demo providers, the Transport Department as
 data user, a demo bank).
 
@@ -22,6 +23,8 @@ from tungban.counter import roles
 from tungban.counter import services as counter
 from tungban.credentials import catalogue as credential_types
 from tungban.credentials.models import Issuer
+from tungban.eservices import services as eservices
+from tungban.eservices.models import DepartmentOfficer
 from tungban.exchange import catalogue
 from tungban.exchange import services as exchange
 from tungban.exchange.constants import CDEG_SCOPE
@@ -66,6 +69,16 @@ DEMO_STAFF = [
     ("issuer", "e-licence issuing officer (every bundled issuer)", [], False),
     ("admin", "administrator (Django admin)", [], True),
 ]
+#: The demo's staff in the e-services workbench (``/staff/eservices/``, README step 10):
+#: username → [(department, role)]. ``officer`` takes applications and asks for more
+#: information; ``supervisor`` approves; the temporary hawker licence (FEHD) asks for a second
+#: approval by a different approver (its catalogue file: ``second_approval = true``), which
+#: ``issuer`` gives.
+DEMO_DEPARTMENT_ROLES = {
+    "officer": [("SWD", "officer"), ("FSD", "officer"), ("FEHD", "officer")],
+    "supervisor": [("SWD", "approver"), ("FSD", "approver"), ("FEHD", "approver")],
+    "issuer": [("FEHD", "approver")],
+}
 #: The demo bank's online banking as a FAPI 2.0 client (issue 13 item 22): PAR,
 #: private_key_jwt, DPoP, signed request objects; its private key goes to var/ only.
 DEMO_BANK_FAPI = {
@@ -157,6 +170,8 @@ def seed(var_dir=None, service_url: str = SAMPLE_SERVICE_URL) -> dict:
                 "gender": gender,
             },
         )
+    credential_types.register_bundled()
+    eservices.load_catalogue()  # idempotent: the departments the staff below belong to
     # Staff, one role each (issue 13 item 1), every one with a password and a TOTP second
     # factor (item 3): a counter officer, a counter supervisor (approves re-bindings), an
     # issuing-department officer (e-licences, issue #5) and an administrator (the Django
@@ -168,10 +183,16 @@ def seed(var_dir=None, service_url: str = SAMPLE_SERVICE_URL) -> dict:
         staff[username], otp = counter.provision_staff_user(
             username, password=password, groups=groups, superuser=superuser
         )
+        eservice_roles = DEMO_DEPARTMENT_ROLES.get(username, [])
+        for department, dept_role in eservice_roles:
+            DepartmentOfficer.objects.update_or_create(
+                user=staff[username], department_id=department, defaults={"role": dept_role}
+            )
+        if eservice_roles:
+            role += "; e-services " + ", ".join(f"{r} of {d}" for d, r in eservice_roles)
         out["staff"].append({"username": username, "role": role, "password": password, **otp})
     out["officer"] = out["staff"][0]
     officer = staff["officer"]
-    credential_types.register_bundled()
     for credential_issuer in Issuer.objects.all():
         credential_issuer.officers.add(staff["issuer"])
     demo = [

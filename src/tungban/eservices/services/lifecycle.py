@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import TransitionNotAllowed as FsmRefused
 
 from tungban.core import jobs
+from tungban.core.errors import DomainError
 from tungban.credentials import services as credential_services
 from tungban.identity import services as identity
 
@@ -300,15 +301,29 @@ def _invalid(problems: list[engine.FieldError]):
 
 
 def save_draft(
-    app: Application, resident, answers: dict, *, page: str | None = None, version_digest: str | None = None
+    app: Application,
+    resident,
+    answers: dict,
+    *,
+    page: str | None = None,
+    version_digest: str | None = None,
+    validate: bool = True,
 ) -> tuple[Application, str | None]:
     """Save ``answers`` into the draft: with ``page``, that page's fields are replaced (a field
     of the page left out is cleared) and only they are validated; without, every field given.
+
+    ``validate=False`` ("Save and come back later", with ``page``): the page's fields are kept
+    as typed, errors and all — saving a draft never validates, submitting does (GOV.UK Forms'
+    and FormSG's behaviour); only the page's own fields are taken, the resident stays on the
+    page (the returned page id is ``page``) and a changed prefilled value is recorded
+    ``resident_edited`` as on any save.
 
     :returns: the application and the next visible page's id (``None`` after the last page).
     :raises DomainError: ``application_unknown``, ``not_editable``, ``draft_expired``,
         ``stale_form_version``, ``form_invalid`` (``details.errors``; nothing is stored).
     """
+    if not validate and page is None:
+        raise ValueError("an unvalidated save is of one page")
     with transaction.atomic():
         app = _editable(app.reference, resident)
         _check_version(app, version_digest)
@@ -320,22 +335,22 @@ def save_draft(
                 raise errors.FormInvalid(details={"errors": []}, field="page")
             for name in spec.get("fields", []):
                 merged.pop(name, None)
-            answers = {k: v for k, v in answers.items() if k in spec.get("fields", [])} | {
-                k: v for k, v in answers.items() if k not in definition.fields
-            }
+            own = {k: v for k, v in answers.items() if k in spec.get("fields", [])}
+            answers = own if not validate else own | {k: v for k, v in answers.items() if k not in definition.fields}
         merged.update(answers)
         cleaned = definition.clean(merged)
-        problems = definition.validate(cleaned, page=page, attachments=attachment_ids(app))
-        if page is None:  # a whole save: only the fields given are checked now
-            problems = [p for p in problems if p.field.split(".")[0] in answers]
-        if problems:
-            raise _invalid(problems)
+        if validate:
+            problems = definition.validate(cleaned, page=page, attachments=attachment_ids(app))
+            if page is None:  # a whole save: only the fields given are checked now
+                problems = [p for p in problems if p.field.split(".")[0] in answers]
+            if problems:
+                raise _invalid(problems)
         if cleaned != app.get_answers():  # a signed declaration no longer matches the answers
             _drop_signed_declaration(app)
         app.set_answers(cleaned)
         app.prefill = _provenance(app, cleaned)
         app.draft_expires_at = _draft_expiry(app.service)
-        nxt = definition.next_page(page, cleaned) if page else None
+        nxt = definition.next_page(page, cleaned) if page and validate else None
         if nxt is not None:
             _, created = PageProgress.objects.get_or_create(
                 application=app, page=nxt["id"], defaults={"service": app.service, "form_version": app.form_version}
@@ -343,6 +358,8 @@ def save_draft(
             if created:
                 app.page_reached = nxt["id"]
         app.save(update_fields=["answers", "prefill", "draft_expires_at", "page_reached", "updated_at"])
+    if not validate:
+        return app, page
     return app, (nxt["id"] if nxt else None)
 
 
@@ -370,10 +387,15 @@ def save_page(
     page: str,
     uploads: dict[str, tuple[str, bytes]] | None = None,
     version_digest: str | None = None,
+    validate: bool = True,
 ) -> tuple[Application, str | None]:
     """One form page as posted: its documents (``uploads``: field → ``(filename, bytes)``)
     stored and chosen as the fields' answers, then :func:`save_draft` of the page, in one
     transaction: a refused page keeps no document (its files are deleted too).
+
+    ``validate=False`` ("Save and come back later"): the page is saved as typed
+    (:func:`save_draft`); a refused document (``file_*``) is not stored and its field keeps
+    the document chosen before, if any.
 
     :raises DomainError: as :func:`add_attachment` and :func:`save_draft`.
     """
@@ -383,10 +405,15 @@ def save_page(
             _check_version(get_application(app.reference, resident=resident), version_digest)
             answers = dict(answers)
             for field, (filename, data) in (uploads or {}).items():
-                doc = add_attachment(app, resident, field, filename, data)
+                try:
+                    doc = add_attachment(app, resident, field, filename, data)
+                except DomainError as exc:
+                    if validate or not exc.code.startswith("file_"):
+                        raise
+                    continue  # saving never validates: the refused file is simply not kept
                 stored.append(doc)
                 answers[field] = str(doc.id)
-            return save_draft(app, resident, answers, page=page, version_digest=version_digest)
+            return save_draft(app, resident, answers, page=page, version_digest=version_digest, validate=validate)
     except BaseException:
         files.delete_files(stored)
         raise

@@ -66,6 +66,10 @@ class Command(BaseCommand):
                 f"  e-Licences:         /staff/credentials/ (issue a Senior Citizen Card to {out['residents'][0]['name']} once the app is bound); verify at /verify/"
             )
             self.stdout.write(
+                "  e-Services:         /staff/eservices/ (officer: SWD, FSD, FEHD; supervisor approves;"
+                " issuer gives FEHD's second approval)"
+            )
+            self.stdout.write(
                 f"  Messages:           `tungban notify send td licence-expiry --hkid '{out['residents'][0]['hkid']}' --value plate='AB 1234' --value date=2027-03-01` (API key in {out['notify']['key_file']})"
             )
             self.stdout.write(
