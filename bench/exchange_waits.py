@@ -5,7 +5,8 @@ query of each active backend of that database) and ``pg_locks`` (locks not grant
 
     PYTHONPATH=src .venv/bin/python bench/exchange_waits.py DBNAME OUT.json --quick --concurrency 4,16
 
-DBNAME is dropped and created on 127.0.0.1:54329 (user postgres); the remaining arguments go
+DBNAME is dropped and created on 127.0.0.1:54329 (user postgres; another port with
+``BENCH_PG_PORT``, e.g. a cluster of default durability: fsync on); the remaining arguments go
 to ``bench/exchange.py``. Prints the mean number of backends per sample by (wait type, wait
 event, query): by Little's law, a row's mean divided by exchanges per second is the time an
 exchange spends in that wait (issue 15 round 3)."""
@@ -20,6 +21,7 @@ import time
 import psycopg
 
 db = sys.argv[1] if __name__ == "__main__" else ""
+PORT = os.environ.get("BENCH_PG_PORT", "54329")
 samples = collections.Counter()
 n = [0]
 stop = threading.Event()
@@ -44,7 +46,7 @@ def sched(pid):
 
 
 def sample():
-    c = psycopg.connect("postgres://postgres@127.0.0.1:54329/postgres", autocommit=True)
+    c = psycopg.connect(f"postgres://postgres@127.0.0.1:{PORT}/postgres", autocommit=True)
     p0 = {p: sched(p) for p in pids(c)}
     t0 = time.time()
     while not stop.is_set():
@@ -70,9 +72,9 @@ def sample():
 
 def main() -> None:
     out, extra = sys.argv[2], sys.argv[3:]
-    url = f"postgres://postgres@127.0.0.1:54329/{db}"
+    url = f"postgres://postgres@127.0.0.1:{PORT}/{db}"
     for sql in (f"drop database if exists {db}", f"create database {db}"):
-        subprocess.run(["psql", "-h", "127.0.0.1", "-p", "54329", "-U", "postgres", "-qc", sql], check=True)
+        subprocess.run(["psql", "-h", "127.0.0.1", "-p", PORT, "-U", "postgres", "-qc", sql], check=True)
     p = subprocess.Popen(
         [sys.executable, "bench/exchange.py", "--database-url", url, "--output", out, *extra],
         stdout=subprocess.PIPE,

@@ -33,9 +33,18 @@ _kept: contextvars.ContextVar[list | None] = contextvars.ContextVar("tungban_one
 
 
 @contextlib.contextmanager
-def joined() -> Iterator[None]:
+def joined(*, commit: bool = False) -> Iterator[None]:
     """Keep :func:`write`'s statements to be sent with the next :func:`fetchone` (or at the
     block's end), on PostgreSQL, inside the caller's ``transaction.atomic()``.
+
+    ``commit=True`` (issue 15, seventh round) says the block is the last thing its
+    transaction does: when that transaction is the outermost ``atomic()`` block (no savepoint,
+    not marked for rollback) on psycopg 3, the writes kept at the block's end are sent with the
+    transaction's ``COMMIT`` in one round trip (:func:`_send_kept_and_commit`), and the
+    transaction is committed when the block ends. The ``atomic()`` block's own commit then
+    finds the connection idle and sends nothing (psycopg's ``commit()`` on an idle connection);
+    its ``on_commit`` callbacks run as before, after the commit. Anywhere else (nested in
+    another block, a savepoint, a test's transaction, SQLite) it is the same as without.
 
     :raises RuntimeError: outside an atomic block."""
     if not connection.in_atomic_block:
@@ -46,9 +55,26 @@ def joined() -> Iterator[None]:
     token = _kept.set([])
     try:
         yield
-        _send_kept()
+        if commit and _kept.get() and _commits_here():
+            _send_kept_and_commit()
+        else:
+            _send_kept()
     finally:
         _kept.reset(token)
+
+
+def _commits_here() -> bool:
+    """Whether the transaction open on the connection is the outermost ``atomic()`` block's,
+    with nothing asking for a rollback, on a psycopg 3 connection that has pipeline mode."""
+    if len(connection.atomic_blocks) != 1 or connection.savepoint_ids or connection.needs_rollback:
+        return False
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3  # PostgreSQL only
+
+    if connection.connection is None or not is_psycopg3:
+        return False
+    import psycopg
+
+    return psycopg.capabilities.has_pipeline()
 
 
 def _take() -> tuple[str, list]:
@@ -72,6 +98,23 @@ def _send_kept() -> None:
     prefix, params = _take()
     with connection.cursor() as cursor:
         cursor.execute(prefix + last_sql, [*params, *last_params])
+
+
+def _send_kept_and_commit() -> None:
+    """Send the kept writes as one statement, then ``COMMIT``, in one round trip: psycopg's
+    pipeline mode (libpq pipeline mode, PostgreSQL protocol "extended query" messages with a
+    single ``Sync``): Parse/Bind/Execute of the statement (prepared as any other), of
+    ``COMMIT``, then ``Sync``. PostgreSQL skips every message after an error until the
+    ``Sync`` (protocol 55.2.4, pipelining), so a failed write never reaches the ``COMMIT``: the
+    error is raised (as Django's database error) and the transaction stays open in its failed
+    state for the ``atomic()`` block to roll back. A failing ``COMMIT`` (a deferred constraint)
+    raises the same way, the transaction already rolled back by the server."""
+    kept = _kept.get()
+    last_sql, last_params = kept.pop()
+    prefix, params = _take()
+    with connection.cursor() as cursor, connection.wrap_database_errors, connection.connection.pipeline():
+        cursor.execute(prefix + last_sql, [*params, *last_params])
+        cursor.cursor.execute("COMMIT", prepare=False)  # as psycopg's commit() sends it: never prepared
 
 
 def write(sql: str, params: list) -> None:

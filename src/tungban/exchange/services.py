@@ -655,10 +655,16 @@ class _Attempt:
         """Write the attempt ``in_flight`` with its log entry, and take one of the consent's
         uses (unless :attr:`holds_use`), before the provider is asked: inside the caller's
         transaction, with ``consent`` locked and found active by the caller (:func:`_open`),
-        so it all commits at once."""
+        so it all commits at once — here, when that transaction is the outermost one
+        (:func:`tungban.core.onestatement.joined` with ``commit``): nothing may follow it in
+        the transaction."""
         if not transaction.get_connection().in_atomic_block:
             raise RuntimeError("an attempt begins inside the transaction that locked its consent")
-        with onestatement.joined():  # the use, the attempt and its leaf: one statement (issue 15)
+        # The use, the attempt and its leaf: one statement (issue 15), sent with the
+        # transaction's COMMIT when this is the outermost transaction (seventh round: one round
+        # trip, and the consent's row lock held one round trip less). The last thing the
+        # transaction does (:func:`_open` returns): it is committed when this returns.
+        with onestatement.joined(commit=True):
             self._begin(consent)
 
     def _begin(self, consent: Consent) -> None:
@@ -678,7 +684,8 @@ class _Attempt:
             request_id=self.request_id,
         )
         hotsql.insert(row)
-        self.tickets.append(ledger_log.queue_record(ATTEMPT_LEDGER_KIND, str(row.id), attempt_log_body(row)))
+        # kept: a write of the block too (its id not read back), so that the three go with the COMMIT
+        self.tickets.append(ledger_log.queue_record(ATTEMPT_LEDGER_KIND, str(row.id), attempt_log_body(row), kept=True))
         self.row = row
 
     def _complete(self, locked: Consent | None, state: str, reason: str = "") -> None:

@@ -35,8 +35,9 @@ pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="leave
 #: the request id each a round trip of their own; the consent's re-lock before the
 #: delivery's write). Now 11: the data user (1), the idempotency key's claim and its lock (3),
 #: the attempt's transaction (BEGIN, the read, the write, COMMIT) and the delivery's (BEGIN,
-#: the writes with the consent's re-lock, COMMIT).
-MAX_ROUND_TRIPS = 11
+#: the writes with the consent's re-lock, COMMIT). Round 7: 10, the attempt's write sent with
+#: its transaction's COMMIT (one round trip).
+MAX_ROUND_TRIPS = 10
 
 
 @pytest.mark.django_db(transaction=True)
