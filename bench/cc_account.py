@@ -31,6 +31,14 @@ A/B in alternation with the peer in between. Run from the checkout::
     .venv/bin/python bench/cc_account.py --variant base= --variant t4=threads:4 --no-peer
     .venv/bin/python bench/cc_account.py --variant rt2=extra:--runtime-threads,2
 
+``--switch-stacks DIR`` records, for each timed run, the call stacks at which the server's
+threads leave the CPU (``perf record -e sched:sched_switch -g``): which waits (the tokio
+thread's ``epoll_wait``, psycopg's ``poll``, the GIL's ``futex``, the blocking pool's
+channel) make its context switches (issue 15, seventh round)::
+
+    .venv/bin/python bench/cc_account.py --no-peer --rounds 1 --switch-stacks /tmp/sw
+    perf report -i /tmp/sw/tungban-0.data --stdio --no-children --sort sym -g caller,0.5,callee
+
 A variant is ``NAME=`` followed by comma-separated ``threads:N``, ``workers:N``, ``env:K=V``
 or ``extra:ARG`` items (``extra:--runtime-threads,2`` passes two arguments).
 
@@ -233,13 +241,21 @@ def account(system: oidc.System, pg: oidc.Postgres, dbname: str, args, tmp: Path
 
     cpu0, stat0, sw_server0, sw_pg0 = snapshot()
     rusage0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    recorder = None
+    recorder = switch_recorder = None
     pg_pids = [pg.pid, *oidc.children_of(pg.pid)]
     if args.perf:
         args.perf.mkdir(parents=True, exist_ok=True)
         data = args.perf / f"{system.name}-{len(list(args.perf.glob(system.name + '-*.data')))}.data"
         recorder = subprocess.Popen(
             ["perf", "record", "-g", "-F", "999", "-o", str(data), "-p", ",".join(map(str, server + pg_pids))],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    if args.switch_stacks:
+        args.switch_stacks.mkdir(parents=True, exist_ok=True)
+        data = args.switch_stacks / f"{system.name}-{len(list(args.switch_stacks.glob(system.name + '-*.data')))}.data"
+        switch_recorder = subprocess.Popen(
+            ["perf", "record", "-e", "sched:sched_switch", "-g", "-o", str(data), "-p", ",".join(map(str, server))],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -263,9 +279,10 @@ def account(system: oidc.System, pg: oidc.Postgres, dbname: str, args, tmp: Path
         out = oidc.run_wrk(script, url, args.connections, args.seconds, 2, env)
         wall = time.perf_counter() - t0
         timer.join()
-    if recorder is not None:
-        recorder.send_signal(signal.SIGINT)
-        recorder.wait(60)
+    for running in (recorder, switch_recorder):
+        if running is not None:
+            running.send_signal(signal.SIGINT)
+            running.wait(60)
     if tracer is not None:
         tracer.send_signal(signal.SIGINT)
         tracer.wait(60)
@@ -375,6 +392,12 @@ def main(argv=None) -> int:
         "--perf",
         type=Path,
         help="record each timed run with `perf record -g` of the server and PostgreSQL into this directory",
+    )
+    p.add_argument(
+        "--switch-stacks",
+        type=Path,
+        help="record where the server's threads leave the CPU (perf record -e sched:sched_switch -g) "
+        "into this directory; read with perf report --no-children --sort sym -g caller",
     )
     args = p.parse_args(argv)
     variants = [parse_variant(v) for v in (args.variant or ["tungban="])]
