@@ -6,6 +6,7 @@ is kept, a refused document is not, a changed prefilled value is ``resident_edit
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from tungban.eservices.models import Attachment, Service
 from tungban.eservices.services import PREFILL_EDITED, PREFILL_VERIFIED
@@ -51,7 +52,7 @@ def test_save_keeps_a_page_with_errors_and_says_until_when(portal_client, catalo
     assert app.prefill["given_name"]["status"] == PREFILL_EDITED  # the verified value was changed
     assert app.draft_expires_at is not None
     status = portal_client.get(response["Location"]).content.decode()
-    date = app.draft_expires_at.strftime("%Y-%m-%d")
+    date = timezone.localdate(app.draft_expires_at).isoformat()  # the page shows Hong Kong's date
     saved = "Your answers are saved." if lang == "en" else "已儲存"
     assert saved in status and date in status, status
 

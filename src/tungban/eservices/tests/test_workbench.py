@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
 from tungban.eservices import services
 from tungban.eservices.models import ApplicationEvent, InformationRequest, Service, State
@@ -50,12 +51,12 @@ def test_queues_search_and_pledge_timers(catalogue, resident, swd_officer, swd_a
     assert [x.reference for x in workbench.queue("SWD", "overdue", today=today)][0] == a.reference
     timer = workbench.pledge_timer(a, today)
     assert timer.overdue and timer.days_left == -calendar.working_days_between(a.pledge_due, today)
-    fresh = workbench.pledge_timer(a, a.submitted_at.date())
+    fresh = workbench.pledge_timer(a, timezone.localdate(a.submitted_at))  # Hong Kong's date, not UTC's
     assert fresh.days_left == Service.objects.get(slug="senior-citizen-card").pledge_working_days
 
     assert [x.reference for x in workbench.search("SWD", reference=a.reference)] == [a.reference]
     assert {x.reference for x in workbench.search("SWD", state=State.IN_REVIEW)} == {b.reference}
-    day = a.submitted_at.date()
+    day = timezone.localdate(a.submitted_at)
     assert len(workbench.search("SWD", submitted_from=day, submitted_to=day)) == 3
     assert workbench.search("SWD", submitted_to=day - dt.timedelta(days=1)) == []
     assert workbench.search("FEHD", reference=a.reference) == []
