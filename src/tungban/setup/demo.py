@@ -35,6 +35,7 @@ from tungban.miniapps import services as miniapps
 from tungban.notify import services as notify
 from tungban.oidc import services as oidc
 from tungban.oidc.constants import EME_SCOPES
+from tungban.payments import services as payments
 from tungban.signing.constants import SIGNING_SCOPE
 from tungban.wallet import services as wallet
 
@@ -171,6 +172,7 @@ def seed(var_dir=None, service_url: str = SAMPLE_SERVICE_URL) -> dict:
             },
         )
     credential_types.register_bundled()
+    payments.load_fees()  # idempotent: the fee schedule (issue 18)
     eservices.load_catalogue()  # idempotent: the departments the staff below belong to
     # Staff, one role each (issue 13 item 1), every one with a password and a TOTP second
     # factor (item 3): a counter officer, a counter supervisor (approves re-bindings), an

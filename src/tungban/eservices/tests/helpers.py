@@ -43,3 +43,30 @@ def fill_senior_card(services, app, resident, *, photo: bytes = PNG):
     services.save_draft(app, resident, {"photo": str(doc.id)}, page="documents")
     services.save_draft(app, resident, pages["declaration"], page="declaration")
     return app
+
+
+def pay(app, *, end_to_end_id: str = ""):
+    """Pay an application awaiting payment as a bank credit would (issue 18): its order made,
+    a credit transfer of the amount due recorded with the order's reference
+    (:func:`tungban.payments.services.record_credit`), then the purpose's fulfilment run (what the
+    worker's task does). Returns the application, ``paid``."""
+    from django.utils import timezone
+
+    from tungban.eservices.services import payment
+    from tungban.payments import services as payments
+
+    order = payment.ensure_order(app, app.resident)
+    payments.record_credit(
+        payments.CreditIn(
+            end_to_end_id=end_to_end_id or f"E2E-{order.reference}",
+            message_id="test-bank",
+            amount_cents=order.amount_cents,
+            value_date=timezone.localdate(),
+            booked_at=timezone.now(),
+            reference=order.reference,
+        ),
+        source="notification",
+    )
+    payments.fulfil(order)
+    app.refresh_from_db()
+    return app
