@@ -61,6 +61,8 @@ SAMPLE_SERVICE_SCOPES = [*EME_SCOPES, SIGNING_SCOPE, CDEG_SCOPE]
 DEMO_MINIAPP = Path(__file__).resolve().parents[3] / "examples" / "miniapps" / "library_card"
 #: The demo data providers of the exchange gateway (examples/providers), on loopback.
 PROVIDER_PORTS = {"wsd": 8201, "ird": 8202, "cr": 8203}
+#: The demo FPS participant bank (examples/bank; issue 18), on loopback: TUNGBAN_PAYMENTS_BANK_URL's port.
+BANK_PORT = 8301
 #: The sample service's department as a data user of the exchange gateway.
 SAMPLE_DATA_USER = {"id": "td", "name_en": "Transport Department", "name_zh": "運輸署"}
 #: The demo's staff: username, role (as printed), counter groups, superuser.
