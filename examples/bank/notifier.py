@@ -17,7 +17,7 @@ import time
 
 import requests
 
-from .ledger import Ledger, mask, now
+from .ledger import Ledger, mask
 
 log = logging.getLogger("demo-bank")
 
@@ -27,12 +27,12 @@ TIMEOUT = 5.0
 
 
 def body_of(transfer: dict) -> bytes:
-    """The notification of one booked transfer (its message id is the transfer's, so a resend
-    is the same message)."""
+    """The notification of one booked transfer: the same bytes every time it is sent (its
+    message id and time are the transfer's), so a resend is the same message."""
     amount = transfer["amount_cents"]
     message = {
         "message_id": transfer["message_id"],
-        "created_at": now().isoformat(),
+        "created_at": transfer["booked_at"],
         "transfers": [
             {
                 "end_to_end_id": transfer["end_to_end_id"],

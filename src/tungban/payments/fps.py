@@ -156,7 +156,9 @@ def parse_tlv(text: str, where: str = "") -> list[tuple[str, str]]:
         tag, length = text[i : i + 2], text[i + 2 : i + 4]
         name = f"{where}.{tag}" if where else tag
         if not (len(tag) == 2 and tag.isdigit() and len(length) == 2 and length.isdigit()):
-            raise FpsQrError("tlv_malformed", name if tag.isdigit() else where, f"no ID and length at position {i}")
+            raise FpsQrError(
+                "tlv_malformed", name if len(tag) == 2 and tag.isdigit() else where, f"no ID and length at position {i}"
+            )
         end = i + 4 + int(length)
         if end > len(text):
             raise FpsQrError("tlv_malformed", name, f"its value is shorter than its length {int(length)}")

@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 
 from django.urls import reverse
+from django.utils import timezone
 
 from tungban.core.errors import DomainError
 from tungban.payments import services as payments
-from tungban.payments.constants import OrderState
+from tungban.payments.constants import OPEN_STATES, OrderState
 from tungban.payments.models import PaymentOrder
 
 from .. import errors
@@ -79,9 +80,14 @@ def renew_order(app: Application, resident) -> PaymentOrder:
     when it can still be paid, or was. Two renewals at once make one order (same key)."""
     app = _awaiting(app, resident)
     found = payments.orders_for(PURPOSE, app.reference)
-    if found and found[0].state not in RENEWABLE:
+    if found and found[0].state not in RENEWABLE and not _lapsed(found[0]):
         return found[0]
     return _new_order(app, len(found) + 1)
+
+
+def _lapsed(order: PaymentOrder) -> bool:
+    """Past its expiry but not yet swept by ``expire_orders`` (the worker's periodic run)."""
+    return order.state in OPEN_STATES and order.expires_at <= timezone.now()
 
 
 def receive_payment(order: PaymentOrder) -> None:

@@ -63,12 +63,12 @@ def test_an_expired_request_is_renewed_once(portal_client, awaiting):
     first = payment.ensure_order(awaiting, awaiting.resident)
     assert payment.renew_order(awaiting, awaiting.resident) == first  # still payable: no new order
     PaymentOrder.objects.filter(pk=first.pk).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
-    payments.expire_orders()
-    html = portal_client.get(f"/services/my/{awaiting.reference}/").content.decode()
+    html = portal_client.get(f"/services/my/{awaiting.reference}/").content.decode()  # lapsed, not yet swept
     assert 'id="payment-expired"' in html and 'id="renew-payment"' in html
     answer = portal_client.post(f"/services/my/{awaiting.reference}/pay/renew")
     assert answer.status_code == 302
     portal_client.post(f"/services/my/{awaiting.reference}/pay/renew")  # a second press: the same new order
+    payments.expire_orders()
     orders = payments.orders_for(payment.PURPOSE, awaiting.reference)
     assert [o.state for o in orders] == [OrderState.AWAITING_TRANSFER, OrderState.EXPIRED]
     assert orders[0].idempotency_key == f"{awaiting.reference}:2"

@@ -128,7 +128,7 @@ def test_the_hawker_licence_fee_is_paid_by_fps_through_the_demo_bank(portal_read
     order = PaymentOrder.objects.get(purpose="eservices.application", purpose_ref=app.reference)
     assert order.state == OrderState.AWAITING_TRANSFER and order.amount_cents == 35000
     assert web.text_content("#payment-amount").strip() == "HK$350"
-    assert "Temporary hawker licence fee" in web.text_content("#payment-lines")
+    assert "Temporary hawker licence" in web.text_content("#payment-lines")
     assert web.get_attribute("#payment-reference", "data-reference") == order.reference
     assert web.get_attribute("#fps-qr", "src").startswith("data:image/svg+xml")
     assert web.get_attribute("#payment-expires time", "datetime").startswith(
