@@ -19,12 +19,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from examples.providers.launch import stop_process
+from examples.providers.launch import _healthy, stop_process  # the same /health wait and stop
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT = 15.0
@@ -33,15 +31,6 @@ _LISTENING = re.compile(r"^demo-bank listening on (http://\S+)$", re.MULTILINE)
 
 class BankStartError(RuntimeError):
     """The bank process died or did not answer ``/health`` in time."""
-
-
-def _healthy(base_url: str) -> bool:
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        with opener.open(f"{base_url}/health", timeout=1.0) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
 
 
 def start_bank(

@@ -28,6 +28,8 @@ from tungban.identity.models import Resident
 from .constants import (
     CURRENCY,
     FINISHED_STATES,
+    OPEN_STATES,
+    PAID_STATES,
     ActorKind,
     CreditSource,
     MatchStatus,
@@ -91,6 +93,10 @@ class FeeVersion(models.Model):
 
     def concession(self, code: str) -> dict | None:
         return next((c for c in self.concessions or [] if c.get("code") == code), None)
+
+
+#: States a credit transfer is applied in (money to an expired order is a late payment, applied).
+CREDITABLE = [*OPEN_STATES, OrderState.PARTIALLY_PAID, OrderState.EXPIRED]
 
 
 class PaymentOrder(ConcurrentTransitionMixin, models.Model):
@@ -181,47 +187,15 @@ class PaymentOrder(ConcurrentTransitionMixin, models.Model):
     def to_started(self):
         pass
 
-    @transition(
-        field=state,
-        source=[
-            OrderState.CREATED,
-            OrderState.AWAITING_TRANSFER,
-            OrderState.STARTED,
-            OrderState.PARTIALLY_PAID,
-            OrderState.EXPIRED,  # a late payment is still the payer's money, applied
-        ],
-        target=OrderState.SUCCESS,
-    )
+    @transition(field=state, source=CREDITABLE, target=OrderState.SUCCESS)
     def to_success(self):
         pass
 
-    @transition(
-        field=state,
-        source=[
-            OrderState.CREATED,
-            OrderState.AWAITING_TRANSFER,
-            OrderState.STARTED,
-            OrderState.PARTIALLY_PAID,
-            OrderState.EXPIRED,
-        ],
-        target=OrderState.PARTIALLY_PAID,
-    )
+    @transition(field=state, source=CREDITABLE, target=OrderState.PARTIALLY_PAID)
     def to_partially_paid(self):
         pass
 
-    @transition(
-        field=state,
-        source=[
-            OrderState.CREATED,
-            OrderState.AWAITING_TRANSFER,
-            OrderState.STARTED,
-            OrderState.PARTIALLY_PAID,
-            OrderState.EXPIRED,
-            OrderState.SUCCESS,  # a second payment of a paid order
-            OrderState.OVERPAID,
-        ],
-        target=OrderState.OVERPAID,
-    )
+    @transition(field=state, source=[*CREDITABLE, *PAID_STATES], target=OrderState.OVERPAID)  # paid twice too
     def to_overpaid(self):
         pass
 
@@ -229,19 +203,11 @@ class PaymentOrder(ConcurrentTransitionMixin, models.Model):
     def to_failed(self):
         pass
 
-    @transition(
-        field=state,
-        source=[OrderState.CREATED, OrderState.AWAITING_TRANSFER, OrderState.STARTED],
-        target=OrderState.CANCELLED,
-    )
+    @transition(field=state, source=list(OPEN_STATES), target=OrderState.CANCELLED)
     def to_cancelled(self):
         pass
 
-    @transition(
-        field=state,
-        source=[OrderState.CREATED, OrderState.AWAITING_TRANSFER, OrderState.STARTED],
-        target=OrderState.EXPIRED,
-    )
+    @transition(field=state, source=list(OPEN_STATES), target=OrderState.EXPIRED)
     def to_expired(self):
         pass
 
