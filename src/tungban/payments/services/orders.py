@@ -26,6 +26,7 @@ from .. import errors, fps, purposes
 from ..constants import CURRENCY, OPEN_STATES, PAID_STATES, ActorKind, Method, OrderState
 from ..models import PaymentEvent, PaymentOrder
 from ..reference import new_reference, normalise
+from ..signals import order_paid
 from .fees import current_fee
 
 log = logging.getLogger(__name__)
@@ -247,7 +248,8 @@ def expire_orders_scheduled(now: dt.datetime) -> dict[str, int]:
 def paid(order: PaymentOrder, kind: str, actor: str) -> None:
     """A locked order has just become paid: note when, cancel the other open orders for the
     same purpose (a renewal, the expired order paid late after all), queue its purpose's
-    fulfilment (in this transaction: both or neither)."""
+    fulfilment (in this transaction: both or neither); :data:`~tungban.payments.signals.order_paid`
+    is sent after the commit."""
     if order.paid_at is None:
         order.paid_at = timezone.now()
     siblings = (
@@ -260,6 +262,7 @@ def paid(order: PaymentOrder, kind: str, actor: str) -> None:
         _save(other)
     if order.fulfilled_at is None:
         jobs.enqueue(fulfil_task, str(order.pk))
+    transaction.on_commit(lambda: order_paid.send(sender=PaymentOrder, order=order), robust=True)
 
 
 def fulfil(order: PaymentOrder) -> PaymentOrder:

@@ -18,6 +18,7 @@ from tungban.core.errors import DomainError
 from tungban.payments import fps, purposes, reference, services
 from tungban.payments.constants import MatchStatus, OrderState
 from tungban.payments.models import BankMessage, CreditTransfer, PaymentOrder
+from tungban.payments.signals import order_paid
 
 pytestmark = pytest.mark.django_db
 
@@ -157,16 +158,24 @@ def test_the_dynamic_qr_code_carries_the_amount_and_the_reference():
 
 
 # --- money arriving ---
-def test_a_transfer_is_recorded_once_whatever_reports_it():
+def test_a_transfer_is_recorded_once_whatever_reports_it(django_capture_on_commit_callbacks):
     order = _order()
-    row, new = services.record_credit(_credit(order, 35000), source="notification")
+    told = []
+    order_paid.connect(lambda sender, order, **kw: told.append(order.reference), weak=False, dispatch_uid="t")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            row, new = services.record_credit(_credit(order, 35000), source="notification")
+            services.record_credit(_credit(order, 35000), source="camt054")
+    finally:
+        order_paid.disconnect(dispatch_uid="t")
+    assert told == [order.reference]  # once, after the commit
     assert new and row.match_status == MatchStatus.MATCHED and row.order == order
     order.refresh_from_db()
     assert (
         order.state == OrderState.SUCCESS and order.finished and order.paid_at and order.amount_received_cents == 35000
     )
     again, new = services.record_credit(_credit(order, 35000, message="STMT-1"), source="camt053")
-    assert not new and again.pk == row.pk and again.seen_in == ["notification", "camt053"]
+    assert not new and again.pk == row.pk and again.seen_in == ["notification", "camt054", "camt053"]
     order.refresh_from_db()
     assert order.amount_received_cents == 35000 and CreditTransfer.objects.count() == 1
     assert order.events.filter(to_state=OrderState.SUCCESS).count() == 1
