@@ -192,8 +192,7 @@ def write_catalogue(root: Path, services_total: int, forms_total: int) -> dict:
             "[[fee_items]]",
             'code = "fee"',
             'label_en = "Fee"',
-            'label_zh = "費用"',
-            f"amount_cents = {i * 100}",
+            'label_zh = "費用"',  # its amount would be the payments app's fee schedule (issue 18)
         ]
         if i % 5 == 0:
             lines += ["", "[cross_boundary]", 'gba_cities = ["Shenzhen", "Guangzhou"]', "kiosk = true"]

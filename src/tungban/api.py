@@ -36,6 +36,8 @@ from tungban.miniapps.api import router as miniapps_router
 from tungban.notify import errors as notify_errors
 from tungban.notify.api import router as notify_router
 from tungban.oidc import errors as oidc_errors
+from tungban.payments import errors as payments_errors
+from tungban.payments.api_bank import router as payments_bank_router
 from tungban.signing import errors as signing_errors
 from tungban.signing.api import router as signing_router
 from tungban.wallet import errors as wallet_errors
@@ -101,6 +103,12 @@ api = NinjaAPI(
                 "act on their department's applications and register signed webhooks (docs/integrators.md).",
                 eservices_errors,
             ),
+            tag(
+                "payments (banks)",
+                "e-Payment (issue 18): messages from FPS participant banks to the platform, signed with "
+                "HMAC-SHA256 under a shared secret (`Tungban-Signature: t=…,v1=…`): payment notifications.",
+                payments_errors,
+            ),
         ]
     },
 )
@@ -114,6 +122,7 @@ api.add_router("/notify/", notify_router)
 api.add_router("/eservices/catalogue/", eservices_catalogue_router)
 api.add_router("/eservices/app/", eservices_app_router)
 api.add_router("/eservices/", eservices_departments_router)
+api.add_router("/payments/bank/", payments_bank_router)
 
 
 @api.exception_handler(DomainError)

@@ -126,6 +126,7 @@ INSTALLED_APPS = [
     "tungban.credentials",
     "tungban.miniapps",
     "tungban.notify",
+    "tungban.payments",
     "tungban.counter",
     "tungban.eservices",
     "tungban.setup",
@@ -663,6 +664,28 @@ TUNGBAN_WEBHOOK_ALLOW_LOCAL = _flag("TUNGBAN_WEBHOOK_ALLOW_LOCAL") or DEBUG
 #: that many uploads and 1 MB of form fields, before anything reads it.
 TUNGBAN_ESERVICES_MAX_FILES = int(os.environ.get("TUNGBAN_ESERVICES_MAX_FILES", "5"))
 TUNGBAN_REQUEST_SIZE_LIMITS["/services/my/"] = TUNGBAN_ESERVICES_MAX_UPLOAD * TUNGBAN_ESERVICES_MAX_FILES + 1024 * 1024
+
+# e-Payment (issue 18; tungban.payments).
+#: The government's collection account as FPS knows it (the payee of every FPS QR code): the
+#: proxy type (``fps_id``, ``mobile`` or ``email``) and value, and optionally the receiving
+#: participant's 3-digit clearing code. The default is an e-mail address on the reserved
+#: ``.invalid`` domain (RFC 2606), which no bank can register, so a demo QR code scanned by a
+#: real banking app pays nobody.
+TUNGBAN_PAYMENTS_FPS_PROXY_TYPE = os.environ.get("TUNGBAN_PAYMENTS_FPS_PROXY_TYPE", "email")
+TUNGBAN_PAYMENTS_FPS_PROXY = os.environ.get("TUNGBAN_PAYMENTS_FPS_PROXY", "collect@tungban.invalid")
+TUNGBAN_PAYMENTS_FPS_CLEARING_CODE = os.environ.get("TUNGBAN_PAYMENTS_FPS_CLEARING_CODE", "")
+#: The payee's name (at most 25 characters) and city (at most 15) in the QR code (EMVCo IDs 59, 60).
+TUNGBAN_PAYMENTS_MERCHANT_NAME = os.environ.get("TUNGBAN_PAYMENTS_MERCHANT_NAME", "TUNGBAN DEMO GOVERNMENT")
+TUNGBAN_PAYMENTS_MERCHANT_CITY = os.environ.get("TUNGBAN_PAYMENTS_MERCHANT_CITY", "HONG KONG")
+#: Seconds an unpaid payment order stays payable (GOV.UK Pay: 90 minutes); then ``expired``.
+TUNGBAN_PAYMENTS_ORDER_TTL = int(os.environ.get("TUNGBAN_PAYMENTS_ORDER_TTL", str(90 * 60)))
+#: The demo FPS participant bank (examples/bank): its base URL (the payment page's "Pay with
+#: your bank app" link) and the shared secret of its signed payment notifications (HMAC-SHA256;
+#: generated at set-up in var/, never committed).
+TUNGBAN_PAYMENTS_BANK_URL = os.environ.get("TUNGBAN_PAYMENTS_BANK_URL", "http://127.0.0.1:8301").rstrip("/")
+TUNGBAN_PAYMENTS_BANK_SECRET = _generated(
+    "payments_bank_secret", "TUNGBAN_PAYMENTS_BANK_SECRET", lambda: secrets.token_urlsafe(32)
+)
 
 LOGGING = {
     "version": 1,

@@ -23,6 +23,7 @@ urlpatterns = [
     path("miniapps/", include("tungban.miniapps.urls")),
     path("services/", include("tungban.eservices.urls")),
     path("services/", include("tungban.eservices.urls_catalogue")),
+    path("pay/", include("tungban.payments.urls")),
     path("", include("tungban.credentials.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -19,6 +19,13 @@ router = Router(tags=["eservices"])
 APP_ERRORS = error_responses(401, 403)
 
 
+class PaymentDueOut(Schema):
+    amount: str = Field(description="The amount due, e.g. HK$350")
+    reference: str = Field(description="The bill reference (grouped in fours) the payer quotes")
+    expires_at: dt.datetime = Field(description="The payment request can be paid until then")
+    state: str = Field(description="The payment order's state (awaiting_transfer, success, expired, …)")
+
+
 class MyApplicationOut(Schema):
     reference: str
     service: str = Field(description="The service's name, in the request's language")
@@ -32,6 +39,9 @@ class MyApplicationOut(Schema):
     request: str = Field(description="The open information request's message, or empty")
     draft_expires_at: dt.datetime | None = Field(description="A draft is kept until then")
     credential_id: str = Field(description="The e-licence issued, or empty")
+    payment: PaymentDueOut | None = Field(
+        None, description="The payment the application awaits (state awaiting_payment), once requested"
+    )
     url: str = Field(description="The portal page that continues it (a path on the platform)")
 
 

@@ -3,7 +3,8 @@
 version's JSON Schema and layout, the departments and the categories.
 
 Every answer carries a strong ``ETag`` (RFC 9110 §8.8.3) made from the catalogue's revision
-(recorded when the files are loaded: the catalogue changes only then) and the query, and
+(recorded when the files are loaded: the catalogue changes only then) and the query — for one
+service, also its fees in force today (the payments app's fee schedule, issue 18) — and
 ``Cache-Control: public, max-age=60``; a request whose ``If-None-Match`` holds it is
 answered ``304 Not Modified`` with no body (RFC 9110 §13.1.2). Both languages are in every
 body (``*_en``/``*_zh``), so the representation does not vary with ``Accept-Language``.
@@ -15,24 +16,37 @@ Errors have the platform's shape (:class:`tungban.core.api.ErrorOut`): ``catalog
 
 from __future__ import annotations
 
+import json
+
 from django.http import HttpResponse, HttpResponseNotModified
 from django.urls import reverse
 from ninja import Field, Query, Router, Schema
 
 from tungban.core.api import error_responses
 
-from .services import browse
+from .services import browse, fees
 
 router = Router(tags=["eservices catalogue"])
 
 CACHE_CONTROL = "public, max-age=60"
 
 
+class ConcessionOut(Schema):
+    code: str
+    label_en: str
+    label_zh: str
+    amount_cents: int = Field(description="HK$ cents paid with this concession")
+
+
 class FeeItemOut(Schema):
     code: str
     label_en: str
     label_zh: str
-    amount_cents: int | None = Field(description="HK$ cents; null while the payments issue has not priced it")
+    amount_cents: int | None = Field(
+        description="HK$ cents in force today (the fee schedule, `tungban load_fees`); null when not priced today"
+    )
+    illustrative: bool = Field(False, description="true: a placeholder amount, not a gazetted figure")
+    concessions: list[ConcessionOut] = Field(default_factory=list)
 
 
 class ServiceSummaryOut(Schema):
@@ -179,7 +193,8 @@ def list_services(request, response: HttpResponse, filters: Query[ListFilters]):
 def get_service(request, response: HttpResponse, slug: str):
     """Errors: ``service_unknown`` (404; also for a withdrawn service)."""
     svc, version = browse.service(slug)
-    cached = _cached(request, response, "service", slug)
+    fee_rows = fees.fee_rows(svc)  # the fee schedule changes apart from the catalogue (and with the date)
+    cached = _cached(request, response, "service", slug, json.dumps(fee_rows, sort_keys=True, default=str))
     if cached is not None:
         return cached
     form = None
@@ -201,7 +216,10 @@ def get_service(request, response: HttpResponse, slug: str):
         "eligibility_en": svc.eligibility_en,
         "eligibility_zh": svc.eligibility_zh,
         "channels": svc.channels,
-        "fee_items": [{"amount_cents": None, **item} for item in svc.fee_items],
+        "fee_items": [
+            {k: row[k] for k in ("code", "label_en", "label_zh", "amount_cents", "illustrative", "concessions")}
+            for row in fee_rows
+        ],
         "documents": browse.documents(svc, version),
         "signature": svc.signature,
         "second_approval": svc.second_approval,

@@ -19,6 +19,15 @@ class EservicesConfig(AppConfig):
         from .services.webhooks import SCOPE
 
         retention.register(self.label, services.purge_expired, own_transactions=True)
+        # Paying an application's fees (issue 18): the payments app runs on_paid once an order is paid.
+        from tungban.payments import purposes
+
+        purposes.register(
+            services.payment.PURPOSE,
+            on_paid=services.payment.receive_payment,
+            describe=services.payment.describe_payment,
+            app=self.label,
+        )
         # The department systems' scope (client_credentials with private_key_jwt only).
         scopes.register(SCOPE, _("Process a department's e-services applications"), key_only=True, app=self.label)
 

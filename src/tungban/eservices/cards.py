@@ -22,8 +22,13 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from tungban.identity.models import Resident
+from tungban.payments import services as payments
+from tungban.payments.constants import OPEN_STATES as OPEN_ORDER_STATES
+from tungban.payments.constants import PAID_STATES as PAID_ORDER_STATES
+from tungban.payments.reference import grouped
 
 from .models import OPEN_STATES, Application, State
+from .services import payment
 
 #: The order groups are shown in (the resident's action first).
 NEEDS_INFORMATION, DRAFT, OPEN, ISSUED = "information", "draft", "open", "issued"
@@ -62,6 +67,8 @@ def summaries(resident: Resident) -> list[dict]:
           "request": the open information request's message or "",
           "draft_expires_at": datetime | None,                          # drafts only
           "credential_id": the e-licence's id or "",
+          "payment": None | {"amount": "HK$350", "reference": "TB12 …", "expires_at": datetime,
+                             "state": the order's state},             # awaiting payment only
           "url": the portal page that continues it (a path)}]
 
     Expired drafts not yet swept (:func:`~.services.lifecycle.expire_drafts`) are left out.
@@ -91,6 +98,7 @@ def summaries(resident: Resident) -> list[dict]:
             url = reverse("eservices:status", args=[app.reference])
         out.append(
             {
+                "payment": _payment(app),
                 "reference": app.reference,
                 "service": (app.service.name_zh or app.service.name_en) if zh else app.service.name_en,
                 "department": (app.service.department.name_zh or app.service.department.name_en)
@@ -109,7 +117,34 @@ def summaries(resident: Resident) -> list[dict]:
     return out
 
 
+def _payment(app: Application) -> dict | None:
+    """The payment an application awaits (issue 18): its newest order's amount, reference,
+    expiry and state, or ``None`` (no order yet: the status page makes it)."""
+    if app.state != State.AWAITING_PAYMENT:
+        return None
+    order = payment.current_order(app)
+    if order is None:
+        return None
+    return {
+        "amount": payments.hkd(order.amount_cents),
+        "reference": grouped(order.reference),
+        "expires_at": order.expires_at,
+        "state": order.state,
+    }
+
+
 def _value(s: dict) -> str:
+    due = s.get("payment")
+    if due and due["state"] in OPEN_ORDER_STATES and due["expires_at"] > timezone.now():
+        return _("Payment due: %(amount)s, reference %(reference)s, by %(date)s") % {
+            "amount": due["amount"],
+            "reference": due["reference"],
+            "date": _date(due["expires_at"]),
+        }
+    if due and due["state"] in PAID_ORDER_STATES:
+        return _("Payment received: %(amount)s") % {"amount": due["amount"]}
+    if s["state"] == State.AWAITING_PAYMENT:
+        return _("Payment due: open the application to pay")
     if s["group"] == NEEDS_INFORMATION:
         return _("More information is needed from you: %(request)s") % {"request": s["request"]}
     if s["group"] == DRAFT:

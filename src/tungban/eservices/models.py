@@ -126,8 +126,8 @@ class FormVersion(models.Model):
 class Service(models.Model):
     """A service in the catalogue, from ``catalogue/services/<dept>/<slug>.toml``.
 
-    ``fee_items``: ``[{"code", "label_en", "label_zh", "amount_cents": int | None}]`` (HK$
-    cents; ``None`` until the payments issue prices it). ``channels``: e.g. ``["online",
+    ``fee_items``: ``[{"code", "label_en", "label_zh"}]``, the fees the service charges; their
+    amounts are the payments app's fee schedule (:mod:`.services.fees`, issue 18). ``channels``: e.g. ``["online",
     "counter", "post", "kiosk"]``. ``credential_type``: the e-licence issued on approval
     (a :mod:`~tungban.credentials` type id) or ``""``; ``licence_inputs`` maps that type's
     input claims to sources (``catalogue/README.md``). ``online``: fully electronic here

@@ -13,13 +13,13 @@ from urllib.parse import urlencode
 import segno
 from authlib.common.errors import AuthlibBaseError
 from django.conf import settings
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tungban.core.errors import DomainError
 from tungban.credentials import pdf as credential_pdf
@@ -27,6 +27,7 @@ from tungban.credentials import services as credential_services
 from tungban.exchange import services as exchange
 from tungban.identity import eme
 from tungban.oidc import services as oidc
+from tungban.payments import web as payment_web
 
 from . import errors as services_errors
 from . import login, portal, services, web
@@ -411,10 +412,12 @@ def status(request, reference):
         for e in services.history(app)
     ]
     open_request = app.information_requests.filter(answered_at__isnull=True).last()
+    payment = _payment_context(request, app)
     return render(
         request,
         "eservices/status.html",
         {
+            **payment,
             "app": app,
             "service_name": app.service.name_zh if _lang() == "zh" else app.service.name_en,
             "department": app.service.department.name_zh if _lang() == "zh" else app.service.department.name_en,
@@ -431,6 +434,53 @@ def status(request, reference):
             "saved": request.GET.get("saved") == "1",
         },
     )
+
+
+def _payment_context(request, app) -> dict:
+    """The payment step of an application awaiting payment (its order made on the first view;
+    issue 18) and what the page's poll compares: the application's and the order's states."""
+    if app.state != State.AWAITING_PAYMENT:
+        return {"live_value": app.state}
+    try:
+        order = services.payment.ensure_order(app, request.resident)
+    except DomainError as exc:  # e.g. the fee schedule does not price it: said on the page
+        return {"payment_error": exc.message, "live_value": app.state}
+    back = request.build_absolute_uri(reverse("eservices:status", args=[app.reference]))
+    step = payment_web.step(order, request, return_to=back)
+    return {"step": step, "live_value": f"{app.state}:{order.state}"}
+
+
+@resident_required
+@require_GET
+def state(request, reference):
+    """``{"value"}`` for the status page's poll (``payments/poll.js``): the application's state
+    and, while it awaits payment, its order's — the page is drawn again when either changes."""
+    app = _application(request, reference)
+    value = app.state
+    if app.state == State.AWAITING_PAYMENT:
+        order = services.payment.current_order(app)
+        value = f"{app.state}:{order.state}" if order else app.state
+    response = JsonResponse({"value": value, "state": app.state})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@resident_required
+@require_POST
+def renew_payment(request, reference):
+    """A new payment order for an application whose order expired (issue 18)."""
+    app = _application(request, reference)
+    try:
+        services.payment.renew_order(app, request.resident)
+    except DomainError as exc:
+        return _error_page(
+            request,
+            _("The payment could not be renewed"),
+            exc.message,
+            status=exc.status,
+            back=reverse("eservices:status", args=[app.reference]),
+        )
+    return HttpResponseRedirect(reverse("eservices:status", args=[app.reference]) + "#payment")
 
 
 @resident_required

@@ -13,11 +13,13 @@ from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from tungban.core.errors import DomainError
+from tungban.payments import services as payments
 
-from .services import browse
+from .services import browse, fees
 
 FLAGS = ("online", "cross_boundary", "corpid")
 
@@ -96,11 +98,19 @@ def catalogue(request):
     return render(request, "eservices/catalogue/list.html", context, status=status)
 
 
-def _fee(item: dict, lang: str) -> dict:
-    cents = item.get("amount_cents")
+def _fee(row: dict, lang: str) -> dict:
+    """A fee row (:func:`~.services.fees.fee_rows`) as the page shows it: ``amount`` is the
+    amount (or "Free"), ``None`` when the schedule does not price it today."""
+    cents = row["amount_cents"]
+    amount = None if cents is None else (str(_("Free")) if cents == 0 else payments.hkd(cents))
+    concessions = [
+        f"{c.get(f'label_{lang}') or c['label_en']}: {payments.hkd(c['amount_cents'])}" for c in row["concessions"]
+    ]
     return {
-        "label": item.get(f"label_{lang}") or item.get("label_en"),
-        "amount": None if cents is None else f"HK${cents // 100:,}" + (f".{cents % 100:02d}" if cents % 100 else ""),
+        "label": row.get(f"label_{lang}") or row["label_en"],
+        "amount": amount,
+        "illustrative": row["illustrative"],
+        "concessions": concessions,
     }
 
 
@@ -112,6 +122,7 @@ def service(request, slug):
         svc, version = browse.service(slug)
     except DomainError:
         raise Http404 from None
+    fee_rows = fees.fee_rows(svc)
     context = {
         "service": svc,
         "name": _in_lang(svc, "name", lang),
@@ -121,7 +132,8 @@ def service(request, slug):
         "department": _in_lang(svc.department, "name", lang),
         "category": browse.category_label(svc.category, lang),
         "online_here": svc.online and version is not None,
-        "fees": [_fee(item, lang) for item in svc.fee_items],
+        "fees": [_fee(row, lang) for row in fee_rows],
+        "fees_due": any((row["amount_cents"] or 0) > 0 for row in fee_rows),
         "documents": [d.get(f"label_{lang}") or d["label_en"] for d in browse.documents(svc, version)],
         "channels": [browse.channel_label(c, lang) for c in svc.channels],
         "cities": [browse.city_label(c, lang) for c in svc.gba_cities],

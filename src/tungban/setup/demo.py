@@ -35,6 +35,7 @@ from tungban.miniapps import services as miniapps
 from tungban.notify import services as notify
 from tungban.oidc import services as oidc
 from tungban.oidc.constants import EME_SCOPES
+from tungban.payments import services as payments
 from tungban.signing.constants import SIGNING_SCOPE
 from tungban.wallet import services as wallet
 
@@ -60,6 +61,8 @@ SAMPLE_SERVICE_SCOPES = [*EME_SCOPES, SIGNING_SCOPE, CDEG_SCOPE]
 DEMO_MINIAPP = Path(__file__).resolve().parents[3] / "examples" / "miniapps" / "library_card"
 #: The demo data providers of the exchange gateway (examples/providers), on loopback.
 PROVIDER_PORTS = {"wsd": 8201, "ird": 8202, "cr": 8203}
+#: The demo FPS participant bank (examples/bank; issue 18), on loopback: TUNGBAN_PAYMENTS_BANK_URL's port.
+BANK_PORT = 8301
 #: The sample service's department as a data user of the exchange gateway.
 SAMPLE_DATA_USER = {"id": "td", "name_en": "Transport Department", "name_zh": "運輸署"}
 #: The demo's staff: username, role (as printed), counter groups, superuser.
@@ -171,6 +174,7 @@ def seed(var_dir=None, service_url: str = SAMPLE_SERVICE_URL) -> dict:
             },
         )
     credential_types.register_bundled()
+    payments.load_fees()  # idempotent: the fee schedule (issue 18)
     eservices.load_catalogue()  # idempotent: the departments the staff below belong to
     # Staff, one role each (issue 13 item 1), every one with a password and a TOTP second
     # factor (item 3): a counter officer, a counter supervisor (approves re-bindings), an

@@ -40,6 +40,7 @@ FLOORS = {
     "credentials": 6,
     "miniapps": 6,
     "notify": 6,
+    "payments": 6,
     "counter": 7,
     "eservices": 7,
     "setup": 7,

@@ -6,20 +6,22 @@
 - :mod:`.attachments`: uploads (type from the bytes, limits, encrypted storage);
 - :mod:`.prefill`: prefilled answers from e-ME claims and data products;
 - :mod:`.catalogue`: the catalogue files and :func:`load_catalogue`;
+- :mod:`.fees`: what a service costs (the payments app's fee schedule);
 - :mod:`.lifecycle`: applications from start to licence, officers' actions;
+- :mod:`.payment`: paying an application's fees (its payment orders; the purpose's ``on_paid``);
 - :mod:`.signature`: the declaration signed with tungban+ (PAdES of the application PDF).
 - :mod:`.workbench`: the officers' queues, search, pledge timers, bulk actions;
 - :mod:`.reports`: department reports (tables, CSV, SVG charts);
 - :mod:`.webhooks`: department systems and their signed webhooks.
 
-The last three are used as modules (``from tungban.eservices.services import workbench``).
+``payment`` and the last three are used as modules (``from tungban.eservices.services import workbench``).
 
 A sub-module imports only sub-modules listed above it.
 """
 
 from __future__ import annotations
 
-from . import signature
+from . import payment, signature
 from .attachments import DEFAULT_ACCEPT, check_file, check_size, sniff, upload_limit
 from .attachments import read as read_attachment
 from .calendar import add_working_days, is_working_day
@@ -58,6 +60,7 @@ from .lifecycle import (
 from .prefill import PrefillValue, claims_of, from_claims, from_product, prefill_digest, products_of
 
 __all__ = [
+    "payment",
     "signature",
     "ACTION_LABELS",
     "DEFAULT_ACCEPT",

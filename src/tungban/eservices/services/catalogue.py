@@ -109,7 +109,6 @@ SERVICE_FORMAT = {
                     "code": {"type": "string", "pattern": "^[a-z0-9-]+$"},
                     "label_en": _TEXT,
                     "label_zh": _TEXT,
-                    "amount_cents": {"type": "integer", "minimum": 0},
                 },
             },
         },
@@ -438,7 +437,7 @@ def load_catalogue(path: str | Path | None = None) -> dict[str, int]:
             "documents": s.get("documents", []),
             "category": s["category"],
             "channels": s.get("channels", []),
-            "fee_items": [{"amount_cents": None, **item} for item in s.get("fee_items", [])],
+            "fee_items": s.get("fee_items", []),  # amounts: the payments app's fee schedule
             "pledge_working_days": s.get("pledge_working_days"),
             "credential_type": licence.get("credential_type", ""),
             "licence_inputs": licence.get("inputs", {}),

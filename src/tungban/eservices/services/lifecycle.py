@@ -43,6 +43,7 @@ from ..models import (
 from ..reference import new_reference
 from ..signals import application_changed
 from . import attachments as files
+from . import fees
 from . import forms as engine
 from .calendar import add_working_days
 from .prefill import PrefillValue, prefill_digest
@@ -429,7 +430,8 @@ def _drop_signed_declaration(app: Application) -> None:
 
 
 def _fees_due(service: Service) -> bool:
-    return any((item.get("amount_cents") or 0) > 0 for item in service.fee_items or [])
+    """Something to pay: the payments app's fee schedule prices an item above zero today."""
+    return fees.fees_due(service)
 
 
 def submit(app: Application, resident, *, version_digest: str | None = None) -> Application:
@@ -478,11 +480,20 @@ def submit(app: Application, resident, *, version_digest: str | None = None) -> 
     return app
 
 
-def record_payment(app: Application, *, actor_kind: str = ActorKind.SYSTEM, actor_id: str = "payments") -> Application:
-    """``awaiting_payment → paid`` (called by the payments side once a payment is confirmed)."""
+def record_payment(
+    app: Application, *, actor_kind: str = ActorKind.SYSTEM, actor_id: str = "payments", reason: str = ""
+) -> Application:
+    """``awaiting_payment → paid`` (called by the payments side once a payment is confirmed);
+    ``reason``: e.g. the order's bill reference, recorded in both languages' reason fields.
+    Idempotent: an application already paid (or further on) is returned unchanged.
+
+    :raises DomainError: ``transition_not_allowed`` (e.g. withdrawn before the money came).
+    """
     with transaction.atomic():
         app = get_application(app.reference, lock=True)
-        _move(app, "to_paid", "paid", actor_kind, actor_id)
+        if app.state != State.AWAITING_PAYMENT and app.events.filter(action="paid").exists():
+            return app
+        _move(app, "to_paid", "paid", actor_kind, actor_id, reason, reason)
         _save(app)
     return app
 

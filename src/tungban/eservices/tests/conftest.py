@@ -3,13 +3,15 @@ import pytest
 
 @pytest.fixture
 def catalogue(db, settings, tmp_path):
-    """The shipped catalogue loaded (with the bundled credential issuers and types), documents
-    stored under a temporary folder."""
+    """The shipped catalogue loaded (with the bundled credential issuers and types and the fee
+    schedule), documents stored under a temporary folder."""
     from tungban.credentials import catalogue as credential_catalogue
     from tungban.eservices import services
+    from tungban.payments import services as payments
 
     settings.TUNGBAN_ESERVICES_FILES = tmp_path / "files"
     credential_catalogue.register_bundled()
+    payments.load_fees()
     services.load_catalogue()
     return services
 

@@ -43,3 +43,55 @@ def fill_senior_card(services, app, resident, *, photo: bytes = PNG):
     services.save_draft(app, resident, {"photo": str(doc.id)}, page="documents")
     services.save_draft(app, resident, pages["declaration"], page="declaration")
     return app
+
+
+HAWKER_ANSWERS = {
+    "stall": {
+        "trade": "flowers",
+        "pitch_district": "victoria-park",
+        "start_date": "2027-02-01",
+        "has_assistants": False,
+    },
+    "declaration": {"declaration": True},
+}
+
+
+def submitted_hawker_licence(services, resident):
+    """A temporary hawker licence application, filled and submitted: it awaits its HK$350 fee."""
+    from tungban.eservices.models import Service
+
+    app = services.start_application(resident, Service.objects.get(slug="temporary-hawker-licence"))
+    applicant = {"family_name": "CHAN", "given_name": "Tai Man", "hkid": resident.hkid, "phone": "91234567"}
+    services.save_draft(app, resident, applicant, page="applicant")
+    services.save_draft(app, resident, HAWKER_ANSWERS["stall"], page="stall")
+    photo = services.add_attachment(app, resident, "photo", "me.png", PNG)
+    services.save_draft(app, resident, {"photo": str(photo.id)}, page="documents")
+    services.save_draft(app, resident, HAWKER_ANSWERS["declaration"], page="declaration")
+    return services.submit(app, resident)
+
+
+def pay(app, *, end_to_end_id: str = ""):
+    """Pay an application awaiting payment as a bank credit would (issue 18): its order made,
+    a credit transfer of the amount due recorded with the order's reference
+    (:func:`tungban.payments.services.record_credit`), then the purpose's fulfilment run (what the
+    worker's task does). Returns the application, ``paid``."""
+    from django.utils import timezone
+
+    from tungban.eservices.services import payment
+    from tungban.payments import services as payments
+
+    order = payment.ensure_order(app, app.resident)
+    payments.record_credit(
+        payments.CreditIn(
+            end_to_end_id=end_to_end_id or f"E2E-{order.reference}",
+            message_id="test-bank",
+            amount_cents=order.amount_cents,
+            value_date=timezone.localdate(),
+            booked_at=timezone.now(),
+            reference=order.reference,
+        ),
+        source="notification",
+    )
+    payments.fulfil(order)
+    app.refresh_from_db()
+    return app

@@ -27,7 +27,9 @@ def test_the_shipped_catalogue_loads_and_loading_again_changes_nothing(catalogue
     assert swd.department.name_zh == "社會福利署" and swd.credential_type == "senior-citizen-card"
     assert swd.form.current_version().number == 1
     fehd = Service.objects.get(slug="temporary-hawker-licence")
-    assert fehd.second_approval is True and fehd.fee_items[0]["amount_cents"] is None
+    assert fehd.second_approval is True and fehd.fee_items[0]["code"] == "licence"
+    assert "amount_cents" not in fehd.fee_items[0]  # amounts are the fee schedule's (issue 18)
+    assert [r["amount_cents"] for r in services.fees.fee_rows(fehd)] == [35000]
     before = {v.pk: v.digest for v in FormVersion.objects.all()}
     counts = services.load_catalogue()
     assert counts["versions_added"] == 0

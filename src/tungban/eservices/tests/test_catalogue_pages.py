@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tungban.eservices import services
 from tungban.eservices.models import Department, Service
-from tungban.eservices.services import browse
+from tungban.eservices.services import browse, fees
 
 API = "/api/v1/eservices/catalogue"
 WORKING = {"senior-citizen-card", "fire-service-installation-certificate", "temporary-hawker-licence"}
@@ -66,7 +66,7 @@ def test_the_shipped_files_are_valid_with_30_services_from_8_departments(catalog
     assert loaded.filter(kiosk=True).exists() and loaded.exclude(gba_cities=[]).exists()
     passport = loaded.get(slug="hksar-passport")
     assert passport.department_id == "IMMD" and passport.kiosk and "Shenzhen" in passport.gba_cities
-    assert [f["amount_cents"] for f in passport.fee_items] == [46000, 37000]
+    assert [f["amount_cents"] for f in fees.fee_rows(passport)] == [46000, 37000]
 
 
 def test_loading_records_the_revision_and_a_changed_file_changes_it(catalogue, tmp_path):
@@ -213,7 +213,7 @@ def test_one_service_carries_its_current_form_version(client, catalogue):
     assert body["form"]["version"] == version.number and body["form"]["digest"] == version.digest
     assert body["form"]["answers_schema"] == version.schema and body["form"]["layout"] == version.layout
     assert body["apply_url"].endswith("/services/fire-service-installation-certificate/apply")
-    assert body["department"] == "FSD" and body["fee_items"][0]["amount_cents"] is None
+    assert body["department"] == "FSD" and body["fee_items"][0]["amount_cents"] == 0  # free (fee schedule)
     offline = client.get(f"{API}/services/company-search").json()
     assert offline["form"] is None and offline["apply_url"] is None and offline["corpid"] == "allowed"
 

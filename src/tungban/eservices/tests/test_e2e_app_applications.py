@@ -18,6 +18,7 @@ from tungban.eservices import login, services
 from tungban.eservices.models import Service
 from tungban.eservices.tests.helpers import SENIOR_ANSWERS, department_user
 from tungban.eservices.tests.staffing import submitted_senior_cards
+from tungban.payments.services import load_fees
 from tungban.testing.a11y import assert_no_violations
 from tungban.testing.browser import TIMEOUT, add_virtual_authenticator, bind_web_app
 from tungban.testing.factories import make_resident
@@ -32,6 +33,7 @@ CARD = '#panel-cards li[data-kind="eservices.applications"]'
 def test_the_app_lists_applications_and_resumes_a_draft(issuer, officer, e2e_browser, settings, tmp_path, lang):
     settings.TUNGBAN_ESERVICES_FILES = tmp_path / "files"
     credential_catalogue.register_bundled()
+    load_fees()  # the fee schedule (issue 18), as `tungban setup` loads it
     services.load_catalogue()
     resident = make_resident(officer)
     asked, waiting = submitted_senior_cards(resident, 2)

@@ -12,6 +12,7 @@ import pytest
 
 from tungban.credentials import catalogue as credential_catalogue
 from tungban.eservices import services
+from tungban.payments.services import load_fees
 from tungban.testing.a11y import assert_no_violations
 from tungban.testing.browser import TIMEOUT
 
@@ -24,6 +25,7 @@ PHONE = {"width": 390, "height": 844}
 def catalogue_ready(issuer, settings, tmp_path):
     settings.TUNGBAN_ESERVICES_FILES = tmp_path / "files"
     credential_catalogue.register_bundled()
+    load_fees()  # the fee schedule (issue 18), as `tungban setup` loads it
     services.load_catalogue()
     return issuer
 

@@ -23,6 +23,7 @@ from tungban.eservices import login, portal, services
 from tungban.eservices.models import Application, Service, State
 from tungban.eservices.tests.helpers import PNG, department_user, jpeg_bytes
 from tungban.eservices.tests.staffing import approve_on_page, open_case_from_queue, request_information_on_page
+from tungban.payments.services import load_fees
 from tungban.testing.a11y import assert_no_violations
 from tungban.testing.browser import (
     TIMEOUT,
@@ -45,6 +46,7 @@ def portal_ready(issuer, settings, tmp_path):
     """Credential types, the catalogue and the portal's client at the live server's URL."""
     settings.TUNGBAN_ESERVICES_FILES = tmp_path / "files"
     credential_catalogue.register_bundled()
+    load_fees()  # the fee schedule (issue 18), as `tungban setup` loads it
     services.load_catalogue()
     portal.ensure_portal()
     return issuer

@@ -18,6 +18,7 @@ from tungban.eservices.tests.staffing import (
     request_information_on_page,
     submitted_senior_cards,
 )
+from tungban.payments.services import load_fees
 from tungban.testing.a11y import assert_no_violations
 from tungban.testing.browser import TIMEOUT
 from tungban.testing.factories import make_resident, staff_login_page
@@ -31,6 +32,7 @@ PHONE = {"width": 390, "height": 844}
 def ready(issuer, settings, tmp_path):
     settings.TUNGBAN_ESERVICES_FILES = tmp_path / "files"
     credential_catalogue.register_bundled()
+    load_fees()  # the fee schedule (issue 18), as `tungban setup` loads it
     services.load_catalogue()
     return issuer
 

@@ -22,6 +22,7 @@ from tungban.eservices.models import Application
 from tungban.eservices.tests.helpers import PDF
 from tungban.exchange import catalogue as exchange_catalogue
 from tungban.exchange.models import ExchangeRecord
+from tungban.payments.services import load_fees
 from tungban.testing.a11y import assert_no_violations
 from tungban.testing.browser import (
     TIMEOUT,
@@ -82,6 +83,7 @@ def test_premises_address_from_the_water_supplies_department_then_signed(
 ):
     settings.TUNGBAN_ESERVICES_FILES = tmp_path / "files"
     credential_catalogue.register_bundled()
+    load_fees()  # the fee schedule (issue 18), as `tungban setup` loads it
     services.load_catalogue()
     portal.ensure_portal()
     resident = make_resident(officer, hkid=TAI_MAN)

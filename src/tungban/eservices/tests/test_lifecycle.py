@@ -11,7 +11,7 @@ from django.utils import timezone
 from tungban.core.errors import DomainError
 from tungban.credentials.models import Credential
 from tungban.eservices.models import Application, ApplicationEvent, Attachment, PageProgress, Service, State
-from tungban.eservices.tests.helpers import PDF, PNG, department_user, fill_senior_card, jpeg_bytes
+from tungban.eservices.tests.helpers import PDF, PNG, department_user, fill_senior_card, jpeg_bytes, pay
 from tungban.testing.factories import make_resident
 
 
@@ -178,6 +178,10 @@ def test_a_second_approval_needs_another_approver(catalogue, resident):
     s.save_draft(app, resident, {"photo": str(photo.id)}, page="documents")
     s.save_draft(app, resident, {"declaration": True}, page="declaration")
     app = s.submit(app, resident)
+    assert app.state == State.AWAITING_PAYMENT  # the licence fee (issue 18: HK$350)
+    assert _code(lambda: s.approve(app, department_user("fehd-0", "FEHD", "approver"))) == "transition_not_allowed"
+    app = pay(app)
+    assert app.state == State.PAID and app.events.filter(action="paid").count() == 1
     first = department_user("fehd-1", "FEHD", "approver")
     second = department_user("fehd-2", "FEHD", "approver")
     app = s.approve(app, first)

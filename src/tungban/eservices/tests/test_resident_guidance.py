@@ -107,7 +107,11 @@ def test_a_missing_part_of_an_address_is_named_in_words_not_as_a_path(catalogue,
     ("slug", "who", "how"),
     [
         ("senior-citizen-card", "aged 65 or over", "free of charge"),
-        ("fire-service-installation-certificate", "registered contractor", "Apply, pay and receive"),
+        (
+            "fire-service-installation-certificate",
+            "registered contractor",
+            "free of charge",
+        ),  # HK$0 in the fee schedule
         ("temporary-hawker-licence", "festive market", "Apply, pay and receive"),
     ],
 )

@@ -164,6 +164,7 @@ def test_demo_serves_platform_and_sample_service(tmp_path):
     out = output.join()
     assert f"http://localhost:{port}/staff/" in out and f"http://127.0.0.1:{service_port}/" in out
     assert f"http://localhost:{port}/services/" in out  # the e-services catalogue (README step 10)
+    assert "Demo bank (FPS):      http://127.0.0.1:8301/pay" in out  # pays the fees (README step 11)
     assert "activation code" in out
     assert "Starting worker" in out  # background tasks run next to the web server
 

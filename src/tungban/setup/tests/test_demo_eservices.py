@@ -30,6 +30,7 @@ def _login(client, written, username):
 
 def test_demo_staff_work_the_departments_of_readme_step_10(tmp_path, settings, client):
     settings.VAR_DIR = tmp_path
+    settings.TUNGBAN_ESERVICES_FILES = tmp_path / "files"  # the photo below: not in the checkout's var/
     out = seed(var_dir=tmp_path)
     seed(var_dir=tmp_path)  # idempotent: a second `tungban demo` keeps one role per department
     written = json.loads((tmp_path / "demo-credentials.json").read_text())

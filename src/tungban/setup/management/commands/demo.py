@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management import BaseCommand, call_command
 
 from tungban.core.serving import server_command
-from tungban.setup.demo import PROVIDER_PORTS
+from tungban.setup.demo import BANK_PORT, PROVIDER_PORTS
 
 
 class Command(BaseCommand):
@@ -74,6 +74,24 @@ class Command(BaseCommand):
             )
             for dept, provider_port in PROVIDER_PORTS.items()
         ]
+        # The demo FPS participant bank (issue 18): the resident's bank, paying the FPS QR codes.
+        bank = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "examples.bank",
+                "--port",
+                str(BANK_PORT),
+                "--db",
+                str(settings.VAR_DIR / "demo-bank.sqlite3"),
+                "--notify-url",
+                f"{issuer}/api/v1/payments/bank/notifications",
+                "--payee-proxy",
+                settings.TUNGBAN_PAYMENTS_FPS_PROXY,
+            ],
+            cwd=root,
+            env=dict(env, PYTHONPATH=str(root), DEMO_BANK_SECRET=settings.TUNGBAN_PAYMENTS_BANK_SECRET),
+        )
         deadline = time.monotonic() + 1.5
         while time.monotonic() < deadline and not stop["now"]:
             time.sleep(0.1)
@@ -86,6 +104,9 @@ class Command(BaseCommand):
         self.stdout.write(
             "  Data providers:       " + ", ".join(f"{d} http://127.0.0.1:{p}" for d, p in PROVIDER_PORTS.items())
         )
+        self.stdout.write(
+            f"  Demo bank (FPS):      http://127.0.0.1:{BANK_PORT}/pay  (pays the e-services fees: README step 11)"
+        )
         self.stdout.write("Press Ctrl-C to stop.", ending="\n")
         self.stdout.flush()
         try:
@@ -94,10 +115,10 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             pass
         finally:
-            for proc in (platform, worker, service, *providers):
+            for proc in (platform, worker, service, bank, *providers):
                 if proc.poll() is None:
                     proc.send_signal(signal.SIGTERM)
-            for proc in (platform, worker, service, *providers):
+            for proc in (platform, worker, service, bank, *providers):
                 try:
                     proc.wait(timeout=10)
                 except subprocess.TimeoutExpired:

@@ -10,6 +10,7 @@ from tungban.identity.hkid import check_digit
 from tungban.keys import services as keys
 from tungban.keys.models import SigningKey
 from tungban.notify import services as notify
+from tungban.payments import services as payments
 from tungban.setup.demo import seed
 from tungban.signing import ca, keystore
 
@@ -37,6 +38,7 @@ class Command(BaseCommand):
         ca.ensure_hierarchy()  # root CA, signing CA and TSA (issue #3)
         catalogue.register_bundled()  # issuers and credential types (issue #5)
         notify.ensure_vapid_key()  # Web Push application server key (RFC 8292), sealed in the database (issue 16)
+        payments.load_fees()  # the fee schedule (issue 18): what the catalogue's fee items cost
         eservices.load_catalogue()  # the e-services catalogue files (issue 17)
         eservices_portal.ensure_portal()  # the e-services portal: its OIDC client, data user and sender
         self.stdout.write(f"Signing keys: {keystore.get_keystore().kind} keystore")

@@ -1,0 +1,70 @@
+"""e-Payment in the Django admin (issue 18): everything is read-only here — the fee schedule is
+files (``fees/``, ``tungban load_fees``), orders change only through their state machine, and
+money received is recorded from the banks' messages."""
+
+from django.contrib import admin
+
+from .models import BankMessage, CreditTransfer, FeeItem, FeeVersion, PaymentEvent, PaymentOrder
+
+
+class ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class FeeVersionInline(admin.TabularInline):
+    model = FeeVersion
+    extra = 0
+    can_delete = False
+    fields = ("effective_from", "effective_to", "amount_cents", "concessions", "legal_reference", "illustrative")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(FeeItem)
+class FeeItemAdmin(ReadOnly):
+    list_display = ("department", "service", "code", "label_en", "label_zh")
+    list_filter = ("department",)
+    search_fields = ("service", "code", "label_en", "label_zh")
+    inlines = [FeeVersionInline]
+
+
+class PaymentEventInline(admin.TabularInline):
+    model = PaymentEvent
+    extra = 0
+    can_delete = False
+    fields = ("at", "from_state", "to_state", "actor_kind", "actor_id", "reason")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PaymentOrder)
+class PaymentOrderAdmin(ReadOnly):
+    list_display = ("reference", "department", "amount_cents", "amount_received_cents", "state", "method", "created_at")
+    list_filter = ("state", "method", "department")
+    search_fields = ("reference", "purpose_ref")
+    readonly_fields = [f.name for f in PaymentOrder._meta.fields if f.name != "payer"]
+    exclude = ("payer",)
+    inlines = [PaymentEventInline]
+
+
+@admin.register(CreditTransfer)
+class CreditTransferAdmin(ReadOnly):
+    list_display = ("end_to_end_id", "amount_cents", "value_date", "reference", "match_status", "source", "order")
+    list_filter = ("match_status", "source", "value_date")
+    search_fields = ("end_to_end_id", "reference")
+
+
+@admin.register(BankMessage)
+class BankMessageAdmin(ReadOnly):
+    list_display = ("message_id", "kind", "sent_at", "received_at")

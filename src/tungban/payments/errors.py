@@ -1,0 +1,81 @@
+"""e-Payment's error codes (issue 18, "Bad input and faults"), declared once. Pages show
+``message`` in the user's language; the API answers ``{"error", "message", "field", "details"}``.
+
+- Fee schedule files: ``fees_invalid`` (``details.problems``: ``["file: field: message"]``),
+  ``fee_version_changed``, ``fee_version_removed``.
+- Fees asked for: ``fee_unknown`` (no such fee item), ``fee_not_in_force`` (none on that date),
+  ``concession_unknown``.
+- Orders: ``order_unknown``, ``amount_invalid`` (zero or negative), ``order_key_reused`` (an
+  idempotency key already used for a different order), ``order_expired``, ``order_already_paid``,
+  ``order_not_payable`` (cancelled or failed), ``purpose_unknown``, ``wrong_amount`` (a payment
+  of another amount than due, where an exact amount is required: the counters' and PSPs' checks).
+- Bank notifications: ``signature_missing``, ``bad_signature`` (401), ``notification_stale``
+  (the signature's time is outside the allowed clock skew), ``notification_replayed`` (409: a
+  message id already received), ``notification_invalid`` (422, ``field`` names the member).
+- FPS QR codes: ``fps_qr_invalid`` (``field``: the data object ID at fault, e.g. ``63`` or
+  ``26.02``; ``details.reason``: the decoder's code, :class:`tungban.payments.fps.FpsQrError`).
+"""
+
+from django.utils.translation import gettext_lazy as _
+
+from tungban.core.errors import Conflict, DomainError, NotFound
+
+# --- the fee schedule's files ---
+FeesInvalid = DomainError.define("fees_invalid", _("The fee schedule files are not valid: %(problems)s"), status=422)
+FeeVersionChanged = Conflict.define(
+    "fee_version_changed",
+    _(
+        "The fee %(fee)s effective from %(date)s is already loaded and cannot change: "
+        "add a new version with a later effective date."
+    ),
+)
+FeeVersionRemoved = Conflict.define(
+    "fee_version_removed",
+    _("The fee %(fee)s effective from %(date)s is loaded and cannot be removed: end it with effective_to."),
+)
+
+# --- fees asked for ---
+FeeUnknown = NotFound.define("fee_unknown", _("There is no fee %(fee)s."))
+FeeNotInForce = NotFound.define("fee_not_in_force", _("The fee %(fee)s is not in force on %(date)s."))
+ConcessionUnknown = DomainError.define(
+    "concession_unknown", _("The fee %(fee)s has no concession %(concession)s."), field="concession"
+)
+
+# --- orders ---
+OrderUnknown = NotFound.define("order_unknown", _("There is no such payment."))
+AmountInvalid = DomainError.define("amount_invalid", _("The amount to pay must be more than zero."), field="amount")
+OrderKeyReused = DomainError.define(
+    "order_key_reused",
+    _("This idempotency key was already used for a different payment."),
+    status=422,
+    field="idempotency_key",
+)
+OrderExpired = Conflict.define(
+    "order_expired", _("This payment has expired: start a new one (nothing was taken from you).")
+)
+OrderAlreadyPaid = Conflict.define("order_already_paid", _("This payment has already been made."))
+OrderNotPayable = Conflict.define("order_not_payable", _("This payment was %(state)s and can no longer be paid."))
+PurposeUnknown = DomainError.define("purpose_unknown", _("No payment purpose %(purpose)s is registered."))
+WrongAmount = Conflict.define(
+    "wrong_amount", _("The amount paid (%(paid)s) is not the amount due (%(due)s)."), field="amount"
+)
+
+# --- the bank's signed notifications ---
+SignatureMissing = DomainError.define(
+    "signature_missing", _("The message has no Tungban-Signature header."), status=401
+)
+BadSignature = DomainError.define("bad_signature", _("The message's signature is not valid."), status=401)
+NotificationStale = DomainError.define(
+    "notification_stale",
+    _("The message's signature time is more than %(seconds)s seconds from now."),
+    status=401,
+)
+NotificationReplayed = Conflict.define(
+    "notification_replayed", _("The message %(message_id)s was already received; it is not taken again.")
+)
+NotificationInvalid = DomainError.define(
+    "notification_invalid", _("The notification is not valid: %(problem)s"), status=422
+)
+
+# --- FPS QR codes ---
+FpsQrInvalid = DomainError.define("fps_qr_invalid", _("This is not a valid FPS QR code: %(problem)s"))

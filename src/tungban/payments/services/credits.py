@@ -1,0 +1,289 @@
+"""Money arriving (issue 18): credit transfers to the collection account, recorded exactly once
+whatever reports them, matched to orders by the bill reference they carry; and the bank's
+signed payment notifications (:func:`receive_notification`).
+
+A credit transfer is known by its ISO 20022 end-to-end id (unique in the database): the bank's
+notification, a ``camt.054`` and the day's ``camt.053`` statement line of one transfer are one
+:class:`~tungban.payments.models.CreditTransfer`, and the order it pays is paid once. Matching:
+the first bill reference with valid check digits (:mod:`tungban.payments.reference`) in the
+transfer's reference; the amount received so far against the amount due gives ``success``,
+``partially_paid`` or ``overpaid`` (a credit to an expired order is applied as a late payment,
+one to a cancelled or failed order is kept unapplied for reconciliation).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import re
+import time
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from jsonschema import Draft202012Validator
+
+from .. import errors
+from ..constants import CURRENCY, PAID_STATES, ActorKind, CreditSource, MatchStatus, OrderState
+from ..models import BankMessage, CreditTransfer, PaymentOrder
+from ..reference import is_valid, normalise
+from .orders import _save, move, paid
+
+_REFERENCE = re.compile(r"TB[0-9]{14}")
+
+
+@dataclass(frozen=True)
+class CreditIn:
+    """A credit as a bank reports it: ``amount_cents`` in the currency's cents; ``reference``:
+    the bill number or the remittance information; ``debtor_name`` as the bank masked it."""
+
+    end_to_end_id: str
+    message_id: str
+    amount_cents: int
+    value_date: dt.date
+    booked_at: dt.datetime
+    reference: str = ""
+    debtor_name: str = ""
+    currency: str = CURRENCY
+
+
+def order_reference_in(text: str) -> str:
+    """The first order reference with valid check digits in ``text`` (spaces and hyphens
+    ignored, any case), or ``""``."""
+    for found in _REFERENCE.findall(normalise(text)):
+        if is_valid(found):
+            return found
+    return ""
+
+
+def _apply(order: PaymentOrder, credit: CreditTransfer) -> str:
+    """Add ``credit`` to the locked ``order``; returns the match status."""
+    if order.state in (OrderState.CANCELLED, OrderState.FAILED):
+        return MatchStatus.ORDER_CLOSED
+    was_paid, late = order.state in PAID_STATES, order.state == OrderState.EXPIRED
+    order.amount_received_cents += credit.amount_cents
+    received, due = order.amount_received_cents, order.amount_cents
+    transition = "to_success" if received == due else "to_partially_paid" if received < due else "to_overpaid"
+    reason = f"credit:{credit.end_to_end_id} {credit.amount_cents}"
+    move(order, transition, ActorKind.BANK, credit.message_id, reason)
+    if order.state in PAID_STATES and not was_paid:
+        paid(order, ActorKind.BANK, credit.message_id)
+    _save(order, "amount_received_cents", "paid_at")
+    if was_paid:
+        return MatchStatus.DUPLICATE_PAYMENT
+    if late:
+        return MatchStatus.LATE
+    return MatchStatus.MATCHED if order.state == OrderState.SUCCESS else MatchStatus.WRONG_AMOUNT
+
+
+def record_credit(credit: CreditIn, *, source: str) -> tuple[CreditTransfer, bool]:
+    """Record ``credit`` (reported by ``source``, a :class:`~tungban.payments.constants.CreditSource`)
+    and apply it to the order its reference names, in one transaction; a credit already
+    recorded (same end-to-end id) only notes ``source`` in ``seen_in``.
+
+    :returns: ``(credit transfer, True)`` when it was new, ``(…, False)`` when it was known.
+    """
+    with transaction.atomic():
+        known = CreditTransfer.objects.select_for_update().filter(end_to_end_id=credit.end_to_end_id).first()
+        if known is None:
+            try:
+                with transaction.atomic():
+                    row = CreditTransfer.objects.create(
+                        end_to_end_id=credit.end_to_end_id,
+                        message_id=credit.message_id,
+                        amount_cents=credit.amount_cents,
+                        currency=credit.currency,
+                        value_date=credit.value_date,
+                        booked_at=credit.booked_at,
+                        reference=credit.reference[:140],
+                        debtor_name=credit.debtor_name[:140],
+                        source=source,
+                        seen_in=[source],
+                        match_status=MatchStatus.UNMATCHED,
+                    )
+            except IntegrityError:  # the same transfer, reported at the same moment by another source
+                known = CreditTransfer.objects.select_for_update().get(end_to_end_id=credit.end_to_end_id)
+        if known is not None:
+            if source not in known.seen_in:
+                known.seen_in = [*known.seen_in, source]
+                known.save(update_fields=["seen_in"])
+            return known, False
+        ref = order_reference_in(credit.reference)
+        order = PaymentOrder.objects.select_for_update().filter(reference=ref).first() if ref else None
+        if order is not None and credit.currency == order.currency:
+            row.order = order
+            row.match_status = _apply(order, row)
+            row.save(update_fields=["order", "match_status"])
+        return row, True
+
+
+# --- the bank's signed payment notifications ---
+SIGNATURE_HEADER = "Tungban-Signature"
+_SIGNATURE = re.compile(r"^t=(?P<t>[0-9]{1,12}),v1=(?P<v1>[0-9a-f]{64})$")
+
+NOTIFICATION_FORMAT = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "required": ["message_id", "created_at", "transfers"],
+    "properties": {
+        "message_id": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,64}$"},
+        "created_at": {"type": "string", "minLength": 10, "maxLength": 40},
+        "transfers": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 100,
+            "items": {
+                "type": "object",
+                "required": ["end_to_end_id", "amount", "currency", "value_date", "booked_at"],
+                "properties": {
+                    "end_to_end_id": {"type": "string", "pattern": "^[A-Za-z0-9./:+-]{1,35}$"},
+                    "amount": {"type": "string", "pattern": r"^[0-9]{1,13}(\.[0-9]{1,2})?$"},
+                    "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+                    "value_date": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
+                    "booked_at": {"type": "string", "minLength": 10, "maxLength": 40},
+                    "reference": {"type": "string", "maxLength": 140},
+                    "remittance_info": {"type": "string", "maxLength": 140},
+                    "debtor_name": {"type": "string", "maxLength": 140},
+                },
+            },
+        },
+    },
+}
+_NOTIFICATION = Draft202012Validator(NOTIFICATION_FORMAT)
+
+
+def sign(body: bytes, *, secret: str | None = None, timestamp: int | None = None) -> str:
+    """The ``Tungban-Signature`` header value for ``body``: ``t=<unix seconds>,v1=<hex>``, where
+    ``v1`` is HMAC-SHA256 (RFC 2104, the standard library's :mod:`hmac`) under the shared
+    secret (``TUNGBAN_PAYMENTS_BANK_SECRET``) of ``"<t>." + body`` — GOV.UK Pay's webhook
+    signature (``Pay-Signature``) with the time signed too, so a captured message cannot be
+    replayed later."""
+    secret = settings.TUNGBAN_PAYMENTS_BANK_SECRET if secret is None else secret
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
+
+
+def verify_signature(body: bytes, header: str | None, *, now: float | None = None) -> dt.datetime:
+    """Check a bank message's ``Tungban-Signature``; returns the signed time.
+
+    :raises DomainError: ``signature_missing``, ``bad_signature`` (malformed, or not the
+        HMAC of this body under the shared secret), ``notification_stale`` (signed more than
+        ``TUNGBAN_CLOCK_SKEW`` seconds from now, either way).
+    """
+    if not header:
+        raise errors.SignatureMissing()
+    found = _SIGNATURE.match(header.strip())
+    if found is None:
+        raise errors.BadSignature()
+    timestamp = int(found["t"])
+    expected = sign(body, timestamp=timestamp).split("v1=", 1)[1]
+    if not hmac.compare_digest(expected, found["v1"]):
+        raise errors.BadSignature()
+    now = time.time() if now is None else now
+    if abs(now - timestamp) > settings.TUNGBAN_CLOCK_SKEW:
+        raise errors.NotificationStale(seconds=settings.TUNGBAN_CLOCK_SKEW)
+    return dt.datetime.fromtimestamp(timestamp, tz=dt.UTC)
+
+
+def _invalid(problem: str, field: str | None = None):
+    return errors.NotificationInvalid(problem=problem, field=field)
+
+
+def _datetime(text: str, field: str) -> dt.datetime:
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise _invalid(f"{field} is not an ISO 8601 date and time", field) from None
+    if value.tzinfo is None:
+        raise _invalid(f"{field} has no time zone", field)
+    return value
+
+
+def parse_notification(body: bytes) -> tuple[str, list[CreditIn]]:
+    """``(message id, credits)`` of a notification body (JSON, :data:`NOTIFICATION_FORMAT`:
+    ``{"message_id", "created_at", "transfers": [{"end_to_end_id", "amount": "123.45",
+    "currency", "value_date", "booked_at", "reference", "remittance_info", "debtor_name"}]}``,
+    a ``camt.054`` entry's members in JSON).
+
+    :raises DomainError: ``notification_invalid`` (``field``: the member at fault, e.g.
+        ``transfers.0.amount``).
+    """
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise _invalid("the body is not JSON") from None
+    problems = sorted(_NOTIFICATION.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if problems:
+        where = ".".join(str(p) for p in problems[0].absolute_path) or None
+        raise _invalid(problems[0].message, where)
+    _datetime(data["created_at"], "created_at")
+    credits = []
+    for i, t in enumerate(data["transfers"]):
+        try:
+            cents = int(Decimal(t["amount"]) * 100)
+            value_date = dt.date.fromisoformat(t["value_date"])
+        except (InvalidOperation, ValueError):
+            raise _invalid("the amount or value date is not valid", f"transfers.{i}") from None
+        if cents <= 0:
+            raise _invalid("the amount must be more than zero", f"transfers.{i}.amount")
+        reference = " ".join(x for x in (t.get("reference", ""), t.get("remittance_info", "")) if x)
+        credits.append(
+            CreditIn(
+                end_to_end_id=t["end_to_end_id"],
+                message_id=data["message_id"],
+                amount_cents=cents,
+                value_date=value_date,
+                booked_at=_datetime(t["booked_at"], f"transfers.{i}.booked_at"),
+                reference=reference,
+                debtor_name=t.get("debtor_name", ""),
+                currency=t["currency"],
+            )
+        )
+    ids = [c.end_to_end_id for c in credits]
+    if len(set(ids)) != len(ids):
+        raise _invalid("an end-to-end id appears twice", "transfers")
+    return data["message_id"], credits
+
+
+def receive_notification(body: bytes, signature: str | None) -> dict:
+    """The bank's signed payment notification: signature and time checked, then in one
+    transaction the message id taken (once), each credit recorded and applied
+    (:func:`record_credit`), and each order paid queues its purpose's fulfilment.
+
+    :returns: ``{"message_id", "transfers": [{"end_to_end_id", "new", "order", "order_state",
+        "match_status"}]}``.
+    :raises DomainError: ``signature_missing``, ``bad_signature``, ``notification_stale``,
+        ``notification_invalid``, ``notification_replayed`` — nothing is recorded then.
+    """
+    sent_at = verify_signature(body, signature)
+    message_id, credits = parse_notification(body)
+    out = []
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                BankMessage.objects.create(
+                    message_id=message_id,
+                    kind="notification",
+                    digest=hashlib.sha256(body).hexdigest(),
+                    sent_at=sent_at,
+                )
+        except IntegrityError:
+            raise errors.NotificationReplayed(message_id=message_id) from None
+        for credit in credits:
+            row, new = record_credit(credit, source=CreditSource.NOTIFICATION)
+            order = row.order
+            out.append(
+                {
+                    "end_to_end_id": row.end_to_end_id,
+                    "new": new,
+                    "order": order.reference if order else None,
+                    "order_state": order.state if order else None,
+                    "match_status": row.match_status,
+                }
+            )
+    return {"message_id": message_id, "received_at": timezone.now().isoformat(), "transfers": out}

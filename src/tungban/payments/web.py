@@ -1,0 +1,69 @@
+"""What a payment page shows (issue 18): the FPS payment step of an order, for the payments
+app's own page (``/pay/<order>/``) and for the pages of the apps that charge (the e-services
+status page includes ``payments/_fps_step.html`` with :func:`step`)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
+
+from . import fps, purposes
+from .constants import OPEN_STATES, PAID_STATES, OrderState
+from .models import PaymentOrder
+from .reference import grouped
+from .services import fps_payload, hkd
+
+
+def _zh() -> bool:
+    return (get_language() or "").startswith("zh")
+
+
+def bank_link(order: PaymentOrder, payload: str, return_to: str) -> str:
+    """ "Pay with your bank app": the demo bank's page with the QR payload and the way back (a
+    banking app's deep link in production)."""
+    return f"{settings.TUNGBAN_PAYMENTS_BANK_URL}/pay?{urlencode({'qr': payload, 'return': return_to})}"
+
+
+def step(order: PaymentOrder, request, *, return_to: str = "") -> dict:
+    """The payment step's context: ``amount``, ``lines`` (label, amount), ``reference``
+    (grouped for reading), ``expires_at``, the QR code (``qr_src``: an SVG ``data:`` URI, and
+    ``png_url``), ``bank_url``, ``state`` / ``paid`` / ``expired`` / ``payable``, the payee's
+    name and what it is for (``title``)."""
+    zh = _zh()
+    about = purposes.describe(order)
+    back = return_to or request.build_absolute_uri(about.get("url") or reverse("payments:pay", args=[order.pk]))
+    still_open = order.state in OPEN_STATES
+    payable = still_open and order.expires_at > timezone.now()
+    payload = fps_payload(order) if payable else ""
+    return {
+        "order": order,
+        "title": about["title_zh"] if zh else about["title_en"],
+        "amount": hkd(order.amount_cents),
+        "received": hkd(order.amount_received_cents),
+        "lines": [
+            {
+                "label": line["label_zh"] if zh else line["label_en"],
+                "quantity": line["quantity"],
+                "amount": hkd(line["total_cents"]),
+            }
+            for line in order.lines
+        ],
+        "reference": grouped(order.reference),
+        "reference_raw": order.reference,
+        "expires_at": order.expires_at,
+        "payee": settings.TUNGBAN_PAYMENTS_MERCHANT_NAME,
+        "state": order.state,
+        "state_label": OrderState(order.state).label,
+        "paid": order.state in PAID_STATES,
+        "partial": order.state == OrderState.PARTIALLY_PAID,
+        "expired": order.state == OrderState.EXPIRED or (still_open and not payable),
+        "payable": payable,
+        "qr_src": fps.svg_data_uri(payload) if payable else "",
+        "png_url": reverse("payments:qr-png", args=[order.pk]) if payable else "",
+        "bank_url": bank_link(order, payload, back) if payable else "",
+        "status_url": reverse("payments:status", args=[order.pk]),
+    }
