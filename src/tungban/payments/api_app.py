@@ -14,6 +14,7 @@ import datetime as dt
 import uuid
 from typing import Literal
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import get_language
 from ninja import Field, Router, Schema
@@ -130,5 +131,5 @@ def pay_bill(request, bill_id: uuid.UUID):
     bill = bills.bill_for(request.auth.resident, bill_id)
     order = bills.payable_order(bill)
     bill.refresh_from_db()
-    block = pages.fps_block(order)
+    block = pages.fps_block(order, return_url=f"{settings.TUNGBAN_ISSUER.rstrip('/')}/app/#bills/{bill.id}")
     return {"bill": _mine(bill), "fps": block}

@@ -36,7 +36,7 @@ from .services.resources import API, _link, payment_resource
 router = Router(tags=["payments"])
 
 
-class SystemBearer(ScopedBearer):
+class PaymentSystemBearer(ScopedBearer):
     """``request.auth``: the :class:`~tungban.payments.models.PaymentSystem` (its call counted).
 
     :raises DomainError: as :class:`ScopedBearer`; ``not_payment_system`` (403); ``rate_limited`` (429)."""
@@ -45,7 +45,7 @@ class SystemBearer(ScopedBearer):
         return webhooks.system_for_token(token)
 
 
-bearer = SystemBearer(webhooks.SCOPE)
+bearer = PaymentSystemBearer(webhooks.SCOPE)
 ERRORS = error_responses(400, 401, 403, 404, 409, 422, 429)
 #: Largest amount of one payment or bill (HK$ cents): HK$10,000,000.
 MAX_AMOUNT = 1_000_000_000

@@ -54,7 +54,7 @@ PageNotFound = NotFound.define(
 # --- webhooks ---
 WebhookURLRefused = DomainError.define(
     "webhook_url_refused",
-    _("This webhook URL is refused: %(reason)s."),
+    _("The platform will not send webhooks to this URL: %(reason)s."),
     status=422,
     field="url",
 )

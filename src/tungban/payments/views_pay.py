@@ -33,10 +33,6 @@ def _order(order_id):
         raise Http404 from None
 
 
-def _issuer(request) -> str:
-    return request.build_absolute_uri("/").rstrip("/")
-
-
 @require_GET
 def order_page(request, order_id):
     """The payment page: what is paid for, the FPS QR code and the card option; its state."""
@@ -61,7 +57,7 @@ def card_start(request, order_id):
     """ "Card / Apple Pay / Google Pay": open the provider's hosted page."""
     order = _order(order_id)
     try:
-        _attempt, next_url = card.start(order, issuer=_issuer(request))
+        _attempt, next_url = card.start(order)
     except DomainError as exc:
         context = pages.order_context(order, error=str(exc.message))
         return render(request, "payments/pay/order.html", context, status=exc.status)

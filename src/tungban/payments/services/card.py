@@ -22,6 +22,7 @@ import hashlib
 import logging
 from collections.abc import Mapping
 
+from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -43,9 +44,9 @@ def available() -> bool:
     return psp.configured()
 
 
-def start(order: PaymentOrder, *, issuer: str) -> tuple[CardPayment, str]:
-    """Open a hosted payment for ``order`` (``issuer``: the platform's base URL, for the return
-    address); returns the attempt and the page to send the browser to.
+def start(order: PaymentOrder) -> tuple[CardPayment, str]:
+    """Open a hosted payment for ``order`` (the provider sends the payer back to the platform's
+    ``/pay/card/<attempt>/return``); returns the attempt and the page to send the browser to.
 
     :raises DomainError: ``card_payments_unavailable`` (409), ``order_already_paid``,
         ``order_expired``, ``order_not_payable`` (409), ``payment_provider_failed`` (502)."""
@@ -58,7 +59,7 @@ def start(order: PaymentOrder, *, issuer: str) -> tuple[CardPayment, str]:
         raise errors.OrderExpired()
     provider = psp.provider()
     attempt = CardPayment(order=order, provider=provider.name)
-    return_url = issuer.rstrip("/") + reverse("pay:card-return", args=[attempt.id])
+    return_url = settings.TUNGBAN_ISSUER.rstrip("/") + reverse("pay:card-return", args=[attempt.id])
     try:
         session = provider.create_session(
             reference=order.reference,

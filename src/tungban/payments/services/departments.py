@@ -201,3 +201,9 @@ def search(
     start = (page - 1) * display_size
     rows = list(qs.order_by("-created_at", "-pk")[start : start + display_size])
     return Page(total, page, display_size, rows)
+
+
+def on_paid(order: PaymentOrder) -> None:
+    """The purpose's ``on_paid``: nothing more to do on the platform — the department hears of
+    the payment by its webhook (``payment.succeeded``) and reads it (``GET /payments/{id}``);
+    the payer returns to its ``return_url``."""

@@ -16,6 +16,7 @@ from ..constants import OPEN_STATES, PAID_STATES, OrderState
 from ..models import PaymentOrder
 from ..reference import grouped
 from . import card, orders
+from .resources import next_url
 
 #: What the payment page says of the last card attempt (``?card=<status>`` after the return).
 CARD_OUTCOMES = {
@@ -27,10 +28,12 @@ CARD_OUTCOMES = {
 }
 
 
-def bank_link(payload: str) -> str:
-    """The demo bank's "pay this QR code" page with ``payload`` (the "Pay with your bank app"
-    link: on a phone, a banking app registered for the link would open instead)."""
-    return f"{settings.TUNGBAN_PAYMENTS_BANK_URL}/pay?" + urllib.parse.urlencode({"payload": payload})
+def bank_link(payload: str, return_url: str = "") -> str:
+    """The demo bank's "pay this QR code" page with ``payload`` (``GET /pay?qr=…&return=…`` of
+    examples/bank: the "Pay with your bank app" link; on a phone, a banking app registered for
+    the link would open instead), coming back to ``return_url`` when given."""
+    query = {"qr": payload, **({"return": return_url} if return_url else {})}
+    return f"{settings.TUNGBAN_PAYMENTS_BANK_URL}/pay?" + urllib.parse.urlencode(query)
 
 
 def _zh() -> bool:
@@ -50,7 +53,7 @@ def lines(order: PaymentOrder) -> list[dict]:
     ]
 
 
-def fps_block(order: PaymentOrder) -> dict:
+def fps_block(order: PaymentOrder, *, return_url: str = "") -> dict:
     """``{"payload", "qr", "reference", "reference_grouped", "bank_link", "expires_at"}`` of an
     order that takes FPS payments (``qr``: an SVG ``data:`` URI for ``<img src>``)."""
     payload = orders.fps_payload(order)
@@ -59,7 +62,7 @@ def fps_block(order: PaymentOrder) -> dict:
         "qr": fps.svg_data_uri(payload),
         "reference": order.reference,
         "reference_grouped": grouped(order.reference),
-        "bank_link": bank_link(payload),
+        "bank_link": bank_link(payload, return_url),
         "expires_at": order.expires_at,
     }
 
@@ -81,10 +84,16 @@ def order_context(order: PaymentOrder, *, card_outcome: str = "", error: str = "
         "payable": payable,
         "expired": order.state == OrderState.EXPIRED or (order.state in OPEN_STATES and not payable),
         "state_label": OrderState(order.state).label,
-        "fps": fps_block(order) if payable else None,
+        "fps": fps_block(order, return_url=next_url(order)) if payable else None,
         "card_available": payable and card.available(),
         "last_attempt": attempt,
         "notice": notice,
         "error": error,
-        "return_url": order.return_url if order.return_url.startswith(("https://", "http://")) else "",
+        "return_url": order.return_url if _safe_return(order.return_url) else "",
     }
+
+
+def _safe_return(url: str) -> bool:
+    """A link back to the service: an absolute http(s) URL (checked when the department gave it)
+    or a path on the platform (an e-services application's page)."""
+    return url.startswith(("https://", "http://")) or (url.startswith("/") and not url.startswith("//"))
