@@ -156,20 +156,14 @@ class PaymentOut(Schema):
     )
 
 
-class PageLinks(Schema):
-    self: LinkOut
-    first_page: LinkOut
-    last_page: LinkOut
-    prev_page: LinkOut | None
-    next_page: LinkOut | None
-
-
 class SearchOut(Schema):
     total: int
     count: int
     page: int
     results: list[PaymentOut]
-    links: PageLinks = Field(alias="_links")
+    links: dict[str, LinkOut | None] = Field(
+        alias="_links", description="self, first_page, last_page, prev_page and next_page (null at the ends)"
+    )
 
 
 class SearchIn(Schema):

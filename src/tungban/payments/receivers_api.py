@@ -24,6 +24,8 @@ def queue_webhooks(sender, instance: PaymentEvent, created: bool, raw: bool = Fa
         return
     from .services import webhooks
 
+    if webhooks.event_type_of(instance) is None:  # e.g. "created": departments hear of nothing
+        return
     event_id = instance.pk
     transaction.on_commit(lambda: webhooks.queue_deliveries(event_id))
 

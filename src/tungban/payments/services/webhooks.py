@@ -202,14 +202,12 @@ def queue_deliveries(event_id: int) -> list[PaymentWebhookDelivery]:
     the event commits (:mod:`tungban.payments.receivers`); an event is queued once per endpoint
     (a unique constraint), so a repeated call adds nothing."""
     event = PaymentEvent.objects.select_related("order").filter(pk=event_id).first()
-    if event is None:
-        return []
-    event_type = event_type_of(event)
+    event_type = event_type_of(event) if event is not None else None
     if event_type is None:
         return []
     order = event.order
     endpoints = [e for e in endpoints_of(order.department) if event_type in e.events]
-    if not endpoints:
+    if not endpoints:  # the common case: one query, nothing written
         return []
     sequence = sequence_of(event)
     made = []
