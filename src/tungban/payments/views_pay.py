@@ -1,11 +1,11 @@
-"""The payer's pages of a payment created through the departments' API (issue 18; GOV.UK Pay's
-``next_url``), card / e-wallet payments through the payment service provider, its webhook, and
-the mock provider's hosted page (tests and the demo). Under ``/pay/`` (:mod:`.urls_pay`).
+"""Card and e-wallet payments through the payment service provider (issue 18), its webhook, and
+the mock provider's hosted page (tests and the demo), under ``/pay/`` (:mod:`.urls_pay`).
 
-The order page is reached by its id (a random UUID: knowing it is the capability, as GOV.UK
-Pay's ``next_url``); it shows the FPS QR code, the reference to type and the bank-app link, and
-"Card / Apple Pay / Google Pay" when a provider is configured. A small static script
-(``payments/order-status.js``) asks :func:`order_status` until the payment is settled.
+The order's payment page is the foundation's (``/pay/<order>/``, :mod:`.views`); it offers
+"Card / Apple Pay / Google Pay" beside FPS when a provider is configured
+(``{% card_option step.order %}``, :mod:`.templatetags.payments_card`), whose button posts to
+:func:`card_start`. The provider sends the payer back to :func:`card_return`, which shows the
+payment page again (``?card=<outcome>`` when it did not succeed).
 """
 
 from __future__ import annotations
@@ -19,11 +19,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from tungban.core.errors import DomainError
 
-from . import errors, psp
-from .constants import FINISHED_STATES, PAID_STATES
+from . import errors, psp, web
 from .models import CardPaymentStatus, MockPspPayment
 from .psp import mock
-from .services import card, orders, pages
+from .services import card, orders
 
 
 def _order(order_id):
@@ -33,34 +32,16 @@ def _order(order_id):
         raise Http404 from None
 
 
-@require_GET
-def order_page(request, order_id):
-    """The payment page: what is paid for, the FPS QR code and the card option; its state."""
-    order = _order(order_id)
-    outcome = request.GET.get("card", "")
-    return render(request, "payments/pay/order.html", pages.order_context(order, card_outcome=outcome))
-
-
-@require_GET
-def order_status(request, order_id):
-    """``{"state", "finished", "paid"}`` of the order (the page's script polls it)."""
-    order = _order(order_id)
-    response = JsonResponse(
-        {"state": order.state, "finished": order.state in FINISHED_STATES, "paid": order.state in PAID_STATES}
-    )
-    response["Cache-Control"] = "no-store"
-    return response
-
-
 @require_POST
 def card_start(request, order_id):
-    """ "Card / Apple Pay / Google Pay": open the provider's hosted page."""
+    """ "Card / Apple Pay / Google Pay": open the provider's hosted page (a refusal shows the
+    payment page again with the reason)."""
     order = _order(order_id)
     try:
         _attempt, next_url = card.start(order)
     except DomainError as exc:
-        context = pages.order_context(order, error=str(exc.message))
-        return render(request, "payments/pay/order.html", context, status=exc.status)
+        context = {"step": web.step(order, request), "card_error": str(exc.message)}
+        return render(request, "payments/pay.html", context, status=exc.status)
     return HttpResponseRedirect(next_url)
 
 
@@ -72,7 +53,7 @@ def card_return(request, attempt_id):
         attempt = card.returned(attempt_id)
     except errors.OrderUnknown:
         raise Http404 from None
-    url = reverse("pay:order", args=[attempt.order_id])
+    url = reverse("payments:pay", args=[attempt.order_id])
     if attempt.status != CardPaymentStatus.SUCCEEDED:
         url += f"?card={attempt.status}"
     return HttpResponseRedirect(url)

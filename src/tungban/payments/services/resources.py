@@ -59,7 +59,7 @@ def refund_summary(order: PaymentOrder) -> dict:
 
 def next_url(order: PaymentOrder) -> str:
     """The page where the payer pays ``order`` (the payment page of the order)."""
-    return settings.TUNGBAN_ISSUER.rstrip("/") + reverse("pay:order", args=[order.id])
+    return settings.TUNGBAN_ISSUER.rstrip("/") + reverse("payments:pay", args=[order.id])
 
 
 def payment_resource(order: PaymentOrder) -> dict:

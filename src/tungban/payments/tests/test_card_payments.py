@@ -35,9 +35,9 @@ def order(issuer, db):
 
 def _start(browser, order):
     """The payer presses "Card / Apple Pay / Google Pay": the platform sends them to the mock's page."""
-    page = browser.get(f"/pay/o/{order.pk}/")
+    page = browser.get(f"/pay/{order.pk}/")
     assert page.status_code == 200 and 'id="pay-card"' in page.content.decode()
-    started = browser.post(f"/pay/o/{order.pk}/card")
+    started = browser.post(f"/pay/card/{order.pk}")
     assert started.status_code == 302 and "/pay/psp-mock/" in started["Location"]
     return started["Location"].split("/pay/psp-mock/", 1)[1].rstrip("/")
 
@@ -50,9 +50,9 @@ def _pay_on_mock(browser, payment_id, **form):
 
 def test_without_a_provider_the_page_offers_fps_only(client, order, settings):
     settings.TUNGBAN_PAYMENTS_PSP = ""
-    page = client.get(f"/pay/o/{order.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert 'id="fps-qr"' in page and 'id="bank-link"' in page and 'id="pay-card"' not in page
-    refused = client.post(f"/pay/o/{order.pk}/card", HTTP_ACCEPT_LANGUAGE="en")
+    page = client.get(f"/pay/{order.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'id="fps-qr"' in page and 'id="pay-with-bank"' in page and 'id="pay-card"' not in page
+    refused = client.post(f"/pay/card/{order.pk}", HTTP_ACCEPT_LANGUAGE="en")
     assert refused.status_code == 409 and "pay by FPS" in refused.content.decode()
     assert not CardPayment.objects.exists()
 
@@ -60,9 +60,9 @@ def test_without_a_provider_the_page_offers_fps_only(client, order, settings):
 def test_card_paid_the_return_records_it_and_the_late_webhook_changes_nothing(client, order, psp, run_tasks):
     payment_id = _start(client, order)
     back = _pay_on_mock(client, payment_id, pay="card", card_number="4242 4242 4242 4242")
-    assert "/pay/card/" in back and back.endswith("/return")
+    assert "/pay/card/return/" in back
     landed = client.get(back)  # the return queries the provider: the webhook is still queued
-    assert landed.status_code == 302 and landed["Location"] == f"/pay/o/{order.pk}/"
+    assert landed.status_code == 302 and landed["Location"] == f"/pay/{order.pk}/"
     order.refresh_from_db()
     assert order.state == OrderState.SUCCESS and order.method == Method.CARD and order.amount_received_cents == 35000
     (credit,) = CreditTransfer.objects.all()
@@ -70,8 +70,8 @@ def test_card_paid_the_return_records_it_and_the_late_webhook_changes_nothing(cl
     run_tasks()  # the mock's webhook now arrives: a repeat
     assert MockPspPayment.objects.get(pk=payment_id).webhooks_sent == 1
     assert CreditTransfer.objects.count() == 1 and PaymentOrder.objects.get(pk=order.pk).amount_received_cents == 35000
-    page = client.get(f"/pay/o/{order.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert 'id="paid"' in page and 'href="https://fehd.example/done"' in page
+    page = client.get(f"/pay/{order.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'id="payment-received"' in page and 'href="https://fehd.example/done"' in page
 
 
 def test_webhook_before_the_redirect_and_twice(client, order, psp):
@@ -102,7 +102,7 @@ def test_a_declined_card_takes_nothing_and_the_order_stays_payable(client, order
     payment_id = _start(client, order)
     back = _pay_on_mock(client, payment_id, pay="card", card_number="4000000000000002")
     landed = client.get(back)
-    assert landed["Location"] == f"/pay/o/{order.pk}/?card=declined"
+    assert landed["Location"] == f"/pay/{order.pk}/?card=declined"
     run_tasks()
     order.refresh_from_db()
     assert order.state == OrderState.AWAITING_TRANSFER and order.amount_received_cents == 0
@@ -172,5 +172,5 @@ def test_an_expired_or_paid_order_opens_no_card_payment(client, order, psp):
     from django.utils import timezone
 
     PaymentOrder.objects.filter(pk=order.pk).update(expires_at=timezone.now())
-    refused = client.post(f"/pay/o/{order.pk}/card", HTTP_ACCEPT_LANGUAGE="en")
+    refused = client.post(f"/pay/card/{order.pk}", HTTP_ACCEPT_LANGUAGE="en")
     assert refused.status_code == 409 and not CardPayment.objects.exists()

@@ -48,7 +48,8 @@ def test_create_read_and_the_idempotency_key(fehd):
     assert body["settlement_summary"] == {"paid_date": None, "settled_date": None}
     assert body["bill_reference"].startswith("TB") and len(body["bill_reference"]) == 16
     links = body["_links"]
-    assert links["next_url"]["href"].endswith(f"/pay/o/{body['payment_id']}/") and links["next_url"]["method"] == "GET"
+    next_url = links["next_url"]
+    assert next_url["href"].endswith(f"/pay/{body['payment_id']}/") and next_url["method"] == "GET"
     assert links["cancel"]["method"] == "POST" and links["self"]["href"].endswith(f"/payments/{body['payment_id']}")
 
     # The same key and body: the first answer again, no second payment.

@@ -7,18 +7,17 @@ bill paid without the resident doing anything. Both languages, a phone's width, 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import json
 import os
 import uuid
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
 from django.utils import timezone
 
-from tungban.payments import fps, services
+from tungban.payments import fps
 from tungban.payments.models import Bill, PaymentOrder
 from tungban.payments.tests.departments import call, payment_system
 from tungban.testing.a11y import assert_no_violations
@@ -30,40 +29,25 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 PHONE = {"width": 390, "height": 844}
 
 
-def bank_notifies(issuer: str, order: PaymentOrder) -> dict:
-    """What the payer's bank does once the transfer is booked: a signed payment notification
-    (``POST /api/v1/payments/bank/notifications``, ``Tungban-Signature``) for the order's
-    amount and reference."""
-    now = timezone.now()
-    body = json.dumps(
-        {
-            "message_id": f"MSG-{uuid.uuid4().hex[:16]}",
-            "created_at": now.isoformat(),
-            "transfers": [
-                {
-                    "end_to_end_id": f"E2E{uuid.uuid4().hex[:24]}",
-                    "amount": f"{order.amount_cents // 100}.{order.amount_cents % 100:02d}",
-                    "currency": "HKD",
-                    "value_date": timezone.localdate().isoformat(),
-                    "booked_at": now.isoformat(),
-                    "reference": order.reference,
-                    "debtor_name": "CHAN T** M**",
-                }
-            ],
-        }
-    ).encode()
-    answer = requests.post(
+@pytest.fixture
+def bank(issuer, settings):
+    """The demo FPS participant bank (examples/bank) as its own process, notifying the live server."""
+    from examples.bank.launch import bank_output, start_bank, stop_bank
+
+    proc, url = start_bank(
         f"{issuer}/api/v1/payments/bank/notifications",
-        data=body,
-        headers={"Content-Type": "application/json", services.SIGNATURE_HEADER: services.sign(body)},
-        timeout=30,
+        secret=settings.TUNGBAN_PAYMENTS_BANK_SECRET,
+        payee_proxy=settings.TUNGBAN_PAYMENTS_FPS_PROXY,
     )
-    assert answer.status_code == 200, answer.text
-    return answer.json()
+    settings.TUNGBAN_PAYMENTS_BANK_URL = url
+    yield url
+    print(bank_output(proc))  # shown when the test fails
+    with contextlib.suppress(Exception):
+        stop_bank(proc)
 
 
 @pytest.mark.parametrize("locale", ["en-GB", "zh-HK"])
-def test_the_app_lists_a_bill_and_pays_it_by_fps(issuer, officer, e2e_browser, tmp_path, locale):
+def test_the_app_lists_a_bill_and_pays_it_by_fps(issuer, bank, officer, e2e_browser, tmp_path, locale):
     rvd = payment_system(issuer, "RVD", name_en="Rating and Valuation Department", name_zh="差餉物業估價署")
     resident = make_resident(officer)
     today = timezone.localdate()
@@ -125,8 +109,17 @@ def test_the_app_lists_a_bill_and_pays_it_by_fps(issuer, officer, e2e_browser, t
     assert_no_violations(page, f"paying a bill by FPS ({locale}, 390 px)")
     page.screenshot(path=str(shots / f"bill-pay-{tag}-390.png"), full_page=True)
 
-    outcome = bank_notifies(issuer, order)
-    assert outcome["transfers"][0]["order_state"] == "success"
+    # The resident scans the QR code with their banking app on another device (here: the demo
+    # bank's page in another browser), and confirms there; this screen is left alone.
+    other = e2e_browser.new_context(locale=locale)
+    other.set_default_timeout(TIMEOUT)
+    banking = other.new_page()
+    banking.goto(link)
+    banking.wait_for_selector("#payment")
+    assert order.reference in banking.text_content("#reference").replace(" ", "")
+    banking.click("#confirm")
+    banking.wait_for_selector("#paid")
+    other.close()
     page.wait_for_selector('#screen-bill[data-state="paid"] #bill-paid:not([hidden])')  # the screen saw it by itself
     assert page.locator("#bill-fps").is_hidden()
     assert ("Paid on" if en else "已於") in page.text_content("#bill-paid")
