@@ -164,11 +164,6 @@ def returned(attempt_id) -> CardPayment:
     return apply_result(attempt.provider, result)
 
 
-def last_attempt(order: PaymentOrder) -> CardPayment | None:
-    """The order's newest card attempt, if any (the payment page says how it ended)."""
-    return order.card_payments.order_by("-created_at").first()
-
-
 def _refusal(order: PaymentOrder):
     if order.state in PAID_STATES:
         return errors.OrderAlreadyPaid()
