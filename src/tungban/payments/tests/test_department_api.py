@@ -256,3 +256,24 @@ def test_the_document_lists_every_operation_and_error(client):
     from tungban.payments import errors, errors_api
 
     assert {e.code for e in declared_errors(errors_api)} | {e.code for e in declared_errors(errors)} <= codes
+
+
+def test_every_error_message_has_its_chinese():
+    """Each code of the payments' API (both modules) reads in Chinese too (no msgid orphaned)."""
+    from django.utils import translation
+    from django.utils.functional import Promise
+
+    from tungban.core.errors import declared_errors
+    from tungban.payments import errors, errors_api
+
+    untranslated = []
+    for error in [*declared_errors(errors), *declared_errors(errors_api)]:
+        if not isinstance(error.default_message, Promise):
+            continue
+        with translation.override("en"):
+            english = str(error.default_message)
+        with translation.override("zh-hant"):
+            chinese = str(error.default_message)
+        if chinese == english:
+            untranslated.append(error.code)
+    assert untranslated == []
