@@ -60,8 +60,8 @@ EVENTS = {
     OrderState.CANCELLED: "payment.cancelled",
     OrderState.EXPIRED: "payment.expired",
 }
-#: Events recorded without a change of state, by the reason's prefix (the refunds' app records
-#: ``refunded: …`` when a refund is paid out).
+#: Events recorded without a change of state, by the reason's prefix (``refunded: …``, written by
+#: :func:`record_refund` when a refund is paid out).
 STEP_EVENTS = {"refunded": "payment.refunded"}
 EVENT_TYPES = tuple(dict.fromkeys([*EVENTS.values(), *STEP_EVENTS.values()]))
 
@@ -161,6 +161,20 @@ def event_type_of(event: PaymentEvent) -> str | None:
         return EVENTS[event.to_state]
     prefix = (event.reason or "").split(":", 1)[0].strip()
     return STEP_EVENTS.get(prefix)
+
+
+def record_refund(order: PaymentOrder, *, refund_id, amount_cents: int, actor_kind: str, actor_id: str) -> PaymentEvent:
+    """Record on ``order``'s history that a refund of ``amount_cents`` was paid out (the state
+    stays): the department's endpoints get ``payment.refunded`` for it. For the refunds' code to
+    call when a refund completes (in its transaction; the webhook is queued once it commits)."""
+    return PaymentEvent.objects.create(
+        order=order,
+        from_state=order.state,
+        to_state=order.state,
+        actor_kind=actor_kind,
+        actor_id=actor_id[:150],
+        reason=f"refunded: {refund_id} {amount_cents}"[:300],
+    )
 
 
 def sequence_of(event: PaymentEvent) -> int:

@@ -209,3 +209,20 @@ def test_the_staff_page_shows_the_payment_delivery_log(
     page = client.get("/staff/eservices/FEHD/webhooks/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert f'data-delivery="{delivery.id}" data-state="delivered"' in page and receiver.url in page
     assert "payment.succeeded" in page
+
+
+def test_a_refund_paid_out_is_announced_without_changing_the_state(
+    fehd, receiver, run_tasks, django_capture_on_commit_callbacks
+):
+    call(fehd, "POST", "/webhooks", {"url": receiver.url, "events": ["payment.refunded"]})
+    order = PaymentOrder.objects.get(pk=new_payment(fehd, amount=9000).json()["payment_id"])
+    with django_capture_on_commit_callbacks(execute=True):
+        pay(order)
+        order.refresh_from_db()
+        webhooks.record_refund(order, refund_id="R-1", amount_cents=4000, actor_kind="officer", actor_id="fehd-officer")
+    run_tasks()
+    (headers, body) = receiver.got[-1]
+    data = json.loads(body)
+    assert data["type"] == "payment.refunded" and data["data"]["state"]["status"] == "success"
+    assert data["data"]["reason"] == "refunded: R-1 4000" and data["sequence"] == 4
+    assert PaymentOrder.objects.get(pk=order.pk).state == "success"
