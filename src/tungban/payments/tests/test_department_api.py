@@ -35,7 +35,8 @@ def wsd(issuer, db):
 
 
 def test_create_read_and_the_idempotency_key(fehd):
-    missing = call(fehd, "POST", "/payments", {"amount": 100, "reference": "X", "description": {"en": "a", "zh": "乙"}})
+    whole = {"amount": 100, "reference": "X", "description": {"en": "a", "zh": "乙"}, "return_url": "https://fehd.example/"}
+    missing = call(fehd, "POST", "/payments", whole)
     assert missing.status_code == 400 and missing.json()["error"] == "idempotency_key_missing"
 
     first = new_payment(fehd, amount=35000, reference="INV-001", key="create-0000001", metadata={"ledger_code": "F12"})
