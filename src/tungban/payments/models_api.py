@@ -88,7 +88,7 @@ class PaymentWebhookDelivery(WebhookDeliveryBase):
 
 
 class BillState(models.TextChoices):
-    OPEN = "open", _("To pay")
+    OPEN = "open", _("Unpaid")
     PAID = "paid", _("Paid")
     PAID_ELSEWHERE = "paid_elsewhere", _("Paid elsewhere")
     CANCELLED = "cancelled", _("Withdrawn by the department")

@@ -87,7 +87,7 @@ class Migration(migrations.Migration):
                 ('currency', models.CharField(default='HKD', max_length=3, verbose_name='currency')),
                 ('issued_on', models.DateField(verbose_name='bill date')),
                 ('due_on', models.DateField(verbose_name='payment due date')),
-                ('state', models.CharField(choices=[('open', 'To pay'), ('paid', 'Paid'), ('paid_elsewhere', 'Paid elsewhere'), ('cancelled', 'Withdrawn by the department')], default='open', max_length=15, verbose_name='state')),
+                ('state', models.CharField(choices=[('open', 'Unpaid'), ('paid', 'Paid'), ('paid_elsewhere', 'Paid elsewhere'), ('cancelled', 'Withdrawn by the department')], default='open', max_length=15, verbose_name='state')),
                 ('source', models.CharField(choices=[('api', 'Posted by the department'), ('exchange', 'Through the consented data exchange gateway')], max_length=10, verbose_name='arrived')),
                 ('metadata', models.JSONField(blank=True, default=dict, verbose_name="department's metadata")),
                 ('created_by', models.CharField(max_length=150, verbose_name='created by')),

@@ -57,8 +57,10 @@ export async function showBills() {
 function paintBill(b) {
   $("bill-title").textContent = b.description;
   $("bill-department").textContent = b.source === "exchange" ? b.department + " · " + S.from_consent : b.department;
-  $("bill-balance").textContent = b.state === "open" ? b.balance_text : b.amount_text;
-  $("bill-due").textContent = dueText(b);
+  $("bill-amount").textContent = b.amount_text;
+  $("bill-balance").textContent = b.balance_text;
+  $("bill-balance-row").hidden = b.state !== "open";
+  $("bill-due").textContent = b.overdue ? dueText(b) : dateOnly(b.due_date);
   $("bill-state").textContent = b.state_label;
   $("bill-state").className = "badge bill-state state-" + b.state + (b.overdue ? " overdue" : "");
   $("bill-account").textContent = b.account;
@@ -118,7 +120,7 @@ export async function showBill(id) {
   $("bill-fps").hidden = true;
   $("bill-paid").hidden = true;
   $("bill-pay").hidden = true;
-  ["bill-title", "bill-department", "bill-balance", "bill-due", "bill-state", "bill-account", "bill-reference"].forEach((x) => { $(x).textContent = ""; });
+  ["bill-title", "bill-department", "bill-amount", "bill-balance", "bill-due", "bill-state", "bill-account", "bill-reference"].forEach((x) => { $(x).textContent = ""; });
   await busy([], async () => paintBill(await call("GET", "/app/bills/" + encodeURIComponent(id))));
 }
 
