@@ -144,11 +144,24 @@ def url_refusal(url: str) -> str:
     return ""
 
 
-def unknown_events(events: list[str] | None, known: tuple[str, ...]) -> tuple[list[str], list[str]]:
-    """``(wanted, unknown)``: the events asked for without repeats (all of ``known`` when none
-    are given) and those of them that are not in ``known``."""
+def create_endpoint(
+    model, url: str, events: list[str] | None, known: tuple[str, ...], *, url_refused, events_invalid, **fields
+):
+    """A new endpoint row of ``model`` (a :class:`WebhookEndpointBase`) for ``events`` (without
+    repeats; all of ``known`` when none are given) and ``fields`` (its department); returns it and
+    its signing secret (:func:`new_secret`, shown this once).
+
+    :raises events_invalid: (``events=``) an event not in ``known``; :raises url_refused:
+        (``reason=``) :func:`url_refusal` refuses the URL. Nothing is stored then."""
     wanted = list(dict.fromkeys(events or known))
-    return wanted, [e for e in wanted if e not in known]
+    unknown = [e for e in wanted if e not in known]
+    if unknown or not wanted:
+        raise events_invalid(events=", ".join(unknown) or "none")
+    reason = url_refusal(url)
+    if reason:
+        raise url_refused(reason=reason)
+    secret = new_secret()
+    return model.objects.create(url=url, secret=secret, events=wanted, **fields), secret
 
 
 # --- delivering ---

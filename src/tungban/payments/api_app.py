@@ -55,7 +55,7 @@ class MyBillOut(Schema):
     paid_at: dt.datetime | None
 
 
-class FpsOut(Schema):
+class BillFpsOut(Schema):
     payload: str = Field(description="The FPS QR code's payload (EMVCo)")
     qr: str = Field(description="The QR code as an SVG data: URI")
     reference: str
@@ -64,9 +64,9 @@ class FpsOut(Schema):
     expires_at: dt.datetime
 
 
-class PayOut(Schema):
+class BillPayOut(Schema):
     bill: MyBillOut
-    fps: FpsOut
+    fps: BillFpsOut
 
 
 def _mine(bill) -> dict:
@@ -120,7 +120,7 @@ def my_bill(request, bill_id: uuid.UUID):
 
 @router.post(
     "/bills/{bill_id}/pay",
-    response={200: PayOut, **APP_ERRORS},
+    response={200: BillPayOut, **APP_ERRORS},
     auth=device_auth,
     summary="(device) Pay one of my bills by FPS: its QR code and bank-app link",
 )

@@ -26,6 +26,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from tungban.core.api import error_responses
 from tungban.core.idempotency import HEADER, idempotent, parse_key
+from tungban.notify.webhooks_api import EndpointCreatedOut, EndpointIn, EndpointOut, endpoint_out
 from tungban.oidc.resource import ScopedBearer
 
 from .constants import OrderState
@@ -64,12 +65,12 @@ def _key(request) -> str:
 
 
 # --- schemas ---
-class Bilingual(Schema):
+class BilingualText(Schema):
     en: str = Field(min_length=1, max_length=300, description="In English")
     zh: str = Field(min_length=1, max_length=200, description="In Chinese")
 
 
-class FeeItemIn(Schema):
+class PaymentFeeItemIn(Schema):
     service: str = Field(max_length=80, description="The service's id in your fee schedule (payments/fees)")
     code: str = Field(max_length=40, description="The fee item's code")
     quantity: int = Field(1, ge=1, le=100)
@@ -83,13 +84,13 @@ class PaymentIn(Schema):
     amount: int | None = Field(
         None, ge=1, le=MAX_AMOUNT, description="HK$ cents; or fee_items (exactly one of the two)"
     )
-    fee_items: list[FeeItemIn] | None = Field(
+    fee_items: list[PaymentFeeItemIn] | None = Field(
         None, max_length=20, description="Fee items of your department, each at the amount in force today"
     )
     reference: str = Field(
         min_length=1, max_length=80, pattern=r"^[^\s].*$", description="Your own reference for this payment"
     )
-    description: Bilingual = Field(description="What is paid for, shown to the payer")
+    description: BilingualText = Field(description="What is paid for, shown to the payer")
     return_url: str = Field(max_length=500, description="https URL the payer returns to once done")
     metadata: dict[str, MetadataValue] = Field(
         default_factory=dict,
@@ -101,28 +102,28 @@ class PaymentIn(Schema):
     )
 
 
-class LinkOut(Schema):
+class PaymentLinkOut(Schema):
     href: str
     method: Literal["GET", "POST"]
 
 
-class StateOut(Schema):
+class PaymentStateOut(Schema):
     status: str = Field(description=" | ".join(OrderState.values))
     finished: bool = Field(description="Nothing more happens to the payment by itself (GOV.UK Pay's finished)")
 
 
-class RefundSummaryOut(Schema):
+class PaymentRefundSummaryOut(Schema):
     status: Literal["available", "full", "unavailable"]
     amount_available: int = Field(description="HK$ cents that may still be refunded")
     amount_submitted: int = Field(description="HK$ cents refunded or being refunded")
 
 
-class SettlementSummaryOut(Schema):
+class PaymentSettlementSummaryOut(Schema):
     paid_date: dt.date | None = Field(description="When the money arrived (Hong Kong date)")
     settled_date: dt.date | None = Field(description="When reconciliation matched it on the bank statement")
 
 
-class BilingualOut(Schema):
+class BilingualTextOut(Schema):
     en: str
     zh: str
 
@@ -135,13 +136,13 @@ class PaymentOut(Schema):
     )
     department: str
     purpose: str
-    description: BilingualOut
+    description: BilingualTextOut
     lines: list[dict] = Field(
         description="Fee items: code, label_en, label_zh, unit_cents, quantity, concession, total_cents"
     )
     amount: int = Field(description="HK$ cents due")
     currency: Literal["HKD"]
-    state: StateOut
+    state: PaymentStateOut
     method: Literal["fps", "card", "wallet", "counter"]
     amount_received: int = Field(description="HK$ cents received")
     created_date: dt.datetime
@@ -149,24 +150,24 @@ class PaymentOut(Schema):
     paid_at: dt.datetime | None
     return_url: str
     metadata: dict
-    refund_summary: RefundSummaryOut
-    settlement_summary: SettlementSummaryOut
-    links: dict[str, LinkOut] = Field(
+    refund_summary: PaymentRefundSummaryOut
+    settlement_summary: PaymentSettlementSummaryOut
+    links: dict[str, PaymentLinkOut] = Field(
         alias="_links", description="self, events; while payable next_url (send the payer there) and cancel"
     )
 
 
-class SearchOut(Schema):
+class PaymentSearchOut(Schema):
     total: int
     count: int
     page: int
     results: list[PaymentOut]
-    links: dict[str, LinkOut | None] = Field(
+    links: dict[str, PaymentLinkOut | None] = Field(
         alias="_links", description="self, first_page, last_page, prev_page and next_page (null at the ends)"
     )
 
 
-class SearchIn(Schema):
+class PaymentSearchIn(Schema):
     reference: str = Field("", max_length=80)
     bill_reference: str = Field("", max_length=25)
     state: OrderState | Literal[""] = ""
@@ -178,9 +179,9 @@ class SearchIn(Schema):
     display_size: int = Field(500, ge=1, le=departments.MAX_PAGE)
 
 
-class EventOut(Schema):
+class PaymentEventOut(Schema):
     sequence: int = Field(description="1, 2, … among the payment's events (the webhooks carry it too)")
-    state: StateOut
+    state: PaymentStateOut
     from_state: str
     actor_kind: str
     actor_id: str
@@ -188,10 +189,10 @@ class EventOut(Schema):
     at: dt.datetime
 
 
-class EventsOut(Schema):
+class PaymentEventsOut(Schema):
     payment_id: uuid.UUID
-    events: list[EventOut]
-    links: dict[str, LinkOut] = Field(alias="_links")
+    events: list[PaymentEventOut]
+    links: dict[str, PaymentLinkOut] = Field(alias="_links")
 
 
 # --- payments ---
@@ -238,15 +239,17 @@ def read_payment(request, payment_id: uuid.UUID):
     return _payment(departments.payment_of(request.auth, payment_id))
 
 
-def _page_link(filters: SearchIn, page: int) -> dict:
+def _page_link(filters: PaymentSearchIn, page: int) -> dict:
     from urllib.parse import urlencode
 
     query = {k: v for k, v in {**filters.dict(), "page": page}.items() if v not in ("", None)}
     return _link(f"{API}/payments?{urlencode(query, doseq=True)}")
 
 
-@router.get("/payments", response={200: SearchOut, **ERRORS}, auth=bearer, summary="Search payments", by_alias=True)
-def search_payments(request, filters: Query[SearchIn]):
+@router.get(
+    "/payments", response={200: PaymentSearchOut, **ERRORS}, auth=bearer, summary="Search payments", by_alias=True
+)
+def search_payments(request, filters: Query[PaymentSearchIn]):
     """Your department's payments, newest first, ``display_size`` (at most 500) a page; every
     filter given applies (dates inclusive, Hong Kong time). Errors: ``date_range_invalid``
     (422), ``page_not_found`` (404: past the last page)."""
@@ -268,7 +271,7 @@ def search_payments(request, filters: Query[SearchIn]):
 
 @router.get(
     "/payments/{payment_id}/events",
-    response={200: EventsOut, **ERRORS},
+    response={200: PaymentEventsOut, **ERRORS},
     auth=bearer,
     summary="A payment's events",
     by_alias=True,
@@ -330,7 +333,7 @@ class BillIn(Schema):
     )
     payer: PayerIn
     account: str = Field("", max_length=40, description="The payer's account with you (shown to them)")
-    description: Bilingual
+    description: BilingualText
     amount: int = Field(ge=1, le=MAX_AMOUNT, description="HK$ cents")
     bill_date: dt.date
     due_date: dt.date
@@ -341,7 +344,7 @@ class BillOut(Schema):
     bill_id: uuid.UUID
     bill_number: str
     department: str
-    description: BilingualOut
+    description: BilingualTextOut
     amount: int = Field(description="HK$ cents billed")
     balance: int = Field(description="HK$ cents still to pay")
     currency: Literal["HKD"]
@@ -356,7 +359,7 @@ class BillOut(Schema):
     )
     settled_at: dt.datetime | None
     metadata: dict
-    links: dict[str, LinkOut] = Field(alias="_links")
+    links: dict[str, PaymentLinkOut] = Field(alias="_links")
 
 
 def _bill(bill) -> dict:
@@ -459,23 +462,7 @@ def withdraw_bill(request, bill_id: uuid.UUID):
 
 
 # --- webhooks ---
-class EndpointIn(Schema):
-    url: str = Field(description="https URL on the public internet", max_length=500)
-    events: list[str] = Field(default_factory=list, description=f"Any of {', '.join(webhooks.EVENT_TYPES)}; empty: all")
-
-
-class EndpointOut(Schema):
-    id: uuid.UUID
-    url: str
-    events: list[str]
-    created_at: dt.datetime
-
-
-class EndpointCreatedOut(EndpointOut):
-    secret: str = Field(description="The signing secret (hex), shown this once")
-
-
-class DeliveryOut(Schema):
+class PaymentDeliveryOut(Schema):
     id: uuid.UUID = Field(description="Also the Tungban-Webhook-Id header and the body's id")
     endpoint: uuid.UUID
     payment_id: uuid.UUID
@@ -490,32 +477,31 @@ class DeliveryOut(Schema):
     next_attempt_at: dt.datetime | None
 
 
-def _endpoint_out(e) -> dict:
-    return {"id": e.id, "url": e.url, "events": e.events, "created_at": e.created_at}
-
-
 @router.post(
     "/webhooks", response={201: EndpointCreatedOut, **ERRORS}, auth=bearer, summary="Register a webhook endpoint"
 )
 @idempotent(caller=caller, description="Optional here (recommended).")
 def add_webhook(request, payload: EndpointIn):
-    """Errors: ``webhook_url_refused`` (422: not https, user info, a host that does not resolve
-    or resolves to a private, loopback, link-local… address), ``webhook_events_invalid`` (422)."""
+    """Events: ``payment.started``, ``payment.succeeded``, ``payment.partially_paid``,
+    ``payment.overpaid``, ``payment.failed``, ``payment.cancelled``, ``payment.expired``,
+    ``payment.refunded``. Errors: ``webhook_url_refused`` (422: not https, user info, a host that
+    does not resolve or resolves to a private, loopback, link-local… address),
+    ``webhook_events_invalid`` (422)."""
     endpoint, secret = webhooks.register_endpoint(
         request.auth.department, payload.url, payload.events, created_by=caller(request)
     )
-    return Status(201, {**_endpoint_out(endpoint), "secret": secret})
+    return Status(201, {**endpoint_out(endpoint), "secret": secret})
 
 
 @router.get(
     "/webhooks", response={200: list[EndpointOut], **ERRORS}, auth=bearer, summary="Your department's endpoints"
 )
 def list_webhooks(request):
-    return [_endpoint_out(e) for e in webhooks.endpoints_of(request.auth.department)]
+    return [endpoint_out(e) for e in webhooks.endpoints_of(request.auth.department)]
 
 
 @router.get(
-    "/webhooks/deliveries", response={200: list[DeliveryOut], **ERRORS}, auth=bearer, summary="The delivery log"
+    "/webhooks/deliveries", response={200: list[PaymentDeliveryOut], **ERRORS}, auth=bearer, summary="The delivery log"
 )
 def list_deliveries(request, payment_id: uuid.UUID | None = None, limit: int = Query(100, ge=1, le=500)):
     """Your department's deliveries, newest first (optionally of one payment)."""

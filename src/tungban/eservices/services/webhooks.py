@@ -95,31 +95,26 @@ def system_for_token(token) -> DepartmentSystem:
 
 
 # --- endpoints ---
-def check_url(url: str) -> None:
-    """:raises DomainError: ``webhook_url_refused`` (not https, user info, a host that does not
-    resolve or resolves to a loopback, private, link-local… address; :func:`shared.url_refusal`)."""
-    reason = shared.url_refusal(url)
-    if reason:
-        raise errors.WebhookURLRefused(reason=reason)
-
-
 def register_endpoint(
     department: Department | str, url: str, events: list[str] | None = None, *, created_by: str
 ) -> tuple[WebhookEndpoint, str]:
     """A new endpoint for ``events`` (default: all of :data:`EVENT_TYPES`); returns it and its
     signing secret (shown this once; 32 random bytes, hex).
 
-    :raises DomainError: ``webhook_url_refused``, ``webhook_events_invalid``."""
+    :raises DomainError: ``webhook_url_refused`` (:func:`tungban.notify.webhooks.url_refusal`:
+        not https, user info, a host that does not resolve or resolves to a loopback, private,
+        link-local… address), ``webhook_events_invalid``."""
     code = department if isinstance(department, str) else department.code
-    wanted, unknown = shared.unknown_events(events, EVENT_TYPES)
-    if unknown or not wanted:
-        raise errors.WebhookEventsInvalid(events=", ".join(unknown) or "none")
-    check_url(url)
-    secret = shared.new_secret()
-    endpoint = WebhookEndpoint.objects.create(
-        department_id=code, url=url, secret=secret, events=wanted, created_by=created_by
+    return shared.create_endpoint(
+        WebhookEndpoint,
+        url,
+        events,
+        EVENT_TYPES,
+        url_refused=errors.WebhookURLRefused,
+        events_invalid=errors.WebhookEventsInvalid,
+        department_id=code,
+        created_by=created_by,
     )
-    return endpoint, secret
 
 
 def endpoints_of(department: Department | str) -> list[WebhookEndpoint]:

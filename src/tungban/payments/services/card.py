@@ -29,9 +29,10 @@ from django.utils import timezone
 from django.utils.translation import get_language
 
 from .. import errors, errors_api, psp
-from ..constants import OPEN_STATES, PAID_STATES, CreditSource, Method, OrderState
+from ..constants import OPEN_STATES, PAID_STATES, CreditSource, Method
 from ..models import CardPayment, CardPaymentStatus, PaymentOrder
 from .credits import CreditIn, record_credit
+from .orders import _refusal
 
 log = logging.getLogger(__name__)
 
@@ -162,11 +163,3 @@ def returned(attempt_id) -> CardPayment:
         log.warning("PSP %s: query of %s failed: %s", attempt.provider, attempt.psp_payment_id, exc)
         return attempt
     return apply_result(attempt.provider, result)
-
-
-def _refusal(order: PaymentOrder):
-    if order.state in PAID_STATES:
-        return errors.OrderAlreadyPaid()
-    if order.state == OrderState.EXPIRED:
-        return errors.OrderExpired()
-    return errors.OrderNotPayable(state=OrderState(order.state).label)

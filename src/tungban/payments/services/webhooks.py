@@ -106,29 +106,24 @@ def caller(system: PaymentSystem) -> str:
 
 
 # --- endpoints ---
-def check_url(url: str) -> None:
-    """:raises DomainError: ``webhook_url_refused`` (:func:`tungban.notify.webhooks.url_refusal`)."""
-    reason = shared.url_refusal(url)
-    if reason:
-        raise errors.WebhookURLRefused(reason=reason)
-
-
 def register_endpoint(
     department: str, url: str, events: list[str] | None = None, *, created_by: str
 ) -> tuple[PaymentWebhookEndpoint, str]:
     """A new endpoint of ``department`` for ``events`` (default: all of :data:`EVENT_TYPES`);
     returns it and its signing secret (shown this once; 32 random bytes, hex).
 
-    :raises DomainError: ``webhook_url_refused``, ``webhook_events_invalid`` (422)."""
-    wanted, unknown = shared.unknown_events(events, EVENT_TYPES)
-    if unknown or not wanted:
-        raise errors.WebhookEventsInvalid(events=", ".join(unknown) or "none")
-    check_url(url)
-    secret = shared.new_secret()
-    endpoint = PaymentWebhookEndpoint.objects.create(
-        department=department, url=url, secret=secret, events=wanted, created_by=created_by
+    :raises DomainError: ``webhook_url_refused`` (:func:`tungban.notify.webhooks.url_refusal`),
+        ``webhook_events_invalid`` (422)."""
+    return shared.create_endpoint(
+        PaymentWebhookEndpoint,
+        url,
+        events,
+        EVENT_TYPES,
+        url_refused=errors.WebhookURLRefused,
+        events_invalid=errors.WebhookEventsInvalid,
+        department=department,
+        created_by=created_by,
     )
-    return endpoint, secret
 
 
 def endpoints_of(department: str) -> list[PaymentWebhookEndpoint]:

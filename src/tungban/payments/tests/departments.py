@@ -1,12 +1,10 @@
 """Test helpers of the payments' department side (issue 18 part 4): a department's payment
 system as an integrator writes it (its own key, ``client_credentials`` with ``private_key_jwt``,
-plain ``requests``), money arriving for an order, and a webhook receiver on 127.0.0.1."""
+plain ``requests``) and money arriving for an order."""
 
 from __future__ import annotations
 
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
 from django.utils import timezone
@@ -70,32 +68,3 @@ def pay(order, amount: int | None = None, *, source: str = CreditSource.NOTIFICA
         ),
         source=source,
     )
-
-
-class Receiver:
-    """A department's webhook receiver on 127.0.0.1: answers the next statuses queued (200 when
-    none), records what it got (headers, raw body)."""
-
-    def __init__(self):
-        self.got: list[tuple[dict, bytes]] = []
-        self.answers: list[int] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 (http.server's name)
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                outer.got.append((dict(self.headers), body))
-                self.send_response(outer.answers.pop(0) if outer.answers else 200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()

@@ -35,7 +35,12 @@ def wsd(issuer, db):
 
 
 def test_create_read_and_the_idempotency_key(fehd):
-    whole = {"amount": 100, "reference": "X", "description": {"en": "a", "zh": "乙"}, "return_url": "https://fehd.example/"}
+    whole = {
+        "amount": 100,
+        "reference": "X",
+        "description": {"en": "a", "zh": "乙"},
+        "return_url": "https://fehd.example/",
+    }
     missing = call(fehd, "POST", "/payments", whole)
     assert missing.status_code == 400 and missing.json()["error"] == "idempotency_key_missing"
 
@@ -249,8 +254,12 @@ def test_the_document_lists_every_operation_and_error(client):
     create = paths["/api/v1/payments/payments"]["post"]
     header = next(p for p in create["parameters"] if p["name"] == "Idempotency-Key")
     assert header["required"] is True
-    out = doc["components"]["schemas"]["PaymentOut"]["properties"]
+    schemas = doc["components"]["schemas"]
+    out = schemas["PaymentOut"]["properties"]
     assert "_links" in out and "refund_summary" in out and "settlement_summary" in out
+    # Each API keeps its own shapes under its own names (a schema named twice would be replaced).
+    assert "sequence" in schemas["PaymentDeliveryOut"]["properties"]
+    assert "reference" in schemas["DeliveryOut"]["properties"] and "action" in schemas["EventOut"]["properties"]
     tag = next(t for t in doc["tags"] if t["name"] == "payments")
     codes = {c["code"] for c in tag["x-error-codes"]}
     from tungban.core.errors import declared_errors

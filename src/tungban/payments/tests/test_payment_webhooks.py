@@ -18,7 +18,8 @@ import pytest
 from tungban.notify import webhooks as shared
 from tungban.payments.models import PaymentOrder, PaymentWebhookDelivery
 from tungban.payments.services import webhooks
-from tungban.payments.tests.departments import Receiver, call, new_payment, pay, payment_system
+from tungban.payments.tests.departments import call, new_payment, pay, payment_system
+from tungban.testing.webhooks import Receiver
 
 
 @pytest.fixture
