@@ -63,7 +63,7 @@ class PaymentResult:
 
 class Provider:
     """A PSP adapter. Subclasses set :attr:`name` (the path segment of its webhook endpoint,
-    ``/payments/psp/<name>/webhook``) and implement the three calls."""
+    ``/pay/psp/<name>/webhook``) and implement the three calls."""
 
     name: ClassVar[str] = ""
     #: The instruments its hosted page offers (the payment page lists them).

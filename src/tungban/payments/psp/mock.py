@@ -16,7 +16,7 @@ any other number              declined (``incorrect_number``)
 "Cancel and go back" abandons.
 
 **Webhooks** (``TUNGBAN_PAYMENTS_MOCK_PSP_WEBHOOKS``): on a final outcome the mock POSTs a signed
-event to the platform's ``/payments/psp/mock/webhook`` — ``after_redirect`` (default: queued
+event to the platform's ``/pay/psp/mock/webhook`` — ``after_redirect`` (default: queued
 as a background task, so the resident's browser usually comes back first, as with real PSPs),
 ``before_redirect`` (sent before the browser is redirected), ``twice`` (before, and again by the
 task: a duplicate), ``never`` (lost: the platform must learn it from the query on return).
