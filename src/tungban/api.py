@@ -37,7 +37,10 @@ from tungban.notify import errors as notify_errors
 from tungban.notify.api import router as notify_router
 from tungban.oidc import errors as oidc_errors
 from tungban.payments import errors as payments_errors
+from tungban.payments import errors_api as payments_api_errors
+from tungban.payments.api_app import router as payments_app_router
 from tungban.payments.api_bank import router as payments_bank_router
+from tungban.payments.api_departments import router as payments_departments_router
 from tungban.signing import errors as signing_errors
 from tungban.signing.api import router as signing_router
 from tungban.wallet import errors as wallet_errors
@@ -109,6 +112,17 @@ api = NinjaAPI(
                 "HMAC-SHA256 under a shared secret (`Tungban-Signature: t=…,v1=…`): payment notifications.",
                 payments_errors,
             ),
+            tag(
+                "payments",
+                "e-Payment (issue 18): department systems (bearer token with scope `payments`, rate-limited per "
+                "client: 429 `rate_limited`) create, read, search and cancel payments (GOV.UK Pay's model: "
+                "`Idempotency-Key` required on creation, `finished`, `refund_summary`, `settlement_summary`, "
+                "`_links`), post bills to residents and register signed webhooks with a delivery log; the "
+                'resident\'s app lists and pays bills (device calls). docs/integrators.md, "e-Payment".',
+                payments_errors,
+                payments_api_errors,
+                identity_errors,
+            ),
         ]
     },
 )
@@ -123,6 +137,8 @@ api.add_router("/eservices/catalogue/", eservices_catalogue_router)
 api.add_router("/eservices/app/", eservices_app_router)
 api.add_router("/eservices/", eservices_departments_router)
 api.add_router("/payments/bank/", payments_bank_router)
+api.add_router("/payments/app/", payments_app_router)
+api.add_router("/payments/", payments_departments_router)
 
 
 @api.exception_handler(DomainError)

@@ -389,6 +389,8 @@ TUNGBAN_RATELIMITS = {
         "staff_login": "30/15m",
         # Notification API requests per API key (GOV.UK Notify: 3,000 a minute per key; issue 16).
         "notify_key": "3000/m",
+        # The payments API, per department system (GOV.UK Pay: 15 requests a second per key; issue 18).
+        "payments_client": "15/s",
     }.items()
 }
 
@@ -659,6 +661,18 @@ TUNGBAN_ESERVICES_HOLIDAYS = os.environ.get(
 #: whether loopback http endpoints are allowed (tests and the demo only; off in production).
 TUNGBAN_WEBHOOK_TIMEOUT = float(os.environ.get("TUNGBAN_WEBHOOK_TIMEOUT", "10"))
 TUNGBAN_WEBHOOK_ALLOW_LOCAL = _flag("TUNGBAN_WEBHOOK_ALLOW_LOCAL") or DEBUG
+#: e-Payment for department systems, cards and bills (issue 18 part 4; tungban.payments):
+#: the payment service provider for card and e-wallet payments ("" none: FPS only; "mock" the
+#: mock PSP served by the platform, tests and the demo; or an adapter's dotted path), the
+#: secret of the mock's signed webhooks (generated in var/, never committed), when the mock
+#: sends them (after_redirect, before_redirect, twice, never: the failures a real PSP has), and
+#: the days after a bill's due date that its payment order stays payable.
+TUNGBAN_PAYMENTS_PSP = os.environ.get("TUNGBAN_PAYMENTS_PSP", "mock" if DEBUG else "")
+TUNGBAN_PAYMENTS_PSP_SECRET = _generated(
+    "payments_psp_secret", "TUNGBAN_PAYMENTS_PSP_SECRET", lambda: secrets.token_urlsafe(32)
+)
+TUNGBAN_PAYMENTS_MOCK_PSP_WEBHOOKS = os.environ.get("TUNGBAN_PAYMENTS_MOCK_PSP_WEBHOOKS", "after_redirect")
+TUNGBAN_PAYMENTS_BILL_GRACE_DAYS = int(os.environ.get("TUNGBAN_PAYMENTS_BILL_GRACE_DAYS", "30"))
 #: Documents one post of the resident's pages may carry (a page's file fields, an answer to a
 #: request for information); the body of such a post is refused by its Content-Length above
 #: that many uploads and 1 MB of form fields, before anything reads it.

@@ -24,6 +24,8 @@ urlpatterns = [
     path("services/", include("tungban.eservices.urls")),
     path("services/", include("tungban.eservices.urls_catalogue")),
     path("pay/", include("tungban.payments.urls")),
+    # Card payments, the payment service providers' webhooks, the mock provider's page (issue 18).
+    path("pay/", include("tungban.payments.urls_pay")),
     path("", include("tungban.credentials.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

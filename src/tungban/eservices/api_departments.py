@@ -23,6 +23,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from tungban.core.api import error_responses
 from tungban.core.idempotency import idempotent
+from tungban.notify.webhooks_api import EndpointCreatedOut, EndpointIn, EndpointOut, endpoint_out
 from tungban.oidc.resource import ScopedBearer
 
 from . import errors, services
@@ -295,22 +296,6 @@ def reject(request, reference: str, payload: BilingualIn):
 
 
 # --- webhooks ---
-class EndpointIn(Schema):
-    url: str = Field(description="https URL on the public internet", max_length=500)
-    events: list[str] = Field(default_factory=list, description=f"Any of {', '.join(webhooks.EVENT_TYPES)}; empty: all")
-
-
-class EndpointOut(Schema):
-    id: uuid.UUID
-    url: str
-    events: list[str]
-    created_at: dt.datetime
-
-
-class EndpointCreatedOut(EndpointOut):
-    secret: str = Field(description="The signing secret (hex), shown this once")
-
-
 class DeliveryOut(Schema):
     id: uuid.UUID = Field(description="Also the Tungban-Webhook-Id header and the body's id")
     endpoint: uuid.UUID
@@ -325,26 +310,25 @@ class DeliveryOut(Schema):
     next_attempt_at: dt.datetime | None
 
 
-def _endpoint_out(e) -> dict:
-    return {"id": e.id, "url": e.url, "events": e.events, "created_at": e.created_at}
-
-
 @router.post(
     "/webhooks", response={201: EndpointCreatedOut, **ERRORS}, auth=bearer, summary="Register a webhook endpoint"
 )
 @idempotent(caller=caller, description="Optional here (recommended).")
 def add_webhook(request, payload: EndpointIn):
-    """Errors: ``webhook_url_refused`` (422: not https, user info, a host that does not resolve
-    or resolves to a private, loopback, link-local… address), ``webhook_events_invalid`` (422)."""
+    """Events: ``application.submitted``, ``application.information_answered``,
+    ``application.approved``, ``application.rejected``, ``application.withdrawn``,
+    ``application.licence_issued``. Errors: ``webhook_url_refused`` (422: not https, user info, a
+    host that does not resolve or resolves to a private, loopback, link-local… address),
+    ``webhook_events_invalid`` (422)."""
     endpoint, secret = webhooks.register_endpoint(
         request.auth.department_id, payload.url, payload.events, created_by=caller(request)
     )
-    return Status(201, {**_endpoint_out(endpoint), "secret": secret})
+    return Status(201, {**endpoint_out(endpoint), "secret": secret})
 
 
 @router.get("/webhooks", response={200: list[EndpointOut], **ERRORS}, auth=bearer, summary="The department's endpoints")
 def list_webhooks(request):
-    return [_endpoint_out(e) for e in webhooks.endpoints_of(request.auth.department_id)]
+    return [endpoint_out(e) for e in webhooks.endpoints_of(request.auth.department_id)]
 
 
 @router.get(

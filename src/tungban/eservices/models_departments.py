@@ -7,13 +7,13 @@ Imported by :mod:`tungban.eservices.models` (Django finds the models there).
 
 from __future__ import annotations
 
-import uuid
-
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from tungban.core.fields import EncryptedTextField
+from tungban.notify.webhooks import DeliveryState, WebhookDeliveryBase, WebhookEndpointBase
+
+__all__ = ["DeliveryState", "DepartmentSystem", "WebhookDelivery", "WebhookEndpoint"]
 
 # Models of tungban.eservices.models by name: that module imports this one.
 Department = "eservices.Department"
@@ -53,45 +53,25 @@ class DepartmentSystem(models.Model):
         return f"{self.client_id} @ {self.department_id}"
 
 
-class WebhookEndpoint(models.Model):
-    """Where a department's system wants to hear about its applications: an ``https`` URL
-    (checked against server-side request forgery when registered and before every delivery),
-    the events it wants (``events``: names of :data:`tungban.eservices.services.webhooks.EVENTS`)
-    and the secret the platform signs each delivery with (HMAC-SHA256, shown once, encrypted
-    at rest)."""
+class WebhookEndpoint(WebhookEndpointBase):
+    """Where a department's system wants to hear about its applications (the shared fields and
+    rules: :class:`tungban.notify.webhooks.WebhookEndpointBase`); ``events`` are names of
+    :data:`tungban.eservices.services.webhooks.EVENTS`."""
 
-    id = models.UUIDField(_("id"), primary_key=True, default=uuid.uuid4, editable=False)
     department = models.ForeignKey(
         Department, on_delete=models.CASCADE, related_name="webhook_endpoints", verbose_name=_("department")
     )
-    url = models.URLField(_("URL"), max_length=500)
-    secret = EncryptedTextField(_("signing secret"))
-    events = models.JSONField(_("events"), default=list)
-    active = models.BooleanField(_("active"), default=True)
-    created_by = models.CharField(_("registered by"), max_length=150)
-    created_at = models.DateTimeField(_("registered at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("webhook endpoint")
         verbose_name_plural = _("webhook endpoints")
         ordering = ["created_at"]
 
-    def __str__(self) -> str:
-        return self.url
 
+class WebhookDelivery(WebhookDeliveryBase):
+    """One application event sent to one endpoint (the signed body, its state and the log of
+    every attempt: :class:`tungban.notify.webhooks.WebhookDeliveryBase`)."""
 
-class DeliveryState(models.TextChoices):
-    PENDING = "pending", _("Waiting to be delivered")
-    DELIVERED = "delivered", _("Delivered")
-    FAILED = "failed", _("Failed after every attempt")
-
-
-class WebhookDelivery(models.Model):
-    """One event sent to one endpoint: the signed ``body`` (JSON, the same bytes on every
-    attempt; encrypted at rest), its ``state``, and ``log``: one entry per attempt
-    ``{"at": ISO time, "status": HTTP status or null, "error": text, "ms": milliseconds}``."""
-
-    id = models.UUIDField(_("id"), primary_key=True, default=uuid.uuid4, editable=False)
     endpoint = models.ForeignKey(
         WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("endpoint")
     )
@@ -99,15 +79,6 @@ class WebhookDelivery(models.Model):
         Application, on_delete=models.CASCADE, related_name="+", verbose_name=_("application")
     )
     event = models.ForeignKey(ApplicationEvent, on_delete=models.CASCADE, related_name="+", verbose_name=_("event"))
-    event_type = models.CharField(_("event type"), max_length=60)
-    body = EncryptedTextField(_("body"))
-    state = models.CharField(_("state"), max_length=10, choices=DeliveryState.choices, default=DeliveryState.PENDING)
-    attempts = models.PositiveIntegerField(_("attempts"), default=0)
-    last_status = models.PositiveIntegerField(_("last HTTP status"), null=True, blank=True)
-    log = models.JSONField(_("attempts log"), default=list, blank=True)
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
-    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
-    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("webhook delivery")

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tungban.core.errors import DomainError
+from tungban.payments.services import webhooks as payment_webhooks
 
 from . import errors, services
 from .forms_staff import BilingualForm, BulkForm, PeriodForm, SearchForm
@@ -372,6 +373,8 @@ def report_svg(request, department, name):
 @department_page
 @require_http_methods(["GET"])
 def webhook_log(request, department):
+    """The department's webhook endpoints and delivery log: e-services' (issue 17) and payments'
+    (issue 18, :mod:`tungban.payments.services.webhooks`)."""
     return render(
         request,
         "eservices/staff/webhooks.html",
@@ -380,5 +383,7 @@ def webhook_log(request, department):
             "department_name": _dept_name(department),
             "endpoints": webhooks.endpoints_of(department),
             "deliveries": webhooks.deliveries_of(department, limit=200),
+            "payment_endpoints": payment_webhooks.endpoints_of(department.code),
+            "payment_deliveries": payment_webhooks.deliveries_of(department.code, limit=200),
         },
     )

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import uuid
 
 from django.conf import settings
@@ -38,7 +39,7 @@ from tungban.oidc.constants import LOGIN_KIND
 from tungban.wallet import kinds
 from tungban.wallet import services as wallet
 
-from . import services
+from . import services, signals
 from .models import AssistantAnswer, Consent, ConsentStatus, Organisation, OrganisationKind
 
 WATER_BILL = "wsd.water-bill.v1"
@@ -51,6 +52,7 @@ ASSISTANT = {
 CONSENT_PURPOSE = "Show your water bill balance on your tungban 通辦 personal assistant panel"
 CONSENT_SECONDS = 365 * 86400
 RECENT = 5
+log = logging.getLogger(__name__)
 
 
 def _en() -> bool:
@@ -147,13 +149,22 @@ def water_bill_card(resident: Resident, refresh: bool = False) -> dict:
             defaults={"consent": consent, "data": json.dumps(data), "fetched_at": fetched_at},
         )
     product = consent.product
+    items = [
+        {"label": _("Balance due"), "value": _money(data["balance_hkd"])},
+        {"label": _("Payment due date"), "value": _date(data["due_date"])},
+        {"label": _("Water account"), "value": data["account_number"]},
+    ]
+    # Apps above may add an item (payments: "Pay", issue 18); a failing receiver costs only its item.
+    for receiver, extra in signals.water_bill_shown.send_robust(
+        sender=None, resident=resident, data=data, fetched_at=fetched_at
+    ):
+        if isinstance(extra, Exception):
+            log.error("water_bill_shown receiver %r failed", receiver, exc_info=extra)
+        elif isinstance(extra, dict):
+            items.append(extra)
     return {
         "state": "ok",
-        "items": [
-            {"label": _("Balance due"), "value": _money(data["balance_hkd"])},
-            {"label": _("Payment due date"), "value": _date(data["due_date"])},
-            {"label": _("Water account"), "value": data["account_number"]},
-        ],
+        "items": items,
         "sources": [
             {"department": _name(product.provider), "product": _name(product), "fetched_at": fetched_at.isoformat()}
         ],

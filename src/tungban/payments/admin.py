@@ -68,3 +68,6 @@ class CreditTransferAdmin(ReadOnly):
 @admin.register(BankMessage)
 class BankMessageAdmin(ReadOnly):
     list_display = ("message_id", "kind", "sent_at", "received_at")
+
+
+from . import admin_api  # noqa: E402, F401 - the departments' side (issue 18 part 4)

@@ -291,3 +291,18 @@ class BankMessage(models.Model):
 
     def __str__(self) -> str:
         return self.message_id
+
+
+# The departments' side (API systems, webhooks), bills, and card payments (issue 18 part 4):
+# models_api.py refers to this module's models by name only.
+from .models_api import (  # noqa: E402, F401
+    Bill,
+    BillSource,
+    BillState,
+    CardPayment,
+    CardPaymentStatus,
+    MockPspPayment,
+    PaymentSystem,
+    PaymentWebhookDelivery,
+    PaymentWebhookEndpoint,
+)

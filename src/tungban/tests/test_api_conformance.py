@@ -63,7 +63,8 @@ def _token(client, scope: str) -> str:
 @pytest.fixture
 def credentials(db, officer, keep_connection):
     """``{security scheme: callable(case) -> headers}``: a bound device, and client tokens for
-    signing, the exchange (a registered data user) and credentials (the SWD issuer system)."""
+    signing, the exchange (a registered data user), credentials (the SWD issuer system) and
+    the departments' systems (SWD's e-services, issue 17; FEHD's payments, issue 18)."""
     from django.conf import settings as django_settings
 
     from tungban.credentials import catalogue
@@ -113,11 +114,30 @@ def credentials(db, officer, keep_connection):
     from tungban.notify import services as notify
 
     notifier = notify.create_sender("conformance", "Notifier", "通知者", signer.client_id)
+    from tungban.payments.services import webhooks as payment_systems
+
+    cashier, _ = oidc.register_client(
+        client_id="conformance-pay",
+        name_en="FEHD payment system",
+        name_zh="食環署收費系統",
+        redirect_uris=["https://fehd.example/cb"],
+        jwks=client_keys,
+    )
+    payment_systems.register_system("FEHD", cashier)
+    from tungban.eservices.models import Department
+    from tungban.eservices.services import webhooks as eservices_systems
+
+    Department.objects.get_or_create(
+        code="SWD", defaults={"name_en": "Social Welfare Department", "name_zh": "社會福利署", "source_path": "tests"}
+    )
+    eservices_systems.register_system("SWD", department)
     tokens = {
         "ApiKeyBearer": notify.create_api_key(notifier, "conformance", "live")[1],
         "ServiceBearer": _token(signer, "signing"),
         "DataUserBearer": _token(data_user, "cdeg"),
         "IssuerBearer": _token(department, "credentials"),
+        "PaymentSystemBearer": _token(cashier, "payments"),  # issue 18: the payments API for departments
+        "SystemBearer": _token(department, "eservices"),  # issue 17: the e-services API for departments
     }
 
     def headers(case) -> dict:

@@ -10,9 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -24,6 +22,7 @@ from tungban.eservices.services import webhooks
 from tungban.eservices.tests.staffing import department_system, submitted_senior_cards
 from tungban.oidc import services as oidc
 from tungban.testing.factories import login_staff
+from tungban.testing.webhooks import Receiver
 
 
 @pytest.fixture
@@ -165,35 +164,6 @@ def test_unknown_events_and_removing_endpoints(swd_system, fehd_system):
     assert call(fehd_system, "DELETE", f"/webhooks/{made.json()['id']}").status_code == 404
     assert call(swd_system, "DELETE", f"/webhooks/{made.json()['id']}").status_code == 204
     assert call(swd_system, "GET", "/webhooks").json() == []
-
-
-class Receiver:
-    """A department's webhook receiver on 127.0.0.1: answers the next statuses queued (200
-    when none), records what it got."""
-
-    def __init__(self):
-        self.got: list[tuple[dict, bytes]] = []
-        self.answers: list[int] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 (http.server's name)
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                outer.got.append((dict(self.headers), body))
-                self.send_response(outer.answers.pop(0) if outer.answers else 200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

@@ -34,6 +34,8 @@ class Command(BaseCommand):
             DJANGO_SETTINGS_MODULE="tungban.settings",
             TUNGBAN_ISSUER=issuer,
             TUNGBAN_VAR_DIR=str(settings.VAR_DIR),
+            # Card and e-wallet payments through the mock PSP served by the platform (issue 18).
+            TUNGBAN_PAYMENTS_PSP=os.environ.get("TUNGBAN_PAYMENTS_PSP", "mock"),
         )
         # The production server (tungban.core.serving): a slow data provider holds a thread, not a worker.
         platform = subprocess.Popen(

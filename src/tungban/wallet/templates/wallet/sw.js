@@ -38,6 +38,7 @@ const SHELL = [
   "{% static 'wallet/js/screens/home.js' %}",
   "{% static 'wallet/js/screens/miniapps.js' %}",
   "{% static 'wallet/js/screens/inbox.js' %}",
+  "{% static 'wallet/js/screens/bills.js' %}",
 ];
 
 self.addEventListener("install", (e) => e.waitUntil(caches.open(C).then((c) => c.addAll(SHELL)).then(() => self.skipWaiting())));

@@ -30,6 +30,7 @@ import { ASSISTANT_ROUTE, showAssistant } from "./screens/assistant.js";
 import { MINIAPP_ROUTE, onScreenShown as onMiniappShown, showMiniappRoute } from "./screens/miniapps.js";
 import { PERSONAL_CODE_ROUTE, onPersonalCodeChange, onShowPersonalCode, showPersonalCode } from "./screens/personal_code.js";
 import { initInbox, inboxRoute, showInboxRoute } from "./screens/inbox.js";
+import { BILLS_ROUTE, initBills, showBillsRoute } from "./screens/bills.js";
 
 const HOME = config.home;
 const approvalId = config.approvalId;
@@ -85,6 +86,11 @@ async function route() {
     return;
   }
   if (PERSONAL_CODE_ROUTE.test(location.hash)) { await showPersonalCode(); return; }
+  const billsRoute = BILLS_ROUTE.exec(location.hash);
+  if (billsRoute) {
+    await showBillsRoute(billsRoute);
+    return;
+  }
   if (inboxRoute(location.hash)) {
     await showInboxRoute(inboxRoute(location.hash));
     return;
@@ -106,6 +112,7 @@ function onHashChange() {
   else if (MINIAPP_ROUTE.test(location.hash)) showMiniappRoute(MINIAPP_ROUTE.exec(location.hash)).catch(showError);
   else if (PERSONAL_CODE_ROUTE.test(location.hash)) showPersonalCode().catch(showError);
   else if (inboxRoute(location.hash)) showInboxRoute(inboxRoute(location.hash)).catch(showError);
+  else if (BILLS_ROUTE.test(location.hash)) showBillsRoute(BILLS_ROUTE.exec(location.hash)).catch(showError);
   else if ($("screen-home").hidden) showHome().catch(showError);
 }
 
@@ -119,6 +126,7 @@ async function start() {
   initApprove();
   onShow(onMiniappShown);
   initInbox();
+  initBills();
   $("bind-form").addEventListener("submit", onBind);
   $("register-form").addEventListener("submit", onRegister);
   $("profile-form").addEventListener("submit", onSaveProfile);
@@ -128,7 +136,7 @@ async function start() {
   $("pc-form").addEventListener("submit", (e) => onShowPersonalCode(e).catch(showError));
   $("pc-claims").addEventListener("change", onPersonalCodeChange);
   $("pc-verifier").addEventListener("change", onPersonalCodeChange);
-  ["consents-back", "credentials-back", "miniapps-back", "assistant-back", "pc-back", "inbox-back"].forEach((id) => $(id).addEventListener("click", (e) => {
+  ["consents-back", "credentials-back", "miniapps-back", "assistant-back", "pc-back", "inbox-back", "bills-back"].forEach((id) => $(id).addEventListener("click", (e) => {
     // Back to the home screen in place (and in the history), no reload.
     if (approvalId || !state.device) return;
     e.preventDefault();

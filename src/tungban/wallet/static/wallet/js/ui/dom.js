@@ -5,7 +5,7 @@ import { config } from "../state.js";
 
 export const $ = (id) => document.getElementById(id);
 
-const SCREENS = ["screen-bind", "screen-home", "screen-consents", "screen-credentials", "screen-credential", "screen-present", "screen-approve", "result", "screen-miniapps", "screen-miniapp", "screen-assistant", "screen-inbox", "screen-message"];
+const SCREENS = ["screen-bind", "screen-home", "screen-consents", "screen-credentials", "screen-credential", "screen-present", "screen-approve", "result", "screen-miniapps", "screen-miniapp", "screen-assistant", "screen-inbox", "screen-message", "screen-bills", "screen-bill"];
 const leaveHooks = [];
 let firstScreen = true;
 /** Called when ``busy`` meets ``device_unbound`` (set by screens/bind.js). */

@@ -1,0 +1,104 @@
+"""A payment order as the departments' API and webhooks show it (GOV.UK Pay's payment resource,
+anchor study §3.3, in the platform's terms): :func:`payment_resource`.
+
+Amounts are integers in HK$ cents. ``reference`` is what the payment is for as its department
+knows it (``purpose_ref``: the department's own reference given at creation, or the
+e-services application's reference); ``bill_reference`` is the platform's bill number with its
+check digits, which the FPS QR code, the payer's bank and the statements carry.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+
+from ..constants import FINISHED_STATES, PAID_STATES, OrderState
+from ..models import PaymentOrder
+
+API = "/api/v1/payments"
+
+
+def _link(path: str, method: str = "GET") -> dict:
+    return {"href": settings.TUNGBAN_ISSUER.rstrip("/") + path, "method": method}
+
+
+def refund_totals(order: PaymentOrder) -> tuple[int, int]:
+    """``(refunded, pending)`` HK$ cents of ``order``'s refunds. The refunds' app fills this in
+    (issue 18 part 3, ``pay-refund``); until then nothing is refunded."""
+    refunds = getattr(order, "refunds", None)
+    if refunds is None:
+        return 0, 0
+    done = pending = 0
+    for r in refunds.all():
+        state = getattr(r, "state", "")
+        amount = int(getattr(r, "amount_cents", 0))
+        if state == "completed":
+            done += amount
+        elif state not in ("rejected", "cancelled"):
+            pending += amount
+    return done, pending
+
+
+def refund_summary(order: PaymentOrder) -> dict:
+    """GOV.UK Pay's ``refund_summary``: ``status`` (``available``: some of what was paid can be
+    refunded; ``full``: all of it was; ``unavailable``: nothing was paid, or it is pending),
+    ``amount_available`` (received minus refunded and pending refunds), ``amount_submitted``
+    (refunded and pending)."""
+    refunded, pending = refund_totals(order)
+    received = order.amount_received_cents if order.state in (*PAID_STATES, OrderState.PARTIALLY_PAID) else 0
+    available = max(received - refunded - pending, 0)
+    if received and refunded >= received:
+        status = "full"
+    elif available > 0:
+        status = "available"
+    else:
+        status = "unavailable"
+    return {"status": status, "amount_available": available, "amount_submitted": refunded + pending}
+
+
+def next_url(order: PaymentOrder) -> str:
+    """The page where the payer pays ``order`` (the payment page of the order)."""
+    return settings.TUNGBAN_ISSUER.rstrip("/") + reverse("payments:pay", args=[order.id])
+
+
+def payment_resource(order: PaymentOrder) -> dict:
+    """``order`` as the API answers it::
+
+    {"payment_id": UUID text, "reference", "bill_reference", "department", "purpose",
+     "description": {"en", "zh"}, "lines": [...], "amount": cents, "currency": "HKD",
+     "state": {"status", "finished"}, "method", "amount_received": cents,
+     "created_date", "expires_at", "paid_at" (ISO 8601 | null), "return_url", "metadata",
+     "refund_summary": {...}, "settlement_summary": {"paid_date", "settled_date"},
+     "_links": {"self", "events", "next_url" (while payable), "cancel" (while cancellable)}}
+    """
+    path = f"{API}/payments/{order.id}"
+    links = {"self": _link(path), "events": _link(path + "/events")}
+    if order.state in (OrderState.CREATED, OrderState.AWAITING_TRANSFER, OrderState.STARTED):
+        links["next_url"] = {"href": next_url(order), "method": "GET"}
+        links["cancel"] = _link(path + "/cancel", "POST")
+    return {
+        "payment_id": str(order.id),
+        "reference": order.purpose_ref,
+        "bill_reference": order.reference,
+        "department": order.department,
+        "purpose": order.purpose,
+        "description": {"en": order.description_en, "zh": order.description_zh},
+        "lines": order.lines or [],
+        "amount": order.amount_cents,
+        "currency": order.currency,
+        "state": {"status": order.state, "finished": order.state in FINISHED_STATES},
+        "method": order.method,
+        "amount_received": order.amount_received_cents,
+        "created_date": order.created_at.isoformat(),
+        "expires_at": order.expires_at.isoformat(),
+        "paid_at": order.paid_at.isoformat() if order.paid_at else None,
+        "return_url": order.return_url,
+        "metadata": order.metadata or {},
+        "refund_summary": refund_summary(order),
+        "settlement_summary": {
+            "paid_date": timezone.localtime(order.paid_at).date().isoformat() if order.paid_at else None,
+            "settled_date": order.settled_date.isoformat() if order.settled_date else None,
+        },
+        "_links": links,
+    }
