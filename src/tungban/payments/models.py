@@ -325,3 +325,15 @@ class BankMessage(models.Model):
 
     def __str__(self) -> str:
         return self.message_id
+
+
+# Refunds, their instruction batches and the signed receipts (pay-refund): a module of their own.
+from .models_refunds import (  # noqa: E402, F401
+    Receipt,
+    ReceiptKind,
+    ReceiptState,
+    Refund,
+    RefundBatch,
+    RefundEvent,
+    RefundState,
+)
