@@ -75,6 +75,8 @@ class Refund(ConcurrentTransitionMixin, models.Model):
     bank instruction (unique, ≤ 35). ``creditor_name``/``creditor_account``: where the money
     goes back to, copied from the order's credit transfer (the account encrypted at rest).
     ``needs_second_approval``: the amount was above the threshold when it was requested.
+    ``requested_by`` is the officer who asked, or ``None`` when a department system asked
+    through the API (``requested_via``: ``client:<id>``); approvals are always officers'.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -91,10 +93,13 @@ class Refund(ConcurrentTransitionMixin, models.Model):
     needs_second_approval = models.BooleanField(_("needs an approver's approval"), default=False)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
         on_delete=models.PROTECT,
         related_name="payment_refunds_requested",
         verbose_name=_("requested by"),
     )
+    requested_via = models.CharField(_("requested by a department system"), max_length=150, blank=True)
     requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
     first_approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import uuid
 
 from django.conf import settings
 from django.core import signing as django_signing
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.tasks import task
 from django.urls import reverse
@@ -57,14 +59,15 @@ def queue_receipt(order: PaymentOrder) -> Receipt | None:
     existing = Receipt.objects.filter(order=order, kind=ReceiptKind.RECEIPT).first()
     if existing is not None:
         return existing
+    receipt_id = uuid.uuid4()  # known before the row, so the row is written once with its task
     try:
         with transaction.atomic():
-            receipt = Receipt.objects.create(order=order, kind=ReceiptKind.RECEIPT, number=f"R-{order.reference}")
-            receipt.task_id = jobs.enqueue(make_receipt_task, str(receipt.pk))
-            receipt.save(update_fields=["task_id"])
-    except IntegrityError:  # a concurrent call made it
+            task_id = jobs.enqueue(make_receipt_task, str(receipt_id))
+            return Receipt.objects.create(
+                id=receipt_id, order=order, kind=ReceiptKind.RECEIPT, number=f"R-{order.reference}", task_id=task_id
+            )
+    except IntegrityError:  # a concurrent call made it (its task and ours: ours is rolled back)
         return Receipt.objects.get(order=order, kind=ReceiptKind.RECEIPT)
-    return receipt
 
 
 def queue_credit_note(refund: Refund) -> Receipt:
@@ -72,12 +75,15 @@ def queue_credit_note(refund: Refund) -> Receipt:
     existing = Receipt.objects.filter(refund=refund).first()
     if existing is not None:
         return existing
-    receipt = Receipt.objects.create(
-        order=refund.order, refund=refund, kind=ReceiptKind.CREDIT_NOTE, number=f"CN-{refund.reference}"
+    receipt_id = uuid.uuid4()
+    return Receipt.objects.create(
+        id=receipt_id,
+        order=refund.order,
+        refund=refund,
+        kind=ReceiptKind.CREDIT_NOTE,
+        number=f"CN-{refund.reference}",
+        task_id=jobs.enqueue(make_receipt_task, str(receipt_id)),
     )
-    receipt.task_id = jobs.enqueue(make_receipt_task, str(receipt.pk))
-    receipt.save(update_fields=["task_id"])
-    return receipt
 
 
 # --- the job --------------------------------------------------------------------------------
@@ -289,7 +295,7 @@ def get_receipt(receipt_id) -> Receipt:
     """:raises NotFound: ``receipt_unknown``."""
     try:
         return Receipt.objects.select_related("order", "refund").get(pk=receipt_id)
-    except Exception:  # noqa: BLE001 - unknown or malformed id
+    except (Receipt.DoesNotExist, ValueError, TypeError, ValidationError):
         raise errors.ReceiptUnknown() from None
 
 

@@ -37,13 +37,16 @@ import logging
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import TransitionNotAllowed
 
-from . import errors, officers, pain001
+from tungban.core.errors import DomainError
+
+from . import errors, officers, pain001, receipts
 from .constants import OrderState
 from .models import PaymentOrder
 from .models_refunds import HOLDING_STATES, Refund, RefundBatch, RefundEvent, RefundState
@@ -120,12 +123,10 @@ def refunds_of(order: PaymentOrder) -> list[Refund]:
 
 
 def get_refund(refund_id) -> Refund:
-    """:raises NotFound: ``refund_unknown``."""
+    """:raises NotFound: ``refund_unknown`` (also for a malformed id)."""
     try:
         return Refund.objects.select_related("order").get(pk=refund_id)
-    except (Refund.DoesNotExist, ValueError, TypeError, Exception) as exc:  # noqa: BLE001 - a bad UUID too
-        if isinstance(exc, errors.DomainError):
-            raise
+    except (Refund.DoesNotExist, ValueError, TypeError, ValidationError):
         raise errors.RefundUnknown() from None
 
 
@@ -144,14 +145,7 @@ def awaiting(user) -> list[Refund]:
     """Requested refunds ``user`` may approve now (not their own, not already approved by
     them; above the threshold the last approval only if they are an approver or the first
     approval was an approver's)."""
-    out = []
-    for refund in refunds_for_officer(user, states=[RefundState.REQUESTED]):
-        try:
-            _check_approver(refund, user)
-        except errors.DomainError:
-            continue
-        out.append(refund)
-    return out
+    return [r for r in refunds_for_officer(user, states=[RefundState.REQUESTED]) if can_approve(r, user)]
 
 
 # --- recording -----------------------------------------------------------------------------
@@ -181,7 +175,7 @@ def _move(refund: Refund, transition: str, action: str, actor_kind: str, actor_i
 def _locked(refund_id) -> Refund:
     try:
         return Refund.objects.select_for_update().select_related("order").get(pk=getattr(refund_id, "pk", refund_id))
-    except (Refund.DoesNotExist, ValueError, TypeError):
+    except (Refund.DoesNotExist, ValueError, TypeError, ValidationError):
         raise errors.RefundUnknown() from None
 
 
@@ -217,8 +211,12 @@ def request_refund(
     amount_available: int | None,
     reason_en: str,
     reason_zh: str,
+    system: str = "",
 ) -> Refund:
-    """An officer of the order's department asks for a refund of ``amount_cents``.
+    """An officer of the order's department (``user``) asks for a refund of ``amount_cents``;
+    or, with ``user=None``, a department system (``system``: ``client:<id>``) whose API
+    authentication already established that the order is its department's. Officers approve
+    either way.
 
     ``amount_available`` is the figure the request was based on (the page or the API client
     read it from :func:`refund_summary`); ``None`` skips the check (internal callers only —
@@ -237,14 +235,13 @@ def request_refund(
     with transaction.atomic():
         try:
             order = PaymentOrder.objects.select_for_update().get(pk=order_id)
-        except (PaymentOrder.DoesNotExist, ValueError, TypeError):
+        except (PaymentOrder.DoesNotExist, ValueError, TypeError, ValidationError):
             raise errors.OrderUnknown() from None
-        except Exception:  # noqa: BLE001 - a malformed id (ValidationError)
-            raise errors.OrderUnknown() from None
-        officers.require(user, order.department)
+        if user is not None or not system:
+            officers.require(user, order.department)
         if order.state not in REFUNDABLE_STATES:
             raise errors.OrderNotPaid(state=OrderState(order.state).label)
-        available = amount_available_locked = _available_locked(order)
+        available = amount_available(order)  # the order row is locked: no refund can change it now
         if amount_available is not None and amount_available != available:
             raise errors.RefundAmountAvailableMismatch(
                 available=_money(available),
@@ -262,19 +259,18 @@ def request_refund(
             reason_zh=reason_zh,
             needs_second_approval=amount_cents > threshold_cents(),
             requested_by=user,
+            requested_via="" if user is not None else system[:150],
             end_to_end_id=_new_end_to_end_id(),
             creditor_name=(credit.debtor_name if credit else "")[:70],
             original_end_to_end_id=credit.end_to_end_id if credit else "",
-            amount_available_before=amount_available_locked,
+            amount_available_before=available,
         )
-        _record(refund, "requested", "", "officer", _actor(user), reason_en)
+        if user is not None:
+            _record(refund, "requested", "", "officer", _actor(user), reason_en)
+        else:
+            _record(refund, "requested", "", "api", system, reason_en)
         _notify_on_commit(refund, "refund_requested")
     return refund
-
-
-def _available_locked(order: PaymentOrder) -> int:
-    """:func:`amount_available` of an order row locked by the caller."""
-    return amount_available(order)
 
 
 # --- approval ------------------------------------------------------------------------------
@@ -294,6 +290,15 @@ def _check_approver(refund: Refund, user) -> str:
         if role != officers.APPROVER and first_role != officers.APPROVER:
             raise errors.RefundNeedsApprover(threshold=_money(threshold_cents()))
     return role
+
+
+def can_approve(refund: Refund, user) -> bool:
+    """Whether ``user`` may approve ``refund`` now (:func:`approve` would not refuse)."""
+    try:
+        _check_approver(refund, user)
+    except DomainError:
+        return False
+    return True
 
 
 def approve(refund: Refund | str, user) -> Refund:
@@ -452,8 +457,6 @@ def complete(
     :raises DomainError: ``refund_unknown``, ``refund_not_exported`` (409).
     :raises Forbidden: ``not_payments_officer``.
     """
-    from . import receipts
-
     with transaction.atomic():
         refund = _locked(refund)
         if user is not None:

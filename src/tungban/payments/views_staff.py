@@ -173,11 +173,6 @@ def request_refund(request, reference):
 
 def _refund_context(request, refund, error=None, reject_form=None) -> dict:
     role = officers.role_in(request.user, refund.order.department)
-    can_approve = True
-    try:
-        refunds._check_approver(refund, request.user)
-    except DomainError:
-        can_approve = False
     return {
         "refund": refund,
         "order": refund.order,
@@ -185,7 +180,7 @@ def _refund_context(request, refund, error=None, reject_form=None) -> dict:
         "state": RefundState(refund.state).label,
         "department": officers.department_name(refund.order.department),
         "events": list(refund.events.all()),
-        "can_approve": can_approve,
+        "can_approve": refunds.can_approve(refund, request.user),
         "can_reject": refund.state == RefundState.REQUESTED and role is not None,
         "can_complete": refund.state == RefundState.EXPORTED,
         "reject_form": reject_form or RejectForm(),

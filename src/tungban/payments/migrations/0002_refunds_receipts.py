@@ -133,8 +133,14 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 (
+                    "requested_via",
+                    models.CharField(blank=True, max_length=150, verbose_name="requested by a department system"),
+                ),
+                (
                     "requested_by",
                     models.ForeignKey(
+                        blank=True,
+                        null=True,
                         on_delete=django.db.models.deletion.PROTECT,
                         related_name="payment_refunds_requested",
                         to=settings.AUTH_USER_MODEL,

@@ -269,3 +269,21 @@ def test_refunds_for_another_department_are_not_listed(fehd):
     assert list(refunds.refunds_for_officer(fehd["swd"])) == []
     assert refunds.awaiting(fehd["second"]) == [refund]
     assert refunds.awaiting(fehd["requester"]) == []
+
+
+def test_a_department_system_may_ask_and_officers_approve(fehd):
+    order = paid_order(50_000)
+    refund = refunds.request_refund(
+        order, None, amount_cents=5_000, amount_available=50_000, system="client:fehd-cases", **REASONS
+    )
+    assert refund.requested_by is None and refund.requested_via == "client:fehd-cases"
+    first = refund.events.get()
+    assert (first.actor_kind, first.actor_id) == ("api", "client:fehd-cases")
+    refunds.approve(refund, fehd["requester"])  # any officer: the system is not one of them
+    refund.refresh_from_db()
+    assert refund.state == RefundState.APPROVED
+    # Without a user, a system must be named.
+    assert (
+        code_of(lambda: refunds.request_refund(order, None, amount_cents=1, amount_available=45_000, **REASONS))
+        == "not_payments_officer"
+    )
