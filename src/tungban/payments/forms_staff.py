@@ -45,8 +45,6 @@ class RefundRequestForm(forms.Form):
     amount = MoneyField(label=_("Amount to refund (HK$)"))
     reason_en = forms.CharField(label=_("Reason in English"), widget=forms.Textarea({"rows": 2}), max_length=500)
     reason_zh = forms.CharField(label=_("Reason in Chinese"), widget=forms.Textarea({"rows": 2}), max_length=500)
-    #: The amount available the page showed (HK cents): a stale figure is refused (412).
-    amount_available = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
 
 
 class RejectForm(forms.Form):

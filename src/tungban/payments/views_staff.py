@@ -125,10 +125,17 @@ def _order_context(request, order, form=None, error=None) -> dict:
         ],
         "credits": list(order.credits.order_by("received_at")),
         "refunds": _refund_rows(refunds.refunds_of(order)),
-        "form": form or RefundRequestForm(initial={"amount_available": summary["amount_available"]}),
+        "form": form or RefundRequestForm(),
         "can_refund": summary["amount_available"] > 0,
         "error": error,
     }
+
+
+def _stated_available(request) -> int:
+    """The amount available (HK cents) the page showed when the officer filled in the form
+    (a hidden field); anything else reads as -1, which no order has (refused as stale, 412)."""
+    raw = (request.POST.get("amount_available") or "").strip()
+    return int(raw) if raw.isdigit() else -1
 
 
 @payments_officer
@@ -150,17 +157,14 @@ def request_refund(request, reference):
             order,
             request.user,
             amount_cents=data["amount"],
-            amount_available=data["amount_available"],
+            amount_available=_stated_available(request),
             reason_en=data["reason_en"],
             reason_zh=data["reason_zh"],
         )
     except DomainError as exc:
-        # Shown again with the figure as it is now, so the officer can check and resubmit.
+        # Shown again with the figure as it is now (the hidden field too), so the officer can
+        # check and send it again.
         order.refresh_from_db()
-        posted = request.POST.copy()
-        posted["amount_available"] = str(refunds.amount_available(order))
-        form = RefundRequestForm(posted)
-        form.is_valid()
         if exc.field in ("amount", "reason_en", "reason_zh"):
             form.add_error(exc.field, str(exc.message))
         context = _order_context(request, order, form, error=str(exc.message))
