@@ -69,7 +69,7 @@ def _texts(doc: Document) -> str:
         parts += [r.label_zh, r.label_en, r.value]
     for ln in doc.lines:
         parts += [ln.label_zh, ln.label_en, str(ln.quantity), ln.unit, ln.total, ln.note]
-    return "".join(parts) + "0123456789:/.,-() HK$"
+    return "".join(parts) + "".join(chr(c) for c in range(32, 127)) + "—"
 
 
 def render(doc: Document) -> bytes:
