@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from tungban.core import ratelimit
 from tungban.core.errors import DomainError
 
-from . import counter, fps, officers, reference, services
+from . import counter, errors, fps, officers, reference, services
 from .constants import OPEN_STATES, PAID_STATES, OrderState
 from .forms_staff import CheckForm, KioskForm, LookupForm
 from .views_staff import payments_officer
@@ -114,8 +114,8 @@ def counter_home(request):
 @require_GET
 def counter_find(request):
     """An order (or a posted bill) by bill reference, for the counter's screen."""
-    form = LookupForm(request.GET, prefix="find")
-    if form.is_valid():
+    form = LookupForm(request.GET or None, prefix="find")
+    if form.is_bound and form.is_valid():
         order = services.find_by_reference(form.cleaned_data["reference"])
         if order is not None and officers.role_in(request.user, order.department) is not None:
             return redirect("payments-staff:counter-order", reference=order.reference)
@@ -204,7 +204,7 @@ def check(request):
 
 
 @require_http_methods(["GET", "POST"])
-@ratelimit.limit("payments_kiosk")
+@ratelimit.limit_failures("payments_kiosk")  # wrong references count: guessing is slowed
 def kiosk(request):
     """Type the bill reference (check digits checked before anything is looked up)."""
     form = KioskForm(request.POST or None)
@@ -220,23 +220,28 @@ def kiosk(request):
 
 
 def _kiosk_order(ref: str):
+    """The order of bill reference ``ref``, or ``None`` (bad check digits, or no such order)."""
     if not reference.is_valid(ref):
-        raise Http404
-    order = services.find_by_reference(ref)
-    if order is None:
-        raise Http404
-    return order
+        return None
+    return services.find_by_reference(ref)
 
 
 @require_GET
+@ratelimit.limit_failures("payments_kiosk", methods=("GET",))
 def kiosk_order(request, reference):
     order = _kiosk_order(reference)
+    if order is None:  # a 404 response (not raised), so that the failure is counted
+        form = KioskForm(initial={"reference": reference})
+        return render(request, "payments/kiosk/home.html", {"form": form, "not_found": True}, status=404)
     context = _order_view(order, status_url=reverse("payments-kiosk:status", args=[order.reference]))
     return render(request, "payments/kiosk/order.html", context)
 
 
 @require_GET
 @never_cache
-@ratelimit.limit("payments_kiosk_status")
+@ratelimit.limit("payments_kiosk_status", methods=("GET",))
 def kiosk_status(request, reference):
-    return _status(_kiosk_order(reference))
+    order = _kiosk_order(reference)
+    if order is None:
+        return JsonResponse(errors.OrderUnknown().as_dict(), status=404)
+    return _status(order)

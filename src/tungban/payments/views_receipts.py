@@ -22,7 +22,7 @@ from . import receipts
 
 
 @require_GET
-@ratelimit.limit("payments_receipt")
+@ratelimit.limit_failures("payments_receipt", methods=("GET",))
 def download(request, receipt_id, token):
     try:
         linked = signing.loads(token, salt=receipts.LINK_SALT, max_age=settings.TUNGBAN_RECEIPT_LINK_SECONDS)
