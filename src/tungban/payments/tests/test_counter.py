@@ -177,3 +177,18 @@ def test_the_refund_page_answers_412_to_a_stale_figure(client, db, settings):
         **EN,
     )
     assert too_much.status_code == 422 and 'id="id_amount_error"' in too_much.content.decode()
+
+
+def test_guessing_references_at_the_kiosk_is_slowed(db, settings):
+    settings.TUNGBAN_RATELIMITS = {**settings.TUNGBAN_RATELIMITS, "payments_kiosk": "3/h"}
+    order = make_order(20_000)
+    guesser = Client(REMOTE_ADDR="203.0.113.9", HTTP_ACCEPT_LANGUAGE="en")
+    from tungban.payments.reference import new_reference
+
+    for _ in range(3):
+        assert guesser.post("/pay/kiosk/", {"reference": new_reference()}).status_code == 404
+    assert guesser.post("/pay/kiosk/", {"reference": order.reference}).status_code == 429
+    assert guesser.get(f"/pay/kiosk/{order.reference}").status_code == 429
+    # Another kiosk (address) is not held up.
+    other = Client(REMOTE_ADDR="198.51.100.30")
+    assert other.post("/pay/kiosk/", {"reference": order.reference}).status_code == 302

@@ -212,7 +212,7 @@ def test_export_makes_one_valid_pain001_per_department_per_day_and_is_idempotent
 
 def test_a_file_that_fails_its_schema_stores_nothing(fehd, settings):
     refund = _approved(fehd)
-    settings.TUNGBAN_PAYMENTS_COLLECTION_BANK_CODE = "X" * 40  # MmbId is Max35Text
+    settings.TUNGBAN_PAYMENTS_COLLECTION_ACCOUNT = ""  # DbtrAcct/Id/Othr/Id is Max34Text, at least 1
     assert code_of(lambda: refunds.export_batch("FEHD", fehd["second"])) == "refund_file_invalid"
     refund.refresh_from_db()
     assert refund.state == RefundState.APPROVED and refund.batch is None
