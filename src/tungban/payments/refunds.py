@@ -95,6 +95,9 @@ def amount_available(order: PaymentOrder) -> int:
     return max(order.amount_received_cents - held["submitted"] - held["refunded"], 0)
 
 
+_available = amount_available  # (request_refund's parameter has the same name)
+
+
 def refund_summary(order: PaymentOrder) -> dict:
     """GOV.UK Pay's ``refund_summary``: ``{"status": "available" | "unavailable" | "full" |
     "pending", "amount_available", "amount_submitted", "amount_refunded"}`` (HK cents).
@@ -241,7 +244,7 @@ def request_refund(
             officers.require(user, order.department)
         if order.state not in REFUNDABLE_STATES:
             raise errors.OrderNotPaid(state=OrderState(order.state).label)
-        available = amount_available(order)  # the order row is locked: no refund can change it now
+        available = _available(order)  # the order row is locked: no refund can change it now
         if amount_available is not None and amount_available != available:
             raise errors.RefundAmountAvailableMismatch(
                 available=_money(available),
