@@ -207,3 +207,23 @@ def test_a_receipt_still_being_made_answers_409(resident, db):
     href = receipts.receipt_link(receipt)
     page = Client().get(href, HTTP_ACCEPT_LANGUAGE="en")
     assert page.status_code == 409 and b"still being prepared" in page.content
+
+
+def test_the_payment_page_shows_the_receipt_and_the_refunds(client, resident, run_tasks, settings):
+    settings.TUNGBAN_REFUND_SECOND_APPROVAL_CENTS = 1_000_000
+    clerk, checker = department_user("fehd-clerk", "FEHD"), department_user("fehd-checker", "FEHD")
+    order = paid_order(30_000, payer=resident)
+    client.cookies["tungban_language"] = "en"
+    page = client.get(f"/pay/{order.pk}/").content.decode()
+    assert f'data-receipt="R-{order.reference}"' in page and "being prepared" in page
+    run_tasks()
+    refund = refunds.request_refund(
+        order, clerk, amount_cents=5_000, amount_available=30_000, reason_en="Overcharged", reason_zh="多收"
+    )
+    page = client.get(f"/pay/{order.pk}/").content.decode()
+    receipt = Receipt.objects.get(order=order)
+    link = f'href="/pay/receipts/{receipt.pk}/'
+    assert link in page
+    assert f'data-refund="{refund.reference}" data-state="requested"' in page and "HK$50.00" in page
+    refunds.approve(refund, checker)
+    assert 'data-state="approved"' in client.get(f"/pay/{order.pk}/").content.decode()
