@@ -241,14 +241,14 @@ def export(request, code):
     except DomainError as exc:
         messages.error(request, str(exc.message))
         return redirect("payments-staff:home")
-    return redirect("payments-staff:batch", batch_id=batch.pk)
+    return redirect("payments-staff:batch", file_id=batch.pk)
 
 
 @payments_officer
 @require_GET
-def batch(request, batch_id):
+def batch(request, file_id):
     try:
-        found = refunds.get_batch(request.user, batch_id)
+        found = refunds.get_batch(request.user, file_id)
     except DomainError:
         raise Http404 from None
     return render(
@@ -265,10 +265,10 @@ def batch(request, batch_id):
 
 @payments_officer
 @require_GET
-def batch_file(request, batch_id):
+def batch_file(request, file_id):
     """The batch's pain.001 file, as made (the same bytes every time)."""
     try:
-        found = refunds.get_batch(request.user, batch_id)
+        found = refunds.get_batch(request.user, file_id)
     except DomainError:
         raise Http404 from None
     response = HttpResponse(bytes(found.xml), content_type="application/xml")
