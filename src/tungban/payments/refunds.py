@@ -485,6 +485,23 @@ def complete_by_end_to_end_id(end_to_end_id: str, *, message_id: str, at: dt.dat
     return complete(refund, actor_kind="bank", actor_id=message_id, at=at)
 
 
+def refunded_on(day: dt.date) -> dict[tuple[str, str], int]:
+    """HK cents refunded (``completed``) on ``day`` (Hong Kong time) per ``(department, fee item
+    code)``: the daily close report's refunds column (``pay-recon``'s ``register_refunds`` takes
+    this function). A refund of an order with one fee item is that item's; of an order with
+    several, ``""`` (the refund is of the payment, not of an item)."""
+    start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+    out: dict[tuple[str, str], int] = {}
+    done = Refund.objects.filter(
+        state=RefundState.COMPLETED, completed_at__gte=start, completed_at__lt=start + dt.timedelta(days=1)
+    ).select_related("order")
+    for refund in done:
+        lines = refund.order.lines or []
+        key = (refund.order.department, lines[0].get("code", "") if len(lines) == 1 else "")
+        out[key] = out.get(key, 0) + refund.amount_cents
+    return out
+
+
 # --- the resident is told ------------------------------------------------------------------
 
 

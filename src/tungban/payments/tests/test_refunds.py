@@ -287,3 +287,29 @@ def test_a_department_system_may_ask_and_officers_approve(fehd):
         code_of(lambda: refunds.request_refund(order, None, amount_cents=1, amount_available=45_000, **REASONS))
         == "not_payments_officer"
     )
+
+
+def test_refunds_completed_on_a_day_by_department_and_fee_item(fehd):
+    one = paid_order(50_000)
+    two = paid_order(
+        30_000,
+        lines=[
+            refunds_services_line("a", 10_000),
+            refunds_services_line("b", 20_000),
+        ],
+    )
+    for order, amount in ((one, 7_000), (two, 3_000), (one, 1_000)):
+        refund = ask(order, fehd["requester"], amount)
+        refunds.approve(refund, fehd["second"])
+    refunds.export_batch("FEHD", fehd["second"])
+    for refund in Refund.objects.all():
+        refunds.complete(refund, actor_kind="bank", actor_id="camt053")
+    today = refunds.business_date()
+    assert refunds.refunded_on(today) == {("FEHD", "hawker-licence-fee"): 8_000, ("FEHD", ""): 3_000}
+    assert refunds.refunded_on(today - dt.timedelta(days=1)) == {}
+
+
+def refunds_services_line(code: str, cents: int):
+    from tungban.payments import services
+
+    return services.Line(code, f"Item {code}", f"項目 {code}", cents, 1)
