@@ -99,20 +99,20 @@ _available = amount_available  # (request_refund's parameter has the same name)
 
 
 def refund_summary(order: PaymentOrder) -> dict:
-    """GOV.UK Pay's ``refund_summary``: ``{"status": "available" | "unavailable" | "full" |
-    "pending", "amount_available", "amount_submitted", "amount_refunded"}`` (HK cents).
-    ``pending``: refunds are in progress and nothing more is available; ``full``: all the
-    money received went back; ``unavailable``: the order received nothing."""
+    """GOV.UK Pay's ``refund_summary``: ``{"status": "available" | "full" | "unavailable",
+    "amount_available", "amount_submitted", "amount_refunded"}`` (HK cents). ``full``: all the
+    money received went back; ``available``: some can still be refunded; ``unavailable``:
+    nothing was received, or the rest is held by refunds in progress. ``amount_submitted``:
+    refunds asked for, approved or sent and not yet paid; ``amount_refunded``: paid back."""
     held = refunded_cents(order)
     available = amount_available(order)
-    if order.state not in REFUNDABLE_STATES:
-        status = "unavailable"
+    received = order.amount_received_cents if order.state in REFUNDABLE_STATES else 0
+    if received and held["refunded"] >= received:
+        status = "full"
     elif available > 0:
         status = "available"
-    elif held["submitted"]:
-        status = "pending"
     else:
-        status = "full"
+        status = "unavailable"
     return {
         "status": status,
         "amount_available": available,

@@ -114,7 +114,7 @@ def test_bad_amounts_and_unpaid_orders_are_refused_and_nothing_is_stored(fehd):
     assert code_of(lambda: ask(order, fehd["requester"], 20_001)) == "refund_too_large"
     ask(order, fehd["requester"], 20_000)
     assert refunds.refund_summary(order) == {
-        "status": "pending",
+        "status": "unavailable",  # held by refunds in progress
         "amount_available": 0,
         "amount_submitted": 50_000,
         "amount_refunded": 0,
@@ -255,6 +255,17 @@ def test_completion_by_the_banks_debit_or_an_officer_and_the_payer_is_told(
     assert refunds.complete_by_end_to_end_id(refund.end_to_end_id, message_id="camt053-2").pk == refund.pk
     assert done.events.last().actor_kind == "bank" and done.events.last().actor_id == "camt053-1"
     assert refunds.refund_summary(order)["amount_refunded"] == 10_000
+    assert refunds.refund_summary(order)["status"] == "available"
+    rest = ask(order, fehd["requester"], 40_000)
+    refunds.approve(rest, fehd["second"])
+    refunds.export_batch("FEHD", fehd["second"], on=refunds.business_date() + dt.timedelta(days=1))
+    refunds.complete(rest, actor_kind="officer", actor_id="x", user=fehd["third"])
+    assert refunds.refund_summary(order) == {
+        "status": "full",
+        "amount_available": 0,
+        "amount_submitted": 0,
+        "amount_refunded": 50_000,
+    }
     assert done.credit_note.number == f"CN-{refund.reference}"
 
     sent = Notification.objects.filter(resident=resident, sender_id="payments").order_by("created_at")
