@@ -53,12 +53,7 @@ def ensure_sender():
     if not Client.objects.filter(client_id=client_id).exists():
         return None
     sender = notify.create_sender(SENDER_ID, NAME_EN, NAME_ZH, client_id)
-    for name, texts in TEMPLATES.items():
-        template = sender.templates.filter(name=name).first()
-        if template is None:
-            notify.create_template(sender, name, **texts)
-        elif any(getattr(template, k) != v for k, v in texts.items()):
-            notify.update_template(template, **texts)
+    notify.ensure_templates(sender, TEMPLATES)
     return sender
 
 

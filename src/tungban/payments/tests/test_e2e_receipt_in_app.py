@@ -19,7 +19,7 @@ from tungban.signing.models import AuthorityRole
 from tungban.testing.a11y import assert_no_violations
 from tungban.testing.browser import TIMEOUT, add_virtual_authenticator, bind_web_app
 from tungban.testing.factories import make_resident
-from tungban.testing.tasks import run_queued_tasks
+from tungban.testing.tasks import run_queued_tasks_in_thread
 from tungban.wallet import services as wallet
 
 from .refund_helpers import department_user, paid_order
@@ -27,24 +27,6 @@ from .refund_helpers import department_user, paid_order
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 PHONE = {"width": 390, "height": 844}
 CARD = '#panel-cards li[data-kind="payments.receipts"]'
-
-
-def _run_tasks_outside_the_event_loop() -> None:
-    """The receipt's task (pyHanko runs asyncio) in a thread of its own: Playwright's sync API
-    keeps an event loop running in the test's thread. Production runs ``tungban worker``."""
-    import threading
-
-    from django.db import connection
-
-    def work():
-        try:
-            run_queued_tasks()
-        finally:
-            connection.close()
-
-    worker = threading.Thread(target=work)
-    worker.start()
-    worker.join()
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -55,7 +37,7 @@ def test_the_receipt_is_in_the_app_and_verifies_with_pdfsig(issuer, officer, e2e
     department_user(f"fehd-{lang}", "FEHD")
     resident = make_resident(officer)
     order = paid_order(35_000, payer=resident)
-    _run_tasks_outside_the_event_loop()  # the worker: the receipt is drawn and sealed
+    run_queued_tasks_in_thread()  # the worker: the receipt is drawn and sealed
     receipt = Receipt.objects.get(order=order)
 
     context = e2e_browser.new_context(locale="en-GB" if lang == "en" else "zh-HK", viewport=PHONE)
