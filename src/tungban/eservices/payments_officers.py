@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from tungban.payments import officers
 
-from .models import Department, DepartmentOfficer, OfficerRole
+from .models import Department, DepartmentOfficer, OfficerRole, Service
 
 
 def memberships(user) -> list[officers.Membership]:
@@ -26,5 +26,10 @@ def department_name(code: str) -> tuple[str, str] | None:
     return tuple(row) if row else None
 
 
+def service_name(department: str, slug: str) -> tuple[str, str] | None:
+    row = Service.objects.filter(department_id=department, slug=slug).values_list("name_en", "name_zh").first()
+    return tuple(row) if row else None
+
+
 def register() -> None:
-    officers.register(memberships=memberships, department_name=department_name)
+    officers.register(memberships=memberships, department_name=department_name, service_name=service_name)

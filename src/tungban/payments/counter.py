@@ -144,9 +144,12 @@ def check_payload(payload: str) -> Check:
 
 
 def services_of(department: str) -> list[dict]:
-    """The department's services that have fee items: ``[{"slug", "items"}]``."""
+    """The department's services that have fee items: ``[{"slug", "name", "items"}]`` (the
+    name in the request's language, from e-services' catalogue through :mod:`.officers`)."""
     rows = FeeItem.objects.filter(department=department).values("service").annotate(n=Count("id")).order_by("service")
-    return [{"slug": r["service"], "items": r["n"]} for r in rows]
+    return [
+        {"slug": r["service"], "name": officers.service_name(department, r["service"]), "items": r["n"]} for r in rows
+    ]
 
 
 def fee_choices(department: str, service: str) -> list:

@@ -35,13 +35,15 @@ class Membership:
 
 _memberships: Callable | None = None
 _department_name: Callable | None = None
+_service_name: Callable | None = None
 
 
-def register(*, memberships: Callable, department_name: Callable) -> None:
-    """Set the lookups: ``memberships(user) -> list[Membership]`` and
-    ``department_name(code) -> (name_en, name_zh) | None``. A later call replaces them."""
-    global _memberships, _department_name
-    _memberships, _department_name = memberships, department_name
+def register(*, memberships: Callable, department_name: Callable, service_name: Callable | None = None) -> None:
+    """Set the lookups: ``memberships(user) -> list[Membership]``,
+    ``department_name(code) -> (name_en, name_zh) | None`` and (optional)
+    ``service_name(department, slug) -> (name_en, name_zh) | None``. A later call replaces them."""
+    global _memberships, _department_name, _service_name
+    _memberships, _department_name, _service_name = memberships, department_name, service_name
 
 
 def memberships(user) -> list[Membership]:
@@ -81,4 +83,13 @@ def department_names(code: str) -> tuple[str, str]:
 def department_name(code: str) -> str:
     """The name in the request's language."""
     en, zh = department_names(code)
+    return zh if (get_language() or "").startswith("zh") else en
+
+
+def service_name(department: str, slug: str) -> str:
+    """A service's name in the request's language (its slug when unknown)."""
+    found = _service_name(department, slug) if _service_name else None
+    if not found:
+        return slug
+    en, zh = found
     return zh if (get_language() or "").startswith("zh") else en

@@ -192,3 +192,23 @@ def test_guessing_references_at_the_kiosk_is_slowed(db, settings):
     # Another kiosk (address) is not held up.
     other = Client(REMOTE_ADDR="198.51.100.30")
     assert other.post("/pay/kiosk/", {"reference": order.reference}).status_code == 302
+
+
+def test_the_counter_names_services_as_the_catalogue_does(db, settings, tmp_path):
+    from django.utils import translation
+
+    from tungban.credentials import catalogue as credential_catalogue
+    from tungban.eservices import services as eservices
+    from tungban.eservices.models import Service
+
+    settings.TUNGBAN_ESERVICES_FILES = tmp_path / "files"
+    credential_catalogue.register_bundled()
+    services.load_fees()
+    eservices.load_catalogue()
+    hawker = Service.objects.get(slug="temporary-hawker-licence")
+    for lang, name in (("en", hawker.name_en), ("zh-hant", hawker.name_zh)):
+        with translation.override(lang):
+            rows = {r["slug"]: r["name"] for r in counter.services_of("FEHD")}
+        assert rows["temporary-hawker-licence"] == name
+    with translation.override("en"):
+        assert counter.services_of("NOPE") == []
