@@ -391,6 +391,10 @@ TUNGBAN_RATELIMITS = {
         "notify_key": "3000/m",
         # The payments API, per department system (GOV.UK Pay: 15 requests a second per key; issue 18).
         "payments_client": "15/s",
+        # The payment kiosk (no login: bill references typed), its status poll, and receipt links.
+        "payments_kiosk": "60/m",
+        "payments_kiosk_status": "600/m",
+        "payments_receipt": "60/m",
     }.items()
 }
 
@@ -700,6 +704,17 @@ TUNGBAN_PAYMENTS_BANK_URL = os.environ.get("TUNGBAN_PAYMENTS_BANK_URL", "http://
 TUNGBAN_PAYMENTS_BANK_SECRET = _generated(
     "payments_bank_secret", "TUNGBAN_PAYMENTS_BANK_SECRET", lambda: secrets.token_urlsafe(32)
 )
+#: Refunds (pay-refund): above this amount (HK$ cents; HK$10,000 by default) a refund needs,
+#: besides a second officer's approval, an approver's (three people in all).
+TUNGBAN_REFUND_SECOND_APPROVAL_CENTS = int(os.environ.get("TUNGBAN_REFUND_SECOND_APPROVAL_CENTS", "1000000"))
+#: The collection account that refunds are paid from, as the refund instruction files
+#: (ISO 20022 pain.001) name it: the account number and its bank's 3-digit clearing code.
+TUNGBAN_PAYMENTS_COLLECTION_ACCOUNT = os.environ.get("TUNGBAN_PAYMENTS_COLLECTION_ACCOUNT", "000-000000-001")
+TUNGBAN_PAYMENTS_COLLECTION_BANK_CODE = os.environ.get("TUNGBAN_PAYMENTS_COLLECTION_BANK_CODE", "999")
+#: The OpenID client whose pairwise ``sub`` the payments' notifications address residents by.
+TUNGBAN_PAYMENTS_NOTIFY_CLIENT = os.environ.get("TUNGBAN_PAYMENTS_NOTIFY_CLIENT", "tungban-eservices")
+#: Seconds a receipt's download link (given in the app and on the payment pages) stays valid.
+TUNGBAN_RECEIPT_LINK_SECONDS = int(os.environ.get("TUNGBAN_RECEIPT_LINK_SECONDS", "900"))
 
 LOGGING = {
     "version": 1,

@@ -28,6 +28,10 @@ class EservicesConfig(AppConfig):
             describe=services.payment.describe_payment,
             app=self.label,
         )
+        # Who acts for a department on payments (refunds, the payment counter): its officers here.
+        from . import payments_officers
+
+        payments_officers.register()
         # The department systems' scope (client_credentials with private_key_jwt only).
         scopes.register(SCOPE, _("Process a department's e-services applications"), key_only=True, app=self.label)
 

@@ -99,12 +99,7 @@ def ensure_portal() -> dict:
     )
     exchange.register_organisation(id=ORGANISATION_ID, name_en=NAME_EN, name_zh=NAME_ZH, client=client)
     sender = notify.create_sender(SENDER_ID, NAME_EN, NAME_ZH, CLIENT_ID)
-    for name, texts in TEMPLATES.items():
-        template = sender.templates.filter(name=name).first()
-        if template is None:
-            notify.create_template(sender, name, **texts)
-        elif any(getattr(template, k) != v for k, v in texts.items()):
-            notify.update_template(template, **texts)
+    notify.ensure_templates(sender, TEMPLATES)
     return {"client_id": CLIENT_ID, "organisation": ORGANISATION_ID, "sender": SENDER_ID}
 
 

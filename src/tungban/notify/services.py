@@ -190,6 +190,19 @@ def update_template(template: Template, *, subject_en: str, subject_zh: str, bod
     return _save_template(template, subject_en, subject_zh, body_en, body_zh)
 
 
+def ensure_templates(sender: Sender, templates: dict[str, dict]) -> None:
+    """Make or update ``sender``'s templates from ``{name: {"subject_en", "subject_zh",
+    "body_en", "body_zh"}}`` (a platform app's own messages, at set-up or first use): a new name
+    is created, changed texts are a new version (:func:`update_template`), the same texts change
+    nothing. :raises DomainError: ``invalid_template``."""
+    for name, texts in templates.items():
+        template = sender.templates.filter(name=name).first()
+        if template is None:
+            create_template(sender, name, **texts)
+        elif any(getattr(template, k) != v for k, v in texts.items()):
+            update_template(template, **texts)
+
+
 def _save_template(template: Template, subject_en, subject_zh, body_en, body_zh) -> Template:
     texts = {"subject_en": subject_en, "subject_zh": subject_zh, "body_en": body_en, "body_zh": body_zh}
     for field, text in texts.items():

@@ -71,3 +71,42 @@ class BankMessageAdmin(ReadOnly):
 
 
 from . import admin_api  # noqa: E402, F401 - the departments' side (issue 18 part 4)
+
+# --- refunds, their instruction files and the e-receipts (pay-refund): read-only; refunds
+# change only through the officers' pages (/staff/payments/), receipts only by their task. ---
+from .models_refunds import Receipt, Refund, RefundBatch, RefundEvent  # noqa: E402
+
+
+class RefundEventInline(admin.TabularInline):
+    model = RefundEvent
+    extra = 0
+    can_delete = False
+    fields = ("at", "from_state", "to_state", "action", "actor_kind", "actor_id", "reason")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnly):
+    list_display = ("reference", "order", "amount_cents", "state", "requested_by", "requested_at", "batch")
+    list_filter = ("state",)
+    search_fields = ("reference", "end_to_end_id", "order__reference")
+    exclude = ("creditor_account",)
+    inlines = [RefundEventInline]
+
+
+@admin.register(RefundBatch)
+class RefundBatchAdmin(ReadOnly):
+    list_display = ("message_id", "department", "business_date", "count", "total_cents", "created_by")
+    list_filter = ("department",)
+    exclude = ("xml",)
+
+
+@admin.register(Receipt)
+class ReceiptAdmin(ReadOnly):
+    list_display = ("number", "kind", "order", "state", "attempts", "signed_at")
+    list_filter = ("kind", "state")
+    search_fields = ("number", "order__reference")
+    exclude = ("pdf",)

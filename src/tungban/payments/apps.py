@@ -16,6 +16,21 @@ class PaymentsConfig(AppConfig):
         # Unpaid orders past their expiry become ``expired`` on the worker's periodic run
         # (core.retention's schedule, TUNGBAN_PURGE_INTERVAL); it deletes nothing.
         retention.register("payments.expire_orders", services.expire_orders_scheduled, own_transactions=True)
+        # Refunds, receipts and the counter (pay-refund): the counter's orders need no
+        # fulfilment; the resident's e-receipts are a card of the app's panel; a receipt task
+        # whose workers died counts as a failed attempt.
+        from tungban.wallet import cards as panel_cards
+
+        from . import cards, counter, purposes, receivers  # noqa: F401 (receivers connects)
+
+        purposes.register(counter.PURPOSE, on_paid=counter.on_paid, describe=counter.describe, app=self.label)
+        panel_cards.register(
+            "payments.receipts",
+            _("My e-receipts and refunds"),
+            load=cards.receipts_card,
+            description=_("The signed receipts of what you paid, refunds in progress and their credit notes."),
+            app=self.label,
+        )
         self._ready_departments()
 
     def _ready_departments(self):

@@ -18,7 +18,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from tungban.core.errors import Conflict, DomainError, NotFound
+from tungban.core.errors import Conflict, DomainError, Forbidden, NotFound
 
 # --- the fee schedule's files ---
 FeesInvalid = DomainError.define("fees_invalid", _("The fee schedule files are not valid: %(problems)s"), status=422)
@@ -79,3 +79,67 @@ NotificationInvalid = DomainError.define(
 
 # --- FPS QR codes ---
 FpsQrInvalid = DomainError.define("fps_qr_invalid", _("This is not a valid FPS QR code: %(problem)s"))
+
+# --- refunds, receipts, the counter and the kiosk (pay-refund) ---
+NotPaymentsOfficer = Forbidden.define(
+    "not_payments_officer", _("You are not an officer of %(department)s: its payments are not yours.")
+)
+NotPaymentsApprover = Forbidden.define(
+    "not_payments_approver", _("Only an approver of %(department)s can give this approval.")
+)
+OrderNotPaid = Conflict.define("order_not_paid", _("Only a paid payment can be refunded: this one is %(state)s."))
+RefundAmountInvalid = DomainError.define(
+    "refund_amount_invalid", _("The amount to refund must be more than zero."), status=422, field="amount"
+)
+RefundTooLarge = DomainError.define(
+    "refund_too_large",
+    _("The refund (%(amount)s) is more than the amount available for refund (%(available)s)."),
+    status=422,
+    field="amount",
+)
+RefundAmountAvailableMismatch = DomainError.define(
+    "refund_amount_available_mismatch",
+    _(
+        "The amount available for refund is now %(available)s, not %(stated)s: another refund changed it. "
+        "Check the payment and ask again."
+    ),
+    status=412,
+    field="refund_amount_available",
+)
+RefundReasonMissing = DomainError.define(
+    "refund_reason_missing", _("Give the reason for the refund in English and in Chinese."), status=422
+)
+RefundUnknown = NotFound.define("refund_unknown", _("There is no such refund."))
+RefundSelfApproval = Forbidden.define(
+    "refund_self_approval", _("You asked for this refund: another officer must approve it.")
+)
+RefundAlreadyApprovedByYou = Forbidden.define(
+    "refund_already_approved_by_you", _("You have already approved this refund: it needs another person's approval.")
+)
+RefundNeedsApprover = Forbidden.define(
+    "refund_needs_approver",
+    _("This refund is above %(threshold)s: one of its two approvals must be an approver's."),
+)
+RefundNotPending = Conflict.define(
+    "refund_not_pending", _("This refund is %(state)s: it can no longer be approved or rejected.")
+)
+RefundNotExported = Conflict.define(
+    "refund_not_exported", _("Only a refund sent to the bank can be marked refunded; this one is %(state)s.")
+)
+NoRefundsToExport = Conflict.define(
+    "no_refunds_to_export", _("There are no approved refunds of %(department)s to send to the bank today.")
+)
+RefundFileInvalid = DomainError.define(
+    "refund_file_invalid",
+    _("The refund instruction file failed its ISO 20022 schema; nothing was sent. Tell the platform's administrators."),
+    status=500,
+)
+RefundBatchUnknown = NotFound.define("refund_batch_unknown", _("There is no such refund instruction file."))
+ReceiptUnknown = NotFound.define("receipt_unknown", _("There is no such receipt."))
+ReceiptNotReady = Conflict.define("receipt_not_ready", _("The receipt is still being prepared: try again in a minute."))
+ReferenceInvalid = DomainError.define(
+    "reference_invalid",
+    _("This is not a bill reference: check what you typed (its last two digits check the others)."),
+    status=422,
+    field="reference",
+)

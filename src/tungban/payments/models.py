@@ -306,3 +306,14 @@ from .models_api import (  # noqa: E402, F401
     PaymentWebhookDelivery,
     PaymentWebhookEndpoint,
 )
+
+# Refunds, their instruction batches and the signed receipts (pay-refund): a module of their own.
+from .models_refunds import (  # noqa: E402, F401
+    Receipt,
+    ReceiptKind,
+    ReceiptState,
+    Refund,
+    RefundBatch,
+    RefundEvent,
+    RefundState,
+)

@@ -3,7 +3,7 @@ Revocation is an officer action on the resident's page (/staff/), not an admin e
 
 from django.contrib import admin
 
-from .models import Authority, SigningCredential, SigningRequest
+from .models import Authority, PlatformSeal, SigningCredential, SigningRequest
 
 
 class ReadOnly(admin.ModelAdmin):
@@ -35,3 +35,10 @@ class SigningCredentialAdmin(ReadOnly):
 class SigningRequestAdmin(ReadOnly):
     list_display = ("id", "client", "format", "created_at", "signed_at", "callback_status")
     list_filter = ("format",)
+
+
+@admin.register(PlatformSeal)
+class PlatformSealAdmin(ReadOnly):
+    list_display = ("purpose", "name", "serial", "status", "keystore", "not_after", "revoked_at")
+    list_filter = ("status", "purpose")
+    exclude = ("software_key_pem", "certificate_der")

@@ -31,7 +31,7 @@ from django.utils import timezone
 from tungban.keys.sealing import seal, unseal
 
 from .keystore import asn1_private_key
-from .models import Authority, AuthorityRole, CredentialStatus, Crl, SigningCredential
+from .models import Authority, AuthorityRole, CredentialStatus, Crl, PlatformSeal, SigningCredential
 
 ORG = "tungban"
 CRL_VALIDITY = dt.timedelta(days=1)
@@ -231,20 +231,36 @@ def issue_end_entity(resident, public_key, serial: int, subject_serial: str) -> 
     return (
         _issued_by(builder, ca_cert, AuthorityRole.SIGNING)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(_end_entity_key_usage(), critical=True)
+        .sign(ca_key, hashes.SHA384())
+    )
+
+
+def _end_entity_key_usage() -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=True,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def issue_seal(name: str, public_key, serial: int) -> x509.Certificate:
+    """The certificate of a platform seal (:class:`~.models.PlatformSeal`) from the signing CA:
+    subject C=HK, O=tungban, CN=``name`` (a legal person's seal, never a resident); keyUsage
+    digitalSignature + nonRepudiation, critical, as residents' certificates; CRL distribution
+    point and caIssuers; valid ``TUNGBAN_SIGNING_CERT_DAYS`` days."""
+    ca_cert, ca_key = authority(AuthorityRole.SIGNING)
+    builder = _builder(_name(name[:64]), ca_cert.subject, public_key, settings.TUNGBAN_SIGNING_CERT_DAYS, serial)
+    return (
+        _issued_by(builder, ca_cert, AuthorityRole.SIGNING)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_end_entity_key_usage(), critical=True)
         .sign(ca_key, hashes.SHA384())
     )
 
@@ -275,7 +291,10 @@ def _build_crl(role: str, number: int) -> x509.CertificateRevocationList:
         revoked = SigningCredential.objects.filter(status=CredentialStatus.REVOKED).values_list(
             "serial", "revoked_at", "revocation_reason"
         )
-        for serial, revoked_at, reason in revoked.iterator():
+        seals = PlatformSeal.objects.filter(status=CredentialStatus.REVOKED).values_list(
+            "serial", "revoked_at", "revocation_reason"
+        )
+        for serial, revoked_at, reason in [*revoked.iterator(), *seals.iterator()]:
             entry = (
                 x509.RevokedCertificateBuilder()
                 .serial_number(int(serial, 16))

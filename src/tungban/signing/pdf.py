@@ -116,6 +116,18 @@ def stamp_pdf(signer_name: str, signed_at: dt.datetime) -> bytes:
     return _render_stamp(lines, stamp_font())
 
 
+def seal_stamp_pdf(seal_name: str, signed_at: dt.datetime) -> bytes:
+    """The stamp of a platform seal (:mod:`.seal`): sealed by the platform, whose seal, and when."""
+    when = signed_at.astimezone(HKT).strftime("%Y-%m-%d %H:%M:%S HKT")
+    lines = (
+        "電子印章 Electronic seal",
+        seal_name,
+        f"時間 Time: {when}",
+        "通辦 tungban",
+    )
+    return _render_stamp(lines, stamp_font())
+
+
 def _render_stamp(lines: tuple[str, ...], font: str) -> bytes:
     """Draw the stamp with fpdf2. Parsing the CJK font dominates (see ``bench/signing.py``),
     so a bulk request draws its stamp once (:func:`sign_pdf`'s ``stamp``)."""

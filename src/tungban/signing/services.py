@@ -54,6 +54,7 @@ from .models import (
     SigningFormat,
     SigningRequest,
 )
+from .seal import revoke_seal, seal_pdf  # noqa: F401  (the platform's seals, for other apps: issue 18)
 
 log = logging.getLogger(__name__)
 

@@ -46,6 +46,33 @@ def run_queued_tasks(*, include_deferred: bool = False, limit: int = 10_000) -> 
         ran += 1
 
 
+def run_queued_tasks_in_thread(**kwargs) -> int:
+    """:func:`run_queued_tasks` in a thread of its own, for Chromium tests: tasks that run
+    asyncio (pyHanko's signing and sealing) cannot run in the test's thread, where
+    Playwright's sync API keeps an event loop running. The demo and production run
+    ``tungban worker``. Returns how many ran; an error in the thread is raised here."""
+    import threading
+
+    from django.db import connection
+
+    outcome: dict = {}
+
+    def work():
+        try:
+            outcome["ran"] = run_queued_tasks(**kwargs)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test's thread
+            outcome["error"] = exc
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    worker.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["ran"]
+
+
 # --- A real `tungban worker` in a subprocess ---------------------------------------------------
 
 

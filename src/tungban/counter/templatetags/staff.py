@@ -7,6 +7,7 @@ from django import template
 from django.utils.translation import gettext as _
 
 from tungban.counter import roles
+from tungban.payments import officers as payment_officers
 
 register = template.Library()
 
@@ -43,6 +44,7 @@ def staff_header(context):
         "counter": user.has_perm(roles.USE_COUNTER),
         "credentials": user.is_superuser or user.credential_issuers.exists(),
         "eservices": user.eservice_roles.exists(),
+        "payments": bool(payment_officers.memberships(user)),
         "admin": user.is_superuser,
         "path": request.path,
     }

@@ -33,7 +33,7 @@ from tungban.testing.browser import (
     decide_in_app,
 )
 from tungban.testing.factories import make_resident
-from tungban.testing.tasks import run_queued_tasks
+from tungban.testing.tasks import run_queued_tasks_in_thread
 from tungban.wallet import services as wallet
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -52,24 +52,6 @@ def wsd(issuer):
     yield url
     with contextlib.suppress(Exception):
         stop_provider(proc)
-
-
-def _run_tasks_outside_the_event_loop() -> None:
-    """The signing job (pyHanko runs asyncio) in its own thread: Playwright's sync API keeps
-    an event loop running in the test's thread. The demo and production run ``tungban worker``."""
-    import threading
-
-    from django.db import connection
-
-    def work():
-        try:
-            run_queued_tasks()
-        finally:
-            connection.close()
-
-    worker = threading.Thread(target=work)
-    worker.start()
-    worker.join()
 
 
 def _context(browser):
@@ -164,7 +146,7 @@ def test_premises_address_from_the_water_supplies_department_then_signed(
     web.wait_for_selector("#open-app")
     assert_no_violations(web, "e-services: sign (en)")
     decide_in_app(phone, web.get_attribute("#open-app", "href"), "approve")
-    _run_tasks_outside_the_event_loop()
+    run_queued_tasks_in_thread()
     web.bring_to_front()
     web.click("#sign-continue")
     web.wait_for_selector("#signed-note")

@@ -22,7 +22,7 @@ from django_fsm import TransitionNotAllowed as FsmRefused
 
 from tungban.core import jobs
 
-from .. import errors, fps, purposes
+from .. import errors, fps, purposes, receipts
 from ..constants import CURRENCY, OPEN_STATES, PAID_STATES, ActorKind, Method, OrderState
 from ..models import PaymentEvent, PaymentOrder
 from ..reference import new_reference, normalise
@@ -248,8 +248,9 @@ def expire_orders_scheduled(now: dt.datetime) -> dict[str, int]:
 def paid(order: PaymentOrder, kind: str, actor: str) -> None:
     """A locked order has just become paid: note when, cancel the other open orders for the
     same purpose (a renewal, the expired order paid late after all), queue its purpose's
-    fulfilment (in this transaction: both or neither); :data:`~tungban.payments.signals.order_paid`
-    is sent after the commit."""
+    fulfilment and its e-receipt (:func:`tungban.payments.receipts.queue_receipt`) in this
+    transaction (both or neither); :data:`~tungban.payments.signals.order_paid` is sent after
+    the commit."""
     if order.paid_at is None:
         order.paid_at = timezone.now()
     siblings = (
@@ -263,6 +264,7 @@ def paid(order: PaymentOrder, kind: str, actor: str) -> None:
     if order.fulfilled_at is None:
         jobs.enqueue(fulfil_task, str(order.pk))
     transaction.on_commit(lambda: order_paid.send(sender=PaymentOrder, order=order), robust=True)
+    receipts.queue_receipt(order)  # the signed e-receipt, made by its own task (pay-refund)
 
 
 def fulfil(order: PaymentOrder) -> PaymentOrder:

@@ -1,0 +1,56 @@
+"""``{% payment_receipts purpose ref %}`` and ``{% order_receipts order %}``: the e-receipts,
+refunds and credit notes of what a resident paid, for the pages that show a payment to its payer
+(the application's status page, the payment page). Each signed receipt links to its PDF
+(:func:`tungban.payments.receipts.receipt_link`): use these tags only on pages shown to the
+payer, behind their login."""
+
+from __future__ import annotations
+
+from django import template
+
+from tungban.payments import receipts, refunds, services
+from tungban.payments.models_refunds import ReceiptKind, ReceiptState, RefundState
+
+register = template.Library()
+
+
+def _rows(orders) -> dict:
+    items, refund_rows = [], []
+    for order in orders:
+        for receipt in receipts.receipts_of_order(order):
+            items.append(
+                {
+                    "number": receipt.number,
+                    "label": receipts.label(receipt),
+                    "kind": receipt.kind,
+                    "ready": receipt.state == ReceiptState.DONE,
+                    "href": receipts.receipt_link(receipt) if receipt.state == ReceiptState.DONE else "",
+                    "amount": services.hkd(
+                        receipt.refund.amount_cents
+                        if receipt.kind == ReceiptKind.CREDIT_NOTE
+                        else order.amount_received_cents
+                    ),
+                }
+            )
+        for refund in refunds.refunds_of(order):
+            refund_rows.append(
+                {
+                    "reference": refund.reference,
+                    "amount": services.hkd(refund.amount_cents),
+                    "state": refund.state,
+                    "state_label": RefundState(refund.state).label,
+                }
+            )
+    return {"receipts": items, "refunds": refund_rows}
+
+
+@register.inclusion_tag("payments/_receipts.html")
+def payment_receipts(purpose: str, ref: str) -> dict:
+    """For everything paid for ``purpose``/``ref`` (e.g. ``eservices.application`` and an
+    application's reference)."""
+    return _rows(services.orders_for(purpose, ref))
+
+
+@register.inclusion_tag("payments/_receipts.html")
+def order_receipts(order) -> dict:
+    return _rows([order])
