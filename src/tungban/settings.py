@@ -716,6 +716,22 @@ TUNGBAN_PAYMENTS_NOTIFY_CLIENT = os.environ.get("TUNGBAN_PAYMENTS_NOTIFY_CLIENT"
 #: Seconds a receipt's download link (given in the app and on the payment pages) stays valid.
 TUNGBAN_RECEIPT_LINK_SECONDS = int(os.environ.get("TUNGBAN_RECEIPT_LINK_SECONDS", "900"))
 
+# Reconciliation (tungban.payments.services.reconciliation; docs/payments-reconciliation.md).
+#: The collection account's number as the bank's statements name it (``Stmt/Acct/Id``); a file
+#: for another account is refused (``statement_wrong_account``). Empty: not checked.
+TUNGBAN_PAYMENTS_COLLECTION_ACCOUNT = os.environ.get("TUNGBAN_PAYMENTS_COLLECTION_ACCOUNT", "888-100200-001")
+#: The largest statement file accepted (bytes; a day of 10,000 FPS credits is about 15 MB).
+TUNGBAN_PAYMENTS_STATEMENT_MAX_BYTES = int(os.environ.get("TUNGBAN_PAYMENTS_STATEMENT_MAX_BYTES", str(50_000_000)))
+#: A folder holding the official ISO 20022 schemas, named after their message identifier
+#: (``camt.053.001.08.xsd``...): a file of a version found there is validated against it too.
+TUNGBAN_PAYMENTS_CAMT_XSD_DIR = os.environ.get("TUNGBAN_PAYMENTS_CAMT_XSD_DIR", "")
+#: With ``TUNGBAN_PAYMENTS_STATEMENT_FETCH=1`` (production, the demo) the worker fetches yesterday's
+#: ``camt.053`` from the bank once it is past ``..._FETCH_HOUR`` (Hong Kong time).
+TUNGBAN_PAYMENTS_STATEMENT_FETCH_AUTO = _flag("TUNGBAN_PAYMENTS_STATEMENT_FETCH")
+TUNGBAN_PAYMENTS_STATEMENT_FETCH_HOUR = int(os.environ.get("TUNGBAN_PAYMENTS_STATEMENT_FETCH_HOUR", "1"))
+#: Seconds the bank may take to send a statement.
+TUNGBAN_PAYMENTS_STATEMENT_FETCH_TIMEOUT = float(os.environ.get("TUNGBAN_PAYMENTS_STATEMENT_FETCH_TIMEOUT", "30"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

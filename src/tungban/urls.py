@@ -17,6 +17,7 @@ urlpatterns = [
     path("oidc/", include("tungban.oidc.urls")),
     path("app/", include("tungban.wallet.urls")),
     path("staff/eservices/", include("tungban.eservices.urls_staff")),
+    path("staff/payments/reconciliation/", include("tungban.payments.urls_recon")),
     path("staff/payments/", include("tungban.payments.urls_staff")),
     path("staff/", include("tungban.counter.urls")),
     path("signing/", include("tungban.signing.urls")),

@@ -110,3 +110,25 @@ class ReceiptAdmin(ReadOnly):
     list_filter = ("kind", "state")
     search_fields = ("number", "order__reference")
     exclude = ("pdf",)
+
+# --- reconciliation (its pages are /staff/payments/reconciliation/; the admin only shows) ---
+from .models_recon import DailyClose, ReconciliationException, StatementImport  # noqa: E402
+
+
+@admin.register(StatementImport)
+class StatementImportAdmin(ReadOnly):
+    list_display = ("created_at", "kind", "source", "statement_date", "state", "lines_total", "lines_new", "exceptions")
+    list_filter = ("state", "kind", "source")
+    exclude = ("content",)
+
+
+@admin.register(ReconciliationException)
+class ReconciliationExceptionAdmin(ReadOnly):
+    list_display = ("business_date", "kind", "reason", "department", "amount_cents", "state", "resolution")
+    list_filter = ("state", "kind", "reason", "department")
+    search_fields = ("transfer__end_to_end_id", "transfer__reference", "order__reference")
+
+
+@admin.register(DailyClose)
+class DailyCloseAdmin(ReadOnly):
+    list_display = ("business_date", "closed_by", "closed_at")

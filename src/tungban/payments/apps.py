@@ -16,6 +16,9 @@ class PaymentsConfig(AppConfig):
         # Unpaid orders past their expiry become ``expired`` on the worker's periodic run
         # (core.retention's schedule, TUNGBAN_PURGE_INTERVAL); it deletes nothing.
         retention.register("payments.expire_orders", services.expire_orders_scheduled, own_transactions=True)
+        # Yesterday's statement fetched from the bank on the same schedule (a job of its own;
+        # off unless TUNGBAN_PAYMENTS_STATEMENT_FETCH is set).
+        retention.register("payments.fetch_statements", services.fetch_due_statements, own_transactions=True)
         # Refunds, receipts and the counter (pay-refund): the counter's orders need no
         # fulfilment; the resident's e-receipts are a card of the app's panel; a receipt task
         # whose workers died counts as a failed attempt.

@@ -14,6 +14,13 @@
   message id already received), ``notification_invalid`` (422, ``field`` names the member).
 - FPS QR codes: ``fps_qr_invalid`` (``field``: the data object ID at fault, e.g. ``63`` or
   ``26.02``; ``details.reason``: the decoder's code, :class:`tungban.payments.fps.FpsQrError`).
+- Statement files (reconciliation): ``statement_unreadable`` (empty, too large, not well-formed
+  XML, a DTD), ``statement_schema_invalid`` (``details.problems``: ``[{"line", "path",
+  "message"}]``, the file's structure or totals), ``statement_wrong_account``,
+  ``statement_import_unknown``: a refused file records nothing.
+- The exceptions queue and the daily close: ``exception_unknown``, ``exception_resolved``,
+  ``resolution_not_allowed`` (e.g. matching a duplicate payment by hand), ``note_required``,
+  ``refund_invalid``, ``day_not_over``, ``day_closed``.
 """
 
 from django.utils.translation import gettext_lazy as _
@@ -143,3 +150,34 @@ ReferenceInvalid = DomainError.define(
     status=422,
     field="reference",
 )
+
+# --- reconciliation: statement files (issue 18, "Reconciliation"; camt.py, services/reconciliation.py) ---
+StatementUnreadable = DomainError.define(
+    "statement_unreadable", _("The file cannot be read as a bank statement."), status=422, field="statement"
+)
+StatementSchemaInvalid = DomainError.define(
+    "statement_schema_invalid",
+    _("The file is not a valid camt.053 or camt.054 message; nothing from it was recorded: %(problems)s"),
+    status=422,
+    field="statement",
+)
+StatementWrongAccount = DomainError.define(
+    "statement_wrong_account",
+    _("The file is for account %(account)s, not the government's collection account; nothing was recorded."),
+    status=422,
+    field="statement",
+)
+StatementImportUnknown = NotFound.define("statement_import_unknown", _("There is no such statement import."))
+
+# --- reconciliation: the exceptions queue and the daily close ---
+ExceptionUnknown = NotFound.define("exception_unknown", _("There is no such payment exception."))
+ExceptionResolved = Conflict.define("exception_resolved", _("This exception has already been resolved."))
+ResolutionNotAllowed = Conflict.define(
+    "resolution_not_allowed", _("“%(resolution)s” cannot be done to an exception of the kind “%(kind)s”.")
+)
+NoteRequired = DomainError.define("note_required", _("Give the reason."), status=422, field="note")
+RefundInvalid = DomainError.define(
+    "refund_invalid", _("The refund must be more than zero and at most HK$%(most)s."), status=422, field="amount"
+)
+DayNotOver = Conflict.define("day_not_over", _("%(date)s is not over yet: a day can be closed once it has ended."))
+DayClosed = Conflict.define("day_closed", _("%(date)s is already closed: its report no longer changes."))

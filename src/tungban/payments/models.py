@@ -241,7 +241,9 @@ class CreditTransfer(models.Model):
     ``RmtInf/Ustrd``, up to 140 characters). ``debtor_name``: the payer's name as the bank
     masked it. ``source``: what first reported it; ``seen_in``: every source that has reported it
     since (a statement line for a notified transfer adds to it, never a second transfer).
-    ``order``: the order it paid, if one matched; ``match_status``: how."""
+    ``order``: the order it paid, if one matched; ``match_status``: how. ``business_date``: the
+    day it counts on in the daily close (its value date, or the next day not yet closed:
+    :func:`tungban.payments.services.matching.business_day`)."""
 
     end_to_end_id = models.CharField(_("end-to-end id"), max_length=35, unique=True)
     message_id = models.CharField(_("bank message id"), max_length=64)
@@ -263,6 +265,7 @@ class CreditTransfer(models.Model):
     )
     match_status = models.CharField(_("match"), max_length=20, choices=MatchStatus.choices)
     received_at = models.DateTimeField(_("recorded at"), auto_now_add=True, db_index=True)
+    business_date = models.DateField(_("business day"), null=True, blank=True, db_index=True)
 
     class Meta:
         verbose_name = _("credit transfer")
@@ -317,3 +320,6 @@ from .models_refunds import (  # noqa: E402, F401
     RefundEvent,
     RefundState,
 )
+
+# Reconciliation's models (statement imports, the exceptions queue, the daily close), in their own module.
+from .models_recon import DailyClose, ReconciliationException, StatementImport  # noqa: E402, F401

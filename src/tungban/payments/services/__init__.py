@@ -5,8 +5,12 @@
   :func:`fees_for_service`;
 - :mod:`.orders`: payment orders (made idempotently, their transitions, expiry, the
   purposes' fulfilment task, their FPS QR payloads);
+- :mod:`.matching`: the business day a credit transfer counts on and the reconciliation
+  exception it raises when it did not simply pay its order;
 - :mod:`.credits`: credit transfers recorded exactly once and matched, and the bank's signed
-  payment notifications.
+  payment notifications;
+- :mod:`.reconciliation`: statement imports (camt.053/camt.054, uploaded or fetched from the
+  bank), the exceptions queue's resolutions, the daily close.
 
 A sub-module imports only sub-modules listed above it.
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 from .credits import (
     SIGNATURE_HEADER,
     CreditIn,
+    apply_credit,
     order_reference_in,
     parse_notification,
     receive_notification,
@@ -24,6 +29,7 @@ from .credits import (
     verify_signature,
 )
 from .fees import DEFAULT_ROOT, current_fee, fees_for_service, load_fees, read_fees
+from .matching import business_day
 from .orders import (
     Line,
     cancel_order,
@@ -43,23 +49,46 @@ from .orders import (
     payee,
     static_payload,
 )
+from .reconciliation import (
+    close_csv,
+    close_day,
+    close_report,
+    exceptions_queue,
+    fetch_due_statements,
+    fetch_statement,
+    get_exception,
+    get_import,
+    register_refunds,
+    resolve,
+    submit_statement,
+)
 
 __all__ = [
     "DEFAULT_ROOT",
     "SIGNATURE_HEADER",
     "CreditIn",
     "Line",
+    "apply_credit",
+    "business_day",
     "cancel_order",
+    "close_csv",
+    "close_day",
+    "close_report",
     "create_order",
     "current_fee",
+    "exceptions_queue",
     "expire_orders",
     "expire_orders_scheduled",
     "fee_line",
     "fees_for_service",
+    "fetch_due_statements",
+    "fetch_statement",
     "find_by_reference",
     "fps_payload",
     "fulfil",
     "fulfil_task",
+    "get_exception",
+    "get_import",
     "get_order",
     "history",
     "hkd",
@@ -72,7 +101,10 @@ __all__ = [
     "read_fees",
     "receive_notification",
     "record_credit",
+    "register_refunds",
+    "resolve",
     "sign",
     "static_payload",
+    "submit_statement",
     "verify_signature",
 ]

@@ -27,10 +27,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from jsonschema import Draft202012Validator
 
+from tungban.core.killpoints import killpoint
+
 from .. import errors
 from ..constants import CURRENCY, PAID_STATES, ActorKind, CreditSource, MatchStatus, OrderState
 from ..models import BankMessage, CreditTransfer, PaymentOrder
 from ..reference import is_valid, normalise
+from . import matching
 from .orders import _save, move, paid
 
 _REFERENCE = re.compile(r"TB[0-9]{14}")
@@ -60,19 +63,34 @@ def order_reference_in(text: str) -> str:
     return ""
 
 
-def _apply(order: PaymentOrder, credit: CreditTransfer) -> str:
+def apply_credit(
+    order: PaymentOrder, credit: CreditTransfer, *, actor_kind: str = ActorKind.BANK, actor_id: str | None = None
+) -> str:
+    """Add ``credit`` to the locked ``order`` and set the credit's ``order`` and
+    ``match_status`` (saved); returns the match status. A credit booked
+    after the order expired is applied as ``late``; one booked before it, reported after the
+    platform expired the order (a notification lost, then the statement), is on time."""
+    credit.order = order
+    credit.match_status = _apply(order, credit, actor_kind, credit.message_id if actor_id is None else actor_id)
+    credit.save(update_fields=["order", "match_status"])
+    return credit.match_status
+
+
+def _apply(order: PaymentOrder, credit: CreditTransfer, actor_kind: str, actor_id: str) -> str:
     """Add ``credit`` to the locked ``order``; returns the match status."""
     if order.state in (OrderState.CANCELLED, OrderState.FAILED):
         return MatchStatus.ORDER_CLOSED
-    was_paid, late = order.state in PAID_STATES, order.state == OrderState.EXPIRED
+    was_paid = order.state in PAID_STATES
+    late = order.state == OrderState.EXPIRED and credit.booked_at > order.expires_at
     order.amount_received_cents += credit.amount_cents
     received, due = order.amount_received_cents, order.amount_cents
     transition = "to_success" if received == due else "to_partially_paid" if received < due else "to_overpaid"
     reason = f"credit:{credit.end_to_end_id} {credit.amount_cents}"
-    move(order, transition, ActorKind.BANK, credit.message_id, reason)
+    move(order, transition, actor_kind, actor_id, reason)
     if order.state in PAID_STATES and not was_paid:
-        paid(order, ActorKind.BANK, credit.message_id)
-    _save(order, "amount_received_cents", "paid_at")
+        paid(order, actor_kind, actor_id)
+        order.settled_date = order.settled_date or credit.value_date
+    _save(order, "amount_received_cents", "paid_at", "settled_date")
     if was_paid:
         return MatchStatus.DUPLICATE_PAYMENT
     if late:
@@ -104,6 +122,7 @@ def record_credit(credit: CreditIn, *, source: str) -> tuple[CreditTransfer, boo
                         source=source,
                         seen_in=[source],
                         match_status=MatchStatus.UNMATCHED,
+                        business_date=matching.business_day(credit.value_date),
                     )
             except IntegrityError:  # the same transfer, reported at the same moment by another source
                 known = CreditTransfer.objects.select_for_update().get(end_to_end_id=credit.end_to_end_id)
@@ -115,9 +134,8 @@ def record_credit(credit: CreditIn, *, source: str) -> tuple[CreditTransfer, boo
         ref = order_reference_in(credit.reference)
         order = PaymentOrder.objects.select_for_update().filter(reference=ref).first() if ref else None
         if order is not None and credit.currency == order.currency:
-            row.order = order
-            row.match_status = _apply(order, row)
-            row.save(update_fields=["order", "match_status"])
+            apply_credit(order, row)
+        matching.raise_for(row)
         return row, True
 
 
@@ -286,4 +304,6 @@ def receive_notification(body: bytes, signature: str | None) -> dict:
                     "match_status": row.match_status,
                 }
             )
+        # A worker killed here has recorded nothing: the bank's retry (or the statement) brings it.
+        killpoint("payments.notification_recorded")
     return {"message_id": message_id, "received_at": timezone.now().isoformat(), "transfers": out}

@@ -1,0 +1,727 @@
+"""Automatic reconciliation from the bank's ISO 20022 files (issue 18, "Reconciliation"):
+statement imports as background jobs, the day's statement fetched from the bank, the officers'
+resolutions of the exceptions queue, and the daily close report.
+
+**Import** (:func:`submit_statement`, :func:`import_task`): a ``camt.053`` or ``camt.054``
+file is stored (encrypted) with a :class:`~tungban.payments.models.StatementImport` in state
+``queued`` and read by the worker: :func:`tungban.payments.camt.parse` checks it whole first —
+a file that fails (``statement_unreadable``, ``statement_schema_invalid``,
+``statement_wrong_account``) ends ``rejected`` with its problems and nothing of it is kept —
+then every booked credit line is recorded in **one transaction for the whole file** through
+:func:`~tungban.payments.services.credits.record_credit`, the same path as the bank's
+notification: a line whose end-to-end id is already recorded (notified, or in an earlier file,
+or twice in this one) adds nothing. The same bytes uploaded again give back the first import.
+
+**Fetch** (:func:`fetch_statement`, :func:`fetch_task`): the worker asks the bank for a day's
+``camt.053`` (``GET {TUNGBAN_PAYMENTS_BANK_URL}/statements/camt053?date=YYYY-MM-DD``, signed
+like the bank's notifications, :func:`~tungban.payments.services.credits.sign`); while the
+bank does not answer the import stays ``fetching`` with its attempts and last error, retried
+with ``core.jobs`` backoff, then ``failed`` (an officer fetches again). The worker's periodic
+run (:func:`fetch_due_statements`) asks for yesterday's statement once it is past
+``TUNGBAN_PAYMENTS_STATEMENT_FETCH_HOUR`` (Hong Kong time).
+
+**Resolutions** (:func:`resolve`): an officer matches an unapplied transfer to an order by its
+reference (or confirms a late one), marks a transfer for refund, or writes it off with a
+reason; each is recorded on the exception (who, when, note) and, for an order, as a
+:class:`~tungban.payments.models.PaymentEvent`.
+
+**Daily close** (:func:`close_report`, :func:`close_day`): per department and fee item, the
+orders paid on a business day, their amounts, refunds (:func:`register_refunds`) and the open
+exceptions; closing records the report and freezes the day (:mod:`.matching`).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Callable
+
+import requests
+from django.conf import settings
+from django.db import transaction
+from django.dispatch import Signal
+from django.tasks import task
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tungban.core import jobs
+from tungban.core.errors import DomainError
+
+from .. import camt, errors
+from ..constants import PAID_STATES, ActorKind, CreditSource, MatchStatus
+from ..models import (
+    CreditTransfer,
+    DailyClose,
+    PaymentEvent,
+    PaymentOrder,
+    ReconciliationException,
+    StatementImport,
+)
+from ..models_recon import (
+    ExceptionKind,
+    ExceptionState,
+    ImportSource,
+    ImportState,
+    Resolution,
+    StatementKind,
+)
+from ..reference import normalise
+from . import matching
+from .credits import CreditIn, apply_credit, record_credit, sign
+from .orders import find_by_reference
+
+log = logging.getLogger(__name__)
+
+HONG_KONG = dt.timezone(dt.timedelta(hours=8))
+_KIND_SNIFF = re.compile(rb"urn:iso:std:iso:20022:tech:xsd:camt\.(053|054)\.")
+SOURCES = {StatementKind.CAMT053: CreditSource.CAMT053, StatementKind.CAMT054: CreditSource.CAMT054}
+
+#: Sent when an officer marks a transfer for refund (``sender``: the exception); the refunds
+#: workflow receives it to open a refund request.
+refund_marked = Signal()
+
+
+def today() -> dt.date:
+    return timezone.now().astimezone(HONG_KONG).date()
+
+
+# --- imports ------------------------------------------------------------------------------------
+def submit_statement(data: bytes, *, filename: str = "", requested_by: str) -> tuple[StatementImport, bool]:
+    """Accept a statement file for import and return at once (the worker reads it).
+
+    :returns: ``(import, True)`` for a new import (state ``queued``); ``(earlier import,
+        False)`` when the same bytes were submitted before and not refused (nothing is added).
+    :raises DomainError: ``statement_unreadable`` (empty, or larger than
+        ``TUNGBAN_PAYMENTS_STATEMENT_MAX_BYTES``; nothing stored).
+    """
+    if not data:
+        raise errors.StatementUnreadable(_("The file is empty."))
+    if len(data) > settings.TUNGBAN_PAYMENTS_STATEMENT_MAX_BYTES:
+        raise errors.StatementUnreadable(
+            _("The file is larger than %(size)d MB.")
+            % {"size": settings.TUNGBAN_PAYMENTS_STATEMENT_MAX_BYTES // 1_000_000}
+        )
+    digest = hashlib.sha256(data).hexdigest()
+    earlier = (
+        StatementImport.objects.filter(sha256=digest).exclude(state=ImportState.REJECTED).order_by("created_at").first()
+    )
+    if earlier is not None:
+        return earlier, False
+    sniffed = _KIND_SNIFF.search(data[:4096])
+    kind = {b"053": StatementKind.CAMT053, b"054": StatementKind.CAMT054}.get(sniffed.group(1)) if sniffed else ""
+    with transaction.atomic():
+        imp = StatementImport(
+            kind=kind or "",
+            source=ImportSource.UPLOAD,
+            filename=filename[:255],
+            sha256=digest,
+            size=len(data),
+            content=data.decode("utf-8", errors="replace"),
+            requested_by=requested_by[:150],
+        )
+        imp.task_id = jobs.enqueue(import_task, str(imp.id))
+        imp.save()
+    return imp, True
+
+
+def _refuse(imp: StatementImport, exc: DomainError) -> None:
+    imp.state = ImportState.REJECTED
+    imp.error_code = exc.code
+    imp.error_message = str(exc.message)
+    imp.error_details = exc.details or {}
+    imp.content = ""  # a refused file is not kept
+    imp.finished_at = timezone.now()
+    imp.save()
+
+
+def _credit(line: camt.Line, message: camt.Message) -> CreditIn:
+    """A statement line as :func:`record_credit` takes it; a line without a booking time is
+    taken as booked at the start of its booking (else value) day, Hong Kong time."""
+    day = line.value_date or line.booking_date or message.statement_date or today()
+    booked = line.booked_at or dt.datetime.combine(line.booking_date or day, dt.time(0, 0), HONG_KONG)
+    return CreditIn(
+        end_to_end_id=line.key,
+        message_id=(line.message_id or message.message_id)[:64],
+        amount_cents=line.amount_cents,
+        value_date=day,
+        booked_at=booked,
+        reference=line.remittance[:140],
+        debtor_name=line.debtor_name[:140],
+        currency=line.currency,
+    )
+
+
+def apply_message(message: camt.Message, imp: StatementImport) -> dict[str, int]:
+    """Record every booked credit line of ``message`` (the caller holds the transaction).
+    Returns the import's counts."""
+    counts = dict(lines_total=0, lines_new=0, lines_known=0, lines_skipped=0, matched=0)
+    seen: set[str] = set()
+    new_ids = []
+    source = SOURCES[message.kind]
+    for line in message.lines:
+        counts["lines_total"] += 1
+        if not line.credit or line.reversal or line.status != "BOOK" or line.key in seen:
+            counts["lines_skipped"] += 1
+            continue
+        seen.add(line.key)
+        row, new = record_credit(_credit(line, message), source=source)
+        if not new:
+            counts["lines_known"] += 1
+            continue
+        counts["lines_new"] += 1
+        new_ids.append(row.pk)
+        if row.match_status in (MatchStatus.MATCHED, MatchStatus.LATE):
+            counts["matched"] += 1
+    raised = 0
+    for start in range(0, len(new_ids), 500):
+        raised += ReconciliationException.objects.filter(
+            transfer_id__in=new_ids[start : start + 500], statement_import__isnull=True
+        ).update(statement_import=imp)
+    counts["exceptions"] = raised
+    return counts
+
+
+def run_import(import_id, attempt: int = 1) -> StatementImport:
+    """Read a queued import (see the module docstring); a stale or finished one does nothing.
+    An unexpected failure leaves nothing of the file and is retried with ``core.jobs``
+    backoff, then the import ends ``failed``."""
+    with transaction.atomic():
+        imp = StatementImport.objects.select_for_update().get(pk=import_id)
+        if imp.state not in (ImportState.QUEUED, ImportState.RUNNING):
+            return imp
+        imp.state = ImportState.RUNNING
+        imp.attempts += 1
+        imp.save(update_fields=["state", "attempts"])
+    data = imp.content.encode("utf-8")
+    try:
+        message = camt.parse(data)
+        _check_account(message)
+    except DomainError as exc:
+        with transaction.atomic():
+            imp = StatementImport.objects.select_for_update().get(pk=import_id)
+            _refuse(imp, exc)
+        return imp
+    try:
+        with transaction.atomic():
+            imp = StatementImport.objects.select_for_update().get(pk=import_id)
+            if imp.state != ImportState.RUNNING:
+                return imp
+            counts = apply_message(message, imp)
+            for name, value in counts.items():
+                setattr(imp, name, value)
+            imp.kind = message.kind
+            imp.version = message.version
+            imp.message_id = message.message_id[:64]
+            imp.schema_checked = message.schema_checked
+            imp.statement_date = imp.statement_date or message.statement_date
+            imp.state = ImportState.DONE
+            imp.last_error = ""
+            imp.finished_at = timezone.now()
+            imp.save()
+    except Exception as exc:  # the whole file rolled back: nothing of it is stored
+        log.exception("statement import %s failed (attempt %s)", import_id, attempt)
+        with transaction.atomic():
+            imp = StatementImport.objects.select_for_update().get(pk=import_id)
+            imp.last_error = f"{type(exc).__name__}: {exc}"[:300]
+            if jobs.can_retry(attempt):
+                wait = jobs.retry_delay(attempt)
+                imp.state = ImportState.QUEUED
+                imp.next_attempt_at = timezone.now() + wait
+                imp.task_id = jobs.enqueue(import_task, str(imp.id), attempt + 1, delay=wait)
+            else:
+                imp.state, imp.content, imp.finished_at = ImportState.FAILED, "", timezone.now()
+            imp.save()
+    return imp
+
+
+@task()
+def import_task(import_id: str, attempt: int = 1) -> str:
+    """Background task: :func:`run_import`."""
+    return run_import(import_id, attempt).state
+
+
+def _check_account(message: camt.Message) -> None:
+    expected = settings.TUNGBAN_PAYMENTS_COLLECTION_ACCOUNT
+    if not expected:
+        return
+    for report in message.reports:
+        if report.account != expected:
+            raise errors.StatementWrongAccount(account=report.account or "?")
+
+
+def get_import(import_id) -> StatementImport:
+    """:raises DomainError: ``statement_import_unknown``."""
+    try:
+        return StatementImport.objects.get(pk=import_id)
+    except (StatementImport.DoesNotExist, ValueError, TypeError):
+        raise errors.StatementImportUnknown() from None
+
+
+def recent_imports(limit: int = 50) -> list[StatementImport]:
+    return list(StatementImport.objects.defer("content").order_by("-created_at")[:limit])
+
+
+# --- fetching the day's statement from the bank -------------------------------------------------
+def statement_path(day: dt.date) -> str:
+    return f"/statements/camt053?date={day.isoformat()}"
+
+
+def fetch_statement(day: dt.date, *, requested_by: str = "system") -> tuple[StatementImport, bool]:
+    """Queue fetching ``day``'s ``camt.053`` from the bank (state ``fetching``). A fetch of
+    that day already under way or done is returned instead (``False``)."""
+    with transaction.atomic():
+        earlier = (
+            StatementImport.objects.select_for_update()
+            .filter(source=ImportSource.FETCH, statement_date=day)
+            .exclude(state__in=(ImportState.FAILED, ImportState.REJECTED))
+            .defer("content")
+            .first()
+        )
+        if earlier is not None:
+            return earlier, False
+        imp = StatementImport(
+            kind=StatementKind.CAMT053,
+            source=ImportSource.FETCH,
+            state=ImportState.FETCHING,
+            statement_date=day,
+            requested_by=requested_by[:150],
+        )
+        imp.task_id = jobs.enqueue(fetch_task, str(imp.id))
+        imp.save()
+    return imp, True
+
+
+def _download(day: dt.date) -> tuple[int | None, bytes, str]:
+    path = statement_path(day)
+    try:
+        response = requests.get(
+            settings.TUNGBAN_PAYMENTS_BANK_URL + path,
+            headers={"Tungban-Signature": sign(f"GET {path}".encode())},
+            timeout=(2, settings.TUNGBAN_PAYMENTS_STATEMENT_FETCH_TIMEOUT),
+        )
+    except requests.RequestException as exc:
+        return None, b"", type(exc).__name__
+    if response.status_code != 200:
+        return response.status_code, b"", f"HTTP {response.status_code}"
+    return 200, response.content, ""
+
+
+def run_fetch(import_id, attempt: int = 1) -> StatementImport:
+    """One attempt to download a ``fetching`` import's statement; on success the file is
+    stored and its import task queued (one transaction), else the next attempt is queued
+    after ``jobs.retry_delay(attempt)`` while ``jobs.can_retry(attempt)``, then ``failed``."""
+    with transaction.atomic():
+        imp = StatementImport.objects.select_for_update().get(pk=import_id)
+        if imp.state != ImportState.FETCHING or imp.attempts >= attempt:
+            return imp
+        imp.attempts = attempt
+        imp.save(update_fields=["attempts"])
+    status, data, error = _download(imp.statement_date)
+    with transaction.atomic():
+        imp = StatementImport.objects.select_for_update().get(pk=import_id)
+        if status == 200 and data:
+            imp.content = data.decode("utf-8", errors="replace")
+            imp.sha256 = hashlib.sha256(data).hexdigest()
+            imp.size = len(data)
+            imp.filename = f"camt053-{imp.statement_date.isoformat()}.xml"
+            imp.state, imp.last_error, imp.next_attempt_at = ImportState.QUEUED, "", None
+            imp.task_id = jobs.enqueue(import_task, str(imp.id))
+        elif jobs.can_retry(attempt):
+            wait = jobs.retry_delay(attempt)
+            imp.last_error = error or _("The bank sent an empty file.")
+            imp.next_attempt_at = timezone.now() + wait
+            imp.task_id = jobs.enqueue(fetch_task, str(imp.id), attempt + 1, delay=wait)
+        else:
+            imp.state, imp.last_error = ImportState.FAILED, error or _("The bank sent an empty file.")
+            imp.next_attempt_at, imp.finished_at = None, timezone.now()
+        imp.save()
+    return imp
+
+
+@task()
+def fetch_task(import_id: str, attempt: int = 1) -> str:
+    """Background task: :func:`run_fetch`."""
+    return run_fetch(import_id, attempt).state
+
+
+def fetch_due_statements(now: dt.datetime) -> dict[str, int]:
+    """The worker's periodic run (``core.retention``): once it is past
+    ``TUNGBAN_PAYMENTS_STATEMENT_FETCH_HOUR`` in Hong Kong, fetch yesterday's statement unless
+    a fetch of it exists (a failed fetch is left to an officer)."""
+    if not settings.TUNGBAN_PAYMENTS_STATEMENT_FETCH_AUTO:
+        return {}
+    local = now.astimezone(HONG_KONG)
+    if local.hour < settings.TUNGBAN_PAYMENTS_STATEMENT_FETCH_HOUR:
+        return {}
+    day = local.date() - dt.timedelta(days=1)
+    if StatementImport.objects.filter(source=ImportSource.FETCH, statement_date=day).exists():
+        return {}
+    _imp, made = fetch_statement(day)
+    return {"payments.StatementImport (fetch queued)": int(made)}
+
+
+# --- the exceptions queue ----------------------------------------------------------------------
+def exceptions_queue(
+    *, state: str = ExceptionState.OPEN, kind: str = "", day: dt.date | None = None, limit: int = 200
+) -> list[ReconciliationException]:
+    qs = ReconciliationException.objects.select_related("transfer", "order", "resolved_order")
+    if state:
+        qs = qs.filter(state=state)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if day:
+        qs = qs.filter(business_date=day)
+    return list(qs.order_by("-business_date", "created_at")[:limit])
+
+
+def queue_counts() -> dict[str, int]:
+    """Open exceptions per kind (every kind, zero included)."""
+    counts = dict.fromkeys(ExceptionKind.values, 0)
+    for kind in ReconciliationException.objects.filter(state=ExceptionState.OPEN).values_list("kind", flat=True):
+        counts[kind] += 1
+    return counts
+
+
+def get_exception(exception_id, *, lock: bool = False) -> ReconciliationException:
+    """:raises DomainError: ``exception_unknown``."""
+    qs = ReconciliationException.objects.select_related("transfer", "order", "resolved_order")
+    if lock:
+        qs = qs.select_for_update(of=("self",))
+    try:
+        return qs.get(pk=exception_id)
+    except (ReconciliationException.DoesNotExist, ValueError, TypeError):
+        raise errors.ExceptionUnknown() from None
+
+
+#: What an officer may do with each kind of exception (the transfer's money is either applied
+#: to an order already — late, duplicate, wrong amount — or not: unmatched).
+ALLOWED = {
+    ExceptionKind.UNMATCHED: (Resolution.MATCHED, Resolution.REFUND, Resolution.WRITTEN_OFF),
+    ExceptionKind.DUPLICATE: (Resolution.REFUND, Resolution.WRITTEN_OFF),
+    ExceptionKind.WRONG_AMOUNT: (Resolution.REFUND, Resolution.WRITTEN_OFF),
+    ExceptionKind.LATE: (Resolution.MATCHED, Resolution.REFUND, Resolution.WRITTEN_OFF),
+}
+
+
+def refundable_cents(exc: ReconciliationException) -> int:
+    """What a refund of ``exc`` returns at most: the excess of an overpaid order, else the
+    whole transfer."""
+    transfer, order = exc.transfer, exc.order
+    if (
+        exc.kind == ExceptionKind.WRONG_AMOUNT
+        and order is not None
+        and order.amount_received_cents > order.amount_cents
+    ):
+        return min(transfer.amount_cents, order.amount_received_cents - order.amount_cents)
+    return transfer.amount_cents
+
+
+def resolve(
+    exception_id,
+    resolution: str,
+    *,
+    officer: str,
+    note: str = "",
+    reference: str = "",
+    refund_cents: int | None = None,
+) -> ReconciliationException:
+    """Resolve an open exception (one transaction; every resolution recorded on the exception,
+    and as a :class:`PaymentEvent` of the order it touches).
+
+    - ``matched``: an unmatched transfer is applied to the order ``reference`` names (as the
+      bank's notification would be: paid, partially or overpaid; a new exception if the
+      amount differs); a late one is confirmed against its order (``reference`` may be empty).
+    - ``refund``: marked for refund of ``refund_cents`` (default and most
+      :func:`refundable_cents`); :data:`refund_marked` is sent after the commit.
+    - ``written_off``: closed with the officer's ``note`` (required).
+
+    :raises DomainError: ``exception_unknown``, ``exception_resolved``, ``resolution_not_allowed``,
+        ``note_required``, ``order_unknown``, ``refund_invalid``; and the order's refusals
+        (``order_not_payable``) when it cannot take the transfer.
+    """
+    note = (note or "").strip()
+    with transaction.atomic():
+        exc = get_exception(exception_id, lock=True)
+        if exc.state != ExceptionState.OPEN:
+            raise errors.ExceptionResolved()
+        if resolution not in ALLOWED[exc.kind]:
+            raise errors.ResolutionNotAllowed(
+                resolution=Resolution(resolution).label if resolution in Resolution.values else resolution,
+                kind=ExceptionKind(exc.kind).label,
+            )
+        transfer = CreditTransfer.objects.select_for_update().get(pk=exc.transfer_id)
+        if resolution == Resolution.MATCHED:
+            order = _match(exc, transfer, reference, officer)
+            exc.resolved_order = order
+        elif resolution == Resolution.REFUND:
+            most = refundable_cents(exc)
+            amount = most if refund_cents is None else refund_cents
+            if amount <= 0 or amount > most:
+                raise errors.RefundInvalid(most=f"{most // 100}.{most % 100:02d}")
+            exc.refund_cents = amount
+        elif not note:
+            raise errors.NoteRequired()
+        exc.state = ExceptionState.RESOLVED
+        exc.resolution = resolution
+        exc.note = note[:500]
+        exc.resolved_by = officer[:150]
+        exc.resolved_at = timezone.now()
+        exc.save()
+        order = exc.resolved_order or transfer.order
+        if order is not None:
+            PaymentEvent.objects.create(
+                order=order,
+                from_state=order.state,
+                to_state=order.state,
+                actor_kind=ActorKind.OFFICER,
+                actor_id=officer[:150],
+                reason=f"exception:{exc.kind}:{resolution} credit:{transfer.end_to_end_id}"[:300],
+            )
+        if resolution == Resolution.REFUND:
+            transaction.on_commit(lambda: refund_marked.send(sender=ReconciliationException, exception=exc))
+    return exc
+
+
+def _match(exc: ReconciliationException, transfer: CreditTransfer, reference: str, officer: str) -> PaymentOrder:
+    if exc.kind == ExceptionKind.LATE:
+        order = transfer.order
+        if reference and (order is None or normalise(reference) != order.reference):
+            raise errors.ResolutionNotAllowed(
+                resolution=Resolution(Resolution.MATCHED).label, kind=ExceptionKind(exc.kind).label
+            )
+        if order is None:  # pragma: no cover - a late transfer was applied to its order
+            raise errors.OrderUnknown()
+        return order
+    if transfer.match_status not in (MatchStatus.UNMATCHED, MatchStatus.ORDER_CLOSED):
+        raise errors.ResolutionNotAllowed(
+            resolution=Resolution(Resolution.MATCHED).label, kind=ExceptionKind(exc.kind).label
+        )
+    order = find_by_reference(reference, lock=True) if reference else None
+    if order is None:
+        raise errors.OrderUnknown()
+    if order.currency != transfer.currency:
+        raise errors.ResolutionNotAllowed(
+            resolution=Resolution(Resolution.MATCHED).label, kind=ExceptionKind(exc.kind).label
+        )
+    apply_credit(order, transfer, actor_kind=ActorKind.OFFICER, actor_id=officer)
+    matching.raise_for(transfer)
+    return order
+
+
+# --- the daily close ------------------------------------------------------------------------------
+_refund_sources: list[Callable[[dt.date], dict[tuple[str, str], int]]] = []
+
+
+def register_refunds(source: Callable[[dt.date], dict[tuple[str, str], int]]) -> None:
+    """Let the refunds workflow fill the report's refunds column: ``source(day)`` returns HK$
+    cents refunded on ``day`` per ``(department, fee item code)`` (``""`` for refunds not of a
+    fee item, e.g. an unmatched transfer's)."""
+    if source not in _refund_sources:
+        _refund_sources.append(source)
+
+
+def _refunds(day: dt.date) -> dict[tuple[str, str], int]:
+    out: dict[tuple[str, str], int] = defaultdict(int)
+    for source in _refund_sources:
+        for key, cents in source(day).items():
+            out[key] += cents
+    for exc in ReconciliationException.objects.filter(
+        resolution=Resolution.REFUND, business_date=day, refund_cents__isnull=False
+    ):
+        out[(exc.department, "")] += exc.refund_cents
+    return out
+
+
+def close_report(day: dt.date) -> dict:
+    """The daily close report of ``day`` (what :func:`close_day` records; a closed day's report
+    is the one recorded then).
+
+    :returns: ``{"date", "closed", "closed_by", "closed_at", "rows": [{"department",
+        "fee_item", "label_en", "label_zh", "orders_paid", "amount_cents", "refunds_cents"}],
+        "departments": [{"department", "received_cents", "transfers", "orders_paid",
+        "refunds_cents", "exceptions_open"}], "totals": {...}}``. An order counts on the day
+    of the transfer that completed it (the one that brought its received amount to the amount
+    due); ``received_cents`` counts every transfer of the day applied to the department's
+    orders; transfers applied to no order are department ``""``.
+    """
+    closed = DailyClose.objects.filter(business_date=day).first()
+    if closed is not None:
+        return {
+            "date": day.isoformat(),
+            "closed": True,
+            "closed_by": closed.closed_by,
+            "closed_at": closed.closed_at.isoformat(),
+            **closed.report,
+        }
+    return {"date": day.isoformat(), "closed": False, "closed_by": "", "closed_at": "", **_compute(day)}
+
+
+def _completion_days(orders: dict) -> dict:
+    """For each order (by pk), the business day of the transfer that brought its received
+    amount up to the amount due (None if none did)."""
+    days: dict = {}
+    received: dict = defaultdict(int)
+    applied = (
+        CreditTransfer.objects.filter(order_id__in=list(orders))
+        .exclude(match_status__in=(MatchStatus.UNMATCHED, MatchStatus.ORDER_CLOSED))
+        .order_by("received_at", "pk")
+        .values_list("order_id", "amount_cents", "business_date", "value_date")
+    )
+    for order_id, cents, business, value in applied.iterator(chunk_size=2000):
+        before = received[order_id]
+        received[order_id] += cents
+        if order_id not in days and before < orders[order_id].amount_cents <= received[order_id]:
+            days[order_id] = business or value
+    return days
+
+
+def _compute(day: dt.date) -> dict:
+    credits = list(CreditTransfer.objects.filter(business_date=day).select_related("order"))
+    departments: dict[str, dict] = defaultdict(
+        lambda: {"received_cents": 0, "transfers": 0, "orders_paid": 0, "refunds_cents": 0, "exceptions_open": 0}
+    )
+    rows: dict[tuple[str, str], dict] = {}
+    done_orders = set()
+    paid_orders = {c.order_id: c.order for c in credits if c.order is not None and c.order.state in PAID_STATES}
+    completed = {pk for pk, on in _completion_days(paid_orders).items() if on == day} if paid_orders else set()
+    for credit in credits:
+        order = credit.order
+        applied = order is not None and credit.match_status not in (MatchStatus.UNMATCHED, MatchStatus.ORDER_CLOSED)
+        dept = order.department if applied else ""
+        departments[dept]["received_cents"] += credit.amount_cents
+        departments[dept]["transfers"] += 1
+        if not applied or order.pk in done_orders or order.state not in PAID_STATES:
+            continue
+        if order.pk not in completed:
+            continue
+        done_orders.add(order.pk)
+        departments[dept]["orders_paid"] += 1
+        for line in order.lines:
+            key = (dept, line.get("code", ""))
+            row = rows.setdefault(
+                key,
+                {
+                    "department": dept,
+                    "fee_item": key[1],
+                    "label_en": line.get("label_en", ""),
+                    "label_zh": line.get("label_zh", ""),
+                    "orders_paid": 0,
+                    "amount_cents": 0,
+                    "refunds_cents": 0,
+                },
+            )
+            row["orders_paid"] += 1
+            row["amount_cents"] += int(line.get("total_cents", 0))
+    for (dept, code), cents in _refunds(day).items():
+        departments[dept]["refunds_cents"] += cents
+        if code:
+            rows.setdefault(
+                (dept, code),
+                {
+                    "department": dept,
+                    "fee_item": code,
+                    "label_en": "",
+                    "label_zh": "",
+                    "orders_paid": 0,
+                    "amount_cents": 0,
+                    "refunds_cents": 0,
+                },
+            )["refunds_cents"] += cents
+    for dept in ReconciliationException.objects.filter(state=ExceptionState.OPEN, business_date=day).values_list(
+        "department", flat=True
+    ):
+        departments[dept]["exceptions_open"] += 1
+    dept_rows = [{"department": d, **v} for d, v in sorted(departments.items())]
+    totals = {
+        k: sum(d[k] for d in dept_rows)
+        for k in ("received_cents", "transfers", "orders_paid", "refunds_cents", "exceptions_open")
+    }
+    totals["amount_cents"] = sum(r["amount_cents"] for r in rows.values())
+    return {"rows": [rows[k] for k in sorted(rows)], "departments": dept_rows, "totals": totals}
+
+
+def close_day(day: dt.date, *, officer: str) -> DailyClose:
+    """Close ``day``: its report is recorded as it is now, and nothing recorded afterwards
+    counts on it (later transfers with that value date count on the next open day and are
+    raised as ``late`` / ``after_close``).
+
+    :raises DomainError: ``day_not_over`` (today or later, Hong Kong time), ``day_closed``.
+    """
+    if day >= today():
+        raise errors.DayNotOver(date=day.isoformat())
+    with transaction.atomic():
+        # One closer at a time: the unique business_date makes a concurrent second close fail.
+        if DailyClose.objects.filter(business_date=day).exists():
+            raise errors.DayClosed(date=day.isoformat())
+        report = _compute(day)
+        close = DailyClose.objects.create(
+            business_date=day, closed_by=officer[:150], report=report, totals=report["totals"]
+        )
+    return close
+
+
+def closes(limit: int = 30) -> list[DailyClose]:
+    return list(DailyClose.objects.order_by("-business_date")[:limit])
+
+
+CSV_HEADER = (
+    "business_date",
+    "department",
+    "fee_item",
+    "label_en",
+    "label_zh",
+    "orders_paid",
+    "amount_hkd",
+    "refunds_hkd",
+    "received_hkd",
+    "exceptions_open",
+)
+
+
+def _hkd(cents: int) -> str:
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
+def close_csv(day: dt.date) -> str:
+    """The report as CSV (UTF-8): one row per department and fee item, then one per
+    department with ``fee_item`` empty (its totals: received, refunds, exceptions open)."""
+    report = close_report(day)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_HEADER)
+    for r in report["rows"]:
+        writer.writerow(
+            [
+                report["date"],
+                r["department"],
+                r["fee_item"],
+                r["label_en"],
+                r["label_zh"],
+                r["orders_paid"],
+                _hkd(r["amount_cents"]),
+                _hkd(r["refunds_cents"]),
+                "",
+                "",
+            ]
+        )
+    for d in report["departments"]:
+        writer.writerow(
+            [
+                report["date"],
+                d["department"],
+                "",
+                "",
+                "",
+                d["orders_paid"],
+                "",
+                _hkd(d["refunds_cents"]),
+                _hkd(d["received_cents"]),
+                d["exceptions_open"],
+            ]
+        )
+    return out.getvalue()
