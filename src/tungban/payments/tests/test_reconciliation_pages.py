@@ -72,8 +72,10 @@ def test_upload_then_follow_the_import(officer_client):
 
 
 def test_a_refused_file_shows_its_problems(officer_client):
-    data = s.statement([s.transfer(s.order(), 35000)]).replace(b"<MsgId>", b"<MsgIdX>", 1).replace(
-        b"</MsgId>", b"</MsgIdX>", 1
+    data = (
+        s.statement([s.transfer(s.order(), 35000)])
+        .replace(b"<MsgId>", b"<MsgIdX>", 1)
+        .replace(b"</MsgId>", b"</MsgIdX>", 1)
     )
     answer = _upload(officer_client, data)
     run_queued_tasks()
@@ -119,7 +121,9 @@ def test_the_queue_and_a_resolution(officer_client):
 def test_the_daily_close_page_and_csv(officer_client):
     day = timezone.now().astimezone(HKT).date() - dt.timedelta(days=1)
     booked = dt.datetime.combine(day, dt.time(10, 0), HKT)
-    s.import_file(s.statement([s.transfer(s.order(department="FEHD", code="hawker"), 35000, booked_at=booked)], day=day))
+    s.import_file(
+        s.statement([s.transfer(s.order(department="FEHD", code="hawker"), 35000, booked_at=booked)], day=day)
+    )
     url = f"{HOME}close/?date={day.isoformat()}"
     page = officer_client.get(url).content.decode()
     assert 'data-closed="false"' in page and 'data-fee="FEHD/hawker"' in page and 'id="close-day"' in page
