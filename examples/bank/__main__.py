@@ -24,6 +24,7 @@ from pathlib import Path
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from .app import create_app
+from .statements import COLLECTION_ACCOUNT
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_PORT = 8301
@@ -43,10 +44,28 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--notify-url", default="http://localhost:8000/api/v1/payments/bank/notifications")
     parser.add_argument("--secret-file", default=str(var / "payments_bank_secret"))
     parser.add_argument("--payee-proxy", default=os.environ.get("DEMO_BANK_PAYEE_PROXY", ""))
+    parser.add_argument(
+        "--collection-account",
+        default=os.environ.get("DEMO_BANK_COLLECTION_ACCOUNT", COLLECTION_ACCOUNT),
+        help="the payee's account number in its statements (the platform's TUNGBAN_PAYMENTS_COLLECTION_ACCOUNT)",
+    )
+    parser.add_argument(
+        "--notify-max-attempts",
+        type=int,
+        default=int(os.environ.get("DEMO_BANK_NOTIFY_MAX_ATTEMPTS", "0")),
+        help="give a notification up after this many failed attempts (0: keep trying)",
+    )
     args = parser.parse_args(argv)
     secret = os.environ.get("DEMO_BANK_SECRET") or Path(args.secret_file).read_text().strip()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(ledger_path=args.db, notify_url=args.notify_url, secret=secret, payee_proxy=args.payee_proxy)
+    app = create_app(
+        ledger_path=args.db,
+        notify_url=args.notify_url,
+        secret=secret,
+        payee_proxy=args.payee_proxy,
+        collection_account=args.collection_account,
+        notify_max_attempts=args.notify_max_attempts,
+    )
     server = make_server(args.host, args.port, app, threaded=True, request_handler=_QuietHandler)
 
     def stop(signum, frame):

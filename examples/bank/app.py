@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 
 from flask import Flask, jsonify, render_template, request
 
-from . import qr
+from . import qr, statements
 from .ledger import Ledger, Refused
 from .notifier import Notifier
 
@@ -37,17 +37,27 @@ def _safe_return(url: str) -> str:
 
 
 def create_app(
-    *, ledger_path: str, notify_url: str, secret: str, payee_proxy: str = "", start_notifier: bool = True
+    *,
+    ledger_path: str,
+    notify_url: str,
+    secret: str,
+    payee_proxy: str = "",
+    start_notifier: bool = True,
+    collection_account: str = statements.COLLECTION_ACCOUNT,
+    notify_max_attempts: int = 0,
 ) -> Flask:
     """The bank. ``payee_proxy``: the FPS proxy whose payments are notified to ``notify_url``
     (the platform's collection account); a code for another payee is refused (this demo bank
-    knows one payee). ``secret``: the notifications' HMAC key, shared with the platform."""
+    knows one payee). ``secret``: the notifications' HMAC key, shared with the platform, which
+    also signs its requests for statements (:mod:`.statements`, for ``collection_account``).
+    ``notify_max_attempts``: give a notification up after that many failed attempts (0: never)."""
     app = Flask(__name__, template_folder=str(HERE / "templates"), static_folder=str(HERE / "static"))
     ledger = Ledger(ledger_path)
-    notifier = Notifier(ledger, notify_url, secret)
+    notifier = Notifier(ledger, notify_url, secret, max_attempts=notify_max_attempts)
     app.config.update(DEMO_BANK={"ledger": ledger, "notifier": notifier, "payee_proxy": payee_proxy})
     if start_notifier:
         notifier.start()
+    statements.register(app, ledger=ledger, secret=secret, account=collection_account)
 
     def page(template: str, status: int = 200, **context):
         return render_template(template, accounts=ledger.accounts(), **context), status

@@ -34,7 +34,13 @@ class BankStartError(RuntimeError):
 
 
 def start_bank(
-    notify_url: str, *, secret: str, payee_proxy: str = "", db: str | None = None, port: int = 0
+    notify_url: str,
+    *,
+    secret: str,
+    payee_proxy: str = "",
+    db: str | None = None,
+    port: int = 0,
+    notify_max_attempts: int = 0,
 ) -> tuple[subprocess.Popen, str]:
     """Start the bank; return ``(process, base_url)`` once ``/health`` answers. Its output and
     ledger live in a temporary folder (``proc.bank_dir``) removed by :func:`stop_bank`.
@@ -52,6 +58,8 @@ def start_bank(
         notify_url,
         "--payee-proxy",
         payee_proxy,
+        "--notify-max-attempts",
+        str(notify_max_attempts),
     ]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)

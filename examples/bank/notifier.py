@@ -59,8 +59,9 @@ class Notifier:
     """Delivers the ledger's pending notifications to ``url``; :meth:`deliver` tries one now,
     :meth:`start` runs the retry loop in a daemon thread."""
 
-    def __init__(self, ledger: Ledger, url: str, secret: str, *, interval: float = 0.5):
+    def __init__(self, ledger: Ledger, url: str, secret: str, *, interval: float = 0.5, max_attempts: int = 0):
         self.ledger, self.url, self.secret, self.interval = ledger, url, secret, interval
+        self.max_attempts = max_attempts  # 0: retry for ever; else "abandoned" after that many failures
         self._session = requests.Session()
         self._session.trust_env = False  # loopback: never through a proxy of the environment
         self._stop = threading.Event()
@@ -87,6 +88,9 @@ class Notifier:
                 log.warning("the platform refused %s: %s", transfer["end_to_end_id"], error)
             else:
                 status, error = "pending", f"{answer.status_code} {code}"
+        if status == "pending" and self.max_attempts and attempts + 1 >= self.max_attempts:
+            status = "abandoned"  # the bank gives up: the payee learns of it from the statement
+            log.warning("gave up notifying %s after %s attempts", transfer["end_to_end_id"], attempts + 1)
         retry_in = min(2.0**attempts, MAX_BACKOFF) if status == "pending" else None
         self.ledger.notified(transfer["end_to_end_id"], status, error, retry_in)
         return status

@@ -32,6 +32,8 @@ HEADER = "Tungban-Signature"
 SKEW = 300
 _SIGNATURE = re.compile(r"^t=(?P<t>[0-9]{1,12}),v1=(?P<v1>[0-9a-f]{64})$")
 BIC = "DEMOHKHHXXX"
+#: The collection account as the statements name it (the platform's TUNGBAN_PAYMENTS_COLLECTION_ACCOUNT default).
+COLLECTION_ACCOUNT = "888-100200-001"
 
 
 def _signed(secret: str) -> bool:

@@ -25,8 +25,8 @@ import pytest
 import requests
 from django.db import close_old_connections
 from django.utils import timezone
-from examples.bank.launch import start_bank, stop_bank
 
+from examples.bank.launch import start_bank, stop_bank
 from tungban.core import killpoints
 from tungban.payments import services
 from tungban.payments.constants import OrderState

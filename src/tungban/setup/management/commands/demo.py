@@ -43,7 +43,10 @@ class Command(BaseCommand):
             env=env,
         )
         # Background tasks (bulk issuance, bulk signing, callbacks): one worker next to the web server.
-        worker = subprocess.Popen([sys.executable, "-m", "tungban.cli", "worker"], env=env)
+        # It also fetches yesterday's statement from the demo bank each morning (reconciliation, issue 18).
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "tungban.cli", "worker"], env=dict(env, TUNGBAN_PAYMENTS_STATEMENT_FETCH="1")
+        )
         service = subprocess.Popen(
             [sys.executable, "-m", "examples.vehicle_licence"],
             cwd=root,
