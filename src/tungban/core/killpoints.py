@@ -10,14 +10,16 @@ lookup. Production never sets it.
 
 Points (each placed where the issue says a kill used to lose or duplicate something):
 
-==============================  ==========================================================
-``response.after_view``         the view returned (its transaction committed), before the
-                                response is written: the client sees the connection close
-``exchange.provider_returned``  the provider answered, before the exchange record commits
-``keys.generated``              a private key exists in the token, before its row commits
-``credentials.bulk_chunk``      a bulk issuance created some credentials, before it commits
-``signing.signed``              documents signed, before the signing request commits
-==============================  ==========================================================
+====================================  ==========================================================
+``response.after_view``               the view returned (its transaction committed), before the
+                                      response is written: the client sees the connection close
+``exchange.provider_returned``        the provider answered, before the exchange record commits
+``keys.generated``                    a private key exists in the token, before its row commits
+``credentials.bulk_chunk``            a bulk issuance created some credentials, before it commits
+``signing.signed``                    documents signed, before the signing request commits
+``payments.notification_recorded``    the bank's payment notification recorded (its transfers,
+                                      the order paid), before its transaction commits
+====================================  ==========================================================
 """
 
 from __future__ import annotations

@@ -53,6 +53,7 @@ POINTS = (
     "keys.generated",
     "credentials.bulk_chunk",
     "signing.signed",
+    "payments.notification_recorded",
 )
 ROOT = Path(__file__).resolve().parents[3]
 SRC = ROOT / "src"
