@@ -48,6 +48,12 @@ class ImportState(models.TextChoices):
 IMPORT_FINISHED = (ImportState.DONE, ImportState.REJECTED, ImportState.FAILED)
 
 
+def as_stored(data: bytes) -> str:
+    """A file's bytes as :attr:`StatementImport.content` keeps them: each byte one character
+    (ISO 8859-1), so that the very bytes come back whatever the file's own encoding."""
+    return data.decode("latin-1")
+
+
 class StatementImport(models.Model):
     """One bank file and the job that reads it.
 
@@ -63,7 +69,7 @@ class StatementImport(models.Model):
     in the same file), ``matched`` paid their order, ``exceptions`` went to the queue."""
 
     id = models.UUIDField(_("import id"), primary_key=True, default=uuid.uuid4, editable=False)
-    kind = models.CharField(_("kind of file"), max_length=10, choices=StatementKind.choices)
+    kind = models.CharField(_("kind of file"), max_length=10, choices=StatementKind.choices, blank=True)
     source = models.CharField(_("source"), max_length=10, choices=ImportSource.choices)
     state = models.CharField(_("state"), max_length=10, choices=ImportState.choices, default=ImportState.QUEUED)
     statement_date = models.DateField(_("statement date"), null=True, blank=True)
@@ -104,6 +110,10 @@ class StatementImport(models.Model):
     @property
     def finished(self) -> bool:
         return self.state in IMPORT_FINISHED
+
+    def file_bytes(self) -> bytes:
+        """The file as received (empty once refused)."""
+        return self.content.encode("latin-1")
 
 
 class ExceptionKind(models.TextChoices):

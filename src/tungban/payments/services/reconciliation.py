@@ -69,6 +69,7 @@ from ..models_recon import (
     ImportState,
     Resolution,
     StatementKind,
+    as_stored,
 )
 from ..reference import normalise
 from . import matching
@@ -121,7 +122,7 @@ def submit_statement(data: bytes, *, filename: str = "", requested_by: str) -> t
             filename=filename[:255],
             sha256=digest,
             size=len(data),
-            content=data.decode("utf-8", errors="replace"),
+            content=as_stored(data),
             requested_by=requested_by[:150],
         )
         imp.task_id = jobs.enqueue(import_task, str(imp.id))
@@ -197,7 +198,7 @@ def run_import(import_id, attempt: int = 1) -> StatementImport:
         imp.state = ImportState.RUNNING
         imp.attempts += 1
         imp.save(update_fields=["state", "attempts"])
-    data = imp.content.encode("utf-8")
+    data = imp.file_bytes()
     try:
         message = camt.parse(data)
         _check_account(message)
@@ -325,7 +326,7 @@ def run_fetch(import_id, attempt: int = 1) -> StatementImport:
     with transaction.atomic():
         imp = StatementImport.objects.select_for_update().get(pk=import_id)
         if status == 200 and data:
-            imp.content = data.decode("utf-8", errors="replace")
+            imp.content = as_stored(data)
             imp.sha256 = hashlib.sha256(data).hexdigest()
             imp.size = len(data)
             imp.filename = f"camt053-{imp.statement_date.isoformat()}.xml"

@@ -379,3 +379,29 @@ def test_a_closed_day_never_changes_and_late_lines_go_to_the_next_day():
     assert report["closed"] and report["totals"]["received_cents"] == 35000  # unchanged
     assert services.close_report(today)["totals"]["received_cents"] == 35000
     assert DailyClose.objects.get().closed_by == "officer:amy"
+
+
+def test_lines_that_are_not_booked_credits_are_skipped():
+    order = s.order()
+    pending = s.notification([s.transfer(order, 35000)]).replace(b"<Cd>BOOK</Cd>", b"<Cd>PDNG</Cd>")
+    imp = s.import_file(pending)
+    assert (imp.state, imp.lines_total, imp.lines_skipped, imp.lines_new) == (ImportState.DONE, 1, 1, 0)
+    money_out = s.import_file(s.statement([s.transfer(order, 35000, credit=False)]))
+    assert (money_out.lines_skipped, money_out.lines_new) == (1, 0)
+    assert not CreditTransfer.objects.exists()
+    order.refresh_from_db()
+    assert order.state == OrderState.AWAITING_TRANSFER
+
+
+def test_the_worker_fetches_yesterdays_statement_once_past_the_hour(settings):
+    settings.TUNGBAN_PAYMENTS_STATEMENT_FETCH_HOUR = 1
+    morning = dt.datetime(2026, 12, 5, 0, 30, tzinfo=HKT)
+    assert reconciliation.fetch_due_statements(morning.replace(hour=3)) == {}  # off unless configured
+    settings.TUNGBAN_PAYMENTS_STATEMENT_FETCH_AUTO = True
+    assert reconciliation.fetch_due_statements(morning) == {}  # before the hour
+    assert reconciliation.fetch_due_statements(morning.replace(hour=3)) == {
+        "payments.StatementImport (fetch queued)": 1
+    }
+    assert reconciliation.fetch_due_statements(morning.replace(hour=9)) == {}  # once
+    (imp,) = reconciliation.recent_imports()
+    assert (imp.source, imp.state, imp.statement_date) == ("fetch", ImportState.FETCHING, dt.date(2026, 12, 4))

@@ -65,7 +65,7 @@ def test_upload_then_follow_the_import(officer_client):
     page = officer_client.get(answer["Location"]).content.decode()
     assert 'data-state="done"' in page and '<dd id="count-new">2</dd>' in page
     assert '<dd id="count-exceptions">1</dd>' in page and 'data-reason="no_reference"' in page
-    again = _upload(officer_client, imp.content.encode())
+    again = _upload(officer_client, imp.file_bytes())
     assert again["Location"] == f"{HOME}imports/{imp.pk}/"  # the same file: the same import
     home = officer_client.get(HOME).content.decode()
     assert f'data-import="{imp.pk}"' in home and '<span class="count">1</span>' in home
