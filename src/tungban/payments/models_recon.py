@@ -57,7 +57,7 @@ def as_stored(data: bytes) -> str:
 class StatementImport(models.Model):
     """One bank file and the job that reads it.
 
-    ``state``: ``fetching`` (the worker asks the bank for the day's statement; ``attempts``,
+    ``state``: ``fetching`` (the worker asks the bank for the day's statement; ``fetch_attempts``,
     ``last_error`` and ``next_attempt_at`` show its retries) → ``queued`` → ``running`` →
     ``done`` | ``rejected`` (the file failed its schema or its totals: ``error_code``,
     ``error_message``, ``error_details``; nothing of it was stored) | ``failed`` (the bank never
@@ -89,7 +89,8 @@ class StatementImport(models.Model):
     error_code = models.CharField(_("error code"), max_length=40, blank=True)
     error_message = models.TextField(_("error"), blank=True)
     error_details = models.JSONField(_("error details"), default=dict, blank=True)
-    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    fetch_attempts = models.PositiveIntegerField(_("attempts to fetch"), default=0)
+    attempts = models.PositiveIntegerField(_("attempts to read"), default=0)
     last_error = models.CharField(_("last error"), max_length=300, blank=True)
     next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
     task_id = models.CharField(_("current task"), max_length=64, blank=True)

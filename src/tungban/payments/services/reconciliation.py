@@ -43,6 +43,7 @@ from collections.abc import Callable
 
 import requests
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.dispatch import Signal
 from django.tasks import task
@@ -259,7 +260,7 @@ def get_import(import_id) -> StatementImport:
     """:raises DomainError: ``statement_import_unknown``."""
     try:
         return StatementImport.objects.get(pk=import_id)
-    except (StatementImport.DoesNotExist, ValueError, TypeError):
+    except (StatementImport.DoesNotExist, ValidationError, ValueError, TypeError):
         raise errors.StatementImportUnknown() from None
 
 
@@ -318,10 +319,10 @@ def run_fetch(import_id, attempt: int = 1) -> StatementImport:
     after ``jobs.retry_delay(attempt)`` while ``jobs.can_retry(attempt)``, then ``failed``."""
     with transaction.atomic():
         imp = StatementImport.objects.select_for_update().get(pk=import_id)
-        if imp.state != ImportState.FETCHING or imp.attempts >= attempt:
+        if imp.state != ImportState.FETCHING or imp.fetch_attempts >= attempt:
             return imp
-        imp.attempts = attempt
-        imp.save(update_fields=["attempts"])
+        imp.fetch_attempts = attempt
+        imp.save(update_fields=["fetch_attempts"])
     status, data, error = _download(imp.statement_date)
     with transaction.atomic():
         imp = StatementImport.objects.select_for_update().get(pk=import_id)
@@ -395,7 +396,7 @@ def get_exception(exception_id, *, lock: bool = False) -> ReconciliationExceptio
         qs = qs.select_for_update(of=("self",))
     try:
         return qs.get(pk=exception_id)
-    except (ReconciliationException.DoesNotExist, ValueError, TypeError):
+    except (ReconciliationException.DoesNotExist, ValidationError, ValueError, TypeError):
         raise errors.ExceptionUnknown() from None
 
 

@@ -202,7 +202,7 @@ def test_the_fetch_retries_while_the_bank_is_down(settings, tmp_path):
     assert new and imp.state == ImportState.FETCHING
     assert services.fetch_statement(_today()) == (imp, False)  # one fetch of a day at a time
     imp = reconciliation.run_fetch(imp.pk, 1)
-    assert imp.state == ImportState.FETCHING and imp.attempts == 1
+    assert imp.state == ImportState.FETCHING and imp.fetch_attempts == 1
     assert imp.last_error == "ConnectionError" and imp.next_attempt_at > timezone.now()
 
     proc, bank = start_bank(
@@ -216,7 +216,7 @@ def test_the_fetch_retries_while_the_bank_is_down(settings, tmp_path):
         run_queued_tasks(include_deferred=True)
         imp.refresh_from_db()
         order.refresh_from_db()
-        assert (imp.state, imp.attempts, imp.lines_new) == (ImportState.DONE, 2, 1)
+        assert (imp.state, imp.fetch_attempts, imp.attempts, imp.lines_new) == (ImportState.DONE, 2, 1, 1)
         assert order.state == OrderState.SUCCESS
     finally:
         stop_bank(proc)
@@ -229,7 +229,7 @@ def test_a_bank_that_never_answers_leaves_the_fetch_failed_and_a_wrong_signature
     imp, _ = services.fetch_statement(_today() - dt.timedelta(days=1))
     run_queued_tasks(include_deferred=True)
     imp.refresh_from_db()
-    assert (imp.state, imp.attempts, imp.last_error) == (ImportState.FAILED, 2, "ConnectionError")
+    assert (imp.state, imp.fetch_attempts, imp.last_error) == (ImportState.FAILED, 2, "ConnectionError")
     again, new = services.fetch_statement(_today() - dt.timedelta(days=1))
     assert new and again.pk != imp.pk  # an officer fetches again
 

@@ -39,6 +39,7 @@ def reconciler(username="treasury-amy"):
 
 @pytest.fixture
 def officer_client(client):
+    client.cookies["tungban_language"] = "en"  # the platform's default language is Chinese
     return login_staff(client, reconciler())
 
 
@@ -47,6 +48,7 @@ def _upload(client, data: bytes, name="day.xml"):
 
 
 def test_only_verified_staff_with_the_permission_get_in(client):
+    client.cookies["tungban_language"] = "en"
     assert client.get(HOME).status_code == 302  # to the staff login
     login_staff(client, staff_user("counter_officer"))
     page = client.get(HOME)
