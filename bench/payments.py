@@ -244,11 +244,11 @@ def run(args, tmp: Path) -> dict:
     from tungban.payments.constants import OrderState
     from tungban.payments.models import CreditTransfer, PaymentOrder, ReconciliationException
 
-    if args.database_url and PaymentOrder.objects.exists():
-        raise SystemExit("The database already holds payment orders: give --database-url an empty database.")
     t0 = time.perf_counter()
     call_command("migrate", interactive=False, verbosity=0)
     migrate_s = time.perf_counter() - t0
+    if PaymentOrder.objects.exists():
+        raise SystemExit("The database already holds payment orders: give --database-url an empty database.")
     purposes.register(PURPOSE, on_paid=lambda order: None, app="bench")
     from django.db import connection
 

@@ -114,8 +114,9 @@ def raise_for(row: CreditTransfer) -> list[ReconciliationException]:
         and (made := _raise(row, ExceptionKind.LATE, ExceptionReason.AFTER_CLOSE))
     ):
         raised.append(made)
-    if row.order is not None and row.order.state == OrderState.SUCCESS:
-        settle(row.order, f"credit:{row.end_to_end_id}")
+    order = row.order
+    if order is not None and order.state == OrderState.SUCCESS and order.amount_received_cents > row.amount_cents:
+        settle(order, f"credit:{row.end_to_end_id}")  # only an order paid in parts can have been underpaid
     return raised
 
 
