@@ -111,6 +111,7 @@ class ReceiptAdmin(ReadOnly):
     search_fields = ("number", "order__reference")
     exclude = ("pdf",)
 
+
 # --- reconciliation (its pages are /staff/payments/reconciliation/; the admin only shows) ---
 from .models_recon import DailyClose, ReconciliationException, StatementImport  # noqa: E402
 

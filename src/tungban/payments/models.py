@@ -310,6 +310,9 @@ from .models_api import (  # noqa: E402, F401
     PaymentWebhookEndpoint,
 )
 
+# Reconciliation's models (statement imports, the exceptions queue, the daily close), in their own module.
+from .models_recon import DailyClose, ReconciliationException, StatementImport  # noqa: E402, F401
+
 # Refunds, their instruction batches and the signed receipts (pay-refund): a module of their own.
 from .models_refunds import (  # noqa: E402, F401
     Receipt,
@@ -320,6 +323,3 @@ from .models_refunds import (  # noqa: E402, F401
     RefundEvent,
     RefundState,
 )
-
-# Reconciliation's models (statement imports, the exceptions queue, the daily close), in their own module.
-from .models_recon import DailyClose, ReconciliationException, StatementImport  # noqa: E402, F401

@@ -61,6 +61,7 @@ from ..models import (
     PaymentEvent,
     PaymentOrder,
     ReconciliationException,
+    Refund,
     StatementImport,
 )
 from ..models_recon import (
@@ -72,6 +73,7 @@ from ..models_recon import (
     StatementKind,
     as_stored,
 )
+from ..models_refunds import RefundState
 from ..reference import normalise
 from . import matching
 from .credits import CreditIn, apply_credit, record_credit, sign
@@ -520,15 +522,36 @@ _refund_sources: list[Callable[[dt.date], dict[tuple[str, str], int]]] = []
 
 
 def register_refunds(source: Callable[[dt.date], dict[tuple[str, str], int]]) -> None:
-    """Let the refunds workflow fill the report's refunds column: ``source(day)`` returns HK$
+    """Add a source to the report's refunds column (the refunds workflow's exported refunds are
+    always counted, :func:`_refunds_exported`; transfers marked for refund here too): ``source(day)`` returns HK$
     cents refunded on ``day`` per ``(department, fee item code)`` (``""`` for refunds not of a
     fee item, e.g. an unmatched transfer's)."""
     if source not in _refund_sources:
         _refund_sources.append(source)
 
 
-def _refunds(day: dt.date) -> dict[tuple[str, str], int]:
+def _refunds_exported(day: dt.date) -> dict[tuple[str, str], int]:
+    """Refunds sent to the bank in the department's instruction file of ``day`` (the refunds
+    workflow's ``RefundBatch.business_date``), per department and fee item: a refund is
+    spread over its order's fee lines in order, each up to its amount."""
     out: dict[tuple[str, str], int] = defaultdict(int)
+    refunds = Refund.objects.filter(
+        batch__business_date=day, state__in=(RefundState.EXPORTED, RefundState.COMPLETED)
+    ).select_related("order")
+    for refund in refunds:
+        left, lines = refund.amount_cents, refund.order.lines or [{}]
+        for line in lines:
+            take = min(left, int(line.get("total_cents", 0)))
+            if take:
+                out[(refund.order.department, line.get("code", ""))] += take
+                left -= take
+        if left:
+            out[(refund.order.department, lines[-1].get("code", ""))] += left
+    return out
+
+
+def _refunds(day: dt.date) -> dict[tuple[str, str], int]:
+    out: dict[tuple[str, str], int] = defaultdict(int, _refunds_exported(day))
     for source in _refund_sources:
         for key, cents in source(day).items():
             out[key] += cents

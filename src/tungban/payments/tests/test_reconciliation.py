@@ -17,7 +17,15 @@ from django.utils import timezone
 from tungban.core.errors import DomainError
 from tungban.payments import services
 from tungban.payments.constants import MatchStatus, OrderState
-from tungban.payments.models import CreditTransfer, DailyClose, PaymentEvent, PaymentOrder, ReconciliationException
+from tungban.payments.models import (
+    CreditTransfer,
+    DailyClose,
+    PaymentEvent,
+    PaymentOrder,
+    ReconciliationException,
+    Refund,
+    RefundBatch,
+)
 from tungban.payments.models_recon import ExceptionKind, ExceptionState, ImportState, Resolution
 from tungban.payments.services import reconciliation
 from tungban.testing.tasks import run_queued_tasks
@@ -333,6 +341,28 @@ def test_the_close_report_per_department_and_fee_item_and_its_csv():
     lines += [s.transfer(td, 30000, booked_at=booked), s.transfer(short, 100, booked_at=booked)]
     lines += [s.transfer("nothing", 700, booked_at=booked)]
     s.import_file(s.statement(lines, day=day))
+    # A refund of the TD order sent to the bank in that day's instruction file (the refunds workflow).
+    batch = RefundBatch.objects.create(
+        department="TD",
+        business_date=day,
+        message_id="RFD-1",
+        xml=b"<x/>",
+        sha256="0" * 64,
+        count=1,
+        total_cents=2500,
+        created_by="officer:tom",
+    )
+    Refund.objects.create(
+        reference=f"{td.reference}-R1",
+        order=td,
+        amount_cents=2500,
+        reason_en="r",
+        reason_zh="因",
+        batch=batch,
+        end_to_end_id="RFD-E2E-1",
+        amount_available_before=30000,
+        state="exported",
+    )
     reconciliation.register_refunds(lambda d: {("FEHD", "hawker"): 1500} if d == day else {})
     try:
         report = services.close_report(day)
@@ -343,8 +373,10 @@ def test_the_close_report_per_department_and_fee_item_and_its_csv():
     assert rows[("FEHD", "hawker")]["orders_paid"] == 2 and rows[("FEHD", "hawker")]["amount_cents"] == 70000
     assert rows[("FEHD", "hawker")]["refunds_cents"] == 1500
     assert rows[("TD", "permit")]["orders_paid"] == 1 and rows[("TD", "permit")]["amount_cents"] == 30000
+    assert rows[("TD", "permit")]["refunds_cents"] == 2500
     depts = {d["department"]: d for d in report["departments"]}
     assert depts["TD"]["received_cents"] == 30100 and depts["TD"]["exceptions_open"] == 1
+    assert depts["TD"]["refunds_cents"] == 2500 and depts["FEHD"]["refunds_cents"] == 1500
     assert depts[""]["received_cents"] == 700 and depts[""]["exceptions_open"] == 1
     assert report["totals"]["received_cents"] == 70000 + 30100 + 700 and not report["closed"]
     table = list(csv.DictReader(io.StringIO(csv_text)))
