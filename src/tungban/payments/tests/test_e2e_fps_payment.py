@@ -1,11 +1,15 @@
-"""Issue 18 acceptance 1, up to "paid", end to end in headless Chromium at phone width: a
+"""Issue 18 acceptance 1 as one flow, end to end in headless Chromium at phone width: a
 resident registered in the test applies for the FEHD temporary hawker licence with the app,
 submits, sees the payment step (amount, fee line, the FPS QR code, the reference, the expiry),
 presses "Pay with your bank app", confirms on the demo bank's page (a separate process), and
 comes back to the application's page, which shows "Paid" by itself: the bank's signed
 notification recorded the transfer and the order's success, and a real ``tungban worker`` ran
-the purpose's task that moved the application to ``paid`` — no officer acted. axe-core finds
-nothing on the payment step; the second test renews an expired payment request in Chinese."""
+the purpose's task that moved the application to ``paid`` — no officer acted. Then the worker's
+queued tasks run (the receipt is drawn and sealed), the resident's app shows the receipt in "My
+e-receipts and refunds", and the PDF downloaded through the app's link verifies with poppler's
+``pdfsig`` against the tungban root and carries the order's reference, amount and transfer.
+axe-core finds nothing on the payment step, the paid status or the receipts card; the second
+test renews an expired payment request in Chinese."""
 
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ from tungban.eservices.tests.helpers import PNG
 from tungban.payments import fps
 from tungban.payments.constants import MatchStatus, OrderState
 from tungban.payments.models import CreditTransfer, PaymentOrder
+from tungban.payments.models_refunds import Receipt, ReceiptState
 from tungban.payments.services import fps_payload, load_fees
 from tungban.testing.a11y import assert_no_violations
 from tungban.testing.browser import (
@@ -35,8 +40,10 @@ from tungban.testing.browser import (
     decide_in_app,
 )
 from tungban.testing.factories import make_resident
-from tungban.testing.tasks import start_worker
+from tungban.testing.tasks import run_queued_tasks_in_thread, start_worker, wait_for
 from tungban.wallet import services as wallet
+
+from .receipt_checks import CARD, download_pdf, pdf_text, pdfsig_against_root, require_poppler, show_receipts_card
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -85,7 +92,10 @@ def _context(browser, lang="en"):
     return ctx
 
 
-def test_the_hawker_licence_fee_is_paid_by_fps_through_the_demo_bank(portal_ready, officer, bank, worker, e2e_browser):
+def test_the_hawker_licence_fee_is_paid_by_fps_and_its_receipt_verifies_in_the_app(
+    portal_ready, officer, bank, worker, e2e_browser, tmp_path
+):
+    require_poppler()
     issuer = portal_ready
     resident = make_resident(officer)
     errors: list[str] = []
@@ -93,6 +103,7 @@ def test_the_hawker_licence_fee_is_paid_by_fps_through_the_demo_bank(portal_read
     # The resident's phone: the web app, bound with a passkey.
     phone_ctx = _context(e2e_browser)
     phone = phone_ctx.new_page()
+    phone.on("pageerror", lambda exc: errors.append(str(exc)))
     add_virtual_authenticator(phone_ctx, phone)
     bind_web_app(phone, issuer, resident.hkid, wallet.issue_activation_code(resident, officer))
 
@@ -165,6 +176,34 @@ def test_the_hawker_licence_fee_is_paid_by_fps_through_the_demo_bank(portal_read
     assert credit.debtor_name == "CHAN T** M**" and credit.seen_in == ["notification"]
     assert "Payment received" in web.text_content("#history")
     assert_no_violations(web, "status paid (en)")
+
+    # The worker's tasks: the receipt is drawn and sealed (by the worker above or this run).
+    run_queued_tasks_in_thread()
+    receipt = wait_for(
+        lambda: Receipt.objects.filter(order=order, state=ReceiptState.DONE).first(),
+        timeout=60,
+        what="the sealed receipt",
+        process=worker,
+    )
+    assert receipt.number == f"R-{order.reference}"
+
+    # The receipt in the resident's app, downloaded through its link, sealed by the tungban root.
+    phone.bring_to_front()
+    phone.goto(f"{issuer}/app/")  # the app's home (the phone was last on the approval screen)
+    phone.wait_for_selector("#profile dd[data-field=hkid]:not(:empty)")
+    link = show_receipts_card(phone)
+    assert link.count() == 1
+    assert "HK$350.00" in link.text_content()
+    assert receipt.number in phone.text_content(CARD)
+    assert_no_violations(phone, "app: my e-receipts card (en)")
+    pdf_path = tmp_path / "receipt.pdf"
+    pdf = download_pdf(phone, f"{issuer}{link.get_attribute('href')}", pdf_path)
+    assert pdf == bytes(receipt.pdf)
+    report = pdfsig_against_root(pdf_path, tmp_path)
+    assert "Signature is Valid" in report and "Certificate is Trusted" in report, report
+    text = pdf_text(pdf_path)
+    for expected in (order.reference, "HK$350.00", e2e_id, "Temporary hawker licence"):
+        assert expected in text, (expected, text)
     assert not errors, errors
 
 
