@@ -707,9 +707,9 @@ TUNGBAN_PAYMENTS_BANK_SECRET = _generated(
 #: Refunds (pay-refund): above this amount (HK$ cents; HK$10,000 by default) a refund needs,
 #: besides a second officer's approval, an approver's (three people in all).
 TUNGBAN_REFUND_SECOND_APPROVAL_CENTS = int(os.environ.get("TUNGBAN_REFUND_SECOND_APPROVAL_CENTS", "1000000"))
-#: The collection account that refunds are paid from, as the refund instruction files
-#: (ISO 20022 pain.001) name it: the account number and its bank's 3-digit clearing code.
-TUNGBAN_PAYMENTS_COLLECTION_ACCOUNT = os.environ.get("TUNGBAN_PAYMENTS_COLLECTION_ACCOUNT", "000-000000-001")
+#: The government's collection account (``TUNGBAN_PAYMENTS_COLLECTION_ACCOUNT``, defined
+#: once, under "Reconciliation" below) is also the one refunds are paid from, as the refund
+#: instruction files (ISO 20022 pain.001) name it, with its bank's 3-digit clearing code:
 TUNGBAN_PAYMENTS_COLLECTION_BANK_CODE = os.environ.get("TUNGBAN_PAYMENTS_COLLECTION_BANK_CODE", "999")
 #: The OpenID client whose pairwise ``sub`` the payments' notifications address residents by.
 TUNGBAN_PAYMENTS_NOTIFY_CLIENT = os.environ.get("TUNGBAN_PAYMENTS_NOTIFY_CLIENT", "tungban-eservices")
@@ -717,8 +717,9 @@ TUNGBAN_PAYMENTS_NOTIFY_CLIENT = os.environ.get("TUNGBAN_PAYMENTS_NOTIFY_CLIENT"
 TUNGBAN_RECEIPT_LINK_SECONDS = int(os.environ.get("TUNGBAN_RECEIPT_LINK_SECONDS", "900"))
 
 # Reconciliation (tungban.payments.services.reconciliation; docs/payments-reconciliation.md).
-#: The collection account's number as the bank's statements name it (``Stmt/Acct/Id``); a file
-#: for another account is refused (``statement_wrong_account``). Empty: not checked.
+#: The collection account's number as the bank's statements name it (``Stmt/Acct/Id``; the
+#: demo bank's, ``examples/bank/statements.py``); a file for another account is refused
+#: (``statement_wrong_account``). Empty: not checked. Refund files name it as their debtor account.
 TUNGBAN_PAYMENTS_COLLECTION_ACCOUNT = os.environ.get("TUNGBAN_PAYMENTS_COLLECTION_ACCOUNT", "888-100200-001")
 #: The largest statement file accepted (bytes; a day of 10,000 FPS credits is about 15 MB).
 TUNGBAN_PAYMENTS_STATEMENT_MAX_BYTES = int(os.environ.get("TUNGBAN_PAYMENTS_STATEMENT_MAX_BYTES", str(50_000_000)))
