@@ -45,6 +45,14 @@ POLICY = {
     # Payments' refunds and counter (issue 18) are for the same department members:
     # payments/tests/test_counter.py and test_refunds.py try them.
     "payments-staff": set(),
+    # Reconciliation is Treasury-wide: the permission payments.reconcile, which of these users
+    # only the superuser has (payments/tests/test_reconciliation_pages.py tries the rest).
+    "payments-recon": {"admin"},
+    # An import and an exception are tried here by ids that do not exist (404 for everyone, the
+    # superuser included); test_reconciliation_pages.py opens real ones by permission.
+    "payments-recon:import": set(),
+    "payments-recon:exception": set(),
+    "payments-recon:resolve": set(),
     "admin": {"admin"},
 }
 #: Pages every visitor may open: logging in and out, the admin's translations catalogue.
@@ -106,6 +114,9 @@ def world(db):
         "name": "volumes",
         "refund_id": "00000000-0000-4000-8000-000000000000",
         "file_id": 1,
+        "import_id": "00000000-0000-4000-8000-000000000001",
+        "exception_id": "00000000-0000-4000-8000-000000000002",
+        "day": "2026-12-05",
     }
 
 
