@@ -25,7 +25,7 @@ def merchant_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                 checks.Error(
                     f"{setting} ({value!r}) has characters other than printable ASCII: the FPS QR code "
                     f"(data object {data_object}) cannot carry them, so no payment page could show its code.",
-                    hint=f"Set {setting} to the payee's name in English (letters, digits, spaces and punctuation).",
+                    hint=f"Set {setting} in English: letters, digits, spaces and punctuation (printable ASCII).",
                     id=code,
                 )
             )
