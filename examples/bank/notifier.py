@@ -3,7 +3,11 @@ JSON, signed with HMAC-SHA256 under the secret shared with the platform (header
 ``Tungban-Signature: t=<unix seconds>,v1=<hex of HMAC(secret, "<t>." + body)>``), and delivered
 until the platform answers: ``200`` (recorded) or ``409 notification_replayed`` (recorded
 before: an earlier answer was lost) end it; another ``4xx`` is logged and not retried (the
-platform refused the message); no answer or ``5xx`` is retried with exponential backoff
+platform refused the message) — among them ``409 message_id_reused`` (the message id was
+already used for a different body): the transfers were *not* recorded, and resending the same
+bytes would be refused for ever, so the transfer is marked ``refused`` with that reason for
+the bank's operations to resend under a new message id (a bank does not mint new ids on its
+own for a message it has already sent: that is a reconciliation decision); no answer or ``5xx`` is retried with exponential backoff
 (1, 2, 4 … seconds, at most :data:`MAX_BACKOFF`)."""
 
 from __future__ import annotations
@@ -81,6 +85,8 @@ class Notifier:
                 code = answer.json().get("error", "")
             except ValueError:
                 pass
+            # Only the platform's "recorded" answers end delivery; 409 message_id_reused is a
+            # refusal (nothing recorded) and falls to the 4xx branch below.
             if answer.status_code == 200 or (answer.status_code == 409 and code == "notification_replayed"):
                 status, error = "delivered", ""
             elif 400 <= answer.status_code < 500:

@@ -136,6 +136,7 @@ def test_a_notification_is_signed_and_retried_until_recorded(ledger):
         ((409, {"error": "notification_replayed"}), "delivered"),  # recorded before: the answer was lost
         ((401, {"error": "bad_signature"}), "refused"),
         ((409, {"error": "something_else"}), "refused"),
+        ((409, {"error": "message_id_reused"}), "refused"),  # nothing recorded: not delivered
     ],
 )
 def test_what_ends_delivery(ledger, answer, status):

@@ -32,6 +32,12 @@ class EservicesConfig(AppConfig):
         from . import payments_officers
 
         payments_officers.register()
+        # The payment page shows receipts to the order's payer only: a resident is logged in here.
+        from tungban.payments import web as payment_pages
+
+        from . import login
+
+        payment_pages.register_viewer(login.resident_of)
         # The department systems' scope (client_credentials with private_key_jwt only).
         scopes.register(SCOPE, _("Process a department's e-services applications"), key_only=True, app=self.label)
 

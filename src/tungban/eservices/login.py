@@ -57,6 +57,11 @@ def log_out(request) -> None:
     request.session.pop(INTENT_KEY, None)
 
 
+def resident_of(request) -> Resident | None:
+    """The logged-in resident of ``request`` (:func:`current`), or ``None``."""
+    return current(request)[0]
+
+
 def current(request) -> tuple[Resident | None, str]:
     """The logged-in resident and their pairwise ``sub`` at the portal, or ``(None, "")``.
     A page seen while logged in renews the login for :data:`IDLE_SECONDS` (the session is

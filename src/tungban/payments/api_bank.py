@@ -47,5 +47,7 @@ def notification(request):
     t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>." + body>``. Each transfer is recorded once (its
     end-to-end id) and applied to the order its reference names, all in one transaction; a
     message id is taken once (a replay answers 409 ``notification_replayed``, which tells the
-    bank its earlier delivery was recorded)."""
+    bank its earlier delivery was recorded; the same message id with a *different* body answers
+    409 ``message_id_reused``: nothing of it was recorded, the bank must not count it as
+    delivered but resend its transfers under a new message id)."""
     return services.receive_notification(request.body, request.headers.get(services.SIGNATURE_HEADER))

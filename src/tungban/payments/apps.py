@@ -9,9 +9,14 @@ class PaymentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from django.core import checks as django_checks
+
         from tungban.core import retention
 
-        from . import services
+        from . import checks, services
+
+        # A non-ASCII payee name or city cannot be in an FPS QR code: refused at start-up.
+        django_checks.register(checks.merchant_settings)
 
         # Unpaid orders past their expiry become ``expired`` on the worker's periodic run
         # (core.retention's schedule, TUNGBAN_PURGE_INTERVAL); it deletes nothing.

@@ -11,7 +11,8 @@
   of another amount than due, where an exact amount is required: the counters' and PSPs' checks).
 - Bank notifications: ``signature_missing``, ``bad_signature`` (401), ``notification_stale``
   (the signature's time is outside the allowed clock skew), ``notification_replayed`` (409: a
-  message id already received), ``notification_invalid`` (422, ``field`` names the member).
+  message id already received, with the same body), ``message_id_reused`` (409: a message id
+  already received with a different body — not recorded, and not to be read as delivered), ``notification_invalid`` (422, ``field`` names the member).
 - FPS QR codes: ``fps_qr_invalid`` (``field``: the data object ID at fault, e.g. ``63`` or
   ``26.02``; ``details.reason``: the decoder's code, :class:`tungban.payments.fps.FpsQrError`).
 - Statement files (reconciliation): ``statement_unreadable`` (empty, too large, not well-formed
@@ -79,6 +80,13 @@ NotificationStale = DomainError.define(
 )
 NotificationReplayed = Conflict.define(
     "notification_replayed", _("The message %(message_id)s was already received; it is not taken again.")
+)
+MessageIdReused = Conflict.define(
+    "message_id_reused",
+    _(
+        "The message id %(message_id)s was already used for a different message: nothing of this one "
+        "was recorded. Send it again under a new message id."
+    ),
 )
 NotificationInvalid = DomainError.define(
     "notification_invalid", _("The notification is not valid: %(problem)s"), status=422

@@ -66,6 +66,10 @@ SUB_BILL_NUMBER, SUB_REFERENCE_LABEL = "01", "05"
 PROMPT = "***"
 #: Currencies FPS carries (ISO 4217 numeric): HKD and CNY.
 CURRENCIES = {"344": "HKD", "156": "CNY"}
+#: The data objects the encoder writes itself: ``FpsQr.extra`` may not name them.
+OWNED = frozenset(
+    {PAYLOAD_FORMAT, INITIATION, FPS_ACCOUNT, MCC, CURRENCY, AMOUNT, COUNTRY, NAME, CITY, ADDITIONAL, CRC_ID}
+)
 #: EMVCo's largest payload (characters).
 MAX_PAYLOAD = 512
 
@@ -137,8 +141,14 @@ def crc16(data: str) -> str:
     return f"{_CALCULATOR.checksum(data.encode('ascii')):04X}"
 
 
+def encodable(text: str) -> bool:
+    """Whether ``text`` can be a data object's value: printable ASCII only (EMVCo MPM's
+    "ans" format; the payload is ASCII)."""
+    return bool(_PRINTABLE.match(text))
+
+
 def _tlv(tag: str, value: str) -> str:
-    if not _PRINTABLE.match(value):
+    if not encodable(value):
         raise FpsQrError("characters", tag, "only printable ASCII characters can be encoded")
     if len(value) > 99:
         raise FpsQrError("too_long", tag, "a data object holds at most 99 characters")
@@ -187,8 +197,15 @@ def encode(qr: FpsQr) -> str:
     one (``11``) may leave it to the payer, and a static code without a bill number asks the
     payer's app to prompt for it (``62``-``01`` = ``***``).
 
-    :raises FpsQrError: a value that cannot be encoded (see :func:`validate` for the rules).
+    :raises FpsQrError: a value that cannot be encoded (see :func:`validate` for the rules);
+        ``extra_owned`` when ``qr.extra`` names a data object the encoder writes (:data:`OWNED`:
+        ``00``, ``01``, ``26``, ``52``, ``53``, ``54``, ``58``, ``59``, ``60``, ``62``, ``63``).
     """
+    owned = sorted(OWNED & set(qr.extra))
+    if owned:
+        raise FpsQrError(
+            "extra_owned", owned[0], "this data object is written by the encoder and cannot be given in extra"
+        )
     if qr.proxy_type not in PROXY_SUB_IDS:
         raise FpsQrError("fps_proxy", FPS_ACCOUNT, "the proxy type must be fps_id, mobile or email")
     if qr.dynamic and qr.amount is None:
@@ -225,7 +242,7 @@ def encode(qr: FpsQr) -> str:
         objects[ADDITIONAL] = additional
     body = "".join(_tlv(tag, objects[tag]) for tag in sorted(objects)) + CRC_ID + "04"
     payload = body + crc16(body)
-    decode(payload)  # what is written is what the validator accepts
+    decode(payload, strict=True)  # what is written is what the validator accepts
     return payload
 
 
@@ -235,7 +252,7 @@ def _check(condition: bool, code: str, field: str, message: str) -> None:
         raise FpsQrError(code, field, message)
 
 
-def decode(payload: str) -> FpsQr:
+def decode(payload: str, *, strict: bool = False) -> FpsQr:
     """Parse and validate an FPS QR payload.
 
     Rules (each refusal names its data object): printable ASCII, at most 512 characters;
@@ -246,6 +263,10 @@ def decode(payload: str) -> FpsQr:
     ``344`` or ``156``; ``54`` (if any) a positive amount of at most 13 characters with at most
     two decimals, required when dynamic; ``58`` = ``HK``; ``59`` 1–25 and ``60`` 1–15
     characters; template ``62`` (if any) well-formed, each value at most 25 characters.
+
+    ``strict=False`` (the counter's reading of a code a payer shows) accepts a CRC in lower-case
+    hexadecimal if its value matches; ``strict=True`` (:func:`validate`, the encoder's self-check)
+    refuses it: EMVCo MPM's CRC is four *upper-case* hexadecimal characters (``crc_case``).
 
     :raises FpsQrError: the first rule broken.
     """
@@ -265,6 +286,12 @@ def decode(payload: str) -> FpsQr:
     _check(len(values[CRC_ID]) == 4, "crc_missing", CRC_ID, "the CRC has four hexadecimal characters")
     expected = crc16(payload[:-4])
     _check(values[CRC_ID].upper() == expected, "crc_mismatch", CRC_ID, f"the CRC is {values[CRC_ID]}, not {expected}")
+    _check(
+        not strict or values[CRC_ID] == expected,
+        "crc_case",
+        CRC_ID,
+        f"the CRC must be four upper-case hexadecimal characters ({expected}), not {values[CRC_ID]}",
+    )
     _check(
         values.get(INITIATION) in (STATIC, DYNAMIC),
         "initiation_method",
@@ -315,7 +342,6 @@ def decode(payload: str) -> FpsQr:
         _check(
             len(value) <= 25, "too_long", f"{ADDITIONAL}.{sub_id}", "an additional data value has at most 25 characters"
         )
-    known = {PAYLOAD_FORMAT, INITIATION, FPS_ACCOUNT, MCC, CURRENCY, AMOUNT, COUNTRY, NAME, CITY, ADDITIONAL, CRC_ID}
     return FpsQr(
         proxy_type=proxy_type,
         proxy=proxy,
@@ -329,16 +355,17 @@ def decode(payload: str) -> FpsQr:
         clearing_code=clearing,
         merchant_category=mcc,
         country=values[COUNTRY],
-        extra={k: v for k, v in values.items() if k not in known},
+        extra={k: v for k, v in values.items() if k not in OWNED},
         account_extra={k: v for k, v in account.items() if k not in {SUB_GUI, SUB_CLEARING_CODE, sub}},
     )
 
 
 def validate(payload: str) -> list[FpsQrError]:
-    """The problems of ``payload`` (``[]``: a valid FPS QR code). The decoder stops at the
-    first problem, so the list has at most one."""
+    """The problems of ``payload`` (``[]``: a valid FPS QR code), by the strict rules
+    (:func:`decode` with ``strict=True``: an upper-case CRC). The decoder stops at the first
+    problem, so the list has at most one."""
     try:
-        decode(payload)
+        decode(payload, strict=True)
     except FpsQrError as exc:
         return [exc]
     return []

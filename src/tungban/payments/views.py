@@ -26,9 +26,12 @@ def _order(order_id):
 @require_GET
 def pay(request, order_id):
     """The payment step of one order (FPS QR code, reference, expiry, "Pay with your bank app");
-    the page follows the order's state by itself (``payments/poll.js``)."""
+    the page follows the order's state by itself (``payments/poll.js``). Its receipts and
+    refunds are shown only to the order's payer logged in (:func:`web.viewer_is_payer`);
+    anyone else holding the link is told the receipt is in the payer's app or account."""
     order = _order(order_id)
-    return render(request, "payments/pay.html", {"step": web.step(order, request)})
+    context = {"step": web.step(order, request), "payer_view": web.viewer_is_payer(order, request)}
+    return render(request, "payments/pay.html", context)
 
 
 @require_GET

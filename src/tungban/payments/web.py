@@ -4,6 +4,7 @@ status page includes ``payments/_fps_step.html`` with :func:`step`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -16,6 +17,30 @@ from .constants import OPEN_STATES, PAID_STATES, OrderState
 from .models import PaymentOrder
 from .reference import grouped
 from .services import fps_payload, hkd
+
+#: Who is logged in on a page: functions ``request -> Resident | None`` registered by the apps
+#: that log residents in (the e-services portal), asked in order (set once at start-up).
+_VIEWERS: list[Callable] = []
+
+
+def register_viewer(viewer: Callable) -> None:
+    """Register ``viewer(request) -> Resident | None``: the resident a request is logged in as
+    (an app above this one owns the login; :func:`viewer_is_payer` asks it)."""
+    if viewer not in _VIEWERS:
+        _VIEWERS.append(viewer)
+
+
+def viewer_is_payer(order: PaymentOrder, request) -> bool:
+    """Whether ``request`` is logged in as ``order``'s payer (``order.payer``): only they see its
+    receipt links and refunds on the payment page; the order's link alone is not enough (review
+    finding 9: the link is held by departments and banks and stays in browser history)."""
+    if order.payer_id is None:
+        return False
+    for viewer in _VIEWERS:
+        resident = viewer(request)
+        if resident is not None:
+            return resident.pk == order.payer_id
+    return False
 
 
 def _zh() -> bool:

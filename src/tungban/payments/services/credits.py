@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import logging
 import re
 import time
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ from ..models import BankMessage, CreditTransfer, PaymentOrder
 from ..reference import is_valid, normalise
 from . import matching
 from .orders import _save, move, paid
+
+security_log = logging.getLogger("tungban.security")
 
 _REFERENCE = re.compile(r"TB[0-9]{14}")
 
@@ -268,6 +271,24 @@ def parse_notification(body: bytes) -> tuple[str, list[CreditIn]]:
     return data["message_id"], credits
 
 
+def _refused_again(message_id: str, digest: str) -> Exception:
+    """The error for a message id already taken: ``notification_replayed`` when the body is
+    the one recorded (SHA-256 ``digest`` equal: an earlier answer was lost, the bank may stop),
+    else ``message_id_reused`` — new transfers under an old id, which must not read as
+    delivered; a bank fault or a forgery with a leaked secret, so a security event."""
+    known = BankMessage.objects.filter(message_id=message_id).values_list("digest", flat=True).first()
+    if known is not None and hmac.compare_digest(known, digest):
+        return errors.NotificationReplayed(message_id=message_id)
+    security_log.warning(
+        "bank message id %s reused with a different body (sha256 %s, recorded %s): refused",
+        message_id,
+        digest,
+        known,
+        extra={"security_event": "payments.message_id_reused"},
+    )
+    return errors.MessageIdReused(message_id=message_id)
+
+
 def receive_notification(body: bytes, signature: str | None) -> dict:
     """The bank's signed payment notification: signature and time checked, then in one
     transaction the message id taken (once), each credit recorded and applied
@@ -276,22 +297,20 @@ def receive_notification(body: bytes, signature: str | None) -> dict:
     :returns: ``{"message_id", "transfers": [{"end_to_end_id", "new", "order", "order_state",
         "match_status"}]}``.
     :raises DomainError: ``signature_missing``, ``bad_signature``, ``notification_stale``,
-        ``notification_invalid``, ``notification_replayed`` — nothing is recorded then.
+        ``notification_invalid``, ``notification_replayed`` (the same message again: it was
+        recorded), ``message_id_reused`` (a known message id with another body: nothing of it
+        is recorded, logged as a security event) — nothing is recorded then.
     """
     sent_at = verify_signature(body, signature)
     message_id, credits = parse_notification(body)
+    digest = hashlib.sha256(body).hexdigest()
     out = []
     with transaction.atomic():
         try:
             with transaction.atomic():
-                BankMessage.objects.create(
-                    message_id=message_id,
-                    kind="notification",
-                    digest=hashlib.sha256(body).hexdigest(),
-                    sent_at=sent_at,
-                )
+                BankMessage.objects.create(message_id=message_id, kind="notification", digest=digest, sent_at=sent_at)
         except IntegrityError:
-            raise errors.NotificationReplayed(message_id=message_id) from None
+            raise _refused_again(message_id, digest) from None
         for credit in credits:
             row, new = record_credit(credit, source=CreditSource.NOTIFICATION)
             order = row.order

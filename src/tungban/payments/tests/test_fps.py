@@ -191,3 +191,36 @@ def test_images_are_svg_and_png():
     assert fps.svg_data_uri(payload).startswith("data:image/svg+xml")
     png = fps.png_bytes(payload)
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+@pytest.mark.parametrize("owned", ["00", "01", "26", "53", "54", "59", "62", "63"])
+def test_extra_objects_cannot_overwrite_what_the_encoder_writes(owned):
+    """Review finding 21: ``extra`` would silently replace a mandatory data object."""
+    with pytest.raises(fps.FpsQrError) as caught:
+        fps.encode(_qr(extra={owned: "0000"}))
+    assert (caught.value.code, caught.value.field) == ("extra_owned", owned)
+    assert fps.decode(fps.encode(_qr(extra={"80": "0004test"}))).extra == {"80": "0004test"}
+
+
+def test_validate_refuses_a_lower_case_crc_the_reader_accepts():
+    """EMVCo MPM: the CRC is four upper-case hexadecimal characters. ``validate`` is strict;
+    ``decode`` (the counter's reading of a payer's code) still reads it."""
+    payload = fps.encode(_qr(amount=Decimal("350.01")))
+    lower = payload[:-4] + payload[-4:].lower()
+    assert lower != payload, "this payload's CRC has no letter: pick another amount"
+    assert [(p.code, p.field) for p in fps.validate(lower)] == [("crc_case", "63")]
+    assert fps.decode(lower).amount == Decimal("350.01")
+    assert fps.validate(payload) == []
+
+
+@pytest.mark.parametrize(
+    ("setting", "code"),
+    [("TUNGBAN_PAYMENTS_MERCHANT_NAME", "payments.E001"), ("TUNGBAN_PAYMENTS_MERCHANT_CITY", "payments.E002")],
+)
+def test_a_non_ascii_payee_name_or_city_is_refused_at_start_up(db, settings, setting, code):
+    from django.core import checks
+
+    assert not [m for m in checks.run_checks() if m.id.startswith("payments.")]
+    setattr(settings, setting, "香港特區政府")
+    found = [m for m in checks.run_checks() if m.id == code]
+    assert len(found) == 1 and found[0].is_serious() and setting in found[0].msg

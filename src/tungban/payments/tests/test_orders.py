@@ -303,6 +303,22 @@ def test_a_signed_notification_pays_the_order_once(client):
     assert order.amount_received_cents == 35000 and CreditTransfer.objects.count() == 1
 
 
+def test_a_known_message_id_with_another_body_is_not_answered_as_replayed(client, caplog):
+    """Review finding 14: new transfers under an old message id must not read as delivered."""
+    order, other = _order(), _order(key="k2", purpose_ref="APP-2")
+    first = _notification(order)
+    assert _post(client, first, services.sign(first)).status_code == 200
+    reused = _notification(other, e2e="E2E-2")  # same message id MSG-1, another transfer
+    with caplog.at_level("WARNING", logger="tungban.security"):
+        answer = _post(client, reused, services.sign(reused))
+    assert answer.status_code == 409 and answer.json()["error"] == "message_id_reused"
+    assert any(r.name == "tungban.security" and "MSG-1" in r.getMessage() for r in caplog.records)
+    other.refresh_from_db()
+    assert other.state != OrderState.SUCCESS and not CreditTransfer.objects.filter(end_to_end_id="E2E-2").exists()
+    again = _post(client, first, services.sign(first))  # the same bytes: recorded before
+    assert again.status_code == 409 and again.json()["error"] == "notification_replayed"
+
+
 @pytest.mark.parametrize(
     ("signature", "status", "code"),
     [

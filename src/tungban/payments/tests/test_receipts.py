@@ -209,11 +209,23 @@ def test_a_receipt_still_being_made_answers_409(resident, db):
     assert page.status_code == 409 and b"still being prepared" in page.content
 
 
-def test_the_payment_page_shows_the_receipt_and_the_refunds(client, resident, run_tasks, settings):
+def _logged_in(resident) -> Client:
+    """A browser logged in to the portal as ``resident`` (the e-services login's session)."""
+    from tungban.eservices import login
+
+    browser = Client()
+    session = browser.session
+    session[login.SESSION_KEY] = {"resident": str(resident.public_id), "sub": "test"}
+    session.save()
+    browser.cookies["tungban_language"] = "en"
+    return browser
+
+
+def test_the_payment_page_shows_the_receipt_and_the_refunds_to_the_payer(resident, run_tasks, settings):
     settings.TUNGBAN_REFUND_SECOND_APPROVAL_CENTS = 1_000_000
     clerk, checker = department_user("fehd-clerk", "FEHD"), department_user("fehd-checker", "FEHD")
     order = paid_order(30_000, payer=resident)
-    client.cookies["tungban_language"] = "en"
+    client = _logged_in(resident)
     page = client.get(f"/pay/{order.pk}/").content.decode()
     assert f'data-receipt="R-{order.reference}"' in page and "being prepared" in page
     run_tasks()
@@ -227,3 +239,30 @@ def test_the_payment_page_shows_the_receipt_and_the_refunds(client, resident, ru
     assert f'data-refund="{refund.reference}" data-state="requested"' in page and "HK$50" in page
     refunds.approve(refund, checker)
     assert 'data-state="approved"' in client.get(f"/pay/{order.pk}/").content.decode()
+
+
+def test_the_payment_page_keeps_receipts_and_refunds_from_anyone_but_the_payer(resident, officer, run_tasks):
+    """Review finding 9: the order's link alone (held by the department, the bank, the browser's
+    history) shows no receipt link and no refund; a short line says where the receipt is."""
+    from tungban.testing.factories import make_resident
+
+    order = paid_order(30_000, payer=resident)
+    run_tasks()
+    receipt = Receipt.objects.get(order=order, state=ReceiptState.DONE)
+    clerk = department_user("fehd-clerk", "FEHD")
+    refund = refunds.request_refund(
+        order, clerk, amount_cents=5_000, amount_available=30_000, reason_en="Overcharged", reason_zh="多收"
+    )
+    stranger = Client(HTTP_ACCEPT_LANGUAGE="en")
+    stranger.cookies["tungban_language"] = "en"
+    someone_else = _logged_in(make_resident(officer))
+    for browser in (stranger, someone_else):
+        answer = browser.get(f"/pay/{order.pk}/")
+        page = answer.content.decode()
+        assert answer.status_code == 200
+        assert f"/pay/receipts/{receipt.pk}/" not in page and receipt.number not in page
+        assert refund.reference not in page and 'id="payment-receipts"' not in page
+        assert 'id="receipt-elsewhere"' in page and "tungban app and their account" in page
+    payer_page = _logged_in(resident).get(f"/pay/{order.pk}/").content.decode()
+    assert f"/pay/receipts/{receipt.pk}/" in payer_page and refund.reference in payer_page
+    assert 'id="receipt-elsewhere"' not in payer_page

@@ -1,0 +1,32 @@
+"""System checks of e-Payment's settings (``manage.py check``, run at start-up and by every
+management command, the server and the worker)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core import checks
+
+from . import fps
+
+
+def merchant_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """``payments.E001`` / ``payments.E002`` when ``TUNGBAN_PAYMENTS_MERCHANT_NAME`` /
+    ``TUNGBAN_PAYMENTS_MERCHANT_CITY`` is not printable ASCII: the FPS QR code's data objects
+    ``59`` and ``60`` are ASCII only (EMVCo MPM, :mod:`tungban.payments.fps`), so every payment
+    page would fail to draw its code (a 500) — refused at start-up instead."""
+    found = []
+    for setting, code, data_object in (
+        ("TUNGBAN_PAYMENTS_MERCHANT_NAME", "payments.E001", fps.NAME),
+        ("TUNGBAN_PAYMENTS_MERCHANT_CITY", "payments.E002", fps.CITY),
+    ):
+        value = getattr(settings, setting, "")
+        if not isinstance(value, str) or not fps.encodable(value):
+            found.append(
+                checks.Error(
+                    f"{setting} ({value!r}) has characters other than printable ASCII: the FPS QR code "
+                    f"(data object {data_object}) cannot carry them, so no payment page could show its code.",
+                    hint=f"Set {setting} in English: letters, digits, spaces and punctuation (printable ASCII).",
+                    id=code,
+                )
+            )
+    return found
