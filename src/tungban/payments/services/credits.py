@@ -29,6 +29,7 @@ from django.utils import timezone
 from jsonschema import Draft202012Validator
 
 from tungban.core.killpoints import killpoint
+from tungban.notify import webhooks
 
 from .. import errors
 from ..constants import CURRENCY, PAID_STATES, ActorKind, CreditSource, MatchStatus, OrderState
@@ -185,8 +186,7 @@ def sign(body: bytes, *, secret: str | None = None, timestamp: int | None = None
     replayed later."""
     secret = settings.TUNGBAN_PAYMENTS_BANK_SECRET if secret is None else secret
     timestamp = int(time.time()) if timestamp is None else timestamp
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={mac}"
+    return webhooks.sign(secret, timestamp, body)  # the platform's one Tungban-Signature
 
 
 def verify_signature(body: bytes, header: str | None, *, now: float | None = None) -> dt.datetime:
