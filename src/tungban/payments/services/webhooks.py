@@ -49,19 +49,22 @@ log = logging.getLogger(__name__)
 SCOPE = "payments"
 #: Rate-limit group of the API's calls, per client (``TUNGBAN_RATELIMITS``).
 RATE_GROUP = "payments_client"
-#: The state an event put the order in → webhook event type.
+#: The state an event put the order in → webhook event type. ``payment.started``: the payment
+#: became payable (its FPS QR code issued, at creation). No ``payment.failed``: nothing fails
+#: an order — a declined card or an abandoned 3-D Secure check leaves it payable (another card,
+#: or an FPS transfer that may be on its way), and an unpaid one ends ``expired`` or
+#: ``cancelled`` (review finding 11: the name was advertised and never sent).
 EVENTS = {
     OrderState.AWAITING_TRANSFER: "payment.started",
     OrderState.STARTED: "payment.started",
     OrderState.SUCCESS: "payment.succeeded",
     OrderState.PARTIALLY_PAID: "payment.partially_paid",
     OrderState.OVERPAID: "payment.overpaid",
-    OrderState.FAILED: "payment.failed",
     OrderState.CANCELLED: "payment.cancelled",
     OrderState.EXPIRED: "payment.expired",
 }
 #: Events recorded without a change of state, by the reason's prefix (``refunded: …``, written by
-#: :func:`record_refund` when a refund is paid out).
+#: :func:`record_refund` when a refund is paid out: :func:`tungban.payments.refunds.complete`).
 STEP_EVENTS = {"refunded": "payment.refunded"}
 EVENT_TYPES = tuple(dict.fromkeys([*EVENTS.values(), *STEP_EVENTS.values()]))
 
@@ -160,8 +163,9 @@ def event_type_of(event: PaymentEvent) -> str | None:
 
 def record_refund(order: PaymentOrder, *, refund_id, amount_cents: int, actor_kind: str, actor_id: str) -> PaymentEvent:
     """Record on ``order``'s history that a refund of ``amount_cents`` was paid out (the state
-    stays): the department's endpoints get ``payment.refunded`` for it. For the refunds' code to
-    call when a refund completes (in its transaction; the webhook is queued once it commits)."""
+    stays; ``reason`` ``refunded: <refund_id> <amount_cents>``): the department's endpoints get
+    ``payment.refunded`` for it, its delivery written in the same transaction. Called by
+    :func:`tungban.payments.refunds.complete` in the refund's transaction."""
     return PaymentEvent.objects.create(
         order=order,
         from_state=order.state,
