@@ -187,7 +187,8 @@ def write_deliveries(endpoints: Iterable, make: Callable, *, task) -> list[Webho
     Called outside a transaction (autocommit) it still writes, each delivery with its task in
     a transaction of its own, and logs a warning: the change committed on its own first, and a
     crash in between would lose its deliveries. Returns the deliveries written."""
-    if not transaction.get_connection().in_atomic_block:
+    endpoints = list(endpoints)
+    if endpoints and not transaction.get_connection().in_atomic_block:
         log.warning("webhook deliveries written outside the transaction of their change")
     made = []
     for endpoint in endpoints:
