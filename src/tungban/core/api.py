@@ -78,6 +78,8 @@ STATUS_MEANING = {
     404: "No such resource",
     409: "Conflicts with the resource's state",
     410: "Gone (expired)",
+    412: "Precondition failed: a figure the request was based on has changed (e.g. refund_amount_available); "
+    "read the resource again",
     413: "The request body or a file is too large",
     422: "The request does not match the schema (invalid_request)",
     429: "Too many attempts from this client or for this HKID number (rate_limited); "

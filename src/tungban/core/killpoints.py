@@ -19,6 +19,8 @@ Points (each placed where the issue says a kill used to lose or duplicate someth
 ``signing.signed``                    documents signed, before the signing request commits
 ``payments.notification_recorded``    the bank's payment notification recorded (its transfers,
                                       the order paid), before its transaction commits
+``payments.notification_committed``   the bank's notification committed, before any hook queued
+                                      for after the commit ran (``transaction.on_commit``)
 ====================================  ==========================================================
 """
 

@@ -12,11 +12,19 @@ to what they are about) and its own events; what a webhook *is* lives here:
   raw body, compare in constant time and refuse a ``t`` more than :data:`REPLAY_WINDOW` seconds
   from their clock — :func:`verify`, which is what docs/integrators.md shows.
 * **Secrets**: 32 random bytes, hex (:func:`new_secret`), shown once, encrypted at rest.
+* **Outbox** (:func:`write_deliveries`): the deliveries of an event are rows written, with
+  their delivery tasks (``core.jobs`` on the database queue), *in the transaction of the change
+  they report*: the change and its deliveries commit together or not at all, so a process that
+  dies the moment the change commits has already stored them, and the worker delivers them.
+  Nothing waits for ``on_commit``, which a crash between the commit and the hook would skip.
 * **Delivery** (:func:`deliver`): one attempt is one ``POST`` of the stored body (the same
   bytes on every attempt) with a fresh signature; an answer other than 2xx (or none within
   ``TUNGBAN_WEBHOOK_TIMEOUT`` seconds; redirects are not followed) is retried with
   ``core.jobs``' exponential back-off, up to ``TUNGBAN_TASK_MAX_ATTEMPTS`` attempts; every
-  attempt is logged on the delivery (``log``), which the department sees.
+  attempt is logged on the delivery (``log``), which the department sees. An attempt whose
+  worker died before it was logged (SIGKILL in the middle of the POST) is made again when the
+  worker's task is reclaimed (``tungban worker``): at least once, with the same
+  ``Tungban-Webhook-Id``.
 * **SSRF**: endpoint URLs must be ``https`` to public internet addresses
   (:func:`tungban.notify.services.check_public_url`), checked at registration
   (:func:`url_refusal`) and again before every attempt (a host that later resolves inside is
@@ -28,18 +36,22 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import secrets
 import time
 import uuid
+from collections.abc import Callable, Iterable
 
 import requests
 from django.conf import settings
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tungban.core import jobs
 from tungban.core.fields import EncryptedTextField
+
+log = logging.getLogger(__name__)
 
 #: Seconds either side of the receiver's clock within which a signature's ``t`` is accepted.
 REPLAY_WINDOW = 300
@@ -164,6 +176,33 @@ def create_endpoint(
     return model.objects.create(url=url, secret=secret, events=wanted, **fields), secret
 
 
+# --- the outbox ---
+def write_deliveries(endpoints: Iterable, make: Callable, *, task) -> list[WebhookDeliveryBase]:
+    """Store a delivery for each of ``endpoints`` and queue ``task(delivery_id)`` for it, in
+    the caller's transaction — the one that records the change the deliveries report (the
+    outbox: both commit or neither does). ``make(endpoint)`` returns the unsaved delivery, its
+    ``body`` filled. A delivery the database already holds (the subclass's unique constraint,
+    e.g. one per endpoint and event) is skipped, so a repeated call adds nothing.
+
+    Called outside a transaction (autocommit) it still writes, each delivery with its task in
+    a transaction of its own, and logs a warning: the change committed on its own first, and a
+    crash in between would lose its deliveries. Returns the deliveries written."""
+    endpoints = list(endpoints)
+    if endpoints and not transaction.get_connection().in_atomic_block:
+        log.warning("webhook deliveries written outside the transaction of their change")
+    made = []
+    for endpoint in endpoints:
+        try:
+            with transaction.atomic():
+                delivery = make(endpoint)
+                delivery.save(force_insert=True)
+                jobs.enqueue(task, str(delivery.id))
+        except IntegrityError:
+            continue
+        made.append(delivery)
+    return made
+
+
 # --- delivering ---
 def _post(url: str, body: bytes, headers: dict) -> tuple[int | None, str]:
     try:
@@ -185,11 +224,15 @@ def deliver(model: type[WebhookDeliveryBase], delivery_id, attempt: int, *, retr
     """One attempt to deliver the ``model`` row ``delivery_id``: check the endpoint's URL again,
     POST the signed body, log the answer; on failure queue ``retry_task(delivery_id, attempt +
     1)`` after ``jobs.retry_delay(attempt)`` while ``jobs.can_retry(attempt)``, else the delivery
-    ends ``failed``. A delivery already delivered (or a stale attempt: one whose number was
-    already made) does nothing, so a task run twice sends once."""
+    ends ``failed``. A delivery no longer pending, or an attempt already logged or overtaken by
+    a later one, does nothing, so a task run twice after its attempt finished sends once. An
+    attempt that was started but never logged (its worker died during the POST; ``tungban
+    worker`` queues the task again) is made again: the receiver may get the body twice, with
+    the same ``Tungban-Webhook-Id``, never zero times."""
     with transaction.atomic():
         delivery = model.objects.select_for_update().select_related("endpoint").get(pk=delivery_id)
-        if delivery.state != DeliveryState.PENDING or delivery.attempts >= attempt:
+        logged = any(entry.get("attempt") == attempt for entry in delivery.log)
+        if delivery.state != DeliveryState.PENDING or delivery.attempts > attempt or logged:
             return delivery
         endpoint = delivery.endpoint
         delivery.attempts = attempt

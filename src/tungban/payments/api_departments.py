@@ -1,6 +1,6 @@
 """The payments API for department systems (issue 18, "API and webhooks"; GOV.UK Pay's API,
-anchor study §3.3): ``/api/v1/payments/payments…``, ``/api/v1/payments/bills…`` and
-``/api/v1/payments/webhooks…``.
+anchor study §3.3): ``/api/v1/payments/payments…`` (with their refunds,
+``/payments/{id}/refunds…``), ``/api/v1/payments/bills…`` and ``/api/v1/payments/webhooks…``.
 
 A department's system calls with ``Authorization: Bearer <token>``: a ``client_credentials``
 token with scope ``payments``, obtained with ``private_key_jwt`` (RFC 7523) by the client
@@ -31,6 +31,7 @@ from tungban.oidc.resource import ScopedBearer
 
 from .constants import OrderState
 from .models import BillState
+from .models_refunds import RefundState
 from .services import bills, departments, orders, webhooks
 from .services.resources import API, _link, payment_resource
 
@@ -48,6 +49,8 @@ class PaymentSystemBearer(ScopedBearer):
 
 bearer = PaymentSystemBearer(webhooks.SCOPE)
 ERRORS = error_responses(400, 401, 403, 404, 409, 422, 429)
+#: A refund's request may also find its amount available changed (GOV.UK Pay's 412).
+REFUND_ERRORS = error_responses(400, 401, 403, 404, 409, 412, 422, 429)
 #: Largest amount of one payment or bill (HK$ cents): HK$10,000,000.
 MAX_AMOUNT = 1_000_000_000
 KEY_REQUIRED = (
@@ -153,7 +156,7 @@ class PaymentOut(Schema):
     refund_summary: PaymentRefundSummaryOut
     settlement_summary: PaymentSettlementSummaryOut
     links: dict[str, PaymentLinkOut] = Field(
-        alias="_links", description="self, events; while payable next_url (send the payer there) and cancel"
+        alias="_links", description="self, events, refunds; while payable next_url (send the payer there) and cancel"
     )
 
 
@@ -316,6 +319,128 @@ def cancel_payment(request, payment_id: uuid.UUID):
     finished, or money arrived), ``order_unknown`` (404)."""
     departments.cancel_payment(request.auth, payment_id)
     return Status(204, None)
+
+
+# --- refunds (review finding 11; GOV.UK Pay's refunds) ---
+class RefundReasonIn(Schema):
+    en: str = Field(min_length=1, max_length=500, description="In English")
+    zh: str = Field(min_length=1, max_length=500, description="In Chinese")
+
+
+class RefundIn(Schema):
+    amount: int = Field(ge=1, le=MAX_AMOUNT, description="HK$ cents to give back")
+    refund_amount_available: int = Field(
+        ge=0,
+        le=MAX_AMOUNT,
+        description="The payment's refund_summary.amount_available you based the refund on (GOV.UK Pay's "
+        "refund_amount_available): 412 refund_amount_available_mismatch when another refund changed it",
+    )
+    reason: RefundReasonIn = Field(
+        description="Why, in both languages: the officers who approve the refund and the payer read it"
+    )
+
+
+class RefundOut(Schema):
+    refund_id: uuid.UUID
+    reference: str = Field(description="The refund's reference: the payment's bill reference, -R and a number")
+    payment_id: uuid.UUID
+    amount: int = Field(description="HK$ cents")
+    status: RefundState = Field(
+        description="requested (waiting for the department's officers' approval), approved (waiting for the "
+        "day's refund file), exported (sent to the bank), completed (paid back: payment.refunded), rejected"
+    )
+    needs_second_approval: bool = Field(description="Above the threshold: an approver's approval too")
+    reason: BilingualTextOut
+    rejected_reason: str = Field(description="Why the officers did not approve it (status rejected)")
+    created_date: dt.datetime
+    approved_at: dt.datetime | None
+    completed_at: dt.datetime | None
+    links: dict[str, PaymentLinkOut] = Field(alias="_links", description="self, payment")
+
+
+class RefundsOut(Schema):
+    payment_id: uuid.UUID
+    refunds: list[RefundOut] = Field(description="Oldest first")
+    links: dict[str, PaymentLinkOut] = Field(alias="_links", description="self, payment")
+
+
+def _refund(refund) -> dict:
+    path = f"{API}/payments/{refund.order_id}"
+    return {
+        "refund_id": refund.id,
+        "reference": refund.reference,
+        "payment_id": refund.order_id,
+        "amount": refund.amount_cents,
+        "status": refund.state,
+        "needs_second_approval": refund.needs_second_approval,
+        "reason": {"en": refund.reason_en, "zh": refund.reason_zh},
+        "rejected_reason": refund.decided_reason,
+        "created_date": refund.requested_at,
+        "approved_at": refund.approved_at,
+        "completed_at": refund.completed_at,
+        "_links": {"self": _link(f"{path}/refunds/{refund.id}"), "payment": _link(path)},
+    }
+
+
+@router.post(
+    "/payments/{payment_id}/refunds",
+    response={201: RefundOut, **REFUND_ERRORS},
+    auth=bearer,
+    summary="Ask for a refund",
+    by_alias=True,
+)
+@idempotent(caller=caller, required=True, description=KEY_REQUIRED)
+def create_refund(request, payment_id: uuid.UUID, payload: RefundIn):
+    """A refund of ``amount`` of a payment that received money (``success``, ``overpaid``,
+    ``partially_paid``), at most ``refund_summary.amount_available``. It is ``requested``: your
+    department's officers approve it (two people above the threshold) on the refunds page, it
+    goes to the bank in the day's refund file, and ``payment.refunded`` is sent when the bank
+    has paid it. Errors: ``refund_amount_available_mismatch`` (412: another refund changed the
+    amount available; read the payment and ask again), ``refund_too_large``,
+    ``refund_amount_invalid``, ``refund_reason_missing``, ``invalid_request`` (422),
+    ``order_not_paid`` (409), ``order_unknown`` (404; also another department's), idempotency
+    errors."""
+    refund = departments.request_refund(
+        request.auth,
+        payment_id,
+        amount=payload.amount,
+        amount_available=payload.refund_amount_available,
+        reason_en=payload.reason.en,
+        reason_zh=payload.reason.zh,
+    )
+    return Status(201, _refund(refund))
+
+
+@router.get(
+    "/payments/{payment_id}/refunds",
+    response={200: RefundsOut, **ERRORS},
+    auth=bearer,
+    summary="A payment's refunds",
+    by_alias=True,
+)
+def list_refunds(request, payment_id: uuid.UUID):
+    """Every refund asked for on the payment (by your system or your officers), oldest first.
+    Errors: ``order_unknown`` (404)."""
+    order, found = departments.refunds_of(request.auth, payment_id)
+    path = f"{API}/payments/{order.id}"
+    return {
+        "payment_id": order.id,
+        "refunds": [_refund(r) for r in found],
+        "_links": {"self": _link(f"{path}/refunds"), "payment": _link(path)},
+    }
+
+
+@router.get(
+    "/payments/{payment_id}/refunds/{refund_id}",
+    response={200: RefundOut, **ERRORS},
+    auth=bearer,
+    summary="A refund",
+    by_alias=True,
+)
+def read_refund(request, payment_id: uuid.UUID, refund_id: uuid.UUID):
+    """Errors: ``order_unknown`` (404; also another department's payment), ``refund_unknown``
+    (404; also another payment's refund)."""
+    return _refund(departments.refund_of(request.auth, payment_id, refund_id))
 
 
 # --- bills ---
@@ -483,8 +608,8 @@ class PaymentDeliveryOut(Schema):
 @idempotent(caller=caller, description="Optional here (recommended).")
 def add_webhook(request, payload: EndpointIn):
     """Events: ``payment.started``, ``payment.succeeded``, ``payment.partially_paid``,
-    ``payment.overpaid``, ``payment.failed``, ``payment.cancelled``, ``payment.expired``,
-    ``payment.refunded``. Errors: ``webhook_url_refused`` (422: not https, user info, a host that
+    ``payment.overpaid``, ``payment.cancelled``, ``payment.expired``, ``payment.refunded``.
+    Errors: ``webhook_url_refused`` (422: not https, user info, a host that
     does not resolve or resolves to a private, loopback, link-local… address),
     ``webhook_events_invalid`` (422)."""
     endpoint, secret = webhooks.register_endpoint(

@@ -1,15 +1,15 @@
 """What the payments' department side hears (connected in :meth:`PaymentsConfig.ready`):
 
-* every :class:`~tungban.payments.models.PaymentEvent` written is, once its transaction
-  commits, turned into webhook deliveries for the department's endpoints
-  (:func:`tungban.payments.services.webhooks.queue_deliveries`; delivered by the worker);
+* every :class:`~tungban.payments.models.PaymentEvent` written is turned into webhook
+  deliveries for the department's endpoints in the same transaction (the outbox:
+  :func:`tungban.payments.services.webhooks.queue_deliveries`; delivered by the worker) — not
+  once it commits, which a crash right after the commit would skip (review finding 7);
 * the water bill the personal assistant shows (``exchange.signals.water_bill_shown``) is kept
   as a bill, and its card gets a "Pay" item (:func:`tungban.payments.services.bills.water_bill_item`).
 """
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
@@ -24,10 +24,7 @@ def queue_webhooks(sender, instance: PaymentEvent, created: bool, raw: bool = Fa
         return
     from .services import webhooks
 
-    if webhooks.event_type_of(instance) is None:  # e.g. "created": departments hear of nothing
-        return
-    event_id = instance.pk
-    transaction.on_commit(lambda: webhooks.queue_deliveries(event_id))
+    webhooks.queue_deliveries(instance)
 
 
 @receiver(water_bill_shown, dispatch_uid="payments-water-bill")

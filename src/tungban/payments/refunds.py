@@ -453,8 +453,9 @@ def get_batch(user, batch_id) -> RefundBatch:
 def complete(
     refund: Refund | str, *, actor_kind: str, actor_id: str, user=None, at: dt.datetime | None = None
 ) -> Refund:
-    """The bank paid the refund: ``exported → completed``; the resident is told and the
-    credit note is queued (:mod:`.receipts`), in the same transaction. ``user`` (an officer
+    """The bank paid the refund: ``exported → completed``; the resident is told, the credit
+    note is queued (:mod:`.receipts`) and the department's systems get ``payment.refunded``
+    (:func:`tungban.payments.services.webhooks.record_refund`), in the same transaction. ``user`` (an officer
     marking it by hand) must be an officer of the department.
 
     :raises DomainError: ``refund_unknown``, ``refund_not_exported`` (409).
@@ -470,8 +471,18 @@ def complete(
         refund.completed_at = at or timezone.now()
         refund.save(update_fields=["state", "completed_at"])
         receipts.queue_credit_note(refund)
+        _announce(refund, actor_kind, actor_id)
         _notify_on_commit(refund, "refund_completed")
     return refund
+
+
+def _announce(refund: Refund, actor_kind: str, actor_id: str) -> None:
+    """``payment.refunded`` for the department's webhooks: an event on the order's history."""
+    from .services import webhooks  # not at the top: services.departments imports this module
+
+    webhooks.record_refund(
+        refund.order, refund_id=refund.pk, amount_cents=refund.amount_cents, actor_kind=actor_kind, actor_id=actor_id
+    )
 
 
 def complete_by_end_to_end_id(end_to_end_id: str, *, message_id: str, at: dt.datetime | None = None) -> Refund | None:

@@ -54,6 +54,7 @@ POINTS = (
     "credentials.bulk_chunk",
     "signing.signed",
     "payments.notification_recorded",
+    "payments.notification_committed",
 )
 ROOT = Path(__file__).resolve().parents[3]
 SRC = ROOT / "src"
@@ -374,6 +375,58 @@ def running_platform(server_url: str, tmp: Path, **options):
         yield platform.start()
     finally:
         platform.stop()
+
+
+@contextlib.contextmanager
+def killable_gunicorn(tmp: Path, point: str, env: dict[str, str] | None = None):
+    """The platform under gunicorn (one sync worker, which its master starts again when it is
+    killed) on the test's database (``tungban.testing.tasks.worker_environment`` plus ``env``),
+    with the kill point ``point`` armed once (its marker under ``tmp``); yields ``(base_url,
+    marker)``: ``marker`` exists once the point has fired. Lighter than :class:`FaultPlatform`
+    for a test of one app's kill point. Stopped afterwards.
+
+    :raises HarnessError: gunicorn did not listen, or the platform did not answer ``/healthz``."""
+    import re
+
+    from tungban.core.killpoints import ENV_DIR, ENV_POINTS
+    from tungban.testing.tasks import wait_for as wait_for_process
+    from tungban.testing.tasks import worker_environment
+
+    log = tmp / "gunicorn.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "tungban.wsgi:application", "--bind", "127.0.0.1:0"]
+        + ["--workers", "1", "--timeout", "60", "--error-logfile", str(log)],
+        env={**worker_environment(), **(env or {}), ENV_POINTS: point, ENV_DIR: str(tmp)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    listening = re.compile(r"Listening at: (http://\S+)")
+
+    def healthy(url: str) -> bool:
+        try:
+            with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(f"{url}/healthz", timeout=5) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    try:
+        match = wait_for_process(
+            lambda: listening.search(log.read_text()) if log.exists() else None,
+            timeout=60,
+            what="gunicorn to listen",
+            process=proc,
+        )
+        url = match.group(1)
+        wait_for_process(lambda: healthy(url), timeout=60, what="the platform under gunicorn", process=proc)
+        yield url, tmp / point
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 # --- commands run in the platform's environment ------------------------------------------------

@@ -4,9 +4,9 @@ A department's system is an OpenID Connect client registered for one department
 (:func:`register_system`); it calls ``/api/v1/eservices/…`` with its own ``client_credentials``
 token carrying the scope :data:`SCOPE`. It registers webhook endpoints (:func:`register_endpoint`);
 every recorded event of its department's applications that it subscribed to
-(:data:`EVENTS`) is written as a :class:`~tungban.eservices.models.WebhookDelivery` when the
-change commits and delivered by a background task (:func:`deliver_task`, ``core.jobs``),
-never in the request.
+(:data:`EVENTS`) is written as a :class:`~tungban.eservices.models.WebhookDelivery` in the
+transaction of the change (the outbox: a crash the moment it commits loses no webhook) and
+delivered by a background task (:func:`deliver_task`, ``core.jobs``), never in the request.
 
 The signature, the retries and the checks against server-side request forgery are the
 platform's one webhook implementation, :mod:`tungban.notify.webhooks` (shared with the
@@ -24,10 +24,9 @@ import json
 import logging
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.tasks import task
 
-from tungban.core import jobs
 from tungban.notify import webhooks as shared
 from tungban.notify.webhooks import REPLAY_WINDOW, SIGNATURE_HEADER, sign, verify
 
@@ -166,28 +165,25 @@ def body_for(delivery_id, event: ApplicationEvent, application: Application, eve
 
 def queue_deliveries(application: Application, event: ApplicationEvent) -> list[WebhookDelivery]:
     """Write a delivery for each active endpoint of the application's department subscribed
-    to the event, and queue its task in the same transaction (both or neither). Called on
-    commit of the event (:mod:`tungban.eservices.receivers`); an event is queued once per
-    endpoint (a unique constraint), so a repeated call adds nothing."""
+    to the event, each with its task, in the transaction that records the event (the outbox,
+    :func:`tungban.notify.webhooks.write_deliveries`: a crash right after the change commits
+    loses none). Called when the event is saved (:mod:`tungban.eservices.receivers`); an
+    event is queued once per endpoint (a unique constraint), so a repeated call adds nothing."""
     event_type = EVENTS.get(event.action)
     if event_type is None:
         return []
-    made = []
-    for endpoint in WebhookEndpoint.objects.filter(department_id=application.service.department_id, active=True):
-        if event_type not in endpoint.events:
-            continue
-        try:
-            with transaction.atomic():
-                delivery = WebhookDelivery(
-                    endpoint=endpoint, application=application, event=event, event_type=event_type
-                )
-                delivery.body = body_for(delivery.id, event, application, event_type)
-                delivery.save()
-                jobs.enqueue(deliver_task, str(delivery.id))
-        except IntegrityError:
-            continue
-        made.append(delivery)
-    return made
+    endpoints = [
+        e
+        for e in WebhookEndpoint.objects.filter(department_id=application.service.department_id, active=True)
+        if event_type in e.events
+    ]
+
+    def make(endpoint) -> WebhookDelivery:
+        delivery = WebhookDelivery(endpoint=endpoint, application=application, event=event, event_type=event_type)
+        delivery.body = body_for(delivery.id, event, application, event_type)
+        return delivery
+
+    return shared.write_deliveries(endpoints, make, task=deliver_task)
 
 
 def deliver(delivery_id, attempt: int = 1) -> WebhookDelivery:

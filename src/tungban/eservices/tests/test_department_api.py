@@ -221,7 +221,8 @@ def test_signed_deliveries_with_retries_and_a_log(swd_system, resident, receiver
 
 def test_a_delivery_that_keeps_failing_ends_failed(swd_system, resident, receiver, run_tasks, settings):
     settings.TUNGBAN_TASK_MAX_ATTEMPTS = 3
-    call(swd_system, "POST", "/webhooks", {"url": receiver.url})
+    # Only the rejection: the submission's own delivery is written with it (the outbox).
+    call(swd_system, "POST", "/webhooks", {"url": receiver.url, "events": ["application.rejected"]})
     (a,) = submitted_senior_cards(resident, 1)
     receiver.answers = [503, 503, 503]
     call(swd_system, "POST", f"/applications/{a.reference}/reject", {"en": "No.", "zh": "不。"}, key="rj-2000001")
@@ -232,7 +233,7 @@ def test_a_delivery_that_keeps_failing_ends_failed(swd_system, resident, receive
 
 
 def test_an_endpoint_that_turns_private_is_not_called(swd_system, resident, receiver, run_tasks, settings):
-    call(swd_system, "POST", "/webhooks", {"url": receiver.url})
+    call(swd_system, "POST", "/webhooks", {"url": receiver.url, "events": ["application.rejected"]})
     (a,) = submitted_senior_cards(resident, 1)
     call(swd_system, "POST", f"/applications/{a.reference}/reject", {"en": "No.", "zh": "不。"}, key="rj-3000001")
     settings.TUNGBAN_WEBHOOK_ALLOW_LOCAL = False  # loopback no longer allowed: checked before each attempt

@@ -306,6 +306,9 @@ def receive_notification(body: bytes, signature: str | None) -> dict:
     digest = hashlib.sha256(body).hexdigest()
     out = []
     with transaction.atomic():
+        # Registered first, so it runs before anything else queued for after the commit: a
+        # worker killed there has committed the payment and run none of those hooks.
+        transaction.on_commit(lambda: killpoint("payments.notification_committed"))
         try:
             with transaction.atomic():
                 BankMessage.objects.create(message_id=message_id, kind="notification", digest=digest, sent_at=sent_at)

@@ -1,7 +1,7 @@
 """What a department's system does with payments through the API (issue 18, "API and webhooks";
 GOV.UK Pay's API, anchor study §3.3): create a payment for an amount or for fee items of its own
 department's schedule, read one (strongly consistent: the database row, never a cache), search
-them page by page, read its events, cancel it.
+them page by page, read its events, cancel it, ask for a refund of it and follow its refunds.
 
 Every call acts for one department: another department's payment is ``order_unknown`` (404), as
 one that does not exist.
@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 
-from .. import errors, errors_api
+from .. import errors, errors_api, refunds
 from ..constants import ActorKind, OrderState
 from ..models import PaymentEvent, PaymentOrder, PaymentSystem
+from ..models_refunds import Refund
 from . import orders
 from .webhooks import caller
 
@@ -137,6 +138,52 @@ def events_of(system: PaymentSystem, payment_id) -> tuple[PaymentOrder, list[Pay
     """The order and its events in order (each numbered from 1 by its position)."""
     order = payment_of(system, payment_id)
     return order, orders.history(order)
+
+
+# --- refunds (review finding 11; GOV.UK Pay's refunds, anchor study §3.3) ---
+def request_refund(
+    system: PaymentSystem, payment_id, *, amount: int, amount_available: int, reason_en: str, reason_zh: str
+) -> Refund:
+    """Ask for a refund of ``amount`` HK$ cents of ``system``'s department's payment, stating
+    the ``refund_summary.amount_available`` it was based on (GOV.UK Pay's
+    ``refund_amount_available``). The refund then waits for the department's officers'
+    approvals and goes out in the day's refund file, as one an officer asked for
+    (:func:`tungban.payments.refunds.request_refund`, recorded as ``api``, ``client:<id>``).
+
+    :raises DomainError: ``order_unknown`` (404; also another department's), ``order_not_paid``
+        (409), ``refund_amount_available_mismatch`` (412: another refund changed the amount
+        available), ``refund_too_large``, ``refund_amount_invalid``, ``refund_reason_missing``
+        (422). Nothing is stored then."""
+    order = payment_of(system, payment_id)
+    return refunds.request_refund(
+        order,
+        None,
+        amount_cents=amount,
+        amount_available=amount_available,
+        reason_en=reason_en,
+        reason_zh=reason_zh,
+        system=caller(system),
+    )
+
+
+def refunds_of(system: PaymentSystem, payment_id) -> tuple[PaymentOrder, list[Refund]]:
+    """The payment of ``system``'s department and its refunds, oldest first.
+
+    :raises DomainError: ``order_unknown`` (404; also another department's)."""
+    order = payment_of(system, payment_id)
+    return order, refunds.refunds_of(order)
+
+
+def refund_of(system: PaymentSystem, payment_id, refund_id) -> Refund:
+    """One refund of one payment of ``system``'s department.
+
+    :raises DomainError: ``order_unknown`` (404; also another department's payment),
+        ``refund_unknown`` (404; also another payment's refund)."""
+    order = payment_of(system, payment_id)
+    refund = refunds.get_refund(refund_id)
+    if refund.order_id != order.pk:
+        raise errors.RefundUnknown()
+    return refund
 
 
 @dataclass(frozen=True)

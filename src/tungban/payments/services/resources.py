@@ -70,10 +70,11 @@ def payment_resource(order: PaymentOrder) -> dict:
      "state": {"status", "finished"}, "method", "amount_received": cents,
      "created_date", "expires_at", "paid_at" (ISO 8601 | null), "return_url", "metadata",
      "refund_summary": {...}, "settlement_summary": {"paid_date", "settled_date"},
-     "_links": {"self", "events", "next_url" (while payable), "cancel" (while cancellable)}}
+     "_links": {"self", "events", "refunds", "next_url" (while payable), "cancel" (while
+     cancellable)}}
     """
     path = f"{API}/payments/{order.id}"
-    links = {"self": _link(path), "events": _link(path + "/events")}
+    links = {"self": _link(path), "events": _link(path + "/events"), "refunds": _link(path + "/refunds")}
     if order.state in (OrderState.CREATED, OrderState.AWAITING_TRANSFER, OrderState.STARTED):
         links["next_url"] = {"href": next_url(order), "method": "GET"}
         links["cancel"] = _link(path + "/cancel", "POST")

@@ -10,9 +10,10 @@ counted against ``TUNGBAN_RATELIMITS["payments_client"]`` (GOV.UK Pay: 15 a seco
 It registers webhook endpoints (:func:`register_endpoint`). Every recorded
 :class:`~tungban.payments.models.PaymentEvent` of its department's orders whose type it
 subscribed to (:data:`EVENTS`) is written as a
-:class:`~tungban.payments.models.PaymentWebhookDelivery` when the event commits and delivered
-by a background task (:func:`deliver_task`), never inside the request or the bank's
-notification that caused it. Signature, retries with back-off, the checks against server-side
+:class:`~tungban.payments.models.PaymentWebhookDelivery` in the transaction that records the
+event (the outbox: a crash the moment the payment commits loses no webhook) and delivered by a
+background task (:func:`deliver_task`), never inside the request or the bank's notification
+that caused it. Signature, retries with back-off, the checks against server-side
 request forgery and the attempt log are the platform's one webhook implementation,
 :mod:`tungban.notify.webhooks` (shared with the e-services).
 
@@ -31,10 +32,9 @@ from __future__ import annotations
 import json
 import logging
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.tasks import task
 
-from tungban.core import jobs
 from tungban.core.ratelimit import count
 from tungban.notify import webhooks as shared
 
@@ -49,19 +49,22 @@ log = logging.getLogger(__name__)
 SCOPE = "payments"
 #: Rate-limit group of the API's calls, per client (``TUNGBAN_RATELIMITS``).
 RATE_GROUP = "payments_client"
-#: The state an event put the order in → webhook event type.
+#: The state an event put the order in → webhook event type. ``payment.started``: the payment
+#: became payable (its FPS QR code issued, at creation). No ``payment.failed``: nothing fails
+#: an order — a declined card or an abandoned 3-D Secure check leaves it payable (another card,
+#: or an FPS transfer that may be on its way), and an unpaid one ends ``expired`` or
+#: ``cancelled`` (review finding 11: the name was advertised and never sent).
 EVENTS = {
     OrderState.AWAITING_TRANSFER: "payment.started",
     OrderState.STARTED: "payment.started",
     OrderState.SUCCESS: "payment.succeeded",
     OrderState.PARTIALLY_PAID: "payment.partially_paid",
     OrderState.OVERPAID: "payment.overpaid",
-    OrderState.FAILED: "payment.failed",
     OrderState.CANCELLED: "payment.cancelled",
     OrderState.EXPIRED: "payment.expired",
 }
 #: Events recorded without a change of state, by the reason's prefix (``refunded: …``, written by
-#: :func:`record_refund` when a refund is paid out).
+#: :func:`record_refund` when a refund is paid out: :func:`tungban.payments.refunds.complete`).
 STEP_EVENTS = {"refunded": "payment.refunded"}
 EVENT_TYPES = tuple(dict.fromkeys([*EVENTS.values(), *STEP_EVENTS.values()]))
 
@@ -160,8 +163,9 @@ def event_type_of(event: PaymentEvent) -> str | None:
 
 def record_refund(order: PaymentOrder, *, refund_id, amount_cents: int, actor_kind: str, actor_id: str) -> PaymentEvent:
     """Record on ``order``'s history that a refund of ``amount_cents`` was paid out (the state
-    stays): the department's endpoints get ``payment.refunded`` for it. For the refunds' code to
-    call when a refund completes (in its transaction; the webhook is queued once it commits)."""
+    stays; ``reason`` ``refunded: <refund_id> <amount_cents>``): the department's endpoints get
+    ``payment.refunded`` for it, its delivery written in the same transaction. Called by
+    :func:`tungban.payments.refunds.complete` in the refund's transaction."""
     return PaymentEvent.objects.create(
         order=order,
         from_state=order.state,
@@ -205,12 +209,15 @@ def body_for(delivery_id, event: PaymentEvent, order: PaymentOrder, event_type: 
     )
 
 
-def queue_deliveries(event_id: int) -> list[PaymentWebhookDelivery]:
+def queue_deliveries(event: PaymentEvent | int) -> list[PaymentWebhookDelivery]:
     """Write a delivery for each active endpoint of the order's department subscribed to the
-    event's type, and queue its task in the same transaction (both or neither). Called when
-    the event commits (:mod:`tungban.payments.receivers`); an event is queued once per endpoint
-    (a unique constraint), so a repeated call adds nothing."""
-    event = PaymentEvent.objects.select_related("order").filter(pk=event_id).first()
+    event's type, each with its task, in the transaction that records the event (the outbox,
+    :func:`tungban.notify.webhooks.write_deliveries`: the payment and its deliveries commit
+    together, so a crash right after the commit loses none). Called when the event is saved
+    (:mod:`tungban.payments.receivers_api`); an event is queued once per endpoint (a unique
+    constraint), so a repeated call adds nothing."""
+    if not isinstance(event, PaymentEvent):
+        event = PaymentEvent.objects.select_related("order").filter(pk=event).first()
     event_type = event_type_of(event) if event is not None else None
     if event_type is None:
         return []
@@ -219,20 +226,15 @@ def queue_deliveries(event_id: int) -> list[PaymentWebhookDelivery]:
     if not endpoints:  # the common case: one query, nothing written
         return []
     sequence = sequence_of(event)
-    made = []
-    for endpoint in endpoints:
-        try:
-            with transaction.atomic():
-                delivery = PaymentWebhookDelivery(
-                    endpoint=endpoint, order=order, event=event, event_type=event_type, sequence=sequence
-                )
-                delivery.body = body_for(delivery.id, event, order, event_type, sequence)
-                delivery.save()
-                jobs.enqueue(deliver_task, str(delivery.id))
-        except IntegrityError:
-            continue
-        made.append(delivery)
-    return made
+
+    def make(endpoint) -> PaymentWebhookDelivery:
+        delivery = PaymentWebhookDelivery(
+            endpoint=endpoint, order=order, event=event, event_type=event_type, sequence=sequence
+        )
+        delivery.body = body_for(delivery.id, event, order, event_type, sequence)
+        return delivery
+
+    return shared.write_deliveries(endpoints, make, task=deliver_task)
 
 
 def deliver(delivery_id, attempt: int = 1) -> PaymentWebhookDelivery:

@@ -76,7 +76,6 @@ def test_unknown_events_and_removing_endpoints(fehd, wsd):
         == set(webhooks.EVENT_TYPES)
         >= {
             "payment.succeeded",
-            "payment.failed",
             "payment.expired",
             "payment.refunded",
         }

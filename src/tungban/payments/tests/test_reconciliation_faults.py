@@ -16,10 +16,7 @@ participant bank (``examples.bank``, a separate process with its own ledger) and
 from __future__ import annotations
 
 import datetime as dt
-import re
 import socket
-import subprocess
-import sys
 
 import pytest
 import requests
@@ -27,19 +24,18 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from examples.bank.launch import start_bank, stop_bank
-from tungban.core import killpoints
 from tungban.payments import services
 from tungban.payments.constants import OrderState
 from tungban.payments.models import BankMessage, CreditTransfer, PaymentEvent, PaymentOrder, StatementImport
 from tungban.payments.models_recon import ImportState
 from tungban.payments.services import reconciliation
-from tungban.testing.tasks import run_queued_tasks, wait_for, worker_environment
+from tungban.testing.faults import killable_gunicorn
+from tungban.testing.tasks import run_queued_tasks, wait_for
 
 from . import recon_support as s
 
 HKT = dt.timezone(dt.timedelta(hours=8))
 ACCOUNT = "004-123456-001"  # a demo customer of the bank
-_LISTENING = re.compile(r"Listening at: (http://\S+)")
 
 
 @pytest.fixture(autouse=True)
@@ -72,45 +68,9 @@ def _today() -> dt.date:
 def platform(settings, tmp_path):
     """The platform under gunicorn (one sync worker, restarted by its master when killed) on
     this test's database, with the kill point armed once; yields ``(base_url, marker)``."""
-    log = tmp_path / "gunicorn.log"
-    env = {
-        **worker_environment(),
-        "TUNGBAN_PAYMENTS_BANK_SECRET": settings.TUNGBAN_PAYMENTS_BANK_SECRET,
-        killpoints.ENV_POINTS: "payments.notification_recorded",
-        killpoints.ENV_DIR: str(tmp_path),
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "tungban.wsgi:application", "--bind", "127.0.0.1:0"]
-        + ["--workers", "1", "--timeout", "60", "--error-logfile", str(log)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        match = wait_for(
-            lambda: _LISTENING.search(log.read_text()) if log.exists() else None,
-            timeout=60,
-            what="gunicorn to listen",
-            process=proc,
-        )
-        url = match.group(1)
-        wait_for(lambda: _ready(url), timeout=60, what="the platform under gunicorn", process=proc)
-        yield url, tmp_path / "payments.notification_recorded"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _ready(url: str) -> bool:
-    try:
-        return requests.get(f"{url}/healthz", timeout=5).status_code == 200
-    except requests.RequestException:
-        return False
+    env = {"TUNGBAN_PAYMENTS_BANK_SECRET": settings.TUNGBAN_PAYMENTS_BANK_SECRET}
+    with killable_gunicorn(tmp_path, "payments.notification_recorded", env) as running:
+        yield running
 
 
 @pytest.mark.live_http
