@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from tungban.eservices import cards
 from tungban.eservices.models import State
 from tungban.eservices.services import payment
 from tungban.eservices.tests.helpers import submitted_hawker_licence
@@ -51,6 +52,9 @@ def test_a_part_paid_application_shows_the_balance_and_is_finished(portal_client
     order.refresh_from_db()
     decoded = fps.decode(payments.fps_payload(order))
     assert decoded.amount * 100 == 25_000 and decoded.bill_number == order.reference
+    with translation.override("en"):
+        item = cards.applications_card(awaiting.resident)["items"][0]
+    assert item["value"].startswith("Payment due: HK$250, reference ")  # the app's card: the balance
     _credit(order, 25_000, "E2E-P2")
     run_tasks()
     awaiting.refresh_from_db()

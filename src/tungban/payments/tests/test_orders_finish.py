@@ -15,7 +15,7 @@ import pytest
 from django.apps import apps
 from django.utils import timezone
 
-from tungban.payments import fps, refunds, web
+from tungban.payments import counter, fps, refunds, web
 from tungban.payments.constants import MatchStatus, OrderState
 from tungban.payments.models import Bill, CardPayment, MockPspPayment, PaymentOrder
 from tungban.payments.models_recon import ReconciliationException
@@ -66,6 +66,14 @@ def test_the_payment_page_shows_the_balance_in_both_languages(client):
     assert "Pay the balance of HK$250 with the same reference" in en and "pay HK$250 to" in en
     zh = client.get(f"/pay/{order.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hant").content.decode()
     assert 'id="fps-qr"' in zh and "繳付餘款 HK$250" in zh
+
+
+def test_the_kiosk_and_the_counters_check_follow_the_balance(client):
+    order = pay(make_order(35_000), 10_000)
+    kiosk = client.get(f"/pay/kiosk/{order.reference}", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'id="pay-qr"' in kiosk and 'id="pay-amount">HK$250<' in kiosk
+    checked = counter.check_payload(orders.fps_payload(order))
+    assert checked.order == order and checked.problems == []
 
 
 def test_a_part_paid_order_expires_with_its_money_refunded_and_a_later_credit_is_held(rf, client):
