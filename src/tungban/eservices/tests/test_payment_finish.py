@@ -15,7 +15,7 @@ from django.utils import timezone, translation
 from tungban.eservices import cards
 from tungban.eservices.models import State
 from tungban.eservices.services import payment
-from tungban.eservices.tests.helpers import submitted_hawker_licence
+from tungban.eservices.tests import test_payment
 from tungban.payments import fps, refunds
 from tungban.payments import services as payments
 from tungban.payments.constants import OrderState
@@ -24,11 +24,8 @@ from tungban.payments.models import PaymentOrder
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def awaiting(catalogue, resident):
-    app = submitted_hawker_licence(catalogue, resident)
-    assert app.state == State.AWAITING_PAYMENT
-    return app
+#: An application awaiting its HK$350 fee (the fixture of the payment tests).
+awaiting = test_payment.awaiting
 
 
 def _credit(order: PaymentOrder, cents: int, e2e: str) -> None:
