@@ -395,6 +395,9 @@ TUNGBAN_RATELIMITS = {
         "payments_kiosk": "60/m",
         "payments_kiosk_status": "600/m",
         "payments_receipt": "60/m",
+        # Card payments started (each opens a session at the provider), per client and per order.
+        "payments_card_start": "30/h",
+        "payments_card_order": "10/h",
     }.items()
 }
 

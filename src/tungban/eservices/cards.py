@@ -23,8 +23,8 @@ from django.utils.translation import gettext as _
 
 from tungban.identity.models import Resident
 from tungban.payments import services as payments
-from tungban.payments.constants import OPEN_STATES as OPEN_ORDER_STATES
 from tungban.payments.constants import PAID_STATES as PAID_ORDER_STATES
+from tungban.payments.constants import PAYABLE_STATES as PAYABLE_ORDER_STATES
 from tungban.payments.reference import grouped
 
 from .models import OPEN_STATES, Application, State
@@ -67,7 +67,8 @@ def summaries(resident: Resident) -> list[dict]:
           "request": the open information request's message or "",
           "draft_expires_at": datetime | None,                          # drafts only
           "credential_id": the e-licence's id or "",
-          "payment": None | {"amount": "HK$350", "reference": "TB12 …", "expires_at": datetime,
+          "payment": None | {"amount": "HK$350", "balance": still due (a part-paid order's rest),
+                             "reference": "TB12 …", "expires_at": datetime,
                              "state": the order's state},             # awaiting payment only
           "url": the portal page that continues it (a path)}]
 
@@ -127,6 +128,7 @@ def _payment(app: Application) -> dict | None:
         return None
     return {
         "amount": payments.hkd(order.amount_cents),
+        "balance": payments.hkd(order.balance_cents),
         "reference": grouped(order.reference),
         "expires_at": order.expires_at,
         "state": order.state,
@@ -135,9 +137,9 @@ def _payment(app: Application) -> dict | None:
 
 def _value(s: dict) -> str:
     due = s.get("payment")
-    if due and due["state"] in OPEN_ORDER_STATES and due["expires_at"] > timezone.now():
+    if due and due["state"] in PAYABLE_ORDER_STATES and due["expires_at"] > timezone.now():
         return _("Payment due: %(amount)s, reference %(reference)s, by %(date)s") % {
-            "amount": due["amount"],
+            "amount": due["balance"],
             "reference": due["reference"],
             "date": _date(due["expires_at"]),
         }

@@ -23,6 +23,9 @@ class OrderState(models.TextChoices):
 
 #: States that take a payment: the QR code or the card page is live.
 OPEN_STATES = (OrderState.CREATED, OrderState.AWAITING_TRANSFER, OrderState.STARTED)
+#: States in which the order can still be paid until ``expires_at``: the open ones, and
+#: ``partially_paid`` (its QR code and card page ask for the balance; review finding 5).
+PAYABLE_STATES = (*OPEN_STATES, OrderState.PARTIALLY_PAID)
 #: GOV.UK Pay's ``finished``: nothing more happens to the order by itself. ``partially_paid``
 #: is not finished (the rest may still come, or reconciliation decides).
 FINISHED_STATES = (

@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import override
 
 from . import errors, fps, officers, reference, services
-from .constants import OPEN_STATES, Method
+from .constants import PAYABLE_STATES, Method
 from .models import FeeItem, PaymentOrder
 
 PURPOSE = "payments.counter"
@@ -131,9 +131,9 @@ def check_payload(payload: str) -> Check:
         result.problems.append(_problem("reference_unknown", "62.01"))
         return result
     result.order = order
-    if qr.amount_cents is not None and qr.amount_cents != order.amount_cents:
-        result.problems.append(_problem("amount_differs", "54"))
-    if order.state not in OPEN_STATES:
+    if qr.amount_cents is not None and qr.amount_cents not in (order.amount_cents, order.balance_cents):
+        result.problems.append(_problem("amount_differs", "54"))  # a part-paid order's code asks for the balance
+    if order.state not in PAYABLE_STATES:
         from .constants import OrderState
 
         result.problems.append(_problem("order_not_open", "62.01", state=OrderState(order.state).label))

@@ -114,7 +114,10 @@ class PaymentOrder(ConcurrentTransitionMixin, models.Model):
     ``payer`` may be unknown (a bill posted without one); ``payer_sub`` is the payer's pairwise
     subject at the service. ``idempotency_key`` is unique per ``created_by`` (``eservices``, an
     API client id, an officer). ``metadata``: the department's own keys (ledger codes).
-    ``receipt_id``: the e-receipt, once issued (the receipts' hook).
+    ``receipt_id``: the e-receipt, once issued (the receipts' hook). ``supersedes``: the order
+    this one renews (an expired order's replacement for the same thing): paying either cancels
+    the other's open orders of the chain, and nothing else — two orders with the same purpose
+    and reference may both be due (instalments; review finding 12).
     """
 
     id = models.UUIDField(_("order id"), primary_key=True, default=uuid.uuid4, editable=False)
@@ -151,6 +154,14 @@ class PaymentOrder(ConcurrentTransitionMixin, models.Model):
     fulfilled_at = models.DateTimeField(_("purpose done at"), null=True, blank=True)
     fulfil_attempts = models.PositiveIntegerField(_("purpose attempts"), default=0)
     receipt_id = models.CharField(_("receipt"), max_length=64, blank=True, null=True)
+    supersedes = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="superseded_by",
+        verbose_name=_("replaces the order"),
+    )
 
     class Meta:
         verbose_name = _("payment order")
@@ -171,6 +182,11 @@ class PaymentOrder(ConcurrentTransitionMixin, models.Model):
     def finished(self) -> bool:
         """GOV.UK Pay's ``finished``: the order's state will not change by itself."""
         return self.state in FINISHED_STATES
+
+    @property
+    def balance_cents(self) -> int:
+        """HK$ cents still due: the amount less what credit transfers brought (0 once paid)."""
+        return max(self.amount_cents - self.amount_received_cents, 0)
 
     @property
     def description(self) -> str:
@@ -207,7 +223,7 @@ class PaymentOrder(ConcurrentTransitionMixin, models.Model):
     def to_cancelled(self):
         pass
 
-    @transition(field=state, source=list(OPEN_STATES), target=OrderState.EXPIRED)
+    @transition(field=state, source=[*OPEN_STATES, OrderState.PARTIALLY_PAID], target=OrderState.EXPIRED)
     def to_expired(self):
         pass
 

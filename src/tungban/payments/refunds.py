@@ -12,7 +12,8 @@ Rules (each refusal a documented error, :mod:`.errors`; nothing is written when 
 * **how much**: more than zero and at most the amount available — the money received for the
   order minus every refund requested, approved, sent or done (rejected ones give it back):
   ``refund_too_large``. Only an order that received money (``success``, ``overpaid``,
-  ``partially_paid``) can be refunded: ``order_not_paid``.
+  ``partially_paid``, or ``expired`` holding money: part paid when it expired) can be
+  refunded: ``order_not_paid``.
 * **stale figures**: the request states the amount available it was based on
   (``refund_amount_available``); if another refund changed it meanwhile the request is
   refused with **412** ``refund_amount_available_mismatch`` (GOV.UK Pay: "refund_amount_available
@@ -53,8 +54,9 @@ from .models_refunds import HOLDING_STATES, Refund, RefundBatch, RefundEvent, Re
 
 log = logging.getLogger(__name__)
 
-#: Orders in these states received money that can be given back.
-REFUNDABLE_STATES = (OrderState.SUCCESS, OrderState.OVERPAID, OrderState.PARTIALLY_PAID)
+#: Orders in these states received money that can be given back (an expired order only what it
+#: held when it expired part paid, or took after: :mod:`.services.surplus`).
+REFUNDABLE_STATES = (OrderState.SUCCESS, OrderState.OVERPAID, OrderState.PARTIALLY_PAID, OrderState.EXPIRED)
 MAX_REASON = 500
 
 
@@ -215,6 +217,7 @@ def request_refund(
     reason_en: str,
     reason_zh: str,
     system: str = "",
+    transfer=None,
 ) -> Refund:
     """An officer of the order's department (``user``) asks for a refund of ``amount_cents``;
     or, with ``user=None``, a department system (``system``: ``client:<id>``) whose API
@@ -223,7 +226,8 @@ def request_refund(
 
     ``amount_available`` is the figure the request was based on (the page or the API client
     read it from :func:`refund_summary`); ``None`` skips the check (internal callers only —
-    the API and the pages always send it).
+    the API and the pages always send it). ``transfer``: the credit transfer whose money goes
+    back (default the order's first; :mod:`.services.surplus` names the one that overpaid).
 
     :raises Forbidden: ``not_payments_officer``.
     :raises NotFound: ``order_unknown``.
@@ -253,7 +257,7 @@ def request_refund(
             )
         if amount_cents > available:
             raise errors.RefundTooLarge(amount=_money(amount_cents), available=_money(available))
-        credit = order.credits.order_by("received_at").first()
+        credit = transfer or order.credits.order_by("received_at").first()
         refund = Refund.objects.create(
             reference=_new_reference(order),
             order=order,

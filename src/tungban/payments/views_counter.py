@@ -20,20 +20,20 @@ from tungban.core import ratelimit
 from tungban.core.errors import DomainError
 
 from . import counter, errors, fps, officers, reference, services
-from .constants import OPEN_STATES, PAID_STATES, OrderState
+from .constants import PAID_STATES, PAYABLE_STATES, OrderState
 from .forms_staff import CheckForm, KioskForm, LookupForm
 from .views_staff import payments_officer
 
 
 def _order_view(order, *, status_url: str) -> dict:
     """What a counter screen or the kiosk shows of ``order``."""
-    is_open = order.state in OPEN_STATES and order.expires_at > timezone.now()
+    is_open = order.state in PAYABLE_STATES and order.expires_at > timezone.now()  # part paid: the balance
     payload = services.fps_payload(order) if is_open else ""
     return {
         "order": order,
         "reference_grouped": reference.grouped(order.reference),
         "department": officers.department_name(order.department),
-        "amount": services.hkd(order.amount_cents),
+        "amount": services.hkd(order.balance_cents if is_open else order.amount_cents),  # what the QR asks
         "state": OrderState(order.state).label,
         "is_open": is_open,
         "is_paid": order.state in PAID_STATES,

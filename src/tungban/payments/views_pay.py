@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from tungban.core import ratelimit
 from tungban.core.errors import DomainError
 
 from . import errors, psp, web
@@ -32,10 +33,19 @@ def _order(order_id):
         raise Http404 from None
 
 
+def _order_key(request) -> str:
+    """The order a card payment is started for (the URL's), the key of its per-order limit."""
+    return f"order:{request.resolver_match.kwargs.get('order_id', '')}"
+
+
 @require_POST
+@ratelimit.limit("payments_card_start")  # per client: each start opens a session at the provider
+@ratelimit.limit("payments_card_order", key=_order_key)  # per order, whoever asks
 def card_start(request, order_id):
     """ "Card / Apple Pay / Google Pay": open the provider's hosted page (a refusal shows the
-    payment page again with the reason)."""
+    payment page again with the reason). Past ``payments_card_start`` (per client) or
+    ``payments_card_order`` (per order) the answer is 429 with ``Retry-After`` and a page in
+    the payer's language (:mod:`tungban.core.ratelimit`; review finding 14)."""
     order = _order(order_id)
     try:
         _attempt, next_url = card.start(order)

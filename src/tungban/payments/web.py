@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 
 from . import fps, purposes
-from .constants import OPEN_STATES, PAID_STATES, OrderState
+from .constants import PAID_STATES, PAYABLE_STATES, OrderState
 from .models import PaymentOrder
 from .reference import grouped
 from .services import fps_payload, hkd
@@ -57,11 +57,13 @@ def step(order: PaymentOrder, request, *, return_to: str = "") -> dict:
     """The payment step's context: ``amount``, ``lines`` (label, amount), ``reference``
     (grouped for reading), ``expires_at``, the QR code (``qr_src``: an SVG ``data:`` URI, and
     ``png_url``), ``bank_url``, ``state`` / ``paid`` / ``expired`` / ``payable``, the payee's
-    name and what it is for (``title``)."""
+    name and what it is for (``title``). A ``partially_paid`` order stays payable until it
+    expires (review finding 5): ``partial``, ``received`` and ``balance`` (what the QR code
+    asks for); an order that expired holding money says so (``refund_due``)."""
     zh = _zh()
     about = purposes.describe(order)
     back = return_to or request.build_absolute_uri(about.get("url") or reverse("payments:pay", args=[order.pk]))
-    still_open = order.state in OPEN_STATES
+    still_open = order.state in PAYABLE_STATES
     payable = still_open and order.expires_at > timezone.now()
     payload = fps_payload(order) if payable else ""
     return {
@@ -69,6 +71,7 @@ def step(order: PaymentOrder, request, *, return_to: str = "") -> dict:
         "title": about["title_zh"] if zh else about["title_en"],
         "amount": hkd(order.amount_cents),
         "received": hkd(order.amount_received_cents),
+        "balance": hkd(order.balance_cents),
         "lines": [
             {
                 "label": line["label_zh"] if zh else line["label_en"],
@@ -85,6 +88,7 @@ def step(order: PaymentOrder, request, *, return_to: str = "") -> dict:
         "state_label": OrderState(order.state).label,
         "paid": order.state in PAID_STATES,
         "partial": order.state == OrderState.PARTIALLY_PAID,
+        "refund_due": order.amount_received_cents > 0 and order.state not in PAID_STATES and not payable,
         "expired": order.state == OrderState.EXPIRED or (still_open and not payable),
         "payable": payable,
         "qr_src": fps.svg_data_uri(payload) if payable else "",

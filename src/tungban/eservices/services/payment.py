@@ -3,19 +3,22 @@ payment order from the payments app (made idempotently: one per application and 
 shown on its status page as the FPS payment step; when the order is paid, the payments app runs
 this module's :func:`receive_payment` as a background task (the purpose
 ``eservices.application``, registered in ``EservicesConfig.ready``), which moves the
-application to ``paid`` (:func:`~.lifecycle.record_payment`). An expired order is renewed with
-a new one for the same application."""
+application to ``paid`` (:func:`~.lifecycle.record_payment`). A part-paid order stays payable
+(its QR code asks for the balance) until it expires; an expired order is renewed with a new one
+for the same application that supersedes it (``PaymentOrder.supersedes``: paying one cancels
+the other). Money that arrives when the application no longer awaits it (withdrawn, or paid by
+another order) is refunded at once (review finding 8), never paid twice."""
 
 from __future__ import annotations
 
 import logging
 
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from tungban.core.errors import DomainError
 from tungban.payments import services as payments
-from tungban.payments.constants import OPEN_STATES, OrderState
+from tungban.payments.constants import PAYABLE_STATES, OrderState
 from tungban.payments.models import PaymentOrder
 
 from .. import errors
@@ -39,7 +42,7 @@ def current_order(app: Application) -> PaymentOrder | None:
     return found[0] if found else None
 
 
-def _new_order(app: Application, attempt: int) -> PaymentOrder:
+def _new_order(app: Application, attempt: int, supersedes: PaymentOrder | None = None) -> PaymentOrder:
     service = app.service
     return payments.create_order(
         department=service.department_id,
@@ -54,6 +57,7 @@ def _new_order(app: Application, attempt: int) -> PaymentOrder:
         payer_sub=app.portal_sub,
         metadata={"application": app.reference, "service": service.slug},
         return_url=reverse("eservices:status", args=[app.reference]),
+        supersedes=supersedes,
     )
 
 
@@ -76,29 +80,53 @@ def ensure_order(app: Application, resident) -> PaymentOrder:
 
 
 def renew_order(app: Application, resident) -> PaymentOrder:
-    """A new order for an application whose order expired (or was cancelled); the current one
-    when it can still be paid, or was. Two renewals at once make one order (same key)."""
+    """A new order for an application whose order expired (or was cancelled), superseding it;
+    the current one when it can still be paid (also part paid), or was. An order past its
+    expiry that the worker has not swept yet is expired first (a part-paid one has its money
+    refunded: the new order asks for the whole fee). Two renewals at once make one order
+    (same key)."""
     app = _awaiting(app, resident)
     found = payments.orders_for(PURPOSE, app.reference)
-    if found and found[0].state not in RENEWABLE and not _lapsed(found[0]):
+    if found and _lapsed(found[0]):
+        payments.expire_order(found[0])
+        found[0].refresh_from_db()
+    if found and found[0].state not in RENEWABLE:
         return found[0]
-    return _new_order(app, len(found) + 1)
+    return _new_order(app, len(found) + 1, supersedes=found[0] if found else None)
 
 
 def _lapsed(order: PaymentOrder) -> bool:
     """Past its expiry but not yet swept by ``expire_orders`` (the worker's periodic run)."""
-    return order.state in OPEN_STATES and order.expires_at <= timezone.now()
+    return order.state in PAYABLE_STATES and order.expires_at <= timezone.now()
+
+
+def _paid_by(app: Application) -> str:
+    """The bill reference of the order that paid ``app`` (its ``paid`` event's reason), or ``""``."""
+    event = app.events.filter(action="paid").order_by("at").first()
+    return event.reason_en if event else ""
 
 
 def receive_payment(order: PaymentOrder) -> None:
     """The purpose's ``on_paid``: the application the order paid for moves to ``paid``
-    (idempotent). An application that is no longer awaiting payment (withdrawn meanwhile) is
-    left as it is and logged: the money is for a refund."""
-    app = get_application(order.purpose_ref)
-    try:
-        record_payment(app, actor_id=f"payments:{order.reference}", reason=order.reference)
-    except DomainError:
-        log.warning("payment %s arrived for application %s in state %s", order.reference, app.reference, app.state)
+    (idempotent: again for the same order changes nothing). An application that no longer
+    awaits payment — withdrawn meanwhile, or paid by another order — is left as it is and the
+    order's money is refunded at once (:func:`tungban.payments.services.refund_due`,
+    ``purpose_closed``; review finding 8): the application is never paid twice."""
+    with transaction.atomic():
+        app = get_application(order.purpose_ref, lock=True)
+        if app.state == State.AWAITING_PAYMENT:
+            record_payment(app, actor_id=f"payments:{order.reference}", reason=order.reference)
+            return
+        if _paid_by(app) == order.reference:
+            return
+        refund = payments.refund_due(order, "purpose_closed")
+    log.warning(
+        "payment %s arrived for application %s in state %s: refund %s opened",
+        order.reference,
+        app.reference,
+        app.state,
+        refund.reference if refund else None,
+    )
 
 
 def describe_payment(order: PaymentOrder) -> dict:

@@ -3,8 +3,10 @@
 
 - :mod:`.fees`: the fee schedule's files, :func:`load_fees`, :func:`current_fee`,
   :func:`fees_for_service`;
-- :mod:`.orders`: payment orders (made idempotently, their transitions, expiry, the
-  purposes' fulfilment task, their FPS QR payloads);
+- :mod:`.surplus`: money an order must not keep goes back: the refund opened at once
+  (:func:`refund_due`; overpayments, part-paid orders that expired, money for something closed);
+- :mod:`.orders`: payment orders (made idempotently, their transitions, expiry, their renewal
+  chains, the purposes' fulfilment task, their FPS QR payloads);
 - :mod:`.matching`: the business day a credit transfer counts on and the reconciliation
   exception it raises when it did not simply pay its order;
 - :mod:`.credits`: credit transfers recorded exactly once and matched, and the bank's signed
@@ -33,7 +35,9 @@ from .matching import business_day
 from .orders import (
     Line,
     cancel_order,
+    chain,
     create_order,
+    expire_order,
     expire_orders,
     expire_orders_scheduled,
     fee_line,
@@ -62,6 +66,7 @@ from .reconciliation import (
     resolve,
     submit_statement,
 )
+from .surplus import refund_due
 
 __all__ = [
     "DEFAULT_ROOT",
@@ -71,12 +76,14 @@ __all__ = [
     "apply_credit",
     "business_day",
     "cancel_order",
+    "chain",
     "close_csv",
     "close_day",
     "close_report",
     "create_order",
     "current_fee",
     "exceptions_queue",
+    "expire_order",
     "expire_orders",
     "expire_orders_scheduled",
     "fee_line",
@@ -100,6 +107,7 @@ __all__ = [
     "payee",
     "read_fees",
     "receive_notification",
+    "refund_due",
     "record_credit",
     "register_refunds",
     "resolve",

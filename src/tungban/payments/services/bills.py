@@ -42,9 +42,9 @@ from tungban.identity import hkid as hkid_rules
 from tungban.identity.models import Resident
 
 from .. import errors_api
-from ..constants import OPEN_STATES, PAID_STATES, ActorKind, OrderState
+from ..constants import OPEN_STATES, PAID_STATES, PAYABLE_STATES, ActorKind, OrderState
 from ..models import Bill, BillSource, BillState, PaymentOrder, PaymentSystem
-from . import orders
+from . import orders, surplus
 from .webhooks import caller
 
 #: The purpose of a bill's payment order (registered in ``PaymentsConfig.ready``).
@@ -63,7 +63,7 @@ def _order_expiry(due_on: dt.date) -> dt.timedelta:
     return max(end - timezone.now(), dt.timedelta(days=1))
 
 
-def _new_order(bill: Bill, *, created_by: str, key: str) -> PaymentOrder:
+def _new_order(bill: Bill, *, created_by: str, key: str, supersedes: PaymentOrder | None = None) -> PaymentOrder:
     return orders.create_order(
         department=bill.department,
         purpose=PURPOSE,
@@ -76,6 +76,7 @@ def _new_order(bill: Bill, *, created_by: str, key: str) -> PaymentOrder:
         payer=bill.resident,
         expires_in=_order_expiry(bill.due_on),
         metadata={"bill_number": bill.bill_number, **(bill.metadata or {})},
+        supersedes=supersedes,
     )
 
 
@@ -172,7 +173,8 @@ def balance_cents(bill: Bill) -> int:
 
 
 def _settle(bill: Bill, state: str, *, actor_kind: str, actor_id: str, reason: str) -> Bill:
-    """Close a locked open bill as ``state`` and cancel its open order (no more money taken)."""
+    """Close a locked open bill as ``state`` and cancel its open order (no more money taken); a
+    part-paid order expires and what it received is refunded (``purpose_closed``)."""
     if state_of(bill) != BillState.OPEN:
         raise errors_api.BillNotOpen(state=BillState(state_of(bill)).label)
     bill.state, bill.settled_at = state, timezone.now()
@@ -181,6 +183,10 @@ def _settle(bill: Bill, state: str, *, actor_kind: str, actor_id: str, reason: s
     if order.state in OPEN_STATES:
         orders.move(order, "to_cancelled", actor_kind, actor_id, reason)
         order.save(update_fields=["state", "updated_at"])
+    elif order.state == OrderState.PARTIALLY_PAID:
+        orders.move(order, "to_expired", actor_kind, actor_id, reason)
+        order.save(update_fields=["state", "updated_at"])
+        surplus.refund_due(order, "purpose_closed")
     return bill
 
 
@@ -208,10 +214,16 @@ def withdraw(system: PaymentSystem, bill_id) -> Bill:
 def on_paid(order: PaymentOrder) -> None:
     """The purpose's ``on_paid`` (a background task after the order is paid; idempotent): the
     bill is ``paid`` and names the order that paid it (a late payment of an expired order
-    too)."""
+    too). A bill already closed another way (withdrawn, paid elsewhere, or paid by another
+    order) keeps its state and the money goes back (:func:`.surplus.refund_due`,
+    ``purpose_closed``; review finding 8)."""
     with transaction.atomic():
         bill = Bill.objects.select_for_update().filter(pk=order.purpose_ref).first()
-        if bill is None or bill.state != BillState.OPEN:
+        if bill is None:
+            return
+        if bill.state != BillState.OPEN:
+            if not (bill.state == BillState.PAID and bill.order_id == order.pk):
+                surplus.refund_due(order, "purpose_closed")
             return
         bill.state, bill.settled_at, bill.order = BillState.PAID, order.paid_at or timezone.now(), order
         bill.save(update_fields=["state", "settled_at", "order", "updated_at"])
@@ -255,9 +267,11 @@ def bill_for(resident: Resident, bill_id) -> Bill:
 
 
 def payable_order(bill: Bill) -> PaymentOrder:
-    """The order that pays an open bill now: its own, or — when that expired unpaid — a new one
-    for the same bill (the old one, paid late after all, still pays the bill and cancels the
-    new).
+    """The order that pays an open bill now: its own while it can be paid (also part paid: its
+    QR code asks for the balance), or — when that expired — a new one for the same bill that
+    supersedes it (the old one, paid late after all, still pays the bill and cancels the new;
+    one that expired part paid has its money refunded and the new one asks for the bill's
+    amount: :func:`tungban.payments.services.orders.expire_order`).
 
     :raises DomainError: ``bill_not_open`` (409)."""
     with transaction.atomic():
@@ -265,12 +279,11 @@ def payable_order(bill: Bill) -> PaymentOrder:
         if state_of(bill) != BillState.OPEN:
             raise errors_api.BillNotOpen(state=BillState(state_of(bill)).label)
         order = bill.order
-        if order.state in OPEN_STATES and order.expires_at > timezone.now():
+        if order.state in PAYABLE_STATES and order.expires_at > timezone.now():
             return order
-        if order.state == OrderState.PARTIALLY_PAID:
-            return order
+        orders.expire_order(order)  # lapsed, not yet swept: expired now (a part paid one refunded)
         count = PaymentOrder.objects.filter(purpose=PURPOSE, purpose_ref=str(bill.id)).count()
-        bill.order = _new_order(bill, created_by=bill.created_by, key=f"bill:{bill.id}:{count + 1}")
+        bill.order = _new_order(bill, created_by=bill.created_by, key=f"bill:{bill.id}:{count + 1}", supersedes=order)
         bill.save(update_fields=["order", "updated_at"])
         return bill.order
 

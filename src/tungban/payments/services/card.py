@@ -29,7 +29,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 
 from .. import errors, errors_api, psp
-from ..constants import OPEN_STATES, PAID_STATES, CreditSource, Method
+from ..constants import PAID_STATES, PAYABLE_STATES, CreditSource, Method
 from ..models import CardPayment, CardPaymentStatus, PaymentOrder
 from .credits import CreditIn, record_credit
 from .orders import _refusal
@@ -46,15 +46,19 @@ def available() -> bool:
 
 
 def start(order: PaymentOrder) -> tuple[CardPayment, str]:
-    """Open a hosted payment for ``order`` (the provider sends the payer back to the platform's
+    """Open a hosted payment for ``order`` of what is still due (its amount, or a part-paid
+    order's balance; the provider sends the payer back to the platform's
     ``/pay/card/<attempt>/return``); returns the attempt and the page to send the browser to.
+    The view counts each start against the ``payments_card_start`` rate (per client) and
+    ``payments_card_order`` (per order). A card payment that succeeds after an FPS transfer
+    paid the order is an overpayment whose refund opens at once (:mod:`.surplus`).
 
     :raises DomainError: ``card_payments_unavailable`` (409), ``order_already_paid``,
         ``order_expired``, ``order_not_payable`` (409), ``payment_provider_failed`` (502)."""
     if not available():
         raise errors_api.CardPaymentsUnavailable()
     order.refresh_from_db()
-    if order.state not in OPEN_STATES:
+    if order.state not in PAYABLE_STATES:
         raise _refusal(order)
     if order.expires_at <= timezone.now():
         raise errors.OrderExpired()
@@ -64,7 +68,7 @@ def start(order: PaymentOrder) -> tuple[CardPayment, str]:
     try:
         session = provider.create_session(
             reference=order.reference,
-            amount_cents=order.amount_cents,
+            amount_cents=order.balance_cents,
             currency=order.currency,
             description=order.description_en,
             return_url=return_url,

@@ -35,8 +35,8 @@ from .. import errors
 from ..constants import CURRENCY, PAID_STATES, ActorKind, CreditSource, MatchStatus, OrderState
 from ..models import BankMessage, CreditTransfer, PaymentOrder
 from ..reference import is_valid, normalise
-from . import matching
-from .orders import _save, move, paid
+from . import matching, surplus
+from .orders import _record, _save, chain_paid, move, paid
 
 security_log = logging.getLogger("tungban.security")
 
@@ -81,9 +81,14 @@ def apply_credit(
 
 
 def _apply(order: PaymentOrder, credit: CreditTransfer, actor_kind: str, actor_id: str) -> str:
-    """Add ``credit`` to the locked ``order``; returns the match status."""
+    """Add ``credit`` to the locked ``order``; returns the match status. Money the order must
+    not keep goes back at once (:mod:`.surplus`): the excess of an overpayment, and all of a
+    credit to an expired order that holds money or whose renewal was paid (it is held, the
+    order stays expired: never two paid orders for one thing)."""
     if order.state in (OrderState.CANCELLED, OrderState.FAILED):
         return MatchStatus.ORDER_CLOSED
+    if order.state == OrderState.EXPIRED and (order.amount_received_cents or chain_paid(order)):
+        return _hold(order, credit, actor_kind, actor_id)
     was_paid = order.state in PAID_STATES
     late = order.state == OrderState.EXPIRED and credit.booked_at > order.expires_at
     order.amount_received_cents += credit.amount_cents
@@ -95,11 +100,26 @@ def _apply(order: PaymentOrder, credit: CreditTransfer, actor_kind: str, actor_i
         paid(order, actor_kind, actor_id)
         order.settled_date = order.settled_date or credit.value_date
     _save(order, "amount_received_cents", "paid_at", "settled_date")
+    if order.state == OrderState.OVERPAID:  # e.g. a card payment and an FPS transfer both went through
+        excess = min(credit.amount_cents, received - due)
+        surplus.refund_due(order, "overpaid", amount_cents=excess, transfer=credit)
     if was_paid:
         return MatchStatus.DUPLICATE_PAYMENT
     if late:
         return MatchStatus.LATE
     return MatchStatus.MATCHED if order.state == OrderState.SUCCESS else MatchStatus.WRONG_AMOUNT
+
+
+def _hold(order: PaymentOrder, credit: CreditTransfer, actor_kind: str, actor_id: str) -> str:
+    """Keep ``credit`` on the locked expired ``order`` (its state unchanged) and open its refund:
+    ``expired_part_paid`` when the order expired holding money, ``renewal_paid`` when another
+    order of its chain was paid. A ``late`` match (the reconciliation exception says so too)."""
+    code = "expired_part_paid" if order.amount_received_cents else "renewal_paid"
+    order.amount_received_cents += credit.amount_cents
+    _record(order, order.state, actor_kind, actor_id, f"credit:{credit.end_to_end_id} {credit.amount_cents} held")
+    _save(order, "amount_received_cents")
+    surplus.refund_due(order, code, amount_cents=credit.amount_cents, transfer=credit)
+    return MatchStatus.LATE
 
 
 def record_credit(credit: CreditIn, *, source: str) -> tuple[CreditTransfer, bool]:

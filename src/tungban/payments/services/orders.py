@@ -23,10 +23,11 @@ from django_fsm import TransitionNotAllowed as FsmRefused
 from tungban.core import jobs
 
 from .. import errors, fps, purposes, receipts
-from ..constants import CURRENCY, OPEN_STATES, PAID_STATES, ActorKind, Method, OrderState
+from ..constants import CURRENCY, PAID_STATES, PAYABLE_STATES, ActorKind, Method, OrderState
 from ..models import PaymentEvent, PaymentOrder
 from ..reference import new_reference, normalise
 from ..signals import order_paid
+from . import surplus
 from .fees import current_fee
 
 log = logging.getLogger(__name__)
@@ -123,12 +124,15 @@ def create_order(
     expires_in: dt.timedelta | None = None,
     metadata: dict | None = None,
     return_url: str = "",
+    supersedes: PaymentOrder | None = None,
 ) -> PaymentOrder:
     """Make a payment order for ``lines`` (their total is the amount), payable until now +
     ``expires_in`` (default ``TUNGBAN_PAYMENTS_ORDER_TTL``); an FPS order moves at once to
     ``awaiting_transfer`` (its QR code is the payment instruction). Idempotent: the same
     ``created_by`` and ``idempotency_key`` give back the first order (GOV.UK Pay's
-    ``Idempotency-Key``), also when two calls race.
+    ``Idempotency-Key``), also when two calls race. ``supersedes``: the order this one renews
+    (an expired one, for the same purpose): paying one of the chain cancels the others
+    (:func:`paid`); orders not linked so are independent, whatever their purpose reference.
 
     :raises DomainError: ``purpose_unknown``, ``amount_invalid`` (no line or a total of zero),
         ``order_key_reused`` (the key was used for another amount or purpose).
@@ -164,6 +168,7 @@ def create_order(
                     idempotency_key=idempotency_key,
                     created_by=created_by,
                     return_url=return_url,
+                    supersedes=supersedes,
                 )
                 _record(order, "", ActorKind.SYSTEM, created_by, "created")
                 if method == Method.FPS:
@@ -220,23 +225,33 @@ def cancel_order(order: PaymentOrder, *, actor_kind: str, actor_id: str, reason:
     return order
 
 
-def expire_orders(now: dt.datetime | None = None) -> int:
-    """Orders still open past ``expires_at`` become ``expired`` (GOV.UK Pay's P0020), each in
-    its own transaction; returns how many. An order that money reached meanwhile is left."""
+def expire_order(order: PaymentOrder, now: dt.datetime | None = None) -> bool:
+    """Expire ``order`` if it is still payable (open or ``partially_paid``) past ``expires_at``,
+    in its own transaction; returns whether it did. A ``partially_paid`` order expires holding
+    money: the refund of all it received is opened at once (:func:`.surplus.refund_due`,
+    ``expired_part_paid``; review finding 5) — a renewal asks for the whole amount again."""
     now = now or timezone.now()
-    done = 0
+    with transaction.atomic():
+        order = PaymentOrder.objects.select_for_update().filter(pk=order.pk, state__in=PAYABLE_STATES).first()
+        if order is None or order.expires_at > now:
+            return False
+        held = order.state == OrderState.PARTIALLY_PAID
+        move(order, "to_expired", ActorKind.SYSTEM, "payments", "expired")
+        _save(order)
+        if held:
+            surplus.refund_due(order, "expired_part_paid")
+    return True
+
+
+def expire_orders(now: dt.datetime | None = None) -> int:
+    """Orders still payable past ``expires_at`` become ``expired`` (GOV.UK Pay's P0020), each in
+    its own transaction (:func:`expire_order`: a part-paid one with its refund); returns how
+    many. An order that money completed meanwhile is left."""
+    now = now or timezone.now()
     ids = list(
-        PaymentOrder.objects.filter(state__in=OPEN_STATES, expires_at__lte=now).values_list("pk", flat=True)[:5000]
+        PaymentOrder.objects.filter(state__in=PAYABLE_STATES, expires_at__lte=now).values_list("pk", flat=True)[:5000]
     )
-    for pk in ids:
-        with transaction.atomic():
-            order = PaymentOrder.objects.select_for_update().filter(pk=pk, state__in=OPEN_STATES).first()
-            if order is None or order.expires_at > now:
-                continue
-            move(order, "to_expired", ActorKind.SYSTEM, "payments", "expired")
-            _save(order)
-            done += 1
-    return done
+    return sum(expire_order(PaymentOrder(pk=pk), now) for pk in ids)
 
 
 def expire_orders_scheduled(now: dt.datetime) -> dict[str, int]:
@@ -244,23 +259,52 @@ def expire_orders_scheduled(now: dt.datetime) -> dict[str, int]:
     return {"payments.PaymentOrder (expired)": expire_orders(now)}
 
 
+# --- renewal chains ---
+#: How far a renewal chain is followed (an application renewed more often is not expected).
+MAX_CHAIN = 50
+
+
+def chain(order: PaymentOrder) -> list[PaymentOrder]:
+    """The other orders of ``order``'s renewal chain: those it supersedes (transitively) and
+    those that supersede it (transitively), by :attr:`~tungban.payments.models.PaymentOrder.supersedes`
+    only — never by purpose reference (review finding 12)."""
+    seen = {order.pk}
+    found: list[PaymentOrder] = []
+    frontier = [order.pk]
+    while frontier and len(seen) < MAX_CHAIN:
+        up = PaymentOrder.objects.filter(pk__in=frontier).exclude(supersedes=None).values_list("supersedes", flat=True)
+        down = PaymentOrder.objects.filter(supersedes__in=frontier).values_list("pk", flat=True)
+        frontier = [pk for pk in {*up, *down} if pk not in seen]
+        seen.update(frontier)
+    if len(seen) > 1:
+        found = list(PaymentOrder.objects.filter(pk__in=seen - {order.pk}).order_by("created_at"))
+    return found
+
+
+def chain_paid(order: PaymentOrder) -> PaymentOrder | None:
+    """Another order of ``order``'s renewal chain that is paid, or ``None``."""
+    return next((other for other in chain(order) if other.state in PAID_STATES), None)
+
+
 # --- after payment ---
 def paid(order: PaymentOrder, kind: str, actor: str) -> None:
-    """A locked order has just become paid: note when, cancel the other open orders for the
-    same purpose (a renewal, the expired order paid late after all), queue its purpose's
-    fulfilment and its e-receipt (:func:`tungban.payments.receipts.queue_receipt`) in this
-    transaction (both or neither); :data:`~tungban.payments.signals.order_paid` is sent after
-    the commit."""
+    """A locked order has just become paid: note when, close the rest of its renewal chain
+    (:func:`chain`: open orders are cancelled; a part-paid one expires and its money is
+    refunded), queue its purpose's fulfilment and its e-receipt
+    (:func:`tungban.payments.receipts.queue_receipt`) in this transaction (all or none);
+    :data:`~tungban.payments.signals.order_paid` is sent after the commit. Orders of the same
+    purpose reference outside the chain (instalments) are left alone."""
     if order.paid_at is None:
         order.paid_at = timezone.now()
-    siblings = (
-        PaymentOrder.objects.select_for_update()
-        .filter(purpose=order.purpose, purpose_ref=order.purpose_ref, state__in=OPEN_STATES)
-        .exclude(pk=order.pk)
+    others = PaymentOrder.objects.select_for_update().filter(
+        pk__in=[o.pk for o in chain(order)], state__in=PAYABLE_STATES
     )
-    for other in siblings:
-        move(other, "to_cancelled", kind, actor, f"paid_by:{order.reference}")
+    for other in others:
+        held = other.state == OrderState.PARTIALLY_PAID
+        move(other, "to_expired" if held else "to_cancelled", kind, actor, f"paid_by:{order.reference}")
         _save(other)
+        if held:
+            surplus.refund_due(other, "renewal_paid")
     if order.fulfilled_at is None:
         jobs.enqueue(fulfil_task, str(order.pk))
     transaction.on_commit(lambda: order_paid.send(sender=PaymentOrder, order=order), robust=True)
@@ -309,13 +353,15 @@ def payee() -> dict:
 
 
 def fps_payload(order: PaymentOrder) -> str:
-    """The dynamic FPS QR payload of ``order``: its amount and its reference as the bill
-    number and the reference label (:mod:`tungban.payments.fps`)."""
+    """The dynamic FPS QR payload of ``order``: what is still due (its amount, or the balance of
+    a ``partially_paid`` order: review finding 5) and its reference as the bill number and the
+    reference label (:mod:`tungban.payments.fps`)."""
+    due = order.balance_cents or order.amount_cents
     return fps.encode(
         fps.FpsQr(
             **payee(),
             dynamic=True,
-            amount=Decimal(order.amount_cents) / 100,
+            amount=Decimal(due) / 100,
             bill_number=order.reference,
             reference_label=order.reference,
         )

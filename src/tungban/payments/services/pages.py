@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import fps, web
-from ..constants import OPEN_STATES, PAID_STATES
+from ..constants import PAID_STATES, PAYABLE_STATES
 from ..models import PaymentOrder
 from ..reference import grouped
 from . import card, orders
@@ -26,14 +26,15 @@ CARD_OUTCOMES = {
 def card_option(order: PaymentOrder, *, outcome: str = "", error: str = "") -> dict:
     """``{"order", "available", "notice", "error"}``: the card button is shown while a provider is
     configured and ``order`` can be paid; ``notice`` says what became of the last attempt."""
-    payable = order.state in OPEN_STATES and order.expires_at > timezone.now()
+    payable = order.state in PAYABLE_STATES and order.expires_at > timezone.now()
     notice = CARD_OUTCOMES[outcome]() if outcome in CARD_OUTCOMES and order.state not in PAID_STATES else ""
     return {"order": order, "available": payable and card.available(), "notice": notice, "error": error}
 
 
 def fps_block(order: PaymentOrder, *, return_url: str = "") -> dict:
     """``{"payload", "qr", "reference", "reference_grouped", "bank_link", "expires_at"}`` of an
-    order that takes FPS payments (``qr``: an SVG ``data:`` URI for ``<img src>``;
+    order that takes FPS payments (the QR code asks for what is still due: the balance of a
+    part-paid order) (``qr``: an SVG ``data:`` URI for ``<img src>``;
     ``bank_link``: the bank's page with the payload, coming back to ``return_url``)."""
     payload = orders.fps_payload(order)
     return {

@@ -220,7 +220,7 @@ def test_expiry_then_a_late_payment_is_still_applied_and_cancels_the_renewal():
     first.refresh_from_db()
     assert first.state == OrderState.EXPIRED and first.finished
     assert _code(lambda: services.cancel_order(first, actor_kind="system", actor_id="t")) == "order_expired"
-    renewal = _order(key="a:2", purpose_ref="APP-9")
+    renewal = _order(key="a:2", purpose_ref="APP-9", supersedes=first)
     row, _ = services.record_credit(_credit(first, 35000), source="notification")
     first.refresh_from_db()
     renewal.refresh_from_db()
