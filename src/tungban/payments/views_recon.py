@@ -234,7 +234,8 @@ def exception_detail(request, exception_id, action=None):
             status = 422
     else:
         forms = _resolution_forms(exc)
-    transfer = exc.transfer
+    transfer = exc.line  # the credit transfer, or the statement debit
+    order = exc.order or getattr(transfer, "order", None)
     return render(
         request,
         "payments/staff/recon_exception.html",
@@ -243,13 +244,14 @@ def exception_detail(request, exception_id, action=None):
             "e": exc,
             "transfer": transfer,
             "transfer_amount": hkd(transfer.amount_cents),
-            "order": exc.order or transfer.order,
-            "order_state": OrderState((exc.order or transfer.order).state).label
-            if (exc.order or transfer.order)
-            else "",
+            "order": order,
+            "order_state": OrderState(order.state).label if order else "",
             "forms": forms,
             "action_error": action_error,
             "refund_cents": hkd(exc.refund_cents) if exc.refund_cents else "",
+            "conflict_amount": hkd(transfer.conflicts_with.amount_cents)
+            if getattr(transfer, "conflicts_with_id", None)
+            else "",
         },
         status=status,
     )
