@@ -68,9 +68,10 @@ class StatementImport(models.Model):
     answered, or reading failed ``TUNGBAN_TASK_MAX_ATTEMPTS`` times). ``content``: the file as
     received (encrypted at rest: it names payers); ``sha256`` of its bytes finds the same file
     uploaded again. Counts once done: ``lines_total`` lines read, ``lines_new`` transfers
-    recorded, ``lines_known`` already recorded (by a notification or an earlier file: the
-    end-to-end id is the key), ``lines_skipped`` (debits, entries not booked, a line repeated
-    in the same file), ``matched`` paid their order, ``exceptions`` went to the queue."""
+    recorded (credits, and debits as :class:`StatementDebit`), ``lines_known`` already recorded
+    (by a notification or an earlier file: the end-to-end id is the key), ``lines_skipped``
+    (entries not booked, a line repeated in the same file, a reversed debit), ``matched`` paid
+    their order, ``exceptions`` went to the queue."""
 
     id = models.UUIDField(_("import id"), primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(_("kind of file"), max_length=10, choices=StatementKind.choices, blank=True)

@@ -19,7 +19,13 @@ match status            exception kind        reason
 ``late``                ``late``              ``after_expiry`` (booked after ``expires_at``)
 (any)                   ``late``              ``after_close`` (its value date's day was already
                                               closed: it counts on the next open day)
+``conflict``            ``conflicting_        ``different_details`` (a known end-to-end id with
+                        duplicate``           another amount, currency or value date)
+(notified)              ``not_on_statement``  ``missing_from_statement`` (the ``camt.053`` of
+                                              its value date, read, does not show it)
 ======================  ====================  =================================================
+
+Reversals and debits raise ``reversed`` and ``unknown_debit`` (:mod:`.debits`).
 
 A transfer that completes an order (``success``) settles the order's open ``underpaid``
 exceptions (resolution ``settled``).
