@@ -116,7 +116,7 @@ def import_detail(request, import_id):
             request, "payments/staff/recon_forbidden.html", {"message": _("There is no such import.")}, status=404
         )
     raised = (
-        list(imp.raised.select_related("transfer").order_by("created_at")[:200])
+        list(imp.raised.select_related("transfer", "debit").order_by("created_at")[:200])
         if imp.state == ImportState.DONE
         else []
     )
@@ -138,6 +138,7 @@ def _exception_row(e) -> dict:
         "kind": ExceptionKind(e.kind).label,
         "reason": ExceptionReason(e.reason).label,
         "amount": hkd(e.amount_cents),
+        "reference": e.line.reference,
         "expected": hkd(e.expected_cents) if e.expected_cents is not None else "",
         "state": ExceptionState(e.state).label,
         "resolution": Resolution(e.resolution).label if e.resolution else "",

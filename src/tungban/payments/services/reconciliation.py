@@ -416,7 +416,7 @@ def fetch_due_statements(now: dt.datetime) -> dict[str, int]:
 def exceptions_queue(
     *, state: str = ExceptionState.OPEN, kind: str = "", day: dt.date | None = None, limit: int = 200
 ) -> list[ReconciliationException]:
-    qs = ReconciliationException.objects.select_related("transfer", "order", "resolved_order")
+    qs = ReconciliationException.objects.select_related("transfer", "debit", "order", "resolved_order")
     if state:
         qs = qs.filter(state=state)
     if kind:
