@@ -17,6 +17,9 @@ A transfer is a mapping with::
     reference         str, ≤ 140 (remittance information: the bill reference the payer typed
                       or the QR code carried)
     debtor_name       str, ≤ 140
+    reversal          bool, optional (``RvslInd``: the entry reverses the transfer whose
+                      end-to-end id it carries, booked the other way: a reversed credit is
+                      ``credit: False, reversal: True``)
 
 Element order follows the message definitions *BankToCustomerStatementV08* (AccountStatement9,
 ReportEntry10, EntryTransaction10, TransactionReferences6, TransactionParties6) and
@@ -84,6 +87,8 @@ class _Builder:
             self.el(ntry, "NtryRef", entry_ref)
         self.el(ntry, "Amt", amount(t["amount_cents"]), Ccy="HKD")
         self.el(ntry, "CdtDbtInd", "CRDT" if credit else "DBIT")
+        if t.get("reversal"):
+            self.el(ntry, "RvslInd", "true")
         self.path(ntry, "Sts/Cd", "BOOK")
         self.path(ntry, "BookgDt/DtTm", _iso(t["booked_at"]))
         self.path(ntry, "ValDt/Dt", t["value_date"].isoformat())

@@ -75,7 +75,12 @@ class MatchStatus(models.TextChoices):
     DUPLICATE_PAYMENT = "duplicate_payment", _("Order already paid")
     ORDER_CLOSED = "order_closed", _("Order cancelled or failed")
     UNMATCHED = "unmatched", _("No order with this reference")
+    CONFLICT = "conflict", _("Same end-to-end id as another transfer, different details")
 
+
+#: Sources that report a credit before the day's statement: provisional until a ``camt.053``
+#: line shows it (``CreditTransfer.settled_date``).
+PROVISIONAL_SOURCES = (CreditSource.NOTIFICATION, CreditSource.CAMT054)
 
 CURRENCY = "HKD"
 #: ISO 4217 numeric code of the Hong Kong dollar (EMVCo data object 53).

@@ -21,7 +21,9 @@
   ``statement_import_unknown``: a refused file records nothing.
 - The exceptions queue and the daily close: ``exception_unknown``, ``exception_resolved``,
   ``resolution_not_allowed`` (e.g. matching a duplicate payment by hand), ``note_required``,
-  ``refund_invalid``, ``day_not_over``, ``day_closed``.
+  ``refund_invalid``, ``day_not_over``, ``day_closed``, ``day_not_settled`` (transfers
+  reported by a notification that no statement has shown yet, nor an officer accounted for:
+  ``details.count``).
 """
 
 from django.utils.translation import gettext_lazy as _
@@ -189,3 +191,10 @@ RefundInvalid = DomainError.define(
 )
 DayNotOver = Conflict.define("day_not_over", _("%(date)s is not over yet: a day can be closed once it has ended."))
 DayClosed = Conflict.define("day_closed", _("%(date)s is already closed: its report no longer changes."))
+DayNotSettled = Conflict.define(
+    "day_not_settled",
+    _(
+        "%(date)s cannot be closed: %(count)s transfers reported by the bank's notifications are not on "
+        "its statement yet. Import the statement, or resolve their exceptions."
+    ),
+)

@@ -20,8 +20,9 @@ from __future__ import annotations
 import uuid
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
 from tungban.identity.models import Resident
 
@@ -215,6 +216,24 @@ class PaymentOrder(ConcurrentTransitionMixin, models.Model):
     def to_overpaid(self):
         pass
 
+    @transition(
+        field=state,
+        source=[*PAID_STATES, OrderState.PARTIALLY_PAID],
+        target=RETURN_VALUE(
+            OrderState.AWAITING_TRANSFER, OrderState.EXPIRED, OrderState.PARTIALLY_PAID, OrderState.SUCCESS
+        ),
+    )
+    def to_reversed(self):
+        """The bank reversed a credit applied to the order: what is left received decides
+        (nothing: payable again, or ``expired`` past its expiry; less than due:
+        ``partially_paid``; exactly due: ``success``)."""
+        received, due = self.amount_received_cents, self.amount_cents
+        if received >= due:
+            return OrderState.SUCCESS
+        if received > 0:
+            return OrderState.PARTIALLY_PAID
+        return OrderState.AWAITING_TRANSFER if self.expires_at > timezone.now() else OrderState.EXPIRED
+
     @transition(field=state, source=[OrderState.CREATED, OrderState.STARTED], target=OrderState.FAILED)
     def to_failed(self):
         pass
@@ -259,7 +278,14 @@ class CreditTransfer(models.Model):
     since (a statement line for a notified transfer adds to it, never a second transfer).
     ``order``: the order it paid, if one matched; ``match_status``: how. ``business_date``: the
     day it counts on in the daily close (its value date, or the next day not yet closed:
-    :func:`tungban.payments.services.matching.business_day`)."""
+    :func:`tungban.payments.services.matching.business_day`).
+
+    The statement is the truth: a transfer reported by a notification (or a ``camt.054``) is
+    provisional until a ``camt.053`` line shows it; ``settled_date`` is that line's booking
+    date (a card provider's or a counter's transfer: its value date, their own settlement). ``reversed_on``/``reversal_ref``: the bank reversed it (a ``RvslInd`` entry: its
+    booking date and the bank's reference of the reversal). ``conflicts_with``: this row
+    records a report of another transfer's end-to-end id with a different amount, currency or
+    value date (its own key is ``ASR:`` + the bank's reference); it is applied to no order."""
 
     end_to_end_id = models.CharField(_("end-to-end id"), max_length=35, unique=True)
     message_id = models.CharField(_("bank message id"), max_length=64)
@@ -282,6 +308,17 @@ class CreditTransfer(models.Model):
     match_status = models.CharField(_("match"), max_length=20, choices=MatchStatus.choices)
     received_at = models.DateTimeField(_("recorded at"), auto_now_add=True, db_index=True)
     business_date = models.DateField(_("business day"), null=True, blank=True, db_index=True)
+    settled_date = models.DateField(_("settled on"), null=True, blank=True)
+    reversed_on = models.DateField(_("reversed on"), null=True, blank=True)
+    reversal_ref = models.CharField(_("reversal's bank reference"), max_length=64, blank=True)
+    conflicts_with = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="conflicts",
+        verbose_name=_("conflicts with"),
+    )
 
     class Meta:
         verbose_name = _("credit transfer")
@@ -327,7 +364,12 @@ from .models_api import (  # noqa: E402, F401
 )
 
 # Reconciliation's models (statement imports, the exceptions queue, the daily close), in their own module.
-from .models_recon import DailyClose, ReconciliationException, StatementImport  # noqa: E402, F401
+from .models_recon import (  # noqa: E402, F401
+    DailyClose,
+    ReconciliationException,
+    StatementDebit,
+    StatementImport,
+)
 
 # Refunds, their instruction batches and the signed receipts (pay-refund): a module of their own.
 from .models_refunds import (  # noqa: E402, F401

@@ -6,7 +6,11 @@ are :mod:`tungban.payments.reconciliation`'s and ``docs/payments-reconciliation.
   notification), uploaded by an officer or fetched from the bank by the worker, and the
   background job that reads it (``state``, counts, the error that refused it).
 - :class:`ReconciliationException`: a credit transfer that did not simply pay its order
-  (``kind``: unmatched, duplicate, wrong amount, late), and the officer's resolution.
+  (``kind``: unmatched, duplicate, wrong amount, late, not on the statement, conflicting
+  duplicate, reversed), or a statement debit the platform cannot account for (unknown
+  debit), and the officer's resolution.
+- :class:`StatementDebit`: a debit line of a bank file (money out of the collection account):
+  a refund's payment, a credit's reversal, or one to explain.
 - :class:`DailyClose`: a business day closed by an officer, with the report as it was then;
   a closed day never changes (transfers reported later count on the next open day).
 """
@@ -64,9 +68,10 @@ class StatementImport(models.Model):
     answered, or reading failed ``TUNGBAN_TASK_MAX_ATTEMPTS`` times). ``content``: the file as
     received (encrypted at rest: it names payers); ``sha256`` of its bytes finds the same file
     uploaded again. Counts once done: ``lines_total`` lines read, ``lines_new`` transfers
-    recorded, ``lines_known`` already recorded (by a notification or an earlier file: the
-    end-to-end id is the key), ``lines_skipped`` (debits, entries not booked, a line repeated
-    in the same file), ``matched`` paid their order, ``exceptions`` went to the queue."""
+    recorded (credits, and debits as :class:`StatementDebit`), ``lines_known`` already recorded
+    (by a notification or an earlier file: the end-to-end id is the key), ``lines_skipped``
+    (entries not booked, a line repeated in the same file, a reversed debit), ``matched`` paid
+    their order, ``exceptions`` went to the queue."""
 
     id = models.UUIDField(_("import id"), primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(_("kind of file"), max_length=10, choices=StatementKind.choices, blank=True)
@@ -122,6 +127,10 @@ class ExceptionKind(models.TextChoices):
     DUPLICATE = "duplicate", _("Duplicate payment")
     WRONG_AMOUNT = "wrong_amount", _("Wrong amount")
     LATE = "late", _("Late")
+    NOT_ON_STATEMENT = "not_on_statement", _("Not on the statement")
+    CONFLICTING_DUPLICATE = "conflicting_duplicate", _("Conflicting duplicate")
+    REVERSED = "reversed", _("Reversed by the bank")
+    UNKNOWN_DEBIT = "unknown_debit", _("Unknown debit")
 
 
 class ExceptionReason(models.TextChoices):
@@ -137,6 +146,15 @@ class ExceptionReason(models.TextChoices):
     AFTER_EXPIRY = "after_expiry", _("Paid after the payment expired")
     ORDER_CLOSED = "order_closed", _("The payment was cancelled or failed")
     AFTER_CLOSE = "after_close", _("Reported after its day was closed")
+    MISSING_FROM_STATEMENT = "missing_from_statement", _("The statement of its value date does not show it")
+    DIFFERENT_DETAILS = (
+        "different_details",
+        _("Reported again with the same end-to-end id but another amount, currency or date"),
+    )
+    REVERSED_AFTER_USE = "reversed_after_use", _("Reversed after the payment was used")
+    NO_MATCH = "no_match", _("No refund or recorded transfer has this end-to-end id")
+    REFUND_NOT_EXPORTED = "refund_not_exported", _("The refund was not sent to the bank")
+    AMOUNT_DIFFERS = "amount_differs", _("The debit's amount differs from the refund's or the transfer's")
 
 
 class ExceptionState(models.TextChoices):
@@ -149,10 +167,78 @@ class Resolution(models.TextChoices):
     REFUND = "refund", _("Marked for refund")
     WRITTEN_OFF = "written_off", _("Written off")
     SETTLED = "settled", _("Settled by a later transfer")
+    ON_STATEMENT = "on_statement", _("Shown by a later statement")
+    REVERSED = "reversed", _("Reversed by the bank")
+
+
+class DebitKind(models.TextChoices):
+    REFUND = "refund", _("Refund paid")
+    REVERSAL = "reversal", _("Reversal of a credit")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class StatementDebit(models.Model):
+    """A debit line of a bank file (``CdtDbtInd`` ``DBIT``), recorded once by its ``key`` (the
+    end-to-end id, or ``ASR:`` + the bank's reference; a reversal, ``RvslInd`` true, is keyed
+    ``RVSL:`` + the reversed transfer's key, so that it never collides with the refund or the
+    credit it names). ``kind``: ``refund`` (completes the refund with that end-to-end id),
+    ``reversal`` (the bank took back ``reversed_transfer``) or ``unknown`` (an exception).
+    Amounts in HK$ cents; ``business_date``: the day it counts on (as a credit's)."""
+
+    key = models.CharField(_("key"), max_length=40, unique=True)
+    end_to_end_id = models.CharField(_("end-to-end id"), max_length=35, blank=True)
+    account_servicer_ref = models.CharField(_("bank's reference"), max_length=35, blank=True)
+    amount_cents = models.PositiveBigIntegerField(_("amount (HK$ cents)"))
+    currency = models.CharField(_("currency"), max_length=3)
+    value_date = models.DateField(_("value date"))
+    booked_at = models.DateTimeField(_("booked at"))
+    booking_date = models.DateField(_("booking date"))
+    reference = models.CharField(_("reference carried"), max_length=140, blank=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=DebitKind.choices)
+    refund = models.ForeignKey(
+        "payments.Refund",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="debits",
+        verbose_name=_("refund"),
+    )
+    reversed_transfer = models.ForeignKey(
+        CreditTransfer,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reversals",
+        verbose_name=_("transfer reversed"),
+    )
+    seen_in = models.JSONField(_("reported by"), default=list)
+    business_date = models.DateField(_("business day"), db_index=True)
+    statement_import = models.ForeignKey(
+        StatementImport,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="debits",
+        verbose_name=_("statement import"),
+    )
+    received_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("statement debit")
+        verbose_name_plural = _("statement debits")
+
+    def __str__(self) -> str:
+        return self.key
+
+    @property
+    def debtor_name(self) -> str:
+        """Shown where a transfer's payer is (a debit has none)."""
+        return ""
 
 
 class ReconciliationException(models.Model):
-    """A credit transfer the rules could not simply apply (``kind`` and ``reason``), waiting
+    """A credit transfer (``transfer``) or a statement debit (``debit``: exactly one of the
+    two) the rules could not simply apply (``kind`` and ``reason``), waiting
     for an officer (``state`` ``open``) or resolved: ``resolution`` (matched by hand to
     ``resolved_order``, marked for refund of ``refund_cents``, written off with ``note``, or
     settled when a later transfer completed the order), by ``resolved_by`` at ``resolved_at``.
@@ -161,10 +247,23 @@ class ReconciliationException(models.Model):
 
     id = models.UUIDField(_("exception id"), primary_key=True, default=uuid.uuid4, editable=False)
     transfer = models.ForeignKey(
-        CreditTransfer, on_delete=models.PROTECT, related_name="exceptions", verbose_name=_("credit transfer")
+        CreditTransfer,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="exceptions",
+        verbose_name=_("credit transfer"),
     )
-    kind = models.CharField(_("kind"), max_length=15, choices=ExceptionKind.choices)
-    reason = models.CharField(_("reason"), max_length=20, choices=ExceptionReason.choices)
+    debit = models.ForeignKey(
+        StatementDebit,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="exceptions",
+        verbose_name=_("statement debit"),
+    )
+    kind = models.CharField(_("kind"), max_length=25, choices=ExceptionKind.choices)
+    reason = models.CharField(_("reason"), max_length=25, choices=ExceptionReason.choices)
     order = models.ForeignKey(
         PaymentOrder,
         on_delete=models.PROTECT,
@@ -207,11 +306,22 @@ class ReconciliationException(models.Model):
         ordering = ["-business_date", "created_at"]
         constraints = [
             models.UniqueConstraint(fields=["transfer", "kind"], name="payments_one_exception_per_kind"),
+            models.UniqueConstraint(fields=["debit", "kind"], name="payments_one_debit_exception_per_kind"),
+            models.CheckConstraint(
+                condition=models.Q(transfer__isnull=False, debit__isnull=True)
+                | models.Q(transfer__isnull=True, debit__isnull=False),
+                name="payments_exception_of_a_transfer_or_a_debit",
+            ),
         ]
         indexes = [models.Index(fields=["state", "kind"], name="payments_exception_queue")]
 
     def __str__(self) -> str:
-        return f"{self.kind}: {self.transfer_id}"
+        return f"{self.kind}: {self.transfer_id or self.debit_id}"
+
+    @property
+    def line(self):
+        """The transfer or the debit the exception is about."""
+        return self.transfer if self.transfer_id else self.debit
 
 
 class DailyClose(models.Model):

@@ -7,12 +7,16 @@ An app registers each kind of payment it asks for in its ``AppConfig.ready()``::
         "eservices.application",
         on_paid=receive_payment,      # (order) -> None: done once the order is paid
         describe=describe_payment,    # (order) -> {"title_en", "title_zh", "url"}
+        on_reversed=payment_reversed, # (order) -> None: the bank took the money back
     )
 
 ``on_paid`` runs as a background task after the order is paid (``success`` or ``overpaid``),
 with ``core.jobs`` retries (:func:`tungban.payments.services.fulfil_task`): it must be
 idempotent (it may run again after a failure half way) and a failure there never undoes the
-recorded payment. ``describe`` (optional) names the thing paid for and the page the payer
+recorded payment. ``on_reversed`` (optional) runs as a background task when the bank
+reverses a transfer that had paid the order and the order is no longer paid
+(:func:`tungban.payments.services.debits.reverse`): the order is payable again; it must be
+idempotent too. ``describe`` (optional) names the thing paid for and the page the payer
 returns to. Nothing is kept in process memory beyond the registry itself, which every process
 builds the same way at start.
 """
@@ -31,16 +35,24 @@ class Purpose:
     on_paid: Callable
     describe: Callable | None = None
     app: str = ""
+    on_reversed: Callable | None = None
 
 
 _registry: dict[str, Purpose] = {}
 
 
-def register(kind: str, *, on_paid: Callable, describe: Callable | None = None, app: str = "") -> Purpose:
+def register(
+    kind: str,
+    *,
+    on_paid: Callable,
+    describe: Callable | None = None,
+    app: str = "",
+    on_reversed: Callable | None = None,
+) -> Purpose:
     """Register (or replace) the purpose ``kind`` (``<app>.<thing>``)."""
     if "." not in kind:
         raise ValueError(f"a purpose is named <app>.<thing>: {kind!r}")
-    purpose = Purpose(kind=kind, on_paid=on_paid, describe=describe, app=app)
+    purpose = Purpose(kind=kind, on_paid=on_paid, describe=describe, app=app, on_reversed=on_reversed)
     _registry[kind] = purpose
     return purpose
 

@@ -116,7 +116,7 @@ def import_detail(request, import_id):
             request, "payments/staff/recon_forbidden.html", {"message": _("There is no such import.")}, status=404
         )
     raised = (
-        list(imp.raised.select_related("transfer").order_by("created_at")[:200])
+        list(imp.raised.select_related("transfer", "debit").order_by("created_at")[:200])
         if imp.state == ImportState.DONE
         else []
     )
@@ -138,6 +138,7 @@ def _exception_row(e) -> dict:
         "kind": ExceptionKind(e.kind).label,
         "reason": ExceptionReason(e.reason).label,
         "amount": hkd(e.amount_cents),
+        "reference": e.line.reference,
         "expected": hkd(e.expected_cents) if e.expected_cents is not None else "",
         "state": ExceptionState(e.state).label,
         "resolution": Resolution(e.resolution).label if e.resolution else "",
@@ -234,7 +235,8 @@ def exception_detail(request, exception_id, action=None):
             status = 422
     else:
         forms = _resolution_forms(exc)
-    transfer = exc.transfer
+    transfer = exc.line  # the credit transfer, or the statement debit
+    order = exc.order or getattr(transfer, "order", None)
     return render(
         request,
         "payments/staff/recon_exception.html",
@@ -243,13 +245,14 @@ def exception_detail(request, exception_id, action=None):
             "e": exc,
             "transfer": transfer,
             "transfer_amount": hkd(transfer.amount_cents),
-            "order": exc.order or transfer.order,
-            "order_state": OrderState((exc.order or transfer.order).state).label
-            if (exc.order or transfer.order)
-            else "",
+            "order": order,
+            "order_state": OrderState(order.state).label if order else "",
             "forms": forms,
             "action_error": action_error,
             "refund_cents": hkd(exc.refund_cents) if exc.refund_cents else "",
+            "conflict_amount": hkd(transfer.conflicts_with.amount_cents)
+            if getattr(transfer, "conflicts_with_id", None)
+            else "",
         },
         status=status,
     )

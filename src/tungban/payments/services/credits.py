@@ -31,13 +31,22 @@ from jsonschema import Draft202012Validator
 from tungban.core.killpoints import killpoint
 from tungban.notify import webhooks
 
-from .. import errors
-from ..constants import CURRENCY, PAID_STATES, ActorKind, CreditSource, MatchStatus, OrderState
+from .. import camt, errors
+from ..constants import (
+    CURRENCY,
+    PAID_STATES,
+    PROVISIONAL_SOURCES,
+    ActorKind,
+    CreditSource,
+    MatchStatus,
+    OrderState,
+)
 from ..models import BankMessage, CreditTransfer, PaymentOrder
 from ..reference import is_valid, normalise
 from . import matching, surplus
 from .orders import _record, _save, chain_paid, move, paid
 
+log = logging.getLogger(__name__)
 security_log = logging.getLogger("tungban.security")
 
 _REFERENCE = re.compile(r"TB[0-9]{14}")
@@ -56,6 +65,10 @@ class CreditIn:
     reference: str = ""
     debtor_name: str = ""
     currency: str = CURRENCY
+    #: The bank's own reference of the booking (``AcctSvcrRef``), when the report has one.
+    account_servicer_ref: str = ""
+    #: A ``camt.053`` line's booking date (``BookgDt``): the day the statement shows it.
+    booking_date: dt.date | None = None
 
 
 def order_reference_in(text: str) -> str:
@@ -77,6 +90,7 @@ def apply_credit(
     credit.order = order
     credit.match_status = _apply(order, credit, actor_kind, credit.message_id if actor_id is None else actor_id)
     credit.save(update_fields=["order", "match_status"])
+    matching.settle_order(order)
     return credit.match_status
 
 
@@ -98,8 +112,7 @@ def _apply(order: PaymentOrder, credit: CreditTransfer, actor_kind: str, actor_i
     move(order, transition, actor_kind, actor_id, reason)
     if order.state in PAID_STATES and not was_paid:
         paid(order, actor_kind, actor_id)
-        order.settled_date = order.settled_date or credit.value_date
-    _save(order, "amount_received_cents", "paid_at", "settled_date")
+    _save(order, "amount_received_cents", "paid_at")
     if order.state == OrderState.OVERPAID:  # e.g. a card payment and an FPS transfer both went through
         excess = min(credit.amount_cents, received - due)
         surplus.refund_due(order, "overpaid", amount_cents=excess, transfer=credit)
@@ -122,10 +135,89 @@ def _hold(order: PaymentOrder, credit: CreditTransfer, actor_kind: str, actor_id
     return MatchStatus.LATE
 
 
+def _settled_on(credit: CreditIn, source: str) -> dt.date | None:
+    """When a report of ``credit`` by ``source`` settles it: a ``camt.053`` line on its booking
+    date; a card provider's or a counter's report on its value date (their own settlement);
+    a notification or a ``camt.054`` never (provisional)."""
+    if source == CreditSource.CAMT053:
+        return credit.booking_date or credit.value_date
+    if source in PROVISIONAL_SOURCES:
+        return None
+    return credit.value_date
+
+
+def _differs(known: CreditTransfer, credit: CreditIn) -> bool:
+    return (known.amount_cents, known.currency, known.value_date) != (
+        credit.amount_cents,
+        credit.currency,
+        credit.value_date,
+    )
+
+
+def conflict_key(credit: CreditIn) -> str:
+    """The key a conflicting report is recorded under: ``ASR:`` + the bank's reference of the
+    booking (:func:`tungban.payments.camt.fallback_key`), or of the message and end-to-end id
+    when the report has none (a JSON notification)."""
+    return camt.fallback_key(credit.account_servicer_ref or f"{credit.message_id}/{credit.end_to_end_id}")
+
+
+def _seen(known: CreditTransfer, credit: CreditIn, source: str) -> None:
+    """A known transfer reported again with the same details: note ``source``; a ``camt.053``
+    line settles it (:func:`tungban.payments.services.matching.settle`)."""
+    if source not in known.seen_in:
+        known.seen_in = [*known.seen_in, source]
+        known.save(update_fields=["seen_in"])
+    day = _settled_on(credit, source)
+    if day is not None and known.settled_date is None:
+        matching.settle(known, day)
+
+
+def _new_row(credit: CreditIn, source: str, *, key: str, **fields) -> CreditTransfer:
+    return CreditTransfer.objects.create(
+        end_to_end_id=key,
+        message_id=credit.message_id,
+        amount_cents=credit.amount_cents,
+        currency=credit.currency,
+        value_date=credit.value_date,
+        booked_at=credit.booked_at,
+        reference=credit.reference[:140],
+        debtor_name=credit.debtor_name[:140],
+        source=source,
+        seen_in=[source],
+        business_date=matching.business_day(credit.value_date),  # takes the day's lock
+        settled_date=_settled_on(credit, source),
+        **fields,
+    )
+
+
+def _conflict(known: CreditTransfer, credit: CreditIn, source: str) -> tuple[CreditTransfer, bool]:
+    """``credit`` has ``known``'s end-to-end id but another amount, currency or value date
+    (review finding 4): it is recorded under :func:`conflict_key`, applied to no order, with a
+    ``conflicting_duplicate`` exception; the same conflicting report again adds nothing."""
+    key = conflict_key(credit)
+    row = CreditTransfer.objects.select_for_update().filter(end_to_end_id=key).first()
+    if row is not None:
+        if _differs(row, credit):  # the bank's own reference reused with other figures
+            log.warning("credit %s reported a third way under %s: not recorded", credit.end_to_end_id, key)
+        elif source not in row.seen_in:
+            row.seen_in = [*row.seen_in, source]
+            row.save(update_fields=["seen_in"])
+        return row, False
+    row = _new_row(credit, source, key=key, match_status=MatchStatus.CONFLICT, conflicts_with=known)
+    matching.raise_for(row)
+    return row, True
+
+
 def record_credit(credit: CreditIn, *, source: str) -> tuple[CreditTransfer, bool]:
     """Record ``credit`` (reported by ``source``, a :class:`~tungban.payments.constants.CreditSource`)
     and apply it to the order its reference names, in one transaction; a credit already
-    recorded (same end-to-end id) only notes ``source`` in ``seen_in``.
+    recorded (same end-to-end id, amount, currency and value date) only notes ``source`` in
+    ``seen_in`` — and a ``camt.053`` line settles it. One with the same end-to-end id and
+    other figures is a conflict (:func:`_conflict`), never silently dropped.
+
+    The transfer's business day is locked while it is recorded
+    (:func:`tungban.payments.services.matching.business_day`): a day being closed waits for it,
+    or it counts on the next open day (review finding 13).
 
     :returns: ``(credit transfer, True)`` when it was new, ``(…, False)`` when it was known.
     """
@@ -134,26 +226,13 @@ def record_credit(credit: CreditIn, *, source: str) -> tuple[CreditTransfer, boo
         if known is None:
             try:
                 with transaction.atomic():
-                    row = CreditTransfer.objects.create(
-                        end_to_end_id=credit.end_to_end_id,
-                        message_id=credit.message_id,
-                        amount_cents=credit.amount_cents,
-                        currency=credit.currency,
-                        value_date=credit.value_date,
-                        booked_at=credit.booked_at,
-                        reference=credit.reference[:140],
-                        debtor_name=credit.debtor_name[:140],
-                        source=source,
-                        seen_in=[source],
-                        match_status=MatchStatus.UNMATCHED,
-                        business_date=matching.business_day(credit.value_date),
-                    )
+                    row = _new_row(credit, source, key=credit.end_to_end_id, match_status=MatchStatus.UNMATCHED)
             except IntegrityError:  # the same transfer, reported at the same moment by another source
                 known = CreditTransfer.objects.select_for_update().get(end_to_end_id=credit.end_to_end_id)
         if known is not None:
-            if source not in known.seen_in:
-                known.seen_in = [*known.seen_in, source]
-                known.save(update_fields=["seen_in"])
+            if _differs(known, credit):
+                return _conflict(known, credit, source)
+            _seen(known, credit, source)
             return known, False
         ref = order_reference_in(credit.reference)
         order = PaymentOrder.objects.select_for_update().filter(reference=ref).first() if ref else None

@@ -45,6 +45,7 @@ import requests
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.dispatch import Signal
 from django.tasks import task
 from django.utils import timezone
@@ -75,7 +76,7 @@ from ..models_recon import (
 )
 from ..models_refunds import RefundState
 from ..reference import normalise
-from . import matching
+from . import debits, matching
 from .credits import CreditIn, apply_credit, record_credit, sign
 from .orders import find_by_reference
 
@@ -143,11 +144,17 @@ def _refuse(imp: StatementImport, exc: DomainError) -> None:
     imp.save()
 
 
-def _credit(line: camt.Line, message: camt.Message) -> CreditIn:
-    """A statement line as :func:`record_credit` takes it; a line without a booking time is
+def _dates(line: camt.Line, message: camt.Message) -> tuple[dt.date, dt.datetime, dt.date]:
+    """``(value date, booked at, booking date)`` of a line; a line without a booking time is
     taken as booked at the start of its booking (else value) day, Hong Kong time."""
     day = line.value_date or line.booking_date or message.statement_date or today()
     booked = line.booked_at or dt.datetime.combine(line.booking_date or day, dt.time(0, 0), HONG_KONG)
+    return day, booked, line.booking_date or booked.astimezone(HONG_KONG).date()
+
+
+def _credit(line: camt.Line, message: camt.Message) -> CreditIn:
+    """A credit line as :func:`record_credit` takes it."""
+    day, booked, booking = _dates(line, message)
     return CreditIn(
         end_to_end_id=line.key,
         message_id=(line.message_id or message.message_id)[:64],
@@ -157,22 +164,50 @@ def _credit(line: camt.Line, message: camt.Message) -> CreditIn:
         reference=line.remittance[:140],
         debtor_name=line.debtor_name[:140],
         currency=line.currency,
+        account_servicer_ref=line.account_servicer_ref,
+        booking_date=booking,
+    )
+
+
+def _debit(line: camt.Line, message: camt.Message) -> debits.DebitIn:
+    """A debit line (or a reversal, ``RvslInd``) as :func:`debits.record_debit` takes it."""
+    day, booked, booking = _dates(line, message)
+    return debits.DebitIn(
+        key=line.key,
+        end_to_end_id=line.end_to_end_id,
+        account_servicer_ref=line.account_servicer_ref,
+        message_id=(line.message_id or message.message_id)[:64],
+        amount_cents=line.amount_cents,
+        currency=line.currency,
+        value_date=day,
+        booked_at=booked,
+        booking_date=booking,
+        reference=line.remittance[:140],
+        reversal=line.reversal,
     )
 
 
 def apply_message(message: camt.Message, imp: StatementImport) -> dict[str, int]:
-    """Record every booked credit line of ``message`` (the caller holds the transaction).
-    Returns the import's counts."""
+    """Record every booked line of ``message`` (the caller holds the transaction): credits
+    through :func:`record_credit`, debits and reversals through :func:`debits.record_debit`
+    (a reversal is booked in the direction opposite to what it reverses: ``DBIT`` for a
+    credit). A ``camt.053`` then raises ``not_on_statement`` for the notified transfers of its
+    day it did not show (:func:`matching.check_statement`). Returns the import's counts."""
     counts = dict(lines_total=0, lines_new=0, lines_known=0, lines_skipped=0, matched=0)
-    seen: set[str] = set()
+    seen: set[tuple[bool, bool, str]] = set()
     new_ids = []
     source = SOURCES[message.kind]
     for line in message.lines:
         counts["lines_total"] += 1
-        if not line.credit or line.reversal or line.status != "BOOK" or line.key in seen:
-            counts["lines_skipped"] += 1
+        this = (line.credit, line.reversal, line.key)
+        if line.status != "BOOK" or this in seen or (line.credit and line.reversal):
+            counts["lines_skipped"] += 1  # a reversed debit (money back in) is for an officer to read
             continue
-        seen.add(line.key)
+        seen.add(this)
+        if not line.credit:
+            _row, new = debits.record_debit(_debit(line, message), source=source, statement_import=imp)
+            counts["lines_new" if new else "lines_known"] += 1
+            continue
         row, new = record_credit(_credit(line, message), source=source)
         if not new:
             counts["lines_known"] += 1
@@ -181,11 +216,19 @@ def apply_message(message: camt.Message, imp: StatementImport) -> dict[str, int]
         new_ids.append(row.pk)
         if row.match_status in (MatchStatus.MATCHED, MatchStatus.LATE):
             counts["matched"] += 1
+    if message.kind == StatementKind.CAMT053:
+        for report in message.reports:
+            day = report.closing.date if report.closing is not None else report.to_date
+            if day is not None:
+                new_ids += [e.transfer_id for e in matching.check_statement(day)]
     raised = 0
     for start in range(0, len(new_ids), 500):
         raised += ReconciliationException.objects.filter(
             transfer_id__in=new_ids[start : start + 500], statement_import__isnull=True
         ).update(statement_import=imp)
+    raised += ReconciliationException.objects.filter(  # a debit's, or a reversed transfer's
+        Q(debit__statement_import=imp) | Q(transfer__reversals__statement_import=imp), statement_import__isnull=True
+    ).update(statement_import=imp)
     counts["exceptions"] = raised
     return counts
 
@@ -373,7 +416,7 @@ def fetch_due_statements(now: dt.datetime) -> dict[str, int]:
 def exceptions_queue(
     *, state: str = ExceptionState.OPEN, kind: str = "", day: dt.date | None = None, limit: int = 200
 ) -> list[ReconciliationException]:
-    qs = ReconciliationException.objects.select_related("transfer", "order", "resolved_order")
+    qs = ReconciliationException.objects.select_related("transfer", "debit", "order", "resolved_order")
     if state:
         qs = qs.filter(state=state)
     if kind:
@@ -409,6 +452,14 @@ ALLOWED = {
     ExceptionKind.DUPLICATE: (Resolution.REFUND, Resolution.WRITTEN_OFF),
     ExceptionKind.WRONG_AMOUNT: (Resolution.REFUND, Resolution.WRITTEN_OFF),
     ExceptionKind.LATE: (Resolution.MATCHED, Resolution.REFUND, Resolution.WRITTEN_OFF),
+    # A notified transfer the statement did not show: a later statement resolves it by itself
+    # (``on_statement``); an officer who has checked with the bank writes it off, with the reason.
+    ExceptionKind.NOT_ON_STATEMENT: (Resolution.WRITTEN_OFF,),
+    # The conflicting report is applied to nothing: it can be matched, refunded or written off.
+    ExceptionKind.CONFLICTING_DUPLICATE: (Resolution.MATCHED, Resolution.REFUND, Resolution.WRITTEN_OFF),
+    # The money is gone (a reversal, a debit nobody instructed): an officer records what was done.
+    ExceptionKind.REVERSED: (Resolution.WRITTEN_OFF,),
+    ExceptionKind.UNKNOWN_DEBIT: (Resolution.WRITTEN_OFF,),
 }
 
 
@@ -458,7 +509,7 @@ def resolve(
                 resolution=Resolution(resolution).label if resolution in Resolution.values else resolution,
                 kind=ExceptionKind(exc.kind).label,
             )
-        transfer = CreditTransfer.objects.select_for_update().get(pk=exc.transfer_id)
+        transfer = CreditTransfer.objects.select_for_update().get(pk=exc.transfer_id) if exc.transfer_id else None
         if resolution == Resolution.MATCHED:
             order = _match(exc, transfer, reference, officer)
             exc.resolved_order = order
@@ -476,7 +527,7 @@ def resolve(
         exc.resolved_by = officer[:150]
         exc.resolved_at = timezone.now()
         exc.save()
-        order = exc.resolved_order or transfer.order
+        order = exc.resolved_order or (transfer.order if transfer else None)
         if order is not None:
             PaymentEvent.objects.create(
                 order=order,
@@ -501,7 +552,7 @@ def _match(exc: ReconciliationException, transfer: CreditTransfer, reference: st
         if order is None:  # pragma: no cover - a late transfer was applied to its order
             raise errors.OrderUnknown()
         return order
-    if transfer.match_status not in (MatchStatus.UNMATCHED, MatchStatus.ORDER_CLOSED):
+    if transfer.match_status not in (MatchStatus.UNMATCHED, MatchStatus.ORDER_CLOSED, MatchStatus.CONFLICT):
         raise errors.ResolutionNotAllowed(
             resolution=Resolution(Resolution.MATCHED).label, kind=ExceptionKind(exc.kind).label
         )
@@ -670,19 +721,36 @@ def _compute(day: dt.date) -> dict:
     return {"rows": [rows[k] for k in sorted(rows)], "departments": dept_rows, "totals": totals}
 
 
+def unsettled(day: dt.date) -> int:
+    """How many transfers counting on ``day`` stop it from closing: reported by a notification
+    or a ``camt.054``, shown by no ``camt.053`` yet, not reversed, and without a
+    ``not_on_statement`` exception an officer has resolved (review finding 1: a notification
+    is not final)."""
+    accounted = ReconciliationException.objects.filter(
+        kind=ExceptionKind.NOT_ON_STATEMENT, state=ExceptionState.RESOLVED
+    ).values("transfer_id")
+    return matching.provisional(business_date=day).exclude(pk__in=accounted).count()
+
+
 def close_day(day: dt.date, *, officer: str) -> DailyClose:
     """Close ``day``: its report is recorded as it is now, and nothing recorded afterwards
     counts on it (later transfers with that value date count on the next open day and are
-    raised as ``late`` / ``after_close``).
+    raised as ``late`` / ``after_close``). The day is locked while it closes
+    (:func:`matching.lock_day`): a transfer being recorded on it is waited for, one recorded
+    meanwhile waits and counts on the next open day (review finding 13).
 
-    :raises DomainError: ``day_not_over`` (today or later, Hong Kong time), ``day_closed``.
+    :raises DomainError: ``day_not_over`` (today or later, Hong Kong time), ``day_closed``,
+        ``day_not_settled`` (:func:`unsettled`: transfers the statement has not shown yet).
     """
     if day >= today():
         raise errors.DayNotOver(date=day.isoformat())
     with transaction.atomic():
+        matching.lock_day(day, shared=False)
         # One closer at a time: the unique business_date makes a concurrent second close fail.
         if DailyClose.objects.filter(business_date=day).exists():
             raise errors.DayClosed(date=day.isoformat())
+        if waiting := unsettled(day):
+            raise errors.DayNotSettled(date=day.isoformat(), count=waiting, details={"count": waiting})
         report = _compute(day)
         close = DailyClose.objects.create(
             business_date=day, closed_by=officer[:150], report=report, totals=report["totals"]

@@ -84,6 +84,19 @@ def bulk_orders(
     return PaymentOrder.objects.bulk_create(rows, batch_size=1000)
 
 
+def reversal(t: dict, **changes) -> dict:
+    """The bank's reversal of transfer ``t`` (its end-to-end id and amount, booked the other
+    way, ``RvslInd`` true) under a reference of its own."""
+    n = next(_serial)
+    return {
+        **t,
+        "credit": not t.get("credit", True),
+        "reversal": True,
+        "account_servicer_ref": f"RVS{n:012d}",
+        **changes,
+    }
+
+
 def transfer(ref, amount, *, e2e=None, booked_at=None, value_date=None, credit=True, debtor="CHAN TAI MAN") -> dict:
     """A transfer as the bank's writer takes it; ``ref`` is an order or the reference text."""
     booked_at = booked_at or timezone.now()

@@ -94,3 +94,41 @@ def test_upload_match_and_close_the_day(issuer, e2e_browser, tmp_path, lang):
     assert_no_violations(page, f"closed day ({lang})")
     assert DailyClose.objects.get().business_date == day
     assert errors == []
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_what_the_statement_adds_to_the_queue_and_a_day_it_holds(issuer, e2e_browser, lang):
+    """pay-settle: a notified transfer the statement does not show, the same end-to-end id with
+    another amount, and a debit nobody instructed, each on its exception page; the daily close
+    refuses the day while a notified transfer is unsettled — in both languages, axe-clean."""
+    day = timezone.now().astimezone(HKT).date() - dt.timedelta(days=1)
+    booked = dt.datetime.combine(day, dt.time(10, 0), HKT)
+    missing = s.transfer(s.order(), 35000, booked_at=booked)
+    doubled = s.transfer(s.order(), 35000, booked_at=booked)
+    for t in (missing, doubled):
+        s.import_file(s.notification(t))
+    s.import_file(
+        s.statement(
+            [dict(doubled, amount_cents=30000), s.transfer("BANK FEE", 1200, credit=False, booked_at=booked)], day=day
+        )
+    )
+    page, errors = _page(e2e_browser, lang)
+    staff_login_page(page, issuer, reconciler(f"treasury-settle-{lang}"), f"{HOME}exceptions/")
+    for kind, shows in (
+        ("not_on_statement", "#write-off-form"),
+        ("conflicting_duplicate", "#exception-conflicts-with"),
+        ("unknown_debit", "#write-off-form"),
+    ):
+        page.goto(f"{issuer}{HOME}exceptions/")
+        page.click(f'tr[data-kind="{kind}"] a')
+        page.wait_for_selector(shows)
+        assert page.get_attribute("#exception-kind", "data-kind") == kind
+        assert_no_violations(page, f"{kind} exception ({lang})")
+    assert page.text_content("#exception-amount").strip() == "HK$12"  # the debit's page: money out
+    page.goto(f"{issuer}{HOME}close/?date={day.isoformat()}")
+    page.click("#close-day")
+    page.wait_for_selector('#close-state[data-closed="false"]')
+    page.wait_for_selector(".messages li.error")
+    assert_no_violations(page, f"a day not settled ({lang})")
+    assert not DailyClose.objects.exists()
+    assert errors == []

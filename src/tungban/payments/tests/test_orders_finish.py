@@ -197,7 +197,7 @@ def test_a_part_paid_renewal_is_closed_and_refunded_when_the_old_order_is_paid_l
 
 
 def test_the_migration_links_the_platforms_renewals_only():
-    migration = importlib.import_module("tungban.payments.migrations.0005_pay_orders_supersedes")
+    migration = importlib.import_module("tungban.payments.migrations.0005_supersedes")
     first, second = make_order(10_000), make_order(10_000)  # same purpose reference
     bill_a = make_order(10_000)
     PaymentOrder.objects.filter(pk__in=[first.pk, second.pk]).update(

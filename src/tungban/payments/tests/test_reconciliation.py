@@ -205,7 +205,16 @@ def test_each_kind_of_exception_with_its_order_and_department():
     reasons = sorted(ReconciliationException.objects.filter(kind="unmatched").values_list("reason", flat=True))
     assert reasons == ["bad_check_digit", "no_reference"]
     assert all(e.statement_import_id == imp.pk for e in ReconciliationException.objects.all())
-    assert reconciliation.queue_counts() == {"unmatched": 2, "duplicate": 1, "wrong_amount": 1, "late": 1}
+    assert reconciliation.queue_counts() == {
+        "unmatched": 2,
+        "duplicate": 1,
+        "wrong_amount": 1,
+        "late": 1,
+        "not_on_statement": 0,
+        "conflicting_duplicate": 0,
+        "reversed": 0,
+        "unknown_debit": 0,
+    }
 
 
 def test_a_notification_feeds_the_same_queue():
@@ -413,14 +422,17 @@ def test_a_closed_day_never_changes_and_late_lines_go_to_the_next_day():
     assert DailyClose.objects.get().closed_by == "officer:amy"
 
 
-def test_lines_that_are_not_booked_credits_are_skipped():
+def test_lines_that_are_not_booked_are_skipped_and_debits_are_not_credits():
     order = s.order()
     pending = s.notification([s.transfer(order, 35000)]).replace(b"<Cd>BOOK</Cd>", b"<Cd>PDNG</Cd>")
     imp = s.import_file(pending)
     assert (imp.state, imp.lines_total, imp.lines_skipped, imp.lines_new) == (ImportState.DONE, 1, 1, 0)
+    # Money out naming the order's reference pays nothing; a debit nobody instructed is for an
+    # officer (test_settlement.py has the rest of the debits' rules).
     money_out = s.import_file(s.statement([s.transfer(order, 35000, credit=False)]))
-    assert (money_out.lines_skipped, money_out.lines_new) == (1, 0)
+    assert (money_out.lines_skipped, money_out.lines_new, money_out.exceptions) == (0, 1, 1)
     assert not CreditTransfer.objects.exists()
+    assert _exception(kind="unknown_debit").reason == "no_match"
     order.refresh_from_db()
     assert order.state == OrderState.AWAITING_TRANSFER
 
