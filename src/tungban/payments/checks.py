@@ -30,3 +30,22 @@ def merchant_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                 )
             )
     return found
+
+
+def bank_keys(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """``payments.E003`` when the bank's two HMAC keys are the same: one key per direction
+    (``TUNGBAN_PAYMENTS_BANK_SECRET`` bank → platform, ``..._BANK_REQUEST_SECRET`` platform →
+    bank; review finding 14), so whoever holds one side's key cannot sign the other side's
+    messages."""
+    notify = getattr(settings, "TUNGBAN_PAYMENTS_BANK_SECRET", "")
+    request = getattr(settings, "TUNGBAN_PAYMENTS_BANK_REQUEST_SECRET", "")
+    if notify and notify == request:
+        return [
+            checks.Error(
+                "TUNGBAN_PAYMENTS_BANK_SECRET and TUNGBAN_PAYMENTS_BANK_REQUEST_SECRET are the same key: "
+                "the bank's notifications and the platform's statement requests must be signed with different keys.",
+                hint="Give TUNGBAN_PAYMENTS_BANK_REQUEST_SECRET its own random value and tell the bank.",
+                id="payments.E003",
+            )
+        ]
+    return []
