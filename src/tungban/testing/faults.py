@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -374,6 +375,59 @@ def running_platform(server_url: str, tmp: Path, **options):
         yield platform.start()
     finally:
         platform.stop()
+
+
+_GUNICORN_LISTENING = re.compile(r"Listening at: (http://\S+)")
+
+
+@contextlib.contextmanager
+def gunicorn_killed_at(point: str, tmp: Path, *, env: dict[str, str] | None = None):
+    """The platform under gunicorn (one sync worker, respawned by its master when killed) on
+    the running test's database (:func:`tungban.testing.tasks.worker_environment`), with the
+    kill point ``point`` armed once (:mod:`tungban.core.killpoints`; ``env``: more variables).
+    Yields ``(base_url, marker)``: ``marker`` (in ``tmp``) exists once the point has fired.
+    Stopped (SIGTERM, then SIGKILL) afterwards. For one kill in a test of the test process's own
+    database; :class:`FaultPlatform` is the isolated harness.
+
+    :raises AssertionError: gunicorn did not listen, or ``/healthz`` did not answer, in 60 s."""
+    from tungban.testing.tasks import wait_for as wait_for_process
+    from tungban.testing.tasks import worker_environment
+
+    log = tmp / "gunicorn.log"
+    environment = {**worker_environment(), **(env or {}), ENV_POINTS: point, ENV_DIR: str(tmp)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "tungban.wsgi:application", "--bind", "127.0.0.1:0"]
+        + ["--workers", "1", "--timeout", "60", "--error-logfile", str(log)],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        match = wait_for_process(
+            lambda: _GUNICORN_LISTENING.search(log.read_text()) if log.exists() else None,
+            timeout=60,
+            what="gunicorn to listen",
+            process=proc,
+        )
+        url = match.group(1)
+        wait_for_process(lambda: _healthy(url), timeout=60, what="the platform under gunicorn", process=proc)
+        yield url, tmp / point
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=5) as answer:  # noqa: S310 (loopback)
+            return answer.status == 200
+    except OSError:
+        return False
 
 
 # --- commands run in the platform's environment ------------------------------------------------

@@ -16,10 +16,7 @@ participant bank (``examples.bank``, a separate process with its own ledger) and
 from __future__ import annotations
 
 import datetime as dt
-import re
 import socket
-import subprocess
-import sys
 
 import pytest
 import requests
@@ -27,19 +24,18 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from examples.bank.launch import start_bank, stop_bank
-from tungban.core import killpoints
 from tungban.payments import services
 from tungban.payments.constants import OrderState
 from tungban.payments.models import BankMessage, CreditTransfer, PaymentEvent, PaymentOrder, StatementImport
 from tungban.payments.models_recon import ImportState
 from tungban.payments.services import reconciliation
-from tungban.testing.tasks import run_queued_tasks, wait_for, worker_environment
+from tungban.testing.faults import gunicorn_killed_at
+from tungban.testing.tasks import run_queued_tasks, wait_for
 
 from . import recon_support as s
 
 HKT = dt.timezone(dt.timedelta(hours=8))
 ACCOUNT = "004-123456-001"  # a demo customer of the bank
-_LISTENING = re.compile(r"Listening at: (http://\S+)")
 
 
 @pytest.fixture(autouse=True)
@@ -70,47 +66,11 @@ def _today() -> dt.date:
 
 @pytest.fixture
 def platform(settings, tmp_path):
-    """The platform under gunicorn (one sync worker, restarted by its master when killed) on
-    this test's database, with the kill point armed once; yields ``(base_url, marker)``."""
-    log = tmp_path / "gunicorn.log"
-    env = {
-        **worker_environment(),
-        "TUNGBAN_PAYMENTS_BANK_SECRET": settings.TUNGBAN_PAYMENTS_BANK_SECRET,
-        killpoints.ENV_POINTS: "payments.notification_recorded",
-        killpoints.ENV_DIR: str(tmp_path),
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "tungban.wsgi:application", "--bind", "127.0.0.1:0"]
-        + ["--workers", "1", "--timeout", "60", "--error-logfile", str(log)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        match = wait_for(
-            lambda: _LISTENING.search(log.read_text()) if log.exists() else None,
-            timeout=60,
-            what="gunicorn to listen",
-            process=proc,
-        )
-        url = match.group(1)
-        wait_for(lambda: _ready(url), timeout=60, what="the platform under gunicorn", process=proc)
-        yield url, tmp_path / "payments.notification_recorded"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _ready(url: str) -> bool:
-    try:
-        return requests.get(f"{url}/healthz", timeout=5).status_code == 200
-    except requests.RequestException:
-        return False
+    """The platform under gunicorn on this test's database, the kill point
+    ``payments.notification_recorded`` armed once; yields ``(base_url, marker)``."""
+    keys = {"TUNGBAN_PAYMENTS_BANK_SECRET": settings.TUNGBAN_PAYMENTS_BANK_SECRET}
+    with gunicorn_killed_at("payments.notification_recorded", tmp_path, env=keys) as found:
+        yield found
 
 
 @pytest.mark.live_http
@@ -118,7 +78,11 @@ def _ready(url: str) -> bool:
 def test_a_worker_killed_before_the_notification_commits_records_the_payment_once(settings, platform):
     url, fired = platform
     order = s.order()
-    proc, bank = start_bank(f"{url}/api/v1/payments/bank/notifications", secret=settings.TUNGBAN_PAYMENTS_BANK_SECRET)
+    proc, bank = start_bank(
+        f"{url}/api/v1/payments/bank/notifications",
+        secret=settings.TUNGBAN_PAYMENTS_BANK_SECRET,
+        request_secret=settings.TUNGBAN_PAYMENTS_BANK_REQUEST_SECRET,
+    )
     try:
         _pay(bank, order)  # the bank books, then notifies: the worker dies before its commit
         wait_for(fired.exists, timeout=60, what="the worker to reach the kill point")
@@ -157,6 +121,7 @@ def test_a_notification_the_bank_gave_up_on_is_reconciled_from_the_statement(set
     proc, bank = start_bank(
         f"{_dead_url()}/api/v1/payments/bank/notifications",
         secret=settings.TUNGBAN_PAYMENTS_BANK_SECRET,
+        request_secret=settings.TUNGBAN_PAYMENTS_BANK_REQUEST_SECRET,
         notify_max_attempts=2,
     )
     try:
@@ -191,6 +156,7 @@ def test_the_fetch_retries_while_the_bank_is_down(settings, tmp_path):
     proc, bank = start_bank(
         f"{_dead_url()}/api/v1/payments/bank/notifications",
         secret=settings.TUNGBAN_PAYMENTS_BANK_SECRET,
+        request_secret=settings.TUNGBAN_PAYMENTS_BANK_REQUEST_SECRET,
         db=str(ledger),
         notify_max_attempts=1,
     )
@@ -208,6 +174,7 @@ def test_the_fetch_retries_while_the_bank_is_down(settings, tmp_path):
     proc, bank = start_bank(
         f"{_dead_url()}/api/v1/payments/bank/notifications",
         secret=settings.TUNGBAN_PAYMENTS_BANK_SECRET,
+        request_secret=settings.TUNGBAN_PAYMENTS_BANK_REQUEST_SECRET,
         db=str(ledger),
         notify_max_attempts=1,
     )
@@ -233,7 +200,12 @@ def test_a_bank_that_never_answers_leaves_the_fetch_failed_and_a_wrong_signature
     again, new = services.fetch_statement(_today() - dt.timedelta(days=1))
     assert new and again.pk != imp.pk  # an officer fetches again
 
-    proc, bank = start_bank(f"{_dead_url()}/notify", secret="not-the-platform's-secret")
+    # a bank that knows the platform's notification key but not its request key refuses the fetch
+    proc, bank = start_bank(
+        f"{_dead_url()}/notify",
+        secret=settings.TUNGBAN_PAYMENTS_BANK_SECRET,
+        request_secret="not-the-platform's-request-key",
+    )
     try:
         settings.TUNGBAN_PAYMENTS_BANK_URL = bank
         third, _ = services.fetch_statement(_today())
