@@ -4,10 +4,14 @@
 
     python -m examples.bank [--port 8301] [--host 127.0.0.1] [--db var/demo-bank.sqlite3] \\
         [--notify-url http://localhost:8000/api/v1/payments/bank/notifications] \\
-        [--secret-file var/payments_bank_secret] [--payee-proxy collect@tungban.invalid]
+        [--secret-file var/payments_bank_secret] \
+        [--request-secret-file var/payments_bank_request_secret] [--payee-proxy collect@tungban.invalid]
 
-The shared secret comes from ``DEMO_BANK_SECRET``, else the file ``--secret-file`` (the
-platform's ``var/payments_bank_secret``, generated at set-up). The first line on standard
+One key per direction, each shared with the platform: the notifications' key (bank → platform)
+comes from ``DEMO_BANK_SECRET``, else the file ``--secret-file`` (the platform's
+``var/payments_bank_secret``); the key of the platform's statement requests (platform → bank)
+from ``DEMO_BANK_REQUEST_SECRET``, else ``--request-secret-file`` (the platform's
+``var/payments_bank_request_secret``); both generated at set-up. The first line on standard
 output is ``demo-bank listening on http://HOST:PORT`` (``--port 0`` takes a free port), what
 :mod:`examples.bank.launch` waits for before ``/health``. Werkzeug's threaded server: this is a
 demo, one process (its notification retries run in a thread of it).
@@ -43,6 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--db", default=str(var / "demo-bank.sqlite3"), help="the ledger (SQLite file)")
     parser.add_argument("--notify-url", default="http://localhost:8000/api/v1/payments/bank/notifications")
     parser.add_argument("--secret-file", default=str(var / "payments_bank_secret"))
+    parser.add_argument("--request-secret-file", default=str(var / "payments_bank_request_secret"))
     parser.add_argument("--payee-proxy", default=os.environ.get("DEMO_BANK_PAYEE_PROXY", ""))
     parser.add_argument(
         "--collection-account",
@@ -57,11 +62,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     secret = os.environ.get("DEMO_BANK_SECRET") or Path(args.secret_file).read_text().strip()
+    request_secret = os.environ.get("DEMO_BANK_REQUEST_SECRET") or Path(args.request_secret_file).read_text().strip()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(
         ledger_path=args.db,
         notify_url=args.notify_url,
         secret=secret,
+        request_secret=request_secret,
         payee_proxy=args.payee_proxy,
         collection_account=args.collection_account,
         notify_max_attempts=args.notify_max_attempts,

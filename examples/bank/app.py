@@ -41,6 +41,7 @@ def create_app(
     ledger_path: str,
     notify_url: str,
     secret: str,
+    request_secret: str,
     payee_proxy: str = "",
     start_notifier: bool = True,
     collection_account: str = statements.COLLECTION_ACCOUNT,
@@ -48,16 +49,20 @@ def create_app(
 ) -> Flask:
     """The bank. ``payee_proxy``: the FPS proxy whose payments are notified to ``notify_url``
     (the platform's collection account); a code for another payee is refused (this demo bank
-    knows one payee). ``secret``: the notifications' HMAC key, shared with the platform, which
-    also signs its requests for statements (:mod:`.statements`, for ``collection_account``).
+    knows one payee). One HMAC key per direction, each shared with the platform: ``secret`` signs
+    the bank's notifications (bank → platform), ``request_secret`` checks the platform's
+    requests for statements (platform → bank; :mod:`.statements`, for ``collection_account``).
+    :raises ValueError: the two keys are the same.
     ``notify_max_attempts``: give a notification up after that many failed attempts (0: never)."""
+    if not secret or secret == request_secret:
+        raise ValueError("the notification key and the request key must be two different keys")
     app = Flask(__name__, template_folder=str(HERE / "templates"), static_folder=str(HERE / "static"))
     ledger = Ledger(ledger_path)
     notifier = Notifier(ledger, notify_url, secret, max_attempts=notify_max_attempts)
     app.config.update(DEMO_BANK={"ledger": ledger, "notifier": notifier, "payee_proxy": payee_proxy})
     if start_notifier:
         notifier.start()
-    statements.register(app, ledger=ledger, secret=secret, account=collection_account)
+    statements.register(app, ledger=ledger, secret=request_secret, account=collection_account)
 
     def page(template: str, status: int = 200, **context):
         return render_template(template, accounts=ledger.accounts(), **context), status
@@ -125,10 +130,12 @@ def create_app(
 
 def app_from_env() -> Flask:
     """The app configured from the environment (``DEMO_BANK_DB``, ``DEMO_BANK_NOTIFY_URL``,
-    ``DEMO_BANK_SECRET``, ``DEMO_BANK_PAYEE_PROXY``), for any WSGI server."""
+    ``DEMO_BANK_SECRET``, ``DEMO_BANK_REQUEST_SECRET``, ``DEMO_BANK_PAYEE_PROXY``), for any WSGI
+    server."""
     return create_app(
         ledger_path=os.environ["DEMO_BANK_DB"],
         notify_url=os.environ["DEMO_BANK_NOTIFY_URL"],
         secret=os.environ["DEMO_BANK_SECRET"],
+        request_secret=os.environ["DEMO_BANK_REQUEST_SECRET"],
         payee_proxy=os.environ.get("DEMO_BANK_PAYEE_PROXY", ""),
     )

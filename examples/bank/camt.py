@@ -20,6 +20,7 @@ A transfer is a mapping with::
     reversal          bool, optional (``RvslInd``: the entry reverses the transfer whose
                       end-to-end id it carries, booked the other way: a reversed credit is
                       ``credit: False, reversal: True``)
+    debtor_account    str, ≤ 34 (the payer's account number)
 
 Element order follows the message definitions *BankToCustomerStatementV08* (AccountStatement9,
 ReportEntry10, EntryTransaction10, TransactionReferences6, TransactionParties6) and
@@ -110,6 +111,8 @@ class _Builder:
         if t.get("debtor_name"):
             parties = self.el(tx, "RltdPties")
             self.path(parties, "Dbtr/Pty/Nm", t["debtor_name"][:140])
+            if t.get("debtor_account"):
+                self.path(parties, "DbtrAcct/Id/Othr/Id", t["debtor_account"][:34])
         if t.get("reference"):
             self.path(tx, "RmtInf/Ustrd", t["reference"][:140])
         self.path(tx, "RltdDts/IntrBkSttlmDt", t["value_date"].isoformat())

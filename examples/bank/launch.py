@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -37,6 +38,7 @@ def start_bank(
     notify_url: str,
     *,
     secret: str,
+    request_secret: str = "",
     payee_proxy: str = "",
     db: str | None = None,
     port: int = 0,
@@ -45,10 +47,18 @@ def start_bank(
     """Start the bank; return ``(process, base_url)`` once ``/health`` answers. Its output and
     ledger live in a temporary folder (``proc.bank_dir``) removed by :func:`stop_bank`.
 
+    ``secret`` signs the bank's notifications; ``request_secret`` checks the platform's statement
+    requests (one key per direction; a random one when not given: no statement is fetched then).
+
     :raises BankStartError: with the bank's output, when it exits or is not healthy in 15 s."""
     folder = tempfile.mkdtemp(prefix="demo-bank-")
     log_path = Path(folder) / "bank.log"
-    env = dict(os.environ, DEMO_BANK_SECRET=secret, PYTHONUNBUFFERED="1")
+    env = dict(
+        os.environ,
+        DEMO_BANK_SECRET=secret,
+        DEMO_BANK_REQUEST_SECRET=request_secret or secrets.token_urlsafe(32),
+        PYTHONUNBUFFERED="1",
+    )
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     cmd = [sys.executable, "-m", "examples.bank", "--host", "127.0.0.1", "--port", str(port)]
     cmd += [

@@ -21,7 +21,7 @@ import time
 
 import requests
 
-from .ledger import Ledger, mask
+from .ledger import Ledger
 
 log = logging.getLogger("demo-bank")
 
@@ -46,7 +46,8 @@ def body_of(transfer: dict) -> bytes:
                 "booked_at": transfer["booked_at"],
                 "reference": transfer["reference"],
                 "remittance_info": transfer["remittance_info"],
-                "debtor_name": mask(transfer["debtor_name"]),
+                "debtor_name": transfer["debtor_name"],
+                "debtor_account": transfer["debtor_account"],
             }
         ],
     }

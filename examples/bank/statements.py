@@ -10,9 +10,11 @@ reconciliation): ISO 20022 files made from the ledger's ``transfers`` table by :
 - ``GET /notifications/camt054/<end_to_end_id>`` → the ``camt.054.001.08`` of one transfer.
 
 Both are for the account holder only: the request carries ``Tungban-Signature: t=<unix
-seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + "GET <path?query>")>`` under the secret shared
-with the platform (the notifications' key), within :data:`SKEW` seconds; otherwise ``401``.
-The payer's name is masked as in the notifications.
+seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + "GET <path?query>")>`` under the platform's
+request key (``DEMO_BANK_REQUEST_SECRET``, the platform's ``TUNGBAN_PAYMENTS_BANK_REQUEST_SECRET``:
+not the notifications' key, one key per direction), within :data:`SKEW` seconds; otherwise ``401``.
+They name the payer and the payer's account in full, as the notifications do (ISO 20022
+``RltdPties/Dbtr`` and ``DbtrAcct``): the account holder needs them to send a refund back.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import time
 from flask import Flask, Response, jsonify, request
 
 from . import camt
-from .ledger import HKT, mask
+from .ledger import HKT
 
 HEADER = "Tungban-Signature"
 SKEW = 300
@@ -55,7 +57,8 @@ def _transfer(row: dict) -> dict:
         "booked_at": dt.datetime.fromisoformat(row["booked_at"]),
         "value_date": dt.date.fromisoformat(row["value_date"]),
         "reference": " ".join(x for x in (row["reference"], row.get("remittance_info", "")) if x)[:140],
-        "debtor_name": mask(row["debtor_name"]),
+        "debtor_name": row["debtor_name"],
+        "debtor_account": row["debtor_account"],
     }
 
 

@@ -700,12 +700,18 @@ TUNGBAN_PAYMENTS_MERCHANT_NAME = os.environ.get("TUNGBAN_PAYMENTS_MERCHANT_NAME"
 TUNGBAN_PAYMENTS_MERCHANT_CITY = os.environ.get("TUNGBAN_PAYMENTS_MERCHANT_CITY", "HONG KONG")
 #: Seconds an unpaid payment order stays payable (GOV.UK Pay: 90 minutes); then ``expired``.
 TUNGBAN_PAYMENTS_ORDER_TTL = int(os.environ.get("TUNGBAN_PAYMENTS_ORDER_TTL", str(90 * 60)))
-#: The demo FPS participant bank (examples/bank): its base URL (the payment page's "Pay with
-#: your bank app" link) and the shared secret of its signed payment notifications (HMAC-SHA256;
-#: generated at set-up in var/, never committed).
+#: The FPS participant bank (the demo's: examples/bank): its base URL (the payment page's "Pay
+#: with your bank app" link, the statements' address) and one HMAC-SHA256 key per direction
+#: (review finding 14; generated at set-up in var/, never committed): the bank signs its payment
+#: notifications with ``..._BANK_SECRET`` (bank → platform), the platform signs its statement
+#: requests with ``..._BANK_REQUEST_SECRET`` (platform → bank). A key that leaks from one side
+#: then cannot forge the other side's messages; the check ``payments.E003`` refuses equal keys.
 TUNGBAN_PAYMENTS_BANK_URL = os.environ.get("TUNGBAN_PAYMENTS_BANK_URL", "http://127.0.0.1:8301").rstrip("/")
 TUNGBAN_PAYMENTS_BANK_SECRET = _generated(
     "payments_bank_secret", "TUNGBAN_PAYMENTS_BANK_SECRET", lambda: secrets.token_urlsafe(32)
+)
+TUNGBAN_PAYMENTS_BANK_REQUEST_SECRET = _generated(
+    "payments_bank_request_secret", "TUNGBAN_PAYMENTS_BANK_REQUEST_SECRET", lambda: secrets.token_urlsafe(32)
 )
 #: Refunds (pay-refund): above this amount (HK$ cents; HK$10,000 by default) a refund needs,
 #: besides a second officer's approval, an approver's (three people in all).

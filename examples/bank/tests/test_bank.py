@@ -11,6 +11,7 @@ import hmac
 import json
 import sys
 import threading
+import time
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -27,6 +28,8 @@ from examples.bank.ledger import Ledger, Refused, mask  # noqa: E402
 from examples.bank.notifier import Notifier  # noqa: E402
 
 SECRET = "shared-secret-for-tests"
+#: The platform's key for its requests to the bank: one key per direction (review finding 14).
+REQUEST_SECRET = "platform-request-secret-for-tests"
 #: An FPS payload from Odoo's Hong Kong localisation tests (mobile proxy, HK$100, reference label).
 ODOO_FPS = (
     "00020101021226330012hk.com.hkicl0313+852-67891234520400005303344540310058"
@@ -123,7 +126,8 @@ def test_a_notification_is_signed_and_retried_until_recorded(ledger):
             "booked_at": None,
             "reference": "TB1",
             "remittance_info": "",
-            "debtor_name": "CHAN T** M**",
+            "debtor_name": "CHAN TAI MAN",  # in full, with the account: a refund goes back to them
+            "debtor_account": "004-123456-001",
         }
         assert platform.received[0][1] == body  # a resend is the same message
     finally:
@@ -161,6 +165,7 @@ def test_the_pay_page_books_and_notifies(tmp_path):
             ledger_path=str(tmp_path / "l.sqlite3"),
             notify_url=platform.url,
             secret=SECRET,
+            request_secret=REQUEST_SECRET,
             payee_proxy="+852-67891234",
             start_notifier=False,
         )
@@ -181,3 +186,47 @@ def test_the_pay_page_books_and_notifies(tmp_path):
         assert "javascript:" not in evil.get_data(as_text=True)
     finally:
         platform.close()
+
+
+def _signed_get(client, path: str, key: str):
+    t = str(int(time.time()))
+    mac = hmac.new(key.encode(), f"{t}.GET {path}".encode(), hashlib.sha256).hexdigest()
+    return client.get(path, headers={"Tungban-Signature": f"t={t},v1={mac}"})
+
+
+def test_statements_take_the_platforms_request_key_not_the_notifications_key(tmp_path):
+    """One HMAC key per direction: the bank signs notifications with one key and accepts the
+    platform's statement requests only under the other, so a notification key that leaked
+    (or the bank's own) cannot fetch the collection account's statements."""
+    app = create_app(
+        ledger_path=str(tmp_path / "l.sqlite3"),
+        notify_url="http://127.0.0.1:9/notifications",
+        secret=SECRET,
+        request_secret=REQUEST_SECRET,
+        start_notifier=False,
+    )
+    ledger = app.config["DEMO_BANK"]["ledger"]
+    transfer = _book(ledger)
+    client = app.test_client()
+    day = transfer["value_date"]
+    path = f"/statements/camt053?date={day}"
+    assert _signed_get(client, path, SECRET).status_code == 401  # the notifications' key: refused
+    answer = _signed_get(client, path, REQUEST_SECRET)
+    assert answer.status_code == 200
+    xml = answer.get_data(as_text=True)
+    # the payer in full, with the account: the platform needs both to send a refund back
+    assert "<Nm>CHAN TAI MAN</Nm>" in xml and "<Id>004-123456-001</Id>" in xml
+    one = f"/notifications/camt054/{transfer['end_to_end_id']}"
+    assert _signed_get(client, one, SECRET).status_code == 401
+    assert _signed_get(client, one, REQUEST_SECRET).status_code == 200
+
+
+def test_the_bank_refuses_one_key_for_both_directions(tmp_path):
+    with pytest.raises(ValueError, match="two different keys"):
+        create_app(
+            ledger_path=str(tmp_path / "l.sqlite3"),
+            notify_url="http://127.0.0.1:9/",
+            secret=SECRET,
+            request_secret=SECRET,
+            start_notifier=False,
+        )

@@ -98,6 +98,33 @@ def decrypt(token: str) -> str:
     raise UnreadableValue("no configured key opens this value")
 
 
+def encrypt_bytes(data: bytes) -> bytes:
+    """``data`` encrypted under the current (first) key: ``b"a1:"`` + nonce ‖ ciphertext ‖ tag
+    (the text format's bytes before base64, for binary columns); ``b""`` stays ``b""``."""
+    if not data:
+        return b""
+    nonce = os.urandom(_NONCE)
+    return PREFIX.encode() + nonce + _keys()[0].encrypt(nonce, bytes(data), None)
+
+
+def decrypt_bytes(sealed: bytes) -> bytes:
+    """The bytes in a value of :func:`encrypt_bytes`; ``b""`` stays ``b""``.
+
+    :raises UnreadableValue: not an encrypted value, altered, or no configured key opens it."""
+    sealed = bytes(sealed or b"")
+    if not sealed:
+        return b""
+    head = len(PREFIX)
+    if not sealed.startswith(PREFIX.encode()) or len(sealed) < head + _NONCE + 16:
+        raise UnreadableValue("not an encrypted value")
+    for aead in _keys():
+        try:
+            return aead.decrypt(sealed[head : head + _NONCE], sealed[head + _NONCE :], None)
+        except InvalidTag:
+            continue
+    raise UnreadableValue("no configured key opens this value")
+
+
 def is_encrypted(value: str | None) -> bool:
     """Whether ``value`` is an encrypted value that a configured key opens."""
     try:
@@ -135,6 +162,24 @@ class EncryptedTextField(models.TextField):
     def get_lookup(self, lookup_name):
         if lookup_name != "isnull":
             return None  # Django raises FieldError: "Unsupported lookup"
+        return super().get_lookup(lookup_name)
+
+
+class EncryptedBinaryField(models.BinaryField):
+    """A binary column whose values are stored encrypted (:func:`encrypt_bytes`); Python sees
+    ``bytes``. For documents holding personal data (a refund file naming payers, a receipt).
+    Only ``isnull`` lookups are allowed."""
+
+    def from_db_value(self, value, expression, connection):
+        return value if value is None else decrypt_bytes(value)
+
+    def get_prep_value(self, value):
+        value = super().get_prep_value(value)
+        return value if value is None else encrypt_bytes(bytes(value))
+
+    def get_lookup(self, lookup_name):
+        if lookup_name != "isnull":
+            return None
         return super().get_lookup(lookup_name)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -116,7 +115,7 @@ def queues(request, department):
     current = request.GET.get("queue", "new")
     if current not in workbench.QUEUES:
         current = "new"
-    dept_services = list(Service.objects.filter(department=department, online=True).order_by("slug"))
+    dept_services = workbench.online_services(department.code)
     for s in dept_services:
         s.label = _service_name(s)
     form = SearchForm(request.GET if "search" in request.GET else None, services=dept_services)
@@ -154,7 +153,7 @@ def bulk(request, department):
     data = form.cleaned_data
     assignee = None
     if data["action"] == "assign" and data["assignee"]:
-        assignee = get_user_model().objects.filter(username=data["assignee"]).first()
+        assignee = workbench.user_named(data["assignee"])
     results = workbench.bulk(
         request.user,
         department.code,
@@ -202,7 +201,7 @@ def _case_page(request, app, *, status=200, forms=None, error=""):
         {"e": e, "label": services.ACTION_LABELS.get(e.action, e.action), "reason": services.reason_text(e)}
         for e in services.history(app)
     ]
-    info = list(app.information_requests.all())
+    attachments, info = workbench.case_papers(app)
     return render(
         request,
         "eservices/staff/case.html",
@@ -213,7 +212,7 @@ def _case_page(request, app, *, status=200, forms=None, error=""):
             "state": State(app.state).label,
             "timer": workbench.pledge_timer(app),
             "answers": shown,
-            "attachments": list(app.attachments.all()),
+            "attachments": attachments,
             "history": history,
             "info": info,
             "officers": workbench.officers_of(app.service.department_id),
@@ -240,7 +239,7 @@ def case(request, reference):
 @require_GET
 def attachment(request, reference, attachment_id):
     app = _case(request, reference)
-    doc = app.attachments.filter(pk=attachment_id).first()
+    doc = workbench.attachment_of(app, attachment_id)
     if doc is None:
         raise Http404(_("There is no such document."))
     response = HttpResponse(services.read_attachment(doc), content_type=doc.content_type)
@@ -270,7 +269,7 @@ def act(request, reference, action):
             done = _("You took this application.")
         elif action == "assign":
             name = request.POST.get("assignee", "")
-            assignee = get_user_model().objects.filter(username=name).first()
+            assignee = workbench.user_named(name)
             if assignee is None or assignee not in workbench.officers_of(app.service.department_id):
                 raise errors.NotOfficer(
                     _("%(user)s is not an officer of %(department)s.")

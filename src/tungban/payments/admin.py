@@ -63,6 +63,7 @@ class CreditTransferAdmin(ReadOnly):
     list_display = ("end_to_end_id", "amount_cents", "value_date", "reference", "match_status", "source", "order")
     list_filter = ("match_status", "source", "value_date")
     search_fields = ("end_to_end_id", "reference")
+    exclude = ("debtor_name", "debtor_account")  # personal data: the staff pages show the name masked
 
 
 @admin.register(BankMessage)
@@ -93,7 +94,7 @@ class RefundAdmin(ReadOnly):
     list_display = ("reference", "order", "amount_cents", "state", "requested_by", "requested_at", "batch")
     list_filter = ("state",)
     search_fields = ("reference", "end_to_end_id", "order__reference")
-    exclude = ("creditor_account",)
+    exclude = ("creditor_name", "creditor_account")  # personal data: only the refund file carries them
     inlines = [RefundEventInline]
 
 

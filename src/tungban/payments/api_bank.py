@@ -43,7 +43,8 @@ class NotificationReceiptOut(Schema):
 def notification(request):
     """The body (JSON, a ``camt.054`` entry's members): ``{"message_id", "created_at",
     "transfers": [{"end_to_end_id", "amount": "350.00", "currency": "HKD", "value_date",
-    "booked_at", "reference", "remittance_info", "debtor_name"}]}``. Header ``Tungban-Signature:
+    "booked_at", "reference", "remittance_info", "debtor_name", "debtor_account"}]}``
+    (the payer's name and account: kept encrypted, for a refund's way back). Header ``Tungban-Signature:
     t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>." + body>``. Each transfer is recorded once (its
     end-to-end id) and applied to the order its reference names, all in one transaction; a
     message id is taken once (a replay answers 409 ``notification_replayed``, which tells the

@@ -17,6 +17,9 @@ class PaymentsConfig(AppConfig):
 
         # A non-ASCII payee name or city cannot be in an FPS QR code: refused at start-up.
         django_checks.register(checks.merchant_settings)
+        django_checks.register(checks.bank_keys)
+        django_checks.register(checks.camt_schemas)
+        django_checks.register(checks.camt_schemas_deploy, deploy=True)
 
         # Unpaid orders past their expiry become ``expired`` on the worker's periodic run
         # (core.retention's schedule, TUNGBAN_PURGE_INTERVAL); it deletes nothing.

@@ -93,7 +93,10 @@ class Line:
     the end-to-end id the payer's bank set, or ``ASR:<AcctSvcrRef>`` when it is
     missing or ``NOTPROVIDED`` (:func:`fallback_key`). ``amount_cents`` is positive; ``credit`` tells the direction.
     ``booked_at`` is set when the bank gave a booking time (``BookgDt/DtTm``), else None.
-    ``xml_line`` is the entry's line in the file, for messages.
+    ``xml_line`` is the entry's line in the file, for messages. ``debtor_name`` and
+    ``debtor_account``: the payer as ``RltdPties/Dbtr`` (``Pty/Nm`` or ``Nm``) and
+    ``RltdPties/DbtrAcct/Id`` (``Othr/Id`` or ``IBAN``) give them (camt.053.001.08
+    *TransactionParties6*), ``""`` when absent.
     """
 
     position: int
@@ -112,6 +115,7 @@ class Line:
     value_date: dt.date | None
     remittance: str
     debtor_name: str
+    debtor_account: str = ""
 
 
 @dataclass(frozen=True)
@@ -568,6 +572,9 @@ def _entry_lines(r: _Reader, entry, where: str, position: int, version: int) -> 
         debtor = r.text(tx, "RltdPties/Dbtr/Pty/Nm", max_length=140, where=tx_label) or r.text(
             tx, "RltdPties/Dbtr/Nm", max_length=140, where=tx_label
         )
+        account = r.text(tx, "RltdPties/DbtrAcct/Id/Othr/Id", max_length=34, where=tx_label) or r.text(
+            tx, "RltdPties/DbtrAcct/Id/IBAN", max_length=34, where=tx_label
+        )
         lines.append(
             Line(
                 position=position + i,
@@ -579,6 +586,7 @@ def _entry_lines(r: _Reader, entry, where: str, position: int, version: int) -> 
                 currency=tx_currency,
                 remittance=" ".join(t for t in remittance if t),
                 debtor_name=debtor,
+                debtor_account=account,
                 **common,
             )
         )

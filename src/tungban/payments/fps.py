@@ -257,8 +257,11 @@ def decode(payload: str, *, strict: bool = False) -> FpsQr:
 
     Rules (each refusal names its data object): printable ASCII, at most 512 characters;
     well-formed data objects, no ID twice; ``00`` = ``01`` first and ``63`` last, its CRC
-    matching; ``01`` = ``11`` or ``12``; template ``26`` with ``00`` = ``hk.com.hkicl``
-    (case-insensitively), exactly one proxy (``02`` FPS ID: 7–10 digits; ``03`` mobile:
+    matching; ``01`` = ``11`` or ``12``; template ``26`` with ``00`` exactly ``hk.com.hkicl``
+    (compared as given, case included: EMVCo MPM's merchant account templates identify their
+    payment system by this value, a string to match, not a domain name to resolve, and the FPS
+    specifications and every implementation read here write it in lower case — a code that spells it
+    otherwise was not made for FPS; review finding 14), exactly one proxy (``02`` FPS ID: 7–10 digits; ``03`` mobile:
     ``+CCC-NNNNNN…``; ``04`` e-mail), ``01`` (if any) three digits; ``52`` four digits; ``53``
     ``344`` or ``156``; ``54`` (if any) a positive amount of at most 13 characters with at most
     two decimals, required when dynamic; ``58`` = ``HK``; ``59`` 1–25 and ``60`` 1–15
@@ -302,7 +305,7 @@ def decode(payload: str, *, strict: bool = False) -> FpsQr:
     _check(FPS_ACCOUNT in values, "fps_account", FPS_ACCOUNT, "there is no FPS account (data object 26)")
     account = dict(parse_tlv(values[FPS_ACCOUNT], FPS_ACCOUNT))
     _check(
-        account.get(SUB_GUI, "").lower() == GUI,
+        account.get(SUB_GUI, "") == GUI,
         "fps_gui",
         f"{FPS_ACCOUNT}.{SUB_GUI}",
         f"the FPS account's identifier must be {GUI}",

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
+from tungban.core.fields import EncryptedTextField
 from tungban.identity.models import Resident
 
 from .constants import (
@@ -273,8 +274,11 @@ class CreditTransfer(models.Model):
     is the ``EndToEndId`` the payer's bank gave the transfer, Max35Text; ``message_id`` the bank
     message that first reported it). ``amount_cents`` in HK$ cents; ``reference``: what the
     transfer carried (the bill number, else the unstructured remittance information,
-    ``RmtInf/Ustrd``, up to 140 characters). ``debtor_name``: the payer's name as the bank
-    masked it. ``source``: what first reported it; ``seen_in``: every source that has reported it
+    ``RmtInf/Ustrd``, up to 140 characters). ``debtor_name`` (≤ 140) and ``debtor_account``
+    (≤ 34): the payer's name and account as the bank reported them (ISO 20022 ``Dbtr/Nm``,
+    ``DbtrAcct``), encrypted at rest (review finding 10): a refund goes back to them
+    (:mod:`tungban.payments.refunds`); pages show them masked (:mod:`tungban.payments.masking`).
+    ``source``: what first reported it; ``seen_in``: every source that has reported it
     since (a statement line for a notified transfer adds to it, never a second transfer).
     ``order``: the order it paid, if one matched; ``match_status``: how. ``business_date``: the
     day it counts on in the daily close (its value date, or the next day not yet closed:
@@ -294,7 +298,8 @@ class CreditTransfer(models.Model):
     value_date = models.DateField(_("value date"))
     booked_at = models.DateTimeField(_("booked at"))
     reference = models.CharField(_("reference carried"), max_length=140, blank=True)
-    debtor_name = models.CharField(_("payer's name (masked)"), max_length=140, blank=True)
+    debtor_name = EncryptedTextField(_("payer's name"), blank=True, default="")
+    debtor_account = EncryptedTextField(_("payer's account"), blank=True, default="")
     source = models.CharField(_("first reported by"), max_length=15, choices=CreditSource.choices)
     seen_in = models.JSONField(_("reported by"), default=list)
     order = models.ForeignKey(
@@ -327,6 +332,13 @@ class CreditTransfer(models.Model):
 
     def __str__(self) -> str:
         return self.end_to_end_id
+
+    @property
+    def debtor_name_masked(self) -> str:
+        """The payer's name as pages show it (:func:`tungban.payments.masking.mask_name`)."""
+        from .masking import mask_name
+
+        return mask_name(self.debtor_name)
 
 
 class BankMessage(models.Model):

@@ -25,7 +25,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from tungban.core.fields import EncryptedTextField
+from tungban.core.fields import EncryptedBinaryField, EncryptedTextField
 
 
 class RefundState(models.TextChoices):
@@ -42,12 +42,14 @@ HOLDING_STATES = (RefundState.REQUESTED, RefundState.APPROVED, RefundState.EXPOR
 
 class RefundBatch(models.Model):
     """One department's refund instructions of one business day: a ``pain.001.001.03`` file
-    made once (``xml`` and its ``sha256`` never change); every refund in it is ``exported``."""
+    made once (``xml`` and its ``sha256`` never change); every refund in it is ``exported``.
+    The file names each payer and account, so ``xml`` is encrypted at rest (review finding 10;
+    ``sha256`` is of the file as the bank receives it)."""
 
     department = models.CharField(_("department"), max_length=16)
     business_date = models.DateField(_("business date"))
     message_id = models.CharField(_("message id"), max_length=35, unique=True)
-    xml = models.BinaryField(_("instruction file"))
+    xml = EncryptedBinaryField(_("instruction file"))
     sha256 = models.CharField(_("SHA-256 of the file"), max_length=64)
     count = models.PositiveIntegerField(_("number of refunds"))
     total_cents = models.PositiveBigIntegerField(_("total (HK cents)"))
@@ -73,7 +75,8 @@ class Refund(ConcurrentTransitionMixin, models.Model):
 
     ``reference``: ``<order reference>-R<n>``; ``end_to_end_id``: the refund's own id in the
     bank instruction (unique, ≤ 35). ``creditor_name``/``creditor_account``: where the money
-    goes back to, copied from the order's credit transfer (the account encrypted at rest).
+    goes back to — the name and account of the payer of the order's credit transfer, as its
+    bank reported them (review finding 6), both encrypted at rest (finding 10).
     ``needs_second_approval``: the amount was above the threshold when it was requested.
     ``requested_by`` is the officer who asked, or ``None`` when a department system asked
     through the API (``requested_via``: ``client:<id>``); approvals are always officers'.
@@ -129,7 +132,7 @@ class Refund(ConcurrentTransitionMixin, models.Model):
         verbose_name=_("instruction batch"),
     )
     end_to_end_id = models.CharField(_("end-to-end id"), max_length=35, unique=True)
-    creditor_name = models.CharField(_("payer's name (masked)"), max_length=70, blank=True)
+    creditor_name = EncryptedTextField(_("payer's name"), blank=True, default="")
     creditor_account = EncryptedTextField(_("payer's account"), blank=True, default="")
     original_end_to_end_id = models.CharField(_("end-to-end id of the payment"), max_length=64, blank=True)
     completed_at = models.DateTimeField(_("refunded at"), null=True, blank=True)
@@ -197,7 +200,7 @@ class Receipt(models.Model):
     """A signed e-receipt of a paid order, or the credit note of a completed refund
     (``refund`` set). ``number``: ``R-<order reference>`` / ``CN-<refund reference>``.
     ``pdf``: the sealed PDF (PAdES B-T, the platform's seal ``payments.receipts``), with its
-    ``sha256``; empty until the job is ``done``. The row is the job: ``task_id`` names its
+    ``sha256``; encrypted at rest (it names the payer); empty until the job is ``done``. The row is the job: ``task_id`` names its
     current task, ``attempts`` counts failures (retried with backoff, :mod:`tungban.core.jobs`)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -218,7 +221,7 @@ class Receipt(models.Model):
     task_id = models.CharField(_("task"), max_length=64, blank=True)
     attempts = models.PositiveSmallIntegerField(_("failed attempts"), default=0)
     error = models.CharField(_("last error"), max_length=200, blank=True)
-    pdf = models.BinaryField(_("signed PDF"), null=True, blank=True)
+    pdf = EncryptedBinaryField(_("signed PDF"), null=True, blank=True)
     sha256 = models.CharField(_("SHA-256 of the PDF"), max_length=64, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     signed_at = models.DateTimeField(_("signed at"), null=True, blank=True)

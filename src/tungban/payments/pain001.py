@@ -21,8 +21,11 @@ Mapping (element paths in the message; ISO 20022 message definition report for p
   *ExternalClearingSystemIdentification1Code*: Hong Kong Interbank Clearing Code);
 * each ``CdtTrfTxInf``: ``PmtId/InstrId`` and ``EndToEndId`` the refund's own end-to-end
   id (the bank's statement carries it back for the completion), ``Amt/InstdAmt Ccy="HKD"``,
-  ``Cdtr/Nm`` the payer as the bank gave it, ``CdtrAcct/Id/Othr/Id`` the payer's account
-  when the original transfer named it (otherwise omitted — optional in this schema), and
+  ``Cdtr/Nm`` the payer's name as the bank reported it for the original transfer (in full:
+  the bank pays a named account holder; review finding 6), ``CdtrAcct/Id/Othr/Id`` the
+  account the original transfer came from (``DbtrAcct``), when its bank named it (otherwise
+  omitted — optional in this schema; the bank then returns the money by the original
+  transfer's end-to-end id), and
   ``InstrForDbtrAgt`` + ``RmtInf/Ustrd`` (≤ 140) naming the original transfer's end-to-end
   id and the order's bill reference, so the bank can return the money to the account it came
   from.

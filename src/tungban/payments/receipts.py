@@ -37,6 +37,7 @@ from tungban.signing import services as signing
 
 from . import errors, officers, receipt_pdf
 from .constants import Method
+from .masking import mask_name
 from .models import PaymentOrder
 from .models_refunds import Receipt, ReceiptKind, ReceiptState, Refund
 
@@ -166,25 +167,14 @@ def _hkt(when) -> str:
     return timezone.localtime(when).strftime("%Y-%m-%d %H:%M:%S HKT") if when else "—"
 
 
-def mask_name(name: str) -> str:
-    """A payer's name as a receipt shows it: each word's first letter then ``*`` (``CHAN Tai
-    Man`` → ``C*** T** M**``); Chinese names keep the first and last characters (``陳大文`` →
-    ``陳*文``). Names already masked by the bank pass through."""
-    name = (name or "").strip()
-    if not name or "*" in name:
-        return name
-    if all("\u3400" <= c <= "\u9fff" for c in name):
-        return name[0] + "*" * max(len(name) - 2, 1) + (name[-1] if len(name) > 2 else "")
-    return " ".join(w[0] + "*" * (len(w) - 1) for w in name.replace(",", " ").split())
-
-
 def payer_text(order: PaymentOrder) -> str:
-    """The masked payer: the resident's names when known, else the bank's masked name."""
+    """The masked payer: the resident's names when known, else the name the bank gave for the
+    transfer, masked (:func:`.masking.mask_name`)."""
     if order.payer is not None:
         parts = [mask_name(order.payer.name_en), mask_name(order.payer.name_zh)]
         return " ".join(p for p in parts if p)
     credit = order.credits.order_by("received_at").first()
-    return (credit.debtor_name if credit else "") or "—"
+    return mask_name(credit.debtor_name if credit else "") or "—"
 
 
 def _method(order: PaymentOrder) -> str:

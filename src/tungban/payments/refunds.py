@@ -268,7 +268,8 @@ def request_refund(
             requested_by=user,
             requested_via="" if user is not None else system[:150],
             end_to_end_id=_new_end_to_end_id(),
-            creditor_name=(credit.debtor_name if credit else "")[:70],
+            creditor_name=credit.debtor_name if credit else "",
+            creditor_account=credit.debtor_account if credit else "",
             original_end_to_end_id=credit.end_to_end_id if credit else "",
             amount_available_before=available,
         )

@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -377,48 +378,41 @@ def running_platform(server_url: str, tmp: Path, **options):
         platform.stop()
 
 
+_GUNICORN_LISTENING = re.compile(r"Listening at: (http://\S+)")
+
+
 @contextlib.contextmanager
-def killable_gunicorn(tmp: Path, point: str, env: dict[str, str] | None = None):
-    """The platform under gunicorn (one sync worker, which its master starts again when it is
-    killed) on the test's database (``tungban.testing.tasks.worker_environment`` plus ``env``),
-    with the kill point ``point`` armed once (its marker under ``tmp``); yields ``(base_url,
-    marker)``: ``marker`` exists once the point has fired. Lighter than :class:`FaultPlatform`
-    for a test of one app's kill point. Stopped afterwards.
+def gunicorn_killed_at(point: str, tmp: Path, *, env: dict[str, str] | None = None):
+    """The platform under gunicorn (one sync worker, respawned by its master when killed) on
+    the running test's database (:func:`tungban.testing.tasks.worker_environment`), with the
+    kill point ``point`` armed once (:mod:`tungban.core.killpoints`; ``env``: more variables).
+    Yields ``(base_url, marker)``: ``marker`` (in ``tmp``) exists once the point has fired.
+    Stopped (SIGTERM, then SIGKILL) afterwards. For one kill in a test of the test process's own
+    database; :class:`FaultPlatform` is the isolated harness.
 
-    :raises HarnessError: gunicorn did not listen, or the platform did not answer ``/healthz``."""
-    import re
-
-    from tungban.core.killpoints import ENV_DIR, ENV_POINTS
+    :raises AssertionError: gunicorn did not listen, or ``/healthz`` did not answer, in 60 s."""
     from tungban.testing.tasks import wait_for as wait_for_process
     from tungban.testing.tasks import worker_environment
 
     log = tmp / "gunicorn.log"
+    environment = {**worker_environment(), **(env or {}), ENV_POINTS: point, ENV_DIR: str(tmp)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "tungban.wsgi:application", "--bind", "127.0.0.1:0"]
         + ["--workers", "1", "--timeout", "60", "--error-logfile", str(log)],
-        env={**worker_environment(), **(env or {}), ENV_POINTS: point, ENV_DIR: str(tmp)},
+        env=environment,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    listening = re.compile(r"Listening at: (http://\S+)")
-
-    def healthy(url: str) -> bool:
-        try:
-            with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(f"{url}/healthz", timeout=5) as r:
-                return r.status == 200
-        except OSError:
-            return False
-
     try:
         match = wait_for_process(
-            lambda: listening.search(log.read_text()) if log.exists() else None,
+            lambda: _GUNICORN_LISTENING.search(log.read_text()) if log.exists() else None,
             timeout=60,
             what="gunicorn to listen",
             process=proc,
         )
         url = match.group(1)
-        wait_for_process(lambda: healthy(url), timeout=60, what="the platform under gunicorn", process=proc)
+        wait_for_process(lambda: _healthy(url), timeout=60, what="the platform under gunicorn", process=proc)
         yield url, tmp / point
     finally:
         proc.terminate()
@@ -427,6 +421,14 @@ def killable_gunicorn(tmp: Path, point: str, env: dict[str, str] | None = None):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(f"{url}/healthz", timeout=5) as answer:
+            return answer.status == 200
+    except OSError:
+        return False
 
 
 # --- commands run in the platform's environment ------------------------------------------------

@@ -5,9 +5,6 @@ bulk job — never a duplicate (draft-ietf-httpapi-idempotency-key-header)."""
 from __future__ import annotations
 
 import datetime as dt
-import re
-import subprocess
-import sys
 import threading
 import uuid
 
@@ -242,16 +239,6 @@ def test_every_creating_call_documents_the_key_in_openapi(client):
     assert "idempotency_key_reused" in document["info"]["description"]
 
 
-_LISTENING = re.compile(r"Listening at: (http://\S+)")
-
-
-def _ready(url: str) -> bool:
-    try:
-        return requests.get(f"{url}/healthz", timeout=5).status_code == 200
-    except requests.RequestException:
-        return False
-
-
 @pytest.mark.live_http
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_after_the_commit_gives_the_retry_the_same_job(issuer, tmp_path):
@@ -259,8 +246,8 @@ def test_a_worker_killed_after_the_commit_gives_the_retry_the_same_job(issuer, t
     worker SIGKILLed after the bulk request committed (kill point ``response.after_view``)
     leaves the department system with no answer; its retry with the same key, served by the
     master's next worker, gets the job that was created — not a second one."""
-    from tungban.core import killpoints
-    from tungban.testing.tasks import wait_for, worker_environment
+    from tungban.testing.faults import gunicorn_killed_at
+    from tungban.testing.tasks import wait_for
 
     catalogue.register_bundled()
     swd = department_system(issuer, "swd")
@@ -269,25 +256,7 @@ def test_a_worker_killed_after_the_commit_gives_the_retry_the_same_job(issuer, t
         "type": "senior-citizen-card",
         "csv": "hkid,card_number\n" + "".join(f"{h.resident.hkid},SC0000020{i}\n" for i, h in enumerate(holders)),
     }
-    log = tmp_path / "gunicorn.log"
-    env = {**worker_environment(), killpoints.ENV_POINTS: "response.after_view", killpoints.ENV_DIR: str(tmp_path)}
-    command = [sys.executable, "-m", "gunicorn", "tungban.wsgi:application", "--bind", "127.0.0.1:0", "--workers", "1"]
-    proc = subprocess.Popen(
-        [*command, "--timeout", "60", "--error-logfile", str(log)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        found = wait_for(
-            lambda: _LISTENING.search(log.read_text()) if log.exists() else None,
-            timeout=60,
-            what="gunicorn to listen",
-            process=proc,
-        )
-        url = found.group(1)
-        wait_for(lambda: _ready(url), timeout=60, what="the platform under gunicorn", process=proc)
+    with gunicorn_killed_at("response.after_view", tmp_path) as (url, fired):
         headers = {"Authorization": f"Bearer {swd.token()}", "Idempotency-Key": f'"{uuid.uuid4()}"'}
 
         def submit():
@@ -295,7 +264,7 @@ def test_a_worker_killed_after_the_commit_gives_the_retry_the_same_job(issuer, t
 
         with pytest.raises(requests.ConnectionError):  # the worker died after the commit: no status at all
             submit()
-        assert (tmp_path / "response.after_view").exists()
+        assert fired.exists()
         close_old_connections()
         (batch,) = IssuanceBatch.objects.all()  # committed: the department system does not know it
 
@@ -309,13 +278,6 @@ def test_a_worker_killed_after_the_commit_gives_the_retry_the_same_job(issuer, t
         assert retry.status_code == 202, retry.text
         assert retry.headers["Idempotent-Replayed"] == "true" and retry.json()["id"] == str(batch.id)
         assert IssuanceBatch.objects.count() == 1
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def test_the_stored_fingerprint_is_keyed_so_guesses_cannot_be_tested_offline(swd, settings):

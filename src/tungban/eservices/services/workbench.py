@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -16,7 +17,16 @@ from django.utils.translation import gettext_lazy as _
 from tungban.core.errors import DomainError
 
 from .. import errors
-from ..models import DECIDABLE_STATES, QUEUE_STATES, Application, DepartmentOfficer, State
+from ..models import (
+    DECIDABLE_STATES,
+    QUEUE_STATES,
+    Application,
+    Attachment,
+    DepartmentOfficer,
+    InformationRequest,
+    Service,
+    State,
+)
 from . import lifecycle
 from .calendar import working_days_between
 
@@ -133,6 +143,27 @@ def case_for_officer(reference: str, user, *, system: bool = False) -> Applicati
     if app.state == State.DRAFT:
         raise errors.ApplicationUnknown()
     return app
+
+
+def online_services(code: str) -> list[Service]:
+    """The department's services open for online applications, by slug (the search form's choices)."""
+    return list(Service.objects.filter(department=code, online=True).order_by("slug"))
+
+
+def user_named(username: str):
+    """The user called ``username``, or None (an assignee typed or chosen on a page; whether
+    they are an officer of the department is the lifecycle's rule, :func:`lifecycle.assign`)."""
+    return get_user_model().objects.filter(username=username).first() if username else None
+
+
+def attachment_of(app: Application, attachment_id) -> Attachment | None:
+    """One of the application's documents, or None (another application's id too)."""
+    return app.attachments.filter(pk=attachment_id).first()
+
+
+def case_papers(app: Application) -> tuple[list[Attachment], list[InformationRequest]]:
+    """The application's documents and requests for information, as the case page lists them."""
+    return list(app.attachments.all()), list(app.information_requests.all())
 
 
 def officers_of(code: str) -> list:

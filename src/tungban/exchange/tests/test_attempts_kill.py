@@ -5,26 +5,21 @@ and the resident's app shows it; the master's next worker serves the data user's
 from __future__ import annotations
 
 import os
-import re
-import subprocess
-import sys
 import uuid
 
 import pytest
 import requests
 from django.db import close_old_connections
 
-from tungban.core import killpoints
 from tungban.exchange import services as exchange
 from tungban.exchange.models import AttemptState, Consent, ExchangeAttempt, ExchangeRecord
 from tungban.testing.factories import PIN
-from tungban.testing.tasks import wait_for, worker_environment
+from tungban.testing.faults import gunicorn_killed_at
+from tungban.testing.tasks import wait_for
 
 from .test_gateway import WSD, consented, tai_man  # noqa: F401  (tai_man: a fixture)
 
 pytestmark = [pytest.mark.live_http, pytest.mark.django_db(transaction=True)]
-
-_LISTENING = re.compile(r"Listening at: (http://\S+)")
 
 
 @pytest.fixture
@@ -32,56 +27,8 @@ def gateway(issuer, tmp_path):
     """The platform under gunicorn (one sync worker) on this test's database and issuer URL,
     with the kill point armed once; yields ``(base_url, marker)``: the marker file exists once
     the point has fired."""
-    log = tmp_path / "gunicorn.log"
-    env = {
-        **worker_environment(),
-        killpoints.ENV_POINTS: "exchange.provider_returned",
-        killpoints.ENV_DIR: str(tmp_path),
-    }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "tungban.wsgi:application",
-            "--bind",
-            "127.0.0.1:0",
-            "--workers",
-            "1",
-            "--timeout",
-            "60",
-            "--error-logfile",
-            str(log),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        match = wait_for(
-            lambda: _LISTENING.search(log.read_text()) if log.exists() else None,
-            timeout=60,
-            what="gunicorn to listen",
-            process=proc,
-        )
-        url = match.group(1)
-        wait_for(lambda: _ready(url), timeout=60, what="the platform under gunicorn", process=proc)
-        yield url, tmp_path / "exchange.provider_returned"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _ready(url: str) -> bool:
-    try:
-        return requests.get(f"{url}/healthz", timeout=5).status_code == 200
-    except requests.RequestException:
-        return False
+    with gunicorn_killed_at("exchange.provider_returned", tmp_path) as found:
+        yield found
 
 
 def test_worker_killed_after_the_provider_answered(issuer, providers, td, app_of, tai_man, gateway):  # noqa: F811

@@ -43,6 +43,7 @@ from tungban.identity.models import Resident
 
 from .. import errors_api
 from ..constants import OPEN_STATES, PAID_STATES, PAYABLE_STATES, ActorKind, OrderState
+from ..masking import mask_account
 from ..models import Bill, BillSource, BillState, PaymentOrder, PaymentSystem
 from . import orders, surplus
 from .webhooks import caller
@@ -63,14 +64,27 @@ def _order_expiry(due_on: dt.date) -> dt.timedelta:
     return max(end - timezone.now(), dt.timedelta(days=1))
 
 
+def public_text(text: str, account: str) -> str:
+    """``text`` with the bill's ``account`` number masked wherever it appears
+    (:func:`tungban.payments.masking.mask_account`: ``****`` and its last four characters):
+    what an order's description may say, since the kiosk and ``/pay/<order>/`` show it to
+    whoever holds the reference, without a login (review finding 10)."""
+    if not account or account not in text:
+        return text
+    return text.replace(account, mask_account(account))
+
+
 def _new_order(bill: Bill, *, created_by: str, key: str, supersedes: PaymentOrder | None = None) -> PaymentOrder:
+    """The bill's payment order; its descriptions and line never carry the account number in
+    full (:func:`public_text`): the bill keeps it, for its payer's eyes in the app."""
+    en, zh = public_text(bill.description_en, bill.account), public_text(bill.description_zh, bill.account)
     return orders.create_order(
         department=bill.department,
         purpose=PURPOSE,
         purpose_ref=str(bill.id),
-        lines=[orders.Line("bill", bill.description_en[:200], bill.description_zh[:100], bill.amount_cents)],
-        description_en=bill.description_en,
-        description_zh=bill.description_zh,
+        lines=[orders.Line("bill", en[:200], zh[:100], bill.amount_cents)],
+        description_en=en,
+        description_zh=zh,
         created_by=created_by,
         idempotency_key=key,
         payer=bill.resident,

@@ -55,7 +55,9 @@ _REFERENCE = re.compile(r"TB[0-9]{14}")
 @dataclass(frozen=True)
 class CreditIn:
     """A credit as a bank reports it: ``amount_cents`` in the currency's cents; ``reference``:
-    the bill number or the remittance information; ``debtor_name`` as the bank masked it."""
+    the bill number or the remittance information; ``debtor_name`` (≤ 140) and
+    ``debtor_account`` (≤ 34): the payer's name and account as the bank reported them (stored
+    encrypted; a refund is paid back to them)."""
 
     end_to_end_id: str
     message_id: str
@@ -69,6 +71,7 @@ class CreditIn:
     account_servicer_ref: str = ""
     #: A ``camt.053`` line's booking date (``BookgDt``): the day the statement shows it.
     booking_date: dt.date | None = None
+    debtor_account: str = ""
 
 
 def order_reference_in(text: str) -> str:
@@ -182,6 +185,7 @@ def _new_row(credit: CreditIn, source: str, *, key: str, **fields) -> CreditTran
         booked_at=credit.booked_at,
         reference=credit.reference[:140],
         debtor_name=credit.debtor_name[:140],
+        debtor_account=credit.debtor_account[:34],
         source=source,
         seen_in=[source],
         business_date=matching.business_day(credit.value_date),  # takes the day's lock
@@ -269,6 +273,7 @@ NOTIFICATION_FORMAT = {
                     "reference": {"type": "string", "maxLength": 140},
                     "remittance_info": {"type": "string", "maxLength": 140},
                     "debtor_name": {"type": "string", "maxLength": 140},
+                    "debtor_account": {"type": "string", "maxLength": 34},
                 },
             },
         },
@@ -279,10 +284,11 @@ _NOTIFICATION = Draft202012Validator(NOTIFICATION_FORMAT)
 
 def sign(body: bytes, *, secret: str | None = None, timestamp: int | None = None) -> str:
     """The ``Tungban-Signature`` header value for ``body``: ``t=<unix seconds>,v1=<hex>``, where
-    ``v1`` is HMAC-SHA256 (RFC 2104, the standard library's :mod:`hmac`) under the shared
-    secret (``TUNGBAN_PAYMENTS_BANK_SECRET``) of ``"<t>." + body`` — GOV.UK Pay's webhook
-    signature (``Pay-Signature``) with the time signed too, so a captured message cannot be
-    replayed later."""
+    ``v1`` is HMAC-SHA256 (RFC 2104, the standard library's :mod:`hmac`) under ``secret`` —
+    by default the bank's notification key (``TUNGBAN_PAYMENTS_BANK_SECRET``, bank → platform;
+    the platform's own requests to the bank pass ``TUNGBAN_PAYMENTS_BANK_REQUEST_SECRET``) — of
+    ``"<t>." + body``: GOV.UK Pay's webhook signature (``Pay-Signature``) with the time signed
+    too, so a captured message cannot be replayed later."""
     secret = settings.TUNGBAN_PAYMENTS_BANK_SECRET if secret is None else secret
     timestamp = int(time.time()) if timestamp is None else timestamp
     return webhooks.sign(secret, timestamp, body)  # the platform's one Tungban-Signature
@@ -327,7 +333,8 @@ def _datetime(text: str, field: str) -> dt.datetime:
 def parse_notification(body: bytes) -> tuple[str, list[CreditIn]]:
     """``(message id, credits)`` of a notification body (JSON, :data:`NOTIFICATION_FORMAT`:
     ``{"message_id", "created_at", "transfers": [{"end_to_end_id", "amount": "123.45",
-    "currency", "value_date", "booked_at", "reference", "remittance_info", "debtor_name"}]}``,
+    "currency", "value_date", "booked_at", "reference", "remittance_info", "debtor_name",
+    "debtor_account"}]}``,
     a ``camt.054`` entry's members in JSON).
 
     :raises DomainError: ``notification_invalid`` (``field``: the member at fault, e.g.
@@ -361,6 +368,7 @@ def parse_notification(body: bytes) -> tuple[str, list[CreditIn]]:
                 booked_at=_datetime(t["booked_at"], f"transfers.{i}.booked_at"),
                 reference=reference,
                 debtor_name=t.get("debtor_name", ""),
+                debtor_account=t.get("debtor_account", ""),
                 currency=t["currency"],
             )
         )

@@ -14,7 +14,8 @@ or twice in this one) adds nothing. The same bytes uploaded again give back the 
 
 **Fetch** (:func:`fetch_statement`, :func:`fetch_task`): the worker asks the bank for a day's
 ``camt.053`` (``GET {TUNGBAN_PAYMENTS_BANK_URL}/statements/camt053?date=YYYY-MM-DD``, signed
-like the bank's notifications, :func:`~tungban.payments.services.credits.sign`); while the
+as the bank's notifications are, :func:`~tungban.payments.services.credits.sign`, but with the
+platform's own key, ``TUNGBAN_PAYMENTS_BANK_REQUEST_SECRET``); while the
 bank does not answer the import stays ``fetching`` with its attempts and last error, retried
 with ``core.jobs`` backoff, then ``failed`` (an officer fetches again). The worker's periodic
 run (:func:`fetch_due_statements`) asks for yesterday's statement once it is past
@@ -163,6 +164,7 @@ def _credit(line: camt.Line, message: camt.Message) -> CreditIn:
         booked_at=booked,
         reference=line.remittance[:140],
         debtor_name=line.debtor_name[:140],
+        debtor_account=line.debtor_account[:34],
         currency=line.currency,
         account_servicer_ref=line.account_servicer_ref,
         booking_date=booking,
@@ -348,7 +350,9 @@ def _download(day: dt.date) -> tuple[int | None, bytes, str]:
     try:
         response = requests.get(
             settings.TUNGBAN_PAYMENTS_BANK_URL + path,
-            headers={"Tungban-Signature": sign(f"GET {path}".encode())},
+            headers={
+                "Tungban-Signature": sign(f"GET {path}".encode(), secret=settings.TUNGBAN_PAYMENTS_BANK_REQUEST_SECRET)
+            },
             timeout=(2, settings.TUNGBAN_PAYMENTS_STATEMENT_FETCH_TIMEOUT),
         )
     except requests.RequestException as exc:

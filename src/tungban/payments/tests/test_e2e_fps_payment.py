@@ -173,7 +173,9 @@ def test_the_hawker_licence_fee_is_paid_by_fps_and_its_receipt_verifies_in_the_a
     assert order.state == OrderState.SUCCESS and order.amount_received_cents == 35000 and order.fulfilled_at
     credit = CreditTransfer.objects.get(end_to_end_id=e2e_id)
     assert credit.order == order and credit.match_status == MatchStatus.MATCHED
-    assert credit.debtor_name == "CHAN T** M**" and credit.seen_in == ["notification"]
+    # the payer as the bank names it, in full with the account (kept encrypted: a refund goes back there)
+    assert (credit.debtor_name, credit.debtor_account) == ("CHAN TAI MAN", "004-123456-001")
+    assert credit.debtor_name_masked == "C*** T** M**" and credit.seen_in == ["notification"]
     assert "Payment received" in web.text_content("#history")
     assert_no_violations(web, "status paid (en)")
 

@@ -140,6 +140,9 @@ def _account(*subs: tuple[str, str]) -> str:
         ({"01": "13"}, "initiation_method", "01"),
         ({"26": None}, "fps_account", "26"),
         ({"26": _account(("00", "sg.paynow"), ("02", "1234567"))}, "fps_gui", "26.00"),
+        # the GUI is matched as given: another spelling is not FPS's identifier (review finding 14)
+        ({"26": _account(("00", "HK.COM.HKICL"), ("02", "1234567"))}, "fps_gui", "26.00"),
+        ({"26": _account(("00", "hk.com.HKICL"), ("02", "1234567"))}, "fps_gui", "26.00"),
         ({"26": _account(("00", "hk.com.hkicl"))}, "fps_proxy", "26"),
         ({"26": _account(("00", "hk.com.hkicl"), ("02", "1234567"), ("04", "a@b.hk"))}, "fps_proxy", "26"),
         ({"26": _account(("00", "hk.com.hkicl"), ("02", "12AB567"))}, "fps_proxy", "26.02"),

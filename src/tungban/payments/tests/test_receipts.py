@@ -6,54 +6,25 @@ PDF; retried when sealing fails."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-
-import pytest
-from cryptography.hazmat.primitives import serialization
 from django.core import signing
 from django.test import Client
 from django.utils import timezone
 
 from tungban.payments import cards, receipts, refunds
 from tungban.payments.models_refunds import Receipt, ReceiptKind, ReceiptState
-from tungban.signing import ca
-from tungban.signing.models import AuthorityRole
 
+from .receipt_checks import pdf_text, pdfsig_against_root, require_poppler
 from .refund_helpers import department_user, make_order, paid_order, pay
 
 
-def require(tool: str) -> None:
-    if shutil.which(tool) is None:
-        pytest.skip(f"{tool} is not installed (Debian: poppler-utils, libnss3-tools)")
-
-
-def run(*args) -> str:
-    result = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=60)
-    return result.stdout + result.stderr
-
-
-@pytest.fixture
-def nss(tmp_path, db):
-    require("certutil")
-    root = tmp_path / "root.pem"
-    root.write_bytes(ca.certificate(AuthorityRole.ROOT).public_bytes(serialization.Encoding.PEM))
-    db_dir = tmp_path / "nss"
-    db_dir.mkdir()
-    run("certutil", "-d", f"sql:{db_dir}", "-N", "--empty-password")
-    run("certutil", "-d", f"sql:{db_dir}", "-A", "-n", "root", "-t", "C,C,C", "-i", root)
-    return f"sql:{db_dir}"
-
-
 def text_of(pdf: bytes, tmp_path) -> str:
-    require("pdftotext")
     path = tmp_path / "doc.pdf"
     path.write_bytes(pdf)
-    return run("pdftotext", "-layout", path, "-")
+    return pdf_text(path)
 
 
-def test_a_paid_order_gets_a_sealed_bilingual_receipt_that_pdfsig_verifies(resident, run_tasks, nss, tmp_path):
-    require("pdfsig")
+def test_a_paid_order_gets_a_sealed_bilingual_receipt_that_pdfsig_verifies(resident, run_tasks, tmp_path):
+    require_poppler()
     department_user("fehd-clerk", "FEHD")  # the department's names come from e-services
     order = paid_order(41_500, payer=resident)
     receipt = Receipt.objects.get(order=order)
@@ -67,7 +38,7 @@ def test_a_paid_order_gets_a_sealed_bilingual_receipt_that_pdfsig_verifies(resid
     pdf = bytes(receipt.pdf)
 
     (tmp_path / "receipt.pdf").write_bytes(pdf)
-    out = run("pdfsig", "-nssdir", nss, tmp_path / "receipt.pdf")
+    out = pdfsig_against_root(tmp_path / "receipt.pdf", tmp_path)
     assert "Signature is Valid" in out and "Certificate is Trusted" in out, out
     assert "tungban e-Receipts" in out and "Total document signed" in out, out
 
@@ -93,14 +64,14 @@ def test_a_paid_order_gets_a_sealed_bilingual_receipt_that_pdfsig_verifies(resid
     assert receipts.mask_name(resident.name_zh) in text
 
 
-def test_one_changed_byte_breaks_the_receipts_seal(resident, run_tasks, nss, tmp_path):
-    require("pdfsig")
+def test_one_changed_byte_breaks_the_receipts_seal(resident, run_tasks, tmp_path):
+    require_poppler()
     order = paid_order(10_000, payer=resident)
     run_tasks()
     pdf = bytes(Receipt.objects.get(order=order).pdf)
     at = pdf.index(b"/Title") + 8
     (tmp_path / "changed.pdf").write_bytes(pdf[:at] + bytes([pdf[at] ^ 1]) + pdf[at + 1 :])
-    out = run("pdfsig", "-nssdir", nss, tmp_path / "changed.pdf")
+    out = pdfsig_against_root(tmp_path / "changed.pdf", tmp_path)
     assert "Signature is Valid" not in out, out
 
 
@@ -158,6 +129,7 @@ def test_a_completed_refund_gets_a_credit_note(resident, run_tasks, tmp_path, se
     run_tasks()
     note = Receipt.objects.get(refund=refund)
     assert note.kind == ReceiptKind.CREDIT_NOTE and note.state == ReceiptState.DONE
+    require_poppler()
     text = text_of(bytes(note.pdf), tmp_path)
     for expected in (
         "退款通知書",

@@ -29,7 +29,7 @@ from tungban.payments.constants import OrderState
 from tungban.payments.models import BankMessage, CreditTransfer, PaymentEvent, PaymentOrder, StatementImport
 from tungban.payments.models_recon import ImportState
 from tungban.payments.services import reconciliation
-from tungban.testing.faults import killable_gunicorn
+from tungban.testing.faults import gunicorn_killed_at
 from tungban.testing.tasks import run_queued_tasks, wait_for
 
 from . import recon_support as s
@@ -66,11 +66,11 @@ def _today() -> dt.date:
 
 @pytest.fixture
 def platform(settings, tmp_path):
-    """The platform under gunicorn (one sync worker, restarted by its master when killed) on
-    this test's database, with the kill point armed once; yields ``(base_url, marker)``."""
-    env = {"TUNGBAN_PAYMENTS_BANK_SECRET": settings.TUNGBAN_PAYMENTS_BANK_SECRET}
-    with killable_gunicorn(tmp_path, "payments.notification_recorded", env) as running:
-        yield running
+    """The platform under gunicorn on this test's database, the kill point
+    ``payments.notification_recorded`` armed once; yields ``(base_url, marker)``."""
+    keys = {"TUNGBAN_PAYMENTS_BANK_SECRET": settings.TUNGBAN_PAYMENTS_BANK_SECRET}
+    with gunicorn_killed_at("payments.notification_recorded", tmp_path, env=keys) as found:
+        yield found
 
 
 @pytest.mark.live_http
@@ -78,7 +78,11 @@ def platform(settings, tmp_path):
 def test_a_worker_killed_before_the_notification_commits_records_the_payment_once(settings, platform):
     url, fired = platform
     order = s.order()
-    proc, bank = start_bank(f"{url}/api/v1/payments/bank/notifications", secret=settings.TUNGBAN_PAYMENTS_BANK_SECRET)
+    proc, bank = start_bank(
+        f"{url}/api/v1/payments/bank/notifications",
+        secret=settings.TUNGBAN_PAYMENTS_BANK_SECRET,
+        request_secret=settings.TUNGBAN_PAYMENTS_BANK_REQUEST_SECRET,
+    )
     try:
         _pay(bank, order)  # the bank books, then notifies: the worker dies before its commit
         wait_for(fired.exists, timeout=60, what="the worker to reach the kill point")
@@ -117,6 +121,7 @@ def test_a_notification_the_bank_gave_up_on_is_reconciled_from_the_statement(set
     proc, bank = start_bank(
         f"{_dead_url()}/api/v1/payments/bank/notifications",
         secret=settings.TUNGBAN_PAYMENTS_BANK_SECRET,
+        request_secret=settings.TUNGBAN_PAYMENTS_BANK_REQUEST_SECRET,
         notify_max_attempts=2,
     )
     try:
@@ -151,6 +156,7 @@ def test_the_fetch_retries_while_the_bank_is_down(settings, tmp_path):
     proc, bank = start_bank(
         f"{_dead_url()}/api/v1/payments/bank/notifications",
         secret=settings.TUNGBAN_PAYMENTS_BANK_SECRET,
+        request_secret=settings.TUNGBAN_PAYMENTS_BANK_REQUEST_SECRET,
         db=str(ledger),
         notify_max_attempts=1,
     )
@@ -168,6 +174,7 @@ def test_the_fetch_retries_while_the_bank_is_down(settings, tmp_path):
     proc, bank = start_bank(
         f"{_dead_url()}/api/v1/payments/bank/notifications",
         secret=settings.TUNGBAN_PAYMENTS_BANK_SECRET,
+        request_secret=settings.TUNGBAN_PAYMENTS_BANK_REQUEST_SECRET,
         db=str(ledger),
         notify_max_attempts=1,
     )
@@ -193,7 +200,12 @@ def test_a_bank_that_never_answers_leaves_the_fetch_failed_and_a_wrong_signature
     again, new = services.fetch_statement(_today() - dt.timedelta(days=1))
     assert new and again.pk != imp.pk  # an officer fetches again
 
-    proc, bank = start_bank(f"{_dead_url()}/notify", secret="not-the-platform's-secret")
+    # a bank that knows the platform's notification key but not its request key refuses the fetch
+    proc, bank = start_bank(
+        f"{_dead_url()}/notify",
+        secret=settings.TUNGBAN_PAYMENTS_BANK_SECRET,
+        request_secret="not-the-platform's-request-key",
+    )
     try:
         settings.TUNGBAN_PAYMENTS_BANK_URL = bank
         third, _ = services.fetch_statement(_today())

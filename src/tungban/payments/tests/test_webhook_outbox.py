@@ -27,7 +27,7 @@ from tungban.payments import services
 from tungban.payments.constants import OrderState
 from tungban.payments.models import PaymentOrder, PaymentWebhookDelivery
 from tungban.payments.services import webhooks
-from tungban.testing.faults import killable_gunicorn
+from tungban.testing.faults import gunicorn_killed_at
 from tungban.testing.tasks import run_queued_tasks, wait_for
 from tungban.testing.webhooks import Receiver
 
@@ -59,7 +59,7 @@ def test_a_worker_killed_as_the_payment_commits_loses_no_webhook(settings, tmp_p
     _endpoint, secret = webhooks.register_endpoint("FEHD", receiver.url, ["payment.succeeded"], created_by="tests")
     order = s.order(department="FEHD")
     env = {"TUNGBAN_PAYMENTS_BANK_SECRET": settings.TUNGBAN_PAYMENTS_BANK_SECRET}
-    with killable_gunicorn(tmp_path, "payments.notification_committed", env) as (url, fired):
+    with gunicorn_killed_at("payments.notification_committed", tmp_path, env=env) as (url, fired):
         proc, bank = start_bank(
             f"{url}/api/v1/payments/bank/notifications", secret=settings.TUNGBAN_PAYMENTS_BANK_SECRET
         )

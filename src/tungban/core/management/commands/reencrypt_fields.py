@@ -11,7 +11,7 @@ from django.core.management import BaseCommand
 from django.db import transaction
 
 from tungban.core.db import unbounded
-from tungban.core.fields import EncryptedTextField
+from tungban.core.fields import EncryptedBinaryField, EncryptedTextField
 
 
 class Command(BaseCommand):
@@ -26,7 +26,9 @@ class Command(BaseCommand):
 
     def _reencrypt(self, batch_size: int) -> None:
         for model in apps.get_models():
-            names = [f.name for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField)]
+            names = [
+                f.name for f in model._meta.concrete_fields if isinstance(f, (EncryptedTextField, EncryptedBinaryField))
+            ]
             if not names:
                 continue
             done, last = 0, None

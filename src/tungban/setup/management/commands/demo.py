@@ -95,7 +95,12 @@ class Command(BaseCommand):
                 settings.TUNGBAN_PAYMENTS_FPS_PROXY,
             ],
             cwd=root,
-            env=dict(env, PYTHONPATH=str(root), DEMO_BANK_SECRET=settings.TUNGBAN_PAYMENTS_BANK_SECRET),
+            env=dict(
+                env,
+                PYTHONPATH=str(root),
+                DEMO_BANK_SECRET=settings.TUNGBAN_PAYMENTS_BANK_SECRET,
+                DEMO_BANK_REQUEST_SECRET=settings.TUNGBAN_PAYMENTS_BANK_REQUEST_SECRET,
+            ),
         )
         deadline = time.monotonic() + 1.5
         while time.monotonic() < deadline and not stop["now"]:
