@@ -194,9 +194,7 @@ def test_ten_thousand_lines_with_every_exception_kind():
     # The 10 refunds the debits completed, and the platform's own refund of each overpaid
     # order's excess (payments.services.surplus): one per C and F order, waiting for officers.
     assert Counter(Refund.objects.values_list("state", flat=True)) == {"completed": 10, "requested": 250}
-    assert set(Refund.objects.filter(state="requested").values_list("order_id", flat=True)) == {
-        o.pk for o in [*c, *f]
-    }
+    assert set(Refund.objects.filter(state="requested").values_list("order_id", flat=True)) == {o.pk for o in [*c, *f]}
     assert Counter(StatementDebit.objects.values_list("kind", flat=True)) == {
         "reversal": 30,
         "refund": 10,
