@@ -154,6 +154,9 @@ def test_demo_serves_platform_and_sample_service(tmp_path):
         page = requests.get(login.headers["Location"], timeout=120)
         assert page.status_code == 200 and "/app/approve/" in page.text  # the registered redirect URI matched
         assert (tmp_path / "demo-credentials.json").exists()
+        # background tasks run next to the web server: its worker starts on its own time
+        # (slower under load, on PostgreSQL), so wait for it rather than assume it started
+        _until("the worker's start", proc, output, deadline, lambda: "Starting worker" in output.text or None)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
