@@ -32,6 +32,7 @@ from .constants import (
     FINISHED_STATES,
     OPEN_STATES,
     PAID_STATES,
+    PAYABLE_STATES,
     ActorKind,
     CreditSource,
     MatchStatus,
@@ -184,6 +185,12 @@ class PaymentOrder(ConcurrentTransitionMixin, models.Model):
     def finished(self) -> bool:
         """GOV.UK Pay's ``finished``: the order's state will not change by itself."""
         return self.state in FINISHED_STATES
+
+    @property
+    def payable_now(self) -> bool:
+        """Whether a payment may be asked for now: open or partly paid (its balance; review
+        finding 5) and not past ``expires_at`` (the sweep may not have expired it yet)."""
+        return self.state in PAYABLE_STATES and self.expires_at > timezone.now()
 
     @property
     def balance_cents(self) -> int:

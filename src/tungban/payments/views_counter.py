@@ -11,7 +11,6 @@ import uuid
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
@@ -20,14 +19,14 @@ from tungban.core import ratelimit
 from tungban.core.errors import DomainError
 
 from . import counter, errors, fps, officers, reference, services
-from .constants import PAID_STATES, PAYABLE_STATES, OrderState
+from .constants import PAID_STATES, OrderState
 from .forms_staff import CheckForm, KioskForm, LookupForm
 from .views_staff import payments_officer
 
 
 def _order_view(order, *, status_url: str) -> dict:
     """What a counter screen or the kiosk shows of ``order``."""
-    is_open = order.state in PAYABLE_STATES and order.expires_at > timezone.now()  # part paid: the balance
+    is_open = order.payable_now  # part paid: the balance
     payload = services.fps_payload(order) if is_open else ""
     return {
         "order": order,

@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import get_language
 
 from . import fps, purposes
@@ -64,7 +63,7 @@ def step(order: PaymentOrder, request, *, return_to: str = "") -> dict:
     about = purposes.describe(order)
     back = return_to or request.build_absolute_uri(about.get("url") or reverse("payments:pay", args=[order.pk]))
     still_open = order.state in PAYABLE_STATES
-    payable = still_open and order.expires_at > timezone.now()
+    payable = order.payable_now
     payload = fps_payload(order) if payable else ""
     return {
         "order": order,

@@ -42,7 +42,7 @@ from tungban.identity import hkid as hkid_rules
 from tungban.identity.models import Resident
 
 from .. import errors_api
-from ..constants import OPEN_STATES, PAID_STATES, PAYABLE_STATES, ActorKind, OrderState
+from ..constants import OPEN_STATES, PAID_STATES, ActorKind, OrderState
 from ..masking import mask_account
 from ..models import Bill, BillSource, BillState, PaymentOrder, PaymentSystem
 from . import orders, surplus
@@ -293,7 +293,7 @@ def payable_order(bill: Bill) -> PaymentOrder:
         if state_of(bill) != BillState.OPEN:
             raise errors_api.BillNotOpen(state=BillState(state_of(bill)).label)
         order = bill.order
-        if order.state in PAYABLE_STATES and order.expires_at > timezone.now():
+        if order.payable_now:
             return order
         orders.expire_order(order)  # lapsed, not yet swept: expired now (a part paid one refunded)
         count = PaymentOrder.objects.filter(purpose=PURPOSE, purpose_ref=str(bill.id)).count()

@@ -4,11 +4,10 @@ FPS block of a bill in the app (:func:`fps_block`)."""
 
 from __future__ import annotations
 
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import fps, web
-from ..constants import PAID_STATES, PAYABLE_STATES
+from ..constants import PAID_STATES
 from ..models import PaymentOrder
 from ..reference import grouped
 from . import card, orders
@@ -26,7 +25,7 @@ CARD_OUTCOMES = {
 def card_option(order: PaymentOrder, *, outcome: str = "", error: str = "") -> dict:
     """``{"order", "available", "notice", "error"}``: the card button is shown while a provider is
     configured and ``order`` can be paid; ``notice`` says what became of the last attempt."""
-    payable = order.state in PAYABLE_STATES and order.expires_at > timezone.now()
+    payable = order.payable_now
     notice = CARD_OUTCOMES[outcome]() if outcome in CARD_OUTCOMES and order.state not in PAID_STATES else ""
     return {"order": order, "available": payable and card.available(), "notice": notice, "error": error}
 
