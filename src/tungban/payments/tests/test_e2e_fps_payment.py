@@ -19,6 +19,7 @@ import re
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tungban.credentials import catalogue as credential_catalogue
 from tungban.eservices import login, portal
@@ -80,10 +81,12 @@ def bank(portal_ready, settings):
 @pytest.fixture
 def worker(portal_ready, tmp_path):
     """A real ``tungban worker`` next to the live server, as the demo runs one."""
-    process = start_worker(log_path=tmp_path / "worker.log")
+    log = tmp_path / "worker.log"
+    process = start_worker(log_path=log)
     yield process
     process.terminate()
     process.wait(timeout=60)
+    print(log.read_text(errors="replace"))  # shown when the test fails
 
 
 def _context(browser, lang="en"):
@@ -162,9 +165,22 @@ def test_the_hawker_licence_fee_is_paid_by_fps_and_its_receipt_verifies_in_the_a
     e2e_id = web.text_content("#end-to-end-id").strip()
 
     # Back on the application's page: it shows "Paid" by itself (the page follows the state).
+    polls: list[str] = []  # the page's polls of the state URL, shown if "Paid" never comes
+    web.on("requestfinished", lambda r: "/state" in r.url and polls.append(f"{r.url} finished"))
+    web.on("requestfailed", lambda r: "/state" in r.url and polls.append(f"{r.url} failed: {r.failure}"))
     web.click("#return")
     web.wait_for_url(re.compile(rf".*/services/my/{app.reference}/$"))
-    web.wait_for_selector("#state[data-state=paid]", timeout=max(TIMEOUT, 60_000))
+    # the worker's fulfilment first (its log is printed if it never comes), then the page's poll
+    wait_for(
+        lambda: Application.objects.filter(pk=app.pk, state=State.PAID).exists(),
+        timeout=120,
+        what="the worker to move the application to paid",
+        process=worker,
+    )
+    try:
+        web.wait_for_selector("#state[data-state=paid]", timeout=max(TIMEOUT, 60_000))
+    except PlaywrightTimeout as exc:
+        raise AssertionError(f"the page did not follow the state; its polls: {polls}") from exc
     app.refresh_from_db()
     order.refresh_from_db()
     assert app.state == State.PAID
