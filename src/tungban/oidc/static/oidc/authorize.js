@@ -68,8 +68,13 @@
   });
   tick();
   setInterval(tick, 1000);
+  // a status request unanswered after 10 s is given up (a phone losing its network), so one
+  // hung request never stops the page from following the app's decision
+  function patience() {
+    return window.AbortSignal && AbortSignal.timeout ? AbortSignal.timeout(10000) : undefined;
+  }
   function poll() {
-    fetch(statusUrl, { credentials: "same-origin", cache: "no-store" }).then(function (r) { return r.json(); }).then(function (d) {
+    fetch(statusUrl, { credentials: "same-origin", cache: "no-store", signal: patience() }).then(function (r) { return r.json(); }).then(function (d) {
       if (d.status && d.status !== "pending") { window.location.assign(completeUrl); return; }
       setTimeout(poll, 1000);
     }).catch(function () { setTimeout(poll, 2000); });

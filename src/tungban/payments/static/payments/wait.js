@@ -7,7 +7,12 @@
   var shown = panel.dataset.state;
   var delay = 2000;
   function ask() {
-    fetch(panel.dataset.statusUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+    fetch(panel.dataset.statusUrl, {
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+      // given up after 10 s, so one hung request never stops the screen from following
+      signal: window.AbortSignal && AbortSignal.timeout ? AbortSignal.timeout(10000) : undefined,
+    })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (s) {
         if (s && s.state !== shown) { window.location.reload(); return; }
