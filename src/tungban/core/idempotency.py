@@ -383,7 +383,7 @@ def _claim_clauses_sql(vendor: str) -> str:
 
 #: :func:`_lock_id` in SQL (PostgreSQL 11+: ``sha256``): the first 8 bytes of the SHA-256 of
 #: ``caller || "\n" || key`` (UTF-8) as a signed big-endian 64-bit integer — the same lock as
-#: the decorator's for the same caller and key (``test_idempotency.py`` compares them).
+#: the decorator's for the same caller and key (``exchange/tests/test_exchange_lane.py`` compares them).
 _LOCK_ID_SQL = (
     "('x' || left(encode(sha256(convert_to({caller} || chr(10) || {key}, 'UTF8')), 'hex'), 16))::bit(64)::bigint"
 )
