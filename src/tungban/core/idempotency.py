@@ -202,6 +202,9 @@ class _Call:
     completed: bool = False  # staged: complete() stored the answer and its transaction committed
     claim_pending: bool = False  # a lane's call: its key is claimed in the operation's first transaction
     claim_lock: int | None = None  # the claim sent with the operation's statement (claim_clauses), until claimed()
+    #: the claim sent with the caller worked out by the statement itself (``claim_clauses(caller_sql=…)``),
+    #: until claimed(): which lock it tried is not known here if the statement fails
+    claim_lock_unknown: bool = False
 
 
 _current: contextvars.ContextVar[_Call | None] = contextvars.ContextVar("tungban_idempotency", default=None)
@@ -222,6 +225,21 @@ def _try_lock(lock_id: int, *, session: bool) -> bool:
         return bool(cursor.fetchone()[0])
 
 
+def _unlock_all() -> None:
+    """Release every session-level advisory lock of this thread's connection — the only ones
+    the platform takes are idempotency keys' (:func:`_claim_new`, :func:`claim_clauses`), and
+    a request holds at most its own — for a claim whose statement failed before saying which
+    lock it tried (``claim_clauses(caller_sql=…)``); as :func:`_unlock`, the connection is
+    closed for real if that fails."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock_all()")
+        return
+    except Exception:  # noqa: BLE001 - whatever failed, the lock must not outlive the request
+        pass
+    _end_session()
+
+
 def _unlock(lock_id: int) -> None:
     """Release the session-level advisory lock ``lock_id`` taken by :func:`_try_lock`. A
     session lock outlives the request on its connection — a persistent one, or a pooled one
@@ -234,6 +252,12 @@ def _unlock(lock_id: int) -> None:
         return
     except Exception:  # noqa: BLE001 - whatever failed, the lock must not outlive the request
         pass
+    _end_session()
+
+
+def _end_session() -> None:
+    """Close this thread's connection for real: the server ends the session and every
+    session lock it holds (:func:`_unlock`'s last resort)."""
     raw = connection.connection
     if raw is not None and not raw.closed:
         raw.close()  # psycopg: a real close, even for a pooled connection (close_returns is off)
@@ -354,6 +378,40 @@ def _claim_clauses_sql(vendor: str) -> str:
         "l AS (SELECT pg_try_advisory_lock(%s) AS got), "
         f"i AS (INSERT INTO {quote(IdempotencyRecord._meta.db_table)} ({', '.join(names)}) "
         f"SELECT {', '.join(['%s'] * len(names))} FROM l WHERE l.got ON CONFLICT DO NOTHING RETURNING {quote('id')})"
+    )
+
+
+#: :func:`_lock_id` in SQL (PostgreSQL 11+: ``sha256``): the first 8 bytes of the SHA-256 of
+#: ``caller || "\n" || key`` (UTF-8) as a signed big-endian 64-bit integer — the same lock as
+#: the decorator's for the same caller and key (``exchange/tests/test_exchange_lane.py`` compares them).
+_LOCK_ID_SQL = (
+    "('x' || left(encode(sha256(convert_to({caller} || chr(10) || {key}, 'UTF8')), 'hex'), 16))::bit(64)::bigint"
+)
+
+#: What a statement carrying :func:`claim_clauses` with ``caller_sql`` selects: the two values
+#: of :data:`_CLAIM_SELECT`, then the caller it worked out and the lock it tried.
+_CLAIM_SELECT_WITH_CALLER = '(SELECT got FROM l), (SELECT "id" FROM i), (SELECT caller FROM l), (SELECT lock_id FROM l)'
+
+
+@functools.cache
+def _claim_clauses_with_caller_sql(vendor: str, caller_sql: str) -> str:
+    """:func:`_claim_clauses_sql` for a caller the statement works out (``caller_sql``, an SQL
+    expression of the statement's earlier ``WITH`` clauses; NULL: nothing claimed, no lock
+    tried — ``pg_try_advisory_lock`` is strict): ``l`` gives the caller (cut to 200
+    characters, as :func:`lane_begin` cuts it), its lock (:data:`_LOCK_ID_SQL`) and whether it
+    was got; its parameters are the key (for the lock) and then the record's fields but the
+    caller (:data:`_CLAIM_FIELDS`)."""
+    from .models import IdempotencyRecord
+
+    quote = connection.ops.quote_name
+    names = [quote(IdempotencyRecord._meta.get_field(name).column) for name in _CLAIM_FIELDS]
+    lock = _LOCK_ID_SQL.format(caller="y.caller", key="%s")
+    return (
+        f"l AS (SELECT x.caller, x.lock_id, pg_try_advisory_lock(x.lock_id) AS got FROM "
+        f"(SELECT y.caller, {lock} AS lock_id FROM (SELECT left({caller_sql}, 200) AS caller) y) x), "
+        f"i AS (INSERT INTO {quote(IdempotencyRecord._meta.db_table)} ({', '.join(names)}) "
+        f"SELECT l.caller, {', '.join(['%s'] * (len(names) - 1))} FROM l WHERE l.got "
+        f"ON CONFLICT DO NOTHING RETURNING {quote('id')})"
     )
 
 
@@ -566,7 +624,7 @@ class KeyTaken(Exception):
     and the lane leaves the request to the full stack, whose decorator decides."""
 
 
-def lane_begin(*, caller: str, key: str, digest: str, operation: str) -> _Call | None:
+def lane_begin(*, caller: str | None, key: str, digest: str, operation: str) -> _Call | None:
     """For a lane of a staged idempotent operation (:func:`tungban.core.front.register_lane`),
     what :func:`idempotent` does before the operation — without a commit of its own on
     PostgreSQL. ``caller``, ``key``, ``digest`` (:func:`digest_of`) and ``operation``
@@ -580,19 +638,33 @@ def lane_begin(*, caller: str, key: str, digest: str, operation: str) -> _Call |
     neither (a retry runs afresh), after it the record in progress and no lock (a retry takes
     it over). Elsewhere (SQLite, no advisory locks) the record is claimed here, committed at once.
 
+    ``caller`` None (PostgreSQL only; issue 15, ninth round): the operation's first statement
+    works it out (:func:`claim_clauses` with ``caller_sql``) — e.g. from the request's bearer
+    token, read in that statement rather than in a round trip of its own before.
+
     :returns: the call, to run the operation in (:func:`lane_running`) and finish
         (:func:`lane_finish`); ``None`` (SQLite) when the key has a record — nothing is
         written, and the lane leaves the request to the full stack."""
-    call = _Call(staged=True, key=key, caller=caller[:200], digest=digest, operation=operation[:200])
+    call = _Call(staged=True, key=key, caller=(caller or "")[:200], digest=digest, operation=operation[:200])
     call.active = True
     if _postgres():
         call.claim_pending = True
         return call
+    if caller is None:
+        raise ValueError("a lane's call names its caller before the operation, except on PostgreSQL")
     _locked, record_id = _claim_new(call, timezone.now())
     if record_id is None:
         return None
     call.record_id = record_id
     return call
+
+
+def lane_caller(call: _Call, caller: str) -> None:
+    """Name the caller of a call begun without one (``lane_begin(caller=None)``) whose
+    operation ended before its statement worked the caller out, so that :func:`lane_finish`
+    keeps a deterministic refusal under it, as the decorator does."""
+    if not call.caller:
+        call.caller = caller[:200]
 
 
 def claim_here() -> None:
@@ -616,13 +688,20 @@ def claim_here() -> None:
     call.record_id = record_id
 
 
-def claim_clauses() -> tuple[str, list, str] | None:
+def claim_clauses(*, caller_sql: str | None = None) -> tuple[str, list, str] | None:
     """:func:`claim_here` as part of the operation's own first statement (issue 15, sixth
     round: one statement and one round trip less): ``(clauses, params, selected)`` — two
-    data-modifying ``WITH`` clauses (``l``, ``i``) to put first in that statement's ``WITH``
-    with ``params`` first among its parameters, and the two values (``selected``) it must
-    select, which go to :func:`claimed`. ``None`` when there is nothing to claim (outside a
-    lane's call, once claimed, or not on PostgreSQL, where :func:`lane_begin` claimed the key).
+    data-modifying ``WITH`` clauses (``l``, ``i``) to put in that statement's ``WITH`` (first,
+    or after the clauses ``caller_sql`` reads) with ``params`` in that place among its
+    parameters, and the values (``selected``) it must select, which go to :func:`claimed`.
+    ``None`` when there is nothing to claim (outside a lane's call, once claimed, or not on
+    PostgreSQL, where :func:`lane_begin` claimed the key).
+
+    ``caller_sql``: for a call begun without its caller (``lane_begin(caller=None)``, issue
+    15, ninth round), the caller as an SQL expression of the statement's earlier clauses (e.g.
+    ``'client:' ||`` the client id behind the request's bearer token, read by the same
+    statement); NULL claims nothing. The lock is then worked out by the statement
+    (:data:`_LOCK_ID_SQL`, the same as :func:`_lock_id`'s), and ``selected`` is four values.
 
     The statement's other clauses run whether or not the key could be claimed: when
     :func:`claimed` raises :class:`KeyTaken` the caller rolls the transaction back (all of
@@ -631,23 +710,38 @@ def claim_clauses() -> tuple[str, list, str] | None:
     if call is None or not call.claim_pending:
         return None
     call.claim_pending = False
-    call.claim_lock = _lock_id(call.caller, call.key)
+    if caller_sql is None:
+        call.claim_lock = _lock_id(call.caller, call.key)
+        return (
+            _claim_clauses_sql(connection.vendor),
+            [call.claim_lock, *_claim_values(call, timezone.now())],
+            _CLAIM_SELECT,
+        )
+    call.claim_lock_unknown = True
     return (
-        _claim_clauses_sql(connection.vendor),
-        [call.claim_lock, *_claim_values(call, timezone.now())],
-        _CLAIM_SELECT,
+        _claim_clauses_with_caller_sql(connection.vendor, caller_sql),
+        [call.key, *_claim_values(call, timezone.now())[1:]],  # the caller: the statement's own
+        _CLAIM_SELECT_WITH_CALLER,
     )
 
 
-def claimed(got, record_id) -> None:
-    """The two values the statement carrying :func:`claim_clauses` selected: the key's lock
+def claimed(got, record_id, caller: str | None = None, lock_id: int | None = None) -> None:
+    """The values the statement carrying :func:`claim_clauses` selected: the key's lock
     taken (a session lock: it outlives the transaction, even its rollback) and its record
-    written. Nothing outside a lane's call.
+    written — with ``caller_sql``, then the caller it worked out (the call's from now on) and
+    the lock it tried. Nothing outside a lane's call.
 
-    :raises KeyTaken: another request holds the key, or it has a record (live or expired):
-        let it roll the transaction back."""
+    :raises KeyTaken: another request holds the key, or it has a record (live or expired),
+        or (``caller_sql``) the statement found no caller: let it roll the transaction back."""
     call = _current.get()
-    if call is None or call.claim_lock is None:
+    if call is None:
+        return
+    if call.claim_lock_unknown:
+        call.claim_lock_unknown = False
+        if caller is not None:
+            call.caller = caller
+        call.claim_lock = lock_id
+    if call.claim_lock is None:
         return
     lock_id, call.claim_lock = call.claim_lock, None
     if got:
@@ -671,7 +765,10 @@ def lane_running(call: _Call) -> Iterator[None]:
         _current.reset(token)
         if call.claim_lock is not None:  # the claim's statement failed: whether it took the lock is unknown
             call.session_lock, call.claim_lock = call.claim_lock, None
-        if call.session_lock is not None:
+        if call.claim_lock_unknown:  # failed too, and which lock it tried is not known here either
+            call.claim_lock_unknown = False
+            _unlock_all()
+        elif call.session_lock is not None:
             _unlock(call.session_lock)
 
 
@@ -682,7 +779,7 @@ def lane_finish(call: _Call, status: int, content: bytes) -> None:
     operation that wrote nothing (its key never claimed) has a kept refusal stored now, as
     the decorator would have."""
     if call.claim_pending:
-        if not is_stored(status):
+        if not is_stored(status) or not call.caller:  # (no caller: nothing known to keep it under)
             return  # nothing claimed, nothing written: a retry runs afresh, as after the decorator's release
         token = _current.set(call)
         try:

@@ -143,7 +143,16 @@ def data_user_for_bearer(
         row = cursor.fetchone()
     if row is None:
         return None
+    return _plain_data_user(row, scope, client_fields, conn)
+
+
+def _plain_data_user(row, scope: str, client_fields: tuple[str, ...] | None, conn) -> Organisation | None:
+    """The data user of a bearer token's ``row`` (as :func:`_data_user_sql` selects it: the
+    token's six columns, the data user's, its client's) when the token is plainly valid for
+    ``scope`` and the data user active (:func:`data_user_for_bearer`), else None."""
     issued_at, expires_in, revoked_at, scopes, dpop_jkt, resident_id = row[:6]
+    if issued_at is None:  # no such token (a row of NULLs: the opening statement's outer join)
+        return None
     if revoked_at is not None or dpop_jkt or resident_id is not None or time.time() >= issued_at + expires_in:
         return None
     if scope not in (scopes or "").split():
@@ -154,6 +163,38 @@ def data_user_for_bearer(
         return None
     _cache_related(org, "client", _load(Client, row[6 + n :], client_fields, conn))
     return org
+
+
+class Bearer:
+    """A data user still to be read from its bearer token, by the exchange's opening statement
+    itself (:func:`open_exchange`; issue 15, ninth round: the token's read was a round trip of
+    its own before the exchange's first transaction). ``token``: the bearer token as sent;
+    ``scope``: the scope it must carry; ``client_fields``: as :func:`data_user_for_bearer`'s.
+    After the statement, :attr:`data_user` is the data user — only when the token is plainly
+    valid (else :class:`NotPlainBearer` is raised and nothing is kept)."""
+
+    __slots__ = ("client_fields", "data_user", "scope", "token")
+
+    def __init__(self, token: str, scope: str, *, client_fields: tuple[str, ...] | None = None):
+        self.token, self.scope, self.client_fields = token, scope, client_fields
+        self.data_user: Organisation | None = None
+
+
+def _bearer_row_width(client_fields: tuple[str, ...] | None) -> int:
+    """Columns the opening statement selects for a :class:`Bearer` (:func:`_bearer_clauses`)."""
+    return 1 + 6 + _width(Organisation) + _width(Client, client_fields)
+
+
+class NotPlainBearer(Exception):  # noqa: N818 - a signal to the caller, as idempotency.KeyTaken
+    """The opening statement found the bearer token not plainly valid (:func:`data_user_for_bearer`
+    would have given None): the caller's transaction rolls back (nothing the statement wrote is
+    kept) and the request goes where a token that read gives None goes (the full stack)."""
+
+
+#: The idempotency caller of a :class:`Bearer`'s data user, as the opening statement works it
+#: out (``claim_clauses(caller_sql=…)``): ``client:<client_id>``, as the API's decorator names
+#: it; NULL when the token is not plainly valid (then nothing is claimed).
+BEARER_CALLER_SQL = "(SELECT 'client:' || bv.client_id FROM bv)"
 
 
 # --- A consent with what an exchange needs of it --------------------------------------------------
@@ -241,8 +282,50 @@ def _aliased(model, alias: str, prefix: str, names: tuple[str, ...] | None = Non
     return inner, outer
 
 
+def _bearer_clauses(client_fields: tuple[str, ...] | None) -> tuple[str, str]:
+    """``(clauses, selected)`` of a :class:`Bearer` in the opening statement: ``b``, the token's
+    row as :func:`_data_user_sql` reads it (its columns renamed ``t0…``, ``o0…``, ``c0…``),
+    ``bv`` its data user's id and ``client_id`` when the token is plainly valid for the scope
+    and the data user active — the writes of the statement (the key's claim, the request id)
+    read the data user from ``bv``, so an invalid token writes nothing; ``selected``: ``bv``'s
+    data user id, then ``b``'s columns. Parameters: the token's digest, the time (Unix seconds),
+    the scope. Python checks the row again (:func:`_plain_data_user`)."""
+    client, org = Client._meta, Organisation._meta
+    token_columns = ("issued_at", "expires_in", "revoked_at", "scope", "dpop_jkt", "resident_id")
+    o_inner, _ = _aliased(Organisation, "o", "o")
+    c_inner, _ = _aliased(Client, "c", "c", client_fields)
+    t_inner = ", ".join(f"t.{_q(name)} AS t{i}" for i, name in enumerate(token_columns))
+    org_names = [f.name for f in _fields(Organisation, None)]
+    client_names = [f.name for f in _fields(Client, client_fields)]
+    clauses = (
+        f"b AS (SELECT {t_inner}, {o_inner}, {c_inner} "
+        f"FROM {oidc_services.BEARER_TOKENS_SQL} t "
+        f"JOIN {_q(org.db_table)} o ON o.{_q('client_id')} = t.{_q('client_id')} "
+        f"JOIN {_q(client.db_table)} c ON c.{_q(client.pk.column)} = t.{_q('client_id')} "
+        f"WHERE t.{_q('access_token')} = %s), "
+        f"bv AS (SELECT b.o{org_names.index('id')} AS data_user_id, b.c{client_names.index('client_id')} AS client_id "
+        "FROM b WHERE b.t2 IS NULL AND COALESCE(b.t4, '') = '' AND b.t5 IS NULL AND b.t0 + b.t1 > %s "
+        f"AND b.o{org_names.index('is_active')} AND %s = ANY(string_to_array(b.t3, ' ')))"
+    )
+    selected = ", ".join(
+        [
+            "(SELECT data_user_id FROM bv)",
+            *(f"b.t{i}" for i in range(len(token_columns))),
+            *(f"b.o{i}" for i in range(len(org_names))),
+            *(f"b.c{i}" for i in range(len(client_names))),
+        ]
+    )
+    return clauses, selected
+
+
 @cache
-def _open_sql(vendor: str, with_nonce: bool, claim: tuple[str, str] | None = None) -> str:
+def _open_sql(
+    vendor: str,
+    with_nonce: bool,
+    claim: tuple[str, str] | None = None,
+    bearer: bool = False,
+    client_fields: tuple[str, ...] | None = None,
+) -> str:
     from tungban.keys.services import ACTIVE_KID_SQL
 
     consent, product, org, resident = Consent._meta, DataProduct._meta, Organisation._meta, Resident._meta
@@ -256,15 +339,17 @@ def _open_sql(vendor: str, with_nonce: bool, claim: tuple[str, str] | None = Non
         f"JOIN {_q(product.db_table)} p ON p.{_q('id')} = k.{_q('product_id')} "
         f"JOIN {_q(org.db_table)} v ON v.{_q('id')} = p.{_q('provider_id')} "
         f"LEFT JOIN {_q(resident.db_table)} r ON r.{_q(resident.pk.column)} = k.{_q('resident_id')} "
-        f"WHERE k.{_q('id')} = %s{lock})"
+        f"WHERE k.{_q('id')} = %s{' AND EXISTS (SELECT 1 FROM bv)' if bearer else ''}{lock})"
     )
     nonce = ""
     taken = "NULL"
+    data_user_id = "(SELECT data_user_id FROM bv)" if bearer else "%s"
     if with_nonce:
         table = _q(RequestNonce._meta.db_table)
         nonce = (
             f"n AS (INSERT INTO {table} ({_q('consumer_id')}, {_q('request_id')}, {_q('created_at')}) "
-            "VALUES (%s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1), "
+            + ("SELECT bv.data_user_id, %s, %s FROM bv " if bearer else "VALUES (%s, %s, %s) ")
+            + "ON CONFLICT DO NOTHING RETURNING 1), "
         )
         taken = "(SELECT COUNT(*) FROM n)"
     provider_col = f"c.v{[f.name for f in _fields(Organisation, None)].index('id')}"
@@ -273,19 +358,26 @@ def _open_sql(vendor: str, with_nonce: bool, claim: tuple[str, str] | None = Non
     if claim is not None:  # the idempotency key's claim first (tungban.core.idempotency.claim_clauses)
         nonce = f"{claim[0]}, {nonce}"
         claimed = f"{claim[1]}, "
+    read_bearer, bearer_selected, bearer_join = "", "", ""
+    if bearer:  # the data user behind the bearer token, before everything that uses it (ninth round)
+        clauses, selected = _bearer_clauses(client_fields)
+        read_bearer, bearer_selected, bearer_join = f"{clauses}, ", f"{selected}, ", "LEFT JOIN b ON 1 = 1 "
     return (
-        f"WITH {nonce}{locked} "
+        f"WITH {read_bearer}{nonce}{locked} "
         f"SELECT {claimed}{taken}, {ACTIVE_KID_SQL}, {circuit.format(a='pc')}, {circuit.format(a='dc')}, "
-        f"{', '.join(outer for _, outer in parts)} "
+        f"{bearer_selected}{', '.join(outer for _, outer in parts)} "
         "FROM (SELECT 1 AS one) AS one "
+        f"{bearer_join}"
         "LEFT JOIN c ON 1 = 1 "
         f"LEFT JOIN {_q(ProviderCircuit._meta.db_table)} pc ON pc.{_q(ProviderCircuit._meta.pk.column)} = {provider_col} "
         f"LEFT JOIN {_q(DataUserCircuit._meta.db_table)} dc ON dc.{_q('provider_id')} = {provider_col} "
-        f"AND dc.{_q('data_user_id')} = %s"
+        f"AND dc.{_q('data_user_id')} = {data_user_id}"
     )
 
 
-def open_exchange(consent_id, data_user: Organisation, request_id: str, claim: tuple[str, list, str] | None = None):
+def open_exchange(
+    consent_id, data_user: Organisation | Bearer, request_id: str, claim: tuple[str, list, str] | None = None
+):
     """What an exchange reads before its provider is asked, in one statement inside the
     caller's transaction (issue 15, fourth round; each was a round trip of its own): the data
     user's ``request_id`` stored (as :func:`take_request_id`: on PostgreSQL a data-modifying
@@ -304,29 +396,61 @@ def open_exchange(consent_id, data_user: Organisation, request_id: str, claim: t
     found taken raises :class:`~tungban.core.idempotency.KeyTaken` and the caller's
     transaction rolls back every clause of the statement.
 
+    ``data_user`` a :class:`Bearer` (PostgreSQL; issue 15, ninth round): the data user is read
+    from the bearer token by the same statement, first (``oidc_token``/``oidc_clienttoken``,
+    ``oidc_client``, ``exchange_organisation``: one round trip less than
+    :func:`data_user_for_bearer` before the transaction), and its writes — the key's claim (with
+    ``claim_clauses(caller_sql=BEARER_CALLER_SQL)``), the request id — and the consent's lock
+    are made only for a plainly valid token; the data user is left in ``data_user.data_user``.
+
     :returns: ``(taken, consent or None, kid or None, circuits)``: ``taken`` False when the
         request id was already there; ``circuits`` as :func:`circuit_rows` gives them (empty
         without a consent).
     :raises KeyTaken: with ``claim``, as :func:`tungban.core.idempotency.claimed`.
+    :raises NotPlainBearer: ``data_user`` a :class:`Bearer` whose token is not plainly valid
+        (as :func:`data_user_for_bearer` would give None): the caller's transaction rolls back.
     """
     conn = _conn()
     vendor = conn.vendor
     with_nonce = vendor == "postgresql"
-    params = [] if claim is None else list(claim[1])
+    bearer = data_user if isinstance(data_user, Bearer) else None
+    if bearer is not None and not with_nonce:
+        raise ValueError("a bearer token is read in the opening statement on PostgreSQL only")
+    params = []
+    if bearer is not None:
+        params += [access_token_digest(bearer.token), time.time(), bearer.scope]
+    params += [] if claim is None else list(claim[1])
     taken = None
     if with_nonce:
-        params += [data_user.id, request_id, conn.ops.adapt_datetimefield_value(timezone.now())]
+        params += [] if bearer is not None else [data_user.id]
+        params += [request_id, conn.ops.adapt_datetimefield_value(timezone.now())]
     else:
         taken = take_request_id(data_user.id, request_id)
     param = _uuid_param(Consent, consent_id, conn)
-    params += [param, data_user.id]
-    sql = _open_sql(vendor, with_nonce, None if claim is None else (claim[0], claim[2]))
+    params += [param] if bearer is not None else [param, data_user.id]
+    sql = _open_sql(
+        vendor,
+        with_nonce,
+        None if claim is None else (claim[0], claim[2]),
+        bearer is not None,
+        None if bearer is None else bearer.client_fields,
+    )
     with conn.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if claim is not None:
-        idempotency.claimed(row[0], row[1])
-        row = row[2:]
+        n = 4 if bearer is not None else 2  # with the caller it worked out and the lock it tried
+        idempotency.claimed(*row[:n])
+        row = row[n:]
+    if bearer is not None:
+        at = 2 + 2 * len(CIRCUIT_FIELDS)  # its columns follow the request id's, the kid and the circuits
+        width = _bearer_row_width(bearer.client_fields)
+        found, row = row[at : at + width], row[:at] + row[at + width :]
+        # as the token's read alone would find it (Python's check), and the statement's writes made for it (bv)
+        data_user = None if found[0] is None else _plain_data_user(found[1:], bearer.scope, bearer.client_fields, conn)
+        if data_user is None:
+            raise NotPlainBearer
+        bearer.data_user = data_user
     if taken is None:
         taken = bool(row[0])
     kid = row[1]

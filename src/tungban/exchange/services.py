@@ -785,7 +785,9 @@ def record_fields(rec: ExchangeRecord) -> dict:
     }
 
 
-def exchange(data_user: Organisation, *, consent_id, product_id: str, request_id: str, resume: bool = False) -> dict:
+def exchange(
+    data_user: Organisation | hotsql.Bearer, *, consent_id, product_id: str, request_id: str, resume: bool = False
+) -> dict:
     """Obtain data for a data user under a consent.
 
     Checks, in order (each refusal is recorded in the log, then raised): a fresh
@@ -821,8 +823,13 @@ def exchange(data_user: Organisation, *, consent_id, product_id: str, request_id
         died) this one takes over the use it holds: the request is counted once. A delivery stores its answer for retries with
         :func:`tungban.core.idempotency.complete` in the transaction that counts the use
         (issue 14 item 2).
+    :param data_user: the data user, or (PostgreSQL; issue 15, ninth round) a
+        :class:`.hotsql.Bearer` — its bearer token, read in the exchange's opening statement
+        (:func:`.hotsql.open_exchange`: one round trip less than reading it first).
     :raises DomainError: as above; ``invalid_request`` (400, not recorded) for a malformed
         ``request_id``.
+    :raises hotsql.NotPlainBearer: ``data_user`` a bearer token that is not plainly valid
+        (nothing written: the opening transaction rolled back).
     """
     if not isinstance(request_id, str) or not REQUEST_ID.match(request_id):
         raise errors.InvalidRequest()
@@ -840,7 +847,12 @@ def exchange(data_user: Organisation, *, consent_id, product_id: str, request_id
 
 
 def _exchange(
-    attempt: _Attempt, data_user: Organisation, consent_id, product_id: str, request_id: str, resume: bool
+    attempt: _Attempt,
+    data_user: Organisation | hotsql.Bearer,
+    consent_id,
+    product_id: str,
+    request_id: str,
+    resume: bool,
 ) -> dict:
     """The exchange's steps (:func:`exchange`): its transactions; the caller integrates the
     leaves ``attempt`` queued once they are committed."""
@@ -869,7 +881,12 @@ def _flush_quietly(attempt: _Attempt) -> None:
 
 
 def _open(
-    attempt: _Attempt, data_user: Organisation, consent_id, product_id: str, request_id: str, resume: bool
+    attempt: _Attempt,
+    data_user: Organisation | hotsql.Bearer,
+    consent_id,
+    product_id: str,
+    request_id: str,
+    resume: bool,
 ) -> DomainError | None:
     """The checks of :func:`exchange` before the provider is asked, in their order, and the
     attempt's start, inside the caller's transaction (issue 15: one commit where there were
@@ -880,8 +897,14 @@ def _open(
     # (fourth round: no commit of its own; sixth: no statement of its own; KeyTaken rolls it all
     # back; nothing outside a lane's call), the request id taken, the consent read and locked,
     # the active key's kid (for the block's signatures) and the call's circuit rows.
-    claim = idempotency.claim_clauses()  # None outside a lane's call (and on SQLite: claimed already)
+    # Ninth round: a lane's data user may still be its bearer token, read by the same statement
+    # (first; its data user's key claimed and request id taken only for a plainly valid token).
+    bearer = data_user if isinstance(data_user, hotsql.Bearer) else None
+    # None outside a lane's call (and on SQLite: claimed already)
+    claim = idempotency.claim_clauses(caller_sql=None if bearer is None else hotsql.BEARER_CALLER_SQL)
     taken, consent, kid, attempt.circuits = hotsql.open_exchange(consent_id, data_user, request_id, claim=claim)
+    if bearer is not None:
+        data_user = attempt.data_user = bearer.data_user
     keys.use_kid(kid)
     if not taken:
         if not resume:

@@ -19,6 +19,7 @@ import uuid
 import pytest
 from django.db import connection
 from django.test import override_settings
+from django.utils import timezone
 
 from tungban.core import front
 from tungban.core.models import IdempotencyRecord
@@ -265,8 +266,9 @@ def test_a_fresh_iat_is_answered_by_the_lane(data_user, provider_answers):
 #: with the suite's log batch interval 0 (the exchange integrates its leaves: BEGIN, three
 #: statements, COMMIT): 16 -> 15, the key's lock released by the delivery's statement. Sixth
 #: round: 15 -> 14, the key's claim sent with the exchange's opening read. Seventh round:
-#: 14 -> 13, the attempt's writes sent with the first transaction's COMMIT (one Sync).
-MAX_LANE_ROUND_TRIPS = 13
+#: 14 -> 13, the attempt's writes sent with the first transaction's COMMIT (one Sync). Ninth
+#: round: 13 -> 12, the bearer token read by the exchange's opening statement.
+MAX_LANE_ROUND_TRIPS = 12
 #: Commits that write (a transaction with a write, or a write in autocommit) of one delivered
 #: exchange. The full stack: 4 — the idempotency key's claim, the request id with the attempt,
 #: the delivery, the log's integration. The lane: the claim commits with the attempt.
@@ -317,6 +319,9 @@ def test_a_delivery_on_the_lane_makes_few_round_trips_and_commits(data_user, pro
     assert "core_idempotencyrecord" in statements[first + 1] and "exchange_requestnonce" in statements[first + 1]
     # Seventh round: the attempt, its use and its leaf travel with that transaction's COMMIT.
     assert statements[first + 2] == "COMMIT", listing
+    # Ninth round: the bearer token is read by that opening statement, not by one before it.
+    assert "oidc_clienttoken" in statements[first + 1] and "oidc_client" in statements[first + 1], listing
+    assert not [s for s in statements[:first] if "access_token" in s], listing
     assert IdempotencyRecord.objects.get(key=body["request_id"]).state == "complete"
 
 
@@ -534,3 +539,89 @@ def test_a_request_id_with_a_trailing_newline_is_invalid(data_user, provider_ans
     (status, _h, content), _reached = through_front(environ(body_of(consent_id, "abcdefgh12\n"), auth))
     assert status == "400 Bad Request" and json.loads(content)["error"] == "invalid_request", content
     assert not ExchangeRecord.objects.exists()
+
+
+def _token_flaws():
+    """Ways a data user's bearer token is not plainly valid, each applied to the fixture's token."""
+    from tungban.exchange.models import Organisation
+    from tungban.oidc.models import Token
+
+    return {
+        "revoked": lambda: Token.objects.update(revoked_at=timezone.now()),
+        "expired": lambda: Token.objects.update(issued_at=int(time.time()) - 7200),
+        "without the scope": lambda: Token.objects.update(scope="openid"),
+        "DPoP-bound": lambda: Token.objects.update(dpop_jkt="x" * 43),
+        "of an inactive data user": lambda: Organisation.objects.filter(id="td").update(is_active=False),
+        "unknown": None,
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("flaw", list(_token_flaws()))
+def test_a_token_not_plainly_valid_goes_to_the_full_stack_with_nothing_written(data_user, provider_answers, flaw):
+    """Issue 15, ninth round: on PostgreSQL the bearer token is read by the exchange's opening
+    statement, which claims the key and takes the request id only for a plainly valid token
+    (and its transaction rolls back if Python's check of the row disagrees). A token that is
+    not — revoked, expired, without ``cdeg``, DPoP-bound, of an inactive data user, unknown —
+    goes to the full stack, which answers it as it always did (here 401 or 403), with nothing
+    the lane wrote and no advisory lock left held; on SQLite the token's read comes first, as
+    before."""
+    from tungban.exchange import lane
+    from tungban.exchange.models import ExchangeAttempt
+
+    auth, (consent_id, _other) = data_user
+    assert through_front(environ(body_of(consent_id), auth))[0][0] == "200 OK"  # warm: the statement cached
+    change = _token_flaws()[flaw]
+    if change is None:
+        auth = "Bearer " + "x" * 43
+    else:
+        change()
+    body = body_of(consent_id)
+    counts = (IdempotencyRecord.objects.count(), RequestNonce.objects.count(), ExchangeAttempt.objects.count())
+    handled = {}
+
+    def spy_lane(call):
+        handled["reply"] = lane.lane(call)
+        handled["counts"] = (
+            IdempotencyRecord.objects.count(),
+            RequestNonce.objects.count(),
+            ExchangeAttempt.objects.count(),
+        )
+        return handled["reply"]
+
+    saved = front._lanes[PATH]
+    front.register_lane(PATH, spy_lane, max_body=lane.MAX_BODY)
+    try:
+        (status, _headers, content), reached_django = through_front(environ(body, auth))
+    finally:
+        front._lanes[PATH] = saved
+    assert reached_django and handled["reply"] is None
+    assert handled["counts"] == counts, "the lane wrote before falling through"
+    assert status[:3] in ("401", "403"), content
+    assert not RequestNonce.objects.filter(request_id=body["request_id"]).exists()
+    if connection.vendor == "postgresql":
+        assert advisory_locks_held() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_opening_statements_key_lock_is_the_decorators(data_user):
+    """Issue 15, ninth round: with the bearer token read by the opening statement, the key's
+    session lock is worked out in SQL (``idempotency._LOCK_ID_SQL``); it must be the lock the
+    full stack's decorator takes for the same caller and key (``_lock_id``), or the two could
+    run one key at once."""
+    if connection.vendor != "postgresql":
+        pytest.skip("advisory locks of PostgreSQL")
+    from tungban.core import idempotency
+
+    sql = idempotency._LOCK_ID_SQL.format(caller="left(%s, 200)", key="%s")
+    cases = [
+        ("client:td-hot", uuid.uuid4().hex),
+        ("client:td-hot", "a"),
+        ("client:" + "x" * 250, "req-1"),
+        ("client:通辦-測試", "é€😀"),
+        ("client:", ""),
+    ]
+    with connection.cursor() as cursor:
+        for caller, key in cases:
+            cursor.execute(f"SELECT {sql}", [caller, key])
+            assert cursor.fetchone()[0] == idempotency._lock_id(caller[:200], key), (caller, key)
