@@ -185,7 +185,7 @@ def create_counter_order(
         purpose=PURPOSE,
         purpose_ref=f"counter:{key}"[:100],
         lines=lines,
-        description_en=f"Paid at a counter: {labels_en}",
+        description_en=f"Payment at a counter: {labels_en}",  # shown before it is paid too (櫃位繳費)
         description_zh=f"櫃位繳費：{labels_zh}",
         created_by=f"officer:{actor}"[:150],
         idempotency_key=key,

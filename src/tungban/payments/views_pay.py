@@ -23,6 +23,7 @@ from tungban.core.errors import DomainError
 from . import errors, psp, web
 from .models import CardPaymentStatus, MockPspPayment
 from .psp import mock
+from .reference import grouped
 from .services import card, orders
 
 
@@ -123,7 +124,13 @@ def mock_page(request, payment_id):
     return render(
         request,
         "payments/pay/mock_psp.html",
-        {"payment": payment, "amount": orders.hkd(payment.amount_cents), "error": error},
+        {
+            "payment": payment,
+            "amount": orders.hkd(payment.amount_cents),
+            # in groups of four, as on the payment step (ungrouped, it broke mid-number on a phone)
+            "reference": grouped(payment.reference),
+            "error": error,
+        },
         status=422 if error else 200,
     )
 

@@ -4,6 +4,7 @@ logged in (name and role), the way back to their home pages, and log-out (a POST
 from __future__ import annotations
 
 from django import template
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from tungban.counter import roles
@@ -40,7 +41,8 @@ def staff_header(context):
         "show": True,
         "csrf_token": context.get("csrf_token"),
         "name": user.get_full_name() or user.get_username(),
-        "roles": staff_roles(user),
+        # Chinese lists take the enumeration comma 、 (櫃位職員、電子服務職員), not ", "
+        "roles": ("、" if (get_language() or "").startswith("zh") else ", ").join(staff_roles(user)),
         "counter": user.has_perm(roles.USE_COUNTER),
         "credentials": user.is_superuser or user.credential_issuers.exists(),
         "eservices": user.eservice_roles.exists(),

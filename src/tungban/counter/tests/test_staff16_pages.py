@@ -143,6 +143,17 @@ def test_every_counter_page_has_the_staff_header(staff_client, officer, resident
         assert re.search(r'<form[^>]*method="post"[^>]*action="/staff/logout"', header), path
 
 
+def test_the_staff_header_lists_roles_with_each_languages_separator(staff_client, officer):
+    officer.is_superuser = True  # administrator and counter supervisor: two roles
+    officer.save()
+    staff_client.cookies["tungban_language"] = "en"
+    en = re.search(r'<span id="staff-role">(.*?)</span>', staff_client.get("/staff/").content.decode()).group(1)
+    assert en == "Administrator, Counter supervisor"
+    staff_client.cookies["tungban_language"] = "zh-hant"
+    zh = re.search(r'<span id="staff-role">(.*?)</span>', staff_client.get("/staff/").content.decode()).group(1)
+    assert "、" in zh and "," not in zh and not re.search(r"[A-Za-z]", zh), zh
+
+
 def test_log_out_from_the_staff_header_ends_the_session(staff_client):
     resp = staff_client.post("/staff/logout")
     assert resp.status_code == 302

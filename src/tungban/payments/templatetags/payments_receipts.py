@@ -41,7 +41,10 @@ def _rows(orders) -> dict:
                     "state_label": RefundState(refund.state).label,
                 }
             )
-    return {"receipts": items, "refunds": refund_rows}
+    # a receipt being sealed by the worker: the page offers "Refresh" (the application's page
+    # stops following its state once it is paid; demo walk, pay-walk)
+    preparing = any(not item["ready"] for item in items)
+    return {"receipts": items, "refunds": refund_rows, "preparing": preparing}
 
 
 @register.inclusion_tag("payments/_receipts.html")

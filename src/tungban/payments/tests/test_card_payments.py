@@ -129,6 +129,10 @@ def test_three_d_secure_abandoned_takes_nothing(client, order, psp):
 
 def test_a_wrong_card_number_is_asked_again(client, order, psp):
     payment_id = _start(client, order)
+    # the provider's page names the bill as the payment step does: in groups of four
+    shown = client.get(f"/pay/psp-mock/{payment_id}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    grouped = " ".join(order.reference[i : i + 4] for i in range(0, len(order.reference), 4))
+    assert f'id="psp-reference">{grouped}</dd>' in shown
     again = client.post(f"/pay/psp-mock/{payment_id}/", {"pay": "card", "card_number": "12"}, HTTP_ACCEPT_LANGUAGE="en")
     assert again.status_code == 422 and "12 to 19 digits" in again.content.decode()
     assert MockPspPayment.objects.get(pk=payment_id).status == "pending"

@@ -115,6 +115,10 @@ def test_a_walk_in_order_from_fee_items_once_per_form(staff, clerk):
     assert again["Location"] == made["Location"] and PaymentOrder.objects.count() == 1
     shown = staff.get(made["Location"], **EN).content.decode()
     assert 'id="pay-qr"' in shown and services.hkd(order.amount_cents) in shown
+    # what it is for, on the counter's and the kiosk's screens while it still awaits the
+    # transfer: it must not say "Paid" before anything is paid (demo walk, pay-walk)
+    assert order.description_en.startswith("Payment at a counter: Temporary hawker licence")
+    assert order.description_zh.startswith("櫃位繳費：") and "Paid at" not in shown
 
     nothing = staff.post("/staff/payments/counter/", {**form, "key": "form-key-2", "qty-licence": "0"}, **EN)
     assert nothing.status_code == 422 and PaymentOrder.objects.count() == 1

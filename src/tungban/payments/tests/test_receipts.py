@@ -200,6 +200,11 @@ def test_the_payment_page_shows_the_receipt_and_the_refunds_to_the_payer(residen
     client = _logged_in(resident)
     page = client.get(f"/pay/{order.pk}/").content.decode()
     assert f'data-receipt="R-{order.reference}"' in page and "being prepared" in page
+    assert 'id="receipts-refresh"' in page  # while the worker seals it
+    assert '<a href="/signing/verify">the signature verification page</a>' in page
+    client.cookies["tungban_language"] = "zh-hant"
+    assert '<a href="/signing/verify">簽署核實頁面</a>' in client.get(f"/pay/{order.pk}/").content.decode()
+    client.cookies["tungban_language"] = "en"
     run_tasks()
     refund = refunds.request_refund(
         order, clerk, amount_cents=5_000, amount_available=30_000, reason_en="Overcharged", reason_zh="多收"
@@ -207,7 +212,7 @@ def test_the_payment_page_shows_the_receipt_and_the_refunds_to_the_payer(residen
     page = client.get(f"/pay/{order.pk}/").content.decode()
     receipt = Receipt.objects.get(order=order)
     link = f'href="/pay/receipts/{receipt.pk}/'
-    assert link in page
+    assert link in page and 'id="receipts-refresh"' not in page
     assert f'data-refund="{refund.reference}" data-state="requested"' in page and "HK$50" in page
     refunds.approve(refund, checker)
     assert 'data-state="approved"' in client.get(f"/pay/{order.pk}/").content.decode()
