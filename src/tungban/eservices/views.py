@@ -190,11 +190,14 @@ def apply(request, slug):
             a for a in services.applications_of(resident) if a.service_id == service.pk and a.state == State.DRAFT
         ]
     claims = [str(oidc_claim_label(c)) for c in services.claims_of(definition)]
+    due = [row for row in services.fees.fee_rows(service) if (row["amount_cents"] or 0) > 0]
     return render(
         request,
         "eservices/apply.html",
         {
             "service": service,
+            # what is paid after submitting (the fee schedule's amounts today), said before starting
+            "fee_total": payment_web.hkd(sum(row["amount_cents"] for row in due)) if due else "",
             "name": service.name_zh if _lang() == "zh" else service.name_en,
             "summary": service.description_zh if _lang() == "zh" else service.description_en,
             "department": service.department.name_zh if _lang() == "zh" else service.department.name_en,

@@ -51,3 +51,15 @@ def test_a_free_service_is_submitted_without_payment(catalogue, resident):
     app = s.start_application(resident, Service.objects.get(slug="senior-citizen-card"))
     fill_senior_card(s, app, resident)
     assert s.submit(app, resident).state == State.SUBMITTED
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [("en", "There is a fee of HK$350, paid online after you submit."), ("zh", "本服務須繳費 HK$350，遞交申請後在網上繳付。")],
+)
+def test_the_start_page_says_the_fee_before_the_resident_starts(client, catalogue, lang, said):
+    client.cookies["tungban_language"] = lang
+    html = client.get("/services/temporary-hawker-licence/apply").content.decode()
+    assert said in html and 'href="/services/temporary-hawker-licence/#fees"' in html
+    free = client.get("/services/senior-citizen-card/apply").content.decode()
+    assert 'id="fee-notice"' not in free
