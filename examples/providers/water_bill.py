@@ -10,22 +10,26 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from zoneinfo import ZoneInfo
 
 PRODUCT = "wsd.water-bill.v1"
 #: Demo people without a water account.
 NO_ACCOUNT = frozenset({"P8765433"})
-#: The bills are dated relative to this day (a fixed demo date, so records stay stable).
-BILL_DAY = dt.date(2026, 11, 20)
+#: Hong Kong's day: a bill is dated 0–19 days before today, so it is due 11–30 days from today
+#: (a demo bill is never overdue on the day it is shown; the same on every call of a day).
+HONG_KONG = ZoneInfo("Asia/Hong_Kong")
 
 
-def record(hkid: str) -> dict | None:
-    """The water bill of ``hkid`` (canonical HKID), valid against the product's schema, or None."""
+def record(hkid: str, *, today: dt.date | None = None) -> dict | None:
+    """The water bill of ``hkid`` (canonical HKID) as of ``today`` (default: Hong Kong's date),
+    valid against the product's schema, or None."""
     if hkid in NO_ACCOUNT:
         return None
     h = hashlib.sha256(f"{PRODUCT}|{hkid}".encode()).digest()
     number = "".join(str(b % 10) for b in h[:10])
     cents = int.from_bytes(h[10:13], "big") % 60000  # HK$0.00 … HK$599.99
-    bill_date = BILL_DAY - dt.timedelta(days=h[13] % 28)
+    today = today or dt.datetime.now(HONG_KONG).date()
+    bill_date = today - dt.timedelta(days=h[13] % 20)
     return {
         "account_number": number,
         "balance_hkd": f"{cents // 100}.{cents % 100:02d}",
