@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from django.utils import translation
 
 from tungban.corpid import services
 from tungban.testing.factories import PIN, bind_cli, make_resident
@@ -17,6 +18,13 @@ from tungban.wallet.client import device_proof
 REGISTER = Path(__file__).resolve().parents[4] / "examples" / "providers" / "cr_register.json"
 TAI_MAN_BRN = "21812345"  # director: A1234563 CHAN Tai Man
 KEUNG_KEE_BRN = "65201587"  # director: Y6543217 CHEUNG Chi Keung
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages in English unless a test asks otherwise (the platform's default is Chinese)."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
