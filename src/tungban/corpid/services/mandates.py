@@ -410,7 +410,7 @@ def ask_holder(resident: Resident, mandate_id=None) -> dict:
         requested_claims=[],
         resident=resident,
         context={"mandate": terms(mandate)},
-        binds={"mandate": str(mandate.public_id), "terms": terms_digest(mandate)},
+        binds={"mandate": str(mandate.public_id), "mandate_sha256": terms_digest(mandate)},
     )
     mandate.approval_id = str(request.id)
     mandate.save(update_fields=["approval_id"])
@@ -429,7 +429,7 @@ def on_approval_decided(request) -> None:
         .filter(public_id=binds.get("mandate"), approval_id=str(request.id), holder_id=request.resident_id)
         .first()
     )
-    if mandate is None or mandate.state != MandateState.OFFERED or binds.get("terms") != terms_digest(mandate):
+    if mandate is None or mandate.state != MandateState.OFFERED or binds.get("mandate_sha256") != terms_digest(mandate):
         return
     approved = request.status == RequestStatus.APPROVED
     mandate.state = MandateState.ACTIVE if approved else MandateState.DECLINED

@@ -159,7 +159,7 @@ def test_the_holder_accepts_in_the_app(director, employee, app_of):
     answer = services.ask_holder(employee)
     approval = ApprovalRequest.objects.get(pk=answer["approval_id"])
     assert approval.kind == "corpid.mandate" and approval.resident == employee
-    assert approval.context["binds"] == {"mandate": str(mandate.public_id), "terms": services.terms_digest(mandate)}
+    assert approval.context["binds"] == {"mandate": str(mandate.public_id), "mandate_sha256": services.terms_digest(mandate)}
     app.accept(answer["approval_id"])
     mandate.refresh_from_db()
     assert mandate.state == "active"
