@@ -59,8 +59,10 @@ class HeldMandateOut(MandateOut):
 class EventOut(Schema):
     at: dt.datetime
     actor: str
-    action: str = Field(description="set_up, administrator_from_register, granted, delegated, accepted, declined, "
-                        "revoked, superseded, suspended, reactivated")
+    action: str = Field(
+        description="set_up, administrator_from_register, granted, delegated, accepted, declined, "
+        "revoked, superseded, suspended, reactivated"
+    )
     mandate_id: uuid.UUID | None
     detail: dict
 
@@ -82,7 +84,9 @@ class SetUpIn(Schema):
 class GrantIn(Schema):
     holder_hkid: str = Field(description="The HKID number of the person offered the mandate")
     role: Role
-    services: list[str] = Field(description='Service identifiers (an e-service\'s slug, an online service\'s client id), or ["*"]')
+    services: list[str] = Field(
+        description="Service identifiers (an e-service's slug, an online service's client id), or [\"*\"]"
+    )
     actions: list[str] = Field(description="Some of view, apply, pay, sign")
     valid_from: dt.date = Field(description="Today or later")
     valid_until: dt.date = Field(description="On or after valid_from, less than 25 years later")
@@ -129,22 +133,34 @@ def _organisation(resident, br_number: str) -> dict:
     }
 
 
-@router.get("/app/mandates", response={200: list[MandateOut], **ERRORS}, auth=device_auth,
-            summary="(device) The companies I act for: my mandates")
+@router.get(
+    "/app/mandates",
+    response={200: list[MandateOut], **ERRORS},
+    auth=device_auth,
+    summary="(device) The companies I act for: my mandates",
+)
 def my_mandates(request):
     """Live mandates (offered, accepted) first, newest first."""
     return cards.summaries(request.auth.resident)
 
 
-@router.post("/app/mandates/{mandate_id}/answer", response={200: AnswerOut, **ERRORS}, auth=device_auth,
-             summary="(device) Answer a mandate offered to me: opens the app's approval")
+@router.post(
+    "/app/mandates/{mandate_id}/answer",
+    response={200: AnswerOut, **ERRORS},
+    auth=device_auth,
+    summary="(device) Answer a mandate offered to me: opens the app's approval",
+)
 def answer(request, mandate_id: uuid.UUID):
     """Errors: ``no_such_mandate`` (404), ``mandate_not_offered`` (409)."""
     return services.ask_holder(request.auth.resident, mandate_id)
 
 
-@router.get("/app/authority", response={200: AuthorityOut, **ERRORS}, auth=device_auth,
-            summary="(device) May I do this action in this service for this company now?")
+@router.get(
+    "/app/authority",
+    response={200: AuthorityOut, **ERRORS},
+    auth=device_auth,
+    summary="(device) May I do this action in this service for this company now?",
+)
 def my_authority(request, br_number: str, service: str, action: str):
     """The check the next waves (corporate login, signing) make: :func:`tungban.corpid.services.authority`.
     Errors: ``br_number_format``, ``br_number_not_registered``, ``no_mandate``,
@@ -154,8 +170,12 @@ def my_authority(request, br_number: str, service: str, action: str):
     return {"allowed": True, "mandate": cards.summary(mandate)}
 
 
-@router.post("/organisations", response={201: OrganisationOut, **ERRORS}, auth=device_auth,
-             summary="(device) Set up CorpID for a company I am a director of")
+@router.post(
+    "/organisations",
+    response={201: OrganisationOut, **ERRORS},
+    auth=device_auth,
+    summary="(device) Set up CorpID for a company I am a director of",
+)
 @idempotent(caller=_device, required=True)
 def set_up(request, payload: SetUpIn):
     """The director becomes the company's administrator. Errors: ``br_number_format`` (400),
@@ -166,15 +186,23 @@ def set_up(request, payload: SetUpIn):
     return 201, _organisation(resident, mandate.organisation.br_number)
 
 
-@router.get("/organisations/{br_number}", response={200: OrganisationOut, **ERRORS}, auth=device_auth,
-            summary="(device) A company's people, mandates and audit trail (administrators)")
+@router.get(
+    "/organisations/{br_number}",
+    response={200: OrganisationOut, **ERRORS},
+    auth=device_auth,
+    summary="(device) A company's people, mandates and audit trail (administrators)",
+)
 def organisation(request, br_number: str):
     """Errors: ``no_organisation`` (404), ``not_an_administrator`` (403)."""
     return _organisation(request.auth.resident, br_number)
 
 
-@router.post("/organisations/{br_number}/mandates", response={201: HeldMandateOut, **ERRORS}, auth=device_auth,
-             summary="(device) Offer a mandate for the company to a resident")
+@router.post(
+    "/organisations/{br_number}/mandates",
+    response={201: HeldMandateOut, **ERRORS},
+    auth=device_auth,
+    summary="(device) Offer a mandate for the company to a resident",
+)
 @idempotent(caller=_device, required=True)
 def grant(request, br_number: str, payload: GrantIn):
     """The holder accepts or declines in their app. Errors: ``not_an_administrator``,
@@ -189,8 +217,12 @@ def grant(request, br_number: str, payload: GrantIn):
     }
 
 
-@router.post("/organisations/{br_number}/mandates/{mandate_id}/revoke", response={200: MandateOut, **ERRORS},
-             auth=device_auth, summary="(device) Revoke a mandate: it stops at the holder's next request")
+@router.post(
+    "/organisations/{br_number}/mandates/{mandate_id}/revoke",
+    response={200: MandateOut, **ERRORS},
+    auth=device_auth,
+    summary="(device) Revoke a mandate: it stops at the holder's next request",
+)
 def revoke(request, br_number: str, mandate_id: uuid.UUID):
     """Errors: ``no_such_mandate`` (404), ``not_an_administrator`` (403), ``mandate_not_live``,
     ``last_administrator`` (409)."""

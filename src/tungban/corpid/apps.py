@@ -15,7 +15,13 @@ class CorpidConfig(AppConfig):
         from . import cards, receivers  # noqa: F401  (receivers: the app's decisions on mandates)
         from .constants import CARD_KIND, MANDATE_KIND
 
-        kinds.register(MANDATE_KIND, _("Accept a mandate to act for a company"), binds=("mandate", "mandate_sha256"), app=self.label)
+        kinds.register(
+            MANDATE_KIND,
+            _("Accept a mandate to act for a company"),
+            binds=("mandate", "mandate_sha256"),
+            question=_("Accept this mandate to act for the company?"),
+            app=self.label,
+        )
         panel_cards.register(
             CARD_KIND,
             _("Companies I act for"),

@@ -9,40 +9,18 @@ covers the mandate's terms.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.urls import reverse
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from tungban.identity.models import Resident
 
 from . import services
-from .constants import Action, MandateState, Role
+from .constants import MandateState, Role
 from .models import Mandate
+from .texts import actions_text, dates_text, name_of, services_text
 
 #: Live mandates, then the others; at most this many on the card (the API lists all).
 CARD_ITEMS = 8
-
-
-def zh() -> bool:
-    return not (get_language() or "en").startswith("en")
-
-
-def date_text(d: dt.date) -> str:
-    return f"{d.year}年{d.month}月{d.day}日" if zh() else d.strftime("%-d %b %Y")
-
-
-def name_of(org) -> str:
-    return (org.name_zh or org.name_en) if zh() else org.name_en
-
-
-def actions_text(actions: list[str]) -> str:
-    return ("、" if zh() else ", ").join(str(Action(a).label) for a in actions if a in Action.values)
-
-
-def services_text(mandate: Mandate) -> str:
-    return _("all services") if "*" in mandate.services else ", ".join(mandate.services)
 
 
 def state_text(mandate: Mandate) -> str:
@@ -72,7 +50,7 @@ def summary(mandate: Mandate) -> dict:
         "actions_text": actions_text(mandate.actions),
         "valid_from": mandate.valid_from,
         "valid_until": mandate.valid_until,
-        "dates_text": _("%(start)s to %(end)s") % {"start": date_text(mandate.valid_from), "end": date_text(mandate.valid_until)},
+        "dates_text": dates_text(mandate),
         "joint_approval": mandate.joint_approval,
         "may_delegate": mandate.may_delegate,
         "state": mandate.state,

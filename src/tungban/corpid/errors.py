@@ -15,19 +15,19 @@ BrNumberFormat = DomainError.define(
     field="br_number",
 )
 BrNumberNotRegistered = NotFound.define(
-    "br_number_not_registered", _("No company with this Business Registration number is on the register."),
+    "br_number_not_registered",
+    _("No company with this Business Registration number is on the register."),
     field="br_number",
 )
 CompanyNotLive = Conflict.define(
-    "company_not_live", _("This company is not live on the register (dissolved or in liquidation)."),
+    "company_not_live",
+    _("This company is not live on the register (dissolved or in liquidation)."),
     field="br_number",
 )
 InvalidRegister = DomainError.define("invalid_register", "The register file is not valid: %(reason)s")
 
 # Organisations
-NoOrganisation = NotFound.define(
-    "no_organisation", _("This company has not set up CorpID yet."), field="br_number"
-)
+NoOrganisation = NotFound.define("no_organisation", _("This company has not set up CorpID yet."), field="br_number")
 NotADirector = Forbidden.define(
     "not_a_director",
     _("Only a director of the company on the Companies Registry's register can set up CorpID for it."),
@@ -59,18 +59,17 @@ DelegationExceedsMandate = Forbidden.define(
     _("A mandate can only pass on what it allows: beyond it in %(what)s."),
 )
 InvalidScope = DomainError.define("invalid_scope", _("The mandate's scope is not valid: %(reason)s"), field="services")
-InvalidDates = DomainError.define("invalid_dates", _("The mandate's dates are not valid: %(reason)s"), field="valid_until")
-UnknownHolder = NotFound.define(
-    "unknown_holder", _("No tungban account has this HKID number."), field="holder_hkid"
+InvalidDates = DomainError.define(
+    "invalid_dates", _("The mandate's dates are not valid: %(reason)s"), field="valid_until"
 )
+UnknownHolder = NotFound.define("unknown_holder", _("No tungban account has this HKID number."), field="holder_hkid")
 MandateExists = Conflict.define(
-    "mandate_exists", _("This person already holds or has been offered a mandate for this company."),
+    "mandate_exists",
+    _("This person already holds or has been offered a mandate for this company."),
     field="holder_hkid",
 )
 NoSuchMandate = NotFound.define("no_such_mandate", _("There is no such mandate."))
-MandateNotOffered = Conflict.define(
-    "mandate_not_offered", _("This mandate is no longer waiting for an answer.")
-)
+MandateNotOffered = Conflict.define("mandate_not_offered", _("This mandate is no longer waiting for an answer."))
 MandateNotLive = Conflict.define("mandate_not_live", _("This mandate is already revoked, declined or ended."))
 
 # Checking a mandate (authority)
@@ -81,9 +80,7 @@ MandateNotAccepted = Forbidden.define(
 MandateRevoked = Forbidden.define("mandate_revoked", _("Your mandate for this company has been revoked."))
 MandateDeclined = Forbidden.define("mandate_declined", _("You declined the mandate for this company."))
 MandateExpired = Forbidden.define("mandate_expired", _("Your mandate for this company has ended."))
-MandateNotYetValid = Forbidden.define(
-    "mandate_not_yet_valid", _("Your mandate for this company starts on %(start)s.")
-)
+MandateNotYetValid = Forbidden.define("mandate_not_yet_valid", _("Your mandate for this company starts on %(start)s."))
 MandateOutOfScope = Forbidden.define(
     "mandate_out_of_scope", _("Your mandate for this company does not cover this: %(what)s.")
 )

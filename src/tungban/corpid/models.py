@@ -166,5 +166,3 @@ class AuditEvent(models.Model):
         verbose_name = _("CorpID audit event")
         verbose_name_plural = _("CorpID audit events")
         ordering = ["-at", "-id"]
-
-

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from tungban.core.errors import DomainError
 
-from . import cards, services, web
+from . import cards, services, texts, web
 from .constants import Action, Role
 
 
@@ -49,7 +49,9 @@ def _event_text(event) -> str:
 def _person(resident) -> str:
     if resident is None:
         return ""
-    return f"{resident.given_name_en} {resident.family_name_en}".strip() + (f" {resident.name_zh}" if resident.name_zh else "")
+    return f"{resident.given_name_en} {resident.family_name_en}".strip() + (
+        f" {resident.name_zh}" if resident.name_zh else ""
+    )
 
 
 def home(request):
@@ -88,13 +90,18 @@ def _organisation_page(request, resident, br_number, *, error=None, form=None, s
         rows.append(row)
     rows.sort(key=lambda r: (not r["live"], r["role"] != Role.ADMINISTRATOR))
     events = [
-        {"at": e.at, "actor": _person(e.actor), "text": _event_text(e), "holder": _person(e.mandate.holder) if e.mandate else ""}
+        {
+            "at": e.at,
+            "actor": _person(e.actor),
+            "text": _event_text(e),
+            "holder": _person(e.mandate.holder) if e.mandate else "",
+        }
         for e in services.events_of(org)
     ]
     today = services.today()
     context = {
         "org": org,
-        "org_name": cards.name_of(org),
+        "org_name": texts.name_of(org),
         "own": cards.summary(own),
         "is_admin": own.role == Role.ADMINISTRATOR,
         "rows": rows,

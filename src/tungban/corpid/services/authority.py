@@ -42,9 +42,7 @@ def authority(resident: Resident, br_number: str, service: str, action: str, *, 
     org = Organisation.objects.filter(company=company).first()
     if org is None:
         raise errors.NoMandate()
-    held = list(
-        Mandate.objects.select_related("organisation", "parent").filter(organisation=org, holder=resident)
-    )
+    held = list(Mandate.objects.select_related("organisation", "parent").filter(organisation=org, holder=resident))
     if not held:
         raise errors.NoMandate()
     if org.status == OrganisationStatus.SUSPENDED or not mandates.administrators_in_force(org, on):
@@ -58,6 +56,3 @@ def authority(resident: Resident, br_number: str, service: str, action: str, *, 
         label = Action(action).label
         raise errors.MandateOutOfScope(what=f"{label} / {service}")
     return mandate
-
-
-

@@ -26,7 +26,7 @@ import json
 import re
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from tungban.core.errors import DomainError
@@ -35,7 +35,7 @@ from tungban.identity.models import Resident
 from tungban.wallet import services as wallet
 from tungban.wallet.models import RequestStatus
 
-from .. import errors
+from .. import errors, texts
 from ..constants import (
     ALL_SERVICES,
     MANDATE_KIND,
@@ -409,12 +409,35 @@ def ask_holder(resident: Resident, mandate_id=None) -> dict:
         requester_name_zh=org.name_zh or org.name_en,
         requested_claims=[],
         resident=resident,
-        context={"mandate": terms(mandate)},
+        context={"mandate": terms(mandate), "details": _details(mandate)},
         binds={"mandate": str(mandate.public_id), "mandate_sha256": terms_digest(mandate)},
     )
     mandate.approval_id = str(request.id)
     mandate.save(update_fields=["approval_id"])
     return {"approval_id": str(request.id), "mandate": str(mandate.public_id)}
+
+
+def _details(mandate: Mandate) -> list[dict]:
+    """The mandate's terms as lines the app shows at the approval, in both languages."""
+    lines: dict[str, dict] = {}
+    for lang, key in (("en", "en"), ("zh-hant", "zh")):
+        with translation.override(lang):
+            rows = [
+                (_("Company"), f"{texts.name_of(mandate.organisation)} ({mandate.organisation.br_number})"),
+                (_("Role"), Role(mandate.role).label),
+                (_("Actions"), texts.actions_text(mandate.actions)),
+                (_("Services"), texts.services_text(mandate)),
+                (_("Valid"), texts.dates_text(mandate)),
+                (
+                    _("Joint approval"),
+                    _("A second person must approve each action") if mandate.joint_approval else _("No"),
+                ),
+                (_("May delegate"), _("Yes") if mandate.may_delegate else _("No")),
+            ]
+            for i, (label, value) in enumerate(rows):
+                line = lines.setdefault(str(i), {"label": {}, "value": {}})
+                line["label"][key], line["value"][key] = str(label), str(value)
+    return list(lines.values())
 
 
 def on_approval_decided(request) -> None:

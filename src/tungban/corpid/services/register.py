@@ -85,9 +85,7 @@ def load_register(path: str | Path) -> int:
     companies = read_register(path)
     parsed = [(_company_fields(raw), _officers(raw)) for raw in companies]
     for fields, officers in parsed:
-        company, _created = RegisteredCompany.objects.update_or_create(
-            br_number=fields["br_number"], defaults=fields
-        )
+        company, _created = RegisteredCompany.objects.update_or_create(br_number=fields["br_number"], defaults=fields)
         company.officers.all().delete()
         RegisteredOfficer.objects.bulk_create(
             RegisteredOfficer(company=company, hkid=h, role=role) for h, role in dict.fromkeys(officers)

@@ -60,7 +60,11 @@ def test_set_up_grant_accept_and_revoke_take_effect_on_the_next_request(director
 
     view = boss("GET", f"/organisations/{TAI_MAN_BRN}").json()
     assert [e["action"] for e in view["events"]] == [
-        "revoked", "accepted", "granted", "administrator_from_register", "set_up",
+        "revoked",
+        "accepted",
+        "granted",
+        "administrator_from_register",
+        "set_up",
     ]
     assert view["events"][1]["actor"] == "Siu Ling WONG"
 
@@ -88,8 +92,11 @@ def test_grant_errors_store_nothing(director, employee, app_of, path_br, body, s
 
 def test_set_up_errors(director, employee, app_of):
     staff = app_of(employee)
-    for br, status, code in (("1234", 400, "br_number_format"), ("12345678", 404, "br_number_not_registered"),
-                             (TAI_MAN_BRN, 403, "not_a_director")):
+    for br, status, code in (
+        ("1234", 400, "br_number_format"),
+        ("12345678", 404, "br_number_not_registered"),
+        (TAI_MAN_BRN, 403, "not_a_director"),
+    ):
         answer = staff("POST", "/organisations", {"br_number": br}, key=f"set-up-{code}")
         assert (answer.status_code, answer.json()["error"]) == (status, code)
     assert not Organisation.objects.exists()
@@ -105,9 +112,16 @@ def test_the_error_codes_are_published(client):
     tag = next(t for t in document["tags"] if t["name"] == "corpid")
     codes = {c["code"] for c in tag["x-error-codes"]}
     assert {
-        "br_number_format", "br_number_not_registered", "not_a_director", "too_many_administrators",
-        "last_administrator", "delegation_exceeds_mandate", "mandate_expired", "mandate_revoked",
-        "mandate_out_of_scope", "no_mandate",
+        "br_number_format",
+        "br_number_not_registered",
+        "not_a_director",
+        "too_many_administrators",
+        "last_administrator",
+        "delegation_exceeds_mandate",
+        "mandate_expired",
+        "mandate_revoked",
+        "mandate_out_of_scope",
+        "no_mandate",
     } <= codes
     grant = document["paths"]["/api/v1/corpid/organisations/{br_number}/mandates"]["post"]
     assert any(p["name"] == "Idempotency-Key" and p["required"] for p in grant["parameters"])

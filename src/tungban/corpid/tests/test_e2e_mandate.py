@@ -41,7 +41,9 @@ def _no_overflow(page, what: str) -> None:
 def test_a_director_grants_and_the_employee_accepts_in_the_app(issuer, officer, e2e_browser, tmp_path, lang):
     services.load_register(REGISTER)
     director = make_resident(officer, hkid="A1234563")
-    employee = make_resident(officer, hkid="G123456A", family_name_en="WONG", given_name_en="Siu Ling", name_zh="黃小玲")
+    employee = make_resident(
+        officer, hkid="G123456A", family_name_en="WONG", given_name_en="Siu Ling", name_zh="黃小玲"
+    )
     locale = "en-GB" if lang == "en" else "zh-HK"
     shots = Path(os.environ.get("TUNGBAN_E2E_SCREENSHOTS", tmp_path))
     shots.mkdir(parents=True, exist_ok=True)
@@ -67,7 +69,9 @@ def test_a_director_grants_and_the_employee_accepts_in_the_app(issuer, officer, 
     page.fill("#br_number", TAI_MAN_BRN)
     page.click("#set-up")
     page.wait_for_url(f"{issuer}/business/{TAI_MAN_BRN}/")
-    assert page.text_content("h1") == ("Tai Man Demo Trading Company Limited" if lang == "en" else "大文示範貿易有限公司")
+    assert page.text_content("h1") == (
+        "Tai Man Demo Trading Company Limited" if lang == "en" else "大文示範貿易有限公司"
+    )
     page.fill("#holder_hkid", employee.hkid)
     page.select_option("#role", "user")
     page.fill("#services", "*")
@@ -96,6 +100,14 @@ def test_a_director_grants_and_the_employee_accepts_in_the_app(issuer, officer, 
     assert_no_violations(app, f"app: Companies I act for, an offer waiting ({lang})")
     card.locator("button.card-action").click()
     app.wait_for_selector("#screen-approve:not([hidden])")
+    # The app shows the mandate's terms (the device signature covers their digest).
+    terms = app.text_content("#request-details")
+    assert ("User" if lang == "en" else "使用者") in terms and TAI_MAN_BRN in terms
+    assert ("View, Apply, Pay" if lang == "en" else "查閱、申請、繳費") in terms
+    assert app.text_content("#request-details-title") == (
+        "Accept this mandate to act for the company?" if lang == "en" else "接受此代表公司行事的授權？"
+    )
+    assert app.locator("#claims-set").is_hidden()
     assert_no_violations(app, f"app: accepting a mandate ({lang})")
     app.screenshot(path=str(shots / f"corpid-app-approve-{lang}-390.png"), full_page=True)
     app.click("#approve-button")

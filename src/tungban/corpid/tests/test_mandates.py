@@ -12,9 +12,8 @@ from django.utils import translation
 from tungban.core.errors import DomainError
 from tungban.corpid import brn, services
 from tungban.corpid.models import AuditEvent, Mandate, Organisation
-from tungban.wallet.models import ApprovalRequest
-
 from tungban.testing.factories import valid_hkid
+from tungban.wallet.models import ApprovalRequest
 
 from .conftest import KEUNG_KEE_BRN, TAI_MAN_BRN, offer, year_from_today
 
@@ -45,13 +44,21 @@ def accepted(holder, mandate, app_of):
 
 @pytest.mark.parametrize(
     "raw,canonical",
-    [("21812345", "21812345"), (" 2181 2345 ", "21812345"), ("21812345-000-09-26-1", "21812345"), ("c0012345", "C0012345"), ("F0001234", "F0001234")],
+    [
+        ("21812345", "21812345"),
+        (" 2181 2345 ", "21812345"),
+        ("21812345-000-09-26-1", "21812345"),
+        ("c0012345", "C0012345"),
+        ("F0001234", "F0001234"),
+    ],
 )
 def test_br_number_forms(raw, canonical):
     assert brn.normalize(raw) == canonical
 
 
-@pytest.mark.parametrize("raw", ["", "2181234", "218123456", "ABCDEFGH", "2181234X", "21-812345", "21812345-000", "C00123456"])
+@pytest.mark.parametrize(
+    "raw", ["", "2181234", "218123456", "ABCDEFGH", "2181234X", "21-812345", "21812345-000", "C00123456"]
+)
 def test_br_number_wrong_format(raw):
     with pytest.raises(DomainError) as caught:
         brn.normalize(raw)
@@ -63,7 +70,11 @@ def test_the_register_is_the_providers_file(register):
     from examples.providers import data
 
     records = data.RECORDS["cr.company-particulars.v1"]
-    assert {c["br_number"] for r in records.values() for c in r["companies"]} == {TAI_MAN_BRN, KEUNG_KEE_BRN, "52987654"}
+    assert {c["br_number"] for r in records.values() for c in r["companies"]} == {
+        TAI_MAN_BRN,
+        KEUNG_KEE_BRN,
+        "52987654",
+    }
     company = services.company(TAI_MAN_BRN)
     assert services.is_director(company, "A1234563") and not services.is_director(company, "Y6543217")
     assert company.name_zh == records["A1234563"]["companies"][0]["name_zh"]
@@ -71,7 +82,9 @@ def test_the_register_is_the_providers_file(register):
 
 def test_a_broken_register_loads_nothing(db, tmp_path):
     bad = tmp_path / "register.json"
-    bad.write_text('{"companies": [{"br_number": "12345678", "name_en": "A", "status": "live", "incorporated_on": "2020-01-01"}, {"br_number": "1234", "name_en": "B", "status": "live", "incorporated_on": "2020-01-01"}]}')
+    bad.write_text(
+        '{"companies": [{"br_number": "12345678", "name_en": "A", "status": "live", "incorporated_on": "2020-01-01"}, {"br_number": "1234", "name_en": "B", "status": "live", "incorporated_on": "2020-01-01"}]}'
+    )
     with pytest.raises(DomainError) as caught:
         services.load_register(bad)
     assert caught.value.code == "invalid_register"
@@ -87,9 +100,17 @@ def test_a_director_sets_up_and_becomes_administrator(director):
     mandate = services.bootstrap(director, "2181 2345")
     org = mandate.organisation
     assert (org.br_number, org.name_en, org.name_zh, org.status) == (
-        TAI_MAN_BRN, "Tai Man Demo Trading Company Limited", "大文示範貿易有限公司", "active",
+        TAI_MAN_BRN,
+        "Tai Man Demo Trading Company Limited",
+        "大文示範貿易有限公司",
+        "active",
     )
-    assert (mandate.role, mandate.state, mandate.basis, mandate.services) == ("administrator", "active", "register", ["*"])
+    assert (mandate.role, mandate.state, mandate.basis, mandate.services) == (
+        "administrator",
+        "active",
+        "register",
+        ["*"],
+    )
     assert services.authority(director, TAI_MAN_BRN, "anything", "sign") == mandate
     assert [e.action for e in services.events_of(org)][::-1] == ["set_up", "administrator_from_register"]
     assert all(e.actor == director for e in services.events_of(org))
@@ -159,7 +180,10 @@ def test_the_holder_accepts_in_the_app(director, employee, app_of):
     answer = services.ask_holder(employee)
     approval = ApprovalRequest.objects.get(pk=answer["approval_id"])
     assert approval.kind == "corpid.mandate" and approval.resident == employee
-    assert approval.context["binds"] == {"mandate": str(mandate.public_id), "mandate_sha256": services.terms_digest(mandate)}
+    assert approval.context["binds"] == {
+        "mandate": str(mandate.public_id),
+        "mandate_sha256": services.terms_digest(mandate),
+    }
     app.accept(answer["approval_id"])
     mandate.refresh_from_db()
     assert mandate.state == "active"
@@ -213,11 +237,29 @@ def test_bad_grants_store_nothing(director, employee, third, app_of):
     refused("invalid_dates", offer, director, employee, valid_from=start - dt.timedelta(days=1))
     refused("invalid_dates", offer, director, employee, valid_until=services.years_later(start, 25))
     with pytest.raises(DomainError) as caught:
-        services.grant(director, TAI_MAN_BRN, holder_hkid="A1234567", role="user", services=["*"], actions=["view"],
-                       valid_from=start, valid_until=end)
+        services.grant(
+            director,
+            TAI_MAN_BRN,
+            holder_hkid="A1234567",
+            role="user",
+            services=["*"],
+            actions=["view"],
+            valid_from=start,
+            valid_until=end,
+        )
     assert (caught.value.code, caught.value.field) == ("hkid_check_digit", "holder_hkid")
-    refused("unknown_holder", services.grant, director, TAI_MAN_BRN, holder_hkid=valid_hkid("Z", "683905"), role="user",
-            services=["*"], actions=["view"], valid_from=start, valid_until=end)
+    refused(
+        "unknown_holder",
+        services.grant,
+        director,
+        TAI_MAN_BRN,
+        holder_hkid=valid_hkid("Z", "683905"),
+        role="user",
+        services=["*"],
+        actions=["view"],
+        valid_from=start,
+        valid_until=end,
+    )
     refused("no_organisation", offer, director, employee, br=KEUNG_KEE_BRN)
     refused("br_number_format", offer, director, employee, br="2181234")
     refused("not_an_administrator", offer, employee, third)  # no mandate at all
@@ -230,8 +272,18 @@ def test_users_and_sub_administrators_grant_only_within_their_mandate(director, 
 
     services.bootstrap(director, TAI_MAN_BRN)
     start, end = year_from_today()
-    sub = accepted(employee, offer(director, employee, role="sub_administrator", services_=["svc-a", "svc-b"],
-                                   actions=["view", "apply"], valid_until=end - dt.timedelta(days=30)), app_of)
+    sub = accepted(
+        employee,
+        offer(
+            director,
+            employee,
+            role="sub_administrator",
+            services_=["svc-a", "svc-b"],
+            actions=["view", "apply"],
+            valid_until=end - dt.timedelta(days=30),
+        ),
+        app_of,
+    )
     assert sub.state == "active"
     error = refused("delegation_exceeds_mandate", offer, employee, third, actions=["view", "sign"])
     assert "actions" in str(error.message)
@@ -240,21 +292,42 @@ def test_users_and_sub_administrators_grant_only_within_their_mandate(director, 
     refused("delegation_exceeds_mandate", offer, employee, third, valid_until=end)
     refused("delegation_exceeds_mandate", offer, employee, third, role="sub_administrator", services_=["svc-a"])
     refused("delegation_exceeds_mandate", offer, employee, third, services_=["svc-a"], may_delegate=True)
-    user = accepted(third, offer(employee, third, services_=["svc-a"], actions=["view"], valid_until=end - dt.timedelta(days=30)), app_of)
+    user = accepted(
+        third,
+        offer(employee, third, services_=["svc-a"], actions=["view"], valid_until=end - dt.timedelta(days=30)),
+        app_of,
+    )
     assert (user.basis, user.granted_by) == ("granted", employee)
     # A user without delegation passes nothing on.
     fourth = make_resident(officer)
-    refused("delegation_exceeds_mandate", offer, third, fourth, services_=["svc-a"], actions=["view"],
-            valid_until=end - dt.timedelta(days=30))
+    refused(
+        "delegation_exceeds_mandate",
+        offer,
+        third,
+        fourth,
+        services_=["svc-a"],
+        actions=["view"],
+        valid_until=end - dt.timedelta(days=30),
+    )
 
 
 def test_delegation_chain_is_in_force_only_while_its_source_is(director, employee, third, app_of):
     services.bootstrap(director, TAI_MAN_BRN)
     start, end = year_from_today()
-    source = accepted(employee, offer(director, employee, services_=["svc-a"], actions=["view", "pay"], may_delegate=True), app_of)
+    source = accepted(
+        employee, offer(director, employee, services_=["svc-a"], actions=["view", "pay"], may_delegate=True), app_of
+    )
     refused("delegation_exceeds_mandate", offer, employee, third, services_=["svc-a"], actions=["sign"])
-    refused("delegation_exceeds_mandate", offer, employee, third, services_=["svc-a"], actions=["view"],
-            valid_from=start + dt.timedelta(days=1), valid_until=end + dt.timedelta(days=1))
+    refused(
+        "delegation_exceeds_mandate",
+        offer,
+        employee,
+        third,
+        services_=["svc-a"],
+        actions=["view"],
+        valid_from=start + dt.timedelta(days=1),
+        valid_until=end + dt.timedelta(days=1),
+    )
     chained = accepted(third, offer(employee, third, services_=["svc-a"], actions=["pay"]), app_of)
     assert (chained.basis, chained.parent) == ("delegated", source)
     assert services.authority(third, TAI_MAN_BRN, "svc-a", "pay") == chained
@@ -272,14 +345,21 @@ def test_authority_refusals(director, employee, third, app_of):
     services.bootstrap(director, TAI_MAN_BRN)
     refused("no_mandate", services.authority, employee, TAI_MAN_BRN, "svc", "view")
     start, end = year_from_today()
-    mandate = accepted(employee, offer(director, employee, services_=["svc-a"], actions=["view", "apply"],
-                                       valid_from=start + dt.timedelta(days=2)), app_of)
+    mandate = accepted(
+        employee,
+        offer(
+            director, employee, services_=["svc-a"], actions=["view", "apply"], valid_from=start + dt.timedelta(days=2)
+        ),
+        app_of,
+    )
     refused("mandate_not_yet_valid", services.authority, employee, TAI_MAN_BRN, "svc-a", "view")
     on = start + dt.timedelta(days=3)
     assert services.authority(employee, TAI_MAN_BRN, "svc-a", "apply", on=on) == mandate
     refused("mandate_out_of_scope", services.authority, employee, TAI_MAN_BRN, "svc-a", "sign", on=on)
     refused("mandate_out_of_scope", services.authority, employee, TAI_MAN_BRN, "svc-b", "view", on=on)
-    refused("mandate_expired", services.authority, employee, TAI_MAN_BRN, "svc-a", "view", on=end + dt.timedelta(days=1))
+    refused(
+        "mandate_expired", services.authority, employee, TAI_MAN_BRN, "svc-a", "view", on=end + dt.timedelta(days=1)
+    )
     refused("invalid_scope", services.authority, employee, TAI_MAN_BRN, "svc-a", "approve", on=on)
     services.revoke(director, TAI_MAN_BRN, mandate.public_id)
     refused("mandate_revoked", services.authority, employee, TAI_MAN_BRN, "svc-a", "view", on=on)

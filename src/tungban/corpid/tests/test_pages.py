@@ -59,8 +59,15 @@ def test_a_director_sets_up_grants_and_revokes_on_the_pages(client, director, em
     assert "Tai Man Demo Trading Company Limited" in page and 'id="grant-form"' in page
 
     start, end = year_from_today()
-    form = {"holder_hkid": employee.hkid, "role": "user", "services": "svc-a, svc-b", "actions": ["view", "sign"],
-            "valid_from": start.isoformat(), "valid_until": end.isoformat(), "joint_approval": "1"}
+    form = {
+        "holder_hkid": employee.hkid,
+        "role": "user",
+        "services": "svc-a, svc-b",
+        "actions": ["view", "sign"],
+        "valid_from": start.isoformat(),
+        "valid_until": end.isoformat(),
+        "joint_approval": "1",
+    }
     bad = client.post(f"/business/{TAI_MAN_BRN}/grant", {**form, "valid_until": "31/12/2027"})
     assert bad.status_code == 400 and "YYYY-MM-DD" in bad.content.decode()
     assert 'value="svc-a, svc-b"' in bad.content.decode()  # what was typed is kept
@@ -68,7 +75,10 @@ def test_a_director_sets_up_grants_and_revokes_on_the_pages(client, director, em
     assert client.post(f"/business/{TAI_MAN_BRN}/grant", form).status_code == 302
     mandate = Mandate.objects.get(holder=employee)
     assert (mandate.services, mandate.actions, mandate.joint_approval, mandate.state) == (
-        ["svc-a", "svc-b"], ["view", "sign"], True, "offered",
+        ["svc-a", "svc-b"],
+        ["view", "sign"],
+        True,
+        "offered",
     )
     own = Mandate.objects.get(holder=director)
     last = client.post(f"/business/{TAI_MAN_BRN}/mandates/{own.public_id}/revoke")
