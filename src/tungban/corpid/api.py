@@ -110,7 +110,7 @@ def _organisation(resident, br_number: str) -> dict:
         "br_number": org.br_number,
         "name_en": org.name_en,
         "name_zh": org.name_zh,
-        "status": org.status,
+        "status": services.current_status(org),
         "my_mandate": cards.summary(own),
         "mandates": [
             {

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from tungban.core.errors import DomainError
 
 from . import cards, services, texts, web
-from .constants import Action, Role
+from .constants import Action, OrganisationStatus, Role
 
 
 def _resident(request):
@@ -102,6 +102,7 @@ def _organisation_page(request, resident, br_number, *, error=None, form=None, s
     context = {
         "org": org,
         "org_name": texts.name_of(org),
+        "org_status": OrganisationStatus(services.current_status(org)).label,
         "own": cards.summary(own),
         "is_admin": own.role == Role.ADMINISTRATOR,
         "rows": rows,

@@ -11,6 +11,7 @@ import datetime as dt
 
 from django.utils.translation import gettext as _
 
+from tungban.identity import services as identity
 from tungban.identity.models import Resident
 
 from .. import errors
@@ -30,13 +31,18 @@ def authority(resident: Resident, br_number: str, service: str, action: str, *, 
 
     :param service: the service's identifier (an e-service's slug, an online service's client id).
     :param action: ``view``, ``apply``, ``pay`` or ``sign``.
-    :raises DomainError: ``br_number_format`` (400), ``br_number_not_registered`` (404),
+    :raises DomainError: ``account_suspended`` (403: the person's tungban account),
+        ``br_number_format`` (400), ``br_number_not_registered`` (404), ``company_not_live``
+        (409: dissolved or in liquidation on the register),
         ``invalid_scope`` (400: an unknown action), ``no_mandate`` (403: no organisation or no
         mandate for this person), ``organisation_suspended`` (403), ``mandate_not_accepted``,
         ``mandate_declined``, ``mandate_revoked``, ``mandate_expired``, ``mandate_not_yet_valid``
         (403: the mandate or one it was delegated from), ``mandate_out_of_scope`` (403).
     """
+    identity.require_active(resident)
     company = register.company(br_number)
+    if company.status != "live":
+        raise errors.CompanyNotLive()
     if action not in Action.values:
         raise errors.InvalidScope(reason=_("actions are view, apply, pay and sign"), field="action")
     org = Organisation.objects.filter(company=company).first()

@@ -138,6 +138,12 @@ def administrators_in_force(organisation: Organisation, on: dt.date | None = Non
     return [m for m in found if in_force(m, on)]
 
 
+def current_status(organisation: Organisation, on: dt.date | None = None) -> str:
+    """The organisation's status on ``on`` (default today), worked out from its administrators'
+    mandates (an administrator's mandate may have ended since the stored status was set)."""
+    return OrganisationStatus.ACTIVE if administrators_in_force(organisation, on) else OrganisationStatus.SUSPENDED
+
+
 def refresh_status(organisation: Organisation, actor: Resident | None = None) -> str:
     """Set the organisation ``suspended`` when no administrator's mandate is in force, ``active``
     otherwise; an audited change. Returns the status."""
