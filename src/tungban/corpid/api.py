@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from tungban.core.api import error_responses
 from tungban.core.idempotency import idempotent
@@ -183,7 +183,7 @@ def set_up(request, payload: SetUpIn):
     ``organisation_already_set_up`` (409)."""
     resident = request.auth.resident
     mandate = services.bootstrap(resident, payload.br_number)
-    return 201, _organisation(resident, mandate.organisation.br_number)
+    return Status(201, _organisation(resident, mandate.organisation.br_number))
 
 
 @router.get(
@@ -210,11 +210,14 @@ def grant(request, br_number: str, payload: GrantIn):
     ``invalid_scope``, ``invalid_dates``, ``hkid_format``, ``hkid_check_digit`` (400),
     ``unknown_holder``, ``no_organisation`` (404), ``organisation_suspended`` (403)."""
     mandate = services.grant(request.auth.resident, br_number, **payload.dict())
-    return 201, {
-        **cards.summary(mandate),
-        "holder": f"{mandate.holder.given_name_en} {mandate.holder.family_name_en}",
-        "delegated_from": mandate.parent.public_id if mandate.parent_id else None,
-    }
+    return Status(
+        201,
+        {
+            **cards.summary(mandate),
+            "holder": f"{mandate.holder.given_name_en} {mandate.holder.family_name_en}",
+            "delegated_from": mandate.parent.public_id if mandate.parent_id else None,
+        },
+    )
 
 
 @router.post(

@@ -395,7 +395,7 @@ def ask_holder(resident: Resident, mandate_id=None) -> dict:
     :raises DomainError: ``no_such_mandate`` (404; also another resident's),
         ``mandate_not_offered`` (409).
     """
-    query = Mandate.objects.select_for_update().select_related("organisation").filter(holder=resident)
+    query = Mandate.objects.select_for_update(of=("self",)).select_related("organisation").filter(holder=resident)
     if mandate_id is None:
         mandate = query.filter(state=MandateState.OFFERED).order_by("created_at").first()
     else:
@@ -453,7 +453,7 @@ def on_approval_decided(request) -> None:
     (revoked meanwhile), changes nothing."""
     binds = (request.context or {}).get("binds", {})
     mandate = (
-        Mandate.objects.select_for_update()
+        Mandate.objects.select_for_update(of=("self",))
         .select_related("organisation")
         .filter(public_id=binds.get("mandate"), approval_id=str(request.id), holder_id=request.resident_id)
         .first()
@@ -495,7 +495,7 @@ def revoke(actor: Resident, br_number: str, mandate_id) -> Mandate:
     org = _locked_organisation(br_number)
     try:
         target = (
-            Mandate.objects.select_for_update()
+            Mandate.objects.select_for_update(of=("self",))
             .select_related("organisation", "parent")
             .filter(organisation=org, public_id=mandate_id)
             .first()
