@@ -1,5 +1,9 @@
 """Seeded and synthetic records of the demo data providers (WSD, IRD, CR).
 
+The Companies Registry's records are the register file ``cr_register.json`` (companies and
+their officers), which CorpID also loads as its register (issue 19): the sample companies
+exist once (:mod:`.cr_register`).
+
 Everything here is fictitious: the people are the tungban demo population, and the
 addresses, companies and tax returns are made up (names such as "Demo Court" and
 "Sample House" make that obvious). Records are keyed by the canonical HKID (no
@@ -30,7 +34,7 @@ import datetime as dt
 import hashlib
 import threading
 
-from . import water_bill
+from . import cr_register, water_bill
 
 #: Department id → the products it serves.
 PRODUCTS: dict[str, tuple[str, ...]] = {
@@ -117,49 +121,7 @@ RECORDS: dict[str, dict[str, dict]] = {
             ]
         },
     },
-    "cr.company-particulars.v1": {
-        "A1234563": {
-            "companies": [
-                {
-                    "company_number": "0812345",
-                    "br_number": "21812345",
-                    "name_en": "Tai Man Demo Trading Company Limited",
-                    "name_zh": "大文示範貿易有限公司",
-                    "company_type": "private_limited_by_shares",
-                    "status": "live",
-                    "incorporated_on": "1989-09-15",
-                    "registered_office": "Unit 5, 10/F, Example Industrial Building, 1 Demo Street, Kwun Tong, Kowloon",
-                    "role": "director",
-                }
-            ]
-        },
-        "Y6543217": {
-            "companies": [
-                {
-                    "company_number": "2201587",
-                    "br_number": "65201587",
-                    "name_en": "Keung Kee Sample Engineering Limited",
-                    "name_zh": "強記樣本工程有限公司",
-                    "company_type": "private_limited_by_shares",
-                    "status": "live",
-                    "incorporated_on": "2015-02-11",
-                    "registered_office": "Flat 3, 2/F, Fictional Workshop Centre, 9 Sample Road, Tuen Mun, New Territories",
-                    "role": "director",
-                },
-                {
-                    "company_number": "1987654",
-                    "br_number": "52987654",
-                    "name_en": "Tuen Mun Sample Community Association Limited",
-                    "name_zh": "屯門樣本社區協會有限公司",
-                    "company_type": "limited_by_guarantee",
-                    "status": "live",
-                    "incorporated_on": "2013-10-08",
-                    "registered_office": "Room 101, Fictional Estate Community Hall, Tuen Mun, New Territories",
-                    "role": "director",
-                },
-            ]
-        },
-    },
+    "cr.company-particulars.v1": cr_register.directorships(),
 }
 
 

@@ -20,6 +20,8 @@ from ninja.errors import HttpError, ValidationError
 from tungban.core.api import KERNEL_ERRORS, error_catalogue, tag
 from tungban.core.errors import DomainError
 from tungban.core.faults import api_exception_response
+from tungban.corpid import errors as corpid_errors
+from tungban.corpid.api import router as corpid_router
 from tungban.credentials import errors as credentials_errors
 from tungban.credentials.api import router as credentials_router
 from tungban.eservices import errors as eservices_errors
@@ -123,6 +125,16 @@ api = NinjaAPI(
                 payments_api_errors,
                 identity_errors,
             ),
+            tag(
+                "corpid",
+                "CorpID (數碼企業身份, issue 19, first wave): from the resident's app (device calls), a director sets "
+                "up a company's CorpID and becomes its administrator; administrators offer mandates (role, services, "
+                "actions, dates, joint approval, delegation) that the holder accepts in the app, and revoke them; "
+                "holders list the companies they act for and check their authority. `Idempotency-Key` required on "
+                'creation. docs/api.md, "CorpID".',
+                corpid_errors,
+                identity_errors,
+            ),
         ]
     },
 )
@@ -139,6 +151,7 @@ api.add_router("/eservices/", eservices_departments_router)
 api.add_router("/payments/bank/", payments_bank_router)
 api.add_router("/payments/app/", payments_app_router)
 api.add_router("/payments/", payments_departments_router)
+api.add_router("/corpid/", corpid_router)
 
 
 @api.exception_handler(DomainError)

@@ -127,6 +127,7 @@ INSTALLED_APPS = [
     "tungban.miniapps",
     "tungban.notify",
     "tungban.payments",
+    "tungban.corpid",
     "tungban.counter",
     "tungban.eservices",
     "tungban.setup",

@@ -24,6 +24,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("miniapps/", include("tungban.miniapps.urls")),
     path("pay/", include("tungban.payments.urls_kiosk")),
+    path("business/", include("tungban.corpid.urls")),
     path("services/", include("tungban.eservices.urls")),
     path("services/", include("tungban.eservices.urls_catalogue")),
     path("pay/", include("tungban.payments.urls")),

@@ -38,6 +38,10 @@ class EservicesConfig(AppConfig):
         from . import login
 
         payment_pages.register_viewer(login.resident_of)
+        # CorpID's pages (issue 19) are behind the same portal login.
+        from tungban.corpid import web as corpid_pages
+
+        corpid_pages.register_login(login.resident_of, login.login_url)
         # The department systems' scope (client_credentials with private_key_jwt only).
         scopes.register(SCOPE, _("Process a department's e-services applications"), key_only=True, app=self.label)
 

@@ -57,6 +57,15 @@ def log_out(request) -> None:
     request.session.pop(INTENT_KEY, None)
 
 
+def login_url(next_path: str) -> str:
+    """The portal's login page, coming back to ``next_path`` (a path on the platform)."""
+    from urllib.parse import urlencode
+
+    from django.urls import reverse
+
+    return f"{reverse('eservices:login')}?{urlencode({'next': next_path})}"
+
+
 def resident_of(request) -> Resident | None:
     """The logged-in resident of ``request`` (:func:`current`), or ``None``."""
     return current(request)[0]

@@ -18,7 +18,9 @@ from django.conf import settings
 from django.db import transaction
 from joserfc.jwk import ECKey
 
+from tungban.core.errors import DomainError
 from tungban.core.fields import lookup_hash
+from tungban.corpid import services as corpid
 from tungban.counter import roles
 from tungban.counter import services as counter
 from tungban.credentials import catalogue as credential_types
@@ -59,6 +61,10 @@ SAMPLE_SERVICE_URL = "http://127.0.0.1:8100"
 SAMPLE_SERVICE_SCOPES = [*EME_SCOPES, SIGNING_SCOPE, CDEG_SCOPE]
 #: The demo mini-program (examples/miniapps/library_card), published by ``tungban demo``.
 DEMO_MINIAPP = Path(__file__).resolve().parents[3] / "examples" / "miniapps" / "library_card"
+#: The Companies Registry stand-in's register (issue 19): the CR provider serves it, CorpID loads it.
+DEMO_COMPANY_REGISTER = Path(__file__).resolve().parents[3] / "examples" / "providers" / "cr_register.json"
+#: The demo company whose CorpID the demo resident (its director) has set up.
+DEMO_COMPANY_BRN = "21812345"
 #: The demo data providers of the exchange gateway (examples/providers), on loopback.
 PROVIDER_PORTS = {"wsd": 8201, "ird": 8202, "cr": 8203}
 #: The demo FPS participant bank (examples/bank; issue 18), on loopback: TUNGBAN_PAYMENTS_BANK_URL's port.
@@ -157,6 +163,25 @@ def seed_notifications(client_id: str, var_dir) -> dict:
     return {"sender": sender.id, "template": template.name, "template_id": str(template.id), "key_file": str(path)}
 
 
+def hkid_of(body: str) -> str:
+    """The canonical HKID number of a demo population entry (``"A123456"`` → ``"A1234563"``)."""
+    return next(r[0] for r in _valid_population() if r[0].startswith(body))
+
+
+def seed_corpid(director: Resident) -> dict:
+    """CorpID's demo (issue 19): the register of sample companies and their directors, and the
+    demo resident's company set up with him as its administrator (a mandate in force).
+    Idempotent; without a source checkout (no register file) only the summary is returned."""
+    if DEMO_COMPANY_REGISTER.is_file():
+        corpid.load_register(DEMO_COMPANY_REGISTER)
+        try:
+            corpid.bootstrap(director, DEMO_COMPANY_BRN)
+        except DomainError as exc:
+            if exc.code != "organisation_already_set_up":
+                raise
+    return {"br_number": DEMO_COMPANY_BRN, "administrator": director.hkid_display}
+
+
 def seed(var_dir=None, service_url: str = SAMPLE_SERVICE_URL) -> dict:
     """Create the demo data (idempotent) and return what to print: URLs, credentials."""
     var_dir = var_dir or settings.VAR_DIR
@@ -233,6 +258,7 @@ def seed(var_dir=None, service_url: str = SAMPLE_SERVICE_URL) -> dict:
                 "activation_code": wallet.issue_activation_code(resident, officer),
             }
         )
+    out["corpid"] = seed_corpid(Resident.objects.by_hkid(hkid_of("A123456")).get())
     # The sample service logs residents in with its secret and, as the Transport Department,
     # obtains data through the exchange gateway with its own key (private_key_jwt).
     td_key = ECKey.generate_key("P-256", {"alg": "ES256"}, auto_kid=True)

@@ -100,6 +100,11 @@ class DocumentOut(Schema):
     sha256: str
 
 
+class DetailOut(Schema):
+    label: str
+    value: str
+
+
 class OriginOut(Schema):
     started_at: str = Field(description="When the page was opened (ISO 8601)")
     browser: str = Field(description="Browser family from the page's User-Agent, e.g. 'Chrome'; '' if unknown")
@@ -118,6 +123,11 @@ class RequestOut(Schema):
         False, description="Signing: the documents are PDFs whose pages the app can show (signing API, issue 16)"
     )
     reason: str = ""
+    details: list[DetailOut] = Field(
+        [],
+        description="Lines the requester asks the app to show under the kind's question, in the request's "
+        "language (e.g. a CorpID mandate's company, role, services, actions and dates)",
+    )
     offline_access_days: int | None = Field(
         None, description="For a login with offline_access: days the service may stay signed in with a refresh token"
     )

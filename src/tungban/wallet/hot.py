@@ -197,6 +197,7 @@ def _details(req: ApprovalRequest, device: Device, resident) -> dict | None:
         "documents": data["documents"],
         "document_pages": data["document_pages"],
         "reason": data["reason"],
+        "details": data["details"],
         "offline_access_days": data["offline_access_days"],
         "consent": data["consent"],
         "terms_sha256": data["terms_sha256"],

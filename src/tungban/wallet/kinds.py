@@ -10,6 +10,9 @@ The wallet does not know its users by name. Each app registers the kinds it asks
 * ``id``: stored in ``ApprovalRequest.kind`` and ``ReleaseRecord.kind`` (at most
   :data:`MAX_ID_LENGTH` characters, lowercase letters, digits and ``_`` ``.`` ``-``);
 * ``label``: a translatable label the app and the history show;
+* ``question`` (optional): what the app asks above the request (default: the login's
+  question); a requester may also pass ``details`` in the request's context, lines the app
+  shows under it (:func:`tungban.wallet.services.create_request`);
 * ``binds``: the names of the values the device's signed decision must repeat. The requester
   passes them to :func:`tungban.wallet.services.create_request` (stored as
   ``context["binds"]``); :func:`tungban.wallet.services.decide` refuses a signature whose payload
@@ -51,12 +54,13 @@ class ApprovalKind:
     label: object  # a lazy translatable string
     binds: tuple[str, ...] = ()
     app: str = ""  # the registering app's label, for error messages and the admin
+    question: object = ""  # a lazy translatable string; "" for the login's question
 
 
 _registry: dict[str, ApprovalKind] = {}
 
 
-def register(id: str, label, *, binds=(), app: str = "") -> ApprovalKind:
+def register(id: str, label, *, binds=(), app: str = "", question="") -> ApprovalKind:
     """Register an approval kind (call from ``AppConfig.ready()``). Registering the same kind
     again with the same definition is a no-op (``ready()`` may run twice in tests).
 
@@ -71,7 +75,7 @@ def register(id: str, label, *, binds=(), app: str = "") -> ApprovalKind:
     bad = [b for b in binds if not isinstance(b, str) or not b or b in PAYLOAD_MEMBERS]
     if bad or len(set(binds)) != len(binds):
         raise ImproperlyConfigured(f"Approval kind {id!r}: bad or repeated bind names {bad or binds}")
-    kind = ApprovalKind(id=id, label=label, binds=binds, app=app)
+    kind = ApprovalKind(id=id, label=label, binds=binds, app=app, question=question)
     known = _registry.get(id)
     if known is not None and known != kind:
         raise ImproperlyConfigured(f"Approval kind {id!r} is already registered by {known.app or 'another app'}")
@@ -98,3 +102,8 @@ def all_kinds() -> list[ApprovalKind]:
 def labels() -> dict[str, str]:
     """``{kind id: translated label}`` in the active language."""
     return {k.id: str(k.label) for k in _registry.values()}
+
+
+def questions() -> dict[str, str]:
+    """``{kind id: translated question}`` of the kinds that registered one, in the active language."""
+    return {k.id: str(k.question) for k in _registry.values() if k.question}

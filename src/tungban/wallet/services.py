@@ -41,6 +41,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from joserfc import jws
 from joserfc.errors import JoseError
@@ -453,7 +454,10 @@ def create_request(
 
     :param kind: a kind registered with :mod:`.kinds`.
     :param requested_claims: ``[{"name": str, "essential": bool}]``.
-    :param context: what the requester needs to resume and what the app shows (JSON).
+    :param context: what the requester needs to resume and what the app shows (JSON); its
+        ``details``, ``[{"label": {"en", "zh"}, "value": {"en", "zh"}}]``, are lines the app
+        shows under the kind's question (:func:`request_details` gives them in the request's
+        language), e.g. the terms of a mandate to act for a company.
     :param binds: ``{name: JSON value}``, one value for each bind the kind declares: the signed
         decision must repeat them (stored as ``context["binds"]``, checked by :func:`decide`).
     :raises LookupError: the kind is not registered; :class:`ValueError`: ``binds`` does not
@@ -573,6 +577,7 @@ def request_details(req: ApprovalRequest, device: Device, resident=None) -> dict
         "documents": [{"name": d["name"], "sha256": d["sha256"]} for d in req.context.get("documents", [])],
         "document_pages": req.context.get("format") == "pades",  # PDFs the app can show (issue 16)
         "reason": req.context.get("reason", ""),
+        "details": _details(req.context.get("details")),
         "offline_access_days": req.context.get("offline_access_days"),
         "consent": req.context.get("consent"),
         "terms_sha256": req.context.get("terms_sha256"),
@@ -592,6 +597,20 @@ def request_details(req: ApprovalRequest, device: Device, resident=None) -> dict
         )
         data["webauthn"] = json.loads(webauthn.options_to_json(options))
     return data
+
+
+def _details(lines) -> list[dict]:
+    """A request's ``details`` in the active language: ``[{"label", "value"}]`` (Chinese for
+    ``zh*``, English otherwise; a missing language falls back to the other)."""
+    zh = (get_language() or "").startswith("zh")
+
+    def pick(text) -> str:
+        if not isinstance(text, dict):
+            return str(text or "")
+        first, second = ("zh", "en") if zh else ("en", "zh")
+        return str(text.get(first) or text.get(second) or "")
+
+    return [{"label": pick(line.get("label")), "value": pick(line.get("value"))} for line in lines or []]
 
 
 def _origin(origin: dict) -> dict:
@@ -1218,6 +1237,11 @@ def kind_labels() -> dict[str, str]:
     """``{kind id: label}`` of every registered approval kind (:mod:`.kinds`), translated into
     the active language; e.g. ``{"sign": "Sign documents", ...}`` for the app and the history."""
     return kinds.labels()
+
+
+def kind_questions() -> dict[str, str]:
+    """``{kind id: question}`` of the kinds that registered one (:mod:`.kinds`), translated."""
+    return kinds.questions()
 
 
 # --- Account notices (issue 13 item 1) ----------------------------------------------------------

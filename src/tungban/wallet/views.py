@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET
 
 from tungban.identity import eme
 
-from .services import kind_labels
+from .services import kind_labels, kind_questions
 
 
 @require_GET
@@ -22,6 +22,7 @@ def app_shell(request, approval_id=None):
         "approval_id": approval_id or "",
         "issuer": settings.TUNGBAN_ISSUER,
         "kind_labels": kind_labels(),
+        "kind_questions": kind_questions(),
         "claim_labels": {name: claim.label for name, claim in eme.CLAIMS.items()},
     }
     return render(request, "wallet/app.html", context)

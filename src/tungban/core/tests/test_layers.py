@@ -41,6 +41,7 @@ FLOORS = {
     "miniapps": 6,
     "notify": 6,
     "payments": 6,
+    "corpid": 6,
     "counter": 7,
     "eservices": 7,
     "setup": 7,

@@ -77,6 +77,10 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  Self-registration:  try the population register entry WONG Siu Ling, born 1990-07-02, HKID {self._hkid('G123456')}"
             )
+            self.stdout.write(
+                f"  CorpID:             /business/{out['corpid']['br_number']}/ ({out['residents'][0]['name']}, its director, is"
+                ' the administrator: offer WONG Siu Ling a mandate; she accepts in her app, card "Companies I act for")'
+            )
 
     @staticmethod
     def _hkid(body: str) -> str:

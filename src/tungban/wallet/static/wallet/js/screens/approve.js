@@ -118,6 +118,22 @@ function renderConsentTerms(req) {
   $("consent-uses").textContent = usesText(c.max_uses);
 }
 
+/** The lines a requester asks the app to show (``req.details``: ``[{label, value}]``, in the
+ * app's language) under the kind's question; a request that asks for no e-ME fields then shows
+ * no field list. */
+function renderDetails(req) {
+  const lines = Array.isArray(req.details) ? req.details : [];
+  $("request-details-section").hidden = lines.length === 0;
+  $("request-details").replaceChildren(...lines.map((d) => el("div", {},
+    el("dt", { text: d.label }), el("dd", { text: d.value }))));
+  if (!lines.length) return;
+  $("request-details-title").textContent = T["question_" + req.kind] || "";
+  if (req.claims.length === 0) {
+    $("claims-set").hidden = true;
+    $("claims-hint").hidden = true;
+  }
+}
+
 /** Where a request shown on a sign-in page came from (``req.origin``: when, which browser,
  * from which network address, as the platform saw that page opened), and the field for the
  * number that page shows (``req.code_required``). Issue 13 item 6. */
@@ -161,6 +177,7 @@ function renderRequest(req) {
   }));
   renderDocuments(req);
   renderConsentTerms(req);
+  renderDetails(req);
   renderOrigin(req);
   const days = req.offline_access_days;
   $("offline-access").hidden = !days;

@@ -1,0 +1,232 @@
+"""CorpID's API (issue 19, first wave), under ``/api/v1/corpid/``: every call comes from the
+resident's app, device-authenticated (:mod:`tungban.wallet.auth`), and acts as that resident.
+
+* ``GET /app/mandates``: the companies I act for (my mandates, live ones first);
+  ``POST /app/mandates/{id}/answer``: open the app's approval to accept or decline an offer;
+  ``GET /app/authority``: may I do this action in this service for this company now?
+* ``POST /organisations``: a director sets CorpID up for a company (``Idempotency-Key``
+  required); ``GET /organisations/{br_number}``: the administrators' view (people, mandates,
+  audit trail); ``POST /organisations/{br_number}/mandates``: offer a mandate
+  (``Idempotency-Key`` required); ``POST /organisations/{br_number}/mandates/{id}/revoke``.
+
+Errors are the ``corpid`` tag's codes; nothing is stored when a call is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from ninja import Field, Router, Schema, Status
+
+from tungban.core.api import error_responses
+from tungban.core.idempotency import idempotent
+from tungban.wallet.auth import device_auth
+
+from . import cards, services
+from .constants import Action, MandateState, OrganisationStatus, Role
+
+router = Router(tags=["corpid"])
+ERRORS = error_responses(400, 401, 403, 404, 409, 422)
+
+
+def _device(request) -> str:
+    return f"device:{request.auth.id}"
+
+
+class MandateOut(Schema):
+    mandate_id: uuid.UUID
+    br_number: str = Field(description="The company's Business Registration number (8 characters)")
+    organisation: str = Field(description="The company's name, in the request's language")
+    role: Role
+    role_label: str
+    services: list[str] = Field(description='Service identifiers, or ["*"] for every service')
+    actions: list[Action]
+    valid_from: dt.date
+    valid_until: dt.date
+    joint_approval: bool = Field(description="A second person must approve each action under it")
+    may_delegate: bool
+    state: MandateState = Field(description="offered (waiting for the holder), active (accepted), declined, revoked")
+    in_force: bool = Field(description="Accepted, within its dates, and so is every mandate it was delegated from")
+    state_text: str
+
+
+class HeldMandateOut(MandateOut):
+    holder: str = Field(description="The holder's name")
+    delegated_from: uuid.UUID | None
+
+
+class EventOut(Schema):
+    at: dt.datetime
+    actor: str
+    action: str = Field(
+        description="set_up, administrator_from_register, granted, delegated, accepted, declined, "
+        "revoked, superseded, suspended, reactivated"
+    )
+    mandate_id: uuid.UUID | None
+    detail: dict
+
+
+class OrganisationOut(Schema):
+    br_number: str
+    name_en: str
+    name_zh: str
+    status: OrganisationStatus = Field(description="suspended while no administrator's mandate is in force")
+    my_mandate: MandateOut
+    mandates: list[HeldMandateOut]
+    events: list[EventOut] = Field(description="The audit trail, newest first (at most 200)")
+
+
+class SetUpIn(Schema):
+    br_number: str = Field(description="8 digits (or a dummy BRN such as C0012345); spaces ignored")
+
+
+class GrantIn(Schema):
+    holder_hkid: str = Field(description="The HKID number of the person offered the mandate")
+    role: Role
+    services: list[str] = Field(
+        description="Service identifiers (an e-service's slug, an online service's client id), or [\"*\"]"
+    )
+    actions: list[str] = Field(description="Some of view, apply, pay, sign")
+    valid_from: dt.date = Field(description="Today or later")
+    valid_until: dt.date = Field(description="On or after valid_from, less than 25 years later")
+    joint_approval: bool = False
+    may_delegate: bool = False
+
+
+class AnswerOut(Schema):
+    approval_id: uuid.UUID = Field(description="The app's approval request: approve accepts, decline declines")
+    mandate: uuid.UUID
+
+
+class AuthorityOut(Schema):
+    allowed: bool = Field(description="Always true: a refusal is an error (no_mandate, mandate_revoked, …)")
+    mandate: MandateOut
+
+
+def _organisation(resident, br_number: str) -> dict:
+    org, own = services.managed(resident, br_number)
+    return {
+        "br_number": org.br_number,
+        "name_en": org.name_en,
+        "name_zh": org.name_zh,
+        "status": services.current_status(org),
+        "my_mandate": cards.summary(own),
+        "mandates": [
+            {
+                **cards.summary(m),
+                "holder": f"{m.holder.given_name_en} {m.holder.family_name_en}",
+                "delegated_from": m.parent.public_id if m.parent_id else None,
+            }
+            for m in services.mandates_of(org)
+        ],
+        "events": [
+            {
+                "at": e.at,
+                "actor": f"{e.actor.given_name_en} {e.actor.family_name_en}" if e.actor else "",
+                "action": e.action,
+                "mandate_id": e.mandate.public_id if e.mandate else None,
+                "detail": e.detail,
+            }
+            for e in services.events_of(org)
+        ],
+    }
+
+
+@router.get(
+    "/app/mandates",
+    response={200: list[MandateOut], **ERRORS},
+    auth=device_auth,
+    summary="(device) The companies I act for: my mandates",
+)
+def my_mandates(request):
+    """Live mandates (offered, accepted) first, newest first."""
+    return cards.summaries(request.auth.resident)
+
+
+@router.post(
+    "/app/mandates/{mandate_id}/answer",
+    response={200: AnswerOut, **ERRORS},
+    auth=device_auth,
+    summary="(device) Answer a mandate offered to me: opens the app's approval",
+)
+def answer(request, mandate_id: uuid.UUID):
+    """Errors: ``no_such_mandate`` (404), ``mandate_not_offered`` (409)."""
+    return services.ask_holder(request.auth.resident, mandate_id)
+
+
+@router.get(
+    "/app/authority",
+    response={200: AuthorityOut, **ERRORS},
+    auth=device_auth,
+    summary="(device) May I do this action in this service for this company now?",
+)
+def my_authority(request, br_number: str, service: str, action: str):
+    """The check the next waves (corporate login, signing) make: :func:`tungban.corpid.services.authority`.
+    Errors: ``br_number_format``, ``br_number_not_registered``, ``no_mandate``,
+    ``organisation_suspended``, ``mandate_not_accepted``, ``mandate_declined``, ``mandate_revoked``,
+    ``mandate_expired``, ``mandate_not_yet_valid``, ``mandate_out_of_scope``."""
+    mandate = services.authority(request.auth.resident, br_number, service, action)
+    return {"allowed": True, "mandate": cards.summary(mandate)}
+
+
+@router.post(
+    "/organisations",
+    response={201: OrganisationOut, **ERRORS},
+    auth=device_auth,
+    summary="(device) Set up CorpID for a company I am a director of",
+)
+@idempotent(caller=_device, required=True)
+def set_up(request, payload: SetUpIn):
+    """The director becomes the company's administrator. Errors: ``br_number_format`` (400),
+    ``br_number_not_registered`` (404), ``company_not_live`` (409), ``not_a_director`` (403),
+    ``organisation_already_set_up`` (409)."""
+    resident = request.auth.resident
+    mandate = services.bootstrap(resident, payload.br_number)
+    return Status(201, _organisation(resident, mandate.organisation.br_number))
+
+
+@router.get(
+    "/organisations/{br_number}",
+    response={200: OrganisationOut, **ERRORS},
+    auth=device_auth,
+    summary="(device) A company's people, mandates and audit trail (administrators)",
+)
+def organisation(request, br_number: str):
+    """Errors: ``no_organisation`` (404), ``not_an_administrator`` (403)."""
+    return _organisation(request.auth.resident, br_number)
+
+
+@router.post(
+    "/organisations/{br_number}/mandates",
+    response={201: HeldMandateOut, **ERRORS},
+    auth=device_auth,
+    summary="(device) Offer a mandate for the company to a resident",
+)
+@idempotent(caller=_device, required=True)
+def grant(request, br_number: str, payload: GrantIn):
+    """The holder accepts or declines in their app. Errors: ``not_an_administrator``,
+    ``delegation_exceeds_mandate`` (403), ``too_many_administrators``, ``mandate_exists`` (409),
+    ``invalid_scope``, ``invalid_dates``, ``hkid_format``, ``hkid_check_digit`` (400),
+    ``unknown_holder``, ``no_organisation`` (404), ``organisation_suspended`` (403)."""
+    mandate = services.grant(request.auth.resident, br_number, **payload.dict())
+    return Status(
+        201,
+        {
+            **cards.summary(mandate),
+            "holder": f"{mandate.holder.given_name_en} {mandate.holder.family_name_en}",
+            "delegated_from": mandate.parent.public_id if mandate.parent_id else None,
+        },
+    )
+
+
+@router.post(
+    "/organisations/{br_number}/mandates/{mandate_id}/revoke",
+    response={200: MandateOut, **ERRORS},
+    auth=device_auth,
+    summary="(device) Revoke a mandate: it stops at the holder's next request",
+)
+def revoke(request, br_number: str, mandate_id: uuid.UUID):
+    """Errors: ``no_such_mandate`` (404), ``not_an_administrator`` (403), ``mandate_not_live``,
+    ``last_administrator`` (409)."""
+    return cards.summary(services.revoke(request.auth.resident, br_number, mandate_id))
