@@ -55,7 +55,10 @@ def test_a_free_service_is_submitted_without_payment(catalogue, resident):
 
 @pytest.mark.parametrize(
     ("lang", "said"),
-    [("en", "There is a fee of HK$350, paid online after you submit."), ("zh", "本服務須繳費 HK$350，遞交申請後在網上繳付。")],
+    [
+        ("en", "There is a fee of HK$350, paid online after you submit."),
+        ("zh", "本服務須繳費 HK$350，遞交申請後在網上繳付。"),
+    ],
 )
 def test_the_start_page_says_the_fee_before_the_resident_starts(client, catalogue, lang, said):
     client.cookies["tungban_language"] = lang
