@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("fetch", views.fetch, name="fetch"),
     path("imports/<uuid:import_id>/", views.import_detail, name="import"),
+    path("imports/<uuid:import_id>/<slug:action>", views.import_detail, name="import-action"),
     path("exceptions/", views.queue, name="queue"),
     path("exceptions/<uuid:exception_id>/", views.exception_detail, name="exception"),
     path("exceptions/<uuid:exception_id>/<slug:action>", views.exception_detail, name="resolve"),
