@@ -191,3 +191,19 @@ def test_the_pages_in_chinese(officer_client):
     assert "等待另一位對賬人員" in officer_client.get(f"{HOME}exceptions/{exc.pk}/").content.decode()
     assert "上載的檔案沒有銀行簽署" in officer_client.get(f"{HOME}imports/{held.pk}/").content.decode()
     assert held.state == ImportState.HELD
+
+
+def test_a_refund_of_a_transfer_applied_to_no_order_is_approved_on_the_exception_page(officer_client, checker_client):
+    s.import_file(s.statement([s.transfer("no reference", 4200, debtor="HO KA KIT")]))
+    exc = ReconciliationException.objects.get()
+    url = f"{HOME}exceptions/{exc.pk}/"
+    assert officer_client.post(f"{url}refund", {"refund-amount": "42.00"}).status_code == 302
+    assert officer_client.post(f"{url}approve").status_code == 403  # her own proposal
+    assert checker_client.post(f"{url}approve").status_code == 302
+    page = officer_client.get(url).content.decode()
+    assert 'data-refund-state="requested"' in page and 'id="approve-refund"' in page
+    mine = officer_client.post(f"{url}approve_refund")
+    assert mine.status_code == 403 and "another officer must approve it" in mine.content.decode()
+    assert checker_client.post(f"{url}approve_refund").status_code == 302
+    page = officer_client.get(url).content.decode()
+    assert 'data-refund-state="approved"' in page and 'id="approve-refund"' not in page
