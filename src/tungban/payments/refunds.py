@@ -533,6 +533,12 @@ def batches_for_officer(user):
     return RefundBatch.objects.filter(department__in=codes).order_by("-business_date", "department")
 
 
+def treasury_batch(batch_id) -> RefundBatch | None:
+    """The refund file of refunds of transfers applied to no order (department ``""``) with
+    ``batch_id``, or ``None`` (for the reconcilers' pages, which check the permission)."""
+    return RefundBatch.objects.filter(pk=batch_id, department="").first() if str(batch_id).isdigit() else None
+
+
 def get_batch(user, batch_id) -> RefundBatch:
     """:raises NotFound: ``refund_batch_unknown`` (also another department's)."""
     batch = RefundBatch.objects.filter(pk=batch_id).first() if str(batch_id).isdigit() else None

@@ -14,6 +14,7 @@ urlpatterns = [
     path("exceptions/", views.queue, name="queue"),
     path("exceptions/<uuid:exception_id>/", views.exception_detail, name="exception"),
     path("exceptions/<uuid:exception_id>/<slug:action>", views.exception_detail, name="resolve"),
+    path("refund-files/<int:file_id>.xml", views.refund_file, name="refund-file"),
     path("close/", views.close, name="close"),
     path("close/<str:day>.csv", views.close_csv, name="close-csv"),
 ]

@@ -331,6 +331,9 @@ def exception_detail(request, exception_id, action=None):
             "refund_cents": hkd(exc.refund_cents) if exc.refund_cents else "",
             "refund": refund,
             "refund_state": RefundState(refund.state).label if refund else "",
+            "refund_file": refund.batch
+            if refund is not None and refund.batch and not refund.batch.department
+            else None,
             "refund_for_reconcilers": refund is not None
             and not refunds.department_of(refund)
             and refund.state == RefundState.REQUESTED,
@@ -408,4 +411,19 @@ def close_csv(request, day):
         return HttpResponse(status=404)
     response = HttpResponse(recon.close_csv(date), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="daily-close-{date.isoformat()}.csv"'
+    return response
+
+
+@reconciler_required
+@require_GET
+def refund_file(request, file_id):
+    """The Treasury's refund instruction file (``pain.001``) of refunds of transfers applied to
+    no order (:func:`refunds.export_batch` of department ``""``), for the reconcilers to send
+    to the bank; a department's file is on the department's refunds pages."""
+    found = refunds.treasury_batch(file_id)
+    if found is None:
+        return HttpResponse(status=404)
+    response = HttpResponse(bytes(found.xml), content_type="application/xml")
+    response["Content-Disposition"] = f'attachment; filename="{found.message_id}.xml"'
+    response["X-Content-Type-Options"] = "nosniff"
     return response

@@ -52,6 +52,7 @@ POLICY = {
     # superuser included); test_reconciliation_pages.py opens real ones by permission.
     "payments-recon:import": set(),
     "payments-recon:import-action": set(),
+    "payments-recon:refund-file": set(),
     "payments-recon:exception": set(),
     "payments-recon:resolve": set(),
     "admin": {"admin"},

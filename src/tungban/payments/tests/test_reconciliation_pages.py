@@ -13,7 +13,7 @@ from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from tungban.payments import services
+from tungban.payments import refunds, services
 from tungban.payments.constants import OrderState
 from tungban.payments.models import DailyClose, ReconciliationException, StatementImport
 from tungban.payments.models_recon import ExceptionState, ImportState, Resolution
@@ -207,3 +207,8 @@ def test_a_refund_of_a_transfer_applied_to_no_order_is_approved_on_the_exception
     assert checker_client.post(f"{url}approve_refund").status_code == 302
     page = officer_client.get(url).content.decode()
     assert 'data-refund-state="approved"' in page and 'id="approve-refund"' not in page
+    batch = refunds.export_batch("")  # tungban export_refunds: the Treasury's file of the day
+    page = officer_client.get(url).content.decode()
+    assert 'id="refund-file"' in page and batch.message_id.startswith("TBRF-TSY-")
+    answer = officer_client.get(f"{HOME}refund-files/{batch.pk}.xml")
+    assert answer.status_code == 200 and b"HO KA KIT" in answer.content and b"pain.001.001.03" in answer.content
