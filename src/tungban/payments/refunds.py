@@ -239,6 +239,20 @@ def _check_reason(reason_en: str, reason_zh: str) -> tuple[str, str]:
     return en, zh
 
 
+def _check_amount(amount_cents: int, amount_available: int | None, available: int) -> None:
+    """The refusals of a refund's amount against what is ``available`` now (the caller holds
+    the row lock): ``refund_amount_available_mismatch`` (412, a stale stated figure),
+    ``refund_too_large``."""
+    if amount_available is not None and amount_available != available:
+        raise errors.RefundAmountAvailableMismatch(
+            available=_money(available),
+            stated=_money(amount_available),
+            details={"refund_amount_available": available},
+        )
+    if amount_cents > available:
+        raise errors.RefundTooLarge(amount=_money(amount_cents), available=_money(available))
+
+
 def request_refund(
     order: PaymentOrder | str | None,
     user,
@@ -288,14 +302,7 @@ def request_refund(
         if order.state not in REFUNDABLE_STATES:
             raise errors.OrderNotPaid(state=OrderState(order.state).label)
         available = _available(order)  # the order row is locked: no refund can change it now
-        if amount_available is not None and amount_available != available:
-            raise errors.RefundAmountAvailableMismatch(
-                available=_money(available),
-                stated=_money(amount_available),
-                details={"refund_amount_available": available},
-            )
-        if amount_cents > available:
-            raise errors.RefundTooLarge(amount=_money(amount_cents), available=_money(available))
+        _check_amount(amount_cents, amount_available, available)
         credit = transfer or order.credits.order_by("received_at").first()
         refund = Refund.objects.create(
             reference=_new_reference(order),
@@ -334,14 +341,7 @@ def _request_for_transfer(
         transfer = CreditTransfer.objects.select_for_update().get(pk=transfer.pk)
         held = transfer.refunds.filter(state__in=HOLDING_STATES).aggregate(total=Sum("amount_cents"))["total"] or 0
         available = max(transfer.amount_cents - held, 0)  # the transfer row is locked
-        if amount_available is not None and amount_available != available:
-            raise errors.RefundAmountAvailableMismatch(
-                available=_money(available),
-                stated=_money(amount_available),
-                details={"refund_amount_available": available},
-            )
-        if amount_cents > available:
-            raise errors.RefundTooLarge(amount=_money(amount_cents), available=_money(available))
+        _check_amount(amount_cents, amount_available, available)
         refund = Refund.objects.create(
             reference=_new_reference(None, transfer),
             order=None,

@@ -237,11 +237,7 @@ def run_import(import_id, attempt: int = 1) -> StatementImport:
             counts = apply_message(message, imp)
             for name, value in counts.items():
                 setattr(imp, name, value)
-            imp.kind = message.kind
-            imp.version = message.version
-            imp.message_id = message.message_id[:64]
-            imp.schema_checked = message.schema_checked
-            imp.statement_date = imp.statement_date or message.statement_date
+            _describe(imp, message)
             imp.state = ImportState.DONE
             imp.last_error = ""
             imp.finished_at = timezone.now()
@@ -261,6 +257,15 @@ def run_import(import_id, attempt: int = 1) -> StatementImport:
                 imp.state, imp.content, imp.finished_at = ImportState.FAILED, "", timezone.now()
             imp.save()
     return imp
+
+
+def _describe(imp: StatementImport, message: camt.Message) -> None:
+    """What the file said of itself, on its import (not saved)."""
+    imp.kind = message.kind
+    imp.version = message.version
+    imp.message_id = message.message_id[:64]
+    imp.schema_checked = message.schema_checked
+    imp.statement_date = imp.statement_date or message.statement_date
 
 
 @task()
@@ -308,11 +313,7 @@ def _hold(message: camt.Message, imp: StatementImport) -> None:
     imp.lines_total = len(message.lines)
     imp.lines_skipped = len(message.lines) - len(lines)
     imp.lines_new = imp.lines_known = imp.matched = imp.exceptions = 0
-    imp.kind = message.kind
-    imp.version = message.version
-    imp.message_id = message.message_id[:64]
-    imp.schema_checked = message.schema_checked
-    imp.statement_date = imp.statement_date or message.statement_date
+    _describe(imp, message)
     imp.state = ImportState.HELD
     imp.last_error = ""
     imp.save()
