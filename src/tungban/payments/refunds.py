@@ -208,7 +208,11 @@ def _move(refund: Refund, transition: str, action: str, actor_kind: str, actor_i
 
 def _locked(refund_id) -> Refund:
     try:
-        return Refund.objects.select_for_update().select_related("order").get(pk=getattr(refund_id, "pk", refund_id))
+        return (
+            Refund.objects.select_for_update(of=("self",))
+            .select_related("order")
+            .get(pk=getattr(refund_id, "pk", refund_id))
+        )
     except (Refund.DoesNotExist, ValueError, TypeError, ValidationError):
         raise errors.RefundUnknown() from None
 
@@ -464,7 +468,7 @@ def export_batch(department: str, user=None, *, on: dt.date | None = None) -> Re
     try:
         with transaction.atomic():
             refunds = list(
-                Refund.objects.select_for_update()
+                Refund.objects.select_for_update(of=("self",))
                 .filter(_of_department(department), state=RefundState.APPROVED, batch__isnull=True)
                 .select_related("order")
                 .order_by("approved_at", "reference")
