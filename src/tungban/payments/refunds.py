@@ -579,7 +579,9 @@ def complete(
         _move(refund, "complete", "completed", actor_kind, actor_id)
         refund.completed_at = at or timezone.now()
         refund.save(update_fields=["state", "completed_at"])
-        if refund.order_id:  # a credit note and the department's event are of a payment; a transfer of no order has neither
+        if (
+            refund.order_id
+        ):  # a credit note and the department's event are of a payment; a transfer of no order has neither
             receipts.queue_credit_note(refund)
             _announce(refund, actor_kind, actor_id)
         _notify_on_commit(refund, "refund_completed")
