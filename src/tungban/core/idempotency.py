@@ -83,7 +83,7 @@ from typing import Any
 
 import http_sf
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.request import RawPostDataException
 from django.utils import timezone
@@ -328,11 +328,12 @@ def _record_field(name: str, vendor: str):
 def _prepared(fields: dict) -> tuple[list[str], list]:
     """Quoted column names and database values (encryption included) of ``IdempotencyRecord`` ``fields``."""
     names, values = [], []
-    vendor = connection.vendor
+    conn = connections[DEFAULT_DB_ALIAS]  # once: each attribute of the proxy looks it up again
+    vendor = conn.vendor
     for name, value in fields.items():
         column, field = _record_field(name, vendor)
         names.append(column)
-        values.append(field.get_db_prep_save(value, connection))
+        values.append(field.get_db_prep_save(value, conn))
     return names, values
 
 

@@ -27,7 +27,7 @@ import contextlib
 import contextvars
 from collections.abc import Iterator
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 
 _kept: contextvars.ContextVar[list | None] = contextvars.ContextVar("tungban_onestatement", default=None)
 
@@ -47,6 +47,7 @@ def joined(*, commit: bool = False) -> Iterator[None]:
     another block, a savepoint, a test's transaction, SQLite) it is the same as without.
 
     :raises RuntimeError: outside an atomic block."""
+    connection = _connection()
     if not connection.in_atomic_block:
         raise RuntimeError("joined writes belong to one transaction: use them inside transaction.atomic()")
     if connection.vendor != "postgresql" or _kept.get() is not None:
@@ -55,15 +56,21 @@ def joined(*, commit: bool = False) -> Iterator[None]:
     token = _kept.set([])
     try:
         yield
-        if commit and _kept.get() and _commits_here():
-            _send_kept_and_commit()
+        if commit and _kept.get() and _commits_here(connection):
+            _send_kept_and_commit(connection)
         else:
-            _send_kept()
+            _send_kept(connection)
     finally:
         _kept.reset(token)
 
 
-def _commits_here() -> bool:
+def _connection():
+    """This thread's connection itself: each attribute of ``django.db.connection`` (a proxy)
+    looks it up again (issue 15, eighth round)."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
+def _commits_here(connection) -> bool:
     """Whether the transaction open on the connection is the outermost ``atomic()`` block's,
     with nothing asking for a rollback, on a psycopg 3 connection that has pipeline mode."""
     if len(connection.atomic_blocks) != 1 or connection.savepoint_ids or connection.needs_rollback:
@@ -90,7 +97,7 @@ def _take() -> tuple[str, list]:
     return "WITH " + ", ".join(clauses) + " ", params
 
 
-def _send_kept() -> None:
+def _send_kept(connection) -> None:
     kept = _kept.get()
     if not kept:
         return
@@ -100,7 +107,7 @@ def _send_kept() -> None:
         cursor.execute(prefix + last_sql, [*params, *last_params])
 
 
-def _send_kept_and_commit() -> None:
+def _send_kept_and_commit(connection) -> None:
     """Send the kept writes as one statement, then ``COMMIT``, in one round trip: psycopg's
     pipeline mode (libpq pipeline mode, PostgreSQL protocol "extended query" messages with a
     single ``Sync``): Parse/Bind/Execute of the statement (prepared as any other), of
@@ -125,7 +132,7 @@ def write(sql: str, params: list) -> None:
     if kept is not None:
         kept.append((sql, list(params)))
         return
-    with connection.cursor() as cursor:
+    with _connection().cursor() as cursor:
         cursor.execute(sql, params)
 
 
@@ -133,7 +140,7 @@ def fetchone(sql: str, params: list):
     """Run ``sql`` (no ``WITH`` of its own) and return its first row (or None), with the kept
     writes in front of it as ``WITH`` clauses inside :func:`joined` on PostgreSQL."""
     prefix, kept_params = _take()
-    with connection.cursor() as cursor:
+    with _connection().cursor() as cursor:
         cursor.execute(prefix + sql, [*kept_params, *params])
         return cursor.fetchone()
 

@@ -21,7 +21,7 @@ import uuid
 from functools import cache
 
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 
 from tungban.core import idempotency, onestatement
@@ -34,6 +34,13 @@ from .models import Consent, DataProduct, DataUserCircuit, Organisation, Provide
 
 def _q(name: str) -> str:
     return connection.ops.quote_name(name)
+
+
+def _conn():
+    """This thread's database connection itself (``connections["default"]``), looked up once
+    by a caller that touches it many times: each attribute of ``django.db.connection`` (a
+    proxy) looks the connection up again (issue 15, eighth round: ~80 look-ups an exchange)."""
+    return connections[DEFAULT_DB_ALIAS]
 
 
 def _fields(model, names: tuple[str, ...] | None) -> list:
@@ -65,26 +72,34 @@ def _width(model, names: tuple[str, ...] | None = None) -> int:
     return len(_fields(model, names))
 
 
-def _load(model, values, names: tuple[str, ...] | None = None):
-    """A model instance from a row's ``values`` (in :func:`_columns` order), as the ORM loads it."""
-    attnames, converters = _converters(model, names, connection.vendor)
+def _converted(model, values, names: tuple[str, ...] | None, conn) -> tuple[list[str], list]:
+    """``(attnames, values)``: a row's ``values`` (in :func:`_columns` order) through their
+    fields' database converters, as the ORM converts them."""
+    attnames, converters = _converters(model, names, conn.vendor)
     values = list(values)
     for i, funcs, col in converters:
         value = values[i]
         for func in funcs:
-            value = func(value, col, connection)
+            value = func(value, col, conn)
         values[i] = value
-    return model.from_db(connection.alias, attnames, values)
+    return attnames, values
+
+
+def _load(model, values, names: tuple[str, ...] | None = None, conn=None):
+    """A model instance from a row's ``values`` (in :func:`_columns` order), as the ORM loads it."""
+    conn = conn or _conn()
+    attnames, values = _converted(model, values, names, conn)
+    return model.from_db(conn.alias, attnames, values)
 
 
 def _cache_related(obj, field_name: str, related) -> None:
     obj._meta.get_field(field_name).set_cached_value(obj, related)
 
 
-def _uuid_param(model, value):
+def _uuid_param(model, value, conn=None):
     """``value`` as the database's value of ``model``'s UUID primary key; None when it is no UUID."""
     try:
-        return model._meta.pk.get_db_prep_value(value if isinstance(value, uuid.UUID) else str(value), connection)
+        return model._meta.pk.get_db_prep_value(value if isinstance(value, uuid.UUID) else str(value), conn or _conn())
     except (ValidationError, ValueError, TypeError, AttributeError):
         return None
 
@@ -122,8 +137,9 @@ def data_user_for_bearer(
     (``oidc.resource.ScopedBearer``, ``services.data_user_for``). ``client_fields``: only
     these fields of the client are read (e.g. :data:`EXCHANGE_CLIENT_FIELDS`), the others
     deferred; all when None."""
-    with connection.cursor() as cursor:
-        cursor.execute(_data_user_sql(connection.vendor, client_fields), [access_token_digest(token_string)])
+    conn = _conn()
+    with conn.cursor() as cursor:
+        cursor.execute(_data_user_sql(conn.vendor, client_fields), [access_token_digest(token_string)])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -133,10 +149,10 @@ def data_user_for_bearer(
     if scope not in (scopes or "").split():
         return None
     n = _width(Organisation)
-    org = _load(Organisation, row[6 : 6 + n])
+    org = _load(Organisation, row[6 : 6 + n], None, conn)
     if not org.is_active:
         return None
-    _cache_related(org, "client", _load(Client, row[6 + n :], client_fields))
+    _cache_related(org, "client", _load(Client, row[6 + n :], client_fields, conn))
     return org
 
 
@@ -192,19 +208,21 @@ def _consent_of(
     data_user: Organisation,
     consent_fields: tuple[str, ...] | None = None,
     resident_fields: tuple[str, ...] | None = None,
+    conn=None,
 ) -> Consent:
     """The consent of ``values`` (its columns, then its product's, the provider's and the
     resident's, as :func:`_consent_sql` selects them, or only ``consent_fields`` of the
     consent and ``resident_fields`` of the resident, the others deferred) with those related
     objects attached, and ``data_user`` as its consumer when it is theirs."""
+    conn = conn or _conn()
     a = _width(Consent, consent_fields)
     b = a + _width(DataProduct)
     c = b + _width(Organisation)
-    consent = _load(Consent, values[:a], consent_fields)
-    product = _load(DataProduct, values[a:b])
-    _cache_related(product, "provider", _load(Organisation, values[b:c]))
+    consent = _load(Consent, values[:a], consent_fields, conn)
+    product = _load(DataProduct, values[a:b], None, conn)
+    _cache_related(product, "provider", _load(Organisation, values[b:c], None, conn))
     _cache_related(consent, "product", product)
-    resident = _load(Resident, values[c:], resident_fields) if consent.resident_id is not None else None
+    resident = _load(Resident, values[c:], resident_fields, conn) if consent.resident_id is not None else None
     _cache_related(consent, "resident", resident)
     if consent.consumer_id == data_user.id:
         _cache_related(consent, "consumer", data_user)
@@ -291,17 +309,19 @@ def open_exchange(consent_id, data_user: Organisation, request_id: str, claim: t
         without a consent).
     :raises KeyTaken: with ``claim``, as :func:`tungban.core.idempotency.claimed`.
     """
-    with_nonce = connection.vendor == "postgresql"
+    conn = _conn()
+    vendor = conn.vendor
+    with_nonce = vendor == "postgresql"
     params = [] if claim is None else list(claim[1])
     taken = None
     if with_nonce:
-        params += [data_user.id, request_id, connection.ops.adapt_datetimefield_value(timezone.now())]
+        params += [data_user.id, request_id, conn.ops.adapt_datetimefield_value(timezone.now())]
     else:
         taken = take_request_id(data_user.id, request_id)
-    param = _uuid_param(Consent, consent_id)
+    param = _uuid_param(Consent, consent_id, conn)
     params += [param, data_user.id]
-    sql = _open_sql(connection.vendor, with_nonce, None if claim is None else (claim[0], claim[2]))
-    with connection.cursor() as cursor:
+    sql = _open_sql(vendor, with_nonce, None if claim is None else (claim[0], claim[2]))
+    with conn.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if claim is not None:
@@ -315,13 +335,13 @@ def open_exchange(consent_id, data_user: Organisation, request_id: str, claim: t
     rest = row[2 + 2 * width :]
     if param is None or rest[0] is None:
         return taken, None, kid, {}
-    consent = _consent_of(rest, data_user, EXCHANGE_CONSENT_FIELDS, EXCHANGE_RESIDENT_FIELDS)
+    consent = _consent_of(rest, data_user, EXCHANGE_CONSENT_FIELDS, EXCHANGE_RESIDENT_FIELDS, conn)
     circuits = {}
     for scope, values in circuit_values.items():
         if values[0] is not None:  # state is never NULL in a row that exists
             model = ProviderCircuit if scope == "provider" else DataUserCircuit
-            obj = _load(model, values, CIRCUIT_FIELDS)
-            circuits[scope] = {name: getattr(obj, name) for name in CIRCUIT_FIELDS}
+            # the values as the ORM converts them (no model instance: only they are used)
+            circuits[scope] = dict(zip(*_converted(model, values, CIRCUIT_FIELDS, conn), strict=True))
     return taken, consent, kid, circuits
 
 
@@ -345,10 +365,11 @@ def relock_consent(consent_id) -> Consent:
     statement (issue 15 round 4: the delivery's writes and this lock).
 
     :raises Consent.DoesNotExist: it is gone (it cannot be: consents are kept)."""
-    row = onestatement.fetchone(_relock_sql(connection.vendor), [_uuid_param(Consent, consent_id)])
+    conn = _conn()
+    row = onestatement.fetchone(_relock_sql(conn.vendor), [_uuid_param(Consent, consent_id, conn)])
     if row is None:
         raise Consent.DoesNotExist
-    return _load(Consent, row, RELOCK_FIELDS)
+    return _load(Consent, row, RELOCK_FIELDS, conn)
 
 
 # --- Circuit rows -------------------------------------------------------------------------------
@@ -425,17 +446,30 @@ def insert(obj) -> None:
     none is connected for the exchange's models (``exchange_exchangeattempt``,
     ``exchange_exchangerecord``)."""
     model = type(obj)
-    values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in model._meta.concrete_fields]
-    onestatement.write(_insert_sql(model, connection.vendor), values)  # joined with the next one (issue 15)
-    obj._state.adding, obj._state.db = False, connection.alias
+    conn = _conn()
+    values = [f.get_db_prep_save(f.pre_save(obj, True), conn) for f in model._meta.concrete_fields]
+    onestatement.write(_insert_sql(model, conn.vendor), values)  # joined with the next one (issue 15)
+    obj._state.adding, obj._state.db = False, conn.alias
+
+
+@cache
+def _update_sql(model, names: tuple[str, ...], vendor: str) -> tuple[str, list, object]:
+    """``(sql, fields, primary key)`` of :func:`update` setting ``names`` of ``model``."""
+    fields = [model._meta.get_field(name) for name in names]
+    sets = ", ".join(f"{_q(f.column)} = %s" for f in fields)
+    return (
+        f"UPDATE {_q(model._meta.db_table)} SET {sets} WHERE {_q(model._meta.pk.column)} = %s",
+        fields,
+        model._meta.pk,
+    )
 
 
 def update(model, pk, **values) -> None:
     """``UPDATE`` of the row ``pk`` of ``model`` setting ``values`` (field names), each
     prepared as the ORM prepares it. Inside :func:`tungban.core.onestatement.joined` it is
     sent with the transaction's next statement (PostgreSQL)."""
-    fields = [model._meta.get_field(name) for name in values]
-    sets = ", ".join(f"{_q(f.column)} = %s" for f in fields)
-    params = [f.get_db_prep_save(v, connection) for f, v in zip(fields, values.values(), strict=True)]
-    params.append(model._meta.pk.get_db_prep_value(pk, connection))
-    onestatement.write(f"UPDATE {_q(model._meta.db_table)} SET {sets} WHERE {_q(model._meta.pk.column)} = %s", params)
+    conn = _conn()
+    sql, fields, pk_field = _update_sql(model, tuple(values), conn.vendor)
+    params = [f.get_db_prep_save(v, conn) for f, v in zip(fields, values.values(), strict=True)]
+    params.append(pk_field.get_db_prep_value(pk, conn))
+    onestatement.write(sql, params)

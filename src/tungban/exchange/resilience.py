@@ -327,6 +327,10 @@ def data_user_slots(bound: int) -> int:
     return max(1, min(bound, int(bound * settings.TUNGBAN_PROVIDER_DATA_USER_SHARE)))
 
 
+def _busy() -> errors.ProviderBusy:
+    return errors.ProviderBusy(details={"retry_after": settings.TUNGBAN_PROVIDER_BUSY_RETRY_AFTER})
+
+
 @contextlib.contextmanager
 def bulkhead(provider_id: str, data_user_id: str) -> Iterator[None]:
     """Hold one of this process's ``TUNGBAN_PROVIDER_MAX_CONCURRENT`` slots for
@@ -339,12 +343,11 @@ def bulkhead(provider_id: str, data_user_id: str) -> Iterator[None]:
     bound = max(1, settings.TUNGBAN_PROVIDER_MAX_CONCURRENT)
     own = _semaphore((provider_id, data_user_id), data_user_slots(bound))
     shared = _semaphore((provider_id,), bound)
-    busy = errors.ProviderBusy(details={"retry_after": settings.TUNGBAN_PROVIDER_BUSY_RETRY_AFTER})
     if not own.acquire(blocking=False):
-        raise busy
+        raise _busy()
     try:
         if not shared.acquire(blocking=False):
-            raise busy
+            raise _busy()
         try:
             yield
         finally:

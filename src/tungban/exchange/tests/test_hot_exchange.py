@@ -235,3 +235,34 @@ def test_a_delivered_exchange_sends_few_statements(officer, provider_answers):
     assert len(reads) == 2  # before the provider is asked (with the request id, key and circuits), after
     assert len([q for q in sent if "oidc_token" in q]) == 1
     assert exchange.verify_log().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_opening_read_gives_the_circuit_rows_as_the_breakers_own_read(officer):
+    """The circuit rows read with the consent (``hotsql.open_exchange``, converted without
+    model instances since the eighth round) are the values ``hotsql.circuit_rows`` reads for
+    the breakers: states, counts and an aware ``opened_at``; a missing row is absent."""
+    from django.db import transaction
+
+    from tungban.exchange import hotsql
+    from tungban.exchange.models import DataUserCircuit, Organisation, ProviderCircuit
+
+    _client, _auth, (consent_id,) = setup_exchange(officer)
+    consent = Consent.objects.select_related("consumer", "product").get(pk=consent_id)
+    data_user, provider = consent.consumer, Organisation.objects.get(pk=consent.product.provider_id)
+
+    def opened():
+        with transaction.atomic():
+            _taken, found, _kid, circuits = hotsql.open_exchange(consent_id, data_user, uuid.uuid4().hex)
+        assert found is not None and str(found.pk) == consent_id
+        return circuits
+
+    assert opened() == {} == hotsql.circuit_rows(provider.pk, data_user.pk)
+    opened_at = timezone.now() - dt.timedelta(seconds=7)
+    ProviderCircuit.objects.create(provider=provider, state="open", failures=5, successes=1, opened_at=opened_at)
+    DataUserCircuit.objects.create(provider=provider, data_user=data_user, state="half-open", failures=2)
+    circuits = opened()
+    assert circuits == hotsql.circuit_rows(provider.pk, data_user.pk)
+    assert circuits["provider"] == {"state": "open", "failures": 5, "successes": 1, "opened_at": opened_at}
+    assert circuits["data_user"] == {"state": "half-open", "failures": 2, "successes": 0, "opened_at": None}
+    assert circuits["provider"]["opened_at"].tzinfo is not None
