@@ -369,14 +369,19 @@ def line_states(imp: StatementImport) -> list[dict]:
     """The held lines of ``imp`` with what is recorded of each now: ``"state"`` is ``held``
     (nothing recorded: the file would record it), ``confirmed`` (recorded with the same amount
     and currency by a trusted channel) or ``differs`` (recorded with another amount or
-    currency: the file's line is not the bank's)."""
+    currency: the file's line is not the bank's). A ``camt.053`` line is confirmed only by a
+    trusted *statement* (the transfer is settled): a notification is provisional (review
+    finding 1), so it cannot stand in for the statement that settles it."""
     lines = imp.held_lines or []
     known = {}
     keys = [line["key"] for line in lines]
+    statement = imp.kind == StatementKind.CAMT053
     for start in range(0, len(keys), 500):
-        for key, cents, currency in CreditTransfer.objects.filter(
+        for key, cents, currency, settled in CreditTransfer.objects.filter(
             end_to_end_id__in=keys[start : start + 500]
-        ).values_list("end_to_end_id", "amount_cents", "currency"):
+        ).values_list("end_to_end_id", "amount_cents", "currency", "settled_date"):
+            if statement and settled is None:
+                continue  # recorded, not settled: the held statement is still the one to settle it
             known[key] = (cents, currency)
     out = []
     for line in lines:
