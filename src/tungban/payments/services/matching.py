@@ -42,6 +42,7 @@ from django.utils import timezone
 from ..constants import CURRENCY, PAID_STATES, PROVISIONAL_SOURCES, MatchStatus, OrderState
 from ..models import CreditTransfer, DailyClose, PaymentOrder, ReconciliationException, StatementImport
 from ..models_recon import ExceptionKind, ExceptionReason, ExceptionState, ImportState, Resolution, StatementKind
+from ..models_refunds import Refund
 from ..reference import PREFIX, is_valid, normalise
 
 #: Anything shaped like a bill reference (the prefix and 10 to 18 digits, spaces and hyphens
@@ -134,6 +135,30 @@ def _raise(row: CreditTransfer, kind: str, reason: str) -> ReconciliationExcepti
     )
 
 
+#: Whom an exception the platform resolved by itself names as its resolver.
+PLATFORM = "tungban"
+
+
+def _resolved_by_refund(exc: ReconciliationException, row: CreditTransfer) -> None:
+    """Resolve ``exc`` (a duplicate payment, an overpayment, a late credit) at once when the
+    platform already sends ``row``'s money back: :mod:`.surplus` opened a refund of this
+    transfer (requested via ``payments:<code>``) while applying it. The exception keeps the
+    record (kind, reason, the refund it points to) but leaves nothing for a reconciler to
+    decide — a second refund of the same money cannot be asked for here."""
+    if exc.kind not in (ExceptionKind.DUPLICATE, ExceptionKind.WRONG_AMOUNT, ExceptionKind.LATE):
+        return
+    refund = Refund.objects.filter(transfer=row, requested_via__startswith="payments:").order_by("requested_at").first()
+    if refund is None:
+        return
+    exc.resolve()
+    exc.resolution = Resolution.REFUND
+    exc.refund = refund
+    exc.refund_cents = refund.amount_cents
+    exc.resolved_by = PLATFORM
+    exc.resolved_at = timezone.now()
+    exc.save()
+
+
 def raise_for(row: CreditTransfer) -> list[ReconciliationException]:
     """The exceptions a just-applied transfer raises (see the module's table), in the caller's
     transaction; settles the order's open ``underpaid`` exceptions when the transfer completed
@@ -141,6 +166,7 @@ def raise_for(row: CreditTransfer) -> list[ReconciliationException]:
     raised = []
     found = _kind_and_reason(row)
     if found is not None and (made := _raise(row, *found)):
+        _resolved_by_refund(made, row)
         raised.append(made)
     if (
         row.business_date

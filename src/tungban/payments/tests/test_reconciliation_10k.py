@@ -67,7 +67,10 @@ def _purpose():
 def _import(data: bytes):
     imp, new = submit_statement(data, filename="day.xml", requested_by="officer:tests")
     assert new
-    return reconciliation.run_import(imp.pk)  # the worker's task, without running the payments' fulfilment tasks
+    held = reconciliation.run_import(imp.pk)  # the worker's task, without running the payments' fulfilment tasks
+    assert held.state == ImportState.HELD and len(held.held_lines) == held.lines_total - held.lines_skipped
+    reconciliation.approve_import(imp.pk, officer=s.CHECKER)  # a second reconciler
+    return reconciliation.run_import(imp.pk)
 
 
 def _bad_check(ref: str) -> str:
@@ -214,6 +217,6 @@ def test_ten_thousand_lines_with_every_exception_kind():
     # The same file again adds nothing.
     again, new = submit_statement(s.statement(lines, opening=240 * DUE), filename="again.xml", requested_by="t")
     assert new  # another file (new message id), so a new import ...
-    again = reconciliation.run_import(again.pk)
-    assert (again.lines_new, again.lines_known, again.exceptions) == (0, 9_900, 0)  # ... that adds nothing
+    again = reconciliation.run_import(again.pk)  # every line already recorded: nothing to hold or approve
+    assert (again.state, again.lines_new, again.lines_known, again.exceptions) == (ImportState.DONE, 0, 9_900, 0)
     assert CreditTransfer.objects.count() == 240 + 9_650 and StatementDebit.objects.count() == 50
