@@ -27,6 +27,7 @@
   approving it), ``note_required``,
   ``refund_invalid``, ``day_not_over``, ``day_closed``, ``day_not_settled`` (transfers
   reported by a notification that no statement has shown yet, nor an officer accounted for:
+  ``details.count``), ``day_statement_held`` (uploaded files of the day still held:
   ``details.count``).
 """
 
@@ -210,5 +211,12 @@ DayNotSettled = Conflict.define(
     _(
         "%(date)s cannot be closed: %(count)s transfers reported by the bank's notifications are not on "
         "its statement yet. Import the statement, or resolve their exceptions."
+    ),
+)
+DayStatementHeld = Conflict.define(
+    "day_statement_held",
+    _(
+        "%(date)s cannot be closed: %(count)s uploaded files of that day wait for a second reconciler. "
+        "Approve or turn them down first."
     ),
 )

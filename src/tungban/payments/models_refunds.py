@@ -174,6 +174,10 @@ class Refund(ConcurrentTransitionMixin, models.Model):
     def reject(self):
         pass
 
+    @transition(field=state, source=[RefundState.REQUESTED, RefundState.APPROVED], target=RefundState.REJECTED)
+    def withdraw(self):
+        """Not sent, and no longer to be: the bank took the money back (a reversal)."""
+
     @transition(field=state, source=RefundState.APPROVED, target=RefundState.EXPORTED)
     def export(self):
         pass

@@ -597,6 +597,24 @@ def _announce(refund: Refund, actor_kind: str, actor_id: str) -> None:
     )
 
 
+def withdraw_for_reversal(transfer: CreditTransfer, *, by: str) -> list[Refund]:
+    """The bank reversed ``transfer`` (``by``: its reference of the reversal): its money is
+    back with the payer, so the refunds of it not yet sent to the bank (``requested`` or
+    ``approved``) end ``rejected`` — paid, they would return the money a second time. In the
+    caller's transaction; returns the refunds withdrawn. A refund already ``exported`` or
+    ``completed`` is left for an officer (the reversal's exception says so)."""
+    withdrawn = []
+    unsent = Refund.objects.select_for_update(of=("self",)).filter(
+        transfer=transfer, state__in=(RefundState.REQUESTED, RefundState.APPROVED)
+    )
+    for refund in unsent:
+        _move(refund, "withdraw", "withdrawn", "bank", by[:150], f"reversal:{transfer.end_to_end_id}")
+        refund.decided_reason = f"The bank reversed the transfer {transfer.end_to_end_id} ({by})."[:MAX_REASON]
+        refund.save(update_fields=["state", "decided_reason"])
+        withdrawn.append(refund)
+    return withdrawn
+
+
 def complete_by_end_to_end_id(end_to_end_id: str, *, message_id: str, at: dt.datetime | None = None) -> Refund | None:
     """For reconciliation: the bank's debit entry carrying a refund's end-to-end id completes
     it (``None`` if no refund has that id; an already completed refund is returned as is)."""

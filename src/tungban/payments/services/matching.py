@@ -241,12 +241,13 @@ def settle_order(order: PaymentOrder) -> None:
 
 def settle(row: CreditTransfer, day: dt.date) -> None:
     """A ``camt.053`` line shows the provisional transfer ``row``, booked on ``day``: it is
-    settled, its open ``not_on_statement`` exception resolved (``on_statement``), and its
+    settled, its unresolved ``not_on_statement`` exception (a write-off waiting for a second
+    reconciler too) resolved (``on_statement``), and its
     order's ``settled_date`` set once every transfer paying it is settled."""
     row.settled_date = day
     row.save(update_fields=["settled_date"])
     ReconciliationException.objects.filter(
-        transfer=row, kind=ExceptionKind.NOT_ON_STATEMENT, state=ExceptionState.OPEN
+        transfer=row, kind=ExceptionKind.NOT_ON_STATEMENT, state__in=(ExceptionState.OPEN, ExceptionState.PROPOSED)
     ).update(
         state=ExceptionState.RESOLVED,
         resolution=Resolution.ON_STATEMENT,
@@ -258,10 +259,11 @@ def settle(row: CreditTransfer, day: dt.date) -> None:
 
 
 def settle_underpaid(order, by: str) -> int:
-    """Resolve ``order``'s open ``underpaid`` exceptions as ``settled`` (a later transfer
-    completed it); returns how many."""
+    """Resolve ``order``'s unresolved ``underpaid`` exceptions (a proposal waiting too: a
+    refund of a part that now completes the order would leave it short) as ``settled`` (a
+    later transfer completed it); returns how many."""
     return ReconciliationException.objects.filter(
-        order=order, state=ExceptionState.OPEN, reason=ExceptionReason.UNDERPAID
+        order=order, state__in=(ExceptionState.OPEN, ExceptionState.PROPOSED), reason=ExceptionReason.UNDERPAID
     ).update(
         state=ExceptionState.RESOLVED,
         resolution=Resolution.SETTLED,

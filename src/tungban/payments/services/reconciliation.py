@@ -83,6 +83,7 @@ from ..models import (
     PaymentOrder,
     ReconciliationException,
     Refund,
+    StatementDebit,
     StatementImport,
 )
 from ..models_recon import (
@@ -205,6 +206,16 @@ def _debit(line: camt.Line, message: camt.Message) -> debits.DebitIn:
     )
 
 
+def _to_record(line: camt.Line, seen: set[tuple[bool, bool, str]]) -> bool:
+    """Whether :func:`apply_message` records ``line`` (noted in ``seen``): a booked line, once
+    per direction, reversal flag and key; a reversed debit (money back in) is not recorded."""
+    this = (line.credit, line.reversal, line.key)
+    if line.status != "BOOK" or this in seen or (line.credit and line.reversal):
+        return False
+    seen.add(this)
+    return True
+
+
 def apply_message(message: camt.Message, imp: StatementImport) -> dict[str, int]:
     """Record every booked line of ``message`` (the caller holds the transaction): credits
     through :func:`record_credit`, debits and reversals through :func:`debits.record_debit`
@@ -217,11 +228,9 @@ def apply_message(message: camt.Message, imp: StatementImport) -> dict[str, int]
     source = SOURCES[message.kind]
     for line in message.lines:
         counts["lines_total"] += 1
-        this = (line.credit, line.reversal, line.key)
-        if line.status != "BOOK" or this in seen or (line.credit and line.reversal):
+        if not _to_record(line, seen):
             counts["lines_skipped"] += 1  # a reversed debit (money back in) is for an officer to read
             continue
-        seen.add(this)
         if not line.credit:
             _row, new = debits.record_debit(_debit(line, message), source=source, statement_import=imp)
             counts["lines_new" if new else "lines_known"] += 1
@@ -320,23 +329,34 @@ def import_task(import_id: str, attempt: int = 1) -> str:
 
 
 # --- uploads held until a second reconciler or the bank confirms them --------------------------
-def _booked_credits(message: camt.Message) -> list[camt.Line]:
-    """The lines :func:`apply_message` would record (booked credits, not reversals, once)."""
-    seen: set[str] = set()
-    out = []
-    for line in message.lines:
-        if line.credit and not line.reversal and line.status == "BOOK" and line.key not in seen:
-            seen.add(line.key)
-            out.append(line)
-    return out
+def _booked_lines(message: camt.Message) -> list[camt.Line]:
+    """The lines :func:`apply_message` would record: credits, debits and reversals."""
+    seen: set[tuple[bool, bool, str]] = set()
+    return [line for line in message.lines if _to_record(line, seen)]
+
+
+def direction(line: camt.Line) -> str:
+    """``credit`` (money in), ``debit`` (money out: a refund paid, a charge) or ``reversal``
+    (the bank took back the credit ``line.key`` names)."""
+    return "reversal" if line.reversal else "credit" if line.credit else "debit"
 
 
 def _held_line(line: camt.Line, orders: dict[str, PaymentOrder]) -> dict:
-    """A held credit line as kept and shown: the transfer's key and amount, and the order it
-    would pay (no payer's name, no free text: the file itself is kept encrypted)."""
-    reference = order_reference_in(line.remittance)
-    order = orders.get(reference)
+    """A held line as kept and shown: its direction, the key and amount, and the order it
+    would pay (a credit) or take money from (a reversal of a recorded transfer, a refund
+    paid) — no payer's name, no free text: the file itself is kept encrypted."""
+    way = direction(line)
+    order = None
+    if way == "credit":
+        order = orders.get(order_reference_in(line.remittance))
+    elif way == "reversal":
+        reversed_transfer = CreditTransfer.objects.filter(end_to_end_id=line.key).select_related("order").first()
+        order = reversed_transfer.order if reversed_transfer else None
+    else:
+        refund = Refund.objects.filter(end_to_end_id=line.end_to_end_id or line.key).select_related("order").first()
+        order = refund.order if refund else None
     return {
+        "direction": way,
         "key": line.key,
         "amount_cents": line.amount_cents,
         "currency": line.currency,
@@ -348,11 +368,12 @@ def _held_line(line: camt.Line, orders: dict[str, PaymentOrder]) -> dict:
 
 
 def _hold(message: camt.Message, imp: StatementImport) -> None:
-    """An upload read and checked: keep its credit lines, matched, and record nothing (the
-    caller holds the transaction and the import's row). Ends ``done`` at once when the bank's
-    channels already recorded every line (:func:`confirm_held`)."""
-    lines = _booked_credits(message)
-    refs = {r for r in (order_reference_in(line.remittance) for line in lines) if r}
+    """An upload read and checked: keep every line it would record (credits, debits,
+    reversals), matched, and record nothing (the caller holds the transaction and the
+    import's row). Ends ``done`` at once when the bank's channels already recorded the same
+    (:func:`confirm_held`)."""
+    lines = _booked_lines(message)
+    refs = {r for r in (order_reference_in(line.remittance) for line in lines if line.credit) if r}
     orders = {o.reference: o for o in PaymentOrder.objects.filter(reference__in=refs)} if refs else {}
     imp.held_lines = [_held_line(line, orders) for line in lines]
     imp.lines_total = len(message.lines)
@@ -365,39 +386,65 @@ def _hold(message: camt.Message, imp: StatementImport) -> None:
     _confirm_if_recorded(imp, by=None)
 
 
+def _recorded(keys: list[str], rows, fields: tuple[str, ...]) -> dict[str, tuple]:
+    """``{key: values}`` of the rows of ``rows`` (a queryset) whose ``key`` field is in
+    ``keys`` (500 at a time)."""
+    found = {}
+    for start in range(0, len(keys), 500):
+        for key, *values in rows.filter(**{f"{fields[0]}__in": keys[start : start + 500]}).values_list(*fields):
+            found[key] = tuple(values)
+    return found
+
+
 def line_states(imp: StatementImport) -> list[dict]:
     """The held lines of ``imp`` with what is recorded of each now: ``"state"`` is ``held``
     (nothing recorded: the file would record it), ``confirmed`` (recorded with the same amount
     and currency by a trusted channel) or ``differs`` (recorded with another amount or
-    currency: the file's line is not the bank's). A ``camt.053`` line is confirmed only by a
-    trusted *statement* (the transfer is settled): a notification is provisional (review
-    finding 1), so it cannot stand in for the statement that settles it."""
+    currency: the file's line is not the bank's). Credits are credit transfers; debits and
+    reversals, statement debits (a reversal's key is ``RVSL:`` + the transfer's). A
+    ``camt.053`` credit line is confirmed only by a trusted *statement* (the transfer is
+    settled): a notification is provisional (review finding 1), so it cannot stand in for the
+    statement that settles it."""
     lines = imp.held_lines or []
-    known = {}
-    keys = [line["key"] for line in lines]
     statement = imp.kind == StatementKind.CAMT053
-    for start in range(0, len(keys), 500):
-        for key, cents, currency, settled in CreditTransfer.objects.filter(
-            end_to_end_id__in=keys[start : start + 500]
-        ).values_list("end_to_end_id", "amount_cents", "currency", "settled_date"):
-            if statement and settled is None:
-                continue  # recorded, not settled: the held statement is still the one to settle it
-            known[key] = (cents, currency)
+    ways = [line.get("direction", "credit") for line in lines]  # files held before debits were
+    credits = _recorded(
+        [line["key"] for line, way in zip(lines, ways, strict=True) if way == "credit"],
+        CreditTransfer.objects.all(),
+        ("end_to_end_id", "amount_cents", "currency", "settled_date"),
+    )
+    debit_keys = {
+        i: (debits.REVERSAL_PREFIX if way == "reversal" else "") + line["key"]
+        for i, (line, way) in enumerate(zip(lines, ways, strict=True))
+        if way != "credit"
+    }
+    out_money = _recorded(list(debit_keys.values()), StatementDebit.objects.all(), ("key", "amount_cents", "currency"))
     out = []
-    for line in lines:
-        found = known.get(line["key"])
+    for i, (line, way) in enumerate(zip(lines, ways, strict=True)):
+        if way == "credit":
+            found = credits.get(line["key"])
+            if found is not None and statement and found[2] is None:
+                found = None  # recorded, not settled: the held statement is still the one to settle it
+            found = found[:2] if found else None
+        else:
+            found = out_money.get(debit_keys[i])
         state = (
             "held" if found is None else "confirmed" if found == (line["amount_cents"], line["currency"]) else "differs"
         )
-        out.append({**line, "state": state})
+        out.append({**line, "direction": way, "state": state})
     return out
 
 
 def _confirm_if_recorded(imp: StatementImport, *, by: StatementImport | None) -> bool:
     """Close the held ``imp`` (locked by the caller) as ``done`` when every held line is
-    recorded as the file says (it adds nothing: the trusted channel did)."""
+    recorded as the file says (it adds nothing: the trusted channel did) — and, for a
+    ``camt.053``, once a trusted statement of its day has been read: the statement also says
+    what did *not* happen that day (``not_on_statement``), which only the bank's own statement
+    (or an approved file) may say."""
     states = line_states(imp)
     if any(line["state"] != "confirmed" for line in states):
+        return False
+    if imp.kind == StatementKind.CAMT053 and imp.statement_date and not matching.statement_read(imp.statement_date):
         return False
     imp.state = ImportState.DONE
     imp.lines_known = len(states)
@@ -417,6 +464,17 @@ def confirm_held(by: StatementImport) -> int:
     for imp in held.order_by("created_at"):
         done += _confirm_if_recorded(imp, by=by)
     return done
+
+
+def held_for(day: dt.date) -> int:
+    """How many uploads waiting for a second reconciler (``held``) are of ``day``: a statement
+    of that date, or a file with a line of that value date."""
+    waiting = 0
+    for statement_date, lines in StatementImport.objects.filter(state=ImportState.HELD).values_list(
+        "statement_date", "held_lines"
+    ):
+        waiting += statement_date == day or any(line.get("value_date") == day.isoformat() for line in lines or [])
+    return waiting
 
 
 def _held(import_id) -> StatementImport:
@@ -1103,7 +1161,9 @@ def close_day(day: dt.date, *, officer: str) -> DailyClose:
     meanwhile waits and counts on the next open day (review finding 13).
 
     :raises DomainError: ``day_not_over`` (today or later, Hong Kong time), ``day_closed``,
-        ``day_not_settled`` (:func:`unsettled`: transfers the statement has not shown yet).
+        ``day_not_settled`` (:func:`unsettled`: transfers the statement has not shown yet),
+        ``day_statement_held`` (:func:`held_for`: an uploaded file of the day waits for a
+        second reconciler — its lines would count on the next open day).
     """
     if day >= today():
         raise errors.DayNotOver(date=day.isoformat())
@@ -1114,6 +1174,8 @@ def close_day(day: dt.date, *, officer: str) -> DailyClose:
             raise errors.DayClosed(date=day.isoformat())
         if waiting := unsettled(day):
             raise errors.DayNotSettled(date=day.isoformat(), count=waiting, details={"count": waiting})
+        if held := held_for(day):
+            raise errors.DayStatementHeld(date=day.isoformat(), count=held, details={"count": held})
         report = _compute(day)
         close = DailyClose.objects.create(
             business_date=day, closed_by=officer[:150], report=report, totals=report["totals"]

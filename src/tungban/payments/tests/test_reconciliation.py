@@ -97,12 +97,15 @@ def test_a_statement_line_already_seen_in_a_notification_adds_nothing():
     )
     notified = s.import_file(s.notification(t))
     day = s.import_file(s.statement([t]))
-    # Uploaded files whose every line the bank's notification already recorded, the same: done at
-    # once, with no second reconciler (they add nothing, so they do not even note themselves).
+    # An uploaded camt.054 whose every line the bank's notification already recorded, the same:
+    # done at once, with no second reconciler (it adds nothing, so it does not even note itself).
     assert (notified.state, notified.lines_known, notified.lines_new, notified.approved_by) == ("done", 1, 0, "")
-    assert (day.state, day.lines_known, day.lines_new, day.exceptions) == ("done", 1, 0, 0)
+    # An uploaded camt.053 settles the notified transfer (review finding 1): a notification
+    # cannot confirm it, so a second reconciler approved it; it adds no money either.
+    assert (day.state, day.lines_known, day.lines_new, day.exceptions, day.approved_by) == ("done", 1, 0, 0, s.CHECKER)
     (credit,) = CreditTransfer.objects.all()
-    assert credit.seen_in == ["notification"] and credit.source == "notification"
+    assert credit.seen_in == ["notification", "camt053"] and credit.source == "notification"
+    assert credit.settled_date == day.statement_date
     order.refresh_from_db()
     assert order.amount_received_cents == 35000 and order.state == OrderState.SUCCESS
     assert PaymentEvent.objects.filter(order=order, to_state=OrderState.SUCCESS).count() == 1
@@ -214,9 +217,18 @@ def test_each_kind_of_exception_with_its_order_and_department():
     reasons = sorted(ReconciliationException.objects.filter(kind="unmatched").values_list("reason", flat=True))
     assert reasons == ["bad_check_digit", "no_reference"]
     assert all(e.statement_import_id == imp.pk for e in ReconciliationException.objects.all())
+    # The duplicate's money is already on its way back: the platform opened the refund of the
+    # overpaid order's excess (pay-orders), so the exception is resolved by it, not left for a
+    # reconciler to refund a second time.
+    assert (dup.state, dup.resolution, dup.resolved_by, dup.refund.requested_via) == (
+        ExceptionState.RESOLVED,
+        Resolution.REFUND,
+        "tungban",
+        f"payments:overpaid:{dup.transfer.end_to_end_id}",
+    )
     assert reconciliation.queue_counts() == {
         "unmatched": 2,
-        "duplicate": 1,
+        "duplicate": 0,
         "wrong_amount": 1,
         "late": 1,
         "not_on_statement": 0,
@@ -288,36 +300,55 @@ def test_matching_by_hand_with_another_amount_raises_the_next_exception():
 
 def test_what_each_kind_allows():
     order = s.order()
-    s.import_file(s.statement([s.transfer(order, 35000), s.transfer(order, 35000)]))
-    dup = _exception(kind="duplicate")
-    code = _code(lambda: services.propose(dup.pk, Resolution.MATCHED, officer="x", reference=order.reference))
+    s.import_file(s.statement([s.transfer(order, 20000)]))
+    short = _exception(kind="wrong_amount")
+    assert short.reason == "underpaid"
+    code = _code(lambda: services.propose(short.pk, Resolution.MATCHED, officer="x", reference=order.reference))
     assert code == "resolution_not_allowed"
-    assert _code(lambda: services.propose(dup.pk, Resolution.WRITTEN_OFF, officer="x", note="  ")) == "note_required"
+    assert _code(lambda: services.propose(short.pk, Resolution.WRITTEN_OFF, officer="x", note="  ")) == "note_required"
     assert (
-        _code(lambda: services.propose(dup.pk, Resolution.REFUND, officer="x", refund_cents=35001)) == "refund_invalid"
+        _code(lambda: services.propose(short.pk, Resolution.REFUND, officer="x", refund_cents=20001))
+        == "refund_invalid"
     )
-    assert _code(lambda: services.propose(dup.pk, Resolution.REFUND, officer="x", refund_cents=0)) == "refund_invalid"
+    assert _code(lambda: services.propose(short.pk, Resolution.REFUND, officer="x", refund_cents=0)) == "refund_invalid"
     assert _code(lambda: services.propose("not-a-uuid", Resolution.REFUND, officer="x")) == "exception_unknown"
-    assert ReconciliationException.objects.get(pk=dup.pk).state == ExceptionState.OPEN  # nothing partial
+    assert ReconciliationException.objects.get(pk=short.pk).state == ExceptionState.OPEN  # nothing partial
+    # A duplicate payment is refunded by the platform itself: nothing left to propose.
+    s.import_file(s.statement([s.transfer(order, 15000), s.transfer(order, 35000)]))
+    dup = _exception(kind="duplicate")
+    assert _code(lambda: services.propose(dup.pk, Resolution.REFUND, officer="x")) == "exception_resolved"
 
 
-def test_a_refund_defaults_to_the_excess_and_opens_a_refund_of_the_order():
+def test_an_overpayments_excess_is_refunded_by_the_platform_and_a_marked_refund_opens_a_refund_of_the_order():
     order = s.order()
     s.import_file(s.statement([s.transfer(order, 40000, debtor="LEE SIU MING")]))
     exc = _exception(kind="wrong_amount")
     assert exc.reason == "overpaid" and reconciliation.refundable_cents(exc) == 5000
-    done = s.resolve(exc.pk, Resolution.REFUND, officer="officer:amy")
-    refund = Refund.objects.get()
-    assert done.refund_cents == 5000 and done.refund_id == refund.pk
-    assert (refund.order_id, refund.transfer_id, refund.amount_cents, refund.state) == (
-        order.pk,
-        exc.transfer_id,
+    # The excess went back at once (pay-orders' surplus refund): the exception points at it.
+    excess = Refund.objects.get()
+    assert (exc.state, exc.resolution, exc.refund_id, exc.refund_cents) == (
+        ExceptionState.RESOLVED,
+        Resolution.REFUND,
+        excess.pk,
         5000,
+    )
+    assert (excess.order_id, excess.transfer_id, excess.creditor_name) == (order.pk, exc.transfer_id, "LEE SIU MING")
+    # An underpayment marked for refund opens a refund of the order, by two reconcilers.
+    short = s.order()
+    s.import_file(s.statement([s.transfer(short, 10000, debtor="CHAN SIU FUNG")]))
+    under = _exception(kind="wrong_amount", reason="underpaid")
+    done = s.resolve(under.pk, Resolution.REFUND, officer="officer:amy")
+    refund = Refund.objects.get(order=short)
+    assert done.refund_cents == 10000 and done.refund_id == refund.pk
+    assert (refund.order_id, refund.transfer_id, refund.amount_cents, refund.state) == (
+        short.pk,
+        under.transfer_id,
+        10000,
         "requested",
     )
-    assert refund.creditor_name == "LEE SIU MING" and refund.requested_by is None
+    assert refund.creditor_name == "CHAN SIU FUNG" and refund.requested_by is None
     assert refund.requested_via == f"reconciliation:officer:amy+{s.CHECKER}"
-    assert refund.reason_en.startswith("Money returned") and "多付" in refund.reason_zh or refund.reason_zh
+    assert refund.reason_en.startswith("Money returned") and refund.reason_zh and refund.reason_zh != refund.reason_en
 
 
 def test_a_late_payment_is_confirmed_or_written_off():

@@ -246,21 +246,33 @@ def test_a_refund_of_a_transfer_applied_to_no_order_is_approved_by_another_recon
     )
 
 
-def test_the_close_counts_a_marked_refund_as_pending_until_it_is_sent():
+def test_the_close_counts_a_refund_as_pending_until_it_is_sent():
     day = timezone.localdate()
     order = s.order(department="FEHD")
-    s.import_file(s.statement([s.transfer(order, 35000), s.transfer(order, 35000)]))
+    s.import_file(s.statement([s.transfer(order, 35000), s.transfer(order, 35000), s.transfer("no reference", 12300)]))
+    # The duplicate payment: the platform refunds it itself (the exception points at that refund).
     dup = ReconciliationException.objects.get(kind="duplicate")
-    s.resolve(dup.pk, Resolution.REFUND, officer=AMY)
-    refund = Refund.objects.get()
-    assert refund.order_id == order.pk and refund.state == "requested"
+    assert dup.state == ExceptionState.RESOLVED and dup.refund.state == "requested"
+    assert dup.refund.order_id == order.pk and dup.refund.amount_cents == 35000
+    # The stray transfer: marked for refund by two reconcilers.
+    stray = ReconciliationException.objects.get(kind="unmatched")
+    s.resolve(stray.pk, Resolution.REFUND, officer=AMY)
+    marked = Refund.objects.get(order=None)
+    assert marked.state == "requested" and marked.amount_cents == 12300
 
     depts = {d["department"]: d for d in services.close_report(day)["departments"]}
     assert (depts["FEHD"]["refunds_cents"], depts["FEHD"]["refunds_pending_cents"]) == (0, 35000)
+    assert (depts[""]["refunds_cents"], depts[""]["refunds_pending_cents"]) == (0, 12300)
 
-    Refund.objects.filter(pk=refund.pk).update(state="approved")  # the department's officers approved it
+    Refund.objects.filter(pk=dup.refund_id).update(state="approved")  # the department's officers approved it
     refunds.export_batch("FEHD", on=day)
+    depts = {d["department"]: d for d in services.close_report(day)["departments"]}
+    assert (depts["FEHD"]["refunds_cents"], depts["FEHD"]["refunds_pending_cents"]) == (35000, 0)
+    assert (depts[""]["refunds_cents"], depts[""]["refunds_pending_cents"]) == (0, 12300)  # not sent yet
+
+    Refund.objects.filter(pk=marked.pk).update(state="approved")  # the Treasury's reconcilers approved it
+    refunds.export_batch("", on=day)
     report = services.close_report(day)
     depts = {d["department"]: d for d in report["departments"]}
-    assert (depts["FEHD"]["refunds_cents"], depts["FEHD"]["refunds_pending_cents"]) == (35000, 0)
-    assert report["totals"]["refunds_pending_cents"] == 0
+    assert (depts[""]["refunds_cents"], depts[""]["refunds_pending_cents"]) == (12300, 0)
+    assert report["totals"]["refunds_pending_cents"] == 0 and report["totals"]["refunds_cents"] == 47300
