@@ -158,7 +158,13 @@ def import_detail(request, import_id, action=None):
             "problems": (imp.error_details or {}).get("problems", []),
             "raised": [_exception_row(e) for e in raised],
             "held": [
-                {**line, "amount": hkd(line["amount_cents"]), "label": LINE_STATES[line["state"]]} for line in held
+                {
+                    **line,
+                    "amount": hkd(line["amount_cents"]),
+                    "label": LINE_STATES[line["state"]],
+                    "way": LINE_DIRECTIONS[line["direction"]],
+                }
+                for line in held
             ],
             "held_waiting": sum(line["state"] != "confirmed" for line in held),
             "own_upload": imp.requested_by == _officer(request),
@@ -168,6 +174,13 @@ def import_detail(request, import_id, action=None):
         status=status,
     )
 
+
+#: What a held line would do (:func:`recon.direction`).
+LINE_DIRECTIONS = {
+    "credit": _lazy("Money in"),
+    "debit": _lazy("Money out"),
+    "reversal": _lazy("Reversal of a credit"),
+}
 
 #: How a held line stands now (:func:`recon.line_states`).
 LINE_STATES = {

@@ -276,3 +276,86 @@ def test_the_close_counts_a_refund_as_pending_until_it_is_sent():
     depts = {d["department"]: d for d in report["departments"]}
     assert (depts[""]["refunds_cents"], depts[""]["refunds_pending_cents"]) == (12300, 0)
     assert report["totals"]["refunds_pending_cents"] == 0 and report["totals"]["refunds_cents"] == 47300
+
+
+# --- where held uploads meet the statement's truth (review finding 1) --------------------------------
+def _fetched_for(day: dt.date, data: bytes, monkeypatch) -> StatementImport:
+    monkeypatch.setattr(reconciliation, "_download", lambda _day: (200, data, ""))
+    imp, _new = services.fetch_statement(day)
+    run_queued_tasks()
+    imp.refresh_from_db()
+    return imp
+
+
+def test_a_held_upload_holds_its_reversals_and_debits_too_until_the_bank_confirms_them(monkeypatch):
+    order = s.order()
+    t = s.transfer(order, 35000)
+    s.import_file(s.statement([t]))  # paid, by two reconcilers
+    fee = s.transfer("bank charge", 1200, credit=False)
+    held = _upload(s.statement([s.reversal(t), fee]))
+    order.refresh_from_db()
+    assert held.state == ImportState.HELD and order.state == OrderState.SUCCESS  # nothing taken back
+    assert not ReconciliationException.objects.exists()
+    lines = reconciliation.line_states(held)
+    assert [(line["direction"], line["state"], line["order"]) for line in lines] == [
+        ("reversal", "held", order.reference),
+        ("debit", "held", ""),
+    ]
+    # The bank's own statement shows the same two lines: the upload adds nothing.
+    fetched = _fetched_for(timezone.localdate(), s.statement([s.reversal(t), fee]), monkeypatch)
+    held.refresh_from_db()
+    order.refresh_from_db()
+    assert (held.state, held.confirmed_by_id) == (ImportState.DONE, fetched.pk)
+    assert order.state == OrderState.AWAITING_TRANSFER and order.amount_received_cents == 0  # reversed once
+    # The licence was issued on that payment (reversed_after_use), and the fee nobody instructed.
+    assert sorted(ReconciliationException.objects.values_list("kind", flat=True)) == ["reversed", "unknown_debit"]
+
+
+def test_an_empty_held_statement_says_nothing_until_the_banks_statement_of_its_day_is_read(monkeypatch):
+    day = timezone.localdate() - dt.timedelta(days=1)
+    t = s.transfer(s.order(), 35000, booked_at=dt.datetime.combine(day, dt.time(9, 0), s.HKT))
+    s.import_file(s.notification(t))  # an uploaded camt.054: held, approved by the checker
+    held = _upload(s.statement([], day=day))
+    # Read and checked, but an unsigned "nothing happened" raises nothing and confirms nothing.
+    assert held.state == ImportState.HELD and not ReconciliationException.objects.exists()
+    assert _refusal(lambda: services.close_day(day, officer=BOB)).code == "day_not_settled"
+    _fetched_for(day, s.statement([], day=day), monkeypatch)
+    held.refresh_from_db()
+    assert held.state == ImportState.DONE and held.confirmed_by is not None
+    (missing,) = ReconciliationException.objects.all()  # raised by the bank's statement
+    assert (missing.kind, missing.statement_import_id) == ("not_on_statement", held.confirmed_by_id)
+
+
+def test_a_day_with_a_held_upload_does_not_close_until_it_is_decided():
+    day = timezone.localdate() - dt.timedelta(days=1)
+    order = s.order()
+    held = _upload(
+        s.statement([s.transfer(order, 35000, booked_at=dt.datetime.combine(day, dt.time(10, 0), s.HKT))], day=day)
+    )
+    refused = _refusal(lambda: services.close_day(day, officer=BOB))
+    assert (refused.code, refused.status, refused.details) == ("day_statement_held", 409, {"count": 1})
+    with translation.override("zh-hant"):
+        assert "另一位對賬人員" in str(refused.message)
+    services.approve_import(held.pk, officer=BOB)
+    run_queued_tasks()
+    assert services.close_day(day, officer=AMY).totals["received_cents"] == 35000
+
+
+def test_a_reversal_withdraws_the_unsent_refund_of_its_money_and_the_proposal_waiting_on_it():
+    order = s.order()
+    first, second, stray = s.transfer(order, 35000), s.transfer(order, 35000), s.transfer("no reference", 800)
+    s.import_file(s.statement([first, second, stray]))
+    excess = Refund.objects.get()  # the platform's refund of the duplicate payment
+    assert excess.state == "requested" and excess.transfer.end_to_end_id == second["end_to_end_id"]
+    unmatched = ReconciliationException.objects.get(kind="unmatched")
+    services.propose(unmatched.pk, Resolution.REFUND, officer=AMY)
+
+    s.import_file(s.statement([s.reversal(second), s.reversal(stray)]))  # the bank took both back
+    excess.refresh_from_db()
+    assert excess.state == "rejected" and excess.events.last().action == "withdrawn"
+    unmatched.refresh_from_db()
+    assert (unmatched.state, unmatched.resolution) == (ExceptionState.RESOLVED, Resolution.REVERSED)
+    assert _refusal(lambda: services.approve_resolution(unmatched.pk, officer=BOB)).code == "resolution_not_proposed"
+    assert Refund.objects.count() == 1  # the money is back with the payers: nothing is paid twice
+    order.refresh_from_db()
+    assert (order.state, order.amount_received_cents) == (OrderState.SUCCESS, 35000)
