@@ -13,14 +13,18 @@ notification: a line whose end-to-end id is already recorded (notified, or in an
 or twice in this one) adds nothing. The same bytes uploaded again give back the first import.
 
 **Uploads are provisional** (review finding 2): an uploaded file is an unsigned file one
-officer chose, so once read and checked it ends ``held`` — its credit lines matched and shown
-(:attr:`~tungban.payments.models.StatementImport.held_lines`), nothing recorded or paid —
-until a second reconciler approves it (:func:`approve_import`, never the uploader:
-``statement_self_approval``; then it is imported as above), or until every credit line of it
-has been recorded through a trusted channel with the same amount — the statement fetched from
-the bank, the bank's signed notification, or another file a second reconciler approved
-(:func:`confirm_held`, run after every such import; the file then adds nothing itself). Any
-reconciler may turn a held file down (:func:`turn_down_import`).
+officer chose, so once read and checked it ends ``held`` — every line it would record
+(credits, debits, reversals) matched and shown
+(:attr:`~tungban.payments.models.StatementImport.held_lines`), nothing recorded, paid,
+settled or taken back — until a second reconciler approves it (:func:`approve_import`, never
+the uploader: ``statement_self_approval``; then it is imported as above), or until every line
+of it has been recorded through a trusted channel with the same amount — the statement
+fetched from the bank, another file a second reconciler approved, and for a ``camt.054`` the
+bank's signed notification; a ``camt.053`` is confirmed only by statements (its credits
+settled) and once the bank's statement of its day is read (:func:`confirm_held`, run after
+every such import; the file then adds nothing itself). Any reconciler may turn a held file
+down (:func:`turn_down_import`). A day with a held file does not close
+(``day_statement_held``).
 
 **Fetch** (:func:`fetch_statement`, :func:`fetch_task`): the worker asks the bank for a day's
 ``camt.053`` (``GET {TUNGBAN_PAYMENTS_BANK_URL}/statements/camt053?date=YYYY-MM-DD``, signed
