@@ -362,6 +362,10 @@ def _held_line(line: camt.Line, orders: dict[str, PaymentOrder]) -> dict:
     return {
         "direction": way,
         "key": line.key,
+        # a credit the bank reported with other figures under this key is recorded under this one
+        "conflict_key": camt.fallback_key(line.account_servicer_ref)
+        if way == "credit" and line.account_servicer_ref
+        else "",
         "amount_cents": line.amount_cents,
         "currency": line.currency,
         "value_date": (line.value_date or line.booking_date or dt.date.min).isoformat(),
@@ -413,7 +417,13 @@ def line_states(imp: StatementImport) -> list[dict]:
     statement = imp.kind == StatementKind.CAMT053
     ways = [line.get("direction", "credit") for line in lines]  # files held before debits were
     credits = _recorded(
-        [line["key"] for line, way in zip(lines, ways, strict=True) if way == "credit"],
+        [
+            k
+            for line, way in zip(lines, ways, strict=True)
+            if way == "credit"
+            for k in (line["key"], line.get("conflict_key"))
+            if k
+        ],
         CreditTransfer.objects.all(),
         ("end_to_end_id", "amount_cents", "currency", "settled_date"),
     )
@@ -427,6 +437,9 @@ def line_states(imp: StatementImport) -> list[dict]:
     for i, (line, way) in enumerate(zip(lines, ways, strict=True)):
         if way == "credit":
             found = credits.get(line["key"])
+            other = credits.get(line.get("conflict_key") or "")
+            if found is not None and found[:2] != (line["amount_cents"], line["currency"]) and other is not None:
+                found = other  # recorded as a conflicting duplicate of the known transfer: as the file says
             if found is not None and statement and found[2] is None:
                 found = None  # recorded, not settled: the held statement is still the one to settle it
             found = found[:2] if found else None

@@ -359,3 +359,14 @@ def test_a_reversal_withdraws_the_unsent_refund_of_its_money_and_the_proposal_wa
     assert Refund.objects.count() == 1  # the money is back with the payers: nothing is paid twice
     order.refresh_from_db()
     assert (order.state, order.amount_received_cents) == (OrderState.SUCCESS, 35000)
+
+
+def test_a_held_line_the_bank_recorded_as_a_conflicting_duplicate_is_confirmed_by_it():
+    order = s.order()
+    t = s.transfer(order, 35000)
+    s.import_file(s.notification(t))  # notified (approved camt.054)
+    changed = dict(t, amount_cents=30000)
+    s.import_file(s.statement([changed]))  # the statement: another amount, a conflicting duplicate
+    again = _upload(s.statement([changed]))
+    assert [line["state"] for line in reconciliation.line_states(again)] == ["confirmed"]
+    assert again.state == ImportState.DONE
