@@ -18,11 +18,16 @@
 - Statement files (reconciliation): ``statement_unreadable`` (empty, too large, not well-formed
   XML, a DTD), ``statement_schema_invalid`` (``details.problems``: ``[{"line", "path",
   "message"}]``, the file's structure or totals), ``statement_wrong_account``,
-  ``statement_import_unknown``: a refused file records nothing.
+  ``statement_import_unknown``: a refused file records nothing. An uploaded file waits for a
+  second reconciler: ``statement_not_held`` (409: not waiting), ``statement_self_approval``
+  (403: the uploader approving it).
 - The exceptions queue and the daily close: ``exception_unknown``, ``exception_resolved``,
-  ``resolution_not_allowed`` (e.g. matching a duplicate payment by hand), ``note_required``,
+  ``resolution_not_allowed`` (e.g. matching a duplicate payment by hand),
+  ``resolution_not_proposed`` (409), ``resolution_self_approval`` (403: the proposer
+  approving it), ``note_required``,
   ``refund_invalid``, ``day_not_over``, ``day_closed``, ``day_not_settled`` (transfers
   reported by a notification that no statement has shown yet, nor an officer accounted for:
+  ``details.count``), ``day_statement_held`` (uploaded files of the day still held:
   ``details.count``).
 """
 
@@ -178,12 +183,22 @@ StatementWrongAccount = DomainError.define(
     field="statement",
 )
 StatementImportUnknown = NotFound.define("statement_import_unknown", _("There is no such statement import."))
+StatementNotHeld = Conflict.define("statement_not_held", _("This file is not waiting for approval: it is “%(state)s”."))
+StatementSelfApproval = Forbidden.define(
+    "statement_self_approval", _("You uploaded this file: another reconciler must approve it.")
+)
 
 # --- reconciliation: the exceptions queue and the daily close ---
 ExceptionUnknown = NotFound.define("exception_unknown", _("There is no such payment exception."))
 ExceptionResolved = Conflict.define("exception_resolved", _("This exception has already been resolved."))
 ResolutionNotAllowed = Conflict.define(
     "resolution_not_allowed", _("“%(resolution)s” cannot be done to an exception of the kind “%(kind)s”.")
+)
+ResolutionNotProposed = Conflict.define(
+    "resolution_not_proposed", _("No resolution of this exception is waiting for approval: it is “%(state)s”.")
+)
+ResolutionSelfApproval = Forbidden.define(
+    "resolution_self_approval", _("You proposed this resolution: another reconciler must approve it.")
 )
 NoteRequired = DomainError.define("note_required", _("Give the reason."), status=422, field="note")
 RefundInvalid = DomainError.define(
@@ -196,5 +211,12 @@ DayNotSettled = Conflict.define(
     _(
         "%(date)s cannot be closed: %(count)s transfers reported by the bank's notifications are not on "
         "its statement yet. Import the statement, or resolve their exceptions."
+    ),
+)
+DayStatementHeld = Conflict.define(
+    "day_statement_held",
+    _(
+        "%(date)s cannot be closed: %(count)s uploaded files of that day wait for a second reconciler. "
+        "Approve or turn them down first."
     ),
 )

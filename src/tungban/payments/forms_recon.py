@@ -46,3 +46,9 @@ class RefundForm(forms.Form):
 
 class WriteOffForm(forms.Form):
     note = forms.CharField(label=_("Reason"), max_length=500, widget=forms.Textarea({"rows": 2}))
+
+
+class DeclineForm(forms.Form):
+    """Turning a proposal or a held file down: the reason is required."""
+
+    reason = forms.CharField(label=_("Why"), max_length=500, widget=forms.Textarea({"rows": 2}))

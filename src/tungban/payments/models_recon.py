@@ -21,6 +21,7 @@ import uuid
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django_fsm import FSMField, transition
 
 from tungban.core.fields import EncryptedTextField
 
@@ -43,6 +44,7 @@ class ImportState(models.TextChoices):
     FETCHING = "fetching", _("Fetching from the bank")
     QUEUED = "queued", _("Waiting to be read")
     RUNNING = "running", _("Being read")
+    HELD = "held", _("Read, waiting for a second reconciler or the bank's statement")
     DONE = "done", _("Imported")
     REJECTED = "rejected", _("Refused")
     FAILED = "failed", _("Failed")
@@ -63,7 +65,10 @@ class StatementImport(models.Model):
 
     ``state``: ``fetching`` (the worker asks the bank for the day's statement; ``fetch_attempts``,
     ``last_error`` and ``next_attempt_at`` show its retries) → ``queued`` → ``running`` →
-    ``done`` | ``rejected`` (the file failed its schema or its totals: ``error_code``,
+    ``done`` | ``held`` (an uploaded file, read and checked but paying nothing until a second
+    reconciler approves it, ``approved_by``, or the bank's own channel reports every credit
+    line of it, ``confirmed_by``; ``held_lines`` lists its credit lines as matched then) |
+    ``rejected`` (the file failed its schema or its totals: ``error_code``,
     ``error_message``, ``error_details``; nothing of it was stored) | ``failed`` (the bank never
     answered, or reading failed ``TUNGBAN_TASK_MAX_ATTEMPTS`` times). ``content``: the file as
     received (encrypted at rest: it names payers); ``sha256`` of its bytes finds the same file
@@ -100,6 +105,17 @@ class StatementImport(models.Model):
     next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
     task_id = models.CharField(_("current task"), max_length=64, blank=True)
     requested_by = models.CharField(_("requested by"), max_length=150)
+    held_lines = models.JSONField(_("credit lines held"), default=list, blank=True)
+    approved_by = models.CharField(_("approved by"), max_length=150, blank=True)
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("confirmed by the import"),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
@@ -159,6 +175,7 @@ class ExceptionReason(models.TextChoices):
 
 class ExceptionState(models.TextChoices):
     OPEN = "open", _("Open")
+    PROPOSED = "proposed", _("Resolution proposed, waiting for a second reconciler")
     RESOLVED = "resolved", _("Resolved")
 
 
@@ -238,10 +255,15 @@ class StatementDebit(models.Model):
 
 class ReconciliationException(models.Model):
     """A credit transfer (``transfer``) or a statement debit (``debit``: exactly one of the
-    two) the rules could not simply apply (``kind`` and ``reason``), waiting
-    for an officer (``state`` ``open``) or resolved: ``resolution`` (matched by hand to
-    ``resolved_order``, marked for refund of ``refund_cents``, written off with ``note``, or
-    settled when a later transfer completed the order), by ``resolved_by`` at ``resolved_at``.
+    two) the rules could not simply apply (``kind`` and ``reason``), waiting for an officer
+    (``state`` ``open``), with a resolution proposed by one reconciler (``proposed``:
+    ``resolution`` and its figures, ``proposed_by`` at ``proposed_at``) waiting for a second
+    one, or resolved: ``resolution`` (matched by hand to ``resolved_order``, marked for refund
+    of ``refund_cents`` — the :class:`Refund` it opened is ``refund`` —, written off with
+    ``note``, or settled when a later transfer completed the order), approved (or, for a late
+    payment accepted, made) by ``resolved_by`` at ``resolved_at``. A proposal turned down goes
+    back to ``open``; the last refusal is kept (``declined_*``). States move by the transitions
+    below (django-fsm, as refunds do).
     ``order``: the order the transfer named, if any. ``business_date``: the day the exception
     belongs to (its transfer's business day). A transfer has at most one exception of a kind."""
 
@@ -284,7 +306,7 @@ class ReconciliationException(models.Model):
         related_name="raised",
         verbose_name=_("statement import"),
     )
-    state = models.CharField(_("state"), max_length=10, choices=ExceptionState.choices, default=ExceptionState.OPEN)
+    state = FSMField(_("state"), max_length=10, choices=ExceptionState.choices, default=ExceptionState.OPEN)
     resolution = models.CharField(_("resolution"), max_length=15, choices=Resolution.choices, blank=True)
     resolved_order = models.ForeignKey(
         PaymentOrder,
@@ -296,6 +318,19 @@ class ReconciliationException(models.Model):
     )
     refund_cents = models.PositiveBigIntegerField(_("refund (HK$ cents)"), null=True, blank=True)
     note = models.CharField(_("officer's note"), max_length=500, blank=True)
+    refund = models.ForeignKey(
+        "payments.Refund",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("refund opened"),
+    )
+    proposed_by = models.CharField(_("proposed by"), max_length=150, blank=True)
+    proposed_at = models.DateTimeField(_("proposed at"), null=True, blank=True)
+    declined_by = models.CharField(_("last proposal turned down by"), max_length=150, blank=True)
+    declined_at = models.DateTimeField(_("turned down at"), null=True, blank=True)
+    declined_reason = models.CharField(_("why it was turned down"), max_length=500, blank=True)
     resolved_by = models.CharField(_("resolved by"), max_length=150, blank=True)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     created_at = models.DateTimeField(_("raised at"), auto_now_add=True)
@@ -322,6 +357,19 @@ class ReconciliationException(models.Model):
     def line(self):
         """The transfer or the debit the exception is about."""
         return self.transfer if self.transfer_id else self.debit
+
+    # --- the state machine (django-fsm); callers: services.reconciliation only ---
+    @transition(field=state, source=ExceptionState.OPEN, target=ExceptionState.PROPOSED)
+    def propose(self):
+        pass
+
+    @transition(field=state, source=ExceptionState.PROPOSED, target=ExceptionState.OPEN)
+    def decline(self):
+        pass
+
+    @transition(field=state, source=[ExceptionState.OPEN, ExceptionState.PROPOSED], target=ExceptionState.RESOLVED)
+    def resolve(self):
+        pass
 
 
 class DailyClose(models.Model):

@@ -79,13 +79,31 @@ class Refund(ConcurrentTransitionMixin, models.Model):
     bank reported them (review finding 6), both encrypted at rest (finding 10).
     ``needs_second_approval``: the amount was above the threshold when it was requested.
     ``requested_by`` is the officer who asked, or ``None`` when a department system asked
-    through the API (``requested_via``: ``client:<id>``); approvals are always officers'.
+    through the API (``requested_via``: ``client:<id>``) or reconciliation opened it
+    (``reconciliation:<proposer>+<approver>``); approvals are always officers'.
+
+    ``order`` is empty for the refund of a credit transfer applied to no order (``transfer``:
+    reconciliation's "mark for refund" of an unmatched transfer; the creditor is that
+    transfer's debtor): the Treasury's reconcilers approve those, not a department's officers.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     reference = models.CharField(_("reference"), max_length=40, unique=True)
     order = models.ForeignKey(
-        "payments.PaymentOrder", on_delete=models.PROTECT, related_name="refunds", verbose_name=_("payment order")
+        "payments.PaymentOrder",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="refunds",
+        verbose_name=_("payment order"),
+    )
+    transfer = models.ForeignKey(
+        "payments.CreditTransfer",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="refunds",
+        verbose_name=_("credit transfer refunded"),
     )
     amount_cents = models.PositiveBigIntegerField(_("amount (HK cents)"))
     reason_en = models.TextField(_("reason in English"))
@@ -155,6 +173,10 @@ class Refund(ConcurrentTransitionMixin, models.Model):
     @transition(field=state, source=RefundState.REQUESTED, target=RefundState.REJECTED)
     def reject(self):
         pass
+
+    @transition(field=state, source=[RefundState.REQUESTED, RefundState.APPROVED], target=RefundState.REJECTED)
+    def withdraw(self):
+        """Not sent, and no longer to be: the bank took the money back (a reversal)."""
 
     @transition(field=state, source=RefundState.APPROVED, target=RefundState.EXPORTED)
     def export(self):

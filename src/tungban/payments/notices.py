@@ -65,7 +65,7 @@ def refund_changed(refund_id, event: str) -> None:
     if event not in TEMPLATES:
         return
     refund = Refund.objects.select_related("order", "order__payer").filter(pk=refund_id).first()
-    if refund is None or refund.order.payer is None:
+    if refund is None or refund.order is None or refund.order.payer is None:
         return
     try:
         sender = ensure_sender()

@@ -40,7 +40,7 @@ import secrets
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import TransitionNotAllowed
@@ -49,7 +49,7 @@ from tungban.core.errors import DomainError
 
 from . import errors, officers, pain001, receipts
 from .constants import OrderState
-from .models import PaymentOrder
+from .models import CreditTransfer, PaymentOrder
 from .models_refunds import HOLDING_STATES, Refund, RefundBatch, RefundEvent, RefundState
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,37 @@ def _money(cents: int) -> str:
 
 def _actor(user) -> str:
     return str(getattr(user, "username", "") or getattr(user, "pk", ""))
+
+
+#: Who approves a refund of no department (a transfer applied to no order, naming none):
+#: the Treasury's reconcilers.
+RECONCILE_PERMISSION = "payments.reconcile"
+
+
+def department_of(refund: Refund) -> str:
+    """The department whose officers approve ``refund``: its order's; ``""`` for the refund of a
+    transfer applied to no order (the Treasury's reconcilers, :data:`RECONCILE_PERMISSION`)."""
+    return refund.order.department if refund.order_id else ""
+
+
+def _require(user, department: str) -> str:
+    """``user``'s role for ``department`` (:func:`officers.require`); for ``""``, a reconciler.
+
+    :raises Forbidden: ``not_payments_officer``."""
+    if department:
+        return officers.require(user, department)
+    if user is not None and user.is_active and user.is_staff and user.has_perm(RECONCILE_PERMISSION):
+        return officers.OFFICER
+    raise errors.NotPaymentsOfficer(department=department or "—")
+
+
+def _decided_in_reconciliation(refund: Refund, user) -> bool:
+    """Whether ``user`` proposed the reconciliation resolution that opened ``refund``
+    (``requested_via``: ``reconciliation:<proposer>+<approver>``): the requester."""
+    if not refund.requested_via.startswith("reconciliation:"):
+        return False
+    proposer = refund.requested_via.removeprefix("reconciliation:").split("+", 1)[0]
+    return proposer == f"officer:{_actor(user)}"
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -179,7 +210,11 @@ def _move(refund: Refund, transition: str, action: str, actor_kind: str, actor_i
 
 def _locked(refund_id) -> Refund:
     try:
-        return Refund.objects.select_for_update().select_related("order").get(pk=getattr(refund_id, "pk", refund_id))
+        return (
+            Refund.objects.select_for_update(of=("self",))
+            .select_related("order")
+            .get(pk=getattr(refund_id, "pk", refund_id))
+        )
     except (Refund.DoesNotExist, ValueError, TypeError, ValidationError):
         raise errors.RefundUnknown() from None
 
@@ -187,7 +222,9 @@ def _locked(refund_id) -> Refund:
 # --- request -------------------------------------------------------------------------------
 
 
-def _new_reference(order: PaymentOrder) -> str:
+def _new_reference(order: PaymentOrder | None, transfer: CreditTransfer | None = None) -> str:
+    if order is None:  # a transfer applied to no order: its own refunds, numbered
+        return f"TR{transfer.pk}-R{transfer.refunds.count() + 1}"
     n = order.refunds.count() + 1
     return f"{order.reference}-R{n}"
 
@@ -208,8 +245,22 @@ def _check_reason(reason_en: str, reason_zh: str) -> tuple[str, str]:
     return en, zh
 
 
+def _check_amount(amount_cents: int, amount_available: int | None, available: int) -> None:
+    """The refusals of a refund's amount against what is ``available`` now (the caller holds
+    the row lock): ``refund_amount_available_mismatch`` (412, a stale stated figure),
+    ``refund_too_large``."""
+    if amount_available is not None and amount_available != available:
+        raise errors.RefundAmountAvailableMismatch(
+            available=_money(available),
+            stated=_money(amount_available),
+            details={"refund_amount_available": available},
+        )
+    if amount_cents > available:
+        raise errors.RefundTooLarge(amount=_money(amount_cents), available=_money(available))
+
+
 def request_refund(
-    order: PaymentOrder | str,
+    order: PaymentOrder | str | None,
     user,
     *,
     amount_cents: int,
@@ -217,12 +268,17 @@ def request_refund(
     reason_en: str,
     reason_zh: str,
     system: str = "",
-    transfer=None,
+    transfer: CreditTransfer | None = None,
 ) -> Refund:
     """An officer of the order's department (``user``) asks for a refund of ``amount_cents``;
     or, with ``user=None``, a department system (``system``: ``client:<id>``) whose API
-    authentication already established that the order is its department's. Officers approve
-    either way.
+    authentication already established that the order is its department's, or reconciliation
+    (``system``: ``reconciliation:<proposer>+<approver>``). Officers approve either way.
+
+    ``transfer``: the credit transfer whose money goes back (reconciliation): its debtor is
+    the creditor. With ``order=None`` (``user=None`` only) the refund is of ``transfer``, a
+    transfer applied to no order: at most its amount less its other refunds; the Treasury's
+    reconcilers approve it (the money is in no department's payment).
 
     ``amount_available`` is the figure the request was based on (the page or the API client
     read it from :func:`refund_summary`); ``None`` skips the check (internal callers only —
@@ -239,6 +295,10 @@ def request_refund(
     reason_en, reason_zh = _check_reason(reason_en, reason_zh)
     if not isinstance(amount_cents, int) or isinstance(amount_cents, bool) or amount_cents <= 0:
         raise errors.RefundAmountInvalid()
+    if order_id is None:
+        if transfer is None or user is not None or not system:
+            raise errors.OrderUnknown()
+        return _request_for_transfer(transfer, amount_cents, amount_available, reason_en, reason_zh, system=system)
     with transaction.atomic():
         try:
             order = PaymentOrder.objects.select_for_update().get(pk=order_id)
@@ -249,18 +309,12 @@ def request_refund(
         if order.state not in REFUNDABLE_STATES:
             raise errors.OrderNotPaid(state=OrderState(order.state).label)
         available = _available(order)  # the order row is locked: no refund can change it now
-        if amount_available is not None and amount_available != available:
-            raise errors.RefundAmountAvailableMismatch(
-                available=_money(available),
-                stated=_money(amount_available),
-                details={"refund_amount_available": available},
-            )
-        if amount_cents > available:
-            raise errors.RefundTooLarge(amount=_money(amount_cents), available=_money(available))
+        _check_amount(amount_cents, amount_available, available)
         credit = transfer or order.credits.order_by("received_at").first()
         refund = Refund.objects.create(
             reference=_new_reference(order),
             order=order,
+            transfer=transfer,
             amount_cents=amount_cents,
             reason_en=reason_en,
             reason_zh=reason_zh,
@@ -281,20 +335,55 @@ def request_refund(
     return refund
 
 
+def _request_for_transfer(
+    transfer: CreditTransfer,
+    amount_cents: int,
+    amount_available: int | None,
+    reason_en: str,
+    reason_zh: str,
+    *,
+    system: str,
+) -> Refund:
+    """:func:`request_refund` of a transfer applied to no order (the same refusals)."""
+    with transaction.atomic():
+        transfer = CreditTransfer.objects.select_for_update().get(pk=transfer.pk)
+        held = transfer.refunds.filter(state__in=HOLDING_STATES).aggregate(total=Sum("amount_cents"))["total"] or 0
+        available = max(transfer.amount_cents - held, 0)  # the transfer row is locked
+        _check_amount(amount_cents, amount_available, available)
+        refund = Refund.objects.create(
+            reference=_new_reference(None, transfer),
+            order=None,
+            transfer=transfer,
+            amount_cents=amount_cents,
+            reason_en=reason_en,
+            reason_zh=reason_zh,
+            needs_second_approval=amount_cents > threshold_cents(),
+            requested_by=None,
+            requested_via=system[:150],
+            end_to_end_id=_new_end_to_end_id(),
+            creditor_name=transfer.debtor_name[:70],
+            creditor_account=transfer.debtor_account,
+            original_end_to_end_id=transfer.end_to_end_id,
+            amount_available_before=available,
+        )
+        _record(refund, "requested", "", "api", system, reason_en)
+    return refund
+
+
 # --- approval ------------------------------------------------------------------------------
 
 
 def _check_approver(refund: Refund, user) -> str:
     """The role ``user`` approves ``refund`` with, or the refusal (nothing written)."""
-    role = officers.require(user, refund.order.department)
+    role = _require(user, department_of(refund))
     if refund.state != RefundState.REQUESTED:
         raise errors.RefundNotPending(state=RefundState(refund.state).label)
-    if refund.requested_by_id == user.pk:
+    if refund.requested_by_id == user.pk or _decided_in_reconciliation(refund, user):
         raise errors.RefundSelfApproval()
     if refund.first_approved_by_id == user.pk:
         raise errors.RefundAlreadyApprovedByYou()
     if refund.needs_second_approval and refund.first_approved_by_id is not None:
-        first_role = officers.role_in(refund.first_approved_by, refund.order.department)
+        first_role = officers.role_in(refund.first_approved_by, department_of(refund))
         if role != officers.APPROVER and first_role != officers.APPROVER:
             raise errors.RefundNeedsApprover(threshold=_money(threshold_cents()))
     return role
@@ -347,7 +436,7 @@ def reject(refund: Refund | str, user, *, reason: str) -> Refund:
         raise errors.RefundReasonMissing(_("Say why the refund is not approved."), field="reason")
     with transaction.atomic():
         refund = _locked(refund)
-        officers.require(user, refund.order.department)
+        _require(user, department_of(refund))
         _move(refund, "reject", "rejected", "officer", _actor(user), reason)
         refund.decided_reason = reason[:MAX_REASON]
         refund.save(update_fields=["state", "decided_reason"])
@@ -375,7 +464,7 @@ def export_batch(department: str, user=None, *, on: dt.date | None = None) -> Re
         ``refund_file_invalid`` (500: the file failed the schema; nothing stored).
     """
     if user is not None:
-        officers.require(user, department)
+        _require(user, department)
     on = on or business_date()
     existing = RefundBatch.objects.filter(department=department, business_date=on).first()
     if existing is not None:
@@ -384,16 +473,16 @@ def export_batch(department: str, user=None, *, on: dt.date | None = None) -> Re
     try:
         with transaction.atomic():
             refunds = list(
-                Refund.objects.select_for_update()
-                .filter(order__department=department, state=RefundState.APPROVED, batch__isnull=True)
+                Refund.objects.select_for_update(of=("self",))
+                .filter(_of_department(department), state=RefundState.APPROVED, batch__isnull=True)
                 .select_related("order")
                 .order_by("approved_at", "reference")
             )
             if not refunds:
                 raise errors.NoRefundsToExport(department=department)
             now = timezone.now()
-            message_id = f"TBRF-{department}-{on:%Y%m%d}"[:35]
-            en, _zh = officers.department_names(department)
+            message_id = f"TBRF-{department or 'TSY'}-{on:%Y%m%d}"[:35]
+            en, _zh = officers.department_names(department) if department else (_TREASURY, "")
             file = pain001.Batch(
                 message_id=message_id,
                 created_at=now,
@@ -410,7 +499,7 @@ def export_batch(department: str, user=None, *, on: dt.date | None = None) -> Re
                         creditor_name=r.creditor_name,
                         creditor_account=r.creditor_account or "",
                         original_end_to_end_id=r.original_end_to_end_id,
-                        remittance=f"REFUND {r.order.reference} {r.reference}",
+                        remittance=f"REFUND {r.order.reference if r.order_id else r.original_end_to_end_id} {r.reference}",
                     )
                     for r in refunds
                 ],
@@ -439,9 +528,24 @@ def export_batch(department: str, user=None, *, on: dt.date | None = None) -> Re
     return batch
 
 
+#: The debtor's name in the refund file of refunds of no department (the collection account's).
+_TREASURY = "HKSAR Government Treasury"
+
+
+def _of_department(department: str) -> Q:
+    """Refunds of ``department``'s orders (``""``: refunds of transfers applied to no order)."""
+    return Q(order__department=department) if department else Q(order__isnull=True)
+
+
 def batches_for_officer(user):
     codes = [m.department for m in officers.memberships(user)]
     return RefundBatch.objects.filter(department__in=codes).order_by("-business_date", "department")
+
+
+def treasury_batch(batch_id) -> RefundBatch | None:
+    """The refund file of refunds of transfers applied to no order (department ``""``) with
+    ``batch_id``, or ``None`` (for the reconcilers' pages, which check the permission)."""
+    return RefundBatch.objects.filter(pk=batch_id, department="").first() if str(batch_id).isdigit() else None
 
 
 def get_batch(user, batch_id) -> RefundBatch:
@@ -469,14 +573,17 @@ def complete(
     with transaction.atomic():
         refund = _locked(refund)
         if user is not None:
-            officers.require(user, refund.order.department)
+            _require(user, department_of(refund))
         if refund.state != RefundState.EXPORTED:
             raise errors.RefundNotExported(state=RefundState(refund.state).label)
         _move(refund, "complete", "completed", actor_kind, actor_id)
         refund.completed_at = at or timezone.now()
         refund.save(update_fields=["state", "completed_at"])
-        receipts.queue_credit_note(refund)
-        _announce(refund, actor_kind, actor_id)
+        if (
+            refund.order_id
+        ):  # a credit note and the department's event are of a payment; a transfer of no order has neither
+            receipts.queue_credit_note(refund)
+            _announce(refund, actor_kind, actor_id)
         _notify_on_commit(refund, "refund_completed")
     return refund
 
@@ -488,6 +595,24 @@ def _announce(refund: Refund, actor_kind: str, actor_id: str) -> None:
     webhooks.record_refund(
         refund.order, refund_id=refund.pk, amount_cents=refund.amount_cents, actor_kind=actor_kind, actor_id=actor_id
     )
+
+
+def withdraw_for_reversal(transfer: CreditTransfer, *, by: str) -> list[Refund]:
+    """The bank reversed ``transfer`` (``by``: its reference of the reversal): its money is
+    back with the payer, so the refunds of it not yet sent to the bank (``requested`` or
+    ``approved``) end ``rejected`` — paid, they would return the money a second time. In the
+    caller's transaction; returns the refunds withdrawn. A refund already ``exported`` or
+    ``completed`` is left for an officer (the reversal's exception says so)."""
+    withdrawn = []
+    unsent = Refund.objects.select_for_update(of=("self",)).filter(
+        transfer=transfer, state__in=(RefundState.REQUESTED, RefundState.APPROVED)
+    )
+    for refund in unsent:
+        _move(refund, "withdraw", "withdrawn", "bank", by[:150], f"reversal:{transfer.end_to_end_id}")
+        refund.decided_reason = f"The bank reversed the transfer {transfer.end_to_end_id} ({by})."[:MAX_REASON]
+        refund.save(update_fields=["state", "decided_reason"])
+        withdrawn.append(refund)
+    return withdrawn
 
 
 def complete_by_end_to_end_id(end_to_end_id: str, *, message_id: str, at: dt.datetime | None = None) -> Refund | None:
@@ -512,8 +637,8 @@ def refunded_on(day: dt.date) -> dict[tuple[str, str], int]:
         state=RefundState.COMPLETED, completed_at__gte=start, completed_at__lt=start + dt.timedelta(days=1)
     ).select_related("order")
     for refund in done:
-        lines = refund.order.lines or []
-        key = (refund.order.department, lines[0].get("code", "") if len(lines) == 1 else "")
+        lines = (refund.order.lines if refund.order_id else None) or []
+        key = (department_of(refund), lines[0].get("code", "") if len(lines) == 1 else "")
         out[key] = out.get(key, 0) + refund.amount_cents
     return out
 

@@ -15,6 +15,7 @@ import secrets
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth.models import Permission
 from django.db import transaction
 from joserfc.jwk import ECKey
 
@@ -88,6 +89,9 @@ DEMO_DEPARTMENT_ROLES = {
     "supervisor": [("SWD", "approver"), ("FSD", "approver"), ("FEHD", "approver")],
     "issuer": [("FEHD", "approver")],
 }
+#: Reconcilers besides ``admin`` (a superuser): an uploaded statement and a resolution that
+#: moves money need a second reconciler (issue 18, review findings 2 and 9).
+DEMO_RECONCILERS = {"supervisor"}
 #: The demo bank's online banking as a FAPI 2.0 client (issue 13 item 22): PAR,
 #: private_key_jwt, DPoP, signed request objects; its private key goes to var/ only.
 DEMO_BANK_FAPI = {
@@ -219,6 +223,11 @@ def seed(var_dir=None, service_url: str = SAMPLE_SERVICE_URL) -> dict:
             )
         if eservice_roles:
             role += "; e-services " + ", ".join(f"{r} of {d}" for d, r in eservice_roles)
+        if username in DEMO_RECONCILERS:
+            staff[username].user_permissions.add(
+                Permission.objects.get(codename="reconcile", content_type__app_label="payments")
+            )
+            role += "; reconciliation (payments.reconcile)"
         out["staff"].append({"username": username, "role": role, "password": password, **otp})
     out["officer"] = out["staff"][0]
     officer = staff["officer"]

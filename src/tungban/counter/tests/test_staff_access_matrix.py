@@ -51,6 +51,8 @@ POLICY = {
     # An import and an exception are tried here by ids that do not exist (404 for everyone, the
     # superuser included); test_reconciliation_pages.py opens real ones by permission.
     "payments-recon:import": set(),
+    "payments-recon:import-action": set(),
+    "payments-recon:refund-file": set(),
     "payments-recon:exception": set(),
     "payments-recon:resolve": set(),
     "admin": {"admin"},

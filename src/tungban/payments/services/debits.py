@@ -11,8 +11,10 @@ findings 1 and 6): each debit line of a ``camt.053`` or ``camt.054`` is recorded
   transfer is marked reversed and its money taken off its order (:func:`reverse`) — the order
   is payable again (or ``partially_paid``, or ``expired`` past its expiry) and a purpose
   already fulfilled (a licence issued) raises a ``reversed`` / ``reversed_after_use``
-  exception for an officer. Open exceptions of the reversed transfer are resolved
-  ``reversed`` (there is no money left to match or refund).
+  exception for an officer. Unresolved exceptions of the reversed transfer (a proposal
+  waiting too) are resolved ``reversed`` (there is no money left to match or refund), and
+  its refunds not yet sent to the bank are withdrawn
+  (:func:`tungban.payments.refunds.withdraw_for_reversal`): the money is already back.
 - **Anything else**: an ``unknown_debit`` exception (``no_match``).
 """
 
@@ -22,6 +24,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Q
 from django.tasks import task
 from django.utils import timezone
 
@@ -133,7 +136,12 @@ def reverse(
     ``reversed_after_use``, for an officer), else None."""
     transfer.reversed_on, transfer.reversal_ref = on, by[:64]
     transfer.save(update_fields=["reversed_on", "reversal_ref"])
-    ReconciliationException.objects.filter(transfer=transfer, state=ExceptionState.OPEN).update(
+    withdrawn = [r.pk for r in refunds.withdraw_for_reversal(transfer, by=by)]
+    # Unresolved (a proposal waiting too: approved later it would move money no longer
+    # there), or resolved by a refund now withdrawn.
+    ReconciliationException.objects.filter(
+        Q(state__in=(ExceptionState.OPEN, ExceptionState.PROPOSED)) | Q(refund_id__in=withdrawn), transfer=transfer
+    ).update(
         state=ExceptionState.RESOLVED,
         resolution=Resolution.REVERSED,
         resolved_by=f"bank:{by}"[:150],

@@ -42,6 +42,7 @@ from django.utils import timezone
 from ..constants import CURRENCY, PAID_STATES, PROVISIONAL_SOURCES, MatchStatus, OrderState
 from ..models import CreditTransfer, DailyClose, PaymentOrder, ReconciliationException, StatementImport
 from ..models_recon import ExceptionKind, ExceptionReason, ExceptionState, ImportState, Resolution, StatementKind
+from ..models_refunds import Refund
 from ..reference import PREFIX, is_valid, normalise
 
 #: Anything shaped like a bill reference (the prefix and 10 to 18 digits, spaces and hyphens
@@ -134,6 +135,30 @@ def _raise(row: CreditTransfer, kind: str, reason: str) -> ReconciliationExcepti
     )
 
 
+#: Whom an exception the platform resolved by itself names as its resolver.
+PLATFORM = "tungban"
+
+
+def _resolved_by_refund(exc: ReconciliationException, row: CreditTransfer) -> None:
+    """Resolve ``exc`` (a duplicate payment, an overpayment, a late credit) at once when the
+    platform already sends ``row``'s money back: :mod:`.surplus` opened a refund of this
+    transfer (requested via ``payments:<code>``) while applying it. The exception keeps the
+    record (kind, reason, the refund it points to) but leaves nothing for a reconciler to
+    decide — a second refund of the same money cannot be asked for here."""
+    if exc.kind not in (ExceptionKind.DUPLICATE, ExceptionKind.WRONG_AMOUNT, ExceptionKind.LATE):
+        return
+    refund = Refund.objects.filter(transfer=row, requested_via__startswith="payments:").order_by("requested_at").first()
+    if refund is None:
+        return
+    exc.resolve()
+    exc.resolution = Resolution.REFUND
+    exc.refund = refund
+    exc.refund_cents = refund.amount_cents
+    exc.resolved_by = PLATFORM
+    exc.resolved_at = timezone.now()
+    exc.save()
+
+
 def raise_for(row: CreditTransfer) -> list[ReconciliationException]:
     """The exceptions a just-applied transfer raises (see the module's table), in the caller's
     transaction; settles the order's open ``underpaid`` exceptions when the transfer completed
@@ -141,6 +166,7 @@ def raise_for(row: CreditTransfer) -> list[ReconciliationException]:
     raised = []
     found = _kind_and_reason(row)
     if found is not None and (made := _raise(row, *found)):
+        _resolved_by_refund(made, row)
         raised.append(made)
     if (
         row.business_date
@@ -215,12 +241,13 @@ def settle_order(order: PaymentOrder) -> None:
 
 def settle(row: CreditTransfer, day: dt.date) -> None:
     """A ``camt.053`` line shows the provisional transfer ``row``, booked on ``day``: it is
-    settled, its open ``not_on_statement`` exception resolved (``on_statement``), and its
+    settled, its unresolved ``not_on_statement`` exception (a write-off waiting for a second
+    reconciler too) resolved (``on_statement``), and its
     order's ``settled_date`` set once every transfer paying it is settled."""
     row.settled_date = day
     row.save(update_fields=["settled_date"])
     ReconciliationException.objects.filter(
-        transfer=row, kind=ExceptionKind.NOT_ON_STATEMENT, state=ExceptionState.OPEN
+        transfer=row, kind=ExceptionKind.NOT_ON_STATEMENT, state__in=(ExceptionState.OPEN, ExceptionState.PROPOSED)
     ).update(
         state=ExceptionState.RESOLVED,
         resolution=Resolution.ON_STATEMENT,
@@ -232,10 +259,11 @@ def settle(row: CreditTransfer, day: dt.date) -> None:
 
 
 def settle_underpaid(order, by: str) -> int:
-    """Resolve ``order``'s open ``underpaid`` exceptions as ``settled`` (a later transfer
-    completed it); returns how many."""
+    """Resolve ``order``'s unresolved ``underpaid`` exceptions (a proposal waiting too: a
+    refund of a part that now completes the order would leave it short) as ``settled`` (a
+    later transfer completed it); returns how many."""
     return ReconciliationException.objects.filter(
-        order=order, state=ExceptionState.OPEN, reason=ExceptionReason.UNDERPAID
+        order=order, state__in=(ExceptionState.OPEN, ExceptionState.PROPOSED), reason=ExceptionReason.UNDERPAID
     ).update(
         state=ExceptionState.RESOLVED,
         resolution=Resolution.SETTLED,

@@ -13,6 +13,7 @@ from examples.bank import camt as bank_camt
 from tungban.payments import purposes, services
 from tungban.payments.constants import OrderState
 from tungban.payments.models import PaymentOrder, StatementImport
+from tungban.payments.models_recon import ImportState
 from tungban.payments.reference import new_reference
 from tungban.testing.tasks import run_queued_tasks
 
@@ -132,9 +133,30 @@ def notification(t) -> bytes:
     return bank_camt.notification(account(), t, message_id=f"NTF-{next(_serial)}", created_at=timezone.now())
 
 
-def import_file(data: bytes, *, filename="statement.xml", officer="officer:tests") -> StatementImport:
-    """Submit a file and run the worker's tasks; the import as it ended."""
+#: The second reconciler who approves the files uploaded by :func:`import_file`.
+CHECKER = "officer:tests-checker"
+
+
+def import_file(
+    data: bytes, *, filename="statement.xml", officer="officer:tests", approve: bool = True
+) -> StatementImport:
+    """Submit a file and run the worker's tasks; an uploaded file held for a second reconciler
+    is approved by :data:`CHECKER` (unless ``approve=False``) and imported. The import as it
+    ended."""
     imp, _new = services.submit_statement(data, filename=filename, requested_by=officer)
     run_queued_tasks()
     imp.refresh_from_db()
+    if approve and imp.state == ImportState.HELD:
+        services.approve_import(imp.pk, officer=CHECKER)
+        run_queued_tasks()
+        imp.refresh_from_db()
     return imp
+
+
+def resolve(exception_id, resolution: str, *, officer: str = "officer:tests", checker: str = CHECKER, **kw):
+    """Propose a resolution and, when it needs one, have :data:`CHECKER` approve it (the two
+    reconcilers of review finding 9); the exception as it ended."""
+    exc = services.propose(exception_id, resolution, officer=officer, **kw)
+    if exc.state == "proposed":
+        exc = services.approve_resolution(exception_id, officer=checker)
+    return exc

@@ -1,8 +1,10 @@
 """Reconciliation in headless Chromium at phone width (issue 18): a Treasury officer logs in
 (password and TOTP), uploads the day's camt.053 with a transfer that carries no reference,
-follows the import until the worker has read it, opens the exception, matches it to the payment
-by its bill reference, and closes the day; axe-core finds nothing on any of these pages, in
-English and in Chinese."""
+follows the import until the worker has read it — held, paying nothing — and a second
+reconciler, logged in on their own browser, approves the file; the first opens the exception
+and proposes matching it to the payment by its bill reference, the second approves that too,
+and the day is closed (review findings 2 and 9: no one person moves money); axe-core finds
+nothing on any of these pages, in English and in Chinese."""
 
 from __future__ import annotations
 
@@ -65,6 +67,21 @@ def test_upload_match_and_close_the_day(issuer, e2e_browser, tmp_path, lang):
     assert_no_violations(page, f"import queued ({lang})")
     run_queued_tasks()  # the worker
     page.click("#reload")
+    page.wait_for_selector('#import-state[data-state="held"]')
+    assert page.text_content("#held-total") == "2" and page.locator("#own-upload").count() == 1
+    assert_no_violations(page, f"import held ({lang})")
+    paid.refresh_from_db()
+    assert paid.state == OrderState.AWAITING_TRANSFER  # one officer's file pays nothing
+
+    checker, checker_errors = _page(e2e_browser, lang)
+    import_path = page.url.removeprefix(issuer)
+    staff_login_page(checker, issuer, reconciler(f"treasury-checker-{lang}"), import_path)
+    checker.wait_for_selector("#approve-import")
+    assert_no_violations(checker, f"import held, second reconciler ({lang})")
+    checker.click("#approve-import")
+    checker.wait_for_selector('#import-state[data-state="queued"]')
+    run_queued_tasks()
+    page.reload()
     page.wait_for_selector('#import-state[data-state="done"]')
     assert page.text_content("#count-exceptions") == "1"
     assert_no_violations(page, f"import done ({lang})")
@@ -78,9 +95,20 @@ def test_upload_match_and_close_the_day(issuer, e2e_browser, tmp_path, lang):
     assert_no_violations(page, f"exception with an error ({lang})")
     page.fill("#id_match-reference", order.reference)
     page.click("#match")
-    page.wait_for_selector('#exception-resolution[data-resolution="matched"]')
+    page.wait_for_selector('#exception-state[data-state="proposed"]')
+    assert page.locator("#own-proposal").count() == 1
+    assert_no_violations(page, f"proposal waiting ({lang})")
+
+    checker.goto(page.url)
+    checker.wait_for_selector("#approve")
+    assert_no_violations(checker, f"proposal, second reconciler ({lang})")
+    checker.click("#approve")
+    checker.wait_for_selector('#exception-resolution[data-resolution="matched"]')
+    assert_no_violations(checker, f"resolution approved ({lang})")
     order.refresh_from_db()
-    assert order.state == OrderState.SUCCESS and ReconciliationException.objects.get().resolved_by.endswith(lang)
+    exc = ReconciliationException.objects.get()
+    assert order.state == OrderState.SUCCESS and exc.resolved_by.endswith(f"checker-{lang}")
+    assert exc.proposed_by.endswith(f"treasury-{lang}")
 
     page.click("#nav-queue")
     page.wait_for_selector("#queue-empty")
@@ -93,7 +121,7 @@ def test_upload_match_and_close_the_day(issuer, e2e_browser, tmp_path, lang):
     page.wait_for_selector('#close-state[data-closed="true"]')
     assert_no_violations(page, f"closed day ({lang})")
     assert DailyClose.objects.get().business_date == day
-    assert errors == []
+    assert errors == [] and checker_errors == []
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

@@ -63,8 +63,13 @@ def test_an_uploaded_statement_is_a_job_that_pays_the_orders_once():
 
     run_queued_tasks()
     imp.refresh_from_db()
+    assert imp.state == ImportState.HELD and not CreditTransfer.objects.exists()  # a second reconciler first
+    services.approve_import(imp.pk, officer="officer:bob")
+    run_queued_tasks()
+    imp.refresh_from_db()
     order.refresh_from_db()
     assert (imp.state, imp.lines_total, imp.lines_new, imp.matched, imp.exceptions) == (ImportState.DONE, 1, 1, 1, 0)
+    assert (imp.requested_by, imp.approved_by) == ("officer:amy", "officer:bob")
     assert imp.version == "camt.053.001.08" and imp.statement_date == timezone.now().astimezone(HKT).date()
     assert order.state == OrderState.SUCCESS and order.settled_date == imp.statement_date
     assert s.PAID == [order.reference]  # the purpose's on_paid ran as a task
@@ -92,10 +97,15 @@ def test_a_statement_line_already_seen_in_a_notification_adds_nothing():
     )
     notified = s.import_file(s.notification(t))
     day = s.import_file(s.statement([t]))
-    assert (notified.lines_known, notified.lines_new) == (1, 0)
-    assert (day.lines_known, day.lines_new, day.exceptions) == (1, 0, 0)
+    # An uploaded camt.054 whose every line the bank's notification already recorded, the same:
+    # done at once, with no second reconciler (it adds nothing, so it does not even note itself).
+    assert (notified.state, notified.lines_known, notified.lines_new, notified.approved_by) == ("done", 1, 0, "")
+    # An uploaded camt.053 settles the notified transfer (review finding 1): a notification
+    # cannot confirm it, so a second reconciler approved it; it adds no money either.
+    assert (day.state, day.lines_known, day.lines_new, day.exceptions, day.approved_by) == ("done", 1, 0, 0, s.CHECKER)
     (credit,) = CreditTransfer.objects.all()
-    assert credit.seen_in == ["notification", "camt054", "camt053"] and credit.source == "notification"
+    assert credit.seen_in == ["notification", "camt053"] and credit.source == "notification"
+    assert credit.settled_date == day.statement_date
     order.refresh_from_db()
     assert order.amount_received_cents == 35000 and order.state == OrderState.SUCCESS
     assert PaymentEvent.objects.filter(order=order, to_state=OrderState.SUCCESS).count() == 1
@@ -145,6 +155,8 @@ def test_an_import_that_fails_unexpectedly_rolls_back_and_is_retried(monkeypatch
     orders = [s.order() for _ in range(2)]
     data = s.statement([s.transfer(o, 35000) for o in orders])
     imp, _ = services.submit_statement(data, requested_by="t")
+    assert reconciliation.run_import(imp.pk).state == ImportState.HELD
+    services.approve_import(imp.pk, officer=s.CHECKER)
     real = reconciliation.record_credit
     calls = []
 
@@ -205,9 +217,18 @@ def test_each_kind_of_exception_with_its_order_and_department():
     reasons = sorted(ReconciliationException.objects.filter(kind="unmatched").values_list("reason", flat=True))
     assert reasons == ["bad_check_digit", "no_reference"]
     assert all(e.statement_import_id == imp.pk for e in ReconciliationException.objects.all())
+    # The duplicate's money is already on its way back: the platform opened the refund of the
+    # overpaid order's excess (pay-orders), so the exception is resolved by it, not left for a
+    # reconciler to refund a second time.
+    assert (dup.state, dup.resolution, dup.resolved_by, dup.refund.requested_via) == (
+        ExceptionState.RESOLVED,
+        Resolution.REFUND,
+        "tungban",
+        f"payments:overpaid:{dup.transfer.end_to_end_id}",
+    )
     assert reconciliation.queue_counts() == {
         "unmatched": 2,
-        "duplicate": 1,
+        "duplicate": 0,
         "wrong_amount": 1,
         "late": 1,
         "not_on_statement": 0,
@@ -240,28 +261,30 @@ def test_an_unmatched_transfer_matched_by_hand_pays_the_order_and_is_recorded():
     order = s.order()
     s.import_file(s.statement([s.transfer("I forgot the reference", 35000)]))
     exc = _exception(kind="unmatched")
-    assert _code(lambda: services.resolve(exc.pk, Resolution.MATCHED, officer="officer:amy")) == "order_unknown"
+    assert _code(lambda: services.propose(exc.pk, Resolution.MATCHED, officer="officer:amy")) == "order_unknown"
     assert (
-        _code(lambda: services.resolve(exc.pk, Resolution.MATCHED, officer="officer:amy", reference="TB00000000000097"))
+        _code(lambda: services.propose(exc.pk, Resolution.MATCHED, officer="officer:amy", reference="TB00000000000097"))
         == "order_unknown"
     )
-    done = services.resolve(
+    done = s.resolve(
         exc.pk, Resolution.MATCHED, officer="officer:amy", reference=order.reference.lower(), note="called the payer"
     )
     order.refresh_from_db()
     assert order.state == OrderState.SUCCESS and order.amount_received_cents == 35000
-    assert (done.state, done.resolution, done.resolved_order_id, done.resolved_by, done.note) == (
+    assert (done.state, done.resolution, done.resolved_order_id, done.proposed_by, done.resolved_by, done.note) == (
         ExceptionState.RESOLVED,
         Resolution.MATCHED,
         order.pk,
         "officer:amy",
+        s.CHECKER,
         "called the payer",
     )
     events = PaymentEvent.objects.filter(order=order, actor_kind="officer")
     assert [e.to_state for e in events] == [OrderState.SUCCESS, OrderState.SUCCESS]
     assert events.last().reason.startswith("exception:unmatched:matched")
+    assert events.last().actor_id == s.CHECKER and "proposed by officer:amy" in events.last().reason
     assert (
-        _code(lambda: services.resolve(exc.pk, Resolution.WRITTEN_OFF, officer="x", note="n")) == "exception_resolved"
+        _code(lambda: services.propose(exc.pk, Resolution.WRITTEN_OFF, officer="x", note="n")) == "exception_resolved"
     )
 
 
@@ -269,7 +292,7 @@ def test_matching_by_hand_with_another_amount_raises_the_next_exception():
     order = s.order()
     s.import_file(s.statement([s.transfer("no ref", 1000)]))
     exc = _exception(kind="unmatched")
-    services.resolve(exc.pk, Resolution.MATCHED, officer="officer:amy", reference=order.reference)
+    s.resolve(exc.pk, Resolution.MATCHED, officer="officer:amy", reference=order.reference)
     order.refresh_from_db()
     assert order.state == OrderState.PARTIALLY_PAID
     assert _exception(kind="wrong_amount").reason == "underpaid"
@@ -277,36 +300,55 @@ def test_matching_by_hand_with_another_amount_raises_the_next_exception():
 
 def test_what_each_kind_allows():
     order = s.order()
-    s.import_file(s.statement([s.transfer(order, 35000), s.transfer(order, 35000)]))
-    dup = _exception(kind="duplicate")
-    code = _code(lambda: services.resolve(dup.pk, Resolution.MATCHED, officer="x", reference=order.reference))
+    s.import_file(s.statement([s.transfer(order, 20000)]))
+    short = _exception(kind="wrong_amount")
+    assert short.reason == "underpaid"
+    code = _code(lambda: services.propose(short.pk, Resolution.MATCHED, officer="x", reference=order.reference))
     assert code == "resolution_not_allowed"
-    assert _code(lambda: services.resolve(dup.pk, Resolution.WRITTEN_OFF, officer="x", note="  ")) == "note_required"
+    assert _code(lambda: services.propose(short.pk, Resolution.WRITTEN_OFF, officer="x", note="  ")) == "note_required"
     assert (
-        _code(lambda: services.resolve(dup.pk, Resolution.REFUND, officer="x", refund_cents=35001)) == "refund_invalid"
+        _code(lambda: services.propose(short.pk, Resolution.REFUND, officer="x", refund_cents=20001))
+        == "refund_invalid"
     )
-    assert _code(lambda: services.resolve(dup.pk, Resolution.REFUND, officer="x", refund_cents=0)) == "refund_invalid"
-    assert _code(lambda: services.resolve("not-a-uuid", Resolution.REFUND, officer="x")) == "exception_unknown"
-    assert ReconciliationException.objects.get(pk=dup.pk).state == ExceptionState.OPEN  # nothing partial
+    assert _code(lambda: services.propose(short.pk, Resolution.REFUND, officer="x", refund_cents=0)) == "refund_invalid"
+    assert _code(lambda: services.propose("not-a-uuid", Resolution.REFUND, officer="x")) == "exception_unknown"
+    assert ReconciliationException.objects.get(pk=short.pk).state == ExceptionState.OPEN  # nothing partial
+    # A duplicate payment is refunded by the platform itself: nothing left to propose.
+    s.import_file(s.statement([s.transfer(order, 15000), s.transfer(order, 35000)]))
+    dup = _exception(kind="duplicate")
+    assert _code(lambda: services.propose(dup.pk, Resolution.REFUND, officer="x")) == "exception_resolved"
 
 
-def test_a_refund_defaults_to_the_excess_and_tells_the_refunds_workflow(django_capture_on_commit_callbacks):
+def test_an_overpayments_excess_is_refunded_by_the_platform_and_a_marked_refund_opens_a_refund_of_the_order():
     order = s.order()
-    s.import_file(s.statement([s.transfer(order, 40000)]))
+    s.import_file(s.statement([s.transfer(order, 40000, debtor="LEE SIU MING")]))
     exc = _exception(kind="wrong_amount")
     assert exc.reason == "overpaid" and reconciliation.refundable_cents(exc) == 5000
-    heard = []
-
-    def receiver(sender, exception, **kw):
-        heard.append((exception.pk, exception.refund_cents))
-
-    reconciliation.refund_marked.connect(receiver)
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            done = services.resolve(exc.pk, Resolution.REFUND, officer="officer:amy")
-    finally:
-        reconciliation.refund_marked.disconnect(receiver)
-    assert done.refund_cents == 5000 and heard == [(exc.pk, 5000)]
+    # The excess went back at once (pay-orders' surplus refund): the exception points at it.
+    excess = Refund.objects.get()
+    assert (exc.state, exc.resolution, exc.refund_id, exc.refund_cents) == (
+        ExceptionState.RESOLVED,
+        Resolution.REFUND,
+        excess.pk,
+        5000,
+    )
+    assert (excess.order_id, excess.transfer_id, excess.creditor_name) == (order.pk, exc.transfer_id, "LEE SIU MING")
+    # An underpayment marked for refund opens a refund of the order, by two reconcilers.
+    short = s.order()
+    s.import_file(s.statement([s.transfer(short, 10000, debtor="CHAN SIU FUNG")]))
+    under = _exception(kind="wrong_amount", reason="underpaid")
+    done = s.resolve(under.pk, Resolution.REFUND, officer="officer:amy")
+    refund = Refund.objects.get(order=short)
+    assert done.refund_cents == 10000 and done.refund_id == refund.pk
+    assert (refund.order_id, refund.transfer_id, refund.amount_cents, refund.state) == (
+        short.pk,
+        under.transfer_id,
+        10000,
+        "requested",
+    )
+    assert refund.creditor_name == "CHAN SIU FUNG" and refund.requested_by is None
+    assert refund.requested_via == f"reconciliation:officer:amy+{s.CHECKER}"
+    assert refund.reason_en.startswith("Money returned") and refund.reason_zh and refund.reason_zh != refund.reason_en
 
 
 def test_a_late_payment_is_confirmed_or_written_off():
@@ -317,10 +359,10 @@ def test_a_late_payment_is_confirmed_or_written_off():
     late = _exception(kind="late")
     other = s.order()
     assert (
-        _code(lambda: services.resolve(late.pk, Resolution.MATCHED, officer="x", reference=other.reference))
+        _code(lambda: s.resolve(late.pk, Resolution.MATCHED, officer="x", reference=other.reference))
         == "resolution_not_allowed"
     )
-    done = services.resolve(late.pk, Resolution.MATCHED, officer="officer:amy")
+    done = s.resolve(late.pk, Resolution.MATCHED, officer="officer:amy")
     assert done.resolved_order_id == order.pk and done.resolution == Resolution.MATCHED
 
 

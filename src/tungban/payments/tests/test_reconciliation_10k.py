@@ -67,7 +67,10 @@ def _purpose():
 def _import(data: bytes):
     imp, new = submit_statement(data, filename="day.xml", requested_by="officer:tests")
     assert new
-    return reconciliation.run_import(imp.pk)  # the worker's task, without running the payments' fulfilment tasks
+    held = reconciliation.run_import(imp.pk)  # the worker's task, without running the payments' fulfilment tasks
+    assert held.state == ImportState.HELD and len(held.held_lines) == held.lines_total - held.lines_skipped
+    reconciliation.approve_import(imp.pk, officer=s.CHECKER)  # a second reconciler
+    return reconciliation.run_import(imp.pk)
 
 
 def _bad_check(ref: str) -> str:
@@ -173,9 +176,10 @@ def test_ten_thousand_lines_with_every_exception_kind():
     found = Counter(ReconciliationException.objects.values_list("kind", "reason", "state"))
     assert found == {
         ("wrong_amount", "underpaid", ExceptionState.OPEN): 150,
-        ("wrong_amount", "overpaid", ExceptionState.OPEN): 150,
+        # C and F: the platform refunds the excess itself, so their exceptions are resolved by it.
+        ("wrong_amount", "overpaid", ExceptionState.RESOLVED): 150,
         ("late", "after_expiry", ExceptionState.OPEN): 100,
-        ("duplicate", "already_paid", ExceptionState.OPEN): 100,
+        ("duplicate", "already_paid", ExceptionState.RESOLVED): 100,
         ("unmatched", "no_reference", ExceptionState.OPEN): 100,
         ("unmatched", "bad_check_digit", ExceptionState.OPEN): 100,
         ("unmatched", "unknown_reference", ExceptionState.OPEN): 100,
@@ -189,7 +193,10 @@ def test_ten_thousand_lines_with_every_exception_kind():
     assert set(ExceptionKind.values) == {kind for kind, _reason, _state in found}  # every kind
     assert set(
         ReconciliationException.objects.filter(state=ExceptionState.RESOLVED).values_list("resolution", flat=True)
-    ) == {Resolution.SETTLED}
+    ) == {Resolution.SETTLED, Resolution.REFUND}
+    by_platform = ReconciliationException.objects.filter(resolution=Resolution.REFUND)
+    assert set(by_platform.values_list("resolved_by", flat=True)) == {"tungban"}
+    assert set(by_platform.values_list("refund__order_id", flat=True)) == {o.pk for o in [*c, *f]}
     assert ReconciliationException.objects.filter(statement_import=imp).count() == imp.exceptions
     # The 10 refunds the debits completed, and the platform's own refund of each overpaid
     # order's excess (payments.services.surplus): one per C and F order, waiting for officers.
@@ -214,6 +221,6 @@ def test_ten_thousand_lines_with_every_exception_kind():
     # The same file again adds nothing.
     again, new = submit_statement(s.statement(lines, opening=240 * DUE), filename="again.xml", requested_by="t")
     assert new  # another file (new message id), so a new import ...
-    again = reconciliation.run_import(again.pk)
-    assert (again.lines_new, again.lines_known, again.exceptions) == (0, 9_900, 0)  # ... that adds nothing
+    again = reconciliation.run_import(again.pk)  # every line already recorded: nothing to hold or approve
+    assert (again.state, again.lines_new, again.lines_known, again.exceptions) == (ImportState.DONE, 0, 9_900, 0)
     assert CreditTransfer.objects.count() == 240 + 9_650 and StatementDebit.objects.count() == 50

@@ -1,7 +1,8 @@
 """Reconciliation's staff pages (issue 18): only verified staff with ``payments.reconcile`` see
-them; an officer uploads a statement and follows its import, reads why a file was refused,
-filters the exceptions queue, resolves an exception (errors shown on the page, nothing
-changed), reads and closes a day and downloads its CSV — in English and in Chinese."""
+them; an officer uploads a statement and follows its import, which waits for a second
+reconciler (the uploader is refused), reads why a file was refused, filters the exceptions
+queue, proposes a resolution that a second reconciler approves (errors shown on the page,
+nothing changed), reads and closes a day and downloads its CSV — in English and in Chinese."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from tungban.payments import refunds, services
 from tungban.payments.constants import OrderState
 from tungban.payments.models import DailyClose, ReconciliationException, StatementImport
 from tungban.payments.models_recon import ExceptionState, ImportState, Resolution
@@ -43,6 +45,16 @@ def officer_client(client):
     return login_staff(client, reconciler())
 
 
+@pytest.fixture
+def checker_client():
+    """A second reconciler, logged in on a client of their own."""
+    from django.test import Client
+
+    other = Client()
+    other.cookies["tungban_language"] = "en"
+    return login_staff(other, reconciler("treasury-bob"))
+
+
 def _upload(client, data: bytes, name="day.xml"):
     return client.post(HOME, {"statement": SimpleUploadedFile(name, data, content_type="application/xml")})
 
@@ -56,7 +68,7 @@ def test_only_verified_staff_with_the_permission_get_in(client):
     assert client.get(f"{HOME}close/2026-12-01.csv").status_code == 403
 
 
-def test_upload_then_follow_the_import(officer_client):
+def test_upload_then_follow_the_import(officer_client, checker_client):
     order = s.order()
     answer = _upload(officer_client, s.statement([s.transfer(order, 35000), s.transfer("who knows", 100)]))
     imp = StatementImport.objects.get()
@@ -65,7 +77,20 @@ def test_upload_then_follow_the_import(officer_client):
     assert 'data-state="queued"' in page and 'id="reload"' in page
     run_queued_tasks()
     page = officer_client.get(answer["Location"]).content.decode()
+    assert 'data-state="held"' in page and '<dd id="held-total">2</dd>' in page
+    assert f"{order.reference} (FEHD)" in page and 'data-line-state="held"' in page
+    assert 'id="own-upload"' in page and 'id="approve-import"' not in page  # not the uploader's to approve
+    mine = officer_client.post(f"{answer['Location']}approve")
+    assert mine.status_code == 403 and "another reconciler must approve it" in mine.content.decode()
+    order.refresh_from_db()
+    assert order.state == OrderState.AWAITING_TRANSFER
+
+    assert 'id="approve-import"' in checker_client.get(answer["Location"]).content.decode()
+    assert checker_client.post(f"{answer['Location']}approve").status_code == 302
+    run_queued_tasks()
+    page = officer_client.get(answer["Location"]).content.decode()
     assert 'data-state="done"' in page and '<dd id="count-new">2</dd>' in page
+    assert "officer:treasury-bob" in page and 'id="import-approved-by"' in page
     assert '<dd id="count-exceptions">1</dd>' in page and 'data-reason="no_reference"' in page
     again = _upload(officer_client, imp.file_bytes())
     assert again["Location"] == f"{HOME}imports/{imp.pk}/"  # the same file: the same import
@@ -92,7 +117,7 @@ def test_an_empty_upload_is_refused_on_the_page(officer_client):
     assert "statement" in page.content.decode()
 
 
-def test_the_queue_and_a_resolution(officer_client):
+def test_the_queue_and_a_resolution(officer_client, checker_client):
     order = s.order()
     s.import_file(s.statement([s.transfer("no reference", 35000)]))
     exc = ReconciliationException.objects.get()
@@ -109,12 +134,23 @@ def test_the_queue_and_a_resolution(officer_client):
     assert unexplained.status_code == 422
     assert ReconciliationException.objects.get().state == ExceptionState.OPEN
 
-    done = officer_client.post(f"{url}match", {"match-reference": order.reference, "match-note": "phoned"})
+    proposed = officer_client.post(f"{url}match", {"match-reference": order.reference, "match-note": "phoned"})
+    assert proposed.status_code == 302
+    exc.refresh_from_db()
+    order.refresh_from_db()
+    assert exc.state == ExceptionState.PROPOSED and order.state == OrderState.AWAITING_TRANSFER
+    page = officer_client.get(url).content.decode()
+    assert 'id="own-proposal"' in page and 'id="approve-form"' not in page and 'id="decline-form"' in page
+    mine = officer_client.post(f"{url}approve")
+    assert mine.status_code == 403 and "another reconciler must approve it" in mine.content.decode()
+    assert checker_client.post(f"{url}decline", {"decline-reason": ""}).status_code == 422
+
+    done = checker_client.post(f"{url}approve")
     assert done.status_code == 302
     exc.refresh_from_db()
     order.refresh_from_db()
-    assert exc.resolution == Resolution.MATCHED and exc.resolved_by == "officer:treasury-amy"
-    assert order.state == OrderState.SUCCESS
+    assert exc.resolution == Resolution.MATCHED and exc.resolved_by == "officer:treasury-bob"
+    assert exc.proposed_by == "officer:treasury-amy" and order.state == OrderState.SUCCESS
     page = officer_client.get(url).content.decode()
     assert 'data-resolution="matched"' in page and 'id="match-form"' not in page
     assert officer_client.post(f"{url}refund", {}).status_code == 409
@@ -142,11 +178,37 @@ def test_the_daily_close_page_and_csv(officer_client):
 
 def test_the_pages_in_chinese(officer_client):
     s.import_file(s.statement([s.transfer("no reference", 35000)]))
+    held = s.import_file(s.statement([s.transfer(s.order(), 35000)]), approve=False)
+    exc = ReconciliationException.objects.get()
+    services.propose(exc.pk, Resolution.WRITTEN_OFF, officer="officer:someone", note="n")
     officer_client.cookies["tungban_language"] = "zh-hant"
-    for path in ("", "exceptions/", "close/", f"exceptions/{ReconciliationException.objects.get().pk}/"):
+    for path in ("", "exceptions/", "close/", f"exceptions/{exc.pk}/", f"imports/{held.pk}/"):
         page = officer_client.get(HOME + path)
         html = page.content.decode()
         assert page.status_code == 200 and 'lang="zh-Hant-HK"' in html
-        assert "Reconciliation" not in html and "Exceptions" not in html, path
+        assert "Reconciliation" not in html and "Exceptions" not in html and "reconciler" not in html, path
     assert "對賬" in officer_client.get(HOME).content.decode()
-    assert StatementImport.objects.get().state == ImportState.DONE
+    assert "等待另一位對賬人員" in officer_client.get(f"{HOME}exceptions/{exc.pk}/").content.decode()
+    assert "上載的檔案沒有銀行簽署" in officer_client.get(f"{HOME}imports/{held.pk}/").content.decode()
+    assert held.state == ImportState.HELD
+
+
+def test_a_refund_of_a_transfer_applied_to_no_order_is_approved_on_the_exception_page(officer_client, checker_client):
+    s.import_file(s.statement([s.transfer("no reference", 4200, debtor="HO KA KIT")]))
+    exc = ReconciliationException.objects.get()
+    url = f"{HOME}exceptions/{exc.pk}/"
+    assert officer_client.post(f"{url}refund", {"refund-amount": "42.00"}).status_code == 302
+    assert officer_client.post(f"{url}approve").status_code == 403  # her own proposal
+    assert checker_client.post(f"{url}approve").status_code == 302
+    page = officer_client.get(url).content.decode()
+    assert 'data-refund-state="requested"' in page and 'id="approve-refund"' in page
+    mine = officer_client.post(f"{url}approve_refund")
+    assert mine.status_code == 403 and "another officer must approve it" in mine.content.decode()
+    assert checker_client.post(f"{url}approve_refund").status_code == 302
+    page = officer_client.get(url).content.decode()
+    assert 'data-refund-state="approved"' in page and 'id="approve-refund"' not in page
+    batch = refunds.export_batch("")  # tungban export_refunds: the Treasury's file of the day
+    page = officer_client.get(url).content.decode()
+    assert 'id="refund-file"' in page and batch.message_id.startswith("TBRF-TSY-")
+    answer = officer_client.get(f"{HOME}refund-files/{batch.pk}.xml")
+    assert answer.status_code == 200 and b"HO KA KIT" in answer.content and b"pain.001.001.03" in answer.content

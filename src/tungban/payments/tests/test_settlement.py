@@ -129,9 +129,12 @@ def test_an_officer_who_checked_with_the_bank_writes_it_off_and_the_day_closes()
     _notify(t)
     s.import_file(s.statement([], day=day))
     (exc,) = _open("not_on_statement")
-    assert _code(lambda: services.resolve(exc.pk, "refund", officer="officer:amy")) == "resolution_not_allowed"
-    assert _code(lambda: services.resolve(exc.pk, "written_off", officer="officer:amy")) == "note_required"
-    services.resolve(exc.pk, "written_off", officer="officer:amy", note="bank confirms: booked under another account")
+    assert _code(lambda: services.propose(exc.pk, "refund", officer="officer:amy")) == "resolution_not_allowed"
+    assert _code(lambda: services.propose(exc.pk, "written_off", officer="officer:amy")) == "note_required"
+    services.propose(exc.pk, "written_off", officer="officer:amy", note="bank confirms: booked under another account")
+    # A write-off accepts money the statement never showed: it waits for a second reconciler.
+    assert _code(lambda: services.close_day(day, officer="officer:amy")) == "day_not_settled"
+    services.approve_resolution(exc.pk, officer=s.CHECKER)
     assert services.close_day(day, officer="officer:amy").business_date == day
 
 
@@ -152,10 +155,17 @@ def test_a_reversed_credit_takes_the_payment_back_and_the_order_is_payable_again
     order = s.order()
     t = s.transfer(order, 35000)
     first, _ = services.submit_statement(s.statement([t]), requested_by="officer:amy")
+    assert reconciliation.run_import(first.pk).state == "held"  # an upload waits for a second reconciler
+    services.approve_import(first.pk, officer=s.CHECKER)
     reconciliation.run_import(first.pk)  # paid; its fulfilment not run yet
     order.refresh_from_db()
     assert order.state == OrderState.SUCCESS and order.settled_date is not None
-    back = reconciliation.run_import(services.submit_statement(s.statement([s.reversal(t)]), requested_by="t")[0].pk)
+    back, _ = services.submit_statement(s.statement([s.reversal(t)]), requested_by="officer:amy")
+    assert reconciliation.run_import(back.pk).state == "held"
+    order.refresh_from_db()
+    assert order.state == OrderState.SUCCESS  # a held reversal takes nothing back yet
+    services.approve_import(back.pk, officer=s.CHECKER)
+    back = reconciliation.run_import(back.pk)
     assert (back.lines_new, back.exceptions) == (1, 0)
     order.refresh_from_db()
     assert (order.state, order.amount_received_cents, order.paid_at, order.settled_date) == (
@@ -283,7 +293,9 @@ def test_debits_that_do_not_fit_a_refund_are_exceptions():
     asked.refresh_from_db()
     assert (refund.state, asked.state) == ("exported", "approved")
     exc = next(e for e in _open("unknown_debit") if e.reason == "no_match")
-    services.resolve(exc.pk, "written_off", officer="officer:amy", note="bank charges")
+    s.resolve(exc.pk, "written_off", officer="officer:amy", note="bank charges")
+    exc.refresh_from_db()
+    assert (exc.state, exc.proposed_by, exc.resolved_by) == (ExceptionState.RESOLVED, "officer:amy", s.CHECKER)
 
 
 # --- finding 4: a known end-to-end id with other figures ----------------------------------------

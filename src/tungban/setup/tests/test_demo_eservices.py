@@ -48,6 +48,9 @@ def test_demo_staff_work_the_departments_of_readme_step_10(tmp_path, settings, c
             services.require_officer(officer, code, approver=True)
         services.require_officer(supervisor, code, approver=True)
     services.require_officer(issuer, "FEHD", approver=True)  # the hawker licence's second approver
+    # Reconciliation's second reconciler (README step 13): admin and supervisor, no one else.
+    assert supervisor.has_perm("payments.reconcile") and "reconciliation" in roles["supervisor"]
+    assert not officer.has_perm("payments.reconcile") and not issuer.has_perm("payments.reconcile")
     assert Service.objects.get(slug="temporary-hawker-licence").second_approval
     with pytest.raises(errors.NotOfficer):
         services.require_officer(issuer, "SWD")

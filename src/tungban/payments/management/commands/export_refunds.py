@@ -28,11 +28,12 @@ class Command(BaseCommand):
             [department.upper()]
             if department
             else sorted(
-                set(
-                    Refund.objects.filter(state=RefundState.APPROVED, batch__isnull=True).values_list(
+                {
+                    code or ""  # a refund of a transfer applied to no order: the Treasury's file
+                    for code in Refund.objects.filter(state=RefundState.APPROVED, batch__isnull=True).values_list(
                         "order__department", flat=True
                     )
-                )
+                }
             )
         )
         for code in codes:
