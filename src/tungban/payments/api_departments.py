@@ -118,7 +118,10 @@ class PaymentStateOut(Schema):
 class PaymentRefundSummaryOut(Schema):
     status: Literal["available", "full", "unavailable"]
     amount_available: int = Field(description="HK$ cents that may still be refunded")
-    amount_submitted: int = Field(description="HK$ cents refunded or being refunded")
+    amount_submitted: int = Field(
+        description="HK$ cents of every refund not rejected: asked for, approved, sent or paid back"
+    )
+    amount_refunded: int = Field(description="HK$ cents paid back (of amount_submitted)")
 
 
 class PaymentSettlementSummaryOut(Schema):

@@ -50,7 +50,12 @@ def test_create_read_and_the_idempotency_key(fehd):
     assert body["amount"] == 35000 and body["currency"] == "HKD" and body["reference"] == "INV-001"
     assert body["state"] == {"status": "awaiting_transfer", "finished": False}
     assert body["department"] == "FEHD" and body["metadata"] == {"ledger_code": "F12"}
-    assert body["refund_summary"] == {"status": "unavailable", "amount_available": 0, "amount_submitted": 0}
+    assert body["refund_summary"] == {
+        "status": "unavailable",
+        "amount_available": 0,
+        "amount_submitted": 0,
+        "amount_refunded": 0,
+    }
     assert body["settlement_summary"] == {"paid_date": None, "settled_date": None}
     assert body["bill_reference"].startswith("TB") and len(body["bill_reference"]) == 16
     links = body["_links"]
@@ -196,7 +201,12 @@ def test_paid_payment_shows_money_and_events_in_sequence(fehd):
     assert read["state"] == {"status": "success", "finished": True} and read["amount_received"] == 5000
     order.refresh_from_db()
     assert read["settlement_summary"]["paid_date"] == str(timezone.localtime(order.paid_at).date())
-    assert read["refund_summary"] == {"status": "available", "amount_available": 5000, "amount_submitted": 0}
+    assert read["refund_summary"] == {
+        "status": "available",
+        "amount_available": 5000,
+        "amount_submitted": 0,
+        "amount_refunded": 0,
+    }
     assert "next_url" not in read["_links"] and "cancel" not in read["_links"]
     events = call(fehd, "GET", f"/payments/{order.pk}/events").json()
     assert [e["sequence"] for e in events["events"]] == [1, 2, 3]

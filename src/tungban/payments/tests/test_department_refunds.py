@@ -175,3 +175,21 @@ def test_every_advertised_event_is_sent_and_nothing_else_is_advertised(fehd, cli
     delivery = PaymentWebhookDelivery.objects.get(event_type="payment.refunded")
     assert delivery.order_id == refunded.pk and f"refunded: {made['refund_id']} 500" in delivery.body
     assert call(fehd, "GET", f"/payments/{refunded.pk}/refunds").json()["refunds"][0]["status"] == "completed"
+
+
+def test_the_api_shows_the_refund_figures_its_refund_request_checks(fehd):
+    """One computation of a payment's refund figures (``refunds.refund_summary``): what the API
+    shows is what its 412 check compares with. A payment that expired part paid keeps its money
+    once an officer rejects the automatic refund: it is available to refund, and a request
+    stating the figure the API showed is accepted (a second computation used to show 0)."""
+    order = PaymentOrder.objects.get(pk=new_payment(fehd, amount=35000, reference="INV-9").json()["payment_id"])
+    pay(order, 10000)
+    services.expire_order(order, timezone.now() + dt.timedelta(days=31))
+    held = Refund.objects.get(order=order)
+    refunds.reject(held, department_user("fehd-clerk", "FEHD"), reason="The renewal takes the money")
+    order.refresh_from_db()
+    shown = call(fehd, "GET", f"/payments/{order.pk}").json()["refund_summary"]
+    assert shown == refunds.refund_summary(order)
+    assert shown == {"status": "available", "amount_available": 10000, "amount_submitted": 0, "amount_refunded": 0}
+    made = _ask(fehd, order, 10000, shown["amount_available"])
+    assert made.status_code == 201, made.text
