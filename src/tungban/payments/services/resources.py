@@ -37,6 +37,7 @@ def payment_resource(order: PaymentOrder) -> dict:
      "state": {"status", "finished"}, "method", "amount_received": cents,
      "created_date", "expires_at", "paid_at" (ISO 8601 | null), "return_url", "metadata",
      "refund_summary": {...}, "settlement_summary": {"paid_date", "settled_date"},
+     "supersedes": the renewed payment's id | null,
      "_links": {"self", "events", "refunds", "next_url" (while payable), "cancel" (while
      cancellable)}}
     """
@@ -64,6 +65,7 @@ def payment_resource(order: PaymentOrder) -> dict:
         "return_url": order.return_url,
         "metadata": order.metadata or {},
         "refund_summary": refunds.refund_summary(order),
+        "supersedes": str(order.supersedes_id) if order.supersedes_id else None,
         "settlement_summary": {
             "paid_date": timezone.localtime(order.paid_at).date().isoformat() if order.paid_at else None,
             "settled_date": order.settled_date.isoformat() if order.settled_date else None,
