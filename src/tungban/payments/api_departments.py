@@ -622,7 +622,8 @@ class PaymentDeliveryOut(Schema):
 @idempotent(caller=caller, description="Optional here (recommended).")
 def add_webhook(request, payload: EndpointIn):
     """Events: ``payment.started``, ``payment.succeeded``, ``payment.partially_paid``,
-    ``payment.overpaid``, ``payment.cancelled``, ``payment.expired``, ``payment.refunded``.
+    ``payment.overpaid``, ``payment.cancelled``, ``payment.expired``, ``payment.refunded``,
+    ``payment.reversed`` (the bank took a transfer back; the state is what the money left makes it).
     Errors: ``webhook_url_refused`` (422: not https, user info, a host that
     does not resolve or resolves to a private, loopback, link-local… address),
     ``webhook_events_invalid`` (422)."""

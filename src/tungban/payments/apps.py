@@ -35,6 +35,12 @@ class PaymentsConfig(AppConfig):
         from . import cards, counter, purposes, receivers  # noqa: F401 (receivers connects)
 
         purposes.register(counter.PURPOSE, on_paid=counter.on_paid, describe=counter.describe, app=self.label)
+        # A void e-receipt (its payment reversed) says so on the signature verification page.
+        from tungban.signing import document_status
+
+        from . import receipts
+
+        document_status.register("payments.receipts", receipts.document_status)
         panel_cards.register(
             "payments.receipts",
             _("My e-receipts and refunds"),

@@ -24,6 +24,7 @@ def _rows(orders) -> dict:
                     "label": receipts.label(receipt),
                     "kind": receipt.kind,
                     "ready": receipt.state == ReceiptState.DONE,
+                    "void": receipts.void_label(receipt),
                     "href": receipts.receipt_link(receipt) if receipt.state == ReceiptState.DONE else "",
                     "amount": services.hkd(
                         receipt.refund.amount_cents
