@@ -300,6 +300,7 @@ def close(request):
                     "name": d["department"] or _("Not applied to a payment"),
                     "received": hkd(d["received_cents"]),
                     "refunds": hkd(d["refunds_cents"]),
+                    "reversed": hkd(d.get("reversals_cents", 0)),
                 }
                 for d in report["departments"]
             ],
@@ -308,6 +309,7 @@ def close(request):
                 "received": hkd(report["totals"].get("received_cents", 0)),
                 "amount": hkd(report["totals"].get("amount_cents", 0)),
                 "refunds": hkd(report["totals"].get("refunds_cents", 0)),
+                "reversed": hkd(report["totals"].get("reversals_cents", 0)),
             },
             "can_close": not report["closed"] and day < recon.today(),
             "closes": recon.closes(),

@@ -181,6 +181,25 @@ def reversed_task(order_id: str, attempt: int = 1) -> str:
     return order.state
 
 
+def reversals_on(day: dt.date) -> dict[str, tuple[int, int]]:
+    """The daily close report's reversals column
+    (:func:`tungban.payments.services.reconciliation.close_report`): the bank's reversals of
+    credits that count on business day ``day`` (``StatementDebit.business_date``, as a
+    credit's), per department of the order the reversed transfer was applied to (``""``:
+    applied to none, as the report's received column): ``{department: (count, HK$ cents)}``."""
+    out: dict[str, tuple[int, int]] = {}
+    rows = StatementDebit.objects.filter(kind=DebitKind.REVERSAL, business_date=day).select_related(
+        "reversed_transfer__order"
+    )
+    for row in rows:
+        transfer = row.reversed_transfer
+        applied = transfer.order_id is not None and transfer.match_status not in matching.NOT_APPLIED
+        department = transfer.order.department if applied else ""
+        count, cents = out.get(department, (0, 0))
+        out[department] = (count + 1, cents + row.amount_cents)
+    return out
+
+
 def _raise(
     line, kind: str, reason: str, *, order: PaymentOrder | None = None, day: dt.date | None = None
 ) -> ReconciliationException:

@@ -624,7 +624,8 @@ def close_report(day: dt.date) -> dict:
     :returns: ``{"date", "closed", "closed_by", "closed_at", "rows": [{"department",
         "fee_item", "label_en", "label_zh", "orders_paid", "amount_cents", "refunds_cents"}],
         "departments": [{"department", "received_cents", "transfers", "orders_paid",
-        "refunds_cents", "exceptions_open"}], "totals": {...}}``. An order counts on the day
+        "refunds_cents", "reversals", "reversals_cents", "exceptions_open"}], "totals": {...}}``
+        (``reversals``: credits of the day the bank reversed, :func:`debits.reversals_on`). An order counts on the day
     of the transfer that completed it (the one that brought its received amount to the amount
     due); ``received_cents`` counts every transfer of the day applied to the department's
     orders; transfers applied to no order are department ``""``.
@@ -663,7 +664,15 @@ def _completion_days(orders: dict) -> dict:
 def _compute(day: dt.date) -> dict:
     credits = list(CreditTransfer.objects.filter(business_date=day).select_related("order"))
     departments: dict[str, dict] = defaultdict(
-        lambda: {"received_cents": 0, "transfers": 0, "orders_paid": 0, "refunds_cents": 0, "exceptions_open": 0}
+        lambda: {
+            "received_cents": 0,
+            "transfers": 0,
+            "orders_paid": 0,
+            "refunds_cents": 0,
+            "reversals": 0,
+            "reversals_cents": 0,
+            "exceptions_open": 0,
+        }
     )
     rows: dict[tuple[str, str], dict] = {}
     done_orders = set()
@@ -712,6 +721,9 @@ def _compute(day: dt.date) -> dict:
                     "refunds_cents": 0,
                 },
             )["refunds_cents"] += cents
+    for dept, (count, cents) in debits.reversals_on(day).items():  # pay-left: credits the bank took back
+        departments[dept]["reversals"] += count
+        departments[dept]["reversals_cents"] += cents
     for dept in ReconciliationException.objects.filter(state=ExceptionState.OPEN, business_date=day).values_list(
         "department", flat=True
     ):
@@ -719,7 +731,15 @@ def _compute(day: dt.date) -> dict:
     dept_rows = [{"department": d, **v} for d, v in sorted(departments.items())]
     totals = {
         k: sum(d[k] for d in dept_rows)
-        for k in ("received_cents", "transfers", "orders_paid", "refunds_cents", "exceptions_open")
+        for k in (
+            "received_cents",
+            "transfers",
+            "orders_paid",
+            "refunds_cents",
+            "reversals",
+            "reversals_cents",
+            "exceptions_open",
+        )
     }
     totals["amount_cents"] = sum(r["amount_cents"] for r in rows.values())
     return {"rows": [rows[k] for k in sorted(rows)], "departments": dept_rows, "totals": totals}
@@ -777,6 +797,8 @@ CSV_HEADER = (
     "refunds_hkd",
     "received_hkd",
     "exceptions_open",
+    "reversals",
+    "reversals_hkd",
 )
 
 
@@ -786,7 +808,8 @@ def _hkd(cents: int) -> str:
 
 def close_csv(day: dt.date) -> str:
     """The report as CSV (UTF-8): one row per department and fee item, then one per
-    department with ``fee_item`` empty (its totals: received, refunds, exceptions open)."""
+    department with ``fee_item`` empty (its totals: received, refunds, exceptions open,
+    reversals and their amount; a day closed before reversals were counted shows 0)."""
     report = close_report(day)
     out = io.StringIO()
     writer = csv.writer(out)
@@ -804,6 +827,8 @@ def close_csv(day: dt.date) -> str:
                 _hkd(r["refunds_cents"]),
                 "",
                 "",
+                "",
+                "",
             ]
         )
     for d in report["departments"]:
@@ -819,6 +844,8 @@ def close_csv(day: dt.date) -> str:
                 _hkd(d["refunds_cents"]),
                 _hkd(d["received_cents"]),
                 d["exceptions_open"],
+                d.get("reversals", 0),
+                _hkd(d.get("reversals_cents", 0)),
             ]
         )
     return out.getvalue()
