@@ -64,4 +64,6 @@ class PaymentsConfig(AppConfig):
 
         scopes.register(SCOPE, _("Take payments and post bills for a department"), key_only=True, app=self.label)
         purposes.register(departments.PURPOSE, on_paid=departments.on_paid, app=self.label)
-        purposes.register(bills.PURPOSE, on_paid=bills.on_paid, describe=bills.describe, app=self.label)
+        purposes.register(
+            bills.PURPOSE, on_paid=bills.on_paid, describe=bills.describe, on_reversed=bills.on_reversed, app=self.label
+        )
