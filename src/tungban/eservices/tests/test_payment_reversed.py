@@ -99,16 +99,7 @@ def test_a_decided_application_becomes_a_case_for_its_officers(catalogue, awaiti
 
 def test_a_reversed_order_that_did_not_pay_the_application_changes_nothing(catalogue, awaiting, run_tasks):
     app = pay(awaiting)
-    stray = payments.create_order(
-        department="FEHD",
-        purpose=payment.PURPOSE,
-        purpose_ref=app.reference,
-        lines=[payments.Line("fee", "Fee", "費用", 35_000)],
-        description_en="A second order",
-        description_zh="第二張付款單",
-        created_by="tests",
-        idempotency_key="stray-1",
-    )
+    stray = payment._new_order(app, 2)  # a second order for the application, not linked to the first
     _pay_again(stray, "E2E-STRAY")
     run_tasks()  # its money is refunded: the application was already paid
     bank_reverses(stray)

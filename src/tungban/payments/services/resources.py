@@ -16,12 +16,7 @@ from django.utils import timezone
 from .. import refunds
 from ..constants import FINISHED_STATES, OrderState
 from ..models import PaymentOrder
-
-API = "/api/v1/payments"
-
-
-def _link(path: str, method: str = "GET") -> dict:
-    return {"href": settings.TUNGBAN_ISSUER.rstrip("/") + path, "method": method}
+from .links import API, _link
 
 
 def next_url(order: PaymentOrder) -> str:

@@ -41,7 +41,7 @@ from tungban.notify import webhooks as shared
 from .. import errors_api as errors
 from ..constants import FINISHED_STATES, OrderState
 from ..models import PaymentEvent, PaymentOrder, PaymentSystem, PaymentWebhookDelivery, PaymentWebhookEndpoint
-from .resources import API, _link
+from .links import API, _link
 
 log = logging.getLogger(__name__)
 
