@@ -19,13 +19,15 @@ class EservicesConfig(AppConfig):
         from .services.webhooks import SCOPE
 
         retention.register(self.label, services.purge_expired, own_transactions=True)
-        # Paying an application's fees (issue 18): the payments app runs on_paid once an order is paid.
+        # Paying an application's fees (issue 18): the payments app runs on_paid once an order is paid,
+        # and on_reversed when the bank takes a payment back.
         from tungban.payments import purposes
 
         purposes.register(
             services.payment.PURPOSE,
             on_paid=services.payment.receive_payment,
             describe=services.payment.describe_payment,
+            on_reversed=services.payment.payment_reversed,
             app=self.label,
         )
         # Who acts for a department on payments (refunds, the payment counter): its officers here.

@@ -218,6 +218,8 @@ OPEN_STATES = (
 QUEUE_STATES = (State.SUBMITTED, State.PAID)
 DECIDABLE_STATES = (State.SUBMITTED, State.PAID, State.IN_REVIEW, State.INFORMATION_REQUESTED)
 FINAL_STATES = (State.LICENCE_ISSUED, State.REJECTED, State.WITHDRAWN, State.EXPIRED)
+#: Paid and not decided yet: a payment the bank reverses sends these back to awaiting payment.
+UNDECIDED_PAID_STATES = (State.PAID, State.IN_REVIEW, State.INFORMATION_REQUESTED)
 
 
 class Application(ConcurrentTransitionMixin, models.Model):
@@ -232,6 +234,11 @@ class Application(ConcurrentTransitionMixin, models.Model):
     portal received at login. ``first_approved_by``: the first of two approvers when the
     service needs a second approval. ``idempotency_key``: the client's key of the start
     request (one draft per key and resident).
+
+    ``payment_reversed_at``: the bank reversed the fee's payment after the application was
+    decided (approved, or its e-licence issued): a case for the department's officers, shown on
+    the application's workbench page until the fee is paid again
+    (:func:`tungban.eservices.services.payment.payment_reversed`).
 
     ``ConcurrentTransitionMixin`` (django-fsm-2): a save after a transition updates the row only
     if it is still in the state the transition started from, so two workers that both read
@@ -279,6 +286,7 @@ class Application(ConcurrentTransitionMixin, models.Model):
     signing_request_id = models.CharField(_("signing request"), max_length=64, blank=True)
     credential_id = models.CharField(_("e-licence issued"), max_length=64, blank=True)
     licence_pdf = models.CharField(_("e-licence PDF copy"), max_length=300, blank=True)
+    payment_reversed_at = models.DateTimeField(_("payment reversed after the decision at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("application")
@@ -321,6 +329,10 @@ class Application(ConcurrentTransitionMixin, models.Model):
     @transition(field=state, source=[State.SUBMITTED, State.PAID], target=State.IN_REVIEW)
     def to_in_review(self):
         pass
+
+    @transition(field=state, source=list(UNDECIDED_PAID_STATES), target=State.AWAITING_PAYMENT)
+    def to_payment_reversed(self):
+        """The bank reversed the payment before a decision: the fee is due again."""
 
     @transition(field=state, source=State.IN_REVIEW, target=State.INFORMATION_REQUESTED)
     def to_information_requested(self):

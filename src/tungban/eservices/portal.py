@@ -55,6 +55,13 @@ TEMPLATES = {
         "body_en": "Your application ((reference)) was approved. The e-licence is in your app's e-licences.",
         "body_zh": "你的申請 ((reference)) 已獲批准。電子證照已放在應用程式的「電子證照」內。",
     },
+    "payment_reversed": {
+        "subject_en": "Pay again for application ((reference))",
+        "subject_zh": "請再次繳付申請 ((reference)) 的費用",
+        "body_en": "Your bank reversed the payment for your application ((reference)), so the fee is due again. "
+        "Pay it on the application's page in tungban e-Services.",
+        "body_zh": "你的銀行已撤回申請 ((reference)) 的付款，費用須再次繳付。請在通辦一網通辦的申請頁面付款。",
+    },
 }
 #: Only the reference goes into a message (it is pushed to the phone): the department's
 #: words stay on the application's page, behind the portal's login.

@@ -25,7 +25,7 @@ from .signals import application_changed
 
 log = logging.getLogger(__name__)
 
-NOTIFIED = {"information_requested", "rejected", "licence_issued"}
+NOTIFIED = {"information_requested", "rejected", "licence_issued", "payment_reversed"}
 
 
 def personalisation(application: Application, event) -> dict:

@@ -103,6 +103,12 @@ class PaymentIn(Schema):
     expires_in: int | None = Field(
         None, ge=60, le=30 * 86400, description="Seconds the payment stays payable (default 5400: 90 minutes)"
     )
+    supersedes: uuid.UUID | None = Field(
+        None,
+        description="The payment_id of an expired, cancelled or failed payment of yours with the same reference "
+        "that this one renews: paying either closes the other's open payments. Errors: supersedes_unknown (404), "
+        "supersedes_other_reference (422), supersedes_not_finished, supersedes_taken (409)",
+    )
 
 
 class PaymentLinkOut(Schema):
@@ -118,7 +124,10 @@ class PaymentStateOut(Schema):
 class PaymentRefundSummaryOut(Schema):
     status: Literal["available", "full", "unavailable"]
     amount_available: int = Field(description="HK$ cents that may still be refunded")
-    amount_submitted: int = Field(description="HK$ cents refunded or being refunded")
+    amount_submitted: int = Field(
+        description="HK$ cents of every refund not rejected: asked for, approved, sent or paid back"
+    )
+    amount_refunded: int = Field(description="HK$ cents paid back (of amount_submitted)")
 
 
 class PaymentSettlementSummaryOut(Schema):
@@ -155,6 +164,7 @@ class PaymentOut(Schema):
     metadata: dict
     refund_summary: PaymentRefundSummaryOut
     settlement_summary: PaymentSettlementSummaryOut
+    supersedes: uuid.UUID | None = Field(description="The payment this one renews, if any")
     links: dict[str, PaymentLinkOut] = Field(
         alias="_links", description="self, events, refunds; while payable next_url (send the payer there) and cancel"
     )
@@ -205,8 +215,11 @@ def create_payment(request, payload: PaymentIn):
     """A payment of your department for ``amount`` or ``fee_items``: payable at once by FPS (its
     QR code on the payment page, state ``awaiting_transfer``) and by card or e-wallet where
     configured. Send the payer to ``_links.next_url``; they come back to ``return_url``.
-    Errors: ``amount_or_fee_items``, ``return_url_refused``, ``invalid_request`` (422);
-    ``fee_unknown``, ``fee_not_in_force`` (404), ``concession_unknown`` (400); idempotency errors."""
+    ``supersedes``: the payment this one renews (expired, cancelled or failed, same ``reference``).
+    Errors: ``amount_or_fee_items``, ``return_url_refused``, ``supersedes_other_reference``,
+    ``invalid_request`` (422); ``fee_unknown``, ``fee_not_in_force``, ``supersedes_unknown`` (404),
+    ``concession_unknown`` (400); ``supersedes_not_finished``, ``supersedes_taken`` (409);
+    idempotency errors."""
     fee_items = [departments.FeeItemAsked(**f.dict()) for f in payload.fee_items] if payload.fee_items else None
     order = departments.create_payment(
         request.auth,
@@ -219,6 +232,7 @@ def create_payment(request, payload: PaymentIn):
         fee_items=fee_items,
         metadata=payload.metadata,
         expires_in=payload.expires_in,
+        supersedes=payload.supersedes,
     )
     return Status(201, _payment(order))
 
@@ -608,7 +622,8 @@ class PaymentDeliveryOut(Schema):
 @idempotent(caller=caller, description="Optional here (recommended).")
 def add_webhook(request, payload: EndpointIn):
     """Events: ``payment.started``, ``payment.succeeded``, ``payment.partially_paid``,
-    ``payment.overpaid``, ``payment.cancelled``, ``payment.expired``, ``payment.refunded``.
+    ``payment.overpaid``, ``payment.cancelled``, ``payment.expired``, ``payment.refunded``,
+    ``payment.reversed`` (the bank took a transfer back; the state is what the money left makes it).
     Errors: ``webhook_url_refused`` (422: not https, user info, a host that
     does not resolve or resolves to a private, loopback, link-local… address),
     ``webhook_events_invalid`` (422)."""

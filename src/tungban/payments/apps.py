@@ -35,6 +35,12 @@ class PaymentsConfig(AppConfig):
         from . import cards, counter, purposes, receivers  # noqa: F401 (receivers connects)
 
         purposes.register(counter.PURPOSE, on_paid=counter.on_paid, describe=counter.describe, app=self.label)
+        # A void e-receipt (its payment reversed) says so on the signature verification page.
+        from tungban.signing import document_status
+
+        from . import receipts
+
+        document_status.register("payments.receipts", receipts.document_status)
         panel_cards.register(
             "payments.receipts",
             _("My e-receipts and refunds"),
@@ -58,4 +64,6 @@ class PaymentsConfig(AppConfig):
 
         scopes.register(SCOPE, _("Take payments and post bills for a department"), key_only=True, app=self.label)
         purposes.register(departments.PURPOSE, on_paid=departments.on_paid, app=self.label)
-        purposes.register(bills.PURPOSE, on_paid=bills.on_paid, describe=bills.describe, app=self.label)
+        purposes.register(
+            bills.PURPOSE, on_paid=bills.on_paid, describe=bills.describe, on_reversed=bills.on_reversed, app=self.label
+        )

@@ -52,10 +52,11 @@ def items(resident: Resident) -> list[dict]:
                 "amount": _money(order.amount_received_cents),
                 "department": officers.department_name(order.department),
             }
+        void = receipts.void_label(receipt)
         out.append(
             {
                 "label": f"{receipts.label(receipt)} {receipt.number}",
-                "value": value,
+                "value": f"{value} · {void}" if void else value,
                 "href": receipts.receipt_link(receipt),
             }
         )

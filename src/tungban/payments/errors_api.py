@@ -6,6 +6,10 @@ are published in the OpenAPI document's ``payments`` tag.
   resident's).
 - Creating a payment: ``amount_or_fee_items`` (422: exactly one of them), ``return_url_refused``
   (422), ``payment_not_cancellable`` (409: it finished, or money arrived).
+- Renewing one (``supersedes``): ``supersedes_unknown`` (404: no payment of the department with
+  that id), ``supersedes_other_reference`` (422: a renewal keeps the reference),
+  ``supersedes_not_finished`` (409: only an expired, cancelled or failed payment is replaced),
+  ``supersedes_taken`` (409: another payment already replaces it).
 - Searching: ``date_range_invalid`` (422), ``page_not_found`` (404: past the last page).
 - Webhooks: ``webhook_url_refused`` (422), ``webhook_events_invalid`` (422), ``webhook_unknown``
   (404).
@@ -43,6 +47,27 @@ ReturnURLRefused = DomainError.define(
 )
 PaymentNotCancellable = Conflict.define(
     "payment_not_cancellable", _("This payment can no longer be cancelled: it is %(state)s.")
+)
+SupersedesUnknown = NotFound.define(
+    "supersedes_unknown",
+    _("There is no payment of your department with the id given in supersedes."),
+    field="supersedes",
+)
+SupersedesOtherReference = DomainError.define(
+    "supersedes_other_reference",
+    _("The payment to replace is for another reference (%(reference)s): a renewal keeps the reference."),
+    status=422,
+    field="supersedes",
+)
+SupersedesNotFinished = Conflict.define(
+    "supersedes_not_finished",
+    _("The payment to replace is %(state)s: only an expired, cancelled or failed payment can be replaced."),
+    field="supersedes",
+)
+SupersedesTaken = Conflict.define(
+    "supersedes_taken",
+    _("The payment to replace was already replaced by payment %(payment_id)s."),
+    field="supersedes",
 )
 DateRangeInvalid = DomainError.define(
     "date_range_invalid", _("The start of the date range is after its end."), status=422, field="from_date"

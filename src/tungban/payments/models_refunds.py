@@ -211,6 +211,10 @@ class ReceiptKind(models.TextChoices):
     CREDIT_NOTE = "credit_note", _("Credit note")
 
 
+class VoidReason(models.TextChoices):
+    PAYMENT_REVERSED = "payment_reversed", _("Payment reversed by the bank")
+
+
 class ReceiptState(models.TextChoices):
     QUEUED = "queued", _("Queued")
     RUNNING = "running", _("In progress")
@@ -223,7 +227,11 @@ class Receipt(models.Model):
     (``refund`` set). ``number``: ``R-<order reference>`` / ``CN-<refund reference>``.
     ``pdf``: the sealed PDF (PAdES B-T, the platform's seal ``payments.receipts``), with its
     ``sha256``; encrypted at rest (it names the payer); empty until the job is ``done``. The row is the job: ``task_id`` names its
-    current task, ``attempts`` counts failures (retried with backoff, :mod:`tungban.core.jobs`)."""
+    current task, ``attempts`` counts failures (retried with backoff, :mod:`tungban.core.jobs`).
+    ``voided_at`` / ``void_reason``: the receipt no longer stands (``payment_reversed``: the bank
+    took the money back, :func:`tungban.payments.receipts.void_receipts`); its PDF is never
+    altered, the receipt lists and the signature verification page say it is void. An order
+    has one receipt that is not void (an order paid again after a reversal gets a new one)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     number = models.CharField(_("receipt number"), max_length=48, unique=True)
@@ -247,6 +255,8 @@ class Receipt(models.Model):
     sha256 = models.CharField(_("SHA-256 of the PDF"), max_length=64, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     signed_at = models.DateTimeField(_("signed at"), null=True, blank=True)
+    voided_at = models.DateTimeField(_("voided at"), null=True, blank=True)
+    void_reason = models.CharField(_("why it is void"), max_length=20, choices=VoidReason.choices, blank=True)
 
     class Meta:
         verbose_name = _("e-receipt")
@@ -254,7 +264,9 @@ class Receipt(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["order"], condition=Q(kind="receipt"), name="payments_one_receipt_per_order"
+                fields=["order"],
+                condition=Q(kind="receipt", voided_at__isnull=True),
+                name="payments_one_live_receipt_per_order",
             ),
         ]
 

@@ -39,7 +39,7 @@ from . import errors, officers, receipt_pdf
 from .constants import Method
 from .masking import mask_name
 from .models import PaymentOrder
-from .models_refunds import Receipt, ReceiptKind, ReceiptState, Refund
+from .models_refunds import Receipt, ReceiptKind, ReceiptState, Refund, VoidReason
 
 log = logging.getLogger(__name__)
 
@@ -57,18 +57,71 @@ def queue_receipt(order: PaymentOrder) -> Receipt | None:
     it. ``None`` for an order that is not paid."""
     if order.state not in PAID_STATES:
         return None
-    existing = Receipt.objects.filter(order=order, kind=ReceiptKind.RECEIPT).first()
+    mine = Receipt.objects.filter(order=order, kind=ReceiptKind.RECEIPT)
+    existing = mine.filter(voided_at__isnull=True).first()
     if existing is not None:
         return existing
+    voided = mine.count()  # paid again after a reversal: R-<reference>-2, -3, …
+    number = f"R-{order.reference}" + (f"-{voided + 1}" if voided else "")
     receipt_id = uuid.uuid4()  # known before the row, so the row is written once with its task
     try:
         with transaction.atomic():
             task_id = jobs.enqueue(make_receipt_task, str(receipt_id))
             return Receipt.objects.create(
-                id=receipt_id, order=order, kind=ReceiptKind.RECEIPT, number=f"R-{order.reference}", task_id=task_id
+                id=receipt_id, order=order, kind=ReceiptKind.RECEIPT, number=number, task_id=task_id
             )
     except IntegrityError:  # a concurrent call made it (its task and ours: ours is rolled back)
-        return Receipt.objects.get(order=order, kind=ReceiptKind.RECEIPT)
+        return Receipt.objects.get(order=order, kind=ReceiptKind.RECEIPT, voided_at__isnull=True)
+
+
+def void_receipts(order: PaymentOrder, reason: str = VoidReason.PAYMENT_REVERSED) -> int:
+    """Mark the e-receipt of ``order`` void (in the caller's transaction: the reversal's), and
+    forget it on the order (``receipt_id``); returns how many were voided (0 or 1). Its PDF is
+    never altered — a signed document cannot be recalled — so the receipt lists
+    (:func:`void_label`) and the signature verification page (:func:`document_status`) say it
+    is void. A receipt still being drawn is drawn no more (:func:`make_receipt` skips it).
+    Credit notes are not voided: the refund they record was paid."""
+    done = Receipt.objects.filter(order=order, kind=ReceiptKind.RECEIPT, voided_at__isnull=True).update(
+        voided_at=timezone.now(), void_reason=reason
+    )
+    if done:
+        PaymentOrder.objects.filter(pk=order.pk).update(receipt_id=None)
+        order.receipt_id = None
+    return done
+
+
+def void_label(receipt: Receipt) -> str:
+    """ "Voided — payment reversed" in the active language, or "" for a receipt that stands."""
+    if receipt.voided_at is None:
+        return ""
+    return str(VOID_LABELS.get(receipt.void_reason, VOID_LABELS[VoidReason.PAYMENT_REVERSED]))
+
+
+#: What the lists and the verification page say of a void receipt, by ``void_reason``.
+VOID_LABELS = {VoidReason.PAYMENT_REVERSED: _("Voided — payment reversed")}
+
+
+def document_status(sha256: str) -> list[dict]:
+    """The signing app's verification page asks whether a document it checked is a void
+    e-receipt (:mod:`tungban.signing.document_status`, registered in ``PaymentsConfig.ready``):
+    ``[{"state": "void", "title": "Voided — payment reversed", "detail": …, "at": datetime}]``
+    for the sealed PDF whose SHA-256 (hex) is ``sha256``, else ``[]``. The page is public, so
+    it names the receipt number and when it was voided, never the payer."""
+    receipt = Receipt.objects.filter(sha256=sha256.lower(), voided_at__isnull=False).first()
+    if receipt is None:
+        return []
+    return [
+        {
+            "state": "void",
+            "title": void_label(receipt),
+            "detail": _(
+                "Receipt %(number)s no longer stands: the bank reversed the payment it records. "
+                "The signature is still the platform's, but the payment did not stay paid."
+            )
+            % {"number": receipt.number},
+            "at": receipt.voided_at,
+        }
+    ]
 
 
 def queue_credit_note(refund: Refund) -> Receipt:
@@ -109,6 +162,8 @@ def make_receipt(receipt_id: str, task_id: str) -> str:
     receipt = Receipt.objects.select_related("order", "refund").get(pk=receipt_id)
     if receipt.state not in (ReceiptState.QUEUED, ReceiptState.RUNNING) or receipt.task_id != str(task_id):
         return "skipped"
+    if receipt.voided_at is not None:  # the payment was reversed before the receipt was drawn
+        return "skipped"
     Receipt.objects.filter(pk=receipt.pk, task_id=str(task_id)).update(state=ReceiptState.RUNNING)
     document = credit_note_document(receipt) if receipt.refund_id else receipt_document(receipt)
     sealed = signing.seal_pdf(
@@ -129,7 +184,8 @@ def make_receipt(receipt_id: str, task_id: str) -> str:
         )
         if not updated:
             return "skipped"
-        if receipt.kind == ReceiptKind.RECEIPT:
+        voided = Receipt.objects.filter(pk=receipt.pk, voided_at__isnull=False).exists()
+        if receipt.kind == ReceiptKind.RECEIPT and not voided:
             PaymentOrder.objects.filter(pk=receipt.order_id).update(receipt_id=str(receipt.pk))
     return "done"
 

@@ -136,7 +136,10 @@ def refund_summary(order: PaymentOrder) -> dict:
     "amount_available", "amount_submitted", "amount_refunded"}`` (HK cents). ``full``: all the
     money received went back; ``available``: some can still be refunded; ``unavailable``:
     nothing was received, or the rest is held by refunds in progress. ``amount_submitted``:
-    refunds asked for, approved or sent and not yet paid; ``amount_refunded``: paid back."""
+    every refund not rejected — asked for, approved, sent or paid back (GOV.UK Pay's "how
+    much you've already refunded", ``RefundSummary``); ``amount_refunded``: of those, paid back.
+    The one computation of these figures: the department API's payment resource, the officers'
+    pages and the refund requests all read it."""
     held = refunded_cents(order)
     available = amount_available(order)
     received = order.amount_received_cents if order.state in REFUNDABLE_STATES else 0
@@ -149,7 +152,7 @@ def refund_summary(order: PaymentOrder) -> dict:
     return {
         "status": status,
         "amount_available": available,
-        "amount_submitted": held["submitted"],
+        "amount_submitted": held["submitted"] + held["refunded"],
         "amount_refunded": held["refunded"],
     }
 

@@ -402,6 +402,7 @@ def close(request):
                     "received": hkd(d["received_cents"]),
                     "refunds": hkd(d["refunds_cents"]),
                     "refunds_pending": hkd(d.get("refunds_pending_cents", 0)),
+                    "reversed": hkd(d.get("reversals_cents", 0)),
                 }
                 for d in report["departments"]
             ],
@@ -411,6 +412,7 @@ def close(request):
                 "amount": hkd(report["totals"].get("amount_cents", 0)),
                 "refunds": hkd(report["totals"].get("refunds_cents", 0)),
                 "refunds_pending": hkd(report["totals"].get("refunds_pending_cents", 0)),
+                "reversed": hkd(report["totals"].get("reversals_cents", 0)),
             },
             "can_close": not report["closed"] and day < recon.today(),
             "closes": recon.closes(),

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from tungban.core import ratelimit
 from tungban.core.errors import DomainError
 
-from . import ca
+from . import ca, document_status
 from . import verify as verification
 
 _CRL_ROLES = {name: role for role, name in ca.CRL_FILES.items()}
@@ -79,7 +79,8 @@ class VerifyForm(forms.Form):
 @ratelimit.limit("verify")
 def verify_page(request):
     """Public page: upload a signed PDF, or a document and its ``.p7s`` signature, and see
-    whether the signature is valid (:func:`.verify.verify_upload`). Nothing is stored."""
+    whether the signature is valid (:func:`.verify.verify_upload`), and what the app that sealed
+    it says of it since (:mod:`.document_status`: e.g. a void e-receipt). Nothing is stored."""
     report, status = None, 200
     if request.method == "POST":
         form = VerifyForm(request.POST, request.FILES)
@@ -97,7 +98,8 @@ def verify_page(request):
             status = 413 if too_large else 400
     else:
         form = VerifyForm()
-    context = {"form": form, "report": report, "max_mb": verification.max_bytes() // (1024 * 1024)}
+    notes = document_status.status_of(report["document_sha256"]) if report else []
+    context = {"form": form, "report": report, "notes": notes, "max_mb": verification.max_bytes() // (1024 * 1024)}
     response = render(request, "signing/verify.html", context, status=status)
     response["Cache-Control"] = "no-store"  # a report names the signer
     return response

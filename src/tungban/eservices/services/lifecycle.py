@@ -29,6 +29,7 @@ from .. import errors
 from ..models import (
     DECIDABLE_STATES,
     QUEUE_STATES,
+    UNDECIDED_PAID_STATES,
     ActorKind,
     Application,
     ApplicationEvent,
@@ -498,6 +499,43 @@ def record_payment(
     return app
 
 
+def record_payment_reversed(app: Application, *, bill_reference: str) -> Application:
+    """The bank reversed the payment (bill ``bill_reference``) that paid ``app``. Before a
+    decision (``paid``, ``in_review``, ``information_requested``) the application goes back to
+    ``awaiting_payment`` — the officers' work is kept; paid again, it goes on from ``paid`` —
+    and the resident is told to pay again. After one (``approved``, ``licence_issued``) it
+    stays as decided and becomes a case for the department's officers
+    (``payment_reversed_at``; event ``payment_reversed_after_decision``, which the department's
+    webhooks carry): a licence is a legal act that an automatic reversal must not undo, and the
+    money may still come back (a bank error) or be paid again. Withdrawn, rejected or expired
+    applications are left (their money was due back anyway). Idempotent.
+    """
+    en = f"The bank reversed payment {bill_reference}"
+    zh = f"銀行已撤回付款 {bill_reference}"
+    with transaction.atomic():
+        app = get_application(app.reference, lock=True)
+        if app.state in UNDECIDED_PAID_STATES:
+            _move(app, "to_payment_reversed", "payment_reversed", ActorKind.SYSTEM, "payments", en, zh)
+            _save(app)
+        elif app.state in (State.APPROVED, State.LICENCE_ISSUED) and app.payment_reversed_at is None:
+            app.payment_reversed_at = timezone.now()
+            _record(app, "payment_reversed_after_decision", app.state, ActorKind.SYSTEM, "payments", en, zh)
+            app.save(update_fields=["payment_reversed_at", "updated_at"])
+    return app
+
+
+def record_paid_again(app: Application, *, bill_reference: str) -> Application:
+    """A decided application whose reversed payment was paid again: its officers' case closes
+    (``payment_reversed_at`` cleared, event ``paid_again``). Idempotent."""
+    with transaction.atomic():
+        app = get_application(app.reference, lock=True)
+        if app.payment_reversed_at is not None:
+            app.payment_reversed_at = None
+            _record(app, "paid_again", app.state, ActorKind.SYSTEM, "payments", bill_reference, bill_reference)
+            app.save(update_fields=["payment_reversed_at", "updated_at"])
+    return app
+
+
 def withdraw(app: Application, resident, *, reason: str = "") -> Application:
     """The resident withdraws an open application (draft or not yet decided).
 
@@ -680,6 +718,9 @@ ACTION_LABELS = {
     "submitted": _("Submitted"),
     "payment_requested": _("Waiting for payment"),
     "paid": _("Payment received"),
+    "payment_reversed": _("The bank reversed the payment: the fee is due again"),
+    "payment_reversed_after_decision": _("The bank reversed the payment after the decision"),
+    "paid_again": _("Payment received again"),
     "review_started": _("An officer started the review"),
     "assigned": _("Assigned to an officer"),
     "information_requested": _("The department asked for more information"),

@@ -7,7 +7,9 @@ application to ``paid`` (:func:`~.lifecycle.record_payment`). A part-paid order 
 (its QR code asks for the balance) until it expires; an expired order is renewed with a new one
 for the same application that supersedes it (``PaymentOrder.supersedes``: paying one cancels
 the other). Money that arrives when the application no longer awaits it (withdrawn, or paid by
-another order) is refunded at once (review finding 8), never paid twice."""
+another order) is refunded at once (review finding 8), never paid twice. A payment the bank
+reverses (:func:`payment_reversed`, the purpose's ``on_reversed``) puts an undecided application
+back to awaiting payment, and makes a decided one a case for its officers."""
 
 from __future__ import annotations
 
@@ -18,13 +20,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tungban.payments import services as payments
-from tungban.payments.constants import PAYABLE_STATES, OrderState
+from tungban.payments.constants import PAID_STATES, PAYABLE_STATES, OrderState
 from tungban.payments.models import PaymentOrder
 
 from .. import errors
 from ..models import Application, State
 from . import fees
-from .lifecycle import get_application, record_payment
+from .lifecycle import get_application, record_paid_again, record_payment, record_payment_reversed
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +103,9 @@ def _lapsed(order: PaymentOrder) -> bool:
 
 
 def _paid_by(app: Application) -> str:
-    """The bill reference of the order that paid ``app`` (its ``paid`` event's reason), or ``""``."""
-    event = app.events.filter(action="paid").order_by("at").first()
+    """The bill reference of the order that paid ``app`` (its latest ``paid`` event's reason: a
+    reversed payment's application is paid again, perhaps by its renewal), or ``""``."""
+    event = app.events.filter(action="paid").order_by("-at", "-pk").first()
     return event.reason_en if event else ""
 
 
@@ -118,6 +121,8 @@ def receive_payment(order: PaymentOrder) -> None:
             record_payment(app, actor_id=f"payments:{order.reference}", reason=order.reference)
             return
         if _paid_by(app) == order.reference:
+            if app.payment_reversed_at is not None:  # its reversed payment was paid again
+                record_paid_again(app, bill_reference=order.reference)
             return
         refund = payments.refund_due(order, "purpose_closed")
     log.warning(
@@ -127,6 +132,23 @@ def receive_payment(order: PaymentOrder) -> None:
         app.state,
         refund.reference if refund else None,
     )
+
+
+def payment_reversed(order: PaymentOrder) -> None:
+    """The purpose's ``on_reversed``: the bank took back the payment of ``order``, which no
+    longer pays its application (:func:`.lifecycle.record_payment_reversed`: back to
+    ``awaiting_payment`` before a decision — the order is payable again, or renewable if it
+    expired meanwhile — and an officers' case after one). A reversed order that was not the one
+    that paid the application (its money was refunded), or that is paid again by now, changes
+    nothing. Idempotent."""
+    order = payments.get_order(order.pk)
+    if order.state in PAID_STATES:  # paid again since: nothing to undo
+        return
+    app = get_application(order.purpose_ref)
+    if _paid_by(app) != order.reference:
+        log.info("reversed payment %s did not pay application %s: nothing to undo", order.reference, app.reference)
+        return
+    record_payment_reversed(app, bill_reference=order.reference)
 
 
 def describe_payment(order: PaymentOrder) -> dict:

@@ -243,6 +243,19 @@ def on_paid(order: PaymentOrder) -> None:
         bill.save(update_fields=["state", "settled_at", "order", "updated_at"])
 
 
+def on_reversed(order: PaymentOrder) -> None:
+    """The purpose's ``on_reversed`` (a background task once the bank reversed the transfer that
+    paid ``order``; idempotent): the bill it paid is ``open`` again, its balance due, payable
+    through the same order (or its renewal once that expired). A bill closed another way is
+    left."""
+    with transaction.atomic():
+        bill = Bill.objects.select_for_update().filter(pk=order.purpose_ref, state=BillState.PAID, order=order).first()
+        if bill is None:
+            return
+        bill.state, bill.settled_at = BillState.OPEN, None
+        bill.save(update_fields=["state", "settled_at", "updated_at"])
+
+
 def describe(order: PaymentOrder) -> dict:
     """The purpose's ``describe``: the bill, and the app's page of it."""
     return {

@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from tungban.core import jobs
 
-from .. import purposes, refunds
+from .. import purposes, receipts, refunds
 from ..constants import PAID_STATES, ActorKind, OrderState
 from ..models import CreditTransfer, PaymentOrder, ReconciliationException, Refund, StatementDebit
 from ..models_recon import DebitKind, ExceptionKind, ExceptionReason, ExceptionState, Resolution
@@ -130,8 +130,10 @@ def reverse(
     reversal; ``business_date``: the day the reversal counts on): mark it, resolve its open
     exceptions ``reversed``, and take its money off its order (a :class:`PaymentEvent`
     ``reversal:<end-to-end id>``; the order's state follows what is left,
-    ``PaymentOrder.to_reversed``). An order no longer paid tells its purpose (``on_reversed``,
-    :mod:`tungban.payments.purposes`, as a task). Returns the exception raised when the
+    ``PaymentOrder.to_reversed``; its event is the department webhook ``payment.reversed``,
+    written in this transaction). An order no longer paid has its e-receipt voided
+    (:func:`tungban.payments.receipts.void_receipts`), tells its purpose (``on_reversed``,
+    :mod:`tungban.payments.purposes`, as a task) and, paid again, is fulfilled again. Returns the exception raised when the
     order's purpose was already fulfilled with that money (``reversed`` /
     ``reversed_after_use``, for an officer), else None."""
     transfer.reversed_on, transfer.reversal_ref = on, by[:64]
@@ -160,11 +162,14 @@ def reverse(
     matching.settle_order(order)
     if not was_paid or order.state in PAID_STATES:
         return None
+    receipts.void_receipts(order)  # the e-receipt no longer stands (its PDF is never altered)
     purpose = purposes.registered().get(order.purpose)
     if purpose is not None and purpose.on_reversed is not None:
         jobs.enqueue(reversed_task, str(order.pk))
     if order.fulfilled_at is None:  # fulfilment, if still queued, finds the order unpaid and does nothing
         return None
+    # Paid again later, the order's purpose is fulfilled again (``on_paid`` is idempotent).
+    PaymentOrder.objects.filter(pk=order.pk).update(fulfilled_at=None)
     return _raise(transfer, ExceptionKind.REVERSED, ExceptionReason.REVERSED_AFTER_USE, order=order, day=business_date)
 
 
@@ -182,6 +187,25 @@ def reversed_task(order_id: str, attempt: int = 1) -> str:
             jobs.enqueue(reversed_task, order_id, attempt + 1, delay=jobs.retry_delay(attempt))
         raise
     return order.state
+
+
+def reversals_on(day: dt.date) -> dict[str, tuple[int, int]]:
+    """The daily close report's reversals column
+    (:func:`tungban.payments.services.reconciliation.close_report`): the bank's reversals of
+    credits that count on business day ``day`` (``StatementDebit.business_date``, as a
+    credit's), per department of the order the reversed transfer was applied to (``""``:
+    applied to none, as the report's received column): ``{department: (count, HK$ cents)}``."""
+    out: dict[str, tuple[int, int]] = {}
+    rows = StatementDebit.objects.filter(kind=DebitKind.REVERSAL, business_date=day).select_related(
+        "reversed_transfer__order"
+    )
+    for row in rows:
+        transfer = row.reversed_transfer
+        applied = transfer.order_id is not None and transfer.match_status not in matching.NOT_APPLIED
+        department = transfer.order.department if applied else ""
+        count, cents = out.get(department, (0, 0))
+        out[department] = (count + 1, cents + row.amount_cents)
+    return out
 
 
 def _raise(

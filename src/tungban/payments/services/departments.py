@@ -15,6 +15,7 @@ import urllib.parse
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from .. import errors, errors_api, refunds
@@ -26,6 +27,8 @@ from .webhooks import caller
 
 #: The purpose of a payment created through the API (registered in ``PaymentsConfig.ready``).
 PURPOSE = "payments.api"
+#: A payment in these states may be replaced by a new one (``supersedes``).
+RENEWABLE = (OrderState.EXPIRED, OrderState.CANCELLED, OrderState.FAILED)
 #: Largest page (GOV.UK Pay: ``display_size`` at most 500).
 MAX_PAGE = 500
 
@@ -77,14 +80,18 @@ def create_payment(
     fee_items: list[FeeItemAsked] | None = None,
     metadata: dict | None = None,
     expires_in: int | None = None,
+    supersedes=None,
 ) -> PaymentOrder:
     """A payment order of ``system``'s department for ``amount`` (HK$ cents) or for
     ``fee_items`` of its fee schedule (each at the amount in force today, with its concession),
     payable by FPS at once (``awaiting_transfer``) and by card on its payment page, for
-    ``expires_in`` seconds (default ``TUNGBAN_PAYMENTS_ORDER_TTL``).
+    ``expires_in`` seconds (default ``TUNGBAN_PAYMENTS_ORDER_TTL``). ``supersedes``: the id of
+    the payment this one renews (:func:`renewed`; ``PaymentOrder.supersedes``: paying either
+    closes the other's open payments of the chain).
 
     :raises DomainError: ``amount_or_fee_items``, ``return_url_refused`` (422); ``fee_unknown``,
-        ``fee_not_in_force`` (404), ``concession_unknown``; ``order_key_reused`` (422)."""
+        ``fee_not_in_force`` (404), ``concession_unknown``; ``order_key_reused`` (422); the
+        errors of :func:`renewed`."""
     if (amount is None) == (not fee_items):
         raise errors_api.AmountOrFeeItems()
     check_return_url(return_url)
@@ -96,19 +103,47 @@ def create_payment(
             orders.fee_line(department, f.service, f.code, quantity=f.quantity, concession=f.concession)
             for f in fee_items
         ]
-    return orders.create_order(
-        department=department,
-        purpose=PURPOSE,
-        purpose_ref=purpose_ref(department, reference),
-        lines=lines,
-        description_en=description_en,
-        description_zh=description_zh,
-        created_by=caller(system),
-        idempotency_key=idempotency_key,
-        expires_in=dt.timedelta(seconds=expires_in) if expires_in else None,
-        metadata=metadata or {},
-        return_url=return_url,
-    )
+    with transaction.atomic():  # the replaced payment stays locked until its renewal is written
+        old = renewed(system, supersedes, reference, idempotency_key) if supersedes is not None else None
+        return orders.create_order(
+            department=department,
+            purpose=PURPOSE,
+            purpose_ref=purpose_ref(department, reference),
+            lines=lines,
+            description_en=description_en,
+            description_zh=description_zh,
+            created_by=caller(system),
+            idempotency_key=idempotency_key,
+            expires_in=dt.timedelta(seconds=expires_in) if expires_in else None,
+            metadata=metadata or {},
+            return_url=return_url,
+            supersedes=old,
+        )
+
+
+def renewed(system: PaymentSystem, payment_id, reference: str, idempotency_key: str) -> PaymentOrder:
+    """The payment ``payment_id`` that a new payment of ``reference`` replaces, locked: one of
+    ``system``'s department, made through the API for the same ``reference``, finished without
+    being paid (:data:`RENEWABLE`), and replaced by no other payment (a chain of renewals is a
+    line: the call with the same ``idempotency_key`` that made the replacement is a retry).
+
+    :raises DomainError: ``supersedes_unknown`` (404, also another department's payment),
+        ``supersedes_other_reference`` (422), ``supersedes_not_finished`` (409),
+        ``supersedes_taken`` (409)."""
+    try:
+        old = orders.get_order(payment_id, lock=True)
+    except errors.OrderUnknown:
+        raise errors_api.SupersedesUnknown() from None
+    if old.department != system.department:
+        raise errors_api.SupersedesUnknown()
+    if (old.purpose, old.purpose_ref) != (PURPOSE, purpose_ref(system.department, reference)):
+        raise errors_api.SupersedesOtherReference(reference=department_reference(old))
+    if old.state not in RENEWABLE:
+        raise errors_api.SupersedesNotFinished(state=OrderState(old.state).label)
+    taken = old.superseded_by.exclude(created_by=caller(system), idempotency_key=idempotency_key).first()
+    if taken is not None:
+        raise errors_api.SupersedesTaken(payment_id=str(taken.pk))
+    return old
 
 
 def payment_of(system: PaymentSystem, payment_id) -> PaymentOrder:

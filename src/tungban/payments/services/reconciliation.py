@@ -1040,9 +1040,11 @@ def close_report(day: dt.date) -> dict:
     :returns: ``{"date", "closed", "closed_by", "closed_at", "rows": [{"department",
         "fee_item", "label_en", "label_zh", "orders_paid", "amount_cents", "refunds_cents"}],
         "departments": [{"department", "received_cents", "transfers", "orders_paid",
-        "refunds_cents", "refunds_pending_cents", "exceptions_open"}], "totals": {...}}``.
-    ``refunds_cents``: refunds exported or completed; ``refunds_pending_cents``: asked for that
-    day, not yet sent; ``exceptions_open``: not yet resolved (a proposal waiting included). An order counts on the day
+        "refunds_cents", "refunds_pending_cents", "reversals", "reversals_cents", "exceptions_open"}],
+        "totals": {...}}``. ``refunds_cents``: refunds exported or completed;
+    ``refunds_pending_cents``: asked for that day, not yet sent; ``reversals`` / ``reversals_cents``:
+    credits of the day the bank reversed (:func:`debits.reversals_on`); ``exceptions_open``: not
+    yet resolved (a proposal waiting included). An order counts on the day
     of the transfer that completed it (the one that brought its received amount to the amount
     due); ``received_cents`` counts every transfer of the day applied to the department's
     orders; transfers applied to no order are department ``""``.
@@ -1087,6 +1089,8 @@ def _compute(day: dt.date) -> dict:
             "orders_paid": 0,
             "refunds_cents": 0,
             "refunds_pending_cents": 0,
+            "reversals": 0,
+            "reversals_cents": 0,
             "exceptions_open": 0,
         }
     )
@@ -1139,6 +1143,9 @@ def _compute(day: dt.date) -> dict:
             )["refunds_cents"] += cents
     for dept, cents in _refunds_pending(day).items():
         departments[dept]["refunds_pending_cents"] += cents
+    for dept, (count, cents) in debits.reversals_on(day).items():  # pay-left: credits the bank took back
+        departments[dept]["reversals"] += count
+        departments[dept]["reversals_cents"] += cents
     for dept in ReconciliationException.objects.filter(state__in=UNRESOLVED, business_date=day).values_list(
         "department", flat=True
     ):
@@ -1152,6 +1159,8 @@ def _compute(day: dt.date) -> dict:
             "orders_paid",
             "refunds_cents",
             "refunds_pending_cents",
+            "reversals",
+            "reversals_cents",
             "exceptions_open",
         )
     }
@@ -1216,6 +1225,8 @@ CSV_HEADER = (
     "received_hkd",
     "exceptions_open",
     "refunds_pending_hkd",
+    "reversals",
+    "reversals_hkd",
 )
 
 
@@ -1226,7 +1237,8 @@ def _hkd(cents: int) -> str:
 def close_csv(day: dt.date) -> str:
     """The report as CSV (UTF-8): one row per department and fee item, then one per
     department with ``fee_item`` empty (its totals: received, refunds, exceptions open,
-    refunds pending)."""
+    refunds pending, reversals and their amount; a day closed before reversals were counted
+    shows 0)."""
     report = close_report(day)
     out = io.StringIO()
     writer = csv.writer(out)
@@ -1242,6 +1254,8 @@ def close_csv(day: dt.date) -> str:
                 r["orders_paid"],
                 _hkd(r["amount_cents"]),
                 _hkd(r["refunds_cents"]),
+                "",
+                "",
                 "",
                 "",
                 "",
@@ -1261,6 +1275,8 @@ def close_csv(day: dt.date) -> str:
                 _hkd(d["received_cents"]),
                 d["exceptions_open"],
                 _hkd(d.get("refunds_pending_cents", 0)),
+                d.get("reversals", 0),
+                _hkd(d.get("reversals_cents", 0)),
             ]
         )
     return out.getvalue()

@@ -13,48 +13,10 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from ..constants import FINISHED_STATES, PAID_STATES, OrderState
+from .. import refunds
+from ..constants import FINISHED_STATES, OrderState
 from ..models import PaymentOrder
-
-API = "/api/v1/payments"
-
-
-def _link(path: str, method: str = "GET") -> dict:
-    return {"href": settings.TUNGBAN_ISSUER.rstrip("/") + path, "method": method}
-
-
-def refund_totals(order: PaymentOrder) -> tuple[int, int]:
-    """``(refunded, pending)`` HK$ cents of ``order``'s refunds. The refunds' app fills this in
-    (issue 18 part 3, ``pay-refund``); until then nothing is refunded."""
-    refunds = getattr(order, "refunds", None)
-    if refunds is None:
-        return 0, 0
-    done = pending = 0
-    for r in refunds.all():
-        state = getattr(r, "state", "")
-        amount = int(getattr(r, "amount_cents", 0))
-        if state == "completed":
-            done += amount
-        elif state not in ("rejected", "cancelled"):
-            pending += amount
-    return done, pending
-
-
-def refund_summary(order: PaymentOrder) -> dict:
-    """GOV.UK Pay's ``refund_summary``: ``status`` (``available``: some of what was paid can be
-    refunded; ``full``: all of it was; ``unavailable``: nothing was paid, or it is pending),
-    ``amount_available`` (received minus refunded and pending refunds), ``amount_submitted``
-    (refunded and pending)."""
-    refunded, pending = refund_totals(order)
-    received = order.amount_received_cents if order.state in (*PAID_STATES, OrderState.PARTIALLY_PAID) else 0
-    available = max(received - refunded - pending, 0)
-    if received and refunded >= received:
-        status = "full"
-    elif available > 0:
-        status = "available"
-    else:
-        status = "unavailable"
-    return {"status": status, "amount_available": available, "amount_submitted": refunded + pending}
+from .links import API, _link
 
 
 def next_url(order: PaymentOrder) -> str:
@@ -70,6 +32,7 @@ def payment_resource(order: PaymentOrder) -> dict:
      "state": {"status", "finished"}, "method", "amount_received": cents,
      "created_date", "expires_at", "paid_at" (ISO 8601 | null), "return_url", "metadata",
      "refund_summary": {...}, "settlement_summary": {"paid_date", "settled_date"},
+     "supersedes": the renewed payment's id | null,
      "_links": {"self", "events", "refunds", "next_url" (while payable), "cancel" (while
      cancellable)}}
     """
@@ -96,7 +59,8 @@ def payment_resource(order: PaymentOrder) -> dict:
         "paid_at": order.paid_at.isoformat() if order.paid_at else None,
         "return_url": order.return_url,
         "metadata": order.metadata or {},
-        "refund_summary": refund_summary(order),
+        "refund_summary": refunds.refund_summary(order),
+        "supersedes": str(order.supersedes_id) if order.supersedes_id else None,
         "settlement_summary": {
             "paid_date": timezone.localtime(order.paid_at).date().isoformat() if order.paid_at else None,
             "settled_date": order.settled_date.isoformat() if order.settled_date else None,

@@ -41,7 +41,7 @@ from tungban.notify import webhooks as shared
 from .. import errors_api as errors
 from ..constants import FINISHED_STATES, OrderState
 from ..models import PaymentEvent, PaymentOrder, PaymentSystem, PaymentWebhookDelivery, PaymentWebhookEndpoint
-from .resources import API, _link
+from .links import API, _link
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +63,12 @@ EVENTS = {
     OrderState.CANCELLED: "payment.cancelled",
     OrderState.EXPIRED: "payment.expired",
 }
-#: Events recorded without a change of state, by the reason's prefix (``refunded: …``, written by
-#: :func:`record_refund` when a refund is paid out: :func:`tungban.payments.refunds.complete`).
-STEP_EVENTS = {"refunded": "payment.refunded"}
+#: Events named by the reason's prefix, whatever the state they leave (they come first):
+#: ``refunded: …``, written by :func:`record_refund` when a refund is paid out
+#: (:func:`tungban.payments.refunds.complete`); ``reversal:<end-to-end id> <cents>``, written when
+#: the bank reverses a transfer that paid the order (:func:`tungban.payments.services.debits.reverse`:
+#: the state is what the money left makes it, e.g. ``awaiting_transfer``, payable again).
+STEP_EVENTS = {"refunded": "payment.refunded", "reversal": "payment.reversed"}
 EVENT_TYPES = tuple(dict.fromkeys([*EVENTS.values(), *STEP_EVENTS.values()]))
 
 
@@ -155,10 +158,12 @@ def deliveries_of(department: str, *, limit: int = 100, payment_id=None) -> list
 # --- queueing and delivering ---
 def event_type_of(event: PaymentEvent) -> str | None:
     """The webhook type of ``event``, or None when it is not one departments hear about."""
+    prefix = (event.reason or "").split(":", 1)[0].strip()
+    if prefix in STEP_EVENTS:
+        return STEP_EVENTS[prefix]
     if event.to_state != event.from_state and event.to_state in EVENTS:
         return EVENTS[event.to_state]
-    prefix = (event.reason or "").split(":", 1)[0].strip()
-    return STEP_EVENTS.get(prefix)
+    return None
 
 
 def record_refund(order: PaymentOrder, *, refund_id, amount_cents: int, actor_kind: str, actor_id: str) -> PaymentEvent:

@@ -24,6 +24,7 @@ def _rows(orders) -> dict:
                     "label": receipts.label(receipt),
                     "kind": receipt.kind,
                     "ready": receipt.state == ReceiptState.DONE,
+                    "void": receipts.void_label(receipt),
                     "href": receipts.receipt_link(receipt) if receipt.state == ReceiptState.DONE else "",
                     "amount": services.hkd(
                         receipt.refund.amount_cents
@@ -43,7 +44,7 @@ def _rows(orders) -> dict:
             )
     # a receipt being sealed by the worker: the page offers "Refresh" (the application's page
     # stops following its state once it is paid; demo walk, pay-walk)
-    preparing = any(not item["ready"] for item in items)
+    preparing = any(not item["ready"] and not item["void"] for item in items)
     return {"receipts": items, "refunds": refund_rows, "preparing": preparing}
 
 

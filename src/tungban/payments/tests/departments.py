@@ -43,7 +43,9 @@ def call(system: DataUser, method: str, path: str, body=None, *, key: str | None
     )
 
 
-def new_payment(system: DataUser, *, amount: int = 12345, reference: str = "INV-1", key: str | None = None, **extra):
+def new_payment(
+    system: DataUser, *, amount: int = 12345, reference: str = "INV-1", key: str | None = None, lang="en", **extra
+):
     body = {
         "amount": amount,
         "reference": reference,
@@ -51,7 +53,7 @@ def new_payment(system: DataUser, *, amount: int = 12345, reference: str = "INV-
         "return_url": "https://fehd.example/done",
         **extra,
     }
-    return call(system, "POST", "/payments", body, key=key or f"pay-{uuid.uuid4()}")
+    return call(system, "POST", "/payments", body, key=key or f"pay-{uuid.uuid4()}", lang=lang)
 
 
 def pay(order, amount: int | None = None, *, source: str = CreditSource.NOTIFICATION, e2e: str | None = None):

@@ -11,6 +11,7 @@ import uuid
 from django.utils import timezone
 
 from tungban.payments import counter, services
+from tungban.payments.services import debits
 from tungban.testing.factories import staff_user
 
 DEPARTMENTS = {
@@ -74,3 +75,27 @@ def pay(order, amount_cents: int | None = None, *, debtor: str = "CHAN T** M**")
 
 def paid_order(amount_cents: int = 50_000, **kw):
     return pay(make_order(amount_cents, **kw))
+
+
+def bank_reverses(order):
+    """The bank reverses the first transfer that paid ``order`` (a reversal line, ``RvslInd``
+    true, of a ``camt.054``: :func:`tungban.payments.services.debits.record_debit`); returns the
+    order as it is now."""
+    credit = order.credits.order_by("received_at").first()
+    debits.record_debit(
+        debits.DebitIn(
+            key=credit.end_to_end_id,
+            end_to_end_id=credit.end_to_end_id,
+            account_servicer_ref="RVS" + secrets.token_hex(6).upper(),
+            message_id="RVS" + secrets.token_hex(6),
+            amount_cents=credit.amount_cents,
+            currency=credit.currency,
+            value_date=timezone.localdate(),
+            booked_at=timezone.now(),
+            booking_date=timezone.localdate(),
+            reversal=True,
+        ),
+        source="camt054",
+    )
+    order.refresh_from_db()
+    return order

@@ -23,6 +23,7 @@ from tungban.payments.constants import CreditSource, OrderState
 from tungban.payments.models import Bill, BillState, PaymentOrder
 from tungban.payments.services import bills
 from tungban.payments.tests.departments import call, pay, payment_system
+from tungban.payments.tests.refund_helpers import bank_reverses
 from tungban.testing.factories import PIN, bind_cli, make_resident, valid_hkid
 from tungban.wallet.client import AppError
 
@@ -157,6 +158,21 @@ def test_a_bill_paid_from_the_paper_bill_shows_paid_from_the_statement(rvd, offi
     run_tasks()
     bill = Bill.objects.get(pk=posted["bill_id"])
     assert bills.state_of(bill) == bill.state == BillState.PAID
+
+
+def test_a_bill_whose_payment_the_bank_reversed_is_open_again(rvd, officer, run_tasks):
+    resident = make_resident(officer)
+    posted = call(rvd, "POST", "/bills", _bill(resident.hkid, "RV-2026-0077"), key="bill-00000077").json()
+    order = PaymentOrder.objects.get(reference=posted["bill_reference"])
+    pay(order)
+    run_tasks()
+    bank_reverses(order)
+    run_tasks()
+    bill = Bill.objects.get(pk=posted["bill_id"])
+    assert bills.state_of(bill) == bill.state == BillState.OPEN and bill.settled_at is None
+    assert bills.balance_cents(bill) == 123456
+    read = call(rvd, "GET", f"/bills/{posted['bill_id']}").json()
+    assert (read["state"], read["balance"]) == ("open", 123456)
 
 
 def test_the_department_says_paid_elsewhere_or_withdraws(rvd, wsd, officer):

@@ -8,6 +8,7 @@ sees its own department only; every refusal is a documented error; its calls are
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 
 import pytest
@@ -50,7 +51,12 @@ def test_create_read_and_the_idempotency_key(fehd):
     assert body["amount"] == 35000 and body["currency"] == "HKD" and body["reference"] == "INV-001"
     assert body["state"] == {"status": "awaiting_transfer", "finished": False}
     assert body["department"] == "FEHD" and body["metadata"] == {"ledger_code": "F12"}
-    assert body["refund_summary"] == {"status": "unavailable", "amount_available": 0, "amount_submitted": 0}
+    assert body["refund_summary"] == {
+        "status": "unavailable",
+        "amount_available": 0,
+        "amount_submitted": 0,
+        "amount_refunded": 0,
+    }
     assert body["settlement_summary"] == {"paid_date": None, "settled_date": None}
     assert body["bill_reference"].startswith("TB") and len(body["bill_reference"]) == 16
     links = body["_links"]
@@ -196,7 +202,12 @@ def test_paid_payment_shows_money_and_events_in_sequence(fehd):
     assert read["state"] == {"status": "success", "finished": True} and read["amount_received"] == 5000
     order.refresh_from_db()
     assert read["settlement_summary"]["paid_date"] == str(timezone.localtime(order.paid_at).date())
-    assert read["refund_summary"] == {"status": "available", "amount_available": 5000, "amount_submitted": 0}
+    assert read["refund_summary"] == {
+        "status": "available",
+        "amount_available": 5000,
+        "amount_submitted": 0,
+        "amount_refunded": 0,
+    }
     assert "next_url" not in read["_links"] and "cancel" not in read["_links"]
     events = call(fehd, "GET", f"/payments/{order.pk}/events").json()
     assert [e["sequence"] for e in events["events"]] == [1, 2, 3]
@@ -216,6 +227,43 @@ def test_cancel_only_what_took_no_money(fehd):
     refused = call(fehd, "POST", f"/payments/{paid['payment_id']}/cancel", lang="zh-Hant")
     assert refused.status_code == 409 and refused.json()["error"] == "payment_not_cancellable"
     assert PaymentOrder.objects.get(pk=paid["payment_id"]).state == OrderState.SUCCESS
+
+
+def test_a_new_payment_renews_an_expired_one_with_supersedes(fehd, wsd):
+    """``supersedes`` links a renewal to the payment it replaces (expired, cancelled or failed,
+    same department and reference); every other case is a documented error in the caller's
+    language, and nothing is stored."""
+    old = new_payment(fehd, reference="HWK-7").json()
+    services.expire_orders(timezone.now() + dt.timedelta(days=31))
+    open_one = new_payment(fehd, reference="HWK-8").json()
+    other_ref = new_payment(fehd, reference="HWK-9").json()
+    call(fehd, "POST", f"/payments/{other_ref['payment_id']}/cancel")
+    theirs = new_payment(wsd, reference="HWK-7").json()
+    call(wsd, "POST", f"/payments/{theirs['payment_id']}/cancel")
+    before = PaymentOrder.objects.count()
+    for target, reference, status, code in [
+        (str(uuid.uuid4()), "HWK-7", 404, "supersedes_unknown"),
+        (theirs["payment_id"], "HWK-7", 404, "supersedes_unknown"),  # another department's
+        (other_ref["payment_id"], "HWK-7", 422, "supersedes_other_reference"),
+        (open_one["payment_id"], "HWK-8", 409, "supersedes_not_finished"),
+        ("not-a-uuid", "HWK-7", 422, "invalid_request"),
+    ]:
+        refused = new_payment(fehd, reference=reference, supersedes=target, lang="zh-Hant")
+        assert (refused.status_code, refused.json()["error"]) == (status, code), refused.text
+        if code != "invalid_request":
+            assert refused.json()["field"] == "supersedes"
+            assert re.search(r"[\u4e00-\u9fff]", refused.json()["message"])  # in the caller's language
+    assert PaymentOrder.objects.count() == before
+
+    renewal = new_payment(fehd, reference="HWK-7", supersedes=old["payment_id"], key="renew-0000001")
+    assert renewal.status_code == 201, renewal.text
+    assert renewal.json()["supersedes"] == old["payment_id"] and old["supersedes"] is None
+    assert PaymentOrder.objects.get(pk=renewal.json()["payment_id"]).supersedes_id == uuid.UUID(old["payment_id"])
+    again = new_payment(fehd, reference="HWK-7", supersedes=old["payment_id"], key="renew-0000001")
+    assert again.json()["payment_id"] == renewal.json()["payment_id"]  # a retry, not a second renewal
+    twice = new_payment(fehd, reference="HWK-7", supersedes=old["payment_id"])
+    assert (twice.status_code, twice.json()["error"]) == (409, "supersedes_taken")
+    assert renewal.json()["payment_id"] in twice.json()["message"]
 
 
 def test_calls_are_rate_limited_per_client(fehd, wsd, settings):

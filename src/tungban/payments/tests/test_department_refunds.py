@@ -7,8 +7,8 @@
   ``order_not_paid``; nothing is stored then. ``GET /payments/{id}/refunds[/{refund_id}]``
   follows them. Another department's payment is 404, as one that does not exist.
 - Every event name the API documents, the OpenAPI document and docs/integrators.md advertise
-  is sent by some step of a payment's life, ``payment.refunded`` when a refund is paid out —
-  and nothing else is advertised.
+  is sent by some step of a payment's life, ``payment.refunded`` when a refund is paid out,
+  ``payment.reversed`` when the bank takes a transfer back — and nothing else is advertised.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from tungban.payments.models import PaymentOrder, PaymentWebhookDelivery
 from tungban.payments.models_refunds import Refund, RefundState
 from tungban.payments.services import webhooks
 from tungban.payments.tests.departments import call, new_payment, pay, payment_system
-from tungban.payments.tests.refund_helpers import department_user
+from tungban.payments.tests.refund_helpers import bank_reverses, department_user
 
 DOCS = Path(__file__).resolve().parents[4] / "docs" / "integrators.md"
 REASON = {"en": "Licence application withdrawn", "zh": "撤回牌照申請"}
@@ -169,9 +169,30 @@ def test_every_advertised_event_is_sent_and_nothing_else_is_advertised(fehd, cli
     refunds.approve(made["refund_id"], checker)
     refunds.export_batch("FEHD", officer, on=timezone.localdate())
     refunds.complete(made["refund_id"], actor_kind="officer", actor_id="fehd-clerk", user=officer)  # refunded
+    taken_back = bank_reverses(_paid(fehd, 3000))  # reversed
 
     sent = set(PaymentWebhookDelivery.objects.values_list("event_type", flat=True))
     assert sent == set(webhooks.EVENT_TYPES)
     delivery = PaymentWebhookDelivery.objects.get(event_type="payment.refunded")
     assert delivery.order_id == refunded.pk and f"refunded: {made['refund_id']} 500" in delivery.body
     assert call(fehd, "GET", f"/payments/{refunded.pk}/refunds").json()["refunds"][0]["status"] == "completed"
+    reversed_ = PaymentWebhookDelivery.objects.get(event_type="payment.reversed")
+    assert reversed_.order_id == taken_back.pk and '"status":"awaiting_transfer"' in reversed_.body
+
+
+def test_the_api_shows_the_refund_figures_its_refund_request_checks(fehd):
+    """One computation of a payment's refund figures (``refunds.refund_summary``): what the API
+    shows is what its 412 check compares with. A payment that expired part paid keeps its money
+    once an officer rejects the automatic refund: it is available to refund, and a request
+    stating the figure the API showed is accepted (a second computation used to show 0)."""
+    order = PaymentOrder.objects.get(pk=new_payment(fehd, amount=35000, reference="INV-9").json()["payment_id"])
+    pay(order, 10000)
+    services.expire_order(order, timezone.now() + dt.timedelta(days=31))
+    held = Refund.objects.get(order=order)
+    refunds.reject(held, department_user("fehd-clerk", "FEHD"), reason="The renewal takes the money")
+    order.refresh_from_db()
+    shown = call(fehd, "GET", f"/payments/{order.pk}").json()["refund_summary"]
+    assert shown == refunds.refund_summary(order)
+    assert shown == {"status": "available", "amount_available": 10000, "amount_submitted": 0, "amount_refunded": 0}
+    made = _ask(fehd, order, 10000, shown["amount_available"])
+    assert made.status_code == 201, made.text

@@ -212,19 +212,6 @@ def test_the_migration_links_the_platforms_renewals_only():
 
 
 # --- finding 14: card and FPS both paid; card_start limited ---
-@pytest.fixture
-def psp(settings):
-    settings.TUNGBAN_PAYMENTS_PSP = "mock"
-    settings.TUNGBAN_PAYMENTS_MOCK_PSP_WEBHOOKS = "after_redirect"
-    return settings
-
-
-@pytest.fixture
-def api_order(issuer, db):
-    system = payment_system(issuer, "FEHD")
-    return PaymentOrder.objects.get(pk=new_payment(system, amount=35000).json()["payment_id"])
-
-
 def test_a_card_payment_after_an_fps_transfer_opens_the_refund_of_the_second(api_order, psp):
     attempt, _next = card.start(api_order)  # the payer opened the card page, then paid by FPS too
     pay(api_order, 35_000)

@@ -266,7 +266,7 @@ def test_completion_by_the_banks_debit_or_an_officer_and_the_payer_is_told(
     assert refunds.refund_summary(order) == {
         "status": "full",
         "amount_available": 0,
-        "amount_submitted": 0,
+        "amount_submitted": 50_000,  # GOV.UK Pay: every refund not rejected, paid back or not
         "amount_refunded": 50_000,
     }
     assert done.credit_note.number == f"CN-{refund.reference}"

@@ -221,6 +221,30 @@ def test_a_reversal_of_an_overpayment_leaves_the_order_paid_and_of_an_unmatched_
     }
 
 
+def test_the_daily_close_counts_the_days_reversals_per_department_and_in_its_csv():
+    day = _yesterday()
+    booked = dt.datetime.combine(day, dt.time(10, 0), HKT)
+    kept, taken = s.order(), s.order(20_000)
+    t1, t2 = s.transfer(kept, 35000, booked_at=booked), s.transfer(taken, 20_000, booked_at=booked)
+    stray = s.transfer("no reference", 800, booked_at=booked)
+    s.import_file(s.statement([t1, t2, stray], day=day))
+    reversed_at = dt.datetime.combine(day, dt.time(15, 0), HKT)
+    s.import_file(
+        s.statement([s.reversal(t2, booked_at=reversed_at), s.reversal(stray, booked_at=reversed_at)], day=day)
+    )
+    report = reconciliation.close_report(day)
+    by_department = {d["department"]: d for d in report["departments"]}
+    assert (by_department["FEHD"]["reversals"], by_department["FEHD"]["reversals_cents"]) == (1, 20_000)
+    assert (by_department[""]["reversals"], by_department[""]["reversals_cents"]) == (1, 800)  # applied to no order
+    assert (report["totals"]["reversals"], report["totals"]["reversals_cents"]) == (2, 20_800)
+    rows = [line.split(",") for line in reconciliation.close_csv(day).splitlines()]
+    assert rows[0][-2:] == ["reversals", "reversals_hkd"]
+    fehd = next(r for r in rows[1:] if r[1] == "FEHD" and r[2] == "")
+    assert fehd[-2:] == ["1", "200.00"]
+    closed = services.close_day(day, officer="officer:amy")
+    assert closed.totals["reversals_cents"] == 20_800  # recorded with the close
+
+
 def test_a_reversal_of_nothing_recorded_is_an_unknown_debit():
     imp = s.import_file(s.statement([s.reversal(s.transfer("x", 500))]))
     (exc,) = _open("unknown_debit")
