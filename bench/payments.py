@@ -18,7 +18,8 @@ a. **order creation**: ``services.create_order`` (one FPS order with one fee lin
 b. **reconciliation**: the demo bank's writer (``examples.bank.camt``) makes a ``camt.053`` of
    ``--lines`` credit lines for orders awaiting payment (those of (a) plus others written with
    ``bulk_create``, untimed): 90 % the amount due, 4 % less, 3 % more, 3 % no order's
-   reference. Timed: the worker's import job (``reconciliation.run_import``: reading and
+   reference. Uploaded, the file is first checked and held (untimed) and a second reconciler
+   approves it. Timed: the worker's import job (``reconciliation.run_import``: reading and
    checking the whole file, then every line recorded and matched and exceptions raised in one
    transaction). Lines/s over the job's wall time; p50/p99 of the time per line inside it
    (``record_credit``); reading (``camt.parse``) is also timed alone.
@@ -221,6 +222,11 @@ def reconcile(data: bytes) -> tuple[dict, object]:
             latencies.append(time.perf_counter() - t0)
 
     imp, _new = submit_statement(data, filename="bench.xml", requested_by="bench")
+    # An uploaded file is read, checked and held until a second reconciler approves it (review
+    # finding 2): that first pass is not timed; the import job after the approval is.
+    imp = reconciliation.run_import(imp.pk)
+    if imp.state == "held":
+        imp = reconciliation.approve_import(imp.pk, officer="bench-checker")
     reconciliation.record_credit = timed
     try:
         started = time.perf_counter()

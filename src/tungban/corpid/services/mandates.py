@@ -69,7 +69,9 @@ def years_later(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year + years, day=28)
 
 
-def audit(organisation: Organisation, action: str, actor: Resident | None, mandate: Mandate | None = None, **detail):
+def record_event(
+    organisation: Organisation, action: str, actor: Resident | None, mandate: Mandate | None = None, **detail
+):
     """Append one event to the organisation's audit trail (call inside the change's transaction)."""
     AuditEvent.objects.create(organisation=organisation, mandate=mandate, actor=actor, action=action, detail=detail)
 
@@ -151,7 +153,7 @@ def refresh_status(organisation: Organisation, actor: Resident | None = None) ->
     if organisation.status != status:
         organisation.status = status
         organisation.save(update_fields=["status"])
-        audit(organisation, "suspended" if status == OrganisationStatus.SUSPENDED else "reactivated", actor)
+        record_event(organisation, "suspended" if status == OrganisationStatus.SUSPENDED else "reactivated", actor)
     return status
 
 
@@ -209,7 +211,7 @@ def bootstrap(director: Resident, br_number: str) -> Mandate:
     if not created and administrators_in_force(org):
         raise errors.OrganisationAlreadySetUp()
     if created:
-        audit(org, "set_up", director, br_number=company.br_number)
+        record_event(org, "set_up", director, br_number=company.br_number)
     previous = _live_mandate(director, org)
     if previous is not None:  # e.g. an expired administrator's, or a user mandate: superseded
         _end(previous, director, "superseded")
@@ -228,7 +230,7 @@ def bootstrap(director: Resident, br_number: str) -> Mandate:
         state=MandateState.ACTIVE,
         answered_at=timezone.now(),
     )
-    audit(org, "administrator_from_register", director, mandate, role=mandate.role)
+    record_event(org, "administrator_from_register", director, mandate, role=mandate.role)
     refresh_status(org, director)
     return mandate
 
@@ -357,7 +359,7 @@ def grant(
         granted_by=actor,
         state=MandateState.OFFERED,
     )
-    audit(org, "granted" if basis == Basis.GRANTED else "delegated", actor, mandate, **_summary(mandate))
+    record_event(org, "granted" if basis == Basis.GRANTED else "delegated", actor, mandate, **_summary(mandate))
     return mandate
 
 
@@ -464,7 +466,7 @@ def on_approval_decided(request) -> None:
     mandate.state = MandateState.ACTIVE if approved else MandateState.DECLINED
     mandate.answered_at = timezone.now()
     mandate.save(update_fields=["state", "answered_at"])
-    audit(mandate.organisation, "accepted" if approved else "declined", mandate.holder, mandate)
+    record_event(mandate.organisation, "accepted" if approved else "declined", mandate.holder, mandate)
     if mandate.role == Role.ADMINISTRATOR:
         refresh_status(mandate.organisation, mandate.holder)
 
@@ -477,7 +479,7 @@ def _end(mandate: Mandate, actor: Resident, action: str) -> None:
     mandate.revoked_at = timezone.now()
     mandate.revoked_by = actor
     mandate.save(update_fields=["state", "revoked_at", "revoked_by"])
-    audit(mandate.organisation, action, actor, mandate, role=mandate.role)
+    record_event(mandate.organisation, action, actor, mandate, role=mandate.role)
 
 
 @transaction.atomic
