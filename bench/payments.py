@@ -19,7 +19,7 @@ b. **reconciliation**: the demo bank's writer (``examples.bank.camt``) makes a `
    ``--lines`` credit lines for orders awaiting payment (those of (a) plus others written with
    ``bulk_create``, untimed): 90 % the amount due, 4 % less, 3 % more, 3 % no order's
    reference. Uploaded, the file is first checked and held (untimed) and a second reconciler
-   approves it. Timed: the worker's import job (``reconciliation.run_import``: reading and
+   approves it (a file of known lines only is not held). Timed: the worker's import job (``reconciliation.run_import``: reading and
    checking the whole file, then every line recorded and matched and exceptions raised in one
    transaction). Lines/s over the job's wall time; p50/p99 of the time per line inside it
    (``record_credit``); reading (``camt.parse``) is also timed alone.
@@ -222,15 +222,16 @@ def reconcile(data: bytes) -> tuple[dict, object]:
             latencies.append(time.perf_counter() - t0)
 
     imp, _new = submit_statement(data, filename="bench.xml", requested_by="bench")
-    # An uploaded file is read, checked and held until a second reconciler approves it (review
-    # finding 2): that first pass is not timed; the import job after the approval is.
-    imp = reconciliation.run_import(imp.pk)
-    if imp.state == "held":
-        imp = reconciliation.approve_import(imp.pk, officer="bench-checker")
     reconciliation.record_credit = timed
     try:
         started = time.perf_counter()
         imp = reconciliation.run_import(imp.pk)
+        if imp.state == "held":
+            # An upload with new lines is read, checked and held until a second reconciler
+            # approves it (review finding 2): the job after the approval is the one timed.
+            reconciliation.approve_import(imp.pk, officer="bench-checker")
+            started = time.perf_counter()
+            imp = reconciliation.run_import(imp.pk)
         wall = time.perf_counter() - started
     finally:
         reconciliation.record_credit = real
