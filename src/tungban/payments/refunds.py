@@ -262,6 +262,39 @@ def _check_amount(amount_cents: int, amount_available: int | None, available: in
         raise errors.RefundTooLarge(amount=_money(amount_cents), available=_money(available))
 
 
+def _new_refund(
+    order: PaymentOrder | None,
+    transfer: CreditTransfer | None,
+    credit: CreditTransfer | None,
+    amount_cents: int,
+    available: int,
+    reason_en: str,
+    reason_zh: str,
+    *,
+    user,
+    system: str,
+) -> Refund:
+    """The ``requested`` refund row of :func:`request_refund`: of ``order`` or, with
+    ``order=None``, of ``transfer`` itself; the money goes back to ``credit``'s debtor (the
+    refund's creditor). Called inside the caller's transaction, the order or transfer row locked."""
+    return Refund.objects.create(
+        reference=_new_reference(order, transfer),
+        order=order,
+        transfer=transfer,
+        amount_cents=amount_cents,
+        reason_en=reason_en,
+        reason_zh=reason_zh,
+        needs_second_approval=amount_cents > threshold_cents(),
+        requested_by=user,
+        requested_via="" if user is not None else system[:150],
+        end_to_end_id=_new_end_to_end_id(),
+        creditor_name=credit.debtor_name if credit else "",
+        creditor_account=credit.debtor_account if credit else "",
+        original_end_to_end_id=credit.end_to_end_id if credit else "",
+        amount_available_before=available,
+    )
+
+
 def request_refund(
     order: PaymentOrder | str | None,
     user,
@@ -314,21 +347,8 @@ def request_refund(
         available = _available(order)  # the order row is locked: no refund can change it now
         _check_amount(amount_cents, amount_available, available)
         credit = transfer or order.credits.order_by("received_at").first()
-        refund = Refund.objects.create(
-            reference=_new_reference(order),
-            order=order,
-            transfer=transfer,
-            amount_cents=amount_cents,
-            reason_en=reason_en,
-            reason_zh=reason_zh,
-            needs_second_approval=amount_cents > threshold_cents(),
-            requested_by=user,
-            requested_via="" if user is not None else system[:150],
-            end_to_end_id=_new_end_to_end_id(),
-            creditor_name=credit.debtor_name if credit else "",
-            creditor_account=credit.debtor_account if credit else "",
-            original_end_to_end_id=credit.end_to_end_id if credit else "",
-            amount_available_before=available,
+        refund = _new_refund(
+            order, transfer, credit, amount_cents, available, reason_en, reason_zh, user=user, system=system
         )
         if user is not None:
             _record(refund, "requested", "", "officer", _actor(user), reason_en)
@@ -353,21 +373,8 @@ def _request_for_transfer(
         held = transfer.refunds.filter(state__in=HOLDING_STATES).aggregate(total=Sum("amount_cents"))["total"] or 0
         available = max(transfer.amount_cents - held, 0)  # the transfer row is locked
         _check_amount(amount_cents, amount_available, available)
-        refund = Refund.objects.create(
-            reference=_new_reference(None, transfer),
-            order=None,
-            transfer=transfer,
-            amount_cents=amount_cents,
-            reason_en=reason_en,
-            reason_zh=reason_zh,
-            needs_second_approval=amount_cents > threshold_cents(),
-            requested_by=None,
-            requested_via=system[:150],
-            end_to_end_id=_new_end_to_end_id(),
-            creditor_name=transfer.debtor_name[:70],
-            creditor_account=transfer.debtor_account,
-            original_end_to_end_id=transfer.end_to_end_id,
-            amount_available_before=available,
+        refund = _new_refund(
+            None, transfer, transfer, amount_cents, available, reason_en, reason_zh, user=None, system=system
         )
         _record(refund, "requested", "", "api", system, reason_en)
     return refund

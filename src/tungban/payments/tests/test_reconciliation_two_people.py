@@ -332,10 +332,13 @@ def test_a_day_with_a_held_upload_does_not_close_until_it_is_decided():
     held = _upload(
         s.statement([s.transfer(order, 35000, booked_at=dt.datetime.combine(day, dt.time(10, 0), s.HKT))], day=day)
     )
-    refused = _refusal(lambda: services.close_day(day, officer=BOB))
-    assert (refused.code, refused.status, refused.details) == ("day_statement_held", 409, {"count": 1})
+    # The message is rendered in the language of the request that raised it.
     with translation.override("zh-hant"):
-        assert "另一位對賬人員" in str(refused.message)
+        refused = _refusal(lambda: services.close_day(day, officer=BOB))
+    assert (refused.code, refused.status, refused.details) == ("day_statement_held", 409, {"count": 1})
+    assert "另一位對賬人員" in str(refused.message)
+    with translation.override("en"):
+        assert "wait for a second reconciler" in str(_refusal(lambda: services.close_day(day, officer=BOB)).message)
     services.approve_import(held.pk, officer=BOB)
     run_queued_tasks()
     assert services.close_day(day, officer=AMY).totals["received_cents"] == 35000
