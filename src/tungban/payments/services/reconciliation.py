@@ -1241,42 +1241,33 @@ def close_csv(day: dt.date) -> str:
     shows 0)."""
     report = close_report(day)
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_HEADER)
+    writer = csv.DictWriter(out, fieldnames=CSV_HEADER, restval="")  # a column a row lacks is blank
+    writer.writeheader()
     for r in report["rows"]:
         writer.writerow(
-            [
-                report["date"],
-                r["department"],
-                r["fee_item"],
-                r["label_en"],
-                r["label_zh"],
-                r["orders_paid"],
-                _hkd(r["amount_cents"]),
-                _hkd(r["refunds_cents"]),
-                "",
-                "",
-                "",
-                "",
-                "",
-            ]
+            {
+                "business_date": report["date"],
+                "department": r["department"],
+                "fee_item": r["fee_item"],
+                "label_en": r["label_en"],
+                "label_zh": r["label_zh"],
+                "orders_paid": r["orders_paid"],
+                "amount_hkd": _hkd(r["amount_cents"]),
+                "refunds_hkd": _hkd(r["refunds_cents"]),
+            }
         )
     for d in report["departments"]:
         writer.writerow(
-            [
-                report["date"],
-                d["department"],
-                "",
-                "",
-                "",
-                d["orders_paid"],
-                "",
-                _hkd(d["refunds_cents"]),
-                _hkd(d["received_cents"]),
-                d["exceptions_open"],
-                _hkd(d.get("refunds_pending_cents", 0)),
-                d.get("reversals", 0),
-                _hkd(d.get("reversals_cents", 0)),
-            ]
+            {
+                "business_date": report["date"],
+                "department": d["department"],
+                "orders_paid": d["orders_paid"],
+                "refunds_hkd": _hkd(d["refunds_cents"]),
+                "received_hkd": _hkd(d["received_cents"]),
+                "exceptions_open": d["exceptions_open"],
+                "refunds_pending_hkd": _hkd(d.get("refunds_pending_cents", 0)),
+                "reversals": d.get("reversals", 0),
+                "reversals_hkd": _hkd(d.get("reversals_cents", 0)),
+            }
         )
     return out.getvalue()
