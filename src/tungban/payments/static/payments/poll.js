@@ -1,16 +1,21 @@
-// Follows a payment on its page (issue 18): asks the status URL in #live[data-status-url]
-// every few seconds and reloads the page when the answer's "value" is no longer the one the
-// page was drawn with (#live[data-value]); a request unanswered after 10 s is abandoned so one
-// hung request never stops the following. No inline script (strict CSP): served from 'self'.
+// Follows a payment or an application on its page (issue 18): the element with
+// data-status-url and data-value names the status URL and the value the page was drawn with;
+// data-field names the answer's member to compare (default "value"). Every few seconds it asks
+// the URL and reloads the page when that member differs; it stops when the answer says
+// "finished" or after half an hour (the page's Refresh link stays). A request unanswered after
+// 10 s is abandoned, so one hung request never stops the following ones.
+// No inline script (strict CSP): served from 'self'. Used by the resident's pages, the counter
+// and the kiosk.
 (function () {
   "use strict";
-  const live = document.getElementById("live");
-  if (!live || !live.dataset.statusUrl || !window.fetch) {
+  const live = document.querySelector("[data-status-url][data-value]");
+  if (!live || !window.fetch) {
     return;
   }
+  const field = live.dataset.field || "value";
   const every = 2000;
   const patience = 10000; // a request that hangs (a phone losing its network) is given up
-  const until = Date.now() + 30 * 60 * 1000; // stop after half an hour: the Refresh link stays
+  const until = Date.now() + 30 * 60 * 1000;
   async function check() {
     const abort = window.AbortController ? new AbortController() : null;
     const timer = abort ? window.setTimeout(() => abort.abort(), patience) : null;
@@ -23,8 +28,11 @@
       });
       if (answer.ok) {
         const body = await answer.json();
-        if (body.value !== live.dataset.value) {
+        if (String(body[field]) !== live.dataset.value) {
           window.location.reload();
+          return;
+        }
+        if (body.finished === true) {
           return;
         }
       }
