@@ -150,7 +150,7 @@ def _company(claims: dict, zh: bool) -> str:
     name = (claims.get("organisation_name_zh") if zh else None) or claims.get("organisation_name_en")
     brn = claims.get("br_number")
     if name and brn:
-        return f"{name} ({brn})"
+        return f"{name}（{brn}）" if zh else f"{name} ({brn})"
     return name or (_("the company with Business Registration number %(brn)s") % {"brn": brn} if brn else "")
 
 
@@ -181,7 +181,9 @@ def describe(claims: dict, language: str) -> str | None:
             "company": company,
             "role": role_text,
         }
-        return f"{said} ({'; '.join(parts)})" if parts else said
+        if not parts:
+            return said
+        return f"{said}（{'；'.join(parts)}）" if zh else f"{said} ({'; '.join(parts)})"
 
 
 def title(claims: dict, language: str) -> str | None:

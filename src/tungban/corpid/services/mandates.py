@@ -146,7 +146,7 @@ def current_status(organisation: Organisation, on: dt.date | None = None) -> str
     return OrganisationStatus.ACTIVE if administrators_in_force(organisation, on) else OrganisationStatus.SUSPENDED
 
 
-def refresh_status(organisation: Organisation, actor: Resident | None = None) -> str:
+def refresh_status(organisation: Organisation, actor: Resident | None = None, *, on: dt.date | None = None) -> str:
     """Set the organisation ``suspended`` when no administrator's mandate is in force, ``active``
     otherwise; an audited change. Then every mandate credential's status-list entry follows
     (:func:`.credential.sync`: revoked with its mandate or its source, suspended with the
@@ -154,7 +154,7 @@ def refresh_status(organisation: Organisation, actor: Resident | None = None) ->
 
     Suspension is immediate: the first moment no administrator's mandate is in force, not after
     Corppass's 30 days' grace (docs/integrators.md §12)."""
-    status = OrganisationStatus.ACTIVE if administrators_in_force(organisation) else OrganisationStatus.SUSPENDED
+    status = OrganisationStatus.ACTIVE if administrators_in_force(organisation, on) else OrganisationStatus.SUSPENDED
     if organisation.status != status:
         organisation.status = status
         organisation.save(update_fields=["status"])
@@ -177,7 +177,7 @@ def sweep_suspensions(now: dt.datetime | None = None) -> dict[str, int]:
         with transaction.atomic():
             org = Organisation.objects.select_for_update().get(pk=pk)
             if org.status == OrganisationStatus.ACTIVE and not administrators_in_force(org, on):
-                refresh_status(org)
+                refresh_status(org, on=on)
                 suspended += 1
     return {"corpid_organisation": suspended}
 
@@ -255,7 +255,8 @@ def bootstrap(director: Resident, br_number: str) -> Mandate:
         state=MandateState.ACTIVE,
         answered_at=timezone.now(),
     )
-    record_event(org, "administrator_from_register", director, mandate, role=mandate.role)
+    issued = credential.issue_for(mandate)
+    record_event(org, "administrator_from_register", director, mandate, role=mandate.role, credential=str(issued.id))
     refresh_status(org, director)
     return mandate
 
