@@ -47,24 +47,24 @@ TYPE_ID = "corpid-mandate"
 ISSUED_BY = "corpid"
 
 
-def claims_of(mandate: Mandate) -> dict:
+#: The terms (:func:`.mandates.terms`, what the holder accepted) the credential carries as they are.
+TERMS = ("role", "services", "actions", "valid_from", "valid_until", "joint_approval", "may_delegate")
+
+
+def claims_of(mandate: Mandate, terms: dict) -> dict:
     """The mandate's claims besides the holder's name (which the type fills from the holder's
-    identity): what the credential says about the company and the mandate."""
-    org = mandate.organisation
+    identity), from ``terms``, the mandate as its holder accepted it (:func:`.mandates.terms`,
+    whose digest the app's approval signed): the company, the role and scope, the dates, and the
+    mandate's id and its source's."""
+    organisation = terms["organisation"]
     claims = {
-        "br_number": org.br_number,
-        "organisation_name_en": org.name_en,
-        "role": mandate.role,
-        "services": list(mandate.services),
-        "actions": list(mandate.actions),
-        "valid_from": mandate.valid_from.isoformat(),
-        "valid_until": mandate.valid_until.isoformat(),
-        "joint_approval": mandate.joint_approval,
-        "may_delegate": mandate.may_delegate,
-        "mandate_id": str(mandate.public_id),
+        "br_number": organisation["br_number"],
+        "organisation_name_en": organisation["name_en"],
+        **{name: terms[name] for name in TERMS},
+        "mandate_id": terms["mandate"],
     }
-    if org.name_zh:
-        claims["organisation_name_zh"] = org.name_zh
+    if organisation.get("name_zh"):
+        claims["organisation_name_zh"] = organisation["name_zh"]
     if mandate.parent_id is not None:
         claims["delegated_from"] = str(mandate.parent.public_id)
     return claims
@@ -74,9 +74,10 @@ def _start_of(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
-def issue_for(mandate: Mandate):
+def issue_for(mandate: Mandate, terms: dict):
     """Issue the mandate's credential into its holder's app (call inside the transaction that
-    accepts the mandate); records its id on the mandate. Not before ``valid_from`` (when that is
+    accepts the mandate), saying what ``terms`` say (:func:`claims_of`); records its id on the
+    mandate. Not before ``valid_from`` (when that is
     within the year credentials may start in), until the end of ``valid_until``.
 
     :returns: the :class:`~tungban.credentials.models.Credential`.
@@ -92,7 +93,7 @@ def issue_for(mandate: Mandate):
     credential = credentials.issue(
         ctype,
         mandate.holder,
-        claims_of(mandate),
+        claims_of(mandate, terms),
         issued_by=ISSUED_BY,
         valid_from=start,
         expires_at=_start_of(mandate.valid_until + dt.timedelta(days=1)),

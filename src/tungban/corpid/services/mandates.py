@@ -255,7 +255,7 @@ def bootstrap(director: Resident, br_number: str) -> Mandate:
         state=MandateState.ACTIVE,
         answered_at=timezone.now(),
     )
-    issued = credential.issue_for(mandate)
+    issued = credential.issue_for(mandate, terms(mandate))
     record_event(org, "administrator_from_register", director, mandate, role=mandate.role, credential=str(issued.id))
     refresh_status(org, director)
     return mandate
@@ -494,7 +494,7 @@ def on_approval_decided(request) -> None:
     mandate.answered_at = timezone.now()
     mandate.save(update_fields=["state", "answered_at"])
     if approved:
-        issued = credential.issue_for(mandate)
+        issued = credential.issue_for(mandate, terms(mandate))
         record_event(mandate.organisation, "accepted", mandate.holder, mandate, credential=str(issued.id))
     else:
         record_event(mandate.organisation, "declined", mandate.holder, mandate)

@@ -22,6 +22,7 @@ from tungban.credentials import summaries
 from tungban.credentials.tests.conftest import Holder
 from tungban.credentials.tests.test_independent_verifier import job_for, run_node, ts_verifier  # noqa: F401
 from tungban.credentials.verify import DatabaseTrust, verify_presentation
+from tungban.ledger import transparency
 from tungban.testing.factories import PIN
 
 from .conftest import TAI_MAN_BRN, offer, year_from_today
@@ -99,6 +100,12 @@ def test_acceptance_2_the_mandate_verifies_independently_and_shows_revoked(ts_ve
         f"黃小玲可代表{mandate.organisation.name_zh}（{TAI_MAN_BRN}），角色為使用者（"
     )
 
+    # The issuance is in the transparency log, as every credential's (a leaf naming the
+    # issuer-signed JWT's digest, never the claims).
+    transparency.integrate_pending()
+    leaf = transparency.leaf_for("credential.issued", credential.digest)
+    assert leaf is not None and "WONG" not in leaf.body and TAI_MAN_BRN not in leaf.body
+
     # Revoked: the status list says so, read by the independent side.
     services.revoke(director, TAI_MAN_BRN, mandate.public_id)
     credential.refresh_from_db()
@@ -109,6 +116,8 @@ def test_acceptance_2_the_mandate_verifies_independently_and_shows_revoked(ts_ve
     assert out["status"]["value"] == 1
     ours = verify_presentation(holder.present(credential.sd_jwt, None), DatabaseTrust())
     assert not ours.valid and ours.status == "revoked"
+    transparency.integrate_pending()
+    assert transparency.leaf_for("credential.revoked", credential.digest) is not None
 
 
 def test_the_verify_page_says_who_may_act_for_whom_then_revoked(director, employee, app_of, client):
@@ -232,3 +241,29 @@ def test_no_officer_or_department_system_issues_mandate_credentials(director, dj
     with pytest.raises(DomainError) as caught:
         credentials.require_officer(root, Issuer.objects.get(id="corpid"))
     assert caught.value.code == "not_an_issuer_officer"
+
+
+def test_the_holder_sees_it_in_the_app_with_the_companys_name(director, employee, app_of):
+    import requests
+
+    from tungban.wallet.client import device_proof
+
+    services.bootstrap(director, TAI_MAN_BRN)
+    caller = app_of(employee)
+    mandate = offer(director, employee, services_=("svc-a",), actions=("view",))
+    caller.accept(services.ask_holder(employee, mandate.public_id)["approval_id"])
+    org = mandate.organisation
+    url = caller.app.server + "/api/v1/credentials/app/credentials"
+    seen = {}
+    for lang in ("en", "zh-HK"):
+        proof = device_proof(caller.app.load_key(PIN), caller.app.meta["device_id"], "GET", url)
+        answer = requests.get(url, headers={"Authorization": f"Device {proof}", "Accept-Language": lang}, timeout=30)
+        assert answer.status_code == 200, answer.text
+        (card,) = answer.json()
+        seen[lang] = card
+    assert seen["en"]["type_name"] == f"Mandate for {org.name_en}"
+    assert seen["en"]["issuer_name"] == "CorpID platform" and seen["en"]["status"] == "valid"
+    assert seen["zh-HK"]["type_name"] == f"代表{org.name_zh}的授權"
+    assert seen["zh-HK"]["issuer_name"] == "數碼企業身份平台"
+    shown = {c["name"]: c["value"] for c in seen["en"]["claims"]}
+    assert shown["organisation_name_en"] == org.name_en and shown["role"] == "User" and shown["actions"] == "view"
