@@ -9,11 +9,20 @@ class CorpidConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from tungban.core import retention
+        from tungban.credentials import summaries
         from tungban.wallet import cards as panel_cards
         from tungban.wallet import kinds
 
-        from . import cards, receivers  # noqa: F401  (receivers: the app's decisions on mandates)
+        from . import cards, receivers, services  # noqa: F401  (receivers: the app's decisions on mandates)
         from .constants import CARD_KIND, MANDATE_KIND
+        from .services import credential
+
+        # What 認證易, the offline verifier and the holder's app say of a mandate credential.
+        summaries.register(credential.TYPE_ID, describe=credential.describe, title=credential.title)
+        # An administrator's mandate that ends by its date suspends the organisation (and its
+        # mandates' credentials) on the worker's schedule, not only at the next change.
+        retention.register("corpid", services.sweep_suspensions)
 
         kinds.register(
             MANDATE_KIND,

@@ -135,6 +135,12 @@ class Mandate(models.Model):
         related_name="+",
         verbose_name=_("revoked by"),
     )
+    credential_id = models.UUIDField(
+        _("Mandate credential"),
+        null=True,
+        blank=True,
+        help_text=_("The SD-JWT VC issued into the holder's app when the holder accepted the mandate"),
+    )
 
     class Meta:
         verbose_name = _("mandate")

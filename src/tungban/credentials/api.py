@@ -27,7 +27,7 @@ from tungban.core.idempotency import idempotent
 from tungban.oidc.resource import ScopedBearer
 from tungban.wallet.auth import device_auth
 
-from . import errors, services
+from . import errors, services, summaries
 from .constants import CREDENTIALS_SCOPE
 from .verify import DatabaseTrust, verify_presentation
 
@@ -420,7 +420,8 @@ def app_credential_out(c) -> dict:
     return {
         "id": str(c.id),
         "type": c.credential_type_id,
-        "type_name": c.credential_type.name(language),
+        "type_name": summaries.title(c.credential_type_id, services.issued_claims(c), language)
+        or c.credential_type.name(language),
         "issuer_name": c.issuer.name(language),
         "status": c.status,
         "expired": bool(c.expires_at and c.expires_at < timezone.now()),

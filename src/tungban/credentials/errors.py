@@ -28,6 +28,11 @@ ValidFromInvalid = DomainError.define(
     _("The start of validity needs a time zone and must be from a day ago to a year ahead."),
     field="valid_from",
 )
+ExpiresAtInvalid = DomainError.define(
+    "expires_at_invalid",
+    _("The end of validity needs a time zone and must be after its start."),
+    field="expires_at",
+)
 
 # Bulk issuance
 CsvInvalid = DomainError.define("csv_invalid", _("The file is not UTF-8 text."), field="file")

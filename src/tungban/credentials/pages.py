@@ -35,7 +35,7 @@ from tungban.core.errors import DomainError, Forbidden, NotFound
 from tungban.identity import hkid as hkid_mod
 from tungban.identity import services as identity
 
-from . import errors, services
+from . import errors, services, summaries
 from . import pdf as pdf_mod
 from .forms import BulkForm, IssueForm, SearchForm, StatusChangeForm, StatusForm, VerifyForm, claim_labels
 from .models import Credential, CredentialType, IssuanceBatch, JobState, Status
@@ -594,6 +594,7 @@ def _verification_context(result, language: str) -> dict:
         "type_name": (result.type_name_zh if zh else result.type_name_en) or result.vct or "",
         "type_name_other": (result.type_name_en if zh else result.type_name_zh) or "",
         "claims": claims,
+        "summary": summaries.describe(result.type_id, result.claims, language),
         "status_label": _status_label(result.status),
         "binding": binding,
         "binding_state": state,

@@ -1,7 +1,7 @@
 """CorpID's services (issue 19), one module per concern, re-exported here so callers write
 ``services.authority(...)``: ``register`` (the Companies Registry stand-in), ``mandates``
 (organisations, grants, answers, revocation, the audit trail), ``authority`` (the check the
-next waves call)."""
+next waves call), ``credential`` (the mandate as an SD-JWT VC in the holder's app)."""
 
 from .authority import authority
 from .mandates import (
@@ -21,6 +21,7 @@ from .mandates import (
     refresh_status,
     refusal,
     revoke,
+    sweep_suspensions,
     terms,
     terms_digest,
     today,
@@ -50,6 +51,7 @@ __all__ = [
     "refresh_status",
     "refusal",
     "revoke",
+    "sweep_suspensions",
     "terms",
     "terms_digest",
     "today",

@@ -48,7 +48,7 @@ from ..constants import (
     Role,
 )
 from ..models import AuditEvent, Mandate, Organisation
-from . import register
+from . import credential, register
 
 #: A service identifier in a scope: an e-service's slug or an online service's client id.
 SERVICE_ID = re.compile(r"^[a-z0-9][a-z0-9._:-]{0,63}$")
@@ -146,15 +146,40 @@ def current_status(organisation: Organisation, on: dt.date | None = None) -> str
     return OrganisationStatus.ACTIVE if administrators_in_force(organisation, on) else OrganisationStatus.SUSPENDED
 
 
-def refresh_status(organisation: Organisation, actor: Resident | None = None) -> str:
+def refresh_status(organisation: Organisation, actor: Resident | None = None, *, on: dt.date | None = None) -> str:
     """Set the organisation ``suspended`` when no administrator's mandate is in force, ``active``
-    otherwise; an audited change. Returns the status."""
-    status = OrganisationStatus.ACTIVE if administrators_in_force(organisation) else OrganisationStatus.SUSPENDED
+    otherwise; an audited change. Then every mandate credential's status-list entry follows
+    (:func:`.credential.sync`: revoked with its mandate or its source, suspended with the
+    organisation), in the same transaction. Returns the status.
+
+    Suspension is immediate: the first moment no administrator's mandate is in force, not after
+    Corppass's 30 days' grace (docs/integrators.md §12)."""
+    status = OrganisationStatus.ACTIVE if administrators_in_force(organisation, on) else OrganisationStatus.SUSPENDED
     if organisation.status != status:
         organisation.status = status
         organisation.save(update_fields=["status"])
         record_event(organisation, "suspended" if status == OrganisationStatus.SUSPENDED else "reactivated", actor)
+    credential.sync(organisation)
     return status
+
+
+def sweep_suspensions(now: dt.datetime | None = None) -> dict[str, int]:
+    """Suspend every organisation whose last administrator's mandate has ended by the passing
+    of its end date (no change was made that would have noticed), each in its own
+    transaction with its audit event and its credentials' status (:func:`refresh_status`).
+    Registered with :mod:`tungban.core.retention`, so the worker runs it on its schedule.
+
+    :returns: ``{"corpid_organisation": how many were suspended}``.
+    """
+    on = timezone.localdate(now) if now is not None else today()
+    suspended = 0
+    for pk in Organisation.objects.filter(status=OrganisationStatus.ACTIVE).values_list("pk", flat=True):
+        with transaction.atomic():
+            org = Organisation.objects.select_for_update().get(pk=pk)
+            if org.status == OrganisationStatus.ACTIVE and not administrators_in_force(org, on):
+                refresh_status(org, on=on)
+                suspended += 1
+    return {"corpid_organisation": suspended}
 
 
 def _locked_organisation(br_number: str) -> Organisation:
@@ -230,7 +255,8 @@ def bootstrap(director: Resident, br_number: str) -> Mandate:
         state=MandateState.ACTIVE,
         answered_at=timezone.now(),
     )
-    record_event(org, "administrator_from_register", director, mandate, role=mandate.role)
+    issued = credential.issue_for(mandate, terms(mandate))
+    record_event(org, "administrator_from_register", director, mandate, role=mandate.role, credential=str(issued.id))
     refresh_status(org, director)
     return mandate
 
@@ -450,7 +476,8 @@ def _details(mandate: Mandate) -> list[dict]:
 
 def on_approval_decided(request) -> None:
     """The app's decision on a mandate (inside the decision's transaction): approved accepts
-    the offer, declined declines it; audited with the holder as actor. A decision on an
+    the offer and issues its credential into the holder's app (:func:`.credential.issue_for`,
+    in this transaction), declined declines it; audited with the holder as actor. A decision on an
     approval that is no longer the mandate's current one, or on a mandate no longer offered
     (revoked meanwhile), changes nothing."""
     binds = (request.context or {}).get("binds", {})
@@ -466,9 +493,12 @@ def on_approval_decided(request) -> None:
     mandate.state = MandateState.ACTIVE if approved else MandateState.DECLINED
     mandate.answered_at = timezone.now()
     mandate.save(update_fields=["state", "answered_at"])
-    record_event(mandate.organisation, "accepted" if approved else "declined", mandate.holder, mandate)
-    if mandate.role == Role.ADMINISTRATOR:
-        refresh_status(mandate.organisation, mandate.holder)
+    if approved:
+        issued = credential.issue_for(mandate, terms(mandate))
+        record_event(mandate.organisation, "accepted", mandate.holder, mandate, credential=str(issued.id))
+    else:
+        record_event(mandate.organisation, "declined", mandate.holder, mandate)
+    refresh_status(mandate.organisation, mandate.holder)
 
 
 # --- revoking ---------------------------------------------------------------------------------
@@ -482,13 +512,24 @@ def _end(mandate: Mandate, actor: Resident, action: str) -> None:
     record_event(mandate.organisation, action, actor, mandate, role=mandate.role)
 
 
+def inside(source: Mandate, target: Mandate) -> bool:
+    """Whether ``target``'s services and actions are all within ``source``'s (what a
+    sub-administrator with ``source`` may grant, so what it may revoke)."""
+    services_ok = ALL_SERVICES in source.services or (
+        ALL_SERVICES not in target.services and set(target.services) <= set(source.services)
+    )
+    return services_ok and set(target.actions) <= set(source.actions)
+
+
 @transaction.atomic
 def revoke(actor: Resident, br_number: str, mandate_id) -> Mandate:
     """Revoke a mandate (offered or accepted). It stops at once: :func:`authority` reads the
     mandate (and those it was delegated from) on every check, nothing is cached.
 
-    Administrators revoke any mandate; sub-administrators user mandates; anyone the mandates
-    they delegated, and their own.
+    Administrators revoke any mandate; sub-administrators user mandates inside their own scope
+    (:func:`inside`: the services and actions they may grant, as Corppass's assignment profile
+    limits a sub-administrator to its e-services); anyone the mandates they delegated, and their
+    own.
 
     :raises DomainError: ``no_organisation``, ``no_such_mandate`` (404), ``not_an_administrator``
         (403), ``mandate_not_live`` (409: already revoked, declined), ``last_administrator``
@@ -512,7 +553,7 @@ def revoke(actor: Resident, br_number: str, mandate_id) -> Mandate:
         own is not None
         and (
             own.role == Role.ADMINISTRATOR
-            or (own.role == Role.SUB_ADMINISTRATOR and target.role == Role.USER)
+            or (own.role == Role.SUB_ADMINISTRATOR and target.role == Role.USER and inside(own, target))
             or target.parent_id == own.pk
         )
     )

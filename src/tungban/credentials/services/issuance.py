@@ -130,6 +130,7 @@ def _issue_many(
     issued_by: str,
     batch: IssuanceBatch | None = None,
     valid_from: dt.datetime | None = None,
+    expires_at: dt.datetime | None = None,
 ) -> tuple[list[Credential], IssuanceBatch | None]:
     """Sign, store and log credentials for ``prepared`` holders, in one transaction (the
     caller's, if any: a bulk job's chunk): status-list positions are allocated, the
@@ -139,10 +140,14 @@ def _issue_many(
     leaked). The issuer's open status list stays locked while the credentials are signed
     (about a millisecond each); concurrent issuers of one issuer queue on it and get
     distinct positions. For a bulk job each credential records its ``batch_row``.
+    ``expires_at``, when given, replaces the type's validity (a credential that ends with what
+    it attests, e.g. a CorpID mandate's last day).
     """
     now = timezone.now()
     start = valid_from or now
     expires = start + dt.timedelta(days=ctype.validity_days) if ctype.validity_days else None
+    if expires_at is not None:
+        expires = expires_at
     holders = [p.holder.pk for p in prepared]
     devices = {
         d.resident_id: d
@@ -211,13 +216,22 @@ def _issue_many(
 
 
 def issue(
-    ctype: CredentialType, holder: Resident, inputs: dict, *, issued_by: str, valid_from: dt.datetime | None = None
+    ctype: CredentialType,
+    holder: Resident,
+    inputs: dict,
+    *,
+    issued_by: str,
+    valid_from: dt.datetime | None = None,
+    expires_at: dt.datetime | None = None,
 ) -> Credential:
     """Issue one credential of ``ctype`` to ``holder`` (claims from :func:`prepare_claims`),
     bound to the holder's bound app key if there is one; logged in the same transaction.
 
     :param issued_by: who issued it, e.g. ``"officer:chan"`` or ``"client:swd-system"``.
-    :raises DomainError: as :func:`prepare_claims`; ``valid_from_invalid``.
+    :param expires_at: the credential's ``exp`` (aware), instead of the type's
+        ``validity_days``; it must be after ``valid_from`` (default now).
+    :raises DomainError: as :func:`prepare_claims`; ``valid_from_invalid``; ``expires_at_invalid``
+        (``expires_at`` naive or not after the start).
     """
     if valid_from is not None:
         now = timezone.now()
@@ -225,5 +239,9 @@ def issue(
             days=366
         ):
             raise credential_errors.ValidFromInvalid()
+    if expires_at is not None and (timezone.is_naive(expires_at) or expires_at <= (valid_from or timezone.now())):
+        raise credential_errors.ExpiresAtInvalid()
     claims = prepare_claims(ctype, holder, inputs)
-    return _issue_many(ctype, [_Prepared(holder, claims)], issued_by=issued_by, valid_from=valid_from)[0][0]
+    return _issue_many(
+        ctype, [_Prepared(holder, claims)], issued_by=issued_by, valid_from=valid_from, expires_at=expires_at
+    )[0][0]

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from .. import errors as credential_errors
-from ..constants import CREDENTIALS_SCOPE
+from ..constants import CREDENTIALS_SCOPE, PLATFORM_ISSUERS
 from ..models import CredentialType, Issuer
 
 
@@ -24,14 +24,18 @@ def get_type(type_id: str) -> CredentialType:
 
 
 def issuers_for_officer(user) -> list[Issuer]:
-    """The issuers ``user`` may issue for: all for a superuser, else those listing them."""
+    """The issuers ``user`` may issue for: all for a superuser, else those listing them; never
+    an issuer whose credentials only the platform issues (:data:`PLATFORM_ISSUERS`)."""
     qs = Issuer.objects.all() if user.is_superuser else user.credential_issuers.all()
-    return list(qs.order_by("id"))
+    return list(qs.exclude(id__in=PLATFORM_ISSUERS).order_by("id"))
 
 
 def require_officer(user, issuer: Issuer) -> None:
-    """:raises Forbidden: ``not_an_issuer_officer`` when ``user`` is no officer of ``issuer``."""
-    if not (user.is_active and user.is_staff and (user.is_superuser or issuer.officers.filter(pk=user.pk).exists())):
+    """:raises Forbidden: ``not_an_issuer_officer`` when ``user`` is no officer of ``issuer``
+    (nobody is an officer of an issuer in :data:`PLATFORM_ISSUERS`, superusers included)."""
+    if issuer.id in PLATFORM_ISSUERS or not (
+        user.is_active and user.is_staff and (user.is_superuser or issuer.officers.filter(pk=user.pk).exists())
+    ):
         raise credential_errors.NotAnIssuerOfficer(
             _("You are not an officer of %(issuer)s.") % {"issuer": issuer.name_en}
         )
@@ -41,7 +45,12 @@ def require_officer(user, issuer: Issuer) -> None:
 def register_issuer_system(issuer: Issuer, client) -> Issuer:
     """Let ``client`` (an OpenID Connect client with a registered JWKS) issue and revoke
     ``issuer``'s credentials through the API: it may then ask for the ``credentials`` scope
-    (``client_credentials`` with ``private_key_jwt`` only)."""
+    (``client_credentials`` with ``private_key_jwt`` only).
+
+    :raises Forbidden: ``not_an_issuer`` for an issuer in :data:`PLATFORM_ISSUERS`.
+    """
+    if issuer.id in PLATFORM_ISSUERS:
+        raise credential_errors.NotAnIssuer()
     if CREDENTIALS_SCOPE not in client.allowed_scopes:
         client.allowed_scopes = [*client.allowed_scopes, CREDENTIALS_SCOPE]
         client.save(update_fields=["allowed_scopes"])
@@ -66,9 +75,13 @@ def issuer_for_token(token) -> Issuer:
 def issuer_for_client(client) -> Issuer:
     """The issuer a department system's OpenID Connect client issues for.
 
-    :raises Forbidden: ``not_an_issuer`` when the client is registered for no issuer.
+    :raises Forbidden: ``not_an_issuer`` when the client is registered for no issuer (or for
+        one in :data:`PLATFORM_ISSUERS`).
     """
     try:
-        return client.credential_issuer
+        issuer = client.credential_issuer
     except Issuer.DoesNotExist:
         raise credential_errors.NotAnIssuer() from None
+    if issuer.id in PLATFORM_ISSUERS:
+        raise credential_errors.NotAnIssuer()
+    return issuer

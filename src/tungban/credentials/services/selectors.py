@@ -100,20 +100,32 @@ def holder_credential(resident: Resident, credential_id) -> Credential:
 
 
 def displayed_claims(ctype: CredentialType, claims: dict, language: str | None) -> list[dict]:
-    """``[{"name", "label", "value"}]`` of ``claims`` in the type's display order and language."""
+    """``[{"name", "label", "value"}]`` of ``claims`` in the type's display order and language.
+
+    A display claim may name its values' labels (``"values": {value: {"en", "zh"}}``, e.g. a
+    role); a list is shown as one text, its items joined (each through ``values``)."""
     zh = (language or "").startswith("zh")
-    labels = {c["name"]: (c["label_zh"] if zh else c["label_en"]) for c in (ctype.display or {}).get("claims", [])}
+    spec = {c["name"]: c for c in (ctype.display or {}).get("claims", [])}
+    labels = {name: (c["label_zh"] if zh else c["label_en"]) for name, c in spec.items()}
     order = list(labels) + [k for k in claims if k not in labels]
     out = []
     for name in order:
         if name in claims:
-            value = claims[name]
-            if value is True:
-                value = gettext("Yes")
-            elif value is False:
-                value = gettext("No")
+            value = _shown(claims[name], spec.get(name, {}).get("values") or {}, zh)
             out.append({"name": name, "label": labels.get(name, name), "value": value})
     return out
+
+
+def _shown(value, values: dict, zh: bool):
+    if value is True:
+        return gettext("Yes")
+    if value is False:
+        return gettext("No")
+    if isinstance(value, list):
+        return ("、" if zh else ", ").join(str(_shown(v, values, zh)) for v in value)
+    if isinstance(value, str) and isinstance(values.get(value), dict):
+        return values[value].get("zh" if zh else "en") or value
+    return value
 
 
 def issued_claims(credential: Credential) -> dict:

@@ -201,6 +201,7 @@ def test_public_documents_resolve(swd_system, issuer):
         "bl-nsl-test-result",
         "fire-safety-certificate",
         "temporary-hawker-licence",  # FEHD, issued by the e-services (issue 17)
+        "corpid-mandate",  # the CorpID platform, when a mandate is accepted (issue 19)
     }
     assert next(t for t in types if t["id"] == "senior-citizen-card")["input_claims"] == ["card_number"]
     bundle = requests.get(f"{issuer}/api/v1/credentials/trust-bundle", timeout=10).json()

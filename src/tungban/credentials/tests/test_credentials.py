@@ -644,7 +644,8 @@ def test_public_key_documents_never_create_keys(bundled, client):
     before = IssuerKey.objects.count()
     for path in ("/issuers/csb/jwks.json", "/issuers/csb/did.json", "/.well-known/jwt-vc-issuer/issuers/csb"):
         assert client.get(path).status_code == 200
-    assert IssuerKey.objects.count() == before == 4  # one per bundled issuer (SWD, CSB, FSD, FEHD), made at set-up
+    # One per bundled issuer (SWD, CSB, FSD, FEHD, and the CorpID platform: issue 19), made at set-up.
+    assert IssuerKey.objects.count() == before == 5
 
 
 def test_a_residents_token_cannot_issue(bundled):

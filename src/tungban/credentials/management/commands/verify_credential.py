@@ -5,6 +5,7 @@ from pathlib import Path
 from django.core.management import BaseCommand, CommandError
 
 from tungban.core.errors import DomainError
+from tungban.credentials import summaries
 from tungban.credentials.services import jwt_digest
 from tungban.credentials.verify import BundleTrust, DatabaseTrust, extract_presentation, verify_presentation
 
@@ -42,6 +43,10 @@ class Command(BaseCommand):
         else:
             self.stdout.write(f"Issuer:  {result.issuer_name_en or result.issuer} {result.issuer_name_zh or ''}")
             self.stdout.write(f"Type:    {result.type_name_en or result.vct} {result.type_name_zh or ''}")
+            for language in ("en", "zh-hant"):
+                said = summaries.describe(result.type_id, result.claims, language)
+                if said:
+                    self.stdout.write(f"Says:    {said}")
             for name, value in result.claims.items():
                 self.stdout.write(f"  {name}: {value}")
             if result.undisclosed:
