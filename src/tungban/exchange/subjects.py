@@ -68,9 +68,7 @@ def register(
     app: str = "",
 ) -> SubjectKind:
     """Register (or replace) a kind of data subject; idempotent for the same app."""
-    kind = SubjectKind(
-        id=id, label=label, authorise=authorise, describe=describe, token_claims=token_claims, app=app
-    )
+    kind = SubjectKind(id=id, label=label, authorise=authorise, describe=describe, token_claims=token_claims, app=app)
     _KINDS[id] = kind
     return kind
 
