@@ -1005,7 +1005,12 @@ def exchange(
     Then the provider is asked: ``provider_unavailable`` (502: down or refused),
     ``provider_timeout`` (504), ``no_record`` (404: the provider holds nothing on this
     person), ``provider_error`` (502), ``provider_bad_data`` (502: the answer fails the
-    product's schema).
+    product's schema). A consent whose data subject is an organisation (issue 19) is checked
+    before the provider is asked through :mod:`.subjects` instead of the resident's account:
+    the person who gave it must still hold the same authority for the service (corpid:
+    ``mandate_revoked``, ``mandate_expired``, ``mandate_out_of_scope``,
+    ``organisation_suspended``, ``no_mandate``, … 403); the provider's token then carries the
+    subject's number (``brn``) instead of an HKID.
 
     Before the provider is asked, the attempt (consent, data user, product, provider,
     ``request_id``, time; state ``in_flight``) is committed with its log entry, and the consent
