@@ -1,7 +1,8 @@
-"""The company's consents and exchanges on the administrators' page, in headless Chromium at
-phone width (issue 19, second wave): a bank's consent given by the director in the app and an
-exchange under it are listed (who gave it, to whom, what, when, status); the administrator
-revokes the consent on the page; axe-core finds nothing, in English and in Chinese."""
+"""A company's consent in headless Chromium at phone width (issue 19, second wave): the director
+approves a bank's consent for the company in the web app, which names the company and the
+company's fields; the consent and an exchange under it are listed on the administrators' page
+(who gave it, to whom, what, when, status); the administrator revokes the consent there.
+axe-core finds nothing, in English and in Chinese."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from tungban.exchange.models import Consent
 from tungban.exchange.models import Organisation as DataUser
 from tungban.exchange.tests.conftest import make_data_user
 from tungban.testing.a11y import assert_no_violations
-from tungban.testing.browser import TIMEOUT
+from tungban.testing.browser import TIMEOUT, add_virtual_authenticator, bind_web_app
 from tungban.testing.factories import make_resident
+from tungban.wallet import services as wallet
 
 from .conftest import REGISTER, TAI_MAN_BRN
 from .test_e2e_mandate import PHONE, _no_overflow
@@ -27,7 +29,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_administrators_see_and_revoke_the_company_consents(issuer, officer, e2e_browser, app_of, lang):
+def test_administrators_see_and_revoke_the_company_consents(issuer, officer, e2e_browser, lang):
     services.load_register(REGISTER)
     director = make_resident(officer, hkid="A1234563")
     services.bootstrap(director, TAI_MAN_BRN)
@@ -43,18 +45,42 @@ def test_administrators_see_and_revoke_the_company_consents(issuer, officer, e2e
         duration_seconds=3600,
         service="sme-bank-client",
     )
-    app_of(director).accept(str(consent.approval.id))
+    locale = "en-GB" if lang == "en" else "zh-HK"
+    errors: list[str] = []
+
+    # The director approves it in the app: the app names the company and the company's fields.
+    phone = e2e_browser.new_context(locale=locale, viewport=PHONE)
+    phone.set_default_timeout(TIMEOUT)
+    app = phone.new_page()
+    app.on("pageerror", lambda exc: errors.append(str(exc)))
+    add_virtual_authenticator(phone, app)
+    bind_web_app(app, issuer, director.hkid, wallet.issue_activation_code(director, officer))
+    app.goto(f"{issuer}/app/approve/{consent.approval.id}")
+    app.wait_for_selector("#screen-approve:not([hidden])")
+    details = app.text_content("#request-details")
+    assert TAI_MAN_BRN in details
+    assert ("Tai Man Demo Trading Company Limited" if lang == "en" else "大文示範貿易有限公司") in details
+    assert app.text_content("#request-details-title") == (
+        "Consent on behalf of a company" if lang == "en" else "代表公司給予同意"
+    )
+    assert app.locator('#consent-fields li[data-field="directors"]').count() == 1
+    assert_no_violations(app, f"app: a consent for a company ({lang})")
+    app.click("#approve-button")
+    app.wait_for_selector("#result:not([hidden])")
+    consent.refresh_from_db()
+    assert consent.status == "active" and consent.given_by == director
+    phone.close()
+
     with pytest.raises(DomainError):  # the CR provider is not running here: a refused exchange, recorded
         exchange.exchange(bank, consent_id=consent.id, product_id="cr.company-particulars.v1", request_id="e2e-0001")
 
-    context = e2e_browser.new_context(locale="en-GB" if lang == "en" else "zh-HK", viewport=PHONE)
+    context = e2e_browser.new_context(locale=locale, viewport=PHONE)
     context.set_default_timeout(TIMEOUT)
     session = SessionStore()
     session[login.SESSION_KEY] = {"resident": str(director.public_id), "sub": "e2e"}
     session.create()
     context.add_cookies([{"name": "tungban_session", "value": session.session_key, "url": issuer}])
     page = context.new_page()
-    errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(f"{issuer}/business/{TAI_MAN_BRN}/")
     row = page.locator(f'#consent-list li[data-consent="{consent.id}"]')
