@@ -100,15 +100,26 @@ class DataUser:
         return data
 
     def request_consent(
-        self, product: str, purpose: str, duration_seconds: int, *, max_uses: int | None = None, sub: str | None = None
+        self,
+        product: str,
+        purpose: str,
+        duration_seconds: int,
+        *,
+        max_uses: int | None = None,
+        sub: str | None = None,
+        subject: dict | None = None,
     ) -> dict:
-        """Ask for consent; returns the consent (``status`` "requested", ``approval_uri``)."""
+        """Ask for consent; returns the consent (``status`` "requested", ``approval_uri``).
+        ``subject``: a data subject that is not the resident, e.g. ``{"kind": "organisation",
+        "id": "21812345"}`` (a company, by BR number: HKMA CDI); the person who approves (the
+        one with ``sub``, or whoever opens ``approval_uri``) must hold a CorpID mandate for it."""
         body = {
             "product": product,
             "purpose": purpose,
             "duration_seconds": duration_seconds,
             "max_uses": max_uses,
             "sub": sub,
+            "subject": subject,
         }
         return self._call("POST", "/consents", {k: v for k, v in body.items() if v is not None})
 

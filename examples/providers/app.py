@@ -15,14 +15,14 @@ The provider adapter contract (what the gateway relies on)::
     401 {"error": "invalid_token"}      missing token, bad signature, wrong typ/iss/aud,
                                         expired, product claim ≠ URL, replayed jti, ...
     404 {"error": "unknown_product"}    a product this department does not serve
-    404 {"error": "no_record"}          no record for that HKID
+    404 {"error": "no_record"}          no record for that HKID (or BR number)
     503 {"error": "jwks_unavailable"}   the gateway's JWKS could not be fetched
     503 {"error": "replay_cache_full"}  too many unexpired jti values kept (REPLAY_MAX)
 
     GET /health → 200 {"status": "ok", "department": "wsd"}
 
-wsd serves ``wsd.registered-address.v1``, ird ``ird.tax-return-status.v1``, cr
-``cr.company-particulars.v1`` (schemas in ``src/tungban/exchange/products/``, JSON Schema
+wsd serves ``wsd.registered-address.v1``, ird ``ird.tax-return-status.v1`` and (a company's)
+``ird.business-tax-status.v1``, cr ``cr.company-particulars.v1`` (a person's or a company's) (schemas in ``src/tungban/exchange/products/``, JSON Schema
 draft 2020-12).
 
 The bearer token is a JWT (RFC 7519) in JWS compact serialization (RFC 7515), signed by
@@ -40,7 +40,9 @@ JWT) from being accepted here (RFC 8725 §3.11, explicit typing). Claims::
     consent_id  the consent the exchange is made under
     purpose     the consented purpose
     sub         the data subject's pairwise id at this provider
-    hkid        the HKID in canonical form (e.g. "A1234563"); the record key
+    hkid        the HKID in canonical form (e.g. "A1234563"); the record key — or, when the
+                data subject is a company (issue 19, ``subject_kind`` "organisation"):
+    brn         its Business Registration number (8 digits), the record key
 
 The signature is checked against the gateway's JWKS at ``{issuer}/oidc/jwks``, fetched
 lazily on the first request (the gateway may start after the provider), parsed once and
@@ -102,6 +104,7 @@ JWKS_TIMEOUT = 5.0
 #: past it valid tokens are answered 503 replay_cache_full. Env: CDEG_PROVIDER_REPLAY_MAX.
 REPLAY_MAX = int(os.environ.get("CDEG_PROVIDER_REPLAY_MAX", "1000000"))
 HKID_RE = re.compile(r"^[A-Z]{1,2}[0-9]{6}[0-9A]$")
+BRN_RE = re.compile(r"^[0-9]{8}$")
 
 
 class TokenError(Exception):
@@ -270,7 +273,6 @@ class Verifier:
                 sub=_ESSENTIAL,
                 consent_id=_ESSENTIAL,
                 purpose=_ESSENTIAL,
-                hkid=_ESSENTIAL,
             )
             if product_id in data.PRODUCTS[self.department]:  # not for any URL a client sends
                 self._registries[product_id] = registry
@@ -308,10 +310,16 @@ class Verifier:
             raise TokenError(f"aud {claims['aud']!r}")
         if claims["exp"] - claims["iat"] > MAX_LIFETIME:
             raise TokenError("lifetime too long")
-        for name in ("consent_id", "purpose", "hkid", "jti"):
+        for name in ("consent_id", "purpose", "jti"):
             if not isinstance(claims[name], str):
                 raise TokenError(f"{name} is not a string")
-        if not HKID_RE.match(claims["hkid"]):
+        # The record's key: a person's HKID, or (issue 19) a company's BR number — exactly one.
+        if claims.get("subject_kind") == "organisation":
+            if "hkid" in claims or not isinstance(claims.get("brn"), str) or not BRN_RE.match(claims["brn"]):
+                raise TokenError("brn is not 8 digits")
+        elif "subject_kind" in claims or "brn" in claims:
+            raise TokenError("subject_kind")
+        elif not isinstance(claims.get("hkid"), str) or not HKID_RE.match(claims["hkid"]):
             raise TokenError("hkid is not in canonical form")
         # Last, so that only a token that is otherwise valid uses up its jti.
         if not self.replays.add(claims["jti"], claims["exp"] + LEEWAY):
@@ -397,6 +405,9 @@ def create_app(
             return _answer({"error": "internal"}, 500)
         elif fault == "bad-schema":
             return _answer({"data": data.bad_schema_record(product_id)})
+        if "brn" in claims:  # a company (issue 19): the register's record, never a made-up one
+            record = data.organisation_record(product_id, claims["brn"])
+            return _answer({"data": record}) if record is not None else _answer({"error": "no_record"}, 404)
         if demo_records is not None:
             found = demo_records.get(product_id, claims["hkid"])
             if found is None:

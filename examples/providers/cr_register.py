@@ -2,7 +2,9 @@
 their officers, keyed by the HKID numbers of the tungban demo population.
 
 It is the one source of the sample companies: the CR provider serves
-``cr.company-particulars.v1`` from it (:func:`directorships`) and tungban's CorpID loads the same
+``cr.company-particulars.v1`` from it (:func:`directorships` for a person, :func:`particulars`
+for a company, issue 19), the IRD provider ``ird.business-tax-status.v1`` from each company's
+``tax`` (:func:`tax_status`), and tungban's CorpID loads the same
 file as its register (``tungban load_company_register examples/providers/cr_register.json``;
 ``tungban demo`` does it). Read here without importing tungban: the provider stands for the
 Companies Registry's own system.
@@ -44,3 +46,24 @@ def directorships(path: Path = PATH) -> dict[str, dict]:
                 {**particulars, "role": officer["role"]}
             )
     return records
+
+
+def particulars(path: Path = PATH) -> dict[str, dict]:
+    """``{BRN: record}``: the ``cr.company-particulars.v1`` record of each company as the data
+    subject (its ``organisation`` form): its particulars and its directors' names."""
+    records = {}
+    for company in companies(path):
+        record = {k: company[k] for k in PARTICULARS if k in company}
+        record["directors"] = [
+            {k: officer[k] for k in ("name_en", "name_zh") if officer.get(k)}
+            for officer in company.get("officers", [])
+            if officer.get("role") == "director" and officer.get("name_en")
+        ]
+        records[company["br_number"]] = record
+    return records
+
+
+def tax_status(path: Path = PATH) -> dict[str, dict]:
+    """``{BRN: record}``: the ``ird.business-tax-status.v1`` record of each company that has a
+    ``tax`` entry in the register file."""
+    return {c["br_number"]: {"br_number": c["br_number"], **c["tax"]} for c in companies(path) if "tax" in c}

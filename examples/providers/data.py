@@ -39,7 +39,7 @@ from . import cr_register, water_bill
 #: Department id → the products it serves.
 PRODUCTS: dict[str, tuple[str, ...]] = {
     "wsd": ("wsd.registered-address.v1", water_bill.PRODUCT),
-    "ird": ("ird.tax-return-status.v1",),
+    "ird": ("ird.tax-return-status.v1", "ird.business-tax-status.v1"),
     "cr": ("cr.company-particulars.v1",),
 }
 
@@ -123,6 +123,20 @@ RECORDS: dict[str, dict[str, dict]] = {
     },
     "cr.company-particulars.v1": cr_register.directorships(),
 }
+
+
+#: Records of companies (the data subject an organisation, issue 19), by product and BR number:
+#: both from the register file (``cr_register.json``).
+ORGANISATION_RECORDS: dict[str, dict[str, dict]] = {
+    "cr.company-particulars.v1": cr_register.particulars(),
+    "ird.business-tax-status.v1": cr_register.tax_status(),
+}
+
+
+def organisation_record(product_id: str, brn: str) -> dict | None:
+    """A copy of the record of the company with this BR number for ``product_id``, or ``None``."""
+    record = ORGANISATION_RECORDS.get(product_id, {}).get(brn)
+    return copy.deepcopy(record) if record is not None else None
 
 
 def seeded_record(product_id: str, hkid: str) -> dict | None:
@@ -300,6 +314,7 @@ BAD_SCHEMA: dict[str, dict] = {
         "tax_returns": [{"year_of_assessment": "2024/25", "status": "assessed", "filed_on": "2025-06-03"}],
         "file_no": "0A1-23456789",
     },
+    "ird.business-tax-status.v1": {"br_number": "21812345", "tax_cleared": "yes"},
     "cr.company-particulars.v1": {
         "company_list": [
             {"company_number": "0812345", "name_en": "Tai Man Demo Trading Company Limited", "role": "director"}

@@ -8,6 +8,10 @@ resident's app, device-authenticated (:mod:`tungban.wallet.auth`), and acts as t
   required); ``GET /organisations/{br_number}``: the administrators' view (people, mandates,
   audit trail); ``POST /organisations/{br_number}/mandates``: offer a mandate
   (``Idempotency-Key`` required); ``POST /organisations/{br_number}/mandates/{id}/revoke``.
+* ``GET /organisations/{br_number}/consents``: every consent to share the company's data (who
+  gave it, to whom, what, when, status); ``POST /organisations/{br_number}/consents/{id}/revoke``;
+  ``GET /organisations/{br_number}/exchanges``: every exchange of the company's data (issue 19,
+  second wave: HKMA CDI and pre-fill with the company's authorisation).
 
 Errors are the ``corpid`` tag's codes; nothing is stored when a call is refused.
 """
@@ -21,6 +25,7 @@ from ninja import Field, Router, Schema, Status
 
 from tungban.core.api import error_responses
 from tungban.core.idempotency import idempotent
+from tungban.exchange import services as exchange
 from tungban.wallet.auth import device_auth
 
 from . import cards, services
@@ -97,6 +102,68 @@ class GrantIn(Schema):
 class AnswerOut(Schema):
     approval_id: uuid.UUID = Field(description="The app's approval request: approve accepts, decline declines")
     mandate: uuid.UUID
+
+
+class PartyOut(Schema):
+    id: str
+    name_en: str
+    name_zh: str
+
+
+class CompanyConsentOut(Schema):
+    id: uuid.UUID
+    status: str = Field(description="requested, active, declined, revoked, expired, exhausted")
+    data_user: PartyOut = Field(description="To whom: the data user (a bank through the HKMA CDI, a department)")
+    data_provider: PartyOut
+    product: PartyOut = Field(description="What: the data product, e.g. cr.company-particulars.v1")
+    purpose: str
+    given_by: str = Field(
+        description="Who gave it for the company (the authorised person's name); empty until answered"
+    )
+    mandate_id: str = Field(description="The mandate it was given under (empty until given)")
+    service: str = Field(description="The service the mandate covers (the data user's client id or an e-service)")
+    asked_at: dt.datetime
+    granted_at: dt.datetime | None
+    valid_until: dt.datetime | None
+    revoked_at: dt.datetime | None
+    max_uses: int | None
+    uses: int
+
+
+class CompanyExchangeOut(Schema):
+    id: uuid.UUID
+    at: dt.datetime
+    data_user: PartyOut
+    data_provider: PartyOut | None
+    product: PartyOut
+    consent_id: str | None
+    outcome: str = Field(description="'delivered', the refusal's code, or 'in_progress' / 'outcome_unknown'")
+    delivered: bool
+
+
+def _party(p) -> dict:
+    return {"id": p.id, "name_en": p.name_en, "name_zh": p.name_zh}
+
+
+def _consent(c) -> dict:
+    holder = c.given_by
+    return {
+        "id": c.id,
+        "status": c.effective_status(),
+        "data_user": _party(c.consumer),
+        "data_provider": _party(c.product.provider),
+        "product": _party(c.product),
+        "purpose": c.purpose,
+        "given_by": f"{holder.given_name_en} {holder.family_name_en}" if holder else "",
+        "mandate_id": c.given_under,
+        "service": c.service,
+        "asked_at": c.created_at,
+        "granted_at": c.granted_at,
+        "valid_until": c.valid_until,
+        "revoked_at": c.revoked_at,
+        "max_uses": c.max_uses,
+        "uses": c.uses,
+    }
 
 
 class AuthorityOut(Schema):
@@ -230,3 +297,38 @@ def revoke(request, br_number: str, mandate_id: uuid.UUID):
     """Errors: ``no_such_mandate`` (404), ``not_an_administrator`` (403), ``mandate_not_live``,
     ``last_administrator`` (409)."""
     return cards.summary(services.revoke(request.auth.resident, br_number, mandate_id))
+
+
+@router.get(
+    "/organisations/{br_number}/consents",
+    response={200: list[CompanyConsentOut], **ERRORS},
+    auth=device_auth,
+    summary="(device) Every consent to share the company's data (administrators)",
+)
+def company_consents(request, br_number: str):
+    """Newest first. Errors: ``no_organisation`` (404), ``not_an_administrator`` (403)."""
+    return [_consent(c) for c in services.company_consents(request.auth.resident, br_number)]
+
+
+@router.post(
+    "/organisations/{br_number}/consents/{consent_id}/revoke",
+    response={200: CompanyConsentOut, **ERRORS},
+    auth=device_auth,
+    summary="(device) Revoke a consent to share the company's data: the data user's next request is refused",
+)
+def revoke_company_consent(request, br_number: str, consent_id: str):
+    """Errors: ``unknown_consent`` (404: none about this company, another company's included),
+    ``no_organisation`` (404), ``not_an_administrator`` (403)."""
+    return _consent(services.revoke_company_consent(request.auth.resident, br_number, consent_id))
+
+
+@router.get(
+    "/organisations/{br_number}/exchanges",
+    response={200: list[CompanyExchangeOut], **ERRORS},
+    auth=device_auth,
+    summary="(device) Every exchange of the company's data (administrators)",
+)
+def company_exchanges(request, br_number: str):
+    """Newest first: delivered and refused requests, and requests still waiting for their
+    provider. Errors: ``no_organisation`` (404), ``not_an_administrator`` (403)."""
+    return [exchange.exchange_summary(x) for x in services.company_exchanges(request.auth.resident, br_number)]

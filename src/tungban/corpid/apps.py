@@ -31,6 +31,9 @@ class CorpidConfig(AppConfig):
             question=_("Accept this mandate to act for the company?"),
             app=self.label,
         )
+        from .services import consents
+
+        consents.register_subject_kind()  # the exchange's organisations (issue 19, second wave)
         panel_cards.register(
             CARD_KIND,
             _("Companies I act for"),

@@ -10,4 +10,5 @@ urlpatterns = [
     path("<str:br_number>/", views.organisation, name="organisation"),
     path("<str:br_number>/grant", views.grant, name="grant"),
     path("<str:br_number>/mandates/<uuid:mandate_id>/revoke", views.revoke, name="revoke"),
+    path("<str:br_number>/consents/<str:consent_id>/revoke", views.revoke_consent, name="revoke-consent"),
 ]

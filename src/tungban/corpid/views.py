@@ -42,6 +42,7 @@ def _event_text(event) -> str:
         "superseded": _("A mandate was replaced by a new one"),
         "suspended": _("The company's CorpID was suspended: no administrator"),
         "reactivated": _("The company's CorpID is active again"),
+        "consent_revoked": _("Revoked a consent to share the company's data"),
     }
     return texts.get(event.action, event.action)
 
@@ -99,7 +100,11 @@ def _organisation_page(request, resident, br_number, *, error=None, form=None, s
         for e in services.events_of(org)
     ]
     today = services.today()
+    consents = [_consent_row(c) for c in services.company_consents(resident, org.br_number)]
+    exchanges = [_exchange_row(x) for x in services.company_exchanges(resident, org.br_number)]
     context = {
+        "consents": consents,
+        "exchanges": exchanges,
         "org": org,
         "org_name": texts.name_of(org),
         "org_status": OrganisationStatus(services.current_status(org)).label,
@@ -123,6 +128,55 @@ def _organisation_page(request, resident, br_number, *, error=None, form=None, s
         },
     }
     return render(request, "corpid/organisation.html", context, status=status)
+
+
+def _party(party) -> str:
+    return (party.name_zh or party.name_en) if texts.zh() else party.name_en
+
+
+def _consent_row(consent) -> dict:
+    """A consent about the company as its administrators' page shows it (issue 19): who gave
+    it, to whom, what, for what, when, and its status."""
+    from tungban.exchange.models import ConsentStatus
+
+    status = consent.effective_status()
+    product = consent.product
+    return {
+        "id": consent.id,
+        "given_by": _person(consent.given_by),
+        "data_user": _party(consent.consumer),
+        "provider": _party(product.provider),
+        "product": _party(product),
+        "purpose": consent.purpose,
+        "asked_at": consent.created_at,
+        "granted_at": consent.granted_at,
+        "valid_until": consent.valid_until,
+        "uses": consent.uses,
+        "max_uses": consent.max_uses,
+        "status": status,
+        "status_text": ConsentStatus(status).label,
+        "revocable": status == ConsentStatus.ACTIVE,
+    }
+
+
+def _exchange_row(record) -> dict:
+    """An exchange of the company's data: when, who received what from whom, the outcome."""
+    from tungban.exchange.models import ExchangeAttempt
+
+    product = record.consent.product if record.consent_id else None
+    if isinstance(record, ExchangeAttempt):
+        at, outcome, delivered = record.started_at, _("Waiting for the data provider"), False
+    else:
+        at, delivered = record.at, record.outcome == "delivered"
+        outcome = _("Delivered") if delivered else _("Refused: %(code)s") % {"code": record.outcome}
+    return {
+        "at": at,
+        "data_user": _party(record.consumer),
+        "product": _party(product) if product else record.product_id,
+        "provider": _party(product.provider) if product else record.provider_id,
+        "outcome": outcome,
+        "delivered": delivered,
+    }
 
 
 def _denied(request, exc: DomainError):
@@ -191,6 +245,27 @@ def grant(request, br_number: str):
         % {"name": _person(mandate.holder)},
     )
     return HttpResponseRedirect(reverse("corpid:organisation", args=[br_number]))
+
+
+@require_POST
+def revoke_consent(request, br_number: str, consent_id):
+    """An administrator revokes a consent about the company; refused from the data user's next
+    request on."""
+    resident = _resident(request)
+    if resident is None:
+        return _login_needed(request)
+    try:
+        consent = services.revoke_company_consent(resident, br_number, consent_id)
+    except DomainError as exc:
+        try:
+            return _organisation_page(request, resident, br_number, error=exc, status=exc.status)
+        except DomainError as denied:
+            return _denied(request, denied)
+    messages.success(
+        request,
+        _("The consent given to %(data_user)s is revoked.") % {"data_user": _party(consent.consumer)},
+    )
+    return HttpResponseRedirect(reverse("corpid:organisation", args=[br_number]) + "#consents")
 
 
 @require_POST

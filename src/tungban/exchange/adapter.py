@@ -42,7 +42,7 @@ from django.utils.translation import gettext_lazy as _
 from tungban.core.errors import DomainError
 from tungban.keys import services as keys
 
-from . import errors, resilience
+from . import errors, resilience, subjects
 from .models import MAX_PROVIDER_TIMEOUT, Consent, ExchangeRecord
 
 log = logging.getLogger(__name__)
@@ -72,8 +72,13 @@ def _provider_token(consent: Consent, attempt: Attempt) -> str:
         "consent_id": str(consent.id),
         "purpose": consent.purpose,
         "sub": consent.provider_sub,
-        "hkid": consent.resident.hkid,
     }
+    if consent.subject_kind:  # issue 19: an organisation, found by its number (e.g. "brn")
+        claims["sub"] = f"{consent.subject_kind}:{consent.subject_id}"
+        claims["subject_kind"] = consent.subject_kind
+        claims.update(subjects.get(consent.subject_kind).token_claims(consent.subject_id))
+    else:
+        claims["hkid"] = consent.resident.hkid
     return keys.sign_jwt(claims, "cdeg-request+jwt")
 
 
@@ -384,9 +389,9 @@ def ask_provider(consent: Consent, attempt: Attempt) -> dict:
             )
         )
     data = answer.get("data") if isinstance(answer, dict) else None
-    validator = jsonschema.Draft202012Validator(
-        consent.product.schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
-    )
+    kind = getattr(consent, "subject_kind", "")  # issue 19: a company's form
+    schema = consent.product.schema if not kind else (consent.product.form(kind) or ({},))[0]
+    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
     error = jsonschema.exceptions.best_match(validator.iter_errors(data)) if data is not None else None
     if data is None or error is not None:
         # Where and which rule only: a schema error's message quotes the provider's value
@@ -394,14 +399,15 @@ def ask_provider(consent: Consent, attempt: Attempt) -> dict:
         where, rule = (error.json_path, error.validator) if error is not None else ("$", "no data")
         log.warning("Provider %s sent data failing %s at %s (%s)", provider.id, consent.product_id, where, rule)
         raise attempt.refuse(errors.ProviderBadData())
-    return only_shown_fields(consent.product, data, provider.id)
+    return only_shown_fields(consent.product, data, provider.id, kind)
 
 
-def only_shown_fields(product, data: dict, provider_id: str = "") -> dict:
+def only_shown_fields(product, data: dict, provider_id: str = "", subject_kind: str = "") -> dict:
     """``data`` without what the resident was not shown when consenting (issue 13 item 19).
     Products are checked at registration (:meth:`.models.DataProduct.clean`), so this drops
-    something only for a product stored before that check or edited around it."""
-    shown = set(product.field_names())
+    something only for a product stored before that check or edited around it.
+    ``subject_kind``: the form of a non-resident data subject's (issue 19)."""
+    shown = set(product.field_names(subject_kind))
     extra = sorted(k for k in data if k not in shown)
     if extra:
         log.warning("Provider %s sent %d field(s) not shown for %s; not delivered", provider_id, len(extra), product.id)

@@ -80,6 +80,11 @@ class FieldOut(Schema):
     label_zh: str
 
 
+class FormOut(Schema):
+    fields: list[FieldOut]
+    schema_: dict = Field(alias="schema", description="JSON Schema (draft 2020-12) of the data for this subject")
+
+
 class ProductOut(Schema):
     id: str = Field(description="e.g. wsd.registered-address.v1 (provider.name.version)")
     provider: PartyOut
@@ -87,6 +92,12 @@ class ProductOut(Schema):
     name_zh: str
     fields: list[FieldOut]
     schema_: dict = Field(alias="schema", description="JSON Schema (draft 2020-12) of the data")
+    for_residents: bool = Field(True, description="Whether a resident can be the data subject (fields and schema)")
+    forms: dict[str, FormOut] = Field(
+        default_factory=dict,
+        description='What it answers for other kinds of data subject, by kind (e.g. "organisation": a company by '
+        "BR number, consented by a person holding a CorpID mandate)",
+    )
 
 
 @router.get(
@@ -101,9 +112,21 @@ def products(request):
             "name_zh": p.name_zh,
             "fields": p.fields,
             "schema": p.schema,
+            "for_residents": p.for_residents,
+            "forms": p.forms or {},
         }
         for p in services.catalogue()
     ]
+
+
+class SubjectIn(Schema):
+    kind: str = Field(description='"organisation" (a company: id is its Business Registration number)')
+    id: str = Field(description="The data subject's identifier, e.g. the 8-digit BR number")
+
+
+class SubjectOut(Schema):
+    kind: str
+    id: str
 
 
 class ConsentIn(Schema):
@@ -114,6 +137,12 @@ class ConsentIn(Schema):
     sub: str | None = Field(
         None,
         description="The resident's pairwise `sub` at your service (from their login); omit for an open request approved by scanning `approval_uri`",
+    )
+    subject: SubjectIn | None = Field(
+        None,
+        description="A data subject that is not the resident (HKMA CDI: a company). The person with `sub` (or whoever "
+        "approves an open request) consents for it and must hold a CorpID mandate with `apply` covering your "
+        "client_id; checked now, at the approval and before every exchange",
     )
 
 
@@ -134,6 +163,7 @@ class ConsentOut(Schema):
     artefact: str | None = Field(
         description="The signed consent artefact: JWS (ES256, typ consent+jwt), verify with /oidc/jwks"
     )
+    subject: SubjectOut | None = Field(None, description="The data subject when it is not a resident (a company)")
 
 
 def _consent_out(consent) -> dict:
@@ -154,6 +184,7 @@ def _consent_out(consent) -> dict:
         "valid_until": consent.valid_until,
         "revoked_at": consent.revoked_at,
         "artefact": consent.artefact or None,
+        "subject": {"kind": consent.subject_kind, "id": consent.subject_id} if consent.subject_kind else None,
     }
 
 
@@ -169,7 +200,11 @@ def request_consent(request, payload: ConsentIn):
     until ``status`` is ``active`` (or ``declined``/``expired``). Errors: ``unknown_product``
     (404), ``invalid_purpose``, ``invalid_duration``, ``invalid_max_uses``, ``unknown_subject``
     (404), ``account_suspended`` (403), ``not_a_data_user`` (403), ``invalid_token`` (401),
-    ``insufficient_scope`` (403)."""
+    ``insufficient_scope`` (403); with ``subject``: ``unknown_subject_kind``, ``no_subject_form``
+    (400) and CorpID's ``br_number_format`` (400), ``br_number_not_registered``,
+    ``no_organisation`` (404), ``company_not_live`` (409), ``no_mandate``, ``mandate_revoked``,
+    ``mandate_expired``, ``mandate_not_accepted``, ``mandate_out_of_scope``,
+    ``organisation_suspended`` (403)."""
     consent = services.request_consent(
         request.auth,
         product_id=payload.product,
@@ -177,6 +212,7 @@ def request_consent(request, payload: ConsentIn):
         duration_seconds=payload.duration_seconds,
         max_uses=payload.max_uses,
         sub=payload.sub,
+        subject=(payload.subject.kind, payload.subject.id) if payload.subject else None,
     )
     return Status(201, _consent_out(consent))
 
@@ -323,6 +359,7 @@ class AppConsentOut(Schema):
     max_uses: int | None
     uses: int
     revoked_at: dt.datetime | None
+    subject: SubjectOut | None = None
 
 
 class LogTreeHeadOut(Schema):

@@ -14,7 +14,14 @@ class ExchangeConfig(AppConfig):
         from .constants import CDEG_SCOPE, CONSENT_KIND
 
         scopes.register(CDEG_SCOPE, _("Exchange data under a resident's consent"), key_only=True, app=self.label)
-        kinds.register(CONSENT_KIND, _("Consent to share data"), binds=("terms",), app=self.label)
+        kinds.register(
+            CONSENT_KIND,
+            _("Consent to share data"),
+            binds=("terms",),
+            app=self.label,
+            # the title of the lines a consent for a company shows (issue 19; a resident's has none)
+            question=_("Consent on behalf of a company"),
+        )
 
         from tungban.wallet import cards as panel_cards
 

@@ -1,7 +1,8 @@
 """The bundled participants and data products (issue #4): the Water Supplies Department's
 registered address (the "填表通" address auto-fill) and water bill balance (the personal
 assistant panel, issue 16), Inland Revenue's tax-return status and
-the Companies Registry's company particulars. Schemas are in ``products/*.json``; each
+business tax status (a company's), and the Companies Registry's company particulars (a
+person's directorships, or — issue 19 — a company's own, its ``organisation`` form). Schemas are in ``products/*.json``; each
 product's ``fields`` (what residents are shown when they consent) are exactly its schema's
 properties, checked when it is registered (``DataProduct.clean``, issue 13 item 19)."""
 
@@ -16,6 +17,22 @@ PROVIDERS = [
     {"id": "wsd", "name_en": "Water Supplies Department", "name_zh": "水務署"},
     {"id": "ird", "name_en": "Inland Revenue Department", "name_zh": "稅務局"},
     {"id": "cr", "name_en": "Companies Registry", "name_zh": "公司註冊處"},
+]
+
+BUSINESS_TAX_FIELDS = [
+    {"name": "br_number", "label_en": "Business Registration number", "label_zh": "商業登記號碼"},
+    {
+        "name": "business_registration_valid_until",
+        "label_en": "Business registration valid until",
+        "label_zh": "商業登記有效期至",
+    },
+    {"name": "last_year_of_assessment", "label_en": "Last year of assessment", "label_zh": "最近課稅年度"},
+    {
+        "name": "profits_tax_return_filed",
+        "label_en": "Profits tax return filed for that year",
+        "label_zh": "該年度的利得稅報稅表已提交",
+    },
+    {"name": "no_outstanding_tax", "label_en": "No tax outstanding", "label_zh": "沒有未繳稅款"},
 ]
 
 PRODUCTS = [
@@ -67,6 +84,32 @@ PRODUCTS = [
                 "label_zh": "公司編號、名稱、狀況、成立日期、註冊辦事處、你的職位",
             }
         ],
+        # Issue 19: for the company itself, consented by a person holding a CorpID mandate.
+        "forms": {
+            "organisation": {
+                "fields": [
+                    {"name": "company_number", "label_en": "Company number", "label_zh": "公司編號"},
+                    {"name": "br_number", "label_en": "Business Registration number", "label_zh": "商業登記號碼"},
+                    {"name": "name_en", "label_en": "Company name in English", "label_zh": "公司英文名稱"},
+                    {"name": "name_zh", "label_en": "Company name in Chinese", "label_zh": "公司中文名稱"},
+                    {"name": "company_type", "label_en": "Company type", "label_zh": "公司類別"},
+                    {"name": "status", "label_en": "Status on the register", "label_zh": "登記冊上的狀況"},
+                    {"name": "incorporated_on", "label_en": "Incorporation date", "label_zh": "成立日期"},
+                    {"name": "registered_office", "label_en": "Registered office", "label_zh": "註冊辦事處"},
+                    {"name": "directors", "label_en": "Directors' names", "label_zh": "董事姓名"},
+                ]
+            }
+        },
+    },
+    {
+        # Issue 19 (HKMA CDI, business e-services): a company's tax status; no resident form.
+        "id": "ird.business-tax-status.v1",
+        "provider": "ird",
+        "name_en": "Business tax status",
+        "name_zh": "商業稅務狀況",
+        "for_residents": False,
+        "fields": BUSINESS_TAX_FIELDS,
+        "forms": {"organisation": {"fields": BUSINESS_TAX_FIELDS}},
     },
 ]
 

@@ -30,6 +30,15 @@ InvalidDuration = DomainError.define(
 InvalidMaxUses = DomainError.define("invalid_max_uses", _("max_uses must be 1 or more, or left out."), field="max_uses")
 UnknownSubject = NotFound.define("unknown_subject", _("No resident has this identifier at your service."), field="sub")
 UnknownConsent = NotFound.define("unknown_consent", _("There is no such consent."))
+# Data subjects other than residents (issue 19: an organisation, by BR number)
+UnknownSubjectKind = DomainError.define(
+    "unknown_subject_kind", _("The kind of data subject must be one of: %(kinds)s."), field="subject.kind"
+)
+NoSubjectForm = DomainError.define(
+    "no_subject_form",
+    _("This data product has no form for this kind of data subject (%(kind)s)."),
+    field="product",
+)
 ForeignConsent = Forbidden.define("foreign_consent", _("This consent was not given to you."))
 
 # Exchanges

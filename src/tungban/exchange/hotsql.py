@@ -237,6 +237,9 @@ def consent_for_exchange(consent_id, data_user: Organisation, *, lock: bool = Fa
 #: What an exchange reads of its consent (:func:`open_exchange`): every field but the signed
 #: artefact (about 1.3 kB), which the exchange does not use (deferred: read if ever asked for).
 EXCHANGE_CONSENT_FIELDS = tuple(f.name for f in Consent._meta.concrete_fields if f.name != "artefact")
+#: What an exchange reads of its product: every field but the forms for non-resident data
+#: subjects (issue 19; deferred: read only by an exchange for an organisation).
+EXCHANGE_PRODUCT_FIELDS = tuple(f.name for f in DataProduct._meta.concrete_fields if f.name != "forms")
 #: What an exchange reads of the data subject (:func:`open_exchange`): whether the account is
 #: active, the public id its log entries name and the HKID the provider's token carries — not
 #: the names, date of birth, addresses, phone and e-mail, which it has no use for (data
@@ -250,6 +253,7 @@ def _consent_of(
     consent_fields: tuple[str, ...] | None = None,
     resident_fields: tuple[str, ...] | None = None,
     conn=None,
+    product_fields: tuple[str, ...] | None = None,
 ) -> Consent:
     """The consent of ``values`` (its columns, then its product's, the provider's and the
     resident's, as :func:`_consent_sql` selects them, or only ``consent_fields`` of the
@@ -257,10 +261,10 @@ def _consent_of(
     objects attached, and ``data_user`` as its consumer when it is theirs."""
     conn = conn or _conn()
     a = _width(Consent, consent_fields)
-    b = a + _width(DataProduct)
+    b = a + _width(DataProduct, product_fields)
     c = b + _width(Organisation)
     consent = _load(Consent, values[:a], consent_fields, conn)
-    product = _load(DataProduct, values[a:b], None, conn)
+    product = _load(DataProduct, values[a:b], product_fields, conn)
     _cache_related(product, "provider", _load(Organisation, values[b:c], None, conn))
     _cache_related(consent, "product", product)
     resident = _load(Resident, values[c:], resident_fields, conn) if consent.resident_id is not None else None
@@ -330,7 +334,7 @@ def _open_sql(
 
     consent, product, org, resident = Consent._meta, DataProduct._meta, Organisation._meta, Resident._meta
     parts = [_aliased(Consent, "k", "k", EXCHANGE_CONSENT_FIELDS)]
-    parts += [_aliased(m, a, p) for m, a, p in ((DataProduct, "p", "p"), (Organisation, "v", "v"))]
+    parts += [_aliased(DataProduct, "p", "p", EXCHANGE_PRODUCT_FIELDS), _aliased(Organisation, "v", "v")]
     parts.append(_aliased(Resident, "r", "r", EXCHANGE_RESIDENT_FIELDS))
     lock = " FOR UPDATE OF k" if connection.features.has_select_for_update_of else ""
     locked = (
@@ -459,7 +463,9 @@ def open_exchange(
     rest = row[2 + 2 * width :]
     if param is None or rest[0] is None:
         return taken, None, kid, {}
-    consent = _consent_of(rest, data_user, EXCHANGE_CONSENT_FIELDS, EXCHANGE_RESIDENT_FIELDS, conn)
+    consent = _consent_of(
+        rest, data_user, EXCHANGE_CONSENT_FIELDS, EXCHANGE_RESIDENT_FIELDS, conn, EXCHANGE_PRODUCT_FIELDS
+    )
     circuits = {}
     for scope, values in circuit_values.items():
         if values[0] is not None:  # state is never NULL in a row that exists

@@ -96,6 +96,20 @@ class DataProduct(models.Model):
     fields = models.JSONField(
         default=list, help_text=_('What the resident is shown: [{"name", "label_en", "label_zh"}]')
     )
+    for_residents = models.BooleanField(
+        _("Answers for a resident"),
+        default=True,
+        help_text=_("Whether a resident can be the data subject (schema and fields are then the resident's form)."),
+    )
+    forms = models.JSONField(
+        _("Forms for other data subjects"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            'By kind of data subject (e.g. "organisation", registered in exchange.subjects): '
+            '{"schema": JSON Schema, "fields": [...]} of what the product answers for one.'
+        ),
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -110,25 +124,53 @@ class DataProduct(models.Model):
     def version(self) -> int:
         return int(self.id.rsplit(".v", 1)[1])
 
-    def field_names(self) -> list[str]:
-        """The names of the fields residents are shown (and consent to)."""
-        return [f["name"] for f in self.fields if isinstance(f, dict) and isinstance(f.get("name"), str)]
+    def form(self, subject_kind: str = "") -> tuple[dict, list] | None:
+        """``(schema, fields)`` of what the product answers for a data subject of
+        ``subject_kind`` (``""``: a resident; else a kind of :mod:`tungban.exchange.subjects`,
+        from :attr:`forms`), or None when it has no form for that kind (issue 19)."""
+        if not subject_kind:
+            return (self.schema, self.fields) if self.for_residents else None
+        found = (self.forms or {}).get(subject_kind)
+        if not isinstance(found, dict):
+            return None
+        return found.get("schema") or {}, found.get("fields") or []
+
+    def field_names(self, subject_kind: str = "") -> list[str]:
+        """The names of the fields the person consenting is shown (for a data subject of
+        ``subject_kind``, default a resident)."""
+        form = self.form(subject_kind)
+        fields = form[1] if form else []
+        return [f["name"] for f in fields if isinstance(f, dict) and isinstance(f.get("name"), str)]
 
     def clean(self):
         """The fields shown to residents are exactly what the schema can deliver (issue 13
         item 19): a top-level object schema with ``additionalProperties: false`` whose
-        ``properties`` are the fields' names.
+        ``properties`` are the fields' names; the same for each of :attr:`forms` (issue 19).
 
-        :raises ValidationError: on ``fields`` (or ``schema``), naming the difference.
+        :raises ValidationError: on ``fields`` (or ``schema``, or ``forms``), naming the difference.
         """
-        schema = self.schema if isinstance(self.schema, dict) else {}
+        self._clean_form(self.schema, self.fields)
+        if not isinstance(self.forms, dict):
+            raise ValidationError({"forms": _("The forms must be an object by kind of data subject.")})
+        for kind, form in self.forms.items():
+            if not isinstance(form, dict):
+                raise ValidationError({"forms": _("The forms must be an object by kind of data subject.")})
+            try:
+                self._clean_form(form.get("schema"), form.get("fields") or [])
+            except ValidationError as exc:
+                raise ValidationError({"forms": f"{kind}: " + "; ".join(sum(exc.message_dict.values(), []))}) from None
+
+    @staticmethod
+    def _clean_form(schema, fields) -> None:
+        schema = schema if isinstance(schema, dict) else {}
         if schema.get("type") != "object" or not isinstance(schema.get("properties"), dict):
             raise ValidationError({"schema": _("The schema must describe an object with properties.")})
         if schema.get("additionalProperties") is not False:
             raise ValidationError(
                 {"schema": _("The schema must set additionalProperties to false: residents see every field.")}
             )
-        shown, deliverable = set(self.field_names()), set(schema["properties"])
+        names = [f["name"] for f in fields if isinstance(f, dict) and isinstance(f.get("name"), str)]
+        shown, deliverable = set(names), set(schema["properties"])
         problems = []
         if deliverable - shown:
             problems.append(
@@ -140,7 +182,7 @@ class DataProduct(models.Model):
                 _("fields are shown that are not in the schema: %(names)s")
                 % {"names": ", ".join(sorted(shown - deliverable))}
             )
-        if problems or len(self.field_names()) != len(self.fields):
+        if problems or len(names) != len(fields):
             problems = problems or [_("every field needs a name")]
             raise ValidationError({"fields": "; ".join(str(p) for p in problems)})
 
@@ -160,6 +202,28 @@ class Consent(models.Model):
     product = models.ForeignKey(DataProduct, on_delete=models.PROTECT, related_name="consents")
     resident = models.ForeignKey(
         Resident, null=True, blank=True, on_delete=models.PROTECT, related_name="data_consents"
+    )
+    # Issue 19: a data subject that is not a resident (an organisation by BR number), whose
+    # consent an authorised person gives (``given_by``) under an authority (``given_under``,
+    # e.g. a CorpID mandate) that must cover ``service``; checked through exchange.subjects.
+    subject_kind = models.CharField(
+        _("Kind of data subject"), max_length=20, blank=True, help_text=_("Empty: the resident is the data subject")
+    )
+    subject_id = models.CharField(_("Data subject's identifier"), max_length=40, blank=True)
+    given_by = models.ForeignKey(
+        Resident,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="data_consents_given",
+        verbose_name=_("given by"),
+        help_text=_("The authorised person who gave the consent for the data subject"),
+    )
+    given_under = models.CharField(
+        _("Given under"), max_length=64, blank=True, help_text=_("The authority (mandate) it was given under")
+    )
+    service = models.CharField(
+        _("Service"), max_length=64, blank=True, help_text=_("The service the authority must cover")
     )
     purpose = models.CharField(max_length=300)
     duration_seconds = models.PositiveIntegerField()
@@ -186,7 +250,14 @@ class Consent(models.Model):
     class Meta:
         verbose_name = _("consent")
         verbose_name_plural = _("consents")
-        indexes = [models.Index(fields=["resident", "-created_at"])]
+        indexes = [
+            models.Index(fields=["resident", "-created_at"]),
+            models.Index(
+                fields=["subject_kind", "subject_id", "-created_at"],
+                condition=~models.Q(subject_kind=""),
+                name="exchange_consent_subject",
+            ),
+        ]
 
     def effective_status(self, now=None) -> str:
         """The stored status, reading an overdue or used-up active consent (or a request the
@@ -282,8 +353,8 @@ class ExchangeAttempt(models.Model):
     unknown_after = models.DateTimeField(help_text="Still in flight after this: the outcome is unknown")
     consumer = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+", **NO_DB_CONSTRAINT)
     consent = models.ForeignKey(Consent, on_delete=models.PROTECT, related_name="attempts", db_index=False)
-    resident = models.ForeignKey(
-        Resident, on_delete=models.PROTECT, related_name="data_exchange_attempts", **NO_DB_CONSTRAINT
+    resident = models.ForeignKey(  # None when the data subject is not a resident (issue 19)
+        Resident, null=True, on_delete=models.PROTECT, related_name="data_exchange_attempts", **NO_DB_CONSTRAINT
     )
     product_id = models.CharField(max_length=100)
     provider_id = models.CharField(max_length=40)

@@ -60,7 +60,7 @@ from tungban.oidc.models import Client
 from tungban.wallet import services as wallet
 from tungban.wallet.models import ApprovalRequest, RequestStatus
 
-from . import adapter, errors, hotsql
+from . import adapter, errors, hotsql, subjects
 from .constants import CDEG_SCOPE, CONSENT_KIND
 from .models import (
     AttemptState,
@@ -174,15 +174,28 @@ def register_product(
     schema: dict | None = None,
     description_en: str = "",
     description_zh: str = "",
+    for_residents: bool = True,
+    forms: dict | None = None,
 ) -> DataProduct:
     """Publish (or update) a provider's data product; ``schema`` defaults to the bundled one.
+    ``forms``: what it answers for other kinds of data subject (issue 19), ``{kind: {"fields":
+    [...], "schema": ...}}``, each schema defaulting to the bundled ``<id>.<kind>.json`` (else
+    the product's own); ``for_residents`` False: no resident can be its data subject.
 
     :raises DomainError: ``invalid_schema``, ``invalid_product`` (id not like
-        ``dept.name.v1``).
+        ``dept.name.v1``, or fields that are not the schema's).
     """
     schema = schema if schema is not None else bundled_schema(id)
     check_schema(schema)
+    forms = {
+        kind: {"schema": _form_schema(id, kind, form.get("schema"), schema), "fields": form.get("fields") or []}
+        for kind, form in (forms or {}).items()
+    }
+    for form in forms.values():
+        check_schema(form["schema"])
     values = {
+        "for_residents": for_residents,
+        "forms": forms,
         "provider": provider,
         "name_en": name_en,
         "name_zh": name_zh,
@@ -194,6 +207,15 @@ def register_product(
     _check_fields(DataProduct(id=id, **values), "invalid_product")
     product, _created = DataProduct.objects.update_or_create(id=id, defaults=values)
     return product
+
+
+def _form_schema(product_id: str, kind: str, given: dict | None, own: dict) -> dict:
+    if given is not None:
+        return given
+    try:
+        return bundled_schema(f"{product_id}.{kind}")
+    except FileNotFoundError:
+        return own
 
 
 def catalogue() -> list[DataProduct]:
@@ -222,17 +244,44 @@ def data_user_for(token) -> Organisation:
 # --- Consents ---------------------------------------------------------------------------------------
 
 
-def _terms(consent: Consent) -> dict:
+def _terms(consent: Consent, subject: subjects.Authority | None = None) -> dict:
     product, user, provider = consent.product, consent.consumer, consent.product.provider
-    return {
+    fields = (product.form(consent.subject_kind) or ({}, []))[1]
+    terms = {
         "consent_id": str(consent.id),
         "data_user": {"id": user.id, "name_en": user.name_en, "name_zh": user.name_zh},
         "data_provider": {"id": provider.id, "name_en": provider.name_en, "name_zh": provider.name_zh},
-        "product": {"id": product.id, "name_en": product.name_en, "name_zh": product.name_zh, "fields": product.fields},
+        "product": {"id": product.id, "name_en": product.name_en, "name_zh": product.name_zh, "fields": fields},
         "purpose": consent.purpose,
         "duration_seconds": consent.duration_seconds,
         "max_uses": consent.max_uses,
     }
+    if consent.subject_kind:  # issue 19: the person consents for the organisation, which the app names
+        terms["data_subject"] = {
+            "kind": consent.subject_kind,
+            "id": consent.subject_id,
+            "name_en": subject.name_en if subject else "",
+            "name_zh": subject.name_zh if subject else "",
+        }
+        terms["service"] = consent.service
+    return terms
+
+
+def _subject_details(terms: dict) -> list[dict]:
+    """The lines the app shows above a consent for a data subject that is not the resident
+    (the wallet's ``details``): whom the consent is for, in both languages."""
+    subject = terms.get("data_subject")
+    if not subject:
+        return []
+    name_en = f"{subject['name_en']} ({subject['id']})"
+    name_zh = f"{subject['name_zh'] or subject['name_en']}（{subject['id']}）"
+    return [
+        {"label": {"en": "On behalf of", "zh": "代表"}, "value": {"en": name_en, "zh": name_zh}},
+        {
+            "label": {"en": "Whose data", "zh": "誰的資料"},
+            "value": {"en": "The company's, not yours", "zh": "公司的資料，並非你的個人資料"},
+        },
+    ]
 
 
 def terms_digest(terms: dict) -> str:
@@ -249,17 +298,31 @@ def request_consent(
     duration_seconds: int,
     max_uses: int | None = None,
     sub: str | None = None,
+    subject: tuple[str, str] | None = None,
+    given_by: Resident | None = None,
+    service: str | None = None,
 ) -> Consent:
     """Ask a data subject for consent; the resident answers in the app.
 
     :param sub: the resident's pairwise ``sub`` at the data user (from its login); without
         it the request is open and whoever approves it (QR code / app link) is the subject.
+        With ``subject``: the authorised person asked to consent for it.
+    :param subject: ``(kind, id)`` of a data subject that is not a resident (issue 19), e.g.
+        ``("organisation", "21812345")``: an authorised person (``given_by``, or the one with
+        ``sub``, or — for an open request — whoever approves it) consents for it, under an
+        authority covering ``service`` (default the data user's ``client_id``), checked now
+        (when the person is known), at the approval and before every exchange
+        (:mod:`.subjects`).
     :param duration_seconds: how long the consent lasts once given (1 s … the platform
         maximum, ``TUNGBAN_EXCHANGE_MAX_CONSENT_SECONDS``).
     :param max_uses: ``1`` for single use; ``None`` for any number while valid.
     :raises DomainError: ``unknown_product``, ``invalid_purpose``, ``invalid_duration``,
         ``invalid_max_uses``, ``unknown_subject`` (no such ``sub`` at this data user),
-        ``account_suspended``.
+        ``account_suspended``, ``unknown_subject_kind`` (400), ``no_subject_form`` (400: the
+        product answers nothing for that kind of data subject), and the subject kind's
+        refusals (for an organisation: corpid's ``no_mandate``, ``mandate_revoked``,
+        ``mandate_out_of_scope``, ``organisation_suspended``, ``br_number_format``, …).
+        Nothing is stored when refused.
     """
     product = (
         DataProduct.objects.select_related("provider")
@@ -278,24 +341,46 @@ def request_consent(
         raise errors.InvalidDuration(max=settings.TUNGBAN_EXCHANGE_MAX_CONSENT_SECONDS)
     if max_uses is not None and (not isinstance(max_uses, int) or max_uses < 1):
         raise errors.InvalidMaxUses()
-    resident = None
-    if sub:
+    kind = subject_id = ""
+    if subject is not None:
+        kind, subject_id = str(subject[0] or ""), str(subject[1] or "")
+        subjects.get(kind)  # unknown_subject_kind
+    if product.form(kind) is None:
+        raise errors.NoSubjectForm(kind=kind or "resident")
+    resident = given_by
+    if sub and resident is None:
         resident = oidc.resident_for_sub(data_user.client, sub)
         if resident is None:
             raise errors.UnknownSubject()
-        if not resident.is_active:
-            raise identity_errors.AccountSuspended(_("This account is suspended."))
+    if resident is not None and not resident.is_active:
+        raise identity_errors.AccountSuspended(_("This account is suspended."))
     client = data_user.client
+    service = (service or client.client_id)[:64]
+    found = None
+    if kind and resident is not None:  # the person asked is known: may they consent for it?
+        found = subjects.authorise(kind, subject_id, resident, service)
+        subject_id = found.subject_id
+    elif kind:  # an open request: the subject must exist; whoever approves is checked then
+        found = subjects.get(kind).describe(subject_id)
+        subject_id = found.subject_id
     with transaction.atomic():
         consent = Consent.objects.create(
             consumer=data_user,
             product=product,
-            resident=resident,
+            resident=None if kind else resident,
+            subject_kind=kind,
+            subject_id=subject_id[:40],
+            given_by=resident if kind else None,
+            given_under=found.given_under if found and resident is not None else "",
+            service=service if kind else "",
             purpose=purpose,
             duration_seconds=duration_seconds,
             max_uses=max_uses,
         )
-        terms = _terms(consent)
+        terms = _terms(consent, found)
+        context = {"consent": terms, "terms_sha256": terms_digest(terms)}
+        if kind:
+            context["details"] = _subject_details(terms)
         consent.approval = wallet.create_request(
             kind=CONSENT_KIND,
             requester_id=client.client_id,
@@ -304,7 +389,7 @@ def request_consent(
             requester_logo_url=client.logo_url,
             requested_claims=[],
             resident=resident,
-            context={"consent": terms, "terms_sha256": terms_digest(terms)},
+            context=context,
             binds={"terms": terms_digest(terms)},
         )
         consent.save(update_fields=["approval"])
@@ -348,7 +433,7 @@ def _artefact(consent: Consent) -> str:
         "iat": int(consent.granted_at.timestamp()),
         "nbf": int(consent.granted_at.timestamp()),
         "exp": int(consent.valid_until.timestamp()),
-        "data_subject": {"sub_at_data_user": consent.consumer_sub, "sub_at_provider": consent.provider_sub},
+        "data_subject": _artefact_subject(consent),
         "data_user": {
             "id": consent.consumer_id,
             "name_en": consent.consumer.name_en,
@@ -369,35 +454,102 @@ def _artefact(consent: Consent) -> str:
             "user_verification": approval.user_verification,
         },
     }
+    if consent.subject_kind:  # issue 19: who gave it for the organisation, under which authority
+        claims["given_by"] = {
+            "sub_at_data_user": consent.consumer_sub,
+            "authority": consent.given_under,
+            "service": consent.service,
+        }
     return keys.sign_jwt(claims, "consent+jwt")
+
+
+def _artefact_subject(consent: Consent) -> dict:
+    """The artefact's ``data_subject``: the resident's pairwise ids, or (issue 19) the
+    organisation itself — ``{"kind", "id", "name_en", "name_zh"}`` (a BR number is public)."""
+    if not consent.subject_kind:
+        return {"sub_at_data_user": consent.consumer_sub, "sub_at_provider": consent.provider_sub}
+    terms = (consent.approval.context or {}).get("consent", {}) if consent.approval_id else {}
+    named = terms.get("data_subject") or {}
+    return {
+        "kind": consent.subject_kind,
+        "id": consent.subject_id,
+        "name_en": named.get("name_en", ""),
+        "name_zh": named.get("name_zh", ""),
+    }
+
+
+def subject_refusal(consent: Consent) -> DomainError | None:
+    """Why the authorised person who gave ``consent`` for its (non-resident) data subject may
+    no longer use it — the subject kind's check (:mod:`.subjects`): their authority (the same
+    one, :attr:`~.models.Consent.given_under`) still in force for the service, the subject
+    not suspended — or None when they still may. Not for a resident's consent."""
+    if consent.given_by_id is None:
+        return errors.UnknownConsent()
+    try:
+        subjects.authorise(
+            consent.subject_kind,
+            consent.subject_id,
+            consent.given_by,
+            consent.service,
+            given_under=consent.given_under,
+        )
+    except DomainError as exc:
+        return exc
+    return None
 
 
 def on_approval_decided(approval: ApprovalRequest) -> None:
     """Receiver of the app's decision on a consent request (inside its transaction): an
-    approval activates the consent and signs its artefact, a decline records it."""
+    approval activates the consent and signs its artefact, a decline records it.
+
+    A consent for an organisation (issue 19) is checked again first (:mod:`.subjects`): the
+    approving person must still hold the authority for the service; if not, the kind's error
+    is raised, which fails the approval (the app shows it) and stores nothing of it.
+    """
     consent = (
         Consent.objects.select_for_update(of=("self",))
-        .select_related("product__provider", "consumer__client")
+        .select_related("product__provider", "consumer__client", "approval")
         .filter(approval=approval)
         .first()
     )
     if consent is None or consent.status != ConsentStatus.REQUESTED:
         return
+    resident = approval.resident
     if approval.status != RequestStatus.APPROVED:
         consent.status = ConsentStatus.DECLINED
-        consent.resident = approval.resident
-        consent.save(update_fields=["status", "resident"])
+        if consent.subject_kind:
+            consent.given_by = resident
+        else:
+            consent.resident = resident
+        consent.save(update_fields=["status", "resident", "given_by"])
         return
-    resident = approval.resident
     now = timezone.now()
-    consent.resident = resident
+    if consent.subject_kind:
+        found = subjects.authorise(
+            consent.subject_kind,
+            consent.subject_id,
+            resident,
+            consent.service,
+            given_under=consent.given_under or None,
+        )
+        consent.given_by, consent.given_under = resident, found.given_under
+        consent.provider_sub = ""  # the provider finds an organisation by its public number
+    else:
+        consent.resident = resident
+        consent.provider_sub = oidc.sector_sub(resident, provider_sector(consent.product.provider))
     consent.status = ConsentStatus.ACTIVE
     consent.granted_at = now
     consent.valid_until = now + dt.timedelta(seconds=consent.duration_seconds)
     consent.consumer_sub = oidc.pairwise_sub(resident, consent.consumer.client)
-    consent.provider_sub = oidc.sector_sub(resident, provider_sector(consent.product.provider))
     consent.artefact = _artefact(consent)
     consent.save()
+
+
+def on_approval_failed(approval: ApprovalRequest) -> None:
+    """Receiver of a consent's approval refused by a check (inside its transaction; issue 19:
+    the approver held no authority for the organisation): the request is answered — declined —
+    so the data user is not left waiting."""
+    Consent.objects.filter(approval=approval, status=ConsentStatus.REQUESTED).update(status=ConsentStatus.DECLINED)
 
 
 def provider_sector(provider: Organisation) -> str:
@@ -425,10 +577,23 @@ def revoke(resident: Resident, consent_id) -> Consent:
 
     :raises NotFound: ``unknown_consent`` (none of this resident's).
     """
+    return _revoke(Consent.objects.filter(resident=resident), consent_id, resident)
+
+
+def revoke_about(kind: str, subject_id: str, consent_id, actor: Resident) -> Consent:
+    """Revoke a consent whose data subject is ``(kind, subject_id)`` (issue 19: an
+    organisation's administrator, ``actor``, checked by the caller), as :func:`revoke` does.
+
+    :raises NotFound: ``unknown_consent`` (none about this subject: also another company's).
+    """
+    return _revoke(Consent.objects.filter(subject_kind=kind, subject_id=subject_id), consent_id, actor)
+
+
+def _revoke(found, consent_id, actor: Resident) -> Consent:
     with transaction.atomic():
         consent = None
         try:
-            consent = Consent.objects.select_for_update().filter(pk=consent_id, resident=resident).first()
+            consent = found.select_for_update().filter(pk=consent_id).first()
         except (ValueError, ValidationError):
             pass
         if consent is None:
@@ -445,14 +610,40 @@ def revoke(resident: Resident, consent_id) -> Consent:
             consent.save(update_fields=["status", "revoked_at"])
             _forget_answers(consent, ConsentStatus.REVOKED)  # its kept answers go with it (review M1)
             identity.audit(
-                resident,
+                actor,
                 "consent_revoked",
                 None,
                 consent=str(consent.id),
                 data_user=consent.consumer_id,
                 product=consent.product_id,
+                **({"subject": f"{consent.subject_kind}:{consent.subject_id}"} if consent.subject_kind else {}),
             )
     return consent
+
+
+def consents_about(kind: str, subject_id: str, limit: int = 200) -> list[Consent]:
+    """Every consent whose data subject is ``(kind, subject_id)`` (issue 19: an organisation),
+    newest first, with who gave it (:attr:`~.models.Consent.given_by`)."""
+    return list(
+        Consent.objects.select_related("product__provider", "consumer", "approval", "given_by")
+        .filter(subject_kind=kind, subject_id=subject_id)
+        .order_by("-created_at")[:limit]
+    )
+
+
+def history_about(kind: str, subject_id: str, limit: int = 100) -> list[ExchangeRecord | ExchangeAttempt]:
+    """Exchanges of the data of ``(kind, subject_id)`` (issue 19: an organisation), newest
+    first, as :func:`history_of` gives a resident's: every record under its consents and every
+    attempt still in flight."""
+    about = {"consent__subject_kind": kind, "consent__subject_id": subject_id}
+    related = ("consumer", "consent__product__provider")
+    records = list(ExchangeRecord.objects.select_related(*related).filter(**about)[:limit])
+    attempts = list(
+        ExchangeAttempt.objects.select_related(*related).filter(state=AttemptState.IN_FLIGHT, **about)[:limit]
+    )
+    merged = records + attempts
+    merged.sort(key=lambda x: x.started_at if isinstance(x, ExchangeAttempt) else x.at, reverse=True)
+    return merged[:limit]
 
 
 # --- Exchanges ----------------------------------------------------------------------------------
@@ -524,7 +715,11 @@ def recheck_answer(data_user: Organisation, answer: dict) -> None:
     status = _status_holding_use(consent)
     if status != ConsentStatus.ACTIVE:
         raise _refusal(status)
-    if consent.resident is None or not consent.resident.is_active:
+    if consent.subject_kind:  # issue 19: the authorised person's authority, as a new request
+        refused = subject_refusal(consent)
+        if refused is not None:
+            raise refused
+    elif consent.resident is None or not consent.resident.is_active:
         raise identity_errors.AccountSuspended(_("The data subject's account is suspended."))
     # The delivery's leaf may still be queued if its appender failed after the commit: the
     # answer goes out again only once the log shows it (issue 15 review M1).
@@ -549,6 +744,11 @@ def forget_ended_answers(now: dt.datetime) -> dict[str, int]:
         if status != ConsentStatus.ACTIVE:
             with transaction.atomic():
                 deleted += _forget_answers(consent, status)
+        elif consent.subject_kind:
+            refused = subject_refusal(consent)
+            if refused is not None:
+                with translation.override(settings.LANGUAGE_CODE), transaction.atomic():
+                    deleted += idempotency.forget(answer_subject(consent.id), refused)
         elif consent.resident is None or not consent.resident.is_active:
             with translation.override(settings.LANGUAGE_CODE), transaction.atomic():
                 deleted += idempotency.forget(
@@ -758,7 +958,7 @@ def attempt_fields(att: ExchangeAttempt) -> dict:
         "product": att.product_id,
         "provider": att.provider_id,
         "consent": str(att.consent_id),
-        "data_subject": str(att.resident.public_id),
+        "data_subject": str(att.resident.public_id) if att.resident_id else _subject_of(att.consent),
         "request_id": att.request_id,
     }
 
@@ -766,6 +966,11 @@ def attempt_fields(att: ExchangeAttempt) -> dict:
 def attempt_log_body(att: ExchangeAttempt) -> dict:
     """The log entry of an attempt's start (kind :data:`ATTEMPT_LEDGER_KIND`)."""
     return {**attempt_fields(att), "state": AttemptState.IN_FLIGHT.value}
+
+
+def _subject_of(consent: Consent) -> str | None:
+    """A non-resident data subject as logged: ``"<kind>:<id>"`` (issue 19; a BR number is public)."""
+    return f"{consent.subject_kind}:{consent.subject_id}" if consent.subject_kind else None
 
 
 def record_fields(rec: ExchangeRecord) -> dict:
@@ -777,7 +982,9 @@ def record_fields(rec: ExchangeRecord) -> dict:
         "product": rec.product_id,
         "provider": rec.provider_id,
         "consent": str(rec.consent_id) if rec.consent_id else None,
-        "data_subject": str(rec.resident.public_id) if rec.resident_id else None,
+        "data_subject": str(rec.resident.public_id)
+        if rec.resident_id
+        else (_subject_of(rec.consent) if rec.consent_id else None),
         "request_id": rec.request_id,
         "outcome": rec.outcome,
         "provider_status": rec.provider_status,
@@ -798,7 +1005,12 @@ def exchange(
     Then the provider is asked: ``provider_unavailable`` (502: down or refused),
     ``provider_timeout`` (504), ``no_record`` (404: the provider holds nothing on this
     person), ``provider_error`` (502), ``provider_bad_data`` (502: the answer fails the
-    product's schema).
+    product's schema). A consent whose data subject is an organisation (issue 19) is checked
+    before the provider is asked through :mod:`.subjects` instead of the resident's account:
+    the person who gave it must still hold the same authority for the service (corpid:
+    ``mandate_revoked``, ``mandate_expired``, ``mandate_out_of_scope``,
+    ``organisation_suspended``, ``no_mandate``, … 403); the provider's token then carries the
+    subject's number (``brn``) instead of an HKID.
 
     Before the provider is asked, the attempt (consent, data user, product, provider,
     ``request_id``, time; state ``in_flight``) is committed with its log entry, and the consent
@@ -923,7 +1135,11 @@ def _open(
     status = _status_holding_use(consent) if attempt.holds_use else consent.effective_status()
     if status != ConsentStatus.ACTIVE:
         return attempt.refuse(_refusal(status))
-    if consent.resident is None or not consent.resident.is_active:
+    if consent.subject_kind:  # issue 19: not a resident's; the giver's authority, read now
+        refused = subject_refusal(consent)
+        if refused is not None:
+            return attempt.refuse(refused)
+    elif consent.resident is None or not consent.resident.is_active:
         return attempt.refuse(identity_errors.AccountSuspended(_("The data subject's account is suspended.")))
     attempt.begin(consent)
     return None
@@ -1006,6 +1222,7 @@ def consent_summary(consent: Consent) -> dict:
         "max_uses": consent.max_uses,
         "uses": consent.uses,
         "revoked_at": consent.revoked_at.isoformat() if consent.revoked_at else None,
+        "subject": {"kind": consent.subject_kind, "id": consent.subject_id} if consent.subject_kind else None,
     }
 
 

@@ -1,9 +1,18 @@
 """CorpID's services (issue 19), one module per concern, re-exported here so callers write
 ``services.authority(...)``: ``register`` (the Companies Registry stand-in), ``mandates``
 (organisations, grants, answers, revocation, the audit trail), ``authority`` (the check the
-next waves call), ``credential`` (the mandate as an SD-JWT VC in the holder's app)."""
+next waves call), ``credential`` (the mandate as an SD-JWT VC in the holder's app), ``consents``
+(a company's consent to share its data: the exchange's organisation subjects, HKMA CDI)."""
 
 from .authority import authority
+from .consents import (
+    authorise_subject,
+    company_consent,
+    company_consents,
+    company_exchanges,
+    register_subject_kind,
+    revoke_company_consent,
+)
 from .mandates import (
     ask_holder,
     bootstrap,
@@ -31,7 +40,11 @@ from .register import company, is_director, load_register, read_register
 
 __all__ = [
     "ask_holder",
+    "authorise_subject",
     "authority",
+    "company_consent",
+    "company_consents",
+    "company_exchanges",
     "bootstrap",
     "company",
     "covers",
@@ -50,6 +63,8 @@ __all__ = [
     "read_register",
     "refresh_status",
     "refusal",
+    "register_subject_kind",
+    "revoke_company_consent",
     "revoke",
     "sweep_suspensions",
     "terms",

@@ -22,7 +22,14 @@ def test_catalogue_lists_products_with_schemas(client):
         "wsd.water-bill.v1",  # issue 16: the personal assistant panel's water bill
         "ird.tax-return-status.v1",
         "cr.company-particulars.v1",
+        "ird.business-tax-status.v1",  # issue 19: a company's (HKMA CDI, business e-services)
     }
+    # Issue 19: what a product answers for a company is its "organisation" form.
+    cr, tax = products["cr.company-particulars.v1"], products["ird.business-tax-status.v1"]
+    assert cr["for_residents"] and "directors" in cr["forms"]["organisation"]["schema"]["properties"]
+    assert [f["name"] for f in cr["forms"]["organisation"]["fields"]][-1] == "directors"
+    assert not tax["for_residents"] and set(tax["forms"]) == {"organisation"}
+    assert not products["wsd.registered-address.v1"]["forms"]
     bill = products["wsd.water-bill.v1"]
     assert [f["name"] for f in bill["fields"]] == ["account_number", "balance_hkd", "bill_date", "due_date"]
     wsd = products["wsd.registered-address.v1"]

@@ -266,3 +266,23 @@ def test_the_opening_read_gives_the_circuit_rows_as_the_breakers_own_read(office
     assert circuits["provider"] == {"state": "open", "failures": 5, "successes": 1, "opened_at": opened_at}
     assert circuits["data_user"] == {"state": "half-open", "failures": 2, "successes": 0, "opened_at": None}
     assert circuits["provider"]["opened_at"].tzinfo is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_resident_exchange_pays_nothing_for_organisations(officer, provider_answers, monkeypatch):
+    """Issue 19: a resident's consent never asks the registry of other data subjects (the
+    organisations' check) and never reads the products' organisation forms."""
+    from tungban.exchange import subjects
+
+    def asked(*args, **kwargs):
+        raise AssertionError("the subjects registry was asked for a resident's consent")
+
+    monkeypatch.setattr(subjects, "authorise", asked)
+    monkeypatch.setattr(subjects, "get", asked)
+    client, auth, (consent_id,) = setup_exchange(officer)
+    assert post_exchange(client, auth, consent_id).status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        response = post_exchange(client, auth, consent_id)
+    assert response.status_code == 200, response.content
+    assert not any('"forms"' in q["sql"] for q in queries.captured_queries)
+    assert response.json()["data"] == ADDRESS

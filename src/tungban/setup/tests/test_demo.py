@@ -8,6 +8,7 @@ and each server answering — with a ceiling that only a hung start reaches (a l
 machine took 80–115 s).
 """
 
+import json
 import os
 import shutil
 import signal
@@ -154,6 +155,14 @@ def test_demo_serves_platform_and_sample_service(tmp_path):
         page = requests.get(login.headers["Location"], timeout=120)
         assert page.status_code == 200 and "/app/approve/" in page.text  # the registered redirect URI matched
         assert (tmp_path / "demo-credentials.json").exists()
+        # HKMA CDI (README step 14): the demo bank, with the key the demo wrote, asks for the demo
+        # company's consent to its CR particulars and IRD tax status (issue 19).
+        from examples.bank import cdi
+        from examples.data_user import DataUser
+
+        bank = json.loads((tmp_path / "demo-bank.json").read_text())
+        asked = cdi.ask(DataUser(f"http://localhost:{port}", bank["client_id"], bank["cdeg_private_jwk"]), "21812345")
+        assert [(c["status"], c["subject"]["id"]) for c in asked.values()] == [("requested", "21812345")] * 2
         # background tasks run next to the web server: its worker starts on its own time
         # (slower under load, on PostgreSQL), so wait for it rather than assume it started
         _until("the worker's start", proc, output, deadline, lambda: "Starting worker" in output.text or None)
