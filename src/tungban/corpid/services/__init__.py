@@ -4,6 +4,7 @@
 next waves call)."""
 
 from .authority import authority
+from .login import login_authority
 from .mandates import (
     ask_holder,
     bootstrap,
@@ -40,6 +41,7 @@ __all__ = [
     "in_force",
     "is_director",
     "load_register",
+    "login_authority",
     "managed",
     "mandates_held",
     "mandates_of",
