@@ -71,4 +71,4 @@ class CorpidConfig(AppConfig):
 def _no_personal_value(resident):
     """The ``authority`` claim has no value of the resident's own: it is the company chosen in
     the approval (``tungban.corpid.services.login.resolve``)."""
-    return None
+    return

@@ -15,13 +15,12 @@ import secrets
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
-from django.utils import timezone
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from tungban.core import rawsql
-from tungban.core.errors import DomainError
 from tungban.core.documents import Document
+from tungban.core.errors import DomainError
 from tungban.identity import eme
 from tungban.identity import services as identity
 from tungban.identity.models import Resident, Tier
