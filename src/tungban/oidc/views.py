@@ -357,7 +357,8 @@ def authorize_complete(request, approval_id):
     next_step = None
     if refused_choice is not None:
         title, message = str(refused_choice.refused_title), refused_choice.explain(approval.failure_code)
-        message = message.replace("%", "%%") + " " + _("Nothing was shared with %(service)s.")
+        gap = "" if request.LANGUAGE_CODE.startswith("zh") else " "
+        message = message.replace("%", "%%") + gap + _("Nothing was shared with %(service)s.")
         next_step = refused_choice.next_step or None
     elif status == RequestStatus.EXPIRED:
         title, message = (

@@ -148,7 +148,7 @@ function renderChoice(req) {
   const options = Array.isArray(c.options) ? c.options : [];
   $("choice-options").replaceChildren(...options.map((o, i) => {
     const id = "choice-" + i;
-    return el("li", { class: "choice" },
+    return el("li", { class: "claim choice" },
       el("input", { type: "radio", name: "choice", value: o.id, id, checked: i === 0, "aria-describedby": id + "-detail" }),
       el("label", { for: id },
         el("span", { class: "claim-label", text: o.label }),
@@ -161,6 +161,10 @@ function renderChoice(req) {
   // The claim the choice answers is not a detail of the resident's to untick.
   for (const input of document.querySelectorAll("#claims input[name=claim]")) {
     if (c.claim && input.value === c.claim && input.disabled) input.closest("li").hidden = true;
+  }
+  if (req.claims.every((cl) => cl.name === c.claim)) {
+    $("claims-set").hidden = true;
+    $("claims-hint").hidden = true;
   }
 }
 
@@ -262,13 +266,17 @@ function showResult(status, detail) {
   } else if (status === "code_failed") {
     title = T.code_failed_title;
     message = T.code_failed_message;
+  } else if (status === "refused") {
+    // The platform refused the answer to the request's question (e.g. no company to act for).
+    title = T.refused_title;
+    message = detail || "";
   } else if (status === "failed") {
     // Approved, but the platform could not sign (e.g. plus_required, certificate_revoked).
     title = T.sign_failed_title;
     message = detail || T.sign_failed_message;
   } else { title = T.answered_title; message = T.answered_message; }
   $("result").dataset.status = status;
-  $("result-icon").textContent = status === "approved" ? "✓" : status === "declined" || status === "failed" ? "✕" : "!";
+  $("result-icon").textContent = status === "approved" ? "✓" : ["declined", "failed", "refused"].includes(status) ? "✕" : "!";
   $("result-heading").textContent = title;
   $("result-message").textContent = message;
   // Opened from the service's page on this phone ("Open the app"): offer to go back to it.
@@ -303,6 +311,13 @@ async function decide(decision) {
       if (err.code === "request_already_decided") { showResult("answered"); return; }
       if (err.code === "code_attempts_exceeded") { showResult("code_failed"); return; }
       if (err.code === "wrong_code") $("approve-code").value = "";
+      if (req.choice && decision === "approve" && err.status === 403) {
+        // The answer to the question was refused (no company, a mandate no longer in force):
+        // the request is now "failed"; the service is told why.
+        let now = null;
+        try { now = await api("GET", "/requests/" + encodeURIComponent(req.id), { device: state.device }); } catch (e) { now = null; }
+        if (now && now.status === "failed") { showResult("refused", err.message); return; }
+      }
       if (req.kind === "sign" && decision === "approve" && err.status >= 400 && err.status !== 401) {
         // The approval was recorded but signing was refused (plus_required,
         // certificate_revoked, ...): the request is now "failed" and cannot be retried.
