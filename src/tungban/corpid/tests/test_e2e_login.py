@@ -69,7 +69,9 @@ def test_the_resident_chooses_the_company_in_the_app(issuer, officer, e2e_browse
 
     def start():
         verifier, challenge = pkce()
-        desk.goto(f"{issuer}/oidc/authorize?" + urlencode(authorize_params("biz", redirect, challenge, scope="openid corpid")))
+        desk.goto(
+            f"{issuer}/oidc/authorize?" + urlencode(authorize_params("biz", redirect, challenge, scope="openid corpid"))
+        )
         desk.wait_for_selector("#open-app")
         return verifier, approval_url(desk), code_shown(desk)
 
@@ -79,7 +81,9 @@ def test_the_resident_chooses_the_company_in_the_app(issuer, officer, e2e_browse
     phone.goto(link)
     phone.wait_for_selector("#screen-approve:not([hidden])")
     phone.wait_for_selector("#choice-set:not([hidden])")
-    assert phone.text_content("#choice-legend") == ("Which company do you act for?" if lang == "en" else "你代表哪間公司？")
+    assert phone.text_content("#choice-legend") == (
+        "Which company do you act for?" if lang == "en" else "你代表哪間公司？"
+    )
     options = phone.locator("#choice-options input[name=choice]")
     assert options.count() == 2
     labels = phone.text_content("#choice-options")
@@ -98,7 +102,12 @@ def test_the_resident_chooses_the_company_in_the_app(issuer, officer, e2e_browse
     query = {k: v[0] for k, v in parse_qs(urlsplit(desk.url).query).items()}
     tokens = requests.post(
         f"{issuer}/oidc/token",
-        data={"grant_type": "authorization_code", "code": query["code"], "redirect_uri": redirect, "code_verifier": verifier},
+        data={
+            "grant_type": "authorization_code",
+            "code": query["code"],
+            "redirect_uri": redirect,
+            "code_verifier": verifier,
+        },
         auth=("biz", secret),
     ).json()
     authority = jwt_claims(tokens["id_token"])["authority"]

@@ -286,3 +286,24 @@ def test_the_choice_is_signed(issuer, staff, biz):
     payload = jwt_claims(req.signature)
     assert payload["choice"] == req.context["chosen"] == str(staff["mandate"].public_id)
     assert uuid.UUID(payload["choice"])
+
+
+def test_a_refresh_judges_the_mandate_again(issuer, staff, employee):
+    _, secret = make_client("biz-long", RP2, allowed_scopes=["openid", "corpid", "offline_access"])
+    mandate = staff["mandate"]
+    Mandate.objects.filter(pk=mandate.pk).update(services=["biz", "biz-long"])
+    tokens = login(issuer, staff["app"], "biz-long", secret, RP2, scope="openid corpid offline_access")
+
+    def refresh(token):
+        return requests.post(
+            f"{issuer}/oidc/token",
+            data={"grant_type": "refresh_token", "refresh_token": token},
+            auth=("biz-long", secret),
+        )
+
+    renewed = refresh(tokens["refresh_token"])
+    assert renewed.status_code == 200, renewed.text
+    assert jwt_claims(renewed.json()["id_token"])["authority"]["mandate_id"] == str(mandate.public_id)
+    services.revoke(staff["director"], TAI_MAN_BRN, mandate.public_id)
+    refused = refresh(renewed.json()["refresh_token"])
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
