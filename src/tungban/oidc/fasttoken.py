@@ -437,7 +437,8 @@ def refresh_token(parsed: Parsed, *, rate_key: str | None) -> Answer | None:
         or not kid
     ):
         return None
-    if scope_registry.resolved_claims(_loads(claims)):
+    claims = _loads(claims)
+    if scope_registry.resolved_claims(claims):
         return None  # a claim of the login (e.g. CorpID's authority) is judged again: the reference path
     asked = form["scope"].split(" ") if "scope" in form else []
     if asked and not set(granted.split()).issuperset(asked):

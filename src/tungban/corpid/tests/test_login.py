@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 import requests
+from django.conf import settings
 from django.utils import translation
 
 from tungban.corpid import services
@@ -213,7 +214,7 @@ def test_no_company_refuses_with_a_page_and_access_denied(issuer, biz, employee,
     assert details["choice"]["options"] == [] and details["choice"]["none"]
     assert _decide_refused(app, rid, code) == "no_mandate_for_service"
     assert ApprovalRequest.objects.get(pk=rid).status == RequestStatus.FAILED
-    browser.cookies.set("django_language", lang)
+    browser.cookies.set(settings.LANGUAGE_COOKIE_NAME, lang)  # the resident's language on the platform
     page = complete_authorization(browser, issuer, rid)
     assert page.status_code == 200
     with translation.override(lang):
