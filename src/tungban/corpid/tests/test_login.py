@@ -34,7 +34,7 @@ from tungban.wallet.models import ApprovalRequest, RequestStatus
 
 from .conftest import TAI_MAN_BRN, offer
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 RP = "https://biz.example/cb"
 RP2 = "https://other.example/cb"
 SCOPE = "openid corpid"
