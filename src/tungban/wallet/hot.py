@@ -203,6 +203,7 @@ def _details(req: ApprovalRequest, device: Device, resident) -> dict | None:
         "offline_access_days": data["offline_access_days"],
         "consent": data["consent"],
         "terms_sha256": data["terms_sha256"],
+        "choice": None,  # a request with a choice takes the reference path (above)
         "binds": data["binds"],
         "code_required": data["code_required"],
         "origin": origin,
