@@ -34,6 +34,42 @@ class CorpidConfig(AppConfig):
         from .services import consents
 
         consents.register_subject_kind()  # the exchange's organisations (issue 19, second wave)
+        # Corporate login (issue 19 A): the OpenID Provider's scope and claim, the app's question.
+        from tungban.identity import eme
+        from tungban.oidc import scopes
+        from tungban.wallet import choices
+
+        from .services import login
+
+        scopes.register(
+            login.SCOPE,
+            _("Act for a company you hold a CorpID mandate for"),
+            claims=[eme.Claim(login.CLAIM, login.SCOPE, _("The company you act for"), _no_personal_value)],
+            essential=True,
+            prepare=login.prepare,
+            resolve=login.resolve,
+            describe=login.describe,
+            metadata={"authority_claims_supported": True},
+            app=self.label,
+        )
+        choices.register(
+            login.CHOICE,
+            legend=_("Which company do you act for?"),
+            options=login.choice_options,
+            check=login.choice_check,
+            none=_(
+                "You hold no mandate in force that covers this service for any company. Decline, and ask "
+                "an administrator of your company to give you a mandate for it."
+            ),
+            claim=login.CLAIM,
+            refused_title=_("You cannot act for a company here"),
+            explain=login.explain,
+            next_step=_(
+                "A company's administrators give mandates on the company's CorpID page; you accept a mandate "
+                "in the tungban app. Then sign in again from the service."
+            ),
+            app=self.label,
+        )
         panel_cards.register(
             CARD_KIND,
             _("Companies I act for"),
@@ -42,3 +78,9 @@ class CorpidConfig(AppConfig):
             description=_("The companies you hold a CorpID mandate for, and mandates waiting for your answer."),
             app=self.label,
         )
+
+
+def _no_personal_value(resident):
+    """The ``authority`` claim has no value of the resident's own: it is the company chosen in
+    the approval (``tungban.corpid.services.login.resolve``)."""
+    return

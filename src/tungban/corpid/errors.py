@@ -84,3 +84,9 @@ MandateNotYetValid = Forbidden.define("mandate_not_yet_valid", _("Your mandate f
 MandateOutOfScope = Forbidden.define(
     "mandate_out_of_scope", _("Your mandate for this company does not cover this: %(what)s.")
 )
+
+# Corporate login (the OpenID Provider's corpid scope)
+NoLoginMandate = Forbidden.define(
+    "no_mandate_for_service",
+    _("You have no mandate in force to act for a company at this service."),
+)

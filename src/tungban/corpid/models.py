@@ -172,3 +172,25 @@ class AuditEvent(models.Model):
         verbose_name = _("CorpID audit event")
         verbose_name_plural = _("CorpID audit events")
         ordering = ["-at", "-id"]
+
+
+class OrganisationSubject(models.Model):
+    """An organisation's pairwise identifier at one OpenID Connect sector (the ``authority``
+    claim's ``applies_to.organization_sub``), made as the person's pairwise ``sub`` is (OIDC
+    Core §8.1, :func:`tungban.oidc.services.sector_sub`): random, created at the first corporate
+    login at that sector, the same for every later one, unrelated to the BRN and different at
+    every other sector."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="subjects", verbose_name=_("organisation")
+    )
+    sector = models.CharField(_("Sector"), max_length=255)
+    sub = models.CharField(_("Pairwise identifier"), max_length=64, unique=True)
+
+    class Meta:
+        verbose_name = _("organisation's pairwise identifier")
+        verbose_name_plural = _("organisations' pairwise identifiers")
+        constraints = [models.UniqueConstraint(fields=["organisation", "sector"], name="corpid_org_sub_once")]
+
+    def __str__(self):
+        return f"{self.organisation.br_number} @ {self.sector}"

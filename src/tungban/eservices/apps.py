@@ -44,6 +44,12 @@ class EservicesConfig(AppConfig):
         from tungban.corpid import web as corpid_pages
 
         corpid_pages.register_login(login.resident_of, login.login_url)
+        # Corporate login (issue 19 A): the portal's client may name any e-service that takes CorpID.
+        from tungban.corpid.services import login as corpid_login
+
+        from . import portal
+
+        corpid_login.register_client_services(portal.CLIENT_ID, portal.takes_corpid)
         # The department systems' scope (client_credentials with private_key_jwt only).
         scopes.register(SCOPE, _("Process a department's e-services applications"), key_only=True, app=self.label)
 

@@ -86,6 +86,15 @@ def scopes_for_claims(claims: list[str]) -> list[str]:
     return out
 
 
+def takes_corpid(slug: str) -> bool:
+    """Whether the e-service ``slug`` takes CorpID (its catalogue entry's ``corpid`` is
+    ``required`` or ``allowed``): the services the portal's client may name in a corporate
+    login's ``authority`` claims request (``tungban.corpid.services.login``)."""
+    from .models import Requirement, Service
+
+    return Service.objects.filter(slug=slug).exclude(corpid=Requirement.NO).exists()
+
+
 @transaction.atomic
 def ensure_portal() -> dict:
     """Register (or update) the portal's OIDC client (redirect URI on ``TUNGBAN_ISSUER``), its

@@ -33,3 +33,10 @@ InvalidSectorIdentifier = DomainError.define(
     _("A sector is a name such as a host (dept.example) or an http(s) URL, not the form 'prefix:...'."),
     field="sector_identifier",
 )
+#: A registered scope's refusal of an authorization request (:mod:`.scopes` ``prepare``), sent
+#: to the service as ``error=invalid_scope`` (RFC 6749 §4.1.2.1) with the reason as its description.
+InvalidScopeRequest = DomainError.define("invalid_scope_request", "%(reason)s", field="scope")
+#: The same, as ``error=invalid_request`` (e.g. a ``claims`` member naming a service the client may not).
+InvalidAuthorizationRequest = DomainError.define("invalid_authorization_request", "%(reason)s", field="claims")
+#: The OAuth error (RFC 6749 §4.1.2.1) the service gets for each of these refusals.
+OAUTH_ERRORS = {InvalidScopeRequest.code: "invalid_scope", InvalidAuthorizationRequest.code: "invalid_request"}

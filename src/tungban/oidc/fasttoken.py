@@ -437,6 +437,9 @@ def refresh_token(parsed: Parsed, *, rate_key: str | None) -> Answer | None:
         or not kid
     ):
         return None
+    claims = _loads(claims)
+    if scope_registry.resolved_claims(claims):
+        return None  # a claim of the login (e.g. CorpID's authority) is judged again: the reference path
     asked = form["scope"].split(" ") if "scope" in form else []
     if asked and not set(granted.split()).issuperset(asked):
         return None  # invalid_scope: a refresh never widens the grant (RefreshGrant._validate_token_scope)

@@ -15,7 +15,27 @@ The OpenID Provider does not list other apps' scopes. Each app registers its own
 * ``claims``: the resident's claims the scope releases through userinfo (OIDC Core §5.4):
   names already in :mod:`tungban.identity.eme`, or new :class:`tungban.identity.eme.Claim`
   entries (name, scope, label, value), which are added to that catalogue so that the app shows
-  their label and value at approval.
+  their label and value at approval;
+* ``essential``: its claims are essential whatever the ``claims`` parameter says (the resident
+  cannot untick them), e.g. CorpID's ``authority``;
+* ``prepare``: called when an authorization request asks for the scope, before anything is
+  stored: ``prepare(client, scopes: set[str], claims_request: dict) -> dict``, what to add to the
+  approval's context (e.g. ``{"choice": ...}``, a question the app asks:
+  :mod:`tungban.wallet.choices`); it raises :data:`~tungban.oidc.errors.InvalidScopeRequest`
+  or :data:`~tungban.oidc.errors.InvalidAuthorizationRequest` to refuse the request (the
+  service gets ``invalid_scope`` / ``invalid_request``);
+* ``resolve``: the value of one of its claims for a release (ID token or userinfo), when the
+  value depends on the login, not only on the resident:
+  ``resolve(claim, resident, client, context: dict) -> value``, ``context`` being the
+  approval's; it raises a :class:`~tungban.core.errors.DomainError` when the claim can no
+  longer be released (the release is refused: see :func:`tungban.oidc.services.release`).
+  Tokens carrying such a claim take the reference paths (the hot paths never call it), so a
+  login without the scope pays nothing for it;
+* ``describe``: ``describe(claim, value) -> {"en", "zh"}``, words the release record (the
+  resident's "who used my data") adds after the service's name for a resolved claim, e.g. the
+  company the resident acted for;
+* ``metadata``: members the scope adds to the discovery document (OIDC Discovery 1.0 §3 allows
+  extensions), e.g. the OIDF Authority claims draft's ``authority_claims_supported``.
 
 Everything the provider publishes or enforces about scopes comes from here:
 :func:`supported` (client registration, discovery ``scopes_supported``), :func:`key_only`
@@ -46,12 +66,30 @@ class Scope:
     key_only: bool = False
     claims: tuple[str, ...] = ()
     app: str = ""
+    essential: bool = False
+    prepare: Callable | None = None
+    resolve: Callable | None = None
+    #: OpenID Provider metadata the scope adds to discovery, e.g. ``{"authority_claims_supported": True}``.
+    metadata: tuple = ()
+    describe: Callable | None = None
 
 
 _registry: dict[str, Scope] = {}
 
 
-def register(name: str, description, *, key_only: bool = False, claims=(), app: str = "") -> Scope:
+def register(
+    name: str,
+    description,
+    *,
+    key_only: bool = False,
+    claims=(),
+    app: str = "",
+    essential: bool = False,
+    prepare: Callable | None = None,
+    resolve: Callable | None = None,
+    metadata: dict | None = None,
+    describe: Callable | None = None,
+) -> Scope:
     """Register a scope (call from ``AppConfig.ready()``); the same definition again is a no-op.
 
     :param claims: claim names already in :data:`tungban.identity.eme.CLAIMS`, or
@@ -76,7 +114,18 @@ def register(name: str, description, *, key_only: bool = False, claims=(), app: 
         if eme.CLAIMS[claim].scope != name:
             raise ImproperlyConfigured(f"Claim {claim!r} belongs to scope {eme.CLAIMS[claim].scope!r}, not {name!r}")
         names.append(claim)
-    scope = Scope(name=name, description=description, key_only=key_only, claims=tuple(names), app=app)
+    scope = Scope(
+        name=name,
+        description=description,
+        key_only=key_only,
+        claims=tuple(names),
+        app=app,
+        essential=essential,
+        prepare=prepare,
+        resolve=resolve,
+        metadata=tuple(sorted((metadata or {}).items())),
+        describe=describe,
+    )
     known = _registry.get(name)
     if known is not None and known != scope:
         raise ImproperlyConfigured(f"Scope {name!r} is already registered by {known.app or 'another app'}")
@@ -112,6 +161,53 @@ def claims_for(scopes) -> list[str]:
     return [name for name in eme.CLAIMS if name in wanted]
 
 
+def essential_claims(scopes) -> set[str]:
+    """Claim names of the given scopes that are always essential (registered ``essential``)."""
+    return {c for s in scopes if s in _registry and _registry[s].essential for c in _registry[s].claims}
+
+
+def preparers(scopes) -> list[Scope]:
+    """The registered scopes among ``scopes`` that prepare an authorization request, in
+    registration order."""
+    wanted = set(scopes)
+    return [s for s in _registry.values() if s.name in wanted and s.prepare is not None]
+
+
+def resolver(claim: str) -> Callable | None:
+    """The ``resolve`` hook of the scope that registered ``claim``, or None (the value is the
+    resident's, :func:`tungban.identity.eme.values`)."""
+    for scope in _registry.values():
+        if scope.resolve is not None and claim in scope.claims:
+            return scope.resolve
+    return None
+
+
+_resolved: dict[int, frozenset[str]] = {}
+
+
+def resolved_claims(names) -> list[str]:
+    """The names among ``names`` that a scope resolves per login (:func:`resolver`), in
+    ``names``' order; a set built once per registry :func:`generation` (immutable after start-up)."""
+    key = generation()
+    known = _resolved.get(key)
+    if known is None:
+        known = _resolved[key] = frozenset(c for s in _registry.values() if s.resolve is not None for c in s.claims)
+    return [n for n in names if n in known] if known else []
+
+
+def describe(resolved: dict) -> dict | None:
+    """``{"en", "zh"}``: what the scopes' ``describe`` hooks say of the resolved claims'
+    values (joined with "; "), or None."""
+    parts = []
+    for name, value in resolved.items():
+        for scope in _registry.values():
+            if scope.describe is not None and name in scope.claims:
+                parts.append(scope.describe(name, value))
+    if not parts:
+        return None
+    return {lang: "; ".join(p[lang] for p in parts) for lang in ("en", "zh")}
+
+
 def claims_supported() -> list[str]:
     """Every claim the provider can release (OIDC Discovery 1.0 §3 ``claims_supported``),
     sorted: the protocol's, the companions of e-ME claims, and every registered scope's."""
@@ -120,10 +216,15 @@ def claims_supported() -> list[str]:
 
 
 def fingerprint() -> tuple:
-    """What discovery takes from the registry: ``((name, claims), ...)`` in registration order
-    (descriptions and ``key_only`` are not published). Equal fingerprints give equal
-    ``scopes_supported`` and ``claims_supported``."""
-    return tuple((s.name, s.claims) for s in _registry.values())
+    """What discovery takes from the registry: ``((name, claims, metadata), ...)`` in
+    registration order (descriptions and ``key_only`` are not published). Equal fingerprints
+    give equal ``scopes_supported``, ``claims_supported`` and scope metadata."""
+    return tuple((s.name, s.claims, s.metadata) for s in _registry.values())
+
+
+def metadata() -> dict:
+    """The discovery members every registered scope adds (``metadata``), merged."""
+    return {k: v for s in _registry.values() for k, v in s.metadata}
 
 
 class LiveScopeNames(AbstractSet):

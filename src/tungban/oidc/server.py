@@ -46,6 +46,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from tungban.core import rawsql
+from tungban.core.errors import DomainError
 from tungban.keys import services as keys
 from tungban.wallet import services as wallet
 
@@ -356,7 +357,12 @@ def id_token(client: Client, subject: Subject, code: AuthorizationCode, access_t
     """ES256 ID token (OIDC Core §2) with pairwise ``sub``, ``acr``, ``amr``,
     ``auth_time``, ``sid``, ``at_hash`` (§3.1.3.6) and, at the code exchange, ``nonce``.
     No e-ME data: that is released through the userinfo endpoint only. After a refresh
-    (§12.2) ``auth_time``, ``acr`` and ``amr`` stay those of the original login."""
+    (§12.2) ``auth_time``, ``acr`` and ``amr`` stay those of the original login.
+    Claims a scope resolves per login (:func:`.services.login_claims`, e.g. ``authority``)
+    are in it too, judged at issuance.
+
+    :raises InvalidGrantError: such a claim can no longer be released (e.g. the mandate was
+        revoked between the approval and the token request)."""
     now = int(time.time())
     claims = {
         "iss": settings.TUNGBAN_ISSUER,
@@ -372,6 +378,14 @@ def id_token(client: Client, subject: Subject, code: AuthorizationCode, access_t
         claims["nonce"] = code.nonce
     if code.session_id:
         claims["sid"] = code.session.sid
+    resolved = scope_registry.resolved_claims(getattr(code, "claims", None) or ())
+    if resolved:
+        # Claims of the login itself (e.g. CorpID's authority: the company chosen in the app),
+        # judged again now; a login without them reads nothing more.
+        try:
+            claims.update(services.login_claims(resolved, subject.resident, client, code.approval))
+        except DomainError as exc:
+            raise InvalidGrantError(exc.message) from None
     claims["at_hash"] = create_half_hash(access_token, "ES256").decode()
     return keys.sign_jwt(claims, "JWT")
 

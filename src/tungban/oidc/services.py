@@ -15,11 +15,12 @@ import secrets
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from tungban.core import rawsql
 from tungban.core.documents import Document
+from tungban.core.errors import DomainError
 from tungban.identity import eme
 from tungban.identity import services as identity
 from tungban.identity.models import Resident, Tier
@@ -188,14 +189,15 @@ def requested_claims(scope: str, claims_param: str | None) -> list[dict]:
     :returns: ``[{"name": str, "essential": bool}]`` in catalogue order.
     :raises DomainError: ``invalid_claims`` when ``claims`` is not a JSON object.
     """
-    names = scope_registry.claims_for(set((scope or "").split()))
+    asked = set((scope or "").split())
+    names = scope_registry.claims_for(asked)
     parsed = _claims_request(claims_param)
     essential = {
         name
         for member in ("userinfo", "id_token")
         for name, spec in (parsed.get(member) or {}).items()
         if name in names and isinstance(spec, dict) and spec.get("essential")
-    }
+    } | scope_registry.essential_claims(asked)
     return [{"name": n, "essential": n in essential} for n in names]
 
 
@@ -272,9 +274,20 @@ def open_authorization(
     The levels the login must reach (``context["acr"]``) are those the ``claims`` parameter
     marks essential (§5.5.1.1), else those of ``acr_values`` (:func:`requested_acr_values`),
     no lower than the client's ``required_acr`` (:func:`.stepup.effective`).
+    A registered scope that prepares requests (:mod:`.scopes` ``prepare``, e.g. CorpID's
+    ``corpid``) adds to the context, or refuses the request before anything is stored.
+
+    :raises DomainError: ``invalid_claims``; a scope's refusal, ``invalid_scope`` or
+        ``invalid_request`` (:data:`.errors.InvalidScopeRequest`,
+        :data:`.errors.InvalidAuthorizationRequest`).
     """
-    kind = LOGIN_KIND if "openid" in (scope or "").split() else FORMFILL_KIND
+    asked = set((scope or "").split())
+    kind = LOGIN_KIND if "openid" in asked else FORMFILL_KIND
+    prepared = {}
+    for registered in scope_registry.preparers(asked):
+        prepared.update(registered.prepare(client, asked, _claims_request(claims_param)))
     context = {
+        **prepared,
         "query": query,
         "browser": browser_secret,
         # The client's registered level is a floor the request cannot lower (issue 16 item 3).
@@ -389,26 +402,34 @@ def release(token: Token, *, with_subject: bool) -> dict:
 
     :param with_subject: include the pairwise ``sub`` (userinfo) or not (anonymous form data).
     :raises DomainError: ``account_suspended`` (403); ``invalid_token`` (401) for a
-        client's own token, which stands for no resident.
+        client's own token, which stands for no resident, or when a claim of the login can no
+        longer be released (:func:`login_claims`: e.g. the mandate behind ``authority`` was
+        revoked); nothing is released or recorded then.
     """
     resident = token.resident
     if resident is None:
         raise errors.InvalidToken(_("This token does not stand for a resident."))
     identity.require_active(resident)
     claims = claims_within_scope(token.claims, token.scope)
-    data = eme.values(resident, claims)
-    released = [name for name in claims if name in data]
     approval = token.authorization_code.approval if token.authorization_code_id else None
+    resolved = login_claims(claims, resident, token.client, approval)
+    data = {**eme.values(resident, claims), **resolved}
+    released = [name for name in claims if name in data]
     # The requester as the resident approved it and the ID token's sub, as the token carries
     # them since its issuance (.models.release_copies; issue 15, fifth round), so that this
     # path and fastrelease answer and record alike; a token issued before: the client's row.
     copied = bool(token.requester_id)
     client = token.client
+    name_en = token.requester_name_en if copied else client.name_en
+    name_zh = token.requester_name_zh if copied else client.name_zh
+    note = scope_registry.describe(resolved) if resolved else None
+    if note:  # e.g. the company the resident acted for, in "who used my data"
+        name_en, name_zh = f"{name_en} ({note['en']})"[:200], f"{name_zh}（{note['zh']}）"[:200]
     wallet.record_release(
         resident,
         requester_id=token.requester_id if copied else client.client_id,
-        requester_name_en=token.requester_name_en if copied else client.name_en,
-        requester_name_zh=token.requester_name_zh if copied else client.name_zh,
+        requester_name_en=name_en,
+        requester_name_zh=name_zh,
         kind=LOGIN_KIND if with_subject else FORMFILL_KIND,
         claims=released,
         approval=approval,
@@ -416,6 +437,30 @@ def release(token: Token, *, with_subject: bool) -> dict:
     if with_subject:
         return {"sub": token.sub or pairwise_sub(resident, client), **data}
     return data
+
+
+def login_claims(claims: list[str], resident: Resident, client: Client, approval: ApprovalRequest | None) -> dict:
+    """The values of the claims among ``claims`` whose scope resolves them per login
+    (:mod:`.scopes` ``resolve``; e.g. CorpID's ``authority``, from the company chosen in the
+    app), judged again now; ``{}`` when there is none (no query).
+
+    :raises DomainError: ``invalid_token`` (401), its description naming the hook's reason
+        (e.g. ``mandate_revoked``): the claim can no longer be released.
+    """
+    out = {}
+    for name in claims:
+        resolve = scope_registry.resolver(name)
+        if resolve is None:
+            continue
+        try:
+            value = resolve(name, resident, client, dict(approval.context) if approval else {})
+        except DomainError as exc:
+            with translation.override("en"):
+                reason = f"{exc.message} ({exc.code})"
+            raise errors.InvalidToken(reason) from None
+        if value is not None:
+            out[name] = value
+    return out
 
 
 def discovery() -> dict:
@@ -468,6 +513,7 @@ def discovery() -> dict:
         "ui_locales_supported": list(UI_LOCALES),
         "authorization_response_iss_parameter_supported": True,
         "service_documentation": f"{iss}/docs/integrators",
+        **scope_registry.metadata(),  # e.g. CorpID's authority_claims_supported
     }
 
 

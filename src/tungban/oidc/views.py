@@ -11,7 +11,7 @@ from functools import wraps
 from urllib.parse import urlencode
 
 from authlib.oauth2 import OAuth2Error
-from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oauth2.rfc6749.errors import AccessDeniedError, InvalidRequestError
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpResponse, JsonResponse, QueryDict
@@ -27,11 +27,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from tungban.core import ratelimit
 from tungban.core.errors import DomainError
 from tungban.identity import eme
+from tungban.wallet import choices as wallet_choices
 from tungban.wallet import errors as wallet_errors
 from tungban.wallet import services as wallet
 from tungban.wallet.models import RequestStatus
 
-from . import binding, hot, pages, par, plainwords, services, stepup
+from . import binding, errors, hot, pages, par, plainwords, services, stepup
 from .constants import LOGIN_KIND
 from .memo import active_client, request_memo
 from .models import Client
@@ -180,6 +181,16 @@ def authorize(request):
             origin={"user_agent": request.headers.get("User-Agent", ""), "ip": request.META.get("REMOTE_ADDR", "")},
             acr_values=data.get("acr_values"),
         )
+    except (errors.InvalidScopeRequest, errors.InvalidAuthorizationRequest) as exc:
+        # A registered scope refused the request (e.g. corpid without openid, a service the
+        # client may not name): to the service, as RFC 6749 §4.1.2.1 says; nothing was stored.
+        with translation.override("en"):
+            description = str(exc.message)
+        refused = OAuth2Error(
+            description=description, redirect_uri=grant.redirect_uri, state=grant.request.payload.state
+        )
+        refused.error = errors.OAUTH_ERRORS[exc.code]
+        return par.add_issuer(server.handle_error_response(request, refused))  # RFC 9207 §2
     except DomainError as exc:
         return _error_page(request, _("This sign-in request is not valid"), exc.message)
     app_url = f"{settings.TUNGBAN_ISSUER}/app/approve/{approval.id}"
@@ -326,10 +337,30 @@ def authorize_complete(request, approval_id):
             status = "approved_too_late"
         except DomainError as exc:
             return _error_page(request, _("Sign-in already completed"), exc.message, status=409)
-    denied = server.create_authorization_response(original, grant_user=None, grant=grant)
+    refused_choice = (
+        wallet_choices.get(approval.context["choice"])
+        if status == RequestStatus.FAILED and approval.context.get("choice") and approval.failure_code
+        else None
+    )
+    if refused_choice is not None:
+        # The answer to the app's question was refused (e.g. no company to act for): the
+        # service gets access_denied with the reason (RFC 6749 §4.1.2.1), in English.
+        with translation.override("en"):
+            description = f"{refused_choice.explain(approval.failure_code)} ({approval.failure_code})"
+        error = AccessDeniedError(
+            description=description, redirect_uri=grant.redirect_uri, state=grant.request.payload.state
+        )
+        denied = par.add_issuer(server.handle_error_response(original, error))
+    else:
+        denied = server.create_authorization_response(original, grant_user=None, grant=grant)
     return_url = denied.get("Location")
     next_step = None
-    if status == RequestStatus.EXPIRED:
+    if refused_choice is not None:
+        title, message = str(refused_choice.refused_title), refused_choice.explain(approval.failure_code)
+        gap = "" if request.LANGUAGE_CODE.startswith("zh") else " "
+        message = message.replace("%", "%%") + gap + _("Nothing was shared with %(service)s.")
+        next_step = refused_choice.next_step or None
+    elif status == RequestStatus.EXPIRED:
         title, message = (
             _("The request has expired"),
             _(

@@ -139,6 +139,12 @@ class RequestOut(Schema):
         None,
         description="For a consent: SHA-256 of the canonical JSON of `consent`; the decision must carry it as `terms`",
     )
+    choice: dict | None = Field(
+        None,
+        description="A question asked in the approval (tungban.wallet.choices), e.g. which company to act for: "
+        "{name, legend, options: [{id, label, detail}], none}; the signed decision carries the chosen option's id "
+        "as `choice` (null when there is no option)",
+    )
     binds: dict = Field(
         {},
         description="Values the signed decision must repeat unchanged, as payload members of the same names (e.g. `documents`: the digests in order; `terms`: the consent terms' digest)",

@@ -120,6 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
                 "--code",
                 help="the number shown on the sign-in page where you started (asked for when needed and not given)",
             )
+            c.add_argument(
+                "--choice",
+                help="the id of the option to answer a request's question with, e.g. the company to act for "
+                "(see 'show'; the only option is chosen when there is one)",
+            )
     helps = {
         "history": "who used my data: releases to services and exchanges between organisations",
         "consents": "list my data-sharing consents",
@@ -477,7 +482,14 @@ def main(argv: list[str] | None = None) -> int:
         elif args.cmd in ("approve", "decline"):
             only = [s.strip() for s in args.only.split(",")] if getattr(args, "only", None) else None
             app.code_prompt = _ask_code
-            data = app.decide(args.request, _pin(args), args.cmd, only, code=getattr(args, "code", None))
+            data = app.decide(
+                args.request,
+                _pin(args),
+                args.cmd,
+                only,
+                code=getattr(args, "code", None),
+                choice=getattr(args, "choice", None),
+            )
         elif args.cmd == "unbind":
             app.unbind(_pin(args))
             data = {"status": "unbound"}

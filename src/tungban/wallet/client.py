@@ -132,11 +132,15 @@ def normalize_code(text: str) -> str:
     return "".join(unicodedata.normalize("NFKC", str(text)).split())
 
 
-def decision_payload(req: dict, decision: str, claims: list[str], code: str | None = None) -> dict:
+def decision_payload(
+    req: dict, decision: str, claims: list[str], code: str | None = None, choice: str | None = None
+) -> dict:
     """The decision JWS payload for ``req`` (as ``GET /requests/{id}`` returns it), checked by
     :func:`tungban.wallet.services.decide`: ``{request_id, requester, nonce, decision, claims
     (sorted; none when declining)}``, the values the request binds, and for an approval with a
-    ``code`` (when ``code_required``) the number typed (:func:`normalize_code`). The web app builds the same
+    ``code`` (when ``code_required``) the number typed (:func:`normalize_code`), and for an approval of a
+    request that asks a question (``choice``: :mod:`tungban.wallet.choices`) the chosen option's id
+    (``None`` when there is none). The web app builds the same
     (``decisionPayload`` in ``lib/decision.js``; protocol vectors check both)."""
     payload = {
         "request_id": req["id"],
@@ -155,6 +159,8 @@ def decision_payload(req: dict, decision: str, claims: list[str], code: str | No
         payload.setdefault(name, value)  # any other value the request binds, repeated as is
     if decision == "approve" and req.get("code_required") and code is not None:
         payload["code"] = normalize_code(code)
+    if decision == "approve" and req.get("choice"):
+        payload["choice"] = choice
     return payload
 
 
@@ -379,7 +385,14 @@ class WalletClient:
         return self._call("GET", f"/api/v1/wallet/requests/{self.request_id(ref)}", device_key=self.load_key(pin))
 
     def decide(
-        self, ref: str, pin: str, decision: str, only: list[str] | None = None, *, code: str | None = None
+        self,
+        ref: str,
+        pin: str,
+        decision: str,
+        only: list[str] | None = None,
+        *,
+        code: str | None = None,
+        choice: str | None = None,
     ) -> dict:
         """Approve (all requested fields, or ``only`` these plus essential ones) or decline.
 
@@ -387,7 +400,11 @@ class WalletClient:
         number that page shows, typed by the resident; without it :attr:`code_prompt` is asked
         (``code_prompt(request) -> str``; the command line prompts), else :class:`AppError`
         ``code_required``. The platform refuses a wrong number (``wrong_code``) and cancels the
-        request at the third (``code_attempts_exceeded``)."""
+        request at the third (``code_attempts_exceeded``).
+
+        A request that asks a question (``choice`` in its details, e.g. which company to act
+        for) is answered with ``choice``: an option's ``id``; without it, the only option if
+        there is exactly one, else ``None`` (the platform refuses an answer it did not offer)."""
         key = self.load_key(pin)
         rid = self.request_id(ref)
         req = self._call("GET", f"/api/v1/wallet/requests/{rid}", device_key=key)
@@ -406,7 +423,9 @@ class WalletClient:
                 code = self.code_prompt(req)
         else:
             chosen = []
-        payload = decision_payload(req, decision, chosen, code)
+        if choice is None and req.get("choice") and len(req["choice"]["options"]) == 1:
+            choice = req["choice"]["options"][0]["id"]
+        payload = decision_payload(req, decision, chosen, code, choice)
         signature = jws.serialize_compact(
             {"alg": "ES256", "kid": self.meta["device_id"]}, json.dumps(payload).encode(), key
         )

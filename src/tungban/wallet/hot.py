@@ -184,6 +184,8 @@ def _details(req: ApprovalRequest, device: Device, resident) -> dict | None:
     """The ``RequestOut`` body, members in the schema's order, or ``None`` when a claim is
     not the identity app's own (its value may need more than the resident's row)."""
     names = [c["name"] for c in req.requested_claims]
+    if req.context.get("choice"):
+        return None  # its options may need more than the resident's row (.choices)
     if not all(name in eme.CLAIMS for name in names) or not eme.own_claims_only(names):
         return None
     data = services.request_details(req, device, resident)
@@ -201,6 +203,7 @@ def _details(req: ApprovalRequest, device: Device, resident) -> dict | None:
         "offline_access_days": data["offline_access_days"],
         "consent": data["consent"],
         "terms_sha256": data["terms_sha256"],
+        "choice": None,  # a request with a choice takes the reference path (above)
         "binds": data["binds"],
         "code_required": data["code_required"],
         "origin": origin,
@@ -378,6 +381,8 @@ def decision(request: HttpRequest, id: str) -> HttpResponse | None:
     at = getattr(request, "received_at", None) or services._now()
     if req.status != RequestStatus.PENDING or at >= req.expires_at:
         return None  # request_already_decided, request_expired
+    if req.context.get("choice"):
+        return None  # a question asked in the approval (.choices): judged and kept by the reference path
     signature, assertion = body
     try:
         verdict = services.judge_decision(req, device, resident, signature, assertion)

@@ -40,7 +40,7 @@ BIND = "bind"
 #: (the request proof's ``htm``/``htu``/``iat``/``jti``, RFC 9449 §4.2; the binding proof's
 #: ``binding_id``): a bind may not reuse them, so no decision can double as another proof.
 PAYLOAD_MEMBERS = frozenset(
-    {"request_id", "requester", "nonce", "decision", "claims", "htm", "htu", "iat", "jti", "binding_id"}
+    {"request_id", "requester", "nonce", "decision", "claims", "choice", "htm", "htu", "iat", "jti", "binding_id"}
 )
 
 _ID = re.compile(rf"^[a-z0-9_.-]{{1,{MAX_ID_LENGTH}}}$")

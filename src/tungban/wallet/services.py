@@ -63,7 +63,7 @@ from tungban.identity import services as identity
 from tungban.identity.models import Resident
 from tungban.ledger.canonical import canonical
 
-from . import errors, kinds, signals
+from . import choices, errors, kinds, signals
 from .models import (
     AccountNotice,
     ActivationCode,
@@ -581,6 +581,7 @@ def request_details(req: ApprovalRequest, device: Device, resident=None) -> dict
         "offline_access_days": req.context.get("offline_access_days"),
         "consent": req.context.get("consent"),
         "terms_sha256": req.context.get("terms_sha256"),
+        "choice": _choice_details(req, resident),
         "binds": bound_values(req),
         "code_required": bool(req.user_code),
         "origin": origin_details(req),
@@ -597,6 +598,40 @@ def request_details(req: ApprovalRequest, device: Device, resident=None) -> dict
         )
         data["webauthn"] = json.loads(webauthn.options_to_json(options))
     return data
+
+
+def _choice_details(req: ApprovalRequest, resident) -> dict | None:
+    """The question a requester asks in the approval (``context["choice"]``, registered with
+    :mod:`.choices`) with the resident's options, in the active language; ``None`` without one.
+    ``resident`` is a :class:`Resident` (an app read of such a request takes the reference path)."""
+    name = req.context.get("choice")
+    if not name:
+        return None
+    choice = choices.get(name)
+    pick = _picker()
+    options = [
+        {"id": str(o["id"]), "label": pick(o.get("label")), "detail": pick(o.get("detail"))}
+        for o in (choice.options(req, resident) if req.status == RequestStatus.PENDING else [])
+    ]
+    return {
+        "name": name,
+        "legend": str(choice.legend),
+        "options": options,
+        "none": str(choice.none),
+        "claim": choice.claim,
+    }
+
+
+def _picker():
+    zh = (get_language() or "").startswith("zh")
+
+    def pick(text) -> str:
+        if not isinstance(text, dict):
+            return str(text or "")
+        first, second = ("zh", "en") if zh else ("en", "zh")
+        return str(text.get(first) or text.get(second) or "")
+
+    return pick
 
 
 def _details(lines) -> list[dict]:
@@ -723,6 +758,7 @@ def _decide(
                 "signature",
                 "decided_at",
                 "user_verification",
+                "context",
             ]
         )
         failure = announce_decision(req)
@@ -742,9 +778,13 @@ class Verdict:
     user_verification: str
     sign_count: int
     signature: str
+    #: The signed answer to the request's choice (:mod:`.choices`), when it has one and was approved.
+    chosen: str | None = None
 
     def apply(self, req: ApprovalRequest, device: Device) -> None:
         """Set the decision's fields on ``req`` (not saved): as :func:`decide` records them."""
+        if req.context.get("choice") and self.status == RequestStatus.APPROVED:
+            req.context = {**req.context, "chosen": self.chosen}
         req.status = self.status
         req.approved_claims = self.approved_claims
         req.user_verification = self.user_verification
@@ -795,6 +835,13 @@ def judge_decision(
             isinstance(typed, str) and hmac.compare_digest(typed.encode(), req.user_code.encode())
         ):
             raise errors.WrongCode()
+    chosen = None
+    if decision == "approve" and req.context.get("choice"):
+        # The answer to the requester's question, covered by the signature; judged on approval
+        # by the choice's check (announce_decision), which never trusts it was offered.
+        chosen = payload.get("choice")
+        if chosen is not None and (not isinstance(chosen, str) or len(chosen) > 200):
+            raise errors.BadDecision()
     sign_count = device.webauthn_sign_count
     if device.has_passkey:
         if not webauthn_assertion:
@@ -824,6 +871,7 @@ def judge_decision(
         user_verification=user_verification,
         sign_count=sign_count,
         signature=signature,
+        chosen=chosen,
     )
 
 
@@ -834,6 +882,9 @@ def announce_decision(req: ApprovalRequest) -> DomainError | None:
     ``approval_failed`` and is returned (the caller commits, then raises it)."""
     try:
         with transaction.atomic():
+            if req.status == RequestStatus.APPROVED and req.context.get("choice"):
+                # The resident's signed answer to the requester's question (.choices).
+                choices.get(req.context["choice"]).check(req, req.resident, req.context.get("chosen"))
             signals.approval_decided.send(sender=ApprovalRequest, request=req)
     except DomainError as exc:
         req.status = RequestStatus.FAILED

@@ -13,6 +13,7 @@ from .consents import (
     register_subject_kind,
     revoke_company_consent,
 )
+from .login import login_authority
 from .mandates import (
     ask_holder,
     bootstrap,
@@ -54,6 +55,7 @@ __all__ = [
     "in_force",
     "is_director",
     "load_register",
+    "login_authority",
     "managed",
     "mandates_held",
     "mandates_of",

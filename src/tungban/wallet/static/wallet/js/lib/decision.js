@@ -21,8 +21,10 @@ export const codeComplete = (text) => /^[0-9]{2}$/.test(normalizeCode(text));
  * without ``binds`` (opened before the kind registry) binds ``documents`` and ``terms`` as the
  * signing and consent requests of that time did. Approving a request with ``code_required``
  * (shown on a sign-in page) carries ``code``: the number the resident typed from that page,
- * normalized (cross-device phishing, issue 13 item 6). */
-export function decisionPayload(req, decision, claims, code) {
+ * normalized (cross-device phishing, issue 13 item 6). Approving a request that asks a question
+ * (``req.choice``, e.g. which company to act for: ``tungban.wallet.choices``) carries ``choice``:
+ * the chosen option's id, or ``null`` when there was none to choose. */
+export function decisionPayload(req, decision, claims, code, choice) {
   const payload = {
     request_id: req.id, requester: req.requester.id, nonce: req.nonce, decision,
     claims: decision === "approve" ? [...claims].sort() : [],
@@ -41,6 +43,9 @@ export function decisionPayload(req, decision, claims, code) {
   }
   if (decision === "approve" && req.code_required && code !== undefined && code !== null) {
     payload.code = normalizeCode(code);
+  }
+  if (decision === "approve" && req.choice) {
+    payload.choice = choice === undefined ? null : choice;
   }
   return payload;
 }

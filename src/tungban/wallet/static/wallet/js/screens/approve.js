@@ -134,6 +134,46 @@ function renderDetails(req) {
   }
 }
 
+/** A question the requester asks in the approval (``req.choice``: ``{legend, options: [{id, label,
+ * detail}], none}``, e.g. which company to act for): one radio button per option, the first
+ * chosen; with no option, the platform's explanation (``none``) and only "Decline" makes sense,
+ * but approving still tells the service why (the platform refuses it with its reason). */
+function renderChoice(req) {
+  const c = req.choice;
+  $("choice-set").hidden = !c;
+  $("choice-none").hidden = true;
+  $("choice-options").replaceChildren();
+  if (!c) return;
+  $("choice-legend").textContent = c.legend;
+  const options = Array.isArray(c.options) ? c.options : [];
+  $("choice-options").replaceChildren(...options.map((o, i) => {
+    const id = "choice-" + i;
+    return el("li", { class: "claim choice" },
+      el("input", { type: "radio", name: "choice", value: o.id, id, checked: i === 0, "aria-describedby": id + "-detail" }),
+      el("label", { for: id },
+        el("span", { class: "claim-label", text: o.label }),
+        el("span", { class: "claim-value", id: id + "-detail", text: o.detail || "" })));
+  }));
+  if (!options.length) {
+    $("choice-none").hidden = false;
+    $("choice-none").textContent = c.none;
+  }
+  // The claim the choice answers is not a detail of the resident's to untick.
+  for (const input of document.querySelectorAll("#claims input[name=claim]")) {
+    if (c.claim && input.value === c.claim && input.disabled) input.closest("li").hidden = true;
+  }
+  if (req.claims.every((cl) => cl.name === c.claim)) {
+    $("claims-set").hidden = true;
+    $("claims-hint").hidden = true;
+  }
+}
+
+/** The chosen option's id, or ``null``. */
+function chosenOption() {
+  const picked = document.querySelector("#choice-options input[name=choice]:checked");
+  return picked ? picked.value : null;
+}
+
 /** Where a request shown on a sign-in page came from (``req.origin``: when, which browser,
  * from which network address, as the platform saw that page opened), and the field for the
  * number that page shows (``req.code_required``). Issue 13 item 6. */
@@ -178,6 +218,7 @@ function renderRequest(req) {
   renderDocuments(req);
   renderConsentTerms(req);
   renderDetails(req);
+  renderChoice(req);
   renderOrigin(req);
   const days = req.offline_access_days;
   $("offline-access").hidden = !days;
@@ -225,13 +266,17 @@ function showResult(status, detail) {
   } else if (status === "code_failed") {
     title = T.code_failed_title;
     message = T.code_failed_message;
+  } else if (status === "refused") {
+    // The platform refused the answer to the request's question (e.g. no company to act for).
+    title = T.refused_title;
+    message = detail || "";
   } else if (status === "failed") {
     // Approved, but the platform could not sign (e.g. plus_required, certificate_revoked).
     title = T.sign_failed_title;
     message = detail || T.sign_failed_message;
   } else { title = T.answered_title; message = T.answered_message; }
   $("result").dataset.status = status;
-  $("result-icon").textContent = status === "approved" ? "✓" : status === "declined" || status === "failed" ? "✕" : "!";
+  $("result-icon").textContent = status === "approved" ? "✓" : ["declined", "failed", "refused"].includes(status) ? "✕" : "!";
   $("result-heading").textContent = title;
   $("result-message").textContent = message;
   // Opened from the service's page on this phone ("Open the app"): offer to go back to it.
@@ -256,7 +301,7 @@ async function decide(decision) {
       : [];
     // User verification first: the passkey's challenge is the request's nonce.
     const assertion = req.webauthn ? credentialJson(await getAssertion(req.webauthn)) : null;
-    const payload = decisionPayload(req, decision, claims, code);
+    const payload = decisionPayload(req, decision, claims, code, decision === "approve" && req.choice ? chosenOption() : undefined);
     const signature = await signJws({ alg: "ES256", kid: state.device.deviceId }, payload, state.device.keyPair.privateKey);
     try {
       const out = await api("POST", "/requests/" + encodeURIComponent(req.id) + "/decision", { device: state.device, body: { signature, webauthn: assertion } });
@@ -266,6 +311,13 @@ async function decide(decision) {
       if (err.code === "request_already_decided") { showResult("answered"); return; }
       if (err.code === "code_attempts_exceeded") { showResult("code_failed"); return; }
       if (err.code === "wrong_code") $("approve-code").value = "";
+      if (req.choice && decision === "approve" && err.status === 403) {
+        // The answer to the question was refused (no company, a mandate no longer in force):
+        // the request is now "failed"; the service is told why.
+        let now = null;
+        try { now = await api("GET", "/requests/" + encodeURIComponent(req.id), { device: state.device }); } catch (e) { now = null; }
+        if (now && now.status === "failed") { showResult("refused", err.message); return; }
+      }
       if (req.kind === "sign" && decision === "approve" && err.status >= 400 && err.status !== 401) {
         // The approval was recorded but signing was refused (plus_required,
         // certificate_revoked, ...): the request is now "failed" and cannot be retried.
