@@ -9,11 +9,16 @@ class CorpidConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from tungban.signing import behalf
         from tungban.wallet import cards as panel_cards
         from tungban.wallet import kinds
 
         from . import cards, receivers  # noqa: F401  (receivers: the app's decisions on mandates)
         from .constants import CARD_KIND, MANDATE_KIND
+        from .services import corporate_signing
+
+        # Signing asks CorpID who may sign for a company (issue 19: the company chop's replacement).
+        behalf.register(corporate_signing.SCHEME, corporate_signing.check)
 
         kinds.register(
             MANDATE_KIND,

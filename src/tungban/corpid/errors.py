@@ -84,3 +84,9 @@ MandateNotYetValid = Forbidden.define("mandate_not_yet_valid", _("Your mandate f
 MandateOutOfScope = Forbidden.define(
     "mandate_out_of_scope", _("Your mandate for this company does not cover this: %(what)s.")
 )
+
+# Signing for a company (the signing API)
+LoginRequired = Forbidden.define(
+    "login_required",
+    _("Signing for a company needs the authorised person's login token, not the service's own token."),
+)

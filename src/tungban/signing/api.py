@@ -84,6 +84,30 @@ class SigningJobOut(Schema):
     attempts: int = Field(description="Failed attempts so far (retried with backoff)")
 
 
+class SealOut(Schema):
+    name: str = Field(description="The organisation's names as in the seal certificate")
+    certificate: str = Field(description="PEM X.509 certificate of the organisation's seal (ETSI EN 319 412-3)")
+    serial: str
+
+
+class OrganisationSigningOut(Schema):
+    identifier: str = Field(description="organizationIdentifier of the seal, ETSI EN 319 412-1 §5.1.4: NTRHK-<BRN>")
+    name_en: str
+    name_zh: str
+    mandate_id: str = Field(description="The signatory's mandate, written into the signature")
+    joint_approval: bool = Field(description="A second authorised person must approve too")
+    second_signatory_needed: bool = Field(
+        description="Waiting for the second authorised person: show them `second_approval_uri`; until then "
+        "the documents cannot be collected (`second_signatory_required`)"
+    )
+    second_approval_uri: str | None = Field(
+        None, description="The second signatory's approval, once the first approved"
+    )
+    second_comparison_code: str | None = None
+    second_mandate_id: str | None = None
+    seal: SealOut | None = Field(None, description="The organisation's seal, once signed")
+
+
 class SigningRequestOut(Schema):
     id: str
     status: Literal["pending", "signed", "declined", "expired", "failed"] = Field(
@@ -103,6 +127,9 @@ class SigningRequestOut(Schema):
     job: SigningJobOut | None = Field(None, description="Set once the resident approved")
     callback_status: str | None = Field(
         None, description="pending | http_<code> (delivered) | retrying_<outcome> | failed_<outcome>"
+    )
+    organisation: OrganisationSigningOut | None = Field(
+        None, description="For a request made for a company (CorpID, integrators' guide §12): whose seal, which mandate"
     )
 
 

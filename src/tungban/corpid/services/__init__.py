@@ -1,8 +1,9 @@
 """CorpID's services (issue 19), one module per concern, re-exported here so callers write
 ``services.authority(...)``: ``register`` (the Companies Registry stand-in), ``mandates``
 (organisations, grants, answers, revocation, the audit trail), ``authority`` (the check the
-next waves call)."""
+next waves call), ``corporate_signing`` (signing for a company: ``open_request``)."""
 
+from . import corporate_signing  # signing for a company: the seam e-services calls
 from .authority import authority
 from .mandates import (
     ask_holder,
@@ -33,6 +34,7 @@ __all__ = [
     "authority",
     "bootstrap",
     "company",
+    "corporate_signing",
     "covers",
     "current_status",
     "events_of",
