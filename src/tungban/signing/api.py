@@ -204,6 +204,9 @@ def document_page(request, approval_id: str, index: int, page: int):
 
 class VerifiedCertificateOut(Schema):
     common_name: str | None = Field(description="The signer's name as in the certificate, e.g. 'CHAN, Tai Man 陳大文'")
+    organisation_identifier: str | None = Field(
+        None, description="An organisation's seal: its organizationIdentifier (ETSI EN 319 412-1), e.g. NTRHK-21812345"
+    )
     subject: str = Field(description="Subject distinguished name (RFC 4514)")
     serial: str = Field(description="Certificate serial number, lowercase hex")
     sha256_fingerprint: str = Field(description="SHA-256 of the DER certificate, lowercase hex")
@@ -220,6 +223,13 @@ class RevocationOut(Schema):
     revoked_at: dt.datetime | None = Field(None, description="Revocation time from the CRL")
     reason: str | None = Field(None, description="RFC 5280 §5.3.1 reason, e.g. key_compromise, cessation_of_operation")
     message: str
+
+
+class OnBehalfOut(Schema):
+    organisation: str = Field(description="The organisation's name from its seal (or its identifier without one)")
+    organisation_identifier: str
+    mandate_id: str
+    sealed: bool = Field(description="A later valid seal of this organisation covers this signature: confirmed")
 
 
 class VerifiedSignatureOut(Schema):
@@ -243,6 +253,9 @@ class VerifiedSignatureOut(Schema):
         None,
         description="PDF: what was changed after signing (pyHanko's difference analysis); 'other' invalidates the signature",
     )
+    on_behalf: OnBehalfOut | None = Field(
+        None, description="A person's signature for an organisation (CorpID): which one, under which mandate"
+    )
     bottom_line: bool = Field(description="This signature is valid")
     summary: str
     problems: list[str] = Field(description="Why it is not valid, in the request's language")
@@ -254,6 +267,10 @@ class VerificationOut(Schema):
     valid: bool = Field(description="Bottom line: every signature is valid and the document did not change")
     summary: str
     document_sha256: str = Field(description="SHA-256 of the uploaded file, lowercase hex")
+    statements: list[str] = Field(
+        default_factory=list,
+        description="'X signed for Y under mandate Z' for each person's signature that organisation Y's seal confirms",
+    )
     signatures: list[VerifiedSignatureOut]
 
 

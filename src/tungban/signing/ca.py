@@ -279,7 +279,8 @@ def issue_organisation_seal(identifier: str, name_en: str, name_zh: str, public_
     ``C=HK``, ``O=`` the English name, ``organizationIdentifier`` (OID 2.5.4.97) =
     ``identifier`` (ETSI EN 319 412-1 §5.1.4 semantics: ``NTR`` + ``HK`` + ``-`` + the
     Business Registration number, e.g. ``NTRHK-21812345``), ``CN`` the English and Chinese
-    names (at most 64 characters, else the English name, cut to 64: RFC 5280 upper bounds);
+    names when they fit in 64 bytes of UTF-8 (``cryptography`` bounds the encoded value), else
+    the English name cut to 64 (RFC 5280 ub-common-name);
     keyUsage digitalSignature + nonRepudiation, critical, as residents' certificates; CRL
     distribution point and caIssuers; valid ``TUNGBAN_SIGNING_CERT_DAYS`` days."""
     ca_cert, ca_key = authority(AuthorityRole.SIGNING)
@@ -289,7 +290,7 @@ def issue_organisation_seal(identifier: str, name_en: str, name_zh: str, public_
             x509.NameAttribute(NameOID.COUNTRY_NAME, "HK"),
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, name_en[:64]),
             x509.NameAttribute(NameOID.ORGANIZATION_IDENTIFIER, identifier),
-            x509.NameAttribute(NameOID.COMMON_NAME, both if len(both) <= 64 else name_en[:64]),
+            x509.NameAttribute(NameOID.COMMON_NAME, both if len(both.encode()) <= 64 else name_en[:64]),
         ]
     )
     builder = _builder(subject, ca_cert.subject, public_key, settings.TUNGBAN_SIGNING_CERT_DAYS, serial)

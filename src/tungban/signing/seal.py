@@ -102,7 +102,7 @@ def _ensure(active, usable, record, purpose: str = KEY_PURPOSE):
     if reused is not None:
         _discard(store, key)
         return reused
-    log.info("Seal %s made (serial %s, %s keystore)", seal, seal.serial, store.kind)
+    log.info("Seal %s made (%s keystore)", seal, store.kind)
     return seal
 
 
