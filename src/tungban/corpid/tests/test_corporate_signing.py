@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import re
-import subprocess
 from io import BytesIO
 
 import pytest
@@ -34,7 +33,7 @@ from tungban.signing.models import (
     SigningDocument,
     SigningRequest,
 )
-from tungban.signing.tests.test_seal import nss_db, pdfsig, require  # noqa: F401  (nss_db: a fixture)
+from tungban.signing.tests.test_seal import pdfsig, require
 from tungban.signing.tests.test_verify import make_pdf
 from tungban.testing.factories import make_client
 from tungban.testing.tasks import run_queued_tasks
