@@ -85,18 +85,12 @@ class SigningCredential(models.Model):
         indexes = [models.Index(fields=["status", "revoked_at"])]
 
 
-class PlatformSeal(models.Model):
-    """The platform's own signing credential for one purpose: an electronic seal (ETSI EN 319
-    142-1 calls a signature of a legal person a seal), e.g. ``payments.receipts`` for e-receipts
-    and credit notes (issue 18). Like a resident's credential its key is in the keystore
-    (PKCS#11, registered in :mod:`tungban.keys.token`) and its certificate comes from the
-    signing CA, but no resident and no app approval is involved: the platform signs what it
-    issues itself. One valid seal per purpose; a seal near expiry is superseded by a new one
-    (the old one revoked with reason ``superseded``, in the signing CA's CRL)."""
+class SealKey(models.Model):
+    """What every seal holds (:class:`PlatformSeal`, :class:`OrganisationSeal`): a key in the
+    keystore (registered in :mod:`tungban.keys.token` when it is in a PKCS#11 token) and its
+    certificate from the signing CA, valid until revoked (in the signing CA's CRL)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    purpose = models.CharField(_("purpose"), max_length=40)
-    name = models.CharField(_("name in the certificate"), max_length=64)
     serial = models.CharField(_("serial number"), max_length=40, unique=True, help_text="Certificate serial, hex")
     certificate_der = models.BinaryField(_("certificate"))
     keystore = models.CharField(_("keystore"), max_length=10, choices=Keystore.choices)
@@ -112,6 +106,22 @@ class PlatformSeal(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        abstract = True
+
+
+class PlatformSeal(SealKey):
+    """The platform's own signing credential for one purpose: an electronic seal (ETSI EN 319
+    142-1 calls a signature of a legal person a seal), e.g. ``payments.receipts`` for e-receipts
+    and credit notes (issue 18). Like a resident's credential its key is in the keystore
+    (PKCS#11, registered in :mod:`tungban.keys.token`) and its certificate comes from the
+    signing CA, but no resident and no app approval is involved: the platform signs what it
+    issues itself. One valid seal per purpose; a seal near expiry is superseded by a new one
+    (the old one revoked with reason ``superseded``, in the signing CA's CRL)."""
+
+    purpose = models.CharField(_("purpose"), max_length=40)
+    name = models.CharField(_("name in the certificate"), max_length=64)
+
+    class Meta:
         verbose_name = _("platform seal")
         verbose_name_plural = _("platform seals")
         constraints = [
@@ -124,7 +134,7 @@ class PlatformSeal(models.Model):
         return f"{self.purpose} ({self.serial})"
 
 
-class OrganisationSeal(models.Model):
+class OrganisationSeal(SealKey):
     """An organisation's electronic seal (the company chop's replacement, issue 19): a legal
     person's certificate (ETSI EN 319 412-3: ``C=HK``, ``O=`` the organisation's name,
     ``organizationIdentifier`` as ETSI EN 319 412-1 §5.1.4, e.g. ``NTRHK-21812345``) from the
@@ -133,23 +143,9 @@ class OrganisationSeal(models.Model):
     use the seal. One valid seal per organisation; revoked when the organisation may no longer
     use it (its CorpID suspended), replaced near expiry or when its name changes."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organisation_identifier = models.CharField(_("organisation identifier"), max_length=64)
     name_en = models.CharField(_("name in English"), max_length=200)
     name_zh = models.CharField(_("name in Chinese"), max_length=100, blank=True)
-    serial = models.CharField(_("serial number"), max_length=40, unique=True, help_text="Certificate serial, hex")
-    certificate_der = models.BinaryField(_("certificate"))
-    keystore = models.CharField(_("keystore"), max_length=10, choices=Keystore.choices)
-    key_label = models.CharField(_("key label"), max_length=64)
-    software_key_pem = models.BinaryField(_("encrypted key"), null=True, blank=True)
-    not_before = models.DateTimeField(_("valid from"))
-    not_after = models.DateTimeField(_("valid until"))
-    status = models.CharField(
-        _("status"), max_length=10, choices=CredentialStatus.choices, default=CredentialStatus.ACTIVE
-    )
-    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
-    revocation_reason = models.CharField(_("revocation reason"), max_length=40, blank=True)
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("organisation seal")

@@ -111,16 +111,21 @@ def _record(purpose: str, name: str, store, key: keystore.GeneratedKey) -> Platf
     transaction (the caller's)."""
     serial = x509.random_serial_number()
     cert = ca.issue_seal(name, key.public_key, serial)
-    seal = PlatformSeal.objects.create(
-        purpose=purpose,
-        name=name[:64],
-        serial=format(serial, "x"),
+    return _save(PlatformSeal, cert, store, key, purpose=purpose, name=name[:64])
+
+
+def _save(model, cert: x509.Certificate, store, key: keystore.GeneratedKey, **fields):
+    """Save a seal row of ``model`` for ``cert`` and ``key``; a token key is activated in the
+    same transaction (the caller's)."""
+    seal = model.objects.create(
+        serial=format(cert.serial_number, "x"),
         certificate_der=cert.public_bytes(serialization.Encoding.DER),
         keystore=store.kind,
         key_label=key.label,
         software_key_pem=key.sealed_private,
         not_before=cert.not_valid_before_utc,
         not_after=cert.not_valid_after_utc,
+        **fields,
     )
     if store.kind == keystore.Pkcs11KeyStore.kind:
         token.activate(key.label)
@@ -225,23 +230,10 @@ def organisation_seal_for(identifier: str, name_en: str, name_zh: str = "") -> O
 
 
 def _record_organisation(identifier: str, name_en: str, name_zh: str, store, key) -> OrganisationSeal:
-    serial = x509.random_serial_number()
-    cert = ca.issue_organisation_seal(identifier, name_en, name_zh, key.public_key, serial)
-    seal = OrganisationSeal.objects.create(
-        organisation_identifier=identifier,
-        name_en=name_en,
-        name_zh=name_zh,
-        serial=format(serial, "x"),
-        certificate_der=cert.public_bytes(serialization.Encoding.DER),
-        keystore=store.kind,
-        key_label=key.label,
-        software_key_pem=key.sealed_private,
-        not_before=cert.not_valid_before_utc,
-        not_after=cert.not_valid_after_utc,
+    cert = ca.issue_organisation_seal(identifier, name_en, name_zh, key.public_key, x509.random_serial_number())
+    return _save(
+        OrganisationSeal, cert, store, key, organisation_identifier=identifier, name_en=name_en, name_zh=name_zh
     )
-    if store.kind == keystore.Pkcs11KeyStore.kind:
-        token.activate(key.label)
-    return seal
 
 
 @transaction.atomic
