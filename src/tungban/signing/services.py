@@ -758,11 +758,8 @@ def run_signing(request_id: str, task_id: str) -> str:
             or req.sign_state not in (JobState.QUEUED, JobState.RUNNING)
         ):
             return "skipped"
-        if (
-            SigningCredential.objects.select_for_update()
-            .filter(pk__in=credentials)
-            .exclude(status=CredentialStatus.ACTIVE)
-        ):
+        locked = SigningCredential.objects.select_for_update().filter(pk__in=credentials)  # as revoke() locks them
+        if any(status != CredentialStatus.ACTIVE for status in locked.values_list("status", flat=True)):
             raise errors.CertificateRevoked()
         if on is not None:  # a mandate revoked while the job signed: nothing is reported signed
             _authority(on, req.resident)
@@ -774,36 +771,20 @@ def run_signing(request_id: str, task_id: str) -> str:
         req.signed_at = signed_at
         req.sign_state = JobState.DONE
         req.save(update_fields=["signed_at", "sign_state"])
-        wallet.record_release(
-            req.resident,
-            requester_id=req.client.client_id,
-            requester_name_en=req.client.name_en,
-            requester_name_zh=req.client.name_zh,
-            kind=SIGN_KIND,
-            claims=[],
-            approval=req.approval,
-        )
-        identity.audit(
-            req.resident, "documents_signed", None, request=str(req.id), count=count, serial=credential.serial
-        )
+        signatories = [(req.resident, req.approval, credential)]
         if on is not None and on.joint_approval:
+            signatories.append((on.second_resident, on.second_approval, on.second_credential))
+        for resident, approval, used in signatories:  # each signatory's history and audit
             wallet.record_release(
-                on.second_resident,
+                resident,
                 requester_id=req.client.client_id,
                 requester_name_en=req.client.name_en,
                 requester_name_zh=req.client.name_zh,
                 kind=SIGN_KIND,
                 claims=[],
-                approval=on.second_approval,
+                approval=approval,
             )
-            identity.audit(
-                on.second_resident,
-                "documents_signed",
-                None,
-                request=str(req.id),
-                count=count,
-                serial=on.second_credential.serial,
-            )
+            identity.audit(resident, "documents_signed", None, request=str(req.id), count=count, serial=used.serial)
         queue_callback(req)
         killpoint("signing.signed")  # the documents are signed; this transaction is not committed
     return "signed"
