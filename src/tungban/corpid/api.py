@@ -68,7 +68,7 @@ class EventOut(Schema):
     actor: str
     action: str = Field(
         description="set_up, administrator_from_register, granted, delegated, accepted, declined, "
-        "revoked, superseded, suspended, reactivated"
+        "revoked, superseded, suspended, reactivated, signing_requested (signing for the company), seal_revoked"
     )
     mandate_id: uuid.UUID | None
     detail: dict

@@ -42,6 +42,8 @@ def _event_text(event) -> str:
         "superseded": _("A mandate was replaced by a new one"),
         "suspended": _("The company's CorpID was suspended: no administrator"),
         "reactivated": _("The company's CorpID is active again"),
+        "signing_requested": _("Asked to sign documents for the company"),
+        "seal_revoked": _("The company's electronic seal was revoked"),
     }
     return texts.get(event.action, event.action)
 

@@ -137,6 +137,8 @@ def test_an_authorised_person_signs_for_the_company_and_pdfsig_and_pyhanko_accep
     assert not corporate_signing.second_signatory_needed(req)
     assert corporate_signing.approval_ids(req) == [str(req.approval_id)]
     assert AuditEvent.objects.filter(action="signing_requested", mandate=mandate).count() == 1
+    trail = company("GET", f"/organisations/{TAI_MAN_BRN}").json()["events"]  # the administrators see it
+    assert trail[0]["action"] == "signing_requested" and trail[0]["detail"]["request"] == str(req.id)
 
     app.accept(str(req.approval_id))  # a fresh approval in the person's app
     run_queued_tasks()
