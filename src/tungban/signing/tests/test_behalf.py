@@ -17,6 +17,7 @@ from tungban.signing import behalf, ca, seal, services, verify
 from tungban.signing.models import AuthorityRole, BehalfSigning, CredentialStatus, SigningRequest
 from tungban.testing.tasks import run_queued_tasks
 
+from .test_external_tools import verify_page
 from .test_verify import make_pdf
 
 SCHEME = "tests.behalf"
@@ -52,7 +53,7 @@ def open_for(resident, client):
     )
 
 
-def test_the_checker_decides_at_the_request_the_approval_and_in_the_job(signer_app, signing_client):
+def test_the_checker_decides_at_the_request_the_approval_and_in_the_job(issuer, signer_app, signing_client):
     resident, app = signer_app
     client, _secret = signing_client
     with pytest.raises(DomainError) as caught:
@@ -75,8 +76,11 @@ def test_the_checker_decides_at_the_request_the_approval_and_in_the_job(signer_a
     run_queued_tasks()
     req = SigningRequest.objects.get(pk=req.pk)
     assert req.status() == "signed"
-    report = verify.verify_pdf(bytes(req.documents.get().result))
+    signed = bytes(req.documents.get().result)
+    report = verify.verify_pdf(signed)
     assert report["valid"] and report["statements"][0].endswith("(NTRHK-12345678) under mandate m-0001")
+    page = verify_page(issuer, signed)  # the public verification page says it too
+    assert "signed for Example Trading Limited" in page and "under mandate m-0001" in page
 
 
 @pytest.mark.django_db
