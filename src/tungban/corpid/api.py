@@ -12,6 +12,9 @@ resident's app, device-authenticated (:mod:`tungban.wallet.auth`), and acts as t
   gave it, to whom, what, when, status); ``POST /organisations/{br_number}/consents/{id}/revoke``;
   ``GET /organisations/{br_number}/exchanges``: every exchange of the company's data (issue 19,
   second wave: HKMA CDI and pre-fill with the company's authorisation).
+* ``POST /signing/requests``: an online service asks an authorised person to sign PDFs for
+  the company (``Authorization: Bearer`` with the ``signing`` scope, the person's login token):
+  the person's signature, a second signatory's under joint approval, then the company's seal.
 
 Errors are the ``corpid`` tag's codes; nothing is stored when a call is refused.
 """
@@ -26,9 +29,13 @@ from ninja import Field, Router, Schema, Status
 from tungban.core.api import error_responses
 from tungban.core.idempotency import idempotent
 from tungban.exchange import services as exchange
+from tungban.oidc.resource import ScopedBearer
+from tungban.signing import services as signing
+from tungban.signing.api import DocumentIn, SigningRequestOut
+from tungban.signing.constants import SIGNING_SCOPE
 from tungban.wallet.auth import device_auth
 
-from . import cards, services
+from . import cards, errors, services
 from .constants import Action, MandateState, OrganisationStatus, Role
 
 router = Router(tags=["corpid"])
@@ -66,7 +73,7 @@ class EventOut(Schema):
     actor: str
     action: str = Field(
         description="set_up, administrator_from_register, granted, delegated, accepted, declined, "
-        "revoked, superseded, suspended, reactivated"
+        "revoked, superseded, suspended, reactivated, signing_requested (signing for the company), seal_revoked"
     )
     mandate_id: uuid.UUID | None
     detail: dict
@@ -332,3 +339,55 @@ def company_exchanges(request, br_number: str):
     """Newest first: delivered and refused requests, and requests still waiting for their
     provider. Errors: ``no_organisation`` (404), ``not_an_administrator`` (403)."""
     return [exchange.exchange_summary(x) for x in services.company_exchanges(request.auth.resident, br_number)]
+
+
+# --- Signing for a company (online services; integrators' guide §12) ----------------------------
+
+signing_bearer = ScopedBearer(SIGNING_SCOPE)
+
+
+def _service(request) -> str:
+    token = request.auth
+    return f"client:{token.client.client_id}/resident:{token.resident_id}"
+
+
+class CompanySigningIn(Schema):
+    br_number: str = Field(description="The company's Business Registration number (8 characters)")
+    documents: list[DocumentIn] = Field(description="1 to 50 PDFs (`pdf`, base64): a company's seal is a PDF signature")
+    reason: str = Field(
+        "", description="Why the company signs (in each signature's /Reason after the mandate), optional"
+    )
+
+
+@router.post(
+    "/signing/requests",
+    response={201: SigningRequestOut, **error_responses(400, 401, 403, 404, 409, 413, 422, 503)},
+    auth=signing_bearer,
+    summary="Ask an authorised person to sign PDFs for a company (the company's seal)",
+)
+@idempotent(caller=_service, description="Optional here (recommended): a retry gets the same signing request.")
+def sign_for_company(request, payload: CompanySigningIn):
+    """With the person's login token (scope ``signing``) the request goes to their app, checked
+    against their CorpID mandate for this service (your ``client_id``) with the action ``sign``,
+    now, at the approval and when the documents are signed. The result (``GET
+    /api/v1/signing/requests/{id}``) carries the person's signature, a second authorised
+    person's when the mandate needs joint approval (show them ``organisation.second_approval_uri``),
+    then the company's seal. Errors: ``login_required`` (a ``client_credentials`` token),
+    ``br_number_format``, ``br_number_not_registered``, ``no_mandate``, ``mandate_out_of_scope``,
+    ``mandate_expired``, ``mandate_revoked``, ``mandate_not_accepted``, ``organisation_suspended``,
+    ``pdf_required``, ``plus_required``, ``signing_not_allowed`` and the signing API's document
+    errors; ``insufficient_user_authentication`` (401, a login too old: RFC 9470)."""
+    token = request.auth
+    signing.check_token(token)
+    if not token.resident_id:
+        raise errors.LoginRequired()
+    client_id = token.client.client_id
+    req = services.corporate_signing.open_request(
+        token.resident,
+        payload.br_number,
+        client_id,
+        [d.dict() for d in payload.documents],
+        reason=payload.reason,
+        client_id=client_id,
+    )
+    return Status(201, signing.request_result(req))

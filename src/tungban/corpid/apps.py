@@ -11,6 +11,7 @@ class CorpidConfig(AppConfig):
     def ready(self):
         from tungban.core import retention
         from tungban.credentials import summaries
+        from tungban.signing import behalf
         from tungban.wallet import cards as panel_cards
         from tungban.wallet import kinds
 
@@ -23,6 +24,10 @@ class CorpidConfig(AppConfig):
         # An administrator's mandate that ends by its date suspends the organisation (and its
         # mandates' credentials) on the worker's schedule, not only at the next change.
         retention.register("corpid", services.sweep_suspensions)
+        from .services import corporate_signing
+
+        # Signing asks CorpID who may sign for a company (issue 19: the company chop's replacement).
+        behalf.register(corporate_signing.SCHEME, corporate_signing.check)
 
         kinds.register(
             MANDATE_KIND,

@@ -37,3 +37,14 @@ def normalize(raw: str) -> str:
     if len(text) != 8 or not _BRN.match(text):
         raise errors.BrNumberFormat()
     return text
+
+
+#: ETSI EN 319 412-1 §5.1.4: "NTR" (national trade register) + ISO 3166 country code + "-".
+IDENTIFIER_PREFIX = "NTRHK-"
+
+
+def organisation_identifier(br_number: str) -> str:
+    """The ``organizationIdentifier`` of the company's seal certificate, e.g. ``NTRHK-21812345``
+    (ETSI EN 319 412-1 §5.1.4 semantics: the Business Registration number is Hong Kong's trade
+    register identifier)."""
+    return IDENTIFIER_PREFIX + br_number

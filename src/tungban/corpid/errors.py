@@ -90,3 +90,10 @@ NoLoginMandate = Forbidden.define(
     "no_mandate_for_service",
     _("You have no mandate in force to act for a company at this service."),
 )
+
+
+# Signing for a company (the signing API)
+LoginRequired = Forbidden.define(
+    "login_required",
+    _("Signing for a company needs the authorised person's login token, not the service's own token."),
+)

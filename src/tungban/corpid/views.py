@@ -43,6 +43,8 @@ def _event_text(event) -> str:
         "suspended": _("The company's CorpID was suspended: no administrator"),
         "reactivated": _("The company's CorpID is active again"),
         "consent_revoked": _("Revoked a consent to share the company's data"),
+        "signing_requested": _("Asked to sign documents for the company"),
+        "seal_revoked": _("The company's electronic seal was revoked"),
     }
     return texts.get(event.action, event.action)
 

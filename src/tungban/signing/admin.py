@@ -3,7 +3,7 @@ Revocation is an officer action on the resident's page (/staff/), not an admin e
 
 from django.contrib import admin
 
-from .models import Authority, PlatformSeal, SigningCredential, SigningRequest
+from .models import Authority, BehalfSigning, OrganisationSeal, PlatformSeal, SigningCredential, SigningRequest
 
 
 class ReadOnly(admin.ModelAdmin):
@@ -42,3 +42,17 @@ class PlatformSealAdmin(ReadOnly):
     list_display = ("purpose", "name", "serial", "status", "keystore", "not_after", "revoked_at")
     list_filter = ("status", "purpose")
     exclude = ("software_key_pem", "certificate_der")
+
+
+@admin.register(OrganisationSeal)
+class OrganisationSealAdmin(ReadOnly):
+    list_display = ("organisation_identifier", "name_en", "serial", "status", "keystore", "not_after", "revoked_at")
+    list_filter = ("status",)
+    search_fields = ("organisation_identifier", "serial")
+    exclude = ("software_key_pem", "certificate_der")
+
+
+@admin.register(BehalfSigning)
+class BehalfSigningAdmin(ReadOnly):
+    list_display = ("request", "organisation_identifier", "mandate_id", "joint_approval", "second_mandate_id", "seal")
+    search_fields = ("organisation_identifier", "mandate_id")

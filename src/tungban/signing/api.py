@@ -84,6 +84,30 @@ class SigningJobOut(Schema):
     attempts: int = Field(description="Failed attempts so far (retried with backoff)")
 
 
+class SealOut(Schema):
+    name: str = Field(description="The organisation's names as in the seal certificate")
+    certificate: str = Field(description="PEM X.509 certificate of the organisation's seal (ETSI EN 319 412-3)")
+    serial: str
+
+
+class OrganisationSigningOut(Schema):
+    identifier: str = Field(description="organizationIdentifier of the seal, ETSI EN 319 412-1 §5.1.4: NTRHK-<BRN>")
+    name_en: str
+    name_zh: str
+    mandate_id: str = Field(description="The signatory's mandate, written into the signature")
+    joint_approval: bool = Field(description="A second authorised person must approve too")
+    second_signatory_needed: bool = Field(
+        description="Waiting for the second authorised person: show them `second_approval_uri`; until then "
+        "the documents cannot be collected (`second_signatory_required`)"
+    )
+    second_approval_uri: str | None = Field(
+        None, description="The second signatory's approval, once the first approved"
+    )
+    second_comparison_code: str | None = None
+    second_mandate_id: str | None = None
+    seal: SealOut | None = Field(None, description="The organisation's seal, once signed")
+
+
 class SigningRequestOut(Schema):
     id: str
     status: Literal["pending", "signed", "declined", "expired", "failed"] = Field(
@@ -103,6 +127,9 @@ class SigningRequestOut(Schema):
     job: SigningJobOut | None = Field(None, description="Set once the resident approved")
     callback_status: str | None = Field(
         None, description="pending | http_<code> (delivered) | retrying_<outcome> | failed_<outcome>"
+    )
+    organisation: OrganisationSigningOut | None = Field(
+        None, description="For a request made for a company (CorpID, integrators' guide §12): whose seal, which mandate"
     )
 
 
@@ -177,6 +204,9 @@ def document_page(request, approval_id: str, index: int, page: int):
 
 class VerifiedCertificateOut(Schema):
     common_name: str | None = Field(description="The signer's name as in the certificate, e.g. 'CHAN, Tai Man 陳大文'")
+    organisation_identifier: str | None = Field(
+        None, description="An organisation's seal: its organizationIdentifier (ETSI EN 319 412-1), e.g. NTRHK-21812345"
+    )
     subject: str = Field(description="Subject distinguished name (RFC 4514)")
     serial: str = Field(description="Certificate serial number, lowercase hex")
     sha256_fingerprint: str = Field(description="SHA-256 of the DER certificate, lowercase hex")
@@ -193,6 +223,13 @@ class RevocationOut(Schema):
     revoked_at: dt.datetime | None = Field(None, description="Revocation time from the CRL")
     reason: str | None = Field(None, description="RFC 5280 §5.3.1 reason, e.g. key_compromise, cessation_of_operation")
     message: str
+
+
+class OnBehalfOut(Schema):
+    organisation: str = Field(description="The organisation's name from its seal (or its identifier without one)")
+    organisation_identifier: str
+    mandate_id: str
+    sealed: bool = Field(description="A later valid seal of this organisation covers this signature: confirmed")
 
 
 class VerifiedSignatureOut(Schema):
@@ -216,6 +253,9 @@ class VerifiedSignatureOut(Schema):
         None,
         description="PDF: what was changed after signing (pyHanko's difference analysis); 'other' invalidates the signature",
     )
+    on_behalf: OnBehalfOut | None = Field(
+        None, description="A person's signature for an organisation (CorpID): which one, under which mandate"
+    )
     bottom_line: bool = Field(description="This signature is valid")
     summary: str
     problems: list[str] = Field(description="Why it is not valid, in the request's language")
@@ -227,6 +267,10 @@ class VerificationOut(Schema):
     valid: bool = Field(description="Bottom line: every signature is valid and the document did not change")
     summary: str
     document_sha256: str = Field(description="SHA-256 of the uploaded file, lowercase hex")
+    statements: list[str] = Field(
+        default_factory=list,
+        description="'X signed for Y under mandate Z' for each person's signature that organisation Y's seal confirms",
+    )
     signatures: list[VerifiedSignatureOut]
 
 

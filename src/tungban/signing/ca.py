@@ -31,7 +31,15 @@ from django.utils import timezone
 from tungban.keys.sealing import seal, unseal
 
 from .keystore import asn1_private_key
-from .models import Authority, AuthorityRole, CredentialStatus, Crl, PlatformSeal, SigningCredential
+from .models import (
+    Authority,
+    AuthorityRole,
+    CredentialStatus,
+    Crl,
+    OrganisationSeal,
+    PlatformSeal,
+    SigningCredential,
+)
 
 ORG = "tungban"
 CRL_VALIDITY = dt.timedelta(days=1)
@@ -265,6 +273,35 @@ def issue_seal(name: str, public_key, serial: int) -> x509.Certificate:
     )
 
 
+def issue_organisation_seal(identifier: str, name_en: str, name_zh: str, public_key, serial: int) -> x509.Certificate:
+    """An organisation's seal certificate (:class:`~.models.OrganisationSeal`) from the signing
+    CA, a legal person's certificate as ETSI EN 319 412-3 §4.2.1 requires its subject:
+    ``C=HK``, ``O=`` the English name, ``organizationIdentifier`` (OID 2.5.4.97) =
+    ``identifier`` (ETSI EN 319 412-1 §5.1.4 semantics: ``NTR`` + ``HK`` + ``-`` + the
+    Business Registration number, e.g. ``NTRHK-21812345``), ``CN`` the English and Chinese
+    names when they fit in 64 bytes of UTF-8 (``cryptography`` bounds the encoded value), else
+    the English name cut to 64 (RFC 5280 ub-common-name);
+    keyUsage digitalSignature + nonRepudiation, critical, as residents' certificates; CRL
+    distribution point and caIssuers; valid ``TUNGBAN_SIGNING_CERT_DAYS`` days."""
+    ca_cert, ca_key = authority(AuthorityRole.SIGNING)
+    both = f"{name_en} {name_zh}".strip()
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "HK"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, name_en[:64]),
+            x509.NameAttribute(NameOID.ORGANIZATION_IDENTIFIER, identifier),
+            x509.NameAttribute(NameOID.COMMON_NAME, both if len(both.encode()) <= 64 else name_en[:64]),
+        ]
+    )
+    builder = _builder(subject, ca_cert.subject, public_key, settings.TUNGBAN_SIGNING_CERT_DAYS, serial)
+    return (
+        _issued_by(builder, ca_cert, AuthorityRole.SIGNING)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_end_entity_key_usage(), critical=True)
+        .sign(ca_key, hashes.SHA384())
+    )
+
+
 def mark_crl_stale(role: str = AuthorityRole.SIGNING) -> None:
     Crl.objects.update_or_create(role=role, defaults={"stale": True})
 
@@ -294,7 +331,10 @@ def _build_crl(role: str, number: int) -> x509.CertificateRevocationList:
         seals = PlatformSeal.objects.filter(status=CredentialStatus.REVOKED).values_list(
             "serial", "revoked_at", "revocation_reason"
         )
-        for serial, revoked_at, reason in [*revoked.iterator(), *seals.iterator()]:
+        organisations = OrganisationSeal.objects.filter(status=CredentialStatus.REVOKED).values_list(
+            "serial", "revoked_at", "revocation_reason"
+        )
+        for serial, revoked_at, reason in [*revoked.iterator(), *seals.iterator(), *organisations.iterator()]:
             entry = (
                 x509.RevokedCertificateBuilder()
                 .serial_number(int(serial, 16))

@@ -55,6 +55,24 @@ StampFontMissing = DomainError.define(
     status=503,
 )
 
+# Signing for an organisation (issue 19)
+PdfRequired = DomainError.define(
+    "pdf_required",
+    _("A signature for a company is made on PDFs (the company's seal is a PDF signature): send PDFs."),
+    field="documents",
+)
+SecondSignatoryRequired = DomainError.define(
+    "second_signatory_required",
+    _(
+        "This company's mandate needs a second authorised person's approval: the document is not signed until they approve."
+    ),
+    status=409,
+)
+SameSignatory = Forbidden.define(
+    "same_signatory",
+    _("The second signatory must be another authorised person of the company, not the one who signed first."),
+)
+
 # Verification (POST /verify)
 FileTooLarge = DomainError.define(
     "file_too_large", _("This file is too large: at most %(mb)d MB can be checked."), status=413

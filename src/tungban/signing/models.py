@@ -85,18 +85,12 @@ class SigningCredential(models.Model):
         indexes = [models.Index(fields=["status", "revoked_at"])]
 
 
-class PlatformSeal(models.Model):
-    """The platform's own signing credential for one purpose: an electronic seal (ETSI EN 319
-    142-1 calls a signature of a legal person a seal), e.g. ``payments.receipts`` for e-receipts
-    and credit notes (issue 18). Like a resident's credential its key is in the keystore
-    (PKCS#11, registered in :mod:`tungban.keys.token`) and its certificate comes from the
-    signing CA, but no resident and no app approval is involved: the platform signs what it
-    issues itself. One valid seal per purpose; a seal near expiry is superseded by a new one
-    (the old one revoked with reason ``superseded``, in the signing CA's CRL)."""
+class SealKey(models.Model):
+    """What every seal holds (:class:`PlatformSeal`, :class:`OrganisationSeal`): a key in the
+    keystore (registered in :mod:`tungban.keys.token` when it is in a PKCS#11 token) and its
+    certificate from the signing CA, valid until revoked (in the signing CA's CRL)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    purpose = models.CharField(_("purpose"), max_length=40)
-    name = models.CharField(_("name in the certificate"), max_length=64)
     serial = models.CharField(_("serial number"), max_length=40, unique=True, help_text="Certificate serial, hex")
     certificate_der = models.BinaryField(_("certificate"))
     keystore = models.CharField(_("keystore"), max_length=10, choices=Keystore.choices)
@@ -112,6 +106,22 @@ class PlatformSeal(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        abstract = True
+
+
+class PlatformSeal(SealKey):
+    """The platform's own signing credential for one purpose: an electronic seal (ETSI EN 319
+    142-1 calls a signature of a legal person a seal), e.g. ``payments.receipts`` for e-receipts
+    and credit notes (issue 18). Like a resident's credential its key is in the keystore
+    (PKCS#11, registered in :mod:`tungban.keys.token`) and its certificate comes from the
+    signing CA, but no resident and no app approval is involved: the platform signs what it
+    issues itself. One valid seal per purpose; a seal near expiry is superseded by a new one
+    (the old one revoked with reason ``superseded``, in the signing CA's CRL)."""
+
+    purpose = models.CharField(_("purpose"), max_length=40)
+    name = models.CharField(_("name in the certificate"), max_length=64)
+
+    class Meta:
         verbose_name = _("platform seal")
         verbose_name_plural = _("platform seals")
         constraints = [
@@ -122,6 +132,34 @@ class PlatformSeal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose} ({self.serial})"
+
+
+class OrganisationSeal(SealKey):
+    """An organisation's electronic seal (the company chop's replacement, issue 19): a legal
+    person's certificate (ETSI EN 319 412-3: ``C=HK``, ``O=`` the organisation's name,
+    ``organizationIdentifier`` as ETSI EN 319 412-1 §5.1.4, e.g. ``NTRHK-21812345``) from the
+    signing CA, its key in the keystore like residents' keys. Signing knows organisations only
+    by that identifier: whoever registers a checker in :mod:`.behalf` (CorpID) decides who may
+    use the seal. One valid seal per organisation; revoked when the organisation may no longer
+    use it (its CorpID suspended), replaced near expiry or when its name changes."""
+
+    organisation_identifier = models.CharField(_("organisation identifier"), max_length=64)
+    name_en = models.CharField(_("name in English"), max_length=200)
+    name_zh = models.CharField(_("name in Chinese"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("organisation seal")
+        verbose_name_plural = _("organisation seals")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation_identifier"],
+                condition=Q(status="active"),
+                name="one_active_seal_per_organisation",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_identifier} ({self.serial})"
 
 
 class Crl(models.Model):
@@ -208,7 +246,25 @@ class SigningRequest(models.Model):
         status = self.approval.effective_status()
         if status == "approved" and self.sign_state in (JobState.QUEUED, JobState.RUNNING):
             return "pending"
+        second = self.second_approval_status() if status == "approved" and not self.sign_state else None
+        if second is not None:  # for an organisation, with joint approval: the second signatory's
+            return "pending" if second in ("pending", "approved") else {"completed": "failed"}.get(second, second)
         return {"approved": "failed", "completed": "failed"}.get(status, status)
+
+    def second_approval_status(self) -> str | None:
+        """For a request made for an organisation under joint approval (:class:`BehalfSigning`):
+        the second signatory's approval status (``pending`` while it is not opened yet);
+        ``None`` for any other request."""
+        behalf = getattr(self, "behalf", None)
+        if behalf is None or not behalf.joint_approval:
+            return None
+        return behalf.second_approval.effective_status() if behalf.second_approval_id else "pending"
+
+    def failure_code(self) -> str:
+        """Why a ``failed`` request failed: the code of the approval that failed."""
+        behalf = getattr(self, "behalf", None)
+        second = behalf.second_approval if behalf is not None and behalf.second_approval_id else None
+        return self.approval.failure_code or (second.failure_code if second else "") or "signing_failed"
 
 
 class SigningDocument(models.Model):
@@ -226,3 +282,68 @@ class SigningDocument(models.Model):
         verbose_name_plural = _("documents to sign")
         ordering = ["index"]
         constraints = [models.UniqueConstraint(fields=["request", "index"], name="one_document_per_index")]
+
+
+class BehalfSigning(models.Model):
+    """A signing request made for an organisation (issue 19): the authorised person signs with
+    their own certificate, a second authorised person too when the authority requires joint
+    approval, then the organisation's seal (:class:`OrganisationSeal`) covers their signatures.
+
+    ``scheme`` names the checker registered in :mod:`.behalf` (``corpid``) that says, at the
+    request, at each approval and when the job signs, whether the person may sign for
+    ``organisation`` in ``service``; what it answered (the organisation's identifier and names,
+    the mandate) is recorded here and written into the signatures."""
+
+    request = models.OneToOneField(
+        SigningRequest, on_delete=models.CASCADE, related_name="behalf", verbose_name=_("signing request")
+    )
+    scheme = models.CharField(_("authority scheme"), max_length=40)
+    organisation = models.CharField(_("organisation"), max_length=64, help_text="The scheme's key, e.g. a BRN")
+    service = models.CharField(_("service"), max_length=64)
+    organisation_identifier = models.CharField(_("organisation identifier"), max_length=64)
+    organisation_name_en = models.CharField(_("organisation's name in English"), max_length=200)
+    organisation_name_zh = models.CharField(_("organisation's name in Chinese"), max_length=100, blank=True)
+    mandate_id = models.CharField(_("mandate"), max_length=64)
+    joint_approval = models.BooleanField(_("needs a second signatory"), default=False)
+    second_approval = models.OneToOneField(
+        ApprovalRequest,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="second_signing",
+        verbose_name=_("second signatory's approval"),
+    )
+    second_resident = models.ForeignKey(
+        Resident,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("second signatory"),
+    )
+    second_mandate_id = models.CharField(_("second signatory's mandate"), max_length=64, blank=True)
+    second_credential = models.ForeignKey(
+        SigningCredential,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("second signatory's certificate"),
+    )
+    seal = models.ForeignKey(
+        OrganisationSeal,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="requests",
+        verbose_name=_("organisation seal"),
+    )
+
+    class Meta:
+        verbose_name = _("signature for an organisation")
+        verbose_name_plural = _("signatures for organisations")
+
+    @property
+    def awaiting_second(self) -> bool:
+        """Joint approval is required and the second signatory has not approved yet."""
+        return self.joint_approval and (self.second_approval_id is None or self.second_approval.status != "approved")

@@ -104,14 +104,28 @@ def check_pdf(data: bytes, field: str = "pdf"):
     return reader
 
 
-def stamp_pdf(signer_name: str, signed_at: dt.datetime) -> bytes:
-    """A one-page PDF the size of the stamp: who signed and when, in Chinese and English."""
+def stamp_pdf(signer_name: str, signed_at: dt.datetime, *, on_behalf: str = "") -> bytes:
+    """A one-page PDF the size of the stamp: who signed and when, in Chinese and English;
+    ``on_behalf``: the organisation's identifier when the person signs for one (issue 19)."""
     when = signed_at.astimezone(HKT).strftime("%Y-%m-%d %H:%M:%S HKT")
     lines = (
         "數碼簽署 Digitally signed",
         f"簽署人 Signer: {signer_name}",
         f"時間 Time: {when}",
-        "通辦+ tungban+",
+        f"代表 For: {on_behalf}" if on_behalf else "通辦+ tungban+",
+    )
+    return _render_stamp(lines, stamp_font())
+
+
+def organisation_stamp_pdf(name: str, identifier: str, signed_at: dt.datetime) -> bytes:
+    """The stamp of an organisation's seal (issue 19): the company's seal, its names and
+    identifier (``NTRHK-<BRN>``), and when."""
+    when = signed_at.astimezone(HKT).strftime("%Y-%m-%d %H:%M:%S HKT")
+    lines = (
+        "公司電子印章 Company seal",
+        name[:60],
+        f"{identifier}",
+        f"時間 Time: {when}",
     )
     return _render_stamp(lines, stamp_font())
 
@@ -165,6 +179,7 @@ def sign_pdf(
     signed_at: dt.datetime,
     timestamper,
     stamp: bytes | None = None,
+    field_label: str = "",
 ) -> bytes:
     """Sign ``data`` (checked with :func:`check_pdf`) as PAdES B-T with a visible stamp at
     the bottom right of the last page. Returns the signed PDF (an incremental update, so
@@ -172,6 +187,9 @@ def sign_pdf(
 
     :param stamp: the stamp from :func:`stamp_pdf` for this signer and time, when the
         caller signs several PDFs at once; drawn here otherwise.
+    :param field_label: appended to the signature field's name (``tungban-signature-<n>
+        <label>``; no ``.``: ISO 32000-1 §12.7.3.2 separates names with it), which ``pdfsig``
+        and pyHanko show: e.g. the organisation and mandate a person signs for.
     """
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.pdf_utils.rw_common import find_inherited_value_in_tree
@@ -190,8 +208,11 @@ def sign_pdf(
     # Bottom right, above earlier stamps, kept on the page however small it is.
     x1 = max(box[0], box[2] - width - 24)
     y1 = min(box[1] + 24 + existing * (height + 8), max(box[1], box[3] - height))
+    suffix = f" {field_label.replace('.', '-')}" if field_label else ""
     field_name = next(
-        f"tungban-signature-{n}" for n in range(existing + 1, existing + 1000) if f"tungban-signature-{n}" not in names
+        f"tungban-signature-{n}{suffix}"
+        for n in range(existing + 1, existing + 1000)
+        if f"tungban-signature-{n}{suffix}" not in names
     )
     meta = signers.PdfSignatureMetadata(
         field_name=field_name,

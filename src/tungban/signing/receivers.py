@@ -12,7 +12,6 @@ from tungban.wallet.signals import approval_decided, approval_failed, device_unb
 
 from . import errors, services
 from .constants import SIGN_KIND
-from .models import SigningRequest
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +42,7 @@ def _on_failure(sender, request, **kwargs):
 
 def _queue_callback(approval) -> None:
     """Tell the service (a background task, committed with the decision): declined or failed."""
-    services.queue_callback(SigningRequest.objects.select_related("client").get(approval=approval))
+    services.queue_callback(services.request_of_approval(approval.pk))
 
 
 @receiver(task_finished)

@@ -25,13 +25,14 @@ from django.utils import timezone
 from tungban.keys import token
 
 from . import ca, errors, keystore, pdf
-from .models import AuthorityRole, CredentialStatus, PlatformSeal
+from .models import AuthorityRole, CredentialStatus, OrganisationSeal, PlatformSeal
 
 log = logging.getLogger(__name__)
 
 #: A seal this close to expiry is replaced before it signs (as residents' certificates).
 RENEW_BEFORE = dt.timedelta(days=7)
 KEY_PURPOSE = "platform_seal"
+ORGANISATION_KEY_PURPOSE = "organisation_seal"
 
 
 def _usable(seal: PlatformSeal | None, name: str) -> bool:
@@ -43,9 +44,9 @@ def _usable(seal: PlatformSeal | None, name: str) -> bool:
     )
 
 
-def _new_key(store) -> keystore.GeneratedKey:
+def _new_key(store, purpose: str = KEY_PURPOSE) -> keystore.GeneratedKey:
     if store.kind == keystore.Pkcs11KeyStore.kind:
-        label = token.reserve(KEY_PURPOSE)  # committed before the token makes the key
+        label = token.reserve(purpose)  # committed before the token makes the key
     else:
         label = f"tungban-seal-{uuid.uuid4()}"
     return store.generate(label)
@@ -65,33 +66,43 @@ def seal_for(purpose: str, name: str) -> PlatformSeal:
 
     :raises DomainError: ``keystore_unavailable`` (503).
     """
-    current = PlatformSeal.objects.filter(purpose=purpose, status=CredentialStatus.ACTIVE).first()
-    if _usable(current, name):
+    return _ensure(
+        PlatformSeal.objects.filter(purpose=purpose, status=CredentialStatus.ACTIVE),
+        lambda seal: _usable(seal, name),
+        lambda store, key: _record(purpose, name, store, key),
+    )
+
+
+def _ensure(active, usable, record, purpose: str = KEY_PURPOSE):
+    """The row of ``active`` (a query for the one valid seal) when ``usable`` says it can sign,
+    else a new one made by ``record(store, key)`` with a new key, superseding the old one.
+    The key is made between two commits (issue 14 item 3); a concurrent first use that
+    committed first wins (the unique constraint decides; the loser's key is discarded)."""
+    current = active.first()
+    if usable(current):
         return current
     store = keystore.get_keystore()
-    key = _new_key(store)
+    key = _new_key(store, purpose)
     reused = None
     try:
         with transaction.atomic():
-            current = (
-                PlatformSeal.objects.select_for_update().filter(purpose=purpose, status=CredentialStatus.ACTIVE).first()
-            )
-            if _usable(current, name):  # another worker made one meanwhile: ours is not needed
+            current = active.select_for_update().first()
+            if usable(current):  # another worker made one meanwhile: ours is not needed
                 reused = current
             else:
                 if current is not None:
                     _revoke(current, "superseded")
-                seal = _record(purpose, name, store, key)
+                seal = record(store, key)
     except IntegrityError:  # a concurrent first use committed its seal first
         _discard(store, key)
-        return PlatformSeal.objects.get(purpose=purpose, status=CredentialStatus.ACTIVE)
+        return active.get()
     except Exception:
         _discard(store, key)
         raise
     if reused is not None:
         _discard(store, key)
         return reused
-    log.info("Platform seal %s for %s made (serial %s, %s keystore)", name, purpose, seal.serial, store.kind)
+    log.info("Seal %s made (%s keystore)", seal, store.kind)
     return seal
 
 
@@ -100,23 +111,28 @@ def _record(purpose: str, name: str, store, key: keystore.GeneratedKey) -> Platf
     transaction (the caller's)."""
     serial = x509.random_serial_number()
     cert = ca.issue_seal(name, key.public_key, serial)
-    seal = PlatformSeal.objects.create(
-        purpose=purpose,
-        name=name[:64],
-        serial=format(serial, "x"),
+    return _save(PlatformSeal, cert, store, key, purpose=purpose, name=name[:64])
+
+
+def _save(model, cert: x509.Certificate, store, key: keystore.GeneratedKey, **fields):
+    """Save a seal row of ``model`` for ``cert`` and ``key``; a token key is activated in the
+    same transaction (the caller's)."""
+    seal = model.objects.create(
+        serial=format(cert.serial_number, "x"),
         certificate_der=cert.public_bytes(serialization.Encoding.DER),
         keystore=store.kind,
         key_label=key.label,
         software_key_pem=key.sealed_private,
         not_before=cert.not_valid_before_utc,
         not_after=cert.not_valid_after_utc,
+        **fields,
     )
     if store.kind == keystore.Pkcs11KeyStore.kind:
         token.activate(key.label)
     return seal
 
 
-def _revoke(seal: PlatformSeal, reason: str) -> None:
+def _revoke(seal: PlatformSeal | OrganisationSeal, reason: str) -> None:
     """Revoke ``seal`` in the caller's transaction; its key is destroyed after the commit."""
     seal.status = CredentialStatus.REVOKED
     seal.revoked_at = timezone.now()
@@ -181,3 +197,69 @@ def seal_pdf(data: bytes, *, purpose: str, name: str, reason: str) -> bytes:
         timestamper=ca.timestamper(),
         stamp=pdf.seal_stamp_pdf(seal.name, signed_at),
     )
+
+
+# --- Organisations' seals (issue 19) -----------------------------------------------------------
+
+
+def _organisation_usable(seal: OrganisationSeal | None, name_en: str, name_zh: str) -> bool:
+    return (
+        seal is not None
+        and seal.status == CredentialStatus.ACTIVE
+        and (seal.name_en, seal.name_zh) == (name_en, name_zh)
+        and seal.not_after > timezone.now() + RENEW_BEFORE
+    )
+
+
+def organisation_seal_for(identifier: str, name_en: str, name_zh: str = "") -> OrganisationSeal:
+    """The organisation's valid seal (:class:`~.models.OrganisationSeal`, certificate by
+    :func:`.ca.issue_organisation_seal`), made on first use and replaced when it nears expiry or
+    the organisation's names changed (the old one revoked, reason ``superseded``). Who may use
+    it is not decided here: :func:`.services.run_signing` applies it only to a request that its
+    authority checker (:mod:`.behalf`) allowed. Call outside a transaction (see :func:`seal_for`).
+
+    :param identifier: ETSI EN 319 412-1 §5.1.4 organisation identifier, e.g. ``NTRHK-21812345``.
+    :raises DomainError: ``keystore_unavailable`` (503).
+    """
+    return _ensure(
+        OrganisationSeal.objects.filter(organisation_identifier=identifier, status=CredentialStatus.ACTIVE),
+        lambda seal: _organisation_usable(seal, name_en, name_zh),
+        lambda store, key: _record_organisation(identifier, name_en, name_zh, store, key),
+        ORGANISATION_KEY_PURPOSE,
+    )
+
+
+def _record_organisation(identifier: str, name_en: str, name_zh: str, store, key) -> OrganisationSeal:
+    cert = ca.issue_organisation_seal(identifier, name_en, name_zh, key.public_key, x509.random_serial_number())
+    return _save(
+        OrganisationSeal, cert, store, key, organisation_identifier=identifier, name_en=name_en, name_zh=name_zh
+    )
+
+
+@transaction.atomic
+def revoke_organisation_seal(identifier: str, *, reason: str = "unspecified") -> int:
+    """Revoke the organisation's valid seal (RFC 5280 §5.3.1 ``reason``): in the signing CA's
+    next CRL, its key destroyed after the commit; the next signature for the organisation
+    makes a new one. Documents sealed before stay valid at their time-stamped signing time.
+    Returns how many seals were revoked (0 or 1). Runs in the caller's transaction when there
+    is one (CorpID revokes it in the transaction that suspends the organisation).
+
+    :raises DomainError: ``invalid_reason``.
+    """
+    if reason not in ca.REASONS:
+        raise errors.InvalidReason()
+    seals = list(
+        OrganisationSeal.objects.select_for_update().filter(
+            organisation_identifier=identifier, status=CredentialStatus.ACTIVE
+        )
+    )
+    for seal in seals:
+        _revoke(seal, reason)
+    return len(seals)
+
+
+def organisation_signer(seal: OrganisationSeal):
+    """A pyHanko signer for the organisation's seal key (the chain: the signing CA)."""
+    cert = x509.load_der_x509_certificate(bytes(seal.certificate_der))
+    chain = [ca.asn1(ca.certificate(AuthorityRole.SIGNING))]
+    return keystore.for_credential(seal).signer(seal, ca.asn1(cert), chain)

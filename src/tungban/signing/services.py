@@ -20,6 +20,7 @@ import datetime as dt
 import hashlib
 import logging
 import uuid
+from dataclasses import dataclass
 
 import requests
 from cryptography import x509
@@ -43,10 +44,12 @@ from tungban.wallet import errors as wallet_errors
 from tungban.wallet import services as wallet
 from tungban.wallet.models import ApprovalRequest, Device, DeviceStatus, RequestStatus
 
-from . import ca, compare, errors, keystore, pdf, preview
+from . import behalf, ca, compare, errors, keystore, pdf, preview
+from . import seal as seals
 from .constants import SIGN_KIND, SIGNING_SCOPE
 from .models import (
     AuthorityRole,
+    BehalfSigning,
     CredentialStatus,
     JobState,
     SigningCredential,
@@ -54,7 +57,11 @@ from .models import (
     SigningFormat,
     SigningRequest,
 )
-from .seal import revoke_seal, seal_pdf  # noqa: F401  (the platform's seals, for other apps: issue 18)
+from .seal import (  # noqa: F401  (the platform's seals, for other apps: issue 18; organisations': issue 19)
+    revoke_organisation_seal,
+    revoke_seal,
+    seal_pdf,
+)
 
 log = logging.getLogger(__name__)
 
@@ -381,24 +388,35 @@ def create_request(token, documents: list[dict], *, reason: str = "") -> Signing
     return _open_request(token.client, resident, fmt, parsed, reason)
 
 
-def _open_request(client, resident: Resident | None, fmt: str, parsed: list[dict], reason: str) -> SigningRequest:
+def _sign_approval(client, resident: Resident | None, fmt: str, documents: list[dict], reason: str, details=None):
+    """The app's approval of a signing request: the documents' names and digests (the signed
+    decision repeats the digests), the reason, and ``details`` lines (signing for a company)."""
+    context = {
+        "documents": [{"name": d["name"], "sha256": d["sha256"]} for d in documents],
+        "format": fmt,
+        "reason": reason,
+    }
+    if details:
+        context["details"] = details
+    return wallet.create_request(
+        kind=SIGN_KIND,
+        requester_id=client.client_id,
+        requester_name_en=client.name_en,
+        requester_name_zh=client.name_zh,
+        requester_logo_url=client.logo_url,
+        requested_claims=[],
+        resident=resident,
+        context=context,
+        binds={"documents": [d["sha256"] for d in documents]},
+    )
+
+
+def _open_request(
+    client, resident: Resident | None, fmt: str, parsed: list[dict], reason: str, details=None
+) -> SigningRequest:
     reason = (reason or "").strip()[:200]
     with transaction.atomic():
-        approval = wallet.create_request(
-            kind=SIGN_KIND,
-            requester_id=client.client_id,
-            requester_name_en=client.name_en,
-            requester_name_zh=client.name_zh,
-            requester_logo_url=client.logo_url,
-            requested_claims=[],
-            resident=resident,
-            context={
-                "documents": [{"name": d["name"], "sha256": d["sha256"]} for d in parsed],
-                "format": fmt,
-                "reason": reason,
-            },
-            binds={"documents": [d["sha256"] for d in parsed]},
-        )
+        approval = _sign_approval(client, resident, fmt, parsed, reason, details)
         req = SigningRequest.objects.create(
             client=client,
             resident=resident,
@@ -439,6 +457,177 @@ def get_request_for(client_id: str, request_id) -> SigningRequest:
     return get_request(Client.objects.filter(client_id=client_id).first(), request_id)
 
 
+# --- Signing for an organisation (issue 19) ----------------------------------------------------
+
+
+def _signing_client(client_id: str) -> Client:
+    """An active client that may ask for signatures: a first-party client, or one registered
+    with the ``signing`` scope (whose token the caller checked).
+
+    :raises Forbidden: ``signing_not_allowed``."""
+    client = Client.objects.filter(client_id=client_id, is_active=True).first()
+    if client is None or (
+        client_id not in settings.TUNGBAN_FIRST_PARTY_CLIENTS and SIGNING_SCOPE not in client.allowed_scopes
+    ):
+        raise errors.SigningNotAllowed()
+    return client
+
+
+def _behalf_details(authority: behalf.Authority, *, second: bool = False) -> list[dict]:
+    """The lines the app shows under a signing request for an organisation, in both languages."""
+    name = " ".join(n for n in (authority.name_zh, authority.name_en) if n)
+    lines = [
+        {
+            "label": {"en": "Signing for", "zh": "代表簽署"},
+            "value": {
+                "en": f"{name} ({authority.organisation_identifier})",
+                "zh": f"{name}（{authority.organisation_identifier}）",
+            },
+        },
+        {
+            "label": {"en": "Company seal", "zh": "公司電子印章"},
+            "value": {
+                "en": "Applied after your approval"
+                + (" and the second signatory's" if authority.joint_approval else ""),
+                "zh": "在你批准" + ("及第二位簽署人批准" if authority.joint_approval else "") + "後蓋上",
+            },
+        },
+    ]
+    if second:
+        lines.insert(
+            1,
+            {
+                "label": {"en": "You are", "zh": "你的身分"},
+                "value": {"en": "The second signatory (joint approval)", "zh": "第二位簽署人（聯名批准）"},
+            },
+        )
+    else:
+        lines.insert(
+            1,
+            {
+                "label": {"en": "Mandate", "zh": "授權"},
+                "value": {"en": authority.mandate_id, "zh": authority.mandate_id},
+            },
+        )
+    return lines
+
+
+def create_request_on_behalf(
+    client_id: str,
+    resident: Resident,
+    documents: list[dict],
+    *,
+    scheme: str,
+    organisation: str,
+    service: str,
+    reason: str = "",
+) -> SigningRequest:
+    """Open a signing request for ``resident`` to sign PDFs for an organisation: the checker of
+    ``scheme`` (:mod:`.behalf`) must allow it now, at the approval(s) and when the job signs.
+    The result carries the person's PAdES signature, the second signatory's when the
+    authority needs joint approval, then the organisation's seal (:mod:`.seal`), in that order.
+
+    :param client_id: the requesting service's client (first-party, or with the ``signing``
+        scope: the caller checked its token).
+    :raises DomainError: ``signing_not_allowed``, ``pdf_required`` (digests: a seal is a PDF
+        signature), as :func:`parse_documents` and :func:`check_can_sign`, and the checker's
+        refusal (e.g. CorpID's ``no_mandate``, ``mandate_revoked``, ``organisation_suspended``).
+        Nothing is stored.
+    """
+    client = _signing_client(client_id)
+    fmt, parsed = parse_documents(documents)
+    if fmt != SigningFormat.PADES:
+        raise errors.PdfRequired()
+    check_can_sign(resident)
+    authority = behalf.check(scheme, resident, organisation, service)
+    with transaction.atomic():
+        req = _open_request(client, resident, fmt, parsed, reason, _behalf_details(authority))
+        BehalfSigning.objects.create(
+            request=req,
+            scheme=scheme,
+            organisation=organisation,
+            service=service,
+            organisation_identifier=authority.organisation_identifier,
+            organisation_name_en=authority.name_en,
+            organisation_name_zh=authority.name_zh,
+            mandate_id=authority.mandate_id,
+            joint_approval=authority.joint_approval,
+        )
+    return req
+
+
+def _authority(on: BehalfSigning, resident: Resident) -> behalf.Authority:
+    """The checker's answer for ``resident`` signing ``on``'s request, now; an answer for
+    another organisation is refused as the checker's ``no_mandate`` would be.
+
+    :raises DomainError: the checker's refusal."""
+    authority = behalf.check(on.scheme, resident, on.organisation, on.service)
+    if authority.organisation_identifier != on.organisation_identifier:
+        raise errors.SigningFailed()
+    return authority
+
+
+def second_signatory_needed(req: SigningRequest) -> bool:
+    """Whether ``req`` (made for an organisation under joint approval) still waits for the
+    second authorised person's approval."""
+    on = getattr(req, "behalf", None)
+    return on is not None and on.awaiting_second
+
+
+def approval_ids(req: SigningRequest) -> list[str]:
+    """The app approvals of ``req`` to show (as a link or QR code): the signatory's, then the
+    second signatory's once the first approved (joint approval)."""
+    ids = [str(req.approval_id)]
+    on = getattr(req, "behalf", None)
+    if on is not None and on.second_approval_id:
+        ids.append(str(on.second_approval_id))
+    return ids
+
+
+def _open_second_approval(on: BehalfSigning, req: SigningRequest, authority: behalf.Authority) -> None:
+    """After the first signatory's approval under joint approval: the second signatory's
+    approval (any bound device of another authorised person; checked when it arrives)."""
+    documents = list(req.documents.values("name", "sha256"))
+    on.second_approval = _sign_approval(
+        req.client, None, req.format, documents, req.reason, _behalf_details(authority, second=True)
+    )
+    on.save(update_fields=["second_approval"])
+
+
+def _accept_second(on: BehalfSigning, approval: ApprovalRequest) -> SigningRequest:
+    """The second signatory approved: another authorised person (checked now, as the first
+    signatory is again), with a certificate that can sign; then the job is queued.
+
+    :raises Forbidden: ``same_signatory``, as :func:`check_can_sign`, the checker's refusal."""
+    req = SigningRequest.objects.select_for_update().select_related("client").get(pk=on.request_id)
+    if approval.resident_id == req.resident_id:
+        raise errors.SameSignatory()
+    _authority(on, req.resident)  # the first signatory's authority, again
+    on.second_mandate_id = _authority(on, approval.resident).mandate_id
+    on.second_resident = approval.resident
+    on.second_credential = current_credential(approval.resident, approval.device)
+    on.save(update_fields=["second_resident", "second_mandate_id", "second_credential"])
+    _queue_signing(req)
+    return req
+
+
+def _queue_signing(req: SigningRequest) -> None:
+    req.sign_state = JobState.QUEUED
+    req.sign_task_id = jobs.enqueue(sign_request_task, str(req.id))
+    req.save(update_fields=["resident", "credential", "sign_state", "sign_task_id"])
+
+
+def request_of_approval(approval_id) -> SigningRequest:
+    """The signing request an approval belongs to: its own, or the one whose second
+    signatory it asks (joint approval).
+
+    :raises SigningRequest.DoesNotExist: neither."""
+    found = SigningRequest.objects.select_related("client", "approval").filter(approval_id=approval_id).first()
+    if found is None:
+        found = SigningRequest.objects.select_related("client", "approval").get(behalf__second_approval_id=approval_id)
+    return found
+
+
 def _signer_for(credential: SigningCredential):
     cert = x509.load_der_x509_certificate(bytes(credential.certificate_der))
     chain = [ca.asn1(ca.certificate(AuthorityRole.SIGNING))]
@@ -463,15 +652,29 @@ def accept_approval(approval: ApprovalRequest) -> SigningRequest:
     :func:`run_signing` in the worker (a key is never made inside this transaction, whose loss
     would leave it unknown: issue 14 item 3), and every document is signed with it.
 
-    :raises Forbidden: ``plus_required``, ``certificate_revoked``, ``account_suspended``.
+    For a request made for an organisation (:func:`create_request_on_behalf`) the checker is
+    asked again; under joint approval the first approval opens the second signatory's
+    (:func:`approval_ids`) and the job is queued only when that one is approved
+    (``same_signatory`` when the same person approves it).
+
+    :raises Forbidden: ``plus_required``, ``certificate_revoked``, ``account_suspended``,
+        ``same_signatory``, the checker's refusal (e.g. ``mandate_revoked``).
     """
-    req = SigningRequest.objects.select_for_update().get(approval=approval)
+    second = BehalfSigning.objects.select_for_update().filter(second_approval=approval).first()
+    if second is not None:
+        return _accept_second(second, approval)
+    req = SigningRequest.objects.select_for_update().select_related("client").get(approval=approval)
     req.resident = approval.resident
     # The key, when one is needed, is made by the job, outside this transaction (issue 14 item 3).
     req.credential = current_credential(approval.resident, approval.device)
-    req.sign_state = JobState.QUEUED
-    req.sign_task_id = jobs.enqueue(sign_request_task, str(req.id))
-    req.save(update_fields=["resident", "credential", "sign_state", "sign_task_id"])
+    on = BehalfSigning.objects.select_for_update().filter(request=req).first()
+    if on is not None:
+        authority = _authority(on, approval.resident)  # revoked since the request: refused now
+        if on.joint_approval:
+            req.save(update_fields=["resident", "credential"])
+            _open_second_approval(on, req, authority)
+            return req
+    _queue_signing(req)
     return req
 
 
@@ -515,20 +718,31 @@ def run_signing(request_id: str, task_id: str) -> str:
     timestamper = ca.timestamper()
     signed_at = timezone.now()
     name = ca.common_name(req.resident)
-    stamp = pdf.stamp_pdf(name, signed_at) if req.format == SigningFormat.PADES else None  # one per request
+    on = BehalfSigning.objects.select_related("second_approval", "second_resident", "second_credential").filter(
+        request=req
+    )
+    on = on.first()
+    if on is not None:  # for an organisation: the person, the second signatory, the seal (issue 19)
+        steps, credentials = _behalf_steps(on, req, credential, signer, signed_at)
+    else:
+        stamp = pdf.stamp_pdf(name, signed_at) if req.format == SigningFormat.PADES else None  # one per request
+        steps, credentials = [_Step(signer, name, req.reason, stamp)], [credential.pk]
     for doc in req.documents.filter(result__isnull=True).order_by("index"):
-        if SigningCredential.objects.filter(pk=credential.pk).exclude(status=CredentialStatus.ACTIVE).exists():
+        if SigningCredential.objects.filter(pk__in=credentials).exclude(status=CredentialStatus.ACTIVE).exists():
             raise errors.CertificateRevoked()
         if req.format == SigningFormat.PADES:
-            result = pdf.sign_pdf(
-                bytes(doc.content),
-                signer,
-                signer_name=name,
-                reason=req.reason,
-                signed_at=signed_at,
-                timestamper=timestamper,
-                stamp=stamp,
-            )
+            result = bytes(doc.content)
+            for step in steps:  # each signature covers the ones before it (incremental updates)
+                result = pdf.sign_pdf(
+                    result,
+                    step.signer,
+                    signer_name=step.name,
+                    reason=step.reason,
+                    signed_at=signed_at,
+                    timestamper=timestamper,
+                    stamp=step.stamp,
+                    field_label=step.label,
+                )
         else:
             result = _cades(signer, doc.sha256, timestamper)
         SigningDocument.objects.filter(pk=doc.pk, result__isnull=True).update(result=result)
@@ -544,29 +758,93 @@ def run_signing(request_id: str, task_id: str) -> str:
             or req.sign_state not in (JobState.QUEUED, JobState.RUNNING)
         ):
             return "skipped"
-        if SigningCredential.objects.select_for_update().get(pk=credential.pk).status != CredentialStatus.ACTIVE:
+        locked = SigningCredential.objects.select_for_update().filter(pk__in=credentials)  # as revoke() locks them
+        if any(status != CredentialStatus.ACTIVE for status in locked.values_list("status", flat=True)):
             raise errors.CertificateRevoked()
+        if on is not None:  # a mandate revoked while the job signed: nothing is reported signed
+            _authority(on, req.resident)
+            if on.joint_approval:
+                _authority(on, on.second_resident)
         count = req.documents.count()
         if req.documents.filter(result__isnull=True).exists():
             raise RuntimeError("a document has no result after signing")
         req.signed_at = signed_at
         req.sign_state = JobState.DONE
         req.save(update_fields=["signed_at", "sign_state"])
-        wallet.record_release(
-            req.resident,
-            requester_id=req.client.client_id,
-            requester_name_en=req.client.name_en,
-            requester_name_zh=req.client.name_zh,
-            kind=SIGN_KIND,
-            claims=[],
-            approval=req.approval,
-        )
-        identity.audit(
-            req.resident, "documents_signed", None, request=str(req.id), count=count, serial=credential.serial
-        )
+        signatories = [(req.resident, req.approval, credential)]
+        if on is not None and on.joint_approval:
+            signatories.append((on.second_resident, on.second_approval, on.second_credential))
+        for resident, approval, used in signatories:  # each signatory's history and audit
+            wallet.record_release(
+                resident,
+                requester_id=req.client.client_id,
+                requester_name_en=req.client.name_en,
+                requester_name_zh=req.client.name_zh,
+                kind=SIGN_KIND,
+                claims=[],
+                approval=approval,
+            )
+            identity.audit(resident, "documents_signed", None, request=str(req.id), count=count, serial=used.serial)
         queue_callback(req)
         killpoint("signing.signed")  # the documents are signed; this transaction is not committed
     return "signed"
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One signature the job adds to each PDF: the pyHanko signer, the name on the stamp and
+    in ``/Name``, the ``/Reason``, the stamp, and what the field name adds (signing for an
+    organisation: the organisation's identifier and the mandate, which ``pdfsig`` and
+    pyHanko show)."""
+
+    signer: object
+    name: str
+    reason: str
+    stamp: bytes | None
+    label: str = ""
+
+
+def _behalf_steps(
+    on: BehalfSigning, req: SigningRequest, credential: SigningCredential, signer, signed_at
+) -> tuple[list[_Step], list]:
+    """The signatures of a request made for an organisation, in order: the signatory's (their
+    tungban+ certificate), the second signatory's under joint approval, then the organisation's
+    seal (made on first use, :func:`.seal.organisation_seal_for`), which covers both. Asks the
+    checker again first (a mandate revoked since the approval stops the job: not retried).
+    Returns the steps and the residents' credentials to watch for revocation.
+
+    :raises DomainError: the checker's refusal, ``certificate_revoked``, ``keystore_unavailable``."""
+    authority = _authority(on, req.resident)
+    org = f"{on.organisation_name_en} {on.organisation_name_zh}".strip()
+    ident = on.organisation_identifier
+
+    def person(cred: SigningCredential, resident: Resident, person_signer, mandate_id: str) -> _Step:
+        name = ca.common_name(resident)
+        reason = f"Signed for {org} ({ident}) under mandate {mandate_id}" + (f": {req.reason}" if req.reason else "")
+        stamp = pdf.stamp_pdf(name, signed_at, on_behalf=ident)
+        return _Step(person_signer, name, reason, stamp, f"for {ident} under mandate {mandate_id}")
+
+    steps = [person(credential, req.resident, signer, authority.mandate_id)]
+    credentials = [credential.pk]
+    mandates = [authority.mandate_id]
+    if on.joint_approval:
+        second = _authority(on, on.second_resident)
+        cred = on.second_credential
+        if cred is None or (cred.status == CredentialStatus.ACTIVE and not _usable(cred, on.second_resident)):
+            cred = ensure_credential(on.second_resident, on.second_approval.device)
+            BehalfSigning.objects.filter(pk=on.pk).update(second_credential=cred)
+            on.second_credential = cred
+        if cred.status != CredentialStatus.ACTIVE:
+            raise errors.CertificateRevoked()
+        steps.append(person(cred, on.second_resident, _signer_for(cred)[0], second.mandate_id))
+        credentials.append(cred.pk)
+        mandates.append(second.mandate_id)
+    seal = seals.organisation_seal_for(ident, on.organisation_name_en, on.organisation_name_zh)
+    BehalfSigning.objects.filter(pk=on.pk).update(seal=seal)
+    reason = f"Seal of {org} ({ident}) over the signatures under mandate " + " and ".join(mandates)
+    stamp = pdf.organisation_stamp_pdf(org, ident, signed_at)
+    steps.append(_Step(seals.organisation_signer(seal), org, reason, stamp, f"seal of {ident}"))
+    return steps, credentials
 
 
 def signing_task_lost(request_id: str, task_id: str) -> None:
@@ -606,9 +884,9 @@ def get_request(client, request_id) -> SigningRequest:
     :raises NotFound: ``no_signing_request`` (also for another client's request).
     """
     try:
-        return SigningRequest.objects.select_related("approval", "credential", "resident").get(
-            pk=request_id, client=client
-        )
+        return SigningRequest.objects.select_related(
+            "approval", "credential", "resident", "behalf", "behalf__second_approval", "behalf__seal"
+        ).get(pk=request_id, client=client)
     except (SigningRequest.DoesNotExist, ValueError, ValidationError):
         raise errors.NoSigningRequest() from None
 
@@ -634,7 +912,7 @@ def request_result(req: SigningRequest) -> dict:
         "callback_status": req.callback_status or None,
     }
     if status == "failed":
-        data["error"] = req.approval.failure_code or "signing_failed"
+        data["error"] = req.failure_code()
     done = 0
     for doc in req.documents.all():
         done += doc.result is not None
@@ -658,17 +936,50 @@ def request_result(req: SigningRequest) -> dict:
             "certificate": cert.public_bytes(serialization.Encoding.PEM).decode(),
             "serial": req.credential.serial,
         }
+    on = getattr(req, "behalf", None)
+    data["organisation"] = _behalf_result(on, status, data["documents"]) if on is not None else None
     return data
+
+
+def _behalf_result(on: BehalfSigning, status: str, documents: list[dict]) -> dict:
+    """The ``organisation`` member of :func:`request_result` for a request made for one."""
+    second = on.second_approval
+    result = {
+        "identifier": on.organisation_identifier,
+        "name_en": on.organisation_name_en,
+        "name_zh": on.organisation_name_zh,
+        "mandate_id": on.mandate_id,
+        "joint_approval": on.joint_approval,
+        "second_signatory_needed": on.awaiting_second and status == "pending",
+        "second_approval_uri": f"{settings.TUNGBAN_ISSUER}/app/approve/{second.pk}" if second else None,
+        "second_comparison_code": (
+            compare.comparison_code(str(second.pk), [d["sha256"] for d in documents]) if second else None
+        ),
+        "second_mandate_id": on.second_mandate_id or None,
+        "seal": None,
+    }
+    if status == "signed" and on.seal_id:
+        cert = x509.load_der_x509_certificate(bytes(on.seal.certificate_der))
+        result["seal"] = {
+            "name": f"{on.seal.name_en} {on.seal.name_zh}".strip(),
+            "certificate": cert.public_bytes(serialization.Encoding.PEM).decode(),
+            "serial": on.seal.serial,
+        }
+    return result
 
 
 def document_result(req: SigningRequest, index: int) -> tuple[bytes, str, str]:
     """``(bytes, media type, file name)`` of one signed result.
 
-    :raises NotFound: ``no_document``; :class:`DomainError` ``not_signed`` (409).
+    :raises NotFound: ``no_document``; :class:`DomainError` ``not_signed`` (409),
+        ``second_signatory_required`` (409: for a company under joint approval, the second
+        authorised person has not approved yet).
     """
     doc = req.documents.filter(index=index).first()
     if doc is None:
         raise errors.NoDocument()
+    if second_signatory_needed(req) and req.status() == "pending":
+        raise errors.SecondSignatoryRequired()
     if req.status() != "signed" or doc.result is None:
         raise errors.NotSigned()
     if req.format == SigningFormat.PADES:
@@ -776,10 +1087,10 @@ def document_page(device, approval_id, index: int, page: int) -> tuple[bytes, in
         ``no_preview`` (a digest-only request), ``no_such_page``.
     :raises DomainError: ``preview_unavailable`` (503)."""
     try:
-        req = SigningRequest.objects.select_related("approval").get(approval_id=approval_id)
-    except (SigningRequest.DoesNotExist, ValueError, ValidationError):
+        req = request_of_approval(approval_id)
+        approval = ApprovalRequest.objects.get(pk=approval_id)
+    except (SigningRequest.DoesNotExist, ApprovalRequest.DoesNotExist, ValueError, ValidationError):
         raise wallet_errors.NoRequest() from None
-    approval = req.approval
     if (
         approval.resident_id and approval.resident_id != device.resident_id
     ) or approval.effective_status() != "pending":

@@ -24,6 +24,7 @@ import binascii
 import datetime as dt
 import hashlib
 import math
+import re
 
 from asn1crypto import cms
 from cryptography import x509
@@ -153,10 +154,17 @@ def _common_name(name: x509.Name) -> str | None:
     return str(values[0].value) if values else None
 
 
+def _organisation_identifier(name: x509.Name) -> str | None:
+    """``organizationIdentifier`` (OID 2.5.4.97, ETSI EN 319 412-1 §5.1.4): an organisation's seal."""
+    values = name.get_attributes_for_oid(NameOID.ORGANIZATION_IDENTIFIER)
+    return str(values[0].value) if values else None
+
+
 def _signer(asn1_cert) -> tuple[x509.Certificate, dict]:
     cert = x509.load_der_x509_certificate(asn1_cert.dump())
     return cert, {
         "common_name": _common_name(cert.subject),
+        "organisation_identifier": _organisation_identifier(cert.subject),
         "subject": cert.subject.rfc4514_string(),
         "serial": format(cert.serial_number, "x"),
         "sha256_fingerprint": cert.fingerprint(hashes.SHA256()).hex(),
@@ -317,6 +325,53 @@ def _pdf_text(obj, key: str) -> str | None:
     return str(value)[:200] if value is not None else None
 
 
+#: The field name of a person's signature for an organisation (:func:`.pdf.sign_pdf`'s
+#: ``field_label``, :func:`.services.run_signing`): ``… for <organisation identifier> under mandate <id>``.
+_FOR_ORGANISATION = re.compile(r" for (\S+) under mandate (\S+)$")
+
+
+def _on_behalf(signatures: list[dict]) -> list[str]:
+    """Who signed for which organisation under which mandate (issue 19): a person's signature
+    whose field names an organisation and a mandate is *confirmed* when a later signature in
+    the document (which covers it) is that organisation's valid seal, i.e. its certificate's
+    ``organizationIdentifier`` is the one named. Sets each signature's ``on_behalf``
+    (``None``, or ``{"organisation", "organisation_identifier", "mandate_id", "sealed"}``) and
+    returns the confirmed statements, "X signed for Y under mandate Z", in order."""
+    statements = []
+    for i, sig in enumerate(signatures):
+        sig["on_behalf"] = None
+        found = _FOR_ORGANISATION.search(sig.get("field") or "")
+        if found is None:
+            continue
+        identifier, mandate = found.groups()
+        seal = next((s for s in signatures[i + 1 :] if s["signer"].get("organisation_identifier") == identifier), None)
+        sealed = bool(seal and seal["bottom_line"] and sig["bottom_line"])
+        organisation = (seal["signer"]["common_name"] if seal else None) or identifier
+        sig["on_behalf"] = {
+            "organisation": organisation,
+            "organisation_identifier": identifier,
+            "mandate_id": mandate,
+            "sealed": sealed,
+        }
+        values = {
+            "person": sig["signer"]["common_name"] or sig["signer"]["subject"],
+            "organisation": f"{organisation} ({identifier})",
+            "mandate": mandate,
+        }
+        if sealed:
+            statement = _("%(person)s signed for %(organisation)s under mandate %(mandate)s") % values
+            statements.append(statement)
+            sig["notes"].append(statement)
+        else:
+            sig["notes"].append(
+                _(
+                    "This signature names %(organisation)s and mandate %(mandate)s, but no valid seal of that organisation covers it."
+                )
+                % values
+            )
+    return statements
+
+
 def _document_report(kind: str, data: bytes, signatures: list[dict]) -> dict:
     valid = all(s["bottom_line"] for s in signatures)
     if valid:
@@ -335,6 +390,7 @@ def _document_report(kind: str, data: bytes, signatures: list[dict]) -> dict:
         "summary": summary,
         "document_sha256": hashlib.sha256(data).hexdigest(),
         "signatures": signatures,
+        "statements": _on_behalf(signatures) if kind == "pdf" else [],
     }
 
 
@@ -370,10 +426,12 @@ def verify_pdf(data: bytes, trust: _Trust | None = None) -> dict:
 
         {"kind": "pdf", "valid": bool,  # bottom line: every signature valid, no illicit change
          "summary": str, "document_sha256": hex,
+         "statements": [str],  # "X signed for Y under mandate Z", confirmed by Y's seal (issue 19)
          "signatures": [{
             "field": str, "reason": str | None,
-            "signer": {"common_name", "subject", "serial" (hex), "sha256_fingerprint" (hex),
-                       "issuer", "not_before", "not_after"},
+            "signer": {"common_name", "organisation_identifier" (a seal's, else None), "subject",
+                       "serial" (hex), "sha256_fingerprint" (hex), "issuer", "not_before", "not_after"},
+            "on_behalf": None | {"organisation", "organisation_identifier", "mandate_id", "sealed": bool},
             "signing_time": datetime | None,
             "signing_time_source": "timestamp" | "claimed" | None, "timestamped": bool,
             "intact": bool, "valid": bool, "trusted": bool,

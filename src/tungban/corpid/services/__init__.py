@@ -2,8 +2,10 @@
 ``services.authority(...)``: ``register`` (the Companies Registry stand-in), ``mandates``
 (organisations, grants, answers, revocation, the audit trail), ``authority`` (the check the
 next waves call), ``credential`` (the mandate as an SD-JWT VC in the holder's app), ``consents``
-(a company's consent to share its data: the exchange's organisation subjects, HKMA CDI)."""
+(a company's consent to share its data: the exchange's organisation subjects, HKMA CDI),
+``corporate_signing`` (signing for a company: ``open_request``)."""
 
+from . import corporate_signing  # signing for a company: the seam e-services calls
 from .authority import authority
 from .consents import (
     authorise_subject,
@@ -48,6 +50,7 @@ __all__ = [
     "company_exchanges",
     "bootstrap",
     "company",
+    "corporate_signing",
     "covers",
     "current_status",
     "events_of",

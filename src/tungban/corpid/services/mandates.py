@@ -32,10 +32,11 @@ from django.utils.translation import gettext as _
 from tungban.core.errors import DomainError
 from tungban.identity import services as identity
 from tungban.identity.models import Resident
+from tungban.signing import services as signing
 from tungban.wallet import services as wallet
 from tungban.wallet.models import RequestStatus
 
-from .. import errors, texts
+from .. import brn, errors, texts
 from ..constants import (
     ALL_SERVICES,
     MANDATE_KIND,
@@ -159,6 +160,11 @@ def refresh_status(organisation: Organisation, actor: Resident | None = None, *,
         organisation.status = status
         organisation.save(update_fields=["status"])
         record_event(organisation, "suspended" if status == OrganisationStatus.SUSPENDED else "reactivated", actor)
+        if status == OrganisationStatus.SUSPENDED:  # its seal too (corporate_signing's decision)
+            if signing.revoke_organisation_seal(
+                brn.organisation_identifier(organisation.br_number), reason="privilege_withdrawn"
+            ):
+                record_event(organisation, "seal_revoked", actor)
     credential.sync(organisation)
     return status
 

@@ -12,6 +12,7 @@ import requests
 from django.utils import translation
 
 from tungban.corpid import services
+from tungban.signing.tests.test_seal import nss_db  # noqa: F401  (a fixture: NSS trusting the tungban root, for pdfsig)
 from tungban.testing.factories import PIN, bind_cli, make_resident
 from tungban.wallet.client import device_proof
 

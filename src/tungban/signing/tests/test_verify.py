@@ -136,6 +136,7 @@ def test_signed_pdf_report(credential, signed_pdf):
     cert = x509.load_der_x509_certificate(bytes(credential.certificate_der))
     assert sig["signer"] == {
         "common_name": ca.common_name(credential.resident),
+        "organisation_identifier": None,  # a resident's certificate, not an organisation's seal
         "subject": cert.subject.rfc4514_string(),
         "serial": credential.serial,
         "sha256_fingerprint": cert.fingerprint(hashes.SHA256()).hex(),
