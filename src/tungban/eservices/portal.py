@@ -32,6 +32,9 @@ NAME_ZH = "通辦一網通辦"
 CALLBACK_PATH = "/services/login/callback"
 #: e-ME scopes the portal may ask for (each login asks only what the form maps).
 SCOPES = ["openid", "profile", "hkid", "address", "phone", "email"]
+#: The corporate login's scope (CorpID registers it with the OpenID Provider): "Apply for a
+#: company" asks for it, with the e-service's slug in the ``claims`` request.
+CORPID_SCOPE = "corpid"
 
 #: The resident's notifications (``((placeholders))`` as notify's templates).
 TEMPLATES = {
@@ -86,13 +89,11 @@ def scopes_for_claims(claims: list[str]) -> list[str]:
     return out
 
 
-def takes_corpid(slug: str) -> bool:
-    """Whether the e-service ``slug`` takes CorpID (its catalogue entry's ``corpid`` is
-    ``required`` or ``allowed``): the services the portal's client may name in a corporate
-    login's ``authority`` claims request (``tungban.corpid.services.login``)."""
-    from .models import Requirement, Service
+def allowed_scopes() -> list[str]:
+    """:data:`SCOPES` and, where the provider knows it, :data:`CORPID_SCOPE`."""
+    from tungban.oidc import scopes as scope_registry
 
-    return Service.objects.filter(slug=slug).exclude(corpid=Requirement.NO).exists()
+    return [*SCOPES, CORPID_SCOPE] if CORPID_SCOPE in scope_registry.supported() else list(SCOPES)
 
 
 @transaction.atomic
@@ -109,7 +110,7 @@ def ensure_portal() -> dict:
         name_zh=NAME_ZH,
         redirect_uris=[redirect_uri()],
         post_logout_redirect_uris=[f"{settings.TUNGBAN_ISSUER}/services/"],
-        allowed_scopes=SCOPES,
+        allowed_scopes=[*SCOPES, CORPID_SCOPE],
         jwks=keys.public_jwks(),
         secret=client_secret(),
     )
