@@ -194,3 +194,26 @@ def ask_consent(app: Application, resident, data_user, *, product_id: str, purpo
         max_uses=1,
         service=app.service.slug,
     )
+
+
+def open_signing(app: Application, resident, documents: list[dict], *, reason: str, client_id: str):
+    """Open the signing of ``documents`` for ``app``'s company: CorpID's corporate signing
+    (:func:`tungban.corpid.services.corporate_signing.open_request`; the mandate must cover
+    ``sign`` in the service, checked again at the app's approval and when the job signs).
+    Returns the signing service's ``SigningRequest``.
+
+    :raises DomainError: CorpID's refusals, the signing service's (``plus_required``…).
+    """
+    from tungban.corpid.services import corporate_signing
+
+    return corporate_signing.open_request(
+        resident, app.org_br_number, app.service.slug, documents, reason=reason, client_id=client_id
+    )
+
+
+def second_signatory(req) -> bool:
+    """Whether the company's signing request ``req`` still waits for a second person's
+    approval (the mandate's joint approval)."""
+    from tungban.corpid.services import corporate_signing
+
+    return bool(corporate_signing.second_signatory_needed(req))
