@@ -23,9 +23,8 @@ from tungban.signing import services as signing
 from .. import errors
 from ..models import Application, State
 from . import attachments as files
-from . import company
+from . import company, lifecycle
 from . import forms as engine
-from . import lifecycle
 
 FIELD = lifecycle.SIGNED_DECLARATION
 #: The first-party client the portal signs as (``eservices.portal.CLIENT_ID``).
