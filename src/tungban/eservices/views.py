@@ -750,10 +750,21 @@ def sign(request, reference):
         return HttpResponseRedirect(back)
     link = state["approval_uri"]
     qr = segno.make(link, error="m").svg_inline(scale=4, title=_("QR code to open the request in the app"))
+    company = services.company.company_of(app)
+    second = state.get("second_approval_id") or ""
     return render(
         request,
         "eservices/sign.html",
-        {"app": app, "link": link, "qr": qr, "code": state.get("comparison_code"), "message": message, "back": back},
+        {
+            "app": app,
+            "link": link,
+            "qr": qr,
+            "code": state.get("comparison_code"),
+            "message": message,
+            "back": back,
+            "company": company.name(_lang()) if company else "",
+            "second_link": f"{settings.TUNGBAN_ISSUER}/app/approve/{second}" if second else "",
+        },
         status=status,
     )
 

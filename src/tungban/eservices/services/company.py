@@ -211,9 +211,13 @@ def open_signing(app: Application, resident, documents: list[dict], *, reason: s
     )
 
 
-def second_signatory(req) -> bool:
-    """Whether the company's signing request ``req`` still waits for a second person's
-    approval (the mandate's joint approval)."""
+def second_approval(req) -> str:
+    """The app approval a second authorised person of the company must give for the signing
+    request ``req`` (the mandate's joint approval, open once the first signatory approved),
+    or ``""`` when none is awaited."""
     from tungban.corpid.services import corporate_signing
 
-    return bool(corporate_signing.second_signatory_needed(req))
+    if not corporate_signing.second_signatory_needed(req):
+        return ""
+    ids = corporate_signing.approval_ids(req)
+    return str(ids[-1]) if ids else ""

@@ -144,10 +144,16 @@ def request(app: Application, resident) -> str:
 
 def status(app: Application) -> dict:
     """The signing request's state as the signing service reports it (``status``,
-    ``approval_uri``, ``comparison_code``, ``signer``…), or ``{}`` when none was asked."""
+    ``approval_uri``, ``comparison_code``, ``signer``…), or ``{}`` when none was asked. For a
+    company's application also ``second_approval_id``: the approval a second authorised
+    person of the company must give (the mandate's joint approval), or ``""``."""
     if not app.signing_request_id:
         return {}
-    return signing.request_result(signing.get_request_for(PORTAL_CLIENT, app.signing_request_id))
+    req = signing.get_request_for(PORTAL_CLIENT, app.signing_request_id)
+    out = signing.request_result(req)
+    if app.org_br_number:  # joint approval: the second signatory's approval, once it is open
+        out["second_approval_id"] = company.second_approval(req)
+    return out
 
 
 def signed_document(app: Application):
