@@ -92,8 +92,8 @@ DEMO_STAFF = [
 #: approval by a different approver (its catalogue file: ``second_approval = true``), which
 #: ``issuer`` gives.
 DEMO_DEPARTMENT_ROLES = {
-    "officer": [("SWD", "officer"), ("FSD", "officer"), ("FEHD", "officer")],
-    "supervisor": [("SWD", "approver"), ("FSD", "approver"), ("FEHD", "approver")],
+    "officer": [("SWD", "officer"), ("FSD", "officer"), ("FEHD", "officer"), ("IRD", "officer")],
+    "supervisor": [("SWD", "approver"), ("FSD", "approver"), ("FEHD", "approver"), ("IRD", "approver")],
     "issuer": [("FEHD", "approver")],
 }
 #: Reconcilers besides ``admin`` (a superuser): an uploaded statement and a resolution that

@@ -68,7 +68,7 @@ class Command(BaseCommand):
                 f"  e-Licences:         /staff/credentials/ (issue a Senior Citizen Card to {out['residents'][0]['name']} once the app is bound); verify at /verify/"
             )
             self.stdout.write(
-                "  e-Services:         /staff/eservices/ (officer: SWD, FSD, FEHD; supervisor approves;"
+                "  e-Services:         /staff/eservices/ (officer: SWD, FSD, FEHD, IRD; supervisor approves;"
                 " issuer gives FEHD's second approval)"
             )
             self.stdout.write(
