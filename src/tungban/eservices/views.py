@@ -673,10 +673,10 @@ def consent(request, reference, consent_id):
         found = exchange.get_consent(org, consent_id)
     except DomainError:
         raise Http404 from None
-    if found.resident_id != request.resident.pk:
+    company = services.company.company_of(app)
+    if not services.company.consent_belongs(found, app, request.resident):
         raise Http404
     definition = services.Definition.of(app.form_version)
-    company = services.company.company_of(app)
     page_id = request.GET.get("page") or request.POST.get("page") or "start"
     if definition.page(page_id) is None:  # the resident's to tamper with: only a page of the form
         page_id = "start"

@@ -196,6 +196,15 @@ def ask_consent(app: Application, resident, data_user, *, product_id: str, purpo
     )
 
 
+def consent_belongs(consent, app: Application, resident) -> bool:
+    """Whether the exchange ``consent`` is this application's to use: the resident's own
+    consent for their own application; for a company's, a consent about that company
+    (``subject_id`` = its BR number) given by ``resident``."""
+    if not app.org_br_number:
+        return consent.resident_id == resident.pk
+    return consent.given_by_id == resident.pk and consent.subject_id == app.org_br_number
+
+
 def open_signing(app: Application, resident, documents: list[dict], *, reason: str, client_id: str):
     """Open the signing of ``documents`` for ``app``'s company: CorpID's corporate signing
     (:func:`tungban.corpid.services.corporate_signing.open_request`; the mandate must cover
