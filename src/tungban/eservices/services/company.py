@@ -228,5 +228,5 @@ def second_approval(req) -> str:
 
     if not corporate_signing.second_signatory_needed(req):
         return ""
-    ids = corporate_signing.approval_ids(req)
-    return str(ids[-1]) if ids else ""
+    ids = corporate_signing.approval_ids(req)  # the signatory's, then the second one's
+    return str(ids[1]) if len(ids) > 1 else ""

@@ -26,32 +26,15 @@ from tungban.eservices.models import Application
 from tungban.eservices.services.company import Company
 from tungban.eservices.services.prefill import PrefillValue
 from tungban.eservices.tests.helpers import HAWKER_ANSWERS, PNG, department_user
-from tungban.testing.factories import PIN, bind_cli, login_staff, make_resident
+from tungban.testing.factories import PIN, bind_cli, login_staff
 
-REGISTER = __import__("pathlib").Path(__file__).resolve().parents[4] / "examples" / "providers" / "cr_register.json"
-BRN = "21812345"  # Tai Man Demo Trading Company Limited; director A1234563
-SLUG = "certificate-of-resident-status-company"
-NAME_EN = "Tai Man Demo Trading Company Limited"
-NAME_ZH = "大文示範貿易有限公司"
+from .conftest import BRN, NAME_EN, NAME_ZH, SLUG
 
 
 @pytest.fixture(autouse=True)
 def _english():
     with translation.override("en"):
         yield
-
-
-@pytest.fixture
-def director(catalogue, officer):
-    corpid.load_register(REGISTER)
-    boss = make_resident(officer, hkid="A1234563")
-    corpid.bootstrap(boss, BRN)
-    return boss
-
-
-@pytest.fixture
-def employee(officer):
-    return make_resident(officer, hkid="G123456A", family_name_en="WONG", given_name_en="Siu Ling", name_zh="黃小玲")
 
 
 @pytest.fixture

@@ -16,16 +16,8 @@ from tungban.core.errors import DomainError
 from tungban.corpid import services as corpid
 from tungban.eservices import portal
 from tungban.eservices.services.company import Company
-from tungban.eservices.tests.test_company import (  # noqa: F401  (director, employee: fixtures)
-    BRN,
-    NAME_EN,
-    NAME_ZH,
-    SLUG,
-    director,
-    employee,
-    logged_in,
-    start,
-)
+from tungban.eservices.tests.conftest import BRN, NAME_EN, NAME_ZH, SLUG
+from tungban.eservices.tests.test_company import logged_in, start
 from tungban.testing.factories import PIN, bind_cli
 from tungban.testing.tasks import run_queued_tasks
 

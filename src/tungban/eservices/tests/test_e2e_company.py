@@ -44,7 +44,7 @@ from tungban.testing.factories import make_resident
 from tungban.testing.tasks import run_queued_tasks_in_thread
 from tungban.wallet import services as wallet
 
-from .test_company import BRN, NAME_EN, NAME_ZH, REGISTER, SLUG
+from .conftest import BRN, NAME_EN, NAME_ZH, REGISTER, SLUG
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
