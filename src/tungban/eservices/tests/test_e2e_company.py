@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import shutil
 import subprocess
 
 import pytest
@@ -31,6 +30,7 @@ from tungban.exchange.models import ExchangeRecord
 from tungban.payments.services import load_fees
 from tungban.signing import ca
 from tungban.signing.models import AuthorityRole
+from tungban.signing.tests.test_seal import pdfsig, require
 from tungban.testing.a11y import assert_no_violations
 from tungban.testing.browser import (
     TIMEOUT,
@@ -70,9 +70,8 @@ def providers(issuer):
 
 def _nss(tmp_path) -> str:
     """An NSS database trusting only the platform's root (for pdfsig)."""
-    for tool in ("pdfsig", "certutil"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed (poppler-utils / libnss3-tools)")
+    require("pdfsig")
+    require("certutil")
     root = tmp_path / "root.pem"
     root.write_bytes(ca.certificate(AuthorityRole.ROOT).public_bytes(serialization.Encoding.PEM))
     nss = tmp_path / "nss"
@@ -242,10 +241,7 @@ def test_an_employee_applies_for_the_company_prefilled_from_cr_and_ird_and_signs
     signed = app.attachments.get(field="signed_declaration")
     pdf = tmp_path / "signed.pdf"
     pdf.write_bytes(services.read_attachment(signed))
-    checked = subprocess.run(
-        ["pdfsig", "-nssdir", _nss(tmp_path), str(pdf)], capture_output=True, text=True, timeout=60
-    )
-    out = checked.stdout + checked.stderr
+    out = pdfsig(_nss(tmp_path), pdf)
     assert out.count("Signature is Valid.") == 2 and out.count("Certificate is Trusted.") == 2, out
     person, seal = out.split("Signature #2:")
     assert "Signer Certificate Common Name: WONG, Siu Ling" in person, out  # the person's tungban+ certificate
