@@ -25,7 +25,7 @@ from tungban.eservices import login, portal
 from tungban.eservices.models import Application
 from tungban.eservices.services.company import Company
 from tungban.eservices.services.prefill import PrefillValue
-from tungban.eservices.tests.helpers import HAWKER_ANSWERS, PNG, department_user
+from tungban.eservices.tests.helpers import HAWKER_ANSWERS, PNG, department_user, submitted_hawker_licence
 from tungban.testing.factories import PIN, bind_cli, login_staff
 
 from .conftest import BRN, NAME_EN, NAME_ZH, SLUG
@@ -271,9 +271,9 @@ def test_the_company_application_is_seen_only_while_the_mandate_is_in_force(
     assert refused.value.code == "mandate_revoked"
 
 
-def test_the_workbench_shows_the_person_for_the_company(client, catalogue, director):
+def _submitted_hawker_for_the_company(catalogue, director):
     """A temporary hawker licence (``corpid = "allowed"``) applied for the company by its
-    director (an administrator: every service), submitted: FEHD's case page names both."""
+    director (an administrator: every service), submitted."""
     mandate = corpid.authority(director, BRN, "temporary-hawker-licence", "apply")
     app = start(catalogue, director, company_of(mandate), "temporary-hawker-licence")
     applicant = {"family_name": "CHAN", "given_name": "Tai Man", "hkid": director.hkid, "phone": "91234567"}
@@ -282,7 +282,12 @@ def test_the_workbench_shows_the_person_for_the_company(client, catalogue, direc
     photo = catalogue.add_attachment(app, director, "photo", "me.png", PNG)
     catalogue.save_draft(app, director, {"photo": str(photo.id)}, page="documents")
     catalogue.save_draft(app, director, HAWKER_ANSWERS["declaration"], page="declaration")
-    app = catalogue.submit(app, director)
+    return catalogue.submit(app, director), mandate
+
+
+def test_the_workbench_shows_the_person_for_the_company(client, catalogue, director):
+    """FEHD's case page names the person and the company, its BR number and the mandate."""
+    app, mandate = _submitted_hawker_for_the_company(catalogue, director)
     officer = department_user("fehd-officer", "FEHD")
     login_staff(client, officer)
     client.cookies["tungban_language"] = "en"
@@ -291,6 +296,29 @@ def test_the_workbench_shows_the_person_for_the_company(client, catalogue, direc
     assert page.status_code == 200
     assert "CHAN, Tai Man for Tai Man Demo Trading Company Limited" in html
     assert BRN in html and str(mandate.public_id) in html
+
+
+def test_the_department_api_names_the_company(issuer, catalogue, director, resident):
+    import requests
+
+    from tungban.eservices.tests.staffing import department_system
+
+    app, mandate = _submitted_hawker_for_the_company(catalogue, director)
+    own = submitted_hawker_licence(catalogue, resident)
+    system = department_system(issuer, "FEHD")
+    listed = requests.get(
+        f"{issuer}/api/v1/eservices/applications",
+        headers={"Authorization": f"Bearer {system.token()}"},
+        timeout=30,
+    ).json()
+    found = {row["reference"]: row["organisation"] for row in listed}
+    assert found[app.reference] == {
+        "br_number": BRN,
+        "name_en": NAME_EN,
+        "name_zh": NAME_ZH,
+        "mandate_id": str(mandate.public_id),
+    }
+    assert found[own.reference] is None
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
