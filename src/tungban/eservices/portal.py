@@ -89,11 +89,13 @@ def scopes_for_claims(claims: list[str]) -> list[str]:
     return out
 
 
-def allowed_scopes() -> list[str]:
-    """:data:`SCOPES` and, where the provider knows it, :data:`CORPID_SCOPE`."""
-    from tungban.oidc import scopes as scope_registry
+def takes_corpid(slug: str) -> bool:
+    """Whether the e-service ``slug`` takes CorpID (its catalogue entry's ``corpid`` is
+    ``required`` or ``allowed``): the services the portal's client may name in a corporate
+    login's ``authority`` claims request (``tungban.corpid.services.login``)."""
+    from .models import Requirement, Service
 
-    return [*SCOPES, CORPID_SCOPE] if CORPID_SCOPE in scope_registry.supported() else list(SCOPES)
+    return Service.objects.filter(slug=slug).exclude(corpid=Requirement.NO).exists()
 
 
 @transaction.atomic
