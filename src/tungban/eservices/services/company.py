@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 
 from tungban.core.errors import DomainError
 from tungban.corpid import services as corpid
+from tungban.corpid.services import corporate_signing
 
 from .. import errors
 from ..models import Application, Requirement, Service
@@ -213,8 +214,6 @@ def open_signing(app: Application, resident, documents: list[dict], *, reason: s
 
     :raises DomainError: CorpID's refusals, the signing service's (``plus_required``…).
     """
-    from tungban.corpid.services import corporate_signing
-
     return corporate_signing.open_request(
         resident, app.org_br_number, app.service.slug, documents, reason=reason, client_id=client_id
     )
@@ -224,8 +223,6 @@ def second_approval(req) -> str:
     """The app approval a second authorised person of the company must give for the signing
     request ``req`` (the mandate's joint approval, open once the first signatory approved),
     or ``""`` when none is awaited."""
-    from tungban.corpid.services import corporate_signing
-
     if not corporate_signing.second_signatory_needed(req):
         return ""
     ids = corporate_signing.approval_ids(req)  # the signatory's, then the second one's
