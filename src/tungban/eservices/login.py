@@ -60,12 +60,6 @@ def log_in(request, resident: Resident, sub: str, company: Company | None = None
     request.session.set_expiry(IDLE_SECONDS)
 
 
-def company_of(request) -> Company | None:
-    """The company the portal's login was for (CorpID), or ``None``. Only what the login
-    said: whether the person may still act for it is checked at each use."""
-    return Company.from_dict((request.session.get(SESSION_KEY) or {}).get("company"))
-
-
 def log_out(request) -> None:
     request.session.pop(SESSION_KEY, None)
     request.session.pop(INTENT_KEY, None)

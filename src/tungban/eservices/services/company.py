@@ -18,6 +18,8 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass
 
+from django.utils.translation import gettext as _
+
 from tungban.core.errors import DomainError
 from tungban.corpid import services as corpid
 from tungban.corpid.services import corporate_signing
@@ -25,8 +27,6 @@ from tungban.corpid.services import corporate_signing
 from .. import errors
 from ..models import Application, Requirement, Service
 
-#: The scope of a corporate login (registered by CorpID in the OIDC scope registry).
-SCOPE = "corpid"
 #: The claim carrying the organisation and the mandate.
 CLAIM = "authority"
 _BRN = re.compile(r"^[0-9A-Z]{8}$")
@@ -46,12 +46,6 @@ class Company:
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict | None) -> Company | None:
-        if not data:
-            return None
-        return cls(**{k: str(data.get(k, "")) for k in ("br_number", "name_en", "name_zh", "org_sub", "mandate_id")})
 
     def name(self, lang: str) -> str:
         return (self.name_zh or self.name_en) if lang == "zh" else self.name_en
@@ -166,8 +160,6 @@ def visible(apps: list[Application], resident) -> list[Application]:
 def person_for_company(app: Application, lang: str) -> str:
     """ "<person> for <company>" (``lang`` ``en``/``zh``) for a company's application, the
     person's name for a resident's own."""
-    from django.utils.translation import gettext as _
-
     resident = app.resident
     person = (resident.name_zh or resident.name_en) if lang == "zh" else resident.name_en
     company = company_of(app)
