@@ -79,6 +79,13 @@ class InformationRequestOut(Schema):
     answered_at: dt.datetime | None
 
 
+class OrganisationOut(Schema):
+    br_number: str = Field(description="The company's Business Registration number (8 characters)")
+    name_en: str
+    name_zh: str
+    mandate_id: str = Field(description="The CorpID mandate the person applied under")
+
+
 class ApplicationOut(Schema):
     reference: str
     service: str
@@ -96,6 +103,9 @@ class ApplicationOut(Schema):
     )
     assigned_to: str | None
     awaiting_second_approval: bool
+    organisation: OrganisationOut | None = Field(
+        None, description="The company the application is for (CorpID: a person applied for it), else null"
+    )
 
 
 class ApplicationDetailOut(ApplicationOut):
@@ -121,6 +131,14 @@ def _out(app) -> dict:
         "pledge_working_days_left": timer.days_left,
         "assigned_to": app.assigned_to.username if app.assigned_to_id else None,
         "awaiting_second_approval": app.state == State.IN_REVIEW and app.first_approved_by_id is not None,
+        "organisation": {
+            "br_number": app.org_br_number,
+            "name_en": app.org_name_en,
+            "name_zh": app.org_name_zh,
+            "mandate_id": app.mandate_id,
+        }
+        if app.org_br_number
+        else None,
     }
 
 

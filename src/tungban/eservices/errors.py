@@ -111,3 +111,16 @@ WebhookEventsInvalid = DomainError.define(
 )
 WebhookUnknown = NotFound.define("webhook_unknown", _("There is no such webhook endpoint."))
 AttachmentUnknown = NotFound.define("attachment_unknown", _("There is no such document."))
+
+# --- applying for a company (CorpID, issue 19) ---
+CompanyLoginRequired = Forbidden.define(
+    "company_login_required",
+    _("This service is for companies: choose “Apply for a company” and log in for the company."),
+)
+CompanyNotNamed = Forbidden.define(
+    "company_not_named",
+    _("The login did not say which company you act for: choose the company in the app and try again."),
+)
+CompanyNotAllowed = Forbidden.define(
+    "company_not_allowed", _("This service cannot be applied for on behalf of a company.")
+)

@@ -3,7 +3,8 @@ Authlib's Django client (authorization code, PKCE S256, nonce, ID token checked 
 JWKS, claims from userinfo: each release is recorded by the provider as for any service).
 
 The portal's session holds only the resident's public id and the pairwise ``sub``
-(:data:`SESSION_KEY`); released claims are used at once to start an application and never
+(:data:`SESSION_KEY`), and after a corporate login (scope ``corpid``) the company it named
+(:class:`~tungban.eservices.services.company.Company`); released claims are used at once to start an application and never
 kept in the session.
 """
 
@@ -17,6 +18,7 @@ from django.conf import settings
 from tungban.identity.models import Resident
 
 from . import portal
+from .services.company import Company
 
 SESSION_KEY = "eservices_login"
 INTENT_KEY = "eservices_intent"
@@ -46,9 +48,15 @@ def oauth_client():
     return _registry(settings.TUNGBAN_ISSUER, portal.client_secret())
 
 
-def log_in(request, resident: Resident, sub: str) -> None:
+def log_in(request, resident: Resident, sub: str, company: Company | None = None) -> None:
+    """Log ``resident`` in to the portal; ``company``: the company the corporate login named
+    (its BR number, names, pairwise organisation id and mandate id, never the claims)."""
     request.session.cycle_key()  # a new session id at login (session fixation)
-    request.session[SESSION_KEY] = {"resident": str(resident.public_id), "sub": sub}
+    request.session[SESSION_KEY] = {
+        "resident": str(resident.public_id),
+        "sub": sub,
+        **({"company": company.as_dict()} if company else {}),
+    }
     request.session.set_expiry(IDLE_SECONDS)
 
 

@@ -235,6 +235,13 @@ class Application(ConcurrentTransitionMixin, models.Model):
     service needs a second approval. ``idempotency_key``: the client's key of the start
     request (one draft per key and resident).
 
+    ``org_br_number``, ``org_name_en``, ``org_name_zh``, ``org_sub``, ``mandate_id``: set when the
+    resident applies for a company (CorpID): the company's BR number and names, its pairwise
+    organisation identifier at the portal and the mandate's public id, all from the ``authority``
+    claim of the portal's corporate login (``docs/integrators.md`` §12). ``resident`` is then the
+    person acting for the company; the application is theirs only while a mandate of theirs
+    covers the service (checked on each request, :mod:`tungban.eservices.services.company`).
+
     ``payment_reversed_at``: the bank reversed the fee's payment after the application was
     decided (approved, or its e-licence issued): a case for the department's officers, shown on
     the application's workbench page until the fee is paid again
@@ -287,6 +294,13 @@ class Application(ConcurrentTransitionMixin, models.Model):
     credential_id = models.CharField(_("e-licence issued"), max_length=64, blank=True)
     licence_pdf = models.CharField(_("e-licence PDF copy"), max_length=300, blank=True)
     payment_reversed_at = models.DateTimeField(_("payment reversed after the decision at"), null=True, blank=True)
+    # For a company (CorpID, issue 19): the organisation as the portal's corporate login named
+    # it (the ``authority`` claim), and the mandate the person applied under.
+    org_br_number = models.CharField(_("company's Business Registration number"), max_length=8, blank=True)
+    org_name_en = models.CharField(_("company's name in English"), max_length=200, blank=True)
+    org_name_zh = models.CharField(_("company's name in Chinese"), max_length=100, blank=True)
+    org_sub = models.CharField(_("company's pairwise identifier at the portal"), max_length=100, blank=True)
+    mandate_id = models.CharField(_("mandate applied under"), max_length=64, blank=True)
 
     class Meta:
         verbose_name = _("application")
@@ -301,6 +315,7 @@ class Application(ConcurrentTransitionMixin, models.Model):
         indexes = [
             models.Index(fields=["service", "state"], name="eservices_app_service_state"),
             models.Index(fields=["state", "draft_expires_at"], name="eservices_app_state_expiry"),
+            models.Index(fields=["resident", "org_br_number"], name="eservices_app_company"),
         ]
 
     def __str__(self) -> str:

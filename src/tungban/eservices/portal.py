@@ -32,6 +32,9 @@ NAME_ZH = "通辦一網通辦"
 CALLBACK_PATH = "/services/login/callback"
 #: e-ME scopes the portal may ask for (each login asks only what the form maps).
 SCOPES = ["openid", "profile", "hkid", "address", "phone", "email"]
+#: The corporate login's scope (CorpID registers it with the OpenID Provider): "Apply for a
+#: company" asks for it, with the e-service's slug in the ``claims`` request.
+CORPID_SCOPE = "corpid"
 
 #: The resident's notifications (``((placeholders))`` as notify's templates).
 TEMPLATES = {
@@ -109,7 +112,7 @@ def ensure_portal() -> dict:
         name_zh=NAME_ZH,
         redirect_uris=[redirect_uri()],
         post_logout_redirect_uris=[f"{settings.TUNGBAN_ISSUER}/services/"],
-        allowed_scopes=SCOPES,
+        allowed_scopes=[*SCOPES, CORPID_SCOPE],
         jwks=keys.public_jwks(),
         secret=client_secret(),
     )

@@ -6,6 +6,7 @@ e-licence's PDF copy. Thin: rules are in :mod:`tungban.eservices.services`."""
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import secrets
 from urllib.parse import urlencode
@@ -31,7 +32,7 @@ from tungban.payments import web as payment_web
 
 from . import errors as services_errors
 from . import login, portal, services, web
-from .models import FINAL_STATES, OPEN_STATES, State
+from .models import FINAL_STATES, OPEN_STATES, Requirement, State
 
 CONSENT_SECONDS = 600
 
@@ -58,16 +59,36 @@ def resident_required(view):
         if resident is None:
             return HttpResponseRedirect(f"{reverse('eservices:login')}?{urlencode({'next': request.get_full_path()})}")
         request.resident, request.portal_sub = resident, sub
-        return view(request, *args, **kwargs)
+        try:
+            return view(request, *args, **kwargs)
+        except _NoAuthority as refused:  # a company's application, the mandate no longer in force
+            return _error_page(
+                request,
+                _("You cannot act for this company now"),
+                refused.error.message,
+                status=refused.error.status,
+                back=reverse("eservices:mine"),
+            )
 
     return wrapper
+
+
+class _NoAuthority(Exception):
+    """CorpID refused the person's authority over a company's application (checked on every
+    request): the page says why."""
+
+    def __init__(self, error: DomainError):
+        super().__init__(error.code)
+        self.error = error
 
 
 def _application(request, reference):
     try:
         return services.get_application(reference, resident=request.resident)
-    except DomainError:
+    except services_errors.ApplicationUnknown:
         raise Http404 from None
+    except DomainError as exc:
+        raise _NoAuthority(exc) from None
 
 
 # --- login ---
@@ -78,6 +99,7 @@ def login_start(request):
     client = login.oauth_client()
     slug = request.GET.get("service", "")
     scopes = ["openid"]
+    extra = {}
     if slug:
         try:
             service = services.get_service(slug)
@@ -86,14 +108,26 @@ def login_start(request):
         version = service.form.current_version() if service.form_id else None
         if version is not None:
             scopes = portal.scopes_for_claims(services.claims_of(services.Definition.of(version)))
-        request.session[login.INTENT_KEY] = {"service": slug, "key": secrets.token_urlsafe(16)}
+        for_company = request.GET.get("for") == "company" and services.company.offered_to_companies(service)
+        if for_company:  # CorpID: the app asks which company; the claims request names the service
+            scopes.append(portal.CORPID_SCOPE)
+            extra["claims"] = json.dumps(services.company.claims_request(slug), separators=(",", ":"))
+        request.session[login.INTENT_KEY] = {
+            "service": slug,
+            "key": secrets.token_urlsafe(16),
+            **({"company": True} if for_company else {}),
+        }
     else:
         nxt = request.GET.get("next", "")
         safe = url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}) and nxt.startswith("/")
         request.session[login.INTENT_KEY] = {"next": nxt if safe else reverse("eservices:mine")}
     try:
         return client.authorize_redirect(
-            request, portal.redirect_uri(), scope=" ".join(scopes), ui_locales="zh-Hant" if _lang() == "zh" else "en"
+            request,
+            portal.redirect_uri(),
+            scope=" ".join(scopes),
+            ui_locales="zh-Hant" if _lang() == "zh" else "en",
+            **extra,
         )
     except (AuthlibBaseError, OSError) as exc:  # the library's text is for the log, not the page
         log.warning("portal login could not start: %s", type(exc).__name__)
@@ -140,7 +174,19 @@ def login_callback(request):
     resident, release_id = oidc.first_party_login(portal.CLIENT_ID, claims["sub"])
     if resident is None:
         return _error_page(request, _("The login did not complete"), _("The account was not found."), status=400)
-    login.log_in(request, resident, claims["sub"])
+    company = None
+    if intent.get("company"):
+        try:
+            company = services.company.from_claims(claims)
+        except DomainError as exc:
+            return _error_page(
+                request,
+                _("The login did not complete"),
+                exc.message,
+                status=exc.status,
+                back=reverse("eservices:apply", args=[intent["service"]]),
+            )
+    login.log_in(request, resident, claims["sub"], company)
     slug = intent.get("service")
     if not slug:
         return HttpResponseRedirect(intent.get("next") or reverse("eservices:mine"))
@@ -153,6 +199,7 @@ def login_callback(request):
             portal_sub=claims["sub"],
             prefill=services.from_claims(definition, claims, release_id),
             idempotency_key=intent.get("key", ""),
+            for_company=company,
         )
     except DomainError as exc:
         return _error_page(
@@ -187,7 +234,9 @@ def apply(request, slug):
     drafts = []
     if resident is not None:
         drafts = [
-            a for a in services.applications_of(resident) if a.service_id == service.pk and a.state == State.DRAFT
+            (a, services.company.company_of(a))
+            for a in services.applications_of(resident)
+            if a.service_id == service.pk and a.state == State.DRAFT
         ]
     claims = [str(oidc_claim_label(c)) for c in services.claims_of(definition)]
     due = [row for row in services.fees.fee_rows(service) if (row["amount_cents"] or 0) > 0]
@@ -204,7 +253,13 @@ def apply(request, slug):
             "pages": [(web.text(p, "title"), bool(p.get("when"))) for p in definition.pages],
             "claims": claims,
             "drafts": drafts,
-            "start_url": f"{reverse('eservices:login')}?{urlencode({'service': service.slug})}",
+            "start_url": f"{reverse('eservices:login')}?{urlencode({'service': service.slug})}"
+            if service.corpid != Requirement.REQUIRED
+            else "",
+            "company_url": f"{reverse('eservices:login')}?{urlencode({'service': service.slug, 'for': 'company'})}"
+            if services.company.offered_to_companies(service)
+            else "",
+            "lang": _lang(),
         },
     )
 
@@ -314,6 +369,7 @@ def page(request, reference, page_id):
     context = {
         "app": app,
         "service_name": app.service.name_zh if _lang() == "zh" else app.service.name_en,
+        "acting": _for_company(app),
         "title": web.text(spec, "title"),
         "intro": web.text(spec, "intro"),
         "page": spec,
@@ -326,15 +382,32 @@ def page(request, reference, page_id):
         "steps": len(ids),
         "previous": ids[index - 1] if index > 0 else None,
         "has_file": any(definition.fields[n].get("kind") == "file" for n in spec.get("fields", [])),
-        "products": [
-            (product, product.replace(".", "-"))
-            for product in services.products_of(
-                services.Definition({}, {"fields": {n: definition.fields[n] for n in spec.get("fields", [])}})
-            )
-        ],
+        "products": _fill_buttons(app, definition, spec),
         "edited_label": web.EDITED_LABEL,
     }
     return render(request, "eservices/page.html", context, status=status)
+
+
+def _fill_buttons(app, definition, spec) -> list[tuple[str, str, str]]:
+    """``(product id, anchor, button text)`` of the data products this page's fields are
+    filled from; a company's application names the department and the company's consent."""
+    page_fields = {n: definition.fields[n] for n in spec.get("fields", [])}
+    products = list(services.products_of(services.Definition({}, {"fields": page_fields})))
+    company = services.company.company_of(app)
+    providers = {}
+    if company is not None and products:
+        providers = {p.id: p.provider for p in exchange.catalogue() if p.id in products}
+    out = []
+    for product in products:
+        provider = providers.get(product)
+        if provider is not None:
+            label = _("Fill from the %(provider)s, with the company's consent (approve in the app)") % {
+                "provider": provider.name_zh if _lang() == "zh" else provider.name_en
+            }
+        else:
+            label = _("Fill from the department's records (approve in the app)")
+        out.append((product, product.replace(".", "-"), label))
+    return out
 
 
 @resident_required
@@ -368,7 +441,7 @@ def check(request, reference):
                     "label": web.text(spec, "label"),
                     "value": shown or web.answer_text(definition, name, value),
                     "error": errors.get(name) or next((v for k, v in errors.items() if k.startswith(f"{name}.")), ""),
-                    "source": str(web.SOURCE_LABELS[record["source"]]) if record else "",
+                    "source": web.source_label(record) if record else "",
                     "edited": bool(record and record["status"] != "verified"),
                 }
             )
@@ -382,6 +455,7 @@ def check(request, reference):
             "signed": signed,
             "app": app,
             "service_name": app.service.name_zh if _lang() == "zh" else app.service.name_en,
+            "acting": _for_company(app),
             "rows": rows,
             "summary": summary,
             "edited_label": web.EDITED_LABEL,
@@ -397,8 +471,15 @@ def mine(request):
     return render(
         request,
         "eservices/mine.html",
-        {"apps": [(a, a.service.name_zh if _lang() == "zh" else a.service.name_en) for a in apps]},
+        {"apps": [(a, a.service.name_zh if _lang() == "zh" else a.service.name_en, _for_company(a)) for a in apps]},
     )
+
+
+def _for_company(app) -> str:
+    """ "<person> for <company>" on a company's application, else ``""``."""
+    if not app.org_br_number:
+        return ""
+    return services.company.person_for_company(app, _lang())
 
 
 @resident_required
@@ -424,6 +505,7 @@ def status(request, reference):
             "app": app,
             "service_name": app.service.name_zh if _lang() == "zh" else app.service.name_en,
             "department": app.service.department.name_zh if _lang() == "zh" else app.service.department.name_en,
+            "acting": _for_company(app),
             "events": events,
             "open_request": open_request,
             "request_message": (open_request.message_zh if _lang() == "zh" else open_request.message_en)
@@ -548,19 +630,31 @@ def ask_consent(request, reference, product):
     definition = services.Definition.of(app.form_version)
     if product not in services.products_of(definition) or app.state != State.DRAFT:
         raise Http404
-    purpose = _("To fill in your application %(reference)s for %(service)s") % {
+    company = services.company.company_of(app)
+    names = {
         "reference": app.reference,
         "service": app.service.name_zh if _lang() == "zh" else app.service.name_en,
+        "company": company.name(_lang()) if company else "",
     }
     try:
-        consent = exchange.request_consent(
-            portal.organisation(),
-            product_id=product,
-            purpose=purpose,
-            duration_seconds=CONSENT_SECONDS,
-            max_uses=1,
-            sub=app.portal_sub or request.portal_sub,
-        )
+        if company is not None:  # the company's data, with the company's consent (CorpID)
+            consent = services.company.ask_consent(
+                app,
+                request.resident,
+                portal.organisation(),
+                product_id=product,
+                purpose=_("To fill in the application %(reference)s for %(service)s of %(company)s") % names,
+                duration_seconds=CONSENT_SECONDS,
+            )
+        else:
+            consent = exchange.request_consent(
+                portal.organisation(),
+                product_id=product,
+                purpose=_("To fill in your application %(reference)s for %(service)s") % names,
+                duration_seconds=CONSENT_SECONDS,
+                max_uses=1,
+                sub=app.portal_sub or request.portal_sub,
+            )
     except DomainError as exc:
         return _error_page(request, _("The department's records cannot be used now"), exc.message, status=exc.status)
     page_id = request.POST.get("page", "")
@@ -579,7 +673,8 @@ def consent(request, reference, consent_id):
         found = exchange.get_consent(org, consent_id)
     except DomainError:
         raise Http404 from None
-    if found.resident_id != request.resident.pk:
+    company = services.company.company_of(app)
+    if not services.company.consent_belongs(found, app, request.resident):
         raise Http404
     definition = services.Definition.of(app.form_version)
     page_id = request.GET.get("page") or request.POST.get("page") or "start"
@@ -592,7 +687,14 @@ def consent(request, reference, consent_id):
             result = exchange.exchange(
                 org, consent_id=found.id, product_id=found.product_id, request_id=f"eservices-{secrets.token_hex(12)}"
             )
-            values = services.from_product(definition, found.product_id, result["data"], found.id)
+            values = services.from_product(
+                definition,
+                found.product_id,
+                result["data"],
+                found.id,
+                source="company" if company else "exchange",
+                provider=found.product.provider_id,
+            )
             services.add_prefill(app, request.resident, values)
             return HttpResponseRedirect(back)
         except DomainError as exc:
@@ -611,6 +713,7 @@ def consent(request, reference, consent_id):
             "message": message,
             "page_id": page_id,
             "back": back,
+            "company": company.name(_lang()) if company else "",
         },
         status=409 if message else 200,
     )
@@ -647,10 +750,21 @@ def sign(request, reference):
         return HttpResponseRedirect(back)
     link = state["approval_uri"]
     qr = segno.make(link, error="m").svg_inline(scale=4, title=_("QR code to open the request in the app"))
+    company = services.company.company_of(app)
+    second = state.get("second_approval_id") or ""
     return render(
         request,
         "eservices/sign.html",
-        {"app": app, "link": link, "qr": qr, "code": state.get("comparison_code"), "message": message, "back": back},
+        {
+            "app": app,
+            "link": link,
+            "qr": qr,
+            "code": state.get("comparison_code"),
+            "message": message,
+            "back": back,
+            "company": company.name(_lang()) if company else "",
+            "second_link": f"{settings.TUNGBAN_ISSUER}/app/approve/{second}" if second else "",
+        },
         status=status,
     )
 

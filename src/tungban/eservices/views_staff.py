@@ -209,6 +209,8 @@ def _case_page(request, app, *, status=200, forms=None, error=""):
             "app": app,
             "department": app.service.department,
             "service": _service_name(app.service),
+            "applicant": services.company.person_for_company(app, "zh" if zh else "en"),
+            "company": services.company.company_of(app),
             "state": State(app.state).label,
             "timer": workbench.pledge_timer(app),
             "answers": shown,

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+
+from tungban.exchange import services as exchange
 
 from .services import Definition
 
@@ -22,6 +25,20 @@ SOURCE_LABELS = {
     "exchange": _("From the department's records, with your consent in the app"),
 }
 EDITED_LABEL = _("You changed this answer: the department will check it")
+
+
+def source_label(record: dict) -> str:
+    """Where a prefilled answer came from, for the page: :data:`SOURCE_LABELS`, or for a
+    company's data (``source`` ``company``) "From the Companies Registry, with your
+    company's consent" naming the department that answered."""
+    if record.get("source") == "company":
+        try:
+            org = exchange.get_organisation(record.get("provider", ""))
+            name = org.name_zh if lang() == "zh" else org.name_en
+        except ObjectDoesNotExist:
+            name = _("department's records")
+        return _("From the %(provider)s, with your company's consent") % {"provider": name}
+    return str(SOURCE_LABELS.get(record.get("source", ""), ""))
 
 
 def lang() -> str:
@@ -175,7 +192,7 @@ def _view(path, name, spec, value, errors, required, prefill, attachments, defin
     )
     record = prefill.get(path)
     if record:
-        view.source = str(SOURCE_LABELS.get(record["source"], ""))
+        view.source = source_label(record)
         view.edited = record["status"] != "verified"
     if kind == "address":
         value = value if isinstance(value, dict) else {}

@@ -66,6 +66,13 @@ DEMO_MINIAPP = Path(__file__).resolve().parents[3] / "examples" / "miniapps" / "
 DEMO_COMPANY_REGISTER = Path(__file__).resolve().parents[3] / "examples" / "providers" / "cr_register.json"
 #: The demo company whose CorpID the demo resident (its director) has set up.
 DEMO_COMPANY_BRN = "21812345"
+#: The mandate the demo offers the demo resident (issue 19's sandbox): Keung Kee Sample
+#: Engineering Limited lets him apply for and sign its Certificate of Resident Status.
+DEMO_MANDATE = {
+    "br_number": "65201587",
+    "service": "certificate-of-resident-status-company",
+    "actions": ("view", "apply", "sign"),
+}
 #: The demo data providers of the exchange gateway (examples/providers), on loopback.
 PROVIDER_PORTS = {"wsd": 8201, "ird": 8202, "cr": 8203}
 #: The demo FPS participant bank (examples/bank; issue 18), on loopback: TUNGBAN_PAYMENTS_BANK_URL's port.
@@ -85,8 +92,8 @@ DEMO_STAFF = [
 #: approval by a different approver (its catalogue file: ``second_approval = true``), which
 #: ``issuer`` gives.
 DEMO_DEPARTMENT_ROLES = {
-    "officer": [("SWD", "officer"), ("FSD", "officer"), ("FEHD", "officer")],
-    "supervisor": [("SWD", "approver"), ("FSD", "approver"), ("FEHD", "approver")],
+    "officer": [("SWD", "officer"), ("FSD", "officer"), ("FEHD", "officer"), ("IRD", "officer")],
+    "supervisor": [("SWD", "approver"), ("FSD", "approver"), ("FEHD", "approver"), ("IRD", "approver")],
     "issuer": [("FEHD", "approver")],
 }
 #: Reconcilers besides ``admin`` (a superuser): an uploaded statement and a resolution that
@@ -172,18 +179,59 @@ def hkid_of(body: str) -> str:
     return next(r[0] for r in _valid_population() if r[0].startswith(body))
 
 
-def seed_corpid(director: Resident) -> dict:
-    """CorpID's demo (issue 19): the register of sample companies and their directors, and the
-    demo resident's company set up with him as its administrator (a mandate in force).
-    Idempotent; without a source checkout (no register file) only the summary is returned."""
-    if DEMO_COMPANY_REGISTER.is_file():
-        corpid.load_register(DEMO_COMPANY_REGISTER)
-        try:
-            corpid.bootstrap(director, DEMO_COMPANY_BRN)
-        except DomainError as exc:
-            if exc.code != "organisation_already_set_up":
-                raise
-    return {"br_number": DEMO_COMPANY_BRN, "administrator": director.hkid_display}
+def _set_up_company(director: Resident, br_number: str) -> None:
+    try:
+        corpid.bootstrap(director, br_number)
+    except DomainError as exc:
+        if exc.code != "organisation_already_set_up":
+            raise
+
+
+def seed_corpid(director: Resident, officer=None) -> dict:
+    """CorpID's demo (issue 19), the sandbox a person tries corporate login, pre-fill and
+    signing in: the register of sample companies and their directors; the demo resident's
+    company set up with him as its administrator (a mandate in force); and, with ``officer``
+    (who registers him), the second sample company's director CHEUNG Chi Keung as a resident
+    and administrator of Keung Kee Sample Engineering Limited, who offers the demo resident a
+    user mandate for the company's Certificate of Resident Status (:data:`DEMO_MANDATE`),
+    waiting for him to accept it in the app. Idempotent; without a source checkout (no
+    register file) only the summary is returned."""
+    out = {"br_number": DEMO_COMPANY_BRN, "administrator": director.hkid_display}
+    if not DEMO_COMPANY_REGISTER.is_file():
+        return out
+    corpid.load_register(DEMO_COMPANY_REGISTER)
+    _set_up_company(director, DEMO_COMPANY_BRN)
+    if officer is None:
+        return out
+    hk, fam, given, zh, dob, gender = next(r for r in _valid_population() if r[0].startswith("Y654321"))
+    other = Resident.objects.by_hkid(hk).first() or identity.register_at_counter(
+        officer,
+        hkid=hk,
+        family_name_en=fam,
+        given_name_en=given,
+        name_zh=zh,
+        date_of_birth=dob,
+        gender=gender,
+        residential_address="Flat 3, 2/F, Fictional Workshop Centre\n9 Sample Road, Tuen Mun, New Territories",
+    )
+    _set_up_company(other, DEMO_MANDATE["br_number"])
+    start = corpid.today()
+    try:
+        corpid.grant(
+            other,
+            DEMO_MANDATE["br_number"],
+            holder_hkid=director.hkid,
+            role="user",
+            services=[DEMO_MANDATE["service"]],
+            actions=list(DEMO_MANDATE["actions"]),
+            valid_from=start,
+            valid_until=corpid.years_later(start, 1) - dt.timedelta(days=1),
+        )
+    except DomainError as exc:
+        if exc.code != "mandate_exists":
+            raise
+    out["mandate_offer"] = {**DEMO_MANDATE, "granted_by": other.hkid_display, "holder": director.hkid_display}
+    return out
 
 
 def seed(var_dir=None, service_url: str = SAMPLE_SERVICE_URL) -> dict:
@@ -267,7 +315,7 @@ def seed(var_dir=None, service_url: str = SAMPLE_SERVICE_URL) -> dict:
                 "activation_code": wallet.issue_activation_code(resident, officer),
             }
         )
-    out["corpid"] = seed_corpid(Resident.objects.by_hkid(hkid_of("A123456")).get())
+    out["corpid"] = seed_corpid(Resident.objects.by_hkid(hkid_of("A123456")).get(), officer)
     # The sample service logs residents in with its secret and, as the Transport Department,
     # obtains data through the exchange gateway with its own key (private_key_jwt).
     td_key = ECKey.generate_key("P-256", {"alg": "ES256"}, auto_kid=True)

@@ -4,6 +4,7 @@
 - :mod:`.forms`: the forms engine (JSON Schema 2020-12 + layout; bilingual field errors);
 - :mod:`.calendar`: working days for pledges;
 - :mod:`.attachments`: uploads (type from the bytes, limits, encrypted storage);
+- :mod:`.company`: applying for a company (CorpID): the corporate login's company, the mandate check;
 - :mod:`.prefill`: prefilled answers from e-ME claims and data products;
 - :mod:`.catalogue`: the catalogue files and :func:`load_catalogue`;
 - :mod:`.fees`: what a service costs (the payments app's fee schedule);
@@ -14,14 +15,14 @@
 - :mod:`.reports`: department reports (tables, CSV, SVG charts);
 - :mod:`.webhooks`: department systems and their signed webhooks.
 
-``payment`` and the last three are used as modules (``from tungban.eservices.services import workbench``).
+``company``, ``payment`` and the last three are used as modules (``from tungban.eservices.services import workbench``).
 
 A sub-module imports only sub-modules listed above it.
 """
 
 from __future__ import annotations
 
-from . import payment, signature
+from . import company, payment, signature
 from .attachments import DEFAULT_ACCEPT, check_file, check_size, sniff, upload_limit
 from .attachments import read as read_attachment
 from .calendar import add_working_days, is_working_day
@@ -60,6 +61,7 @@ from .lifecycle import (
 from .prefill import PrefillValue, claims_of, from_claims, from_product, prefill_digest, products_of
 
 __all__ = [
+    "company",
     "payment",
     "signature",
     "ACTION_LABELS",

@@ -44,7 +44,7 @@ from ..models import (
 from ..reference import new_reference
 from ..signals import application_changed
 from . import attachments as files
-from . import fees
+from . import company, fees
 from . import forms as engine
 from .calendar import add_working_days
 from .prefill import PrefillValue, prefill_digest
@@ -67,9 +67,15 @@ def get_service(slug: str) -> Service:
         raise errors.ServiceUnknown() from None
 
 
-def get_application(reference: str, *, resident=None, lock: bool = False) -> Application:
+def get_application(reference: str, *, resident=None, lock: bool = False, action: str = "view") -> Application:
     """The application ``reference``; with ``resident``, only theirs (another resident's is
-    ``application_unknown`` too, so references cannot be probed)."""
+    ``application_unknown`` too, so references cannot be probed). A company's application
+    (CorpID) is theirs only while a mandate of theirs for the company covers ``action``
+    (``view``, ``apply``…) in its service, checked now (:func:`.company.require`).
+
+    :raises DomainError: ``application_unknown``; for a company's application CorpID's
+        refusals (``mandate_revoked``, ``mandate_expired``, ``mandate_out_of_scope``…).
+    """
     qs = Application.objects.select_related("service", "service__department", "form_version", "resident")
     if lock:
         qs = qs.select_for_update(of=("self",))
@@ -79,13 +85,21 @@ def get_application(reference: str, *, resident=None, lock: bool = False) -> App
         raise errors.ApplicationUnknown() from None
     if resident is not None and app.resident_id != resident.pk:
         raise errors.ApplicationUnknown()
+    if resident is not None:
+        company.require(app, resident, action)
     return app
 
 
 def applications_of(resident) -> list[Application]:
-    """A resident's applications, newest first."""
-    return list(
-        Application.objects.filter(resident=resident).select_related("service", "service__department").order_by("-id")
+    """A resident's applications, newest first: their own, and those they made for a company
+    while a mandate of theirs lets them view it today."""
+    return company.visible(
+        list(
+            Application.objects.filter(resident=resident)
+            .select_related("service", "service__department")
+            .order_by("-id")
+        ),
+        resident,
     )
 
 
@@ -205,6 +219,7 @@ def _prefilled(definition: engine.Definition, values: dict[str, PrefillValue]) -
             "ref": str(item.ref),
             "digest": prefill_digest(value),
             "status": PREFILL_VERIFIED,
+            **({"provider": item.provider} if item.provider else {}),
         }
     return answers, record
 
@@ -221,14 +236,19 @@ def start_application(
     prefill: dict[str, PrefillValue] | None = None,
     idempotency_key: str = "",
     version_digest: str | None = None,
+    for_company: company.Company | None = None,
 ) -> Application:
     """Start a draft on the service form's current version, with ``prefill`` (values the
     resident released, each recorded with its source, reference and digest as ``verified``).
-    A second call with the same ``idempotency_key`` returns the first draft.
+    A second call with the same ``idempotency_key`` returns the first draft. ``for_company``:
+    the company the resident applies for (CorpID; from the portal's corporate login), whose
+    mandate must cover ``apply`` in the service now.
 
     :raises DomainError: ``service_not_online``, ``stale_form_version`` (``version_digest`` is
         not the current version's), ``age_not_eligible``, ``form_invalid`` (a prefilled value
-        for a field the form does not have).
+        for a field the form does not have), ``company_login_required`` (a service for
+        companies only), ``company_not_allowed``, CorpID's refusals (``no_mandate``,
+        ``mandate_revoked``, ``mandate_out_of_scope``…).
     """
     if idempotency_key:
         found = Application.objects.filter(resident=resident, idempotency_key=idempotency_key).first()
@@ -239,7 +259,11 @@ def start_application(
         raise errors.ServiceNotOnline()
     _check_version(version, version_digest)
     identity.require_active(resident)
-    _check_age(service, resident)
+    company.check_start(service, for_company)
+    if for_company is None:
+        _check_age(service, resident)
+    else:
+        company.authorise(resident, for_company.br_number, service.slug, "apply")
     definition = engine.Definition.of(version)
     answers, record = _prefilled(definition, prefill or {})
     try:
@@ -251,6 +275,7 @@ def start_application(
                 resident=resident,
                 portal_sub=portal_sub,
                 prefill=record,
+                **company.fields_of(for_company),
                 draft_expires_at=_draft_expiry(service),
                 idempotency_key=idempotency_key,
             )
@@ -283,7 +308,7 @@ def add_prefill(app: Application, resident, values: dict[str, PrefillValue]) -> 
 
 
 def _editable(reference: str, resident) -> Application:
-    app = get_application(reference, resident=resident, lock=True)
+    app = get_application(reference, resident=resident, lock=True, action="apply")
     if app.state != State.DRAFT:
         raise errors.NotEditable(state=State(app.state).label)
     if app.draft_expires_at and app.draft_expires_at <= timezone.now():
@@ -445,7 +470,7 @@ def submit(app: Application, resident, *, version_digest: str | None = None) -> 
         ``stale_form_version``, ``form_invalid``.
     """
     with transaction.atomic():
-        current = get_application(app.reference, resident=resident, lock=True)
+        current = get_application(app.reference, resident=resident, lock=True, action="apply")
         if current.state != State.DRAFT and current.submitted_at is not None:
             return current
         app = _editable(app.reference, resident)
@@ -541,7 +566,7 @@ def withdraw(app: Application, resident, *, reason: str = "") -> Application:
 
     :raises DomainError: ``transition_not_allowed`` once it is decided."""
     with transaction.atomic():
-        app = get_application(app.reference, resident=resident, lock=True)
+        app = get_application(app.reference, resident=resident, lock=True, action="apply")
         _move(app, "to_withdrawn", "withdrawn", ActorKind.RESIDENT, "resident", reason, reason)
         app.decided_at = timezone.now()
         _save(app, "decided_at")
@@ -558,7 +583,7 @@ def respond_to_information(app: Application, resident, answer: str, documents=()
     if not answer:
         raise errors.AnswerRequired()
     with transaction.atomic():
-        app = get_application(app.reference, resident=resident, lock=True)
+        app = get_application(app.reference, resident=resident, lock=True, action="apply")
         request = app.information_requests.filter(answered_at__isnull=True).last()
         if app.state != State.INFORMATION_REQUESTED or request is None:
             raise errors.NoInformationRequest()

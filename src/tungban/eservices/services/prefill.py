@@ -18,12 +18,16 @@ _REGIONS = {"HK": "HK", "HONG KONG": "HK", "KLN": "KLN", "KOWLOON": "KLN", "NT":
 @dataclass(frozen=True)
 class PrefillValue:
     """A value the resident approved for release: ``source`` ``"claim"`` (an e-ME claim of the
-    portal's login; ``ref`` = the release record's id) or ``"exchange"`` (a data product
-    through the gateway; ``ref`` = the consent's id, named by its signed artefact)."""
+    portal's login; ``ref`` = the release record's id), ``"exchange"`` (a data product
+    through the gateway; ``ref`` = the consent's id, named by its signed artefact) or
+    ``"company"`` (a data product about a company, through the gateway with the company's
+    consent given by the person acting for it; ``ref`` = that consent's id). ``provider``: the
+    exchange organisation that answered (``cr``, ``ird``…), for the page to name it."""
 
     value: object
     source: str
     ref: str
+    provider: str = ""
 
 
 def prefill_digest(value) -> str:
@@ -115,13 +119,28 @@ def from_claims(definition: Definition, claims: dict, release_id) -> dict[str, P
     return out
 
 
-def from_product(definition: Definition, product_id: str, data: dict, consent_id) -> dict[str, PrefillValue]:
-    """The form's fields filled from a data product's answer ``data``."""
+def _at(data, path: str):
+    """The value at ``path`` in a product's answer: keys joined by dots, a list item by its
+    index (``companies.0.name_en``); ``None`` where there is nothing."""
+    value = data
+    for part in [p for p in path.split(".") if p]:
+        if isinstance(value, dict):
+            value = value.get(part)
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return None
+    return value
+
+
+def from_product(
+    definition: Definition, product_id: str, data: dict, consent_id, *, source: str = "exchange", provider: str = ""
+) -> dict[str, PrefillValue]:
+    """The form's fields filled from a data product's answer ``data`` (``source``
+    ``"exchange"``, or ``"company"`` for a company's data under the company's consent)."""
     out = {}
     for name, path in products_of(definition).get(product_id, []):
-        value = data
-        for part in [p for p in path.split(".") if p]:
-            value = value.get(part) if isinstance(value, dict) else None
+        value = _at(data, path)
         if definition.fields[name].get("kind") == "address" and isinstance(value, dict):
             value = {
                 "lines": list(value.get("lines", []))[:3],
@@ -130,5 +149,5 @@ def from_product(definition: Definition, product_id: str, data: dict, consent_id
             }
             value = {k: v for k, v in value.items() if v}
         if value not in (None, "", {}):
-            out[name] = PrefillValue(value, "exchange", str(consent_id))
+            out[name] = PrefillValue(value, source, str(consent_id), provider)
     return out

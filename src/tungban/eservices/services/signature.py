@@ -5,7 +5,9 @@ resident approves in the app, kept as the application's ``signed_declaration`` d
 
 A service's ``signature`` is ``required`` (no submission without it), ``allowed`` (offered)
 or ``no``. The signing itself is the signing service's background job; :func:`collect`
-stores the result once it is there.
+stores the result once it is there. A company's application (CorpID) is signed for the
+company through :func:`tungban.corpid.services.corporate_signing.open_request` (the PDF names
+the company, its BR number, the person and the mandate).
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from tungban.signing import services as signing
 from .. import errors
 from ..models import Application, State
 from . import attachments as files
+from . import company, lifecycle
 from . import forms as engine
-from . import lifecycle
 
 FIELD = lifecycle.SIGNED_DECLARATION
 #: The first-party client the portal signs as (``eservices.portal.CLIENT_ID``).
@@ -65,6 +67,13 @@ def application_pdf(app: Application) -> bytes:
             rows.append((f"{spec.get('label_en', name)} {spec.get('label_zh', '')}", _text(answers[name])))
     title = f"{service.name_en}\n{service.name_zh}"
     head = f"{department.name_en} {department.name_zh}\nReference 參考編號: {app.reference}"
+    if app.org_br_number:  # a company's application (CorpID): who applies, and who for
+        person = app.resident
+        head += (
+            f"\nApplicant 申請人: {app.org_name_en} {app.org_name_zh}"
+            f" (Business Registration No. 商業登記號碼 {app.org_br_number})"
+            f"\nFor the company by 代表公司: {person.name_en} {person.name_zh}, mandate 授權 {app.mandate_id}"
+        )
     when = f"Signed on 簽署日期: {timezone.localdate().isoformat()}"
     texts = [title, head, when, *declaration, *[t for row in rows for t in row]]
     used = sorted({ord(c) for t in texts for c in t if c != "\n"} | {ord(" ")})
@@ -104,12 +113,15 @@ def application_pdf(app: Application) -> bytes:
 
 def request(app: Application, resident) -> str:
     """Open a signing request for the draft's declaration PDF (the resident approves it in
-    the app); its id is kept on the application. Answers must be complete first.
+    the app); its id is kept on the application. Answers must be complete first. A company's
+    application is signed for the company (CorpID's corporate signing: the person's signature
+    and the company's seal, a second signatory when the mandate asks for joint approval).
 
     :raises DomainError: ``not_editable``, ``form_invalid``, the signing service's
-        refusals (``plus_required``, ``no_device``, ``certificate_revoked``…).
+        refusals (``plus_required``, ``no_device``, ``certificate_revoked``…), for a company
+        CorpID's (``mandate_out_of_scope`` without ``sign``, ``mandate_revoked``…).
     """
-    app = lifecycle.get_application(app.reference, resident=resident)
+    app = lifecycle.get_application(app.reference, resident=resident, action="apply")
     if app.state != State.DRAFT:
         raise errors.NotEditable(state=State(app.state).label)
     definition = engine.Definition.of(app.form_version)
@@ -117,12 +129,12 @@ def request(app: Application, resident) -> str:
     if problems:
         raise errors.FormInvalid(details={"errors": [p.as_dict() for p in problems]})
     document = application_pdf(app)
-    req = signing.create_request_for(
-        PORTAL_CLIENT,
-        resident,
-        [{"name": f"{app.reference}.pdf", "pdf": base64.b64encode(document).decode()}],
-        reason=f"{app.service.name_en} {app.reference}",
-    )
+    documents = [{"name": f"{app.reference}.pdf", "pdf": base64.b64encode(document).decode()}]
+    reason = f"{app.service.name_en} {app.reference}"
+    if app.org_br_number:  # signed for the company: the person's signature and the company's seal
+        req = company.open_signing(app, resident, documents, reason=reason, client_id=PORTAL_CLIENT)
+    else:
+        req = signing.create_request_for(PORTAL_CLIENT, resident, documents, reason=reason)
     with transaction.atomic():
         locked = lifecycle.get_application(app.reference, resident=resident, lock=True)
         locked.signing_request_id = str(req.id)
@@ -132,10 +144,16 @@ def request(app: Application, resident) -> str:
 
 def status(app: Application) -> dict:
     """The signing request's state as the signing service reports it (``status``,
-    ``approval_uri``, ``comparison_code``, ``signer``…), or ``{}`` when none was asked."""
+    ``approval_uri``, ``comparison_code``, ``signer``…), or ``{}`` when none was asked. For a
+    company's application also ``second_approval_id``: the approval a second authorised
+    person of the company must give (the mandate's joint approval), or ``""``."""
     if not app.signing_request_id:
         return {}
-    return signing.request_result(signing.get_request_for(PORTAL_CLIENT, app.signing_request_id))
+    req = signing.get_request_for(PORTAL_CLIENT, app.signing_request_id)
+    out = signing.request_result(req)
+    if app.org_br_number:  # joint approval: the second signatory's approval, once it is open
+        out["second_approval_id"] = company.second_approval(req)
+    return out
 
 
 def signed_document(app: Application):

@@ -1,4 +1,14 @@
+from pathlib import Path
+
 import pytest
+
+#: Applying for a company (CorpID): the register the CR provider serves, the sample company, the
+#: business e-service.
+REGISTER = Path(__file__).resolve().parents[4] / "examples" / "providers" / "cr_register.json"
+BRN = "21812345"  # Tai Man Demo Trading Company Limited; director A1234563
+SLUG = "certificate-of-resident-status-company"
+NAME_EN = "Tai Man Demo Trading Company Limited"
+NAME_ZH = "大文示範貿易有限公司"
 
 
 @pytest.fixture
@@ -40,3 +50,24 @@ def portal_client(client, resident, catalogue):
     session[login.SESSION_KEY] = {"resident": str(resident.public_id), "sub": "sub-for-tests"}
     session.save()
     return client
+
+
+@pytest.fixture
+def director(catalogue, officer):
+    """CHAN Tai Man, director of :data:`BRN` on the register, who set up its CorpID (its
+    administrator: every service and action)."""
+    from tungban.corpid import services as corpid
+    from tungban.testing.factories import make_resident
+
+    corpid.load_register(REGISTER)
+    boss = make_resident(officer, hkid="A1234563")
+    corpid.bootstrap(boss, BRN)
+    return boss
+
+
+@pytest.fixture
+def employee(officer):
+    """WONG Siu Ling: on the register for no company."""
+    from tungban.testing.factories import make_resident
+
+    return make_resident(officer, hkid="G123456A", family_name_en="WONG", given_name_en="Siu Ling", name_zh="黃小玲")

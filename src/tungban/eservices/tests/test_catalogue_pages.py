@@ -17,7 +17,12 @@ from tungban.eservices.models import Department, Service
 from tungban.eservices.services import browse, fees
 
 API = "/api/v1/eservices/catalogue"
-WORKING = {"senior-citizen-card", "fire-service-installation-certificate", "temporary-hawker-licence"}
+WORKING = {
+    "senior-citizen-card",
+    "fire-service-installation-certificate",
+    "temporary-hawker-licence",
+    "certificate-of-resident-status-company",
+}
 
 
 def _lang(client, lang):
@@ -131,9 +136,10 @@ def test_filters_online_cross_boundary_corpid_department_and_category(client, ca
     assert slugs(online="true", corpid="true") == {
         "fire-service-installation-certificate",
         "temporary-hawker-licence",
+        "certificate-of-resident-status-company",
     }
     page = client.get("/services/", {"online": "1"}).content.decode()
-    assert page.count('class="service-item"') == 3
+    assert page.count('class="service-item"') == len(WORKING)
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -224,7 +230,7 @@ def test_departments_and_categories_with_their_counts(client, catalogue):
     assert departments["TD"]["services"] == Service.objects.filter(department_id="TD").count()
     assert departments["IMMD"]["name_zh"] == "入境事務處"
     categories = {c["code"]: c for c in client.get(f"{API}/categories").json()}
-    assert categories["tax"]["label_zh"] == "稅務" and categories["tax"]["services"] == 2
+    assert categories["tax"]["label_zh"] == "稅務" and categories["tax"]["services"] == 3
 
 
 def test_strong_etags_answer_304_until_the_files_are_loaded_again(client, catalogue, tmp_path):

@@ -12,7 +12,7 @@ from tungban.eservices import errors, services
 from tungban.eservices.models import Service
 from tungban.eservices.tests.helpers import fill_senior_card
 from tungban.identity.models import Resident
-from tungban.setup.demo import seed
+from tungban.setup.demo import hkid_of, seed
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +42,7 @@ def test_demo_staff_work_the_departments_of_readme_step_10(tmp_path, settings, c
 
     User = get_user_model()
     officer, supervisor, issuer = (User.objects.get(username=u) for u in ("officer", "supervisor", "issuer"))
-    for code in ("SWD", "FSD", "FEHD"):
+    for code in ("SWD", "FSD", "FEHD", "IRD"):  # IRD: the business e-service (README step 15)
         services.require_officer(officer, code)
         with pytest.raises(errors.NotApprover):
             services.require_officer(officer, code, approver=True)
@@ -63,7 +63,7 @@ def test_demo_staff_work_the_departments_of_readme_step_10(tmp_path, settings, c
         assert client.get(f"/staff/eservices/{code}/").status_code == 200
 
     # The demo resident's Senior Citizen Card: the officer may not approve, the supervisor does.
-    resident = Resident.objects.get()  # the demo registers one: CHAN Tai Man, born 1958
+    resident = Resident.objects.by_hkid(hkid_of("A123456")).get()  # the demo resident: CHAN Tai Man, born 1958
     app = services.start_application(resident, Service.objects.get(slug="senior-citizen-card"))
     fill_senior_card(services, app, resident)
     app = services.submit(app, resident)

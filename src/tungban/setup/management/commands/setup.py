@@ -68,7 +68,7 @@ class Command(BaseCommand):
                 f"  e-Licences:         /staff/credentials/ (issue a Senior Citizen Card to {out['residents'][0]['name']} once the app is bound); verify at /verify/"
             )
             self.stdout.write(
-                "  e-Services:         /staff/eservices/ (officer: SWD, FSD, FEHD; supervisor approves;"
+                "  e-Services:         /staff/eservices/ (officer: SWD, FSD, FEHD, IRD; supervisor approves;"
                 " issuer gives FEHD's second approval)"
             )
             self.stdout.write(
@@ -81,6 +81,12 @@ class Command(BaseCommand):
                 f"  CorpID:             /business/{out['corpid']['br_number']}/ ({out['residents'][0]['name']}, its director, is"
                 ' the administrator: offer WONG Siu Ling a mandate; she accepts in her app, card "Companies I act for")'
             )
+            if out["corpid"].get("mandate_offer"):
+                self.stdout.write(
+                    "  For a company:      /services/certificate-of-resident-status-company/apply, "
+                    '"Apply for a company" (Keung Kee Sample Engineering offers the demo resident a mandate:'
+                    ' accept it in the app, card "Companies I act for")'
+                )
 
     @staticmethod
     def _hkid(body: str) -> str:
