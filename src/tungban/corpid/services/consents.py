@@ -54,11 +54,15 @@ def authorise_subject(
         mandate in force is not ``given_under``: that one was revoked and replaced),
         ``mandate_expired``, ``mandate_not_accepted``, ``mandate_not_yet_valid``,
         ``mandate_out_of_scope``, ``organisation_suspended`` (403), ``account_suspended``,
-        ``br_number_format`` (400), ``br_number_not_registered`` (404), ``company_not_live`` (409).
+        ``br_number_format`` (400), ``br_number_not_registered`` (404), ``company_not_live`` (409),
+        ``joint_approval_required`` (403: the mandate needs a second person for each action,
+        and a consent has no second approval; docs/integrators.md §12).
     """
     if resident is None:
         raise errors.NoMandate()
     mandate = authority(resident, br_number, service, CONSENT_ACTION)
+    if mandate.joint_approval:  # one person cannot act alone where the company asked for two
+        raise errors.JointApprovalRequired()
     if given_under and str(mandate.public_id) != given_under:
         raise errors.MandateRevoked()
     org = mandate.organisation
