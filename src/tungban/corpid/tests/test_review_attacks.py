@@ -3,9 +3,10 @@ must be refused, with nothing stored."""
 
 from __future__ import annotations
 
+from tungban.corpid import services
 from tungban.exchange.models import Consent
 
-from .conftest import offer
+from .conftest import TAI_MAN_BRN, offer
 from .test_company_consents import ask, bank, company, refused  # noqa: F401  (fixtures)
 from .test_mandates import accepted
 
@@ -21,3 +22,22 @@ def test_a_joint_approval_mandate_alone_does_not_give_the_companys_consent(compa
     before = Consent.objects.count()
     refused("joint_approval_required", lambda: ask(employee, bank))
     assert Consent.objects.count() == before
+
+
+def test_a_sub_administrator_revokes_no_consent_outside_its_scope(company, director, employee, bank, app_of):  # noqa: F811  (fixtures)
+    accepted(
+        employee,
+        offer(director, employee, role="sub_administrator", services_=["svc-a"], actions=["view", "apply"]),
+        app_of,
+    )
+    consent = ask(director, bank)  # for the service sme-bank-client: outside svc-a
+    app_of(director).accept(str(consent.approval.id))
+    refused("not_an_administrator", lambda: services.revoke_company_consent(employee, TAI_MAN_BRN, consent.id))
+    consent.refresh_from_db()
+    assert consent.status == "active"
+    # Inside its scope (svc-a, apply): it may.
+    mine = ask(director, bank, service="svc-a")
+    app_of(director).accept(str(mine.approval.id))
+    assert services.revoke_company_consent(employee, TAI_MAN_BRN, mine.id).status == "revoked"
+    # The administrator revokes any.
+    assert services.revoke_company_consent(director, TAI_MAN_BRN, consent.id).status == "revoked"
