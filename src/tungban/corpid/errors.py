@@ -84,6 +84,13 @@ MandateNotYetValid = Forbidden.define("mandate_not_yet_valid", _("Your mandate f
 MandateOutOfScope = Forbidden.define(
     "mandate_out_of_scope", _("Your mandate for this company does not cover this: %(what)s.")
 )
+JointApprovalRequired = Forbidden.define(
+    "joint_approval_required",
+    _(
+        "Your mandate for this company needs a second person's approval for each action, "
+        "so it cannot give the company's consent alone."
+    ),
+)
 
 # Corporate login (the OpenID Provider's corpid scope)
 NoLoginMandate = Forbidden.define(

@@ -29,13 +29,17 @@ class Authority:
     ``organisation_identifier``: ETSI EN 319 412-1 §5.1.4 semantics, e.g. ``NTRHK-21812345``
     (the seal certificate's ``organizationIdentifier``); ``name_en``/``name_zh``: the
     organisation's names; ``mandate_id``: the authority's identifier, written into the
-    signature; ``joint_approval``: a second authorised person must approve too."""
+    signature; ``joint_approval``: a second authorised person must approve too;
+    ``sources``: the identifiers of the authorities this one was passed on from (a delegated
+    mandate's chain), so that a second signatory whose authority the first signatory passed on
+    (or who passed on the first's) is refused: one person cannot make their own co-signer."""
 
     organisation_identifier: str
     name_en: str
     name_zh: str
     mandate_id: str
     joint_approval: bool = False
+    sources: tuple[str, ...] = ()
 
 
 Checker = Callable[..., Authority]

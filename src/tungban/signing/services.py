@@ -598,12 +598,17 @@ def _accept_second(on: BehalfSigning, approval: ApprovalRequest) -> SigningReque
     """The second signatory approved: another authorised person (checked now, as the first
     signatory is again), with a certificate that can sign; then the job is queued.
 
-    :raises Forbidden: ``same_signatory``, as :func:`check_can_sign`, the checker's refusal."""
+    :raises Forbidden: ``same_signatory`` (also when either signatory's authority was passed on
+        by the other: :attr:`.behalf.Authority.sources`), as :func:`check_can_sign`, the
+        checker's refusal."""
     req = SigningRequest.objects.select_for_update().select_related("client").get(pk=on.request_id)
     if approval.resident_id == req.resident_id:
         raise errors.SameSignatory()
-    _authority(on, req.resident)  # the first signatory's authority, again
-    on.second_mandate_id = _authority(on, approval.resident).mandate_id
+    first = _authority(on, req.resident)  # the first signatory's authority, again
+    second = _authority(on, approval.resident)
+    if first.mandate_id in second.sources or second.mandate_id in first.sources:
+        raise errors.SameSignatory()  # one's authority was passed on by the other: not a second person's
+    on.second_mandate_id = second.mandate_id
     on.second_resident = approval.resident
     on.second_credential = current_credential(approval.resident, approval.device)
     on.save(update_fields=["second_resident", "second_mandate_id", "second_credential"])

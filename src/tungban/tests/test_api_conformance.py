@@ -134,6 +134,7 @@ def credentials(db, officer, keep_connection):
     tokens = {
         "ApiKeyBearer": notify.create_api_key(notifier, "conformance", "live")[1],
         "ServiceBearer": _token(signer, "signing"),
+        "ScopedBearer": _token(signer, "signing"),  # issue 19: signing for a company (corpid)
         "DataUserBearer": _token(data_user, "cdeg"),
         "IssuerBearer": _token(department, "credentials"),
         "PaymentSystemBearer": _token(cashier, "payments"),  # issue 18: the payments API for departments

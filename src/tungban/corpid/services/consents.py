@@ -20,6 +20,7 @@ Corppass, anchor study §2.1, A12).
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -31,9 +32,9 @@ from tungban.exchange.models import Organisation as DataUser
 from tungban.identity.models import Resident
 
 from .. import errors
-from ..constants import Action
+from ..constants import Action, Role
 from .authority import authority
-from .mandates import managed, organisation, record_event
+from .mandates import covers, managed, organisation, record_event
 
 #: The exchange's kind of data subject for a company, by its BR number.
 SUBJECT_KIND = "organisation"
@@ -54,11 +55,15 @@ def authorise_subject(
         mandate in force is not ``given_under``: that one was revoked and replaced),
         ``mandate_expired``, ``mandate_not_accepted``, ``mandate_not_yet_valid``,
         ``mandate_out_of_scope``, ``organisation_suspended`` (403), ``account_suspended``,
-        ``br_number_format`` (400), ``br_number_not_registered`` (404), ``company_not_live`` (409).
+        ``br_number_format`` (400), ``br_number_not_registered`` (404), ``company_not_live`` (409),
+        ``joint_approval_required`` (403: the mandate needs a second person for each action,
+        and a consent has no second approval; docs/integrators.md §12).
     """
     if resident is None:
         raise errors.NoMandate()
     mandate = authority(resident, br_number, service, CONSENT_ACTION)
+    if mandate.joint_approval:  # one person cannot act alone where the company asked for two
+        raise errors.JointApprovalRequired()
     if given_under and str(mandate.public_id) != given_under:
         raise errors.MandateRevoked()
     org = mandate.organisation
@@ -151,12 +156,27 @@ def company_exchanges(actor: Resident, br_number: str) -> list[ExchangeRecord | 
 @transaction.atomic
 def revoke_company_consent(actor: Resident, br_number: str, consent_id) -> Consent:
     """An administrator revokes a consent about the company: refused from the data user's next
-    request on (as the exchange's own revocation); audited in the company's trail.
+    request on (as the exchange's own revocation); audited in the company's trail. A
+    sub-administrator revokes only a consent for a service its mandate covers with ``apply``.
 
-    :raises DomainError: ``no_organisation``, ``not_an_administrator`` (403), ``unknown_consent``
+    :raises DomainError: ``no_organisation``, ``not_an_administrator`` (403: also a
+        sub-administrator's for a consent outside its scope), ``unknown_consent``
         (404: no such consent about this company — another company's included). Nothing is stored.
     """
-    org, _own = managed(actor, br_number)
+    org, own = managed(actor, br_number)
+    if own.role != Role.ADMINISTRATOR:
+        # A sub-administrator revokes only a consent it could have given itself: for a
+        # service its own mandate covers with ``apply`` (Corppass: the assignment profile).
+        try:
+            service = (
+                Consent.objects.filter(subject_kind=SUBJECT_KIND, subject_id=org.br_number, pk=consent_id)
+                .values_list("service", flat=True)
+                .first()
+            )
+        except (ValueError, ValidationError):
+            service = None  # not a consent id: the exchange answers unknown_consent
+        if service is not None and not covers(own, service, CONSENT_ACTION):
+            raise errors.NotAnAdministrator()
     started = timezone.now()
     consent = exchange.revoke_about(SUBJECT_KIND, org.br_number, consent_id, actor)
     if consent.revoked_at and consent.revoked_at >= started:  # revoked now (not before): audited once

@@ -21,7 +21,8 @@ Decisions (anchor study ``corpid-federation-app.md`` A10, A11):
   before stay valid at their time-stamped signing time.
 * **Joint approval** (the mandate's ``joint_approval``): the first signatory's approval opens a
   second approval that any other authorised person (a mandate in force with ``sign`` for the
-  service) approves in their app; the same person is refused (``same_signatory``); the seal
+  service) approves in their app; the same person is refused (``same_signatory``), and so is
+  a person whose mandate the first signatory delegated, or who delegated the first's; the seal
   is applied only after both, and until then the result cannot be collected
   (``second_signatory_required``).
 * Every signature for a company needs a fresh app approval: each request opens its own.
@@ -57,12 +58,17 @@ def check(resident: Resident, br_number: str, service: str) -> behalf.Authority:
     """
     mandate = authority(resident, br_number, service, Action.SIGN)
     org = mandate.organisation
+    sources, source = [], mandate.parent
+    while source is not None:  # a delegated mandate's chain (in force: authority checked it)
+        sources.append(str(source.public_id))
+        source = source.parent
     return behalf.Authority(
         organisation_identifier=organisation_identifier(org.br_number),
         name_en=org.name_en,
         name_zh=org.name_zh,
         mandate_id=str(mandate.public_id),
         joint_approval=mandate.joint_approval,
+        sources=tuple(sources),
     )
 
 
