@@ -72,7 +72,7 @@ class EventOut(Schema):
     at: dt.datetime
     actor: str
     action: str = Field(
-        description="set_up, administrator_from_register, granted, delegated, accepted, declined, "
+        description="set_up, administrator_from_register, granted, delegated, accepted, declined, lapsed, "
         "revoked, superseded, suspended, reactivated, signing_requested (signing for the company), seal_revoked"
     )
     mandate_id: uuid.UUID | None

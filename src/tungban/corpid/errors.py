@@ -70,6 +70,13 @@ MandateExists = Conflict.define(
 )
 NoSuchMandate = NotFound.define("no_such_mandate", _("There is no such mandate."))
 MandateNotOffered = Conflict.define("mandate_not_offered", _("This mandate is no longer waiting for an answer."))
+OfferLapsed = Conflict.define(
+    "offer_lapsed",
+    _(
+        "This offer can no longer be accepted: the person who made it may no longer give this mandate. "
+        "Ask an administrator of the company for a new offer."
+    ),
+)
 MandateNotLive = Conflict.define("mandate_not_live", _("This mandate is already revoked, declined or ended."))
 
 # Checking a mandate (authority)

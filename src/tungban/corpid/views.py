@@ -38,6 +38,7 @@ def _event_text(event) -> str:
         "delegated": _("Delegated a mandate"),
         "accepted": _("Accepted the mandate in the app"),
         "declined": _("Declined the mandate in the app"),
+        "lapsed": _("The offer lapsed: whoever made it may no longer give it"),
         "revoked": _("Revoked a mandate"),
         "superseded": _("A mandate was replaced by a new one"),
         "suspended": _("The company's CorpID was suspended: no administrator"),

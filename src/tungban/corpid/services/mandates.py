@@ -480,6 +480,40 @@ def _details(mandate: Mandate) -> list[dict]:
     return list(lines.values())
 
 
+def _check_offer_stands(mandate: Mandate) -> None:
+    """An offer is accepted only while whoever made it could still make it: their own mandate
+    (the source of a delegation) in force, and for a sub-administrator or a delegating user, the
+    offer still within it. Otherwise an offer made by an administrator revoked since, or
+    accepted after the company was suspended, would give authority no one holds any more
+    (review crev finding 6; Corppass: only a current administrator assigns).
+
+    :raises DomainError: ``offer_lapsed`` (409), which fails the app's approval."""
+    if mandate.basis == Basis.REGISTER:
+        return
+    source = mandate.parent if mandate.basis == Basis.DELEGATED else None
+    if source is None and mandate.granted_by_id is not None:
+        source = _live_mandate(mandate.granted_by, mandate.organisation)
+    if source is None or source.state != MandateState.ACTIVE or not in_force(source):
+        raise errors.OfferLapsed()
+    if source.role == Role.ADMINISTRATOR:
+        return
+    if source.role == Role.USER and not source.may_delegate:
+        raise errors.OfferLapsed()
+    try:
+        _within(
+            source,
+            mandate.role,
+            mandate.services,
+            mandate.actions,
+            mandate.valid_from,
+            mandate.valid_until,
+            mandate.joint_approval,
+            mandate.may_delegate,
+        )
+    except DomainError:
+        raise errors.OfferLapsed() from None
+
+
 def on_approval_decided(request) -> None:
     """The app's decision on a mandate (inside the decision's transaction): approved accepts
     the offer and issues its credential into the holder's app (:func:`.credential.issue_for`,
@@ -496,6 +530,8 @@ def on_approval_decided(request) -> None:
     if mandate is None or mandate.state != MandateState.OFFERED or binds.get("mandate_sha256") != terms_digest(mandate):
         return
     approved = request.status == RequestStatus.APPROVED
+    if approved:
+        _check_offer_stands(mandate)
     mandate.state = MandateState.ACTIVE if approved else MandateState.DECLINED
     mandate.answered_at = timezone.now()
     mandate.save(update_fields=["state", "answered_at"])
@@ -505,6 +541,28 @@ def on_approval_decided(request) -> None:
     else:
         record_event(mandate.organisation, "declined", mandate.holder, mandate)
     refresh_status(mandate.organisation, mandate.holder)
+
+
+def on_approval_failed(request) -> None:
+    """The app's approval of an offer failed (inside the failure's transaction). An offer that
+    had lapsed (:func:`_check_offer_stands`: ``offer_lapsed``) is withdrawn, so it stops waiting
+    in the holder's app and the company may offer again; audited as ``lapsed``. Any other
+    failure leaves the offer waiting."""
+    if request.failure_code != errors.OfferLapsed.code:
+        return
+    binds = (request.context or {}).get("binds", {})
+    mandate = (
+        Mandate.objects.select_for_update(of=("self",))
+        .select_related("organisation")
+        .filter(public_id=binds.get("mandate"), approval_id=str(request.id), holder_id=request.resident_id)
+        .first()
+    )
+    if mandate is None or mandate.state != MandateState.OFFERED:
+        return
+    mandate.state = MandateState.REVOKED
+    mandate.revoked_at = timezone.now()
+    mandate.save(update_fields=["state", "revoked_at"])
+    record_event(mandate.organisation, "lapsed", None, mandate)
 
 
 # --- revoking ---------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tungban.core.errors import DomainError
 from tungban.corpid import services
 from tungban.corpid.models import AuditEvent, Mandate
 from tungban.exchange.models import Consent
@@ -74,3 +75,28 @@ def test_the_new_refusal_is_published(client):
     document = client.get("/api/v1/openapi.json").json()
     tag = next(t for t in document["tags"] if t["name"] == "corpid")
     assert "joint_approval_required" in {c["code"] for c in tag["x-error-codes"]}
+
+
+def test_an_offer_lapses_when_its_maker_may_no_longer_make_it(company, director, employee, third, app_of):  # noqa: F811  (fixtures)
+    """A sub-administrator's offer, revoked with its maker's mandate, cannot be accepted after:
+    it would give authority no one holds any more (review finding 6); the app's approval fails
+    and the offer gives nothing."""
+    sub = accepted(
+        employee,
+        offer(director, employee, role="sub_administrator", services_=["svc-a"], actions=["view", "apply"]),
+        app_of,
+    )
+    pending = offer(employee, third, services_=["svc-a"], actions=["view"])
+    answer = services.ask_holder(third, pending.public_id)
+    services.revoke(director, TAI_MAN_BRN, sub.public_id)
+    with pytest.raises(Exception) as info:
+        app_of(third).accept(answer["approval_id"])
+    assert "offer_lapsed" in str(info.value)
+    pending.refresh_from_db()  # withdrawn, audited: no longer waiting in the holder's app
+    assert (pending.state, pending.credential_id) == ("revoked", None)
+    assert AuditEvent.objects.filter(mandate=pending, action="lapsed").count() == 1
+    with pytest.raises(DomainError):
+        services.authority(third, TAI_MAN_BRN, "svc-a", "view")
+    # An administrator's offer still stands while the administrator's mandate is in force.
+    fresh = offer(director, third, services_=["svc-a"], actions=["view"])
+    assert accepted(third, fresh, app_of).state == "active"
