@@ -134,23 +134,31 @@ def company_consent(
     )
 
 
+def _in_scope(own, service: str) -> bool:
+    """Whether a manager's mandate ``own`` reaches a consent for ``service``: an administrator's
+    every consent, a sub-administrator's only those it could have given itself (``apply`` for
+    the service: Corppass's assignment profile; review crev finding 5)."""
+    return own.role == Role.ADMINISTRATOR or covers(own, service, CONSENT_ACTION)
+
+
 def company_consents(actor: Resident, br_number: str) -> list[Consent]:
-    """Every consent about the company, newest first (its administrators and
-    sub-administrators: :func:`~.mandates.managed`).
+    """Every consent about the company, newest first, for its administrators; a
+    sub-administrator (:func:`~.mandates.managed`) sees those within its scope.
 
     :raises DomainError: ``no_organisation``, ``not_an_administrator`` (403), ``br_number_format``.
     """
-    org, _own = managed(actor, br_number)
-    return exchange.consents_about(SUBJECT_KIND, org.br_number)
+    org, own = managed(actor, br_number)
+    return [c for c in exchange.consents_about(SUBJECT_KIND, org.br_number) if _in_scope(own, c.service)]
 
 
 def company_exchanges(actor: Resident, br_number: str) -> list[ExchangeRecord | ExchangeAttempt]:
-    """Every exchange of the company's data, newest first (its administrators).
+    """Every exchange of the company's data, newest first, for its administrators; a
+    sub-administrator sees those under consents within its scope.
 
     :raises DomainError: as :func:`company_consents`.
     """
-    org, _own = managed(actor, br_number)
-    return exchange.history_about(SUBJECT_KIND, org.br_number)
+    org, own = managed(actor, br_number)
+    return [x for x in exchange.history_about(SUBJECT_KIND, org.br_number) if _in_scope(own, x.consent.service)]
 
 
 @transaction.atomic
@@ -175,7 +183,7 @@ def revoke_company_consent(actor: Resident, br_number: str, consent_id) -> Conse
             )
         except (ValueError, ValidationError):
             service = None  # not a consent id: the exchange answers unknown_consent
-        if service is not None and not covers(own, service, CONSENT_ACTION):
+        if service is not None and not _in_scope(own, service):
             raise errors.NotAnAdministrator()
     started = timezone.now()
     consent = exchange.revoke_about(SUBJECT_KIND, org.br_number, consent_id, actor)

@@ -40,9 +40,11 @@ def test_a_sub_administrator_revokes_no_consent_outside_its_scope(company, direc
     refused("not_an_administrator", lambda: services.revoke_company_consent(employee, TAI_MAN_BRN, consent.id))
     consent.refresh_from_db()
     assert consent.status == "active"
-    # Inside its scope (svc-a, apply): it may.
+    # Inside its scope (svc-a, apply): it may; and it sees only those consents (finding 5).
     mine = ask(director, bank, service="svc-a")
     app_of(director).accept(str(mine.approval.id))
+    assert [c.id for c in services.company_consents(employee, TAI_MAN_BRN)] == [mine.id]
+    assert {c.id for c in services.company_consents(director, TAI_MAN_BRN)} == {mine.id, consent.id}
     assert services.revoke_company_consent(employee, TAI_MAN_BRN, mine.id).status == "revoked"
     # The administrator revokes any.
     assert services.revoke_company_consent(director, TAI_MAN_BRN, consent.id).status == "revoked"
