@@ -250,20 +250,30 @@ def grant(request, br_number: str):
     return HttpResponseRedirect(reverse("corpid:organisation", args=[br_number]))
 
 
+def _managing(request, br_number: str, change, *args):
+    """Run an administrators' ``change(resident, br_number, *args)`` for the page's POST:
+    ``(resident, result, None)``, or ``(resident, None, response)`` when it cannot be done (the
+    login page; the organisation's page with the refusal; the refusal page when the resident
+    may not see the organisation either)."""
+    resident = _resident(request)
+    if resident is None:
+        return None, None, _login_needed(request)
+    try:
+        return resident, change(resident, br_number, *args), None
+    except DomainError as exc:
+        try:
+            return resident, None, _organisation_page(request, resident, br_number, error=exc, status=exc.status)
+        except DomainError as denied:
+            return resident, None, _denied(request, denied)
+
+
 @require_POST
 def revoke_consent(request, br_number: str, consent_id):
     """An administrator revokes a consent about the company; refused from the data user's next
     request on."""
-    resident = _resident(request)
-    if resident is None:
-        return _login_needed(request)
-    try:
-        consent = services.revoke_company_consent(resident, br_number, consent_id)
-    except DomainError as exc:
-        try:
-            return _organisation_page(request, resident, br_number, error=exc, status=exc.status)
-        except DomainError as denied:
-            return _denied(request, denied)
+    _actor, consent, refused = _managing(request, br_number, services.revoke_company_consent, consent_id)
+    if refused is not None:
+        return refused
     messages.success(
         request,
         _("The consent given to %(data_user)s is revoked.") % {"data_user": _party(consent.consumer)},
@@ -274,16 +284,9 @@ def revoke_consent(request, br_number: str, consent_id):
 @require_POST
 def revoke(request, br_number: str, mandate_id):
     """Revoke a mandate; it stops at the holder's next request."""
-    resident = _resident(request)
-    if resident is None:
-        return _login_needed(request)
-    try:
-        mandate = services.revoke(resident, br_number, mandate_id)
-    except DomainError as exc:
-        try:
-            return _organisation_page(request, resident, br_number, error=exc, status=exc.status)
-        except DomainError as denied:
-            return _denied(request, denied)
+    resident, mandate, refused = _managing(request, br_number, services.revoke, mandate_id)
+    if refused is not None:
+        return refused
     messages.success(request, _("The mandate of %(name)s is revoked.") % {"name": _person(mandate.holder)})
     if mandate.holder_id == resident.pk:
         return HttpResponseRedirect(reverse("corpid:home"))
