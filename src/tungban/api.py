@@ -45,6 +45,8 @@ from tungban.payments.api_bank import router as payments_bank_router
 from tungban.payments.api_departments import router as payments_departments_router
 from tungban.signing import errors as signing_errors
 from tungban.signing.api import router as signing_router
+from tungban.subsidy import errors as subsidy_errors
+from tungban.subsidy.api import router as subsidy_router
 from tungban.wallet import errors as wallet_errors
 from tungban.wallet.api import router as wallet_router
 
@@ -135,6 +137,11 @@ api = NinjaAPI(
                 corpid_errors,
                 identity_errors,
             ),
+            tag(
+                "subsidy",
+                "The AI Subsidy Scheme (人工智能資助計劃, issue 20) of the Cyberport AI Supercomputing Centre.",
+                subsidy_errors,
+            ),
         ]
     },
 )
@@ -152,6 +159,7 @@ api.add_router("/payments/bank/", payments_bank_router)
 api.add_router("/payments/app/", payments_app_router)
 api.add_router("/payments/", payments_departments_router)
 api.add_router("/corpid/", corpid_router)
+api.add_router("/subsidy/", subsidy_router)
 
 
 @api.exception_handler(DomainError)

@@ -130,6 +130,7 @@ INSTALLED_APPS = [
     "tungban.corpid",
     "tungban.counter",
     "tungban.eservices",
+    "tungban.subsidy",
     "tungban.setup",
     "django_tasks_db",
     # Staff second factor (TOTP) and login lockout (issue 13 item 3).

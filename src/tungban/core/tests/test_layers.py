@@ -42,9 +42,12 @@ FLOORS = {
     "notify": 6,
     "payments": 6,
     "corpid": 6,
+    "committees": 6,  # issue 20: committees, declarations of interest, scoring, decisions
+    "compute": 6,  # issue 20: allocations on the scheduler (Slurm), usage
     "counter": 7,
     "eservices": 7,
     "setup": 7,
+    "subsidy": 7,  # issue 20: the AI Subsidy Scheme
     "project": 8,
 }
 #: Ground-floor apps: they import no other tungban app.

@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SubsidyConfig(AppConfig):
+    """The AI Subsidy Scheme (人工智能資助計劃, issue 20) of the Cyberport AI Supercomputing Centre
+    (數碼港人工智能超算中心): calls and batches, applications by organisations through the
+    e-services engine, the secretariat's first assessment, the committee's decisions (through
+    :mod:`tungban.committees`), awards with their subsidy and co-payment, allocations on the
+    centre's scheduler (through :mod:`tungban.compute`), the fund's ledger and the funder's
+    reports. Floor 7: it imports e-services, payments, CorpID, committees and compute services.
+    """
+
+    name = "tungban.subsidy"
+    label = "subsidy"
+    verbose_name = _("AI Subsidy Scheme")
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,3 @@
+"""Pages of the AI Subsidy Scheme: reports (issue 20; filled by the part that owns them)."""
+
+urlpatterns: list = []
