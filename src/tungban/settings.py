@@ -128,6 +128,7 @@ INSTALLED_APPS = [
     "tungban.notify",
     "tungban.payments",
     "tungban.corpid",
+    "tungban.committees",
     "tungban.counter",
     "tungban.eservices",
     "tungban.subsidy",

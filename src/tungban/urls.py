@@ -20,6 +20,7 @@ urlpatterns = [
     path("staff/payments/reconciliation/", include("tungban.payments.urls_recon")),
     path("staff/payments/", include("tungban.payments.urls_staff")),
     path("staff/subsidy/", include("tungban.subsidy.urls_staff")),
+    path("staff/committees/", include("tungban.committees.urls")),
     path("staff/", include("tungban.counter.urls")),
     path("signing/", include("tungban.signing.urls")),
     path("api/v1/", api.urls),
