@@ -10,12 +10,14 @@ at set-up, and written to ``var/`` (git-ignored) — never committed.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import secrets
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import Permission
+from django.core.management import call_command
 from django.db import transaction
 from joserfc.jwk import ECKey
 
@@ -114,6 +116,10 @@ DEMO_BANK = {
     "name_zh": "示範銀行（金管局商業數據通）",
     "kind": "bank",
 }
+
+
+#: Members of the demo committee (committees/data/ai_subsidy_scheme.toml) given a password and TOTP.
+DEMO_COMMITTEE_LOGINS = ("committee-chair", "committee-academia")
 
 
 def _valid_population():
@@ -277,6 +283,13 @@ def seed(var_dir=None, service_url: str = SAMPLE_SERVICE_URL) -> dict:
             )
             role += "; reconciliation (payments.reconcile)"
         out["staff"].append({"username": username, "role": role, "password": password, **otp})
+    # The AI Subsidy Scheme's committee (issue 20, part E; seed 000 §12–13) from its bundled
+    # file, through its command; its chair and the academic member can log in.
+    call_command("load_committee", stdout=io.StringIO())
+    for username in DEMO_COMMITTEE_LOGINS:
+        password = secrets.token_urlsafe(9)
+        _user, otp = counter.provision_staff_user(username, password=password)
+        out["staff"].append({"username": username, "role": "AI Subsidy Scheme committee", "password": password, **otp})
     out["officer"] = out["staff"][0]
     officer = staff["officer"]
     for credential_issuer in Issuer.objects.all():

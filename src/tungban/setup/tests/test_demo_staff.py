@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from tungban.counter import roles
-from tungban.setup.demo import seed
+from tungban.setup.demo import DEMO_COMMITTEE_LOGINS, seed
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +28,9 @@ def test_demo_staff_have_one_role_each_and_a_second_factor(tmp_path, settings, c
     assert User.objects.filter(is_superuser=True).values_list("username", flat=True).get() == "admin"
 
     written = json.loads((tmp_path / "demo-credentials.json").read_text())
-    assert {s["username"] for s in written["staff"]} == {"officer", "supervisor", "issuer", "admin"}
+    assert {s["username"] for s in written["staff"]} == {"officer", "supervisor", "issuer", "admin"} | set(
+        DEMO_COMMITTEE_LOGINS
+    )
     assert written["officer"]["totp_uri"].startswith("otpauth://totp/")
     assert out["officer"]["password"] == written["officer"]["password"]
 
@@ -46,3 +48,28 @@ def test_demo_staff_have_one_role_each_and_a_second_factor(tmp_path, settings, c
     )
     assert resp.status_code == 302 and resp["Location"] == "/staff/"
     assert client.get("/staff/").status_code == 200
+
+
+def test_demo_loads_the_scheme_committee_and_its_chair_can_log_in(tmp_path, settings, client):
+    """Issue 20 part E: the demo calls ``load_committee`` (the bundled committee, seed 000
+    §12–13); the chair logs in with the printed password and TOTP and sees the meetings page."""
+    from tungban.committees.models import Committee
+
+    settings.VAR_DIR = tmp_path
+    out = seed(var_dir=tmp_path)
+    committee = Committee.objects.get(code="ai-subsidy-scheme")
+    assert committee.members.count() == 5 and committee.criteria.count() == 4
+    chair = next(s for s in out["staff"] if s["username"] == "committee-chair")
+    code = io.StringIO()
+    call_command("demo_totp", "committee-chair", stdout=code)
+    resp = client.post(
+        "/admin/login/",
+        {
+            "username": "committee-chair",
+            "password": chair["password"],
+            "otp_token": code.getvalue().strip(),
+            "next": "/staff/committees/",
+        },
+    )
+    assert resp.status_code == 302 and resp["Location"] == "/staff/committees/"
+    assert client.get("/staff/committees/", HTTP_ACCEPT_LANGUAGE="en").status_code == 200
