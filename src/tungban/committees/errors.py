@@ -11,6 +11,11 @@ SubjectDescription = DomainError.define(
 )
 NotMember = Forbidden.define("not_member", _("You are not a member of this committee."))
 NotChair = Forbidden.define("not_chair", _("Only the chair or the secretary may do this."))
+OutOfTerm = Forbidden.define("out_of_term", _("Your term on this committee has not begun or has ended."))
+NoQuorum = Conflict.define(
+    "no_quorum",
+    _("Fewer members than the quorum (%(quorum)s) may take part in this item: %(eligible)s are not recused."),
+)
 MemberConflicted = Forbidden.define(
     "member_conflicted", _("You are recused from this item because of a conflict of interest.")
 )

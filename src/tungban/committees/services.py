@@ -56,7 +56,14 @@ def _require_member(committee_id: int, user) -> Member:
     member = member_of(committee_id, user)
     if member is None:
         raise errors.NotMember()
+    if not member.term_from <= timezone.localdate() <= member.term_to:
+        raise errors.OutOfTerm()
     return member
+
+
+def _in_term(committee_id: int):
+    today = timezone.localdate()
+    return Member.objects.filter(committee_id=committee_id, term_from__lte=today, term_to__gte=today)
 
 
 def _require_chair(committee_id: int, user) -> Member:
@@ -312,7 +319,7 @@ def score(item: AgendaItem, member_user, criterion_code: str, value, comment: st
     """``member_user``'s score of ``item`` on the criterion ``criterion_code``: a whole number
     0–10 (seed 000 §13 (a)–(d)). Scoring again replaces the member's earlier score.
 
-    :raises DomainError: ``not_member`` (403), ``member_conflicted`` (403, recused),
+    :raises DomainError: ``not_member``, ``out_of_term`` (403), ``member_conflicted`` (403, recused),
         ``meeting_not_open`` / ``meeting_closed`` (409), ``already_decided`` (409),
         ``score_range``, ``unknown_criterion``."""
     member = _require_member(item.meeting.committee_id, member_user)
@@ -387,9 +394,13 @@ def decide(
     runs first; its ``decided(...)`` runs inside this transaction, so a failure there leaves
     nothing decided.
 
-    :raises DomainError: ``not_member``, ``not_chair``, ``member_conflicted`` (403),
-        ``unknown_outcome``, ``reasons_required``, ``meeting_not_open`` / ``meeting_closed``,
-        ``already_decided`` (409), and whatever the kind's hooks raise."""
+    The quorum is counted on the members in term who are not recused from the item (the
+    committee's arrangements for managing conflicts, anchor study §2.14).
+
+    :raises DomainError: ``not_member``, ``out_of_term``, ``not_chair``, ``member_conflicted``
+        (403), ``unknown_outcome``, ``reasons_required``, ``meeting_not_open`` /
+        ``meeting_closed``, ``already_decided``, ``no_quorum`` (409), and whatever the kind's
+        hooks raise."""
     chair = _require_chair(item.meeting.committee_id, actor)
     if outcome not in Outcome.values:
         raise errors.UnknownOutcome()
@@ -405,6 +416,10 @@ def decide(
             raise errors.AlreadyDecided()
         if is_recused(item, chair):
             raise errors.MemberConflicted()
+        recused = Conflict.objects.filter(item=item, status=ConflictStatus.RECUSED).values("member_id")
+        eligible = _in_term(item.meeting.committee_id).exclude(pk__in=recused).count()
+        if eligible < item.meeting.quorum:
+            raise errors.NoQuorum(quorum=item.meeting.quorum, eligible=eligible)
         entry.validate(item.subject_id, outcome, terms)
         now = timezone.now()
         item.outcome = outcome

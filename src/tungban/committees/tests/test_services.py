@@ -14,7 +14,7 @@ from django.core.management import call_command
 
 from tungban.committees import services
 from tungban.committees.constants import ConflictSource, ConflictStatus, Sector, Severity
-from tungban.committees.models import AgendaItem, Conflict, Criterion, Member, Score
+from tungban.committees.models import AgendaItem, Conflict, Criterion, Meeting, Member, Score
 from tungban.core.errors import DomainError
 
 from .conftest import add_member
@@ -311,3 +311,27 @@ def test_add_item_twice_and_unknown_kind(item, meeting, kind):
 def test_meeting_for_batch(meeting):
     assert services.meeting_for_batch("2026-B1") == meeting
     assert services.meeting_for_batch("2030-B9") is None
+
+
+def test_member_out_of_term_cannot_score(item, people):
+    import datetime as dt
+
+    other = people[2]
+    Member.objects.filter(pk=other.pk).update(term_to=dt.date(2020, 1, 1))
+    with pytest.raises(DomainError) as e:
+        services.score(item, other.user, "a", 5)
+    assert _code(e) == "out_of_term"
+    assert not Score.objects.exists()
+
+
+def test_decision_needs_a_quorum_of_members_not_recused_anchor_s2_14(item, meeting, committee, people, kind):
+    chair = people[0]
+    eligible = Member.objects.filter(committee=committee).count() - 1  # one is recused
+    Meeting.objects.filter(pk=meeting.pk).update(quorum=eligible + 1)
+    with pytest.raises(DomainError) as e:
+        services.decide(item, outcome="defer", terms=None, reasons_en="a", reasons_zh="甲", actor=chair.user)
+    assert _code(e) == "no_quorum" and e.value.details is None
+    assert AgendaItem.objects.get(pk=item.pk).outcome == "" and kind.DECIDED == []
+    Meeting.objects.filter(pk=meeting.pk).update(quorum=eligible)
+    services.decide(item, outcome="defer", terms=None, reasons_en="a", reasons_zh="甲", actor=chair.user)
+    assert AgendaItem.objects.get(pk=item.pk).outcome == "defer"
