@@ -49,6 +49,7 @@ def test_meeting_page_lists_the_agenda(client, setup):
     chair, conflicted, other, item = setup
     body = _client(client, conflicted).get(f"/staff/committees/meetings/{item.meeting_id}/").content.decode()
     assert "Proposal p1" in body and "recused" in body
+    assert 'id="committees-home-link"' in body  # the staff header's way back (counter's header)
     body = _client(client, chair, "zh").get("/staff/committees/").content.decode()
     assert "2026-B1" in body and "委員會會議" in body
 

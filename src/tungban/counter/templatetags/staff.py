@@ -7,6 +7,7 @@ from django import template
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from tungban.committees import services as committees
 from tungban.counter import roles
 from tungban.payments import officers as payment_officers
 
@@ -47,6 +48,7 @@ def staff_header(context):
         "credentials": user.is_superuser or user.credential_issuers.exists(),
         "eservices": user.eservice_roles.exists(),
         "payments": bool(payment_officers.memberships(user)),
+        "committees": bool(committees.memberships(user)),
         "admin": user.is_superuser,
         "path": request.path,
     }
