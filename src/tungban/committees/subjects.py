@@ -13,8 +13,15 @@ same registry from its code (nothing in it changes at run time)::
     )
 
 ``describe`` answers ``{"title", "summary", "link", "organisation_brns": [str],
-"organisation_names": [str], "proposed_terms": dict | None}``. ``decided`` is called inside
-the decision's transaction: whatever it raises undoes the decision.
+"organisation_names": [str], "proposed_terms": dict | None}``; ``lang`` is Django's language
+code, ``"en"`` or ``"zh-hant"``. ``decided`` is called inside the decision's transaction:
+whatever it raises undoes the decision; ``actor`` is the Django user who recorded it.
+
+``terms_form`` is shown to the chair or the secretary beside the decision (prefix ``terms``,
+``initial`` = ``proposed_terms``) and validated only when approving; the terms passed to
+``validate`` and ``decided`` are the form's ``terms()`` when it defines one, else its
+``cleaned_data`` made JSON-safe (dates ISO, Decimals as strings). A rejection or deferral
+passes ``{}``.
 """
 
 from __future__ import annotations

@@ -156,3 +156,31 @@ def test_minutes_html_and_pdf_after_close(client, setup):
     )
     assert response.status_code == 409
     assert "The meeting is closed" in response.content.decode()
+
+
+def test_member_declares_on_the_item_page_and_the_chair_dismisses_an_apparent_conflict(client, setup):
+    chair, conflicted, other, item = setup
+    c = _client(client, other)
+    response = c.post(
+        f"/staff/committees/items/{item.pk}/declare",
+        {"declare-nature": "gifts", "declare-severity": "apparent", "declare-details": "A conference dinner."},
+    )
+    assert response.status_code == 302 and services.is_recused(item, other)
+    body = c.get(f"/staff/committees/items/{item.pk}/").content.decode()
+    assert 'id="recused"' in body and 'id="score-form"' not in body
+    apparent = services.conflict_of(item, other)
+    real = services.conflict_of(item, conflicted)
+    c = _client(client, chair)
+    body = c.get(f"/staff/committees/items/{item.pk}/").content.decode()
+    assert f'id="dismiss-{apparent.pk}"' in body and f'id="dismiss-{real.pk}"' not in body
+    response = c.post(
+        f"/staff/committees/conflicts/{real.pk}/dismiss", {"dismiss-reasons_en": "x", "dismiss-reasons_zh": "甲"}
+    )
+    assert response.status_code == 409 and services.is_recused(item, conflicted)
+    response = c.post(f"/staff/committees/conflicts/{apparent.pk}/dismiss", {"dismiss-reasons_en": "Trivial."})
+    assert response.status_code == 400 and services.is_recused(item, other)
+    response = c.post(
+        f"/staff/committees/conflicts/{apparent.pk}/dismiss",
+        {"dismiss-reasons_en": "Trivial.", "dismiss-reasons_zh": "微不足道。"},
+    )
+    assert response.status_code == 302 and not services.is_recused(item, other)
