@@ -78,3 +78,11 @@ class ItemDeclarationForm(forms.Form):
     nature = forms.ChoiceField(label=_("Nature of the interest"), choices=InterestNature.choices)
     severity = forms.ChoiceField(label=_("Severity"), choices=Severity.choices, initial=Severity.REAL)
     details = forms.CharField(label=_("Details"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class MeetingForm(forms.Form):
+    """A meeting the chair or the secretary plans for a batch (seed 000 §15: batches)."""
+
+    batch_label = forms.CharField(label=_("Batch"), max_length=60)
+    held_on = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    quorum = forms.IntegerField(label=_("Quorum"), min_value=1, max_value=50, initial=3)

@@ -84,8 +84,13 @@ def meeting_for_batch(label: str) -> Meeting | None:
     )
 
 
-def create_meeting(committee: Committee, batch_label: str, held_on, *, quorum: int = 3) -> Meeting:
-    """A planned meeting of ``committee`` for ``batch_label`` (one per batch)."""
+def create_meeting(committee: Committee, batch_label: str, held_on, *, quorum: int = 3, actor=None) -> Meeting:
+    """A planned meeting of ``committee`` for ``batch_label`` (one per batch: the existing one
+    is returned). With ``actor``, only the chair or the secretary may plan it.
+
+    :raises DomainError: ``not_member``, ``out_of_term``, ``not_chair`` (403, with ``actor``)."""
+    if actor is not None:
+        _require_chair(committee.pk, actor)
     meeting, _ = Meeting.objects.get_or_create(
         committee=committee, batch_label=batch_label, defaults={"held_on": held_on, "quorum": quorum}
     )

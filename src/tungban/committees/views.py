@@ -28,7 +28,7 @@ from tungban.core.errors import DomainError
 
 from . import errors, services, subjects
 from .constants import ConflictStatus, MeetingState, Severity
-from .forms import DecisionForm, DeclarationForm, DismissForm, ItemDeclarationForm, ScoreForm
+from .forms import DecisionForm, DeclarationForm, DismissForm, ItemDeclarationForm, MeetingForm, ScoreForm
 from .models import AgendaItem, Conflict, Meeting, Minutes, Score
 
 
@@ -80,15 +80,32 @@ def _item_of(request, item_id: int):
 
 
 @committee_member
-@require_GET
+@require_http_methods(["GET", "POST"])
 def home(request):
-    """The meetings of the member's committees, newest first."""
+    """The meetings of the member's committees, newest first; the chair or the secretary plans
+    a meeting for a batch."""
     committee_ids = [m.committee_id for m in request.memberships]
+    chairs = [m for m in request.memberships if m.can_decide]
+    form = MeetingForm(request.POST or None) if chairs else None
+    error, status = None, 200
+    if request.method == "POST":
+        if form is None:
+            error, status = errors.NotChair().message, 403
+        elif form.is_valid():
+            try:
+                meeting = services.create_meeting(chairs[0].committee, actor=request.user, **form.cleaned_data)
+            except DomainError as exc:
+                error, status = exc.message, exc.status
+            else:
+                return redirect("committees:meeting", meeting_id=meeting.pk)
+        else:
+            status = 400
     meetings = Meeting.objects.filter(committee_id__in=committee_ids).select_related("committee")
     return render(
         request,
         "committees/home.html",
-        {"meetings": meetings, "memberships": request.memberships, "zh": _zh()},
+        {"meetings": meetings, "memberships": request.memberships, "zh": _zh(), "form": form, "error": error},
+        status=status,
     )
 
 

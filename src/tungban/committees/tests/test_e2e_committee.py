@@ -96,6 +96,9 @@ def test_conflicted_member_recused_other_scores_chair_decides(kind, committee, m
     ]
     assert_no_violations(page, "decided item (zh, 390 px)")
 
+    page.goto(f"{base}/staff/committees/")
+    assert page.locator("#meeting-form").count() == 1
+    assert_no_violations(page, "meetings with the planning form (zh, 390 px)")
     page.goto(f"{base}/staff/committees/meetings/{meeting.pk}/")
     page.click("#close-meeting")
     page.wait_for_selector('#meeting-state[data-state="closed"]')

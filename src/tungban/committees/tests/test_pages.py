@@ -184,3 +184,21 @@ def test_member_declares_on_the_item_page_and_the_chair_dismisses_an_apparent_co
         {"dismiss-reasons_en": "Trivial.", "dismiss-reasons_zh": "微不足道。"},
     )
     assert response.status_code == 302 and not services.is_recused(item, other)
+
+
+def test_chair_plans_a_meeting_a_member_cannot(client, setup):
+    from tungban.committees.models import Meeting
+
+    chair, conflicted, other, item = setup
+    c = _client(client, other)
+    assert 'id="meeting-form"' not in c.get("/staff/committees/").content.decode()
+    response = c.post("/staff/committees/", {"batch_label": "2027-B1", "held_on": "2027-03-01", "quorum": "3"})
+    assert response.status_code == 403 and not Meeting.objects.filter(batch_label="2027-B1").exists()
+    c = _client(client, chair)
+    response = c.post("/staff/committees/", {"batch_label": "2027-B1", "held_on": "not a date", "quorum": "3"})
+    assert response.status_code == 400 and not Meeting.objects.filter(batch_label="2027-B1").exists()
+    response = c.post("/staff/committees/", {"batch_label": "2027-B1", "held_on": "2027-03-01", "quorum": "4"})
+    meeting = Meeting.objects.get(batch_label="2027-B1")
+    assert response.status_code == 302 and response["Location"] == f"/staff/committees/meetings/{meeting.pk}/"
+    assert (meeting.state, meeting.quorum, meeting.committee_id) == ("planned", 4, chair.committee_id)
+    assert services.meeting_for_batch("2027-B1") == meeting
