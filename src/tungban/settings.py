@@ -131,6 +131,7 @@ INSTALLED_APPS = [
     "tungban.committees",
     "tungban.counter",
     "tungban.eservices",
+    "tungban.compute",
     "tungban.subsidy",
     "tungban.setup",
     "django_tasks_db",
@@ -637,6 +638,17 @@ TUNGBAN_IDEMPOTENCY_TTL = max(int(os.environ.get("TUNGBAN_IDEMPOTENCY_TTL", str(
 TUNGBAN_GC_FREEZE = os.environ.get("TUNGBAN_GC_FREEZE", "1") != "0"
 # Notifications (issue 16; tungban.notify).
 #: Seconds a notification (its encrypted texts) is kept before the scheduled purge deletes it.
+# Compute (issue 20, part B; docs/operations.md "Compute (Slurm)"): the batch scheduler the
+# platform provisions accounts on and imports usage from. "slurm" runs sacctmgr/sacct/squeue
+# (from TUNGBAN_SLURM_BIN, else PATH) as the platform's OS user with SLURM_CONF =
+# TUNGBAN_SLURM_CONF when set; "none" leaves accounts pending with that reason.
+TUNGBAN_SCHEDULER = os.environ.get("TUNGBAN_SCHEDULER", "none")
+TUNGBAN_SLURM_CLUSTER = os.environ.get("TUNGBAN_SLURM_CLUSTER", "tungban")
+TUNGBAN_SLURM_CONF = os.environ.get("TUNGBAN_SLURM_CONF", "")
+TUNGBAN_SLURM_BIN = os.environ.get("TUNGBAN_SLURM_BIN", "")
+TUNGBAN_SLURM_TIMEOUT = float(os.environ.get("TUNGBAN_SLURM_TIMEOUT", "60"))
+# Seconds between two usage imports (sacct); 0: no schedule (cron runs `tungban sync_usage`).
+TUNGBAN_COMPUTE_SYNC_INTERVAL = int(os.environ.get("TUNGBAN_COMPUTE_SYNC_INTERVAL", "600"))
 TUNGBAN_NOTIFY_RETENTION = int(os.environ.get("TUNGBAN_NOTIFY_RETENTION", str(180 * 86400)))
 #: VAPID ``sub`` claim (RFC 8292 §2.1): a mailto: or https: contact for push services.
 TUNGBAN_VAPID_SUBJECT = os.environ.get("TUNGBAN_VAPID_SUBJECT", "mailto:push@tungban.invalid")

@@ -1,0 +1,29 @@
+"""Compute's error codes (issue 20, part B), each raised before anything is written."""
+
+from django.utils.translation import gettext_lazy as _
+
+from tungban.core.errors import Conflict, DomainError, NotFound
+
+UnknownAccount = NotFound.define("unknown_account", _("There is no compute account %(name)s."))
+AccountExists = Conflict.define("account_exists", _("The compute account %(name)s already exists for another owner."))
+BadAccountName = DomainError.define(
+    "bad_account_name",
+    _(
+        "An account name has 1 to 64 lower-case letters, digits, hyphens or underscores and starts with a letter or digit."
+    ),
+    field="name",
+)
+BadLimit = DomainError.define(
+    "bad_limit", _("A GPU-minutes limit is a whole number, zero or more."), field="gpu_minutes"
+)
+BadLoan = DomainError.define(
+    "bad_loan", _("A loan moves a positive number of GPU-minutes between two different accounts."), field="gpu_minutes"
+)
+BadDates = DomainError.define("bad_dates", _("An account ends on or after the day it starts."), field="ends_on")
+BadKind = DomainError.define("bad_account_kind", _("An account is subsidised or at market price."), field="kind")
+ReasonRequired = DomainError.define("reason_required", _("Give the reason for the change."), field="reason")
+AccountClosed = Conflict.define("account_closed", _("The compute account %(name)s is closed."))
+InsufficientMinutes = Conflict.define(
+    "insufficient_minutes",
+    _("The account %(name)s has %(free)s GPU-minutes left, fewer than %(asked)s."),
+)
