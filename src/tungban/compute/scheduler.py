@@ -117,7 +117,7 @@ class SlurmAdapter:
         if not rows:
             return None
         limit = None
-        for account, user, tres in rows:
+        for _account, user, tres in rows:
             if not user:
                 limit = parse_tres(tres).get("gres/gpu")
         return {"limit_gpu_minutes": limit, "users": sorted(r[1] for r in rows if r[1])}
