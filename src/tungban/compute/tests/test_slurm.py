@@ -124,20 +124,22 @@ def test_a_job_runs_its_usage_is_imported_and_a_job_past_the_limit_waits_on_it()
     used = services.usage(account.name)
     assert used["used_gpu_minutes"] == row.gpu_seconds // 60 >= 1
     assert used["last_synced_at"] is not None
-    assert services.sync_usage() == 0  # idempotent: nothing new
+    services.sync_usage()  # again: the same job is not counted twice
+    assert Job.objects.filter(cluster="tungban", job_id=job).count() == 1
+    assert services.usage(account.name)["used_gpu_minutes"] == used["used_gpu_minutes"]
 
     # 8 GPUs for 2 minutes = 16 GPU-minutes > the 10 of the limit. Slurm 22.05 accepts the job
     # and keeps it pending with reason AssocGrpGRESMinutes (it is not rejected at submission).
     over = _submit(account.name, 8, 2, "sleep 1")
     try:
         assert _until("the job waits on the limit", lambda: _squeue_reason(over) == "PENDING|AssocGrpGRESMinutes")
-        services.sync_usage()
-        shown = {j["job_id"]: j for j in services.usage(account.name)["jobs"]}
-        assert (shown[over]["state"], shown[over]["reason"], shown[over]["gpu_minutes"]) == (
-            "PENDING",
-            "AssocGrpGRESMinutes",
-            0,
-        )
+
+        def shown():  # slurmctld hands the job's record to slurmdbd a little later than squeue sees it
+            services.sync_usage()
+            return {j["job_id"]: j for j in services.usage(account.name)["jobs"]}.get(over)
+
+        job = _until("the platform shows the waiting job", shown)
+        assert (job["state"], job["reason"], job["gpu_minutes"]) == ("PENDING", "AssocGrpGRESMinutes", 0)
     finally:
         subprocess.run(["scancel", over], check=False)
 
