@@ -36,7 +36,7 @@ from tungban.core import jobs
 
 from . import errors
 from .models import Account, AccountKind, AccountState, Job, LimitChange, SyncState
-from .scheduler import SACCT_FIELDS, SchedulerError, SchedulerUnavailable, get_scheduler, parse_tres
+from .scheduler import SACCT_FIELDS, NoScheduler, SchedulerError, SchedulerUnavailable, get_scheduler, parse_tres
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,8 @@ ACCOUNT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 #: How far before the last sync each sacct read starts again (a job's record may reach the
 #: database a little after its state changed).
 SYNC_OVERLAP = dt.timedelta(minutes=10)
+
+NO_SCHEDULER = "no scheduler is configured (TUNGBAN_SCHEDULER=none)"
 
 
 # --- Records from the scheduler's accounting ------------------------------------------------------
@@ -372,11 +374,15 @@ def provision(account_id: int, task_id: str) -> str:
             return "skipped"
         account.attempts += 1
         account.save(update_fields=["attempts", "updated_at"])
+    scheduler = get_scheduler()
+    if isinstance(scheduler, NoScheduler):  # nothing to wait for: no run is queued again
+        return _finish(account, task_id, state=AccountState.PENDING, reason=NO_SCHEDULER)
     today = timezone.localdate()
     closing = account.closed_at is not None or today > account.ends_on
     if not closing and today < account.starts_on:
-        return _finish(account, task_id, state=AccountState.PENDING, reason=f"opens on {account.starts_on.isoformat()}")
-    scheduler = get_scheduler()
+        return _finish(
+            account, task_id, state=AccountState.PENDING, reason=f"opens on {account.starts_on.isoformat()}", again=True
+        )
     try:
         if closing:
             if account.provisioned_at is None:
@@ -392,14 +398,14 @@ def provision(account_id: int, task_id: str) -> str:
             users=list(account.users),
         )
         return _finish(account, task_id, state=AccountState.ACTIVE, reason="", applied=account.limit_gpu_minutes)
-    except SchedulerUnavailable as exc:
-        return _finish(account, task_id, state=AccountState.PENDING, reason=str(exc))
     except SchedulerError as exc:
         log.warning("compute account %s: %s", account.name, exc)
         return _failed(account, task_id, str(exc))
 
 
-def _finish(account: Account, task_id: str, *, state: str, reason: str, applied: int | None = None) -> str:
+def _finish(
+    account: Account, task_id: str, *, state: str, reason: str, applied: int | None = None, again: bool = False
+) -> str:
     with transaction.atomic():
         row = Account.objects.select_for_update().get(pk=account.pk)
         if row.task_id != task_id:
@@ -416,7 +422,7 @@ def _finish(account: Account, task_id: str, *, state: str, reason: str, applied:
             row.closed_at = timezone.now()
             fields.append("closed_at")
         row.save(update_fields=fields)
-        if state == AccountState.PENDING and row.starts_on > timezone.localdate():
+        if again:
             _schedule(row, at=_day_start(row.starts_on))
         elif state == AccountState.ACTIVE:
             _schedule(row, at=_day_start(row.ends_on + dt.timedelta(days=1)))
@@ -586,11 +592,15 @@ def _pending_syncs():
 
 def ensure_sync_scheduled(delay: float | None = None) -> bool:
     """Queue :func:`sync_usage_task` after ``delay`` seconds (default
-    ``TUNGBAN_COMPUTE_SYNC_INTERVAL``) unless one is waiting; 0 as the interval turns the
-    schedule off. Returns whether it queued one (as :func:`tungban.core.retention.ensure_scheduled`)."""
+    ``TUNGBAN_COMPUTE_SYNC_INTERVAL``) unless one is waiting; 0 as the interval, or no
+    scheduler (``TUNGBAN_SCHEDULER=none``), turns the schedule off. Returns whether it queued one (as :func:`tungban.core.retention.ensure_scheduled`)."""
     from django.conf import settings
 
-    if not settings.TUNGBAN_COMPUTE_SYNC_INTERVAL or _pending_syncs().exists():
+    if (
+        not settings.TUNGBAN_COMPUTE_SYNC_INTERVAL
+        or settings.TUNGBAN_SCHEDULER == "none"  # nothing to read: no run re-queued for ever
+        or _pending_syncs().exists()
+    ):
         return False
     seconds = settings.TUNGBAN_COMPUTE_SYNC_INTERVAL if delay is None else delay
     jobs.enqueue(sync_usage_task, delay=dt.timedelta(seconds=seconds) if seconds else None)
