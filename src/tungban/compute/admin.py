@@ -8,6 +8,8 @@ from django.contrib import admin
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from tungban.core.admin_kit import ReadOnlyAdmin as ReadOnly
+
 from . import services
 from .models import Account, Job, LimitChange, SyncState
 
@@ -19,17 +21,6 @@ class LimitChangeInline(admin.TabularInline):
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
         return False
 
 
