@@ -240,3 +240,45 @@ def test_usage_and_usage_by_month_split_a_run_over_the_months_it_spans(scheduler
     assert [j["job_id"] for j in used["jobs"]] == ["2", "1"]
     with pytest.raises(errors.UnknownAccount):
         services.usage("nobody")
+
+
+class Accounting(Recording):
+    """Answers sacct with the captured fixture and squeue with one waiting job."""
+
+    def __init__(self):
+        super().__init__()
+        self.windows = []
+
+    def accounting(self, since, until):
+        if self.fail:
+            raise SchedulerError("sacct: slurmdbd not responding")
+        self.windows.append((since, until))
+        return FIXTURE.read_text()
+
+    def pending_reasons(self):
+        return {"7": "AssocGrpGRESMinutes"}
+
+
+def test_sync_usage_imports_from_the_last_sync_shows_its_state_and_retries(monkeypatch, settings):
+    from django_tasks_db.models import DBTaskResult
+
+    from tungban.compute.models import SyncState
+
+    settings.TUNGBAN_SCHEDULER = "slurm"  # the schedule is on; the recording stands in for Slurm
+    fake = Accounting()
+    monkeypatch.setattr(services, "get_scheduler", lambda: fake)
+    assert services.sync_usage() == 8
+    state = SyncState.objects.get(name="sacct")
+    assert (state.state, state.records, state.last_error) == ("idle", 8, "")
+    assert Job.objects.get(job_id="7").reason == "AssocGrpGRESMinutes"
+    assert services.sync_usage() == 0
+    second_since, _ = fake.windows[1]
+    assert second_since == state.last_synced_at - services.SYNC_OVERLAP
+
+    fake.fail = True
+    with pytest.raises(SchedulerError):
+        services.sync_usage_task.call()
+    state.refresh_from_db()
+    assert state.state == "failed" and "slurmdbd not responding" in state.last_error
+    queued = DBTaskResult.objects.filter(task_path=services.sync_usage_task.module_path, status="READY").get()
+    assert queued.run_after is not None and queued.run_after <= timezone.now() + dt.timedelta(minutes=1)
