@@ -144,13 +144,20 @@ def test_a_job_runs_its_usage_is_imported_and_a_job_past_the_limit_waits_on_it()
         subprocess.run(["scancel", over], check=False)
 
 
-def test_lend_moves_minutes_between_two_accounts_on_the_cluster():
+def test_lend_moves_minutes_between_two_accounts_on_the_cluster_and_a_waiting_job_starts():
     lender, borrower = _open("lend", 100), _open("borrow", 10)
     run_queued_tasks()
-    services.lend(lender.name, borrower.name, 30, reason="unused minutes lent (pytest)")
-    run_queued_tasks()
-    assert _assoc(lender.name)[""] == "gres/gpu=70"
-    assert _assoc(borrower.name)[""] == "gres/gpu=40"
+    waiting = _submit(borrower.name, 8, 2, "sleep 1")  # 16 GPU-minutes: more than the 10 it has
+    try:
+        assert _until("the job waits on the limit", lambda: _squeue_reason(waiting) == "PENDING|AssocGrpGRESMinutes")
+        services.lend(lender.name, borrower.name, 30, reason="unused minutes lent (pytest)")
+        run_queued_tasks()
+        assert _assoc(lender.name)[""] == "gres/gpu=70"
+        assert _assoc(borrower.name)[""] == "gres/gpu=40"
+        # Slurm's next scheduling pass (within a minute here) starts the job on the lent minutes.
+        assert _until("the waiting job starts", lambda: _sacct_state(waiting) in ("RUNNING", "COMPLETED"))
+    finally:
+        subprocess.run(["scancel", waiting], check=False)
     lender.refresh_from_db(), borrower.refresh_from_db()
     assert (lender.state, lender.applied_limit_gpu_minutes) == (AccountState.ACTIVE, 70)
     assert (borrower.state, borrower.applied_limit_gpu_minutes) == (AccountState.ACTIVE, 40)
