@@ -282,3 +282,18 @@ def test_sync_usage_imports_from_the_last_sync_shows_its_state_and_retries(monke
     assert state.state == "failed" and "slurmdbd not responding" in state.last_error
     queued = DBTaskResult.objects.filter(task_path=services.sync_usage_task.module_path, status="READY").get()
     assert queued.run_after is not None and queued.run_after <= timezone.now() + dt.timedelta(minutes=1)
+
+
+def test_the_sync_command_without_a_scheduler_says_so_in_the_visible_state(settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from tungban.compute.models import SyncState
+
+    settings.TUNGBAN_SCHEDULER = "none"
+    out = StringIO()
+    call_command("sync_usage", stdout=out)
+    assert out.getvalue().strip() == "0 jobs created or changed"
+    state = SyncState.objects.get(name="sacct")
+    assert state.state == "unavailable" and "TUNGBAN_SCHEDULER=none" in state.last_error
