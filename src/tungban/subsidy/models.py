@@ -215,3 +215,6 @@ class AwardMonth(models.Model):
         verbose_name_plural = _("award months")
         ordering = ["award", "month"]
         constraints = [models.UniqueConstraint(fields=["award", "month"], name="subsidy_award_month_once")]
+
+
+from .models_progress import *  # noqa

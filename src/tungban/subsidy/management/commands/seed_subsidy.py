@@ -1,0 +1,301 @@
+"""``tungban seed_subsidy [--seed N]``: demonstration data for the AI Subsidy Scheme's reports
+(issue 20 acceptance 3): 30 applications across the five applicant categories (seed 000 §11)
+in four batches — 20 approved with awards and monthly schedules, 4 rejected and 3 ineligible
+with reasons in both languages, 3 still in assessment — and progress reports. The same seed
+gives the same rows. Rows it made before (references ``AISS-SEED-…``) are replaced.
+
+Awards follow the scheme's rules (seed 000 §13: at most 70% of the price, 90% in an
+exceptional case with its reasons; seed 002 ITIB229: HK$320,000 per node-month list price;
+ITIB153: projects of 1.5–12 months). Usage is imported through the compute app when it is
+installed; until then the awards have schedules but no usage.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from tungban.subsidy.constants import ApplicantCategory, ApplicationState, AwardState
+from tungban.subsidy.models import (
+    Application,
+    Award,
+    AwardMonth,
+    Batch,
+    Call,
+    PriceVersion,
+    RequestedMonth,
+    ServiceClass,
+)
+from tungban.subsidy.models_progress import ProgressReport
+from tungban.subsidy.services import progress
+
+PREFIX = "AISS-SEED-"
+CENT = Decimal("0.01")
+ORGANISATIONS = {
+    ApplicantCategory.UNIVERSITY: [
+        ("The Seed University of Hong Kong", "種子香港大學"),
+        ("Seed Polytechnic University", "種子理工大學"),
+    ],
+    ApplicantCategory.RD_INSTITUTION: [
+        ("Seed AI Research Centre", "種子人工智能研究中心"),
+        ("Seed InnoHK Laboratory", "種子InnoHK實驗室"),
+    ],
+    ApplicantCategory.GOVERNMENT_DEPARTMENT: [
+        ("Seed Observatory", "種子天文台"),
+        ("Seed Lands Department", "種子地政總署"),
+    ],
+    ApplicantCategory.AI_STARTUP: [
+        ("Seed Models Limited", "種子模型有限公司"),
+        ("Seed Vision Limited", "種子視覺有限公司"),
+    ],
+    ApplicantCategory.STRATEGIC_ENTERPRISE: [
+        ("Seed Robotics Limited", "種子機械人有限公司"),
+        ("Seed Biotech Limited", "種子生物科技有限公司"),
+    ],
+}
+TOPICS = [
+    ("Speech foundation model", "語音基座大模型"),
+    ("Protein design model", "蛋白質設計模型"),
+    ("Materials pre-training model", "材料預訓練模型"),
+    ("Edge reasoning model", "邊緣推理模型"),
+    ("Weather nowcasting model", "天氣臨近預報模型"),
+    ("Medical imaging model", "醫學影像模型"),
+]
+REJECTIONS = [
+    (
+        "The compute requested is not justified by the model and dataset described.",
+        "所申請算力與描述的模型及數據集不相稱。",
+    ),
+    ("The project's expected outcomes are not clear enough to assess.", "項目預期成果不夠清晰，無法評審。"),
+    (
+        "The budget double-counts a cost item funded by another government scheme.",
+        "預算中有開支項目已獲其他政府資助計劃資助。",
+    ),
+    ("The team's track record in AI model training is not shown.", "未能顯示團隊在人工智能模型訓練方面的往績。"),
+]
+INELIGIBLE = [
+    ("The organisation is not in an eligible category (seed 000 §11).", "機構不屬合資格類別。"),
+    ("The start-up is not an incubatee or graduate of a listed programme.", "初創企業並非所列計劃的培育或畢業公司。"),
+    ("Individuals cannot apply (seed 002 ITIB229).", "個人不可申請。"),
+]
+HKT = dt.timezone(dt.timedelta(hours=8))
+
+
+def _at(day: dt.date, hour: int = 10) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, hour, tzinfo=HKT)
+
+
+def seed_data(number: int = 1) -> dict:
+    """Make the seeded rows for ``number`` (deterministic), replacing earlier seeded ones.
+    Returns counts: ``applications``, ``awards``, ``progress_reports``."""
+    rng = random.Random(number)
+    with transaction.atomic():
+        ProgressReport.objects.filter(award__application__reference__startswith=PREFIX).delete()
+        Award.objects.filter(application__reference__startswith=PREFIX).delete()
+        Application.objects.filter(reference__startswith=PREFIX).delete()
+        node, _c = ServiceClass.objects.get_or_create(
+            code="h800-8",
+            defaults={
+                "name_en": "8-GPU H800 node",
+                "name_zh": "8 GPU H800 節點",
+                "gpus_per_node": 8,
+                "pflops_per_node": Decimal("15.80"),
+            },
+        )
+        price_version, _c = PriceVersion.objects.get_or_create(
+            service_class=node,
+            effective_from=dt.date(2024, 10, 1),
+            defaults={"list_price": Decimal("320000.00"), "basis": "seed 002 ITIB229"},
+        )
+        call, _c = Call.objects.get_or_create(
+            code="aiss-2024",
+            defaults={
+                "title_en": "AI Subsidy Scheme",
+                "title_zh": "人工智能資助計劃",
+                "opens_on": dt.date(2024, 10, 7),
+                "closes_on": dt.date(2027, 3, 31),
+            },
+        )
+        batches = []
+        for n, (cut, meeting) in enumerate(
+            [
+                (dt.date(2024, 11, 30), dt.date(2025, 1, 20)),
+                (dt.date(2025, 2, 28), dt.date(2025, 4, 22)),
+                (dt.date(2025, 6, 30), dt.date(2025, 8, 25)),
+                (dt.date(2025, 10, 31), dt.date(2025, 12, 22)),
+            ],
+            start=1,
+        ):
+            batch, _c = Batch.objects.get_or_create(
+                call=call, number=n, defaults={"cut_off": _at(cut, 18), "meeting_on": meeting}
+            )
+            batches.append(batch)
+
+        categories = [c for c in ApplicantCategory for _i in range(6)]
+        rng.shuffle(categories)
+        outcomes = ["approved"] * 20 + ["rejected"] * 4 + ["ineligible"] * 3 + ["pending"] * 3
+        rng.shuffle(outcomes)
+        awards = 0
+        for i, (category, outcome) in enumerate(zip(categories, outcomes, strict=True)):
+            batch = batches[i % 3] if outcome != "pending" else batches[3]
+            previous_cut = batches[batch.number - 2].cut_off.date() if batch.number > 1 else dt.date(2024, 10, 7)
+            submitted = _at(previous_cut + dt.timedelta(days=rng.randint(1, 55)), rng.randint(9, 17))
+            name_en, name_zh = rng.choice(ORGANISATIONS[category])
+            topic_en, topic_zh = rng.choice(TOPICS)
+            app = Application(
+                reference=f"{PREFIX}{number:03d}-{i + 1:02d}",
+                batch=batch,
+                br_number=f"{70000000 + number * 100 + i:08d}",
+                organisation_name_en=name_en,
+                organisation_name_zh=name_zh,
+                category=category,
+                non_profit=category in (ApplicantCategory.UNIVERSITY, ApplicantCategory.RD_INSTITUTION),
+                project_title_en=topic_en,
+                project_title_zh=topic_zh,
+                service_class=node,
+                submitted_at=submitted,
+            )
+            complete = submitted + dt.timedelta(days=rng.randint(2, 20), hours=rng.randint(0, 8))
+            recommended = complete + dt.timedelta(days=rng.randint(15, 55), hours=rng.randint(0, 8))
+            decided = recommended + dt.timedelta(days=rng.randint(5, 30), hours=rng.randint(0, 6))
+            if outcome == "ineligible":
+                app.state = ApplicationState.INELIGIBLE
+                app.decided_at = submitted + dt.timedelta(days=rng.randint(3, 10))
+                app.decision_reasons_en, app.decision_reasons_zh = rng.choice(INELIGIBLE)
+            elif outcome == "pending":
+                app.state = rng.choice(
+                    [ApplicationState.SUBMITTED, ApplicationState.COMPLETE, ApplicationState.RECOMMENDED]
+                )
+                if app.state != ApplicationState.SUBMITTED:
+                    app.complete_at = complete
+                if app.state == ApplicationState.RECOMMENDED:
+                    app.recommended_at = recommended
+            else:
+                app.complete_at, app.recommended_at, app.decided_at = complete, recommended, decided
+                app.state = ApplicationState.APPROVED if outcome == "approved" else ApplicationState.REJECTED
+                if outcome == "rejected":
+                    app.decision_reasons_en, app.decision_reasons_zh = rng.choice(REJECTIONS)
+                else:
+                    app.decision_reasons_en = "Meets the criteria; compute justified by the training plan."
+                    app.decision_reasons_zh = "符合評審準則；訓練計劃足以支持所申請算力。"
+            app.save()
+            first = (batch.meeting_on.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+            length = rng.randint(2, 12)
+            months = _consecutive(first, length)
+            schedule = {m: rng.randint(1, 12) for m in months}
+            RequestedMonth.objects.bulk_create(
+                [RequestedMonth(application=app, month=m, nodes=n) for m, n in schedule.items()]
+            )
+            if outcome == "approved":
+                _award(app, schedule, price_version.list_price, decided, rng, exceptional=awards in (3, 11))
+                awards += 1
+        for award in Award.objects.filter(application__reference__startswith=PREFIX):
+            _progress(award, rng)
+    return {
+        "applications": Application.objects.filter(reference__startswith=PREFIX).count(),
+        "awards": Award.objects.filter(application__reference__startswith=PREFIX).count(),
+        "progress_reports": ProgressReport.objects.filter(award__application__reference__startswith=PREFIX).count(),
+    }
+
+
+def _award(app, schedule, list_price, decided, rng, *, exceptional):
+    """An award on the skeleton's models with the subsidy and co-payment per month (seed 000 §13,
+    §14). Part A's ``awards.make_award`` replaces this once it is installed."""
+    price = (list_price * Decimal(rng.randint(85, 100)) / 100).quantize(Decimal("1000"))
+    rate = (
+        Decimal(rng.choice(["0.80", "0.90"])) if exceptional else Decimal(rng.choice(["0.50", "0.60", "0.65", "0.70"]))
+    )
+    months = sorted(schedule)
+    last = months[-1]
+    award = Award.objects.create(
+        application=app,
+        state=AwardState.ACTIVE if rng.random() < 0.8 else AwardState.OFFERED,
+        starts_on=months[0],
+        ends_on=(last.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1),
+        node_months=sum(schedule.values()),
+        list_price=list_price,
+        price=price,
+        rate=rate,
+        exceptional=exceptional,
+        exceptional_reason_en="Non-profit research of public value with no other funding." if exceptional else "",
+        exceptional_reason_zh="具公共價值的非牟利研究，並無其他資助。" if exceptional else "",
+        subsidy_cap=Decimal("0"),
+        co_payment=Decimal("0"),
+        decided_at=decided,
+    )
+    cap = co = Decimal("0.00")
+    rows = []
+    for month, nodes in schedule.items():
+        subsidy = (nodes * price * rate).quantize(CENT, rounding=ROUND_HALF_UP)
+        rows.append(
+            AwardMonth(award=award, month=month, nodes=nodes, subsidy=subsidy, co_payment=nodes * price - subsidy)
+        )
+        cap += subsidy
+        co += nodes * price - subsidy
+    AwardMonth.objects.bulk_create(rows)
+    award.subsidy_cap, award.co_payment = cap, co
+    if award.state == AwardState.ACTIVE:
+        award.account = f"aisc-{award.public_id.hex[:12]}"
+    award.save()
+
+
+def _progress(award, rng):
+    """Reports due by now: most accepted with outputs, some awaiting review."""
+    now = timezone.now()
+    for report in progress.schedule(award):
+        if report.due_on > now.date() or rng.random() < 0.15:
+            continue
+        submitted_at = _at(report.period_end + dt.timedelta(days=rng.randint(5, 29)))
+        counts = {
+            "papers": rng.randint(0, 3),
+            "models_released": rng.randint(0, 1),
+            "datasets": rng.randint(0, 2),
+            "talents": rng.randint(2, 15),
+            "landed_firms": rng.randint(0, 1),
+        }
+        report = progress.submit(
+            report,
+            progress="Training and evaluation went as planned.",
+            counts=counts,
+            outputs="",
+            by="seed",
+            now=submitted_at,
+        )
+        if rng.random() < 0.8:
+            progress.review(report, accept=True, comment="", actor=None, now=submitted_at + dt.timedelta(days=7))
+
+
+def _consecutive(first: dt.date, count: int) -> list[dt.date]:
+    months = [first]
+    while len(months) < count:
+        months.append((months[-1].replace(day=28) + dt.timedelta(days=4)).replace(day=1))
+    return months
+
+
+class Command(BaseCommand):
+    help = "Seed the AI Subsidy Scheme with 30 applications and 20 awards for its reports (deterministic per --seed)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--seed", type=int, default=1, help="the random seed (default 1)")
+
+    def handle(self, *args, seed: int, **options):
+        counts = seed_data(seed)
+        self.stdout.write(
+            f"Seeded {counts['applications']} applications, {counts['awards']} awards, "
+            f"{counts['progress_reports']} progress reports (seed {seed})."
+        )
+        if counts["awards"] and not _has_compute():
+            self.stdout.write("Usage: none yet — the compute app is not installed.")
+
+
+def _has_compute() -> bool:
+    try:
+        import tungban.compute.services  # noqa: F401
+    except ImportError:
+        return False
+    return True
