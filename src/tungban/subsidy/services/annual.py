@@ -21,7 +21,7 @@ import io
 from decimal import Decimal
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from .. import errors
 from ..constants import ApplicantCategory, ApplicationState, FundingLine
@@ -232,6 +232,11 @@ WAITING = ("Waits for the fund's ledger (not installed): no figure is shown.", "
 USAGE_WAITING = ("waits for compute usage", "待算力使用數據")
 
 
+def _english(label) -> str:
+    with translation.override("en"):
+        return str(label)
+
+
 def rows(report: AnnualReport, data: dict) -> list[tuple[str, str, str, str, str]]:
     """``(section, key, label_en, label_zh, value)`` for every figure and text of the report,
     in order (the CSV's rows; the PDF's tables)."""
@@ -253,7 +258,10 @@ def rows(report: AnnualReport, data: dict) -> list[tuple[str, str, str, str, str
             "usage",
             f"node_months:{category}",
             nodes,
-            (f"Scheduled node-months: {ApplicantCategory(category).label}", f"編定節點月：{CATEGORY_ZH[category]}"),
+            (
+                f"Scheduled node-months: {_english(ApplicantCategory(category).label)}",
+                f"編定節點月：{CATEGORY_ZH[category]}",
+            ),
         )
     used = usage["used_gpu_minutes"]
     add("usage", "used_gpu_minutes", used if used is not None else f"{USAGE_WAITING[0]} / {USAGE_WAITING[1]}")
@@ -276,7 +284,7 @@ def rows(report: AnnualReport, data: dict) -> list[tuple[str, str, str, str, str
                     "finance",
                     f"{line}:{key}",
                     value,
-                    (f"{FundingLine(line).label}: {key}", f"{LINE_ZH.get(line, line)}：{key}"),
+                    (f"{_english(FundingLine(line).label)}: {key}", f"{LINE_ZH.get(line, line)}：{key}"),
                 )
     add(
         "security",
@@ -346,7 +354,7 @@ def render_pdf(report: AnnualReport, data: dict) -> bytes:
     doc.multi_cell(width, 8, title_zh, new_x="LMARGIN", new_y="NEXT")
     doc.set_font("cjk", size=10)
     doc.multi_cell(width, 6, subtitle, new_x="LMARGIN", new_y="NEXT")
-    doc.multi_cell(width, 6, f"{data['period'][0]} – {data['period'][1]}", new_x="LMARGIN", new_y="NEXT")
+    doc.multi_cell(width, 6, f"{data['period'][0]} to 至 {data['period'][1]}", new_x="LMARGIN", new_y="NEXT")
     for section, (en, zh) in SECTIONS.items():
         doc.ln(3)
         doc.set_font("cjk", size=12)

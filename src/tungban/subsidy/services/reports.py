@@ -67,16 +67,21 @@ def months_of(start: dt.date, end: dt.date) -> list[dt.date]:
 
 
 def days_between(start: dt.datetime, end: dt.datetime) -> Decimal:
-    """Calendar days from ``start`` to ``end`` to 0.1 day."""
-    return (Decimal((end - start).total_seconds()) / Decimal(86400)).quantize(TENTH, rounding=ROUND_HALF_UP)
+    """Calendar days from ``start`` to ``end`` (exact, from the seconds)."""
+    return Decimal(round((end - start).total_seconds())) / Decimal(86400)
+
+
+def _tenth(value: Decimal) -> Decimal:
+    return value.quantize(TENTH, rounding=ROUND_HALF_UP)
 
 
 def _stats(values: list[Decimal]) -> dict:
-    """``{"count", "min", "average", "max"}`` of ``values`` (days); ``None`` without values."""
+    """``{"count", "min", "average", "max"}`` of ``values`` (days, each to 0.1 day, the average
+    of the exact values); ``None`` without values."""
     if not values:
         return {"count": 0, "min": None, "average": None, "max": None}
-    average = (sum(values) / len(values)).quantize(TENTH, rounding=ROUND_HALF_UP)
-    return {"count": len(values), "min": min(values), "average": average, "max": max(values)}
+    average = sum(values) / len(values)
+    return {"count": len(values), "min": _tenth(min(values)), "average": _tenth(average), "max": _tenth(max(values))}
 
 
 def category_label(code: str) -> str:
