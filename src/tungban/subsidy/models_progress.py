@@ -12,8 +12,6 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .models import Award
-
 __all__ = ["AnnualReport", "ProgressReport", "ProgressReportState"]
 
 
@@ -35,7 +33,9 @@ class ProgressReport(models.Model):
     """
 
     public_id = models.UUIDField(_("Public identifier"), default=uuid.uuid4, unique=True, editable=False)
-    award = models.ForeignKey(Award, on_delete=models.CASCADE, related_name="progress_reports", verbose_name=_("award"))
+    award = models.ForeignKey(
+        "subsidy.Award", on_delete=models.CASCADE, related_name="progress_reports", verbose_name=_("award")
+    )
     sequence = models.PositiveSmallIntegerField(_("Report number"))
     period_start = models.DateField(_("Period from"))
     period_end = models.DateField(_("Period to"))

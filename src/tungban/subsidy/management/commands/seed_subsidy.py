@@ -32,7 +32,7 @@ from tungban.subsidy.models import (
     ServiceClass,
 )
 from tungban.subsidy.models_progress import ProgressReport
-from tungban.subsidy.services import progress
+from tungban.subsidy.services import progress, reports
 
 PREFIX = "AISS-SEED-"
 CENT = Decimal("0.01")
@@ -294,8 +294,4 @@ class Command(BaseCommand):
 
 
 def _has_compute() -> bool:
-    try:
-        import tungban.compute.services  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return reports.usage_available()
