@@ -89,6 +89,9 @@ def test_standard_reports_page_and_csv(cyberport):
 
 def test_only_cyberport_and_dpo_officers(client, seeded):
     assert client.get(BASE).status_code == 302  # to the staff login
+    client.force_login(_officer("CYBERPORT"))  # a password without the second factor opens nothing
+    assert client.get(BASE).status_code == 302
+    client.logout()
     login_staff(client, _officer("SWD"))
     assert client.get(BASE).status_code == 403
 
