@@ -20,6 +20,7 @@ import io
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db.models import Max, Min
 from django.utils.translation import gettext_lazy as _
 
 from .. import errors
@@ -284,9 +285,8 @@ def usage_by_category(months: list[dt.date]) -> dict | None:
 
 def scheme_months() -> tuple[dt.date, dt.date] | None:
     """The first and last scheduled month of any award, or ``None`` without awards."""
-    months = AwardMonth.objects.order_by("month").values_list("month", flat=True)
-    first, last = months.first(), AwardMonth.objects.order_by("-month").values_list("month", flat=True).first()
-    return (first, last) if first else None
+    span = AwardMonth.objects.aggregate(first=Min("month"), last=Max("month"))
+    return (span["first"], span["last"]) if span["first"] else None
 
 
 # --- tables and CSV ----------------------------------------------------------------------------

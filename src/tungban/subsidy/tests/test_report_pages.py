@@ -261,3 +261,14 @@ def test_progress_schedule_covers_the_award():
         assert all(r.due_on == r.period_end + dt.timedelta(days=progress.DUE_AFTER_DAYS) for r in items)
         assert progress.schedule(award) == items  # idempotent
     assert timezone.now()
+
+
+def test_dashboard_and_reports_before_any_application(client):
+    """No records yet: the pages say so; no figure is made up."""
+    login_staff(client, _officer("CYBERPORT"))
+    page = client.get(BASE, HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200 and "No figures yet." in page.content.decode()
+    for name in ("utilisation", "categories", "times", "amounts"):
+        assert client.get(f"{BASE}charts/{name}.svg").status_code == 200
+    assert client.get(f"{BASE}standard/").status_code == 200
+    assert client.get(f"{BASE}annual/2024-25/", HTTP_ACCEPT_LANGUAGE="en").status_code == 200
