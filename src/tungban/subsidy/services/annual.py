@@ -54,6 +54,7 @@ def figures(fy: str) -> dict:
       R&D projects);
     * ``usage``: ``scheduled_node_months`` (in the year's months), ``subsidy_scheduled`` (HK$,
       the months' subsidy), ``by_category`` ({category: scheduled node-months}),
+      ``subsidy_by_category`` ({category: HK$ scheduled}),
       ``used_gpu_minutes`` (``None`` until compute usage can be read);
     * ``outcomes``: the accepted progress reports' papers, models, datasets, talents and firms
       landed (seed 000 §18, §21);
@@ -70,9 +71,11 @@ def figures(fy: str) -> dict:
     awards = Award.objects.filter(decided_at__gte=begin, decided_at__lt=finish)
     months = AwardMonth.objects.filter(month__gte=start, month__lte=end)
     by_category = {c.value: 0 for c in ApplicantCategory}
+    subsidy_by_category = {c.value: Decimal("0.00") for c in ApplicantCategory}
     node_months, subsidy = 0, Decimal("0.00")
     for category, nodes, amount in months.values_list("award__application__category", "nodes", "subsidy"):
         by_category[category] += nodes
+        subsidy_by_category[category] += amount
         node_months += nodes
         subsidy += amount
     used = reports.usage_by_category(reports.months_of(start, end))
@@ -105,6 +108,7 @@ def figures(fy: str) -> dict:
             "scheduled_node_months": node_months,
             "subsidy_scheduled": str(subsidy),
             "by_category": by_category,
+            "subsidy_by_category": {k: str(v) for k, v in subsidy_by_category.items()},
             "used_gpu_minutes": None if used is None else sum(used["by_category"].values()),
         },
         "outcomes": progress.outcomes(start, end),
@@ -261,6 +265,16 @@ def rows(report: AnnualReport, data: dict) -> list[tuple[str, str, str, str, str
             (
                 f"Scheduled node-months: {_english(ApplicantCategory(category).label)}",
                 f"編定節點月：{CATEGORY_ZH[category]}",
+            ),
+        )
+    for category, amount in usage["subsidy_by_category"].items():
+        add(
+            "usage",
+            f"subsidy:{category}",
+            amount,
+            (
+                f"Subsidy scheduled (HK$): {_english(ApplicantCategory(category).label)}",
+                f"編定資助額（港元）：{CATEGORY_ZH[category]}",
             ),
         )
     used = usage["used_gpu_minutes"]

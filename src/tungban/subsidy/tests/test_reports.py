@@ -196,6 +196,10 @@ def test_annual_report_figures_match_the_seeded_rows(seeded):
     assert data["usage"]["scheduled_node_months"] == sum(m.nodes for m in months)
     assert Decimal(data["usage"]["subsidy_scheduled"]) == sum((m.subsidy for m in months), Decimal(0))
     assert data["awards"]["active_projects"] == len({m.award_id for m in months})
+    for category in ApplicantCategory.values:
+        mine = [m for m in months if m.award.application.category == category]
+        assert data["usage"]["by_category"][category] == sum(m.nodes for m in mine)
+        assert Decimal(data["usage"]["subsidy_by_category"][category]) == sum((m.subsidy for m in mine), Decimal(0))
     accepted = ProgressReport.objects.filter(
         state=ProgressReportState.ACCEPTED, period_end__gte=dt.date(2025, 4, 1), period_end__lte=dt.date(2026, 3, 31)
     )
