@@ -109,7 +109,7 @@ def _dashboard_tables() -> list[dict]:
     times = {
         "header": [_("Measure"), _("Applications"), _("Shortest (days)"), _("Average (days)"), _("Longest (days)")],
         "body": [
-            [r["label"], r["count"], r["min"] or "", r["average"] or "", r["max"] or ""]
+            [r["label"], r["count"], *["" if r[k] is None else r[k] for k in ("min", "average", "max")]]
             for r in reports.processing_times()
         ],
     }

@@ -21,6 +21,7 @@ from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Max, Min
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from .. import errors
@@ -294,6 +295,15 @@ def scheme_months() -> tuple[dt.date, dt.date] | None:
 STANDARD_REPORTS = ("applications", "rejections", "times", "projects", "amounts", "usage")
 
 
+def _blank(value) -> object:
+    return "" if value is None else value
+
+
+def _pick(en: str, zh: str) -> str:
+    """The Chinese text on a Chinese page when there is one, else the English."""
+    return zh if zh and (get_language() or "").startswith("zh") else en
+
+
 def _money(value) -> str:
     return "" if value is None else f"{value:.2f}"
 
@@ -323,7 +333,7 @@ def table(name: str) -> tuple[list[str], list[list]]:
         body = [
             [
                 r["reference"],
-                r["organisation_en"],
+                _pick(r["organisation_en"], r["organisation_zh"]),
                 category_label(r["category"]),
                 str(ApplicationState(r["state"]).label),
                 r["decided_at"].date().isoformat() if r["decided_at"] else "",
@@ -342,7 +352,7 @@ def table(name: str) -> tuple[list[str], list[list]]:
             str(_("Longest (days)")),
         ]
         body = [
-            [r["label"], r["count"], r["min"] or "", r["average"] or "", r["max"] or ""] for r in processing_times()
+            [r["label"], r["count"], *[_blank(r[k]) for k in ("min", "average", "max")]] for r in processing_times()
         ]
         return header, body
     if name == "projects":
@@ -363,9 +373,9 @@ def table(name: str) -> tuple[list[str], list[list]]:
         body = [
             [
                 r["reference"],
-                r["organisation_en"],
+                _pick(r["organisation_en"], r["organisation_zh"]),
                 category_label(r["category"]),
-                r["title_en"],
+                _pick(r["title_en"], r["title_zh"]),
                 r["starts_on"].isoformat(),
                 r["ends_on"].isoformat(),
                 r["months"],
