@@ -310,7 +310,7 @@ def progress_list(request):
     return render(
         request,
         "subsidy/reports/progress_list.html",
-        {"waiting": progress.for_review(), "page": "progress"},
+        {"waiting": progress.for_review(), "overdue": progress.overdue(), "page": "progress"},
     )
 
 

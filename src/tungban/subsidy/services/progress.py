@@ -126,3 +126,16 @@ def for_review():
         .select_related("award__application")
         .order_by("submitted_at")
     )
+
+
+def overdue(today: dt.date | None = None):
+    """Reports past their due date that the grantee has not submitted (due, or returned and
+    not submitted again), oldest due first: Cyberport chases them (seed 000 §21)."""
+    today = today or timezone.localdate()
+    return (
+        ProgressReport.objects.filter(
+            state__in=[ProgressReportState.DUE, ProgressReportState.RETURNED], due_on__lt=today
+        )
+        .select_related("award__application")
+        .order_by("due_on", "award_id", "sequence")
+    )

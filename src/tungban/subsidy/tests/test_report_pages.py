@@ -141,11 +141,16 @@ def test_annual_report_page_submit_freeze_and_files(cyberport):
 
 
 def test_progress_review_return_needs_a_comment(cyberport):
-    """seed 000 §21: Cyberport reviews the grantees' progress reports."""
+    """seed 000 §21: Cyberport reviews the grantees' progress reports, and sees those overdue."""
     item = ProgressReport.objects.filter(state=ProgressReportState.SUBMITTED).first()
     assert item is not None
-    listing = cyberport.get(f"{BASE}progress/").content.decode()
+    late = ProgressReport.objects.filter(state=ProgressReportState.DUE, due_on__lt=timezone.localdate())
+    assert late.exists()  # the seed leaves some due reports unsubmitted
+    listing = cyberport.get(f"{BASE}progress/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert str(item.public_id) in listing
+    overdue = listing.split('id="overdue"')[1]
+    assert all(f"{r.award.application.reference} #{r.sequence}" in overdue for r in late)
+    assert list(progress.overdue()) == list(late.order_by("due_on", "award_id", "sequence"))
     url = f"{BASE}progress/{item.public_id}/"
     refused = cyberport.post(url, {"decision": "return", "review_comment": ""}, HTTP_ACCEPT_LANGUAGE="en")
     assert refused.status_code == 422 and "needs a comment" in refused.content.decode()

@@ -66,7 +66,14 @@ def test_seed_is_deterministic_for_a_seed():
     call_command("seed_subsidy", "--seed", "9", stdout=io.StringIO())
     first = sorted(Application.objects.values_list("reference", "category", "state", "submitted_at"))
     caps = sorted(Award.objects.values_list("application__reference", "subsidy_cap"))
+    reports_ = sorted(
+        ProgressReport.objects.values_list("award__application__reference", "sequence", "state", "talents")
+    )
     call_command("seed_subsidy", "--seed", "9", stdout=io.StringIO())
+    assert (
+        sorted(ProgressReport.objects.values_list("award__application__reference", "sequence", "state", "talents"))
+        == reports_
+    )
     assert sorted(Application.objects.values_list("reference", "category", "state", "submitted_at")) == first
     assert sorted(Award.objects.values_list("application__reference", "subsidy_cap")) == caps
     assert Application.objects.count() == 30  # replaced, not added

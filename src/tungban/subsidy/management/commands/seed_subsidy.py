@@ -18,7 +18,6 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from django.utils import timezone
 
 from tungban.subsidy.constants import ApplicantCategory, ApplicationState, AwardState
 from tungban.subsidy.models import (
@@ -84,6 +83,9 @@ INELIGIBLE = [
     ("Individuals cannot apply (seed 002 ITIB229).", "個人不可申請。"),
 ]
 HKT = dt.timezone(dt.timedelta(hours=8))
+#: The day the seeded records describe: progress reports due by then are submitted (most) or
+#: left overdue; a fixed day, so that a seed gives the same rows whenever it runs.
+AS_OF = dt.date(2026, 4, 30)
 
 
 def _at(day: dt.date, hour: int = 10) -> dt.datetime:
@@ -246,9 +248,8 @@ def _award(app, schedule, list_price, decided, rng, *, exceptional):
 
 def _progress(award, rng):
     """Reports due by now: most accepted with outputs, some awaiting review."""
-    now = timezone.now()
     for report in progress.schedule(award):
-        if report.due_on > now.date() or rng.random() < 0.15:
+        if report.due_on > AS_OF or rng.random() < 0.15:
             continue
         submitted_at = _at(report.period_end + dt.timedelta(days=rng.randint(5, 29)))
         counts = {
