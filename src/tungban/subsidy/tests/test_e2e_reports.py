@@ -131,6 +131,7 @@ def test_grantee_progress_pages(issuer, e2e_browser, officer, lang, settings, tm
     page.wait_for_selector("#progress-reports")
     assert_no_violations(page, f"grantee's progress reports ({lang})")
     page.goto(f"{issuer}/subsidy/grants/{award.public_id}/reports/{item.sequence}/")
+    page.fill("#id_progress", "")
     page.click("#progress-form button[type=submit]")  # nothing described: refused
     page.wait_for_selector("#id_progress_error")
     assert_no_violations(page, f"progress report with an error ({lang})")
