@@ -18,6 +18,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -181,7 +182,7 @@ def standard(request):
     return render(
         request,
         "subsidy/reports/standard.html",
-        {"tables": tables, "usage_available": reports.usage_available(), "page": "standard"},
+        {"tables": tables, "usage_available": reports.usage_available(), "page": "standard", "as_of": timezone.now()},
     )
 
 
@@ -207,8 +208,6 @@ def annual_list(request):
 
 
 def _today():
-    from django.utils import timezone
-
     return timezone.localdate()
 
 

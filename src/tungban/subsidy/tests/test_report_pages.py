@@ -76,7 +76,7 @@ def test_charts_are_svg_with_chinese_labels(cyberport, name):
 def test_standard_reports_page_and_csv(cyberport):
     """Anchor §2.12 (seed 002 ITIB153, ITIB239, ITIB229, ITIB179): pages and CSV."""
     page = cyberport.get(f"{BASE}standard/", HTTP_ACCEPT_LANGUAGE="en")
-    assert page.status_code == 200
+    assert page.status_code == 200 and 'id="as-of"' in page.content.decode()
     for name in reports.STANDARD_REPORTS:
         assert f'id="report-{name}"' in page.content.decode()
     response = cyberport.get(f"{BASE}standard/projects.csv", HTTP_ACCEPT_LANGUAGE="en")
