@@ -4,8 +4,8 @@ ITIB227 Q3718) and the KPI dashboard's series (seed 000 §21: AISC utilisation, 
 
 Every figure is computed from the records (:class:`~tungban.subsidy.models.Application`,
 ``Award``, ``AwardMonth``) when asked; none is stored or estimated. Usage comes from the
-compute app (``compute.services.usage_by_month``, GPU-minutes) once it is installed; until
-then the usage figures are ``None`` and the pages say they wait for it.
+compute app (``compute.services.usage_by_month``, GPU-minutes, by the awards' scheduler
+accounts).
 
 Days are calendar days between two instants, to one decimal place (``Decimal``), rounded half
 up; money is HK$ ``Decimal``; months are first days of months.
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import importlib
 import io
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
@@ -23,6 +22,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Max, Min
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from tungban.compute import services as compute
 
 from .. import errors
 from ..constants import ApplicantCategory, ApplicationState
@@ -92,15 +93,7 @@ def category_label(code: str) -> str:
 
 
 def _usage_by_month():
-    """B's ``compute.services.usage_by_month`` (GPU-minutes by account and month) when the
-    compute app is installed, else ``None``."""
-    try:
-        # Part B's module, not on main yet: imported by name so that the floor check (which
-        # resolves a missing module to the project) does not see an upward import. subsidy
-        # (floor 7) may import compute (floor 6).
-        compute = importlib.import_module("tungban.compute.services")
-    except ImportError:
-        return None
+    """B's ``compute.services.usage_by_month`` (GPU-minutes by account and month)."""
     return compute.usage_by_month
 
 

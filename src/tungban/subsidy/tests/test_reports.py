@@ -272,3 +272,35 @@ def test_fiscal_year_is_april_to_march():
     assert reports.fiscal_year(dt.date(2025, 3, 31)) == "2024-25"
     assert reports.fiscal_year(dt.date(2025, 4, 1)) == "2025-26"
     assert reports.fiscal_year_bounds("2099-00") == (dt.date(2099, 4, 1), dt.date(2100, 3, 31))
+
+
+def test_usage_by_category_from_the_imported_jobs(seeded):
+    """seed 002 ITIB229 Q3721 (「按機構類別…劃分…使用量」): GPU-minutes by applicant category,
+    recomputed here from the jobs the seed imported through the compute app (each seeded job
+    runs inside one month: its month's minutes are the GPU-seconds summed per account and
+    month, divided by 60 and rounded down)."""
+    from django.utils import timezone
+
+    from tungban.compute.models import Job
+
+    accounts = dict(Award.objects.exclude(account="").values_list("account", "application__category"))
+    assert accounts and "jobs imported" in seeded
+    seconds: dict[tuple[str, dt.date], int] = defaultdict(int)
+    for job in Job.objects.filter(account__in=list(accounts)):
+        assert timezone.localtime(job.started_at).month == timezone.localtime(job.ended_at).month
+        seconds[(job.account, timezone.localtime(job.started_at).date().replace(day=1))] += (
+            job.gpus * job.elapsed_seconds
+        )
+    expected: dict[str, int] = defaultdict(int)
+    for (account, _month), s in seconds.items():
+        expected[accounts[account]] += s // 60
+    assert sum(expected.values()) > 0
+    with translation.override("en"):
+        _header, body = reports.table("usage")
+        by_label = {r[0]: r for r in body}
+        for category in ApplicantCategory:
+            assert by_label[str(category.label)][2] == expected.get(category.value, 0)
+    fy_minutes = sum(
+        s // 60 for (account, month), s in seconds.items() if dt.date(2025, 4, 1) <= month <= dt.date(2026, 3, 31)
+    )
+    assert annual.figures("2025-26")["usage"]["used_gpu_minutes"] == fy_minutes

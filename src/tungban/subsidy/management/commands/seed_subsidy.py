@@ -6,19 +6,21 @@ gives the same rows. Rows it made before (references ``AISS-SEED-…``) are repl
 
 Awards follow the scheme's rules (seed 000 §13: at most 70% of the price, 90% in an
 exceptional case with its reasons; seed 002 ITIB229: HK$320,000 per node-month list price;
-ITIB153: projects of 1.5–12 months). Usage is imported through the compute app when it is
-installed; until then the awards have schedules but no usage.
+ITIB153: projects of 1.5–12 months). The active awards' usage is imported as job records through
+the compute app (``compute.services.import_usage``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
+import uuid
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from tungban.compute import services as compute
 from tungban.subsidy.constants import ApplicantCategory, ApplicationState, AwardState
 from tungban.subsidy.models import (
     Application,
@@ -31,7 +33,7 @@ from tungban.subsidy.models import (
     ServiceClass,
 )
 from tungban.subsidy.models_progress import ProgressReport
-from tungban.subsidy.services import progress, reports
+from tungban.subsidy.services import progress
 
 PREFIX = "AISS-SEED-"
 CENT = Decimal("0.01")
@@ -196,9 +198,14 @@ def seed_data(number: int = 1) -> dict:
             if outcome == "approved":
                 _award(app, schedule, price_version.list_price, decided, rng, exceptional=awards in (3, 11))
                 awards += 1
-        for award in Award.objects.filter(application__reference__startswith=PREFIX):
+        seeded_awards = list(
+            Award.objects.filter(application__reference__startswith=PREFIX).order_by("application__reference")
+        )
+        for award in seeded_awards:
             _progress(award, rng)
+        jobs = _usage(seeded_awards, rng)
     return {
+        "jobs": jobs,
         "applications": Application.objects.filter(reference__startswith=PREFIX).count(),
         "awards": Award.objects.filter(application__reference__startswith=PREFIX).count(),
         "progress_reports": ProgressReport.objects.filter(award__application__reference__startswith=PREFIX).count(),
@@ -215,6 +222,7 @@ def _award(app, schedule, list_price, decided, rng, *, exceptional):
     months = sorted(schedule)
     last = months[-1]
     award = Award.objects.create(
+        public_id=uuid.UUID(int=rng.getrandbits(128), version=4),  # the same seed, the same account names
         application=app,
         state=AwardState.ACTIVE if rng.random() < 0.8 else AwardState.OFFERED,
         starts_on=months[0],
@@ -244,6 +252,39 @@ def _award(app, schedule, list_price, decided, rng, *, exceptional):
     if award.state == AwardState.ACTIVE:
         award.account = f"aisc-{award.public_id.hex[:12]}"
     award.save()
+
+
+def _usage(awards, rng) -> int:
+    """Jobs of the active awards' scheduler accounts in their scheduled months up to
+    :data:`AS_OF`, imported through the compute app (part B's ``import_usage``, as ``sync_usage``
+    does from ``sacct``): one to three jobs a month, each inside its month, on at most the
+    award's GPUs that month. Job ids are the seed's own (cluster ``aisc-seed``), so seeding
+    again updates the same jobs. Returns how many records were imported."""
+    records = []
+    for award in awards:
+        if not award.account:
+            continue
+        gpus_per_node = award.application.service_class.gpus_per_node
+        for month in award.months.filter(month__lte=AS_OF).order_by("month"):
+            for n in range(rng.randint(1, 3)):
+                start = dt.datetime(month.month.year, month.month.month, rng.randint(1, 18), 9, tzinfo=HKT)
+                elapsed = rng.randint(2, 200) * 3600
+                records.append(
+                    compute.JobRecord(
+                        cluster="aisc-seed",
+                        job_id=f"{award.application.reference}-{month.month:%Y%m}-{n}",
+                        account=award.account,
+                        user="seed",
+                        state="COMPLETED",
+                        submitted_at=start.astimezone(dt.UTC),
+                        started_at=start.astimezone(dt.UTC),
+                        ended_at=(start + dt.timedelta(seconds=elapsed)).astimezone(dt.UTC),
+                        elapsed_seconds=elapsed,
+                        gpus=rng.randint(1, month.nodes * gpus_per_node),
+                    )
+                )
+    compute.import_usage(records)
+    return len(records)
 
 
 def _progress(award, rng):
@@ -290,9 +331,4 @@ class Command(BaseCommand):
             f"Seeded {counts['applications']} applications, {counts['awards']} awards, "
             f"{counts['progress_reports']} progress reports (seed {seed})."
         )
-        if counts["awards"] and not _has_compute():
-            self.stdout.write("Usage: none yet — the compute app is not installed.")
-
-
-def _has_compute() -> bool:
-    return reports.usage_available()
+        self.stdout.write(f"Usage: {counts['jobs']} jobs imported through the compute app.")
