@@ -39,11 +39,12 @@ def _our_msgstrs() -> list[str]:
 
 @pytest.mark.parametrize(
     ("wrong", "right"),
-    [("您", "你"), ("身分", "身份"), ("（必須填寫）", "（必填）"), ("(?<!公司)英文名稱", "英文姓名")],
+    [("您", "你"), ("身分", "身份"), ("（必須填寫）", "（必填）"), ("(?<!公司|機構|項目)英文名稱", "英文姓名")],
 )
 def test_chinese_wording_is_consistent(wrong, right):
     """Item 8: one form of each word across the resident's pages (你 as most pages use). A
-    person's English name is 英文姓名; a company's is 公司英文名稱 (a company has no 姓)."""
+    person's English name is 英文姓名; a company's, an organisation's or a project's is 公司英文名稱,
+    機構英文名稱, 項目英文名稱 (they have no 姓)."""
     import re
 
     texts = _our_msgstrs()
