@@ -165,7 +165,7 @@ def bench_cpsat(args) -> dict | None:
                 v = var[c.ref, k] = model.new_bool_var(f"{c.ref}-{k}")
                 objective.append((round(c.score * 10) * c.node_months, v))
                 for t in range(k, k + c.months):
-                    load.setdefault(t, []).append((c.nodes, v))
+                    load.setdefault((c.pool, t), []).append((c.nodes, v))
                 for fy, cents in inst.cost(c, k).items():
                     spend.setdefault(fy, []).append((cents, v))
             model.add_at_most_one(var[c.ref, k] for k in options)

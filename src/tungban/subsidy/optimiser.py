@@ -77,7 +77,8 @@ class Candidate:
     ``earliest_start`` / ``latest_start``: the first days of the first and last months it may
     start in. ``cost_by_month``: the subsidy's cost in HK$ of each month of the award, in order
     (``months`` values), or one ``Decimal`` for every month. ``subsidised``: ``False`` for a
-    market-price user, who costs the fund nothing and is not under the 90 % cap.
+    market-price user, who costs the fund nothing and is not under the 90 % cap. ``pool``:
+    the nodes it runs on (a class of service's code) when ``capacity`` is given per pool.
     """
 
     ref: str
@@ -88,6 +89,7 @@ class Candidate:
     latest_start: date
     cost_by_month: Decimal | Sequence[Decimal] = Decimal(0)
     subsidised: bool = True
+    pool: str = ""
 
     def costs(self) -> tuple[Decimal, ...]:
         """The cost of each month of the award (HK$), ``months`` values."""
@@ -130,7 +132,7 @@ class NotChosen:
 class Recommendation:
     """The optimiser's answer. ``status``: ``optimal``, ``feasible`` (stopped at the time limit
     with a solution not proven best) or ``empty`` (nothing to optimise). ``objective``: Σ score ×
-    node-months of the chosen. ``nodes_by_month`` / ``cost_by_fy``: what the chosen use."""
+    node-months of the chosen. ``nodes_by_month`` / ``cost_by_fy``: what the chosen use (subsidised nodes, all pools)."""
 
     chosen: tuple[Choice, ...]
     not_chosen: tuple[NotChosen, ...]
@@ -189,12 +191,20 @@ def _validate(candidates: Sequence[Candidate], capacity, budget_by_fy, market_ca
         if not c.subsidised and market_capacity is None:
             raise InvalidInput(f"{where}: a market-price candidate needs market_capacity")
     for name, plan in (("capacity", capacity), ("market_capacity", market_capacity or {})):
-        for month, nodes in plan.items():
-            if month.day != 1 or nodes < 0:
-                raise InvalidInput(f"{name}: {month} must be a first day with nodes ≥ 0")
+        for pool, months in _pools(plan).items():
+            for month, nodes in months.items():
+                if not isinstance(month, date) or month.day != 1 or nodes < 0:
+                    raise InvalidInput(f"{name}: {pool} {month} must be a first day with nodes ≥ 0")
     for fy, amount in budget_by_fy.items():
         if Decimal(amount) < 0:
             raise InvalidInput(f"budget_by_fy: {fy} is negative")
+
+
+def _pools(plan: Mapping) -> dict[str, Mapping[date, int]]:
+    """A capacity plan by pool: ``{month: nodes}`` is the plan of pool ``""``."""
+    if any(isinstance(key, str) for key in plan):
+        return dict(plan)
+    return {"": plan}
 
 
 def _cents(amount: Decimal) -> int:
@@ -228,9 +238,9 @@ def _solve(inst, by_ref, viable, *, time_limit_s, threads, gap) -> tuple[dict[st
         c = by_ref[ref]
         for t in range(k, k + c.months):
             if c.subsidised:
-                load.setdefault(t, []).append((c.nodes, v))
+                load.setdefault((c.pool, t), []).append((c.nodes, v))
             if inst.market is not None:
-                market_load.setdefault(t, []).append((c.nodes, v))
+                market_load.setdefault((c.pool, t), []).append((c.nodes, v))
         for fy, cents in inst.cost(c, k).items():
             if cents:
                 spend.setdefault(fy, []).append((cents, v))
@@ -257,8 +267,13 @@ class _Instance:
     """The candidates' start options, with each option's months and cost by financial year in cents."""
 
     def __init__(self, candidates, capacity, budget_by_fy, market_capacity):
-        self.capacity = {month_index(m): int(n) for m, n in capacity.items()}
-        self.market = None if market_capacity is None else {month_index(m): int(n) for m, n in market_capacity.items()}
+        # (pool, month index) → nodes
+        self.capacity = {(p, month_index(m)): int(n) for p, ms in _pools(capacity).items() for m, n in ms.items()}
+        self.market = (
+            None
+            if market_capacity is None
+            else {(p, month_index(m)): int(n) for p, ms in _pools(market_capacity).items() for m, n in ms.items()}
+        )
         self.budget = {fy: _cents(a) for fy, a in budget_by_fy.items()}
         self.candidates = list(candidates)
         self.options: dict[str, list[int]] = {}
@@ -284,9 +299,10 @@ class _Instance:
         months = []
         for t in range(start, start + c.months):
             short = False
-            if c.subsidised and used.get(t, 0) + c.nodes > self.capacity.get(t, 0):
+            key = (c.pool, t)
+            if c.subsidised and used.get(key, 0) + c.nodes > self.capacity.get(key, 0):
                 short = True
-            if self.market is not None and used_market.get(t, 0) + c.nodes > self.market.get(t, 0):
+            if self.market is not None and used_market.get(key, 0) + c.nodes > self.market.get(key, 0):
                 short = True
             if short:
                 months.append(t)
@@ -305,7 +321,7 @@ def _month(index: int) -> date:
 def recommend(
     candidates: Iterable[Candidate],
     *,
-    capacity: Mapping[date, int],
+    capacity: Mapping[date, int] | Mapping[str, Mapping[date, int]],
     budget_by_fy: Mapping[str, Decimal],
     min_score: float = 0,
     time_limit_s: float = 10,
@@ -315,7 +331,8 @@ def recommend(
 ) -> Recommendation:
     """Recommend which ``candidates`` to award and when (the model: this module's docstring).
 
-    ``capacity``: first day of month → nodes free for subsidised use (a month absent has none);
+    ``capacity``: first day of month → nodes free for subsidised use (a month absent has none),
+    or pool → such a plan (candidates use their ``pool``'s; the same for ``market_capacity``);
     ``budget_by_fy``: "2025-26" → HK$ available; ``market_capacity``: first day of month → all
     free nodes, needed only for market-price candidates. ``time_limit_s``: the solver's wall
     limit (the best solution found by then is returned with status ``feasible``);
@@ -345,9 +362,9 @@ def recommend(
         picked[c.ref] = k
         for t in range(k, k + c.months):
             if c.subsidised:
-                used[t] = used.get(t, 0) + c.nodes
+                used[c.pool, t] = used.get((c.pool, t), 0) + c.nodes
             if inst.market is not None:
-                used_market[t] = used_market.get(t, 0) + c.nodes
+                used_market[c.pool, t] = used_market.get((c.pool, t), 0) + c.nodes
         for fy, cents in inst.cost(c, k).items():
             spent[fy] = spent.get(fy, 0) + cents
         return True
@@ -360,7 +377,6 @@ def recommend(
             any(fits_then_take(c, k) for k in viable[c.ref])
 
     not_chosen = []
-    horizon = sorted(inst.capacity) if inst.capacity else []
     for c in candidates:
         if c.ref in picked:
             continue
@@ -370,6 +386,7 @@ def recommend(
         alone = not viable[c.ref]
         base = ({}, {}, {}) if alone else (used, used_market, spent)
         checks = [(k, *inst.shortfall(c, k, *base)) for k in inst.options[c.ref]]
+        horizon = sorted(t for p, t in inst.capacity if p == c.pool)
         outside = [k for k in horizon if k not in inst.options[c.ref] and inst.shortfall(c, k, *base) == ([], [])]
         if outside:
             not_chosen.append(NotChosen(c.ref, Reason.START_WINDOW, earliest_fit=_month(outside[0])))
@@ -394,6 +411,9 @@ def recommend(
                 )
             )
     value = sum(by_ref[r].score * by_ref[r].node_months for r in picked)
+    nodes_by_month: dict[int, int] = {}
+    for (_pool, t), n in used.items():
+        nodes_by_month[t] = nodes_by_month.get(t, 0) + n
     return Recommendation(
         chosen=tuple(chosen),
         not_chosen=tuple(not_chosen),
@@ -402,6 +422,6 @@ def recommend(
         solver=SOLVER,
         gap=gap,
         wall_time_s=time.perf_counter() - started,
-        nodes_by_month={_month(t): n for t, n in sorted(used.items())},
+        nodes_by_month={_month(t): n for t, n in sorted(nodes_by_month.items())},
         cost_by_fy={fy: Decimal(cents) * CENT for fy, cents in sorted(spent.items())},
     )

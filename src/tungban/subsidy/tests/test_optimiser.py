@@ -254,3 +254,21 @@ def test_every_recommendation_respects_the_constraints(instance):
     assert all(v <= budget.get(fy, 0) for fy, v in spent.items() if v)
     for left in rec.not_chosen:
         assert (left.reason == Reason.SCORE) == (by_ref[left.ref].score < min_score)
+
+
+def test_capacity_per_pool_budget_shared():
+    # Two classes of service with 2 nodes each; the money (300) is shared: A and B run on
+    # different pools at once, C (pool h100, score 10) would fit the nodes from May but not
+    # the money.
+    rec = recommend(
+        [
+            Candidate("A", 80, 2, 1, APR, APR, Decimal(100), pool="h800"),
+            Candidate("B", 70, 2, 1, APR, APR, Decimal(100), pool="h100"),
+            Candidate("C", 10, 2, 1, APR, add_months(APR, 1), Decimal(200), pool="h100"),
+        ],
+        capacity={"h800": plan(2), "h100": plan(2)},
+        budget_by_fy={FY: Decimal(300)},
+    )
+    assert {c.ref for c in rec.chosen} == {"A", "B"}
+    assert rec.reason("C").reason == Reason.BUDGET
+    assert rec.nodes_by_month == {APR: 4}
