@@ -1,3 +1,9 @@
-"""Pages of the AI Subsidy Scheme: recommend (issue 20; filled by the part that owns them)."""
+"""Pages of the AI Subsidy Scheme: the award optimiser's recommendation of a batch (issue 20, part C)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import views_recommend as views
+
+urlpatterns = [
+    path("<int:batch>/", views.batch, name="recommend"),
+]
