@@ -387,7 +387,9 @@ def recommend(
         base = ({}, {}, {}) if alone else (used, used_market, spent)
         checks = [(k, *inst.shortfall(c, k, *base)) for k in inst.options[c.ref]]
         horizon = sorted(t for p, t in inst.capacity if p == c.pool)
-        outside = [k for k in horizon if k not in inst.options[c.ref] and inst.shortfall(c, k, *base) == ([], [])]
+        # Outside the window, against what is recommended (an earlier or later start that fits now).
+        residual = (used, used_market, spent)
+        outside = [k for k in horizon if k not in inst.options[c.ref] and inst.shortfall(c, k, *residual) == ([], [])]
         if outside:
             not_chosen.append(NotChosen(c.ref, Reason.START_WINDOW, earliest_fit=_month(outside[0])))
         elif all(months for _, months, _ in checks):

@@ -47,7 +47,8 @@ def batch(loaded):
     * B (recommended), 12 nodes January–March, score 70 → 2,520: with A, 20 > 18;
     * C (recommended), 10 nodes for 2 months, asked January–June, score 60: April onwards is in
       2025-26, which has no money, so it can start in January or February only; with A, 18 fit;
-    * D (recommended), 2 nodes April–May: 2025-26 has no money, even on its own;
+    * D (recommended), 9 nodes April–May: 2025-26 has no money, even on its own (and earlier
+      starts, outside its months, do not fit beside A and C either);
     * E (recommended without terms) and F (complete, not recommended) are not optimised.
 
     {A, C} = 3,120 beats {B} = 2,520: A and C are recommended, B is left out for capacity."""
@@ -75,7 +76,7 @@ def batch(loaded):
     app("A", ApplicationState.ON_AGENDA, months(JAN, 3, 8), months(JAN, 3, 8), 80)
     app("B", ApplicationState.RECOMMENDED, months(JAN, 3, 12), months(JAN, 3, 12), 70)
     app("C", ApplicationState.RECOMMENDED, months(JAN, 6, 10), months(JAN, 2, 10), 60)
-    app("D", ApplicationState.RECOMMENDED, months(APR, 2, 2), months(APR, 2, 2), 90)
+    app("D", ApplicationState.RECOMMENDED, months(APR, 2, 9), months(APR, 2, 9), 90)
     app("E", ApplicationState.RECOMMENDED, months(JAN, 1, 1), None, None)
     app("F", ApplicationState.COMPLETE, months(JAN, 1, 1), months(JAN, 1, 1), 99)
     return the_batch
@@ -102,13 +103,15 @@ def test_the_minimum_score_leaves_the_lower_scores_out_seed_000_para_13(batch):
 
 
 def test_less_capacity_fits_fewer_seed_000_para_10(batch):
-    # The centre has 11 nodes in January–March (9 under the cap): only A (8) still fits.
+    # The centre has 11 nodes in January–March (9 under the cap): only A (8) still fits. B asked
+    # for January–March only: capacity. C could run from April, but 2025-26 has no money.
     h800 = ServiceClass.objects.get(code="h800")
     for m in months(JAN, 3, 0):
         capacity.set_capacity(h800, m, 11)  # floor(0.9 × 11) = 9 under the cap
     rec = recommend.for_batch(batch)
     assert {c.ref for c in rec.chosen} == {"A"}
-    assert rec.reason("C").reason == Reason.CAPACITY
+    assert rec.reason("B").reason == Reason.CAPACITY
+    assert rec.reason("C").reason == Reason.BUDGET and rec.reason("C").fiscal_years == ("2025-26",)
 
 
 @pytest.fixture
