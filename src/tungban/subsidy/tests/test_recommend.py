@@ -157,3 +157,30 @@ def test_only_the_secretariat_and_committee_members_see_it(client, batch, cyberp
     assert client.get(f"/staff/subsidy/recommend/{batch.pk}/").status_code == 403
     login_staff(client, cyberport)
     assert client.get("/staff/subsidy/recommend/999999/").status_code == 404
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("locale", ["en-GB", "zh-HK"])
+def test_the_secretariat_reads_the_recommendation_in_chromium_on_a_phone(issuer, e2e_browser, batch, cyberport, locale):
+    from tungban.testing.a11y import assert_no_violations
+    from tungban.testing.browser import TIMEOUT
+    from tungban.testing.factories import staff_login_page
+
+    ctx = e2e_browser.new_context(locale=locale, viewport={"width": 390, "height": 844})
+    ctx.set_default_timeout(TIMEOUT)
+    page = ctx.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    path = f"/staff/subsidy/recommend/{batch.pk}/"
+    staff_login_page(page, issuer, cyberport, path)
+    page.wait_for_selector('#chosen tr[data-reference="A"]')
+    assert page.locator('#left-out tr[data-reference="B"]').get_attribute("data-reason") == "capacity"
+    assert_no_violations(page, f"subsidy: the batch's recommendation ({locale})")
+    page.fill("#min_score", "75")
+    page.click("#run")
+    page.wait_for_selector('#left-out tr[data-reference="C"][data-reason="score"]')
+    assert page.locator("#chosen tbody tr").count() == 1
+    assert_no_violations(page, f"subsidy: the batch's recommendation, minimum score 75 ({locale})")
+    assert not errors, errors
+    ctx.close()
