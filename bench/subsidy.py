@@ -33,9 +33,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import random
-import secrets
 import statistics
 import sys
 import time
@@ -48,7 +46,7 @@ for _path in (ROOT, ROOT / "src"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-from machine import machine, print_table, scratch_dir, write_results  # noqa: E402  (bench/machine.py)
+from machine import isolate, machine, print_table, scratch_dir, write_results  # noqa: E402  (bench/machine.py)
 
 FULL = {"applications": 200, "months": 36, "runs": 5, "records": 50_000}
 QUICK = {"applications": 40, "months": 12, "runs": 3, "records": 2_000}
@@ -195,22 +193,6 @@ def bench_cpsat(args) -> dict | None:
     }
 
 
-def isolate(tmp: Path, database_url: str | None) -> None:
-    """Point the platform at ``tmp`` (and its own SQLite file) before Django reads its settings."""
-    os.environ.update(
-        {
-            "TUNGBAN_VAR_DIR": str(tmp),
-            "DATABASE_URL": database_url or f"sqlite:///{tmp / 'bench.sqlite3'}",
-            "TUNGBAN_SECRET_KEY": secrets.token_urlsafe(50),
-            "TUNGBAN_ISSUER": "http://localhost:8000",
-            "TUNGBAN_DEBUG": "0",
-            "TUNGBAN_KEYSTORE": "software",
-            "TUNGBAN_LOG_LEVEL": os.environ.get("TUNGBAN_LOG_LEVEL", "WARNING"),
-            "DJANGO_SETTINGS_MODULE": "tungban.settings",
-        }
-    )
-
-
 def sacct_text(n: int, seed: int) -> str:
     """``n`` lines of ``sacct --parsable2 --noheader`` output in the compute app's field order
     (Cluster|JobID|Account|User|State|Submit|Start|End|ElapsedRaw|AllocTRES): finished jobs of
@@ -246,7 +228,7 @@ def bench_import(args, tmp: Path) -> dict:
 
     if importlib.util.find_spec("tungban.compute") is None:
         return {"skipped": "the compute app (issue 20 part B) is not on this branch: the import figure waits for it"}
-    isolate(tmp, args.database_url)
+    isolate(tmp, "http://localhost:8000", args.database_url or f"sqlite:///{tmp / 'bench.sqlite3'}")
     import django
 
     django.setup()
