@@ -7,7 +7,6 @@ left out is left out, in the reader's language."""
 from __future__ import annotations
 
 import functools
-import importlib
 
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import get_object_or_404, render
@@ -16,6 +15,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from tungban.committees import services as committees
 from tungban.core.errors import DomainError
 
 from .models import Batch
@@ -24,10 +24,6 @@ from .services import intake, recommend
 
 
 def _committee_member(user) -> bool:
-    try:
-        committees = importlib.import_module("tungban.committees.services")
-    except ImportError:
-        return False
     return bool(committees.memberships(user))
 
 
@@ -76,15 +72,15 @@ def explain(left, min_score) -> str:
 @require_GET
 @readers_only
 def batch(request, batch: int):
-    """The batch's recommendation (``?min_score=`` sets the minimum score, default 0)."""
+    """The batch's recommendation (``?min_score=`` sets the minimum score, 0–10, default 0)."""
     the_batch = get_object_or_404(Batch.objects.select_related("call"), pk=batch)
     error = ""
     try:
         min_score = float(request.GET.get("min_score") or 0)
-        if not 0 <= min_score <= 100:
+        if not 0 <= min_score <= 10:
             raise ValueError
     except ValueError:
-        min_score, error = 0, _("The minimum score must be a number from 0 to 100.")
+        min_score, error = 0, _("The minimum score must be a number from 0 to 10.")
     try:
         view = recommend.explain(the_batch, min_score=min_score)
     except (InvalidInput, DomainError, ValueError) as exc:

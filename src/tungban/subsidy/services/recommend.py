@@ -9,9 +9,10 @@ Inputs, all read here and handed to the pure :mod:`tungban.subsidy.optimiser`:
 * the applications of the batch that the secretariat has recommended (``recommended`` or
   ``on_agenda``), each with the secretariat's terms (:func:`.intake.recommendation`: schedule,
   negotiated price, rate); one without terms is left out of the run and listed;
-* each one's score: the committee's weighted score when its agenda item has been scored
+* each one's score, 0–10: the committee's weighted score when its agenda item has been scored
   (:func:`tungban.committees.services.weighted_score`, criteria (a)–(d), seed 000 §13), else
-  the secretariat's ``score`` in its recommendation, else none (0: see ``min_score``);
+  the secretariat's ``score`` in its recommendation, else none (counted as 0: a ``min_score``
+  above 0 leaves the unscored out);
 * the start window: the schedule may slide within the months the application asked for (the
   subsidy engine refuses a schedule outside them: :func:`.awards.check_terms`);
 * the nodes free under the 90 % cap per class of service and month
@@ -22,9 +23,11 @@ Inputs, all read here and handed to the pure :mod:`tungban.subsidy.optimiser`:
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 from dataclasses import dataclass
 from decimal import Decimal
+
+from tungban.committees import services as committees
+from tungban.committees.models import AgendaItem
 
 from ..constants import ApplicationState
 from ..models import Application, Batch
@@ -50,14 +53,9 @@ class BatchRecommendation:
 
 
 def _committee_score(app: Application) -> Decimal | None:
-    """The committee's weighted score of the application's agenda item, when the committees
-    app (part E) is installed and the item has been scored."""
-    try:
-        committees = importlib.import_module("tungban.committees.services")
-        models = importlib.import_module("tungban.committees.models")
-    except ImportError:
-        return None
-    item = models.AgendaItem.objects.filter(kind="subsidy.application", subject_id=str(app.public_id)).last()
+    """The committee's weighted score (0–10) of the application's latest agenda item, once every
+    criterion has been scored (seed 000 §13)."""
+    item = AgendaItem.objects.filter(kind="subsidy.application", subject_id=str(app.public_id)).order_by("pk").last()
     return committees.weighted_score(item) if item is not None else None
 
 

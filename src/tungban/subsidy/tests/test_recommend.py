@@ -43,15 +43,16 @@ def batch(loaded):
     """FY 2024-25 released (part A's ``loaded``), FY 2025-26 not yet; 20 h800 nodes a month
     January–June 2025 (18 under the 90 % cap); five applications:
 
-    * A (on the agenda), 8 nodes January–March, score 80 → 1,920;
-    * B (recommended), 12 nodes January–March, score 70 → 2,520: with A, 20 > 18;
-    * C (recommended), 10 nodes for 2 months, asked January–June, score 60: April onwards is in
+    * A (on the agenda), 8 nodes January–March, score 8 → 192;
+    * B (recommended), 12 nodes January–March, score 7 → 252: with A, 20 > 18;
+    * C (recommended), 10 nodes for 2 months, asked January–June, score 6: April onwards is in
       2025-26, which has no money, so it can start in January or February only; with A, 18 fit;
     * D (recommended), 9 nodes April–May: 2025-26 has no money, even on its own (and earlier
       starts, outside its months, do not fit beside A and C either);
     * E (recommended without terms) and F (complete, not recommended) are not optimised.
 
-    {A, C} = 3,120 beats {B} = 2,520: A and C are recommended, B is left out for capacity."""
+    {A, C} = 312 beats {B} = 252: A and C are recommended, B is left out for capacity.
+    Scores are the secretariat's here (0–10, the committee's scale)."""
     call = Call.objects.create(
         code="aiss-test", title_en="Test call", title_zh="測試", opens_on=JAN, closes_on=dt.date(2027, 3, 31)
     )
@@ -73,12 +74,12 @@ def batch(loaded):
         Assessment.objects.create(application=a, eligible=True, recommendation=rec)
         return a
 
-    app("A", ApplicationState.ON_AGENDA, months(JAN, 3, 8), months(JAN, 3, 8), 80)
-    app("B", ApplicationState.RECOMMENDED, months(JAN, 3, 12), months(JAN, 3, 12), 70)
-    app("C", ApplicationState.RECOMMENDED, months(JAN, 6, 10), months(JAN, 2, 10), 60)
-    app("D", ApplicationState.RECOMMENDED, months(APR, 2, 9), months(APR, 2, 9), 90)
+    app("A", ApplicationState.ON_AGENDA, months(JAN, 3, 8), months(JAN, 3, 8), 8)
+    app("B", ApplicationState.RECOMMENDED, months(JAN, 3, 12), months(JAN, 3, 12), 7)
+    app("C", ApplicationState.RECOMMENDED, months(JAN, 6, 10), months(JAN, 2, 10), 6)
+    app("D", ApplicationState.RECOMMENDED, months(APR, 2, 9), months(APR, 2, 9), 9)
     app("E", ApplicationState.RECOMMENDED, months(JAN, 1, 1), None, None)
-    app("F", ApplicationState.COMPLETE, months(JAN, 1, 1), months(JAN, 1, 1), 99)
+    app("F", ApplicationState.COMPLETE, months(JAN, 1, 1), months(JAN, 1, 1), 9.9)
     return the_batch
 
 
@@ -92,12 +93,12 @@ def test_the_batch_recommendation_respects_capacity_and_each_year_s_money_seed_0
     assert rec.reason("D").alone
     assert [a.reference for a in view.without_terms] == ["E"]
     assert "F" not in view.applications and rec.reason("F") is None
-    assert view.scored_by["A"] == "secretariat" and view.scores["A"] == 80
+    assert view.scored_by["A"] == "secretariat" and view.scores["A"] == 8
     assert recommend.for_batch(batch).chosen == rec.chosen
 
 
 def test_the_minimum_score_leaves_the_lower_scores_out_seed_000_para_13(batch):
-    rec = recommend.for_batch(batch, min_score=75)
+    rec = recommend.for_batch(batch, min_score=7.5)
     assert {c.ref for c in rec.chosen} == {"A"}
     assert rec.reason("B").reason == Reason.SCORE and rec.reason("C").reason == Reason.SCORE
 
@@ -148,13 +149,20 @@ def test_a_bad_minimum_score_is_explained_on_the_page(client, batch, cyberport):
     login_staff(client, cyberport)
     page = client.get(f"/staff/subsidy/recommend/{batch.pk}/?min_score=abc", headers={"accept-language": "en"})
     assert page.status_code == 200
-    assert "The minimum score must be a number from 0 to 100." in page.content.decode()
+    assert "The minimum score must be a number from 0 to 10." in page.content.decode()
 
 
 def test_only_the_secretariat_and_committee_members_see_it(client, batch, cyberport):
+    from tungban.committees import services as committees
+    from tungban.committees.management.commands.load_committee import DEFAULT
+    from tungban.committees.tests.conftest import add_member
+
     assert client.get(f"/staff/subsidy/recommend/{batch.pk}/").status_code == 302  # the staff login
     login_staff(client, department_user("dpo-officer", "DPO", "officer"))
     assert client.get(f"/staff/subsidy/recommend/{batch.pk}/").status_code == 403
+    member = add_member(committees.load_committee(DEFAULT))
+    login_staff(client, member.user)
+    assert client.get(f"/staff/subsidy/recommend/{batch.pk}/").status_code == 200
     login_staff(client, cyberport)
     assert client.get("/staff/subsidy/recommend/999999/").status_code == 404
 
@@ -177,10 +185,10 @@ def test_the_secretariat_reads_the_recommendation_in_chromium_on_a_phone(issuer,
     page.wait_for_selector('#chosen tr[data-reference="A"]')
     assert page.locator('#left-out tr[data-reference="B"]').get_attribute("data-reason") == "capacity"
     assert_no_violations(page, f"subsidy: the batch's recommendation ({locale})")
-    page.fill("#min_score", "75")
+    page.fill("#min_score", "7.5")
     page.click("#run")
     page.wait_for_selector('#left-out tr[data-reference="C"][data-reason="score"]')
     assert page.locator("#chosen tbody tr").count() == 1
-    assert_no_violations(page, f"subsidy: the batch's recommendation, minimum score 75 ({locale})")
+    assert_no_violations(page, f"subsidy: the batch's recommendation, minimum score 7.5 ({locale})")
     assert not errors, errors
     ctx.close()
