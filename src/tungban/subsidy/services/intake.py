@@ -508,6 +508,11 @@ class Clock:
     late: bool
     stopped: bool
 
+    @property
+    def days_late(self) -> int:
+        """Days past the due date (0 when not late)."""
+        return max(-self.days_left, 0)
+
 
 def clock(app: Application, *, today: dt.date | None = None) -> Clock | None:
     """The clock of ``app``, or ``None`` before its information is complete."""
