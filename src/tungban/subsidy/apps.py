@@ -17,6 +17,7 @@ class SubsidyConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from tungban.core import retention
         from tungban.eservices import checks
         from tungban.eservices.signals import application_changed
 
@@ -26,3 +27,5 @@ class SubsidyConfig(AppConfig):
         # form refuses more nodes than the class of service has.
         application_changed.connect(intake.on_application_changed, dispatch_uid="subsidy-intake")
         checks.register(intake.SLUG, intake.form_check)
+        # A strategic enterprise's conditions are re-checked during the award (seed 000 §11(e)).
+        retention.register("subsidy_intake", intake.recheck_conditions)

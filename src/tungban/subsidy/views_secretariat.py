@@ -118,6 +118,7 @@ def application(request, public_id):
             **_row(app),
             "basis": (assessment.eligibility_basis_zh if zh else assessment.eligibility_basis_en) if assessment else "",
             "warnings": [w["zh"] if zh else w["en"] for w in (assessment.warnings if assessment else [])],
+            "recheck_due": any(w.get("code") == "conditions_recheck_due" for w in getattr(assessment, "warnings", [])),
             "assessment": assessment,
             "review": (assessment.technical_review_zh if zh else assessment.technical_review_en) if assessment else "",
             "months": list(app.requested_months.all()),
@@ -178,6 +179,10 @@ ACTIONS = {
         _("Recommendation recorded."),
     ),
     "agenda": (lambda request, app: intake.put_on_agenda(app, request.user), _("Put on the committee's agenda.")),
+    "conditions": (
+        lambda request, app: intake.confirm_conditions(app, request.user),
+        _("The enterprise's conditions are recorded as checked again."),
+    ),
 }
 
 

@@ -541,3 +541,51 @@ def queue(*, batch: Batch | None = None, state: str = "") -> list[Application]:
 def of_organisations(br_numbers) -> list[Application]:
     """The scheme's applications of these organisations (newest first)."""
     return list(Application.objects.filter(br_number__in=list(br_numbers)).select_related("batch"))
+
+
+# --- a strategic enterprise's conditions during the award (seed 000 §11(e)) ---
+def recheck_conditions(now: dt.datetime) -> dict[str, int]:
+    """The worker's sweep (registered with ``core.retention``): a strategic enterprise's
+    declared conditions (based in Hong Kong, professionals employed; seed 000 §11(e)) last
+    through the award, so an approved application whose conditions were last checked more
+    than ``TUNGBAN_SUBSIDY_CONDITIONS_RECHECK_DAYS`` (default 180) days ago gets the warning
+    ``conditions_recheck_due`` (once) for the secretariat to check them again (the check
+    itself resets ``conditions_checked_at``). Returns ``{"subsidy.Assessment": flagged}``."""
+    days = int(getattr(settings, "TUNGBAN_SUBSIDY_CONDITIONS_RECHECK_DAYS", 180))
+    due = Assessment.objects.filter(
+        application__category=ApplicantCategory.STRATEGIC_ENTERPRISE,
+        application__state=ApplicationState.APPROVED,
+        conditions_checked_at__lt=now - dt.timedelta(days=days),
+    )
+    flagged = 0
+    for assessment in due.select_for_update():
+        if any(w.get("code") == "conditions_recheck_due" for w in assessment.warnings):
+            continue
+        assessment.warnings = [
+            *assessment.warnings,
+            {
+                "code": "conditions_recheck_due",
+                "en": "Check again that the enterprise is based in Hong Kong and employs the professionals "
+                "it declared (seed 000 §11(e)).",
+                "zh": "請再次核實企業仍落戶香港並聘請所申報的專業人員。",
+            },
+        ]
+        assessment.save(update_fields=["warnings"])
+        flagged += 1
+    return {"subsidy.Assessment": flagged}
+
+
+def confirm_conditions(app: Application, officer) -> Application:
+    """The secretariat has checked a strategic enterprise's conditions again: the check's time
+    recorded and the ``conditions_recheck_due`` warning cleared. :raises DomainError:
+    ``not_secretariat``, ``subsidy_state_refused`` (not a strategic enterprise)."""
+    require_secretariat(officer)
+    with transaction.atomic():
+        app = get(app.public_id, lock=True)
+        if app.category != ApplicantCategory.STRATEGIC_ENTERPRISE:
+            raise errors.IntakeStateRefused(state=ApplicantCategory(app.category).label)
+        assessment = app.assessment
+        assessment.warnings = [w for w in assessment.warnings if w.get("code") != "conditions_recheck_due"]
+        assessment.conditions_checked_at = timezone.now()
+        assessment.save(update_fields=["warnings", "conditions_checked_at"])
+    return app

@@ -208,3 +208,23 @@ def test_the_register_refuses_a_bad_file_and_stores_nothing(scheme, tmp_path):
     assert eligibility.EligibleInstitution.objects.count() == before
     assert eligibility.load_institutions() == before  # loading again changes nothing
     assert timezone.now()
+
+
+def test_seed_000_11e_a_strategic_enterprises_conditions_are_rechecked_during_the_award(scheme, officer):
+    from tungban.core import retention
+
+    from .intake_helpers import secretariat
+
+    person, mandate = director_of(officer, TRADING)
+    app = Application.objects.get(reference=apply(person, mandate, TRADING, category="strategic_enterprise").reference)
+    now = timezone.now()
+    assert retention.registered()["subsidy_intake"](now + dt.timedelta(days=365)) == {"subsidy.Assessment": 0}
+    Application.objects.filter(pk=app.pk).update(state=ApplicationState.APPROVED)  # the committee approved it
+    assert intake.recheck_conditions(now + dt.timedelta(days=179)) == {"subsidy.Assessment": 0}
+    assert intake.recheck_conditions(now + dt.timedelta(days=181)) == {"subsidy.Assessment": 1}
+    assert intake.recheck_conditions(now + dt.timedelta(days=182)) == {"subsidy.Assessment": 0}  # once
+    app.refresh_from_db()
+    assert [w["code"] for w in app.assessment.warnings] == ["conditions_recheck_due"]
+    intake.confirm_conditions(app, secretariat())
+    app.refresh_from_db()
+    assert app.assessment.warnings == [] and app.assessment.conditions_checked_at > now
