@@ -8,7 +8,9 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from .constants import ApplicantCategory
-from .models import MONEY, Application
+
+#: As ``models.MONEY`` (not imported: ``models`` imports this module at its end).
+MONEY = {"max_digits": 14, "decimal_places": 2}
 
 __all__ = ["Assessment", "CostItem", "EligibleInstitution", "InstitutionKind"]
 
@@ -55,7 +57,7 @@ class CostItem(models.Model):
     000 fn 6, seed 002 ITIB143: no double funding of the same cost)."""
 
     application = models.ForeignKey(
-        Application, on_delete=models.CASCADE, related_name="cost_items", verbose_name=_("application")
+        "subsidy.Application", on_delete=models.CASCADE, related_name="cost_items", verbose_name=_("application")
     )
     position = models.PositiveSmallIntegerField(_("Position"))
     description = models.CharField(_("Description"), max_length=300)
@@ -77,7 +79,7 @@ class Assessment(models.Model):
     (:func:`tungban.subsidy.services.intake.recommendation`)."""
 
     application = models.OneToOneField(
-        Application, on_delete=models.CASCADE, related_name="assessment", verbose_name=_("application")
+        "subsidy.Application", on_delete=models.CASCADE, related_name="assessment", verbose_name=_("application")
     )
     eligible = models.BooleanField(_("Eligible"), default=False)
     eligibility_basis_en = models.TextField(_("Basis of eligibility in English"), blank=True)

