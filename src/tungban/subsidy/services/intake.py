@@ -285,9 +285,11 @@ def require_secretariat(user):
 
 def get(public_id, *, lock: bool = False) -> Application:
     """The application with this public id. :raises DomainError: ``subsidy_application_unknown``."""
-    qs = Application.objects.select_for_update() if lock else Application.objects
+    qs = Application.objects.select_related("batch", "service_class")
+    if lock:  # the application's row only (PostgreSQL refuses FOR UPDATE of an outer join's nullable side)
+        qs = qs.select_for_update(of=("self",))
     try:
-        return qs.select_related("batch", "service_class").get(public_id=public_id)
+        return qs.get(public_id=public_id)
     except (Application.DoesNotExist, ValueError):
         raise errors.SubsidyApplicationUnknown() from None
 
@@ -561,20 +563,21 @@ def recheck_conditions(now: dt.datetime) -> dict[str, int]:
         conditions_checked_at__lt=now - dt.timedelta(days=days),
     )
     flagged = 0
-    for assessment in due.select_for_update():
-        if any(w.get("code") == "conditions_recheck_due" for w in assessment.warnings):
-            continue
-        assessment.warnings = [
-            *assessment.warnings,
-            {
-                "code": "conditions_recheck_due",
-                "en": "Check again that the enterprise is based in Hong Kong and employs the professionals "
-                "it declared (seed 000 §11(e)).",
-                "zh": "請再次核實企業仍落戶香港並聘請所申報的專業人員。",
-            },
-        ]
-        assessment.save(update_fields=["warnings"])
-        flagged += 1
+    with transaction.atomic():
+        for assessment in due.select_for_update(of=("self",)):
+            if any(w.get("code") == "conditions_recheck_due" for w in assessment.warnings):
+                continue
+            assessment.warnings = [
+                *assessment.warnings,
+                {
+                    "code": "conditions_recheck_due",
+                    "en": "Check again that the enterprise is based in Hong Kong and employs the professionals "
+                    "it declared (seed 000 §11(e)).",
+                    "zh": "請再次核實企業仍落戶香港並聘請所申報的專業人員。",
+                },
+            ]
+            assessment.save(update_fields=["warnings"])
+            flagged += 1
     return {"subsidy.Assessment": flagged}
 
 
