@@ -108,7 +108,9 @@ def application(request, public_id):
     try:
         app = intake.get(public_id)
     except DomainError:
-        return render(request, "eservices/staff/forbidden.html", {"message": _("There is no such application.")}, 404)
+        return render(
+            request, "eservices/staff/forbidden.html", {"message": _("There is no such application.")}, status=404
+        )
     zh = _zh()
     assessment = getattr(app, "assessment", None)
     return render(
@@ -145,7 +147,10 @@ def _recommended_from(post, app) -> intake.Recommended:
     for m in app.requested_months.all():
         raw = (post.get(f"nodes-{m.month:%Y-%m}") or "").strip()
         if raw and raw != "0":
-            schedule[m.month] = int(_decimal(raw, f"{m.month:%Y-%m}"))
+            nodes = _decimal(raw, f"{m.month:%Y-%m}")
+            if nodes != nodes.to_integral_value():
+                raise ValueError(raw)  # whole nodes only
+            schedule[m.month] = int(nodes)
     return intake.Recommended(
         schedule=schedule,
         price=_decimal(post.get("price"), _("price")),
@@ -191,7 +196,7 @@ ACTIONS = {
 def act(request, public_id, action):
     """One of :data:`ACTIONS` on the application; back to its page with the outcome."""
     if action not in ACTIONS:
-        return render(request, "eservices/staff/forbidden.html", {"message": _("There is no such action.")}, 404)
+        return render(request, "eservices/staff/forbidden.html", {"message": _("There is no such action.")}, status=404)
     try:
         app = intake.get(public_id)
         run, done = ACTIONS[action]

@@ -163,3 +163,16 @@ def test_only_cyberport_officers_use_the_console(client, submitted):
     with pytest.raises(DomainError) as refused:
         intake.mark_complete(app, dpo)
     assert refused.value.code == "not_secretariat"
+
+
+def test_a_part_node_or_an_unknown_application_is_refused_on_the_page(client, submitted):
+    _person, app = submitted
+    login_staff(client, secretariat())
+    client.post(f"/staff/subsidy/applications/{app.public_id}/complete")
+    post = {"nodes-2027-01": "4.5", "price": "300000", "rate": "70", "reasons_en": "r", "reasons_zh": "理"}
+    client.post(f"/staff/subsidy/applications/{app.public_id}/recommend", post, HTTP_ACCEPT_LANGUAGE="en")
+    app.refresh_from_db()
+    assert app.state == ApplicationState.COMPLETE
+    assert "Enter whole numbers of nodes." in _page(client, app, "en").content.decode()
+    missing = client.get("/staff/subsidy/applications/00000000-0000-0000-0000-000000000000/")
+    assert missing.status_code == 404 and missing["Content-Type"].startswith("text/html")
