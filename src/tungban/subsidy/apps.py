@@ -15,3 +15,17 @@ class SubsidyConfig(AppConfig):
     label = "subsidy"
     verbose_name = _("AI Subsidy Scheme")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from tungban.core import retention
+        from tungban.eservices import checks
+        from tungban.eservices.signals import application_changed
+
+        from .services import intake
+
+        # Intake (part D): the e-service's submissions become the scheme's applications; its
+        # form refuses more nodes than the class of service has.
+        application_changed.connect(intake.on_application_changed, dispatch_uid="subsidy-intake")
+        checks.register(intake.SLUG, intake.form_check)
+        # A strategic enterprise's conditions are re-checked during the award (seed 000 §11(e)).
+        retention.register("subsidy_intake", intake.recheck_conditions)

@@ -10,6 +10,30 @@ from tungban.core.errors import Conflict, DomainError, Forbidden, NotFound  # no
 # Funds, prices, capacity and awards (the subsidy engine)
 
 # Intake: calls, batches, applications, eligibility, the secretariat's assessment
+RegisterInvalid = DomainError.define(
+    "eligibility_register_invalid", _("The register of eligible institutions is not valid: %(problems)s"), status=422
+)
+SubsidyApplicationUnknown = NotFound.define("subsidy_application_unknown", _("There is no such subsidy application."))
+NotSecretariat = Forbidden.define(
+    "not_secretariat", _("Only officers of Cyberport, the scheme's secretariat, can do this.")
+)
+IntakeStateRefused = Conflict.define(
+    "subsidy_state_refused", _("This cannot be done to an application that is %(state)s.")
+)
+NotComplete = Conflict.define(
+    "subsidy_not_complete",
+    _("The application's information is not complete: mark it complete before the review or the recommendation."),
+)
+TextRequiredBoth = DomainError.define(
+    "subsidy_text_required", _("Give the text in both English and Chinese."), field="text_en"
+)
+RecommendationInvalid = DomainError.define(
+    "subsidy_recommendation_invalid", _("The recommendation is not valid: %(problem)s"), status=422
+)
+NoMeeting = Conflict.define(
+    "subsidy_no_meeting",
+    _("There is no committee meeting for batch %(batch)s yet: the committee secretary plans it first."),
+)
 
 # Reports
 ReportFrozen = Conflict.define(

@@ -218,3 +218,4 @@ class AwardMonth(models.Model):
 
 
 from .models_progress import *  # noqa
+from .models_intake import *  # noqa: E402, F401, F403

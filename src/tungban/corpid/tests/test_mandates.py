@@ -74,6 +74,8 @@ def test_the_register_is_the_providers_file(register):
         TAI_MAN_BRN,
         KEUNG_KEE_BRN,
         "52987654",
+        "74567890",  # Sha Tin Sample University Limited (the AI Subsidy Scheme's demo university)
+        "73456789",  # Kwun Tong Sample AI Limited (its demo AI start-up)
     }
     company = services.company(TAI_MAN_BRN)
     assert services.is_director(company, "A1234563") and not services.is_director(company, "Y6543217")

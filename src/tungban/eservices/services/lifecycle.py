@@ -25,7 +25,7 @@ from tungban.core.errors import DomainError
 from tungban.credentials import services as credential_services
 from tungban.identity import services as identity
 
-from .. import errors
+from .. import checks, errors
 from ..models import (
     DECIDABLE_STATES,
     QUEUE_STATES,
@@ -368,6 +368,8 @@ def save_draft(
         cleaned = definition.clean(merged)
         if validate:
             problems = definition.validate(cleaned, page=page, attachments=attachment_ids(app))
+            if not problems:
+                problems = checks.run(app.service.slug, cleaned, page)
             if page is None:  # a whole save: only the fields given are checked now
                 problems = [p for p in problems if p.field.split(".")[0] in answers]
             if problems:
@@ -478,6 +480,8 @@ def submit(app: Application, resident, *, version_digest: str | None = None) -> 
         definition = engine.Definition.of(app.form_version)
         cleaned = definition.clean(app.get_answers())
         problems = definition.validate(cleaned, attachments=attachment_ids(app))
+        if not problems:
+            problems = checks.run(app.service.slug, cleaned, None)
         if problems:
             raise _invalid(problems)
         signed = app.attachments.filter(field=SIGNED_DECLARATION).exists()

@@ -22,6 +22,7 @@ WORKING = {
     "fire-service-installation-certificate",
     "temporary-hawker-licence",
     "certificate-of-resident-status-company",
+    "ai-subsidy-scheme",  # Cyberport, for the AI Subsidy Scheme (issue 20)
 }
 
 
@@ -137,6 +138,7 @@ def test_filters_online_cross_boundary_corpid_department_and_category(client, ca
         "fire-service-installation-certificate",
         "temporary-hawker-licence",
         "certificate-of-resident-status-company",
+        "ai-subsidy-scheme",
     }
     page = client.get("/services/", {"online": "1"}).content.decode()
     assert page.count('class="service-item"') == len(WORKING)
