@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import importlib
 import logging
 import zoneinfo
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from django.db import transaction
 from django.tasks import task
 from django.utils import timezone
 
+from tungban.committees import services as committees
 from tungban.core import jobs
 from tungban.eservices import services as eservices
 from tungban.eservices.services.forms import FieldError
@@ -463,7 +463,7 @@ def recommendation(app: Application) -> dict:
 def put_on_agenda(app: Application, officer) -> Application:
     """Put a recommended application on the agenda of its batch's committee meeting:
     ``recommended → on_agenda`` (seed 000 §13, §15). The one call into the committees app is
-    :func:`_add_item` (the seam until ``tungban.committees`` is on main).
+    :func:`_add_item`.
 
     :raises DomainError: ``not_secretariat``, ``subsidy_state_refused``, ``subsidy_no_meeting``."""
     require_secretariat(officer)
@@ -482,15 +482,8 @@ def _add_item(app: Application, officer):
     """``committees.services.add_item(meeting, "subsidy.application", str(app.public_id),
     actor=officer)`` on the meeting of the application's batch
     (``committees.services.meeting_for_batch(label)``; the label is ``"<call code>#<number>"``).
-    The committees app (part E) is not on main yet: this is the seam; without it the call is
-    refused (``subsidy_no_meeting``)."""
+    No meeting planned for the batch is refused (``subsidy_no_meeting``)."""
     label = batch_label(app.batch) if app.batch_id else ""
-    # The seam: a plain ``from tungban.committees import services`` once part E is on main
-    # (until then the floors check would read the missing module as the project itself).
-    try:
-        committees = importlib.import_module("tungban.committees.services")
-    except ImportError:
-        raise errors.NoMeeting(batch=label or "—") from None
     meeting = committees.meeting_for_batch(label)
     if meeting is None:
         raise errors.NoMeeting(batch=label or "—")

@@ -136,7 +136,7 @@ def test_put_on_agenda_needs_a_meeting_of_the_batch(submitted, monkeypatch):
     assert app.assessment.agenda_item == "item-1"
 
 
-def test_without_the_committees_app_or_a_meeting_the_agenda_is_refused(submitted):
+def test_without_a_meeting_of_the_batch_the_agenda_is_refused(submitted):
     _person, app = submitted
     staff = secretariat()
     intake.mark_complete(app, staff)
