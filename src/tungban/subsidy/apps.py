@@ -29,3 +29,27 @@ class SubsidyConfig(AppConfig):
         checks.register(intake.SLUG, intake.form_check)
         # A strategic enterprise's conditions are re-checked during the award (seed 000 §11(e)).
         retention.register("subsidy_intake", intake.recheck_conditions)
+
+        from tungban.payments import purposes
+
+        from . import committee
+        from .services import awards
+
+        # The grantee's monthly co-payment (part A): an order of the payments app, paid on /pay/<order>/.
+        purposes.register(
+            awards.PURPOSE,
+            on_paid=awards.receive_co_payment,
+            describe=awards.describe_co_payment,
+            on_reversed=awards.co_payment_reversed,
+            app=self.label,
+        )
+        # Invoices of the months that start while an award is active (the worker's periodic run).
+        retention.register("subsidy.co_payment_invoices", awards.issue_due_invoices, own_transactions=True)
+        # The committee's subject kinds. The guard lets the app load before tungban.committees
+        # (part E) is merged; the lead removes it at the merge.
+        try:
+            from tungban.committees import subjects
+        except ImportError:
+            subjects = None
+        if subjects is not None:
+            committee.register(subjects)

@@ -8,6 +8,78 @@ from django.utils.translation import gettext_lazy as _  # noqa: F401
 from tungban.core.errors import Conflict, DomainError, Forbidden, NotFound  # noqa: F401
 
 # Funds, prices, capacity and awards (the subsidy engine)
+RateInvalid = DomainError.define("rate_invalid", _("The subsidy rate must be between 0% and 90%."), field="rate")
+RateNeedsExceptionalDecision = DomainError.define(
+    "rate_needs_exceptional_decision",
+    _("A subsidy above 70% of the price needs the committee's decision that the case is exceptional (seed 000 §13)."),
+    field="rate",
+)
+RateAboveExceptionalCeiling = DomainError.define(
+    "rate_above_exceptional_ceiling",
+    _("A subsidy may never exceed 90% of the price, even in an exceptional case (seed 000 §13)."),
+    field="rate",
+)
+ExceptionalReasonsRequired = DomainError.define(
+    "exceptional_reasons_required",
+    _("Give the reasons for the exceptional case in English and in Chinese."),
+    field="exceptional_reason_en",
+)
+PriceInvalid = DomainError.define("price_invalid", _("The price per node-month cannot be negative."), field="price")
+ScheduleInvalid = DomainError.define(
+    "schedule_invalid",
+    _("The schedule must give whole nodes (at least one) for 1 to 12 consecutive months: %(reason)s"),
+    field="schedule",
+)
+ScheduleOutsideRequest = DomainError.define(
+    "schedule_outside_request",
+    _("The schedule asks for more than the application requested in %(month)s."),
+    field="schedule",
+)
+BeyondRelease = Conflict.define(
+    "commitment_beyond_release",
+    _(
+        "The subsidy of %(amount)s in financial year %(fy)s is more than the funds released and not yet"
+        " committed (%(available)s)."
+    ),
+)
+BeyondCapacity = Conflict.define(
+    "capacity_exceeded",
+    _(
+        "In %(month)s only %(free)s nodes may still be subsidised (90%% of the centre's capacity, seed 000 §10);"
+        " %(nodes)s were asked."
+    ),
+)
+DoubleFunded = Conflict.define(
+    "double_funded",
+    _(
+        "Cost item %(item)s already receives other government funding (%(source)s): it cannot also be"
+        " subsidised (seed 000 footnote 6)."
+    ),
+)
+ReasonsRequired = DomainError.define(
+    "decision_reasons_required", _("Give the reasons for the decision in English and in Chinese."), field="reasons_en"
+)
+ApplicationNotDecidable = Conflict.define(
+    "application_not_decidable", _("This application cannot be decided in its state (%(state)s).")
+)
+ServiceClassUnknown = NotFound.define("service_class_unknown", _("There is no such class of service."))
+NoPriceInForce = Conflict.define("no_price_in_force", _("The class of service has no list price in force on %(day)s."))
+FiscalYearUnknown = NotFound.define("fiscal_year_unknown", _("There is no such financial year: %(fy)s."), field="fy")
+ReleaseState = Conflict.define("release_state", _("This release cannot be %(action)s in its state."))
+AmountInvalid = DomainError.define("amount_invalid", _("Give an amount above zero in HK$."), field="amount")
+VirementBeyondAvailable = Conflict.define(
+    "virement_beyond_available",
+    _("The line %(line)s has only %(available)s available in %(fy)s: the virement cannot move more."),
+)
+AwardUnknown = NotFound.define("award_unknown", _("There is no such award."))
+AwardState = Conflict.define("award_state", _("This award cannot be %(action)s in its state (%(state)s)."))
+NotGrantee = Forbidden.define("not_grantee", _("Only a person authorised to sign for the grantee can do this."))
+ReallocationInvalid = DomainError.define(
+    "reallocation_invalid", _("The GPU-minutes to lend must be above zero and at most the unused balance (%(unused)s).")
+)
+NotFundsOfficer = Forbidden.define(
+    "not_funds_officer", _("Only officers of the Digital Policy Office or of Cyberport may do this.")
+)
 
 # Intake: calls, batches, applications, eligibility, the secretariat's assessment
 RegisterInvalid = DomainError.define(

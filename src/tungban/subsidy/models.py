@@ -219,3 +219,4 @@ class AwardMonth(models.Model):
 
 from .models_progress import *  # noqa
 from .models_intake import *  # noqa: E402, F401, F403
+from .models_funds import *  # noqa: E402, F403

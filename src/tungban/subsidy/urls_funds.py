@@ -1,3 +1,14 @@
-"""Pages of the AI Subsidy Scheme: funds (issue 20; filled by the part that owns them)."""
+"""The fund's pages (issue 20, part A), under ``/staff/subsidy/funds/``."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import views_funds as views
+
+urlpatterns = [
+    path("", views.home, name="funds"),
+    path("release/", views.release, name="funds_release"),
+    path("confirm/", views.confirm, name="funds_confirm"),
+    path("virement/", views.virement, name="funds_virement"),
+    path("applications/<uuid:public_id>/", views.application, name="funds_application"),
+    path("applications/<uuid:public_id>/reallocate/", views.reallocate, name="funds_reallocate"),
+]

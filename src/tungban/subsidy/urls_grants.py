@@ -1,7 +1,12 @@
-"""Pages of the AI Subsidy Scheme: grants (issue 20; filled by the part that owns them)."""
+"""The grantee's pages (issue 20, part A), under ``/subsidy/grants/``; progress reports (part F)
+below each award's."""
 
 from django.urls import include, path
 
-urlpatterns: list = [
+from . import views_grants as views
+
+urlpatterns = [
+    path("<uuid:award>/", views.grant, name="grant"),
+    path("<uuid:award>/sign/", views.sign, name="grant_sign"),
     path("<uuid:award>/reports/", include("tungban.subsidy.urls_progress")),
 ]

@@ -13,6 +13,7 @@ from tungban.notify import services as notify
 from tungban.payments import services as payments
 from tungban.setup.demo import seed
 from tungban.signing import ca, keystore
+from tungban.subsidy.services import scheme as subsidy_scheme
 
 
 class Command(BaseCommand):
@@ -40,6 +41,7 @@ class Command(BaseCommand):
         notify.ensure_vapid_key()  # Web Push application server key (RFC 8292), sealed in the database (issue 16)
         payments.load_fees()  # the fee schedule (issue 18): what the catalogue's fee items cost
         eservices.load_catalogue()  # the e-services catalogue files (issue 17)
+        subsidy_scheme.load_scheme(release_started=demo)  # the AI Subsidy Scheme's figures (issue 20)
         eservices_portal.ensure_portal()  # the e-services portal: its OIDC client, data user and sender
         self.stdout.write(f"Signing keys: {keystore.get_keystore().kind} keystore")
         if demo:

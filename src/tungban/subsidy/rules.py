@@ -1,0 +1,145 @@
+"""The AI Subsidy Scheme's fixed rules and figures (issue 20): pure functions and constants, no
+database. Each cites its source: seed ``000_e8d18668e17a2217.txt`` (LegCo paper, April 2024:
+"seed 000 §N") and seed ``002_290747ba864f0a9c.txt`` (2025-26 budget replies: "seed 002
+ITIBnnn"). Money is HK$ in :class:`~decimal.Decimal`; months are the first day of the month.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from decimal import Decimal
+
+from .constants import FundingLine
+
+MILLION = Decimal("1000000")
+
+#: The HK$3 billion by line (seed 000 §10: HK$2,856M for compute; §19: HK$100M for network and
+#: data security; §20: HK$44M for the AI ecosystem).
+APPROPRIATION: dict[FundingLine, Decimal] = {
+    FundingLine.COMPUTE: Decimal("2856") * MILLION,
+    FundingLine.SECURITY: Decimal("100") * MILLION,
+    FundingLine.ECOSYSTEM: Decimal("44") * MILLION,
+}
+
+#: The cash flow by financial year and line (seed 000 §23, HK$M: compute 857 / 857 / 1,142;
+#: security 42 / 32 / 26; ecosystem 6 / 16 / 22; seed 002 ITIB197 confirms 2025-26's 857/32/16).
+CASH_FLOW: dict[tuple[str, FundingLine], Decimal] = {
+    ("2024-25", FundingLine.COMPUTE): Decimal("857") * MILLION,
+    ("2025-26", FundingLine.COMPUTE): Decimal("857") * MILLION,
+    ("2026-27", FundingLine.COMPUTE): Decimal("1142") * MILLION,
+    ("2024-25", FundingLine.SECURITY): Decimal("42") * MILLION,
+    ("2025-26", FundingLine.SECURITY): Decimal("32") * MILLION,
+    ("2026-27", FundingLine.SECURITY): Decimal("26") * MILLION,
+    ("2024-25", FundingLine.ECOSYSTEM): Decimal("6") * MILLION,
+    ("2025-26", FundingLine.ECOSYSTEM): Decimal("16") * MILLION,
+    ("2026-27", FundingLine.ECOSYSTEM): Decimal("22") * MILLION,
+}
+
+#: The subsidy's ceiling in a normal case: 70% of the service price (seed 000 §13).
+NORMAL_RATE_CEILING = Decimal("0.70")
+#: The ceiling the committee may allow in an exceptional case: 90% (seed 000 §13; seed 002
+#: ITIB229: awards so far 70–90%).
+EXCEPTIONAL_RATE_CEILING = Decimal("0.90")
+#: At most 90% of the centre's capacity is subsidised (seed 000 §10: 「最高九成的算力資源」).
+SUBSIDISED_CAPACITY_SHARE = Decimal("0.90")
+#: The list price per server node per month (seed 002 ITIB229: 每伺服器節點每月32萬元).
+LIST_PRICE_PER_NODE_MONTH = Decimal("320000")
+#: The longest schedule an award may have, in months (seed 002 ITIB153: 1.5 to about 12 months).
+MAX_AWARD_MONTHS = 12
+
+
+class RuleError(ValueError):
+    """A rule of this module refused its input; ``code`` names the rule (the services turn it
+    into the documented :mod:`tungban.subsidy.errors` error)."""
+
+    def __init__(self, code: str, **params):
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+def fiscal_year(day: dt.date) -> str:
+    """The Hong Kong Government's financial year of ``day`` (1 April – 31 March), labelled
+    ``"2024-25"`` (seed 000 §16: funds released at the start of each financial year)."""
+    start = day.year if day.month >= 4 else day.year - 1
+    return f"{start}-{(start + 1) % 100:02d}"
+
+
+def fiscal_year_bounds(label: str) -> tuple[dt.date, dt.date]:
+    """(1 April, 31 March) of the financial year ``label`` (``"2024-25"``).
+
+    :raises ValueError: not a label of the form ``YYYY-YY`` with consecutive years."""
+    try:
+        first, second = label.split("-")
+        start = int(first)
+        ok = len(first) == 4 and len(second) == 2 and int(second) == (start + 1) % 100
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"not a financial year label: {label!r}")
+    return dt.date(start, 4, 1), dt.date(start + 1, 3, 31)
+
+
+def check_rate(rate: Decimal, *, exceptional: bool, reason_en: str = "", reason_zh: str = "") -> None:
+    """Refuse a subsidy rate the scheme does not allow (seed 000 §13: up to 70% of the service
+    price; the committee may allow up to 90% in exceptional cases, for reasons it records).
+
+    :param rate: the subsidy's share of the price (0.70 = 70%).
+    :raises RuleError: ``rate_invalid`` (below 0), ``rate_above_exceptional_ceiling`` (above 0.90,
+        ever), ``rate_needs_exceptional_decision`` (above 0.70 without ``exceptional``),
+        ``exceptional_reasons_required`` (exceptional without reasons in both languages).
+    """
+    rate = Decimal(rate)
+    if rate < 0:
+        raise RuleError("rate_invalid")
+    if rate > EXCEPTIONAL_RATE_CEILING:
+        raise RuleError("rate_above_exceptional_ceiling")
+    if rate > NORMAL_RATE_CEILING and not exceptional:
+        raise RuleError("rate_needs_exceptional_decision")
+    if exceptional and not (reason_en.strip() and reason_zh.strip()):
+        raise RuleError("exceptional_reasons_required")
+
+
+def first_of_month(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def add_months(month: dt.date, n: int) -> dt.date:
+    index = month.year * 12 + month.month - 1 + n
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def months_between(start: dt.date, end: dt.date) -> list[dt.date]:
+    """The months (first days) from ``start``'s month to ``end``'s, both included; empty when
+    ``end`` is before ``start``."""
+    out, month, last = [], first_of_month(start), first_of_month(end)
+    while month <= last:
+        out.append(month)
+        month = add_months(month, 1)
+    return out
+
+
+def last_day(month: dt.date) -> dt.date:
+    return month.replace(day=calendar.monthrange(month.year, month.month)[1])
+
+
+def gpu_minutes(schedule: dict[dt.date, int], gpus_per_node: int) -> int:
+    """The GPU-minutes of a schedule (month → nodes): nodes × GPUs per node × days in that
+    month × 1,440, summed — the account's limit on the scheduler (anchor §7.3:
+    ``GrpTRESMins=gres/gpu=...``)."""
+    return sum(nodes * gpus_per_node * calendar.monthrange(m.year, m.month)[1] * 1440 for m, nodes in schedule.items())
+
+
+def subsidised_cap(capacity_nodes: int) -> int:
+    """The nodes of a month's capacity that may be subsidised: the floor of 90% (seed 000 §10)."""
+    return int((Decimal(capacity_nodes) * SUBSIDISED_CAPACITY_SHARE).to_integral_value(rounding="ROUND_FLOOR"))
+
+
+def month_money(nodes: int, price: Decimal, rate: Decimal) -> tuple[Decimal, Decimal]:
+    """(subsidy, co-payment) of ``nodes`` node-months at ``price`` per node-month and ``rate``
+    (seed 000 §13: the subsidy is a share of the service price; the grantee pays the rest),
+    HK$ rounded to cents (half up)."""
+    cost = Decimal(nodes) * Decimal(price)
+    subsidy = (cost * Decimal(rate)).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
+    return subsidy, cost - subsidy

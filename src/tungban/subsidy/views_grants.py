@@ -1,0 +1,90 @@
+"""The grantee's pages, under ``/subsidy/grants/<award>/`` (issue 20, part A): the award's terms,
+signing the agreement with Cyberport (seed 000 §21; a person with a CorpID mandate to ``sign``
+for the organisation), the monthly co-payment invoices (paid on ``/pay/<order>/``) and the usage
+the centre's scheduler reports. Only a person who may act (``view``) for the grantee sees them.
+"""
+
+from __future__ import annotations
+
+import functools
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from tungban.core.errors import DomainError
+from tungban.corpid.services import authority
+from tungban.eservices import login
+from tungban.payments import services as payments
+
+from .services import awards
+
+
+def grantee_page(view):
+    """A logged-in resident (the portal's login) who may act for the award's organisation;
+    anyone else gets 404 (the award's existence is not disclosed)."""
+
+    @functools.wraps(view)
+    def wrapped(request, award, *args, **kwargs):
+        resident = login.resident_of(request)
+        if resident is None:
+            return HttpResponseRedirect(f"{reverse('eservices:login')}?{urlencode({'next': request.get_full_path()})}")
+        try:
+            found = awards.get_award(award)
+            authority(resident, found.application.br_number, awards.SERVICE_SLUG, "view")
+        except DomainError:
+            return render(
+                request,
+                "subsidy/grants/unknown.html",
+                {"message": _("There is no such award, or you may not act for its organisation.")},
+                status=404,
+            )
+        request.resident = resident
+        return view(request, found, *args, **kwargs)
+
+    return wrapped
+
+
+def _orders(invoices):
+    out = []
+    for inv in invoices:
+        order = None
+        if inv.order_reference:
+            order = payments.find_by_reference(inv.order_reference)
+        out.append({"invoice": inv, "order": order})
+    return out
+
+
+@require_GET
+@grantee_page
+def grant(request, award):
+    agreement = getattr(award, "agreement", None) if hasattr(award, "agreement") else None
+    return render(
+        request,
+        "subsidy/grants/grant.html",
+        {
+            "award": award,
+            "app": award.application,
+            "months": award.months.all(),
+            "agreement": agreement,
+            "invoices": _orders(award.invoices.all()),
+            "usage": awards.usage(award),
+            "can_sign": award.state == "offered",
+        },
+    )
+
+
+@require_POST
+@grantee_page
+def sign(request, award):
+    try:
+        awards.sign_agreement(award, request.resident, award.application.br_number)
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("You signed the agreement. The first co-payment invoice is being issued."))
+    return redirect("subsidy:grant", award.public_id)
