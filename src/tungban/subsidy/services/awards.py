@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.tasks import task
 from django.urls import reverse
 from django.utils import timezone
@@ -357,7 +358,7 @@ def get_award(public_id) -> Award:
     return found
 
 
-def sign_agreement(award: Award, resident, br_number: str) -> Award:
+def sign_agreement(award: Award, resident, br_number: str, *, today: dt.date | None = None) -> Award:
     """The grantee's authorised person signs the agreement with Cyberport (seed 000 §21): their
     CorpID mandate must allow ``sign`` for the scheme's e-service and the grantee's BRN. In one
     transaction the award becomes ``active``, its :class:`Agreement` is stored with the scheduler
@@ -373,7 +374,7 @@ def sign_agreement(award: Award, resident, br_number: str) -> Award:
     if br_number != award.application.br_number:
         raise errors.NotGrantee()
     mandate = authority(resident, br_number, SERVICE_SLUG, "sign")
-    today = timezone.localdate()
+    today = today or timezone.localdate()
     with transaction.atomic():
         award = Award.objects.select_for_update().select_related("application").get(pk=award.pk)
         if award.state != AwardState.OFFERED:
@@ -397,26 +398,25 @@ def sign_agreement(award: Award, resident, br_number: str) -> Award:
     return award
 
 
-def _queue_invoice(award: Award, am: AwardMonth) -> CoPaymentInvoice:
+def _queue_invoice(award: Award, am: AwardMonth) -> tuple[CoPaymentInvoice, bool]:
     invoice, created = CoPaymentInvoice.objects.get_or_create(
         award=award, month=am.month, defaults={"amount": am.co_payment}
     )
     if created:
         jobs.enqueue(issue_invoice_task, invoice.pk)
-    return invoice
+    return invoice, created
 
 
 def issue_due_invoices(now: dt.datetime) -> dict[str, int]:
     """The worker's periodic run: the invoice of every month of an active award that has started
     and has none yet (idempotent)."""
     today = timezone.localdate(now)
-    due = AwardMonth.objects.filter(award__state=AwardState.ACTIVE, month__lte=today)
+    invoiced = CoPaymentInvoice.objects.filter(award=OuterRef("award"), month=OuterRef("month"))
+    due = AwardMonth.objects.filter(award__state=AwardState.ACTIVE, month__lte=today).exclude(Exists(invoiced))
     count = 0
     for am in due.select_related("award"):
         with transaction.atomic():
-            if not CoPaymentInvoice.objects.filter(award=am.award, month=am.month).exists():
-                _queue_invoice(am.award, am)
-                count += 1
+            count += _queue_invoice(am.award, am)[1]
     return {"subsidy.CoPaymentInvoice (queued)": count}
 
 

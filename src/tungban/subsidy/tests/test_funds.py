@@ -1,0 +1,118 @@
+"""The fund (services/funds.py): releases, confirmation, virements and the statement."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tungban.core.errors import DomainError
+from tungban.subsidy.constants import FundingLine
+from tungban.subsidy.models import FundRelease, LedgerEntry, ReleaseState, Virement
+from tungban.subsidy.services import funds, scheme
+
+C, S, E = FundingLine.COMPUTE, FundingLine.SECURITY, FundingLine.ECOSYSTEM
+
+
+def test_seed000_s23_load_plans_the_cash_flow_once(db):
+    first = scheme.load_scheme(today=dt.date(2024, 4, 1))
+    assert first["releases_planned"] == 9 and first["released"] == 0
+    again = scheme.load_scheme(release_started=False, today=dt.date(2024, 4, 1))
+    assert again == {k: 0 for k in again}
+    assert FundRelease.objects.count() == 9
+    assert funds.statement("2025-26")[C]["planned"] == Decimal("857000000")
+    assert funds.available("2025-26") == 0  # planned is not released
+
+
+def test_seed000_s16_release_at_the_start_of_the_year_makes_it_available(loaded):
+    s = funds.statement("2024-25")
+    assert s[C]["released"] == Decimal("857000000") == s[C]["available"]
+    assert s[S]["released"] == Decimal("42000000")
+    assert funds.available("2025-26") == 0
+    with pytest.raises(DomainError) as e:
+        funds.release("2024-25", C, actor="dpo")
+    assert e.value.code == "release_state"
+    assert LedgerEntry.objects.filter(kind="release", fiscal_year="2024-25").count() == 3
+
+
+def test_seed002_itib197_confirmation_after_the_annual_report_adjusts_the_release(loaded):
+    with pytest.raises(DomainError) as e:
+        funds.confirm("2024-25", C, Decimal("800000000"), actor="dpo", note_en="assessed", note_zh="")
+    assert e.value.code == "decision_reasons_required"
+    row = funds.confirm("2024-25", C, Decimal("800000000"), actor="dpo", note_en="assessed", note_zh="已評估")
+    assert row.state == ReleaseState.CONFIRMED and row.confirmed == Decimal("800000000")
+    s = funds.statement("2024-25")[C]
+    assert s["released"] == Decimal("800000000") == s["available"] and s["confirmed"] == Decimal("800000000")
+    with pytest.raises(DomainError) as e:
+        funds.confirm("2024-25", C, Decimal("1"), actor="dpo", note_en="x", note_zh="甲")
+    assert e.value.code == "release_state"
+    with pytest.raises(DomainError) as e:
+        funds.confirm("2025-26", C, Decimal("1"), actor="dpo", note_en="x", note_zh="甲")  # not released
+    assert e.value.code == "release_state"
+
+
+def test_seed000_s17_virement_moves_available_money_between_lines(loaded):
+    v = funds.vire(
+        "2024-25",
+        C,
+        E,
+        Decimal("5000000"),
+        requested_by="DPO memo 2025/3",
+        reason_en="compute over-supplied",
+        reason_zh="算力供過於求",
+        actor="dpo",
+    )
+    s = funds.statement("2024-25")
+    assert s[C]["virements_out"] == Decimal("5000000") and s[E]["virements_in"] == Decimal("5000000")
+    assert s[C]["available"] == Decimal("852000000") and s[E]["available"] == Decimal("11000000")
+    assert v.entries.count() == 2
+
+
+@pytest.mark.parametrize(
+    ("amount", "kw", "code"),
+    [
+        (Decimal("0"), {}, "amount_invalid"),
+        (Decimal("7000000"), {}, "virement_beyond_available"),  # ecosystem has 6M released
+        (Decimal("1"), {"reason_zh": ""}, "decision_reasons_required"),
+        (Decimal("1"), {"requested_by": ""}, "decision_reasons_required"),
+    ],
+)
+def test_bad_virement_is_refused_and_nothing_stored(loaded, amount, kw, code):
+    args = {"requested_by": "memo", "reason_en": "why", "reason_zh": "原因", "actor": "dpo", **kw}
+    with pytest.raises(DomainError) as e:
+        funds.vire("2024-25", E, C, amount, **args)
+    assert e.value.code == code
+    assert not Virement.objects.exists() and not LedgerEntry.objects.filter(kind="virement").exists()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    moves=st.lists(
+        st.tuples(
+            st.sampled_from(list(FundingLine)),
+            st.sampled_from(list(FundingLine)),
+            st.integers(min_value=1, max_value=60_000_000),
+        ),
+        max_size=6,
+    )
+)
+def test_ledger_invariant_virements_never_create_money_nor_go_below_zero(loaded, moves):
+    """Whatever virements are asked, the lines' available sum stays what was released, and no
+    line is ever negative (a virement beyond what is available is refused)."""
+    before = funds.statement("2024-25")
+    total = sum(before[line]["available"] for line in FundingLine)
+    try:
+        for a, b, amount in moves:
+            try:
+                funds.vire("2024-25", a, b, Decimal(amount), requested_by="m", reason_en="r", reason_zh="理", actor="t")
+            except DomainError as exc:
+                assert exc.code in ("amount_invalid", "virement_beyond_available")
+            s = funds.statement("2024-25")
+            assert sum(s[line]["available"] for line in FundingLine) == total
+            assert all(s[line]["available"] >= 0 for line in FundingLine)
+    finally:
+        LedgerEntry.objects.filter(kind="virement").delete()
+        Virement.objects.all().delete()
