@@ -1,3 +1,5 @@
+import importlib
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -48,7 +50,7 @@ class SubsidyConfig(AppConfig):
         # The committee's subject kinds. The guard lets the app load before tungban.committees
         # (part E) is merged; the lead removes it at the merge.
         try:
-            from tungban.committees import subjects
+            subjects = importlib.import_module("tungban.committees.subjects")
         except ImportError:
             subjects = None
         if subjects is not None:

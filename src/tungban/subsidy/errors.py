@@ -8,15 +8,17 @@ from django.utils.translation import gettext_lazy as _  # noqa: F401
 from tungban.core.errors import Conflict, DomainError, Forbidden, NotFound  # noqa: F401
 
 # Funds, prices, capacity and awards (the subsidy engine)
-RateInvalid = DomainError.define("rate_invalid", _("The subsidy rate must be between 0% and 90%."), field="rate")
+RateInvalid = DomainError.define("rate_invalid", _("The subsidy rate must be between 0 and 90 per cent."), field="rate")
 RateNeedsExceptionalDecision = DomainError.define(
     "rate_needs_exceptional_decision",
-    _("A subsidy above 70% of the price needs the committee's decision that the case is exceptional (seed 000 §13)."),
+    _(
+        "A subsidy above 70 per cent of the price needs the committee's decision that the case is exceptional (seed 000 §13)."
+    ),
     field="rate",
 )
 RateAboveExceptionalCeiling = DomainError.define(
     "rate_above_exceptional_ceiling",
-    _("A subsidy may never exceed 90% of the price, even in an exceptional case (seed 000 §13)."),
+    _("A subsidy may never exceed 90 per cent of the price, even in an exceptional case (seed 000 §13)."),
     field="rate",
 )
 ExceptionalReasonsRequired = DomainError.define(

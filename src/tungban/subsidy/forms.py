@@ -43,7 +43,7 @@ class AwardTermsForm(forms.Form):
     )
     rate_percent = forms.DecimalField(
         label=_("Subsidy rate (%)"),
-        help_text=_("At most 70%; up to 90% in an exceptional case, with its reasons."),
+        help_text=_("At most 70 per cent; up to 90 per cent in an exceptional case, with its reasons."),
         min_value=Decimal("0"),
         max_value=Decimal("100"),
         max_digits=5,

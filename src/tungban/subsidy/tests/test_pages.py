@@ -26,10 +26,6 @@ def departments(db):
         Department.objects.get_or_create(code=code, defaults={"name_en": en, "name_zh": zh, "source_path": "test"})
 
 
-def _staff(client, username, dept, departments):
-    return login_staff(client, department_user(username, dept) if dept else department_user(username, "DPO") and None)
-
-
 @pytest.fixture
 def dpo(client, departments):
     return login_staff(client, department_user("dpo-officer", "DPO"))
