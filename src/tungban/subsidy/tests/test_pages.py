@@ -21,6 +21,14 @@ FUNDS = "/staff/subsidy/funds/"
 
 
 @pytest.fixture
+def client():
+    """A browser asking for English (the platform's default is Chinese; one test asks for it)."""
+    from django.test import Client
+
+    return Client(headers={"Accept-Language": "en"})
+
+
+@pytest.fixture
 def departments(db):
     for code, en, zh in (("DPO", "Digital Policy Office", "數字政策辦公室"), ("CYBERPORT", "Cyberport", "數碼港")):
         Department.objects.get_or_create(code=code, defaults={"name_en": en, "name_zh": zh, "source_path": "test"})
@@ -42,6 +50,8 @@ def test_funder_sees_the_statement_and_releases_a_year(loaded, dpo):
     html = page.content.decode()
     assert 'id="line-compute"' in html and "857,000,000.00" in html and "Release the planned amount" in html
     assert "h800" in html and "320,000.00" in html  # the price book and the capacity plan
+    zh = dpo.get(FUNDS + "?fy=2025-26", headers={"Accept-Language": "zh-hant"}).content.decode()
+    assert "人工智能資助計劃：撥款" in zh and "發放預算金額" in zh and "857,000,000.00" in zh
     response = dpo.post(FUNDS + "release/", {"fy": "2025-26", "line": "compute"})
     assert response.status_code == 302
     assert FundRelease.objects.get(fiscal_year="2025-26", line="compute").state == "released"
