@@ -83,6 +83,8 @@ class LedgerEntry(models.Model):
         null=True,
         blank=True,
     )
+    #: The award's month a ``spend`` is for.
+    month = models.DateField(_("Month"), null=True, blank=True)
     actor = models.CharField(_("Recorded by"), max_length=150)
     at = models.DateTimeField(_("Recorded at"), auto_now_add=True)
     reason_en = models.TextField(_("Reason in English"), blank=True)

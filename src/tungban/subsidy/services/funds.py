@@ -249,3 +249,73 @@ def ledger(fy: str, line: str | None = None):
 def hkd(amount: Decimal) -> str:
     """``HK$1,234,567.00``."""
     return f"HK${Decimal(amount):,.2f}"
+
+
+def record_spend(award, month, amount: Decimal, *, actor: str) -> LedgerEntry:
+    """The subsidy paid out of ``award``'s commitment for ``month`` (HK$; seed 000 §21: the
+    annual report's use of the subsidy and financial statement), in the financial year of the
+    month. At most what that month commits, less what was already spent on it.
+
+    :raises DomainError: ``amount_invalid`` (not above zero, or above the month's unspent
+        subsidy), ``award_unknown`` (the month is not in the award).
+    """
+    from ..models import AwardMonth
+
+    amount = Decimal(amount)
+    with transaction.atomic():
+        row = AwardMonth.objects.select_for_update().filter(award=award, month=month).first()
+        if row is None:
+            raise errors.AwardUnknown()
+        fy = rules.fiscal_year(month)
+        spent = (
+            LedgerEntry.objects.filter(award=award, kind=EntryKind.SPEND, month=month).aggregate(t=Sum("amount"))["t"]
+            or ZERO
+        )
+        if amount <= 0 or amount > row.subsidy - spent:
+            raise errors.AmountInvalid()
+        return LedgerEntry.objects.create(
+            fiscal_year=fy,
+            line=FundingLine.COMPUTE,
+            kind=EntryKind.SPEND,
+            amount=amount,
+            award=award,
+            month=month,
+            actor=actor,
+            reason_en=f"Subsidy used in {month:%Y-%m}",
+            reason_zh=f"{month:%Y-%m} 已用資助",
+        )
+
+
+def decommit(award, *, actor: str, reason_en: str, reason_zh: str) -> list[LedgerEntry]:
+    """Give back to each financial year what ``award`` committed there and did not spend (an
+    award terminated or completed under its cap): one ``decommitment`` entry per year with a
+    balance; nothing when there is none (idempotent).
+
+    :raises DomainError: ``decision_reasons_required`` (reasons in both languages)."""
+    if not (reason_en.strip() and reason_zh.strip()):
+        raise errors.ReasonsRequired()
+    out = []
+    from ..models import Award
+
+    with transaction.atomic():
+        Award.objects.select_for_update().get(pk=award.pk)  # one decommitment at a time
+        rows = LedgerEntry.objects.filter(award=award).values("fiscal_year", "kind").annotate(t=Sum("amount"))
+        by_fy: dict[str, Decimal] = {}
+        for r in rows:
+            sign = {EntryKind.COMMITMENT: 1, EntryKind.SPEND: -1, EntryKind.DECOMMITMENT: -1}.get(r["kind"], 0)
+            by_fy[r["fiscal_year"]] = by_fy.get(r["fiscal_year"], ZERO) + sign * (r["t"] or ZERO)
+        for fy, balance in sorted(by_fy.items()):
+            if balance > 0:
+                out.append(
+                    LedgerEntry.objects.create(
+                        fiscal_year=fy,
+                        line=FundingLine.COMPUTE,
+                        kind=EntryKind.DECOMMITMENT,
+                        amount=balance,
+                        award=award,
+                        actor=actor,
+                        reason_en=reason_en.strip(),
+                        reason_zh=reason_zh.strip(),
+                    )
+                )
+    return out

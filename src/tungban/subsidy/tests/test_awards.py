@@ -206,3 +206,27 @@ def test_reject_and_defer_record_the_reasons(application):
     with pytest.raises(DomainError) as e:
         awards.make_award(application, terms(), decided_at=timezone.now(), actor="c")
     assert e.value.code == "application_not_decidable"
+
+
+def test_seed000_s21_spend_and_decommitment_keep_the_ledger_balanced(application):
+    award = awards.make_award(application, terms(), decided_at=timezone.now(), actor="chair")
+    funds.record_spend(award, JAN, Decimal("1792000.00"), actor="cyberport")
+    funds.record_spend(award, FEB, Decimal("1000000.00"), actor="cyberport")
+    for bad in (Decimal("792000.01"), Decimal("0")):
+        with pytest.raises(DomainError) as e:
+            funds.record_spend(award, FEB, bad, actor="cyberport")
+        assert e.value.code == "amount_invalid"
+    with pytest.raises(DomainError) as e:
+        funds.record_spend(award, APR, Decimal("1"), actor="cyberport")
+    assert e.value.code == "award_unknown"
+    s = funds.statement("2024-25")[FundingLine.COMPUTE]
+    assert s["spent"] == Decimal("2792000.00") and s["committed"] == award.subsidy_cap
+    assert s["available"] == Decimal("857000000") - award.subsidy_cap  # spending is out of the commitment
+    with pytest.raises(DomainError) as e:
+        funds.decommit(award, actor="cp", reason_en="ended early", reason_zh="")
+    assert e.value.code == "decision_reasons_required"
+    (entry,) = funds.decommit(award, actor="cp", reason_en="ended early", reason_zh="提早完結")
+    assert entry.amount == award.subsidy_cap - Decimal("2792000.00")
+    assert funds.decommit(award, actor="cp", reason_en="again", reason_zh="再次") == []  # nothing left
+    s = funds.statement("2024-25")[FundingLine.COMPUTE]
+    assert s["available"] == Decimal("857000000") - Decimal("2792000.00")
