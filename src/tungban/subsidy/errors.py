@@ -67,17 +67,30 @@ ApplicationNotDecidable = Conflict.define(
 ServiceClassUnknown = NotFound.define("service_class_unknown", _("There is no such class of service."))
 NoPriceInForce = Conflict.define("no_price_in_force", _("The class of service has no list price in force on %(day)s."))
 FiscalYearUnknown = NotFound.define("fiscal_year_unknown", _("There is no such financial year: %(fy)s."), field="fy")
-ReleaseState = Conflict.define("release_state", _("This release cannot be %(action)s in its state."))
+ReleaseStateRefused = Conflict.define("release_state", _("This release cannot be %(action)s in its state."))
 AmountInvalid = DomainError.define("amount_invalid", _("Give an amount above zero in HK$."), field="amount")
 VirementBeyondAvailable = Conflict.define(
     "virement_beyond_available",
     _("The line %(line)s has only %(available)s available in %(fy)s: the virement cannot move more."),
 )
 AwardUnknown = NotFound.define("award_unknown", _("There is no such award."))
-AwardState = Conflict.define("award_state", _("This award cannot be %(action)s in its state (%(state)s)."))
+AwardStateRefused = Conflict.define("award_state", _("This award cannot be %(action)s in its state (%(state)s)."))
 NotGrantee = Forbidden.define("not_grantee", _("Only a person authorised to sign for the grantee can do this."))
 ReallocationInvalid = DomainError.define(
     "reallocation_invalid", _("The GPU-minutes to lend must be above zero and at most the unused balance (%(unused)s).")
+)
+PriceBackdated = Conflict.define(
+    "price_backdated",
+    _("A new list price takes effect today or later, never before the price in force (seed 000 §14)."),
+    field="effective_from",
+)
+BasisRequired = DomainError.define(
+    "price_basis_required", _("Say what the new price is based on (the market estimate)."), field="basis"
+)
+CapacityBelowCommitted = Conflict.define(
+    "capacity_below_committed",
+    _("In %(month)s, %(committed)s nodes are already committed: the capacity cannot be lower."),
+    field="nodes",
 )
 NotFundsOfficer = Forbidden.define(
     "not_funds_officer", _("Only officers of the Digital Policy Office or of Cyberport may do this.")

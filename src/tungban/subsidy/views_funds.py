@@ -7,6 +7,7 @@ Cyberport's reallocation proposals. Staff log in as for ``/staff/eservices/``; o
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from decimal import Decimal, InvalidOperation
 
@@ -24,7 +25,7 @@ from tungban.eservices import services as eservices
 from . import errors, rules
 from .constants import FundingLine
 from .models import Application, FundRelease, PriceVersion, ServiceClass
-from .services import awards, capacity, funds, reallocation
+from .services import awards, capacity, funds, prices, reallocation
 
 FUNDER, ADMINISTRATOR = "DPO", "CYBERPORT"
 
@@ -97,6 +98,7 @@ def home(request):
             "classes": classes,
             "lines": list(FundingLine),
             "is_funder": request.is_funder,
+            "is_administrator": request.is_administrator,
             "awards": awards.Award.objects.select_related("application").order_by("-decided_at")[:100],
         },
     )
@@ -221,3 +223,59 @@ def reallocate(request, public_id):
     else:
         messages.success(request, _("Proposed to the committee."))
     return redirect(back)
+
+
+def _administrator_only(request):
+    if not request.is_administrator:
+        return render(
+            request,
+            "subsidy/funds/forbidden.html",
+            {"message": _("Only Cyberport keeps the price book and the capacity plan.")},
+            status=403,
+        )
+    return None
+
+
+def _month(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(f"{text.strip()[:7]}-01")
+    except ValueError:
+        return None
+
+
+@require_POST
+@funds_officer
+def add_price(request):
+    if refused := _administrator_only(request):
+        return refused
+    sc = get_object_or_404(ServiceClass, code=request.POST.get("service_class", ""))
+    amount = _amount(request, "list_price")
+
+    def do():
+        try:
+            day = dt.date.fromisoformat(request.POST.get("effective_from", ""))
+        except ValueError:
+            raise errors.PriceBackdated() from None
+        prices.add_price(sc, amount if amount is not None else Decimal("0"), day, basis=request.POST.get("basis", ""))
+
+    return _act(request, _fy(request), do)
+
+
+@require_POST
+@funds_officer
+def change_capacity(request):
+    if refused := _administrator_only(request):
+        return refused
+    sc = get_object_or_404(ServiceClass, code=request.POST.get("service_class", ""))
+    month = _month(request.POST.get("month", ""))
+    try:
+        nodes = int(request.POST.get("nodes", ""))
+    except ValueError:
+        nodes = -1
+
+    def do():
+        if month is None or nodes < 0:
+            raise errors.ScheduleInvalid(reason="YYYY-MM")
+        prices.change_capacity(sc, month, nodes)
+
+    return _act(request, _fy(request), do)

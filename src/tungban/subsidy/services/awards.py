@@ -379,7 +379,7 @@ def sign_agreement(award: Award, resident, br_number: str, *, today: dt.date | N
     with transaction.atomic():
         award = Award.objects.select_for_update().select_related("application").get(pk=award.pk)
         if award.state != AwardState.OFFERED:
-            raise errors.AwardState(action="signed", state=AwardState(award.state).label)
+            raise errors.AwardStateRefused(action="signed", state=AwardState(award.state).label)
         award.state = AwardState.ACTIVE
         award.account = account_name(award)
         award.save(update_fields=["state", "account"])

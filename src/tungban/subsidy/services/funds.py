@@ -50,7 +50,7 @@ def release(fy: str, line: str = FundingLine.COMPUTE, *, actor: str, amount: Dec
     with transaction.atomic():
         row = _release_row(fy, line, lock=True)
         if row.state != ReleaseState.PLANNED:
-            raise errors.ReleaseState(action="released")
+            raise errors.ReleaseStateRefused(action="released")
         amount = row.planned if amount is None else Decimal(amount)
         if amount <= 0:
             raise errors.AmountInvalid()
@@ -86,7 +86,7 @@ def confirm(fy: str, line: str, amount: Decimal, *, actor: str, note_en: str, no
     with transaction.atomic():
         row = _release_row(fy, line, lock=True)
         if row.state != ReleaseState.RELEASED:
-            raise errors.ReleaseState(action="confirmed")
+            raise errors.ReleaseStateRefused(action="confirmed")
         difference = amount - row.released
         if difference < 0 and available(fy, line) + difference < 0:
             raise errors.VirementBeyondAvailable(line=line, available=hkd(available(fy, line)), fy=fy)

@@ -137,3 +137,33 @@ def test_a_stranger_gets_404_on_a_grant(application, client, officer, loaded):
     assert client.get(f"/subsidy/grants/{award.public_id}/").status_code == 404
     assert client.post(f"/subsidy/grants/{award.public_id}/sign/").status_code == 404
     assert client.get(f"/subsidy/grants/{dt.date.today().year:08x}-0000-0000-0000-000000000000/").status_code == 404
+
+
+def test_seed000_s14_cyberport_adds_a_price_and_changes_capacity(application, cyberport):
+    from tungban.subsidy.models import CapacityMonth, PriceVersion
+
+    awards.make_award(application, terms(), decided_at=timezone.now(), actor="chair")
+    later = (timezone.localdate() + dt.timedelta(days=30)).isoformat()
+    cyberport.post(
+        FUNDS + "prices/",
+        {"service_class": "h800", "list_price": "300000", "effective_from": later, "basis": "market survey"},
+    )
+    assert PriceVersion.objects.filter(list_price=300000).count() == 1
+    html = cyberport.post(
+        FUNDS + "prices/",
+        {"service_class": "h800", "list_price": "290000", "effective_from": "2024-01-01", "basis": "x"},
+        follow=True,
+    ).content.decode()
+    assert "never before the price in force" in html and PriceVersion.objects.count() == 2
+    html = cyberport.post(
+        FUNDS + "capacity/", {"service_class": "h800", "month": "2025-01", "nodes": "8"}, follow=True
+    ).content.decode()
+    assert "8 nodes are already committed" in html  # 90% of 8 is 7: below the award's 8
+    assert CapacityMonth.objects.get(month=dt.date(2025, 1, 1)).nodes == 179
+    cyberport.post(FUNDS + "capacity/", {"service_class": "h800", "month": "2025-01", "nodes": "200"})
+    assert CapacityMonth.objects.get(month=dt.date(2025, 1, 1)).nodes == 200
+
+
+def test_the_funder_does_not_keep_the_price_book(loaded, dpo):
+    response = dpo.post(FUNDS + "capacity/", {"service_class": "h800", "month": "2025-01", "nodes": "1"})
+    assert response.status_code == 403
