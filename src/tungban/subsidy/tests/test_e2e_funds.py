@@ -97,3 +97,19 @@ def test_grantee_signs_the_agreement(issuer, e2e_browser, officer, monkeypatch):
     award.refresh_from_db()
     assert award.state == "active"
     assert_no_violations(page, "the grant, signed (zh)")
+
+
+def test_cyberport_keeps_the_price_book_on_a_phone(issuer, e2e_browser):
+    scheme.load_scheme(release_started=True, today=dt.date(2024, 4, 1))
+    Department.objects.get_or_create(
+        code="CYBERPORT", defaults={"name_en": "Cyberport", "name_zh": "數碼港", "source_path": "t"}
+    )
+    officer = department_user("cp-e2e", "CYBERPORT")
+    page, errors = _page(e2e_browser, "zh")
+    staff_login_page(page, issuer, officer, "/staff/subsidy/funds/")
+    page.fill("#cm-h800", "2025-01")
+    page.fill("#cn-h800", "0")
+    page.click("#capacity-form-h800 button")
+    page.wait_for_selector(".messages li")
+    assert_no_violations(page, "the fund, Cyberport's forms (zh)")
+    assert errors == []
