@@ -9,10 +9,13 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tungban.core.errors import DomainError
 from tungban.subsidy.constants import ApplicationState, AwardState, FundingLine
-from tungban.subsidy.models import Award, AwardMonth, CostItem, LedgerEntry, MarketCommitment, ServiceClass
+from tungban.subsidy.models import Application, Award, AwardMonth, CostItem, LedgerEntry, MarketCommitment, ServiceClass
+from tungban.subsidy.rules import add_months as add_month
 from tungban.subsidy.services import awards, capacity, funds
 
 from .conftest import make_application, terms
@@ -230,3 +233,44 @@ def test_seed000_s21_spend_and_decommitment_keep_the_ledger_balanced(application
     assert funds.decommit(award, actor="cp", reason_en="again", reason_zh="再次") == []  # nothing left
     s = funds.statement("2024-25")[FundingLine.COMPUTE]
     assert s["available"] == Decimal("857000000") - Decimal("2792000.00")
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    asks=st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=5),  # first month after 2025-01
+            st.integers(min_value=1, max_value=4),  # months
+            st.integers(min_value=1, max_value=120),  # nodes
+            st.sampled_from(["320000", "2000000", "9000000"]),  # price
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_seed000_s10_s16_invariants_hold_whatever_the_committee_awards(loaded, asks):
+    """Whatever awards are asked, each refused one stores nothing, and after each the year's
+    commitments stay within its release (seed 000 §16) and every month's subsidised nodes within
+    90% of its capacity (seed 000 §10)."""
+    sc = ServiceClass.objects.get(code="h800")
+    try:
+        for i, (start, length, nodes, price) in enumerate(asks):
+            months = {add_month(JAN, start + k): nodes for k in range(length)}
+            app = make_application(f"AISS-H{i:03d}", months=months)
+            try:
+                awards.make_award(
+                    app, terms(schedule=months, price=Decimal(price)), decided_at=timezone.now(), actor="c"
+                )
+            except DomainError as exc:
+                assert exc.code in ("capacity_exceeded", "commitment_beyond_release")
+                assert not Award.objects.filter(application=app).exists()
+            for fy in ("2024-25", "2025-26"):
+                assert funds.headroom(fy) >= 0
+            span = [add_month(JAN, k) for k in range(9)]
+            for row in capacity.remaining(sc, span).values():
+                assert row["committed_subsidised"] <= row["subsidised_cap"]
+    finally:
+        LedgerEntry.objects.filter(kind="commitment").delete()
+        AwardMonth.objects.all().delete()
+        Award.objects.all().delete()
+        Application.objects.filter(reference__startswith="AISS-H").delete()
