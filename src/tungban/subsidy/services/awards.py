@@ -557,3 +557,45 @@ def usage(award: Award) -> dict | None:
     except Exception:  # an account not provisioned yet
         log.info("no usage for %s yet", award.account)
         return None
+
+
+def end_award(award: Award, state: str, *, reason_en: str, reason_zh: str, actor: str) -> Award:
+    """End an offered, active or suspended award: ``completed`` (its period is over) or
+    ``terminated`` (the committee's decision, e.g. conditions not met: seed 000 §13, §21). In one
+    transaction the state changes and what the award committed and did not spend goes back to
+    each financial year (:func:`funds.decommit`); the scheduler account is closed by a queued
+    task (:func:`close_account_task`).
+
+    :raises DomainError: ``award_state`` (already ended, or ``state`` not an end),
+        ``decision_reasons_required``."""
+    if state not in (AwardState.COMPLETED, AwardState.TERMINATED):
+        raise errors.AwardStateRefused(action="ended", state=state)
+    if not (reason_en.strip() and reason_zh.strip()):
+        raise errors.ReasonsRequired()
+    with transaction.atomic():
+        award = Award.objects.select_for_update().get(pk=award.pk)
+        if award.state not in capacity.HOLDING:
+            raise errors.AwardStateRefused(action="ended", state=AwardState(award.state).label)
+        award.state = state
+        award.save(update_fields=["state"])
+        funds.decommit(award, actor=actor, reason_en=reason_en, reason_zh=reason_zh)
+        if award.account:
+            jobs.enqueue(close_account_task, award.pk)
+    return award
+
+
+@task(takes_context=True)
+def close_account_task(context, award_id: int, attempt: int = 1) -> str:
+    """Close the ended award's scheduler account (:func:`tungban.compute.services.close_account`),
+    retried with ``core.jobs`` backoff; the agreement shows the last error."""
+    try:
+        compute = compute_services()
+        if compute is None:
+            raise RuntimeError("tungban.compute is not installed: the scheduler account cannot be closed yet")
+        compute.close_account(Award.objects.get(pk=award_id).account)
+    except Exception as exc:
+        Agreement.objects.filter(award_id=award_id).update(account_error=str(exc)[:500])
+        if jobs.can_retry(attempt):
+            jobs.enqueue(close_account_task, award_id, attempt + 1, delay=jobs.retry_delay(attempt))
+        raise
+    return "closed"

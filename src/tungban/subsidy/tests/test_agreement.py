@@ -108,3 +108,34 @@ def test_later_months_are_invoiced_by_the_periodic_run(award, director, run_task
     assert awards.issue_due_invoices(feb) == {"subsidy.CoPaymentInvoice (queued)": 1}
     assert awards.issue_due_invoices(feb) == {"subsidy.CoPaymentInvoice (queued)": 0}
     assert CoPaymentInvoice.objects.get(month=dt.date(2025, 2, 1)).amount == Decimal("768000.00")
+
+
+def test_seed000_s21_terminated_award_gives_back_its_unspent_subsidy_and_closes_the_account(
+    award, director, run_tasks, monkeypatch
+):
+    from tungban.subsidy.constants import FundingLine
+    from tungban.subsidy.services import funds
+
+    closed = []
+    fake = SimpleNamespace(open_account=lambda name, **kw: None, close_account=closed.append)
+    monkeypatch.setattr(awards, "compute_services", lambda: fake)
+    awards.sign_agreement(award, director, award.application.br_number, today=dt.date(2025, 1, 1))
+    funds.record_spend(award, dt.date(2025, 1, 1), Decimal("1792000.00"), actor="cyberport")
+    with pytest.raises(DomainError) as e:
+        awards.end_award(award, "active", reason_en="x", reason_zh="甲", actor="chair")
+    assert e.value.code == "award_state"
+    with pytest.raises(DomainError) as e:
+        awards.end_award(award, AwardState.TERMINATED, reason_en="x", reason_zh="", actor="chair")
+    assert e.value.code == "decision_reasons_required"
+    ended = awards.end_award(
+        award, AwardState.TERMINATED, reason_en="conditions not met", reason_zh="未符合條件", actor="chair"
+    )
+    assert ended.state == AwardState.TERMINATED
+    s = funds.statement("2024-25")[FundingLine.COMPUTE]
+    assert s["decommitted"] == award.subsidy_cap - Decimal("1792000.00")
+    assert s["available"] == Decimal("857000000") - Decimal("1792000.00")
+    run_tasks()
+    assert closed == [ended.account]
+    with pytest.raises(DomainError) as e:
+        awards.end_award(ended, AwardState.COMPLETED, reason_en="x", reason_zh="甲", actor="chair")
+    assert e.value.code == "award_state"
