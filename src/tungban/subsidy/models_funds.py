@@ -18,7 +18,7 @@ class ReleaseState(models.TextChoices):
     """A year's funds (seed 000 §16: released at the start of each financial year; seed 002
     ITIB197: the year's amount confirmed after the funder assesses the annual report)."""
 
-    PLANNED = "planned", _("Planned")
+    PLANNED = "planned", _("Planned in the cash flow")
     RELEASED = "released", _("Released")
     CONFIRMED = "confirmed", _("Confirmed")
 
