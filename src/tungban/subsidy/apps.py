@@ -1,5 +1,3 @@
-import importlib
-
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -47,11 +45,7 @@ class SubsidyConfig(AppConfig):
         )
         # Invoices of the months that start while an award is active (the worker's periodic run).
         retention.register("subsidy.co_payment_invoices", awards.issue_due_invoices, own_transactions=True)
-        # The committee's subject kinds. The guard lets the app load before tungban.committees
-        # (part E) is merged; the lead removes it at the merge.
-        try:
-            subjects = importlib.import_module("tungban.committees.subjects")
-        except ImportError:
-            subjects = None
-        if subjects is not None:
-            committee.register(subjects)
+        # The committee's subject kinds (part E's registry).
+        from tungban.committees import subjects
+
+        committee.register(subjects)

@@ -13,7 +13,6 @@ grantee signs an agreement with Cyberport).
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import logging
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -498,13 +497,13 @@ def describe_co_payment(order) -> dict:
 
 
 def compute_services():
-    """:mod:`tungban.compute.services` (part B), or ``None`` while it is not installed."""
+    """:mod:`tungban.compute.services` (part B); ``None`` when it cannot be imported (the
+    callers then fail visibly: the agreement shows "scheduler account pending")."""
     try:
-        # imported by name: the layers test reads a static import of a package not yet merged
-        # as an import of the project (the lead may turn this into a plain import at the merge)
-        return importlib.import_module("tungban.compute.services")
+        from tungban.compute import services as compute
     except ImportError:
         return None
+    return compute
 
 
 def open_account(award: Award) -> None:
