@@ -1,6 +1,6 @@
 """The subsidy engine's records (issue 20, part A): the fund's releases per financial year and
-line, its ledger, virements, the centre's capacity per month, market-price commitments, cost
-items (for the double-funding rule), grant agreements, co-payment invoices and reallocation
+line, its ledger, virements, the centre's capacity per month, market-price commitments, grant
+agreements, co-payment invoices and reallocation
 proposals. Money is HK$ ``Decimal`` with 2 places; months are the first day of the month.
 """
 
@@ -155,28 +155,6 @@ class MarketCommitment(models.Model):
         verbose_name = _("market commitment")
         verbose_name_plural = _("market commitments")
         ordering = ["service_class", "month"]
-
-
-class CostItem(models.Model):
-    """A cost item of an application, with any other government funding declared on it (seed 000
-    fn 6; seed 002 ITIB143: an item the subsidy covers takes no other funding from the
-    government or a public body). ``subsidised``: the item is covered by the compute subsidy."""
-
-    application = models.ForeignKey(
-        "subsidy.Application", on_delete=models.CASCADE, related_name="cost_items", verbose_name=_("application")
-    )
-    code = models.CharField(_("Code"), max_length=40)
-    description_en = models.CharField(_("Description in English"), max_length=300)
-    description_zh = models.CharField(_("Description in Chinese"), max_length=150, blank=True)
-    amount = models.DecimalField(_("Amount (HK$)"), **MONEY)
-    subsidised = models.BooleanField(_("Covered by the subsidy"), default=True)
-    other_government_funding = models.CharField(_("Other government funding"), max_length=200, blank=True)
-
-    class Meta:
-        verbose_name = _("cost item")
-        verbose_name_plural = _("cost items")
-        ordering = ["application", "code"]
-        constraints = [models.UniqueConstraint(fields=["application", "code"], name="subsidy_cost_item_once")]
 
 
 class AccountState(models.TextChoices):

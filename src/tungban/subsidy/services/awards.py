@@ -193,9 +193,11 @@ def check_terms(application: Application, terms: AwardTerms, *, exclude_award=No
     except rules.RuleError as exc:
         raise _RULE_ERRORS[exc.code]() from None
     _check_schedule(application, terms.schedule)
-    doubled = application.cost_items.filter(subsidised=True).exclude(other_government_funding="").first()
+    # The cost items the application declares (part D's intake) are the costs it asks the
+    # subsidy to cover: one with other government funding declared is double funded.
+    doubled = application.cost_items.filter(other_funding=True).order_by("position").first()
     if doubled is not None:
-        raise errors.DoubleFunded(item=doubled.code, source=doubled.other_government_funding)
+        raise errors.DoubleFunded(item=doubled.description, source=doubled.other_funding_source or "—")
     free = capacity.remaining(application.service_class, list(terms.schedule), exclude_award=exclude_award)
     for m, nodes in sorted(terms.schedule.items()):
         if nodes > free[m]["free_subsidised"]:

@@ -145,24 +145,18 @@ def test_seed000_s17_market_commitments_count_against_the_whole_capacity(loaded)
 
 
 def test_seed000_fn6_seed002_itib143_double_funded_cost_item_is_refused(application):
+    CostItem.objects.create(application=application, position=1, description="Computing power", amount=1)
+    awards.check_terms(application, terms())  # no other funding declared: allowed
     CostItem.objects.create(
         application=application,
-        code="gpu",
-        description_en="GPU time",
+        position=2,
+        description="Training",
         amount=1,
-        subsidised=False,
-        other_government_funding="ITF",
-    )
-    CostItem.objects.create(
-        application=application,
-        code="train",
-        description_en="Training",
-        amount=1,
-        subsidised=True,
-        other_government_funding="RAISe+",
+        other_funding=True,
+        other_funding_source="RAISe+",
     )
     err = _refused(application, terms(), "double_funded")
-    assert "train" in str(err.message) and "RAISe+" in str(err.message)
+    assert "Training" in str(err.message) and "RAISe+" in str(err.message)
 
 
 @pytest.mark.parametrize(
