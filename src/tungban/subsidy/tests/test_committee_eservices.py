@@ -1,7 +1,7 @@
 """A committee decision moves the e-services application of the same reference (approve or
 reject with the reasons, ``via="committee"``), so the applicant's status page shows it; when
 the e-services side refuses, the whole decision is undone. The scheme's e-service (part D's
-catalogue entry) is stood in for by a service of department CYBERPORT made here."""
+catalogue entry) is loaded with the catalogue."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.utils import timezone
 from tungban.core.errors import DomainError
 from tungban.eservices import services as eservices
 from tungban.eservices.models import Application as EApplication
-from tungban.eservices.models import ApplicationEvent, Department, Service, State
+from tungban.eservices.models import ApplicationEvent, Service, State
 from tungban.subsidy import committee
 from tungban.subsidy.constants import ApplicationState
 from tungban.subsidy.models import Award
@@ -31,28 +31,11 @@ def e_application(application, director):
     credential_catalogue.register_bundled()
     load_fees()
     eservices.load_catalogue()
-    Department.objects.get_or_create(
-        code="CYBERPORT", defaults={"name_en": "Cyberport", "name_zh": "數碼港", "source_path": "test"}
-    )
-    model = Service.objects.get(slug="certificate-of-resident-status-company")
-    service = Service.objects.create(
-        slug=awards.SERVICE_SLUG,
-        department_id="CYBERPORT",
-        name_en="AI Subsidy Scheme",
-        name_zh="人工智能資助計劃",
-        summary_en="Apply for subsidised compute.",
-        summary_zh="申請算力資助。",
-        category=model.category,
-        identity_login=model.identity_login,
-        signature=model.signature,
-        form=model.form,
-        source_path="test",
-        source_digest="0" * 64,
-    )
+    service = Service.objects.get(slug=awards.SERVICE_SLUG)  # part D's catalogue entry
     return EApplication.objects.create(
         reference=application.reference,
         service=service,
-        form_version=model.form.versions.order_by("-pk").first(),
+        form_version=service.form.versions.order_by("-pk").first(),
         resident=director,
         state=State.SUBMITTED,
         submitted_at=timezone.now(),
