@@ -19,6 +19,7 @@ from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.db import transaction
+from django.utils import timezone
 from joserfc.jwk import ECKey
 
 from tungban.core.errors import DomainError
@@ -94,10 +95,24 @@ DEMO_STAFF = [
 #: approval by a different approver (its catalogue file: ``second_approval = true``), which
 #: ``issuer`` gives.
 DEMO_DEPARTMENT_ROLES = {
-    "officer": [("SWD", "officer"), ("FSD", "officer"), ("FEHD", "officer"), ("IRD", "officer")],
-    "supervisor": [("SWD", "approver"), ("FSD", "approver"), ("FEHD", "approver"), ("IRD", "approver")],
+    "officer": [
+        ("SWD", "officer"),
+        ("FSD", "officer"),
+        ("FEHD", "officer"),
+        ("IRD", "officer"),
+        ("CYBERPORT", "officer"),
+    ],
+    "supervisor": [
+        ("SWD", "approver"),
+        ("FSD", "approver"),
+        ("FEHD", "approver"),
+        ("IRD", "approver"),
+        ("DPO", "officer"),
+    ],
     "issuer": [("FEHD", "approver")],
 }
+#: ``officer`` is also in the AI Subsidy Scheme's secretariat (CYBERPORT, ``/staff/subsidy/``) and
+#: ``supervisor`` the funder's (DPO, ``/staff/subsidy/funds/``) (issue 20).
 #: Reconcilers besides ``admin`` (a superuser): an uploaded statement and a resolution that
 #: moves money need a second reconciler (issue 18, review findings 2 and 9).
 DEMO_RECONCILERS = {"supervisor"}
@@ -193,6 +208,19 @@ def _set_up_company(director: Resident, br_number: str) -> None:
             raise
 
 
+def _plan_next_meeting() -> None:
+    """The committee's meeting for the AI Subsidy Scheme's batch open today (issue 20), so an
+    application made in the demo can go on an agenda."""
+    from tungban.committees import services as committees
+    from tungban.committees.models import Committee
+    from tungban.subsidy.services import intake
+
+    batch = intake.batch_for(timezone.now())
+    committee = Committee.objects.order_by("pk").first()
+    if batch is not None and committee is not None:
+        committees.create_meeting(committee, intake.batch_label(batch), batch.meeting_on)
+
+
 def seed_corpid(director: Resident, officer=None) -> dict:
     """CorpID's demo (issue 19), the sandbox a person tries corporate login, pre-fill and
     signing in: the register of sample companies and their directors; the demo resident's
@@ -286,6 +314,7 @@ def seed(var_dir=None, service_url: str = SAMPLE_SERVICE_URL) -> dict:
     # The AI Subsidy Scheme's committee (issue 20, part E; seed 000 §12–13) from its bundled
     # file, through its command; its chair and the academic member can log in.
     call_command("load_committee", stdout=io.StringIO())
+    _plan_next_meeting()
     for username in DEMO_COMMITTEE_LOGINS:
         password = secrets.token_urlsafe(9)
         _user, otp = counter.provision_staff_user(username, password=password)

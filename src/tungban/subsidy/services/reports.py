@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from tungban.compute import services as compute
 
-from .. import errors
+from .. import errors, rules
 from ..constants import ApplicantCategory, ApplicationState
 from ..models import Application, Award, AwardMonth
 
@@ -35,27 +35,19 @@ TENTH = Decimal("0.1")
 # --- financial years (HK: 1 April to 31 March) ---------------------------------------------
 
 
-def fiscal_year(day: dt.date) -> str:
-    """The Hong Kong Government's financial year of ``day``: ``"2025-26"`` for 1 April 2025
-    to 31 March 2026 (Public Finance Ordinance, Cap. 2, s. 2; seed 000 §10's cash flow is by
-    these years)."""
-    start = day.year if day.month >= 4 else day.year - 1
-    return f"{start}-{(start + 1) % 100:02d}"
+fiscal_year = rules.fiscal_year
 
 
 def fiscal_year_bounds(label: str) -> tuple[dt.date, dt.date]:
-    """``"2025-26"`` → ``(date(2025, 4, 1), date(2026, 3, 31))``.
+    """:func:`tungban.subsidy.rules.fiscal_year_bounds` for a label typed by a person:
+    ``"2025-26"`` → ``(date(2025, 4, 1), date(2026, 3, 31))``.
 
     :raises DomainError: ``fiscal_year_format`` for anything else.
     """
     try:
-        first, second = label.split("-")
-        start = int(first)
-        if len(first) != 4 or len(second) != 2 or (start + 1) % 100 != int(second):
-            raise ValueError(label)
+        return rules.fiscal_year_bounds(label)
     except ValueError:
         raise errors.FiscalYearFormat() from None
-    return dt.date(start, 4, 1), dt.date(start + 1, 3, 31)
 
 
 def months_of(start: dt.date, end: dt.date) -> list[dt.date]:

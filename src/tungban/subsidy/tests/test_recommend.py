@@ -1,10 +1,7 @@
 """The batch's award recommendation (issue 20 part C; anchor study §7.4) through the services
 it reads — the secretariat's terms (part D), capacity under the 90 % cap (seed 000 §10) and the
 money released for each financial year (seed 000 §16) (part A) — and its page for the
-secretariat, in both languages.
-
-Needs parts A (``services.capacity``, ``services.funds``) and D (``models_intake``): skipped
-with that reason on a branch without them."""
+secretariat, in both languages."""
 
 from __future__ import annotations
 
@@ -14,18 +11,15 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-pytest.importorskip("tungban.subsidy.services.capacity", reason="part A (the subsidy engine) is not merged")
-pytest.importorskip("tungban.subsidy.models_intake", reason="part D (intake) is not merged")
-
-from tungban.eservices.models import Department  # noqa: E402
-from tungban.eservices.tests.helpers import department_user  # noqa: E402
-from tungban.subsidy.constants import ApplicationState  # noqa: E402
-from tungban.subsidy.models import Batch, Call, ServiceClass  # noqa: E402
-from tungban.subsidy.models_intake import Assessment  # noqa: E402
-from tungban.subsidy.optimiser import Reason  # noqa: E402
-from tungban.subsidy.services import capacity, recommend  # noqa: E402
-from tungban.subsidy.tests.conftest import make_application  # noqa: E402
-from tungban.testing.factories import login_staff  # noqa: E402
+from tungban.eservices.models import Department
+from tungban.eservices.tests.helpers import department_user
+from tungban.subsidy.constants import ApplicationState
+from tungban.subsidy.models import Batch, Call, ServiceClass
+from tungban.subsidy.models_intake import Assessment
+from tungban.subsidy.optimiser import Reason
+from tungban.subsidy.services import capacity, recommend
+from tungban.subsidy.tests.conftest import make_application
+from tungban.testing.factories import login_staff
 
 JAN, FEB, MAR, APR, MAY = (dt.date(2025, m, 1) for m in (1, 2, 3, 4, 5))
 

@@ -13,6 +13,8 @@ from tungban.notify import services as notify
 from tungban.payments import services as payments
 from tungban.setup.demo import seed
 from tungban.signing import ca, keystore
+from tungban.subsidy.services import eligibility as subsidy_eligibility
+from tungban.subsidy.services import intake as subsidy_intake
 from tungban.subsidy.services import scheme as subsidy_scheme
 
 
@@ -42,6 +44,8 @@ class Command(BaseCommand):
         payments.load_fees()  # the fee schedule (issue 18): what the catalogue's fee items cost
         eservices.load_catalogue()  # the e-services catalogue files (issue 17)
         subsidy_scheme.load_scheme(release_started=demo)  # the AI Subsidy Scheme's figures (issue 20)
+        subsidy_eligibility.load_institutions()  # its register of eligible institutions (seed 000 §11)
+        subsidy_intake.load_demo_scheme()  # its call, with a batch a quarter (seed 000 §15)
         eservices_portal.ensure_portal()  # the e-services portal: its OIDC client, data user and sender
         self.stdout.write(f"Signing keys: {keystore.get_keystore().kind} keystore")
         if demo:
