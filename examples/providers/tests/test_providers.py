@@ -202,7 +202,10 @@ def test_directorships(gateway, providers):
     def companies(hkid):
         return ask(providers["cr"], PRODUCT["cr"], gateway.token("cr", hkid)).json()["data"]["companies"]
 
-    assert [c["role"] for c in companies("A1234563")] == ["director"]
+    assert [c["role"] for c in companies("A1234563")] == [
+        "director",
+        "director",
+    ]  # his trading company and the sample university
     assert [c["role"] for c in companies("Y6543217")] == ["director", "director"]
 
 

@@ -69,6 +69,8 @@ DEMO_MINIAPP = Path(__file__).resolve().parents[3] / "examples" / "miniapps" / "
 DEMO_COMPANY_REGISTER = Path(__file__).resolve().parents[3] / "examples" / "providers" / "cr_register.json"
 #: The demo company whose CorpID the demo resident (its director) has set up.
 DEMO_COMPANY_BRN = "21812345"
+#: Sha Tin Sample University Limited (the register file; the AI Subsidy Scheme's eligibility register).
+DEMO_UNIVERSITY_BRN = "74567890"
 #: The mandate the demo offers the demo resident (issue 19's sandbox): Keung Kee Sample
 #: Engineering Limited lets him apply for and sign its Certificate of Resident Status.
 DEMO_MANDATE = {
@@ -235,6 +237,10 @@ def seed_corpid(director: Resident, officer=None) -> dict:
         return out
     corpid.load_register(DEMO_COMPANY_REGISTER)
     _set_up_company(director, DEMO_COMPANY_BRN)
+    # He is also a director of the sample university, an eligible applicant of the AI Subsidy
+    # Scheme (issue 20; seed 000 §11(a)): he applies for it, or gives a mandate to apply.
+    _set_up_company(director, DEMO_UNIVERSITY_BRN)
+    out["university"] = DEMO_UNIVERSITY_BRN
     if officer is None:
         return out
     hk, fam, given, zh, dob, gender = next(r for r in _valid_population() if r[0].startswith("Y654321"))

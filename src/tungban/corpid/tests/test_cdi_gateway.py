@@ -140,6 +140,9 @@ def test_a_resident_consent_on_the_same_gateway_is_unchanged(issuer, providers, 
     consent = bank.request_consent(CR, cdi.PURPOSE, 600, sub=sub)
     app_of(director).app.decide(consent["approval_uri"], PIN, "approve")
     data = bank.fetch(consent["id"], CR)["data"]
-    assert [(c["br_number"], c["role"]) for c in data["companies"]] == [(TAI_MAN_BRN, "director")]
+    assert [(c["br_number"], c["role"]) for c in data["companies"]] == [
+        (TAI_MAN_BRN, "director"),
+        ("74567890", "director"),  # the sample university (the AI Subsidy Scheme's demo)
+    ]
     refused(lambda: bank.request_consent(TAX, cdi.PURPOSE, 600, sub=sub), "no_subject_form", 400)
     assert exchange.history_of(director)[0].outcome == "delivered"

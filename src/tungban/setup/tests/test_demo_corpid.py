@@ -9,18 +9,25 @@ from tungban.core.errors import DomainError
 from tungban.corpid import services as corpid
 from tungban.corpid.models import Mandate, Organisation
 from tungban.identity.models import Resident
-from tungban.setup.demo import DEMO_COMPANY_BRN, DEMO_MANDATE, hkid_of, seed
+from tungban.setup.demo import DEMO_COMPANY_BRN, DEMO_MANDATE, DEMO_UNIVERSITY_BRN, hkid_of, seed
 
 pytestmark = pytest.mark.django_db
 
 
-def test_the_demo_sets_up_two_companies_and_offers_the_demo_resident_a_mandate(tmp_path, settings):
+def test_the_demo_sets_up_three_organisations_and_offers_the_demo_resident_a_mandate(tmp_path, settings):
     settings.VAR_DIR = tmp_path
     out = seed(var_dir=tmp_path)
     seed(var_dir=tmp_path)  # idempotent: one organisation per company, one offer
     chan = Resident.objects.by_hkid(hkid_of("A123456")).get()
     cheung = Resident.objects.by_hkid(hkid_of("Y654321")).get()
-    assert set(Organisation.objects.values_list("br_number", flat=True)) == {DEMO_COMPANY_BRN, "65201587"}
+    assert set(Organisation.objects.values_list("br_number", flat=True)) == {
+        DEMO_COMPANY_BRN,
+        "65201587",
+        DEMO_UNIVERSITY_BRN,
+    }
+    # He also administers the sample university, an eligible applicant of the AI Subsidy Scheme
+    # (issue 20, README step 16), for the scheme's e-service and every other.
+    assert corpid.authority(chan, DEMO_UNIVERSITY_BRN, "ai-subsidy-scheme", "sign").role == "administrator"
 
     # His own company: he is its administrator, in force for every service.
     assert corpid.authority(chan, DEMO_COMPANY_BRN, DEMO_MANDATE["service"], "sign").role == "administrator"

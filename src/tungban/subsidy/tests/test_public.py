@@ -5,12 +5,15 @@ person holds a mandate of, checked now)."""
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
+
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
 from tungban.eservices import login
-from tungban.subsidy.models import Application, Batch, EligibleInstitution
+from tungban.subsidy.models import Application, Award, Batch, EligibleInstitution
 from tungban.testing.factories import make_resident
 
 from .intake_helpers import TRADING, UNIVERSITY, apply, director_of, setup_scheme
@@ -61,6 +64,21 @@ def test_my_organisations_applications_need_a_login_and_a_mandate(client, scheme
 
     page = _portal(client, person).get("/subsidy/mine/", HTTP_ACCEPT_LANGUAGE="zh-hant").content.decode()
     assert app.reference in page and ineligible.reference not in page and "沙田樣本大學有限公司" in page
+    assert "/subsidy/grants/" not in page  # no award yet
+    award = Award.objects.create(
+        application=app,
+        starts_on=dt.date(2027, 1, 1),
+        ends_on=dt.date(2027, 1, 31),
+        node_months=1,
+        list_price=Decimal(320000),
+        price=Decimal(320000),
+        rate=Decimal("0.7"),
+        subsidy_cap=Decimal(224000),
+        co_payment=Decimal(96000),
+        decided_at=timezone.now(),
+    )
+    page = _portal(client, person).get("/subsidy/mine/", HTTP_ACCEPT_LANGUAGE="zh-hant").content.decode()
+    assert f'href="/subsidy/grants/{award.public_id}/">資助及協議</a>' in page  # the grant's page, to sign
     page = _portal(client, other).get("/subsidy/mine/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert ineligible.reference in page and app.reference not in page
     assert "not on the register of eligible institutions" in page  # the reasons, in the page's language
