@@ -11,6 +11,10 @@ SubjectDescription = DomainError.define(
 )
 NotMember = Forbidden.define("not_member", _("You are not a member of this committee."))
 NotChair = Forbidden.define("not_chair", _("Only the chair or the secretary may do this."))
+OwnConflict = Forbidden.define(
+    "own_conflict",
+    _("You cannot dismiss your own conflict of interest: another chair or the secretary decides on it."),
+)
 OutOfTerm = Forbidden.define("out_of_term", _("Your term on this committee has not begun or has ended."))
 NoQuorum = Conflict.define(
     "no_quorum",

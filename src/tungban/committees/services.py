@@ -291,9 +291,14 @@ def dismiss_conflict(conflict: Conflict, *, actor, reasons_en: str, reasons_zh: 
     both languages; the member may then score. Anchor study §3.2 (Waldur: a real conflict
     must recuse).
 
-    :raises DomainError: ``not_member``, ``not_chair`` (403), ``conflict_real`` (409),
-        ``conflict_resolved`` (409), ``reasons_required``, ``meeting_closed`` (409)."""
+    Nobody dismisses their own conflict (``own_conflict``): a recused chair would otherwise
+    lift the recusal and decide the item.
+
+    :raises DomainError: ``not_member``, ``not_chair``, ``own_conflict`` (403), ``conflict_real``
+        (409), ``conflict_resolved`` (409), ``reasons_required``, ``meeting_closed`` (409)."""
     chair = _require_chair(conflict.item.meeting.committee_id, actor)
+    if conflict.member_id == chair.pk:
+        raise errors.OwnConflict()
     reasons_en, reasons_zh = (reasons_en or "").strip(), (reasons_zh or "").strip()
     with transaction.atomic():
         conflict = Conflict.objects.select_for_update().select_related("item__meeting").get(pk=conflict.pk)

@@ -69,6 +69,11 @@ NoPriceInForce = Conflict.define("no_price_in_force", _("The class of service ha
 FiscalYearUnknown = NotFound.define("fiscal_year_unknown", _("There is no such financial year: %(fy)s."), field="fy")
 ReleaseStateRefused = Conflict.define("release_state", _("This release cannot be %(action)s in its state."))
 AmountInvalid = DomainError.define("amount_invalid", _("Give an amount above zero in HK$."), field="amount")
+AppropriationExceeded = Conflict.define(
+    "appropriation_exceeded",
+    _("This would take the line's funds across all years to %(total)s, above its appropriation of %(appropriation)s."),
+    field="amount",
+)
 VirementBeyondAvailable = Conflict.define(
     "virement_beyond_available",
     _("The line %(line)s has only %(available)s available in %(fy)s: the virement cannot move more."),

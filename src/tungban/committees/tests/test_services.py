@@ -335,3 +335,34 @@ def test_decision_needs_a_quorum_of_members_not_recused_anchor_s2_14(item, meeti
     Meeting.objects.filter(pk=meeting.pk).update(quorum=eligible)
     services.decide(item, outcome="defer", terms=None, reasons_en="a", reasons_zh="甲", actor=chair.user)
     assert AgendaItem.objects.get(pk=item.pk).outcome == "defer"
+
+
+def test_a_recused_chair_cannot_dismiss_their_own_conflict_and_decide(kind, committee, meeting):
+    """Review finding (issue 20, first wave): the chair's own apparent conflict is not theirs to
+    dismiss — they stay recused, and the item cannot be decided by them (anchor study §3.2)."""
+    chair = add_member(committee, role="chair")
+    for _ in range(4):
+        add_member(committee)
+    kind.PROPOSALS["own"] = {
+        "title_en": "P",
+        "title_zh": "P",
+        "brns": ["12345678"],
+        "names": ["X"],
+        "cap": 10,
+        "fail": False,
+    }
+    services.declare(chair, nature="equity", severity=Severity.APPARENT, organisation_brn="12345678")
+    item = services.add_item(meeting, kind.KIND, "own")
+    services.open_meeting(meeting, actor=chair.user)
+    conflict = Conflict.objects.get(item=item, member=chair)
+    with pytest.raises(DomainError) as refused:
+        services.dismiss_conflict(conflict, actor=chair.user, reasons_en="not really", reasons_zh="並非")
+    assert refused.value.code == "own_conflict"
+    conflict.refresh_from_db()
+    assert conflict.status == ConflictStatus.RECUSED and services.is_recused(item, chair)
+    with pytest.raises(DomainError):
+        services.decide(
+            item, outcome="approve", terms={"amount": 5}, reasons_en="ok", reasons_zh="可", actor=chair.user
+        )
+    item.refresh_from_db()
+    assert not item.decided

@@ -40,20 +40,45 @@ def _release_row(fy: str, line: str, *, lock: bool = False) -> FundRelease:
     return row
 
 
+def _amount(value) -> Decimal:
+    """A positive, finite HK$ amount. :raises DomainError: ``amount_invalid``."""
+    try:
+        amount = Decimal(value)
+    except (ArithmeticError, TypeError, ValueError):
+        raise errors.AmountInvalid() from None
+    if not amount.is_finite() or amount <= 0 or amount.as_tuple().exponent < -2:
+        raise errors.AmountInvalid()
+    return amount
+
+
+def _within_appropriation(row: FundRelease, amount: Decimal) -> None:
+    """The line's funds of every year — each year's confirmed amount, else its released one,
+    with ``row``'s year at ``amount`` — stay within the line's appropriation (seed 000 §10,
+    §19, §20: HK$2,856M / 100M / 44M).
+
+    :raises DomainError: ``appropriation_exceeded``."""
+    total = amount
+    for other in FundRelease.objects.filter(line=row.line).exclude(pk=row.pk):
+        total += other.confirmed if other.confirmed is not None else other.released
+    ceiling = rules.APPROPRIATION[row.line]
+    if total > ceiling:
+        raise errors.AppropriationExceeded(total=hkd(total), appropriation=hkd(ceiling))
+
+
 def release(fy: str, line: str = FundingLine.COMPUTE, *, actor: str, amount: Decimal | None = None) -> FundRelease:
     """The funder releases the year's funds of ``line`` at the start of the year (seed 000 §16):
     ``amount`` (default the planned amount) becomes available to commit.
 
     :raises DomainError: ``fiscal_year_unknown``, ``release_state`` (already released),
-        ``amount_invalid`` (not above zero).
+        ``amount_invalid`` (not a positive amount in HK$ and cents), ``appropriation_exceeded``
+        (the line's years together above its appropriation).
     """
     with transaction.atomic():
         row = _release_row(fy, line, lock=True)
         if row.state != ReleaseState.PLANNED:
             raise errors.ReleaseStateRefused(action="released")
-        amount = row.planned if amount is None else Decimal(amount)
-        if amount <= 0:
-            raise errors.AmountInvalid()
+        amount = row.planned if amount is None else _amount(amount)
+        _within_appropriation(row, amount)
         row.state, row.released, row.released_at = ReleaseState.RELEASED, amount, timezone.now()
         row.save(update_fields=["state", "released", "released_at"])
         LedgerEntry.objects.create(
@@ -76,17 +101,17 @@ def confirm(fy: str, line: str, amount: Decimal, *, actor: str, note_en: str, no
 
     :raises DomainError: ``fiscal_year_unknown``, ``release_state`` (not released, or already
         confirmed), ``amount_invalid``, ``decision_reasons_required`` (a note in both languages),
-        ``virement_beyond_available`` (the lower amount is already committed).
+        ``virement_beyond_available`` (the lower amount is already committed),
+        ``appropriation_exceeded`` (the line's years together above its appropriation, seed 000 §10).
     """
-    amount = Decimal(amount)
-    if amount <= 0:
-        raise errors.AmountInvalid()
+    amount = _amount(amount)
     if not (note_en.strip() and note_zh.strip()):
         raise errors.ReasonsRequired()
     with transaction.atomic():
         row = _release_row(fy, line, lock=True)
         if row.state != ReleaseState.RELEASED:
             raise errors.ReleaseStateRefused(action="confirmed")
+        _within_appropriation(row, amount)
         difference = amount - row.released
         if difference < 0 and available(fy, line) + difference < 0:
             raise errors.VirementBeyondAvailable(line=line, available=hkd(available(fy, line)), fy=fy)
@@ -124,8 +149,8 @@ def vire(
         ``decision_reasons_required`` (reasons in both languages and the request's reference),
         ``virement_beyond_available``.
     """
-    amount = Decimal(amount)
-    if amount <= 0 or from_line == to_line:
+    amount = _amount(amount)
+    if from_line == to_line:
         raise errors.AmountInvalid()
     if not (reason_en.strip() and reason_zh.strip() and requested_by.strip()):
         raise errors.ReasonsRequired()

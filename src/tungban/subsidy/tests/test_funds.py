@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tungban.core.errors import DomainError
+from tungban.subsidy import rules
 from tungban.subsidy.constants import FundingLine
 from tungban.subsidy.models import FundRelease, LedgerEntry, ReleaseState, Virement
 from tungban.subsidy.services import funds, scheme
@@ -116,3 +117,33 @@ def test_ledger_invariant_virements_never_create_money_nor_go_below_zero(loaded,
     finally:
         LedgerEntry.objects.filter(kind="virement").delete()
         Virement.objects.all().delete()
+
+
+@pytest.mark.parametrize("fy,released", [("2024-25", True), ("2025-26", False)])
+def test_seed000_s10_no_year_is_confirmed_or_released_beyond_the_appropriation(loaded, fy, released):
+    """Seed 000 §10: HK$2,856M for the compute subsidy over the three years. A confirmation or a
+    release that would take the line's years above it is refused, and nothing is stored (review
+    finding: the funder could confirm ten times the appropriation, and awards commit it)."""
+    before = (LedgerEntry.objects.count(), funds.statement(fy)[FundingLine.COMPUTE]["available"])
+    huge = rules.APPROPRIATION[FundingLine.COMPUTE] * 10
+    with pytest.raises(DomainError) as refused:
+        if released:  # the fixture released 2024-25 on 1 April 2024
+            funds.confirm(fy, FundingLine.COMPUTE, huge, actor="dpo", note_en="n", note_zh="註")
+        else:
+            funds.release(fy, FundingLine.COMPUTE, actor="dpo", amount=huge)
+    assert refused.value.code == "appropriation_exceeded"
+    assert (LedgerEntry.objects.count(), funds.statement(fy)[FundingLine.COMPUTE]["available"]) == before
+
+
+@pytest.mark.parametrize("value", ["NaN", "sNaN", "Infinity", "-1", "0", "12.345", "abc"])
+def test_an_unreadable_amount_is_amount_invalid_and_nothing_is_stored(loaded, value):
+    """Review finding: NaN, infinity or sub-cent amounts gave a server error or were stored."""
+    before = LedgerEntry.objects.count()
+    for call in (
+        lambda: funds.confirm("2024-25", FundingLine.COMPUTE, value, actor="dpo", note_en="n", note_zh="註"),
+        lambda: funds.release("2025-26", FundingLine.COMPUTE, actor="dpo", amount=value),
+    ):
+        with pytest.raises(DomainError) as refused:
+            call()
+        assert refused.value.code == "amount_invalid"
+    assert LedgerEntry.objects.count() == before
