@@ -43,7 +43,8 @@ import time
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from tungban.committees import services as committees
 from tungban.committees.management.commands.load_committee import DEFAULT as COMMITTEE_FILE
@@ -199,7 +200,7 @@ def _apply(web, phone, issuer, director, mandate, month, lang):
     assert_no_violations(web, f"acceptance: the application submitted ({lang})")
 
 
-@pytest.mark.parametrize("lang", ["en"])
+@pytest.mark.parametrize("lang", ["en", "zh"])
 def test_issue20_acceptance1_apply_recommend_recuse_score_approve_sign_invoice_and_compute(
     issuer, officer, e2e_browser, settings, tmp_path, lang
 ):
@@ -333,7 +334,9 @@ def test_issue20_acceptance1_apply_recommend_recuse_score_approve_sign_invoice_a
     used = compute.usage(acct)["used_gpu_minutes"]
     assert used >= 1
     web.goto(f"{issuer}{grant_path}")
-    assert f"{used} of {expected} GPU-minutes used" in web.text_content("#usage")
+    with translation.override("en" if lang == "en" else "zh-hant"):
+        shown = gettext("%(used)s of %(limit)s GPU-minutes used.") % {"used": used, "limit": expected}
+    assert shown in web.text_content("#usage")
 
     # Past the limit: lowered to just above the usage, a 16 GPU-minute job is held by Slurm.
     compute.set_limit(acct, used + 2, reason="lowered so that a test job can pass it (acceptance test)")
