@@ -55,6 +55,12 @@ POLICY = {
     "payments-recon:refund-file": set(),
     "payments-recon:exception": set(),
     "payments-recon:resolve": set(),
+    # The AI Subsidy Scheme (issue 20): its secretariat and funder are department members
+    # (CYBERPORT, DPO) and its committee members are committees.Member rows, roles none of these
+    # users has: subsidy/tests (test_secretariat, test_pages, test_report_pages, test_recommend)
+    # and committees/tests/test_pages.py try them.
+    "subsidy_staff": set(),
+    "committees": set(),
     "admin": {"admin"},
 }
 #: Pages every visitor may open: logging in and out, the admin's translations catalogue.
@@ -119,6 +125,13 @@ def world(db):
         "import_id": "00000000-0000-4000-8000-000000000001",
         "exception_id": "00000000-0000-4000-8000-000000000002",
         "day": "2026-12-05",
+        "batch": 1,
+        "fy": "2024-25",
+        "kind": "pdf",
+        "report": "00000000-0000-4000-8000-000000000003",
+        "meeting_id": 1,
+        "item_id": 1,
+        "conflict_id": 1,
     }
 
 
