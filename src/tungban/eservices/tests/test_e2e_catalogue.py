@@ -70,6 +70,7 @@ def test_search_filter_read_and_apply_at_phone_width(catalogue_ready, e2e_browse
     page.click("#catalogue-search button[type=submit]")
     page.wait_for_url(re.compile(r".*online=1.*"))
     assert sorted(page.locator(".service-item").evaluate_all("els => els.map(e => e.dataset.slug)")) == [
+        "ai-subsidy-scheme",  # the AI Subsidy Scheme (issue 20), online for organisations through CorpID
         "certificate-of-resident-status-company",
         "fire-service-installation-certificate",
         "senior-citizen-card",
