@@ -49,3 +49,11 @@ class SubsidyConfig(AppConfig):
         from tungban.committees import subjects
 
         committee.register(subjects)
+        # The JSON API's secretariat systems (branch tapi): client_credentials with private_key_jwt only.
+        from tungban.oidc import scopes
+
+        from .services import systems
+
+        scopes.register(
+            systems.SCOPE, _("Process the AI Subsidy Scheme's applications (Cyberport)"), key_only=True, app=self.label
+        )

@@ -157,3 +157,15 @@ ReviewCommentRequired = DomainError.define(
     field="review_comment",
     status=422,
 )
+
+# The JSON API for integrators (branch tapi)
+SubsidyBatchUnknown = DomainError.define(
+    "subsidy_batch_unknown",
+    _("There is no such batch: give a call's code and a batch number."),
+    field="batch",
+    status=422,
+)
+NotSecretariatSystem = Forbidden.define(
+    "not_secretariat_system",
+    _("Only a system of Cyberport, the scheme's secretariat, registered for the scheme's API can do this."),
+)
