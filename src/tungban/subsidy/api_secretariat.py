@@ -92,12 +92,12 @@ def mark_complete(request, reference: str):
     starts (seed 002 ITIB239: counted from complete information, not from submission); the
     e-services application goes into review, assigned to the system's service account.
     Errors: ``subsidy_application_unknown`` (404), ``subsidy_state_refused`` (409: not
-    ``submitted``), ``not_secretariat`` (403), idempotency errors; nothing is stored when
+    ``submitted``), ``not_secretariat_system`` (403), idempotency errors; nothing is stored when
     refused."""
     app = Application.objects.filter(reference=reference).first()
     if app is None:
         raise errors.SubsidyApplicationUnknown()
-    intake.mark_complete(app, request.auth.user)
+    systems.mark_complete(app, request.auth)
     done = (
         Application.objects.select_related("batch__call", "service_class")
         .prefetch_related("requested_months")

@@ -7,9 +7,18 @@ approver role in the department, so it acts as an officer of the secretariat).""
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from tungban.eservices import services as eservices
 from tungban.eservices.services import webhooks
 
 from .. import errors
+from ..constants import ApplicationState
+from ..models import Application
+from . import intake
 from .intake import SECRETARIAT
 
 #: The OAuth scope (RFC 6749 §3.3) of the secretariat's calls; registered with
@@ -42,3 +51,28 @@ def system_for_token(token):
     if system.department_id != SECRETARIAT:
         raise errors.NotSecretariatSystem()
     return system
+
+
+def mark_complete(app: Application, system, *, at: dt.datetime | None = None) -> Application:
+    """:func:`tungban.subsidy.services.intake.mark_complete` done by the secretariat's system
+    (``system``: its :class:`~tungban.eservices.models.DepartmentSystem`): ``submitted →
+    complete``, ``complete_at`` set — the 2-month clock starts (seed 002 ITIB239: counted from
+    receipt of complete information, not from submission) — and the e-services application in
+    review, assigned to the system's service account and recorded as done through its client.
+    One transaction: a refusal stores nothing.
+
+    :raises DomainError: ``not_secretariat_system`` (another department's system),
+        ``subsidy_state_refused`` (not ``submitted``)."""
+    if system.department_id != SECRETARIAT:
+        raise errors.NotSecretariatSystem()
+    with transaction.atomic():
+        app = intake.get(app.public_id, lock=True)
+        if app.state != ApplicationState.SUBMITTED:
+            raise errors.IntakeStateRefused(state=ApplicationState(app.state).label)
+        e_app = eservices.get_application(app.reference)
+        if e_app.state in ("submitted", "paid"):
+            eservices.assign(e_app, system.user, via=system.client.client_id)
+        app.state = ApplicationState.COMPLETE
+        app.complete_at = at or timezone.now()
+        app.save(update_fields=["state", "complete_at"])
+    return app
