@@ -131,6 +131,20 @@ def credentials(db, officer, keep_connection):
         code="SWD", defaults={"name_en": "Social Welfare Department", "name_zh": "社會福利署", "source_path": "tests"}
     )
     eservices_systems.register_system("SWD", department)
+    # Issue 20: the AI Subsidy Scheme's secretariat system (Cyberport, scope ``subsidy``).
+    from tungban.subsidy.services import systems as subsidy_systems
+
+    Department.objects.get_or_create(
+        code="CYBERPORT", defaults={"name_en": "Cyberport", "name_zh": "數碼港", "source_path": "tests"}
+    )
+    secretariat, _ = oidc.register_client(
+        client_id="conformance-cyberport",
+        name_en="Cyberport case system",
+        name_zh="數碼港個案系統",
+        redirect_uris=["https://cyberport.example/cb"],
+        jwks=client_keys,
+    )
+    subsidy_systems.register_secretariat_system(secretariat)
     tokens = {
         "ApiKeyBearer": notify.create_api_key(notifier, "conformance", "live")[1],
         "ServiceBearer": _token(signer, "signing"),
@@ -139,6 +153,7 @@ def credentials(db, officer, keep_connection):
         "IssuerBearer": _token(department, "credentials"),
         "PaymentSystemBearer": _token(cashier, "payments"),  # issue 18: the payments API for departments
         "SystemBearer": _token(department, "eservices"),  # issue 17: the e-services API for departments
+        "SecretariatBearer": _token(secretariat, "subsidy"),  # issue 20: the subsidy API for Cyberport
     }
 
     def headers(case) -> dict:

@@ -449,3 +449,32 @@ def test_the_openapi_document_lists_the_subsidy_operations_and_codes(openapi):
     complete = openapi["paths"][f"{PREFIX}/secretariat/applications/{{reference}}/complete"]["post"]
     assert any(p["name"] == "Idempotency-Key" and p["required"] for p in complete["parameters"])
     assert scheme  # the loader the fixtures use
+
+
+def test_the_operator_registers_the_secretariat_system_once(intake_scheme, capsys):
+    """``tungban register_subsidy_system``: the client may ask for ``subsidy`` and acts for
+    Cyberport; a client of another department is refused."""
+    from django.core.management import CommandError, call_command
+
+    key = ECKey.generate_key("P-256", {"alg": "ES256"}, auto_kid=True)
+    client, _secret = oidc.register_client(
+        client_id="cyberport-cases", name_en="Cases", name_zh="個案", redirect_uris=["https://c.example/cb"],
+        jwks={"keys": [key.as_dict(private=False)]},
+    )  # fmt: skip
+    call_command("register_subsidy_system", "cyberport-cases")
+    call_command("register_subsidy_system", "cyberport-cases")
+    client.refresh_from_db()
+    assert client.allowed_scopes.count("subsidy") == 1 and "secretariat CYBERPORT" in capsys.readouterr().out
+    with pytest.raises(CommandError):
+        call_command("register_subsidy_system", "nobody")
+    other, _secret = oidc.register_client(
+        client_id="swd-cases", name_en="SWD", name_zh="社署", redirect_uris=["https://s.example/cb"],
+        jwks={"keys": [key.as_dict(private=False)]},
+    )  # fmt: skip
+    from tungban.eservices.services import webhooks
+
+    webhooks.register_system("SWD", other)
+    with pytest.raises(CommandError):
+        call_command("register_subsidy_system", "swd-cases")
+    other.refresh_from_db()
+    assert "subsidy" not in other.allowed_scopes
