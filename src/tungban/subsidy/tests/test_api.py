@@ -335,8 +335,8 @@ def _system(issuer: str, client_id: str, *, department: str | None = None, scope
     return DataUser(issuer, client.client_id, key.as_dict(private=True), scope=scope)
 
 
-def secretariat_call(system: DataUser, method: str, path: str, *, key: str | None = None, **params):
-    headers = {"Authorization": f"Bearer {system.token()}", "Accept-Language": "en"}
+def secretariat_call(system: DataUser, method: str, path: str, *, key: str | None = None, lang="en", **params):
+    headers = {"Authorization": f"Bearer {system.token()}", "Accept-Language": lang}
     if key is not None:
         headers["Idempotency-Key"] = f'"{key}"'
     return requests.request(method, f"{system.issuer}{PREFIX}{path}", headers=headers, params=params, timeout=30)
@@ -396,6 +396,9 @@ def test_seed002_itib239_the_secretariat_system_marks_complete_once_and_the_cloc
     app.refresh_from_db()
     assert app.complete_at == completed_at  # the clock started once
 
+    # The same key for another request: refused, nothing done.
+    reused = secretariat_call(cyberport, "POST", "/secretariat/applications/AISS-OTHER/complete", key="complete-0001")
+    assert (reused.status_code, conforms(openapi, "POST", template, reused)["error"]) == (422, "idempotency_key_reused")
     # Again with a new key: refused (409), nothing changed.
     twice = secretariat_call(cyberport, "POST", path, key="complete-0002")
     assert (twice.status_code, conforms(openapi, "POST", template, twice)["error"]) == (409, "subsidy_state_refused")
@@ -412,11 +415,12 @@ def test_only_the_secretariats_system_with_the_scope_may_call(issuer, openapi, i
     swd = _system(issuer, "swd-cases", department="SWD")
     path = f"/secretariat/applications/{app.reference}/complete"
     template = "/secretariat/applications/{reference}/complete"
-    refused = secretariat_call(swd, "POST", path, key="complete-0001")
+    refused = secretariat_call(swd, "POST", path, key="complete-0001", lang="zh-HK")
     assert (refused.status_code, conforms(openapi, "POST", template, refused)["error"]) == (
         403,
         "not_secretariat_system",
     )
+    assert refused.json()["message"] == "只有已登記使用本計劃介面的數碼港（計劃秘書處）系統可進行此操作。"
     cases = _system(issuer, "cyberport-cases", scope="eservices")
     scope = secretariat_call(cases, "GET", "/secretariat/queue")
     assert (scope.status_code, conforms(openapi, "GET", "/secretariat/queue", scope)["error"]) == (
