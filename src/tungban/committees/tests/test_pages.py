@@ -10,6 +10,7 @@ import pytest
 
 from tungban.committees import services
 from tungban.committees.models import AgendaItem, Declaration, Member, Score
+from tungban.subsidy.tests.rulebook import covers
 from tungban.testing.factories import login_staff, staff_user
 
 from .conftest import add_member
@@ -54,7 +55,9 @@ def test_meeting_page_lists_the_agenda(client, setup):
     assert "2026-B1" in body and "委員會會議" in body
 
 
+@covers("B08")
 def test_recused_member_sees_recused_and_no_scoring_form(client, setup):
+    """Seed 000 §12: the recused member sees no scoring form and cannot score."""
     chair, conflicted, other, item = setup
     services.score(item, other.user, "a", 9)
     body = _client(client, conflicted).get(f"/staff/committees/items/{item.pk}/").content.decode()
@@ -87,7 +90,9 @@ def test_member_scores_through_the_form_and_bad_scores_are_refused(client, setup
     assert 'id="weighted-score">7.550<' in body
 
 
+@covers("B09")
 def test_decision_without_chinese_reasons_is_refused_in_the_members_language(client, setup, kind):
+    """Seed 000 §13: a decision without reasons in both languages is refused."""
     chair, conflicted, other, item = setup
     c = _client(client, chair, "zh")
     body = c.get(f"/staff/committees/items/{item.pk}/").content.decode()

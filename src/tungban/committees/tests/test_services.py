@@ -16,6 +16,7 @@ from tungban.committees import services
 from tungban.committees.constants import ConflictSource, ConflictStatus, Sector, Severity
 from tungban.committees.models import AgendaItem, Conflict, Criterion, Meeting, Member, Score
 from tungban.core.errors import DomainError
+from tungban.subsidy.tests.rulebook import covers
 
 from .conftest import add_member
 
@@ -46,7 +47,9 @@ def item(kind, meeting, people):
     return it
 
 
+@covers("R19", "R20")
 def test_bundled_committee_has_the_four_criteria_and_every_sector_seed_000_s12_s13(db, capsys):
+    """Seed 000 §12, §13: members from every sector; the four criteria with weights."""
     call_command("load_committee")
     call_command("load_committee")  # idempotent
     crit = {c.code: c for c in Criterion.objects.filter(committee__code="ai-subsidy-scheme")}
@@ -118,7 +121,9 @@ def test_declaration_needs_a_brn_or_an_item(people):
     assert _code(e) == "declaration_target"
 
 
+@covers("B08")
 def test_conflicted_member_cannot_score_nor_see_scores(item, people):
+    """Seed 000 §12: a conflicted member cannot score; nothing stored."""
     chair, conflicted, other = people
     services.score(item, other.user, "a", 7)
     with pytest.raises(DomainError) as e:
@@ -160,7 +165,9 @@ def test_scoring_needs_an_open_meeting(kind, meeting, people):
     assert _code(e) == "meeting_not_open"
 
 
+@covers("R20")
 def test_weighted_score_is_the_weighted_sum_of_means_seed_000_s13(item, committee, people):
+    """Seed 000 §13: the four criteria, weighted."""
     chair, conflicted, other = people
     assert services.weighted_score(item) is None
     for code, value in zip("abc", (8, 6, 7), strict=True):
@@ -180,7 +187,9 @@ def test_weighted_score_is_the_weighted_sum_of_means_seed_000_s13(item, committe
     )
 
 
+@covers("B09")
 def test_decision_requires_reasons_in_both_languages(item, people, kind):
+    """Seed 000 §13: a decision needs its reasons in both languages."""
     chair = people[0]
     for en, zh in (("", "理由"), ("Reasons", ""), ("  ", "  ")):
         with pytest.raises(DomainError) as e:

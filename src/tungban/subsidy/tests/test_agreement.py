@@ -16,6 +16,7 @@ from tungban.subsidy import rules
 from tungban.subsidy.constants import AwardState
 from tungban.subsidy.models import Agreement, CoPaymentInvoice, InvoiceState
 from tungban.subsidy.services import awards
+from tungban.subsidy.tests.rulebook import covers
 
 from .conftest import terms
 
@@ -25,9 +26,11 @@ def award(application):
     return awards.make_award(application, terms(), decided_at=timezone.now(), actor="chair")
 
 
+@covers("R29")
 def test_seed000_s21_authorised_person_signs_and_first_invoice_and_account_are_queued(
     award, director, run_tasks, monkeypatch
 ):
+    """Seed 000 §21: the grantee's authorised person signs the agreement."""
     opened = []
     fake = SimpleNamespace(open_account=lambda name, **kw: opened.append((name, kw)))
     monkeypatch.setattr(awards, "compute_services", lambda: fake)
@@ -81,7 +84,9 @@ def test_without_compute_the_account_is_visibly_pending(award, director, run_tas
     assert "tungban.compute is not installed" in agreement.account_error
 
 
+@covers("R29", "B02")
 def test_only_a_person_with_a_mandate_of_the_grantee_signs(award, director, officer):
+    """Seed 000 §21: only a person with the grantee's mandate signs; nothing stored otherwise."""
     from tungban.testing.factories import make_resident
 
     with pytest.raises(DomainError) as e:

@@ -17,6 +17,7 @@ from tungban.subsidy.constants import ApplicationState, AwardState, FundingLine
 from tungban.subsidy.models import Application, Award, AwardMonth, CostItem, LedgerEntry, MarketCommitment, ServiceClass
 from tungban.subsidy.rules import add_months as add_month
 from tungban.subsidy.services import awards, capacity, funds
+from tungban.subsidy.tests.rulebook import covers
 
 from .conftest import make_application, terms
 
@@ -80,11 +81,15 @@ def test_seed000_s13_award_commits_the_subsidy_and_approves(application):
     assert e.value.code == "application_not_decidable"
 
 
+@covers("R24", "B04")
 def test_seed000_s13_rate_above_70_without_exceptional_decision_is_refused(application):
+    """Seed 000 §13: above 70% without the exceptional decision is refused; nothing stored."""
     _refused(application, terms(rate=Decimal("0.75")), "rate_needs_exceptional_decision")
 
 
+@covers("R25")
 def test_seed000_s13_exceptional_rate_without_reasons_in_both_languages_is_refused(application):
+    """Seed 000 §13: the exceptional case needs its reasons in both languages."""
     _refused(
         application,
         terms(rate=Decimal("0.85"), exceptional=True, exceptional_reason_en="unique"),
@@ -92,18 +97,24 @@ def test_seed000_s13_exceptional_rate_without_reasons_in_both_languages_is_refus
     )
 
 
+@covers("R25", "B05")
 def test_seed000_s13_rate_above_90_is_refused_even_exceptional(application):
+    """Seed 000 §13: never above 90%; nothing stored."""
     t = terms(rate=Decimal("0.91"), exceptional=True, exceptional_reason_en="u", exceptional_reason_zh="獨")
     _refused(application, t, "rate_above_exceptional_ceiling")
 
 
+@covers("R25")
 def test_seed000_s13_exceptional_rate_with_reasons_is_awarded(application):
+    """Seed 000 §13: up to 90% in an exceptional case with its reasons."""
     t = terms(rate=Decimal("0.90"), exceptional=True, exceptional_reason_en="unique", exceptional_reason_zh="獨特")
     award = awards.make_award(application, t, decided_at=timezone.now(), actor="chair")
     assert award.exceptional and award.subsidy_cap == Decimal("6912000.00")
 
 
+@covers("B06")
 def test_seed000_s16_commitment_beyond_the_fy_release_is_refused(application):
+    """Seed 000 §16: a commitment beyond the year's release is refused; nothing stored."""
     t = terms(price=Decimal("50700000"))  # 24 × 50.7M × 70% = 851.76M: 5.24M left, less than 5.376M
     big = make_application("AISS-0002")
     awards.make_award(big, t, decided_at=timezone.now(), actor="chair")
@@ -121,7 +132,9 @@ def test_seed000_s16_a_later_year_counts_against_its_planned_release(loaded):
     assert funds.headroom("2030-31") == 0
 
 
+@covers("R08", "B03")
 def test_seed000_s10_subsidised_nodes_beyond_90_percent_of_capacity_are_refused(loaded):
+    """Seed 000 §10: subsidised nodes beyond 90% of a month's capacity are refused."""
     sc = ServiceClass.objects.get(code="h800")
     cap = capacity.remaining(sc, [JAN])[JAN]
     assert cap["capacity"] == 179 and cap["subsidised_cap"] == 161  # 162 → 375 over 2024-12…2025-12
@@ -144,7 +157,9 @@ def test_seed000_s17_market_commitments_count_against_the_whole_capacity(loaded)
     _refused(app, terms(schedule={JAN: 5}), "capacity_exceeded")
 
 
+@covers("R27", "B07")
 def test_seed000_fn6_seed002_itib143_double_funded_cost_item_is_refused(application):
+    """Seed 000 fn 6, seed 002 ITIB143: no other government funding on a subsidised cost item."""
     CostItem.objects.create(application=application, position=1, description="Computing power", amount=1)
     awards.check_terms(application, terms())  # no other funding declared: allowed
     CostItem.objects.create(
@@ -174,7 +189,9 @@ def test_schedule_outside_the_request_or_malformed_is_refused(application, sched
     _refused(application, terms(schedule=schedule), code)
 
 
+@covers("R39")
 def test_seed002_itib153_schedule_beyond_12_months_is_refused(loaded):
+    """Seed 002 ITIB153: projects of 1.5 to 12 months; a schedule beyond 12 months is refused."""
     months = {dt.date(2025 + (m // 12), m % 12 + 1, 1): 1 for m in range(13)}
     app = make_application("AISS-0020", months=months)
     _refused(app, terms(schedule=months), "schedule_invalid")
@@ -184,7 +201,9 @@ def test_negative_price_is_refused(application):
     _refused(application, terms(price=Decimal("-1")), "price_invalid")
 
 
+@covers("B09")
 def test_decision_without_reasons_is_refused(application):
+    """Seed 000 §13: the committee's decision needs its reasons in both languages."""
     for outcome in (awards.reject, awards.defer):
         with pytest.raises(DomainError) as e:
             outcome(application, reasons_en="no", reasons_zh=" ", decided_at=timezone.now(), actor="chair")
@@ -242,6 +261,7 @@ def test_seed000_s21_spend_and_decommitment_keep_the_ledger_balanced(application
         max_size=6,
     )
 )
+@covers("R08", "B03", "B06")
 def test_seed000_s10_s16_invariants_hold_whatever_the_committee_awards(loaded, asks):
     """Whatever awards are asked, each refused one stores nothing, and after each the year's
     commitments stay within its release (seed 000 §16) and every month's subsidised nodes within

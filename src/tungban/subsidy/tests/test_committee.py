@@ -18,6 +18,7 @@ from tungban.subsidy.constants import ApplicationState, AwardState
 from tungban.subsidy.forms import AwardTermsForm
 from tungban.subsidy.models import Award, ReallocationProposal
 from tungban.subsidy.services import awards, reallocation
+from tungban.subsidy.tests.rulebook import covers
 
 from .conftest import terms
 
@@ -129,7 +130,9 @@ def active_award(application, director, monkeypatch):
     return awards.sign_agreement(award, director, application.br_number, today=dt.date(2025, 1, 1))
 
 
+@covers("R28")
 def test_seed000_s17_reallocation_is_proposed_then_decided_and_lent(active_award, monkeypatch):
+    """Seed 000 §17: Cyberport proposes compute for market-price users; the committee decides."""
     lent = []
     fake = SimpleNamespace(
         usage=lambda name: {"limit_gpu_minutes": 1000, "used_gpu_minutes": 400},

@@ -14,11 +14,14 @@ from tungban.subsidy import rules
 from tungban.subsidy.constants import FundingLine
 from tungban.subsidy.models import FundRelease, LedgerEntry, ReleaseState, Virement
 from tungban.subsidy.services import funds, scheme
+from tungban.subsidy.tests.rulebook import covers
 
 C, S, E = FundingLine.COMPUTE, FundingLine.SECURITY, FundingLine.ECOSYSTEM
 
 
+@covers("R02")
 def test_seed000_s23_load_plans_the_cash_flow_once(db):
+    """Seed 000 §23: the cash flow is planned by year and line, once."""
     first = scheme.load_scheme(today=dt.date(2024, 4, 1))
     assert first["releases_planned"] == 9 and first["released"] == 0
     again = scheme.load_scheme(release_started=False, today=dt.date(2024, 4, 1))
@@ -28,7 +31,9 @@ def test_seed000_s23_load_plans_the_cash_flow_once(db):
     assert funds.available("2025-26") == 0  # planned is not released
 
 
+@covers("R03")
 def test_seed000_s16_release_at_the_start_of_the_year_makes_it_available(loaded):
+    """Seed 000 §16: released at the start of the financial year."""
     s = funds.statement("2024-25")
     assert s[C]["released"] == Decimal("857000000") == s[C]["available"]
     assert s[S]["released"] == Decimal("42000000")
@@ -39,7 +44,9 @@ def test_seed000_s16_release_at_the_start_of_the_year_makes_it_available(loaded)
     assert LedgerEntry.objects.filter(kind="release", fiscal_year="2024-25").count() == 3
 
 
+@covers("R04")
 def test_seed002_itib197_confirmation_after_the_annual_report_adjusts_the_release(loaded):
+    """Seed 002 ITIB197: the funder confirms the year's amount after the annual report."""
     with pytest.raises(DomainError) as e:
         funds.confirm("2024-25", C, Decimal("800000000"), actor="dpo", note_en="assessed", note_zh="")
     assert e.value.code == "decision_reasons_required"
@@ -55,7 +62,9 @@ def test_seed002_itib197_confirmation_after_the_annual_report_adjusts_the_releas
     assert e.value.code == "release_state"
 
 
+@covers("R06")
 def test_seed000_s17_virement_moves_available_money_between_lines(loaded):
+    """Seed 000 §17: unused compute money moves to the other lines at the government's request."""
     v = funds.vire(
         "2024-25",
         C,
@@ -81,7 +90,9 @@ def test_seed000_s17_virement_moves_available_money_between_lines(loaded):
         (Decimal("1"), {"requested_by": ""}, "decision_reasons_required"),
     ],
 )
+@covers("R06")
 def test_bad_virement_is_refused_and_nothing_stored(loaded, amount, kw, code):
+    """Seed 000 §17: a virement never moves more than is available; nothing stored."""
     args = {"requested_by": "memo", "reason_en": "why", "reason_zh": "原因", "actor": "dpo", **kw}
     with pytest.raises(DomainError) as e:
         funds.vire("2024-25", E, C, amount, **args)
@@ -120,6 +131,7 @@ def test_ledger_invariant_virements_never_create_money_nor_go_below_zero(loaded,
 
 
 @pytest.mark.parametrize("fy,released", [("2024-25", True), ("2025-26", False)])
+@covers("R01")
 def test_seed000_s10_no_year_is_confirmed_or_released_beyond_the_appropriation(loaded, fy, released):
     """Seed 000 §10: HK$2,856M for the compute subsidy over the three years. A confirmation or a
     release that would take the line's years above it is refused, and nothing is stored (review

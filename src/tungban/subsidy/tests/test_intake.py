@@ -15,6 +15,7 @@ from tungban.core.errors import DomainError
 from tungban.subsidy.constants import ApplicationState
 from tungban.subsidy.models import Application, Batch
 from tungban.subsidy.services import eligibility, intake
+from tungban.subsidy.tests.rulebook import covers
 
 from .intake_helpers import STARTUP, TRADING, UNIVERSITY, apply, director_of, setup_scheme
 
@@ -56,6 +57,7 @@ def test_a_submitted_application_is_taken_in_with_its_batch_months_and_cost_item
     assert intake.take_in(e_app).pk == app.pk and Application.objects.count() == 1
 
 
+@covers("R16")
 def test_the_batch_is_the_first_whose_cut_off_is_at_or_after_the_submission(scheme):
     """Seed 000 §15: batches with cut-off dates."""
     cut_off = dt.datetime(2026, 12, 31, 23, 59, 59, tzinfo=HK)
@@ -68,32 +70,42 @@ def test_the_batch_is_the_first_whose_cut_off_is_at_or_after_the_submission(sche
 
 
 # --- eligibility per category (seed 000 §11(a)–(e)) ---
+@covers("R09")
 def test_seed_000_11a_a_university_on_the_register_is_eligible_and_a_company_is_not(scheme):
+    """Seed 000 §11(a): local universities on the register."""
     assert eligibility.check("university", "90000003").eligible  # HKUST (demo dummy BRN)
     assert eligibility.check("university", UNIVERSITY[0]).eligible  # a Cap. 320 institution
     no = eligibility.check("university", TRADING[0])
     assert not no.eligible and "not on the register" in no.reason_en and "合資格機構名冊" in no.reason_zh
 
 
+@covers("R10")
 def test_seed_000_11b_an_rd_institution_must_be_on_the_register_as_one(scheme):
+    """Seed 000 §11(b): R&D institutions on the register."""
     assert eligibility.check("rd_institution", "90000021").eligible  # ASTRI
     assert eligibility.check("rd_institution", "90000027").eligible  # HKPC
     assert not eligibility.check("rd_institution", "90000003").eligible  # a university, not an R&D institution
 
 
+@covers("R11")
 def test_seed_000_11c_a_government_department_is_eligible_by_the_register(scheme):
+    """Seed 000 §11(c): government departments."""
     assert eligibility.check("government_department", "90000032").eligible  # the Observatory
     assert not eligibility.check("government_department", TRADING[0]).eligible
 
 
+@covers("R12")
 def test_seed_000_11d_an_ai_startup_must_be_an_incubatee_graduate_or_funded_startup(scheme):
+    """Seed 000 §11(d): AI start-ups."""
     yes = eligibility.check("ai_startup", STARTUP[0])
     assert yes.eligible and "Cyberport" in yes.reason_en
     assert eligibility.check("ai_startup", "90000043").eligible  # RAISe+
     assert not eligibility.check("ai_startup", TRADING[0]).eligible
 
 
+@covers("R13")
 def test_seed_000_11e_a_strategic_enterprise_needs_its_hk_base_and_professionals(scheme, settings):
+    """Seed 000 §11(e): strategic enterprises based in Hong Kong with the professionals."""
     settings.TUNGBAN_SUBSIDY_STRATEGIC_MIN_PROFESSIONALS = 20
     good = {"hk_base": True, "professionals_employed": 20, "contribution": "AI lab", "evidence": "1"}
     assert eligibility.check("strategic_enterprise", TRADING[0], good).eligible
@@ -114,7 +126,9 @@ def test_seed_002_itib229_individuals_cannot_apply(scheme, officer, resident):
     assert refused.value.code == "company_login_required"
 
 
+@covers("B02")
 def test_a_person_without_a_mandate_cannot_start_for_the_organisation(scheme, officer):
+    """Seed 002 ITIB229: only an organisation applies, through a person with its mandate."""
     from tungban.eservices import services as eservices
     from tungban.eservices.services.company import Company
     from tungban.testing.factories import make_resident
@@ -127,7 +141,9 @@ def test_a_person_without_a_mandate_cannot_start_for_the_organisation(scheme, of
     assert refused.value.code == "no_mandate"
 
 
+@covers("B01")
 def test_an_ineligible_organisation_is_taken_in_as_ineligible_with_reasons(scheme, officer):
+    """Seed 000 §11: an organisation in none of the five categories is ineligible, with reasons."""
     person, mandate = director_of(officer, TRADING)
     e_app = apply(person, mandate, TRADING, category="ai_startup")
     app = Application.objects.get(reference=e_app.reference)
@@ -151,7 +167,9 @@ def _refused(callable_) -> dict:
     return {e["field"]: e for e in refused.value.details["errors"]}
 
 
+@covers("B03")
 def test_the_form_refuses_nodes_beyond_the_class_capacity(scheme, officer, settings):
+    """Seed 000 §10: a request beyond the class's capacity is refused; nothing taken in."""
     settings.TUNGBAN_SUBSIDY_CLASS_CAPACITY = {"h800": 10}
     person, mandate = director_of(officer, UNIVERSITY)
     from tungban.eservices import services as eservices
@@ -181,7 +199,9 @@ def test_the_form_refuses_a_missing_justification(scheme, officer):
 
 
 # --- the 2-month clock (seed 002 ITIB239) ---
+@covers("R17")
 def test_seed_002_itib239_the_clock_runs_two_months_from_complete_information(scheme, officer):
+    """Seed 002 ITIB239: about 2 months from complete information."""
     person, mandate = director_of(officer, UNIVERSITY)
     app = Application.objects.get(reference=apply(person, mandate, UNIVERSITY).reference)
     assert intake.clock(app) is None  # submitted: no clock before the information is complete
@@ -211,7 +231,9 @@ def test_the_register_refuses_a_bad_file_and_stores_nothing(scheme, tmp_path):
     assert timezone.now()
 
 
+@covers("R15")
 def test_seed_000_11e_a_strategic_enterprises_conditions_are_rechecked_during_the_award(scheme, officer):
+    """Seed 000 §11(e): the strategic enterprise's conditions are re-checked during the award."""
     from tungban.core import retention
 
     from .intake_helpers import secretariat

@@ -22,6 +22,7 @@ from tungban.subsidy.optimiser import (
     fiscal_year,
     recommend,
 )
+from tungban.subsidy.tests.rulebook import covers
 
 APR = date(2025, 4, 1)
 YEAR = [add_months(APR, i) for i in range(12)]  # FY 2025-26
@@ -59,11 +60,13 @@ def test_budget_binds_seed_000_para_16():
     assert rec.status == "optimal" and rec.objective == 150
 
 
+@covers("R08")
 def test_capacity_binds_in_one_month_seed_000_para_10():
     # The plan covers April–June: 4 nodes free, except June (2). A: 3 nodes April–June; B: 2
     # nodes in June only. A (90 × 9 node-months = 810) would beat B (95 × 2 = 190), but the
     # June shortage alone refuses A: it needs 3 of 2. So B is chosen and A left out for
     # capacity in June, even on its own.
+    """Seed 000 §10: the subsidised capacity binds month by month."""
     cap = plan(4, YEAR[:3]) | {date(2025, 6, 1): 2}
     rec = recommend(
         [cand("A", 90, nodes=3, months=3), cand("B", 95, nodes=2, start=date(2025, 6, 1))],

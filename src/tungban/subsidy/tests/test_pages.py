@@ -13,6 +13,7 @@ from tungban.eservices.tests.helpers import department_user
 from tungban.subsidy.constants import AwardState
 from tungban.subsidy.models import Agreement, FundRelease, LedgerEntry
 from tungban.subsidy.services import awards
+from tungban.subsidy.tests.rulebook import covers
 from tungban.testing.factories import login_staff
 
 from .conftest import terms
@@ -139,7 +140,9 @@ def test_a_stranger_gets_404_on_a_grant(application, client, officer, loaded):
     assert client.get(f"/subsidy/grants/{dt.date.today().year:08x}-0000-0000-0000-000000000000/").status_code == 404
 
 
+@covers("R22")
 def test_seed000_s14_cyberport_adds_a_price_and_changes_capacity(application, cyberport):
+    """Seed 000 §14: Cyberport re-estimates the price: a new version of the price book."""
     from tungban.subsidy.models import CapacityMonth, PriceVersion
 
     awards.make_award(application, terms(), decided_at=timezone.now(), actor="chair")

@@ -17,6 +17,7 @@ from tungban.eservices.models import Department, DepartmentOfficer
 from tungban.subsidy.models import Award
 from tungban.subsidy.models_progress import AnnualReport, ProgressReport, ProgressReportState
 from tungban.subsidy.services import progress, reports
+from tungban.subsidy.tests.rulebook import covers
 from tungban.testing.factories import login_staff, staff_user
 
 pytestmark = pytest.mark.django_db
@@ -46,6 +47,7 @@ def cyberport(client, seeded):
     return login_staff(client, _officer("CYBERPORT"))
 
 
+@covers("R34")
 def test_dashboard_shows_each_chart_with_its_table(cyberport):
     """seed 000 §21 (AISC utilisation and other KPIs): four charts, each with its data table."""
     page = cyberport.get(BASE, HTTP_ACCEPT_LANGUAGE="en")
@@ -73,6 +75,7 @@ def test_charts_are_svg_with_chinese_labels(cyberport, name):
     assert again == svg  # the same figures draw the same bytes
 
 
+@covers("R35", "R36", "R37", "R38")
 def test_standard_reports_page_and_csv(cyberport):
     """Anchor §2.12 (seed 002 ITIB153, ITIB239, ITIB229, ITIB179): pages and CSV."""
     page = cyberport.get(f"{BASE}standard/", HTTP_ACCEPT_LANGUAGE="en")
@@ -104,6 +107,7 @@ def test_funder_reads_but_does_not_change(client, seeded):
     assert not AnnualReport.objects.filter(fiscal_year="2025-26", submitted_at__isnull=False).exists()
 
 
+@covers("R32", "R33")
 def test_annual_report_page_submit_freeze_and_files(cyberport):
     """seed 000 §21, seed 002 ITIB153/ITIB197: drafted, submitted once, frozen; the files
     downloaded are the stored bytes."""
@@ -140,6 +144,7 @@ def test_annual_report_page_submit_freeze_and_files(cyberport):
     assert cyberport.get(f"{BASE}annual/2025/").status_code == 404
 
 
+@covers("R30")
 def test_progress_review_return_needs_a_comment(cyberport):
     """seed 000 §21: Cyberport reviews the grantees' progress reports, and sees those overdue."""
     item = ProgressReport.objects.filter(state=ProgressReportState.SUBMITTED).first()
@@ -199,7 +204,9 @@ def _portal(client, resident):
     return client
 
 
+@covers("R30")
 def test_grantee_submits_a_progress_report(client, grantee):
+    """Seed 000 §21: the grantee submits its periodic progress report."""
     boss, award = grantee
     _portal(client, boss)
     base = f"/subsidy/grants/{award.public_id}/reports/"
@@ -244,7 +251,9 @@ def test_grantee_submits_a_progress_report(client, grantee):
     assert item.progress == "Pre-training finished."
 
 
+@covers("B02")
 def test_a_person_without_a_mandate_is_refused(client, grantee):
+    """Seed 002 ITIB229: only a person with the grantee's mandate."""
     from tungban.testing.factories import make_resident
 
     _boss, award = grantee
@@ -253,6 +262,7 @@ def test_a_person_without_a_mandate_is_refused(client, grantee):
     assert response.status_code == 403
 
 
+@covers("R30")
 def test_progress_schedule_covers_the_award():
     """seed 000 §21 (regular progress reports): consecutive periods from start to end, the
     last one final, each due 30 days after its end."""

@@ -21,6 +21,7 @@ from tungban.subsidy.constants import ApplicantCategory, ApplicationState
 from tungban.subsidy.models import Application, Award, AwardMonth
 from tungban.subsidy.models_progress import AnnualReport, ProgressReport, ProgressReportState
 from tungban.subsidy.services import annual, reports
+from tungban.subsidy.tests.rulebook import covers
 
 pytestmark = pytest.mark.django_db
 
@@ -94,6 +95,7 @@ def test_applications_by_category_and_state(seeded):
     assert len(body) == 6 and body[-1][1] == 30
 
 
+@covers("R35")
 def test_rejections_list_every_reason(seeded):
     """seed 002 ITIB153 Q0642: 「未能獲批的申請原因」 — every refused application with its reasons."""
     expected = {
@@ -107,6 +109,7 @@ def test_rejections_list_every_reason(seeded):
     assert {(r[0], r[5], r[6]) for r in body} == expected
 
 
+@covers("R36")
 def test_processing_times_min_average_max(seeded):
     """seed 002 ITIB239 Q0211: longest, shortest and average time from application to approval;
     ITIB239: the secretariat's 2 months run from complete information."""
@@ -126,6 +129,7 @@ def test_processing_times_min_average_max(seeded):
         assert abs(rows[measure]["average"] - _tenth(sum(values) / len(values))) <= Decimal("0.1")
 
 
+@covers("R37")
 def test_amount_and_duration_per_project(seeded):
     """seed 002 ITIB179 Q1751 / ITIB227 Q3718: every project with its amount and duration."""
     rows = {r["reference"]: r for r in reports.awards_by_project()}
@@ -188,6 +192,7 @@ def _fy_bounds():
     return start, dt.datetime(2026, 4, 1, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
 
+@covers("R32", "R34")
 def test_annual_report_figures_match_the_seeded_rows(seeded):
     """seed 000 §21 (performance, KPIs), seed 002 ITIB153 (use of the subsidy)."""
     start, end = _fy_bounds()
@@ -217,6 +222,7 @@ def test_annual_report_figures_match_the_seeded_rows(seeded):
         assert data["finance"] is None  # waits for the ledger: no figure invented
 
 
+@covers("R33")
 def test_annual_report_is_frozen_once_submitted(seeded, officer):
     """seed 000 §21: the report to the funder; frozen once submitted — its bytes and digests
     never change, a second submission or an edit is refused (report_frozen)."""
@@ -251,6 +257,7 @@ def test_annual_report_is_frozen_once_submitted(seeded, officer):
     assert stored.pdf_sha256 == report.pdf_sha256 and stored.work_plan_en == "Phase 2 capacity."
 
 
+@covers("R32")
 def test_annual_report_only_after_the_year_ends(seeded, officer):
     """seed 002 ITIB153: 「於財政年度完結後」 — after the financial year ends; nothing stored."""
     with pytest.raises(DomainError) as refused:
@@ -274,6 +281,7 @@ def test_fiscal_year_is_april_to_march():
     assert reports.fiscal_year_bounds("2099-00") == (dt.date(2099, 4, 1), dt.date(2100, 3, 31))
 
 
+@covers("R38")
 def test_usage_by_category_from_the_imported_jobs(seeded):
     """seed 002 ITIB229 Q3721 (「按機構類別…劃分…使用量」): GPU-minutes by applicant category,
     recomputed here from the jobs the seed imported through the compute app (each seeded job

@@ -10,9 +10,12 @@ from django.core.management import call_command
 
 from tungban.subsidy.models import CapacityMonth, FundRelease, PriceVersion, ServiceClass
 from tungban.subsidy.services import scheme
+from tungban.subsidy.tests.rulebook import covers
 
 
+@covers("R07")
 def test_seed002_itib042_capacity_rises_from_162_to_375_nodes(db):
+    """Seed 002 ITIB042: about 1,300 PFLOPS from end-2024, rising to 3,000 PFLOPS."""
     months = scheme.capacity_months(
         [{"month": dt.date(2024, 12, 1), "nodes": 162}, {"month": dt.date(2025, 12, 1), "nodes": 375}],
         dt.date(2027, 9, 1),

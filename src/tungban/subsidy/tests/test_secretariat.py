@@ -17,6 +17,7 @@ from tungban.eservices.tests.helpers import department_user
 from tungban.subsidy.constants import ApplicationState
 from tungban.subsidy.models import Application
 from tungban.subsidy.services import intake
+from tungban.subsidy.tests.rulebook import covers
 from tungban.testing.factories import login_staff
 
 from .intake_helpers import UNIVERSITY, apply, director_of, secretariat, setup_scheme
@@ -37,7 +38,9 @@ def _page(client, app, lang):
 
 
 @pytest.mark.parametrize("lang", ["en", "zh-hant"])
+@covers("R18")
 def test_the_secretariat_marks_complete_reviews_and_recommends(client, submitted, lang):
+    """Seed 000 §13, §14: the secretariat recommends the price, the rate and the conditions."""
     person, app = submitted
     staff = secretariat()
     login_staff(client, staff)
@@ -83,7 +86,9 @@ def test_the_secretariat_marks_complete_reviews_and_recommends(client, submitted
     assert 'value="4"' in page and 'id="agenda"' in page  # the form shows the recommendation; next: the agenda
 
 
+@covers("R25", "B05")
 def test_an_exceptional_rate_needs_its_reasons_and_never_exceeds_90_percent(submitted):
+    """Seed 000 §13: an exceptional rate needs its reasons and never exceeds 90%."""
     _person, app = submitted
     staff = secretariat()
     intake.mark_complete(app, staff)
@@ -118,7 +123,9 @@ def test_clarification_goes_through_the_eservices_request_and_the_answer_brings_
     assert app.state == ApplicationState.SUBMITTED
 
 
+@covers("R16")
 def test_put_on_agenda_needs_a_meeting_of_the_batch(submitted, monkeypatch):
+    """Seed 000 §15: each batch goes to the committee's meeting."""
     _person, app = submitted
     staff = secretariat()
     intake.mark_complete(app, staff)
