@@ -22,6 +22,7 @@ from tungban.testing.factories import staff_login_page
 from tungban.wallet import services as wallet
 
 from .intake_helpers import UNIVERSITY, director_of, secretariat, setup_scheme
+from .rulebook import covers
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -41,6 +42,7 @@ def _continue(web, page_id):
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
+@covers("B03")
 def test_a_university_applies_and_the_secretariat_marks_it_complete_and_recommends(
     issuer, officer, e2e_browser, settings, tmp_path, lang
 ):
