@@ -83,6 +83,8 @@ class AwardTermsForm(forms.Form):
             if month in out:
                 raise forms.ValidationError(_("Each month may appear once."))
             out[month] = int(m.group(3))
+            if out[month] > MAX_NODES:  # a readable number (the services refuse beyond capacity)
+                raise forms.ValidationError(_("Enter whole numbers of nodes."))
         if not out:
             raise forms.ValidationError(_("Give at least one month."))
         return out

@@ -367,3 +367,19 @@ def test_seed000_s13_anyone_whose_mandate_allows_pay_may_pay_the_co_payment(
     with pytest.raises(DomainError) as e:
         awards.require_payer(award, viewer)
     assert e.value.code == "not_payer"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"price": "NaN"}, {"price": "Infinity"}, {"price": "1e40"}, {"price": "-1"}, {"rate_percent": "sNaN"},
+     {"rate_percent": "1e40"}, {"rate_percent": ""}, {"schedule": "2025-01 99999999999999999999"}],
+)  # fmt: skip
+def test_seed000_s13_the_committees_terms_form_refuses_unreadable_numbers(bad):
+    """Seed 000 §13/§14: the committee's ``AwardTermsForm`` (Django number fields with bounds)
+    refuses non-finite, huge or negative numbers as form errors, before any service runs."""
+    from tungban.subsidy.forms import AwardTermsForm
+
+    data = {"schedule": "2025-01 8", "price": "320000", "rate_percent": "70"} | bad
+    form = AwardTermsForm(data)
+    assert not form.is_valid() and set(form.errors) == {next(iter(bad))}
+    assert AwardTermsForm({"schedule": "2025-01 8", "price": "320000", "rate_percent": "70"}).is_valid()
