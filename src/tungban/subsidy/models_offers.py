@@ -7,8 +7,6 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .models import Award
-
 __all__ = ["AwardEvent"]
 
 
@@ -16,7 +14,7 @@ class AwardEvent(models.Model):
     """One event of an award: ``action`` (``offered``, ``signed``, ``lapsed``), ``actor`` (a
     user name, a resident's public id, or ``worker``), notes in both languages."""
 
-    award = models.ForeignKey(Award, on_delete=models.CASCADE, related_name="events", verbose_name=_("award"))
+    award = models.ForeignKey("subsidy.Award", on_delete=models.CASCADE, related_name="events", verbose_name=_("award"))
     action = models.CharField(_("Action"), max_length=20)
     actor = models.CharField(_("Actor"), max_length=80)
     note_en = models.TextField(_("Note in English"), blank=True)
