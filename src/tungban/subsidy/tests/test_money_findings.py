@@ -383,3 +383,47 @@ def test_seed000_s13_the_committees_terms_form_refuses_unreadable_numbers(bad):
     form = AwardTermsForm(data)
     assert not form.is_valid() and set(form.errors) == {next(iter(bad))}
     assert AwardTermsForm({"schedule": "2025-01 8", "price": "320000", "rate_percent": "70"}).is_valid()
+
+
+def test_seed000_s21_the_offer_and_its_lapse_are_notified_with_the_last_day(
+    application, director, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Seed 000 §21 (the grantee signs an agreement): the applicant is told of the offer with
+    its last day for signing, and again when it lapsed — in both languages, after the commit."""
+    from types import SimpleNamespace
+
+    from tungban.eservices import portal
+    from tungban.eservices import services as eservices
+    from tungban.notify.models import Notification
+
+    portal.ensure_portal()
+    monkeypatch.setattr(eservices, "get_application", lambda reference, **kw: SimpleNamespace(resident=director))
+    with django_capture_on_commit_callbacks(execute=True):
+        award = awards.make_award(application, terms(), decided_at=timezone.now(), actor="chair")
+    day = award.offer_expires_on.isoformat()
+    offer = Notification.objects.get(resident=director)
+    assert day in offer.body_en and day in offer.body_zh and application.reference in offer.subject_en
+    with django_capture_on_commit_callbacks(execute=True):
+        awards.lapse_offers(timezone.now() + dt.timedelta(days=awards.offer_days() + 1))
+    lapsed = Notification.objects.filter(resident=director).exclude(pk=offer.pk).get()
+    assert "lapsed" in lapsed.subject_en and "失效" in lapsed.subject_zh and day in lapsed.body_en
+
+
+def test_seed000_s21_the_grant_page_shows_the_offers_last_day_and_its_lapse(application, director, client):
+    """Seed 000 §21: the grant page says by when to sign; once lapsed, it says so and offers no
+    signing."""
+    from .test_pages import _portal
+
+    award = awards.make_award(application, terms(), decided_at=timezone.now(), actor="chair")
+    _portal(client, director)
+    url = f"/subsidy/grants/{award.public_id}/"
+    html = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    day = award.offer_expires_on.isoformat()
+    assert 'id="offer-deadline"' in html and f"Sign by {day}" in html and 'id="sign"' in html
+    awards.lapse_offers(timezone.now() + dt.timedelta(days=awards.offer_days() + 1))
+    html = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hant").content.decode()
+    assert 'id="offer-lapsed"' in html and 'id="sign"' not in html and day in html
+    client.raise_request_exception = False
+    client.post(url + "sign/")
+    award.refresh_from_db()
+    assert award.state == AwardState.LAPSED
