@@ -45,6 +45,8 @@ class SubsidyConfig(AppConfig):
         )
         # Invoices of the months that start while an award is active (the worker's periodic run).
         retention.register("subsidy.co_payment_invoices", awards.issue_due_invoices, own_transactions=True)
+        # Offers unsigned past their last day lapse: commitment and capacity given back (tmoney).
+        retention.register("subsidy.offers", awards.lapse_offers, own_transactions=True)
         # The committee's subject kinds (part E's registry).
         from tungban.committees import subjects
 

@@ -53,3 +53,4 @@ class AwardState(models.TextChoices):
     SUSPENDED = "suspended", _("Suspended")
     COMPLETED = "completed", _("Completed")
     TERMINATED = "terminated", _("Terminated")
+    LAPSED = "lapsed", _("Lapsed, offer not signed in time")

@@ -4,6 +4,7 @@ nothing partial is stored. Listed in the OpenAPI document under the ``subsidy`` 
 """
 
 from django.utils.translation import gettext_lazy as _  # noqa: F401
+from django.utils.translation import pgettext_lazy
 
 from tungban.core.errors import Conflict, DomainError, Forbidden, NotFound  # noqa: F401
 
@@ -100,6 +101,43 @@ CapacityBelowCommitted = Conflict.define(
 NotFundsOfficer = Forbidden.define(
     "not_funds_officer", _("Only officers of the Digital Policy Office or of Cyberport may do this.")
 )
+
+# tmoney: money and terms findings of the review (issue 20)
+PriceOutOfRange = DomainError.define(
+    "price_out_of_range",
+    _(
+        "The price per node-month must lie within the range of its class of service in the price book in force:"
+        " %(low)s to %(high)s, the list price (seed 000 §14)."
+    ),
+    field="price",
+)
+OfferLapsed = Conflict.define(
+    "offer_lapsed",
+    _("The offer lapsed on %(day)s without a signed agreement: it can no longer be signed. Contact Cyberport."),
+)
+NotPayer = Forbidden.define(
+    "not_payer",
+    _("Your mandate for this organisation does not allow paying its invoices: ask its administrator."),
+)
+#: The words the errors above interpolate (``%(action)s``, ``%(reason)s``), each translated, so a
+#: Chinese message holds no English (review finding: English inside Chinese errors).
+ACTIONS = {
+    "signed": pgettext_lazy("subsidy action", "signed"),
+    "ended": pgettext_lazy("subsidy action", "ended"),
+    "reallocated": pgettext_lazy("subsidy action", "reallocated"),
+    "decided": pgettext_lazy("subsidy action", "decided"),
+    "released": pgettext_lazy("subsidy action", "released"),
+    "confirmed": pgettext_lazy("subsidy action", "confirmed"),
+    "lapsed": pgettext_lazy("subsidy action", "lapsed"),
+}
+SCHEDULE_PROBLEMS = {
+    "unreadable": pgettext_lazy("subsidy schedule", "the months or the nodes cannot be read"),
+    "no_month": pgettext_lazy("subsidy schedule", "no month is given"),
+    "not_whole": pgettext_lazy("subsidy schedule", "each month is its first day and has at least 1 node"),
+    "too_long": pgettext_lazy("subsidy schedule", "more than 12 months (seed 002 ITIB153)"),
+    "not_consecutive": pgettext_lazy("subsidy schedule", "the months are not consecutive"),
+    "month_format": pgettext_lazy("subsidy schedule", "write the month as YYYY-MM"),
+}
 
 # Intake: calls, batches, applications, eligibility, the secretariat's assessment
 RegisterInvalid = DomainError.define(

@@ -83,6 +83,8 @@ class AwardTermsForm(forms.Form):
             if month in out:
                 raise forms.ValidationError(_("Each month may appear once."))
             out[month] = int(m.group(3))
+            if out[month] > MAX_NODES:  # a readable number (the services refuse beyond capacity)
+                raise forms.ValidationError(_("Enter whole numbers of nodes."))
         if not out:
             raise forms.ValidationError(_("Give at least one month."))
         return out
@@ -104,3 +106,62 @@ class AwardTermsForm(forms.Form):
     def terms(self) -> dict:
         """The JSON-safe terms dict (:func:`~tungban.subsidy.services.awards.terms_to_dict`)."""
         return terms_to_dict(self.award_terms())
+
+
+# tmoney: the secretariat's recommendation form (review: unreadable numbers gave a 500)
+#: The most nodes a month of a recommendation may name (far above any class's capacity: the
+#: services refuse beyond capacity with their own message; this only keeps numbers readable).
+MAX_NODES = 100_000
+
+
+class RecommendationForm(forms.Form):
+    """The secretariat's recommendation (seed 000 §13, §14: the price, the subsidy level and the
+    conditions recommended to the committee): a whole number of nodes per month requested
+    (fields ``nodes-YYYY-MM``, 0 or empty: not that month), the negotiated price per node-month
+    in HK$ to the cent, the rate as a percentage (0–100, two decimals), the exceptional case and
+    its reasons, conditions and reasons in both languages. Django's number fields refuse
+    ``NaN``, ``Infinity``, ``sNaN``, exponents beyond ``max_digits``, negatives and empties with
+    a message in the page's language; the subsidy rules are the services'
+    (:func:`tungban.subsidy.services.intake.recommend`)."""
+
+    price = forms.DecimalField(
+        label=_("Negotiated price per node-month (HK$)"), min_value=Decimal("0"), max_digits=14, decimal_places=2
+    )
+    rate = forms.DecimalField(
+        label=_("Subsidy rate (%)"), min_value=Decimal("0"), max_value=Decimal("100"), max_digits=5, decimal_places=2
+    )
+    exceptional = forms.BooleanField(required=False)
+    exceptional_reason_en = forms.CharField(required=False)
+    exceptional_reason_zh = forms.CharField(required=False)
+    conditions_en = forms.CharField(required=False)
+    conditions_zh = forms.CharField(required=False)
+    reasons_en = forms.CharField(required=False)
+    reasons_zh = forms.CharField(required=False)
+
+    def __init__(self, data, *, months: list[dt.date]):
+        super().__init__(data)
+        self.months = sorted(months)
+        for month in self.months:
+            self.fields[f"nodes-{month:%Y-%m}"] = forms.IntegerField(
+                label=f"{month:%Y-%m}",
+                required=False,
+                min_value=0,
+                max_value=MAX_NODES,
+                error_messages={"invalid": _("Enter whole numbers of nodes.")},
+            )
+
+    def schedule(self) -> dict[dt.date, int]:
+        """Month → nodes of the months given (above 0); call after ``is_valid()``."""
+        out = {}
+        for month in self.months:
+            nodes = self.cleaned_data.get(f"nodes-{month:%Y-%m}")
+            if nodes:
+                out[month] = nodes
+        return out
+
+    def problem(self) -> str:
+        """The first refusal, as one sentence for the page: ``<field's label>: <message>``."""
+        for name, errs in self.errors.items():
+            label = self.fields[name].label if name in self.fields else ""
+            return f"{label}: {errs[0]}" if label else str(errs[0])
+        return ""

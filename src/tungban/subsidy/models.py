@@ -51,6 +51,9 @@ class PriceVersion(models.Model):
         ServiceClass, on_delete=models.PROTECT, related_name="prices", verbose_name=_("class of service")
     )
     list_price = models.DecimalField(_("List price per node-month (HK$)"), **MONEY)
+    #: The bottom of the class's price range (seed 000 §14: price ranges per class of service);
+    #: the list price is its top. Empty: no lower bound published (0).
+    min_price = models.DecimalField(_("Lowest negotiated price per node-month (HK$)"), null=True, blank=True, **MONEY)
     effective_from = models.DateField(_("In force from"))
     basis = models.TextField(_("Basis of the estimate"), blank=True)
     created_at = models.DateTimeField(_("Recorded at"), auto_now_add=True)
@@ -191,6 +194,9 @@ class Award(models.Model):
     #: The account on the centre's scheduler (:mod:`tungban.compute`), once the agreement is signed.
     account = models.CharField(_("Scheduler account"), max_length=64, blank=True)
     decided_at = models.DateTimeField(_("Decided at"))
+    #: The last day the offer may be signed (``TUNGBAN_SUBSIDY_OFFER_DAYS`` after the decision);
+    #: an offer unsigned after it lapses (:func:`tungban.subsidy.services.awards.lapse_offers`).
+    offer_expires_on = models.DateField(_("Offer valid until"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("award")
@@ -220,3 +226,4 @@ class AwardMonth(models.Model):
 from .models_progress import *  # noqa
 from .models_intake import *  # noqa: E402, F401, F403
 from .models_funds import *  # noqa: E402, F403
+from .models_offers import *  # noqa: E402,F401,F403

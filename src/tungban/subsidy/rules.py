@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from .constants import FundingLine
 
@@ -86,12 +86,12 @@ def check_rate(rate: Decimal, *, exceptional: bool, reason_en: str = "", reason_
     price; the committee may allow up to 90% in exceptional cases, for reasons it records).
 
     :param rate: the subsidy's share of the price (0.70 = 70%).
-    :raises RuleError: ``rate_invalid`` (below 0), ``rate_above_exceptional_ceiling`` (above 0.90,
+    :raises RuleError: ``rate_invalid`` (not a finite number, or below 0), ``rate_above_exceptional_ceiling`` (above 0.90,
         ever), ``rate_needs_exceptional_decision`` (above 0.70 without ``exceptional``),
         ``exceptional_reasons_required`` (exceptional without reasons in both languages).
     """
     rate = Decimal(rate)
-    if rate < 0:
+    if not rate.is_finite() or rate < 0:
         raise RuleError("rate_invalid")
     if rate > EXCEPTIONAL_RATE_CEILING:
         raise RuleError("rate_above_exceptional_ceiling")
@@ -143,3 +143,55 @@ def month_money(nodes: int, price: Decimal, rate: Decimal) -> tuple[Decimal, Dec
     cost = Decimal(nodes) * Decimal(price)
     subsidy = (cost * Decimal(rate)).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
     return subsidy, cost - subsidy
+
+
+#: The precision of a subsidy rate: a tenth of a per cent (``Award.rate`` keeps 3 decimals).
+RATE_STEP = Decimal("0.001")
+#: Money is HK$ to the cent.
+CENT = Decimal("0.01")
+
+
+def quantize_rate(rate) -> Decimal:
+    """The subsidy rate as it is stored and as the money is computed with it: a fraction rounded
+    once to :data:`RATE_STEP` (0.1 per cent), half to even (seed 000 §13: the subsidy is a share
+    of the service price; the same rate must give the same money wherever it is read back).
+
+    :raises RuleError: ``rate_invalid`` (not a finite number: NaN, sNaN, Infinity, unreadable)."""
+    try:
+        rate = Decimal(rate)
+    except (ArithmeticError, TypeError, ValueError):
+        raise RuleError("rate_invalid") from None
+    if not rate.is_finite():
+        raise RuleError("rate_invalid")
+    return rate.quantize(RATE_STEP, rounding=ROUND_HALF_EVEN)
+
+
+def quantize_price(price) -> Decimal:
+    """A price per node-month in HK$ to the cent, rounded half to even (seed 000 §14: the
+    negotiated price per class of service; money is kept to the cent).
+
+    :raises RuleError: ``price_invalid`` (not a finite number)."""
+    try:
+        price = Decimal(price)
+    except (ArithmeticError, TypeError, ValueError):
+        raise RuleError("price_invalid") from None
+    if not price.is_finite():
+        raise RuleError("price_invalid")
+    return price.quantize(CENT, rounding=ROUND_HALF_EVEN)
+
+
+def check_price(price: Decimal, *, list_price: Decimal, min_price: Decimal | None = None) -> None:
+    """Refuse a negotiated price outside the range of its class of service (seed 000 §14: price
+    ranges and plans per class of service, the actual price set per application; seed 002
+    ITIB229: the list price, HK$320,000 per server node per month, is the top of the range).
+
+    :param price: HK$ per node-month; ``list_price``: the price version in force;
+        ``min_price``: the bottom of the class's range (``None``: 0).
+    :raises RuleError: ``price_invalid`` (not finite, below 0), ``price_out_of_range``
+        (below ``min_price`` or above ``list_price``; params ``low``, ``high``)."""
+    price = Decimal(price)
+    if not price.is_finite() or price < 0:
+        raise RuleError("price_invalid")
+    low = Decimal(min_price) if min_price is not None else Decimal("0")
+    if price < low or price > Decimal(list_price):
+        raise RuleError("price_out_of_range", low=low, high=Decimal(list_price))

@@ -8,5 +8,6 @@ from . import views_grants as views
 urlpatterns = [
     path("<uuid:award>/", views.grant, name="grant"),
     path("<uuid:award>/sign/", views.sign, name="grant_sign"),
+    path("<uuid:award>/invoices/<int:invoice>/pay/", views.pay, name="grant_pay"),
     path("<uuid:award>/reports/", include("tungban.subsidy.urls_progress")),
 ]

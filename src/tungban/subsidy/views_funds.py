@@ -275,7 +275,7 @@ def change_capacity(request):
 
     def do():
         if month is None or nodes < 0:
-            raise errors.ScheduleInvalid(reason="YYYY-MM")
+            raise errors.ScheduleInvalid(reason=errors.SCHEDULE_PROBLEMS["month_format"])
         prices.change_capacity(sc, month, nodes)
 
     return _act(request, _fy(request), do)

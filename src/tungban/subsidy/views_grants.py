@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -73,7 +74,8 @@ def grant(request, award):
             "agreement": agreement,
             "invoices": _orders(award.invoices.all()),
             "usage": awards.usage(award),
-            "can_sign": award.state == "offered",
+            "can_sign": award.state == "offered"
+            and not (award.offer_expires_on and timezone.localdate() > award.offer_expires_on),
         },
     )
 
@@ -88,3 +90,22 @@ def sign(request, award):
     else:
         messages.success(request, _("You signed the agreement. The first co-payment invoice is being issued."))
     return redirect("subsidy:grant", award.public_id)
+
+
+@require_GET
+@grantee_page
+def pay(request, award, invoice: int):
+    """Pay a co-payment invoice: a person whose CorpID mandate for the grantee allows ``pay``
+    (:func:`.services.awards.require_payer`) goes on to the order's payment page
+    (``/pay/<order>/``); anyone else is told why, on the grant's page."""
+    found = award.invoices.filter(pk=invoice).first()
+    order = payments.find_by_reference(found.order_reference) if found and found.order_reference else None
+    if order is None:
+        messages.error(request, _("There is no such invoice to pay."))
+        return redirect("subsidy:grant", award.public_id)
+    try:
+        awards.require_payer(award, request.resident)
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+        return redirect("subsidy:grant", award.public_id)
+    return redirect("payments:pay", order.pk)

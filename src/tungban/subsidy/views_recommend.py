@@ -83,8 +83,13 @@ def batch(request, batch: int):
         min_score, error = 0, _("The minimum score must be a number from 0 to 10.")
     try:
         view = recommend.explain(the_batch, min_score=min_score)
-    except (InvalidInput, DomainError, ValueError) as exc:
-        view, error = None, _("The recommendation cannot be made: %(reason)s") % {"reason": exc}
+    except DomainError as exc:  # its message is in the reader's language
+        view, error = None, _("The recommendation cannot be made: %(reason)s") % {"reason": exc.message}
+    except (InvalidInput, ValueError):  # the optimiser's and the terms' own text is English only
+        view, error = (
+            None,
+            _("The recommendation cannot be made: the terms recommended for an application cannot be read."),
+        )
     zh = request.LANGUAGE_CODE.startswith("zh") if hasattr(request, "LANGUAGE_CODE") else False
     chosen, left_out = [], []
     if view:

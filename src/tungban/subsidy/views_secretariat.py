@@ -8,7 +8,7 @@ shown on the page in the officer's language, nothing stored."""
 from __future__ import annotations
 
 import functools
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from tungban.core.errors import DomainError
 
 from .constants import ApplicationState
+from .forms import RecommendationForm
 from .models import Batch
 from .services import intake
 
@@ -133,35 +134,34 @@ def application(request, public_id):
     )
 
 
-def _decimal(text: str, field: str) -> Decimal:
-    try:
-        return Decimal((text or "").strip())
-    except InvalidOperation:
-        from .errors import RecommendationInvalid
+class FormRefused(Exception):
+    """The recommendation form refused its input; ``message`` is in the page's language."""
 
-        raise RecommendationInvalid(problem=field) from None
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
 
 
 def _recommended_from(post, app) -> intake.Recommended:
-    schedule = {}
-    for m in app.requested_months.all():
-        raw = (post.get(f"nodes-{m.month:%Y-%m}") or "").strip()
-        if raw and raw != "0":
-            nodes = _decimal(raw, f"{m.month:%Y-%m}")
-            if nodes != nodes.to_integral_value():
-                raise ValueError(raw)  # whole nodes only
-            schedule[m.month] = int(nodes)
+    """The POSTed recommendation through :class:`~tungban.subsidy.forms.RecommendationForm`
+    (``NaN``, ``Infinity``, exponents, negatives or empty numbers refused with a message).
+
+    :raises FormRefused: the form's first problem."""
+    form = RecommendationForm(post, months=[m.month for m in app.requested_months.all()])
+    if not form.is_valid():
+        raise FormRefused(form.problem())
+    d = form.cleaned_data
     return intake.Recommended(
-        schedule=schedule,
-        price=_decimal(post.get("price"), _("price")),
-        rate=_decimal(post.get("rate"), _("rate")) / 100,
-        exceptional=post.get("exceptional") == "on",
-        exceptional_reason_en=post.get("exceptional_reason_en", ""),
-        exceptional_reason_zh=post.get("exceptional_reason_zh", ""),
-        conditions_en=post.get("conditions_en", ""),
-        conditions_zh=post.get("conditions_zh", ""),
-        reasons_en=post.get("reasons_en", ""),
-        reasons_zh=post.get("reasons_zh", ""),
+        schedule=form.schedule(),
+        price=d["price"],
+        rate=d["rate"] / 100,
+        exceptional=d["exceptional"],
+        exceptional_reason_en=d["exceptional_reason_en"],
+        exceptional_reason_zh=d["exceptional_reason_zh"],
+        conditions_en=d["conditions_en"],
+        conditions_zh=d["conditions_zh"],
+        reasons_en=d["reasons_en"],
+        reasons_zh=d["reasons_zh"],
     )
 
 
@@ -203,8 +203,8 @@ def act(request, public_id, action):
         run(request, app)
     except DomainError as exc:
         request.session["subsidy_error"] = str(exc.message)
-    except ValueError:
-        request.session["subsidy_error"] = _("Enter whole numbers of nodes.")
+    except FormRefused as exc:
+        request.session["subsidy_error"] = exc.message
     else:
         messages.success(request, str(done))
     return redirect("subsidy_staff:application", public_id=public_id)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
@@ -63,6 +63,8 @@ DECIDABLE = (
 
 _RULE_ERRORS = {
     "rate_invalid": errors.RateInvalid,
+    "price_invalid": errors.PriceInvalid,
+    "price_out_of_range": errors.PriceOutOfRange,
     "rate_above_exceptional_ceiling": errors.RateAboveExceptionalCeiling,
     "rate_needs_exceptional_decision": errors.RateNeedsExceptionalDecision,
     "exceptional_reasons_required": errors.ExceptionalReasonsRequired,
@@ -114,8 +116,8 @@ def terms_from_dict(d: dict) -> AwardTerms:
         for month, nodes in raw.items():
             day = month if isinstance(month, dt.date) else dt.date.fromisoformat(str(month)[:10])
             schedule[day] = int(nodes)
-    except (TypeError, ValueError):
-        raise errors.ScheduleInvalid(reason="unreadable") from None
+    except (TypeError, ValueError, ArithmeticError):
+        raise errors.ScheduleInvalid(reason=errors.SCHEDULE_PROBLEMS["unreadable"]) from None
     try:
         price = Decimal(str(d.get("price")))
     except InvalidOperation:
@@ -124,7 +126,9 @@ def terms_from_dict(d: dict) -> AwardTerms:
         rate = Decimal(str(d.get("rate")))
     except InvalidOperation:
         raise errors.RateInvalid() from None
-    if not (price.is_finite() and rate.is_finite()):
+    if not price.is_finite():
+        raise errors.PriceInvalid()
+    if not rate.is_finite():
         raise errors.RateInvalid()
     return AwardTerms(
         schedule=schedule,
@@ -136,6 +140,46 @@ def terms_from_dict(d: dict) -> AwardTerms:
         conditions_en=str(d.get("conditions_en") or ""),
         conditions_zh=str(d.get("conditions_zh") or ""),
     )
+
+
+def normalised(terms: AwardTerms) -> AwardTerms:
+    """``terms`` with the rate rounded once to the stored precision (0.1 per cent, half to even:
+    :func:`rules.quantize_rate`, seed 000 §13) and the price to the cent
+    (:func:`rules.quantize_price`, seed 000 §14): every HK$ of an award is computed from the rate
+    and price it stores, so reading the award back gives the same money.
+
+    :raises DomainError: ``rate_invalid``, ``price_invalid`` (NaN, sNaN, Infinity, unreadable)."""
+    try:
+        price = rules.quantize_price(terms.price)
+        rate = rules.quantize_rate(terms.rate)
+    except rules.RuleError as exc:
+        raise _RULE_ERRORS[exc.code]() from None
+    return replace(terms, price=price, rate=rate)
+
+
+def check_price(service_class, price: Decimal, *, on: dt.date | None = None, required: bool = True) -> None:
+    """Refuse a negotiated price outside the range of ``service_class`` in the price version in
+    force on ``on`` (default today): from its ``min_price`` (0 when the price book gives none)
+    to its list price (seed 000 §14: price ranges per class of service, the price set per
+    application; seed 002 ITIB229: HK$320,000 per node-month). ``required=False`` (the
+    secretariat's recommendation, before the price book is kept): with no version in force the
+    range is 0 to :data:`rules.LIST_PRICE_PER_NODE_MONTH`.
+
+    :raises DomainError: ``price_invalid``, ``price_out_of_range`` (bilingual, with the range),
+        ``no_price_in_force`` (only when ``required``)."""
+    try:
+        version = list_price(service_class, on or timezone.localdate())
+        top, bottom = version.list_price, version.min_price
+    except errors.NoPriceInForce:
+        if required:
+            raise
+        top, bottom = rules.LIST_PRICE_PER_NODE_MONTH, None
+    try:
+        rules.check_price(price, list_price=top, min_price=bottom)
+    except rules.RuleError as exc:
+        if exc.code == "price_out_of_range":
+            raise errors.PriceOutOfRange(low=funds.hkd(exc.params["low"]), high=funds.hkd(exc.params["high"])) from None
+        raise _RULE_ERRORS[exc.code]() from None
 
 
 def money_by_month(terms: AwardTerms) -> dict[dt.date, tuple[Decimal, Decimal]]:
@@ -153,25 +197,30 @@ def subsidy_by_fy(terms: AwardTerms) -> dict[str, Decimal]:
 
 
 def _check_schedule(application: Application, schedule: dict[dt.date, int]) -> None:
+    problems = errors.SCHEDULE_PROBLEMS
     if not schedule:
-        raise errors.ScheduleInvalid(reason="no month")
+        raise errors.ScheduleInvalid(reason=problems["no_month"])
     months = sorted(schedule)
     if any(m.day != 1 for m in months) or any(n < 1 for n in schedule.values()):
-        raise errors.ScheduleInvalid(reason="months are first days, nodes at least 1")
+        raise errors.ScheduleInvalid(reason=problems["not_whole"])
     if len(months) > rules.MAX_AWARD_MONTHS:
-        raise errors.ScheduleInvalid(reason="more than 12 months (seed 002 ITIB153)")
+        raise errors.ScheduleInvalid(reason=problems["too_long"])
     if rules.months_between(months[0], months[-1]) != months:
-        raise errors.ScheduleInvalid(reason="the months are not consecutive")
+        raise errors.ScheduleInvalid(reason=problems["not_consecutive"])
     requested = dict(application.requested_months.values_list("month", "nodes"))
     for m in months:
         if schedule[m] > requested.get(m, 0):
             raise errors.ScheduleOutsideRequest(month=m.strftime("%Y-%m"))
 
 
-def check_terms(application: Application, terms: AwardTerms, *, exclude_award=None) -> None:
-    """Refuse terms the scheme does not allow; returns ``None`` when they may be awarded.
+def check_terms(application: Application, terms: AwardTerms, *, exclude_award=None, on: dt.date | None = None) -> None:
+    """Refuse terms the scheme does not allow; returns ``None`` when they may be awarded. The
+    rate and price are first rounded as they will be stored (:func:`normalised`); ``on``: the
+    day of the decision (default today) whose price version bounds the price.
 
-    :raises DomainError: ``price_invalid`` (below 0); ``rate_invalid``,
+    :raises DomainError: ``price_invalid`` (not a finite number, below 0); ``price_out_of_range``
+        (outside the class's range in the price version in force, above the list price: seed 000
+        §14, seed 002 ITIB229); ``no_price_in_force``; ``rate_invalid`` (not a finite number),
         ``rate_above_exceptional_ceiling`` (above 90%, ever), ``rate_needs_exceptional_decision``
         (above 70% without the exceptional decision), ``exceptional_reasons_required`` (seed 000
         §13); ``schedule_invalid`` (empty, not whole nodes, not consecutive, more than 12 months:
@@ -181,8 +230,10 @@ def check_terms(application: Application, terms: AwardTerms, *, exclude_award=No
         subsidised: seed 000 §10); ``commitment_beyond_release`` (a financial year's subsidy
         above what is released and uncommitted: seed 000 §16).
     """
-    if Decimal(terms.price) < 0:
+    terms = normalised(terms)
+    if terms.price < 0:
         raise errors.PriceInvalid()
+    check_price(application.service_class, terms.price, on=on)
     try:
         rules.check_rate(
             terms.rate,
@@ -260,12 +311,13 @@ def make_award(
     :raises DomainError: ``application_not_decidable`` (already decided, or not yet complete),
         ``no_price_in_force``, and every error of :func:`check_terms`.
     """
+    terms = normalised(terms)
     with transaction.atomic():
         application = _lock_application(application)
         if application.state not in DECIDABLE or Award.objects.filter(application=application).exists():
             raise errors.ApplicationNotDecidable(state=ApplicationState(application.state).label)
         _lock_shared(application, terms)
-        check_terms(application, terms)
+        check_terms(application, terms, on=timezone.localdate(decided_at))
         book = list_price(application.service_class, timezone.localdate(decided_at))
         money = money_by_month(terms)
         months = sorted(terms.schedule)
@@ -277,8 +329,8 @@ def make_award(
             ends_on=rules.last_day(months[-1]),
             node_months=sum(terms.schedule.values()),
             list_price=book.list_price,
-            price=Decimal(terms.price),
-            rate=Decimal(terms.rate),
+            price=terms.price,
+            rate=terms.rate,
             exceptional=terms.exceptional,
             exceptional_reason_en=terms.exceptional_reason_en.strip(),
             exceptional_reason_zh=terms.exceptional_reason_zh.strip(),
@@ -287,6 +339,7 @@ def make_award(
             conditions_en=terms.conditions_en.strip(),
             conditions_zh=terms.conditions_zh.strip(),
             decided_at=decided_at,
+            offer_expires_on=offer_expiry(decided_at),
         )
         AwardMonth.objects.bulk_create(
             AwardMonth(award=award, month=m, nodes=terms.schedule[m], subsidy=money[m][0], co_payment=money[m][1])
@@ -308,6 +361,10 @@ def make_award(
         application.decision_reasons_en = reasons_en.strip()
         application.decision_reasons_zh = reasons_zh.strip()
         application.save(update_fields=["state", "decided_at", "decision_reasons_en", "decision_reasons_zh"])
+        _event(
+            award, "offered", actor, f"Offered until {award.offer_expires_on}", f"要約有效至{award.offer_expires_on}"
+        )
+        _notify_after_commit(award, "subsidy_offer")
     return award
 
 
@@ -369,7 +426,8 @@ def sign_agreement(award: Award, resident, br_number: str, *, today: dt.date | N
     (:func:`issue_invoice_task`).
 
     :raises DomainError: ``not_grantee`` (another organisation's award), CorpID's authority
-        errors (``no_mandate``, ``mandate_out_of_scope``…), ``award_state`` (not offered).
+        errors (``no_mandate``, ``mandate_out_of_scope``…), ``award_state`` (not offered),
+        ``offer_lapsed`` (signed after the offer's last day, ``Award.offer_expires_on``).
     """
     from tungban.corpid.services import authority
 
@@ -379,8 +437,12 @@ def sign_agreement(award: Award, resident, br_number: str, *, today: dt.date | N
     today = today or timezone.localdate()
     with transaction.atomic():
         award = Award.objects.select_for_update().select_related("application").get(pk=award.pk)
+        if award.state == AwardState.LAPSED or (
+            award.state == AwardState.OFFERED and award.offer_expires_on and today > award.offer_expires_on
+        ):
+            raise errors.OfferLapsed(day=award.offer_expires_on.isoformat())
         if award.state != AwardState.OFFERED:
-            raise errors.AwardStateRefused(action="signed", state=AwardState(award.state).label)
+            raise errors.AwardStateRefused(action=errors.ACTIONS["signed"], state=AwardState(award.state).label)
         award.state = AwardState.ACTIVE
         award.account = account_name(award)
         award.save(update_fields=["state", "account"])
@@ -392,6 +454,7 @@ def sign_agreement(award: Award, resident, br_number: str, *, today: dt.date | N
             mandate_id=str(mandate.public_id),
             account_state=AccountState.REQUESTED,
         )
+        _event(award, "signed", str(resident.public_id), "Agreement signed", "已簽署協議")
         jobs.enqueue(open_account_task, award.pk)
         months = list(award.months.order_by("month"))
         for i, am in enumerate(months):
@@ -570,13 +633,15 @@ def end_award(award: Award, state: str, *, reason_en: str, reason_zh: str, actor
     :raises DomainError: ``award_state`` (already ended, or ``state`` not an end),
         ``decision_reasons_required``."""
     if state not in (AwardState.COMPLETED, AwardState.TERMINATED):
-        raise errors.AwardStateRefused(action="ended", state=state)
+        raise errors.AwardStateRefused(
+            action=errors.ACTIONS["ended"], state=AwardState(state).label if state in AwardState.values else "—"
+        )
     if not (reason_en.strip() and reason_zh.strip()):
         raise errors.ReasonsRequired()
     with transaction.atomic():
         award = Award.objects.select_for_update().get(pk=award.pk)
         if award.state not in capacity.HOLDING:
-            raise errors.AwardStateRefused(action="ended", state=AwardState(award.state).label)
+            raise errors.AwardStateRefused(action=errors.ACTIONS["ended"], state=AwardState(award.state).label)
         award.state = state
         award.save(update_fields=["state"])
         funds.decommit(award, actor=actor, reason_en=reason_en, reason_zh=reason_zh)
@@ -600,3 +665,122 @@ def close_account_task(context, award_id: int, attempt: int = 1) -> str:
             jobs.enqueue(close_account_task, award_id, attempt + 1, delay=jobs.retry_delay(attempt))
         raise
     return "closed"
+
+
+# --- tmoney: the offer's validity, its lapse, the notifications, who may pay ---
+def offer_days() -> int:
+    """The days an offer stays open for signing after the decision: setting
+    ``TUNGBAN_SUBSIDY_OFFER_DAYS`` (default 30; docs/operations.md). An unsigned offer would
+    otherwise hold its commitment (seed 000 §16) and its capacity (seed 000 §10) for ever."""
+    from django.conf import settings
+
+    return int(getattr(settings, "TUNGBAN_SUBSIDY_OFFER_DAYS", 30))
+
+
+def offer_expiry(decided_at: dt.datetime) -> dt.date:
+    """The offer's last day for signing: the decision's day (Hong Kong) + :func:`offer_days`."""
+    return timezone.localdate(decided_at) + dt.timedelta(days=offer_days())
+
+
+def _event(award: Award, action: str, actor: str, note_en: str = "", note_zh: str = "") -> None:
+    from ..models import AwardEvent
+
+    AwardEvent.objects.create(award=award, action=action, actor=actor[:80], note_en=note_en, note_zh=note_zh)
+
+
+#: The applicant's messages about an offer (sent by the e-services portal's sender; both
+#: languages use the same placeholders, :func:`tungban.notify.services.create_template`).
+TEMPLATES = {
+    "subsidy_offer": {
+        "subject_en": "AI Subsidy Scheme: your application ((reference)) is approved",
+        "subject_zh": "人工智能資助計劃：你的申請 ((reference)) 獲批",
+        "body_en": "The committee approved your application ((reference)). Sign the agreement on the award's page"
+        " by ((until)); an offer not signed by then lapses.",
+        "body_zh": "委員會已批准你的申請 ((reference))。請於 ((until)) 或之前在資助頁面簽署協議；逾期未簽署，要約即告失效。",
+    },
+    "subsidy_offer_lapsed": {
+        "subject_en": "AI Subsidy Scheme: the offer for ((reference)) lapsed",
+        "subject_zh": "人工智能資助計劃：申請 ((reference)) 的要約已失效",
+        "body_en": "The agreement for your application ((reference)) was not signed by ((until)): the offer"
+        " lapsed and its compute and funds are released. Contact Cyberport to apply again.",
+        "body_zh": "你的申請 ((reference)) 未有於 ((until)) 或之前簽署協議：要約已失效，其算力及資助已撥回。"
+        "如需再次申請，請聯絡數碼港。",
+    },
+}
+
+
+def _notify(award_id: int, name: str) -> None:
+    """Send the applicant (the e-services application's resident) the message ``name`` of
+    :data:`TEMPLATES`; logged and skipped when the portal's sender is not set up."""
+    from django.core.exceptions import ObjectDoesNotExist
+
+    from tungban.eservices import portal
+    from tungban.eservices import services as eservices
+    from tungban.notify import services as notify
+
+    award = Award.objects.select_related("application").get(pk=award_id)
+    try:
+        sender = portal.sender()
+        e_app = eservices.get_application(award.application.reference)
+    except (ObjectDoesNotExist, errors.DomainError):
+        log.warning("offer message %s for %s not sent: no portal sender or application", name, award.public_id)
+        return
+    notify.ensure_templates(sender, {name: TEMPLATES[name]})
+    notify.send_to_resident(
+        sender,
+        notify.template_named(sender, name),
+        e_app.resident,
+        {"reference": award.application.reference, "until": award.offer_expires_on.isoformat()},
+        reference=award.application.reference,
+    )
+
+
+def _notify_after_commit(award: Award, name: str) -> None:
+    award_id = award.pk
+    transaction.on_commit(lambda: _notify(award_id, name))
+
+
+def lapse_offers(now: dt.datetime) -> dict[str, int]:
+    """The worker's periodic sweep (registered with :mod:`tungban.core.retention`): each offer
+    still unsigned after its last day (``offer_expires_on``) lapses, in its own transaction —
+    state ``lapsed`` (its nodes no longer held: :data:`capacity.HOLDING`), its commitments given
+    back by reversing ``decommitment`` entries in the ledger (:func:`funds.decommit`, never a
+    delete; seed 000 §16), an :class:`AwardEvent`, and the applicant told after the commit."""
+    today = timezone.localdate(now)
+    due = list(Award.objects.filter(state=AwardState.OFFERED, offer_expires_on__lt=today).values_list("pk", flat=True))
+    count = 0
+    for pk in due:
+        with transaction.atomic():
+            award = Award.objects.select_for_update().select_related("application").get(pk=pk)
+            if award.state != AwardState.OFFERED or not award.offer_expires_on or award.offer_expires_on >= today:
+                continue  # signed meanwhile
+            award.state = AwardState.LAPSED
+            award.save(update_fields=["state"])
+            day = award.offer_expires_on.isoformat()
+            funds.decommit(
+                award,
+                actor="worker",
+                reason_en=f"Offer to {award.application.reference} lapsed unsigned on {day}",
+                reason_zh=f"批予 {award.application.reference} 的要約於{day}未簽署而失效",
+            )
+            _event(award, "lapsed", "worker", f"Not signed by {day}", f"未於{day}或之前簽署")
+            _notify_after_commit(award, "subsidy_offer_lapsed")
+            count += 1
+    return {"subsidy.Award (lapsed offers)": count}
+
+
+def require_payer(award: Award, resident) -> None:
+    """Refuse a person who may not pay the grantee's co-payment invoices: the CorpID mandate
+    for the grantee's organisation must allow ``pay`` for the scheme's e-service (the
+    organisation's administrators' mandates do when their scope holds it); not only the
+    agreement's signatory (seed 000 §13: the grantee pays the co-payment).
+
+    :raises DomainError: ``not_payer`` (the mandate does not allow paying), CorpID's authority
+        errors (``no_mandate``…)."""
+    from tungban.corpid import errors as corpid_errors
+    from tungban.corpid.services import authority
+
+    try:
+        authority(resident, award.application.br_number, SERVICE_SLUG, "pay")
+    except corpid_errors.MandateOutOfScope:
+        raise errors.NotPayer() from None

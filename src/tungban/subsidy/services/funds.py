@@ -76,7 +76,7 @@ def release(fy: str, line: str = FundingLine.COMPUTE, *, actor: str, amount: Dec
     with transaction.atomic():
         row = _release_row(fy, line, lock=True)
         if row.state != ReleaseState.PLANNED:
-            raise errors.ReleaseStateRefused(action="released")
+            raise errors.ReleaseStateRefused(action=errors.ACTIONS["released"])
         amount = row.planned if amount is None else _amount(amount)
         _within_appropriation(row, amount)
         row.state, row.released, row.released_at = ReleaseState.RELEASED, amount, timezone.now()
@@ -110,7 +110,7 @@ def confirm(fy: str, line: str, amount: Decimal, *, actor: str, note_en: str, no
     with transaction.atomic():
         row = _release_row(fy, line, lock=True)
         if row.state != ReleaseState.RELEASED:
-            raise errors.ReleaseStateRefused(action="confirmed")
+            raise errors.ReleaseStateRefused(action=errors.ACTIONS["confirmed"])
         _within_appropriation(row, amount)
         difference = amount - row.released
         if difference < 0 and available(fy, line) + difference < 0:

@@ -389,30 +389,40 @@ EXCEPTIONAL_RATE_CEILING = Decimal("0.90")
 
 def _check_recommended(app: Application, r: Recommended) -> None:
     """The recommendation's own sense (the subsidy engine checks funds and capacity at the
-    decision): months within the request, at most 12, nodes ≥ 1 and within capacity, price
-    ≥ 0, the rate within seed 000 §13's ceilings, reasons in both languages."""
+    decision): months within the request, at most 12 (seed 002 ITIB153), nodes ≥ 1 and within
+    capacity, a finite price within the class's range in the price book (seed 000 §14, seed 002
+    ITIB229: never above the list price), a finite rate within seed 000 §13's ceilings, reasons
+    in both languages. Each problem is its own translated sentence (no English inside Chinese).
+
+    :raises DomainError: ``subsidy_recommendation_invalid``, ``price_out_of_range``,
+        ``subsidy_text_required``."""
+    from django.utils.translation import gettext as _
+
+    from . import awards
 
     def bad(problem):
         raise errors.RecommendationInvalid(problem=problem)
 
     requested = {m.month: m.nodes for m in app.requested_months.all()}
     if not r.schedule:
-        bad("no month")
+        bad(_("no month is recommended"))
     if len(r.schedule) > 12:
-        bad("more than 12 months")
+        bad(_("more than 12 months (seed 002 ITIB153)"))
     limit = capacity_of(app.service_class.code)
     for month, nodes in r.schedule.items():
         if month not in requested:
-            bad(f"{month:%Y-%m} was not requested")
+            bad(_("%(month)s was not requested") % {"month": f"{month:%Y-%m}"})
         if nodes < 1 or nodes > limit:
-            bad(f"{month:%Y-%m}: between 1 and {limit} nodes")
-    if r.price < 0:
-        bad("the price is below 0")
+            bad(_("%(month)s: between 1 and %(limit)s nodes") % {"month": f"{month:%Y-%m}", "limit": limit})
+    price, rate = Decimal(r.price), Decimal(r.rate)
+    if not price.is_finite() or price < 0:
+        bad(_("the price must be a number of HK$ not below 0"))
+    awards.check_price(app.service_class, price, required=False)
     ceiling = EXCEPTIONAL_RATE_CEILING if r.exceptional else NORMAL_RATE_CEILING
-    if r.rate <= 0 or r.rate > ceiling:
-        bad(f"the rate must be above 0% and at most {ceiling * 100:.0f}%")
+    if not rate.is_finite() or rate <= 0 or rate > ceiling:
+        bad(_("the rate must be above 0%% and at most %(ceiling)s%%") % {"ceiling": f"{ceiling * 100:.0f}"})
     if r.exceptional and not (r.exceptional_reason_en.strip() and r.exceptional_reason_zh.strip()):
-        bad("an exceptional rate needs its reasons in both languages")
+        bad(_("an exceptional rate needs its reasons in both languages"))
     _both(r.reasons_en, r.reasons_zh)
 
 

@@ -35,7 +35,7 @@ def propose(award: Award, *, to_account: str, gpu_minutes: int, reason_en: str, 
         or above the unused balance), ``decision_reasons_required`` (reasons in both languages).
     """
     if award.state != AwardState.ACTIVE or not award.account:
-        raise errors.AwardStateRefused(action="reallocated", state=AwardState(award.state).label)
+        raise errors.AwardStateRefused(action=errors.ACTIONS["reallocated"], state=AwardState(award.state).label)
     if not (reason_en.strip() and reason_zh.strip()):
         raise errors.ReasonsRequired()
     unused = unused_gpu_minutes(award)
@@ -71,7 +71,9 @@ def decide(proposal: ReallocationProposal, outcome: str, *, reasons_en: str, rea
     with transaction.atomic():
         proposal = ReallocationProposal.objects.select_for_update().select_related("award").get(pk=proposal.pk)
         if proposal.state not in (ReallocationState.PROPOSED, ReallocationState.DEFERRED):
-            raise errors.AwardStateRefused(action="decided", state=ReallocationState(proposal.state).label)
+            raise errors.AwardStateRefused(
+                action=errors.ACTIONS["decided"], state=ReallocationState(proposal.state).label
+            )
         if outcome == "approve":
             if proposal.gpu_minutes > unused_gpu_minutes(proposal.award):
                 raise errors.ReallocationInvalid(unused=unused_gpu_minutes(proposal.award))

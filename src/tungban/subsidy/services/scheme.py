@@ -61,7 +61,11 @@ def load_scheme(path: Path | str | None = None, *, release_started: bool = False
             _, created = PriceVersion.objects.get_or_create(
                 service_class=sc,
                 effective_from=p["effective_from"],
-                defaults={"list_price": Decimal(p["list_price"]), "basis": p.get("basis", "")},
+                defaults={
+                    "list_price": Decimal(p["list_price"]),
+                    "min_price": Decimal(p["min_price"]) if p.get("min_price") else None,
+                    "basis": p.get("basis", ""),
+                },
             )
             counts["prices"] += created
         cap = data.get("capacity")

@@ -115,8 +115,15 @@ def test_seed000_s13_exceptional_rate_with_reasons_is_awarded(application):
 @covers("B06")
 def test_seed000_s16_commitment_beyond_the_fy_release_is_refused(application):
     """Seed 000 §16: a commitment beyond the year's release is refused; nothing stored."""
-    t = terms(price=Decimal("50700000"))  # 24 × 50.7M × 70% = 851.76M: 5.24M left, less than 5.376M
-    big = make_application("AISS-0002")
+    # The price may not exceed the list price (seed 000 §14): a big schedule on a bigger centre
+    # exhausts the year instead. 3,810 node-months × 320,000 × 70% = 853.44M: 3.56M left, less
+    # than the 5.376M asked below.
+    sc = ServiceClass.objects.get(code="h800")
+    for month in (JAN, dt.date(2025, 2, 1), dt.date(2025, 3, 1)):
+        capacity.set_capacity(sc, month, 1500)
+    big_months = {JAN: 1270, dt.date(2025, 2, 1): 1270, dt.date(2025, 3, 1): 1270}
+    t = terms(schedule=big_months)
+    big = make_application("AISS-0002", months=big_months)
     awards.make_award(big, t, decided_at=timezone.now(), actor="chair")
     err = _refused(application, terms(), "commitment_beyond_release")
     assert "2024-25" in str(err.message)
@@ -276,7 +283,13 @@ def test_seed000_s10_s16_invariants_hold_whatever_the_committee_awards(loaded, a
                     app, terms(schedule=months, price=Decimal(price)), decided_at=timezone.now(), actor="c"
                 )
             except DomainError as exc:
-                assert exc.code in ("capacity_exceeded", "commitment_beyond_release")
+                # above the list price: refused whatever else (seed 000 §14, seed 002 ITIB229)
+                above_list = Decimal(price) > Decimal("320000")
+                assert (
+                    exc.code == "price_out_of_range"
+                    if above_list
+                    else exc.code in ("capacity_exceeded", "commitment_beyond_release")
+                )
                 assert not Award.objects.filter(application=app).exists()
             for fy in ("2024-25", "2025-26"):
                 assert funds.headroom(fy) >= 0

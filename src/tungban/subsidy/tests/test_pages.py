@@ -124,7 +124,9 @@ def test_grantee_signs_on_the_grant_page(application, director, client, monkeypa
     run_tasks()
     html = client.get(url).content.decode()
     assert "Scheduler account pending" in html
-    assert len(re.findall(r'href="/pay/[0-9a-f-]+/"', html)) == 3
+    pay_links = re.findall(r'href="(/subsidy/grants/[0-9a-f-]+/invoices/\d+/pay/)"', html)
+    assert len(pay_links) == 3  # through the mandate check (awards.require_payer) to /pay/<order>/
+    assert re.fullmatch(r"/pay/[0-9a-f-]+/", client.get(pay_links[0])["Location"])
 
 
 def test_a_stranger_gets_404_on_a_grant(application, client, officer, loaded):

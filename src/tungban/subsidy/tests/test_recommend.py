@@ -186,3 +186,33 @@ def test_the_secretariat_reads_the_recommendation_in_chromium_on_a_phone(issuer,
     assert_no_violations(page, f"subsidy: the batch's recommendation, minimum score 7.5 ({locale})")
     assert not errors, errors
     ctx.close()
+
+
+@pytest.mark.parametrize("lang", ["zh-hant", "en"])
+def test_an_unreadable_recommendation_is_explained_in_the_readers_language(client, batch, cyberport, monkeypatch, lang):
+    """Seed 000 §13 (the committee decides; the page only recommends): when the terms cannot be
+    read or the engine refuses them, the page explains it in the reader's language — never the
+    optimiser's or Python's English text inside a Chinese page (review, branch tmoney)."""
+    import re
+
+    from tungban.subsidy import errors
+    from tungban.subsidy.optimiser import InvalidInput
+
+    login_staff(client, cyberport)
+    cjk = re.compile(r"[\u3400-\u9fff]")
+    unreadable = errors.SCHEDULE_PROBLEMS["unreadable"]
+    for make in (
+        lambda: InvalidInput("candidate A: nodes must be positive"),
+        lambda: errors.ScheduleInvalid(reason=unreadable),  # raised in the request's language
+    ):
+
+        def refuse(*a, make=make, **kw):
+            raise make()
+
+        monkeypatch.setattr(recommend, "explain", refuse)
+        text = client.get(f"/staff/subsidy/recommend/{batch.pk}/", headers={"accept-language": lang}).content.decode()
+        assert "nodes must be positive" not in text
+        if lang == "zh-hant":
+            assert "未能作出建議" in text and "cannot be read" not in text
+        else:
+            assert "The recommendation cannot be made" in text and not cjk.search(text.split("<main", 1)[-1])
