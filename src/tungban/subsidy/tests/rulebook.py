@@ -134,7 +134,6 @@ RULES: tuple[Entry, ...] = (
         "R23",
         "Price ranges and charging plans per class of service; the actual price within its class's range.",
         ("seed 000 §14",),
-        gap="subsidy.ServiceClass/PriceVersion have no range (branch tmoney)",
     ),
     Entry("R24", "The subsidy is at most 70% of the price in a normal case.", ("seed 000 §13",)),
     Entry(

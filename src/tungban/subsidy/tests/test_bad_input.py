@@ -57,9 +57,15 @@ def agenda(loaded):
 
 
 def _big_award_first():
-    """Another award taking all but HK$5.24M of FY 2024-25's released HK$857M."""
-    big = make_application("AISS-0002")
-    awards.make_award(big, terms(price=Decimal("50700000")), decided_at=timezone.now(), actor="chair")
+    """Another award taking all but HK$3.56M of FY 2024-25's released HK$857M: the price may not
+    exceed the list price (seed 000 §14), so a big schedule on a bigger centre (3,810 node-months
+    × 320,000 × 70% = 853.44M)."""
+    sc = ServiceClass.objects.get(code="h800")
+    months = {JAN: 1270, dt.date(2025, 2, 1): 1270, dt.date(2025, 3, 1): 1270}
+    for month in months:
+        capacity.set_capacity(sc, month, 1500)
+    big = make_application("AISS-0002", months=months)
+    awards.make_award(big, terms(schedule=months), decided_at=timezone.now(), actor="chair")
 
 
 def _double_funded(application):

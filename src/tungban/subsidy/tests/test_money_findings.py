@@ -19,6 +19,7 @@ from tungban.subsidy.models import AwardEvent, EntryKind, LedgerEntry, PriceVers
 from tungban.subsidy.services import awards, capacity, funds
 
 from .conftest import make_application, terms
+from .rulebook import covers
 
 JAN = dt.date(2025, 1, 1)
 UNREADABLE = [Decimal("NaN"), Decimal("sNaN"), Decimal("Infinity"), Decimal("-Infinity")]
@@ -82,6 +83,7 @@ def test_seed000_s13_rate_rounding_is_half_to_even():
 
 
 # 4 — the price lies within the class's range in the price book
+@covers("R23")
 def test_seed000_s14_itib229_a_price_above_the_list_price_is_refused(application):
     """Seed 000 §14 and seed 002 ITIB229: the negotiated price lies within the class's range, at
     most the list price of HK$320,000 per node-month; the message shows the range."""
@@ -93,6 +95,7 @@ def test_seed000_s14_itib229_a_price_above_the_list_price_is_refused(application
     awards.check_terms(application, terms(price=Decimal("320000")))  # the list price itself is in range
 
 
+@covers("R23")
 def test_seed000_s14_the_range_floor_of_the_price_version_in_force(application):
     """Seed 000 §14 (price ranges per class of service): below the version's ``min_price`` is
     refused; the version in force on the decision's day counts."""
