@@ -69,6 +69,13 @@ ServiceClassUnknown = NotFound.define("service_class_unknown", _("There is no su
 NoPriceInForce = Conflict.define("no_price_in_force", _("The class of service has no list price in force on %(day)s."))
 FiscalYearUnknown = NotFound.define("fiscal_year_unknown", _("There is no such financial year: %(fy)s."), field="fy")
 ReleaseStateRefused = Conflict.define("release_state", _("This release cannot be %(action)s in its state."))
+AnnualReportNotSubmitted = Conflict.define(
+    "annual_report_not_submitted",
+    _(
+        "The amount for %(fy)s can be confirmed only after Cyberport has submitted its annual report for %(previous)s (seed 002 ITIB197)."
+    ),
+    field="fy",
+)
 AmountInvalid = DomainError.define("amount_invalid", _("Give an amount above zero in HK$."), field="amount")
 AppropriationExceeded = Conflict.define(
     "appropriation_exceeded",

@@ -66,6 +66,14 @@ def fiscal_year(day: dt.date) -> str:
     return f"{start}-{(start + 1) % 100:02d}"
 
 
+def previous_fiscal_year(label: str) -> str:
+    """The financial year before ``label`` (``"2025-26"`` → ``"2024-25"``).
+
+    :raises ValueError: as :func:`fiscal_year_bounds`."""
+    start, _end = fiscal_year_bounds(label)
+    return fiscal_year(start - dt.timedelta(days=1))
+
+
 def fiscal_year_bounds(label: str) -> tuple[dt.date, dt.date]:
     """(1 April, 31 March) of the financial year ``label`` (``"2024-25"``).
 

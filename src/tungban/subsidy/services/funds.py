@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from .. import errors, rules
 from ..constants import FundingLine
-from ..models import EntryKind, FundRelease, LedgerEntry, ReleaseState, Virement
+from ..models import AnnualReport, EntryKind, FundRelease, LedgerEntry, ReleaseState, Virement
 
 ZERO = Decimal("0.00")
 
@@ -102,7 +102,10 @@ def confirm(fy: str, line: str, amount: Decimal, *, actor: str, note_en: str, no
     :raises DomainError: ``fiscal_year_unknown``, ``release_state`` (not released, or already
         confirmed), ``amount_invalid``, ``decision_reasons_required`` (a note in both languages),
         ``virement_beyond_available`` (the lower amount is already committed),
-        ``appropriation_exceeded`` (the line's years together above its appropriation, seed 000 §10).
+        ``appropriation_exceeded`` (the line's years together above its appropriation, seed 000 §10),
+        ``annual_report_not_submitted`` (the previous year's annual report is not submitted yet:
+        seed 002 ITIB197, the DPO confirms 2025-26's amount after assessing Cyberport's report on
+        2024-25; the scheme's first year has no previous report).
     """
     amount = _amount(amount)
     if not (note_en.strip() and note_zh.strip()):
@@ -111,6 +114,7 @@ def confirm(fy: str, line: str, amount: Decimal, *, actor: str, note_en: str, no
         row = _release_row(fy, line, lock=True)
         if row.state != ReleaseState.RELEASED:
             raise errors.ReleaseStateRefused(action=errors.ACTIONS["confirmed"])
+        _previous_report_submitted(fy)
         _within_appropriation(row, amount)
         difference = amount - row.released
         if difference < 0 and available(fy, line) + difference < 0:
@@ -129,6 +133,17 @@ def confirm(fy: str, line: str, amount: Decimal, *, actor: str, note_en: str, no
                 reason_zh=f"評估年度報告後確定（種子文件002 ITIB197）：{note_zh.strip()}",
             )
     return row
+
+
+def _previous_report_submitted(fy: str) -> None:
+    """Seed 002 ITIB197: a year's amount is confirmed after the funder has Cyberport's annual
+    report on the year before; the scheme's first year (no previous year in the cash flow of
+    seed 000 §23) needs none. :raises DomainError: ``annual_report_not_submitted``."""
+    previous = rules.previous_fiscal_year(fy)
+    if not any(year == previous for year, _line in rules.CASH_FLOW):
+        return
+    if not AnnualReport.objects.filter(fiscal_year=previous, submitted_at__isnull=False).exists():
+        raise errors.AnnualReportNotSubmitted(fy=fy, previous=previous)
 
 
 def vire(

@@ -58,8 +58,6 @@ RULES: tuple[Entry, ...] = (
         "R05",
         "A year's amount is confirmed only once the annual report it depends on has been submitted.",
         ("seed 002 ITIB197",),
-        gap="subsidy/services/funds.confirm does not look at subsidy.AnnualReport: a confirmation is accepted "
-        "before any annual report is submitted",
     ),
     Entry(
         "R06",

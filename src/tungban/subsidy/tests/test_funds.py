@@ -6,13 +6,14 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone, translation
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tungban.core.errors import DomainError
 from tungban.subsidy import rules
 from tungban.subsidy.constants import FundingLine
-from tungban.subsidy.models import FundRelease, LedgerEntry, ReleaseState, Virement
+from tungban.subsidy.models import AnnualReport, FundRelease, LedgerEntry, ReleaseState, Virement
 from tungban.subsidy.services import funds, scheme
 from tungban.subsidy.tests.rulebook import covers
 
@@ -60,6 +61,37 @@ def test_seed002_itib197_confirmation_after_the_annual_report_adjusts_the_releas
     with pytest.raises(DomainError) as e:
         funds.confirm("2025-26", C, Decimal("1"), actor="dpo", note_en="x", note_zh="甲")  # not released
     assert e.value.code == "release_state"
+
+
+@covers("R05")
+def test_seed002_itib197_a_year_is_confirmed_only_after_the_previous_years_annual_report(loaded):
+    """Seed 002 ITIB197: the DPO confirms 2025-26's amount after receiving and assessing
+    Cyberport's report on 2024-25. Before that report is submitted the confirmation is refused
+    (in the reader's language) and nothing is stored; the scheme's first year needs none."""
+    funds.release("2025-26", C, actor="dpo")
+    before = (LedgerEntry.objects.count(), FundRelease.objects.get(fiscal_year="2025-26", line=C).state)
+    with pytest.raises(DomainError) as e:
+        funds.confirm("2025-26", C, Decimal("850000000"), actor="dpo", note_en="assessed", note_zh="已評估")
+    assert e.value.code == "annual_report_not_submitted" and "2024-25" in str(e.value.message)
+    with translation.override("zh-hant"), pytest.raises(DomainError) as e:
+        funds.confirm("2025-26", C, Decimal("850000000"), actor="dpo", note_en="assessed", note_zh="已評估")
+    assert "2024-25年度的年度報告" in str(e.value.message)
+    assert (LedgerEntry.objects.count(), FundRelease.objects.get(fiscal_year="2025-26", line=C).state) == before
+    AnnualReport.objects.create(fiscal_year="2024-25")  # drafted, not submitted: still refused
+    with pytest.raises(DomainError) as e:
+        funds.confirm("2025-26", C, Decimal("850000000"), actor="dpo", note_en="assessed", note_zh="已評估")
+    assert e.value.code == "annual_report_not_submitted"
+    AnnualReport.objects.filter(fiscal_year="2024-25").update(submitted_at=timezone.now())
+    row = funds.confirm("2025-26", C, Decimal("850000000"), actor="dpo", note_en="assessed", note_zh="已評估")
+    assert row.state == ReleaseState.CONFIRMED and funds.statement("2025-26")[C]["confirmed"] == Decimal("850000000")
+
+
+def test_previous_fiscal_year():
+    """Seed 000 §16 (the HK financial year, 1 April to 31 March)."""
+    assert rules.previous_fiscal_year("2025-26") == "2024-25"
+    assert rules.previous_fiscal_year("2000-01") == "1999-00"
+    with pytest.raises(ValueError):
+        rules.previous_fiscal_year("2025-27")
 
 
 @covers("R06")
