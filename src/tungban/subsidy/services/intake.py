@@ -317,12 +317,21 @@ def mark_complete(app: Application, officer, *, at: dt.datetime | None = None) -
 
     :raises DomainError: ``not_secretariat``, ``subsidy_state_refused``."""
     require_secretariat(officer)
+    return complete(app, officer, at=at)
+
+
+def complete(app: Application, assignee, *, at: dt.datetime | None = None, via: str = "") -> Application:
+    """:func:`mark_complete` once the caller has checked who acts (an officer of the secretariat,
+    or its department system: ``assignee`` is the system's service account and ``via`` its
+    client id). One transaction: a refusal stores nothing.
+
+    :raises DomainError: ``subsidy_state_refused`` (not ``submitted``)."""
     with transaction.atomic():
         app = get(app.public_id, lock=True)
         _state(app, ApplicationState.SUBMITTED)
         e_app = eservices.get_application(app.reference)
         if e_app.state in ("submitted", "paid"):
-            eservices.assign(e_app, officer)
+            eservices.assign(e_app, assignee, via=via)
         app.state = ApplicationState.COMPLETE
         app.complete_at = at or timezone.now()
         app.save(update_fields=["state", "complete_at"])

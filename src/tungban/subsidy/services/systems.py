@@ -9,14 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
-from django.utils import timezone
-
-from tungban.eservices import services as eservices
 from tungban.eservices.services import webhooks
 
 from .. import errors
-from ..constants import ApplicationState
 from ..models import Application
 from . import intake
 from .intake import SECRETARIAT
@@ -65,14 +60,4 @@ def mark_complete(app: Application, system, *, at: dt.datetime | None = None) ->
         ``subsidy_state_refused`` (not ``submitted``)."""
     if system.department_id != SECRETARIAT:
         raise errors.NotSecretariatSystem()
-    with transaction.atomic():
-        app = intake.get(app.public_id, lock=True)
-        if app.state != ApplicationState.SUBMITTED:
-            raise errors.IntakeStateRefused(state=ApplicationState(app.state).label)
-        e_app = eservices.get_application(app.reference)
-        if e_app.state in ("submitted", "paid"):
-            eservices.assign(e_app, system.user, via=system.client.client_id)
-        app.state = ApplicationState.COMPLETE
-        app.complete_at = at or timezone.now()
-        app.save(update_fields=["state", "complete_at"])
-    return app
+    return intake.complete(app, system.user, at=at, via=system.client.client_id)
