@@ -312,3 +312,37 @@ def test_usage_by_category_from_the_imported_jobs(seeded):
         s // 60 for (account, month), s in seconds.items() if dt.date(2025, 4, 1) <= month <= dt.date(2026, 3, 31)
     )
     assert annual.figures("2025-26")["usage"]["used_gpu_minutes"] == fy_minutes
+
+
+def test_seeded_awards_are_committed_in_the_ledger_and_held_in_the_capacity_plan(seeded):
+    """The seed goes through ``awards.make_award`` (issue 20 acceptance 3 on real data): the
+    ledger's compute commitments of each financial year (seed 000 §16, §23) equal the subsidy of
+    the awards' months in that year — so ``funds.statement`` agrees with the awards — and the
+    capacity plan holds every award's nodes in each month (seed 000 §10: at most 90% of it)."""
+    from tungban.subsidy import rules
+    from tungban.subsidy.constants import FundingLine
+    from tungban.subsidy.models import EntryKind, LedgerEntry
+    from tungban.subsidy.services import capacity, funds
+
+    by_fy: dict[str, Decimal] = defaultdict(Decimal)
+    nodes: dict[dt.date, int] = defaultdict(int)
+    for month in AwardMonth.objects.all():
+        by_fy[rules.fiscal_year(month.month)] += month.subsidy
+        nodes[month.month] += month.nodes
+    assert sum(by_fy.values()) == sum((a.subsidy_cap for a in Award.objects.all()), Decimal(0)) > 0
+    committed = defaultdict(Decimal)
+    for fy, amount in LedgerEntry.objects.filter(kind=EntryKind.COMMITMENT, line=FundingLine.COMPUTE).values_list(
+        "fiscal_year", "amount"
+    ):
+        committed[fy] += amount
+    assert dict(committed) == dict(by_fy)
+    for fy, amount in by_fy.items():
+        assert funds.statement(fy)[FundingLine.COMPUTE]["committed"] == amount
+    service_class = Award.objects.first().application.service_class
+    plan = capacity.remaining(service_class, list(nodes))
+    for month, n in nodes.items():
+        assert plan[month]["committed_subsidised"] == n <= plan[month]["subsidised_cap"]
+    # seeding again replaces the seed's commitments, it does not add to them
+    call_command("seed_subsidy", "--seed", "5", stdout=io.StringIO())
+    again = LedgerEntry.objects.filter(kind=EntryKind.COMMITMENT).values_list("amount", flat=True)
+    assert sum(again, Decimal(0)) == sum(by_fy.values())

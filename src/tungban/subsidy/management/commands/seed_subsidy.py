@@ -4,9 +4,11 @@ in four batches — 20 approved with awards and monthly schedules, 4 rejected an
 with reasons in both languages, 3 still in assessment — and progress reports. The same seed
 gives the same rows. Rows it made before (references ``AISS-SEED-…``) are replaced.
 
-Awards follow the scheme's rules (seed 000 §13: at most 70% of the price, 90% in an
-exceptional case with its reasons; seed 002 ITIB229: HK$320,000 per node-month list price;
-ITIB153: projects of 1.5–12 months). The active awards' usage is imported as job records through
+Awards go through the scheme's award path (``subsidy.services.awards.make_award``), so they
+follow its rules (seed 000 §13: at most 70% of the price, 90% in an exceptional case with its
+reasons; §10: at most 90% of a month's capacity subsidised; §16: within each year's release;
+seed 002 ITIB229: HK$320,000 per node-month list price; ITIB153: projects of 1.5–12 months) and
+the fund's ledger holds their commitments and the capacity plan their nodes. The active awards' usage is imported as job records through
 the compute app (``compute.services.import_usage``).
 """
 
@@ -15,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import uuid
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -23,20 +25,20 @@ from django.db import transaction
 from tungban.compute import services as compute
 from tungban.subsidy.constants import ApplicantCategory, ApplicationState, AwardState
 from tungban.subsidy.models import (
+    Agreement,
     Application,
     Award,
-    AwardMonth,
     Batch,
     Call,
-    PriceVersion,
+    CoPaymentInvoice,
+    LedgerEntry,
     RequestedMonth,
     ServiceClass,
 )
 from tungban.subsidy.models_progress import ProgressReport
-from tungban.subsidy.services import progress
+from tungban.subsidy.services import awards, progress, scheme
 
 PREFIX = "AISS-SEED-"
-CENT = Decimal("0.01")
 ORGANISATIONS = {
     ApplicantCategory.UNIVERSITY: [
         ("The Seed University of Hong Kong", "種子香港大學"),
@@ -99,23 +101,19 @@ def seed_data(number: int = 1) -> dict:
     Returns counts: ``applications``, ``awards``, ``progress_reports``."""
     rng = random.Random(number)
     with transaction.atomic():
-        ProgressReport.objects.filter(award__application__reference__startswith=PREFIX).delete()
-        Award.objects.filter(application__reference__startswith=PREFIX).delete()
+        seeded = Award.objects.filter(application__reference__startswith=PREFIX)
+        ProgressReport.objects.filter(award__in=seeded).delete()
+        # The seed's own rows only: its awards' commitments go with them, so that seeding again
+        # leaves the ledger equal to the awards (the ledger is append-only for real awards).
+        LedgerEntry.objects.filter(award__in=seeded).delete()
+        CoPaymentInvoice.objects.filter(award__in=seeded).delete()
+        Agreement.objects.filter(award__in=seeded).delete()
+        seeded.delete()
         Application.objects.filter(reference__startswith=PREFIX).delete()
-        node, _c = ServiceClass.objects.get_or_create(
-            code="h800-8",
-            defaults={
-                "name_en": "8-GPU H800 node",
-                "name_zh": "8 GPU H800 節點",
-                "gpus_per_node": 8,
-                "pflops_per_node": Decimal("15.80"),
-            },
-        )
-        price_version, _c = PriceVersion.objects.get_or_create(
-            service_class=node,
-            effective_from=dt.date(2024, 10, 1),
-            defaults={"list_price": Decimal("320000.00"), "basis": "seed 002 ITIB229"},
-        )
+        # The scheme's bundled classes of service, price book and capacity plan, and the funds
+        # of the years begun by AS_OF released (seed 000 §16): what make_award checks against.
+        scheme.load_scheme(release_started=True, today=AS_OF)
+        node = ServiceClass.objects.get(code="h800")
         call, _c = Call.objects.get_or_create(
             code="aiss-2024",
             defaults={
@@ -144,7 +142,7 @@ def seed_data(number: int = 1) -> dict:
         rng.shuffle(categories)
         outcomes = ["approved"] * 20 + ["rejected"] * 4 + ["ineligible"] * 3 + ["pending"] * 3
         rng.shuffle(outcomes)
-        awards = 0
+        made = 0
         for i, (category, outcome) in enumerate(zip(categories, outcomes, strict=True)):
             batch = batches[i % 3] if outcome != "pending" else batches[3]
             previous_cut = batches[batch.number - 2].cut_off.date() if batch.number > 1 else dt.date(2024, 10, 7)
@@ -196,8 +194,8 @@ def seed_data(number: int = 1) -> dict:
                 [RequestedMonth(application=app, month=m, nodes=n) for m, n in schedule.items()]
             )
             if outcome == "approved":
-                _award(app, schedule, price_version.list_price, decided, rng, exceptional=awards in (3, 11))
-                awards += 1
+                _award(app, schedule, decided, rng, exceptional=made in (3, 11))
+                made += 1
         seeded_awards = list(
             Award.objects.filter(application__reference__startswith=PREFIX).order_by("application__reference")
         )
@@ -212,46 +210,47 @@ def seed_data(number: int = 1) -> dict:
     }
 
 
-def _award(app, schedule, list_price, decided, rng, *, exceptional):
-    """An award on the skeleton's models with the subsidy and co-payment per month (seed 000 §13,
-    §14). Part A's ``awards.make_award`` replaces this once it is installed."""
-    price = (list_price * Decimal(rng.randint(85, 100)) / 100).quantize(Decimal("1000"))
+def _award(app, schedule, decided, rng, *, exceptional):
+    """The award through the scheme's own path: :func:`awards.make_award` checks the terms
+    (seed 000 §13: at most 70% of the price, 90% in an exceptional case with its reasons in both
+    languages; §10: at most 90% of a month's capacity subsidised; §16: within the year's
+    release), stores the award, its months and one ``commitment`` per financial year in the
+    ledger, and holds its nodes in the capacity plan. About four in five are then signed
+    (seed 000 §21): active, with the scheduler account asked of the compute app
+    (:func:`awards.open_account`, idempotent by name).
+
+    The agreement itself is not signed through :func:`awards.sign_agreement`: that needs a
+    resident with a CorpID mandate (``sign``) of a company on the companies register, which the
+    seeded organisations are not; the seed records the outcome of a signature (state and
+    account) instead, and bills no co-payment."""
+    price = (Decimal("320000") * Decimal(rng.randint(85, 100)) / 100).quantize(Decimal("1000"))
     rate = (
         Decimal(rng.choice(["0.80", "0.90"])) if exceptional else Decimal(rng.choice(["0.50", "0.60", "0.65", "0.70"]))
     )
-    months = sorted(schedule)
-    last = months[-1]
-    award = Award.objects.create(
-        public_id=uuid.UUID(int=rng.getrandbits(128), version=4),  # the same seed, the same account names
-        application=app,
-        state=AwardState.ACTIVE if rng.random() < 0.8 else AwardState.OFFERED,
-        starts_on=months[0],
-        ends_on=(last.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1),
-        node_months=sum(schedule.values()),
-        list_price=list_price,
+    public_id = uuid.UUID(int=rng.getrandbits(128), version=4)  # the same seed, the same account names
+    signed = rng.random() < 0.8
+    reasons = (app.decision_reasons_en, app.decision_reasons_zh)
+    app.state = ApplicationState.RECOMMENDED  # decidable: the committee decides at make_award
+    app.save(update_fields=["state"])
+    terms = awards.AwardTerms(
+        schedule=schedule,
         price=price,
         rate=rate,
         exceptional=exceptional,
         exceptional_reason_en="Non-profit research of public value with no other funding." if exceptional else "",
         exceptional_reason_zh="具公共價值的非牟利研究，並無其他資助。" if exceptional else "",
-        subsidy_cap=Decimal("0"),
-        co_payment=Decimal("0"),
-        decided_at=decided,
     )
-    cap = co = Decimal("0.00")
-    rows = []
-    for month, nodes in schedule.items():
-        subsidy = (nodes * price * rate).quantize(CENT, rounding=ROUND_HALF_UP)
-        rows.append(
-            AwardMonth(award=award, month=month, nodes=nodes, subsidy=subsidy, co_payment=nodes * price - subsidy)
-        )
-        cap += subsidy
-        co += nodes * price - subsidy
-    AwardMonth.objects.bulk_create(rows)
-    award.subsidy_cap, award.co_payment = cap, co
-    if award.state == AwardState.ACTIVE:
-        award.account = f"aisc-{award.public_id.hex[:12]}"
-    award.save()
+    award = awards.make_award(
+        app, terms, decided_at=decided, actor="seed_subsidy", reasons_en=reasons[0], reasons_zh=reasons[1]
+    )
+    Award.objects.filter(pk=award.pk).update(public_id=public_id)
+    award.public_id = public_id
+    if signed:
+        award.state = AwardState.ACTIVE
+        award.account = awards.account_name(award)
+        award.save(update_fields=["state", "account"])
+        awards.open_account(award)
+    return award
 
 
 def _usage(awards, rng) -> int:
