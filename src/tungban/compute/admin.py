@@ -11,12 +11,24 @@ from django.utils.translation import gettext_lazy as _
 from tungban.core.admin_kit import ReadOnlyAdmin as ReadOnly
 
 from . import services
-from .models import Account, Job, LimitChange, SyncState
+from .models import Account, AccountUser, Job, LimitChange, SyncState
 
 
 class LimitChangeInline(admin.TabularInline):
     model = LimitChange
     fields = readonly_fields = ("created_at", "old_gpu_minutes", "new_gpu_minutes", "counterpart", "reason")
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class AccountUserInline(admin.TabularInline):
+    """The account's scheduler users and their state (the secretariat sees them here)."""
+
+    model = AccountUser
+    fields = readonly_fields = ("name", "state", "state_reason", "last_error", "changed_by", "updated_at")
     extra = 0
     can_delete = False
 
@@ -32,7 +44,7 @@ class AccountAdmin(ReadOnly):
     )  # fmt: skip
     list_filter = ("state", "kind")
     search_fields = ("name", "owner")
-    inlines = [LimitChangeInline]
+    inlines = [LimitChangeInline, AccountUserInline]
     actions = ["retry"]
 
     @admin.display(description=_("used (GPU-minutes)"))
@@ -67,3 +79,10 @@ class JobAdmin(ReadOnly):
 @admin.register(SyncState)
 class SyncStateAdmin(ReadOnly):
     list_display = ("name", "state", "last_started_at", "last_synced_at", "records", "attempts", "last_error")
+
+
+@admin.register(AccountUser)
+class AccountUserAdmin(ReadOnly):
+    list_display = ("name", "account", "state", "state_reason", "attempts", "last_error", "changed_by", "updated_at")
+    list_filter = ("state",)
+    search_fields = ("name", "account__name")

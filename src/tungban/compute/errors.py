@@ -27,3 +27,17 @@ InsufficientMinutes = Conflict.define(
     "insufficient_minutes",
     _("The account %(name)s has %(free)s GPU-minutes left, fewer than %(asked)s."),
 )
+
+# --- tgaps: the scheduler users of an account -----------------------------------------------------
+BadUserName = DomainError.define(
+    "bad_user_name",
+    _(
+        "A cluster user name has 1 to 32 lower-case letters, digits, hyphens or underscores and starts with a letter or an underscore."
+    ),
+    field="user",
+)
+TooManyUsers = Conflict.define(
+    "too_many_users", _("An account has at most %(max)s cluster users; remove one before adding another.")
+)
+UserExists = Conflict.define("user_exists", _("%(user)s is already a cluster user of this account."))
+UnknownUser = NotFound.define("unknown_user", _("%(user)s is not a cluster user of this account."))

@@ -121,3 +121,47 @@ class SyncState(models.Model):
     class Meta:
         verbose_name = _("usage import")
         verbose_name_plural = _("usage imports")
+
+
+class AccountUserState(models.TextChoices):
+    """A scheduler user of an account: ``pending`` (named, not yet on the scheduler: the account
+    has not opened, or the task is under way; ``state_reason`` says which), ``active`` (an
+    association of the user with the account exists), ``removing`` (removal asked, the task
+    under way), ``removed`` (no longer on the scheduler), ``failed`` (the scheduler refused
+    after every retry: ``last_error``)."""
+
+    PENDING = "pending", _("Pending")
+    ACTIVE = "active", _("Active")
+    REMOVING = "removing", _("Being removed")
+    REMOVED = "removed", _("Removed")
+    FAILED = "failed", _("Failed")
+
+
+class AccountUser(models.Model):
+    """A scheduler (POSIX) user allowed to charge an account: one row per account and user
+    name, its state kept by :func:`tungban.compute.services.user_task` (``sacctmgr add user`` /
+    ``remove user``)."""
+
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="account_users", verbose_name=_("compute account")
+    )
+    name = models.CharField(_("scheduler user name"), max_length=32)
+    state = models.CharField(
+        _("state"), max_length=16, choices=AccountUserState.choices, default=AccountUserState.PENDING
+    )
+    state_reason = models.CharField(_("reason for the state"), max_length=300, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    task_id = models.CharField(_("current task"), max_length=64, blank=True)
+    changed_by = models.CharField(_("changed by"), max_length=150, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("scheduler user of an account")
+        verbose_name_plural = _("scheduler users of accounts")
+        constraints = [models.UniqueConstraint(fields=["account", "name"], name="compute_account_user_unique")]
+        ordering = ("account", "name")
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.account_id}"

@@ -50,6 +50,12 @@ class Scheduler(Protocol):
     def set_limit(self, name: str, gpu_minutes: int) -> None:
         """Set the account's GPU-minutes limit."""
 
+    def add_user(self, name: str, user: str) -> None:
+        """Let ``user`` run jobs under the account (idempotent)."""
+
+    def remove_user(self, name: str, user: str) -> None:
+        """Take ``user``'s association with the account away (idempotent)."""
+
     def show_account(self, name: str) -> dict | None:
         """``{"limit_gpu_minutes": int | None, "users": [str]}`` or None if there is none."""
 
@@ -69,7 +75,7 @@ class NoScheduler:
     def _none(self, *args, **kwargs):
         raise SchedulerUnavailable("no scheduler is configured (TUNGBAN_SCHEDULER=none)")
 
-    ensure_account = set_limit = show_account = accounting = pending_reasons = _none
+    ensure_account = set_limit = show_account = accounting = pending_reasons = add_user = remove_user = _none
 
 
 def _utc(when: dt.datetime) -> str:
@@ -144,6 +150,24 @@ class SlurmAdapter:
             "modify", "account", "where", f"name={name}", f"cluster={self.cluster}",
             "set", f"GrpTRESMins=gres/gpu={int(gpu_minutes)}",
         )  # fmt: skip
+
+    def add_user(self, name: str, user: str) -> None:
+        """``sacctmgr -i add user name=<user> account=<name> cluster=<cluster>`` unless the
+        association exists (https://slurm.schedmd.com/sacctmgr.html, "add user")."""
+        existing = self.show_account(name)
+        if existing is None:
+            raise SchedulerError(f"sacctmgr: there is no account {name} on cluster {self.cluster}")
+        if user not in existing["users"]:
+            self._sacctmgr("add", "user", f"name={user}", f"account={name}", f"cluster={self.cluster}")
+
+    def remove_user(self, name: str, user: str) -> None:
+        """``sacctmgr -i remove user name=<user> account=<name> cluster=<cluster>`` when the
+        association exists (nothing to do otherwise). Slurm refuses to remove a user's default
+        account while it has others: the error is the task's."""
+        existing = self.show_account(name)
+        if existing is None or user not in existing["users"]:
+            return
+        self._sacctmgr("remove", "user", f"name={user}", f"account={name}", f"cluster={self.cluster}")
 
     def accounting(self, since: dt.datetime, until: dt.datetime) -> str:
         until = until + dt.timedelta(seconds=1)  # sacct takes whole seconds: include `until`

@@ -35,7 +35,7 @@ from django.utils import timezone
 from tungban.core import jobs
 
 from . import errors
-from .models import Account, AccountKind, AccountState, Job, LimitChange, SyncState
+from .models import Account, AccountKind, AccountState, AccountUser, AccountUserState, Job, LimitChange, SyncState
 from .scheduler import SACCT_FIELDS, NoScheduler, SchedulerError, SchedulerUnavailable, get_scheduler, parse_tres
 
 log = logging.getLogger(__name__)
@@ -426,6 +426,7 @@ def _finish(
             _schedule(row, at=_day_start(row.starts_on))
         elif state == AccountState.ACTIVE:
             _schedule(row, at=_day_start(row.ends_on + dt.timedelta(days=1)))
+            _schedule_waiting_users(row)
     return state
 
 
@@ -619,3 +620,179 @@ def sync_usage_task() -> int:
         raise
     ensure_sync_scheduled()
     return count
+
+
+# --- tgaps: the scheduler users of an account ------------------------------------------------------
+
+#: Cluster user names: POSIX portable names as ``useradd`` accepts them by default (lower-case
+#: letter or underscore first, then lower-case letters, digits, ``_`` or ``-``; at most 32:
+#: Linux's ``LOGIN_NAME_MAX`` less the NUL, and the length ``useradd`` allows), which Slurm
+#: takes as the user of an association (https://slurm.schedmd.com/sacctmgr.html, "user").
+USER_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
+#: The most scheduler users an account may have at once (pending, active or being removed).
+MAX_USERS = 50
+#: User states that count as the account's (and block naming the user again).
+_LIVE_USER = (AccountUserState.PENDING, AccountUserState.ACTIVE, AccountUserState.REMOVING)
+WAITING_FOR_ACCOUNT = "added when the account opens"
+
+
+def check_user_name(user) -> str:
+    """The user name, or :raises errors.BadUserName: not a POSIX portable name (:data:`USER_NAME`)."""
+    if not isinstance(user, str) or not USER_NAME.fullmatch(user):
+        raise errors.BadUserName()
+    return user
+
+
+def account_users(name: str, *, with_removed: bool = False) -> list[dict]:
+    """The account's scheduler users by name: ``name``, ``state``, ``state_reason``,
+    ``last_error``, ``attempts``, ``changed_by``, ``updated_at`` (removed ones only with
+    ``with_removed``). An unknown account has none."""
+    rows = AccountUser.objects.filter(account__name=name).order_by("name")
+    if not with_removed:
+        rows = rows.exclude(state=AccountUserState.REMOVED)
+    return [
+        {
+            "name": u.name,
+            "state": u.state,
+            "state_label": AccountUserState(u.state).label,
+            "state_reason": u.state_reason,
+            "last_error": u.last_error,
+            "attempts": u.attempts,
+            "changed_by": u.changed_by,
+            "updated_at": u.updated_at,
+        }
+        for u in rows
+    ]
+
+
+def _schedule_user(user: AccountUser, delay: dt.timedelta | None = None) -> None:
+    user.task_id = jobs.enqueue(user_task, user.pk, delay=delay)
+    user.save(update_fields=["task_id", "updated_at"])
+
+
+def _schedule_waiting_users(account: Account) -> None:
+    """The account has just been provisioned: queue the users named before it opened."""
+    for user in AccountUser.objects.select_for_update().filter(
+        account=account, state__in=(AccountUserState.PENDING, AccountUserState.REMOVING)
+    ):
+        user.attempts = 0
+        _schedule_user(user)
+
+
+def add_user(name: str, user: str, *, actor: str = "") -> AccountUser:
+    """Let the scheduler user ``user`` run jobs under the account ``name``: in one transaction
+    the user is recorded ``pending`` and :func:`user_task` queued (``sacctmgr add user``; before
+    the account is on the scheduler it waits and is added when it opens). A user removed or
+    failed before may be named again. Nothing is written on an error.
+
+    :raises errors.BadUserName: not a POSIX portable name (:data:`USER_NAME`).
+    :raises errors.UnknownAccount, errors.AccountClosed:
+    :raises errors.UserExists: already a user (pending, active or being removed).
+    :raises errors.TooManyUsers: the account has :data:`MAX_USERS` already.
+    """
+    check_user_name(user)
+    with transaction.atomic():
+        account = _locked(name)
+        if account.closed_at or account.state == AccountState.CLOSED:
+            raise errors.AccountClosed(name=name)
+        row = AccountUser.objects.select_for_update().filter(account=account, name=user).first()
+        if row is not None and row.state in _LIVE_USER:
+            raise errors.UserExists(user=user)
+        if AccountUser.objects.filter(account=account, state__in=_LIVE_USER).count() >= MAX_USERS:
+            raise errors.TooManyUsers(max=MAX_USERS)
+        if row is None:
+            row = AccountUser(account=account, name=user)
+        row.state, row.last_error, row.attempts, row.changed_by = AccountUserState.PENDING, "", 0, actor[:150]
+        row.state_reason = "queued" if account.state == AccountState.ACTIVE else WAITING_FOR_ACCOUNT
+        row.save()
+        _schedule_user(row)
+    return row
+
+
+def remove_user(name: str, user: str, *, actor: str = "") -> AccountUser:
+    """Take ``user`` off the account ``name``: a user never added on the scheduler is removed at
+    once; otherwise it is ``removing`` and :func:`user_task` runs ``sacctmgr remove user``.
+
+    :raises errors.UnknownAccount:
+    :raises errors.UnknownUser: not a user of the account (or removed already).
+    """
+    with transaction.atomic():
+        account = _locked(name)
+        row = AccountUser.objects.select_for_update().filter(account=account, name=user).first()
+        if row is None or row.state == AccountUserState.REMOVED:
+            raise errors.UnknownUser(user=user)
+        row.changed_by, row.last_error, row.attempts = actor[:150], "", 0
+        if account.provisioned_at is None and row.state in (AccountUserState.PENDING, AccountUserState.FAILED):
+            row.state, row.state_reason, row.task_id = AccountUserState.REMOVED, "removed before the account opened", ""
+            row.save()
+            return row
+        row.state, row.state_reason = AccountUserState.REMOVING, "queued"
+        row.save()
+        _schedule_user(row)
+    return row
+
+
+@task(takes_context=True)
+def user_task(context, user_id: int) -> str:
+    """Bring the scheduler to the user's row (:func:`sync_user`)."""
+    return sync_user(user_id, str(context.task_result.id))
+
+
+def sync_user(user_id: int, task_id: str) -> str:
+    """One attempt for one user: ``pending`` → ``sacctmgr add user`` → ``active`` (while the
+    account is not on the scheduler yet the user waits: provisioning queues it again);
+    ``removing`` → ``sacctmgr remove user`` → ``removed``. A scheduler error is retried with
+    backoff (``last_error``), after the last attempt the user is ``failed``; without a scheduler
+    (``TUNGBAN_SCHEDULER=none``) a pending user stays pending with that reason and a removal
+    completes (nothing exists to remove). Returns the state, or ``skipped`` when ``task_id`` is
+    not the user's current task."""
+    with transaction.atomic():
+        row = AccountUser.objects.select_for_update().select_related("account").filter(pk=user_id).first()
+        if row is None or row.task_id != task_id:
+            return "skipped"
+        row.attempts += 1
+        row.save(update_fields=["attempts", "updated_at"])
+    account = row.account
+    scheduler = get_scheduler()
+    removing = row.state == AccountUserState.REMOVING
+    if row.state not in (AccountUserState.PENDING, AccountUserState.REMOVING):
+        return row.state
+    if isinstance(scheduler, NoScheduler):
+        if removing:
+            return _user_done(row, task_id, AccountUserState.REMOVED, "")
+        return _user_done(row, task_id, AccountUserState.PENDING, NO_SCHEDULER)
+    if not removing and account.state != AccountState.ACTIVE:
+        return _user_done(row, task_id, AccountUserState.PENDING, WAITING_FOR_ACCOUNT)
+    try:
+        if removing:
+            scheduler.remove_user(account.name, row.name)
+            return _user_done(row, task_id, AccountUserState.REMOVED, "")
+        scheduler.add_user(account.name, row.name)
+        return _user_done(row, task_id, AccountUserState.ACTIVE, "")
+    except SchedulerError as exc:
+        log.warning("compute user %s of %s: %s", row.name, account.name, exc)
+        with transaction.atomic():
+            fresh = AccountUser.objects.select_for_update().get(pk=row.pk)
+            if fresh.task_id != task_id:
+                return "skipped"
+            fresh.last_error = str(exc)[:4000]
+            if jobs.can_retry(fresh.attempts):
+                fresh.state_reason = "retrying"
+                fresh.save(update_fields=["last_error", "state_reason", "updated_at"])
+                _schedule_user(fresh, delay=jobs.retry_delay(fresh.attempts))
+                return "retrying"
+            fresh.state, fresh.state_reason = AccountUserState.FAILED, "the scheduler refused or did not answer"
+            fresh.save(update_fields=["state", "state_reason", "last_error", "updated_at"])
+            return fresh.state
+
+
+def _user_done(row: AccountUser, task_id: str, state: str, reason: str) -> str:
+    with transaction.atomic():
+        fresh = AccountUser.objects.select_for_update().get(pk=row.pk)
+        if fresh.task_id != task_id:
+            return "skipped"
+        fresh.state, fresh.state_reason = state, reason[:300]
+        fresh.attempts = 0
+        fresh.last_error = ""
+        fresh.save(update_fields=["state", "state_reason", "attempts", "last_error", "updated_at"])
+    return state
