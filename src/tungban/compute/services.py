@@ -656,6 +656,7 @@ def account_users(name: str, *, with_removed: bool = False) -> list[dict]:
             "state": u.state,
             "state_label": AccountUserState(u.state).label,
             "state_reason": u.state_reason,
+            "waiting_for_account": u.state == AccountUserState.PENDING and u.state_reason == WAITING_FOR_ACCOUNT,
             "last_error": u.last_error,
             "attempts": u.attempts,
             "changed_by": u.changed_by,

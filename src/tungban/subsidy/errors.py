@@ -214,3 +214,8 @@ NotSecretariatSystem = Forbidden.define(
     "not_secretariat_system",
     _("Only a system of Cyberport, the scheme's secretariat, registered for the scheme's API can do this."),
 )
+
+# tgaps: the grant's cluster users
+GrantNotSigned = Conflict.define(
+    "grant_not_signed", _("Cluster users can be named once the agreement is signed and the account requested.")
+)

@@ -17,11 +17,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from tungban.compute import services as compute
 from tungban.core.errors import DomainError
 from tungban.corpid.services import authority
 from tungban.eservices import login
 from tungban.payments import services as payments
 
+from . import errors
 from .services import awards
 
 
@@ -76,6 +78,7 @@ def grant(request, award):
             "usage": awards.usage(award),
             "can_sign": award.state == "offered"
             and not (award.offer_expires_on and timezone.localdate() > award.offer_expires_on),
+            **_users_context(request, award),
         },
     )
 
@@ -109,3 +112,62 @@ def pay(request, award, invoice: int):
         messages.error(request, str(exc.message))
         return redirect("subsidy:grant", award.public_id)
     return redirect("payments:pay", order.pk)
+
+
+# --- tgaps: the grant's cluster users ------------------------------------------------------------
+
+
+def _may_manage_users(resident, award) -> bool:
+    """Naming the cluster users who may charge the grant's account is the grantee's
+    administrator's: a person whose CorpID mandate covers ``sign`` in the scheme's e-service for
+    the organisation (the same authority as the agreement, seed 000 §21), checked again on each
+    request."""
+    try:
+        authority(resident, award.application.br_number, awards.SERVICE_SLUG, "sign")
+    except DomainError:
+        return False
+    return True
+
+
+def _users_context(request, award) -> dict:
+    return {
+        "cluster_users": compute.account_users(award.account) if award.account else [],
+        "may_manage_users": bool(award.account) and _may_manage_users(request.resident, award),
+        "max_users": compute.MAX_USERS,
+    }
+
+
+def _change_users(request, award, change):
+    try:
+        authority(request.resident, award.application.br_number, awards.SERVICE_SLUG, "sign")
+        if not award.account:
+            raise errors.GrantNotSigned()
+        change(award.account, (request.POST.get("user") or "").strip(), actor=f"resident:{request.resident.pk}")
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+        return False
+    return True
+
+
+@require_POST
+@grantee_page
+def add_user(request, award):
+    """Name a cluster user of the grant's scheduler account (:func:`tungban.compute.services.add_user`)."""
+    if _change_users(request, award, compute.add_user):
+        messages.success(
+            request,
+            _("%(user)s will be added to the cluster account; the list below shows when it is done.")
+            % {"user": request.POST["user"].strip()},
+        )
+    return redirect(f"{reverse('subsidy:grant', args=[award.public_id])}#cluster-users")
+
+
+@require_POST
+@grantee_page
+def remove_user(request, award):
+    """Take a cluster user off the grant's scheduler account (:func:`tungban.compute.services.remove_user`)."""
+    if _change_users(request, award, compute.remove_user):
+        messages.success(
+            request, _("%(user)s will be removed from the cluster account.") % {"user": request.POST["user"].strip()}
+        )
+    return redirect(f"{reverse('subsidy:grant', args=[award.public_id])}#cluster-users")
