@@ -180,3 +180,48 @@ def test_a_refusal_by_the_scheduler_is_shown_as_failed_with_its_error(settings):
     account.refresh_from_db()
     assert account.state == AccountState.FAILED
     assert "sacctmgr" in account.last_error
+
+
+def _sbatch(account: str, *, as_user: str | None = None) -> subprocess.CompletedProcess:
+    args = ["sbatch", "--parsable", f"--account={account}", "--gres=gpu:1", "--time=1", "--output=/dev/null"]
+    if as_user and as_user != ME:
+        args = ["runuser", "-u", as_user, "--", *args]
+    return subprocess.run(
+        [*args, "--wrap=true"], capture_output=True, text=True, env={**os.environ, "TZ": "UTC"}, timeout=120
+    )
+
+
+def test_a_user_named_on_the_platform_is_added_to_the_account_submits_and_is_removed_again():
+    """The grant's cluster users (issue 20): an account opened with no users takes no job; the
+    user named through ``add_user`` gets an association (``sacctmgr show assoc``) by the queued
+    task, and a job submitted with ``sbatch --account=…`` as that user runs; after
+    ``remove_user`` the association is gone and the account refuses the user's job. The test
+    cluster knows the runner's own OS user (the tests run as it), so that is the user named."""
+    name = f"tusers-{uuid.uuid4().hex[:10]}"
+    today = timezone.localdate()
+    services.open_account(
+        name, gpu_minutes=100, starts_on=today, ends_on=today + dt.timedelta(days=30), owner="pytest", kind="market"
+    )
+    run_queued_tasks()
+    assert _assoc(name) == {"": "gres/gpu=100"}  # no user: nobody can charge it yet
+    refused = _sbatch(name)
+    assert refused.returncode != 0 and "account" in (refused.stderr + refused.stdout).lower()
+
+    services.add_user(name, ME, actor="pytest")
+    run_queued_tasks()
+    assert services.account_users(name) == [
+        {**services.account_users(name)[0], "name": ME, "state": "active", "last_error": ""}
+    ]
+    assert _assoc(name) == {"": "gres/gpu=100", ME: ""}
+    done = _sbatch(name, as_user=ME)
+    assert done.returncode == 0, done.stderr
+    job = done.stdout.strip().split(";")[0]
+    assert _until("the user's job completes", lambda: _sacct_state(job) in ("COMPLETED", "FAILED"))
+    assert _sacct_state(job) == "COMPLETED"
+
+    services.remove_user(name, ME, actor="pytest")
+    run_queued_tasks()
+    assert services.account_users(name, with_removed=True)[0]["state"] == "removed"
+    assert _assoc(name) == {"": "gres/gpu=100"}
+    again = _sbatch(name, as_user=ME)
+    assert again.returncode != 0
