@@ -797,3 +797,16 @@ def _user_done(row: AccountUser, task_id: str, state: str, reason: str) -> str:
         fresh.last_error = ""
         fresh.save(update_fields=["state", "state_reason", "attempts", "last_error", "updated_at"])
     return state
+
+
+def total_usage_by_month(months: Iterable[dt.date]) -> dict[dt.date, int]:
+    """GPU-minutes used per month (first days) by every account the platform knows, subsidised
+    and market price alike (:func:`usage_by_month` summed): the numerator of the centre's
+    utilisation."""
+    names = list(Account.objects.values_list("name", flat=True))
+    months = sorted({_month_start(m) for m in months})
+    total = dict.fromkeys(months, 0)
+    for per_month in usage_by_month(names, months).values():
+        for month, minutes in per_month.items():
+            total[month] += minutes
+    return total

@@ -46,6 +46,8 @@ CHART_TITLES = {
     "categories": gettext_lazy("Scheduled node-months by applicant category"),
     "times": gettext_lazy("Time to decision (days)"),
     "amounts": gettext_lazy("Subsidy awarded by applicant category (HK$ million)"),
+    # tgaps: the AISC's utilisation (seed 000 §21)
+    "used": gettext_lazy("Utilisation: GPU-minutes used as a share of capacity, by month and applicant category (%)"),
 }
 
 
@@ -120,10 +122,50 @@ def _dashboard_tables() -> list[dict]:
     }
     return [
         {"id": "utilisation", "data": months, **utilisation},
+        _used_table(cats),
         {"id": "categories", "data": amounts, **categories},
         {"id": "times", "data": reports.processing_times(), **times},
         {"id": "amounts", "data": amounts, **money},
     ]
+
+
+def _pct(value) -> str:
+    return "" if value is None else f"{value}"
+
+
+def _used_table(cats) -> dict:
+    """tgaps: the utilisation table (seed 000 §21), the text of the ``used`` chart: per month the
+    GPU-minutes the awards used by applicant category, over the subsidised capacity's GPU-minutes
+    (90% of the nodes, seed 000 §10), and every account's use over the whole capacity."""
+    span = reports.utilisation_months(timezone.localdate())
+    rows = (reports.utilisation_by_month(*span) if span else []) or []
+    return {
+        "id": "used",
+        "data": rows,
+        "header": [
+            _("Month"),
+            *[_("%(category)s (GPU-minutes)") % {"category": label} for _c, label in cats],
+            _("Used by the awards (GPU-minutes)"),
+            _("Subsidised capacity (GPU-minutes)"),
+            _("Share of the subsidised capacity (%)"),
+            _("Used by all accounts (GPU-minutes)"),
+            _("Capacity (GPU-minutes)"),
+            _("Share of the capacity (%)"),
+        ],
+        "body": [
+            [
+                r["month"].strftime("%Y-%m"),
+                *[r["used_by_category"][c] for c, _l in cats],
+                r["used_subsidised"],
+                r["subsidised_gpu_minutes"],
+                _pct(r["share_of_subsidised"]),
+                r["used_all"],
+                r["capacity_gpu_minutes"],
+                _pct(r["share_of_capacity"]),
+            ]
+            for r in rows
+        ],
+    }
 
 
 @reports_staff
@@ -151,6 +193,15 @@ def chart(request, name):
         labels = [r["month"].strftime("%Y-%m") for r in table["data"]]
         series = [(label, [r["by_category"].get(c, 0) for r in table["data"]]) for c, label in cats]
         svg = charts.bars(title, labels, series, ylabel=_("Nodes"), stacked=True)
+    elif name == "used":
+        rows = table["data"]
+        labels = [r["month"].strftime("%Y-%m") for r in rows]
+        series = [(label, [float(r["share_by_category"][c] or 0) for r in rows]) for c, label in cats]
+        lines = [
+            (_("Share of the subsidised capacity"), [r["share_of_subsidised"] for r in rows]),
+            (_("Share of the capacity"), [r["share_of_capacity"] for r in rows]),
+        ]
+        svg = charts.bars(title, labels, series, ylabel=_("Per cent"), stacked=True, lines=lines)
     elif name == "categories":
         rows = table["data"][:-1]
         svg = charts.bars(title, [r["label"] for r in rows], [(_("Node-months"), [r["node_months"] for r in rows])])

@@ -51,10 +51,17 @@ def _svg(fig) -> str:
 
 
 def bars(
-    title: str, labels: list[str], series: list[tuple[str, list[float]]], *, ylabel: str = "", stacked=False
+    title: str,
+    labels: list[str],
+    series: list[tuple[str, list[float]]],
+    *,
+    ylabel: str = "",
+    stacked=False,
+    lines: list[tuple[str, list[float | None]]] = (),
 ) -> str:
     """A bar chart (grouped, or stacked with ``stacked``) of ``series`` (name, one value per
-    label) as an SVG document."""
+    label) as an SVG document; ``lines`` (name, one value or ``None`` per label) are drawn over
+    the bars as lines with markers (a ``None`` leaves a gap)."""
     with _LOCK:
         fig = _figure()
         ax = fig.add_subplot()
@@ -69,6 +76,17 @@ def bars(
             else:
                 xs = [x - 0.4 + width * (i + 0.5) for x in range(len(labels))]
                 ax.bar(xs, values, width, label=name, color=COLOURS[i % len(COLOURS)])
+        for j, (name, values) in enumerate(lines):
+            ys = [float("nan") if v is None else float(v) for v in values]
+            ax.plot(
+                range(len(labels)),
+                ys,
+                marker="o",
+                linewidth=1.5,
+                color="#222222",
+                label=name,
+                linestyle="-" if j == 0 else "--",
+            )
         ax.set_xticks(
             range(len(labels)),
             labels,
@@ -78,7 +96,7 @@ def bars(
         ax.set_title(title)
         if ylabel:
             ax.set_ylabel(ylabel)
-        if len(series) > 1:
+        if len(series) + len(lines) > 1:
             ax.legend(fontsize=8)
         ax.spines[["top", "right"]].set_visible(False)
         return _svg(fig)

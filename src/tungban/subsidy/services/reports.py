@@ -27,7 +27,7 @@ from tungban.compute import services as compute
 
 from .. import errors, rules
 from ..constants import ApplicantCategory, ApplicationState
-from ..models import Application, Award, AwardMonth
+from ..models import Application, Award, AwardMonth, CapacityMonth
 
 TENTH = Decimal("0.1")
 
@@ -267,6 +267,77 @@ def usage_by_category(months: list[dt.date]) -> dict | None:
             if month in by_month:
                 by_month[month][category] += minutes
     return {"by_category": by_category, "by_month": {m: dict(v) for m, v in by_month.items()}}
+
+
+# --- tgaps: the centre's utilisation (seed 000 §21) --------------------------------------------
+
+
+def _share(used: int, of: int) -> Decimal | None:
+    """``used`` over ``of`` in per cent to one decimal place (half up), or ``None`` when ``of`` is 0."""
+    if not of:
+        return None
+    return (Decimal(used) * 100 / Decimal(of)).quantize(TENTH, rounding=ROUND_HALF_UP)
+
+
+def capacity_gpu_minutes(months: list[dt.date]) -> dict[dt.date, dict[str, int]]:
+    """Per month (first day): ``capacity`` — the GPU-minutes of every class of service's nodes
+    in service that month (nodes × GPUs per node × days × 1,440, :func:`rules.gpu_minutes`) —
+    and ``subsidised`` — the same of the share that may be subsidised, the floor of 90% of the
+    nodes (seed 000 §10, :func:`rules.subsidised_cap`). 0 where no capacity is recorded."""
+    out = {m: {"capacity": 0, "subsidised": 0} for m in months}
+    rows = CapacityMonth.objects.filter(month__in=months).select_related("service_class")
+    for row in rows:
+        gpus = row.service_class.gpus_per_node
+        out[row.month]["capacity"] += rules.gpu_minutes({row.month: row.nodes}, gpus)
+        out[row.month]["subsidised"] += rules.gpu_minutes({row.month: rules.subsidised_cap(row.nodes)}, gpus)
+    return out
+
+
+def utilisation_by_month(start: dt.date, end: dt.date) -> list[dict] | None:
+    """The AISC's utilisation by month (seed 000 §21: the scheme's KPIs include 「超算中心服務使用率」;
+    seed 002 ITIB050 reports it as a share of the compute in service) from ``start``'s month to
+    ``end``'s: ``month``; ``used_by_category`` (GPU-minutes the awards' scheduler accounts used,
+    by applicant category, seed 002 ITIB229) and ``used_subsidised`` (their sum);
+    ``subsidised_gpu_minutes`` (the subsidised capacity: 90% of the nodes, seed 000 §10);
+    ``share_of_subsidised`` (``used_subsidised`` over it, per cent, one decimal) and
+    ``share_by_category`` (each category's part of that share); ``used_all`` (every account's
+    use, market price included), ``capacity_gpu_minutes`` and ``share_of_capacity``. Shares are
+    ``None`` in a month without recorded capacity. ``None`` when usage cannot be read. Usage is
+    what ``compute.sync_usage`` imported (``compute.services.usage_by_month``)."""
+    months = months_of(start, end)
+    used = usage_by_category(months)
+    if used is None:
+        return None
+    capacity = capacity_gpu_minutes(months)
+    everyone = compute.total_usage_by_month(months)
+    rows = []
+    for m in months:
+        by_category = {c.value: used["by_month"].get(m, {}).get(c.value, 0) for c in ApplicantCategory}
+        subsidised = sum(by_category.values())
+        cap = capacity[m]
+        rows.append(
+            {
+                "month": m,
+                "used_by_category": by_category,
+                "used_subsidised": subsidised,
+                "subsidised_gpu_minutes": cap["subsidised"],
+                "share_of_subsidised": _share(subsidised, cap["subsidised"]),
+                "share_by_category": {c: _share(v, cap["subsidised"]) for c, v in by_category.items()},
+                "used_all": everyone[m],
+                "capacity_gpu_minutes": cap["capacity"],
+                "share_of_capacity": _share(everyone[m], cap["capacity"]),
+            }
+        )
+    return rows
+
+
+def utilisation_months(today: dt.date) -> tuple[dt.date, dt.date] | None:
+    """The months the utilisation chart covers: the awards' first scheduled month to their last,
+    but not past ``today``'s month (a month to come has no use yet, and 0% would mislead)."""
+    span = scheme_months()
+    if span is None or span[0] > today:
+        return None
+    return span[0], min(span[1], today.replace(day=1))
 
 
 def scheme_months() -> tuple[dt.date, dt.date] | None:

@@ -287,3 +287,23 @@ def test_dashboard_and_reports_before_any_application(client):
         assert client.get(f"{BASE}charts/{name}.svg").status_code == 200
     assert client.get(f"{BASE}standard/").status_code == 200
     assert client.get(f"{BASE}annual/2024-25/", HTTP_ACCEPT_LANGUAGE="en").status_code == 200
+
+
+def test_seed000_s21_the_dashboard_shows_utilisation_with_its_table(cyberport):
+    """seed 000 §21 (KPIs: AISC utilisation): the dashboard's utilisation chart and, beside it,
+    its table (WCAG 1.1.1) with each month's GPU-minutes used by category and the shares of the
+    subsidised and the whole capacity, as ``reports.utilisation_by_month`` gives them."""
+    html = cyberport.get(BASE, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'id="used-table"' in html and f"{BASE}charts/used.svg" in html
+    assert "Share of the subsidised capacity (%)" in html
+    span = reports.utilisation_months(timezone.localdate())
+    rows = [r for r in reports.utilisation_by_month(*span) if r["used_subsidised"]]
+    assert rows
+    for r in rows:
+        cells = [r["month"].strftime("%Y-%m"), *[str(v) for v in r["used_by_category"].values()]]
+        cells += [str(r["used_subsidised"]), str(r["subsidised_gpu_minutes"]), str(r["share_of_subsidised"])]
+        assert "".join(f"<td>{c}</td>" for c in cells[1:]) in html.replace("\n", "")
+        assert f'<th scope="row">{cells[0]}</th>' in html
+    svg = cyberport.get(f"{BASE}charts/used.svg", HTTP_ACCEPT_LANGUAGE="zh-hant")
+    assert svg.status_code == 200 and svg["Content-Type"] == "image/svg+xml"
+    assert "本地院校" in svg.content.decode()

@@ -346,3 +346,70 @@ def test_seeded_awards_are_committed_in_the_ledger_and_held_in_the_capacity_plan
     call_command("seed_subsidy", "--seed", "5", stdout=io.StringIO())
     again = LedgerEntry.objects.filter(kind=EntryKind.COMMITMENT).values_list("amount", flat=True)
     assert sum(again, Decimal(0)) == sum(by_fy.values())
+
+
+def _pct(part: int, whole: int) -> Decimal:
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def test_seed000_s21_utilisation_by_month_is_usage_over_the_subsidised_and_the_whole_capacity(seeded):
+    """seed 000 §21 (KPIs: 「超算中心服務使用率」, AISC utilisation), seed 000 §10 (the subsidy
+    covers at most 90% of the capacity), seed 002 ITIB229 (use by applicant category): each
+    month's GPU-minutes used by the awards' accounts, by category, over the GPU-minutes of 90%
+    of the nodes in service, and every account's use over the whole capacity — recomputed here
+    from the imported jobs and the capacity plan."""
+    import calendar
+
+    from django.utils import timezone
+
+    from tungban.compute import services as compute
+    from tungban.compute.models import Job
+    from tungban.subsidy.models import CapacityMonth
+
+    # a market-price account's use counts towards the whole capacity only
+    start = dt.datetime(2025, 6, 3, 1, tzinfo=dt.UTC)
+    compute.open_account(
+        "market-1",
+        gpu_minutes=10**6,
+        starts_on=dt.date(2025, 6, 1),
+        ends_on=dt.date(2025, 6, 30),
+        owner="m",
+        kind="market",
+    )
+    compute.import_usage(
+        [compute.JobRecord("aisc-seed", "m-1", "market-1", "u", "COMPLETED", start, start, start, 7200, 16)]
+    )
+
+    span = reports.utilisation_months(dt.date(2026, 12, 6))
+    rows = {r["month"]: r for r in reports.utilisation_by_month(*span)}
+    assert span[0] == min(AwardMonth.objects.values_list("month", flat=True)) and span[1] <= dt.date(2026, 12, 1)
+    accounts = dict(Award.objects.exclude(account="").values_list("account", "application__category"))
+    seconds = defaultdict(int)
+    for job in Job.objects.all():
+        month = timezone.localtime(job.started_at).date().replace(day=1)
+        seconds[(job.account, month)] += job.gpu_seconds
+    capacity = {
+        (c.month): (c.nodes, c.service_class.gpus_per_node)
+        for c in CapacityMonth.objects.select_related("service_class")
+    }
+    checked = 0
+    for month, row in rows.items():
+        days = calendar.monthrange(month.year, month.month)[1]
+        nodes, gpus = capacity[month]
+        whole = nodes * gpus * days * 1440
+        subsidised = (nodes * 9 // 10) * gpus * days * 1440
+        by_category = Counter()
+        for (account, m), s in seconds.items():
+            if m == month and account in accounts:
+                by_category[accounts[account]] += s // 60
+        every = sum(s // 60 for (account, m), s in seconds.items() if m == month)
+        assert row["used_by_category"] == {c: by_category[c] for c in ApplicantCategory.values}
+        assert row["used_subsidised"] == sum(by_category.values())
+        assert (row["subsidised_gpu_minutes"], row["capacity_gpu_minutes"]) == (subsidised, whole)
+        assert row["used_all"] == every
+        assert row["share_of_subsidised"] == _pct(sum(by_category.values()), subsidised)
+        assert row["share_of_capacity"] == _pct(every, whole)
+        checked += row["used_subsidised"] > 0
+    assert checked >= 6  # months with seeded use
+    june = rows[dt.date(2025, 6, 1)]
+    assert june["used_all"] == june["used_subsidised"] + 16 * 7200 // 60
