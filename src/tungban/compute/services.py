@@ -800,10 +800,10 @@ def _user_done(row: AccountUser, task_id: str, state: str, reason: str) -> str:
 
 
 def total_usage_by_month(months: Iterable[dt.date]) -> dict[dt.date, int]:
-    """GPU-minutes used per month (first days) by every account the platform knows, subsidised
-    and market price alike (:func:`usage_by_month` summed): the numerator of the centre's
-    utilisation."""
-    names = list(Account.objects.values_list("name", flat=True))
+    """GPU-minutes used per month (first days) by every account jobs were imported for,
+    subsidised and market price alike (:func:`usage_by_month` summed): the numerator of the
+    centre's utilisation."""
+    names = list(Job.objects.order_by().values_list("account", flat=True).distinct())
     months = sorted({_month_start(m) for m in months})
     total = dict.fromkeys(months, 0)
     for per_month in usage_by_month(names, months).values():

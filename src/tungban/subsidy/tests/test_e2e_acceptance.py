@@ -25,9 +25,9 @@ Test-only steps, said here: the award is 1 node for the current month (the accou
 the award's first day; a later month would leave it pending until then). A month of one node is
 far too many GPU-minutes to exhaust in a test, so the account's limit is lowered with
 ``compute.services.set_limit`` to just above the first job's usage, as the compute tests do.
-The platform collects no scheduler user names for a grantee yet (nothing in parts A/B asks for
-them), so the test's own OS user (the one ``compute/tests/test_slurm.py`` submits as) is put on
-the account's ``users`` before that ``set_limit``, which provisions the account again with it.
+The grantee names its cluster user on the grant page ("Cluster users"): the test's own OS
+user (the one ``compute/tests/test_slurm.py`` submits as, the only user the test cluster's
+node knows), which the compute app's task adds to the account (``sacctmgr show assoc``).
 The first job uses 8 GPUs for 8 s (≥ 1 GPU-minute) rather than 1 GPU for 1 s, so that the usage
 shown is not 0. Queued tasks run in the test process (``tungban.testing.tasks``).
 """
@@ -322,10 +322,18 @@ def test_issue20_acceptance1_apply_recommend_recuse_score_approve_sign_invoice_a
     out = _run("sacctmgr", "-n", "-P", "show", "assoc", f"account={acct}", "format=Account,GrpTRESMins")
     assert f"{acct}|gres/gpu={expected}" in out.splitlines()
 
-    # The grantee's cluster user (see the module's docstring), provisioned again with it.
-    Account.objects.filter(name=acct).update(users=[ME])
-    compute.set_limit(acct, expected, reason="the grantee's cluster user added (acceptance test)")
-    run_queued_tasks()
+    # The grantee names its cluster user on the grant page (see the module's docstring).
+    web.goto(f"{issuer}{grant_path}")
+    web.fill("#cluster-user", ME)
+    web.click("#add-cluster-user button[type=submit]")
+    web.wait_for_selector("#cluster-users-table")
+    run_queued_tasks()  # sacctmgr add user (compute.user_task)
+    assert ME in {line.split("|")[1] for line in _run(
+        "sacctmgr", "-n", "-P", "show", "assoc", f"account={acct}", "format=Account,User"
+    ).splitlines()}  # fmt: skip
+    web.goto(f"{issuer}{grant_path}")
+    assert ME in web.text_content("#cluster-users-table")
+    assert_no_violations(web, f"acceptance: the grant page with its cluster user ({lang})")
     # 8 GPUs × ≥ 8 s = at least one GPU-minute.
     job = _submit(acct, 8, 1, "sleep 8")
     _until("the job completes", lambda: _sacct_state(job) in ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT"))

@@ -216,8 +216,9 @@ def _award(app, schedule, decided, rng, *, exceptional):
     languages; §10: at most 90% of a month's capacity subsidised; §16: within the year's
     release), stores the award, its months and one ``commitment`` per financial year in the
     ledger, and holds its nodes in the capacity plan. About four in five are then signed
-    (seed 000 §21): active, with the scheduler account asked of the compute app
-    (:func:`awards.open_account`, idempotent by name).
+    (seed 000 §21): active, with their scheduler account's name (no account is asked of the
+    compute app: demonstration data must not create accounts on a real cluster; their usage is
+    imported as job records, :func:`_usage`).
 
     The agreement itself is not signed through :func:`awards.sign_agreement`: that needs a
     resident with a CorpID mandate (``sign``) of a company on the companies register, which the
@@ -249,7 +250,6 @@ def _award(app, schedule, decided, rng, *, exceptional):
         award.state = AwardState.ACTIVE
         award.account = awards.account_name(award)
         award.save(update_fields=["state", "account"])
-        awards.open_account(award)
     return award
 
 
