@@ -142,7 +142,7 @@ def _change_users(request, award, change):
         authority(request.resident, award.application.br_number, awards.SERVICE_SLUG, "sign")
         if not award.account:
             raise errors.GrantNotSigned()
-        change(award.account, (request.POST.get("user") or "").strip(), actor=f"resident:{request.resident.pk}")
+        change(award.account, (request.POST.get("user") or "").strip(), actor=f"resident:{request.resident.public_id}")
     except DomainError as exc:
         messages.error(request, str(exc.message))
         return False
