@@ -289,6 +289,7 @@ def test_dashboard_and_reports_before_any_application(client):
     assert client.get(f"{BASE}annual/2024-25/", HTTP_ACCEPT_LANGUAGE="en").status_code == 200
 
 
+@covers("R34")
 def test_seed000_s21_the_dashboard_shows_utilisation_with_its_table(cyberport):
     """seed 000 §21 (KPIs: AISC utilisation): the dashboard's utilisation chart and, beside it,
     its table (WCAG 1.1.1) with each month's GPU-minutes used by category and the shares of the

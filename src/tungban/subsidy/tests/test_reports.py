@@ -352,6 +352,7 @@ def _pct(part: int, whole: int) -> Decimal:
     return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
+@covers("R34")
 def test_seed000_s21_utilisation_by_month_is_usage_over_the_subsidised_and_the_whole_capacity(seeded):
     """seed 000 §21 (KPIs: 「超算中心服務使用率」, AISC utilisation), seed 000 §10 (the subsidy
     covers at most 90% of the capacity), seed 002 ITIB229 (use by applicant category): each
