@@ -203,3 +203,14 @@ def check_price(price: Decimal, *, list_price: Decimal, min_price: Decimal | Non
     low = Decimal(min_price) if min_price is not None else Decimal("0")
     if price < low or price > Decimal(list_price):
         raise RuleError("price_out_of_range", low=low, high=Decimal(list_price))
+
+
+def non_profits_rated_higher(non_profit_rates: list[Decimal], other_rates: list[Decimal]) -> bool | None:
+    """Whether the scheme meets its expectation that non-profits get higher subsidy rates (seed
+    000 fn 6: 「一般而言，我們預期本地大學、研發機構等非牟利團體將獲得較高資助」): the average
+    rate (a fraction, e.g. ``Decimal("0.8")``) awarded to non-profits is at least the average
+    awarded to the others. An expectation, not a ceiling: nothing is refused by it; the standard
+    reports and the committee's decision page show it. ``None`` when either group has no award."""
+    if not non_profit_rates or not other_rates:
+        return None
+    return sum(non_profit_rates) / len(non_profit_rates) >= sum(other_rates) / len(other_rates)

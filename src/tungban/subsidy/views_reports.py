@@ -39,6 +39,7 @@ STANDARD_TITLES = {
     "times": gettext_lazy("Time from application to decision (days)"),
     "projects": gettext_lazy("Amount and duration of each project"),
     "amounts": gettext_lazy("Awards by applicant category"),
+    "rates": gettext_lazy("Subsidy rates of non-profit and other organisations"),
     "usage": gettext_lazy("Usage by applicant category"),
 }
 CHART_TITLES = {

@@ -72,7 +72,7 @@ def _tenth(value: Decimal) -> Decimal:
 
 
 def _stats(values: list[Decimal]) -> dict:
-    """``{"count", "min", "average", "max"}`` of ``values`` (days, each to 0.1 day, the average
+    """``{"count", "min", "average", "max"}`` of ``values`` (days or per cent, each to 0.1, the average
     of the exact values); ``None`` without values."""
     if not values:
         return {"count": 0, "min": None, "average": None, "max": None}
@@ -226,6 +226,26 @@ def amounts_by_category() -> list[dict]:
     return rows
 
 
+def rates_by_sector() -> dict:
+    """The subsidy rates awarded to non-profits and to the others (seed 000 fn 6: non-profits
+    such as universities and R&D institutions are expected to get higher rates): ``rows``, one
+    per group (``group`` ``non_profit`` or ``other``, ``label``, ``count`` and ``min``,
+    ``average``, ``max`` in per cent to one decimal place, ``None`` without awards), and
+    ``expectation_met`` (:func:`~tungban.subsidy.rules.non_profits_rated_higher`: ``True``,
+    ``False`` or ``None``)."""
+    rates: dict[bool, list[Decimal]] = {True: [], False: []}
+    for non_profit, rate in Award.objects.values_list("application__non_profit", "rate"):
+        rates[bool(non_profit)].append(rate)
+    rows = []
+    for group, label, values in (
+        ("non_profit", _("Non-profit organisations"), rates[True]),
+        ("other", _("Other organisations"), rates[False]),
+    ):
+        stats = _stats([v * 100 for v in values])
+        rows.append({"group": group, "label": str(label), **stats})
+    return {"rows": rows, "expectation_met": rules.non_profits_rated_higher(rates[True], rates[False])}
+
+
 def allocation_by_month(start: dt.date, end: dt.date) -> list[dict]:
     """Scheduled nodes and subsidy by month from ``start`` to ``end``: ``month``, ``nodes``
     (sum of the awards' nodes), ``by_category: {category: nodes}``, ``subsidy`` (HK$),
@@ -348,7 +368,7 @@ def scheme_months() -> tuple[dt.date, dt.date] | None:
 
 # --- tables and CSV ----------------------------------------------------------------------------
 
-STANDARD_REPORTS = ("applications", "rejections", "times", "projects", "amounts", "usage")
+STANDARD_REPORTS = ("applications", "rejections", "times", "projects", "amounts", "rates", "usage")
 
 
 def _blank(value) -> object:
@@ -456,6 +476,19 @@ def table(name: str) -> tuple[list[str], list[list]]:
             [r["label"], r["count"], r["node_months"], _money(r["subsidy_cap"]), _money(r["co_payment"])]
             for r in amounts_by_category()
         ]
+        return header, body
+    if name == "rates":
+        header = [
+            str(_("Organisations")),
+            str(_("Awards")),
+            str(_("Lowest rate (%)")),
+            str(_("Average rate (%)")),
+            str(_("Highest rate (%)")),
+        ]
+        data = rates_by_sector()
+        body = [[r["label"], r["count"], *[_blank(r[k]) for k in ("min", "average", "max")]] for r in data["rows"]]
+        met = {True: _("Yes"), False: _("No"), None: _("Not yet known")}[data["expectation_met"]]
+        body.append([str(_("Non-profits' average rate at least the others' (seed 000 fn 6)")), str(met), "", "", ""])
         return header, body
     if name == "usage":
         span = scheme_months()

@@ -143,8 +143,6 @@ RULES: tuple[Entry, ...] = (
         "R26",
         "Non-profits (universities, R&D institutions) are expected to get higher rates.",
         ("seed 000 fn 6",),
-        gap="Application.non_profit is recorded but no rule uses it (subsidy/services/intake.recommend or the "
-        "optimiser should favour it)",
     ),
     Entry(
         "R27",

@@ -414,3 +414,32 @@ def test_seed000_s21_utilisation_by_month_is_usage_over_the_subsidised_and_the_w
     assert checked >= 6  # months with seeded use
     june = rows[dt.date(2025, 6, 1)]
     assert june["used_all"] == june["used_subsidised"] + 16 * 7200 // 60
+
+
+@covers("R26")
+def test_seed000_fn6_rates_of_non_profits_and_others_against_the_expectation(seeded):
+    """Seed 000 fn 6: non-profits (universities, R&D institutions) are expected to get higher
+    rates. The standard report gives each group's lowest, average and highest rate, recomputed
+    here from the seeded awards, and says whether the expectation holds; lowering every
+    non-profit's rate below the others' turns it to "No" (an expectation: nothing is refused)."""
+    groups: dict[bool, list[Decimal]] = defaultdict(list)
+    for award in Award.objects.select_related("application"):
+        groups[award.application.non_profit].append(award.rate * 100)
+    assert groups[True] and groups[False], "the seed awards both groups"
+    data = reports.rates_by_sector()
+    by_group = {r["group"]: r for r in data["rows"]}
+    for group, values in (("non_profit", groups[True]), ("other", groups[False])):
+        row = by_group[group]
+        assert row["count"] == len(values)
+        assert row["min"] == min(values).quantize(Decimal("0.1")) and row["max"] == max(values).quantize(Decimal("0.1"))
+        assert row["average"] == (sum(values) / len(values)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    expected = sum(groups[True]) / len(groups[True]) >= sum(groups[False]) / len(groups[False])
+    assert data["expectation_met"] is expected
+    Award.objects.filter(application__non_profit=True).update(rate=Decimal("0.100"))
+    Award.objects.filter(application__non_profit=False).update(rate=Decimal("0.700"))
+    assert reports.rates_by_sector()["expectation_met"] is False
+    with translation.override("zh-hant"):
+        _header, body = reports.table("rates")
+    assert body[-1][:2] == ["非牟利機構的平均資助比率不低於其他機構（種子文件000註6）", "否"]
+    Application.objects.update(non_profit=True)
+    assert reports.rates_by_sector()["expectation_met"] is None
