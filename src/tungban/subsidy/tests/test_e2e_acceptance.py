@@ -310,8 +310,11 @@ def test_issue20_acceptance1_apply_recommend_recuse_score_approve_sign_invoice_a
     assert order.purpose == "subsidy.co_payment" and order.amount_cents == int(co_payment * 100)
     web.goto(f"{issuer}{grant_path}")
     assert f"HK${co_payment:,.2f}" in web.text_content("#invoices")
-    assert web.locator(f'#invoices a[href="/pay/{order.id}/"]').count() == 1
+    pay = web.locator(f'#invoices a[href="{grant_path}invoices/{invoice.id}/pay/"]')
+    assert pay.count() == 1  # the grant's pay route checks the payer's mandate, then the order's page
     assert_no_violations(web, f"acceptance: the grant page signed ({lang})")
+    pay.click()
+    web.wait_for_url(f"**/pay/{order.id}/")
 
     # 6. The account on Slurm with the schedule's GPU-minutes.
     award.refresh_from_db()
