@@ -1,0 +1,158 @@
+"""The committee's side of the scheme (issue 20, branch tcommittee): the applicant's withdrawal
+reaches the scheme and the agenda (seed 000 §15), committee members read the application and a
+reallocation proposal from the agenda item unless recused (seed 000 §12–§13), never see scores
+they should not (the committee's pages and the optimiser's page alike), and read the grants'
+progress reports with Cyberport's review (seed 000 §21)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from tungban.committees import services as committees
+from tungban.committees.management.commands.load_committee import DEFAULT
+from tungban.committees.models import AgendaItem
+from tungban.committees.tests.conftest import add_member
+from tungban.core.errors import DomainError
+from tungban.eservices import services as eservices
+from tungban.subsidy import committee as kinds
+from tungban.subsidy.constants import ApplicationState
+from tungban.subsidy.models import Application, Award
+from tungban.subsidy.services import capacity, intake
+from tungban.testing.factories import login_staff
+
+from .intake_helpers import UNIVERSITY, apply, director_of, secretariat, setup_scheme
+
+
+def _on_agenda(settings, tmp_path, officer):
+    """An application of a university, complete, recommended and on the agenda of its batch's
+    meeting (the scheme's committee from the bundled file)."""
+    setup_scheme(settings, tmp_path)
+    person, mandate = director_of(officer, UNIVERSITY)
+    e_app = apply(person, mandate, UNIVERSITY)
+    app = Application.objects.get(reference=e_app.reference)
+    staff = secretariat()
+    intake.mark_complete(app, staff)
+    rec = intake.Recommended(
+        {dt.date(2027, 1, 1): 4}, Decimal(300000), Decimal("0.7"), reasons_en="Strong team.", reasons_zh="團隊實力強。"
+    )
+    intake.recommend(app, staff, rec)
+    committee = committees.load_committee(DEFAULT)
+    meeting = committees.create_meeting(committee, intake.batch_label(app.batch), timezone.localdate(), quorum=1)
+    app = intake.put_on_agenda(app, staff)
+    item = AgendaItem.objects.get(kind=kinds.APPLICATION_KIND, subject_id=str(app.public_id))
+    _STAFF[0] = staff
+    return person, e_app, app, committee, meeting, item
+
+
+_STAFF = [None]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_withdrawal_in_eservices_reaches_the_scheme_and_leaves_the_agenda(settings, tmp_path, officer, client):
+    """seed 000 §15 (applications all year, taken in batches by the committee's meetings): the
+    applicant withdraws in the e-services; the scheme's application is withdrawn, its agenda
+    item is withdrawn with a record (no scoring or decision on it any more), no capacity is held
+    (seed 000 §10) and the secretariat's queue shows it among the withdrawn."""
+    person, e_app, app, committee, meeting, item = _on_agenda(settings, tmp_path, officer)
+    member = add_member(committee)
+    committees.open_meeting(meeting, actor=add_member(committee, role="chair").user)
+    before = capacity.remaining(app.service_class, [dt.date(2027, 1, 1)])
+
+    eservices.withdraw(e_app, person, reason="changed our plans")
+
+    app.refresh_from_db()
+    item.refresh_from_db()
+    assert app.state == ApplicationState.WITHDRAWN
+    assert (
+        item.withdrawn and "withdrew" in item.withdrawal_reason_en and "changed our plans" in item.withdrawal_reason_en
+    )
+    assert "撤回" in item.withdrawal_reason_zh
+    with pytest.raises(DomainError) as refused:
+        committees.score(item, member.user, "a", 5)
+    assert refused.value.code == "item_withdrawn"
+    assert not Award.objects.filter(application=app).exists()
+    assert capacity.remaining(app.service_class, [dt.date(2027, 1, 1)]) == before
+    assert before[dt.date(2027, 1, 1)]["committed_subsidised"] == 0
+    assert committees.minutes_record(meeting)["items"][0]["withdrawn_at"]
+    # Idempotent: the same signal again changes nothing.
+    assert intake.withdraw(app.reference).state == ApplicationState.WITHDRAWN
+
+    login_staff(client, _STAFF[0])
+    queue = client.get("/staff/subsidy/?state=withdrawn", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert app.reference in queue
+    login_staff(client, member.user)
+    page = client.get(f"/staff/committees/meetings/{meeting.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hant").content.decode()
+    assert 'data-state="withdrawn"' in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_committee_member_opens_the_application_from_the_item_and_a_recused_one_cannot(
+    settings, tmp_path, officer, client
+):
+    """seed 000 §12–§13: the committee assesses criteria (a)–(d) on the application itself; its
+    members read it (organisation, eligibility, the applicant's answers, compute by month, cost
+    items with other funding, documents, the secretariat's recommendation and reasons) from the
+    agenda item's link; a member recused for their own organisation gets a 403 page saying so,
+    in both languages; staff who are not members get 403."""
+    _person, _e_app, app, committee, _meeting, item = _on_agenda(settings, tmp_path, officer)
+    member = add_member(committee)
+    recused = add_member(committee, brn=UNIVERSITY[0])
+    committees.detect_conflicts(item)
+    link = kinds.describe_application(str(app.public_id), "en")["link"]
+    assert link == f"/staff/subsidy/committee/applications/{app.public_id}/"
+
+    login_staff(client, member.user)
+    item_page = client.get(f"/staff/committees/items/{item.pk}/").content.decode()
+    assert f'href="{link}"' in item_page
+    r = client.get(link, HTTP_ACCEPT_LANGUAGE="en")
+    assert r.status_code == 200
+    html = r.content.decode()
+    for shown in (UNIVERSITY[1], "Strong team.", 'id="cost-items"', "2027-01", 'id="answers"', "Local university"):
+        assert shown in html, shown
+    doc = eservices.get_application(app.reference).attachments.first()
+    download = client.get(f"{link}documents/{doc.pk}")
+    assert download.status_code == 200 and download["Content-Disposition"].startswith("attachment")
+    assert "團隊實力強。" in client.get(link, HTTP_ACCEPT_LANGUAGE="zh-hant").content.decode()
+
+    login_staff(client, recused.user)
+    for lang, words in (("en", "You are recused from this subject"), ("zh-hant", "利益衝突")):
+        r = client.get(link, HTTP_ACCEPT_LANGUAGE=lang)
+        assert r.status_code == 403 and words in r.content.decode()
+    assert client.get(f"{link}documents/{doc.pk}").status_code == 403
+
+    login_staff(client, secretariat("someone-else"))
+    assert client.get(link).status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_recommend_page_hides_committee_scores_as_the_committee_pages_do(settings, tmp_path, officer, client):
+    """seed 000 §13 (the committee scores criteria (a)–(d)): on the optimiser's page a member
+    sees the committee's score of an application only once they scored it themselves (or it is
+    decided), never while recused; the secretariat sees it."""
+    _person, _e_app, app, committee, meeting, item = _on_agenda(settings, tmp_path, officer)
+    chair = add_member(committee, role="chair")
+    scorer, later = add_member(committee), add_member(committee)
+    recused = add_member(committee, brn=UNIVERSITY[0])
+    committees.detect_conflicts(item)
+    committees.open_meeting(meeting, actor=chair.user)
+    for code, value in zip("abcd", (8, 6, 7, 9), strict=True):
+        committees.score(item, scorer.user, code, value)
+    path = f"/staff/subsidy/recommend/{app.batch_id}/"
+
+    def shown(user):
+        login_staff(client, user)
+        html = client.get(path, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert app.reference in html
+        return "hidden until you have scored it" not in html and "(committee)" in html
+
+    assert shown(scorer.user)
+    assert not shown(later.user) and not shown(recused.user)
+    assert shown(_STAFF[0])
+    for code in "abcd":
+        committees.score(item, later.user, code, 7)
+    assert shown(later.user)
+    assert not shown(recused.user)
