@@ -84,6 +84,14 @@ def meeting_for_batch(label: str) -> Meeting | None:
     )
 
 
+def next_meeting(committee: Committee | int) -> Meeting | None:
+    """The committee's next meeting not closed: the first held today or later, else the
+    earliest one still open or planned (seed 000 §15: the committee meets regularly)."""
+    committee_id = committee.pk if isinstance(committee, Committee) else committee
+    pending = Meeting.objects.filter(committee_id=committee_id).exclude(state=MeetingState.CLOSED).order_by("held_on")
+    return pending.filter(held_on__gte=timezone.localdate()).first() or pending.first()
+
+
 def create_meeting(committee: Committee, batch_label: str, held_on, *, quorum: int = 3, actor=None) -> Meeting:
     """A planned meeting of ``committee`` for ``batch_label`` (one per batch: the existing one
     is returned). With ``actor``, only the chair or the secretary may plan it.
@@ -450,7 +458,8 @@ def reader_of(kind: str, subject_id: str, user) -> Member:
     ``kind``:``subject_id`` (read-only, for the committee's deliberation, seed 000 §12–§13): a
     member in term of a committee that has the subject on an agenda (or of any committee while
     it is on none yet), who is not recused from any of its items, nor conflicted with its
-    organisations as :func:`add_item` would find (own organisation, standing declarations).
+    organisations as :func:`add_item` would find (own organisation, standing declarations; also
+    for a member appointed after the item was added).
 
     :raises DomainError: ``not_member`` (403), ``member_conflicted`` (403, recused)."""
     today = timezone.localdate()
@@ -466,7 +475,7 @@ def reader_of(kind: str, subject_id: str, user) -> Member:
         if any(is_recused(i, m) for i in items if i.meeting.committee_id == m.committee_id):
             raise errors.MemberConflicted()
         standing = m.declarations.filter(item__isnull=True, meeting__isnull=True, organisation_brn__in=brns)
-        if not items and ((m.organisation_brn and m.organisation_brn in brns) or standing.exists()):
+        if (m.organisation_brn and m.organisation_brn in brns) or standing.exists():
             raise errors.MemberConflicted()
     return mine[0]
 

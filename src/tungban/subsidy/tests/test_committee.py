@@ -141,7 +141,11 @@ def test_seed000_s17_reallocation_is_proposed_then_decided_and_lent(active_award
     """Seed 000 §17: Cyberport proposes compute for market-price users; the committee decides."""
     lent = []
     fake = SimpleNamespace(
-        usage=lambda name: {"limit_gpu_minutes": 1000, "used_gpu_minutes": 400},
+        usage=lambda name: {
+            "limit_gpu_minutes": 1000,
+            "used_gpu_minutes": 400,
+            "kind": "market" if name == "mkt-1" else "subsidised",
+        },
         lend=lambda a, b, m, *, reason: lent.append((a, b, m, reason)),
     )
     monkeypatch.setattr(awards, "compute_services", lambda: fake)

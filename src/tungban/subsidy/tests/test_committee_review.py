@@ -25,6 +25,7 @@ from tungban.subsidy.services import capacity, intake
 from tungban.testing.factories import login_staff
 
 from .intake_helpers import UNIVERSITY, apply, director_of, secretariat, setup_scheme
+from .test_pages import departments  # noqa: F401
 
 
 def _on_agenda(settings, tmp_path, officer):
@@ -156,3 +157,115 @@ def test_the_recommend_page_hides_committee_scores_as_the_committee_pages_do(set
         committees.score(item, later.user, code, 7)
     assert shown(later.user)
     assert not shown(recused.user)
+
+
+# Reallocation to market-price users and the market commitments (seed 000 §17, §10; seed 002 ITIB229)
+
+
+@pytest.fixture
+def decided(application, director):
+    """The application decided at a past meeting (2 months ago) of the scheme's committee, its
+    award signed (scheduler account opened on compute with no scheduler), a later meeting
+    planned; a market-price account and another subsidised one on compute."""
+    from tungban.compute import services as compute
+    from tungban.subsidy.services import awards
+
+    from .conftest import terms
+
+    committee = committees.load_committee(DEFAULT)
+    today = timezone.localdate()
+    past = committees.create_meeting(committee, "past", today - dt.timedelta(days=60), quorum=1)
+    committees.add_item(past, kinds.APPLICATION_KIND, str(application.public_id))
+    later = committees.create_meeting(committee, "later", today + dt.timedelta(days=30), quorum=1)
+    award = awards.make_award(application, terms(), decided_at=timezone.now(), actor="chair")
+    awards.sign_agreement(award, director, application.br_number)
+    award.refresh_from_db()
+    compute.open_account(
+        award.account, gpu_minutes=10**7, starts_on=dt.date(2025, 1, 1), ends_on=dt.date(2025, 3, 31), owner="a"
+    )
+    for name, kind in (("mkt-buyer", "market"), ("aisc-other000000", "subsidised")):
+        compute.open_account(
+            name, gpu_minutes=1000, starts_on=dt.date(2025, 1, 1), ends_on=dt.date(2025, 3, 31), owner="b", kind=kind
+        )
+    return award, committee, later
+
+
+def test_seed000_s17_reallocation_to_a_subsidised_account_is_refused_and_nothing_stored(decided):
+    """seed 000 §17: compute may be moved only to projects paying the market price."""
+    from tungban.subsidy.models import ReallocationProposal
+    from tungban.subsidy.services import reallocation
+
+    award, _committee, _later = decided
+    for account in ("aisc-other000000", "no-such-account"):
+        with pytest.raises(DomainError) as refused:
+            reallocation.propose(award, to_account=account, gpu_minutes=1000, reason_en="r", reason_zh="理", actor="cp")
+        assert refused.value.code == "reallocation_not_market"
+    assert not ReallocationProposal.objects.exists()
+    assert not AgendaItem.objects.filter(kind=kinds.REALLOCATION_KIND).exists()
+
+
+def test_seed000_s17_a_proposal_goes_on_the_next_agenda_and_members_open_it(decided, client):
+    """seed 000 §17 (Cyberport proposes, the committee decides): the proposal is an item of the
+    committee's next meeting; its link opens the committee's read-only page of it; a member of the
+    grantee's organisation is recused from it and gets 403."""
+    from tungban.subsidy.services import reallocation
+
+    from .conftest import BRN
+
+    award, committee, later = decided
+    p = reallocation.propose(
+        award, to_account="mkt-buyer", gpu_minutes=1000, reason_en="Idle.", reason_zh="閒置。", actor="cp"
+    )
+    item = reallocation.agenda_item(p)
+    assert item is not None and item.meeting == later and item.kind == kinds.REALLOCATION_KIND
+    link = kinds.describe_reallocation(str(p.public_id), "en")["link"]
+    member, recused = add_member(committee), add_member(committee, brn=BRN)
+    login_staff(client, member.user)
+    assert f'href="{link}"' in client.get(f"/staff/committees/items/{item.pk}/").content.decode()
+    html = client.get(link, HTTP_ACCEPT_LANGUAGE="zh-hant").content.decode()
+    assert "mkt-buyer" in html and "閒置。" in html and 'data-state="proposed"' in html
+    login_staff(client, recused.user)
+    assert client.get(link).status_code == 403
+
+
+def test_seed000_s10_s17_market_commitments_at_the_list_price_outside_the_90_percent_cap(
+    decided,
+    client,
+    departments,  # noqa: F811
+):
+    """seed 000 §17: after the committee approves moving compute to a market-price user, the
+    nodes are committed to it at the list price in force (seed 002 ITIB229), counted apart from
+    the subsidised nodes: the 90% cap of seed 000 §10 limits the awards only, never beyond the
+    nodes in service."""
+    from tungban.subsidy.services import market, reallocation
+    from tungban.eservices.tests.helpers import department_user
+
+    award, _committee, _later = decided
+    sc = award.application.service_class
+    jan = dt.date(2025, 1, 1)
+    capacity.set_capacity(sc, jan, 10)  # the award holds 8; 90% of 10 = 9 may be subsidised
+    p = reallocation.propose(
+        award, to_account="mkt-buyer", gpu_minutes=1000, reason_en="Idle.", reason_zh="閒置。", actor="cp"
+    )
+    with pytest.raises(DomainError) as refused:  # not approved by the committee yet
+        market.commit(sc, {jan: 1}, customer="Example AI Ltd", proposal=p, actor="cp")
+    assert refused.value.code == "market_commitment_invalid"
+    reallocation.decide(
+        p, "approve", reasons_en="Low demand.", reasons_zh="需求低。", decided_at=timezone.now(), actor="chair"
+    )
+    p.refresh_from_db()
+    assert capacity.remaining(sc, [jan])[jan]["free_subsidised"] == 1
+    for bad in ({jan: 0}, {jan: 1.5}, {}):
+        with pytest.raises(DomainError) as refused:
+            market.commit(sc, bad, customer="Example AI Ltd", proposal=p, actor="cp")
+        assert refused.value.code == "market_commitment_invalid"
+    rows = market.commit(sc, {jan: 2}, customer="Example AI Ltd", proposal=p, actor="cp")  # beyond the 90% cap: allowed
+    assert [(r.nodes, r.price, r.account) for r in rows] == [(2, Decimal("320000.00"), "mkt-buyer")]
+    left = capacity.remaining(sc, [jan])[jan]
+    assert (left["committed_subsidised"], left["committed_market"], left["free_subsidised"]) == (8, 2, 0)
+    with pytest.raises(DomainError) as refused:  # nothing beyond the nodes in service
+        market.commit(sc, {jan: 1}, customer="Example AI Ltd", proposal=p, actor="cp")
+    assert refused.value.code == "market_capacity_exceeded"
+    login_staff(client, department_user("cp-officer", "CYBERPORT"))
+    page = client.get("/staff/subsidy/funds/?fy=2024-25", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Committed (market)" in page and "<td>2</td>" in page
