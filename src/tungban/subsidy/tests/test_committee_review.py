@@ -237,8 +237,8 @@ def test_seed000_s10_s17_market_commitments_at_the_list_price_outside_the_90_per
     nodes are committed to it at the list price in force (seed 002 ITIB229), counted apart from
     the subsidised nodes: the 90% cap of seed 000 §10 limits the awards only, never beyond the
     nodes in service."""
-    from tungban.subsidy.services import market, reallocation
     from tungban.eservices.tests.helpers import department_user
+    from tungban.subsidy.services import market, reallocation
 
     award, _committee, _later = decided
     sc = award.application.service_class
@@ -269,3 +269,37 @@ def test_seed000_s10_s17_market_commitments_at_the_list_price_outside_the_90_per
     login_staff(client, department_user("cp-officer", "CYBERPORT"))
     page = client.get("/staff/subsidy/funds/?fy=2024-25", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Committed (market)" in page and "<td>2</td>" in page
+
+
+def test_seed000_s21_committee_members_read_the_progress_reports_and_cyberports_review(decided, client):
+    """seed 000 §21: grantees' progress reports are 「供數碼港及獨立委員會檢視」 (for Cyberport and the
+    committee to see): members read each grant's submitted reports and Cyberport's review on the
+    committee's "grants in progress" page (linked from the committees' navigation), in both
+    languages; non-members get 403."""
+    from tungban.subsidy.services import progress
+    from tungban.testing.factories import staff_user
+
+    award, committee, _later = decided
+    reports = progress.schedule(award)
+    first = progress.submit(
+        reports[0],
+        progress="Trained the first speech model.",
+        counts={"papers": 2, "models_released": 1, "talents": 7},
+        outputs="doi:10.1/example",
+        by="mandate-1",
+    )
+    progress.review(
+        first, accept=False, comment="Give the dataset's licence.", actor=staff_user("none", username="cp-reviewer")
+    )
+    member = add_member(committee)
+    login_staff(client, member.user)
+    nav = client.get("/staff/committees/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'href="/staff/subsidy/committee/grants/"' in nav and "Grants in progress" in nav
+    html = client.get("/staff/subsidy/committee/grants/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert award.application.reference in html
+    assert "Trained the first speech model." in html and "Give the dataset&#x27;s licence." in html
+    assert 'data-sequence="1" data-state="returned"' in html and "Papers: 2" in html
+    zh = client.get("/staff/subsidy/committee/grants/", HTTP_ACCEPT_LANGUAGE="zh-hant").content.decode()
+    assert "進行中的資助項目" in zh and "數碼港的審閱" in zh
+    login_staff(client, staff_user("none", username="not-a-member"))
+    assert client.get("/staff/subsidy/committee/grants/").status_code == 403
