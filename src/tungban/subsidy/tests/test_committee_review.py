@@ -303,3 +303,64 @@ def test_seed000_s21_committee_members_read_the_progress_reports_and_cyberports_
     assert "進行中的資助項目" in zh and "數碼港的審閱" in zh
     login_staff(client, staff_user("none", username="not-a-member"))
     assert client.get("/staff/subsidy/committee/grants/").status_code == 403
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("locale", ["en-GB", "zh-HK"])
+def test_a_member_follows_the_item_to_the_application_in_chromium_on_a_phone(
+    settings, tmp_path, officer, live_server, e2e_browser, locale
+):
+    """seed 000 §12–§13 in the browser: from the agenda item a committee member opens the
+    application as the committee sees it, and the grants in progress (seed 000 §21), at phone
+    width; axe-core finds nothing on either page."""
+    from tungban.testing.a11y import assert_no_violations
+    from tungban.testing.browser import TIMEOUT
+    from tungban.testing.factories import staff_login_page
+
+    _person, _e_app, app, committee, _meeting, item = _on_agenda(settings, tmp_path, officer)
+    member = add_member(committee)
+    ctx = e2e_browser.new_context(locale=locale, viewport={"width": 390, "height": 844})
+    ctx.set_default_timeout(TIMEOUT)
+    page = ctx.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    staff_login_page(page, live_server.url, member.user, f"/staff/committees/items/{item.pk}/")
+    page.click("#subject-link")
+    page.wait_for_selector("#recommendation")
+    assert app.reference in page.text_content("#app-title")
+    assert page.locator("#attachments a").count() >= 1 and page.locator("#cost-items tbody tr").count() >= 1
+    assert_no_violations(page, f"subsidy: the application as the committee sees it ({locale})")
+    page.goto(f"{live_server.url}/staff/subsidy/committee/grants/")
+    page.wait_for_selector("h1")
+    assert_no_violations(page, f"subsidy: the committee's grants in progress ({locale})")
+    assert not errors, errors
+    ctx.close()
+
+
+def test_seed000_s17_the_funds_page_shows_where_a_proposal_stands_and_puts_it_on_the_agenda(
+    decided,
+    client,
+    departments,  # noqa: F811
+    monkeypatch,
+):
+    """seed 000 §17: a proposal made while no meeting is planned stays off the agenda, the
+    fund's page says so and Cyberport puts it on the next meeting once one is planned."""
+    from tungban.eservices.tests.helpers import department_user
+    from tungban.subsidy.services import reallocation
+
+    award, _committee, later = decided
+    with monkeypatch.context() as m:
+        m.setattr(committees, "next_meeting", lambda committee: None)
+        p = reallocation.propose(
+            award, to_account="mkt-buyer", gpu_minutes=10, reason_en="Idle.", reason_zh="閒置。", actor="cp"
+        )
+    assert reallocation.agenda_item(p) is None
+    login_staff(client, department_user("cp-officer", "CYBERPORT"))
+    page_path = f"/staff/subsidy/funds/applications/{award.application.public_id}/"
+    html = client.get(page_path, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "not on an agenda yet" in html
+    client.post(f"{page_path}reallocate/{p.public_id}/agenda")
+    assert reallocation.agenda_item(p).meeting == later
+    html = client.get(page_path, HTTP_ACCEPT_LANGUAGE="zh-hant").content.decode()
+    assert "已列入 later 會議的議程" in html
