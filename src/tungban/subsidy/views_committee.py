@@ -65,8 +65,10 @@ def reader(kind: str):
                     request,
                     _("You are recused from this subject because of a conflict of interest: you cannot read it."),
                 )
-            except DomainError as exc:
-                return _forbidden(request, exc.message, status=404 if exc.status == 404 else 403)
+            except (committee_errors.NotMember, committee_errors.OutOfTerm) as exc:
+                return _forbidden(request, exc.message)
+            except DomainError:  # no such subject
+                raise Http404 from None
             return view(request, public_id, *args, **kwargs)
 
         return wrapped

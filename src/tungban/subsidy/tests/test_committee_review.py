@@ -118,6 +118,7 @@ def test_a_committee_member_opens_the_application_from_the_item_and_a_recused_on
     download = client.get(f"{link}documents/{doc.pk}")
     assert download.status_code == 200 and download["Content-Disposition"].startswith("attachment")
     assert "團隊實力強。" in client.get(link, HTTP_ACCEPT_LANGUAGE="zh-hant").content.decode()
+    assert client.get("/staff/subsidy/committee/applications/00000000-0000-4000-8000-000000000009/").status_code == 404
 
     login_staff(client, recused.user)
     for lang, words in (("en", "You are recused from this subject"), ("zh-hant", "利益衝突")):
