@@ -269,7 +269,12 @@ def on_application_changed(sender, application, event, **kwargs) -> None:
             reference=application.reference, state=ApplicationState.CLARIFICATION_REQUESTED
         ).update(state=ApplicationState.SUBMITTED)
     elif event.action == "withdrawn":
-        withdraw(application.reference, reason=getattr(event, "reason_en", "") or "")
+        reason = getattr(event, "reason_en", "") or ""
+        try:
+            withdraw(application.reference, reason=reason)
+        except Exception:
+            log.exception("withdrawal of %s failed; queued for another try", application.reference)
+            jobs.enqueue(withdraw_task, application.reference, reason)
 
 
 # tcommittee: the applicant's withdrawal reaches the scheme
@@ -282,6 +287,19 @@ WITHDRAWABLE = (
     ApplicationState.ON_AGENDA,
     ApplicationState.DEFERRED,
 )
+
+
+@task(takes_context=True)
+def withdraw_task(context, reference: str, reason: str = "", attempt: int = 1) -> str:
+    """:func:`withdraw` for an application whose withdrawal failed right after the applicant's
+    act; retried with ``core.jobs`` backoff."""
+    try:
+        found = withdraw(reference, reason=reason)
+    except Exception:
+        if jobs.can_retry(attempt):
+            jobs.enqueue(withdraw_task, reference, reason, attempt + 1, delay=jobs.retry_delay(attempt))
+        raise
+    return found.state if found else ""
 
 
 def withdraw(reference: str, *, reason: str = "") -> Application | None:

@@ -365,3 +365,26 @@ def test_seed000_s17_the_funds_page_shows_where_a_proposal_stands_and_puts_it_on
     assert reallocation.agenda_item(p).meeting == later
     html = client.get(page_path, HTTP_ACCEPT_LANGUAGE="zh-hant").content.decode()
     assert "已列入 later 會議的議程" in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_withdrawal_that_fails_is_queued_for_another_try(settings, tmp_path, officer, monkeypatch):
+    """seed 000 §15: the withdrawal must reach the scheme even if the first try fails (the
+    applicant's own act is already committed): a task on the queue tries again."""
+    from tungban.core import jobs
+
+    setup_scheme(settings, tmp_path)
+    person, mandate = director_of(officer, UNIVERSITY)
+    e_app = apply(person, mandate, UNIVERSITY)
+    queued = []
+    real = intake.withdraw
+
+    def broken(reference, *, reason=""):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(intake, "withdraw", broken)
+    monkeypatch.setattr(jobs, "enqueue", lambda task, *args, **kw: queued.append((task, args)))
+    eservices.withdraw(e_app, person, reason="changed our plans")
+    assert [(t, a) for t, a in queued] == [(intake.withdraw_task, (e_app.reference, "changed our plans"))]
+    monkeypatch.setattr(intake, "withdraw", real)
+    assert intake.withdraw_task.func(None, e_app.reference, "changed our plans") == ApplicationState.WITHDRAWN
