@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('subsidy', '0004_funds'),
+        ('subsidy', '0005_tmoney'),
     ]
 
     operations = [
