@@ -25,6 +25,7 @@ from tungban.subsidy.services import capacity, intake
 from tungban.testing.factories import login_staff
 
 from .intake_helpers import UNIVERSITY, apply, director_of, secretariat, setup_scheme
+from .rulebook import covers
 from .test_pages import departments  # noqa: F401
 
 
@@ -191,6 +192,7 @@ def decided(application, director):
     return award, committee, later
 
 
+@covers("R28")
 def test_seed000_s17_reallocation_to_a_subsidised_account_is_refused_and_nothing_stored(decided):
     """seed 000 §17: compute may be moved only to projects paying the market price."""
     from tungban.subsidy.models import ReallocationProposal
@@ -205,6 +207,7 @@ def test_seed000_s17_reallocation_to_a_subsidised_account_is_refused_and_nothing
     assert not AgendaItem.objects.filter(kind=kinds.REALLOCATION_KIND).exists()
 
 
+@covers("R28")
 def test_seed000_s17_a_proposal_goes_on_the_next_agenda_and_members_open_it(decided, client):
     """seed 000 §17 (Cyberport proposes, the committee decides): the proposal is an item of the
     committee's next meeting; its link opens the committee's read-only page of it; a member of the
@@ -272,6 +275,7 @@ def test_seed000_s10_s17_market_commitments_at_the_list_price_outside_the_90_per
     assert "Committed (market)" in page and "<td>2</td>" in page
 
 
+@covers("R31")
 def test_seed000_s21_committee_members_read_the_progress_reports_and_cyberports_review(decided, client):
     """seed 000 §21: grantees' progress reports are 「供數碼港及獨立委員會檢視」 (for Cyberport and the
     committee to see): members read each grant's submitted reports and Cyberport's review on the
