@@ -47,3 +47,11 @@ DeclarationTarget = DomainError.define(
 )
 #: ``reasons_required``'s text when the chair dismisses a conflict.
 DISMISS_REASONS = _("Give the reasons for dismissing the conflict in English and in Chinese.")
+
+# tcommittee
+ItemWithdrawn = Conflict.define(
+    "item_withdrawn", _("This item was withdrawn from the agenda: nothing more can be recorded.")
+)
+ScoresHidden = Forbidden.define(
+    "scores_hidden", _("You see the other members' scores of this item once you have scored it or it is decided.")
+)

@@ -205,6 +205,10 @@ class AgendaItem(models.Model):
         related_name="decisions",
         verbose_name=_("decided by"),
     )
+    # tcommittee: the subject was withdrawn (e.g. the applicant withdrew): off the agenda, kept on record
+    withdrawn_at = models.DateTimeField(_("Withdrawn at"), null=True, blank=True)
+    withdrawal_reason_en = models.TextField(_("Reason for the withdrawal in English"), blank=True)
+    withdrawal_reason_zh = models.TextField(_("Reason for the withdrawal in Chinese"), blank=True)
 
     class Meta:
         verbose_name = _("agenda item")
@@ -221,6 +225,10 @@ class AgendaItem(models.Model):
     @property
     def decided(self) -> bool:
         return bool(self.outcome)
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.withdrawn_at is not None
 
 
 class Conflict(models.Model):

@@ -84,6 +84,14 @@ def meeting_for_batch(label: str) -> Meeting | None:
     )
 
 
+def next_meeting(committee: Committee | int) -> Meeting | None:
+    """The committee's next meeting not closed: the first held today or later, else the
+    earliest one still open or planned (seed 000 §15: the committee meets regularly)."""
+    committee_id = committee.pk if isinstance(committee, Committee) else committee
+    pending = Meeting.objects.filter(committee_id=committee_id).exclude(state=MeetingState.CLOSED).order_by("held_on")
+    return pending.filter(held_on__gte=timezone.localdate()).first() or pending.first()
+
+
 def create_meeting(committee: Committee, batch_label: str, held_on, *, quorum: int = 3, actor=None) -> Meeting:
     """A planned meeting of ``committee`` for ``batch_label`` (one per batch: the existing one
     is returned). With ``actor``, only the chair or the secretary may plan it.
@@ -341,6 +349,8 @@ def score(item: AgendaItem, member_user, criterion_code: str, value, comment: st
     with transaction.atomic():
         item = AgendaItem.objects.select_for_update().select_related("meeting").get(pk=item.pk)
         _writable(item.meeting)
+        if item.withdrawn:
+            raise errors.ItemWithdrawn()
         if item.decided:
             raise errors.AlreadyDecided()
         if is_recused(item, member):
@@ -382,14 +392,99 @@ def weighted_score(item: AgendaItem) -> Decimal | None:
     return total.quantize(THOUSANDTH)
 
 
-def scores_for(item: AgendaItem, viewer_user) -> list[Score]:
-    """Every member's scores of ``item``, for a member who is not recused from it.
+def sees_scores(item: AgendaItem, member: Member | None) -> bool:
+    """Whether ``member`` may see the other members' scores of ``item`` (and the means and
+    weighted score made of them): never while recused from it (the committee's arrangements for
+    managing conflicts of interest, anchor study §2.14; seed 000 §12), and otherwise only once
+    they have scored it themselves or the item is decided, so that each member scores the
+    criteria of seed 000 §13 (a)–(d) on their own judgement first."""
+    if member is None or is_recused(item, member):
+        return False
+    return item.decided or Score.objects.filter(item=item, member=member).exists()
 
-    :raises DomainError: ``not_member``, ``member_conflicted`` (403)."""
+
+def scores_for(item: AgendaItem, viewer_user) -> list[Score]:
+    """Every member's scores of ``item``, for a member who may see them (:func:`sees_scores`).
+
+    :raises DomainError: ``not_member``, ``member_conflicted`` (403, recused), ``scores_hidden``
+        (403, not scored yet and not decided)."""
     member = _require_member(item.meeting.committee_id, viewer_user)
     if is_recused(item, member):
         raise errors.MemberConflicted()
+    if not sees_scores(item, member):
+        raise errors.ScoresHidden()
     return list(Score.objects.filter(item=item).select_related("member", "criterion"))
+
+
+def withdraw_item(item: AgendaItem, *, reasons_en: str, reasons_zh: str, actor=None) -> AgendaItem:
+    """Take ``item`` off the agenda because its subject was withdrawn (e.g. the applicant
+    withdrew the application, seed 000 §15): the item stays on record (agenda and minutes show
+    it withdrawn with the reasons), and nothing more can be scored or decided on it. An item
+    already withdrawn is returned as it is; a decided item, or one of a closed meeting, is kept
+    as decided (the record of a closed meeting is frozen).
+
+    :param actor: who withdraws it (the subject's app; recorded in the caller's log).
+    :raises DomainError: ``reasons_required`` (both languages), ``already_decided`` (409),
+        ``meeting_closed`` (409)."""
+    reasons_en, reasons_zh = (reasons_en or "").strip(), (reasons_zh or "").strip()
+    if not reasons_en or not reasons_zh:
+        raise errors.ReasonsRequired()
+    with transaction.atomic():
+        item = AgendaItem.objects.select_for_update().select_related("meeting").get(pk=item.pk)
+        if item.withdrawn:
+            return item
+        if item.meeting.state == MeetingState.CLOSED:
+            raise errors.MeetingClosed()
+        if item.decided:
+            raise errors.AlreadyDecided()
+        item.withdrawn_at = timezone.now()
+        item.withdrawal_reason_en, item.withdrawal_reason_zh = reasons_en, reasons_zh
+        item.save(update_fields=["withdrawn_at", "withdrawal_reason_en", "withdrawal_reason_zh"])
+    return item
+
+
+def open_items(kind: str, subject_id: str) -> list[AgendaItem]:
+    """The agenda items of ``kind``:``subject_id`` still pending: not decided, not withdrawn,
+    on a meeting not closed."""
+    return list(
+        AgendaItem.objects.filter(kind=kind, subject_id=str(subject_id), outcome="", withdrawn_at__isnull=True)
+        .exclude(meeting__state=MeetingState.CLOSED)
+        .select_related("meeting")
+    )
+
+
+def reader_of(kind: str, subject_id: str, user) -> Member:
+    """The membership through which ``user`` may read the record of the subject
+    ``kind``:``subject_id`` (read-only, for the committee's deliberation, seed 000 §12–§13): a
+    member in term of a committee that has the subject on an agenda (or of any committee while
+    it is on none yet), who is not recused from any of its items, nor conflicted with its
+    organisations as :func:`add_item` would find (own organisation, standing declarations; also
+    for a member appointed after the item was added).
+
+    :raises DomainError: ``not_member`` (403), ``member_conflicted`` (403, recused)."""
+    today = timezone.localdate()
+    mine = [m for m in memberships(user) if m.term_from <= today <= m.term_to]
+    items = items_of(kind, subject_id)
+    if items:
+        committee_ids = {i.meeting.committee_id for i in items}
+        mine = [m for m in mine if m.committee_id in committee_ids]
+    if not mine:
+        raise errors.NotMember()
+    brns = set(subjects.get(kind).description(str(subject_id), "en")["organisation_brns"])
+    for m in mine:
+        if any(is_recused(i, m) for i in items if i.meeting.committee_id == m.committee_id):
+            raise errors.MemberConflicted()
+        standing = m.declarations.filter(item__isnull=True, meeting__isnull=True, organisation_brn__in=brns)
+        if (m.organisation_brn and m.organisation_brn in brns) or standing.exists():
+            raise errors.MemberConflicted()
+    return mine[0]
+
+
+def items_of(kind: str, subject_id: str) -> list[AgendaItem]:
+    """Every agenda item of ``kind``:``subject_id``, oldest first."""
+    return list(
+        AgendaItem.objects.filter(kind=kind, subject_id=str(subject_id)).select_related("meeting").order_by("pk")
+    )
 
 
 # Decisions
@@ -422,6 +517,8 @@ def decide(
     with transaction.atomic():
         item = AgendaItem.objects.select_for_update().select_related("meeting").get(pk=item.pk)
         _writable(item.meeting)
+        if item.withdrawn:
+            raise errors.ItemWithdrawn()
         if item.decided:
             raise errors.AlreadyDecided()
         if is_recused(item, chair):
@@ -493,6 +590,9 @@ def minutes_record(meeting: Meeting) -> dict:
                 "reasons_zh": item.reasons_zh,
                 "decided_by": item.decided_by.display_name if item.decided_by else None,
                 "decided_at": item.decided_at.isoformat() if item.decided_at else None,
+                "withdrawn_at": item.withdrawn_at.isoformat() if item.withdrawn_at else None,
+                "withdrawal_reason_en": item.withdrawal_reason_en,
+                "withdrawal_reason_zh": item.withdrawal_reason_zh,
                 "recused": [c.member.display_name for c in conflicts if c.status == ConflictStatus.RECUSED],
                 "dismissed": [
                     {

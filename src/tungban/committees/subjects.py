@@ -87,3 +87,19 @@ def get(kind: str) -> SubjectKind:
 
 def kinds() -> list[str]:
     return sorted(_KINDS)
+
+
+# tcommittee: pages another app offers the committees' members (read-only), linked from the nav
+_PAGES: dict[str, object] = {}
+
+
+def register_page(url_name: str, label) -> None:
+    """Link the page ``url_name`` (a URL name without arguments) from the committees' navigation
+    with ``label`` (a lazy translation), e.g. the scheme's grants in progress. Registered once in
+    ``AppConfig.ready()``, like the kinds."""
+    _PAGES[url_name] = label
+
+
+def pages() -> list[tuple[str, object]]:
+    """The registered pages, ``[(url_name, label)]`` in registration order."""
+    return list(_PAGES.items())

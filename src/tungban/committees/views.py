@@ -121,6 +121,7 @@ def _agenda_rows(meeting, member):
             "title": item.title_zh if _zh() else item.title_en,
             "weighted": services.weighted_score(item),
             "recused": item.pk in recused,
+            "sees_scores": item.pk not in recused and services.sees_scores(item, member),
         }
         for item in meeting.items.all()
     ]
@@ -223,23 +224,26 @@ def _item_context(request, item, member, *, score_form=None, decision_form=None,
     }
     if not recused:
         scores = list(Score.objects.filter(item=item).select_related("member", "criterion"))
-        table: dict[int, dict] = {}
-        for s in scores:
-            row = table.setdefault(s.member_id, {"member": s.member, "values": {}})
-            row["values"][s.criterion.code] = s.value
-        ctx["score_rows"] = [
-            {"member": r["member"], "values": [r["values"].get(c.code, "—") for c in criteria]} for r in table.values()
-        ]
-        means = services.criterion_means(item)
-        ctx["means"] = [means.get(c.code) for c in criteria]
-        ctx["weighted"] = services.weighted_score(item)
-        if is_open and not item.decided:
+        ctx["sees_scores"] = services.sees_scores(item, member)
+        if ctx["sees_scores"]:
+            table: dict[int, dict] = {}
+            for s in scores:
+                row = table.setdefault(s.member_id, {"member": s.member, "values": {}})
+                row["values"][s.criterion.code] = s.value
+            ctx["score_rows"] = [
+                {"member": r["member"], "values": [r["values"].get(c.code, "—") for c in criteria]}
+                for r in table.values()
+            ]
+            means = services.criterion_means(item)
+            ctx["means"] = [means.get(c.code) for c in criteria]
+            ctx["weighted"] = services.weighted_score(item)
+        if is_open and not item.decided and not item.withdrawn:
             mine = {s.criterion.code: s.value for s in scores if s.member_id == member.pk}
             ctx["score_form"] = score_form or ScoreForm(criteria=criteria, initial_scores=mine, prefix="score")
             if member.can_decide:
                 ctx["decision_form"] = decision_form or DecisionForm(prefix="decision")
                 ctx["terms_form"] = terms_form or _terms_form(entry, item, description=description)
-    if conflict is None and item.meeting.state != MeetingState.CLOSED and not item.decided:
+    if conflict is None and item.meeting.state != MeetingState.CLOSED and not item.decided and not item.withdrawn:
         ctx["declare_form"] = ItemDeclarationForm(prefix="declare")
     return ctx
 

@@ -461,7 +461,8 @@ def _sync_state() -> SyncState:
 
 def usage(name: str) -> dict:
     """The account's usage: ``limit_gpu_minutes`` (the platform's), ``used_gpu_minutes``,
-    ``last_synced_at`` (of the usage import; None before the first), ``state``, ``state_reason``,
+    ``last_synced_at`` (of the usage import; None before the first), ``state``, ``kind``
+    (``subsidised`` or ``market``), ``state_reason``,
     ``last_error`` and ``jobs`` (newest first, at most 100: ``job_id``, ``user``, ``state``,
     ``reason``, ``gpus``, ``gpu_minutes``, ``submitted_at``, ``started_at``, ``ended_at``).
 
@@ -489,6 +490,7 @@ def usage(name: str) -> dict:
         "used_gpu_minutes": used_gpu_minutes(name),
         "last_synced_at": SyncState.objects.filter(name="sacct").values_list("last_synced_at", flat=True).first(),
         "state": account.state,
+        "kind": account.kind,
         "state_reason": account.state_reason,
         "last_error": account.last_error,
         "jobs": jobs_,

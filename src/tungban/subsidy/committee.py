@@ -56,8 +56,9 @@ def _proposed_terms(application: Application) -> dict | None:
 
 def describe_application(subject_id: str, lang: str) -> dict:
     """The committee's view of an application: title, summary (organisation, category, compute
-    requested), organisations (BRN and names, for conflicts of interest) and the secretariat's
-    recommended terms (part D's ``intake.recommendation``; ``None`` until then)."""
+    requested), the link to the committee's read-only page of it (``views_committee``),
+    organisations (BRN and names, for conflicts of interest) and the secretariat's recommended
+    terms (part D's ``intake.recommendation``; ``None`` until then)."""
     app = get_application(subject_id)
     zh = _zh(lang)
     node_months = sum(app.requested_months.values_list("nodes", flat=True))
@@ -71,7 +72,7 @@ def describe_application(subject_id: str, lang: str) -> dict:
     return {
         "title": f"{app.reference} {title}",
         "summary": summary,
-        "link": reverse("subsidy_staff:funds_application", args=[app.public_id]),
+        "link": reverse("subsidy_staff:committee_application", args=[app.public_id]),
         "organisation_brns": [app.br_number],
         "organisation_names": [n for n in (app.organisation_name_en, app.organisation_name_zh) if n],
         "proposed_terms": _proposed_terms(app),
@@ -164,7 +165,8 @@ def get_proposal(subject_id: str) -> ReallocationProposal:
 
 
 def describe_reallocation(subject_id: str, lang: str) -> dict:
-    """The committee's view of a reallocation proposal (seed 000 §17)."""
+    """The committee's view of a reallocation proposal (seed 000 §17), linking to the
+    committee's read-only page of it (``views_committee``)."""
     p = get_proposal(subject_id)
     app = p.award.application
     zh = _zh(lang)
@@ -175,7 +177,7 @@ def describe_reallocation(subject_id: str, lang: str) -> dict:
         "summary": (
             f"{p.gpu_minutes} GPU 分鐘。{p.reason_zh}" if zh else f"{p.gpu_minutes} GPU-minutes. {p.reason_en}"
         ),
-        "link": reverse("subsidy:grant", args=[p.award.public_id]),
+        "link": reverse("subsidy_staff:committee_reallocation", args=[p.public_id]),
         "organisation_brns": [app.br_number],
         "organisation_names": [n for n in (app.organisation_name_en, app.organisation_name_zh) if n],
         "proposed_terms": None,
@@ -202,8 +204,13 @@ def decided_reallocation(subject_id, outcome, terms, reasons_en, reasons_zh, dec
 
 
 def register(subjects) -> None:
-    """Register both kinds with the committees' registry ``subjects``."""
+    """Register both kinds with the committees' registry ``subjects``, and link the grants in
+    progress (their progress reports, seed 000 §21) from the committees' navigation."""
+    from django.utils.translation import gettext_lazy
+
     from .forms import AwardTermsForm
+
+    subjects.register_page("subsidy_staff:committee_grants", gettext_lazy("Grants in progress"))
 
     subjects.register(
         APPLICATION_KIND,

@@ -219,3 +219,17 @@ NotSecretariatSystem = Forbidden.define(
 GrantNotSigned = Conflict.define(
     "grant_not_signed", _("Cluster users can be named once the agreement is signed and the account requested.")
 )
+
+# tcommittee: reallocation to market-price users, market commitments
+ReallocationNotMarket = DomainError.define(
+    "reallocation_not_market",
+    _("Compute can be lent only to a market-price account (seed 000 §17); “%(account)s” is not one."),
+    field="to_account",
+)
+MarketCommitmentInvalid = DomainError.define(
+    "market_commitment_invalid", _("The market-price commitment is not valid: %(problem)s"), field="schedule"
+)
+MarketBeyondCapacity = Conflict.define(
+    "market_capacity_exceeded",
+    _("In %(month)s only %(free)s nodes are free for market-price users; %(nodes)s were asked."),
+)

@@ -150,6 +150,17 @@ class MarketCommitment(models.Model):
     nodes = models.PositiveIntegerField(_("Nodes"))
     customer = models.CharField(_("Customer"), max_length=200)
     account = models.CharField(_("Scheduler account"), max_length=64, blank=True)
+    # tcommittee: the market price charged and the committee's approval (services.market)
+    price = models.DecimalField(_("Market price per node-month (HK$)"), null=True, blank=True, **MONEY)
+    proposal = models.ForeignKey(
+        "subsidy.ReallocationProposal",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="market_commitments",
+        verbose_name=_("reallocation approved by the committee"),
+    )
+    committed_by = models.CharField(_("Committed by"), max_length=150, blank=True)
 
     class Meta:
         verbose_name = _("market commitment")

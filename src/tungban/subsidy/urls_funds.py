@@ -13,4 +13,9 @@ urlpatterns = [
     path("capacity/", views.change_capacity, name="funds_capacity"),
     path("applications/<uuid:public_id>/", views.application, name="funds_application"),
     path("applications/<uuid:public_id>/reallocate/", views.reallocate, name="funds_reallocate"),
+    path(
+        "applications/<uuid:public_id>/reallocate/<uuid:proposal>/agenda",
+        views.reallocation_agenda,
+        name="funds_reallocation_agenda",
+    ),
 ]

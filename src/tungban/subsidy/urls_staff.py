@@ -10,4 +10,5 @@ urlpatterns = [
     path("funds/", include("tungban.subsidy.urls_funds")),  # the fund's ledger, prices, capacity, awards
     path("recommend/", include("tungban.subsidy.urls_recommend")),  # the award optimiser's recommendation
     path("reports/", include("tungban.subsidy.urls_reports")),  # annual report, standard reports, KPIs
+    path("committee/", include("tungban.subsidy.urls_committee")),  # the committee's read-only pages
 ]

@@ -24,7 +24,7 @@ from tungban.eservices import services as eservices
 
 from . import errors, rules
 from .constants import FundingLine
-from .models import Application, FundRelease, PriceVersion, ServiceClass
+from .models import Application, FundRelease, PriceVersion, ReallocationProposal, ServiceClass
 from .services import awards, capacity, funds, prices, reallocation
 
 FUNDER, ADMINISTRATOR = "DPO", "CYBERPORT"
@@ -190,7 +190,7 @@ def application(request, public_id):
             "months": award.months.all() if award else [],
             "requested": app.requested_months.all(),
             "cost_items": app.cost_items.all(),
-            "proposals": award.reallocations.all() if award else [],
+            "proposals": [(p, reallocation.agenda_item(p)) for p in award.reallocations.all()] if award else [],
             "is_administrator": request.is_administrator,
         },
     )
@@ -279,3 +279,26 @@ def change_capacity(request):
         prices.change_capacity(sc, month, nodes)
 
     return _act(request, _fy(request), do)
+
+
+@require_POST
+@funds_officer
+def reallocation_agenda(request, public_id, proposal):
+    """Cyberport puts a proposal not yet on an agenda on the committee's next meeting (tcommittee;
+    seed 000 §17)."""
+    app = get_object_or_404(Application, public_id=public_id)
+    found = get_object_or_404(ReallocationProposal, public_id=proposal, award__application=app)
+    back = reverse("subsidy_staff:funds_application", args=[public_id])
+    if not request.is_administrator:
+        messages.error(request, _("Only Cyberport proposes a reallocation."))
+        return redirect(back)
+    try:
+        item = reallocation.put_on_agenda(found, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        if item is None:
+            messages.error(request, _("No committee meeting is planned: plan one, then put it on the agenda."))
+        else:
+            messages.success(request, _("Put on the committee's agenda."))
+    return redirect(back)

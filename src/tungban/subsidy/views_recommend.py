@@ -46,6 +46,24 @@ def readers_only(view):
     return wrapped
 
 
+def _committee_score_hidden(user, app) -> bool:
+    """Whether the committee's score of ``app`` is hidden from ``user``: a member of the
+    committee that scores it sees it only as the committee's pages show scores
+    (:func:`tungban.committees.services.sees_scores`: not while recused, and only once they
+    scored it themselves or it is decided; seed 000 §12–§13). The secretariat, not a member,
+    sees it."""
+    from tungban.committees.models import AgendaItem
+
+    item = (
+        AgendaItem.objects.filter(kind="subsidy.application", subject_id=str(app.public_id))
+        .select_related("meeting")
+        .order_by("pk")
+        .last()
+    )
+    member = committees.member_of(item.meeting.committee_id, user) if item is not None else None
+    return member is not None and not committees.sees_scores(item, member)
+
+
 def _month(day) -> str:
     return date_format(day, "YEAR_MONTH_FORMAT")
 
@@ -105,6 +123,7 @@ def batch(request, batch: int):
                 "title": (app.project_title_zh or app.project_title_en) if zh else app.project_title_en,
                 "score": view.scores[ref],
                 "scored_by": view.scored_by[ref],
+                "hidden": view.scored_by[ref] == "committee" and _committee_score_hidden(request.user, app),
             }
 
         chosen = [

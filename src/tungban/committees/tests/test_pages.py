@@ -207,3 +207,22 @@ def test_chair_plans_a_meeting_a_member_cannot(client, setup):
     assert response.status_code == 302 and response["Location"] == f"/staff/committees/meetings/{meeting.pk}/"
     assert (meeting.state, meeting.quorum, meeting.committee_id) == ("planned", 4, chair.committee_id)
     assert services.meeting_for_batch("2027-B1") == meeting
+
+
+def test_the_item_page_hides_the_others_scores_until_the_member_scored(client, setup):
+    """seed 000 §13: each member scores on their own judgement; the page shows the others'
+    scores and the weighted score once the member scored it (or it is decided)."""
+    chair, conflicted, other, item = setup
+    for code, value in zip("abcd", (8, 6, 7, 9), strict=True):
+        services.score(item, other.user, code, value)
+    late = add_member(item.meeting.committee, brn="33334444", name="Late member")
+    body = _client(client, late).get(f"/staff/committees/items/{item.pk}/").content.decode()
+    assert 'id="scores-hidden"' in body and 'id="scores"' not in body and "7.550" not in body
+    assert 'id="score-form"' in body
+    page = _client(client, late).get(f"/staff/committees/meetings/{item.meeting_id}/").content.decode()
+    assert "7.550" not in page
+    client.post(f"/staff/committees/items/{item.pk}/score", {f"score-c_{c}": "5" for c in "abcd"})
+    body = _client(client, late).get(f"/staff/committees/items/{item.pk}/").content.decode()
+    assert 'id="scores"' in body and "Other member" in body and 'id="scores-hidden"' not in body
+    body = _client(client, late, "zh").get(f"/staff/committees/items/{item.pk}/").content.decode()
+    assert "評分" in body

@@ -375,3 +375,77 @@ def test_a_recused_chair_cannot_dismiss_their_own_conflict_and_decide(kind, comm
         )
     item.refresh_from_db()
     assert not item.decided
+
+
+# tcommittee
+
+
+def test_a_member_sees_the_others_scores_only_after_scoring_or_once_decided(item, committee, people, kind):
+    """The committee scores criteria (a)–(d) of seed 000 §13 each on their own judgement: the
+    others' scores show only once the member scored the item themselves or it is decided, never
+    while recused (seed 000 §12; anchor study §2.14)."""
+    chair, conflicted, other = people
+    late = add_member(committee, brn="11112222")
+    services.score(item, other.user, "a", 7)
+    with pytest.raises(DomainError) as e:
+        services.scores_for(item, late.user)
+    assert _code(e) == "scores_hidden" and e.value.status == 403
+    assert not services.sees_scores(item, late) and services.sees_scores(item, other)
+    services.score(item, late.user, "a", 5)
+    assert sorted(s.value for s in services.scores_for(item, late.user)) == [5, 7]
+    assert not services.sees_scores(item, chair)
+    services.decide(item, outcome="reject", terms=None, reasons_en="No.", reasons_zh="否。", actor=chair.user)
+    item.refresh_from_db()
+    assert services.sees_scores(item, chair) and not services.sees_scores(item, conflicted)
+
+
+def test_a_withdrawn_item_stays_on_record_and_takes_no_score_nor_decision(item, people, meeting):
+    """seed 000 §15: an application withdrawn by the applicant leaves the meeting's agenda; the
+    item is kept with the reasons (the minutes show it) and refuses scores and decisions."""
+    chair, conflicted, other = people
+    with pytest.raises(DomainError) as e:
+        services.withdraw_item(item, reasons_en="Withdrawn.", reasons_zh="")
+    assert _code(e) == "reasons_required"
+    assert services.open_items(item.kind, item.subject_id) == [item]
+    services.withdraw_item(item, reasons_en="The applicant withdrew.", reasons_zh="申請人已撤回。")
+    item.refresh_from_db()
+    assert item.withdrawn and services.open_items(item.kind, item.subject_id) == []
+    assert services.withdraw_item(item, reasons_en="again", reasons_zh="再").withdrawal_reason_en == (
+        "The applicant withdrew."
+    )
+    with pytest.raises(DomainError) as e:
+        services.score(item, other.user, "a", 5)
+    assert _code(e) == "item_withdrawn"
+    with pytest.raises(DomainError) as e:
+        services.decide(item, outcome="reject", terms=None, reasons_en="x", reasons_zh="否", actor=chair.user)
+    assert _code(e) == "item_withdrawn"
+    record = services.minutes_record(meeting)["items"][0]
+    assert record["withdrawal_reason_zh"] == "申請人已撤回。" and record["withdrawn_at"]
+
+
+def test_a_decided_item_is_not_withdrawn(item, people):
+    chair, _conflicted, _other = people
+    services.decide(item, outcome="defer", terms=None, reasons_en="Later.", reasons_zh="稍後。", actor=chair.user)
+    with pytest.raises(DomainError) as e:
+        services.withdraw_item(item, reasons_en="x", reasons_zh="否")
+    assert _code(e) == "already_decided"
+
+
+def test_who_reads_a_subjects_record(kind, committee, meeting, item, people):
+    """seed 000 §12–§13: members in term of the committee read the subject unless recused from
+    it (on an agenda) or conflicted with its organisations (not on one yet)."""
+    chair, conflicted, other = people
+    assert services.reader_of(kind.KIND, "p1", other.user) == other
+    with pytest.raises(DomainError) as e:
+        services.reader_of(kind.KIND, "p1", conflicted.user)
+    assert _code(e) == "member_conflicted"
+    kind.proposal("p9", brns=[SUBJECT_BRN], cap=10)  # on no agenda yet
+    assert services.reader_of(kind.KIND, "p9", other.user) == other
+    with pytest.raises(DomainError) as e:
+        services.reader_of(kind.KIND, "p9", conflicted.user)
+    assert _code(e) == "member_conflicted"
+    outsider = add_member(committee)
+    outsider.delete()
+    with pytest.raises(DomainError) as e:
+        services.reader_of(kind.KIND, "p1", outsider.user)
+    assert _code(e) == "not_member"

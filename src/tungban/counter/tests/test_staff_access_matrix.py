@@ -57,8 +57,8 @@ POLICY = {
     "payments-recon:resolve": set(),
     # The AI Subsidy Scheme (issue 20): its secretariat and funder are department members
     # (CYBERPORT, DPO) and its committee members are committees.Member rows, roles none of these
-    # users has: subsidy/tests (test_secretariat, test_pages, test_report_pages, test_recommend)
-    # and committees/tests/test_pages.py try them.
+    # users has: subsidy/tests (test_secretariat, test_pages, test_report_pages, test_recommend,
+    # test_committee_review for /staff/subsidy/committee/) and committees/tests/test_pages.py try them.
     "subsidy_staff": set(),
     "committees": set(),
     "admin": {"admin"},
@@ -132,6 +132,8 @@ def world(db):
         "meeting_id": 1,
         "item_id": 1,
         "conflict_id": 1,
+        # tcommittee: a reallocation proposal of the fund's page
+        "proposal": "00000000-0000-4000-8000-000000000004",
     }
 
 

@@ -268,6 +268,70 @@ def on_application_changed(sender, application, event, **kwargs) -> None:
         Application.objects.filter(
             reference=application.reference, state=ApplicationState.CLARIFICATION_REQUESTED
         ).update(state=ApplicationState.SUBMITTED)
+    elif event.action == "withdrawn":
+        reason = getattr(event, "reason_en", "") or ""
+        try:
+            withdraw(application.reference, reason=reason)
+        except Exception:
+            log.exception("withdrawal of %s failed; queued for another try", application.reference)
+            jobs.enqueue(withdraw_task, application.reference, reason)
+
+
+# tcommittee: the applicant's withdrawal reaches the scheme
+#: States an applicant may still withdraw from (before the committee's approval or rejection).
+WITHDRAWABLE = (
+    ApplicationState.SUBMITTED,
+    ApplicationState.CLARIFICATION_REQUESTED,
+    ApplicationState.COMPLETE,
+    ApplicationState.RECOMMENDED,
+    ApplicationState.ON_AGENDA,
+    ApplicationState.DEFERRED,
+)
+
+
+@task(takes_context=True)
+def withdraw_task(context, reference: str, reason: str = "", attempt: int = 1) -> str:
+    """:func:`withdraw` for an application whose withdrawal failed right after the applicant's
+    act; retried with ``core.jobs`` backoff."""
+    try:
+        found = withdraw(reference, reason=reason)
+    except Exception:
+        if jobs.can_retry(attempt):
+            jobs.enqueue(withdraw_task, reference, reason, attempt + 1, delay=jobs.retry_delay(attempt))
+        raise
+    return found.state if found else ""
+
+
+def withdraw(reference: str, *, reason: str = "") -> Application | None:
+    """The applicant withdrew the e-services application ``reference`` (applications are open
+    all year and taken in batches, seed 000 §15): the scheme's application becomes
+    ``withdrawn`` and every pending agenda item of it leaves its meeting's agenda through
+    :func:`tungban.committees.services.withdraw_item` (kept on record with the reason, so the
+    minutes show it). Nothing of it is held in capacity or budget: only awards hold nodes
+    (:mod:`.capacity`, seed 000 §10) and commitments (:mod:`.funds`), and an application that
+    can still be withdrawn has no award. Idempotent; ``None`` when the scheme never took the
+    application in; an application already decided is left as it is (logged).
+
+    :param reason: the applicant's reason, in the language they wrote it (recorded with the item).
+    """
+    with transaction.atomic():
+        app = Application.objects.select_for_update().filter(reference=reference).first()
+        if app is None or app.state == ApplicationState.WITHDRAWN:
+            return app
+        if app.state not in WITHDRAWABLE:
+            log.warning("withdrawal of %s in state %s left alone", reference, app.state)
+            return app
+        app.state = ApplicationState.WITHDRAWN
+        app.save(update_fields=["state"])
+        why = f" ({reason.strip()[:300]})" if reason.strip() else ""
+        for item in committees.open_items("subsidy.application", str(app.public_id)):
+            committees.withdraw_item(
+                item,
+                reasons_en=f"The applicant withdrew the application.{why}",
+                reasons_zh=f"申請人已撤回申請。{why}",
+                actor="subsidy",
+            )
+    return app
 
 
 # --- the secretariat ---

@@ -160,7 +160,6 @@ RULES: tuple[Entry, ...] = (
         "R31",
         "The committee reviews the grantees' progress reports too.",
         ("seed 000 §21",),
-        gap="progress reports reach no committee page or agenda (branch tcommittee)",
     ),
     Entry(
         "R32",

@@ -30,7 +30,7 @@ def test_describe_names_the_organisation_for_conflicts_of_interest(application):
     assert d["organisation_brns"] == ["21812345"]
     assert "大文人工智能有限公司" in d["organisation_names"]
     assert "粵語語音模型" in d["title"] and "24 節點月" in d["summary"]
-    assert d["link"].endswith(f"/staff/subsidy/funds/applications/{application.public_id}/")
+    assert d["link"].endswith(f"/staff/subsidy/committee/applications/{application.public_id}/")
     assert set(d) == {"title", "summary", "link", "organisation_brns", "organisation_names", "proposed_terms"}
     assert "24 node-months" in committee.describe_application(str(application.public_id), "en")["summary"]
 
@@ -111,9 +111,15 @@ def test_terms_form_starts_from_the_recommendation_and_gives_the_terms_dict():
 
 
 def test_register_adds_both_kinds():
-    seen = {}
-    committee.register(SimpleNamespace(register=lambda kind, **kw: seen.setdefault(kind, kw)))
+    seen, pages = {}, {}
+    committee.register(
+        SimpleNamespace(
+            register=lambda kind, **kw: seen.setdefault(kind, kw),
+            register_page=lambda name, label: pages.setdefault(name, label),
+        )
+    )
     assert set(seen) == {"subsidy.application", "subsidy.reallocation"}
+    assert set(pages) == {"subsidy_staff:committee_grants"}
     assert seen["subsidy.application"]["terms_form"] is AwardTermsForm
     assert seen["subsidy.application"]["decided"] is committee.decided_application
 
@@ -135,7 +141,11 @@ def test_seed000_s17_reallocation_is_proposed_then_decided_and_lent(active_award
     """Seed 000 §17: Cyberport proposes compute for market-price users; the committee decides."""
     lent = []
     fake = SimpleNamespace(
-        usage=lambda name: {"limit_gpu_minutes": 1000, "used_gpu_minutes": 400},
+        usage=lambda name: {
+            "limit_gpu_minutes": 1000,
+            "used_gpu_minutes": 400,
+            "kind": "market" if name == "mkt-1" else "subsidised",
+        },
         lend=lambda a, b, m, *, reason: lent.append((a, b, m, reason)),
     )
     monkeypatch.setattr(awards, "compute_services", lambda: fake)
