@@ -39,5 +39,10 @@ BadUserName = DomainError.define(
 TooManyUsers = Conflict.define(
     "too_many_users", _("An account has at most %(max)s cluster users; remove one before adding another.")
 )
+ReservedUserName = DomainError.define(
+    "reserved_user_name",
+    _("%(user)s is a system account of the cluster and cannot be a grantee's user."),
+    field="user",
+)
 UserExists = Conflict.define("user_exists", _("%(user)s is already a cluster user of this account."))
 UnknownUser = NotFound.define("unknown_user", _("%(user)s is not a cluster user of this account."))

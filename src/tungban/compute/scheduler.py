@@ -143,7 +143,7 @@ class SlurmAdapter:
             self.set_limit(name, gpu_minutes)
         for user in users:
             if user not in existing["users"]:
-                self._sacctmgr("add", "user", user, f"account={name}", f"cluster={self.cluster}")
+                self._sacctmgr("add", "user", f"name={user}", f"account={name}", f"cluster={self.cluster}")
 
     def set_limit(self, name: str, gpu_minutes: int) -> None:
         self._sacctmgr(

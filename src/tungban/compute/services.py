@@ -26,6 +26,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Min, Sum
 from django.dispatch import Signal
@@ -638,11 +639,40 @@ _LIVE_USER = (AccountUserState.PENDING, AccountUserState.ACTIVE, AccountUserStat
 WAITING_FOR_ACCOUNT = "added when the account opens"
 
 
+#: System and service accounts never put on a grantee's account (the cluster's own daemons and
+#: the administrators'); the operator adds the site's own with ``TUNGBAN_COMPUTE_RESERVED_USERS``
+#: (comma-separated).
+RESERVED_USERS = frozenset(
+    "root daemon bin sys sync games man lp mail news uucp proxy www-data backup list irc gnats nobody "
+    "systemd-network systemd-resolve messagebus sshd slurm munge mysql postgres admin administrator".split()
+)
+
+
+def reserved_users() -> frozenset[str]:
+    """:data:`RESERVED_USERS` and the names of ``settings.TUNGBAN_COMPUTE_RESERVED_USERS``."""
+    extra = getattr(settings, "TUNGBAN_COMPUTE_RESERVED_USERS", "") or ""
+    return RESERVED_USERS | {n.strip() for n in extra.split(",") if n.strip()}
+
+
 def check_user_name(user) -> str:
-    """The user name, or :raises errors.BadUserName: not a POSIX portable name (:data:`USER_NAME`)."""
+    """The user name.
+
+    :raises errors.BadUserName: not a POSIX portable name (:data:`USER_NAME`).
+    :raises errors.ReservedUserName: a system or service account (:func:`reserved_users`)."""
     if not isinstance(user, str) or not USER_NAME.fullmatch(user):
         raise errors.BadUserName()
+    if user in reserved_users():
+        raise errors.ReservedUserName(user=user)
     return user
+
+
+def accounts_of_user(user: str) -> list[str]:
+    """The names of the accounts ``user`` is a live (pending, active or being removed) user of."""
+    return list(
+        AccountUser.objects.filter(name=user, state__in=_LIVE_USER)
+        .order_by("account__name")
+        .values_list("account__name", flat=True)
+    )
 
 
 def account_users(name: str, *, with_removed: bool = False) -> list[dict]:

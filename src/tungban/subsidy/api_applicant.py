@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from django.urls import reverse
 from ninja import Field, Router, Schema
 
 from tungban.core.api import error_responses
@@ -80,7 +81,12 @@ class InvoiceOut(Schema):
     amount: str = Field(description="HK$")
     state: LabelOut = Field(description="queued issued paid failed")
     order_reference: str = Field(
-        description="The payment order (pay it on /pay/<order_reference>/); empty until issued"
+        description="The payment order's reference (the bill a bank app pays); empty until issued, and "
+        "empty for a caller whose mandate does not allow `pay`"
+    )
+    pay_url: str = Field(
+        description="The grant page's pay link (it checks the payer's mandate, then opens the order); "
+        "empty unless the invoice is issued and the caller may pay"
     )
     paid_at: dt.datetime | None
 
@@ -163,7 +169,10 @@ def _usage_by_month(award: Award, months: list[dt.date]) -> dict[dt.date, int] |
     return compute.usage_by_month([award.account], months).get(award.account, {})
 
 
-def award_out(award: Award) -> dict:
+def award_out(award: Award, *, may_pay: bool = False) -> dict:
+    """The body of ``GET /awards/{award_id}``; ``may_pay``: whether the caller's mandate allows
+    ``pay`` (:func:`~tungban.subsidy.services.awards.require_payer`): the invoices' order
+    references and pay links only then."""
     months = list(award.months.all())
     used = _usage_by_month(award, [m.month for m in months])
     totals = awards.usage(award)
@@ -212,7 +221,10 @@ def award_out(award: Award) -> dict:
                 "month": inv.month,
                 "amount": money(inv.amount),
                 "state": labelled(inv.state, lambda inv=inv: InvoiceState(inv.state).label),
-                "order_reference": inv.order_reference,
+                "order_reference": inv.order_reference if may_pay else "",
+                "pay_url": reverse("subsidy:grant_pay", args=[award.public_id, inv.pk])
+                if may_pay and inv.state == InvoiceState.ISSUED
+                else "",
                 "paid_at": inv.paid_at,
             }
             for inv in award.invoices.order_by("month")
@@ -284,6 +296,11 @@ def read_award(request, award_id: uuid.UUID):
     """Money in HK$ decimal strings. Errors: ``award_unknown`` (404: no such award, or an
     organisation the caller has no mandate for now — not told apart)."""
     award = Award.objects.select_related("application").filter(public_id=award_id).first()
-    if award is None or not _may_view(_resident(request), award.application.br_number):
+    resident = _resident(request)
+    if award is None or not _may_view(resident, award.application.br_number):
         raise errors.AwardUnknown()
-    return award_out(award)
+    try:
+        awards.require_payer(award, resident)
+    except DomainError:
+        return award_out(award)
+    return award_out(award, may_pay=True)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.apps import apps as django_apps
-from django.db.models import Max, Min
+from django.db.models import Count, Max, Min
 from django.http import HttpResponse
 from django.utils import timezone, translation
 from ninja import Field, Router, Schema
@@ -29,7 +29,7 @@ from tungban.core.api import error_responses
 
 from . import rules
 from .constants import ApplicantCategory, ApplicationState, FundingLine
-from .models import Award, Call, PriceVersion, ServiceClass
+from .models import Call, PriceVersion, ServiceClass
 from .schemas import BatchOut, LabelOut, batch_out, both, cached, labelled, money
 from .services import reports
 
@@ -63,7 +63,10 @@ class PriceOut(Schema):
 
 class PriceRangeOut(Schema):
     awards: int = Field(description="Awards decided for this class")
-    min: str | None = Field(description="Lowest negotiated price per node-month awarded (HK$); null without awards")
+    min: str | None = Field(
+        description="Lowest negotiated price per node-month awarded (HK$); null with fewer than "
+        "NEGOTIATED_RANGE_MIN_AWARDS (3) standing awards, so that no one grantee's price is disclosed"
+    )
     max: str | None
 
 
@@ -96,9 +99,16 @@ class SchemeOut(Schema):
     calls: list[CallOut] = Field(description="Calls open today or later")
 
 
+#: The fewest standing awards of a class whose negotiated range is published: with one or two,
+#: the range would disclose a grantee's negotiated price.
+NEGOTIATED_RANGE_MIN_AWARDS = 3
+
+
 def _service_class(sc: ServiceClass, today: dt.date) -> dict:
     price = PriceVersion.objects.filter(service_class=sc, effective_from__lte=today).order_by("-effective_from").first()
-    span = Award.objects.filter(application__service_class=sc).aggregate(lo=Min("price"), hi=Max("price"))
+    standing = reports.standing_awards().filter(application__service_class=sc)
+    span = standing.aggregate(lo=Min("price"), hi=Max("price"), n=Count("id"))
+    shown = span["n"] >= NEGOTIATED_RANGE_MIN_AWARDS  # fewer would disclose one grantee's price
     return {
         "code": sc.code,
         "name_en": sc.name_en,
@@ -109,9 +119,9 @@ def _service_class(sc: ServiceClass, today: dt.date) -> dict:
         if price is None
         else {"list_price": money(price.list_price), "effective_from": price.effective_from, "basis": price.basis},
         "negotiated": {
-            "awards": Award.objects.filter(application__service_class=sc).count(),
-            "min": money(span["lo"]),
-            "max": money(span["hi"]),
+            "awards": span["n"],
+            "min": money(span["lo"]) if shown else None,
+            "max": money(span["hi"]) if shown else None,
         },
     }
 

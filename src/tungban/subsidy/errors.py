@@ -27,7 +27,7 @@ ExceptionalReasonsRequired = DomainError.define(
     _("Give the reasons for the exceptional case in English and in Chinese."),
     field="exceptional_reason_en",
 )
-PriceInvalid = DomainError.define("price_invalid", _("The price per node-month cannot be negative."), field="price")
+PriceInvalid = DomainError.define("price_invalid", _("The price per node-month must be above zero."), field="price")
 ScheduleInvalid = DomainError.define(
     "schedule_invalid",
     _("The schedule must give whole nodes (at least one) for 1 to 12 consecutive months: %(reason)s"),
@@ -218,6 +218,14 @@ NotSecretariatSystem = Forbidden.define(
 # tgaps: the grant's cluster users
 GrantNotSigned = Conflict.define(
     "grant_not_signed", _("Cluster users can be named once the agreement is signed and the account requested.")
+)
+GrantNotActive = Conflict.define(
+    "grant_not_active", _("Cluster users can be named only while the grant is active; it is %(state)s.")
+)
+ClusterUserOfAnotherOrganisation = Conflict.define(
+    "cluster_user_of_another_organisation",
+    _("%(user)s is a cluster user of another organisation's account; choose a user of your own team."),
+    field="user",
 )
 
 # tcommittee: reallocation to market-price users, market commitments

@@ -39,7 +39,7 @@ class AwardTermsForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 6}),
     )
     price = forms.DecimalField(
-        label=_("Price per node-month (HK$)"), min_value=Decimal("0"), max_digits=14, decimal_places=2
+        label=_("Price per node-month (HK$)"), min_value=Decimal("0.01"), max_digits=14, decimal_places=2
     )
     rate_percent = forms.DecimalField(
         label=_("Subsidy rate (%)"),
@@ -125,11 +125,11 @@ class RecommendationForm(forms.Form):
     (:func:`tungban.subsidy.services.intake.recommend`)."""
 
     price = forms.DecimalField(
-        label=_("Negotiated price per node-month (HK$)"), min_value=Decimal("0"), max_digits=14, decimal_places=2
+        label=_("Negotiated price per node-month (HK$)"), min_value=Decimal("0.01"), max_digits=14, decimal_places=2
     )
     rate = forms.DecimalField(
-        label=_("Subsidy rate (%)"), min_value=Decimal("0"), max_value=Decimal("100"), max_digits=5, decimal_places=2
-    )
+        label=_("Subsidy rate (%)"), min_value=Decimal("0"), max_value=Decimal("100"), max_digits=4, decimal_places=1
+    )  # the award keeps the rate to 0.1% (rules.quantize_rate), so the form takes no finer one
     exceptional = forms.BooleanField(required=False)
     exceptional_reason_en = forms.CharField(required=False)
     exceptional_reason_zh = forms.CharField(required=False)

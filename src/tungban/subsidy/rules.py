@@ -195,10 +195,12 @@ def check_price(price: Decimal, *, list_price: Decimal, min_price: Decimal | Non
 
     :param price: HK$ per node-month; ``list_price``: the price version in force;
         ``min_price``: the bottom of the class's range (``None``: 0).
-    :raises RuleError: ``price_invalid`` (not finite, below 0), ``price_out_of_range``
-        (below ``min_price`` or above ``list_price``; params ``low``, ``high``)."""
+    :raises RuleError: ``price_invalid`` (not finite, or not above 0: subsidised capacity is
+        never given away at no price, seed 000 §13: the grantee pays the rest of a price),
+        ``price_out_of_range`` (below ``min_price`` or above ``list_price``; params ``low``,
+        ``high``)."""
     price = Decimal(price)
-    if not price.is_finite() or price < 0:
+    if not price.is_finite() or price <= 0:
         raise RuleError("price_invalid")
     low = Decimal(min_price) if min_price is not None else Decimal("0")
     if price < low or price > Decimal(list_price):

@@ -23,8 +23,8 @@ from tungban.corpid.services import authority
 from tungban.eservices import login
 from tungban.payments import services as payments
 
-from . import errors
-from .services import awards
+from .constants import AwardState
+from .services import awards, cluster_users
 
 
 def grantee_page(view):
@@ -118,12 +118,9 @@ def pay(request, award, invoice: int):
 
 
 def _may_manage_users(resident, award) -> bool:
-    """Naming the cluster users who may charge the grant's account is the grantee's
-    administrator's: a person whose CorpID mandate covers ``sign`` in the scheme's e-service for
-    the organisation (the same authority as the agreement, seed 000 §21), checked again on each
-    request."""
+    """:func:`.services.cluster_users.require_administrator` as a yes or no, for the page."""
     try:
-        authority(resident, award.application.br_number, awards.SERVICE_SLUG, "sign")
+        cluster_users.require_administrator(resident, award)
     except DomainError:
         return False
     return True
@@ -133,16 +130,14 @@ def _users_context(request, award) -> dict:
     return {
         "cluster_users": compute.account_users(award.account) if award.account else [],
         "may_manage_users": bool(award.account) and _may_manage_users(request.resident, award),
+        "may_add_users": award.state == AwardState.ACTIVE,
         "max_users": compute.MAX_USERS,
     }
 
 
 def _change_users(request, award, change):
     try:
-        authority(request.resident, award.application.br_number, awards.SERVICE_SLUG, "sign")
-        if not award.account:
-            raise errors.GrantNotSigned()
-        change(award.account, (request.POST.get("user") or "").strip(), actor=f"resident:{request.resident.public_id}")
+        change(award, request.resident, request.POST.get("user") or "")
     except DomainError as exc:
         messages.error(request, str(exc.message))
         return False
@@ -152,8 +147,8 @@ def _change_users(request, award, change):
 @require_POST
 @grantee_page
 def add_user(request, award):
-    """Name a cluster user of the grant's scheduler account (:func:`tungban.compute.services.add_user`)."""
-    if _change_users(request, award, compute.add_user):
+    """Name a cluster user of the grant's scheduler account (:func:`.services.cluster_users.add`)."""
+    if _change_users(request, award, cluster_users.add):
         messages.success(
             request,
             _("%(user)s will be added to the cluster account; the list below shows when it is done.")
@@ -165,8 +160,8 @@ def add_user(request, award):
 @require_POST
 @grantee_page
 def remove_user(request, award):
-    """Take a cluster user off the grant's scheduler account (:func:`tungban.compute.services.remove_user`)."""
-    if _change_users(request, award, compute.remove_user):
+    """Take a cluster user off the grant's scheduler account (:func:`.services.cluster_users.remove`)."""
+    if _change_users(request, award, cluster_users.remove):
         messages.success(
             request, _("%(user)s will be removed from the cluster account.") % {"user": request.POST["user"].strip()}
         )

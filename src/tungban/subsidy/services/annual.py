@@ -25,7 +25,7 @@ from django.utils import timezone, translation
 
 from .. import errors
 from ..constants import ApplicantCategory, ApplicationState, FundingLine
-from ..models import Application, Award, AwardMonth
+from ..models import Application
 from ..models_progress import AnnualReport
 from . import progress, reports
 
@@ -68,8 +68,8 @@ def figures(fy: str) -> dict:
     finish = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=timezone.get_current_timezone())
     received = Application.objects.filter(submitted_at__gte=begin, submitted_at__lt=finish)
     decided = Application.objects.filter(decided_at__gte=begin, decided_at__lt=finish)
-    awards = Award.objects.filter(decided_at__gte=begin, decided_at__lt=finish)
-    months = AwardMonth.objects.filter(month__gte=start, month__lte=end)
+    awards = reports.standing_awards().filter(decided_at__gte=begin, decided_at__lt=finish)
+    months = reports.standing_months().filter(month__gte=start, month__lte=end)
     by_category = {c.value: 0 for c in ApplicantCategory}
     subsidy_by_category = {c.value: Decimal("0.00") for c in ApplicantCategory}
     node_months, subsidy = 0, Decimal("0.00")

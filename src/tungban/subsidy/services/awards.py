@@ -218,7 +218,7 @@ def check_terms(application: Application, terms: AwardTerms, *, exclude_award=No
     rate and price are first rounded as they will be stored (:func:`normalised`); ``on``: the
     day of the decision (default today) whose price version bounds the price.
 
-    :raises DomainError: ``price_invalid`` (not a finite number, below 0); ``price_out_of_range``
+    :raises DomainError: ``price_invalid`` (not a finite number, or not above 0); ``price_out_of_range``
         (outside the class's range in the price version in force, above the list price: seed 000
         §14, seed 002 ITIB229); ``no_price_in_force``; ``rate_invalid`` (not a finite number),
         ``rate_above_exceptional_ceiling`` (above 90%, ever), ``rate_needs_exceptional_decision``

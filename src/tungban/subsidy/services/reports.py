@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from tungban.compute import services as compute
 
 from .. import errors, rules
-from ..constants import ApplicantCategory, ApplicationState
+from ..constants import ApplicantCategory, ApplicationState, AwardState
 from ..models import Application, Award, AwardMonth, CapacityMonth
 
 TENTH = Decimal("0.1")
@@ -95,6 +95,17 @@ def usage_available() -> bool:
 
 
 # --- the legislators' standard reports (anchor §2.12) -----------------------------------------
+
+
+def standing_awards():
+    """The awards that count as granted in every report: all but offers that lapsed unsigned
+    (their commitment went back to the ledger; seed 000 §21: the grantee signs an agreement)."""
+    return Award.objects.exclude(state=AwardState.LAPSED)
+
+
+def standing_months():
+    """The scheduled months of :func:`standing_awards`."""
+    return AwardMonth.objects.exclude(award__state=AwardState.LAPSED)
 
 
 def applications_by_category() -> list[dict]:
@@ -177,7 +188,7 @@ def awards_by_project() -> list[dict]:
     ``reference``, organisation, ``category``, project titles, ``starts_on``, ``ends_on``,
     ``months`` (scheduled months), ``node_months``, ``peak_pflops`` (most nodes in a month ×
     the class's PFLOPS per node), ``rate``, ``subsidy_cap`` and ``co_payment`` (HK$)."""
-    awards = Award.objects.select_related("application__service_class").prefetch_related("months")
+    awards = standing_awards().select_related("application__service_class").prefetch_related("months")
     rows = []
     for award in sorted(awards, key=lambda w: (w.decided_at, w.application.reference)):
         app = award.application
@@ -212,7 +223,7 @@ def amounts_by_category() -> list[dict]:
         c.value: {"count": 0, "node_months": 0, "subsidy_cap": Decimal("0.00"), "co_payment": Decimal("0.00")}
         for c in ApplicantCategory
     }
-    for category, node_months, cap, co in Award.objects.values_list(
+    for category, node_months, cap, co in standing_awards().values_list(
         "application__category", "node_months", "subsidy_cap", "co_payment"
     ):
         row = sums[category]
@@ -234,7 +245,7 @@ def rates_by_sector() -> dict:
     ``expectation_met`` (:func:`~tungban.subsidy.rules.non_profits_rated_higher`: ``True``,
     ``False`` or ``None``)."""
     rates: dict[bool, list[Decimal]] = {True: [], False: []}
-    for non_profit, rate in Award.objects.values_list("application__non_profit", "rate"):
+    for non_profit, rate in standing_awards().values_list("application__non_profit", "rate"):
         rates[bool(non_profit)].append(rate)
     rows = []
     for group, label, values in (
@@ -252,7 +263,7 @@ def allocation_by_month(start: dt.date, end: dt.date) -> list[dict]:
     ``used_gpu_minutes`` (``None`` until usage can be read)."""
     months = months_of(start, end)
     rows = {m: {"month": m, "nodes": 0, "subsidy": Decimal("0.00"), "by_category": defaultdict(int)} for m in months}
-    scheduled = AwardMonth.objects.filter(month__gte=start.replace(day=1), month__lte=end)
+    scheduled = standing_months().filter(month__gte=start.replace(day=1), month__lte=end)
     for month, nodes, subsidy, category in scheduled.values_list(
         "month", "nodes", "subsidy", "award__application__category"
     ):
@@ -362,7 +373,7 @@ def utilisation_months(today: dt.date) -> tuple[dt.date, dt.date] | None:
 
 def scheme_months() -> tuple[dt.date, dt.date] | None:
     """The first and last scheduled month of any award, or ``None`` without awards."""
-    span = AwardMonth.objects.aggregate(first=Min("month"), last=Max("month"))
+    span = standing_months().aggregate(first=Min("month"), last=Max("month"))
     return (span["first"], span["last"]) if span["first"] else None
 
 
@@ -494,7 +505,7 @@ def table(name: str) -> tuple[list[str], list[list]]:
         span = scheme_months()
         header = [str(_("Category")), str(_("Scheduled node-months")), str(_("GPU-minutes used"))]
         scheduled: dict[str, int] = defaultdict(int)
-        for category, nodes in AwardMonth.objects.values_list("award__application__category", "nodes"):
+        for category, nodes in standing_months().values_list("award__application__category", "nodes"):
             scheduled[category] += nodes
         used = usage_by_category(months_of(*span)) if span else None
         body = [

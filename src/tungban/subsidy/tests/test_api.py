@@ -23,8 +23,8 @@ from tungban.corpid import services as corpid
 from tungban.eservices import services as eservices
 from tungban.oidc import services as oidc
 from tungban.subsidy import rules
-from tungban.subsidy.constants import ApplicationState
-from tungban.subsidy.models import Application
+from tungban.subsidy.constants import ApplicationState, AwardState
+from tungban.subsidy.models import Application, Award
 from tungban.subsidy.services import awards, intake, reports, scheme, systems
 from tungban.testing.factories import PIN, bind_cli, make_resident
 from tungban.wallet.client import device_proof
@@ -138,7 +138,15 @@ def test_seed000_s14_the_negotiated_price_range_follows_the_awards(client, opena
     awards.make_award(application, terms(price=Decimal("300000")), decided_at=timezone.now(), actor="chair")
     after = client.get(f"{PREFIX}/scheme", HTTP_IF_NONE_MATCH=before["ETag"])
     body = conforms(openapi, "GET", "/scheme", after)
-    assert body["service_classes"][0]["negotiated"] == {"awards": 1, "min": "300000.00", "max": "300000.00"}
+    # one award: its price would be disclosed, so the range is withheld until three stand
+    assert body["service_classes"][0]["negotiated"] == {"awards": 1, "min": None, "max": None}
+    for ref, price in (("AISS-0002", "290000"), ("AISS-0003", "310000")):
+        awards.make_award(make_application(ref), terms(price=Decimal(price)), decided_at=timezone.now(), actor="c")
+    body = conforms(openapi, "GET", "/scheme", client.get(f"{PREFIX}/scheme"))
+    assert body["service_classes"][0]["negotiated"] == {"awards": 3, "min": "290000.00", "max": "310000.00"}
+    Award.objects.filter(application__reference="AISS-0003").update(state=AwardState.LAPSED)
+    body = conforms(openapi, "GET", "/scheme", client.get(f"{PREFIX}/scheme"))
+    assert body["service_classes"][0]["negotiated"] == {"awards": 2, "min": None, "max": None}
 
 
 @pytest.fixture

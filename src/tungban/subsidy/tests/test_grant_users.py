@@ -12,7 +12,7 @@ from django.utils import timezone, translation
 from tungban.compute import services as compute
 from tungban.compute.models import AccountUser, AccountUserState
 from tungban.subsidy import views_grants
-from tungban.subsidy.services import awards
+from tungban.subsidy.services import awards, cluster_users
 
 from .conftest import terms
 from .test_pages import _portal
@@ -109,6 +109,7 @@ def test_the_mandate_is_checked_again_a_person_who_may_only_view_cannot_name_use
         return real(resident, br_number, service, action, **kw)
 
     monkeypatch.setattr(views_grants, "authority", view_only)
+    monkeypatch.setattr(cluster_users, "authority", view_only)
     url = f"/subsidy/grants/{signed.public_id}/"
     _portal(client, director)
     html = client.get(url).content.decode()
