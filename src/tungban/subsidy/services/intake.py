@@ -202,7 +202,11 @@ def take_in(e_app) -> Application:
                 "project_title_en": answers.get("project_title_en", "")[:300],
                 "project_title_zh": answers.get("project_title_zh", "")[:150],
                 "service_class": service_class,
-                "state": ApplicationState.SUBMITTED if outcome.eligible else ApplicationState.INELIGIBLE,
+                "state": ApplicationState.WITHDRAWN  # withdrawn before a failed intake was retried
+                if e_app.state == "withdrawn"
+                else ApplicationState.SUBMITTED
+                if outcome.eligible
+                else ApplicationState.INELIGIBLE,
                 "submitted_at": submitted_at,
             },
         )

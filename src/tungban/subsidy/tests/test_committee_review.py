@@ -392,3 +392,16 @@ def test_a_withdrawal_that_fails_is_queued_for_another_try(settings, tmp_path, o
     assert [(t, a) for t, a in queued] == [(intake.withdraw_task, (e_app.reference, "changed our plans"))]
     monkeypatch.setattr(intake, "withdraw", real)
     assert intake.withdraw_task.func(None, e_app.reference, "changed our plans") == ApplicationState.WITHDRAWN
+
+
+def test_an_application_withdrawn_before_its_intake_is_taken_in_as_withdrawn(settings, tmp_path, officer):
+    """seed 000 §15: when the intake failed and the applicant withdrew before it was retried,
+    the retried intake records the application as withdrawn, not as a new submission."""
+    setup_scheme(settings, tmp_path)
+    person, mandate = director_of(officer, UNIVERSITY)
+    e_app = apply(person, mandate, UNIVERSITY)
+    Application.objects.filter(reference=e_app.reference).delete()  # as if the intake had failed
+    eservices.withdraw(e_app, person, reason="changed our plans")
+    assert not Application.objects.filter(reference=e_app.reference).exists()
+    app = intake.take_in(eservices.get_application(e_app.reference))
+    assert app.state == ApplicationState.WITHDRAWN
