@@ -125,3 +125,17 @@ def _english():
     from django.utils import translation
 
     return translation.override("en")
+
+
+def conditional(request, response, tag: str, cache_control: str = "public, max-age=60"):
+    """Set the strong ``ETag`` ``tag`` (quoted, RFC 9110 §8.8.3) and ``Cache-Control`` on
+    ``response``; return a ``304 Not Modified`` carrying both when the request's
+    ``If-None-Match`` lists the tag (RFC 9110 §13.1.2), else ``None`` (send ``response``)."""
+    from django.http import HttpResponseNotModified
+
+    if tag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+        response = HttpResponseNotModified()
+        response["ETag"], response["Cache-Control"] = tag, cache_control
+        return response
+    response["ETag"], response["Cache-Control"] = tag, cache_control
+    return None

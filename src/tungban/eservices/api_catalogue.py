@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import json
 
-from django.http import HttpResponse, HttpResponseNotModified
+from django.http import HttpResponse
 from django.urls import reverse
 from ninja import Field, Query, Router, Schema
 
-from tungban.core.api import error_responses
+from tungban.core.api import conditional, error_responses
 
 from .services import browse, fees
 
@@ -132,15 +132,7 @@ class ListFilters(Schema):
 
 def _cached(request, response: HttpResponse, *parts: str) -> HttpResponse | None:
     """Set the ETag and caching headers on ``response``; a ``304`` when the client has it."""
-    tag = browse.etag(*parts)
-    if tag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
-        not_modified = HttpResponseNotModified()
-        not_modified["ETag"] = tag
-        not_modified["Cache-Control"] = CACHE_CONTROL
-        return not_modified
-    response["ETag"] = tag
-    response["Cache-Control"] = CACHE_CONTROL
-    return None
+    return conditional(request, response, browse.etag(*parts), CACHE_CONTROL)
 
 
 def _summary(s) -> dict:

@@ -17,6 +17,8 @@ from django.http import HttpResponseNotModified
 from django.utils import translation
 from ninja import Field, Schema
 
+from tungban.core.api import conditional
+
 #: Public answers may be kept by caches for a minute (the catalogue's policy, RFC 9111 §5.2.2).
 CACHE_CONTROL = "public, max-age=60"
 
@@ -46,15 +48,7 @@ def cached(request, response, body) -> HttpResponseNotModified | None:
     ``Cache-Control`` on ``response``; ``304 Not Modified`` when ``If-None-Match`` holds the tag
     (RFC 9110 §13.1.2)."""
     digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
-    tag = f'"{digest[:32]}"'
-    if tag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
-        not_modified = HttpResponseNotModified()
-        not_modified["ETag"] = tag
-        not_modified["Cache-Control"] = CACHE_CONTROL
-        return not_modified
-    response["ETag"] = tag
-    response["Cache-Control"] = CACHE_CONTROL
-    return None
+    return conditional(request, response, f'"{digest[:32]}"', CACHE_CONTROL)
 
 
 class LabelOut(Schema):
