@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from .. import errors, rules
 from ..models import CapacityMonth, MarketCommitment, ReallocationProposal, ReallocationState, ServiceClass
@@ -53,13 +54,15 @@ def commit(
     if proposal.state != ReallocationState.APPROVED:
         raise errors.MarketCommitmentInvalid(problem=str(ReallocationState(proposal.state).label))
     if not customer.strip():
-        raise errors.MarketCommitmentInvalid(problem="customer")
+        raise errors.MarketCommitmentInvalid(problem=_("name the market-price customer"))
     if not schedule:
-        raise errors.MarketCommitmentInvalid(problem="schedule")
+        raise errors.MarketCommitmentInvalid(problem=_("give at least one month"))
     clean: dict[dt.date, int] = {}
     for month, nodes in schedule.items():
         if isinstance(nodes, bool) or not isinstance(nodes, int) or nodes <= 0:
-            raise errors.MarketCommitmentInvalid(problem=f"{month:%Y-%m}: {nodes}")
+            raise errors.MarketCommitmentInvalid(
+                problem=_("%(month)s: whole nodes above zero") % {"month": f"{month:%Y-%m}"}
+            )
         clean[rules.first_of_month(month)] = nodes
     reallocation.require_market_account(proposal.to_account)
     with transaction.atomic():
