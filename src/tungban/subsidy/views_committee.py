@@ -26,12 +26,11 @@ from django.views.decorators.http import require_GET
 from tungban.committees import errors as committee_errors
 from tungban.committees import services as committees
 from tungban.core.errors import DomainError
+from tungban.eservices import services as eservices
 
 from .committee import APPLICATION_KIND, REALLOCATION_KIND, get_application, get_proposal
-from .constants import AwardState
-from .models import Award
 from .models_progress import ProgressReportState
-from .services import intake, reallocation
+from .services import intake, progress, reallocation
 
 
 def _zh() -> bool:
@@ -110,9 +109,10 @@ def _answers(e_app) -> list[dict]:
 
 
 def _e_application(app):
-    from tungban.eservices.models import Application as EApplication
-
-    return EApplication.objects.filter(reference=app.reference).first()
+    try:
+        return eservices.get_application(app.reference)
+    except DomainError:
+        return None
 
 
 def _items(kind, subject_id):
@@ -213,16 +213,8 @@ def grants(request):
     progress reports once submitted and Cyberport's review of each (seed 000 §21; seed 000 §18:
     the KPIs the reports count). Read-only."""
     zh = _zh()
-    awards = (
-        Award.objects.filter(
-            state__in=[AwardState.OFFERED, AwardState.ACTIVE, AwardState.SUSPENDED, AwardState.COMPLETED]
-        )
-        .select_related("application")
-        .prefetch_related("progress_reports")
-        .order_by("application__reference")
-    )
     rows = []
-    for award in awards:
+    for award in progress.grants_in_progress():
         app = award.application
         rows.append(
             {

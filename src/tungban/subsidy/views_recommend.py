@@ -52,14 +52,8 @@ def _committee_score_hidden(user, app) -> bool:
     (:func:`tungban.committees.services.sees_scores`: not while recused, and only once they
     scored it themselves or it is decided; seed 000 §12–§13). The secretariat, not a member,
     sees it."""
-    from tungban.committees.models import AgendaItem
-
-    item = (
-        AgendaItem.objects.filter(kind="subsidy.application", subject_id=str(app.public_id))
-        .select_related("meeting")
-        .order_by("pk")
-        .last()
-    )
+    items = committees.items_of("subsidy.application", str(app.public_id))
+    item = items[-1] if items else None
     member = committees.member_of(item.meeting.committee_id, user) if item is not None else None
     return member is not None and not committees.sees_scores(item, member)
 

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import errors
+from ..constants import AwardState
 from ..models import Award
 from ..models_progress import ProgressReport, ProgressReportState
 
@@ -138,4 +139,18 @@ def overdue(today: dt.date | None = None):
         )
         .select_related("award__application")
         .order_by("due_on", "award_id", "sequence")
+    )
+
+
+def grants_in_progress():
+    """The awards whose progress the committee follows (offered, active, suspended or
+    completed; seed 000 §21: progress reports reviewed by Cyberport and the committee), with
+    their application and progress reports, by the application's reference."""
+    return (
+        Award.objects.filter(
+            state__in=[AwardState.OFFERED, AwardState.ACTIVE, AwardState.SUSPENDED, AwardState.COMPLETED]
+        )
+        .select_related("application")
+        .prefetch_related("progress_reports")
+        .order_by("application__reference")
     )
