@@ -132,6 +132,7 @@ INSTALLED_APPS = [
     "tungban.counter",
     "tungban.eservices",
     "tungban.compute",
+    "tungban.opendata",
     "tungban.subsidy",
     "tungban.setup",
     "django_tasks_db",
@@ -671,6 +672,10 @@ TUNGBAN_ISSUANCE_CHUNK = int(os.environ.get("TUNGBAN_ISSUANCE_CHUNK", "1000"))
 #: their pairwise ``sub`` to the resident (the e-services portal issues e-licences into the app).
 TUNGBAN_FIRST_PARTY_CLIENTS = ("tungban-eservices",)
 #: e-services (issue 17): where uploaded documents are kept (encrypted, outside the database).
+#: Open data (issue 21): the content-addressed store of resource versions (shared storage when
+#: several web servers run) and the largest file a data officer may upload or a harvest fetch.
+TUNGBAN_OPENDATA_FILES = Path(os.environ.get("TUNGBAN_OPENDATA_FILES", VAR_DIR / "opendata"))
+TUNGBAN_OPENDATA_MAX_UPLOAD = int(os.environ.get("TUNGBAN_OPENDATA_MAX_UPLOAD", str(20 * 1024 * 1024)))
 TUNGBAN_ESERVICES_FILES = Path(os.environ.get("TUNGBAN_ESERVICES_FILES", VAR_DIR / "eservices"))
 #: Largest document a resident may upload to a form field (bytes), unless the field says less.
 TUNGBAN_ESERVICES_MAX_UPLOAD = int(os.environ.get("TUNGBAN_ESERVICES_MAX_UPLOAD", str(5 * 1024 * 1024)))

@@ -43,7 +43,8 @@ FLOORS = {
     "payments": 6,
     "corpid": 6,
     "committees": 6,  # issue 20: committees, declarations of interest, scoring, decisions
-    "compute": 6,  # issue 20: allocations on the scheduler (Slurm), usage
+    "compute": 6,
+    "opendata": 6,  # issue 21: 資料一線通 open data, CKAN-compatible; departmental data catalogues  # issue 20: allocations on the scheduler (Slurm), usage
     "counter": 7,
     "eservices": 7,
     "setup": 7,

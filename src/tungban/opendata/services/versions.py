@@ -1,0 +1,68 @@
+"""Resource versions (issue 21): each file a data officer uploads (or a harvest fetches) is
+kept once in the content-addressed store (:mod:`tungban.opendata.storage`) and recorded as a
+:class:`~tungban.opendata.models.ResourceVersion` — pending until its publication request is
+approved. The same bytes twice for one resource are one version (idempotent)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import transaction
+from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
+
+from .. import errors, storage
+from ..constants import MEDIA_TYPES, DatasetState, VersionSource, VersionState
+from ..models import Resource, ResourceVersion
+from .publishing import role_of
+
+
+def check_size(data: bytes) -> None:
+    """:raises DomainError: ``empty_file``, ``file_too_large`` (413; over
+    ``TUNGBAN_OPENDATA_MAX_UPLOAD`` bytes)."""
+    if not data:
+        raise errors.EmptyFile()
+    limit = settings.TUNGBAN_OPENDATA_MAX_UPLOAD
+    if len(data) > limit:
+        raise errors.FileTooLarge(limit=filesizeformat(limit))
+
+
+def add_version(
+    user,
+    resource: Resource,
+    data: bytes,
+    *,
+    source: str = VersionSource.UPLOAD,
+    captured_at: dt.datetime | None = None,
+) -> ResourceVersion:
+    """Keep ``data`` as a new pending version of ``resource`` (or return the version that
+    already holds these bytes). ``user`` None: the platform (a harvest).
+
+    :raises Forbidden: ``not_data_officer`` (a user without a role for the provider).
+    :raises DomainError: as :func:`check_size`; ``dataset_withdrawn``."""
+    if user is not None:
+        role_of(user, resource.dataset.organization)
+    if resource.dataset.state == DatasetState.DELETED:
+        raise errors.DatasetWithdrawn()
+    check_size(data)
+    sha = storage.put(data)  # before the row: a row never names missing bytes
+    with transaction.atomic():
+        existing = ResourceVersion.objects.filter(resource=resource, sha256=sha).first()
+        if existing is not None:
+            return existing
+        return ResourceVersion.objects.create(
+            resource=resource,
+            sha256=sha,
+            size=len(data),
+            media_type=MEDIA_TYPES.get(resource.format, "application/octet-stream"),
+            state=VersionState.PENDING,
+            source=source,
+            captured_at=captured_at or timezone.now(),
+            uploaded_by=user,
+        )
+
+
+def published_versions(resource: Resource):
+    """``resource``'s published versions, newest first."""
+    return resource.versions.filter(state=VersionState.PUBLISHED).order_by("-captured_at", "-pk")
