@@ -21,6 +21,9 @@ urlpatterns = [
     path("staff/payments/", include("tungban.payments.urls_staff")),
     path("staff/subsidy/", include("tungban.subsidy.urls_staff")),
     path("staff/committees/", include("tungban.committees.urls")),
+    # Open data (issue 21): the departmental data catalogue and the data officers' desk.
+    path("staff/data/catalogue/", include("tungban.opendata.urls_catalogue")),
+    path("staff/data/", include("tungban.opendata.urls_staff")),
     path("staff/", include("tungban.counter.urls")),
     path("signing/", include("tungban.signing.urls")),
     path("api/v1/", api.urls),
@@ -34,6 +37,11 @@ urlpatterns = [
     # Card payments, the payment service providers' webhooks, the mock provider's page (issue 18).
     path("pay/", include("tungban.payments.urls_pay")),
     path("", include("tungban.credentials.urls")),
+    # Open data (issue 21): files and the historical archive, the CKAN Action API (also under
+    # data.gov.hk's language prefixes /en-data/, /tc-data/, /sc-data/), the public pages.
+    path("data/", include("tungban.opendata.urls_files")),
+    path("", include("tungban.opendata.urls_ckan")),
+    path("data/", include("tungban.opendata.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,6 @@
+"""urls_files (issue 21)."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "opendata_files"
+urlpatterns: list = []
