@@ -61,6 +61,10 @@ POLICY = {
     # test_committee_review for /staff/subsidy/committee/) and committees/tests/test_pages.py try them.
     "subsidy_staff": set(),
     "committees": set(),
+    # Open data (issue 21): data officers and Departmental Data Officers are opendata.DataOfficer
+    # rows, a role none of these users has: opendata/tests try them.
+    "opendata_staff": set(),
+    "opendata_catalogue": set(),
     "admin": {"admin"},
 }
 #: Pages every visitor may open: logging in and out, the admin's translations catalogue.
