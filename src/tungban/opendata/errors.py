@@ -40,3 +40,71 @@ FileTooLarge = DomainError.define(
 )
 EmptyFile = DomainError.define("empty_file", _("The file is empty."), field="file")
 DatasetWithdrawn = Conflict.define("dataset_withdrawn", _("This dataset has been withdrawn."))
+
+# The departmental data catalogue (部門數據目錄, seed 002 ITIB156; part ocat).
+UnknownEntry = NotFound.define("unknown_catalogue_entry", _("No catalogue entry has this number."))
+ScopeRequired = DomainError.define("scope_required", _("Give the scope in English and in Chinese."), field="scope_en")
+OwnerRequired = DomainError.define(
+    "owner_required", _("Name the division or section that holds the data."), field="owner"
+)
+AttributesRequired = DomainError.define(
+    "attributes_required",
+    _("List at least one attribute, one a line: name | type | description in English | description in Chinese."),
+    field="attributes",
+)
+AttributeLine = DomainError.define(
+    "attribute_line",
+    _(
+        "Line %(line)s: write four parts separated by “|”: name | type | description in English | "
+        "description in Chinese."
+    ),
+    field="attributes",
+)
+AttributeName = DomainError.define(
+    "attribute_name",
+    _(
+        "Line %(line)s: “%(name)s” is not a field name: start with a letter, then letters, digits or “_”, "
+        "at most 63 characters."
+    ),
+    field="attributes",
+)
+AttributeType = DomainError.define(
+    "attribute_type",
+    _("Line %(line)s: “%(type)s” is not a field type; use one of: %(types)s."),
+    field="attributes",
+)
+AttributeDescription = DomainError.define(
+    "attribute_description",
+    _("Line %(line)s: describe the field “%(name)s” in English and in Chinese."),
+    field="attributes",
+)
+AttributeDuplicate = DomainError.define(
+    "attribute_duplicate", _("Line %(line)s: the field “%(name)s” is listed twice."), field="attributes"
+)
+TooManyAttributes = DomainError.define(
+    "too_many_attributes", _("List at most %(limit)s attributes."), field="attributes"
+)
+PersonalDataNotOpened = Conflict.define(
+    "personal_data_not_opened",
+    _(
+        "This data set contains personal data: it is not opened as open data (Personal Data (Privacy) "
+        "Ordinance; open data policy §7). Offer it through the consented data exchange instead."
+    ),
+)
+ClassifiedNotOpened = Conflict.define(
+    "classified_not_opened",
+    _("This data set is classified “%(classification)s”: only unclassified data is opened as open data."),
+)
+AlreadyOpen = Conflict.define(
+    "already_open", _("This data set already has an open dataset (“%(name)s”): its disposition stays.")
+)
+UnknownProduct = NotFound.define(
+    "unknown_data_product",
+    _("No data product of the consented data exchange has the id “%(id)s”."),
+    field="product_id",
+)
+ProductOfAnotherProvider = Forbidden.define(
+    "product_of_another_provider",
+    _("The data product “%(id)s” is provided by another department, not by “%(organization)s”."),
+    field="product_id",
+)

@@ -381,6 +381,20 @@ class CatalogueEntry(models.Model):
     )
     product_id = models.CharField(_("data product"), max_length=100, blank=True)
     ddo_approved_at = models.DateTimeField(_("approved by the Departmental Data Officer"), null=True, blank=True)
+    ddo_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("approved by"),
+    )
+    #: ``attributes`` as the editor's text (one ``name | type | description_en | description_zh``
+    #: a line), kept for searching them in both languages on every database.
+    attributes_text = models.TextField(_("attributes as text"), blank=True, editable=False)
+    #: Why the data set stays internal (disposition ``internal``), in both languages.
+    reason_en = models.TextField(_("reason in English"), blank=True)
+    reason_zh = models.TextField(_("reason in Chinese"), blank=True)
     created = models.DateTimeField(_("created"), auto_now_add=True)
     modified = models.DateTimeField(_("modified"), auto_now=True)
 
