@@ -716,6 +716,15 @@ def _staff(org: Organization, role: str):
     return user
 
 
+def grant(user, organization: str, role: str) -> DataOfficer:
+    """Make ``user`` a data officer (``role`` :attr:`Role.DATA_OFFICER`) or the Departmental
+    Data Officer (:attr:`Role.DDO`) of the provider named ``organization`` (idempotent).
+    :raises NotFound: ``unknown_organization``."""
+    org = publishing.organization(organization)
+    row, _ = DataOfficer.objects.update_or_create(user=user, organization=org, defaults={"role": role})
+    return row
+
+
 def providers() -> dict[str, Organization]:
     """The demo's providers, created when missing (idempotent)."""
     out = {}

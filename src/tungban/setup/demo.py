@@ -40,6 +40,8 @@ from tungban.identity.models import PopulationRecord, Resident
 from tungban.miniapps import services as miniapps
 from tungban.notify import services as notify
 from tungban.oidc import services as oidc
+from tungban.opendata import seed as opendata_seed
+from tungban.opendata.constants import Role as DataRole
 from tungban.oidc.constants import EME_SCOPES
 from tungban.payments import services as payments
 from tungban.signing.constants import SIGNING_SCOPE
@@ -133,6 +135,31 @@ DEMO_BANK = {
     "name_zh": "示範銀行（金管局商業數據通）",
     "kind": "bank",
 }
+
+
+#: The open-data demo's logins (issue 21): a data officer and the Departmental Data Officer
+#: (部門數據主任) of the Transport Department and of the Digital Policy Office — username,
+#: provider, role, role as printed. The seed leaves a Transport Department dataset waiting for
+#: ``td-ddo``'s approval (tungban.opendata.seed.PENDING_DATASET).
+DEMO_DATA_OFFICERS = [
+    ("td-data-officer", "hk-td", DataRole.DATA_OFFICER, "open data: data officer, Transport Department"),
+    ("td-ddo", "hk-td", DataRole.DDO, "open data: Departmental Data Officer, Transport Department"),
+    ("dpo-data-officer", "hk-dpo", DataRole.DATA_OFFICER, "open data: data officer, Digital Policy Office"),
+    ("dpo-ddo", "hk-dpo", DataRole.DDO, "open data: Departmental Data Officer, Digital Policy Office"),
+]
+
+
+def seed_opendata(out: dict) -> dict:
+    """The open-data portal's demo datasets and departmental catalogues
+    (:func:`tungban.opendata.seed.seed`, idempotent) and the demo's data officers, each with a
+    password and a TOTP second factor added to ``out["staff"]``. Returns what the seed added."""
+    added = opendata_seed.seed()
+    for username, organization, role, label in DEMO_DATA_OFFICERS:
+        password = secrets.token_urlsafe(9)
+        user, otp = counter.provision_staff_user(username, password=password)
+        opendata_seed.grant(user, organization, role)
+        out["staff"].append({"username": username, "role": label, "password": password, **otp})
+    return added
 
 
 #: Members of the demo committee (committees/data/ai_subsidy_scheme.toml) given a password and TOTP.
@@ -375,6 +402,8 @@ def seed(var_dir=None, service_url: str = SAMPLE_SERVICE_URL) -> dict:
         jwks={"keys": [td_key.as_dict(private=False)]},
     )
     catalogue.register_bundled({dept: f"http://127.0.0.1:{port}" for dept, port in PROVIDER_PORTS.items()})
+    # After the exchange's products: the departmental catalogues offer some of them (issue 21).
+    out["opendata"] = seed_opendata(out)
     exchange.register_organisation(**SAMPLE_DATA_USER, client=client)
     bank_key = ECKey.generate_key("P-256", {"alg": "ES256"}, auto_kid=True)
     bank_client, _bank_secret = oidc.register_client(

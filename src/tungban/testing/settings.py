@@ -15,3 +15,6 @@ TUNGBAN_KEYS_LISTEN = False
 TUNGBAN_LOG_BATCH_INTERVAL_MS = 0
 TUNGBAN_PUSH_ALLOW_HTTP = True  # the local test push service (tungban.testing.pushservice)
 TUNGBAN_WEBHOOK_ALLOW_LOCAL = True  # webhook receivers on 127.0.0.1 in the e-services tests
+#: The open-data store (issue 21) of the tests: the suite's own corner of var/ ("test-"), never
+#: the demo's var/opendata (tests that check files set their own tmp_path).
+TUNGBAN_OPENDATA_FILES = VAR_DIR / "test-opendata"  # noqa: F405

@@ -10,6 +10,8 @@ from tungban.identity.hkid import check_digit
 from tungban.keys import services as keys
 from tungban.keys.models import SigningKey
 from tungban.notify import services as notify
+from tungban.opendata.services import taxonomy as opendata_taxonomy
+from tungban.opendata.services import usage_report as opendata_usage
 from tungban.payments import services as payments
 from tungban.setup.demo import seed
 from tungban.signing import ca, keystore
@@ -47,6 +49,8 @@ class Command(BaseCommand):
         subsidy_eligibility.load_institutions()  # its register of eligible institutions (seed 000 §11)
         subsidy_intake.load_demo_scheme()  # its call, with a batch a quarter (seed 000 §15)
         eservices_portal.ensure_portal()  # the e-services portal: its OIDC client, data user and sender
+        opendata_taxonomy.load_groups()  # the open-data portal's 19 categories (issue 21)
+        opendata_usage.ensure_scheduled()  # its monthly usage statistics, published by the worker
         self.stdout.write(f"Signing keys: {keystore.get_keystore().kind} keystore")
         if demo:
             out = seed(service_url=service_url)
@@ -79,6 +83,10 @@ class Command(BaseCommand):
             )
             self.stdout.write(
                 f"  Messages:           `tungban notify send td licence-expiry --hkid '{out['residents'][0]['hkid']}' --value plate='AB 1234' --value date=2027-03-01` (API key in {out['notify']['key_file']})"
+            )
+            self.stdout.write(
+                f"  Open data:          /data/ ({out['opendata']['datasets']} datasets added; README step 17);"
+                " catalogues at /staff/data/catalogue/ (td-data-officer, td-ddo, dpo-data-officer, dpo-ddo)"
             )
             self.stdout.write(
                 f"  Self-registration:  try the population register entry WONG Siu Ling, born 1990-07-02, HKID {self._hkid('G123456')}"
