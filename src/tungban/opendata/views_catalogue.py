@@ -17,9 +17,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tungban.core.errors import DomainError, Forbidden, NotFound
@@ -161,7 +160,9 @@ def index(request):
     ``disposition``, ``data_type``), 50 a page."""
     from .models import Organization
 
-    form = SearchForm(request.GET or None, organizations=Organization.objects.filter(catalogue__isnull=False).distinct())
+    form = SearchForm(
+        request.GET or None, organizations=Organization.objects.filter(catalogue__isnull=False).distinct()
+    )
     found = catalogue.search()
     if form.is_valid():
         found = catalogue.search(
@@ -215,7 +216,9 @@ def new(request):
         else:
             messages.success(request, _("The entry is in your department's catalogue."))
             return redirect("opendata_catalogue:entry", pk=e.pk)
-    return render(request, "opendata/catalogue/edit.html", {"form": form, "entry": None}, status=400 if form.errors else 200)
+    return render(
+        request, "opendata/catalogue/edit.html", {"form": form, "entry": None}, status=400 if form.errors else 200
+    )
 
 
 def _initial(e) -> dict:
@@ -269,7 +272,9 @@ def edit(request, e):
         else:
             messages.success(request, _("The entry is saved. Your Departmental Data Officer approves it again."))
             return redirect("opendata_catalogue:entry", pk=e.pk)
-    return render(request, "opendata/catalogue/edit.html", {"form": form, "entry": e}, status=400 if form.errors else 200)
+    return render(
+        request, "opendata/catalogue/edit.html", {"form": form, "entry": e}, status=400 if form.errors else 200
+    )
 
 
 @_own
@@ -287,7 +292,13 @@ def _action_page(request, e, form, template_action: str, status: int = 200):
     return render(
         request,
         "opendata/catalogue/action.html",
-        {"entry": e, "form": form, "action": template_action, "zh": _zh(), "state_label": dict(Disposition.choices).get(e.state, e.state)},
+        {
+            "entry": e,
+            "form": form,
+            "action": template_action,
+            "zh": _zh(),
+            "state_label": dict(Disposition.choices).get(e.state, e.state),
+        },
         status=status,
     )
 

@@ -40,9 +40,9 @@ from tungban.identity.models import PopulationRecord, Resident
 from tungban.miniapps import services as miniapps
 from tungban.notify import services as notify
 from tungban.oidc import services as oidc
+from tungban.oidc.constants import EME_SCOPES
 from tungban.opendata import seed as opendata_seed
 from tungban.opendata.constants import Role as DataRole
-from tungban.oidc.constants import EME_SCOPES
 from tungban.payments import services as payments
 from tungban.signing.constants import SIGNING_SCOPE
 from tungban.wallet import services as wallet

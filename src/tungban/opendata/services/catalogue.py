@@ -136,7 +136,15 @@ def _clean(values: dict) -> dict:
     the editor's text). :raises DomainError: as :func:`parse_attributes`; ``title_required``,
     ``scope_required``, ``owner_required``, ``invalid_choice``."""
     v = {k: values.get(k) for k in EDITABLE}
-    for k in ("title_en", "title_zh", "scope_en", "scope_zh", "owner", "sharing_conditions_en", "sharing_conditions_zh"):
+    for k in (
+        "title_en",
+        "title_zh",
+        "scope_en",
+        "scope_zh",
+        "owner",
+        "sharing_conditions_en",
+        "sharing_conditions_zh",
+    ):
         v[k] = (v[k] or "").strip()
     if not v["title_en"] or not v["title_zh"]:
         raise errors.TitleRequired()
@@ -453,15 +461,11 @@ def progress() -> list[Progress]:
         p.by_disposition[r["state"]] += r["n"]
         p.entries += r["n"]
         p.approved += r["approved"]
-    for r in (
-        Dataset.objects.filter(state=DatasetState.ACTIVE).values("organization").annotate(n=Count("pk"))
-    ):
+    for r in Dataset.objects.filter(state=DatasetState.ACTIVE).values("organization").annotate(n=Count("pk")):
         if r["organization"] in rows:
             rows[r["organization"]].datasets_published = r["n"]
     for r in (
-        Submission.objects.filter(state=SubmissionState.PENDING)
-        .values("dataset__organization")
-        .annotate(n=Count("pk"))
+        Submission.objects.filter(state=SubmissionState.PENDING).values("dataset__organization").annotate(n=Count("pk"))
     ):
         if r["dataset__organization"] in rows:
             rows[r["dataset__organization"]].submissions_pending = r["n"]

@@ -79,7 +79,12 @@ SCHEMA = {
             "description": "Empty for the dataset's own page views and API calls",
         },
         {"name": "page_views", "type": "integer", "title": "Page views 瀏覽次數", "constraints": {"minimum": 0}},
-        {"name": "api_calls", "type": "integer", "title": "API calls 應用程式介面調用次數", "constraints": {"minimum": 0}},
+        {
+            "name": "api_calls",
+            "type": "integer",
+            "title": "API calls 應用程式介面調用次數",
+            "constraints": {"minimum": 0},
+        },
         {"name": "downloads", "type": "integer", "title": "Downloads 下載次數", "constraints": {"minimum": 0}},
     ],
     "primaryKey": ["month", "dataset", "resource"],
@@ -117,7 +122,15 @@ def rows_for(month: dt.date) -> list[dict]:
     out = []
     for key in sorted(sums, key=lambda k: (k[0], names[k][1], k[1])):
         provider, filename = names[key]
-        out.append({"month": first.strftime("%Y-%m"), "dataset": key[0], "provider": provider, "resource": filename, **sums[key]})
+        out.append(
+            {
+                "month": first.strftime("%Y-%m"),
+                "dataset": key[0],
+                "provider": provider,
+                "resource": filename,
+                **sums[key],
+            }
+        )
     return out
 
 

@@ -45,7 +45,9 @@ def values(**over):
 
 @pytest.fixture
 def other_org(db):
-    return Organization.objects.create(name="hk-epd", title_en="Environmental Protection Department", title_zh="環境保護署", department_code="EPD")
+    return Organization.objects.create(
+        name="hk-epd", title_en="Environmental Protection Department", title_zh="環境保護署", department_code="EPD"
+    )
 
 
 @pytest.fixture
@@ -170,7 +172,9 @@ def test_proposed_entry_is_open_once_the_ddo_approves_its_dataset(entry, officer
 
 def test_offer_through_the_exchange_checks_the_product(officer, org, other_officer, other_org):
     exchange_catalogue.register_bundled({})
-    ird = Organization.objects.create(name="hk-ird", title_en="Inland Revenue Department", title_zh="稅務局", department_code="IRD")
+    ird = Organization.objects.create(
+        name="hk-ird", title_en="Inland Revenue Department", title_zh="稅務局", department_code="IRD"
+    )
     DataOfficer.objects.create(user=officer, organization=ird, role=Role.DATA_OFFICER)
     e = catalogue.create_entry(officer, ird, **values(personal_data=True))
     with pytest.raises(errors.UnknownProduct):
@@ -182,7 +186,10 @@ def test_offer_through_the_exchange_checks_the_product(officer, org, other_offic
     catalogue.offer_exchange(officer, e, "ird.tax-return-status.v1")
     e.refresh_from_db()
     assert e.disposition == Disposition.EXCHANGE and e.product_id == "ird.tax-return-status.v1"
-    assert [p.id for p in catalogue.exchange_products(ird)] == ["ird.business-tax-status.v1", "ird.tax-return-status.v1"]
+    assert [p.id for p in catalogue.exchange_products(ird)] == [
+        "ird.business-tax-status.v1",
+        "ird.tax-return-status.v1",
+    ]
 
 
 def test_keep_internal_needs_a_reason_in_both_languages(entry, officer):
@@ -212,9 +219,16 @@ def test_progress_figures_are_the_rows(officer, ddo, org, other_org, other_offic
         assert p.entries_pending == mine.filter(ddo_approved_at__isnull=True).count()
         for d in Disposition.values:
             assert p.by_disposition[d] == mine.filter(state=d).count()
-        assert p.datasets_published == Dataset.objects.filter(organization__name=name, state=DatasetState.ACTIVE).count()
+        assert (
+            p.datasets_published == Dataset.objects.filter(organization__name=name, state=DatasetState.ACTIVE).count()
+        )
     td = rows["hk-td"]
-    assert (td.entries, td.approved, td.by_disposition[Disposition.OPEN], td.by_disposition[Disposition.INTERNAL]) == (2, 1, 1, 1)
+    assert (td.entries, td.approved, td.by_disposition[Disposition.OPEN], td.by_disposition[Disposition.INTERNAL]) == (
+        2,
+        1,
+        1,
+        1,
+    )
     assert td.open_share == 0.5 and td.datasets_published == 1 and td.submissions_pending == 0
     assert rows["hk-epd"].open_share == 0
 
@@ -224,7 +238,11 @@ def test_progress_figures_are_the_rows(officer, ddo, org, other_org, other_offic
 
 def test_pages_let_in_data_officers_only(client, entry):
     login_staff(client, staff_user("counter_officer"))
-    for url in (reverse("opendata_catalogue:index"), reverse("opendata_catalogue:progress"), reverse("opendata_catalogue:entry", args=[entry.pk])):
+    for url in (
+        reverse("opendata_catalogue:index"),
+        reverse("opendata_catalogue:progress"),
+        reverse("opendata_catalogue:entry", args=[entry.pk]),
+    ):
         assert client.get(url).status_code == 403
 
 
@@ -240,7 +258,11 @@ def test_another_departments_officer_reads_but_cannot_change(client, entry, othe
     for name in ("edit", "approve", "propose", "internal"):
         assert client.post(reverse(f"opendata_catalogue:{name}", args=[entry.pk]), data).status_code == 403
     entry.refresh_from_db()
-    assert entry.title_en == "Traffic counts" and entry.ddo_approved_at is None and entry.disposition == Disposition.CATALOGUED
+    assert (
+        entry.title_en == "Traffic counts"
+        and entry.ddo_approved_at is None
+        and entry.disposition == Disposition.CATALOGUED
+    )
 
 
 def test_data_officer_creates_an_entry_and_cannot_approve_it(client, officer, ddo, org):
@@ -261,9 +283,7 @@ def test_data_officer_creates_an_entry_and_cannot_approve_it(client, officer, dd
     assert e.ddo_approved_by == ddo
 
 
-@pytest.mark.parametrize(
-    "lang, text", [("en", "Line 2: write four parts"), ("zh-hant", "第2行")]
-)
+@pytest.mark.parametrize("lang, text", [("en", "Line 2: write four parts"), ("zh-hant", "第2行")])
 def test_bad_attributes_on_the_page_in_the_users_language(client, officer, org, lang, text):
     login_staff(client, officer)
     client.cookies["django_language"] = lang
@@ -280,7 +300,9 @@ def test_bad_attributes_on_the_page_in_the_users_language(client, officer, org, 
 def test_personal_data_entry_cannot_be_proposed_on_the_page(client, officer, org, groups):
     e = catalogue.create_entry(officer, org, **values(personal_data=True))
     login_staff(client, officer)
-    resp = client.post(reverse("opendata_catalogue:propose", args=[e.pk]), {"name": "traffic-counts", "groups": ["transport"]})
+    resp = client.post(
+        reverse("opendata_catalogue:propose", args=[e.pk]), {"name": "traffic-counts", "groups": ["transport"]}
+    )
     assert resp.status_code == 400 and "此數據載有個人資料，不會以開放數據形式開放" in resp.content.decode()
     assert not Dataset.objects.exists()
     resp = client.post(reverse("opendata_catalogue:internal", args=[e.pk]), {"reason_en": "PDPO", "reason_zh": "私隱"})

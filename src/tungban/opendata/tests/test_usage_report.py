@@ -66,7 +66,9 @@ def test_the_months_sums_per_dataset_and_resource(usage):
         key = (ds.name, res.filename if res else "")
         col = {UsageKind.PAGE: "page_views", UsageKind.API: "api_calls", UsageKind.DOWNLOAD: "downloads"}[kind]
         expected.setdefault(key, {"page_views": 0, "api_calls": 0, "downloads": 0})[col] += n
-    got = {(r["dataset"], r["resource"]): {k: int(r[k]) for k in ("page_views", "api_calls", "downloads")} for r in rows}
+    got = {
+        (r["dataset"], r["resource"]): {k: int(r[k]) for k in ("page_views", "api_calls", "downloads")} for r in rows
+    }
     assert got == expected
     assert {r["month"] for r in rows} == {"2026-11"} and {r["provider"] for r in rows} == {"hk-td"}
     assert got[("traffic-counts", "")] == {"page_views": 12, "api_calls": 3, "downloads": 0}

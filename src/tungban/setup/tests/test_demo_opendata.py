@@ -26,7 +26,12 @@ def test_demo_seeds_open_data_and_its_officers_log_in(tmp_path, settings, client
     call_command("demo_totp", "td-ddo", stdout=code)
     resp = client.post(
         "/admin/login/",
-        {"username": "td-ddo", "password": ddo["password"], "otp_token": code.getvalue().strip(), "next": "/staff/data/catalogue/progress/"},
+        {
+            "username": "td-ddo",
+            "password": ddo["password"],
+            "otp_token": code.getvalue().strip(),
+            "next": "/staff/data/catalogue/progress/",
+        },
     )
     assert resp.status_code == 302
     page = client.get("/staff/data/catalogue/progress/", HTTP_ACCEPT_LANGUAGE="en")
