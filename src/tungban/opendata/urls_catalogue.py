@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("new/", views.new, name="new"),
     path("progress/", views.progress, name="progress"),
+    path("progress.svg", views.progress_svg, name="progress-svg"),
     path("<int:pk>/", views.detail, name="entry"),
     path("<int:pk>/edit/", views.edit, name="edit"),
     path("<int:pk>/approve/", views.approve, name="approve"),

@@ -316,3 +316,11 @@ def test_progress_page_shows_every_department(client, officer, other_org, entry)
     page = client.get(reverse("opendata_catalogue:progress")).content.decode()
     assert 'data-organization="hk-td"' in page and 'data-organization="hk-epd"' in page
     assert '<td data-col="entries">1</td>' in page
+
+
+def test_progress_chart_is_an_svg_without_script(client, officer, entry):
+    login_staff(client, officer)
+    resp = client.get(reverse("opendata_catalogue:progress-svg"), HTTP_ACCEPT_LANGUAGE="en")
+    assert resp.status_code == 200 and resp["Content-Type"] == "image/svg+xml"
+    svg = resp.content.decode()
+    assert "Transport Department" in svg and "<script" not in svg

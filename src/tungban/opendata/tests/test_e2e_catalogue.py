@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import pytest
 
-from tungban.opendata.constants import Disposition
-from tungban.opendata.models import CatalogueEntry
+from tungban.opendata.constants import Disposition, Role
+from tungban.opendata.models import CatalogueEntry, DataOfficer, Organization
 from tungban.testing.a11y import assert_no_violations
 from tungban.testing.browser import TIMEOUT
-from tungban.testing.factories import staff_login_page
-
-from .test_catalogue import other_officer, other_org  # noqa: F401 — fixtures
+from tungban.testing.factories import staff_login_page, staff_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -24,6 +22,16 @@ TEXT = {
     "en": {"bad": "Line 2: write four parts", "personal": "contains personal data"},
     "zh": {"bad": "第2行", "personal": "此數據載有個人資料"},
 }
+
+
+@pytest.fixture
+def epd_officer(db):
+    org = Organization.objects.create(
+        name="hk-epd", title_en="Environmental Protection Department", title_zh="環境保護署"
+    )
+    user = staff_user("none", username="epd-data-officer")
+    DataOfficer.objects.create(user=user, organization=org, role=Role.DATA_OFFICER)
+    return user
 
 
 def _page(browser, lang):
@@ -47,8 +55,8 @@ def test_officer_catalogues_ddo_approves_other_department_reads(
     officer,
     ddo,
     org,
-    other_officer,
-    groups,  # noqa: F811
+    epd_officer,
+    groups,
 ):
     base = live_server.url
     page, errors = _page(e2e_browser, lang)
@@ -108,7 +116,7 @@ def test_officer_catalogues_ddo_approves_other_department_reads(
 
     # Another department's officer finds it by a Chinese word, and cannot change it.
     page, errors = _page(e2e_browser, lang)
-    staff_login_page(page, base, other_officer, "/staff/data/catalogue/")
+    staff_login_page(page, base, epd_officer, "/staff/data/catalogue/")
     page.fill("#id_q", "駕駛")
     page.click("#catalogue-search button[type=submit]")
     page.wait_for_selector(f'#entries tr[data-entry="{entry.pk}"]')
