@@ -352,3 +352,12 @@ def test_changing_a_schema_is_checked_and_old_versions_keep_theirs(client, publi
     assert client.get("/data/v1/historical-archive/get-data-dictionary", {"url": url, "date": day}).json() == SCHEMA
     r = client.get(f"/data/files/{res.pk}/v/{v.sha256}/counts.json")
     assert json.loads(b"".join(r.streaming_content))[1]["count"] == 7
+
+
+def test_a_304_costs_one_query_and_a_download_two(client, published, django_assert_num_queries):
+    ds, res, v = published
+    url = f"/data/files/{res.pk}/counts.csv"
+    with django_assert_num_queries(1):
+        assert client.get(url, headers={"if-none-match": f'"{v.sha256}"'}).status_code == 304
+    with django_assert_num_queries(2):  # the resource with its current version; the usage upsert
+        assert client.get(url).status_code == 200
