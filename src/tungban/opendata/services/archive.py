@@ -66,11 +66,12 @@ def variant_filename(resource: Resource, kind: str) -> str:
 def current(resource_id) -> Resource | None:
     """The resource ``resource_id`` of a published (active) dataset with its current version
     loaded (``resource.current``), or None — one indexed query (primary keys)."""
-    return (
+    rows = list(
         Resource.objects.select_related("current")
         .filter(pk=resource_id, dataset__state=DatasetState.ACTIVE, current__isnull=False)
-        .first()
+        .order_by()[:1]
     )
+    return rows[0] if rows else None
 
 
 def version(resource_id, sha256: str) -> ResourceVersion | None:
@@ -80,11 +81,12 @@ def version(resource_id, sha256: str) -> ResourceVersion | None:
     index)."""
     if not re.fullmatch(r"[0-9a-f]{64}", sha256):
         return None
-    return (
+    rows = list(
         ResourceVersion.objects.select_related("resource")
         .filter(resource_id=resource_id, sha256=sha256, state=VersionState.PUBLISHED)
-        .first()
+        .order_by()[:1]
     )
+    return rows[0] if rows else None
 
 
 def file_path(resource: Resource, filename: str | None = None) -> str:

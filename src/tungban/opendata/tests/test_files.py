@@ -200,6 +200,9 @@ def test_list_files_filters_and_schema(client, published, officer, ddo, org):
     url = f"/data/files/{res.pk}/counts.csv"
     assert client.get(base + "get-data-dictionary", {"url": url, "date": day}).json() == SCHEMA
     assert client.get(base + "get-schema", {"url": url}).json() == SCHEMA
+    now = archive.stamp(timezone.now())
+    r = client.get(base + "get-file", {"url": f"/data/files/{res.pk}/counts.json", "time": now})
+    assert r.status_code == 302 and r["Location"] == f"/data/files/{res.pk}/v/{v.sha256}/counts.json"
     assert client.get(base + "get-data-dictionary", {"url": url, "date": yesterday}).status_code == 404
 
 

@@ -156,6 +156,10 @@ def test_private_addresses_are_refused_unless_allowed(server, source, settings):
 def test_poll_due_claims_and_queues_once(source):
     from django_tasks_db.models import DBTaskResult
 
+    from tungban.core import retention
+
+    assert retention.registered()["opendata.harvest"] is harvest.poll_due
+
     now = timezone.now()
     assert harvest.poll_due(now) == {"opendata.HarvestSource (queued)": 1}
     assert harvest.poll_due(now) == {"opendata.HarvestSource (queued)": 0}  # claimed: not due again
