@@ -22,9 +22,10 @@ schema's: both immutable, so every server computes the same bytes):
 
 * JSON: an array of objects, one per row, keys the field names, values typed per the schema
   (``integer`` → number, ``number`` → number, ``boolean`` → true/false, missing → null,
-  dates and times as their ISO 8601 text).
+  dates and times as their ISO 8601 text; a number that is ``NaN`` or infinite as its text).
 * XML: ``<dataset><record><field name="district">Wan Chai</field>…</record>…</dataset>``
-  (UTF-8; a missing value is an empty ``<field name="…" nil="true"/>``).
+  (UTF-8; a missing value is an empty ``<field name="…" nil="true"/>``; characters XML 1.0
+  cannot hold become U+FFFD).
 """
 
 from __future__ import annotations
@@ -335,7 +336,9 @@ def validate(data: bytes, schema: dict) -> Table:
 
 def _json_value(value):
     if isinstance(value, decimal.Decimal):
-        return int(value) if value == value.to_integral_value() and value.is_finite() else float(value)
+        if not value.is_finite():
+            return str(value)  # JSON has no NaN or infinity: Table Schema's text ("NaN", "Infinity")
+        return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, (dt.date, dt.datetime, dt.time)):
         return value.isoformat()
     return value
@@ -347,17 +350,21 @@ def to_json(table: Table) -> bytes:
     return json.dumps(records, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+#: Characters XML 1.0 cannot hold (C0 controls other than tab, newline, carriage return).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
 def _xml_text(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     v = _json_value(value)
-    return escape(str(v))
+    return escape(_NOT_XML.sub("\ufffd", str(v)))
 
 
 def to_xml(table: Table) -> bytes:
     """The records as ``<dataset><record><field name="…">…</field>…</record>…</dataset>``."""
     out = ['<?xml version="1.0" encoding="UTF-8"?>\n<dataset>']
-    names = [quoteattr(n) for n in table.fields]
+    names = [quoteattr(_NOT_XML.sub("\ufffd", n)) for n in table.fields]
     for row in table.rows:
         out.append("<record>")
         for name, value in zip(names, row, strict=True):

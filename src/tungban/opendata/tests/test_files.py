@@ -364,3 +364,41 @@ def test_a_304_costs_one_query_and_a_download_two(client, published, django_asse
         assert client.get(url, headers={"if-none-match": f'"{v.sha256}"'}).status_code == 304
     with django_assert_num_queries(2):  # the resource with its current version; the usage upsert
         assert client.get(url).status_code == 200
+
+
+def test_derived_forms_stay_well_formed():
+    from xml.etree import ElementTree
+
+    from tungban.opendata import tabular
+
+    schema = {"fields": [{"name": "label", "type": "string"}, {"name": "x", "type": "number"}]}
+    table = tabular.validate(b'label,x\n"a\x01<b>&",NaN\nplain,2.50\n', schema)
+    records = json.loads(tabular.to_json(table))
+    assert records == [{"label": "a\x01<b>&", "x": "NaN"}, {"label": "plain", "x": 2.5}]
+    root = ElementTree.fromstring(tabular.to_xml(table))
+    assert [f.text for f in root.iter("field")] == ["a\ufffd<b>&", "NaN", "plain", "2.5"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_usage_upserts_all_count(published):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("threads share no in-memory SQLite database; the upsert is the same statement")
+    import threading
+
+    ds, res, v = published
+
+    def hit():
+        try:
+            for _ in range(20):
+                usage.record(ds.pk, res.pk, UsageKind.DOWNLOAD)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=hit) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert UsageCount.objects.get(dataset=ds, resource=res, kind=UsageKind.DOWNLOAD).count == 80
