@@ -10,7 +10,7 @@ each department's departmental data catalogue (:mod:`.services.catalogue`, ~5 en
 * **Idempotent:** a dataset (or catalogue entry) that already exists is left alone: running
   :func:`seed` twice adds nothing.
 * **Real-shaped:** each resource is a CSV with a Frictionless Table Schema (types ``string``,
-  ``integer``, ``number``, ``date``, ``datetime``, ``yearmonth``, ``boolean``), e.g. daily
+  ``integer``, ``number``, ``date``, ``datetime``, ``boolean``; months as patterned strings), e.g. daily
   weather readings per station, car park vacancies, air quality by station, licensed
   restaurants by district, public housing estates, clinic waiting times. The figures are
   invented; the shapes follow data.gov.hk's.
@@ -1751,13 +1751,26 @@ def _value(gen: tuple, i: int, rng: random.Random, variant: tuple[str, str, str]
     raise ValueError(kind)
 
 
+#: A month (``YYYY-MM``) as the validator knows it: a string with a pattern (Table Schema's
+#: ``yearmonth`` is not among :data:`tungban.opendata.tabular.TYPES`).
+MONTH_PATTERN = r"\d{4}-(0[1-9]|1[0-2])"
+
+
+def _field(name: str, type_: str, en: str, zh: str) -> dict:
+    if type_ == "yearmonth":
+        return {
+            "name": name,
+            "type": "string",
+            "title": en,
+            "description": zh,
+            "constraints": {"pattern": MONTH_PATTERN},
+        }
+    return {"name": name, "type": type_, "title": en, "description": zh}
+
+
 def table_schema(columns: list) -> dict:
     """The Frictionless Table Schema of ``columns`` (titles in both languages)."""
-    return {
-        "fields": [
-            {"name": name, "type": type_, "title": en, "description": zh} for name, type_, en, zh, _gen in columns
-        ]
-    }
+    return {"fields": [_field(name, type_, en, zh) for name, type_, en, zh, _gen in columns]}
 
 
 def render(columns: list, rows: int, *, seed: str, variant=None) -> bytes:

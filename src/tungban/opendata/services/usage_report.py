@@ -69,7 +69,13 @@ HONG_KONG = zoneinfo.ZoneInfo("Asia/Hong_Kong")
 #: The CSV's columns and their Frictionless Table Schema (the data dictionary).
 SCHEMA = {
     "fields": [
-        {"name": "month", "type": "yearmonth", "title": "Month (YYYY-MM) 月份", "description": "Hong Kong time"},
+        {
+            "name": "month",
+            "type": "string",
+            "title": "Month (YYYY-MM) 月份",
+            "description": "Hong Kong time",
+            "constraints": {"pattern": r"\d{4}-(0[1-9]|1[0-2])"},
+        },
         {"name": "dataset", "type": "string", "title": "Dataset name 數據集名稱"},
         {"name": "provider", "type": "string", "title": "Data provider 數據提供者"},
         {

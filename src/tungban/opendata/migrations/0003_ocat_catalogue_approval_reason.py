@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('opendata', '0001_initial'),
+        ('opendata', '0002_ofiles_version_schema'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
