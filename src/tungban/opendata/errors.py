@@ -40,3 +40,10 @@ FileTooLarge = DomainError.define(
 )
 EmptyFile = DomainError.define("empty_file", _("The file is empty."), field="file")
 DatasetWithdrawn = Conflict.define("dataset_withdrawn", _("This dataset has been withdrawn."))
+# Part opages: the data officers' uploads (services/desk.py).
+InvalidCsv = DomainError.define(
+    "invalid_csv", _("The file is not a CSV file in UTF-8 with a header row: %(detail)s."), field="file"
+)
+InvalidTableSchema = DomainError.define(
+    "invalid_table_schema", _("The Table Schema does not fit the file: %(detail)s."), field="schema"
+)
