@@ -46,6 +46,11 @@ def publish(
 
 @pytest.fixture
 def catalogue(groups, officer, ddo, org):
+    return build_catalogue(officer, ddo, org)
+
+
+def build_catalogue(officer, ddo, org):
+    """Four published datasets of two providers (運輸署 and 香港天文台) in two categories."""
     from tungban.opendata.constants import Role
     from tungban.opendata.models import DataOfficer
 
