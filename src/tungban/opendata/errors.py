@@ -60,3 +60,20 @@ NotDatastore = NotFound.define(
 )
 UnknownDatastoreField = Conflict.define("unknown_datastore_field", _("The table has no field “%(name)s”."))
 NoSuchAction = NotFound.define("no_such_action", _("No action is called “%(name)s”."))
+InvalidTableSchema = DomainError.define(
+    "invalid_table_schema", _("The data dictionary (Table Schema) is not valid: %(problem)s."), field="table_schema"
+)
+TableSchemaFailure = DomainError.define(
+    "table_schema_failure", _("The file does not match its data dictionary: %(problems)s"), field="file"
+)
+UnknownFileUrl = NotFound.define("unknown_file_url", _("No file of the archive has the address “%(url)s”."))
+NoVersionAtTime = NotFound.define("no_version_at_time", _("The archive holds no version of this file at that time."))
+#: data.gov.hk's historical archive answers a malformed parameter with 400 “invalid start
+#: parameter” (anchor study eservices-payments-opendata-1823 §5.1); ``%(name)s`` is the
+#: parameter's name.
+InvalidArchiveParameter = DomainError.define("invalid_parameter", _("invalid %(name)s parameter"))
+InvalidHarvestSource = DomainError.define(
+    "invalid_harvest_source",
+    _("Give an http or https address and an interval of at least %(minimum)s minutes."),
+    field="url",
+)

@@ -20,7 +20,7 @@ one with only 交通), a single Chinese character for itself.
 
 Ranking (``sort="score desc"``). SQLite: BM25 of an FTS5 table ``opendata_search``
 (``dataset_id UNINDEXED, body``) that :func:`reindex` keeps in step (migration
-``0002_oapi_search``). PostgreSQL: ``ts_rank`` of ``to_tsvector('simple', search_text)``
+``0003_oapi_search``). PostgreSQL: ``ts_rank`` of ``to_tsvector('simple', search_text)``
 with a GIN index over that expression (the database's ``LC_CTYPE`` must be a UTF-8 one so
 its parser keeps Chinese tokens; ``C.UTF-8`` and ``en_US.UTF-8`` do). Other databases: a
 ``LIKE`` match of every token, no rank.

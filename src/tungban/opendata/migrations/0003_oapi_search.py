@@ -26,7 +26,7 @@ class VendorSQL(migrations.RunSQL):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("opendata", "0001_initial")]
+    dependencies = [("opendata", "0002_ofiles_version_schema")]
 
     operations = [
         VendorSQL(
