@@ -44,9 +44,9 @@ from tungban.core.api import conditional
 from tungban.core.errors import DomainError, Forbidden, NotFound
 
 from . import errors, storage
-from .constants import DatasetState, Format, VersionState
+from .constants import DatasetState, Format, UsageKind, VersionState
 from .models import Dataset, Group, Organization, Resource, Tag
-from .services import search
+from .services import search, usage
 
 #: CKAN's limits: ``package_search`` ``rows`` (CKAN's ``ckan.search.rows_max``) and
 #: ``datastore_search`` ``limit`` (CKAN's ``ckan.datastore.search.rows_max``).
@@ -272,8 +272,11 @@ def _dataset(call: Call, ident: str) -> Dataset:
 
 @action
 def package_show(call: Call) -> dict:
-    """A published dataset: ``id`` is its name or UUID. :raises: Not Found Error."""
-    return _package_dict(call, _dataset(call, call.required("id")))
+    """A published dataset: ``id`` is its name or UUID (counted as an API use of the dataset).
+    :raises: Not Found Error."""
+    ds = _dataset(call, call.required("id"))
+    usage.record(ds.pk, None, UsageKind.API)
+    return _package_dict(call, ds)
 
 
 def parse_fq(fq: str) -> dict[str, list[str]]:
@@ -562,6 +565,7 @@ def datastore_search(call: Call) -> dict:
     r = _resource(rid)
     if r.format != Format.CSV or r.current is None or r.current.state != VersionState.PUBLISHED:
         raise errors.NotDatastore(id=rid, field="resource_id")
+    usage.record(r.dataset_id, r.pk, UsageKind.API)
     fields, records = parsed_table(r.current.sha256, json.dumps(r.table_schema or {}, sort_keys=True))
     names = [f["id"] for f in fields]
     filters = call.json("filters", dict, {})

@@ -53,6 +53,9 @@ def test_package_show_by_name_or_uuid_in_each_language(client, catalogue):
     assert res["url"] == f"http://testserver/data/files/{res['id']}/traffic-counts.csv"
     assert res["hash"].startswith("sha256:") and res["datastore_active"] is True
     assert pkg["metadata_modified"].startswith(str(ds.metadata_modified.year))
+    from tungban.opendata.models import UsageCount
+
+    assert UsageCount.objects.get(dataset=ds, resource=None, kind="api").count == 1
     _, by_id = call(client, "package_show", id=str(ds.id))
     assert by_id["result"]["name"] == ds.name
     _, tc = call(client, "package_show", prefix="tc-data/", id=ds.name)
