@@ -676,6 +676,12 @@ TUNGBAN_FIRST_PARTY_CLIENTS = ("tungban-eservices",)
 #: several web servers run) and the largest file a data officer may upload or a harvest fetch.
 TUNGBAN_OPENDATA_FILES = Path(os.environ.get("TUNGBAN_OPENDATA_FILES", VAR_DIR / "opendata"))
 TUNGBAN_OPENDATA_MAX_UPLOAD = int(os.environ.get("TUNGBAN_OPENDATA_MAX_UPLOAD", str(20 * 1024 * 1024)))
+#: Harvest sources (issue 21): seconds a fetch may take (connect and each read), the shortest
+#: interval a data officer may register, and whether addresses on private networks may be
+#: harvested (off by default: a harvest must not reach the platform's own network).
+TUNGBAN_OPENDATA_HARVEST_TIMEOUT = float(os.environ.get("TUNGBAN_OPENDATA_HARVEST_TIMEOUT", "30"))
+TUNGBAN_OPENDATA_HARVEST_MIN_INTERVAL = int(os.environ.get("TUNGBAN_OPENDATA_HARVEST_MIN_INTERVAL", "15"))
+TUNGBAN_OPENDATA_HARVEST_PRIVATE = os.environ.get("TUNGBAN_OPENDATA_HARVEST_PRIVATE", "") == "1"
 TUNGBAN_ESERVICES_FILES = Path(os.environ.get("TUNGBAN_ESERVICES_FILES", VAR_DIR / "eservices"))
 #: Largest document a resident may upload to a form field (bytes), unless the field says less.
 TUNGBAN_ESERVICES_MAX_UPLOAD = int(os.environ.get("TUNGBAN_ESERVICES_MAX_UPLOAD", str(5 * 1024 * 1024)))

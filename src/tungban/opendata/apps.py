@@ -12,3 +12,11 @@ class OpendataConfig(AppConfig):
     label = "opendata"
     verbose_name = _("Open data")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from tungban.core import retention
+
+        from .services import harvest
+
+        # the worker's periodic sweep queues the harvest sources that are due (issue 21)
+        retention.register("opendata.harvest", harvest.poll_due)

@@ -279,6 +279,9 @@ class ResourceVersion(models.Model):
     captured_at = models.DateTimeField(_("captured"))
     published_at = models.DateTimeField(_("published"), null=True, blank=True)
     row_count = models.PositiveIntegerField(_("rows"), null=True, blank=True)
+    #: The Table Schema the file was checked against (the resource's when it was added): the
+    #: version's data dictionary in the archive (``get-data-dictionary``); None if not tabular.
+    table_schema = models.JSONField(_("Table Schema"), null=True, blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

@@ -4,8 +4,9 @@ transaction (:func:`.publishing.add_resource` and :func:`.versions.add_version`)
 
 Table Schema (Frictionless, https://specs.frictionlessdata.io/table-schema/): the officer may
 upload one as JSON; without it the schema is generated from the CSV's header row with every
-field of type ``string`` (the officer can replace it with a precise one by uploading it). A
-given schema must be a JSON object whose ``fields`` name exactly the CSV's columns, in order.
+field of type ``string`` (so any well-formed CSV fits; the officer gives types by uploading a
+schema). A given schema must pass :func:`tabular.check_schema` and name exactly the CSV's
+columns, in order; the rows are then checked against it by :func:`.versions.add_version`.
 """
 
 from __future__ import annotations
@@ -18,30 +19,10 @@ import re
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from .. import errors, storage
+from .. import errors, storage, tabular
 from ..constants import Format
 from ..models import Dataset, Resource, ResourceVersion
 from . import publishing, versions
-
-#: Frictionless Table Schema field types accepted in an uploaded schema.
-FIELD_TYPES = {
-    "string",
-    "number",
-    "integer",
-    "boolean",
-    "object",
-    "array",
-    "date",
-    "time",
-    "datetime",
-    "year",
-    "yearmonth",
-    "duration",
-    "geopoint",
-    "geojson",
-    "any",
-}
-
 
 def read_csv(data: bytes) -> tuple[list[str], list[list[str]]]:
     """The header and the rows of a UTF-8 CSV file (a BOM is allowed).
@@ -71,26 +52,29 @@ def read_csv(data: bytes) -> tuple[list[str], list[list[str]]]:
 
 
 def table_schema(header: list[str], schema_bytes: bytes | None) -> dict:
-    """The Table Schema of a CSV with ``header``: the uploaded one (checked) or one generated
-    with every field a ``string``.
+    """The Table Schema of a CSV with ``header``: the uploaded one (checked by
+    :func:`tabular.check_schema`, its fields the CSV's columns in order) or one generated with
+    every field a ``string``.
 
-    :raises DomainError: ``invalid_table_schema``."""
+    :raises DomainError: ``invalid_table_schema`` (on the form's ``schema`` field)."""
     if not schema_bytes:
         return {"fields": [{"name": h, "type": "string"} for h in header]}
     try:
         schema = json.loads(schema_bytes.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError):
-        raise errors.InvalidTableSchema(detail=_("it is not JSON")) from None
-    fields = schema.get("fields") if isinstance(schema, dict) else None
-    if not isinstance(fields, list) or not all(isinstance(f, dict) and isinstance(f.get("name"), str) for f in fields):
-        raise errors.InvalidTableSchema(detail=_("it has no list of named fields"))
-    names = [f["name"] for f in fields]
+        raise errors.InvalidTableSchema(problem=_("it is not JSON"), field="schema") from None
+    try:
+        tabular.check_schema(schema)
+    except errors.InvalidTableSchema as exc:
+        exc.field = "schema"
+        raise
+    names = [f["name"] for f in schema["fields"]]
     if names != header:
-        raise errors.InvalidTableSchema(detail=_("its fields (%(fields)s) are not the columns of the CSV file (%(columns)s)")
-            % {"fields": ", ".join(names), "columns": ", ".join(header)})
-    bad = sorted({f.get("type", "string") for f in fields} - FIELD_TYPES)
-    if bad:
-        raise errors.InvalidTableSchema(detail=_("“%(type)s” is not a Table Schema type") % {"type": bad[0]})
+        raise errors.InvalidTableSchema(
+            problem=_("its fields (%(fields)s) are not the columns of the CSV file (%(columns)s)")
+            % {"fields": ", ".join(names), "columns": ", ".join(header)},
+            field="schema",
+        )
     return schema
 
 
@@ -112,7 +96,7 @@ def upload_resource(
         :func:`table_schema`, :func:`.publishing.add_resource`."""
     publishing.role_of(user, ds.organization)
     filename = clean_filename(filename, fallback=f"{ds.name}.csv")
-    header, rows = read_csv(data)
+    header, _rows = read_csv(data)
     schema = table_schema(header, schema_bytes)
     with transaction.atomic():
         resource = publishing.add_resource(
@@ -126,31 +110,17 @@ def upload_resource(
             description_en=description_en.strip(),
             description_zh=description_zh.strip(),
         )
-        version = versions.add_version(user, resource, data)
-        ResourceVersion.objects.filter(pk=version.pk).update(row_count=len(rows))
-        version.row_count = len(rows)
+        version = versions.add_version(user, resource, data)  # checks the rows against the schema
     return resource, version
 
 
 def upload_version(user, resource: Resource, data: bytes) -> ResourceVersion:
     """``data`` as a new pending version of ``resource`` (the same bytes again: the version
-    that holds them). A tabular resource's file must keep its columns.
+    that holds them); a tabular resource's file is checked against its Table Schema.
 
-    :raises Forbidden: ``not_data_officer``. :raises DomainError: as :func:`read_csv`,
-        ``invalid_table_schema`` (other columns)."""
-    publishing.role_of(user, resource.dataset.organization)
-    rows = None
-    if resource.format == Format.CSV:
-        header, body = read_csv(data)
-        if resource.table_schema:
-            table_schema(header, json.dumps(resource.table_schema).encode())
-        rows = len(body)
-    with transaction.atomic():
-        version = versions.add_version(user, resource, data)
-        if rows is not None:
-            ResourceVersion.objects.filter(pk=version.pk).update(row_count=rows)
-            version.row_count = rows
-    return version
+    :raises Forbidden: ``not_data_officer``. :raises DomainError: as
+        :func:`.versions.add_version` (``table_schema_failure``, ``empty_file``, …)."""
+    return versions.add_version(user, resource, data)
 
 
 def clean_filename(filename: str, *, fallback: str) -> str:

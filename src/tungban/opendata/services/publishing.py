@@ -171,8 +171,12 @@ def add_resource(
     """A new resource of ``ds`` (its file comes as versions: :func:`.versions.add_version`).
 
     :raises Forbidden: ``not_data_officer``. :raises DomainError: ``title_required``,
-        ``invalid_choice`` (format)."""
+        ``invalid_choice`` (format), ``invalid_table_schema`` (:func:`.tabular.check_schema`)."""
+    from .. import tabular
+
     role_of(user, ds.organization)
+    if table_schema is not None:
+        tabular.check_schema(table_schema)
     if ds.state == DatasetState.DELETED:
         raise errors.DatasetWithdrawn()
     if not name_en.strip() or not name_zh.strip():

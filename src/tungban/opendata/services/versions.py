@@ -1,7 +1,13 @@
 """Resource versions (issue 21): each file a data officer uploads (or a harvest fetches) is
 kept once in the content-addressed store (:mod:`tungban.opendata.storage`) and recorded as a
 :class:`~tungban.opendata.models.ResourceVersion` — pending until its publication request is
-approved. The same bytes twice for one resource are one version (idempotent)."""
+approved. The same bytes twice for one resource are one version (idempotent).
+
+Upload checks (:func:`add_version`): the size limit ``TUNGBAN_OPENDATA_MAX_UPLOAD``; a
+tabular resource's file (CSV with a Table Schema) must be UTF-8 CSV that passes its schema
+(:mod:`tungban.opendata.tabular`); its ``row_count`` and the schema are recorded on the
+version. A refusal stores no row (the bytes may stay in the store: content-addressed, they
+name nothing until a row does)."""
 
 from __future__ import annotations
 
@@ -12,7 +18,7 @@ from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
-from .. import errors, storage
+from .. import errors, storage, tabular
 from ..constants import MEDIA_TYPES, DatasetState, VersionSource, VersionState
 from ..models import Resource, ResourceVersion
 from .publishing import role_of
@@ -39,13 +45,20 @@ def add_version(
     """Keep ``data`` as a new pending version of ``resource`` (or return the version that
     already holds these bytes). ``user`` None: the platform (a harvest).
 
+    A tabular resource's file is validated against the resource's Table Schema first
+    (:func:`tabular.validate`); the version records the schema and the number of data rows.
+
     :raises Forbidden: ``not_data_officer`` (a user without a role for the provider).
-    :raises DomainError: as :func:`check_size`; ``dataset_withdrawn``."""
+    :raises DomainError: as :func:`check_size`; ``dataset_withdrawn``;
+        ``table_schema_failure`` (the first errors, row and field, in the message; all in
+        ``details.errors``)."""
     if user is not None:
         role_of(user, resource.dataset.organization)
     if resource.dataset.state == DatasetState.DELETED:
         raise errors.DatasetWithdrawn()
     check_size(data)
+    schema = resource.table_schema if resource.tabular else None
+    row_count = tabular.validate(data, schema).row_count if schema else None
     sha = storage.put(data)  # before the row: a row never names missing bytes
     with transaction.atomic():
         existing = ResourceVersion.objects.filter(resource=resource, sha256=sha).first()
@@ -60,6 +73,8 @@ def add_version(
             source=source,
             captured_at=captured_at or timezone.now(),
             uploaded_by=user,
+            row_count=row_count,
+            table_schema=schema,
         )
 
 

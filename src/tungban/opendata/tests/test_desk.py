@@ -112,7 +112,7 @@ def test_uploaded_table_schema_is_kept_and_checked(client, groups, officer):
     wrong = json.dumps({"fields": [{"name": "district"}, {"name": "when"}, {"name": "count"}]}).encode()
     resp = upload(client, schema=wrong)
     assert resp.status_code == 400
-    assert "The Table Schema does not fit the file" in resp.content.decode()
+    assert "The data dictionary (Table Schema) is not valid" in resp.content.decode()
     assert not Resource.objects.exists() and not ResourceVersion.objects.exists()
     resp = upload(client, schema=json.dumps(SCHEMA).encode(), lang=ZH)
     assert resp.status_code == 302
@@ -261,7 +261,7 @@ def test_new_version_of_a_published_resource(client, published, officer, ddo):
         {field: SimpleUploadedFile("c.csv", b"a,b\n1,2\n")},
         **EN,
     )
-    assert resp.status_code == 400 and "The Table Schema does not fit the file" in resp.content.decode()
+    assert resp.status_code == 400 and "The file does not match its data dictionary" in resp.content.decode()
     assert ResourceVersion.objects.filter(resource=res).count() == 2
     client.post(f"/staff/data/dataset/{ds.name}/submit/")
     sub = Submission.objects.get(state=SubmissionState.PENDING)
