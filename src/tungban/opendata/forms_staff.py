@@ -59,6 +59,11 @@ class VersionForm(forms.Form):
     file = forms.FileField(label=_("New CSV file"))
 
 
+class HarvestForm(forms.Form):
+    url = forms.URLField(label=_("Address to harvest the file from"), max_length=1000, assume_scheme="https")
+    interval_minutes = forms.IntegerField(label=_("Every how many minutes"), min_value=1, initial=1440)
+
+
 class SubmitForm(forms.Form):
     note = forms.CharField(
         label=_("Note to the Departmental Data Officer"),

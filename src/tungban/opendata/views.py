@@ -15,7 +15,6 @@ from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import get_language
 from django.views.decorators.http import condition, require_GET
 
@@ -195,10 +194,7 @@ def dataset_page(request, name: str):
         if r.current_id:
             for fmt, url in dcat.file_urls(base, r):
                 downloads.append({"format": fmt, "url": url, "media": dcat.MEDIA_TYPES.get(fmt, "").split(";")[0]})
-        archive = ""
-        if r.current_id:
-            start = (r.created or timezone.now()).strftime("%Y%m%d")
-            archive = reverse_archive(base, r, start)
+        archive = archive_url(base, r) if r.current_id else ""
         resources.append(
             {
                 "r": r,
@@ -228,12 +224,11 @@ def dataset_page(request, name: str):
     return render(request, "opendata/dataset.html", context)
 
 
-def reverse_archive(base: str, resource, start: str) -> str:
+def archive_url(base: str, resource) -> str:
     """The historical archive's list of the resource's versions (data.gov.hk's
-    ``list-file-versions``: ``url``, ``start``, ``end`` as YYYYMMDD)."""
+    ``list-file-versions`` for the file's ``url``; no date range: all of them)."""
     url = f"{base}/data/files/{resource.id}/{resource.filename}"
-    end = timezone.localdate().strftime("%Y%m%d")
-    return "/data/v1/historical-archive/list-file-versions?" + urlencode({"url": url, "start": start, "end": end})
+    return reverse("opendata_files:list_file_versions") + "?" + urlencode({"url": url})
 
 
 def _active_count(prefix: str = ""):

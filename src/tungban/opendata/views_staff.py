@@ -27,9 +27,9 @@ from tungban.core.errors import DomainError, Forbidden, NotFound
 
 from . import errors
 from .constants import DatasetState, Role, SubmissionState
-from .forms_staff import DatasetForm, ResourceForm, ReturnForm, SubmitForm, VersionForm
+from .forms_staff import DatasetForm, HarvestForm, ResourceForm, ReturnForm, SubmitForm, VersionForm
 from .models import DataOfficer, Dataset, Resource, Submission
-from .services import desk, publishing
+from .services import desk, harvest, publishing
 from .views import pick, zh
 
 
@@ -130,16 +130,21 @@ def new_dataset(request):
     return render(request, "opendata/staff/new.html", {"form": form, "nav": "new"}, status=status)
 
 
-def _dataset_page(request, ds: Dataset, *, resource_form=None, version_forms=None, submit_form=None, status=200):
+def _dataset_page(
+    request, ds: Dataset, *, resource_form=None, version_forms=None, harvest_forms=None, submit_form=None, status=200
+):
     resources = []
-    for r in ds.resources.select_related("current").order_by("position", "created"):
-        form = (version_forms or {}).get(r.pk) or VersionForm(prefix=f"v{r.position}")
+    for r in ds.resources.select_related("current", "harvest_source").order_by("position", "created"):
+        source = getattr(r, "harvest_source", None)
+        initial = {"url": source.url, "interval_minutes": source.interval_minutes} if source else None
         resources.append(
             {
                 "r": r,
                 "name": pick(r, "name"),
                 "versions": list(r.versions.order_by("-captured_at", "-pk")),
-                "form": form,
+                "form": (version_forms or {}).get(r.pk) or VersionForm(prefix=f"v{r.position}"),
+                "source": source,
+                "harvest_form": (harvest_forms or {}).get(r.pk) or HarvestForm(prefix=f"h{r.position}", initial=initial),
             }
         )
     submissions = list(ds.submissions.select_related("submitted_by", "decided_by").order_by("-submitted_at"))
@@ -212,6 +217,31 @@ def add_version(request, name: str, resource_id):
             messages.success(request, _("The new version was stored. Submit the dataset for approval to publish it."))
             return redirect("opendata_staff:dataset", name=ds.name)
     return _dataset_page(request, ds, version_forms={resource.pk: form}, status=400)
+
+
+@data_staff
+@require_POST
+def register_harvest(request, name: str, resource_id):
+    """Register (or change) the address a resource's file is harvested from
+    (:func:`.services.harvest.register_source`); approved with the dataset's next request."""
+    ds = _dataset(request, name)
+    resource = Resource.objects.filter(pk=resource_id, dataset=ds).first()
+    if resource is None:
+        raise errors.UnknownResource(id=resource_id)
+    form = HarvestForm(request.POST, prefix=f"h{resource.position}")
+    if form.is_valid():
+        try:
+            harvest.register_source(
+                request.user, resource, form.cleaned_data["url"], form.cleaned_data["interval_minutes"]
+            )
+        except DomainError as exc:
+            _put_error(form, exc)
+        else:
+            messages.success(
+                request, _("The harvest source was registered. Submit the dataset for approval to start it.")
+            )
+            return redirect("opendata_staff:dataset", name=ds.name)
+    return _dataset_page(request, ds, harvest_forms={resource.pk: form}, status=400)
 
 
 @data_staff

@@ -272,3 +272,23 @@ def test_new_version_of_a_published_resource(client, published, officer, ddo):
     client.post(f"/staff/data/approvals/{sub.pk}/approve/")
     res.refresh_from_db()
     assert res.current.row_count == 3 and res.current != first
+
+
+def test_register_a_harvest_source(client, published, officer, settings):
+    from tungban.opendata.models import HarvestSource
+
+    ds, res, _v = published
+    login_staff(client, officer)
+    url = f"/staff/data/dataset/{ds.name}/resources/{res.id}/harvest/"
+    field = f"h{res.position}"
+    settings.TUNGBAN_OPENDATA_HARVEST_MIN_INTERVAL = 15
+    resp = client.post(url, {f"{field}-url": "https://data.example.org/counts.csv", f"{field}-interval_minutes": "5"}, **ZH)
+    assert resp.status_code == 400 and "間隔" in resp.content.decode()
+    assert not HarvestSource.objects.exists()
+    resp = client.post(url, {f"{field}-url": "https://data.example.org/counts.csv", f"{field}-interval_minutes": "60"})
+    assert resp.status_code == 302
+    source = HarvestSource.objects.get(resource=res)
+    assert source.url == "https://data.example.org/counts.csv" and source.interval_minutes == 60
+    assert not source.approved  # until the Departmental Data Officer approves the next request
+    page = client.get(f"/staff/data/dataset/{ds.name}/", **EN).content.decode()
+    assert "https://data.example.org/counts.csv · waiting for approval" in page

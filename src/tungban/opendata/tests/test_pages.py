@@ -182,7 +182,7 @@ def test_home_page_links_to_open_data(client):
     assert 'href="/data/"' in page
 
 
-def test_search_query_stand_in_follows_the_interface(published):
+def test_search_query_interface_the_pages_use(published):
     ds, _res, _v = published
     result = search.query("交通", facet_fields=["organization", "res_format"], rows=5)
     assert result.count == 1 and [d.name for d in result.datasets] == [ds.name]
