@@ -24,10 +24,12 @@ Archive errors are JSON ``{"error", "message", "field"}`` (:mod:`tungban.core.er
 from __future__ import annotations
 
 from django.http import FileResponse, HttpResponse, HttpResponseNotModified, HttpResponseRedirect, JsonResponse
+from django.utils import translation
 from django.utils.http import content_disposition_header, http_date, parse_etags, parse_http_date_safe
 from django.views.decorators.http import require_safe
 
 from tungban.core.errors import DomainError
+from tungban.core.middleware import api_language
 
 from . import storage, tabular
 from .constants import UsageKind
@@ -111,14 +113,16 @@ def version_file(request, resource_id, sha256: str, filename: str):
 
 
 def _json(fn):
-    """An archive endpoint: GET only, domain errors as JSON with their status."""
+    """An archive endpoint: GET only, domain errors as JSON with their status, in the API's
+    language (:func:`tungban.core.middleware.api_language`: English unless the client asks)."""
 
     @require_safe
     def view(request):
-        try:
-            return fn(request)
-        except DomainError as exc:
-            return JsonResponse(exc.as_dict(), status=exc.status)
+        with translation.override(api_language(request)):  # the API's language, English by default
+            try:
+                return fn(request)
+            except DomainError as exc:
+                return JsonResponse(exc.as_dict(), status=exc.status)
 
     view.__name__ = fn.__name__
     view.__doc__ = fn.__doc__

@@ -81,3 +81,20 @@ def add_version(
 def published_versions(resource: Resource):
     """``resource``'s published versions, newest first."""
     return resource.versions.filter(state=VersionState.PUBLISHED).order_by("-captured_at", "-pk")
+
+
+def set_table_schema(user, resource: Resource, schema: dict | None) -> Resource:
+    """Change ``resource``'s Table Schema (data dictionary), by a data officer of its provider;
+    None: not tabular. Versions already added keep the schema they were checked against; the
+    next file is checked against this one.
+
+    :raises Forbidden: ``not_data_officer``. :raises DomainError: ``invalid_table_schema``
+        (:func:`tabular.check_schema`), ``dataset_withdrawn``."""
+    role_of(user, resource.dataset.organization)
+    if resource.dataset.state == DatasetState.DELETED:
+        raise errors.DatasetWithdrawn()
+    if schema is not None:
+        tabular.check_schema(schema)
+    resource.table_schema = schema
+    resource.save(update_fields=["table_schema"])
+    return resource

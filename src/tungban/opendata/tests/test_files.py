@@ -176,6 +176,8 @@ def test_archive_bad_input(client, published):
         r = client.get(base + "list-file-versions", {"url": url})
         assert r.status_code == 404 and r.json()["error"] == "unknown_file_url"
     assert client.get(base + "list-file-versions").json()["message"] == "invalid url parameter"
+    r = client.get(base + "list-files", {"start": "x"}, headers={"accept-language": "zh-HK"})
+    assert r.json()["message"] == "start 參數無效"
 
 
 def test_list_files_filters_and_schema(client, published, officer, ddo, org):
@@ -235,7 +237,7 @@ def test_a_bilingual_refusal_names_row_and_field(draft, officer):
     data = b"district,date,count\nWan Chai,2026-11-01,seven\n"
     with translation.override("zh-hant"), pytest.raises(DomainError) as e:
         versions.add_version(officer, draft, data)
-    assert "2" in str(e.value.message) and "count" in str(e.value.message)
+    assert "第 2 行" in str(e.value.message) and "「count」" in str(e.value.message)
     with translation.override("en"), pytest.raises(DomainError) as e:
         versions.add_version(officer, draft, data)
     assert "Row 2" in str(e.value.message) and "“count”" in str(e.value.message)
@@ -334,3 +336,28 @@ def test_usage_upsert_and_counts(published):
     assert {(r["resource_id"], r["count"]) for r in by_res} == {(res.pk, 3), (None, 2)}
     with pytest.raises(ValueError):
         usage.record(ds.pk, None, "bogus")
+
+
+def test_changing_a_schema_is_checked_and_old_versions_keep_theirs(client, published, officer):
+    ds, res, v = published
+    with pytest.raises(DomainError) as e:
+        versions.set_table_schema(officer, res, {"fields": [{"name": "x", "type": "nope"}]})
+    assert e.value.code == "invalid_table_schema"
+    res.refresh_from_db()
+    assert res.table_schema == SCHEMA
+    wider = {"fields": [*SCHEMA["fields"], {"name": "note", "type": "string"}]}
+    versions.set_table_schema(officer, res, wider)
+    day = timezone.localdate().strftime("%Y%m%d")
+    url = f"/data/files/{res.pk}/counts.csv"
+    assert client.get("/data/v1/historical-archive/get-data-dictionary", {"url": url, "date": day}).json() == SCHEMA
+    r = client.get(f"/data/files/{res.pk}/v/{v.sha256}/counts.json")
+    assert json.loads(b"".join(r.streaming_content))[1]["count"] == 7
+
+
+def test_a_304_costs_one_query_and_a_download_two(client, published, django_assert_num_queries):
+    ds, res, v = published
+    url = f"/data/files/{res.pk}/counts.csv"
+    with django_assert_num_queries(1):
+        assert client.get(url, headers={"if-none-match": f'"{v.sha256}"'}).status_code == 304
+    with django_assert_num_queries(2):  # the resource with its current version; the usage upsert
+        assert client.get(url).status_code == 200
