@@ -20,8 +20,12 @@ class DatasetForm(forms.Form):
     )
     title_en = forms.CharField(label=_("Title in English"), max_length=300)
     title_zh = forms.CharField(label=_("Title in Chinese"), max_length=200)
-    notes_en = forms.CharField(label=_("Description in English"), widget=forms.Textarea(attrs={"rows": 4}), required=False)
-    notes_zh = forms.CharField(label=_("Description in Chinese"), widget=forms.Textarea(attrs={"rows": 4}), required=False)
+    notes_en = forms.CharField(
+        label=_("Description in English"), widget=forms.Textarea(attrs={"rows": 4}), required=False
+    )
+    notes_zh = forms.CharField(
+        label=_("Description in Chinese"), widget=forms.Textarea(attrs={"rows": 4}), required=False
+    )
     groups = forms.MultipleChoiceField(label=_("Categories"), widget=forms.CheckboxSelectMultiple, required=False)
     tags = forms.CharField(
         label=_("Tags"), required=False, max_length=500, help_text=_("Separate tags with commas, e.g. traffic, 交通.")
@@ -34,7 +38,9 @@ class DatasetForm(forms.Form):
 
     def __init__(self, *args, organizations=(), language_zh=False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["organization"].choices = [(o.name, o.title_zh if language_zh else o.title_en) for o in organizations]
+        self.fields["organization"].choices = [
+            (o.name, o.title_zh if language_zh else o.title_en) for o in organizations
+        ]
         self.fields["groups"].choices = [
             (g.name, g.title_zh if language_zh else g.title_en) for g in Group.objects.order_by("position", "name")
         ]

@@ -12,9 +12,7 @@ urlpatterns = [
     path("dataset/<slug:name>/", views.dataset, name="dataset"),
     path("dataset/<slug:name>/resources/", views.add_resource, name="add-resource"),
     path("dataset/<slug:name>/resources/<uuid:resource_id>/versions/", views.add_version, name="add-version"),
-    path(
-        "dataset/<slug:name>/resources/<uuid:resource_id>/harvest/", views.register_harvest, name="register-harvest"
-    ),
+    path("dataset/<slug:name>/resources/<uuid:resource_id>/harvest/", views.register_harvest, name="register-harvest"),
     path("dataset/<slug:name>/submit/", views.submit, name="submit"),
     path("approvals/", views.approvals, name="approvals"),
     path("approvals/<int:pk>/", views.approval, name="approval"),

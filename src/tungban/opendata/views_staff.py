@@ -83,9 +83,7 @@ def home(request):
     datasets = (
         Dataset.objects.filter(organization__in=request.organizations)
         .select_related("organization")
-        .annotate(
-            pending=Exists(Submission.objects.filter(dataset=OuterRef("pk"), state=SubmissionState.PENDING))
-        )
+        .annotate(pending=Exists(Submission.objects.filter(dataset=OuterRef("pk"), state=SubmissionState.PENDING)))
         .order_by("organization__name", "name")
     )
     rows = [
@@ -144,7 +142,8 @@ def _dataset_page(
                 "versions": list(r.versions.order_by("-captured_at", "-pk")),
                 "form": (version_forms or {}).get(r.pk) or VersionForm(prefix=f"v{r.position}"),
                 "source": source,
-                "harvest_form": (harvest_forms or {}).get(r.pk) or HarvestForm(prefix=f"h{r.position}", initial=initial),
+                "harvest_form": (harvest_forms or {}).get(r.pk)
+                or HarvestForm(prefix=f"h{r.position}", initial=initial),
             }
         )
     submissions = list(ds.submissions.select_related("submitted_by", "decided_by").order_by("-submitted_at"))
@@ -367,4 +366,3 @@ def return_submission(request, pk: int):
         messages.success(request, _("Returned to the data officer with your reasons."))
         return redirect("opendata_staff:approvals")
     return _approval_page(request, sub, return_form=form, status=400)
-

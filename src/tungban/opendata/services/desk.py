@@ -24,6 +24,7 @@ from ..constants import Format
 from ..models import Dataset, Resource, ResourceVersion
 from . import publishing, versions
 
+
 def read_csv(data: bytes) -> tuple[list[str], list[list[str]]]:
     """The header and the rows of a UTF-8 CSV file (a BOM is allowed).
 
@@ -46,8 +47,10 @@ def read_csv(data: bytes) -> tuple[list[str], list[list[str]]]:
         raise errors.InvalidCsv(detail=_("a column name in the header row is blank or repeated"))
     for n, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
-            raise errors.InvalidCsv(detail=_("row %(row)d has %(cells)d cells, the header row %(columns)d")
-                % {"row": n, "cells": len(row), "columns": len(header)})
+            raise errors.InvalidCsv(
+                detail=_("row %(row)d has %(cells)d cells, the header row %(columns)d")
+                % {"row": n, "cells": len(row), "columns": len(header)}
+            )
     return header, rows[1:]
 
 

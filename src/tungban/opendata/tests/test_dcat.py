@@ -29,8 +29,10 @@ def _files(settings, tmp_path):
 @pytest.fixture
 def catalogue(groups, officer, ddo, org):
     """Four active datasets, one withdrawn, one draft and one waiting for approval."""
-    made = [make_published(officer, ddo, org, name=f"set-{i}", data=CSV + f"Sha Tin,2026-11-0{i},{i}\n".encode())
-            for i in range(1, 5)]
+    made = [
+        make_published(officer, ddo, org, name=f"set-{i}", data=CSV + f"Sha Tin,2026-11-0{i},{i}\n".encode())
+        for i in range(1, 5)
+    ]
     gone = make_published(officer, ddo, org, name="withdrawn-set")[0]
     publishing.withdraw(ddo, gone, reason_en="Replaced.", reason_zh="已被取代。")
     publishing.create_dataset(officer, org, name="draft-set", title_en="Draft", title_zh="草稿")
@@ -93,9 +95,7 @@ def test_dataset_document_has_the_dcat_ap_properties(client, catalogue, fmt):
     assert g.value(node, DCTERMS.modified) is not None and g.value(node, DCTERMS.issued) is not None
     assert g.value(node, DCAT.contactPoint) is not None
     dists = set(g.objects(node, DCAT.distribution))
-    assert {str(d) for d in dists} == {
-        f"{BASE}/data/files/{res.id}/counts.{ext}" for ext in ("csv", "json", "xml")
-    }
+    assert {str(d) for d in dists} == {f"{BASE}/data/files/{res.id}/counts.{ext}" for ext in ("csv", "json", "xml")}
     csv_dist = URIRef(f"{BASE}/data/files/{res.id}/counts.csv")
     assert g.value(csv_dist, DCAT.downloadURL) == csv_dist
     assert int(g.value(csv_dist, DCAT.byteSize)) == version.size
@@ -124,4 +124,6 @@ def test_catalogue_etag_and_304(client, catalogue, ddo):
     assert changed.status_code == 200 and changed["ETag"] != etag
     assert f"/data/dataset/{ds.name}/".encode() not in changed.content
     ds_doc = client.get(f"/data/dataset/{catalogue[1][0].name}.jsonld")
-    assert client.get(f"/data/dataset/{catalogue[1][0].name}.jsonld", HTTP_IF_NONE_MATCH=ds_doc["ETag"]).status_code == 304
+    assert (
+        client.get(f"/data/dataset/{catalogue[1][0].name}.jsonld", HTTP_IF_NONE_MATCH=ds_doc["ETag"]).status_code == 304
+    )

@@ -12,7 +12,15 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tungban.opendata.constants import DatasetState, Role, SubmissionState, VersionState
-from tungban.opendata.models import DataOfficer, Dataset, DatasetEvent, Organization, Resource, ResourceVersion, Submission
+from tungban.opendata.models import (
+    DataOfficer,
+    Dataset,
+    DatasetEvent,
+    Organization,
+    Resource,
+    ResourceVersion,
+    Submission,
+)
 from tungban.testing.factories import login_staff, staff_user
 
 from .conftest import CSV, SCHEMA
@@ -268,7 +276,9 @@ def test_new_version_of_a_published_resource(client, published, officer, ddo):
     client.logout()
     login_staff(client, ddo)
     page = client.get(f"/staff/data/approvals/{sub.pk}/", **EN).content.decode().replace("\xa0", " ")
-    assert f"Size {len(new)} bytes, 3 rows." in page and "Now published: 76 bytes" in page  # its rows were not counted (uploaded by the service)
+    assert (
+        f"Size {len(new)} bytes, 3 rows." in page and "Now published: 76 bytes" in page
+    )  # its rows were not counted (uploaded by the service)
     client.post(f"/staff/data/approvals/{sub.pk}/approve/")
     res.refresh_from_db()
     assert res.current.row_count == 3 and res.current != first
@@ -282,7 +292,9 @@ def test_register_a_harvest_source(client, published, officer, settings):
     url = f"/staff/data/dataset/{ds.name}/resources/{res.id}/harvest/"
     field = f"h{res.position}"
     settings.TUNGBAN_OPENDATA_HARVEST_MIN_INTERVAL = 15
-    resp = client.post(url, {f"{field}-url": "https://data.example.org/counts.csv", f"{field}-interval_minutes": "5"}, **ZH)
+    resp = client.post(
+        url, {f"{field}-url": "https://data.example.org/counts.csv", f"{field}-interval_minutes": "5"}, **ZH
+    )
     assert resp.status_code == 400 and "間隔" in resp.content.decode()
     assert not HarvestSource.objects.exists()
     resp = client.post(url, {f"{field}-url": "https://data.example.org/counts.csv", f"{field}-interval_minutes": "60"})

@@ -148,14 +148,19 @@ def test_organizations_and_groups_with_counts(client, published, officer, ddo, o
     make_published(officer, ddo, org, name="second")
     Organization.objects.create(name="hk-empty", title_en="Empty Office", title_zh="空辦公室")
     page = client.get("/data/organization/", **EN).content.decode()
-    assert re.search(r'data-name="hk-td"><a href="/data/organization/hk-td/">Transport Department</a> '
-                     r'<span class="od-count">2 datasets</span>', page)
+    assert re.search(
+        r'data-name="hk-td"><a href="/data/organization/hk-td/">Transport Department</a> '
+        r'<span class="od-count">2 datasets</span>',
+        page,
+    )
     assert re.search(r'data-name="hk-empty">.*0 datasets', page)
     assert "運輸署" in client.get("/data/organization/", **ZH).content.decode()
     org_page = client.get("/data/organization/hk-td/", **EN)
     assert sorted(names(org_page)) == ["second", "traffic-counts"]
     groups = client.get("/data/group/", **ZH).content.decode()
-    assert re.search(r'data-name="transport"><a href="/data/group/transport/">運輸</a> <span class="od-count">2', groups)
+    assert re.search(
+        r'data-name="transport"><a href="/data/group/transport/">運輸</a> <span class="od-count">2', groups
+    )
     assert sorted(names(client.get("/data/group/transport/", **EN))) == ["second", "traffic-counts"]
     assert names(client.get("/data/group/health/", **EN)) == []
 
