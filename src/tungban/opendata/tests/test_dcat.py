@@ -45,6 +45,10 @@ def catalogue(groups, officer, ddo, org):
     return made
 
 
+def body(resp) -> bytes:
+    return b"".join(resp.streaming_content) if resp.streaming else resp.content
+
+
 def parse(body: bytes, fmt: str) -> Graph:
     g = Graph()
     g.parse(data=body.decode("utf-8"), format=FORMATS[fmt], publicID=BASE + "/")
@@ -56,7 +60,7 @@ def test_catalogue_carries_every_active_dataset_and_nothing_else(client, catalog
     resp = client.get(f"/data/catalog.{fmt}")
     assert resp.status_code == 200
     assert resp["Content-Type"].startswith("application/ld+json" if fmt == "jsonld" else "text/turtle")
-    g = parse(resp.content, fmt)
+    g = parse(body(resp), fmt)
     catalogs = list(g.subjects(RDF.type, DCAT.Catalog))
     assert catalogs == [URIRef(f"{BASE}/data/")]
     listed = {str(o) for o in g.objects(catalogs[0], DCAT.dataset)}
@@ -80,7 +84,7 @@ def test_dataset_document_has_the_dcat_ap_properties(client, catalogue, fmt):
     ds, res, version = catalogue[0]
     resp = client.get(f"/data/dataset/{ds.name}.{fmt}")
     assert resp.status_code == 200
-    g = parse(resp.content, fmt)
+    g = parse(body(resp), fmt)
     node = URIRef(f"{BASE}/data/dataset/{ds.name}/")
     assert (node, RDF.type, DCAT.Dataset) in g
     assert (node, DCTERMS.identifier, Literal(str(ds.id))) in g
@@ -122,8 +126,40 @@ def test_catalogue_etag_and_304(client, catalogue, ddo):
     publishing.withdraw(ddo, ds, reason_en="Gone.", reason_zh="已移除。")
     changed = client.get("/data/catalog.ttl", HTTP_IF_NONE_MATCH=etag)
     assert changed.status_code == 200 and changed["ETag"] != etag
-    assert f"/data/dataset/{ds.name}/".encode() not in changed.content
+    assert f"/data/dataset/{ds.name}/".encode() not in body(changed)
     ds_doc = client.get(f"/data/dataset/{catalogue[1][0].name}.jsonld")
     assert (
         client.get(f"/data/dataset/{catalogue[1][0].name}.jsonld", HTTP_IF_NONE_MATCH=ds_doc["ETag"]).status_code == 304
     )
+
+
+def test_catalogue_follows_changes_to_datasets_and_providers(client, catalogue, org, settings):
+    """The catalogue is assembled from cached per-dataset fragments: a changed dataset or
+    provider name must show at once, and the cached fragments must be reused otherwise."""
+    first = body(client.get("/data/catalog.ttl"))
+    fragments = sorted((settings.TUNGBAN_OPENDATA_FILES / "dcat").rglob("*.ttl"))
+    assert len(fragments) == 4  # one per active dataset
+    assert body(client.get("/data/catalog.ttl")) == first  # the same bytes from the cache
+    assert sorted((settings.TUNGBAN_OPENDATA_FILES / "dcat").rglob("*.ttl")) == fragments
+    etag = client.get("/data/catalog.ttl")["ETag"]
+    org.title_en = "Transport Department (renamed)"
+    org.save()
+    resp = client.get("/data/catalog.ttl", HTTP_IF_NONE_MATCH=etag)
+    assert resp.status_code == 200 and resp["ETag"] != etag
+    g = parse(body(resp), "ttl")
+    names = {
+        str(o)
+        for o in g.objects(URIRef(f"{BASE}/data/organization/{org.name}/"), None)
+        if getattr(o, "language", None) == "en"
+    }
+    assert names == {"Transport Department (renamed)"}
+    ds = catalogue[0][0]
+    Dataset.objects.filter(pk=ds.pk).update(
+        title_en="Counts, revised", metadata_modified=ds.metadata_modified.replace(year=2030)
+    )
+    g = parse(body(client.get("/data/catalog.ttl")), "ttl")
+    node = URIRef(f"{BASE}/data/dataset/{ds.name}/")
+    assert {str(t) for t in g.objects(node, DCTERMS.title)} == {"Counts, revised", "交通流量"}
+    g = parse(body(client.get("/data/catalog.jsonld")), "jsonld")
+    assert (node, DCTERMS.title, Literal("Counts, revised", lang="en")) in g
+    assert len(set(g.subjects(RDF.type, DCAT.Dataset))) == 4
