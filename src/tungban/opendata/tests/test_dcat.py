@@ -163,3 +163,15 @@ def test_catalogue_follows_changes_to_datasets_and_providers(client, catalogue, 
     g = parse(body(client.get("/data/catalog.jsonld")), "jsonld")
     assert (node, DCTERMS.title, Literal("Counts, revised", lang="en")) in g
     assert len(set(g.subjects(RDF.type, DCAT.Dataset))) == 4
+
+
+def test_warm_command_builds_the_fragments(catalogue, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("opendata_dcat", "--base", BASE, stdout=out)
+    assert "catalog.jsonld:" in out.getvalue() and "catalog.ttl:" in out.getvalue()
+    assert len(list((settings.TUNGBAN_OPENDATA_FILES / "dcat").rglob("*.ttl"))) == 4
+    assert len(list((settings.TUNGBAN_OPENDATA_FILES / "dcat").rglob("*.jsonld"))) == 4
