@@ -92,14 +92,21 @@ def _search(request, *, fixed: dict | None = None):
         filters[key] = values
     filters = {k: v for k, v in filters.items() if v}
     page = _page_number(request)
-    result = search.query(
-        q,
-        filters=filters,
-        rows=PAGE_SIZE,
-        start=(page - 1) * PAGE_SIZE,
-        facet_fields=list(FACETS),
-        language="zh" if zh() else "en",
-    )
+
+    def run(page):
+        return search.query(
+            q,
+            filters=filters,
+            rows=PAGE_SIZE,
+            start=(page - 1) * PAGE_SIZE,
+            facet_fields=list(FACETS),
+            language="zh" if zh() else "en",
+        )
+
+    result = run(page)
+    if result.count and not result.datasets and page > 1:  # past the last page: show the last one
+        page = -(-result.count // PAGE_SIZE)
+        result = run(page)
     names = {
         "organization": {o.name: pick(o, "title") for o in Organization.objects.all()},
         "groups": {g.name: pick(g, "title") for g in Group.objects.all()},

@@ -101,6 +101,9 @@ def test_paging(client, groups, officer, ddo, org, monkeypatch):
     assert sorted(seen) == made
     assert "Page 3 of 3" in page and 'rel="prev"' in page
     assert "q=traffic" in re.search(r'href="([^"]+)" rel="prev"', page).group(1)
+    # A page past the last shows the last page, not "no results".
+    beyond = client.get("/data/", {"q": "traffic", "page": "99"}, **EN)
+    assert len(names(beyond)) == 1 and "Page 3 of 3" in beyond.content.decode()
 
 
 def test_dataset_page_in_both_languages(client, published):
