@@ -35,7 +35,8 @@ Reported per scenario: requests/s, p50/p90/p99 latency (wrk's), statuses, transf
 A scenario passes its check when every answer had the expected status (200, or 304 for the
 conditional GET). The machine is shared (2 cores with other helpers' work): the load
 average at start and end is printed and saved. Results go to
-``bench/results/opendata-<date>.json`` (``-quick`` added; ``--output`` overrides).
+``bench/results/opendata-<date>-<sqlite|postgresql>.json`` (``-quick`` added; ``--output``
+overrides).
 """
 
 from __future__ import annotations
@@ -497,7 +498,8 @@ def main(argv=None) -> int:
         result = run(args, tmp)
     result["wall_seconds"] = round(time.perf_counter() - started, 2)
     print_results(result, args)
-    out = args.output or RESULTS / f"opendata-{dt.date.today().isoformat()}{'-quick' if args.quick else ''}.json"
+    name = f"opendata-{dt.date.today().isoformat()}-{result['settings']['database']}{'-quick' if args.quick else ''}"
+    out = args.output or RESULTS / f"{name}.json"
     print(f"Results: {write_results(result, out)} (wall time {result['wall_seconds']} s)")
     return 0 if all(result["checks"].values()) else 1
 

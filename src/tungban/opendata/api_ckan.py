@@ -349,8 +349,6 @@ def package_search(call: Call) -> dict:
         facet_fields=facet_fields,
         language="en" if call.lang == "en" else "zh",
     )
-    ids = [d.pk for d in result.datasets]
-    by_id = {d.pk: d for d in _datasets().filter(pk__in=ids)}
     facets, search_facets = {}, {}
     for f in facet_fields:
         items = [(v, n) for v, n in result.facets.get(f, []) if n >= mincount]
@@ -367,7 +365,7 @@ def package_search(call: Call) -> dict:
         "sort": sort or ("score desc, metadata_modified desc" if q.strip() else "metadata_modified desc"),
         "facets": facets,
         "search_facets": search_facets,
-        "results": [_package_dict(call, by_id[i]) for i in ids if i in by_id],
+        "results": [_package_dict(call, ds) for ds in result.datasets],
     }
 
 
@@ -431,12 +429,12 @@ def _show(call: Call, model, error, filter_name: str) -> dict:
         obj = model.objects.filter(id=ident).first()
     if obj is None:
         raise error(name=ident, field="id")
-    result = search.query(filters={filter_name: [obj.name]}, rows=ROWS_MAX, sort="name asc")
+    include = call.boolean("include_datasets", False)
+    result = search.query(filters={filter_name: [obj.name]}, rows=ROWS_MAX if include else 0, sort="name asc")
     as_dict = _org_dict if model is Organization else _group_dict
     d = as_dict(call, obj, result.count)
-    if call.boolean("include_datasets", False):
-        by_id = {ds.pk: ds for ds in _datasets().filter(pk__in=[x.pk for x in result.datasets])}
-        d["packages"] = [_package_dict(call, by_id[x.pk]) for x in result.datasets if x.pk in by_id]
+    if include:
+        d["packages"] = [_package_dict(call, ds) for ds in result.datasets]
     return d
 
 

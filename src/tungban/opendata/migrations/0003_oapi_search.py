@@ -2,7 +2,7 @@
 on SQLite an FTS5 table ranked by BM25, on PostgreSQL a GIN index over
 ``to_tsvector('simple', search_text)``; nothing on other databases (a ``LIKE`` match)."""
 
-from django.db import migrations
+from django.db import migrations, models
 
 
 class VendorSQL(migrations.RunSQL):
@@ -29,6 +29,14 @@ class Migration(migrations.Migration):
     dependencies = [("opendata", "0002_ofiles_version_schema")]
 
     operations = [
+        migrations.AddIndex(
+            model_name="dataset",
+            index=models.Index(fields=["state", "id"], name="opendata_ds_state_id"),
+        ),
+        migrations.AddIndex(
+            model_name="dataset",
+            index=models.Index(fields=["state", "-metadata_modified"], name="opendata_ds_state_modified"),
+        ),
         VendorSQL(
             "sqlite",
             "CREATE VIRTUAL TABLE opendata_search USING fts5(dataset_id UNINDEXED, body, tokenize = 'unicode61')",

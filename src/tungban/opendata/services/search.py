@@ -33,7 +33,7 @@ import re
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q
 
 from ..constants import DatasetState
 from ..models import Dataset, Group, Organization, Resource, Tag
@@ -312,4 +312,9 @@ def query(
 
 
 def _load(qs):
-    return qs.select_related("organization").prefetch_related("groups", "tags", "resources")
+    """``qs`` with what a result page shows: provider, categories, tags, resources and their
+    current versions."""
+    resources = Resource.objects.select_related("current")
+    return qs.select_related("organization").prefetch_related(
+        "groups", "tags", Prefetch("resources", queryset=resources)
+    )
