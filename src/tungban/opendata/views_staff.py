@@ -21,6 +21,7 @@ from django.db.models import Exists, OuterRef
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from tungban.core.errors import DomainError, Forbidden, NotFound
@@ -31,6 +32,17 @@ from .forms_staff import DatasetForm, HarvestForm, ResourceForm, ReturnForm, Sub
 from .models import DataOfficer, Dataset, Resource, Submission
 from .services import desk, harvest, publishing
 from .views import pick, zh
+
+#: What each :class:`~.models.DatasetEvent` action is called in the history.
+EVENT_LABELS = {
+    "created": _lazy("Created as a draft"),
+    "submitted": _lazy("Submitted for approval"),
+    "approved": _lazy("Approved and published"),
+    "returned": _lazy("Returned"),
+    "withdrawn": _lazy("Withdrawn"),
+    "harvest_registered": _lazy("Harvest source registered"),
+    "harvested": _lazy("New harvested version published"),
+}
 
 
 def data_staff(view):
@@ -161,7 +173,10 @@ def _dataset_page(
             for s in submissions
         ],
         "pending": pending,
-        "events": [{"e": e, "reason": e.reason_zh if zh() else e.reason_en} for e in ds.events.order_by("-at", "-id")],
+        "events": [
+            {"e": e, "label": EVENT_LABELS.get(e.action, e.action), "reason": e.reason_zh if zh() else e.reason_en}
+            for e in ds.events.order_by("-at", "-id")
+        ],
         "nav": "home",
     }
     return render(request, "opendata/staff/dataset.html", context, status=status)

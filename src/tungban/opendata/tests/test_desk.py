@@ -109,7 +109,9 @@ def test_officer_creates_uploads_submits_and_ddo_approves(client, groups, office
         "approved",
     ]
     history = client.get("/staff/data/dataset/bus-stops/", **EN).content.decode()
-    assert "approved" in history and "td-ddo" in history
+    assert 'td-ddo · <span data-action="approved">Approved and published</span>' in history
+    history = client.get("/staff/data/dataset/bus-stops/", **ZH).content.decode()
+    assert '<span data-action="submitted">已提交批核</span>' in history
     # Public now.
     assert client.get("/data/dataset/bus-stops/").status_code == 200
 
