@@ -40,6 +40,26 @@ FileTooLarge = DomainError.define(
 )
 EmptyFile = DomainError.define("empty_file", _("The file is empty."), field="file")
 DatasetWithdrawn = Conflict.define("dataset_withdrawn", _("This dataset has been withdrawn."))
+
+# The CKAN Action API (part oapi, :mod:`tungban.opendata.api_ckan`): refusals of a call's
+# parameters are CKAN validation errors (409, ``__type: Validation Error``).
+UnknownAction = DomainError.define("unknown_action", _("Bad request - Action name not known: %(action)s"))
+MissingParameter = Conflict.define("missing_parameter", _("Missing value"))
+InvalidInteger = Conflict.define("invalid_integer", _("Must be a whole number from %(min)s to %(max)s."))
+InvalidJSON = Conflict.define("invalid_json", _("Must be JSON: %(kind)s."))
+InvalidBody = Conflict.define("invalid_body", _("The request body must be a JSON object."))
+InvalidFq = Conflict.define(
+    "invalid_fq",
+    _('Cannot read “%(clause)s”: write field:value or field:"value" clauses, field one of %(fields)s.'),
+    field="fq",
+)
+InvalidSort = Conflict.define("invalid_sort", _("Sort by one of %(sorts)s."), field="sort")
+InvalidFacetField = Conflict.define("invalid_facet_field", _("Facets are counted on %(fields)s."), field="facet.field")
+NotDatastore = NotFound.define(
+    "not_datastore", _("Resource “%(id)s” has no DataStore table (it is not a published CSV file).")
+)
+UnknownDatastoreField = Conflict.define("unknown_datastore_field", _("The table has no field “%(name)s”."))
+NoSuchAction = NotFound.define("no_such_action", _("No action is called “%(name)s”."))
 InvalidTableSchema = DomainError.define(
     "invalid_table_schema", _("The data dictionary (Table Schema) is not valid: %(problem)s."), field="table_schema"
 )
@@ -124,4 +144,9 @@ ProductOfAnotherProvider = Forbidden.define(
     "product_of_another_provider",
     _("The data product “%(id)s” is provided by another department, not by “%(organization)s”."),
     field="product_id",
+)
+
+# Part opages: the data officers' uploads (services/desk.py).
+InvalidCsv = DomainError.define(
+    "invalid_csv", _("The file is not a CSV file in UTF-8 with a header row: %(detail)s."), field="file"
 )

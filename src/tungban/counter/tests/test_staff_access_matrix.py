@@ -138,6 +138,8 @@ def world(db):
         "conflict_id": 1,
         # tcommittee: a reallocation proposal of the fund's page
         "proposal": "00000000-0000-4000-8000-000000000004",
+        # opages: a resource of a dataset on the data officers' desk
+        "resource_id": "00000000-0000-4000-8000-000000000005",
     }
 
 

@@ -1,21 +1,79 @@
-"""The catalogue's search tokens (issue 21). :func:`reindex` rebuilds a dataset's
-``search_text``: its titles, descriptions, tags, provider and categories in both languages,
-English lower-cased, Chinese as single characters and bigrams."""
+"""The catalogue search (issue 21): English, Traditional Chinese and Simplified Chinese
+queries over the published datasets, ranked, with facets.
+
+Tokens. :func:`reindex` rebuilds a dataset's ``search_text``: its name, titles (twice, so
+they weigh more), descriptions, tags, provider, categories and resource names in both
+languages. Chinese is first normalised with OpenCC (Simplified → Traditional ``s2t``, then
+Hong Kong variants → OpenCC's standard forms ``hk2t``, so 綫/線 and 裏/裡 match), at index
+time and at query time; then each run of Chinese characters becomes its characters and its
+bigrams, so any two-character word (交通, 數據, 天氣) matches without a dictionary. Character
+bigrams rather than jieba: jieba's dictionary is Simplified-Chinese and mainland-centred
+(it splits Hong Kong place and department names unpredictably), its segmentation of a query
+and of a title can disagree, and bigrams need no model to load (a second per worker); the
+cost is a larger index, which at catalogue size (thousands of datasets) does not matter.
+Latin text is lower-cased words and digits; a query's Latin words also match as prefixes
+(``traff`` finds *traffic*, ``count`` finds *counts*).
+
+A query's words must all match (CKAN's default ``q.op=AND``): a Chinese run of two or more
+characters asks for each of its bigrams (so 交通數據 finds a text containing 交通數據 and not
+one with only 交通), a single Chinese character for itself.
+
+Ranking (``sort="score desc"``). SQLite: BM25 of an FTS5 table ``opendata_search``
+(``dataset_id UNINDEXED, body``) that :func:`reindex` keeps in step (migration
+``0003_oapi_search``). PostgreSQL: ``ts_rank`` of ``to_tsvector('simple', search_text)``
+with a GIN index over that expression (the database's ``LC_CTYPE`` must be a UTF-8 one so
+its parser keeps Chinese tokens; ``C.UTF-8`` and ``en_US.UTF-8`` do). Other databases: a
+``LIKE`` match of every token, no rank.
+"""
 
 from __future__ import annotations
 
+import functools
 import re
+from dataclasses import dataclass, field
 
-from ..models import Dataset
+from django.db import connection
+from django.db.models import Count, Prefetch, Q
+
+from ..constants import DatasetState
+from ..models import Dataset, Group, Organization, Resource, Tag
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _WORD = re.compile(r"[a-z0-9]+")
 
+#: The facet fields (CKAN's names) :func:`query` counts and filters on.
+FACET_FIELDS = ("organization", "groups", "res_format", "tags", "license_id")
+#: The sorts :func:`query` accepts (CKAN's ``sort`` values); ``""`` is the default.
+SORTS = ("score desc", "metadata_modified desc", "name asc", "title_string asc")
+FTS_TABLE = "opendata_search"
+
+
+@functools.cache
+def _converter(config: str):
+    import opencc  # Apache-2.0; the official binding (wheels with the dictionaries)
+
+    return opencc.OpenCC(config)
+
+
+def to_traditional(text: str) -> str:
+    """``text`` with Simplified Chinese converted to Traditional (OpenCC ``s2t``) and Hong Kong
+    variant characters to OpenCC's standard forms (``hk2t``); Latin text unchanged."""
+    if not _CJK.search(text):
+        return text
+    return _converter("hk2t").convert(_converter("s2t").convert(text))
+
+
+def to_simplified(text: str) -> str:
+    """``text`` in Simplified Chinese (OpenCC ``t2s``), for the ``/sc-data/`` API."""
+    if not text or not _CJK.search(text):
+        return text
+    return _converter("t2s").convert(text)
+
 
 def tokens(text: str) -> list[str]:
     """Search tokens of ``text``: lower-cased Latin words and digits; each run of Chinese
-    characters as its characters and its bigrams."""
-    text = text.lower()
+    characters (after :func:`to_traditional`) as its characters and its bigrams."""
+    text = to_traditional(text.lower())
     out = _WORD.findall(text)
     for run in _CJK.findall(text):
         out.extend(run)
@@ -23,17 +81,240 @@ def tokens(text: str) -> list[str]:
     return out
 
 
+def query_terms(q: str) -> list[tuple[str, bool]]:
+    """The terms a query ``q`` asks for, each ``(token, prefix)``: Latin words (as prefixes),
+    a Chinese run's bigrams (or the single character). ``*:*`` (CKAN's "everything") is none."""
+    q = (q or "").strip()
+    if q in ("*:*", "*"):
+        return []
+    text = to_traditional(q.lower())
+    terms: list[tuple[str, bool]] = [(w, True) for w in _WORD.findall(text)]
+    for run in _CJK.findall(text):
+        if len(run) == 1:
+            terms.append((run, False))
+        else:
+            terms.extend((run[i : i + 2], False) for i in range(len(run) - 1))
+    seen: set[tuple[str, bool]] = set()
+    return [t for t in terms if not (t in seen or seen.add(t))]
+
+
 def document(ds: Dataset) -> str:
-    parts = [ds.name, ds.title_en, ds.title_zh, ds.notes_en, ds.notes_zh]
+    """The space-separated tokens :func:`reindex` stores for ``ds``."""
+    parts = [ds.name.replace("-", " ").replace("_", " "), ds.title_en, ds.title_zh]
+    parts += [ds.title_en, ds.title_zh, ds.notes_en, ds.notes_zh]
     parts += [t.name for t in ds.tags.all()]
-    parts += [ds.organization.title_en, ds.organization.title_zh]
+    parts += [ds.organization.name, ds.organization.title_en, ds.organization.title_zh]
     for g in ds.groups.all():
         parts += [g.title_en, g.title_zh]
     for r in ds.resources.all():
-        parts += [r.name_en, r.name_zh]
+        parts += [r.name_en, r.name_zh, r.format]
     return " ".join(tokens(" ".join(parts)))
 
 
+def _fts_write(rows: list[tuple[str, str]], *, delete_ids: list[str] | None = None, clear: bool = False) -> None:
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cur:
+        if clear:
+            cur.execute(f"DELETE FROM {FTS_TABLE}")
+        for pk in delete_ids or ():
+            cur.execute(f"DELETE FROM {FTS_TABLE} WHERE dataset_id = %s", [pk])
+        if rows:
+            cur.executemany(f"INSERT INTO {FTS_TABLE} (dataset_id, body) VALUES (%s, %s)", rows)
+
+
+def _key(pk) -> str:
+    """The dataset id as the database stores it (SQLite: 32 hex digits, no dashes)."""
+    return pk.hex if connection.vendor == "sqlite" else str(pk)
+
+
 def reindex(ds: Dataset) -> None:
-    """Rebuild ``ds.search_text`` (in the caller's transaction)."""
-    Dataset.objects.filter(pk=ds.pk).update(search_text=document(ds))
+    """Rebuild ``ds.search_text`` and (SQLite) its FTS5 row, in the caller's transaction. A
+    dataset that is not ``active`` keeps its tokens but leaves the FTS5 table."""
+    ds = Dataset.objects.select_related("organization").get(pk=ds.pk)
+    text = document(ds)
+    Dataset.objects.filter(pk=ds.pk).update(search_text=text)
+    key = _key(ds.pk)
+    _fts_write([(key, text)] if ds.state == DatasetState.ACTIVE else [], delete_ids=[key])
+
+
+def reindex_all() -> int:
+    """Rebuild every dataset's tokens and the FTS5 table (after a bulk load, e.g. the bench's
+    seed); returns the number of active datasets indexed."""
+    qs = Dataset.objects.select_related("organization").prefetch_related("tags", "groups", "resources")
+    batch, rows = [], []
+    for ds in qs.iterator(chunk_size=500):
+        ds.search_text = document(ds)
+        batch.append(ds)
+        if ds.state == DatasetState.ACTIVE:
+            rows.append((_key(ds.pk), ds.search_text))
+    Dataset.objects.bulk_update(batch, ["search_text"], batch_size=500)
+    _fts_write(rows, clear=True)
+    return len(rows)
+
+
+# --- query -------------------------------------------------------------------------------
+
+
+@dataclass
+class SearchResult:
+    """What :func:`query` answers: the number of matching datasets, one page of them in
+    order, and the facets (per field, ``(value, count)`` pairs, most frequent first, then by
+    value) counted over the whole matching set."""
+
+    count: int
+    datasets: list[Dataset]
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+
+
+def _fts_expression(terms: list[tuple[str, bool]]) -> str:
+    return " AND ".join(f'"{t}"' + ("*" if prefix else "") for t, prefix in terms)
+
+
+def _tsquery(terms: list[tuple[str, bool]]) -> str:
+    return " & ".join(f"'{t}'" + (":*" if prefix else "") for t, prefix in terms)
+
+
+def _match(terms: list[tuple[str, bool]], want_scores: bool) -> tuple[Q, dict[str, float] | None]:
+    """A filter for the datasets matching every term, and (when asked) their scores by id
+    (higher is better)."""
+    from django.db.models.expressions import RawSQL
+
+    vendor = connection.vendor
+    if vendor == "sqlite":
+        expr = _fts_expression(terms)
+        where = f"{FTS_TABLE} MATCH %s"
+        cond = Q(pk__in=RawSQL(f"SELECT dataset_id FROM {FTS_TABLE} WHERE {where}", [expr]))
+        if not want_scores:
+            return cond, None
+        with connection.cursor() as cur:
+            cur.execute(f"SELECT dataset_id, bm25({FTS_TABLE}) FROM {FTS_TABLE} WHERE {where}", [expr])
+            return cond, {row[0]: -row[1] for row in cur.fetchall()}  # bm25(): lower is better
+    if vendor == "postgresql":
+        tsq = _tsquery(terms)
+        where = "to_tsvector('simple', search_text) @@ to_tsquery('simple', %s)"
+        cond = Q(pk__in=RawSQL(f"SELECT id FROM opendata_dataset WHERE {where}", [tsq]))
+        if not want_scores:
+            return cond, None
+        sql = (
+            "SELECT id, ts_rank(to_tsvector('simple', search_text), to_tsquery('simple', %s)) "
+            f"FROM opendata_dataset WHERE state = 'active' AND {where}"
+        )
+        with connection.cursor() as cur:
+            cur.execute(sql, [tsq, tsq])
+            return cond, {str(row[0]): row[1] for row in cur.fetchall()}
+    cond = Q()
+    for t, _prefix in terms:
+        cond &= Q(search_text__contains=t)
+    return cond, None
+
+
+def _filter(qs, name: str, value: str):
+    if name == "organization":
+        return qs.filter(organization__name=value)
+    if name == "groups":
+        return qs.filter(pk__in=Dataset.groups.through.objects.filter(group__name=value).values("dataset_id"))
+    if name == "tags":
+        return qs.filter(pk__in=Dataset.tags.through.objects.filter(tag__name=value).values("dataset_id"))
+    if name == "res_format":
+        return qs.filter(pk__in=Resource.objects.filter(format__iexact=value).values("dataset_id"))
+    if name == "license_id":
+        return qs.filter(license_id=value)
+    if name == "name":
+        return qs.filter(name=value)
+    raise ValueError(f"not a filter field: {name}")
+
+
+def _facet(ids_qs, name: str) -> list[tuple[str, int]]:
+    if name == "organization":
+        rows = (
+            Organization.objects.filter(datasets__in=ids_qs)
+            .values_list("name")
+            .annotate(n=Count("datasets", distinct=True))
+        )
+    elif name == "groups":
+        rows = Group.objects.filter(datasets__in=ids_qs).values_list("name").annotate(n=Count("datasets"))
+    elif name == "tags":
+        rows = Tag.objects.filter(datasets__in=ids_qs).values_list("name").annotate(n=Count("datasets"))
+    elif name == "res_format":
+        rows = (
+            Resource.objects.filter(dataset__in=ids_qs)
+            .values_list("format")
+            .annotate(n=Count("dataset", distinct=True))
+            .order_by()
+        )
+    elif name == "license_id":
+        rows = Dataset.objects.filter(pk__in=ids_qs).values_list("license_id").annotate(n=Count("pk")).order_by()
+    else:
+        raise ValueError(f"not a facet field: {name}")
+    return sorted(((v, n) for v, n in rows.order_by()), key=lambda p: (-p[1], p[0]))
+
+
+def query(
+    q: str = "",
+    *,
+    filters: dict[str, list[str]] | None = None,
+    sort: str = "",
+    rows: int = 10,
+    start: int = 0,
+    facet_fields=(),
+    language: str = "en",
+) -> SearchResult:
+    """Search the published (``active``) datasets.
+
+    ``q``: free text in English, Traditional or Simplified Chinese (every word must match;
+    empty or ``*:*``: all). ``filters``: ``{field: [value, ...]}`` with ``field`` one of
+    :data:`FACET_FIELDS` or ``name``; every value must hold (CKAN's ``fq`` clauses are ANDed).
+    ``sort``: one of :data:`SORTS`; ``""`` means ``score desc`` with a query and
+    ``metadata_modified desc`` without (CKAN's defaults); ``title_string asc`` sorts by the
+    title in ``language`` (``en`` or ``zh``). Ties are broken by ``name``. ``rows`` ≥ 0 and
+    ``start`` ≥ 0 page the result. ``facet_fields``: which facets to count (over the whole
+    matching set, not the page).
+
+    :raises ValueError: an unknown filter field, facet field or sort (the API turns it into
+        CKAN's validation error before calling)."""
+    sort = (sort or "").strip()
+    terms = query_terms(q)
+    if not sort:
+        sort = "score desc" if terms else "metadata_modified desc"
+    if sort not in SORTS:
+        raise ValueError(f"not a sort: {sort}")
+    for f in facet_fields:
+        if f not in FACET_FIELDS:
+            raise ValueError(f"not a facet field: {f}")
+    qs = Dataset.objects.filter(state=DatasetState.ACTIVE)
+    for name, values in (filters or {}).items():
+        for value in values:
+            qs = _filter(qs, name, value)
+    scores = None
+    if terms:
+        cond, scores = _match(terms, want_scores=sort == "score desc")
+        qs = qs.filter(cond)
+    ids_qs = qs.values("pk")
+    count = qs.count()
+    facets = {f: _facet(ids_qs, f) for f in facet_fields}
+    rows, start = max(0, int(rows)), max(0, int(start))
+    if sort == "score desc" and scores is not None:
+        keyed = list(qs.values_list("pk", "metadata_modified", "name"))
+        keyed.sort(key=lambda r: (-scores.get(_key(r[0]), 0.0), r[2]))
+        page_ids = [r[0] for r in keyed[start : start + rows]]
+        by_id = {d.pk: d for d in _load(Dataset.objects.filter(pk__in=page_ids))}
+        page = [by_id[i] for i in page_ids if i in by_id]
+    else:
+        order = {
+            "score desc": ["-metadata_modified", "name"],
+            "metadata_modified desc": ["-metadata_modified", "name"],
+            "name asc": ["name"],
+            "title_string asc": ["title_zh" if language.startswith("zh") else "title_en", "name"],
+        }[sort]
+        page = list(_load(qs.order_by(*order)[start : start + rows])) if rows else []
+    return SearchResult(count=count, datasets=page, facets=facets)
+
+
+def _load(qs):
+    """``qs`` with what a result page shows: provider, categories, tags, resources and their
+    current versions."""
+    resources = Resource.objects.select_related("current")
+    return qs.select_related("organization").prefetch_related(
+        "groups", "tags", Prefetch("resources", queryset=resources)
+    )

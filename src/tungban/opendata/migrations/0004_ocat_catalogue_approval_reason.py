@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('opendata', '0002_ofiles_version_schema'),
+        ('opendata', '0003_oapi_search'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
