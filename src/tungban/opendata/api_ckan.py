@@ -176,6 +176,12 @@ def _group_dict(call: Call, g: Group, package_count: int | None = None) -> dict:
     return d
 
 
+def _public(r: Resource) -> bool:
+    """A resource is public once it has a published current version, or is an API address
+    (a resource added to a published dataset waits, unseen, for its approval)."""
+    return r.current_id is not None or bool(r.api_url)
+
+
 def _resource_dict(call: Call, r: Resource) -> dict:
     v = r.current
     url = r.api_url if r.format == Format.API or (r.api_url and v is None) else ""
@@ -204,7 +210,7 @@ def _resource_dict(call: Call, r: Resource) -> dict:
 
 def _package_dict(call: Call, ds: Dataset) -> dict:
     tags = sorted(ds.tags.all(), key=lambda t: t.name)
-    resources = sorted(ds.resources.all(), key=lambda r: (r.position, r.created))
+    resources = sorted((r for r in ds.resources.all() if _public(r)), key=lambda r: (r.position, r.created))
     groups = list(ds.groups.all())
     return {
         "id": str(ds.id),
@@ -377,7 +383,7 @@ def _resource(ident: str) -> Resource:
             .filter(id=ident, dataset__state=DatasetState.ACTIVE)
             .first()
         )
-    if r is None:
+    if r is None or not _public(r):
         raise errors.UnknownResource(id=ident, field="id")
     return r
 

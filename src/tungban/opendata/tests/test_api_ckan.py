@@ -191,8 +191,14 @@ def test_etag_304_and_cors(client, catalogue):
     assert preflight.status_code == 204 and preflight["Access-Control-Allow-Origin"] == "*"
 
 
-def test_resource_show(client, catalogue):
+def test_resource_show(client, catalogue, officer):
     res = catalogue["parking"].resources.get()
+    waiting = publishing.add_resource(
+        officer, catalogue["parking"], name_en="Next", name_zh="下一個", filename="next.csv"
+    )
+    call(client, "resource_show", expect=404, id=str(waiting.id))  # not approved yet: not public
+    _, pkg = call(client, "package_show", id="parking-vacancy")
+    assert [r["id"] for r in pkg["result"]["resources"]] == [str(res.id)]
     _, body = call(client, "resource_show", id=str(res.id))
     assert body["result"]["package_id"] == str(catalogue["parking"].id)
     assert body["result"]["format"] == "JSON" and body["result"]["datastore_active"] is False
