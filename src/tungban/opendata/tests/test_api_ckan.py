@@ -168,6 +168,16 @@ def test_fq_parsing():
             api_ckan.parse_fq(bad)
 
 
+def test_field_terms_in_q_are_filters(client, catalogue):
+    _, body = call(client, "package_search", q="tags:weather 天氣")
+    assert {p["name"] for p in body["result"]["results"]} == {"weather-now", "rainfall"}
+    _, body = call(client, "package_search", q='organization:hk-td tags:"交通"')
+    assert [p["name"] for p in body["result"]["results"]] == ["traffic-counts"]
+    _, body = call(client, "package_search", q="colour:red")  # not a field: searched as words
+    assert body["result"]["count"] == 0
+    assert api_ckan._fields_of_q('air name:"x y" quality') == ("air   quality", {"name": ["x y"]})
+
+
 def test_fq_filters_the_search(client, catalogue):
     _, body = call(client, "package_search", fq='organization:hk-td res_format:"JSON"')
     assert [p["name"] for p in body["result"]["results"]] == ["parking-vacancy"]
