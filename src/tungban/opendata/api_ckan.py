@@ -176,6 +176,12 @@ def _group_dict(call: Call, g: Group, package_count: int | None = None) -> dict:
     return d
 
 
+def _public(r: Resource) -> bool:
+    """A resource is public once it has a published current version, or is an API address
+    (a resource added to a published dataset waits, unseen, for its approval)."""
+    return r.current_id is not None or bool(r.api_url)
+
+
 def _resource_dict(call: Call, r: Resource) -> dict:
     v = r.current
     url = r.api_url if r.format == Format.API or (r.api_url and v is None) else ""
@@ -204,7 +210,7 @@ def _resource_dict(call: Call, r: Resource) -> dict:
 
 def _package_dict(call: Call, ds: Dataset) -> dict:
     tags = sorted(ds.tags.all(), key=lambda t: t.name)
-    resources = sorted(ds.resources.all(), key=lambda r: (r.position, r.created))
+    resources = sorted((r for r in ds.resources.all() if _public(r)), key=lambda r: (r.position, r.created))
     groups = list(ds.groups.all())
     return {
         "id": str(ds.id),
@@ -308,6 +314,24 @@ def parse_fq(fq: str) -> dict[str, list[str]]:
     return out
 
 
+_Q_FIELD = re.compile(r'(?<!\S)\+?([a-z_]+):(?:"((?:[^"\\]|\\.)*)"|([^\s"()]+))')
+
+
+def _fields_of_q(q: str) -> tuple[str, dict[str, list[str]]]:
+    """``q`` without its ``field:value`` terms for the :data:`FQ_FIELDS` (CKAN's clients send
+    ``q=tags:economy``), and those terms as filters; other text is left to the search."""
+    found: dict[str, list[str]] = {}
+
+    def take(m: re.Match) -> str:
+        if m.group(1) not in FQ_FIELDS:
+            return m.group(0)
+        value = m.group(2) if m.group(2) is not None else m.group(3)
+        found.setdefault(m.group(1), []).append(re.sub(r"\\(.)", r"\1", value))
+        return " "
+
+    return _Q_FIELD.sub(take, q).strip(), found
+
+
 def _display(call: Call, field: str, values: list[str]) -> dict[str, str]:
     if field == "organization":
         rows = Organization.objects.filter(name__in=values).values_list("name", "title_en", "title_zh")
@@ -320,15 +344,18 @@ def _display(call: Call, field: str, values: list[str]) -> dict[str, str]:
 
 @action
 def package_search(call: Call) -> dict:
-    """Search the published datasets. ``q`` (English, Traditional or Simplified Chinese),
+    """Search the published datasets. ``q`` (English, Traditional or Simplified Chinese;
+    its ``field:value`` terms for the ``fq`` fields filter as ``fq`` does),
     ``fq`` (:func:`parse_fq`), ``rows`` (0–1000, default 10), ``start``, ``sort`` (``score
     desc``, ``metadata_modified desc``, ``name asc``, ``title_string asc``), ``facet``
     (default true), ``facet.field`` (a JSON list of ``organization``, ``groups``,
     ``res_format``, ``tags``, ``license_id``), ``facet.limit`` (default 50, −1 all),
     ``facet.mincount`` (default 1). Result ``{count, sort, facets, search_facets, results}``.
     :raises: Validation Error (rows over 1000, bad ``fq``, sort, facet field, JSON)."""
-    q = str(call.get("q", "") or "")
+    q, in_q = _fields_of_q(str(call.get("q", "") or ""))
     filters = parse_fq(str(call.get("fq", "") or ""))
+    for name, values in in_q.items():
+        filters.setdefault(name, []).extend(values)
     rows = call.integer("rows", 10, 0, ROWS_MAX)
     start = call.integer("start", 0)
     sort = str(call.get("sort", "") or "").strip()
@@ -377,7 +404,7 @@ def _resource(ident: str) -> Resource:
             .filter(id=ident, dataset__state=DatasetState.ACTIVE)
             .first()
         )
-    if r is None:
+    if r is None or not _public(r):
         raise errors.UnknownResource(id=ident, field="id")
     return r
 

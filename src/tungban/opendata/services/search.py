@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import re
+import uuid
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -291,14 +292,16 @@ def query(
         cond, scores = _match(terms, want_scores=sort == "score desc")
         qs = qs.filter(cond)
     ids_qs = qs.values("pk")
-    count = qs.count()
     facets = {f: _facet(ids_qs, f) for f in facet_fields}
     rows, start = max(0, int(rows)), max(0, int(start))
     if sort == "score desc" and scores is not None:
-        keyed = list(qs.values_list("pk", "metadata_modified", "name"))
-        keyed.sort(key=lambda r: (-scores.get(_key(r[0]), 0.0), r[2]))
-        page_ids = [r[0] for r in keyed[start : start + rows]]
-        by_id = {d.pk: d for d in _load(Dataset.objects.filter(pk__in=page_ids))}
+        # Rank in Python: the matching ids (one narrow query through the covering index),
+        # by score, ties by id (stable between calls).
+        matching = [_key(pk) for pk in qs.values_list("pk", flat=True)]
+        count = len(matching)
+        matching.sort(key=lambda k: (-scores.get(k, 0.0), k))
+        page_ids = [uuid.UUID(k) for k in matching[start : start + rows]]
+        by_id = {d.pk: d for d in _load(Dataset.objects.filter(pk__in=page_ids))} if page_ids else {}
         page = [by_id[i] for i in page_ids if i in by_id]
     else:
         order = {
@@ -307,6 +310,7 @@ def query(
             "name asc": ["name"],
             "title_string asc": ["title_zh" if language.startswith("zh") else "title_en", "name"],
         }[sort]
+        count = qs.count()
         page = list(_load(qs.order_by(*order)[start : start + rows])) if rows else []
     return SearchResult(count=count, datasets=page, facets=facets)
 

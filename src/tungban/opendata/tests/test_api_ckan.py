@@ -168,6 +168,16 @@ def test_fq_parsing():
             api_ckan.parse_fq(bad)
 
 
+def test_field_terms_in_q_are_filters(client, catalogue):
+    _, body = call(client, "package_search", q="tags:weather 天氣")
+    assert {p["name"] for p in body["result"]["results"]} == {"weather-now", "rainfall"}
+    _, body = call(client, "package_search", q='organization:hk-td tags:"交通"')
+    assert [p["name"] for p in body["result"]["results"]] == ["traffic-counts"]
+    _, body = call(client, "package_search", q="colour:red")  # not a field: searched as words
+    assert body["result"]["count"] == 0
+    assert api_ckan._fields_of_q('air name:"x y" quality') == ("air   quality", {"name": ["x y"]})
+
+
 def test_fq_filters_the_search(client, catalogue):
     _, body = call(client, "package_search", fq='organization:hk-td res_format:"JSON"')
     assert [p["name"] for p in body["result"]["results"]] == ["parking-vacancy"]
@@ -191,8 +201,14 @@ def test_etag_304_and_cors(client, catalogue):
     assert preflight.status_code == 204 and preflight["Access-Control-Allow-Origin"] == "*"
 
 
-def test_resource_show(client, catalogue):
+def test_resource_show(client, catalogue, officer):
     res = catalogue["parking"].resources.get()
+    waiting = publishing.add_resource(
+        officer, catalogue["parking"], name_en="Next", name_zh="下一個", filename="next.csv"
+    )
+    call(client, "resource_show", expect=404, id=str(waiting.id))  # not approved yet: not public
+    _, pkg = call(client, "package_show", id="parking-vacancy")
+    assert [r["id"] for r in pkg["result"]["resources"]] == [str(res.id)]
     _, body = call(client, "resource_show", id=str(res.id))
     assert body["result"]["package_id"] == str(catalogue["parking"].id)
     assert body["result"]["format"] == "JSON" and body["result"]["datastore_active"] is False
