@@ -27,7 +27,7 @@ fi
 pg_start() {  # a PostgreSQL cluster of default durability (fsync on) on port $1, database $2
   PGBIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
   PGDATA="$(mktemp -d /tmp/issue15-pg.XXXXXX)"; chown postgres:postgres "$PGDATA"
-  runuser -u postgres -- "$PGBIN/initdb" -D "$PGDATA" -A trust -U postgres >/dev/null
+  runuser -u postgres -- "$PGBIN/initdb" -D "$PGDATA" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >/dev/null
   runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA" -o "-c listen_addresses=127.0.0.1 -p $1 -k /tmp -c max_connections=200" -l "$PGDATA/log" -w start >/dev/null
   runuser -u postgres -- "$PGBIN/createdb" -h 127.0.0.1 -p "$1" "$2"
 }

@@ -101,6 +101,7 @@ def _search(request, *, fixed: dict | None = None):
             start=(page - 1) * PAGE_SIZE,
             facet_fields=list(FACETS),
             language="zh" if zh() else "en",
+            any_within_field=True,
         )
 
     result = run(page)

@@ -210,19 +210,23 @@ def _match(terms: list[tuple[str, bool]], want_scores: bool) -> tuple[Q, dict[st
     return cond, None
 
 
-def _filter(qs, name: str, value: str):
+def _filter(qs, name: str, values: list[str]):
+    """``qs`` narrowed to datasets with any of ``values`` in field ``name``."""
     if name == "organization":
-        return qs.filter(organization__name=value)
+        return qs.filter(organization__name__in=values)
     if name == "groups":
-        return qs.filter(pk__in=Dataset.groups.through.objects.filter(group__name=value).values("dataset_id"))
+        return qs.filter(pk__in=Dataset.groups.through.objects.filter(group__name__in=values).values("dataset_id"))
     if name == "tags":
-        return qs.filter(pk__in=Dataset.tags.through.objects.filter(tag__name=value).values("dataset_id"))
+        return qs.filter(pk__in=Dataset.tags.through.objects.filter(tag__name__in=values).values("dataset_id"))
     if name == "res_format":
-        return qs.filter(pk__in=Resource.objects.filter(format__iexact=value).values("dataset_id"))
+        cond = Q()
+        for value in values:
+            cond |= Q(format__iexact=value)
+        return qs.filter(pk__in=Resource.objects.filter(cond).values("dataset_id"))
     if name == "license_id":
-        return qs.filter(license_id=value)
+        return qs.filter(license_id__in=values)
     if name == "name":
-        return qs.filter(name=value)
+        return qs.filter(name__in=values)
     raise ValueError(f"not a filter field: {name}")
 
 
@@ -260,12 +264,15 @@ def query(
     start: int = 0,
     facet_fields=(),
     language: str = "en",
+    any_within_field: bool = False,
 ) -> SearchResult:
     """Search the published (``active``) datasets.
 
     ``q``: free text in English, Traditional or Simplified Chinese (every word must match;
     empty or ``*:*``: all). ``filters``: ``{field: [value, ...]}`` with ``field`` one of
-    :data:`FACET_FIELDS` or ``name``; every value must hold (CKAN's ``fq`` clauses are ANDed).
+    :data:`FACET_FIELDS` or ``name``; every value must hold (CKAN's ``fq`` clauses are ANDed),
+    or with ``any_within_field`` any one value of each field (the portal's facet checkboxes:
+    two providers ticked give the datasets of either).
     ``sort``: one of :data:`SORTS`; ``""`` means ``score desc`` with a query and
     ``metadata_modified desc`` without (CKAN's defaults); ``title_string asc`` sorts by the
     title in ``language`` (``en`` or ``zh``). Ties are broken by ``name``. ``rows`` ≥ 0 and
@@ -285,8 +292,11 @@ def query(
             raise ValueError(f"not a facet field: {f}")
     qs = Dataset.objects.filter(state=DatasetState.ACTIVE)
     for name, values in (filters or {}).items():
-        for value in values:
-            qs = _filter(qs, name, value)
+        if any_within_field:
+            qs = _filter(qs, name, list(values)) if values else qs
+        else:
+            for value in values:
+                qs = _filter(qs, name, [value])
     scores = None
     if terms:
         cond, scores = _match(terms, want_scores=sort == "score desc")
