@@ -145,6 +145,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "tungban.core.health.ProbeMiddleware",  # /healthz, /readyz for load balancers: before host checks
     "tungban.core.middleware.ReceivedAtMiddleware",  # when the request arrived (issue 14 item 7)
+    "tungban.core.middleware.SharedCacheMiddleware",  # no Vary on the same-for-everyone files (issue 21)
     "django.middleware.security.SecurityMiddleware",
     "tungban.core.hotpaths.HotPathMiddleware",  # login's API calls skip the page middleware (issue 15)
     "whitenoise.middleware.WhiteNoiseMiddleware",

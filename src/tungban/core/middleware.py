@@ -60,6 +60,29 @@ def api_language(request) -> str:
     return API_DEFAULT_LANGUAGE
 
 
+def shared_cacheable(response):
+    """Mark ``response`` as the same for every reader (its bytes depend on the URL alone, e.g.
+    a content-addressed file): :class:`SharedCacheMiddleware` sends it without the ``Vary``
+    the language and session middleware add, so that a shared cache (a CDN) keeps one copy
+    rather than one per language and cookie. Returns ``response``."""
+    response.shared_cacheable = True
+    return response
+
+
+class SharedCacheMiddleware:
+    """Drops ``Vary`` from a response marked by :func:`shared_cacheable` (placed before the
+    session and locale middleware, so it sees their headers)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if getattr(response, "shared_cacheable", False) and response.has_header("Vary"):
+            del response["Vary"]
+        return response
+
+
 class LocaleMiddleware(DjangoLocaleMiddleware):
     """Django's ``LocaleMiddleware``, with :func:`api_language` for the JSON API."""
 

@@ -74,7 +74,7 @@ NoVersionAtTime = NotFound.define("no_version_at_time", _("The archive holds no 
 InvalidArchiveParameter = DomainError.define("invalid_parameter", _("invalid %(name)s parameter"))
 InvalidHarvestSource = DomainError.define(
     "invalid_harvest_source",
-    _("Give an http or https address and an interval of at least %(minimum)s minutes."),
+    _("Give an http or https address and an interval from %(minimum)s to %(maximum)s minutes."),
     field="url",
 )
 
@@ -149,4 +149,8 @@ ProductOfAnotherProvider = Forbidden.define(
 # Part opages: the data officers' uploads (services/desk.py).
 InvalidCsv = DomainError.define(
     "invalid_csv", _("The file is not a CSV file in UTF-8 with a header row: %(detail)s."), field="file"
+)
+
+TagTooLong = DomainError.define(
+    "tag_too_long", _("A tag has at most 100 characters: “%(tag)s” is longer."), field="tags"
 )

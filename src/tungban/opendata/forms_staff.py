@@ -67,7 +67,9 @@ class VersionForm(forms.Form):
 
 class HarvestForm(forms.Form):
     url = forms.URLField(label=_("Address to harvest the file from"), max_length=1000, assume_scheme="https")
-    interval_minutes = forms.IntegerField(label=_("Every how many minutes"), min_value=1, initial=1440)
+    interval_minutes = forms.IntegerField(
+        label=_("Every how many minutes"), min_value=1, max_value=366 * 24 * 60, initial=1440
+    )
 
 
 class SubmitForm(forms.Form):

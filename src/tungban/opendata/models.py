@@ -329,8 +329,9 @@ class HarvestSource(models.Model):
     """A URL a resource is harvested from, polled every ``interval_minutes`` by a background
     task; a new version is stored when the content changes (SHA-256), nothing when it is
     unchanged, and the failure recorded when the source is down. ``approved`` once the
-    Departmental Data Officer approved the submission that registered it: only then are its
-    new versions published without a further approval."""
+    Departmental Data Officer approved a publication request submitted after the address was
+    registered (``registered_at``; the approval page shows it): only then are its new versions
+    published without a further approval."""
 
     resource = models.OneToOneField(
         Resource, on_delete=models.CASCADE, related_name="harvest_source", verbose_name=_("resource")
@@ -338,6 +339,7 @@ class HarvestSource(models.Model):
     url = models.URLField(_("address"), max_length=1000)
     interval_minutes = models.PositiveIntegerField(_("interval in minutes"), default=1440)
     approved = models.BooleanField(_("approved"), default=False)
+    registered_at = models.DateTimeField(_("address registered"), null=True, blank=True)
     active = models.BooleanField(_("active"), default=True)
     next_run_at = models.DateTimeField(_("next run"), null=True, blank=True)
     last_run_at = models.DateTimeField(_("last run"), null=True, blank=True)

@@ -53,7 +53,8 @@ def not_found(request, exc: NotFound):
 
 def _page_number(request) -> int:
     try:
-        return max(1, int(request.GET.get("page", "1")))
+        # Bounded: a page past the end shows the last one; past 10**6 the OFFSET could overflow.
+        return min(max(1, int(request.GET.get("page", "1"))), 10**6)
     except ValueError:
         return 1
 
@@ -156,6 +157,9 @@ def _preview(resource, rows: int = PREVIEW_ROWS) -> dict | None:
     return {"header": header, "rows": body}
 
 
+_SCRIPT_SAFE = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
+
+
 def _json_ld(request, ds, resources: list[dict]) -> str:
     """schema.org ``Dataset`` (https://schema.org/Dataset; Google's dataset guidelines)."""
     base = base_url(request)
@@ -185,8 +189,10 @@ def _json_ld(request, ds, resources: list[dict]) -> str:
     }
     if ds.published_at:
         doc["datePublished"] = ds.published_at.isoformat()
-    # "</" cannot end the script element early: JSON allows "\/" for "/".
-    return json.dumps(doc, ensure_ascii=False).replace("</", "<\\/")
+    # Inside <script>, "<", ">" and "&" as JSON escapes (as Django's json_script): neither
+    # "</script>" nor "<!--<script>" (the "double escaped" state, HTML §13.2.5.20) can change
+    # where the element ends.
+    return json.dumps(doc, ensure_ascii=False).translate(_SCRIPT_SAFE)
 
 
 @require_GET

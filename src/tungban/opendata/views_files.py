@@ -29,7 +29,7 @@ from django.utils.http import content_disposition_header, http_date, parse_etags
 from django.views.decorators.http import require_safe
 
 from tungban.core.errors import DomainError
-from tungban.core.middleware import api_language
+from tungban.core.middleware import api_language, shared_cacheable
 
 from . import storage, tabular
 from .constants import UsageKind
@@ -57,6 +57,8 @@ def _not_modified_since(request, version) -> bool:
 
 
 def _serve(request, resource, version, kind: str, cache_control: str):
+    """The bytes of ``version`` (or its JSON/XML form): the same for every reader, so a shared
+    cache keeps one copy (no ``Vary``: :func:`tungban.core.middleware.shared_cacheable`)."""
     etag = _etag(version, kind)
     headers = {"ETag": etag, "Cache-Control": cache_control}
     if version.published_at is not None:
@@ -66,7 +68,7 @@ def _serve(request, resource, version, kind: str, cache_control: str):
         response = HttpResponseNotModified()
         for k, v in headers.items():
             response[k] = v
-        return response
+        return shared_cacheable(response)
     if kind:
         schema = version.table_schema or resource.table_schema
         try:
@@ -87,7 +89,7 @@ def _serve(request, resource, version, kind: str, cache_control: str):
         usage.record(resource.dataset_id, resource.pk, UsageKind.DOWNLOAD)
     for k, v in headers.items():
         response[k] = v
-    return response
+    return shared_cacheable(response)
 
 
 @require_safe

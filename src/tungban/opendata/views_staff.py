@@ -327,6 +327,7 @@ def _approval_page(request, sub: Submission, *, return_form=None, error: str = "
         "state": SubmissionState(sub.state).label,
         "first": ds.state != DatasetState.ACTIVE,
         "versions": versions,
+        "sources": harvest.sources_for_approval(sub),
         "return_form": return_form or ReturnForm(prefix="ret"),
         "own": sub.submitted_by_id == request.user.pk,
         "pending": sub.state == SubmissionState.PENDING,

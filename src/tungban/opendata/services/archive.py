@@ -311,6 +311,7 @@ def list_files(
         .order_by(f"{direction}dataset__name", f"{direction}position", f"{direction}created")
     )
     total = len(stats)
+    skip = min(skip, total)  # past the end: an empty page (an OFFSET beyond 2**63 is a database error)
     files = []
     for res in resources[skip : skip + MAX_FILES]:
         ds = res.dataset

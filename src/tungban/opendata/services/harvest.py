@@ -34,7 +34,8 @@ import datetime as dt
 import ipaddress
 import logging
 import socket
-from urllib.parse import urlsplit
+import time
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from django.conf import settings
@@ -55,6 +56,8 @@ from . import publishing, versions
 log = logging.getLogger("tungban.opendata.harvest")
 
 USER_AGENT = "tungban-opendata-harvester/1"
+#: The longest interval between two harvests: a year, in minutes.
+MAX_INTERVAL = 366 * 24 * 60
 
 
 def register_source(user, resource: Resource, url: str, interval_minutes: int = 1440) -> HarvestSource:
@@ -65,7 +68,7 @@ def register_source(user, resource: Resource, url: str, interval_minutes: int = 
 
     :raises Forbidden: ``not_data_officer``. :raises DomainError: ``invalid_harvest_source``
         (not http/https, or an interval under ``TUNGBAN_OPENDATA_HARVEST_MIN_INTERVAL``
-        minutes), ``dataset_withdrawn``."""
+        minutes or over :data:`MAX_INTERVAL`), ``dataset_withdrawn``."""
     publishing.role_of(user, resource.dataset.organization)
     if resource.dataset.state == DatasetState.DELETED:
         raise errors.DatasetWithdrawn()
@@ -75,8 +78,13 @@ def register_source(user, resource: Resource, url: str, interval_minutes: int = 
         interval = int(interval_minutes)
     except (TypeError, ValueError):
         interval = 0
-    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 1000 or interval < minimum:
-        raise errors.InvalidHarvestSource(minimum=minimum)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or len(url) > 1000
+        or not minimum <= interval <= MAX_INTERVAL
+    ):
+        raise errors.InvalidHarvestSource(minimum=minimum, maximum=MAX_INTERVAL)
     with transaction.atomic():
         source, _ = HarvestSource.objects.update_or_create(
             resource=resource,
@@ -84,6 +92,7 @@ def register_source(user, resource: Resource, url: str, interval_minutes: int = 
                 "url": url,
                 "interval_minutes": interval,
                 "approved": False,
+                "registered_at": timezone.now(),
                 "active": True,
                 "next_run_at": timezone.now(),
                 "failures": 0,
@@ -95,6 +104,21 @@ def register_source(user, resource: Resource, url: str, interval_minutes: int = 
             dataset_id=resource.dataset_id, actor=publishing._actor(user), action="harvest_registered"
         )
     return source
+
+
+def sources_for_approval(submission) -> list[dict]:
+    """The harvest sources of ``submission``'s dataset as its approval page lists them:
+    ``{"source": HarvestSource, "approves": bool}`` — whether approving the request approves
+    the address (registered before the request was submitted; see ``publishing.approve``)."""
+    rows = (
+        HarvestSource.objects.filter(resource__dataset_id=submission.dataset_id)
+        .select_related("resource")
+        .order_by("resource__position")
+    )
+    return [
+        {"source": h, "approves": h.registered_at is not None and h.registered_at <= submission.submitted_at}
+        for h in rows
+    ]
 
 
 # --- scheduling -------------------------------------------------------------------------------
@@ -156,29 +180,51 @@ def _check_host(url: str) -> None:
             raise _SourceDown(f"{host} is on a private network ({ip})")
 
 
+#: Redirects a harvest follows, each to an address checked as the first one is.
+MAX_REDIRECTS = 5
+
+
 def _fetch(url: str, etag: str) -> _Fetched:
-    _check_host(url)
+    """GET ``url`` (conditional on ``etag``): redirects followed by hand, at most
+    :data:`MAX_REDIRECTS`, each target's host checked against private networks before it is
+    asked (``requests`` would follow them unchecked); the whole download bounded by
+    ``TUNGBAN_OPENDATA_HARVEST_TIMEOUT`` × 4 seconds as well as each connect and read (a source
+    that sends a byte at a time cannot hold a worker), and by ``TUNGBAN_OPENDATA_MAX_UPLOAD``
+    bytes."""
     limit = settings.TUNGBAN_OPENDATA_MAX_UPLOAD
     timeout = settings.TUNGBAN_OPENDATA_HARVEST_TIMEOUT
+    deadline = time.monotonic() + timeout * 4
     headers = {"User-Agent": USER_AGENT}
     if etag:
         headers["If-None-Match"] = etag
     try:
-        with requests.get(url, headers=headers, timeout=(timeout, timeout), stream=True, allow_redirects=True) as r:
-            if r.status_code == 304:
-                return _Fetched(304, etag=r.headers.get("ETag", etag))
-            if r.status_code != 200:
-                raise _SourceDown(f"HTTP {r.status_code}")
-            length = r.headers.get("Content-Length")
-            if length and length.isdigit() and int(length) > limit:
-                raise _TooLarge()
-            chunks, size = [], 0
-            for chunk in r.iter_content(64 * 1024):
-                size += len(chunk)
-                if size > limit:
+        for _hop in range(MAX_REDIRECTS + 1):
+            if urlsplit(url).scheme not in ("http", "https"):
+                raise _SourceDown("redirected to a non-HTTP address")
+            _check_host(url)
+            with requests.get(
+                url, headers=headers, timeout=(timeout, timeout), stream=True, allow_redirects=False
+            ) as r:
+                if r.is_redirect:
+                    url = urljoin(url, r.headers.get("Location", ""))
+                    continue
+                if r.status_code == 304:
+                    return _Fetched(304, etag=r.headers.get("ETag", etag))
+                if r.status_code != 200:
+                    raise _SourceDown(f"HTTP {r.status_code}")
+                length = r.headers.get("Content-Length")
+                if length and length.isdigit() and int(length) > limit:
                     raise _TooLarge()
-                chunks.append(chunk)
-            return _Fetched(200, b"".join(chunks), r.headers.get("ETag", ""))
+                chunks, size = [], 0
+                for chunk in r.iter_content(16 * 1024):
+                    size += len(chunk)
+                    if size > limit:
+                        raise _TooLarge()
+                    if time.monotonic() > deadline:
+                        raise _SourceDown(f"the download took longer than {timeout * 4} s")
+                    chunks.append(chunk)
+                return _Fetched(200, b"".join(chunks), r.headers.get("ETag", ""))
+        raise _SourceDown(f"more than {MAX_REDIRECTS} redirects")
     except requests.RequestException as e:
         raise _SourceDown(f"{type(e).__name__}: {e}"[:500]) from None
 

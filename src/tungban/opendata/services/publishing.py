@@ -71,9 +71,14 @@ def _choice(value: str, choices, field_name: str) -> str:
     return value
 
 
-def _tags(names: Iterable[str]) -> list[Tag]:
+def _tags(names: Iterable[str]) -> list[str]:
+    """The distinct, stripped keywords of ``names``. :raises DomainError: ``tag_too_long``
+    (over 100 characters: refused, never cut)."""
     clean = sorted({n.strip() for n in names if n and n.strip()})
-    return [Tag.objects.get_or_create(name=n[:100])[0] for n in clean]
+    for n in clean:
+        if len(n) > 100:
+            raise errors.TagTooLong(tag=n[:20] + "…")
+    return clean
 
 
 def create_dataset(
@@ -97,7 +102,8 @@ def create_dataset(
 
     :raises Forbidden: ``not_data_officer``.
     :raises DomainError: ``invalid_name`` (CKAN's name rule), ``title_required``,
-        ``invalid_choice`` (licence, frequency), ``unknown_group``; ``name_taken`` (409)."""
+        ``invalid_choice`` (licence, frequency), ``unknown_group``, ``tag_too_long``;
+        ``name_taken`` (409)."""
     org = organization(org)
     role_of(user, org)
     try:
@@ -108,6 +114,7 @@ def create_dataset(
         raise errors.TitleRequired()
     _choice(license_id, Licence, "license_id")
     _choice(update_frequency, UpdateFrequency, "update_frequency")
+    tag_names = _tags(tags)
     group_rows = []
     for g in groups:
         row = Group.objects.filter(name=g).first()
@@ -131,7 +138,7 @@ def create_dataset(
                 metadata_modified=now,
             )
             ds.groups.set(group_rows)
-            ds.tags.set(_tags(tags))
+            ds.tags.set([Tag.objects.get_or_create(name=n)[0] for n in tag_names])
             DatasetEvent.objects.create(dataset=ds, actor=_actor(user), action="created")
     except IntegrityError:
         raise errors.NameTaken(name=name) from None
@@ -265,8 +272,8 @@ def publish_version(version, *, now=None) -> None:
 
 def approve(user, submission_id: int) -> Submission:
     """The Departmental Data Officer approves: the dataset becomes (or stays) public, the
-    request's versions are published (each the current one of its resource if newest), its
-    harvest sources approved, and the search index updated — one transaction.
+    request's versions are published (each the current one of its resource if newest), the
+    harvest sources registered before the request approved (the approval page lists them), and the search index updated — one transaction.
 
     :raises Forbidden: ``not_ddo``, ``not_data_officer``, ``own_submission``.
     :raises Conflict: ``not_pending``. :raises NotFound: ``unknown_submission``."""
@@ -286,7 +293,9 @@ def approve(user, submission_id: int) -> Submission:
         ds.published_at = ds.published_at or now
         ds.metadata_modified = now
         ds.save(update_fields=["state", "published_at", "metadata_modified"])
-        HarvestSource.objects.filter(resource__dataset=ds).update(approved=True)
+        # Only the addresses the approver was shown: registered before the request was made
+        # (a source registered or changed since waits for the next request).
+        HarvestSource.objects.filter(resource__dataset=ds, registered_at__lte=sub.submitted_at).update(approved=True)
         DatasetEvent.objects.create(dataset=ds, actor=_actor(user), action="approved")
         search.reindex(ds)
     return sub

@@ -39,7 +39,10 @@ from django.db.models import Count, Prefetch, Q
 from ..constants import DatasetState
 from ..models import Dataset, Group, Organization, Resource, Tag
 
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+#: Han characters: the URO and Extension A, the compatibility ideographs, and Extensions B–H
+#: with their supplement (U+20000–U+323AF: most of the Hong Kong Supplementary Character Set,
+#: e.g. 𨋢 "lift", is in Extension B).
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U000323af]+")
 _WORD = re.compile(r"[a-z0-9]+")
 
 #: The facet fields (CKAN's names) :func:`query` counts and filters on.
@@ -283,6 +286,10 @@ def query(
         CKAN's validation error before calling)."""
     sort = (sort or "").strip()
     terms = query_terms(q)
+    if not terms and (q or "").strip() not in ("", "*:*", "*"):
+        q_only_symbols = True  # e.g. "!!!": nothing to look for, so nothing is found
+    else:
+        q_only_symbols = False
     if not sort:
         sort = "score desc" if terms else "metadata_modified desc"
     if sort not in SORTS:
@@ -291,6 +298,8 @@ def query(
         if f not in FACET_FIELDS:
             raise ValueError(f"not a facet field: {f}")
     qs = Dataset.objects.filter(state=DatasetState.ACTIVE)
+    if q_only_symbols:
+        qs = qs.none()
     for name, values in (filters or {}).items():
         if any_within_field:
             qs = _filter(qs, name, list(values)) if values else qs

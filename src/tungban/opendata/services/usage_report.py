@@ -46,7 +46,7 @@ from ..constants import (
     UsageKind,
     VersionSource,
 )
-from ..models import Dataset, DatasetEvent, Group, Organization, Resource, UsageCount
+from ..models import Dataset, DatasetEvent, Group, Organization, Resource, Tag, UsageCount
 from . import publishing, search, versions
 
 log = logging.getLogger(__name__)
@@ -174,7 +174,12 @@ def ensure_dataset() -> Resource:
         if created:
             groups = Group.objects.filter(name__in=["information-technology-and-broadcasting"])
             ds.groups.set(groups)
-            ds.tags.set(publishing._tags(["usage statistics", "使用統計", "open data", "開放數據"]))
+            ds.tags.set(
+                [
+                    Tag.objects.get_or_create(name=n)[0]
+                    for n in publishing._tags(["usage statistics", "使用統計", "open data", "開放數據"])
+                ]
+            )
             DatasetEvent.objects.create(dataset=ds, actor="system", action="created")
         res = ds.resources.filter(filename=FILENAME).first()
         if res is None:

@@ -61,6 +61,7 @@ def test_bad_input_stores_nothing(groups, org, officer):
         ({"name": "ok-name", "title_en": "A", "title_zh": ""}, "title_required"),
         ({"name": "ok-name", "title_en": "A", "title_zh": "甲", "groups": ["nope"]}, "unknown_group"),
         ({"name": "ok-name", "title_en": "A", "title_zh": "甲", "license_id": "gpl"}, "invalid_choice"),
+        ({"name": "ok-name", "title_en": "A", "title_zh": "甲", "tags": ["x" * 101]}, "tag_too_long"),
     ]:
         with pytest.raises(DomainError) as e:
             publishing.create_dataset(officer, org, **kwargs)
