@@ -1457,7 +1457,7 @@ SPECS: list[Spec] = [
         "電子政府服務使用量",
         "Monthly transactions of the main e-government services.",
         "主要電子政府服務每月交易量。",
-        ("e-government", "電子政府", "iAM Smart", "智方便"),
+        ("e-government", "電子政府", "tungban", "通辦"),
         [
             MONTH,
             C(
@@ -1466,7 +1466,7 @@ SPECS: list[Spec] = [
                 "Service",
                 "服務",
                 "cycle",
-                ["iAM Smart logins", "e-Tax", "Online appointment", "e-Payment"],
+                ["tungban logins", "e-Tax", "Online appointment", "e-Payment"],
             ),
             C("transactions", "integer", "Transactions", "交易量", "int", 50000, 9000000),
         ],

@@ -16,6 +16,16 @@ from tungban.identity.models import ResidentStatus
 SRC = Path(tungban.__file__).parent
 
 
+def _on_audit_events(func) -> bool:
+    """``func`` is ``AuditEvent.objects.create`` (or ``<module>.AuditEvent.objects.create``),
+    not another model's ``create`` with an ``action`` field (e.g. opendata's DatasetEvent)."""
+    manager = getattr(func, "value", None)
+    model = getattr(manager, "value", None)
+    return getattr(manager, "attr", "") == "objects" and (
+        getattr(model, "id", "") == "AuditEvent" or getattr(model, "attr", "") == "AuditEvent"
+    )
+
+
 def _emitted_kinds() -> set[str]:
     """Every ``AuditEvent.action`` written in the source: ``audit(resident, "kind", …)``
     calls, ``AuditEvent(…, action="kind")`` / ``AuditEvent.objects.create(action="kind")``,
@@ -33,7 +43,7 @@ def _emitted_kinds() -> set[str]:
                 arg = node.args[1]
                 if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
                     kinds.add(arg.value)
-            if name in ("create", "AuditEvent"):
+            if name == "AuditEvent" or (name == "create" and _on_audit_events(node.func)):
                 for kw in node.keywords:
                     if kw.arg == "action" and isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str):
                         kinds.add(kw.value.value)
