@@ -7,7 +7,6 @@ the user's language. Only active datasets are shown."""
 from __future__ import annotations
 
 import csv
-import io
 import json
 from urllib.parse import urlencode
 
@@ -147,13 +146,14 @@ def _preview(resource, rows: int = PREVIEW_ROWS) -> dict | None:
     """The header and first ``rows`` rows of a tabular resource's current file."""
     if not (resource.tabular and resource.current_id):
         return None
+    # Only the first rows are read (the file may be tens of megabytes; this is a public page).
     try:
-        text = storage.read(resource.current.sha256).decode("utf-8-sig")
+        with storage.path_of(resource.current.sha256).open(encoding="utf-8-sig", newline="") as f:
+            reader = csv.reader(f)
+            header = next(reader, [])
+            body = [row for _i, row in zip(range(rows), reader, strict=False)]
     except (FileNotFoundError, UnicodeDecodeError):
         return None
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, [])
-    body = [row for _i, row in zip(range(rows), reader, strict=False)]
     return {"header": header, "rows": body}
 
 
