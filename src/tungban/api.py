@@ -17,6 +17,8 @@ from django.utils.translation import gettext_lazy as _
 from ninja import NinjaAPI
 from ninja.errors import HttpError, ValidationError
 
+from tungban.assistant import errors as assistant_errors
+from tungban.assistant.api import router as assistant_router
 from tungban.core.api import KERNEL_ERRORS, error_catalogue, tag
 from tungban.core.errors import DomainError
 from tungban.core.faults import api_exception_response
@@ -30,6 +32,8 @@ from tungban.eservices.api_catalogue import router as eservices_catalogue_router
 from tungban.eservices.api_departments import router as eservices_departments_router
 from tungban.exchange import errors as exchange_errors
 from tungban.exchange.api import router as exchange_router
+from tungban.hotline import errors as hotline_errors
+from tungban.hotline.api_app import router as hotline_app_router
 from tungban.identity import errors as identity_errors
 from tungban.ledger import errors as ledger_errors
 from tungban.ledger.api import router as log_router
@@ -43,6 +47,8 @@ from tungban.payments import errors_api as payments_api_errors
 from tungban.payments.api_app import router as payments_app_router
 from tungban.payments.api_bank import router as payments_bank_router
 from tungban.payments.api_departments import router as payments_departments_router
+from tungban.search import errors as search_errors
+from tungban.search.api import router as search_router
 from tungban.signing import errors as signing_errors
 from tungban.signing.api import router as signing_router
 from tungban.subsidy import errors as subsidy_errors
@@ -142,6 +148,26 @@ api = NinjaAPI(
                 "The AI Subsidy Scheme (人工智能資助計劃, issue 20) of the Cyberport AI Supercomputing Centre.",
                 subsidy_errors,
             ),
+            tag(
+                "search",
+                "One search (issue 22): services, forms, form-field help, FAQs and datasets in one bilingual "
+                "index (Traditional Chinese, English; Simplified Chinese through conversion), facets by kind and "
+                "department, best bets.",
+                search_errors,
+            ),
+            tag(
+                "hotline",
+                "1823 (issue 22): the resident's cases in the app (device calls). Open311 GeoReport v2 clients use "
+                "`/open311/v2/` (docs/integrators.md).",
+                hotline_errors,
+                identity_errors,
+            ),
+            tag(
+                "assistant",
+                "The e-form assistant (issue 22): questions answered from the platform's content with their "
+                "source, clarifying questions, hand-off to a 1823 case.",
+                assistant_errors,
+            ),
         ]
     },
 )
@@ -160,6 +186,9 @@ api.add_router("/payments/app/", payments_app_router)
 api.add_router("/payments/", payments_departments_router)
 api.add_router("/corpid/", corpid_router)
 api.add_router("/subsidy/", subsidy_router)
+api.add_router("/search/", search_router)
+api.add_router("/hotline/app/", hotline_app_router)
+api.add_router("/assistant/", assistant_router)
 
 
 @api.exception_handler(DomainError)

@@ -133,7 +133,10 @@ INSTALLED_APPS = [
     "tungban.eservices",
     "tungban.compute",
     "tungban.opendata",
+    "tungban.search",
     "tungban.subsidy",
+    "tungban.hotline",
+    "tungban.assistant",
     "tungban.setup",
     "django_tasks_db",
     # Staff second factor (TOTP) and login lockout (issue 13 item 3).
@@ -676,6 +679,8 @@ TUNGBAN_FIRST_PARTY_CLIENTS = ("tungban-eservices",)
 #: Open data (issue 21): the content-addressed store of resource versions (shared storage when
 #: several web servers run) and the largest file a data officer may upload or a harvest fetch.
 TUNGBAN_OPENDATA_FILES = Path(os.environ.get("TUNGBAN_OPENDATA_FILES", VAR_DIR / "opendata"))
+# 1823 cases (issue 22): attachments, encrypted, outside the database.
+TUNGBAN_HOTLINE_FILES = Path(os.environ.get("TUNGBAN_HOTLINE_FILES", VAR_DIR / "hotline"))
 TUNGBAN_OPENDATA_MAX_UPLOAD = int(os.environ.get("TUNGBAN_OPENDATA_MAX_UPLOAD", str(20 * 1024 * 1024)))
 #: Harvest sources (issue 21): seconds a fetch may take (connect and each read), the shortest
 #: interval a data officer may register, and whether addresses on private networks may be

@@ -24,6 +24,9 @@ urlpatterns = [
     # Open data (issue 21): the departmental data catalogue and the data officers' desk.
     path("staff/data/catalogue/", include("tungban.opendata.urls_catalogue")),
     path("staff/data/", include("tungban.opendata.urls_staff")),
+    # 1823 and one search (issue 22): the departments' case desks, the coordinator, best bets.
+    path("staff/1823/", include("tungban.hotline.urls_staff")),
+    path("staff/search/", include("tungban.search.urls_staff")),
     path("staff/", include("tungban.counter.urls")),
     path("signing/", include("tungban.signing.urls")),
     path("api/v1/", api.urls),
@@ -42,6 +45,11 @@ urlpatterns = [
     path("data/", include("tungban.opendata.urls_files")),
     path("", include("tungban.opendata.urls_ckan")),
     path("data/", include("tungban.opendata.urls")),
+    # 1823 and one search (issue 22): the search page, the assistant, cases, Open311 GeoReport v2.
+    path("search/", include("tungban.search.urls")),
+    path("assistant/", include("tungban.assistant.urls")),
+    path("1823/", include("tungban.hotline.urls")),
+    path("open311/", include("tungban.hotline.urls_open311")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

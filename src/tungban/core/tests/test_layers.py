@@ -43,13 +43,16 @@ FLOORS = {
     "payments": 6,
     "corpid": 6,
     "committees": 6,  # issue 20: committees, declarations of interest, scoring, decisions
-    "compute": 6,
-    "opendata": 6,  # issue 21: 資料一線通 open data, CKAN-compatible; departmental data catalogues  # issue 20: allocations on the scheduler (Slurm), usage
+    "compute": 6,  # issue 20: allocations on the scheduler (Slurm), usage
+    "opendata": 6,  # issue 21: 資料一線通 open data, CKAN-compatible; departmental data catalogues
+    "search": 6,  # issue 22: one index; the apps that own the content register their sources
     "counter": 7,
     "eservices": 7,
     "setup": 7,
     "subsidy": 7,  # issue 20: the AI Subsidy Scheme
-    "project": 8,
+    "hotline": 8,  # issue 22: 1823 cases, Open311, the FAQ
+    "assistant": 9,  # issue 22: the e-form assistant (一一 + Bonny)
+    "project": 10,
 }
 #: Ground-floor apps: they import no other tungban app.
 KERNEL = {"core", "keys"}

@@ -1,0 +1,5 @@
+"""The assistant's API (issue 22)."""
+
+from ninja import Router
+
+router = Router()

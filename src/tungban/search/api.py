@@ -1,0 +1,5 @@
+"""The search API (issue 22)."""
+
+from ninja import Router
+
+router = Router()

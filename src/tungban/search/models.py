@@ -1,0 +1,1 @@
+"""Models: see the app's docstring (issue 22)."""
