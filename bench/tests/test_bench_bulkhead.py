@@ -42,7 +42,7 @@ def test_bulkhead_benchmark_tiny_run(tmp_path):
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        output, _ = proc.communicate(timeout=240)
+        output, _ = proc.communicate(timeout=600)
     except subprocess.TimeoutExpired:
         proc.send_signal(signal.SIGTERM)  # the benchmark stops the platform and the providers
         output, _ = proc.communicate(timeout=30)

@@ -83,7 +83,7 @@ def test_script_tiny_run(tmp_path):
         "--output",
         str(out),
     ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output
     assert "(a) bulk issuance, 6-row CSV" in output and "Where the time goes (issuance" in output, output

@@ -102,7 +102,7 @@ def run_bench(tmp_path, out: Path, *extra: str) -> str:
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        output, _ = proc.communicate(timeout=120)
+        output, _ = proc.communicate(timeout=600)
     except subprocess.TimeoutExpired:
         proc.send_signal(signal.SIGTERM)  # the benchmark stops the platform and the providers
         output, _ = proc.communicate(timeout=30)

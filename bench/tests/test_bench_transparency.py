@@ -32,7 +32,7 @@ def test_transparency_benchmark_tiny_run(tmp_path):
         "--output",
         str(out),
     ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output
 
