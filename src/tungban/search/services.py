@@ -14,8 +14,8 @@ Every write bumps :class:`IndexState` ``generation`` in the same transaction.
 
 Query (:func:`query`). The words are analysed as the documents were. An English word that no
 document has is first tried as a prefix (``traff`` → *traffic*), then corrected to the nearest
-word of the index's vocabulary (optimal string alignment distance ≤ 1 for words of 4–5 letters,
-≤ 2 for longer ones; ties to the more frequent word; rapidfuzz) and ``Results.corrected`` says
+word of the index's vocabulary (optimal string alignment distance ≤ 1 for words of 5–6 letters,
+≤ 2 for longer ones, shorter words are left alone; ties to the more frequent word; rapidfuzz) and ``Results.corrected`` says
 what was searched ("Showing results for …"). Every term must match (``AND``); when nothing
 matches every term, documents matching any term are ranked instead (a Chinese query's bigrams
 across a word boundary, e.g. 請長 in 申請長者咭, match nothing). The first
@@ -305,14 +305,15 @@ def vocabulary() -> Vocabulary:
 
 def correct(word: str, vocab: Vocabulary) -> str | None:
     """The word of ``vocab`` nearest to the lower-cased ``word`` (optimal string alignment
-    distance ≤ 1 for 4–5 letters, ≤ 2 for 6 or more; the more frequent of equals, then the
-    alphabetically first), or ``None`` (too short, a number, or nothing near)."""
+    distance ≤ 1 for 5–6 letters, ≤ 2 for 7 or more; the more frequent of equals, then the
+    alphabetically first), or ``None`` (under 5 letters: too many near neighbours, e.g. find →
+    fund; a number; or nothing near)."""
     from rapidfuzz import process  # MIT; C++ edit distances
     from rapidfuzz.distance import OSA
 
-    if len(word) < 4 or word.isdigit():
+    if len(word) < 5 or word.isdigit():
         return None
-    limit = 1 if len(word) <= 5 else 2
+    limit = 1 if len(word) <= 6 else 2
     found = process.extract(word, vocab.words, scorer=OSA.distance, score_cutoff=limit, limit=50)
     if not found:
         return None
