@@ -69,13 +69,16 @@ def _scenario(name: str, call, queries: list[str], rounds: int) -> dict:
     for q in queries:  # warm-up: caches (OpenCC, the vocabulary, the database's pages)
         call(q)
     times = []
+    by_query: dict[str, list[float]] = {}
     started = time.perf_counter()
     for _ in range(rounds):
         for q in queries:
             t0 = time.perf_counter()
             call(q)
             times.append(time.perf_counter() - t0)
+            by_query.setdefault(q, []).append(times[-1])
     wall = time.perf_counter() - started
+    slowest = sorted(by_query.items(), key=lambda kv: -statistics.median(kv[1]))[:5]
     return {
         "scenario": name,
         "queries": len(times),
@@ -84,6 +87,7 @@ def _scenario(name: str, call, queries: list[str], rounds: int) -> dict:
         "p90_ms": round(_percentile(times, 90) * 1000, 2),
         "p99_ms": round(_percentile(times, 99) * 1000, 2),
         "mean_ms": round(statistics.fmean(times) * 1000, 2),
+        "slowest_median_ms": {q: round(statistics.median(t) * 1000, 2) for q, t in slowest},
     }
 
 
@@ -102,7 +106,7 @@ def run(args, tmp: Path) -> dict:
 
     django.setup()
     from django.core.management import call_command
-    from django.db import transaction
+    from django.db import connection, transaction
     from django.test import Client
 
     from tungban.search import services
@@ -114,6 +118,9 @@ def run(args, tmp: Path) -> dict:
     t0 = time.perf_counter()
     with transaction.atomic():
         counts = corpus.build()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:  # statistics, or the planner may skip the GIN index
+            cur.execute("ANALYZE search_searchdocument")
     result["notes"]["seed_s"] = round(time.perf_counter() - t0, 2)
     result["corpus"] = counts
     print(f"Corpus: {counts} (seeded in {result['notes']['seed_s']} s)", flush=True)
@@ -158,6 +165,8 @@ def main(argv=None) -> int:
             for s in result["scenarios"]
         ],
     )
+    for s in result["scenarios"]:
+        print(f"{s['scenario']}: slowest queries (median ms): {s['slowest_median_ms']}")
     print(f"precision@3 of the query set: {result['precision_at_3']}")
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in result['machine']['loadavg_end'])}")
     name = f"search-{dt.date.today().isoformat()}-{result['settings']['database']}{'-quick' if args.quick else ''}"

@@ -6,10 +6,10 @@ its analysed tokens (:mod:`tungban.search.analysis`: Traditional Chinese charact
 Snowball-stemmed English words): ``search_title`` (both titles and the keywords) and
 ``search_body`` (both texts, the department's names and code). SQLite: an FTS5 table
 ``search_fts(title, body)`` whose rowid is the document's id, ranked by BM25 with the title
-column weighted 8 to the body's 1. PostgreSQL: a GIN index over
+column weighted 8 to the body's 1. PostgreSQL: a stored generated column ``search_vector`` =
 ``setweight(to_tsvector('simple', search_title), 'A') || setweight(to_tsvector('simple',
-search_body), 'B')``, ranked by ``ts_rank`` with weights A 1.0, B 0.1 and length normalisation
-1 (the database's ``LC_CTYPE`` must be a UTF-8 one so its parser keeps Chinese tokens).
+search_body), 'B')`` with a GIN index, ranked by ``ts_rank`` with weights A 1.0, B 0.1 and
+length normalisation 1 (the database's ``LC_CTYPE`` must be a UTF-8 one so its parser keeps Chinese tokens).
 Every write bumps :class:`IndexState` ``generation`` in the same transaction.
 
 Query (:func:`query`). The words are analysed as the documents were. An English word that no
@@ -63,9 +63,9 @@ KIND_BOOST = {"service": 0.35, "faq": 0.2, "form": 0.15, "dataset": 0.1, "field_
 MAX_ROWS = 100
 MAX_START = 2000
 
-_PG_VECTOR = (
-    "(setweight(to_tsvector('simple', d.search_title), 'A') || setweight(to_tsvector('simple', d.search_body), 'B'))"
-)
+#: PostgreSQL: the stored generated column ``setweight(to_tsvector('simple', search_title), 'A') ||
+#: setweight(to_tsvector('simple', search_body), 'B')`` (migration 0002), GIN-indexed.
+_PG_VECTOR = "d.search_vector"
 
 
 # --- writing -------------------------------------------------------------------------------
