@@ -336,7 +336,7 @@ def submit(
     if channel not in Channel.values:
         channel = Channel.WEB
     text = _text(description, required=errors.DescriptionRequired, too_long=errors.DescriptionTooLong)
-    answers = check_attributes(ctype, attribute_values, language)
+    answers = check_attributes(ctype, attribute_values, translation.get_language() or language)
     place = check_location(ctype, address=address, district=district, lat=lat, long=long)
     person = check_contact(contact)
     checked = files.check(attachments)

@@ -69,14 +69,14 @@ def test_inactive_case_type_is_refused(hotline):
 def test_errors_speak_both_languages(hotline):
     from django.utils import translation
 
-    with translation.override("en"):
-        with pytest.raises(errors.DescriptionRequired) as en:
-            lamp_case(description="")
-    with translation.override("zh-hant"):
-        with pytest.raises(errors.DescriptionRequired) as zh:
-            lamp_case(description="")
-    assert str(en.value.message) != str(zh.value.message)
-    assert any("\u4e00" <= ch <= "\u9fff" for ch in str(zh.value.message))
+    texts = {}
+    for language in ("en", "zh-hant"):
+        with translation.override(language):
+            with pytest.raises(errors.AttributeInvalid) as caught:
+                lamp_case(attribute_values={"lamp_post": "E1", "fault": "melted"})
+            texts[language] = str(caught.value.message)
+    assert texts["en"] == "The answer to “What is wrong” is not valid: not one of the choices"
+    assert texts["zh-hant"] == "「問題」的答案無效：不是其中一個選項"
 
 
 @override_settings(TUNGBAN_HOTLINE_MAX_ATTACHMENT_BYTES=1024)
