@@ -14,3 +14,12 @@ class HotlineConfig(AppConfig):
     label = "hotline"
     verbose_name = _("1823 cases")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from tungban.core import retention
+
+        from .services import cases
+
+        # The 1823 sweeps (issue 22): run by the worker with the other apps' sweeps.
+        retention.register("hotline.escalation", cases.escalate_due)
+        retention.register("hotline.reminders", cases.remind_due)

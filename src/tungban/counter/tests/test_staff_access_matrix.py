@@ -68,6 +68,9 @@ POLICY = {
     # The one search's best bets (issue 22): search editors are search.SearchEditor rows, a role
     # none of these users has: search/tests/test_search.py tries them.
     "search_staff": set(),
+    # 1823 (issue 22): case officers and the coordinator are hotline.CaseOfficer rows, a role
+    # none of these users has: hotline/tests/test_desk.py tries them.
+    "hotline_staff": set(),
     "admin": {"admin"},
 }
 #: Pages every visitor may open: logging in and out, the admin's translations catalogue.
