@@ -14,3 +14,25 @@ class HotlineConfig(AppConfig):
     label = "hotline"
     verbose_name = _("1823 cases")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # The monthly case statistics (open data): the worker's periodic purge keeps the
+        # monthly task queued (tungban setup may not import 1823).
+        from tungban.core import retention
+
+        from .services import statistics
+
+        retention.register("hotline-statistics", statistics.keep_scheduled)
+
+        # The app's panel card (issue 22: 1823 in the app).
+        from tungban.wallet import cards as panel_cards
+
+        from . import cards
+
+        panel_cards.register(
+            "hotline.cases",
+            _("My 1823 cases"),
+            load=cards.cases_card,
+            description=_("Your enquiries, complaints, suggestions and compliments to 1823: their status and replies."),
+            app=self.label,
+        )
