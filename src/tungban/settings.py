@@ -681,6 +681,13 @@ TUNGBAN_FIRST_PARTY_CLIENTS = ("tungban-eservices",)
 TUNGBAN_OPENDATA_FILES = Path(os.environ.get("TUNGBAN_OPENDATA_FILES", VAR_DIR / "opendata"))
 # 1823 cases (issue 22): attachments, encrypted, outside the database.
 TUNGBAN_HOTLINE_FILES = Path(os.environ.get("TUNGBAN_HOTLINE_FILES", VAR_DIR / "hotline"))
+#: 1823 cases (issue 22, part scases): days after closure the person may reopen a case; files
+#: a case may carry and the largest of them (bytes).
+TUNGBAN_HOTLINE_REOPEN_DAYS = int(os.environ.get("TUNGBAN_HOTLINE_REOPEN_DAYS", "30"))
+TUNGBAN_HOTLINE_MAX_ATTACHMENTS = int(os.environ.get("TUNGBAN_HOTLINE_MAX_ATTACHMENTS", "5"))
+TUNGBAN_HOTLINE_MAX_ATTACHMENT_BYTES = int(
+    os.environ.get("TUNGBAN_HOTLINE_MAX_ATTACHMENT_BYTES", str(5 * 1024 * 1024))
+)
 TUNGBAN_OPENDATA_MAX_UPLOAD = int(os.environ.get("TUNGBAN_OPENDATA_MAX_UPLOAD", str(20 * 1024 * 1024)))
 #: Harvest sources (issue 21): seconds a fetch may take (connect and each read), the shortest
 #: interval a data officer may register, and whether addresses on private networks may be

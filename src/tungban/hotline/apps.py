@@ -15,14 +15,20 @@ class HotlineConfig(AppConfig):
     verbose_name = _("1823 cases")
     default_auto_field = "django.db.models.BigAutoField"
 
-    def ready(self):
-        # The monthly case statistics (open data): the worker's periodic purge keeps the
-        # monthly task queued (tungban setup may not import 1823).
+    def ready(self) -> None:
         from tungban.core import retention
 
+        from .services import cases
+
+        # The 1823 sweeps (issue 22): run by the worker with the other apps' sweeps.
+        retention.register("hotline.escalation", cases.escalate_due)
+        retention.register("hotline.reminders", cases.remind_due)
+
+        # The monthly case statistics (open data): the worker's periodic purge keeps the
+        # monthly task queued (tungban setup may not import 1823).
         from .services import statistics
 
-        retention.register("hotline-statistics", statistics.keep_scheduled)
+        retention.register("hotline.statistics", statistics.keep_scheduled)
 
         # The app's panel card (issue 22: 1823 in the app).
         from tungban.wallet import cards as panel_cards
