@@ -156,7 +156,7 @@ def case_type(service_code: str) -> CaseType:
     :raises errors.UnknownCaseType: (404) no such active case type."""
     ct = CaseType.objects.filter(code=service_code, active=True).first()
     if ct is None:
-        raise errors.UnknownCaseType()
+        raise errors.UnknownCaseType(status=404)
     return ct
 
 
