@@ -105,7 +105,7 @@ def _collect(errs: dict, fn, *args, **kwargs):
     try:
         return fn(*args, **kwargs)
     except DomainError as exc:
-        field = (exc.field or "__all__").replace("contact.", "contact_")
+        field = (exc.field or "general").replace("contact.", "contact_")
         errs.setdefault(field, str(exc.message))
         return None
 
@@ -174,7 +174,9 @@ def new(request):
             errs["description"] = str(errors.DescriptionRequired().message)
         elif len(form["description"]) > cases.MAX_TEXT:
             errs["description"] = str(errors.DescriptionTooLong(max=cases.MAX_TEXT).message)
-        _collect(errs, cases.check_attributes, ct, values, language)
+        for spec in ct.attributes or []:  # one by one, so that every answer's error is shown
+            one = CaseType(code=ct.code, attributes=[spec])
+            _collect(errs, cases.check_attributes, one, {spec["code"]: values.get(spec["code"], "")}, language)
         if ct.location != "none":
             _collect(
                 errs,
@@ -212,7 +214,7 @@ def new(request):
                     idempotency_key=(request.POST.get("form_key") or "")[:200],
                 )
             except DomainError as exc:
-                field = (exc.field or "__all__").replace("contact.", "contact_")
+                field = (exc.field or "general").replace("contact.", "contact_")
                 errs[field] = str(exc.message)
             else:
                 request.session[SUBMITTED_KEY] = {"reference": case.reference, "tracking_code": tracking_code or ""}
