@@ -196,21 +196,28 @@ def render_csv(rows: list[dict]) -> bytes:
 def publish_month(month: dt.date, *, now: dt.datetime | None = None):
     """Publish ``month``'s statistics (``month``: any day of it) as a new version of the
     dataset's CSV; returns the version (the one already published for that month: idempotent).
-    A month without a row to show is published as one row of zeros without a case type.
+    A month without a row to show is published as one row without a case type (zeros if
+    there was no case, blanks if every row was suppressed).
 
     :raises ValueError: ``month`` has not ended yet (Hong Kong time)."""
     now = now or timezone.now()
-    _start, end = month_bounds(month)
+    end = month_bounds(month)[1]
     if end > now:
         raise ValueError(f"{month:%Y-%m} has not ended yet")
     existing = generated.published(SPEC, end)
     if existing is not None:
         return existing
-    # A month without a row to show: one row of zeros (no case type), so that each month's file
-    # differs (the month column) and is its own version.
-    rows = rows_for(month) or [
-        dict.fromkeys(COLUMNS, "") | {"month": f"{month:%Y-%m}", "received": "0", "closed": "0"}
-    ]
+    # A month without a row to show: one row without a case type, so that each month's file
+    # differs (the month column) and is its own version — zeros when there was no case at all,
+    # blanks when every row was suppressed.
+    rows = rows_for(month)
+    if not rows:
+        start, end = month_bounds(month)
+        any_case = Case.objects.filter(
+            Q(submitted_at__gte=start, submitted_at__lt=end) | Q(closed_at__gte=start, closed_at__lt=end)
+        ).exists()
+        total = "" if any_case else "0"
+        rows = [dict.fromkeys(COLUMNS, "") | {"month": f"{month:%Y-%m}", "received": total, "closed": total}]
     data = render_csv(rows)
     return generated.publish(SPEC, data, captured_at=end, now=now)
 
