@@ -404,6 +404,12 @@ def seed(var_dir=None, service_url: str = SAMPLE_SERVICE_URL) -> dict:
     catalogue.register_bundled({dept: f"http://127.0.0.1:{port}" for dept, port in PROVIDER_PORTS.items()})
     # After the exchange's products: the departmental catalogues offer some of them (issue 21).
     out["opendata"] = seed_opendata(out)
+    # 1823 (issue 22): floor 8, so its seed command runs by name (setup imports no higher floor).
+    hotline = json.loads(
+        call_command("seed_hotline", "--reset-logins", "--json", "--resident", hkid_of("A123456"), stdout=io.StringIO())
+    )
+    out["staff"].extend(hotline.pop("staff"))
+    out["hotline"] = hotline
     exchange.register_organisation(**SAMPLE_DATA_USER, client=client)
     bank_key = ECKey.generate_key("P-256", {"alg": "ES256"}, auto_kid=True)
     bank_client, _bank_secret = oidc.register_client(

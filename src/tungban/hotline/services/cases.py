@@ -336,16 +336,17 @@ def submit(
     if channel not in Channel.values:
         channel = Channel.WEB
     text = _text(description, required=errors.DescriptionRequired, too_long=errors.DescriptionTooLong)
-    answers = check_attributes(ctype, attribute_values, language)
+    answers = check_attributes(ctype, attribute_values, translation.get_language() or language)
     place = check_location(ctype, address=address, district=district, lat=lat, long=long)
     person = check_contact(contact)
     checked = files.check(attachments)
-    service_slug = (service_slug or "").strip() or ctype.service_slug
-    if service_slug:
+    service_slug = (service_slug or "").strip()
+    if service_slug:  # the case type's own slug is trusted (seeded with the catalogue)
         from tungban.eservices.models import Service
 
         if not Service.objects.filter(slug=service_slug).exists():
             raise errors.UnknownService()
+    service_slug = service_slug or ctype.service_slug
     transcript = (transcript or "").strip()
     if len(transcript) > 50 * MAX_TEXT:
         raise errors.MessageTooLong(max=50 * MAX_TEXT, field="transcript")
