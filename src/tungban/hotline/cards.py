@@ -34,10 +34,10 @@ def _pick(en: str, zh: str) -> str:
 def summary(case: Case, now: dt.datetime | None = None) -> dict:
     """One case as the app shows it::
 
-        {"reference", "service_code", "service_name", "kind", "state", "state_label",
-         "status": "open" | "closed", "department": name or "", "submitted_at", "reply_due",
-         "close_due" (dates or None; open cases only), "closed_at", "closure_reply" (closed
-         cases), "can_reopen": bool, "reopen_until", "url": the case's page (a path)}"""
+    {"reference", "service_code", "service_name", "kind", "state", "state_label",
+     "status": "open" | "closed", "department": name or "", "submitted_at", "reply_due",
+     "close_due" (dates or None; open cases only), "closed_at", "closure_reply" (closed
+     cases), "can_reopen": bool, "reopen_until", "url": the case's page (a path)}"""
     now = now or timezone.now()
     closed = case.state == CaseState.CLOSED
     return {
@@ -72,7 +72,10 @@ def _value(s: dict) -> str:
     if s["status"] == "closed":
         return _("Closed on %(date)s: read the department's reply") % {"date": s["closed_at"].date().isoformat()}
     if s["close_due"]:
-        return _("%(state)s; closure pledged by %(date)s") % {"state": s["state_label"], "date": s["close_due"].isoformat()}
+        return _("%(state)s; closure pledged by %(date)s") % {
+            "state": s["state_label"],
+            "date": s["close_due"].isoformat(),
+        }
     return s["state_label"]
 
 

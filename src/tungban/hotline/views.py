@@ -66,13 +66,26 @@ def _type_groups(q: str) -> list[tuple[str, list[dict]]]:
     groups: dict[str, list[dict]] = {}
     for ct in CaseType.objects.filter(active=True).order_by("group_en", "name_en"):
         hay = " ".join(
-            [ct.code, ct.name_en, ct.name_zh, ct.description_en, ct.description_zh, ct.group_en, ct.group_zh, ct.keywords]
+            [
+                ct.code,
+                ct.name_en,
+                ct.name_zh,
+                ct.description_en,
+                ct.description_zh,
+                ct.group_en,
+                ct.group_zh,
+                ct.keywords,
+            ]
         ).lower()
         if q and q not in hay:
             continue
         group = _pick(ct.group_en, ct.group_zh) or _("Other matters")
         groups.setdefault(group, []).append(
-            {"code": ct.code, "name": _pick(ct.name_en, ct.name_zh), "description": _pick(ct.description_en, ct.description_zh)}
+            {
+                "code": ct.code,
+                "name": _pick(ct.name_en, ct.name_zh),
+                "description": _pick(ct.description_en, ct.description_zh),
+            }
         )
     return list(groups.items())
 
@@ -347,6 +360,4 @@ def track(request):
             else:
                 _remember(request, case.reference, code)
                 return redirect("hotline:case", case.reference)
-    return render(
-        request, "hotline/track.html", {"reference": reference, "errors": errs}, status=400 if errs else 200
-    )
+    return render(request, "hotline/track.html", {"reference": reference, "errors": errs}, status=400 if errs else 200)

@@ -136,8 +136,6 @@ def requests_(request, fmt: str):
 @require_GET
 def request_detail(request, service_request_id: str, fmt: str):
     try:
-        return render(
-            fmt, "service_requests", [open311.get_request(service_request_id, client=_client(request))]
-        )
+        return render(fmt, "service_requests", [open311.get_request(service_request_id, client=_client(request))])
     except DomainError as exc:
         return error(fmt, exc)

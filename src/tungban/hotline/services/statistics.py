@@ -64,7 +64,12 @@ SCHEMA = {
             "constraints": {"required": True, "pattern": r"\d{4}-(0[1-9]|1[0-2])"},
         },
         {"name": "case_type", "type": "string", "title": "Case type (Open311 service_code) 個案類別"},
-        {"name": "department", "type": "string", "title": "Department code 部門代號", "description": "Empty: not yet with a department"},
+        {
+            "name": "department",
+            "type": "string",
+            "title": "Department code 部門代號",
+            "description": "Empty: not yet with a department",
+        },
         {"name": "district", "type": "string", "title": "District 地區", "description": "Empty: no district given"},
         {
             "name": "kind",
@@ -151,7 +156,9 @@ def rows_for(month: dt.date) -> list[dict]:
     qs = Case.objects.filter(
         Q(submitted_at__gte=start, submitted_at__lt=end)
         | Q(state=CaseState.CLOSED, closed_at__gte=start, closed_at__lt=end)
-    ).values_list("case_type_id", "department_id", "district", "kind", "state", "submitted_at", "closed_at", "close_due")
+    ).values_list(
+        "case_type_id", "department_id", "district", "kind", "state", "submitted_at", "closed_at", "close_due"
+    )
     for code, dept, district, kind, state, submitted_at, closed_at, close_due in qs:
         key = (code, dept or "", district or "", kind)
         if start <= submitted_at < end:

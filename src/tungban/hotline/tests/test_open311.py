@@ -51,7 +51,9 @@ def test_discovery_and_services_in_both_formats(client, hotline):
     assert d["endpoints"][0]["url"].endswith("/open311/v2")
     assert d["endpoints"][0]["formats"] == ["text/xml", "application/json"]
     xml = client.get(f"{BASE}/discovery.xml")
-    assert xml["Content-Type"].startswith("text/xml") and xml.content.startswith(b'<?xml version="1.0" encoding="utf-8"?>')
+    assert xml["Content-Type"].startswith("text/xml") and xml.content.startswith(
+        b'<?xml version="1.0" encoding="utf-8"?>'
+    )
     assert [f.text for f in ET.fromstring(xml.content).iter("format")] == ["text/xml", "application/json"]
 
     services = client.get(f"{BASE}/services.json", HTTP_ACCEPT_LANGUAGE="en").json()
@@ -82,7 +84,10 @@ def test_service_definition_and_unknown_service(client, hotline):
     assert "values" not in next(a for a in d["attributes"] if a["code"] == "lamp_post")
     root = ET.fromstring(client.get(f"{BASE}/services/street-light-fault.xml").content)
     assert root.tag == "service_definition"
-    assert [v.findtext("key") for v in root.findall("attributes/attribute[code='fault']/values/value")] == ["out", "flicker"]
+    assert [v.findtext("key") for v in root.findall("attributes/attribute[code='fault']/values/value")] == [
+        "out",
+        "flicker",
+    ]
 
     missing = client.get(f"{BASE}/services/no-such-thing.json")
     assert missing.status_code == 404
@@ -155,7 +160,9 @@ def test_get_requests_filters_limits_and_unlisted_cases(client, hotline, hyd_off
     both = client.get(f"{BASE}/requests.json", {"service_request_id": f"{lamp.reference},{refuse.reference}"}).json()
     assert [r["service_request_id"] for r in both] == [lamp.reference]
     assert client.get(f"{BASE}/requests.json", {"status": "closed"}).json() == []
-    assert len(client.get(f"{BASE}/requests.json", {"status": "open", "service_code": "street-light-fault"}).json()) == 1
+    assert (
+        len(client.get(f"{BASE}/requests.json", {"status": "open", "service_code": "street-light-fault"}).json()) == 1
+    )
     assert client.get(f"{BASE}/requests.json", {"service_code": "tree-safety"}).json() == []
     now = timezone.now()
     old = (now - dt.timedelta(days=200)).isoformat()

@@ -63,9 +63,7 @@ def test_form_shows_the_case_types_attributes(client, hotline):
     assert 'name="contact_email"' in html  # not logged in
 
 
-@pytest.mark.parametrize(
-    "lang,needle", [("en", "Answer “Lamp post number”."), ("zh-hant", "燈柱編號")]
-)
+@pytest.mark.parametrize("lang,needle", [("en", "Answer “Lamp post number”."), ("zh-hant", "燈柱編號")])
 def test_errors_next_to_each_field_in_the_language_nothing_stored(client, hotline, lang, needle):
     bad = {
         **LAMP_FORM,
@@ -102,7 +100,9 @@ def test_anonymous_submit_confirmation_once_track_and_reopen(client, hotline, hy
     # Another browser: the case page needs the tracking code.
     other = type(client)()
     assert other.get(f"/1823/cases/{case.reference}/")["Location"].startswith("/1823/track/")
-    r = other.post("/1823/track/", {"reference": case.reference, "tracking_code": "WRONG-CODE1"}, HTTP_ACCEPT_LANGUAGE="en")
+    r = other.post(
+        "/1823/track/", {"reference": case.reference, "tracking_code": "WRONG-CODE1"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert r.status_code == 400 and 'id="reference-error"' in r.content.decode()
     r = other.post("/1823/track/", {"reference": case.reference, "tracking_code": code})
     assert r.status_code == 302
@@ -186,7 +186,12 @@ def test_posted_transcript_and_service_prefill(client, hotline):
     assert 'name="type" value="refuse-collection"' in html
     r = client.post(
         "/1823/new/",
-        {"type": "tree-safety", "kind": "enquiry", "description": "A branch hangs low.", "transcript": "User: a branch"},
+        {
+            "type": "tree-safety",
+            "kind": "enquiry",
+            "description": "A branch hangs low.",
+            "transcript": "User: a branch",
+        },
     )
     assert r.status_code == 302
     assert Case.objects.get().transcript == "User: a branch"
