@@ -685,9 +685,7 @@ TUNGBAN_HOTLINE_FILES = Path(os.environ.get("TUNGBAN_HOTLINE_FILES", VAR_DIR / "
 #: a case may carry and the largest of them (bytes).
 TUNGBAN_HOTLINE_REOPEN_DAYS = int(os.environ.get("TUNGBAN_HOTLINE_REOPEN_DAYS", "30"))
 TUNGBAN_HOTLINE_MAX_ATTACHMENTS = int(os.environ.get("TUNGBAN_HOTLINE_MAX_ATTACHMENTS", "5"))
-TUNGBAN_HOTLINE_MAX_ATTACHMENT_BYTES = int(
-    os.environ.get("TUNGBAN_HOTLINE_MAX_ATTACHMENT_BYTES", str(5 * 1024 * 1024))
-)
+TUNGBAN_HOTLINE_MAX_ATTACHMENT_BYTES = int(os.environ.get("TUNGBAN_HOTLINE_MAX_ATTACHMENT_BYTES", str(5 * 1024 * 1024)))
 TUNGBAN_OPENDATA_MAX_UPLOAD = int(os.environ.get("TUNGBAN_OPENDATA_MAX_UPLOAD", str(20 * 1024 * 1024)))
 #: Harvest sources (issue 21): seconds a fetch may take (connect and each read), the shortest
 #: interval a data officer may register, and whether addresses on private networks may be

@@ -81,3 +81,20 @@ def test_other_department_and_non_officers_are_refused(hotline, fehd_officer, hy
         cases.accept(case, staff_user("none"))
     assert CaseEvent.objects.count() == n
     assert Case.objects.get(pk=case.pk).state == CaseState.ASSIGNED
+
+
+def test_reference_check_character_catches_a_typo(hotline):
+    case, code = lamp_case()
+    ref = case.reference
+    body = ref[-8:]
+    # Luhn mod N misses only the swap of the first and last characters of the alphabet (0, Z).
+    swapped = (
+        ref[:-8] + body[1] + body[0] + body[2:] if body[0] != body[1] and {body[0], body[1]} != {"0", "Z"} else None
+    )
+    other = "0" if body[3] != "0" else "1"
+    typo = ref[:-5] + other + ref[-4:]
+    for bad in filter(None, [typo, swapped, "1823-26-ABC", "SWD-0000-00000", ""]):
+        assert not refs.is_valid(bad)
+        with pytest.raises(errors.CaseUnknown):
+            cases.case_for(bad, tracking_code=code)
+    assert refs.is_valid(ref.lower())

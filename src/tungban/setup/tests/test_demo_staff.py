@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from tungban.counter import roles
+from tungban.hotline.seed import DEMO_OFFICERS as DEMO_HOTLINE_OFFICERS
 from tungban.setup.demo import DEMO_COMMITTEE_LOGINS, DEMO_DATA_OFFICERS, seed
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +31,7 @@ def test_demo_staff_have_one_role_each_and_a_second_factor(tmp_path, settings, c
     written = json.loads((tmp_path / "demo-credentials.json").read_text())
     assert {s["username"] for s in written["staff"]} == {"officer", "supervisor", "issuer", "admin"} | set(
         DEMO_COMMITTEE_LOGINS
-    ) | {d[0] for d in DEMO_DATA_OFFICERS}
+    ) | {d[0] for d in DEMO_DATA_OFFICERS} | {d[0] for d in DEMO_HOTLINE_OFFICERS}
     assert written["officer"]["totp_uri"].startswith("otpauth://totp/")
     assert out["officer"]["password"] == written["officer"]["password"]
 
