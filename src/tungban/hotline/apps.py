@@ -23,3 +23,22 @@ class HotlineConfig(AppConfig):
         # The 1823 sweeps (issue 22): run by the worker with the other apps' sweeps.
         retention.register("hotline.escalation", cases.escalate_due)
         retention.register("hotline.reminders", cases.remind_due)
+
+        # The monthly case statistics (open data): the worker's periodic purge keeps the
+        # monthly task queued (tungban setup may not import 1823).
+        from .services import statistics
+
+        retention.register("hotline.statistics", statistics.keep_scheduled)
+
+        # The app's panel card (issue 22: 1823 in the app).
+        from tungban.wallet import cards as panel_cards
+
+        from . import cards
+
+        panel_cards.register(
+            "hotline.cases",
+            _("My 1823 cases"),
+            load=cards.cases_card,
+            description=_("Your enquiries, complaints, suggestions and compliments to 1823: their status and replies."),
+            app=self.label,
+        )

@@ -331,3 +331,27 @@ class Faq(models.Model):
 
     def __str__(self) -> str:
         return self.slug
+
+
+class Open311Client(models.Model):
+    """An Open311 GeoReport v2 client allowed to submit service requests (``POST
+    requests``): its ``name`` (shown to staff as the case's ``client_id``), the SHA-256 of its
+    ``api_key`` (the key itself is shown once, by ``tungban open311_key``, and never stored: a
+    256-bit random token, so a plain digest is enough to find it and useless to guess from),
+    the key's first characters (``key_prefix``, to tell keys apart), and ``active`` (a
+    withdrawn key is refused with 403)."""
+
+    name = models.CharField(_("client name"), max_length=100, unique=True)
+    key_digest = models.CharField(_("API key digest"), max_length=64, unique=True)
+    key_prefix = models.CharField(_("API key prefix"), max_length=8)
+    contact = models.CharField(_("contact"), max_length=200, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("issued at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Open311 client")
+        verbose_name_plural = _("Open311 clients")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
