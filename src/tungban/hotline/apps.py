@@ -14,3 +14,11 @@ class HotlineConfig(AppConfig):
     label = "hotline"
     verbose_name = _("1823 cases")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from tungban.search import sources
+
+        from .services import faqs
+
+        # The FAQ is a search source (issue 22 agreed interface): kind "faq", loaded by load_faqs.
+        sources.register("faq", label_en="FAQ", label_zh="常見問題", documents=faqs.documents)

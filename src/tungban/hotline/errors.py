@@ -3,3 +3,6 @@
 from django.utils.translation import gettext_lazy as _  # noqa: F401
 
 from tungban.core.errors import Conflict, DomainError, Forbidden, NotFound  # noqa: F401
+
+# --- the FAQ files (part sassist) ---
+FaqFilesInvalid = DomainError.define("faq_files_invalid", _("The FAQ files are not valid: %(problems)s"), status=422)
