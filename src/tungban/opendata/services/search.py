@@ -1,7 +1,8 @@
 """The catalogue search (issue 21): English, Traditional Chinese and Simplified Chinese
 queries over the published datasets, ranked, with facets.
 
-Tokens. :func:`reindex` rebuilds a dataset's ``search_text``: its name, titles (twice, so
+Tokens (the analyser is :mod:`tungban.search.analysis`, shared with the one search of issue
+22). :func:`reindex` rebuilds a dataset's ``search_text``: its name, titles (twice, so
 they weigh more), descriptions, tags, provider, categories and resource names in both
 languages. Chinese is first normalised with OpenCC (Simplified → Traditional ``s2t``, then
 Hong Kong variants → OpenCC's standard forms ``hk2t``, so 綫/線 and 裏/裡 match), at index
@@ -28,61 +29,29 @@ its parser keeps Chinese tokens; ``C.UTF-8`` and ``en_US.UTF-8`` do). Other data
 
 from __future__ import annotations
 
-import functools
-import re
 import uuid
 from dataclasses import dataclass, field
 
 from django.db import connection
 from django.db.models import Count, Prefetch, Q
 
+# The analyser is the one search's (issue 22); re-exported here for this module's callers.
+from tungban.search.analysis import CJK as _CJK
+from tungban.search.analysis import WORD
+from tungban.search.analysis import to_simplified as to_simplified
+from tungban.search.analysis import to_traditional as to_traditional
+from tungban.search.analysis import tokens as tokens
+
 from ..constants import DatasetState
 from ..models import Dataset, Group, Organization, Resource, Tag
 
-#: Han characters: the URO and Extension A, the compatibility ideographs, and Extensions B–H
-#: with their supplement (U+20000–U+323AF: most of the Hong Kong Supplementary Character Set,
-#: e.g. 𨋢 "lift", is in Extension B).
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U000323af]+")
-_WORD = re.compile(r"[a-z0-9]+")
+_WORD = WORD
 
 #: The facet fields (CKAN's names) :func:`query` counts and filters on.
 FACET_FIELDS = ("organization", "groups", "res_format", "tags", "license_id")
 #: The sorts :func:`query` accepts (CKAN's ``sort`` values); ``""`` is the default.
 SORTS = ("score desc", "metadata_modified desc", "name asc", "title_string asc")
 FTS_TABLE = "opendata_search"
-
-
-@functools.cache
-def _converter(config: str):
-    import opencc  # Apache-2.0; the official binding (wheels with the dictionaries)
-
-    return opencc.OpenCC(config)
-
-
-def to_traditional(text: str) -> str:
-    """``text`` with Simplified Chinese converted to Traditional (OpenCC ``s2t``) and Hong Kong
-    variant characters to OpenCC's standard forms (``hk2t``); Latin text unchanged."""
-    if not _CJK.search(text):
-        return text
-    return _converter("hk2t").convert(_converter("s2t").convert(text))
-
-
-def to_simplified(text: str) -> str:
-    """``text`` in Simplified Chinese (OpenCC ``t2s``), for the ``/sc-data/`` API."""
-    if not text or not _CJK.search(text):
-        return text
-    return _converter("t2s").convert(text)
-
-
-def tokens(text: str) -> list[str]:
-    """Search tokens of ``text``: lower-cased Latin words and digits; each run of Chinese
-    characters (after :func:`to_traditional`) as its characters and its bigrams."""
-    text = to_traditional(text.lower())
-    out = _WORD.findall(text)
-    for run in _CJK.findall(text):
-        out.extend(run)
-        out.extend(run[i : i + 2] for i in range(len(run) - 1))
-    return out
 
 
 def query_terms(q: str) -> list[tuple[str, bool]]:
