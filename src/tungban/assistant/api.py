@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.middleware.csrf import CsrfViewMiddleware
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from tungban.core import ratelimit
 from tungban.core.api import ErrorOut, error_responses
@@ -113,7 +113,7 @@ def start(request, body: StartIn | None = None):
     (``assistant``)."""
     _check_csrf(request)
     conversation = services.start(request, body.language if body else None)
-    return 201, _conversation(conversation)
+    return Status(201, _conversation(conversation))
 
 
 @router.get(

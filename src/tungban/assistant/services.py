@@ -14,7 +14,8 @@ How an answer is chosen (:func:`ask`):
 5. Otherwise the one search (:func:`tungban.search.services.query`, kinds :data:`KINDS`; it
    converts Simplified Chinese and corrects typos) gives the candidates, and :func:`decide`:
 
-   * no hit scoring at least :data:`MIN_SCORE` → ``handoff`` (nothing matched well);
+   * no hit scoring at least :data:`MIN_SCORE` (:data:`MIN_SCORE_CORRECTED` when the search
+     corrected a word of the question) → ``handoff`` (nothing matched well);
    * the best hit ahead of every other *different* candidate by at least :data:`MARGIN` →
      ``answer``: the hit's text (the FAQ's answer, the field's help, the service's summary)
      quoted exactly, with its title and link;
@@ -57,12 +58,18 @@ logger = logging.getLogger(__name__)
 
 #: The kinds of search document the assistant answers from (not datasets).
 KINDS = ("faq", "field_help", "service", "form")
-#: The lowest search score (``Hit.score``) an answer may come from. The search's score is its
-#: BM25 rank over the best (0–1) plus 1.2 × the share of the question's terms in the title
-#: plus 1.0 × their share anywhere (+ up to 1 for a title equal to or containing the
-#: question, + kind and popularity boosts): below 1.2 a hit has most of the question's words
-#: nowhere, which is not an answer to it.
-MIN_SCORE = 1.2
+#: The lowest search score (``Hit.score``) an answer may come from. The search's score of its
+#: best hit is 1 (its BM25 / ts_rank scaled to the best) + 1.2 × the share of the question's
+#: terms in the title + 1.0 × their share anywhere (+ 0.5–1 when the title contains or equals
+#: the question; + the kind's boost, 0–0.35; + popularity, ≤ 0.2). Below 2.0 the best hit has
+#: most of the question's words nowhere — the search fell back to documents matching *any*
+#: word ("the best football team" → a page that mentions football): not an answer. Measured on
+#: the shipped FAQ (docs/architecture.md, "The e-form assistant"): the questions it answers
+#: score 2.1–3.9, unrelated ones 1.2–1.95.
+MIN_SCORE = 2.0
+#: The same when the search corrected a word of the question (``Results.corrected``: "email"
+#: searched as "mail"): a guessed word must be matched better.
+MIN_SCORE_CORRECTED = 2.5
 #: How far ahead of the next *different* candidate the best must be to be answered at once;
 #: candidates within it are offered as a choice.
 MARGIN = 0.25
@@ -311,13 +318,15 @@ def _same(a: Candidate, b: Candidate) -> bool:
     return (a.text.strip() and a.text.strip() == b.text.strip()) or (a.title == b.title and a.url == b.url)
 
 
-def decide(candidates: list[Candidate]) -> tuple[str, list[Candidate]]:
+def decide(candidates: list[Candidate], *, corrected: bool = False) -> tuple[str, list[Candidate]]:
     """What to do with the search's candidates (best first; best bets may come first with a
     score of 0 and are ranked as the best).
 
+    :param corrected: the search corrected a word of the question (:data:`MIN_SCORE_CORRECTED`).
     :returns: ``("answer", [best])``, ``("clarify", [2–3 different candidates])`` or
         ``("none", [])`` — the rules in the module's docstring (:data:`MIN_SCORE`,
-        :data:`MARGIN`, :data:`MAX_CHOICES`)."""
+        :data:`MARGIN`, :data:`MAX_CHOICES`): a candidate exactly :data:`MARGIN` behind the best
+        is not close."""
     usable = [c for c in candidates if c.text.strip()]
     if not usable:
         return "none", []
@@ -325,11 +334,12 @@ def decide(candidates: list[Candidate]) -> tuple[str, list[Candidate]]:
     top_score = max(c.score for c in usable)
     scored = [Candidate(**{**c.__dict__, "score": top_score + MARGIN}) if c.score == 0 else c for c in usable]
     best = scored[0]
-    if best.score < MIN_SCORE:
+    floor = MIN_SCORE_CORRECTED if corrected else MIN_SCORE
+    if best.score < floor:
         return "none", []
     distinct: list[Candidate] = [best]
     for c in scored[1:]:
-        if c.score < best.score - MARGIN + 1e-9 or c.score < MIN_SCORE:
+        if c.score <= best.score - MARGIN or c.score < floor:
             continue
         if any(_same(c, d) for d in distinct):
             continue
@@ -487,7 +497,7 @@ def _search_turn(conversation: Conversation, question: str, language: str) -> Tu
         results = search.query(question[:SEARCH_MAX], kinds=KINDS, language=language, rows=ROWS)
     except DomainError:  # e.g. a question of symbols only: nothing to search
         return Turn(kind=TurnKind.HANDOFF, text=_nothing_found())
-    action, chosen = decide([Candidate.of(h) for h in results.hits])
+    action, chosen = decide([Candidate.of(h) for h in results.hits], corrected=bool(results.corrected))
     if action == "answer":
         return _answer_turn(conversation, chosen[0].as_source(), question, language)
     if action == "clarify":
