@@ -18,4 +18,5 @@ class Command(BaseCommand):
         except DomainError as exc:
             problems = (exc.details or {}).get("problems") or [str(exc.message)]
             raise CommandError("\n".join(problems)) from None
-        self.stdout.write(f"{count} FAQ entries published.")
+        if opts.get("verbosity", 1) >= 1:
+            self.stdout.write(f"{count} FAQ entries published.")
