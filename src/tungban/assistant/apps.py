@@ -30,7 +30,9 @@ class AssistantConfig(AppConfig):
             "assistant.ask",
             _("E-form assistant"),
             load=services.panel_card,
-            description=_("Ask which form, which document, how to pay or sign; answers quoted from the platform's pages."),
+            description=_(
+                "Ask which form, which document, how to pay or sign; answers quoted from the platform's pages."
+            ),
             app=self.label,
         )
 

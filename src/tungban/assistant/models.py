@@ -42,7 +42,9 @@ class Conversation(models.Model):
         related_name="assistant_conversations",
         verbose_name=_("resident"),
     )
-    state = models.CharField(_("state"), max_length=12, choices=ConversationState.choices, default=ConversationState.OPEN)
+    state = models.CharField(
+        _("state"), max_length=12, choices=ConversationState.choices, default=ConversationState.OPEN
+    )
     handoff_reference = models.CharField(_("1823 case"), max_length=24, blank=True)
     created_at = models.DateTimeField(_("started at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)

@@ -465,7 +465,9 @@ def ask(conversation: Conversation, text: str, *, choice: int | None = None) -> 
     else:
         question = check_question(text)
         picked = _pick_choice(question, choice, offered) if offered else None
-    language = _language_of(question, conversation) if not picked else (last.language if last else conversation.language)
+    language = (
+        _language_of(question, conversation) if not picked else (last.language if last else conversation.language)
+    )
 
     with translation.override(language):
         if picked is not None:

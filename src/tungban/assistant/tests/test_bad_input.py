@@ -117,7 +117,10 @@ def test_a_cross_site_call_with_the_session_cookie_needs_the_csrf_token(db):
     forged = client.post(f"{API}/{cid}/messages", json.dumps({"text": "passport"}), content_type="application/json")
     assert forged.status_code == 403 and forged.json()["error"] == "csrf_failed"
     honest = client.post(
-        f"{API}/{cid}/messages", json.dumps({"text": "passport"}), content_type="application/json", HTTP_X_CSRFTOKEN=token
+        f"{API}/{cid}/messages",
+        json.dumps({"text": "passport"}),
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN=token,
     )
     assert honest.status_code == 200
 

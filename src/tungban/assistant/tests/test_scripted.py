@@ -66,7 +66,11 @@ OUT_OF_SCOPE = [
 @pytest.fixture
 def generous_limits(settings):
     """The scripted runs ask more questions from one address than a person would."""
-    settings.TUNGBAN_RATELIMITS = {**settings.TUNGBAN_RATELIMITS, "assistant": "1000/m", "assistant_conversation": "1000/m"}
+    settings.TUNGBAN_RATELIMITS = {
+        **settings.TUNGBAN_RATELIMITS,
+        "assistant": "1000/m",
+        "assistant_conversation": "1000/m",
+    }
 
 
 def _post(client: Client, url: str, body: dict, lang: str = "en"):
@@ -110,7 +114,9 @@ def test_scripted_questions_are_answered_from_the_expected_source(faqs, generous
 def test_the_page_quotes_the_answer_with_its_title_and_link(faqs):
     client = Client()
     faq = Faq.objects.get(slug="scc-photo")
-    response = client.post("/assistant/", {"text": "what kind of photo for the senior citizen card"}, HTTP_ACCEPT_LANGUAGE="en")
+    response = client.post(
+        "/assistant/", {"text": "what kind of photo for the senior citizen card"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert response.status_code == 302
     page = client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="en")
     html = page.content.decode()
@@ -209,7 +215,10 @@ def test_the_hand_off_carries_the_transcript_into_a_case(faqs):
 
     # The case created with it records the hand-off on the conversation.
     case_type = CaseType.objects.create(
-        code="general-enquiry", name_en="General enquiry", name_zh="一般查詢", department=Department.objects.get(code="SWD")
+        code="general-enquiry",
+        name_en="General enquiry",
+        name_zh="一般查詢",
+        department=Department.objects.get(code="SWD"),
     )
     case = Case.objects.create(
         reference="1823-26-TESTCASE",

@@ -79,7 +79,9 @@ def read(path: str | Path | None = None) -> list[dict]:
                 entry[key] = value
             if entry["slug"] and not _SLUG.match(entry["slug"]):
                 problems.append(f"{where}: slug must be lower-case words joined by hyphens")
-            if entry["source_url"] and not (entry["source_url"].startswith("/") and not entry["source_url"].startswith("//")):
+            if entry["source_url"] and not (
+                entry["source_url"].startswith("/") and not entry["source_url"].startswith("//")
+            ):
                 problems.append(f"{where}: source_url must be a path on the platform (starting with /)")
             if entry["slug"] in seen:
                 problems.append(f"{where}: slug already used in {seen[entry['slug']]}")

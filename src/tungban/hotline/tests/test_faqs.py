@@ -143,7 +143,9 @@ def test_an_entry_removed_from_the_files_is_unpublished_and_unindexed(faqs, tmp_
 def test_a_changed_answer_is_reindexed(faqs, tmp_path):
     folder = _copy(tmp_path)
     path = folder / "swd.toml"
-    path.write_text(path.read_text().replace('answer_en = "A JPEG or PNG photo', 'answer_en = "A colour JPEG or PNG photo'))
+    path.write_text(
+        path.read_text().replace('answer_en = "A JPEG or PNG photo', 'answer_en = "A colour JPEG or PNG photo')
+    )
     faq_service.load(folder)
     assert SearchDocument.objects.get(kind="faq", ref="scc-photo").text_en.startswith("A colour JPEG")
 
@@ -154,7 +156,12 @@ def test_a_changed_answer_is_reindexed(faqs, tmp_path):
         (lambda t: t.replace('slug = "scc-how-long"', 'slug = "SCC How Long"'), "slug must be lower-case"),
         (lambda t: t.replace('slug = "scc-how-long"', 'slug = "scc-who-can-apply"'), "slug already used"),
         (lambda t: t.replace('question_zh = "誰可以申請長者咭？"\n', ""), "question_zh is required"),
-        (lambda t: t.replace('source_url = "/services/senior-citizen-card/#pledge"', 'source_url = "https://evil.example/"'), "source_url must be a path"),
+        (
+            lambda t: t.replace(
+                'source_url = "/services/senior-citizen-card/#pledge"', 'source_url = "https://evil.example/"'
+            ),
+            "source_url must be a path",
+        ),
         (lambda t: t.replace('department = "SWD"', 'department = "NOPE"', 1), "department NOPE"),
         (lambda t: t + '\n[[faq]]\nslug = "x"\nanswer = 3\n', "unknown keys answer"),
         (lambda t: t + "\n[[faq\n", "swd.toml"),
