@@ -53,6 +53,11 @@ class EservicesConfig(AppConfig):
         # The department systems' scope (client_credentials with private_key_jwt only).
         scopes.register(SCOPE, _("Process a department's e-services applications"), key_only=True, app=self.label)
 
+        # The catalogue in the one search (issue 22): services, forms and the forms' field help.
+        from . import search_sources
+
+        search_sources.register_sources()
+
         from tungban.wallet import cards as panel_cards
 
         from . import cards

@@ -20,3 +20,7 @@ class OpendataConfig(AppConfig):
 
         # the worker's periodic sweep queues the harvest sources that are due (issue 21)
         retention.register("opendata.harvest", harvest.poll_due)
+        # the published datasets in the one search (issue 22)
+        from . import search_sources
+
+        search_sources.register_source()

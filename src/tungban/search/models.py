@@ -97,6 +97,12 @@ class IndexState(models.Model):
     never served stale."""
 
     generation = models.PositiveBigIntegerField(_("generation"), default=0)
+    #: The last full rebuild (:func:`tungban.search.tasks.reindex_task`): when, what, how it went.
+    reindex_state = models.CharField(_("reindex state"), max_length=10, default="idle")
+    reindex_attempts = models.PositiveSmallIntegerField(_("reindex attempts"), default=0)
+    reindexed_at = models.DateTimeField(_("reindexed at"), null=True, blank=True)
+    reindex_counts = models.JSONField(_("documents by kind"), default=dict, blank=True)
+    reindex_error = models.TextField(_("last reindex error"), blank=True)
 
     class Meta:
         verbose_name = _("search index state")

@@ -6,16 +6,16 @@ its analysed tokens (:mod:`tungban.search.analysis`: Traditional Chinese charact
 Snowball-stemmed English words): ``search_title`` (both titles and the keywords) and
 ``search_body`` (both texts, the department's names and code). SQLite: an FTS5 table
 ``search_fts(title, body)`` whose rowid is the document's id, ranked by BM25 with the title
-column weighted 8 to the body's 1. PostgreSQL: a GIN index over
+column weighted 8 to the body's 1. PostgreSQL: a stored generated column ``search_vector`` =
 ``setweight(to_tsvector('simple', search_title), 'A') || setweight(to_tsvector('simple',
-search_body), 'B')``, ranked by ``ts_rank`` with weights A 1.0, B 0.1 and length normalisation
-1 (the database's ``LC_CTYPE`` must be a UTF-8 one so its parser keeps Chinese tokens).
+search_body), 'B')`` with a GIN index, ranked by ``ts_rank`` with weights A 1.0, B 0.1 and
+length normalisation 1 (the database's ``LC_CTYPE`` must be a UTF-8 one so its parser keeps Chinese tokens).
 Every write bumps :class:`IndexState` ``generation`` in the same transaction.
 
 Query (:func:`query`). The words are analysed as the documents were. An English word that no
 document has is first tried as a prefix (``traff`` → *traffic*), then corrected to the nearest
-word of the index's vocabulary (optimal string alignment distance ≤ 1 for words of 4–5 letters,
-≤ 2 for longer ones; ties to the more frequent word; rapidfuzz) and ``Results.corrected`` says
+word of the index's vocabulary (optimal string alignment distance ≤ 1 for words of 5–6 letters,
+≤ 2 for longer ones, shorter words are left alone; ties to the more frequent word; rapidfuzz) and ``Results.corrected`` says
 what was searched ("Showing results for …"). Every term must match (``AND``); when nothing
 matches every term, documents matching any term are ranked instead (a Chinese query's bigrams
 across a word boundary, e.g. 請長 in 申請長者咭, match nothing). The first
@@ -63,9 +63,9 @@ KIND_BOOST = {"service": 0.35, "faq": 0.2, "form": 0.15, "dataset": 0.1, "field_
 MAX_ROWS = 100
 MAX_START = 2000
 
-_PG_VECTOR = (
-    "(setweight(to_tsvector('simple', d.search_title), 'A') || setweight(to_tsvector('simple', d.search_body), 'B'))"
-)
+#: PostgreSQL: the stored generated column ``setweight(to_tsvector('simple', search_title), 'A') ||
+#: setweight(to_tsvector('simple', search_body), 'B')`` (migration 0002), GIN-indexed.
+_PG_VECTOR = "d.search_vector"
 
 
 # --- writing -------------------------------------------------------------------------------
@@ -305,14 +305,15 @@ def vocabulary() -> Vocabulary:
 
 def correct(word: str, vocab: Vocabulary) -> str | None:
     """The word of ``vocab`` nearest to the lower-cased ``word`` (optimal string alignment
-    distance ≤ 1 for 4–5 letters, ≤ 2 for 6 or more; the more frequent of equals, then the
-    alphabetically first), or ``None`` (too short, a number, or nothing near)."""
+    distance ≤ 1 for 5–6 letters, ≤ 2 for 7 or more; the more frequent of equals, then the
+    alphabetically first), or ``None`` (under 5 letters: too many near neighbours, e.g. find →
+    fund; a number; or nothing near)."""
     from rapidfuzz import process  # MIT; C++ edit distances
     from rapidfuzz.distance import OSA
 
-    if len(word) < 4 or word.isdigit():
+    if len(word) < 5 or word.isdigit():
         return None
-    limit = 1 if len(word) <= 5 else 2
+    limit = 1 if len(word) <= 6 else 2
     found = process.extract(word, vocab.words, scorer=OSA.distance, score_cutoff=limit, limit=50)
     if not found:
         return None

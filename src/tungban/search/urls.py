@@ -1,6 +1,8 @@
 """The public search page at /search/ (issue 22)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "search"
-urlpatterns: list = []
+urlpatterns: list = [path("", views.search_page, name="search")]

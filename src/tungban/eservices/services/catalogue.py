@@ -16,6 +16,7 @@ from jsonschema import Draft202012Validator
 
 from tungban.core.errors import DomainError
 from tungban.credentials import services as credential_services
+from tungban.search import services as search
 
 from .. import errors
 from ..models import Department, Form, FormVersion, Requirement, Service
@@ -457,6 +458,8 @@ def load_catalogue(path: str | Path | None = None) -> dict[str, int]:
         }
     _upsert(Service, "slug", rows)
     browse.record_revision()  # the catalogue API's ETags change with it
+    for kind in ("service", "form", "field_help"):  # the one search (issue 22), in this transaction
+        search.reindex(kind)
     return {
         "departments": len(departments),
         "services": len(services),

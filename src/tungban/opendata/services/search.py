@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from django.db import connection
 from django.db.models import Count, Prefetch, Q
 
+from tungban.search import services as one_search
+
 # The analyser is the one search's (issue 22); re-exported here for this module's callers.
 from tungban.search.analysis import CJK as _CJK
 from tungban.search.analysis import WORD
@@ -42,6 +44,7 @@ from tungban.search.analysis import to_simplified as to_simplified
 from tungban.search.analysis import to_traditional as to_traditional
 from tungban.search.analysis import tokens as tokens
 
+from .. import search_sources
 from ..constants import DatasetState
 from ..models import Dataset, Group, Organization, Resource, Tag
 
@@ -103,12 +106,14 @@ def _key(pk) -> str:
 
 def reindex(ds: Dataset) -> None:
     """Rebuild ``ds.search_text`` and (SQLite) its FTS5 row, in the caller's transaction. A
-    dataset that is not ``active`` keeps its tokens but leaves the FTS5 table."""
+    dataset that is not ``active`` keeps its tokens but leaves the FTS5 table. The one search's
+    document (issue 22) follows: indexed while active, removed otherwise."""
     ds = Dataset.objects.select_related("organization").get(pk=ds.pk)
     text = document(ds)
     Dataset.objects.filter(pk=ds.pk).update(search_text=text)
     key = _key(ds.pk)
     _fts_write([(key, text)] if ds.state == DatasetState.ACTIVE else [], delete_ids=[key])
+    search_sources.sync(ds)  # the one search (issue 22), in the same transaction
 
 
 def reindex_all() -> int:
@@ -123,6 +128,7 @@ def reindex_all() -> int:
             rows.append((_key(ds.pk), ds.search_text))
     Dataset.objects.bulk_update(batch, ["search_text"], batch_size=500)
     _fts_write(rows, clear=True)
+    one_search.reindex(search_sources.KIND)  # the one search (issue 22)
     return len(rows)
 
 

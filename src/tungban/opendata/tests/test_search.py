@@ -196,3 +196,18 @@ def test_only_active_datasets_and_withdrawal_leaves_the_index(catalogue, ddo):
 def test_reindex_all_rebuilds(catalogue):
     assert search.reindex_all() == 4
     assert set(names(search.query("天气"))) == {"weather-now", "rainfall"}
+
+
+def test_the_one_search_follows_publish_and_withdraw(published, ddo):
+    """Issue 22: an approved dataset is a ``dataset`` document of the one search, with
+    "Download" pointing at its current file; withdrawing it takes it out."""
+    from tungban.search import services as one_search
+    from tungban.search.models import SearchDocument
+
+    ds, res, _version = published
+    doc = SearchDocument.objects.get(kind="dataset", ref=ds.name)
+    assert doc.title_zh == ds.title_zh and doc.url == f"/data/dataset/{ds.name}/"
+    assert doc.actions[0]["kind"] == "download" and str(res.pk) in doc.actions[0]["url"]
+    assert [h.ref for h in one_search.query("交通流量", language="zh").hits] == [ds.name]
+    publishing.withdraw(ddo, ds, reason_en="Replaced.", reason_zh="已被取代。")
+    assert not SearchDocument.objects.filter(kind="dataset", ref=ds.name).exists()
