@@ -28,7 +28,7 @@ SCRIPT = [
     ("pay the application fee with an FPS QR code", "eform-how-to-pay"),
     ("what kind of photo for the senior citizen card", "scc-photo"),
     ("how many helpers can I register for my festive market stall", "hawker-assistants"),
-    ("mainland double tax arrangement IR1313A or IR1313B", "cors-company-which-form"),
+    ("which form for the Mainland, IR1313A or IR1313B?", "cors-company-which-form"),
     ("documents to renew my vehicle licence", "vehicle-licence-renewal-documents"),
     ("can I get a plastic elderly card by post", "scc-collection"),
     ("how do I cancel the application I sent", "eform-withdraw"),
@@ -164,10 +164,12 @@ def test_an_ambiguous_question_asks_which_one_and_the_choice_is_answered(faqs):
     cid = out["conversation"]["id"]
 
     picked = _post(client, f"{API}/{cid}/messages", {"choice": 2}).json()
-    faq = Faq.objects.get(slug=choices[1]["ref"])
+    offered = Turn.objects.get(pk=clarify["id"]).sources[1]  # the choice as offered, with its passage
     assert picked["answer"]["kind"] == "answer"
-    assert picked["answer"]["text"] == faq.answer_en
-    assert picked["answer"]["sources"][0]["url"] == faq.source_url
+    assert picked["answer"]["text"] == offered["text"]
+    assert picked["answer"]["sources"][0]["url"] == offered["url"] == choices[1]["url"]
+    if offered["kind"] == "faq":
+        assert offered["text"] == Faq.objects.get(slug=offered["ref"]).answer_en
     assert picked["conversation"]["state"] == ConversationState.OPEN
 
     # Without JavaScript: the choice buttons post the same, and a bare number picks too.
