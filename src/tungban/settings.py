@@ -407,6 +407,9 @@ TUNGBAN_RATELIMITS = {
         # Card payments started (each opens a session at the provider), per client and per order.
         "payments_card_start": "30/h",
         "payments_card_order": "10/h",
+        # The e-form assistant (issue 22): questions per client address, and per conversation.
+        "assistant": "60/10m",
+        "assistant_conversation": "30/10m",
     }.items()
 }
 
@@ -670,6 +673,12 @@ TUNGBAN_PUSH_ALLOW_HTTP = _flag("TUNGBAN_PUSH_ALLOW_HTTP") or DEBUG
 #: Seconds the personal assistant panel shows a kept answer (the water bill) before fetching
 #: it again through the gateway; "Refresh" fetches at once (security review M5).
 TUNGBAN_ASSISTANT_REFRESH_SECONDS = int(os.environ.get("TUNGBAN_ASSISTANT_REFRESH_SECONDS", "3600"))
+#: The e-form assistant (issue 22): an optional generative model endpoint that may only
+#: *rephrase* the retrieved passage (the source and its link are always kept); empty (the
+#: default): answers are the passages quoted as they are, offline, with no model.
+TUNGBAN_ASSISTANT_MODEL_URL = os.environ.get("TUNGBAN_ASSISTANT_MODEL_URL", "")
+#: Seconds to wait for that endpoint; on any failure the passage is quoted as it is.
+TUNGBAN_ASSISTANT_MODEL_TIMEOUT = float(os.environ.get("TUNGBAN_ASSISTANT_MODEL_TIMEOUT", "5"))
 #: Credentials issued per task run (one transaction) in a bulk issuance.
 TUNGBAN_ISSUANCE_CHUNK = int(os.environ.get("TUNGBAN_ISSUANCE_CHUNK", "1000"))
 #: The platform's own relying parties (issue 17): ``oidc.services.first_party_login`` resolves

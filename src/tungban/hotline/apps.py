@@ -42,3 +42,10 @@ class HotlineConfig(AppConfig):
             description=_("Your enquiries, complaints, suggestions and compliments to 1823: their status and replies."),
             app=self.label,
         )
+
+        # The FAQ is a search source (kind "faq", loaded by load_faqs).
+        from tungban.search import sources
+
+        from .services import faqs
+
+        sources.register("faq", label_en="FAQ", label_zh="常見問題", documents=faqs.documents)

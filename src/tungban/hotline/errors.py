@@ -94,3 +94,6 @@ InvalidStatus = DomainError.define("invalid_status", _("status must be open or c
 TrackingCodeRequired = DomainError.define(
     "tracking_code_required", _("Enter the reference and the tracking code."), field="tracking_code"
 )
+
+# --- the FAQ files (part sassist) ---
+FaqFilesInvalid = DomainError.define("faq_files_invalid", _("The FAQ files are not valid: %(problems)s"), status=422)

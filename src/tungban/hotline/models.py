@@ -306,8 +306,9 @@ class Faq(models.Model):
     """An entry of the 1823 FAQ (常見問答) that search indexes and the assistant quotes:
     ``slug``, the question and answer in both languages, optionally the department, the
     e-service (slug) and the form (slug) and form field it is about, and ``source_url`` — the
-    page the answer comes from (the assistant links to it). Loaded from
-    ``hotline/data/faqs/*.toml``."""
+    page the answer comes from (the assistant links to it); ``keywords``: more words it is
+    found by (searched, never shown). Loaded from ``hotline/data/faqs/*.toml``
+    (:mod:`tungban.hotline.services.faqs`)."""
 
     slug = models.SlugField(_("id"), max_length=100, unique=True)
     question_en = models.CharField(_("question in English"), max_length=300)
@@ -321,6 +322,7 @@ class Faq(models.Model):
     form_slug = models.SlugField(_("form"), max_length=80, blank=True)
     form_field = models.CharField(_("form field"), max_length=80, blank=True)
     source_url = models.CharField(_("source page"), max_length=300, blank=True)
+    keywords = models.CharField(_("keywords"), max_length=400, blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     active = models.BooleanField(_("published"), default=True)
 

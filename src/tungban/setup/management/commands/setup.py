@@ -45,6 +45,8 @@ class Command(BaseCommand):
         notify.ensure_vapid_key()  # Web Push application server key (RFC 8292), sealed in the database (issue 16)
         payments.load_fees()  # the fee schedule (issue 18): what the catalogue's fee items cost
         eservices.load_catalogue()  # the e-services catalogue files (issue 17)
+        # The 1823 FAQ (issue 22): hotline is above setup's floor, so by command name, not import.
+        call_command("load_faqs", verbosity=0)
         subsidy_scheme.load_scheme(release_started=demo)  # the AI Subsidy Scheme's figures (issue 20)
         subsidy_eligibility.load_institutions()  # its register of eligible institutions (seed 000 §11)
         subsidy_intake.load_demo_scheme()  # its call, with a batch a quarter (seed 000 §15)
