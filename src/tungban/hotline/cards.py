@@ -1,5 +1,5 @@
-"""The resident's 1823 cases in the app (issue 22; seed 002 ITIB211: "在「智方便」加入1823服務功能，
-方便市民查詢及提交個案"): the personal assistant panel's card ``hotline.cases`` (registered with
+"""The resident's 1823 cases in the app (issue 22; seed 002 ITIB211: 1823 in the residents' app,
+"方便市民查詢及提交個案"): the personal assistant panel's card ``hotline.cases`` (registered with
 :mod:`tungban.wallet.cards` in ``HotlineConfig.ready``) and the device API
 ``/api/v1/hotline/app/cases`` (:mod:`.api_app`) both read :func:`summaries`.
 
