@@ -22,32 +22,15 @@ from django.utils.translation import gettext as _
 
 from tungban.eservices.models import Department
 
+# The period (Hong Kong dates, inclusive) and its default, the last 90 days, are the e-services
+# reports': one definition for the departments' dashboards.
+from tungban.eservices.services.reports import Period, default_period  # noqa: F401 (used by the desk)
+
 from ..constants import CaseState
 from ..models import Case
 
 #: The longest period the dashboard computes (days).
 MAX_DAYS = 366
-
-
-@dataclass(frozen=True)
-class Period:
-    """``start``..``end`` (dates, inclusive, Hong Kong time)."""
-
-    start: dt.date
-    end: dt.date
-
-    def bounds(self) -> tuple[dt.datetime, dt.datetime]:
-        tz = timezone.get_current_timezone()
-        return (
-            dt.datetime.combine(self.start, dt.time.min, tzinfo=tz),
-            dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time.min, tzinfo=tz),
-        )
-
-
-def default_period(today: dt.date | None = None) -> Period:
-    """The last 90 days up to today."""
-    today = today or timezone.localdate()
-    return Period(today - dt.timedelta(days=89), today)
 
 
 @dataclass
