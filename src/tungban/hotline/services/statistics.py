@@ -39,7 +39,6 @@ from django.db.models import Q
 from django.tasks import task
 from django.utils import timezone
 
-from tungban.core import jobs
 from tungban.opendata.services import generated
 
 from ..constants import CaseState
@@ -231,26 +230,13 @@ def publish_month(month: dt.date, *, now: dt.datetime | None = None):
 
 def last_finished_month(now: dt.datetime | None = None) -> dt.date:
     """The first day of the month before ``now``'s (Hong Kong time)."""
-    today = timezone.localtime(now or timezone.now(), HONG_KONG).date()
-    return (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
-
-
-def _pending():
-    from django.tasks import TaskResultStatus
-    from django_tasks_db.models import DBTaskResult
-
-    return DBTaskResult.objects.filter(task_path=monthly_statistics_task.module_path, status=TaskResultStatus.READY)
+    return generated.last_finished_month(now)
 
 
 def ensure_scheduled(now: dt.datetime | None = None) -> bool:
     """Queue :func:`monthly_statistics_task` for 02:00 Hong Kong time on the next month's
     first day unless a run is waiting; returns whether it queued one."""
-    if _pending().exists():
-        return False
-    now = now or timezone.now()
-    _start, end = month_bounds(timezone.localtime(now, HONG_KONG).date())
-    jobs.enqueue(monthly_statistics_task, delay=end + dt.timedelta(hours=2) - now)
-    return True
+    return generated.schedule_monthly(monthly_statistics_task, hour=2, now=now)
 
 
 def keep_scheduled(now: dt.datetime) -> dict[str, int]:
@@ -265,14 +251,8 @@ def monthly_statistics_task(attempt: int = 1) -> str:
     run. A failure is retried with the platform's backoff up to ``TUNGBAN_TASK_MAX_ATTEMPTS``
     attempts, then left failed (the task result shows it) and the next month queued. Returns
     the version's SHA-256."""
-    try:
-        version = publish_month(last_finished_month())
-    except Exception:
-        if jobs.can_retry(attempt):
-            jobs.enqueue(monthly_statistics_task, attempt=attempt + 1, delay=jobs.retry_delay(attempt))
-        else:
-            ensure_scheduled()
-        raise
-    ensure_scheduled()
+    version = generated.run_monthly(
+        monthly_statistics_task, lambda: publish_month(last_finished_month()), attempt=attempt, hour=2
+    )
     log.info("Published the 1823 case statistics of %s", last_finished_month())
     return version.sha256

@@ -14,10 +14,13 @@ Publishing a period twice stores one version (idempotent).
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import timezone
+
+from tungban.core import jobs
 
 from ..constants import DatasetState, Format, Licence, OrganizationKind, UpdateFrequency, VersionSource
 from ..models import Dataset, DatasetEvent, Group, Organization, Resource, Tag
@@ -121,4 +124,54 @@ def publish(spec: GeneratedDataset, data: bytes, *, captured_at: dt.datetime, no
         version = versions.add_version(None, res, data, source=VersionSource.GENERATED, captured_at=captured_at)
         publishing.publish_version(version, now=now or timezone.now())
         DatasetEvent.objects.create(dataset_id=res.dataset_id, actor="system", action="published_generated")
+    return version
+
+
+# --- the monthly schedule of a generated dataset (usage statistics, 1823 case statistics) -----
+
+HONG_KONG = zoneinfo.ZoneInfo("Asia/Hong_Kong")
+
+
+def last_finished_month(now: dt.datetime | None = None) -> dt.date:
+    """The first day of the month before ``now``'s (Hong Kong time)."""
+    today = timezone.localtime(now or timezone.now(), HONG_KONG).date()
+    return (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+
+
+def _waiting(task):
+    from django.tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    return DBTaskResult.objects.filter(task_path=task.module_path, status=TaskResultStatus.READY)
+
+
+def schedule_monthly(task, *, hour: int, now: dt.datetime | None = None) -> bool:
+    """Queue ``task`` (a ``django.tasks`` task taking ``attempt``) for ``hour``:00 Hong Kong
+    time on the first day of the month after ``now``'s, unless a run of it is waiting already;
+    returns whether it queued one. Every run queues the next (:func:`run_monthly`), so calling
+    this once (``tungban setup``, or a periodic sweep) keeps the schedule alive."""
+    if _waiting(task).exists():
+        return False
+    now = now or timezone.now()
+    today = timezone.localtime(now, HONG_KONG).date()
+    first = (today.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+    jobs.enqueue(task, delay=dt.datetime.combine(first, dt.time(hour), tzinfo=HONG_KONG) - now)
+    return True
+
+
+def run_monthly(task, publish, *, attempt: int, hour: int):
+    """The body of a monthly task: ``publish()`` (the month just finished; returns its
+    version), then queue the next month's run (:func:`schedule_monthly`). A failure is retried
+    with the platform's backoff (:func:`tungban.core.jobs.retry_delay`) up to
+    ``TUNGBAN_TASK_MAX_ATTEMPTS`` attempts (``attempt``: this one's number), then left failed
+    (the task result shows it) and the next month queued; the exception is raised again."""
+    try:
+        version = publish()
+    except Exception:
+        if jobs.can_retry(attempt):
+            jobs.enqueue(task, attempt=attempt + 1, delay=jobs.retry_delay(attempt))
+        else:
+            schedule_monthly(task, hour=hour)
+        raise
+    schedule_monthly(task, hour=hour)
     return version

@@ -35,8 +35,6 @@ from django.db.models import Sum
 from django.tasks import task
 from django.utils import timezone
 
-from tungban.core import jobs
-
 from ..constants import (
     DatasetState,
     Format,
@@ -47,7 +45,7 @@ from ..constants import (
     VersionSource,
 )
 from ..models import Dataset, DatasetEvent, Group, Organization, Resource, Tag, UsageCount
-from . import publishing, search, versions
+from . import generated, publishing, search, versions
 
 log = logging.getLogger(__name__)
 
@@ -241,28 +239,14 @@ def publish_month(month: dt.date, *, now: dt.datetime | None = None):
 
 def last_finished_month(now: dt.datetime | None = None) -> dt.date:
     """The first day of the month before ``now``'s (Hong Kong time)."""
-    today = timezone.localtime(now or timezone.now(), HONG_KONG).date()
-    return (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
-
-
-def _pending():
-    from django.tasks import TaskResultStatus
-    from django_tasks_db.models import DBTaskResult
-
-    return DBTaskResult.objects.filter(task_path=monthly_usage_task.module_path, status=TaskResultStatus.READY)
+    return generated.last_finished_month(now)
 
 
 def ensure_scheduled(now: dt.datetime | None = None) -> bool:
     """Queue :func:`monthly_usage_task` for 01:00 Hong Kong time on the next month's first day
     unless a run is waiting; returns whether it queued one. Called by ``tungban setup``; each
-    run queues the next (as :func:`tungban.core.retention.ensure_scheduled`)."""
-    if _pending().exists():
-        return False
-    now = now or timezone.now()
-    today = timezone.localtime(now, HONG_KONG).date()
-    at = dt.datetime.combine(month_bounds(today)[1], dt.time(1), tzinfo=HONG_KONG)
-    jobs.enqueue(monthly_usage_task, delay=at - now)
-    return True
+    run queues the next (:func:`.generated.schedule_monthly`)."""
+    return generated.schedule_monthly(monthly_usage_task, hour=1, now=now)
 
 
 @task
@@ -271,14 +255,8 @@ def monthly_usage_task(attempt: int = 1) -> str:
     run. A failure is retried with the platform's backoff (:func:`tungban.core.jobs.retry_delay`)
     up to ``TUNGBAN_TASK_MAX_ATTEMPTS`` attempts (``attempt``: this one's number), then left
     failed (the task result shows it) and the next month queued. Returns the version's SHA-256."""
-    try:
-        version = publish_month(last_finished_month())
-    except Exception:
-        if jobs.can_retry(attempt):
-            jobs.enqueue(monthly_usage_task, attempt=attempt + 1, delay=jobs.retry_delay(attempt))
-        else:
-            ensure_scheduled()
-        raise
-    ensure_scheduled()
+    version = generated.run_monthly(
+        monthly_usage_task, lambda: publish_month(last_finished_month()), attempt=attempt, hour=1
+    )
     log.info("Published the usage statistics of %s", last_finished_month())
     return version.sha256
