@@ -62,12 +62,19 @@ def _converter(config: str):
     return opencc.OpenCC(config)
 
 
+#: Cantonese written forms Hong Kong uses beside the standard character, folded to it for
+#: matching only (never shown): 咭 is "card" (長者咭, 八達通咭) as often as 卡. OpenCC's ``hk2t``
+#: converts variant glyphs, not these loan characters.
+COLLOQUIAL = str.maketrans({"咭": "卡"})
+
+
 def to_traditional(text: str) -> str:
-    """``text`` with Simplified Chinese converted to Traditional (OpenCC ``s2t``) and Hong Kong
-    variant characters to OpenCC's standard forms (``hk2t``); Latin text unchanged."""
+    """``text`` with Simplified Chinese converted to Traditional (OpenCC ``s2t``), Hong Kong
+    variant characters to OpenCC's standard forms (``hk2t``) and the Cantonese forms of
+    :data:`COLLOQUIAL` to the standard character; Latin text unchanged."""
     if not text or not CJK.search(text):
         return text
-    return _converter("hk2t").convert(_converter("s2t").convert(text))
+    return _converter("hk2t").convert(_converter("s2t").convert(text)).translate(COLLOQUIAL)
 
 
 def to_simplified(text: str) -> str:

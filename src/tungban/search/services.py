@@ -21,7 +21,7 @@ matches every term, documents matching any term are ranked instead (a Chinese qu
 across a word boundary, e.g. 請長 in 申請長者咭, match nothing). The first
 :data:`RERANK` by BM25 / ``ts_rank`` are then ranked by (:func:`_score`): that relevance
 scaled to the best, the share of the query's terms in the title and in the whole document, an
-exact title match or the query as a phrase in the title, the kind (a service before its form,
+exact title match or the query as a phrase in the title (more for a shorter title), the kind (a service before its form,
 a form before field help; :data:`KIND_BOOST`) and popularity.
 
 Best bets (GOV.UK's model). For a query whose normalised form (:func:`normalise_query`) is one
@@ -500,14 +500,14 @@ def _score(row: SearchDocument, relevance: float, top: float, terms, nq_latin: s
         title_en = " ".join(_stems(row.title_en))
         if title_en == nq_latin:
             score += 1.0
-        elif f" {nq_latin} " in f" {title_en} ":
-            score += 0.5
+        elif f" {nq_latin} " in f" {title_en} ":  # the phrase in the title; more for a shorter title
+            score += 0.5 + 0.25 * len(nq_latin.split()) / len(title_en.split())
     if nq_cjk:
         title_zh = "".join(CJK.findall(normalise(row.title_zh)))
         if title_zh == nq_cjk:
             score += 1.0
-        elif len(nq_cjk) >= 2 and nq_cjk in title_zh:
-            score += 0.5
+        elif len(nq_cjk) >= 2 and nq_cjk in title_zh:  # the phrase in the title; more for a shorter title
+            score += 0.5 + 0.25 * len(nq_cjk) / len(title_zh)
     score += KIND_BOOST.get(row.kind, 0.0)
     score += 0.2 * min(1.0, math.log1p(row.popularity) / math.log1p(100_000))
     return score

@@ -87,6 +87,7 @@ def test_analyser_chinese_bigrams_simplified_and_extension_b():
     toks = analysis.tokens("Traffic 交通數據")
     assert "traffic" in toks and "交通" in toks and "通數" in toks and "交" in toks
     assert analysis.to_traditional("护照") == "護照"
+    assert analysis.tokens("長者咭") == analysis.tokens("長者卡")  # the Cantonese "card" matches the standard one
     assert analysis.to_simplified("護照") == "护照"
     assert "𨋢" in analysis.tokens("𨋢檢驗")  # CJK Extension B (HKSCS): lift
     assert analysis.chinese_terms("申請護照") == ["申請", "請護", "護照"]
