@@ -410,6 +410,10 @@ TUNGBAN_RATELIMITS = {
         # The e-form assistant (issue 22): questions per client address, and per conversation.
         "assistant": "60/10m",
         "assistant_conversation": "30/10m",
+        # 1823 (issue 22): case forms sent (every POST, corrections included) and tracking
+        # look-ups, per client address — anonymous cases carry files, codes are guessed here.
+        "hotline_submit": "30/10m",
+        "hotline_track": "30/10m",
     }.items()
 }
 

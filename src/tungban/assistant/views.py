@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from tungban.core import ratelimit
 from tungban.core.errors import DomainError
 
 from . import services
@@ -87,8 +88,11 @@ def chat(request):
         if conversation is None:
             if choice is not None:
                 raise services.ChoiceUnknown()
+            ratelimit.count("assistant", ratelimit.client_ip(request))  # before anything is stored
             conversation = services.start(request)
-        services.count_question(request, conversation)
+            ratelimit.count("assistant_conversation", str(conversation.id))
+        else:
+            services.count_question(request, conversation)
         reply = services.ask(conversation, text, choice=choice)
     except DomainError as exc:
         return _page(request, conversation, error=str(exc.message), text=text[:MAX_QUESTION], status=exc.status)

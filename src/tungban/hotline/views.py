@@ -11,6 +11,7 @@ collected), then ``submit`` validates again and stores all or nothing."""
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 
 from django.http import Http404
@@ -21,6 +22,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from tungban.core import ratelimit
 from tungban.core.errors import DomainError
 from tungban.eservices import login
 
@@ -135,6 +137,7 @@ def _values_from(post, ct: CaseType) -> dict:
 
 
 @require_http_methods(["GET", "POST"])
+@ratelimit.limit("hotline_submit")
 def new(request):
     resident = login.resident_of(request)
     data = request.POST if request.method == "POST" else request.GET
@@ -158,11 +161,9 @@ def new(request):
             },
         )
 
-    transcript = ""
-    if request.method == "POST":
-        transcript = (request.POST.get("transcript") or "").strip()[-handoff.MAX_TRANSCRIPT :]
-    if not transcript and conversation:
-        transcript = handoff.transcript_for(conversation, request)
+    # The transcript is built here from the conversation (its owner only), never taken from
+    # the form: the department must be able to trust what "the assistant said".
+    transcript = handoff.transcript_for(conversation, request) if conversation else ""
     form = {
         "kind": data.get("kind", CaseKind.ENQUIRY if request.method == "GET" else ""),
         "description": data.get("description", ""),
@@ -225,11 +226,15 @@ def new(request):
                     service_slug=service_slug if service_slug == ct.service_slug else ct.service_slug,
                     transcript=transcript,
                     idempotency_key=(request.POST.get("form_key") or "")[:200],
+                    submitter_key=_submitter(request, resident),
                 )
             except DomainError as exc:
                 field = (exc.field or "general").replace("contact.", "contact_")
                 errs[field] = str(exc.message)
             else:
+                shown = request.session.get(SUBMITTED_KEY) or {}
+                if tracking_code is None and shown.get("reference") == case.reference:
+                    return redirect("hotline:submitted")  # the same form sent twice: the first answer stands
                 request.session[SUBMITTED_KEY] = {"reference": case.reference, "tracking_code": tracking_code or ""}
                 if tracking_code:
                     _remember(request, case.reference, tracking_code)
@@ -257,6 +262,16 @@ def new(request):
         },
         status=400 if errs else 200,
     )
+
+
+def _submitter(request, resident) -> str:
+    """Whose form key it is: the resident, or this browser's session for a person not logged
+    in (a digest of the session key, so the same form sent twice is one case)."""
+    if resident is not None:
+        return ""  # cases.submit uses resident:<id>
+    if request.session.session_key is None:
+        request.session.save()
+    return "session:" + hashlib.sha256(request.session.session_key.encode()).hexdigest()[:40]
 
 
 def _remember(request, reference: str, tracking_code: str) -> None:
@@ -342,6 +357,7 @@ def detail(request, reference: str):
 
 
 @require_http_methods(["GET", "POST"])
+@ratelimit.limit("hotline_track")
 def track(request):
     errs: dict[str, str] = {}
     reference = request.POST.get("reference") if request.method == "POST" else request.GET.get("reference", "")

@@ -100,8 +100,13 @@ def _actor(case: Case, user, *, coordinator_may: bool) -> str:
 # --- checking input ------------------------------------------------------------------------------
 
 
+#: Control characters XML 1.0 cannot carry (Open311's XML answers): removed from every text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+
+
 def _text(value, *, required, too_long=errors.MessageTooLong, field=None) -> str:
     text = (value or "").strip() if isinstance(value, str) or value is None else str(value).strip()
+    text = _CONTROL.sub("", text).strip()
     if not text:
         raise required()
     if len(text) > MAX_TEXT:
@@ -323,7 +328,8 @@ def submit(
     submitter_key = (
         submitter_key or (f"resident:{resident.pk}" if resident else "") or (f"client:{client_id}" if client_id else "")
     )[:100]
-    idempotency_key = (idempotency_key or "").strip()[:200]
+    # A key is only kept with its submitter (no submitter, nothing to replay to).
+    idempotency_key = (idempotency_key or "").strip()[:200] if submitter_key else ""
     if idempotency_key and submitter_key:
         found = Case.objects.filter(submitter_key=submitter_key, idempotency_key=idempotency_key).first()
         if found is not None:
@@ -347,7 +353,7 @@ def submit(
         if not Service.objects.filter(slug=service_slug).exists():
             raise errors.UnknownService()
     service_slug = service_slug or ctype.service_slug
-    transcript = (transcript or "").strip()
+    transcript = _CONTROL.sub("", transcript or "").strip()
     if len(transcript) > 50 * MAX_TEXT:
         raise errors.MessageTooLong(max=50 * MAX_TEXT, field="transcript")
     now = timezone.now()
@@ -539,6 +545,16 @@ def transfer(case: Case | str, user, department_code: str, reason: str) -> Case:
         if target is None or target.code == case.department_id:
             raise errors.UnknownDepartment()
         _require(case, case.to_assigned)
+        if case.department_id:  # passing it on is declining it: routing never sends it back there
+            _event(
+                case,
+                EventKind.DECLINED,
+                actor_kind=actor,
+                actor=user,
+                department=case.department_id,
+                message=reason,
+                public=False,
+            )
         _event(
             case,
             EventKind.TRANSFERRED,
@@ -655,7 +671,8 @@ def note(case: Case | str, user, message: str) -> CaseEvent:
 def close(case: Case | str, user, reply: str, closed_at: dt.datetime | None = None) -> Case:
     """The department closes the case with its reply to the person (1–5,000 characters) and
     the actual closure time (default now; never in the future, never before submission — seed
-    002 ITIB211); the person may reopen it until ``closed_at`` + ``TUNGBAN_HOTLINE_REOPEN_DAYS``.
+    002 ITIB211); the person may reopen it for ``TUNGBAN_HOTLINE_REOPEN_DAYS`` from when the
+    closure is recorded (a backdated closure does not shorten it).
 
     :raises DomainError: ``reply_required``, ``message_too_long``, ``closed_at_invalid``,
         ``case_unknown``, ``not_case_officer``, ``other_department``, ``case_closed``,
@@ -675,9 +692,11 @@ def close(case: Case | str, user, reply: str, closed_at: dt.datetime | None = No
         case.closed_at = when
         case.closed_by = user
         case.closure_reply = text
-        case.reopen_until = when + dt.timedelta(days=settings.TUNGBAN_HOTLINE_REOPEN_DAYS)
+        # The person is told now: the reopening period and the first reply count from the
+        # recording, whatever date the department gives its closure.
+        case.reopen_until = now + dt.timedelta(days=settings.TUNGBAN_HOTLINE_REOPEN_DAYS)
         if case.first_reply_at is None:
-            case.first_reply_at = when
+            case.first_reply_at = now
         case.save()
         _event(case, EventKind.CLOSED, actor_kind=actor, actor=user, department=case.department_id, message=text)
         notices.tell(case, "closed")

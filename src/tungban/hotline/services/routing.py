@@ -33,11 +33,11 @@ def candidates(case_type: CaseType, district: str = "") -> list[str]:
 
 
 def declined_by(case: Case) -> set[str]:
-    """Departments that have declined ``case`` since it was last given a department by a
-    transfer or the lead-department decision (those reset the round)."""
-    last_reset = (
-        case.events.filter(kind__in=[EventKind.TRANSFERRED, EventKind.LEAD_DECIDED]).order_by("-at", "-id").first()
-    )
+    """Departments that have declined ``case`` — or passed it on by a transfer, which records
+    a decline — since the coordinator's last lead-department decision (which resets the round),
+    so that no two departments can pass a case back and forth without it reaching the
+    coordinator."""
+    last_reset = case.events.filter(kind=EventKind.LEAD_DECIDED).order_by("-at", "-id").first()
     declined = case.events.filter(kind=EventKind.DECLINED)
     if last_reset is not None:
         declined = declined.filter(id__gt=last_reset.id)

@@ -178,7 +178,9 @@ def test_assistant_handoff_prefills_and_keeps_the_transcript(client, hotline):
         handoff.unregister_transcript_source(source)
 
 
-def test_posted_transcript_and_service_prefill(client, hotline):
+def test_a_posted_transcript_is_ignored_and_service_prefill(client, hotline):
+    """Only the server builds a transcript (from the person's own conversation): one posted in
+    the form is not taken as the assistant's (review finding)."""
     from tungban.hotline.models import CaseType
 
     CaseType.objects.filter(code="refuse-collection").update(service_slug="senior-citizen-card")
@@ -194,4 +196,4 @@ def test_posted_transcript_and_service_prefill(client, hotline):
         },
     )
     assert r.status_code == 302
-    assert Case.objects.get().transcript == "User: a branch"
+    assert Case.objects.get().transcript == "" and Case.objects.get().channel == "web"
