@@ -11,15 +11,16 @@ goes to the lead-department decision (the District Governance Steering Committee
 October 2024: the Deputy Chief Secretary decides the hardest ones).
 
 Personal data (PDPO: the person is the data subject, the departments data users): the
-description, address, contact details, attribute answers, the assistant's transcript,
+description, address, coordinates, contact details, attribute answers, the assistant's transcript,
 replies and notes, and attachments' names and bytes are encrypted at rest
-(:mod:`tungban.core.fields`). District, coordinates, dates, kinds and states are not.
+(:mod:`tungban.core.fields`). District, dates, kinds and states are not.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
@@ -32,6 +33,9 @@ from tungban.eservices.models import Department
 from tungban.identity.models import Resident
 
 from .constants import ActorKind, CaseKind, CaseState, Channel, EventKind, OfficerRole
+
+#: Coordinates are kept to six decimals (about 0.1 m).
+SIX_PLACES = Decimal("0.000001")
 
 
 class CaseType(models.Model):
@@ -153,8 +157,9 @@ class Case(ConcurrentTransitionMixin, models.Model):
     attribute_values = EncryptedTextField(_("attribute answers"), default="{}")
     address = EncryptedTextField(_("address"), blank=True)
     district = models.CharField(_("district"), max_length=20, blank=True)
-    lat = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
-    long = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    # "lat,long" in degrees, six decimals: encrypted like the address (it can be a home's
+    # position); read and set through the ``lat`` and ``long`` properties.
+    coordinates = EncryptedTextField(_("coordinates"), blank=True)
     resident = models.ForeignKey(
         Resident, on_delete=models.SET_NULL, null=True, blank=True, related_name="cases", verbose_name=_("resident")
     )
@@ -210,6 +215,35 @@ class Case(ConcurrentTransitionMixin, models.Model):
 
     def __str__(self) -> str:
         return self.reference
+
+    def _coordinate_parts(self) -> list[str]:
+        parts = (self.coordinates or "").split(",")
+        return parts if len(parts) == 2 else ["", ""]
+
+    def _set_coordinate(self, index: int, value) -> None:
+        parts = self._coordinate_parts()
+        parts[index] = "" if value is None else str(Decimal(str(value)).quantize(SIX_PLACES))
+        self.coordinates = ",".join(parts) if any(parts) else ""
+
+    @property
+    def lat(self) -> Decimal | None:
+        """Latitude in degrees (six decimals), or ``None``."""
+        value = self._coordinate_parts()[0]
+        return Decimal(value) if value else None
+
+    @lat.setter
+    def lat(self, value) -> None:
+        self._set_coordinate(0, value)
+
+    @property
+    def long(self) -> Decimal | None:
+        """Longitude in degrees (six decimals), or ``None``."""
+        value = self._coordinate_parts()[1]
+        return Decimal(value) if value else None
+
+    @long.setter
+    def long(self, value) -> None:
+        self._set_coordinate(1, value)
 
     def get_attribute_values(self) -> dict:
         return json.loads(self.attribute_values or "{}")

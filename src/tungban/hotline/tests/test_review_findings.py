@@ -101,3 +101,19 @@ def test_open311_xml_is_well_formed_whatever_the_client_wrote(client, hotline):
     ref = created.json()[0]["service_request_id"]
     body = client.get(f"/open311/v2/requests/{ref}.xml", {"api_key": key}).content
     ET.fromstring(body)
+
+
+def test_exact_coordinates_are_encrypted_at_rest(hotline):
+    """The place a person reports from may be their home; its exact coordinates (six decimals,
+    about 0.1 m) are personal data like the address: both are stored encrypted, and read back
+    exactly."""
+    from django.db import connection
+
+    case, _code = lamp_case(lat="22.281234", long="114.174567")
+    with connection.cursor() as cur:
+        cur.execute("SELECT coordinates, address FROM hotline_case WHERE reference = %s", [case.reference])
+        coordinates, address = cur.fetchone()
+    assert "Hennessy" not in str(address)
+    assert "22.281234" not in str(coordinates) and "114.174567" not in str(coordinates)
+    stored = Case.objects.get(pk=case.pk)
+    assert (str(stored.lat), str(stored.long)) == ("22.281234", "114.174567")
