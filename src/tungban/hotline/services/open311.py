@@ -245,8 +245,9 @@ def _visible(client: Open311Client | None):
 def get_request(reference: str, *, client: Open311Client | None = None) -> dict:
     """``GET requests/{id}``.
 
-    :raises errors.CaseUnknown: (404) no such request, or one not listed publicly."""
-    case = _visible(client).filter(reference=reference).first()
+    :raises errors.CaseUnknown: (404) no such request, or one not listed publicly. The id is
+        read case-insensitively (references are upper case)."""
+    case = _visible(client).filter(reference=(reference or "").strip().upper()).first()
     if case is None:
         raise errors.CaseUnknown()
     return request_dict(case, client=client)

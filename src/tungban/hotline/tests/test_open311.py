@@ -131,6 +131,8 @@ def test_post_then_public_and_own_reads(client, hotline, key, hyd_officer):
     assert (public["lat"], public["long"]) == (22.28, 114.18)  # rounded to 0.01°
     assert public["agency_responsible"] == "Highways Department"
     assert public["requested_datetime"].endswith("+08:00")
+    lower = client.get(f"{BASE}/requests/{ref.lower()}.json").json()[0]  # ids are read case-insensitively
+    assert lower["service_request_id"] == ref
     own = client.get(f"{BASE}/requests/{ref}.json", {"api_key": key}).json()[0]
     assert own["description"] == LAMP["description"] and own["address"] == LAMP["address_string"]
     assert (own["lat"], own["long"]) == (22.278123, 114.182456)
