@@ -8,10 +8,12 @@ How an answer is chosen (:func:`ask`):
    ``question_empty`` / ``question_too_long``; nothing is stored).
 2. While the last turn asked "which one?" (``clarifying``), a reply naming a choice (its number
    ``1``–``3``, or its title) is answered from that choice.
-3. Asking for a person or 1823 (:data:`HANDOFF_WORDS`) → a ``handoff`` turn offering the case.
-4. A question about something the platform does not cover (:data:`OUT_OF_SCOPE_WORDS`: weather,
+3. Words of an emergency (:data:`EMERGENCY_WORDS`: someone in danger, hurt, on fire …) → the
+   fixed advice to call 999 now, before anything else, with the hand-off offered for the rest.
+4. Asking for a person or 1823 (:data:`HANDOFF_WORDS`) → a ``handoff`` turn offering the case.
+5. A question about something the platform does not cover (:data:`OUT_OF_SCOPE_WORDS`: weather,
    politics, the person's private life …) → ``refuse``, with the hand-off offered.
-5. Otherwise the one search (:func:`tungban.search.services.query`, kinds :data:`KINDS`; it
+6. Otherwise the one search (:func:`tungban.search.services.query`, kinds :data:`KINDS`; it
    converts Simplified Chinese and corrects typos) gives the candidates, and :func:`decide`:
 
    * no hit scoring at least :data:`MIN_SCORE` (:data:`MIN_SCORE_CORRECTED` when the search
@@ -101,6 +103,51 @@ HANDOFF_WORDS = (
     "投訴",
     "投诉",
     "客服",
+)
+#: Someone may be in danger now (review finding): before anything else the assistant says to
+#: call 999 — the Hong Kong emergency number for the Police, the Fire Services and ambulances —
+#: and offers 1823 only for what is not an emergency (whole words, or Chinese substrings).
+EMERGENCY_WORDS = (
+    "in danger",
+    "beating",
+    "beaten",
+    "hitting me",
+    "hit me",
+    "abuse",
+    "abused",
+    "suicide",
+    "kill myself",
+    "killing myself",
+    "on fire",
+    "bleeding",
+    "unconscious",
+    "collapsed",
+    "heart attack",
+    "can't breathe",
+    "cannot breathe",
+    "救命",
+    "被打",
+    "打人",
+    "毆打",
+    "殴打",
+    "虐待",
+    "家暴",
+    "自殺",
+    "自杀",
+    "想死",
+    "輕生",
+    "轻生",
+    "火警",
+    "著火",
+    "着火",
+    "起火",
+    "流血",
+    "暈倒",
+    "晕倒",
+    "昏迷",
+    "唔識郁",
+    "呼吸困難",
+    "呼吸困难",
 )
 #: Subjects outside government services and e-forms: the assistant says so and offers 1823
 #: instead of searching (the search would find some page with a shared word).
@@ -193,6 +240,14 @@ def _out_of_scope() -> str:
     return _(
         "Sorry, I can only answer questions about government services and e-forms. For anything "
         "else you can ask 1823: this conversation goes with your case."
+    )
+
+
+def _emergency() -> str:
+    return _(
+        "If someone is in danger or hurt now, call 999 (Police, Fire Services, ambulance) at once. "
+        "This assistant cannot send help. For a matter that is not an emergency you can ask 1823: "
+        "this conversation goes with your case."
     )
 
 
@@ -472,6 +527,8 @@ def ask(conversation: Conversation, text: str, *, choice: int | None = None) -> 
     with translation.override(language):
         if picked is not None:
             reply = _answer_turn(conversation, picked, question, language)
+        elif _matches(question, EMERGENCY_WORDS):
+            reply = Turn(kind=TurnKind.REFUSE, text=_emergency())
         elif _matches(question, HANDOFF_WORDS):
             reply = Turn(kind=TurnKind.HANDOFF, text=_handoff())
         elif _matches(question, OUT_OF_SCOPE_WORDS):
