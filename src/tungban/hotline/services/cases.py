@@ -502,6 +502,15 @@ def accept(case: Case | str, user) -> Case:
     return case
 
 
+def _require_state(case: Case, state: str) -> None:
+    """Refuse unless ``case`` is in ``state``: ``case_closed`` for a closed case, else
+    ``transition_not_allowed``."""
+    if case.state == CaseState.CLOSED:
+        raise errors.CaseClosed()
+    if case.state != state:
+        raise errors.TransitionNotAllowed(state=str(CaseState(case.state).label))
+
+
 def decline(case: Case | str, user, reason: str) -> Case:
     """The department will not take the case (``reason``, 1–5,000 characters, internal): it
     goes to the next candidate department, or to the coordinator when none is left.
@@ -513,10 +522,7 @@ def decline(case: Case | str, user, reason: str) -> Case:
     with transaction.atomic():
         case = _locked(case)
         actor = _actor(case, user, coordinator_may=False)
-        if case.state == CaseState.CLOSED:
-            raise errors.CaseClosed()
-        if case.state != CaseState.ASSIGNED:
-            raise errors.TransitionNotAllowed(state=str(CaseState(case.state).label))
+        _require_state(case, CaseState.ASSIGNED)
         _event(
             case,
             EventKind.DECLINED,
@@ -632,10 +638,7 @@ def reply(case: Case | str, user, message: str) -> CaseEvent:
     with transaction.atomic():
         case = _locked(case)
         actor = _actor(case, user, coordinator_may=False)
-        if case.state == CaseState.CLOSED:
-            raise errors.CaseClosed()
-        if case.state != CaseState.ACCEPTED:
-            raise errors.TransitionNotAllowed(state=str(CaseState(case.state).label))
+        _require_state(case, CaseState.ACCEPTED)
         now = timezone.now()
         if case.first_reply_at is None:
             case.first_reply_at = now
