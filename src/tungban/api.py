@@ -32,6 +32,8 @@ from tungban.eservices.api_catalogue import router as eservices_catalogue_router
 from tungban.eservices.api_departments import router as eservices_departments_router
 from tungban.exchange import errors as exchange_errors
 from tungban.exchange.api import router as exchange_router
+from tungban.federation import errors as federation_errors
+from tungban.federation.api import router as federation_router
 from tungban.hotline import errors as hotline_errors
 from tungban.hotline.api_app import router as hotline_app_router
 from tungban.identity import errors as identity_errors
@@ -168,6 +170,14 @@ api = NinjaAPI(
                 "source, clarifying questions, hand-off to a 1823 case.",
                 assistant_errors,
             ),
+            tag(
+                "federation",
+                "Cross-boundary login (跨境通辦, issue 23): the resident's bindings to partner platforms in the "
+                "app (device calls). The OpenID Federation 1.0 endpoints are `/.well-known/openid-federation` "
+                "and `/federation/…` (docs/integrators.md).",
+                federation_errors,
+                identity_errors,
+            ),
         ]
     },
 )
@@ -189,6 +199,7 @@ api.add_router("/subsidy/", subsidy_router)
 api.add_router("/search/", search_router)
 api.add_router("/hotline/app/", hotline_app_router)
 api.add_router("/assistant/", assistant_router)
+api.add_router("/federation/app/", federation_router)
 
 
 @api.exception_handler(DomainError)

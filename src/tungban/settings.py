@@ -134,6 +134,7 @@ INSTALLED_APPS = [
     "tungban.compute",
     "tungban.opendata",
     "tungban.search",
+    "tungban.federation",
     "tungban.subsidy",
     "tungban.hotline",
     "tungban.assistant",

@@ -14,6 +14,10 @@ handler500 = "tungban.core.faults.server_error"
 urlpatterns = [
     path("", views.home, name="home"),
     path(".well-known/openid-configuration", oidc_views.discovery, name="openid-configuration"),
+    # Cross-boundary login (issue 23): OpenID Federation 1.0 entity configuration and endpoints.
+    path("", include("tungban.federation.urls_root")),
+    path("federation/", include("tungban.federation.urls")),
+    path("cross-boundary/", include("tungban.federation.urls_public")),
     path("oidc/", include("tungban.oidc.urls")),
     path("app/", include("tungban.wallet.urls")),
     path("staff/eservices/", include("tungban.eservices.urls_staff")),

@@ -46,6 +46,7 @@ FLOORS = {
     "compute": 6,  # issue 20: allocations on the scheduler (Slurm), usage
     "opendata": 6,  # issue 21: 資料一線通 open data, CKAN-compatible; departmental data catalogues
     "search": 6,  # issue 22: one index; the apps that own the content register their sources
+    "federation": 6,  # issue 23: cross-boundary login on OpenID Federation 1.0
     "counter": 7,
     "eservices": 7,
     "setup": 7,
