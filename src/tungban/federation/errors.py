@@ -49,3 +49,9 @@ AssuranceTooLow = Forbidden.define(
 )
 LoginUnknown = NotFound.define("login_unknown", _("This login has expired or was already used. Please start again."))
 LoginRefused = Forbidden.define("login_refused", _("The login was refused: %(why)s"))
+#: §12.1.1: automatic registration needs a request the RP signed: a request object (``request``)
+#: or a pushed authorization request authenticated with ``private_key_jwt``.
+UnsignedRequest = Forbidden.define(
+    "unsigned_request",
+    _("This service did not sign its sign-in request, so it cannot be identified. Nothing was shared."),
+)
