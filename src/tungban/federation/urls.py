@@ -2,7 +2,21 @@
 status, trust mark) and hosted services' entity configurations and login pages. Mounted in
 ``tungban/urls.py`` with ``/.well-known/openid-federation`` (:mod:`.urls_root`)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views_federation
 
 app_name = "federation"
-urlpatterns: list = []
+urlpatterns: list = [
+    # --- federation endpoints (part fcore) ---
+    path("fetch", views_federation.fetch, name="fetch"),
+    path("list", views_federation.list_subordinates, name="list"),
+    path("resolve", views_federation.resolve, name="resolve"),
+    path("trust_mark_status", views_federation.trust_mark_status, name="trust_mark_status"),
+    path("trust_mark", views_federation.trust_mark, name="trust_mark"),
+    path(
+        "services/<slug:slug>/.well-known/openid-federation",
+        views_federation.service_configuration,
+        name="service_configuration",
+    ),
+]
