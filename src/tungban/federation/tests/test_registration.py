@@ -433,3 +433,21 @@ def test_a_login_request_binds_only_the_optional_cross_boundary_consent(db):
     assert wallet.create_request(**common).context["binds"] == {}
     with pytest.raises(ValueError):
         wallet.create_request(**common, binds={"documents": ["x"]})
+
+
+def test_cli_app_lists_and_removes_bindings(issuer, service, fake_chain, app, app_home, capsys):
+    from tungban.wallet.cli import main
+
+    browser, rid, _req, params, verifier = _login(issuer, service, app)
+    _finish(issuer, service, app, browser, rid, params, verifier)
+    binding = Binding.objects.get()
+    capsys.readouterr()
+    assert main(["--home", str(app_home), "bindings", "--pin", PIN]) == 0
+    listed = capsys.readouterr().out
+    assert str(binding.id) in listed and FILING in listed and "廣東省統一身份認證平台（示範）" in listed
+    assert main(["--home", str(app_home), "remove-binding", str(binding.id), "--pin", PIN]) == 0
+    assert "removed" in capsys.readouterr().out
+    binding.refresh_from_db()
+    assert binding.removed_at is not None
+    assert main(["--home", str(app_home), "remove-binding", str(binding.id), "--pin", PIN]) != 0
+    assert "binding_unknown" in "".join(capsys.readouterr())
