@@ -451,3 +451,17 @@ def test_cli_app_lists_and_removes_bindings(issuer, service, fake_chain, app, ap
     assert binding.removed_at is not None
     assert main(["--home", str(app_home), "remove-binding", str(binding.id), "--pin", PIN]) != 0
     assert "binding_unknown" in "".join(capsys.readouterr())
+
+
+def test_administrators_may_not_take_a_federation_identifier(db):
+    from django.core.exceptions import ValidationError
+
+    from tungban.core.errors import DomainError
+    from tungban.testing.factories import make_client
+
+    with pytest.raises(DomainError) as refused:
+        make_client(SERVICE, REDIRECT)
+    assert refused.value.code == "invalid_client_metadata" and refused.value.field == "client_id"
+    with pytest.raises(ValidationError):
+        Client(client_id=SERVICE, name_en="X", name_zh="X", redirect_uris=[REDIRECT]).clean()
+    assert not Client.objects.filter(client_id=SERVICE).exists()
