@@ -1,0 +1,162 @@
+"""Pages of the hosted services (``/federation/services/<slug>/``: the service, login, callback,
+logout) and the public list of cross-boundary services (``/cross-boundary/``). Part frp.
+
+Thin: the protocol is :mod:`.services.rp`. A refused login shows a page in the resident's
+language with what went wrong (the error's message, declared in :mod:`.errors`), never a
+library's English text, and nothing is kept of it but the failed :class:`~.models.RemoteLogin`.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import translation
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from tungban.core.errors import DomainError
+
+from . import errors
+from .services import directory, rp
+
+#: The cookie that binds a login's state to the browser (its value is a random secret;
+#: the database holds only its keyed digest). One per service: its path is the service's.
+COOKIE = "tungban_rp"
+
+
+def _cookie_path(service) -> str:
+    return f"/{service.path}/"
+
+
+def _secret(request) -> str | None:
+    value = request.COOKIES.get(COOKIE, "")
+    return value if 20 <= len(value) <= 100 else None
+
+
+def _refusal(request, exc: DomainError, *, service=None, status: int | None = None):
+    """The refusal page: what went wrong in the page's language, what to do next."""
+    return render(
+        request,
+        "federation/refusal.html",
+        {
+            "service": service and directory.service_card(service),
+            "message": exc.message,
+            "code": exc.code,
+            "retry": service is not None and exc.code not in ("not_found",),
+        },
+        status=status or getattr(exc, "status", 400) or 400,
+    )
+
+
+@never_cache
+@require_GET
+def service_page(request, slug):
+    """The service's start page: "Log in with your <partner> account", or, once logged in,
+    what the service received (the pairwise identifier and the level) and a logout button."""
+    try:
+        service = rp.hosted_service(slug)
+    except errors.EntityNotFound as exc:
+        return _refusal(request, exc, status=404)
+    login = rp.current_login(service, _secret(request))
+    return render(
+        request,
+        "federation/service.html",
+        {
+            "service": directory.service_card(service),
+            "login": login and directory.login_card(login),
+            "partners": directory.partner_cards(),
+        },
+    )
+
+
+@never_cache
+@require_GET
+def service_login(request, slug):
+    """Start a login with the partner platform ``?provider=`` (its entity identifier): to its
+    authorization page, or a refusal page (unknown partner, a chain that does not verify)."""
+    try:
+        service = rp.hosted_service(slug)
+    except errors.EntityNotFound as exc:
+        return _refusal(request, exc, status=404)
+    secret = _secret(request) or rp.new_browser_secret()
+    try:
+        url = rp.start_login(
+            service,
+            request.GET.get("provider", ""),
+            browser_secret=secret,
+            language=translation.get_language() or settings.LANGUAGE_CODE,
+        )
+    except DomainError as exc:
+        return _refusal(request, exc, service=service)
+    response = HttpResponseRedirect(url)
+    response.set_cookie(
+        COOKIE,
+        secret,
+        max_age=rp.SESSION_LIFETIME,
+        path=_cookie_path(service),
+        secure=request.is_secure() or settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",  # the provider's redirect back is a top-level GET: the cookie goes with it
+    )
+    return response
+
+
+@never_cache
+@require_GET
+def service_callback(request, slug):
+    """The redirect URI (OIDC Core §3.1.2.5/§3.1.2.6): finish the login and go to the service's
+    page, or show why it was refused (declined in the app, wrong issuer, bad ID token, level too
+    low, the provider's chain no longer verifies)."""
+    try:
+        service = rp.hosted_service(slug)
+    except errors.EntityNotFound as exc:
+        return _refusal(request, exc, status=404)
+    params = request.GET
+    try:
+        if params.get("error"):
+            rp.decline_login(
+                service,
+                state=params.get("state", ""),
+                browser_secret=_secret(request) or "",
+                error=params["error"],
+                iss=params.get("iss"),
+            )
+        rp.finish_login(
+            service,
+            state=params.get("state", ""),
+            code=params.get("code", ""),
+            browser_secret=_secret(request) or "",
+            iss=params.get("iss"),
+        )
+    except DomainError as exc:
+        return _refusal(request, exc, service=service)
+    return HttpResponseRedirect(reverse("federation:service", args=[slug]))
+
+
+@require_POST
+def service_logout(request, slug):
+    """Log out of the service: the browser's secret is forgotten (its cookie deleted), so the
+    page no longer finds the login."""
+    try:
+        service = rp.hosted_service(slug)
+    except errors.EntityNotFound as exc:
+        return _refusal(request, exc, status=404)
+    response = HttpResponseRedirect(reverse("federation:service", args=[slug]))
+    response.delete_cookie(COOKIE, path=_cookie_path(service), samesite="Lax")
+    return response
+
+
+@require_GET
+def cross_boundary(request):
+    """``/cross-boundary/``: this platform's cross-boundary services and the partner platforms'
+    services a resident can log in to, each with its trust marks and a link to log in."""
+    return render(
+        request,
+        "federation/cross_boundary.html",
+        {
+            "hosted": [directory.service_card(s) for s in directory.hosted_services()],
+            "partners": directory.partner_directory(),
+        },
+    )
