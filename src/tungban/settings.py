@@ -793,6 +793,17 @@ TUNGBAN_PAYMENTS_STATEMENT_FETCH_HOUR = int(os.environ.get("TUNGBAN_PAYMENTS_STA
 #: Seconds the bank may take to send a statement.
 TUNGBAN_PAYMENTS_STATEMENT_FETCH_TIMEOUT = float(os.environ.get("TUNGBAN_PAYMENTS_STATEMENT_FETCH_TIMEOUT", "30"))
 
+#: Cross-boundary login on OpenID Federation 1.0 (issue 23; docs/operations.md "Federation"):
+#: whether trust-chain fetches may reach private and loopback addresses (off: a chain must not
+#: make the platform call its own network; on in tests and the demo, where every instance is on
+#: 127.0.0.1), seconds a fetch may take (connect and read), and statement lifetimes in seconds
+#: (entity configurations, subordinate statements, trust marks).
+TUNGBAN_FEDERATION_ALLOW_PRIVATE = _flag("TUNGBAN_FEDERATION_ALLOW_PRIVATE")
+TUNGBAN_FEDERATION_FETCH_TIMEOUT = float(os.environ.get("TUNGBAN_FEDERATION_FETCH_TIMEOUT", "5"))
+TUNGBAN_FEDERATION_ENTITY_LIFETIME = int(os.environ.get("TUNGBAN_FEDERATION_ENTITY_LIFETIME", "3600"))
+TUNGBAN_FEDERATION_STATEMENT_LIFETIME = int(os.environ.get("TUNGBAN_FEDERATION_STATEMENT_LIFETIME", "600"))
+TUNGBAN_FEDERATION_TRUST_MARK_LIFETIME = int(os.environ.get("TUNGBAN_FEDERATION_TRUST_MARK_LIFETIME", "86400"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

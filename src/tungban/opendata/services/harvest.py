@@ -31,9 +31,7 @@ Addresses on private networks are refused unless ``TUNGBAN_OPENDATA_HARVEST_PRIV
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import logging
-import socket
 import time
 from urllib.parse import urljoin, urlsplit
 
@@ -47,6 +45,7 @@ from django.utils import timezone
 
 from tungban.core import jobs
 from tungban.core.errors import DomainError
+from tungban.core.netguard import PrivateAddress, check_public_host
 
 from .. import errors, storage
 from ..constants import DatasetState, VersionSource
@@ -169,15 +168,10 @@ class _TooLarge(Exception):
 def _check_host(url: str) -> None:
     if settings.TUNGBAN_OPENDATA_HARVEST_PRIVATE:
         return
-    host = urlsplit(url).hostname or ""
     try:
-        infos = socket.getaddrinfo(host, None)
-    except OSError as e:
-        raise _SourceDown(f"cannot resolve {host}: {e}") from None
-    for info in infos:
-        ip = ipaddress.ip_address(info[4][0])
-        if not ip.is_global:
-            raise _SourceDown(f"{host} is on a private network ({ip})")
+        check_public_host(url)
+    except PrivateAddress as e:
+        raise _SourceDown(str(e)) from None
 
 
 #: Redirects a harvest follows, each to an address checked as the first one is.

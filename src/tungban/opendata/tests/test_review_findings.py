@@ -11,6 +11,7 @@ import types
 
 import pytest
 
+from tungban.core import netguard
 from tungban.opendata.models import HarvestSource
 from tungban.opendata.services import harvest
 from tungban.testing.browser import chromium_available, launch_browser, playwright_session
@@ -58,7 +59,7 @@ def test_harvest_does_not_follow_a_redirect_to_a_private_address(settings, publi
             return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", 0))]
         return real(host, *args, **kwargs)
 
-    monkeypatch.setattr(harvest, "socket", types.SimpleNamespace(getaddrinfo=fake_getaddrinfo))
+    monkeypatch.setattr(netguard, "socket", types.SimpleNamespace(getaddrinfo=fake_getaddrinfo))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Redirector)
     httpd.hits = []
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
