@@ -60,3 +60,10 @@ InvalidIdToken = Forbidden.define(
     _("The partner platform's proof of identity could not be verified (ID token). Nothing was accepted."),
 )
 LoginDeclined = Forbidden.define("login_declined", _("You declined the login in the app. Nothing was shared."))
+
+#: §12.1.1: automatic registration needs a request the RP signed: a request object (``request``)
+#: or a pushed authorization request authenticated with ``private_key_jwt``.
+UnsignedRequest = Forbidden.define(
+    "unsigned_request",
+    _("This service did not sign its sign-in request, so it cannot be identified. Nothing was shared."),
+)
