@@ -8,11 +8,14 @@ library's English text, and nothing is kept of it but the failed :class:`~.model
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -25,6 +28,26 @@ from .services import directory, rp
 #: the database holds only its keyed digest). One per service: its path is the service's.
 COOKIE = "tungban_rp"
 
+log = logging.getLogger(__name__)
+
+#: The chain's errors as the resident at a hosted service meets them: it is the partner
+#: platform's membership that failed, not the service's (the declared messages are the
+#: provider side's, :mod:`.errors`).
+RP_MESSAGES = {
+    "invalid_trust_chain": _(
+        "The partner platform's membership of the federation could not be verified (a statement is expired, "
+        "revoked or wrongly signed). You were not logged in and nothing was sent."
+    ),
+    "invalid_trust_anchor": _(
+        "The partner platform does not belong to a federation this platform trusts. You were not logged in."
+    ),
+    "invalid_metadata": _(
+        "The partner platform's registration breaks the federation's rules (metadata policy). You were not logged in."
+    ),
+    "unknown_partner": _("There is no agreement with that platform, so nobody may log in from there."),
+    "federation_unreachable": _("The partner platform could not be reached. Please try again later."),
+}
+
 
 def _cookie_path(service) -> str:
     return f"/{service.path}/"
@@ -36,13 +59,19 @@ def _secret(request) -> str | None:
 
 
 def _refusal(request, exc: DomainError, *, service=None, status: int | None = None):
-    """The refusal page: what went wrong in the page's language, what to do next."""
+    """The refusal page: what went wrong in the page's language, what to do next. The message is
+    the error's declared one (translated); a detail given at the raise site (the chain's
+    technical reason, in English) goes to the log, not to the resident."""
+    default = RP_MESSAGES.get(exc.code) or getattr(type(exc), "default_message", None)
+    message = exc.message if default is None or isinstance(exc, errors.LoginRefused) else default
+    if str(message) != str(exc.message):
+        log.info("cross-boundary login refused (%s): %s", exc.code, exc.message)
     return render(
         request,
         "federation/refusal.html",
         {
             "service": service and directory.service_card(service),
-            "message": exc.message,
+            "message": message,
             "code": exc.code,
             "retry": service is not None and exc.code not in ("not_found",),
         },
