@@ -154,8 +154,13 @@ def authorize(request):
         try:
             federated.register(client_id, params={**request.GET.dict(), **request.POST.dict()}, endpoint="authorize")
         except DomainError as exc:
+            # The error's own text in the resident's language; a detail in English (e.g. which
+            # statement failed) is for the service's operators, not for this page.
+            message = getattr(exc, "default_message", None) or exc.message
+            if "%(" in str(message):
+                message = exc.message
             return _error_page(
-                request, _("This cross-boundary sign-in was refused"), exc.message, status=exc.status, code=exc.code
+                request, _("This cross-boundary sign-in was refused"), message, status=exc.status, code=exc.code
             )
     try:
         request = par.resolve(request)
