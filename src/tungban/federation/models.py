@@ -341,3 +341,28 @@ class RemoteLogin(models.Model):
 
     def __str__(self):
         return f"{self.service.path} ← {self.provider}"
+
+
+class RegisteredClient(models.Model):
+    """The OpenID provider's record of a federation relying party it registered automatically
+    (OpenID Federation 1.0 §12.1): the ``oidc`` client row written from the RP's resolved
+    metadata, the partner platform its trust chain passes through (whose legal basis covers
+    what crosses to it), the trust anchor, and when the chain was last resolved. Rewritten at
+    every login (every login resolves the chain afresh)."""
+
+    client = models.OneToOneField(
+        "oidc.Client", on_delete=models.CASCADE, related_name="federation", verbose_name=_("client")
+    )
+    partner = models.ForeignKey(
+        Partner, on_delete=models.PROTECT, related_name="registered_clients", verbose_name=_("partner")
+    )
+    anchor = models.URLField(_("Trust anchor"), max_length=500)
+    trust_chain_expires_at = models.DateTimeField(_("Trust chain expires at"))
+    resolved_at = models.DateTimeField(_("Last resolved at"))
+
+    class Meta:
+        verbose_name = _("registered federation client")
+        verbose_name_plural = _("registered federation clients")
+
+    def __str__(self):
+        return self.client.client_id

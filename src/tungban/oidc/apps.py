@@ -33,7 +33,8 @@ class OidcConfig(AppConfig):
         for name in c.EME_SCOPES:
             scopes.register(name, descriptions[name], claims=eme.SCOPES.get(name, []), app=self.label)
         scopes.register(c.OFFLINE_ACCESS_SCOPE, _("Stay signed in (refresh tokens)"), app=self.label)
-        kinds.register(c.LOGIN_KIND, _("Log in"), app=self.label)
+        # A federated client's login binds its cross-boundary consent (issue 23, .federated).
+        kinds.register(c.LOGIN_KIND, _("Log in"), app=self.label, optional_binds=("cross_boundary",))
         kinds.register(c.FORMFILL_KIND, _("Fill a form"), app=self.label)
         retention.register(self.label, services.purge_expired)
         # Precomputed documents (issue 15); GET and HEAD: the rest get the URL conf's 405.

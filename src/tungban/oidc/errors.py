@@ -40,3 +40,8 @@ InvalidScopeRequest = DomainError.define("invalid_scope_request", "%(reason)s", 
 InvalidAuthorizationRequest = DomainError.define("invalid_authorization_request", "%(reason)s", field="claims")
 #: The OAuth error (RFC 6749 §4.1.2.1) the service gets for each of these refusals.
 OAUTH_ERRORS = {InvalidScopeRequest.code: "invalid_scope", InvalidAuthorizationRequest.code: "invalid_request"}
+#: A federated client (:mod:`.federated`) pushing a request without ``private_key_jwt``
+#: (OpenID Federation 1.0 §12.1.1: automatic registration authenticates with the client's keys).
+FederatedClientAuthentication = DomainError.define(
+    "private_key_jwt_required", _("A federation client authenticates with private_key_jwt."), status=401
+)

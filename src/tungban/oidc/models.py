@@ -28,7 +28,7 @@ from tungban.core.errors import DomainError
 from tungban.identity.models import Resident
 from tungban.wallet.models import ApprovalRequest
 
-from . import client_secrets, scopes
+from . import client_secrets, federated, scopes
 from .constants import EME_SCOPES, OFFLINE_ACCESS_SCOPE
 from .validators import OWN_SECTOR_PREFIX, check_client_metadata, check_sector_identifier, public_jwks_only
 
@@ -563,7 +563,9 @@ def release_copies(client: Client, resident, code: AuthorizationCode | None, *, 
     return {
         "sub": sub or "",
         "approval_id": code.approval_id if code is not None else None,
-        "requester_id": client.client_id,
+        # A federated client's token carries no copy: its releases take the reference path,
+        # which records them across the boundary (issue 23; .fastrelease falls through).
+        "requester_id": "" if federated.is_federated(client.client_id) else client.client_id,
         "requester_name_en": client.name_en,
         "requester_name_zh": client.name_zh,
     }

@@ -17,6 +17,7 @@ the ``request`` / ``request_uri`` parameters at the authorization endpoint (OIDC
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import secrets
@@ -42,7 +43,9 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from . import dpop
+from tungban.core.errors import DomainError
+
+from . import dpop, errors, federated
 from .memo import active_client
 from .models import AuthorizationCode, Client, PushedAuthorizationRequest
 
@@ -154,6 +157,11 @@ def push(server, request, auth_methods: list[str]) -> JsonResponse:
     ``invalid_request_object``, ``invalid_dpop_proof`` / ``use_dpop_nonce`` (with
     ``DPoP-Nonce``) and the authorization endpoint's (400).
     """
+    federated_id = request.POST.get("client_id") or _assertion_subject(request.POST.get("client_assertion"))
+    if federated_id and federated.is_federated(federated_id):
+        refused = _register_federated(federated_id, request)
+        if refused is not None:
+            return refused
     oauth_request = server.create_oauth2_request(request)
     try:
         client = server.authenticate_client(oauth_request, auth_methods, endpoint="par")
@@ -189,6 +197,44 @@ def push(server, request, auth_methods: list[str]) -> JsonResponse:
     response = JsonResponse({"request_uri": stored.request_uri, "expires_in": PAR_TTL}, status=201)
     response["Cache-Control"] = "no-store"
     return response
+
+
+#: RFC 7523 §2.2: the client assertion type of ``private_key_jwt``.
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
+def _assertion_subject(assertion) -> str | None:
+    """The unverified ``sub`` of a client assertion (only to choose which federated client to
+    register; Authlib verifies the assertion afterwards), or ``None``."""
+    if not isinstance(assertion, str) or assertion.count(".") != 2:
+        return None
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(assertion.split(".")[1] + "=="))
+    except ValueError:
+        return None
+    sub = payload.get("sub") if isinstance(payload, dict) else None
+    return sub if isinstance(sub, str) else None
+
+
+def _register_federated(client_id: str, request) -> JsonResponse | None:
+    """Register the federated client ``client_id`` (:func:`.federated.register`, OpenID
+    Federation 1.0 §12.1) before its pushed request is authenticated: it must authenticate with
+    ``private_key_jwt``. ``None`` when registered, else the JSON error (RFC 9126 §2.3):
+    ``invalid_client`` (401) with the federation's code first in ``error_description``, e.g.
+    ``"invalid_trust_chain: …"``."""
+    try:
+        if request.POST.get("client_assertion_type") != JWT_BEARER:
+            raise errors.FederatedClientAuthentication()
+        federated.register(client_id, params=request.POST.dict(), endpoint="par")
+    except DomainError as exc:
+        from django.utils import translation
+
+        with translation.override("en"):
+            description = f"{exc.code}: {exc.message}"
+        response = JsonResponse({"error": "invalid_client", "error_description": description}, status=401)
+        response["Cache-Control"] = "no-store"
+        return response
+    return None
 
 
 def resolve(request):

@@ -50,9 +50,9 @@ from tungban.core.errors import DomainError
 from tungban.keys import services as keys
 from tungban.wallet import services as wallet
 
-from . import dpop, par, rows, services, validators
+from . import dpop, federated, par, rows, services, validators
 from . import scopes as scope_registry
-from .constants import CLIENT_ASSERTION_SIGNING_ALGS, OFFLINE_ACCESS_SCOPE
+from .constants import CLIENT_ASSERTION_SIGNING_ALGS, LOGIN_KIND, OFFLINE_ACCESS_SCOPE
 from .memo import active_client, memoized, nonce_key, request_memo
 from .models import AuthorizationCode, Client, ClientToken, Token, UsedClientAssertion, release_copies
 
@@ -745,6 +745,10 @@ class Server(AuthorizationServer):
                     raise _CodeAlreadyUsed
                 return pk
 
+        if federated.is_federated(request.client.client_id):
+            # A federation's client (issue 23): the ID token's release across the boundary is
+            # recorded in the transaction that stores the token, or nothing is stored.
+            store = _crossing(store, request, subject, code, token)
         return store(
             **release_copies(request.client, subject.resident, code, sub=subject.sub or ""),
             access_token=services.access_token_digest(token["access_token"]),
@@ -762,6 +766,31 @@ class Server(AuthorizationServer):
             dpop_jkt=jkt,
             rotated_from=previous,
         )
+
+
+def _crossing(store, request, subject: Subject, code, token: dict):
+    """``store`` wrapped for a federated client (:mod:`.federated`): the token and the record of
+    what its ID token releases (``sub``, ``acr``: OIDC Core §2) in one transaction; a refusal
+    of the release (e.g. the binding was removed) stores nothing and is ``invalid_grant``."""
+
+    def crossing_store(**values):
+        with transaction.atomic():
+            pk = store(**values)
+            if "id_token" in token or is_openid_scope(token.get("scope") or ""):
+                try:
+                    federated.released(
+                        request.client,
+                        subject.resident,
+                        claims=["sub", "acr"],
+                        kind=LOGIN_KIND,
+                        approval=code.approval if code is not None else None,
+                        acr=code.acr if code is not None else "",
+                    )
+                except DomainError as exc:
+                    raise InvalidGrantError(str(exc.message)) from None
+            return pk
+
+    return crossing_store
 
 
 def _random_token(*args, **kwargs) -> str:

@@ -7,6 +7,7 @@ subjects), OpenID Connect Discovery 1.0 §3, RFC 6749 §4.1.2 (code reuse revoke
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -27,7 +28,7 @@ from tungban.identity.models import Resident, Tier
 from tungban.wallet import services as wallet
 from tungban.wallet.models import ApprovalRequest
 
-from . import client_secrets, errors, rows, stepup
+from . import client_secrets, errors, federated, rows, stepup
 from . import scopes as scope_registry
 from .constants import (
     ACR_BASIC,
@@ -301,14 +302,22 @@ def open_authorization(
         context["offline_access_days"] = max(
             1, -(-settings.TUNGBAN_REFRESH_TOKEN_TTL // 86400)
         )  # rounded up: never understate
+    asked_claims = requested_claims(scope, claims_param)
+    binds = None
+    if federated.is_federated(client.client_id):
+        # A federation's client (issue 23): the cross-boundary consent, bound to the decision.
+        binds, details = federated.consent(client, asked_claims)
+        if details:
+            context["details"] = [*context.get("details", []), *details]
     return wallet.create_request(
         kind=kind,
         requester_id=client.client_id,
         requester_name_en=client.name_en,
         requester_name_zh=client.name_zh,
         requester_logo_url=client.logo_url,
-        requested_claims=requested_claims(scope, claims_param),
+        requested_claims=asked_claims,
         context=context,
+        binds=binds,
         user_code=True,  # cross-device phishing: only the person at this page sees it (issue 13 item 6)
         origin=origin,
     )
@@ -425,15 +434,23 @@ def release(token: Token, *, with_subject: bool) -> dict:
     note = scope_registry.describe(resolved) if resolved else None
     if note:  # e.g. the company the resident acted for, in "who used my data"
         name_en, name_zh = f"{name_en} ({note['en']})"[:200], f"{name_zh}（{note['zh']}）"[:200]
-    wallet.record_release(
-        resident,
-        requester_id=token.requester_id if copied else client.client_id,
-        requester_name_en=name_en,
-        requester_name_zh=name_zh,
-        kind=LOGIN_KIND if with_subject else FORMFILL_KIND,
-        claims=released,
-        approval=approval,
-    )
+    kind = LOGIN_KIND if with_subject else FORMFILL_KIND
+    crossing = federated.is_federated(client.client_id)
+    with transaction.atomic() if crossing else contextlib.nullcontext():
+        record = wallet.record_release(
+            resident,
+            requester_id=token.requester_id if copied else client.client_id,
+            requester_name_en=name_en,
+            requester_name_zh=name_zh,
+            kind=kind,
+            claims=released,
+            approval=approval,
+        )
+        if crossing:
+            # A federation's client (issue 23): the cross-boundary release in the same transaction.
+            crossed = (["sub"] if with_subject else []) + released
+            acr = token.authorization_code.acr if token.authorization_code_id else ""
+            federated.released(client, resident, claims=crossed, kind=kind, approval=approval, record=record, acr=acr)
     if with_subject:
         return {"sub": token.sub or pairwise_sub(resident, client), **data}
     return data

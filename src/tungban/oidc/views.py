@@ -32,7 +32,7 @@ from tungban.wallet import errors as wallet_errors
 from tungban.wallet import services as wallet
 from tungban.wallet.models import RequestStatus
 
-from . import binding, errors, hot, pages, par, plainwords, services, stepup
+from . import binding, errors, federated, hot, pages, par, plainwords, services, stepup
 from .constants import LOGIN_KIND
 from .memo import active_client, request_memo
 from .models import Client
@@ -146,7 +146,22 @@ def _approval_ui_locales(request, approval_id):
 def authorize(request):
     """Authorization endpoint (OIDC Core §3.1.2). Validates the request with Authlib, then
     shows the QR code / "Open the app" page and waits for the resident's app approval.
-    A pushed ``request_uri`` or a signed ``request`` is resolved first (:func:`.par.resolve`)."""
+    A pushed ``request_uri`` or a signed ``request`` is resolved first (:func:`.par.resolve`).
+    A federated ``client_id`` (an entity identifier, :mod:`.federated`) is registered before
+    that (OpenID Federation 1.0 §12.1); a refusal is a page, never a redirect."""
+    client_id = request.GET.get("client_id") or request.POST.get("client_id")
+    if client_id and federated.is_federated(client_id):
+        try:
+            federated.register(client_id, params={**request.GET.dict(), **request.POST.dict()}, endpoint="authorize")
+        except DomainError as exc:
+            # The error's own text in the resident's language; a detail in English (e.g. which
+            # statement failed) is for the service's operators, not for this page.
+            message = getattr(exc, "default_message", None) or exc.message
+            if "%(" in str(message):
+                message = exc.message
+            return _error_page(
+                request, _("This cross-boundary sign-in was refused"), message, status=exc.status, code=exc.code
+            )
     try:
         request = par.resolve(request)
         grant = server.get_consent_grant(request, end_user=None)

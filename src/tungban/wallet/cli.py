@@ -299,6 +299,9 @@ def _print(args, data) -> None:
             print("  approving asks for the number shown on that page; if you did not open it yourself, decline")
         for c in data["claims"]:
             print(f"  [{'required' if c['essential'] else 'optional'}] {c['name']}: {c['value']}")
+        for line in data.get("details") or []:
+            # what the requester asks the app to show, e.g. a cross-boundary binding's consent (issue 23)
+            print(f"  {line['label']}: {line['value']}")
         if data.get("reason"):
             print(f"  reason: {data['reason']}")
         if data.get("offline_access_days"):

@@ -55,27 +55,35 @@ class ApprovalKind:
     binds: tuple[str, ...] = ()
     app: str = ""  # the registering app's label, for error messages and the admin
     question: object = ""  # a lazy translatable string; "" for the login's question
+    #: Binds a request of this kind may carry or not (e.g. a login's cross-boundary consent).
+    optional_binds: tuple[str, ...] = ()
 
 
 _registry: dict[str, ApprovalKind] = {}
 
 
-def register(id: str, label, *, binds=(), app: str = "", question="") -> ApprovalKind:
+def register(id: str, label, *, binds=(), app: str = "", question="", optional_binds=()) -> ApprovalKind:
     """Register an approval kind (call from ``AppConfig.ready()``). Registering the same kind
     again with the same definition is a no-op (``ready()`` may run twice in tests).
 
     :param binds: names of the values the signed decision must repeat; not one of
         :data:`PAYLOAD_MEMBERS`.
+    :param optional_binds: names of values a request of this kind may bind or not (e.g. the
+        login's ``cross_boundary`` consent, issue 23); the same rules as ``binds``.
     :raises ImproperlyConfigured: a malformed id or bind name, or the id already registered
         differently.
     """
+    optional_binds = tuple(optional_binds)
     binds = tuple(binds)
+    bad_optional = [b for b in optional_binds if not isinstance(b, str) or not b or b in PAYLOAD_MEMBERS or b in binds]
+    if bad_optional:
+        raise ImproperlyConfigured(f"Approval kind {id!r}: bad optional bind names {bad_optional}")
     if not _ID.match(id or ""):
         raise ImproperlyConfigured(f"Approval kind id {id!r}: 1-{MAX_ID_LENGTH} of a-z 0-9 _ . -")
     bad = [b for b in binds if not isinstance(b, str) or not b or b in PAYLOAD_MEMBERS]
     if bad or len(set(binds)) != len(binds):
         raise ImproperlyConfigured(f"Approval kind {id!r}: bad or repeated bind names {bad or binds}")
-    kind = ApprovalKind(id=id, label=label, binds=binds, app=app, question=question)
+    kind = ApprovalKind(id=id, label=label, binds=binds, app=app, question=question, optional_binds=optional_binds)
     known = _registry.get(id)
     if known is not None and known != kind:
         raise ImproperlyConfigured(f"Approval kind {id!r} is already registered by {known.app or 'another app'}")
@@ -107,3 +115,28 @@ def labels() -> dict[str, str]:
 def questions() -> dict[str, str]:
     """``{kind id: translated question}`` of the kinds that registered one, in the active language."""
     return {k.id: str(k.question) for k in _registry.values() if k.question}
+
+
+#: ``{bind name: waiver(req, resident) -> bool}`` (:func:`register_waiver`).
+_waivers: dict = {}
+
+
+def register_waiver(name: str, waiver) -> None:
+    """Register ``waiver(req, resident_id) -> bool`` for the bind ``name``: when it answers
+    ``True`` for the resident whose device reads or decides a request, the request does not
+    bind that value for them (it is left out of ``binds`` and of the ``details`` lines tagged
+    with it), e.g. a cross-boundary consent the resident already gave (issue 23: with a live
+    binding the next login shows the usual approval). Call from ``AppConfig.ready()``."""
+    _waivers[name] = waiver
+
+
+def has_waivers() -> bool:
+    """Whether any waiver is registered (a request's binds are then filtered per resident)."""
+    return bool(_waivers)
+
+
+def waived(name: str, req, resident_id) -> bool:
+    """Whether the bind ``name`` of ``req`` is waived for the resident ``resident_id``
+    (:func:`register_waiver`)."""
+    waiver = _waivers.get(name)
+    return bool(waiver and resident_id is not None and waiver(req, resident_id))

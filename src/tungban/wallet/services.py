@@ -463,9 +463,10 @@ def create_request(
     :raises LookupError: the kind is not registered; :class:`ValueError`: ``binds`` does not
         name exactly the kind's binds. Both are the requesting app's bugs, not the user's.
     """
-    declared = kinds.get(kind).binds
+    registered = kinds.get(kind)
+    declared = registered.binds
     binds = dict(binds or {})
-    if set(binds) != set(declared):
+    if set(binds) - set(registered.optional_binds) != set(declared):
         raise ValueError(f"Approval kind {kind!r} binds {sorted(declared)}, got {sorted(binds)}")
     context = {**(context or {}), "binds": binds}
     if origin:
@@ -577,12 +578,12 @@ def request_details(req: ApprovalRequest, device: Device, resident=None) -> dict
         "documents": [{"name": d["name"], "sha256": d["sha256"]} for d in req.context.get("documents", [])],
         "document_pages": req.context.get("format") == "pades",  # PDFs the app can show (issue 16)
         "reason": req.context.get("reason", ""),
-        "details": _details(req.context.get("details")),
+        "details": _details(_unwaived_lines(req, device.resident_id)),
         "offline_access_days": req.context.get("offline_access_days"),
         "consent": req.context.get("consent"),
         "terms_sha256": req.context.get("terms_sha256"),
         "choice": _choice_details(req, resident),
-        "binds": bound_values(req),
+        "binds": bound_values(req, device.resident_id),
         "code_required": bool(req.user_code),
         "origin": origin_details(req),
         "nonce": req.nonce,
@@ -811,7 +812,7 @@ def judge_decision(
         payload.get("request_id") != str(req.id)
         or payload.get("nonce") != req.nonce
         or payload.get("requester") != req.requester_id
-        or not _repeats(payload, bound_values(req))
+        or not _repeats(payload, bound_values(req, device.resident_id))
     ):
         raise errors.BadSignature(_("The signature is for another request."))
     if req.resident_id and req.resident_id != device.resident_id:
@@ -900,15 +901,29 @@ def _repeats(payload: dict, binds: dict) -> bool:
     return all(name in payload and canonical(payload[name]) == canonical(value) for name, value in binds.items())
 
 
-def bound_values(req: ApprovalRequest) -> dict:
-    """``{name: value}`` the signed decision on ``req`` must repeat: ``context["binds"]``.
+def _unwaived_lines(req: ApprovalRequest, resident_id) -> list:
+    """``context["details"]`` less the lines tagged (``"bind"``) with a bind waived for the
+    resident ``resident_id`` (:func:`.kinds.register_waiver`)."""
+    lines = req.context.get("details") or []
+    if not any(isinstance(line, dict) and line.get("bind") for line in lines):
+        return lines
+    return [line for line in lines if not line.get("bind") or not kinds.waived(line["bind"], req, resident_id)]
+
+
+def bound_values(req: ApprovalRequest, resident_id=None) -> dict:
+    """``{name: value}`` the signed decision on ``req`` must repeat: ``context["binds"]``,
+    less an optional bind waived for the resident ``resident_id`` (:func:`.kinds.register_waiver`; e.g. a
+    cross-boundary consent already given, issue 23).
 
     A request opened before the registry (no ``binds``; accepted for one release) binds what
     the signing and consent requests of that time did: ``documents`` (the SHA-256 digests of
     ``context["documents"]``, in order) and ``terms`` (``context["terms_sha256"]``).
     """
     if "binds" in req.context:
-        return dict(req.context["binds"])
+        binds = dict(req.context["binds"])
+        if resident_id is not None and binds and kinds.has_waivers():
+            binds = {name: value for name, value in binds.items() if not kinds.waived(name, req, resident_id)}
+        return binds
     legacy = {}  # Remove after the next release, with the requests that predate binds.
     if "documents" in req.context:
         legacy["documents"] = [d["sha256"] for d in req.context["documents"]]
