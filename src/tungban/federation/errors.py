@@ -49,6 +49,18 @@ AssuranceTooLow = Forbidden.define(
 )
 LoginUnknown = NotFound.define("login_unknown", _("This login has expired or was already used. Please start again."))
 LoginRefused = Forbidden.define("login_refused", _("The login was refused: %(why)s"))
+
+# --- hosted services' logins with a partner identity (part frp) ----------------------------------
+IssuerMismatch = Forbidden.define(
+    "issuer_mismatch",
+    _("The answer did not come from the platform the login was sent to (RFC 9207 'iss'). Nothing was accepted."),
+)
+InvalidIdToken = Forbidden.define(
+    "invalid_id_token",
+    _("The partner platform's proof of identity could not be verified (ID token). Nothing was accepted."),
+)
+LoginDeclined = Forbidden.define("login_declined", _("You declined the login in the app. Nothing was shared."))
+
 #: §12.1.1: automatic registration needs a request the RP signed: a request object (``request``)
 #: or a pushed authorization request authenticated with ``private_key_jwt``.
 UnsignedRequest = Forbidden.define(

@@ -4,7 +4,7 @@ status, trust mark) and hosted services' entity configurations and login pages. 
 
 from django.urls import path
 
-from . import views_federation
+from . import views_federation, views_services
 
 app_name = "federation"
 urlpatterns: list = [
@@ -19,4 +19,9 @@ urlpatterns: list = [
         views_federation.service_configuration,
         name="service_configuration",
     ),
+    # --- hosted services' pages (relying parties of a partner's OpenID provider; part frp) ---
+    path("services/<slug:slug>/", views_services.service_page, name="service"),
+    path("services/<slug:slug>/login", views_services.service_login, name="service-login"),
+    path("services/<slug:slug>/callback", views_services.service_callback, name="service-callback"),
+    path("services/<slug:slug>/logout", views_services.service_logout, name="service-logout"),
 ]

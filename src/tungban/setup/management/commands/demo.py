@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management import BaseCommand, call_command
 
 from tungban.core.serving import server_command
+from tungban.setup import federation_demo
 from tungban.setup.demo import BANK_PORT, PROVIDER_PORTS
 
 
@@ -19,11 +20,19 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--service-port", type=int, default=8100)
         parser.add_argument("--workers", type=int, default=2, help="platform worker processes (stateless)")
+        parser.add_argument("--anchor-port", type=int, default=federation_demo.ANCHOR_PORT)
+        parser.add_argument("--gd-port", type=int, default=federation_demo.GD_PORT)
+        parser.add_argument(
+            "--no-federation",
+            action="store_true",
+            help="do not set up and start the cross-boundary trust anchor and Guangdong platform (issue 23)",
+        )
 
-    def handle(self, *args, port, service_port, workers, **opts):
+    def handle(self, *args, port, service_port, workers, anchor_port, gd_port, no_federation=False, **opts):
         service_url = f"http://127.0.0.1:{service_port}"
         issuer = os.environ.get("TUNGBAN_ISSUER") or f"http://localhost:{port}"
         call_command("setup", demo=True, service_url=service_url)
+        federation = None if no_federation else self._federation(issuer, anchor_port, gd_port)
         root = Path(__file__).resolve().parents[5]
         # Install the handler before any child starts: a SIGTERM that arrives
         # while the children boot must still stop them, not orphan them.
@@ -36,6 +45,8 @@ class Command(BaseCommand):
             TUNGBAN_VAR_DIR=str(settings.VAR_DIR),
             # Card and e-wallet payments through the mock PSP served by the platform (issue 18).
             TUNGBAN_PAYMENTS_PSP=os.environ.get("TUNGBAN_PAYMENTS_PSP", "mock"),
+            # The cross-boundary demo's partners are on loopback (issue 23; never in production).
+            TUNGBAN_FEDERATION_ALLOW_PRIVATE=os.environ.get("TUNGBAN_FEDERATION_ALLOW_PRIVATE", "1"),
         )
         # The production server (tungban.core.serving): a slow data provider holds a thread, not a worker.
         platform = subprocess.Popen(
@@ -102,6 +113,13 @@ class Command(BaseCommand):
                 DEMO_BANK_REQUEST_SECRET=settings.TUNGBAN_PAYMENTS_BANK_REQUEST_SECRET,
             ),
         )
+        # The cross-boundary trust anchor and the Guangdong platform (issue 23): separate instances.
+        partners = [
+            subprocess.Popen(
+                server_command(f"127.0.0.1:{p}", workers=1, timeout=120, graceful_timeout=5), env=instance.env
+            )
+            for instance, p in (federation or {}).get("servers", [])
+        ]
         deadline = time.monotonic() + 1.5
         while time.monotonic() < deadline and not stop["now"]:
             time.sleep(0.1)
@@ -117,6 +135,18 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  Demo bank (FPS):      http://127.0.0.1:{BANK_PORT}/pay  (pays the e-services fees: README step 11)"
         )
+        if federation:
+            info = federation["info"]
+            resident = info["gd_resident"]
+            self.stdout.write(f"  Cross-boundary:       {issuer}/cross-boundary/  (README step 19)")
+            self.stdout.write(f"  Trust anchor:         {info['anchor']}/.well-known/openid-federation")
+            self.stdout.write(f"  Guangdong platform:   {info['gd']}/  (its app: {info['gd']}/app/)")
+            self.stdout.write(f"  Guangdong service:    {info['gd_service']}/")
+            self.stdout.write(f"  HK cross-boundary:    {info['hk_service']}/")
+            self.stdout.write(
+                f"  Guangdong resident:   {resident['name']}  number {resident['hkid']}"
+                f"  activation code {resident['activation_code']}  (bind the app at {info['gd']}/app/)"
+            )
         self.stdout.write("Press Ctrl-C to stop.", ending="\n")
         self.stdout.flush()
         try:
@@ -125,11 +155,34 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             pass
         finally:
-            for proc in (platform, worker, service, bank, *providers):
+            for proc in (platform, worker, service, bank, *providers, *partners):
                 if proc.poll() is None:
                     proc.send_signal(signal.SIGTERM)
-            for proc in (platform, worker, service, bank, *providers):
+            for proc in (platform, worker, service, bank, *providers, *partners):
                 try:
                     proc.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     proc.kill()
+
+    def _federation(self, issuer: str, anchor_port: int, gd_port: int) -> dict:
+        """Set up the cross-boundary demo (issue 23): the trust anchor and the Guangdong platform
+        in ``var/federation/anchor`` and ``var/federation/gd`` (own databases and keys), all
+        enrolled through the management commands (:func:`tungban.setup.federation_demo.build`).
+        Returns the servers to start and what to print."""
+        base = settings.VAR_DIR / "federation"
+        anchor = federation_demo.Instance.create("anchor", f"http://127.0.0.1:{anchor_port}", base / "anchor")
+        # GD on a host name, not an address: the web app's passkey needs one (WebAuthn relying party id).
+        gd = federation_demo.Instance.create("gd", f"http://localhost:{gd_port}", base / "gd")
+        self.stdout.write("Setting up the cross-boundary demo (trust anchor, Guangdong platform) …")
+        template = federation_demo.migrated_template(base)
+        for instance in (anchor, gd):
+            instance.prepare(template)
+        saved = settings.TUNGBAN_ISSUER
+        settings.TUNGBAN_ISSUER = issuer  # the Hong Kong entities' identifiers are the served issuer's
+        try:
+            info = federation_demo.build(
+                anchor, federation_demo.LocalInstance("hk", issuer, base / "hk"), gd, exchange=base / "exchange"
+            )
+        finally:
+            settings.TUNGBAN_ISSUER = saved
+        return {"info": info, "servers": [(anchor, anchor_port), (gd, gd_port)]}
