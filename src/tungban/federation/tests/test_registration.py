@@ -465,3 +465,16 @@ def test_administrators_may_not_take_a_federation_identifier(db):
     with pytest.raises(ValidationError):
         Client(client_id=SERVICE, name_en="X", name_zh="X", redirect_uris=[REDIRECT]).clean()
     assert not Client.objects.filter(client_id=SERVICE).exists()
+
+
+def test_a_service_asking_beyond_the_binding_asks_again_and_widens_it(issuer, service, fake_chain, app, resident):
+    browser, rid, req, params, verifier = _login(issuer, service, app)  # openid only
+    _finish(issuer, service, app, browser, rid, params, verifier)
+    assert Binding.objects.get().claims == []
+    browser, rid, req, params, verifier = _login(issuer, service, app, scope="openid profile")
+    asked = [c["name"] for c in req["claims"]]
+    assert asked and req["binds"]["cross_boundary"]["claims"] == ["sub", "acr", *asked]
+    assert any(line["label"] == "What crosses the boundary" for line in req["details"])
+    assert _finish(issuer, service, app, browser, rid, params, verifier).status_code == 200
+    binding = Binding.objects.get()  # the same binding, widened
+    assert binding.claims == asked and binding.removed_at is None
