@@ -1,12 +1,19 @@
 // Acceptance 2 of issue 23: the platform's entity statements and trust chains verified by an
 // implementation the platform does not use, the OpenWallet Foundation's @openid-federation/core.
 //
-// Input (stdin, JSON): {"entity_ids": [...], "trust_anchors": [...],
+// Input (stdin, JSON): {"entity_ids": [...], "steps": [...], "trust_anchors": [...],
 //   "resolve": [{"url": resolve endpoint URL with its query, "anchor_jwks": {...}, "resolver_jwks": {...}}]}
 // Output (stdout, JSON): {"chains": {entity_id: [{"path", "statements", "metadata"}] | {"error"}},
 //   "resolve": [{"ok", "sub", "metadata", "checked", "error"?}]}
 import { createPublicKey, verify } from "node:crypto";
-import { fetchEntityConfiguration, resolveTrustChains } from "@openid-federation/core";
+import {
+  applyMetadataPolicyToMetadata,
+  combineMetadataPolicies,
+  fetchEntityConfiguration,
+  fetchEntityConfigurationChains,
+  fetchEntityStatementChain,
+  resolveTrustChains,
+} from "@openid-federation/core";
 
 const HASH = { ES256: "sha256", ES384: "sha384", ES512: "sha512" };
 
@@ -38,7 +45,7 @@ const input = JSON.parse(await new Promise((ok) => {
   process.stdin.on("end", () => ok(text));
 }));
 
-const out = { chains: {}, configurations: {}, resolve: [] };
+const out = { chains: {}, configurations: {}, steps: {}, resolve: [] };
 for (const entityId of input.entity_ids ?? []) {
   try {
     const ec = await fetchEntityConfiguration({ entityId, verifyJwtCallback });
@@ -55,6 +62,63 @@ for (const entityId of input.entity_ids ?? []) {
     }));
   } catch (e) {
     out.chains[entityId] = { error: String(e?.message ?? e) };
+  }
+}
+
+// The library's own steps (resolveTrustChains' body: fetchEntityConfigurationChains,
+// fetchEntityStatementChain — every signature —, combineMetadataPolicies,
+// applyMetadataPolicyToMetadata) with two shims for its departures from §6.1 (draft 45):
+// (1) a policy entry for an entity type or a parameter the leaf does not have is left out
+// unless "essential" (§6.1.3.1: an operator on an absent, non-essential parameter does
+// nothing; 0.2.1's subset_of throws), (2) OpenID Connect's space-separated "scope" is an array
+// while the policy is applied and joined afterwards (§6.1.3.1: scope is a list of values).
+function shimmedPolicy(policy, metadata) {
+  const out = {};
+  for (const [type, params] of Object.entries(policy ?? {})) {
+    for (const [name, ops] of Object.entries(params ?? {})) {
+      const present = metadata?.[type]?.[name] !== undefined;
+      if (!present && !ops.essential && !("value" in ops) && !("default" in ops) && !("add" in ops)) continue;
+      (out[type] ??= {})[name] = ops;
+    }
+  }
+  return out;
+}
+for (const entityId of input.steps ?? []) {
+  try {
+    const configurationChains = await fetchEntityConfigurationChains({
+      leafEntityId: entityId,
+      trustAnchorEntityIds: input.trust_anchors,
+      verifyJwtCallback,
+    });
+    const found = [];
+    for (const configurations of configurationChains) {
+      const statements = await fetchEntityStatementChain({ entityConfigurations: configurations, verifyJwtCallback });
+      if (statements.some((s) => s.exp < new Date())) continue;
+      const leaf = configurations[0];
+      const withoutLeaf = statements.slice(0, -1);
+      const { mergedPolicy } = combineMetadataPolicies({ statements: withoutLeaf });
+      if (withoutLeaf[0]?.metadata) throw new Error("superior metadata is not expected in this federation");
+      const metadata = JSON.parse(JSON.stringify(leaf.metadata ?? {}));
+      const rp = metadata.openid_relying_party;
+      const scopeWasString = typeof rp?.scope === "string";
+      if (scopeWasString) rp.scope = rp.scope.split(" ").filter(Boolean);
+      let { resolvedLeafMetadata } = applyMetadataPolicyToMetadata({
+        leafMetadata: metadata,
+        policyMetadata: shimmedPolicy(mergedPolicy, metadata),
+      });
+      if (scopeWasString && Array.isArray(resolvedLeafMetadata.openid_relying_party?.scope)) {
+        resolvedLeafMetadata = JSON.parse(JSON.stringify(resolvedLeafMetadata));
+        resolvedLeafMetadata.openid_relying_party.scope = resolvedLeafMetadata.openid_relying_party.scope.join(" ");
+      }
+      found.push({
+        path: configurations.map((c) => c.sub),
+        statements: statements.map((s) => [s.iss, s.sub]),
+        metadata: resolvedLeafMetadata,
+      });
+    }
+    out.steps[entityId] = found;
+  } catch (e) {
+    out.steps[entityId] = { error: String(e?.message ?? e) };
   }
 }
 
