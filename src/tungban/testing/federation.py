@@ -86,7 +86,7 @@ def running_federation(hk_url: str, tmp: Path):
         hk = federation_demo.LocalInstance("hk", hk_url, tmp / "hk")
         template = federation_demo.migrated_template(tmp)
         for instance in (anchor, gd):
-            instance.prepare(template)
+            instance.use_template(template)
         info = federation_demo.build(anchor, hk, gd, exchange=tmp / "exchange")
         for instance, sock in ((anchor, anchor_sock), (gd, gd_sock)):
             processes.append(_start(instance, sock))
