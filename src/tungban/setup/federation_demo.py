@@ -24,6 +24,7 @@ import os
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,13 +139,33 @@ class Instance:
             )
         return result.stdout
 
-    def prepare(self, template: Path | None = None) -> None:
-        """Migrate (from a copy of ``template``, a migrated empty SQLite database, when given:
-        migrating costs half a minute per instance) and create the keys: ``tungban setup``."""
+    def run_many(self, commands: list[list[str]], timeout: float = 600) -> list[str]:
+        """Run several management commands in one child process (Django starts once: each
+        start costs seconds); returns their outputs. :raises SetupError: one failed (the
+        later ones did not run)."""
+        result = subprocess.run(
+            [sys.executable, "-m", "tungban.setup.federation_demo", json.dumps(commands)],
+            cwd=self.var,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+        if result.returncode != 0:
+            raise SetupError(
+                f"{self.name}: {[c[0] for c in commands]} failed ({result.returncode}):\n"
+                f"{result.stdout[-2000:]}\n{result.stderr[-4000:]}"
+            )
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
+    def use_template(self, template: Path) -> None:
+        """Start from a copy of ``template``, a migrated empty SQLite database (migrating costs
+        half a minute per instance; ``tungban setup`` then only adds the keys), unless the
+        instance has a database already."""
         db = self.var / "tungban.sqlite3"
-        if template is not None and template.exists() and not db.exists():
+        if template.exists() and not db.exists():
             shutil.copyfile(template, db)
-        self.run("setup")
 
 
 class LocalInstance:
@@ -166,10 +187,13 @@ class LocalInstance:
             raise SetupError(f"{self.name}: tungban {' '.join(args)} failed: {exc}\n{err.getvalue()}") from exc
         return out.getvalue()
 
+    def run_many(self, commands: list[list[str]], timeout: float = 600) -> list[str]:
+        return [self.run(*command) for command in commands]
+
 
 def migrated_template(directory: Path) -> Path:
     """A migrated, empty SQLite database in ``directory`` (made once; copied by
-    :meth:`Instance.prepare`)."""
+    :meth:`Instance.use_template`)."""
     template = Path(directory) / "migrated.sqlite3"
     if not template.exists():
         scratch = Instance.create("template", "http://127.0.0.1:9", Path(directory) / "template-var")
@@ -178,163 +202,232 @@ def migrated_template(directory: Path) -> Path:
     return template
 
 
-def _entity(instance, out_file: Path, *args: str) -> dict:
-    """Run ``federation_init``/``federation_service`` with ``--json-out``; returns the entity
-    (``entity_id``, ``jwks``) and writes its federation JWK Set to ``<out_file>.jwks.json``."""
-    instance.run(*args, "--json-out", str(out_file))
+def _read_entity(out_file: Path) -> dict:
+    """The entity ``federation_init``/``federation_service`` wrote to ``out_file`` (``--json-out``):
+    ``entity_id``, ``jwks``; its federation JWK Set also goes to ``<out_file>.jwks.json``."""
     data = json.loads(out_file.read_text())
-    jwks = data.get("jwks") or data.get("federation_jwks") or data
     jwks_file = out_file.with_suffix(".jwks.json")
-    jwks_file.write_text(json.dumps(jwks))
-    return {"entity_id": data["entity_id"].rstrip("/"), "jwks": jwks, "jwks_file": jwks_file}
+    jwks_file.write_text(json.dumps(data["jwks"]))
+    return {"entity_id": data["entity_id"].rstrip("/"), "jwks": data["jwks"], "jwks_file": jwks_file}
 
 
-def _platform(instance, exchange: Path, names: dict, anchor_id: str, service: dict, *, filing: str) -> dict:
-    root = _entity(
-        instance,
-        exchange / f"{instance.name}-root.json",
-        "federation_init",
-        "--role",
-        "platform",
-        "--name-en",
-        names["name_en"],
-        "--name-zh",
-        names["name_zh"],
-        "--authority-hint",
-        anchor_id,
-    )
-    svc = _entity(
-        instance,
-        exchange / f"{instance.name}-service.json",
-        "federation_service",
-        "--slug",
-        service["slug"],
-        "--name-en",
-        service["name_en"],
-        "--name-zh",
-        service["name_zh"],
-        "--department",
-        service["department"],
-        "--required-acr",
-        service["required_acr"],
-        "--redirect-uri",
-        f"{instance.url}/federation/services/{service['slug']}/callback",
-    )
-    return {"root": root, "service": svc, "filing": filing}
+def _platform_commands(instance, exchange: Path, names: dict, anchor_id: str, service: dict) -> list[list[str]]:
+    """The platform's root (authority hint: the anchor) and its hosted service."""
+    return [
+        [
+            "federation_init",
+            "--role",
+            "platform",
+            "--name-en",
+            names["name_en"],
+            "--name-zh",
+            names["name_zh"],
+            "--authority-hint",
+            anchor_id,
+            "--json-out",
+            str(exchange / f"{instance.name}-root.json"),
+        ],
+        [
+            "federation_service",
+            "--slug",
+            service["slug"],
+            "--name-en",
+            service["name_en"],
+            "--name-zh",
+            service["name_zh"],
+            "--organization-en",
+            service["department_en"],
+            "--organization-zh",
+            service["department_zh"],
+            "--department",
+            service["department"],
+            "--required-acr",
+            service["required_acr"],
+            "--redirect-uri",
+            f"{instance.url}/federation/services/{service['slug']}/callback",
+            "--json-out",
+            str(exchange / f"{instance.name}-service.json"),
+        ],
+    ]
 
 
-def build(anchor: Instance, hk, gd: Instance, *, exchange: Path) -> dict:
+def _in_parallel(*calls):
+    """Run ``(instance, commands)`` pairs at once (child processes: the instances are separate)."""
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        for future in [pool.submit(instance.run_many, commands) for instance, commands in calls]:
+            future.result()
+
+
+def build(anchor: Instance, hk, gd: Instance, *, exchange: Path, setup: bool = True) -> dict:
     """Set up the whole federation, every step a management command; ``exchange`` is the
-    directory (under the anchor's var dir in the demo) where the entities' JWK Sets and the
-    trust marks are handed over. The instances must have been prepared (:meth:`Instance.prepare`
-    for the children). Returns what to print: entity identifiers, the GD demo resident.
+    directory where the entities' JWK Sets and the trust marks are handed over (files, as
+    operators would send them). With ``setup``, the child instances run ``tungban setup`` first
+    (migrate, keys; no demo data). Returns what to print: entity identifiers, the GD demo
+    resident's number and activation code.
 
     Steps (docs/integrators.md §18 "How a partner joins the federation"):
 
-    1. the anchor's root entity; each platform's root (authority hint: the anchor) and its
-       hosted service (a subordinate of its root);
-    2. the anchor enrols both platforms (their JWK Sets, :data:`RP_POLICY`) and issues the
-       cross-boundary trust mark to each hosted service, which receives it;
-    3. each platform pins the anchor's keys and adds the other as a partner (legal basis,
-       filing reference);
-    4. the GD platform registers its demo resident.
+    1. the anchor's root entity (``federation_init --role anchor``); each platform's root
+       (``--role platform --authority-hint <anchor>``) and its hosted service
+       (``federation_service``, a subordinate of its root);
+    2. the anchor enrols both platforms (``federation_enrol`` with their JWK Sets and
+       :data:`RP_POLICY`) and issues the cross-boundary trust mark to each hosted service
+       (``federation_trust_mark issue``);
+    3. each platform stores its service's trust mark (``federation_receive_trust_mark``), pins the
+       anchor's keys (``federation_anchor``) and adds the other as a partner with the legal
+       basis and filing reference (``federation_partner``); the GD platform registers its demo
+       resident (``demo_partner_resident``).
+
+    Commands of one instance in one step run in one child process; the instances' steps run side
+    by side where they do not depend on each other.
 
     :raises SetupError: a step failed.
     """
     exchange = Path(exchange)
     exchange.mkdir(parents=True, exist_ok=True)
-    anchor_root = _entity(
-        anchor,
-        exchange / "anchor-root.json",
-        "federation_init",
-        "--role",
-        "anchor",
-        "--name-en",
-        ANCHOR["name_en"],
-        "--name-zh",
-        ANCHOR["name_zh"],
+    anchor_id = anchor.url
+    first = [["setup"]] if setup else []
+    _in_parallel(
+        (
+            anchor,
+            [
+                *first,
+                [
+                    "federation_init",
+                    "--role",
+                    "anchor",
+                    "--name-en",
+                    ANCHOR["name_en"],
+                    "--name-zh",
+                    ANCHOR["name_zh"],
+                    "--json-out",
+                    str(exchange / "anchor-root.json"),
+                ],
+            ],
+        ),
+        (gd, [*first, *_platform_commands(gd, exchange, GD, anchor_id, GD_SERVICE)]),
     )
-    anchor_id = anchor_root["entity_id"]
+    hk.run_many(_platform_commands(hk, exchange, HK, anchor_id, HK_SERVICE))
+    anchor_root = _read_entity(exchange / "anchor-root.json")
+    if anchor_root["entity_id"] != anchor_id:
+        raise SetupError(f"the anchor's entity identifier is {anchor_root['entity_id']}, expected {anchor_id}")
     sides = {
-        "hk": (hk, _platform(hk, exchange, HK, anchor_id, HK_SERVICE, filing=HK_FILING), HK_SERVICE),
-        "gd": (gd, _platform(gd, exchange, GD, anchor_id, GD_SERVICE, filing=GD_FILING), GD_SERVICE),
+        name: {
+            "instance": instance,
+            "service": service,
+            "root": _read_entity(exchange / f"{name}-root.json"),
+            "svc": _read_entity(exchange / f"{name}-service.json"),
+        }
+        for name, instance, service in (("hk", hk, HK_SERVICE), ("gd", gd, GD_SERVICE))
     }
     policy_file = exchange / "rp-policy.json"
     policy_file.write_text(json.dumps(RP_POLICY))
-    for instance, entities, service in sides.values():
-        anchor.run(
-            "federation_enrol",
-            "--entity-id",
-            entities["root"]["entity_id"],
-            "--jwks-file",
-            str(entities["root"]["jwks_file"]),
-            "--entity-type",
-            "federation_entity",
-            "--entity-type",
-            "openid_provider",
-            "--policy-file",
-            str(policy_file),
-        )
-        mark_file = exchange / f"{instance.name}-trust-mark.jwt"
-        anchor.run(
-            "federation_trust_mark",
-            "issue",
-            "--subject",
-            entities["service"]["entity_id"],
-            "--department-en",
-            service["department_en"],
-            "--department-zh",
-            service["department_zh"],
-            "--out",
-            str(mark_file),
-        )
-        instance.run(
-            "federation_receive_trust_mark",
-            "--path",
-            f"federation/services/{service['slug']}",
-            "--file",
-            str(mark_file),
-        )
-        instance.run(
-            "federation_anchor",
-            "--entity-id",
-            anchor_id,
-            "--jwks-file",
-            str(anchor_root["jwks_file"]),
-            "--name-en",
-            ANCHOR["name_en"],
-            "--name-zh",
-            ANCHOR["name_zh"],
-        )
-    for here, there, names, filing, jurisdiction in (
-        ("hk", "gd", GD, HK_FILING, "CN-GD"),
-        ("gd", "hk", HK, GD_FILING, "HK"),
-    ):
-        sides[here][0].run(
-            "federation_partner",
-            "--entity-id",
-            sides[there][1]["root"]["entity_id"],
-            "--name-en",
-            names["name_en"],
-            "--name-zh",
-            names["name_zh"],
-            "--jurisdiction",
-            jurisdiction,
-            "--legal-basis-en",
-            LEGAL_BASIS_EN,
-            "--legal-basis-zh",
-            LEGAL_BASIS_ZH,
-            "--filing-reference",
-            filing,
-        )
+    enrolments = []
+    for name, side in sides.items():
+        names = HK if name == "hk" else GD
+        enrolments += [
+            [
+                "federation_enrol",
+                "--entity-id",
+                side["root"]["entity_id"],
+                "--jwks-file",
+                str(side["root"]["jwks_file"]),
+                "--entity-type",
+                "federation_entity",
+                "--entity-type",
+                "openid_provider",
+                "--policy-file",
+                str(policy_file),
+                "--name-en",
+                names["name_en"],
+                "--name-zh",
+                names["name_zh"],
+            ],
+            [
+                "federation_trust_mark",
+                "issue",
+                "--subject",
+                side["svc"]["entity_id"],
+                "--department-en",
+                side["service"]["department_en"],
+                "--department-zh",
+                side["service"]["department_zh"],
+                "--out",
+                str(exchange / f"{name}-trust-mark.jwt"),
+            ],
+        ]
+    anchor.run_many(enrolments)
+    finishing = {}
+    for here, there, filing, jurisdiction in (("hk", "gd", HK_FILING, "CN-GD"), ("gd", "hk", GD_FILING, "HK")):
+        names = GD if there == "gd" else HK
+        finishing[here] = [
+            [
+                "federation_receive_trust_mark",
+                "--path",
+                f"federation/services/{sides[here]['service']['slug']}",
+                "--file",
+                str(exchange / f"{here}-trust-mark.jwt"),
+            ],
+            [
+                "federation_anchor",
+                "--entity-id",
+                anchor_id,
+                "--jwks-file",
+                str(anchor_root["jwks_file"]),
+                "--name-en",
+                ANCHOR["name_en"],
+                "--name-zh",
+                ANCHOR["name_zh"],
+            ],
+            [
+                "federation_partner",
+                "--entity-id",
+                sides[there]["root"]["entity_id"],
+                "--name-en",
+                names["name_en"],
+                "--name-zh",
+                names["name_zh"],
+                "--jurisdiction",
+                jurisdiction,
+                "--legal-basis-en",
+                LEGAL_BASIS_EN,
+                "--legal-basis-zh",
+                LEGAL_BASIS_ZH,
+                "--filing-reference",
+                filing,
+            ],
+        ]
     resident_file = exchange / "gd-resident.json"
-    gd.run("demo_partner_resident", "--json-out", str(resident_file))
+    finishing["gd"].append(["demo_partner_resident", "--json-out", str(resident_file)])
+    hk.run_many(finishing["hk"])
+    gd.run_many(finishing["gd"])
     return {
         "anchor": anchor_id,
         "trust_mark_type": f"{anchor_id}/{CROSS_BOUNDARY_TRUST_MARK_PATH}",
-        "hk": sides["hk"][1]["root"]["entity_id"],
-        "hk_service": sides["hk"][1]["service"]["entity_id"],
-        "gd": sides["gd"][1]["root"]["entity_id"],
-        "gd_service": sides["gd"][1]["service"]["entity_id"],
+        "hk": sides["hk"]["root"]["entity_id"],
+        "hk_service": sides["hk"]["svc"]["entity_id"],
+        "gd": sides["gd"]["root"]["entity_id"],
+        "gd_service": sides["gd"]["svc"]["entity_id"],
         "gd_resident": json.loads(resident_file.read_text()),
     }
+
+
+def _main(argv: list[str]) -> int:
+    """``python -m tungban.setup.federation_demo '[["cmd", "arg", …], …]'``: run the management
+    commands in this process, in order; print their outputs as a JSON list (last line)."""
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    outputs = []
+    for command in json.loads(argv[0]):
+        out = io.StringIO()
+        call_command(*command, stdout=out)
+        outputs.append(out.getvalue())
+    print(json.dumps(outputs))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main(sys.argv[1:]))

@@ -15,10 +15,10 @@ browser visits, as ``http://127.0.0.1:<port>``.
 
 Use::
 
-    from tungban.testing.federation import federation  # noqa: F401  (the fixture)
+    from tungban.testing.federation import federation_instances  # noqa: F401  (the fixture)
 
-    def test_something(federation):
-        federation.gd.url, federation.info["gd_resident"]["activation_code"] ...
+    def test_something(federation_instances):
+        federation_instances.gd.url, federation_instances.info["gd_resident"]["activation_code"] ...
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def running_federation(hk_url: str, tmp: Path):
         hk = federation_demo.LocalInstance("hk", hk_url, tmp / "hk")
         template = federation_demo.migrated_template(tmp)
         for instance in (anchor, gd):
-            instance.prepare(template)
+            instance.use_template(template)
         info = federation_demo.build(anchor, hk, gd, exchange=tmp / "exchange")
         for instance, sock in ((anchor, anchor_sock), (gd, gd_sock)):
             processes.append(_start(instance, sock))
@@ -99,7 +99,7 @@ def running_federation(hk_url: str, tmp: Path):
 
 
 @pytest.fixture
-def federation(live_issuer, transactional_db, settings, tmp_path):
+def federation_instances(live_issuer, transactional_db, settings, tmp_path):
     """The anchor and GD instances running, everything enrolled, HK = ``live_issuer``
     (loopback partners allowed: ``TUNGBAN_FEDERATION_ALLOW_PRIVATE``)."""
     settings.TUNGBAN_FEDERATION_ALLOW_PRIVATE = True

@@ -176,7 +176,7 @@ class Command(BaseCommand):
         self.stdout.write("Setting up the cross-boundary demo (trust anchor, Guangdong platform) …")
         template = federation_demo.migrated_template(base)
         for instance in (anchor, gd):
-            instance.prepare(template)
+            instance.use_template(template)
         saved = settings.TUNGBAN_ISSUER
         settings.TUNGBAN_ISSUER = issuer  # the Hong Kong entities' identifiers are the served issuer's
         try:
