@@ -53,7 +53,7 @@ function bindingItem(b) {
   const basis = document.documentElement.lang.startsWith("zh") ? b.partner.legal_basis_zh : b.partner.legal_basis_en;
   const button = el("button", { class: "btn danger revoke", type: "button", "aria-describedby": headId, text: T.binding_remove });
   button.addEventListener("click", () => onRemoveBinding(b, partner, button));
-  return el("li", { class: "item consent", "data-binding-id": b.id, tabindex: "-1", "aria-labelledby": headId },
+  return el("li", { class: "item consent binding", "data-binding-id": b.id, tabindex: "-1", "aria-labelledby": headId },
     el("div", { class: "item-head" }, el("strong", { class: "service", id: headId, text: partner })),
     el("dl", { class: "fields compact" }, [
       consentRow(T.binding_bound_on, dateTime(b.created_at)),
