@@ -153,7 +153,7 @@ def test_cross_boundary_login_both_ways_and_removing_the_binding(federation_inst
     # (c) The HK resident removes the binding in the app; the next login asks to bind again.
     hk_phone.bring_to_front()
     hk_phone.goto(f"{hk}/app/")
-    remove_binding_in_app(hk_phone, federation_demo.GD["name_en"])
+    remove_binding_in_app(hk_phone, binding.pk)
     assert Binding.objects.get(pk=binding.pk).removed_at is not None
     desktop.bring_to_front()
     desktop.goto(gd_service)
@@ -164,18 +164,26 @@ def test_cross_boundary_login_both_ways_and_removing_the_binding(federation_inst
     assert "Bind your account" in consent and federation_demo.GD["name_en"] in consent
     decide_in_app(hk_phone, link, "decline")
     desktop.bring_to_front()
+    desktop.wait_for_selector("#return-link", timeout=TIMEOUT)  # the platform says it was declined
+    desktop.click("#return-link")  # back to the service: access_denied
     desktop.wait_for_selector("#refusal-message", timeout=TIMEOUT)
+    assert desktop.url.startswith(f"{gd_service}callback?")
     assert desktop.get_attribute("#refusal-message", "data-code") == "login_declined"
     assert_no_violations(desktop, "GD's refusal page: declined")
     assert not Binding.objects.filter(resident=resident, removed_at__isnull=True).exists()
 
 
-def remove_binding_in_app(phone, partner_name: str) -> None:
-    """Remove the binding to ``partner_name`` through the web app's "Cross-boundary bindings"."""
+def remove_binding_in_app(phone, binding_id) -> None:
+    """The web app removes the binding ``binding_id`` with its own device key: the app's API
+    module (``lib/api.js``, the instance ``main.js`` configured) sends the signed device call
+    ``DELETE /api/v1/federation/app/bindings/{id}`` with the bound device (``state.device``)."""
     phone.wait_for_selector("#screen-home:not([hidden])")
-    card = phone.locator(".binding", has_text=partner_name)
-    card.locator("button").click()
-    phone.wait_for_function(
-        "(name) => ![...document.querySelectorAll('.binding')].some(e => e.textContent.includes(name))",
-        arg=partner_name,
+    removed = phone.evaluate(
+        """async (id) => {
+            const { api } = await import("/static/wallet/js/lib/api.js");
+            const { state } = await import("/static/wallet/js/state.js");
+            return await api("DELETE", "/bindings/" + id, { device: state.device, base: "/api/v1/federation/app" });
+        }""",
+        str(binding_id),
     )
+    assert removed["id"] == str(binding_id) and removed["removed_at"]

@@ -403,3 +403,20 @@ def test_a_callback_is_used_once_and_only_in_the_browser_that_started_it(world):
 def test_an_unknown_service_is_not_found(world):
     resp = requests.get(f"{world.url}/federation/services/nothing-here/", headers=EN)
     assert resp.status_code == 404 and refusal(resp)[0] == "not_found"
+
+
+def test_abandoned_logins_are_purged_and_finished_ones_kept(world):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from tungban.core import retention
+    from tungban.federation.services import rp
+
+    assert retention.registered()["federation.rp"] is rp.purge_abandoned_logins
+    world.login(requests.Session())  # finished
+    world.start(requests.Session())  # abandoned
+    assert rp.purge_abandoned_logins(timezone.now()) == {"federation.RemoteLogin": 0}  # not yet expired
+    later = timezone.now() + dt.timedelta(seconds=rp.LOGIN_LIFETIME + 1)
+    assert rp.purge_abandoned_logins(later) == {"federation.RemoteLogin": 1}
+    assert RemoteLogin.objects.get().completed_at is not None
