@@ -4,9 +4,10 @@
 registers its :class:`ClientSource` in its ``AppConfig.ready()``.
 
 A client is federated when its ``client_id`` is an ``http(s)://`` URL (an entity identifier,
-§1.2); ordinary clients' identifiers never are (:func:`tungban.oidc.validators`'s rules for
-administrators' clients), so :func:`is_federated` is a prefix test and an ordinary request
-costs nothing more (no query, no call into the source).
+§1.2); administrators' clients may not have such identifiers
+(:func:`tungban.oidc.services.register_client` and the admin's ``Client.clean`` refuse them), so
+:func:`is_federated` is a prefix test and an ordinary request costs nothing more (no query, no
+call into the source).
 
 The source is called:
 
@@ -28,8 +29,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_lazy as _
+
 #: The prefixes of a federated ``client_id`` (an entity identifier, OpenID Federation 1.0 §1.2).
 PREFIXES = ("https://", "http://")
+#: Why an administrator's client may not take such an identifier.
+RESERVED_MESSAGE = _("A client ID that is an http(s) URL is reserved for federation entities (automatic registration).")
 
 
 @dataclass(frozen=True)

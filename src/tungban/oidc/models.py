@@ -139,6 +139,8 @@ class Client(ClientMixin, models.Model):
 
     def clean(self):
         """Admin-side validation: the same rules as :func:`tungban.oidc.services.register_client`."""
+        if str(self.client_id or "").startswith(federated.PREFIXES):
+            raise ValidationError({"client_id": federated.RESERVED_MESSAGE})
         try:
             check_client_metadata(
                 self.redirect_uris,

@@ -590,11 +590,14 @@ def register_client(
     ``secret``: the confidential client's secret, given instead of a new random one (the
     platform's own first-party clients derive theirs from ``SECRET_KEY``; issue 17).
     :raises DomainError: ``invalid_redirect_uri`` (must be absolute http(s), no fragment;
-        https for a FAPI client), ``invalid_scope``, ``invalid_client_metadata`` (a FAPI
-        client without ``jwks``, an RSA key under 2048 bits; ``field="required_acr"``: an
+        https for a FAPI client), ``invalid_scope``, ``invalid_client_metadata`` (a
+        ``client_id`` that is an http(s) URL: reserved for federation entities, :mod:`.federated`;
+        a FAPI client without ``jwks``, an RSA key under 2048 bits; ``field="required_acr"``: an
         unknown level).
     """
     required_acr = check_required_acr(required_acr)
+    if str(client_id).startswith(federated.PREFIXES):
+        raise errors.InvalidClientMetadata(federated.RESERVED_MESSAGE, field="client_id")
     if fapi and not (jwks or {}).get("keys"):
         raise errors.InvalidClientMetadata(_("A FAPI 2.0 client needs public keys (JWKS) for private_key_jwt."))
     scopes = allowed_scopes or list(EME_SCOPES)

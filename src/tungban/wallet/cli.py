@@ -130,9 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
         "consents": "list my data-sharing consents",
         "exchanges": "list exchanges of my data between organisations",
         "inbox": "list my messages from departments (notifications), each with its verified sender",
+        "bindings": "list my cross-boundary bindings with partner platforms (跨境綁定)",
     }
-    for name in ("history", "consents", "exchanges", "inbox", "me", "pending", "unbind"):
+    for name in ("history", "consents", "exchanges", "inbox", "me", "pending", "unbind", "bindings"):
         sub.add_parser(name, help=helps.get(name)).add_argument("--pin")
+    c = sub.add_parser("remove-binding", help="remove a cross-boundary binding (its id from 'bindings')")
+    c.add_argument("binding")
+    c.add_argument("--pin")
     c = sub.add_parser("revoke-consent", help="revoke a data-sharing consent (its id from 'consents')")
     c.add_argument("consent")
     c.add_argument("--pin")
@@ -345,6 +349,16 @@ def _print(args, data) -> None:
             print(f"    {m['body_en']}")
         if not data:
             print("No messages.")
+    elif args.cmd == "bindings":
+        for b in data:
+            p = b["partner"]
+            print(f"{b['id']}  {p['name_zh']} / {p['name_en']}, bound {b['created_at']}")
+            print(f"    legal basis: {p['legal_basis_en']} (filing reference {p['filing_reference']})")
+            print(f"    may cross: sub, acr{''.join(', ' + c for c in b['claims'])}")
+        if not data:
+            print("No cross-boundary bindings.")
+    elif args.cmd == "remove-binding":
+        print(f"Binding {data['id']} with {data['partner']['name_en']} removed: its services' sign-ins were ended.")
     elif args.cmd == "revoke-consent":
         print(
             f"Consent {data['id']} is {data['status']}: {data['data_user']['name_en']} can no longer obtain {data['product']['name_en']}."
@@ -501,6 +515,8 @@ def main(argv: list[str] | None = None) -> int:
             data = {"releases": app.history(pin), "exchanges": app.exchanges(pin)}
         elif args.cmd == "revoke-consent":
             data = app.revoke_consent(args.consent, _pin(args))
+        elif args.cmd == "remove-binding":
+            data = app.remove_binding(args.binding, _pin(args))
         elif args.cmd == "present":
             pin = _pin(args)
             disclose = None if args.disclose is None else [s for s in args.disclose.split(",") if s.strip()]

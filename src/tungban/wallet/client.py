@@ -450,6 +450,19 @@ class WalletClient:
             "POST", f"/api/v1/exchange/app/consents/{match.group(0)}/revoke", device_key=self.load_key(pin)
         )
 
+    # --- cross-boundary bindings (跨境綁定, issue 23) ---
+    def bindings(self, pin: str) -> list:
+        """The account's live bindings with partner platforms (each with the legal basis)."""
+        return self._call("GET", "/api/v1/federation/app/bindings", device_key=self.load_key(pin))
+
+    def remove_binding(self, binding_id: str, pin: str) -> dict:
+        """Remove a binding: the partner's services' tokens are revoked; their next login asks
+        again. :raises AppError: ``binding_unknown``, ``bad_reference`` (not a binding id)."""
+        match = UUID_RE.search(str(binding_id).lower())
+        if not match:
+            raise AppError("bad_reference", "Give the binding's id (see 'tungban app bindings').")
+        return self._call("DELETE", f"/api/v1/federation/app/bindings/{match.group(0)}", device_key=self.load_key(pin))
+
     def exchanges(self, pin: str) -> list:
         """Who used my data: exchanges between organisations under my consents, newest first.
         Each is checked against the public transparency log (issue 14 item 10) and gets

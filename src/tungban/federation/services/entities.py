@@ -274,7 +274,6 @@ def metadata_of(entity: Entity) -> dict:
     declared = dict(entity.metadata or {})
     fed = {
         "organization_name": entity.organization_en or entity.name_en,
-        "display_name": entity.name_en,
         **endpoints(entity),
         **declared.pop(FEDERATION_ENTITY, {}),
     }

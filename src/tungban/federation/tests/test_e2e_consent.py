@@ -64,7 +64,19 @@ def test_consent_on_the_phone_in_both_languages_and_approval_binds(world, e2e_br
         assert_no_violations(phone, f"cross-boundary consent ({locale})")
 
         decide_in_app(phone, link, code=code)
-        assert Binding.objects.filter(resident=resident, removed_at__isnull=True).count() == 1
+        binding = Binding.objects.get(resident=resident, removed_at__isnull=True)
+
+        # The app lists the binding with its legal basis and removes it.
+        phone.goto(f"{world.url}/app/#consents")
+        item = phone.locator(f'[data-binding-id="{binding.id}"]')
+        item.wait_for()
+        assert partner in item.inner_text() and FILING in item.inner_text()
+        assert_no_violations(phone, f"cross-boundary bindings ({locale})")
+        phone.once("dialog", lambda dialog: dialog.accept())
+        item.locator("button").click()
+        phone.locator("#bindings-empty").wait_for(state="visible")
+        binding.refresh_from_db()
+        assert binding.removed_at is not None
         assert not problems, problems
     finally:
         context.close()

@@ -395,3 +395,86 @@ def test_ordinary_clients_never_call_the_federation(issuer, fake_chain, app):
     tokens = login(issuer, app, "svc-plain", secret, "https://plain.example/cb")
     assert tokens["access_token"] and fake_chain.calls == []
     assert not CrossBoundaryRelease.objects.exists()
+
+
+def test_cli_app_shows_the_consent_and_history_shows_the_basis(issuer, service, fake_chain, app, app_home, capsys):
+    from tungban.wallet.cli import main
+
+    browser, rid, _req, params, verifier = _login(issuer, service, app)
+    capsys.readouterr()
+    assert main(["--home", str(app_home), "show", rid, "--pin", PIN]) == 0
+    shown = capsys.readouterr().out
+    assert "Partner platform: Guangdong unified identity authentication platform (demo)" in shown
+    assert f"Filing reference: {FILING}" in shown and "Legal basis: GBA standard contract" in shown
+    assert _finish(issuer, service, app, browser, rid, params, verifier).status_code == 200
+    history = app.history(PIN)
+    assert [h["requester_id"] for h in history] == [SERVICE]
+    assert FILING in history[0]["requester_name_en"] and FILING in history[0]["requester_name_zh"]
+    assert history[0]["claims"] == ["sub", "acr"]
+
+
+def test_bindings_card_lists_partners_in_the_request_language(issuer, service, fake_chain, app, resident):
+    from tungban.federation.cards import bindings_card
+
+    assert bindings_card(resident)["state"] == "empty"
+    browser, rid, _req, params, verifier = _login(issuer, service, app)
+    _finish(issuer, service, app, browser, rid, params, verifier)
+    with translation.override("zh-hant"):
+        card = bindings_card(resident)
+    assert card["state"] == "ok" and card["items"][0]["label"] == "廣東省統一身份認證平台（示範）"
+    assert FILING in card["items"][0]["value"] and "法律依據" in card["items"][0]["value"]
+
+
+def test_a_login_request_binds_only_the_optional_cross_boundary_consent(db):
+    from tungban.wallet import services as wallet
+
+    common = dict(kind="login", requester_id="x", requester_name_en="X", requester_name_zh="X", requested_claims=[])
+    assert "cross_boundary" in wallet.create_request(**common, binds={"cross_boundary": {"a": 1}}).context["binds"]
+    assert wallet.create_request(**common).context["binds"] == {}
+    with pytest.raises(ValueError):
+        wallet.create_request(**common, binds={"documents": ["x"]})
+
+
+def test_cli_app_lists_and_removes_bindings(issuer, service, fake_chain, app, app_home, capsys):
+    from tungban.wallet.cli import main
+
+    browser, rid, _req, params, verifier = _login(issuer, service, app)
+    _finish(issuer, service, app, browser, rid, params, verifier)
+    binding = Binding.objects.get()
+    capsys.readouterr()
+    assert main(["--home", str(app_home), "bindings", "--pin", PIN]) == 0
+    listed = capsys.readouterr().out
+    assert str(binding.id) in listed and FILING in listed and "廣東省統一身份認證平台（示範）" in listed
+    assert main(["--home", str(app_home), "remove-binding", str(binding.id), "--pin", PIN]) == 0
+    assert "removed" in capsys.readouterr().out
+    binding.refresh_from_db()
+    assert binding.removed_at is not None
+    assert main(["--home", str(app_home), "remove-binding", str(binding.id), "--pin", PIN]) != 0
+    assert "binding_unknown" in "".join(capsys.readouterr())
+
+
+def test_administrators_may_not_take_a_federation_identifier(db):
+    from django.core.exceptions import ValidationError
+
+    from tungban.core.errors import DomainError
+    from tungban.testing.factories import make_client
+
+    with pytest.raises(DomainError) as refused:
+        make_client(SERVICE, REDIRECT)
+    assert refused.value.code == "invalid_client_metadata" and refused.value.field == "client_id"
+    with pytest.raises(ValidationError):
+        Client(client_id=SERVICE, name_en="X", name_zh="X", redirect_uris=[REDIRECT]).clean()
+    assert not Client.objects.filter(client_id=SERVICE).exists()
+
+
+def test_a_service_asking_beyond_the_binding_asks_again_and_widens_it(issuer, service, fake_chain, app, resident):
+    browser, rid, req, params, verifier = _login(issuer, service, app)  # openid only
+    _finish(issuer, service, app, browser, rid, params, verifier)
+    assert Binding.objects.get().claims == []
+    browser, rid, req, params, verifier = _login(issuer, service, app, scope="openid profile")
+    asked = [c["name"] for c in req["claims"]]
+    assert asked and req["binds"]["cross_boundary"]["claims"] == ["sub", "acr", *asked]
+    assert any(line["label"] == "What crosses the boundary" for line in req["details"])
+    assert _finish(issuer, service, app, browser, rid, params, verifier).status_code == 200
+    binding = Binding.objects.get()  # the same binding, widened
+    assert binding.claims == asked and binding.removed_at is None

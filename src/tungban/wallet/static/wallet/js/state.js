@@ -8,6 +8,7 @@ export const config = {
   api: data.api || "/api/v1/wallet",
   exchangeApi: data.exchangeApi || "/api/v1/exchange",
   credentialsApi: data.credentialsApi || "/api/v1/credentials",
+  federationApi: data.federationApi || "/api/v1/federation",
   jwks: data.jwks || "/oidc/jwks",
   home: data.home || "/app/",
   approvalId: data.approvalId || "",

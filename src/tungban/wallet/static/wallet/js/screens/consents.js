@@ -46,11 +46,46 @@ async function loadConsents() {
   renderConsents(await api("GET", "/app/consents", { device: state.device, base: config.exchangeApi }));
 }
 
+/* Cross-boundary bindings (issue 23): the partner platforms this account is bound to, removable. */
+function bindingItem(b) {
+  const headId = "binding-" + b.id + "-partner";
+  const partner = partyName(b.partner);
+  const basis = document.documentElement.lang.startsWith("zh") ? b.partner.legal_basis_zh : b.partner.legal_basis_en;
+  const button = el("button", { class: "btn danger revoke", type: "button", "aria-describedby": headId, text: T.binding_remove });
+  button.addEventListener("click", () => onRemoveBinding(b, partner, button));
+  return el("li", { class: "item consent", "data-binding-id": b.id, tabindex: "-1", "aria-labelledby": headId },
+    el("div", { class: "item-head" }, el("strong", { class: "service", id: headId, text: partner })),
+    el("dl", { class: "fields compact" }, [
+      consentRow(T.binding_bound_on, dateTime(b.created_at)),
+      consentRow(T.binding_basis, basis, "purpose"),
+      consentRow(T.binding_filing, b.partner.filing_reference),
+    ]),
+    button);
+}
+
+async function loadBindings() {
+  const items = await api("GET", "/app/bindings", { device: state.device, base: config.federationApi });
+  $("bindings").replaceChildren(...items.map(bindingItem));
+  $("bindings-empty").hidden = items.length > 0;
+}
+
+async function onRemoveBinding(binding, partner, button) {
+  if (!window.confirm(fmt(T.binding_remove_confirm, { partner }))) return;
+  await busy([button], async () => {
+    await api("DELETE", "/app/bindings/" + encodeURIComponent(binding.id), { device: state.device, base: config.federationApi });
+    await loadBindings();
+    notify(fmt(T.binding_removed, { partner }));
+    $("bindings-title").focus();
+  });
+}
+
 export async function showConsents() {
   show("screen-consents");
   $("consents").replaceChildren();
   $("consents-empty").hidden = true;
-  await busy([], loadConsents);
+  $("bindings").replaceChildren();
+  $("bindings-empty").hidden = true;
+  await busy([], async () => { await loadConsents(); await loadBindings(); });
 }
 
 async function onRevoke(consent, button) {
