@@ -174,16 +174,14 @@ def test_cross_boundary_login_both_ways_and_removing_the_binding(federation_inst
 
 
 def remove_binding_in_app(phone, binding_id) -> None:
-    """The web app removes the binding ``binding_id`` with its own device key: the app's API
-    module (``lib/api.js``, the instance ``main.js`` configured) sends the signed device call
-    ``DELETE /api/v1/federation/app/bindings/{id}`` with the bound device (``state.device``)."""
+    """In the web app: home → "See and revoke my consents" → the binding's "remove" button,
+    confirmed; waits until the screen no longer lists it (axe clean before and after)."""
     phone.wait_for_selector("#screen-home:not([hidden])")
-    removed = phone.evaluate(
-        """async (id) => {
-            const { api } = await import("/static/wallet/js/lib/api.js");
-            const { state } = await import("/static/wallet/js/state.js");
-            return await api("DELETE", "/bindings/" + id, { device: state.device, base: "/api/v1/federation/app" });
-        }""",
-        str(binding_id),
-    )
-    assert removed["id"] == str(binding_id) and removed["removed_at"]
+    phone.click("#consents-link")
+    item = phone.locator(f'li[data-binding-id="{binding_id}"]')
+    item.wait_for(state="visible")
+    assert_no_violations(phone, "the app's consents and bindings")
+    phone.once("dialog", lambda dialog: dialog.accept())
+    item.locator("button").click()
+    item.wait_for(state="detached")
+    assert_no_violations(phone, "the app's bindings after removal")
