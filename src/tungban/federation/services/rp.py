@@ -116,10 +116,7 @@ def _provider_metadata(provider: str) -> dict:
     op = (trust.metadata or {}).get(OPENID_PROVIDER) or {}
     for name in ("issuer", "authorization_endpoint", "token_endpoint", "jwks"):
         if not op.get(name):
-            raise errors.InvalidMetadata(
-                message=errors.InvalidMetadata.default_message,
-                details={"parameter": name},
-            )
+            raise errors.InvalidMetadata(details={"parameter": name})
     return op
 
 
