@@ -113,7 +113,12 @@ def test_cross_boundary_login_both_ways_and_removing_the_binding(federation_inst
     link, code = _log_in_from(desktop, gd_service, hk)
     consent = _consent_text(hk_phone, link)
     assert federation_demo.GD["name_en"] in consent and federation_demo.HK_FILING in consent
-    assert "an identifier for this service only" in consent and "Bind your account" in consent
+    assert "Bind your account" in consent
+    # Exactly what crosses: the pairwise identifier and the level, nothing else.
+    assert re.search(
+        r"What crosses the boundary\s+an identifier for this service only; your identity assurance level\s*(\n|$)",
+        consent,
+    ), consent
     for private in (resident.name_en, resident.name_zh, resident.hkid_display, "date of birth"):
         assert private not in consent
     assert decide_in_app(hk_phone, link, code=code)
@@ -129,7 +134,7 @@ def test_cross_boundary_login_both_ways_and_removing_the_binding(federation_inst
     assert desktop.locator(".received-claim").count() == 0  # nothing else crossed
     assert_no_violations(desktop, "GD's service, logged in with HK")
     binding = Binding.objects.get(resident=resident, removed_at__isnull=True)
-    assert binding.partner.entity_id == gd
+    assert binding.partner.entity_id == gd and binding.claims == []  # nothing beyond sub and acr
     release = CrossBoundaryRelease.objects.get(binding=binding)
     assert release.recipient == info["gd_service"] and release.filing_reference == federation_demo.HK_FILING
 
