@@ -35,3 +35,10 @@ class FederationConfig(AppConfig):
             description=_("The partner platforms your account is bound to for cross-boundary services (跨境通辦)."),
             app=self.label,
         )
+        # Part frp: logins at hosted services that were started and never finished (their
+        # nonce and PKCE verifier) are deleted by the worker's periodic purge.
+        from tungban.core import retention
+
+        from .services import rp
+
+        retention.register("federation.rp", rp.purge_abandoned_logins)

@@ -105,3 +105,7 @@ def federation_instances(live_issuer, transactional_db, settings, tmp_path):
     settings.TUNGBAN_FEDERATION_ALLOW_PRIVATE = True
     with running_federation(live_issuer, tmp_path) as running:
         yield running
+
+
+#: The fixture's first name (part fcore's acceptance-2 test imports it as ``federation``).
+federation = federation_instances

@@ -20,9 +20,10 @@ from joserfc import jws
 from joserfc.errors import JoseError
 
 from tungban.core.errors import DomainError
+from tungban.core.netguard import PrivateAddress, check_public_host
 from tungban.oidc.constants import ACR_BASIC, ACR_MFA, ACR_PLUS, ACR_PLUS_MFA
 
-from ..constants import CROSS_BOUNDARY_TRUST_MARK_PATH, OPENID_RELYING_PARTY, Role
+from ..constants import CROSS_BOUNDARY_TRUST_MARK_PATH, FEDERATION_ENTITY, OPENID_RELYING_PARTY, Role
 from ..models import Entity, Partner, RemoteLogin, TrustAnchor
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ ACR_LABELS = {
 }
 #: The most entities listed per partner (a page, not a crawl).
 MAX_LISTED = 20
+#: The largest list endpoint answer read (bytes).
+MAX_LIST_BYTES = 256 * 1024
 
 
 def _zh() -> bool:
@@ -128,27 +131,50 @@ def _required_marks() -> list[str]:
     ]
 
 
+def _listed_services(platform: str) -> list | None:
+    """The partner platform's subordinates of type ``openid_relying_party`` from its list
+    endpoint (§8.2), named in its entity configuration (verified with its own keys,
+    :func:`.chain.fetch_entity_configuration`); ``None`` if it cannot be had. The same guard as
+    the chain's fetches: no private address unless ``TUNGBAN_FEDERATION_ALLOW_PRIVATE``, a short
+    timeout, no redirect, at most :data:`MAX_LIST_BYTES`."""
+    from . import chain
+
+    try:
+        configuration = chain.fetch_entity_configuration(platform)
+        url = configuration["metadata"][FEDERATION_ENTITY]["federation_list_endpoint"]
+        if not getattr(settings, "TUNGBAN_FEDERATION_ALLOW_PRIVATE", False):
+            check_public_host(url)
+        timeout = float(getattr(settings, "TUNGBAN_FEDERATION_FETCH_TIMEOUT", 5))
+        with requests.get(
+            url,
+            params={"entity_type": OPENID_RELYING_PARTY},
+            timeout=(timeout, timeout),
+            allow_redirects=False,
+            stream=True,
+        ) as resp:
+            if resp.status_code != 200:
+                return None
+            body = resp.raw.read(MAX_LIST_BYTES + 1, decode_content=True)
+        if len(body) > MAX_LIST_BYTES:
+            return None
+        listed = json.loads(body)
+    except (DomainError, PrivateAddress, requests.RequestException, KeyError, TypeError, ValueError) as exc:
+        log.info("the partner %s lists no services here: %s", platform, exc)
+        return None
+    return listed if isinstance(listed, list) else None
+
+
 def partner_directory() -> list[dict]:
     """Each active partner with the services it lists (§8.2 ``entity_type`` =
     ``openid_relying_party``) whose chain resolves here with a cross-boundary trust mark:
     ``[{"name", "entity_id", "reachable", "services": [{"name", "url", "trust_marks", …}]}]``."""
     from . import chain
 
-    timeout = float(getattr(settings, "TUNGBAN_FEDERATION_FETCH_TIMEOUT", 5))
     out = []
     for partner in Partner.objects.filter(is_active=True).order_by("name_en"):
         entry = {"name": _pick(partner.name_en, partner.name_zh), "entity_id": partner.entity_id, "reachable": True}
         entry["services"] = services = []
-        try:
-            resp = requests.get(
-                f"{partner.entity_id.rstrip('/')}/federation/list",
-                params={"entity_type": OPENID_RELYING_PARTY},
-                timeout=timeout,
-                allow_redirects=False,
-            )
-            listed = resp.json() if resp.status_code == 200 else []
-        except (requests.RequestException, ValueError):
-            listed = None
+        listed = _listed_services(partner.entity_id)
         if not isinstance(listed, list):
             entry["reachable"] = False
             out.append(entry)

@@ -116,10 +116,7 @@ def _provider_metadata(provider: str) -> dict:
     op = (trust.metadata or {}).get(OPENID_PROVIDER) or {}
     for name in ("issuer", "authorization_endpoint", "token_endpoint", "jwks"):
         if not op.get(name):
-            raise errors.InvalidMetadata(
-                message=errors.InvalidMetadata.default_message,
-                details={"parameter": name},
-            )
+            raise errors.InvalidMetadata(details={"parameter": name})
     return op
 
 
@@ -371,3 +368,13 @@ def received_claims(login: RemoteLogin) -> dict:
         return json.loads(login.claims or "{}")
     except ValueError:
         return {}
+
+
+def purge_abandoned_logins(now) -> dict[str, int]:
+    """Delete logins started more than :data:`LOGIN_LIFETIME` seconds before ``now`` and never
+    finished (their ``nonce`` and PKCE verifier; the callback can no longer use them). Finished
+    and refused logins stay (the record of who logged in, or why not). Registered with
+    :mod:`tungban.core.retention`; returns ``{model label: rows deleted}``."""
+    cutoff = now - timedelta(seconds=LOGIN_LIFETIME)
+    deleted, _ = RemoteLogin.objects.filter(completed_at__isnull=True, created_at__lt=cutoff).delete()
+    return {RemoteLogin._meta.label: deleted}

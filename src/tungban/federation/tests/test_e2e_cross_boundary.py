@@ -113,7 +113,12 @@ def test_cross_boundary_login_both_ways_and_removing_the_binding(federation_inst
     link, code = _log_in_from(desktop, gd_service, hk)
     consent = _consent_text(hk_phone, link)
     assert federation_demo.GD["name_en"] in consent and federation_demo.HK_FILING in consent
-    assert "an identifier for this service only" in consent and "Bind your account" in consent
+    assert "Bind your account" in consent
+    # Exactly what crosses: the pairwise identifier and the level, nothing else.
+    assert re.search(
+        r"What crosses the boundary\s+an identifier for this service only; your identity assurance level\s*(\n|$)",
+        consent,
+    ), consent
     for private in (resident.name_en, resident.name_zh, resident.hkid_display, "date of birth"):
         assert private not in consent
     assert decide_in_app(hk_phone, link, code=code)
@@ -129,7 +134,7 @@ def test_cross_boundary_login_both_ways_and_removing_the_binding(federation_inst
     assert desktop.locator(".received-claim").count() == 0  # nothing else crossed
     assert_no_violations(desktop, "GD's service, logged in with HK")
     binding = Binding.objects.get(resident=resident, removed_at__isnull=True)
-    assert binding.partner.entity_id == gd
+    assert binding.partner.entity_id == gd and binding.claims == []  # nothing beyond sub and acr
     release = CrossBoundaryRelease.objects.get(binding=binding)
     assert release.recipient == info["gd_service"] and release.filing_reference == federation_demo.HK_FILING
 
@@ -153,7 +158,7 @@ def test_cross_boundary_login_both_ways_and_removing_the_binding(federation_inst
     # (c) The HK resident removes the binding in the app; the next login asks to bind again.
     hk_phone.bring_to_front()
     hk_phone.goto(f"{hk}/app/")
-    remove_binding_in_app(hk_phone, federation_demo.GD["name_en"])
+    remove_binding_in_app(hk_phone, binding.pk)
     assert Binding.objects.get(pk=binding.pk).removed_at is not None
     desktop.bring_to_front()
     desktop.goto(gd_service)
@@ -164,18 +169,24 @@ def test_cross_boundary_login_both_ways_and_removing_the_binding(federation_inst
     assert "Bind your account" in consent and federation_demo.GD["name_en"] in consent
     decide_in_app(hk_phone, link, "decline")
     desktop.bring_to_front()
+    desktop.wait_for_selector("#return-link", timeout=TIMEOUT)  # the platform says it was declined
+    desktop.click("#return-link")  # back to the service: access_denied
     desktop.wait_for_selector("#refusal-message", timeout=TIMEOUT)
+    assert desktop.url.startswith(f"{gd_service}callback?")
     assert desktop.get_attribute("#refusal-message", "data-code") == "login_declined"
     assert_no_violations(desktop, "GD's refusal page: declined")
     assert not Binding.objects.filter(resident=resident, removed_at__isnull=True).exists()
 
 
-def remove_binding_in_app(phone, partner_name: str) -> None:
-    """Remove the binding to ``partner_name`` through the web app's "Cross-boundary bindings"."""
+def remove_binding_in_app(phone, binding_id) -> None:
+    """In the web app: home → "See and revoke my consents" → the binding's "remove" button,
+    confirmed; waits until the screen no longer lists it (axe clean before and after)."""
     phone.wait_for_selector("#screen-home:not([hidden])")
-    card = phone.locator(".binding", has_text=partner_name)
-    card.locator("button").click()
-    phone.wait_for_function(
-        "(name) => ![...document.querySelectorAll('.binding')].some(e => e.textContent.includes(name))",
-        arg=partner_name,
-    )
+    phone.click("#consents-link")
+    item = phone.locator(f'li[data-binding-id="{binding_id}"]')
+    item.wait_for(state="visible")
+    assert_no_violations(phone, "the app's consents and bindings")
+    phone.once("dialog", lambda dialog: dialog.accept())
+    item.locator("button").click()
+    item.wait_for(state="detached")
+    assert_no_violations(phone, "the app's bindings after removal")

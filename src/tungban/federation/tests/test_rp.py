@@ -403,3 +403,39 @@ def test_a_callback_is_used_once_and_only_in_the_browser_that_started_it(world):
 def test_an_unknown_service_is_not_found(world):
     resp = requests.get(f"{world.url}/federation/services/nothing-here/", headers=EN)
     assert resp.status_code == 404 and refusal(resp)[0] == "not_found"
+
+
+def test_abandoned_logins_are_purged_and_finished_ones_kept(world):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from tungban.core import retention
+    from tungban.federation.services import rp
+
+    assert retention.registered()["federation.rp"] is rp.purge_abandoned_logins
+    world.login(requests.Session())  # finished
+    world.start(requests.Session())  # abandoned
+    assert rp.purge_abandoned_logins(timezone.now()) == {"federation.RemoteLogin": 0}  # not yet expired
+    later = timezone.now() + dt.timedelta(seconds=rp.LOGIN_LIFETIME + 1)
+    assert rp.purge_abandoned_logins(later) == {"federation.RemoteLogin": 1}
+    assert RemoteLogin.objects.get().completed_at is not None
+
+
+def test_the_cross_boundary_page_lists_hosted_services_and_partners(world):
+    from tungban.federation.services import trustmarks
+
+    mark_type = trustmarks.ensure_type(world.anchor, name_en="Cross-boundary service", name_zh="跨境通辦服務")
+    _mark, token = trustmarks.issue(
+        mark_type, world.service.entity_id, department_en="Department of Health", department_zh="衞生署"
+    )
+    entities.receive_trust_mark(world.service, token)
+    for headers, words in ((EN, "Cross-boundary service of Department of Health"), (ZH, "衞生署的跨境通辦服務")):
+        page = requests.get(f"{world.url}/cross-boundary/", headers=headers)
+        assert page.status_code == 200
+        hosted = dict(re.findall(r'<li class="card hosted-service" data-entity="([^"]+)">(.*?)</li>', page.text, re.S))
+        assert words in hosted[world.service.entity_id]
+        # The partner here publishes no list endpoint (it is no platform root): shown as unreachable.
+        partner = re.search(r'<section class="partner" data-entity="([^"]+)"(.*?)</section>', page.text, re.S)
+        assert partner.group(1) == world.op_entity.entity_id and "partner-service" not in partner.group(2)
+        assert 'class="hint"' in partner.group(2)
