@@ -92,11 +92,6 @@ def hosted_service(slug: str) -> Entity:
     return service
 
 
-def partners() -> list[Partner]:
-    """The active partner platforms, by English name: the providers a hosted service offers."""
-    return list(Partner.objects.filter(is_active=True).order_by("name_en"))
-
-
 def partner_of(provider: str) -> Partner:
     """The active :class:`Partner` whose platform entity is ``provider``.
 
