@@ -311,7 +311,7 @@ def _apply_parameter(entity_type: str, parameter: str, ops: dict, metadata: dict
     """Apply one parameter policy to ``metadata`` (one entity type's, modified in place), the
     operators in the order of §6.1.3.1.1–§6.1.3.1.7."""
     spaced = parameter in SPACE_SEPARATED
-    present = parameter in metadata
+    present = metadata.get(parameter) is not None  # §6.1.3: null is never output; it counts as absent
     current = _as_array(parameter, metadata.get(parameter))
 
     for operator in OPERATORS:

@@ -176,6 +176,13 @@ def test_add_adds_missing_values_once_and_initialises():
     _refused(lambda: _one({"add": ["b"]}, {"p": "a"}), f"{RP}.p", "add")
 
 
+def test_a_null_parameter_counts_as_absent_and_is_never_output():
+    """§6.1.3: "An operator MUST NOT output a metadata parameter with the null value"."""
+    assert _one({"default": "x"}, {"p": None}) == {"p": "x"}
+    assert _one({"subset_of": ["a"]}, {"p": None}) == {}
+    _refused(lambda: _one({"essential": True}, {"p": None}), f"{RP}.p", "essential")
+
+
 def test_default_only_when_absent():
     assert _one({"default": ["code"]}, {}) == {"p": ["code"]}
     assert _one({"default": ["code"]}, {"p": ["id_token"]}) == {"p": ["id_token"]}
