@@ -10,6 +10,7 @@ and its forbidden combinations.
 import copy
 import itertools
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -523,3 +524,42 @@ def test_the_message_names_parameter_and_operator_in_both_languages():
             err = _refused(lambda: _one({"one_of": ["a"]}, {"p": "b"}), f"{RP}.p", "one_of")
         assert word in str(err), str(err)
         assert err.as_dict()["field"] == f"{RP}.p"
+
+
+# --- independent test vectors (optional) ---------------------------------------------------------------------
+
+VECTORS = os.environ.get("TUNGBAN_TEST_POLICY_VECTORS", "")
+
+
+def _canonical(value, key=None):
+    """Arrays as sets (a merge's order is not defined, §6.1.3), ``scope`` as a set of words."""
+    if isinstance(value, dict):
+        return {k: _canonical(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return sorted((_canonical(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
+    if key == "scope" and isinstance(value, str):
+        return sorted(value.split())
+    return value
+
+
+@pytest.mark.skipif(not VECTORS, reason="set TUNGBAN_TEST_POLICY_VECTORS to Connect2id's test vectors file")
+def test_connect2id_metadata_policy_test_vectors():
+    """Connect2id's 2,019 metadata policy test vectors (2025-02-13; an OpenID provider's RP
+    policies: TA and INT policy, the merged policy or a merge error, the leaf's metadata, the
+    resolved metadata or an application error). Not in the repository (2 MB, their licence);
+    a copy is in github.com/go-oidfed/lib as ``metadata-policy-test-vectors-2025-02-13.json``:
+    ``TUNGBAN_TEST_POLICY_VECTORS=/path/to/it pytest …/test_policy.py -k connect2id``."""
+    failures = []
+    for case in json.loads(Path(VECTORS).read_text("utf-8")):
+        merged = resolved = None
+        try:
+            merged = policy.combine({RP: case["TA"]}, {RP: case["INT"]})[RP]
+            resolved = policy.apply({RP: merged}, {RP: case["metadata"]})[RP]
+        except errors.InvalidMetadata:
+            pass
+        expected_merge = case.get("merged")
+        if _canonical(merged) != _canonical(expected_merge):
+            failures.append((case["n"], "merged", merged, expected_merge))
+        elif _canonical(resolved) != _canonical(case.get("resolved")):
+            failures.append((case["n"], "resolved", resolved, case.get("resolved")))
+    assert not failures, failures[:5]
