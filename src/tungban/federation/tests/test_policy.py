@@ -11,6 +11,7 @@ import copy
 import itertools
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -563,3 +564,145 @@ def test_connect2id_metadata_policy_test_vectors():
         elif _canonical(resolved) != _canonical(case.get("resolved")):
             failures.append((case["n"], "resolved", resolved, case.get("resolved")))
     assert not failures, failures[:5]
+
+
+# --- cross-check with the OpenWallet Foundation's TypeScript library (issue 23, acceptance 2) ------------------
+
+JS = Path(__file__).with_name("js")
+
+
+def _ts_cases() -> dict:
+    """Cases both implementations run: ``{name: {"policies": [anchor's first …], "metadata"}}``."""
+    leaf = _strip_notes(EXAMPLE["leaf_metadata"]["metadata"])
+    leaf[RP].update(_strip_notes(EXAMPLE["intermediate"]["metadata"])[RP])
+    cases = {
+        "spec 6.1.5": {
+            "policies": [EXAMPLE["trust_anchor_policy"]["metadata_policy"], EXAMPLE["intermediate"]["metadata_policy"]],
+            "metadata": leaf,
+        }
+    }
+    structure = _strip_notes(SPEC["structure_example"]["metadata_policy"])
+    for label, value in (("absent", None), ("allowed", "ES512"), ("refused", "RS256")):
+        metadata = {} if value is None else {"id_token_signed_response_alg": value}
+        cases[f"spec 6.1.2 {label}"] = {"policies": [structure], "metadata": {RP: metadata}}
+    for i, row in enumerate(SPEC["essential_subset_of_table"]["rows"], 1):
+        ops = {"essential": row["essential"], "subset_of": row["subset_of"]}
+        metadata = {} if row["input"] is None else {"p": row["input"]}
+        cases[f"spec 6.1.3.1.8 row {i}"] = {"policies": [{RP: {"p": ops}}], "metadata": {RP: metadata}}
+
+    def one(name, policies, metadata):
+        cases[name] = {"policies": [{RP: p} for p in policies], "metadata": {RP: metadata}}
+
+    one("value", [{"p": {"value": "x"}}], {"p": "y", "q": 1})
+    one("value null", [{"p": {"value": None}}], {"p": "y", "q": 1})
+    one("add", [{"p": {"add": ["b", "c"]}}], {"p": ["a", "b"]})
+    one("add absent", [{"p": {"add": ["b"]}}], {})
+    one("add to a string", [{"p": {"add": ["b"]}}], {"p": "a"})
+    one("default absent", [{"p": {"default": ["a"]}}], {})
+    one("default present", [{"p": {"default": ["a"]}}], {"p": ["b"]})
+    one("one_of allowed", [{"p": {"one_of": ["a", "b"]}}], {"p": "b"})
+    one("one_of refused", [{"p": {"one_of": ["a", "b"]}}], {"p": "c"})
+    one("one_of absent", [{"p": {"one_of": ["a", "b"]}}], {})
+    one("subset_of", [{"p": {"subset_of": ["a", "b"]}}], {"p": ["b", "x", "a"]})
+    one("superset_of equal", [{"p": {"superset_of": ["a", "b"]}}], {"p": ["b", "a"]})
+    one("superset_of more", [{"p": {"superset_of": ["a"]}}], {"p": ["a", "b"]})
+    one("superset_of refused", [{"p": {"superset_of": ["a", "b"]}}], {"p": ["a"]})
+    one("essential missing", [{"p": {"essential": True}}], {})
+    one("essential present", [{"p": {"essential": True}}], {"p": "x"})
+    one("merge value conflict", [{"p": {"value": "a"}}, {"p": {"value": "b"}}], {})
+    one("merge default conflict", [{"p": {"default": "a"}}, {"p": {"default": "b"}}], {})
+    one("merge one_of", [{"p": {"one_of": ["a", "b", "c"]}}, {"p": {"one_of": ["b", "c", "d"]}}], {"p": "c"})
+    one("merge one_of refuses a", [{"p": {"one_of": ["a", "b", "c"]}}, {"p": {"one_of": ["b", "c"]}}], {"p": "a"})
+    one("merge one_of disjoint", [{"p": {"one_of": ["a"]}}, {"p": {"one_of": ["b"]}}], {})
+    one("merge add", [{"p": {"add": ["a"]}}, {"p": {"add": ["b"]}}], {"p": ["c"]})
+    one("merge subset_of", [{"p": {"subset_of": ["a", "b"]}}, {"p": {"subset_of": ["b", "c"]}}], {"p": ["a", "b"]})
+    one("merge subset_of disjoint", [{"p": {"subset_of": ["a"]}}, {"p": {"subset_of": ["b"]}}], {"p": ["a"]})
+    one("merge essential or", [{"p": {"essential": False}}, {"p": {"essential": True}}], {})
+    one("merge superset_of", [{"p": {"superset_of": ["a"]}}, {"p": {"superset_of": ["b"]}}], {"p": ["a"]})
+    one(
+        "issue 23 anchor policy (without scope)",
+        [{k: v for k, v in _issue_23_anchor_policy()[RP].items() if k != "scope"}],
+        {
+            "token_endpoint_auth_method": "private_key_jwt",
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "client_registration_types": ["automatic"],
+        },
+    )
+    return cases
+
+
+def _issue_23_anchor_policy() -> dict:
+    return {
+        RP: {
+            "token_endpoint_auth_method": {"one_of": ["private_key_jwt"]},
+            "grant_types": {"subset_of": ["authorization_code"]},
+            "response_types": {"subset_of": ["code"]},
+            "scope": {"subset_of": ["openid", "profile"]},
+            "client_registration_types": {"subset_of": ["automatic"]},
+        }
+    }
+
+
+#: Where @openid-federation/core 0.2.1 departs from draft 45 §6.1 (read in its dist/index.mjs), so
+#: the two implementations differ; every other case must agree.
+TS_DEPARTURES = {
+    # subset_of on an absent parameter fails there ("target is not an array"); §6.1.3.1.5 applies
+    # it only "if the metadata parameter is present" (and the §6.1.3.1.8 table's last row)
+    "spec 6.1.3.1.8 row 6": "subset_of on an absent parameter",
+    # an empty intersection removes the parameter there, and essential refuses []; §6.1.3.1.5
+    # keeps [] and the §6.1.3.1.8 table gives [] as the output
+    "spec 6.1.3.1.8 row 3": "subset_of's empty intersection",
+    "spec 6.1.3.1.8 row 4": "subset_of's empty intersection",
+    # superset_of there checks that the parameter is a subset of the operand (the reverse of
+    # §6.1.3.1.6), so a parameter with more values is refused and one lacking a value passes
+    "superset_of more": "superset_of reversed",
+    "superset_of refused": "superset_of reversed",
+    "merge superset_of": "superset_of reversed",
+    # two subset_of merge to [] under §6.1.3.1.5; there an empty intersection is an error
+    "merge subset_of disjoint": "subset_of merge",
+}
+
+
+@pytest.fixture(scope="module")
+def ts_policy(request, tmp_path_factory) -> Path:
+    from tungban.testing import npm
+
+    return npm.pinned_script(
+        request,
+        tmp_path_factory,
+        JS,
+        "policy.mjs",
+        name="openid-federation",
+        installed="@openid-federation/core",
+        purpose="The metadata policy cross-check of issue 23 (part fpolicy)",
+    )
+
+
+def test_the_typescript_library_agrees_except_where_it_departs_from_the_specification(ts_policy):
+    cases = _ts_cases()
+    proc = subprocess.run(
+        ["node", str(ts_policy)], input=json.dumps({"cases": cases}), capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    theirs = json.loads(proc.stdout)
+    agree, differ = [], {}
+    for name, case in cases.items():
+        try:
+            ours = {"resolved": policy.resolve_metadata(case["policies"], case["metadata"])}
+        except errors.InvalidMetadata as err:
+            ours = {"error": str(err)}
+        if ("error" in ours) == ("error" in theirs[name]) and _canonical(ours.get("resolved")) == _canonical(
+            theirs[name].get("resolved")
+        ):
+            agree.append(name)
+        else:
+            differ[name] = (ours, theirs[name])
+    assert set(differ) == set(TS_DEPARTURES), differ
+    assert "spec 6.1.5" in agree and len(agree) == len(cases) - len(TS_DEPARTURES)
+    # and where it departs, ours is the specification's (the §6.1.3.1.8 table's published outputs)
+    table = SPEC["essential_subset_of_table"]["rows"]
+    for i in (3, 4, 6):
+        expected = table[i - 1]["output"]
+        got = differ[f"spec 6.1.3.1.8 row {i}"][0]["resolved"][RP]
+        assert got == ({} if expected is None else {"p": expected})
