@@ -198,16 +198,17 @@ def _check_combinations(entity_type: str, parameter: str, ops: dict) -> None:
 
     value = _as_array(parameter, ops.get("value"))
     if "value" in ops:
-        as_list = value if _is_array(value) else [value]
-        if "add" in ops and (value is None or not _subset(ops["add"], as_list)):
+        # null has no values: the empty set for the subset conditions, and it is among no one_of.
+        as_list = value if _is_array(value) else [] if value is None else [value]
+        if "add" in ops and not _subset(ops["add"], as_list):
             fail("value", "add")
         if "default" in ops and value is None:
             fail("value", "default")
-        if "one_of" in ops and value is not None and _key(value) not in _as_set(ops["one_of"]):
+        if "one_of" in ops and (value is None or _key(value) not in _as_set(ops["one_of"])):
             fail("value", "one_of")
-        if "subset_of" in ops and value is not None and not _subset(as_list, ops["subset_of"]):
+        if "subset_of" in ops and not _subset(as_list, ops["subset_of"]):
             fail("value", "subset_of")
-        if "superset_of" in ops and (value is None or not _subset(ops["superset_of"], as_list)):
+        if "superset_of" in ops and not _subset(ops["superset_of"], as_list):
             fail("value", "superset_of")
         if ops.get("essential") is True and value is None:
             fail("value", "essential")
@@ -310,7 +311,7 @@ def _apply_parameter(entity_type: str, parameter: str, ops: dict, metadata: dict
     """Apply one parameter policy to ``metadata`` (one entity type's, modified in place), the
     operators in the order of §6.1.3.1.1–§6.1.3.1.7."""
     spaced = parameter in SPACE_SEPARATED
-    present = parameter in metadata
+    present = metadata.get(parameter) is not None  # §6.1.3: null is never output; it counts as absent
     current = _as_array(parameter, metadata.get(parameter))
 
     for operator in OPERATORS:
