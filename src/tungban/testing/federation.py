@@ -66,10 +66,11 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def running_federation(hk_url: str, tmp: Path):
+def running_federation(hk_url: str, tmp: Path, template_dir: Path | None = None):
     """Set up (management commands) and start the anchor and GD instances beside the Hong Kong
     platform at ``hk_url`` (this process, its database the test's); yields a
-    :class:`RunningFederation`; stops the servers at the end."""
+    :class:`RunningFederation`; stops the servers at the end. ``template_dir`` holds the migrated
+    empty database the instances start from (made there once; default ``tmp``)."""
     tmp = Path(tmp)
     anchor_sock, gd_sock = listening_socket(), listening_socket()
     processes: list[subprocess.Popen] = []
@@ -84,7 +85,7 @@ def running_federation(hk_url: str, tmp: Path):
             extra_env={"TUNGBAN_WEBAUTHN_RP_ID": "localhost", "TUNGBAN_LOG_LEVEL": "WARNING"},
         )
         hk = federation_demo.LocalInstance("hk", hk_url, tmp / "hk")
-        template = federation_demo.migrated_template(tmp)
+        template = federation_demo.migrated_template(template_dir or tmp)
         for instance in (anchor, gd):
             instance.use_template(template)
         info = federation_demo.build(anchor, hk, gd, exchange=tmp / "exchange")
@@ -98,12 +99,19 @@ def running_federation(hk_url: str, tmp: Path):
             _stop(proc)
 
 
+@pytest.fixture(scope="session")
+def federation_template_dir(tmp_path_factory) -> Path:
+    """Where the instances' migrated empty database is made, once per test process (migrating
+    costs more than the rest of the set-up)."""
+    return tmp_path_factory.mktemp("federation-template")
+
+
 @pytest.fixture
-def federation_instances(live_issuer, transactional_db, settings, tmp_path):
+def federation_instances(live_issuer, transactional_db, settings, tmp_path, federation_template_dir):
     """The anchor and GD instances running, everything enrolled, HK = ``live_issuer``
     (loopback partners allowed: ``TUNGBAN_FEDERATION_ALLOW_PRIVATE``)."""
     settings.TUNGBAN_FEDERATION_ALLOW_PRIVATE = True
-    with running_federation(live_issuer, tmp_path) as running:
+    with running_federation(live_issuer, tmp_path, federation_template_dir) as running:
         yield running
 
 

@@ -13,6 +13,7 @@ import pytest
 from tungban.federation.constants import Role
 from tungban.federation.models import Entity
 from tungban.federation.services import entities, trustmarks
+from tungban.testing.federation import federation_template_dir  # noqa: F401 - the multi-instance tests' fixture
 
 RP_POLICY = {
     "openid_relying_party": {

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import pytest
 
+from tungban.federation import errors
 from tungban.federation.services import chain, entities
 from tungban.testing.federation import federation as running  # noqa: F401 - the fixture
 
@@ -26,7 +27,10 @@ from .test_independent import run_node, ts_resolver  # noqa: F401 - the fixture
 
 
 @pytest.mark.live_http
-def test_every_chain_of_the_federation_verifies_independently(running, ts_resolver):  # noqa: F811
+def test_every_chain_of_the_federation_verifies_independently_until_revoked(running, ts_resolver):  # noqa: F811
+    """One federation for both halves (setting up the three instances is the test's cost): every
+    chain verifies there; then the anchor revokes the GD platform and no chain of GD's service
+    verifies there either."""
     info = running.info
     leaves = [info["hk"], info["hk_service"], info["gd"], info["gd_service"]]
     anchor_jwks = chain.fetch_entity_configuration(info["anchor"])["jwks"]
@@ -60,10 +64,7 @@ def test_every_chain_of_the_federation_verifies_independently(running, ts_resolv
         assert resolved["ok"], resolved
         assert len(resolved["checked"]) == 4  # leaf EC, GD/HK's statement, the anchor's, anchor EC
 
-
-@pytest.mark.live_http
-def test_a_revoked_platform_yields_no_chain_there_either(running, ts_resolver):  # noqa: F811
-    info = running.info
+    # The anchor revokes the GD platform: at the next resolution no chain verifies there either.
     running.anchor.run("federation_revoke", "--entity-id", info["gd"], "--reason", "contract ended")
     out = run_node(
         ts_resolver,
@@ -72,3 +73,5 @@ def test_a_revoked_platform_yields_no_chain_there_either(running, ts_resolver): 
     steps = out["steps"][info["gd_service"]]
     assert steps == [] or "error" in steps, steps
     assert out["chains"][info["gd_service"]] in ([],) or "error" in out["chains"][info["gd_service"]]
+    with pytest.raises(errors.InvalidTrustChain):
+        chain.resolve(info["gd_service"])  # and not here
