@@ -32,6 +32,25 @@ InvalidMetadata = Forbidden.define(
 InvalidTrustMark = Forbidden.define(
     "invalid_trust_mark", _("The service does not hold a valid cross-boundary service trust mark.")
 )
+
+
+class MembershipEnded(DomainError):
+    """Marker base (no code of its own): a definite answer that the entity is no longer a
+    member. Only such a refusal deactivates a registered client (``services.registration``);
+    every other refusal could be caused or forged by a stranger or be passing (a 429, an outage,
+    a redirect, a malformed request object) and changes nothing for an earlier registration."""
+
+
+class MemberRemoved(MembershipEnded, InvalidTrustChain):
+    """``invalid_trust_chain`` because the entity's superior's fetch endpoint answered
+    ``not_found`` / ``invalid_subject`` about it (§8.1.1, §8.9: the subordinate was revoked)."""
+
+
+class TrustMarkRevoked(MembershipEnded, InvalidTrustMark):
+    """``invalid_trust_mark`` because the issuer's trust mark status endpoint answered, signed,
+    ``revoked`` (§8.6)."""
+
+
 FetchFailed = DomainError.define(
     "federation_unreachable", _("A federation member could not be reached. Please try again later."), status=502
 )

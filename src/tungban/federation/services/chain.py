@@ -25,11 +25,24 @@ resolution). Raises :class:`~tungban.federation.errors.InvalidTrustChain`,
 Fetching (§9, §8.1): ``requests`` without redirects, connect and read timeouts of
 ``TUNGBAN_FEDERATION_FETCH_TIMEOUT`` seconds, at most :data:`MAX_RESPONSE_BYTES`, the content
 type checked; hosts on private or loopback networks refused (:mod:`tungban.core.netguard`)
-unless ``TUNGBAN_FEDERATION_ALLOW_PRIVATE``.
+unless ``TUNGBAN_FEDERATION_ALLOW_PRIVATE``. A 429, a 5xx, a redirect, a timeout or another
+content type is :class:`~tungban.federation.errors.FetchFailed` (passing: a stranger or a rate
+limiter may cause it); only a superior's fetch endpoint answering ``not_found`` /
+``invalid_subject`` is a definite :class:`~tungban.federation.errors.MemberRemoved`.
+
+Limits of one resolution (an unauthenticated request may start one, e.g. an authorization
+request whose ``client_id`` is a URL; design review of issue 23): at most
+:data:`MAX_HINTS_PER_STATEMENT` authority hints followed per entity configuration (pinned
+anchors first), at most ``TUNGBAN_FEDERATION_MAX_FETCHES`` HTTP fetches in all (default
+:data:`DEFAULT_MAX_FETCHES`, trust mark checks included) and an overall deadline of
+:data:`DEADLINE_FACTOR` × ``TUNGBAN_FEDERATION_FETCH_TIMEOUT`` seconds; past either the
+resolution fails with ``FetchFailed``.
 """
 
 from __future__ import annotations
 
+import contextvars
+import json
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -61,6 +74,12 @@ from . import policy
 #: Signature algorithms accepted on statements from other implementations (asymmetric only;
 #: the platform itself signs ES256).
 ALGORITHMS = ["ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "RS256", "EdDSA"]
+#: Authority hints followed per entity configuration (pinned anchors' entity IDs first).
+MAX_HINTS_PER_STATEMENT = 5
+#: HTTP fetches one resolution may make unless ``TUNGBAN_FEDERATION_MAX_FETCHES`` says otherwise.
+DEFAULT_MAX_FETCHES = 20
+#: One resolution's deadline, in multiples of ``TUNGBAN_FEDERATION_FETCH_TIMEOUT``.
+DEADLINE_FACTOR = 3
 #: The largest statement or response accepted (bytes).
 MAX_RESPONSE_BYTES = 256 * 1024
 #: Claims of an entity statement the platform understands (§3): a ``crit`` naming anything
@@ -106,12 +125,41 @@ def _timeout() -> float:
     return float(getattr(settings, "TUNGBAN_FEDERATION_FETCH_TIMEOUT", 5))
 
 
-def _http(method: str, url: str, *, expect: str, params=None, data=None) -> str:
+@dataclass
+class _Budget:
+    fetches_left: int
+    deadline: float  # time.monotonic()
+
+
+#: The budget of the resolution in progress (None outside one: no limit). Per call, not shared.
+_budget: contextvars.ContextVar[_Budget | None] = contextvars.ContextVar("federation_budget", default=None)
+
+
+def _spend(what: str) -> None:
+    """Count one fetch against the resolution's budget. :raises errors.FetchFailed: spent."""
+    budget = _budget.get()
+    if budget is None:
+        return
+    if budget.fetches_left <= 0:
+        raise errors.FetchFailed(f"the resolution needs more than its {_max_fetches()} fetches ({what})")
+    if time.monotonic() >= budget.deadline:
+        raise errors.FetchFailed(f"the resolution took longer than {DEADLINE_FACTOR * _timeout()} s ({what})")
+    budget.fetches_left -= 1
+
+
+def _max_fetches() -> int:
+    return int(getattr(settings, "TUNGBAN_FEDERATION_MAX_FETCHES", DEFAULT_MAX_FETCHES))
+
+
+def _http(method: str, url: str, *, expect: str, params=None, data=None, fetch_endpoint: bool = False) -> str:
     """The body of a 200 answer of ``expect`` content type from ``url``.
 
-    :raises errors.FetchFailed: refused address, network error, timeout, too large, 5xx.
-    :raises errors.InvalidTrustChain: a 4xx answer (e.g. ``not_found`` for a revoked
-        subordinate), a redirect, or another content type."""
+    :param fetch_endpoint: ``url`` is a superior's fetch endpoint (§8.1): its ``not_found`` /
+        ``invalid_subject`` error (§8.9) is a definite answer that the subject is out.
+    :raises errors.FetchFailed: refused address, network error, timeout, too large, 429, 5xx,
+        a redirect, another content type (passing: they change no registration).
+    :raises errors.MemberRemoved: the fetch endpoint answered ``not_found`` / ``invalid_subject``.
+    :raises errors.InvalidTrustChain: another 4xx answer, not ASCII."""
     if urlsplit(url).scheme not in ("http", "https"):
         raise errors.InvalidTrustChain(f"not an http(s) address: {url}")
     if not getattr(settings, "TUNGBAN_FEDERATION_ALLOW_PRIVATE", False):
@@ -121,19 +169,32 @@ def _http(method: str, url: str, *, expect: str, params=None, data=None) -> str:
             raise errors.FetchFailed(f"{url}: {e}") from None
     timeout = _timeout()
     deadline = time.monotonic() + timeout * 2
+    budget = _budget.get()
+    if budget is not None:
+        deadline = min(deadline, budget.deadline)
+        timeout = max(0.1, min(timeout, budget.deadline - time.monotonic()))
     try:
         with requests.request(
             method, url, params=params, data=data, timeout=(timeout, timeout), stream=True, allow_redirects=False
         ) as r:
             if r.is_redirect or 300 <= r.status_code < 400:
-                raise errors.InvalidTrustChain(f"{url} answered with a redirect")
+                raise errors.FetchFailed(f"{url} answered with a redirect")
+            if r.status_code == 429 or r.status_code >= 500:
+                raise errors.FetchFailed(f"{url} answered HTTP {r.status_code}")
             if 400 <= r.status_code < 500:
-                raise errors.InvalidTrustChain(f"{url} answered HTTP {r.status_code}: {r.text[:200]}")
+                text = r.raw.read(4096, decode_content=True).decode("utf-8", "replace")
+                if (
+                    fetch_endpoint
+                    and r.status_code in (400, 404)
+                    and _error_code(text) in ("not_found", "invalid_subject")
+                ):
+                    raise errors.MemberRemoved(f"{url} answered HTTP {r.status_code} {_error_code(text)} for {params}")
+                raise errors.InvalidTrustChain(f"{url} answered HTTP {r.status_code}: {text[:200]}")
             if r.status_code != 200:
                 raise errors.FetchFailed(f"{url} answered HTTP {r.status_code}")
             ctype = r.headers.get("Content-Type", "").split(";")[0].strip().lower()
             if ctype != expect:
-                raise errors.InvalidTrustChain(f"{url} answered {ctype or 'no content type'}, not {expect}")
+                raise errors.FetchFailed(f"{url} answered {ctype or 'no content type'}, not {expect}")
             chunks, size = [], 0
             for chunk in r.iter_content(16 * 1024):
                 size += len(chunk)
@@ -148,6 +209,15 @@ def _http(method: str, url: str, *, expect: str, params=None, data=None) -> str:
         return b"".join(chunks).decode("ascii").strip()
     except UnicodeDecodeError:
         raise errors.InvalidTrustChain(f"{url}: the answer is not a compact JWS") from None
+
+
+def _error_code(text: str) -> str:
+    """The ``error`` of a §8.9 JSON error body, or ""."""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return ""
+    return str(body.get("error", "")) if isinstance(body, dict) else ""
 
 
 def well_known_url(entity_id: str) -> str:
@@ -238,7 +308,7 @@ def _fetch_subordinate_statement(superior_ec: dict, subject: str) -> tuple[str, 
     endpoint = ((superior_ec.get("metadata") or {}).get(FEDERATION_ENTITY) or {}).get("federation_fetch_endpoint")
     if not endpoint:
         raise errors.InvalidTrustChain(f"{superior} publishes no fetch endpoint")
-    token = _http("GET", endpoint, params={"sub": subject}, expect=ENTITY_STATEMENT_MEDIA_TYPE)
+    token = _http("GET", endpoint, params={"sub": subject}, expect=ENTITY_STATEMENT_MEDIA_TYPE, fetch_endpoint=True)
     what = f"subordinate statement of {superior} about {subject}"
     claims = verify_jwt(token, superior_ec["jwks"], typ=ENTITY_STATEMENT_TYP, what=what)
     _check_statement(claims, iss=superior, sub=subject, what=what)
@@ -287,6 +357,7 @@ def _trust_mark_status(issuer_ec: dict, issuer_keys, token: str) -> str:
     )
     if not endpoint:
         return "unknown"
+    _spend(endpoint)
     answer = _http("POST", endpoint, data={"trust_mark": token}, expect=TRUST_MARK_STATUS_MEDIA_TYPE)
     try:
         claims = jwt.decode(answer, _keyset(issuer_keys), algorithms=ALGORITHMS)
@@ -320,6 +391,7 @@ def _verify_trust_mark(entry, *, leaf: str, anchor_ec: dict, anchor_keys) -> dic
         if issuer == anchor_ec["iss"]:
             issuer_ec, issuer_keys = anchor_ec, anchor_keys
         else:
+            _spend(issuer)
             _token, issuer_ec = _fetch_ec(issuer)
             issuer_keys = issuer_ec["jwks"]
         claims = verify_jwt(token, issuer_keys, typ=TRUST_MARK_TYP, what=f"trust mark {mark_type}")
@@ -330,6 +402,8 @@ def _verify_trust_mark(entry, *, leaf: str, anchor_ec: dict, anchor_keys) -> dic
     if claims.get("iss") != issuer or (claims.get("trust_mark_type") or claims.get("id")) != mark_type:
         raise errors.InvalidTrustMark(f"the trust mark {mark_type}'s claims are inconsistent")
     state = _trust_mark_status(issuer_ec, issuer_keys, token)
+    if state == "revoked":
+        raise errors.TrustMarkRevoked(f"the trust mark {mark_type}'s status at {issuer} is revoked")
     if state != "active":
         raise errors.InvalidTrustMark(f"the trust mark {mark_type}'s status at {issuer} is {state}")
     return {**claims, "trust_mark_type": mark_type, "trust_mark": token}
@@ -358,17 +432,21 @@ def _collect(
     if depth >= MAX_CHAIN_LENGTH:
         raise errors.InvalidTrustChain(f"the chain from {subject} is longer than {MAX_CHAIN_LENGTH}")
     found, failure = [], None
+    # Pinned anchors first, then the others in the entity's order; at most MAX_HINTS_PER_STATEMENT.
+    hints = [str(h).rstrip("/") for h in hints]
+    hints = sorted(dict.fromkeys(hints), key=lambda h: h not in anchors)[:MAX_HINTS_PER_STATEMENT]
     for hint in hints:
-        hint = str(hint).rstrip("/")
         if hint in seen:
             continue
         try:
+            _spend(hint)
             superior_token, superior_ec = _fetch_ec(hint)
             if hint in anchors:
                 # §10.1: the anchor's configuration must verify with the keys pinned out of band.
                 superior_ec = verify_jwt(
                     superior_token, anchors[hint], typ=ENTITY_STATEMENT_TYP, what=f"entity configuration of {hint}"
                 )
+            _spend(f"{hint} about {subject}")
             statement, statement_claims = _fetch_subordinate_statement(superior_ec, subject)
             if hint in anchors:
                 found.append(([hint], [statement, superior_token], [statement_claims, superior_ec]))
@@ -380,11 +458,23 @@ def _collect(
                 )
                 found.append(([hint, *ids], [statement, *tokens], [statement_claims, *claims]))
         except (errors.InvalidTrustChain, errors.InvalidTrustAnchor, errors.FetchFailed) as e:
-            if failure is None or not isinstance(e, errors.InvalidTrustAnchor):
+            if failure is None or _rank(e) >= _rank(failure):
                 failure = e
     if not found:
         raise failure or errors.InvalidTrustAnchor(f"no path from {subject} to a trust anchor this platform trusts")
     return found
+
+
+def _rank(e: Exception) -> int:
+    """Which failure of several paths to report: a passing one first (nothing definite can be
+    said then), a definite removal (:class:`errors.MembershipEnded`) only when every path says so."""
+    if isinstance(e, errors.FetchFailed):
+        return 3
+    if isinstance(e, errors.MembershipEnded):
+        return 1
+    if isinstance(e, errors.InvalidTrustAnchor):
+        return 0
+    return 2
 
 
 def _build(leaf: str, leaf_token: str, leaf_ec: dict, ids, tokens, claims) -> tuple[dict, list[str], int]:
@@ -436,6 +526,16 @@ def resolve(
     keys = _anchor_keys(anchors)
     if not keys:
         raise errors.InvalidTrustAnchor("this platform trusts no trust anchor yet")
+    budget = _Budget(_max_fetches(), time.monotonic() + DEADLINE_FACTOR * _timeout())
+    reset = _budget.set(budget)
+    try:
+        return _resolve(leaf, keys, entity_type=entity_type, required_trust_marks=tuple(required_trust_marks))
+    finally:
+        _budget.reset(reset)
+
+
+def _resolve(leaf: str, keys: dict, *, entity_type, required_trust_marks) -> TrustChain:
+    _spend(leaf)
     leaf_token, leaf_ec = _fetch_ec(leaf)
     if leaf in keys:
         raise errors.InvalidTrustChain(f"{leaf} is a trust anchor, not a subject")
@@ -451,17 +551,25 @@ def resolve(
             failure = errors.InvalidMetadata(f"{leaf} has no {entity_type} metadata")
             continue
         anchor_ec, anchor = claims[-1], path[-1]
-        marks, mark_errors = [], []
+        marks, mark_errors, passing, revoked = [], [], False, False
         for entry in leaf_ec.get("trust_marks") or []:
             try:
                 marks.append(_verify_trust_mark(entry, leaf=leaf, anchor_ec=anchor_ec, anchor_keys=keys[anchor]))
             except (errors.InvalidTrustMark, errors.FetchFailed) as e:
                 mark_errors.append(str(e.args[0] if e.args else e))
+                passing = passing or isinstance(e, errors.FetchFailed)
+                revoked = revoked or isinstance(e, errors.TrustMarkRevoked)
         held = {m["trust_mark_type"] for m in marks}
         missing = [t for t in required_trust_marks if t not in held]
         if missing:
             why = "; ".join(mark_errors) or "none presented"
-            failure = errors.InvalidTrustMark(f"{leaf} lacks a valid trust mark {missing[0]} ({why})")
+            message = f"{leaf} lacks a valid trust mark {missing[0]} ({why})"
+            if passing:
+                failure = errors.FetchFailed(message)
+            elif revoked:
+                failure = errors.TrustMarkRevoked(message)
+            else:
+                failure = errors.InvalidTrustMark(message)
             continue
         return TrustChain(
             subject=leaf,

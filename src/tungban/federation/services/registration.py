@@ -45,15 +45,12 @@ ALLOWED_SCOPES = ("openid", "profile")
 #: Claims every login to a partner's service releases (the ID token's): never asked, always shown.
 BASE_CLAIMS = ("sub", "acr")
 #: Refusals after which the client row is deactivated (its tokens revoked, ``Client.save``):
-#: the RP is no longer a member in good standing. A federation member that cannot be reached
-#: (``federation_unreachable``) is a passing failure and deactivates nothing.
-_DEACTIVATING = (
-    errors.InvalidTrustAnchor,
-    errors.InvalidTrustChain,
-    errors.InvalidMetadata,
-    errors.InvalidTrustMark,
-    errors.UnknownPartner,
-)
+#: only a definite answer that the RP is out — its superior's fetch endpoint says
+#: ``not_found`` (:class:`errors.MemberRemoved`) or its trust mark's signed status is
+#: ``revoked`` (:class:`errors.TrustMarkRevoked`). Anything an unauthenticated request could
+#: cause or forge (a 429, an outage, a redirect, a bad request object, a broken statement)
+#: refuses this request and changes nothing for the registered client (review of issue 23).
+_DEACTIVATING = (errors.MembershipEnded,)
 
 
 def source() -> federated.ClientSource:
@@ -78,9 +75,9 @@ def register(client_id: str, *, params: dict, endpoint: str) -> Client:
         ``invalid_trust_chain``, ``invalid_trust_anchor``, ``invalid_metadata``,
         ``invalid_trust_mark``, ``federation_unreachable``; ``unknown_partner`` (the chain passes
         through no partner platform); ``invalid_metadata`` (no ``redirect_uris`` or ``jwks``,
-        not ``private_key_jwt``, an identifier too long). Nothing is written then, and an
-        earlier registration of ``client_id`` is deactivated (but for ``federation_unreachable``).
-    """
+        not ``private_key_jwt``, an identifier too long). Nothing is written then; an earlier
+        registration of ``client_id`` is deactivated only on a definite answer that it is out
+        (:data:`_DEACTIVATING`)."""
     if endpoint == "authorize" and "request" not in params:
         if "request_uri" in params and RegisteredClient.objects.filter(client__client_id=client_id).exists():
             return Client.objects.get(client_id=client_id)  # pushed: registered by the PAR endpoint

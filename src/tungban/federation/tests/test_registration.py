@@ -324,7 +324,9 @@ def test_refused_chain_is_a_page_in_both_languages_and_nothing_is_stored(issuer,
 def test_revoked_member_loses_its_client_and_tokens(issuer, service, fake_chain, app, resident):
     browser, rid, req, params, verifier = _login(issuer, service, app)
     token = _finish(issuer, service, app, browser, rid, params, verifier).json()
-    fake_chain.refuse = errors.InvalidTrustChain()  # the anchor revoked the partner's service
+    fake_chain.refuse = (
+        errors.MemberRemoved()
+    )  # the anchor revoked the partner's service (its fetch endpoint: not_found)
     resp = _open(issuer, requests.Session(), _authorize(service)[0])
     assert resp.status_code == 403
     assert not Client.objects.get(client_id=SERVICE).is_active
