@@ -415,6 +415,10 @@ TUNGBAN_RATELIMITS = {
         # look-ups, per client address — anonymous cases carry files, codes are guessed here.
         "hotline_submit": "30/10m",
         "hotline_track": "30/10m",
+        # OpenID Federation (issue 23 review): requests that start a trust chain resolution
+        # (each up to TUNGBAN_FEDERATION_MAX_FETCHES fetches), per client address —
+        # GET /federation/resolve, and an authorization or PAR request whose client_id is a URL.
+        "federation_resolve": "60/10m",
     }.items()
 }
 
@@ -800,6 +804,9 @@ TUNGBAN_PAYMENTS_STATEMENT_FETCH_TIMEOUT = float(os.environ.get("TUNGBAN_PAYMENT
 #: (entity configurations, subordinate statements, trust marks).
 TUNGBAN_FEDERATION_ALLOW_PRIVATE = _flag("TUNGBAN_FEDERATION_ALLOW_PRIVATE")
 TUNGBAN_FEDERATION_FETCH_TIMEOUT = float(os.environ.get("TUNGBAN_FEDERATION_FETCH_TIMEOUT", "5"))
+#: HTTP fetches one trust chain resolution may make (statements, trust mark checks; issue 23
+#: review: an unauthenticated request starts one). Its deadline is 3 × the fetch timeout.
+TUNGBAN_FEDERATION_MAX_FETCHES = int(os.environ.get("TUNGBAN_FEDERATION_MAX_FETCHES", "20"))
 TUNGBAN_FEDERATION_ENTITY_LIFETIME = int(os.environ.get("TUNGBAN_FEDERATION_ENTITY_LIFETIME", "3600"))
 TUNGBAN_FEDERATION_STATEMENT_LIFETIME = int(os.environ.get("TUNGBAN_FEDERATION_STATEMENT_LIFETIME", "600"))
 TUNGBAN_FEDERATION_TRUST_MARK_LIFETIME = int(os.environ.get("TUNGBAN_FEDERATION_TRUST_MARK_LIFETIME", "86400"))

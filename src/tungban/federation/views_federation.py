@@ -16,6 +16,7 @@ from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from tungban.core import ratelimit
 from tungban.core.errors import DomainError
 
 from . import errors
@@ -132,6 +133,7 @@ def list_subordinates(request):
 
 
 @require_GET
+@ratelimit.limit("federation_resolve", methods=("GET",))
 def resolve(request):
     """``GET /federation/resolve?sub=&trust_anchor=[&entity_type=]`` (§8.3): the resolved
     metadata, verified trust marks and the complete trust chain (leaf configuration, every

@@ -33,6 +33,9 @@ from django.utils.translation import gettext_lazy as _
 
 #: The prefixes of a federated ``client_id`` (an entity identifier, OpenID Federation 1.0 §1.2).
 PREFIXES = ("https://", "http://")
+#: The rate limit group (``settings.TUNGBAN_RATELIMITS``) of the authorization and PAR requests
+#: whose ``client_id`` is federated: each may start a trust chain resolution (issue 23 review).
+RATE_LIMIT_GROUP = "federation_resolve"
 #: Why an administrator's client may not take such an identifier.
 RESERVED_MESSAGE = _("A client ID that is an http(s) URL is reserved for federation entities (automatic registration).")
 

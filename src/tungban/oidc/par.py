@@ -43,6 +43,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from tungban.core import ratelimit
 from tungban.core.errors import DomainError
 
 from . import dpop, errors, federated
@@ -159,6 +160,10 @@ def push(server, request, auth_methods: list[str]) -> JsonResponse:
     """
     federated_id = request.POST.get("client_id") or _assertion_subject(request.POST.get("client_assertion"))
     if federated_id and federated.is_federated(federated_id):
+        try:  # a trust chain resolution: limited per client address (issue 23 review)
+            ratelimit.count(federated.RATE_LIMIT_GROUP, ratelimit.client_ip(request))
+        except ratelimit.RateLimited as exc:
+            return ratelimit.limited_response(exc.details["retry_after"])
         refused = _register_federated(federated_id, request)
         if refused is not None:
             return refused

@@ -152,6 +152,12 @@ def authorize(request):
     client_id = request.GET.get("client_id") or request.POST.get("client_id")
     if client_id and federated.is_federated(client_id):
         try:
+            # Each such request may start a trust chain resolution (many outbound fetches):
+            # limited per client address (group "federation_resolve"; issue 23 review).
+            ratelimit.count(federated.RATE_LIMIT_GROUP, ratelimit.client_ip(request))
+        except ratelimit.RateLimited as exc:
+            return ratelimit.too_many_response(request, exc)
+        try:
             federated.register(client_id, params={**request.GET.dict(), **request.POST.dict()}, endpoint="authorize")
         except DomainError as exc:
             # The error's own text in the resident's language; a detail in English (e.g. which

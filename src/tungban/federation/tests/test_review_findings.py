@@ -193,3 +193,43 @@ def test_a_definite_removal_deactivates_the_client_and_its_tokens(issuer, servic
     assert not Client.objects.get(client_id=service.entity_id).is_active
     info = requests.get(f"{issuer}/oidc/userinfo", headers={"Authorization": f"Bearer {token['access_token']}"})
     assert info.status_code == 401
+
+
+# --- 1. the unauthenticated entry points that start a resolution are rate-limited -------------------
+
+
+@pytest.fixture
+def two_per_minute(settings):
+    settings.RATELIMIT_ENABLE = True
+    settings.TUNGBAN_RATELIMITS = {**settings.TUNGBAN_RATELIMITS, "federation_resolve": "2/m"}
+
+
+def test_the_resolve_endpoint_is_rate_limited_with_the_documented_json_error(federation, two_per_minute):
+    query = {"sub": federation.service.entity_id, "trust_anchor": federation.anchor.entity_id}
+    url = f"{federation.anchor.entity_id}/federation/resolve"  # the anchor is the live server's root
+    answers = [requests.get(url, params=query) for _ in range(3)]
+    assert [a.status_code for a in answers[:2]] == [200, 200]
+    assert answers[2].status_code == 429 and answers[2].json()["error"] == "rate_limited"
+    assert int(answers[2].headers["Retry-After"]) > 0
+
+
+@pytest.mark.django_db
+def test_federated_authorization_and_par_requests_are_rate_limited(issuer, service, fake_chain, two_per_minute):
+    fake_chain.refuse = errors.FetchFailed()
+    query = {"client_id": service.entity_id, "request": "x.y.z"}
+    pages = [
+        requests.get(
+            f"{issuer}/oidc/authorize",
+            params=query,
+            headers={"Accept": "text/html", "Accept-Language": "en"},
+            allow_redirects=False,
+        )
+        for _ in range(3)
+    ]
+    assert [p.status_code for p in pages] == [502, 502, 429]
+    assert "Too many attempts" in pages[2].text and int(pages[2].headers["Retry-After"]) > 0
+    pushed = requests.post(f"{issuer}/oidc/par", data={"client_id": service.entity_id})
+    assert pushed.status_code == 429 and pushed.json()["error"] == "rate_limited"
+    # an ordinary client_id is not counted against the group
+    ordinary = requests.get(f"{issuer}/oidc/authorize", params={"client_id": "ordinary"}, allow_redirects=False)
+    assert ordinary.status_code != 429
