@@ -26,6 +26,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from tungban.core.errors import DomainError
 from tungban.oidc import errors as oidc_errors
 from tungban.oidc import federated
 from tungban.oidc import services as oidc
@@ -170,6 +171,28 @@ def _register(client_id: str) -> Client:
     return client
 
 
+def _current(client: Client, registered: RegisteredClient) -> RegisteredClient:
+    """``registered`` if its recorded trust chain is still valid, else the registration after
+    resolving the chain again (:func:`_register`: the client row and record updated).
+
+    Called only for federated clients (:func:`released`), so ordinary clients' token and
+    UserInfo requests do no more work. The resolution runs in the release's transaction (at
+    most once per chain lifetime per client; bounded by :mod:`.chain`'s fetch budget).
+
+    :raises DomainError: ``invalid_token`` (401) when the chain no longer resolves (any reason:
+        a passing failure refuses this release too, and the next request tries again)."""
+    if registered.trust_chain_expires_at > timezone.now():
+        return registered
+    try:
+        with transaction.atomic():
+            _register(client.client_id)
+    except DomainError as exc:
+        raise oidc_errors.InvalidToken(
+            _("This service's federation membership could not be confirmed (%(code)s).") % {"code": exc.code}
+        ) from None
+    return RegisteredClient.objects.select_related("partner").get(client=client)
+
+
 def _partner(path) -> Partner:
     """The partner platform whose entity the chain passes through (not the leaf itself).
     :raises DomainError: ``unknown_partner``."""
@@ -245,12 +268,18 @@ def released(client: Client, resident, *, claims: list[str], kind: str, approval
     here), its requester named with the filing reference so the app's history shows the basis.
     Call inside the release's transaction.
 
+    Once the recorded trust chain has expired (``RegisteredClient.trust_chain_expires_at``), the
+    chain is resolved again first and the registration updated (:func:`_current`), so a
+    revocation in the federation reaches tokens already issued (review of issue 23).
+
     :raises DomainError: ``invalid_token`` (401): no live binding with the partner (removed),
-        or a claim beyond the binding's — nothing is released then.
+        a claim beyond the binding's, or the expired chain no longer resolves — nothing is
+        released then.
     """
     registered = RegisteredClient.objects.select_related("partner").filter(client=client).first()
     if registered is None:
         raise oidc_errors.InvalidToken(_("This service is not a registered federation member."))
+    registered = _current(client, registered)
     partner = registered.partner
     binding = Binding.objects.filter(resident=resident, partner=partner, removed_at__isnull=True).first()
     if binding is None:

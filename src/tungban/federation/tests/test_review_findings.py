@@ -233,3 +233,65 @@ def test_federated_authorization_and_par_requests_are_rate_limited(issuer, servi
     # an ordinary client_id is not counted against the group
     ordinary = requests.get(f"{issuer}/oidc/authorize", params={"client_id": "ordinary"}, allow_redirects=False)
     assert ordinary.status_code != 429
+
+
+# --- 3. a member revoked in the federation loses its tokens without a new login --------------------
+
+
+def _expire_the_recorded_chain():
+    import datetime as dt
+
+    from tungban.federation.models import RegisteredClient
+
+    RegisteredClient.objects.update(trust_chain_expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
+
+
+def _refresh(issuer, service, token):
+    return requests.post(
+        f"{issuer}/oidc/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": token["refresh_token"],
+            "client_id": service.entity_id,
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": service.assertion(),
+        },
+    )
+
+
+@pytest.mark.django_db
+def test_a_member_revoked_in_the_federation_loses_its_tokens_without_a_new_login(
+    issuer, service, fake_chain, app, resident
+):
+    browser, rid, req, params, verifier = _login(issuer, service, app)
+    token = _finish(issuer, service, app, browser, rid, params, verifier).json()
+    fake_chain.refuse = errors.InvalidTrustChain()  # revoked at the anchor
+    _expire_the_recorded_chain()
+    info = requests.get(f"{issuer}/oidc/userinfo", headers={"Authorization": f"Bearer {token['access_token']}"})
+    assert info.status_code == 401 and "invalid_token" in info.headers.get("WWW-Authenticate", "") + info.text
+    if token.get("refresh_token"):
+        assert _refresh(issuer, service, token).status_code in (400, 401)
+
+
+@pytest.mark.django_db
+def test_an_expired_chain_that_still_resolves_is_renewed_and_the_token_answers(
+    issuer, service, fake_chain, app, resident
+):
+    from tungban.federation.models import RegisteredClient
+
+    browser, rid, req, params, verifier = _login(issuer, service, app)
+    token = _finish(issuer, service, app, browser, rid, params, verifier).json()
+    _expire_the_recorded_chain()
+    calls = len(fake_chain.calls)
+    info = requests.get(f"{issuer}/oidc/userinfo", headers={"Authorization": f"Bearer {token['access_token']}"})
+    assert info.status_code == 200
+    assert len(fake_chain.calls) == calls + 1  # resolved once again
+    assert RegisteredClient.objects.get().trust_chain_expires_at > dt_now()
+    again = requests.get(f"{issuer}/oidc/userinfo", headers={"Authorization": f"Bearer {token['access_token']}"})
+    assert again.status_code == 200 and len(fake_chain.calls) == calls + 1  # valid record: not resolved
+
+
+def dt_now():
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC)
