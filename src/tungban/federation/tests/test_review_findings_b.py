@@ -73,15 +73,21 @@ def test_an_ordinary_clients_id_token_keeps_the_login_facts(issuer, resident, ap
     from tungban.oidc import server
     from tungban.oidc.models import AuthorizationCode, Client, LoginSession
 
-    client = Client.objects.create(client_id="ordinary", name_en="O", name_zh="O", redirect_uris=["https://o.example/cb"])
+    client = Client.objects.create(
+        client_id="ordinary", name_en="O", name_zh="O", redirect_uris=["https://o.example/cb"]
+    )
     session = LoginSession.objects.create(resident=resident, sid="s-1", client=client, auth_time=1)
     code = AuthorizationCode(resident=resident, client=client, auth_time=1, acr="a", amr=["swk"], session=session)
     subject = server.Subject(resident=resident, session=session, code=code, sub="p")
-    claims = jose_jwt.decode(server.id_token(client, subject, code, "at", with_nonce=False), _provider_jwks(issuer)).claims
+    claims = jose_jwt.decode(
+        server.id_token(client, subject, code, "at", with_nonce=False), _provider_jwks(issuer)
+    ).claims
     assert claims["amr"] == ["swk"] and claims["auth_time"] == 1 and claims["sid"] == "s-1"
     # The same login for a federated client: the login facts are withheld.
     client.client_id = reg.SERVICE
-    claims = jose_jwt.decode(server.id_token(client, subject, code, "at", with_nonce=False), _provider_jwks(issuer)).claims
+    claims = jose_jwt.decode(
+        server.id_token(client, subject, code, "at", with_nonce=False), _provider_jwks(issuer)
+    ).claims
     assert not {"amr", "auth_time", "sid"} & set(claims) and claims["acr"] == "a" and claims["sub"] == "p"
 
 
@@ -91,6 +97,7 @@ def test_an_ordinary_clients_id_token_keeps_the_login_facts(issuer, resident, ap
 class _Recorder(http.server.BaseHTTPRequestHandler):
     hits: list = []
     body = b'{"error": "nope"}'
+    status = 400
     redirect = True
 
     def do_POST(self):  # noqa: N802
@@ -100,7 +107,7 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
             self.send_header("Location", "/internal-admin")
             self.end_headers()
             return
-        self.send_response(400)
+        self.send_response(_Recorder.status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(_Recorder.body)))
         self.end_headers()
@@ -116,7 +123,7 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
 def recorder():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    _Recorder.hits, _Recorder.body, _Recorder.redirect = [], b'{"error": "nope"}', True
+    _Recorder.hits, _Recorder.body, _Recorder.status, _Recorder.redirect = [], b'{"error": "nope"}', 400, True
     yield server.server_port
     server.shutdown()
     server.server_close()
@@ -149,14 +156,15 @@ def test_the_token_response_is_size_capped(settings, hosted, recorder):
     from tungban.federation.services import chain
 
     settings.TUNGBAN_FEDERATION_ALLOW_PRIVATE = True
-    _Recorder.redirect = False
-    _Recorder.body = b'{"error": "' + b"x" * chain.MAX_RESPONSE_BYTES + b'"}'
+    _Recorder.redirect, _Recorder.status = False, 200
+    padding = b"x" * chain.MAX_RESPONSE_BYTES
+    _Recorder.body = b'{"access_token": "a", "token_type": "Bearer", "padding": "' + padding + b'"}'
     with pytest.raises(errors.FetchFailed):
         rp._exchange(hosted, {"token_endpoint": f"http://127.0.0.1:{recorder}/token"}, code="c", verifier="v")
-    # Under the cap the provider's error is read (Authlib's OAuth error: refused).
-    _Recorder.body = b'{"error": "invalid_grant"}'
-    with pytest.raises(errors.LoginRefused):
-        rp._exchange(hosted, {"token_endpoint": f"http://127.0.0.1:{recorder}/token"}, code="c", verifier="v")
+    # Under the cap the answer is read.
+    _Recorder.body = b'{"access_token": "a", "token_type": "Bearer"}'
+    token = rp._exchange(hosted, {"token_endpoint": f"http://127.0.0.1:{recorder}/token"}, code="c", verifier="v")
+    assert token["access_token"] == "a"
 
 
 # --- 3. DNS rebinding: the connection goes to the address that was checked ----------------------
@@ -198,3 +206,66 @@ def test_the_pinned_https_connection_keeps_the_server_name():
     host_params, pool_kwargs = adapter.build_connection_pool_key_attributes(request, True)
     assert host_params["host"] == "203.0.113.7"
     assert pool_kwargs["server_hostname"] == "partner.example" == pool_kwargs["assert_hostname"]
+
+
+def _self_signed(tmp_path, name: str):
+    """A self-signed certificate for ``name`` (cryptography's X.509 builder) and its key, as files."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return str(cert_file), str(key_file)
+
+
+def test_a_pinned_https_request_keeps_the_server_name_and_checks_the_certificate(monkeypatch, tmp_path):
+    """Over TLS the connection goes to the checked address while the server name (SNI) and the
+    certificate's host name check are the URL's host: a certificate for another name fails."""
+    import ssl
+
+    cert_file, key_file = _self_signed(tmp_path, "partner.invalid")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    names = []
+    context.sni_callback = lambda sock, name, ctx: names.append(name)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.handle_error = lambda request, address: None  # the refused handshake below
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _Recorder.hits, _Recorder.redirect, _Recorder.status, _Recorder.body = [], False, 200, b'{"ok": true}'
+    monkeypatch.setattr(netguard, "public_addresses", lambda host: ["127.0.0.1"])
+    port = server.server_address[1]
+    try:
+        session = netguard.guard(requests.Session(), allow_private=False, max_bytes=1024, deadline=5)
+        session.verify = cert_file
+        with session:
+            r = session.get(f"https://partner.invalid:{port}/x", timeout=5)
+            assert r.json() == {"ok": True} and names == ["partner.invalid"]
+            assert _Recorder.hits == [("/x", f"partner.invalid:{port}")]
+            with pytest.raises(requests.exceptions.SSLError):
+                session.get(f"https://other.invalid:{port}/x", timeout=5)  # the certificate names another host
+    finally:
+        server.shutdown()
+        server.server_close()
