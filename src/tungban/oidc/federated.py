@@ -39,6 +39,12 @@ RATE_LIMIT_GROUP = "federation_resolve"
 #: Why an administrator's client may not take such an identifier.
 RESERVED_MESSAGE = _("A client ID that is an http(s) URL is reserved for federation entities (automatic registration).")
 
+#: ID token claims a federated client does not receive (issue 23, review finding): the
+#: cross-boundary consent and the release record name ``sub`` and ``acr`` only. ``amr`` (the
+#: method), ``auth_time`` and ``sid`` are not required by OIDC Core §2 and are left out; the
+#: ID token keeps ``iss``, ``sub``, ``aud``, ``exp``, ``iat``, ``nonce``, ``acr`` and ``at_hash``.
+WITHHELD_ID_TOKEN_CLAIMS = ("amr", "auth_time", "sid")
+
 
 @dataclass(frozen=True)
 class ClientSource:

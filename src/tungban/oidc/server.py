@@ -355,7 +355,9 @@ class CodeGrant(grants.AuthorizationCodeGrant):
 
 def id_token(client: Client, subject: Subject, code: AuthorizationCode, access_token: str, *, with_nonce: bool) -> str:
     """ES256 ID token (OIDC Core §2) with pairwise ``sub``, ``acr``, ``amr``,
-    ``auth_time``, ``sid``, ``at_hash`` (§3.1.3.6) and, at the code exchange, ``nonce``.
+    ``auth_time``, ``sid``, ``at_hash`` (§3.1.3.6) and, at the code exchange, ``nonce``;
+    for a federated client (:mod:`.federated`, issue 23) without ``amr``, ``auth_time`` and
+    ``sid`` (:data:`.federated.WITHHELD_ID_TOKEN_CLAIMS`: not in the cross-boundary consent).
     No e-ME data: that is released through the userinfo endpoint only. After a refresh
     (§12.2) ``auth_time``, ``acr`` and ``amr`` stay those of the original login.
     Claims a scope resolves per login (:func:`.services.login_claims`, e.g. ``authority``)
@@ -378,6 +380,11 @@ def id_token(client: Client, subject: Subject, code: AuthorizationCode, access_t
         claims["nonce"] = code.nonce
     if code.session_id:
         claims["sid"] = code.session.sid
+    if federated.is_federated(client.client_id):
+        # A federation's client (issue 23): across the boundary goes exactly what the consent
+        # names and the release records (_crossing: sub, acr), besides what OIDC Core §2 requires.
+        for name in federated.WITHHELD_ID_TOKEN_CLAIMS:
+            claims.pop(name, None)
     resolved = scope_registry.resolved_claims(getattr(code, "claims", None) or ())
     if resolved:
         # Claims of the login itself (e.g. CorpID's authority: the company chosen in the app),

@@ -407,7 +407,8 @@ def claims_within_scope(claims: list[str], scope: str) -> list[str]:
 
 def release(token: Token, *, with_subject: bool) -> dict:
     """The approved e-ME claims of the token's resident that the token's scope covers
-    (:func:`claims_within_scope`), recorded as a release.
+    (:func:`claims_within_scope`), recorded as a release; for a federated client
+    (:mod:`.federated`, issue 23) exactly the recorded claims (no companion claims).
 
     :param with_subject: include the pairwise ``sub`` (userinfo) or not (anonymous form data).
     :raises DomainError: ``account_suspended`` (403); ``invalid_token`` (401) for a
@@ -436,6 +437,10 @@ def release(token: Token, *, with_subject: bool) -> dict:
         name_en, name_zh = f"{name_en} ({note['en']})"[:200], f"{name_zh}（{note['zh']}）"[:200]
     kind = LOGIN_KIND if with_subject else FORMFILL_KIND
     crossing = federated.is_federated(client.client_id)
+    if crossing:
+        # A federation's client (issue 23): across the boundary goes what the consent named and
+        # the release records, without the companions (``name`` → ``family_name``, ``given_name``).
+        data = {name: value for name, value in data.items() if name in released}
     with transaction.atomic() if crossing else contextlib.nullcontext():
         record = wallet.record_release(
             resident,

@@ -43,6 +43,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from tungban.core import netguard
 from tungban.oidc import stepup
 from tungban.oidc.constants import ACR_BASIC, ACR_MFA, ACR_PLUS, ACR_PLUS_MFA
 
@@ -285,17 +286,29 @@ def _exchange(service: Entity, op: dict, *, code: str, verifier: str) -> dict:
     """The token response for ``code`` (RFC 6749 §4.1.3) through Authlib's client, the client
     authenticated with ``private_key_jwt`` (RFC 7523; ``aud`` = the token endpoint).
 
-    :raises errors.LoginRefused: the provider refused; :raises errors.FetchFailed: unreachable."""
+    :raises errors.LoginRefused: the provider refused (or answered with a redirect: never followed).
+    :raises errors.FetchFailed: unreachable, a private address unless
+        ``TUNGBAN_FEDERATION_ALLOW_PRIVATE``, an answer too large or too slow
+        (:func:`tungban.core.netguard.guard`)."""
+    from . import chain
+
     key = _protocol_key(service)
     token_endpoint = op["token_endpoint"]
-    session = OAuth2Session(
-        service.entity_id,
-        key,
-        token_endpoint_auth_method=PrivateKeyJWT(token_endpoint, alg=ALGORITHM, headers={"kid": key.kid}),
-        redirect_uri=callback_uri(service),
-    )
-    session.trust_env = False
     timeout = float(getattr(settings, "TUNGBAN_FEDERATION_FETCH_TIMEOUT", 5))
+    # The token endpoint comes from the partner's metadata: the same guard as the chain's
+    # fetches (private addresses unless TUNGBAN_FEDERATION_ALLOW_PRIVATE, the connection pinned
+    # to the checked address, no redirects, a bounded answer within 2 × the timeout).
+    session = netguard.guard(
+        OAuth2Session(
+            service.entity_id,
+            key,
+            token_endpoint_auth_method=PrivateKeyJWT(token_endpoint, alg=ALGORITHM, headers={"kid": key.kid}),
+            redirect_uri=callback_uri(service),
+        ),
+        allow_private=bool(getattr(settings, "TUNGBAN_FEDERATION_ALLOW_PRIVATE", False)),
+        max_bytes=chain.MAX_RESPONSE_BYTES,
+        deadline=timeout * 2,
+    )
     try:
         with session:
             return session.fetch_token(
@@ -307,6 +320,8 @@ def _exchange(service: Entity, op: dict, *, code: str, verifier: str) -> dict:
             )
     except AuthlibBaseError as exc:
         raise errors.LoginRefused(why=str(getattr(exc, "error", "") or "token_error")[:60]) from None
+    except netguard.RedirectRefused:
+        raise errors.LoginRefused(why="redirect") from None
     except requests.RequestException:
         raise errors.FetchFailed() from None
     except ValueError:  # not JSON
