@@ -54,7 +54,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from tungban.core.netguard import PrivateAddress, check_public_host
+from tungban.core import netguard
 
 from .. import errors
 from ..constants import (
@@ -162,51 +162,39 @@ def _http(method: str, url: str, *, expect: str, params=None, data=None, fetch_e
     :raises errors.InvalidTrustChain: another 4xx answer, not ASCII."""
     if urlsplit(url).scheme not in ("http", "https"):
         raise errors.InvalidTrustChain(f"not an http(s) address: {url}")
-    if not getattr(settings, "TUNGBAN_FEDERATION_ALLOW_PRIVATE", False):
-        try:
-            check_public_host(url)
-        except PrivateAddress as e:
-            raise errors.FetchFailed(f"{url}: {e}") from None
     timeout = _timeout()
     deadline = time.monotonic() + timeout * 2
     budget = _budget.get()
     if budget is not None:
         deadline = min(deadline, budget.deadline)
         timeout = max(0.1, min(timeout, budget.deadline - time.monotonic()))
+    # The outbound guard (private addresses, the connection pinned to the checked address,
+    # no redirects, the size cap and the deadline): the same as the hosted services' token request.
+    session = netguard.guard(
+        requests.Session(),
+        allow_private=bool(getattr(settings, "TUNGBAN_FEDERATION_ALLOW_PRIVATE", False)),
+        max_bytes=MAX_RESPONSE_BYTES,
+        deadline=max(0.1, deadline - time.monotonic()),
+    )
     try:
-        with requests.request(
-            method, url, params=params, data=data, timeout=(timeout, timeout), stream=True, allow_redirects=False
-        ) as r:
-            if r.is_redirect or 300 <= r.status_code < 400:
-                raise errors.FetchFailed(f"{url} answered with a redirect")
-            if r.status_code == 429 or r.status_code >= 500:
-                raise errors.FetchFailed(f"{url} answered HTTP {r.status_code}")
-            if 400 <= r.status_code < 500:
-                text = r.raw.read(4096, decode_content=True).decode("utf-8", "replace")
-                if (
-                    fetch_endpoint
-                    and r.status_code in (400, 404)
-                    and _error_code(text) in ("not_found", "invalid_subject")
-                ):
-                    raise errors.MemberRemoved(f"{url} answered HTTP {r.status_code} {_error_code(text)} for {params}")
-                raise errors.InvalidTrustChain(f"{url} answered HTTP {r.status_code}: {text[:200]}")
-            if r.status_code != 200:
-                raise errors.FetchFailed(f"{url} answered HTTP {r.status_code}")
-            ctype = r.headers.get("Content-Type", "").split(";")[0].strip().lower()
-            if ctype != expect:
-                raise errors.FetchFailed(f"{url} answered {ctype or 'no content type'}, not {expect}")
-            chunks, size = [], 0
-            for chunk in r.iter_content(16 * 1024):
-                size += len(chunk)
-                if size > MAX_RESPONSE_BYTES:
-                    raise errors.FetchFailed(f"{url}: the answer is larger than {MAX_RESPONSE_BYTES} bytes")
-                if time.monotonic() > deadline:
-                    raise errors.FetchFailed(f"{url}: the answer took longer than {timeout * 2} s")
-                chunks.append(chunk)
+        with session:
+            r = session.request(method, url, params=params, data=data, timeout=(timeout, timeout))
     except requests.RequestException as e:
-        raise errors.FetchFailed(f"{url}: {type(e).__name__}") from None
+        raise errors.FetchFailed(f"{url}: {type(e).__name__}: {e}") from None
+    if r.status_code == 429 or r.status_code >= 500:
+        raise errors.FetchFailed(f"{url} answered HTTP {r.status_code}")
+    if 400 <= r.status_code < 500:
+        text = r.content[:4096].decode("utf-8", "replace")
+        if fetch_endpoint and r.status_code in (400, 404) and _error_code(text) in ("not_found", "invalid_subject"):
+            raise errors.MemberRemoved(f"{url} answered HTTP {r.status_code} {_error_code(text)} for {params}")
+        raise errors.InvalidTrustChain(f"{url} answered HTTP {r.status_code}: {text[:200]}")
+    if r.status_code != 200:
+        raise errors.FetchFailed(f"{url} answered HTTP {r.status_code}")
+    ctype = r.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if ctype != expect:
+        raise errors.FetchFailed(f"{url} answered {ctype or 'no content type'}, not {expect}")
     try:
-        return b"".join(chunks).decode("ascii").strip()
+        return r.content.decode("ascii").strip()
     except UnicodeDecodeError:
         raise errors.InvalidTrustChain(f"{url}: the answer is not a compact JWS") from None
 
