@@ -19,8 +19,8 @@ from django.utils.translation import gettext_lazy as _
 from joserfc import jws
 from joserfc.errors import JoseError
 
+from tungban.core import netguard
 from tungban.core.errors import DomainError
-from tungban.core.netguard import PrivateAddress, check_public_host
 from tungban.oidc.constants import ACR_BASIC, ACR_MFA, ACR_PLUS, ACR_PLUS_MFA
 
 from ..constants import CROSS_BOUNDARY_TRUST_MARK_PATH, FEDERATION_ENTITY, OPENID_RELYING_PARTY, Role
@@ -135,30 +135,27 @@ def _listed_services(platform: str) -> list | None:
     """The partner platform's subordinates of type ``openid_relying_party`` from its list
     endpoint (§8.2), named in its entity configuration (verified with its own keys,
     :func:`.chain.fetch_entity_configuration`); ``None`` if it cannot be had. The same guard as
-    the chain's fetches: no private address unless ``TUNGBAN_FEDERATION_ALLOW_PRIVATE``, a short
-    timeout, no redirect, at most :data:`MAX_LIST_BYTES`."""
+    the chain's fetches (:func:`tungban.core.netguard.guard`): no private address unless
+    ``TUNGBAN_FEDERATION_ALLOW_PRIVATE``, a short timeout, no redirect, at most :data:`MAX_LIST_BYTES`."""
     from . import chain
 
     try:
         configuration = chain.fetch_entity_configuration(platform)
         url = configuration["metadata"][FEDERATION_ENTITY]["federation_list_endpoint"]
-        if not getattr(settings, "TUNGBAN_FEDERATION_ALLOW_PRIVATE", False):
-            check_public_host(url)
         timeout = float(getattr(settings, "TUNGBAN_FEDERATION_FETCH_TIMEOUT", 5))
-        with requests.get(
-            url,
-            params={"entity_type": OPENID_RELYING_PARTY},
-            timeout=(timeout, timeout),
-            allow_redirects=False,
-            stream=True,
-        ) as resp:
-            if resp.status_code != 200:
-                return None
-            body = resp.raw.read(MAX_LIST_BYTES + 1, decode_content=True)
-        if len(body) > MAX_LIST_BYTES:
+        session = netguard.guard(
+            requests.Session(),
+            allow_private=bool(getattr(settings, "TUNGBAN_FEDERATION_ALLOW_PRIVATE", False)),
+            max_bytes=MAX_LIST_BYTES,
+            deadline=timeout * 2,
+        )
+        with session:
+            resp = session.get(url, params={"entity_type": OPENID_RELYING_PARTY}, timeout=(timeout, timeout))
+        if resp.status_code != 200:
             return None
+        body = resp.content
         listed = json.loads(body)
-    except (DomainError, PrivateAddress, requests.RequestException, KeyError, TypeError, ValueError) as exc:
+    except (DomainError, requests.RequestException, KeyError, TypeError, ValueError) as exc:
         log.info("the partner %s lists no services here: %s", platform, exc)
         return None
     return listed if isinstance(listed, list) else None
