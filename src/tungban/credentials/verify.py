@@ -51,7 +51,7 @@ from tungban.wallet import services as wallet
 
 from . import errors, services
 from .models import CredentialType, Issuer
-from .services.sdjwt_check import _canonical, _ec_key, _SDJWTVerifier  # noqa: F401 (kept importable here)
+from .services.sdjwt_check import ES256, Parsed, _canonical, _ec_key, _SDJWTVerifier, library_decodes  # noqa: F401 (kept importable here)
 
 ACCEPTED_TYPS = {"dc+sd-jwt", "vc+sd-jwt"}
 STATUS_NAMES = {0: "valid", 1: "revoked", 2: "suspended"}
@@ -127,6 +127,26 @@ def _b64hash(text: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(text.encode("ascii")).digest()).rstrip(b"=").decode("ascii")
 
 
+def _decode_disclosures(disclosures: list[str]) -> tuple[list, bool]:
+    """Each disclosure's JSON, and whether the ``sd-jwt`` library's own parse would refuse one
+    (its base64url decoder, or strict UTF-8: a byte order mark, UTF-16/32 or an encoded
+    surrogate, which ``json.loads`` of bytes accepts). Where both accept, both give the same
+    value (issue 15, twelfth round: the library decoded every disclosure a second time).
+
+    :raises ValueError: a disclosure that is no base64url JSON at all."""
+    decoded, refused = [], False
+    for disclosure in disclosures:
+        raw = _b64d(disclosure)
+        try:
+            value = json.loads(raw.decode("utf-8"))  # as SDJWTCommon._create_hash_mappings
+        except ValueError:
+            value, refused = json.loads(raw), True
+        else:
+            refused = refused or not library_decodes(disclosure)
+        decoded.append(value)
+    return decoded, refused
+
+
 def _when(epoch) -> dt.datetime | None:
     if not isinstance(epoch, (int, float)) or not math.isfinite(epoch) or not 0 <= epoch < 253402300800:
         return None
@@ -173,12 +193,15 @@ def verify_presentation(
     presentation = extract_presentation(text)
     result = Verification()
     jwt_part, *disclosures, kb_jwt = presentation.split("~")
+    header_segment, payload_segment, _signature = jwt_part.split(".")
     try:
-        header = json.loads(_b64d(jwt_part.split(".")[0]))
-        payload = json.loads(_b64d(jwt_part.split(".")[1]))
-        decoded = [json.loads(_b64d(d)) for d in disclosures]
+        header = json.loads(_b64d(header_segment))
+        payload_bytes = _b64d(payload_segment)
+        payload = json.loads(payload_bytes)
+        decoded, refused = _decode_disclosures(disclosures)
     except ValueError:
         raise errors.CredentialMalformed() from None
+    refused = refused or not library_decodes(payload_segment)
     if not isinstance(payload, dict) or not isinstance(header, dict):
         raise errors.CredentialMalformed(_("This is not an e-certificate."))
     result.digest = hashlib.sha256(jwt_part.encode("ascii")).hexdigest()
@@ -225,10 +248,11 @@ def verify_presentation(
         return result
 
     # Key binding is checked by the library only when it is given an audience and a nonce.
-    kb_payload = None
+    kb_payload = kb_payload_bytes = None
     if kb_jwt:
         try:
-            kb_payload = json.loads(_b64d(kb_jwt.split(".")[1]))
+            kb_payload_bytes = _b64d(kb_jwt.split(".")[1])
+            kb_payload = json.loads(kb_payload_bytes)
             if not isinstance(kb_payload, dict):
                 raise ValueError("not an object")
         except (ValueError, IndexError):
@@ -239,14 +263,29 @@ def verify_presentation(
         result.problem("disclosure_invalid", _("A disclosed claim is repeated."))
         return result
     issuer_key = lambda iss, hdr: _ec_key(_canonical(keys[hdr["kid"]]))  # noqa: E731
+    # The library is given what was decoded above instead of parsing it all again (issue 15,
+    # twelfth round): the same checks on the same values (_SDJWTVerifier.of_parsed).
+    parsed = Parsed(
+        jwt_part,
+        header,
+        payload,
+        payload_bytes,
+        disclosures,
+        decoded,
+        digests,
+        kb_jwt,
+        kb_payload,
+        kb_payload_bytes,
+        refused,
+    )
     claims = None
     if kb_payload is not None:
         # The library checks a KB-JWT only when given the audience and nonce to expect; one
         # pass checks the issuer's signature and the KB-JWT. Only when it fails is the
         # issuer's signature checked alone, to tell which of the two is wrong.
         try:
-            claims = _SDJWTVerifier(
-                presentation,
+            claims = _SDJWTVerifier.of_parsed(
+                parsed,
                 issuer_key,
                 expected_aud=expected_aud or trust.audience(),
                 expected_nonce=expected_nonce or kb_payload.get("nonce") or "-",
@@ -257,7 +296,7 @@ def verify_presentation(
             kb_failed = False
     if claims is None:
         try:
-            claims = _SDJWTVerifier(presentation, issuer_key).get_verified_payload()
+            claims = _SDJWTVerifier.of_parsed(parsed, issuer_key).get_verified_payload()
         except Exception:  # jwcrypto and sd-jwt raise plain exceptions
             result.problem(
                 "signature_invalid", _("The issuer's signature does not match: the credential was altered or forged.")

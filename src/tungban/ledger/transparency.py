@@ -41,6 +41,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 import json
 import logging
 import time
@@ -944,24 +945,32 @@ def head_from_signature(signature: str | None, active_kid: str | None) -> dict |
     ``TUNGBAN_TREE_HEAD_MAX_AGE``): then ask :func:`signed_tree_head`."""
     if not signature or not active_kid:
         return None
+    values = _head_values(signature)
+    if values is None:
+        return None
+    kid, tree_size, root_hash, timestamp = values
+    age_ms = int(time.time() * 1000) - timestamp
+    if age_ms > settings.TUNGBAN_TREE_HEAD_MAX_AGE * 1000 or kid != active_kid:
+        return None
+    return {"tree_size": tree_size, "root_hash": root_hash, "timestamp": timestamp, "signature": signature}
+
+
+@functools.lru_cache(maxsize=64)
+def _head_values(signature: str) -> tuple | None:
+    """``(kid, tree_size, root_hash, timestamp)`` of a signed tree head's compact JWS, from its
+    header and payload (not verified here), or None when they do not parse or the timestamp is
+    no integer: a pure function of the JWS's text, so kept per text (issue 15, twelfth round:
+    every online verification parsed the same published head again)."""
     try:
         header, payload = (
             json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4))) for p in signature.split(".")[:2]
         )
-        head = {
-            "tree_size": payload["tree_size"],
-            "root_hash": payload["root_hash"],
-            "timestamp": payload["timestamp"],
-            "signature": signature,
-        }
-    except (ValueError, KeyError, TypeError, binascii.Error):
+        values = (header.get("kid"), payload["tree_size"], payload["root_hash"], payload["timestamp"])
+    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error):
         return None
-    if not isinstance(head["timestamp"], int) or not isinstance(header, dict):
+    if not isinstance(values[3], int):
         return None
-    age_ms = int(time.time() * 1000) - head["timestamp"]
-    if age_ms > settings.TUNGBAN_TREE_HEAD_MAX_AGE * 1000 or header.get("kid") != active_kid:
-        return None
-    return head
+    return values
 
 
 def _stale(head: TreeHead | PublishedHead) -> bool:

@@ -7,14 +7,65 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import re
+from dataclasses import dataclass
 
 from joserfc import jws as jose_jws
 from joserfc.jwk import ECKey
+from joserfc.jws import JWSRegistry
+from sd_jwt.common import SDJWTCommon
 from sd_jwt.verifier import SDJWTVerifier
+
+#: What ``algorithms=["ES256"]`` makes joserfc build on every call (a registry with a copy of
+#: its header registry), built once: it is only read (issue 15, twelfth round).
+ES256 = JWSRegistry(algorithms=["ES256"])
+#: The base64url alphabet (RFC 4648 §5) without padding: a segment made only of these decodes
+#: the same with this module's ``_b64d`` and the ``sd-jwt`` library's decoder.
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))  # json.dumps(…) without an encoder per call
 
 
 def _b64d(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def library_decodes(segment: str) -> bool:
+    """Would the ``sd-jwt`` library's own base64url decoder (``SDJWTCommon._base64url_decode``,
+    whose padding differs from :func:`_b64d`'s) decode ``segment``, given that :func:`_b64d`
+    did? Both give the same bytes whenever both decode (checked on every string of up to 7
+    characters of the alphabet and millions with other characters); they disagree only on
+    segments with characters outside the base64url alphabet, which are decoded again here."""
+    if _BASE64URL.fullmatch(segment) is not None:
+        return True
+    try:
+        SDJWTCommon._base64url_decode(segment)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(slots=True)
+class Parsed:
+    """A compact SD-JWT presentation as :func:`tungban.credentials.verify.verify_presentation`
+    already split and decoded it (issue 15, twelfth round: the library parsed, decoded and
+    hashed it all a second time): the issuer-signed JWT ``sd_jwt``, its ``header`` and
+    ``payload`` (and the payload's bytes), the ``disclosures`` with their ``decoded`` JSON
+    (decoded as the library decodes them: strict UTF-8) and ``digests`` (SD-JWT §4.2.3,
+    base64url SHA-256 of the disclosure's ASCII), the ``kb_jwt`` (``""`` when none) and its
+    payload if parsed, and ``refused``: the library's own parse would have refused it (its
+    base64url decoder, or a disclosure that is no strict UTF-8 JSON)."""
+
+    sd_jwt: str
+    header: dict
+    payload: dict
+    payload_bytes: bytes
+    disclosures: list[str]
+    decoded: list
+    digests: list[str]
+    kb_jwt: str
+    kb_payload: dict | None
+    kb_payload_bytes: bytes | None
+    refused: bool
 
 
 class _SDJWTVerifier(SDJWTVerifier):
@@ -22,14 +73,53 @@ class _SDJWTVerifier(SDJWTVerifier):
     discloses, the KB-JWT's rules: SD-JWT §7.1 and §7.3) with its two JWS checked by
     joserfc instead of jwcrypto, with keys built once per distinct JWK (issue 15: jwcrypto
     deep-copies its header registry for every JWS object, two thirds of a verification's
-    CPU). The callback gives a joserfc key; ES256 only (RFC 7518 §3.4)."""
+    CPU). The callback gives a joserfc key; ES256 only (RFC 7518 §3.4).
+
+    :meth:`of_parsed` starts from a presentation already split and decoded (:class:`Parsed`)
+    instead of parsing it again."""
+
+    _parsed: Parsed | None = None
+
+    @classmethod
+    def of_parsed(cls, parsed: Parsed, cb_get_issuer_key, expected_aud=None, expected_nonce=None) -> _SDJWTVerifier:
+        """As ``cls(presentation, cb_get_issuer_key, expected_aud, expected_nonce)``
+        (``SDJWTVerifier.__init__`` of sd-jwt 0.10: parse, map the disclosures by digest,
+        verify the issuer's JWS, then the KB-JWT when given an audience or a nonce), from
+        ``parsed``: the same checks in the same order, on the same values, without decoding
+        and hashing the presentation a second time (the library's map of digests to raw
+        disclosures, which its verifier never reads, is not built).
+
+        :raises ValueError: where the library's constructor raises (``refused``: where its
+            parse would; a repeated digest never reaches here), and joserfc's errors."""
+        if parsed.refused:
+            raise ValueError("The sd-jwt library's parser does not decode this presentation")
+        self = cls.__new__(cls)
+        SDJWTCommon.__init__(self, serialization_format="compact")
+        self._parsed = parsed
+        self._unverified_input_sd_jwt = parsed.sd_jwt
+        self._input_disclosures = parsed.disclosures
+        self._unverified_input_key_binding_jwt = parsed.kb_jwt
+        self._unverified_input_sd_jwt_payload = parsed.payload
+        if len(set(parsed.digests)) != len(parsed.digests):
+            raise ValueError("Duplicate disclosure hash")  # as _create_hash_mappings
+        self._hash_to_decoded_disclosure = dict(zip(parsed.digests, parsed.decoded, strict=True))
+        self._verify_sd_jwt(cb_get_issuer_key)
+        if expected_aud or expected_nonce:
+            if not (expected_aud and expected_nonce):
+                raise ValueError("Either both expected_aud and expected_nonce must be provided or both must be None")
+            self._verify_key_binding_jwt(expected_aud, expected_nonce)
+        return self
 
     def _verify_sd_jwt(self, cb_get_issuer_key, sign_alg=None):
         token = self._unverified_input_sd_jwt
-        header = json.loads(_b64d(token.split(".")[0]))
+        parsed = self._parsed
+        header = parsed.header if parsed is not None else json.loads(_b64d(token.split(".")[0]))
         key = cb_get_issuer_key(self._unverified_input_sd_jwt_payload.get("iss"), header)
-        verified = jose_jws.deserialize_compact(token, key, algorithms=["ES256"])
-        self._sd_jwt_payload = json.loads(verified.payload)
+        verified = jose_jws.deserialize_compact(token, key, registry=ES256)
+        if parsed is not None and verified.payload == parsed.payload_bytes:
+            self._sd_jwt_payload = parsed.payload  # the signed bytes, already parsed
+        else:
+            self._sd_jwt_payload = json.loads(verified.payload)
         self._holder_public_key_payload = self._sd_jwt_payload.get("cnf")
 
     def _verify_key_binding_jwt(self, expected_aud=None, expected_nonce=None, sign_alg=None):
@@ -40,11 +130,15 @@ class _SDJWTVerifier(SDJWTVerifier):
         if not jwk or not isinstance(jwk, dict):
             raise ValueError("The holder's key is no JWK")
         verified = jose_jws.deserialize_compact(
-            self._unverified_input_key_binding_jwt, _ec_key(_canonical(jwk)), algorithms=["ES256"]
+            self._unverified_input_key_binding_jwt, _ec_key(_canonical(jwk)), registry=ES256
         )
         if verified.protected.get("typ") != self.KB_JWT_TYP_HEADER:
             raise ValueError("Invalid header typ")
-        payload = json.loads(verified.payload)
+        parsed = self._parsed
+        if parsed is not None and parsed.kb_payload is not None and verified.payload == parsed.kb_payload_bytes:
+            payload = parsed.kb_payload  # the signed bytes, already parsed
+        else:
+            payload = json.loads(verified.payload)
         if payload["aud"] != expected_aud:
             raise ValueError("Invalid audience in KB-JWT")
         if payload["nonce"] != expected_nonce:
@@ -63,5 +157,6 @@ def _ec_key(jwk_json: str) -> ECKey:
 
 
 def _canonical(value) -> str:
-    """The canonical JSON of a JWK or JWKS: the cache key of what is computed from it."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    """The canonical JSON of a JWK or JWKS: the cache key of what is computed from it
+    (``json.dumps(value, sort_keys=True, separators=(",", ":"))``, the same text)."""
+    return _CANONICAL.encode(value)

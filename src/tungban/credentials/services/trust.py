@@ -6,9 +6,14 @@ status list tokens, the tree head and the platform's log keys.
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+import json
 import time
 
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.utils import timezone
 from joserfc.jwk import KeySet
 
 from tungban.core import ratelimit, rawsql
@@ -76,6 +81,26 @@ def public_keyset(jwks: dict) -> KeySet:
     return KeySet.import_key_set(jwks)
 
 
+@functools.lru_cache(maxsize=8)
+def _material_sql(platform: bool, bound_sql: str | None) -> str:
+    """The text of :func:`verification_material`'s statement before its optional parts (a
+    pure function of constant SQL: made once, not on every verification; issue 15)."""
+    sql = (
+        "SELECT 0, name_en, name_zh, NULL, NULL, 0 FROM credentials_issuer WHERE id = %s "
+        "UNION ALL SELECT 1, CAST(public_jwk AS TEXT), NULL, NULL, created_at, id "
+        "FROM credentials_issuerkey WHERE issuer_id = %s "
+        "UNION ALL SELECT 2, name_en, name_zh, CAST(display AS TEXT), NULL, 0 FROM credentials_credentialtype WHERE id = %s "
+        "UNION ALL SELECT 3, CASE WHEN token <> '' AND token_expires_at > %s THEN token END, NULL, NULL, NULL, 0 "
+        "FROM credentials_statuslist WHERE issuer_id = %s AND number = %s"
+    )
+    if platform:
+        sql += (
+            f" UNION ALL SELECT 4, {ledger.HEAD_SIGNATURE_SQL}, {keys.ACTIVE_KID_SQL}, {keys.VERSION_SQL}, NULL, "
+            f"{bound_sql or 'NULL'}"
+        )
+    return sql
+
+
 def verification_material(
     issuer_id: str,
     type_id: str | None,
@@ -124,31 +149,15 @@ def verification_material(
     ``ledger_publishedhead``, ``oidc_signingkey``, ``keys_keyringversion`` and ``wallet_device``;
     with ``logged``, ``ledger_logleaf`` and ``ledger_lognode`` through the ledger's SELECT.
     """
-    import datetime as dt
-    import json
-
-    from django.db import connection
-    from django.utils import timezone
-
     from tungban.wallet import services as wallet
 
+    connection = connections[DEFAULT_DB_ALIAS]  # one look-up of the connection for this thread
     soon = timezone.now() + dt.timedelta(seconds=settings.TUNGBAN_STATUS_LIST_TTL)
     sl_issuer, sl_number = status_ref if status_ref else ("", -1)
-    sql = (
-        "SELECT 0, name_en, name_zh, NULL, NULL, 0 FROM credentials_issuer WHERE id = %s "
-        "UNION ALL SELECT 1, CAST(public_jwk AS TEXT), NULL, NULL, created_at, id "
-        "FROM credentials_issuerkey WHERE issuer_id = %s "
-        "UNION ALL SELECT 2, name_en, name_zh, CAST(display AS TEXT), NULL, 0 FROM credentials_credentialtype WHERE id = %s "
-        "UNION ALL SELECT 3, CASE WHEN token <> '' AND token_expires_at > %s THEN token END, NULL, NULL, NULL, 0 "
-        "FROM credentials_statuslist WHERE issuer_id = %s AND number = %s"
-    )
+    bound = wallet.device_key_bound_sql(holder_jwk) if platform and holder_jwk is not None else None
+    sql = _material_sql(platform, bound[0] if bound else None)
     params = [issuer_id, issuer_id, type_id or "", connection.ops.adapt_datetimefield_value(soon), sl_issuer, sl_number]
     if platform:
-        bound = wallet.device_key_bound_sql(holder_jwk) if holder_jwk is not None else None
-        sql += (
-            f" UNION ALL SELECT 4, {ledger.HEAD_SIGNATURE_SQL}, {keys.ACTIVE_KID_SQL}, {keys.VERSION_SQL}, NULL, "
-            f"{bound[0] if bound else 'NULL'}"
-        )
         params += [keys.SIGNING_KEYS, *(bound[1] if bound else [])]
     if logged is not None:
         inclusion_sql, inclusion_params = ledger.inclusion_rows_sql("credential.issued", logged)
@@ -157,7 +166,7 @@ def verification_material(
     if counter is not None:
         sql = f"WITH hit AS ({counter.sql}) {sql} UNION ALL SELECT 5, value, NULL, NULL, NULL, 0 FROM hit"
         params = [*counter.params, *params]
-    rows = rawsql.fetchall(sql, params, using=connection.alias)
+    rows = rawsql.fetchall(sql, params, using=DEFAULT_DB_ALIAS)
     out: dict = {"issuer": None, "type": None, "status_token": None}
     keys_rows = sorted((r for r in rows if r[0] == 1), key=lambda r: (r[4], r[5]), reverse=True)
     status_row = None
