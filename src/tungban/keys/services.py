@@ -37,6 +37,7 @@ from django.db.models import Q
 from django.utils import timezone
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
+from joserfc.jws import JWSRegistry
 
 from . import listener
 from .models import KeyRingVersion, SigningKey
@@ -178,7 +179,12 @@ def sign_jwt(claims: dict, typ: str) -> str:
     ``kid`` and the explicit ``typ`` (RFC 8725 §3.11), e.g. ``"JWT"`` for ID tokens,
     ``"consent+jwt"``; verifiable with :func:`public_jwks`."""
     kid, key = active_key()
-    return jwt.encode({"alg": "ES256", "kid": kid, "typ": typ}, claims, key, ["ES256"])
+    return jwt.encode({"alg": "ES256", "kid": kid, "typ": typ}, claims, key, registry=_ES256)
+
+
+#: What ``jwt.encode(..., ["ES256"])`` builds on every call (joserfc's ``construct_registry``):
+#: the algorithms allowed, nothing else — built once (issue 15, twelfth round: ~7 µs a signature).
+_ES256 = JWSRegistry(algorithms=["ES256"])
 
 
 @functools.lru_cache(maxsize=8)
