@@ -12,13 +12,11 @@ from dataclasses import dataclass
 
 from joserfc import jws as jose_jws
 from joserfc.jwk import ECKey
-from joserfc.jws import JWSRegistry
 from sd_jwt.common import SDJWTCommon
 from sd_jwt.verifier import SDJWTVerifier
 
-#: What ``algorithms=["ES256"]`` makes joserfc build on every call (a registry with a copy of
-#: its header registry), built once: it is only read (issue 15, twelfth round).
-ES256 = JWSRegistry(algorithms=["ES256"])
+from tungban.keys.services import ES256  # joserfc's ES256-only registry, built once
+
 #: The base64url alphabet (RFC 4648 §5) without padding: a segment made only of these decodes
 #: the same with this module's ``_b64d`` and the ``sd-jwt`` library's decoder.
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
