@@ -278,7 +278,6 @@ def run(args, tmp: Path, sock, issuer: str, env: dict) -> dict:
 
     django.setup()
     from django.conf import settings
-    from django.core.management import call_command
     from django.db import connection, connections
 
     from examples.providers.launch import start_provider, stop_process, stop_provider
@@ -289,6 +288,7 @@ def run(args, tmp: Path, sock, issuer: str, env: dict) -> dict:
     from tungban.identity.seeding import seed_residents
     from tungban.keys import services as keys
     from tungban.oidc import services as oidc
+    from tungban.testing.migrated import migrate_database
     from tungban.wallet.seeding import seed_devices
 
     args.server = args.server or default_server()
@@ -325,7 +325,7 @@ def run(args, tmp: Path, sock, issuer: str, env: dict) -> dict:
     )
     notes: dict = {}
     t0 = time.perf_counter()
-    call_command("migrate", interactive=False, verbosity=0)
+    migrate_database()  # from a copy when TUNGBAN_MIGRATED_CACHE is set (the tiny runs)
     keys.create_key()
     rp, rp_secret = oidc.register_client(
         client_id="bench-rp",

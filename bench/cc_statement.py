@@ -65,14 +65,14 @@ def main() -> int:
     os.environ.setdefault("TUNGBAN_RATELIMIT_TOKEN", "100000000/m")
     django.setup()
     import psycopg
-    from django.core.management import call_command
     from django.db import connection
 
     from tungban.core import ratelimit
     from tungban.oidc import client_secrets, fasttoken
     from tungban.oidc import services as oidc
+    from tungban.testing.migrated import migrate_database
 
-    call_command("migrate", interactive=False, verbosity=0)
+    migrate_database()  # from a copy when TUNGBAN_MIGRATED_CACHE is set (the tiny runs)
     from tungban.oidc.models import Client
 
     client = Client.objects.filter(client_id="ccstmt").first()

@@ -785,7 +785,6 @@ def run(args) -> dict:
     import django
 
     django.setup()
-    from django.core.management import call_command
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -793,6 +792,7 @@ def run(args) -> dict:
     from tungban.credentials.models import Credential, StatusList
     from tungban.credentials.verify import BundleTrust, DatabaseTrust, verify_presentation
     from tungban.identity.models import Resident
+    from tungban.testing.migrated import migrate_database
 
     notes: dict = {"loadavg_start": [round(x, 2) for x in os.getloadavg()]}
     database = connection.vendor + (" (temporary file)" if connection.vendor == "sqlite" else "")
@@ -802,7 +802,7 @@ def run(args) -> dict:
     )
 
     t0 = time.perf_counter()
-    call_command("migrate", interactive=False, verbosity=0)
+    migrate_database()  # from a copy when TUNGBAN_MIGRATED_CACHE is set (the tiny runs)
     if Resident.objects.exists() or Credential.objects.exists():
         raise SystemExit("The database already holds residents or credentials: give --database-url an empty database.")
     prepare_platform()

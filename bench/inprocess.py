@@ -44,7 +44,11 @@ def throwaway_database(name: str) -> Iterator[None]:
     """A test database made for the run and dropped after it: on SQLite a file in a temporary
     directory, on PostgreSQL ``test_<NAME>_<name>`` beside the configured database (which is
     left untouched). Call after ``django.setup()``."""
+    from django.conf import settings
+    from django.core.management import call_command
     from django.db import connection
+
+    from tungban.testing.migrated import migrate_database
 
     tmp = None
     if connection.vendor == "sqlite":
@@ -52,7 +56,13 @@ def throwaway_database(name: str) -> Iterator[None]:
         connection.settings_dict["TEST"]["NAME"] = str(Path(tmp.name) / "bench.sqlite3")
     else:
         connection.settings_dict["TEST"]["NAME"] = f"test_{connection.settings_dict['NAME']}_{name}"
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    # Django's create_test_db, with the migration from a copy when TUNGBAN_MIGRATED_CACHE is set.
+    old_name = connection.settings_dict["NAME"]
+    test_name = connection.creation._create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    connection.close()
+    settings.DATABASES[connection.alias]["NAME"] = connection.settings_dict["NAME"] = test_name
+    migrate_database()
+    call_command("createcachetable")
     try:
         yield
     finally:

@@ -53,14 +53,14 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.core.management import call_command
     from django.db import connection
 
     from tungban.identity.models import Resident
     from tungban.identity.seeding import seed_residents
     from tungban.testing.login_steps import STEPS, LoginSteps, StepMeter, setup_login
+    from tungban.testing.migrated import migrate_database
 
-    call_command("migrate", interactive=False, verbosity=0)
+    migrate_database()  # from a copy when TUNGBAN_MIGRATED_CACHE is set (the tiny runs)
     client_id = f"steps-{os.getpid()}"
     cid, secret, devices = setup_login(client_id, residents=8)
     have = Resident.objects.count()

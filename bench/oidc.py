@@ -449,17 +449,16 @@ def fetch_json(url: str, timeout: float = 10) -> dict:
 def seed_tungban(args, notes: dict) -> tuple:
     """Migrate, the ID-token key, the relying party, residents and devices.
     Returns ``(client, secret, devices)``."""
-    from django.core.management import call_command
-
     from tungban.identity.models import Resident
     from tungban.identity.seeding import seed_residents
     from tungban.keys import services as keys
     from tungban.oidc import services as oidc
     from tungban.oidc.models import OFFLINE_ACCESS_SCOPE
+    from tungban.testing.migrated import migrate_database
     from tungban.wallet.seeding import seed_devices
 
     t0 = time.perf_counter()
-    call_command("migrate", interactive=False, verbosity=0)
+    migrate_database()  # from a copy when TUNGBAN_MIGRATED_CACHE is set (the tiny runs)
     keys.create_key()
     notes["tungban_migrate_s"] = round(time.perf_counter() - t0, 2)
     client, secret = oidc.register_client(

@@ -232,13 +232,13 @@ def bench_import(args, tmp: Path) -> dict:
     import django
 
     django.setup()
-    from django.core.management import call_command
     from django.db import connection
 
     from tungban.compute import services
     from tungban.compute.models import Job
+    from tungban.testing.migrated import migrate_database
 
-    call_command("migrate", interactive=False, verbosity=0)
+    migrate_database()  # from a copy when TUNGBAN_MIGRATED_CACHE is set (the tiny runs)
     if Job.objects.exists():
         raise SystemExit("The database already holds jobs: give --database-url an empty database.")
     text = sacct_text(args.records, args.seed)

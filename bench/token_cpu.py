@@ -53,7 +53,6 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.core.management import call_command
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
     from oidc import REDIRECT_URI, basic_auth, mint_tungban_tokens  # bench/oidc.py
@@ -63,9 +62,10 @@ def main() -> None:
     from tungban.keys import services as keys
     from tungban.oidc import services as oidc
     from tungban.oidc.models import OFFLINE_ACCESS_SCOPE, AuthorizationCode, Client
+    from tungban.testing.migrated import migrate_database
     from tungban.wsgi import application
 
-    call_command("migrate", interactive=False, verbosity=0)
+    migrate_database()  # from a copy when TUNGBAN_MIGRATED_CACHE is set (the tiny runs)
     keys.active_key()
     Client.objects.filter(client_id="cpu-rp").delete()
     client, secret = oidc.register_client(

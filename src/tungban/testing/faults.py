@@ -45,6 +45,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from tungban.core.killpoints import ENV_DIR, ENV_POINTS
 from tungban.core.serving import CRASH_LOOP_SECONDS, default_server
+from tungban.testing.migrated import CACHE_ENV as MIGRATED_CACHE
 from tungban.testing.servers import listening_socket, live_children, process_age, start_server, wait_until_up
 
 #: Every named point (:mod:`tungban.core.killpoints`).
@@ -252,6 +253,8 @@ class FaultPlatform:
                 **{f"TUNGBAN_RATELIMIT_{group.upper()}": "1000000000/m" for group in _RATE_LIMIT_GROUPS},
             }
         )
+        if os.environ.get(MIGRATED_CACHE):  # the session's migrated copy (tungban.testing.migrated)
+            env[MIGRATED_CACHE] = os.environ[MIGRATED_CACHE]
         return env
 
     def _start_server(self, sock) -> subprocess.Popen:
@@ -438,7 +441,6 @@ def _prepare(providers: dict, residents: int = 0) -> dict:
     """Migrate and seed: platform key, signing CA, SoftHSM2 token, bundled issuers and data
     products (with the providers' URLs), the clients the tests use and ``residents`` residents
     (:func:`_residents`). Returns the clients' keys and the residents."""
-    from django.core.management import call_command
     from joserfc.jwk import ECKey
 
     from tungban.credentials import catalogue as credential_catalogue
@@ -450,8 +452,9 @@ def _prepare(providers: dict, residents: int = 0) -> dict:
     from tungban.oidc.models import OFFLINE_ACCESS_SCOPE
     from tungban.signing import ca, keystore
     from tungban.testing.factories import make_client
+    from tungban.testing.migrated import migrate_database
 
-    call_command("migrate", interactive=False, verbosity=0)
+    migrate_database()  # from the session's copy when TUNGBAN_MIGRATED_CACHE is set
     keys.create_key()
     ca.ensure_hierarchy()
     store = keystore.get_keystore()
