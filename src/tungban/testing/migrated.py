@@ -26,22 +26,27 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+# Bound here: the test suite's database set-up wraps django.core.management.call_command
+# (the root conftest.py) and calls this module from the wrapper.
+from django.core.management import call_command as django_call_command
+
 CACHE_ENV = "TUNGBAN_MIGRATED_CACHE"
 
 
-def migrate_database(using: str = "default") -> bool:
-    """Migrate the database of connection ``using`` (Django settings already set up).
+def migrate_database(using: str = "default", **options) -> bool:
+    """Migrate the database of connection ``using`` (Django settings already set up);
+    ``options`` go to ``migrate`` (default ``interactive=False, verbosity=0``).
 
     Returns True when an empty database was filled from the cache (``TUNGBAN_MIGRATED_CACHE``)
     before ``migrate`` ran. Raises what ``migrate`` raises, and
     :class:`subprocess.CalledProcessError` when ``pg_dump``/``pg_restore`` fail."""
-    from django.core.management import call_command
     from django.db import connections
 
+    options = {"interactive": False, "verbosity": 0, **options, "database": using}
     cache = os.environ.get(CACHE_ENV)
     connection = connections[using]
     if not cache or not _is_empty(connection):
-        call_command("migrate", database=using, interactive=False, verbosity=0)
+        django_call_command("migrate", **options)
         return False
     directory = Path(cache)
     directory.mkdir(parents=True, exist_ok=True)
@@ -50,7 +55,7 @@ def migrate_database(using: str = "default") -> bool:
         restored = copy.exists()
         if restored:
             _restore(connection, copy)
-        call_command("migrate", database=using, interactive=False, verbosity=0)
+        django_call_command("migrate", **options)
         if not restored:
             _save(connection, copy)
     return restored

@@ -25,6 +25,7 @@ from tungban.testing import wsgi
 from tungban.testing.servers import listening_socket, start_server, wait_until_up
 
 SRC = Path(__file__).resolve().parents[3]
+pytestmark = pytest.mark.own_database  # the server below runs on a SQLite file of its own
 #: TUNGBAN_MAX_REQUEST_BYTES of the server: a body over it is refused (413) before it is read.
 MAX_BYTES = 200_000
 

@@ -22,6 +22,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.own_database  # the worker below serves from a SQLite file of its own
+
 CHILD = r"""
 import gc, io, json, sys
 

@@ -143,6 +143,7 @@ def test_serve_command_prints_what_it_would_run(settings, capsys):
     )
 
 
+@pytest.mark.own_database  # the server serves /healthz from a SQLite file of its own
 @pytest.mark.live_http
 @pytest.mark.parametrize("server", ["granian", "gunicorn-gthread"])
 def test_the_server_keeps_more_connections_alive_than_it_has_threads(server, tmp_path):

@@ -26,6 +26,7 @@ from tungban.testing.federation import federation as running  # noqa: F401 - the
 from .test_independent import run_node, ts_resolver  # noqa: F401 - the fixture
 
 
+@pytest.mark.own_database  # the statements do not depend on the database: CI runs it once
 @pytest.mark.live_http
 def test_every_chain_of_the_federation_verifies_independently_until_revoked(running, ts_resolver):  # noqa: F811
     """One federation for both halves (setting up the three instances is the test's cost): every

@@ -19,6 +19,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -107,6 +108,7 @@ def _answer(url: str):
     return check
 
 
+@pytest.mark.own_database
 def test_demo_serves_platform_and_sample_service(tmp_path):
     port, service_port = _free_port(), _free_port()
     checkout_var = ROOT / "var"
