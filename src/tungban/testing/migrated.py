@@ -1,10 +1,11 @@
 """A migrated empty database, made once per set of migrations and copied after that, for the
-benchmarks' set-up and the tests that run them.
+test suite's databases and the benchmarks' set-up.
 
 Migrating an empty database costs 35–45 s of CPU on this project's two-core machines (Django
 re-renders the related models' states for every operation: ``migrate -v2`` shows no single
-slow migration), and the benchmarks' tiny runs under ``bench/tests`` each migrated one: most of
-their time, and about a sixth of the PostgreSQL pass of ``.ci/run``. With
+slow migration), and ``.ci/run`` made about twenty: each test process's database in each pass
+(through the root ``conftest.py``), each of the benchmarks' tiny runs under ``bench/tests``
+(most of their time), the fault-injection platform's. With
 ``TUNGBAN_MIGRATED_CACHE`` naming a directory, :func:`migrate_database` keeps the first result
 there — a copy of the SQLite file, or ``pg_dump --format=custom`` of the PostgreSQL database —
 and later empty databases start from that copy; ``migrate`` then runs as always (a no-op on
@@ -39,7 +40,7 @@ def migrate_database(using: str = "default", **options) -> bool:
 
     Returns True when an empty database was filled from the cache (``TUNGBAN_MIGRATED_CACHE``)
     before ``migrate`` ran. Raises what ``migrate`` raises, and
-    :class:`subprocess.CalledProcessError` when ``pg_dump``/``pg_restore`` fail."""
+    :class:`RuntimeError` with the tool's message when ``pg_dump``/``pg_restore`` fail."""
     from django.db import connections
 
     options = {"interactive": False, "verbosity": 0, **options, "database": using}
@@ -137,4 +138,6 @@ def _pg_tool(connection, tool: str, *args: str) -> None:
         command += ["--username", str(params["user"])]
     database = str(params.get("dbname") or connection.settings_dict["NAME"])
     command += [database if arg == "{db}" else arg for arg in args]
-    subprocess.run(command, env=env, check=True, capture_output=True)
+    run = subprocess.run(command, env=env, capture_output=True, text=True)
+    if run.returncode:
+        raise RuntimeError(f"{tool} exited with {run.returncode}: {run.stderr.strip()[-2000:]}")
