@@ -24,6 +24,7 @@ Use::
 from __future__ import annotations
 
 import contextlib
+import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ from pathlib import Path
 import pytest
 
 from tungban.setup import federation_demo
+from tungban.testing.migrated import sqlite_copy
 from tungban.testing.servers import listening_socket, start_server, wait_until_up
 
 
@@ -102,8 +104,13 @@ def running_federation(hk_url: str, tmp: Path, template_dir: Path | None = None)
 @pytest.fixture(scope="session")
 def federation_template_dir(tmp_path_factory) -> Path:
     """Where the instances' migrated empty database is made, once per test process (migrating
-    costs more than the rest of the set-up)."""
-    return tmp_path_factory.mktemp("federation-template")
+    costs more than the rest of the set-up), or copied from the suite's migrated SQLite copy
+    when there is one (:func:`tungban.testing.migrated.sqlite_copy`)."""
+    directory = tmp_path_factory.mktemp("federation-template")
+    copy = sqlite_copy()
+    if copy is not None:
+        shutil.copyfile(copy, directory / "migrated.sqlite3")  # federation_demo.migrated_template's name
+    return directory
 
 
 @pytest.fixture

@@ -51,7 +51,8 @@ def migrate_database(using: str = "default", **options) -> bool:
         return False
     directory = Path(cache)
     directory.mkdir(parents=True, exist_ok=True)
-    copy = directory / f"{_key(connection)}.{'sqlite3' if connection.vendor == 'sqlite' else 'dump'}"
+    pg_major = connection.pg_version // 10000 if connection.vendor == "postgresql" else None
+    copy = directory / f"{_key(connection.vendor, pg_major)}.{'sqlite3' if connection.vendor == 'sqlite' else 'dump'}"
     with _locked(directory / f"{copy.name}.lock"):  # another process making the same copy: wait for it
         restored = copy.exists()
         if restored:
@@ -71,12 +72,21 @@ def _is_empty(connection) -> bool:
         return not connection.introspection.table_names(cursor)
 
 
-def _key(connection) -> str:
+def sqlite_copy() -> Path | None:
+    """The migrated SQLite copy for the installed apps' migrations in ``TUNGBAN_MIGRATED_CACHE``,
+    or None when there is none yet (nothing is made here). For a harness that hands its server
+    processes a database file (:mod:`tungban.testing.federation`)."""
+    cache = os.environ.get(CACHE_ENV)
+    copy = Path(cache) / f"{_key('sqlite')}.sqlite3" if cache else None
+    return copy if copy is not None and copy.exists() else None
+
+
+def _key(vendor: str, pg_major: int | None = None) -> str:
     from django.apps import apps
 
-    digest = hashlib.sha256(connection.vendor.encode())
-    if connection.vendor == "postgresql":
-        digest.update(str(connection.pg_version // 10000).encode())
+    digest = hashlib.sha256(vendor.encode())
+    if pg_major is not None:
+        digest.update(str(pg_major).encode())
     for config in sorted(apps.get_app_configs(), key=lambda c: c.label):
         folder = Path(config.path) / "migrations"
         for path in sorted(folder.glob("*.py")) if folder.is_dir() else ():
