@@ -3,8 +3,10 @@
 import os
 
 import django.core.management
+import django.test.testcases
 import pytest
 
+from tungban.testing import flush
 from tungban.testing.migrated import CACHE_ENV, migrate_database
 
 
@@ -18,7 +20,10 @@ def _migrated_database_copy(tmp_path_factory):
     otherwise in this session's temporary directory, which pytest-xdist's workers share.
 
     Django's ``create_test_db`` looks ``call_command`` up when it runs, so wrapping it for the
-    session reaches the test databases' ``migrate``; every other command passes through."""
+    session reaches the test databases' ``migrate``. ``TransactionTestCase`` binds its own
+    name at import, wrapped too: its ``flush`` after each transactional test empties only the
+    tables with rows and keeps what ``post_migrate`` made (:mod:`tungban.testing.flush`);
+    every other command passes through."""
     own = not os.environ.get(CACHE_ENV)
     if own:
         base = tmp_path_factory.getbasetemp()
@@ -30,12 +35,18 @@ def _migrated_database_copy(tmp_path_factory):
         if command_name == "migrate" and not args:
             migrate_database(options.pop("database", "default"), **options)
             return None
+        if command_name == "flush" and not args and flush.handles(options):
+            flush.flush(options.get("database", "default"))
+            return None
         return call_command(command_name, *args, **options)
 
+    testcases_call_command = django.test.testcases.call_command
     django.core.management.call_command = migrate_from_copy
+    django.test.testcases.call_command = migrate_from_copy
     try:
         yield
     finally:
         django.core.management.call_command = call_command
+        django.test.testcases.call_command = testcases_call_command
         if own:
             os.environ.pop(CACHE_ENV, None)
