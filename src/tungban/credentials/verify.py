@@ -262,7 +262,9 @@ def verify_presentation(
     if len(set(digests)) != len(digests):
         result.problem("disclosure_invalid", _("A disclosed claim is repeated."))
         return result
-    issuer_key = lambda iss, hdr: _ec_key(_canonical(keys[hdr["kid"]]))  # noqa: E731
+    # The issuer's JWK as canonical JSON: its signature check is kept per token and key text
+    # (sdjwt_check._issuer_signed_payload), as status list tokens and tree heads are here.
+    issuer_key = lambda iss, hdr: _canonical(keys[hdr["kid"]])  # noqa: E731
     # The library is given what was decoded above instead of parsing it all again (issue 15,
     # twelfth round): the same checks on the same values (_SDJWTVerifier.of_parsed).
     parsed = Parsed(

@@ -71,7 +71,9 @@ class _SDJWTVerifier(SDJWTVerifier):
     discloses, the KB-JWT's rules: SD-JWT §7.1 and §7.3) with its two JWS checked by
     joserfc instead of jwcrypto, with keys built once per distinct JWK (issue 15: jwcrypto
     deep-copies its header registry for every JWS object, two thirds of a verification's
-    CPU). The callback gives a joserfc key; ES256 only (RFC 7518 §3.4).
+    CPU). The callback gives a joserfc key, or the issuer's JWK as canonical JSON
+    (:func:`_canonical`; the check is then kept per token and key, :func:`_issuer_signed_payload`);
+    ES256 only (RFC 7518 §3.4).
 
     :meth:`of_parsed` starts from a presentation already split and decoded (:class:`Parsed`)
     instead of parsing it again."""
@@ -113,11 +115,14 @@ class _SDJWTVerifier(SDJWTVerifier):
         parsed = self._parsed
         header = parsed.header if parsed is not None else json.loads(_b64d(token.split(".")[0]))
         key = cb_get_issuer_key(self._unverified_input_sd_jwt_payload.get("iss"), header)
-        verified = jose_jws.deserialize_compact(token, key, registry=ES256)
-        if parsed is not None and verified.payload == parsed.payload_bytes:
+        if isinstance(key, str):  # the issuer's JWK as canonical JSON: the check is kept
+            signed = _issuer_signed_payload(token, key)
+        else:
+            signed = jose_jws.deserialize_compact(token, key, registry=ES256).payload
+        if parsed is not None and signed == parsed.payload_bytes:
             self._sd_jwt_payload = parsed.payload  # the signed bytes, already parsed
         else:
-            self._sd_jwt_payload = json.loads(verified.payload)
+            self._sd_jwt_payload = json.loads(signed)
         self._holder_public_key_payload = self._sd_jwt_payload.get("cnf")
 
     def _verify_key_binding_jwt(self, expected_aud=None, expected_nonce=None, sign_alg=None):
@@ -152,6 +157,21 @@ def _ec_key(jwk_json: str) -> ECKey:
 
     :raises JoseError, ValueError: no EC public key."""
     return ECKey.import_key(json.loads(jwk_json))
+
+
+@functools.lru_cache(maxsize=4096)
+def _issuer_signed_payload(token: str, jwk_json: str) -> bytes:
+    """The payload of the issuer-signed JWT ``token`` (compact JWS, RFC 7515 §7.1) whose ES256
+    signature verifies with the public key ``jwk_json`` (canonical JSON, :func:`_canonical`).
+
+    A pure function of the two texts, so its answers are kept (issue 15, thirteenth round):
+    the same credential presented again — at every gate that checks it, with a new KB-JWT each
+    time — has its issuer's signature checked once per process; the key binding, the
+    disclosures, the status and the log are still checked on every call. Failures are not
+    kept (``lru_cache`` keeps no exception). 4,096 tokens of ~1 KiB: a few MiB per process.
+
+    :raises JoseError, ValueError: a signature that does not verify, or no EC public key."""
+    return jose_jws.deserialize_compact(token, _ec_key(jwk_json), registry=ES256).payload
 
 
 def _canonical(value) -> str:

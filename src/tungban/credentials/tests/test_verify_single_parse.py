@@ -10,9 +10,18 @@ import base64
 import json
 
 import pytest
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey
 
 from tungban.credentials import services
-from tungban.credentials.services.sdjwt_check import Parsed, _canonical, _ec_key, _SDJWTVerifier, library_decodes
+from tungban.credentials.services.sdjwt_check import (
+    Parsed,
+    _canonical,
+    _ec_key,
+    _issuer_signed_payload,
+    _SDJWTVerifier,
+    library_decodes,
+)
 from tungban.credentials.verify import (
     BundleTrust,
     DatabaseTrust,
@@ -159,6 +168,33 @@ def test_a_forged_payload_is_not_taken_from_the_parse(holder, senior_card):
     claims["vct"] = claims["vct"] + "x"
     forged = "~".join([f"{header}.{_b64e(json.dumps(claims).encode())}.{signature}", *rest])
     assert not isinstance(_of_parsed(forged, _issuer_key(bundle)), dict)
+    assert "signature_invalid" in verify_presentation(forged, BundleTrust(bundle)).codes()
+
+
+def test_the_issuers_signature_is_checked_once_per_token_and_key(holder, senior_card):
+    """Issue 15, thirteenth round: the same credential presented again (each time with a new
+    KB-JWT) has its issuer's signature checked once in a process; the key binding is checked
+    every time, another key or a forged token is checked afresh and refused."""
+    _issuer_signed_payload.cache_clear()
+    bundle = services.trust_bundle()
+    first = verify_presentation(
+        holder.present(senior_card.sd_jwt, None, nonce="n-a"), BundleTrust(bundle), expected_nonce="n-a"
+    )
+    again = holder.present(senior_card.sd_jwt, None, nonce="n-b")
+    second = verify_presentation(again, BundleTrust(bundle), expected_nonce="n-b")
+    assert first.valid and second.valid, (first.problems, second.problems)
+    info = _issuer_signed_payload.cache_info()
+    assert (info.misses, info.hits) == (1, 1)
+    # the KB-JWT is not kept: the same presentation for another nonce fails its key binding
+    assert "holder_binding_invalid" in verify_presentation(again, BundleTrust(bundle), expected_nonce="n-c").codes()
+    # another key for the same token is another check, and fails
+    token = again.split("~")[0]
+    other = _canonical(ECKey.generate_key("P-256").as_dict(private=False))
+    with pytest.raises(JoseError):
+        _issuer_signed_payload(token, other)
+    header, payload, signature = token.split(".")
+    flipped = signature[:-2] + ("A" if signature[-2] != "A" else "B") + signature[-1]
+    forged = again.replace(token, f"{header}.{payload}.{flipped}")
     assert "signature_invalid" in verify_presentation(forged, BundleTrust(bundle)).codes()
 
 
