@@ -25,11 +25,7 @@ def test_documents_benchmark_tiny_run(tmp_path):
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
         "TUNGBAN_VAR_DIR": str(tmp_path),
     }
-    migrate = [  # from the session's copy (tungban.testing.migrated)
-        sys.executable,
-        "-c",
-        "import django; django.setup(); from tungban.testing.migrated import migrate_database; migrate_database()",
-    ]
+    migrate = [sys.executable, "-m", "tungban.testing.migrated"]  # from the session's copy
     subprocess.run(migrate, env=env, check=True, capture_output=True, timeout=300)
     run = subprocess.run([sys.executable, str(BENCH), "-n", "5"], env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr

@@ -151,3 +151,19 @@ def _pg_tool(connection, tool: str, *args: str) -> None:
     run = subprocess.run(command, env=env, capture_output=True, text=True)
     if run.returncode:
         raise RuntimeError(f"{tool} exited with {run.returncode}: {run.stderr.strip()[-2000:]}")
+
+
+def main() -> None:
+    """``python -m tungban.testing.migrated``: :func:`migrate_database` on the database of
+    ``DATABASE_URL`` (settings ``DJANGO_SETTINGS_MODULE``, default ``tungban.settings``), as
+    ``.ci/run`` makes its copies and the benchmarks' tests migrate their databases; prints
+    ``restored`` or ``migrated``."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tungban.settings")
+    django.setup()
+    print("restored" if migrate_database() else "migrated")
+
+
+if __name__ == "__main__":
+    main()
