@@ -37,8 +37,8 @@ e. offline side by side (issue 15, acceptance 3): the same presentations verifie
    over all of them with only its verification loop timed; both after an untimed warm-up
    over the first 50. What each side checks is printed under the table; verifications per
    second of both and the ratio tungban/TypeScript. ``--no-typescript`` leaves it out.
-f. online through HTTP: ``POST /api/v1/credentials/verify`` under gunicorn (``tungban
-   serve``'s command, one worker per CPU, ``--workers``) on this benchmark's database, wrk
+f. online through HTTP: ``POST /api/v1/credentials/verify`` as ``tungban serve`` runs it
+   (granian, one process per CPU, ``--workers``) on this benchmark's database, wrk
    with 16 connections (``--http-connections``) for 15 s (5 with ``--quick``,
    ``--http-seconds``); requests per second, latency, errors and the server's CPU per
    request. The ``verify`` rate limit (60/m per address) is raised for the whole benchmark
@@ -126,7 +126,7 @@ def parse_args(argv=None):
     p.add_argument("--http-connections", type=int, default=16, help="wrk connections for row (f) (default 16)")
     p.add_argument("--http-seconds", type=float, help="seconds of load for row (f) (default 15; 5 with --quick)")
     p.add_argument(
-        "--workers", type=int, default=os.cpu_count() or 2, help="gunicorn workers for row (f) (default: one per CPU)"
+        "--workers", type=int, default=os.cpu_count() or 2, help="server processes for row (f) (default: one per CPU)"
     )
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (printed at the end)")
     args = p.parse_args(argv)
