@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tungban.hotline.models import Case
 from tungban.hotline.services import cases
@@ -45,7 +46,12 @@ def test_submit_track_read_closure_and_reopen(issuer, e2e_browser, hotline, hyd_
     assert_no_violations(page, f"1823 choose ({lang})")
     page.click(".type-item a")
     page.wait_for_selector("#case-form")
-    assert page.is_visible("#use-location") == js  # an enhancement: only with JavaScript
+    # an enhancement: only with JavaScript (shown by the page's script: waited for, not raced)
+    use_location = expect(page.locator("#use-location"))
+    if js:
+        use_location.to_be_visible(timeout=TIMEOUT)
+    else:
+        use_location.to_be_hidden(timeout=TIMEOUT)
     assert_no_violations(page, f"1823 form ({lang})")
     _fits(page)
 
