@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tungban.credentials import catalogue as credential_catalogue
 from tungban.eservices import services as eservices
@@ -79,7 +80,7 @@ def test_ask_with_javascript_at_phone_width(ready, e2e_browser, lang):
     # empty: the error is said, nothing sent
     page.fill("#question", "")
     page.click("#send")
-    assert page.locator("#error").is_visible()
+    expect(page.locator("#error")).to_be_visible(timeout=TIMEOUT)
     assert_no_violations(page, f"assistant after answers ({lang})")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     # the conversation is the page's: reloading shows it
@@ -88,7 +89,7 @@ def test_ask_with_javascript_at_phone_width(ready, e2e_browser, lang):
     assert errors == []
     # the page's own error state (server-rendered): a conversation that is not theirs
     page.goto(f"{ready}/assistant/?c=00000000-0000-4000-8000-000000000000")
-    assert page.locator("#error").is_visible()
+    expect(page.locator("#error")).to_be_visible(timeout=TIMEOUT)
     assert_no_violations(page, f"assistant error ({lang})")
     ctx.close()
 

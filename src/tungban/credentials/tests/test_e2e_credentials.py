@@ -19,6 +19,7 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tungban.credentials.models import Credential, Issuer
 from tungban.testing.browser import TIMEOUT, add_virtual_authenticator, bind_web_app
@@ -215,7 +216,8 @@ def test_issue_present_verify_revoke(issuer, swd_officer, e2e_browser, shots):
     phone.screenshot(path=str(shots / "credentials-6-offline.png"), full_page=True)
     phone.click(f"{item} a")
     phone.wait_for_selector("#screen-credential:not([hidden])")
-    assert phone.is_visible("#credential-offline") and not phone.is_enabled("#download-pdf")
+    expect(phone.locator("#credential-offline")).to_be_visible(timeout=TIMEOUT)
+    expect(phone.locator("#download-pdf")).to_be_disabled(timeout=TIMEOUT)
     phone_ctx.set_offline(False)
     assert not phone_errors, phone_errors
 
@@ -246,7 +248,7 @@ def test_presentation_countdown_and_show_again(issuer, swd_officer, e2e_browser,
     first = phone.input_value("#presentation-text")
     assert _disclosed_names(first) == ["name_zh"]
     phone.wait_for_selector("#presentation[data-expired]", timeout=10_000)
-    assert not phone.is_visible("#presentation-link")
+    expect(phone.locator("#presentation-link")).to_be_hidden(timeout=TIMEOUT)
 
     # A changed choice hides the old code; "Show again" makes a new one.
     phone.check('input[name=disclose][value="age_over_65"]')

@@ -4,6 +4,7 @@ for its provider, in both languages (issue 14 item 4), in headless Chromium."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tungban.exchange.models import AttemptState, ExchangeAttempt
 from tungban.testing.browser import TIMEOUT, add_virtual_authenticator, bind_web_app
@@ -63,7 +64,7 @@ def test_history_shows_unknown_and_waiting_attempts(
     text = unknown.text_content()
     assert "Outcome unknown: Water Supplies Department may have released your data to the platform" in text
     assert "the platform did not record delivery to Transport Department" in text
-    assert unknown.locator(".outcome.unknown").is_visible()
+    expect(unknown.locator(".outcome.unknown")).to_be_visible(timeout=TIMEOUT)
 
     # The same app in Chinese.
     context.set_extra_http_headers({"Accept-Language": "zh-HK,zh-Hant;q=0.9"})

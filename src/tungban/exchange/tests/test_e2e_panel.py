@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from examples.providers import water_bill
 from tungban.testing.a11y import assert_no_violations
@@ -43,7 +44,7 @@ def test_choose_cards_consent_and_see_the_water_bill(issuer, officer, providers,
     page.click("#assistant-link")
     page.wait_for_selector("#screen-assistant:not([hidden])")
     page.wait_for_selector("#panel-manage li")
-    assert page.locator("#panel-empty").is_visible()
+    expect(page.locator("#panel-empty")).to_be_visible(timeout=TIMEOUT)
     page.screenshot(path=str(shots / f"assistant-empty-{tag}-390.png"), full_page=True)
 
     # Add three cards, move the last up, remove one.

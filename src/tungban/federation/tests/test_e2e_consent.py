@@ -8,6 +8,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import pytest
+from playwright.sync_api import expect
 
 from tungban.federation.models import Binding
 from tungban.testing.a11y import assert_no_violations
@@ -57,7 +58,7 @@ def test_consent_on_the_phone_in_both_languages_and_approval_binds(world, e2e_br
         phone.wait_for_selector("#screen-approve:not([hidden])")
         label, partner, crossing = WORDS[locale]
         section = phone.locator("#request-details-section")
-        assert section.is_visible()
+        expect(section).to_be_visible(timeout=TIMEOUT)
         text = section.inner_text()
         assert label in text and partner in text and crossing in text and FILING in text
         assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scrolling

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tungban.miniapps import services
 from tungban.testing.a11y import assert_no_violations
@@ -56,7 +57,7 @@ def test_open_grant_one_refuse_another_isolated_and_revoked(issuer, officer, e2e
     bind_web_app(phone, issuer, resident.hkid, wallet.issue_activation_code(resident, officer))
 
     # Home → Mini-programs → Library Card.
-    assert phone.locator("#miniapps-link").is_visible()
+    expect(phone.locator("#miniapps-link")).to_be_visible(timeout=TIMEOUT)
     frame = _open_library_card(phone, issuer)
     assert phone.text_content("#miniapp-title").strip() == "Library Card"
     assert phone.get_attribute("#miniapp-frame", "sandbox") == "allow-scripts"

@@ -127,17 +127,17 @@ def test_phone_sees_open_the_app_first_and_the_qr_behind_a_disclosure(issuer, br
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "login-phone-390.png"), full_page=True)
     # The button is first and on the first screen; the QR code is folded away.
-    assert page.is_visible("#open-app")
+    expect(page.locator("#open-app")).to_be_visible(timeout=TIMEOUT)
     button = _box(page, "#open-app")
     assert button["y"] + button["height"] <= 844
     assert page.locator("#qr-details").count() == 1
     assert page.evaluate("document.getElementById('qr-details').open") is False
-    assert not page.is_visible(".qr svg")
+    expect(page.locator(".qr svg")).to_be_hidden(timeout=TIMEOUT)
     assert button["y"] < _box(page, "#qr-details summary")["y"]
     # The number the app asks for stays outside the disclosure.
-    assert page.is_visible("#user-code")
+    expect(page.locator("#user-code")).to_be_visible(timeout=TIMEOUT)
     page.click("#qr-details summary")
-    assert page.is_visible(".qr svg")
+    expect(page.locator(".qr svg")).to_be_visible(timeout=TIMEOUT)
 
 
 @pytest.mark.e2e

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from playwright.sync_api import expect
 
 from tungban.payments.constants import Method, OrderState
 from tungban.payments.models import PaymentOrder
@@ -50,7 +51,7 @@ def test_a_declined_card_then_a_good_one(issuer, e2e_browser, settings, locale):
     page.click("#psp-pay-card")
     page.wait_for_selector("#card-notice")
     assert ("declined" if en else "被拒") in page.text_content("#card-notice")
-    assert page.locator("#fps-qr").is_visible()  # FPS still offered: nothing was taken
+    expect(page.locator("#fps-qr")).to_be_visible(timeout=TIMEOUT)  # FPS still offered: nothing was taken
     assert_no_violations(page, f"the payment page after a declined card ({locale})")
     assert PaymentOrder.objects.get(pk=made.json()["payment_id"]).state == OrderState.AWAITING_TRANSFER
 

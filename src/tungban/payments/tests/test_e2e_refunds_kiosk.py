@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tungban.payments import pain001
 from tungban.payments.models_refunds import Refund, RefundState
@@ -74,7 +75,7 @@ def test_an_officer_asks_another_approves_and_the_bank_file_is_made(issuer, e2e_
     page.fill("#id_reason_zh", "申請在處理前撤回")
     page.click("#request-refund")
     page.wait_for_selector("#action-error")
-    assert page.locator("#id_amount_error").is_visible()
+    expect(page.locator("#id_amount_error")).to_be_visible(timeout=TIMEOUT)
     assert_no_violations(page, f"refund refused [{lang}]")
     page.fill("#id_amount", "120.50")
     page.click("#request-refund")

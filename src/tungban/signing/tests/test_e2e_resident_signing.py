@@ -55,7 +55,7 @@ def test_app_shows_the_comparison_code_and_the_pdfs_pages(issuer, e2e_browser, o
     phone.goto(created["approval_uri"])
     phone.wait_for_selector("#screen-approve:not([hidden])")
     expect(phone.locator("#compare-code")).to_have_text(compare.display(created["comparison_code"]))
-    assert not phone.locator("#document-0 .digest").is_visible()  # the 64 characters folded away
+    expect(phone.locator("#document-0 .digest")).to_be_hidden(timeout=TIMEOUT)  # the 64 characters folded away
     phone.click("#document-0-pages summary")
     expect(phone.locator("#document-0-pages img.doc-page")).to_have_count(2, timeout=3 * TIMEOUT)
     assert phone.get_attribute("#document-0-pages img.doc-page >> nth=1", "alt") == "Page 2 of 2 of declaration.pdf"

@@ -168,7 +168,7 @@ def test_plus_resident_signs_the_declaration(issuer, sample_service, worker, bro
     assert phone.text_content("#request-service").strip() == "Vehicle Licence Renewal"
     assert "車輛牌照續期" in phone.text_content("#request-service-other")
     assert phone.text_content("#request-kind").strip() == "Sign documents"
-    assert phone.locator("#sign-details").is_visible()
+    expect(phone.locator("#sign-details")).to_be_visible(timeout=TIMEOUT)
     assert phone.locator("#claims-set").is_hidden() and phone.locator("#claims-hint").is_hidden()
     items = phone.locator("#documents li.document")
     assert items.count() == 1
@@ -274,7 +274,7 @@ def test_basic_tier_resident_sees_why_nothing_was_signed(issuer, browser, office
     phone.wait_for_selector("#screen-approve:not([hidden])")
     assert [phone.text_content(f"#document-{i} .digest").strip() for i in range(2)] == digests
     assert "form-b.txt" in phone.text_content("#document-1 .document-name")
-    assert phone.locator("#sign-needs-plus").is_visible()
+    expect(phone.locator("#sign-needs-plus")).to_be_visible(timeout=TIMEOUT)
     phone.click("#approve-button")
     phone.wait_for_selector("#result:not([hidden])")
     assert phone.text_content("#result-heading").strip() == "Not signed"

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from django.utils import translation
+from playwright.sync_api import expect
 
 from examples.data_user import DataUserError
 from tungban.exchange import catalogue
@@ -78,7 +79,7 @@ def test_consent_approved_listed_revoked_and_history(issuer, officer, phone, tmp
     phone.bring_to_front()
     phone.goto(asked["approval_uri"])
     phone.wait_for_selector("#screen-approve:not([hidden])")
-    assert phone.locator("#consent-details").is_visible()
+    expect(phone.locator("#consent-details")).to_be_visible(timeout=TIMEOUT)
     assert phone.locator("#claims-set").is_hidden() and phone.locator("#sign-details").is_hidden()
     with translation.override("en"):  # the kind's label comes from the wallet's kind registry
         assert phone.text_content("#request-kind").strip() == wallet.kind_labels()["consent"]
@@ -106,7 +107,7 @@ def test_consent_approved_listed_revoked_and_history(issuer, officer, phone, tmp
     phone.click("#approve-button")
     phone.wait_for_selector("#result:not([hidden])")
     assert phone.text_content("#result-heading").strip() == "Consent given"
-    assert phone.locator("#result-consents").is_visible()
+    expect(phone.locator("#result-consents")).to_be_visible(timeout=TIMEOUT)
     approval = ApprovalRequest.objects.get(pk=approval_id)
     assert approval.user_verification == "passkey"
     # The device signed exactly the terms shown.

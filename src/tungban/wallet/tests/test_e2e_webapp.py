@@ -168,7 +168,7 @@ def test_bind_approve_release_and_history(issuer, resident, phone, context, serv
     assert phone.text_content("#origin-service").strip() == "Harbour Library"
     assert "Linux" in phone.text_content("#origin-browser") and "Chrome" in phone.text_content("#origin-browser")
     assert phone.text_content("#origin-ip").strip() == "127.0.0.1"
-    assert phone.is_visible("#approve-code")
+    expect(phone.locator("#approve-code")).to_be_visible(timeout=TIMEOUT)
     phone.click("#approve-button")
     phone.wait_for_selector("#alert:has-text('2-digit number')")
     assert phone.evaluate("document.activeElement.id") == "approve-code"
@@ -180,7 +180,7 @@ def test_bind_approve_release_and_history(issuer, resident, phone, context, serv
     described = phone.get_attribute("#approve-code", "aria-describedby").split()
     assert "approve-code-error" in described
     assert "not the number shown" in phone.text_content("#approve-code-error")
-    assert phone.locator("#approve-code-error").is_visible()
+    expect(phone.locator("#approve-code-error")).to_be_visible(timeout=TIMEOUT)
     assert phone.evaluate(
         "(() => { const r = document.getElementById('approve-code-error').getBoundingClientRect();"
         " return r.top >= 0 && r.bottom <= window.innerHeight; })()"
@@ -295,7 +295,7 @@ def test_wrong_activation_code_is_explained(issuer, resident, officer, phone):
     phone.click("#bind-submit")
     phone.wait_for_selector("#alert:not(:empty)")
     assert "activation code is not valid" in phone.text_content("#alert")
-    assert phone.locator("#screen-bind").is_visible()
+    expect(phone.locator("#screen-bind")).to_be_visible(timeout=TIMEOUT)
     assert not Device.objects.filter(resident=resident).exists()
 
 
