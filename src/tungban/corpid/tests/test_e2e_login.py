@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 import requests
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from tungban.corpid import services
 from tungban.corpid.models import Mandate
@@ -89,7 +90,7 @@ def test_the_resident_chooses_the_company_in_the_app(issuer, officer, e2e_browse
     labels = phone.text_content("#choice-options")
     for org in (first.organisation, second.organisation):
         assert (org.name_en if lang == "en" else org.name_zh) in labels and org.br_number in labels
-    assert phone.locator('#claims input[value="authority"]').is_hidden()  # the choice stands for it
+    expect(phone.locator('#claims input[value="authority"]')).to_be_hidden(timeout=TIMEOUT)  # the choice stands for it
     assert_no_violations(phone, f"app: choose the company ({lang})")
     phone.screenshot(path=str(shots / f"corpid-login-choose-{lang}-390.png"), full_page=True)
     phone.check(f'#choice-options input[value="{second.public_id}"]')

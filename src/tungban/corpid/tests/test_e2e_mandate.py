@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
+from playwright.sync_api import expect
 
 from tungban.corpid import services
 from tungban.corpid.models import Mandate
@@ -107,7 +108,7 @@ def test_a_director_grants_and_the_employee_accepts_in_the_app(issuer, officer, 
     assert app.text_content("#request-details-title") == (
         "Accept this mandate to act for the company?" if lang == "en" else "接受此代表公司行事的授權？"
     )
-    assert app.locator("#claims-set").is_hidden()
+    expect(app.locator("#claims-set")).to_be_hidden(timeout=TIMEOUT)
     assert_no_violations(app, f"app: accepting a mandate ({lang})")
     app.screenshot(path=str(shots / f"corpid-app-approve-{lang}-390.png"), full_page=True)
     app.click("#approve-button")

@@ -117,7 +117,7 @@ def test_issue_present_verify_revoke(issuer, swd_officer, e2e_browser, shots):
         "age_over_65": "Yes",
         "card_number": "SC12345678",
     }
-    assert phone.is_enabled("#present-button")
+    expect(phone.locator("#present-button")).to_be_enabled(timeout=TIMEOUT)
     phone.screenshot(path=str(shots / "credentials-2-details.png"), full_page=True)
 
     # 4. The PDF downloads from the app.
@@ -202,7 +202,7 @@ def test_issue_present_verify_revoke(issuer, swd_officer, e2e_browser, shots):
     phone.click(f"{item} a")
     phone.wait_for_selector("#screen-credential:not([hidden])")
     assert phone.get_attribute("#credential-status", "data-status") == "revoked"
-    assert not phone.is_enabled("#present-button")
+    expect(phone.locator("#present-button")).to_be_disabled(timeout=TIMEOUT)
     assert "revoked" in phone.text_content("#credential-warning")
 
     # 10. Offline (issue 16: the cards disappeared): the list kept on the phone, with a note
@@ -252,7 +252,7 @@ def test_presentation_countdown_and_show_again(issuer, swd_officer, e2e_browser,
 
     # A changed choice hides the old code; "Show again" makes a new one.
     phone.check('input[name=disclose][value="age_over_65"]')
-    assert phone.is_hidden("#presentation")
+    expect(phone.locator("#presentation")).to_be_hidden(timeout=TIMEOUT)
     phone.click("#present-submit")
     phone.wait_for_selector("#presentation:not([hidden]):not([data-expired])")
     phone.click("#present-again")

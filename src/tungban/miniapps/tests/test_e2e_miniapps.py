@@ -84,7 +84,8 @@ def test_open_grant_one_refuse_another_isolated_and_revoked(issuer, officer, e2e
     phone.wait_for_selector("#miniapp-prompt:not([hidden])")
     assert "Request a payment" in phone.text_content("#miniapp-prompt-title")
     assert "not available yet" in phone.text_content("#miniapp-prompt-detail")
-    assert phone.locator("#miniapp-allow").is_hidden() and phone.locator("#miniapp-deny").is_hidden()
+    expect(phone.locator("#miniapp-allow")).to_be_hidden(timeout=TIMEOUT)
+    expect(phone.locator("#miniapp-deny")).to_be_hidden(timeout=TIMEOUT)
     phone.click("#miniapp-close")
     frame.locator("#status[data-code=permission_denied]").wait_for()
     said = frame.locator("#status").text_content()
@@ -92,7 +93,7 @@ def test_open_grant_one_refuse_another_isolated_and_revoked(issuer, officer, e2e
     # Not asked again in this session (WeChat's rule after a refusal).
     frame.locator("#pay").click()
     frame.locator("#status[data-code=permission_denied]").wait_for()
-    assert phone.locator("#miniapp-prompt").is_hidden()
+    expect(phone.locator("#miniapp-prompt")).to_be_hidden(timeout=TIMEOUT)
     phone.screenshot(path=str(shots / "miniapp-granted-refused-en-390.png"), full_page=True)
 
     # Isolation: an opaque origin with no storage, no access to the app, no network.

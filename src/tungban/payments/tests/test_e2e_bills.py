@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from tungban.payments import fps
 from tungban.payments.models import Bill, PaymentOrder
@@ -121,7 +122,7 @@ def test_the_app_lists_a_bill_and_pays_it_by_fps(issuer, bank, officer, e2e_brow
     banking.wait_for_selector("#paid")
     other.close()
     page.wait_for_selector('#screen-bill[data-state="paid"] #bill-paid:not([hidden])')  # the screen saw it by itself
-    assert page.locator("#bill-fps").is_hidden()
+    expect(page.locator("#bill-fps")).to_be_hidden(timeout=TIMEOUT)
     assert ("Paid on" if en else "已於") in page.text_content("#bill-paid")
     assert_no_violations(page, f"a paid bill ({locale}, 390 px)")
     page.screenshot(path=str(shots / f"bill-paid-{tag}-390.png"), full_page=True)

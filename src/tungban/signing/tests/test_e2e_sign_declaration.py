@@ -169,7 +169,8 @@ def test_plus_resident_signs_the_declaration(issuer, sample_service, worker, bro
     assert "車輛牌照續期" in phone.text_content("#request-service-other")
     assert phone.text_content("#request-kind").strip() == "Sign documents"
     expect(phone.locator("#sign-details")).to_be_visible(timeout=TIMEOUT)
-    assert phone.locator("#claims-set").is_hidden() and phone.locator("#claims-hint").is_hidden()
+    expect(phone.locator("#claims-set")).to_be_hidden(timeout=TIMEOUT)
+    expect(phone.locator("#claims-hint")).to_be_hidden(timeout=TIMEOUT)
     items = phone.locator("#documents li.document")
     assert items.count() == 1
     assert f"declaration-{reference}.pdf" in items.first.text_content()
@@ -186,7 +187,7 @@ def test_plus_resident_signs_the_declaration(issuer, sample_service, worker, bro
     legal = phone.text_content("#sign-legal")
     assert "tungban+" in legal and "legally" in legal
     assert "CHAN" in phone.text_content("#sign-signer")
-    assert phone.locator("#sign-needs-plus").is_hidden()
+    expect(phone.locator("#sign-needs-plus")).to_be_hidden(timeout=TIMEOUT)
     assert phone.text_content("#approve-button").strip() == "Approve and sign"
     # Readable on a 390 px phone: the digest wraps inside the screen, no sideways scrolling.
     assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")

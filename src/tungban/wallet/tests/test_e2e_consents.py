@@ -80,7 +80,8 @@ def test_consent_approved_listed_revoked_and_history(issuer, officer, phone, tmp
     phone.goto(asked["approval_uri"])
     phone.wait_for_selector("#screen-approve:not([hidden])")
     expect(phone.locator("#consent-details")).to_be_visible(timeout=TIMEOUT)
-    assert phone.locator("#claims-set").is_hidden() and phone.locator("#sign-details").is_hidden()
+    expect(phone.locator("#claims-set")).to_be_hidden(timeout=TIMEOUT)
+    expect(phone.locator("#sign-details")).to_be_hidden(timeout=TIMEOUT)
     with translation.override("en"):  # the kind's label comes from the wallet's kind registry
         assert phone.text_content("#request-kind").strip() == wallet.kind_labels()["consent"]
     assert phone.text_content("#request-service").strip() == "Transport Department"
@@ -188,7 +189,7 @@ def test_consent_approved_listed_revoked_and_history(issuer, officer, phone, tmp
     )
     assert "Not confirmed by the public log" in phone.locator("#history li[data-kind=exchange]").nth(0).text_content()
     ExchangeRecord.objects.filter(outcome="no_record").update(outcome="consent_revoked")
-    assert phone.locator("#history-empty").is_hidden()
+    expect(phone.locator("#history-empty")).to_be_hidden(timeout=TIMEOUT)
     phone.locator("#history").scroll_into_view_if_needed()
     phone.screenshot(path=str(shots / "history-390x844.png"), full_page=True)
 

@@ -265,7 +265,7 @@ def test_answered_request_and_api_errors_are_shown(issuer, bound_phone, context,
     bound_phone.goto(link)
     bound_phone.wait_for_selector("#result:not([hidden])")
     assert bound_phone.text_content("#result-heading").strip() == "Already answered"
-    assert bound_phone.locator("#approve-button").is_hidden()
+    expect(bound_phone.locator("#approve-button")).to_be_hidden(timeout=TIMEOUT)
     # A link to a request that does not exist: the server's message in the alert region.
     bound_phone.goto(f"{issuer}/app/approve/00000000-0000-4000-8000-000000000000")
     bound_phone.wait_for_selector("#alert:not(:empty)")
