@@ -1,7 +1,7 @@
 """The gateway's outbound HTTP call to a provider (:func:`tungban.exchange.adapter._post`;
-issue 15 acceptance 4, fifth round): one kept-alive connection per provider for successive
-calls, no thread started per call (the deadline's watch is one thread per process), the
-request's headers the contract's only, and the refusals as before."""
+issue 15 acceptance 4, fifth and fourteenth rounds): one kept-alive connection per provider for
+successive calls, no thread started per call, the request's headers the contract's only, the
+whole answer within the provider's timeout, and the refusals as before."""
 
 from __future__ import annotations
 
@@ -68,13 +68,13 @@ def post(url: str, timeout=(1.0, 5.0)) -> tuple[int, bytes]:
 
 
 def test_successive_calls_share_one_connection_and_start_no_thread(provider, monkeypatch):
-    post(provider.url)  # the first call may start the process's deadline watch
+    post(provider.url)
     started = []
     real_start = threading.Thread.start
     monkeypatch.setattr(threading.Thread, "start", lambda self: started.append(self) or real_start(self))
     for _ in range(5):
         assert post(provider.url) == (200, ANSWER)
-    assert started == []  # was a threading.Timer per call (review finding L6's deadline)
+    assert started == []  # was a threading.Timer per call once (review finding L6's deadline)
     assert provider.connections == 1
 
 
@@ -85,7 +85,7 @@ def test_the_request_carries_the_contract_headers_only(provider):
     assert headers["accept"] == "application/json"
     # requests added "Accept-Encoding: gzip, deflate", "Connection: keep-alive" and its
     # User-Agent: bytes on every call that the contract does not need
-    # and urllib3 its own User-Agent unless told not to
+    # and urllib3 and pycurl their own User-Agent unless told not to
     assert set(headers) <= {"host", "authorization", "accept", "content-length", "accept-encoding"}
     assert headers.get("accept-encoding", "identity") == "identity"  # the body is taken as sent
 
@@ -233,3 +233,32 @@ def test_mutual_tls_towards_a_provider(tls_provider, settings):
     with pytest.raises(resilience.ProviderDown) as info:
         post(tls_provider.url)
     assert info.value.error.code == "provider_unavailable"
+
+
+def test_a_provider_certificate_from_another_ca_is_refused(tls_provider, settings):
+    import certifi
+
+    settings.TUNGBAN_EXCHANGE_TLS_CA = certifi.where()  # the public CAs: not the one that signed the provider's
+    adapter._providers.cache_clear()
+    with pytest.raises(resilience.ProviderDown) as info:
+        post(tls_provider.url)
+    assert info.value.error.code == "provider_unavailable"
+    assert tls_provider.seen == []  # no request was sent over the untrusted connection
+
+
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_a_forked_child_opens_its_own_connection(provider):
+    import os
+
+    assert post(provider.url) == (200, ANSWER)
+    pid = os.fork()
+    if pid == 0:  # the child: its call must not go over the parent's kept socket
+        code = 1
+        try:
+            code = 0 if post(provider.url) == (200, ANSWER) else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert post(provider.url) == (200, ANSWER)  # the parent's kept connection still works
+    assert provider.connections == 2  # the parent's, then the child's own
