@@ -199,7 +199,10 @@ def _post(url: str, token: str, timeout: tuple[float, float], limit: int) -> tup
         code = exc.args[0]
         if code == pycurl.E_WRITE_ERROR and size > limit:
             return curl.getinfo(pycurl.RESPONSE_CODE), b"".join(chunks)[: limit + 1]
-        if code == pycurl.E_OPERATION_TIMEDOUT and curl.getinfo(pycurl.CONNECT_TIME) > 0:
+        # The request was sent (on a new or a kept connection) and the answer was late, not the
+        # connection: libcurl's connect and pre-transfer times cannot tell (a kept connection has
+        # no connect time; a connect timeout has a pre-transfer time), the request's size can.
+        if code == pycurl.E_OPERATION_TIMEDOUT and curl.getinfo(pycurl.REQUEST_SIZE) > 0:
             log.warning("Provider at %s: answer not complete within %s s", url, timeout[1])
             raise resilience.ProviderDown(errors.ProviderTimeout()) from None
         # Refused or unroutable, name not resolved, no connection within the connect timeout,

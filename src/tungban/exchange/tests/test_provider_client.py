@@ -8,6 +8,7 @@ from __future__ import annotations
 import http.server
 import json
 import threading
+import time
 
 import pytest
 
@@ -131,6 +132,16 @@ def test_no_provider_listening_is_unavailable():
     with pytest.raises(resilience.ProviderDown) as info:
         post(url)
     assert info.value.error.code == "provider_unavailable"
+
+
+def test_a_late_answer_on_a_kept_connection_is_a_timeout(provider, monkeypatch):
+    assert post(provider.url) == (200, ANSWER)  # the connection is kept
+    answer = _Handler.do_POST
+    monkeypatch.setattr(_Handler, "do_POST", lambda self: time.sleep(1.5) or answer(self))
+    with pytest.raises(resilience.ProviderDown) as info:
+        post(provider.url, timeout=(1.0, 0.5))
+    assert info.value.error.code == "provider_timeout"  # not provider_unavailable: it was connected
+    assert provider.connections == 1
 
 
 def test_timeouts_are_the_providers():
