@@ -20,15 +20,18 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import os
 import threading
 import time
 import uuid
+import weakref
 from typing import Protocol
 
 import certifi
 import jsonschema
 import pycurl
+import urllib3.util
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
@@ -78,17 +81,25 @@ def _provider_token(consent: Consent, attempt: Attempt) -> str:
 PROVIDER_CONNECTIONS_KEPT = 16  # connections to providers each worker thread keeps alive (libcurl's cache)
 
 
+#: ``CURLOPT_CA_CACHE_TIMEOUT`` (libcurl 7.87; pycurl has no name for it): seconds libcurl keeps
+#: the parsed CA file for new connections (default a day). 0: read for each new connection, as
+#: urllib3 did, so a CA taken out of ``TUNGBAN_EXCHANGE_TLS_CA`` is distrusted at once.
+_CA_CACHE_TIMEOUT = 321
+
+
 class _Providers:
     """The process's HTTP client towards providers: libcurl (pycurl), one easy handle per
     worker thread (libcurl's handles are not shared between threads), each keeping up to
     ``PROVIDER_CONNECTIONS_KEPT`` connections alive (its connection cache, least recently
-    used closed beyond). Built from the settings on first use (:func:`_providers`): over HTTPS,
+    used closed beyond; a provider thus sees up to threads × processes connections from each
+    host). Built from the settings on first use (:func:`_providers`): over HTTPS,
     certificates verified against ``TUNGBAN_EXCHANGE_TLS_CA`` (else certifi's bundle, as
-    ``requests`` verified) with host names checked, and the gateway's client certificate
-    ``TUNGBAN_EXCHANGE_TLS_CERT``/``_KEY`` (mutual TLS). No proxy (not even from the
-    environment), no redirect, http and https only, HTTP/1.1. Connections only: no state that
-    two workers could disagree on. Issue 15 (fourteenth round): a call costs ~50 µs of CPU in
-    libcurl against ~200–400 µs through urllib3, whose pool it replaces."""
+    ``requests`` verified; the file read for each new connection) with host names checked, and
+    the gateway's client certificate ``TUNGBAN_EXCHANGE_TLS_CERT``/``_KEY`` (mutual TLS). No
+    proxy (not even from the environment), no redirect, http and https only, HTTP/1.1.
+    Connections only: no state that two workers could disagree on. Issue 15 (fourteenth
+    round): a call costs ~50 µs of CPU in libcurl against ~200–400 µs through urllib3, whose
+    pool it replaces."""
 
     def __init__(self):
         self.ca = settings.TUNGBAN_EXCHANGE_TLS_CA or certifi.where()
@@ -108,6 +119,7 @@ class _Providers:
             curl.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_1_1)
             curl.setopt(pycurl.MAXCONNECTS, PROVIDER_CONNECTIONS_KEPT)
             curl.setopt(pycurl.CAINFO, self.ca)
+            curl.setopt(_CA_CACHE_TIMEOUT, 0)
             curl.setopt(pycurl.SSL_VERIFYPEER, 1)
             curl.setopt(pycurl.SSL_VERIFYHOST, 2)
             if self.cert:
@@ -115,7 +127,10 @@ class _Providers:
             if self.key:
                 curl.setopt(pycurl.SSLKEY, self.key)
             curl.setopt(pycurl.POSTFIELDS, b"")  # POST with Content-Length: 0
+            curl.setopt(pycurl.HTTPHEADER, list(_HEADERS))
             self._local.curl = curl
+            with _handles_lock:
+                _HANDLES.add(curl)
         return curl
 
 
@@ -125,19 +140,36 @@ def _providers() -> _Providers:
     return _Providers()
 
 
-_FORKED_AWAY: list[_Providers] = []  # in a forked child, the parent's client: never used nor cleaned up
+_HANDLES: weakref.WeakSet[pycurl.Curl] = weakref.WeakSet()  # every thread's handle, of every _Providers
+_handles_lock = threading.Lock()  # held across a fork: no handle is added while they are counted
+_FORKING: list[pycurl.Curl] = []  # held from just before a fork until just after it
+_FORKED_AWAY: list[pycurl.Curl] = []  # in a forked child, the parent's handles: never used nor freed
+
+
+def _before_fork() -> None:
+    _handles_lock.acquire()
+    _FORKING.extend(_HANDLES)
+
+
+def _after_fork_in_parent() -> None:
+    _FORKING.clear()
+    _handles_lock.release()
 
 
 def _after_fork_in_child() -> None:
-    """A forked worker opens its own connections, never the parent's sockets; the parent's
-    handles are kept, not freed: freeing one would close its connections, and for TLS send a
+    """A forked child opens its own connections, never the parent's sockets. The parent's
+    handles (every thread's: the child drops the other threads' ``threading.local`` values)
+    are kept, not freed: freeing one closes its connections, and for TLS sends a
     ``close_notify`` on a socket the parent still uses."""
-    if _providers.cache_info().currsize:
-        _FORKED_AWAY.append(_providers())
+    global _handles_lock
+    _FORKED_AWAY.extend(_FORKING)
+    _FORKING.clear()
+    _HANDLES.clear()
+    _handles_lock = threading.Lock()
     _providers.cache_clear()
 
 
-os.register_at_fork(after_in_child=_after_fork_in_child)
+os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child)
 
 
 def timeouts(provider) -> tuple[float, float]:
@@ -188,29 +220,32 @@ def _post(url: str, token: str, timeout: tuple[float, float], limit: int) -> tup
         size += len(chunk)
         return 0 if size > limit else None  # 0: stop the transfer (CURLE_WRITE_ERROR)
 
-    curl.setopt(pycurl.URL, url)
-    curl.setopt(pycurl.HTTPHEADER, [f"Authorization: Bearer {token}", *_HEADERS])
-    curl.setopt(pycurl.CONNECTTIMEOUT_MS, int(timeout[0] * 1000))
-    curl.setopt(pycurl.TIMEOUT_MS, int(timeout[1] * 1000))
-    curl.setopt(pycurl.WRITEFUNCTION, take)
     try:
+        curl.setopt(pycurl.URL, _ascii_url(url))
+        curl.setopt(pycurl.HTTPHEADER, [f"Authorization: Bearer {token}", *_HEADERS])
+        curl.setopt(pycurl.CONNECTTIMEOUT_MS, _milliseconds(timeout[0]))
+        curl.setopt(pycurl.TIMEOUT_MS, _milliseconds(timeout[1]))
+        curl.setopt(pycurl.WRITEFUNCTION, take)
         curl.perform()
     except pycurl.error as exc:
         code = exc.args[0]
-        if code == pycurl.E_WRITE_ERROR and size > limit:
-            return curl.getinfo(pycurl.RESPONSE_CODE), b"".join(chunks)[: limit + 1]
-        # The request was sent (on a new or a kept connection) and the answer was late, not the
-        # connection: libcurl's connect and pre-transfer times cannot tell (a kept connection has
-        # no connect time; a connect timeout has a pre-transfer time), the request's size can.
-        if code == pycurl.E_OPERATION_TIMEDOUT and curl.getinfo(pycurl.REQUEST_SIZE) > 0:
-            log.warning("Provider at %s: answer not complete within %s s", url, timeout[1])
-            raise resilience.ProviderDown(errors.ProviderTimeout()) from None
-        # Refused or unroutable, name not resolved, no connection within the connect timeout,
-        # the TLS handshake or the certificate refused, the connection dropped, no HTTP answer.
-        log.warning("Provider at %s unreachable: %s (libcurl error %s)", url, exc.args[-1], code)
-        raise resilience.ProviderDown(errors.ProviderUnavailable()) from None
+        if code != pycurl.E_WRITE_ERROR or size <= limit:
+            # The request was sent (on a new or a kept connection) and the answer was late, not
+            # the connection: libcurl's connect and pre-transfer times cannot tell (a kept
+            # connection has no connect time; a connect timeout has a pre-transfer time), the
+            # request's size can.
+            if code == pycurl.E_OPERATION_TIMEDOUT and curl.getinfo(pycurl.REQUEST_SIZE) > 0:
+                log.warning("Provider at %s: answer not complete within %s s", url, timeout[1])
+                raise resilience.ProviderDown(errors.ProviderTimeout()) from None
+            # Refused or unroutable, name not resolved, no connection within the connect timeout,
+            # the TLS handshake or the certificate refused, the connection dropped, no HTTP answer.
+            log.warning("Provider at %s unreachable: %s (libcurl error %s)", url, exc.args[-1], code)
+            raise resilience.ProviderDown(errors.ProviderUnavailable()) from None
+        # else: stopped at the cap (take); the status still says whether the provider failed
     finally:
-        curl.setopt(pycurl.WRITEFUNCTION, _discard)  # the closure (and the body) not kept by the handle
+        # Neither the closure (the body) nor the token (it names the resident) stays with the handle.
+        curl.setopt(pycurl.WRITEFUNCTION, _discard)
+        curl.setopt(pycurl.HTTPHEADER, list(_HEADERS))
     status = curl.getinfo(pycurl.RESPONSE_CODE)
     if status == 503:
         raise resilience.ProviderDown(errors.ProviderUnavailable(), status)
@@ -219,7 +254,19 @@ def _post(url: str, token: str, timeout: tuple[float, float], limit: int) -> tup
             errors.ProviderError(_("The data provider could not answer (HTTP %(status)s).") % {"status": status}),
             status,
         )
-    return status, b"".join(chunks)
+    return status, b"".join(chunks)[: limit + 1]
+
+
+def _milliseconds(seconds: float) -> int:
+    """A timeout for libcurl, at least 1 ms (its 0 means none)."""
+    return max(1, math.ceil(seconds * 1000))
+
+
+@functools.lru_cache(maxsize=256)
+def _ascii_url(url: str) -> str:
+    """``url`` as libcurl takes it: the host in IDNA, the rest percent-encoded where it is not
+    ASCII (RFC 3986 §2.1, RFC 5891; urllib3's ``parse_url``, as the calls on urllib3 sent it)."""
+    return url if url.isascii() else urllib3.util.parse_url(url).url
 
 
 def _discard(chunk: bytes) -> None:

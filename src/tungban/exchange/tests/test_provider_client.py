@@ -23,6 +23,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):  # noqa: N802 - http.server's name
         self.server.seen.append(dict(self.headers))
+        self.server.paths.append(self.path)
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         status, body = self.server.answer
         self.send_response(status)
@@ -43,7 +44,7 @@ class Provider(http.server.ThreadingHTTPServer):
 
     def __init__(self, answer=(200, ANSWER)):
         super().__init__(("127.0.0.1", 0), _Handler)
-        self.connections, self.seen, self.answer = 0, [], answer
+        self.connections, self.seen, self.paths, self.answer = 0, [], [], answer
         self.url = f"http://127.0.0.1:{self.server_address[1]}"
         self.thread = threading.Thread(target=self.serve_forever, daemon=True)
         self.thread.start()
@@ -142,6 +143,41 @@ def test_a_late_answer_on_a_kept_connection_is_a_timeout(provider, monkeypatch):
         post(provider.url, timeout=(1.0, 0.5))
     assert info.value.error.code == "provider_timeout"  # not provider_unavailable: it was connected
     assert provider.connections == 1
+
+
+@pytest.mark.parametrize(("status", "code"), [(503, "provider_unavailable"), (500, "provider_error")])
+def test_a_5xx_answer_longer_than_the_cap_is_still_a_failure(status, code):
+    failing = Provider(answer=(status, b"x" * 1_001))  # one byte over the cap: the transfer is stopped
+    try:
+        with pytest.raises(resilience.ProviderDown) as info:
+            adapter._post(f"{failing.url}/cdeg/v1/products/x", "token", (1.0, 5.0), 1_000)
+        assert info.value.error.code == code and info.value.status == status  # counted by the breaker
+    finally:
+        failing.stop()
+
+
+def test_a_zero_timeout_is_not_no_timeout(provider, monkeypatch):
+    answer = _Handler.do_POST
+    monkeypatch.setattr(_Handler, "do_POST", lambda self: time.sleep(3) or answer(self))
+    started = time.monotonic()
+    with pytest.raises(resilience.ProviderDown):
+        post(provider.url, timeout=(0.0, 0.0))  # libcurl's 0 would mean "never"
+    assert time.monotonic() - started < 2
+
+
+def test_a_url_with_other_characters_is_sent_percent_encoded(provider):
+    assert adapter._post(f"{provider.url}/cdeg/v1/products/été x", "token", (1.0, 5.0), 1_000) == (200, ANSWER)
+    assert provider.paths[-1] == "/cdeg/v1/products/%C3%A9t%C3%A9%20x"
+
+
+def test_the_token_does_not_stay_with_the_handle(provider):
+    post(provider.url)
+    curl = adapter._providers().handle()
+    assert curl is adapter._providers().handle()  # this thread's
+    provider.seen.clear()
+    curl.setopt(adapter.pycurl.URL, f"{provider.url}/x")  # a bare request on the same handle
+    curl.perform()
+    assert "Authorization" not in provider.seen[-1]
 
 
 def test_timeouts_are_the_providers():
@@ -273,3 +309,21 @@ def test_a_forked_child_opens_its_own_connection(provider):
     assert os.waitstatus_to_exitcode(status) == 0
     assert post(provider.url) == (200, ANSWER)  # the parent's kept connection still works
     assert provider.connections == 2  # the parent's, then the child's own
+
+
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_a_fork_leaves_another_threads_tls_connection_alone(tls_provider):
+    """The child drops the other threads' ``threading.local`` values; their handles must not be
+    freed there (a TLS ``close_notify`` on the parent's socket)."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as worker:  # one thread, its handle kept between calls
+        assert worker.submit(post, tls_provider.url).result() == (200, ANSWER)
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert worker.submit(post, tls_provider.url).result() == (200, ANSWER)
+    assert tls_provider.connections == 1  # the same connection, not closed by the child
