@@ -229,19 +229,20 @@ def _post(url: str, token: str, timeout: tuple[float, float], limit: int) -> tup
         curl.perform()
     except pycurl.error as exc:
         code = exc.args[0]
-        if code != pycurl.E_WRITE_ERROR or size <= limit:
+        if code == pycurl.E_WRITE_ERROR and size > limit:
+            pass  # stopped at the cap (take): the status still says whether the provider failed
+        elif code == pycurl.E_OPERATION_TIMEDOUT and curl.getinfo(pycurl.REQUEST_SIZE) > 0:
             # The request was sent (on a new or a kept connection) and the answer was late, not
             # the connection: libcurl's connect and pre-transfer times cannot tell (a kept
             # connection has no connect time; a connect timeout has a pre-transfer time), the
             # request's size can.
-            if code == pycurl.E_OPERATION_TIMEDOUT and curl.getinfo(pycurl.REQUEST_SIZE) > 0:
-                log.warning("Provider at %s: answer not complete within %s s", url, timeout[1])
-                raise resilience.ProviderDown(errors.ProviderTimeout()) from None
+            log.warning("Provider at %s: answer not complete within %s s", url, timeout[1])
+            raise resilience.ProviderDown(errors.ProviderTimeout()) from None
+        else:
             # Refused or unroutable, name not resolved, no connection within the connect timeout,
             # the TLS handshake or the certificate refused, the connection dropped, no HTTP answer.
             log.warning("Provider at %s unreachable: %s (libcurl error %s)", url, exc.args[-1], code)
             raise resilience.ProviderDown(errors.ProviderUnavailable()) from None
-        # else: stopped at the cap (take); the status still says whether the provider failed
     finally:
         # Neither the closure (the body) nor the token (it names the resident) stays with the handle.
         curl.setopt(pycurl.WRITEFUNCTION, _discard)

@@ -251,17 +251,22 @@ def _certificates(tmp_path):
     return ca_pem, write("server", *server), write("client", *client)
 
 
-@pytest.fixture
-def tls_provider(tmp_path, settings):
+def _tls(server: Provider, ca: str, cert: str, key: str) -> Provider:
+    """``server`` answering over TLS with ``cert``, asking for a client certificate from ``ca``."""
     import ssl
 
-    ca, (server_cert, server_key), (client_cert, client_key) = _certificates(tmp_path)
-    server = Provider()
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=ca)
-    context.load_cert_chain(server_cert, server_key)
+    context.load_cert_chain(cert, key)
     context.verify_mode = ssl.CERT_REQUIRED  # mutual TLS: the gateway's certificate is required
     server.socket = context.wrap_socket(server.socket, server_side=True)
     server.url = server.url.replace("http://", "https://")
+    return server
+
+
+@pytest.fixture
+def tls_provider(tmp_path, settings):
+    ca, (server_cert, server_key), (client_cert, client_key) = _certificates(tmp_path)
+    server = _tls(Provider(), ca, server_cert, server_key)
     settings.TUNGBAN_EXCHANGE_TLS_CA = ca
     settings.TUNGBAN_EXCHANGE_TLS_CERT, settings.TUNGBAN_EXCHANGE_TLS_KEY = client_cert, client_key
     adapter._providers.cache_clear()  # the pools are made from the settings on first use
@@ -291,6 +296,29 @@ def test_a_provider_certificate_from_another_ca_is_refused(tls_provider, setting
         post(tls_provider.url)
     assert info.value.error.code == "provider_unavailable"
     assert tls_provider.seen == []  # no request was sent over the untrusted connection
+
+
+def test_a_ca_taken_out_of_the_file_is_refused_from_the_next_connection(tls_provider, tmp_path, settings):
+    """The CA file is read again for each new connection (``CURLOPT_CA_CACHE_TIMEOUT`` 0;
+    libcurl's default keeps it a day): taking a CA out of it needs no restart."""
+    import pathlib
+
+    import certifi
+
+    assert post(tls_provider.url) == (200, ANSWER)  # the CA file read, the connection kept
+    another = _tls(
+        Provider(), settings.TUNGBAN_EXCHANGE_TLS_CA, str(tmp_path / "server.pem"), str(tmp_path / "server.key")
+    )
+    try:
+        pathlib.Path(settings.TUNGBAN_EXCHANGE_TLS_CA).write_bytes(pathlib.Path(certifi.where()).read_bytes())
+        with pytest.raises(resilience.ProviderDown) as info:
+            post(another.url)  # a new connection: the provider's CA is no longer trusted
+        assert info.value.error.code == "provider_unavailable"
+        assert another.seen == []
+        # A connection already open stays until it is closed (idle past _Providers' limit, or by the provider).
+        assert post(tls_provider.url) == (200, ANSWER)
+    finally:
+        another.stop()
 
 
 @pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
