@@ -70,7 +70,6 @@ import requests
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.tasks import task
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -228,7 +227,8 @@ def apply_message(message: camt.Message, imp: StatementImport) -> dict[str, int]
     day it did not show (:func:`matching.check_statement`). Returns the import's counts."""
     counts = dict(lines_total=0, lines_new=0, lines_known=0, lines_skipped=0, matched=0)
     seen: set[tuple[bool, bool, str]] = set()
-    new_ids = []
+    new_ids = []  # the transfers whose unclaimed exceptions are this import's
+    debit_ids = []  # the debits recorded by this import
     source = SOURCES[message.kind]
     for line in message.lines:
         counts["lines_total"] += 1
@@ -236,8 +236,12 @@ def apply_message(message: camt.Message, imp: StatementImport) -> dict[str, int]
             counts["lines_skipped"] += 1  # a reversed debit (money back in) is for an officer to read
             continue
         if not line.credit:
-            _row, new = debits.record_debit(_debit(line, message), source=source, statement_import=imp)
+            row, new = debits.record_debit(_debit(line, message), source=source, statement_import=imp)
             counts["lines_new" if new else "lines_known"] += 1
+            if new:
+                debit_ids.append(row.pk)
+                if row.reversed_transfer_id is not None:
+                    new_ids.append(row.reversed_transfer_id)
             continue
         row, new = record_credit(_credit(line, message), source=source)
         if not new:
@@ -252,16 +256,23 @@ def apply_message(message: camt.Message, imp: StatementImport) -> dict[str, int]
             day = report.closing.date if report.closing is not None else report.to_date
             if day is not None:
                 new_ids += [e.transfer_id for e in matching.check_statement(day)]
-    raised = 0
-    for start in range(0, len(new_ids), 500):
-        raised += ReconciliationException.objects.filter(
-            transfer_id__in=new_ids[start : start + 500], statement_import__isnull=True
-        ).update(statement_import=imp)
-    raised += ReconciliationException.objects.filter(  # a debit's, or a reversed transfer's
-        Q(debit__statement_import=imp) | Q(transfer__reversals__statement_import=imp), statement_import__isnull=True
-    ).update(statement_import=imp)
-    counts["exceptions"] = raised
+    counts["exceptions"] = _claim(imp, "transfer_id", new_ids) + _claim(imp, "debit_id", debit_ids)
     return counts
+
+
+def _claim(imp: StatementImport, column: str, ids: list) -> int:
+    """Mark the unclaimed exceptions whose ``column`` (``transfer_id`` or ``debit_id``) is in
+    ``ids`` as raised by ``imp``; returns how many. By lists of 500 ids on the indexed foreign
+    keys, whatever the planner's estimates: the one ``UPDATE`` this replaces (an ``OR`` across
+    outer joins through the debits' ``reversed_transfer``) ran past ``statement_timeout``
+    (30 s) in CI on the 10,000-line test file, and, planned as nested loops, takes 4.0 s there
+    on an idle machine against 0.09 s for these lists."""
+    claimed = 0
+    for start in range(0, len(ids), 500):
+        claimed += ReconciliationException.objects.filter(
+            **{f"{column}__in": ids[start : start + 500]}, statement_import__isnull=True
+        ).update(statement_import=imp)
+    return claimed
 
 
 def run_import(import_id, attempt: int = 1) -> StatementImport:
