@@ -21,6 +21,8 @@ item 8).
   only when its socket has something to read while idle (a restarted or terminated server's
   FATAL message and end of stream) or when it sat idle longer than
   ``TUNGBAN_DB_HEALTH_CHECK_IDLE`` seconds (a middlebox may have dropped it silently).
+* :func:`plan_each_statement` — a transaction that grows its tables by thousands of rows plans
+  each statement afresh instead of keeping a prepared statement's generic plan.
 * :func:`check_ready` — the readiness probe's checks (``/readyz``, :mod:`tungban.core.health`).
 """
 
@@ -129,6 +131,24 @@ def unbounded() -> Iterator[None]:
             for connection in connections.all(initialized_only=True):
                 with contextlib.suppress(Error):  # a connection lost meanwhile is replaced, bounded
                     _set_bounds(connection, lifted=False)
+
+
+def plan_each_statement(using: str = DEFAULT_DB_ALIAS) -> None:
+    """For the rest of the current transaction, have PostgreSQL plan every statement for its
+    own parameters and the tables' current sizes (``SET LOCAL plan_cache_mode =
+    force_custom_plan``; PostgreSQL 15 §20.7.4) instead of reusing a prepared statement's
+    generic plan. For one transaction that grows its tables by thousands of rows (a statement
+    import): a generic plan made while a table was nearly empty (a sequential scan, even by
+    primary key) is otherwise kept until the connection ends or the table is analysed, and
+    ``ANALYZE`` cannot see the rows the transaction has not committed, so each line read the
+    whole table again. No-op on SQLite. Raises ``TransactionManagementError`` outside
+    ``transaction.atomic`` (``SET LOCAL`` would do nothing there)."""
+    connection = connections[using]
+    if not connection.in_atomic_block:
+        raise transaction.TransactionManagementError("plan_each_statement() needs a transaction")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL plan_cache_mode = force_custom_plan")
 
 
 def on_connection_created(sender, connection, **kwargs) -> None:

@@ -14,7 +14,7 @@ from unittest import mock
 
 import pytest
 from django.core.exceptions import PermissionDenied, SuspiciousOperation
-from django.db import InterfaceError, OperationalError, connection
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.http.multipartparser import MultiPartParserError
 from django.test import Client, RequestFactory
 
@@ -350,3 +350,32 @@ def test_api_exceptions_keep_djangos_statuses_in_the_platforms_shape(settings, e
     response = api_exception_response(RequestFactory().post("/api/v1/wallet/bindings"), exc)
     body = json.loads(response.content)
     assert response.status_code == status and body["error"] == code and body["field"] is None
+
+
+@postgresql_only
+@pytest.mark.django_db
+def test_a_transaction_that_grows_a_table_plans_each_statement_for_its_size():
+    """A prepared statement planned while its table was empty keeps its generic plan (a
+    sequential scan, even by primary key) as the transaction fills the table; after
+    :func:`core_db.plan_each_statement` the same statement is planned for the table as it is."""
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE grows (id integer PRIMARY KEY, v integer) ON COMMIT DROP")
+        cursor.execute("ANALYZE grows")  # empty, as a fresh platform's tables
+        cursor.execute("PREPARE by_id(integer) AS SELECT v FROM grows WHERE id = $1")
+        for _ in range(6):  # past the custom plans PostgreSQL tries first: the generic one stays
+            cursor.execute("EXECUTE by_id(1)")
+
+        def plan() -> str:
+            cursor.execute("EXPLAIN EXECUTE by_id(1)")
+            return " ".join(row[0] for row in cursor.fetchall())
+
+        cursor.execute("INSERT INTO grows SELECT n, n FROM generate_series(1, 20000) AS n")
+        assert "Seq Scan" in plan()
+        core_db.plan_each_statement()
+        assert "Index" in plan() and "Seq Scan" not in plan()
+        cursor.execute("DEALLOCATE by_id")
+
+
+def test_planning_each_statement_needs_a_transaction():
+    with pytest.raises(transaction.TransactionManagementError):
+        core_db.plan_each_statement()

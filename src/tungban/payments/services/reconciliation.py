@@ -74,7 +74,7 @@ from django.tasks import task
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from tungban.core import jobs
+from tungban.core import db, jobs
 from tungban.core.errors import DomainError
 
 from .. import camt, errors, refunds
@@ -303,6 +303,7 @@ def run_import(import_id, attempt: int = 1) -> StatementImport:
             if imp.source == ImportSource.UPLOAD and not imp.approved_by:
                 _hold(message, imp)
                 return imp
+            db.plan_each_statement()  # the file's rows grow its tables inside this transaction
             counts = apply_message(message, imp)
             for name, value in counts.items():
                 setattr(imp, name, value)
